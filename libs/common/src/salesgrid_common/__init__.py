@@ -1,0 +1,1 @@
+"""Salesgrid shared library: settings, logging, metrics, tracing, database, events, auth, gRPC bootstrap."""

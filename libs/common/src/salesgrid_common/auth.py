@@ -1,0 +1,261 @@
+"""Caller identity inside the platform: JWT verification against identity's JWKS, the
+`Principal` it yields, and data-scope filters for SQL queries. Everything fails closed."""
+from __future__ import annotations
+
+import contextvars
+import enum
+import json
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+from jwt import PyJWK
+from sqlalchemy import ColumnElement, false, or_, true
+from sqlalchemy.sql.elements import ColumnElement as _Column
+
+from salesgrid_common.errors import PermissionDenied, Unauthenticated
+
+ALGORITHM = "EdDSA"  # pinned: tokens with any other alg (including "none") are refused
+
+
+class Scope(enum.IntEnum):
+    """Data scope of a permission, ordered from narrowest to widest."""
+
+    OWN = 1
+    TEAM = 2
+    SUBTREE = 3
+    ALL = 4
+
+    @classmethod
+    def parse(cls, value: str) -> "Scope":
+        try:
+            return cls[value.upper()]
+        except KeyError:
+            raise ValueError(f"unknown data scope {value!r}; expected own, team, subtree or all") from None
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject_id: str  # user id, or api key id for partners
+    kind: str  # "user" | "api_key"
+    unit_id: str
+    org_path: str  # materialised path of the unit, e.g. "/<company>/<region>/<branch>/"
+    permissions: Mapping[str, Scope] = field(default_factory=dict)
+    roles: tuple[str, ...] = ()
+    name: str = ""
+    token_id: str = ""
+    token: str = ""  # the raw bearer token, forwarded on calls to other services
+    client_ip: str = ""
+
+    def scope_for(self, permission: str) -> Scope | None:
+        """The scope granted for `resource:action`, or None (deny) when not granted."""
+        return self.permissions.get(permission)
+
+    def require(self, permission: str) -> Scope:
+        scope = self.scope_for(permission)
+        if scope is None:
+            raise PermissionDenied(f"missing permission {permission}")
+        return scope
+
+    def can_see(self, permission: str, owner_id: str, org_path: str, shared_with: frozenset[str] = frozenset()) -> bool:
+        """Plain-Python twin of `scope_filter`, for single records already loaded."""
+        scope = self.scope_for(permission)
+        if scope is None:
+            return False
+        if owner_id == self.subject_id or self.subject_id in shared_with:
+            return True
+        if scope is Scope.ALL:
+            return True
+        if scope is Scope.SUBTREE:
+            return bool(self.org_path) and org_path.startswith(self.org_path)
+        if scope is Scope.TEAM:
+            return bool(self.org_path) and org_path == self.org_path
+        return False
+
+
+def scope_filter(
+    principal: Principal,
+    permission: str,
+    owner_column: _Column[Any],
+    org_path_column: _Column[Any],
+    shared_with: ColumnElement[bool] | None = None,
+) -> ColumnElement[bool]:
+    """A WHERE clause limiting rows to what the principal may see for `permission`.
+
+    `shared_with` is an optional clause true for rows explicitly shared with the principal."""
+    scope = principal.scope_for(permission)
+    if scope is None:
+        return false()
+    if scope is Scope.ALL:
+        return true()
+    clauses: list[ColumnElement[bool]] = [owner_column == principal.subject_id]
+    if shared_with is not None:
+        clauses.append(shared_with)
+    if scope is Scope.SUBTREE and principal.org_path:
+        clauses.append(org_path_column.startswith(principal.org_path, autoescape=True))
+    elif scope is Scope.TEAM and principal.org_path:
+        clauses.append(org_path_column == principal.org_path)
+    return or_(*clauses)
+
+
+# --- tokens -----------------------------------------------------------------------------------
+
+class UnknownKey(Unauthenticated):
+    def __init__(self, kid: str) -> None:
+        super().__init__(f"token signed with unknown key {kid!r}")
+        self.kid = kid
+
+
+class KeySet:
+    """Public verification keys by key id, parsed from a JWKS document."""
+
+    def __init__(self, keys: Mapping[str, Any] | None = None) -> None:
+        self.keys: dict[str, Any] = dict(keys or {})
+
+    @classmethod
+    def from_jwks(cls, document: str | Mapping[str, Any]) -> "KeySet":
+        data = json.loads(document) if isinstance(document, str) else document
+        keys = {}
+        for entry in data.get("keys", []):
+            if entry.get("kid") and entry.get("alg", ALGORITHM) == ALGORITHM:
+                keys[entry["kid"]] = PyJWK(entry, algorithm=ALGORITHM).key
+        return cls(keys)
+
+
+def decode_token(token: str, keys: KeySet, *, issuer: str, audience: str, client_ip: str = "") -> Principal:
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise Unauthenticated("malformed token") from None
+    if header.get("alg") != ALGORITHM:
+        raise Unauthenticated(f"token algorithm {header.get('alg')!r} is not accepted")
+    kid = header.get("kid") or ""
+    key = keys.keys.get(kid)
+    if key is None:
+        raise UnknownKey(kid)
+    try:
+        claims = jwt.decode(
+            token, key, algorithms=[ALGORITHM], issuer=issuer, audience=audience,
+            options={"require": ["exp", "iat", "iss", "aud", "sub"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthenticated("token expired") from None
+    except jwt.InvalidAudienceError:
+        raise Unauthenticated("token audience is not accepted") from None
+    except jwt.InvalidIssuerError:
+        raise Unauthenticated("token issuer is not accepted") from None
+    except jwt.PyJWTError as exc:
+        raise Unauthenticated(f"invalid token: {exc}") from None
+    return principal_from_claims(claims, token, client_ip)
+
+
+def principal_from_claims(claims: Mapping[str, Any], token: str = "", client_ip: str = "") -> Principal:
+    permissions: dict[str, Scope] = {}
+    for name, scope in (claims.get("perms") or {}).items():
+        try:
+            permissions[name] = Scope.parse(scope)
+        except ValueError:
+            continue  # an unknown scope grants nothing (fail closed)
+    return Principal(
+        subject_id=str(claims["sub"]),
+        kind=str(claims.get("kind", "user")),
+        unit_id=str(claims.get("unit", "")),
+        org_path=str(claims.get("org", "")),
+        permissions=permissions,
+        roles=tuple(claims.get("roles") or ()),
+        name=str(claims.get("name", "")),
+        token_id=str(claims.get("jti", "")),
+        token=token,
+        client_ip=client_ip,
+    )
+
+
+def sign_token(claims: Mapping[str, Any], private_key: Any, kid: str) -> str:
+    return jwt.encode(dict(claims), private_key, algorithm=ALGORITHM, headers={"kid": kid})
+
+
+def access_claims(principal: Principal, *, issuer: str, audience: str, ttl_seconds: int, token_id: str,
+                  now: float | None = None) -> dict[str, Any]:
+    issued = int(now if now is not None else time.time())
+    return {
+        "iss": issuer, "aud": audience, "sub": principal.subject_id, "iat": issued,
+        "exp": issued + ttl_seconds, "jti": token_id, "kind": principal.kind,
+        "unit": principal.unit_id, "org": principal.org_path, "roles": list(principal.roles),
+        "name": principal.name, "perms": {name: scope.name.lower() for name, scope in principal.permissions.items()},
+    }
+
+
+class _VerifierCore:
+    """Key cache shared by the async (services) and sync (gateway) verifiers."""
+
+    def __init__(self, *, issuer: str, audience: str, min_refresh_interval: float = 5.0) -> None:
+        self.issuer = issuer
+        self.audience = audience
+        self.min_refresh_interval = min_refresh_interval
+        self.keys = KeySet()
+        self._fetched_at = float("-inf")
+
+    def _decode(self, token: str, client_ip: str) -> Principal:
+        return decode_token(token, self.keys, issuer=self.issuer, audience=self.audience, client_ip=client_ip)
+
+    def _may_refresh(self) -> bool:
+        return time.monotonic() - self._fetched_at >= self.min_refresh_interval
+
+    def _load(self, fetch: Callable[[], str]) -> None:
+        try:
+            self.keys = KeySet.from_jwks(fetch())
+        except Exception:
+            raise Unauthenticated("signing keys are unavailable") from None  # fail closed
+        finally:
+            self._fetched_at = time.monotonic()
+
+
+class AsyncTokenVerifier(_VerifierCore):
+    """Verifies tokens in services; refetches the JWKS (rate-limited) on an unknown key id."""
+
+    def __init__(self, fetch_jwks: Callable[[], Awaitable[str]], **options: Any) -> None:
+        super().__init__(**options)
+        self.fetch_jwks = fetch_jwks
+
+    async def verify(self, token: str, client_ip: str = "") -> Principal:
+        try:
+            return self._decode(token, client_ip)
+        except UnknownKey:
+            if not self._may_refresh():
+                raise
+        try:
+            document = await self.fetch_jwks()
+        except Exception:
+            document = ""
+        self._load(lambda: document)
+        return self._decode(token, client_ip)
+
+
+class SyncTokenVerifier(_VerifierCore):
+    """The gateway's verifier (Flask handlers are synchronous)."""
+
+    def __init__(self, fetch_jwks: Callable[[], str], **options: Any) -> None:
+        super().__init__(**options)
+        self.fetch_jwks = fetch_jwks
+
+    def verify(self, token: str, client_ip: str = "") -> Principal:
+        try:
+            return self._decode(token, client_ip)
+        except UnknownKey:
+            if not self._may_refresh():
+                raise
+        self._load(self.fetch_jwks)
+        return self._decode(token, client_ip)
+
+
+# The verified caller of the RPC being handled (set by the server interceptor).
+current_principal: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("current_principal", default=None)
+
+
+def caller() -> Principal:
+    principal = current_principal.get()
+    if principal is None:
+        raise Unauthenticated("no authenticated caller")
+    return principal

@@ -1,0 +1,154 @@
+"""Each service's local replica of identity's org units and users, kept from identity events,
+so owners, managers, org paths and time zones resolve without a call to identity."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC
+
+import grpc
+from sqlalchemy import Boolean, Column, MetaData, String, Table, Text, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salesgrid.common.v1 import directory_pb2, directory_pb2_grpc
+from salesgrid.events.v1.envelope_pb2 import Envelope
+from salesgrid.events.v1.identity_events_pb2 import OrgUnitState, UserState
+from salesgrid_common.auth import caller
+from salesgrid_common.db import SessionFactory, UtcDateTime
+from salesgrid_common.errors import NotFound, PermissionDenied
+from salesgrid_common.events.consumer import Subscription
+
+directory_metadata = MetaData()
+
+directory_users = Table(
+    "directory_users",
+    directory_metadata,
+    Column("user_id", String(36), primary_key=True),
+    Column("login", String(100), nullable=False),
+    Column("display_name", String(200), nullable=False),
+    Column("unit_id", String(36), nullable=False),
+    Column("org_path", String(1000), nullable=False, index=True),
+    Column("manager_id", String(36), nullable=True),
+    Column("roles", Text, nullable=False, default=""),
+    Column("active", Boolean, nullable=False),
+    Column("time_zone", String(64), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+directory_units = Table(
+    "directory_units",
+    directory_metadata,
+    Column("unit_id", String(36), primary_key=True),
+    Column("parent_id", String(36), nullable=True),
+    Column("name", String(200), nullable=False),
+    Column("path", String(1000), nullable=False, index=True),
+    Column("time_zone", String(64), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class DirectoryUser:
+    user_id: str
+    login: str
+    display_name: str
+    unit_id: str
+    org_path: str
+    manager_id: str | None
+    roles: tuple[str, ...]
+    active: bool
+    time_zone: str
+
+
+async def _upsert(session: AsyncSession, table: Table, key: str, values: dict[str, object]) -> None:
+    exists = await session.scalar(select(table.c[key]).where(table.c[key] == values[key]))
+    if exists is None:
+        await session.execute(table.insert().values(**values))
+    else:
+        await session.execute(table.update().where(table.c[key] == values[key]).values(**values))
+
+
+def rewrite_path_prefix(column: Column[str], old_prefix: str, new_prefix: str):  # type: ignore[no-untyped-def]
+    """SET-clause value replacing a leading `old_prefix` of `column` with `new_prefix`."""
+    return new_prefix + func.substr(column, len(old_prefix) + 1)
+
+
+async def move_subtree(session: AsyncSession, table: Table, column_name: str, old_prefix: str, new_prefix: str) -> None:
+    """Rewrite every org path under a moved unit (services call this for their own records too)."""
+    column = table.c[column_name]
+    await session.execute(
+        update(table)
+        .where(column.startswith(old_prefix, autoescape=True))
+        .values({column_name: rewrite_path_prefix(column, old_prefix, new_prefix)})
+    )
+
+
+def directory_subscription(consumer_service: str) -> Subscription:
+    """The identity events that keep the replica current; a service may add its own handlers
+    (e.g. to re-path its records on `org_unit.moved`) to the returned subscription."""
+    sub = Subscription(name=f"{consumer_service}-directory", producer="identity")
+
+    async def on_user(session: AsyncSession, envelope: Envelope, user: UserState) -> None:
+        await _upsert(session, directory_users, "user_id", {
+            "user_id": user.user_id, "login": user.login, "display_name": user.display_name,
+            "unit_id": user.unit_id, "org_path": user.org_path, "manager_id": user.manager_id or None,
+            "roles": ",".join(user.roles), "active": user.active, "time_zone": user.time_zone or "UTC",
+            "updated_at": envelope.occurred_at.ToDatetime(tzinfo=UTC),
+        })
+
+    async def on_unit(session: AsyncSession, envelope: Envelope, unit: OrgUnitState) -> None:
+        await _upsert(session, directory_units, "unit_id", {
+            "unit_id": unit.unit_id, "parent_id": unit.parent_id or None, "name": unit.name, "path": unit.path,
+            "time_zone": unit.time_zone or "UTC", "currency": unit.currency or "CNY", "active": unit.active,
+            "updated_at": envelope.occurred_at.ToDatetime(tzinfo=UTC),
+        })
+
+    async def on_unit_moved(session: AsyncSession, envelope: Envelope, unit: OrgUnitState) -> None:
+        await on_unit(session, envelope, unit)
+        if unit.previous_path and unit.previous_path != unit.path:
+            await move_subtree(session, directory_units, "path", unit.previous_path, unit.path)
+            await move_subtree(session, directory_users, "org_path", unit.previous_path, unit.path)
+
+    for verb in ("created", "updated", "moved", "deactivated"):
+        sub.on(f"salesgrid.identity.user.{verb}", UserState)(on_user)
+    for verb in ("created", "updated", "deactivated"):
+        sub.on(f"salesgrid.identity.org_unit.{verb}", OrgUnitState)(on_unit)
+    sub.on("salesgrid.identity.org_unit.moved", OrgUnitState)(on_unit_moved)
+    return sub
+
+
+async def get_user(session: AsyncSession, user_id: str) -> DirectoryUser | None:
+    row = (await session.execute(select(directory_users).where(directory_users.c.user_id == user_id))).first()
+    if row is None:
+        return None
+    return DirectoryUser(
+        user_id=row.user_id, login=row.login, display_name=row.display_name, unit_id=row.unit_id,
+        org_path=row.org_path, manager_id=row.manager_id, roles=tuple(r for r in row.roles.split(",") if r),
+        active=row.active, time_zone=row.time_zone,
+    )
+
+
+async def unit_time_zone(session: AsyncSession, unit_id: str) -> str | None:
+    return await session.scalar(select(directory_units.c.time_zone).where(directory_units.c.unit_id == unit_id))
+
+
+class DirectoryServicer(directory_pb2_grpc.DirectoryServicer):
+    """Read access to the replica, held to the caller's `users:read` scope."""
+
+    def __init__(self, sessions: SessionFactory) -> None:
+        self.sessions = sessions
+
+    async def GetDirectoryUser(self, request: directory_pb2.GetDirectoryUserRequest,
+                               context: grpc.aio.ServicerContext) -> directory_pb2.DirectoryUser:
+        principal = caller()
+        async with self.sessions() as session:
+            user = await get_user(session, request.user_id)
+        if user is None:
+            raise NotFound(f"user {request.user_id} is not known here", "user_id")
+        if not principal.can_see("users:read", user.user_id, user.org_path):
+            raise PermissionDenied("user is outside your data scope")
+        return directory_pb2.DirectoryUser(
+            user_id=user.user_id, login=user.login, display_name=user.display_name, unit_id=user.unit_id,
+            org_path=user.org_path, manager_id=user.manager_id or "", active=user.active, time_zone=user.time_zone,
+        )

@@ -1,0 +1,1 @@
+"""The event bus: envelope, transactional outbox, relay to JetStream, idempotent consumers."""

@@ -1,0 +1,59 @@
+"""NATS JetStream connection, stream declaration and the publisher the relay uses."""
+from __future__ import annotations
+
+import logging
+
+import nats
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+from nats.js.api import StorageType, StreamConfig
+from nats.js.errors import BadRequestError, NotFoundError
+
+from salesgrid_common.events.envelope import stream_name, stream_subjects
+
+log = logging.getLogger(__name__)
+
+DUPLICATE_WINDOW_SECONDS = 120.0
+
+
+async def connect(url: str, name: str) -> NATS:
+    async def on_error(exc: Exception) -> None:
+        log.warning("nats error", extra={"error": str(exc)})
+
+    return await nats.connect(
+        url, name=name, error_cb=on_error, max_reconnect_attempts=-1, reconnect_time_wait=0.5
+    )
+
+
+def stream_config(service: str, replicas: int) -> StreamConfig:
+    return StreamConfig(
+        name=stream_name(service),
+        subjects=stream_subjects(service),
+        storage=StorageType.FILE,
+        num_replicas=replicas,
+        duplicate_window=DUPLICATE_WINDOW_SECONDS,
+    )
+
+
+async def ensure_stream(js: JetStreamContext, service: str, replicas: int) -> None:
+    """Declare a service's stream, idempotently (create, or update to the declared config)."""
+    config = stream_config(service, replicas)
+    try:
+        await js.stream_info(config.name)
+    except NotFoundError:
+        try:
+            await js.add_stream(config)
+            return
+        except BadRequestError:
+            pass  # another replica created it first
+    await js.update_stream(config)
+
+
+class JetStreamPublisher:
+    def __init__(self, js: JetStreamContext, timeout: float = 5.0) -> None:
+        self.js = js
+        self.timeout = timeout
+
+    async def publish(self, subject: str, payload: bytes, headers: dict[str, str]) -> None:
+        # Raises unless JetStream stored the message (or recognised it as a duplicate).
+        await self.js.publish(subject, payload, timeout=self.timeout, headers=headers)

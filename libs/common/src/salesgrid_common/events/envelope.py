@@ -1,0 +1,77 @@
+"""Building and reading event envelopes. The type string is the routing key and the subject."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from salesgrid.events.v1.envelope_pb2 import Envelope
+from salesgrid_common.ids import new_id
+from salesgrid_common.tracing import current_trace_context
+
+_TYPE_PATTERN = re.compile(r"^salesgrid\.[a-z_]+\.[a-z_]+\.[a-z_]+$")
+M = TypeVar("M", bound=Message)
+
+
+def validate_event_type(event_type: str) -> str:
+    if not _TYPE_PATTERN.match(event_type):
+        raise ValueError(f"event type {event_type!r} is not salesgrid.<service>.<aggregate>.<verb>")
+    return event_type
+
+
+def stream_name(service: str) -> str:
+    return f"SALESGRID_{service.upper()}"
+
+
+def stream_subjects(service: str) -> list[str]:
+    return [f"salesgrid.{service}.>"]
+
+
+def producer_of(event_type: str) -> str:
+    return event_type.split(".")[1]
+
+
+@dataclass(frozen=True)
+class EventMeta:
+    """Who and where: the envelope fields a producer supplies besides the payload."""
+
+    aggregate_id: str
+    actor_id: str = ""
+    org_path: str = ""
+    actor_ip: str = ""
+
+
+def build_envelope(event_type: str, producer: str, payload: Message, meta: EventMeta, occurred_at: datetime) -> Envelope:
+    validate_event_type(event_type)
+    stamp = Timestamp()
+    stamp.FromDatetime(occurred_at)
+    return Envelope(
+        event_id=new_id(),
+        type=event_type,
+        occurred_at=stamp,
+        producer=producer,
+        aggregate_id=meta.aggregate_id,
+        actor_id=meta.actor_id,
+        org_path=meta.org_path,
+        actor_ip=meta.actor_ip,
+        trace_context=current_trace_context(),
+        payload=payload.SerializeToString(),
+    )
+
+
+def parse_envelope(data: bytes) -> Envelope:
+    envelope = Envelope()
+    envelope.ParseFromString(data)
+    if not envelope.event_id or not envelope.type:
+        raise ValueError("envelope without event_id or type")
+    return envelope
+
+
+def unpack(envelope: Envelope, payload_type: type[M]) -> M:
+    message = payload_type()
+    message.ParseFromString(envelope.payload)
+    return message

@@ -1,0 +1,73 @@
+"""Writing events: an outbox row in the caller's transaction, and a wake-up for the relay once
+that transaction commits (so publication is prompt without polling hard)."""
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+from google.protobuf.message import Message
+from sqlalchemy import event, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from salesgrid_common.events.envelope import EventMeta, build_envelope
+from salesgrid_common.events.tables import outbox
+
+_WAKE_KEY = "salesgrid_outbox_wake"
+
+
+class OutboxSignal:
+    """Set after a commit that wrote outbox rows; the relay waits on it between polls."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def bind(self) -> None:
+        self._loop = asyncio.get_running_loop()
+
+    def notify(self) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._event.set)
+
+    async def wait(self, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self._event.wait(), timeout)
+        except TimeoutError:
+            pass
+        self._event.clear()
+
+
+class Outbox:
+    def __init__(self, producer: str, signal: OutboxSignal | None = None) -> None:
+        self.producer = producer
+        self.signal = signal or OutboxSignal()
+
+    async def record(
+        self, session: AsyncSession, event_type: str, payload: Message, meta: EventMeta, occurred_at: datetime
+    ) -> str:
+        """Add an event to the session's current transaction; returns the event id."""
+        envelope = build_envelope(event_type, self.producer, payload, meta, occurred_at)
+        await session.execute(
+            insert(outbox).values(
+                event_id=envelope.event_id,
+                subject=event_type,
+                envelope=envelope.SerializeToString(),
+                created_at=occurred_at,
+                attempts=0,
+            )
+        )
+        session.sync_session.info[_WAKE_KEY] = self.signal
+        return envelope.event_id
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_relay(session: Session) -> None:
+    signal = session.info.pop(_WAKE_KEY, None)
+    if signal is not None:
+        signal.notify()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_wake(session: Session) -> None:
+    session.info.pop(_WAKE_KEY, None)

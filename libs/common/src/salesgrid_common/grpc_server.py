@@ -1,0 +1,113 @@
+"""The one server interceptor every service runs: tracing (W3C context from metadata), RED
+metrics, authentication of the caller's token, and mapping of domain errors to gRPC status
+codes with structured details (field violations, reason)."""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
+from opentelemetry import context as otel_context
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from salesgrid_common.auth import AsyncTokenVerifier, current_principal
+from salesgrid_common.errors import DomainError, Unauthenticated
+from salesgrid_common.metrics import GRPC_HANDLED, GRPC_LATENCY
+from salesgrid_common.tracing import context_from, tracer
+
+log = logging.getLogger(__name__)
+
+# Always reachable without a token: probes, reflection and the login/JWKS endpoints that
+# services register through `public_methods`.
+ALWAYS_PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.ServerReflection/",
+                          "/grpc.reflection.v1.ServerReflection/")
+
+
+def status_for(error: DomainError) -> status_pb2.Status:
+    details: list[any_pb2.Any] = []
+    if error.violations:
+        bad_request = error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(field=field, description=message)
+                for field, message in error.violations
+            ]
+        )
+        packed = any_pb2.Any()
+        packed.Pack(bad_request)
+        details.append(packed)
+    info = any_pb2.Any()
+    info.Pack(error_details_pb2.ErrorInfo(reason=error.reason, domain="salesgrid"))
+    details.append(info)
+    return status_pb2.Status(code=error.status_code.value[0], message=error.message, details=details)
+
+
+def bearer_from(metadata: dict[str, str]) -> str | None:
+    value = metadata.get("authorization", "")
+    scheme, _, token = value.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+class ServerInterceptor(grpc.aio.ServerInterceptor):
+    def __init__(self, verifier: AsyncTokenVerifier, public_methods: frozenset[str] = frozenset()) -> None:
+        self.verifier = verifier
+        self.public_methods = public_methods
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(details)
+        if handler is None or handler.unary_unary is None:
+            return handler  # streaming RPCs (reflection) pass through untouched
+        method = details.method
+        public = method in self.public_methods or method.startswith(ALWAYS_PUBLIC_PREFIXES)
+        inner = handler.unary_unary
+
+        async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            return await self._handle(method, public, inner, request, context)
+
+        return grpc.unary_unary_rpc_method_handler(
+            wrapped, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
+        )
+
+    async def _handle(self, method: str, public: bool, inner: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        service_name, _, method_name = method.strip("/").partition("/")
+        metadata = {key: value for key, value in (context.invocation_metadata() or ()) if isinstance(value, str)}
+        started = time.perf_counter()
+        code = grpc.StatusCode.OK
+        token = otel_context.attach(context_from(metadata))
+        principal_token = None
+        try:
+            with tracer(__name__).start_as_current_span(method, kind=SpanKind.SERVER) as span:
+                try:
+                    if not public:
+                        bearer = bearer_from(metadata)
+                        if bearer is None:
+                            raise Unauthenticated("missing bearer token")
+                        principal = await self.verifier.verify(bearer, metadata.get("x-client-ip", ""))
+                        principal_token = current_principal.set(principal)
+                    return await inner(request, context)
+                except DomainError as error:
+                    code = error.status_code
+                    span.set_status(Status(StatusCode.ERROR, error.message))
+                    await context.abort_with_status(rpc_status.to_status(status_for(error)))
+                except grpc.aio.AbortError:
+                    code = context.code() or grpc.StatusCode.UNKNOWN
+                    raise
+                except Exception as exc:  # noqa: BLE001 - never leak internals to callers
+                    code = grpc.StatusCode.INTERNAL
+                    span.record_exception(exc)
+                    log.exception("unhandled error in %s", method)
+                    await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+        finally:
+            if principal_token is not None:
+                current_principal.reset(principal_token)
+            otel_context.detach(token)
+            GRPC_HANDLED.labels(service_name, method_name, code.name).inc()
+            GRPC_LATENCY.labels(service_name, method_name).observe(time.perf_counter() - started)

@@ -1,0 +1,196 @@
+"""Bootstrap of a Salesgrid service process: one asyncio loop running the grpc.aio server,
+SQLAlchemy async sessions, the outbox relay and the event consumers.
+
+Lifecycle: connect database and NATS → declare the stream → start relay and consumers → serve
+(health SERVING only while the database and NATS are reachable). On SIGTERM: NOT_SERVING →
+stop accepting and finish in-flight calls within the grace period → stop background tasks →
+drain NATS → dispose the database engine."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from salesgrid.common.v1 import directory_pb2, directory_pb2_grpc
+from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
+from salesgrid_common.auth import AsyncTokenVerifier
+from salesgrid_common.clock import Clock, utc_now
+from salesgrid_common.db import SessionFactory, create_engine, ping, session_factory
+from salesgrid_common.directory import DirectoryServicer, directory_subscription
+from salesgrid_common.events.bus import JetStreamPublisher, connect, ensure_stream
+from salesgrid_common.events.consumer import EventConsumer, Subscription
+from salesgrid_common.events.outbox import Outbox
+from salesgrid_common.events.relay import OutboxRelay
+from salesgrid_common.grpc_server import ServerInterceptor
+from salesgrid_common.settings import ServiceSettings
+from salesgrid_common.tracing import current_trace_context
+
+log = logging.getLogger(__name__)
+
+JwksFetcher = Callable[[], Awaitable[str]]
+
+
+@dataclass
+class ServiceContext:
+    """What a service's servicers, handlers and schedulers are built from."""
+
+    settings: ServiceSettings
+    engine: AsyncEngine
+    sessions: SessionFactory
+    outbox: Outbox
+    clock: Clock
+    nc: NATS | None = None
+    js: JetStreamContext | None = None
+    channels: dict[str, grpc.aio.Channel] = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)  # per-service objects built once (use cases…)
+
+    def channel(self, address: str) -> grpc.aio.Channel:
+        """A shared client channel to a peer service (created once per address)."""
+        if address not in self.channels:
+            self.channels[address] = grpc.aio.insecure_channel(address)
+        return self.channels[address]
+
+
+def outgoing_metadata(token: str, client_ip: str = "") -> tuple[tuple[str, str], ...]:
+    """Metadata for a call to another service on behalf of the current caller."""
+    items = [("authorization", f"Bearer {token}"), *current_trace_context().items()]
+    if client_ip:
+        items.append(("x-client-ip", client_ip))
+    return tuple(items)
+
+
+def identity_jwks_fetcher(ctx: ServiceContext) -> JwksFetcher:
+    stub = identity_pb2_grpc.AuthStub(ctx.channel(ctx.settings.identity_addr))
+
+    async def fetch() -> str:
+        response = await stub.GetJwks(identity_pb2.GetJwksRequest(), timeout=5.0)
+        return response.json
+
+    return fetch
+
+
+@dataclass
+class ServiceDefinition:
+    """How one service plugs into the common bootstrap."""
+
+    name: str
+    register: Callable[[grpc.aio.Server, ServiceContext], Sequence[str]]  # returns full service names
+    subscriptions: Callable[[ServiceContext], Sequence[Subscription]] = lambda ctx: ()
+    background: Callable[[ServiceContext], Sequence[Coroutine[Any, Any, None]]] = lambda ctx: ()
+    public_methods: frozenset[str] = frozenset()
+    jwks: Callable[[ServiceContext], JwksFetcher] = identity_jwks_fetcher
+    with_directory: bool = True  # keep a replica of identity's users and units
+
+
+class ServiceApp:
+    def __init__(self, definition: ServiceDefinition, settings: ServiceSettings, *, clock: Clock = utc_now,
+                 health_interval: float = 2.0) -> None:
+        self.definition = definition
+        self.settings = settings
+        self.clock = clock
+        self.health_interval = health_interval
+        self.engine = create_engine(settings.database_url)
+        self.ctx = ServiceContext(settings=settings, engine=self.engine, sessions=session_factory(self.engine),
+                                  outbox=Outbox(definition.name), clock=clock)
+        self.health = HealthServicer()
+        self.server: grpc.aio.Server | None = None
+        self.port: int | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._service_names: list[str] = []
+
+    async def start(self) -> int:
+        s = self.settings
+        self.ctx.nc = await connect(s.nats_url, f"{self.definition.name}-{s.grpc_port}")
+        self.ctx.js = self.ctx.nc.jetstream()
+        await ensure_stream(self.ctx.js, self.definition.name, s.stream_replicas)
+
+        verifier = AsyncTokenVerifier(self.definition.jwks(self.ctx), issuer=s.jwt_issuer, audience=s.jwt_audience)
+        self.server = grpc.aio.server(interceptors=[ServerInterceptor(verifier, self.definition.public_methods)])
+        names = list(self.definition.register(self.server, self.ctx))
+        if self.definition.with_directory:
+            directory_pb2_grpc.add_DirectoryServicer_to_server(DirectoryServicer(self.ctx.sessions), self.server)
+            names.append(directory_pb2.DESCRIPTOR.services_by_name["Directory"].full_name)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        self._service_names = names
+        reflection.enable_server_reflection([*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                                             reflection.SERVICE_NAME], self.server)
+        self.port = self.server.add_insecure_port(f"{s.grpc_host}:{s.grpc_port}")
+        if self.port == 0:
+            raise RuntimeError(f"cannot bind gRPC port {s.grpc_port}: already in use?")
+
+        if s.relay_enabled:
+            relay = OutboxRelay(self.definition.name, self.ctx.sessions, JetStreamPublisher(self.ctx.js),
+                                self.ctx.outbox.signal, database_url=s.database_url, clock=self.clock)
+            self._spawn(relay.run(), "outbox-relay")
+        subscriptions = list(self.definition.subscriptions(self.ctx))
+        if self.definition.with_directory:
+            subscriptions.append(directory_subscription(self.definition.name))
+        for sub in subscriptions:
+            self._spawn(EventConsumer(sub, self.ctx.js, self.ctx.sessions, clock=self.clock).run(), sub.name)
+        for index, job in enumerate(self.definition.background(self.ctx)):
+            self._spawn(job, f"background-{index}")
+        await self.server.start()
+        await self._update_health()
+        self._spawn(self._watch_health(), "health")
+        log.info("serving", extra={"port": self.port, "service": self.definition.name})
+        return self.port
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        task.add_done_callback(self._report_crash)
+        self._tasks.append(task)
+
+    @staticmethod
+    def _report_crash(task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task %s stopped", task.get_name(), exc_info=task.exception())
+
+    async def _update_health(self) -> None:
+        healthy = await ping(self.engine) and self.ctx.nc is not None and self.ctx.nc.is_connected
+        status = health_pb2.HealthCheckResponse.SERVING if healthy else health_pb2.HealthCheckResponse.NOT_SERVING
+        for name in ("", *self._service_names):
+            await self.health.set(name, status)
+
+    async def _watch_health(self) -> None:
+        while True:
+            await asyncio.sleep(self.health_interval)
+            await self._update_health()
+
+    async def stop(self) -> None:
+        await self.health.enter_graceful_shutdown()  # every service → NOT_SERVING
+        if self.server is not None:
+            await self.server.stop(self.settings.shutdown_grace_seconds)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        self._tasks.clear()
+        for channel in self.ctx.channels.values():
+            await channel.close()
+        if self.ctx.nc is not None and not self.ctx.nc.is_closed:
+            with contextlib.suppress(Exception):
+                await self.ctx.nc.drain()
+        await self.engine.dispose()
+        log.info("stopped", extra={"service": self.definition.name})
+
+    async def serve_until_signalled(self) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await self.start()
+        await stop.wait()
+        await self.stop()

@@ -1,0 +1,44 @@
+"""OpenTelemetry tracing with W3C trace context carried through gRPC metadata, NATS headers and
+event envelopes; spans exported over OTLP when an endpoint is configured."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+_configured = False
+
+
+def setup_tracing(service: str, otlp_endpoint: str | None) -> None:
+    global _configured
+    if _configured:
+        return
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    if otlp_endpoint:
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint)))
+    trace.set_tracer_provider(provider)
+    _configured = True
+
+
+def tracer(name: str) -> trace.Tracer:
+    return trace.get_tracer(name)
+
+
+def current_trace_context() -> dict[str, str]:
+    """The active context as W3C headers (traceparent, tracestate)."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
+
+
+def context_from(carrier: Mapping[str, str] | Iterable[tuple[str, str]] | None) -> otel_context.Context:
+    if carrier is None:
+        return otel_context.get_current()
+    items = carrier.items() if isinstance(carrier, Mapping) else carrier
+    return propagate.extract({key.lower(): value for key, value in items if isinstance(value, str)})

@@ -1,0 +1,1 @@
+"""Generated Salesgrid contracts (run `make proto`); the .proto files beside them are the source of truth."""

@@ -1,0 +1,1 @@
+"""Salesgrid analytics service: read models built from the other services' events."""

@@ -1,0 +1,1 @@
+"""Analytics business rules as plain Python: no gRPC, HTTP, NATS or SQL here."""

@@ -1,0 +1,1 @@
+"""Salesgrid contracts service: products, price lists, contracts, approvals, payments, receivables."""

@@ -1,0 +1,1 @@
+"""Salesgrid customers service."""

@@ -1,0 +1,1 @@
+"""Salesgrid identity service."""

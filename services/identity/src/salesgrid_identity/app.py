@@ -1,0 +1,83 @@
+"""Wiring of the identity service into the common bootstrap."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC
+from pathlib import Path
+
+import grpc
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salesgrid.events.v1.envelope_pb2 import Envelope
+from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
+from salesgrid_common.events.consumer import Subscription
+from salesgrid_common.service import ServiceContext, ServiceDefinition
+from salesgrid_identity.keys import SigningKeys
+from salesgrid_identity.servicer import AuthServicer, IdentityServicer
+from salesgrid_identity.settings import IdentitySettings
+from salesgrid_identity.usecases import IdentityUseCases
+
+MIGRATIONS = Path(__file__).resolve().parent.parent.parent / "migrations"
+AUDITED_PRODUCERS = ("customers", "pipeline", "activities", "contracts", "analytics")
+_AUTH = identity_pb2.DESCRIPTOR.services_by_name["Auth"].full_name
+PUBLIC_METHODS = frozenset(f"/{_AUTH}/{m}" for m in ("Login", "Refresh", "Logout", "GetJwks", "AuthenticateApiKey"))
+
+
+def usecases_for(ctx: ServiceContext) -> IdentityUseCases:
+    settings = ctx.settings
+    assert isinstance(settings, IdentitySettings)
+    if "usecases" not in ctx.extras:
+        keys = SigningKeys(settings.private_key_pem(), settings.signing_key_id, settings.retired_public_keys)
+        ctx.extras["keys"] = keys
+        ctx.extras["usecases"] = IdentityUseCases(ctx.sessions, ctx.outbox, settings, keys, ctx.clock)
+    return ctx.extras["usecases"]
+
+
+def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
+    usecases = usecases_for(ctx)
+    identity_pb2_grpc.add_AuthServicer_to_server(AuthServicer(usecases, ctx.extras["keys"]), server)
+    identity_pb2_grpc.add_IdentityServicer_to_server(IdentityServicer(usecases), server)
+    return [service.full_name for service in identity_pb2.DESCRIPTOR.services_by_name.values()]
+
+
+def audit_subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:
+    """Every write in every other service lands in the audit trail, from its events."""
+    usecases = usecases_for(ctx)
+
+    async def record(session: AsyncSession, envelope: Envelope, _payload: bytes) -> None:
+        await usecases.audit(session, envelope.type.removeprefix("salesgrid."), actor_id=envelope.actor_id,
+                             actor_ip=envelope.actor_ip, target_type=envelope.type.split(".")[2],
+                             target_id=envelope.aggregate_id, source=envelope.producer, event_id=envelope.event_id,
+                             occurred_at=envelope.occurred_at.ToDatetime(tzinfo=UTC))
+
+    subs = []
+    for producer in AUDITED_PRODUCERS:
+        sub = Subscription(name=f"identity-audit-{producer}", producer=producer)
+        sub.on_any(record)
+        subs.append(sub)
+    return subs
+
+
+def jwks(ctx: ServiceContext):  # type: ignore[no-untyped-def]
+    usecases_for(ctx)
+    keys: SigningKeys = ctx.extras["keys"]
+
+    async def own_keys() -> str:
+        return keys.jwks()
+
+    return own_keys
+
+
+def background(ctx: ServiceContext):  # type: ignore[no-untyped-def]
+    return [usecases_for(ctx).ensure_builtin_roles()]
+
+
+DEFINITION = ServiceDefinition(
+    name="identity",
+    register=register,
+    subscriptions=audit_subscriptions,
+    background=background,
+    public_methods=PUBLIC_METHODS,
+    jwks=jwks,
+    with_directory=False,
+)

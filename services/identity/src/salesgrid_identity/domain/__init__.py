@@ -1,0 +1,1 @@
+"""Identity business rules: plain Python, no gRPC, HTTP or NATS."""

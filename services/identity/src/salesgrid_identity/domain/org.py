@@ -1,0 +1,79 @@
+"""Org-tree rules: validation of units, materialised paths, moves without cycles, IP allow-lists."""
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from salesgrid_common.errors import ValidationFailed
+
+UNIT_KINDS = ("company", "region", "branch", "team", "other")
+# ISO 4217 codes accepted as a unit's default currency.
+CURRENCIES = frozenset(
+    "CNY HKD TWD MOP USD EUR GBP JPY KRW SGD AUD CAD CHF SEK NOK DKK NZD INR IDR THB MYR PHP VND AED SAR RUB BRL MXN ZAR TRY PLN CZK HUF ILS KWD".split()
+)
+
+
+def validate_time_zone(name: str, field: str = "time_zone") -> str:
+    if not name or name not in available_timezones():
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValidationFailed(f"{name!r} is not an IANA time zone", field) from None
+    return name
+
+
+def validate_currency(code: str, field: str = "currency") -> str:
+    if code not in CURRENCIES:
+        raise ValidationFailed(f"{code!r} is not a supported ISO 4217 currency", field)
+    return code
+
+
+def validate_name(name: str, field: str = "name", max_length: int = 200) -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise ValidationFailed("must not be empty", field)
+    if len(cleaned) > max_length:
+        raise ValidationFailed(f"must be at most {max_length} characters", field)
+    return cleaned
+
+
+def validate_cidrs(cidrs: Sequence[str], field: str = "ip_allowlist") -> list[str]:
+    normalised = []
+    for index, cidr in enumerate(cidrs):
+        try:
+            normalised.append(str(ipaddress.ip_network(cidr.strip(), strict=False)))
+        except ValueError:
+            raise ValidationFailed(f"{cidr!r} is not a valid CIDR", f"{field}[{index}]") from None
+    return normalised
+
+
+def child_path(parent_path: str, unit_id: str) -> str:
+    return f"{parent_path}{unit_id}/"
+
+
+def check_move(unit_path: str, new_parent_path: str) -> None:
+    """A unit cannot move under itself or one of its descendants."""
+    if new_parent_path.startswith(unit_path):
+        raise ValidationFailed("moving a unit under itself or its descendant would create a cycle", "new_parent_id")
+
+
+def ip_allowed(client_ip: str, allowlist: Sequence[str]) -> bool:
+    """An empty allow-list allows everyone; otherwise the address must fall in one CIDR. An
+    unparseable address is refused (fail closed)."""
+    if not allowlist:
+        return True
+    try:
+        address = ipaddress.ip_address(client_ip)
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(cidr, strict=False) for cidr in allowlist)
+
+
+def effective_allowlist(chain: Sequence[tuple[bool, Sequence[str]]]) -> list[str]:
+    """The allow-list in force for a unit given its chain from itself up to the root as
+    (has_own_list, list) pairs: the nearest unit that sets one wins (descendants inherit)."""
+    for has_own, cidrs in chain:
+        if has_own:
+            return list(cidrs)
+    return []

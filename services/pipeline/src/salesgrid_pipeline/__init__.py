@@ -1,0 +1,1 @@
+"""Salesgrid pipeline service: leads, opportunities, stage model and SLAs, quotes, forecast."""

@@ -1,0 +1,131 @@
+"""Opportunity (商机) fields: validation, name uniqueness per customer, competitors, products.
+
+Expected close date: a date more than ``CLOSE_DATE_MAX_AGE_DAYS`` (365) days before today (UTC
+date of ``now``) is rejected as a typo or a stale record; recent past dates are allowed so an
+opportunity that slipped a little can still be saved and then corrected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from ._checks import check_text, normalise_key, require_aware
+from .errors import Conflict, ValidationFailed
+from .money import Money, check_decimal, check_money
+
+NAME_MAX_LENGTH = 200
+TEXT_MAX_LENGTH = 2000
+CLOSE_DATE_MAX_AGE_DAYS = 365
+
+
+@dataclass(frozen=True, slots=True)
+class Competitor:
+    name: str
+    strengths: str = ""
+    price: Money | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OpportunityProduct:
+    product_id: str
+    quantity: Decimal = Decimal(1)
+
+
+@dataclass(frozen=True, slots=True)
+class OpportunityInput:
+    """Fields a rep supplies on create or update."""
+
+    customer_id: str
+    name: str
+    amount: Money
+    expected_close_date: date
+    competitors: tuple[Competitor, ...] = ()
+    products: tuple[OpportunityProduct, ...] = ()
+
+
+def name_taken(name: str, existing_names: Iterable[str]) -> bool:
+    """True if the customer already has an opportunity of this name (case/width/space-insensitive)."""
+    key = normalise_key(name)
+    return any(normalise_key(other) == key for other in existing_names)
+
+
+def validate_opportunity(
+    data: OpportunityInput,
+    existing_names: Iterable[str],
+    now: datetime,
+    *,
+    max_close_date_age_days: int = CLOSE_DATE_MAX_AGE_DAYS,
+) -> OpportunityInput:
+    """Validated, trimmed fields; ``existing_names`` are the customer's OTHER opportunities' names.
+
+    Raises ``ValidationFailed`` with every field violation, then ``Conflict`` on ``name`` if the
+    name is already used for this customer.
+    """
+    require_aware(now)
+    problems = check_text(data.customer_id, "customer_id", max_length=64)
+    problems += check_text(data.name, "name", max_length=NAME_MAX_LENGTH)
+    problems += check_money(data.amount, "amount")
+    problems += _close_date_problems(data.expected_close_date, now, max_close_date_age_days)
+    problems += _competitor_problems(data.competitors)
+    problems += _product_problems(data.products)
+    if problems:
+        raise ValidationFailed.many(problems)
+    name = data.name.strip()
+    if name_taken(name, existing_names):
+        raise Conflict(f"the customer already has an opportunity named {name!r}", "name")
+    competitors = tuple(Competitor(c.name.strip(), c.strengths.strip(), c.price) for c in data.competitors)
+    return OpportunityInput(data.customer_id.strip(), name, data.amount, data.expected_close_date, competitors, data.products)
+
+
+def _close_date_problems(value: object, now: datetime, max_age_days: int) -> list[tuple[str, str]]:
+    if not isinstance(value, date) or isinstance(value, datetime):
+        return [("expected_close_date", "must be a date")]
+    earliest = now.astimezone(UTC).date() - timedelta(days=max_age_days)
+    if value < earliest:
+        return [("expected_close_date", f"must not be more than {max_age_days} days in the past")]
+    return []
+
+
+def _competitor_problems(competitors: tuple[Competitor, ...]) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for i, competitor in enumerate(competitors):
+        where = f"competitors[{i}]"
+        if not isinstance(competitor, Competitor):
+            problems.append((where, "must be a competitor"))
+            continue
+        name_problems = check_text(competitor.name, f"{where}.name", max_length=NAME_MAX_LENGTH)
+        problems += name_problems
+        problems += check_text(competitor.strengths, f"{where}.strengths", max_length=TEXT_MAX_LENGTH, required=False)
+        if competitor.price is not None:
+            problems += check_money(competitor.price, f"{where}.price")
+        if not name_problems:
+            key = normalise_key(competitor.name)
+            if key in seen:
+                problems.append((f"{where}.name", "competitor listed twice"))
+            seen.add(key)
+    return problems
+
+
+def _product_problems(products: tuple[OpportunityProduct, ...]) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for i, product in enumerate(products):
+        where = f"products[{i}]"
+        if not isinstance(product, OpportunityProduct):
+            problems.append((where, "must be a product line"))
+            continue
+        id_problems = check_text(product.product_id, f"{where}.product_id", max_length=64)
+        problems += id_problems
+        quantity_problems = check_decimal(product.quantity, f"{where}.quantity")
+        if not quantity_problems and product.quantity == 0:
+            quantity_problems = [(f"{where}.quantity", "must be greater than zero")]
+        problems += quantity_problems
+        if not id_problems:
+            if product.product_id in seen:
+                problems.append((f"{where}.product_id", "product listed twice"))
+            seen.add(product.product_id)
+    return problems
