@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main() -> int:
     service, message = sys.argv[1], sys.argv[2]
-    migrations = ROOT / "services" / service / "migrations"
+    migrations = ROOT / "services" / service / "src" / f"salesgrid_{service}" / "migrations"
     with tempfile.TemporaryDirectory() as scratch:
         config = alembic_config(migrations, f"sqlite+aiosqlite:///{scratch}/scratch.db")
         command.upgrade(config, "head")

@@ -218,3 +218,17 @@ def test_grafana_dashboard(rendered: dict[str, list[dict[str, Any]]]) -> None:
     ):
         assert metric in exprs
     assert cm["metadata"]["labels"]["grafana_dashboard"] == "1"
+
+
+def test_generated_signing_key_is_an_ed25519_hook_secret(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    (secret,) = by_kind(rendered["default"], "Secret")
+    assert secret["metadata"]["annotations"]["helm.sh/hook"] == "pre-install", "the migration Job needs it"
+    assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    pem = base64.b64decode(secret["data"]["signing-key"])
+    assert isinstance(load_pem_private_key(pem, password=None), Ed25519PrivateKey)
+    migrate = next(j for j in by_kind(rendered["default"], "Job") if component_of(j) == "identity")
+    ref = env_of(migrate)["SALESGRID_SIGNING_KEY"]["valueFrom"]["secretKeyRef"]
+    assert ref == {"name": secret["metadata"]["name"], "key": "signing-key"}

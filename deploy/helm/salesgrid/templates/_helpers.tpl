@@ -139,8 +139,6 @@ capabilities:
   value: {{ $root.Values.jwt.issuer | quote }}
 - name: SALESGRID_JWT_AUDIENCE
   value: {{ $root.Values.jwt.audience | quote }}
-- name: SALESGRID_METRICS_PORT
-  value: {{ $c.metricsPort | quote }}
 {{- if $c.http }}
 - name: SALESGRID_HTTP_PORT
   value: {{ $c.port | quote }}
@@ -149,6 +147,8 @@ capabilities:
 {{- else }}
 - name: SALESGRID_GRPC_PORT
   value: {{ $c.port | quote }}
+- name: SALESGRID_METRICS_PORT
+  value: {{ $c.metricsPort | quote }}
 {{- end }}
 {{- with $root.Values.region }}
 - name: SALESGRID_REGION
@@ -183,7 +183,9 @@ capabilities:
 - name: SALESGRID_DATABASE_URL
   value: {{ printf "postgresql+asyncpg://$(PGUSER):$(PGPASSWORD)@%s-rw:5432/%s" $cluster .name | quote }}
 {{- end }}
-{{- if and (eq .name "identity") (not .migration) }}
+{{- if eq .name "identity" }}
+- name: SALESGRID_SIGNING_KEY_ID
+  value: {{ $root.Values.identity.signingKeyId | quote }}
 - name: SALESGRID_SIGNING_KEY
   valueFrom:
     secretKeyRef:

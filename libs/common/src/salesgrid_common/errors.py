@@ -4,22 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import grpc
-
 
 class DomainError(Exception):
-    status_code: grpc.StatusCode = grpc.StatusCode.UNKNOWN
+    # The gRPC status code name (grpc.StatusCode[...]); kept as a string so that domain code
+    # importing these errors imports nothing of gRPC.
+    code: str = "UNKNOWN"
     reason: str = "ERROR"
 
-    def __init__(self, message: str, field: str | None = None) -> None:
+    def __init__(self, message: str, field: str | None = None,
+                 violations: Iterable[tuple[str, str]] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
-        self.violations: list[tuple[str, str]] = [(field, message)] if field else []
+        self.violations: list[tuple[str, str]] = list(violations) if violations else (
+            [(field, message)] if field else [])
 
 
 class ValidationFailed(DomainError):
-    status_code = grpc.StatusCode.INVALID_ARGUMENT
+    code = "INVALID_ARGUMENT"
     reason = "VALIDATION_FAILED"
 
     @classmethod
@@ -34,37 +36,37 @@ class ValidationFailed(DomainError):
 
 
 class NotFound(DomainError):
-    status_code = grpc.StatusCode.NOT_FOUND
+    code = "NOT_FOUND"
     reason = "NOT_FOUND"
 
 
 class AlreadyExists(DomainError):
-    status_code = grpc.StatusCode.ALREADY_EXISTS
+    code = "ALREADY_EXISTS"
     reason = "ALREADY_EXISTS"
 
 
 class Conflict(DomainError):
     """A concurrent change won (stale version) or the state changed under the caller."""
 
-    status_code = grpc.StatusCode.ABORTED
+    code = "ABORTED"
     reason = "CONFLICT"
 
 
 class PermissionDenied(DomainError):
-    status_code = grpc.StatusCode.PERMISSION_DENIED
+    code = "PERMISSION_DENIED"
     reason = "PERMISSION_DENIED"
 
 
 class Unauthenticated(DomainError):
-    status_code = grpc.StatusCode.UNAUTHENTICATED
+    code = "UNAUTHENTICATED"
     reason = "UNAUTHENTICATED"
 
 
 class FailedPrecondition(DomainError):
-    status_code = grpc.StatusCode.FAILED_PRECONDITION
+    code = "FAILED_PRECONDITION"
     reason = "FAILED_PRECONDITION"
 
 
 class ResourceExhausted(DomainError):
-    status_code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    code = "RESOURCE_EXHAUSTED"
     reason = "RESOURCE_EXHAUSTED"

@@ -43,7 +43,7 @@ def status_for(error: DomainError) -> status_pb2.Status:
     info = any_pb2.Any()
     info.Pack(error_details_pb2.ErrorInfo(reason=error.reason, domain="salesgrid"))
     details.append(info)
-    return status_pb2.Status(code=error.status_code.value[0], message=error.message, details=details)
+    return status_pb2.Status(code=grpc.StatusCode[error.code].value[0], message=error.message, details=details)
 
 
 def bearer_from(metadata: dict[str, str]) -> str | None:
@@ -94,7 +94,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                         principal_token = current_principal.set(principal)
                     return await inner(request, context)
                 except DomainError as error:
-                    code = error.status_code
+                    code = grpc.StatusCode[error.code]
                     span.set_status(Status(StatusCode.ERROR, error.message))
                     await context.abort_with_status(rpc_status.to_status(status_for(error)))
                 except grpc.aio.AbortError:

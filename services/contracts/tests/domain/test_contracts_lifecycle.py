@@ -180,7 +180,7 @@ def test_cannot_sign_a_draft_or_skip_approval() -> None:
 
 
 def test_submission_needs_a_line_and_a_positive_total() -> None:
-    with pytest.raises(ValidationFailed) as info:
+    with pytest.raises(ValidationFailed, match="at least one line") as info:
         submit_for_approval(revise_draft(draft(), lines=[]))
     assert info.value.field == "lines"
     with pytest.raises(ValidationFailed, match="greater than 0"):

@@ -17,7 +17,7 @@ from salesgrid_identity.servicer import AuthServicer, IdentityServicer
 from salesgrid_identity.settings import IdentitySettings
 from salesgrid_identity.usecases import IdentityUseCases
 
-MIGRATIONS = Path(__file__).resolve().parent.parent.parent / "migrations"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # shipped inside the package
 AUDITED_PRODUCERS = ("customers", "pipeline", "activities", "contracts", "analytics")
 _AUTH = identity_pb2.DESCRIPTOR.services_by_name["Auth"].full_name
 PUBLIC_METHODS = frozenset(f"/{_AUTH}/{m}" for m in ("Login", "Refresh", "Logout", "GetJwks", "AuthenticateApiKey"))

@@ -155,6 +155,7 @@ def new_version(
     require_aware(now)
     actor = require_text(actor, "actor", max_length=200)
     quote_id = require_text(quote_id, "quote_id", max_length=64)
+    opportunity_id = require_text(opportunity_id, "opportunity_id", max_length=64)
     if any(q.opportunity_id != opportunity_id for q in versions):
         raise ValidationFailed("versions of another opportunity were passed", "versions")
     if any(q.status is QuoteStatus.ACCEPTED for q in versions):

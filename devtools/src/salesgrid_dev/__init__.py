@@ -1,0 +1,1 @@
+"""Developer tooling: embedded platform runner and test infrastructure."""

@@ -1,0 +1,53 @@
+"""Fixtures every Salesgrid test suite can use (registered as a pytest plugin):
+
+- `nats_url`: a fresh real nats-server with JetStream for the test;
+- `postgres`: one throwaway PostgreSQL cluster per session (fails, never skips, if it cannot start);
+- `database_url`: parametrised over SQLite and PostgreSQL, a fresh empty database per test;
+- `test_keys`: a signing key pair whose JWKS the services under test trust.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from salesgrid_common.ids import new_id
+from salesgrid_dev.processes import NatsServer, ThrowawayPostgres
+from salesgrid_dev.testing import TestKeys
+
+
+@pytest.fixture
+def nats_url(tmp_path: Path) -> Iterator[str]:
+    server = NatsServer(tmp_path / "nats").start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[ThrowawayPostgres]:
+    try:
+        cluster = ThrowawayPostgres().start()
+    except Exception as exc:  # noqa: BLE001 - CI must fail, not skip, without PostgreSQL
+        pytest.fail(f"could not start a throwaway PostgreSQL cluster: {exc}", pytrace=False)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'service.db'}"
+    cluster: ThrowawayPostgres = request.getfixturevalue("postgres")
+    name = "t_" + re.sub(r"[^a-z0-9]", "", new_id().lower())[-20:]
+    return cluster.create_database(name)
+
+
+@pytest.fixture
+def test_keys() -> TestKeys:
+    return TestKeys()

@@ -1,0 +1,99 @@
+"""Test helpers: run a real service in-process (gRPC on a free port, its own database, a real
+nats-server) and mint tokens with a test signing key that the service verifies as usual."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import grpc
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from jwt.algorithms import OKPAlgorithm
+
+from salesgrid_common.auth import Principal, Scope, access_claims, sign_token
+from salesgrid_common.clock import Clock, utc_now
+from salesgrid_common.ids import new_id
+from salesgrid_common.migrations import upgrade
+from salesgrid_common.service import ServiceApp, ServiceDefinition
+from salesgrid_common.settings import ServiceSettings
+from salesgrid_dev.processes import free_port
+
+ISSUER = "salesgrid-identity"
+AUDIENCE = "salesgrid"
+
+
+class TestKeys:
+    """An Ed25519 key pair standing in for identity's signing key."""
+
+    def __init__(self, kid: str = "test-1") -> None:
+        self.kid = kid
+        self.private_key = Ed25519PrivateKey.generate()
+
+    def jwks(self) -> str:
+        jwk = json.loads(OKPAlgorithm.to_jwk(self.private_key.public_key()))
+        return json.dumps({"keys": [{**jwk, "kid": self.kid, "alg": "EdDSA", "use": "sig"}]})
+
+    def token(self, principal: Principal, ttl: int = 300, **overrides: Any) -> str:
+        claims = access_claims(principal, issuer=ISSUER, audience=AUDIENCE, ttl_seconds=ttl, token_id=new_id())
+        claims.update(overrides)
+        return sign_token(claims, self.private_key, self.kid)
+
+
+def principal(user_id: str | None = None, org_path: str = "/c/", unit_id: str = "c",
+              permissions: Mapping[str, str] | None = None, kind: str = "user", roles: tuple[str, ...] = ()) -> Principal:
+    return Principal(subject_id=user_id or new_id(), kind=kind, unit_id=unit_id, org_path=org_path,
+                     permissions={k: Scope.parse(v) for k, v in (permissions or {}).items()}, roles=roles)
+
+
+def bearer(token: str) -> tuple[tuple[str, str], ...]:
+    return (("authorization", f"Bearer {token}"),)
+
+
+@dataclasses.dataclass
+class RunningService:
+    app: ServiceApp
+    channel: grpc.aio.Channel
+    address: str
+    settings: ServiceSettings
+
+
+@contextlib.asynccontextmanager
+async def run_service(definition: ServiceDefinition, migrations_dir: Any, database_url: str, nats_url: str,
+                      keys: TestKeys, *, settings_cls: type[ServiceSettings] = ServiceSettings,
+                      clock: Clock = utc_now, **settings_overrides: Any) -> AsyncIterator[RunningService]:
+    await asyncio.to_thread(upgrade, migrations_dir, database_url)
+    port = free_port()
+    settings = settings_cls(**{
+        "environment": "test", "service_name": definition.name, "database_url": database_url,
+        "nats_url": nats_url, "grpc_port": port, "grpc_host": "127.0.0.1", "identity_addr": "127.0.0.1:1",
+        "metrics_port": 0, "shutdown_grace_seconds": 1.0, **settings_overrides})
+
+    def test_jwks(_ctx: Any) -> Any:
+        async def fetch() -> str:
+            return keys.jwks()
+        return fetch
+
+    app = ServiceApp(dataclasses.replace(definition, jwks=test_jwks), settings, clock=clock, health_interval=0.5)
+    await app.start()
+    address = f"127.0.0.1:{app.port}"
+    channel = grpc.aio.insecure_channel(address)
+    try:
+        yield RunningService(app, channel, address, settings)
+    finally:
+        await channel.close()
+        await app.stop()
+
+
+async def eventually(check: Any, timeout: float = 10.0, interval: float = 0.05) -> Any:
+    """Poll an async check until it returns a truthy value (for asynchronous event delivery)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    last: Any = None
+    while asyncio.get_running_loop().time() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last result: {last!r})")

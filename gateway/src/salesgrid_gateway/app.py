@@ -1,0 +1,168 @@
+"""The gateway's Flask app factory (gunicorn: `salesgrid_gateway.app:create_app()`)."""
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+import time
+import uuid
+
+import grpc
+from flask import Flask, Response, g, jsonify, request
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from opentelemetry import context as otel_context
+from opentelemetry.trace import SpanKind, set_span_in_context
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from werkzeug.exceptions import HTTPException
+
+from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
+from salesgrid_common.auth import SyncTokenVerifier
+from salesgrid_common.errors import DomainError
+from salesgrid_common.logs import setup_logging
+from salesgrid_common.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from salesgrid_common.settings import load_settings
+from salesgrid_common.tracing import context_from, setup_tracing, tracer
+from salesgrid_gateway import docs
+from salesgrid_gateway.clients import Channels
+from salesgrid_gateway.openapi import OpenApi
+from salesgrid_gateway.problems import ApiProblem, from_domain, from_rpc, problem_response
+from salesgrid_gateway import routes
+from salesgrid_gateway.security import ApiKeyExchange, RateLimiter, client_ip, credentials, verify_jwt
+from salesgrid_gateway.settings import GatewaySettings
+
+log = logging.getLogger(__name__)
+
+
+def route_modules() -> list:  # type: ignore[type-arg]
+    """Every module in salesgrid_gateway.routes exposing `blueprint` and `describe(api)`: a
+    service's REST surface is added by dropping in one module."""
+    found = []
+    for info in sorted(pkgutil.iter_modules(routes.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{routes.__name__}.{info.name}")
+        if hasattr(module, "blueprint") and hasattr(module, "describe"):
+            found.append(module)
+    return found
+
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/v1/auth/login",
+                          "/v1/auth/refresh", "/v1/auth/logout"})
+MAX_BODY_BYTES = 1 << 20
+
+
+def create_app(settings: GatewaySettings | None = None) -> Flask:
+    settings = settings or load_settings(GatewaySettings)
+    setup_logging("gateway", settings.log_level)
+    setup_tracing("gateway", settings.otlp_endpoint)
+    app = Flask(__name__)
+    app.config.update(SETTINGS=settings, CHANNELS=Channels(), MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    channels: Channels = app.config["CHANNELS"]
+    auth_stub = identity_pb2_grpc.AuthStub(channels.get(settings.identity_addr))
+
+    def fetch_jwks() -> str:
+        return auth_stub.GetJwks(identity_pb2.GetJwksRequest(), timeout=settings.grpc_timeout_seconds).json
+
+    verifier = SyncTokenVerifier(fetch_jwks, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+    api_keys = ApiKeyExchange()
+    limiter = RateLimiter(settings.rate_limit_per_minute)
+    cors_origins = {o.strip() for o in settings.cors_origins.split(",") if o.strip()}
+    api = OpenApi()
+    for module in route_modules():
+        app.register_blueprint(module.blueprint)
+        module.describe(api)
+    app.register_blueprint(docs.blueprint)
+
+    @app.before_request
+    def begin() -> Response | None:
+        g.started = time.perf_counter()
+        g.request_id = request.headers.get("X-Request-Id", "")[:100] or uuid.uuid4().hex
+        g.client_ip = client_ip(request, settings.trusted_proxy_header)
+        g.otel_token = otel_context.attach(context_from(dict(request.headers)))
+        g.span = tracer(__name__).start_span(f"{request.method} {request.url_rule.rule if request.url_rule else request.path}",
+                                             kind=SpanKind.SERVER)
+        g.span_token = otel_context.attach(set_span_in_context(g.span))
+        if request.method == "OPTIONS":
+            return Response(status=204)
+        if request.path in PUBLIC_PATHS or request.path.startswith("/docs/") or not request.path.startswith("/v1/"):
+            return None
+        found = credentials(request)
+        if found is None:
+            raise ApiProblem(401, "missing credentials: send Authorization: Bearer <token> or X-API-Key",
+                             headers={"WWW-Authenticate": 'Bearer realm="salesgrid"'}, code="UNAUTHENTICATED")
+        kind, secret = found
+        if kind == "api_key":
+            try:
+                token = api_keys.token_for(secret, g.client_ip, auth_stub, settings.grpc_timeout_seconds)
+            except grpc.RpcError as error:
+                raise from_rpc(error) from None
+        else:
+            token = secret
+        g.principal = verify_jwt(verifier, token, g.client_ip)
+        g.token = token
+        g.rate_headers = limiter.hit(f"{g.principal.kind}:{g.principal.subject_id}")
+        return None
+
+    @app.after_request
+    def finish(response: Response) -> Response:
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        for key, value in (g.get("rate_headers") or {}).items():
+            response.headers[key] = value
+        origin = request.headers.get("Origin")
+        if origin and origin in cors_origins:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
+            response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, If-Match, Idempotency-Key, X-API-Key, X-Request-Id"
+            response.headers["Access-Control-Allow-Methods"] = "GET, POST, PATCH, PUT, DELETE, OPTIONS"
+            response.headers["Access-Control-Expose-Headers"] = "ETag, Location, RateLimit, RateLimit-Policy, Retry-After, X-Request-Id"
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        HTTP_REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+        if "started" in g:
+            HTTP_LATENCY.labels(route, request.method).observe(time.perf_counter() - g.started)
+        return response
+
+    @app.teardown_request
+    def end_span(_exc: BaseException | None) -> None:
+        if "span" in g:
+            g.span.end()
+            otel_context.detach(g.span_token)
+            otel_context.detach(g.otel_token)
+
+    @app.errorhandler(ApiProblem)
+    def on_problem(problem: ApiProblem) -> Response:
+        return problem_response(problem)
+
+    @app.errorhandler(DomainError)
+    def on_domain(error: DomainError) -> Response:
+        return problem_response(from_domain(error))
+
+    @app.errorhandler(HTTPException)
+    def on_http(error: HTTPException) -> Response:
+        return problem_response(ApiProblem(error.code or 500, error.description or error.name))
+
+    @app.errorhandler(Exception)
+    def on_unexpected(error: Exception) -> Response:
+        log.exception("unhandled error")
+        return problem_response(ApiProblem(500, "internal error"))
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        return jsonify(status="ok")
+
+    @app.get("/readyz")
+    def readyz() -> Response | tuple[Response, int]:
+        try:
+            health = health_pb2_grpc.HealthStub(channels.get(settings.identity_addr))
+            reply = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=2)
+            ready = reply.status == health_pb2.HealthCheckResponse.SERVING
+        except grpc.RpcError:
+            ready = False
+        return (jsonify(status="ready"), 200) if ready else (jsonify(status="identity unavailable"), 503)
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+
+    @app.get("/openapi.json")
+    def openapi() -> Response:
+        return jsonify(api.document())
+
+    return app

@@ -1,0 +1,69 @@
+"""gRPC clients to the services: one channel per address, calls carrying the caller's token,
+trace context, request id and client address; proto ↔ JSON conversion for handlers."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import grpc
+from flask import current_app, g
+from google.protobuf import json_format
+from google.protobuf.message import Message
+
+from salesgrid_common.tracing import current_trace_context
+from salesgrid_gateway.problems import ApiProblem, from_rpc
+
+M = TypeVar("M", bound=Message)
+
+
+class Channels:
+    def __init__(self) -> None:
+        self._channels: dict[str, grpc.Channel] = {}
+
+    def get(self, address: str) -> grpc.Channel:
+        if not address:
+            raise ApiProblem(503, "this part of the platform is not configured")
+        if address not in self._channels:
+            self._channels[address] = grpc.insecure_channel(address)
+        return self._channels[address]
+
+
+def metadata(token: str | None = None) -> list[tuple[str, str]]:
+    items = [(key, value) for key, value in current_trace_context().items()]
+    bearer = token if token is not None else getattr(g, "token", None)
+    if bearer:
+        items.append(("authorization", f"Bearer {bearer}"))
+    if getattr(g, "request_id", None):
+        items.append(("x-request-id", g.request_id))
+    if getattr(g, "client_ip", None):
+        items.append(("x-client-ip", g.client_ip))
+    return items
+
+
+def stub(stub_class: Callable[[grpc.Channel], Any], setting: str) -> Any:
+    """A stub for the service whose address is the gateway setting `setting`."""
+    address = getattr(current_app.config["SETTINGS"], setting)
+    return stub_class(current_app.config["CHANNELS"].get(address))
+
+
+def call(method: Callable[..., M], request: Message, *, token: str | None = None) -> M:
+    try:
+        return method(request, metadata=metadata(token), timeout=current_app.config["SETTINGS"].grpc_timeout_seconds)
+    except grpc.RpcError as error:
+        raise from_rpc(error) from None
+
+
+def to_json(message: Message) -> dict[str, Any]:
+    return json_format.MessageToDict(message, preserving_proto_field_name=True,
+                                     always_print_fields_with_no_presence=True)
+
+
+def from_json(message_type: type[M], body: dict[str, Any], **extra: Any) -> M:
+    """Build a request message from JSON, refusing unknown fields and wrong types by name."""
+    try:
+        return json_format.ParseDict({**body, **extra}, message_type())
+    except json_format.ParseError as error:
+        text = str(error)
+        field = text.split('"')[1] if '"' in text else ""
+        raise ApiProblem(400, f"invalid request body: {text}",
+                         errors=[{"field": field, "message": text}] if field else None) from None

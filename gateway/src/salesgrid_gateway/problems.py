@@ -1,0 +1,90 @@
+"""RFC 9457 problem details for every error the gateway returns, including gRPC errors from
+services (status code → HTTP status, field violations → `errors`)."""
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from flask import Response, g, json
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from salesgrid_common.errors import DomainError
+
+HTTP_FOR_GRPC = {
+    grpc.StatusCode.INVALID_ARGUMENT: 400,
+    grpc.StatusCode.OUT_OF_RANGE: 400,
+    grpc.StatusCode.UNAUTHENTICATED: 401,
+    grpc.StatusCode.PERMISSION_DENIED: 403,
+    grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.ALREADY_EXISTS: 409,
+    grpc.StatusCode.ABORTED: 409,
+    grpc.StatusCode.FAILED_PRECONDITION: 422,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
+    grpc.StatusCode.UNAVAILABLE: 503,
+    grpc.StatusCode.DEADLINE_EXCEEDED: 504,
+}
+TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+          409: "Conflict", 412: "Precondition Failed", 413: "Content Too Large", 415: "Unsupported Media Type",
+          422: "Unprocessable Content", 428: "Precondition Required", 429: "Too Many Requests",
+          500: "Internal Server Error", 503: "Service Unavailable", 504: "Gateway Timeout"}
+
+
+class ApiProblem(Exception):
+    def __init__(self, status: int, detail: str, *, errors: list[dict[str, str]] | None = None,
+                 code: str = "", headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.errors = errors or []
+        self.code = code
+        self.headers = headers or {}
+
+
+def problem_response(problem: ApiProblem) -> Response:
+    body: dict[str, Any] = {
+        "type": f"https://salesgrid.dev/problems/{(problem.code or TITLES.get(problem.status, 'error')).lower().replace(' ', '-').replace('_', '-')}",
+        "title": TITLES.get(problem.status, "Error"),
+        "status": problem.status,
+        "detail": problem.detail,
+    }
+    if problem.errors:
+        body["errors"] = problem.errors
+    request_id = getattr(g, "request_id", None)
+    if request_id:
+        body["instance"] = f"urn:request:{request_id}"
+    response = Response(json.dumps(body, ensure_ascii=False), status=problem.status,
+                        mimetype="application/problem+json")
+    for key, value in problem.headers.items():
+        response.headers[key] = value
+    return response
+
+
+def from_domain(error: DomainError) -> ApiProblem:
+    status = HTTP_FOR_GRPC.get(grpc.StatusCode[error.code], 400)
+    return ApiProblem(status, error.message, errors=[{"field": f, "message": m} for f, m in error.violations],
+                      code=error.reason)
+
+
+def from_rpc(error: grpc.RpcError) -> ApiProblem:
+    code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
+    status = HTTP_FOR_GRPC.get(code, 500 if code in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN) else 502)
+    detail = error.details() if hasattr(error, "details") else ""
+    if status >= 500 and code != grpc.StatusCode.UNAVAILABLE:
+        detail = "internal error"  # never pass internals to the client
+    elif code == grpc.StatusCode.UNAVAILABLE:
+        detail = "a backing service is unavailable; try again"
+    errors: list[dict[str, str]] = []
+    reason = ""
+    status_proto = rpc_status.from_call(error) if hasattr(error, "trailing_metadata") else None
+    if status_proto is not None:
+        for detail_any in status_proto.details:
+            if detail_any.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+                bad = error_details_pb2.BadRequest()
+                detail_any.Unpack(bad)
+                errors.extend({"field": v.field, "message": v.description} for v in bad.field_violations)
+            elif detail_any.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+                info = error_details_pb2.ErrorInfo()
+                detail_any.Unpack(info)
+                reason = info.reason
+    return ApiProblem(status, detail or TITLES.get(status, "error"), errors=errors, code=reason)

@@ -1,0 +1,45 @@
+"""Helpers shared by the route modules: JSON bodies, paging parameters, audit reporting."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g, request
+
+from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
+from salesgrid_gateway.clients import call, stub
+from salesgrid_gateway.problems import ApiProblem
+
+
+def json_body() -> dict[str, Any]:
+    if not request.is_json:
+        raise ApiProblem(415, "send a JSON body with Content-Type: application/json")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiProblem(400, "request body is not a JSON object")
+    return body
+
+
+def require_fields(body: dict[str, Any], *names: str) -> None:
+    missing = [name for name in names if body.get(name) in (None, "", [])]
+    if missing:
+        raise ApiProblem(400, f"missing required field(s): {', '.join(missing)}",
+                         errors=[{"field": name, "message": "is required"} for name in missing])
+
+
+def page_size() -> int:
+    raw = request.args.get("limit", "50")
+    if not raw.isdigit() or not 1 <= int(raw) <= 500:
+        raise ApiProblem(400, "limit must be an integer between 1 and 500",
+                         errors=[{"field": "limit", "message": "must be 1..500"}])
+    return int(raw)
+
+
+def page(items: list[dict[str, Any]], next_cursor: str) -> dict[str, Any]:
+    return {"items": items, "next_cursor": next_cursor or None}
+
+
+def report_sensitive_read(action: str, target_type: str, detail: str = "") -> None:
+    """Reads of sensitive lists and exports are recorded in identity's audit trail."""
+    identity = stub(identity_pb2_grpc.IdentityStub, "identity_addr")
+    call(identity.RecordAudit, identity_pb2.RecordAuditRequest(
+        action=action, target_type=target_type, detail=detail or request.full_path, client_ip=g.client_ip))

@@ -1,0 +1,23 @@
+"""Gateway settings (SALESGRID_*), validated at start-up."""
+from __future__ import annotations
+
+from pydantic import Field
+
+from salesgrid_common.settings import BaseAppSettings
+
+
+class GatewaySettings(BaseAppSettings):
+    service_name: str = "gateway"
+    http_port: int = Field(default=8080, ge=1, le=65535)
+    identity_addr: str = Field(min_length=1)
+    customers_addr: str = ""
+    pipeline_addr: str = ""
+    activities_addr: str = ""
+    contracts_addr: str = ""
+    analytics_addr: str = ""
+    # Header holding the client address when behind a trusted proxy (e.g. X-Forwarded-For);
+    # empty: the socket peer address is used and such headers are ignored.
+    trusted_proxy_header: str = ""
+    rate_limit_per_minute: int = Field(default=600, ge=1)
+    cors_origins: str = ""  # comma-separated origins allowed to call the API from a browser
+    grpc_timeout_seconds: float = Field(default=10.0, gt=0)

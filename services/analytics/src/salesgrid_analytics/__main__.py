@@ -1,0 +1,8 @@
+"""`python -m salesgrid_analytics serve|migrate`."""
+import sys
+
+from salesgrid_common.cli import run_service_cli
+from salesgrid_analytics.app import DEFINITION, MIGRATIONS
+
+if __name__ == "__main__":
+    sys.exit(run_service_cli(DEFINITION, MIGRATIONS))

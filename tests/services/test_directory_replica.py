@@ -1,0 +1,68 @@
+"""Every domain service starts, migrates its own database (SQLite and PostgreSQL), serves
+health, declares its stream, and applies identity's user events to its own directory table —
+through the real event path: outbox-shaped envelope → JetStream → durable consumer → inbox."""
+from __future__ import annotations
+
+import importlib
+from datetime import UTC, datetime
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from salesgrid.common.v1 import directory_pb2, directory_pb2_grpc
+from salesgrid.events.v1.identity_events_pb2 import UserState
+from salesgrid_common.events.bus import connect, ensure_stream
+from salesgrid_common.events.envelope import EventMeta, build_envelope
+from salesgrid_dev.testing import bearer, eventually, principal, run_service
+
+SERVICES = ["customers", "pipeline", "activities", "contracts", "analytics"]
+
+
+async def publish_user_created(nats_url: str, user: UserState, *, duplicate: bool = False) -> None:
+    nc = await connect(nats_url, "test-identity")
+    js = nc.jetstream()
+    await ensure_stream(js, "identity", 1)
+    envelope = build_envelope("salesgrid.identity.user.created", "identity", user,
+                              EventMeta(aggregate_id=user.user_id, org_path=user.org_path), datetime.now(UTC))
+    data = envelope.SerializeToString()
+    await js.publish(envelope.type, data, headers={"Nats-Msg-Id": envelope.event_id})
+    if duplicate:  # a second publish of the same event id without the dedup header reaching JetStream's window
+        await js.publish(envelope.type, data)
+    await nc.drain()
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_service_applies_identity_user_events(service: str, database_url: str, nats_url: str, test_keys) -> None:
+    app_module = importlib.import_module(f"salesgrid_{service}.app")
+    async with run_service(app_module.DEFINITION, app_module.MIGRATIONS, database_url, nats_url, test_keys) as running:
+        health = health_pb2_grpc.HealthStub(running.channel)
+        reply = await health.Check(health_pb2.HealthCheckRequest(service=""))
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+        user = UserState(user_id="u-1", login="wang.wei", display_name="王伟", unit_id="team-1",
+                         org_path="/c/r1/b1/t1/", roles=["rep"], active=True, time_zone="Asia/Shanghai")
+        await publish_user_created(nats_url, user, duplicate=True)
+
+        directory = directory_pb2_grpc.DirectoryStub(running.channel)
+        admin = test_keys.token(principal(permissions={"users:read": "all"}))
+
+        async def replicated() -> directory_pb2.DirectoryUser | None:
+            try:
+                return await directory.GetDirectoryUser(directory_pb2.GetDirectoryUserRequest(user_id="u-1"),
+                                                        metadata=bearer(admin))
+            except grpc.aio.AioRpcError as error:
+                assert error.code() == grpc.StatusCode.NOT_FOUND
+                return None
+
+        found = await eventually(replicated)
+        assert (found.login, found.org_path, found.time_zone) == ("wang.wei", "/c/r1/b1/t1/", "Asia/Shanghai")
+
+        # The same user outside a rep's own scope is refused; no token at all is unauthenticated.
+        rep = test_keys.token(principal(permissions={"users:read": "own"}, org_path="/c/r2/"))
+        with pytest.raises(grpc.aio.AioRpcError) as denied:
+            await directory.GetDirectoryUser(directory_pb2.GetDirectoryUserRequest(user_id="u-1"), metadata=bearer(rep))
+        assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        with pytest.raises(grpc.aio.AioRpcError) as anonymous:
+            await directory.GetDirectoryUser(directory_pb2.GetDirectoryUserRequest(user_id="u-1"))
+        assert anonymous.value.code() == grpc.StatusCode.UNAUTHENTICATED
