@@ -28,6 +28,8 @@ AUDIENCE = "salesgrid"
 class TestKeys:
     """An Ed25519 key pair standing in for identity's signing key."""
 
+    __test__ = False  # not a pytest test class
+
     def __init__(self, kid: str = "test-1") -> None:
         self.kid = kid
         self.private_key = Ed25519PrivateKey.generate()

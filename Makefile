@@ -1,0 +1,39 @@
+# Salesgrid: `make run` starts the whole platform locally with demo data; `make test` runs every test.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PACKAGES := proto libs/common services/identity services/customers services/pipeline services/activities \
+            services/contracts services/analytics gateway devtools
+STAMP := $(VENV)/.installed
+PROTOS := $(shell find proto -name '*.proto')
+
+.PHONY: setup proto run test bench migration clean
+
+setup: $(STAMP) proto
+
+$(STAMP): $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet grpcio-tools $(foreach p,$(PACKAGES),-e $(p))
+	touch $@
+
+# Generated code lands next to the .proto files (git-ignored).
+proto: $(STAMP)
+	$(BIN)/python tools/genproto.py
+
+run: setup
+	$(BIN)/python -m salesgrid_dev run
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/python bench/run.py
+
+# make migration SERVICE=customers MSG="add shares"
+migration: setup
+	$(BIN)/python tools/newmigration.py $(SERVICE) "$(MSG)"
+
+clean:
+	rm -rf $(VENV) .run
+	find proto -name '*_pb2*.py*' -delete

@@ -1,0 +1,46 @@
+"""`python -m salesgrid_dev run`: the whole platform locally with demo data (make run)."""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from salesgrid_dev.platform import ADMIN_LOGIN, ADMIN_PASSWORD, Platform, Ports
+from salesgrid_dev.processes import PortInUse
+from salesgrid_dev.seed import DEMO_PASSWORD, seed_demo
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="salesgrid-dev")
+    parser.add_argument("command", choices=["run"])
+    parser.add_argument("--data", default=os.environ.get("SALESGRID_DATA_DIR", ".run"))
+    parser.add_argument("--port-base", type=int, default=int(os.environ.get("SALESGRID_PORT_BASE", "8080")))
+    options = parser.parse_args()
+    platform = Platform(Path(options.data).resolve(), Ports.from_base(options.port_base))
+    try:
+        platform.start()
+    except PortInUse as exc:
+        print(f"salesgrid: {exc}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        demo = seed_demo(platform.gateway_url)
+        print(f"\nSalesgrid is running: {platform.gateway_url}  (API docs: {platform.gateway_url}/docs)")
+        print(f"  admin login: {ADMIN_LOGIN} / {ADMIN_PASSWORD}")
+        print(f"  demo people (password {DEMO_PASSWORD}): director, head1, head2, manager11, manager21, "
+              f"sup111, rep1111, rep1112, rep2111 …" + (" (seeded now)" if demo.logins else ""))
+        print(f"  data and logs: {platform.data_dir}   —  Ctrl-C stops everything\n", flush=True)
+        stop.wait()
+    finally:
+        print("stopping…", flush=True)
+        platform.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,187 @@
+"""The embedded platform: a real nats-server, the six services and the gateway as local
+processes, each service with its own SQLite file under one data directory. Used by `make run`,
+the integration tests and the benchmarks alike."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+import httpx
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from salesgrid_dev.processes import NatsServer, ensure_free, free_port, wait_for_port
+
+SERVICES = ("identity", "customers", "pipeline", "activities", "contracts", "analytics")
+ADMIN_LOGIN = "admin"
+ADMIN_PASSWORD = "Sg-Demo-2026!x"
+
+
+@dataclass
+class Ports:
+    http: int
+    nats: int
+    grpc: dict[str, int]
+    metrics: dict[str, int]
+
+    @classmethod
+    def from_base(cls, base: int) -> "Ports":
+        """http=base, nats=base+1, gRPC base+10.., metrics base+20.. (documented in the README)."""
+        return cls(http=base, nats=base + 1, grpc={s: base + 10 + i for i, s in enumerate(SERVICES)},
+                   metrics={s: base + 20 + i for i, s in enumerate(SERVICES)})
+
+    @classmethod
+    def free(cls) -> "Ports":
+        return cls(http=free_port(), nats=free_port(), grpc={s: free_port() for s in SERVICES},
+                   metrics={s: free_port() for s in SERVICES})
+
+
+@dataclass
+class Platform:
+    data_dir: Path
+    ports: Ports
+    environment: str = "dev"
+    gateway_workers: int = 2
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    nats: NatsServer | None = None
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.http}"
+
+    def database_url(self, service: str) -> str:
+        return f"sqlite+aiosqlite:///{self.data_dir / 'db' / f'{service}.db'}"
+
+    def _base_env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SALESGRID_")}
+        env.update({
+            "SALESGRID_ENVIRONMENT": self.environment,
+            "SALESGRID_IDENTITY_ADDR": f"127.0.0.1:{self.ports.grpc['identity']}",
+            **{f"SALESGRID_{s.upper()}_ADDR": f"127.0.0.1:{self.ports.grpc[s]}" for s in SERVICES},
+        })
+        return env
+
+    def service_env(self, service: str, **overrides: str) -> dict[str, str]:
+        return {
+            **self._base_env(),
+            "SALESGRID_DATABASE_URL": self.database_url(service),
+            "SALESGRID_NATS_URL": f"nats://127.0.0.1:{self.ports.nats}",
+            "SALESGRID_GRPC_PORT": str(self.ports.grpc[service]),
+            "SALESGRID_GRPC_HOST": "127.0.0.1",
+            "SALESGRID_METRICS_PORT": str(self.ports.metrics[service]),
+            "SALESGRID_SHUTDOWN_GRACE_SECONDS": "5",
+            **overrides,
+        }
+
+    def _log(self, name: str) -> "object":
+        (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
+        return open(self.data_dir / "logs" / f"{name}.log", "ab")
+
+    def check_ports(self) -> None:
+        ensure_free(self.ports.http, "gateway HTTP")
+        ensure_free(self.ports.nats, "nats")
+        for service in SERVICES:
+            ensure_free(self.ports.grpc[service], f"{service} gRPC")
+            ensure_free(self.ports.metrics[service], f"{service} metrics")
+
+    def migrate(self) -> None:
+        (self.data_dir / "db").mkdir(parents=True, exist_ok=True)
+
+        def run(service: str) -> None:
+            result = subprocess.run([sys.executable, "-m", f"salesgrid_{service}", "migrate"],
+                                    env=self.service_env(service), capture_output=True)
+            if result.returncode != 0:
+                raise RuntimeError(f"{service} migrate failed:\n{result.stderr.decode()[-3000:]}")
+
+        with ThreadPoolExecutor(len(SERVICES)) as pool:
+            list(pool.map(run, SERVICES))
+        result = subprocess.run([sys.executable, "-m", "salesgrid_identity", "bootstrap"], capture_output=True,
+                                env=self.service_env("identity", SALESGRID_ADMIN_LOGIN=ADMIN_LOGIN,
+                                                     SALESGRID_ADMIN_PASSWORD=ADMIN_PASSWORD))
+        if result.returncode != 0:
+            raise RuntimeError(f"identity bootstrap failed:\n{result.stderr.decode()[-3000:]}")
+
+    def start_service(self, service: str, **overrides: str) -> None:
+        process = subprocess.Popen([sys.executable, "-m", f"salesgrid_{service}", "serve"],
+                                   env=self.service_env(service, **overrides), stdout=self._log(service),
+                                   stderr=subprocess.STDOUT)
+        self.processes[service] = process
+        self.wait_serving(service)
+
+    def wait_serving(self, service: str, timeout: float = 30.0) -> None:
+        address = f"127.0.0.1:{self.ports.grpc[service]}"
+        deadline = time.monotonic() + timeout
+        with grpc.insecure_channel(address) as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            while time.monotonic() < deadline:
+                process = self.processes.get(service)
+                if process is not None and process.poll() is not None:
+                    raise RuntimeError(f"{service} exited with code {process.returncode}; see "
+                                       f"{self.data_dir / 'logs' / (service + '.log')}")
+                try:
+                    reply = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1)
+                    if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                        return
+                except grpc.RpcError:
+                    pass
+                time.sleep(0.1)
+        raise TimeoutError(f"{service} was not SERVING on {address} within {timeout}s")
+
+    def start_gateway(self) -> None:
+        # The gateway's /metrics is served on its HTTP port; no separate metrics server.
+        env = {**self._base_env(), "SALESGRID_HTTP_PORT": str(self.ports.http), "SALESGRID_METRICS_PORT": "0"}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.ports.http}", "--workers",
+             str(self.gateway_workers), "--threads", "4", "--graceful-timeout", "5", "--access-logfile", "-",
+             "salesgrid_gateway.app:create_app()"], env=env, stdout=self._log("gateway"), stderr=subprocess.STDOUT)
+        self.processes["gateway"] = process
+        wait_for_port(self.ports.http, 30, process, "gateway")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.gateway_url}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError("gateway did not become ready")
+
+    def start(self) -> "Platform":
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.check_ports()
+        self.nats = NatsServer(self.data_dir / "nats", self.ports.nats).start()
+        try:
+            self.migrate()
+            for service in SERVICES:
+                self.start_service(service)
+            self.start_gateway()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        process = self.processes.pop(name)
+        process.send_signal(sig)
+        process.wait(15)
+
+    def stop(self) -> None:
+        for name in ["gateway", *reversed(SERVICES)]:
+            process = self.processes.get(name)
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for name, process in list(self.processes.items()):
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            self.processes.pop(name, None)
+        if self.nats is not None:
+            self.nats.stop()
+            self.nats = None

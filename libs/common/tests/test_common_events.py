@@ -1,0 +1,139 @@
+"""The event bus against a real nats-server: the relay keeps retrying until JetStream
+acknowledges (rows survive a failed publish), duplicates are absorbed by JetStream's
+Nats-Msg-Id window and by the consumer's inbox, and failing handlers end in dead letters."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from salesgrid.events.v1.identity_events_pb2 import UserState
+from salesgrid_common.db import SessionFactory, create_engine, session_factory
+from salesgrid_common.events.bus import JetStreamPublisher, connect, ensure_stream
+from salesgrid_common.events.consumer import EventConsumer, Subscription, apply_once
+from salesgrid_common.events.envelope import EventMeta, build_envelope, parse_envelope
+from salesgrid_common.events.outbox import Outbox
+from salesgrid_common.events.relay import OutboxRelay
+from salesgrid_common.events.tables import dead_letters, event_metadata, inbox, outbox
+from salesgrid_dev.testing import eventually
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def sessions(tmp_path: Path) -> AsyncIterator[SessionFactory]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'events.db'}"
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.run_sync(event_metadata.create_all)
+    yield session_factory(engine)
+    await engine.dispose()
+
+
+async def write_event(sessions: SessionFactory, box: Outbox, login: str) -> str:
+    async with sessions() as session, session.begin():
+        return await box.record(session, "salesgrid.identity.user.created", UserState(user_id=login, login=login),
+                                EventMeta(aggregate_id=login), NOW)
+
+
+async def test_relay_retries_until_jetstream_acknowledges(sessions: SessionFactory, nats_url: str, tmp_path: Path) -> None:
+    nc = await connect(nats_url, "relay-test")
+    js = nc.jetstream()
+    box = Outbox("identity")
+    event_id = await write_event(sessions, box, "li.lei")
+    relay = OutboxRelay("identity", sessions, JetStreamPublisher(js, timeout=0.5), box.signal,
+                        database_url=f"sqlite+aiosqlite:///{tmp_path / 'events.db'}")
+    # No stream yet: JetStream cannot store the message, so the publish fails and the row stays.
+    with pytest.raises(Exception):
+        await relay.publish_pending()
+    async with sessions() as session:
+        row = (await session.execute(select(outbox).where(outbox.c.event_id == event_id))).one()
+    assert row.published_at is None and row.attempts == 1 and row.last_error
+
+    await ensure_stream(js, "identity", 1)
+    assert await relay.publish_pending() == 1
+    async with sessions() as session:
+        assert (await session.scalar(select(outbox.c.published_at).where(outbox.c.event_id == event_id))) is not None
+    info = await js.stream_info("SALESGRID_IDENTITY")
+    assert info.state.messages == 1
+    await nc.drain()
+
+
+async def test_republishing_after_a_crash_is_deduplicated_by_jetstream(sessions: SessionFactory, nats_url: str,
+                                                                       tmp_path: Path) -> None:
+    nc = await connect(nats_url, "dedup-test")
+    js = nc.jetstream()
+    await ensure_stream(js, "identity", 1)
+    box = Outbox("identity")
+    await write_event(sessions, box, "han.meimei")
+    publisher = JetStreamPublisher(js)
+    # Simulate a crash between JetStream's ack and the row being marked: publish by hand first.
+    async with sessions() as session:
+        row = (await session.execute(select(outbox))).one()
+    await publisher.publish(row.subject, row.envelope, {"Nats-Msg-Id": row.event_id})
+    relay = OutboxRelay("identity", sessions, publisher, box.signal,
+                        database_url=f"sqlite+aiosqlite:///{tmp_path / 'events.db'}")
+    assert await relay.publish_pending() == 1
+    assert (await js.stream_info("SALESGRID_IDENTITY")).state.messages == 1
+    await nc.drain()
+
+
+async def test_inbox_applies_each_event_once(sessions: SessionFactory) -> None:
+    applied: list[str] = []
+
+    async def handler(session, envelope, payload) -> None:  # type: ignore[no-untyped-def]
+        applied.append(payload.login)
+
+    envelope = build_envelope("salesgrid.identity.user.created", "identity", UserState(login="zhang.san"),
+                              EventMeta(aggregate_id="u1"), NOW)
+    payload = UserState(login="zhang.san")
+    assert await apply_once(sessions, "customers-directory", envelope, handler, payload) is True
+    assert await apply_once(sessions, "customers-directory", envelope, handler, payload) is False
+    # Another consumer applies it independently.
+    assert await apply_once(sessions, "pipeline-directory", envelope, handler, payload) is True
+    assert applied == ["zhang.san", "zhang.san"]
+
+
+async def test_handler_failure_rolls_back_its_inbox_row(sessions: SessionFactory) -> None:
+    async def broken(session, envelope, payload) -> None:  # type: ignore[no-untyped-def]
+        raise RuntimeError("boom")
+
+    envelope = build_envelope("salesgrid.identity.user.created", "identity", UserState(),
+                              EventMeta(aggregate_id="u1"), NOW)
+    with pytest.raises(RuntimeError):
+        await apply_once(sessions, "c-p", envelope, broken, UserState())
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(inbox)) == 0
+
+
+async def test_poison_event_is_dead_lettered_after_bounded_redelivery(sessions: SessionFactory, nats_url: str) -> None:
+    nc = await connect(nats_url, "dlq-test")
+    js = nc.jetstream()
+    await ensure_stream(js, "identity", 1)
+    attempts: list[int] = []
+    sub = Subscription(name="customers-test", producer="identity", max_deliver=3, backoff_seconds=(0.05, 0.05))
+
+    @sub.on("salesgrid.identity.user.created", UserState)
+    async def always_fails(session, envelope, payload) -> None:  # type: ignore[no-untyped-def]
+        attempts.append(1)
+        raise ValueError("cannot apply")
+
+    envelope = build_envelope("salesgrid.identity.user.created", "identity", UserState(login="x"),
+                              EventMeta(aggregate_id="u9"), NOW)
+    await js.publish(envelope.type, envelope.SerializeToString(), headers={"Nats-Msg-Id": envelope.event_id})
+    task = asyncio.create_task(EventConsumer(sub, js, sessions).run())
+
+    async def dead() -> list:  # type: ignore[type-arg]
+        async with sessions() as session:
+            return (await session.execute(select(dead_letters))).all()
+
+    rows = await eventually(dead, timeout=15)
+    task.cancel()
+    assert len(attempts) == 3
+    assert rows[0].event_id == envelope.event_id and "cannot apply" in rows[0].error
+    assert parse_envelope(rows[0].envelope).event_id == envelope.event_id
+    await nc.drain()
