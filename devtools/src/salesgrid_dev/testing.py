@@ -65,7 +65,10 @@ class RunningService:
 @contextlib.asynccontextmanager
 async def run_service(definition: ServiceDefinition, migrations_dir: Any, database_url: str, nats_url: str,
                       keys: TestKeys, *, settings_cls: type[ServiceSettings] = ServiceSettings,
-                      clock: Clock = utc_now, **settings_overrides: Any) -> AsyncIterator[RunningService]:
+                      clock: Clock = utc_now, trust_test_keys: bool = True,
+                      **settings_overrides: Any) -> AsyncIterator[RunningService]:
+    """Migrate, start and yield a service; with `trust_test_keys` it verifies tokens minted by
+    `keys` instead of fetching identity's JWKS (identity itself always uses its own keys)."""
     await asyncio.to_thread(upgrade, migrations_dir, database_url)
     port = free_port()
     settings = settings_cls(**{
@@ -78,7 +81,9 @@ async def run_service(definition: ServiceDefinition, migrations_dir: Any, databa
             return keys.jwks()
         return fetch
 
-    app = ServiceApp(dataclasses.replace(definition, jwks=test_jwks), settings, clock=clock, health_interval=0.5)
+    if trust_test_keys:
+        definition = dataclasses.replace(definition, jwks=test_jwks)
+    app = ServiceApp(definition, settings, clock=clock, health_interval=0.5)
     await app.start()
     address = f"127.0.0.1:{app.port}"
     channel = grpc.aio.insecure_channel(address)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.identity_events_pb2 import OrgUnitState, UserState
@@ -528,6 +529,7 @@ class IdentityUseCases:
 
     async def list_users(self, principal: Principal, unit_id: str, query: str, page_size: int,
                          after: str) -> tuple[list[tuple[User, str]], str]:
+        principal.require("users:read")
         page_size = max(1, min(page_size or 50, 200))
         async with self.sessions() as session:
             stmt = (select(User, OrgUnit.path).join(OrgUnit, User.unit_id == OrgUnit.id)
@@ -656,6 +658,16 @@ class IdentityUseCases:
     # --- bootstrap --------------------------------------------------------------------------
 
     async def ensure_builtin_roles(self) -> None:
+        """Idempotent; replicas starting together may race, so a lost insert race is retried."""
+        for attempt in range(3):
+            try:
+                await self._upsert_builtin_roles()
+                return
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+
+    async def _upsert_builtin_roles(self) -> None:
         async with self.sessions() as session, session.begin():
             for code, (name, grants) in roles.BUILTIN_ROLES.items():
                 role = await session.get(Role, code)

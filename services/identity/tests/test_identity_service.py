@@ -1,0 +1,180 @@
+"""Identity through its gRPC API on SQLite and PostgreSQL: login, lockout, password policy,
+users and scope, refresh rotation and revocation, API keys, audit, events in the outbox."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import grpc
+import pytest
+from sqlalchemy import select
+
+from salesgrid.identity.v1 import identity_pb2 as pb
+from salesgrid.identity.v1 import identity_pb2_grpc as pb_grpc
+from salesgrid_common.events.tables import outbox
+from salesgrid_dev.testing import RunningService, bearer, run_service
+from salesgrid_identity.app import DEFINITION, MIGRATIONS, usecases_for
+from salesgrid_identity.settings import IdentitySettings
+
+ADMIN_PASSWORD = "Bootstrap-Secret-9"
+
+
+@pytest.fixture
+async def identity(database_url: str, nats_url: str, test_keys) -> AsyncIterator[RunningService]:  # type: ignore[no-untyped-def]
+    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, settings_cls=IdentitySettings,
+                           trust_test_keys=False, lockout_max_failures=3) as running:
+        await usecases_for(running.app.ctx).bootstrap_admin("admin", ADMIN_PASSWORD, "Acme", "Asia/Shanghai", "CNY")
+        yield running
+
+
+def stubs(running: RunningService) -> tuple[pb_grpc.AuthStub, pb_grpc.IdentityStub]:
+    return pb_grpc.AuthStub(running.channel), pb_grpc.IdentityStub(running.channel)
+
+
+async def login(running: RunningService, user: str, password: str) -> pb.TokenPair:
+    auth, _ = stubs(running)
+    return await auth.Login(pb.LoginRequest(login=user, password=password, client_ip="10.0.0.1"))
+
+
+async def code_of(call) -> grpc.StatusCode:  # type: ignore[no-untyped-def]
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await call
+    return error.value.code()
+
+
+async def test_login_issues_tokens_and_wrong_password_is_refused(identity: RunningService) -> None:
+    pair = await login(identity, "admin", ADMIN_PASSWORD)
+    assert pair.access_token and pair.refresh_token and pair.token_type == "Bearer"
+    assert await code_of(login(identity, "admin", "wrong-password-1")) == grpc.StatusCode.UNAUTHENTICATED
+    assert await code_of(login(identity, "nobody", "whatever-12345")) == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_lockout_after_repeated_failures_and_admin_unlock(identity: RunningService) -> None:
+    token = (await login(identity, "admin", ADMIN_PASSWORD)).access_token
+    _, ident = stubs(identity)
+    root = (await ident.ListOrgUnits(pb.ListOrgUnitsRequest(), metadata=bearer(token))).units[0]
+    user = await ident.CreateUser(pb.CreateUserRequest(login="li.lei", display_name="李雷", unit_id=root.id,
+                                                       roles=["rep"], initial_password="Correct-Horse-77"),
+                                  metadata=bearer(token))
+    for _ in range(3):
+        assert await code_of(login(identity, "li.lei", "bad-password-00")) == grpc.StatusCode.UNAUTHENTICATED
+    # Locked now: even the right password is refused, with a clear reason.
+    with pytest.raises(grpc.aio.AioRpcError) as locked:
+        await login(identity, "li.lei", "Correct-Horse-77")
+    assert locked.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "locked" in locked.value.details()
+    await ident.UnlockUser(pb.UnlockUserRequest(id=user.id), metadata=bearer(token))
+    pair = await login(identity, "li.lei", "Correct-Horse-77")
+    assert pair.password_change_required  # forced change on first login
+
+
+async def test_password_policy_names_the_field(identity: RunningService) -> None:
+    token = (await login(identity, "admin", ADMIN_PASSWORD)).access_token
+    _, ident = stubs(identity)
+    root = (await ident.ListOrgUnits(pb.ListOrgUnitsRequest(), metadata=bearer(token))).units[0]
+    for password, reason in [("short", "at least"), ("password123", "commonly used"), ("xx-han.mei-xx", "login")]:
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await ident.CreateUser(pb.CreateUserRequest(login="han.mei", display_name="韩梅", unit_id=root.id,
+                                                        roles=["rep"], initial_password=password), metadata=bearer(token))
+        assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "initial_password" in error.value.details() and reason in error.value.details()
+
+
+async def test_user_creation_writes_event_and_scope_limits_reads(identity: RunningService) -> None:
+    token = (await login(identity, "admin", ADMIN_PASSWORD)).access_token
+    _, ident = stubs(identity)
+    root = (await ident.ListOrgUnits(pb.ListOrgUnitsRequest(), metadata=bearer(token))).units[0]
+    east = await ident.CreateOrgUnit(pb.CreateOrgUnitRequest(parent_id=root.id, name="East", kind="region",
+                                                             time_zone="Asia/Shanghai", currency="CNY"), metadata=bearer(token))
+    west = await ident.CreateOrgUnit(pb.CreateOrgUnitRequest(parent_id=root.id, name="West", kind="region",
+                                                             time_zone="Europe/Berlin", currency="EUR"), metadata=bearer(token))
+    a = await ident.CreateUser(pb.CreateUserRequest(login="rep.a", display_name="A", unit_id=east.id, roles=["rep"],
+                                                    initial_password="Field-Sales-2026"), metadata=bearer(token))
+    b = await ident.CreateUser(pb.CreateUserRequest(login="rep.b", display_name="B", unit_id=west.id, roles=["rep"],
+                                                    initial_password="Field-Sales-2026"), metadata=bearer(token))
+    async with identity.app.ctx.sessions() as session:
+        types = (await session.scalars(select(outbox.c.subject))).all()
+    assert types.count("salesgrid.identity.user.created") == 3  # admin + two reps
+    assert "salesgrid.identity.org_unit.created" in types
+
+    rep_token = (await login(identity, "rep.a", "Field-Sales-2026")).access_token
+    me = await ident.GetMe(pb.GetMeRequest(), metadata=bearer(rep_token))
+    assert me.org_path == east.path and {p.name for p in me.permissions} >= {"customers:read"}
+    assert await code_of(ident.GetUser(pb.GetUserRequest(id=b.id), metadata=bearer(rep_token))) == \
+        grpc.StatusCode.PERMISSION_DENIED
+    listed = await ident.ListUsers(pb.ListUsersRequest(), metadata=bearer(rep_token))
+    assert b.id not in {u.id for u in listed.users}
+    # A rep cannot grant himself roles or create users.
+    assert await code_of(ident.CreateUser(pb.CreateUserRequest(
+        login="x.y", display_name="X", unit_id=east.id, roles=["admin"], initial_password="Field-Sales-2026"),
+        metadata=bearer(rep_token))) == grpc.StatusCode.PERMISSION_DENIED
+    assert a.version == 1
+
+
+async def test_bad_input_is_rejected_naming_the_field(identity: RunningService) -> None:
+    token = (await login(identity, "admin", ADMIN_PASSWORD)).access_token
+    _, ident = stubs(identity)
+    root = (await ident.ListOrgUnits(pb.ListOrgUnitsRequest(), metadata=bearer(token))).units[0]
+    cases = [
+        pb.CreateOrgUnitRequest(parent_id=root.id, name="X", time_zone="Mars/Olympus"),
+        pb.CreateOrgUnitRequest(parent_id=root.id, name="X", ip_allowlist=["10.0.0.0/33"]),
+        pb.CreateOrgUnitRequest(parent_id=root.id, name="X", currency="XXX"),
+    ]
+    for request, field in zip(cases, ["time_zone", "ip_allowlist[0]", "currency"], strict=True):
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await ident.CreateOrgUnit(request, metadata=bearer(token))
+        assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT and field in error.value.details()
+    child = await ident.CreateOrgUnit(pb.CreateOrgUnitRequest(parent_id=root.id, name="Child"), metadata=bearer(token))
+    with pytest.raises(grpc.aio.AioRpcError) as cycle:
+        await ident.MoveOrgUnit(pb.MoveOrgUnitRequest(id=root.id, new_parent_id=child.id), metadata=bearer(token))
+    assert "cycle" in cycle.value.details()
+    with pytest.raises(grpc.aio.AioRpcError) as duplicate:
+        await ident.CreateUser(pb.CreateUserRequest(login="admin", display_name="Dup", unit_id=root.id, roles=["rep"],
+                                                    initial_password="Field-Sales-2026"), metadata=bearer(token))
+    assert duplicate.value.code() == grpc.StatusCode.ALREADY_EXISTS
+
+
+async def test_refresh_rotates_and_deactivation_revokes(identity: RunningService) -> None:
+    auth, ident = stubs(identity)
+    admin = (await login(identity, "admin", ADMIN_PASSWORD)).access_token
+    root = (await ident.ListOrgUnits(pb.ListOrgUnitsRequest(), metadata=bearer(admin))).units[0]
+    user = await ident.CreateUser(pb.CreateUserRequest(login="wang.wu", display_name="王五", unit_id=root.id,
+                                                       roles=["rep"], initial_password="Field-Sales-2026"), metadata=bearer(admin))
+    first = await login(identity, "wang.wu", "Field-Sales-2026")
+    second = await auth.Refresh(pb.RefreshRequest(refresh_token=first.refresh_token))
+    # Reusing a rotated refresh token revokes the whole session.
+    assert await code_of(auth.Refresh(pb.RefreshRequest(refresh_token=first.refresh_token))) == \
+        grpc.StatusCode.UNAUTHENTICATED
+    assert await code_of(auth.Refresh(pb.RefreshRequest(refresh_token=second.refresh_token))) == \
+        grpc.StatusCode.UNAUTHENTICATED
+    third = await login(identity, "wang.wu", "Field-Sales-2026")
+    await ident.DeactivateUser(pb.DeactivateUserRequest(id=user.id), metadata=bearer(admin))
+    assert await code_of(auth.Refresh(pb.RefreshRequest(refresh_token=third.refresh_token))) == \
+        grpc.StatusCode.UNAUTHENTICATED
+    assert await code_of(ident.GetMe(pb.GetMeRequest(), metadata=bearer(third.access_token))) == \
+        grpc.StatusCode.UNAUTHENTICATED
+    assert await code_of(login(identity, "wang.wu", "Field-Sales-2026")) == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_api_key_is_a_scoped_principal_and_revocable(identity: RunningService) -> None:
+    auth, ident = stubs(identity)
+    admin = (await login(identity, "admin", ADMIN_PASSWORD)).access_token
+    root = (await ident.ListOrgUnits(pb.ListOrgUnitsRequest(), metadata=bearer(admin))).units[0]
+    created = await ident.CreateApiKey(pb.CreateApiKeyRequest(
+        name="ERP sync", unit_id=root.id, permissions=[pb.Permission(name="customers:read", scope="subtree")]),
+        metadata=bearer(admin))
+    assert created.secret.startswith("sg_") and created.key.prefix == created.secret[:10]
+    pair = await auth.AuthenticateApiKey(pb.AuthenticateApiKeyRequest(api_key=created.secret))
+    me = await ident.GetMe(pb.GetMeRequest(), metadata=bearer(pair.access_token))
+    assert me.kind == "api_key" and [(p.name, p.scope) for p in me.permissions] == [("customers:read", "subtree")]
+    # Held to its own permissions: it cannot list users.
+    assert await code_of(ident.ListUsers(pb.ListUsersRequest(), metadata=bearer(pair.access_token))) == \
+        grpc.StatusCode.PERMISSION_DENIED
+    tampered = created.secret[:-1] + ("A" if created.secret[-1] != "A" else "B")
+    assert await code_of(auth.AuthenticateApiKey(pb.AuthenticateApiKeyRequest(api_key=tampered))) == \
+        grpc.StatusCode.UNAUTHENTICATED
+    await ident.RevokeApiKey(pb.RevokeApiKeyRequest(id=created.key.id), metadata=bearer(admin))
+    assert await code_of(auth.AuthenticateApiKey(pb.AuthenticateApiKeyRequest(api_key=created.secret))) == \
+        grpc.StatusCode.UNAUTHENTICATED
+    # Logins, failures and key operations are in the audit trail.
+    audit = await ident.ListAuditEvents(pb.ListAuditEventsRequest(), metadata=bearer(admin))
+    actions = [e.action for e in audit.events]
+    assert "api_keys.create" in actions and "api_keys.revoke" in actions and "auth.login" in actions
