@@ -1,12 +1,121 @@
 """The activities service's own tables (nobody else reads them)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy import JSON, Boolean, Date, Float, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from salesgrid_common.db import UtcDateTime
 
 
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: UtcDateTime()}
+
+
+class FollowUpRow(Base):
+    __tablename__ = "follow_ups"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # UUIDv7: also the paging key
+    owner_id: Mapped[str] = mapped_column(String(36), index=True)
+    org_path: Mapped[str] = mapped_column(String(1000), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    occurred_at: Mapped[datetime]
+    notes: Mapped[str] = mapped_column(Text)
+    customer_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    contact_id: Mapped[str | None] = mapped_column(String(128))
+    opportunity_id: Mapped[str | None] = mapped_column(String(128))
+    lead_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    next_follow_up_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class CustomerLocation(Base):
+    """Reference coordinates of customers, to be fed by customers events (empty until then)."""
+
+    __tablename__ = "customer_locations"
+    customer_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime]
+
+
+class VisitRow(Base):
+    __tablename__ = "visits"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(String(36))
+    org_path: Mapped[str] = mapped_column(String(1000), index=True)
+    customer_id: Mapped[str] = mapped_column(String(128), index=True)
+    open: Mapped[bool] = mapped_column(Boolean)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    in_latitude: Mapped[float] = mapped_column(Float)
+    in_longitude: Mapped[float] = mapped_column(Float)
+    in_accuracy_m: Mapped[float] = mapped_column(Float)
+    in_device_time: Mapped[datetime]
+    in_photo_ref: Mapped[str | None] = mapped_column(String(512))
+    in_received_at: Mapped[datetime]
+    in_distance_m: Mapped[float | None] = mapped_column(Float)
+    in_flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    out_latitude: Mapped[float | None] = mapped_column(Float)
+    out_longitude: Mapped[float | None] = mapped_column(Float)
+    out_accuracy_m: Mapped[float | None] = mapped_column(Float)
+    out_device_time: Mapped[datetime | None]
+    out_photo_ref: Mapped[str | None] = mapped_column(String(512))
+    out_received_at: Mapped[datetime | None]
+    out_distance_m: Mapped[float | None] = mapped_column(Float)
+    out_flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __table_args__ = (Index("ix_visits_owner_open", "owner_id", "open"),)
+
+
+class TaskRow(Base):
+    __tablename__ = "tasks"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    creator_id: Mapped[str] = mapped_column(String(36), index=True)
+    owner_id: Mapped[str] = mapped_column(String(36), index=True)  # the assignee
+    org_path: Mapped[str] = mapped_column(String(1000), index=True)  # the assignee's
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    start_at: Mapped[datetime | None]
+    end_at: Mapped[datetime | None]
+    due_at: Mapped[datetime | None] = mapped_column(index=True)
+    reminder_minutes: Mapped[list[int]] = mapped_column(JSON, default=list)
+    private: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(30), index=True)
+    created_at: Mapped[datetime]
+    accepted_at: Mapped[datetime | None]
+    rejected_at: Mapped[datetime | None]
+    reject_reason: Mapped[str | None] = mapped_column(Text)
+    completed_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class DailyReportRow(Base):
+    __tablename__ = "daily_reports"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(String(36))
+    org_path: Mapped[str] = mapped_column(String(1000), index=True)
+    report_date: Mapped[date] = mapped_column(Date, index=True)
+    time_zone: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20))
+    summary: Mapped[str | None] = mapped_column(Text)
+    visit_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    tomorrow_plan: Mapped[str | None] = mapped_column(Text)
+    problems: Mapped[str | None] = mapped_column(Text)
+    submitted_at: Mapped[datetime | None]
+    recorded_at: Mapped[datetime]
+    falsified: Mapped[bool] = mapped_column(Boolean, default=False)
+    falsified_by: Mapped[str | None] = mapped_column(String(36))
+    falsified_comment: Mapped[str | None] = mapped_column(Text)
+    falsified_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    # One report (or missing record) per rep per local date, enforced by the database too.
+    __table_args__ = (UniqueConstraint("owner_id", "report_date", name="uq_daily_reports_owner_date"),)
+
+
+class ReportDayMark(Base):
+    """Per time zone, the last local date the missing-report scheduler has closed."""
+
+    __tablename__ = "report_day_marks"
+    time_zone: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_closed_date: Mapped[date] = mapped_column(Date)

@@ -9,7 +9,7 @@ def test_error_carries_message_and_field():
     error = ValidationFailed("must not be blank", "name")
     assert (error.message, error.field) == ("must not be blank", "name")
     assert error.violations == [("name", "must not be blank")]
-    assert str(error) == "name: must not be blank"
+    assert str(error) == "must not be blank"
 
 
 @pytest.mark.parametrize("cls", [ValidationFailed, NotFound, Conflict, PermissionDenied, FailedPrecondition])

@@ -1,12 +1,144 @@
-"""The contracts service's own tables (nobody else reads them)."""
+"""The contracts service's own tables (nobody else reads them).
+
+Money is stored as exact decimal text (`DecimalText`): SQLite has no exact numeric type, and the
+domain does all arithmetic in Decimal anyway."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from salesgrid_common.db import UtcDateTime
 
 
+class DecimalText(TypeDecorator[Decimal]):
+    """An exact Decimal kept as its canonical text on every backend."""
+
+    impl = String(40)
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect) -> str | None:  # type: ignore[no-untyped-def]
+        return None if value is None else str(value)
+
+    def process_result_value(self, value: str | None, dialect) -> Decimal | None:  # type: ignore[no-untyped-def]
+        return None if value is None else Decimal(value)
+
+
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UtcDateTime()}
+    type_annotation_map = {datetime: UtcDateTime(), Decimal: DecimalText(), date: Date()}
+
+
+class Product(Base):
+    __tablename__ = "products"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # {currency: "amount"}: the list price per currency.
+    prices: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime]
+
+
+class ContractCounter(Base):
+    """Last number allocated per (branch, year); locked and bumped in the creating transaction."""
+
+    __tablename__ = "contract_counters"
+    branch_code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Contract(Base):
+    __tablename__ = "contracts"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    customer_id: Mapped[str] = mapped_column(String(36), index=True)
+    owner_id: Mapped[str] = mapped_column(String(36), index=True)
+    org_unit_id: Mapped[str] = mapped_column(String(36))
+    org_path: Mapped[str] = mapped_column(String(1000), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    start_date: Mapped[date]
+    end_date: Mapped[date]
+    terms: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    total: Mapped[Decimal]
+    credit: Mapped[Decimal]
+    signed_on: Mapped[date | None]
+    # The approval flow under way: "contract" or "termination" (None when none is pending).
+    approval_kind: Mapped[str | None] = mapped_column(String(20))
+    approval_round: Mapped[int] = mapped_column(Integer, default=0)
+    approval_started_at: Mapped[datetime | None]
+    termination_reason: Mapped[str | None] = mapped_column(Text)
+    termination_requested_by: Mapped[str | None] = mapped_column(String(36))
+    termination_requested_at: Mapped[datetime | None]
+    terminated_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime]
+
+
+class ContractLine(Base):
+    __tablename__ = "contract_lines"
+    contract_id: Mapped[str] = mapped_column(ForeignKey("contracts.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id"))
+    description: Mapped[str] = mapped_column(String(500))
+    quantity: Mapped[Decimal]
+    unit_price: Mapped[Decimal]
+    discount_percent: Mapped[Decimal]
+
+
+class ApprovalStepRow(Base):
+    """One step of an approval flow; each submission or termination request is a new round."""
+
+    __tablename__ = "approval_steps"
+    contract_id: Mapped[str] = mapped_column(ForeignKey("contracts.id"), primary_key=True)
+    round: Mapped[int] = mapped_column(Integer, primary_key=True)
+    step_order: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    role: Mapped[str] = mapped_column(String(40))
+    approver_id: Mapped[str] = mapped_column(String(36), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    activated_at: Mapped[datetime | None]
+    decided_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    comment: Mapped[str | None] = mapped_column(Text)
+
+
+class InstalmentRow(Base):
+    __tablename__ = "instalments"
+    contract_id: Mapped[str] = mapped_column(ForeignKey("contracts.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    due_date: Mapped[date] = mapped_column(Date, index=True)
+    amount: Mapped[Decimal]
+    paid: Mapped[Decimal]
+
+
+class ReceiptRow(Base):
+    __tablename__ = "receipts"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    contract_id: Mapped[str] = mapped_column(ForeignKey("contracts.id"), index=True)
+    owner_id: Mapped[str] = mapped_column(String(36), index=True)
+    org_path: Mapped[str] = mapped_column(String(1000), index=True)
+    received_on: Mapped[date]
+    amount: Mapped[Decimal]
+    currency: Mapped[str] = mapped_column(String(3))
+    method: Mapped[str] = mapped_column(String(20))
+    reference: Mapped[str] = mapped_column(String(100), default="")
+    recorded_by: Mapped[str] = mapped_column(String(36))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime]
+
+
+class ReceiptAllocationRow(Base):
+    """How a receipt was applied: to an instalment, or to credit (instalment_seq 0)."""
+
+    __tablename__ = "receipt_allocations"
+    receipt_id: Mapped[str] = mapped_column(ForeignKey("receipts.id"), primary_key=True)
+    instalment_seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    amount: Mapped[Decimal]
+
+
+Index("ix_contracts_owner_status", Contract.owner_id, Contract.status)

@@ -28,9 +28,11 @@ def test_many_keeps_every_violation() -> None:
     assert "b: too long" in str(error)
 
 
-def test_many_with_one_violation_is_a_plain_field_error() -> None:
+def test_many_with_one_violation_names_the_field() -> None:
+    # The shared ValidationFailed.many always prefixes the summary with the field name.
     error = ValidationFailed.many([("a", "is required")])
-    assert (error.field, error.message) == ("a", "is required")
+    assert (error.field, error.violations) == ("a", [("a", "is required")])
+    assert "is required" in error.message
 
 
 def test_many_refuses_an_empty_list() -> None:

@@ -26,7 +26,7 @@ def test_validation_failed_single_has_one_violation() -> None:
 def test_validation_failed_many_carries_all_violations() -> None:
     err = ValidationFailed.many([("a", "x"), ("b", "y")])
     assert err.violations == [("a", "x"), ("b", "y")]
-    assert err.field is None
+    assert err.field == "a"  # the shared error names the first violated field
     assert "a: x" in str(err) and "b: y" in str(err)
 
 

@@ -1,10 +1,41 @@
 """Wiring of the pipeline service into the common bootstrap."""
 from __future__ import annotations
 
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 
-from salesgrid_common.service import ServiceDefinition
+import grpc
+
+from salesgrid.pipeline.v1 import pipeline_pb2, pipeline_pb2_grpc
+from salesgrid_common.service import ServiceContext, ServiceDefinition
+from salesgrid_pipeline.servicer import PipelineServicer
+from salesgrid_pipeline.settings import PipelineSettings
+from salesgrid_pipeline.usecases import PipelineUseCases
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # shipped inside the package
 
-DEFINITION = ServiceDefinition(name="pipeline", register=lambda server, ctx: [])
+
+def _settings(ctx: ServiceContext) -> PipelineSettings:
+    if isinstance(ctx.settings, PipelineSettings):
+        return ctx.settings
+    return PipelineSettings.model_validate(ctx.settings.model_dump())  # plain settings: pipeline defaults
+
+
+def usecases_for(ctx: ServiceContext) -> PipelineUseCases:
+    if "usecases" not in ctx.extras:
+        ctx.extras["usecases"] = PipelineUseCases(ctx.sessions, ctx.outbox, ctx.clock,
+                                                  reclaim_after_days=_settings(ctx).lead_reclaim_days)
+    return ctx.extras["usecases"]
+
+
+def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
+    pipeline_pb2_grpc.add_PipelineServicer_to_server(PipelineServicer(usecases_for(ctx)), server)
+    return [service.full_name for service in pipeline_pb2.DESCRIPTOR.services_by_name.values()]
+
+
+def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
+    return [usecases_for(ctx).run_sla_scheduler(_settings(ctx).sla_scan_seconds)]
+
+
+DEFINITION = ServiceDefinition(name="pipeline", register=register, background=background)

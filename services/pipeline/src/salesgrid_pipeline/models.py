@@ -1,12 +1,99 @@
-"""The pipeline service's own tables (nobody else reads them)."""
+"""The pipeline service's own tables (nobody else reads them).
+
+Money amounts are stored as decimal strings next to their currency: exact on SQLite as well
+as PostgreSQL (SQLite's NUMERIC affinity would round through a float)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy import JSON, Date, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from salesgrid_common.db import UtcDateTime
 
 
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: UtcDateTime()}
+
+
+class Opportunity(Base):
+    __tablename__ = "opportunities"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200))  # normalised name: unique per customer
+    owner_id: Mapped[str] = mapped_column(String(36), index=True)
+    org_path: Mapped[str] = mapped_column(String(1000), index=True)
+    amount: Mapped[str] = mapped_column(String(40))
+    currency: Mapped[str] = mapped_column(String(3))
+    expected_close_date: Mapped[date] = mapped_column(Date)
+    competitors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    products: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    stage_model: Mapped[str] = mapped_column(String(64))
+    stage: Mapped[str] = mapped_column(String(64))
+    stage_entered_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(10))  # open | won | lost
+    lost_reason: Mapped[str] = mapped_column(Text, default="")
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    sla_level_notified: Mapped[int] = mapped_column(Integer, default=0)  # for the current stage entry
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    __table_args__ = (UniqueConstraint("customer_id", "name_key", name="uq_opportunities_customer_name"),
+                      Index("ix_opportunities_status_stage", "status", "stage_entered_at"))
+
+
+class StageHistory(Base):
+    __tablename__ = "stage_history"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    opportunity_id: Mapped[str] = mapped_column(String(36), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    from_stage: Mapped[str] = mapped_column(String(64))
+    to_stage: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+    by: Mapped[str] = mapped_column(String(36))
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # facts supplied with this move
+    reason: Mapped[str] = mapped_column(Text, default="")
+    skipped_stages: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class GateViolation(Base):
+    """A rejected advance (虚假推进 attempt), kept for managers to review per rep."""
+
+    __tablename__ = "gate_violations"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    opportunity_id: Mapped[str] = mapped_column(String(36), index=True)
+    actor_id: Mapped[str] = mapped_column(String(36), index=True)
+    owner_id: Mapped[str] = mapped_column(String(36))
+    org_path: Mapped[str] = mapped_column(String(1000), index=True)  # the opportunity's, for scope
+    at: Mapped[datetime]
+    from_stage: Mapped[str] = mapped_column(String(64))
+    target_stage: Mapped[str] = mapped_column(String(64))
+    missing_facts: Mapped[list[str]] = mapped_column(JSON, default=list)
+    invalid_facts: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
+    unskippable_stages: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class Lead(Base):
+    __tablename__ = "leads"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    company_name: Mapped[str] = mapped_column(String(200))
+    contact_name: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    region: Mapped[str] = mapped_column(String(200), default="")
+    industry: Mapped[str] = mapped_column(String(200), default="")
+    source: Mapped[str] = mapped_column(String(200), default="")
+    estimated_amount: Mapped[str | None] = mapped_column(String(40))
+    estimated_currency: Mapped[str | None] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    owner_id: Mapped[str] = mapped_column(String(36), default="", index=True)  # "" while in the pool
+    org_path: Mapped[str] = mapped_column(String(1000), index=True)  # owner's unit, or the pool's unit
+    assigned_at: Mapped[datetime | None]
+    last_followed_up_at: Mapped[datetime | None]
+    closed_reason: Mapped[str] = mapped_column(Text, default="")
+    closed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(36))
+    version: Mapped[int] = mapped_column(Integer, default=1)

@@ -119,7 +119,13 @@ class EventConsumer:
         while True:
             try:
                 messages = await psub.fetch(self.batch, timeout=1.0)
-            except NatsTimeout:
+            except (NatsTimeout, asyncio.TimeoutError):
+                continue  # nothing pending
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a consumer must outlive NATS hiccups
+                log.warning("fetch failed; retrying", extra={"consumer": self.sub.name, "error": repr(exc)})
+                await asyncio.sleep(1.0)
                 continue
             for msg in messages:
                 await self.handle(msg)

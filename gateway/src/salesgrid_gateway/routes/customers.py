@@ -1,0 +1,165 @@
+"""/v1/customers (contacts, shares, release, duplicate check) and /v1/pool."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+
+from salesgrid.customers.v1 import customers_pb2 as pb
+from salesgrid.customers.v1 import customers_pb2_grpc as pb_grpc
+from salesgrid_gateway.clients import call, from_json, stub, to_json
+from salesgrid_gateway.openapi import BOOLEAN, INTEGER, STRING, STRINGS, OpenApi, obj, path_param, query_param
+from salesgrid_gateway.routes.common import json_body, page, page_size, require_fields
+# If-Match handling and ETag responses are identity's helpers, reused rather than copied.
+from salesgrid_gateway.routes.identity import _expected_version, _with_etag
+
+blueprint = Blueprint("customers", __name__)
+
+def _customers() -> pb_grpc.CustomersStub:
+    return stub(pb_grpc.CustomersStub, "customers_addr")
+
+
+@blueprint.post("/v1/customers")
+def create_customer() -> tuple[Response, int]:
+    body = json_body()
+    require_fields(body, "legal_name")
+    reply = call(_customers().CreateCustomer, from_json(pb.CreateCustomerRequest, body))
+    # Near duplicates did not block the create; the client shows them so the rep can ask to share.
+    payload = {**to_json(reply.customer), "duplicate_warnings": [to_json(w) for w in reply.warnings]}
+    return _with_etag(payload, reply.customer.version, 201)
+
+
+@blueprint.get("/v1/customers")
+def list_customers() -> Response:
+    reply = call(_customers().ListCustomers, pb.ListCustomersRequest(
+        page_size=page_size(), cursor=request.args.get("cursor", ""), owner_id=request.args.get("owner_id", ""),
+        tier=request.args.get("tier", ""), query=request.args.get("q", "")))
+    return jsonify(page([to_json(c) for c in reply.customers], reply.next_cursor))
+
+
+@blueprint.get("/v1/customers/<customer_id>")
+def get_customer(customer_id: str) -> tuple[Response, int]:
+    customer = call(_customers().GetCustomer, pb.GetCustomerRequest(id=customer_id))
+    return _with_etag(to_json(customer), customer.version)
+
+
+@blueprint.patch("/v1/customers/<customer_id>")
+def update_customer(customer_id: str) -> tuple[Response, int]:
+    body = json_body()
+    version = _expected_version(body)
+    if "tags" in body:
+        body["set_tags"] = True
+    customer = call(_customers().UpdateCustomer, from_json(pb.UpdateCustomerRequest, body, id=customer_id,
+                                                           expected_version=version))
+    return _with_etag(to_json(customer), customer.version)
+
+
+@blueprint.post("/v1/customers/duplicate-check")
+def duplicate_check() -> Response:
+    body = json_body()
+    require_fields(body, "legal_name")
+    return jsonify(to_json(call(_customers().CheckDuplicates, from_json(pb.CheckDuplicatesRequest, body))))
+
+
+@blueprint.get("/v1/customers/<customer_id>/contacts")
+def list_contacts(customer_id: str) -> Response:
+    reply = call(_customers().ListContacts, pb.ListContactsRequest(customer_id=customer_id))
+    return jsonify(page([to_json(c) for c in reply.contacts], ""))
+
+
+@blueprint.post("/v1/customers/<customer_id>/contacts")
+def add_contact(customer_id: str) -> tuple[Response, int]:
+    body = json_body()
+    require_fields(body, "full_name")
+    contact = call(_customers().AddContact, from_json(pb.AddContactRequest, body, customer_id=customer_id))
+    return jsonify(to_json(contact)), 201
+
+
+@blueprint.get("/v1/customers/<customer_id>/shares")
+def list_shares(customer_id: str) -> Response:
+    reply = call(_customers().ListShares, pb.ListSharesRequest(customer_id=customer_id))
+    return jsonify(page([to_json(s) for s in reply.shares], ""))
+
+
+@blueprint.post("/v1/customers/<customer_id>/shares")
+def share_customer(customer_id: str) -> Response:
+    body = json_body()
+    require_fields(body, "user_id", "role")
+    reply = call(_customers().ShareCustomer, from_json(pb.ShareCustomerRequest, body, customer_id=customer_id))
+    return jsonify(page([to_json(s) for s in reply.shares], ""))
+
+
+@blueprint.delete("/v1/customers/<customer_id>/shares/<user_id>")
+def unshare_customer(customer_id: str, user_id: str) -> Response:
+    reply = call(_customers().UnshareCustomer, pb.UnshareCustomerRequest(customer_id=customer_id, user_id=user_id))
+    return jsonify(page([to_json(s) for s in reply.shares], ""))
+
+
+@blueprint.post("/v1/customers/<customer_id>/release")
+def release_customer(customer_id: str) -> tuple[Response, int]:
+    body = json_body() if request.content_length else {}
+    customer = call(_customers().ReleaseCustomer, pb.ReleaseCustomerRequest(id=customer_id,
+                                                                            reason=str(body.get("reason", ""))))
+    return _with_etag(to_json(customer), customer.version)
+
+
+@blueprint.get("/v1/pool")
+def list_pool() -> Response:
+    reply = call(_customers().ListPool, pb.ListPoolRequest(page_size=page_size(),
+                                                           cursor=request.args.get("cursor", "")))
+    return jsonify(page([to_json(c) for c in reply.customers], reply.next_cursor))
+
+
+@blueprint.post("/v1/pool/<customer_id>/claim")
+def claim_customer(customer_id: str) -> tuple[Response, int]:
+    customer = call(_customers().ClaimCustomer, pb.ClaimCustomerRequest(id=customer_id))
+    return _with_etag(to_json(customer), customer.version)
+
+
+ADDRESS = obj(["text"], text=STRING, latitude={"type": "number"}, longitude={"type": "number"})
+TIER = {"enum": ["key", "normal", "potential"]}
+CUSTOMER = obj(id=STRING, legal_name=STRING, credit_code=STRING, industry=STRING, address=ADDRESS, tier=TIER,
+               tags=STRINGS, source=STRING, owner_id=STRING, org_path=STRING, version=INTEGER,
+               created_at=STRING, updated_at=STRING, created_by=STRING)
+MATCH = obj(customer_id=STRING, legal_name=STRING, owner_id=STRING,
+            reason={"enum": ["same_credit_code", "same_normalised_name", "similar_name"]}, score={"type": "number"})
+CONTACT = obj(id=STRING, customer_id=STRING, full_name=STRING, title=STRING, phones=STRINGS, email=STRING,
+              primary=BOOLEAN)
+SHARES = obj(items={"type": "array", "items": obj(user_id=STRING, role={"enum": ["co_owner", "collaborator"]})})
+
+
+def describe(api: OpenApi) -> None:
+    t = "customers"
+    cid = [path_param("customer_id")]
+    api.operation("/v1/customers", "post", "Create a customer (duplicate check: an exact match blocks with 409 "
+                  "naming the owner; near matches come back as duplicate_warnings)", tag=t, status=201,
+                  response=CUSTOMER, request=obj(["legal_name"], legal_name=STRING, credit_code=STRING,
+                                                 industry=STRING, address=ADDRESS, tier=TIER, tags=STRINGS,
+                                                 source=STRING, owner_id=STRING))
+    api.operation("/v1/customers", "get", "List customers in scope, newest first (cursor paging)", tag=t,
+                  parameters=[query_param("owner_id"), query_param("tier"), query_param("q"),
+                              query_param("limit", INTEGER), query_param("cursor")])
+    api.operation("/v1/customers/{customer_id}", "get", "Read a customer (ETag = version)", tag=t,
+                  response=CUSTOMER, parameters=cid)
+    api.operation("/v1/customers/{customer_id}", "patch", "Update a customer (If-Match: version)", tag=t,
+                  response=CUSTOMER, parameters=cid, request=obj(
+                      legal_name=STRING, credit_code=STRING, industry=STRING, address=ADDRESS, tier=TIER,
+                      tags=STRINGS, source=STRING, version=INTEGER))
+    api.operation("/v1/customers/duplicate-check", "post", "Check a name and credit code for duplicates", tag=t,
+                  response=obj(blocking={"type": "array", "items": MATCH}, warnings={"type": "array", "items": MATCH}),
+                  request=obj(["legal_name"], legal_name=STRING, credit_code=STRING, exclude_customer_id=STRING))
+    api.operation("/v1/customers/{customer_id}/contacts", "get", "List a customer's contacts", tag=t, parameters=cid)
+    api.operation("/v1/customers/{customer_id}/contacts", "post", "Add a contact (a new primary demotes the old)",
+                  tag=t, status=201, response=CONTACT, parameters=cid, request=obj(
+                      ["full_name"], full_name=STRING, title=STRING, phones=STRINGS, email=STRING, primary=BOOLEAN))
+    api.operation("/v1/customers/{customer_id}/shares", "get", "List co-owners and collaborators", tag=t,
+                  response=SHARES, parameters=cid)
+    api.operation("/v1/customers/{customer_id}/shares", "post", "Share with a co-owner or read-only collaborator "
+                  "(owner or his manager)", tag=t, response=SHARES, parameters=cid,
+                  request=obj(["user_id", "role"], user_id=STRING, role={"enum": ["co_owner", "collaborator"]}))
+    api.operation("/v1/customers/{customer_id}/shares/{user_id}", "delete", "Stop sharing with a user", tag=t,
+                  response=SHARES, parameters=[*cid, path_param("user_id")])
+    api.operation("/v1/customers/{customer_id}/release", "post", "Release a customer to the public pool", tag=t,
+                  response=CUSTOMER, parameters=cid, request=obj(reason=STRING))
+    api.operation("/v1/pool", "get", "List the public pool (cursor paging)", tag=t,
+                  parameters=[query_param("limit", INTEGER), query_param("cursor")])
+    api.operation("/v1/pool/{customer_id}/claim", "post", "Claim a pool customer (caps, cool-down; one of "
+                  "concurrent claimants wins, the others get 422)", tag=t, response=CUSTOMER, parameters=cid)

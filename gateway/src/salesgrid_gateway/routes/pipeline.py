@@ -1,0 +1,232 @@
+"""/v1/opportunities (+ advance, regress, won, lost, history), /v1/leads, /v1/gate-violations,
+/v1/forecast, /v1/stage-models. Money travels as {"amount": "<decimal string>", "currency": "CNY"}."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+
+from salesgrid.pipeline.v1 import pipeline_pb2 as pb
+from salesgrid.pipeline.v1 import pipeline_pb2_grpc as pb_grpc
+from salesgrid_gateway.clients import call, from_json, stub, to_json
+from salesgrid_gateway.openapi import INTEGER, STRING, OpenApi, obj, path_param, query_param
+from salesgrid_gateway.routes.common import json_body, page, page_size, require_fields
+
+blueprint = Blueprint("pipeline", __name__)
+
+
+def _pipeline() -> pb_grpc.PipelineStub:
+    return stub(pb_grpc.PipelineStub, "pipeline_addr")
+
+
+def _opportunity(reply: pb.Opportunity, status: int = 200) -> tuple[Response, int]:
+    response = jsonify(to_json(reply))
+    response.headers["ETag"] = f'"{reply.version}"'
+    return response, status
+
+
+def _expected_version(body: dict) -> int:
+    """Optional optimistic concurrency on stage moves: If-Match: "<version>" or `version` in the body."""
+    header = request.headers.get("If-Match", "").strip().removeprefix("W/").strip('"')
+    value = header or str(body.pop("version", "") or "")
+    return int(value) if value.isdigit() else 0
+
+
+# --- opportunities ------------------------------------------------------------------------------
+
+@blueprint.post("/v1/opportunities")
+def create_opportunity() -> tuple[Response, int]:
+    body = json_body()
+    require_fields(body, "customer_id", "name", "amount", "expected_close_date")
+    return _opportunity(call(_pipeline().CreateOpportunity, from_json(pb.CreateOpportunityRequest, body)), 201)
+
+
+@blueprint.get("/v1/opportunities")
+def list_opportunities() -> Response:
+    reply = call(_pipeline().ListOpportunities, pb.ListOpportunitiesRequest(
+        owner_id=request.args.get("owner_id", ""), customer_id=request.args.get("customer_id", ""),
+        status=request.args.get("status", ""), stage=request.args.get("stage", ""), page_size=page_size(),
+        page_token=request.args.get("cursor", "")))
+    return jsonify(page([to_json(o) for o in reply.opportunities], reply.next_page_token))
+
+
+@blueprint.get("/v1/opportunities/<opportunity_id>")
+def get_opportunity(opportunity_id: str) -> tuple[Response, int]:
+    return _opportunity(call(_pipeline().GetOpportunity, pb.GetOpportunityRequest(id=opportunity_id)))
+
+
+@blueprint.post("/v1/opportunities/<opportunity_id>/advance")
+def advance_opportunity(opportunity_id: str) -> tuple[Response, int]:
+    body = json_body()
+    version = _expected_version(body)
+    return _opportunity(call(_pipeline().AdvanceOpportunity, from_json(
+        pb.AdvanceOpportunityRequest, body, id=opportunity_id, expected_version=version)))
+
+
+@blueprint.post("/v1/opportunities/<opportunity_id>/regress")
+def regress_opportunity(opportunity_id: str) -> tuple[Response, int]:
+    body = json_body()
+    require_fields(body, "target_stage", "reason")
+    version = _expected_version(body)
+    return _opportunity(call(_pipeline().RegressOpportunity, from_json(
+        pb.RegressOpportunityRequest, body, id=opportunity_id, expected_version=version)))
+
+
+@blueprint.post("/v1/opportunities/<opportunity_id>/won")
+def win_opportunity(opportunity_id: str) -> tuple[Response, int]:
+    body = json_body()
+    version = _expected_version(body)
+    return _opportunity(call(_pipeline().WinOpportunity, from_json(
+        pb.WinOpportunityRequest, body, id=opportunity_id, expected_version=version)))
+
+
+@blueprint.post("/v1/opportunities/<opportunity_id>/lost")
+def lose_opportunity(opportunity_id: str) -> tuple[Response, int]:
+    body = json_body()
+    require_fields(body, "reason")
+    version = _expected_version(body)
+    return _opportunity(call(_pipeline().LoseOpportunity, from_json(
+        pb.LoseOpportunityRequest, body, id=opportunity_id, expected_version=version)))
+
+
+@blueprint.get("/v1/opportunities/<opportunity_id>/history")
+def opportunity_history(opportunity_id: str) -> Response:
+    reply = call(_pipeline().ListStageHistory, pb.ListStageHistoryRequest(opportunity_id=opportunity_id))
+    return jsonify(page([to_json(c) for c in reply.changes], ""))
+
+
+@blueprint.get("/v1/gate-violations")
+def list_gate_violations() -> Response:
+    reply = call(_pipeline().ListGateViolations, pb.ListGateViolationsRequest(
+        actor_id=request.args.get("actor_id", ""), opportunity_id=request.args.get("opportunity_id", ""),
+        page_size=page_size(), page_token=request.args.get("cursor", "")))
+    return jsonify(page([to_json(v) for v in reply.violations], reply.next_page_token))
+
+
+@blueprint.get("/v1/forecast")
+def get_forecast() -> Response:
+    reply = call(_pipeline().GetForecast, pb.GetForecastRequest(
+        group_by=request.args.get("group_by", ""), subtree=request.args.get("subtree", "")))
+    return jsonify(page([to_json(b) for b in reply.buckets], ""))
+
+
+@blueprint.get("/v1/stage-models")
+def list_stage_models() -> Response:
+    return jsonify(page([to_json(call(_pipeline().GetStageModel, pb.GetStageModelRequest()))], ""))
+
+
+@blueprint.get("/v1/stage-models/<code>")
+def get_stage_model(code: str) -> Response:
+    return jsonify(to_json(call(_pipeline().GetStageModel, pb.GetStageModelRequest(code=code))))
+
+
+# --- leads -------------------------------------------------------------------------------------
+
+@blueprint.post("/v1/leads")
+def create_lead() -> tuple[Response, int]:
+    body = json_body()
+    require_fields(body, "company_name")
+    return jsonify(to_json(call(_pipeline().CreateLead, from_json(pb.CreateLeadRequest, body)))), 201
+
+
+@blueprint.get("/v1/leads")
+def list_leads() -> Response:
+    reply = call(_pipeline().ListLeads, pb.ListLeadsRequest(
+        status=request.args.get("status", ""), owner_id=request.args.get("owner_id", ""), page_size=page_size(),
+        page_token=request.args.get("cursor", "")))
+    return jsonify(page([to_json(lead) for lead in reply.leads], reply.next_page_token))
+
+
+@blueprint.get("/v1/leads/<lead_id>")
+def get_lead(lead_id: str) -> Response:
+    return jsonify(to_json(call(_pipeline().GetLead, pb.GetLeadRequest(id=lead_id))))
+
+
+@blueprint.post("/v1/leads/<lead_id>/assign")
+def assign_lead(lead_id: str) -> Response:
+    body = json_body()
+    require_fields(body, "rep_id")
+    return jsonify(to_json(call(_pipeline().AssignLead, pb.AssignLeadRequest(id=lead_id, rep_id=str(body["rep_id"])))))
+
+
+@blueprint.post("/v1/leads/<lead_id>/claim")
+@blueprint.post("/v1/lead-pool/<lead_id>/claim")
+def claim_lead(lead_id: str) -> Response:
+    return jsonify(to_json(call(_pipeline().ClaimLead, pb.ClaimLeadRequest(id=lead_id))))
+
+
+@blueprint.get("/v1/lead-pool")
+def list_lead_pool() -> Response:
+    reply = call(_pipeline().ListLeads, pb.ListLeadsRequest(status="pool", page_size=page_size(),
+                                                           page_token=request.args.get("cursor", "")))
+    return jsonify(page([to_json(lead) for lead in reply.leads], reply.next_page_token))
+
+
+@blueprint.post("/v1/leads/<lead_id>/close")
+def close_lead(lead_id: str) -> Response:
+    body = json_body()
+    require_fields(body, "reason")
+    return jsonify(to_json(call(_pipeline().CloseLead, pb.CloseLeadRequest(id=lead_id, reason=str(body["reason"])))))
+
+
+# --- OpenAPI -----------------------------------------------------------------------------------
+
+MONEY = obj(["amount", "currency"], amount={"type": "string", "description": "decimal string"}, currency=STRING)
+FACT = obj(["code"], code=STRING, amount=MONEY, date={"type": "string", "format": "date"}, text=STRING,
+           organisations=obj(names={"type": "array", "items": STRING}),
+           document=obj(["document_id"], document_id=STRING, file_name=STRING),
+           visits=obj(visits={"type": "array", "items": obj(["activity_id", "kind"], activity_id=STRING,
+                                                             kind={"enum": ["call", "email", "meeting", "visit"]})}))
+FACTS = {"type": "array", "items": FACT, "description": "typed facts; set exactly one value field per fact"}
+OPPORTUNITY = obj(id=STRING, customer_id=STRING, name=STRING, owner_id=STRING, org_path=STRING, amount=MONEY,
+                  expected_close_date=STRING, stage=STRING, status=STRING, probability=INTEGER, facts=FACTS,
+                  version=STRING)
+
+
+def describe(api: OpenApi) -> None:
+    t = "pipeline"
+    opp = [path_param("opportunity_id")]
+    api.operation("/v1/opportunities", "post", "Create an opportunity (name unique per customer)", tag=t, status=201,
+                  response=OPPORTUNITY, request=obj(
+                      ["customer_id", "name", "amount", "expected_close_date"], customer_id=STRING, name=STRING,
+                      amount=MONEY, expected_close_date={"type": "string", "format": "date"}, owner_id=STRING,
+                      competitors={"type": "array", "items": obj(["name"], name=STRING, strengths=STRING, price=MONEY)},
+                      products={"type": "array", "items": obj(["product_id"], product_id=STRING, quantity=STRING)}))
+    api.operation("/v1/opportunities", "get", "List opportunities in scope (cursor paging)", tag=t, parameters=[
+        query_param("owner_id"), query_param("customer_id"), query_param("status"), query_param("stage"),
+        query_param("limit", INTEGER), query_param("cursor")])
+    api.operation("/v1/opportunities/{opportunity_id}", "get", "Read an opportunity", tag=t, response=OPPORTUNITY,
+                  parameters=opp)
+    api.operation("/v1/opportunities/{opportunity_id}/advance", "post",
+                  "Advance through the stage gates (rejections are recorded as gate violations)", tag=t,
+                  response=OPPORTUNITY, parameters=opp, request=obj(target_stage=STRING, facts=FACTS))
+    api.operation("/v1/opportunities/{opportunity_id}/regress", "post", "Move back to an earlier stage", tag=t,
+                  response=OPPORTUNITY, parameters=opp, request=obj(["target_stage", "reason"], target_stage=STRING,
+                                                                    reason=STRING))
+    api.operation("/v1/opportunities/{opportunity_id}/won", "post", "Close as won (award notice gate)", tag=t,
+                  response=OPPORTUNITY, parameters=opp, request=obj(facts=FACTS))
+    api.operation("/v1/opportunities/{opportunity_id}/lost", "post", "Close as lost with a reason", tag=t,
+                  response=OPPORTUNITY, parameters=opp, request=obj(["reason"], reason=STRING))
+    api.operation("/v1/opportunities/{opportunity_id}/history", "get", "Stage history (who, when, from, to, facts)",
+                  tag=t, parameters=opp)
+    api.operation("/v1/gate-violations", "get", "Rejected advances (虚假推进 attempts) in scope, per rep", tag=t,
+                  parameters=[query_param("actor_id"), query_param("opportunity_id"), query_param("limit", INTEGER),
+                              query_param("cursor")])
+    api.operation("/v1/forecast", "get", "Forecast by close month: count, amount, weighted, commit, best case",
+                  tag=t, parameters=[query_param("group_by", {"enum": ["owner", "team", "subtree"]}),
+                                     query_param("subtree")])
+    api.operation("/v1/stage-models", "get", "Stage models (the default one)", tag=t)
+    api.operation("/v1/stage-models/{code}", "get", "Read a stage model", tag=t, parameters=[path_param("code")])
+    api.operation("/v1/leads", "post", "Create a lead (in the pool, or assigned with assign_to)", tag=t, status=201,
+                  request=obj(["company_name"], company_name=STRING, contact_name=STRING, phone=STRING, email=STRING,
+                              region=STRING, industry=STRING, source=STRING, estimated_amount=MONEY,
+                              assign_to=STRING))
+    api.operation("/v1/leads", "get", "List leads in scope (status=pool for the pool)", tag=t, parameters=[
+        query_param("status"), query_param("owner_id"), query_param("limit", INTEGER), query_param("cursor")])
+    api.operation("/v1/leads/{lead_id}", "get", "Read a lead", tag=t, parameters=[path_param("lead_id")])
+    api.operation("/v1/leads/{lead_id}/assign", "post", "Assign a lead to a rep", tag=t,
+                  parameters=[path_param("lead_id")], request=obj(["rep_id"], rep_id=STRING))
+    api.operation("/v1/leads/{lead_id}/close", "post", "Close a lead as invalid with a reason", tag=t,
+                  parameters=[path_param("lead_id")], request=obj(["reason"], reason=STRING))
+    api.operation("/v1/lead-pool", "get", "The lead pool visible to the caller", tag=t,
+                  parameters=[query_param("limit", INTEGER), query_param("cursor")])
+    for path in ("/v1/leads/{lead_id}/claim", "/v1/lead-pool/{lead_id}/claim"):
+        api.operation(path, "post", "Claim a lead from the pool", tag=t, parameters=[path_param("lead_id")])

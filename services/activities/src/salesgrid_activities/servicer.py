@@ -1,0 +1,165 @@
+"""Thin gRPC servicer: proto ↔ use case translation, nothing else."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import grpc
+from google.protobuf.message import Message
+
+from salesgrid.activities.v1 import activities_pb2 as pb
+from salesgrid.activities.v1 import activities_pb2_grpc as pb_grpc
+from salesgrid_common.auth import caller
+from salesgrid_activities.domain import daily_reports
+from salesgrid_activities.models import DailyReportRow, FollowUpRow, TaskRow, VisitRow
+from salesgrid_activities.usecases import ActivitiesUseCases, timestamp, visit_domain
+
+Ctx = grpc.aio.ServicerContext
+
+
+def _when(message: Message, field: str) -> datetime | None:
+    return getattr(message, field).ToDatetime(tzinfo=UTC) if message.HasField(field) else None
+
+
+def _reading(request: pb.CheckInRequest | pb.CheckOutRequest) -> dict[str, Any]:
+    r = request.reading
+    return {"latitude": r.latitude, "longitude": r.longitude, "accuracy_m": r.accuracy_m,
+            "device_time": _when(r, "device_time"), "photo_ref": r.photo_ref or None}
+
+
+def follow_up_pb(row: FollowUpRow) -> pb.FollowUp:
+    return pb.FollowUp(id=row.id, owner_id=row.owner_id, org_path=row.org_path, kind=row.kind,
+                       occurred_at=timestamp(row.occurred_at), notes=row.notes, customer_id=row.customer_id or "",
+                       contact_id=row.contact_id or "", opportunity_id=row.opportunity_id or "",
+                       lead_id=row.lead_id or "",
+                       next_follow_up_on=row.next_follow_up_on.isoformat() if row.next_follow_up_on else "",
+                       created_at=timestamp(row.created_at), version=row.version)
+
+
+def visit_pb(row: VisitRow) -> pb.Visit:
+    def end(lat: float | None, lon: float | None, acc: float | None, at: datetime | None, photo: str | None,
+            received: datetime | None, distance: float | None, flags: list[str]) -> pb.VisitEnd:
+        return pb.VisitEnd(reading=pb.LocationReading(latitude=lat or 0.0, longitude=lon or 0.0,
+                                                      accuracy_m=acc or 0.0, device_time=timestamp(at),
+                                                      photo_ref=photo or ""),
+                           received_at=timestamp(received), has_distance=distance is not None,
+                           distance_m=distance or 0.0, flags=flags)
+
+    duration = visit_domain(row).duration
+    return pb.Visit(
+        id=row.id, owner_id=row.owner_id, org_path=row.org_path, customer_id=row.customer_id,
+        check_in=end(row.in_latitude, row.in_longitude, row.in_accuracy_m, row.in_device_time, row.in_photo_ref,
+                     row.in_received_at, row.in_distance_m, row.in_flags),
+        check_out=None if row.open else end(row.out_latitude, row.out_longitude, row.out_accuracy_m,
+                                            row.out_device_time, row.out_photo_ref, row.out_received_at,
+                                            row.out_distance_m, row.out_flags),
+        flagged=row.flagged, duration_seconds=int(duration.total_seconds()) if duration else 0, version=row.version)
+
+
+def report_pb(row: DailyReportRow) -> pb.DailyReport:
+    return pb.DailyReport(
+        id=row.id, owner_id=row.owner_id, org_path=row.org_path, report_date=row.report_date.isoformat(),
+        time_zone=row.time_zone, status=row.status, summary=row.summary or "", visit_ids=row.visit_ids,
+        tomorrow_plan=row.tomorrow_plan or "", problems=row.problems or "", submitted_at=timestamp(row.submitted_at),
+        falsified=row.falsified, falsified_by=row.falsified_by or "", falsified_comment=row.falsified_comment or "",
+        version=row.version)
+
+
+def _counts(rep_id: str, counts: daily_reports.ComplianceCounts) -> pb.ComplianceCount:
+    rate = counts.rate
+    return pb.ComplianceCount(rep_id=rep_id, on_time=counts.on_time, late=counts.late, missing=counts.missing,
+                              falsified=counts.falsified, compliant=counts.compliant, total=counts.total,
+                              rate="" if rate is None else str(rate))
+
+
+class ActivitiesServicer(pb_grpc.ActivitiesServicer):
+    def __init__(self, usecases: ActivitiesUseCases) -> None:
+        self.uc = usecases
+
+    def task_pb(self, row: TaskRow) -> pb.Task:
+        # Others' private entries show as busy time only.
+        viewer = caller().subject_id
+        hidden = row.private and viewer not in (row.owner_id, row.creator_id)
+        return pb.Task(
+            id=row.id, creator_id=row.creator_id, assignee_id=row.owner_id, org_path=row.org_path,
+            title="" if hidden else row.title, description="" if hidden else row.description or "",
+            start_at=timestamp(row.start_at), end_at=timestamp(row.end_at), due_at=timestamp(row.due_at),
+            reminder_minutes=row.reminder_minutes, private=row.private, status=row.status,
+            reject_reason=row.reject_reason or "", overdue=self.uc.is_overdue(row),
+            created_at=timestamp(row.created_at), completed_at=timestamp(row.completed_at), version=row.version)
+
+    async def LogFollowUp(self, request: pb.LogFollowUpRequest, context: Ctx) -> pb.FollowUp:
+        return follow_up_pb(await self.uc.log_follow_up(
+            caller(), kind=request.kind, occurred_at=_when(request, "occurred_at"), notes=request.notes,
+            customer_id=request.customer_id, contact_id=request.contact_id, opportunity_id=request.opportunity_id,
+            lead_id=request.lead_id, next_follow_up_on=request.next_follow_up_on))
+
+    async def ListFollowUps(self, request: pb.ListFollowUpsRequest, context: Ctx) -> pb.ListFollowUpsResponse:
+        page = await self.uc.list_follow_ups(caller(), customer_id=request.customer_id, lead_id=request.lead_id,
+                                             owner_id=request.owner_id, page_size=request.page_size,
+                                             page_token=request.page_token)
+        return pb.ListFollowUpsResponse(follow_ups=[follow_up_pb(r) for r in page.items],
+                                        next_page_token=page.next_token)
+
+    async def CheckIn(self, request: pb.CheckInRequest, context: Ctx) -> pb.Visit:
+        return visit_pb(await self.uc.check_in(caller(), customer_id=request.customer_id, reading=_reading(request)))
+
+    async def CheckOut(self, request: pb.CheckOutRequest, context: Ctx) -> pb.Visit:
+        return visit_pb(await self.uc.check_out(caller(), visit_id=request.visit_id, reading=_reading(request)))
+
+    async def ListVisits(self, request: pb.ListVisitsRequest, context: Ctx) -> pb.ListVisitsResponse:
+        page = await self.uc.list_visits(caller(), customer_id=request.customer_id, owner_id=request.owner_id,
+                                         flagged_only=request.flagged_only, page_size=request.page_size,
+                                         page_token=request.page_token)
+        return pb.ListVisitsResponse(visits=[visit_pb(r) for r in page.items], next_page_token=page.next_token)
+
+    async def CreateTask(self, request: pb.CreateTaskRequest, context: Ctx) -> pb.Task:
+        return self.task_pb(await self.uc.create_task(
+            caller(), assignee_id=request.assignee_id, title=request.title, description=request.description,
+            start_at=_when(request, "start_at"), end_at=_when(request, "end_at"), due_at=_when(request, "due_at"),
+            reminder_minutes=list(request.reminder_minutes), private=request.private))
+
+    async def AcceptTask(self, request: pb.AcceptTaskRequest, context: Ctx) -> pb.Task:
+        return self.task_pb(await self.uc.accept_task(caller(), request.id))
+
+    async def RejectTask(self, request: pb.RejectTaskRequest, context: Ctx) -> pb.Task:
+        return self.task_pb(await self.uc.reject_task(caller(), request.id, request.reason))
+
+    async def CompleteTask(self, request: pb.CompleteTaskRequest, context: Ctx) -> pb.Task:
+        return self.task_pb(await self.uc.complete_task(caller(), request.id))
+
+    async def ListTasks(self, request: pb.ListTasksRequest, context: Ctx) -> pb.ListTasksResponse:
+        page = await self.uc.list_tasks(caller(), assignee_id=request.assignee_id, status=request.status,
+                                        overdue_only=request.overdue_only, page_size=request.page_size,
+                                        page_token=request.page_token)
+        return pb.ListTasksResponse(tasks=[self.task_pb(r) for r in page.items], next_page_token=page.next_token)
+
+    async def SubmitDailyReport(self, request: pb.SubmitDailyReportRequest, context: Ctx) -> pb.DailyReport:
+        return report_pb(await self.uc.submit_daily_report(
+            caller(), summary=request.summary, visit_ids=list(request.visit_ids),
+            tomorrow_plan=request.tomorrow_plan, problems=request.problems))
+
+    async def FalsifyDailyReport(self, request: pb.FalsifyDailyReportRequest, context: Ctx) -> pb.DailyReport:
+        return report_pb(await self.uc.falsify_daily_report(caller(), request.id, request.comment))
+
+    async def ListDailyReports(self, request: pb.ListDailyReportsRequest,
+                               context: Ctx) -> pb.ListDailyReportsResponse:
+        page = await self.uc.list_daily_reports(caller(), owner_id=request.owner_id, from_date=request.from_date,
+                                                to_date=request.to_date, page_size=request.page_size,
+                                                page_token=request.page_token)
+        return pb.ListDailyReportsResponse(reports=[report_pb(r) for r in page.items],
+                                           next_page_token=page.next_token)
+
+    async def GetDailyReportCompliance(self, request: pb.GetDailyReportComplianceRequest,
+                                       context: Ctx) -> pb.DailyReportCompliance:
+        summary = await self.uc.compliance(caller(), request.from_date, request.to_date)
+        return pb.DailyReportCompliance(reps=[_counts(rep, c) for rep, c in summary.per_rep.items()],
+                                        team=_counts("", summary.team))
+
+    async def GetPolicyLedger(self, request: pb.GetPolicyLedgerRequest, context: Ctx) -> pb.PolicyLedger:
+        ledgers = await self.uc.policy_ledger(caller(), request.from_date, request.to_date)
+        return pb.PolicyLedger(reps=[pb.RepPolicyLedger(
+            rep_id=ledger.rep_id, total=str(ledger.total.amount), currency=ledger.total.currency,
+            lines=[pb.PolicyLedgerLine(infraction=line.infraction.value, count=line.count,
+                                       unit_amount=str(line.unit_amount.amount), amount=str(line.amount.amount))
+                   for line in ledger.lines]) for ledger in ledgers])

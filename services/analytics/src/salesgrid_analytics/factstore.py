@@ -1,0 +1,108 @@
+"""Storing domain facts in the generic `facts` table and reading them back.
+
+A row keeps the common fact fields as columns and the kind's own fields as JSON, so a new kind of
+fact needs no migration. Org paths are stored in the platform form ("/<unit>/…/").
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salesgrid_analytics.domain import facts as f
+from salesgrid_analytics.domain import orgpath
+from salesgrid_analytics.models import StoredFact
+
+# Facts analytics keeps that are not domain facts (nothing reduces them but simple counts).
+USER_CREATED = "user_created"
+
+KINDS: dict[str, type[f.Fact]] = {
+    "opportunity_created": f.OpportunityCreated,
+    "opportunity_updated": f.OpportunityUpdated,
+    "stage_changed": f.StageChanged,
+    "opportunity_won": f.OpportunityWon,
+    "opportunity_lost": f.OpportunityLost,
+    "contract_signed": f.ContractSigned,
+    "receipt_recorded": f.ReceiptRecorded,
+    "customer_created": f.CustomerCreated,
+    "follow_up_logged": f.FollowUpLogged,
+    "check_in_recorded": f.CheckInRecorded,
+    "daily_report_submitted": f.DailyReportSubmitted,
+    "daily_report_missing": f.DailyReportMissing,
+    "daily_report_falsified": f.DailyReportFalsified,
+    "sla_overdue": f.SlaOverdue,
+    "gate_violated": f.GateViolated,
+}
+_KIND_OF = {cls: kind for kind, cls in KINDS.items()}
+_COMMON = {"event_id", "occurred_at", "owner_id", "org_path"}
+
+
+def platform_path(path: str) -> str:
+    """The platform's form of an org path: "/a/b/" (the root stays "/")."""
+    normal = orgpath.normalize(path)
+    return normal if normal == orgpath.ROOT else normal + "/"
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, (Decimal, date)):  # datetime is a date too
+        return value.isoformat() if isinstance(value, date) else str(value)
+    return value
+
+
+def _decode(value: Any, kind: Any) -> Any:
+    if kind is Decimal:
+        return Decimal(value)
+    if kind is date:
+        return date.fromisoformat(value)
+    if isinstance(kind, type) and issubclass(kind, StrEnum):
+        return kind(value)
+    return value
+
+
+async def store(session: AsyncSession, kind: str, event_id: str, occurred_at: datetime, owner_id: str,
+                org_path: str, data: dict[str, Any]) -> bool:
+    """Insert one fact unless its event id is already stored; True when inserted."""
+    if await session.get(StoredFact, event_id) is not None:
+        return False
+    session.add(StoredFact(event_id=event_id, kind=kind, occurred_at=occurred_at, owner_id=owner_id,
+                           org_path=platform_path(org_path), data=json.dumps(data, sort_keys=True)))
+    await session.flush()
+    return True
+
+
+async def store_fact(session: AsyncSession, fact: f.Fact) -> bool:
+    data = {field.name: _encode(getattr(fact, field.name)) for field in dataclasses.fields(fact)
+            if field.name not in _COMMON}
+    return await store(session, _KIND_OF[type(fact)], fact.event_id, fact.occurred_at, fact.owner_id,
+                       fact.org_path, data)
+
+
+def to_fact(row: StoredFact) -> f.Fact | None:
+    """The domain fact of a row; None for kinds no reducer reads."""
+    cls = KINDS.get(row.kind)
+    if cls is None:
+        return None
+    hints = typing.get_type_hints(cls)
+    values = {name: _decode(value, hints.get(name)) for name, value in json.loads(row.data).items()}
+    return cls(event_id=row.event_id, occurred_at=row.occurred_at, owner_id=row.owner_id,
+               org_path=row.org_path, **values)
+
+
+async def load(session: AsyncSession, subtree: str, owner_id: str | None = None,
+               kinds: typing.Collection[str] | None = None) -> list[StoredFact]:
+    """Rows under `subtree` (platform form), or only `owner_id`'s when given; the reducers narrow further."""
+    query = select(StoredFact)
+    if owner_id is not None:
+        query = query.where(StoredFact.owner_id == owner_id)
+    elif subtree != orgpath.ROOT:
+        query = query.where(StoredFact.org_path.startswith(subtree, autoescape=True))
+    if kinds is not None:
+        query = query.where(StoredFact.kind.in_(list(kinds)))
+    return list((await session.scalars(query.order_by(StoredFact.occurred_at, StoredFact.event_id))).all())

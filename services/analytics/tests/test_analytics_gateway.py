@@ -1,0 +1,88 @@
+"""The analytics REST routes through the real gateway app to the running service: targets as
+JSON with decimal strings, problem+json for bad input, exports downloaded and audited."""
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+
+from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
+from salesgrid_analytics.app import DEFINITION, MIGRATIONS
+from salesgrid_dev.processes import free_port
+from salesgrid_dev.testing import TestKeys, principal, run_service
+from salesgrid_gateway.app import create_app
+from salesgrid_gateway.settings import GatewaySettings
+
+PERMS = {"analytics:read": "subtree", "analytics:export": "subtree", "targets:read": "subtree",
+         "targets:update": "subtree"}
+
+
+class FakeIdentity(identity_pb2_grpc.AuthServicer, identity_pb2_grpc.IdentityServicer):
+    """Serves the test JWKS and remembers the audit records the gateway sends."""
+
+    def __init__(self, keys: TestKeys) -> None:
+        self.jwks = keys.jwks()
+        self.audited: list[identity_pb2.RecordAuditRequest] = []
+
+    async def GetJwks(self, request, context):  # type: ignore[no-untyped-def]
+        return identity_pb2.Jwks(json=self.jwks)
+
+    async def RecordAudit(self, request, context):  # type: ignore[no-untyped-def]
+        self.audited.append(request)
+        return identity_pb2.RecordAuditResponse(id="a-1")
+
+
+async def test_analytics_rest_routes(database_url: str, nats_url: str, test_keys: TestKeys) -> None:
+    fake = FakeIdentity(test_keys)
+    server = grpc.aio.server()
+    identity_pb2_grpc.add_AuthServicer_to_server(fake, server)
+    identity_pb2_grpc.add_IdentityServicer_to_server(fake, server)
+    identity_port = server.add_insecure_port(f"127.0.0.1:{free_port()}")
+    await server.start()
+    try:
+        async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys) as running:
+            client = create_app(GatewaySettings(environment="test", identity_addr=f"127.0.0.1:{identity_port}",
+                                                analytics_addr=running.address)).test_client()
+            token = test_keys.token(principal("m-1", "/c/r1/", unit_id="r1", permissions=PERMS))
+            headers = {"Authorization": f"Bearer {token}"}
+
+            def send(method: str, path: str, body: dict | None = None):  # type: ignore[no-untyped-def]
+                return asyncio.to_thread(getattr(client, method), path, json=body, headers=headers)
+
+            month = {"metric": "visits", "org_path": "/c/r1/", "amount": "10"}
+            saved = await send("post", "/v1/targets", {
+                "parent": {"metric": "visits", "period": "2026-Q1", "org_path": "/c/r1/", "amount": "30"},
+                "children": [month | {"period": p} for p in ("2026-01", "2026-02", "2026-03")]})
+            assert saved.status_code == 200, saved.get_json()
+            assert saved.get_json()["difference"] == "0"
+            short = await send("post", "/v1/targets", {
+                "parent": {"metric": "visits", "period": "2026-Q1", "org_path": "/c/r1/", "amount": "31"},
+                "children": [month | {"period": p} for p in ("2026-01", "2026-02", "2026-03")]})
+            assert short.status_code == 400 and short.mimetype == "application/problem+json"
+            assert [e["field"] for e in short.get_json()["errors"]] == ["children"]
+            negative = await send("post", "/v1/targets", {"parent": month | {"period": "2026", "amount": "-5"}})
+            assert [e["field"] for e in negative.get_json()["errors"]] == ["parent.amount"]
+
+            listed = (await send("get", "/v1/targets?period=2026-Q1")).get_json()
+            assert [(t["period"], t["amount"], t["actual"]) for t in listed["targets"]] == [("2026-Q1", "30", "0")]
+
+            for path in ("funnel", "performance", "leaderboard", "forecast", "dashboard"):
+                reply = await send("get", f"/v1/analytics/{path}?period=2026-Q1&currency=CNY")
+                assert reply.status_code == 200, (path, reply.get_json())
+            ended = await send("get", "/v1/analytics/performance?period=2026-Q1&group_depth=x")
+            assert ended.status_code == 400
+            outside = await send("get", "/v1/analytics/funnel?period=2026&subtree=/c/r2/")
+            assert outside.status_code == 403 and "/c/r2" in outside.get_json()["detail"]
+
+            download = await send("get", "/v1/exports?report=targets&format=csv&period=2026-Q1")
+            assert download.status_code == 200 and download.mimetype == "text/csv"
+            assert download.data.decode("utf-8-sig").splitlines()[1].startswith("visits,2026-Q1,/c/r1/,,30")
+            assert [a.action for a in fake.audited] == ["analytics.export"]
+
+            paths = (await asyncio.to_thread(client.get, "/openapi.json")).get_json()["paths"]
+            for path in ("/v1/targets", "/v1/analytics/funnel", "/v1/analytics/performance",
+                         "/v1/analytics/leaderboard", "/v1/analytics/forecast", "/v1/analytics/dashboard",
+                         "/v1/exports"):
+                assert path in paths, path
+    finally:
+        await server.stop(None)

@@ -1,0 +1,151 @@
+"""Thin gRPC servicer: proto ↔ use case translation, nothing else."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from salesgrid.contracts.v1 import contracts_pb2 as pb
+from salesgrid.contracts.v1 import contracts_pb2_grpc as pb_grpc
+from salesgrid_common.auth import caller
+from salesgrid_contracts import models
+from salesgrid_contracts.domain.contracts import line_total
+from salesgrid_contracts.domain.money import Money
+from salesgrid_contracts.domain.receivables import AgeingBucket
+from salesgrid_contracts.usecases import ContractsUseCases, ContractView, LineInput, PlanView, ReceiptView
+
+Context = grpc.aio.ServicerContext
+
+
+def _ts(value: datetime | None) -> Timestamp | None:
+    if value is None:
+        return None
+    stamp = Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def product_pb(row: models.Product) -> pb.Product:
+    return pb.Product(id=row.id, sku=row.sku, name=row.name, active=row.active, version=row.version,
+                      prices=[pb.ProductPrice(currency=c, amount=a) for c, a in sorted(row.prices.items())])
+
+
+def contract_pb(view: ContractView) -> pb.Contract:
+    row = view.row
+    lines = [pb.ContractLine(product_id=line.product_id, description=line.description, quantity=str(line.quantity),
+                             unit_price=str(Money(line.unit_price, row.currency).amount),
+                             discount_percent=str(line.discount_percent),
+                             total=str(line_total(line.quantity, Money(line.unit_price, row.currency),
+                                                  line.discount_percent).amount))
+             for line in view.lines]
+    steps = [pb.ApprovalStep(order=s.step_order, role=s.role, approver_id=s.approver_id, status=s.status,
+                             comment=s.comment or "", decided_at=_ts(s.decided_at)) for s in view.steps]
+    return pb.Contract(
+        id=row.id, number=row.number, customer_id=row.customer_id, owner_id=row.owner_id, org_path=row.org_path,
+        currency=row.currency, start_date=row.start_date.isoformat(), end_date=row.end_date.isoformat(),
+        terms=row.terms, status=row.status, lines=lines, total=str(Money(row.total, row.currency).amount),
+        signed_on=row.signed_on.isoformat() if row.signed_on else "", approval_kind=row.approval_kind or "",
+        approval_steps=steps, termination_reason=row.termination_reason or "",
+        credit=str(Money(row.credit, row.currency).amount), version=row.version, created_at=_ts(row.created_at))
+
+
+def plan_pb(view: PlanView) -> pb.PaymentPlan:
+    currency = view.contract.currency
+    items = []
+    for i in view.instalments:
+        status = "unpaid" if i.paid == 0 else ("paid" if i.paid == i.amount else "partially_paid")
+        items.append(pb.Instalment(seq=i.seq, due_date=i.due_date.isoformat(),
+                                   amount=str(Money(i.amount, currency).amount),
+                                   paid=str(Money(i.paid, currency).amount), status=status))
+    return pb.PaymentPlan(contract_id=view.contract.id, currency=currency, instalments=items,
+                          credit=str(Money(view.contract.credit, currency).amount))
+
+
+def receipt_pb(view: ReceiptView) -> pb.Receipt:
+    row = view.row
+    return pb.Receipt(id=row.id, contract_id=row.contract_id, received_on=row.received_on.isoformat(),
+                      amount=str(Money(row.amount, row.currency).amount), currency=row.currency, method=row.method,
+                      reference=row.reference,
+                      allocations=[pb.ReceiptAllocation(instalment_seq=a.instalment_seq,
+                                                        amount=str(Money(a.amount, row.currency).amount))
+                                   for a in sorted(view.allocations, key=lambda a: a.instalment_seq)])
+
+
+class ContractsServicer(pb_grpc.ContractsServicer):
+    def __init__(self, usecases: ContractsUseCases) -> None:
+        self.uc = usecases
+
+    async def CreateProduct(self, request: pb.CreateProductRequest, context: Context) -> pb.Product:
+        return product_pb(await self.uc.create_product(caller(), request.sku, request.name,
+                                                       [(p.currency, p.amount) for p in request.prices]))
+
+    async def ListProducts(self, request: pb.ListProductsRequest, context: Context) -> pb.ListProductsResponse:
+        rows = await self.uc.list_products(caller(), request.include_inactive)
+        return pb.ListProductsResponse(products=[product_pb(r) for r in rows])
+
+    async def CreateContract(self, request: pb.CreateContractRequest, context: Context) -> pb.Contract:
+        lines = [LineInput(line.product_id, line.quantity, line.unit_price, line.discount_percent, line.description)
+                 for line in request.lines]
+        return contract_pb(await self.uc.create_contract(
+            caller(), customer_id=request.customer_id, branch_code=request.branch_code, currency=request.currency,
+            start_date=request.start_date, end_date=request.end_date, terms=request.terms, lines=lines))
+
+    async def GetContract(self, request: pb.GetContractRequest, context: Context) -> pb.Contract:
+        return contract_pb(await self.uc.get_contract(caller(), request.id))
+
+    async def ListContracts(self, request: pb.ListContractsRequest, context: Context) -> pb.ListContractsResponse:
+        views = await self.uc.list_contracts(caller(), request.customer_id, request.status)
+        return pb.ListContractsResponse(contracts=[contract_pb(v) for v in views])
+
+    async def SubmitContract(self, request: pb.ContractActionRequest, context: Context) -> pb.Contract:
+        return contract_pb(await self.uc.submit(caller(), request.id, request.expected_version))
+
+    async def ApproveContract(self, request: pb.ContractDecisionRequest, context: Context) -> pb.Contract:
+        return contract_pb(await self.uc.decide(caller(), request.id, approve=True, comment=request.comment,
+                                                expected_version=request.expected_version))
+
+    async def RejectContract(self, request: pb.ContractDecisionRequest, context: Context) -> pb.Contract:
+        return contract_pb(await self.uc.decide(caller(), request.id, approve=False, comment=request.comment,
+                                                expected_version=request.expected_version))
+
+    async def SignContract(self, request: pb.SignContractRequest, context: Context) -> pb.Contract:
+        return contract_pb(await self.uc.sign(caller(), request.id, request.signed_on, request.expected_version))
+
+    async def TerminateContract(self, request: pb.TerminateContractRequest, context: Context) -> pb.Contract:
+        return contract_pb(await self.uc.request_termination(caller(), request.id, request.reason,
+                                                             request.expected_version))
+
+    async def SetPaymentPlan(self, request: pb.SetPaymentPlanRequest, context: Context) -> pb.PaymentPlan:
+        return plan_pb(await self.uc.set_payment_plan(caller(), request.contract_id,
+                                                      [(i.due_date, i.amount) for i in request.instalments]))
+
+    async def GetPaymentPlan(self, request: pb.GetPaymentPlanRequest, context: Context) -> pb.PaymentPlan:
+        return plan_pb(await self.uc.get_payment_plan(caller(), request.contract_id))
+
+    async def RecordReceipt(self, request: pb.RecordReceiptRequest, context: Context) -> pb.Receipt:
+        return receipt_pb(await self.uc.record_receipt(
+            caller(), contract_id=request.contract_id, received_on=request.received_on, amount=request.amount,
+            method=request.method, reference=request.reference))
+
+    async def ListReceipts(self, request: pb.ListReceiptsRequest, context: Context) -> pb.ListReceiptsResponse:
+        return pb.ListReceiptsResponse(receipts=[receipt_pb(v) for v in
+                                                 await self.uc.list_receipts(caller(), request.contract_id)])
+
+    async def GetReceivables(self, request: pb.GetReceivablesRequest, context: Context) -> pb.Receivables:
+        totals = await self.uc.outstanding(caller(), request.group_by)
+        return pb.Receivables(groups=[
+            pb.ReceivablesGroup(key=key, outstanding=[pb.CurrencyAmount(currency=c, amount=str(m.amount))
+                                                      for c, m in sorted(per.items())])
+            for key, per in sorted(totals.items())])
+
+    async def GetAgeing(self, request: pb.GetAgeingRequest, context: Context) -> pb.Ageing:
+        as_of, lines = await self.uc.ageing(caller(), request.as_of, request.group_by)
+        return pb.Ageing(as_of=as_of.isoformat(), lines=[
+            pb.AgeingLine(key=line.key or "", currency=line.currency,
+                          not_due=str(line.buckets[AgeingBucket.NOT_DUE].amount),
+                          days_1_30=str(line.buckets[AgeingBucket.DAYS_1_30].amount),
+                          days_31_60=str(line.buckets[AgeingBucket.DAYS_31_60].amount),
+                          days_61_90=str(line.buckets[AgeingBucket.DAYS_61_90].amount),
+                          over_90=str(line.buckets[AgeingBucket.OVER_90].amount), total=str(line.total.amount))
+            for line in lines])

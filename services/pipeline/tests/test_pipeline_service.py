@@ -1,0 +1,224 @@
+"""The pipeline service through gRPC on SQLite and PostgreSQL: opportunities through the stage
+gates (with recorded violations), scope, bad input, leads, forecast, and the SLA scheduler
+running in the background on a fake clock."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+from sqlalchemy import insert, select
+
+from salesgrid.pipeline.v1 import pipeline_pb2 as pb
+from salesgrid.pipeline.v1 import pipeline_pb2_grpc as pb_grpc
+from salesgrid_common.clock import FakeClock
+from salesgrid_common.directory import directory_users
+from salesgrid_common.events.tables import outbox
+from salesgrid_dev.testing import bearer, eventually, principal, run_service
+from salesgrid_pipeline.app import DEFINITION, MIGRATIONS
+from salesgrid_pipeline.settings import PipelineSettings
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+REP_PERMS = {"opportunities:read": "own", "opportunities:create": "own", "opportunities:update": "own",
+             "leads:read": "own", "leads:create": "own", "leads:update": "own", "stage_models:read": "all"}
+MANAGER_PERMS = {**{k: "subtree" for k in REP_PERMS}, "leads:assign": "subtree"}
+
+
+def money(amount: str, currency: str = "CNY") -> pb.PipelineMoney:
+    return pb.PipelineMoney(amount=amount, currency=currency)
+
+
+def approval_facts() -> list[pb.Fact]:
+    visits = pb.Visits(visits=[pb.VisitRef(activity_id=f"a{i}", kind="visit") for i in range(3)])
+    return [pb.Fact(code="budget", amount=money("500000")),
+            pb.Fact(code="our_expected_amount", amount=money("300000")),
+            pb.Fact(code="latest_expected_bid_date", date="2026-06-30"),
+            pb.Fact(code="design_organisations", organisations=pb.Organisations(names=["设计院"])),
+            pb.Fact(code="decision_organisations", organisations=pb.Organisations(names=["集团"])),
+            pb.Fact(code="user_organisations", organisations=pb.Organisations(names=["工厂"])),
+            pb.Fact(code="decision_chain_visits", visits=visits)]
+
+
+async def add_users(running, *users: tuple[str, str, str | None]) -> None:
+    async with running.app.ctx.sessions() as session, session.begin():
+        for user_id, org_path, manager_id in users:
+            await session.execute(insert(directory_users).values(
+                user_id=user_id, login=user_id, display_name=user_id, unit_id=org_path.strip("/").split("/")[-1],
+                org_path=org_path, manager_id=manager_id, roles="rep", active=True, time_zone="Asia/Shanghai",
+                updated_at=START))
+
+
+async def subjects(running) -> list[str]:
+    async with running.app.ctx.sessions() as session:
+        return list((await session.scalars(select(outbox.c.subject).order_by(outbox.c.event_id))).all())
+
+
+async def expect_error(call, code: grpc.StatusCode, field: str | None = None) -> grpc.aio.AioRpcError:
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await call
+    assert raised.value.code() == code, raised.value.details()
+    if field:
+        assert field in raised.value.details() or field in violated_fields(raised.value), raised.value.details()
+    return raised.value
+
+
+def violated_fields(error: grpc.aio.AioRpcError) -> list[str]:
+    status = rpc_status.from_call(error)
+    fields = []
+    for detail in status.details if status else ():
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            fields += [v.field for v in bad.field_violations]
+    return fields
+
+
+async def test_opportunity_lifecycle_gates_scope_and_forecast(database_url: str, nats_url: str, test_keys) -> None:
+    clock = FakeClock(START)
+    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock) as running:
+        api = pb_grpc.PipelineStub(running.channel)
+        rep = bearer(test_keys.token(principal("rep-1", org_path="/c/r1/t1/", permissions=REP_PERMS)))
+        other = bearer(test_keys.token(principal("rep-2", org_path="/c/r2/t2/", permissions=REP_PERMS)))
+        manager = bearer(test_keys.token(principal("mgr-1", org_path="/c/r1/", permissions=MANAGER_PERMS)))
+
+        create = pb.CreateOpportunityRequest(customer_id="cust-1", name="Plant automation", amount=money("300000.50"),
+                                             expected_close_date="2026-09-30",
+                                             competitors=[pb.Competitor(name="Acme", price=money("280000"))])
+        opp = await api.CreateOpportunity(create, metadata=rep)
+        assert (opp.stage, opp.status, opp.owner_id, opp.org_path, opp.amount.amount) == (
+            "opportunity", "open", "rep-1", "/c/r1/t1/", "300000.50")
+        await api.CreateOpportunity(pb.CreateOpportunityRequest(
+            customer_id="cust-2", name="Other deal", amount=money("1000"), expected_close_date="2026-05-31"),
+            metadata=other)
+
+        # bad input names the field; a duplicate name (case/space-insensitive) is refused
+        bad = pb.CreateOpportunityRequest(customer_id="cust-1", name="X", amount=money("-5"),
+                                          expected_close_date="2026-09-30")
+        await expect_error(api.CreateOpportunity(bad, metadata=rep), grpc.StatusCode.INVALID_ARGUMENT, "amount.amount")
+        bad.amount.CopyFrom(money("abc"))
+        await expect_error(api.CreateOpportunity(bad, metadata=rep), grpc.StatusCode.INVALID_ARGUMENT, "amount.amount")
+        bad.amount.CopyFrom(money("5", "XXX"))
+        await expect_error(api.CreateOpportunity(bad, metadata=rep), grpc.StatusCode.INVALID_ARGUMENT, "amount.currency")
+        bad.amount.CopyFrom(money("5"))
+        bad.expected_close_date = "2020-01-01"
+        await expect_error(api.CreateOpportunity(bad, metadata=rep), grpc.StatusCode.INVALID_ARGUMENT,
+                           "expected_close_date")
+        create.name = "  plant  AUTOMATION "
+        await expect_error(api.CreateOpportunity(create, metadata=rep), grpc.StatusCode.ABORTED, "name")
+
+        # scope: a rep cannot read another rep's record; the manager sees his subtree only
+        await expect_error(api.GetOpportunity(pb.GetOpportunityRequest(id=opp.id), metadata=other),
+                           grpc.StatusCode.PERMISSION_DENIED)
+        listed = await api.ListOpportunities(pb.ListOpportunitiesRequest(), metadata=manager)
+        assert [o.id for o in listed.opportunities] == [opp.id]
+        mine = await api.ListOpportunities(pb.ListOpportunitiesRequest(page_size=1), metadata=other)
+        assert len(mine.opportunities) == 1 and mine.next_page_token == ""
+
+        # a gate without its facts is refused, names them, and is recorded as a violation
+        error = await expect_error(api.AdvanceOpportunity(pb.AdvanceOpportunityRequest(id=opp.id), metadata=rep),
+                                   grpc.StatusCode.FAILED_PRECONDITION, "budget")
+        assert "decision_chain_visits" in error.details()
+        await expect_error(api.AdvanceOpportunity(pb.AdvanceOpportunityRequest(
+            id=opp.id, target_stage="bidding", facts=approval_facts()), metadata=rep),
+            grpc.StatusCode.FAILED_PRECONDITION, "cannot be skipped")
+        violations = await api.ListGateViolations(pb.ListGateViolationsRequest(actor_id="rep-1"), metadata=manager)
+        assert len(violations.violations) == 2
+        assert "budget" in violations.violations[0].missing_facts
+        assert violations.violations[1].unskippable_stages == ["approval", "formal_communication"]
+        assert (await api.ListGateViolations(pb.ListGateViolationsRequest(), metadata=other)).violations == []
+
+        clock.advance(timedelta(days=3))
+        moved = await api.AdvanceOpportunity(pb.AdvanceOpportunityRequest(
+            id=opp.id, facts=approval_facts(), expected_version=opp.version), metadata=rep)
+        assert (moved.stage, moved.version, moved.probability) == ("approval", 2, 25)
+        assert {f.code for f in moved.facts} >= {"budget", "decision_chain_visits"}
+        await expect_error(api.AdvanceOpportunity(pb.AdvanceOpportunityRequest(id=opp.id, expected_version=1),
+                                                  metadata=rep), grpc.StatusCode.ABORTED, "expected_version")
+        back = await api.RegressOpportunity(pb.RegressOpportunityRequest(
+            id=opp.id, target_stage="opportunity", reason="budget withdrawn"), metadata=rep)
+        assert back.stage == "opportunity"
+        await api.AdvanceOpportunity(pb.AdvanceOpportunityRequest(id=opp.id), metadata=rep)  # facts are kept
+        lost = await api.LoseOpportunity(pb.LoseOpportunityRequest(id=opp.id, reason="price"), metadata=rep)
+        assert (lost.status, lost.stage, lost.lost_reason) == ("lost", "lost", "price")
+        await expect_error(api.AdvanceOpportunity(pb.AdvanceOpportunityRequest(id=opp.id), metadata=rep),
+                           grpc.StatusCode.FAILED_PRECONDITION, "closed")
+
+        history = await api.ListStageHistory(pb.ListStageHistoryRequest(opportunity_id=opp.id), metadata=manager)
+        assert [(c.kind, c.from_stage, c.to_stage, c.by) for c in history.changes] == [
+            ("advance", "opportunity", "approval", "rep-1"), ("regress", "approval", "opportunity", "rep-1"),
+            ("advance", "opportunity", "approval", "rep-1"), ("lost", "approval", "lost", "rep-1")]
+        assert len(history.changes[0].facts) == 7 and history.changes[2].facts == []
+
+        forecast = await api.GetForecast(pb.GetForecastRequest(group_by="owner"), metadata=manager)
+        assert forecast.buckets == []  # the only deal in his subtree is lost
+        forecast = await api.GetForecast(pb.GetForecastRequest(), metadata=other)
+        assert [(b.key, b.month, b.amount, b.weighted_amount) for b in forecast.buckets] == [
+            ("rep-2", "2026-05", "1000.00", "100.00")]
+
+        model = await api.GetStageModel(pb.GetStageModelRequest(), metadata=rep)
+        assert [s.code for s in model.stages][:3] == ["lead", "opportunity", "approval"]
+
+        assert await subjects(running) == [
+            "salesgrid.pipeline.opportunity.created", "salesgrid.pipeline.opportunity.created",
+            "salesgrid.pipeline.gate.violated", "salesgrid.pipeline.gate.violated",
+            "salesgrid.pipeline.opportunity.stage_changed", "salesgrid.pipeline.opportunity.stage_changed",
+            "salesgrid.pipeline.opportunity.stage_changed", "salesgrid.pipeline.opportunity.lost"]
+
+
+async def test_leads_and_sla_scheduler(database_url: str, nats_url: str, test_keys) -> None:
+    clock = FakeClock(START)
+    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock,
+                           settings_cls=PipelineSettings, sla_scan_seconds=0.1) as running:
+        await add_users(running, ("mgr-1", "/c/r1/", None), ("rep-1", "/c/r1/t1/", "mgr-1"),
+                        ("rep-2", "/c/r1/t1/", "mgr-1"), ("rep-9", "/c/r9/", None))
+        api = pb_grpc.PipelineStub(running.channel)
+        rep = bearer(test_keys.token(principal("rep-1", org_path="/c/r1/t1/", permissions=REP_PERMS)))
+        rep2 = bearer(test_keys.token(principal("rep-2", org_path="/c/r1/t1/", permissions=REP_PERMS)))
+        manager = bearer(test_keys.token(principal("mgr-1", org_path="/c/r1/", permissions=MANAGER_PERMS)))
+
+        await expect_error(api.CreateLead(pb.CreateLeadRequest(company_name=" ", email="x"), metadata=manager),
+                           grpc.StatusCode.INVALID_ARGUMENT, "company_name")
+        pooled = await api.CreateLead(pb.CreateLeadRequest(company_name="华东机械", region="east",
+                                                           estimated_amount=money("20000")), metadata=manager)
+        assert (pooled.status, pooled.owner_id, pooled.org_path) == ("pool", "", "/c/r1/")
+        pool = await api.ListLeads(pb.ListLeadsRequest(status="pool"), metadata=rep)
+        assert [lead.id for lead in pool.leads] == [pooled.id]  # the pool of his region is visible
+        claimed = await api.ClaimLead(pb.ClaimLeadRequest(id=pooled.id), metadata=rep)
+        assert (claimed.status, claimed.owner_id, claimed.org_path) == ("assigned", "rep-1", "/c/r1/t1/")
+        await expect_error(api.ClaimLead(pb.ClaimLeadRequest(id=pooled.id), metadata=rep2),
+                           grpc.StatusCode.PERMISSION_DENIED)
+        await expect_error(api.AssignLead(pb.AssignLeadRequest(id=pooled.id, rep_id="rep-9"), metadata=manager),
+                           grpc.StatusCode.PERMISSION_DENIED)
+        assigned = await api.AssignLead(pb.AssignLeadRequest(id=pooled.id, rep_id="rep-2"), metadata=manager)
+        assert assigned.owner_id == "rep-2"
+        junk = await api.CreateLead(pb.CreateLeadRequest(company_name="Spam Ltd", assign_to="rep-1"), metadata=manager)
+        await expect_error(api.CloseLead(pb.CloseLeadRequest(id=junk.id), metadata=rep), grpc.StatusCode.INVALID_ARGUMENT,
+                           "reason")
+        closed = await api.CloseLead(pb.CloseLeadRequest(id=junk.id, reason="duplicate"), metadata=rep)
+        assert closed.status == "invalid"
+
+        opp = await api.CreateOpportunity(pb.CreateOpportunityRequest(
+            customer_id="cust-1", name="Line 2", amount=money("10"), expected_close_date="2026-06-01"), metadata=rep)
+
+        # the opportunity stage's SLA is 14 days: overdue after that, escalated after 3 × 14 days;
+        # the lead assigned to rep-2 is reclaimed after 14 days without follow-up
+        clock.advance(timedelta(days=15))
+        await eventually(lambda: _has(running, "salesgrid.pipeline.sla.overdue"))
+        await eventually(lambda: _has(running, "salesgrid.pipeline.lead.reclaimed"))
+        reclaimed = await api.GetLead(pb.GetLeadRequest(id=pooled.id), metadata=manager)
+        assert (reclaimed.status, reclaimed.owner_id) == ("pool", "")
+        clock.advance(timedelta(days=30))
+        await eventually(lambda: _has(running, "salesgrid.pipeline.sla.escalated"))
+        events = await subjects(running)
+        assert events.count("salesgrid.pipeline.sla.overdue") == 1  # idempotent across scans
+        assert [s for s in events if ".lead." in s] == [
+            "salesgrid.pipeline.lead.created", "salesgrid.pipeline.lead.claimed", "salesgrid.pipeline.lead.assigned",
+            "salesgrid.pipeline.lead.created", "salesgrid.pipeline.lead.assigned", "salesgrid.pipeline.lead.closed",
+            "salesgrid.pipeline.lead.reclaimed"]
+        assert opp.id
+
+
+async def _has(running, subject: str) -> bool:
+    return subject in await subjects(running)

@@ -1,0 +1,33 @@
+"""The real platform (nats-server, six service processes, gunicorn gateway) started once for the
+integration tests by the same runner code as `make run`, on free ports."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from salesgrid_dev.platform import ADMIN_LOGIN, ADMIN_PASSWORD, Platform, Ports
+
+
+@pytest.fixture(scope="session")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    running = Platform(Path(tmp_path_factory.mktemp("platform")), Ports.free(), gateway_workers=1).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def api(platform: Platform) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=platform.gateway_url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def admin_token(api: httpx.Client) -> str:
+    reply = api.post("/v1/auth/login", json={"login": ADMIN_LOGIN, "password": ADMIN_PASSWORD})
+    assert reply.status_code == 200, reply.text
+    return str(reply.json()["access_token"])
