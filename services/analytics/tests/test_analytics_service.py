@@ -10,6 +10,10 @@ from google.protobuf.message import Message
 
 from salesgrid.analytics.v1 import analytics_pb2 as pb
 from salesgrid.analytics.v1 import analytics_pb2_grpc as pb_grpc
+from salesgrid.events.v1.activities_events_pb2 import (
+    ActivitiesDailyReportState, ActivitiesFollowUpLogged, ActivitiesVisitReading,
+)
+from salesgrid.events.v1.contracts_events_pb2 import ContractsContractState, ContractsReceiptRecorded
 from salesgrid.events.v1.customers_events_pb2 import CustomerRecordState
 from salesgrid.events.v1.identity_events_pb2 import UserState
 from salesgrid.events.v1.pipeline_events_pb2 import PipelineGateViolated, PipelineOpportunityState, PipelineSlaNotice
@@ -53,6 +57,22 @@ EVENTS: list[tuple[str, Message, str, datetime]] = [
      PipelineGateViolated(violation_id="g-1", opportunity_id="o-2", owner_id="u-b", target_stage="bidding"), T2, at(5, 6)),
     ("salesgrid.pipeline.sla.overdue", PipelineSlaNotice(opportunity_id="o-2", stage="opportunity", owner_id="u-b"),
      T2, at(5, 7)),
+    ("salesgrid.activities.follow_up.logged",
+     ActivitiesFollowUpLogged(follow_up_id="f-1", owner_id="u-a", org_path=T1, customer_id="cu-1"), T1, at(5, 11)),
+    ("salesgrid.activities.check_in.recorded",
+     ActivitiesVisitReading(visit_id="v-1", owner_id="u-a", org_path=T1, customer_id="cu-1"), T1, at(5, 12)),
+    ("salesgrid.activities.check_in.recorded", ActivitiesVisitReading(
+        visit_id="v-2", owner_id="u-a", org_path=T1, customer_id="cu-1", flags=["too_far"]), T1, at(5, 13)),
+    ("salesgrid.activities.daily_report.submitted", ActivitiesDailyReportState(
+        report_id="d-1", owner_id="u-a", org_path=T1, report_date="2026-05-12", status="on_time"), T1, at(5, 12)),
+    ("salesgrid.activities.daily_report.submitted", ActivitiesDailyReportState(
+        report_id="d-2", owner_id="u-a", org_path=T1, report_date="2026-05-13", status="late"), T1, at(5, 14)),
+    ("salesgrid.activities.daily_report.missing", ActivitiesDailyReportState(
+        report_id="d-3", owner_id="u-b", org_path=T2, report_date="2026-05-13", status="missing"), T2, at(5, 14)),
+    ("salesgrid.contracts.contract.signed", ContractsContractState(
+        contract_id="k-1", owner_id="u-a", org_path=T1, currency="CNY", total="1000.00", status="signed"), T1, at(5, 21)),
+    ("salesgrid.contracts.receipt.recorded", ContractsReceiptRecorded(
+        receipt_id="p-1", contract_id="k-1", amount="400.00", currency="CNY"), T1, at(5, 28)),
 ]
 
 
@@ -60,7 +80,7 @@ async def publish_all(nats_url: str) -> None:
     """Every event once with JetStream's dedup header, then again without it (a redelivery)."""
     nc = await connect(nats_url, "test-producers")
     js = nc.jetstream()
-    for producer in ("identity", "customers", "pipeline"):
+    for producer in ("identity", "customers", "pipeline", "activities", "contracts"):
         await ensure_stream(js, producer, 1)
     for event_type, payload, org_path, when in EVENTS:
         envelope = build_envelope(event_type, event_type.split(".")[1], payload,
@@ -89,9 +109,10 @@ async def test_analytics_projections_targets_scope_and_exports(database_url: str
         await publish_all(nats_url)
 
         async def all_applied() -> pb.DashboardResponse | None:
+            """True once the last event of every stream is in (each stream is applied in order)."""
             board = await api.GetDashboard(Q2, metadata=director)
-            return board if board.funnel.won == 1 and board.funnel.lost == 1 and sum(
-                line.sla_overdue for line in board.totals) == 1 and board.new_users else None
+            last = [(t.new_customers, t.sla_overdue, t.reports_missing, t.collections) for t in board.totals]
+            return board if last == [(1, 1, 1, "400.00")] and len(board.new_users) == 2 else None
 
         board = await eventually(all_applied)
         assert {(u.org_path, u.new_users) for u in board.new_users} == {(T1, 1), (T2, 1)}
@@ -107,6 +128,10 @@ async def test_analytics_projections_targets_scope_and_exports(database_url: str
 
         rows = {r.key: r for r in (await api.GetPerformance(Q2, metadata=director)).rows}
         assert (rows["u-a"].new_customers, rows["u-b"].gate_violations, rows["u-b"].sla_overdue) == (1, 1, 1)
+        a = rows["u-a"]
+        assert (a.follow_ups, a.visits, a.flagged_visits, a.reports_on_time, a.reports_late) == (1, 1, 1, 1, 1)
+        assert (a.contract_amount, a.collections, a.receivables_outstanding) == ("1000.00", "400.00", "600.00")
+        assert (rows["u-b"].reports_missing, rows["u-b"].report_compliance) == (1, "0.0000")
         board = await api.GetLeaderboard(pb.AnalyticsQuery(period="2026-Q2", by="new_customers", limit=1),
                                          metadata=director)
         assert [(e.rank, e.key, e.value) for e in board.entries] == [(1, "u-a", "1")]

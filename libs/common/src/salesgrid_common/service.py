@@ -181,8 +181,10 @@ class ServiceApp:
         for channel in self.ctx.channels.values():
             await channel.close()
         if self.ctx.nc is not None and not self.ctx.nc.is_closed:
-            with contextlib.suppress(Exception):
-                await self.ctx.nc.drain()
+            try:
+                await asyncio.wait_for(self.ctx.nc.drain(), timeout=3.0)
+            except Exception:  # noqa: BLE001 - a slow drain must not block shutdown
+                await self.ctx.nc.close()
         await self.engine.dispose()
         log.info("stopped", extra={"service": self.definition.name})
 

@@ -95,6 +95,14 @@ def to_fact(row: StoredFact) -> f.Fact | None:
                org_path=row.org_path, **values)
 
 
+async def find(session: AsyncSession, kind: str, field: str, value: str) -> StoredFact | None:
+    """The first stored fact of `kind` whose JSON has `field` equal to `value` (the JSON is written
+    with sorted keys and default separators, so the pair appears verbatim)."""
+    needle = json.dumps({field: value})[1:-1]
+    query = select(StoredFact).where(StoredFact.kind == kind, StoredFact.data.contains(needle, autoescape=True))
+    return await session.scalar(query.order_by(StoredFact.occurred_at).limit(1))
+
+
 async def load(session: AsyncSession, subtree: str, owner_id: str | None = None,
                kinds: typing.Collection[str] | None = None) -> list[StoredFact]:
     """Rows under `subtree` (platform form), or only `owner_id`'s when given; the reducers narrow further."""

@@ -10,6 +10,10 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from salesgrid.events.v1.activities_events_pb2 import (
+    ActivitiesDailyReportState, ActivitiesFollowUpLogged, ActivitiesVisitReading,
+)
+from salesgrid.events.v1.contracts_events_pb2 import ContractsContractState, ContractsReceiptRecorded
 from salesgrid.events.v1.customers_events_pb2 import CustomerRecordState
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid.events.v1.identity_events_pb2 import UserState
@@ -94,5 +98,63 @@ def pipeline_subscription() -> Subscription:
     return sub
 
 
+def activities_subscription() -> Subscription:
+    """Follow-ups, visits and daily reports. `check_in.flagged` and `daily_report.late` repeat a
+    check-in or submission already counted (its flags / status say it), so they are not consumed."""
+    sub = Subscription(name="analytics-activities-facts", producer="activities")
+
+    @sub.on("salesgrid.activities.follow_up.logged", ActivitiesFollowUpLogged)
+    async def follow_up(session: AsyncSession, envelope: Envelope, logged: ActivitiesFollowUpLogged) -> None:
+        fact = f.FollowUpLogged(**_common(envelope, logged.owner_id, logged.org_path), customer_id=logged.customer_id)
+        await factstore.store_fact(session, fact)
+
+    @sub.on("salesgrid.activities.check_in.recorded", ActivitiesVisitReading)
+    async def check_in(session: AsyncSession, envelope: Envelope, visit: ActivitiesVisitReading) -> None:
+        await factstore.store_fact(session, f.CheckInRecorded(
+            **_common(envelope, visit.owner_id, visit.org_path), customer_id=visit.customer_id,
+            flagged=bool(visit.flags)))
+
+    @sub.on("salesgrid.activities.daily_report.submitted", ActivitiesDailyReportState)
+    async def submitted(session: AsyncSession, envelope: Envelope, report: ActivitiesDailyReportState) -> None:
+        timing = f.ReportTiming.LATE if report.status == "late" else f.ReportTiming.ON_TIME
+        await factstore.store_fact(session, f.DailyReportSubmitted(
+            **_common(envelope, report.owner_id, report.org_path), report_date=date.fromisoformat(report.report_date),
+            timing=timing))
+
+    @sub.on("salesgrid.activities.daily_report.missing", ActivitiesDailyReportState)
+    async def missing(session: AsyncSession, envelope: Envelope, report: ActivitiesDailyReportState) -> None:
+        await factstore.store_fact(session, f.DailyReportMissing(
+            **_common(envelope, report.owner_id, report.org_path), report_date=date.fromisoformat(report.report_date)))
+
+    @sub.on("salesgrid.activities.daily_report.falsified", ActivitiesDailyReportState)
+    async def falsified(session: AsyncSession, envelope: Envelope, report: ActivitiesDailyReportState) -> None:
+        await factstore.store_fact(session, f.DailyReportFalsified(
+            **_common(envelope, report.owner_id, report.org_path), report_date=date.fromisoformat(report.report_date)))
+
+    return sub
+
+
+def contracts_subscription() -> Subscription:
+    sub = Subscription(name="analytics-contracts-facts", producer="contracts")
+
+    @sub.on("salesgrid.contracts.contract.signed", ContractsContractState)
+    async def signed(session: AsyncSession, envelope: Envelope, contract: ContractsContractState) -> None:
+        await factstore.store_fact(session, f.ContractSigned(
+            **_common(envelope, contract.owner_id, contract.org_path), contract_id=contract.contract_id,
+            amount=contract.total, currency=contract.currency))
+
+    @sub.on("salesgrid.contracts.receipt.recorded", ContractsReceiptRecorded)
+    async def receipt(session: AsyncSession, envelope: Envelope, paid: ContractsReceiptRecorded) -> None:
+        # A receipt is credited to the contract's owner (known from its signing, same stream, earlier).
+        contract = await factstore.find(session, "contract_signed", "contract_id", paid.contract_id)
+        owner, org_path = (contract.owner_id, contract.org_path) if contract else (envelope.actor_id, "")
+        await factstore.store_fact(session, f.ReceiptRecorded(
+            **_common(envelope, owner, org_path), contract_id=paid.contract_id, amount=paid.amount,
+            currency=paid.currency))
+
+    return sub
+
+
 def subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:
-    return [identity_subscription(), customers_subscription(), pipeline_subscription()]
+    return [identity_subscription(), customers_subscription(), pipeline_subscription(), activities_subscription(),
+            contracts_subscription()]
