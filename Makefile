@@ -14,7 +14,7 @@ setup: $(STAMP) proto
 $(STAMP): $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet grpcio-tools $(foreach p,$(PACKAGES),-e $(p))
+	$(BIN)/python -m pip install --quiet $(foreach p,$(PACKAGES),-e $(p))
 	touch $@
 
 # Generated code lands next to the .proto files (git-ignored).
