@@ -104,3 +104,38 @@ async def eventually(check: Any, timeout: float = 10.0, interval: float = 0.05) 
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last result: {last!r})")
+
+
+def field_violations(error: grpc.aio.AioRpcError) -> list[str]:
+    """The field names of the BadRequest violations a service attached to an error."""
+    from google.rpc import error_details_pb2
+    from grpc_status import rpc_status
+
+    status = rpc_status.from_call(error)
+    fields: list[str] = []
+    for detail in status.details if status else ():
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            fields.extend(v.field for v in bad.field_violations)
+    return fields
+
+
+@contextlib.asynccontextmanager
+async def stand_in_identity(keys: TestKeys) -> AsyncIterator[str]:
+    """A gRPC server answering identity's GetJwks with the test keys (for gateway tests that run a
+    single service); yields its address for GatewaySettings.identity_addr."""
+    from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
+
+    class JwksOnly(identity_pb2_grpc.AuthServicer):
+        async def GetJwks(self, request: Any, context: Any) -> Any:
+            return identity_pb2.Jwks(json=keys.jwks())
+
+    server = grpc.aio.server()
+    identity_pb2_grpc.add_AuthServicer_to_server(JwksOnly(), server)
+    port = server.add_insecure_port(f"127.0.0.1:{free_port()}")
+    await server.start()
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        await server.stop(0)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, request
+from flask import Response, g, jsonify, request
 
 from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
 from salesgrid_gateway.clients import call, stub
@@ -43,3 +43,24 @@ def report_sensitive_read(action: str, target_type: str, detail: str = "") -> No
     identity = stub(identity_pb2_grpc.IdentityStub, "identity_addr")
     call(identity.RecordAudit, identity_pb2.RecordAuditRequest(
         action=action, target_type=target_type, detail=detail or request.full_path, client_ip=g.client_ip))
+
+
+def expected_version(body: dict, *, required: bool = True) -> int:
+    """Optimistic concurrency: If-Match: "<version>" header, or `version` in the body. Without
+    one, 428 when `required`, else 0 (the service then skips the check)."""
+    header = request.headers.get("If-Match", "").strip().removeprefix("W/").strip('"')
+    value = header or str(body.pop("version", "") or "")
+    if not value:
+        if not required:
+            return 0
+        raise ApiProblem(428, "send If-Match with the version you read (or `version` in the body)")
+    if not value.isdigit():
+        raise ApiProblem(400, "If-Match must carry the numeric version",
+                         errors=[{"field": "If-Match", "message": "not a version"}])
+    return int(value)
+
+
+def with_etag(payload: dict, version: int, status: int = 200) -> tuple[Response, int]:
+    response = jsonify(payload)
+    response.headers["ETag"] = f'"{version}"'
+    return response, status

@@ -9,7 +9,7 @@ from salesgrid_gateway.clients import call, from_json, stub, to_json
 from salesgrid_gateway.openapi import BOOLEAN, INTEGER, STRING, STRINGS, OpenApi, obj, path_param, query_param
 from salesgrid_gateway.routes.common import json_body, page, page_size, require_fields
 # If-Match handling and ETag responses are identity's helpers, reused rather than copied.
-from salesgrid_gateway.routes.identity import _expected_version, _with_etag
+from salesgrid_gateway.routes.common import expected_version, with_etag
 
 blueprint = Blueprint("customers", __name__)
 
@@ -24,7 +24,7 @@ def create_customer() -> tuple[Response, int]:
     reply = call(_customers().CreateCustomer, from_json(pb.CreateCustomerRequest, body))
     # Near duplicates did not block the create; the client shows them so the rep can ask to share.
     payload = {**to_json(reply.customer), "duplicate_warnings": [to_json(w) for w in reply.warnings]}
-    return _with_etag(payload, reply.customer.version, 201)
+    return with_etag(payload, reply.customer.version, 201)
 
 
 @blueprint.get("/v1/customers")
@@ -38,18 +38,18 @@ def list_customers() -> Response:
 @blueprint.get("/v1/customers/<customer_id>")
 def get_customer(customer_id: str) -> tuple[Response, int]:
     customer = call(_customers().GetCustomer, pb.GetCustomerRequest(id=customer_id))
-    return _with_etag(to_json(customer), customer.version)
+    return with_etag(to_json(customer), customer.version)
 
 
 @blueprint.patch("/v1/customers/<customer_id>")
 def update_customer(customer_id: str) -> tuple[Response, int]:
     body = json_body()
-    version = _expected_version(body)
+    version = expected_version(body)
     if "tags" in body:
         body["set_tags"] = True
     customer = call(_customers().UpdateCustomer, from_json(pb.UpdateCustomerRequest, body, id=customer_id,
                                                            expected_version=version))
-    return _with_etag(to_json(customer), customer.version)
+    return with_etag(to_json(customer), customer.version)
 
 
 @blueprint.post("/v1/customers/duplicate-check")
@@ -98,7 +98,7 @@ def release_customer(customer_id: str) -> tuple[Response, int]:
     body = json_body() if request.content_length else {}
     customer = call(_customers().ReleaseCustomer, pb.ReleaseCustomerRequest(id=customer_id,
                                                                             reason=str(body.get("reason", ""))))
-    return _with_etag(to_json(customer), customer.version)
+    return with_etag(to_json(customer), customer.version)
 
 
 @blueprint.get("/v1/pool")
@@ -111,7 +111,7 @@ def list_pool() -> Response:
 @blueprint.post("/v1/pool/<customer_id>/claim")
 def claim_customer(customer_id: str) -> tuple[Response, int]:
     customer = call(_customers().ClaimCustomer, pb.ClaimCustomerRequest(id=customer_id))
-    return _with_etag(to_json(customer), customer.version)
+    return with_etag(to_json(customer), customer.version)
 
 
 ADDRESS = obj(["text"], text=STRING, latitude={"type": "number"}, longitude={"type": "number"})

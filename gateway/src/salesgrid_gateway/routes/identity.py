@@ -7,31 +7,14 @@ from salesgrid.identity.v1 import identity_pb2 as pb
 from salesgrid.identity.v1 import identity_pb2_grpc as pb_grpc
 from salesgrid_gateway.clients import call, from_json, stub, to_json
 from salesgrid_gateway.openapi import BOOLEAN, INTEGER, STRING, STRINGS, OpenApi, obj, path_param, query_param
-from salesgrid_gateway.problems import ApiProblem
-from salesgrid_gateway.routes.common import json_body, page, page_size, report_sensitive_read, require_fields
+from salesgrid_gateway.routes.common import (expected_version, json_body, page, page_size, report_sensitive_read,
+                                             require_fields, with_etag)
 
 blueprint = Blueprint("identity", __name__)
 
 
 def _identity() -> pb_grpc.IdentityStub:
     return stub(pb_grpc.IdentityStub, "identity_addr")
-
-
-def _expected_version(body: dict) -> int:
-    """Optimistic concurrency: If-Match: "<version>" header, or `version` in the body."""
-    header = request.headers.get("If-Match", "").strip().strip('W/').strip('"')
-    value = header or str(body.pop("version", "") or "")
-    if not value:
-        raise ApiProblem(428, "send If-Match with the version you read (or `version` in the body)")
-    if not value.isdigit():
-        raise ApiProblem(400, "If-Match must carry the numeric version", errors=[{"field": "If-Match", "message": "not a version"}])
-    return int(value)
-
-
-def _with_etag(payload: dict, version: int, status: int = 200) -> tuple[Response, int]:
-    response = jsonify(payload)
-    response.headers["ETag"] = f'"{version}"'
-    return response, status
 
 
 # --- org units ---------------------------------------------------------------------------------
@@ -41,7 +24,7 @@ def create_org_unit() -> tuple[Response, int]:
     body = json_body()
     require_fields(body, "name")
     unit = call(_identity().CreateOrgUnit, from_json(pb.CreateOrgUnitRequest, body))
-    return _with_etag(to_json(unit), unit.version, 201)
+    return with_etag(to_json(unit), unit.version, 201)
 
 
 @blueprint.get("/v1/org-units")
@@ -54,18 +37,18 @@ def list_org_units() -> Response:
 @blueprint.get("/v1/org-units/<unit_id>")
 def get_org_unit(unit_id: str) -> tuple[Response, int]:
     unit = call(_identity().GetOrgUnit, pb.GetOrgUnitRequest(id=unit_id))
-    return _with_etag(to_json(unit), unit.version)
+    return with_etag(to_json(unit), unit.version)
 
 
 @blueprint.patch("/v1/org-units/<unit_id>")
 def update_org_unit(unit_id: str) -> tuple[Response, int]:
     body = json_body()
-    version = _expected_version(body)
+    version = expected_version(body)
     if "ip_allowlist" in body:
         body["set_ip_allowlist"] = True
     unit = call(_identity().UpdateOrgUnit, from_json(pb.UpdateOrgUnitRequest, body, id=unit_id,
                                                      expected_version=version))
-    return _with_etag(to_json(unit), unit.version)
+    return with_etag(to_json(unit), unit.version)
 
 
 @blueprint.post("/v1/org-units/<unit_id>/move")
@@ -73,13 +56,13 @@ def move_org_unit(unit_id: str) -> tuple[Response, int]:
     body = json_body()
     require_fields(body, "new_parent_id")
     unit = call(_identity().MoveOrgUnit, pb.MoveOrgUnitRequest(id=unit_id, new_parent_id=str(body["new_parent_id"])))
-    return _with_etag(to_json(unit), unit.version)
+    return with_etag(to_json(unit), unit.version)
 
 
 @blueprint.post("/v1/org-units/<unit_id>/deactivate")
 def deactivate_org_unit(unit_id: str) -> tuple[Response, int]:
     unit = call(_identity().DeactivateOrgUnit, pb.DeactivateOrgUnitRequest(id=unit_id))
-    return _with_etag(to_json(unit), unit.version)
+    return with_etag(to_json(unit), unit.version)
 
 
 # --- users -------------------------------------------------------------------------------------
@@ -89,7 +72,7 @@ def create_user() -> tuple[Response, int]:
     body = json_body()
     require_fields(body, "login", "display_name", "unit_id", "roles", "initial_password")
     user = call(_identity().CreateUser, from_json(pb.CreateUserRequest, body))
-    return _with_etag(to_json(user), user.version, 201)
+    return with_etag(to_json(user), user.version, 201)
 
 
 @blueprint.get("/v1/users")
@@ -103,29 +86,29 @@ def list_users() -> Response:
 @blueprint.get("/v1/users/<user_id>")
 def get_user(user_id: str) -> tuple[Response, int]:
     user = call(_identity().GetUser, pb.GetUserRequest(id=user_id))
-    return _with_etag(to_json(user), user.version)
+    return with_etag(to_json(user), user.version)
 
 
 @blueprint.patch("/v1/users/<user_id>")
 def update_user(user_id: str) -> tuple[Response, int]:
     body = json_body()
-    version = _expected_version(body)
+    version = expected_version(body)
     if "roles" in body:
         body["set_roles"] = True
     user = call(_identity().UpdateUser, from_json(pb.UpdateUserRequest, body, id=user_id, expected_version=version))
-    return _with_etag(to_json(user), user.version)
+    return with_etag(to_json(user), user.version)
 
 
 @blueprint.post("/v1/users/<user_id>/deactivate")
 def deactivate_user(user_id: str) -> tuple[Response, int]:
     user = call(_identity().DeactivateUser, pb.DeactivateUserRequest(id=user_id))
-    return _with_etag(to_json(user), user.version)
+    return with_etag(to_json(user), user.version)
 
 
 @blueprint.post("/v1/users/<user_id>/unlock")
 def unlock_user(user_id: str) -> tuple[Response, int]:
     user = call(_identity().UnlockUser, pb.UnlockUserRequest(id=user_id))
-    return _with_etag(to_json(user), user.version)
+    return with_etag(to_json(user), user.version)
 
 
 # --- roles, API keys, audit --------------------------------------------------------------------

@@ -8,7 +8,7 @@ from salesgrid.pipeline.v1 import pipeline_pb2 as pb
 from salesgrid.pipeline.v1 import pipeline_pb2_grpc as pb_grpc
 from salesgrid_gateway.clients import call, from_json, stub, to_json
 from salesgrid_gateway.openapi import INTEGER, STRING, OpenApi, obj, path_param, query_param
-from salesgrid_gateway.routes.common import json_body, page, page_size, require_fields
+from salesgrid_gateway.routes.common import expected_version, json_body, page, page_size, require_fields
 
 blueprint = Blueprint("pipeline", __name__)
 
@@ -21,13 +21,6 @@ def _opportunity(reply: pb.Opportunity, status: int = 200) -> tuple[Response, in
     response = jsonify(to_json(reply))
     response.headers["ETag"] = f'"{reply.version}"'
     return response, status
-
-
-def _expected_version(body: dict) -> int:
-    """Optional optimistic concurrency on stage moves: If-Match: "<version>" or `version` in the body."""
-    header = request.headers.get("If-Match", "").strip().removeprefix("W/").strip('"')
-    value = header or str(body.pop("version", "") or "")
-    return int(value) if value.isdigit() else 0
 
 
 # --- opportunities ------------------------------------------------------------------------------
@@ -56,7 +49,7 @@ def get_opportunity(opportunity_id: str) -> tuple[Response, int]:
 @blueprint.post("/v1/opportunities/<opportunity_id>/advance")
 def advance_opportunity(opportunity_id: str) -> tuple[Response, int]:
     body = json_body()
-    version = _expected_version(body)
+    version = expected_version(body, required=False)
     return _opportunity(call(_pipeline().AdvanceOpportunity, from_json(
         pb.AdvanceOpportunityRequest, body, id=opportunity_id, expected_version=version)))
 
@@ -65,7 +58,7 @@ def advance_opportunity(opportunity_id: str) -> tuple[Response, int]:
 def regress_opportunity(opportunity_id: str) -> tuple[Response, int]:
     body = json_body()
     require_fields(body, "target_stage", "reason")
-    version = _expected_version(body)
+    version = expected_version(body, required=False)
     return _opportunity(call(_pipeline().RegressOpportunity, from_json(
         pb.RegressOpportunityRequest, body, id=opportunity_id, expected_version=version)))
 
@@ -73,7 +66,7 @@ def regress_opportunity(opportunity_id: str) -> tuple[Response, int]:
 @blueprint.post("/v1/opportunities/<opportunity_id>/won")
 def win_opportunity(opportunity_id: str) -> tuple[Response, int]:
     body = json_body()
-    version = _expected_version(body)
+    version = expected_version(body, required=False)
     return _opportunity(call(_pipeline().WinOpportunity, from_json(
         pb.WinOpportunityRequest, body, id=opportunity_id, expected_version=version)))
 
@@ -82,7 +75,7 @@ def win_opportunity(opportunity_id: str) -> tuple[Response, int]:
 def lose_opportunity(opportunity_id: str) -> tuple[Response, int]:
     body = json_body()
     require_fields(body, "reason")
-    version = _expected_version(body)
+    version = expected_version(body, required=False)
     return _opportunity(call(_pipeline().LoseOpportunity, from_json(
         pb.LoseOpportunityRequest, body, id=opportunity_id, expected_version=version)))
 

@@ -3,8 +3,9 @@ the embedded platform and tests, postgresql+asyncpg in the cluster)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
-from sqlalchemy import DateTime, TypeDecorator, event, text
+from sqlalchemy import DateTime, String, TypeDecorator, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -78,3 +79,17 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class DecimalText(TypeDecorator[Decimal]):
+    """An exact Decimal kept as its canonical text: SQLite has no exact numeric type, and money
+    must never pass through a float."""
+
+    impl = String(40)
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect) -> str | None:  # type: ignore[no-untyped-def]
+        return None if value is None else str(value)
+
+    def process_result_value(self, value: str | None, dialect) -> Decimal | None:  # type: ignore[no-untyped-def]
+        return None if value is None else Decimal(value)
