@@ -48,29 +48,16 @@ def list_targets() -> Response:
     return jsonify(to_json(call(_analytics().ListTargets, from_json(pb.ListTargetsRequest, query))))
 
 
-@blueprint.get("/v1/analytics/funnel")
-def funnel() -> Response:
-    return jsonify(to_json(call(_analytics().GetFunnel, _query())))
+def _report(method: str) -> Any:
+    def view() -> Response:
+        return jsonify(to_json(call(getattr(_analytics(), method), _query())))
+    return view
 
 
-@blueprint.get("/v1/analytics/performance")
-def performance() -> Response:
-    return jsonify(to_json(call(_analytics().GetPerformance, _query())))
-
-
-@blueprint.get("/v1/analytics/leaderboard")
-def leaderboard() -> Response:
-    return jsonify(to_json(call(_analytics().GetLeaderboard, _query())))
-
-
-@blueprint.get("/v1/analytics/forecast")
-def forecast() -> Response:
-    return jsonify(to_json(call(_analytics().GetForecast, _query())))
-
-
-@blueprint.get("/v1/analytics/dashboard")
-def dashboard() -> Response:
-    return jsonify(to_json(call(_analytics().GetDashboard, _query())))
+# The five report views differ only in the RPC they call.
+for _name, _method in (("funnel", "GetFunnel"), ("performance", "GetPerformance"), ("leaderboard", "GetLeaderboard"),
+                       ("forecast", "GetForecast"), ("dashboard", "GetDashboard")):
+    blueprint.add_url_rule(f"/v1/analytics/{_name}", f"analytics_{_name}", _report(_method), methods=["GET"])
 
 
 @blueprint.get("/v1/exports")

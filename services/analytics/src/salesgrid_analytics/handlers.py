@@ -20,7 +20,7 @@ from salesgrid.events.v1.identity_events_pb2 import UserState
 from salesgrid.events.v1.pipeline_events_pb2 import PipelineGateViolated, PipelineOpportunityState, PipelineSlaNotice
 from salesgrid_analytics import factstore
 from salesgrid_analytics.domain import facts as f
-from salesgrid_common.events.consumer import Subscription
+from salesgrid_common.events.consumer import Handler, Subscription
 from salesgrid_common.service import ServiceContext
 
 
@@ -98,6 +98,14 @@ def pipeline_subscription() -> Subscription:
     return sub
 
 
+def _report_day(fact_class: type[f.DailyReportMissing | f.DailyReportFalsified]) -> Handler:
+    """A handler storing a daily-report fact that carries only the day it is about."""
+    async def handle(session: AsyncSession, envelope: Envelope, report: ActivitiesDailyReportState) -> None:
+        await factstore.store_fact(session, fact_class(
+            **_common(envelope, report.owner_id, report.org_path), report_date=date.fromisoformat(report.report_date)))
+    return handle
+
+
 def activities_subscription() -> Subscription:
     """Follow-ups, visits and daily reports. `check_in.flagged` and `daily_report.late` repeat a
     check-in or submission already counted (its flags / status say it), so they are not consumed."""
@@ -121,15 +129,8 @@ def activities_subscription() -> Subscription:
             **_common(envelope, report.owner_id, report.org_path), report_date=date.fromisoformat(report.report_date),
             timing=timing))
 
-    @sub.on("salesgrid.activities.daily_report.missing", ActivitiesDailyReportState)
-    async def missing(session: AsyncSession, envelope: Envelope, report: ActivitiesDailyReportState) -> None:
-        await factstore.store_fact(session, f.DailyReportMissing(
-            **_common(envelope, report.owner_id, report.org_path), report_date=date.fromisoformat(report.report_date)))
-
-    @sub.on("salesgrid.activities.daily_report.falsified", ActivitiesDailyReportState)
-    async def falsified(session: AsyncSession, envelope: Envelope, report: ActivitiesDailyReportState) -> None:
-        await factstore.store_fact(session, f.DailyReportFalsified(
-            **_common(envelope, report.owner_id, report.org_path), report_date=date.fromisoformat(report.report_date)))
+    for verb, fact_class in (("missing", f.DailyReportMissing), ("falsified", f.DailyReportFalsified)):
+        sub.on(f"salesgrid.activities.daily_report.{verb}", ActivitiesDailyReportState)(_report_day(fact_class))
 
     return sub
 
