@@ -8,7 +8,6 @@ from decimal import Decimal
 from sqlalchemy import DateTime, String, TypeDecorator, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import NullPool
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
@@ -17,22 +16,29 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 10, readonly: bool = False) -> AsyncEngine:
+    """An async engine for `url`. On SQLite, writers take the lock at BEGIN (BEGIN IMMEDIATE)
+    so concurrent writers queue on busy_timeout instead of failing mid-transaction; a
+    `readonly` engine begins deferred transactions, which in WAL mode never wait for writers."""
     backend = make_url(url).get_backend_name()
     if backend == "sqlite":
-        # NullPool: each session gets its own connection, so WAL readers never wait on a writer's
-        # pooled connection; busy_timeout makes concurrent writers queue instead of failing.
-        engine = create_async_engine(url, poolclass=NullPool, connect_args={"timeout": 30})
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
+        engine = create_async_engine(url, pool_size=5, max_overflow=20, connect_args={"timeout": 30})
+        event.listen(engine.sync_engine, "connect", _sqlite_reader_pragmas if readonly else _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin_deferred if readonly else _sqlite_begin_immediate)
         return engine
     if backend == "postgresql":
         return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
     raise ValueError(f"unsupported database URL scheme {backend!r}: use sqlite+aiosqlite or postgresql+asyncpg")
 
 
+def create_reader(url: str, writer: AsyncEngine) -> AsyncEngine:
+    """The engine for read-only work: its own on SQLite (see create_engine), the writer's pool
+    on PostgreSQL (MVCC readers never block there)."""
+    return create_engine(url, readonly=True) if is_sqlite(url) else writer
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
-    # Let SQLAlchemy issue BEGIN itself (see _sqlite_begin_immediate).
+    # Let SQLAlchemy issue BEGIN itself (see the begin listeners).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -42,10 +48,21 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
+def _sqlite_reader_pragmas(dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]
+    _sqlite_pragmas(dbapi_connection, record)
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA query_only=ON")  # a write through the reader is a bug: fail loudly
+    cursor.close()
+
+
 def _sqlite_begin_immediate(conn) -> None:  # type: ignore[no-untyped-def]
     # Take the write lock at BEGIN: a deferred transaction that later upgrades to a writer can
     # fail with SQLITE_BUSY without waiting, which busy_timeout cannot fix.
     conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _sqlite_begin_deferred(conn) -> None:  # type: ignore[no-untyped-def]
+    conn.exec_driver_sql("BEGIN")
 
 
 def session_factory(engine: AsyncEngine) -> SessionFactory:

@@ -27,7 +27,7 @@ from salesgrid.common.v1 import directory_pb2, directory_pb2_grpc
 from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
 from salesgrid_common.auth import AsyncTokenVerifier
 from salesgrid_common.clock import Clock, utc_now
-from salesgrid_common.db import SessionFactory, create_engine, ping, session_factory
+from salesgrid_common.db import SessionFactory, create_engine, create_reader, ping, session_factory
 from salesgrid_common.directory import DirectoryServicer, directory_subscription
 from salesgrid_common.events.bus import JetStreamPublisher, connect, ensure_stream
 from salesgrid_common.events.consumer import EventConsumer, Subscription
@@ -48,7 +48,8 @@ class ServiceContext:
 
     settings: ServiceSettings
     engine: AsyncEngine
-    sessions: SessionFactory
+    sessions: SessionFactory  # read-write transactions
+    reader: SessionFactory  # read-only queries (never wait for writers on SQLite)
     outbox: Outbox
     clock: Clock
     nc: NATS | None = None
@@ -102,8 +103,10 @@ class ServiceApp:
         self.clock = clock
         self.health_interval = health_interval
         self.engine = create_engine(settings.database_url)
+        self.read_engine = create_reader(settings.database_url, self.engine)
         self.ctx = ServiceContext(settings=settings, engine=self.engine, sessions=session_factory(self.engine),
-                                  outbox=Outbox(definition.name), clock=clock)
+                                  reader=session_factory(self.read_engine), outbox=Outbox(definition.name),
+                                  clock=clock)
         self.health = HealthServicer()
         self.server: grpc.aio.Server | None = None
         self.port: int | None = None
@@ -120,7 +123,7 @@ class ServiceApp:
         self.server = grpc.aio.server(interceptors=[ServerInterceptor(verifier, self.definition.public_methods)])
         names = list(self.definition.register(self.server, self.ctx))
         if self.definition.with_directory:
-            directory_pb2_grpc.add_DirectoryServicer_to_server(DirectoryServicer(self.ctx.sessions), self.server)
+            directory_pb2_grpc.add_DirectoryServicer_to_server(DirectoryServicer(self.ctx.reader), self.server)
             names.append(directory_pb2.DESCRIPTOR.services_by_name["Directory"].full_name)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self._service_names = names
@@ -186,6 +189,8 @@ class ServiceApp:
             except Exception:  # noqa: BLE001 - a slow drain must not block shutdown
                 await self.ctx.nc.close()
         await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
         log.info("stopped", extra={"service": self.definition.name})
 
     async def serve_until_signalled(self) -> None:

@@ -29,7 +29,7 @@ def usecases_for(ctx: ServiceContext) -> IdentityUseCases:
     if "usecases" not in ctx.extras:
         keys = SigningKeys(settings.private_key_pem(), settings.signing_key_id, settings.retired_public_keys)
         ctx.extras["keys"] = keys
-        ctx.extras["usecases"] = IdentityUseCases(ctx.sessions, ctx.outbox, settings, keys, ctx.clock)
+        ctx.extras["usecases"] = IdentityUseCases(ctx.sessions, ctx.outbox, settings, keys, ctx.clock, ctx.reader)
     return ctx.extras["usecases"]
 
 

@@ -43,8 +43,9 @@ def _hash_refresh(token: str) -> str:
 
 class IdentityUseCases:
     def __init__(self, sessions: SessionFactory, outbox: Outbox, settings: IdentitySettings, keys: SigningKeys,
-                 clock: Clock) -> None:
+                 clock: Clock, reader: SessionFactory | None = None) -> None:
         self.sessions = sessions
+        self.reader = reader or sessions
         self.outbox = outbox
         self.settings = settings
         self.keys = keys
@@ -239,7 +240,7 @@ class IdentityUseCases:
         return user
 
     async def me(self, principal: Principal) -> tuple[User | None, Principal]:
-        async with self.sessions() as session:
+        async with self.reader() as session:
             if principal.kind == "api_key":
                 return None, principal
             user = await self._active_user(session, principal)
@@ -364,14 +365,14 @@ class IdentityUseCases:
             return unit
 
     async def get_org_unit(self, principal: Principal, unit_id: str) -> OrgUnit:
-        async with self.sessions() as session:
+        async with self.reader() as session:
             unit = await self._unit(session, unit_id)
             self._require_on_unit(principal, "org_units:read", unit)
             return unit
 
     async def list_org_units(self, principal: Principal, include_inactive: bool) -> list[OrgUnit]:
         principal.require("org_units:read")
-        async with self.sessions() as session:
+        async with self.reader() as session:
             query = select(OrgUnit).order_by(OrgUnit.path)
             if principal.require("org_units:read") is not Scope.ALL:
                 query = query.where(OrgUnit.path.startswith(principal.org_path))
@@ -523,7 +524,7 @@ class IdentityUseCases:
             return user
 
     async def get_user(self, principal: Principal, user_id: str) -> tuple[User, Principal]:
-        async with self.sessions() as session:
+        async with self.reader() as session:
             user = await self._user_in_scope(session, principal, "users:read", user_id)
             return user, await self._principal_for(session, user)
 
@@ -531,7 +532,7 @@ class IdentityUseCases:
                          after: str) -> tuple[list[tuple[User, str]], str]:
         principal.require("users:read")
         page_size = max(1, min(page_size or 50, 200))
-        async with self.sessions() as session:
+        async with self.reader() as session:
             stmt = (select(User, OrgUnit.path).join(OrgUnit, User.unit_id == OrgUnit.id)
                     .where(scope_filter(principal, "users:read", User.id, OrgUnit.path))
                     .order_by(User.id).limit(page_size + 1))
@@ -568,7 +569,7 @@ class IdentityUseCases:
 
     async def list_roles(self, principal: Principal) -> list[Role]:
         principal.require("roles:read")
-        async with self.sessions() as session:
+        async with self.reader() as session:
             return list((await session.scalars(select(Role).order_by(Role.code))).all())
 
     # --- API keys ---------------------------------------------------------------------------
@@ -599,7 +600,7 @@ class IdentityUseCases:
             return key, secret
 
     async def list_api_keys(self, principal: Principal) -> list[ApiKey]:
-        async with self.sessions() as session:
+        async with self.reader() as session:
             stmt = (select(ApiKey).join(OrgUnit, ApiKey.unit_id == OrgUnit.id)
                     .where(scope_filter(principal, "api_keys:read", ApiKey.created_by, OrgUnit.path))
                     .order_by(ApiKey.id))
@@ -637,7 +638,7 @@ class IdentityUseCases:
         if since and until and until < since:
             raise ValidationFailed("must not be before since", "until")
         page_size = max(1, min(page_size or 50, 500))
-        async with self.sessions() as session:
+        async with self.reader() as session:
             stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(page_size + 1)
             if actor_id:
                 stmt = stmt.where(AuditEntry.actor_id == actor_id)
