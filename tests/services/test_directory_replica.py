@@ -66,3 +66,40 @@ async def test_service_applies_identity_user_events(service: str, database_url: 
         with pytest.raises(grpc.aio.AioRpcError) as anonymous:
             await directory.GetDirectoryUser(directory_pb2.GetDirectoryUserRequest(user_id="u-1"))
         assert anonymous.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_deactivated_users_tokens_are_refused_by_services(database_url: str, nats_url: str, test_keys) -> None:  # type: ignore[no-untyped-def]
+    """A still-valid access token stops working in every service once identity's
+    user.deactivated event arrives (the replica's active flag is checked on each call)."""
+    app_module = importlib.import_module("salesgrid_customers.app")
+    async with run_service(app_module.DEFINITION, app_module.MIGRATIONS, database_url, nats_url, test_keys) as running:
+        directory = directory_pb2_grpc.DirectoryStub(running.channel)
+        token = test_keys.token(principal(user_id="u-2", org_path="/c/", permissions={"users:read": "own"}))
+        user = UserState(user_id="u-2", login="leaver", display_name="Leaver", unit_id="c", org_path="/c/",
+                         roles=["rep"], active=True, time_zone="UTC")
+        await publish_user_created(nats_url, user)
+        request = directory_pb2.GetDirectoryUserRequest(user_id="u-2")
+
+        async def works() -> bool:
+            try:
+                return bool(await directory.GetDirectoryUser(request, metadata=bearer(token)))
+            except grpc.aio.AioRpcError:
+                return False
+
+        await eventually(works)
+        nc = await connect(nats_url, "test-identity")
+        user.active = False
+        envelope = build_envelope("salesgrid.identity.user.deactivated", "identity", user,
+                                  EventMeta(aggregate_id="u-2"), datetime.now(UTC))
+        await nc.jetstream().publish(envelope.type, envelope.SerializeToString(),
+                                     headers={"Nats-Msg-Id": envelope.event_id})
+        await nc.drain()
+
+        async def refused() -> bool:
+            try:
+                await directory.GetDirectoryUser(request, metadata=bearer(token))
+                return False
+            except grpc.aio.AioRpcError as error:
+                return error.code() == grpc.StatusCode.UNAUTHENTICATED
+
+        assert await eventually(refused)

@@ -97,6 +97,9 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
         else:
             token = secret
         g.principal = verify_jwt(verifier, token, g.client_ip)
+        if not g.principal.ip_permitted():
+            raise ApiProblem(403, f"access from {g.client_ip or 'an unknown address'} is not allowed for your unit",
+                             code="IP_NOT_ALLOWED")
         g.token = token
         g.rate_headers = limiter.hit(f"{g.principal.kind}:{g.principal.subject_id}")
         return None

@@ -2,9 +2,11 @@
 users and scope, refresh rotation and revocation, API keys, audit, events in the outbox."""
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 
 import grpc
+import jwt
 import pytest
 from sqlalchemy import select
 
@@ -178,3 +180,57 @@ async def test_api_key_is_a_scoped_principal_and_revocable(identity: RunningServ
     audit = await ident.ListAuditEvents(pb.ListAuditEventsRequest(), metadata=bearer(admin))
     actions = [e.action for e in audit.events]
     assert "api_keys.create" in actions and "api_keys.revoke" in actions and "auth.login" in actions
+
+
+async def test_ip_allowlist_is_inherited_and_enforced_at_login_and_on_every_call(identity: RunningService) -> None:
+    auth, ident = stubs(identity)
+    admin = (await login(identity, "admin", ADMIN_PASSWORD)).access_token
+    root = (await ident.ListOrgUnits(pb.ListOrgUnitsRequest(), metadata=bearer(admin))).units[0]
+    branch = await ident.CreateOrgUnit(pb.CreateOrgUnitRequest(parent_id=root.id, name="Guarded", kind="branch",
+                                                               ip_allowlist=["10.1.0.0/16"]), metadata=bearer(admin))
+    team = await ident.CreateOrgUnit(pb.CreateOrgUnitRequest(parent_id=branch.id, name="Team"), metadata=bearer(admin))
+    await ident.CreateUser(pb.CreateUserRequest(login="guarded.rep", display_name="G", unit_id=team.id, roles=["rep"],
+                                                initial_password="Field-Sales-2026"), metadata=bearer(admin))
+
+    async def attempt(ip: str) -> pb.TokenPair:
+        return await auth.Login(pb.LoginRequest(login="guarded.rep", password="Field-Sales-2026", client_ip=ip))
+
+    # The team inherits the branch's list.
+    assert await code_of(attempt("192.168.7.7")) == grpc.StatusCode.PERMISSION_DENIED
+    pair = await attempt("10.1.2.3")
+    inside = bearer(pair.access_token) + (("x-client-ip", "10.1.2.3"),)
+    outside = bearer(pair.access_token) + (("x-client-ip", "192.168.7.7"),)
+    assert (await ident.GetMe(pb.GetMeRequest(), metadata=inside)).login == "guarded.rep"
+    assert await code_of(ident.GetMe(pb.GetMeRequest(), metadata=outside)) == grpc.StatusCode.PERMISSION_DENIED
+    audit = await ident.ListAuditEvents(pb.ListAuditEventsRequest(action="auth.login"), metadata=bearer(admin))
+    assert any(e.outcome == "denied" and "allow-list" in e.detail for e in audit.events)
+
+
+async def test_signing_key_rotation_keeps_old_tokens_valid(database_url: str, nats_url: str, test_keys) -> None:  # type: ignore[no-untyped-def]
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    def pem() -> str:
+        return Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+
+    old_key, new_key = pem(), pem()
+    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, settings_cls=IdentitySettings,
+                           trust_test_keys=False, signing_key=old_key, signing_key_id="k-old") as running:
+        await usecases_for(running.app.ctx).bootstrap_admin("admin", ADMIN_PASSWORD, "Acme", "UTC", "CNY")
+        old_token = (await login(running, "admin", ADMIN_PASSWORD)).access_token
+        old_jwks = (await stubs(running)[0].GetJwks(pb.GetJwksRequest())).json
+    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, settings_cls=IdentitySettings,
+                           trust_test_keys=False, signing_key=new_key, signing_key_id="k-new",
+                           retired_public_keys=old_jwks) as running:
+        auth, ident = stubs(running)
+        kids = [k["kid"] for k in json.loads((await auth.GetJwks(pb.GetJwksRequest())).json)["keys"]]
+        assert kids == ["k-new", "k-old"]
+        assert (await ident.GetMe(pb.GetMeRequest(), metadata=bearer(old_token))).login == "admin"
+        new_token = (await login(running, "admin", ADMIN_PASSWORD)).access_token
+        assert jwt.get_unverified_header(new_token)["kid"] == "k-new"
+    # Once the overlap ends (old key no longer published), old tokens are refused.
+    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, settings_cls=IdentitySettings,
+                           trust_test_keys=False, signing_key=new_key, signing_key_id="k-new") as running:
+        assert await code_of(stubs(running)[1].GetMe(pb.GetMeRequest(), metadata=bearer(old_token))) == \
+            grpc.StatusCode.UNAUTHENTICATED

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextvars
 import enum
+import ipaddress
 import json
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,11 @@ class Principal:
     token_id: str = ""
     token: str = ""  # the raw bearer token, forwarded on calls to other services
     client_ip: str = ""
+    # CIDRs in force for the principal's unit when the token was issued (empty: no restriction).
+    ip_allowlist: tuple[str, ...] = ()
+
+    def ip_permitted(self) -> bool:
+        return ip_allowed(self.client_ip, self.ip_allowlist)
 
     def scope_for(self, permission: str) -> Scope | None:
         """The scope granted for `resource:action`, or None (deny) when not granted."""
@@ -73,6 +79,18 @@ class Principal:
         if scope is Scope.TEAM:
             return bool(self.org_path) and org_path == self.org_path
         return False
+
+
+def ip_allowed(client_ip: str, allowlist: Sequence[str]) -> bool:
+    """An empty allow-list allows everyone; otherwise the address must fall in one CIDR. An
+    unknown or unparseable address is refused (fail closed)."""
+    if not allowlist:
+        return True
+    try:
+        address = ipaddress.ip_address(client_ip)
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(cidr, strict=False) for cidr in allowlist)
 
 
 def scope_filter(
@@ -169,6 +187,7 @@ def principal_from_claims(claims: Mapping[str, Any], token: str = "", client_ip:
         token_id=str(claims.get("jti", "")),
         token=token,
         client_ip=client_ip,
+        ip_allowlist=tuple(str(c) for c in claims.get("ipal") or ()),
     )
 
 
@@ -184,6 +203,7 @@ def access_claims(principal: Principal, *, issuer: str, audience: str, ttl_secon
         "exp": issued + ttl_seconds, "jti": token_id, "kind": principal.kind,
         "unit": principal.unit_id, "org": principal.org_path, "roles": list(principal.roles),
         "name": principal.name, "perms": {name: scope.name.lower() for name, scope in principal.permissions.items()},
+        "ipal": list(principal.ip_allowlist),
     }
 
 

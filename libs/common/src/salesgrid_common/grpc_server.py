@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import grpc
@@ -15,8 +15,8 @@ from grpc_status import rpc_status
 from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from salesgrid_common.auth import AsyncTokenVerifier, current_principal
-from salesgrid_common.errors import DomainError, Unauthenticated
+from salesgrid_common.auth import AsyncTokenVerifier, Principal, current_principal
+from salesgrid_common.errors import DomainError, PermissionDenied, Unauthenticated
 from salesgrid_common.metrics import GRPC_HANDLED, GRPC_LATENCY
 from salesgrid_common.tracing import context_from, tracer
 
@@ -52,10 +52,18 @@ def bearer_from(metadata: dict[str, str]) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+PrincipalCheck = Callable[[Principal], Awaitable[None]]
+
+
 class ServerInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, verifier: AsyncTokenVerifier, public_methods: frozenset[str] = frozenset()) -> None:
+    """`checks` run after the token verified: each raises a DomainError to refuse the caller
+    (e.g. a user deactivated since the token was issued)."""
+
+    def __init__(self, verifier: AsyncTokenVerifier, public_methods: frozenset[str] = frozenset(),
+                 checks: Sequence[PrincipalCheck] = ()) -> None:
         self.verifier = verifier
         self.public_methods = public_methods
+        self.checks = tuple(checks)
 
     async def intercept_service(
         self,
@@ -91,6 +99,11 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                         if bearer is None:
                             raise Unauthenticated("missing bearer token")
                         principal = await self.verifier.verify(bearer, metadata.get("x-client-ip", ""))
+                        if not principal.ip_permitted():
+                            raise PermissionDenied(
+                                f"access from {principal.client_ip or 'an unknown address'} is not allowed for your unit")
+                        for check in self.checks:
+                            await check(principal)
                         principal_token = current_principal.set(principal)
                     return await inner(request, context)
                 except DomainError as error:

@@ -28,7 +28,7 @@ from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
 from salesgrid_common.auth import AsyncTokenVerifier
 from salesgrid_common.clock import Clock, utc_now
 from salesgrid_common.db import SessionFactory, create_engine, create_reader, ping, session_factory
-from salesgrid_common.directory import DirectoryServicer, directory_subscription
+from salesgrid_common.directory import DirectoryServicer, deactivated_user_check, directory_subscription
 from salesgrid_common.events.bus import JetStreamPublisher, connect, ensure_stream
 from salesgrid_common.events.consumer import EventConsumer, Subscription
 from salesgrid_common.events.outbox import Outbox
@@ -120,7 +120,8 @@ class ServiceApp:
         await ensure_stream(self.ctx.js, self.definition.name, s.stream_replicas)
 
         verifier = AsyncTokenVerifier(self.definition.jwks(self.ctx), issuer=s.jwt_issuer, audience=s.jwt_audience)
-        self.server = grpc.aio.server(interceptors=[ServerInterceptor(verifier, self.definition.public_methods)])
+        checks = [deactivated_user_check(self.ctx.reader)] if self.definition.with_directory else []
+        self.server = grpc.aio.server(interceptors=[ServerInterceptor(verifier, self.definition.public_methods, checks)])
         names = list(self.definition.register(self.server, self.ctx))
         if self.definition.with_directory:
             directory_pb2_grpc.add_DirectoryServicer_to_server(DirectoryServicer(self.ctx.reader), self.server)

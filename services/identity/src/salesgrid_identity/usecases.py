@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.identity_events_pb2 import OrgUnitState, UserState
-from salesgrid_common.auth import Principal, Scope, access_claims, scope_filter, sign_token
+from salesgrid_common.auth import Principal, Scope, access_claims, ip_allowed, scope_filter, sign_token
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
 from salesgrid_common.errors import (AlreadyExists, Conflict, FailedPrecondition, NotFound, PermissionDenied,
@@ -69,11 +69,6 @@ class IdentityUseCases:
         await session.flush()
         return entry.id
 
-    async def _audit_alone(self, action: str, **fields: str) -> None:
-        """An audit entry that must survive the caller's failed transaction (login failures)."""
-        async with self.sessions() as session, session.begin():
-            await self.audit(session, action, **fields)  # type: ignore[arg-type]
-
     # --- tokens -----------------------------------------------------------------------------
 
     async def _principal_for(self, session: AsyncSession, user: User) -> Principal:
@@ -85,7 +80,7 @@ class IdentityUseCases:
                 grants.append(roles.validate_permissions(role.permissions))
         return Principal(subject_id=user.id, kind="user", unit_id=user.unit_id, org_path=unit.path if unit else "",
                          permissions=roles.effective_permissions(grants), roles=tuple(user.roles),
-                         name=user.display_name)
+                         name=user.display_name, ip_allowlist=tuple(await self._unit_allowlist(session, user.unit_id)))
 
     def _sign(self, principal: Principal, ttl: int) -> str:
         claims = access_claims(principal, issuer=self.settings.jwt_issuer, audience=self.settings.jwt_audience,
@@ -116,7 +111,7 @@ class IdentityUseCases:
         return org.effective_allowlist(chain)
 
     async def check_ip(self, session: AsyncSession, unit_id: str, client_ip: str) -> None:
-        if not org.ip_allowed(client_ip, await self._unit_allowlist(session, unit_id)):
+        if not ip_allowed(client_ip, await self._unit_allowlist(session, unit_id)):
             raise PermissionDenied(f"access from {client_ip or 'an unknown address'} is not allowed for this unit")
 
     async def login(self, login: str, password: str, client_ip: str) -> Tokens:
@@ -128,6 +123,7 @@ class IdentityUseCases:
             if client_ip and lockout.ip_blocked(recent_ip_failures or 0, self.lockout_policy):
                 await self.audit(session, "auth.login", actor_id="", actor_ip=client_ip, outcome="denied",
                                  detail=f"too many failures from this address (login {login})")
+                await session.commit()  # the refusal is audited although the call fails
                 raise ResourceExhausted("too many failed logins from this address; try again later")
             user = await session.scalar(select(User).where(User.login == login))
             if user is None or not user.active:
@@ -137,6 +133,7 @@ class IdentityUseCases:
             if lockout.is_locked(user.locked_until, now):
                 await self.audit(session, "auth.login", actor_id=user.id, actor_ip=client_ip, outcome="denied",
                                  target_type="user", target_id=user.id, detail="account locked")
+                await session.commit()
                 raise FailedPrecondition("account is locked after repeated failures; ask an administrator "
                                          "or try again later")
             if not passwords.verify_password(user.password_hash, password):
@@ -149,6 +146,7 @@ class IdentityUseCases:
             except PermissionDenied:
                 await self.audit(session, "auth.login", actor_id=user.id, actor_ip=client_ip, outcome="denied",
                                  target_type="user", target_id=user.id, detail="address not in allow-list")
+                await session.commit()
                 raise
             user.failed_attempts = 0
             user.locked_until = None
@@ -212,7 +210,8 @@ class IdentityUseCases:
                 raise Unauthenticated("API key's unit is inactive")
             row.last_used_at = now
             principal = Principal(subject_id=row.id, kind="api_key", unit_id=row.unit_id, org_path=unit.path,
-                                  permissions=roles.validate_permissions(row.permissions), name=row.name)
+                                  permissions=roles.validate_permissions(row.permissions), name=row.name,
+                                  ip_allowlist=tuple(await self._unit_allowlist(session, row.unit_id)))
             ttl = self.settings.api_key_token_ttl_seconds
             return Tokens(self._sign(principal, ttl), "", ttl)
 

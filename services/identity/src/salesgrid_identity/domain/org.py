@@ -58,18 +58,6 @@ def check_move(unit_path: str, new_parent_path: str) -> None:
         raise ValidationFailed("moving a unit under itself or its descendant would create a cycle", "new_parent_id")
 
 
-def ip_allowed(client_ip: str, allowlist: Sequence[str]) -> bool:
-    """An empty allow-list allows everyone; otherwise the address must fall in one CIDR. An
-    unparseable address is refused (fail closed)."""
-    if not allowlist:
-        return True
-    try:
-        address = ipaddress.ip_address(client_ip)
-    except ValueError:
-        return False
-    return any(address in ipaddress.ip_network(cidr, strict=False) for cidr in allowlist)
-
-
 def effective_allowlist(chain: Sequence[tuple[bool, Sequence[str]]]) -> list[str]:
     """The allow-list in force for a unit given its chain from itself up to the root as
     (has_own_list, list) pairs: the nearest unit that sets one wins (descendants inherit)."""
