@@ -3,6 +3,7 @@ health, declares its stream, and applies identity's user events to its own direc
 through the real event path: outbox-shaped envelope → JetStream → durable consumer → inbox."""
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from datetime import UTC, datetime
 
@@ -103,3 +104,45 @@ async def test_deactivated_users_tokens_are_refused_by_services(database_url: st
                 return error.code() == grpc.StatusCode.UNAUTHENTICATED
 
         assert await eventually(refused)
+
+
+async def test_moved_units_and_users_repath_the_services_records(database_url: str, nats_url: str, test_keys) -> None:  # type: ignore[no-untyped-def]
+    """When identity moves a unit (or a user to another unit), the org paths a service stores on
+    its own records follow, so scope filters keep matching the new tree."""
+    from salesgrid.customers.v1 import customers_pb2, customers_pb2_grpc
+    from salesgrid.events.v1.identity_events_pb2 import OrgUnitState
+
+    app_module = importlib.import_module("salesgrid_customers.app")
+    models = importlib.import_module("salesgrid_customers.models")
+    definition = dataclasses.replace(app_module.DEFINITION, metadata=models.Base.metadata)
+    async with run_service(definition, app_module.MIGRATIONS, database_url, nats_url, test_keys) as running:
+        rep = principal(user_id="rep-9", org_path="/c/r1/t1/", permissions={
+            "customers:read": "own", "customers:create": "own"})
+        customers = customers_pb2_grpc.CustomersStub(running.channel)
+        created = await customers.CreateCustomer(customers_pb2.CreateCustomerRequest(legal_name="上海迁移测试有限公司"),
+                                                 metadata=bearer(test_keys.token(rep)))
+        assert created.customer.org_path == "/c/r1/t1/"
+
+        async def publish(event_type: str, payload) -> None:  # type: ignore[no-untyped-def]
+            nc = await connect(nats_url, "test-identity")
+            js = nc.jetstream()
+            await ensure_stream(js, "identity", 1)
+            envelope = build_envelope(event_type, "identity", payload, EventMeta(aggregate_id="x"), datetime.now(UTC))
+            await js.publish(event_type, envelope.SerializeToString(), headers={"Nats-Msg-Id": envelope.event_id})
+            await nc.drain()
+
+        director = test_keys.token(principal(permissions={"customers:read": "all"}))
+
+        async def path_is(expected: str) -> bool:
+            got = await customers.GetCustomer(customers_pb2.GetCustomerRequest(id=created.customer.id),
+                                              metadata=bearer(director))
+            return got.org_path == expected
+
+        # Region r1 moves under r2: the team's records follow.
+        await publish("salesgrid.identity.org_unit.moved", OrgUnitState(
+            unit_id="r1", parent_id="r2", name="R1", path="/c/r2/r1/", previous_path="/c/r1/", active=True))
+        assert await eventually(lambda: path_is("/c/r2/r1/t1/"))
+        # The rep moves to team t9: his records follow him.
+        await publish("salesgrid.identity.user.moved", UserState(
+            user_id="rep-9", login="rep9", display_name="Rep 9", unit_id="t9", org_path="/c/r3/t9/", active=True))
+        assert await eventually(lambda: path_is("/c/r3/t9/"))

@@ -2,6 +2,7 @@
 so owners, managers, org paths and time zones resolve without a call to identity."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC
 
@@ -84,10 +85,25 @@ async def move_subtree(session: AsyncSession, table: Table, column_name: str, ol
     )
 
 
-def directory_subscription(consumer_service: str) -> Subscription:
-    """The identity events that keep the replica current; a service may add its own handlers
-    (e.g. to re-path its records on `org_unit.moved`) to the returned subscription."""
+def owned_tables(metadata: MetaData | None) -> list[Table]:
+    """A service's tables that carry an `org_path` (records scoped by their owner's unit)."""
+    if metadata is None:
+        return []
+    return [table for table in metadata.sorted_tables if "org_path" in table.c]
+
+
+def directory_subscription(consumer_service: str, repath: Sequence[Table] = ()) -> Subscription:
+    """The identity events that keep the replica current, and keep the org paths stored on the
+    service's own records (`repath`) right when a unit moves or a user moves to another unit,
+    so a manager's subtree stays right everywhere."""
     sub = Subscription(name=f"{consumer_service}-directory", producer="identity")
+
+    async def on_user_moved(session: AsyncSession, envelope: Envelope, user: UserState) -> None:
+        await on_user(session, envelope, user)
+        for table in repath:  # records follow their owner into his new unit
+            if "owner_id" in table.c:
+                await session.execute(update(table).where(table.c.owner_id == user.user_id)
+                                      .values(org_path=user.org_path))
 
     async def on_user(session: AsyncSession, envelope: Envelope, user: UserState) -> None:
         await _upsert(session, directory_users, "user_id", {
@@ -109,9 +125,12 @@ def directory_subscription(consumer_service: str) -> Subscription:
         if unit.previous_path and unit.previous_path != unit.path:
             await move_subtree(session, directory_units, "path", unit.previous_path, unit.path)
             await move_subtree(session, directory_users, "org_path", unit.previous_path, unit.path)
+            for table in repath:
+                await move_subtree(session, table, "org_path", unit.previous_path, unit.path)
 
-    for verb in ("created", "updated", "moved", "deactivated"):
+    for verb in ("created", "updated", "deactivated"):
         sub.on(f"salesgrid.identity.user.{verb}", UserState)(on_user)
+    sub.on("salesgrid.identity.user.moved", UserState)(on_user_moved)
     for verb in ("created", "updated", "deactivated"):
         sub.on(f"salesgrid.identity.org_unit.{verb}", OrgUnitState)(on_unit)
     sub.on("salesgrid.identity.org_unit.moved", OrgUnitState)(on_unit_moved)

@@ -21,6 +21,7 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
+from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from salesgrid.common.v1 import directory_pb2, directory_pb2_grpc
@@ -28,7 +29,8 @@ from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
 from salesgrid_common.auth import AsyncTokenVerifier
 from salesgrid_common.clock import Clock, utc_now
 from salesgrid_common.db import SessionFactory, create_engine, create_reader, ping, session_factory
-from salesgrid_common.directory import DirectoryServicer, deactivated_user_check, directory_subscription
+from salesgrid_common.directory import (DirectoryServicer, deactivated_user_check, directory_subscription,
+                                        owned_tables)
 from salesgrid_common.events.bus import JetStreamPublisher, connect, ensure_stream
 from salesgrid_common.events.consumer import EventConsumer, Subscription
 from salesgrid_common.events.outbox import Outbox
@@ -93,6 +95,8 @@ class ServiceDefinition:
     public_methods: frozenset[str] = frozenset()
     jwks: Callable[[ServiceContext], JwksFetcher] = identity_jwks_fetcher
     with_directory: bool = True  # keep a replica of identity's users and units
+    # The service's own tables; those with an org_path are re-pathed when units or users move.
+    metadata: MetaData | None = None
 
 
 class ServiceApp:
@@ -140,7 +144,8 @@ class ServiceApp:
             self._spawn(relay.run(), "outbox-relay")
         subscriptions = list(self.definition.subscriptions(self.ctx))
         if self.definition.with_directory:
-            subscriptions.append(directory_subscription(self.definition.name))
+            subscriptions.append(directory_subscription(self.definition.name,
+                                                        owned_tables(self.definition.metadata)))
         for sub in subscriptions:
             self._spawn(EventConsumer(sub, self.ctx.js, self.ctx.sessions, clock=self.clock).run(), sub.name)
         for index, job in enumerate(self.definition.background(self.ctx)):
