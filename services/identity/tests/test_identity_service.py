@@ -13,7 +13,7 @@ from sqlalchemy import select
 from salesgrid.identity.v1 import identity_pb2 as pb
 from salesgrid.identity.v1 import identity_pb2_grpc as pb_grpc
 from salesgrid_common.events.tables import outbox
-from salesgrid_dev.testing import RunningService, bearer, run_service
+from salesgrid_dev.testing import RunningService, bearer, field_violations, run_service
 from salesgrid_identity.app import DEFINITION, MIGRATIONS, usecases_for
 from salesgrid_identity.settings import IdentitySettings
 
@@ -234,3 +234,65 @@ async def test_signing_key_rotation_keeps_old_tokens_valid(database_url: str, na
                            trust_test_keys=False, signing_key=new_key, signing_key_id="k-new") as running:
         assert await code_of(stubs(running)[1].GetMe(pb.GetMeRequest(), metadata=bearer(old_token))) == \
             grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_password_expiry_and_per_ip_lockout(database_url: str, nats_url: str, test_keys) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime, timedelta
+
+    from salesgrid_common.clock import FakeClock
+
+    clock = FakeClock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, settings_cls=IdentitySettings,
+                           trust_test_keys=False, clock=clock, password_expiry_days=90,
+                           lockout_max_failures_per_ip=4) as running:
+        await usecases_for(running.app.ctx).bootstrap_admin("admin", ADMIN_PASSWORD, "Acme", "UTC", "CNY")
+        assert not (await login(running, "admin", ADMIN_PASSWORD)).password_change_required
+        clock.advance(timedelta(days=91))
+        assert (await login(running, "admin", ADMIN_PASSWORD)).password_change_required  # expired
+        # Failures spread over many logins from one address block that address, not the accounts.
+        auth, _ = stubs(running)
+        for index in range(4):
+            with pytest.raises(grpc.aio.AioRpcError):
+                await auth.Login(pb.LoginRequest(login=f"guess{index}", password="nope-nope-1", client_ip="203.0.113.9"))
+        with pytest.raises(grpc.aio.AioRpcError) as blocked:
+            await auth.Login(pb.LoginRequest(login="admin", password=ADMIN_PASSWORD, client_ip="203.0.113.9"))
+        assert blocked.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert (await auth.Login(pb.LoginRequest(login="admin", password=ADMIN_PASSWORD, client_ip="198.51.100.1")))
+        clock.advance(timedelta(minutes=16))  # the window passes
+        assert (await auth.Login(pb.LoginRequest(login="admin", password=ADMIN_PASSWORD, client_ip="203.0.113.9")))
+
+
+async def test_audit_trail_is_for_auditors_and_users_bad_input(identity: RunningService) -> None:
+    _, ident = stubs(identity)
+    admin = (await login(identity, "admin", ADMIN_PASSWORD)).access_token
+    root = (await ident.ListOrgUnits(pb.ListOrgUnitsRequest(), metadata=bearer(admin))).units[0]
+    for login_name, role in (("aud.itor", "auditor"), ("plain.rep", "rep")):
+        await ident.CreateUser(pb.CreateUserRequest(login=login_name, display_name=login_name, unit_id=root.id,
+                                                    roles=[role], initial_password="Field-Sales-2026"),
+                               metadata=bearer(admin))
+    auditor = (await login(identity, "aud.itor", "Field-Sales-2026")).access_token
+    rep = (await login(identity, "plain.rep", "Field-Sales-2026")).access_token
+    page = await ident.ListAuditEvents(pb.ListAuditEventsRequest(action="users.create", page_size=1),
+                                       metadata=bearer(auditor))
+    assert len(page.events) == 1 and page.next_page_token
+    rest = await ident.ListAuditEvents(pb.ListAuditEventsRequest(action="users.create", page_token=page.next_page_token),
+                                       metadata=bearer(auditor))
+    assert page.events[0].id not in {e.id for e in rest.events} and len(rest.events) >= 2
+    assert await code_of(ident.ListAuditEvents(pb.ListAuditEventsRequest(), metadata=bearer(rep))) == \
+        grpc.StatusCode.PERMISSION_DENIED
+    # A manager who is the user himself, an unknown role: refused naming the field, nothing written.
+    me = await ident.GetMe(pb.GetMeRequest(), metadata=bearer(admin))
+    with pytest.raises(grpc.aio.AioRpcError) as self_manager:
+        await ident.UpdateUser(pb.UpdateUserRequest(id=me.id, manager_id=me.id), metadata=bearer(admin))
+    assert self_manager.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert field_violations(self_manager.value) == ["manager_id"]
+    with pytest.raises(grpc.aio.AioRpcError) as unknown_role:
+        await ident.CreateUser(pb.CreateUserRequest(login="x.role", display_name="X", unit_id=root.id, roles=["wizard"],
+                                                    initial_password="Field-Sales-2026"), metadata=bearer(admin))
+    assert unknown_role.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert field_violations(unknown_role.value) == ["roles[0]"]
+    users = await ident.ListUsers(pb.ListUsersRequest(), metadata=bearer(admin))
+    assert "x.role" not in {u.login for u in users.users}
+    # Deactivating a unit with active users is refused.
+    assert await code_of(ident.DeactivateOrgUnit(pb.DeactivateOrgUnitRequest(id=root.id), metadata=bearer(admin))) == \
+        grpc.StatusCode.FAILED_PRECONDITION
