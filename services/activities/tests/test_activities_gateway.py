@@ -5,13 +5,9 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-import grpc
-
-from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
 from salesgrid_activities.app import DEFINITION, MIGRATIONS
 from salesgrid_common.clock import FakeClock
-from salesgrid_dev.processes import free_port
-from salesgrid_dev.testing import principal, run_service
+from salesgrid_dev.testing import principal, run_service, stand_in_identity
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
 
@@ -20,25 +16,11 @@ PERMS = {"activities:read": "own", "activities:create": "own", "tasks:read": "ow
          "tasks:update": "own"}
 
 
-class JwksOnly(identity_pb2_grpc.AuthServicer):
-    """Stands in for identity: the gateway only needs the public keys here."""
-
-    def __init__(self, jwks: str) -> None:
-        self.jwks = jwks
-
-    async def GetJwks(self, request, context):  # type: ignore[no-untyped-def]
-        return identity_pb2.Jwks(json=self.jwks)
-
-
 async def test_rest_routes(database_url: str, nats_url: str, test_keys) -> None:
-    identity = grpc.aio.server()
-    identity_pb2_grpc.add_AuthServicer_to_server(JwksOnly(test_keys.jwks()), identity)
-    identity_port = identity.add_insecure_port(f"127.0.0.1:{free_port()}")
-    await identity.start()
-    try:
+    async with stand_in_identity(test_keys) as identity_addr:
         async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys,
                                clock=FakeClock(NOW)) as running:
-            app = create_app(GatewaySettings(environment="test", identity_addr=f"127.0.0.1:{identity_port}",
+            app = create_app(GatewaySettings(environment="test", identity_addr=identity_addr,
                                              activities_addr=running.address))
             client = app.test_client()
             headers = {"Authorization": f"Bearer {test_keys.token(principal('rep-a', '/c/t1/', permissions=PERMS))}"}
@@ -63,6 +45,12 @@ async def test_rest_routes(database_url: str, nats_url: str, test_keys) -> None:
             assert task.status_code == 201 and task.get_json()["status"] == "accepted"
             done = await post(f"/v1/tasks/{task.get_json()['id']}/complete", {})
             assert done.get_json()["status"] == "completed"
+            mine = await asyncio.to_thread(client.get, "/v1/calendar?from=2026-03-10T00:00:00Z&to=2026-03-12T00:00:00Z",
+                                           headers=headers)
+            assert [e["task_id"] for e in mine.get_json()["items"]] == [task.get_json()["id"]]
+            bad = await asyncio.to_thread(client.get, "/v1/calendar?from=yesterday&to=2026-03-12T00:00:00Z",
+                                          headers=headers)
+            assert bad.status_code == 400 and bad.mimetype == "application/problem+json"
 
             followed = await post("/v1/follow-ups", {"kind": "visit", "occurred_at": "2026-03-10T01:00:00Z",
                                                      "notes": "met the buyer", "customer_id": "cust-1"})
@@ -72,7 +60,6 @@ async def test_rest_routes(database_url: str, nats_url: str, test_keys) -> None:
 
             paths = (await asyncio.to_thread(client.get, "/openapi.json")).get_json()["paths"]
             for path in ("/v1/follow-ups", "/v1/check-ins/{visit_id}/check-out", "/v1/tasks/{task_id}/reject",
-                         "/v1/daily-reports/{report_id}/falsify", "/v1/daily-report-compliance", "/v1/policy-ledger"):
+                         "/v1/daily-reports/{report_id}/falsify", "/v1/daily-report-compliance", "/v1/policy-ledger",
+                         "/v1/unit-policies/{unit_id}", "/v1/calendar", "/v1/daily-reports/{report_id}/comments"):
                 assert path in paths, path
-    finally:
-        await identity.stop(None)

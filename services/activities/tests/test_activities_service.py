@@ -3,21 +3,21 @@ tasks, daily reports with the missing-report scheduler on a fake clock, scope, b
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import grpc
 import pytest
-from google.protobuf.timestamp_pb2 import Timestamp
-from google.rpc import error_details_pb2, status_pb2
 from sqlalchemy import func, select
 
 from salesgrid.activities.v1 import activities_pb2 as pb
 from salesgrid.activities.v1 import activities_pb2_grpc as pb_grpc
 from salesgrid_activities.app import DEFINITION, MIGRATIONS
-from salesgrid_activities.models import CustomerLocation, DailyReportRow, VisitRow
+from salesgrid_activities.models import CustomerLocation, DailyReportRow, UnitPolicyRow, VisitRow
 from salesgrid_common.clock import FakeClock
-from salesgrid_common.directory import directory_users
+from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.events.tables import outbox
-from salesgrid_dev.testing import bearer, principal, run_service
+from salesgrid_common.protos import to_timestamp as ts
+from salesgrid_dev.testing import bearer, field_violations, principal, run_service
 
 MANAGER_PATH = "/c/r1/b1/"
 TEAM_PATH = "/c/r1/b1/t1/"
@@ -26,25 +26,6 @@ REP_PERMS = {p: "own" for p in ("activities:read", "activities:create", "tasks:r
                                 "tasks:update", "daily_reports:read", "daily_reports:create")}
 MANAGER_PERMS = {**{p: "subtree" for p in REP_PERMS}, "daily_reports:review": "subtree"}
 START = datetime(2026, 3, 10, 9, 59, 59, tzinfo=UTC)  # 17:59:59 in Shanghai, 10:59:59 in Berlin
-
-
-def ts(value: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
-
-
-def fields_of(error: grpc.aio.AioRpcError) -> list[str]:
-    """Field names of the BadRequest violations carried in the status details."""
-    for key, value in error.trailing_metadata() or ():
-        if key == "grpc-status-details-bin":
-            status = status_pb2.Status.FromString(value)
-            for detail in status.details:
-                if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-                    bad = error_details_pb2.BadRequest()
-                    detail.Unpack(bad)
-                    return [v.field for v in bad.field_violations]
-    return []
 
 
 async def rpc_error(call) -> grpc.aio.AioRpcError:  # type: ignore[no-untyped-def]
@@ -68,12 +49,19 @@ class World:
             "manager": bearer(keys.token(principal("mgr", MANAGER_PATH, permissions=MANAGER_PERMS))),
         }
 
-    async def add_users(self, *users: tuple[str, str, str, str]) -> None:
+    async def add_users(self, *users: tuple[str, str, str, str], unit_id: str = "u") -> None:
         async with self.sessions() as session, session.begin():
             for user_id, org_path, zone, roles in users:
                 await session.execute(directory_users.insert().values(
-                    user_id=user_id, login=user_id, display_name=user_id, unit_id="u", org_path=org_path,
+                    user_id=user_id, login=user_id, display_name=user_id, unit_id=unit_id, org_path=org_path,
                     manager_id=None, roles=roles, active=True, time_zone=zone, updated_at=START))
+
+    async def add_units(self, *units: tuple[str, str, str]) -> None:
+        async with self.sessions() as session, session.begin():
+            for unit_id, path, zone in units:
+                await session.execute(directory_units.insert().values(
+                    unit_id=unit_id, parent_id=None, name=unit_id, path=path, time_zone=zone, currency="CNY",
+                    active=True, updated_at=START))
 
     async def events(self) -> list[str]:
         """Event types in the outbox, sorted (events of one transaction share their timestamp)."""
@@ -96,7 +84,7 @@ async def test_follow_ups_and_check_ins(database_url: str, nats_url: str, test_k
 
         bad = await rpc_error(w.stub.LogFollowUp(pb.LogFollowUpRequest(
             kind="fax", occurred_at=ts(START), notes="x", customer_id="cust-1"), metadata=w.meta["rep"]))
-        assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and fields_of(bad) == ["kind"]
+        assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and field_violations(bad) == ["kind"]
 
         # Scope: the rep and his manager see the follow-up, a rep of another branch does not.
         for who, expected in (("rep", 1), ("manager", 1), ("other", 0)):
@@ -106,12 +94,12 @@ async def test_follow_ups_and_check_ins(database_url: str, nats_url: str, test_k
         reading = pb.LocationReading(latitude=91, longitude=121.47, accuracy_m=10, device_time=ts(START))
         bad = await rpc_error(w.stub.CheckIn(pb.CheckInRequest(customer_id="cust-1", reading=reading),
                                              metadata=w.meta["rep"]))
-        assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and fields_of(bad) == ["latitude"]
+        assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and field_violations(bad) == ["latitude"]
         future = pb.LocationReading(latitude=31.23, longitude=121.47, accuracy_m=10,
                                     device_time=ts(START + timedelta(hours=1)))
         bad = await rpc_error(w.stub.CheckIn(pb.CheckInRequest(customer_id="cust-1", reading=future),
                                              metadata=w.meta["rep"]))
-        assert fields_of(bad) == ["device_time"]
+        assert field_violations(bad) == ["device_time"]
         assert await w.count(VisitRow) == 0
 
         # No reference coordinates yet (customers events will feed them): flagged no_reference.
@@ -171,7 +159,7 @@ async def test_tasks(database_url: str, nats_url: str, test_keys) -> None:
                                                     metadata=w.meta["manager"]))
         assert outside.code() == grpc.StatusCode.PERMISSION_DENIED
         bad = await rpc_error(w.stub.CreateTask(pb.CreateTaskRequest(title="  "), metadata=w.meta["rep"]))
-        assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and fields_of(bad) == ["title"]
+        assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and field_violations(bad) == ["title"]
 
         # Only the assignee answers: the creator cannot, another rep does not even see the task.
         creator = await rpc_error(w.stub.AcceptTask(pb.AcceptTaskRequest(id=assigned.id), metadata=w.meta["manager"]))
@@ -179,7 +167,7 @@ async def test_tasks(database_url: str, nats_url: str, test_keys) -> None:
         stranger = await rpc_error(w.stub.AcceptTask(pb.AcceptTaskRequest(id=assigned.id), metadata=w.meta["other"]))
         assert stranger.code() == grpc.StatusCode.NOT_FOUND
         no_reason = await rpc_error(w.stub.RejectTask(pb.RejectTaskRequest(id=assigned.id), metadata=w.meta["rep"]))
-        assert fields_of(no_reason) == ["reason"]
+        assert field_violations(no_reason) == ["reason"]
 
         accepted = await w.stub.AcceptTask(pb.AcceptTaskRequest(id=assigned.id), metadata=w.meta["rep"])
         assert accepted.status == "accepted" and accepted.version == 2
@@ -212,7 +200,7 @@ async def test_daily_reports_across_time_zones(database_url: str, nats_url: str,
         assert (on_time.status, on_time.report_date, on_time.time_zone) == ("on_time", "2026-03-10", "Asia/Shanghai")
         empty = await rpc_error(w.stub.SubmitDailyReport(pb.SubmitDailyReportRequest(summary=" "),
                                                          metadata=w.meta["rep2"]))
-        assert fields_of(empty) == ["summary"]
+        assert field_violations(empty) == ["summary"]
 
         # Shanghai's midnight closes its day (rep-c missing); Berlin's day is still open.
         clock.now = datetime(2026, 3, 10, 16, 0, tzinfo=UTC)
@@ -224,7 +212,7 @@ async def test_daily_reports_across_time_zones(database_url: str, nats_url: str,
         assert late.status == "late"
         twice = await rpc_error(w.stub.SubmitDailyReport(pb.SubmitDailyReportRequest(summary="again"),
                                                          metadata=berlin))
-        assert twice.code() == grpc.StatusCode.ABORTED and fields_of(twice) == ["report_date"]
+        assert twice.code() == grpc.StatusCode.ABORTED and field_violations(twice) == ["report_date"]
         clock.now = datetime(2026, 3, 10, 23, 0, tzinfo=UTC)  # Berlin midnight: everyone there filed
         assert await w.usecases.close_report_days() == 0
         assert await w.usecases.close_report_days() == 0  # idempotent
@@ -249,7 +237,186 @@ async def test_daily_reports_across_time_zones(database_url: str, nats_url: str,
         assert {r.rep_id: r.total for r in ledger.reps} == {"rep-a": "50", "rep-b": "10", "rep-c": "30"}
         bad_date = await rpc_error(w.stub.GetPolicyLedger(pb.GetPolicyLedgerRequest(from_date="10/03/2026"),
                                                           metadata=w.meta["manager"]))
-        assert fields_of(bad_date) == ["from_date"]
+        assert field_violations(bad_date) == ["from_date"]
 
         assert await w.events() == sorted(f"salesgrid.activities.daily_report.{verb}" for verb in (
             "submitted", "missing", "submitted", "late", "falsified"))
+
+
+async def test_unit_policies_nearest_ancestor_wins(database_url: str, nats_url: str, test_keys) -> None:
+    """Radius, deadline and fines per unit (nearest unit on the path wins, value by value); the
+    deadline and the end of day follow the branch unit's zone, not the zone copied on the user."""
+    clock = FakeClock(START)
+    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock) as running:
+        w = World(running, test_keys)
+        await w.add_units(("c", "/c/", "Asia/Shanghai"), ("b1", "/c/r1/b1/", "Europe/Berlin"),
+                          ("t1", TEAM_PATH, "Europe/Berlin"), ("t2", "/c/r1/b1/t2/", "Europe/Berlin"))
+        # Stale zones on the users: their units say Berlin.
+        await w.add_users(("rep-a", TEAM_PATH, "Asia/Shanghai", "rep"), unit_id="t1")
+        await w.add_users(("rep-d", "/c/r1/b1/t2/", "Asia/Shanghai", "rep"), unit_id="t2")
+        admin = bearer(test_keys.token(principal("admin", "/c/", permissions={
+            "org_units:update": "all", "org_units:read": "all", "daily_reports:read": "all"})))
+        rep_d = bearer(test_keys.token(principal("rep-d", "/c/r1/b1/t2/", permissions=REP_PERMS)))
+
+        bad = await rpc_error(w.stub.SetUnitPolicy(pb.SetUnitPolicyRequest(unit_id="b1", overrides=pb.PolicyValues(
+            check_in_radius_m=-5, report_deadline="25:00", late_fine="ten", currency="yuan")), metadata=admin))
+        assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert field_violations(bad) == ["check_in_radius_m", "report_deadline", "late_fine", "currency"]
+        denied = await rpc_error(w.stub.SetUnitPolicy(pb.SetUnitPolicyRequest(
+            unit_id="b1", overrides=pb.PolicyValues(check_in_radius_m=50)), metadata=w.meta["manager"]))
+        assert denied.code() == grpc.StatusCode.PERMISSION_DENIED
+        unknown = await rpc_error(w.stub.SetUnitPolicy(pb.SetUnitPolicyRequest(
+            unit_id="nope", overrides=pb.PolicyValues(check_in_radius_m=50)), metadata=admin))
+        assert unknown.code() == grpc.StatusCode.NOT_FOUND
+        assert await w.count(UnitPolicyRow) == 0
+
+        await w.stub.SetUnitPolicy(pb.SetUnitPolicyRequest(unit_id="b1", overrides=pb.PolicyValues(
+            check_in_radius_m=3000, report_deadline="17:00", late_fine="20.50")), metadata=admin)
+        team = await w.stub.SetUnitPolicy(pb.SetUnitPolicyRequest(unit_id="t1", overrides=pb.PolicyValues(
+            check_in_radius_m=100)), metadata=admin)
+        assert team.version == 1 and not team.overrides.HasField("late_fine")
+        e = team.effective
+        assert (e.check_in_radius_m, e.report_deadline, e.late_fine, e.missing_fine, e.currency) == (
+            100, "17:00", "20.50", "30", "CNY")
+        company = await w.stub.GetUnitPolicy(pb.GetUnitPolicyRequest(unit_id="c"), metadata=admin)
+        assert (company.version, company.effective.check_in_radius_m, company.effective.report_deadline) == (
+            0, 500, "18:00")
+
+        # About 1.1 km from the customer: beyond the team's 100 m, within the branch's 3 km
+        # (and beyond the 500 m default, so the branch override is what lets rep-d through).
+        async with w.sessions() as session, session.begin():
+            session.add(CustomerLocation(customer_id="cust-9", latitude=52.5200, longitude=13.4050, updated_at=START))
+        reading = pb.LocationReading(latitude=52.5300, longitude=13.4050, accuracy_m=10, device_time=ts(START))
+        far_for_team = await w.stub.CheckIn(pb.CheckInRequest(customer_id="cust-9", reading=reading),
+                                            metadata=w.meta["rep"])
+        assert far_for_team.flagged and list(far_for_team.check_in.flags) == ["too_far"]
+        within_branch = await w.stub.CheckIn(pb.CheckInRequest(customer_id="cust-9", reading=reading), metadata=rep_d)
+        assert not within_branch.flagged and 1000 < within_branch.check_in.distance_m < 1200
+
+        assert await w.usecases.close_report_days() == 0  # first sight of the zones
+        clock.now = datetime(2026, 3, 10, 16, 30, tzinfo=UTC)  # 17:30 in Berlin, already 00:30 in Shanghai
+        late = await w.stub.SubmitDailyReport(pb.SubmitDailyReportRequest(summary="one visit"),
+                                              metadata=w.meta["rep"])
+        assert (late.status, late.report_date, late.time_zone) == ("late", "2026-03-10", "Europe/Berlin")
+        assert await w.usecases.close_report_days() == 0  # Shanghai's midnight does not close Berlin's day
+        clock.now = datetime(2026, 3, 10, 23, 0, tzinfo=UTC)
+        assert await w.usecases.close_report_days() == 1  # rep-d, at Berlin's midnight
+
+        ledger = await w.stub.GetPolicyLedger(pb.GetPolicyLedgerRequest(), metadata=admin)
+        assert {r.rep_id: Decimal(r.total) for r in ledger.reps} == {"rep-a": Decimal("20.5"), "rep-d": 30}
+
+        cleared = await w.stub.SetUnitPolicy(pb.SetUnitPolicyRequest(unit_id="t1"), metadata=admin)
+        assert cleared.version == 0 and cleared.effective.check_in_radius_m == 3000
+        assert await w.count(UnitPolicyRow) == 1
+
+
+async def test_calendar_comments_reminders_and_overdue(database_url: str, nats_url: str, test_keys) -> None:
+    clock = FakeClock(START)
+    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock) as running:
+        w = World(running, test_keys)
+        await w.add_units(("t1", TEAM_PATH, "Asia/Shanghai"))
+        await w.add_users(("rep-a", TEAM_PATH, "Asia/Shanghai", "rep"), ("rep-c", TEAM_PATH, "Asia/Shanghai", "rep"),
+                          unit_id="t1")
+        # First sight of each job: nothing is fired for times before the service knew them.
+        assert await w.usecases.fire_due_reminders() == 0 and await w.usecases.fire_overdue_tasks() == 0
+
+        private = await w.stub.CreateTask(pb.CreateTaskRequest(
+            title="dentist", private=True, start_at=ts(START + timedelta(hours=1)),
+            end_at=ts(START + timedelta(hours=2)), reminder_minutes=[30]), metadata=w.meta["rep"])
+        visit = await w.stub.CreateTask(pb.CreateTaskRequest(
+            title="visit the plant", start_at=ts(START + timedelta(hours=3)), end_at=ts(START + timedelta(hours=4)),
+            reminder_minutes=[15, 60]), metadata=w.meta["rep"])
+        handed = await w.stub.CreateTask(pb.CreateTaskRequest(
+            assignee_id="rep-a", title="send the quote", due_at=ts(START + timedelta(hours=1))),
+            metadata=w.meta["manager"])
+        done = await w.stub.CreateTask(pb.CreateTaskRequest(title="call", due_at=ts(START + timedelta(hours=1))),
+                                       metadata=w.meta["rep"])
+        await w.stub.CompleteTask(pb.CompleteTaskRequest(id=done.id), metadata=w.meta["rep"])
+
+        # Calendars: the manager sees the rep's private entry as busy time only, the rep in full.
+        window = {"window_start": ts(START), "window_end": ts(START + timedelta(days=1))}
+        managers_view = await w.stub.GetCalendar(pb.GetCalendarRequest(user_id="rep-a", **window),
+                                                 metadata=w.meta["manager"])
+        entries = {e.task_id: e for e in managers_view.entries}
+        assert set(entries) == {private.id, visit.id, handed.id, done.id}
+        assert entries[private.id].busy_only and entries[private.id].title == ""
+        assert entries[visit.id].title == "visit the plant" and not entries[visit.id].busy_only
+        own = await w.stub.GetCalendar(pb.GetCalendarRequest(**window), metadata=w.meta["rep"])
+        assert {e.task_id: e.title for e in own.entries}[private.id] == "dentist"
+        denied = await rpc_error(w.stub.GetCalendar(pb.GetCalendarRequest(user_id="rep-a", **window),
+                                                    metadata=w.meta["rep2"]))
+        assert denied.code() == grpc.StatusCode.PERMISSION_DENIED
+        team = await w.stub.GetCalendar(pb.GetCalendarRequest(unit_id="t1", **window), metadata=w.meta["manager"])
+        assert len(team.entries) == 4
+        peers = await w.stub.GetCalendar(pb.GetCalendarRequest(unit_id="t1", **window), metadata=w.meta["rep2"])
+        assert not peers.entries  # own scope: a colleague's schedule stays hidden
+        later = await w.stub.GetCalendar(pb.GetCalendarRequest(
+            window_start=ts(START + timedelta(hours=5)), window_end=ts(START + timedelta(days=1))),
+            metadata=w.meta["rep"])
+        assert not later.entries
+        too_long = await rpc_error(w.stub.GetCalendar(pb.GetCalendarRequest(
+            window_start=ts(START), window_end=ts(START + timedelta(days=90))), metadata=w.meta["rep"]))
+        assert too_long.code() == grpc.StatusCode.INVALID_ARGUMENT and field_violations(too_long) == ["window_end"]
+        no_window = await rpc_error(w.stub.GetCalendar(pb.GetCalendarRequest(), metadata=w.meta["rep"]))
+        assert field_violations(no_window) == ["window_start"]
+
+        # Reminders fire once each as the clock passes them; the overdue task once, the completed one never.
+        clock.advance(timedelta(minutes=35))
+        assert await w.usecases.fire_due_reminders() == 1  # dentist, 30 min before
+        assert await w.usecases.fire_due_reminders() == 0  # idempotent
+        clock.advance(timedelta(hours=2, minutes=10, seconds=1))  # START + 2h45m01s
+        assert await w.usecases.fire_due_reminders() == 2  # the visit's 60 and 15 minute reminders
+        assert await w.usecases.fire_overdue_tasks() == 1
+        assert await w.usecases.fire_overdue_tasks() == 0
+        events = await w.events()
+        assert events.count("salesgrid.activities.reminder.due") == 3
+        assert events.count("salesgrid.activities.task.overdue") == 1
+
+        # Report comments: the reviewing manager and the rep; a reader without review may not.
+        report = await w.stub.SubmitDailyReport(pb.SubmitDailyReportRequest(summary="quote sent"),
+                                                metadata=w.meta["rep"])
+        await w.stub.AddReportComment(pb.AddReportCommentRequest(report_id=report.id, body="which customer?"),
+                                      metadata=w.meta["manager"])
+        await w.stub.AddReportComment(pb.AddReportCommentRequest(report_id=report.id, body="the plant"),
+                                      metadata=w.meta["rep"])
+        blank = await rpc_error(w.stub.AddReportComment(pb.AddReportCommentRequest(report_id=report.id, body=" "),
+                                                        metadata=w.meta["manager"]))
+        assert blank.code() == grpc.StatusCode.INVALID_ARGUMENT and field_violations(blank) == ["body"]
+        stranger = await rpc_error(w.stub.AddReportComment(pb.AddReportCommentRequest(
+            report_id=report.id, body="hi"), metadata=w.meta["rep2"]))
+        assert stranger.code() == grpc.StatusCode.NOT_FOUND
+        reader = bearer(test_keys.token(principal("auditor", "/c/", permissions={"daily_reports:read": "all"})))
+        not_reviewer = await rpc_error(w.stub.AddReportComment(pb.AddReportCommentRequest(
+            report_id=report.id, body="hm"), metadata=reader))
+        assert not_reviewer.code() == grpc.StatusCode.PERMISSION_DENIED
+        listed = await w.stub.ListReportComments(pb.ListReportCommentsRequest(report_id=report.id), metadata=reader)
+        assert [(c.author_id, c.body) for c in listed.comments] == [("mgr", "which customer?"), ("rep-a", "the plant")]
+
+
+async def test_daily_reports_on_the_berlin_dst_day(database_url: str, nats_url: str, test_keys) -> None:
+    """2026-03-29 in Europe/Berlin has 23 hours (02:00 CET → 03:00 CEST): 18:00 local is 16:00 UTC
+    and the day closes at 22:00 UTC, not at the 23:00 UTC a fixed +01:00 offset would give."""
+    clock = FakeClock(datetime(2026, 3, 29, 0, 30, tzinfo=UTC))  # 01:30 CET, before the change
+    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock) as running:
+        w = World(running, test_keys)
+        await w.add_units(("t1", TEAM_PATH, "Europe/Berlin"))
+        await w.add_users(("rep-a", TEAM_PATH, "Europe/Berlin", "rep"), ("rep-c", TEAM_PATH, "Europe/Berlin", "rep"),
+                          ("rep-d", TEAM_PATH, "Europe/Berlin", "rep"), unit_id="t1")
+        assert await w.usecases.close_report_days() == 0  # first sight: from 2026-03-29 on
+
+        clock.now = datetime(2026, 3, 29, 15, 59, 59, tzinfo=UTC)  # 17:59:59 CEST
+        on_time = await w.stub.SubmitDailyReport(pb.SubmitDailyReportRequest(summary="in time"),
+                                                 metadata=w.meta["rep"])
+        assert (on_time.status, on_time.report_date) == ("on_time", "2026-03-29")
+        clock.now = datetime(2026, 3, 29, 16, 0, 1, tzinfo=UTC)  # 18:00:01 CEST
+        late = await w.stub.SubmitDailyReport(pb.SubmitDailyReportRequest(summary="just late"),
+                                              metadata=w.meta["rep2"])
+        assert (late.status, late.report_date) == ("late", "2026-03-29")
+
+        clock.now = datetime(2026, 3, 29, 21, 59, 59, tzinfo=UTC)  # 23:59:59 CEST: the day is still open
+        assert await w.usecases.close_report_days() == 0
+        clock.now = datetime(2026, 3, 29, 22, 0, tzinfo=UTC)  # local midnight
+        assert await w.usecases.close_report_days() == 1
+        async with w.sessions() as session:
+            missing = (await session.scalars(select(DailyReportRow).where(DailyReportRow.status == "missing"))).all()
+        assert [(r.owner_id, r.report_date.isoformat()) for r in missing] == [("rep-d", "2026-03-29")]

@@ -1,5 +1,5 @@
 """/v1/follow-ups, /v1/check-ins, /v1/tasks, /v1/daily-reports, /v1/daily-report-compliance,
-/v1/policy-ledger."""
+/v1/policy-ledger, /v1/unit-policies, /v1/calendar."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
@@ -8,7 +8,7 @@ from salesgrid.activities.v1 import activities_pb2 as pb
 from salesgrid.activities.v1 import activities_pb2_grpc as pb_grpc
 from salesgrid_gateway.clients import call, from_json, stub, to_json
 from salesgrid_gateway.openapi import BOOLEAN, INTEGER, STRING, STRINGS, OpenApi, obj, path_param, query_param
-from salesgrid_gateway.routes.common import json_body, page, page_size, require_fields
+from salesgrid_gateway.routes.common import json_body, page, page_size, require_fields, with_etag
 
 blueprint = Blueprint("activities", __name__)
 
@@ -129,6 +129,30 @@ def falsify_daily_report(report_id: str) -> Response:
                                 from_json(pb.FalsifyDailyReportRequest, body, id=report_id))))
 
 
+@blueprint.post("/v1/daily-reports/<report_id>/comments")
+def add_report_comment(report_id: str) -> tuple[Response, int]:
+    body = json_body()
+    require_fields(body, "body")
+    return jsonify(to_json(call(_activities().AddReportComment,
+                                from_json(pb.AddReportCommentRequest, body, report_id=report_id)))), 201
+
+
+@blueprint.get("/v1/daily-reports/<report_id>/comments")
+def list_report_comments(report_id: str) -> Response:
+    reply = call(_activities().ListReportComments, pb.ListReportCommentsRequest(report_id=report_id))
+    return jsonify(page([to_json(c) for c in reply.comments], ""))
+
+
+@blueprint.get("/v1/calendar")
+def calendar() -> Response:
+    """?from=&to= (RFC 3339) and user_id or unit_id (default: the caller's own calendar)."""
+    args = _args("user_id", "unit_id") | {
+        target: request.args[source] for source, target in (("from", "window_start"), ("to", "window_end"))
+        if source in request.args}
+    reply = call(_activities().GetCalendar, from_json(pb.GetCalendarRequest, args))
+    return jsonify({"items": [to_json(e) for e in reply.entries]})
+
+
 @blueprint.get("/v1/daily-report-compliance")
 def daily_report_compliance() -> Response:
     return jsonify(to_json(call(_activities().GetDailyReportCompliance, from_json(
@@ -139,6 +163,21 @@ def daily_report_compliance() -> Response:
 def policy_ledger() -> Response:
     return jsonify(to_json(call(_activities().GetPolicyLedger, from_json(
         pb.GetPolicyLedgerRequest, _args("from_date", "to_date")))))
+
+
+# --- per-unit policies ------------------------------------------------------------------------
+
+@blueprint.put("/v1/unit-policies/<unit_id>")
+def set_unit_policy(unit_id: str) -> tuple[Response, int]:
+    overrides = from_json(pb.PolicyValues, json_body())
+    reply = call(_activities().SetUnitPolicy, pb.SetUnitPolicyRequest(unit_id=unit_id, overrides=overrides))
+    return with_etag(to_json(reply), reply.version)
+
+
+@blueprint.get("/v1/unit-policies/<unit_id>")
+def get_unit_policy(unit_id: str) -> tuple[Response, int]:
+    reply = call(_activities().GetUnitPolicy, pb.GetUnitPolicyRequest(unit_id=unit_id))
+    return with_etag(to_json(reply), reply.version)
 
 
 # --- OpenAPI -----------------------------------------------------------------------------------
@@ -165,6 +204,12 @@ LEDGER = obj(reps={"type": "array", "items": obj(
     rep_id=STRING, total={"type": "string", "description": "decimal amount"}, currency=STRING,
     lines={"type": "array", "items": obj(infraction={"enum": ["late", "missing", "falsified"]}, count=INTEGER,
                                          unit_amount=STRING, amount=STRING)})})
+POLICY_VALUES = obj(check_in_radius_m=NUMBER, report_deadline={"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"},
+                    late_fine=STRING, missing_fine=STRING, falsified_fine=STRING, currency=STRING)
+UNIT_POLICY = obj(unit_id=STRING, overrides=POLICY_VALUES, effective=POLICY_VALUES, version=INTEGER)
+COMMENT = obj(id=STRING, report_id=STRING, author_id=STRING, body=STRING, created_at=DATE_TIME)
+CALENDAR_ENTRY = obj(task_id=STRING, owner_id=STRING, start=DATE_TIME, end=DATE_TIME, busy_only=BOOLEAN,
+                     title=STRING, description=STRING, status=STRING)
 PERIOD = [query_param("from_date", DATE), query_param("to_date", DATE)]
 PAGING = [query_param("limit", INTEGER), query_param("cursor")]
 
@@ -208,3 +253,17 @@ def describe(api: OpenApi) -> None:
                   response=obj(reps={"type": "array", "items": COUNTS}, team=COUNTS), parameters=PERIOD)
     api.operation("/v1/policy-ledger", "get", "Late / missing / falsified counts and amounts per rep", tag=t,
                   response=LEDGER, parameters=PERIOD)
+    api.operation("/v1/unit-policies/{unit_id}", "put", "Set a unit's own check-in radius, report deadline and "
+                  "fines (unset values are inherited from the nearest ancestor)", tag=t, response=UNIT_POLICY,
+                  request=POLICY_VALUES, parameters=[path_param("unit_id")])
+    api.operation("/v1/unit-policies/{unit_id}", "get", "A unit's overrides and the policy in effect there", tag=t,
+                  response=UNIT_POLICY, parameters=[path_param("unit_id")])
+    api.operation("/v1/daily-reports/{report_id}/comments", "post", "Comment on a report (its reviewing "
+                  "managers, or the rep)", tag=t, status=201, response=COMMENT, request=obj(["body"], body=STRING),
+                  parameters=[path_param("report_id")])
+    api.operation("/v1/daily-reports/{report_id}/comments", "get", "A report's comments, oldest first", tag=t,
+                  response=obj(items={"type": "array", "items": COMMENT}), parameters=[path_param("report_id")])
+    api.operation("/v1/calendar", "get", "Schedules of a user or a team in a window; others' private entries "
+                  "as busy time", tag=t, response=obj(items={"type": "array", "items": CALENDAR_ENTRY}),
+                  parameters=[query_param("from", DATE_TIME), query_param("to", DATE_TIME),
+                              query_param("user_id"), query_param("unit_id")])

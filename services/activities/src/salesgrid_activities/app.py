@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,8 @@ from salesgrid_activities.usecases import ActivitiesUseCases
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # shipped inside the package
 # How often the scheduler looks for local days that have ended (per time zone, from ctx.clock).
 REPORT_SCHEDULER_INTERVAL_SECONDS = 60.0
+# Reminders and overdue tasks: a tick's lateness is how late a reminder may arrive.
+TASK_SCHEDULER_INTERVAL_SECONDS = 15.0
 
 log = logging.getLogger(__name__)
 
@@ -32,21 +34,23 @@ def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
     return [service.full_name for service in activities_pb2.DESCRIPTOR.services_by_name.values()]
 
 
-async def missing_report_scheduler(usecases: ActivitiesUseCases,
-                                   interval: float = REPORT_SCHEDULER_INTERVAL_SECONDS) -> None:
-    """Closes ended local days (missing reports); a failed run is retried at the next tick."""
+async def every(interval: float, job: Callable[[], Awaitable[int]], what: str) -> None:
+    """Runs a time-driven job (all of them read ctx.clock); a failed run is retried at the next tick."""
     while True:
         try:
-            written = await usecases.close_report_days()
-            if written:
-                log.info("missing daily reports recorded", extra={"count": written})
+            done = await job()
+            if done:
+                log.info(what, extra={"count": done})
         except Exception:  # noqa: BLE001 - the loop must outlive one bad run (database blip)
-            log.exception("missing-report scheduler run failed")
+            log.exception("scheduled job failed: %s", what)
         await asyncio.sleep(interval)
 
 
 def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
-    return [missing_report_scheduler(usecases_for(ctx))]
+    uc = usecases_for(ctx)
+    return [every(REPORT_SCHEDULER_INTERVAL_SECONDS, uc.close_report_days, "missing daily reports recorded"),
+            every(TASK_SCHEDULER_INTERVAL_SECONDS, uc.fire_due_reminders, "task reminders fired"),
+            every(TASK_SCHEDULER_INTERVAL_SECONDS, uc.fire_overdue_tasks, "overdue tasks reported")]
 
 
 DEFINITION = ServiceDefinition(name="activities", register=register, background=background)

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
 from sqlalchemy import JSON, Boolean, Date, Float, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from salesgrid_common.db import UtcDateTime
+from salesgrid_common.db import DecimalText, UtcDateTime
 
 
 class Base(DeclarativeBase):
@@ -119,3 +120,36 @@ class ReportDayMark(Base):
     __tablename__ = "report_day_marks"
     time_zone: Mapped[str] = mapped_column(String(64), primary_key=True)
     last_closed_date: Mapped[date] = mapped_column(Date)
+
+
+class UnitPolicyRow(Base):
+    """One org unit's own overrides (NULL: inherited); the unit's path comes from directory_units."""
+
+    __tablename__ = "unit_policies"
+    unit_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    check_in_radius_m: Mapped[float | None] = mapped_column(Float)
+    report_deadline: Mapped[str | None] = mapped_column(String(5))  # HH:MM
+    late_fine: Mapped[Decimal | None] = mapped_column(DecimalText())
+    missing_fine: Mapped[Decimal | None] = mapped_column(DecimalText())
+    falsified_fine: Mapped[Decimal | None] = mapped_column(DecimalText())
+    currency: Mapped[str | None] = mapped_column(String(3))
+    updated_by: Mapped[str] = mapped_column(String(36))
+    updated_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class ReportCommentRow(Base):
+    __tablename__ = "daily_report_comments"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    report_id: Mapped[str] = mapped_column(String(36), index=True)
+    author_id: Mapped[str] = mapped_column(String(36))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class SchedulerMark(Base):
+    """How far a time-driven job (reminders, overdue tasks) has fired: the next run covers (last_run_at, now]."""
+
+    __tablename__ = "scheduler_marks"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_run_at: Mapped[datetime]

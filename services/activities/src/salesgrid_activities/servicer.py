@@ -1,7 +1,8 @@
 """Thin gRPC servicer: proto ↔ use case translation, nothing else."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime, time
+from decimal import Decimal
 from typing import Any
 
 import grpc
@@ -10,15 +11,17 @@ from google.protobuf.message import Message
 from salesgrid.activities.v1 import activities_pb2 as pb
 from salesgrid.activities.v1 import activities_pb2_grpc as pb_grpc
 from salesgrid_common.auth import caller
-from salesgrid_activities.domain import daily_reports
-from salesgrid_activities.models import DailyReportRow, FollowUpRow, TaskRow, VisitRow
-from salesgrid_activities.usecases import ActivitiesUseCases, timestamp, visit_domain
+from salesgrid_common.protos import from_timestamp, to_timestamp
+from salesgrid_activities.domain import daily_reports, unit_policies
+from salesgrid_activities.models import (DailyReportRow, FollowUpRow, ReportCommentRow, TaskRow, UnitPolicyRow,
+                                         VisitRow)
+from salesgrid_activities.usecases import ActivitiesUseCases, visit_domain
 
 Ctx = grpc.aio.ServicerContext
 
 
 def _when(message: Message, field: str) -> datetime | None:
-    return getattr(message, field).ToDatetime(tzinfo=UTC) if message.HasField(field) else None
+    return from_timestamp(getattr(message, field)) if message.HasField(field) else None
 
 
 def _reading(request: pb.CheckInRequest | pb.CheckOutRequest) -> dict[str, Any]:
@@ -29,20 +32,20 @@ def _reading(request: pb.CheckInRequest | pb.CheckOutRequest) -> dict[str, Any]:
 
 def follow_up_pb(row: FollowUpRow) -> pb.FollowUp:
     return pb.FollowUp(id=row.id, owner_id=row.owner_id, org_path=row.org_path, kind=row.kind,
-                       occurred_at=timestamp(row.occurred_at), notes=row.notes, customer_id=row.customer_id or "",
+                       occurred_at=to_timestamp(row.occurred_at), notes=row.notes, customer_id=row.customer_id or "",
                        contact_id=row.contact_id or "", opportunity_id=row.opportunity_id or "",
                        lead_id=row.lead_id or "",
                        next_follow_up_on=row.next_follow_up_on.isoformat() if row.next_follow_up_on else "",
-                       created_at=timestamp(row.created_at), version=row.version)
+                       created_at=to_timestamp(row.created_at), version=row.version)
 
 
 def visit_pb(row: VisitRow) -> pb.Visit:
     def end(lat: float | None, lon: float | None, acc: float | None, at: datetime | None, photo: str | None,
             received: datetime | None, distance: float | None, flags: list[str]) -> pb.VisitEnd:
         return pb.VisitEnd(reading=pb.LocationReading(latitude=lat or 0.0, longitude=lon or 0.0,
-                                                      accuracy_m=acc or 0.0, device_time=timestamp(at),
+                                                      accuracy_m=acc or 0.0, device_time=to_timestamp(at),
                                                       photo_ref=photo or ""),
-                           received_at=timestamp(received), has_distance=distance is not None,
+                           received_at=to_timestamp(received), has_distance=distance is not None,
                            distance_m=distance or 0.0, flags=flags)
 
     duration = visit_domain(row).duration
@@ -60,9 +63,31 @@ def report_pb(row: DailyReportRow) -> pb.DailyReport:
     return pb.DailyReport(
         id=row.id, owner_id=row.owner_id, org_path=row.org_path, report_date=row.report_date.isoformat(),
         time_zone=row.time_zone, status=row.status, summary=row.summary or "", visit_ids=row.visit_ids,
-        tomorrow_plan=row.tomorrow_plan or "", problems=row.problems or "", submitted_at=timestamp(row.submitted_at),
+        tomorrow_plan=row.tomorrow_plan or "", problems=row.problems or "", submitted_at=to_timestamp(row.submitted_at),
         falsified=row.falsified, falsified_by=row.falsified_by or "", falsified_comment=row.falsified_comment or "",
         version=row.version)
+
+
+def _policy_values(check_in_radius_m: float | None, deadline: time | None, late: Decimal | None,
+                   missing: Decimal | None, falsified: Decimal | None, currency: str | None) -> pb.PolicyValues:
+    return pb.PolicyValues(
+        check_in_radius_m=check_in_radius_m, report_deadline=deadline.strftime("%H:%M") if deadline else None,
+        late_fine=None if late is None else str(late), missing_fine=None if missing is None else str(missing),
+        falsified_fine=None if falsified is None else str(falsified), currency=currency)
+
+
+def unit_policy_pb(unit_id: str, row: UnitPolicyRow | None, policies: unit_policies.Policies) -> pb.UnitPolicy:
+    r = policies.report
+    own = pb.PolicyValues() if row is None else _policy_values(
+        row.check_in_radius_m, time.fromisoformat(row.report_deadline) if row.report_deadline else None,
+        row.late_fine, row.missing_fine, row.falsified_fine, row.currency)
+    return pb.UnitPolicy(unit_id=unit_id, overrides=own, version=row.version if row else 0, effective=_policy_values(
+        policies.check_in.radius_m, r.deadline, r.late_fine, r.missing_fine, r.falsified_fine, r.currency))
+
+
+def comment_pb(row: ReportCommentRow) -> pb.ReportComment:
+    return pb.ReportComment(id=row.id, report_id=row.report_id, author_id=row.author_id, body=row.body,
+                            created_at=to_timestamp(row.created_at))
 
 
 def _counts(rep_id: str, counts: daily_reports.ComplianceCounts) -> pb.ComplianceCount:
@@ -83,10 +108,10 @@ class ActivitiesServicer(pb_grpc.ActivitiesServicer):
         return pb.Task(
             id=row.id, creator_id=row.creator_id, assignee_id=row.owner_id, org_path=row.org_path,
             title="" if hidden else row.title, description="" if hidden else row.description or "",
-            start_at=timestamp(row.start_at), end_at=timestamp(row.end_at), due_at=timestamp(row.due_at),
+            start_at=to_timestamp(row.start_at), end_at=to_timestamp(row.end_at), due_at=to_timestamp(row.due_at),
             reminder_minutes=row.reminder_minutes, private=row.private, status=row.status,
             reject_reason=row.reject_reason or "", overdue=self.uc.is_overdue(row),
-            created_at=timestamp(row.created_at), completed_at=timestamp(row.completed_at), version=row.version)
+            created_at=to_timestamp(row.created_at), completed_at=to_timestamp(row.completed_at), version=row.version)
 
     async def LogFollowUp(self, request: pb.LogFollowUpRequest, context: Ctx) -> pb.FollowUp:
         return follow_up_pb(await self.uc.log_follow_up(
@@ -163,3 +188,32 @@ class ActivitiesServicer(pb_grpc.ActivitiesServicer):
             lines=[pb.PolicyLedgerLine(infraction=line.infraction.value, count=line.count,
                                        unit_amount=str(line.unit_amount.amount), amount=str(line.amount.amount))
                    for line in ledger.lines]) for ledger in ledgers])
+
+    async def SetUnitPolicy(self, request: pb.SetUnitPolicyRequest, context: Ctx) -> pb.UnitPolicy:
+        o = request.overrides
+        values = {name: getattr(o, name) for name in ("check_in_radius_m", "report_deadline", "late_fine",
+                                                       "missing_fine", "falsified_fine", "currency")
+                  if o.HasField(name)}
+        row, policies = await self.uc.set_unit_policy(caller(), request.unit_id, values)
+        return unit_policy_pb(request.unit_id, row, policies)
+
+    async def GetUnitPolicy(self, request: pb.GetUnitPolicyRequest, context: Ctx) -> pb.UnitPolicy:
+        row, policies = await self.uc.get_unit_policy(caller(), request.unit_id)
+        return unit_policy_pb(request.unit_id, row, policies)
+
+    async def AddReportComment(self, request: pb.AddReportCommentRequest, context: Ctx) -> pb.ReportComment:
+        return comment_pb(await self.uc.add_report_comment(caller(), request.report_id, request.body))
+
+    async def ListReportComments(self, request: pb.ListReportCommentsRequest,
+                                 context: Ctx) -> pb.ListReportCommentsResponse:
+        rows = await self.uc.list_report_comments(caller(), request.report_id)
+        return pb.ListReportCommentsResponse(comments=[comment_pb(r) for r in rows])
+
+    async def GetCalendar(self, request: pb.GetCalendarRequest, context: Ctx) -> pb.Calendar:
+        items = await self.uc.calendar(caller(), user_id=request.user_id, unit_id=request.unit_id,
+                                       window_start=_when(request, "window_start"),
+                                       window_end=_when(request, "window_end"))
+        return pb.Calendar(entries=[pb.CalendarEntry(
+            task_id=i.task_id, owner_id=i.owner_id, start=to_timestamp(i.start), end=to_timestamp(i.end),
+            busy_only=i.busy_only, title=i.title or "", description=i.description or "", status=i.status.value)
+            for i in items])

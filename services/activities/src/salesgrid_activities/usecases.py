@@ -3,43 +3,38 @@ events to the outbox in that same transaction, and checks the caller's permissio
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from google.protobuf.message import Message
-from google.protobuf.timestamp_pb2 import Timestamp
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.activities_events_pb2 import (ActivitiesDailyReportState, ActivitiesFollowUpLogged,
-                                                       ActivitiesTaskState, ActivitiesVisitReading)
+                                                       ActivitiesReminderDue, ActivitiesTaskState,
+                                                       ActivitiesVisitReading)
 from salesgrid_common.auth import Principal, scope_filter
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
-from salesgrid_common.directory import directory_users, get_user
-from salesgrid_common.errors import Conflict, FailedPrecondition, NotFound, ValidationFailed
+from salesgrid_common.directory import DirectoryUser, directory_units, directory_users, get_user, unit_time_zone
+from salesgrid_common.errors import Conflict, FailedPrecondition, NotFound, PermissionDenied, ValidationFailed
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.ids import new_id
-from salesgrid_activities.domain import check_ins, daily_reports, follow_ups, tasks
-from salesgrid_activities.models import (CustomerLocation, DailyReportRow, FollowUpRow, ReportDayMark, TaskRow,
-                                         VisitRow)
+from salesgrid_common.paging import Page, keyset_page
+from salesgrid_common.protos import to_timestamp
+from salesgrid_activities.domain import check_ins, daily_reports, follow_ups, tasks, unit_policies
+from salesgrid_activities.models import (CustomerLocation, DailyReportRow, FollowUpRow, ReportCommentRow,
+                                         ReportDayMark, SchedulerMark, TaskRow, UnitPolicyRow, VisitRow)
 
 log = logging.getLogger(__name__)
 
 EVENT_PREFIX = "salesgrid.activities."
-MAX_PAGE_SIZE = 200
 # Roles whose holders owe a daily report; the scheduler records missing reports only for them.
 REPORTING_ROLES = frozenset({"rep"})
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[Any]
-    next_token: str
+MAX_CALENDAR_WINDOW = timedelta(days=62)
 
 
 def parse_date(value: str, field: str) -> date | None:
@@ -57,19 +52,6 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise FailedPrecondition(f"time zone {name!r} is not known", "time_zone") from None
-
-
-async def _page(session: AsyncSession, query: Select[Any], id_column: Any, page_size: int, token: str) -> Page:
-    """Keyset paging, newest first, on a UUIDv7 key (never skips or repeats a row)."""
-    size = min(page_size or 50, MAX_PAGE_SIZE)
-    if page_size < 0:
-        raise ValidationFailed("must not be negative", "page_size")
-    if token:
-        query = query.where(id_column < token)
-    rows = list((await session.scalars(query.order_by(id_column.desc()).limit(size + 1))).all())
-    more = len(rows) > size
-    rows = rows[:size]
-    return Page(rows, rows[-1].id if more else "")
 
 
 def visit_domain(row: VisitRow) -> check_ins.Visit:
@@ -119,7 +101,7 @@ class ActivitiesUseCases:
         self.sessions = sessions
         self.outbox = outbox
         self.clock = clock
-        # Company-wide defaults; per-unit overrides are not wired yet.
+        # Company-wide defaults; units override them (unit_policies).
         self.check_in_policy = check_in_policy
         self.report_policy = report_policy
 
@@ -133,7 +115,56 @@ class ActivitiesUseCases:
     @staticmethod
     async def _my_zone(session: AsyncSession, principal: Principal) -> ZoneInfo | None:
         me = await get_user(session, principal.subject_id)
-        return _zone(me.time_zone) if me is not None else None
+        return _zone(await _branch_zone_name(session, me)) if me is not None else None
+
+    async def _policies(self, session: AsyncSession, org_path: str) -> unit_policies.Policies:
+        """The policies in force at org_path: defaults overridden by the units on the path."""
+        rows = (await session.execute(select(UnitPolicyRow, directory_units.c.path).join(
+            directory_units, directory_units.c.unit_id == UnitPolicyRow.unit_id))).all()
+        return unit_policies.effective_policies(org_path, [(path, _overrides(row)) for row, path in rows],
+                                                self.check_in_policy, self.report_policy)
+
+    # --- per-unit policies ---------------------------------------------------------------------
+
+    async def _policy_unit(self, session: AsyncSession, principal: Principal, unit_id: str,
+                           permission: str) -> str:
+        """The unit's path, once the caller may act on it."""
+        principal.require(permission)
+        path = await session.scalar(select(directory_units.c.path).where(directory_units.c.unit_id == unit_id))
+        if path is None or not principal.can_see(permission, "", path):
+            raise NotFound(f"org unit {unit_id} not found", "unit_id")
+        return path
+
+    async def set_unit_policy(self, principal: Principal, unit_id: str, values: dict[str, Any]
+                              ) -> tuple[UnitPolicyRow | None, unit_policies.Policies]:
+        principal.require("org_units:update")
+        now = self.clock()
+        overrides = unit_policies.validate_overrides(**values)
+        async with self.sessions() as session, session.begin():
+            path = await self._policy_unit(session, principal, unit_id, "org_units:update")
+            row = await session.get(UnitPolicyRow, unit_id)
+            if overrides.empty:
+                if row is not None:
+                    await session.delete(row)
+                row = None
+            else:
+                if row is None:
+                    row = UnitPolicyRow(unit_id=unit_id, version=0)
+                    session.add(row)
+                row.check_in_radius_m = overrides.check_in_radius_m
+                deadline = overrides.report_deadline
+                row.report_deadline = deadline.strftime("%H:%M") if deadline else None
+                row.late_fine, row.missing_fine = overrides.late_fine, overrides.missing_fine
+                row.falsified_fine, row.currency = overrides.falsified_fine, overrides.currency
+                row.updated_by, row.updated_at, row.version = principal.subject_id, now, row.version + 1
+            await session.flush()
+            return row, await self._policies(session, path)
+
+    async def get_unit_policy(self, principal: Principal, unit_id: str
+                              ) -> tuple[UnitPolicyRow | None, unit_policies.Policies]:
+        async with self.sessions() as session:
+            path = await self._policy_unit(session, principal, unit_id, "org_units:read")
+            return await session.get(UnitPolicyRow, unit_id), await self._policies(session, path)
 
     # --- follow-ups ----------------------------------------------------------------------------
 
@@ -159,7 +190,7 @@ class ActivitiesUseCases:
             session.add(row)
             await self._emit(session, "follow_up.logged", ActivitiesFollowUpLogged(
                 follow_up_id=row.id, owner_id=row.owner_id, org_path=row.org_path, kind=row.kind,
-                occurred_at=timestamp(row.occurred_at), customer_id=row.customer_id or "",
+                occurred_at=to_timestamp(row.occurred_at), customer_id=row.customer_id or "",
                 contact_id=row.contact_id or "", opportunity_id=row.opportunity_id or "", lead_id=row.lead_id or "",
                 next_follow_up_on=next_on.isoformat() if next_on else ""),
                 aggregate_id=row.id, org_path=row.org_path, principal=principal, now=now)
@@ -174,7 +205,7 @@ class ActivitiesUseCases:
             if value:
                 query = query.where(column == value)
         async with self.sessions() as session:
-            return await _page(session, query, FollowUpRow.id, page_size, page_token)
+            return await keyset_page(session, query, FollowUpRow.id, page_size, page_token)
 
     # --- check-ins -----------------------------------------------------------------------------
 
@@ -193,10 +224,11 @@ class ActivitiesUseCases:
         async with self.sessions() as session, session.begin():
             open_rows = (await session.scalars(select(VisitRow).where(
                 VisitRow.owner_id == principal.subject_id, VisitRow.open.is_(True)))).all()
+            policy = (await self._policies(session, principal.org_path)).check_in
             visit = check_ins.check_in(
                 visit_id=new_id(), rep_id=principal.subject_id, customer_id=customer_id, fix=fix,
                 customer_location=await self._customer_point(session, customer_id.strip()),
-                open_visits=[visit_domain(r) for r in open_rows], now=now, policy=self.check_in_policy)
+                open_visits=[visit_domain(r) for r in open_rows], now=now, policy=policy)
             assessment = visit.check_in_assessment
             row = VisitRow(
                 id=visit.visit_id, owner_id=visit.rep_id, org_path=principal.org_path, customer_id=visit.customer_id,
@@ -224,7 +256,7 @@ class ActivitiesUseCases:
             visit = check_ins.check_out(
                 visit=visit_domain(row), rep_id=principal.subject_id, fix=fix,
                 customer_location=await self._customer_point(session, row.customer_id), now=now,
-                policy=self.check_in_policy)
+                policy=(await self._policies(session, row.org_path)).check_in)
             assessment = visit.check_out_assessment
             assert assessment is not None
             row.open = False
@@ -249,7 +281,7 @@ class ActivitiesUseCases:
         if flagged_only:
             query = query.where(VisitRow.flagged.is_(True))
         async with self.sessions() as session:
-            return await _page(session, query, VisitRow.id, page_size, page_token)
+            return await keyset_page(session, query, VisitRow.id, page_size, page_token)
 
     # --- tasks ---------------------------------------------------------------------------------
 
@@ -280,11 +312,11 @@ class ActivitiesUseCases:
             await self._task_event(session, "task.created", row, principal, now)
             return row
 
-    async def _task_event(self, session: AsyncSession, verb: str, row: TaskRow, principal: Principal,
+    async def _task_event(self, session: AsyncSession, verb: str, row: TaskRow, principal: Principal | None,
                           now: datetime) -> None:
         await self._emit(session, verb, ActivitiesTaskState(
             task_id=row.id, creator_id=row.creator_id, assignee_id=row.owner_id, org_path=row.org_path,
-            title=row.title, status=row.status, due_at=timestamp(row.due_at), reject_reason=row.reject_reason or ""),
+            title=row.title, status=row.status, due_at=to_timestamp(row.due_at), reject_reason=row.reject_reason or ""),
             aggregate_id=row.id, org_path=row.org_path, principal=principal, now=now)
 
     async def _transition(self, principal: Principal, task_id: str, verb: str, **kwargs: Any) -> TaskRow:
@@ -331,10 +363,101 @@ class ActivitiesUseCases:
             query = query.where(TaskRow.due_at < self.clock(),
                                 TaskRow.status.in_([s.value for s in tasks.OPEN_STATUSES]))
         async with self.sessions() as session:
-            return await _page(session, query, TaskRow.id, page_size, page_token)
+            return await keyset_page(session, query, TaskRow.id, page_size, page_token)
 
     def is_overdue(self, row: TaskRow) -> bool:
         return tasks.is_overdue(task_domain(row), self.clock())
+
+    async def calendar(self, principal: Principal, *, user_id: str, unit_id: str, window_start: datetime | None,
+                       window_end: datetime | None) -> list[tasks.CalendarItem]:
+        """One person's or one team's entries in the window, as the caller may see them."""
+        principal.require("tasks:read")
+        if window_start is None or window_end is None:
+            raise ValidationFailed("is required", "window_start" if window_start is None else "window_end")
+        if window_end - window_start > MAX_CALENDAR_WINDOW:
+            raise ValidationFailed(f"must be at most {MAX_CALENDAR_WINDOW.days} days after window_start",
+                                   "window_end")
+        if user_id and unit_id:
+            raise ValidationFailed("give user_id or unit_id, not both", "unit_id")
+        anchor = func.coalesce(TaskRow.start_at, TaskRow.due_at)
+        # Coarse overlap in SQL (the domain decides exactly): starts before the end, ends after the start.
+        query = select(TaskRow).where(anchor < window_end,
+                                      func.coalesce(TaskRow.end_at, TaskRow.start_at, TaskRow.due_at) >= window_start)
+        async with self.sessions() as session:
+            if unit_id:
+                path = await session.scalar(select(directory_units.c.path).where(
+                    directory_units.c.unit_id == unit_id))
+                if path is None:
+                    raise NotFound(f"org unit {unit_id} not found", "unit_id")
+                query = query.where(TaskRow.org_path.startswith(path, autoescape=True))
+            else:
+                user_id = user_id or principal.subject_id
+                if user_id != principal.subject_id:
+                    user = await get_user(session, user_id)
+                    if user is None:
+                        raise NotFound(f"user {user_id} is not known here", "user_id")
+                    if not principal.can_see("tasks:read", user.user_id, user.org_path):
+                        raise PermissionDenied("this user's calendar is outside your data scope")
+                query = query.where(TaskRow.owner_id == user_id)
+            rows = (await session.scalars(query)).all()
+        paths = {row.owner_id: row.org_path for row in rows}
+        return tasks.calendar_view(
+            [task_domain(r) for r in rows], viewer_id=principal.subject_id,
+            can_view_user=lambda owner: principal.can_see("tasks:read", owner, paths[owner]),
+            window_start=window_start, window_end=window_end)
+
+    # --- reminders and overdue tasks (scheduler) -------------------------------------------------
+
+    async def _advance_mark(self, session: AsyncSession, name: str, now: datetime) -> datetime | None:
+        """The previous mark, moved to now in this transaction; None on first sight (nothing is
+        fired for times before the service knew them) or when another replica moved it first."""
+        last = await session.scalar(select(SchedulerMark.last_run_at).where(SchedulerMark.name == name))
+        if last is None:
+            session.add(SchedulerMark(name=name, last_run_at=now))
+            return None
+        if last >= now:
+            return None
+        moved = await session.execute(update(SchedulerMark).where(
+            SchedulerMark.name == name, SchedulerMark.last_run_at == last).values(last_run_at=now))
+        return last if moved.rowcount == 1 else None
+
+    async def fire_due_reminders(self) -> int:
+        """reminder.due for each reminder whose time fell in (last run, now]; exactly once, since
+        the mark moves in the same transaction as the events."""
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            last = await self._advance_mark(session, "reminders", now)
+            if last is None:
+                return 0
+            anchor = func.coalesce(TaskRow.start_at, TaskRow.due_at)
+            rows = {r.id: r for r in (await session.scalars(select(TaskRow).where(
+                TaskRow.status.in_([s.value for s in tasks.OPEN_STATUSES]), anchor > last,
+                anchor <= now + timedelta(minutes=tasks.MAX_REMINDER_MINUTES)))).all()}
+            firings = tasks.reminders_due([task_domain(r) for r in rows.values()], after=last, until=now)
+            for firing in firings:
+                row = rows[firing.task_id]
+                task = task_domain(row)
+                await self._emit(session, "reminder.due", ActivitiesReminderDue(
+                    task_id=row.id, assignee_id=row.owner_id, org_path=row.org_path, title=row.title,
+                    minutes_before=firing.minutes_before, fire_at=to_timestamp(firing.fire_at),
+                    anchor_at=to_timestamp(task.reminder_anchor)),
+                    aggregate_id=row.id, org_path=row.org_path, principal=None, now=now)
+            return len(firings)
+
+    async def fire_overdue_tasks(self) -> int:
+        """task.overdue once for each open task whose due time fell in (last run, now]."""
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            last = await self._advance_mark(session, "overdue_tasks", now)
+            if last is None:
+                return 0
+            rows = (await session.scalars(select(TaskRow).where(
+                TaskRow.status.in_([s.value for s in tasks.OPEN_STATUSES]), TaskRow.due_at > last,
+                TaskRow.due_at < now).order_by(TaskRow.due_at, TaskRow.id))).all()
+            overdue = [r for r in rows if tasks.is_overdue(task_domain(r), now)]
+            for row in overdue:
+                await self._task_event(session, "task.overdue", row, None, now)
+            return len(overdue)
 
     # --- daily reports -------------------------------------------------------------------------
 
@@ -345,7 +468,7 @@ class ActivitiesUseCases:
         content = daily_reports.validate_report_content(
             summary=summary, visit_ids=visit_ids, tomorrow_plan=tomorrow_plan or None, problems=problems or None)
         async with self.sessions() as session, session.begin():
-            # The deadline is local to the rep: without his directory entry there is no deadline to judge by.
+            # The deadline is local to the rep's branch: without his directory entry there is none to judge by.
             zone = await self._my_zone(session, principal)
             if zone is None:
                 raise FailedPrecondition("your user is not known to activities yet; try again shortly")
@@ -355,7 +478,7 @@ class ActivitiesUseCases:
             report = daily_reports.submit_report(
                 report_id=new_id(), rep_id=principal.subject_id, report_date=report_date, content=content,
                 submitted_at=now, tz=zone, existing=report_domain(existing) if existing else None,
-                policy=self.report_policy)
+                policy=(await self._policies(session, principal.org_path)).report)
             row = DailyReportRow(
                 id=report.report_id, owner_id=report.rep_id, org_path=principal.org_path,
                 report_date=report.report_date, time_zone=report.time_zone, status=report.status.value,
@@ -395,6 +518,33 @@ class ActivitiesUseCases:
             await self._report_event(session, "daily_report.falsified", row, principal, now)
             return row
 
+    async def _commentable_report(self, session: AsyncSession, principal: Principal, report_id: str
+                                  ) -> DailyReportRow:
+        row = await session.get(DailyReportRow, report_id)
+        if row is None or not principal.can_see("daily_reports:read", row.owner_id, row.org_path):
+            raise NotFound(f"daily report {report_id} not found", "report_id")
+        return row
+
+    async def add_report_comment(self, principal: Principal, report_id: str, body: str) -> ReportCommentRow:
+        principal.require("daily_reports:read")
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            row = await self._commentable_report(session, principal, report_id)
+            text = daily_reports.check_comment(
+                report_domain(row), author_id=principal.subject_id, body=body,
+                may_review=principal.can_see("daily_reports:review", row.owner_id, row.org_path))
+            comment = ReportCommentRow(id=new_id(), report_id=row.id, author_id=principal.subject_id, body=text,
+                                       created_at=now)
+            session.add(comment)
+            return comment
+
+    async def list_report_comments(self, principal: Principal, report_id: str) -> list[ReportCommentRow]:
+        principal.require("daily_reports:read")
+        async with self.sessions() as session:
+            await self._commentable_report(session, principal, report_id)
+            return list((await session.scalars(select(ReportCommentRow).where(
+                ReportCommentRow.report_id == report_id).order_by(ReportCommentRow.id))).all())
+
     def _reports_query(self, principal: Principal, from_date: str, to_date: str) -> Select[Any]:
         start, end = parse_date(from_date, "from_date"), parse_date(to_date, "to_date")
         if start and end and end < start:
@@ -413,7 +563,7 @@ class ActivitiesUseCases:
         if owner_id:
             query = query.where(DailyReportRow.owner_id == owner_id)
         async with self.sessions() as session:
-            return await _page(session, query, DailyReportRow.id, page_size, page_token)
+            return await keyset_page(session, query, DailyReportRow.id, page_size, page_token)
 
     async def _reports_in_scope(self, principal: Principal, from_date: str, to_date: str
                                 ) -> list[daily_reports.DailyReport]:
@@ -425,8 +575,18 @@ class ActivitiesUseCases:
         return daily_reports.compliance_summary(await self._reports_in_scope(principal, from_date, to_date))
 
     async def policy_ledger(self, principal: Principal, from_date: str, to_date: str) -> list[daily_reports.RepLedger]:
-        return daily_reports.policy_ledger(await self._reports_in_scope(principal, from_date, to_date),
-                                           self.report_policy)
+        """Each rep's amounts follow the policy of the unit of his latest report in the period."""
+        query = self._reports_query(principal, from_date, to_date)
+        async with self.sessions() as session:
+            rows = (await session.scalars(query.order_by(DailyReportRow.report_date))).all()
+            by_rep: dict[str, list[DailyReportRow]] = {}
+            for row in rows:
+                by_rep.setdefault(row.owner_id, []).append(row)
+            ledgers: list[daily_reports.RepLedger] = []
+            for rep_rows in by_rep.values():
+                policy = (await self._policies(session, rep_rows[-1].org_path)).report
+                ledgers += daily_reports.policy_ledger([report_domain(r) for r in rep_rows], policy)
+        return sorted(ledgers, key=lambda ledger: ledger.rep_id)
 
     # --- scheduler -----------------------------------------------------------------------------
 
@@ -437,12 +597,15 @@ class ActivitiesUseCases:
         before the service knew them. Returns how many missing records were written."""
         now = self.clock()
         async with self.sessions() as session:
-            users = [u for u in (await session.execute(select(directory_users).where(
-                directory_users.c.active.is_(True)))).all()
+            users = [u for u in (await session.execute(
+                select(directory_users, directory_units.c.time_zone.label("unit_zone"))
+                .outerjoin(directory_units, directory_units.c.unit_id == directory_users.c.unit_id)
+                .where(directory_users.c.active.is_(True)))).all()
                 if REPORTING_ROLES.intersection(u.roles.split(","))]
         by_zone: dict[str, list[Any]] = {}
         for user in users:
-            by_zone.setdefault(user.time_zone, []).append(user)
+            # The branch's zone decides when its day ends; the user's own copy if the unit is not replicated yet.
+            by_zone.setdefault(user.unit_zone or user.time_zone, []).append(user)
         written = 0
         for zone_name, reps in sorted(by_zone.items()):
             try:
@@ -479,12 +642,17 @@ class ActivitiesUseCases:
         return written
 
 
-def timestamp(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
+async def _branch_zone_name(session: AsyncSession, user: DirectoryUser) -> str:
+    """The time zone of the user's unit (his branch's clock), else the zone copied onto the user."""
+    return await unit_time_zone(session, user.unit_id) or user.time_zone
+
+
+def _overrides(row: UnitPolicyRow) -> unit_policies.PolicyOverrides:
+    return unit_policies.PolicyOverrides(
+        check_in_radius_m=row.check_in_radius_m,
+        report_deadline=time.fromisoformat(row.report_deadline) if row.report_deadline else None,
+        late_fine=row.late_fine, missing_fine=row.missing_fine, falsified_fine=row.falsified_fine,
+        currency=row.currency)
 
 
 def _visit_event(row: VisitRow, fix: check_ins.LocationFix, assessment: check_ins.LocationAssessment,
@@ -492,7 +660,7 @@ def _visit_event(row: VisitRow, fix: check_ins.LocationFix, assessment: check_in
     return ActivitiesVisitReading(
         visit_id=row.id, owner_id=row.owner_id, org_path=row.org_path, customer_id=row.customer_id,
         latitude=fix.point.latitude, longitude=fix.point.longitude, accuracy_m=fix.accuracy_m,
-        device_time=timestamp(fix.device_time), has_distance=assessment.distance_m is not None,
+        device_time=to_timestamp(fix.device_time), has_distance=assessment.distance_m is not None,
         distance_m=assessment.distance_m or 0.0, flags=[r.value for r in assessment.reasons],
         duration_seconds=int(duration.total_seconds()) if duration else 0)
 

@@ -314,6 +314,17 @@ class RepLedger:
     total: Money
 
 
+def check_comment(report: DailyReport, *, author_id: str, may_review: bool, body: str) -> str:
+    """The rep's reviewing managers comment on a report, and the rep himself to answer; nobody else."""
+    if author_id != report.rep_id and not may_review:
+        raise PermissionDenied("only the rep and his reviewing managers comment on a report")
+    v = Violations()
+    text = v.text(body, "body", max_length=MAX_COMMENT_LENGTH, required=True)
+    v.raise_if_any()
+    assert text is not None
+    return text
+
+
 def policy_ledger(reports: Iterable[DailyReport], policy: ReportPolicy = ReportPolicy()) -> list[RepLedger]:
     """Occurrences and amounts per rep over the given reports, sorted by rep id."""
     per_rep: dict[str, Counter[Infraction]] = {}
