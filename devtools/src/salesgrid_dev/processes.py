@@ -23,6 +23,8 @@ def free_port() -> int:
 
 def ensure_free(port: int, what: str) -> None:
     with socket.socket() as sock:
+        # Servers bind with SO_REUSEADDR: a port in TIME_WAIT after a restart is free for them.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:

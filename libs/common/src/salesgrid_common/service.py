@@ -192,8 +192,9 @@ class ServiceApp:
         if self.ctx.nc is not None and not self.ctx.nc.is_closed:
             try:
                 await asyncio.wait_for(self.ctx.nc.drain(), timeout=3.0)
-            except Exception:  # noqa: BLE001 - a slow drain must not block shutdown
-                await self.ctx.nc.close()
+            except Exception:  # noqa: BLE001 - a slow or broken drain must not block shutdown
+                with contextlib.suppress(Exception):
+                    await self.ctx.nc.close()
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()
