@@ -32,7 +32,7 @@ from salesgrid_common.db import SessionFactory, create_engine, create_reader, pi
 from salesgrid_common.directory import (DirectoryServicer, deactivated_user_check, directory_subscription,
                                         owned_tables)
 from salesgrid_common.events.bus import JetStreamPublisher, connect, ensure_stream
-from salesgrid_common.events.consumer import EventConsumer, Subscription
+from salesgrid_common.events.consumer import EventConsumer, Subscription, Topology
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.events.relay import OutboxRelay
 from salesgrid_common.grpc_server import ServerInterceptor
@@ -109,7 +109,8 @@ class ServiceApp:
         self.engine = create_engine(settings.database_url)
         self.read_engine = create_reader(settings.database_url, self.engine)
         self.ctx = ServiceContext(settings=settings, engine=self.engine, sessions=session_factory(self.engine),
-                                  reader=session_factory(self.read_engine), outbox=Outbox(definition.name),
+                                  reader=session_factory(self.read_engine),
+                                  outbox=Outbox(definition.name, region=settings.region),
                                   clock=clock)
         self.health = HealthServicer()
         self.server: grpc.aio.Server | None = None
@@ -121,7 +122,7 @@ class ServiceApp:
         s = self.settings
         self.ctx.nc = await connect(s.nats_url, f"{self.definition.name}-{s.grpc_port}")
         self.ctx.js = self.ctx.nc.jetstream()
-        await ensure_stream(self.ctx.js, self.definition.name, s.stream_replicas)
+        await ensure_stream(self.ctx.js, self.definition.name, s.stream_replicas, s.region)
 
         verifier = AsyncTokenVerifier(self.definition.jwks(self.ctx), issuer=s.jwt_issuer, audience=s.jwt_audience)
         checks = [deactivated_user_check(self.ctx.reader)] if self.definition.with_directory else []
@@ -146,8 +147,10 @@ class ServiceApp:
         if self.definition.with_directory:
             subscriptions.append(directory_subscription(self.definition.name,
                                                         owned_tables(self.definition.metadata)))
+        topology = Topology(s.region, s.source_region_list, s.stream_replicas)
         for sub in subscriptions:
-            self._spawn(EventConsumer(sub, self.ctx.js, self.ctx.sessions, clock=self.clock).run(), sub.name)
+            self._spawn(EventConsumer(sub, self.ctx.js, self.ctx.sessions, clock=self.clock, topology=topology).run(),
+                        sub.name)
         for index, job in enumerate(self.definition.background(self.ctx)):
             self._spawn(job, f"background-{index}")
         await self.server.start()

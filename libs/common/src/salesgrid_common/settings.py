@@ -40,6 +40,14 @@ class ServiceSettings(BaseAppSettings):
     stream_replicas: int = Field(default=1, ge=1, le=5)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
     relay_enabled: bool = True  # off only to prove crash recovery in tests
+    # Multi-region cells: this cell's region, and (HQ read models only) the regions whose
+    # streams are sourced into aggregate streams here, comma-separated.
+    region: str = Field(default="", pattern=r"^[a-z0-9-]*$")
+    source_regions: str = Field(default="", pattern=r"^[a-z0-9,-]*$")
+
+    @property
+    def source_region_list(self) -> tuple[str, ...]:
+        return tuple(r for r in self.source_regions.split(",") if r)
 
     @model_validator(mode="after")
     def _safe_for_environment(self) -> "ServiceSettings":

@@ -6,10 +6,10 @@ import logging
 import nats
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
-from nats.js.api import StorageType, StreamConfig
+from nats.js.api import StorageType, StreamConfig, StreamSource
 from nats.js.errors import BadRequestError, NotFoundError
 
-from salesgrid_common.events.envelope import stream_name, stream_subjects
+from salesgrid_common.events.envelope import aggregate_stream_name, stream_name, stream_subjects
 
 log = logging.getLogger(__name__)
 
@@ -25,19 +25,36 @@ async def connect(url: str, name: str) -> NATS:
     )
 
 
-def stream_config(service: str, replicas: int) -> StreamConfig:
+def stream_config(service: str, replicas: int, region: str = "") -> StreamConfig:
     return StreamConfig(
-        name=stream_name(service),
-        subjects=stream_subjects(service),
+        name=stream_name(service, region),
+        subjects=stream_subjects(service, region),
         storage=StorageType.FILE,
         num_replicas=replicas,
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
     )
 
 
-async def ensure_stream(js: JetStreamContext, service: str, replicas: int) -> None:
+async def ensure_stream(js: JetStreamContext, service: str, replicas: int, region: str = "") -> None:
     """Declare a service's stream, idempotently (create, or update to the declared config)."""
-    config = stream_config(service, replicas)
+    await _declare(js, stream_config(service, replicas, region))
+
+
+def aggregate_config(service: str, regions: list[str], replicas: int) -> StreamConfig:
+    """A subject-less stream sourcing one service's stream of every region (HQ read models)."""
+    return StreamConfig(
+        name=aggregate_stream_name(service),
+        sources=[StreamSource(name=stream_name(service, region)) for region in regions],
+        storage=StorageType.FILE,
+        num_replicas=replicas,
+    )
+
+
+async def ensure_aggregate_stream(js: JetStreamContext, service: str, regions: list[str], replicas: int) -> None:
+    await _declare(js, aggregate_config(service, regions, replicas))
+
+
+async def _declare(js: JetStreamContext, config: StreamConfig) -> None:
     try:
         await js.stream_info(config.name)
     except NotFoundError:

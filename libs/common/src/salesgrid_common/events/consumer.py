@@ -24,7 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid_common.clock import Clock, utc_now
 from salesgrid_common.db import SessionFactory
-from salesgrid_common.events.envelope import parse_envelope, producer_of, stream_name, unpack
+from salesgrid_common.events.bus import ensure_aggregate_stream
+from salesgrid_common.events.envelope import (aggregate_stream_name, parse_envelope, producer_of, stream_name,
+                                              subject_for, unpack)
 from salesgrid_common.events.tables import dead_letters, inbox
 from salesgrid_common.ids import new_id
 from salesgrid_common.metrics import CONSUMER_LAG, DEAD_LETTERS, EVENTS_CONSUMED
@@ -83,14 +85,32 @@ async def apply_once(sessions: SessionFactory, consumer: str, envelope: Envelope
     return True
 
 
+@dataclass(frozen=True)
+class Topology:
+    """Where a consumer reads: its own region's stream, or (at HQ) the aggregate stream that
+    sources the producer's stream of every listed region. Empty: a single cell."""
+
+    region: str = ""
+    source_regions: tuple[str, ...] = ()
+    replicas: int = 1
+
+    def stream(self, producer: str) -> str:
+        return aggregate_stream_name(producer) if self.source_regions else stream_name(producer, self.region)
+
+    def filter_subject(self, event_type: str) -> str:
+        # Sourced messages keep their regional subjects: match any region prefix.
+        return f"*.{event_type}" if self.source_regions else subject_for(event_type, self.region)
+
+
 class EventConsumer:
     def __init__(self, subscription: Subscription, js: JetStreamContext, sessions: SessionFactory,
-                 *, batch: int = 50, clock: Clock = utc_now) -> None:
+                 *, batch: int = 50, clock: Clock = utc_now, topology: Topology = Topology()) -> None:
         self.sub = subscription
         self.js = js
         self.sessions = sessions
         self.batch = batch
         self.clock = clock
+        self.topology = topology
 
     def config(self) -> ConsumerConfig:
         return ConsumerConfig(
@@ -99,11 +119,14 @@ class EventConsumer:
             deliver_policy=DeliverPolicy.ALL,
             max_deliver=self.sub.max_deliver,
             ack_wait=60.0,
-            filter_subjects=sorted(self.sub.handlers),
+            filter_subjects=sorted(self.topology.filter_subject(t) for t in self.sub.handlers),
         )
 
     async def _subscribe(self) -> Any:
-        stream = stream_name(self.sub.producer)
+        stream = self.topology.stream(self.sub.producer)
+        if self.topology.source_regions:
+            await ensure_aggregate_stream(self.js, self.sub.producer, list(self.topology.source_regions),
+                                          self.topology.replicas)
         while True:
             try:
                 await self.js.stream_info(stream)

@@ -23,12 +23,30 @@ def validate_event_type(event_type: str) -> str:
     return event_type
 
 
-def stream_name(service: str) -> str:
-    return f"SALESGRID_{service.upper()}"
+# Multi-region cells: every region runs its own services and streams in one NATS supercluster,
+# so a region's stream name and subjects carry the region; the event *type* never does (it is
+# the routing key). Without a region (single cell, embedded) names and subjects are plain.
+
+def _region_token(region: str) -> str:
+    return region.upper().replace("-", "_")
 
 
-def stream_subjects(service: str) -> list[str]:
-    return [f"salesgrid.{service}.>"]
+def stream_name(service: str, region: str = "") -> str:
+    base = f"SALESGRID_{service.upper()}"
+    return f"{base}_{_region_token(region)}" if region else base
+
+
+def aggregate_stream_name(service: str) -> str:
+    """The stream at HQ that sources one service's streams of every region."""
+    return f"SALESGRID_{service.upper()}_ALL"
+
+
+def subject_for(event_type: str, region: str = "") -> str:
+    return f"{region}.{event_type}" if region else event_type
+
+
+def stream_subjects(service: str, region: str = "") -> list[str]:
+    return [subject_for(f"salesgrid.{service}.>", region)]
 
 
 def producer_of(event_type: str) -> str:

@@ -10,7 +10,7 @@ from sqlalchemy import event, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from salesgrid_common.events.envelope import EventMeta, build_envelope
+from salesgrid_common.events.envelope import EventMeta, build_envelope, subject_for
 from salesgrid_common.events.tables import outbox
 
 _WAKE_KEY = "salesgrid_outbox_wake"
@@ -39,9 +39,10 @@ class OutboxSignal:
 
 
 class Outbox:
-    def __init__(self, producer: str, signal: OutboxSignal | None = None) -> None:
+    def __init__(self, producer: str, signal: OutboxSignal | None = None, *, region: str = "") -> None:
         self.producer = producer
         self.signal = signal or OutboxSignal()
+        self.region = region
 
     async def record(
         self, session: AsyncSession, event_type: str, payload: Message, meta: EventMeta, occurred_at: datetime
@@ -51,7 +52,7 @@ class Outbox:
         await session.execute(
             insert(outbox).values(
                 event_id=envelope.event_id,
-                subject=event_type,
+                subject=subject_for(event_type, self.region),
                 envelope=envelope.SerializeToString(),
                 created_at=occurred_at,
                 attempts=0,
