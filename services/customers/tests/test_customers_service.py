@@ -3,28 +3,42 @@ read and list in scope, optimistic update, contacts, sharing, the public pool an
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
-from sqlalchemy import insert, select
+from google.protobuf.message import Message
+from sqlalchemy import func, insert, select
 
 from salesgrid.customers.v1 import customers_pb2 as pb
 from salesgrid.customers.v1 import customers_pb2_grpc as pb_grpc
-from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
+from salesgrid.events.v1.activities_events_pb2 import ActivitiesFollowUpLogged
+from salesgrid.events.v1.contracts_events_pb2 import (ContractsContractState, ContractsReceiptRecorded,
+                                                      ContractsRefundRecorded)
+from salesgrid.events.v1.customers_events_pb2 import CustomerMerged, CustomerReleasedToPool
+from salesgrid.events.v1.envelope_pb2 import Envelope
+from salesgrid.events.v1.pipeline_events_pb2 import PipelineOpportunityState
+from salesgrid_common.clock import FakeClock
 from salesgrid_common.directory import directory_users
+from salesgrid_common.events.consumer import Subscription, apply_once
+from salesgrid_common.events.envelope import EventMeta, build_envelope, parse_envelope, unpack
+from salesgrid_common.ids import new_id
+from salesgrid_common.protos import from_timestamp, to_timestamp
 from salesgrid_common.events.tables import outbox
-from salesgrid_dev.testing import RunningService, bearer, principal, run_service
-from salesgrid_customers.app import DEFINITION, MIGRATIONS
+from salesgrid_dev.testing import RunningService, bearer, field_violations, principal, run_service, stand_in_identity
+from salesgrid_customers import models
+from salesgrid_customers.app import DEFINITION, MIGRATIONS, usecases_for
+from salesgrid_customers.handlers import activities_subscription, contracts_subscription, pipeline_subscription
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
 
 CREDIT_CODE = "91350100M000100Y43"
+START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 REP_PERMS = {"customers:read": "own", "customers:create": "own", "customers:update": "own",
-             "customers:share": "own", "pool:read": "all", "pool:claim": "own", "pool:release": "own"}
-MANAGER_PERMS = {**REP_PERMS, "customers:read": "subtree", "customers:update": "subtree"}
+             "customers:share": "own", "customers:merge": "own", "customers:delete": "own", "pool:read": "all", "pool:claim": "own", "pool:release": "own"}
+MANAGER_PERMS = {**REP_PERMS, "customers:read": "subtree", "customers:update": "subtree", "customers:merge": "subtree"}
 
 # user id -> (org path, unit id); rep-a and rep-b share branch b1, rep-c is in another region.
 PEOPLE = {"rep-a": ("/c/r1/b1/t1/", "t1"), "rep-b": ("/c/r1/b1/t2/", "t2"), "rep-c": ("/c/r2/b9/t9/", "t9"),
@@ -50,18 +64,6 @@ async def seed_directory(running: RunningService) -> None:
 async def event_subjects(running: RunningService) -> list[str]:
     async with running.app.ctx.sessions() as session:
         return list((await session.scalars(select(outbox.c.subject).order_by(outbox.c.created_at))).all())
-
-
-def fields(error: grpc.aio.AioRpcError) -> set[str]:
-    """The field violations the server attached to the status."""
-    status = rpc_status.from_call(error)
-    names: set[str] = set()
-    for detail in status.details if status else ():
-        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad = error_details_pb2.BadRequest()
-            detail.Unpack(bad)
-            names.update(v.field for v in bad.field_violations)
-    return names
 
 
 async def rpc_error(call) -> grpc.aio.AioRpcError:  # type: ignore[no-untyped-def]
@@ -100,16 +102,16 @@ async def test_customer_lifecycle_scope_sharing_and_events(database_url: str, na
 
         # Bad input: the field is named, nothing written.
         bad = await rpc_error(api.CreateCustomer(pb.CreateCustomerRequest(legal_name="  "), metadata=a))
-        assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and "legal_name" in fields(bad)
+        assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and "legal_name" in field_violations(bad)
         bad = await rpc_error(api.CreateCustomer(pb.CreateCustomerRequest(
             legal_name="Acme", credit_code="91350100M000100Y44"), metadata=a))
-        assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and "credit_code" in fields(bad)
+        assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and "credit_code" in field_violations(bad)
         bad = await rpc_error(api.CreateCustomer(pb.CreateCustomerRequest(
             legal_name="Acme", address=pb.CustomerAddress(text="x", latitude=91, longitude=0)), metadata=a))
-        assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and "address.latitude" in fields(bad)
+        assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and "address.latitude" in field_violations(bad)
         bad = await rpc_error(api.CreateCustomer(pb.CreateCustomerRequest(legal_name="Acme", owner_id="ghost"),
                                                  metadata=mgr))
-        assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and "owner_id" in fields(bad)
+        assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and "owner_id" in field_violations(bad)
 
         # Scope: rep-b cannot read rep-a's customer; the branch manager can; rep-c sees nothing of b1.
         denied = await rpc_error(api.GetCustomer(pb.GetCustomerRequest(id=huawei.id), metadata=b))
@@ -136,10 +138,10 @@ async def test_customer_lifecycle_scope_sharing_and_events(database_url: str, na
         assert (updated.tier, updated.version, updated.legal_name) == ("normal", 2, "华为技术有限公司")
         stale = await rpc_error(api.UpdateCustomer(pb.UpdateCustomerRequest(id=huawei.id, expected_version=1,
                                                                             tier="key"), metadata=a))
-        assert stale.code() == grpc.StatusCode.ABORTED and "version" in fields(stale)
+        assert stale.code() == grpc.StatusCode.ABORTED and "version" in field_violations(stale)
         bad = await rpc_error(api.UpdateCustomer(pb.UpdateCustomerRequest(id=huawei.id, expected_version=2,
                                                                           tier="gold"), metadata=a))
-        assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and "tier" in fields(bad)
+        assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and "tier" in field_violations(bad)
 
         # Contacts: one primary at a time; bad e-mail names the field.
         await api.AddContact(pb.AddContactRequest(customer_id=huawei.id, full_name="张三", phones=["138-0000-0000"],
@@ -150,7 +152,7 @@ async def test_customer_lifecycle_scope_sharing_and_events(database_url: str, na
         assert list(contacts.contacts[0].phones) == ["13800000000"]
         bad = await rpc_error(api.AddContact(pb.AddContactRequest(customer_id=huawei.id, full_name="王五",
                                                                   email="not-an-email"), metadata=a))
-        assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and "contact.email" in fields(bad)
+        assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and "contact.email" in field_violations(bad)
 
         # Sharing: a collaborator reads but cannot edit; the share shows in his list.
         shares = await api.ShareCustomer(pb.ShareCustomerRequest(customer_id=huawei.id, user_id="rep-b",
@@ -195,7 +197,7 @@ async def test_pool_release_cooldown_and_concurrent_claims(database_url: str, na
 
         # The previous owner waits for the cool-down.
         cooling = await rpc_error(api.ClaimCustomer(pb.ClaimCustomerRequest(id=acme.id), metadata=a))
-        assert cooling.code() == grpc.StatusCode.FAILED_PRECONDITION and "reclaim_cooldown_days" in fields(cooling)
+        assert cooling.code() == grpc.StatusCode.FAILED_PRECONDITION and "reclaim_cooldown_days" in field_violations(cooling)
 
         # Two reps claim at once: exactly one wins.
         results = await asyncio.gather(api.ClaimCustomer(pb.ClaimCustomerRequest(id=acme.id), metadata=b),
@@ -214,30 +216,14 @@ async def test_pool_release_cooldown_and_concurrent_claims(database_url: str, na
         assert subjects.count("salesgrid.customers.customer.claimed") == 1
 
 
-class _TestJwks(identity_pb2_grpc.AuthServicer):
-    """Stands in for identity: the gateway fetches the test signing keys from here."""
-
-    def __init__(self, jwks: str) -> None:
-        self.jwks = jwks
-
-    async def GetJwks(self, request: identity_pb2.GetJwksRequest, context: grpc.aio.ServicerContext) -> identity_pb2.Jwks:
-        return identity_pb2.Jwks(json=self.jwks)
-
-
 async def test_gateway_routes(database_url: str, nats_url: str, test_keys) -> None:
-    identity = grpc.aio.server()
-    identity_pb2_grpc.add_AuthServicer_to_server(_TestJwks(test_keys.jwks()), identity)
-    identity_port = identity.add_insecure_port("127.0.0.1:0")
-    await identity.start()
-    try:
-        async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys) as running:
-            await seed_directory(running)
-            gateway = create_app(GatewaySettings(environment="test", identity_addr=f"127.0.0.1:{identity_port}",
-                                                 customers_addr=running.address, metrics_port=0)).test_client()
-            headers = {"Authorization": token(test_keys, "rep-a")[0][1]}
-            await asyncio.to_thread(_gateway_scenario, gateway, headers, {"Authorization": token(test_keys, "rep-b")[0][1]})
-    finally:
-        await identity.stop(0)
+    async with stand_in_identity(test_keys) as identity_addr, \
+            run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys) as running:
+        await seed_directory(running)
+        gateway = create_app(GatewaySettings(environment="test", identity_addr=identity_addr,
+                                             customers_addr=running.address, metrics_port=0)).test_client()
+        headers = {"Authorization": token(test_keys, "rep-a")[0][1]}
+        await asyncio.to_thread(_gateway_scenario, gateway, headers, {"Authorization": token(test_keys, "rep-b")[0][1]})
 
 
 def _gateway_scenario(gateway, a: dict[str, str], b: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
@@ -281,3 +267,322 @@ def _gateway_scenario(gateway, a: dict[str, str], b: dict[str, str]) -> None:  #
 
     paths = gateway.get("/openapi.json").json["paths"]
     assert {"/v1/customers", "/v1/customers/{customer_id}/shares", "/v1/pool/{customer_id}/claim"} <= set(paths)
+
+
+async def deliver(running: RunningService, sub: Subscription, event_type: str, payload: Message,
+                  at: datetime, envelope: Envelope | None = None) -> bool:
+    """Apply one event as the consumer would (exactly once, through the inbox); pass `envelope`
+    to deliver the same event again."""
+    envelope = envelope or build_envelope(event_type, sub.producer, payload, EventMeta(aggregate_id=new_id()), at)
+    route = sub.route(event_type)
+    assert route is not None and route[0] is not None
+    return await apply_once(running.app.ctx.sessions, sub.name, envelope, route[1], unpack(envelope, route[0]))
+
+
+def follow_up(customer_id: str, owner_id: str, at: datetime) -> ActivitiesFollowUpLogged:
+    return ActivitiesFollowUpLogged(follow_up_id=new_id(), owner_id=owner_id, customer_id=customer_id, kind="call",
+                                    occurred_at=to_timestamp(at))
+
+
+async def arbitrations(running: RunningService) -> int:
+    async with running.app.ctx.sessions() as session:
+        return await session.scalar(select(func.count()).select_from(models.Arbitration)) or 0
+
+
+async def test_ownership_arbitration_from_consumed_facts(database_url: str, nats_url: str, test_keys) -> None:
+    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys,
+                           clock=FakeClock(START)) as running:
+        await seed_directory(running)
+        api = pb_grpc.CustomersStub(running.channel)
+        a, b, mgr = (token(test_keys, u) for u in ("rep-a", "rep-b", "mgr"))
+        ali_a = (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="阿里巴巴网络技术有限公司"),
+                                          metadata=a)).customer
+        ali_b = await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="阿里巴巴网络技术服务有限公司"), metadata=b)
+        assert [w.customer_id for w in ali_b.warnings] == [ali_a.id]
+        ali_b = ali_b.customer
+        hw_a = (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="华为技术有限公司"), metadata=a)).customer
+        hw_b = (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="华为技术服务有限公司"), metadata=b)).customer
+
+        activities, pipeline = activities_subscription(), pipeline_subscription()
+        logged = "salesgrid.activities.follow_up.logged"
+        # rep-b followed Alibaba up first; rep-a's later follow-ups and a lead's follow-up do not change that.
+        first = build_envelope(logged, "activities", follow_up(ali_b.id, "rep-b", START + timedelta(days=1)),
+                               EventMeta(aggregate_id=new_id()), START)
+        for _ in range(2):  # a redelivery is absorbed
+            await deliver(running, activities, logged, ActivitiesFollowUpLogged(), START, first)
+        await deliver(running, activities, logged, follow_up(ali_a.id, "rep-a", START + timedelta(days=2)), START)
+        await deliver(running, activities, logged, follow_up("", "rep-a", START), START)
+        # Nobody followed Huawei up; rep-b opened the first opportunity.
+        for customer_id, owner, days in ((hw_a.id, "rep-a", 5), (hw_b.id, "rep-b", 3)):
+            await deliver(running, pipeline, "salesgrid.pipeline.opportunity.created", PipelineOpportunityState(
+                opportunity_id=new_id(), customer_id=customer_id, owner_id=owner, status="open"),
+                START + timedelta(days=days))
+
+        # Bad input names the field and records nothing.
+        bad = await rpc_error(api.Arbitrate(pb.ArbitrateRequest(customer_ids=[ali_a.id], registered_name="阿里巴巴"),
+                                            metadata=mgr))
+        assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and field_violations(bad) == ["customer_ids"]
+        bad = await rpc_error(api.Arbitrate(pb.ArbitrateRequest(customer_ids=[ali_a.id, ali_b.id],
+                                                                registered_name=" "), metadata=mgr))
+        assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and field_violations(bad) == ["registered_name"]
+        unrelated = await rpc_error(api.Arbitrate(pb.ArbitrateRequest(customer_ids=[ali_a.id, hw_b.id],
+                                                                      registered_name="华为技术有限公司"), metadata=mgr))
+        assert unrelated.code() == grpc.StatusCode.FAILED_PRECONDITION and "customer_ids" in field_violations(unrelated)
+        same_rep = await rpc_error(api.Arbitrate(pb.ArbitrateRequest(customer_ids=[ali_a.id, hw_a.id],
+                                                                     registered_name="华为"), metadata=mgr))
+        assert same_rep.code() == grpc.StatusCode.FAILED_PRECONDITION
+        # A rep cannot arbitrate another rep's record.
+        denied = await rpc_error(api.Arbitrate(pb.ArbitrateRequest(customer_ids=[ali_a.id, ali_b.id],
+                                                                   registered_name="阿里巴巴"), metadata=a))
+        assert denied.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert await arbitrations(running) == 0
+        assert "salesgrid.customers.customer.arbitration_decided" not in await event_subjects(running)
+
+        # Rule 1: the record carrying the exact registered name wins, whatever the follow-ups say.
+        by_name = await api.Arbitrate(pb.ArbitrateRequest(customer_ids=[ali_a.id, ali_b.id],
+                                                          registered_name="阿里巴巴网络技术有限公司"), metadata=mgr)
+        assert (by_name.winner_rep_id, by_name.winner_customer_id, by_name.rule) == \
+            ("rep-a", ali_a.id, "registered_name")
+        # Rule 2: neither recorded the registered name: the first follow-up wins.
+        by_follow_up = await api.Arbitrate(pb.ArbitrateRequest(customer_ids=[ali_a.id, ali_b.id],
+                                                               registered_name="阿里巴巴(中国)网络技术有限公司"),
+                                           metadata=mgr)
+        assert (by_follow_up.winner_rep_id, by_follow_up.rule) == ("rep-b", "first_follow_up")
+        assert dict(by_follow_up.steps[1].compared) == {"rep-a": (START + timedelta(days=2)).isoformat(),
+                                                        "rep-b": (START + timedelta(days=1)).isoformat()}
+        # Rule 3: no follow-ups on either side: the first opportunity wins.
+        by_opportunity = await api.Arbitrate(pb.ArbitrateRequest(customer_ids=[hw_a.id, hw_b.id],
+                                                                 registered_name="华为投资控股有限公司"), metadata=mgr)
+        assert (by_opportunity.winner_rep_id, by_opportunity.rule) == ("rep-b", "first_opportunity")
+        assert "first opportunity" in by_opportunity.reason
+
+        assert await arbitrations(running) == 3
+        subjects = await event_subjects(running)
+        assert subjects.count("salesgrid.customers.customer.arbitration_decided") == 3
+        async with running.app.ctx.sessions() as session:
+            record = await session.get(models.Arbitration, by_follow_up.id)
+            assert record is not None and (record.rep_ids, record.decided_by) == (["rep-a", "rep-b"], "mgr")
+            facts = await session.get(models.RepActivity, (ali_b.id, "rep-b"))
+            assert facts is not None and facts.follow_up_count == 1
+
+
+async def test_pool_scheduler_warns_then_returns_once(database_url: str, nats_url: str, test_keys) -> None:
+    clock = FakeClock(START)
+    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock) as running:
+        await seed_directory(running)
+        api = pb_grpc.CustomersStub(running.channel)
+        a = token(test_keys, "rep-a")
+        uc = usecases_for(running.app.ctx)
+        idle = (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="Idle Widgets Ltd"), metadata=a)).customer
+        busy = (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="Busy Gears Inc"), metadata=a)).customer
+        await api.ShareCustomer(pb.ShareCustomerRequest(customer_id=idle.id, user_id="rep-b", role="co_owner"),
+                                metadata=a)
+        sub = activities_subscription()
+        logged = "salesgrid.activities.follow_up.logged"
+        # Default policy: back to the pool 30 days without the owner's follow-up, warned 3 days ahead.
+        # Someone else's follow-up does not keep the owner's customer.
+        await deliver(running, sub, logged, follow_up(idle.id, "rep-b", START + timedelta(days=20)), START)
+        await deliver(running, sub, logged, follow_up(idle.id, "rep-a", START + timedelta(days=5)), START)
+
+        clock.advance(timedelta(days=31))
+        await deliver(running, sub, logged, follow_up(busy.id, "rep-a", clock()), clock())
+        clock.advance(timedelta(days=1))  # day 32: idle is due at day 35, busy at day 61
+        assert await uc.pool_scan() == (0, 1)
+        assert await uc.pool_scan() == (0, 0)  # the same warning is sent once
+        subjects = await event_subjects(running)
+        assert subjects.count("salesgrid.customers.customer.pool_return_warning") == 1
+
+        clock.advance(timedelta(days=3))  # day 35: due; two replicas scan at once
+        results = await asyncio.gather(uc.pool_scan(), uc.pool_scan(), uc.pool_scan())
+        assert sum(r[0] for r in results) == 1
+        returned = await api.GetCustomer(pb.GetCustomerRequest(id=busy.id), metadata=a)
+        assert returned.owner_id == "rep-a"
+        pooled = await api.ListPool(pb.ListPoolRequest(), metadata=a)
+        assert [x.id for x in pooled.customers] == [idle.id]
+        assert await uc.pool_scan() == (0, 0)
+        async with running.app.ctx.sessions() as session:
+            row = await session.get(models.Customer, idle.id)
+            assert row is not None and (row.previous_owner_id, row.released_at) == ("rep-a", clock())
+            assert await session.scalar(select(func.count()).select_from(models.Share)) == 0
+            envelopes = (await session.scalars(select(outbox.c.envelope).where(
+                outbox.c.subject == "salesgrid.customers.customer.released_to_pool"))).all()
+        assert len(envelopes) == 1
+        released = unpack(parse_envelope(envelopes[0]), CustomerReleasedToPool)
+        assert (released.customer_id, released.previous_owner_id, released.reason) == \
+            (idle.id, "rep-a", "auto:no_follow_up")
+
+
+async def test_merge_keeps_contacts_and_deactivate(database_url: str, nats_url: str, test_keys) -> None:
+    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys) as running:
+        await seed_directory(running)
+        api = pb_grpc.CustomersStub(running.channel)
+        a, b, mgr = (token(test_keys, u) for u in ("rep-a", "rep-b", "mgr"))
+        survivor = (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="Northwind Traders Ltd",
+                                                                      tags=["retail"]), metadata=a)).customer
+        duplicate = (await api.CreateCustomer(pb.CreateCustomerRequest(
+            legal_name="Northwind Trading Ltd", tier="key", industry="ICT", tags=["export"]), metadata=b)).customer
+        kept = await api.AddContact(pb.AddContactRequest(customer_id=survivor.id, full_name="Ann", primary=True),
+                                    metadata=a)
+        moved = await api.AddContact(pb.AddContactRequest(customer_id=duplicate.id, full_name="Bob", primary=True),
+                                     metadata=b)
+
+        def merge(survivor_id: str, ids: list[str], version: int = 0, who=mgr):  # type: ignore[no-untyped-def]
+            return api.MergeCustomers(pb.MergeCustomersRequest(survivor_id=survivor_id, duplicate_ids=ids,
+                                                               expected_version=version), metadata=who)
+
+        # Bad input and refusals write nothing.
+        for survivor_id, ids, field in ((survivor.id, [], "duplicate_ids"), ("", [duplicate.id], "survivor_id"),
+                                        (survivor.id, [survivor.id], "duplicate_ids")):
+            bad = await rpc_error(merge(survivor_id, ids))
+            assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and field_violations(bad) == [field]
+        stale = await rpc_error(merge(survivor.id, [duplicate.id], version=7))
+        assert stale.code() == grpc.StatusCode.ABORTED and field_violations(stale) == ["version"]
+        denied = await rpc_error(merge(survivor.id, [duplicate.id], who=a))  # rep-b's record is not rep-a's
+        assert denied.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert (await api.GetCustomer(pb.GetCustomerRequest(id=duplicate.id), metadata=b)).version == 1
+        assert "salesgrid.customers.customer.merged" not in await event_subjects(running)
+
+        await deliver(running, activities_subscription(), "salesgrid.activities.follow_up.logged",
+                      follow_up(duplicate.id, "rep-b", START), START)
+        await deliver(running, pipeline_subscription(), "salesgrid.pipeline.opportunity.created",
+                      PipelineOpportunityState(opportunity_id=new_id(), customer_id=duplicate.id, owner_id="rep-b",
+                                               status="open", amount="10", currency="CNY"), START)
+        reply = await merge(survivor.id, [duplicate.id], version=1)
+        merged = reply.customer
+        assert (merged.id, merged.legal_name, merged.owner_id, merged.tier, merged.industry, list(merged.tags),
+                merged.version) == (survivor.id, "Northwind Traders Ltd", "rep-a", "key", "ICT",
+                                    ["retail", "export"], 2)
+        assert list(reply.merged_ids) == [duplicate.id]
+        contacts = await api.ListContacts(pb.ListContactsRequest(customer_id=survivor.id), metadata=a)
+        assert [(c.id, c.primary) for c in contacts.contacts] == [(kept.id, True), (moved.id, False)]
+        # The duplicate is gone; its owner keeps sight of the history as a collaborator.
+        gone = await rpc_error(api.GetCustomer(pb.GetCustomerRequest(id=duplicate.id), metadata=mgr))
+        assert gone.code() == grpc.StatusCode.NOT_FOUND
+        assert (await api.GetCustomer(pb.GetCustomerRequest(id=survivor.id), metadata=b)).id == survivor.id
+        shares = await api.ListShares(pb.ListSharesRequest(customer_id=survivor.id), metadata=a)
+        assert [(s.user_id, s.role) for s in shares.shares] == [("rep-b", "collaborator")]
+        # The duplicate's follow-ups and opportunities now count for the survivor.
+        view = await api.GetOverview(pb.GetCustomerRequest(id=survivor.id), metadata=a)
+        assert (view.follow_up_count, view.open_opportunities) == (1, 1)
+        # The freed name can be used again; the duplicate's name keys are gone with it.
+        report = await api.CheckDuplicates(pb.CheckDuplicatesRequest(legal_name="Northwind Trading Ltd"), metadata=a)
+        assert duplicate.id not in {m.customer_id for m in (*report.blocking, *report.warnings)}
+
+        stale = await rpc_error(api.DeactivateCustomer(pb.DeactivateCustomerRequest(id=survivor.id,
+                                                                                    expected_version=1), metadata=a))
+        assert stale.code() == grpc.StatusCode.ABORTED
+        denied = await rpc_error(api.DeactivateCustomer(pb.DeactivateCustomerRequest(id=survivor.id,
+                                                                                     expected_version=2), metadata=b))
+        assert denied.code() == grpc.StatusCode.PERMISSION_DENIED
+        await api.DeactivateCustomer(pb.DeactivateCustomerRequest(id=survivor.id, expected_version=2), metadata=a)
+        gone = await rpc_error(api.GetCustomer(pb.GetCustomerRequest(id=survivor.id), metadata=a))
+        assert gone.code() == grpc.StatusCode.NOT_FOUND
+
+        subjects = await event_subjects(running)
+        assert subjects.count("salesgrid.customers.customer.merged") == 1
+        assert subjects.count("salesgrid.customers.customer.deactivated") == 1
+        async with running.app.ctx.sessions() as session:
+            envelope = await session.scalar(select(outbox.c.envelope).where(
+                outbox.c.subject == "salesgrid.customers.customer.merged"))
+        event = unpack(parse_envelope(envelope), CustomerMerged)
+        assert (event.survivor_id, list(event.merged_ids)) == (survivor.id, [duplicate.id])
+
+
+async def test_overview_kept_from_events(database_url: str, nats_url: str, test_keys) -> None:
+    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys,
+                           clock=FakeClock(START)) as running:
+        await seed_directory(running)
+        api = pb_grpc.CustomersStub(running.channel)
+        a, b, mgr = (token(test_keys, u) for u in ("rep-a", "rep-b", "mgr"))
+        cid = (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="Contoso Pharma Ltd"), metadata=a)).customer.id
+        await api.AddContact(pb.AddContactRequest(customer_id=cid, full_name="Dana"), metadata=a)
+        empty = await api.GetOverview(pb.GetCustomerRequest(id=cid), metadata=a)
+        assert (empty.follow_up_count, empty.HasField("last_follow_up_at"), list(empty.outstanding)) == (0, False, [])
+
+        activities, pipeline, contracts = activities_subscription(), pipeline_subscription(), contracts_subscription()
+        logged = "salesgrid.activities.follow_up.logged"
+        await deliver(running, activities, logged, follow_up(cid, "rep-a", START + timedelta(days=3)), START)
+        await deliver(running, activities, logged, follow_up(cid, "rep-b", START + timedelta(days=1)), START)
+        await deliver(running, activities, logged, follow_up("other", "rep-a", START + timedelta(days=9)), START)
+
+        def opportunity(oid: str, status: str, amount: str, customer_id: str = cid) -> PipelineOpportunityState:
+            return PipelineOpportunityState(opportunity_id=oid, customer_id=customer_id, owner_id="rep-a",
+                                            status=status, amount=amount, currency="CNY")
+
+        for verb, payload in (("created", opportunity("o1", "open", "100.50")),
+                              ("created", opportunity("o2", "open", "70")), ("lost", opportunity("o2", "lost", "70")),
+                              ("created", opportunity("o3", "open", "5", customer_id="other"))):
+            await deliver(running, pipeline, f"salesgrid.pipeline.opportunity.{verb}", payload, START)
+
+        def contract(contract_id: str, status: str, total: str, currency: str = "CNY") -> ContractsContractState:
+            return ContractsContractState(contract_id=contract_id, customer_id=cid, status=status, total=total,
+                                          currency=currency)
+
+        for verb, payload in (("created", contract("k1", "draft", "1000")), ("signed", contract("k1", "signed", "1000")),
+                              ("created", contract("k2", "draft", "500")),
+                              ("signed", contract("k3", "signed", "20", "USD"))):
+            await deliver(running, contracts, f"salesgrid.contracts.contract.{verb}", payload, START)
+        await deliver(running, contracts, "salesgrid.contracts.receipt.recorded", ContractsReceiptRecorded(
+            receipt_id="r1", contract_id="k1", customer_id=cid, amount="300.00", currency="CNY"), START)
+        await deliver(running, contracts, "salesgrid.contracts.refund.recorded", ContractsRefundRecorded(
+            refund_id="f1", contract_id="k1", customer_id=cid, amount="50", currency="CNY"), START)
+
+        view = await api.GetOverview(pb.GetCustomerRequest(id=cid), metadata=mgr)
+        assert [c.full_name for c in view.contacts] == ["Dana"]
+        assert view.follow_up_count == 2
+        assert from_timestamp(view.last_follow_up_at) == START + timedelta(days=3)
+        assert view.open_opportunities == 1 and [(m.amount, m.currency) for m in view.open_pipeline] == \
+            [("100.50", "CNY")]
+        assert view.contracts == 3
+        money = lambda items: {m.currency: Decimal(m.amount) for m in items}  # noqa: E731
+        assert money(view.contracted) == {"CNY": Decimal(1000), "USD": Decimal(20)}
+        assert money(view.collected) == {"CNY": Decimal(250)}
+        assert money(view.outstanding) == {"CNY": Decimal(750), "USD": Decimal(20)}
+
+        denied = await rpc_error(api.GetOverview(pb.GetCustomerRequest(id=cid), metadata=b))
+        assert denied.code() == grpc.StatusCode.PERMISSION_DENIED
+        missing = await rpc_error(api.GetOverview(pb.GetCustomerRequest(id="nope"), metadata=a))
+        assert missing.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_concurrent_creates_of_one_name_and_list_filters(database_url: str, nats_url: str, test_keys) -> None:
+    clock = FakeClock(START)
+    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock) as running:
+        await seed_directory(running)
+        api = pb_grpc.CustomersStub(running.channel)
+        a, b, c, mgr = (token(test_keys, u) for u in ("rep-a", "rep-b", "rep-c", "mgr"))
+
+        # Both duplicate checks may pass; the unique index lets exactly one create commit.
+        results = await asyncio.gather(*(api.CreateCustomer(pb.CreateCustomerRequest(
+            legal_name=name), metadata=who) for name, who in (("Fabrikam Ltd", a), ("FABRIKAM Inc.", b),
+                                                               ("Fabrikam LLC", c))), return_exceptions=True)
+        winners = [r for r in results if isinstance(r, pb.CreateCustomerResponse)]
+        losers = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
+        assert len(winners) == 1 and {e.code() for e in losers} == {grpc.StatusCode.ALREADY_EXISTS}
+        # A merged-away or deactivated name is free again.
+        fabrikam = winners[0].customer
+        owner = token(test_keys, fabrikam.owner_id)
+        await api.DeactivateCustomer(pb.DeactivateCustomerRequest(id=fabrikam.id, expected_version=1), metadata=owner)
+        assert (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="Fabrikam Ltd"), metadata=a)).customer.id
+
+        clock.advance(timedelta(days=1))
+        await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="Tailspin Toys", tags=["零售", "VIP"],
+                                                          industry="retail"), metadata=a)
+        await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="Wingtip Toys", tags=["vip"], industry="ICT"),
+                                 metadata=b)
+        await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="Lucerne Publishing", tags=["零售"],
+                                                          industry="retail"), metadata=c)
+
+        async def names(**filters: Any) -> set[str]:
+            reply = await api.ListCustomers(pb.ListCustomersRequest(**filters), metadata=mgr)
+            return {x.legal_name for x in reply.customers}
+
+        # The manager's scope (branch b1) never shows rep-c's customers, whatever the filter.
+        assert await names(tag="ＶＩＰ") == {"Tailspin Toys", "Wingtip Toys"}
+        assert await names(tag="零售") == {"Tailspin Toys"}
+        assert await names(tag="vi") == set()  # whole tags only
+        assert await names(industry="retail") == {"Tailspin Toys"}
+        assert await names(unit_id="t2") == {"Wingtip Toys"}
+        assert await names(unit_id="b1", updated_since=to_timestamp(START + timedelta(hours=12))) == \
+            {"Tailspin Toys", "Wingtip Toys"}
+        assert len(await names(unit_id="b1")) == 3

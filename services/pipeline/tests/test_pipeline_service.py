@@ -1,29 +1,65 @@
-"""The pipeline service through gRPC on SQLite and PostgreSQL: opportunities through the stage
-gates (with recorded violations), scope, bad input, leads, forecast, and the SLA scheduler
-running in the background on a fake clock."""
+"""The pipeline service through gRPC on SQLite and PostgreSQL, next to the real customers service
+(its own database, the same NATS): opportunities through the stage gates (with recorded
+violations), customer checks, scope, bad input, leads (conversion, follow-ups from activities'
+events), forecast, and the SLA scheduler running in the background on a fake clock."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from sqlalchemy import insert, select
 
+from salesgrid.customers.v1 import customers_pb2 as cpb
+from salesgrid.customers.v1 import customers_pb2_grpc as cpb_grpc
+from salesgrid.events.v1.activities_events_pb2 import ActivitiesFollowUpLogged
 from salesgrid.pipeline.v1 import pipeline_pb2 as pb
 from salesgrid.pipeline.v1 import pipeline_pb2_grpc as pb_grpc
 from salesgrid_common.clock import FakeClock
 from salesgrid_common.directory import directory_users
+from salesgrid_common.events.bus import connect, ensure_stream
+from salesgrid_common.events.envelope import EventMeta, build_envelope
 from salesgrid_common.events.tables import outbox
-from salesgrid_dev.testing import bearer, eventually, principal, run_service
+from salesgrid_common.protos import to_timestamp
+from salesgrid_customers.app import DEFINITION as CUSTOMERS, MIGRATIONS as CUSTOMERS_MIGRATIONS
+from salesgrid_dev.testing import bearer, eventually, field_violations, principal, run_service
 from salesgrid_pipeline.app import DEFINITION, MIGRATIONS
 from salesgrid_pipeline.settings import PipelineSettings
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 REP_PERMS = {"opportunities:read": "own", "opportunities:create": "own", "opportunities:update": "own",
-             "leads:read": "own", "leads:create": "own", "leads:update": "own", "stage_models:read": "all"}
+             "leads:read": "own", "leads:create": "own", "leads:update": "own", "stage_models:read": "all",
+             "customers:read": "own", "customers:create": "own"}
 MANAGER_PERMS = {**{k: "subtree" for k in REP_PERMS}, "leads:assign": "subtree"}
+
+
+@pytest.fixture
+async def customers_service(database_url: str, nats_url: str, test_keys, tmp_path, request: pytest.FixtureRequest):
+    """The real customers service on its own database of the same kind as the pipeline's."""
+    if database_url.startswith("sqlite"):
+        url = f"sqlite+aiosqlite:///{tmp_path / 'customers.db'}"
+    else:
+        url = request.getfixturevalue("postgres").create_database("c_" + database_url.rsplit("/", 1)[-1][-20:])
+    async with run_service(CUSTOMERS, CUSTOMERS_MIGRATIONS, url, nats_url, test_keys) as running:
+        yield running
+
+
+async def new_customer(customers_service, metadata, legal_name: str) -> str:
+    stub = cpb_grpc.CustomersStub(customers_service.channel)
+    reply = await stub.CreateCustomer(cpb.CreateCustomerRequest(legal_name=legal_name), metadata=metadata)
+    return reply.customer.id
+
+
+async def publish_follow_up(nats_url: str, lead_id: str, owner_id: str, when: datetime) -> None:
+    nc = await connect(nats_url, "test-activities")
+    js = nc.jetstream()
+    await ensure_stream(js, "activities", 1)
+    payload = ActivitiesFollowUpLogged(follow_up_id=f"f-{lead_id}-{when:%j}", owner_id=owner_id, kind="call",
+                                       lead_id=lead_id, occurred_at=to_timestamp(when))
+    envelope = build_envelope("salesgrid.activities.follow_up.logged", "activities", payload,
+                              EventMeta(aggregate_id=payload.follow_up_id, org_path="/c/r1/t1/"), when)
+    await js.publish(envelope.type, envelope.SerializeToString(), headers={"Nats-Msg-Id": envelope.event_id})
+    await nc.drain()
 
 
 def money(amount: str, currency: str = "CNY") -> pb.PipelineMoney:
@@ -60,41 +96,41 @@ async def expect_error(call, code: grpc.StatusCode, field: str | None = None) ->
         await call
     assert raised.value.code() == code, raised.value.details()
     if field:
-        assert field in raised.value.details() or field in violated_fields(raised.value), raised.value.details()
+        assert field in raised.value.details() or field in field_violations(raised.value), raised.value.details()
     return raised.value
 
 
-def violated_fields(error: grpc.aio.AioRpcError) -> list[str]:
-    status = rpc_status.from_call(error)
-    fields = []
-    for detail in status.details if status else ():
-        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad = error_details_pb2.BadRequest()
-            detail.Unpack(bad)
-            fields += [v.field for v in bad.field_violations]
-    return fields
-
-
-async def test_opportunity_lifecycle_gates_scope_and_forecast(database_url: str, nats_url: str, test_keys) -> None:
+async def test_opportunity_lifecycle_gates_scope_and_forecast(database_url: str, nats_url: str, test_keys,
+                                                              customers_service) -> None:
     clock = FakeClock(START)
-    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock) as running:
+    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock,
+                           settings_cls=PipelineSettings, customers_addr=customers_service.address) as running:
         api = pb_grpc.PipelineStub(running.channel)
         rep = bearer(test_keys.token(principal("rep-1", org_path="/c/r1/t1/", permissions=REP_PERMS)))
         other = bearer(test_keys.token(principal("rep-2", org_path="/c/r2/t2/", permissions=REP_PERMS)))
         manager = bearer(test_keys.token(principal("mgr-1", org_path="/c/r1/", permissions=MANAGER_PERMS)))
+        cust_1 = await new_customer(customers_service, rep, "华东精密机械有限公司")
+        cust_2 = await new_customer(customers_service, other, "西南电力设备有限公司")
 
-        create = pb.CreateOpportunityRequest(customer_id="cust-1", name="Plant automation", amount=money("300000.50"),
+        # the customer must exist and be readable by the caller (asked of the customers service)
+        for customer_id, metadata in (("no-such-customer", rep), (cust_1, other)):
+            error = await expect_error(api.CreateOpportunity(pb.CreateOpportunityRequest(
+                customer_id=customer_id, name="Sneaky", amount=money("10"), expected_close_date="2026-09-30"),
+                metadata=metadata), grpc.StatusCode.INVALID_ARGUMENT)
+            assert field_violations(error) == ["customer_id"]
+
+        create = pb.CreateOpportunityRequest(customer_id=cust_1, name="Plant automation", amount=money("300000.50"),
                                              expected_close_date="2026-09-30",
                                              competitors=[pb.Competitor(name="Acme", price=money("280000"))])
         opp = await api.CreateOpportunity(create, metadata=rep)
         assert (opp.stage, opp.status, opp.owner_id, opp.org_path, opp.amount.amount) == (
             "opportunity", "open", "rep-1", "/c/r1/t1/", "300000.50")
         await api.CreateOpportunity(pb.CreateOpportunityRequest(
-            customer_id="cust-2", name="Other deal", amount=money("1000"), expected_close_date="2026-05-31"),
+            customer_id=cust_2, name="Other deal", amount=money("1000"), expected_close_date="2026-05-31"),
             metadata=other)
 
         # bad input names the field; a duplicate name (case/space-insensitive) is refused
-        bad = pb.CreateOpportunityRequest(customer_id="cust-1", name="X", amount=money("-5"),
+        bad = pb.CreateOpportunityRequest(customer_id=cust_1, name="X", amount=money("-5"),
                                           expected_close_date="2026-09-30")
         await expect_error(api.CreateOpportunity(bad, metadata=rep), grpc.StatusCode.INVALID_ARGUMENT, "amount.amount")
         bad.amount.CopyFrom(money("abc"))
@@ -167,10 +203,11 @@ async def test_opportunity_lifecycle_gates_scope_and_forecast(database_url: str,
             "salesgrid.pipeline.opportunity.stage_changed", "salesgrid.pipeline.opportunity.lost"]
 
 
-async def test_leads_and_sla_scheduler(database_url: str, nats_url: str, test_keys) -> None:
+async def test_leads_and_sla_scheduler(database_url: str, nats_url: str, test_keys, customers_service) -> None:
     clock = FakeClock(START)
     async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock,
-                           settings_cls=PipelineSettings, sla_scan_seconds=0.1) as running:
+                           settings_cls=PipelineSettings, sla_scan_seconds=0.1,
+                           customers_addr=customers_service.address) as running:
         await add_users(running, ("mgr-1", "/c/r1/", None), ("rep-1", "/c/r1/t1/", "mgr-1"),
                         ("rep-2", "/c/r1/t1/", "mgr-1"), ("rep-9", "/c/r9/", None))
         api = pb_grpc.PipelineStub(running.channel)
@@ -199,17 +236,32 @@ async def test_leads_and_sla_scheduler(database_url: str, nats_url: str, test_ke
         closed = await api.CloseLead(pb.CloseLeadRequest(id=junk.id, reason="duplicate"), metadata=rep)
         assert closed.status == "invalid"
 
+        customer_id = await new_customer(customers_service, rep, "华北重工集团")
         opp = await api.CreateOpportunity(pb.CreateOpportunityRequest(
-            customer_id="cust-1", name="Line 2", amount=money("10"), expected_close_date="2026-06-01"), metadata=rep)
+            customer_id=customer_id, name="Line 2", amount=money("10"), expected_close_date="2026-06-01"), metadata=rep)
+
+        # follow-ups come from activities' events: only the owner's restarts the 14-day window
+        # (rep-1's is ignored, an older one never moves it back)
+        await publish_follow_up(nats_url, pooled.id, "rep-1", START + timedelta(days=12))
+        await publish_follow_up(nats_url, pooled.id, "rep-2", START + timedelta(days=10))
+        await publish_follow_up(nats_url, pooled.id, "rep-2", START + timedelta(days=3))
+
+        async def followed_up() -> pb.Lead | None:
+            lead = await api.GetLead(pb.GetLeadRequest(id=pooled.id), metadata=manager)
+            return lead if lead.HasField("last_followed_up_at") else None
+        lead = await eventually(followed_up)
+        assert lead.last_followed_up_at.ToDatetime(tzinfo=UTC) == START + timedelta(days=10)
 
         # the opportunity stage's SLA is 14 days: overdue after that, escalated after 3 × 14 days;
-        # the lead assigned to rep-2 is reclaimed after 14 days without follow-up
+        # the lead assigned to rep-2 is reclaimed 14 days after its last follow-up, not before
         clock.advance(timedelta(days=15))
         await eventually(lambda: _has(running, "salesgrid.pipeline.sla.overdue"))
+        assert (await api.GetLead(pb.GetLeadRequest(id=pooled.id), metadata=manager)).status == "assigned"
+        clock.advance(timedelta(days=10))
         await eventually(lambda: _has(running, "salesgrid.pipeline.lead.reclaimed"))
         reclaimed = await api.GetLead(pb.GetLeadRequest(id=pooled.id), metadata=manager)
         assert (reclaimed.status, reclaimed.owner_id) == ("pool", "")
-        clock.advance(timedelta(days=30))
+        clock.advance(timedelta(days=20))
         await eventually(lambda: _has(running, "salesgrid.pipeline.sla.escalated"))
         events = await subjects(running)
         assert events.count("salesgrid.pipeline.sla.overdue") == 1  # idempotent across scans
@@ -218,6 +270,65 @@ async def test_leads_and_sla_scheduler(database_url: str, nats_url: str, test_ke
             "salesgrid.pipeline.lead.created", "salesgrid.pipeline.lead.assigned", "salesgrid.pipeline.lead.closed",
             "salesgrid.pipeline.lead.reclaimed"]
         assert opp.id
+
+
+async def test_lead_conversion_through_customers(database_url: str, nats_url: str, test_keys,
+                                                customers_service) -> None:
+    clock = FakeClock(START)
+    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock,
+                           settings_cls=PipelineSettings, customers_addr=customers_service.address) as running:
+        await add_users(running, ("mgr-1", "/c/r1/", None), ("rep-1", "/c/r1/t1/", "mgr-1"),
+                        ("rep-2", "/c/r1/t1/", "mgr-1"))
+        api = pb_grpc.PipelineStub(running.channel)
+        customers = cpb_grpc.CustomersStub(customers_service.channel)
+        rep = bearer(test_keys.token(principal("rep-1", org_path="/c/r1/t1/", permissions=REP_PERMS)))
+        rep2 = bearer(test_keys.token(principal("rep-2", org_path="/c/r1/t1/", permissions=REP_PERMS)))
+        manager = bearer(test_keys.token(principal("mgr-1", org_path="/c/r1/", permissions=MANAGER_PERMS)))
+        lead = await api.CreateLead(pb.CreateLeadRequest(company_name="苏州精工科技有限公司", industry="machinery",
+                                                         estimated_amount=money("80000"), assign_to="rep-1"),
+                                    metadata=manager)
+
+        # bad input is refused before anything is written in either service
+        error = await expect_error(api.ConvertLead(pb.ConvertLeadRequest(
+            id=lead.id, expected_close_date="2020-01-01"), metadata=rep), grpc.StatusCode.INVALID_ARGUMENT)
+        assert field_violations(error) == ["expected_close_date"]
+        error = await expect_error(api.ConvertLead(pb.ConvertLeadRequest(
+            id=lead.id, expected_close_date="2026-08-31", amount=money("-1")), metadata=rep),
+            grpc.StatusCode.INVALID_ARGUMENT)
+        assert field_violations(error) == ["amount.amount"]
+        await expect_error(api.ConvertLead(pb.ConvertLeadRequest(id=lead.id, expected_close_date="2026-08-31"),
+                                           metadata=rep2), grpc.StatusCode.PERMISSION_DENIED)
+        assert (await customers.ListCustomers(cpb.ListCustomersRequest(), metadata=rep)).customers == []
+
+        converted = await api.ConvertLead(pb.ConvertLeadRequest(id=lead.id, expected_close_date="2026-08-31"),
+                                          metadata=rep)
+        assert (converted.lead.status, converted.opportunity.customer_id) == ("converted", converted.customer_id)
+        assert (converted.opportunity.name, converted.opportunity.amount.amount, converted.opportunity.owner_id,
+                converted.opportunity.stage) == ("苏州精工科技有限公司", "80000", "rep-1", "opportunity")
+        customer = await customers.GetCustomer(cpb.GetCustomerRequest(id=converted.customer_id), metadata=rep)
+        assert (customer.legal_name, customer.owner_id, customer.industry) == ("苏州精工科技有限公司", "rep-1",
+                                                                              "machinery")
+        await expect_error(api.ConvertLead(pb.ConvertLeadRequest(id=lead.id, expected_close_date="2026-08-31"),
+                                           metadata=rep), grpc.StatusCode.FAILED_PRECONDITION, "converted")
+
+        # the customers service's duplicate check applies: the blocking match names its owner
+        twin = await api.CreateLead(pb.CreateLeadRequest(company_name="苏州精工科技有限公司", assign_to="rep-2"),
+                                    metadata=manager)
+        error = await expect_error(api.ConvertLead(pb.ConvertLeadRequest(
+            id=twin.id, expected_close_date="2026-08-31", amount=money("5000")), metadata=rep2),
+            grpc.StatusCode.ALREADY_EXISTS)
+        assert "rep-1" in error.details() and field_violations(error) == ["company_name"]
+        assert (await api.GetLead(pb.GetLeadRequest(id=twin.id), metadata=rep2)).status == "assigned"
+        assert (await api.ListOpportunities(pb.ListOpportunitiesRequest(), metadata=manager)).opportunities == [
+            converted.opportunity]
+
+        events = await subjects(running)
+        assert [e.removeprefix("salesgrid.pipeline.") for e in events] == [
+            "lead.created", "lead.assigned", "opportunity.created", "lead.converted", "lead.created", "lead.assigned"]
+        async with running.app.ctx.sessions() as session:
+            payload = (await session.scalars(select(outbox.c.envelope).where(
+                outbox.c.subject == "salesgrid.pipeline.lead.converted"))).one()
+        assert converted.customer_id.encode() in payload and converted.opportunity.id.encode() in payload
 
 
 async def _has(running, subject: str) -> bool:

@@ -7,11 +7,10 @@ from salesgrid.customers.v1 import customers_pb2 as pb
 from salesgrid.customers.v1 import customers_pb2_grpc as pb_grpc
 from salesgrid_gateway.clients import call, from_json, stub, to_json
 from salesgrid_gateway.openapi import BOOLEAN, INTEGER, STRING, STRINGS, OpenApi, obj, path_param, query_param
-from salesgrid_gateway.routes.common import json_body, page, page_size, require_fields
-# If-Match handling and ETag responses are identity's helpers, reused rather than copied.
-from salesgrid_gateway.routes.common import expected_version, with_etag
+from salesgrid_gateway.routes.common import expected_version, json_body, page, page_size, require_fields, with_etag
 
 blueprint = Blueprint("customers", __name__)
+
 
 def _customers() -> pb_grpc.CustomersStub:
     return stub(pb_grpc.CustomersStub, "customers_addr")
@@ -29,9 +28,11 @@ def create_customer() -> tuple[Response, int]:
 
 @blueprint.get("/v1/customers")
 def list_customers() -> Response:
-    reply = call(_customers().ListCustomers, pb.ListCustomersRequest(
-        page_size=page_size(), cursor=request.args.get("cursor", ""), owner_id=request.args.get("owner_id", ""),
-        tier=request.args.get("tier", ""), query=request.args.get("q", "")))
+    args = {name: request.args.get(name, "") for name in ("cursor", "owner_id", "tier", "tag", "industry", "unit_id")}
+    if request.args.get("updated_since"):
+        args["updated_since"] = request.args["updated_since"]  # RFC 3339; a bad one is a 400 naming it
+    reply = call(_customers().ListCustomers, from_json(pb.ListCustomersRequest, args, page_size=page_size(),
+                                                       query=request.args.get("q", "")))
     return jsonify(page([to_json(c) for c in reply.customers], reply.next_cursor))
 
 
@@ -57,6 +58,11 @@ def duplicate_check() -> Response:
     body = json_body()
     require_fields(body, "legal_name")
     return jsonify(to_json(call(_customers().CheckDuplicates, from_json(pb.CheckDuplicatesRequest, body))))
+
+
+@blueprint.get("/v1/customers/<customer_id>/overview")
+def customer_overview(customer_id: str) -> Response:
+    return jsonify(to_json(call(_customers().GetOverview, pb.GetCustomerRequest(id=customer_id))))
 
 
 @blueprint.get("/v1/customers/<customer_id>/contacts")
@@ -101,6 +107,33 @@ def release_customer(customer_id: str) -> tuple[Response, int]:
     return with_etag(to_json(customer), customer.version)
 
 
+@blueprint.post("/v1/customers/arbitration")
+def arbitrate() -> tuple[Response, int]:
+    body = json_body()
+    require_fields(body, "customer_ids", "registered_name")
+    decision = call(_customers().Arbitrate, from_json(pb.ArbitrateRequest, body))
+    return jsonify(to_json(decision)), 201
+
+
+@blueprint.post("/v1/customers/merge")
+def merge_customers() -> tuple[Response, int]:
+    body = json_body()
+    require_fields(body, "survivor_id", "duplicate_ids")
+    version = expected_version(body, required=False)
+    reply = call(_customers().MergeCustomers, from_json(pb.MergeCustomersRequest, body, expected_version=version))
+    payload = {**to_json(reply.customer), "merged_ids": list(reply.merged_ids),
+               "dropped_tags": list(reply.dropped_tags)}
+    return with_etag(payload, reply.customer.version)
+
+
+@blueprint.post("/v1/customers/<customer_id>/deactivate")
+def deactivate_customer(customer_id: str) -> tuple[Response, int]:
+    body = json_body() if request.content_length else {}
+    customer = call(_customers().DeactivateCustomer, pb.DeactivateCustomerRequest(
+        id=customer_id, expected_version=expected_version(body)))
+    return with_etag(to_json(customer), customer.version)
+
+
 @blueprint.get("/v1/pool")
 def list_pool() -> Response:
     reply = call(_customers().ListPool, pb.ListPoolRequest(page_size=page_size(),
@@ -125,6 +158,12 @@ CONTACT = obj(id=STRING, customer_id=STRING, full_name=STRING, title=STRING, pho
               primary=BOOLEAN)
 SHARES = obj(items={"type": "array", "items": obj(user_id=STRING, role={"enum": ["co_owner", "collaborator"]})})
 
+ARBITRATION = obj(id=STRING, customer_ids=STRINGS, rep_ids=STRINGS, winner_rep_id=STRING, winner_customer_id=STRING,
+                  rule={"enum": ["registered_name", "first_follow_up", "first_opportunity", "undecided"]},
+                  reason=STRING, steps={"type": "array", "items": obj(rule=STRING, compared={"type": "object"},
+                                                                       remaining=STRINGS)},
+                  decided_at=STRING, decided_by=STRING)
+
 
 def describe(api: OpenApi) -> None:
     t = "customers"
@@ -135,7 +174,8 @@ def describe(api: OpenApi) -> None:
                                                  industry=STRING, address=ADDRESS, tier=TIER, tags=STRINGS,
                                                  source=STRING, owner_id=STRING))
     api.operation("/v1/customers", "get", "List customers in scope, newest first (cursor paging)", tag=t,
-                  parameters=[query_param("owner_id"), query_param("tier"), query_param("q"),
+                  parameters=[query_param("owner_id"), query_param("tier"), query_param("q"), query_param("tag"),
+                              query_param("industry"), query_param("unit_id"), query_param("updated_since"),
                               query_param("limit", INTEGER), query_param("cursor")])
     api.operation("/v1/customers/{customer_id}", "get", "Read a customer (ETag = version)", tag=t,
                   response=CUSTOMER, parameters=cid)
@@ -146,6 +186,9 @@ def describe(api: OpenApi) -> None:
     api.operation("/v1/customers/duplicate-check", "post", "Check a name and credit code for duplicates", tag=t,
                   response=obj(blocking={"type": "array", "items": MATCH}, warnings={"type": "array", "items": MATCH}),
                   request=obj(["legal_name"], legal_name=STRING, credit_code=STRING, exclude_customer_id=STRING))
+    api.operation("/v1/customers/{customer_id}/overview", "get", "Customer 360: contacts, follow-ups, open "
+                  "opportunities, contracts, collected and outstanding amounts per currency (kept from events)",
+                  tag=t, parameters=cid)
     api.operation("/v1/customers/{customer_id}/contacts", "get", "List a customer's contacts", tag=t, parameters=cid)
     api.operation("/v1/customers/{customer_id}/contacts", "post", "Add a contact (a new primary demotes the old)",
                   tag=t, status=201, response=CONTACT, parameters=cid, request=obj(
@@ -159,6 +202,15 @@ def describe(api: OpenApi) -> None:
                   response=SHARES, parameters=[*cid, path_param("user_id")])
     api.operation("/v1/customers/{customer_id}/release", "post", "Release a customer to the public pool", tag=t,
                   response=CUSTOMER, parameters=cid, request=obj(reason=STRING))
+    api.operation("/v1/customers/arbitration", "post", "Arbitrate ownership of near-duplicate customers held by "
+                  "different reps (registered name, then first follow-up, then first opportunity); recorded "
+                  "and both reps notified", tag=t, status=201, response=ARBITRATION,
+                  request=obj(["customer_ids", "registered_name"], customer_ids=STRINGS, registered_name=STRING))
+    api.operation("/v1/customers/merge", "post", "Merge duplicates into a survivor (contacts kept, shares united, "
+                  "duplicates deactivated; If-Match: the survivor's version, optional)", tag=t, response=CUSTOMER,
+                  request=obj(["survivor_id", "duplicate_ids"], survivor_id=STRING, duplicate_ids=STRINGS))
+    api.operation("/v1/customers/{customer_id}/deactivate", "post", "Deactivate a customer (If-Match: version)",
+                  tag=t, response=CUSTOMER, parameters=cid)
     api.operation("/v1/pool", "get", "List the public pool (cursor paging)", tag=t,
                   parameters=[query_param("limit", INTEGER), query_param("cursor")])
     api.operation("/v1/pool/{customer_id}/claim", "post", "Claim a pool customer (caps, cool-down; one of "

@@ -8,7 +8,8 @@ from salesgrid.pipeline.v1 import pipeline_pb2 as pb
 from salesgrid.pipeline.v1 import pipeline_pb2_grpc as pb_grpc
 from salesgrid_gateway.clients import call, from_json, stub, to_json
 from salesgrid_gateway.openapi import INTEGER, STRING, OpenApi, obj, path_param, query_param
-from salesgrid_gateway.routes.common import expected_version, json_body, page, page_size, require_fields
+from salesgrid_gateway.routes.common import (expected_version, json_body, page, page_size, require_fields,
+                                             with_etag)
 
 blueprint = Blueprint("pipeline", __name__)
 
@@ -18,9 +19,7 @@ def _pipeline() -> pb_grpc.PipelineStub:
 
 
 def _opportunity(reply: pb.Opportunity, status: int = 200) -> tuple[Response, int]:
-    response = jsonify(to_json(reply))
-    response.headers["ETag"] = f'"{reply.version}"'
-    return response, status
+    return with_etag(to_json(reply), reply.version, status)
 
 
 # --- opportunities ------------------------------------------------------------------------------
@@ -146,6 +145,13 @@ def claim_lead(lead_id: str) -> Response:
     return jsonify(to_json(call(_pipeline().ClaimLead, pb.ClaimLeadRequest(id=lead_id))))
 
 
+@blueprint.post("/v1/leads/<lead_id>/convert")
+def convert_lead(lead_id: str) -> tuple[Response, int]:
+    body = json_body()
+    require_fields(body, "expected_close_date")
+    return jsonify(to_json(call(_pipeline().ConvertLead, from_json(pb.ConvertLeadRequest, body, id=lead_id)))), 201
+
+
 @blueprint.get("/v1/lead-pool")
 def list_lead_pool() -> Response:
     reply = call(_pipeline().ListLeads, pb.ListLeadsRequest(status="pool", page_size=page_size(),
@@ -219,6 +225,11 @@ def describe(api: OpenApi) -> None:
                   parameters=[path_param("lead_id")], request=obj(["rep_id"], rep_id=STRING))
     api.operation("/v1/leads/{lead_id}/close", "post", "Close a lead as invalid with a reason", tag=t,
                   parameters=[path_param("lead_id")], request=obj(["reason"], reason=STRING))
+    api.operation("/v1/leads/{lead_id}/convert", "post",
+                  "Convert an assigned lead: customer (through customers, with its duplicate check) + opportunity",
+                  tag=t, status=201, parameters=[path_param("lead_id")],
+                  request=obj(["expected_close_date"], opportunity_name=STRING, amount=MONEY,
+                              expected_close_date={"type": "string", "format": "date"}))
     api.operation("/v1/lead-pool", "get", "The lead pool visible to the caller", tag=t,
                   parameters=[query_param("limit", INTEGER), query_param("cursor")])
     for path in ("/v1/leads/{lead_id}/claim", "/v1/lead-pool/{lead_id}/claim"):

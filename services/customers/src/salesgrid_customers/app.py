@@ -1,23 +1,35 @@
 """Wiring of the customers service into the common bootstrap."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 
 import grpc
 
 from salesgrid.customers.v1 import customers_pb2, customers_pb2_grpc
+from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.service import ServiceContext, ServiceDefinition
+from salesgrid_customers.handlers import activities_subscription, contracts_subscription, pipeline_subscription
 from salesgrid_customers.servicer import CustomersServicer
+from salesgrid_customers.settings import CustomersSettings
 from salesgrid_customers.usecases import CustomersUseCases
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # shipped inside the package
 
 
+def _settings(ctx: ServiceContext) -> CustomersSettings:
+    if isinstance(ctx.settings, CustomersSettings):
+        return ctx.settings
+    return CustomersSettings.model_validate(ctx.settings.model_dump())  # plain settings: customers defaults
+
+
 def usecases_for(ctx: ServiceContext) -> CustomersUseCases:
     if "usecases" not in ctx.extras:
-        # ctx.extras["pool_policy"] (a domain.pool.PoolPolicy) overrides the default caps and periods.
-        ctx.extras["usecases"] = CustomersUseCases(ctx.sessions, ctx.outbox, ctx.clock, ctx.extras.get("pool_policy"))
+        # ctx.extras["pool_policy"] (a domain.pool.PoolPolicy) overrides the default caps and periods;
+        # ctx.extras["pool_policies"] maps org unit ids to their own policy (nearest unit wins).
+        ctx.extras["usecases"] = CustomersUseCases(ctx.sessions, ctx.outbox, ctx.clock, ctx.extras.get("pool_policy"),
+                                                   ctx.extras.get("pool_policies"))
     return ctx.extras["usecases"]
 
 
@@ -26,4 +38,13 @@ def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
     return [service.full_name for service in customers_pb2.DESCRIPTOR.services_by_name.values()]
 
 
-DEFINITION = ServiceDefinition(name="customers", register=register)
+def subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:
+    return [activities_subscription(), pipeline_subscription(), contracts_subscription()]
+
+
+def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
+    return [usecases_for(ctx).run_pool_scheduler(_settings(ctx).pool_scan_seconds)]
+
+
+DEFINITION = ServiceDefinition(name="customers", register=register, subscriptions=subscriptions,
+                               background=background)

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from salesgrid_common.db import UtcDateTime
+from salesgrid_common.db import DecimalText, UtcDateTime
 
 
 class Base(DeclarativeBase):
@@ -15,6 +16,10 @@ class Base(DeclarativeBase):
 
 class Customer(Base):
     __tablename__ = "customers"
+    # Two concurrent creates (or renames) of one normalised name: the duplicate check of each
+    # passes, this index lets only one commit. Inactive (merged, deactivated) names are free.
+    __table_args__ = (Index("uq_customers_active_normalised_name", "normalised_name", unique=True,
+                            postgresql_where=text("active"), sqlite_where=text("active")),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     legal_name: Mapped[str] = mapped_column(String(200))
     normalised_name: Mapped[str] = mapped_column(String(200), index=True)  # exact duplicate lookup
@@ -74,3 +79,71 @@ class PoolClaim(Base):
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
     user_id: Mapped[str] = mapped_column(String(36))
     claimed_at: Mapped[datetime]
+
+
+class RepActivity(Base):
+    """Per customer and rep, what the arbitration and the automatic return compare; kept from
+    activities' follow-up and pipeline's opportunity events (never by calling those services)."""
+    __tablename__ = "customer_rep_activity"
+    customer_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    rep_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    follow_up_count: Mapped[int] = mapped_column(Integer, default=0)
+    first_follow_up_at: Mapped[datetime | None]
+    last_follow_up_at: Mapped[datetime | None]
+    first_opportunity_at: Mapped[datetime | None]
+    last_opportunity_at: Mapped[datetime | None]
+    last_deal_at: Mapped[datetime | None]
+
+
+class Arbitration(Base):
+    """An ownership arbitration: the competing records, the decision and the rule's evidence."""
+    __tablename__ = "customer_arbitrations"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    customer_ids: Mapped[list[str]] = mapped_column(JSON)
+    rep_ids: Mapped[list[str]] = mapped_column(JSON)
+    registered_name: Mapped[str] = mapped_column(String(200))
+    winner_rep_id: Mapped[str | None] = mapped_column(String(36))
+    winner_customer_id: Mapped[str | None] = mapped_column(String(36))
+    rule: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(1000))
+    steps: Mapped[list[dict]] = mapped_column(JSON)
+    decided_by: Mapped[str] = mapped_column(String(36))
+    decided_at: Mapped[datetime]
+
+
+class PoolWarning(Base):
+    """Warnings already sent: the primary key (ReturnWarning.idempotency_key) makes the scheduler
+    send each one once, whatever the number of replicas scanning."""
+    __tablename__ = "customer_pool_warnings"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(36))
+    sent_at: Mapped[datetime]
+
+
+class OpportunityFact(Base):
+    """Pipeline's opportunities of a customer, as its events describe them (for the 360 view)."""
+    __tablename__ = "customer_opportunity_facts"
+    opportunity_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(36), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[Decimal] = mapped_column(DecimalText())
+    currency: Mapped[str] = mapped_column(String(3))
+
+
+class ContractFact(Base):
+    """Contracts' contracts of a customer, as their events describe them (for the 360 view)."""
+    __tablename__ = "customer_contract_facts"
+    contract_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(36), index=True)
+    status: Mapped[str] = mapped_column(String(24))
+    total: Mapped[Decimal] = mapped_column(DecimalText())
+    currency: Mapped[str] = mapped_column(String(3))
+
+
+class MoneyFact(Base):
+    """Money collected from a customer: receipts positive, refunds negative."""
+    __tablename__ = "customer_money_facts"
+    entry_id: Mapped[str] = mapped_column(String(36), primary_key=True)  # receipt or refund id
+    customer_id: Mapped[str] = mapped_column(String(36), index=True)
+    amount: Mapped[Decimal] = mapped_column(DecimalText())
+    currency: Mapped[str] = mapped_column(String(3))

@@ -1,27 +1,21 @@
 """Thin gRPC servicer: proto ↔ use case translation, nothing else."""
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from salesgrid.customers.v1 import customers_pb2 as pb
 from salesgrid.customers.v1 import customers_pb2_grpc as pb_grpc
 from salesgrid_common.auth import caller
+from salesgrid_common.protos import from_timestamp, to_timestamp
 from salesgrid_customers import models
 from salesgrid_customers.domain.dedup import DuplicateMatch, DuplicateReport
 from salesgrid_customers.domain.sharing import Share
 from salesgrid_customers.usecases import AddressInput, CustomerChanges, CustomersUseCases
 
 Ctx = grpc.aio.ServicerContext
-
-
-def _ts(value: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
 
 
 def customer_pb(row: models.Customer) -> pb.Customer:
@@ -31,13 +25,26 @@ def customer_pb(row: models.Customer) -> pb.Customer:
     return pb.Customer(id=row.id, legal_name=row.legal_name, credit_code=row.credit_code or "",
                        industry=row.industry or "", address=address, tier=row.tier, tags=row.tags,
                        source=row.source or "", owner_id=row.owner_id or "", org_path=row.org_path,
-                       version=row.version, created_at=_ts(row.created_at), updated_at=_ts(row.updated_at),
+                       version=row.version, created_at=to_timestamp(row.created_at), updated_at=to_timestamp(row.updated_at),
                        created_by=row.created_by)
 
 
 def contact_pb(row: models.Contact) -> pb.Contact:
     return pb.Contact(id=row.id, customer_id=row.customer_id, full_name=row.full_name, title=row.title or "",
                       phones=row.phones, email=row.email or "", primary=row.is_primary)
+
+
+def arbitration_pb(row: models.Arbitration) -> pb.ArbitrationDecision:
+    return pb.ArbitrationDecision(
+        id=row.id, customer_ids=row.customer_ids, rep_ids=row.rep_ids, winner_rep_id=row.winner_rep_id or "",
+        winner_customer_id=row.winner_customer_id or "", rule=row.rule, reason=row.reason,
+        steps=[pb.ArbitrationStep(rule=st["rule"], compared=st["compared"], remaining=st["remaining"])
+               for st in row.steps],
+        decided_at=to_timestamp(row.decided_at), decided_by=row.decided_by)
+
+
+def _money(totals: Mapping[str, Decimal]) -> list[pb.MoneyAmount]:
+    return [pb.MoneyAmount(amount=str(amount), currency=currency) for currency, amount in sorted(totals.items())]
 
 
 def _matches(matches: Iterable[DuplicateMatch]) -> list[pb.DuplicateMatch]:
@@ -85,7 +92,10 @@ class CustomersServicer(pb_grpc.CustomersServicer):
     async def ListCustomers(self, request: pb.ListCustomersRequest, context: Ctx) -> pb.ListCustomersResponse:
         rows, cursor = await self.uc.list_customers(caller(), page_size=request.page_size, cursor=request.cursor,
                                                     owner_id=request.owner_id, tier=request.tier,
-                                                    query=request.query)
+                                                    query=request.query, tag=request.tag, industry=request.industry,
+                                                    unit_id=request.unit_id,
+                                                    updated_since=from_timestamp(request.updated_since)
+                                                    if request.HasField("updated_since") else None)
         return pb.ListCustomersResponse(customers=[customer_pb(r) for r in rows], next_cursor=cursor)
 
     async def CheckDuplicates(self, request: pb.CheckDuplicatesRequest, context: Ctx) -> pb.DuplicateReport:
@@ -120,3 +130,24 @@ class CustomersServicer(pb_grpc.CustomersServicer):
 
     async def ClaimCustomer(self, request: pb.ClaimCustomerRequest, context: Ctx) -> pb.Customer:
         return customer_pb(await self.uc.claim(caller(), request.id))
+
+    async def Arbitrate(self, request: pb.ArbitrateRequest, context: Ctx) -> pb.ArbitrationDecision:
+        return arbitration_pb(await self.uc.arbitrate(caller(), list(request.customer_ids), request.registered_name))
+
+    async def MergeCustomers(self, request: pb.MergeCustomersRequest, context: Ctx) -> pb.MergeCustomersResponse:
+        row, plan = await self.uc.merge(caller(), request.survivor_id, list(request.duplicate_ids),
+                                        request.expected_version)
+        return pb.MergeCustomersResponse(customer=customer_pb(row), merged_ids=plan.merged_ids,
+                                         dropped_tags=plan.dropped_tags)
+
+    async def DeactivateCustomer(self, request: pb.DeactivateCustomerRequest, context: Ctx) -> pb.Customer:
+        return customer_pb(await self.uc.deactivate(caller(), request.id, request.expected_version))
+
+    async def GetOverview(self, request: pb.GetCustomerRequest, context: Ctx) -> pb.CustomerOverview:
+        view = await self.uc.overview(caller(), request.id)
+        return pb.CustomerOverview(
+            customer=customer_pb(view.customer), contacts=[contact_pb(c) for c in view.contacts],
+            follow_up_count=view.follow_up_count, last_follow_up_at=to_timestamp(view.last_follow_up_at),
+            open_opportunities=view.open_opportunities, open_pipeline=_money(view.money.open_pipeline),
+            contracts=view.contracts, contracted=_money(view.money.contracted),
+            collected=_money(view.money.collected), outstanding=_money(view.money.outstanding))

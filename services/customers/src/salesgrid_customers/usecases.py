@@ -3,15 +3,22 @@ scope in its queries, applies the domain rules and writes its events to the outb
 same transaction."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import json
+import logging
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from google.protobuf.message import Message
-from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, String, and_, cast, delete, exists, func, or_, select, union_all, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid.events.v1.customers_events_pb2 import (CustomerClaimedFromPool, CustomerRecordState,
+from salesgrid.events.v1.customers_events_pb2 import (CustomerArbitrationDecided, CustomerClaimedFromPool,
+                                                       CustomerMerged, CustomerPoolReturnWarning, CustomerRecordState,
                                                        CustomerReleasedToPool, CustomerShareChanged)
 from salesgrid_common.auth import Principal, scope_filter
 from salesgrid_common.clock import Clock
@@ -20,20 +27,25 @@ from salesgrid_common.directory import get_user
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.ids import new_id
+from salesgrid_common.paging import keyset_page
 from salesgrid_customers import models
-from salesgrid_customers.domain import pool, sharing
+from salesgrid_customers.domain import customer as domain, merge, overview, ownership, pool, sharing
 from salesgrid_customers.domain.access import Actor
 from salesgrid_customers.domain.concurrency import check_version, next_version
-from salesgrid_customers.domain.customer import (MAX_CONTACTS, Address, Tier, make_contact, make_customer,
-                                                 validate_address)
+from salesgrid_customers.domain.customer import (MAX_CONTACTS, Address, GeoPoint, Tier, make_contact,
+                                                 make_customer, normalise_tag, validate_address)
 from salesgrid_customers.domain.dedup import (CandidateCustomer, DuplicateProbe, DuplicateReport, candidate_keys,
                                               classify_matches, normalise_name)
 from salesgrid_customers.domain.errors import (AlreadyExists, Conflict, FailedPrecondition, NotFound,
                                                PermissionDenied, ValidationFailed)
 
-MAX_CANDIDATES = 200  # rows sharing the most candidate keys, classified in Python
-MAX_PAGE_SIZE = 200
+log = logging.getLogger(__name__)
+
+MAX_CANDIDATES = 60  # rows sharing the most candidate keys, classified in Python
+KEY_POSTINGS = 300  # rows read per candidate key
 EVENT_PREFIX = "salesgrid.customers.customer."
+SCAN_BATCH = 500
+SYSTEM_ACTOR = "system:pool-scheduler"
 
 
 @dataclass(frozen=True)
@@ -41,6 +53,17 @@ class AddressInput:
     text: str
     latitude: float | None = None
     longitude: float | None = None
+
+
+@dataclass(frozen=True)
+class Overview:
+    customer: models.Customer
+    contacts: list[models.Contact]
+    follow_up_count: int
+    last_follow_up_at: datetime | None
+    open_opportunities: int
+    contracts: int
+    money: overview.MoneySummary
 
 
 @dataclass(frozen=True)
@@ -77,25 +100,23 @@ def _address(value: AddressInput | None) -> Address | None:
     return None if value is None else validate_address(value.text, value.latitude, value.longitude)
 
 
-def _page_size(requested: int) -> int:
-    return max(1, min(requested or 50, MAX_PAGE_SIZE))
-
-
 class CustomersUseCases:
     def __init__(self, sessions: SessionFactory, outbox: Outbox, clock: Clock,
-                 policy: pool.PoolPolicy | None = None) -> None:
+                 policy: pool.PoolPolicy | None = None, unit_policies: Mapping[str, pool.PoolPolicy] | None = None) -> None:
         self.sessions = sessions
         self.outbox = outbox
         self.clock = clock
         self.policy = policy or pool.PoolPolicy()
+        self.unit_policies = dict(unit_policies or {})
 
     # --- helpers ------------------------------------------------------------------------------
 
-    async def _emit(self, session: AsyncSession, verb: str, row: models.Customer, principal: Principal,
+    async def _emit(self, session: AsyncSession, verb: str, row: models.Customer, principal: Principal | None,
                     payload: Message) -> None:
+        """principal None: the service itself acts (the pool scheduler)."""
         await self.outbox.record(session, EVENT_PREFIX + verb, payload, EventMeta(
-            aggregate_id=row.id, actor_id=principal.subject_id, org_path=row.org_path,
-            actor_ip=principal.client_ip), self.clock())
+            aggregate_id=row.id, actor_id=principal.subject_id if principal else SYSTEM_ACTOR, org_path=row.org_path,
+            actor_ip=principal.client_ip if principal else ""), self.clock())
 
     async def _emit_state(self, session: AsyncSession, verb: str, row: models.Customer, principal: Principal) -> None:
         await self._emit(session, verb, row, principal, CustomerRecordState(
@@ -141,13 +162,19 @@ class CustomersUseCases:
     async def _duplicates(self, session: AsyncSession, normalised: str, credit_code: str | None,
                           exclude_id: str | None) -> DuplicateReport:
         """Index-backed: exact name and credit code via their indexes, near matches via the
-        candidate-key table (rows sharing the most keys first); never a scan of customers."""
-        keys = candidate_keys(normalised)
-        by_keys = (select(models.CustomerNameKey.customer_id)
-                   .where(models.CustomerNameKey.key.in_(keys))
-                   .group_by(models.CustomerNameKey.customer_id)
-                   .order_by(func.count().desc()).limit(MAX_CANDIDATES))
-        ids = set((await session.scalars(by_keys)).all()) if keys else set()
+        candidate-key table (rows sharing the most keys first); never a scan of customers.
+        Each key's posting list is read up to KEY_POSTINGS rows: common grams (科技, 有限) would
+        otherwise cost time in proportion to the table, while a near duplicate shares the rare
+        grams too, whose lists are read whole."""
+        keys = sorted(candidate_keys(normalised))
+        ids: set[str] = set()
+        if keys:
+            postings = union_all(*(select(models.CustomerNameKey.customer_id).where(
+                models.CustomerNameKey.key == key).limit(KEY_POSTINGS).subquery().select() for key in keys))
+            shared = Counter((await session.scalars(postings)).all())
+            # Sharing one gram of many (科技) is chance, not similarity: classifying is the costly part.
+            least = 1 if len(keys) < 4 else 2
+            ids = {customer_id for customer_id, count in shared.most_common(MAX_CANDIDATES) if count >= least}
         exact = models.Customer.normalised_name == normalised
         if credit_code:
             exact = or_(exact, models.Customer.credit_code == credit_code)
@@ -162,6 +189,17 @@ class CustomersUseCases:
             report.raise_if_blocked()
         except Conflict as exc:  # a duplicate is an existing resource, not a concurrency conflict
             raise AlreadyExists(exc.message, exc.field) from None
+
+    @staticmethod
+    def _name_taken() -> AlreadyExists:
+        return AlreadyExists("a customer with this normalised name was just created or renamed", "legal_name")
+
+    async def _flush_unique_name(self, session: AsyncSession) -> None:
+        """The unique index on active normalised names decides between concurrent writers."""
+        try:
+            await session.flush()
+        except IntegrityError:
+            raise self._name_taken() from None
 
     async def _write_name_keys(self, session: AsyncSession, customer_id: str, normalised: str) -> None:
         await session.execute(delete(models.CustomerNameKey).where(models.CustomerNameKey.customer_id == customer_id))
@@ -193,7 +231,7 @@ class CustomersUseCases:
                 org_path=org_path, assigned_at=now, active=True, version=1, created_by=principal.subject_id,
                 created_at=now, updated_at=now)
             session.add(row)
-            await session.flush()
+            await self._flush_unique_name(session)
             await self._write_name_keys(session, row.id, row.normalised_name)
             await self._emit_state(session, "created", row, principal)
         return row, report
@@ -233,8 +271,11 @@ class CustomersUseCases:
                 values.update(address_text=merged.address.text if merged.address else None,
                               latitude=point.latitude if point else None, longitude=point.longitude if point else None)
             # The version condition makes the write itself optimistic: a concurrent writer loses here.
-            result = await session.execute(update(models.Customer).where(
-                models.Customer.id == row.id, models.Customer.version == expected_version).values(**values))
+            try:
+                result = await session.execute(update(models.Customer).where(
+                    models.Customer.id == row.id, models.Customer.version == expected_version).values(**values))
+            except IntegrityError:
+                raise self._name_taken() from None
             if result.rowcount != 1:
                 raise Conflict("customer was modified concurrently", "version")
             await session.refresh(row)
@@ -244,17 +285,15 @@ class CustomersUseCases:
             return row
 
     async def list_customers(self, principal: Principal, *, page_size: int = 50, cursor: str = "",
-                             owner_id: str = "", tier: str = "", query: str = "") -> tuple[list[models.Customer], str]:
+                             owner_id: str = "", tier: str = "", query: str = "", tag: str = "", industry: str = "",
+                             unit_id: str = "", updated_since: datetime | None = None,
+                             ) -> tuple[list[models.Customer], str]:
         """Newest first, keyset-paged on the time-ordered id; only what the caller's scope shows."""
         principal.require("customers:read")
-        size = _page_size(page_size)
-        stmt = (select(models.Customer)
-                .where(models.Customer.active,
-                       scope_filter(principal, "customers:read", models.Customer.owner_id, models.Customer.org_path,
-                                    shared_with(principal)))
-                .order_by(models.Customer.id.desc()).limit(size + 1))
-        if cursor:
-            stmt = stmt.where(models.Customer.id < cursor)
+        stmt = select(models.Customer).where(
+            models.Customer.active,
+            scope_filter(principal, "customers:read", models.Customer.owner_id, models.Customer.org_path,
+                         shared_with(principal)))
         if owner_id:
             stmt = stmt.where(models.Customer.owner_id == owner_id)
         if tier:
@@ -264,9 +303,19 @@ class CustomersUseCases:
                 raise ValidationFailed(f"tier must be one of {', '.join(t.value for t in Tier)}", "tier") from None
         if query.strip():
             stmt = stmt.where(models.Customer.normalised_name.contains(normalise_name(query), autoescape=True))
+        if tag.strip():
+            # Tags are stored normalised as a JSON array; the JSON-encoded tag is a portable needle.
+            needle = json.dumps(normalise_tag(tag))
+            stmt = stmt.where(cast(models.Customer.tags, String).contains(needle, autoescape=True))
+        if industry.strip():
+            stmt = stmt.where(models.Customer.industry == industry.strip())
+        if unit_id.strip():
+            stmt = stmt.where(models.Customer.org_path.contains(f"/{unit_id.strip()}/", autoescape=True))
+        if updated_since is not None:
+            stmt = stmt.where(models.Customer.updated_at >= updated_since)
         async with self.sessions() as session:
-            rows = list((await session.scalars(stmt)).all())
-        return rows[:size], rows[size - 1].id if len(rows) > size else ""
+            found = await keyset_page(session, stmt, models.Customer.id, page_size, cursor)
+        return found.items, found.next_token
 
     async def check_duplicates(self, principal: Principal, legal_name: str, credit_code: str = "",
                                exclude_customer_id: str = "") -> DuplicateReport:
@@ -378,14 +427,10 @@ class CustomersUseCases:
     async def list_pool(self, principal: Principal, page_size: int = 50, cursor: str = "") -> tuple[list[models.Customer], str]:
         """The pool is public to everyone holding pool:read (公海), newest release first by id."""
         principal.require("pool:read")
-        size = _page_size(page_size)
-        stmt = (select(models.Customer).where(models.Customer.active, models.Customer.owner_id.is_(None))
-                .order_by(models.Customer.id.desc()).limit(size + 1))
-        if cursor:
-            stmt = stmt.where(models.Customer.id < cursor)
+        stmt = select(models.Customer).where(models.Customer.active, models.Customer.owner_id.is_(None))
         async with self.sessions() as session:
-            rows = list((await session.scalars(stmt)).all())
-        return rows[:size], rows[size - 1].id if len(rows) > size else ""
+            found = await keyset_page(session, stmt, models.Customer.id, page_size, cursor)
+        return found.items, found.next_token
 
     async def claim(self, principal: Principal, customer_id: str) -> models.Customer:
         principal.require("pool:claim")
@@ -419,3 +464,260 @@ class CustomersUseCases:
             await self._emit(session, "claimed", row, principal, CustomerClaimedFromPool(
                 customer_id=row.id, new_owner_id=me, org_path=row.org_path))
             return row
+
+    # --- customer 360 -------------------------------------------------------------------------
+
+    async def overview(self, principal: Principal, customer_id: str) -> Overview:
+        async with self.sessions() as session:
+            row = await self._readable(session, principal, customer_id)
+            contacts = list((await session.scalars(select(models.Contact).where(
+                models.Contact.customer_id == row.id).order_by(models.Contact.id))).all())
+            count, last = (await session.execute(select(
+                func.coalesce(func.sum(models.RepActivity.follow_up_count), 0),
+                func.max(models.RepActivity.last_follow_up_at)).where(
+                models.RepActivity.customer_id == row.id))).one()
+            opportunities = (await session.scalars(select(models.OpportunityFact).where(
+                models.OpportunityFact.customer_id == row.id))).all()
+            contracts = (await session.scalars(select(models.ContractFact).where(
+                models.ContractFact.customer_id == row.id))).all()
+            money = (await session.scalars(select(models.MoneyFact).where(
+                models.MoneyFact.customer_id == row.id))).all()
+        return Overview(
+            row, contacts, int(count), last,
+            sum(1 for o in opportunities if o.status == overview.OPEN_OPPORTUNITY), len(contracts),
+            overview.summarise(((o.status, o.amount, o.currency) for o in opportunities),
+                               ((c.status, c.total, c.currency) for c in contracts),
+                               ((m.amount, m.currency) for m in money)))
+
+    # --- merge and deactivate ----------------------------------------------------------------
+
+    @staticmethod
+    async def _as_domain(session: AsyncSession, row: models.Customer) -> domain.Customer:
+        contacts = (await session.scalars(select(models.Contact).where(models.Contact.customer_id == row.id)
+                                          .order_by(models.Contact.id))).all()
+        point = GeoPoint(row.latitude, row.longitude) if row.latitude is not None and row.longitude is not None else None
+        return domain.Customer(
+            id=row.id, legal_name=row.legal_name, normalised_name=row.normalised_name, created_at=row.created_at,
+            owner_id=row.owner_id, owner_unit_path=unit_path(row.org_path), credit_code=row.credit_code,
+            industry=row.industry, address=Address(row.address_text, point) if row.address_text else None,
+            tier=Tier(row.tier), tags=tuple(row.tags), source=row.source, version=row.version,
+            contacts=tuple(domain.Contact(c.id, c.full_name, c.title, tuple(c.phones), c.email, c.is_primary)
+                           for c in contacts))
+
+    async def merge(self, principal: Principal, survivor_id: str, duplicate_ids: Sequence[str],
+                    expected_version: int = 0) -> tuple[models.Customer, merge.MergePlan]:
+        """Fold duplicates into the survivor: contacts move over, shares unite, the duplicates are
+        deactivated, and `merged` tells pipeline, activities and contracts to re-point."""
+        principal.require("customers:merge")
+        if not survivor_id.strip():
+            raise ValidationFailed("the surviving customer is required", "survivor_id")
+        if not duplicate_ids or any(not i.strip() for i in duplicate_ids):
+            raise ValidationFailed("name the customers to merge", "duplicate_ids")
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            co_owned = shared_with(principal, sharing.ShareRole.CO_OWNER.value)
+            survivor_row = await self._load(session, principal, survivor_id, "customers:merge", co_owned)
+            check_version(expected_version or survivor_row.version, survivor_row.version)
+            if len(set(duplicate_ids)) != len(duplicate_ids) or survivor_id in duplicate_ids:
+                raise ValidationFailed("distinct customers other than the survivor", "duplicate_ids")
+            rows = [await self._load(session, principal, i, "customers:merge", co_owned) for i in duplicate_ids]
+            plan = merge.plan_merge(await self._as_domain(session, survivor_row),
+                                    [await self._as_domain(session, r) for r in rows], actor_of(principal),
+                                    {r.id: await self._shares(session, r.id) for r in (survivor_row, *rows)})
+            merged = plan.survivor
+            point = merged.address.point if merged.address else None
+            # Every record must still be at the version the plan was made from.
+            for row in (survivor_row, *rows):
+                values: dict[str, Any] = {"version": row.version + 1, "updated_at": now}
+                if row is survivor_row:
+                    values.update(
+                        credit_code=merged.credit_code, industry=merged.industry, tier=merged.tier.value,
+                        tags=list(merged.tags), source=merged.source, created_at=merged.created_at,
+                        address_text=merged.address.text if merged.address else None,
+                        latitude=point.latitude if point else None, longitude=point.longitude if point else None)
+                else:
+                    values["active"] = False
+                result = await session.execute(update(models.Customer).where(
+                    models.Customer.id == row.id, models.Customer.version == plan.expected_versions[row.id])
+                    .values(**values))
+                if result.rowcount != 1:
+                    raise Conflict(f"customer {row.id} was modified concurrently", "version")
+            for contact in merged.contacts:
+                await session.execute(update(models.Contact).where(models.Contact.id == contact.id).values(
+                    customer_id=survivor_row.id, is_primary=contact.primary))
+            involved = [survivor_row.id, *plan.merged_ids]
+            await session.execute(delete(models.Share).where(models.Share.customer_id.in_(involved)))
+            session.add_all(models.Share(customer_id=survivor_row.id, user_id=sh.user_id, role=sh.role.value,
+                                         created_at=now) for sh in plan.shares)
+            await session.execute(delete(models.CustomerNameKey).where(
+                models.CustomerNameKey.customer_id.in_(plan.merged_ids)))
+            await self._repoint_facts(session, survivor_row.id, plan.merged_ids)
+            await session.refresh(survivor_row)
+            await self._emit(session, "merged", survivor_row, principal, CustomerMerged(
+                survivor_id=survivor_row.id, merged_ids=plan.merged_ids, owner_id=survivor_row.owner_id or "",
+                org_path=survivor_row.org_path))
+            await self._emit_state(session, "updated", survivor_row, principal)
+            return survivor_row, plan
+
+    @staticmethod
+    async def _repoint_facts(session: AsyncSession, survivor_id: str, merged_ids: Sequence[str]) -> None:
+        """Our replicas of other services' facts follow the merge: producers re-point their records
+        on `merged` but do not replay their history."""
+        for model in (models.OpportunityFact, models.ContractFact, models.MoneyFact):
+            await session.execute(update(model).where(model.customer_id.in_(merged_ids))
+                                  .values(customer_id=survivor_id))
+        facts = (await session.scalars(select(models.RepActivity).where(
+            models.RepActivity.customer_id.in_(merged_ids)))).all()
+        for fact in facts:
+            target = await session.get(models.RepActivity, (survivor_id, fact.rep_id))
+            if target is None:
+                target = models.RepActivity(customer_id=survivor_id, rep_id=fact.rep_id, follow_up_count=0)
+                session.add(target)
+            target.follow_up_count = (target.follow_up_count or 0) + fact.follow_up_count
+            for name, pick in (("first_follow_up_at", min), ("last_follow_up_at", max), ("first_opportunity_at", min),
+                               ("last_opportunity_at", max), ("last_deal_at", max)):
+                known = [v for v in (getattr(target, name), getattr(fact, name)) if v is not None]
+                setattr(target, name, pick(known) if known else None)
+            await session.delete(fact)
+
+    async def deactivate(self, principal: Principal, customer_id: str, expected_version: int) -> models.Customer:
+        principal.require("customers:delete")
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            row = await self._load(session, principal, customer_id, "customers:delete",
+                                   shared_with(principal, sharing.ShareRole.CO_OWNER.value))
+            check_version(expected_version, row.version)
+            result = await session.execute(update(models.Customer).where(
+                models.Customer.id == row.id, models.Customer.version == expected_version).values(
+                active=False, version=expected_version + 1, updated_at=now))
+            if result.rowcount != 1:
+                raise Conflict("customer was modified concurrently", "version")
+            await session.execute(delete(models.CustomerNameKey).where(models.CustomerNameKey.customer_id == row.id))
+            await session.refresh(row)
+            await self._emit_state(session, "deactivated", row, principal)
+            return row
+
+    # --- ownership arbitration ----------------------------------------------------------------
+
+    async def arbitrate(self, principal: Principal, customer_ids: Sequence[str],
+                        registered_name: str) -> models.Arbitration:
+        """Near-duplicate records of different reps: DESIGN's three rules decide, the decision and
+        its evidence are recorded and both reps are told by event. Nobody's record changes here."""
+        ids = list(dict.fromkeys(i.strip() for i in customer_ids if i.strip()))
+        if len(ids) < 2:
+            raise ValidationFailed("name at least two different customers", "customer_ids")
+        if not registered_name.strip():
+            raise ValidationFailed("the registered legal name is required", "registered_name")
+        if len(registered_name) > 200:
+            raise ValidationFailed("at most 200 characters", "registered_name")
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            rows = [await self._load(session, principal, i, "customers:merge",
+                                     shared_with(principal, sharing.ShareRole.CO_OWNER.value)) for i in ids]
+            owners = [r.owner_id for r in rows]
+            if None in owners:
+                raise FailedPrecondition("a customer in the public pool has no owner to arbitrate", "customer_ids")
+            if len(set(owners)) != len(owners):
+                raise FailedPrecondition("each customer must be held by a different rep", "customer_ids")
+            first, others = rows[0], rows[1:]
+            report = classify_matches(DuplicateProbe(first.normalised_name, first.credit_code, first.id), [
+                CandidateCustomer(r.id, r.legal_name, r.normalised_name, r.credit_code, r.owner_id) for r in others])
+            matched = {m.customer_id for m in (*report.blocking, *report.warnings)}
+            if unmatched := [r.id for r in others if r.id not in matched]:
+                raise FailedPrecondition(f"not near duplicates of {first.id}: {', '.join(unmatched)}", "customer_ids")
+            facts = {(f.customer_id, f.rep_id): f for f in (await session.scalars(select(models.RepActivity).where(
+                models.RepActivity.customer_id.in_(ids)))).all()}
+            claims = []
+            for r in rows:
+                fact = facts.get((r.id, r.owner_id))
+                claims.append(ownership.OwnershipClaim(
+                    r.owner_id, r.id, r.legal_name, fact.first_follow_up_at if fact else None,
+                    fact.first_opportunity_at if fact else None))
+            decision = ownership.arbitrate_ownership(claims, registered_name, now)
+            record = models.Arbitration(
+                id=new_id(), customer_ids=ids, rep_ids=owners, registered_name=registered_name.strip(),
+                winner_rep_id=decision.winner_rep_id, winner_customer_id=decision.winner_customer_id,
+                rule=decision.rule.value, reason=decision.reason,
+                steps=[{"rule": st.rule.value, "compared": {rep: value or "" for rep, value in st.compared},
+                        "remaining": list(st.remaining)} for st in decision.steps],
+                decided_by=principal.subject_id, decided_at=now)
+            session.add(record)
+            anchor = next((r for r in rows if r.id == decision.winner_customer_id), first)
+            await self._emit(session, "arbitration_decided", anchor, principal, CustomerArbitrationDecided(
+                arbitration_id=record.id, customer_ids=ids, rep_ids=owners, winner_rep_id=decision.winner_rep_id or "",
+                winner_customer_id=decision.winner_customer_id or "", rule=decision.rule.value,
+                reason=decision.reason))
+            return record
+
+    # --- automatic return to the pool ---------------------------------------------------------
+
+    async def run_pool_scheduler(self, interval_seconds: float) -> None:
+        """Background task: scan every `interval_seconds`; a failed pass is logged and retried."""
+        while True:
+            try:
+                await self.pool_scan()
+            except Exception:
+                log.exception("pool scan failed")
+            await asyncio.sleep(interval_seconds)
+
+    async def pool_scan(self) -> tuple[int, int]:
+        """Return overdue customers to the pool and warn owners ahead of it: (returned, warned).
+        Each customer is applied in its own transaction, conditionally, so replicas scanning at
+        the same time return and warn each customer once."""
+        now = self.clock()
+        returned = warned = 0
+        after = ""
+        while True:
+            async with self.sessions() as session:
+                stmt = (select(models.Customer, models.RepActivity)
+                        .outerjoin(models.RepActivity, and_(models.RepActivity.customer_id == models.Customer.id,
+                                                            models.RepActivity.rep_id == models.Customer.owner_id))
+                        .where(models.Customer.active, models.Customer.owner_id.is_not(None),
+                               models.Customer.assigned_at.is_not(None), models.Customer.id > after)
+                        .order_by(models.Customer.id).limit(SCAN_BATCH))
+                batch = list((await session.execute(stmt)).tuples().all())
+            if not batch:
+                return returned, warned
+            after = batch[-1][0].id
+            for row, fact in batch:
+                facts = pool.ActivityFacts(
+                    row.id, row.owner_id, row.assigned_at,
+                    fact.last_follow_up_at if fact else None, fact.last_opportunity_at if fact else None,
+                    fact.last_deal_at if fact else None)
+                policy = pool.resolve_policy(unit_path(row.org_path), self.unit_policies, self.policy)
+                if (decision := pool.due_for_return(facts, policy, now)) is not None:
+                    returned += await self._auto_return(row, decision, now)
+                elif (warning := pool.due_for_warning(facts, policy, now)) is not None:
+                    warned += await self._warn(row, warning, now)
+
+    async def _auto_return(self, row: models.Customer, decision: pool.ReturnDecision, now: datetime) -> int:
+        async with self.sessions() as session, session.begin():
+            # Only while the owner and his assignment are those the decision was made on.
+            result = await session.execute(update(models.Customer).where(
+                models.Customer.id == row.id, models.Customer.owner_id == decision.owner_id,
+                models.Customer.assigned_at == row.assigned_at).values(
+                owner_id=None, previous_owner_id=decision.owner_id, released_at=now, assigned_at=None,
+                version=models.Customer.version + 1, updated_at=now))
+            if result.rowcount != 1:
+                return 0
+            await session.execute(delete(models.Share).where(models.Share.customer_id == row.id))
+            current = await session.get(models.Customer, row.id, populate_existing=True)
+            assert current is not None
+            await self._emit(session, "released_to_pool", current, None, CustomerReleasedToPool(
+                customer_id=row.id, previous_owner_id=decision.owner_id, released_by="",
+                reason=f"auto:{decision.rule.value}", org_path=current.org_path))
+        return 1
+
+    async def _warn(self, row: models.Customer, warning: pool.ReturnWarning, now: datetime) -> int:
+        try:
+            async with self.sessions() as session, session.begin():
+                if await session.get(models.PoolWarning, warning.idempotency_key) is not None:
+                    return 0
+                session.add(models.PoolWarning(key=warning.idempotency_key, customer_id=row.id, sent_at=now))
+                await session.flush()  # a replica that inserted the same key first wins here
+                await self._emit(session, "pool_return_warning", row, None, CustomerPoolReturnWarning(
+                    customer_id=row.id, owner_id=warning.owner_id, rule=warning.rule.value,
+                    due_at=warning.due_at.isoformat()))
+        except IntegrityError:
+            return 0
+        return 1

@@ -102,3 +102,10 @@ def test_read_write_by_role() -> None:
     assert can_write("owner", "owner", shares) and can_write("co", "owner", shares)
     assert not can_write("ro", "owner", shares)
     assert can_read("ro", "owner", shares) and not can_read("x", "owner", shares)
+
+
+def test_identity_builtin_manager_roles_manage_their_subtree() -> None:
+    # identity issues "manager" / "director" / "supervisor" / "regional_head" as role codes.
+    for role in ("manager", "director", "supervisor", "regional_head"):
+        assert is_manager_of(Actor("m", ("c", "r1"), frozenset({role})), ("c", "r1", "t1"))
+    assert not is_manager_of(Actor("m", ("c", "r1"), frozenset({"rep"})), ("c", "r1", "t1"))

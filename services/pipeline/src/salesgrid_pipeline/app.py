@@ -8,7 +8,10 @@ from typing import Any
 import grpc
 
 from salesgrid.pipeline.v1 import pipeline_pb2, pipeline_pb2_grpc
+from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.service import ServiceContext, ServiceDefinition
+from salesgrid_pipeline.customers_client import CustomersClient
+from salesgrid_pipeline.handlers import follow_up_subscription
 from salesgrid_pipeline.servicer import PipelineServicer
 from salesgrid_pipeline.settings import PipelineSettings
 from salesgrid_pipeline.usecases import PipelineUseCases
@@ -24,8 +27,10 @@ def _settings(ctx: ServiceContext) -> PipelineSettings:
 
 def usecases_for(ctx: ServiceContext) -> PipelineUseCases:
     if "usecases" not in ctx.extras:
+        settings = _settings(ctx)
         ctx.extras["usecases"] = PipelineUseCases(ctx.sessions, ctx.outbox, ctx.clock,
-                                                  reclaim_after_days=_settings(ctx).lead_reclaim_days)
+                                                  CustomersClient(ctx.channel(settings.customers_addr)),
+                                                  reclaim_after_days=settings.lead_reclaim_days)
     return ctx.extras["usecases"]
 
 
@@ -34,8 +39,12 @@ def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
     return [service.full_name for service in pipeline_pb2.DESCRIPTOR.services_by_name.values()]
 
 
+def subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:
+    return [follow_up_subscription(usecases_for(ctx))]
+
+
 def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
     return [usecases_for(ctx).run_sla_scheduler(_settings(ctx).sla_scan_seconds)]
 
 
-DEFINITION = ServiceDefinition(name="pipeline", register=register, background=background)
+DEFINITION = ServiceDefinition(name="pipeline", register=register, subscriptions=subscriptions, background=background)

@@ -2,16 +2,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from salesgrid.pipeline.v1 import pipeline_pb2 as pb
 from salesgrid.pipeline.v1 import pipeline_pb2_grpc as pb_grpc
 from salesgrid_common.auth import caller
 from salesgrid_common.errors import ValidationFailed
+from salesgrid_common.protos import to_timestamp
 from salesgrid_pipeline import models
 from salesgrid_pipeline.domain.facts import DocumentRef, FactValue, VisitKind, VisitRef
 from salesgrid_pipeline.domain.forecast import ForecastBucket
@@ -85,14 +85,6 @@ def _opportunity_input(request: pb.CreateOpportunityRequest) -> OpportunityInput
 # --- domain / rows → proto ---------------------------------------------------------------------
 
 
-def _ts(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
-
-
 def _fact_pb(code: str, value: FactValue) -> pb.Fact:
     encoded = encode_fact(value)
     if isinstance(value, Money):
@@ -121,9 +113,9 @@ def opportunity_pb(row: models.Opportunity, uc: PipelineUseCases) -> pb.Opportun
                                    price=pb.PipelineMoney(**c["price"]) if c.get("price") else None)
                      for c in row.competitors],
         products=[pb.OpportunityProduct(**p) for p in row.products], stage=row.stage,
-        stage_entered_at=_ts(row.stage_entered_at), status=row.status, lost_reason=row.lost_reason,
+        stage_entered_at=to_timestamp(row.stage_entered_at), status=row.status, lost_reason=row.lost_reason,
         facts=_facts_pb(uc.facts_of(row)), probability=uc.model.stage(row.stage).probability,
-        stage_model=row.stage_model, version=row.version, created_at=_ts(row.created_at))
+        stage_model=row.stage_model, version=row.version, created_at=to_timestamp(row.created_at))
 
 
 def lead_pb(row: models.Lead) -> pb.Lead:
@@ -132,15 +124,15 @@ def lead_pb(row: models.Lead) -> pb.Lead:
     return pb.Lead(
         id=row.id, company_name=row.company_name, contact_name=row.contact_name, phone=row.phone, email=row.email,
         region=row.region, industry=row.industry, source=row.source, estimated_amount=amount, status=row.status,
-        owner_id=row.owner_id, org_path=row.org_path, assigned_at=_ts(row.assigned_at),
-        last_followed_up_at=_ts(row.last_followed_up_at), closed_reason=row.closed_reason,
-        closed_at=_ts(row.closed_at), created_at=_ts(row.created_at), created_by=row.created_by, version=row.version)
+        owner_id=row.owner_id, org_path=row.org_path, assigned_at=to_timestamp(row.assigned_at),
+        last_followed_up_at=to_timestamp(row.last_followed_up_at), closed_reason=row.closed_reason,
+        closed_at=to_timestamp(row.closed_at), created_at=to_timestamp(row.created_at), created_by=row.created_by, version=row.version)
 
 
 def violation_pb(row: models.GateViolation) -> pb.GateViolation:
     return pb.GateViolation(
         id=row.id, opportunity_id=row.opportunity_id, actor_id=row.actor_id, owner_id=row.owner_id,
-        org_path=row.org_path, at=_ts(row.at), from_stage=row.from_stage, target_stage=row.target_stage,
+        org_path=row.org_path, at=to_timestamp(row.at), from_stage=row.from_stage, target_stage=row.target_stage,
         missing_facts=row.missing_facts, invalid_facts=[pb.InvalidFact(code=c, message=m) for c, m in row.invalid_facts],
         unskippable_stages=row.unskippable_stages)
 
@@ -207,7 +199,7 @@ class PipelineServicer(pb_grpc.PipelineServicer):
         rows = await self.uc.stage_history(caller(), request.opportunity_id)
         return pb.ListStageHistoryResponse(changes=[pb.StageChange(
             id=r.id, opportunity_id=r.opportunity_id, kind=r.kind, from_stage=r.from_stage, to_stage=r.to_stage,
-            at=_ts(r.at), by=r.by, facts=_facts_pb(decode_facts(r.facts, self.uc.model)), reason=r.reason,
+            at=to_timestamp(r.at), by=r.by, facts=_facts_pb(decode_facts(r.facts, self.uc.model)), reason=r.reason,
             skipped_stages=r.skipped_stages) for r in rows])
 
     async def ListGateViolations(self, request: pb.ListGateViolationsRequest,
@@ -239,6 +231,13 @@ class PipelineServicer(pb_grpc.PipelineServicer):
 
     async def CloseLead(self, request: pb.CloseLeadRequest, context: grpc.aio.ServicerContext) -> pb.Lead:
         return lead_pb(await self.uc.close_lead(caller(), request.id, request.reason))
+
+    async def ConvertLead(self, request: pb.ConvertLeadRequest, context: grpc.aio.ServicerContext) -> pb.ConvertLeadResponse:
+        amount = _money(request.amount, "amount") if request.HasField("amount") else None
+        lead, opportunity = await self.uc.convert_lead(caller(), request.id, request.opportunity_name, amount,
+                                                       _date(request.expected_close_date, "expected_close_date"))
+        return pb.ConvertLeadResponse(lead=lead_pb(lead), customer_id=opportunity.customer_id,
+                                      opportunity=opportunity_pb(opportunity, self.uc))
 
     async def GetForecast(self, request: pb.GetForecastRequest, context: grpc.aio.ServicerContext) -> pb.Forecast:
         buckets = await self.uc.forecast(caller(), request.group_by, request.subtree)

@@ -1,14 +1,15 @@
 """Pipeline use cases: each runs in one transaction, checks the caller's permission and data
 scope, applies the domain rules and writes its events to the outbox in that same transaction.
 
-Not yet done: the customer is not checked against the customers service (it has no RPC yet),
-so `customer_id` is taken as given; stage models are the default one only."""
+Customers are checked (and, on lead conversion, created) through the customers service over
+gRPC, outside the local transaction. Not yet done: stage models are the default one only."""
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from dataclasses import replace
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import and_, or_, select
@@ -25,6 +26,8 @@ from salesgrid_common.errors import Conflict, NotFound, PermissionDenied, Valida
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.ids import new_id
+from salesgrid_common.paging import keyset_page
+from salesgrid_common.protos import to_timestamp
 from salesgrid_pipeline.domain import forecast as fc
 from salesgrid_pipeline.domain import leads as lead_rules
 from salesgrid_pipeline.domain import sla
@@ -35,6 +38,7 @@ from salesgrid_pipeline.domain.opportunities import OpportunityInput, validate_o
 from salesgrid_pipeline.domain.stage_model import StageModel, default_stage_model
 from salesgrid_pipeline.domain.stages import (GateRejected, OpportunityState, StageTransition, advance,
                                               gate_violation, lose, regress, win)
+from salesgrid_pipeline.customers_client import CustomersClient
 from salesgrid_pipeline.fact_store import decode_facts, encode_facts
 from salesgrid_pipeline.models import GateViolation, Lead, Opportunity, StageHistory
 
@@ -43,10 +47,6 @@ log = logging.getLogger(__name__)
 OPP_READ, OPP_CREATE, OPP_UPDATE = "opportunities:read", "opportunities:create", "opportunities:update"
 LEAD_READ, LEAD_CREATE, LEAD_UPDATE, LEAD_ASSIGN = "leads:read", "leads:create", "leads:update", "leads:assign"
 Decide = Callable[[OpportunityState, datetime], StageTransition]
-
-
-def _page_size(value: int) -> int:
-    return max(1, min(value or 50, 200))
 
 
 def _ancestor_paths(org_path: str) -> list[str]:
@@ -61,9 +61,10 @@ def _status_of(model: StageModel, stage_code: str) -> str:
 
 
 class PipelineUseCases:
-    def __init__(self, sessions: SessionFactory, outbox: Outbox, clock: Clock,
+    def __init__(self, sessions: SessionFactory, outbox: Outbox, clock: Clock, customers: CustomersClient,
                  model: StageModel | None = None, reclaim_after_days: int = lead_rules.RECLAIM_AFTER_DAYS) -> None:
         self.sessions = sessions
+        self.customers = customers
         self.outbox = outbox
         self.clock = clock
         self.model = model or default_stage_model()
@@ -109,30 +110,34 @@ class PipelineUseCases:
     async def create_opportunity(self, principal: Principal, data: OpportunityInput, owner_id: str) -> Opportunity:
         principal.require(OPP_CREATE)
         now = self.clock()
+        validate_opportunity(data, (), now)  # bad input is refused before any remote call
+        await self.customers.visible_customer(principal, data.customer_id.strip())
         async with self.sessions() as session, session.begin():
             owner, org_path = await self._user_in_scope(session, principal, OPP_CREATE, owner_id, "owner_id")
-            customer_id = data.customer_id.strip() if isinstance(data.customer_id, str) else data.customer_id
-            names = (await session.scalars(select(Opportunity.name).where(Opportunity.customer_id == customer_id))).all()
-            valid = validate_opportunity(data, names, now)
-            entry = self.model.entry_stage_code
-            row = Opportunity(
-                id=new_id(), customer_id=valid.customer_id, name=valid.name, name_key=normalise_key(valid.name),
-                owner_id=owner, org_path=org_path, amount=str(valid.amount.amount), currency=valid.amount.currency,
-                expected_close_date=valid.expected_close_date,
-                competitors=[{"name": c.name, "strengths": c.strengths,
-                              "price": {"amount": str(c.price.amount), "currency": c.price.currency} if c.price else None}
-                             for c in valid.competitors],
-                products=[{"product_id": p.product_id, "quantity": str(p.quantity)} for p in valid.products],
-                stage_model=self.model.code, stage=entry, stage_entered_at=now, status="open", lost_reason="",
-                facts={}, sla_level_notified=0, version=1, created_at=now, updated_at=now)
-            session.add(row)
-            try:
-                await session.flush()
-            except IntegrityError:  # a concurrent create of the same name won the race
-                raise Conflict(f"the customer already has an opportunity named {valid.name!r}", "name") from None
-            await self._emit(session, "opportunity.created", self._opportunity_event(row), row.id, org_path,
-                             principal, now)
-            return row
+            return await self._insert_opportunity(session, principal, data, owner, org_path, now)
+
+    async def _insert_opportunity(self, session: AsyncSession, principal: Principal, data: OpportunityInput,
+                                  owner: str, org_path: str, now: datetime) -> Opportunity:
+        customer_id = data.customer_id.strip()
+        names = (await session.scalars(select(Opportunity.name).where(Opportunity.customer_id == customer_id))).all()
+        valid = validate_opportunity(data, names, now)
+        row = Opportunity(
+            id=new_id(), customer_id=valid.customer_id, name=valid.name, name_key=normalise_key(valid.name),
+            owner_id=owner, org_path=org_path, amount=str(valid.amount.amount), currency=valid.amount.currency,
+            expected_close_date=valid.expected_close_date,
+            competitors=[{"name": c.name, "strengths": c.strengths,
+                          "price": {"amount": str(c.price.amount), "currency": c.price.currency} if c.price else None}
+                         for c in valid.competitors],
+            products=[{"product_id": p.product_id, "quantity": str(p.quantity)} for p in valid.products],
+            stage_model=self.model.code, stage=self.model.entry_stage_code, stage_entered_at=now, status="open",
+            lost_reason="", facts={}, sla_level_notified=0, version=1, created_at=now, updated_at=now)
+        session.add(row)
+        try:
+            await session.flush()
+        except IntegrityError:  # a concurrent create of the same name won the race
+            raise Conflict(f"the customer already has an opportunity named {valid.name!r}", "name") from None
+        await self._emit(session, "opportunity.created", self._opportunity_event(row), row.id, org_path, principal, now)
+        return row
 
     async def _visible_opportunity(self, session: AsyncSession, principal: Principal, opportunity_id: str,
                                    permission: str) -> Opportunity:
@@ -151,18 +156,14 @@ class PipelineUseCases:
     async def list_opportunities(self, principal: Principal, *, owner_id: str, customer_id: str, status: str,
                                  stage: str, page_size: int, after: str) -> tuple[list[Opportunity], str]:
         principal.require(OPP_READ)
-        size = _page_size(page_size)
-        stmt = (select(Opportunity).where(scope_filter(principal, OPP_READ, Opportunity.owner_id, Opportunity.org_path))
-                .order_by(Opportunity.id).limit(size + 1))
+        stmt = select(Opportunity).where(scope_filter(principal, OPP_READ, Opportunity.owner_id, Opportunity.org_path))
         for column, value in ((Opportunity.owner_id, owner_id), (Opportunity.customer_id, customer_id),
                               (Opportunity.status, status), (Opportunity.stage, stage)):
             if value:
                 stmt = stmt.where(column == value)
-        if after:
-            stmt = stmt.where(Opportunity.id > after)
         async with self.sessions() as session:
-            rows = list((await session.scalars(stmt)).all())
-        return rows[:size], rows[size - 1].id if len(rows) > size else ""
+            found = await keyset_page(session, stmt, Opportunity.id, page_size, after, newest_first=False)
+        return found.items, found.next_token
 
     def facts_of(self, row: Opportunity) -> dict[str, FactValue]:
         return decode_facts(row.facts, self.model)
@@ -260,19 +261,15 @@ class PipelineUseCases:
     async def list_gate_violations(self, principal: Principal, *, actor_id: str, opportunity_id: str, page_size: int,
                                    after: str) -> tuple[list[GateViolation], str]:
         principal.require(OPP_READ)
-        size = _page_size(page_size)
-        stmt = (select(GateViolation)
-                .where(scope_filter(principal, OPP_READ, GateViolation.owner_id, GateViolation.org_path))
-                .order_by(GateViolation.id).limit(size + 1))
+        stmt = select(GateViolation).where(
+            scope_filter(principal, OPP_READ, GateViolation.owner_id, GateViolation.org_path))
         if actor_id:
             stmt = stmt.where(GateViolation.actor_id == actor_id)
         if opportunity_id:
             stmt = stmt.where(GateViolation.opportunity_id == opportunity_id)
-        if after:
-            stmt = stmt.where(GateViolation.id > after)
         async with self.sessions() as session:
-            rows = list((await session.scalars(stmt)).all())
-        return rows[:size], rows[size - 1].id if len(rows) > size else ""
+            found = await keyset_page(session, stmt, GateViolation.id, page_size, after, newest_first=False)
+        return found.items, found.next_token
 
     # --- forecast ---------------------------------------------------------------------------
 
@@ -368,19 +365,16 @@ class PipelineUseCases:
     async def list_leads(self, principal: Principal, *, status: str, owner_id: str, page_size: int,
                          after: str) -> tuple[list[Lead], str]:
         principal.require(LEAD_READ)
-        size = _page_size(page_size)
         visible = or_(scope_filter(principal, LEAD_READ, Lead.owner_id, Lead.org_path),
                       and_(Lead.status == "pool", Lead.org_path.in_(_ancestor_paths(principal.org_path))))
-        stmt = select(Lead).where(visible).order_by(Lead.id).limit(size + 1)
+        stmt = select(Lead).where(visible)
         if status:
             stmt = stmt.where(Lead.status == status)
         if owner_id:
             stmt = stmt.where(Lead.owner_id == owner_id)
-        if after:
-            stmt = stmt.where(Lead.id > after)
         async with self.sessions() as session:
-            rows = list((await session.scalars(stmt)).all())
-        return rows[:size], rows[size - 1].id if len(rows) > size else ""
+            found = await keyset_page(session, stmt, Lead.id, page_size, after, newest_first=False)
+        return found.items, found.next_token
 
     async def assign_lead(self, principal: Principal, lead_id: str, rep_id: str) -> Lead:
         now = self.clock()
@@ -412,6 +406,52 @@ class PipelineUseCases:
             await self._lead_event(session, "closed", row, principal, now)
             return row
 
+    async def convert_lead(self, principal: Principal, lead_id: str, opportunity_name: str, amount: Money | None,
+                           expected_close_date: date) -> tuple[Lead, Opportunity]:
+        """Customer through the customers service (its duplicate check applies), then here, in one
+        transaction, the opportunity and the converted lead. Everything local is validated before
+        the customer is created, so bad input leaves nothing behind in either service."""
+        principal.require(OPP_CREATE)
+        now = self.clock()
+        async with self.sessions() as session:
+            row = await self._visible_lead(session, principal, lead_id, LEAD_UPDATE)
+            plan = lead_rules.convert(self._lead_domain(row), now, opportunity_name=opportunity_name or None)
+            seen_version, owner, org_path = row.version, row.owner_id, row.org_path
+        amount = amount or plan.opportunity.amount
+        if amount is None:
+            raise ValidationFailed("is required (the lead has no estimated amount)", "amount")
+        data = OpportunityInput(customer_id="(new)", name=plan.opportunity.name, amount=amount,
+                                expected_close_date=expected_close_date)
+        validate_opportunity(data, (), now)
+        assert plan.customer is not None  # converting always creates the customer
+        customer = await self.customers.create_customer(principal, plan.customer, "company_name")
+        async with self.sessions() as session, session.begin():
+            row = await self._visible_lead(session, principal, lead_id, LEAD_UPDATE)
+            if row.version != seen_version:
+                raise Conflict(f"the lead changed while converting; customer {customer.customer_id} was created, "
+                               "create the opportunity on it", "id")
+            opportunity = await self._insert_opportunity(
+                session, principal, replace(data, customer_id=customer.customer_id), owner, org_path, now)
+            self._lead_store(row, plan.lead, org_path, now)
+            await self._emit(session, "lead.converted", PipelineLeadState(
+                lead_id=row.id, company_name=row.company_name, status=row.status, owner_id=row.owner_id,
+                org_path=row.org_path, region=row.region, industry=row.industry, customer_id=customer.customer_id,
+                opportunity_id=opportunity.id), row.id, row.org_path, principal, now)
+            return row, opportunity
+
+    async def record_lead_follow_up(self, session: AsyncSession, lead_id: str, owner_id: str, at: datetime) -> bool:
+        """A follow-up logged by the lead's owner restarts its reclaim window; follow-ups of
+        anyone else, or of a lead no longer assigned, change nothing."""
+        row = await session.get(Lead, lead_id)
+        if row is None or row.status != "assigned" or row.owner_id != owner_id:
+            return False
+        lead = lead_rules.record_follow_up(self._lead_domain(row), at)
+        if lead.last_followed_up_at == row.last_followed_up_at:
+            return False  # an older, out-of-order event
+        row.last_followed_up_at = lead.last_followed_up_at
+        row.version += 1
+        return True
+
     # --- SLA engine ---------------------------------------------------------------------------
 
     async def sla_scan(self) -> int:
@@ -432,8 +472,8 @@ class PipelineUseCases:
                 for notice in check.notifications:
                     level = "overdue" if notice.level is sla.SlaLevel.OVERDUE else "escalated"
                     payload = PipelineSlaNotice(opportunity_id=row.id, stage=row.stage, level=level,
-                                                recipient_ids=notice.recipient_ids, owner_id=row.owner_id)
-                    payload.due_at.FromDatetime(notice.due_at)
+                                                recipient_ids=notice.recipient_ids, owner_id=row.owner_id,
+                                                due_at=to_timestamp(notice.due_at))
                     await self._emit(session, f"sla.{level}", payload, row.id, row.org_path, None, now)
                     written += 1
                 row.sla_level_notified = int(check.level_notified)

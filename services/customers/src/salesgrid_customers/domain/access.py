@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from .errors import PermissionDenied
 
-# Roles that manage the people in their unit's subtree (销售主管 / 销售经理 / 销售总监 / 区总).
-MANAGER_ROLES = frozenset({"supervisor", "sales_manager", "sales_director", "regional_head"})
+# Roles that manage the people in their unit's subtree (销售主管 / 销售经理 / 销售总监 / 区总):
+# identity's built-in role codes, and the longer names custom roles were given before.
+MANAGER_ROLES = frozenset({"supervisor", "manager", "director", "regional_head", "sales_manager", "sales_director"})
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,10 @@
+"""Customers settings: the common ones plus the public-pool scheduler's pace."""
+from __future__ import annotations
+
+from pydantic import Field
+
+from salesgrid_common.settings import ServiceSettings
+
+
+class CustomersSettings(ServiceSettings):
+    pool_scan_seconds: float = Field(default=300.0, gt=0)  # how often the automatic return scans owned customers

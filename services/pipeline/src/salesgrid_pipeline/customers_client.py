@@ -1,0 +1,68 @@
+"""The customers service seen from the pipeline: a customer must exist and be in the caller's
+scope before an opportunity hangs on it, and lead conversion creates the customer there (with
+its duplicate check). Calls go over gRPC on behalf of the caller (his token is forwarded)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import grpc
+
+from salesgrid.customers.v1 import customers_pb2 as cpb
+from salesgrid.customers.v1 import customers_pb2_grpc as cpb_grpc
+from salesgrid_common.auth import Principal
+from salesgrid_common.errors import (AlreadyExists, DomainError, FailedPrecondition, PermissionDenied,
+                                     ValidationFailed)
+from salesgrid_common.service import outgoing_metadata
+from salesgrid_pipeline.domain.leads import CustomerDraft
+
+TIMEOUT_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class CustomerRef:
+    customer_id: str
+    legal_name: str
+    owner_id: str
+
+
+class CustomersClient:
+    def __init__(self, channel: grpc.aio.Channel) -> None:
+        self.stub = cpb_grpc.CustomersStub(channel)
+
+    async def visible_customer(self, principal: Principal, customer_id: str) -> CustomerRef:
+        """The customer, if it exists and the caller may read it; else an error naming customer_id
+        (not found and out of scope read the same, so existence does not leak)."""
+        try:
+            reply = await self.stub.GetCustomer(cpb.GetCustomerRequest(id=customer_id), timeout=TIMEOUT_SECONDS,
+                                                metadata=outgoing_metadata(principal.token, principal.client_ip))
+        except grpc.aio.AioRpcError as error:
+            if error.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSION_DENIED):
+                raise ValidationFailed(f"customer {customer_id!r} does not exist or is outside your scope",
+                                       "customer_id") from None
+            raise _unavailable(error) from None
+        return CustomerRef(reply.id, reply.legal_name, reply.owner_id)
+
+    async def create_customer(self, principal: Principal, draft: CustomerDraft, field: str) -> CustomerRef:
+        """Create the customer for a converted lead; a blocking duplicate names the existing
+        record and its owner (the customers service's message) on `field`."""
+        request = cpb.CreateCustomerRequest(legal_name=draft.name, industry=draft.industry, source=draft.source,
+                                            owner_id=draft.owner_id)
+        try:
+            reply = await self.stub.CreateCustomer(request, timeout=TIMEOUT_SECONDS,
+                                                   metadata=outgoing_metadata(principal.token, principal.client_ip))
+        except grpc.aio.AioRpcError as error:
+            code = error.code()
+            if code == grpc.StatusCode.ALREADY_EXISTS:
+                raise AlreadyExists(error.details() or "the customer already exists", field) from None
+            if code == grpc.StatusCode.INVALID_ARGUMENT:
+                raise ValidationFailed(error.details() or "rejected by the customers service", field) from None
+            if code == grpc.StatusCode.PERMISSION_DENIED:
+                raise PermissionDenied(error.details() or "you may not create customers", field) from None
+            raise _unavailable(error) from None
+        customer = reply.customer
+        return CustomerRef(customer.id, customer.legal_name, customer.owner_id)
+
+
+def _unavailable(error: grpc.aio.AioRpcError) -> DomainError:
+    return FailedPrecondition(f"the customers service could not answer ({error.code().name}); retry later",
+                              "customer_id")

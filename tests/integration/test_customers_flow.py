@@ -1,0 +1,126 @@
+"""Customers end to end through the gateway on the real platform: a rep and his manager in their
+own org unit, scope between reps, problem+json for bad input, and ownership arbitration decided
+from follow-ups that activities publishes and customers consumes."""
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+PASSWORD = "Field-Sales-2026"
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def eventually(check: Callable[[], Any], timeout: float = 15.0) -> Any:
+    """Events between services are asynchronous: poll until `check` returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            assert result, "condition not met in time"
+            return result
+        time.sleep(0.2)
+
+
+def person(api: httpx.Client, admin: str, unit_id: str, login: str, role: str) -> tuple[str, str]:
+    """(user id, access token) of a new user in `unit_id`."""
+    created = api.post("/v1/users", headers=auth(admin), json={
+        "login": login, "display_name": login, "unit_id": unit_id, "roles": [role], "initial_password": PASSWORD})
+    assert created.status_code == 201, created.text
+    login_reply = api.post("/v1/auth/login", json={"login": login, "password": PASSWORD})
+    assert login_reply.status_code == 200, login_reply.text
+    return created.json()["id"], login_reply.json()["access_token"]
+
+
+def test_customers_scope_bad_input_and_arbitration(api: httpx.Client, admin_token: str) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    units = api.get("/v1/org-units", headers=auth(admin_token)).json()["items"]
+    root = next(u for u in units if not u["parent_id"])
+    unit = api.post("/v1/org-units", headers=auth(admin_token), json={"parent_id": root["id"],
+                                                                       "name": f"客户测试组 {suffix}"})
+    assert unit.status_code == 201, unit.text
+    unit_id = unit.json()["id"]
+    rep1, rep1_token = person(api, admin_token, unit_id, f"cust-rep1-{suffix}", "rep")
+    rep2, rep2_token = person(api, admin_token, unit_id, f"cust-rep2-{suffix}", "rep")
+    _, mgr_token = person(api, admin_token, unit_id, f"cust-mgr-{suffix}", "manager")
+    r1, r2, mgr = auth(rep1_token), auth(rep2_token), auth(mgr_token)
+
+    # Bad input: a problem+json 400 naming the field, and nothing created.
+    bad = api.post("/v1/customers", headers=r1, json={"legal_name": f"星河{suffix}有限公司", "credit_code": "123"})
+    assert bad.status_code == 400 and bad.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in bad.json()["errors"]] == ["credit_code"]
+
+    name = f"星河{suffix}科技有限公司"
+    first = api.post("/v1/customers", headers=r1, json={"legal_name": name, "tier": "key"})
+    assert first.status_code == 201, first.text
+    first_id = first.json()["id"]
+    assert api.get("/v1/customers", headers=r1).json()["items"][0]["id"] == first_id
+    # An exact duplicate is refused naming the owner; a near one is created with a warning.
+    duplicate = api.post("/v1/customers", headers=r2, json={"legal_name": f"星河{suffix}科技（北京）有限公司"})
+    assert duplicate.status_code == 409 and rep1 in duplicate.json()["detail"]
+    second = api.post("/v1/customers", headers=r2, json={"legal_name": f"星河{suffix}科技服务有限公司"})
+    assert second.status_code == 201, second.text
+    second_id = second.json()["id"]
+    assert [w["customer_id"] for w in second.json()["duplicate_warnings"]] == [first_id]
+
+    # Scope: a rep sees neither another rep's customer nor it in his list; the manager sees both.
+    assert api.get(f"/v1/customers/{first_id}", headers=r2).status_code in (403, 404)
+    assert first_id not in {c["id"] for c in api.get("/v1/customers", headers=r2).json()["items"]}
+    managed = {c["id"] for c in api.get("/v1/customers?limit=100", headers=mgr).json()["items"]}
+    assert {first_id, second_id} <= managed
+    assert api.post("/v1/customers/arbitration", headers=r1, json={
+        "customer_ids": [first_id, second_id], "registered_name": "x"}).status_code == 403
+    bad = api.post("/v1/customers/arbitration", headers=mgr, json={"customer_ids": [first_id],
+                                                                    "registered_name": name})
+    assert bad.status_code == 400 and [e["field"] for e in bad.json()["errors"]] == ["customer_ids"]
+
+    # rep2 follows his record up first (activities learns of the customer by event, so retry).
+    def log_follow_up(headers: dict[str, str], customer_id: str, hours_ago: int) -> bool:
+        at = (datetime.now(UTC) - timedelta(hours=hours_ago)).isoformat().replace("+00:00", "Z")
+        reply = api.post("/v1/follow-ups", headers=headers, json={
+            "kind": "call", "occurred_at": at, "notes": "introduced our products", "customer_id": customer_id})
+        assert reply.status_code in (201, 400, 404, 422), reply.text
+        return reply.status_code == 201
+
+    eventually(lambda: log_follow_up(r2, second_id, 5))
+    eventually(lambda: log_follow_up(r1, first_id, 2))
+
+    # Neither record carries the registered name, so the first follow-up decides, once both are known.
+    def arbitrate() -> dict[str, Any] | None:
+        reply = api.post("/v1/customers/arbitration", headers=mgr, json={
+            "customer_ids": [first_id, second_id], "registered_name": f"北京星河{suffix}科技股份有限公司"})
+        assert reply.status_code == 201, reply.text
+        steps = reply.json()["steps"]
+        known = len(steps) > 1 and all(steps[1]["compared"].get(rep) for rep in (rep1, rep2))
+        return reply.json() if known else None
+
+    decision = eventually(arbitrate)
+    assert (decision["winner_rep_id"], decision["winner_customer_id"], decision["rule"]) == \
+        (rep2, second_id, "first_follow_up")
+
+    # Customer 360 from the consumed follow-ups; out of another rep's scope.
+    overview = api.get(f"/v1/customers/{second_id}/overview", headers=r2)
+    assert overview.status_code == 200 and overview.json()["follow_up_count"] == 1
+    assert api.get(f"/v1/customers/{second_id}/overview", headers=r1).status_code in (403, 404)
+
+    # The manager merges the loser into the winner: the loser is gone, its history counts for the winner.
+    assert api.post("/v1/customers/merge", headers=mgr, json={"survivor_id": second_id,
+                                                               "duplicate_ids": []}).status_code == 400
+    merged = api.post("/v1/customers/merge", headers=mgr, json={"survivor_id": second_id, "duplicate_ids": [first_id]})
+    assert merged.status_code == 200, merged.text
+    assert merged.json()["merged_ids"] == [first_id] and merged.json()["tier"] == "key"
+    assert api.get(f"/v1/customers/{first_id}", headers=mgr).status_code == 404
+    assert api.get(f"/v1/customers/{second_id}/overview", headers=r2).json()["follow_up_count"] == 2
+    # rep1 keeps sight of his history as a collaborator; filters work inside the scope.
+    assert api.get(f"/v1/customers/{second_id}", headers=r1).status_code == 200
+    tagged = api.get(f"/v1/customers?unit_id={unit_id}&tier=key", headers=mgr).json()["items"]
+    assert [c["id"] for c in tagged] == [second_id]
+    bad = api.get("/v1/customers?updated_since=yesterday", headers=mgr)
+    assert bad.status_code == 400 and bad.headers["content-type"].startswith("application/problem+json")

@@ -1,0 +1,149 @@
+"""Pipeline end to end through the gateway on the real platform: a rep and his manager in their
+own org unit; a lead converted (the customer created through the customers service) into an
+opportunity advanced through every stage with its facts to won; a gate rejection recorded and
+visible to the manager; scope between reps and problem+json for bad input."""
+from __future__ import annotations
+
+import time
+import uuid
+from decimal import Decimal
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+PASSWORD = "Field-Sales-2026"
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def eventually(check: Callable[[], Any], timeout: float = 15.0) -> Any:
+    """Events between services are asynchronous: poll until `check` returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            assert result, "condition not met in time"
+            return result
+        time.sleep(0.2)
+
+
+def person(api: httpx.Client, admin: str, unit_id: str, login: str, role: str) -> tuple[str, str]:
+    """(user id, access token) of a new user in `unit_id`."""
+    created = api.post("/v1/users", headers=auth(admin), json={
+        "login": login, "display_name": login, "unit_id": unit_id, "roles": [role], "initial_password": PASSWORD})
+    assert created.status_code == 201, created.text
+    login_reply = api.post("/v1/auth/login", json={"login": login, "password": PASSWORD})
+    assert login_reply.status_code == 200, login_reply.text
+    return created.json()["id"], login_reply.json()["access_token"]
+
+
+def money(amount: str) -> dict[str, str]:
+    return {"amount": amount, "currency": "CNY"}
+
+
+def document(code: str) -> dict[str, Any]:
+    return {"code": code, "document": {"document_id": f"doc-{code}", "file_name": f"{code}.pdf"}}
+
+
+# every gate of the default stage model, in order, with the facts it requires
+STAGE_FACTS: list[tuple[str, list[dict[str, Any]]]] = [
+    ("approval", [
+        {"code": "budget", "amount": money("900000")},
+        {"code": "our_expected_amount", "amount": money("600000")},
+        {"code": "latest_expected_bid_date", "date": "2027-02-28"},
+        {"code": "design_organisations", "organisations": {"names": ["华东设计院"]}},
+        {"code": "decision_organisations", "organisations": {"names": ["集团总部"]}},
+        {"code": "user_organisations", "organisations": {"names": ["二号工厂"]}},
+        {"code": "decision_chain_visits", "visits": {"visits": [
+            {"activity_id": f"visit-{i}", "kind": "visit"} for i in range(3)]}}]),
+    ("formal_communication", [{"code": "expected_bid_date", "date": "2027-02-15"},
+                              {"code": "expected_winning_amount", "amount": money("580000")}]),
+    ("bidding", [document("tender_document"), document("bid_document"),
+                 {"code": "publication_date", "date": "2027-01-20"}, {"code": "response_date", "date": "2027-02-15"}]),
+    ("result", []),
+]
+
+
+def test_lead_to_won_with_gates_scope_and_bad_input(api: httpx.Client, admin_token: str) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    units = api.get("/v1/org-units", headers=auth(admin_token)).json()["items"]
+    root = next(u for u in units if not u["parent_id"])
+    unit = api.post("/v1/org-units", headers=auth(admin_token), json={"parent_id": root["id"],
+                                                                       "name": f"商机测试组 {suffix}"})
+    assert unit.status_code == 201, unit.text
+    unit_id = unit.json()["id"]
+    rep1, rep1_token = person(api, admin_token, unit_id, f"pipe-rep1-{suffix}", "rep")
+    rep2, rep2_token = person(api, admin_token, unit_id, f"pipe-rep2-{suffix}", "rep")
+    _, mgr_token = person(api, admin_token, unit_id, f"pipe-mgr-{suffix}", "manager")
+    r1, r2, mgr = auth(rep1_token), auth(rep2_token), auth(mgr_token)
+
+    # a lead of the rep's own, converted: the customer is created in the customers service
+    company = f"江南{suffix}精密制造有限公司"
+    lead = api.post("/v1/leads", headers=r1, json={"company_name": company, "industry": "machinery",
+                                                   "estimated_amount": money("650000"), "assign_to": rep1})
+    assert lead.status_code == 201, lead.text
+    lead_id = lead.json()["id"]
+    bad = api.post(f"/v1/leads/{lead_id}/convert", headers=r1, json={"expected_close_date": "2020-01-01"})
+    assert bad.status_code == 400 and bad.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in bad.json()["errors"]] == ["expected_close_date"]
+    converted = api.post(f"/v1/leads/{lead_id}/convert", headers=r1, json={"expected_close_date": "2027-03-31"})
+    assert converted.status_code == 201, converted.text
+    body = converted.json()
+    customer_id, opp = body["customer_id"], body["opportunity"]
+    assert body["lead"]["status"] == "converted"
+    customer = api.get(f"/v1/customers/{customer_id}", headers=r1)
+    assert customer.status_code == 200, customer.text
+    assert customer.json()["legal_name"] == company
+    opp_id = opp["id"]
+    assert (opp["stage"], opp["status"], opp["customer_id"]) == ("opportunity", "open", customer_id)
+
+    # bad input and another rep's customer: problem+json 400 naming the field
+    bad = api.post("/v1/opportunities", headers=r1, json={"customer_id": customer_id, "name": "Line 3",
+                                                          "amount": money("-5"), "expected_close_date": "2027-03-31"})
+    assert bad.status_code == 400 and bad.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in bad.json()["errors"]] == ["amount.amount"]
+    foreign = api.post("/v1/opportunities", headers=r2, json={"customer_id": customer_id, "name": "Poached",
+                                                              "amount": money("5"), "expected_close_date": "2027-03-31"})
+    assert foreign.status_code == 400 and [e["field"] for e in foreign.json()["errors"]] == ["customer_id"]
+
+    # scope: the other rep can neither read nor move this opportunity; the manager reads it
+    assert api.get(f"/v1/opportunities/{opp_id}", headers=r2).status_code in (403, 404)
+    assert api.post(f"/v1/opportunities/{opp_id}/advance", headers=r2, json={}).status_code in (403, 404)
+    assert api.get(f"/v1/opportunities/{opp_id}", headers=mgr).status_code == 200
+
+    # a gate without its facts is rejected and recorded as a violation the manager sees per rep
+    rejected = api.post(f"/v1/opportunities/{opp_id}/advance", headers=r1, json={})
+    assert rejected.status_code in (409, 412, 422), rejected.text
+    assert "budget" in rejected.json()["detail"]
+    violations = api.get("/v1/gate-violations", headers=mgr, params={"actor_id": rep1}).json()["items"]
+    assert [(v["opportunity_id"], v["target_stage"]) for v in violations] == [(opp_id, "approval")]
+    assert "decision_chain_visits" in violations[0]["missing_facts"]
+    assert api.get("/v1/gate-violations", headers=r2).json()["items"] == []
+
+    version = opp["version"]
+    for stage, facts in STAGE_FACTS:
+        moved = api.post(f"/v1/opportunities/{opp_id}/advance", headers={**r1, "If-Match": f'"{version}"'},
+                         json={"facts": facts})
+        assert moved.status_code == 200, moved.text
+        assert moved.json()["stage"] == stage
+        version = moved.json()["version"]
+    won = api.post(f"/v1/opportunities/{opp_id}/won", headers=r1,
+                   json={"facts": [document("award_notice"), document("bid_opening_documents")]})
+    assert won.status_code == 200, won.text
+    assert (won.json()["status"], won.json()["stage"]) == ("won", "won")
+    closed = api.post(f"/v1/opportunities/{opp_id}/advance", headers=r1, json={})
+    assert closed.status_code in (409, 412, 422) and "closed" in closed.json()["detail"]
+
+    history = api.get(f"/v1/opportunities/{opp_id}/history", headers=mgr).json()["items"]
+    assert [(c["from_stage"], c["to_stage"]) for c in history] == [
+        ("opportunity", "approval"), ("approval", "formal_communication"), ("formal_communication", "bidding"),
+        ("bidding", "result"), ("result", "won")]
+    assert {c["by"] for c in history} == {rep1}
+
+    # the lead is converted, visible to the manager; the won deal is in his forecast
+    assert api.get(f"/v1/leads/{lead_id}", headers=mgr).json()["status"] == "converted"
+    forecast = eventually(lambda: api.get("/v1/forecast", headers=mgr).json()["items"])
+    assert any(b["key"] == rep1 and Decimal(b["won_amount"]) == 650000 for b in forecast), forecast
