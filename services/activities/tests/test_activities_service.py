@@ -420,3 +420,45 @@ async def test_daily_reports_on_the_berlin_dst_day(database_url: str, nats_url: 
         async with w.sessions() as session:
             missing = (await session.scalars(select(DailyReportRow).where(DailyReportRow.status == "missing"))).all()
         assert [(r.owner_id, r.report_date.isoformat()) for r in missing] == [("rep-d", "2026-03-29")]
+
+
+async def test_customer_coordinates_arrive_from_customers_events(database_url: str, nats_url: str, test_keys) -> None:  # type: ignore[no-untyped-def]
+    """Check-in distances use the coordinates customers publishes (created/updated), through the
+    real event path; a customer whose address loses its coordinates falls back to no_reference."""
+    from salesgrid.events.v1.customers_events_pb2 import CustomerRecordState
+    from salesgrid_common.events.bus import connect, ensure_stream
+    from salesgrid_common.events.envelope import EventMeta, build_envelope
+    from salesgrid_dev.testing import eventually
+
+    async def publish(verb: str, state: CustomerRecordState) -> None:
+        nc = await connect(nats_url, "test-customers")
+        js = nc.jetstream()
+        await ensure_stream(js, "customers", 1)
+        envelope = build_envelope(f"salesgrid.customers.customer.{verb}", "customers", state,
+                                  EventMeta(aggregate_id=state.customer_id), START)
+        await js.publish(envelope.type, envelope.SerializeToString(), headers={"Nats-Msg-Id": envelope.event_id})
+        await nc.drain()
+
+    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=FakeClock(START)) as running:
+        w = World(running, test_keys)
+        await publish("created", CustomerRecordState(customer_id="cust-geo", legal_name="外滩中心", owner_id="rep-a",
+                                                     has_location=True, latitude=31.2400, longitude=121.4900))
+
+        async def known() -> bool:
+            return await w.count(CustomerLocation) == 1
+
+        await eventually(known)
+        at_door = pb.LocationReading(latitude=31.2404, longitude=121.4900, accuracy_m=10, device_time=ts(START))
+        near = await w.stub.CheckIn(pb.CheckInRequest(customer_id="cust-geo", reading=at_door), metadata=w.meta["rep"])
+        assert not near.flagged and 40 < near.check_in.distance_m < 50
+        far = pb.LocationReading(latitude=31.2580, longitude=121.4900, accuracy_m=10, device_time=ts(START))
+        away = await w.stub.CheckIn(pb.CheckInRequest(customer_id="cust-geo", reading=far), metadata=w.meta["rep2"])
+        assert away.flagged and list(away.check_in.flags) == ["too_far"] and 1900 < away.check_in.distance_m < 2100
+
+        await publish("updated", CustomerRecordState(customer_id="cust-geo", legal_name="外滩中心", owner_id="rep-a",
+                                                     version=2, has_location=False))
+
+        async def forgotten() -> bool:
+            return await w.count(CustomerLocation) == 0
+
+        await eventually(forgotten)

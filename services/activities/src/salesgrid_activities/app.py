@@ -11,6 +11,8 @@ import grpc
 
 from salesgrid.activities.v1 import activities_pb2, activities_pb2_grpc
 from salesgrid_common.service import ServiceContext, ServiceDefinition
+from salesgrid_activities.handlers import customer_locations
+from salesgrid_activities.models import Base
 from salesgrid_activities.servicer import ActivitiesServicer
 from salesgrid_activities.usecases import ActivitiesUseCases
 
@@ -53,4 +55,5 @@ def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
             every(TASK_SCHEDULER_INTERVAL_SECONDS, uc.fire_overdue_tasks, "overdue tasks reported")]
 
 
-DEFINITION = ServiceDefinition(name="activities", register=register, background=background)
+DEFINITION = ServiceDefinition(name="activities", register=register, background=background,
+                               subscriptions=lambda ctx: [customer_locations()], metadata=Base.metadata)

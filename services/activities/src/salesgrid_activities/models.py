@@ -32,7 +32,7 @@ class FollowUpRow(Base):
 
 
 class CustomerLocation(Base):
-    """Reference coordinates of customers, to be fed by customers events (empty until then)."""
+    """Reference coordinates of customers, kept from customers.customer.created/updated events."""
 
     __tablename__ = "customer_locations"
     customer_id: Mapped[str] = mapped_column(String(128), primary_key=True)

@@ -1,0 +1,48 @@
+"""Helpers for tests that drive the real platform through the gateway's REST API."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+PASSWORD = "Field-Sales-2026"
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def poll(check: Callable[[], Any], timeout: float = 15.0, interval: float = 0.2) -> Any:
+    """Events between services are asynchronous: poll until `check` returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            assert result, "condition not met in time"
+            return result
+        time.sleep(interval)
+
+
+def root_unit(api: httpx.Client, admin: str) -> dict[str, Any]:
+    units = api.get("/v1/org-units", headers=auth(admin)).json()["items"]
+    return next(u for u in units if not u["parent_id"])
+
+
+def org_unit(api: httpx.Client, admin: str, parent_id: str, name: str, **fields: Any) -> dict[str, Any]:
+    created = api.post("/v1/org-units", headers=auth(admin), json={"parent_id": parent_id, "name": name, **fields})
+    assert created.status_code == 201, created.text
+    return dict(created.json())
+
+
+def person(api: httpx.Client, admin: str, unit_id: str, login: str, role: str,
+           manager_id: str = "") -> tuple[str, str]:
+    """(user id, access token) of a new user in `unit_id`."""
+    created = api.post("/v1/users", headers=auth(admin), json={
+        "login": login, "display_name": login, "unit_id": unit_id, "roles": [role], "initial_password": PASSWORD,
+        "manager_id": manager_id})
+    assert created.status_code == 201, created.text
+    login_reply = api.post("/v1/auth/login", json={"login": login, "password": PASSWORD})
+    assert login_reply.status_code == 200, login_reply.text
+    return str(created.json()["id"]), str(login_reply.json()["access_token"])

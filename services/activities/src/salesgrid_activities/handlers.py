@@ -1,0 +1,28 @@
+"""Events from other services that activities keeps: customers' coordinates, for check-in
+distances (no call to customers on each check-in)."""
+from __future__ import annotations
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salesgrid.events.v1.customers_events_pb2 import CustomerRecordState
+from salesgrid.events.v1.envelope_pb2 import Envelope
+from salesgrid_common.events.consumer import Subscription
+from salesgrid_common.protos import from_timestamp
+from salesgrid_activities.models import CustomerLocation
+
+
+def customer_locations() -> Subscription:
+    sub = Subscription(name="activities-customer-locations", producer="customers")
+
+    async def keep(session: AsyncSession, envelope: Envelope, customer: CustomerRecordState) -> None:
+        if not customer.has_location:
+            await session.execute(delete(CustomerLocation).where(CustomerLocation.customer_id == customer.customer_id))
+            return
+        await session.merge(CustomerLocation(customer_id=customer.customer_id, latitude=customer.latitude,
+                                             longitude=customer.longitude,
+                                             updated_at=from_timestamp(envelope.occurred_at)))
+
+    for verb in ("created", "updated"):
+        sub.on(f"salesgrid.customers.customer.{verb}", CustomerRecordState)(keep)
+    return sub
