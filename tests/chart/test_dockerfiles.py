@@ -4,7 +4,6 @@ Also checks that skaffold.yaml builds every image and deploys the chart."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import yaml

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from salesgrid_dev.platform import ADMIN_LOGIN, ADMIN_PASSWORD, Platform, Ports
 
 

@@ -6,39 +6,12 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import httpx
+from salesgrid_dev.api import auth, created, poll, problem
 
 PASSWORD = "Field-Sales-2026"
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 20.0) -> Any:
-    """Events between services are asynchronous: poll until the check returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError("condition not met in time")
-
-
-def created(reply: httpx.Response) -> dict[str, Any]:
-    assert reply.status_code == 201, reply.text
-    return reply.json()  # type: ignore[no-any-return]
-
-
-def problem(reply: httpx.Response, status: int, field: str | None = None) -> None:
-    assert reply.status_code == status, reply.text
-    assert reply.headers["Content-Type"] == "application/problem+json"
-    if field is not None:
-        assert field in [e["field"] for e in reply.json().get("errors", [])], reply.text
 
 
 def test_activities_flow(api: httpx.Client, admin_token: str) -> None:
@@ -64,7 +37,7 @@ def test_activities_flow(api: httpx.Client, admin_token: str) -> None:
     other, as_other = user("other", team2, "rep", manager["id"])
 
     # Policies per unit, once identity's events have reached activities.
-    wait_for(lambda: api.get(f"/v1/unit-policies/{team1['id']}", headers=admin).status_code == 200)
+    poll(lambda: api.get(f"/v1/unit-policies/{team1['id']}", headers=admin).status_code == 200)
     problem(api.put(f"/v1/unit-policies/{branch['id']}", headers=admin, json={"check_in_radius_m": -1}),
             400, "check_in_radius_m")
     problem(api.put(f"/v1/unit-policies/{branch['id']}", headers=as_manager, json={"check_in_radius_m": 900}), 403)

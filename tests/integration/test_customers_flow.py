@@ -3,40 +3,14 @@ own org unit, scope between reps, problem+json for bad input, and ownership arbi
 from follow-ups that activities publishes and customers consumes."""
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from salesgrid_dev.api import auth, person, poll
 
 PASSWORD = "Field-Sales-2026"
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def eventually(check: Callable[[], Any], timeout: float = 15.0) -> Any:
-    """Events between services are asynchronous: poll until `check` returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            assert result, "condition not met in time"
-            return result
-        time.sleep(0.2)
-
-
-def person(api: httpx.Client, admin: str, unit_id: str, login: str, role: str) -> tuple[str, str]:
-    """(user id, access token) of a new user in `unit_id`."""
-    created = api.post("/v1/users", headers=auth(admin), json={
-        "login": login, "display_name": login, "unit_id": unit_id, "roles": [role], "initial_password": PASSWORD})
-    assert created.status_code == 201, created.text
-    login_reply = api.post("/v1/auth/login", json={"login": login, "password": PASSWORD})
-    assert login_reply.status_code == 200, login_reply.text
-    return created.json()["id"], login_reply.json()["access_token"]
 
 
 def test_customers_scope_bad_input_and_arbitration(api: httpx.Client, admin_token: str) -> None:
@@ -89,8 +63,8 @@ def test_customers_scope_bad_input_and_arbitration(api: httpx.Client, admin_toke
         assert reply.status_code in (201, 400, 404, 422), reply.text
         return reply.status_code == 201
 
-    eventually(lambda: log_follow_up(r2, second_id, 5))
-    eventually(lambda: log_follow_up(r1, first_id, 2))
+    poll(lambda: log_follow_up(r2, second_id, 5))
+    poll(lambda: log_follow_up(r1, first_id, 2))
 
     # Neither record carries the registered name, so the first follow-up decides, once both are known.
     def arbitrate() -> dict[str, Any] | None:
@@ -101,7 +75,7 @@ def test_customers_scope_bad_input_and_arbitration(api: httpx.Client, admin_toke
         known = len(steps) > 1 and all(steps[1]["compared"].get(rep) for rep in (rep1, rep2))
         return reply.json() if known else None
 
-    decision = eventually(arbitrate)
+    decision = poll(arbitrate)
     assert (decision["winner_rep_id"], decision["winner_customer_id"], decision["rule"]) == \
         (rep2, second_id, "first_follow_up")
 

@@ -6,7 +6,6 @@ import uuid
 from datetime import UTC, datetime
 
 import httpx
-
 from salesgrid_dev.api import auth, org_unit, person, poll, root_unit
 
 

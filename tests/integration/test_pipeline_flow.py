@@ -4,40 +4,14 @@ opportunity advanced through every stage with its facts to won; a gate rejection
 visible to the manager; scope between reps and problem+json for bad input."""
 from __future__ import annotations
 
-import time
 import uuid
 from decimal import Decimal
-from collections.abc import Callable
 from typing import Any
 
 import httpx
+from salesgrid_dev.api import auth, person, poll
 
 PASSWORD = "Field-Sales-2026"
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def eventually(check: Callable[[], Any], timeout: float = 15.0) -> Any:
-    """Events between services are asynchronous: poll until `check` returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            assert result, "condition not met in time"
-            return result
-        time.sleep(0.2)
-
-
-def person(api: httpx.Client, admin: str, unit_id: str, login: str, role: str) -> tuple[str, str]:
-    """(user id, access token) of a new user in `unit_id`."""
-    created = api.post("/v1/users", headers=auth(admin), json={
-        "login": login, "display_name": login, "unit_id": unit_id, "roles": [role], "initial_password": PASSWORD})
-    assert created.status_code == 201, created.text
-    login_reply = api.post("/v1/auth/login", json={"login": login, "password": PASSWORD})
-    assert login_reply.status_code == 200, login_reply.text
-    return created.json()["id"], login_reply.json()["access_token"]
 
 
 def money(amount: str) -> dict[str, str]:
@@ -145,5 +119,5 @@ def test_lead_to_won_with_gates_scope_and_bad_input(api: httpx.Client, admin_tok
 
     # the lead is converted, visible to the manager; the won deal is in his forecast
     assert api.get(f"/v1/leads/{lead_id}", headers=mgr).json()["status"] == "converted"
-    forecast = eventually(lambda: api.get("/v1/forecast", headers=mgr).json()["items"])
+    forecast = poll(lambda: api.get("/v1/forecast", headers=mgr).json()["items"])
     assert any(b["key"] == rep1 and Decimal(b["won_amount"]) == 650000 for b in forecast), forecast

@@ -9,15 +9,11 @@ import time
 import grpc
 import httpx
 import pytest
-
 from salesgrid.common.v1 import directory_pb2, directory_pb2_grpc
+from salesgrid_dev.api import auth, poll
 from salesgrid_dev.platform import SERVICES, Platform
 
 PASSWORD = "Field-Sales-2026"
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def root_unit(api: httpx.Client, token: str) -> dict:  # type: ignore[type-arg]
@@ -42,16 +38,6 @@ def directory_user(platform: Platform, service: str, token: str, user_id: str) -
         except grpc.RpcError as error:
             assert error.code() == grpc.StatusCode.NOT_FOUND, error
             return None
-
-
-def wait_for(check, timeout: float = 20.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 def test_login_and_me(api: httpx.Client, admin_token: str) -> None:
@@ -86,7 +72,7 @@ def test_expired_or_tampered_tokens_are_refused(api: httpx.Client, admin_token: 
 def test_created_user_arrives_in_every_service(platform: Platform, api: httpx.Client, admin_token: str) -> None:
     user = create_user(api, admin_token, "zhou.xun")
     for service in SERVICES[1:]:
-        found = wait_for(lambda s=service: directory_user(platform, s, admin_token, user["id"]))
+        found = poll(lambda s=service: directory_user(platform, s, admin_token, user["id"]))
         assert found.login == "zhou.xun" and found.org_path == user["org_path"]
     # A rep logs in with the password set by the admin and sees himself.
     token = api.post("/v1/auth/login", json={"login": "zhou.xun", "password": PASSWORD}).json()["access_token"]
@@ -113,7 +99,7 @@ def test_event_survives_kill_9_between_commit_and_publish(platform: Platform, ap
     time.sleep(1.0)
     assert directory_user(platform, "customers", admin_token, user["id"]) is None
     platform.start_service("identity")  # the relay finds the row left behind and publishes it
-    wait_for(lambda: directory_user(platform, "customers", admin_token, user["id"]))
+    poll(lambda: directory_user(platform, "customers", admin_token, user["id"]))
     time.sleep(1.0)  # let any duplicate delivery show up before counting
     assert inbox_count(platform, "customers", "salesgrid.identity.user.created") == before + 1
     with sqlite3.connect(platform.data_dir / "db" / "identity.db") as db:

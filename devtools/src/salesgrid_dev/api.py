@@ -14,7 +14,7 @@ def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def poll(check: Callable[[], Any], timeout: float = 15.0, interval: float = 0.2) -> Any:
+def poll(check: Callable[[], Any], timeout: float = 20.0, interval: float = 0.2) -> Any:
     """Events between services are asynchronous: poll until `check` returns something truthy."""
     deadline = time.monotonic() + timeout
     while True:
@@ -46,3 +46,17 @@ def person(api: httpx.Client, admin: str, unit_id: str, login: str, role: str,
     login_reply = api.post("/v1/auth/login", json={"login": login, "password": PASSWORD})
     assert login_reply.status_code == 200, login_reply.text
     return str(created.json()["id"]), str(login_reply.json()["access_token"])
+
+
+def created(reply: httpx.Response, status: int = 201) -> Any:
+    """The JSON body of a successful create (or of the given status)."""
+    assert reply.status_code == status, reply.text
+    return reply.json()
+
+
+def problem(reply: httpx.Response, status: int, field: str | None = None) -> None:
+    """An RFC 9457 problem with this status (naming `field` among its errors, when given)."""
+    assert reply.status_code == status, reply.text
+    assert reply.headers["Content-Type"] == "application/problem+json"
+    if field is not None:
+        assert field in [e["field"] for e in reply.json().get("errors", [])], reply.text

@@ -66,9 +66,21 @@ async def test_analytics_rest_routes(database_url: str, nats_url: str, test_keys
             listed = (await send("get", "/v1/targets?period=2026-Q1")).get_json()
             assert [(t["period"], t["amount"], t["actual"]) for t in listed["targets"]] == [("2026-Q1", "30", "0")]
 
-            for path in ("funnel", "performance", "leaderboard", "forecast", "dashboard"):
+            for path in ("funnel", "performance", "leaderboard", "forecast", "dashboard", "compliance"):
                 reply = await send("get", f"/v1/analytics/{path}?period=2026-Q1&currency=CNY")
                 assert reply.status_code == 200, (path, reply.get_json())
+            for path in ("funnel", "performance", "compliance"):
+                ranged = await send("get", f"/v1/analytics/{path}?from=2026-01&to=2026-Q2")
+                assert ranged.status_code == 200 and ranged.get_json()["period"] == "2026-01..2026-06", path
+                backwards = await send("get", f"/v1/analytics/{path}?from=2026-05&to=2026-04")
+                assert backwards.status_code == 400 and backwards.mimetype == "application/problem+json"
+                assert [e["field"] for e in backwards.get_json()["errors"]] == ["to"], backwards.get_json()
+                assert "ends before it starts" in backwards.get_json()["errors"][0]["message"]
+            trend = (await send("get", "/v1/analytics/trend?period=2026-Q1&metric=visits")).get_json()
+            assert [(p["period"], p["value"]) for p in trend["points"]] == [
+                ("2026-01", "0"), ("2026-02", "0"), ("2026-03", "0")]
+            unknown = await send("get", "/v1/analytics/trend?period=2026&metric=calls")
+            assert unknown.status_code == 400 and [e["field"] for e in unknown.get_json()["errors"]] == ["metric"]
             ended = await send("get", "/v1/analytics/performance?period=2026-Q1&group_depth=x")
             assert ended.status_code == 400
             outside = await send("get", "/v1/analytics/funnel?period=2026&subtree=/c/r2/")
@@ -82,7 +94,7 @@ async def test_analytics_rest_routes(database_url: str, nats_url: str, test_keys
             paths = (await asyncio.to_thread(client.get, "/openapi.json")).get_json()["paths"]
             for path in ("/v1/targets", "/v1/analytics/funnel", "/v1/analytics/performance",
                          "/v1/analytics/leaderboard", "/v1/analytics/forecast", "/v1/analytics/dashboard",
-                         "/v1/exports"):
+                         "/v1/analytics/compliance", "/v1/analytics/trend", "/v1/exports"):
                 assert path in paths, path
     finally:
         await server.stop(None)

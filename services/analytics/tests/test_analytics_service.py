@@ -20,7 +20,7 @@ from salesgrid.events.v1.pipeline_events_pb2 import PipelineGateViolated, Pipeli
 from salesgrid_analytics.app import DEFINITION, MIGRATIONS
 from salesgrid_common.events.bus import connect, ensure_stream
 from salesgrid_common.events.envelope import EventMeta, build_envelope
-from salesgrid_dev.testing import bearer, eventually, principal, run_service
+from salesgrid_dev.testing import bearer, eventually, field_violations, principal, run_service
 
 NOW = datetime(2026, 6, 20, 4, 0, tzinfo=UTC)
 T1, T2, R2 = "/c/r1/b1/t1/", "/c/r1/b1/t2/", "/c/r2/b3/t9/"
@@ -37,8 +37,8 @@ def opportunity(opp: str, owner: str, path: str, stage: str, amount: str, close:
 
 
 EVENTS: list[tuple[str, Message, str, datetime]] = [
-    ("salesgrid.identity.user.created", UserState(user_id="u-a", org_path=T1, unit_id="t1"), T1, at(4, 2)),
-    ("salesgrid.identity.user.created", UserState(user_id="u-b", org_path=T2, unit_id="t2"), T2, at(4, 3)),
+    ("salesgrid.identity.user.created", UserState(user_id="u-a", org_path=T1, unit_id="t1", active=True), T1, at(4, 2)),
+    ("salesgrid.identity.user.created", UserState(user_id="u-b", org_path=T2, unit_id="t2", active=True), T2, at(4, 3)),
     ("salesgrid.customers.customer.created",
      CustomerRecordState(customer_id="cu-1", owner_id="u-a", org_path=T1), T1, at(5, 10)),
     ("salesgrid.customers.customer.created",
@@ -89,6 +89,13 @@ async def publish_all(nats_url: str) -> None:
         await js.publish(envelope.type, data, headers={"Nats-Msg-Id": envelope.event_id})
         await js.publish(envelope.type, data)
     await nc.drain()
+
+
+async def _error(call) -> str:  # type: ignore[no-untyped-def]
+    """The details of the error an RPC ends with."""
+    with pytest.raises(grpc.aio.AioRpcError) as failed:
+        await call
+    return str(failed.value.details())
 
 
 def target(metric: str, period: str, org_path: str, amount: str, currency: str = "", rep_id: str = "") -> pb.AnalyticsTarget:
@@ -184,6 +191,53 @@ async def test_analytics_projections_targets_scope_and_exports(database_url: str
         with pytest.raises(grpc.aio.AioRpcError) as bad_period:
             await api.GetFunnel(pb.AnalyticsQuery(period="2026-Q5"), metadata=director)
         assert bad_period.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+        # Daily-report compliance per rep and per team: due = on time + late + missing.
+        compliance = await api.GetCompliance(Q2, metadata=director)
+        assert [(r.key, r.on_time, r.late, r.missing, r.due, r.compliance) for r in compliance.rows] == [
+            ("u-a", 1, 1, 0, 2, "0.5000"), ("u-b", 0, 0, 1, 1, "0.0000")]
+        assert (compliance.total.key, compliance.total.due, compliance.total.compliance) == ("/c/", 3, "0.3333")
+        teams = await api.GetCompliance(pb.AnalyticsQuery(period="2026-Q2", group_depth=4), metadata=director)
+        assert [(r.key, r.compliance) for r in teams.rows] == [(T1, "0.5000"), (T2, "0.0000")]
+        own = await api.GetCompliance(Q2, metadata=rep)
+        assert [r.key for r in own.rows] == ["u-a"]
+
+        # Ranges instead of a period: May alone holds Q2's activity; June only the receivable.
+        def ranged(start: str, end: str, **more: object) -> pb.AnalyticsQuery:
+            return pb.AnalyticsQuery(from_period=start, to_period=end, time_zone="Asia/Shanghai", currency="CNY",
+                                     **more)
+        may = {r.key: r for r in (await api.GetPerformance(ranged("2026-05", "2026-05"), metadata=director)).rows}
+        assert (may["u-a"].new_customers, may["u-a"].contract_amount, may["u-a"].reports_late) == (1, "1000.00", 1)
+        june = await api.GetPerformance(ranged("2026-06", "2026-Q3"), metadata=director)
+        assert june.period == "2026-06..2026-09"
+        assert [(r.key, r.new_customers, r.receivables_outstanding) for r in june.rows] == [("u-a", 0, "600.00")]
+        may_funnel = await api.GetFunnel(ranged("2026-05", "2026-05"), metadata=director)
+        assert (may_funnel.period, may_funnel.won, may_funnel.lost) == ("2026-05..2026-05", 1, 1)
+        assert [s.entered for s in may_funnel.stages] == [s.entered for s in report.stages]
+        for bad_query, field in [(ranged("2026-06", "2026-05"), "to"), (ranged("2026-06", ""), "to"),
+                                 (ranged("2026-13", "2026-12"), "from"),
+                                 (pb.AnalyticsQuery(period="2026", from_period="2026-01", to_period="2026-02"),
+                                  "period")]:
+            for method in (api.GetPerformance, api.GetFunnel):
+                with pytest.raises(grpc.aio.AioRpcError) as backwards:
+                    await method(bad_query, metadata=director)
+                assert backwards.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+                assert field_violations(backwards.value) == [field], (bad_query, backwards.value.details())
+        assert "ends before it starts" in (await _error(api.GetFunnel(ranged("2026-06", "2026-05"),
+                                                                      metadata=director)))
+
+        # Monthly trend: every month of the period (or range) present.
+        trend = await api.GetTrend(pb.AnalyticsQuery(period="2026-Q2", metric="contract_amount", currency="CNY",
+                                                     time_zone="Asia/Shanghai"), metadata=director)
+        assert (trend.metric, trend.currency) == ("contract_amount", "CNY")
+        assert [(p.period, p.value) for p in trend.points] == [
+            ("2026-04", "0.00"), ("2026-05", "1000.00"), ("2026-06", "0.00")]
+        visits = await api.GetTrend(ranged("2026-04", "2026-05", metric="visits"), metadata=rep)
+        assert ([(p.period, p.value) for p in visits.points], visits.currency) == ([("2026-04", "0"), ("2026-05", "1")], "")
+        for bad_metric in ("", "calls"):
+            with pytest.raises(grpc.aio.AioRpcError) as unknown:
+                await api.GetTrend(pb.AnalyticsQuery(period="2026", metric=bad_metric), metadata=director)
+            assert field_violations(unknown.value) == ["metric"]
 
         # Exports need analytics:export.
         csv = await api.ExportReport(pb.ExportReportRequest(report="performance", format="csv", query=Q2),

@@ -10,18 +10,19 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from sqlalchemy import select
 
 from salesgrid.contracts.v1 import contracts_pb2 as pb
 from salesgrid.contracts.v1 import contracts_pb2_grpc as pb_grpc
+from salesgrid.events.v1.contracts_events_pb2 import ContractsApprovalStep, ContractsInstalmentOverdue
 from salesgrid.events.v1.envelope_pb2 import Envelope
+from salesgrid.pipeline.v1 import pipeline_pb2, pipeline_pb2_grpc
 from salesgrid_common.clock import FakeClock
 from salesgrid_common.directory import directory_users
 from salesgrid_common.events.tables import outbox
 from salesgrid_contracts.app import DEFINITION, MIGRATIONS
-from salesgrid_dev.testing import TestKeys, bearer, principal, run_service
+from salesgrid_contracts.settings import ContractsSettings
+from salesgrid_dev.testing import TestKeys, bearer, field_violations, principal, run_service
 
 TEAM, BRANCH = "/c/r1/b1/t1/", "/c/r1/b1/"
 REP_PERMS = {"contracts:read": "own", "contracts:create": "own", "contracts:update": "own",
@@ -55,6 +56,8 @@ async def platform(database_url: str, nats_url: str, test_keys: TestKeys) -> Asy
             tokens[user_id] = bearer(test_keys.token(principal(user_id=user_id, org_path=path, unit_id=path,
                                                                permissions=perms)))
         tokens["admin"] = bearer(test_keys.token(principal(user_id="admin", permissions={"products:create": "all"})))
+        tokens["rules-admin"] = bearer(test_keys.token(principal(
+            user_id="admin", permissions={"org_units:update": "all", "org_units:read": "all"})))
         yield Platform(pb_grpc.ContractsStub(running.channel), tokens, clock, running)
 
 
@@ -62,13 +65,7 @@ async def failure(call) -> tuple[grpc.StatusCode, list[str]]:  # type: ignore[no
     """The status code and the named fields of a call expected to fail."""
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await call
-    status = rpc_status.from_call(caught.value)
-    fields: list[str] = []
-    for detail in status.details if status else ():
-        bad = error_details_pb2.BadRequest()
-        if detail.Unpack(bad):
-            fields += [v.field for v in bad.field_violations]
-    return caught.value.code(), fields
+    return caught.value.code(), field_violations(caught.value)
 
 
 async def new_contract(p: Platform, owner: str = "rep-1", price: str = "50000.00") -> pb.Contract:
@@ -81,10 +78,16 @@ async def new_contract(p: Platform, owner: str = "rep-1", price: str = "50000.00
         metadata=p.tokens[owner])
 
 
-async def event_types(p: Platform) -> list[str]:
+async def envelopes(p: Platform) -> list[Envelope]:
     async with p.running.app.ctx.sessions() as session:  # type: ignore[attr-defined]
         rows = (await session.execute(select(outbox.c.envelope).order_by(outbox.c.created_at))).all()
-    return [Envelope.FromString(row.envelope).type for row in rows]
+    return [Envelope.FromString(row.envelope) for row in rows]
+
+
+async def event_types(p: Platform, *, steps: bool = False) -> list[str]:
+    """Event types in order; approval.step_* left out unless `steps` (they share timestamps with
+    the contract event of the same transaction)."""
+    return [e.type for e in await envelopes(p) if steps or ".approval.step_" not in e.type]
 
 
 async def test_contract_from_creation_to_collection(platform: Platform) -> None:
@@ -205,3 +208,294 @@ async def test_concurrent_creates_number_without_gaps(platform: Platform) -> Non
                                        lines=[pb.ContractLineInput(product_id=product.id)])
     created = await asyncio.gather(*(p.api.CreateContract(request, metadata=p.tokens["rep-1"]) for _ in range(8)))
     assert sorted(c.number for c in created) == [f"BJ-2026-{n:06d}" for n in range(1, 9)]
+
+
+async def signed_contract(p: Platform, price: str = "20000.00") -> pb.Contract:
+    """A contract of 3 x price, approved by the manager alone (≤ 100,000) and signed."""
+    contract = await new_contract(p, price=price)
+    await p.api.SubmitContract(pb.ContractActionRequest(id=contract.id), metadata=p.tokens["rep-1"])
+    await p.api.ApproveContract(pb.ContractDecisionRequest(id=contract.id), metadata=p.tokens["mgr-1"])
+    return await p.api.SignContract(pb.SignContractRequest(id=contract.id), metadata=p.tokens["rep-1"])
+
+
+async def test_amendment_keeps_the_old_version_until_approved(platform: Platform) -> None:
+    p = platform
+    contract = await signed_contract(p)
+    code, _ = await failure(p.api.AmendContract(pb.AmendContractRequest(id=(await new_contract(p, price="7.00")).id,
+                                                                        terms="x"), metadata=p.tokens["rep-1"]))
+    assert code == grpc.StatusCode.FAILED_PRECONDITION  # a draft is edited, not amended
+    code, fields = await failure(p.api.AmendContract(pb.AmendContractRequest(
+        id=contract.id, end_date="2026-01-01"), metadata=p.tokens["rep-1"]))
+    assert (code, fields) == (grpc.StatusCode.INVALID_ARGUMENT, ["end_date"])
+    unchanged = await p.api.GetContract(pb.GetContractRequest(id=contract.id), metadata=p.tokens["rep-1"])
+    assert (unchanged.version, unchanged.approval_kind) == (contract.version, "")  # nothing written
+
+    # 5 seats instead of 3: 100,000 is still within the manager's limit.
+    amended = await p.api.AmendContract(pb.AmendContractRequest(
+        id=contract.id, lines=[pb.ContractLineInput(product_id=contract.lines[0].product_id, quantity="5")],
+        terms="five seats"), metadata=p.tokens["rep-1"])
+    assert (amended.status, amended.total, amended.revision, amended.approval_kind) == (
+        "signed", "60000.00", 1, "amendment")
+    assert (amended.proposed.revision, amended.proposed.total, amended.proposed.status) == (2, "100000.00", "proposed")
+    assert [s.approver_id for s in amended.approval_steps] == ["mgr-1"]
+    code, _ = await failure(p.api.AmendContract(pb.AmendContractRequest(id=contract.id, terms="again"),
+                                                metadata=p.tokens["rep-1"]))
+    assert code == grpc.StatusCode.FAILED_PRECONDITION  # one approval at a time
+    # The version in force stays collectible meanwhile.
+    await p.api.SetPaymentPlan(pb.SetPaymentPlanRequest(contract_id=contract.id, instalments=[
+        pb.InstalmentInput(due_date="2026-04-01", amount="60000.00")]), metadata=p.tokens["rep-1"])
+
+    applied = await p.api.ApproveContract(pb.ContractDecisionRequest(id=contract.id, comment="fine"),
+                                          metadata=p.tokens["mgr-1"])
+    assert (applied.status, applied.total, applied.revision, applied.terms, applied.approval_kind) == (
+        "signed", "100000.00", 2, "five seats", "")
+    assert [l.quantity for l in applied.lines] == ["5"]
+    versions = await p.api.ListContractVersions(pb.GetContractRequest(id=contract.id), metadata=p.tokens["rep-1"])
+    assert [(v.revision, v.status, v.total) for v in versions.versions] == [
+        (1, "superseded", "60000.00"), (2, "in_force", "100000.00")]
+
+    # A rejected amendment leaves the contract as it was and is kept as rejected.
+    await p.api.AmendContract(pb.AmendContractRequest(id=contract.id, end_date="2027-12-31"),
+                              metadata=p.tokens["rep-1"])
+    rejected = await p.api.RejectContract(pb.ContractDecisionRequest(id=contract.id, comment="no"),
+                                          metadata=p.tokens["mgr-1"])
+    assert (rejected.status, rejected.end_date, rejected.revision) == ("signed", "2027-03-31", 2)
+    versions = await p.api.ListContractVersions(pb.GetContractRequest(id=contract.id), metadata=p.tokens["rep-1"])
+    assert [(v.revision, v.status) for v in versions.versions] == [(1, "superseded"), (2, "in_force"),
+                                                                   (3, "rejected")]
+    types = await event_types(p, steps=True)
+    assert types.count("salesgrid.contracts.contract.amended") == 1
+    assert types[-3:].count("salesgrid.contracts.contract.rejected") == 1
+    # Each round: its first step activated, then decided.
+    assert types.count("salesgrid.contracts.approval.step_activated") == 3
+    assert types.count("salesgrid.contracts.approval.step_approved") == 2
+    assert types.count("salesgrid.contracts.approval.step_rejected") == 1
+
+
+async def test_activate_and_complete(platform: Platform) -> None:
+    p = platform
+    contract = await signed_contract(p)
+    code, _ = await failure(p.api.ActivateContract(pb.ContractActionRequest(id=contract.id),
+                                                   metadata=p.tokens["rep-1"]))
+    assert code == grpc.StatusCode.FAILED_PRECONDITION  # starts 2026-04-01, today is 2026-03-02
+    code, _ = await failure(p.api.CompleteContract(pb.ContractActionRequest(id=contract.id),
+                                                   metadata=p.tokens["rep-1"]))
+    assert code == grpc.StatusCode.FAILED_PRECONDITION  # signed, not active
+    p.clock.advance(timedelta(days=31))
+    active = await p.api.ActivateContract(pb.ContractActionRequest(id=contract.id), metadata=p.tokens["rep-1"])
+    assert active.status == "active"
+    await p.api.SetPaymentPlan(pb.SetPaymentPlanRequest(contract_id=contract.id, instalments=[
+        pb.InstalmentInput(due_date="2026-04-01", amount="60000.00")]), metadata=p.tokens["rep-1"])
+    await p.api.RecordReceipt(pb.RecordReceiptRequest(contract_id=contract.id, amount="59999.99",
+                                                      method="cash"), metadata=p.tokens["rep-1"])
+    code, _ = await failure(p.api.CompleteContract(pb.ContractActionRequest(id=contract.id),
+                                                   metadata=p.tokens["rep-1"]))
+    assert code == grpc.StatusCode.FAILED_PRECONDITION  # 0.01 still outstanding
+    await p.api.RecordReceipt(pb.RecordReceiptRequest(contract_id=contract.id, amount="0.01", method="cash"),
+                              metadata=p.tokens["rep-1"])
+    done = await p.api.CompleteContract(pb.ContractActionRequest(id=contract.id), metadata=p.tokens["rep-1"])
+    assert done.status == "completed"
+    types = await event_types(p)
+    assert types[-1] == "salesgrid.contracts.contract.completed"
+    assert "salesgrid.contracts.contract.activated" in types
+
+
+async def test_refunds_never_exceed_collected(platform: Platform) -> None:
+    p = platform
+    contract = await signed_contract(p)
+    await p.api.SetPaymentPlan(pb.SetPaymentPlanRequest(contract_id=contract.id, instalments=[
+        pb.InstalmentInput(due_date="2026-04-01", amount="30000.00"),
+        pb.InstalmentInput(due_date="2026-05-01", amount="30000.00")]), metadata=p.tokens["rep-1"])
+    code, fields = await failure(p.api.RecordRefund(pb.RecordRefundRequest(
+        contract_id=contract.id, amount="1.00", reason="goodwill"), metadata=p.tokens["rep-1"]))
+    assert (code, fields) == (grpc.StatusCode.INVALID_ARGUMENT, ["amount"])  # nothing collected yet
+    await p.api.RecordReceipt(pb.RecordReceiptRequest(contract_id=contract.id, amount="40000.00",
+                                                      method="bank_transfer"), metadata=p.tokens["rep-1"])
+    for amount in ("40000.01", "-5.00"):
+        code, fields = await failure(p.api.RecordRefund(pb.RecordRefundRequest(
+            contract_id=contract.id, amount=amount, reason="goodwill"), metadata=p.tokens["rep-1"]))
+        assert (code, fields) == (grpc.StatusCode.INVALID_ARGUMENT, ["amount"]), amount
+    code, fields = await failure(p.api.RecordRefund(pb.RecordRefundRequest(
+        contract_id=contract.id, amount="5.00", reason=""), metadata=p.tokens["rep-1"]))
+    assert (code, fields) == (grpc.StatusCode.INVALID_ARGUMENT, ["reason"])
+    assert (await p.api.ListRefunds(pb.ListRefundsRequest(), metadata=p.tokens["rep-1"])).refunds == []
+
+    refund = await p.api.RecordRefund(pb.RecordRefundRequest(contract_id=contract.id, amount="15000.00",
+                                                             reason="one seat returned"), metadata=p.tokens["rep-1"])
+    assert (refund.amount, refund.currency) == ("15000.00", "CNY")
+    # The refund takes back from the latest paid instalment: 40,000 - 15,000 = 25,000 paid.
+    plan = await p.api.GetPaymentPlan(pb.GetPaymentPlanRequest(contract_id=contract.id), metadata=p.tokens["rep-1"])
+    assert [(i.paid, i.status) for i in plan.instalments] == [("25000.00", "partially_paid"), ("0.00", "unpaid")]
+    code, fields = await failure(p.api.RecordRefund(pb.RecordRefundRequest(
+        contract_id=contract.id, amount="25000.01", reason="more"), metadata=p.tokens["rep-1"]))
+    assert (code, fields) == (grpc.StatusCode.INVALID_ARGUMENT, ["amount"])  # net of the first refund
+    code, _ = await failure(p.api.RecordRefund(pb.RecordRefundRequest(
+        contract_id=contract.id, amount="1.00", reason="x"), metadata=p.tokens["rep-2"]))
+    assert code == grpc.StatusCode.NOT_FOUND  # another rep's contract
+    listed = await p.api.ListRefunds(pb.ListRefundsRequest(contract_id=contract.id), metadata=p.tokens["mgr-1"])
+    assert [r.id for r in listed.refunds] == [refund.id]
+    assert (await event_types(p))[-1] == "salesgrid.contracts.refund.recorded"
+
+
+async def test_invoiced_total_never_exceeds_contract_total(platform: Platform) -> None:
+    p = platform
+    draft = await new_contract(p, price="1.00")
+    code, _ = await failure(p.api.IssueInvoice(pb.IssueInvoiceRequest(contract_id=draft.id, number="INV-0",
+                                                                      amount="1.00"), metadata=p.tokens["rep-1"]))
+    assert code == grpc.StatusCode.FAILED_PRECONDITION  # not signed
+    contract = await signed_contract(p)
+    first = await p.api.IssueInvoice(pb.IssueInvoiceRequest(contract_id=contract.id, number="INV-1",
+                                                            amount="50000.00"), metadata=p.tokens["rep-1"])
+    assert (first.status, first.issued_on) == ("issued", "2026-03-02")
+    code, fields = await failure(p.api.IssueInvoice(pb.IssueInvoiceRequest(
+        contract_id=contract.id, number="INV-2", amount="10000.01"), metadata=p.tokens["rep-1"]))
+    assert (code, fields) == (grpc.StatusCode.INVALID_ARGUMENT, ["amount"])
+    code, _ = await failure(p.api.IssueInvoice(pb.IssueInvoiceRequest(
+        contract_id=contract.id, number="INV-1", amount="1.00"), metadata=p.tokens["rep-1"]))
+    assert code == grpc.StatusCode.ABORTED  # duplicate number (409)
+    code, fields = await failure(p.api.IssueInvoice(pb.IssueInvoiceRequest(
+        contract_id=contract.id, number="INV-3", amount="1.00", issued_on="2026-13-01"), metadata=p.tokens["rep-1"]))
+    assert (code, fields) == (grpc.StatusCode.INVALID_ARGUMENT, ["issued_on"])
+    last = await p.api.IssueInvoice(pb.IssueInvoiceRequest(contract_id=contract.id, number="INV-2",
+                                                           amount="10000.00"), metadata=p.tokens["rep-1"])
+    listed = await p.api.ListInvoices(pb.ListInvoicesRequest(contract_id=contract.id, page_size=1),
+                                      metadata=p.tokens["rep-1"])
+    assert [i.number for i in listed.invoices] == [last.number] and listed.next_cursor
+    rest = await p.api.ListInvoices(pb.ListInvoicesRequest(contract_id=contract.id, page_size=1,
+                                                           cursor=listed.next_cursor), metadata=p.tokens["rep-1"])
+    assert ([i.number for i in rest.invoices], rest.next_cursor) == (["INV-1"], "")
+    assert (await event_types(p)).count("salesgrid.contracts.invoice.issued") == 2
+
+
+async def test_reminders_are_sent_once_per_due_point(platform: Platform) -> None:
+    p = platform
+    uc = p.running.app.ctx.extras["usecases"]  # type: ignore[attr-defined]
+    pending = await new_contract(p, price="10.00")
+    await p.api.SubmitContract(pb.ContractActionRequest(id=pending.id), metadata=p.tokens["rep-1"])
+    contract = await signed_contract(p)
+    await p.api.SetPaymentPlan(pb.SetPaymentPlanRequest(contract_id=contract.id, instalments=[
+        pb.InstalmentInput(due_date="2026-04-01", amount="10000.00"),
+        pb.InstalmentInput(due_date="2026-05-01", amount="50000.00")]), metadata=p.tokens["rep-1"])
+    await p.api.RecordReceipt(pb.RecordReceiptRequest(contract_id=contract.id, amount="10000.00", method="cash"),
+                              metadata=p.tokens["rep-1"])
+    assert await uc.send_reminders() == 0  # nothing overdue, the approver's turn just began
+
+    p.clock.advance(timedelta(hours=25))
+    assert await uc.send_reminders() == 1  # the pending approval step
+    assert await uc.send_reminders() == 0  # idempotent
+    p.clock.advance(timedelta(days=70))  # 2026-05-12: only the unpaid May instalment is overdue
+    assert await uc.send_reminders() == 2  # the step again (another timeout), and the instalment
+    assert await uc.send_reminders() == 0
+    overdue = [e for e in await envelopes(p) if e.type == "salesgrid.contracts.instalment.overdue"]
+    payload = ContractsInstalmentOverdue.FromString(overdue[0].payload)
+    assert (len(overdue), payload.seq, payload.outstanding, overdue[0].actor_id) == (
+        1, 2, "50000.00", "system:contracts-scheduler")
+    reminded = [e for e in await envelopes(p) if e.type == "salesgrid.contracts.approval.step_reminded"]
+    assert [ContractsApprovalStep.FromString(e.payload).approver_id for e in reminded] == ["mgr-1", "mgr-1"]
+
+
+async def test_contract_list_pages_without_repeats(platform: Platform) -> None:
+    p = platform
+    created = [await new_contract(p, price=f"{n}.00") for n in (1, 2, 3)]
+    seen: list[str] = []
+    cursor = ""
+    while True:
+        page = await p.api.ListContracts(pb.ListContractsRequest(page_size=2, cursor=cursor),
+                                         metadata=p.tokens["rep-1"])
+        seen += [c.id for c in page.contracts]
+        if not (cursor := page.next_cursor):
+            break
+    assert seen == [c.id for c in reversed(created)]
+    code, fields = await failure(p.api.ListContracts(pb.ListContractsRequest(page_size=-1),
+                                                     metadata=p.tokens["rep-1"]))
+    assert (code, fields) == (grpc.StatusCode.INVALID_ARGUMENT, ["page_size"])
+
+
+class FakePipeline(pipeline_pb2_grpc.PipelineServicer):
+    """Answers GetOpportunity like the pipeline would for its callers: rep-1 sees his own."""
+
+    def __init__(self) -> None:
+        self.tokens: list[str] = []
+        self.opportunities: dict[str, pipeline_pb2.Opportunity] = {}
+
+    async def GetOpportunity(self, request, context):  # type: ignore[no-untyped-def]
+        self.tokens.append(dict(context.invocation_metadata()).get("authorization", ""))
+        if request.id not in self.opportunities:
+            await context.abort(grpc.StatusCode.NOT_FOUND, "no such opportunity")
+        return self.opportunities[request.id]
+
+
+async def test_contract_from_a_won_opportunity(database_url: str, nats_url: str, test_keys: TestKeys) -> None:
+    fake = FakePipeline()
+    server = grpc.aio.server()
+    pipeline_pb2_grpc.add_PipelineServicer_to_server(fake, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    clock = FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    try:
+        async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock,
+                               settings_cls=ContractsSettings, pipeline_addr=f"127.0.0.1:{port}") as running:
+            api = pb_grpc.ContractsStub(running.channel)
+            rep = bearer(test_keys.token(principal(user_id="rep-1", org_path=TEAM, unit_id=TEAM,
+                                                   permissions=REP_PERMS)))
+            admin = bearer(test_keys.token(principal(user_id="admin", permissions={"products:create": "all"})))
+            product = await api.CreateProduct(pb.CreateProductRequest(sku="OPP-1", name="Seat", prices=[
+                pb.ProductPrice(currency="CNY", amount="10.00")]), metadata=admin)
+            fake.opportunities["won-1"] = pipeline_pb2.Opportunity(
+                id="won-1", name="Big deal", customer_id="cust-7", status="won",
+                amount=pipeline_pb2.PipelineMoney(amount="88000.50", currency="CNY"),
+                products=[pipeline_pb2.OpportunityProduct(product_id=product.id)])
+            fake.opportunities["open-1"] = pipeline_pb2.Opportunity(
+                id="open-1", name="Maybe", customer_id="cust-7", status="open",
+                amount=pipeline_pb2.PipelineMoney(amount="1.00", currency="CNY"))
+            base = dict(branch_code="SH", start_date="2026-04-01", end_date="2027-03-31")
+
+            contract = await api.CreateContract(pb.CreateContractRequest(opportunity_id="won-1", **base),
+                                                metadata=rep)
+            assert (contract.customer_id, contract.currency, contract.total, contract.opportunity_id) == (
+                "cust-7", "CNY", "88000.50", "won-1")
+            assert contract.lines[0].description == "Big deal"
+            assert fake.tokens[-1] == rep[0][1]  # the caller's token was forwarded
+
+            for opportunity_id, customer_id, expected in (
+                    ("open-1", "", (grpc.StatusCode.FAILED_PRECONDITION, ["opportunity_id"])),
+                    ("nope", "", (grpc.StatusCode.INVALID_ARGUMENT, ["opportunity_id"])),  # or out of scope
+                    ("won-1", "cust-8", (grpc.StatusCode.INVALID_ARGUMENT, ["customer_id"]))):
+                assert await failure(api.CreateContract(pb.CreateContractRequest(
+                    opportunity_id=opportunity_id, customer_id=customer_id, **base), metadata=rep)) == expected
+            listed = await api.ListContracts(pb.ListContractsRequest(), metadata=rep)
+            assert [c.id for c in listed.contracts] == [contract.id]  # nothing else written
+    finally:
+        await server.stop(None)
+
+
+async def test_approval_rules_of_the_nearest_unit_win(platform: Platform) -> None:
+    p = platform
+    admin = p.tokens["rules-admin"]
+
+    def rules(*pairs: tuple[str, str]) -> list[pb.ApprovalThreshold]:
+        return [pb.ApprovalThreshold(up_to=up_to, role=role) for up_to, role in pairs]
+
+    # Bad thresholds are named and nothing is stored.
+    code, fields = await failure(p.api.SetApprovalRules(pb.SetApprovalRulesRequest(
+        org_unit_id="b1", currency="CNY",
+        thresholds=rules(("5000", "manager"), ("1000", "director"), ("", "regional_head"))), metadata=admin))
+    assert (code, fields) == (grpc.StatusCode.INVALID_ARGUMENT, ["thresholds[1].up_to"])
+    default = await p.api.GetApprovalRules(pb.GetApprovalRulesRequest(org_unit_id="b1"), metadata=admin)
+    assert [t.up_to for t in default.thresholds] == ["100000.00", "1000000.00", ""]
+    code, _ = await failure(p.api.SetApprovalRules(pb.SetApprovalRulesRequest(
+        org_unit_id="b1", currency="CNY", thresholds=rules(("", "manager"))), metadata=p.tokens["rep-1"]))
+    assert code == grpc.StatusCode.PERMISSION_DENIED
+
+    # The root says "the manager up to any amount"; the branch (nearer to the rep) lowers the limit.
+    await p.api.SetApprovalRules(pb.SetApprovalRulesRequest(org_unit_id="c", currency="CNY",
+                                                            thresholds=rules(("", "manager"))), metadata=admin)
+    contract = await new_contract(p, price="20000.00")  # 60,000
+    submitted = await p.api.SubmitContract(pb.ContractActionRequest(id=contract.id), metadata=p.tokens["rep-1"])
+    assert [s.approver_id for s in submitted.approval_steps] == ["mgr-1"]  # the root's rules
+    await p.api.RejectContract(pb.ContractDecisionRequest(id=contract.id, comment="redo"), metadata=p.tokens["mgr-1"])
+    stored = await p.api.SetApprovalRules(pb.SetApprovalRulesRequest(
+        org_unit_id="b1", currency="CNY", thresholds=rules(("10000", "manager"), ("", "director"))), metadata=admin)
+    assert [(t.up_to, t.role) for t in stored.thresholds] == [("10000.00", "manager"), ("", "director")]
+    again = await p.api.SubmitContract(pb.ContractActionRequest(id=contract.id), metadata=p.tokens["rep-1"])
+    assert [(s.approver_id, s.role) for s in again.approval_steps] == [("mgr-1", "manager"), ("dir-1", "director")]

@@ -1,4 +1,5 @@
-"""/v1/targets, /v1/analytics/{funnel,performance,leaderboard,forecast,dashboard}, /v1/exports."""
+"""/v1/targets, /v1/analytics/{funnel,performance,leaderboard,forecast,dashboard,compliance,trend},
+/v1/exports."""
 from __future__ import annotations
 
 from typing import Any
@@ -14,7 +15,8 @@ from salesgrid_gateway.routes.common import json_body, report_sensitive_read, re
 
 blueprint = Blueprint("analytics", __name__)
 
-_TEXT_PARAMS = ("period", "subtree", "rep_id", "currency", "time_zone", "by")
+_TEXT_PARAMS = ("period", "subtree", "rep_id", "currency", "time_zone", "by", "metric")
+_RANGE_PARAMS = {"from": "from_period", "to": "to_period"}  # a range instead of `period`
 _INT_PARAMS = ("group_depth", "limit")
 
 
@@ -25,6 +27,7 @@ def _analytics() -> pb_grpc.AnalyticsStub:
 def _query() -> pb.AnalyticsQuery:
     """The report query from the URL's parameters; whole numbers are checked here to name them."""
     values: dict[str, Any] = {name: request.args[name] for name in _TEXT_PARAMS if name in request.args}
+    values |= {field: request.args[name] for name, field in _RANGE_PARAMS.items() if name in request.args}
     for name in _INT_PARAMS:
         raw = request.args.get(name)
         if raw is None:
@@ -54,9 +57,10 @@ def _report(method: str) -> Any:
     return view
 
 
-# The five report views differ only in the RPC they call.
+# The report views differ only in the RPC they call.
 for _name, _method in (("funnel", "GetFunnel"), ("performance", "GetPerformance"), ("leaderboard", "GetLeaderboard"),
-                       ("forecast", "GetForecast"), ("dashboard", "GetDashboard")):
+                       ("forecast", "GetForecast"), ("dashboard", "GetDashboard"), ("compliance", "GetCompliance"),
+                       ("trend", "GetTrend")):
     blueprint.add_url_rule(f"/v1/analytics/{_name}", f"analytics_{_name}", _report(_method), methods=["GET"])
 
 
@@ -78,6 +82,8 @@ PERFORMANCE_LINE = obj(key=STRING, contract_amount=STRING, collections=STRING, n
                        reports_late=INTEGER, reports_missing=INTEGER, reports_falsified=INTEGER,
                        report_compliance=STRING, sla_overdue=INTEGER, gate_violations=INTEGER,
                        receivables_outstanding=STRING)
+COMPLIANCE_LINE = obj(key=STRING, on_time=INTEGER, late=INTEGER, missing=INTEGER, falsified=INTEGER, due=INTEGER,
+                      compliance=STRING)
 ENTRY = obj(rank=INTEGER, key=STRING, value=STRING)
 FORECAST_MONTH = obj(period=STRING, won=STRING, weighted_pipeline=STRING, forecast=STRING, target=STRING,
                      gap=STRING, coverage=STRING)
@@ -93,7 +99,7 @@ def _array(schema: dict[str, Any]) -> dict[str, Any]:
 
 def describe(api: OpenApi) -> None:
     t = "analytics"
-    params = [query_param("period"), query_param("subtree"), query_param("rep_id"), query_param("currency"),
+    params = [query_param("period"), query_param("from"), query_param("to"), query_param("subtree"), query_param("rep_id"), query_param("currency"),
               query_param("time_zone"), query_param("group_depth", INTEGER), query_param("by"),
               query_param("limit", INTEGER)]
     api.operation("/v1/targets", "post", "Set a target and its decomposition (children must add up)", tag=t,
@@ -116,6 +122,13 @@ def describe(api: OpenApi) -> None:
                                units=_array(PERFORMANCE_LINE), top_reps=_array(ENTRY), funnel=FUNNEL,
                                forecast=FORECAST_MONTH, targets=_array(TARGET),
                                new_users=_array(obj(org_path=STRING, new_users=INTEGER))), parameters=params)
+    api.operation("/v1/analytics/compliance", "get", "Daily-report compliance per rep or per org level", tag=t,
+                  response=obj(period=STRING, rows=_array(COMPLIANCE_LINE), total=COMPLIANCE_LINE),
+                  parameters=params)
+    api.operation("/v1/analytics/trend", "get", "One metric per month of the period", tag=t,
+                  response=obj(metric=STRING, currency=STRING, points=_array(obj(period=STRING, value=STRING))),
+                  parameters=[*params, query_param("metric", {"enum": [
+                      "collected_revenue", "contract_amount", "new_customers", "visits"]})])
     api.operation("/v1/exports", "get", "Download a report as CSV or XLSX (audited)", tag=t, parameters=[
         query_param("report", {"enum": ["performance", "leaderboard", "funnel", "forecast", "targets"]}),
         query_param("format", {"enum": ["csv", "xlsx"]}), *params])

@@ -1,5 +1,5 @@
-"""/v1/products, /v1/contracts (+ approval actions and payment plan), /v1/receipts,
-/v1/receivables. Money amounts travel as decimal strings ("1234.50"), dates as "YYYY-MM-DD"."""
+"""/v1/products, /v1/contracts (+ approval actions, amendments, versions and payment plan),
+/v1/receipts, /v1/refunds, /v1/invoices, /v1/receivables. Money amounts travel as decimal strings ("1234.50"), dates as "YYYY-MM-DD"."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
@@ -8,7 +8,7 @@ from salesgrid.contracts.v1 import contracts_pb2 as pb
 from salesgrid.contracts.v1 import contracts_pb2_grpc as pb_grpc
 from salesgrid_gateway.clients import call, from_json, stub, to_json
 from salesgrid_gateway.openapi import BOOLEAN, INTEGER, STRING, OpenApi, obj, path_param, query_param
-from salesgrid_gateway.routes.common import json_body, page, require_fields
+from salesgrid_gateway.routes.common import expected_version, json_body, page, page_size, require_fields, with_etag
 
 blueprint = Blueprint("contracts", __name__)
 
@@ -19,6 +19,17 @@ def _contracts() -> pb_grpc.ContractsStub:
 
 def _optional_body() -> dict:
     return json_body() if request.content_length else {}
+
+
+def _versioned_body() -> dict:
+    """The body with `expected_version` from If-Match (or `version`) when the client sent one."""
+    body = _optional_body()
+    version = expected_version(body, required=False)
+    return body | {"expected_version": version} if version else body
+
+
+def _contract_reply(contract: pb.Contract, status: int = 200) -> tuple[Response, int]:
+    return with_etag(to_json(contract), contract.version, status)
 
 
 # --- products ----------------------------------------------------------------------------------
@@ -42,32 +53,58 @@ def list_products() -> Response:
 @blueprint.post("/v1/contracts")
 def create_contract() -> tuple[Response, int]:
     body = json_body()
-    require_fields(body, "customer_id", "branch_code", "currency", "start_date", "end_date", "lines")
+    # From a won opportunity, its customer, currency and amount are copied.
+    copied = () if body.get("opportunity_id") else ("customer_id", "currency", "lines")
+    require_fields(body, "branch_code", "start_date", "end_date", *copied)
     return jsonify(to_json(call(_contracts().CreateContract, from_json(pb.CreateContractRequest, body)))), 201
 
 
 @blueprint.get("/v1/contracts")
 def list_contracts() -> Response:
     reply = call(_contracts().ListContracts, pb.ListContractsRequest(
-        customer_id=request.args.get("customer_id", ""), status=request.args.get("status", "")))
-    return jsonify(page([to_json(c) for c in reply.contracts], ""))
+        customer_id=request.args.get("customer_id", ""), status=request.args.get("status", ""),
+        page_size=page_size(), cursor=request.args.get("cursor", "")))
+    return jsonify(page([to_json(c) for c in reply.contracts], reply.next_cursor))
 
 
 @blueprint.get("/v1/contracts/<contract_id>")
-def get_contract(contract_id: str) -> Response:
-    return jsonify(to_json(call(_contracts().GetContract, pb.GetContractRequest(id=contract_id))))
+def get_contract(contract_id: str) -> tuple[Response, int]:
+    return _contract_reply(call(_contracts().GetContract, pb.GetContractRequest(id=contract_id)))
+
+
+@blueprint.get("/v1/contracts/<contract_id>/versions")
+def list_contract_versions(contract_id: str) -> Response:
+    return jsonify(to_json(call(_contracts().ListContractVersions, pb.GetContractRequest(id=contract_id))))
 
 
 @blueprint.post("/v1/contracts/<contract_id>/submit")
-def submit_contract(contract_id: str) -> Response:
-    message = from_json(pb.ContractActionRequest, _optional_body(), id=contract_id)
-    return jsonify(to_json(call(_contracts().SubmitContract, message)))
+def submit_contract(contract_id: str) -> tuple[Response, int]:
+    message = from_json(pb.ContractActionRequest, _versioned_body(), id=contract_id)
+    return _contract_reply(call(_contracts().SubmitContract, message))
 
 
 @blueprint.post("/v1/contracts/<contract_id>/approve")
-def approve_contract(contract_id: str) -> Response:
-    message = from_json(pb.ContractDecisionRequest, _optional_body(), id=contract_id)
-    return jsonify(to_json(call(_contracts().ApproveContract, message)))
+def approve_contract(contract_id: str) -> tuple[Response, int]:
+    message = from_json(pb.ContractDecisionRequest, _versioned_body(), id=contract_id)
+    return _contract_reply(call(_contracts().ApproveContract, message))
+
+
+@blueprint.post("/v1/contracts/<contract_id>/activate")
+def activate_contract(contract_id: str) -> tuple[Response, int]:
+    message = from_json(pb.ContractActionRequest, _versioned_body(), id=contract_id)
+    return _contract_reply(call(_contracts().ActivateContract, message))
+
+
+@blueprint.post("/v1/contracts/<contract_id>/complete")
+def complete_contract(contract_id: str) -> tuple[Response, int]:
+    message = from_json(pb.ContractActionRequest, _versioned_body(), id=contract_id)
+    return _contract_reply(call(_contracts().CompleteContract, message))
+
+
+@blueprint.post("/v1/contracts/<contract_id>/amend")
+def amend_contract(contract_id: str) -> tuple[Response, int]:
+    message = from_json(pb.AmendContractRequest, _versioned_body(), id=contract_id)
+    return _contract_reply(call(_contracts().AmendContract, message), 202)  # in force once approved
 
 
 @blueprint.post("/v1/contracts/<contract_id>/reject")
@@ -105,6 +142,21 @@ def get_payment_plan(contract_id: str) -> Response:
     return jsonify(to_json(call(_contracts().GetPaymentPlan, pb.GetPaymentPlanRequest(contract_id=contract_id))))
 
 
+# --- approval rules (admin) ------------------------------------------------------------------------
+
+@blueprint.put("/v1/approval-rules/<unit_id>")
+def set_approval_rules(unit_id: str) -> Response:
+    body = json_body()
+    require_fields(body, "currency", "thresholds")
+    return jsonify(to_json(call(_contracts().SetApprovalRules,
+                                from_json(pb.SetApprovalRulesRequest, body, org_unit_id=unit_id))))
+
+
+@blueprint.get("/v1/approval-rules/<unit_id>")
+def get_approval_rules(unit_id: str) -> Response:
+    return jsonify(to_json(call(_contracts().GetApprovalRules, pb.GetApprovalRulesRequest(org_unit_id=unit_id))))
+
+
 # --- receipts and receivables --------------------------------------------------------------------
 
 @blueprint.post("/v1/receipts")
@@ -116,8 +168,37 @@ def record_receipt() -> tuple[Response, int]:
 
 @blueprint.get("/v1/receipts")
 def list_receipts() -> Response:
-    reply = call(_contracts().ListReceipts, pb.ListReceiptsRequest(contract_id=request.args.get("contract_id", "")))
-    return jsonify(page([to_json(r) for r in reply.receipts], ""))
+    reply = call(_contracts().ListReceipts, pb.ListReceiptsRequest(
+        contract_id=request.args.get("contract_id", ""), page_size=page_size(), cursor=request.args.get("cursor", "")))
+    return jsonify(page([to_json(r) for r in reply.receipts], reply.next_cursor))
+
+
+@blueprint.post("/v1/refunds")
+def record_refund() -> tuple[Response, int]:
+    body = json_body()
+    require_fields(body, "contract_id", "amount", "reason")
+    return jsonify(to_json(call(_contracts().RecordRefund, from_json(pb.RecordRefundRequest, body)))), 201
+
+
+@blueprint.get("/v1/refunds")
+def list_refunds() -> Response:
+    reply = call(_contracts().ListRefunds, pb.ListRefundsRequest(
+        contract_id=request.args.get("contract_id", ""), page_size=page_size(), cursor=request.args.get("cursor", "")))
+    return jsonify(page([to_json(r) for r in reply.refunds], reply.next_cursor))
+
+
+@blueprint.post("/v1/invoices")
+def issue_invoice() -> tuple[Response, int]:
+    body = json_body()
+    require_fields(body, "contract_id", "number", "amount")
+    return jsonify(to_json(call(_contracts().IssueInvoice, from_json(pb.IssueInvoiceRequest, body)))), 201
+
+
+@blueprint.get("/v1/invoices")
+def list_invoices() -> Response:
+    reply = call(_contracts().ListInvoices, pb.ListInvoicesRequest(
+        contract_id=request.args.get("contract_id", ""), page_size=page_size(), cursor=request.args.get("cursor", "")))
+    return jsonify(page([to_json(r) for r in reply.invoices], reply.next_cursor))
 
 
 @blueprint.get("/v1/receivables")
@@ -157,13 +238,23 @@ def describe(api: OpenApi) -> None:
                   request=obj(["sku", "name"], sku=STRING, name=STRING, prices={"type": "array", "items": PRICE}))
     api.operation("/v1/products", "get", "List products", tag=t,
                   parameters=[query_param("include_inactive", BOOLEAN)])
-    api.operation("/v1/contracts", "post", "Create a draft contract for a customer (numbered per branch and year)",
+    api.operation("/v1/contracts", "post", "Create a draft contract for a customer or from a won opportunity "
+                  "(numbered per branch and year)",
                   tag=t, status=201, response=CONTRACT, request=obj(
                       ["customer_id", "branch_code", "currency", "start_date", "end_date", "lines"],
                       customer_id=STRING, branch_code=STRING, currency=STRING, start_date=DATE, end_date=DATE,
-                      terms=STRING, lines={"type": "array", "items": LINE}))
-    api.operation("/v1/contracts", "get", "List contracts in scope", tag=t, parameters=[
-        query_param("customer_id"), query_param("status")])
+                      terms=STRING, lines={"type": "array", "items": LINE}, opportunity_id=STRING))
+    paging = [query_param("limit", INTEGER), query_param("cursor")]
+    api.operation("/v1/contracts", "get", "List contracts in scope (newest first, keyset paging)", tag=t,
+                  parameters=[query_param("customer_id"), query_param("status"), *paging])
+    api.operation("/v1/contracts/{contract_id}/versions", "get",
+                  "Every version of a contract (in force, superseded, proposed, rejected)", tag=t,
+                  parameters=[path_param("contract_id")])
+    api.operation("/v1/contracts/{contract_id}/amend", "post",
+                  "Propose a new version of a signed or active contract (in force once approved)", tag=t,
+                  status=202, response=CONTRACT, request=obj(
+                      lines={"type": "array", "items": LINE}, start_date=DATE, end_date=DATE, terms=STRING,
+                      expected_version=INTEGER), parameters=[path_param("contract_id")])
     api.operation("/v1/contracts/{contract_id}", "get", "Read a contract", tag=t, response=CONTRACT,
                   parameters=[path_param("contract_id")])
     version = obj(expected_version=INTEGER)
@@ -173,13 +264,22 @@ def describe(api: OpenApi) -> None:
                                                                                       expected_version=INTEGER)),
             ("reject", "Reject the current step with a comment", obj(["comment"], comment=STRING,
                                                                      expected_version=INTEGER)),
-            ("sign", "Sign an approved contract", obj(signed_on=DATE, expected_version=INTEGER))]:
+            ("sign", "Sign an approved contract", obj(signed_on=DATE, expected_version=INTEGER)),
+            ("activate", "Activate a signed contract from its start date on", version),
+            ("complete", "Complete an active contract once nothing is outstanding", version)]:
         api.operation(f"/v1/contracts/{{contract_id}}/{action}", "post", summary, tag=t, response=CONTRACT,
                       request=body, parameters=[path_param("contract_id")])
     api.operation("/v1/contracts/{contract_id}/terminate", "post",
                   "Request termination of a signed contract (goes through approval)", tag=t, status=202,
                   response=CONTRACT, request=obj(["reason"], reason=STRING, expected_version=INTEGER),
                   parameters=[path_param("contract_id")])
+    rules = obj(["currency", "thresholds"], currency=STRING, thresholds={"type": "array", "items": obj(
+        ["role"], up_to=MONEY, role=STRING)})
+    api.operation("/v1/approval-rules/{unit_id}", "put", "Set an org unit's approval thresholds (admin; the "
+                  "nearest unit up a contract owner's path wins)", tag=t, request=rules, response=rules,
+                  parameters=[path_param("unit_id")])
+    api.operation("/v1/approval-rules/{unit_id}", "get", "An org unit's own approval thresholds, else the "
+                  "defaults", tag=t, response=rules, parameters=[path_param("unit_id")])
     api.operation("/v1/contracts/{contract_id}/payment-plan", "put",
                   "Set the instalments; they must sum to the contract total", tag=t, response=PLAN,
                   request=obj(["instalments"], instalments={"type": "array", "items": obj(
@@ -192,7 +292,18 @@ def describe(api: OpenApi) -> None:
                       ["contract_id", "amount"], contract_id=STRING, received_on=DATE, amount=MONEY,
                       method={"type": "string", "enum": ["bank_transfer", "cash", "cheque", "card", "other"]},
                       reference=STRING))
-    api.operation("/v1/receipts", "get", "List receipts in scope", tag=t, parameters=[query_param("contract_id")])
+    api.operation("/v1/receipts", "get", "List receipts in scope", tag=t,
+                  parameters=[query_param("contract_id"), *paging])
+    api.operation("/v1/refunds", "post", "Record a refund (never more than collected net of refunds)", tag=t,
+                  status=201, request=obj(["contract_id", "amount", "reason"], contract_id=STRING,
+                                          refunded_on=DATE, amount=MONEY, reason=STRING))
+    api.operation("/v1/refunds", "get", "List refunds in scope", tag=t,
+                  parameters=[query_param("contract_id"), *paging])
+    api.operation("/v1/invoices", "post", "Issue an invoice (invoiced total never above the contract total)",
+                  tag=t, status=201, request=obj(["contract_id", "number", "amount"], contract_id=STRING,
+                                                 number=STRING, amount=MONEY, issued_on=DATE))
+    api.operation("/v1/invoices", "get", "List invoices in scope", tag=t,
+                  parameters=[query_param("contract_id"), *paging])
     api.operation("/v1/receivables", "get", "Outstanding amounts per contract, customer or owner", tag=t,
                   parameters=[query_param("group_by", GROUP_BY)])
     api.operation("/v1/receivables/ageing", "get", "Ageing buckets (not due, 1-30, 31-60, 61-90, >90 days)",

@@ -1,16 +1,15 @@
 """Wiring of the activities service into the common bootstrap."""
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
 import grpc
-
 from salesgrid.activities.v1 import activities_pb2, activities_pb2_grpc
+from salesgrid_common.scheduling import every
 from salesgrid_common.service import ServiceContext, ServiceDefinition
+
 from salesgrid_activities.handlers import customer_locations
 from salesgrid_activities.models import Base
 from salesgrid_activities.servicer import ActivitiesServicer
@@ -22,8 +21,6 @@ REPORT_SCHEDULER_INTERVAL_SECONDS = 60.0
 # Reminders and overdue tasks: a tick's lateness is how late a reminder may arrive.
 TASK_SCHEDULER_INTERVAL_SECONDS = 15.0
 
-log = logging.getLogger(__name__)
-
 
 def usecases_for(ctx: ServiceContext) -> ActivitiesUseCases:
     if "usecases" not in ctx.extras:
@@ -34,18 +31,6 @@ def usecases_for(ctx: ServiceContext) -> ActivitiesUseCases:
 def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
     activities_pb2_grpc.add_ActivitiesServicer_to_server(ActivitiesServicer(usecases_for(ctx)), server)
     return [service.full_name for service in activities_pb2.DESCRIPTOR.services_by_name.values()]
-
-
-async def every(interval: float, job: Callable[[], Awaitable[int]], what: str) -> None:
-    """Runs a time-driven job (all of them read ctx.clock); a failed run is retried at the next tick."""
-    while True:
-        try:
-            done = await job()
-            if done:
-                log.info(what, extra={"count": done})
-        except Exception:  # noqa: BLE001 - the loop must outlive one bad run (database blip)
-            log.exception("scheduled job failed: %s", what)
-        await asyncio.sleep(interval)
 
 
 def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:

@@ -5,12 +5,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import grpc
-
 from salesgrid.analytics.v1 import analytics_pb2, analytics_pb2_grpc
+from salesgrid_common.service import ServiceContext, ServiceDefinition
+
 from salesgrid_analytics.handlers import subscriptions
+from salesgrid_analytics.models import Base
 from salesgrid_analytics.servicer import AnalyticsServicer
 from salesgrid_analytics.usecases import AnalyticsUseCases
-from salesgrid_common.service import ServiceContext, ServiceDefinition
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # shipped inside the package
 
@@ -21,4 +22,4 @@ def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
     return [service.full_name for service in analytics_pb2.DESCRIPTOR.services_by_name.values()]
 
 
-DEFINITION = ServiceDefinition(name="analytics", register=register, subscriptions=subscriptions)
+DEFINITION = ServiceDefinition(name="analytics", register=register, subscriptions=subscriptions, metadata=Base.metadata)

@@ -7,18 +7,26 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 import typing
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from prometheus_client import Histogram
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_analytics.domain import facts as f
 from salesgrid_analytics.domain import orgpath
 from salesgrid_analytics.models import StoredFact
+
+# Freshness of the read models: how long after the producer's change a fact is applied (a replay
+# observes its own, large, lags; the live service's figures are the ones watched).
+PROJECTION_LAG = Histogram(
+    "salesgrid_projection_lag_seconds", "Time from an event's occurred_at to its fact being applied", ["kind"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0))
 
 # Facts analytics keeps that are not domain facts (nothing reduces them but simple counts).
 USER_CREATED = "user_created"
@@ -74,6 +82,7 @@ async def store(session: AsyncSession, kind: str, event_id: str, occurred_at: da
     session.add(StoredFact(event_id=event_id, kind=kind, occurred_at=occurred_at, owner_id=owner_id,
                            org_path=platform_path(org_path), data=json.dumps(data, sort_keys=True)))
     await session.flush()
+    PROJECTION_LAG.labels(kind).observe(max(0.0, time.time() - occurred_at.timestamp()))
     return True
 
 

@@ -6,7 +6,7 @@ consumer plus the event-id key of `facts` make redeliveries and replays insert n
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,11 +21,12 @@ from salesgrid.events.v1.pipeline_events_pb2 import PipelineGateViolated, Pipeli
 from salesgrid_analytics import factstore
 from salesgrid_analytics.domain import facts as f
 from salesgrid_common.events.consumer import Handler, Subscription
+from salesgrid_common.protos import from_timestamp
 from salesgrid_common.service import ServiceContext
 
 
 def _when(envelope: Envelope) -> datetime:
-    return envelope.occurred_at.ToDatetime(tzinfo=UTC)
+    return from_timestamp(envelope.occurred_at)
 
 
 def _common(envelope: Envelope, owner_id: str, org_path: str) -> dict[str, object]:
@@ -156,6 +157,10 @@ def contracts_subscription() -> Subscription:
     return sub
 
 
-def subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:
+def all_subscriptions() -> list[Subscription]:
     return [identity_subscription(), customers_subscription(), pipeline_subscription(), activities_subscription(),
             contracts_subscription()]
+
+
+def subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:
+    return all_subscriptions()

@@ -9,7 +9,7 @@ from salesgrid.analytics.v1 import analytics_pb2 as pb
 from salesgrid.analytics.v1 import analytics_pb2_grpc as pb_grpc
 from salesgrid_analytics.domain.forecast import ForecastRow
 from salesgrid_analytics.domain.funnel import FunnelReport
-from salesgrid_analytics.domain.performance import AttainmentRow, PerformanceRow, RankedEntry
+from salesgrid_analytics.domain.performance import AttainmentRow, ComplianceRow, PerformanceRow, RankedEntry
 from salesgrid_analytics.domain.targets import Target
 from salesgrid_analytics.factstore import platform_path
 from salesgrid_analytics.usecases import AnalyticsUseCases, Query, TargetSpec
@@ -23,7 +23,9 @@ def _text(value: Decimal | int | None) -> str:
 def _query(request: pb.AnalyticsQuery) -> Query:
     return Query(period=request.period.strip(), subtree=request.subtree.strip(), rep_id=request.rep_id.strip(),
                  currency=request.currency.strip(), time_zone=request.time_zone.strip(),
-                 group_depth=request.group_depth, by=request.by.strip(), limit=request.limit)
+                 group_depth=request.group_depth, by=request.by.strip(), limit=request.limit,
+                 from_period=request.from_period.strip(), to_period=request.to_period.strip(),
+                 metric=request.metric.strip())
 
 
 def _spec(message: pb.AnalyticsTarget) -> TargetSpec:
@@ -42,6 +44,11 @@ def target_pb(target: Target, row: AttainmentRow | None = None) -> pb.AnalyticsT
 def line_pb(row: PerformanceRow) -> pb.PerformanceLine:
     return pb.PerformanceLine(**{name: _text(value) if isinstance(value, Decimal) or value is None else value
                                  for name, value in vars(row).items()})
+
+
+def compliance_pb(row: ComplianceRow) -> pb.ComplianceLine:
+    return pb.ComplianceLine(key=row.key, on_time=row.on_time, late=row.late, missing=row.missing,
+                             falsified=row.falsified, due=row.due, compliance=_text(row.compliance))
 
 
 def entry_pb(entry: RankedEntry) -> pb.LeaderboardEntry:
@@ -106,6 +113,17 @@ class AnalyticsServicer(pb_grpc.AnalyticsServicer):
             funnel=funnel_pb(board.funnel), forecast=forecast_pb(board.forecast),
             targets=[target_pb(r.target, r) for r in board.targets],
             new_users=[pb.UnitUserCount(org_path=path, new_users=count) for path, count in board.new_users])
+
+    async def GetCompliance(self, request: pb.AnalyticsQuery,
+                            context: grpc.aio.ServicerContext) -> pb.ComplianceResponse:
+        view, rows, total = await self.uc.compliance(caller(), _query(request))
+        return pb.ComplianceResponse(period=view.period.label, rows=[compliance_pb(r) for r in rows],
+                                     total=compliance_pb(total))
+
+    async def GetTrend(self, request: pb.AnalyticsQuery, context: grpc.aio.ServicerContext) -> pb.TrendResponse:
+        view, metric, points = await self.uc.trend(caller(), _query(request))
+        return pb.TrendResponse(metric=metric.value, currency=view.currency if metric.is_money else "",
+                                points=[pb.TrendPoint(period=p.month.label, value=str(p.value)) for p in points])
 
     async def ExportReport(self, request: pb.ExportReportRequest,
                            context: grpc.aio.ServicerContext) -> pb.ExportReportResponse:

@@ -21,7 +21,7 @@ from salesgrid_analytics.domain.facts import Fact, Selection
 from salesgrid_analytics.domain.funnel import FunnelReport, funnel
 from salesgrid_analytics.domain.metrics import Metric, parse_metric
 from salesgrid_analytics.domain.money import validate_currency
-from salesgrid_analytics.domain.periods import Period, PeriodKind, parse_period
+from salesgrid_analytics.domain.periods import Period, PeriodKind, parse_period, parse_span
 from salesgrid_analytics.domain.scope import PrincipalScope, ScopeKind, require_subtree
 from salesgrid_analytics.domain.targets import (
     DecompositionMode, Holder, Target, check_decomposition, decompose_over_periods,
@@ -51,6 +51,9 @@ class Query:
     group_depth: int = 0
     by: str = ""
     limit: int = 0
+    from_period: str = ""
+    to_period: str = ""
+    metric: str = ""
 
 
 @dataclass(frozen=True)
@@ -146,9 +149,7 @@ class AnalyticsUseCases:
 
     async def _view(self, session: AsyncSession, principal: Principal, permission: str, query: Query,
                     need_period: bool = True) -> View:
-        if not query.period and need_period:
-            raise ValidationFailed("is required, e.g. 2026, 2026-Q3 or 2026-07", "period")
-        period = parse_period(query.period) if query.period else Period.year(self.clock().year)
+        period = self._period(query, need_period)
         selection = _selection(domain_scope(principal, permission), query.subtree, query.rep_id)
         zone = query.time_zone or await self._unit_value(session, selection.subtree, "time_zone") or "UTC"
         try:
@@ -157,6 +158,19 @@ class AnalyticsUseCases:
             raise ValidationFailed(f"unknown time zone {zone!r}", "time_zone") from None
         currency = query.currency or await self._unit_value(session, selection.subtree, "currency") or DEFAULT_CURRENCY
         return View(selection, period, tz, validate_currency(currency.upper()))
+
+    def _period(self, query: Query, need_period: bool) -> Period:
+        """`period`, or the range `from_period`..`to_period` (both, and not both ways at once)."""
+        if query.from_period or query.to_period:
+            if query.period:
+                raise ValidationFailed("give either period or from/to, not both", "period")
+            for field, value in (("from", query.from_period), ("to", query.to_period)):
+                if not value:
+                    raise ValidationFailed("is required with a range, e.g. from=2026-04&to=2026-06", field)
+            return parse_span(query.from_period, query.to_period)
+        if not query.period and need_period:
+            raise ValidationFailed("is required, e.g. 2026, 2026-Q3 or 2026-07 (or from and to)", "period")
+        return parse_period(query.period) if query.period else Period.year(self.clock().year)
 
     async def _facts(self, session: AsyncSession, view: View) -> list[Fact]:
         rows = await factstore.load(session, view.subtree, view.selection.owner_id)
@@ -184,6 +198,21 @@ class AnalyticsUseCases:
         if depth is None:
             return rows
         return tuple(perf.PerformanceRow(**{**vars(r), "key": factstore.platform_path(r.key)}) for r in rows)
+
+    async def compliance(self, principal: Principal, query: Query) -> tuple[
+            View, tuple[perf.ComplianceRow, ...], perf.ComplianceRow]:
+        view, facts = await self._resolved(principal, READ, query)
+        rows, total = perf.compliance(self._performance(view, facts, query.group_depth or None), view.subtree)
+        return view, rows, total
+
+    async def trend(self, principal: Principal, query: Query) -> tuple[View, Metric, tuple[perf.TrendPoint, ...]]:
+        if not query.metric:
+            raise ValidationFailed("is required: " + ", ".join(m.value for m in Metric), "metric")
+        metric = parse_metric(query.metric)
+        view, facts = await self._resolved(principal, READ, query)
+        currency = view.currency if metric.is_money else None
+        return view, metric, perf.monthly_trend(facts, metric=metric, period=view.period, tz=view.tz,
+                                                selection=view.selection, currency=currency)
 
     async def leaderboard(self, principal: Principal, query: Query) -> tuple[str, tuple[perf.RankedEntry, ...]]:
         view, facts = await self._resolved(principal, READ, query)

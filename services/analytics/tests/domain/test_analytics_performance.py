@@ -8,7 +8,8 @@ from salesgrid_analytics.domain.errors import ValidationFailed
 from salesgrid_analytics.domain.facts import ReportTiming, Selection
 from salesgrid_analytics.domain.metrics import Metric
 from salesgrid_analytics.domain.performance import (
-    RankedEntry, attainment_report, actual, leaderboard, monthly_trend, performance, rank,
+    PerformanceRow, RankedEntry, attainment_report, actual, compliance, leaderboard, monthly_trend, performance,
+    rank,
 )
 from salesgrid_analytics.domain.periods import parse_period
 from salesgrid_analytics.domain.targets import Holder, Target
@@ -171,3 +172,16 @@ def test_attainment_report_per_target():
         (Decimal("11000.00"), Decimal("0.5000")),
         (0, None),
     ]
+
+
+def _reports(key: str, on_time: int, late: int, missing: int, falsified: int) -> PerformanceRow:
+    zero = Decimal("0.00")
+    return PerformanceRow(key, zero, zero, 3, 0, 0, 0, on_time, late, missing, falsified, None, 0, 0, zero)
+
+
+def test_compliance_counts_due_reports_and_leaves_out_reps_without_any():
+    rows, total = compliance([_reports("a", 3, 1, 0, 0), _reports("b", 0, 0, 0, 0), _reports("c", 0, 0, 2, 1)], "/t/")
+    assert [(r.key, r.due, r.compliance) for r in rows] == [("a", 4, Decimal("0.7500")), ("c", 2, Decimal("0"))]
+    assert (total.key, total.on_time, total.late, total.missing, total.falsified, total.due) == ("/t/", 3, 1, 2, 1, 6)
+    assert total.compliance == Decimal("0.5000")
+    assert compliance([], "/")[1].compliance is None

@@ -5,7 +5,7 @@ import pytest
 
 from salesgrid_analytics.domain.errors import ValidationFailed
 from salesgrid_analytics.domain.periods import (
-    Period, PeriodKind, month_of, parse_period, period_range,
+    Period, PeriodKind, month_of, parse_period, parse_span, period_range,
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -101,3 +101,26 @@ def test_next_and_within():
     assert parse_period("2026-Q4").next().label == "2027-Q1"
     assert parse_period("2026-08").is_within(parse_period("2026-Q3"))
     assert not parse_period("2026-10").is_within(parse_period("2026-Q3"))
+
+
+@pytest.mark.parametrize(("start", "end", "label", "months"), [
+    ("2026-04", "2026-Q3", "2026-04..2026-09", 6), ("2026", "2026-03", "2026-01..2026-12", 12),
+    ("2025-Q4", "2026", "2025-10..2026-12", 15), ("2026-05", "2026-05", "2026-05..2026-05", 1)])
+def test_span_covers_whole_periods_both_included(start, end, label, months):
+    span = parse_span(start, end)
+    assert (span.kind, span.label, len(span.months())) == (PeriodKind.SPAN, label, months)
+    assert span.contains(datetime(2026, 5, 31, 17, tzinfo=timezone.utc), SHANGHAI) is (span.end > date(2026, 6, 1))
+
+
+@pytest.mark.parametrize(("start", "end", "field"), [
+    ("2026-05", "2026-04", "to"), ("2026-Q2", "2026-03", "to"), ("2027", "2026-Q4", "to"),
+    ("2026-00", "2026-04", "from"), ("2026-04", "soon", "to")])
+def test_span_bad_ends_name_the_field(start, end, field):
+    with pytest.raises(ValidationFailed) as error:
+        parse_span(start, end)
+    assert error.value.field == field
+
+
+def test_span_that_ends_before_it_starts_says_so():
+    with pytest.raises(ValidationFailed, match="ends before it starts"):
+        parse_span("2026-06", "2026-05")

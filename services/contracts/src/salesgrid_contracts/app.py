@@ -1,22 +1,36 @@
 """Wiring of the contracts service into the common bootstrap."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 
 import grpc
-
 from salesgrid.contracts.v1 import contracts_pb2, contracts_pb2_grpc
+from salesgrid_common.scheduling import every
 from salesgrid_common.service import ServiceContext, ServiceDefinition
+
+from salesgrid_contracts.models import Base
+from salesgrid_contracts.pipeline_client import PipelineClient
 from salesgrid_contracts.servicer import ContractsServicer
+from salesgrid_contracts.settings import ContractsSettings
 from salesgrid_contracts.usecases import ContractsUseCases
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # shipped inside the package
+log = logging.getLogger(__name__)
+
+
+def _settings(ctx: ServiceContext) -> ContractsSettings:
+    if isinstance(ctx.settings, ContractsSettings):
+        return ctx.settings
+    return ContractsSettings.model_validate(ctx.settings.model_dump())  # plain settings: contracts defaults
 
 
 def usecases_for(ctx: ServiceContext) -> ContractsUseCases:
     if "usecases" not in ctx.extras:
-        ctx.extras["usecases"] = ContractsUseCases(ctx.sessions, ctx.outbox, ctx.clock)
+        ctx.extras["usecases"] = ContractsUseCases(ctx.sessions, ctx.outbox, ctx.clock,
+                                                   PipelineClient(ctx.channel(_settings(ctx).pipeline_addr)))
     return ctx.extras["usecases"]
 
 
@@ -25,4 +39,8 @@ def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
     return [service.full_name for service in contracts_pb2.DESCRIPTOR.services_by_name.values()]
 
 
-DEFINITION = ServiceDefinition(name="contracts", register=register)
+def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
+    return [every(_settings(ctx).reminder_scan_seconds, usecases_for(ctx).send_reminders, "contract reminders sent")]
+
+
+DEFINITION = ServiceDefinition(name="contracts", register=register, background=background, metadata=Base.metadata)

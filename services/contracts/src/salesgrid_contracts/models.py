@@ -7,23 +7,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from salesgrid_common.db import UtcDateTime
-
-
-class DecimalText(TypeDecorator[Decimal]):
-    """An exact Decimal kept as its canonical text on every backend."""
-
-    impl = String(40)
-    cache_ok = True
-
-    def process_bind_param(self, value: Decimal | None, dialect) -> str | None:  # type: ignore[no-untyped-def]
-        return None if value is None else str(value)
-
-    def process_result_value(self, value: str | None, dialect) -> Decimal | None:  # type: ignore[no-untyped-def]
-        return None if value is None else Decimal(value)
+from salesgrid_common.db import DecimalText, UtcDateTime
 
 
 class Base(DeclarativeBase):
@@ -75,7 +62,28 @@ class Contract(Base):
     termination_requested_by: Mapped[str | None] = mapped_column(String(36))
     termination_requested_at: Mapped[datetime | None]
     terminated_at: Mapped[datetime | None]
+    # The contract version in force (bumped by each applied amendment); `version` is the
+    # optimistic-concurrency counter of the row.
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    opportunity_id: Mapped[str | None] = mapped_column(String(36), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime]
+
+
+class ContractRevision(Base):
+    """A contract body kept as its own version: the one an amendment superseded, a proposed
+    amendment under approval, or a rejected one. `lines` holds ContractLine columns as text."""
+
+    __tablename__ = "contract_revisions"
+    contract_id: Mapped[str] = mapped_column(ForeignKey("contracts.id"), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(20))
+    start_date: Mapped[date]
+    end_date: Mapped[date]
+    terms: Mapped[str] = mapped_column(Text, default="")
+    lines: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    total: Mapped[Decimal]
+    created_by: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[datetime]
 
 
@@ -107,6 +115,17 @@ class ApprovalStepRow(Base):
     comment: Mapped[str | None] = mapped_column(Text)
 
 
+class ApprovalRuleSet(Base):
+    """An org unit's own approval thresholds: [{"up_to": "100000.00" | null, "role": "manager"}]."""
+
+    __tablename__ = "approval_rules"
+    org_unit_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    thresholds: Mapped[list[dict[str, str | None]]] = mapped_column(JSON)
+    updated_by: Mapped[str] = mapped_column(String(36))
+    updated_at: Mapped[datetime]
+
+
 class InstalmentRow(Base):
     __tablename__ = "instalments"
     contract_id: Mapped[str] = mapped_column(ForeignKey("contracts.id"), primary_key=True)
@@ -114,6 +133,8 @@ class InstalmentRow(Base):
     due_date: Mapped[date] = mapped_column(Date, index=True)
     amount: Mapped[Decimal]
     paid: Mapped[Decimal]
+    # When the overdue reminder went out (once per instalment).
+    overdue_reminded_at: Mapped[datetime | None]
 
 
 class ReceiptRow(Base):
@@ -129,6 +150,35 @@ class ReceiptRow(Base):
     reference: Mapped[str] = mapped_column(String(100), default="")
     recorded_by: Mapped[str] = mapped_column(String(36))
     version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime]
+
+
+class RefundRow(Base):
+    __tablename__ = "refunds"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    contract_id: Mapped[str] = mapped_column(ForeignKey("contracts.id"), index=True)
+    owner_id: Mapped[str] = mapped_column(String(36), index=True)
+    org_path: Mapped[str] = mapped_column(String(1000), index=True)
+    refunded_on: Mapped[date]
+    amount: Mapped[Decimal]
+    currency: Mapped[str] = mapped_column(String(3))
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime]
+
+
+class InvoiceRow(Base):
+    __tablename__ = "invoices"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    contract_id: Mapped[str] = mapped_column(ForeignKey("contracts.id"), index=True)
+    owner_id: Mapped[str] = mapped_column(String(36), index=True)
+    org_path: Mapped[str] = mapped_column(String(1000), index=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    amount: Mapped[Decimal]
+    currency: Mapped[str] = mapped_column(String(3))
+    issued_on: Mapped[date]
+    status: Mapped[str] = mapped_column(String(10))
+    recorded_by: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[datetime]
 
 

@@ -1,15 +1,16 @@
 """Thin gRPC servicer: proto ↔ use case translation, nothing else."""
 from __future__ import annotations
 
-from datetime import datetime
+from decimal import Decimal
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from salesgrid.contracts.v1 import contracts_pb2 as pb
 from salesgrid.contracts.v1 import contracts_pb2_grpc as pb_grpc
 from salesgrid_common.auth import caller
+from salesgrid_common.protos import to_timestamp
 from salesgrid_contracts import models
+from salesgrid_contracts.domain.approval import ApprovalRules
 from salesgrid_contracts.domain.contracts import line_total
 from salesgrid_contracts.domain.money import Money
 from salesgrid_contracts.domain.receivables import AgeingBucket
@@ -18,17 +19,36 @@ from salesgrid_contracts.usecases import ContractsUseCases, ContractView, LineIn
 Context = grpc.aio.ServicerContext
 
 
-def _ts(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
-
-
 def product_pb(row: models.Product) -> pb.Product:
     return pb.Product(id=row.id, sku=row.sku, name=row.name, active=row.active, version=row.version,
                       prices=[pb.ProductPrice(currency=c, amount=a) for c, a in sorted(row.prices.items())])
+
+
+def _line_pb(line: dict[str, str], currency: str) -> pb.ContractLine:
+    price, quantity, discount = Money(Decimal(line["unit_price"]), currency), Decimal(line["quantity"]), \
+        Decimal(line["discount_percent"])
+    return pb.ContractLine(product_id=line["product_id"], description=line["description"], quantity=str(quantity),
+                           unit_price=str(price.amount), discount_percent=str(discount),
+                           total=str(line_total(quantity, price, discount).amount))
+
+
+def version_pb(row: models.ContractRevision, currency: str) -> pb.ContractVersion:
+    return pb.ContractVersion(revision=row.revision, status=row.status, start_date=row.start_date.isoformat(),
+                              end_date=row.end_date.isoformat(), terms=row.terms,
+                              lines=[_line_pb(line, currency) for line in row.lines],
+                              total=str(Money(row.total, currency).amount), created_by=row.created_by,
+                              created_at=to_timestamp(row.created_at))
+
+
+def refund_pb(row: models.RefundRow) -> pb.Refund:
+    return pb.Refund(id=row.id, contract_id=row.contract_id, refunded_on=row.refunded_on.isoformat(),
+                     amount=str(Money(row.amount, row.currency).amount), currency=row.currency, reason=row.reason)
+
+
+def invoice_pb(row: models.InvoiceRow) -> pb.Invoice:
+    return pb.Invoice(id=row.id, contract_id=row.contract_id, number=row.number,
+                      amount=str(Money(row.amount, row.currency).amount), currency=row.currency,
+                      issued_on=row.issued_on.isoformat(), status=row.status)
 
 
 def contract_pb(view: ContractView) -> pb.Contract:
@@ -40,14 +60,16 @@ def contract_pb(view: ContractView) -> pb.Contract:
                                                   line.discount_percent).amount))
              for line in view.lines]
     steps = [pb.ApprovalStep(order=s.step_order, role=s.role, approver_id=s.approver_id, status=s.status,
-                             comment=s.comment or "", decided_at=_ts(s.decided_at)) for s in view.steps]
+                             comment=s.comment or "", decided_at=to_timestamp(s.decided_at)) for s in view.steps]
     return pb.Contract(
         id=row.id, number=row.number, customer_id=row.customer_id, owner_id=row.owner_id, org_path=row.org_path,
         currency=row.currency, start_date=row.start_date.isoformat(), end_date=row.end_date.isoformat(),
         terms=row.terms, status=row.status, lines=lines, total=str(Money(row.total, row.currency).amount),
         signed_on=row.signed_on.isoformat() if row.signed_on else "", approval_kind=row.approval_kind or "",
         approval_steps=steps, termination_reason=row.termination_reason or "",
-        credit=str(Money(row.credit, row.currency).amount), version=row.version, created_at=_ts(row.created_at))
+        credit=str(Money(row.credit, row.currency).amount), version=row.version, created_at=to_timestamp(row.created_at),
+        revision=row.revision, opportunity_id=row.opportunity_id or "",
+        proposed=version_pb(view.proposed, row.currency) if view.proposed else None)
 
 
 def plan_pb(view: PlanView) -> pb.PaymentPlan:
@@ -72,6 +94,11 @@ def receipt_pb(view: ReceiptView) -> pb.Receipt:
                                    for a in sorted(view.allocations, key=lambda a: a.instalment_seq)])
 
 
+def rules_pb(rules: ApprovalRules) -> pb.ApprovalRules:
+    return pb.ApprovalRules(org_unit_id=rules.org_unit_id, currency=rules.currency or "", thresholds=[
+        pb.ApprovalThreshold(up_to=str(r.up_to.amount) if r.up_to else "", role=r.role) for r in rules.rules])
+
+
 class ContractsServicer(pb_grpc.ContractsServicer):
     def __init__(self, usecases: ContractsUseCases) -> None:
         self.uc = usecases
@@ -89,14 +116,16 @@ class ContractsServicer(pb_grpc.ContractsServicer):
                  for line in request.lines]
         return contract_pb(await self.uc.create_contract(
             caller(), customer_id=request.customer_id, branch_code=request.branch_code, currency=request.currency,
-            start_date=request.start_date, end_date=request.end_date, terms=request.terms, lines=lines))
+            start_date=request.start_date, end_date=request.end_date, terms=request.terms, lines=lines,
+            opportunity_id=request.opportunity_id))
 
     async def GetContract(self, request: pb.GetContractRequest, context: Context) -> pb.Contract:
         return contract_pb(await self.uc.get_contract(caller(), request.id))
 
     async def ListContracts(self, request: pb.ListContractsRequest, context: Context) -> pb.ListContractsResponse:
-        views = await self.uc.list_contracts(caller(), request.customer_id, request.status)
-        return pb.ListContractsResponse(contracts=[contract_pb(v) for v in views])
+        page = await self.uc.list_contracts(caller(), request.customer_id, request.status, request.page_size,
+                                            request.cursor)
+        return pb.ListContractsResponse(contracts=[contract_pb(v) for v in page.items], next_cursor=page.next_token)
 
     async def SubmitContract(self, request: pb.ContractActionRequest, context: Context) -> pb.Contract:
         return contract_pb(await self.uc.submit(caller(), request.id, request.expected_version))
@@ -116,6 +145,25 @@ class ContractsServicer(pb_grpc.ContractsServicer):
         return contract_pb(await self.uc.request_termination(caller(), request.id, request.reason,
                                                              request.expected_version))
 
+    async def AmendContract(self, request: pb.AmendContractRequest, context: Context) -> pb.Contract:
+        lines = [LineInput(line.product_id, line.quantity, line.unit_price, line.discount_percent, line.description)
+                 for line in request.lines]
+        return contract_pb(await self.uc.amend(
+            caller(), request.id, lines=lines, start_date=request.start_date, end_date=request.end_date,
+            terms=request.terms if request.HasField("terms") else None, expected_version=request.expected_version))
+
+    async def ListContractVersions(self, request: pb.GetContractRequest, context: Context) -> pb.ContractVersions:
+        rows = await self.uc.list_versions(caller(), request.id)
+        contract = await self.uc.get_contract(caller(), request.id)
+        return pb.ContractVersions(contract_id=request.id,
+                                   versions=[version_pb(r, contract.row.currency) for r in rows])
+
+    async def ActivateContract(self, request: pb.ContractActionRequest, context: Context) -> pb.Contract:
+        return contract_pb(await self.uc.activate(caller(), request.id, request.expected_version))
+
+    async def CompleteContract(self, request: pb.ContractActionRequest, context: Context) -> pb.Contract:
+        return contract_pb(await self.uc.complete(caller(), request.id, request.expected_version))
+
     async def SetPaymentPlan(self, request: pb.SetPaymentPlanRequest, context: Context) -> pb.PaymentPlan:
         return plan_pb(await self.uc.set_payment_plan(caller(), request.contract_id,
                                                       [(i.due_date, i.amount) for i in request.instalments]))
@@ -129,8 +177,26 @@ class ContractsServicer(pb_grpc.ContractsServicer):
             method=request.method, reference=request.reference))
 
     async def ListReceipts(self, request: pb.ListReceiptsRequest, context: Context) -> pb.ListReceiptsResponse:
-        return pb.ListReceiptsResponse(receipts=[receipt_pb(v) for v in
-                                                 await self.uc.list_receipts(caller(), request.contract_id)])
+        page = await self.uc.list_receipts(caller(), request.contract_id, request.page_size, request.cursor)
+        return pb.ListReceiptsResponse(receipts=[receipt_pb(v) for v in page.items], next_cursor=page.next_token)
+
+    async def RecordRefund(self, request: pb.RecordRefundRequest, context: Context) -> pb.Refund:
+        return refund_pb(await self.uc.record_refund(caller(), contract_id=request.contract_id,
+                                                     refunded_on=request.refunded_on, amount=request.amount,
+                                                     reason=request.reason))
+
+    async def ListRefunds(self, request: pb.ListRefundsRequest, context: Context) -> pb.ListRefundsResponse:
+        page = await self.uc.list_refunds(caller(), request.contract_id, request.page_size, request.cursor)
+        return pb.ListRefundsResponse(refunds=[refund_pb(r) for r in page.items], next_cursor=page.next_token)
+
+    async def IssueInvoice(self, request: pb.IssueInvoiceRequest, context: Context) -> pb.Invoice:
+        return invoice_pb(await self.uc.issue_invoice(caller(), contract_id=request.contract_id,
+                                                      number=request.number, amount=request.amount,
+                                                      issued_on=request.issued_on))
+
+    async def ListInvoices(self, request: pb.ListInvoicesRequest, context: Context) -> pb.ListInvoicesResponse:
+        page = await self.uc.list_invoices(caller(), request.contract_id, request.page_size, request.cursor)
+        return pb.ListInvoicesResponse(invoices=[invoice_pb(r) for r in page.items], next_cursor=page.next_token)
 
     async def GetReceivables(self, request: pb.GetReceivablesRequest, context: Context) -> pb.Receivables:
         totals = await self.uc.outstanding(caller(), request.group_by)
@@ -149,3 +215,10 @@ class ContractsServicer(pb_grpc.ContractsServicer):
                           days_61_90=str(line.buckets[AgeingBucket.DAYS_61_90].amount),
                           over_90=str(line.buckets[AgeingBucket.OVER_90].amount), total=str(line.total.amount))
             for line in lines])
+
+    async def SetApprovalRules(self, request: pb.SetApprovalRulesRequest, context: Context) -> pb.ApprovalRules:
+        return rules_pb(await self.uc.set_approval_rules(caller(), request.org_unit_id, request.currency,
+                                                         [(t.up_to, t.role) for t in request.thresholds]))
+
+    async def GetApprovalRules(self, request: pb.GetApprovalRulesRequest, context: Context) -> pb.ApprovalRules:
+        return rules_pb(await self.uc.get_approval_rules(caller(), request.org_unit_id))

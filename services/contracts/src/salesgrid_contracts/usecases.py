@@ -3,9 +3,10 @@ scope, applies the domain rules and writes its events to the outbox in that same
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from google.protobuf.message import Message
 from sqlalchemy import delete, select
@@ -13,9 +14,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid.events.v1.contracts_events_pb2 import (ContractsContractState, ContractsInstalmentState,
-                                                     ContractsPaymentPlanSet, ContractsReceiptAllocationState,
-                                                     ContractsReceiptRecorded)
+from salesgrid.events.v1.contracts_events_pb2 import (ContractsApprovalStep, ContractsContractState,
+                                                     ContractsInstalmentOverdue, ContractsInstalmentState,
+                                                     ContractsInvoiceIssued, ContractsPaymentPlanSet,
+                                                     ContractsReceiptAllocationState, ContractsReceiptRecorded,
+                                                     ContractsRefundRecorded)
 from salesgrid_common.auth import Principal, scope_filter
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
@@ -25,13 +28,17 @@ from salesgrid_common.errors import (AlreadyExists, Conflict, FailedPrecondition
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.ids import new_id
+from salesgrid_common.paging import Page, keyset_page
 from salesgrid_contracts import models
 from salesgrid_contracts.domain import approval, contracts, numbering, payments, products, receivables
 from salesgrid_contracts.domain.currencies import validate_currency
 from salesgrid_contracts.domain.money import Money, parse_decimal, parse_money
+from salesgrid_contracts.pipeline_client import PipelineClient
 
 MAX_CHAIN = 20  # management chain depth guard (a cycle in replicated data must not loop forever)
 COLLECTIBLE = ("signed", "active", "completed")
+APPROVAL_REMINDER_AFTER = timedelta(hours=24)  # a pending step reminds its approver after this wait
+SYSTEM_ACTOR = "system:contracts-scheduler"
 
 
 def parse_day(text: str, field: str) -> date:
@@ -55,6 +62,7 @@ class ContractView:
     row: models.Contract
     lines: list[models.ContractLine]
     steps: list[models.ApprovalStepRow]
+    proposed: models.ContractRevision | None = None
 
 
 @dataclass(frozen=True)
@@ -73,17 +81,30 @@ def _money(amount: Decimal, currency: str) -> str:
     return str(Money(amount, currency).amount)
 
 
+def _line_json(line: contracts.ContractLine) -> dict[str, str]:
+    return {"product_id": line.product_id, "description": line.description, "quantity": str(line.quantity),
+            "unit_price": str(line.unit_price.amount), "discount_percent": str(line.discount_percent)}
+
+
+def _local_day(now: datetime, zone: str) -> date:
+    return now.astimezone(ZoneInfo(zone)).date()
+
+
 class ContractsUseCases:
-    def __init__(self, sessions: SessionFactory, outbox: Outbox, clock: Clock) -> None:
+    def __init__(self, sessions: SessionFactory, outbox: Outbox, clock: Clock,
+                 pipeline: PipelineClient | None = None) -> None:
         self.sessions = sessions
         self.outbox = outbox
         self.clock = clock
+        self.pipeline = pipeline
 
     async def _event(self, session: AsyncSession, verb: str, payload: Message, aggregate_id: str,
-                     principal: Principal, org_path: str, now: datetime) -> None:
+                     principal: Principal | None, org_path: str, now: datetime) -> None:
+        """`principal` None: the service's own scheduler acted."""
+        actor, ip = (principal.subject_id, principal.client_ip) if principal else (SYSTEM_ACTOR, "")
         await self.outbox.record(session, f"salesgrid.contracts.{verb}", payload,
-                                 EventMeta(aggregate_id=aggregate_id, actor_id=principal.subject_id,
-                                           org_path=org_path, actor_ip=principal.client_ip), now)
+                                 EventMeta(aggregate_id=aggregate_id, actor_id=actor, org_path=org_path,
+                                           actor_ip=ip), now)
 
     # --- products ---------------------------------------------------------------------------
 
@@ -122,7 +143,10 @@ class ContractsUseCases:
         steps = list(await session.scalars(select(models.ApprovalStepRow).where(
             models.ApprovalStepRow.contract_id == row.id, models.ApprovalStepRow.round == row.approval_round)
             .order_by(models.ApprovalStepRow.step_order)))
-        return ContractView(row, lines, steps)
+        proposed = None
+        if row.approval_kind == "amendment":
+            proposed = await session.get(models.ContractRevision, (row.id, row.revision + 1))
+        return ContractView(row, lines, steps, proposed)
 
     async def _load(self, session: AsyncSession, principal: Principal, contract_id: str, permission: str,
                     *, lock: bool = False, expected_version: int = 0) -> models.Contract:
@@ -149,7 +173,7 @@ class ContractsUseCases:
             termination = contracts.TerminationRequest(row.termination_reason, row.termination_requested_by or "",
                                                        row.termination_requested_at)
         return contracts.Contract(
-            contract_id=row.id, number=row.number, version=1, customer_id=row.customer_id, owner_id=row.owner_id,
+            contract_id=row.id, number=row.number, version=row.revision, customer_id=row.customer_id, owner_id=row.owner_id,
             org_unit_id=row.org_unit_id, currency=row.currency, start_date=row.start_date, end_date=row.end_date,
             lines=lines, terms=row.terms, status=contracts.ContractStatus(row.status), created_at=row.created_at,
             signed_on=row.signed_on, termination=termination, terminated_at=row.terminated_at)
@@ -169,14 +193,16 @@ class ContractsUseCases:
         return ContractsContractState(contract_id=row.id, number=row.number, customer_id=row.customer_id,
                                       owner_id=row.owner_id, org_path=row.org_path, currency=row.currency,
                                       total=_money(row.total, row.currency), status=row.status,
-                                      approval_kind=row.approval_kind or "", comment=comment, version=row.version)
+                                      approval_kind=row.approval_kind or "", comment=comment, version=row.version,
+                                      revision=row.revision)
 
     async def get_contract(self, principal: Principal, contract_id: str) -> ContractView:
         principal.require("contracts:read")
         async with self.sessions() as session:
             return await self._view(session, await self._load(session, principal, contract_id, "contracts:read"))
 
-    async def list_contracts(self, principal: Principal, customer_id: str, status: str) -> list[ContractView]:
+    async def list_contracts(self, principal: Principal, customer_id: str, status: str, page_size: int = 0,
+                             cursor: str = "") -> Page[ContractView]:
         principal.require("contracts:read")
         query = select(models.Contract).where(
             scope_filter(principal, "contracts:read", models.Contract.owner_id, models.Contract.org_path))
@@ -185,8 +211,8 @@ class ContractsUseCases:
         if status:
             query = query.where(models.Contract.status == status)
         async with self.sessions() as session:
-            rows = list(await session.scalars(query.order_by(models.Contract.number).limit(500)))
-            return [await self._view(session, row) for row in rows]
+            page = await keyset_page(session, query, models.Contract.id, page_size, cursor)
+            return Page([await self._view(session, row) for row in page.items], page.next_token)
 
     # --- contracts: creation and numbering --------------------------------------------------
 
@@ -228,8 +254,11 @@ class ContractsUseCases:
 
     async def create_contract(self, principal: Principal, *, customer_id: str, branch_code: str, currency: str,
                               start_date: str, end_date: str, terms: str,
-                              lines: Sequence[LineInput]) -> ContractView:
+                              lines: Sequence[LineInput], opportunity_id: str = "") -> ContractView:
         principal.require("contracts:create")
+        if opportunity_id:
+            customer_id, currency, lines = await self._from_opportunity(principal, opportunity_id, customer_id,
+                                                                        currency, lines)
         validate_currency(currency)
         start, end = parse_day(start_date, "start_date"), parse_day(end_date, "end_date")
         now = self.clock()
@@ -248,7 +277,7 @@ class ContractsUseCases:
                 owner_id=contract.owner_id, org_unit_id=contract.org_unit_id, org_path=principal.org_path,
                 currency=currency, start_date=start, end_date=end, terms=terms, status=contract.status.value,
                 total=contract.total.amount, credit=Decimal(0), signed_on=None, approval_kind=None,
-                approval_round=0, version=1, created_at=now)
+                approval_round=0, version=1, created_at=now, opportunity_id=opportunity_id or None)
             session.add(row)
             await session.flush()
             for position, line in enumerate(contract.lines):
@@ -258,6 +287,23 @@ class ContractsUseCases:
             await self._event(session, "contract.created", self._state(row), row.id, principal, row.org_path, now)
             await session.flush()
             return await self._view(session, row)
+
+    async def _from_opportunity(self, principal: Principal, opportunity_id: str, customer_id: str, currency: str,
+                                lines: Sequence[LineInput]) -> tuple[str, str, Sequence[LineInput]]:
+        """Customer, currency and (without lines) a line at the amount, copied from a won
+        opportunity in the caller's scope; what the caller gave must agree with it."""
+        if self.pipeline is None:
+            raise FailedPrecondition("the pipeline service is not configured", "opportunity_id")
+        won = await self.pipeline.won_opportunity(principal, opportunity_id)
+        if customer_id and customer_id != won.customer_id:
+            raise ValidationFailed(f"the opportunity is for customer {won.customer_id}", "customer_id")
+        if currency and currency != won.currency:
+            raise ValidationFailed(f"the opportunity is in {won.currency}", "currency")
+        if not lines:
+            if not won.product_ids:
+                raise ValidationFailed("the opportunity has no product: give the lines", "lines")
+            lines = [LineInput(won.product_ids[0], "1", won.amount, "0", won.name)]
+        return won.customer_id, won.currency, lines
 
     # --- approval ---------------------------------------------------------------------------
 
@@ -277,24 +323,91 @@ class ContractsUseCases:
                 chain.append((user.user_id, ranked[-1] if ranked else ""))
         return chain
 
+    async def _step_event(self, session: AsyncSession, verb: str, row: models.Contract,
+                          step: models.ApprovalStepRow, principal: Principal | None, now: datetime) -> None:
+        payload = ContractsApprovalStep(
+            contract_id=row.id, number=row.number, approval_kind=step.kind, round=step.round,
+            step_order=step.step_order, role=step.role, approver_id=step.approver_id, status=step.status,
+            comment=step.comment or "")
+        await self._event(session, f"approval.step_{verb}", payload, row.id, principal, row.org_path, now)
+
+    @staticmethod
+    def _rule_set(stored: models.ApprovalRuleSet) -> approval.ApprovalRules:
+        return approval.ApprovalRules(stored.org_unit_id, tuple(
+            approval.ApprovalRule(None if t["up_to"] is None else Money(Decimal(t["up_to"]), stored.currency),
+                                  str(t["role"])) for t in stored.thresholds))
+
+    async def _rules(self, session: AsyncSession, org_path: str, currency: str) -> approval.ApprovalRules:
+        """The rules of the nearest unit on the owner's org path (own unit first) that has its own."""
+        path = [unit for unit in reversed(org_path.split("/")) if unit]
+        stored = list(await session.scalars(select(models.ApprovalRuleSet).where(
+            models.ApprovalRuleSet.org_unit_id.in_(path))))
+        return approval.rules_for_unit(path, {r.org_unit_id: self._rule_set(r) for r in stored}, currency)
+
+    async def set_approval_rules(self, principal: Principal, org_unit_id: str, currency: str,
+                                 thresholds: Sequence[tuple[str, str]]) -> approval.ApprovalRules:
+        principal.require("org_units:update")
+        unit = org_unit_id.strip()
+        if not unit:
+            raise ValidationFailed("is required", "org_unit_id")
+        validate_currency(currency)
+        try:
+            rules = approval.ApprovalRules(unit, tuple(
+                approval.ApprovalRule(parse_money(up_to, currency, f"thresholds[{i}].up_to") if up_to.strip()
+                                      else None, role) for i, (up_to, role) in enumerate(thresholds)))
+        except ValidationFailed as exc:  # the domain speaks of "rules", the API of "thresholds"
+            raise ValidationFailed.many(
+                ((field or "thresholds").replace("rules", "thresholds", 1), message)
+                for field, message in (getattr(exc, "violations", None) or [(exc.field, exc.message)])) from None
+        stored_thresholds: list[dict[str, str | None]] = [
+            {"up_to": None if r.up_to is None else str(r.up_to.amount), "role": r.role} for r in rules.rules]
+        async with self.sessions() as session, session.begin():
+            stored = await session.get(models.ApprovalRuleSet, unit)
+            if stored is None:
+                session.add(models.ApprovalRuleSet(org_unit_id=unit, currency=currency, thresholds=stored_thresholds,
+                                                   updated_by=principal.subject_id, updated_at=self.clock()))
+            else:
+                stored.currency, stored.thresholds = currency, stored_thresholds
+                stored.updated_by, stored.updated_at = principal.subject_id, self.clock()
+        return rules
+
+    async def get_approval_rules(self, principal: Principal, org_unit_id: str) -> approval.ApprovalRules:
+        """The unit's own rules, else the defaults (CNY)."""
+        principal.require("org_units:read")
+        async with self.sessions() as session:
+            stored = await session.get(models.ApprovalRuleSet, org_unit_id)
+            return self._rule_set(stored) if stored else approval.default_approval_rules(org_unit_id)
+
     async def _start_flow(self, session: AsyncSession, principal: Principal, row: models.Contract, kind: str,
-                          now: datetime) -> None:
+                          now: datetime, amount: Decimal | None = None) -> None:
+        """Routes the approval of `amount` (default: the contract total) up the submitter's chain."""
         chain = await self._chain(session, principal.subject_id, row.owner_id)
-        rules = approval.rules_for_unit([row.org_unit_id], {}, row.currency)
-        steps = approval.route_approval(Money(row.total, row.currency), rules, principal.subject_id, chain)
+        rules = await self._rules(session, row.org_path, row.currency)
+        steps = approval.route_approval(Money(row.total if amount is None else amount, row.currency), rules,
+                                        principal.subject_id, chain)
         flow = approval.start_approval(steps, now)
         row.approval_kind, row.approval_round, row.approval_started_at = kind, row.approval_round + 1, now
-        for step in flow.steps:
-            session.add(models.ApprovalStepRow(
-                contract_id=row.id, round=row.approval_round, step_order=step.order, kind=kind, role=step.role,
-                approver_id=step.approver_id, status=step.status.value, activated_at=step.activated_at))
+        stored = [models.ApprovalStepRow(
+            contract_id=row.id, round=row.approval_round, step_order=step.order, kind=kind, role=step.role,
+            approver_id=step.approver_id, status=step.status.value, activated_at=step.activated_at)
+            for step in flow.steps]
+        session.add_all(stored)
+        await self._step_event(session, "activated", row, stored[0], principal, now)
 
-    async def _save_flow(self, session: AsyncSession, view: ContractView, flow: approval.ApprovalFlow) -> None:
+    async def _save_flow(self, session: AsyncSession, view: ContractView, flow: approval.ApprovalFlow,
+                         principal: Principal, now: datetime) -> None:
+        """Stores the steps and emits approval.step_<approved|rejected> for the decided step and
+        approval.step_activated for the one whose turn starts."""
         by_order = {s.step_order: s for s in view.steps}
         for step in flow.steps:
             stored = by_order[step.order]
+            before = (stored.status, stored.activated_at)
             stored.status, stored.activated_at = step.status.value, step.activated_at
             stored.decided_at, stored.comment = step.decided_at, step.comment
+            if before[0] == "pending" and step.status.value in ("approved", "rejected"):
+                await self._step_event(session, step.status.value, view.row, stored, principal, now)
+            elif before[1] is None and step.activated_at is not None:
+                await self._step_event(session, "activated", view.row, stored, principal, now)
 
     async def submit(self, principal: Principal, contract_id: str, expected_version: int) -> ContractView:
         principal.require("contracts:update")
@@ -329,12 +442,15 @@ class ContractsUseCases:
                 flow = approval.approve_step(flow, principal.subject_id, now, comment or None)
             else:
                 flow = approval.reject_step(flow, principal.subject_id, comment, now)
-            await self._save_flow(session, view, flow)
+            await self._save_flow(session, view, flow, principal, now)
             row.version += 1
             if flow.status is approval.FlowStatus.PENDING:
+                await session.flush()
                 return await self._view(session, row)
             contract = self._domain(view)
-            if kind == "contract":
+            if kind == "amendment":
+                await self._settle_amendment(session, view, approve)
+            elif kind == "contract":
                 contract = contracts.approve(contract) if approve else contracts.reject(contract)
             elif approve:
                 contract = contracts.approve_termination(contract, now)
@@ -343,7 +459,8 @@ class ContractsUseCases:
                 contract = contracts.reject_termination(contract)
                 row.termination_reason = row.termination_requested_by = row.termination_requested_at = None
             row.status = contract.status.value
-            verb = "terminated" if kind == "termination" and approve else ("approved" if approve else "rejected")
+            verb = {"termination": "terminated", "amendment": "amended"}.get(kind or "", "approved") if approve \
+                else "rejected"
             state = self._state(row, comment)
             state.approval_kind = kind or ""
             row.approval_kind = None
@@ -384,6 +501,116 @@ class ContractsUseCases:
             await session.flush()
             return await self._view(session, row)
 
+    # --- amendments, activation, completion -------------------------------------------------
+
+    async def amend(self, principal: Principal, contract_id: str, *, lines: Sequence[LineInput], start_date: str,
+                    end_date: str, terms: str | None, expected_version: int) -> ContractView:
+        """Proposes the next version of a contract in force; it goes through approval on its own
+        total, and the version in force stays untouched (and collectible) meanwhile."""
+        principal.require("contracts:update")
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            row = await self._load(session, principal, contract_id, "contracts:update", lock=True,
+                                   expected_version=expected_version)
+            if row.approval_kind is not None:
+                raise FailedPrecondition(f"an approval ({row.approval_kind}) is already under way", "status")
+            current = self._domain(await self._view(session, row))
+            amended = contracts.amend(
+                current, lines=await self._lines(session, row.currency, lines) if lines else None,
+                start_date=parse_day(start_date, "start_date") if start_date else None,
+                end_date=parse_day(end_date, "end_date") if end_date else None, terms=terms, now=now)
+            contracts.submit_for_approval(amended)  # at least one line and a positive total
+            session.add(models.ContractRevision(
+                contract_id=row.id, revision=amended.version, status="proposed", start_date=amended.start_date,
+                end_date=amended.end_date, terms=amended.terms, total=amended.total.amount,
+                lines=[_line_json(line) for line in amended.lines], created_by=principal.subject_id,
+                created_at=now))
+            await self._start_flow(session, principal, row, "amendment", now, amended.total.amount)
+            row.version += 1
+            await self._event(session, "contract.submitted", self._state(row), row.id, principal, row.org_path, now)
+            await session.flush()
+            return await self._view(session, row)
+
+    async def _settle_amendment(self, session: AsyncSession, view: ContractView, approve: bool) -> None:
+        """Approved: the version in force is kept as superseded and the proposal takes its place
+        (status and signature carry over). Rejected: the proposal is kept as rejected."""
+        row, proposed = view.row, view.proposed
+        assert proposed is not None
+        if not approve:
+            proposed.status = "rejected"
+            return
+        current = self._domain(view)
+        contracts.apply_amendment(current, replace(current, version=proposed.revision,
+                                                   previous_version=current.version,
+                                                   status=contracts.ContractStatus.APPROVED))
+        old = await session.get(models.ContractRevision, (row.id, row.revision))
+        if old is None:
+            session.add(models.ContractRevision(
+                contract_id=row.id, revision=row.revision, status="superseded", start_date=row.start_date,
+                end_date=row.end_date, terms=row.terms, total=row.total,
+                lines=[_line_json(line) for line in current.lines], created_by=row.owner_id,
+                created_at=row.created_at))
+        else:
+            old.status = "superseded"
+        proposed.status = "in_force"
+        await session.execute(delete(models.ContractLine).where(models.ContractLine.contract_id == row.id))
+        for position, line in enumerate(proposed.lines):
+            session.add(models.ContractLine(
+                contract_id=row.id, position=position, product_id=line["product_id"],
+                description=line["description"], quantity=Decimal(line["quantity"]),
+                unit_price=Decimal(line["unit_price"]), discount_percent=Decimal(line["discount_percent"])))
+        row.start_date, row.end_date, row.terms = proposed.start_date, proposed.end_date, proposed.terms
+        row.total, row.revision = proposed.total, proposed.revision
+
+    async def list_versions(self, principal: Principal, contract_id: str) -> list[models.ContractRevision]:
+        """Every version of the contract, oldest first; the original one is synthesised while it
+        has never been amended."""
+        principal.require("contracts:read")
+        async with self.sessions() as session:
+            row = await self._load(session, principal, contract_id, "contracts:read")
+            stored = list(await session.scalars(select(models.ContractRevision).where(
+                models.ContractRevision.contract_id == row.id).order_by(models.ContractRevision.revision)))
+            if not any(r.revision == row.revision for r in stored):
+                view = await self._view(session, row)
+                stored.append(models.ContractRevision(
+                    contract_id=row.id, revision=row.revision, status="in_force", start_date=row.start_date,
+                    end_date=row.end_date, terms=row.terms, total=row.total,
+                    lines=[_line_json(line) for line in self._domain(view).lines], created_by=row.owner_id,
+                    created_at=row.created_at))
+            return sorted(stored, key=lambda r: r.revision)
+
+    async def activate(self, principal: Principal, contract_id: str, expected_version: int) -> ContractView:
+        principal.require("contracts:update")
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            row = await self._load(session, principal, contract_id, "contracts:update", lock=True,
+                                   expected_version=expected_version)
+            zone = await unit_time_zone(session, row.org_unit_id) or "UTC"
+            active = contracts.activate(self._domain(await self._view(session, row)), _local_day(now, zone))
+            row.status, row.version = active.status.value, row.version + 1
+            await self._event(session, "contract.activated", self._state(row), row.id, principal, row.org_path, now)
+            await session.flush()
+            return await self._view(session, row)
+
+    async def complete(self, principal: Principal, contract_id: str, expected_version: int) -> ContractView:
+        """active -> completed, once every instalment is paid (money still owed keeps it active)."""
+        principal.require("contracts:update")
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            row = await self._load(session, principal, contract_id, "contracts:update", lock=True,
+                                   expected_version=expected_version)
+            if row.approval_kind is not None:
+                raise FailedPrecondition(f"an approval ({row.approval_kind}) is under way", "status")
+            done = contracts.complete(self._domain(await self._view(session, row)))
+            owed = sum((i.amount - i.paid for i in await self._instalments(session, row.id)), Decimal(0))
+            if owed > 0:
+                raise FailedPrecondition(f"{_money(owed, row.currency)} {row.currency} is still outstanding",
+                                         "status")
+            row.status, row.version = done.status.value, row.version + 1
+            await self._event(session, "contract.completed", self._state(row), row.id, principal, row.org_path, now)
+            await session.flush()
+            return await self._view(session, row)
+
     # --- payment plans and receipts ---------------------------------------------------------
 
     async def _instalments(self, session: AsyncSession, contract_id: str) -> list[models.InstalmentRow]:
@@ -399,7 +626,7 @@ class ContractsUseCases:
         settlement = payments.settle(
             [payments.Instalment(i.seq, i.due_date, Money(i.amount, row.currency)) for i in plan],
             [payments.Receipt(r.id, r.received_on, Money(r.amount, row.currency), payments.PaymentMethod(r.method),
-                              r.reference) for r in receipts], [], row.currency)
+                              r.reference) for r in receipts], await self._refunds(session, row), row.currency)
         paid = {b.seq: b.paid.amount for b in settlement.balances}
         for instalment in plan:
             instalment.paid = paid[instalment.seq]
@@ -408,7 +635,9 @@ class ContractsUseCases:
             await session.execute(delete(models.ReceiptAllocationRow).where(
                 models.ReceiptAllocationRow.receipt_id.in_([r.id for r in receipts])))
         shares: dict[tuple[str, int], Decimal] = {}
-        for allocation in settlement.allocations:
+        receipt_ids = {r.id for r in receipts}
+        # Refunds take money back from credit / instalments; only receipts' shares are stored.
+        for allocation in (a for a in settlement.allocations if a.source_id in receipt_ids):
             key = (allocation.source_id, allocation.instalment_seq or 0)
             shares[key] = shares.get(key, Decimal(0)) + allocation.amount.amount
         for (receipt_id, seq), amount in shares.items():
@@ -452,10 +681,7 @@ class ContractsUseCases:
         principal.require("payments:create")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await session.scalar(select(models.Contract).where(models.Contract.id == contract_id)
-                                       .with_for_update())
-            if row is None or not principal.can_see("payments:create", row.owner_id, row.org_path):
-                raise NotFound(f"contract {contract_id} not found", "contract_id")
+            row = await self._payable(session, principal, contract_id)
             receipt = payments.record_receipt(
                 self._domain(await self._view(session, row)), receipt_id=new_id(),
                 received_on=parse_day(received_on, "received_on") if received_on else now.date(),
@@ -484,20 +710,161 @@ class ContractsUseCases:
             await self._event(session, "receipt.recorded", payload, stored.id, principal, row.org_path, now)
             return ReceiptView(stored, allocations)
 
-    async def list_receipts(self, principal: Principal, contract_id: str) -> list[ReceiptView]:
+    @staticmethod
+    async def _payments_page(session: AsyncSession, principal: Principal,
+                             table: type[models.ReceiptRow | models.RefundRow | models.InvoiceRow], contract_id: str,
+                             page_size: int, cursor: str) -> Page:  # type: ignore[type-arg]
+        """Receipts, refunds or invoices in the caller's payments scope, newest first."""
         principal.require("payments:read")
-        query = select(models.ReceiptRow).where(
-            scope_filter(principal, "payments:read", models.ReceiptRow.owner_id, models.ReceiptRow.org_path))
+        query = select(table).where(scope_filter(principal, "payments:read", table.owner_id, table.org_path))
         if contract_id:
-            query = query.where(models.ReceiptRow.contract_id == contract_id)
+            query = query.where(table.contract_id == contract_id)
+        return await keyset_page(session, query, table.id, page_size, cursor)
+
+    async def list_receipts(self, principal: Principal, contract_id: str, page_size: int = 0,
+                            cursor: str = "") -> Page[ReceiptView]:
         async with self.sessions() as session:
-            rows = list(await session.scalars(query.order_by(models.ReceiptRow.received_on).limit(500)))
+            page = await self._payments_page(session, principal, models.ReceiptRow, contract_id, page_size, cursor)
             result = []
-            for row in rows:
+            for row in page.items:
                 allocations = list(await session.scalars(select(models.ReceiptAllocationRow).where(
                     models.ReceiptAllocationRow.receipt_id == row.id)))
                 result.append(ReceiptView(row, allocations))
-            return result
+            return Page(result, page.next_token)
+
+    # --- refunds and invoices ---------------------------------------------------------------
+
+    async def _refunds(self, session: AsyncSession, row: models.Contract) -> list[payments.Refund]:
+        return [payments.Refund(r.id, r.refunded_on, Money(r.amount, row.currency), r.reason)
+                for r in await session.scalars(select(models.RefundRow).where(models.RefundRow.contract_id == row.id))]
+
+    async def _payable(self, session: AsyncSession, principal: Principal, contract_id: str) -> models.Contract:
+        row = await session.scalar(select(models.Contract).where(models.Contract.id == contract_id)
+                                   .with_for_update())
+        if row is None or not principal.can_see("payments:create", row.owner_id, row.org_path):
+            raise NotFound(f"contract {contract_id} not found", "contract_id")
+        return row
+
+    async def record_refund(self, principal: Principal, *, contract_id: str, refunded_on: str, amount: str,
+                            reason: str) -> models.RefundRow:
+        """A refund of money received: never more than collected net of earlier refunds (also as
+        of its own date, when backdated)."""
+        principal.require("payments:create")
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            row = await self._payable(session, principal, contract_id)
+            receipts = [payments.Receipt(r.id, r.received_on, Money(r.amount, row.currency),
+                                         payments.PaymentMethod(r.method), r.reference)
+                        for r in await session.scalars(select(models.ReceiptRow).where(
+                            models.ReceiptRow.contract_id == row.id))]
+            refund = payments.record_refund(
+                self._domain(await self._view(session, row)), refund_id=new_id(),
+                refunded_on=parse_day(refunded_on, "refunded_on") if refunded_on else now.date(),
+                amount=parse_money(amount, row.currency, "amount", allow_negative=True), reason=reason,
+                receipts=receipts, refunds=await self._refunds(session, row), today=now.date())
+            stored = models.RefundRow(
+                id=refund.refund_id, contract_id=row.id, owner_id=row.owner_id, org_path=row.org_path,
+                refunded_on=refund.refunded_on, amount=refund.amount.amount, currency=row.currency,
+                reason=refund.reason, recorded_by=principal.subject_id, created_at=now)
+            session.add(stored)
+            await session.flush()
+            try:
+                await self._resettle(session, row)
+            except ValidationFailed as exc:  # collected in total, but not yet by the refund's date
+                raise ValidationFailed(exc.message, "refunded_on") from None
+            row.version += 1
+            payload = ContractsRefundRecorded(
+                refund_id=stored.id, contract_id=row.id, customer_id=row.customer_id,
+                refunded_on=stored.refunded_on.isoformat(), amount=_money(stored.amount, row.currency),
+                currency=row.currency, reason=stored.reason)
+            await self._event(session, "refund.recorded", payload, stored.id, principal, row.org_path, now)
+            return stored
+
+    async def list_refunds(self, principal: Principal, contract_id: str, page_size: int = 0,
+                           cursor: str = "") -> Page[models.RefundRow]:
+        async with self.sessions() as session:
+            return await self._payments_page(session, principal, models.RefundRow, contract_id, page_size, cursor)
+
+    async def issue_invoice(self, principal: Principal, *, contract_id: str, number: str, amount: str,
+                            issued_on: str) -> models.InvoiceRow:
+        """An invoice on a contract in force (or completed); the invoiced total never exceeds the
+        contract total and numbers are unique."""
+        principal.require("payments:create")
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            row = await self._payable(session, principal, contract_id)
+            existing = [payments.Invoice(i.number, Money(i.amount, row.currency), i.issued_on,
+                                         payments.InvoiceStatus(i.status))
+                        for i in await session.scalars(select(models.InvoiceRow).where(
+                            models.InvoiceRow.contract_id == row.id))]
+            invoice = payments.issue_invoice(
+                self._domain(await self._view(session, row)), existing, number=number.strip(),
+                amount=parse_money(amount, row.currency, "amount", allow_negative=True),
+                issued_on=parse_day(issued_on, "issued_on") if issued_on else now.date(), today=now.date())
+            if await session.scalar(select(models.InvoiceRow.id).where(models.InvoiceRow.number == invoice.number)):
+                raise AlreadyExists(f"invoice {invoice.number} already exists", "number")
+            stored = models.InvoiceRow(
+                id=new_id(), contract_id=row.id, owner_id=row.owner_id, org_path=row.org_path,
+                number=invoice.number, amount=invoice.amount.amount, currency=row.currency,
+                issued_on=invoice.issued_on, status=invoice.status.value, recorded_by=principal.subject_id,
+                created_at=now)
+            session.add(stored)
+            row.version += 1
+            payload = ContractsInvoiceIssued(
+                invoice_id=stored.id, contract_id=row.id, customer_id=row.customer_id, number=stored.number,
+                amount=_money(stored.amount, row.currency), currency=row.currency,
+                issued_on=stored.issued_on.isoformat())
+            await self._event(session, "invoice.issued", payload, stored.id, principal, row.org_path, now)
+            return stored
+
+    async def list_invoices(self, principal: Principal, contract_id: str, page_size: int = 0,
+                            cursor: str = "") -> Page[models.InvoiceRow]:
+        async with self.sessions() as session:
+            return await self._payments_page(session, principal, models.InvoiceRow, contract_id, page_size, cursor)
+
+    # --- reminders (background scheduler) ---------------------------------------------------
+
+    async def send_reminders(self, approval_timeout: timedelta = APPROVAL_REMINDER_AFTER) -> int:
+        """One scheduler run on the service clock: approval.step_reminded for each pending step that
+        has waited `approval_timeout` since its turn (or its last reminder), instalment.overdue once
+        per unpaid instalment past its due date. Marks are written with the events, so runs are
+        idempotent and concurrent replicas skip rows another one holds."""
+        now = self.clock()
+        sent = 0
+        async with self.sessions() as session, session.begin():
+            pending = (select(models.ApprovalStepRow, models.Contract)
+                       .join(models.Contract, models.Contract.id == models.ApprovalStepRow.contract_id)
+                       .where(models.ApprovalStepRow.status == "pending",
+                              models.ApprovalStepRow.activated_at.is_not(None),
+                              models.ApprovalStepRow.round == models.Contract.approval_round,
+                              models.Contract.approval_kind.is_not(None))
+                       .with_for_update(of=models.ApprovalStepRow, skip_locked=True))
+            for step, row in (await session.execute(pending)).all():
+                flow = approval.ApprovalFlow((approval.ApprovalStep(
+                    order=1, role=step.role, approver_id=step.approver_id, activated_at=step.activated_at,
+                    reminded_at=step.reminded_at),), approval.FlowStatus.PENDING, step.activated_at)
+                if approval.reminder_due(flow, now, approval_timeout) is None:
+                    continue
+                step.reminded_at = now
+                await self._step_event(session, "reminded", row, step, None, now)
+                sent += 1
+            overdue = (select(models.InstalmentRow, models.Contract)
+                       .join(models.Contract, models.Contract.id == models.InstalmentRow.contract_id)
+                       .where(models.Contract.status.in_(("signed", "active")),
+                              models.InstalmentRow.overdue_reminded_at.is_(None),
+                              models.InstalmentRow.due_date < now.date())
+                       .with_for_update(of=models.InstalmentRow, skip_locked=True))
+            for instalment, row in (await session.execute(overdue)).all():
+                if instalment.paid >= instalment.amount:
+                    continue
+                instalment.overdue_reminded_at = now
+                payload = ContractsInstalmentOverdue(
+                    contract_id=row.id, number=row.number, customer_id=row.customer_id, owner_id=row.owner_id,
+                    seq=instalment.seq, due_date=instalment.due_date.isoformat(),
+                    outstanding=_money(instalment.amount - instalment.paid, row.currency), currency=row.currency)
+                await self._event(session, "instalment.overdue", payload, row.id, None, row.org_path, now)
+                sent += 1
+        return sent
 
     # --- receivables ------------------------------------------------------------------------
 

@@ -6,11 +6,17 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-
 from salesgrid.customers.v1 import customers_pb2, customers_pb2_grpc
 from salesgrid_common.events.consumer import Subscription
+from salesgrid_common.scheduling import every
 from salesgrid_common.service import ServiceContext, ServiceDefinition
-from salesgrid_customers.handlers import activities_subscription, contracts_subscription, pipeline_subscription
+
+from salesgrid_customers.handlers import (
+    activities_subscription,
+    contracts_subscription,
+    pipeline_subscription,
+)
+from salesgrid_customers.models import Base
 from salesgrid_customers.servicer import CustomersServicer
 from salesgrid_customers.settings import CustomersSettings
 from salesgrid_customers.usecases import CustomersUseCases
@@ -43,8 +49,8 @@ def subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:
 
 
 def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
-    return [usecases_for(ctx).run_pool_scheduler(_settings(ctx).pool_scan_seconds)]
+    return [every(_settings(ctx).pool_scan_seconds, usecases_for(ctx).pool_scan, "pool scan (returned, warned)")]
 
 
 DEFINITION = ServiceDefinition(name="customers", register=register, subscriptions=subscriptions,
-                               background=background)
+                               background=background, metadata=Base.metadata)

@@ -3,9 +3,7 @@ scope in its queries, applies the domain rules and writes its events to the outb
 same transaction."""
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -38,8 +36,6 @@ from salesgrid_customers.domain.dedup import (CandidateCustomer, DuplicateProbe,
                                               classify_matches, normalise_name)
 from salesgrid_customers.domain.errors import (AlreadyExists, Conflict, FailedPrecondition, NotFound,
                                                PermissionDenied, ValidationFailed)
-
-log = logging.getLogger(__name__)
 
 MAX_CANDIDATES = 60  # rows sharing the most candidate keys, classified in Python
 KEY_POSTINGS = 300  # rows read per candidate key
@@ -651,15 +647,6 @@ class CustomersUseCases:
             return record
 
     # --- automatic return to the pool ---------------------------------------------------------
-
-    async def run_pool_scheduler(self, interval_seconds: float) -> None:
-        """Background task: scan every `interval_seconds`; a failed pass is logged and retried."""
-        while True:
-            try:
-                await self.pool_scan()
-            except Exception:
-                log.exception("pool scan failed")
-            await asyncio.sleep(interval_seconds)
 
     async def pool_scan(self) -> tuple[int, int]:
         """Return overdue customers to the pool and warn owners ahead of it: (returned, warned).

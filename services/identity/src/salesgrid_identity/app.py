@@ -6,12 +6,12 @@ from datetime import UTC
 from pathlib import Path
 
 import grpc
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
 from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.service import ServiceContext, ServiceDefinition
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from salesgrid_identity.keys import SigningKeys
 from salesgrid_identity.servicer import AuthServicer, IdentityServicer
 from salesgrid_identity.settings import IdentitySettings

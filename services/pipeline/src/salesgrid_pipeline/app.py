@@ -6,12 +6,14 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-
 from salesgrid.pipeline.v1 import pipeline_pb2, pipeline_pb2_grpc
 from salesgrid_common.events.consumer import Subscription
+from salesgrid_common.scheduling import every
 from salesgrid_common.service import ServiceContext, ServiceDefinition
+
 from salesgrid_pipeline.customers_client import CustomersClient
 from salesgrid_pipeline.handlers import follow_up_subscription
+from salesgrid_pipeline.models import Base
 from salesgrid_pipeline.servicer import PipelineServicer
 from salesgrid_pipeline.settings import PipelineSettings
 from salesgrid_pipeline.usecases import PipelineUseCases
@@ -44,7 +46,7 @@ def subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:
 
 
 def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
-    return [usecases_for(ctx).run_sla_scheduler(_settings(ctx).sla_scan_seconds)]
+    return [every(_settings(ctx).sla_scan_seconds, usecases_for(ctx).sla_scan, "SLA scan notices")]
 
 
-DEFINITION = ServiceDefinition(name="pipeline", register=register, subscriptions=subscriptions, background=background)
+DEFINITION = ServiceDefinition(name="pipeline", register=register, subscriptions=subscriptions, background=background, metadata=Base.metadata)

@@ -5,8 +5,6 @@ Customers are checked (and, on lead conversion, created) through the customers s
 gRPC, outside the local transaction. Not yet done: stage models are the default one only."""
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import date, datetime
@@ -41,8 +39,6 @@ from salesgrid_pipeline.domain.stages import (GateRejected, OpportunityState, St
 from salesgrid_pipeline.customers_client import CustomersClient
 from salesgrid_pipeline.fact_store import decode_facts, encode_facts
 from salesgrid_pipeline.models import GateViolation, Lead, Opportunity, StageHistory
-
-log = logging.getLogger(__name__)
 
 OPP_READ, OPP_CREATE, OPP_UPDATE = "opportunities:read", "opportunities:create", "opportunities:update"
 LEAD_READ, LEAD_CREATE, LEAD_UPDATE, LEAD_ASSIGN = "leads:read", "leads:create", "leads:update", "leads:assign"
@@ -486,15 +482,6 @@ class PipelineUseCases:
                     await self._lead_event(session, "reclaimed", row, None, now, previous)
                     written += 1
         return written
-
-    async def run_sla_scheduler(self, interval_seconds: float) -> None:
-        """Background task: scan every `interval_seconds`; a failed pass is logged and retried."""
-        while True:
-            try:
-                await self.sla_scan()
-            except Exception:
-                log.exception("SLA scan failed")
-            await asyncio.sleep(interval_seconds)
 
     def stage_model(self, principal: Principal, code: str) -> StageModel:
         principal.require("stage_models:read")

@@ -186,6 +186,33 @@ def _row(key: str, t: _Tally) -> PerformanceRow:
 
 
 @dataclass(frozen=True)
+class ComplianceRow:
+    """Daily reports of a rep or unit: due = on time + late + missing; falsified counted apart."""
+
+    key: str
+    on_time: int
+    late: int
+    missing: int
+    falsified: int
+
+    @property
+    def due(self) -> int:
+        return self.on_time + self.late + self.missing
+
+    @property
+    def compliance(self) -> Decimal | None:
+        return ratio(self.on_time, self.due)
+
+
+def compliance(rows: Iterable[PerformanceRow], total_key: str) -> tuple[tuple[ComplianceRow, ...], ComplianceRow]:
+    """The rows that had any daily report due or falsified, and their total under `total_key`."""
+    lines = tuple(ComplianceRow(r.key, r.reports_on_time, r.reports_late, r.reports_missing, r.reports_falsified)
+                  for r in rows if r.reports_on_time + r.reports_late + r.reports_missing + r.reports_falsified)
+    return lines, ComplianceRow(total_key, *(sum(getattr(line, name) for line in lines)
+                                             for name in ("on_time", "late", "missing", "falsified")))
+
+
+@dataclass(frozen=True)
 class RankedEntry:
     rank: int
     key: str

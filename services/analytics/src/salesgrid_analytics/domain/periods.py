@@ -20,10 +20,11 @@ class PeriodKind(StrEnum):
     YEAR = "year"
     QUARTER = "quarter"
     MONTH = "month"
+    SPAN = "span"  # whole calendar periods from one to another (a report range, never a target)
 
 
 _FINER = {PeriodKind.YEAR: PeriodKind.QUARTER, PeriodKind.QUARTER: PeriodKind.MONTH}
-_RANK = {PeriodKind.YEAR: 0, PeriodKind.QUARTER: 1, PeriodKind.MONTH: 2}
+_RANK = {PeriodKind.SPAN: -1, PeriodKind.YEAR: 0, PeriodKind.QUARTER: 1, PeriodKind.MONTH: 2}
 _YEAR = re.compile(r"^(\d{4})$")
 _QUARTER = re.compile(r"^(\d{4})-Q(\d)$", re.IGNORECASE)
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -40,6 +41,10 @@ class Period:
     end: date
 
     def __post_init__(self) -> None:
+        if self.kind is PeriodKind.SPAN:
+            if self.start.day != 1 or self.end.day != 1 or self.end <= self.start:
+                raise ValidationFailed(f"{self.start}..{self.end} is not a range of whole months", "period")
+            return
         expected = _span(self.kind, self.start)
         if expected != (self.start, self.end):
             raise ValidationFailed(
@@ -65,6 +70,8 @@ class Period:
 
     @property
     def label(self) -> str:
+        if self.kind is PeriodKind.SPAN:  # inclusive months, e.g. 2026-04..2026-09
+            return f"{self.start:%Y-%m}..{date.fromordinal(self.end.toordinal() - 1):%Y-%m}"
         if self.kind is PeriodKind.YEAR:
             return f"{self.start.year:04d}"
         if self.kind is PeriodKind.QUARTER:
@@ -195,3 +202,12 @@ def period_range(
     if last.start < first.start:
         raise ValidationFailed(f"{last.label} is before {first.label}", end_field)
     return _covering(first.kind, first.start, last.end)
+
+
+def parse_span(start: str, end: str, start_field: str = "from", end_field: str = "to") -> Period:
+    """The report range from the period `start` to the period `end`, both included (of any kinds:
+    2026-04 to 2026-Q3 is April to September); a range that ends before it starts names `end_field`."""
+    first, last = parse_period(start, start_field), parse_period(end, end_field)
+    if last.end <= first.start or last.start < first.start:
+        raise ValidationFailed(f"ends before it starts: {last.label} is before {first.label}", end_field)
+    return Period(PeriodKind.SPAN, first.start, max(first.end, last.end))

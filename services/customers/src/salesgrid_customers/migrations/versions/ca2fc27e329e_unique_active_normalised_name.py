@@ -6,7 +6,6 @@ Create Date: 2026-11-23 16:56:33.821719
 """
 from alembic import op
 import sqlalchemy as sa
-import salesgrid_common.db
 
 
 revision = 'ca2fc27e329e'

@@ -1,0 +1,48 @@
+"""The pipeline service seen from contracts: a contract made from an opportunity needs it won and
+in the caller's scope. Calls go over gRPC on behalf of the caller (his token is forwarded)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import grpc
+
+from salesgrid.pipeline.v1 import pipeline_pb2 as ppb
+from salesgrid.pipeline.v1 import pipeline_pb2_grpc as ppb_grpc
+from salesgrid_common.auth import Principal
+from salesgrid_common.errors import FailedPrecondition, ValidationFailed
+from salesgrid_common.service import outgoing_metadata
+
+TIMEOUT_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class WonOpportunity:
+    opportunity_id: str
+    name: str
+    customer_id: str
+    amount: str
+    currency: str
+    product_ids: tuple[str, ...]
+
+
+class PipelineClient:
+    def __init__(self, channel: grpc.aio.Channel) -> None:
+        self.stub = ppb_grpc.PipelineStub(channel)
+
+    async def won_opportunity(self, principal: Principal, opportunity_id: str) -> WonOpportunity:
+        """The opportunity if the caller may read it and it is won; not found and out of scope
+        read the same (existence does not leak), both naming opportunity_id."""
+        try:
+            reply = await self.stub.GetOpportunity(
+                ppb.GetOpportunityRequest(id=opportunity_id), timeout=TIMEOUT_SECONDS,
+                metadata=outgoing_metadata(principal.token, principal.client_ip))
+        except grpc.aio.AioRpcError as error:
+            if error.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSION_DENIED):
+                raise ValidationFailed(f"opportunity {opportunity_id!r} does not exist or is outside your scope",
+                                       "opportunity_id") from None
+            raise FailedPrecondition(f"the pipeline service could not answer ({error.code().name}); retry later",
+                                     "opportunity_id") from None
+        if reply.status != "won":
+            raise FailedPrecondition(f"opportunity {reply.name!r} is {reply.status}, not won", "opportunity_id")
+        return WonOpportunity(reply.id, reply.name, reply.customer_id, reply.amount.amount, reply.amount.currency,
+                              tuple(p.product_id for p in reply.products))

@@ -1,0 +1,154 @@
+"""Contracts end to end through the gateway on the real platform: an org branch with a rep, his
+manager and a director created as admin; contract → submit → manager then director approve →
+sign → payment plan → partial and full receipts → nothing receivable; an amendment, a refund and
+an invoice; another rep's scope; problem+json for bad input."""
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import grpc
+import httpx
+from salesgrid.common.v1 import directory_pb2, directory_pb2_grpc
+from salesgrid_dev.api import auth, created
+from salesgrid_dev.platform import Platform
+
+PASSWORD = "Contracts-Flow-2026"
+
+
+def replicated(platform: Platform, token: str, user_ids: list[str], timeout: float = 20.0) -> None:
+    """Waits until contracts' replica of identity's directory holds every user (approval routing
+    walks the management chain there)."""
+    deadline = time.monotonic() + timeout
+    pending = set(user_ids)
+    with grpc.insecure_channel(f"127.0.0.1:{platform.ports.grpc['contracts']}") as channel:
+        directory = directory_pb2_grpc.DirectoryStub(channel)
+        while pending and time.monotonic() < deadline:
+            for user_id in sorted(pending):
+                try:
+                    directory.GetDirectoryUser(directory_pb2.GetDirectoryUserRequest(user_id=user_id),
+                                               metadata=[("authorization", f"Bearer {token}")], timeout=5)
+                    pending.discard(user_id)
+                except grpc.RpcError as error:
+                    assert error.code() == grpc.StatusCode.NOT_FOUND, error
+            time.sleep(0.1)
+    assert not pending, f"users not replicated to contracts: {pending}"
+
+
+def test_contract_from_draft_to_fully_collected(platform: Platform, api: httpx.Client, admin_token: str) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    admin = auth(admin_token)
+    root = next(u for u in api.get("/v1/org-units", headers=admin).json()["items"] if not u["parent_id"])
+    region = created(api.post("/v1/org-units", headers=admin, json={
+        "parent_id": root["id"], "name": f"East {suffix}", "code": f"e{suffix}", "kind": "region",
+        "time_zone": "Asia/Shanghai", "currency": "CNY"}))
+    branch = created(api.post("/v1/org-units", headers=admin, json={
+        "parent_id": region["id"], "name": f"Shanghai {suffix}", "code": f"s{suffix}", "kind": "branch",
+        "time_zone": "Asia/Shanghai", "currency": "CNY"}))
+    team = created(api.post("/v1/org-units", headers=admin, json={
+        "parent_id": branch["id"], "name": f"Team {suffix}", "code": f"t{suffix}", "kind": "team",
+        "time_zone": "Asia/Shanghai", "currency": "CNY"}))
+
+    def user(name: str, unit: dict, role: str, manager: dict | None = None) -> dict:  # type: ignore[type-arg]
+        body = {"login": f"{name}.{suffix}", "display_name": name.title(), "unit_id": unit["id"], "roles": [role],
+                "initial_password": PASSWORD}
+        if manager:
+            body["manager_id"] = manager["id"]
+        return created(api.post("/v1/users", headers=admin, json=body))
+
+    director = user("director", region, "director")
+    manager = user("manager", branch, "manager", director)
+    rep = user("rep", team, "rep", manager)
+    other = user("other", team, "rep", manager)
+    replicated(platform, admin_token, [u["id"] for u in (director, manager, rep, other)])
+    tokens = {}
+    for name, person in (("director", director), ("manager", manager), ("rep", rep), ("other", other)):
+        login = created(api.post("/v1/auth/login", json={"login": person["login"], "password": PASSWORD}), 200)
+        tokens[name] = auth(login["access_token"])
+
+    product = created(api.post("/v1/products", headers=admin, json={
+        "sku": f"CRM-{suffix}", "name": "CRM licence", "prices": [{"currency": "CNY", "amount": "50000.00"}]}))
+    today = datetime.now(UTC).date()
+    contract = created(api.post("/v1/contracts", headers=tokens["rep"], json={
+        "customer_id": f"cust-{suffix}", "branch_code": "IT", "currency": "CNY", "start_date": today.isoformat(),
+        "end_date": (today + timedelta(days=365)).isoformat(),
+        "lines": [{"product_id": product["id"], "quantity": "3"}]}))
+    assert (contract["status"], contract["total"]) == ("draft", "150000.00")
+    cid = contract["id"]
+
+    # Bad input: an unknown currency is a problem+json naming the field, and nothing is created.
+    bad = api.post("/v1/contracts", headers=tokens["rep"], json={
+        "customer_id": f"cust-{suffix}", "branch_code": "IT", "currency": "QQQ", "start_date": today.isoformat(),
+        "end_date": today.isoformat(), "lines": [{"product_id": product["id"]}]})
+    assert bad.status_code == 400 and bad.headers["Content-Type"] == "application/problem+json"
+    assert [e["field"] for e in bad.json()["errors"]] == ["currency"]
+    mine = api.get("/v1/contracts", headers=tokens["rep"]).json()["items"]
+    assert [c["id"] for c in mine] == [cid]
+
+    # Scope: the other rep neither sees nor acts on it.
+    assert api.get(f"/v1/contracts/{cid}", headers=tokens["other"]).status_code == 404
+    assert api.post(f"/v1/contracts/{cid}/submit", headers=tokens["other"]).status_code in (403, 404)
+
+    # 150,000 CNY is above the manager's limit: the manager, then the director, in that order.
+    submitted = created(api.post(f"/v1/contracts/{cid}/submit", headers=tokens["rep"]), 200)
+    assert [(s["approver_id"], s["role"]) for s in submitted["approval_steps"]] == [
+        (manager["id"], "manager"), (director["id"], "director")]
+    assert api.post(f"/v1/contracts/{cid}/approve", headers=tokens["rep"]).status_code == 403  # no self-approval
+    out_of_turn = api.post(f"/v1/contracts/{cid}/approve", headers=tokens["director"])
+    assert out_of_turn.status_code == 422 and out_of_turn.headers["Content-Type"] == "application/problem+json"
+    created(api.post(f"/v1/contracts/{cid}/approve", headers=tokens["manager"], json={"comment": "ok"}), 200)
+    approved = created(api.post(f"/v1/contracts/{cid}/approve", headers=tokens["director"]), 200)
+    assert approved["status"] == "approved"
+    signed = created(api.post(f"/v1/contracts/{cid}/sign", headers=tokens["rep"]), 200)
+    assert signed["status"] == "signed"
+
+    # Payment plan: instalments must sum to the total.
+    short = api.put(f"/v1/contracts/{cid}/payment-plan", headers=tokens["rep"], json={"instalments": [
+        {"due_date": (today + timedelta(days=30)).isoformat(), "amount": "100000.00"}]})
+    assert short.status_code == 400 and [e["field"] for e in short.json()["errors"]] == ["instalments"]
+    created(api.put(f"/v1/contracts/{cid}/payment-plan", headers=tokens["rep"], json={"instalments": [
+        {"due_date": (today + timedelta(days=30)).isoformat(), "amount": "100000.00"},
+        {"due_date": (today + timedelta(days=60)).isoformat(), "amount": "50000.00"}]}), 200)
+
+    negative = api.post("/v1/receipts", headers=tokens["rep"], json={"contract_id": cid, "amount": "-1.00"})
+    assert negative.status_code == 400 and [e["field"] for e in negative.json()["errors"]] == ["amount"]
+    partial = created(api.post("/v1/receipts", headers=tokens["rep"], json={
+        "contract_id": cid, "amount": "60000.00", "method": "bank_transfer", "reference": f"TX-{suffix}"}))
+    assert [(a["instalment_seq"], a["amount"]) for a in partial["allocations"]] == [(1, "60000.00")]
+    receivables = api.get("/v1/receivables?group_by=contract", headers=tokens["rep"]).json()
+    assert [(g["key"], g["outstanding"][0]["amount"]) for g in receivables["groups"]] == [(cid, "90000.00")]
+    assert api.get("/v1/receivables?group_by=contract", headers=tokens["other"]).json().get("groups", []) == []
+
+    # Invoices never exceed the contract total; refunds never exceed what was collected.
+    over = api.post("/v1/invoices", headers=tokens["rep"], json={
+        "contract_id": cid, "number": f"INV-{suffix}", "amount": "150000.01"})
+    assert over.status_code == 400 and [e["field"] for e in over.json()["errors"]] == ["amount"]
+    created(api.post("/v1/invoices", headers=tokens["rep"], json={
+        "contract_id": cid, "number": f"INV-{suffix}", "amount": "150000.00"}))
+    too_much = api.post("/v1/refunds", headers=tokens["rep"], json={
+        "contract_id": cid, "amount": "60000.01", "reason": "overcharge"})
+    assert too_much.status_code == 400 and [e["field"] for e in too_much.json()["errors"]] == ["amount"]
+    created(api.post("/v1/refunds", headers=tokens["rep"], json={
+        "contract_id": cid, "amount": "10000.00", "reason": "overcharge"}))
+
+    full = created(api.post("/v1/receipts", headers=tokens["rep"], json={
+        "contract_id": cid, "amount": "100000.00", "method": "bank_transfer"}))
+    assert sum(float(a["amount"]) for a in full["allocations"]) == 100000.0
+    plan = api.get(f"/v1/contracts/{cid}/payment-plan", headers=tokens["rep"]).json()
+    assert [i["status"] for i in plan["instalments"]] == ["paid", "paid"]
+    receivables = api.get("/v1/receivables?group_by=contract", headers=tokens["rep"]).json()
+    assert receivables.get("groups", []) == []  # nothing outstanding
+    ageing = api.get("/v1/receivables/ageing?group_by=contract", headers=tokens["manager"]).json()
+    assert all(line["total"] == "0.00" for line in ageing.get("lines", []) if line["key"] == cid)
+
+    # An amendment goes back to the manager; the old version is kept.
+    amend = api.post(f"/v1/contracts/{cid}/amend", headers=tokens["rep"], json={"terms": "renewed terms"})
+    assert amend.status_code == 202, amend.text
+    assert (amend.json()["approval_kind"], amend.json()["proposed"]["revision"]) == ("amendment", 2)
+    halfway = created(api.post(f"/v1/contracts/{cid}/approve", headers=tokens["manager"]), 200)
+    assert (halfway["revision"], halfway["approval_kind"]) == (1, "amendment")  # 150,000: the director too
+    amended = created(api.post(f"/v1/contracts/{cid}/approve", headers=tokens["director"]), 200)
+    assert (amended["revision"], amended["terms"], amended["status"]) == (2, "renewed terms", "signed")
+    versions = api.get(f"/v1/contracts/{cid}/versions", headers=tokens["rep"]).json()["versions"]
+    assert [(v["revision"], v["status"]) for v in versions] == [(1, "superseded"), (2, "in_force")]
