@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from salesgrid_dev.api import auth, person, poll
+from salesgrid_dev.api import auth, org_unit, person, poll, root_unit
 
 PASSWORD = "Field-Sales-2026"
 
@@ -98,3 +98,27 @@ def test_customers_scope_bad_input_and_arbitration(api: httpx.Client, admin_toke
     assert [c["id"] for c in tagged] == [second_id]
     bad = api.get("/v1/customers?updated_since=yesterday", headers=mgr)
     assert bad.status_code == 400 and bad.headers["content-type"].startswith("application/problem+json")
+
+
+def test_customers_import_csv_through_the_gateway(api: httpx.Client, admin_token: str) -> None:
+    """A CSV import runs asynchronously under the importer's own rules: good rows become customers,
+    a duplicate inside the file and a bad tier come back as per-row errors naming the column."""
+    tag = uuid.uuid4().hex[:8]
+    team = org_unit(api, admin_token, root_unit(api, admin_token)["id"], f"Import team {tag}", kind="team")
+    _, rep = person(api, admin_token, team["id"], f"importer.{tag}", "rep")
+    csv = ("\ufefflegal_name,tier,industry\n"
+           f"杭州导入{tag}一号有限公司,key,制造业\n"
+           f"杭州导入{tag}二号有限公司,normal,零售\n"
+           f"杭州导入{tag}一号有限公司,key,制造业\n"
+           f"杭州导入{tag}三号有限公司,platinum,零售\n")
+    started = api.post("/v1/customers/imports", content=csv.encode(), headers={**auth(rep), "Content-Type": "text/csv"})
+    assert started.status_code == 202, started.text
+    job_url = started.headers["Location"]
+    done = poll(lambda: (j := api.get(job_url, headers=auth(rep)).json())["status"] == "done" and j, timeout=30)
+    assert (done["total"], done["created"], done["failed"]) == (4, 2, 2)
+    errors = {(e["row"], e["column"]) for e in done["errors"]}
+    assert errors == {(3, "legal_name"), (4, "tier")}
+    names = {c["legal_name"] for c in api.get("/v1/customers", headers=auth(rep)).json()["items"]}
+    assert {f"杭州导入{tag}一号有限公司", f"杭州导入{tag}二号有限公司"} <= names
+    wrong_type = api.post("/v1/customers/imports", content=b"x", headers={**auth(rep), "Content-Type": "text/plain"})
+    assert wrong_type.status_code == 415

@@ -246,6 +246,14 @@ async def test_analytics_projections_targets_scope_and_exports(database_url: str
         xlsx = await api.ExportReport(pb.ExportReportRequest(report="targets", format="xlsx", query=Q2),
                                       metadata=director)
         assert xlsx.content.startswith(b"PK") and xlsx.filename == "targets-2026-Q2.xlsx"
+        # The monthly trend exports one row per month; it needs its metric like GetTrend.
+        trend_csv = await api.ExportReport(pb.ExportReportRequest(report="trend", format="csv", query=pb.AnalyticsQuery(
+            period="2026-Q2", metric="contract_amount", currency="CNY", time_zone="Asia/Shanghai")), metadata=director)
+        assert trend_csv.content.decode("utf-8-sig").splitlines() == [
+            "month,contract_amount", "2026-04,0.00", "2026-05,1000.00", "2026-06,0.00"]
+        with pytest.raises(grpc.aio.AioRpcError) as no_metric:
+            await api.ExportReport(pb.ExportReportRequest(report="trend", format="csv", query=Q2), metadata=director)
+        assert field_violations(no_metric.value) == ["metric"]
         with pytest.raises(grpc.aio.AioRpcError) as no_export:
             await api.ExportReport(pb.ExportReportRequest(report="funnel", format="csv", query=Q2), metadata=manager)
         assert no_export.value.code() == grpc.StatusCode.PERMISSION_DENIED

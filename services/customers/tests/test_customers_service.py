@@ -3,12 +3,14 @@ read and list in scope, optimistic update, contacts, sharing, the public pool an
 from __future__ import annotations
 
 import asyncio
+import io
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import grpc
 import pytest
+from openpyxl import Workbook
 from google.protobuf.message import Message
 from sqlalchemy import func, insert, select
 
@@ -21,14 +23,15 @@ from salesgrid.events.v1.customers_events_pb2 import CustomerMerged, CustomerRel
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid.events.v1.pipeline_events_pb2 import PipelineOpportunityState
 from salesgrid_common.clock import FakeClock
-from salesgrid_common.directory import directory_users
+from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.events.consumer import Subscription, apply_once
 from salesgrid_common.events.envelope import EventMeta, build_envelope, parse_envelope, unpack
 from salesgrid_common.ids import new_id
 from salesgrid_common.protos import from_timestamp, to_timestamp
 from salesgrid_common.events.tables import outbox
 from salesgrid_dev.testing import RunningService, bearer, field_violations, principal, run_service, stand_in_identity
-from salesgrid_customers import models
+from salesgrid_customers import models, usecases
+from salesgrid_customers.settings import CustomersSettings
 from salesgrid_customers.app import DEFINITION, MIGRATIONS, usecases_for
 from salesgrid_customers.handlers import activities_subscription, contracts_subscription, pipeline_subscription
 from salesgrid_gateway.app import create_app
@@ -586,3 +589,184 @@ async def test_concurrent_creates_of_one_name_and_list_filters(database_url: str
         assert await names(unit_id="b1", updated_since=to_timestamp(START + timedelta(hours=12))) == \
             {"Tailspin Toys", "Wingtip Toys"}
         assert len(await names(unit_id="b1")) == 3
+
+
+HEADER = "legal_name,credit_code,tier,tags,address,latitude,longitude,owner_id\n"
+
+
+def chunks(data: bytes, fmt: str = "csv", size: int = 0) -> pb.ImportChunk:
+    return pb.ImportChunk(format=fmt, data=data)
+
+
+def running_customers(database_url: str, nats_url: str, test_keys):  # type: ignore[no-untyped-def]
+    # The worker is driven by the test (run_imports), not by the hourly background tick.
+    return run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, settings_cls=CustomersSettings,
+                       import_seconds=3600, pool_scan_seconds=3600)
+
+
+async def test_import_rows_follow_the_create_rules(database_url: str, nats_url: str, test_keys,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    async with running_customers(database_url, nats_url, test_keys) as running:
+        await seed_directory(running)
+        api = pb_grpc.CustomersStub(running.channel)
+        a, b, mgr = (token(test_keys, u) for u in ("rep-a", "rep-b", "mgr"))
+        existing = (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="华为技术有限公司"), metadata=b)).customer
+
+        # A bad header refuses the whole file: nothing staged.
+        bad = await rpc_error(api.StartImport(chunks(b"name,tier\nAcme,key\n"), metadata=a))
+        assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and "header" in field_violations(bad)
+        bad = await rpc_error(api.StartImport(chunks(HEADER.encode()), metadata=a))
+        assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and "file" in field_violations(bad)
+        bad = await rpc_error(api.StartImport(chunks(b"legal_name\nx\n", fmt="pdf"), metadata=a))
+        assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and "format" in field_violations(bad)
+        async with running.app.ctx.sessions() as session:
+            assert await session.scalar(select(func.count()).select_from(models.ImportJob)) == 0
+
+        body = ("\ufeff" + HEADER +
+                f"\"Acme, Shanghai Co., Ltd.\",{CREDIT_CODE},key,vip;重点,\"上海市\n浦东\",31.2,121.5,\n"  # 1 ok
+                "Beta Inc,,gold,,,,,\n"                                                 # 2 bad tier
+                "Gamma LLC,,,,,abc,,\n"                                                 # 3 bad latitude
+                ",,,,,,,\n"                                                             # blank: skipped
+                "ＡＣＭＥ， shanghai co. ltd,,,,,,,\n"                                       # 4 dup of row 1
+                "华为技术（深圳）有限公司,,,,,,,\n"                                       # 5 dup of rep-b's
+                "Delta GmbH,,,,,,,rep-c\n"                                              # 6 outside scope
+                "Epsilon Ltd,,normal,,,,,\n").encode()                                  # 7 ok
+        job = await api.StartImport(chunks(body), metadata=a)
+        assert (job.status, job.total, job.processed, job.created_by) == ("queued", 7, 0, "rep-a")
+
+        # Progress: one batch of two rows at a time.
+        monkeypatch.setattr(usecases, "IMPORT_BATCH", 2)
+        uc = usecases_for(running.app.ctx)
+        async with running.app.ctx.sessions() as session:
+            stored = await session.get(models.ImportJob, job.id)
+        assert await uc._import_batch(stored) == 1
+        progress = await api.GetImport(pb.GetImportRequest(id=job.id), metadata=a)
+        assert (progress.status, progress.processed, progress.created, progress.failed) == ("running", 2, 1, 1)
+        assert await uc.run_imports() == 1
+        done = await api.GetImport(pb.GetImportRequest(id=job.id), metadata=a)
+        assert (done.status, done.total, done.processed, done.created, done.failed) == ("done", 7, 7, 2, 5)
+        errors = {e.row: e for e in done.errors}
+        assert sorted(errors) == [2, 3, 4, 5, 6]
+        assert (errors[2].column, errors[3].column, errors[6].column) == ("tier", "latitude", "owner_id")
+        assert errors[4].column == "legal_name" and "row 1" in errors[4].message
+        assert errors[4].existing_owner_id == "rep-a"
+        assert errors[5].existing_owner_id == "rep-b" and existing.id in errors[5].message
+        # The created rows are real customers with the create's normalisation, owned by the importer.
+        listed = await api.ListCustomers(pb.ListCustomersRequest(), metadata=a)
+        assert sorted((c.legal_name, c.owner_id, c.tier) for c in listed.customers) == [
+            ("Acme, Shanghai Co., Ltd.", "rep-a", "key"), ("Epsilon Ltd", "rep-a", "normal")]
+        acme = next(c for c in listed.customers if c.tier == "key")
+        assert list(acme.tags) == ["vip", "重点"] and acme.address.text == "上海市 浦东"
+        assert (await event_subjects(running)).count("salesgrid.customers.customer.created") == 3
+        # Errors are paged in row order.
+        first = await api.GetImport(pb.GetImportRequest(id=job.id, page_size=2), metadata=a)
+        second = await api.GetImport(pb.GetImportRequest(id=job.id, page_size=2, cursor=first.next_cursor),
+                                     metadata=a)
+        assert [e.row for e in (*first.errors, *second.errors)] == [2, 3, 4, 5]
+        # Only the importer sees his job.
+        hidden = await rpc_error(api.GetImport(pb.GetImportRequest(id=job.id), metadata=mgr))
+        assert hidden.code() == grpc.StatusCode.NOT_FOUND
+
+        # XLSX works like CSV.
+        book = Workbook()
+        book.active.append(["Legal Name", "Owner ID"])
+        book.active.append(["Zeta Corp", "mgr"])
+        xlsx = io.BytesIO()
+        book.save(xlsx)
+        job = await api.StartImport(chunks(xlsx.getvalue(), fmt="xlsx", size=4096), metadata=mgr)
+        await uc.run_imports()
+        done = await api.GetImport(pb.GetImportRequest(id=job.id), metadata=mgr)
+        assert (done.created, done.failed) == (1, 0)
+
+
+async def test_import_caps_customers_held_by_the_importer(database_url: str, nats_url: str, test_keys) -> None:
+    async with running_customers(database_url, nats_url, test_keys) as running:
+        await seed_directory(running)
+        api = pb_grpc.CustomersStub(running.channel)
+        a, mgr = token(test_keys, "rep-a"), token(test_keys, "mgr")
+        async with running.app.ctx.sessions() as session, session.begin():
+            await session.execute(insert(directory_units).values(
+                unit_id="t1", parent_id="b1", name="t1", path="/c/r1/b1/t1/", time_zone="Asia/Shanghai",
+                currency="CNY", active=True, updated_at=datetime.now(UTC)))
+        await api.PutPoolPolicy(pb.PoolPolicy(unit_id="t1", max_customers_per_rep=2, max_claims_per_day=5,
+                                              reclaim_cooldown_days=1, return_after_days_without_follow_up=10,
+                                              warning_days_before=2), metadata=mgr)
+        job = await api.StartImport(chunks(b"legal_name\nOne Ltd\nTwo Ltd\nThree Ltd\n"), metadata=a)
+        await usecases_for(running.app.ctx).run_imports()
+        done = await api.GetImport(pb.GetImportRequest(id=job.id), metadata=a)
+        assert (done.created, [(e.row, e.column) for e in done.errors]) == (2, [(3, "owner_id")])
+
+
+async def test_pool_policies_contacts_and_owner_events(database_url: str, nats_url: str, test_keys) -> None:
+    async with running_customers(database_url, nats_url, test_keys) as running:
+        await seed_directory(running)
+        api = pb_grpc.CustomersStub(running.channel)
+        a, b, mgr = (token(test_keys, u) for u in ("rep-a", "rep-b", "mgr"))
+        async with running.app.ctx.sessions() as session, session.begin():
+            for unit, path in (("b1", "/c/r1/b1/"), ("t1", "/c/r1/b1/t1/"), ("b9", "/c/r2/b9/")):
+                await session.execute(insert(directory_units).values(
+                    unit_id=unit, parent_id=None, name=unit, path=path, time_zone="Asia/Shanghai", currency="CNY",
+                    active=True, updated_at=datetime.now(UTC)))
+
+        # Only customers:update at subtree or all, inside the subtree; validated by the domain policy.
+        denied = await rpc_error(api.PutPoolPolicy(pb.PoolPolicy(unit_id="b1", warning_days_before=1), metadata=a))
+        assert denied.code() == grpc.StatusCode.PERMISSION_DENIED
+        denied = await rpc_error(api.PutPoolPolicy(pb.PoolPolicy(unit_id="b9", warning_days_before=1), metadata=mgr))
+        assert denied.code() == grpc.StatusCode.PERMISSION_DENIED
+        bad = await rpc_error(api.PutPoolPolicy(pb.PoolPolicy(
+            unit_id="b1", max_claims_per_day=0, warning_days_before=1), metadata=mgr))
+        assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and "max_claims_per_day" in field_violations(bad)
+        bad = await rpc_error(api.PutPoolPolicy(pb.PoolPolicy(unit_id="nowhere", warning_days_before=1), metadata=mgr))
+        assert bad.code() == grpc.StatusCode.NOT_FOUND
+        async with running.app.ctx.sessions() as session:
+            assert await session.scalar(select(func.count()).select_from(models.PoolPolicyRow)) == 0
+
+        # Claims follow the nearest unit's policy: b1 allows one claim a day.
+        saved = await api.PutPoolPolicy(pb.PoolPolicy(unit_id="b1", max_claims_per_day=1, warning_days_before=1,
+                                                      return_after_days_without_follow_up=5), metadata=mgr)
+        assert saved.max_claims_per_day == 1 and not saved.HasField("max_customers_per_rep")
+        inherited = await api.GetPoolPolicy(pb.GetPoolPolicyRequest(unit_id="t1"), metadata=mgr)
+        assert (inherited.inherited, inherited.source_unit_id, inherited.max_claims_per_day) == (True, "b1", 1)
+
+        one = (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="One Ltd"), metadata=b)).customer
+        two = (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="Two Ltd"), metadata=b)).customer
+        await api.ReleaseCustomer(pb.ReleaseCustomerRequest(id=one.id), metadata=b)
+        await api.ReleaseCustomer(pb.ReleaseCustomerRequest(id=two.id), metadata=b)
+        await api.ClaimCustomer(pb.ClaimCustomerRequest(id=one.id), metadata=a)
+        over = await rpc_error(api.ClaimCustomer(pb.ClaimCustomerRequest(id=two.id), metadata=a))
+        assert over.code() == grpc.StatusCode.FAILED_PRECONDITION
+        # t1's own policy wins over b1's for rep-a.
+        await api.PutPoolPolicy(pb.PoolPolicy(unit_id="t1", max_claims_per_day=5, warning_days_before=1), metadata=mgr)
+        await api.ClaimCustomer(pb.ClaimCustomerRequest(id=two.id), metadata=a)
+
+        # Reassignment through update: owner_changed; an owner outside the scope is refused.
+        mine = (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="Mine Ltd"), metadata=mgr)).customer
+        moved = await api.UpdateCustomer(pb.UpdateCustomerRequest(id=mine.id, expected_version=1, owner_id="rep-b"),
+                                         metadata=mgr)
+        assert (moved.owner_id, moved.org_path) == ("rep-b", "/c/r1/b1/t2/")
+        refused = await rpc_error(api.UpdateCustomer(pb.UpdateCustomerRequest(
+            id=mine.id, expected_version=2, owner_id="rep-c"), metadata=mgr))
+        assert refused.code() == grpc.StatusCode.PERMISSION_DENIED
+
+        # Contacts: create and update, a new primary demotes the old one; bad input names the field.
+        c1 = await api.AddContact(pb.AddContactRequest(customer_id=two.id, full_name="Li Lei", primary=True),
+                                  metadata=a)
+        c2 = await api.AddContact(pb.AddContactRequest(customer_id=two.id, full_name="Han Meimei"), metadata=a)
+        updated = await api.UpdateContact(pb.UpdateContactRequest(
+            customer_id=two.id, contact_id=c2.id, title="CFO", primary=True, set_phones=True,
+            phones=["13800138000"]), metadata=a)
+        assert (updated.title, updated.primary, updated.full_name) == ("CFO", True, "Han Meimei")
+        contacts = {c.id: c.primary for c in (await api.ListContacts(
+            pb.ListContactsRequest(customer_id=two.id), metadata=a)).contacts}
+        assert contacts == {c1.id: False, c2.id: True}
+        bad = await rpc_error(api.UpdateContact(pb.UpdateContactRequest(
+            customer_id=two.id, contact_id=c2.id, email="not-an-email"), metadata=a))
+        assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and "contact.email" in field_violations(bad)
+        missing = await rpc_error(api.UpdateContact(pb.UpdateContactRequest(
+            customer_id=two.id, contact_id="nope", title="x"), metadata=a))
+        assert missing.code() == grpc.StatusCode.NOT_FOUND
+
+        subjects = await event_subjects(running)
+        assert subjects.count("salesgrid.customers.customer.owner_changed") == 5  # 2 releases, 2 claims, 1 update
+        assert subjects.count("salesgrid.customers.customer.contact_created") == 2
+        assert subjects.count("salesgrid.customers.customer.contact_updated") == 1

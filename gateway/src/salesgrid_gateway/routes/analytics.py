@@ -130,5 +130,5 @@ def describe(api: OpenApi) -> None:
                   parameters=[*params, query_param("metric", {"enum": [
                       "collected_revenue", "contract_amount", "new_customers", "visits"]})])
     api.operation("/v1/exports", "get", "Download a report as CSV or XLSX (audited)", tag=t, parameters=[
-        query_param("report", {"enum": ["performance", "leaderboard", "funnel", "forecast", "targets"]}),
-        query_param("format", {"enum": ["csv", "xlsx"]}), *params])
+        query_param("report", {"enum": ["performance", "leaderboard", "funnel", "forecast", "targets", "trend"]}),
+        query_param("format", {"enum": ["csv", "xlsx"]}), query_param("metric"), *params])

@@ -7,6 +7,7 @@ from salesgrid.customers.v1 import customers_pb2 as pb
 from salesgrid.customers.v1 import customers_pb2_grpc as pb_grpc
 from salesgrid_gateway.clients import call, from_json, stub, to_json
 from salesgrid_gateway.openapi import BOOLEAN, INTEGER, STRING, STRINGS, OpenApi, obj, path_param, query_param
+from salesgrid_gateway.problems import ApiProblem
 from salesgrid_gateway.routes.common import expected_version, json_body, page, page_size, require_fields, with_etag
 
 blueprint = Blueprint("customers", __name__)
@@ -147,6 +148,51 @@ def claim_customer(customer_id: str) -> tuple[Response, int]:
     return with_etag(to_json(customer), customer.version)
 
 
+# --- imports, pool policies, contact updates -----------------------------------------------------
+
+IMPORT_FORMATS = {"text/csv": "csv",
+                  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx"}
+
+
+@blueprint.post("/v1/customers/imports")
+def start_import() -> tuple[Response, int]:
+    """The file is the request body; rows are checked and created asynchronously by the service
+    under the importer's own permissions and the same duplicate rules as single creates."""
+    file_format = IMPORT_FORMATS.get(request.mimetype)
+    if file_format is None:
+        raise ApiProblem(415, f"send the file as {' or '.join(IMPORT_FORMATS)}")
+    job = call(_customers().StartImport, pb.ImportChunk(format=file_format, data=request.get_data()))
+    response = jsonify(to_json(job))
+    response.headers["Location"] = f"/v1/customers/imports/{job.id}"
+    return response, 202
+
+
+@blueprint.get("/v1/customers/imports/<job_id>")
+def get_import(job_id: str) -> Response:
+    return jsonify(to_json(call(_customers().GetImport, pb.GetImportRequest(
+        id=job_id, page_size=page_size(), cursor=request.args.get("cursor", "")))))
+
+
+@blueprint.get("/v1/pool-policies/<unit_id>")
+def get_pool_policy(unit_id: str) -> Response:
+    return jsonify(to_json(call(_customers().GetPoolPolicy, pb.GetPoolPolicyRequest(unit_id=unit_id))))
+
+
+@blueprint.put("/v1/pool-policies/<unit_id>")
+def put_pool_policy(unit_id: str) -> Response:
+    body = json_body()
+    return jsonify(to_json(call(_customers().PutPoolPolicy, from_json(pb.PoolPolicy, body, unit_id=unit_id))))
+
+
+@blueprint.patch("/v1/customers/<customer_id>/contacts/<contact_id>")
+def update_contact(customer_id: str, contact_id: str) -> Response:
+    body = json_body()
+    if "phones" in body:
+        body["set_phones"] = True
+    return jsonify(to_json(call(_customers().UpdateContact, from_json(
+        pb.UpdateContactRequest, body, customer_id=customer_id, contact_id=contact_id))))
+
+
 ADDRESS = obj(["text"], text=STRING, latitude={"type": "number"}, longitude={"type": "number"})
 TIER = {"enum": ["key", "normal", "potential"]}
 CUSTOMER = obj(id=STRING, legal_name=STRING, credit_code=STRING, industry=STRING, address=ADDRESS, tier=TIER,
@@ -215,3 +261,20 @@ def describe(api: OpenApi) -> None:
                   parameters=[query_param("limit", INTEGER), query_param("cursor")])
     api.operation("/v1/pool/{customer_id}/claim", "post", "Claim a pool customer (caps, cool-down; one of "
                   "concurrent claimants wins, the others get 422)", tag=t, response=CUSTOMER, parameters=cid)
+    pool_policy = obj(unit_id=STRING, max_customers_per_rep=INTEGER, max_claims_per_day=INTEGER,
+                      reclaim_cooldown_days=INTEGER, return_after_days_without_follow_up=INTEGER,
+                      return_after_days_without_opportunity=INTEGER, return_after_days_without_deal=INTEGER,
+                      warning_days_before=INTEGER, inherited=BOOLEAN, source_unit_id=STRING)
+    api.operation("/v1/customers/imports", "post", "Import customers from a CSV or XLSX body (202 + job): rows are "
+                  "created asynchronously under the same validation, duplicate and permission rules", tag=t,
+                  status=202)
+    api.operation("/v1/customers/imports/{job_id}", "get", "Import progress and per-row errors (cursor paging)",
+                  tag=t, parameters=[path_param("job_id"), query_param("limit", INTEGER), query_param("cursor")])
+    api.operation("/v1/pool-policies/{unit_id}", "get", "The public-pool policy in force for a unit (inherited "
+                  "from the nearest ancestor when it has none)", tag=t, response=pool_policy,
+                  parameters=[path_param("unit_id")])
+    api.operation("/v1/pool-policies/{unit_id}", "put", "Set a unit's public-pool policy", tag=t,
+                  request=pool_policy, response=pool_policy, parameters=[path_param("unit_id")])
+    api.operation("/v1/customers/{customer_id}/contacts/{contact_id}", "patch", "Update a contact", tag=t,
+                  parameters=[path_param("customer_id"), path_param("contact_id")],
+                  request=obj(full_name=STRING, title=STRING, phones=STRINGS, email=STRING, primary=BOOLEAN))

@@ -28,6 +28,11 @@ ALWAYS_PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.S
                           "/grpc.reflection.v1.ServerReflection/")
 
 
+# Channel and server options: bulk imports travel as one message, and gRPC's 4 MiB default
+# would refuse them.
+MESSAGE_LIMITS = [("grpc.max_receive_message_length", 64 << 20), ("grpc.max_send_message_length", 64 << 20)]
+
+
 def status_for(error: DomainError) -> status_pb2.Status:
     details: list[any_pb2.Any] = []
     if error.violations:

@@ -35,7 +35,7 @@ from salesgrid_common.events.bus import JetStreamPublisher, connect, ensure_stre
 from salesgrid_common.events.consumer import EventConsumer, Subscription, Topology
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.events.relay import OutboxRelay
-from salesgrid_common.grpc_server import ServerInterceptor
+from salesgrid_common.grpc_server import MESSAGE_LIMITS, ServerInterceptor
 from salesgrid_common.settings import ServiceSettings
 from salesgrid_common.tracing import current_trace_context
 
@@ -126,7 +126,8 @@ class ServiceApp:
 
         verifier = AsyncTokenVerifier(self.definition.jwks(self.ctx), issuer=s.jwt_issuer, audience=s.jwt_audience)
         checks = [deactivated_user_check(self.ctx.reader)] if self.definition.with_directory else []
-        self.server = grpc.aio.server(interceptors=[ServerInterceptor(verifier, self.definition.public_methods, checks)])
+        interceptor = ServerInterceptor(verifier, self.definition.public_methods, checks)
+        self.server = grpc.aio.server(options=MESSAGE_LIMITS, interceptors=[interceptor])
         names = list(self.definition.register(self.server, self.ctx))
         if self.definition.with_directory:
             directory_pb2_grpc.add_DirectoryServicer_to_server(DirectoryServicer(self.ctx.reader), self.server)

@@ -361,6 +361,10 @@ class AnalyticsUseCases:
                 [[r.period.label, r.won, r.weighted_pipeline, r.forecast, r.target, r.gap, r.coverage]
                  for r in (*report.months, report.total)])
 
+    async def _trend_table(self, principal: Principal, query: Query) -> tuple[list[str], list[list[Cell]]]:
+        _, metric, points = await self.trend(principal, query)
+        return ["month", metric.value], [[p.month.label, p.value] for p in points]
+
     async def _targets_table(self, principal: Principal, query: Query) -> tuple[list[str], list[list[Cell]]]:
         rows = await self.list_targets(principal, query.subtree, "", query.period, query.time_zone)
         return (["metric", "period", "org_path", "rep_id", "target", "currency", "actual", "attainment"],
@@ -383,4 +387,5 @@ _REPORTS = {
     "funnel": AnalyticsUseCases._funnel_table,
     "forecast": AnalyticsUseCases._forecast_table,
     "targets": AnalyticsUseCases._targets_table,
+    "trend": AnalyticsUseCases._trend_table,
 }

@@ -49,7 +49,9 @@ def subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:
 
 
 def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
-    return [every(_settings(ctx).pool_scan_seconds, usecases_for(ctx).pool_scan, "pool scan (returned, warned)")]
+    settings = _settings(ctx)
+    return [every(settings.pool_scan_seconds, usecases_for(ctx).pool_scan, "pool scan (returned, warned)"),
+            every(settings.import_seconds, usecases_for(ctx).run_imports, "imports (customers created)")]
 
 
 DEFINITION = ServiceDefinition(name="customers", register=register, subscriptions=subscriptions,

@@ -147,3 +147,53 @@ class MoneyFact(Base):
     customer_id: Mapped[str] = mapped_column(String(36), index=True)
     amount: Mapped[Decimal] = mapped_column(DecimalText())
     currency: Mapped[str] = mapped_column(String(3))
+
+
+class PoolPolicyRow(Base):
+    """An org unit's own public-pool policy (domain.pool.PoolPolicy); NULL switches a rule off.
+    Customers below the unit follow the nearest unit on their owner's path that has one."""
+    __tablename__ = "customer_pool_policies"
+    unit_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    max_customers_per_rep: Mapped[int | None] = mapped_column(Integer)
+    max_claims_per_day: Mapped[int | None] = mapped_column(Integer)
+    reclaim_cooldown_days: Mapped[int] = mapped_column(Integer)
+    return_after_days_without_follow_up: Mapped[int | None] = mapped_column(Integer)
+    return_after_days_without_opportunity: Mapped[int | None] = mapped_column(Integer)
+    return_after_days_without_deal: Mapped[int | None] = mapped_column(Integer)
+    warning_days_before: Mapped[int] = mapped_column(Integer)
+    updated_by: Mapped[str] = mapped_column(String(36))
+    updated_at: Mapped[datetime]
+
+
+class ImportJob(Base):
+    """An import: the importer's token claims (not the token) act for him on every row; the
+    counters move in each row's own transaction, so they always match the rows."""
+    __tablename__ = "customer_import_jobs"
+    __table_args__ = (Index("ix_customer_import_jobs_status", "status", "id"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))  # queued | running | done
+    format: Mapped[str] = mapped_column(String(8))
+    claims: Mapped[dict] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(36), index=True)
+    total: Mapped[int] = mapped_column(Integer)
+    processed: Mapped[int] = mapped_column(Integer, default=0)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
+class ImportRow(Base):
+    """A staged row of an import. id = "<job id>:<row, zero-padded>" so it orders by row within
+    its job (the keyset of the paged errors)."""
+    __tablename__ = "customer_import_rows"
+    __table_args__ = (Index("ix_customer_import_rows_job_status", "job_id", "status", "id"),)
+    id: Mapped[str] = mapped_column(String(48), primary_key=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("customer_import_jobs.id"))
+    row_number: Mapped[int] = mapped_column(Integer)
+    data: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))  # pending | created | error
+    customer_id: Mapped[str | None] = mapped_column(String(36))
+    error_column: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(String(1000))
+    existing_owner_id: Mapped[str | None] = mapped_column(String(36))

@@ -1,10 +1,13 @@
 """Thin gRPC servicer: proto ↔ use case translation, nothing else."""
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterable, Mapping
+from typing import Any
 from decimal import Decimal
 
 import grpc
+from google.protobuf.message import Message
 
 from salesgrid.customers.v1 import customers_pb2 as pb
 from salesgrid.customers.v1 import customers_pb2_grpc as pb_grpc
@@ -12,8 +15,9 @@ from salesgrid_common.auth import caller
 from salesgrid_common.protos import from_timestamp, to_timestamp
 from salesgrid_customers import models
 from salesgrid_customers.domain.dedup import DuplicateMatch, DuplicateReport
+from salesgrid_customers.domain.pool import PoolPolicy
 from salesgrid_customers.domain.sharing import Share
-from salesgrid_customers.usecases import AddressInput, CustomerChanges, CustomersUseCases
+from salesgrid_customers.usecases import POLICY_FIELDS, AddressInput, CustomerChanges, CustomersUseCases
 
 Ctx = grpc.aio.ServicerContext
 
@@ -64,7 +68,25 @@ def _address(message: pb.CreateCustomerRequest | pb.UpdateCustomerRequest) -> Ad
                         a.longitude if a.HasField("longitude") else None)
 
 
-def _optional(message: pb.UpdateCustomerRequest, name: str) -> str | None:
+SPOOL_IN_MEMORY = 8 * 1024 * 1024  # larger uploads spill to a temporary file
+
+
+def import_pb(job: models.ImportJob, errors: Iterable[models.ImportRow] = (), cursor: str = "") -> pb.ImportJob:
+    return pb.ImportJob(
+        id=job.id, status=job.status, format=job.format, total=job.total, processed=job.processed,
+        created=job.created, failed=job.failed, next_cursor=cursor, created_at=to_timestamp(job.created_at),
+        finished_at=to_timestamp(job.finished_at) if job.finished_at else None, created_by=job.created_by,
+        errors=[pb.ImportRowError(row=e.row_number, column=e.error_column or "", message=e.error_message or "",
+                                  existing_owner_id=e.existing_owner_id or "") for e in errors])
+
+
+def policy_pb(unit_id: str, policy: PoolPolicy, source_unit_id: str) -> pb.PoolPolicy:
+    return pb.PoolPolicy(unit_id=unit_id, inherited=source_unit_id != unit_id, source_unit_id=source_unit_id,
+                         **{name: getattr(policy, name) for name in POLICY_FIELDS
+                            if getattr(policy, name) is not None})
+
+
+def _optional(message: Message, name: str) -> Any:
     return getattr(message, name) if message.HasField(name) else None
 
 
@@ -86,7 +108,8 @@ class CustomersServicer(pb_grpc.CustomersServicer):
         changes = CustomerChanges(
             legal_name=_optional(request, "legal_name"), credit_code=_optional(request, "credit_code"),
             industry=_optional(request, "industry"), address=_address(request), tier=_optional(request, "tier"),
-            tags=list(request.tags) if request.set_tags else None, source=_optional(request, "source"))
+            tags=list(request.tags) if request.set_tags else None, source=_optional(request, "source"),
+            owner_id=_optional(request, "owner_id"))
         return customer_pb(await self.uc.update_customer(caller(), request.id, request.expected_version, changes))
 
     async def ListCustomers(self, request: pb.ListCustomersRequest, context: Ctx) -> pb.ListCustomersResponse:
@@ -151,3 +174,30 @@ class CustomersServicer(pb_grpc.CustomersServicer):
             open_opportunities=view.open_opportunities, open_pipeline=_money(view.money.open_pipeline),
             contracts=view.contracts, contracted=_money(view.money.contracted),
             collected=_money(view.money.collected), outstanding=_money(view.money.outstanding))
+
+    async def UpdateContact(self, request: pb.UpdateContactRequest, context: Ctx) -> pb.Contact:
+        return contact_pb(await self.uc.update_contact(
+            caller(), request.customer_id, request.contact_id, full_name=_optional(request, "full_name"),
+            title=_optional(request, "title"), phones=list(request.phones) if request.set_phones else None,
+            email=_optional(request, "email"), primary=_optional(request, "primary")))
+
+    async def StartImport(self, request: pb.ImportChunk, context: Ctx) -> pb.ImportJob:
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+            spool.write(request.data)
+            return import_pb(await self.uc.start_import(caller(), request.format, spool))
+
+    async def GetImport(self, request: pb.GetImportRequest, context: Ctx) -> pb.ImportJob:
+        job, errors, cursor = await self.uc.get_import(caller(), request.id, request.page_size, request.cursor)
+        return import_pb(job, errors, cursor)
+
+    async def PutPoolPolicy(self, request: pb.PoolPolicy, context: Ctx) -> pb.PoolPolicy:
+        values = {name: _optional(request, name) for name in POLICY_FIELDS
+                  if name not in ("reclaim_cooldown_days", "warning_days_before")}
+        values.update(reclaim_cooldown_days=request.reclaim_cooldown_days,
+                      warning_days_before=request.warning_days_before)
+        policy = await self.uc.put_pool_policy(caller(), request.unit_id, values)
+        return policy_pb(request.unit_id, policy, request.unit_id)
+
+    async def GetPoolPolicy(self, request: pb.GetPoolPolicyRequest, context: Ctx) -> pb.PoolPolicy:
+        policy, source = await self.uc.get_pool_policy(caller(), request.unit_id)
+        return policy_pb(request.unit_id, policy, source)

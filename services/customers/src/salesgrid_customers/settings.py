@@ -8,3 +8,4 @@ from salesgrid_common.settings import ServiceSettings
 
 class CustomersSettings(ServiceSettings):
     pool_scan_seconds: float = Field(default=300.0, gt=0)  # how often the automatic return scans owned customers
+    import_seconds: float = Field(default=2.0, gt=0)  # pause between import batches (a batch runs to its end)

@@ -5,37 +5,40 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import IO, Any
 
 from google.protobuf.message import Message
-from sqlalchemy import ColumnElement, String, and_, cast, delete, exists, func, or_, select, union_all, update
+from sqlalchemy import (ColumnElement, String, and_, cast, delete, exists, func, insert, or_, select, union_all,
+                        update)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.customers_events_pb2 import (CustomerArbitrationDecided, CustomerClaimedFromPool,
                                                        CustomerMerged, CustomerPoolReturnWarning, CustomerRecordState,
-                                                       CustomerReleasedToPool, CustomerShareChanged)
-from salesgrid_common.auth import Principal, scope_filter
+                                                       CustomerReleasedToPool, CustomerShareChanged,
+                                                       CustomerContactState, CustomerOwnerChanged)
+from salesgrid_common.auth import Principal, Scope, principal_from_claims, scope_filter
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
-from salesgrid_common.directory import get_user
+from salesgrid_common.directory import directory_units, get_user
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.ids import new_id
 from salesgrid_common.paging import keyset_page
 from salesgrid_customers import models
-from salesgrid_customers.domain import customer as domain, merge, overview, ownership, pool, sharing
+from salesgrid_customers.domain import customer as domain, imports, merge, overview, ownership, pool, sharing
 from salesgrid_customers.domain.access import Actor
 from salesgrid_customers.domain.concurrency import check_version, next_version
 from salesgrid_customers.domain.customer import (MAX_CONTACTS, Address, GeoPoint, Tier, make_contact,
                                                  make_customer, normalise_tag, validate_address)
 from salesgrid_customers.domain.dedup import (CandidateCustomer, DuplicateProbe, DuplicateReport, candidate_keys,
                                               classify_matches, normalise_name)
-from salesgrid_customers.domain.errors import (AlreadyExists, Conflict, FailedPrecondition, NotFound,
+from salesgrid_customers.domain.errors import (AlreadyExists, Conflict, DomainError, FailedPrecondition, NotFound,
                                                PermissionDenied, ValidationFailed)
+from salesgrid_customers.importfiles import read_rows
 
 MAX_CANDIDATES = 60  # rows sharing the most candidate keys, classified in Python
 KEY_POSTINGS = 300  # rows read per candidate key
@@ -73,6 +76,7 @@ class CustomerChanges:
     tier: str | None = None
     tags: Sequence[str] | None = None
     source: str | None = None
+    owner_id: str | None = None  # reassignment
 
 
 def unit_path(org_path: str) -> tuple[str, ...]:
@@ -90,6 +94,13 @@ def shared_with(principal: Principal, *roles: str) -> ColumnElement[bool]:
     if roles:
         clause = and_(clause, models.Share.role.in_(roles))
     return exists().where(clause)
+
+
+POLICY_FIELDS = tuple(f.name for f in fields(pool.PoolPolicy))
+
+
+def policy_of(row: models.PoolPolicyRow) -> pool.PoolPolicy:
+    return pool.PoolPolicy(**{name: getattr(row, name) for name in POLICY_FIELDS})
 
 
 def _address(value: AddressInput | None) -> Address | None:
@@ -113,6 +124,23 @@ class CustomersUseCases:
         await self.outbox.record(session, EVENT_PREFIX + verb, payload, EventMeta(
             aggregate_id=row.id, actor_id=principal.subject_id if principal else SYSTEM_ACTOR, org_path=row.org_path,
             actor_ip=principal.client_ip if principal else ""), self.clock())
+
+    async def _owner_changed(self, session: AsyncSession, row: models.Customer, principal: Principal | None,
+                             previous_owner_id: str | None, reason: str) -> None:
+        await self._emit(session, "owner_changed", row, principal, CustomerOwnerChanged(
+            customer_id=row.id, previous_owner_id=previous_owner_id or "", new_owner_id=row.owner_id or "",
+            org_path=row.org_path, reason=reason))
+
+    async def _emit_contact(self, session: AsyncSession, verb: str, row: models.Customer, principal: Principal,
+                            contact: models.Contact) -> None:
+        await self._emit(session, verb, row, principal, CustomerContactState(
+            contact_id=contact.id, customer_id=row.id, full_name=contact.full_name, title=contact.title or "",
+            phones=contact.phones, email=contact.email or "", primary=contact.is_primary))
+
+    async def _unit_policies(self, session: AsyncSession) -> dict[str, pool.PoolPolicy]:
+        """Configured policies (ctx.extras) overridden by those stored per unit; org units are few."""
+        stored = (await session.scalars(select(models.PoolPolicyRow))).all()
+        return {**self.unit_policies, **{r.unit_id: policy_of(r) for r in stored}}
 
     async def _emit_state(self, session: AsyncSession, verb: str, row: models.Customer, principal: Principal) -> None:
         await self._emit(session, verb, row, principal, CustomerRecordState(
@@ -143,7 +171,8 @@ class CustomersUseCases:
         return await self._load(session, principal, customer_id, "customers:update",
                                 shared_with(principal, sharing.ShareRole.CO_OWNER.value))
 
-    async def _resolve_owner(self, session: AsyncSession, principal: Principal, owner_id: str) -> tuple[str, str]:
+    async def _resolve_owner(self, session: AsyncSession, principal: Principal, owner_id: str,
+                             permission: str = "customers:create") -> tuple[str, str]:
         """(owner id, owner org path); another owner must be a known, active user in the caller's scope."""
         if not owner_id or owner_id == principal.subject_id:
             if not principal.org_path:
@@ -152,8 +181,8 @@ class CustomersUseCases:
         user = await get_user(session, owner_id)
         if user is None or not user.active:
             raise ValidationFailed(f"unknown owner {owner_id}", "owner_id")
-        if not principal.can_see("customers:create", user.user_id, user.org_path):
-            raise PermissionDenied(f"owner {owner_id} is outside your data scope")
+        if not principal.can_see(permission, user.user_id, user.org_path):
+            raise PermissionDenied(f"owner {owner_id} is outside your data scope", "owner_id")
         return user.user_id, user.org_path
 
     async def _duplicates(self, session: AsyncSession, normalised: str, credit_code: str | None,
@@ -209,28 +238,44 @@ class CustomersUseCases:
                               tags: Sequence[str] = (), source: str = "",
                               owner_id: str = "") -> tuple[models.Customer, DuplicateReport]:
         principal.require("customers:create")
-        now = self.clock()
         async with self.sessions() as session, session.begin():
-            owner, org_path = await self._resolve_owner(session, principal, owner_id)
-            customer = make_customer(
-                id=new_id(), legal_name=legal_name, created_at=now, owner_id=owner,
-                owner_unit_path=unit_path(org_path), credit_code=credit_code or None, industry=industry or None,
-                address=_address(address), tier=tier or Tier.POTENTIAL, tags=tags, source=source or None)
-            report = await self._duplicates(session, customer.normalised_name, customer.credit_code, None)
-            self._block_duplicates(report)
-            point = customer.address.point if customer.address else None
-            row = models.Customer(
-                id=customer.id, legal_name=customer.legal_name, normalised_name=customer.normalised_name,
-                credit_code=customer.credit_code, industry=customer.industry,
-                address_text=customer.address.text if customer.address else None,
-                latitude=point.latitude if point else None, longitude=point.longitude if point else None,
-                tier=customer.tier.value, tags=list(customer.tags), source=customer.source, owner_id=owner,
-                org_path=org_path, assigned_at=now, active=True, version=1, created_by=principal.subject_id,
-                created_at=now, updated_at=now)
-            session.add(row)
-            await self._flush_unique_name(session)
-            await self._write_name_keys(session, row.id, row.normalised_name)
-            await self._emit_state(session, "created", row, principal)
+            return await self._create(session, principal, legal_name=legal_name, credit_code=credit_code,
+                                      industry=industry, address=address, tier=tier, tags=tags, source=source,
+                                      owner_id=owner_id)
+
+    async def _create(self, session: AsyncSession, principal: Principal, *, legal_name: str, credit_code: str,
+                      industry: str, address: AddressInput | None, tier: str, tags: Sequence[str], source: str,
+                      owner_id: str, cap_held: bool = False) -> tuple[models.Customer, DuplicateReport]:
+        """The create rules, shared by single creates and import rows. cap_held: a customer the
+        caller takes himself counts against his pool policy's cap on customers held (imports)."""
+        now = self.clock()
+        owner, org_path = await self._resolve_owner(session, principal, owner_id)
+        customer = make_customer(
+            id=new_id(), legal_name=legal_name, created_at=now, owner_id=owner,
+            owner_unit_path=unit_path(org_path), credit_code=credit_code or None, industry=industry or None,
+            address=_address(address), tier=tier or Tier.POTENTIAL, tags=tags, source=source or None)
+        if cap_held and owner == principal.subject_id:
+            policy = pool.resolve_policy(unit_path(org_path), await self._unit_policies(session), self.policy)
+            held = await session.scalar(select(func.count()).select_from(models.Customer).where(
+                models.Customer.owner_id == owner, models.Customer.active)) or 0
+            if policy.max_customers_per_rep is not None and held >= policy.max_customers_per_rep:
+                raise FailedPrecondition(f"{owner} already holds {held} customers, the cap of the pool policy "
+                                         f"is {policy.max_customers_per_rep}", "owner_id")
+        report = await self._duplicates(session, customer.normalised_name, customer.credit_code, None)
+        self._block_duplicates(report)
+        point = customer.address.point if customer.address else None
+        row = models.Customer(
+            id=customer.id, legal_name=customer.legal_name, normalised_name=customer.normalised_name,
+            credit_code=customer.credit_code, industry=customer.industry,
+            address_text=customer.address.text if customer.address else None,
+            latitude=point.latitude if point else None, longitude=point.longitude if point else None,
+            tier=customer.tier.value, tags=list(customer.tags), source=customer.source, owner_id=owner,
+            org_path=org_path, assigned_at=now, active=True, version=1, created_by=principal.subject_id,
+            created_at=now, updated_at=now)
+        session.add(row)
+        await self._flush_unique_name(session)
+        await self._write_name_keys(session, row.id, row.normalised_name)
+        await self._emit_state(session, "created", row, principal)
         return row, report
 
     async def get_customer(self, principal: Principal, customer_id: str) -> models.Customer:
@@ -243,10 +288,17 @@ class CustomersUseCases:
         async with self.sessions() as session, session.begin():
             row = await self._writable(session, principal, customer_id)
             check_version(expected_version, row.version)
+            previous_owner = row.owner_id
+            owner, org_path = row.owner_id, row.org_path
+            if changes.owner_id is not None and changes.owner_id != row.owner_id:
+                if not changes.owner_id.strip():
+                    raise ValidationFailed("name the new owner (release puts a customer in the pool)", "owner_id")
+                owner, org_path = await self._resolve_owner(session, principal, changes.owner_id.strip(),
+                                                            "customers:update")
             address = changes.address
             current_address = Address(row.address_text, None) if row.address_text else None
             merged = make_customer(
-                id=row.id, created_at=row.created_at, owner_id=row.owner_id, owner_unit_path=unit_path(row.org_path),
+                id=row.id, created_at=row.created_at, owner_id=owner, owner_unit_path=unit_path(org_path),
                 legal_name=row.legal_name if changes.legal_name is None else changes.legal_name,
                 credit_code=row.credit_code if changes.credit_code is None else changes.credit_code,
                 industry=row.industry if changes.industry is None else changes.industry,
@@ -263,6 +315,8 @@ class CustomersUseCases:
                 "credit_code": merged.credit_code, "industry": merged.industry, "tier": merged.tier.value,
                 "tags": list(merged.tags), "source": merged.source, "updated_at": now,
                 "version": next_version(row.version)}
+            if owner != previous_owner:
+                values.update(owner_id=owner, org_path=org_path, previous_owner_id=previous_owner, assigned_at=now)
             if address is not None:
                 point = merged.address.point if merged.address else None
                 values.update(address_text=merged.address.text if merged.address else None,
@@ -279,6 +333,8 @@ class CustomersUseCases:
             if renamed:
                 await self._write_name_keys(session, row.id, row.normalised_name)
             await self._emit_state(session, "updated", row, principal)
+            if owner != previous_owner:
+                await self._owner_changed(session, row, principal, previous_owner, "update")
             return row
 
     async def list_customers(self, principal: Principal, *, page_size: int = 50, cursor: str = "",
@@ -344,6 +400,8 @@ class CustomersUseCases:
                                     title=contact.title, phones=list(contact.phones), email=contact.email,
                                     is_primary=contact.primary, created_at=now)
             session.add(stored)
+            await session.flush()
+            await self._emit_contact(session, "contact_created", row, principal, stored)
             return stored
 
     async def list_contacts(self, principal: Principal, customer_id: str) -> list[models.Contact]:
@@ -419,6 +477,7 @@ class CustomersUseCases:
             await self._emit(session, "released_to_pool", row, principal, CustomerReleasedToPool(
                 customer_id=row.id, previous_owner_id=released.previous_owner_id, released_by=released.released_by,
                 reason=released.reason, org_path=row.org_path))
+            await self._owner_changed(session, row, principal, released.previous_owner_id, "release")
             return row
 
     async def list_pool(self, principal: Principal, page_size: int = 50, cursor: str = "") -> tuple[list[models.Customer], str]:
@@ -448,7 +507,9 @@ class CustomersUseCases:
                 models.PoolClaim.user_id == me, models.PoolClaim.claimed_at >= start,
                 models.PoolClaim.claimed_at < end)) or 0
             pool.check_claim(pool.PoolEntry(row.id, row.owner_id, row.previous_owner_id, row.released_at), me,
-                             held_count=held, claims_today=today, policy=self.policy, now=now)
+                             held_count=held, claims_today=today, now=now,
+                             policy=pool.resolve_policy(unit_path(principal.org_path),
+                                                        await self._unit_policies(session), self.policy))
             # Only one concurrent claimant can match `owner_id IS NULL`; the others update nothing.
             result = await session.execute(update(models.Customer).where(
                 models.Customer.id == row.id, models.Customer.owner_id.is_(None)).values(
@@ -460,6 +521,7 @@ class CustomersUseCases:
             await session.refresh(row)
             await self._emit(session, "claimed", row, principal, CustomerClaimedFromPool(
                 customer_id=row.id, new_owner_id=me, org_path=row.org_path))
+            await self._owner_changed(session, row, principal, None, "claim")
             return row
 
     # --- customer 360 -------------------------------------------------------------------------
@@ -664,6 +726,7 @@ class CustomersUseCases:
                                models.Customer.assigned_at.is_not(None), models.Customer.id > after)
                         .order_by(models.Customer.id).limit(SCAN_BATCH))
                 batch = list((await session.execute(stmt)).tuples().all())
+                policies = await self._unit_policies(session)
             if not batch:
                 return returned, warned
             after = batch[-1][0].id
@@ -672,7 +735,7 @@ class CustomersUseCases:
                     row.id, row.owner_id, row.assigned_at,
                     fact.last_follow_up_at if fact else None, fact.last_opportunity_at if fact else None,
                     fact.last_deal_at if fact else None)
-                policy = pool.resolve_policy(unit_path(row.org_path), self.unit_policies, self.policy)
+                policy = pool.resolve_policy(unit_path(row.org_path), policies, self.policy)
                 if (decision := pool.due_for_return(facts, policy, now)) is not None:
                     returned += await self._auto_return(row, decision, now)
                 elif (warning := pool.due_for_warning(facts, policy, now)) is not None:
@@ -694,6 +757,7 @@ class CustomersUseCases:
             await self._emit(session, "released_to_pool", current, None, CustomerReleasedToPool(
                 customer_id=row.id, previous_owner_id=decision.owner_id, released_by="",
                 reason=f"auto:{decision.rule.value}", org_path=current.org_path))
+            await self._owner_changed(session, current, None, decision.owner_id, "auto_return")
         return 1
 
     async def _warn(self, row: models.Customer, warning: pool.ReturnWarning, now: datetime) -> int:
@@ -709,3 +773,221 @@ class CustomersUseCases:
         except IntegrityError:
             return 0
         return 1
+
+    # --- contacts (update) ---------------------------------------------------------------------
+
+    async def update_contact(self, principal: Principal, customer_id: str, contact_id: str, *,
+                             full_name: str | None = None, title: str | None = None,
+                             phones: Sequence[str] | None = None, email: str | None = None,
+                             primary: bool | None = None) -> models.Contact:
+        async with self.sessions() as session, session.begin():
+            row = await self._writable(session, principal, customer_id)
+            stored = await session.scalar(select(models.Contact).where(models.Contact.id == contact_id,
+                                                                       models.Contact.customer_id == row.id))
+            if stored is None:
+                raise NotFound(f"contact {contact_id} of customer {customer_id} does not exist", "contact_id")
+            contact = make_contact(
+                stored.id, stored.full_name if full_name is None else full_name,
+                title=stored.title if title is None else title or None,
+                phones=stored.phones if phones is None else phones,
+                email=stored.email if email is None else email or None,
+                primary=stored.is_primary if primary is None else primary)
+            if contact.primary and not stored.is_primary:  # the new primary contact demotes the previous one
+                await session.execute(update(models.Contact).where(models.Contact.customer_id == row.id)
+                                      .values(is_primary=False))
+            stored.full_name, stored.title, stored.phones = contact.full_name, contact.title, list(contact.phones)
+            stored.email, stored.is_primary = contact.email, contact.primary
+            await session.flush()
+            await self._emit_contact(session, "contact_updated", row, principal, stored)
+            return stored
+
+    # --- pool policies per org unit ------------------------------------------------------------
+
+    async def _policy_unit(self, session: AsyncSession, principal: Principal, unit_id: str) -> str:
+        """The unit's path; administering pool policies needs customers:update at subtree or all."""
+        scope = principal.require("customers:update")
+        if scope < Scope.SUBTREE:
+            raise PermissionDenied("pool policies need customers:update at subtree or all scope")
+        if not unit_id.strip():
+            raise ValidationFailed("the org unit is required", "unit_id")
+        path = await session.scalar(select(directory_units.c.path).where(directory_units.c.unit_id == unit_id,
+                                                                          directory_units.c.active))
+        if path is None:
+            raise NotFound(f"org unit {unit_id} does not exist", "unit_id")
+        if scope is Scope.SUBTREE and not (principal.org_path and path.startswith(principal.org_path)):
+            raise PermissionDenied(f"org unit {unit_id} is outside your subtree")
+        return path
+
+    async def put_pool_policy(self, principal: Principal, unit_id: str, values: Mapping[str, int | None]) -> pool.PoolPolicy:
+        policy = pool.PoolPolicy(**{name: values[name] for name in POLICY_FIELDS if name in values})
+        async with self.sessions() as session, session.begin():
+            await self._policy_unit(session, principal, unit_id)
+            row = await session.get(models.PoolPolicyRow, unit_id)
+            if row is None:
+                row = models.PoolPolicyRow(unit_id=unit_id)
+                session.add(row)
+            for name in POLICY_FIELDS:
+                setattr(row, name, getattr(policy, name))
+            row.updated_by, row.updated_at = principal.subject_id, self.clock()
+        return policy
+
+    async def get_pool_policy(self, principal: Principal, unit_id: str) -> tuple[pool.PoolPolicy, str]:
+        """The policy in force for the unit and the unit it comes from ("" for the default)."""
+        async with self.sessions() as session:
+            path = await self._policy_unit(session, principal, unit_id)
+            policies = await self._unit_policies(session)
+        for unit in reversed(unit_path(path)):
+            if unit in policies:
+                return policies[unit], unit
+        return self.policy, ""
+
+    # --- imports --------------------------------------------------------------------------------
+
+    async def start_import(self, principal: Principal, fmt: str, spool: IO[bytes]) -> models.ImportJob:
+        """Stage the file's rows (header checked first: a bad file writes nothing) and queue the
+        job; the worker creates the customers."""
+        principal.require("customers:create")
+        fmt = imports.check_format(fmt)
+        rows = read_rows(spool, fmt)
+        try:
+            return await self._stage(principal, fmt, rows)
+        finally:
+            rows.close()  # type: ignore[attr-defined]  # while the spool is still open
+
+    async def _stage(self, principal: Principal, fmt: str, rows: Iterator[list[object]]) -> models.ImportJob:
+        job_id = new_id()
+        header = imports.check_header(next(rows, []))
+        total = 0
+        async with self.sessions() as session, session.begin():
+            session.add(models.ImportJob(
+                id=job_id, status=imports.ImportStatus.QUEUED, format=fmt, claims=principal_claims(principal),
+                created_by=principal.subject_id, total=0, created_at=self.clock()))
+            await session.flush()
+            batch: list[dict[str, Any]] = []
+            for cells in rows:
+                values = imports.row_values(header, cells)
+                if values is None:
+                    continue
+                total += 1
+                if total > imports.MAX_ROWS:
+                    raise ValidationFailed(f"at most {imports.MAX_ROWS} rows per import", "file")
+                batch.append({"id": import_row_id(job_id, total), "job_id": job_id, "row_number": total,
+                              "data": values, "status": imports.RowStatus.PENDING})
+                if len(batch) >= IMPORT_STAGE_BATCH:
+                    await session.execute(insert(models.ImportRow), batch)
+                    batch = []
+            if batch:
+                await session.execute(insert(models.ImportRow), batch)
+            if total == 0:
+                raise ValidationFailed("the file has no data rows", "file")
+            await session.execute(update(models.ImportJob).where(models.ImportJob.id == job_id).values(total=total))
+        return await self._job(job_id)
+
+    async def _job(self, job_id: str) -> models.ImportJob:
+        async with self.sessions() as session:
+            job = await session.get(models.ImportJob, job_id)
+            assert job is not None
+            return job
+
+    async def get_import(self, principal: Principal, job_id: str, page_size: int = 50,
+                         cursor: str = "") -> tuple[models.ImportJob, list[models.ImportRow], str]:
+        """The job (only its importer sees it) and a page of its row errors, in row order."""
+        principal.require("customers:create")
+        async with self.sessions() as session:
+            job = await session.get(models.ImportJob, job_id)
+            if job is None or job.created_by != principal.subject_id:
+                raise NotFound(f"import {job_id} does not exist", "id")
+            found = await keyset_page(session, select(models.ImportRow).where(
+                models.ImportRow.job_id == job_id, models.ImportRow.status == imports.RowStatus.ERROR),
+                models.ImportRow.id, page_size, cursor, newest_first=False)
+        return job, found.items, found.next_token
+
+    async def run_imports(self) -> int:
+        """Process one batch of pending rows of each unfinished job (oldest first): rows created."""
+        async with self.sessions() as session:
+            jobs = (await session.scalars(select(models.ImportJob).where(
+                models.ImportJob.status != imports.ImportStatus.DONE).order_by(models.ImportJob.id))).all()
+        created = 0
+        for job in jobs:
+            while (done := await self._import_batch(job)) is not None:  # the job's batches, to its end
+                created += done
+        return created
+
+    async def _import_batch(self, job: models.ImportJob) -> int | None:
+        """Customers created from the next batch; None once the job has no pending row left."""
+        acting = principal_from_claims(job.claims)
+        async with self.sessions() as session:
+            pending = (await session.scalars(select(models.ImportRow).where(
+                models.ImportRow.job_id == job.id, models.ImportRow.status == imports.RowStatus.PENDING)
+                .order_by(models.ImportRow.id).limit(IMPORT_BATCH))).all()
+        if not pending:
+            async with self.sessions() as session, session.begin():
+                await session.execute(update(models.ImportJob).where(models.ImportJob.id == job.id).values(
+                    status=imports.ImportStatus.DONE, finished_at=self.clock()))
+            return None
+        created = 0
+        for staged in pending:
+            created += await self._import_row(job.id, acting, staged)
+        return created
+
+    async def _import_row(self, job_id: str, acting: Principal, staged: models.ImportRow) -> int:
+        """One row, one transaction: the customer, its events, the row's outcome and the job's
+        counters commit together; a replica that took the row first makes this a no-op."""
+        async with self.sessions() as session, session.begin():
+            taken = await session.execute(update(models.ImportRow).where(
+                models.ImportRow.id == staged.id, models.ImportRow.status == imports.RowStatus.PENDING)
+                .values(status=imports.RowStatus.CREATED))
+            if taken.rowcount != 1:
+                return 0
+            outcome: dict[str, Any]
+            try:
+                async with session.begin_nested():
+                    fields_ = imports.parse_row(staged.data)
+                    address = AddressInput(fields_.address, fields_.latitude, fields_.longitude) \
+                        if fields_.address else None
+                    row, _ = await self._create(
+                        session, acting, legal_name=fields_.legal_name, credit_code=fields_.credit_code,
+                        industry=fields_.industry, address=address, tier=fields_.tier, tags=fields_.tags,
+                        source=fields_.source, owner_id=fields_.owner_id, cap_held=True)
+                outcome = {"customer_id": row.id}
+            except (ValidationFailed, AlreadyExists, PermissionDenied, FailedPrecondition, NotFound) as exc:
+                outcome = await self._row_error(session, job_id, staged.data, exc)
+            ok = "customer_id" in outcome
+            await session.execute(update(models.ImportRow).where(models.ImportRow.id == staged.id).values(**outcome))
+            await session.execute(update(models.ImportJob).where(models.ImportJob.id == job_id).values(
+                status=imports.ImportStatus.RUNNING, processed=models.ImportJob.processed + 1,
+                created=models.ImportJob.created + int(ok), failed=models.ImportJob.failed + int(not ok)))
+            return int(ok)
+
+    async def _row_error(self, session: AsyncSession, job_id: str, data: Mapping[str, str],
+                         exc: DomainError) -> dict[str, Any]:
+        message, owner = exc.message, None
+        if isinstance(exc, AlreadyExists):
+            probe = make_customer(id="probe", legal_name=data.get("legal_name", ""), created_at=self.clock(),
+                                  owner_id=None, credit_code=data.get("credit_code") or None)
+            report = await self._duplicates(session, probe.normalised_name, probe.credit_code, None)
+            if report.blocking:
+                first = report.blocking[0]
+                owner = first.owner_id
+                earlier = await session.scalar(select(models.ImportRow.row_number).where(
+                    models.ImportRow.job_id == job_id, models.ImportRow.customer_id == first.customer_id))
+                if earlier is not None:
+                    message = f"duplicate of row {earlier} of this file: {message}"
+        return {"status": imports.RowStatus.ERROR, "error_column": imports.column_of(exc.field),
+                "error_message": message[:1000], "existing_owner_id": owner}
+
+
+IMPORT_STAGE_BATCH = 1000  # staged rows per insert
+IMPORT_BATCH = 200  # rows per worker tick and job
+
+
+def import_row_id(job_id: str, row_number: int) -> str:
+    return f"{job_id}:{row_number:010d}"
+
+
+def principal_claims(principal: Principal) -> dict[str, Any]:
+    """What the worker acts with: the token's claims, never the token itself."""
+    return {"sub": principal.subject_id, "kind": principal.kind, "unit": principal.unit_id,
+            "org": principal.org_path, "roles": list(principal.roles), "name": principal.name,
+            "perms": {name: scope.name.lower() for name, scope in principal.permissions.items()},
+            "ipal": list(principal.ip_allowlist)}
