@@ -1,18 +1,25 @@
 """Contracts end to end through the gateway on the real platform: an org branch with a rep, his
 manager and a director created as admin; contract → submit → manager then director approve →
 sign → payment plan → partial and full receipts → nothing receivable; an amendment, a refund and
-an invoice; another rep's scope; problem+json for bad input."""
+an invoice; another rep's scope; problem+json for bad input. Then the whole sale: a customer, an
+opportunity advanced through every gate and won, the contract made from it, approved, signed and
+collected until nothing is receivable for the rep's unit."""
 from __future__ import annotations
 
+import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import grpc
 import httpx
 from salesgrid.common.v1 import directory_pb2, directory_pb2_grpc
-from salesgrid_dev.api import auth, created
+from salesgrid_dev.api import auth, created, org_unit, person, problem, root_unit
 from salesgrid_dev.platform import Platform
+
+sys.path.insert(0, str(Path(__file__).parent))  # the pipeline flow's gate facts are reused, not copied
+from test_pipeline_flow import STAGE_FACTS, document  # noqa: E402
 
 PASSWORD = "Contracts-Flow-2026"
 
@@ -152,3 +159,79 @@ def test_contract_from_draft_to_fully_collected(platform: Platform, api: httpx.C
     assert (amended["revision"], amended["terms"], amended["status"]) == (2, "renewed terms", "signed")
     versions = api.get(f"/v1/contracts/{cid}/versions", headers=tokens["rep"]).json()["versions"]
     assert [(v["revision"], v["status"]) for v in versions] == [(1, "superseded"), (2, "in_force")]
+
+
+def test_from_won_opportunity_to_fully_collected(platform: Platform, api: httpx.Client, admin_token: str) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    admin = auth(admin_token)
+    branch = org_unit(api, admin_token, root_unit(api, admin_token)["id"], f"Won deals {suffix}",
+                      code=f"w{suffix}", kind="branch", time_zone="Asia/Shanghai", currency="CNY")
+    team = org_unit(api, admin_token, branch["id"], f"Won team {suffix}", code=f"wt{suffix}", kind="team",
+                    time_zone="Asia/Shanghai", currency="CNY")
+    manager_id, manager_token = person(api, admin_token, branch["id"], f"won-mgr-{suffix}", "manager")
+    rep_id, rep_token = person(api, admin_token, team["id"], f"won-rep-{suffix}", "rep", manager_id)
+    replicated(platform, admin_token, [manager_id, rep_id])
+    rep, manager = auth(rep_token), auth(manager_token)
+
+    product = created(api.post("/v1/products", headers=admin, json={
+        "sku": f"WON-{suffix}", "name": "Line automation", "prices": [{"currency": "CNY", "amount": "80000.00"}]}))
+    customer = created(api.post("/v1/customers", headers=rep, json={"legal_name": f"苏州{suffix}自动化有限公司"}))
+    today = datetime.now(UTC).date()
+    opportunity = created(api.post("/v1/opportunities", headers=rep, json={
+        "customer_id": customer["id"], "name": f"Line 7 {suffix}", "amount": {"amount": "86000.50", "currency": "CNY"},
+        "expected_close_date": (today + timedelta(days=90)).isoformat(),
+        "products": [{"product_id": product["id"]}]}))
+    opp_id = opportunity["id"]
+
+    # Not won yet: no contract, and nothing is written.
+    dates = {"branch_code": "WN", "start_date": today.isoformat(),
+             "end_date": (today + timedelta(days=365)).isoformat()}
+    problem(api.post("/v1/contracts", headers=rep, json={"opportunity_id": opp_id, **dates}), 422, "opportunity_id")
+    for stage, facts in STAGE_FACTS:
+        assert created(api.post(f"/v1/opportunities/{opp_id}/advance", headers=rep, json={"facts": facts}),
+                       200)["stage"] == stage
+    won = created(api.post(f"/v1/opportunities/{opp_id}/won", headers=rep, json={
+        "facts": [document("award_notice"), document("bid_opening_documents")]}), 200)
+    assert won["status"] == "won"
+
+    # The contract copies the opportunity's customer, currency and amount; its terms come from the
+    # company's standard template, whose version it records.
+    template = created(api.put(f"/v1/contract-templates/std-{suffix}", headers=admin, json={
+        "name": "Standard", "terms": "Payment within 30 days of each due date."}), 200)
+    contract = created(api.post("/v1/contracts", headers=rep, json={
+        "opportunity_id": opp_id, "template_id": template["template_id"], **dates}))
+    assert (contract["customer_id"], contract["currency"], contract["total"], contract["opportunity_id"]) == (
+        customer["id"], "CNY", "86000.50", opp_id)
+    assert (contract["terms"], contract["template_version"]) == (template["terms"], 1)
+    cid = contract["id"]
+    attachment = {"document_id": f"doc-{suffix}", "file_name": "award.pdf", "content_type": "application/pdf",
+                  "size_bytes": 52133, "sha256": "0f" * 32}
+    problem(api.post(f"/v1/contracts/{cid}/attachments", headers=rep, json={**attachment, "sha256": "0f"}), 400,
+            "attachment.sha256")
+    created(api.post(f"/v1/contracts/{cid}/attachments", headers=rep, json=attachment))
+    listed = api.get(f"/v1/contracts/{cid}/attachments", headers=rep).json()["items"]
+    assert [(a["document_id"], a["sha256"]) for a in listed] == [(attachment["document_id"], attachment["sha256"])]
+    submitted = created(api.post(f"/v1/contracts/{cid}/submit", headers=rep), 200)
+    assert [(s["approver_id"], s["role"]) for s in submitted["approval_steps"]] == [(manager_id, "manager")]
+    assert created(api.post(f"/v1/contracts/{cid}/approve", headers=manager, json={"comment": "go"}),
+                   200)["status"] == "approved"
+    assert created(api.post(f"/v1/contracts/{cid}/sign", headers=rep), 200)["status"] == "signed"
+    created(api.put(f"/v1/contracts/{cid}/payment-plan", headers=rep, json={"instalments": [
+        {"due_date": (today + timedelta(days=30)).isoformat(), "amount": "50000.00"},
+        {"due_date": (today + timedelta(days=60)).isoformat(), "amount": "36000.50"}]}), 200)
+
+    by_unit = api.get("/v1/receivables?group_by=unit", headers=manager).json()["groups"]
+    assert [(g["key"], g["outstanding"][0]["amount"]) for g in by_unit] == [(team["id"], "86000.50")]
+    created(api.post("/v1/receipts", headers=rep, json={"contract_id": cid, "amount": "50000.00",
+                                                        "method": "bank_transfer", "reference": f"A-{suffix}"}))
+    ageing = api.get("/v1/receivables/ageing?group_by=unit", headers=manager).json()["lines"]
+    assert [(line["key"], line["not_due"], line["total"]) for line in ageing] == [(team["id"], "36000.50", "36000.50")]
+    created(api.post("/v1/receipts", headers=rep, json={"contract_id": cid, "amount": "36000.50",
+                                                        "method": "bank_transfer", "reference": f"B-{suffix}"}))
+
+    plan = api.get(f"/v1/contracts/{cid}/payment-plan", headers=rep).json()
+    assert ([i["status"] for i in plan["instalments"]], plan["credit"]) == (["paid", "paid"], "0.00")
+    assert api.get("/v1/receivables?group_by=contract", headers=rep).json().get("groups", []) == []
+    assert api.get("/v1/receivables?group_by=unit", headers=manager).json().get("groups", []) == []
+    assert created(api.post(f"/v1/contracts/{cid}/activate", headers=rep), 200)["status"] == "active"
+    assert created(api.post(f"/v1/contracts/{cid}/complete", headers=rep), 200)["status"] == "completed"

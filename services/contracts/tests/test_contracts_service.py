@@ -4,9 +4,11 @@ receipts with allocation, receivables and ageing, scope, bad input and outbox ev
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import grpc
 import pytest
@@ -16,13 +18,23 @@ from salesgrid.contracts.v1 import contracts_pb2 as pb
 from salesgrid.contracts.v1 import contracts_pb2_grpc as pb_grpc
 from salesgrid.events.v1.contracts_events_pb2 import ContractsApprovalStep, ContractsInstalmentOverdue
 from salesgrid.events.v1.envelope_pb2 import Envelope
+from salesgrid.customers.v1 import customers_pb2 as cpb
+from salesgrid.customers.v1 import customers_pb2_grpc as cpb_grpc
 from salesgrid.pipeline.v1 import pipeline_pb2, pipeline_pb2_grpc
 from salesgrid_common.clock import FakeClock
 from salesgrid_common.directory import directory_users
 from salesgrid_common.events.tables import outbox
 from salesgrid_contracts.app import DEFINITION, MIGRATIONS
 from salesgrid_contracts.settings import ContractsSettings
+from salesgrid_customers.app import DEFINITION as CUSTOMERS, MIGRATIONS as CUSTOMERS_MIGRATIONS
+from salesgrid_pipeline.app import DEFINITION as PIPELINE, MIGRATIONS as PIPELINE_MIGRATIONS
+from salesgrid_pipeline.settings import PipelineSettings
 from salesgrid_dev.testing import TestKeys, bearer, field_violations, principal, run_service
+from google.protobuf import json_format
+
+# The gate facts that win an opportunity are the pipeline's end-to-end flow's, reused rather than copied.
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests" / "integration"))
+from test_pipeline_flow import STAGE_FACTS, document  # noqa: E402
 
 TEAM, BRANCH = "/c/r1/b1/t1/", "/c/r1/b1/"
 REP_PERMS = {"contracts:read": "own", "contracts:create": "own", "contracts:update": "own",
@@ -30,7 +42,8 @@ REP_PERMS = {"contracts:read": "own", "contracts:create": "own", "contracts:upda
 BOSS_PERMS = {"contracts:read": "subtree", "contracts:approve": "subtree", "payments:read": "subtree"}
 # user id, org path, roles, manager
 PEOPLE = [("rep-1", TEAM, "rep", "mgr-1"), ("rep-2", TEAM, "rep", "mgr-1"), ("mgr-1", BRANCH, "manager", "dir-1"),
-          ("dir-1", "/c/r1/", "director", "rh-1"), ("rh-1", "/c/", "regional_head", None)]
+          ("dir-1", "/c/r1/", "director", "rh-1"), ("rh-1", "/c/", "regional_head", None),
+          ("rep-3", "/c/r1/b2/t3/", "rep", "mgr-2"), ("mgr-2", "/c/r1/b2/", "manager", "dir-1")]
 
 
 @dataclass
@@ -55,7 +68,8 @@ async def platform(database_url: str, nats_url: str, test_keys: TestKeys) -> Asy
             perms = REP_PERMS if user_id.startswith("rep") else BOSS_PERMS
             tokens[user_id] = bearer(test_keys.token(principal(user_id=user_id, org_path=path, unit_id=path,
                                                                permissions=perms)))
-        tokens["admin"] = bearer(test_keys.token(principal(user_id="admin", permissions={"products:create": "all"})))
+        tokens["admin"] = bearer(test_keys.token(principal(user_id="admin", permissions={
+            "products:create": "all", "products:update": "all"})))
         tokens["rules-admin"] = bearer(test_keys.token(principal(
             user_id="admin", permissions={"org_units:update": "all", "org_units:read": "all"})))
         yield Platform(pb_grpc.ContractsStub(running.channel), tokens, clock, running)
@@ -210,12 +224,42 @@ async def test_concurrent_creates_number_without_gaps(platform: Platform) -> Non
     assert sorted(c.number for c in created) == [f"BJ-2026-{n:06d}" for n in range(1, 9)]
 
 
-async def signed_contract(p: Platform, price: str = "20000.00") -> pb.Contract:
+async def signed_contract(p: Platform, price: str = "20000.00", owner: str = "rep-1",
+                          manager: str = "mgr-1") -> pb.Contract:
     """A contract of 3 x price, approved by the manager alone (≤ 100,000) and signed."""
-    contract = await new_contract(p, price=price)
-    await p.api.SubmitContract(pb.ContractActionRequest(id=contract.id), metadata=p.tokens["rep-1"])
-    await p.api.ApproveContract(pb.ContractDecisionRequest(id=contract.id), metadata=p.tokens["mgr-1"])
-    return await p.api.SignContract(pb.SignContractRequest(id=contract.id), metadata=p.tokens["rep-1"])
+    contract = await new_contract(p, owner=owner, price=price)
+    await p.api.SubmitContract(pb.ContractActionRequest(id=contract.id), metadata=p.tokens[owner])
+    await p.api.ApproveContract(pb.ContractDecisionRequest(id=contract.id), metadata=p.tokens[manager])
+    return await p.api.SignContract(pb.SignContractRequest(id=contract.id), metadata=p.tokens[owner])
+
+
+async def test_receivables_and_ageing_by_unit_in_scope(platform: Platform) -> None:
+    p = platform
+    for owner, manager, price, due in (("rep-1", "mgr-1", "20000.00", "2026-04-01"),
+                                       ("rep-3", "mgr-2", "10000.00", "2026-05-01")):
+        contract = await signed_contract(p, price, owner, manager)
+        await p.api.SetPaymentPlan(pb.SetPaymentPlanRequest(contract_id=contract.id, instalments=[
+            pb.InstalmentInput(due_date=due, amount=contract.total)]), metadata=p.tokens[owner])
+    await p.api.RecordReceipt(pb.RecordReceiptRequest(contract_id=contract.id, amount="5000.00", method="cash"),
+                              metadata=p.tokens["rep-3"])
+
+    def grouped(reply: pb.Receivables) -> list[tuple[str, str]]:
+        return [(g.key, g.outstanding[0].amount) for g in reply.groups]
+
+    # The director sees both branches' teams; each manager only his own subtree.
+    by_unit = pb.GetReceivablesRequest(group_by="unit")
+    assert grouped(await p.api.GetReceivables(by_unit, metadata=p.tokens["dir-1"])) == [
+        ("/c/r1/b1/t1/", "60000.00"), ("/c/r1/b2/t3/", "25000.00")]
+    assert grouped(await p.api.GetReceivables(by_unit, metadata=p.tokens["mgr-1"])) == [("/c/r1/b1/t1/", "60000.00")]
+    assert grouped(await p.api.GetReceivables(by_unit, metadata=p.tokens["mgr-2"])) == [("/c/r1/b2/t3/", "25000.00")]
+
+    ageing = await p.api.GetAgeing(pb.GetAgeingRequest(as_of="2026-04-15", group_by="unit"),
+                                   metadata=p.tokens["dir-1"])
+    assert [(l.key, l.not_due, l.days_1_30, l.total) for l in ageing.lines] == [
+        ("/c/r1/b1/t1/", "0.00", "60000.00", "60000.00"), ("/c/r1/b2/t3/", "25000.00", "0.00", "25000.00")]
+    code, fields = await failure(p.api.GetReceivables(pb.GetReceivablesRequest(group_by="region"),
+                                                      metadata=p.tokens["dir-1"]))
+    assert (code, fields) == (grpc.StatusCode.INVALID_ARGUMENT, ["group_by"])
 
 
 async def test_amendment_keeps_the_old_version_until_approved(platform: Platform) -> None:
@@ -411,62 +455,77 @@ async def test_contract_list_pages_without_repeats(platform: Platform) -> None:
     assert (code, fields) == (grpc.StatusCode.INVALID_ARGUMENT, ["page_size"])
 
 
-class FakePipeline(pipeline_pb2_grpc.PipelineServicer):
-    """Answers GetOpportunity like the pipeline would for its callers: rep-1 sees his own."""
-
-    def __init__(self) -> None:
-        self.tokens: list[str] = []
-        self.opportunities: dict[str, pipeline_pb2.Opportunity] = {}
-
-    async def GetOpportunity(self, request, context):  # type: ignore[no-untyped-def]
-        self.tokens.append(dict(context.invocation_metadata()).get("authorization", ""))
-        if request.id not in self.opportunities:
-            await context.abort(grpc.StatusCode.NOT_FOUND, "no such opportunity")
-        return self.opportunities[request.id]
+async def peer_database(database_url: str, name: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A database of the same kind as contracts' own for another service run next to it."""
+    if database_url.startswith("sqlite"):
+        return f"sqlite+aiosqlite:///{tmp_path / name}.db"
+    return request.getfixturevalue("postgres").create_database(f"{name}_" + database_url.rsplit("/", 1)[-1][-20:])
 
 
-async def test_contract_from_a_won_opportunity(database_url: str, nats_url: str, test_keys: TestKeys) -> None:
-    fake = FakePipeline()
-    server = grpc.aio.server()
-    pipeline_pb2_grpc.add_PipelineServicer_to_server(fake, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
+PIPELINE_PERMS = {"opportunities:read": "own", "opportunities:create": "own", "opportunities:update": "own",
+                  "customers:read": "own", "customers:create": "own", "stage_models:read": "all"}
+
+
+async def won_opportunity(pipeline: pipeline_pb2_grpc.PipelineStub, metadata: object, customer_id: str,
+                          product_id: str) -> pipeline_pb2.Opportunity:
+    """An opportunity of the caller's advanced through every gate of the default model and won
+    (the gate facts of the pipeline's own end-to-end flow)."""
+    opportunity = await pipeline.CreateOpportunity(pipeline_pb2.CreateOpportunityRequest(
+        customer_id=customer_id, name="Big deal", expected_close_date="2026-09-30",
+        amount=pipeline_pb2.PipelineMoney(amount="88000.50", currency="CNY"),
+        products=[pipeline_pb2.OpportunityProduct(product_id=product_id)]), metadata=metadata)
+    for _stage, facts in STAGE_FACTS:
+        await pipeline.AdvanceOpportunity(pipeline_pb2.AdvanceOpportunityRequest(
+            id=opportunity.id, facts=[json_format.ParseDict(f, pipeline_pb2.Fact()) for f in facts]),
+            metadata=metadata)
+    return await pipeline.WinOpportunity(pipeline_pb2.WinOpportunityRequest(id=opportunity.id, facts=[
+        json_format.ParseDict(document(code), pipeline_pb2.Fact()) for code in ("award_notice",
+                                                                                "bid_opening_documents")]),
+        metadata=metadata)
+
+
+async def test_contract_from_a_won_opportunity(database_url: str, nats_url: str, test_keys: TestKeys,
+                                               tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """Against the real pipeline service (itself next to the real customers service)."""
     clock = FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
-    try:
-        async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock,
-                               settings_cls=ContractsSettings, pipeline_addr=f"127.0.0.1:{port}") as running:
-            api = pb_grpc.ContractsStub(running.channel)
-            rep = bearer(test_keys.token(principal(user_id="rep-1", org_path=TEAM, unit_id=TEAM,
-                                                   permissions=REP_PERMS)))
-            admin = bearer(test_keys.token(principal(user_id="admin", permissions={"products:create": "all"})))
-            product = await api.CreateProduct(pb.CreateProductRequest(sku="OPP-1", name="Seat", prices=[
-                pb.ProductPrice(currency="CNY", amount="10.00")]), metadata=admin)
-            fake.opportunities["won-1"] = pipeline_pb2.Opportunity(
-                id="won-1", name="Big deal", customer_id="cust-7", status="won",
-                amount=pipeline_pb2.PipelineMoney(amount="88000.50", currency="CNY"),
-                products=[pipeline_pb2.OpportunityProduct(product_id=product.id)])
-            fake.opportunities["open-1"] = pipeline_pb2.Opportunity(
-                id="open-1", name="Maybe", customer_id="cust-7", status="open",
-                amount=pipeline_pb2.PipelineMoney(amount="1.00", currency="CNY"))
-            base = dict(branch_code="SH", start_date="2026-04-01", end_date="2027-03-31")
+    customers_url = await peer_database(database_url, "customers", tmp_path, request)
+    pipeline_url = await peer_database(database_url, "pipeline", tmp_path, request)
+    async with run_service(CUSTOMERS, CUSTOMERS_MIGRATIONS, customers_url, nats_url, test_keys) as customers, \
+            run_service(PIPELINE, PIPELINE_MIGRATIONS, pipeline_url, nats_url, test_keys, clock=clock,
+                        settings_cls=PipelineSettings, customers_addr=customers.address) as pipeline_service, \
+            run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock,
+                        settings_cls=ContractsSettings, pipeline_addr=pipeline_service.address) as running:
+        api = pb_grpc.ContractsStub(running.channel)
+        pipeline = pipeline_pb2_grpc.PipelineStub(pipeline_service.channel)
+        perms = REP_PERMS | PIPELINE_PERMS
+        rep = bearer(test_keys.token(principal(user_id="rep-1", org_path=TEAM, unit_id=TEAM, permissions=perms)))
+        other = bearer(test_keys.token(principal(user_id="rep-2", org_path=TEAM, unit_id=TEAM, permissions=perms)))
+        admin = bearer(test_keys.token(principal(user_id="admin", permissions={"products:create": "all"})))
+        product = await api.CreateProduct(pb.CreateProductRequest(sku="OPP-1", name="Seat", prices=[
+            pb.ProductPrice(currency="CNY", amount="10.00")]), metadata=admin)
+        customer = await cpb_grpc.CustomersStub(customers.channel).CreateCustomer(
+            cpb.CreateCustomerRequest(legal_name="华东精密机械有限公司"), metadata=rep)
+        open_one = await pipeline.CreateOpportunity(pipeline_pb2.CreateOpportunityRequest(
+            customer_id=customer.customer.id, name="Maybe", expected_close_date="2026-09-30",
+            amount=pipeline_pb2.PipelineMoney(amount="1.00", currency="CNY")), metadata=rep)
+        won = await won_opportunity(pipeline, rep, customer.customer.id, product.id)
+        base = dict(branch_code="SH", start_date="2026-04-01", end_date="2027-03-31")
 
-            contract = await api.CreateContract(pb.CreateContractRequest(opportunity_id="won-1", **base),
-                                                metadata=rep)
-            assert (contract.customer_id, contract.currency, contract.total, contract.opportunity_id) == (
-                "cust-7", "CNY", "88000.50", "won-1")
-            assert contract.lines[0].description == "Big deal"
-            assert fake.tokens[-1] == rep[0][1]  # the caller's token was forwarded
+        contract = await api.CreateContract(pb.CreateContractRequest(opportunity_id=won.id, **base), metadata=rep)
+        assert (contract.customer_id, contract.currency, contract.total, contract.opportunity_id) == (
+            customer.customer.id, "CNY", "88000.50", won.id)
+        assert contract.lines[0].description == "Big deal"
 
-            for opportunity_id, customer_id, expected in (
-                    ("open-1", "", (grpc.StatusCode.FAILED_PRECONDITION, ["opportunity_id"])),
-                    ("nope", "", (grpc.StatusCode.INVALID_ARGUMENT, ["opportunity_id"])),  # or out of scope
-                    ("won-1", "cust-8", (grpc.StatusCode.INVALID_ARGUMENT, ["customer_id"]))):
-                assert await failure(api.CreateContract(pb.CreateContractRequest(
-                    opportunity_id=opportunity_id, customer_id=customer_id, **base), metadata=rep)) == expected
-            listed = await api.ListContracts(pb.ListContractsRequest(), metadata=rep)
-            assert [c.id for c in listed.contracts] == [contract.id]  # nothing else written
-    finally:
-        await server.stop(None)
+        for opportunity_id, customer_id, metadata, expected in (
+                (open_one.id, "", rep, (grpc.StatusCode.FAILED_PRECONDITION, ["opportunity_id"])),
+                ("nope", "", rep, (grpc.StatusCode.INVALID_ARGUMENT, ["opportunity_id"])),
+                (won.id, "", other, (grpc.StatusCode.INVALID_ARGUMENT, ["opportunity_id"])),  # out of his scope
+                (won.id, "cust-8", rep, (grpc.StatusCode.INVALID_ARGUMENT, ["customer_id"]))):
+            assert await failure(api.CreateContract(pb.CreateContractRequest(
+                opportunity_id=opportunity_id, customer_id=customer_id, **base), metadata=metadata)) == expected
+        listed = await api.ListContracts(pb.ListContractsRequest(), metadata=rep)
+        assert [c.id for c in listed.contracts] == [contract.id]  # nothing else written
+        assert (await api.ListContracts(pb.ListContractsRequest(), metadata=other)).contracts == []
 
 
 async def test_approval_rules_of_the_nearest_unit_win(platform: Platform) -> None:
@@ -499,3 +558,101 @@ async def test_approval_rules_of_the_nearest_unit_win(platform: Platform) -> Non
     assert [(t.up_to, t.role) for t in stored.thresholds] == [("10000.00", "manager"), ("", "director")]
     again = await p.api.SubmitContract(pb.ContractActionRequest(id=contract.id), metadata=p.tokens["rep-1"])
     assert [(s.approver_id, s.role) for s in again.approval_steps] == [("mgr-1", "manager"), ("dir-1", "director")]
+
+
+def doc(document_id: str, digit: str = "a") -> pb.AttachmentRef:
+    return pb.AttachmentRef(document_id=document_id, file_name=f"{document_id}.pdf", content_type="application/pdf",
+                            size_bytes=2048, sha256=digit * 64)
+
+
+async def test_standard_template_versions_and_default_terms(platform: Platform) -> None:
+    p = platform
+    code, fields = await failure(p.api.SetContractTemplate(pb.SetContractTemplateRequest(
+        template_id="standard", name="Standard", terms="  "), metadata=p.tokens["admin"]))
+    assert (code, fields) == (grpc.StatusCode.INVALID_ARGUMENT, ["terms"])
+    code, _ = await failure(p.api.SetContractTemplate(pb.SetContractTemplateRequest(
+        template_id="standard", name="Standard", terms="Net 30"), metadata=p.tokens["rep-1"]))
+    assert code == grpc.StatusCode.PERMISSION_DENIED
+    first = await p.api.SetContractTemplate(pb.SetContractTemplateRequest(
+        template_id="standard", name="Standard", terms="Net 30"), metadata=p.tokens["admin"])
+    second = await p.api.SetContractTemplate(pb.SetContractTemplateRequest(
+        template_id="standard", name="Standard 2026", terms="Net 45"), metadata=p.tokens["admin"])
+    assert (first.version, second.version) == (1, 2)
+    old = await p.api.GetContractTemplate(pb.GetContractTemplateRequest(template_id="standard", version=1),
+                                          metadata=p.tokens["rep-1"])
+    assert (old.version, old.terms) == (1, "Net 30")
+
+    product = await p.api.CreateProduct(pb.CreateProductRequest(sku="TPL-1", name="Seat", prices=[
+        pb.ProductPrice(currency="CNY", amount="10.00")]), metadata=p.tokens["admin"])
+    base = dict(customer_id="cust-1", branch_code="SH", currency="CNY", start_date="2026-04-01",
+                end_date="2027-03-31", lines=[pb.ContractLineInput(product_id=product.id)])
+    # Terms default from the template's latest version, which the contract records.
+    defaulted = await p.api.CreateContract(pb.CreateContractRequest(template_id="standard", **base),
+                                           metadata=p.tokens["rep-1"])
+    assert (defaulted.terms, defaulted.template_id, defaulted.template_version) == ("Net 45", "standard", 2)
+    own = await p.api.CreateContract(pb.CreateContractRequest(template_id="standard", terms="Net 10", **base),
+                                     metadata=p.tokens["rep-1"])
+    assert (own.terms, own.template_version) == ("Net 10", 2)
+    plain = await p.api.CreateContract(pb.CreateContractRequest(**base), metadata=p.tokens["rep-1"])
+    assert (plain.terms, plain.template_id, plain.template_version) == ("", "", 0)
+    # An unknown template is named and nothing is written.
+    code, fields = await failure(p.api.CreateContract(pb.CreateContractRequest(template_id="nope", **base),
+                                                      metadata=p.tokens["rep-1"]))
+    assert (code, fields) == (grpc.StatusCode.INVALID_ARGUMENT, ["template_id"])
+    listed = await p.api.ListContracts(pb.ListContractsRequest(), metadata=p.tokens["rep-1"])
+    assert len(listed.contracts) == 3
+    code, _ = await failure(p.api.GetContractTemplate(pb.GetContractTemplateRequest(template_id="nope"),
+                                                      metadata=p.tokens["rep-1"]))
+    assert code == grpc.StatusCode.NOT_FOUND
+
+
+async def test_attachments_change_on_drafts_and_through_amendments(platform: Platform) -> None:
+    p = platform
+    contract = await new_contract(p, price="20000.00")
+    rep = p.tokens["rep-1"]
+
+    def add(ref: pb.AttachmentRef, version: int = 0):  # type: ignore[no-untyped-def]
+        return p.api.AddAttachment(pb.AddAttachmentRequest(contract_id=contract.id, attachment=ref,
+                                                           expected_version=version), metadata=rep)
+
+    bad = doc("quote")
+    bad.size_bytes, bad.sha256, bad.content_type = 0, "xyz", "pdf"
+    code, fields = await failure(add(bad))
+    assert (code, fields) == (grpc.StatusCode.INVALID_ARGUMENT,
+                              ["attachment.content_type", "attachment.size_bytes", "attachment.sha256"])
+    first = await add(doc("quote"), contract.version)
+    assert [(a.document_id, a.size_bytes, a.sha256) for a in first.attachments] == [("quote", 2048, "a" * 64)]
+    code, _ = await failure(add(doc("quote", "b")))
+    assert code == grpc.StatusCode.ALREADY_EXISTS
+    code, _ = await failure(add(doc("drawing"), contract.version))
+    assert code == grpc.StatusCode.ABORTED  # stale version
+    await add(doc("drawing"))
+    code, fields = await failure(p.api.RemoveAttachment(pb.RemoveAttachmentRequest(
+        contract_id=contract.id, document_id="nope"), metadata=rep))
+    assert (code, fields) == (grpc.StatusCode.NOT_FOUND, ["document_id"])
+    removed = await p.api.RemoveAttachment(pb.RemoveAttachmentRequest(contract_id=contract.id, document_id="drawing"),
+                                           metadata=rep)
+    assert [a.document_id for a in removed.attachments] == ["quote"]
+    code, _ = await failure(p.api.AddAttachment(pb.AddAttachmentRequest(contract_id=contract.id,
+                                                                        attachment=doc("x")),
+                                                metadata=p.tokens["rep-2"]))
+    assert code == grpc.StatusCode.NOT_FOUND  # another rep's contract
+
+    # Past the draft, attachments change only through an (approved) amendment.
+    await p.api.SubmitContract(pb.ContractActionRequest(id=contract.id), metadata=rep)
+    await p.api.ApproveContract(pb.ContractDecisionRequest(id=contract.id), metadata=p.tokens["mgr-1"])
+    await p.api.SignContract(pb.SignContractRequest(id=contract.id), metadata=rep)
+    code, fields = await failure(add(doc("late")))
+    assert (code, fields) == (grpc.StatusCode.FAILED_PRECONDITION, ["status"])
+    code, fields = await failure(p.api.AmendContract(pb.AmendContractRequest(
+        id=contract.id, set_attachments=True, attachments=[doc("signed"), doc("signed", "c")]), metadata=rep))
+    assert (code, fields) == (grpc.StatusCode.INVALID_ARGUMENT, ["attachments[1].document_id"])
+    proposed = await p.api.AmendContract(pb.AmendContractRequest(
+        id=contract.id, set_attachments=True, attachments=[doc("quote"), doc("signed", "c")]), metadata=rep)
+    assert [a.document_id for a in proposed.proposed.attachments] == ["quote", "signed"]
+    assert [a.document_id for a in proposed.attachments] == ["quote"]  # in force until approved
+    amended = await p.api.ApproveContract(pb.ContractDecisionRequest(id=contract.id), metadata=p.tokens["mgr-1"])
+    assert [a.document_id for a in amended.attachments] == ["quote", "signed"]
+    versions = await p.api.ListContractVersions(pb.GetContractRequest(id=contract.id), metadata=rep)
+    assert [(v.status, [a.document_id for a in v.attachments]) for v in versions.versions] == [
+        ("superseded", ["quote"]), ("in_force", ["quote", "signed"])]

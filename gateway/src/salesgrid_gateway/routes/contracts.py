@@ -1,4 +1,5 @@
-"""/v1/products, /v1/contracts (+ approval actions, amendments, versions and payment plan),
+"""/v1/products, /v1/contracts (+ approval actions, amendments, versions, attachments and payment plan),
+/v1/contract-templates,
 /v1/receipts, /v1/refunds, /v1/invoices, /v1/receivables. Money amounts travel as decimal strings ("1234.50"), dates as "YYYY-MM-DD"."""
 from __future__ import annotations
 
@@ -142,6 +143,46 @@ def get_payment_plan(contract_id: str) -> Response:
     return jsonify(to_json(call(_contracts().GetPaymentPlan, pb.GetPaymentPlanRequest(contract_id=contract_id))))
 
 
+# --- attachments and templates -------------------------------------------------------------------
+
+@blueprint.post("/v1/contracts/<contract_id>/attachments")
+def add_attachment(contract_id: str) -> tuple[Response, int]:
+    body = _versioned_body()
+    require_fields(body, "document_id", "file_name", "content_type", "size_bytes", "sha256")
+    version = body.pop("expected_version", 0)
+    message = pb.AddAttachmentRequest(contract_id=contract_id, expected_version=version,
+                                      attachment=from_json(pb.AttachmentRef, body))
+    return _contract_reply(call(_contracts().AddAttachment, message), 201)
+
+
+@blueprint.get("/v1/contracts/<contract_id>/attachments")
+def list_attachments(contract_id: str) -> Response:
+    contract = call(_contracts().GetContract, pb.GetContractRequest(id=contract_id))
+    return jsonify(page([to_json(a) for a in contract.attachments], ""))
+
+
+@blueprint.delete("/v1/contracts/<contract_id>/attachments/<document_id>")
+def remove_attachment(contract_id: str, document_id: str) -> tuple[Response, int]:
+    version = _versioned_body().get("expected_version", 0)
+    return _contract_reply(call(_contracts().RemoveAttachment, pb.RemoveAttachmentRequest(
+        contract_id=contract_id, document_id=document_id, expected_version=version)))
+
+
+@blueprint.put("/v1/contract-templates/<template_id>")
+def set_contract_template(template_id: str) -> Response:
+    body = json_body()
+    require_fields(body, "name", "terms")
+    return jsonify(to_json(call(_contracts().SetContractTemplate,
+                                from_json(pb.SetContractTemplateRequest, body, template_id=template_id))))
+
+
+@blueprint.get("/v1/contract-templates/<template_id>")
+def get_contract_template(template_id: str) -> Response:
+    version = request.args.get("version", "0")
+    return jsonify(to_json(call(_contracts().GetContractTemplate, pb.GetContractTemplateRequest(
+        template_id=template_id, version=int(version) if version.isdigit() else -1))))
+
+
 # --- approval rules (admin) ------------------------------------------------------------------------
 
 @blueprint.put("/v1/approval-rules/<unit_id>")
@@ -221,15 +262,20 @@ DATE = {"type": "string", "format": "date"}
 PRICE = obj(["currency", "amount"], currency=STRING, amount=MONEY)
 LINE = obj(["product_id"], product_id=STRING, quantity=MONEY, unit_price=MONEY, discount_percent=MONEY,
            description=STRING)
+ATTACHMENT = obj(["document_id", "file_name", "content_type", "size_bytes", "sha256"], document_id=STRING,
+                 file_name=STRING, content_type=STRING, size_bytes=INTEGER,
+                 sha256={"type": "string", "pattern": "^[0-9a-f]{64}$"})
 CONTRACT = obj(id=STRING, number=STRING, customer_id=STRING, owner_id=STRING, currency=STRING, status=STRING,
                start_date=DATE, end_date=DATE, total=MONEY, credit=MONEY, approval_kind=STRING, version=INTEGER,
+               template_id=STRING, template_version=INTEGER, attachments={"type": "array", "items": ATTACHMENT},
                lines={"type": "array", "items": LINE}, approval_steps={"type": "array", "items": obj(
                    order=INTEGER, role=STRING, approver_id=STRING, status=STRING, comment=STRING)})
 PLAN = obj(contract_id=STRING, currency=STRING, credit=MONEY, instalments={"type": "array", "items": obj(
     seq=INTEGER, due_date=DATE, amount=MONEY, paid=MONEY, status=STRING)})
 RECEIPT = obj(id=STRING, contract_id=STRING, received_on=DATE, amount=MONEY, currency=STRING, method=STRING,
               reference=STRING, allocations={"type": "array", "items": obj(instalment_seq=INTEGER, amount=MONEY)})
-GROUP_BY = {"type": "string", "enum": ["contract", "customer", "owner"]}
+GROUP_BY = {"type": "string", "enum": ["contract", "customer", "owner", "unit"]}
+TEMPLATE = obj(template_id=STRING, version=INTEGER, name=STRING, terms=STRING, updated_by=STRING)
 
 
 def describe(api: OpenApi) -> None:
@@ -243,7 +289,8 @@ def describe(api: OpenApi) -> None:
                   tag=t, status=201, response=CONTRACT, request=obj(
                       ["customer_id", "branch_code", "currency", "start_date", "end_date", "lines"],
                       customer_id=STRING, branch_code=STRING, currency=STRING, start_date=DATE, end_date=DATE,
-                      terms=STRING, lines={"type": "array", "items": LINE}, opportunity_id=STRING))
+                      terms=STRING, lines={"type": "array", "items": LINE}, opportunity_id=STRING,
+                      template_id=STRING, attachments={"type": "array", "items": ATTACHMENT}))
     paging = [query_param("limit", INTEGER), query_param("cursor")]
     api.operation("/v1/contracts", "get", "List contracts in scope (newest first, keyset paging)", tag=t,
                   parameters=[query_param("customer_id"), query_param("status"), *paging])
@@ -254,7 +301,23 @@ def describe(api: OpenApi) -> None:
                   "Propose a new version of a signed or active contract (in force once approved)", tag=t,
                   status=202, response=CONTRACT, request=obj(
                       lines={"type": "array", "items": LINE}, start_date=DATE, end_date=DATE, terms=STRING,
-                      expected_version=INTEGER), parameters=[path_param("contract_id")])
+                      expected_version=INTEGER, set_attachments=BOOLEAN,
+                      attachments={"type": "array", "items": ATTACHMENT}), parameters=[path_param("contract_id")])
+    contract_path = [path_param("contract_id")]
+    api.operation("/v1/contracts/{contract_id}/attachments", "post",
+                  "Attach a document reference (drafts only; later through an amendment)", tag=t, status=201,
+                  response=CONTRACT, request=ATTACHMENT, parameters=contract_path)
+    api.operation("/v1/contracts/{contract_id}/attachments", "get", "A contract's attachment references", tag=t,
+                  parameters=contract_path)
+    api.operation("/v1/contracts/{contract_id}/attachments/{document_id}", "delete",
+                  "Remove a document reference (drafts only)", tag=t, response=CONTRACT,
+                  parameters=[*contract_path, path_param("document_id")])
+    api.operation("/v1/contract-templates/{template_id}", "put",
+                  "Store a new version of a standard contract template (catalogue admins)", tag=t,
+                  request=obj(["name", "terms"], name=STRING, terms=STRING), response=TEMPLATE,
+                  parameters=[path_param("template_id")])
+    api.operation("/v1/contract-templates/{template_id}", "get", "A template's latest (or given) version", tag=t,
+                  response=TEMPLATE, parameters=[path_param("template_id"), query_param("version", INTEGER)])
     api.operation("/v1/contracts/{contract_id}", "get", "Read a contract", tag=t, response=CONTRACT,
                   parameters=[path_param("contract_id")])
     version = obj(expected_version=INTEGER)
@@ -304,7 +367,7 @@ def describe(api: OpenApi) -> None:
                                                  number=STRING, amount=MONEY, issued_on=DATE))
     api.operation("/v1/invoices", "get", "List invoices in scope", tag=t,
                   parameters=[query_param("contract_id"), *paging])
-    api.operation("/v1/receivables", "get", "Outstanding amounts per contract, customer or owner", tag=t,
+    api.operation("/v1/receivables", "get", "Outstanding amounts per contract, customer, owner or org unit (in the caller's scope)", tag=t,
                   parameters=[query_param("group_by", GROUP_BY)])
     api.operation("/v1/receivables/ageing", "get", "Ageing buckets (not due, 1-30, 31-60, 61-90, >90 days)",
                   tag=t, parameters=[query_param("as_of", DATE), query_param("group_by", GROUP_BY)])

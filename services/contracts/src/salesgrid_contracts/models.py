@@ -66,7 +66,24 @@ class Contract(Base):
     # optimistic-concurrency counter of the row.
     revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     opportunity_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    # References to documents in the document store: [{document_id, file_name, content_type,
+    # size_bytes, sha256}].
+    attachments: Mapped[list[dict[str, str | int]]] = mapped_column(JSON, default=list, server_default="[]")
+    template_id: Mapped[str | None] = mapped_column(String(64))
+    template_version: Mapped[int | None] = mapped_column(Integer)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime]
+
+
+class ContractTemplateRow(Base):
+    """One version of a standard contract template; versions are never changed, only added."""
+
+    __tablename__ = "contract_templates"
+    template_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    terms: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[datetime]
 
 
@@ -83,6 +100,7 @@ class ContractRevision(Base):
     terms: Mapped[str] = mapped_column(Text, default="")
     lines: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     total: Mapped[Decimal]
+    attachments: Mapped[list[dict[str, str | int]]] = mapped_column(JSON, default=list, server_default="[]")
     created_by: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[datetime]
 

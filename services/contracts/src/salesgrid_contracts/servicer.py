@@ -1,6 +1,7 @@
 """Thin gRPC servicer: proto ↔ use case translation, nothing else."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 
 import grpc
@@ -14,7 +15,8 @@ from salesgrid_contracts.domain.approval import ApprovalRules
 from salesgrid_contracts.domain.contracts import line_total
 from salesgrid_contracts.domain.money import Money
 from salesgrid_contracts.domain.receivables import AgeingBucket
-from salesgrid_contracts.usecases import ContractsUseCases, ContractView, LineInput, PlanView, ReceiptView
+from salesgrid_contracts.usecases import (AttachmentInput, ContractsUseCases, ContractView, LineInput, PlanView,
+                                         ReceiptView)
 
 Context = grpc.aio.ServicerContext
 
@@ -32,12 +34,27 @@ def _line_pb(line: dict[str, str], currency: str) -> pb.ContractLine:
                            total=str(line_total(quantity, price, discount).amount))
 
 
+def attachments_pb(stored: list[dict[str, str | int]]) -> list[pb.AttachmentRef]:
+    return [pb.AttachmentRef(document_id=str(a["document_id"]), file_name=str(a["file_name"]),
+                             content_type=str(a["content_type"]), size_bytes=int(a["size_bytes"]),
+                             sha256=str(a["sha256"])) for a in stored]
+
+
+def attachment_inputs(refs: Iterable[pb.AttachmentRef]) -> list[AttachmentInput]:
+    return [(a.document_id, a.file_name, a.content_type, a.size_bytes, a.sha256) for a in refs]
+
+
+def template_pb(row: models.ContractTemplateRow) -> pb.ContractTemplate:
+    return pb.ContractTemplate(template_id=row.template_id, version=row.version, name=row.name, terms=row.terms,
+                               updated_by=row.created_by, created_at=to_timestamp(row.created_at))
+
+
 def version_pb(row: models.ContractRevision, currency: str) -> pb.ContractVersion:
     return pb.ContractVersion(revision=row.revision, status=row.status, start_date=row.start_date.isoformat(),
                               end_date=row.end_date.isoformat(), terms=row.terms,
                               lines=[_line_pb(line, currency) for line in row.lines],
                               total=str(Money(row.total, currency).amount), created_by=row.created_by,
-                              created_at=to_timestamp(row.created_at))
+                              created_at=to_timestamp(row.created_at), attachments=attachments_pb(row.attachments))
 
 
 def refund_pb(row: models.RefundRow) -> pb.Refund:
@@ -68,7 +85,8 @@ def contract_pb(view: ContractView) -> pb.Contract:
         signed_on=row.signed_on.isoformat() if row.signed_on else "", approval_kind=row.approval_kind or "",
         approval_steps=steps, termination_reason=row.termination_reason or "",
         credit=str(Money(row.credit, row.currency).amount), version=row.version, created_at=to_timestamp(row.created_at),
-        revision=row.revision, opportunity_id=row.opportunity_id or "",
+        revision=row.revision, opportunity_id=row.opportunity_id or "", attachments=attachments_pb(row.attachments),
+        template_id=row.template_id or "", template_version=row.template_version or 0,
         proposed=version_pb(view.proposed, row.currency) if view.proposed else None)
 
 
@@ -117,7 +135,8 @@ class ContractsServicer(pb_grpc.ContractsServicer):
         return contract_pb(await self.uc.create_contract(
             caller(), customer_id=request.customer_id, branch_code=request.branch_code, currency=request.currency,
             start_date=request.start_date, end_date=request.end_date, terms=request.terms, lines=lines,
-            opportunity_id=request.opportunity_id))
+            opportunity_id=request.opportunity_id, template_id=request.template_id,
+            attachment_refs=attachment_inputs(request.attachments)))
 
     async def GetContract(self, request: pb.GetContractRequest, context: Context) -> pb.Contract:
         return contract_pb(await self.uc.get_contract(caller(), request.id))
@@ -150,7 +169,8 @@ class ContractsServicer(pb_grpc.ContractsServicer):
                  for line in request.lines]
         return contract_pb(await self.uc.amend(
             caller(), request.id, lines=lines, start_date=request.start_date, end_date=request.end_date,
-            terms=request.terms if request.HasField("terms") else None, expected_version=request.expected_version))
+            terms=request.terms if request.HasField("terms") else None, expected_version=request.expected_version,
+            attachment_refs=attachment_inputs(request.attachments) if request.set_attachments else None))
 
     async def ListContractVersions(self, request: pb.GetContractRequest, context: Context) -> pb.ContractVersions:
         rows = await self.uc.list_versions(caller(), request.id)
@@ -222,3 +242,19 @@ class ContractsServicer(pb_grpc.ContractsServicer):
 
     async def GetApprovalRules(self, request: pb.GetApprovalRulesRequest, context: Context) -> pb.ApprovalRules:
         return rules_pb(await self.uc.get_approval_rules(caller(), request.org_unit_id))
+
+    async def AddAttachment(self, request: pb.AddAttachmentRequest, context: Context) -> pb.Contract:
+        ref = attachment_inputs([request.attachment])[0]
+        return contract_pb(await self.uc.add_attachment(caller(), request.contract_id, ref, request.expected_version))
+
+    async def RemoveAttachment(self, request: pb.RemoveAttachmentRequest, context: Context) -> pb.Contract:
+        return contract_pb(await self.uc.remove_attachment(caller(), request.contract_id, request.document_id,
+                                                           request.expected_version))
+
+    async def SetContractTemplate(self, request: pb.SetContractTemplateRequest,
+                                  context: Context) -> pb.ContractTemplate:
+        return template_pb(await self.uc.set_template(caller(), request.template_id, request.name, request.terms))
+
+    async def GetContractTemplate(self, request: pb.GetContractTemplateRequest,
+                                  context: Context) -> pb.ContractTemplate:
+        return template_pb(await self.uc.get_template(caller(), request.template_id, request.version))

@@ -2,7 +2,7 @@
 scope, applies the domain rules and writes its events to the outbox in that same transaction."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -30,7 +30,7 @@ from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.ids import new_id
 from salesgrid_common.paging import Page, keyset_page
 from salesgrid_contracts import models
-from salesgrid_contracts.domain import approval, contracts, numbering, payments, products, receivables
+from salesgrid_contracts.domain import approval, attachments, contracts, numbering, payments, products, receivables
 from salesgrid_contracts.domain.currencies import validate_currency
 from salesgrid_contracts.domain.money import Money, parse_decimal, parse_money
 from salesgrid_contracts.pipeline_client import PipelineClient
@@ -84,6 +84,27 @@ def _money(amount: Decimal, currency: str) -> str:
 def _line_json(line: contracts.ContractLine) -> dict[str, str]:
     return {"product_id": line.product_id, "description": line.description, "quantity": str(line.quantity),
             "unit_price": str(line.unit_price.amount), "discount_percent": str(line.discount_percent)}
+
+
+# document_id, file_name, content_type, size_bytes, sha256 as the caller gave them
+AttachmentInput = tuple[str, str, str, int, str]
+
+
+def _attachments(inputs: Sequence[AttachmentInput], field: str = "attachments") -> list[dict[str, str | int]]:
+    """Validated references as stored; each document once."""
+    refs = [attachments.new_attachment(*item, field=f"{field}[{i}]") for i, item in enumerate(inputs)]
+    attachments.check_attachments(refs, field)
+    return [_attachment_json(ref) for ref in refs]
+
+
+def _attachment_json(ref: attachments.Attachment) -> dict[str, str | int]:
+    return {"document_id": ref.document_id, "file_name": ref.file_name, "content_type": ref.content_type,
+            "size_bytes": ref.size_bytes, "sha256": ref.sha256}
+
+
+def _stored_attachments(stored: Sequence[dict[str, str | int]]) -> tuple[attachments.Attachment, ...]:
+    return tuple(attachments.Attachment(str(a["document_id"]), str(a["file_name"]), str(a["content_type"]),
+                                        int(a["size_bytes"]), str(a["sha256"])) for a in stored)
 
 
 def _local_day(now: datetime, zone: str) -> date:
@@ -254,8 +275,10 @@ class ContractsUseCases:
 
     async def create_contract(self, principal: Principal, *, customer_id: str, branch_code: str, currency: str,
                               start_date: str, end_date: str, terms: str,
-                              lines: Sequence[LineInput], opportunity_id: str = "") -> ContractView:
+                              lines: Sequence[LineInput], opportunity_id: str = "", template_id: str = "",
+                              attachment_refs: Sequence[AttachmentInput] = ()) -> ContractView:
         principal.require("contracts:create")
+        stored_attachments = _attachments(attachment_refs)
         if opportunity_id:
             customer_id, currency, lines = await self._from_opportunity(principal, opportunity_id, customer_id,
                                                                         currency, lines)
@@ -263,6 +286,8 @@ class ContractsUseCases:
         start, end = parse_day(start_date, "start_date"), parse_day(end_date, "end_date")
         now = self.clock()
         async with self.sessions() as session, session.begin():
+            template = await self._template(session, template_id.strip()) if template_id.strip() else None
+            terms = attachments.terms_from(template.terms if template else None, terms)
             domain_lines = await self._lines(session, currency, lines)
             zone = await unit_time_zone(session, principal.unit_id) or "UTC"
             key = numbering.sequence_key(branch_code.strip().upper(), now, zone)
@@ -277,7 +302,9 @@ class ContractsUseCases:
                 owner_id=contract.owner_id, org_unit_id=contract.org_unit_id, org_path=principal.org_path,
                 currency=currency, start_date=start, end_date=end, terms=terms, status=contract.status.value,
                 total=contract.total.amount, credit=Decimal(0), signed_on=None, approval_kind=None,
-                approval_round=0, version=1, created_at=now, opportunity_id=opportunity_id or None)
+                approval_round=0, version=1, created_at=now, opportunity_id=opportunity_id or None,
+                attachments=stored_attachments, template_id=template.template_id if template else None,
+                template_version=template.version if template else None)
             session.add(row)
             await session.flush()
             for position, line in enumerate(contract.lines):
@@ -501,10 +528,78 @@ class ContractsUseCases:
             await session.flush()
             return await self._view(session, row)
 
+    # --- attachments and templates ----------------------------------------------------------
+
+    async def add_attachment(self, principal: Principal, contract_id: str, ref: AttachmentInput,
+                             expected_version: int) -> ContractView:
+        principal.require("contracts:update")  # before validating: no hints to those who may not
+        item = attachments.new_attachment(*ref)
+        return await self._change_attachments(principal, contract_id, expected_version,
+                                              lambda status, held: attachments.add_attachment(status, held, item))
+
+    async def remove_attachment(self, principal: Principal, contract_id: str, document_id: str,
+                                expected_version: int) -> ContractView:
+        return await self._change_attachments(
+            principal, contract_id, expected_version,
+            lambda status, held: attachments.remove_attachment(status, held, document_id))
+
+    async def _change_attachments(
+            self, principal: Principal, contract_id: str, expected_version: int,
+            change: Callable[[str, tuple[attachments.Attachment, ...]], tuple[attachments.Attachment, ...]],
+    ) -> ContractView:
+        principal.require("contracts:update")
+        async with self.sessions() as session, session.begin():
+            row = await self._load(session, principal, contract_id, "contracts:update", lock=True,
+                                   expected_version=expected_version)
+            kept = change(row.status, _stored_attachments(row.attachments))
+            row.attachments, row.version = [_attachment_json(a) for a in kept], row.version + 1
+            await session.flush()
+            return await self._view(session, row)
+
+    @staticmethod
+    async def _template(session: AsyncSession, template_id: str, version: int = 0,
+                        field: str = "template_id") -> models.ContractTemplateRow:
+        """The given version of a template (0: the latest)."""
+        query = select(models.ContractTemplateRow).where(models.ContractTemplateRow.template_id == template_id)
+        query = query.where(models.ContractTemplateRow.version == version) if version else \
+            query.order_by(models.ContractTemplateRow.version.desc()).limit(1)
+        row = await session.scalar(query)
+        if row is None:
+            raise ValidationFailed(f"unknown contract template {template_id!r}", field)
+        return row
+
+    async def set_template(self, principal: Principal, template_id: str, name: str,
+                           terms: str) -> models.ContractTemplateRow:
+        """A new version of the standard template; contracts made from older ones keep theirs."""
+        principal.require("products:update")  # the commercial catalogue's keepers own the templates
+        async with self.sessions() as session, session.begin():
+            latest = await session.scalar(select(models.ContractTemplateRow).where(
+                models.ContractTemplateRow.template_id == template_id.strip())
+                .order_by(models.ContractTemplateRow.version.desc()).limit(1).with_for_update())
+            previous = attachments.ContractTemplate(latest.template_id, latest.version, latest.name,
+                                                    latest.terms) if latest else None
+            template = attachments.new_template_version(template_id, name, terms, previous)
+            row = models.ContractTemplateRow(template_id=template.template_id, version=template.version,
+                                             name=template.name, terms=template.terms,
+                                             created_by=principal.subject_id, created_at=self.clock())
+            session.add(row)
+        return row
+
+    async def get_template(self, principal: Principal, template_id: str, version: int) -> models.ContractTemplateRow:
+        principal.require("products:read")
+        if version < 0:
+            raise ValidationFailed("must be a version number (0: the latest)", "version")
+        async with self.sessions() as session:
+            try:
+                return await self._template(session, template_id.strip(), version)
+            except ValidationFailed:
+                raise NotFound(f"contract template {template_id!r} not found", "template_id") from None
+
     # --- amendments, activation, completion -------------------------------------------------
 
     async def amend(self, principal: Principal, contract_id: str, *, lines: Sequence[LineInput], start_date: str,
-                    end_date: str, terms: str | None, expected_version: int) -> ContractView:
+                    end_date: str, terms: str | None, expected_version: int,
+                    attachment_refs: Sequence[AttachmentInput] | None = None) -> ContractView:
         """Proposes the next version of a contract in force; it goes through approval on its own
         total, and the version in force stays untouched (and collectible) meanwhile."""
         principal.require("contracts:update")
@@ -523,6 +618,7 @@ class ContractsUseCases:
             session.add(models.ContractRevision(
                 contract_id=row.id, revision=amended.version, status="proposed", start_date=amended.start_date,
                 end_date=amended.end_date, terms=amended.terms, total=amended.total.amount,
+                attachments=list(row.attachments) if attachment_refs is None else _attachments(attachment_refs),
                 lines=[_line_json(line) for line in amended.lines], created_by=principal.subject_id,
                 created_at=now))
             await self._start_flow(session, principal, row, "amendment", now, amended.total.amount)
@@ -547,7 +643,7 @@ class ContractsUseCases:
         if old is None:
             session.add(models.ContractRevision(
                 contract_id=row.id, revision=row.revision, status="superseded", start_date=row.start_date,
-                end_date=row.end_date, terms=row.terms, total=row.total,
+                end_date=row.end_date, terms=row.terms, total=row.total, attachments=list(row.attachments),
                 lines=[_line_json(line) for line in current.lines], created_by=row.owner_id,
                 created_at=row.created_at))
         else:
@@ -561,6 +657,7 @@ class ContractsUseCases:
                 unit_price=Decimal(line["unit_price"]), discount_percent=Decimal(line["discount_percent"])))
         row.start_date, row.end_date, row.terms = proposed.start_date, proposed.end_date, proposed.terms
         row.total, row.revision = proposed.total, proposed.revision
+        row.attachments = list(proposed.attachments)
 
     async def list_versions(self, principal: Principal, contract_id: str) -> list[models.ContractRevision]:
         """Every version of the contract, oldest first; the original one is synthesised while it
@@ -574,7 +671,7 @@ class ContractsUseCases:
                 view = await self._view(session, row)
                 stored.append(models.ContractRevision(
                     contract_id=row.id, revision=row.revision, status="in_force", start_date=row.start_date,
-                    end_date=row.end_date, terms=row.terms, total=row.total,
+                    end_date=row.end_date, terms=row.terms, total=row.total, attachments=list(row.attachments),
                     lines=[_line_json(line) for line in self._domain(view).lines], created_by=row.owner_id,
                     created_at=row.created_at))
             return sorted(stored, key=lambda r: r.revision)
@@ -878,7 +975,8 @@ class ContractsUseCases:
             result = await session.execute(query)
             return [receivables.InstalmentRow(
                 contract_id=c.id, customer_id=c.customer_id, owner_id=c.owner_id, instalment_seq=i.seq,
-                due_date=i.due_date, amount=Money(i.amount, c.currency), paid=Money(i.paid, c.currency))
+                due_date=i.due_date, amount=Money(i.amount, c.currency), paid=Money(i.paid, c.currency),
+                org_unit_id=c.org_unit_id)
                 for i, c in result.all()]
 
     @staticmethod
@@ -888,7 +986,7 @@ class ContractsUseCases:
         try:
             return receivables.GroupBy(group_by or "contract")
         except ValueError:
-            raise ValidationFailed("must be contract, customer or owner", "group_by") from None
+            raise ValidationFailed("must be contract, customer, owner or unit", "group_by") from None
 
     async def outstanding(self, principal: Principal, group_by: str) -> dict[str, dict[str, Money]]:
         grouping = self._group(group_by, optional=False)

@@ -1,3 +1,4 @@
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -111,3 +112,13 @@ def test_reminder_interval_must_be_positive() -> None:
     with pytest.raises(ValidationFailed) as info:
         reminders_due(ROWS, AS_OF, every_days=0)
     assert info.value.field == "every_days"
+
+
+def test_outstanding_and_ageing_grouped_by_unit() -> None:
+    rows = [replace(r, org_unit_id="team-a" if r.owner_id == "rep-1" else "team-b") for r in ROWS]
+    assert outstanding_by(rows, GroupBy.UNIT) == {
+        "team-a": {"CNY": cny("1600"), "USD": Money(Decimal(70), "USD")}, "team-b": {"CNY": cny("500")}}
+    lines = ageing_report(rows, AS_OF, GroupBy.UNIT)
+    assert [(line.key, line.currency, line.total) for line in lines] == [
+        ("team-a", "CNY", cny("1600")), ("team-a", "USD", Money(Decimal(70), "USD")), ("team-b", "CNY", cny("500"))]
+    assert lines[2].buckets[AgeingBucket.OVER_90] == cny("500")

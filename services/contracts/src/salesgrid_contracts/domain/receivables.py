@@ -27,6 +27,7 @@ class InstalmentRow:
     amount: Money
     paid: Money
     last_reminded_on: date | None = None
+    org_unit_id: str = ""  # the contract owner's unit when it was made
 
     @property
     def outstanding(self) -> Money:
@@ -37,16 +38,16 @@ class GroupBy(StrEnum):
     CONTRACT = "contract"
     CUSTOMER = "customer"
     OWNER = "owner"
+    UNIT = "unit"
 
 
 def _key(row: InstalmentRow, group_by: GroupBy) -> str:
-    return {GroupBy.CONTRACT: row.contract_id, GroupBy.CUSTOMER: row.customer_id, GroupBy.OWNER: row.owner_id}[
-        group_by
-    ]
+    return {GroupBy.CONTRACT: row.contract_id, GroupBy.CUSTOMER: row.customer_id, GroupBy.OWNER: row.owner_id,
+            GroupBy.UNIT: row.org_unit_id}[group_by]
 
 
 def outstanding_by(rows: Iterable[InstalmentRow], group_by: GroupBy) -> dict[str, dict[str, Money]]:
-    """{contract/customer/owner id: {currency: outstanding}}; fully paid groups are left out."""
+    """{contract/customer/owner/unit id: {currency: outstanding}}; fully paid groups are left out."""
     totals: dict[str, dict[str, Money]] = {}
     for row in rows:
         if not row.outstanding.is_positive:
