@@ -27,7 +27,7 @@ def test_activities_flow(api: httpx.Client, admin_token: str) -> None:
              manager_id: str = "") -> tuple[dict[str, Any], dict[str, str]]:
         body = created(api.post("/v1/users", headers=admin, json={
             "login": f"{login}.{suffix}", "display_name": login.title(), "unit_id": unit["id"], "roles": [role],
-            "manager_id": manager_id, "initial_password": PASSWORD}))
+            "manager_id": manager_id, "initial_password": PASSWORD, "password_change_required": False}))
         login_reply = api.post("/v1/auth/login", json={"login": f"{login}.{suffix}", "password": PASSWORD})
         assert login_reply.status_code == 200, login_reply.text
         return body, auth(login_reply.json()["access_token"])

@@ -60,7 +60,7 @@ def test_analytics_numbers_match_what_was_created(api: httpx.Client, admin_token
     def person(login: str, role: str, manager_id: str = "") -> tuple[dict[str, Any], dict[str, str]]:
         body = created(api.post("/v1/users", headers=admin, json={
             "login": f"{login}.{suffix}", "display_name": login.title(), "unit_id": branch["id"], "roles": [role],
-            "manager_id": manager_id, "initial_password": PASSWORD}))
+            "manager_id": manager_id, "initial_password": PASSWORD, "password_change_required": False}))
         reply = api.post("/v1/auth/login", json={"login": f"{login}.{suffix}", "password": PASSWORD})
         assert reply.status_code == 200, reply.text
         return body, auth(reply.json()["access_token"])

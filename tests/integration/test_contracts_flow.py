@@ -59,7 +59,7 @@ def test_contract_from_draft_to_fully_collected(platform: Platform, api: httpx.C
 
     def user(name: str, unit: dict, role: str, manager: dict | None = None) -> dict:  # type: ignore[type-arg]
         body = {"login": f"{name}.{suffix}", "display_name": name.title(), "unit_id": unit["id"], "roles": [role],
-                "initial_password": PASSWORD}
+                "initial_password": PASSWORD, "password_change_required": False}
         if manager:
             body["manager_id"] = manager["id"]
         return created(api.post("/v1/users", headers=admin, json=body))

@@ -57,7 +57,7 @@ def test_permission_matrix(api: httpx.Client, admin_token: str) -> None:
 
     def user(login: str, unit: str, role: str) -> tuple[str, dict]:  # type: ignore[type-arg]
         created = post("/v1/users", {"login": f"{login}-{tag}", "display_name": login, "unit_id": tree[unit]["id"],
-                                     "roles": [role], "initial_password": PASSWORD}, admin)
+                                     "roles": [role], "initial_password": PASSWORD, "password_change_required": False}, admin)
         token = post("/v1/auth/login", {"login": f"{login}-{tag}", "password": PASSWORD}, {})["access_token"]
         return created["id"], {"Authorization": f"Bearer {token}"}
 

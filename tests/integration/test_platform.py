@@ -111,3 +111,19 @@ def test_openapi_document_and_docs(api: httpx.Client) -> None:
     assert document["openapi"] == "3.1.0" and "/v1/me" in document["paths"]
     assert api.get("/docs").status_code == 200
     assert "http_requests_total" in api.get("/metrics").text
+
+
+def test_first_login_forces_a_password_change(api: httpx.Client, admin_token: str) -> None:
+    user = create_user(api, admin_token, "first.login")
+    pair = api.post("/v1/auth/login", json={"login": "first.login", "password": PASSWORD}).json()
+    assert pair["password_change_required"]
+    headers = auth(pair["access_token"])
+    assert api.get("/v1/me", headers=headers).json()["id"] == user["id"]
+    blocked = api.get("/v1/customers", headers=headers)
+    assert blocked.status_code == 403 and "password change required" in blocked.json()["detail"]
+    changed = api.post("/v1/auth/password", headers=headers,
+                       json={"current_password": PASSWORD, "new_password": "Chosen-By-Me-2026"})
+    assert changed.status_code == 204, changed.text
+    renewed = api.post("/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]}).json()
+    assert not renewed["password_change_required"]
+    assert api.get("/v1/customers", headers=auth(renewed["access_token"])).status_code == 200

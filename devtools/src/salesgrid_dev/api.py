@@ -38,10 +38,11 @@ def org_unit(api: httpx.Client, admin: str, parent_id: str, name: str, **fields:
 
 def person(api: httpx.Client, admin: str, unit_id: str, login: str, role: str,
            manager_id: str = "") -> tuple[str, str]:
-    """(user id, access token) of a new user in `unit_id`."""
+    """(user id, access token) of a new user in `unit_id`, whose password the admin set as
+    permanent (no forced change at first login)."""
     created = api.post("/v1/users", headers=auth(admin), json={
         "login": login, "display_name": login, "unit_id": unit_id, "roles": [role], "initial_password": PASSWORD,
-        "manager_id": manager_id})
+        "manager_id": manager_id, "password_change_required": False})
     assert created.status_code == 201, created.text
     login_reply = api.post("/v1/auth/login", json={"login": login, "password": PASSWORD})
     assert login_reply.status_code == 200, login_reply.text

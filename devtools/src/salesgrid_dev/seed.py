@@ -47,7 +47,7 @@ def seed_demo(base_url: str) -> DemoOrg:
         def user(login_name: str, name: str, unit_id: str, role: str, manager: str = "") -> str:
             reply = client.post("/v1/users", json={"login": login_name, "display_name": name, "unit_id": unit_id,
                                                    "roles": [role], "manager_id": manager,
-                                                   "initial_password": DEMO_PASSWORD})
+                                                   "initial_password": DEMO_PASSWORD, "password_change_required": False})
             reply.raise_for_status()
             demo.logins[login_name] = role
             return str(reply.json()["id"])

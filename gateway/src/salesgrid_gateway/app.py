@@ -45,6 +45,7 @@ def route_modules() -> list:  # type: ignore[type-arg]
 
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/v1/auth/login",
                           "/v1/auth/refresh", "/v1/auth/logout"})
+PASSWORD_CHANGE_PATHS = frozenset({"/v1/me", "/v1/auth/password"})
 MAX_BODY_BYTES = 64 << 20  # imports carry whole files; JSON bodies are small anyway
 
 
@@ -97,6 +98,9 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
         else:
             token = secret
         g.principal = verify_jwt(verifier, token, g.client_ip)
+        if g.principal.password_change_required and request.path not in PASSWORD_CHANGE_PATHS:
+            raise ApiProblem(403, "password change required: POST /v1/auth/password, then refresh your tokens",
+                             code="PASSWORD_CHANGE_REQUIRED")
         if not g.principal.ip_permitted():
             raise ApiProblem(403, f"access from {g.client_ip or 'an unknown address'} is not allowed for your unit",
                              code="IP_NOT_ALLOWED")

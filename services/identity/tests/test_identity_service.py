@@ -89,9 +89,11 @@ async def test_user_creation_writes_event_and_scope_limits_reads(identity: Runni
     west = await ident.CreateOrgUnit(pb.CreateOrgUnitRequest(parent_id=root.id, name="West", kind="region",
                                                              time_zone="Europe/Berlin", currency="EUR"), metadata=bearer(token))
     a = await ident.CreateUser(pb.CreateUserRequest(login="rep.a", display_name="A", unit_id=east.id, roles=["rep"],
-                                                    initial_password="Field-Sales-2026"), metadata=bearer(token))
+                                                    initial_password="Field-Sales-2026",
+                                                    password_change_required=False), metadata=bearer(token))
     b = await ident.CreateUser(pb.CreateUserRequest(login="rep.b", display_name="B", unit_id=west.id, roles=["rep"],
-                                                    initial_password="Field-Sales-2026"), metadata=bearer(token))
+                                                    initial_password="Field-Sales-2026",
+                                                    password_change_required=False), metadata=bearer(token))
     async with identity.app.ctx.sessions() as session:
         types = (await session.scalars(select(outbox.c.subject))).all()
     assert types.count("salesgrid.identity.user.created") == 3  # admin + two reps
@@ -268,7 +270,8 @@ async def test_audit_trail_is_for_auditors_and_users_bad_input(identity: Running
     root = (await ident.ListOrgUnits(pb.ListOrgUnitsRequest(), metadata=bearer(admin))).units[0]
     for login_name, role in (("aud.itor", "auditor"), ("plain.rep", "rep")):
         await ident.CreateUser(pb.CreateUserRequest(login=login_name, display_name=login_name, unit_id=root.id,
-                                                    roles=[role], initial_password="Field-Sales-2026"),
+                                                    roles=[role], initial_password="Field-Sales-2026",
+                                                    password_change_required=False),
                                metadata=bearer(admin))
     auditor = (await login(identity, "aud.itor", "Field-Sales-2026")).access_token
     rep = (await login(identity, "plain.rep", "Field-Sales-2026")).access_token
@@ -296,3 +299,30 @@ async def test_audit_trail_is_for_auditors_and_users_bad_input(identity: Running
     # Deactivating a unit with active users is refused.
     assert await code_of(ident.DeactivateOrgUnit(pb.DeactivateOrgUnitRequest(id=root.id), metadata=bearer(admin))) == \
         grpc.StatusCode.FAILED_PRECONDITION
+
+
+
+async def test_temporary_password_must_be_changed_before_anything_else(identity: RunningService) -> None:
+    auth, ident = stubs(identity)
+    admin = (await login(identity, "admin", ADMIN_PASSWORD)).access_token
+    root = (await ident.ListOrgUnits(pb.ListOrgUnitsRequest(), metadata=bearer(admin))).units[0]
+    await ident.CreateUser(pb.CreateUserRequest(login="new.hire", display_name="New", unit_id=root.id,
+                                                roles=["manager"], initial_password="Temporary-Pass-1"),
+                           metadata=bearer(admin))
+    first = await login(identity, "new.hire", "Temporary-Pass-1")
+    assert first.password_change_required
+    assert (await ident.GetMe(pb.GetMeRequest(), metadata=bearer(first.access_token))).login == "new.hire"
+    with pytest.raises(grpc.aio.AioRpcError) as blocked:
+        await ident.ListUsers(pb.ListUsersRequest(), metadata=bearer(first.access_token))
+    assert blocked.value.code() == grpc.StatusCode.PERMISSION_DENIED and "password change" in blocked.value.details()
+    with pytest.raises(grpc.aio.AioRpcError) as same:
+        await ident.ChangePassword(pb.ChangePasswordRequest(current_password="Temporary-Pass-1",
+                                                            new_password="Temporary-Pass-1"),
+                                   metadata=bearer(first.access_token))
+    assert field_violations(same.value) == ["new_password"]
+    await ident.ChangePassword(pb.ChangePasswordRequest(current_password="Temporary-Pass-1",
+                                                        new_password="My-Own-Secret-42"),
+                               metadata=bearer(first.access_token))
+    renewed = await auth.Refresh(pb.RefreshRequest(refresh_token=first.refresh_token))
+    assert not renewed.password_change_required
+    assert (await ident.ListUsers(pb.ListUsersRequest(), metadata=bearer(renewed.access_token))).users

@@ -173,7 +173,9 @@ def describe(api: OpenApi) -> None:
         api.operation(path, method, summary, tag=t, response=UNIT, parameters=[path_param("unit_id")])
     api.operation("/v1/users", "post", "Create a user", tag=t, status=201, response=USER, request=obj(
         ["login", "display_name", "unit_id", "roles", "initial_password"], login=STRING, display_name=STRING,
-        email=STRING, unit_id=STRING, manager_id=STRING, roles=STRINGS, initial_password=STRING))
+        email=STRING, unit_id=STRING, manager_id=STRING, roles=STRINGS, initial_password=STRING,
+        password_change_required={**BOOLEAN, "default": True,
+                                  "description": "the user must change the initial password at first login"}))
     api.operation("/v1/users", "get", "List users in scope (cursor paging)", tag=t, parameters=[
         query_param("unit_id"), query_param("q"), query_param("limit", INTEGER), query_param("cursor")])
     for path, method, summary in [("/v1/users/{user_id}", "get", "Read a user"),

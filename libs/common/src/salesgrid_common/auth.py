@@ -51,6 +51,8 @@ class Principal:
     client_ip: str = ""
     # CIDRs in force for the principal's unit when the token was issued (empty: no restriction).
     ip_allowlist: tuple[str, ...] = ()
+    # A temporary or expired password: until it is changed the token opens nothing else.
+    password_change_required: bool = False
 
     def ip_permitted(self) -> bool:
         return ip_allowed(self.client_ip, self.ip_allowlist)
@@ -188,6 +190,7 @@ def principal_from_claims(claims: Mapping[str, Any], token: str = "", client_ip:
         token=token,
         client_ip=client_ip,
         ip_allowlist=tuple(str(c) for c in claims.get("ipal") or ()),
+        password_change_required=bool(claims.get("pwc", False)),
     )
 
 
@@ -203,7 +206,7 @@ def access_claims(principal: Principal, *, issuer: str, audience: str, ttl_secon
         "exp": issued + ttl_seconds, "jti": token_id, "kind": principal.kind,
         "unit": principal.unit_id, "org": principal.org_path, "roles": list(principal.roles),
         "name": principal.name, "perms": {name: scope.name.lower() for name, scope in principal.permissions.items()},
-        "ipal": list(principal.ip_allowlist),
+        "ipal": list(principal.ip_allowlist), "pwc": principal.password_change_required,
     }
 
 

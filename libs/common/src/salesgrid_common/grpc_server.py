@@ -65,10 +65,11 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
     (e.g. a user deactivated since the token was issued)."""
 
     def __init__(self, verifier: AsyncTokenVerifier, public_methods: frozenset[str] = frozenset(),
-                 checks: Sequence[PrincipalCheck] = ()) -> None:
+                 checks: Sequence[PrincipalCheck] = (), password_change_methods: frozenset[str] = frozenset()) -> None:
         self.verifier = verifier
         self.public_methods = public_methods
         self.checks = tuple(checks)
+        self.password_change_methods = password_change_methods  # open to a token awaiting a password change
 
     async def intercept_service(
         self,
@@ -107,6 +108,9 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                         if not principal.ip_permitted():
                             raise PermissionDenied(
                                 f"access from {principal.client_ip or 'an unknown address'} is not allowed for your unit")
+                        if principal.password_change_required and method not in self.password_change_methods:
+                            raise PermissionDenied("password change required: change your password, then refresh "
+                                                   "your tokens")
                         for check in self.checks:
                             await check(principal)
                         principal_token = current_principal.set(principal)

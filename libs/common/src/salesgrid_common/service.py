@@ -93,6 +93,7 @@ class ServiceDefinition:
     subscriptions: Callable[[ServiceContext], Sequence[Subscription]] = lambda ctx: ()
     background: Callable[[ServiceContext], Sequence[Coroutine[Any, Any, None]]] = lambda ctx: ()
     public_methods: frozenset[str] = frozenset()
+    password_change_methods: frozenset[str] = frozenset()  # callable with a temporary password
     jwks: Callable[[ServiceContext], JwksFetcher] = identity_jwks_fetcher
     with_directory: bool = True  # keep a replica of identity's users and units
     # The service's own tables; those with an org_path are re-pathed when units or users move.
@@ -126,7 +127,8 @@ class ServiceApp:
 
         verifier = AsyncTokenVerifier(self.definition.jwks(self.ctx), issuer=s.jwt_issuer, audience=s.jwt_audience)
         checks = [deactivated_user_check(self.ctx.reader)] if self.definition.with_directory else []
-        interceptor = ServerInterceptor(verifier, self.definition.public_methods, checks)
+        interceptor = ServerInterceptor(verifier, self.definition.public_methods, checks,
+                                                                    self.definition.password_change_methods)
         self.server = grpc.aio.server(options=MESSAGE_LIMITS, interceptors=[interceptor])
         names = list(self.definition.register(self.server, self.ctx))
         if self.definition.with_directory:

@@ -20,6 +20,8 @@ from salesgrid_identity.usecases import IdentityUseCases
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # shipped inside the package
 AUDITED_PRODUCERS = ("customers", "pipeline", "activities", "contracts", "analytics")
 _AUTH = identity_pb2.DESCRIPTOR.services_by_name["Auth"].full_name
+_IDENTITY = identity_pb2.DESCRIPTOR.services_by_name["Identity"].full_name
+PASSWORD_CHANGE_METHODS = frozenset(f"/{_IDENTITY}/{m}" for m in ("GetMe", "ChangePassword"))
 PUBLIC_METHODS = frozenset(f"/{_AUTH}/{m}" for m in ("Login", "Refresh", "Logout", "GetJwks", "AuthenticateApiKey"))
 
 
@@ -78,6 +80,7 @@ DEFINITION = ServiceDefinition(
     subscriptions=audit_subscriptions,
     background=background,
     public_methods=PUBLIC_METHODS,
+    password_change_methods=PASSWORD_CHANGE_METHODS,
     jwks=jwks,
     with_directory=False,
 )

@@ -133,7 +133,8 @@ class IdentityServicer(pb_grpc.IdentityServicer):
         user = await self.uc.create_user(
             caller(), login=request.login, display_name=request.display_name, email=request.email,
             unit_id=request.unit_id, manager_id=request.manager_id, role_codes=list(request.roles),
-            initial_password=request.initial_password)
+            initial_password=request.initial_password,
+            temporary_password=request.password_change_required if request.HasField("password_change_required") else True)
         _, principal = await self.uc.get_user(caller(), user.id)
         return user_pb(user, principal)
 

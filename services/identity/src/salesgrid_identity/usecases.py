@@ -2,6 +2,7 @@
 events to the outbox in that same transaction, and checks the caller's permission and scope."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
 from collections.abc import Sequence
@@ -88,7 +89,8 @@ class IdentityUseCases:
         return sign_token(claims, self.keys.private_key, self.keys.key_id)
 
     async def _issue(self, session: AsyncSession, user: User, family_id: str | None = None) -> Tokens:
-        principal = await self._principal_for(session, user)
+        principal = dataclasses.replace(await self._principal_for(session, user),
+                                        password_change_required=self._password_change_required(user))
         refresh = secrets.token_urlsafe(32)
         now = self.clock()
         session.add(RefreshToken(id=new_id(), user_id=user.id, token_hash=_hash_refresh(refresh),
@@ -429,7 +431,8 @@ class IdentityUseCases:
         return user
 
     async def create_user(self, principal: Principal, *, login: str, display_name: str, email: str, unit_id: str,
-                          manager_id: str, role_codes: Sequence[str], initial_password: str) -> User:
+                          manager_id: str, role_codes: Sequence[str], initial_password: str,
+                          temporary_password: bool = True) -> User:
         login = login.strip().lower()
         problems = []
         if not login or len(login) > 100 or any(c.isspace() for c in login):
@@ -460,7 +463,7 @@ class IdentityUseCases:
             user = User(id=user_id, login=login, display_name=org.validate_name(display_name, "display_name"),
                         email=email.strip(), unit_id=unit.id, manager_id=manager_id or None, roles=codes,
                         password_hash=passwords.hash_password(initial_password), password_changed_at=now,
-                        must_change_password=True, failed_attempts=0, locked_until=None, active=True, version=1,
+                        must_change_password=temporary_password, failed_attempts=0, locked_until=None, active=True, version=1,
                         created_at=now)
             session.add(user)
             await session.flush()
