@@ -127,3 +127,13 @@ def test_first_login_forces_a_password_change(api: httpx.Client, admin_token: st
     renewed = api.post("/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]}).json()
     assert not renewed["password_change_required"]
     assert api.get("/v1/customers", headers=auth(renewed["access_token"])).status_code == 200
+
+
+def test_sensitive_list_reads_are_audited(api: httpx.Client, admin_token: str) -> None:
+    me = api.get("/v1/me", headers=auth(admin_token)).json()
+    assert api.get("/v1/users", headers=auth(admin_token)).status_code == 200
+    assert api.get("/v1/customers?tier=key", headers=auth(admin_token)).status_code == 200
+    trail = api.get(f"/v1/audit-events?actor_id={me['id']}&limit=50", headers=auth(admin_token)).json()["items"]
+    actions = {entry["action"]: entry for entry in trail}
+    assert {"users.list", "customers.list"} <= set(actions)
+    assert "tier=key" in actions["customers.list"]["detail"] and actions["customers.list"]["source"] == "gateway"

@@ -8,7 +8,8 @@ from salesgrid.customers.v1 import customers_pb2_grpc as pb_grpc
 from salesgrid_gateway.clients import call, from_json, stub, to_json
 from salesgrid_gateway.openapi import BOOLEAN, INTEGER, STRING, STRINGS, OpenApi, obj, path_param, query_param
 from salesgrid_gateway.problems import ApiProblem
-from salesgrid_gateway.routes.common import expected_version, json_body, page, page_size, require_fields, with_etag
+from salesgrid_gateway.routes.common import (expected_version, json_body, page, page_size, report_sensitive_read,
+                                             require_fields, with_etag)
 
 blueprint = Blueprint("customers", __name__)
 
@@ -34,6 +35,7 @@ def list_customers() -> Response:
         args["updated_since"] = request.args["updated_since"]  # RFC 3339; a bad one is a 400 naming it
     reply = call(_customers().ListCustomers, from_json(pb.ListCustomersRequest, args, page_size=page_size(),
                                                        query=request.args.get("q", "")))
+    report_sensitive_read("customers.list", "customers")  # the customer base is the company's core asset
     return jsonify(page([to_json(c) for c in reply.customers], reply.next_cursor))
 
 

@@ -80,6 +80,7 @@ def list_users() -> Response:
     reply = call(_identity().ListUsers, pb.ListUsersRequest(
         unit_id=request.args.get("unit_id", ""), query=request.args.get("q", ""), page_size=page_size(),
         page_token=request.args.get("cursor", "")))
+    report_sensitive_read("users.list", "users")  # personal data of staff
     return jsonify(page([to_json(u) for u in reply.users], reply.next_page_token))
 
 
