@@ -74,11 +74,8 @@ class IdentityUseCases:
 
     async def _principal_for(self, session: AsyncSession, user: User) -> Principal:
         unit = await session.get(OrgUnit, user.unit_id)
-        grants = []
-        for code in user.roles:
-            role = await session.get(Role, code)
-            if role is not None:
-                grants.append(roles.validate_permissions(role.permissions))
+        held = (await session.scalars(select(Role).where(Role.code.in_(user.roles)))).all() if user.roles else []
+        grants = [roles.validate_permissions(role.permissions) for role in held]
         return Principal(subject_id=user.id, kind="user", unit_id=user.unit_id, org_path=unit.path if unit else "",
                          permissions=roles.effective_permissions(grants), roles=tuple(user.roles),
                          name=user.display_name, ip_allowlist=tuple(await self._unit_allowlist(session, user.unit_id)))
@@ -105,11 +102,14 @@ class IdentityUseCases:
                                                                  self.clock())
 
     async def _unit_allowlist(self, session: AsyncSession, unit_id: str) -> list[str]:
+        """The allow-list in force for a unit: its own, else the nearest ancestor's. The unit's
+        materialised path names every ancestor, so the whole chain is one query."""
         unit = await session.get(OrgUnit, unit_id)
-        chain: list[tuple[bool, Sequence[str]]] = []
-        while unit is not None:
-            chain.append((unit.has_ip_allowlist, unit.ip_allowlist or []))
-            unit = await session.get(OrgUnit, unit.parent_id) if unit.parent_id else None
+        if unit is None:
+            return []
+        chain_ids = [part for part in unit.path.split("/") if part]
+        by_id = {u.id: u for u in (await session.scalars(select(OrgUnit).where(OrgUnit.id.in_(chain_ids)))).all()}
+        chain = [(by_id[i].has_ip_allowlist, by_id[i].ip_allowlist or []) for i in reversed(chain_ids) if i in by_id]
         return org.effective_allowlist(chain)
 
     async def check_ip(self, session: AsyncSession, unit_id: str, client_ip: str) -> None:
