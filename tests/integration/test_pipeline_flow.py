@@ -1,7 +1,9 @@
 """Pipeline end to end through the gateway on the real platform: a rep and his manager in their
 own org unit; a lead converted (the customer created through the customers service) into an
 opportunity advanced through every stage with its facts to won; a gate rejection recorded and
-visible to the manager; scope between reps and problem+json for bad input."""
+visible to the manager; scope between reps and problem+json for bad input. Then quotes priced
+from the contracts catalogue, the commit flag, rule-based lead assignment and a business line's
+own stage model, all through the gateway."""
 from __future__ import annotations
 
 import uuid
@@ -9,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-from salesgrid_dev.api import auth, person, poll
+from salesgrid_dev.api import auth, created, org_unit, person, poll, problem, root_unit
 
 PASSWORD = "Field-Sales-2026"
 
@@ -121,3 +123,92 @@ def test_lead_to_won_with_gates_scope_and_bad_input(api: httpx.Client, admin_tok
     assert api.get(f"/v1/leads/{lead_id}", headers=mgr).json()["status"] == "converted"
     forecast = poll(lambda: api.get("/v1/forecast", headers=mgr).json()["items"])
     assert any(b["key"] == rep1 and Decimal(b["won_amount"]) == 650000 for b in forecast), forecast
+
+
+def test_quotes_commit_flag_and_lead_assignment_rules(api: httpx.Client, admin_token: str) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    team = org_unit(api, admin_token, root_unit(api, admin_token)["id"], f"报价测试组 {suffix}")
+    rep1, rep1_token = person(api, admin_token, team["id"], f"quote-rep1-{suffix}", "rep")
+    rep2, _ = person(api, admin_token, team["id"], f"quote-rep2-{suffix}", "rep")
+    _, mgr_token = person(api, admin_token, team["id"], f"quote-mgr-{suffix}", "manager")
+    r1, mgr = auth(rep1_token), auth(mgr_token)
+    product = created(api.post("/v1/products", headers=auth(admin_token), json={
+        "sku": f"Q-{suffix}", "name": "Control cabinet", "prices": [{"currency": "CNY", "amount": "1200.50"}]}))
+
+    customer_id = created(api.post("/v1/customers", headers=r1, json={"legal_name": f"岭南{suffix}机电有限公司"}))["id"]
+    opp = created(api.post("/v1/opportunities", headers=r1, json={
+        "customer_id": customer_id, "name": "Cabinets", "amount": money("20000"), "expected_close_date": "2027-05-31"}))
+
+    # quotes: priced from the contracts catalogue, versioned, one version accepted
+    problem(api.post("/v1/quotes", headers=r1, json={"opportunity_id": opp["id"], "lines": [
+        {"product_id": "no-such-product"}]}), 400, "lines[0].product_id")
+    problem(api.get("/v1/quotes", headers=r1), 400, "opportunity_id")
+    first = created(api.post("/v1/quotes", headers=r1, json={"opportunity_id": opp["id"], "lines": [
+        {"product_id": product["id"], "quantity": "10", "discount_kind": "percent", "discount_value": "5"}]}))
+    assert (first["version"], first["total"], first["lines"][0]["unit_price"]) == (1, "11404.75", "1200.50")
+    second = created(api.post("/v1/quotes", headers=r1, json={"opportunity_id": opp["id"], "lines": [
+        {"product_id": product["id"], "quantity": "8"}]}))
+    problem(api.post(f"/v1/quotes/{first['id']}/accept", headers=r1), 422)
+    accepted = api.post(f"/v1/quotes/{second['id']}/accept", headers=r1)
+    assert accepted.status_code == 200 and accepted.json()["status"] == "accepted", accepted.text
+    quotes = api.get("/v1/quotes", headers=mgr, params={"opportunity_id": opp["id"]}).json()["items"]
+    assert [(q["version"], q["status"]) for q in quotes] == [(1, "superseded"), (2, "accepted")]
+
+    # PATCH: If-Match required; the commit flag moves the deal into the commit forecast
+    problem(api.patch(f"/v1/opportunities/{opp['id']}", headers=r1, json={"commit": True}), 428)
+    problem(api.patch(f"/v1/opportunities/{opp['id']}", headers={**r1, "If-Match": f'"{opp["version"]}"'},
+                      json={"amount": money("-1")}), 400, "amount.amount")
+    patched = api.patch(f"/v1/opportunities/{opp['id']}", headers={**r1, "If-Match": f'"{opp["version"]}"'},
+                        json={"commit": True, "amount": money("9604.00")})
+    assert patched.status_code == 200, patched.text
+    assert (patched.json()["commit"], patched.headers["ETag"]) == (True, f'"{int(opp["version"]) + 1}"')
+    forecast = api.get("/v1/forecast", headers=r1).json()["items"]
+    assert [Decimal(b["commit_amount"]) for b in forecast] == [Decimal("9604.00")]
+
+    # lead assignment rules: reps cannot manage them; the manager routes a region round robin to his team
+    problem(api.get("/v1/lead-assignment-rules", headers=r1), 403)
+    problem(api.put("/v1/lead-assignment-rules", headers=mgr, json={"rules": [{"region": "岭南"}]}), 400, "rules[0]")
+    rules = {"rules": [{"region": f"岭南{suffix}", "team_id": team["id"]}]}
+    poll(lambda: api.put("/v1/lead-assignment-rules", headers=mgr, json=rules).status_code == 200)
+    assert [(r["region"], r["team_id"], r["rep_id"]) for r in api.get("/v1/lead-assignment-rules", headers=mgr)
+            .json()["rules"]] == [(f"岭南{suffix}", team["id"], "")]
+    owners = [created(api.post("/v1/leads", headers=mgr, json={"company_name": f"Lead {i} {suffix}",
+                                                               "region": f"岭南{suffix}"}))["owner_id"]
+              for i in range(3)]
+    first_rep, second_rep = sorted([rep1, rep2])
+    assert owners == [first_rep, second_rep, first_rep]
+    assert created(api.post("/v1/leads", headers=mgr, json={"company_name": f"Elsewhere {suffix}",
+                                                            "region": "nowhere"}))["status"] == "pool"
+    cleared = api.put("/v1/lead-assignment-rules", headers=mgr, json={"rules": []})  # leave the table empty
+    assert cleared.status_code == 200 and cleared.json().get("rules", []) == [], cleared.text
+
+
+def test_stage_models_admin_api(api: httpx.Client, admin_token: str) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    team = org_unit(api, admin_token, root_unit(api, admin_token)["id"], f"模型测试组 {suffix}")
+    _, rep_token = person(api, admin_token, team["id"], f"model-rep-{suffix}", "rep")
+    _, director_token = person(api, admin_token, team["id"], f"model-dir-{suffix}", "director")
+    rep, director = auth(rep_token), auth(director_token)
+    code = f"line_{suffix}"
+    model = {"name": "Maintenance contracts", "entry_stage": "qualify", "stages": [
+        {"code": "qualify", "name": "Qualify", "probability": 20, "sla_days": 7},
+        {"code": "offer", "name": "Offer", "probability": 60, "sla_days": 14,
+         "required_facts": [{"code": "offer_document", "name": "Offer", "type": "document", "min_count": 1}]},
+        {"code": "won", "name": "Won", "probability": 100, "outcome": "won"},
+        {"code": "lost", "name": "Lost", "outcome": "lost"}]}
+    problem(api.put(f"/v1/stage-models/{code}", headers=rep, json=model), 403)
+    bad = {**model, "stages": [{**model["stages"][0], "probability": 150}, *model["stages"][1:]]}
+    problem(api.put(f"/v1/stage-models/{code}", headers=director, json=bad), 400, "stages[0].probability")
+    saved = api.put(f"/v1/stage-models/{code}", headers=director, json=model)
+    assert saved.status_code == 200, saved.text
+    assert code in [m["code"] for m in api.get("/v1/stage-models", headers=rep).json()["items"]]
+
+    customer_id = created(api.post("/v1/customers", headers=rep, json={"legal_name": f"维保{suffix}有限公司"}))["id"]
+    opp = created(api.post("/v1/opportunities", headers=rep, json={
+        "customer_id": customer_id, "name": "Annual service", "amount": money("1000"),
+        "expected_close_date": "2027-01-31", "stage_model": code}))
+    assert (opp["stage_model"], opp["stage"], opp["probability"]) == (code, "qualify", 20)
+    problem(api.post(f"/v1/opportunities/{opp['id']}/advance", headers=rep, json={}), 422)
+    moved = api.post(f"/v1/opportunities/{opp['id']}/advance", headers=rep,
+                     json={"facts": [document("offer_document")]})
+    assert moved.status_code == 200 and (moved.json()["stage"], moved.json()["probability"]) == ("offer", 60)

@@ -1,7 +1,8 @@
-"""The pipeline service through gRPC on SQLite and PostgreSQL, next to the real customers service
-(its own database, the same NATS): opportunities through the stage gates (with recorded
-violations), customer checks, scope, bad input, leads (conversion, follow-ups from activities'
-events), forecast, and the SLA scheduler running in the background on a fake clock."""
+"""The pipeline service through gRPC on SQLite and PostgreSQL, next to the real customers and
+contracts services (their own databases, the same NATS): opportunities through the stage gates
+(with recorded violations), customer checks, scope, bad input, leads (conversion, follow-ups from
+activities' events, rule-based assignment), quotes priced from the contracts catalogue, the
+commit flag, forecast, and the SLA scheduler running in the background on a fake clock."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -10,37 +11,53 @@ import grpc
 import pytest
 from sqlalchemy import insert, select
 
+from salesgrid.contracts.v1 import contracts_pb2 as kpb
+from salesgrid.contracts.v1 import contracts_pb2_grpc as kpb_grpc
 from salesgrid.customers.v1 import customers_pb2 as cpb
 from salesgrid.customers.v1 import customers_pb2_grpc as cpb_grpc
 from salesgrid.events.v1.activities_events_pb2 import ActivitiesFollowUpLogged
 from salesgrid.pipeline.v1 import pipeline_pb2 as pb
 from salesgrid.pipeline.v1 import pipeline_pb2_grpc as pb_grpc
 from salesgrid_common.clock import FakeClock
-from salesgrid_common.directory import directory_users
+from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.events.bus import connect, ensure_stream
 from salesgrid_common.events.envelope import EventMeta, build_envelope
 from salesgrid_common.events.tables import outbox
 from salesgrid_common.protos import to_timestamp
+from salesgrid_contracts.app import DEFINITION as CONTRACTS, MIGRATIONS as CONTRACTS_MIGRATIONS
 from salesgrid_customers.app import DEFINITION as CUSTOMERS, MIGRATIONS as CUSTOMERS_MIGRATIONS
 from salesgrid_dev.testing import bearer, eventually, field_violations, principal, run_service
 from salesgrid_pipeline.app import DEFINITION, MIGRATIONS
+from salesgrid_pipeline.models import RoundRobinState
 from salesgrid_pipeline.settings import PipelineSettings
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 REP_PERMS = {"opportunities:read": "own", "opportunities:create": "own", "opportunities:update": "own",
              "leads:read": "own", "leads:create": "own", "leads:update": "own", "stage_models:read": "all",
-             "customers:read": "own", "customers:create": "own"}
+             "customers:read": "own", "customers:create": "own", "products:read": "all", "quotes:read": "own",
+             "quotes:create": "own", "quotes:update": "own"}
 MANAGER_PERMS = {**{k: "subtree" for k in REP_PERMS}, "leads:assign": "subtree"}
+
+def sibling_database(database_url: str, tmp_path, request: pytest.FixtureRequest, name: str) -> str:
+    """A database of the same kind as the pipeline's for another service."""
+    if database_url.startswith("sqlite"):
+        return f"sqlite+aiosqlite:///{tmp_path / f'{name}.db'}"
+    return request.getfixturevalue("postgres").create_database(name[0] + "_" + database_url.rsplit("/", 1)[-1][-20:])
 
 
 @pytest.fixture
 async def customers_service(database_url: str, nats_url: str, test_keys, tmp_path, request: pytest.FixtureRequest):
-    """The real customers service on its own database of the same kind as the pipeline's."""
-    if database_url.startswith("sqlite"):
-        url = f"sqlite+aiosqlite:///{tmp_path / 'customers.db'}"
-    else:
-        url = request.getfixturevalue("postgres").create_database("c_" + database_url.rsplit("/", 1)[-1][-20:])
+    """The real customers service on its own database."""
+    url = sibling_database(database_url, tmp_path, request, "customers")
     async with run_service(CUSTOMERS, CUSTOMERS_MIGRATIONS, url, nats_url, test_keys) as running:
+        yield running
+
+
+@pytest.fixture
+async def contracts_service(database_url: str, nats_url: str, test_keys, tmp_path, request: pytest.FixtureRequest):
+    """The real contracts service (its product catalogue prices quote lines) on its own database."""
+    url = sibling_database(database_url, tmp_path, request, "kontracts")
+    async with run_service(CONTRACTS, CONTRACTS_MIGRATIONS, url, nats_url, test_keys) as running:
         yield running
 
 
@@ -333,3 +350,257 @@ async def test_lead_conversion_through_customers(database_url: str, nats_url: st
 
 async def _has(running, subject: str) -> bool:
     return subject in await subjects(running)
+
+
+async def test_quotes_priced_from_the_contracts_catalogue_and_commit_flag(
+        database_url: str, nats_url: str, test_keys, customers_service, contracts_service) -> None:
+    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=FakeClock(START),
+                           settings_cls=PipelineSettings, customers_addr=customers_service.address,
+                           contracts_addr=contracts_service.address) as running:
+        api = pb_grpc.PipelineStub(running.channel)
+        rep = bearer(test_keys.token(principal("rep-1", org_path="/c/r1/t1/", permissions=REP_PERMS)))
+        other = bearer(test_keys.token(principal("rep-2", org_path="/c/r2/t2/", permissions=REP_PERMS)))
+        manager = bearer(test_keys.token(principal("mgr-1", org_path="/c/r1/", permissions=MANAGER_PERMS)))
+        catalogue = kpb_grpc.ContractsStub(contracts_service.channel)
+        admin = bearer(test_keys.token(principal("admin", org_path="/c/", permissions={"products:create": "all"})))
+        server = await catalogue.CreateProduct(kpb.CreateProductRequest(sku="SRV-1", name="Server", prices=[
+            kpb.ProductPrice(currency="CNY", amount="99.99"), kpb.ProductPrice(currency="USD", amount="14")]),
+            metadata=admin)
+        support = await catalogue.CreateProduct(kpb.CreateProductRequest(sku="SUP-1", name="Support", prices=[
+            kpb.ProductPrice(currency="CNY", amount="1000")]), metadata=admin)
+        customer = await new_customer(customers_service, rep, "华北重工集团有限公司")
+        opp = await api.CreateOpportunity(pb.CreateOpportunityRequest(
+            customer_id=customer, name="Line 2", amount=money("5000"), expected_close_date="2026-06-30"), metadata=rep)
+
+        # lines take name and price from the catalogue; discounts and totals in Decimal, per line
+        first = await api.CreateQuote(pb.CreateQuoteRequest(opportunity_id=opp.id, lines=[
+            pb.QuoteLineInput(product_id=server.id, quantity="3", discount_kind="percent", discount_value="12.5"),
+            pb.QuoteLineInput(product_id=support.id, discount_kind="amount", discount_value="100")]), metadata=rep)
+        assert (first.version, first.status, first.currency) == (1, "current", "CNY")
+        assert [(line.name, line.unit_price, line.gross, line.discount, line.net) for line in first.lines] == [
+            ("Server", "99.99", "299.97", "37.50", "262.47"), ("Support", "1000.00", "1000.00", "100.00", "900.00")]
+        assert (first.subtotal, first.discount_total, first.total) == ("1299.97", "137.50", "1162.47")
+
+        # bad lines name the field and write nothing
+        bad_lines = [
+            ([pb.QuoteLineInput(product_id="no-such-product")], "lines[0].product_id"),
+            ([pb.QuoteLineInput(product_id=server.id), pb.QuoteLineInput(product_id=support.id)], "lines[1].product_id"),
+            ([pb.QuoteLineInput(product_id=server.id, quantity="abc")], "lines[0].quantity"),
+            ([pb.QuoteLineInput(product_id=server.id, quantity="0")], "lines[0].quantity"),
+            ([pb.QuoteLineInput(product_id=server.id, discount_kind="percent", discount_value="150")],
+             "lines[0].discount.value"),
+            ([pb.QuoteLineInput(product_id=server.id, discount_kind="bribe", discount_value="1")],
+             "lines[0].discount_kind"),
+            ([], "lines")]
+        for lines, field in bad_lines:
+            currency = "USD" if field == "lines[1].product_id" else ""  # Support has no USD price
+            error = await expect_error(api.CreateQuote(pb.CreateQuoteRequest(
+                opportunity_id=opp.id, currency=currency, lines=lines), metadata=rep), grpc.StatusCode.INVALID_ARGUMENT)
+            assert field_violations(error)[0] == field, (field, error.details())
+        await expect_error(api.CreateQuote(pb.CreateQuoteRequest(opportunity_id=opp.id, currency="XXX", lines=[
+            pb.QuoteLineInput(product_id=server.id)]), metadata=rep), grpc.StatusCode.INVALID_ARGUMENT, "lines[0]")
+        reader = bearer(test_keys.token(principal("rep-1", org_path="/c/r1/t1/", permissions={
+            k: v for k, v in REP_PERMS.items() if k != "quotes:create"})))
+        await expect_error(api.CreateQuote(pb.CreateQuoteRequest(opportunity_id=opp.id, lines=[
+            pb.QuoteLineInput(product_id=server.id)]), metadata=reader), grpc.StatusCode.PERMISSION_DENIED)
+        assert [q.version for q in (await api.ListQuotes(pb.ListQuotesRequest(opportunity_id=opp.id),
+                                                         metadata=reader)).quotes] == [1]
+
+        # a new version supersedes the current one; only the current version can be accepted, once
+        second = await api.CreateQuote(pb.CreateQuoteRequest(opportunity_id=opp.id, currency="USD", lines=[
+            pb.QuoteLineInput(product_id=server.id, quantity="2")]), metadata=rep)
+        assert (second.version, second.currency, second.total, second.lines[0].unit_price) == (2, "USD", "28.00", "14.00")
+        quotes = (await api.ListQuotes(pb.ListQuotesRequest(opportunity_id=opp.id), metadata=manager)).quotes
+        assert [(q.version, q.status) for q in quotes] == [(1, "superseded"), (2, "current")]
+        await expect_error(api.AcceptQuote(pb.AcceptQuoteRequest(id=first.id), metadata=rep),
+                           grpc.StatusCode.FAILED_PRECONDITION, "superseded")
+        await expect_error(api.AcceptQuote(pb.AcceptQuoteRequest(id=second.id), metadata=other),
+                           grpc.StatusCode.PERMISSION_DENIED)
+        await expect_error(api.ListQuotes(pb.ListQuotesRequest(opportunity_id=opp.id), metadata=other),
+                           grpc.StatusCode.PERMISSION_DENIED)
+        accepted = await api.AcceptQuote(pb.AcceptQuoteRequest(id=second.id), metadata=rep)
+        assert (accepted.status, accepted.accepted_by) == ("accepted", "rep-1")
+        await expect_error(api.AcceptQuote(pb.AcceptQuoteRequest(id=second.id), metadata=rep),
+                           grpc.StatusCode.FAILED_PRECONDITION, "already accepted")
+        await expect_error(api.CreateQuote(pb.CreateQuoteRequest(opportunity_id=opp.id, lines=[
+            pb.QuoteLineInput(product_id=server.id)]), metadata=rep), grpc.StatusCode.FAILED_PRECONDITION,
+            "already accepted")
+
+        # the commit flag, amount and close date: If-Match version required, bad input writes nothing
+        update = pb.UpdateOpportunityRequest(id=opp.id, commit=True)
+        await expect_error(api.UpdateOpportunity(update, metadata=rep), grpc.StatusCode.INVALID_ARGUMENT,
+                           "expected_version")
+        update.expected_version = opp.version + 5
+        await expect_error(api.UpdateOpportunity(update, metadata=rep), grpc.StatusCode.ABORTED, "expected_version")
+        for bad in (pb.UpdateOpportunityRequest(id=opp.id, amount=money("-1"), expected_version=opp.version),
+                    pb.UpdateOpportunityRequest(id=opp.id, expected_close_date="2020-01-01", expected_version=opp.version),
+                    pb.UpdateOpportunityRequest(id=opp.id, expected_version=opp.version)):
+            await expect_error(api.UpdateOpportunity(bad, metadata=rep), grpc.StatusCode.INVALID_ARGUMENT)
+        await expect_error(api.UpdateOpportunity(pb.UpdateOpportunityRequest(
+            id=opp.id, commit=True, expected_version=opp.version), metadata=other), grpc.StatusCode.PERMISSION_DENIED)
+        forecast = await api.GetForecast(pb.GetForecastRequest(), metadata=rep)
+        assert [(b.commit_amount, b.pipeline_amount) for b in forecast.buckets] == [("0.00", "5000.00")]
+        update.expected_version = opp.version
+        updated = await api.UpdateOpportunity(update, metadata=rep)
+        assert (updated.commit, updated.amount.amount, updated.version) == (True, "5000", opp.version + 1)
+        updated = await api.UpdateOpportunity(pb.UpdateOpportunityRequest(
+            id=opp.id, amount=money("6000.5"), expected_close_date="2026-07-15", expected_version=updated.version),
+            metadata=rep)
+        assert (updated.commit, updated.amount.amount, updated.expected_close_date) == (True, "6000.5", "2026-07-15")
+        forecast = await api.GetForecast(pb.GetForecastRequest(), metadata=rep)
+        assert [(b.month, b.commit_amount) for b in forecast.buckets] == [("2026-07", "6000.50")]
+        await api.LoseOpportunity(pb.LoseOpportunityRequest(id=opp.id, reason="budget cut"), metadata=rep)
+        await expect_error(api.UpdateOpportunity(pb.UpdateOpportunityRequest(
+            id=opp.id, commit=False, expected_version=updated.version + 1), metadata=rep),
+            grpc.StatusCode.FAILED_PRECONDITION, "closed")
+
+        assert [e.removeprefix("salesgrid.pipeline.") for e in await subjects(running)] == [
+            "opportunity.created", "quote.created", "quote.versioned", "quote.accepted", "opportunity.updated",
+            "opportunity.updated", "opportunity.lost"]
+
+
+async def add_unit(running, unit_id: str, path: str) -> None:
+    async with running.app.ctx.sessions() as session, session.begin():
+        await session.execute(insert(directory_units).values(
+            unit_id=unit_id, parent_id=None, name=unit_id, path=path, time_zone="Asia/Shanghai", currency="CNY",
+            active=True, updated_at=START))
+
+
+async def test_lead_assignment_rules_round_robin_and_admin(database_url: str, nats_url: str, test_keys,
+                                                           customers_service) -> None:
+    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=FakeClock(START),
+                           settings_cls=PipelineSettings, customers_addr=customers_service.address) as running:
+        api = pb_grpc.PipelineStub(running.channel)
+        await add_users(running, ("rep-b", "/c/r1/t1/", "mgr-1"), ("rep-a", "/c/r1/t1/", "mgr-1"),
+                        ("rep-c", "/c/r1/t2/", "mgr-1"), ("rep-x", "/c/r9/t9/", None))
+        await add_unit(running, "t1", "/c/r1/t1/")
+        await add_unit(running, "t9", "/c/r9/t9/")
+        await add_unit(running, "t3", "/c/r1/t3/")  # a team without reps
+        rep = bearer(test_keys.token(principal("rep-a", org_path="/c/r1/t1/", permissions=REP_PERMS)))
+        own_assigner = bearer(test_keys.token(principal("sup-1", org_path="/c/r1/t1/",
+                                                        permissions={**REP_PERMS, "leads:assign": "team"})))
+        manager = bearer(test_keys.token(principal("mgr-1", org_path="/c/r1/", permissions=MANAGER_PERMS)))
+
+        # only leads:assign at subtree or all administers the rules
+        for caller_metadata in (rep, own_assigner):
+            await expect_error(api.GetLeadAssignmentRules(pb.GetLeadAssignmentRulesRequest(), metadata=caller_metadata),
+                               grpc.StatusCode.PERMISSION_DENIED)
+        bad_tables = [
+            ([pb.LeadAssignmentRule(region="华东", rep_id="rep-c", team_id="t1")], "rules[0]"),
+            ([pb.LeadAssignmentRule(region="华东")], "rules[0]"),
+            ([pb.LeadAssignmentRule(team_id="t1"), pb.LeadAssignmentRule(team_id="no-such-unit")], "rules[1].team_id"),
+            ([pb.LeadAssignmentRule(rep_id="ghost")], "rules[0].rep_id"),
+            ([pb.LeadAssignmentRule(rep_id="rep-x")], "rules[0].rep_id"),  # outside the manager's subtree
+            ([pb.LeadAssignmentRule(team_id="t9")], "rules[0].team_id")]
+        for rules, field in bad_tables:
+            error = await expect_error(api.PutLeadAssignmentRules(pb.PutLeadAssignmentRulesRequest(rules=rules),
+                                                                  metadata=manager), grpc.StatusCode.INVALID_ARGUMENT)
+            assert field_violations(error)[0] == field, (field, error.details())
+        assert (await api.GetLeadAssignmentRules(pb.GetLeadAssignmentRulesRequest(), metadata=manager)).rules == []
+
+        table = [pb.LeadAssignmentRule(industry="Energy", rep_id="rep-c"),
+                 pb.LeadAssignmentRule(region="华东", team_id="t1"),
+                 pb.LeadAssignmentRule(region="西北", team_id="t3")]
+        saved = await api.PutLeadAssignmentRules(pb.PutLeadAssignmentRulesRequest(rules=table), metadata=manager)
+        assert list(saved.rules) == table
+        assert list((await api.GetLeadAssignmentRules(pb.GetLeadAssignmentRulesRequest(), metadata=manager)).rules) == table
+
+        async def lead(region: str = "", industry: str = "", assign_to: str = "") -> pb.Lead:
+            return await api.CreateLead(pb.CreateLeadRequest(company_name=f"{region}{industry} Co", region=region,
+                                                             industry=industry, assign_to=assign_to), metadata=manager)
+
+        # round robin within the team's reps (directory order), first matching rule wins
+        owners = [(await lead(region="华东")).owner_id for _ in range(3)]
+        assert owners == ["rep-a", "rep-b", "rep-a"]
+        by_industry = await lead(region="华东", industry="energy")  # case-insensitive match, first rule wins
+        assert (by_industry.owner_id, by_industry.org_path, by_industry.status) == ("rep-c", "/c/r1/t2/", "assigned")
+        assert (await lead(region="华南")).status == "pool"  # no rule matches
+        assert (await lead(region="西北")).status == "pool"  # the team has no reps
+        assert (await lead(region="华东", assign_to="rep-c")).owner_id == "rep-c"  # explicit assignee wins
+        async with running.app.ctx.sessions() as session:
+            state = await session.get(RoundRobinState, "t1")
+        assert state is not None and state.last_assignee == "rep-a"  # persisted: every replica continues from here
+        assert (await lead(region="华东")).owner_id == "rep-b"
+
+        events = [e.removeprefix("salesgrid.pipeline.") for e in await subjects(running)]
+        assert events.count("lead.created") == 8 and events.count("lead.assigned") == 6
+
+
+def services_model(*, proposal: bool = True, **changes) -> pb.StageModel:
+    """A business line's model: demo is skippable; entering proposal needs a PO number."""
+    stages = [pb.Stage(code="qualify", name="Qualify", probability=10, sla_days=7),
+              pb.Stage(code="demo", name="Demo", probability=30, sla_days=14, skippable=True)]
+    if proposal:
+        stages.append(pb.Stage(code="proposal", name="Proposal", probability=70, sla_days=10, required_facts=[
+            pb.FactSpec(code="po_number", name="PO number", type="text", min_count=1)]))
+    stages += [pb.Stage(code="won", name="Won", probability=100, outcome="won"),
+               pb.Stage(code="lost", name="Lost", probability=0, outcome="lost")]
+    model = pb.StageModel(code="services", name="Services", entry_stage="qualify", stages=stages)
+    for name, value in changes.items():
+        setattr(model, name, value)
+    return model
+
+
+async def test_stage_models_per_business_line(database_url: str, nats_url: str, test_keys, customers_service) -> None:
+    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=FakeClock(START),
+                           settings_cls=PipelineSettings, customers_addr=customers_service.address) as running:
+        api = pb_grpc.PipelineStub(running.channel)
+        rep = bearer(test_keys.token(principal("rep-1", org_path="/c/r1/t1/", permissions=REP_PERMS)))
+        admin = bearer(test_keys.token(principal("dir-1", org_path="/c/", permissions={
+            **REP_PERMS, "stage_models:update": "all"})))
+        await expect_error(api.PutStageModel(pb.PutStageModelRequest(model=services_model()), metadata=rep),
+                           grpc.StatusCode.PERMISSION_DENIED)
+
+        # the domain validates the model as a whole; a bad one names the field and is not stored
+        duplicate = services_model()
+        duplicate.stages[1].code = "qualify"
+        two_won = services_model()
+        two_won.stages[4].outcome = "won"
+        two_won.stages[4].probability = 100
+        bad_type = services_model()
+        bad_type.stages[2].required_facts[0].type = "colour"
+        falling = services_model()
+        falling.stages[1].probability = 5
+        for model, field in ((duplicate, "stages[1].code"), (two_won, "stages"), (bad_type,
+                             "stages[2].required_facts[0].type"), (falling, "stages"),
+                             (services_model(entry_stage="won"), "entry_stage_code")):
+            error = await expect_error(api.PutStageModel(pb.PutStageModelRequest(model=model), metadata=admin),
+                                       grpc.StatusCode.INVALID_ARGUMENT)
+            assert field in field_violations(error), (field, error.details())
+        listed = await api.ListStageModels(pb.ListStageModelsRequest(), metadata=rep)
+        assert [m.code for m in listed.models] == ["default"]
+
+        saved = await api.PutStageModel(pb.PutStageModelRequest(model=services_model()), metadata=admin)
+        assert saved == services_model()
+        assert [m.code for m in (await api.ListStageModels(pb.ListStageModelsRequest(), metadata=rep)).models] == [
+            "default", "services"]
+        assert await api.GetStageModel(pb.GetStageModelRequest(code="services"), metadata=rep) == saved
+
+        # opportunities carry their model: its entry stage, gates, skips and probabilities apply
+        customer = await new_customer(customers_service, rep, "岭东软件服务有限公司")
+        create = pb.CreateOpportunityRequest(customer_id=customer, name="Rollout", amount=money("800"),
+                                             expected_close_date="2026-05-31", stage_model="no-such-line")
+        await expect_error(api.CreateOpportunity(create, metadata=rep), grpc.StatusCode.INVALID_ARGUMENT,
+                           "stage_model")
+        create.stage_model = "services"
+        opp = await api.CreateOpportunity(create, metadata=rep)
+        assert (opp.stage_model, opp.stage, opp.probability) == ("services", "qualify", 10)
+        await expect_error(api.AdvanceOpportunity(pb.AdvanceOpportunityRequest(id=opp.id, target_stage="proposal"),
+                                                  metadata=rep), grpc.StatusCode.FAILED_PRECONDITION, "po_number")
+        moved = await api.AdvanceOpportunity(pb.AdvanceOpportunityRequest(
+            id=opp.id, target_stage="proposal", facts=[pb.Fact(code="po_number", text="PO-7")]), metadata=rep)
+        assert (moved.stage, moved.probability, [f.code for f in moved.facts]) == ("proposal", 70, ["po_number"])
+        history = await api.ListStageHistory(pb.ListStageHistoryRequest(opportunity_id=opp.id), metadata=rep)
+        assert [(c.to_stage, list(c.skipped_stages), c.facts[0].text) for c in history.changes] == [
+            ("proposal", ["demo"], "PO-7")]
+        other = await api.CreateOpportunity(pb.CreateOpportunityRequest(
+            customer_id=customer, name="Default line", amount=money("10"), expected_close_date="2026-05-31"),
+            metadata=rep)
+        assert (other.stage_model, other.stage) == ("default", "opportunity")
+
+        # a new version may not strand open opportunities in a stage it drops
+        await expect_error(api.PutStageModel(pb.PutStageModelRequest(model=services_model(proposal=False)),
+                                             metadata=admin), grpc.StatusCode.FAILED_PRECONDITION, "proposal")
+        renamed = services_model(name="Services (2027)")
+        assert (await api.PutStageModel(pb.PutStageModelRequest(model=renamed), metadata=admin)).name == "Services (2027)"
+        assert (await api.GetOpportunity(pb.GetOpportunityRequest(id=opp.id), metadata=rep)).probability == 70

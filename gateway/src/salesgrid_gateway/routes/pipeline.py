@@ -1,5 +1,5 @@
 """/v1/opportunities (+ advance, regress, won, lost, history), /v1/leads, /v1/gate-violations,
-/v1/forecast, /v1/stage-models. Money travels as {"amount": "<decimal string>", "currency": "CNY"}."""
+/v1/forecast, /v1/stage-models, /v1/quotes, /v1/lead-assignment-rules. Money travels as {"amount": "<decimal string>", "currency": "CNY"}."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
@@ -43,6 +43,14 @@ def list_opportunities() -> Response:
 @blueprint.get("/v1/opportunities/<opportunity_id>")
 def get_opportunity(opportunity_id: str) -> tuple[Response, int]:
     return _opportunity(call(_pipeline().GetOpportunity, pb.GetOpportunityRequest(id=opportunity_id)))
+
+
+@blueprint.patch("/v1/opportunities/<opportunity_id>")
+def update_opportunity(opportunity_id: str) -> tuple[Response, int]:
+    body = json_body()
+    version = expected_version(body)
+    return _opportunity(call(_pipeline().UpdateOpportunity, from_json(
+        pb.UpdateOpportunityRequest, body, id=opportunity_id, expected_version=version)))
 
 
 @blueprint.post("/v1/opportunities/<opportunity_id>/advance")
@@ -102,7 +110,16 @@ def get_forecast() -> Response:
 
 @blueprint.get("/v1/stage-models")
 def list_stage_models() -> Response:
-    return jsonify(page([to_json(call(_pipeline().GetStageModel, pb.GetStageModelRequest()))], ""))
+    reply = call(_pipeline().ListStageModels, pb.ListStageModelsRequest())
+    return jsonify(page([to_json(m) for m in reply.models], ""))
+
+
+@blueprint.put("/v1/stage-models/<code>")
+def put_stage_model(code: str) -> Response:
+    body = json_body()
+    require_fields(body, "name", "entry_stage", "stages")
+    model = from_json(pb.StageModel, body, code=code)
+    return jsonify(to_json(call(_pipeline().PutStageModel, pb.PutStageModelRequest(model=model))))
 
 
 @blueprint.get("/v1/stage-models/<code>")
@@ -110,7 +127,42 @@ def get_stage_model(code: str) -> Response:
     return jsonify(to_json(call(_pipeline().GetStageModel, pb.GetStageModelRequest(code=code))))
 
 
+# --- quotes ------------------------------------------------------------------------------------
+
+@blueprint.post("/v1/quotes")
+def create_quote() -> tuple[Response, int]:
+    body = json_body()
+    require_fields(body, "opportunity_id", "lines")
+    return jsonify(to_json(call(_pipeline().CreateQuote, from_json(pb.CreateQuoteRequest, body)))), 201
+
+
+@blueprint.get("/v1/quotes")
+def list_quotes() -> Response:
+    require_fields(request.args.to_dict(), "opportunity_id")
+    reply = call(_pipeline().ListQuotes, pb.ListQuotesRequest(opportunity_id=request.args["opportunity_id"]))
+    return jsonify(page([to_json(q) for q in reply.quotes], ""))
+
+
+@blueprint.post("/v1/quotes/<quote_id>/accept")
+def accept_quote(quote_id: str) -> Response:
+    return jsonify(to_json(call(_pipeline().AcceptQuote, pb.AcceptQuoteRequest(id=quote_id))))
+
+
 # --- leads -------------------------------------------------------------------------------------
+
+@blueprint.get("/v1/lead-assignment-rules")
+def get_lead_assignment_rules() -> Response:
+    return jsonify(to_json(call(_pipeline().GetLeadAssignmentRules, pb.GetLeadAssignmentRulesRequest())))
+
+
+@blueprint.put("/v1/lead-assignment-rules")
+def put_lead_assignment_rules() -> Response:
+    body = json_body()
+    if not isinstance(body.get("rules"), list):  # an empty list is valid: it clears the table
+        require_fields(body, "rules")
+    return jsonify(to_json(call(_pipeline().PutLeadAssignmentRules,
+                                from_json(pb.PutLeadAssignmentRulesRequest, body))))
+
 
 @blueprint.post("/v1/leads")
 def create_lead() -> tuple[Response, int]:
@@ -177,7 +229,14 @@ FACT = obj(["code"], code=STRING, amount=MONEY, date={"type": "string", "format"
 FACTS = {"type": "array", "items": FACT, "description": "typed facts; set exactly one value field per fact"}
 OPPORTUNITY = obj(id=STRING, customer_id=STRING, name=STRING, owner_id=STRING, org_path=STRING, amount=MONEY,
                   expected_close_date=STRING, stage=STRING, status=STRING, probability=INTEGER, facts=FACTS,
-                  version=STRING)
+                  commit={"type": "boolean"}, version=STRING)
+DECIMAL = {"type": "string", "description": "decimal string"}
+QUOTE = obj(id=STRING, opportunity_id=STRING, version=INTEGER, currency=STRING, status=STRING, subtotal=DECIMAL,
+            discount_total=DECIMAL, total=DECIMAL, lines={"type": "array", "items": obj(
+                product_id=STRING, name=STRING, unit_price=DECIMAL, quantity=DECIMAL, discount_kind=STRING,
+                discount_value=DECIMAL, gross=DECIMAL, discount=DECIMAL, net=DECIMAL)})
+RULES = obj(["rules"], rules={"type": "array", "items": obj(region=STRING, industry=STRING, rep_id=STRING,
+                                                             team_id=STRING)})
 
 
 def describe(api: OpenApi) -> None:
@@ -188,12 +247,33 @@ def describe(api: OpenApi) -> None:
                       ["customer_id", "name", "amount", "expected_close_date"], customer_id=STRING, name=STRING,
                       amount=MONEY, expected_close_date={"type": "string", "format": "date"}, owner_id=STRING,
                       competitors={"type": "array", "items": obj(["name"], name=STRING, strengths=STRING, price=MONEY)},
-                      products={"type": "array", "items": obj(["product_id"], product_id=STRING, quantity=STRING)}))
+                      products={"type": "array", "items": obj(["product_id"], product_id=STRING, quantity=STRING)},
+                      stage_model={"type": "string", "description": "business line's model code; empty: default"}))
     api.operation("/v1/opportunities", "get", "List opportunities in scope (cursor paging)", tag=t, parameters=[
         query_param("owner_id"), query_param("customer_id"), query_param("status"), query_param("stage"),
         query_param("limit", INTEGER), query_param("cursor")])
     api.operation("/v1/opportunities/{opportunity_id}", "get", "Read an opportunity", tag=t, response=OPPORTUNITY,
                   parameters=opp)
+    api.operation("/v1/opportunities/{opportunity_id}", "patch",
+                  "Change amount, expected close date or the forecast commit flag (If-Match required)", tag=t,
+                  response=OPPORTUNITY, parameters=opp, request=obj(
+                      amount=MONEY, expected_close_date={"type": "string", "format": "date"},
+                      commit={"type": "boolean"}))
+    api.operation("/v1/quotes", "post", "Issue a quote version for an opportunity (supersedes the current one); "
+                  "lines priced from the product catalogue", tag=t, status=201, response=QUOTE, request=obj(
+                      ["opportunity_id", "lines"], opportunity_id=STRING, currency=STRING,
+                      lines={"type": "array", "items": obj(["product_id"], product_id=STRING, quantity=DECIMAL,
+                                                           discount_kind={"enum": ["percent", "amount"]},
+                                                           discount_value=DECIMAL)}))
+    api.operation("/v1/quotes", "get", "Every version of an opportunity's quote", tag=t,
+                  parameters=[query_param("opportunity_id")])
+    api.operation("/v1/quotes/{quote_id}/accept", "post", "Accept the current quote version", tag=t, response=QUOTE,
+                  parameters=[path_param("quote_id")])
+    api.operation("/v1/lead-assignment-rules", "get", "The lead assignment rule table (leads:assign, subtree or all)",
+                  tag=t, response=RULES)
+    api.operation("/v1/lead-assignment-rules", "put",
+                  "Replace the lead assignment rules: by region / industry to a rep, or round robin in a team",
+                  tag=t, response=RULES, request=RULES)
     api.operation("/v1/opportunities/{opportunity_id}/advance", "post",
                   "Advance through the stage gates (rejections are recorded as gate violations)", tag=t,
                   response=OPPORTUNITY, parameters=opp, request=obj(target_stage=STRING, facts=FACTS))
@@ -212,7 +292,18 @@ def describe(api: OpenApi) -> None:
     api.operation("/v1/forecast", "get", "Forecast by close month: count, amount, weighted, commit, best case",
                   tag=t, parameters=[query_param("group_by", {"enum": ["owner", "team", "subtree"]}),
                                      query_param("subtree")])
-    api.operation("/v1/stage-models", "get", "Stage models (the default one)", tag=t)
+    api.operation("/v1/stage-models", "get", "Stage models, one per business line", tag=t)
+    api.operation("/v1/stage-models/{code}", "put",
+                  "Create or replace a business line's stage model (stage_models:update); validated as a whole",
+                  tag=t, parameters=[path_param("code")], request=obj(
+                      ["name", "entry_stage", "stages"], name=STRING, entry_stage=STRING,
+                      stages={"type": "array", "items": obj(
+                          ["code", "name", "probability"], code=STRING, name=STRING, probability=INTEGER,
+                          sla_days=INTEGER, skippable={"type": "boolean"}, outcome={"enum": ["", "won", "lost"]},
+                          required_facts={"type": "array", "items": obj(
+                              ["code", "name", "type"], code=STRING, name=STRING,
+                              type={"enum": ["amount", "date", "text", "organisations", "document", "visits"]},
+                              min_count=INTEGER, visit_kinds={"type": "array", "items": STRING})})}))
     api.operation("/v1/stage-models/{code}", "get", "Read a stage model", tag=t, parameters=[path_param("code")])
     api.operation("/v1/leads", "post", "Create a lead (in the pool, or assigned with assign_to)", tag=t, status=201,
                   request=obj(["company_name"], company_name=STRING, contact_name=STRING, phone=STRING, email=STRING,

@@ -11,6 +11,7 @@ from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.scheduling import every
 from salesgrid_common.service import ServiceContext, ServiceDefinition
 
+from salesgrid_pipeline.catalogue_client import CatalogueClient
 from salesgrid_pipeline.customers_client import CustomersClient
 from salesgrid_pipeline.handlers import follow_up_subscription
 from salesgrid_pipeline.models import Base
@@ -32,6 +33,7 @@ def usecases_for(ctx: ServiceContext) -> PipelineUseCases:
         settings = _settings(ctx)
         ctx.extras["usecases"] = PipelineUseCases(ctx.sessions, ctx.outbox, ctx.clock,
                                                   CustomersClient(ctx.channel(settings.customers_addr)),
+                                                  CatalogueClient(ctx.channel(settings.contracts_addr)),
                                                   reclaim_after_days=settings.lead_reclaim_days)
     return ctx.extras["usecases"]
 

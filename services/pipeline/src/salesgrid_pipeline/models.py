@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from salesgrid_common.db import UtcDateTime
@@ -37,6 +37,7 @@ class Opportunity(Base):
     lost_reason: Mapped[str] = mapped_column(Text, default="")
     facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     sla_level_notified: Mapped[int] = mapped_column(Integer, default=0)  # for the current stage entry
+    commit: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # the rep's forecast commit flag
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -97,3 +98,57 @@ class Lead(Base):
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(36))
     version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Quote(Base):
+    """One version of an opportunity's quote; lines carry the catalogue's name and price as they
+    were when quoted (a later price change does not alter an issued quote)."""
+
+    __tablename__ = "quotes"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    opportunity_id: Mapped[str] = mapped_column(String(36), index=True)
+    owner_id: Mapped[str] = mapped_column(String(36))  # the opportunity's, for scope
+    org_path: Mapped[str] = mapped_column(String(1000), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    subtotal: Mapped[str] = mapped_column(String(40))
+    discount_total: Mapped[str] = mapped_column(String(40))
+    total: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(12))  # current | superseded | accepted
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(36))
+    accepted_at: Mapped[datetime | None]
+    accepted_by: Mapped[str] = mapped_column(String(36), default="")
+    __table_args__ = (UniqueConstraint("opportunity_id", "version", name="uq_quotes_opportunity_version"),)
+
+
+class LeadAssignmentRule(Base):
+    """The lead assignment rule table, in match order (first match wins)."""
+
+    __tablename__ = "lead_assignment_rules"
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    region: Mapped[str] = mapped_column(String(200), default="")
+    industry: Mapped[str] = mapped_column(String(200), default="")
+    rep_id: Mapped[str] = mapped_column(String(36), default="")
+    team_id: Mapped[str] = mapped_column(String(36), default="")
+
+
+class RoundRobinState(Base):
+    """Last rep of each team given a lead by round robin; updated in the lead's transaction."""
+
+    __tablename__ = "lead_round_robin"
+    team_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    last_assignee: Mapped[str] = mapped_column(String(36))
+
+
+class StageModelRow(Base):
+    """An administered stage model (one per business line); the built-in default applies until
+    a row with its code exists."""
+
+    __tablename__ = "stage_models"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(36))

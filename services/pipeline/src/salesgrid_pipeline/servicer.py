@@ -15,11 +15,14 @@ from salesgrid_common.protos import to_timestamp
 from salesgrid_pipeline import models
 from salesgrid_pipeline.domain.facts import DocumentRef, FactValue, VisitKind, VisitRef
 from salesgrid_pipeline.domain.forecast import ForecastBucket
+from salesgrid_pipeline.domain.leads import AssignmentRule
 from salesgrid_pipeline.domain.money import Money
 from salesgrid_pipeline.domain.opportunities import Competitor, OpportunityInput, OpportunityProduct
-from salesgrid_pipeline.domain.stage_model import StageModel
+from salesgrid_pipeline.domain.quotes import Discount, DiscountKind
+from salesgrid_pipeline.domain.facts import FactSpec, FactType
+from salesgrid_pipeline.domain.stage_model import Outcome, Stage, StageModel
 from salesgrid_pipeline.fact_store import decode_facts, encode_fact
-from salesgrid_pipeline.usecases import PipelineUseCases
+from salesgrid_pipeline.usecases import PipelineUseCases, QuoteLineRequest
 
 # --- proto → domain ----------------------------------------------------------------------------
 
@@ -82,6 +85,48 @@ def _opportunity_input(request: pb.CreateOpportunityRequest) -> OpportunityInput
                        for i, p in enumerate(request.products)))
 
 
+def _quote_lines(lines: Iterable[pb.QuoteLineInput]) -> list[QuoteLineRequest]:
+    parsed = []
+    for i, line in enumerate(lines):
+        where = f"lines[{i}]"
+        discount = None
+        if line.discount_kind:
+            try:
+                kind = DiscountKind(line.discount_kind)
+            except ValueError:
+                raise ValidationFailed("must be percent or amount", f"{where}.discount_kind") from None
+            discount = Discount(kind, _decimal(line.discount_value, f"{where}.discount_value"))
+        if not line.product_id.strip():
+            raise ValidationFailed("is required", f"{where}.product_id")
+        parsed.append(QuoteLineRequest(line.product_id, _decimal(line.quantity, f"{where}.quantity", Decimal(1)),
+                                       discount))
+    return parsed
+
+
+def _enum(kind: type, value: str, field: str):  # type: ignore[no-untyped-def]
+    try:
+        return kind(value)
+    except ValueError:
+        raise ValidationFailed(f"must be one of {[k.value for k in kind]}", field) from None
+
+
+def _stage_model(message: pb.StageModel) -> StageModel:
+    """Proto → domain; the domain's validate_stage_model then checks the model as a whole."""
+    stages = []
+    for i, stage in enumerate(message.stages):
+        where = f"stages[{i}]"
+        facts = tuple(FactSpec(f.code, f.name, _enum(FactType, f.type, f"{where}.required_facts[{j}].type"),
+                               min_count=f.min_count or 1,
+                               visit_kinds=frozenset(_enum(VisitKind, k, f"{where}.required_facts[{j}].visit_kinds")
+                                                     for k in f.visit_kinds))
+                      for j, f in enumerate(stage.required_facts))
+        stages.append(Stage(stage.code, stage.name, stage.probability, sla_days=stage.sla_days or None,
+                            required_facts=facts, skippable=stage.skippable,
+                            outcome=_enum(Outcome, stage.outcome, f"{where}.outcome") if stage.outcome else None))
+    return StageModel(code=message.code.strip(), name=message.name, stages=tuple(stages),
+                      entry_stage_code=message.entry_stage)
+
+
 # --- domain / rows → proto ---------------------------------------------------------------------
 
 
@@ -114,8 +159,22 @@ def opportunity_pb(row: models.Opportunity, uc: PipelineUseCases) -> pb.Opportun
                      for c in row.competitors],
         products=[pb.OpportunityProduct(**p) for p in row.products], stage=row.stage,
         stage_entered_at=to_timestamp(row.stage_entered_at), status=row.status, lost_reason=row.lost_reason,
-        facts=_facts_pb(uc.facts_of(row)), probability=uc.model.stage(row.stage).probability,
-        stage_model=row.stage_model, version=row.version, created_at=to_timestamp(row.created_at))
+        facts=_facts_pb(uc.facts_of(row)), probability=uc.model_of(row.stage_model).stage(row.stage).probability,
+        stage_model=row.stage_model, version=row.version, created_at=to_timestamp(row.created_at), commit=row.commit)
+
+
+def quote_pb(row: models.Quote) -> pb.Quote:
+    return pb.Quote(
+        id=row.id, opportunity_id=row.opportunity_id, version=row.version, currency=row.currency,
+        lines=[pb.QuoteLine(**line) for line in row.lines], subtotal=row.subtotal, discount_total=row.discount_total,
+        total=row.total, status=row.status, created_at=to_timestamp(row.created_at), created_by=row.created_by,
+        accepted_at=to_timestamp(row.accepted_at), accepted_by=row.accepted_by)
+
+
+def rules_pb(rules: Iterable[AssignmentRule]) -> pb.LeadAssignmentRules:
+    return pb.LeadAssignmentRules(rules=[pb.LeadAssignmentRule(region=r.region, industry=r.industry,
+                                                               rep_id=r.rep_id or "", team_id=r.team_id or "")
+                                         for r in rules])
 
 
 def lead_pb(row: models.Lead) -> pb.Lead:
@@ -160,7 +219,8 @@ class PipelineServicer(pb_grpc.PipelineServicer):
         self.uc = usecases
 
     async def CreateOpportunity(self, request: pb.CreateOpportunityRequest, context: grpc.aio.ServicerContext) -> pb.Opportunity:
-        row = await self.uc.create_opportunity(caller(), _opportunity_input(request), request.owner_id)
+        row = await self.uc.create_opportunity(caller(), _opportunity_input(request), request.owner_id,
+                                               request.stage_model)
         return opportunity_pb(row, self.uc)
 
     async def GetOpportunity(self, request: pb.GetOpportunityRequest, context: grpc.aio.ServicerContext) -> pb.Opportunity:
@@ -196,10 +256,10 @@ class PipelineServicer(pb_grpc.PipelineServicer):
 
     async def ListStageHistory(self, request: pb.ListStageHistoryRequest,
                                context: grpc.aio.ServicerContext) -> pb.ListStageHistoryResponse:
-        rows = await self.uc.stage_history(caller(), request.opportunity_id)
+        model, rows = await self.uc.stage_history(caller(), request.opportunity_id)
         return pb.ListStageHistoryResponse(changes=[pb.StageChange(
             id=r.id, opportunity_id=r.opportunity_id, kind=r.kind, from_stage=r.from_stage, to_stage=r.to_stage,
-            at=to_timestamp(r.at), by=r.by, facts=_facts_pb(decode_facts(r.facts, self.uc.model)), reason=r.reason,
+            at=to_timestamp(r.at), by=r.by, facts=_facts_pb(decode_facts(r.facts, model)), reason=r.reason,
             skipped_stages=r.skipped_stages) for r in rows])
 
     async def ListGateViolations(self, request: pb.ListGateViolationsRequest,
@@ -244,4 +304,41 @@ class PipelineServicer(pb_grpc.PipelineServicer):
         return pb.Forecast(buckets=[bucket_pb(b) for b in buckets])
 
     async def GetStageModel(self, request: pb.GetStageModelRequest, context: grpc.aio.ServicerContext) -> pb.StageModel:
-        return stage_model_pb(self.uc.stage_model(caller(), request.code))
+        return stage_model_pb(await self.uc.get_stage_model(caller(), request.code))
+
+    async def ListStageModels(self, request: pb.ListStageModelsRequest,
+                              context: grpc.aio.ServicerContext) -> pb.ListStageModelsResponse:
+        return pb.ListStageModelsResponse(models=[stage_model_pb(m) for m in await self.uc.list_stage_models(caller())])
+
+    async def PutStageModel(self, request: pb.PutStageModelRequest, context: grpc.aio.ServicerContext) -> pb.StageModel:
+        return stage_model_pb(await self.uc.put_stage_model(caller(), _stage_model(request.model)))
+
+    async def UpdateOpportunity(self, request: pb.UpdateOpportunityRequest,
+                                context: grpc.aio.ServicerContext) -> pb.Opportunity:
+        row = await self.uc.update_opportunity(
+            caller(), request.id, amount=_money(request.amount, "amount") if request.HasField("amount") else None,
+            expected_close_date=_date(request.expected_close_date, "expected_close_date")
+            if request.expected_close_date else None,
+            commit=request.commit if request.HasField("commit") else None, expected_version=request.expected_version)
+        return opportunity_pb(row, self.uc)
+
+    async def CreateQuote(self, request: pb.CreateQuoteRequest, context: grpc.aio.ServicerContext) -> pb.Quote:
+        row = await self.uc.create_quote(caller(), request.opportunity_id, request.currency,
+                                         _quote_lines(request.lines))
+        return quote_pb(row)
+
+    async def ListQuotes(self, request: pb.ListQuotesRequest, context: grpc.aio.ServicerContext) -> pb.ListQuotesResponse:
+        return pb.ListQuotesResponse(quotes=[quote_pb(r) for r in await self.uc.list_quotes(caller(),
+                                                                                            request.opportunity_id)])
+
+    async def AcceptQuote(self, request: pb.AcceptQuoteRequest, context: grpc.aio.ServicerContext) -> pb.Quote:
+        return quote_pb(await self.uc.accept_quote(caller(), request.id))
+
+    async def GetLeadAssignmentRules(self, request: pb.GetLeadAssignmentRulesRequest,
+                                     context: grpc.aio.ServicerContext) -> pb.LeadAssignmentRules:
+        return rules_pb(await self.uc.get_assignment_rules(caller()))
+
+    async def PutLeadAssignmentRules(self, request: pb.PutLeadAssignmentRulesRequest,
+                                     context: grpc.aio.ServicerContext) -> pb.LeadAssignmentRules:
+        rules = [AssignmentRule(r.region, r.industry, r.rep_id or None, r.team_id or None) for r in request.rules]
+        return rules_pb(await self.uc.put_assignment_rules(caller(), rules))

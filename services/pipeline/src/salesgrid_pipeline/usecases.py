@@ -2,11 +2,13 @@
 scope, applies the domain rules and writes its events to the outbox in that same transaction.
 
 Customers are checked (and, on lead conversion, created) through the customers service over
-gRPC, outside the local transaction. Not yet done: stage models are the default one only."""
+gRPC, outside the local transaction; quote lines are priced from the contracts service's
+catalogue the same way. Stage models are administered per business line; an opportunity
+follows the model whose code it carries (the built-in default until an admin replaces it)."""
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -15,12 +17,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.pipeline_events_pb2 import (PipelineGateViolated, PipelineLeadState,
-                                                     PipelineOpportunityState, PipelineSlaNotice)
-from salesgrid_common.auth import Principal, scope_filter
+                                                     PipelineOpportunityState, PipelineQuoteState,
+                                                     PipelineSlaNotice)
+from salesgrid_common.auth import Principal, Scope, scope_filter
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
-from salesgrid_common.directory import get_user
-from salesgrid_common.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from salesgrid_common.directory import DirectoryUser, directory_units, directory_users, get_user
+from salesgrid_common.errors import Conflict, FailedPrecondition, NotFound, PermissionDenied, ValidationFailed
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.ids import new_id
@@ -28,21 +31,35 @@ from salesgrid_common.paging import keyset_page
 from salesgrid_common.protos import to_timestamp
 from salesgrid_pipeline.domain import forecast as fc
 from salesgrid_pipeline.domain import leads as lead_rules
+from salesgrid_pipeline.domain import quotes as quote_rules
 from salesgrid_pipeline.domain import sla
 from salesgrid_pipeline.domain._checks import normalise_key
 from salesgrid_pipeline.domain.facts import FactValue
 from salesgrid_pipeline.domain.money import Money
 from salesgrid_pipeline.domain.opportunities import OpportunityInput, validate_opportunity
-from salesgrid_pipeline.domain.stage_model import StageModel, default_stage_model
+from salesgrid_pipeline.domain.stage_model import StageModel, default_stage_model, validate_stage_model
 from salesgrid_pipeline.domain.stages import (GateRejected, OpportunityState, StageTransition, advance,
                                               gate_violation, lose, regress, win)
+from salesgrid_pipeline.catalogue_client import CatalogueClient
 from salesgrid_pipeline.customers_client import CustomersClient
 from salesgrid_pipeline.fact_store import decode_facts, encode_facts
-from salesgrid_pipeline.models import GateViolation, Lead, Opportunity, StageHistory
+from salesgrid_pipeline.model_store import decode_model, encode_model
+from salesgrid_pipeline.models import (GateViolation, Lead, LeadAssignmentRule, Opportunity, Quote, RoundRobinState,
+                                      StageHistory, StageModelRow)
 
 OPP_READ, OPP_CREATE, OPP_UPDATE = "opportunities:read", "opportunities:create", "opportunities:update"
 LEAD_READ, LEAD_CREATE, LEAD_UPDATE, LEAD_ASSIGN = "leads:read", "leads:create", "leads:update", "leads:assign"
-Decide = Callable[[OpportunityState, datetime], StageTransition]
+QUOTE_READ, QUOTE_CREATE, QUOTE_UPDATE = "quotes:read", "quotes:create", "quotes:update"  # on the opportunity's scope
+Decide = Callable[[OpportunityState, StageModel, datetime], StageTransition]
+
+
+@dataclass(frozen=True)
+class QuoteLineRequest:
+    """A quote line as asked for: the catalogue supplies its name and unit price."""
+
+    product_id: str
+    quantity: Decimal
+    discount: quote_rules.Discount | None = None
 
 
 def _ancestor_paths(org_path: str) -> list[str]:
@@ -58,12 +75,17 @@ def _status_of(model: StageModel, stage_code: str) -> str:
 
 class PipelineUseCases:
     def __init__(self, sessions: SessionFactory, outbox: Outbox, clock: Clock, customers: CustomersClient,
-                 model: StageModel | None = None, reclaim_after_days: int = lead_rules.RECLAIM_AFTER_DAYS) -> None:
+                 catalogue: CatalogueClient, model: StageModel | None = None,
+                 reclaim_after_days: int = lead_rules.RECLAIM_AFTER_DAYS) -> None:
         self.sessions = sessions
         self.customers = customers
+        self.catalogue = catalogue
         self.outbox = outbox
         self.clock = clock
         self.model = model or default_stage_model()
+        # every administered model as last read; each use case re-reads the table first, so
+        # replicas agree, and the sync helpers (facts, probabilities) use this snapshot
+        self._models: dict[str, StageModel] = {self.model.code: self.model}
         self.reclaim_after_days = reclaim_after_days
 
     # --- helpers ----------------------------------------------------------------------------
@@ -97,23 +119,82 @@ class PipelineUseCases:
             opportunity_id=row.id, customer_id=row.customer_id, name=row.name, owner_id=row.owner_id,
             org_path=row.org_path, amount=row.amount, currency=row.currency,
             expected_close_date=row.expected_close_date.isoformat(), stage=row.stage, status=row.status,
-            probability=self.model.stage(row.stage).probability,
+            probability=self.model_of(row.stage_model).stage(row.stage).probability,
             from_stage=transition.from_stage if transition else "",
-            transition=transition.kind.value if transition else "", reason=transition.reason or "" if transition else "")
+            transition=transition.kind.value if transition else "", reason=transition.reason or "" if transition else "",
+            commit=row.commit, stage_model=row.stage_model)
 
     # --- opportunities ------------------------------------------------------------------------
 
-    async def create_opportunity(self, principal: Principal, data: OpportunityInput, owner_id: str) -> Opportunity:
+    async def create_opportunity(self, principal: Principal, data: OpportunityInput, owner_id: str,
+                                 stage_model: str = "") -> Opportunity:
         principal.require(OPP_CREATE)
         now = self.clock()
         validate_opportunity(data, (), now)  # bad input is refused before any remote call
+        async with self.sessions() as session:
+            self._model_for_new(await self._load_models(session), stage_model)
         await self.customers.visible_customer(principal, data.customer_id.strip())
         async with self.sessions() as session, session.begin():
             owner, org_path = await self._user_in_scope(session, principal, OPP_CREATE, owner_id, "owner_id")
-            return await self._insert_opportunity(session, principal, data, owner, org_path, now)
+            return await self._insert_opportunity(session, principal, data, owner, org_path, now, stage_model)
+
+    # --- stage models -----------------------------------------------------------------------
+
+    async def _load_models(self, session: AsyncSession) -> dict[str, StageModel]:
+        models = {self.model.code: self.model}
+        for row in (await session.scalars(select(StageModelRow))).all():
+            models[row.code] = decode_model(row.definition)
+        self._models = models
+        return models
+
+    def model_of(self, code: str) -> StageModel:
+        return self._models.get(code, self.model)
+
+    def _model_for_new(self, models: Mapping[str, StageModel], code: str) -> StageModel:
+        model = models.get(code.strip() or self.model.code)
+        if model is None:
+            raise ValidationFailed(f"stage model {code!r} does not exist", "stage_model")
+        return model
+
+    async def list_stage_models(self, principal: Principal) -> list[StageModel]:
+        principal.require("stage_models:read")
+        async with self.sessions() as session:
+            return sorted((await self._load_models(session)).values(), key=lambda m: m.code)
+
+    async def get_stage_model(self, principal: Principal, code: str) -> StageModel:
+        principal.require("stage_models:read")
+        async with self.sessions() as session:
+            model = (await self._load_models(session)).get(code or self.model.code)
+        if model is None:
+            raise NotFound(f"stage model {code!r} does not exist", "code")
+        return model
+
+    async def put_stage_model(self, principal: Principal, model: StageModel) -> StageModel:
+        """Create or replace a business line's model. Open opportunities following it must still
+        find their current stage in the new version."""
+        principal.require("stage_models:update")
+        model = validate_stage_model(model)
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            codes = {s.code for s in model.open_stages}
+            stranded = sorted(set((await session.scalars(select(Opportunity.stage).where(
+                Opportunity.stage_model == model.code, Opportunity.status == "open"))).all()) - codes)
+            if stranded:
+                raise FailedPrecondition(f"open opportunities are in stages the new version lacks: {', '.join(stranded)}",
+                                         "stages")
+            row = await session.get(StageModelRow, model.code)
+            if row is None:
+                session.add(StageModelRow(code=model.code, definition=encode_model(model), version=1, updated_at=now,
+                                          updated_by=principal.subject_id))
+            else:
+                row.definition, row.version = encode_model(model), row.version + 1
+                row.updated_at, row.updated_by = now, principal.subject_id
+            self._models[model.code] = model
+            return model
 
     async def _insert_opportunity(self, session: AsyncSession, principal: Principal, data: OpportunityInput,
-                                  owner: str, org_path: str, now: datetime) -> Opportunity:
+                                  owner: str, org_path: str, now: datetime, stage_model: str = "") -> Opportunity:
+        model = self._model_for_new(await self._load_models(session), stage_model)
         customer_id = data.customer_id.strip()
         names = (await session.scalars(select(Opportunity.name).where(Opportunity.customer_id == customer_id))).all()
         valid = validate_opportunity(data, names, now)
@@ -125,8 +206,8 @@ class PipelineUseCases:
                           "price": {"amount": str(c.price.amount), "currency": c.price.currency} if c.price else None}
                          for c in valid.competitors],
             products=[{"product_id": p.product_id, "quantity": str(p.quantity)} for p in valid.products],
-            stage_model=self.model.code, stage=self.model.entry_stage_code, stage_entered_at=now, status="open",
-            lost_reason="", facts={}, sla_level_notified=0, version=1, created_at=now, updated_at=now)
+            stage_model=model.code, stage=model.entry_stage_code, stage_entered_at=now, status="open",
+            lost_reason="", facts={}, sla_level_notified=0, commit=False, version=1, created_at=now, updated_at=now)
         session.add(row)
         try:
             await session.flush()
@@ -138,6 +219,7 @@ class PipelineUseCases:
     async def _visible_opportunity(self, session: AsyncSession, principal: Principal, opportunity_id: str,
                                    permission: str) -> Opportunity:
         principal.require(permission)
+        await self._load_models(session)
         row = await session.get(Opportunity, opportunity_id)
         if row is None:
             raise NotFound(f"opportunity {opportunity_id!r} does not exist", "id")
@@ -158,11 +240,12 @@ class PipelineUseCases:
             if value:
                 stmt = stmt.where(column == value)
         async with self.sessions() as session:
+            await self._load_models(session)
             found = await keyset_page(session, stmt, Opportunity.id, page_size, after, newest_first=False)
         return found.items, found.next_token
 
     def facts_of(self, row: Opportunity) -> dict[str, FactValue]:
-        return decode_facts(row.facts, self.model)
+        return decode_facts(row.facts, self.model_of(row.stage_model))
 
     async def _move(self, principal: Principal, opportunity_id: str, expected_version: int, decide: Decide) -> Opportunity:
         """Apply one stage transition; a rejected advance is recorded as a gate violation and then raised."""
@@ -174,7 +257,8 @@ class PipelineUseCases:
                 self._check_version(row.version, expected_version)
                 before = self.facts_of(row)
                 try:
-                    transition = decide(OpportunityState(row.id, row.stage, row.stage_entered_at, before), now)
+                    transition = decide(OpportunityState(row.id, row.stage, row.stage_entered_at, before),
+                                        self.model_of(row.stage_model), now)
                 except GateRejected as rejection:
                     await self._record_violation(session, principal, row, rejection, now)
                     rejected = rejection  # raised after the violation is committed
@@ -189,7 +273,7 @@ class PipelineUseCases:
         supplied = {code: value for code, value in transition.facts.items() if before.get(code) != value}
         row.stage = transition.to_stage
         row.stage_entered_at = transition.at
-        row.status = _status_of(self.model, transition.to_stage)
+        row.status = _status_of(self.model_of(row.stage_model), transition.to_stage)
         row.facts = encode_facts(transition.facts)
         row.lost_reason = transition.reason or "" if row.status == "lost" else ""
         row.sla_level_notified = int(sla.SlaLevel.ON_TIME)  # a new stage entry starts its SLA afresh
@@ -218,41 +302,183 @@ class PipelineUseCases:
             invalid_facts=[f"{code}: {message}" for code, message in record.invalid_facts],
             unskippable_stages=record.unskippable_stages), row.id, row.org_path, principal, now)
 
-    def _next_stage(self, stage_code: str) -> str:
-        index = self.model.index(stage_code) + 1
-        if index >= len(self.model.stages) or self.model.stages[index].is_terminal:
-            return self.model.won_stage.code
-        return self.model.stages[index].code
+    @staticmethod
+    def _next_stage(model: StageModel, stage_code: str) -> str:
+        index = model.index(stage_code) + 1
+        if index >= len(model.stages) or model.stages[index].is_terminal:
+            return model.won_stage.code
+        return model.stages[index].code
 
     async def advance_opportunity(self, principal: Principal, opportunity_id: str, target_stage: str,
                                   facts: Mapping[str, FactValue], expected_version: int) -> Opportunity:
         actor = principal.subject_id
-        return await self._move(principal, opportunity_id, expected_version, lambda state, now: advance(
-            state, target_stage or self._next_stage(state.stage_code), facts, self.model, actor, now))
+        return await self._move(principal, opportunity_id, expected_version, lambda state, model, now: advance(
+            state, target_stage or self._next_stage(model, state.stage_code), facts, model, actor, now))
 
     async def regress_opportunity(self, principal: Principal, opportunity_id: str, target_stage: str, reason: str,
                                   expected_version: int) -> Opportunity:
         actor = principal.subject_id
         return await self._move(principal, opportunity_id, expected_version,
-                                lambda state, now: regress(state, target_stage, reason, self.model, actor, now))
+                                lambda state, model, now: regress(state, target_stage, reason, model, actor, now))
 
     async def win_opportunity(self, principal: Principal, opportunity_id: str, facts: Mapping[str, FactValue],
                               expected_version: int) -> Opportunity:
         actor = principal.subject_id
         return await self._move(principal, opportunity_id, expected_version,
-                                lambda state, now: win(state, facts, self.model, actor, now))
+                                lambda state, model, now: win(state, facts, model, actor, now))
 
     async def lose_opportunity(self, principal: Principal, opportunity_id: str, reason: str,
                                expected_version: int) -> Opportunity:
         actor = principal.subject_id
         return await self._move(principal, opportunity_id, expected_version,
-                                lambda state, now: lose(state, reason, self.model, actor, now))
+                                lambda state, model, now: lose(state, reason, model, actor, now))
 
-    async def stage_history(self, principal: Principal, opportunity_id: str) -> list[StageHistory]:
+    async def stage_history(self, principal: Principal, opportunity_id: str) -> tuple[StageModel, list[StageHistory]]:
+        """The opportunity's moves, with the model that reads their facts."""
         async with self.sessions() as session:
-            await self._visible_opportunity(session, principal, opportunity_id, OPP_READ)
+            row = await self._visible_opportunity(session, principal, opportunity_id, OPP_READ)
             stmt = select(StageHistory).where(StageHistory.opportunity_id == opportunity_id).order_by(StageHistory.id)
-            return list((await session.scalars(stmt)).all())
+            return self.model_of(row.stage_model), list((await session.scalars(stmt)).all())
+
+    async def update_opportunity(self, principal: Principal, opportunity_id: str, *, amount: Money | None,
+                                 expected_close_date: date | None, commit: bool | None,
+                                 expected_version: int) -> Opportunity:
+        """Amount, expected close date and the forecast commit flag of an open opportunity;
+        the caller must send the version he read (If-Match)."""
+        if not expected_version:
+            raise ValidationFailed("is required (send If-Match with the version you read)", "expected_version")
+        if amount is None and expected_close_date is None and commit is None:
+            raise ValidationFailed("give at least one of amount, expected_close_date and commit", "amount")
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            row = await self._visible_opportunity(session, principal, opportunity_id, OPP_UPDATE)
+            self._check_version(row.version, expected_version)
+            if row.status != "open":
+                raise FailedPrecondition(f"the opportunity is closed ({row.status}); it cannot be changed", "status")
+            current = OpportunityInput(customer_id=row.customer_id, name=row.name,
+                                       amount=Money(Decimal(row.amount), row.currency),
+                                       expected_close_date=row.expected_close_date)
+            valid = validate_opportunity(replace(current, amount=amount or current.amount,
+                                                 expected_close_date=expected_close_date or current.expected_close_date),
+                                         (), now)
+            row.amount, row.currency = str(valid.amount.amount), valid.amount.currency
+            row.expected_close_date = valid.expected_close_date
+            if commit is not None:
+                row.commit = commit
+            row.version += 1
+            row.updated_at = now
+            await self._emit(session, "opportunity.updated", self._opportunity_event(row), row.id, row.org_path,
+                             principal, now)
+            return row
+
+    # --- quotes -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _quote_lines(row: Quote) -> list[quote_rules.QuoteLine]:
+        return [quote_rules.QuoteLine(
+            line["product_id"], line["name"], Decimal(line["unit_price"]), Decimal(line["quantity"]),
+            quote_rules.Discount(quote_rules.DiscountKind(line["discount_kind"]), Decimal(line["discount_value"]))
+            if line.get("discount_kind") else None) for line in row.lines]
+
+    def _quote_domain(self, row: Quote) -> quote_rules.Quote:
+        lines = self._quote_lines(row)
+        return quote_rules.Quote(
+            quote_id=row.id, opportunity_id=row.opportunity_id, version=row.version, currency=row.currency,
+            lines=tuple(lines), pricing=quote_rules.price_quote(lines, row.currency),
+            status=quote_rules.QuoteStatus(row.status), created_at=row.created_at, created_by=row.created_by)
+
+    async def _quote_versions(self, session: AsyncSession, opportunity_id: str) -> list[Quote]:
+        return list((await session.scalars(select(Quote).where(Quote.opportunity_id == opportunity_id)
+                                           .order_by(Quote.version))).all())
+
+    async def _quote_event(self, session: AsyncSession, verb: str, row: Quote, opportunity: Opportunity,
+                           principal: Principal, now: datetime, superseded_id: str = "") -> None:
+        await self._emit(session, f"quote.{verb}", PipelineQuoteState(
+            quote_id=row.id, opportunity_id=row.opportunity_id, version=row.version, currency=row.currency,
+            total=row.total, status=row.status, owner_id=row.owner_id, superseded_quote_id=superseded_id,
+            product_ids=[line["product_id"] for line in row.lines], customer_id=opportunity.customer_id),
+            row.id, row.org_path, principal, now)
+
+    async def create_quote(self, principal: Principal, opportunity_id: str, currency: str,
+                           lines: Sequence[QuoteLineRequest]) -> Quote:
+        """A new version of the opportunity's quote (the first one, or one superseding the
+        current version), priced from the catalogue and snapshotted."""
+        now = self.clock()
+        async with self.sessions() as session:
+            opportunity = await self._visible_opportunity(session, principal, opportunity_id, QUOTE_CREATE)
+            currency = currency.strip() or opportunity.currency
+        if not lines:
+            raise ValidationFailed("a quote needs at least one line", "lines")
+        products = await self.catalogue.products(principal, [line.product_id.strip() for line in lines])
+        problems: list[tuple[str, str]] = []
+        priced: list[quote_rules.QuoteLine] = []
+        for i, line in enumerate(lines):
+            product = products.get(line.product_id.strip())
+            if product is None:
+                problems.append((f"lines[{i}].product_id", f"{line.product_id!r} is not an active catalogue product"))
+            elif currency not in product.prices:
+                problems.append((f"lines[{i}].product_id", f"{product.name!r} has no {currency} price"))
+            else:
+                priced.append(quote_rules.QuoteLine(product.product_id, product.name, product.prices[currency],
+                                                    line.quantity, line.discount))
+        if problems:
+            raise ValidationFailed.many(problems)
+        async with self.sessions() as session, session.begin():
+            opportunity = await self._visible_opportunity(session, principal, opportunity_id, QUOTE_CREATE)
+            if opportunity.status != "open":
+                raise FailedPrecondition(f"the opportunity is closed ({opportunity.status}); it cannot be quoted",
+                                         "opportunity_id")
+            rows = await self._quote_versions(session, opportunity_id)
+            revision = quote_rules.new_version([self._quote_domain(r) for r in rows], quote_id=new_id(),
+                                               opportunity_id=opportunity_id, currency=currency, lines=priced,
+                                               actor=principal.subject_id, now=now)
+            quote, pricing = revision.new, revision.new.pricing
+            row = Quote(id=quote.quote_id, opportunity_id=opportunity_id, owner_id=opportunity.owner_id,
+                        org_path=opportunity.org_path, version=quote.version, currency=currency,
+                        lines=[{"product_id": line.product_id, "name": line.name, "unit_price": str(line.unit_price),
+                                "quantity": str(line.quantity),
+                                "discount_kind": line.discount.kind.value if line.discount else "",
+                                "discount_value": str(line.discount.value) if line.discount else "",
+                                "gross": str(price.gross), "discount": str(price.discount), "net": str(price.net)}
+                               for line, price in zip(quote.lines, pricing.lines)],
+                        subtotal=str(pricing.subtotal), discount_total=str(pricing.discount_total),
+                        total=str(pricing.total), status=quote.status.value, created_at=now,
+                        created_by=principal.subject_id, accepted_at=None, accepted_by="")
+            superseded_id = ""
+            if revision.superseded is not None:
+                previous = next(r for r in rows if r.id == revision.superseded.quote_id)
+                previous.status = revision.superseded.status.value
+                superseded_id = previous.id
+            session.add(row)
+            try:
+                await session.flush()
+            except IntegrityError:  # a concurrent new version took this number
+                raise Conflict("another version of this quote was just issued; reload and retry",
+                               "opportunity_id") from None
+            await self._quote_event(session, "versioned" if superseded_id else "created", row, opportunity,
+                                    principal, now, superseded_id)
+            return row
+
+    async def list_quotes(self, principal: Principal, opportunity_id: str) -> list[Quote]:
+        async with self.sessions() as session:
+            await self._visible_opportunity(session, principal, opportunity_id, QUOTE_READ)
+            return await self._quote_versions(session, opportunity_id)
+
+    async def accept_quote(self, principal: Principal, quote_id: str) -> Quote:
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            row = await session.get(Quote, quote_id)
+            if row is None:
+                raise NotFound(f"quote {quote_id!r} does not exist", "id")
+            opportunity = await self._visible_opportunity(session, principal, row.opportunity_id, QUOTE_UPDATE)
+            rows = await self._quote_versions(session, row.opportunity_id)
+            accepted = quote_rules.accept([self._quote_domain(r) for r in rows], row.version,
+                                          principal.subject_id, now)
+            row.status, row.accepted_at, row.accepted_by = accepted.status.value, now, principal.subject_id
+            await self._quote_event(session, "accepted", row, opportunity, principal, now)
+            return row
+
+    # --- gate violations --------------------------------------------------------------------
 
     async def list_gate_violations(self, principal: Principal, *, actor_id: str, opportunity_id: str, page_size: int,
                                    after: str) -> tuple[list[GateViolation], str]:
@@ -276,10 +502,12 @@ class PipelineUseCases:
         stmt = select(Opportunity).where(scope_filter(principal, OPP_READ, Opportunity.owner_id, Opportunity.org_path),
                                          Opportunity.status != "lost")
         async with self.sessions() as session:
+            await self._load_models(session)
             rows = [fc.OpportunityRow(
                 opportunity_id=r.id, owner_id=r.owner_id, team_id=r.org_path, org_path=r.org_path.strip("/"),
                 close_date=r.expected_close_date, amount=Money(Decimal(r.amount), r.currency),
-                probability=self.model.stage(r.stage).probability, status=fc.RowStatus(r.status))
+                probability=self.model_of(r.stage_model).stage(r.stage).probability, status=fc.RowStatus(r.status),
+                commit_flag=r.commit)
                 for r in (await session.scalars(stmt)).all()]
         if group_by == "subtree":
             return fc.forecast_subtree(rows, (subtree or principal.org_path).strip("/"))
@@ -342,6 +570,10 @@ class PipelineUseCases:
                 principal.require(LEAD_ASSIGN)
                 rep, org_path = await self._user_in_scope(session, principal, LEAD_ASSIGN, assign_to, "assign_to")
                 lead = lead_rules.assign(lead, rep, now)
+            else:
+                by_rule = await self._assign_by_rule(session, lead)
+                if by_rule is not None:
+                    lead, org_path = lead_rules.assign(lead, by_rule.user_id, now), by_rule.org_path
             row = Lead(id=lead.lead_id, company_name=lead.company_name, contact_name=lead.contact_name,
                        phone=lead.phone, email=lead.email, region=lead.region, industry=lead.industry,
                        source=lead.source, estimated_amount=str(estimated_amount.amount) if estimated_amount else None,
@@ -350,9 +582,99 @@ class PipelineUseCases:
             self._lead_store(row, lead, org_path, now)
             session.add(row)
             await self._lead_event(session, "created", row, principal, now)
-            if assign_to:
+            if row.owner_id:
                 await self._lead_event(session, "assigned", row, principal, now)
             return row
+
+    # --- lead assignment rules --------------------------------------------------------------
+
+    @staticmethod
+    async def _rules(session: AsyncSession) -> list[lead_rules.AssignmentRule]:
+        rows = (await session.scalars(select(LeadAssignmentRule).order_by(LeadAssignmentRule.position))).all()
+        return [lead_rules.AssignmentRule(r.region, r.industry, r.rep_id or None, r.team_id or None) for r in rows]
+
+    @staticmethod
+    async def _team_reps(session: AsyncSession, team_id: str) -> list[str]:
+        """The team's active reps from the directory replica, in a stable order every replica shares."""
+        rows = (await session.execute(select(directory_users.c.user_id, directory_users.c.roles).where(
+            directory_users.c.unit_id == team_id, directory_users.c.active.is_(True))
+            .order_by(directory_users.c.user_id))).all()
+        return [r.user_id for r in rows if "rep" in r.roles.split(",")]
+
+    async def _assign_by_rule(self, session: AsyncSession, lead: lead_rules.Lead) -> DirectoryUser | None:
+        """The rep the rule table gives this lead (None: no rule matches, it stays in the pool).
+        Round robin reads and advances the team's state row in the lead's transaction, locked on
+        PostgreSQL, so replicas hand out leads in one shared order."""
+        rules = await self._rules(session)
+        rule = lead_rules.match_rule(rules, lead.region, lead.industry)
+        if rule is None:
+            return None
+        teams: dict[str, list[str]] = {}
+        last: dict[str, str] = {}
+        state: RoundRobinState | None = None
+        if rule.team_id:
+            state = await session.scalar(select(RoundRobinState).where(RoundRobinState.team_id == rule.team_id)
+                                         .with_for_update())
+            teams[rule.team_id] = await self._team_reps(session, rule.team_id)
+            if state is not None:
+                last[rule.team_id] = state.last_assignee
+        try:
+            chosen = lead_rules.choose_assignee(lead, rules, teams, last)
+        except FailedPrecondition:  # a team without active reps: the lead waits in the pool
+            return None
+        if chosen is None:
+            return None
+        user = await get_user(session, chosen.rep_id)
+        if user is None or not user.active:  # a rule naming a departed rep: the lead waits in the pool
+            return None
+        if chosen.team_id is not None:
+            if state is None:
+                session.add(RoundRobinState(team_id=chosen.team_id, last_assignee=chosen.rep_id))
+            else:
+                state.last_assignee = chosen.rep_id
+        return user
+
+    @staticmethod
+    def _require_rule_admin(principal: Principal) -> None:
+        if principal.require(LEAD_ASSIGN) < Scope.SUBTREE:
+            raise PermissionDenied(f"{LEAD_ASSIGN} at scope subtree or all is needed to manage assignment rules")
+
+    async def get_assignment_rules(self, principal: Principal) -> list[lead_rules.AssignmentRule]:
+        self._require_rule_admin(principal)
+        async with self.sessions() as session:
+            return await self._rules(session)
+
+    async def put_assignment_rules(self, principal: Principal,
+                                   rules: Sequence[lead_rules.AssignmentRule]) -> list[lead_rules.AssignmentRule]:
+        """Replace the rule table; every target must be an active rep / a known team in the caller's scope."""
+        self._require_rule_admin(principal)
+        rules = [lead_rules.AssignmentRule(r.region.strip(), r.industry.strip(), (r.rep_id or "").strip() or None,
+                                           (r.team_id or "").strip() or None) for r in rules]
+        lead_rules.validate_rules(rules)
+        async with self.sessions() as session, session.begin():
+            problems: list[tuple[str, str]] = []
+            for i, rule in enumerate(rules):
+                if rule.rep_id is not None:
+                    user = await get_user(session, rule.rep_id)
+                    if user is None or not user.active:
+                        problems.append((f"rules[{i}].rep_id", "is not a known active user"))
+                    elif not principal.can_see(LEAD_ASSIGN, user.user_id, user.org_path):
+                        problems.append((f"rules[{i}].rep_id", "is outside your scope"))
+                else:
+                    path = await session.scalar(select(directory_units.c.path).where(
+                        directory_units.c.unit_id == rule.team_id, directory_units.c.active.is_(True)))
+                    if path is None:
+                        problems.append((f"rules[{i}].team_id", "is not a known org unit"))
+                    elif not principal.can_see(LEAD_ASSIGN, "", path):
+                        problems.append((f"rules[{i}].team_id", "is outside your scope"))
+            if problems:
+                raise ValidationFailed.many(problems)
+            for old in (await session.scalars(select(LeadAssignmentRule))).all():
+                await session.delete(old)
+            await session.flush()
+            session.add_all([LeadAssignmentRule(position=i, region=r.region, industry=r.industry, rep_id=r.rep_id or "",
+                                                team_id=r.team_id or "") for i, r in enumerate(rules)])
+        return rules
 
     async def get_lead(self, principal: Principal, lead_id: str) -> Lead:
         async with self.sessions() as session:
@@ -456,12 +778,13 @@ class PipelineUseCases:
         now = self.clock()
         written = 0
         async with self.sessions() as session, session.begin():
+            await self._load_models(session)
             for row in (await session.scalars(select(Opportunity).where(Opportunity.status == "open"))).all():
                 owner = await get_user(session, row.owner_id)
                 manager = await get_user(session, owner.manager_id) if owner and owner.manager_id else None
                 check = sla.due_notifications(
                     subject_id=row.id, stage_code=row.stage, entered_at=row.stage_entered_at,
-                    sla_days=self.model.stage(row.stage).sla_days, now=now, owner_id=row.owner_id,
+                    sla_days=self.model_of(row.stage_model).stage(row.stage).sla_days, now=now, owner_id=row.owner_id,
                     manager_id=owner.manager_id if owner else None,
                     escalation_ids=(manager.manager_id,) if manager and manager.manager_id else (),
                     last_level_notified=sla.SlaLevel(row.sla_level_notified))
@@ -482,10 +805,3 @@ class PipelineUseCases:
                     await self._lead_event(session, "reclaimed", row, None, now, previous)
                     written += 1
         return written
-
-    def stage_model(self, principal: Principal, code: str) -> StageModel:
-        principal.require("stage_models:read")
-        if code and code != self.model.code:
-            raise NotFound(f"stage model {code!r} does not exist", "code")
-        return self.model
-
