@@ -17,37 +17,22 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-from salesgrid_dev.api import auth, created, poll
+from salesgrid_dev.api import (
+    WIN_FACTS,
+    auth,
+    created,
+    gate_facts,
+    money,
+    poll,
+)
 
 PASSWORD = "Field-Sales-2026"
 AT = {"latitude": 31.2400, "longitude": 121.4900}  # every customer's address
 NEAR, FAR = 31.2404, 31.2580  # ~45 m and ~2 km north of it
 
 
-def cny(amount: str) -> dict[str, str]:
-    return {"amount": amount, "currency": "CNY"}
-
-
-def doc(code: str) -> dict[str, Any]:
-    return {"code": code, "document": {"document_id": f"doc-{code}", "file_name": f"{code}.pdf"}}
-
-
-# The facts each gate of the default stage model requires, in stage order, then those to win.
-GATES: list[tuple[str, list[dict[str, Any]]]] = [
-    ("approval", [
-        {"code": "budget", "amount": cny("200000")}, {"code": "our_expected_amount", "amount": cny("120000")},
-        {"code": "latest_expected_bid_date", "date": "2027-02-28"},
-        *({"code": f"{kind}_organisations", "organisations": {"names": [f"{kind} org"]}}
-          for kind in ("design", "decision", "user")),
-        {"code": "decision_chain_visits", "visits": {"visits": [
-            {"activity_id": f"call-{n}", "kind": "visit"} for n in range(3)]}}]),
-    ("formal_communication", [{"code": "expected_bid_date", "date": "2027-02-15"},
-                              {"code": "expected_winning_amount", "amount": cny("120000")}]),
-    ("bidding", [doc("tender_document"), doc("bid_document"), {"code": "publication_date", "date": "2027-01-20"},
-                 {"code": "response_date", "date": "2027-02-15"}]),
-    ("result", []),
-]
-TO_WIN = [doc("award_notice"), doc("bid_opening_documents")]
+GATES = gate_facts("200000", "120000", "120000")
+TO_WIN = WIN_FACTS
 
 
 def test_analytics_numbers_match_what_was_created(api: httpx.Client, admin_token: str) -> None:
@@ -93,7 +78,7 @@ def test_analytics_numbers_match_what_was_created(api: httpx.Client, admin_token
             created(api.post("/v1/follow-ups", headers=headers, json={
                 "kind": "call", "occurred_at": stamp, "notes": "first call", "customer_id": customer["id"]}))
             opportunities[rep_id].append(created(api.post("/v1/opportunities", headers=headers, json={
-                "customer_id": customer["id"], "name": f"Line {n}", "amount": cny(next(amounts)),
+                "customer_id": customer["id"], "name": f"Line {n}", "amount": money(next(amounts)),
                 "expected_close_date": f"{now.year + 1}-06-30"})))
 
     # rep1 wins his first opportunity, gate by gate.
@@ -109,7 +94,7 @@ def test_analytics_numbers_match_what_was_created(api: httpx.Client, admin_token
 
     # rep1 signs an 80,000 contract (within the manager's approval limit) and collects 30,000 of it.
     product = created(api.post("/v1/products", headers=admin, json={
-        "sku": f"AN-{suffix}", "name": "Analytics licence", "prices": [cny("40000.00")]}))
+        "sku": f"AN-{suffix}", "name": "Analytics licence", "prices": [money("40000.00")]}))
     today = now.date()
     contract = created(api.post("/v1/contracts", headers=as_rep1, json={
         "customer_id": customers[rep1["id"]][0]["id"], "branch_code": "IT", "currency": "CNY",
@@ -168,10 +153,10 @@ def test_analytics_numbers_match_what_was_created(api: httpx.Client, admin_token
     # --- what analytics says, once every event has been projected ---------------------------
     fields = ("contract_amount", "collections", "new_customers", "follow_ups", "visits", "flagged_visits",
               "reports_on_time", "reports_late", "receivables_outstanding", "gate_violations")
-    money = {"contract_amount", "collections", "receivables_outstanding"}
+    money_fields = {"contract_amount", "collections", "receivables_outstanding"}
 
     def line(row: dict[str, Any]) -> tuple[Any, ...]:
-        return tuple(Decimal(row[f]) if f in money else int(row[f]) for f in fields)
+        return tuple(Decimal(row[f]) if f in money_fields else int(row[f]) for f in fields)
 
     expected = {rep_id: (contract_amount if rep_id == rep1["id"] else Decimal(0),
                          collected if rep_id == rep1["id"] else Decimal(0), count, count, *visits[rep_id],

@@ -6,20 +6,24 @@ opportunity advanced through every gate and won, the contract made from it, appr
 collected until nothing is receivable for the rep's unit."""
 from __future__ import annotations
 
-import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import grpc
 import httpx
 from salesgrid.common.v1 import directory_pb2, directory_pb2_grpc
-from salesgrid_dev.api import auth, created, org_unit, person, problem, root_unit
+from salesgrid_dev.api import (
+    WIN_FACTS,
+    auth,
+    created,
+    gate_facts,
+    org_unit,
+    person,
+    problem,
+    root_unit,
+)
 from salesgrid_dev.platform import Platform
-
-sys.path.insert(0, str(Path(__file__).parent))  # the pipeline flow's gate facts are reused, not copied
-from test_pipeline_flow import STAGE_FACTS, document  # noqa: E402
 
 PASSWORD = "Contracts-Flow-2026"
 
@@ -187,11 +191,11 @@ def test_from_won_opportunity_to_fully_collected(platform: Platform, api: httpx.
     dates = {"branch_code": "WN", "start_date": today.isoformat(),
              "end_date": (today + timedelta(days=365)).isoformat()}
     problem(api.post("/v1/contracts", headers=rep, json={"opportunity_id": opp_id, **dates}), 422, "opportunity_id")
-    for stage, facts in STAGE_FACTS:
+    for stage, facts in gate_facts():
         assert created(api.post(f"/v1/opportunities/{opp_id}/advance", headers=rep, json={"facts": facts}),
                        200)["stage"] == stage
     won = created(api.post(f"/v1/opportunities/{opp_id}/won", headers=rep, json={
-        "facts": [document("award_notice"), document("bid_opening_documents")]}), 200)
+        "facts": WIN_FACTS}), 200)
     assert won["status"] == "won"
 
     # The contract copies the opportunity's customer, currency and amount; its terms come from the

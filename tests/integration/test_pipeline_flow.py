@@ -8,39 +8,25 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Any
 
 import httpx
-from salesgrid_dev.api import auth, created, org_unit, person, poll, problem, root_unit
+from salesgrid_dev.api import (
+    auth,
+    created,
+    document_fact,
+    gate_facts,
+    money,
+    org_unit,
+    person,
+    poll,
+    problem,
+    root_unit,
+)
 
 PASSWORD = "Field-Sales-2026"
 
 
-def money(amount: str) -> dict[str, str]:
-    return {"amount": amount, "currency": "CNY"}
-
-
-def document(code: str) -> dict[str, Any]:
-    return {"code": code, "document": {"document_id": f"doc-{code}", "file_name": f"{code}.pdf"}}
-
-
-# every gate of the default stage model, in order, with the facts it requires
-STAGE_FACTS: list[tuple[str, list[dict[str, Any]]]] = [
-    ("approval", [
-        {"code": "budget", "amount": money("900000")},
-        {"code": "our_expected_amount", "amount": money("600000")},
-        {"code": "latest_expected_bid_date", "date": "2027-02-28"},
-        {"code": "design_organisations", "organisations": {"names": ["华东设计院"]}},
-        {"code": "decision_organisations", "organisations": {"names": ["集团总部"]}},
-        {"code": "user_organisations", "organisations": {"names": ["二号工厂"]}},
-        {"code": "decision_chain_visits", "visits": {"visits": [
-            {"activity_id": f"visit-{i}", "kind": "visit"} for i in range(3)]}}]),
-    ("formal_communication", [{"code": "expected_bid_date", "date": "2027-02-15"},
-                              {"code": "expected_winning_amount", "amount": money("580000")}]),
-    ("bidding", [document("tender_document"), document("bid_document"),
-                 {"code": "publication_date", "date": "2027-01-20"}, {"code": "response_date", "date": "2027-02-15"}]),
-    ("result", []),
-]
+STAGE_FACTS = gate_facts("900000", "600000", "580000")
 
 
 def test_lead_to_won_with_gates_scope_and_bad_input(api: httpx.Client, admin_token: str) -> None:
@@ -107,7 +93,7 @@ def test_lead_to_won_with_gates_scope_and_bad_input(api: httpx.Client, admin_tok
         assert moved.json()["stage"] == stage
         version = moved.json()["version"]
     won = api.post(f"/v1/opportunities/{opp_id}/won", headers=r1,
-                   json={"facts": [document("award_notice"), document("bid_opening_documents")]})
+                   json={"facts": [document_fact("award_notice"), document_fact("bid_opening_documents")]})
     assert won.status_code == 200, won.text
     assert (won.json()["status"], won.json()["stage"]) == ("won", "won")
     closed = api.post(f"/v1/opportunities/{opp_id}/advance", headers=r1, json={})
@@ -210,5 +196,5 @@ def test_stage_models_admin_api(api: httpx.Client, admin_token: str) -> None:
     assert (opp["stage_model"], opp["stage"], opp["probability"]) == (code, "qualify", 20)
     problem(api.post(f"/v1/opportunities/{opp['id']}/advance", headers=rep, json={}), 422)
     moved = api.post(f"/v1/opportunities/{opp['id']}/advance", headers=rep,
-                     json={"facts": [document("offer_document")]})
+                     json={"facts": [document_fact("offer_document")]})
     assert moved.status_code == 200 and (moved.json()["stage"], moved.json()["probability"]) == ("offer", 60)

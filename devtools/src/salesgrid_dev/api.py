@@ -61,3 +61,35 @@ def problem(reply: httpx.Response, status: int, field: str | None = None) -> Non
     assert reply.headers["Content-Type"] == "application/problem+json"
     if field is not None:
         assert field in [e["field"] for e in reply.json().get("errors", [])], reply.text
+
+
+def money(amount: str, currency: str = "CNY") -> dict[str, str]:
+    return {"amount": amount, "currency": currency}
+
+
+def document_fact(code: str) -> dict[str, Any]:
+    return {"code": code, "document": {"document_id": f"doc-{code}", "file_name": f"{code}.pdf"}}
+
+
+def gate_facts(budget: str = "900000", expected: str = "600000",
+               winning: str = "580000") -> list[tuple[str, list[dict[str, Any]]]]:
+    """The facts every gate of the default stage model requires, stage by stage, in order."""
+    return [
+        ("approval", [
+            {"code": "budget", "amount": money(budget)},
+            {"code": "our_expected_amount", "amount": money(expected)},
+            {"code": "latest_expected_bid_date", "date": "2027-02-28"},
+            *({"code": f"{kind}_organisations", "organisations": {"names": [f"{kind} organisation"]}}
+              for kind in ("design", "decision", "user")),
+            {"code": "decision_chain_visits", "visits": {"visits": [
+                {"activity_id": f"visit-{n}", "kind": "visit"} for n in range(3)]}}]),
+        ("formal_communication", [{"code": "expected_bid_date", "date": "2027-02-15"},
+                                  {"code": "expected_winning_amount", "amount": money(winning)}]),
+        ("bidding", [document_fact("tender_document"), document_fact("bid_document"),
+                     {"code": "publication_date", "date": "2027-01-20"},
+                     {"code": "response_date", "date": "2027-02-15"}]),
+        ("result", []),
+    ]
+
+
+WIN_FACTS = [document_fact("award_notice"), document_fact("bid_opening_documents")]

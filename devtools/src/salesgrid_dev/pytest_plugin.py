@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from salesgrid_common.ids import new_id
+
 from salesgrid_dev.processes import NatsServer, ThrowawayPostgres
 from salesgrid_dev.testing import TestKeys
 

@@ -12,13 +12,13 @@ from typing import Any
 import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.algorithms import OKPAlgorithm
-
 from salesgrid_common.auth import Principal, Scope, access_claims, sign_token
 from salesgrid_common.clock import Clock, utc_now
 from salesgrid_common.ids import new_id
 from salesgrid_common.migrations import upgrade
 from salesgrid_common.service import ServiceApp, ServiceDefinition
 from salesgrid_common.settings import ServiceSettings
+
 from salesgrid_dev.processes import free_port
 
 ISSUER = "salesgrid-identity"
@@ -122,17 +122,25 @@ def field_violations(error: grpc.aio.AioRpcError) -> list[str]:
 
 
 @contextlib.asynccontextmanager
-async def stand_in_identity(keys: TestKeys) -> AsyncIterator[str]:
-    """A gRPC server answering identity's GetJwks with the test keys (for gateway tests that run a
-    single service); yields its address for GatewaySettings.identity_addr."""
+async def stand_in_identity(keys: TestKeys, audit_log: list[Any] | None = None) -> AsyncIterator[str]:
+    """A gRPC server standing in for identity in gateway tests that run a single service: it
+    serves the test JWKS and accepts the audit entries the gateway reports (appended to
+    `audit_log` when given). Yields its address for GatewaySettings.identity_addr."""
     from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
 
     class JwksOnly(identity_pb2_grpc.AuthServicer):
         async def GetJwks(self, request: Any, context: Any) -> Any:
             return identity_pb2.Jwks(json=keys.jwks())
 
+    class AuditOnly(identity_pb2_grpc.IdentityServicer):
+        async def RecordAudit(self, request: Any, context: Any) -> Any:
+            if audit_log is not None:
+                audit_log.append(request)
+            return identity_pb2.RecordAuditResponse(id=new_id())
+
     server = grpc.aio.server()
     identity_pb2_grpc.add_AuthServicer_to_server(JwksOnly(), server)
+    identity_pb2_grpc.add_IdentityServicer_to_server(AuditOnly(), server)
     port = server.add_insecure_port(f"127.0.0.1:{free_port()}")
     await server.start()
     try:

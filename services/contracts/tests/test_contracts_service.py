@@ -4,7 +4,6 @@ receipts with allocation, receivables and ageing, scope, bad input and outbox ev
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -12,29 +11,36 @@ from pathlib import Path
 
 import grpc
 import pytest
-from sqlalchemy import select
-
+from google.protobuf import json_format
 from salesgrid.contracts.v1 import contracts_pb2 as pb
 from salesgrid.contracts.v1 import contracts_pb2_grpc as pb_grpc
-from salesgrid.events.v1.contracts_events_pb2 import ContractsApprovalStep, ContractsInstalmentOverdue
-from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid.customers.v1 import customers_pb2 as cpb
 from salesgrid.customers.v1 import customers_pb2_grpc as cpb_grpc
+from salesgrid.events.v1.contracts_events_pb2 import (
+    ContractsApprovalStep,
+    ContractsInstalmentOverdue,
+)
+from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid.pipeline.v1 import pipeline_pb2, pipeline_pb2_grpc
 from salesgrid_common.clock import FakeClock
 from salesgrid_common.directory import directory_users
 from salesgrid_common.events.tables import outbox
 from salesgrid_contracts.app import DEFINITION, MIGRATIONS
 from salesgrid_contracts.settings import ContractsSettings
-from salesgrid_customers.app import DEFINITION as CUSTOMERS, MIGRATIONS as CUSTOMERS_MIGRATIONS
-from salesgrid_pipeline.app import DEFINITION as PIPELINE, MIGRATIONS as PIPELINE_MIGRATIONS
+from salesgrid_customers.app import DEFINITION as CUSTOMERS
+from salesgrid_customers.app import MIGRATIONS as CUSTOMERS_MIGRATIONS
+from salesgrid_dev.api import document_fact, gate_facts
+from salesgrid_dev.testing import (
+    TestKeys,
+    bearer,
+    field_violations,
+    principal,
+    run_service,
+)
+from salesgrid_pipeline.app import DEFINITION as PIPELINE
+from salesgrid_pipeline.app import MIGRATIONS as PIPELINE_MIGRATIONS
 from salesgrid_pipeline.settings import PipelineSettings
-from salesgrid_dev.testing import TestKeys, bearer, field_violations, principal, run_service
-from google.protobuf import json_format
-
-# The gate facts that win an opportunity are the pipeline's end-to-end flow's, reused rather than copied.
-sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests" / "integration"))
-from test_pipeline_flow import STAGE_FACTS, document  # noqa: E402
+from sqlalchemy import select
 
 TEAM, BRANCH = "/c/r1/b1/t1/", "/c/r1/b1/"
 REP_PERMS = {"contracts:read": "own", "contracts:create": "own", "contracts:update": "own",
@@ -474,12 +480,12 @@ async def won_opportunity(pipeline: pipeline_pb2_grpc.PipelineStub, metadata: ob
         customer_id=customer_id, name="Big deal", expected_close_date="2026-09-30",
         amount=pipeline_pb2.PipelineMoney(amount="88000.50", currency="CNY"),
         products=[pipeline_pb2.OpportunityProduct(product_id=product_id)]), metadata=metadata)
-    for _stage, facts in STAGE_FACTS:
+    for _stage, facts in gate_facts():
         await pipeline.AdvanceOpportunity(pipeline_pb2.AdvanceOpportunityRequest(
             id=opportunity.id, facts=[json_format.ParseDict(f, pipeline_pb2.Fact()) for f in facts]),
             metadata=metadata)
     return await pipeline.WinOpportunity(pipeline_pb2.WinOpportunityRequest(id=opportunity.id, facts=[
-        json_format.ParseDict(document(code), pipeline_pb2.Fact()) for code in ("award_notice",
+        json_format.ParseDict(document_fact(code), pipeline_pb2.Fact()) for code in ("award_notice",
                                                                                 "bid_opening_documents")]),
         metadata=metadata)
 
@@ -656,3 +662,37 @@ async def test_attachments_change_on_drafts_and_through_amendments(platform: Pla
     versions = await p.api.ListContractVersions(pb.GetContractRequest(id=contract.id), metadata=rep)
     assert [(v.status, [a.document_id for a in v.attachments]) for v in versions.versions] == [
         ("superseded", ["quote"]), ("in_force", ["quote", "signed"])]
+
+
+async def test_products_are_repriced_and_deactivated_with_their_version(platform: Platform) -> None:
+    p = platform
+    product = await p.api.CreateProduct(pb.CreateProductRequest(
+        sku="SKU-RETIRE", name="Old appliance", prices=[pb.ProductPrice(currency="CNY", amount="100.00")]),
+        metadata=p.tokens["admin"])
+    code, fields = await failure(p.api.UpdateProduct(pb.UpdateProductRequest(
+        id=product.id, expected_version=product.version, set_prices=True,
+        prices=[pb.ProductPrice(currency="CNY", amount="-1")]), metadata=p.tokens["admin"]))
+    assert (code, fields) == (grpc.StatusCode.INVALID_ARGUMENT, ["prices[0].amount"])
+    repriced = await p.api.UpdateProduct(pb.UpdateProductRequest(
+        id=product.id, expected_version=product.version, set_prices=True,
+        prices=[pb.ProductPrice(currency="CNY", amount="120.00"), pb.ProductPrice(currency="EUR", amount="15.00")]),
+        metadata=p.tokens["admin"])
+    assert repriced.version == product.version + 1 and len(repriced.prices) == 2
+    code, _ = await failure(p.api.UpdateProduct(pb.UpdateProductRequest(
+        id=product.id, expected_version=product.version, active=False), metadata=p.tokens["admin"]))
+    assert code == grpc.StatusCode.ABORTED  # stale version
+    code, _ = await failure(p.api.UpdateProduct(pb.UpdateProductRequest(id=product.id, active=False),
+                                                metadata=p.tokens["rep-1"]))
+    assert code == grpc.StatusCode.PERMISSION_DENIED
+    retired = await p.api.UpdateProduct(pb.UpdateProductRequest(
+        id=product.id, expected_version=repriced.version, active=False), metadata=p.tokens["admin"])
+    assert not retired.active
+    listed = await p.api.ListProducts(pb.ListProductsRequest(), metadata=p.tokens["rep-1"])
+    assert product.id not in {item.id for item in listed.products}
+    # An inactive product cannot go on a new contract.
+    code, fields = await failure(p.api.CreateContract(pb.CreateContractRequest(
+        customer_id="cust-1", branch_code="SH", currency="CNY", start_date="2026-04-01", end_date="2027-03-31",
+        lines=[pb.ContractLineInput(product_id=product.id, quantity="1", discount_percent="0")]),
+        metadata=p.tokens["rep-1"]))
+    assert code in (grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.INVALID_ARGUMENT)
+    assert fields and fields[0].startswith("lines[0]")

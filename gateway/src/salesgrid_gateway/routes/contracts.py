@@ -42,6 +42,17 @@ def create_product() -> tuple[Response, int]:
     return jsonify(to_json(call(_contracts().CreateProduct, from_json(pb.CreateProductRequest, body)))), 201
 
 
+@blueprint.patch("/v1/products/<product_id>")
+def update_product(product_id: str) -> tuple[Response, int]:
+    body = json_body()
+    version = expected_version(body)
+    if "prices" in body:
+        body["set_prices"] = True
+    product = call(_contracts().UpdateProduct, from_json(pb.UpdateProductRequest, body, id=product_id,
+                                                         expected_version=version))
+    return with_etag(to_json(product), product.version)
+
+
 @blueprint.get("/v1/products")
 def list_products() -> Response:
     reply = call(_contracts().ListProducts, pb.ListProductsRequest(
@@ -282,6 +293,8 @@ def describe(api: OpenApi) -> None:
     t = "contracts"
     api.operation("/v1/products", "post", "Create a product with list prices per currency", tag=t, status=201,
                   request=obj(["sku", "name"], sku=STRING, name=STRING, prices={"type": "array", "items": PRICE}))
+    api.operation("/v1/products/{product_id}", "patch", "Rename, reprice or (de)activate a product (If-Match)",
+                  tag=t, parameters=[path_param("product_id")])
     api.operation("/v1/products", "get", "List products", tag=t,
                   parameters=[query_param("include_inactive", BOOLEAN)])
     api.operation("/v1/contracts", "post", "Create a draft contract for a customer or from a won opportunity "

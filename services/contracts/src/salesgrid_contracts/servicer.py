@@ -125,6 +125,13 @@ class ContractsServicer(pb_grpc.ContractsServicer):
         return product_pb(await self.uc.create_product(caller(), request.sku, request.name,
                                                        [(p.currency, p.amount) for p in request.prices]))
 
+    async def UpdateProduct(self, request: pb.UpdateProductRequest, context: Context) -> pb.Product:
+        return product_pb(await self.uc.update_product(
+            caller(), request.id, request.expected_version,
+            name=request.name if request.HasField("name") else None,
+            prices=[(p.currency, p.amount) for p in request.prices] if request.set_prices else None,
+            active=request.active if request.HasField("active") else None))
+
     async def ListProducts(self, request: pb.ListProductsRequest, context: Context) -> pb.ListProductsResponse:
         rows = await self.uc.list_products(caller(), request.include_inactive)
         return pb.ListProductsResponse(products=[product_pb(r) for r in rows])

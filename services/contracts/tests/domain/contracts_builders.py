@@ -5,7 +5,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from salesgrid_contracts.domain.contracts import Contract, ContractLine, new_contract, new_line
+from salesgrid_contracts.domain.contracts import (
+    Contract,
+    ContractLine,
+    new_contract,
+    new_line,
+)
 from salesgrid_contracts.domain.money import Money
 from salesgrid_contracts.domain.products import Product
 

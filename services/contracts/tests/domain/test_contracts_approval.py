@@ -2,7 +2,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-
 from contracts_builders import cny
 from salesgrid_contracts.domain.approval import (
     ApprovalRule,
@@ -19,7 +18,11 @@ from salesgrid_contracts.domain.approval import (
     rules_for_unit,
     start_approval,
 )
-from salesgrid_contracts.domain.errors import FailedPrecondition, PermissionDenied, ValidationFailed
+from salesgrid_contracts.domain.errors import (
+    FailedPrecondition,
+    PermissionDenied,
+    ValidationFailed,
+)
 from salesgrid_contracts.domain.money import Money
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

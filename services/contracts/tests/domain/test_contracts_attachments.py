@@ -1,9 +1,21 @@
 import pytest
-
-from salesgrid_contracts.domain.attachments import (MAX_ATTACHMENTS, Attachment, ContractTemplate, add_attachment,
-                                                    check_attachments, new_attachment, new_template_version,
-                                                    remove_attachment, terms_from)
-from salesgrid_contracts.domain.errors import AlreadyExists, FailedPrecondition, NotFound, ValidationFailed
+from salesgrid_contracts.domain.attachments import (
+    MAX_ATTACHMENTS,
+    Attachment,
+    ContractTemplate,
+    add_attachment,
+    check_attachments,
+    new_attachment,
+    new_template_version,
+    remove_attachment,
+    terms_from,
+)
+from salesgrid_contracts.domain.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    NotFound,
+    ValidationFailed,
+)
 
 SHA = "ab" * 32
 

@@ -1,5 +1,4 @@
 import pytest
-
 from salesgrid_contracts.domain.errors import (
     Conflict,
     DomainError,

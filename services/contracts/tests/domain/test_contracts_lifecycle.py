@@ -3,7 +3,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-
 from contracts_builders import END, NOW, START, cny, draft, line, product
 from salesgrid_contracts.domain.contracts import (
     TRANSITIONS,

@@ -3,8 +3,11 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from salesgrid_contracts.domain.currencies import MINOR_UNITS, minor_units, validate_currency
+from salesgrid_contracts.domain.currencies import (
+    MINOR_UNITS,
+    minor_units,
+    validate_currency,
+)
 from salesgrid_contracts.domain.errors import ValidationFailed
 from salesgrid_contracts.domain.money import Money, money_of, parse_money, sum_money
 

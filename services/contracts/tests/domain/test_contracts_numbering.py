@@ -1,7 +1,6 @@
 from datetime import UTC, datetime
 
 import pytest
-
 from salesgrid_contracts.domain.errors import ValidationFailed
 from salesgrid_contracts.domain.numbering import (
     ContractNumber,

@@ -2,10 +2,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from contracts_builders import START, cny, draft
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from contracts_builders import START, cny, draft
 from salesgrid_contracts.domain.contracts import (
     activate,
     approve,
@@ -15,7 +14,11 @@ from salesgrid_contracts.domain.contracts import (
     sign,
     submit_for_approval,
 )
-from salesgrid_contracts.domain.errors import Conflict, FailedPrecondition, ValidationFailed
+from salesgrid_contracts.domain.errors import (
+    Conflict,
+    FailedPrecondition,
+    ValidationFailed,
+)
 from salesgrid_contracts.domain.money import Money
 from salesgrid_contracts.domain.payments import (
     Allocation,

@@ -1,9 +1,12 @@
 from decimal import Decimal
 
 import pytest
-
 from contracts_builders import cny, product
-from salesgrid_contracts.domain.errors import FailedPrecondition, NotFound, ValidationFailed
+from salesgrid_contracts.domain.errors import (
+    FailedPrecondition,
+    NotFound,
+    ValidationFailed,
+)
 from salesgrid_contracts.domain.money import Money
 from salesgrid_contracts.domain.products import (
     activate_product,

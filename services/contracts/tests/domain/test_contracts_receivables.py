@@ -3,7 +3,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-
 from contracts_builders import cny
 from salesgrid_contracts.domain.errors import ValidationFailed
 from salesgrid_contracts.domain.money import Money
