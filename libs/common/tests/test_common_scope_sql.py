@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Column, MetaData, String, Table, exists, insert, select
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from salesgrid_dev.testing import principal
 from salesgrid_common.auth import scope_filter
@@ -27,7 +28,7 @@ record_rows = st.lists(st.tuples(users, paths, st.booleans()), min_size=1, max_s
 
 
 async def visible_ids(rows: list[tuple[str, str, bool]], viewer_path: str, scope: str | None) -> tuple[set[str], set[str]]:
-    engine = create_async_engine("sqlite+aiosqlite://")
+    engine = create_async_engine("sqlite+aiosqlite://", poolclass=NullPool)  # closed with the block below
     viewer = principal(user_id="u1", org_path=viewer_path, permissions={"records:read": scope} if scope else {})
     async with engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
