@@ -770,3 +770,44 @@ async def test_pool_policies_contacts_and_owner_events(database_url: str, nats_u
         assert subjects.count("salesgrid.customers.customer.owner_changed") == 5  # 2 releases, 2 claims, 1 update
         assert subjects.count("salesgrid.customers.customer.contact_created") == 2
         assert subjects.count("salesgrid.customers.customer.contact_updated") == 1
+
+
+async def test_lists_in_each_order_never_skip_or_repeat(database_url: str, nats_url: str, test_keys) -> None:  # type: ignore[no-untyped-def]
+    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys,
+                           settings_cls=CustomersSettings) as running:
+        await seed_directory(running)
+        stub = pb_grpc.CustomersStub(running.channel)
+        rep = token(test_keys, "rep-a")
+        names = ["丙公司", "Acme Trading", "甲公司", "Zenith Ltd", "乙公司", "Borealis Inc", "丁公司"]
+        created = [(await stub.CreateCustomer(pb.CreateCustomerRequest(legal_name=name), metadata=rep)).customer
+                   for name in names]
+
+        async def walk(sort: str) -> list[str]:
+            seen: list[str] = []
+            cursor = ""
+            while True:
+                page = await stub.ListCustomers(pb.ListCustomersRequest(page_size=3, cursor=cursor, sort=sort),
+                                                metadata=rep)
+                seen.extend(c.id for c in page.customers)
+                if not page.next_cursor:
+                    return seen
+                cursor = page.next_cursor
+
+        by_name = await walk("name")
+        assert len(by_name) == len(set(by_name)) == len(names)
+        async with running.app.ctx.sessions() as session:
+            rows = {r.id: r.normalised_name for r in (await session.scalars(select(models.Customer))).all()}
+        assert [rows[i] for i in by_name] == sorted(rows[i] for i in by_name)
+        assert await walk("newest") == [c.id for c in reversed(created)]
+
+        touched = created[2]
+        await stub.UpdateCustomer(pb.UpdateCustomerRequest(id=touched.id, expected_version=touched.version,
+                                                           industry="制造业"), metadata=rep)
+        recent = await walk("recently_updated")
+        assert recent[0] == touched.id and sorted(recent) == sorted(c.id for c in created)
+
+        bad_sort = await rpc_error(stub.ListCustomers(pb.ListCustomersRequest(sort="cheapest"), metadata=rep))
+        assert field_violations(bad_sort) == ["sort"]
+        bad_cursor = await rpc_error(stub.ListCustomers(pb.ListCustomersRequest(sort="name", cursor="nonsense"),
+                                                        metadata=rep))
+        assert field_violations(bad_cursor) == ["cursor"]

@@ -30,7 +30,8 @@ def create_customer() -> tuple[Response, int]:
 
 @blueprint.get("/v1/customers")
 def list_customers() -> Response:
-    args = {name: request.args.get(name, "") for name in ("cursor", "owner_id", "tier", "tag", "industry", "unit_id")}
+    args = {name: request.args.get(name, "")
+            for name in ("cursor", "owner_id", "tier", "tag", "industry", "unit_id", "sort")}
     if request.args.get("updated_since"):
         args["updated_since"] = request.args["updated_since"]  # RFC 3339; a bad one is a 400 naming it
     reply = call(_customers().ListCustomers, from_json(pb.ListCustomersRequest, args, page_size=page_size(),
@@ -221,9 +222,11 @@ def describe(api: OpenApi) -> None:
                   response=CUSTOMER, request=obj(["legal_name"], legal_name=STRING, credit_code=STRING,
                                                  industry=STRING, address=ADDRESS, tier=TIER, tags=STRINGS,
                                                  source=STRING, owner_id=STRING))
-    api.operation("/v1/customers", "get", "List customers in scope, newest first (cursor paging)", tag=t,
+    api.operation("/v1/customers", "get", "List customers in scope (cursor paging; sort: newest, name, "
+                  "recently_updated)", tag=t,
                   parameters=[query_param("owner_id"), query_param("tier"), query_param("q"), query_param("tag"),
                               query_param("industry"), query_param("unit_id"), query_param("updated_since"),
+                              query_param("sort", {"enum": ["newest", "name", "recently_updated"]}),
                               query_param("limit", INTEGER), query_param("cursor")])
     api.operation("/v1/customers/{customer_id}", "get", "Read a customer (ETag = version)", tag=t,
                   response=CUSTOMER, parameters=cid)

@@ -2,10 +2,13 @@
 inserted meanwhile, and costs an index range scan instead of an OFFSET."""
 from __future__ import annotations
 
+import base64
+import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select
+from sqlalchemy import Select, and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.errors import ValidationFailed
@@ -38,3 +41,37 @@ async def keyset_page(session: AsyncSession, query: Select[Any], id_column: Any,
     more = len(rows) > size
     rows = rows[:size]
     return Page(rows, str(rows[-1].id) if more and rows else "")
+
+
+async def sorted_keyset_page(session: AsyncSession, query: Select[Any], sort_column: Any, id_column: Any,
+                             requested_size: int, token: str, *, descending: bool) -> Page[Any]:
+    """Keyset pages ordered by another column (name, update time…), the id breaking ties. The
+    cursor carries the last row's (sort value, id), so rows inserted or updated meanwhile never
+    make a page skip or repeat what a reader already holds."""
+    size = page_size(requested_size)
+    if token:
+        value, last_id = _decode_cursor(token)
+        after = sort_column < value if descending else sort_column > value
+        tie = id_column < last_id if descending else id_column > last_id
+        query = query.where(or_(after, and_(sort_column == value, tie)))
+    order = (sort_column.desc(), id_column.desc()) if descending else (sort_column.asc(), id_column.asc())
+    rows = list((await session.scalars(query.order_by(*order).limit(size + 1))).all())
+    more = len(rows) > size
+    rows = rows[:size]
+    if not (more and rows):
+        return Page(rows, "")
+    last = rows[-1]
+    return Page(rows, _encode_cursor(getattr(last, sort_column.key), str(last.id)))
+
+
+def _encode_cursor(value: Any, row_id: str) -> str:
+    kind, text = ("t", value.isoformat()) if isinstance(value, datetime) else ("s", str(value))
+    return base64.urlsafe_b64encode(json.dumps([kind, text, row_id]).encode()).decode()
+
+
+def _decode_cursor(token: str) -> tuple[Any, str]:
+    try:
+        kind, text, row_id = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return (datetime.fromisoformat(text) if kind == "t" else str(text)), str(row_id)
+    except (ValueError, TypeError):
+        raise ValidationFailed("is not a cursor this list returned", "cursor") from None

@@ -40,7 +40,7 @@ class Customer(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_by: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(index=True)  # "recently updated" order
 
 
 class CustomerNameKey(Base):

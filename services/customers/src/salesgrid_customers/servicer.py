@@ -118,7 +118,8 @@ class CustomersServicer(pb_grpc.CustomersServicer):
                                                     query=request.query, tag=request.tag, industry=request.industry,
                                                     unit_id=request.unit_id,
                                                     updated_since=from_timestamp(request.updated_since)
-                                                    if request.HasField("updated_since") else None)
+                                                    if request.HasField("updated_since") else None,
+                                                    sort=request.sort)
         return pb.ListCustomersResponse(customers=[customer_pb(r) for r in rows], next_cursor=cursor)
 
     async def CheckDuplicates(self, request: pb.CheckDuplicatesRequest, context: Ctx) -> pb.DuplicateReport:

@@ -27,7 +27,7 @@ from salesgrid_common.directory import directory_units, get_user
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.ids import new_id
-from salesgrid_common.paging import keyset_page
+from salesgrid_common.paging import keyset_page, sorted_keyset_page
 from salesgrid_customers import models
 from salesgrid_customers.domain import customer as domain, imports, merge, overview, ownership, pool, sharing
 from salesgrid_customers.domain.access import Actor
@@ -105,6 +105,14 @@ def policy_of(row: models.PoolPolicyRow) -> pool.PoolPolicy:
 
 def _address(value: AddressInput | None) -> Address | None:
     return None if value is None else validate_address(value.text, value.latitude, value.longitude)
+
+
+# List orders besides the default (newest first, on the time-ordered id): column, descending.
+LIST_ORDERS: dict[str, tuple[Any, bool]] = {
+    "newest": (models.Customer.id, True),
+    "name": (models.Customer.normalised_name, False),
+    "recently_updated": (models.Customer.updated_at, True),
+}
 
 
 class CustomersUseCases:
@@ -339,10 +347,13 @@ class CustomersUseCases:
 
     async def list_customers(self, principal: Principal, *, page_size: int = 50, cursor: str = "",
                              owner_id: str = "", tier: str = "", query: str = "", tag: str = "", industry: str = "",
-                             unit_id: str = "", updated_since: datetime | None = None,
+                             unit_id: str = "", updated_since: datetime | None = None, sort: str = "",
                              ) -> tuple[list[models.Customer], str]:
-        """Newest first, keyset-paged on the time-ordered id; only what the caller's scope shows."""
+        """Keyset-paged in the chosen order (newest first by default); only what the caller's
+        scope shows."""
         principal.require("customers:read")
+        if sort and sort not in LIST_ORDERS:
+            raise ValidationFailed(f"sort must be one of {', '.join(LIST_ORDERS)}", "sort")
         stmt = select(models.Customer).where(
             models.Customer.active,
             scope_filter(principal, "customers:read", models.Customer.owner_id, models.Customer.org_path,
@@ -367,7 +378,12 @@ class CustomersUseCases:
         if updated_since is not None:
             stmt = stmt.where(models.Customer.updated_at >= updated_since)
         async with self.sessions() as session:
-            found = await keyset_page(session, stmt, models.Customer.id, page_size, cursor)
+            if sort in ("", "newest"):
+                found = await keyset_page(session, stmt, models.Customer.id, page_size, cursor)
+            else:
+                column, descending = LIST_ORDERS[sort]
+                found = await sorted_keyset_page(session, stmt, column, models.Customer.id, page_size, cursor,
+                                                 descending=descending)
         return found.items, found.next_token
 
     async def check_duplicates(self, principal: Principal, legal_name: str, credit_code: str = "",
