@@ -198,3 +198,74 @@ def test_stage_models_admin_api(api: httpx.Client, admin_token: str) -> None:
     moved = api.post(f"/v1/opportunities/{opp['id']}/advance", headers=rep,
                      json={"facts": [document_fact("offer_document")]})
     assert moved.status_code == 200 and (moved.json()["stage"], moved.json()["probability"]) == ("offer", 60)
+
+
+def test_quote_acceptance_starts_contract_draft_and_lead_csv_import(api: httpx.Client, admin_token: str) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    root = root_unit(api, admin_token)
+    team = org_unit(api, admin_token, root["id"], f"导入测试组 {suffix}")
+    elsewhere = org_unit(api, admin_token, root["id"], f"别处组 {suffix}")
+    rep1, rep1_token = person(api, admin_token, team["id"], f"imp-rep1-{suffix}", "rep")
+    rep2, _ = person(api, admin_token, team["id"], f"imp-rep2-{suffix}", "rep")
+    outsider, _ = person(api, admin_token, elsewhere["id"], f"imp-out-{suffix}", "rep")
+    _, mgr_token = person(api, admin_token, team["id"], f"imp-mgr-{suffix}", "manager")
+    r1, mgr = auth(rep1_token), auth(mgr_token)
+
+    # accepting a quote with a contract block starts the contract draft from the quote's lines
+    product = created(api.post("/v1/products", headers=auth(admin_token), json={
+        "sku": f"C-{suffix}", "name": "Drive unit", "prices": [{"currency": "CNY", "amount": "800"}]}))
+    customer_id = created(api.post("/v1/customers", headers=r1, json={"legal_name": f"蜀中{suffix}机电有限公司"}))["id"]
+    opp = created(api.post("/v1/opportunities", headers=r1, json={
+        "customer_id": customer_id, "name": "Drives", "amount": money("4000"), "expected_close_date": "2027-05-31"}))
+    quote = created(api.post("/v1/quotes", headers=r1, json={"opportunity_id": opp["id"], "lines": [
+        {"product_id": product["id"], "quantity": "5", "discount_kind": "percent", "discount_value": "10"}]}))
+    contract = {"branch_code": "CD", "start_date": "2027-06-01", "end_date": "2028-05-31", "terms": "Net 60"}
+    problem(api.post(f"/v1/quotes/{quote['id']}/accept", headers=r1,
+                     json={"contract": {**contract, "end_date": "2027-01-01"}}), 400, "contract.end_date")
+    problem(api.post(f"/v1/quotes/{quote['id']}/accept", headers=r1,
+                     json={"contract": {**contract, "branch_code": "9"}}), 400, "contract.branch_code")
+    assert [q["status"] for q in api.get("/v1/quotes", headers=r1, params={"opportunity_id": opp["id"]})
+            .json()["items"]] == ["current"]
+    accepted = api.post(f"/v1/quotes/{quote['id']}/accept", headers=r1, json={"contract": contract})
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["status"] == "accepted" and accepted.json()["contract_id"]
+    draft = api.get(f"/v1/contracts/{accepted.json()['contract_id']}", headers=r1)
+    assert draft.status_code == 200, draft.text
+    body = draft.json()
+    assert (body["customer_id"], body["currency"], body["status"], body["total"]) == (customer_id, "CNY", "draft",
+                                                                                       "3600.00")
+    assert [(line["product_id"], line["quantity"], line["discount_percent"]) for line in body["lines"]] == [
+        (product["id"], "5", "10")]
+
+    # lead import: CSV in, per-row errors out; assignment rules and scope as for single leads
+    region = f"蜀{suffix}"
+    rules = {"rules": [{"region": region, "team_id": team["id"]}]}
+    poll(lambda: api.put("/v1/lead-assignment-rules", headers=mgr, json=rules).status_code == 200)
+    csv_text = ("company_name,contact_name,phone,email,region,industry,source,estimated_amount,currency,assign_to\n"
+                f"Import A {suffix},张三,13800000000,a@example.com,{region},machinery,fair,1000.50,CNY,\n"
+                f",李四,,,{region},,,,,\n"
+                f"Import B {suffix},,,,{region},,,,,\n"
+                f"Bad amount {suffix},,,,,,,lots,CNY,\n"
+                f"Far {suffix},,,,,,,,,{outsider}\n"
+                f"Direct {suffix},,,,,,,,,{rep1}\n"
+                f"Short row {suffix},only\n")
+    csv_headers = {**mgr, "Content-Type": "text/csv"}
+    poll(lambda: api.post("/v1/leads", headers=mgr, json={"company_name": f"Probe {suffix}",
+                                                          "assign_to": rep1}).status_code == 201)
+    reply = api.post("/v1/leads/imports", headers=csv_headers, content=csv_text.encode())
+    assert reply.status_code == 200, reply.text
+    result = reply.json()
+    assert (result["rows"], result["created"]) == (7, 3)
+    assert [(e["row"], e["column"]) for e in result["errors"]] == [
+        (2, "company_name"), (4, "estimated_amount"), (5, "assign_to"), (7, "")]
+    owners = [api.get(f"/v1/leads/{i}", headers=mgr).json()["owner_id"] for i in result["created_lead_ids"]]
+    assert owners[2] == rep1 and sorted(owners[:2]) == sorted([rep1, rep2])  # round robin over the team
+
+    problem(api.post("/v1/leads/imports", headers=mgr, json={"rows": []}), 415)
+    problem(api.post("/v1/leads/imports", headers=csv_headers, content=b"company_name,shoe_size\nX,42\n"), 400, "header")
+    too_big = "company_name\n" + "".join(f"Bulk {i}\n" for i in range(5001))
+    big = api.post("/v1/leads/imports", headers=csv_headers, content=too_big.encode())
+    problem(big, 413)
+    assert "5000" in big.json()["detail"]
+    cleared = api.put("/v1/lead-assignment-rules", headers=mgr, json={"rules": []})
+    assert cleared.status_code == 200, cleared.text

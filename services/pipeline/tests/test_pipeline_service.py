@@ -16,12 +16,13 @@ from salesgrid.contracts.v1 import contracts_pb2_grpc as kpb_grpc
 from salesgrid.customers.v1 import customers_pb2 as cpb
 from salesgrid.customers.v1 import customers_pb2_grpc as cpb_grpc
 from salesgrid.events.v1.activities_events_pb2 import ActivitiesFollowUpLogged
+from salesgrid.events.v1.pipeline_events_pb2 import PipelineQuoteState
 from salesgrid.pipeline.v1 import pipeline_pb2 as pb
 from salesgrid.pipeline.v1 import pipeline_pb2_grpc as pb_grpc
 from salesgrid_common.clock import FakeClock
 from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.events.bus import connect, ensure_stream
-from salesgrid_common.events.envelope import EventMeta, build_envelope
+from salesgrid_common.events.envelope import EventMeta, build_envelope, parse_envelope
 from salesgrid_common.events.tables import outbox
 from salesgrid_common.protos import to_timestamp
 from salesgrid_contracts.app import DEFINITION as CONTRACTS, MIGRATIONS as CONTRACTS_MIGRATIONS
@@ -604,3 +605,162 @@ async def test_stage_models_per_business_line(database_url: str, nats_url: str, 
         renamed = services_model(name="Services (2027)")
         assert (await api.PutStageModel(pb.PutStageModelRequest(model=renamed), metadata=admin)).name == "Services (2027)"
         assert (await api.GetOpportunity(pb.GetOpportunityRequest(id=opp.id), metadata=rep)).probability == 70
+
+
+async def test_accepting_a_quote_starts_the_contract_draft(database_url: str, nats_url: str, test_keys,
+                                                           customers_service, contracts_service) -> None:
+    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=FakeClock(START),
+                           settings_cls=PipelineSettings, customers_addr=customers_service.address,
+                           contracts_addr=contracts_service.address) as running:
+        api = pb_grpc.PipelineStub(running.channel)
+        perms = {**REP_PERMS, "contracts:create": "own", "contracts:read": "own"}
+        rep = bearer(test_keys.token(principal("rep-1", org_path="/c/r1/t1/", permissions=perms)))
+        no_contracts = bearer(test_keys.token(principal("rep-1", org_path="/c/r1/t1/", permissions=REP_PERMS)))
+        catalogue = kpb_grpc.ContractsStub(contracts_service.channel)
+        admin = bearer(test_keys.token(principal("admin", org_path="/c/", permissions={"products:create": "all"})))
+        server = await catalogue.CreateProduct(kpb.CreateProductRequest(sku="SRV-9", name="Server", prices=[
+            kpb.ProductPrice(currency="CNY", amount="99.99")]), metadata=admin)
+        support = await catalogue.CreateProduct(kpb.CreateProductRequest(sku="SUP-9", name="Support", prices=[
+            kpb.ProductPrice(currency="CNY", amount="1000")]), metadata=admin)
+        customer = await new_customer(customers_service, rep, "华中装备制造有限公司")
+        opp = await api.CreateOpportunity(pb.CreateOpportunityRequest(
+            customer_id=customer, name="Line 9", amount=money("5000"), expected_close_date="2026-06-30"), metadata=rep)
+        quote = await api.CreateQuote(pb.CreateQuoteRequest(opportunity_id=opp.id, lines=[
+            pb.QuoteLineInput(product_id=server.id, quantity="3", discount_kind="percent", discount_value="12.5"),
+            pb.QuoteLineInput(product_id=support.id, discount_kind="amount", discount_value="100")]), metadata=rep)
+        # the catalogue price changes after quoting: the contract keeps the quote's snapshot
+        await catalogue.UpdateProduct(kpb.UpdateProductRequest(
+            id=server.id, expected_version=server.version, set_prices=True,
+            prices=[kpb.ProductPrice(currency="CNY", amount="150")]), metadata=bearer(test_keys.token(principal(
+                "admin", org_path="/c/", permissions={"products:update": "all"}))))
+
+        async def contracts_of_customer() -> list:
+            return list((await catalogue.ListContracts(kpb.ListContractsRequest(customer_id=customer),
+                                                       metadata=rep)).contracts)
+
+        def block(**changes) -> pb.QuoteContractDraft:
+            draft = pb.QuoteContractDraft(branch_code="SH", start_date="2026-04-01", end_date="2027-03-31",
+                                          terms="Net 30")
+            for name, value in changes.items():
+                setattr(draft, name, value)
+            return draft
+
+        # bad contract blocks are refused locally or by the contracts service: the quote stays current
+        for bad, field, code in (
+                (block(branch_code=""), "contract.branch_code", grpc.StatusCode.INVALID_ARGUMENT),
+                (block(start_date="April"), "contract.start_date", grpc.StatusCode.INVALID_ARGUMENT),
+                (block(end_date="2026-03-01"), "contract.end_date", grpc.StatusCode.INVALID_ARGUMENT),
+                (block(branch_code="1X"), "contract.branch_code", grpc.StatusCode.INVALID_ARGUMENT)):
+            error = await expect_error(api.AcceptQuote(pb.AcceptQuoteRequest(id=quote.id, contract=bad), metadata=rep),
+                                       code)
+            assert field_violations(error)[0] == field, (field, error.details())
+        # the contracts service refuses the caller (no contracts:create): nothing accepted
+        await expect_error(api.AcceptQuote(pb.AcceptQuoteRequest(id=quote.id, contract=block()),
+                                           metadata=no_contracts), grpc.StatusCode.PERMISSION_DENIED, "contract")
+        listed = (await api.ListQuotes(pb.ListQuotesRequest(opportunity_id=opp.id), metadata=rep)).quotes
+        assert [(q.status, q.contract_id) for q in listed] == [("current", "")]
+        assert await contracts_of_customer() == []
+
+        # the commit fails after the contract was created: the error names the contract, the quote stays current
+        usecases = running.app.ctx.extras["usecases"]
+        original_record = usecases.outbox.record
+
+        async def failing_record(*args, **kwargs):
+            raise RuntimeError("database went away")
+
+        usecases.outbox.record = failing_record
+        try:
+            error = await expect_error(api.AcceptQuote(pb.AcceptQuoteRequest(id=quote.id, contract=block()),
+                                                       metadata=rep), grpc.StatusCode.FAILED_PRECONDITION)
+        finally:
+            usecases.outbox.record = original_record
+        orphans = await contracts_of_customer()
+        assert len(orphans) == 1 and orphans[0].id in error.details(), error.details()
+        listed = (await api.ListQuotes(pb.ListQuotesRequest(opportunity_id=opp.id), metadata=rep)).quotes
+        assert [(q.status, q.contract_id) for q in listed] == [("current", "")]
+
+        # accepted with the contract block: the draft is created with the quote's lines and currency
+        accepted = await api.AcceptQuote(pb.AcceptQuoteRequest(id=quote.id, contract=block()), metadata=rep)
+        assert accepted.status == "accepted" and accepted.contract_id
+        contract = await catalogue.GetContract(kpb.GetContractRequest(id=accepted.contract_id), metadata=rep)
+        assert (contract.customer_id, contract.currency, contract.status) == (customer, "CNY", "draft")
+        assert (contract.start_date, contract.end_date, contract.terms) == ("2026-04-01", "2027-03-31", "Net 30")
+        assert [(line.product_id, line.quantity, line.unit_price, line.discount_percent, line.total)
+                for line in contract.lines] == [(server.id, "3", "99.99", "12.5", "262.47"),
+                                                (support.id, "1", "1000.00", "10", "900.00")]
+        assert contract.total == accepted.total == "1162.47"
+        listed = (await api.ListQuotes(pb.ListQuotesRequest(opportunity_id=opp.id), metadata=rep)).quotes
+        assert [(q.status, q.contract_id) for q in listed] == [("accepted", accepted.contract_id)]
+        # accepting again starts no second contract
+        await expect_error(api.AcceptQuote(pb.AcceptQuoteRequest(id=quote.id, contract=block()), metadata=rep),
+                           grpc.StatusCode.FAILED_PRECONDITION, "already accepted")
+        assert len(await contracts_of_customer()) == 2
+
+        # quote.accepted carries the contract id
+        async with running.app.ctx.sessions() as session:
+            envelopes = (await session.scalars(select(outbox.c.envelope).where(
+                outbox.c.subject == "salesgrid.pipeline.quote.accepted"))).all()
+        assert len(envelopes) == 1
+        envelope = parse_envelope(envelopes[0])
+        assert PipelineQuoteState.FromString(envelope.payload).contract_id == accepted.contract_id
+
+
+async def test_lead_import_rows_rules_and_scope(database_url: str, nats_url: str, test_keys, customers_service) -> None:
+    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=FakeClock(START),
+                           settings_cls=PipelineSettings, customers_addr=customers_service.address) as running:
+        api = pb_grpc.PipelineStub(running.channel)
+        await add_users(running, ("rep-b", "/c/r1/t1/", "mgr-1"), ("rep-a", "/c/r1/t1/", "mgr-1"),
+                        ("rep-c", "/c/r1/t2/", "mgr-1"), ("rep-x", "/c/r9/t9/", None))
+        await add_unit(running, "t1", "/c/r1/t1/")
+        rep = bearer(test_keys.token(principal("rep-a", org_path="/c/r1/t1/", permissions=REP_PERMS)))
+        manager = bearer(test_keys.token(principal("mgr-1", org_path="/c/r1/", permissions=MANAGER_PERMS)))
+        await api.PutLeadAssignmentRules(pb.PutLeadAssignmentRulesRequest(rules=[
+            pb.LeadAssignmentRule(region="华东", team_id="t1")]), metadata=manager)
+
+        def row(company: str = "Acme", **fields) -> pb.CreateLeadRequest:
+            amount = fields.pop("amount", None)
+            request = pb.CreateLeadRequest(company_name=company, **fields)
+            if amount is not None:
+                request.estimated_amount.CopyFrom(money(*amount))
+            return request
+
+        rows = [row("East 1", region="华东", amount=("1000.50", "CNY")),   # 1: round robin → rep-a
+                row("", region="华东"),                                     # 2: company_name missing
+                row("East 2", region="华东"),                               # 3: round robin → rep-b
+                row("Bad mail", email="not-an-address"),                   # 4
+                row("Bad amount", amount=("abc", "CNY")),                  # 5
+                row("Negative", amount=("-5", "CNY")),                     # 6
+                row("Odd money", amount=("10", "XXX")),                    # 7
+                row("Far away", assign_to="rep-x"),                        # 8: outside the manager's scope
+                row("Ghost", assign_to="ghost"),                           # 9: unknown user
+                row("Chosen", region="华东", assign_to="rep-c"),            # 10: explicit assignee wins
+                row("Pool", region="华南")]                                 # 11: no rule: the pool
+        reply = await api.ImportLeads(pb.ImportLeadsRequest(rows=rows), metadata=manager)
+        assert reply.rows == 11 and len(reply.created_lead_ids) == 4
+        assert [(e.row, e.column) for e in reply.errors] == [
+            (2, "company_name"), (4, "email"), (5, "estimated_amount"), (6, "estimated_amount"), (7, "currency"),
+            (8, "assign_to"), (9, "assign_to")]
+        leads = [await api.GetLead(pb.GetLeadRequest(id=i), metadata=manager) for i in reply.created_lead_ids]
+        assert [(lead.company_name, lead.status, lead.owner_id) for lead in leads] == [
+            ("East 1", "assigned", "rep-a"), ("East 2", "assigned", "rep-b"), ("Chosen", "assigned", "rep-c"),
+            ("Pool", "pool", "")]
+        assert leads[0].estimated_amount == money("1000.50")
+        events = [e.removeprefix("salesgrid.pipeline.") for e in await subjects(running)]
+        assert events.count("lead.created") == 4 and events.count("lead.assigned") == 3  # bad rows wrote nothing
+
+        # a rep without leads:assign: assign_to is a row error, the rest is created (the rules still apply)
+        reply = await api.ImportLeads(pb.ImportLeadsRequest(rows=[row("Mine", assign_to="rep-b"),
+                                                                  row("East 3", region="华东")]), metadata=rep)
+        assert [(e.row, e.column) for e in reply.errors] == [(1, "assign_to")]
+        assert [(await api.GetLead(pb.GetLeadRequest(id=i), metadata=manager)).owner_id
+                for i in reply.created_lead_ids] == ["rep-a"]
+
+        # more than 5,000 rows: refused as a whole, nothing written; no leads:create: refused
+        error = await expect_error(api.ImportLeads(pb.ImportLeadsRequest(rows=[row(f"L{i}") for i in range(5001)]),
+                                                   metadata=manager), grpc.StatusCode.INVALID_ARGUMENT)
+        assert field_violations(error) == ["rows"] and "5000" in error.details()
+        reader = bearer(test_keys.token(principal("rep-a", org_path="/c/r1/t1/", permissions={"leads:read": "own"})))
+        await expect_error(api.ImportLeads(pb.ImportLeadsRequest(rows=[row()]), metadata=reader),
+                           grpc.StatusCode.PERMISSION_DENIED)
+        events = [e.removeprefix("salesgrid.pipeline.") for e in await subjects(running)]
+        assert events.count("lead.created") == 5

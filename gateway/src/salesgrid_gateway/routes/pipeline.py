@@ -2,14 +2,31 @@
 /v1/forecast, /v1/stage-models, /v1/quotes, /v1/lead-assignment-rules. Money travels as {"amount": "<decimal string>", "currency": "CNY"}."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+import csv
+import io
 
+from flask import Blueprint, Response, jsonify, request
 from salesgrid.pipeline.v1 import pipeline_pb2 as pb
 from salesgrid.pipeline.v1 import pipeline_pb2_grpc as pb_grpc
+
 from salesgrid_gateway.clients import call, from_json, stub, to_json
-from salesgrid_gateway.openapi import INTEGER, STRING, OpenApi, obj, path_param, query_param
-from salesgrid_gateway.routes.common import (expected_version, json_body, page, page_size, require_fields,
-                                             with_etag)
+from salesgrid_gateway.openapi import (
+    INTEGER,
+    STRING,
+    OpenApi,
+    obj,
+    path_param,
+    query_param,
+)
+from salesgrid_gateway.problems import ApiProblem
+from salesgrid_gateway.routes.common import (
+    expected_version,
+    json_body,
+    page,
+    page_size,
+    require_fields,
+    with_etag,
+)
 
 blueprint = Blueprint("pipeline", __name__)
 
@@ -145,7 +162,9 @@ def list_quotes() -> Response:
 
 @blueprint.post("/v1/quotes/<quote_id>/accept")
 def accept_quote(quote_id: str) -> Response:
-    return jsonify(to_json(call(_pipeline().AcceptQuote, pb.AcceptQuoteRequest(id=quote_id))))
+    """An optional {"contract": {branch_code, start_date, end_date, terms}} starts the contract draft."""
+    body = json_body() if request.get_data() else {}
+    return jsonify(to_json(call(_pipeline().AcceptQuote, from_json(pb.AcceptQuoteRequest, body, id=quote_id))))
 
 
 # --- leads -------------------------------------------------------------------------------------
@@ -169,6 +188,63 @@ def create_lead() -> tuple[Response, int]:
     body = json_body()
     require_fields(body, "company_name")
     return jsonify(to_json(call(_pipeline().CreateLead, from_json(pb.CreateLeadRequest, body)))), 201
+
+
+IMPORT_MAX_ROWS = 5000
+IMPORT_BATCH_ROWS = 500
+IMPORT_COLUMNS = ("company_name", "contact_name", "phone", "email", "region", "industry", "source",
+                  "estimated_amount", "currency", "assign_to")
+
+
+@blueprint.post("/v1/leads/imports")
+def import_leads() -> Response:
+    """A CSV file of leads (text/csv, header row first), created synchronously in batches; each row
+    on its own like POST /v1/leads. Rows are numbered from 1 after the header."""
+    if request.mimetype != "text/csv":
+        raise ApiProblem(415, "send the leads as a CSV body with Content-Type: text/csv")
+    try:
+        text = request.get_data().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ApiProblem(400, "the CSV file is not UTF-8 text", errors=[{"field": "body", "message": "not UTF-8"}]) from None
+    try:
+        records = [r for r in csv.reader(io.StringIO(text, newline="")) if any(cell.strip() for cell in r)]
+    except csv.Error as error:
+        raise ApiProblem(400, f"the CSV file cannot be read: {error}",
+                         errors=[{"field": "body", "message": str(error)}]) from None
+    if not records:
+        raise ApiProblem(400, "the CSV file is empty: it needs a header row", errors=[{"field": "header", "message": "missing"}])
+    header = [name.strip().lower() for name in records[0]]
+    unknown = [name for name in header if name not in IMPORT_COLUMNS]
+    duplicates = sorted({name for name in header if header.count(name) > 1})
+    if unknown or duplicates or "company_name" not in header:
+        problems = ([{"field": "header", "message": f"unknown column {name!r}"} for name in unknown]
+                    + [{"field": "header", "message": f"column {name!r} appears twice"} for name in duplicates]
+                    + ([] if "company_name" in header else [{"field": "header", "message": "company_name is required"}]))
+        raise ApiProblem(400, f"the header row must name columns among {', '.join(IMPORT_COLUMNS)}", errors=problems)
+    data = records[1:]
+    if len(data) > IMPORT_MAX_ROWS:
+        raise ApiProblem(413, f"an import holds at most {IMPORT_MAX_ROWS} rows; this file has {len(data)}: split it",
+                         errors=[{"field": "body", "message": f"at most {IMPORT_MAX_ROWS} rows"}])
+    errors: list[dict] = []
+    numbered: list[tuple[int, pb.CreateLeadRequest]] = []
+    for number, cells in enumerate(data, start=1):
+        if len(cells) != len(header):
+            errors.append({"row": number, "column": "", "message": f"has {len(cells)} fields, the header {len(header)}"})
+            continue
+        values = {name: cell.strip() for name, cell in zip(header, cells)}
+        amount, currency = values.pop("estimated_amount", ""), values.pop("currency", "")
+        lead = pb.CreateLeadRequest(**values)
+        if amount or currency:
+            lead.estimated_amount.CopyFrom(pb.PipelineMoney(amount=amount, currency=currency))
+        numbered.append((number, lead))
+    created: list[str] = []
+    for start in range(0, len(numbered), IMPORT_BATCH_ROWS):
+        batch = numbered[start:start + IMPORT_BATCH_ROWS]
+        reply = call(_pipeline().ImportLeads, pb.ImportLeadsRequest(rows=[lead for _, lead in batch]))
+        created.extend(reply.created_lead_ids)
+        errors.extend({"row": batch[e.row - 1][0], "column": e.column, "message": e.message} for e in reply.errors)
+    errors.sort(key=lambda e: e["row"])
+    return jsonify({"rows": len(data), "created": len(created), "created_lead_ids": created, "errors": errors})
 
 
 @blueprint.get("/v1/leads")
@@ -267,8 +343,18 @@ def describe(api: OpenApi) -> None:
                                                            discount_value=DECIMAL)}))
     api.operation("/v1/quotes", "get", "Every version of an opportunity's quote", tag=t,
                   parameters=[query_param("opportunity_id")])
-    api.operation("/v1/quotes/{quote_id}/accept", "post", "Accept the current quote version", tag=t, response=QUOTE,
-                  parameters=[path_param("quote_id")])
+    api.operation("/v1/quotes/{quote_id}/accept", "post", "Accept the current quote version; with `contract` the "
+                  "contract draft is created through the contracts service (its id in contract_id)", tag=t,
+                  response=QUOTE, parameters=[path_param("quote_id")], request=obj(contract=obj(
+                      ["branch_code", "start_date", "end_date"], branch_code=STRING,
+                      start_date={"type": "string", "format": "date"}, end_date={"type": "string", "format": "date"},
+                      terms=STRING)))
+    api.operation("/v1/leads/imports", "post", "Import leads from a CSV body (text/csv; columns company_name, "
+                  "contact_name, phone, email, region, industry, source, estimated_amount, currency, assign_to), "
+                  "at most 5000 rows (413 beyond); each row created like POST /v1/leads; per-row errors reported",
+                  tag=t, response=obj(rows=INTEGER, created=INTEGER, created_lead_ids={"type": "array", "items": STRING},
+                                      errors={"type": "array", "items": obj(row=INTEGER, column=STRING,
+                                                                            message=STRING)}))
     api.operation("/v1/lead-assignment-rules", "get", "The lead assignment rule table (leads:assign, subtree or all)",
                   tag=t, response=RULES)
     api.operation("/v1/lead-assignment-rules", "put",

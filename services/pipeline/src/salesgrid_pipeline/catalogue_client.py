@@ -8,11 +8,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import grpc
-
 from salesgrid.contracts.v1 import contracts_pb2 as kpb
 from salesgrid.contracts.v1 import contracts_pb2_grpc as kpb_grpc
 from salesgrid_common.auth import Principal
-from salesgrid_common.errors import FailedPrecondition, PermissionDenied
+from salesgrid_common.errors import (
+    FailedPrecondition,
+    PermissionDenied,
+    ValidationFailed,
+)
 from salesgrid_common.service import outgoing_metadata
 
 TIMEOUT_SECONDS = 5.0
@@ -42,3 +45,65 @@ class CatalogueClient:
         wanted = set(product_ids)
         return {p.id: CatalogueProduct(p.id, p.name, {price.currency: Decimal(price.amount) for price in p.prices})
                 for p in reply.products if p.id in wanted and p.active}
+
+    async def create_contract(self, principal: Principal, draft: ContractDraftRequest) -> str:
+        return await create_contract(self.stub, principal, draft)
+
+
+@dataclass(frozen=True)
+class ContractLineDraft:
+    product_id: str
+    quantity: str
+    unit_price: str
+    discount_percent: str
+    description: str
+
+
+@dataclass(frozen=True)
+class ContractDraftRequest:
+    customer_id: str
+    currency: str
+    branch_code: str
+    start_date: str
+    end_date: str
+    terms: str
+    lines: tuple[ContractLineDraft, ...]
+
+
+def _contract_field(error: grpc.aio.AioRpcError) -> str:
+    """`contract.<field>` for the fields the caller gave in the contract block, else `contract`."""
+    from google.rpc import error_details_pb2
+    from grpc_status import rpc_status
+
+    status = rpc_status.from_call(error)
+    for detail in status.details if status else ():
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            for violation in bad.field_violations:
+                if violation.field in ("branch_code", "start_date", "end_date", "terms"):
+                    return f"contract.{violation.field}"
+    return "contract"
+
+
+async def create_contract(stub: kpb_grpc.ContractsStub, principal: Principal, draft: ContractDraftRequest) -> str:
+    """Create the draft contract through the contracts service on behalf of the caller; its id."""
+    request = kpb.CreateContractRequest(
+        customer_id=draft.customer_id, currency=draft.currency, branch_code=draft.branch_code,
+        start_date=draft.start_date, end_date=draft.end_date, terms=draft.terms,
+        lines=[kpb.ContractLineInput(product_id=line.product_id, quantity=line.quantity, unit_price=line.unit_price,
+                                     discount_percent=line.discount_percent, description=line.description)
+               for line in draft.lines])
+    try:
+        reply = await stub.CreateContract(request, timeout=TIMEOUT_SECONDS,
+                                          metadata=outgoing_metadata(principal.token, principal.client_ip))
+    except grpc.aio.AioRpcError as error:
+        code = error.code()
+        if code == grpc.StatusCode.INVALID_ARGUMENT:
+            raise ValidationFailed(f"the contracts service refused the draft: {error.details()}",
+                                   _contract_field(error)) from None
+        if code == grpc.StatusCode.PERMISSION_DENIED:
+            raise PermissionDenied(f"you may not create contracts: {error.details()}", "contract") from None
+        raise FailedPrecondition(f"the contracts service could not create the draft ({code.name}: "
+                                 f"{error.details()}); the quote was not accepted, retry later", "contract") from None
+    return reply.id

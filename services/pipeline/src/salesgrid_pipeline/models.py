@@ -120,6 +120,7 @@ class Quote(Base):
     created_by: Mapped[str] = mapped_column(String(36))
     accepted_at: Mapped[datetime | None]
     accepted_by: Mapped[str] = mapped_column(String(36), default="")
+    contract_id: Mapped[str] = mapped_column(String(36), default="", server_default="")  # draft started on acceptance
     __table_args__ = (UniqueConstraint("opportunity_id", "version", name="uq_quotes_opportunity_version"),)
 
 

@@ -22,7 +22,9 @@ from salesgrid_pipeline.domain.quotes import Discount, DiscountKind
 from salesgrid_pipeline.domain.facts import FactSpec, FactType
 from salesgrid_pipeline.domain.stage_model import Outcome, Stage, StageModel
 from salesgrid_pipeline.fact_store import decode_facts, encode_fact
-from salesgrid_pipeline.usecases import PipelineUseCases, QuoteLineRequest
+from salesgrid_pipeline.usecases import ContractBlock, ImportRow, PipelineUseCases, QuoteLineRequest
+
+LEAD_TEXT_FIELDS = ("company_name", "contact_name", "phone", "email", "region", "industry", "source")
 
 # --- proto → domain ----------------------------------------------------------------------------
 
@@ -168,7 +170,8 @@ def quote_pb(row: models.Quote) -> pb.Quote:
         id=row.id, opportunity_id=row.opportunity_id, version=row.version, currency=row.currency,
         lines=[pb.QuoteLine(**line) for line in row.lines], subtotal=row.subtotal, discount_total=row.discount_total,
         total=row.total, status=row.status, created_at=to_timestamp(row.created_at), created_by=row.created_by,
-        accepted_at=to_timestamp(row.accepted_at), accepted_by=row.accepted_by)
+        accepted_at=to_timestamp(row.accepted_at), accepted_by=row.accepted_by,
+        contract_id=row.contract_id or "")
 
 
 def rules_pb(rules: Iterable[AssignmentRule]) -> pb.LeadAssignmentRules:
@@ -332,7 +335,20 @@ class PipelineServicer(pb_grpc.PipelineServicer):
                                                                                             request.opportunity_id)])
 
     async def AcceptQuote(self, request: pb.AcceptQuoteRequest, context: grpc.aio.ServicerContext) -> pb.Quote:
-        return quote_pb(await self.uc.accept_quote(caller(), request.id))
+        contract = None
+        if request.HasField("contract"):
+            block = request.contract
+            contract = ContractBlock(block.branch_code, block.start_date, block.end_date, block.terms)
+        return quote_pb(await self.uc.accept_quote(caller(), request.id, contract))
+
+    async def ImportLeads(self, request: pb.ImportLeadsRequest,
+                          context: grpc.aio.ServicerContext) -> pb.ImportLeadsResponse:
+        rows = [ImportRow(fields={name: getattr(r, name) for name in LEAD_TEXT_FIELDS},
+                          estimated_amount=r.estimated_amount.amount, currency=r.estimated_amount.currency,
+                          assign_to=r.assign_to) for r in request.rows]
+        created, errors = await self.uc.import_leads(caller(), rows)
+        return pb.ImportLeadsResponse(created_lead_ids=created, rows=len(rows), errors=[
+            pb.ImportRowError(row=e.row, column=e.column, message=e.message) for e in errors])
 
     async def GetLeadAssignmentRules(self, request: pb.GetLeadAssignmentRulesRequest,
                                      context: grpc.aio.ServicerContext) -> pb.LeadAssignmentRules:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -23,7 +23,7 @@ from salesgrid_common.auth import Principal, Scope, scope_filter
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
 from salesgrid_common.directory import DirectoryUser, directory_units, directory_users, get_user
-from salesgrid_common.errors import Conflict, FailedPrecondition, NotFound, PermissionDenied, ValidationFailed
+from salesgrid_common.errors import Conflict, DomainError, FailedPrecondition, NotFound, PermissionDenied, ValidationFailed
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.ids import new_id
@@ -40,7 +40,7 @@ from salesgrid_pipeline.domain.opportunities import OpportunityInput, validate_o
 from salesgrid_pipeline.domain.stage_model import StageModel, default_stage_model, validate_stage_model
 from salesgrid_pipeline.domain.stages import (GateRejected, OpportunityState, StageTransition, advance,
                                               gate_violation, lose, regress, win)
-from salesgrid_pipeline.catalogue_client import CatalogueClient
+from salesgrid_pipeline.catalogue_client import CatalogueClient, ContractDraftRequest, ContractLineDraft
 from salesgrid_pipeline.customers_client import CustomersClient
 from salesgrid_pipeline.fact_store import decode_facts, encode_facts
 from salesgrid_pipeline.model_store import decode_model, encode_model
@@ -60,6 +60,45 @@ class QuoteLineRequest:
     product_id: str
     quantity: Decimal
     discount: quote_rules.Discount | None = None
+
+
+MAX_IMPORT_ROWS = 5000
+
+
+@dataclass(frozen=True)
+class ContractBlock:
+    """The contract draft asked for when accepting a quote."""
+
+    branch_code: str
+    start_date: str
+    end_date: str
+    terms: str = ""
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    """One CSV row of a lead import, as text."""
+
+    fields: Mapping[str, str]  # company_name, contact_name, phone, email, region, industry, source
+    estimated_amount: str = ""
+    currency: str = ""
+    assign_to: str = ""
+
+
+@dataclass(frozen=True)
+class ImportError:
+    row: int
+    column: str
+    message: str
+
+
+def _import_column(field: str) -> str:
+    """A violation's field → the CSV column it came from."""
+    if field == "estimated_amount.currency":
+        return "currency"
+    if field.startswith("estimated_amount"):
+        return "estimated_amount"
+    return field
 
 
 def _ancestor_paths(org_path: str) -> list[str]:
@@ -105,7 +144,7 @@ class PipelineUseCases:
         if user is None or not user.active:
             raise ValidationFailed("is not a known active user", field)
         if not principal.can_see(permission, user.user_id, user.org_path):
-            raise PermissionDenied(f"{field} is outside your scope")
+            raise PermissionDenied(f"{field} is outside your scope", field)
         return user.user_id, user.org_path
 
     @staticmethod
@@ -396,7 +435,8 @@ class PipelineUseCases:
         await self._emit(session, f"quote.{verb}", PipelineQuoteState(
             quote_id=row.id, opportunity_id=row.opportunity_id, version=row.version, currency=row.currency,
             total=row.total, status=row.status, owner_id=row.owner_id, superseded_quote_id=superseded_id,
-            product_ids=[line["product_id"] for line in row.lines], customer_id=opportunity.customer_id),
+            product_ids=[line["product_id"] for line in row.lines], customer_id=opportunity.customer_id,
+            contract_id=row.contract_id or ""),
             row.id, row.org_path, principal, now)
 
     async def create_quote(self, principal: Principal, opportunity_id: str, currency: str,
@@ -443,7 +483,7 @@ class PipelineUseCases:
                                for line, price in zip(quote.lines, pricing.lines)],
                         subtotal=str(pricing.subtotal), discount_total=str(pricing.discount_total),
                         total=str(pricing.total), status=quote.status.value, created_at=now,
-                        created_by=principal.subject_id, accepted_at=None, accepted_by="")
+                        created_by=principal.subject_id, accepted_at=None, accepted_by="", contract_id="")
             superseded_id = ""
             if revision.superseded is not None:
                 previous = next(r for r in rows if r.id == revision.superseded.quote_id)
@@ -464,19 +504,116 @@ class PipelineUseCases:
             await self._visible_opportunity(session, principal, opportunity_id, QUOTE_READ)
             return await self._quote_versions(session, opportunity_id)
 
-    async def accept_quote(self, principal: Principal, quote_id: str) -> Quote:
+    async def _acceptable_quote(self, session: AsyncSession, principal: Principal, quote_id: str,
+                                now: datetime) -> tuple[Quote, Opportunity, quote_rules.Quote]:
+        row = await session.get(Quote, quote_id)
+        if row is None:
+            raise NotFound(f"quote {quote_id!r} does not exist", "id")
+        opportunity = await self._visible_opportunity(session, principal, row.opportunity_id, QUOTE_UPDATE)
+        rows = await self._quote_versions(session, row.opportunity_id)
+        accepted = quote_rules.accept([self._quote_domain(r) for r in rows], row.version, principal.subject_id, now)
+        return row, opportunity, accepted
+
+    @staticmethod
+    def _contract_draft(row: Quote, customer_id: str, block: ContractBlock) -> ContractDraftRequest:
+        """The contract draft for an accepted quote: its lines at their snapshot prices; an amount
+        discount becomes the equivalent percentage of the line's gross (the contract's discounts are
+        percentages)."""
+        problems: list[tuple[str, str]] = []
+        if not block.branch_code.strip():
+            problems.append(("contract.branch_code", "is required"))
+        days: dict[str, date] = {}
+        for name, text in (("start_date", block.start_date), ("end_date", block.end_date)):
+            try:
+                days[name] = date.fromisoformat(text.strip())
+            except ValueError:
+                problems.append((f"contract.{name}", "must be a date YYYY-MM-DD"))
+        if len(days) == 2 and days["end_date"] < days["start_date"]:
+            problems.append(("contract.end_date", "must not be before start_date"))
+        if problems:
+            raise ValidationFailed.many(problems)
+        lines = []
+        for line in row.lines:
+            if line.get("discount_kind") == quote_rules.DiscountKind.PERCENT.value:
+                percent = Decimal(line["discount_value"])
+            elif line.get("discount_kind") and Decimal(line["gross"]):
+                percent = (Decimal(line["discount"]) * 100 / Decimal(line["gross"])).quantize(Decimal("0.000001"))
+            else:
+                percent = Decimal(0)
+            lines.append(ContractLineDraft(line["product_id"], line["quantity"], line["unit_price"],
+                                           format(percent.normalize(), "f") if percent else "0",
+                                           f"{line['name']} (quote v{row.version})"))
+        return ContractDraftRequest(customer_id=customer_id, currency=row.currency,
+                                    branch_code=block.branch_code.strip(), start_date=days["start_date"].isoformat(),
+                                    end_date=days["end_date"].isoformat(), terms=block.terms, lines=tuple(lines))
+
+    async def accept_quote(self, principal: Principal, quote_id: str, contract: ContractBlock | None = None) -> Quote:
+        """Accept the current version. With a contract block the draft contract is created through
+        the contracts service after every local check passed and before the acceptance commits: if
+        the contracts service refuses, nothing is accepted; if the commit then fails, the error
+        names the contract that was created."""
         now = self.clock()
-        async with self.sessions() as session, session.begin():
-            row = await session.get(Quote, quote_id)
-            if row is None:
-                raise NotFound(f"quote {quote_id!r} does not exist", "id")
-            opportunity = await self._visible_opportunity(session, principal, row.opportunity_id, QUOTE_UPDATE)
-            rows = await self._quote_versions(session, row.opportunity_id)
-            accepted = quote_rules.accept([self._quote_domain(r) for r in rows], row.version,
-                                          principal.subject_id, now)
-            row.status, row.accepted_at, row.accepted_by = accepted.status.value, now, principal.subject_id
-            await self._quote_event(session, "accepted", row, opportunity, principal, now)
-            return row
+        contract_id = ""
+        if contract is not None:
+            async with self.sessions() as session:
+                row, opportunity, _ = await self._acceptable_quote(session, principal, quote_id, now)
+                draft = self._contract_draft(row, opportunity.customer_id, contract)
+            contract_id = await self.catalogue.create_contract(principal, draft)
+        try:
+            async with self.sessions() as session, session.begin():
+                row, opportunity, accepted = await self._acceptable_quote(session, principal, quote_id, now)
+                row.status, row.accepted_at, row.accepted_by = accepted.status.value, now, principal.subject_id
+                row.contract_id = contract_id
+                await self._quote_event(session, "accepted", row, opportunity, principal, now)
+                return row
+        except DomainError as error:
+            if not contract_id:
+                raise
+            raise type(error)(f"{error.message}; the quote was not accepted, but draft contract {contract_id} "
+                              "was already created in the contracts service", error.field or "id") from None
+        except Exception:
+            if not contract_id:
+                raise
+            raise FailedPrecondition(f"the acceptance could not be saved; the quote was not accepted, but draft "
+                                     f"contract {contract_id} was already created in the contracts service",
+                                     "id") from None
+
+    # --- lead import ------------------------------------------------------------------------
+
+    async def import_leads(self, principal: Principal, rows: Sequence[ImportRow],
+                           first_row: int = 1) -> tuple[list[str], list[ImportError]]:
+        """Each row created like create_lead (validation, scope, assignment rules), in its own
+        transaction; a bad row is reported (row number, CSV column, message) and skipped."""
+        principal.require(LEAD_CREATE)
+        if len(rows) > MAX_IMPORT_ROWS:
+            raise ValidationFailed(f"at most {MAX_IMPORT_ROWS} rows per import", "rows")
+        created: list[str] = []
+        errors: list[ImportError] = []
+        for offset, item in enumerate(rows):
+            number = first_row + offset
+            try:
+                amount = None
+                if item.estimated_amount.strip() or item.currency.strip():
+                    if not item.estimated_amount.strip():
+                        raise ValidationFailed("is required with a currency", "estimated_amount.amount")
+                    try:
+                        value = Decimal(item.estimated_amount.strip())
+                    except InvalidOperation:
+                        raise ValidationFailed(f"{item.estimated_amount!r} is not a decimal number",
+                                               "estimated_amount.amount") from None
+                    if not value.is_finite():
+                        raise ValidationFailed("must be a finite number", "estimated_amount.amount")
+                    amount = Money(value, item.currency.strip())
+                row = await self.create_lead(principal, item.fields, amount, item.assign_to.strip())
+                created.append(row.id)
+            except DomainError as error:
+                violations = error.violations or [(error.field or "", error.message)]
+                for field, message in violations:
+                    column = _import_column(field)
+                    if not column and isinstance(error, PermissionDenied) and item.assign_to.strip():
+                        column = "assign_to"
+                    errors.append(ImportError(number, column, message))
+        return created, errors
 
     # --- gate violations --------------------------------------------------------------------
 
