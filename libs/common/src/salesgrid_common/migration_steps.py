@@ -1,0 +1,94 @@
+"""Alembic steps every service's initial migration shares: the event tables (outbox, inbox, dead
+letters) and the identity directory replica, as they were in schema version 1.
+
+Frozen on purpose: a migration replays history, so these functions must keep creating exactly the
+v1 tables; a later change to those tables gets a new revision (and, if shared, a new `_v2` step)."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from salesgrid_common.db import UtcDateTime
+
+
+def create_event_tables_v1() -> None:
+    op.create_table(
+        "dead_letters",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("consumer", sa.String(length=100), nullable=False),
+        sa.Column("event_id", sa.String(length=36), nullable=False),
+        sa.Column("event_type", sa.String(length=200), nullable=False),
+        sa.Column("subject", sa.String(length=200), nullable=False),
+        sa.Column("envelope", sa.LargeBinary(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column("deliveries", sa.Integer(), nullable=False),
+        sa.Column("failed_at", UtcDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_dead_letters_consumer", "dead_letters", ["consumer"])
+    op.create_table(
+        "inbox",
+        sa.Column("consumer", sa.String(length=100), nullable=False),
+        sa.Column("event_id", sa.String(length=36), nullable=False),
+        sa.Column("event_type", sa.String(length=200), nullable=False),
+        sa.Column("processed_at", UtcDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("consumer", "event_id"),
+    )
+    op.create_table(
+        "outbox",
+        sa.Column("event_id", sa.String(length=36), nullable=False),
+        sa.Column("subject", sa.String(length=200), nullable=False),
+        sa.Column("envelope", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", UtcDateTime(timezone=True), nullable=False),
+        sa.Column("published_at", UtcDateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("event_id"),
+    )
+    op.create_index("ix_outbox_published_at", "outbox", ["published_at"])
+
+
+def drop_event_tables_v1() -> None:
+    op.drop_index("ix_outbox_published_at", table_name="outbox")
+    op.drop_table("outbox")
+    op.drop_table("inbox")
+    op.drop_index("ix_dead_letters_consumer", table_name="dead_letters")
+    op.drop_table("dead_letters")
+
+
+def create_directory_tables_v1() -> None:
+    op.create_table(
+        "directory_units",
+        sa.Column("unit_id", sa.String(length=36), nullable=False),
+        sa.Column("parent_id", sa.String(length=36), nullable=True),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("path", sa.String(length=1000), nullable=False),
+        sa.Column("time_zone", sa.String(length=64), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("updated_at", UtcDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("unit_id"),
+    )
+    op.create_index("ix_directory_units_path", "directory_units", ["path"])
+    op.create_table(
+        "directory_users",
+        sa.Column("user_id", sa.String(length=36), nullable=False),
+        sa.Column("login", sa.String(length=100), nullable=False),
+        sa.Column("display_name", sa.String(length=200), nullable=False),
+        sa.Column("unit_id", sa.String(length=36), nullable=False),
+        sa.Column("org_path", sa.String(length=1000), nullable=False),
+        sa.Column("manager_id", sa.String(length=36), nullable=True),
+        sa.Column("roles", sa.Text(), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("time_zone", sa.String(length=64), nullable=False),
+        sa.Column("updated_at", UtcDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("user_id"),
+    )
+    op.create_index("ix_directory_users_org_path", "directory_users", ["org_path"])
+
+
+def drop_directory_tables_v1() -> None:
+    op.drop_index("ix_directory_users_org_path", table_name="directory_users")
+    op.drop_table("directory_users")
+    op.drop_index("ix_directory_units_path", table_name="directory_units")
+    op.drop_table("directory_units")
