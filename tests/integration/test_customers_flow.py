@@ -15,12 +15,7 @@ PASSWORD = "Field-Sales-2026"
 
 def test_customers_scope_bad_input_and_arbitration(api: httpx.Client, admin_token: str) -> None:
     suffix = uuid.uuid4().hex[:8]
-    units = api.get("/v1/org-units", headers=auth(admin_token)).json()["items"]
-    root = next(u for u in units if not u["parent_id"])
-    unit = api.post("/v1/org-units", headers=auth(admin_token), json={"parent_id": root["id"],
-                                                                       "name": f"客户测试组 {suffix}"})
-    assert unit.status_code == 201, unit.text
-    unit_id = unit.json()["id"]
+    unit_id = org_unit(api, admin_token, root_unit(api, admin_token)["id"], f"客户测试组 {suffix}")["id"]
     rep1, rep1_token = person(api, admin_token, unit_id, f"cust-rep1-{suffix}", "rep")
     rep2, rep2_token = person(api, admin_token, unit_id, f"cust-rep2-{suffix}", "rep")
     _, mgr_token = person(api, admin_token, unit_id, f"cust-mgr-{suffix}", "manager")

@@ -31,12 +31,7 @@ STAGE_FACTS = gate_facts("900000", "600000", "580000")
 
 def test_lead_to_won_with_gates_scope_and_bad_input(api: httpx.Client, admin_token: str) -> None:
     suffix = uuid.uuid4().hex[:8]
-    units = api.get("/v1/org-units", headers=auth(admin_token)).json()["items"]
-    root = next(u for u in units if not u["parent_id"])
-    unit = api.post("/v1/org-units", headers=auth(admin_token), json={"parent_id": root["id"],
-                                                                       "name": f"商机测试组 {suffix}"})
-    assert unit.status_code == 201, unit.text
-    unit_id = unit.json()["id"]
+    unit_id = org_unit(api, admin_token, root_unit(api, admin_token)["id"], f"商机测试组 {suffix}")["id"]
     rep1, rep1_token = person(api, admin_token, unit_id, f"pipe-rep1-{suffix}", "rep")
     rep2, rep2_token = person(api, admin_token, unit_id, f"pipe-rep2-{suffix}", "rep")
     _, mgr_token = person(api, admin_token, unit_id, f"pipe-mgr-{suffix}", "manager")

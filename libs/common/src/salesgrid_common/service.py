@@ -13,7 +13,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -21,16 +21,26 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
+from salesgrid.common.v1 import directory_pb2, directory_pb2_grpc
+from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from salesgrid.common.v1 import directory_pb2, directory_pb2_grpc
-from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
 from salesgrid_common.auth import AsyncTokenVerifier
 from salesgrid_common.clock import Clock, utc_now
-from salesgrid_common.db import SessionFactory, create_engine, create_reader, ping, session_factory
-from salesgrid_common.directory import (DirectoryServicer, deactivated_user_check, directory_subscription,
-                                        owned_tables)
+from salesgrid_common.db import (
+    SessionFactory,
+    create_engine,
+    create_reader,
+    ping,
+    session_factory,
+)
+from salesgrid_common.directory import (
+    DirectoryServicer,
+    deactivated_user_check,
+    directory_subscription,
+    owned_tables,
+)
 from salesgrid_common.events.bus import JetStreamPublisher, connect, ensure_stream
 from salesgrid_common.events.consumer import EventConsumer, Subscription, Topology
 from salesgrid_common.events.outbox import Outbox
@@ -42,6 +52,7 @@ from salesgrid_common.tracing import current_trace_context
 log = logging.getLogger(__name__)
 
 JwksFetcher = Callable[[], Awaitable[str]]
+S = TypeVar("S", bound=ServiceSettings)
 
 
 @dataclass
@@ -58,6 +69,13 @@ class ServiceContext:
     js: JetStreamContext | None = None
     channels: dict[str, grpc.aio.Channel] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)  # per-service objects built once (use cases…)
+
+    def settings_as(self, cls: type[S]) -> S:
+        """The settings as the service's own settings class; a test harness may hand plain
+        ServiceSettings, whose values then override the service's defaults."""
+        if isinstance(self.settings, cls):
+            return self.settings
+        return cls.model_validate(self.settings.model_dump())
 
     def channel(self, address: str) -> grpc.aio.Channel:
         """A shared client channel to a peer service (created once per address)."""

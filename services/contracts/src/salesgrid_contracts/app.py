@@ -21,16 +21,10 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # shipped inside th
 log = logging.getLogger(__name__)
 
 
-def _settings(ctx: ServiceContext) -> ContractsSettings:
-    if isinstance(ctx.settings, ContractsSettings):
-        return ctx.settings
-    return ContractsSettings.model_validate(ctx.settings.model_dump())  # plain settings: contracts defaults
-
-
 def usecases_for(ctx: ServiceContext) -> ContractsUseCases:
     if "usecases" not in ctx.extras:
-        ctx.extras["usecases"] = ContractsUseCases(ctx.sessions, ctx.outbox, ctx.clock,
-                                                   PipelineClient(ctx.channel(_settings(ctx).pipeline_addr)))
+        pipeline = ctx.channel(ctx.settings_as(ContractsSettings).pipeline_addr)
+        ctx.extras["usecases"] = ContractsUseCases(ctx.sessions, ctx.outbox, ctx.clock, PipelineClient(pipeline))
     return ctx.extras["usecases"]
 
 
@@ -40,7 +34,8 @@ def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
 
 
 def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
-    return [every(_settings(ctx).reminder_scan_seconds, usecases_for(ctx).send_reminders, "contract reminders sent")]
+    interval = ctx.settings_as(ContractsSettings).reminder_scan_seconds
+    return [every(interval, usecases_for(ctx).send_reminders, "contract reminders sent")]
 
 
 DEFINITION = ServiceDefinition(name="contracts", register=register, background=background, metadata=Base.metadata)

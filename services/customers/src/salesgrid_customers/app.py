@@ -24,12 +24,6 @@ from salesgrid_customers.usecases import CustomersUseCases
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # shipped inside the package
 
 
-def _settings(ctx: ServiceContext) -> CustomersSettings:
-    if isinstance(ctx.settings, CustomersSettings):
-        return ctx.settings
-    return CustomersSettings.model_validate(ctx.settings.model_dump())  # plain settings: customers defaults
-
-
 def usecases_for(ctx: ServiceContext) -> CustomersUseCases:
     if "usecases" not in ctx.extras:
         # ctx.extras["pool_policy"] (a domain.pool.PoolPolicy) overrides the default caps and periods;
@@ -49,7 +43,7 @@ def subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:
 
 
 def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
-    settings = _settings(ctx)
+    settings = ctx.settings_as(CustomersSettings)
     return [every(settings.pool_scan_seconds, usecases_for(ctx).pool_scan, "pool scan (returned, warned)"),
             every(settings.import_seconds, usecases_for(ctx).run_imports, "imports (customers created)")]
 

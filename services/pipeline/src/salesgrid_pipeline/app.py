@@ -22,15 +22,9 @@ from salesgrid_pipeline.usecases import PipelineUseCases
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # shipped inside the package
 
 
-def _settings(ctx: ServiceContext) -> PipelineSettings:
-    if isinstance(ctx.settings, PipelineSettings):
-        return ctx.settings
-    return PipelineSettings.model_validate(ctx.settings.model_dump())  # plain settings: pipeline defaults
-
-
 def usecases_for(ctx: ServiceContext) -> PipelineUseCases:
     if "usecases" not in ctx.extras:
-        settings = _settings(ctx)
+        settings = ctx.settings_as(PipelineSettings)
         ctx.extras["usecases"] = PipelineUseCases(ctx.sessions, ctx.outbox, ctx.clock,
                                                   CustomersClient(ctx.channel(settings.customers_addr)),
                                                   CatalogueClient(ctx.channel(settings.contracts_addr)),
@@ -48,7 +42,8 @@ def subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:
 
 
 def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
-    return [every(_settings(ctx).sla_scan_seconds, usecases_for(ctx).sla_scan, "SLA scan notices")]
+    interval = ctx.settings_as(PipelineSettings).sla_scan_seconds
+    return [every(interval, usecases_for(ctx).sla_scan, "SLA scan notices")]
 
 
 DEFINITION = ServiceDefinition(name="pipeline", register=register, subscriptions=subscriptions, background=background, metadata=Base.metadata)
