@@ -44,6 +44,13 @@ def test_customers_scope_bad_input_and_arbitration(api: httpx.Client, admin_toke
     assert first_id not in {c["id"] for c in api.get("/v1/customers", headers=r2).json()["items"]}
     managed = {c["id"] for c in api.get("/v1/customers?limit=100", headers=mgr).json()["items"]}
     assert {first_id, second_id} <= managed
+    # Name search, inside the caller's scope: contains for whole grams, a clear 400 for nothing searchable.
+    found = api.get("/v1/customers", headers=mgr, params={"q": f"河{suffix}科技服务"}).json()["items"]
+    assert [c["id"] for c in found] == [second_id]
+    assert [c["id"] for c in api.get("/v1/customers", headers=r2, params={"q": f"星河{suffix}"}).json()["items"]] \
+        == [second_id]
+    unsearchable = api.get("/v1/customers", headers=mgr, params={"q": "（）"})
+    assert unsearchable.status_code == 400 and "name search" in unsearchable.json()["detail"]
     assert api.post("/v1/customers/arbitration", headers=r1, json={
         "customer_ids": [first_id, second_id], "registered_name": "x"}).status_code == 403
     bad = api.post("/v1/customers/arbitration", headers=mgr, json={"customer_ids": [first_id],

@@ -23,6 +23,9 @@ from salesgrid.events.v1.customers_events_pb2 import CustomerMerged, CustomerRel
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid.events.v1.pipeline_events_pb2 import PipelineOpportunityState
 from salesgrid_common.clock import FakeClock
+from salesgrid_common.db import create_engine, session_factory
+from salesgrid_common.events.outbox import Outbox
+from salesgrid_common.migrations import upgrade
 from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.events.consumer import Subscription, apply_once
 from salesgrid_common.events.envelope import EventMeta, build_envelope, parse_envelope, unpack
@@ -179,6 +182,66 @@ async def test_customer_lifecycle_scope_sharing_and_events(database_url: str, na
         assert subjects.count("salesgrid.customers.customer.updated") == 1
         assert "salesgrid.customers.customer.shared" in subjects
         assert "salesgrid.customers.customer.unshared" in subjects
+
+
+async def test_name_search_contains_prefix_scope_and_renames(database_url: str, nats_url: str, test_keys) -> None:
+    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys) as running:
+        await seed_directory(running)
+        api = pb_grpc.CustomersStub(running.channel)
+        a, b = token(test_keys, "rep-a"), token(test_keys, "rep-b")
+        ids = {}
+        for name in ("上海华为技术有限公司", "北京小米科技有限责任公司", "Acme Nova Trading Co., Ltd.", "HP Inc.",
+                     "Hewlett Packard Enterprise", "3M China Ltd", "100%_Pure Foods"):
+            ids[name] = (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name=name), metadata=a)).customer.id
+
+        async def search(query: str, metadata=a) -> set[str]:  # type: ignore[no-untyped-def]
+            found = await api.ListCustomers(pb.ListCustomersRequest(query=query), metadata=metadata)
+            return {c.legal_name for c in found.customers}
+
+        # A run of a whole gram (two Chinese characters, three Latin letters or digits): contains.
+        assert await search("华为") == {"上海华为技术有限公司"}
+        assert await search("为技") == {"上海华为技术有限公司"}
+        assert await search("华技") == set()
+        assert await search("小米科技") == {"北京小米科技有限责任公司"}
+        assert await search("NOVA trad") == {"Acme Nova Trading Co., Ltd."}
+        assert await search("ＰＡＣＫＡＲＤ") == {"Hewlett Packard Enterprise"}
+        assert await search("100% pure") == {"100%_Pure Foods"}  # punctuation is dropped as in names
+        # Shorter: names that start with it.
+        assert await search("HP") == {"HP Inc."}
+        assert await search("h") == {"HP Inc.", "Hewlett Packard Enterprise"}
+        assert await search("3M") == {"3M China Ltd"}
+        assert await search("上") == {"上海华为技术有限公司"}
+        assert await search("海") == set()
+        # Only inside the caller's scope.
+        assert await search("华为", b) == set()
+        # A rename moves the keys with the name.
+        await api.UpdateCustomer(pb.UpdateCustomerRequest(id=ids["北京小米科技有限责任公司"], expected_version=1,
+                                                          legal_name="北京小米通讯技术有限公司"), metadata=a)
+        assert await search("小米科技") == set()
+        assert await search("通讯") == {"北京小米通讯技术有限公司"}
+        # Bad searches name the parameter.
+        for query in ("（）", "华" * 101):
+            bad = await rpc_error(api.ListCustomers(pb.ListCustomersRequest(query=query), metadata=a))
+            assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and "query" in field_violations(bad)
+
+
+async def test_search_keys_migration_indexes_existing_customers(database_url: str) -> None:
+    await asyncio.to_thread(upgrade, MIGRATIONS, database_url, "0fcd34b8d7c3")
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(insert(models.Customer).values(
+                id="c-old", legal_name="杭州阿里巴巴网络技术有限公司", normalised_name="杭州阿里巴巴网络技术",
+                tier="normal", tags=[], owner_id="rep-a", org_path="/c/r1/b1/t1/", active=True, version=1,
+                created_by="rep-a", created_at=START, updated_at=START))
+        await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+        uc = usecases.CustomersUseCases(session_factory(engine), Outbox("customers"), lambda: START)
+        rep = principal("rep-a", "/c/r1/b1/t1/", "t1", REP_PERMS)
+        for query in ("阿里巴巴", "杭"):
+            found, _ = await uc.list_customers(rep, query=query)
+            assert [c.id for c in found] == ["c-old"]
+    finally:
+        await engine.dispose()
 
 
 async def test_pool_release_cooldown_and_concurrent_claims(database_url: str, nats_url: str, test_keys) -> None:

@@ -4,15 +4,14 @@ same transaction."""
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import IO, Any
 
 from google.protobuf.message import Message
-from sqlalchemy import (ColumnElement, String, and_, cast, delete, exists, func, insert, or_, select, union_all,
-                        update)
+from sqlalchemy import (ColumnElement, String, and_, cast, delete, exists, func, insert, intersect, or_, select,
+                        union, union_all, update)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,7 +34,8 @@ from salesgrid_customers.domain.concurrency import check_version, next_version
 from salesgrid_customers.domain.customer import (MAX_CONTACTS, Address, GeoPoint, Tier, make_contact,
                                                  make_customer, normalise_tag, validate_address)
 from salesgrid_customers.domain.dedup import (CandidateCustomer, DuplicateProbe, DuplicateReport, candidate_keys,
-                                              classify_matches, normalise_name)
+                                              classify_matches)
+from salesgrid_customers.domain.search import MatchMode, NameQuery, index_keys, parse_query
 from salesgrid_customers.domain.errors import (AlreadyExists, Conflict, DomainError, FailedPrecondition, NotFound,
                                                PermissionDenied, ValidationFailed)
 from salesgrid_customers.importfiles import read_rows
@@ -195,26 +195,30 @@ class CustomersUseCases:
 
     async def _duplicates(self, session: AsyncSession, normalised: str, credit_code: str | None,
                           exclude_id: str | None) -> DuplicateReport:
-        """Index-backed: exact name and credit code via their indexes, near matches via the
-        candidate-key table (rows sharing the most keys first); never a scan of customers.
-        Each key's posting list is read up to KEY_POSTINGS rows: common grams (科技, 有限) would
-        otherwise cost time in proportion to the table, while a near duplicate shares the rare
-        grams too, whose lists are read whole."""
+        """Index-backed, one round trip: exact name and credit code via their indexes, near
+        matches via the candidate-key table (rows sharing the most keys first); never a scan of
+        customers. Each key's posting list is read up to KEY_POSTINGS rows: common grams (科技)
+        would otherwise cost time in proportion to the table, while a near duplicate shares the
+        rare grams too, whose lists are read whole."""
+        customer = models.Customer
+        columns = (customer.id, customer.legal_name, customer.normalised_name, customer.credit_code,
+                   customer.owner_id)
+        exact = customer.normalised_name == normalised
+        if credit_code:
+            exact = or_(exact, customer.credit_code == credit_code)
+        found = select(*columns).where(customer.active, exact)
         keys = sorted(candidate_keys(normalised))
-        ids: set[str] = set()
         if keys:
             postings = union_all(*(select(models.CustomerNameKey.customer_id).where(
-                models.CustomerNameKey.key == key).limit(KEY_POSTINGS).subquery().select() for key in keys))
-            shared = Counter((await session.scalars(postings)).all())
+                models.CustomerNameKey.key == key).limit(KEY_POSTINGS).subquery().select() for key in keys)).subquery()
             # Sharing one gram of many (科技) is chance, not similarity: classifying is the costly part.
-            least = 1 if len(keys) < 4 else 2
-            ids = {customer_id for customer_id, count in shared.most_common(MAX_CANDIDATES) if count >= least}
-        exact = models.Customer.normalised_name == normalised
-        if credit_code:
-            exact = or_(exact, models.Customer.credit_code == credit_code)
-        rows = (await session.scalars(select(models.Customer).where(
-            models.Customer.active, or_(exact, models.Customer.id.in_(ids)) if ids else exact))).all()
-        candidates = [CandidateCustomer(r.id, r.legal_name, r.normalised_name, r.credit_code, r.owner_id) for r in rows]
+            shared = func.count()
+            nearest = (select(postings.c.customer_id).group_by(postings.c.customer_id)
+                       .having(shared >= (1 if len(keys) < 4 else 2)).order_by(shared.desc())
+                       .limit(MAX_CANDIDATES).subquery())
+            found = union(found, select(*columns).join(nearest, nearest.c.customer_id == customer.id)
+                          .where(customer.active))
+        candidates = [CandidateCustomer(*row) for row in (await session.execute(found)).all()]
         return classify_matches(DuplicateProbe(normalised, credit_code, exclude_id), candidates)
 
     @staticmethod
@@ -237,7 +241,18 @@ class CustomersUseCases:
 
     async def _write_name_keys(self, session: AsyncSession, customer_id: str, normalised: str) -> None:
         await session.execute(delete(models.CustomerNameKey).where(models.CustomerNameKey.customer_id == customer_id))
-        session.add_all(models.CustomerNameKey(key=key, customer_id=customer_id) for key in candidate_keys(normalised))
+        session.add_all(models.CustomerNameKey(key=key, customer_id=customer_id)
+                        for key in candidate_keys(normalised) | index_keys(normalised))
+
+    @staticmethod
+    def _name_search(name_query: NameQuery) -> tuple[ColumnElement[bool], ...]:
+        """The index narrows to names carrying every key of the query; the text test confirms."""
+        postings = intersect(*(select(models.CustomerNameKey.customer_id).where(models.CustomerNameKey.key == key)
+                               for key in name_query.keys))
+        column = models.Customer.normalised_name
+        confirm = (column.contains(name_query.text, autoescape=True) if name_query.mode is MatchMode.CONTAINS
+                   else column.startswith(name_query.text, autoescape=True))
+        return models.Customer.id.in_(postings), confirm
 
     # --- customers ----------------------------------------------------------------------------
 
@@ -366,7 +381,7 @@ class CustomersUseCases:
             except ValueError:
                 raise ValidationFailed(f"tier must be one of {', '.join(t.value for t in Tier)}", "tier") from None
         if query.strip():
-            stmt = stmt.where(models.Customer.normalised_name.contains(normalise_name(query), autoescape=True))
+            stmt = stmt.where(*self._name_search(parse_query(query)))
         if tag.strip():
             # Tags are stored normalised as a JSON array; the JSON-encoded tag is a portable needle.
             needle = json.dumps(normalise_tag(tag))

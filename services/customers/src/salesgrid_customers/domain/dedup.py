@@ -22,6 +22,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 from .errors import Conflict, ValidationFailed
 
@@ -42,6 +43,7 @@ _CITIES = (
     "合肥 福州 昆明 南宁 哈尔滨 长春 石家庄 太原 南昌 贵阳 兰州 海口 珠海 东莞 佛山 常州 烟台"
 ).split()
 _CJK_PLACES = frozenset(_PROVINCES + _CITIES + ["中国", "中华"])
+_CJK_PLACES_LONGEST_FIRST = tuple(sorted(_CJK_PLACES, key=len, reverse=True))  # 黑龙江 before a shorter prefix
 _LATIN_PLACES = frozenset(
     "china prc beijing shanghai tianjin chongqing shenzhen guangzhou hangzhou nanjing suzhou "
     "wuhan chengdu xian xiamen qingdao dalian ningbo hongkong macau macao taiwan asia".split()
@@ -126,9 +128,10 @@ def normalise_name(name: str) -> str:
     return "".join(_strip_legal_suffixes(tokens))
 
 
+@lru_cache(maxsize=4096)  # the probe's name is compared with every candidate
 def core_name(normalised: str) -> str:
     """The normalised name without a leading province/city (上海浦东发展银行 -> 浦东发展银行)."""
-    for place in sorted(_CJK_PLACES, key=len, reverse=True):
+    for place in _CJK_PLACES_LONGEST_FIRST:
         if normalised.startswith(place):
             rest = normalised[len(place) :]
             for suffix in _PLACE_SUFFIXES:
@@ -139,6 +142,19 @@ def core_name(normalised: str) -> str:
     return normalised
 
 
+_RUNS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[^\u3400-\u9fff\uf900-\ufaff]+")
+
+
+def name_runs(normalised: str) -> list[str]:
+    """Maximal runs of Chinese characters and of everything else (Latin letters, digits)."""
+    return _RUNS.findall(normalised)
+
+
+def gram_size(run: str) -> int:
+    return 2 if _is_cjk(run[0]) else 3
+
+
+@lru_cache(maxsize=4096)
 def name_grams(normalised: str) -> frozenset[str]:
     """Bigrams over runs of Chinese characters, trigrams over runs of Latin letters/digits.
 
@@ -146,9 +162,8 @@ def name_grams(normalised: str) -> frozenset[str]:
     common ('in', 'er') to be selective in an index, trigrams are not.
     """
     grams: set[str] = set()
-    runs = re.findall(r"[\u3400-\u9fff\uf900-\ufaff]+|[^\u3400-\u9fff\uf900-\ufaff]+", normalised)
-    for run in runs:
-        size = 2 if _is_cjk(run[0]) else 3
+    for run in name_runs(normalised):
+        size = gram_size(run)
         if len(run) <= size:
             grams.add(run)
         else:

@@ -1,0 +1,64 @@
+"""Name search (Chinese and Latin) answered from an index of name grams, never a scan.
+
+A customer's normalised name is indexed under every gram `dedup.name_grams` makes (Chinese
+bigrams, Latin/digit trigrams) and under its first one and two characters. A query holding a
+run of at least one whole gram matches names that CONTAIN it: every gram of such a run is a
+gram of any name containing the run, so the index narrows the candidates and a substring test
+confirms them. A shorter query (华, HP, 3M) has no whole gram; it matches names that START
+with it, through the prefix keys.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .dedup import gram_size, name_grams, name_runs, normalise_name
+from .errors import ValidationFailed
+
+MAX_QUERY_LENGTH = 100
+MAX_QUERY_KEYS = 4  # every gram is a necessary condition; a few narrow enough, the substring test does the rest
+PREFIX_LENGTHS = (1, 2)
+
+
+class MatchMode(StrEnum):
+    CONTAINS = "contains"
+    PREFIX = "prefix"
+
+
+@dataclass(frozen=True)
+class NameQuery:
+    text: str  # the normalised query
+    mode: MatchMode
+    keys: tuple[str, ...]  # index keys every matching name carries
+
+
+def _gram_key(gram: str) -> str:
+    return f"s:{gram}"
+
+
+def _prefix_key(prefix: str) -> str:
+    return f"p:{prefix}"
+
+
+def index_keys(normalised: str) -> set[str]:
+    """The search keys stored for a customer's normalised name."""
+    keys = {_gram_key(g) for g in name_grams(normalised)}
+    keys.update(_prefix_key(normalised[:n]) for n in PREFIX_LENGTHS if len(normalised) >= n)
+    return keys
+
+
+def parse_query(query: str) -> NameQuery:
+    """The search a rep typed, normalised like names are."""
+    if len(query) > MAX_QUERY_LENGTH:
+        raise ValidationFailed(f"a name search is at most {MAX_QUERY_LENGTH} characters", "query")
+    text = normalise_name(query)
+    if not text:
+        raise ValidationFailed("a name search needs letters, digits or Chinese characters", "query")
+    grams: list[str] = []  # in reading order: neighbours overlap, spread ones narrow more
+    for run in name_runs(text):
+        size = gram_size(run)
+        grams.extend(g for g in (run[i : i + size] for i in range(len(run) - size + 1)) if g not in grams)
+    if not grams:
+        return NameQuery(text, MatchMode.PREFIX, (_prefix_key(text[: PREFIX_LENGTHS[-1]]),))
+    step = max(1, -(-len(grams) // MAX_QUERY_KEYS))
+    return NameQuery(text, MatchMode.CONTAINS, tuple(_gram_key(g) for g in grams[::step]))
