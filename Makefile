@@ -29,6 +29,8 @@ test: setup
 
 bench: setup
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/customers_dedup.py
+	$(BIN)/python bench/analytics_freshness.py
 
 # make migration SERVICE=customers MSG="add shares"
 migration: setup
