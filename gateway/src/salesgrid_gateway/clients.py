@@ -2,7 +2,7 @@
 trace context, request id and client address; proto ↔ JSON conversion for handlers."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import grpc
@@ -49,6 +49,16 @@ def stub(stub_class: Callable[[grpc.Channel], Any], setting: str) -> Any:
 
 
 def call(method: Callable[..., M], request: Message, *, token: str | None = None) -> M:
+    return _invoke(method, request, token)
+
+
+def call_stream(method: Callable[..., M], requests: Iterator[Message], *, token: str | None = None) -> M:
+    """A client-streaming call: gRPC pulls `requests` from its own thread as it sends them, so the
+    iterator must not touch Flask's request context (capture what it reads beforehand)."""
+    return _invoke(method, requests, token)
+
+
+def _invoke(method: Callable[..., M], request: Message | Iterator[Message], token: str | None) -> M:
     try:
         return method(request, metadata=metadata(token), timeout=current_app.config["SETTINGS"].grpc_timeout_seconds)
     except grpc.RpcError as error:

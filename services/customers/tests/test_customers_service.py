@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
+import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -33,11 +35,13 @@ from salesgrid_common.ids import new_id
 from salesgrid_common.protos import from_timestamp, to_timestamp
 from salesgrid_common.events.tables import outbox
 from salesgrid_dev.testing import RunningService, bearer, field_violations, principal, run_service, stand_in_identity
-from salesgrid_customers import models, usecases
+from salesgrid_customers import importfiles, models, usecases
+from salesgrid_customers.domain import imports
 from salesgrid_customers.settings import CustomersSettings
 from salesgrid_customers.app import DEFINITION, MIGRATIONS, usecases_for
 from salesgrid_customers.handlers import activities_subscription, contracts_subscription, pipeline_subscription
 from salesgrid_gateway.app import create_app
+from salesgrid_gateway.routes import customers as customer_routes
 from salesgrid_gateway.settings import GatewaySettings
 
 CREDIT_CODE = "91350100M000100Y43"
@@ -657,8 +661,27 @@ async def test_concurrent_creates_of_one_name_and_list_filters(database_url: str
 HEADER = "legal_name,credit_code,tier,tags,address,latitude,longitude,owner_id\n"
 
 
-def chunks(data: bytes, fmt: str = "csv", size: int = 0) -> pb.ImportChunk:
-    return pb.ImportChunk(format=fmt, data=data)
+def chunks(data: bytes, fmt: str = "csv", size: int = 7) -> list[pb.ImportChunk]:
+    """The upload as a client stream: the format on the first chunk only, the bytes in pieces of
+    `size` (7 cuts rows and, in Chinese text, UTF-8 characters in two)."""
+    pieces = [data[i:i + size] for i in range(0, len(data), size)] or [b""]
+    return [pb.ImportChunk(format=fmt if i == 0 else "", data=piece) for i, piece in enumerate(pieces)]
+
+
+def cuts_a_character(stream: list[pb.ImportChunk]) -> bool:
+    try:
+        for chunk in stream:
+            chunk.data.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+async def staged(running: RunningService) -> tuple[int, int]:
+    """Import jobs and staged rows in the database."""
+    async with running.app.ctx.sessions() as session:
+        return (await session.scalar(select(func.count()).select_from(models.ImportJob)),
+                await session.scalar(select(func.count()).select_from(models.ImportRow)))
 
 
 def running_customers(database_url: str, nats_url: str, test_keys):  # type: ignore[no-untyped-def]
@@ -682,8 +705,7 @@ async def test_import_rows_follow_the_create_rules(database_url: str, nats_url: 
         assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and "file" in field_violations(bad)
         bad = await rpc_error(api.StartImport(chunks(b"legal_name\nx\n", fmt="pdf"), metadata=a))
         assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and "format" in field_violations(bad)
-        async with running.app.ctx.sessions() as session:
-            assert await session.scalar(select(func.count()).select_from(models.ImportJob)) == 0
+        assert await staged(running) == (0, 0)
 
         body = ("\ufeff" + HEADER +
                 f"\"Acme, Shanghai Co., Ltd.\",{CREDIT_CODE},key,vip;重点,\"上海市\n浦东\",31.2,121.5,\n"  # 1 ok
@@ -694,7 +716,9 @@ async def test_import_rows_follow_the_create_rules(database_url: str, nats_url: 
                 "华为技术（深圳）有限公司,,,,,,,\n"                                       # 5 dup of rep-b's
                 "Delta GmbH,,,,,,,rep-c\n"                                              # 6 outside scope
                 "Epsilon Ltd,,normal,,,,,\n").encode()                                  # 7 ok
-        job = await api.StartImport(chunks(body), metadata=a)
+        stream = chunks(body)
+        assert len(stream) > 1 and cuts_a_character(stream)  # the service puts the pieces back together
+        job = await api.StartImport(stream, metadata=a)
         assert (job.status, job.total, job.processed, job.created_by) == ("queued", 7, 0, "rep-a")
 
         # Progress: one batch of two rows at a time.
@@ -740,6 +764,125 @@ async def test_import_rows_follow_the_create_rules(database_url: str, nats_url: 
         await uc.run_imports()
         done = await api.GetImport(pb.GetImportRequest(id=job.id), metadata=mgr)
         assert (done.created, done.failed) == (1, 0)
+
+
+async def test_import_upload_refusals_write_nothing(database_url: str, nats_url: str, test_keys,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    async with running_customers(database_url, nats_url, test_keys) as running:
+        await seed_directory(running)
+        api = pb_grpc.CustomersStub(running.channel)
+        a = token(test_keys, "rep-a")
+
+        async def refused(stream: list[pb.ImportChunk], field: str, text: str) -> None:
+            bad = await rpc_error(api.StartImport(stream, metadata=a))
+            assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and field_violations(bad) == [field], bad
+            assert text in bad.details()
+            assert await staged(running) == (0, 0)
+
+        # The format is read from the first chunk only.
+        await refused([pb.ImportChunk(data=b"legal_name\n"), pb.ImportChunk(format="csv", data=b"Acme Ltd\n")],
+                      "format", "format must be one of csv, xlsx")
+        await refused([], "format", "format must be one of csv, xlsx")
+        await refused(chunks(b""), "file", "the file is empty")
+        await refused([pb.ImportChunk(format="csv"), pb.ImportChunk()], "file", "the file is empty")
+        # Over the size cap: refused as the chunks arrive.
+        monkeypatch.setattr(imports, "MAX_FILE_BYTES", 1 << 20)
+        big = ("legal_name\n" + "".join(f"Company {i:07d} Ltd\n" for i in range(60_000))).encode()
+        assert len(big) > 1 << 20
+        await refused(chunks(big, size=64 << 10), "file", "the file is larger than 1 MiB")
+        # Over MAX_ROWS: batches already inserted roll back with the job.
+        monkeypatch.setattr(imports, "MAX_ROWS", 3)
+        monkeypatch.setattr(usecases, "IMPORT_STAGE_BATCH", 2)
+        await refused(chunks(b"legal_name\nA Ltd\nB Ltd\nC Ltd\nD Ltd\n"), "file", "at most 3 rows per import")
+        job = await api.StartImport(chunks(b"legal_name\nA Ltd\n\nB Ltd\nC Ltd\n"), metadata=a)
+        assert job.total == 3 and await staged(running) == (1, 3)
+
+
+async def test_import_parses_off_the_event_loop(database_url: str, nats_url: str, test_keys,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file is read and its rows checked in worker threads, a batch per trip; the loop only
+    inserts."""
+    parsed_on: set[int] = set()
+
+    def recording_rows(spool: Any, fmt: str) -> Any:
+        for cells in importfiles.read_rows(spool, fmt):
+            parsed_on.add(threading.get_ident())
+            yield cells
+
+    monkeypatch.setattr(usecases, "read_rows", recording_rows)
+    monkeypatch.setattr(usecases, "IMPORT_STAGE_BATCH", 100)
+    checked_on: set[int] = set()
+    row_values = imports.row_values
+
+    def recording_values(header: Any, cells: Any) -> Any:
+        checked_on.add(threading.get_ident())
+        return row_values(header, cells)
+
+    monkeypatch.setattr(imports, "row_values", recording_values)
+    async with running_customers(database_url, nats_url, test_keys) as running:
+        await seed_directory(running)
+        api = pb_grpc.CustomersStub(running.channel)
+        body = ("legal_name\n" + "".join(f"Company {i} Ltd\n" for i in range(250))).encode()
+        job = await api.StartImport(chunks(body, size=1000), metadata=token(test_keys, "rep-a"))
+        assert job.total == 250 and await staged(running) == (1, 250)
+    loop_thread = threading.get_ident()  # the service runs on the test's loop
+    assert parsed_on and checked_on and loop_thread not in parsed_on | checked_on
+
+
+async def test_cancelled_import_waits_for_its_parsing_thread(database_url: str, nats_url: str, test_keys,
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    """The file reader is closed only once the thread parsing a batch is out of it: no error, and
+    the cancelled upload leaves nothing."""
+    parsing, release, closed = threading.Event(), threading.Event(), threading.Event()
+
+    def slow_rows(spool: Any, fmt: str) -> Any:
+        try:
+            for number, cells in enumerate(importfiles.read_rows(spool, fmt)):
+                if number == 5:
+                    parsing.set()
+                    release.wait(5)
+                yield cells
+        finally:
+            closed.set()
+
+    monkeypatch.setattr(usecases, "read_rows", slow_rows)
+    async with running_customers(database_url, nats_url, test_keys) as running:
+        await seed_directory(running)
+        api = pb_grpc.CustomersStub(running.channel)
+        body = ("legal_name\n" + "".join(f"Company {i} Ltd\n" for i in range(50))).encode()
+        call = api.StartImport(chunks(body, size=100), metadata=token(test_keys, "rep-a"))
+        await asyncio.to_thread(parsing.wait, 5)
+        call.cancel()
+        await asyncio.sleep(0.2)  # the service sees the cancellation while the thread is still parsing
+        release.set()
+        assert await asyncio.to_thread(closed.wait, 5)
+        assert await staged(running) == (0, 0)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_gateway_streams_an_import(database_url: str, nats_url: str, test_keys) -> None:
+    """A body larger than the gateway's chunk size reaches the service byte for byte."""
+    async with stand_in_identity(test_keys) as identity_addr, \
+            running_customers(database_url, nats_url, test_keys) as running:
+        await seed_directory(running)
+        gateway = create_app(GatewaySettings(environment="test", identity_addr=identity_addr,
+                                             customers_addr=running.address, metrics_port=0)).test_client()
+        headers = {"Authorization": token(test_keys, "rep-a")[0][1]}
+        rows = [{"legal_name": f"批量导入{i:03d}有限公司", "address": "上海市浦东新区" * (260 + i % 7)} for i in range(450)]
+        body = ("legal_name,address\n" + "".join(f"{r['legal_name']},{r['address']}\n" for r in rows)).encode()
+        assert len(body) > 2 * customer_routes.IMPORT_CHUNK_BYTES
+        started = await asyncio.to_thread(gateway.post, "/v1/customers/imports", data=body,
+                                          headers={**headers, "Content-Type": "text/csv"})
+        assert started.status_code == 202, started.json
+        assert started.headers["Location"] == f"/v1/customers/imports/{started.json['id']}"
+        assert started.json["total"] == len(rows)
+        async with running.app.ctx.sessions() as session:
+            stored = (await session.scalars(select(models.ImportRow.data).order_by(models.ImportRow.row_number))).all()
+        assert list(stored) == rows
+        wrong = await asyncio.to_thread(gateway.post, "/v1/customers/imports", data=b"x",
+                                        headers={**headers, "Content-Type": "text/plain"})
+        assert wrong.status_code == 415
 
 
 async def test_import_caps_customers_held_by_the_importer(database_url: str, nats_url: str, test_keys) -> None:

@@ -1,11 +1,13 @@
 """/v1/customers (contacts, shares, release, duplicate check) and /v1/pool."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from flask import Blueprint, Response, jsonify, request
 
 from salesgrid.customers.v1 import customers_pb2 as pb
 from salesgrid.customers.v1 import customers_pb2_grpc as pb_grpc
-from salesgrid_gateway.clients import call, from_json, stub, to_json
+from salesgrid_gateway.clients import call, call_stream, from_json, stub, to_json
 from salesgrid_gateway.openapi import BOOLEAN, INTEGER, STRING, STRINGS, OpenApi, obj, path_param, query_param
 from salesgrid_gateway.problems import ApiProblem
 from salesgrid_gateway.routes.common import (expected_version, json_body, page, page_size, report_sensitive_read,
@@ -155,16 +157,25 @@ def claim_customer(customer_id: str) -> tuple[Response, int]:
 
 IMPORT_FORMATS = {"text/csv": "csv",
                   "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx"}
+IMPORT_CHUNK_BYTES = 1 << 20  # the body streams through in pieces of this size, never whole in memory
 
 
 @blueprint.post("/v1/customers/imports")
 def start_import() -> tuple[Response, int]:
-    """The file is the request body; rows are checked and created asynchronously by the service
-    under the importer's own permissions and the same duplicate rules as single creates."""
+    """The file is the request body, streamed to the service; rows are checked and created
+    asynchronously by the service under the importer's own permissions and the same duplicate
+    rules as single creates."""
     file_format = IMPORT_FORMATS.get(request.mimetype)
     if file_format is None:
         raise ApiProblem(415, f"send the file as {' or '.join(IMPORT_FORMATS)}")
-    job = call(_customers().StartImport, pb.ImportChunk(format=file_format, data=request.get_data()))
+    body = request.stream  # the stream itself: gRPC reads the chunks outside the request context
+
+    def chunks() -> Iterator[pb.ImportChunk]:
+        yield pb.ImportChunk(format=file_format, data=body.read(IMPORT_CHUNK_BYTES))
+        while data := body.read(IMPORT_CHUNK_BYTES):
+            yield pb.ImportChunk(data=data)
+
+    job = call_stream(_customers().StartImport, chunks())
     response = jsonify(to_json(job))
     response.headers["Location"] = f"/v1/customers/imports/{job.id}"
     return response, 202

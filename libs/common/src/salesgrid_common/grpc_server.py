@@ -28,9 +28,9 @@ ALWAYS_PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.S
                           "/grpc.reflection.v1.ServerReflection/")
 
 
-# Channel and server options: bulk imports travel as one message, and gRPC's 4 MiB default
-# would refuse them.
-MESSAGE_LIMITS = [("grpc.max_receive_message_length", 64 << 20), ("grpc.max_send_message_length", 64 << 20)]
+# Channel and server options, above gRPC's 4 MiB default for the largest single messages left
+# (report exports, list pages); uploads stream in chunks of about 1 MiB instead.
+MESSAGE_LIMITS = [("grpc.max_receive_message_length", 8 << 20), ("grpc.max_send_message_length", 8 << 20)]
 
 
 def status_for(error: DomainError) -> status_pb2.Status:
@@ -77,18 +77,23 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(details)
-        if handler is None or handler.unary_unary is None:
-            return handler  # streaming RPCs (reflection) pass through untouched
+        if handler is None:
+            return None
+        # Unary and client-streaming (uploads) RPCs answer once, so the same handling covers both;
+        # server-streaming RPCs (reflection, health watches) pass through untouched.
+        inner = handler.unary_unary or handler.stream_unary
+        if inner is None:
+            return handler
         method = details.method
         public = method in self.public_methods or method.startswith(ALWAYS_PUBLIC_PREFIXES)
-        inner = handler.unary_unary
 
         async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            # request: the message, or the async iterator of a client stream (read by the servicer)
             return await self._handle(method, public, inner, request, context)
 
-        return grpc.unary_unary_rpc_method_handler(
-            wrapped, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
-        )
+        make = grpc.unary_unary_rpc_method_handler if handler.unary_unary else grpc.stream_unary_rpc_method_handler
+        return make(wrapped, request_deserializer=handler.request_deserializer,
+                    response_serializer=handler.response_serializer)
 
     async def _handle(self, method: str, public: bool, inner: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
         service_name, _, method_name = method.strip("/").partition("/")

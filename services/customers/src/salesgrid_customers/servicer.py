@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 from decimal import Decimal
 
@@ -14,6 +14,7 @@ from salesgrid.customers.v1 import customers_pb2_grpc as pb_grpc
 from salesgrid_common.auth import caller
 from salesgrid_common.protos import from_timestamp, to_timestamp
 from salesgrid_customers import models
+from salesgrid_customers.domain import imports
 from salesgrid_customers.domain.dedup import DuplicateMatch, DuplicateReport
 from salesgrid_customers.domain.pool import PoolPolicy
 from salesgrid_customers.domain.sharing import Share
@@ -182,10 +183,16 @@ class CustomersServicer(pb_grpc.CustomersServicer):
             title=_optional(request, "title"), phones=list(request.phones) if request.set_phones else None,
             email=_optional(request, "email"), primary=_optional(request, "primary")))
 
-    async def StartImport(self, request: pb.ImportChunk, context: Ctx) -> pb.ImportJob:
+    async def StartImport(self, request_iterator: AsyncIterator[pb.ImportChunk], context: Ctx) -> pb.ImportJob:
+        fmt: str | None = None
         with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
-            spool.write(request.data)
-            return import_pb(await self.uc.start_import(caller(), request.format, spool))
+            # Each write is one chunk, bounded by the gRPC message limit: short enough for the loop.
+            async for chunk in request_iterator:
+                if fmt is None:
+                    fmt = chunk.format  # the first chunk names the format
+                imports.check_size(spool.tell() + len(chunk.data))
+                spool.write(chunk.data)
+            return import_pb(await self.uc.start_import(caller(), fmt or "", spool))
 
     async def GetImport(self, request: pb.GetImportRequest, context: Ctx) -> pb.ImportJob:
         job, errors, cursor = await self.uc.get_import(caller(), request.id, request.page_size, request.cursor)

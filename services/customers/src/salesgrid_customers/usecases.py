@@ -3,11 +3,14 @@ scope in its queries, applies the domain rules and writes its events to the outb
 same transaction."""
 from __future__ import annotations
 
+import asyncio
+import io
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import IO, Any
+from itertools import islice
+from typing import IO, Any, TypeVar
 
 from google.protobuf.message import Message
 from sqlalchemy import (ColumnElement, String, and_, cast, delete, exists, func, insert, intersect, or_, select,
@@ -879,6 +882,8 @@ class CustomersUseCases:
         job; the worker creates the customers."""
         principal.require("customers:create")
         fmt = imports.check_format(fmt)
+        if not spool.seek(0, io.SEEK_END):
+            raise ValidationFailed("the file is empty", "file")
         rows = read_rows(spool, fmt)
         try:
             return await self._stage(principal, fmt, rows)
@@ -886,29 +891,23 @@ class CustomersUseCases:
             rows.close()  # type: ignore[attr-defined]  # while the spool is still open
 
     async def _stage(self, principal: Principal, fmt: str, rows: Iterator[list[object]]) -> models.ImportJob:
+        """Parsing (csv, openpyxl) is CPU work: it runs in worker threads a batch at a time while the
+        inserts stay on the loop, all in one transaction, so a refused file leaves nothing behind."""
         job_id = new_id()
-        header = imports.check_header(next(rows, []))
+        header = await _off_loop(_header, rows)
         total = 0
         async with self.sessions() as session, session.begin():
             session.add(models.ImportJob(
                 id=job_id, status=imports.ImportStatus.QUEUED, format=fmt, claims=principal_claims(principal),
                 created_by=principal.subject_id, total=0, created_at=self.clock()))
             await session.flush()
-            batch: list[dict[str, Any]] = []
-            for cells in rows:
-                values = imports.row_values(header, cells)
-                if values is None:
-                    continue
-                total += 1
-                if total > imports.MAX_ROWS:
+            while batch := await _off_loop(_next_rows, rows, header):
+                if total + len(batch) > imports.MAX_ROWS:
                     raise ValidationFailed(f"at most {imports.MAX_ROWS} rows per import", "file")
-                batch.append({"id": import_row_id(job_id, total), "job_id": job_id, "row_number": total,
-                              "data": values, "status": imports.RowStatus.PENDING})
-                if len(batch) >= IMPORT_STAGE_BATCH:
-                    await session.execute(insert(models.ImportRow), batch)
-                    batch = []
-            if batch:
-                await session.execute(insert(models.ImportRow), batch)
+                await session.execute(insert(models.ImportRow), [
+                    {"id": import_row_id(job_id, number), "job_id": job_id, "row_number": number, "data": values,
+                     "status": imports.RowStatus.PENDING} for number, values in enumerate(batch, start=total + 1)])
+                total += len(batch)
             if total == 0:
                 raise ValidationFailed("the file has no data rows", "file")
             await session.execute(update(models.ImportJob).where(models.ImportJob.id == job_id).values(total=total))
@@ -1008,8 +1007,30 @@ class CustomersUseCases:
                 "error_message": message[:1000], "existing_owner_id": owner}
 
 
-IMPORT_STAGE_BATCH = 1000  # staged rows per insert
+IMPORT_STAGE_BATCH = 1000  # staged rows per insert (and per trip to a worker thread to parse them)
 IMPORT_BATCH = 200  # rows per worker tick and job
+
+T = TypeVar("T")
+
+
+async def _off_loop(func: Callable[..., T], *args: Any) -> T:
+    """asyncio.to_thread, except that a cancelled call still waits for the thread: the file's reader
+    is closed afterwards, and a generator cannot be closed while a thread is inside it."""
+    work = asyncio.ensure_future(asyncio.to_thread(func, *args))
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        await asyncio.wait([work])
+        raise
+
+
+def _header(rows: Iterator[Sequence[object]]) -> tuple[str, ...]:
+    return imports.check_header(next(rows, []))
+
+
+def _next_rows(rows: Iterator[Sequence[object]], header: Sequence[str]) -> list[dict[str, str]]:
+    """Up to IMPORT_STAGE_BATCH more non-blank rows as column → text; none at the end of the file."""
+    return list(islice(filter(None, (imports.row_values(header, cells) for cells in rows)), IMPORT_STAGE_BATCH))
 
 
 def import_row_id(job_id: str, row_number: int) -> str:

@@ -11,6 +11,7 @@ COLUMNS = ("legal_name", "credit_code", "industry", "address", "latitude", "long
            "owner_id")
 REQUIRED = ("legal_name",)
 MAX_ROWS = 500_000
+MAX_FILE_BYTES = 50 << 20  # 50 MiB: MAX_ROWS rows of a typical CSV line (~100 bytes)
 MAX_CELL = 2000  # longer cells are refused as a row error by the create rules, but never stored whole
 TAG_SEPARATORS = (";", "|", "，", "；")
 FORMATS = ("csv", "xlsx")
@@ -33,6 +34,13 @@ def check_format(value: str) -> str:
     if fmt not in FORMATS:
         raise ValidationFailed(f"format must be one of {', '.join(FORMATS)}", "format")
     return fmt
+
+
+def check_size(size: int) -> None:
+    """An upload's size so far: checked as its chunks arrive, so an oversized file is refused
+    before the rest of it is received."""
+    if size > MAX_FILE_BYTES:
+        raise ValidationFailed(f"the file is larger than {MAX_FILE_BYTES / (1 << 20):g} MiB: split it", "file")
 
 
 def check_header(cells: Sequence[object]) -> tuple[str, ...]:
