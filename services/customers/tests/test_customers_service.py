@@ -229,7 +229,7 @@ async def test_name_search_contains_prefix_scope_and_renames(database_url: str, 
             assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and "query" in field_violations(bad)
 
 
-async def test_search_keys_migration_indexes_existing_customers(database_url: str) -> None:
+async def test_name_keys_migration_rekeys_existing_customers(database_url: str) -> None:
     await asyncio.to_thread(upgrade, MIGRATIONS, database_url, "0fcd34b8d7c3")
     engine = create_engine(database_url)
     try:
@@ -238,12 +238,18 @@ async def test_search_keys_migration_indexes_existing_customers(database_url: st
                 id="c-old", legal_name="杭州阿里巴巴网络技术有限公司", normalised_name="杭州阿里巴巴网络技术",
                 tier="normal", tags=[], owner_id="rep-a", org_path="/c/r1/b1/t1/", active=True, version=1,
                 created_by="rep-a", created_at=START, updated_at=START))
+            await conn.execute(insert(models.CustomerNameKey).values(key="g:阿里", customer_id="c-old"))
         await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+        async with engine.connect() as conn:
+            keys = set((await conn.scalars(select(models.CustomerNameKey.key))).all())
+        assert "s:阿里" in keys and "p:杭州" in keys and not any(key.startswith("g:") for key in keys)
         uc = usecases.CustomersUseCases(session_factory(engine), Outbox("customers"), lambda: START)
         rep = principal("rep-a", "/c/r1/b1/t1/", "t1", REP_PERMS)
         for query in ("阿里巴巴", "杭"):
             found, _ = await uc.list_customers(rep, query=query)
             assert [c.id for c in found] == ["c-old"]
+        report = await uc.check_duplicates(rep, "阿里巴巴网络技术有限公司")
+        assert [m.customer_id for m in report.warnings] == ["c-old"]
     finally:
         await engine.dispose()
 

@@ -44,8 +44,9 @@ class Customer(Base):
 
 
 class CustomerNameKey(Base):
-    """Candidate keys of the duplicate check (dedup.candidate_keys): the (key, customer) primary
-    key is the index a probe's keys are looked up in, so the check never scans customers."""
+    """Name keys of active customers (search.index_keys): gram keys, which the duplicate check's
+    probe keys and the name search look up, and prefix keys for short searches. The (key,
+    customer) primary key is the index, so neither ever scans customers."""
     __tablename__ = "customer_name_keys"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), primary_key=True, index=True)

@@ -245,7 +245,7 @@ class CustomersUseCases:
     async def _write_name_keys(self, session: AsyncSession, customer_id: str, normalised: str) -> None:
         await session.execute(delete(models.CustomerNameKey).where(models.CustomerNameKey.customer_id == customer_id))
         session.add_all(models.CustomerNameKey(key=key, customer_id=customer_id)
-                        for key in candidate_keys(normalised) | index_keys(normalised))
+                        for key in index_keys(normalised))
 
     @staticmethod
     def _name_search(name_query: NameQuery) -> tuple[ColumnElement[bool], ...]:

@@ -8,6 +8,7 @@ from salesgrid_customers.domain.dedup import (
     candidate_keys,
     classify_matches,
     core_name,
+    name_keys,
     normalise_name,
     similarity,
 )
@@ -131,9 +132,14 @@ def test_candidate_keys_deterministic() -> None:
 
 
 def test_candidate_keys_chinese_bigrams_latin_trigrams() -> None:
-    assert candidate_keys("华为技术") == {"g:华为", "g:为技", "g:技术"}
-    assert candidate_keys("acme") == {"g:acm", "g:cme"}
-    assert candidate_keys("a") == {"g:a"}
+    assert candidate_keys("华为技术") == {"s:华为", "s:为技", "s:技术"}
+    assert candidate_keys("acme") == {"s:acm", "s:cme"}
+    assert candidate_keys("a") == {"s:a"}
+
+
+def test_stored_keys_cover_every_gram_and_the_core() -> None:
+    assert name_keys("上海华为技术") == {"s:上海", "s:海华", "s:华为", "s:为技", "s:技术"}
+    assert candidate_keys("上海华为技术") <= name_keys("上海华为技术")
 
 
 def test_similar_names_share_keys() -> None:
@@ -143,13 +149,13 @@ def test_similar_names_share_keys() -> None:
         ("acmewidgets", "acmewidget"),
     ]
     for a, b in pairs:
-        assert candidate_keys(a) & candidate_keys(b), (a, b)
+        assert candidate_keys(a) & name_keys(b) and candidate_keys(b) & name_keys(a), (a, b)
 
 
 def test_long_similar_names_share_keys_despite_sampling() -> None:
     base = "".join(chr(0x4E00 + i * 13) for i in range(60))
     variant = base[:-2] + "科技"
-    assert len(candidate_keys(base) & candidate_keys(variant)) >= MAX_CANDIDATE_KEYS // 2
+    assert len(candidate_keys(variant) & name_keys(base)) >= MAX_CANDIDATE_KEYS - 3
 
 
 # ---------------------------------------------------------------- similarity

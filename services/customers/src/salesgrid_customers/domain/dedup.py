@@ -175,17 +175,25 @@ def _stable_hash(text: str) -> bytes:
     return hashlib.blake2b(text.encode(), digest_size=8).digest()
 
 
-def candidate_keys(normalised: str) -> set[str]:
-    """At most MAX_CANDIDATE_KEYS index keys for candidate lookup (a bottom-k MinHash sample).
+def gram_key(gram: str) -> str:
+    """The index key of a name gram; the name search looks grams up under the same keys."""
+    return f"s:{gram}"
 
-    Store them in a (key, customer_id) table with an index on key; for a new name, fetch rows
-    sharing keys, ORDER BY count of shared keys DESC LIMIT a few hundred, then run
-    classify_matches on those. Keeping the k grams with the smallest stable hash means similar
-    names keep mostly the same sample, so similar rows share keys even for long names.
-    """
+
+def name_keys(normalised: str) -> set[str]:
+    """Every gram key of a name and of its core (the name without a leading place): what is
+    stored per customer, so any probe sharing a gram with it finds it."""
+    return {gram_key(g) for g in name_grams(normalised) | name_grams(core_name(normalised))}
+
+
+def candidate_keys(normalised: str) -> set[str]:
+    """At most MAX_CANDIDATE_KEYS of the probe's gram keys to look up among stored name_keys
+    (a bottom-k MinHash sample): rows sharing the most of them are the candidates, ORDER BY
+    count DESC LIMIT a few dozen, classified by classify_matches. Keeping the k grams with the
+    smallest stable hash bounds the lookups for long names while similar names keep mostly the
+    same sample."""
     grams = name_grams(normalised) | name_grams(core_name(normalised))
-    chosen = sorted(grams, key=_stable_hash)[:MAX_CANDIDATE_KEYS]
-    return {f"g:{g}" for g in chosen}
+    return {gram_key(g) for g in sorted(grams, key=_stable_hash)[:MAX_CANDIDATE_KEYS]}
 
 
 def _dice(a: frozenset[str], b: frozenset[str]) -> float:

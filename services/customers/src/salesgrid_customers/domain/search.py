@@ -1,7 +1,8 @@
 """Name search (Chinese and Latin) answered from an index of name grams, never a scan.
 
-A customer's normalised name is indexed under every gram `dedup.name_grams` makes (Chinese
-bigrams, Latin/digit trigrams) and under its first one and two characters. A query holding a
+A customer's normalised name is indexed under every gram key `dedup.name_keys` makes (Chinese
+bigrams, Latin/digit trigrams; the duplicate check looks up the same keys) and under its first
+one and two characters. A query holding a
 run of at least one whole gram matches names that CONTAIN it: every gram of such a run is a
 gram of any name containing the run, so the index narrows the candidates and a substring test
 confirms them. A shorter query (华, HP, 3M) has no whole gram; it matches names that START
@@ -12,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from .dedup import gram_size, name_grams, name_runs, normalise_name
+from .dedup import gram_key, gram_size, name_keys, name_runs, normalise_name
 from .errors import ValidationFailed
 
 MAX_QUERY_LENGTH = 100
@@ -32,17 +33,13 @@ class NameQuery:
     keys: tuple[str, ...]  # index keys every matching name carries
 
 
-def _gram_key(gram: str) -> str:
-    return f"s:{gram}"
-
-
 def _prefix_key(prefix: str) -> str:
     return f"p:{prefix}"
 
 
 def index_keys(normalised: str) -> set[str]:
     """The search keys stored for a customer's normalised name."""
-    keys = {_gram_key(g) for g in name_grams(normalised)}
+    keys = name_keys(normalised)
     keys.update(_prefix_key(normalised[:n]) for n in PREFIX_LENGTHS if len(normalised) >= n)
     return keys
 
@@ -61,4 +58,4 @@ def parse_query(query: str) -> NameQuery:
     if not grams:
         return NameQuery(text, MatchMode.PREFIX, (_prefix_key(text[: PREFIX_LENGTHS[-1]]),))
     step = max(1, -(-len(grams) // MAX_QUERY_KEYS))
-    return NameQuery(text, MatchMode.CONTAINS, tuple(_gram_key(g) for g in grams[::step]))
+    return NameQuery(text, MatchMode.CONTAINS, tuple(gram_key(g) for g in grams[::step]))

@@ -5,8 +5,6 @@ Revises: 2279fafcc667
 Create Date: 2026-11-23 18:21:45.901156
 """
 from alembic import op
-import sqlalchemy as sa
-import salesgrid_common.db
 
 
 revision = '0fcd34b8d7c3'
