@@ -137,8 +137,8 @@ class Platform:
         # The gateway's /metrics is served on its HTTP port; no separate metrics server.
         env = {**self._base_env(), "SALESGRID_HTTP_PORT": str(self.ports.http), "SALESGRID_METRICS_PORT": "0"}
         process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.ports.http}", "--workers",
-             str(self.gateway_workers), "--threads", "4", "--graceful-timeout", "5", "--access-logfile", "-",
+            [sys.executable, "-m", "gunicorn", "-c", "python:salesgrid_gateway.gunicorn_conf", "--bind",
+             f"127.0.0.1:{self.ports.http}", "--workers", str(self.gateway_workers), "--graceful-timeout", "5",
              "salesgrid_gateway.app:create_app()"], env=env, stdout=self._log("gateway"), stderr=subprocess.STDOUT)
         self.processes["gateway"] = process
         wait_for_port(self.ports.http, 30, process, "gateway")

@@ -49,18 +49,19 @@ def stub(stub_class: Callable[[grpc.Channel], Any], setting: str) -> Any:
 
 
 def call(method: Callable[..., M], request: Message, *, token: str | None = None) -> M:
-    return _invoke(method, request, token)
+    return _invoke(method, request, token, current_app.config["SETTINGS"].grpc_timeout_seconds)
 
 
 def call_stream(method: Callable[..., M], requests: Iterator[Message], *, token: str | None = None) -> M:
-    """A client-streaming call: gRPC pulls `requests` from its own thread as it sends them, so the
-    iterator must not touch Flask's request context (capture what it reads beforehand)."""
-    return _invoke(method, requests, token)
+    """A client-streaming upload, under the upload deadline: gRPC pulls `requests` from its own
+    thread as it sends them, so the iterator must not touch Flask's request context (capture
+    what it reads beforehand)."""
+    return _invoke(method, requests, token, current_app.config["SETTINGS"].upload_timeout_seconds)
 
 
-def _invoke(method: Callable[..., M], request: Message | Iterator[Message], token: str | None) -> M:
+def _invoke(method: Callable[..., M], request: Message | Iterator[Message], token: str | None, timeout: float) -> M:
     try:
-        return method(request, metadata=metadata(token), timeout=current_app.config["SETTINGS"].grpc_timeout_seconds)
+        return method(request, metadata=metadata(token), timeout=timeout)
     except grpc.RpcError as error:
         raise from_rpc(error) from None
 

@@ -21,3 +21,5 @@ class GatewaySettings(BaseAppSettings):
     rate_limit_per_minute: int = Field(default=600, ge=1)
     cors_origins: str = ""  # comma-separated origins allowed to call the API from a browser
     grpc_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Uploads stream from the client through the call, so the client's bandwidth counts too.
+    upload_timeout_seconds: float = Field(default=300.0, gt=0)
