@@ -8,13 +8,14 @@ import io
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from datetime import datetime
 from itertools import islice
 from typing import IO, Any, TypeVar
 
 from google.protobuf.message import Message
-from sqlalchemy import (ColumnElement, String, and_, cast, delete, exists, func, insert, intersect, or_, select,
-                        union, union_all, update)
+from sqlalchemy import (ColumnElement, Integer, Select, String, and_, bindparam, cast, delete, exists, func, insert,
+                        intersect, or_, select, union, union_all, update)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,8 +37,8 @@ from salesgrid_customers.domain.access import Actor
 from salesgrid_customers.domain.concurrency import check_version, next_version
 from salesgrid_customers.domain.customer import (MAX_CONTACTS, Address, GeoPoint, Tier, make_contact,
                                                  make_customer, normalise_tag, validate_address)
-from salesgrid_customers.domain.dedup import (CandidateCustomer, DuplicateProbe, DuplicateReport, candidate_keys,
-                                              classify_matches)
+from salesgrid_customers.domain.dedup import (MAX_CANDIDATE_KEYS, CandidateCustomer, DuplicateProbe, DuplicateReport,
+                                              candidate_keys, classify_matches)
 from salesgrid_customers.domain.search import MatchMode, NameQuery, index_keys, parse_query
 from salesgrid_customers.domain.errors import (AlreadyExists, Conflict, DomainError, FailedPrecondition, NotFound,
                                                PermissionDenied, ValidationFailed)
@@ -198,31 +199,14 @@ class CustomersUseCases:
 
     async def _duplicates(self, session: AsyncSession, normalised: str, credit_code: str | None,
                           exclude_id: str | None) -> DuplicateReport:
-        """Index-backed, one round trip: exact name and credit code via their indexes, near
-        matches via the candidate-key table (rows sharing the most keys first); never a scan of
-        customers. Each key's posting list is read up to KEY_POSTINGS rows: common grams (科技)
-        would otherwise cost time in proportion to the table, while a near duplicate shares the
-        rare grams too, whose lists are read whole."""
-        customer = models.Customer
-        columns = (customer.id, customer.legal_name, customer.normalised_name, customer.credit_code,
-                   customer.owner_id)
-        exact = customer.normalised_name == normalised
-        if credit_code:
-            exact = or_(exact, customer.credit_code == credit_code)
-        found = select(*columns).where(customer.active, exact)
+        """Index-backed, one round trip (see _duplicate_candidates); never a scan of customers."""
         keys = sorted(candidate_keys(normalised))
-        if keys:
-            postings = union_all(*(select(models.CustomerNameKey.customer_id).where(
-                models.CustomerNameKey.key == key).limit(KEY_POSTINGS).subquery().select() for key in keys)).subquery()
-            # Sharing one gram of many (科技) is chance, not similarity: classifying is the costly part.
-            shared = func.count()
-            nearest = (select(postings.c.customer_id).group_by(postings.c.customer_id)
-                       .having(shared >= (1 if len(keys) < 4 else 2)).order_by(shared.desc())
-                       .limit(MAX_CANDIDATES).subquery())
-            found = union(found, select(*columns).join(nearest, nearest.c.customer_id == customer.id)
-                          .where(customer.active))
-        candidates = [CandidateCustomer(*row) for row in (await session.execute(found)).all()]
-        return classify_matches(DuplicateProbe(normalised, credit_code, exclude_id), candidates)
+        # Sharing one gram of many (科技) is chance, not similarity: classifying is the costly part.
+        parameters = {"name": normalised, "credit_code": credit_code, "least": 1 if len(keys) < 4 else 2,
+                      **{f"key{index}": key for index, key in enumerate(keys)}}
+        rows = (await session.execute(_duplicate_candidates(len(keys)), parameters)).all()
+        return classify_matches(DuplicateProbe(normalised, credit_code, exclude_id),
+                                [CandidateCustomer(*row) for row in rows])
 
     @staticmethod
     def _block_duplicates(report: DuplicateReport) -> None:
@@ -1031,6 +1015,29 @@ def _header(rows: Iterator[Sequence[object]]) -> tuple[str, ...]:
 def _next_rows(rows: Iterator[Sequence[object]], header: Sequence[str]) -> list[dict[str, str]]:
     """Up to IMPORT_STAGE_BATCH more non-blank rows as column → text; none at the end of the file."""
     return list(islice(filter(None, (imports.row_values(header, cells) for cells in rows)), IMPORT_STAGE_BATCH))
+
+
+@lru_cache(maxsize=MAX_CANDIDATE_KEYS + 1)
+def _duplicate_candidates(key_count: int) -> Select[Any]:
+    """The duplicate check's query for a probe with `key_count` keys, built once and then only run
+    with new parameters (building it costs more than PostgreSQL takes to run it): the exact name
+    and the credit code through their indexes, and the rows sharing the most of the probe's keys
+    through the key table. Each key's posting list is read up to KEY_POSTINGS rows: common grams
+    (科技) would otherwise cost time in proportion to the table, while a near duplicate shares
+    the rare grams too, whose lists are read whole."""
+    customer, name_key = models.Customer, models.CustomerNameKey
+    columns = (customer.id, customer.legal_name, customer.normalised_name, customer.credit_code, customer.owner_id)
+    exact = select(*columns).where(customer.active, or_(customer.normalised_name == bindparam("name", type_=String),
+                                                        customer.credit_code == bindparam("credit_code", type_=String)))
+    if not key_count:
+        return exact
+    postings = union_all(*(select(name_key.customer_id).where(name_key.key == bindparam(f"key{index}", type_=String))
+                           .limit(KEY_POSTINGS).subquery().select() for index in range(key_count))).subquery()
+    shared = func.count()
+    nearest = (select(postings.c.customer_id).group_by(postings.c.customer_id)
+               .having(shared >= bindparam("least", type_=Integer)).order_by(shared.desc())
+               .limit(MAX_CANDIDATES).subquery())
+    return union(exact, select(*columns).join(nearest, nearest.c.customer_id == customer.id).where(customer.active))
 
 
 def import_row_id(job_id: str, row_number: int) -> str:
