@@ -15,8 +15,9 @@ from typing import IO, Any, TypeVar
 
 from google.protobuf.message import Message
 from sqlalchemy import (ColumnElement, Integer, Select, String, and_, bindparam, cast, delete, exists, func, insert,
-                        intersect, or_, select, union, union_all, update)
+                        or_, select, union, union_all, update)
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.customers_events_pb2 import (CustomerArbitrationDecided, CustomerClaimedFromPool,
@@ -232,14 +233,18 @@ class CustomersUseCases:
                         for key in index_keys(normalised))
 
     @staticmethod
-    def _name_search(name_query: NameQuery) -> tuple[ColumnElement[bool], ...]:
-        """The index narrows to names carrying every key of the query; the text test confirms."""
-        postings = intersect(*(select(models.CustomerNameKey.customer_id).where(models.CustomerNameKey.key == key)
-                               for key in name_query.keys))
+    def _name_search(stmt: Select[Any], name_query: NameQuery) -> Select[Any]:
+        """Joined to the key index once per key of the query (the (key, customer) primary key
+        makes each join at most one row), then confirmed by a text test. The keys are rendered
+        as literals so PostgreSQL plans with each key's own frequency: a rare key drives from
+        its short posting list, a common one from the newest customers."""
+        for key in name_query.keys:
+            keyed = aliased(models.CustomerNameKey)
+            stmt = stmt.join(keyed, and_(keyed.customer_id == models.Customer.id,
+                                         keyed.key == bindparam(None, key, type_=String, literal_execute=True)))
         column = models.Customer.normalised_name
-        confirm = (column.contains(name_query.text, autoescape=True) if name_query.mode is MatchMode.CONTAINS
-                   else column.startswith(name_query.text, autoescape=True))
-        return models.Customer.id.in_(postings), confirm
+        return stmt.where(column.contains(name_query.text, autoescape=True) if name_query.mode is MatchMode.CONTAINS
+                          else column.startswith(name_query.text, autoescape=True))
 
     # --- customers ----------------------------------------------------------------------------
 
@@ -368,7 +373,7 @@ class CustomersUseCases:
             except ValueError:
                 raise ValidationFailed(f"tier must be one of {', '.join(t.value for t in Tier)}", "tier") from None
         if query.strip():
-            stmt = stmt.where(*self._name_search(parse_query(query)))
+            stmt = self._name_search(stmt, parse_query(query))
         if tag.strip():
             # Tags are stored normalised as a JSON array; the JSON-encoded tag is a portable needle.
             needle = json.dumps(normalise_tag(tag))
