@@ -3,6 +3,7 @@ users and scope, refresh rotation and revocation, API keys, audit, events in the
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import AsyncIterator
 
 import grpc
@@ -15,6 +16,7 @@ from salesgrid.identity.v1 import identity_pb2_grpc as pb_grpc
 from salesgrid_common.events.tables import outbox
 from salesgrid_dev.testing import RunningService, bearer, field_violations, run_service
 from salesgrid_identity.app import DEFINITION, MIGRATIONS, usecases_for
+from salesgrid_identity.domain import passwords
 from salesgrid_identity.settings import IdentitySettings
 
 ADMIN_PASSWORD = "Bootstrap-Secret-9"
@@ -48,6 +50,27 @@ async def test_login_issues_tokens_and_wrong_password_is_refused(identity: Runni
     assert pair.access_token and pair.refresh_token and pair.token_type == "Bearer"
     assert await code_of(login(identity, "admin", "wrong-password-1")) == grpc.StatusCode.UNAUTHENTICATED
     assert await code_of(login(identity, "nobody", "whatever-12345")) == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_password_hashing_runs_off_the_event_loop(identity: RunningService,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2 takes tens of milliseconds of CPU: on the loop it would stall every other call."""
+    threads: list[int] = []
+
+    def recording(original):  # type: ignore[no-untyped-def]
+        def run(*args: str) -> object:
+            threads.append(threading.get_ident())
+            return original(*args)
+        return run
+
+    monkeypatch.setattr(passwords, "verify_password", recording(passwords.verify_password))
+    monkeypatch.setattr(passwords, "hash_password", recording(passwords.hash_password))
+    await login(identity, "admin", ADMIN_PASSWORD)
+    await code_of(login(identity, "nobody", "whatever-12345"))
+    token = (await login(identity, "admin", ADMIN_PASSWORD)).access_token
+    await stubs(identity)[1].ChangePassword(pb.ChangePasswordRequest(
+        current_password=ADMIN_PASSWORD, new_password="Another-Secret-42"), metadata=bearer(token))
+    assert len(threads) >= 5 and threading.get_ident() not in threads
 
 
 async def test_lockout_after_repeated_failures_and_admin_unlock(identity: RunningService) -> None:

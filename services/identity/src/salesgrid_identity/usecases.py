@@ -2,6 +2,7 @@
 events to the outbox in that same transaction, and checks the caller's permission and scope."""
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import secrets
@@ -129,7 +130,7 @@ class IdentityUseCases:
                 raise ResourceExhausted("too many failed logins from this address; try again later")
             user = await session.scalar(select(User).where(User.login == login))
             if user is None or not user.active:
-                passwords.verify_password(passwords.DUMMY_HASH, password)  # same timing as a real check
+                await _verify_password(passwords.DUMMY_HASH, password)  # same timing as a real check
                 await self._record_failure(session, login, client_ip, None, "unknown or inactive login")
                 raise Unauthenticated(LOGIN_FAILED)
             if lockout.is_locked(user.locked_until, now):
@@ -138,7 +139,7 @@ class IdentityUseCases:
                 await session.commit()
                 raise FailedPrecondition("account is locked after repeated failures; ask an administrator "
                                          "or try again later")
-            if not passwords.verify_password(user.password_hash, password):
+            if not await _verify_password(user.password_hash, password):
                 user.failed_attempts, user.locked_until = lockout.after_failure(
                     user.failed_attempts, self.lockout_policy, now)
                 await self._record_failure(session, login, client_ip, user, "wrong password")
@@ -220,12 +221,12 @@ class IdentityUseCases:
     async def change_password(self, principal: Principal, current: str, new: str) -> None:
         async with self.sessions() as session, session.begin():
             user = await self._active_user(session, principal)
-            if not passwords.verify_password(user.password_hash, current):
+            if not await _verify_password(user.password_hash, current):
                 raise ValidationFailed("is not the current password", "current_password")
             passwords.check_password(new, user.login, self.password_policy, "new_password")
-            if passwords.verify_password(user.password_hash, new):
+            if await _verify_password(user.password_hash, new):
                 raise ValidationFailed("must differ from the current password", "new_password")
-            user.password_hash = passwords.hash_password(new)
+            user.password_hash = await _hash_password(new)
             user.password_changed_at = self.clock()
             user.must_change_password = False
             user.version += 1
@@ -462,7 +463,7 @@ class IdentityUseCases:
             now = self.clock()
             user = User(id=user_id, login=login, display_name=org.validate_name(display_name, "display_name"),
                         email=email.strip(), unit_id=unit.id, manager_id=manager_id or None, roles=codes,
-                        password_hash=passwords.hash_password(initial_password), password_changed_at=now,
+                        password_hash=await _hash_password(initial_password), password_changed_at=now,
                         must_change_password=temporary_password, failed_attempts=0, locked_until=None, active=True, version=1,
                         created_at=now)
             session.add(user)
@@ -698,3 +699,12 @@ class IdentityUseCases:
             assert user is not None
             user.must_change_password = False  # the operator chose this password at bootstrap
         return admin.id
+
+
+async def _hash_password(password: str) -> str:
+    # Argon2 is deliberately slow CPU work (tens of ms); in a thread it leaves the loop serving.
+    return await asyncio.to_thread(passwords.hash_password, password)
+
+
+async def _verify_password(password_hash: str, password: str) -> bool:
+    return await asyncio.to_thread(passwords.verify_password, password_hash, password)
