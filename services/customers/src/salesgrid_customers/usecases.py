@@ -15,7 +15,7 @@ from typing import IO, Any, TypeVar
 
 from google.protobuf.message import Message
 from sqlalchemy import (ColumnElement, Integer, Select, String, and_, bindparam, cast, delete, exists, func, insert,
-                        or_, select, union, union_all, update)
+                        literal, or_, select, union, union_all, update)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,6 +47,7 @@ from salesgrid_customers.importfiles import read_rows
 
 MAX_CANDIDATES = 60  # rows sharing the most candidate keys, classified in Python
 KEY_POSTINGS = 300  # rows read per candidate key
+SEARCH_KEY_COUNT_BOUND = 1000  # postings from which a search key counts as common
 EVENT_PREFIX = "salesgrid.customers.customer."
 SCAN_BATCH = 500
 SYSTEM_ACTOR = "system:pool-scheduler"
@@ -233,12 +234,24 @@ class CustomersUseCases:
                         for key in index_keys(normalised))
 
     @staticmethod
-    def _name_search(stmt: Select[Any], name_query: NameQuery) -> Select[Any]:
-        """Joined to the key index once per key of the query (the (key, customer) primary key
-        makes each join at most one row), then confirmed by a text test. The keys are rendered
-        as literals so PostgreSQL plans with each key's own frequency: a rare key drives from
-        its short posting list, a common one from the newest customers."""
-        for key in name_query.keys:
+    async def _name_search(session: AsyncSession, stmt: Select[Any], name_query: NameQuery) -> Select[Any]:
+        """Joined to the key index, then confirmed by a text test. Each key's postings are first
+        counted up to SEARCH_KEY_COUNT_BOUND (one index-only round trip); the rare keys are
+        joined (their short posting lists intersect cheaply), or the rarest key alone when all
+        are common: joining several common keys would make the planner multiply frequencies
+        that are correlated (信息, 息技, 技术) and fall back to scanning customers. Keys are
+        literals so PostgreSQL plans with each one's own frequency: a rare key drives from its
+        posting list, a common one from the newest customers."""
+        keys = list(name_query.keys)
+        if len(keys) > 1:
+            counted = union_all(*(
+                select(literal(key).label("key"), func.count().label("postings")).select_from(
+                    select(models.CustomerNameKey.customer_id).where(models.CustomerNameKey.key == key)
+                    .limit(SEARCH_KEY_COUNT_BOUND).subquery())
+                for key in keys))
+            counts = sorted((row.postings, keys.index(row.key), row.key) for row in await session.execute(counted))
+            keys = [key for postings, _, key in counts if postings < SEARCH_KEY_COUNT_BOUND] or [counts[0][2]]
+        for key in keys:
             keyed = aliased(models.CustomerNameKey)
             stmt = stmt.join(keyed, and_(keyed.customer_id == models.Customer.id,
                                          keyed.key == bindparam(None, key, type_=String, literal_execute=True)))
@@ -372,8 +385,7 @@ class CustomersUseCases:
                 stmt = stmt.where(models.Customer.tier == Tier(tier).value)
             except ValueError:
                 raise ValidationFailed(f"tier must be one of {', '.join(t.value for t in Tier)}", "tier") from None
-        if query.strip():
-            stmt = self._name_search(stmt, parse_query(query))
+        name_query = parse_query(query) if query.strip() else None
         if tag.strip():
             # Tags are stored normalised as a JSON array; the JSON-encoded tag is a portable needle.
             needle = json.dumps(normalise_tag(tag))
@@ -385,6 +397,8 @@ class CustomersUseCases:
         if updated_since is not None:
             stmt = stmt.where(models.Customer.updated_at >= updated_since)
         async with self.sessions() as session:
+            if name_query is not None:
+                stmt = await self._name_search(session, stmt, name_query)
             if sort in ("", "newest"):
                 found = await keyset_page(session, stmt, models.Customer.id, page_size, cursor)
             else:
