@@ -188,7 +188,8 @@ async def test_customer_lifecycle_scope_sharing_and_events(database_url: str, na
         assert "salesgrid.customers.customer.unshared" in subjects
 
 
-async def test_name_search_contains_prefix_scope_and_renames(database_url: str, nats_url: str, test_keys) -> None:
+async def test_name_search_contains_prefix_scope_and_renames(database_url: str, nats_url: str, test_keys,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys) as running:
         await seed_directory(running)
         api = pb_grpc.CustomersStub(running.channel)
@@ -202,20 +203,24 @@ async def test_name_search_contains_prefix_scope_and_renames(database_url: str, 
             found = await api.ListCustomers(pb.ListCustomersRequest(query=query), metadata=metadata)
             return {c.legal_name for c in found.customers}
 
-        # A run of a whole gram (two Chinese characters, three Latin letters or digits): contains.
-        assert await search("华为") == {"上海华为技术有限公司"}
-        assert await search("为技") == {"上海华为技术有限公司"}
-        assert await search("华技") == set()
-        assert await search("小米科技") == {"北京小米科技有限责任公司"}
-        assert await search("NOVA trad") == {"Acme Nova Trading Co., Ltd."}
-        assert await search("ＰＡＣＫＡＲＤ") == {"Hewlett Packard Enterprise"}
-        assert await search("100% pure") == {"100%_Pure Foods"}  # punctuation is dropped as in names
-        # Shorter: names that start with it.
-        assert await search("HP") == {"HP Inc."}
-        assert await search("h") == {"HP Inc.", "Hewlett Packard Enterprise"}
-        assert await search("3M") == {"3M China Ltd"}
-        assert await search("上") == {"上海华为技术有限公司"}
-        assert await search("海") == set()
+        # Both ways of reading a page: from the complete candidate set, and (when the words are
+        # so common that the cap is reached) newest first through one key.
+        for cap in (usecases.SEARCH_CANDIDATES, 1):
+            monkeypatch.setattr(usecases, "SEARCH_CANDIDATES", cap)
+            # A run of a whole gram (two Chinese characters, three Latin letters or digits): contains.
+            assert await search("华为") == {"上海华为技术有限公司"}
+            assert await search("为技") == {"上海华为技术有限公司"}
+            assert await search("华技") == set()
+            assert await search("小米科技") == {"北京小米科技有限责任公司"}
+            assert await search("NOVA trad") == {"Acme Nova Trading Co., Ltd."}
+            assert await search("ＰＡＣＫＡＲＤ") == {"Hewlett Packard Enterprise"}
+            assert await search("100% pure") == {"100%_Pure Foods"}  # punctuation is dropped as in names
+            # Shorter: names that start with it.
+            assert await search("HP") == {"HP Inc."}
+            assert await search("h") == {"HP Inc.", "Hewlett Packard Enterprise"}
+            assert await search("3M") == {"3M China Ltd"}
+            assert await search("上") == {"上海华为技术有限公司"}
+            assert await search("海") == set()
         # Only inside the caller's scope.
         assert await search("华为", b) == set()
         # A rename moves the keys with the name.

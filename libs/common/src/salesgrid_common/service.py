@@ -192,7 +192,10 @@ class ServiceApp:
             log.error("background task %s stopped", task.get_name(), exc_info=task.exception())
 
     async def _update_health(self) -> None:
-        healthy = await ping(self.engine) and self.ctx.nc is not None and self.ctx.nc.is_connected
+        # The reader: on SQLite the writer engine begins IMMEDIATE, and a twice-a-second probe
+        # queueing for the write lock could be cancelled at shutdown while its thread still
+        # waits, leaving a connection that takes the lock later and never lets go.
+        healthy = await ping(self.read_engine) and self.ctx.nc is not None and self.ctx.nc.is_connected
         status = health_pb2.HealthCheckResponse.SERVING if healthy else health_pb2.HealthCheckResponse.NOT_SERVING
         for name in ("", *self._service_names):
             await self.health.set(name, status)

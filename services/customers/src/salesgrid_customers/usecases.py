@@ -15,7 +15,7 @@ from typing import IO, Any, TypeVar
 
 from google.protobuf.message import Message
 from sqlalchemy import (ColumnElement, Integer, Select, String, and_, bindparam, cast, delete, exists, func, insert,
-                        literal, or_, select, union, union_all, update)
+                        or_, select, union, union_all, update)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,7 +47,7 @@ from salesgrid_customers.importfiles import read_rows
 
 MAX_CANDIDATES = 60  # rows sharing the most candidate keys, classified in Python
 KEY_POSTINGS = 300  # rows read per candidate key
-SEARCH_KEY_COUNT_BOUND = 1000  # postings from which a search key counts as common
+SEARCH_CANDIDATES = 2000  # names a search reads from the key index before treating its words as common
 EVENT_PREFIX = "salesgrid.customers.customer."
 SCAN_BATCH = 500
 SYSTEM_ACTOR = "system:pool-scheduler"
@@ -235,29 +235,26 @@ class CustomersUseCases:
 
     @staticmethod
     async def _name_search(session: AsyncSession, stmt: Select[Any], name_query: NameQuery) -> Select[Any]:
-        """Joined to the key index, then confirmed by a text test. Each key's postings are first
-        counted up to SEARCH_KEY_COUNT_BOUND (one index-only round trip); the rare keys are
-        joined (their short posting lists intersect cheaply), or the rarest key alone when all
-        are common: joining several common keys would make the planner multiply frequencies
-        that are correlated (信息, 息技, 技术) and fall back to scanning customers. Keys are
-        literals so PostgreSQL plans with each one's own frequency: a rare key drives from its
-        posting list, a common one from the newest customers."""
-        keys = list(name_query.keys)
-        if len(keys) > 1:
-            counted = union_all(*(
-                select(literal(key).label("key"), func.count().label("postings")).select_from(
-                    select(models.CustomerNameKey.customer_id).where(models.CustomerNameKey.key == key)
-                    .limit(SEARCH_KEY_COUNT_BOUND).subquery())
-                for key in keys))
-            counts = sorted((row.postings, keys.index(row.key), row.key) for row in await session.execute(counted))
-            keys = [key for postings, _, key in counts if postings < SEARCH_KEY_COUNT_BOUND] or [counts[0][2]]
-        for key in keys:
-            keyed = aliased(models.CustomerNameKey)
-            stmt = stmt.join(keyed, and_(keyed.customer_id == models.Customer.id,
-                                         keyed.key == bindparam(None, key, type_=String, literal_execute=True)))
+        """Names carrying every key of the query, confirmed by a text test. First the key index
+        alone: the newest SEARCH_CANDIDATES customers holding all the keys (index-only joins,
+        no customer rows read). Fewer than that is the complete set, and the page is read by
+        id from it whatever its order or scope, so a rare combination of common grams (医药物流)
+        costs its posting lists and no more. As many means the words are common: the page is
+        then read newest first, joined to one key, where matches are dense."""
+        postings = [aliased(models.CustomerNameKey) for _ in name_query.keys]
+        first = postings[0]
+        candidates = select(first.customer_id).where(first.key == name_query.keys[0])
+        for keyed, key in zip(postings[1:], name_query.keys[1:], strict=True):
+            candidates = candidates.join(keyed, and_(keyed.customer_id == first.customer_id, keyed.key == key))
+        ids = (await session.scalars(candidates.order_by(first.customer_id.desc()).limit(SEARCH_CANDIDATES))).all()
         column = models.Customer.normalised_name
-        return stmt.where(column.contains(name_query.text, autoescape=True) if name_query.mode is MatchMode.CONTAINS
-                          else column.startswith(name_query.text, autoescape=True))
+        confirm = (column.contains(name_query.text, autoescape=True) if name_query.mode is MatchMode.CONTAINS
+                   else column.startswith(name_query.text, autoescape=True))
+        if len(ids) < SEARCH_CANDIDATES:
+            return stmt.where(models.Customer.id.in_(ids), confirm)
+        keyed = models.CustomerNameKey
+        return stmt.join(keyed, and_(keyed.customer_id == models.Customer.id, keyed.key == name_query.keys[0])
+                         ).where(confirm)
 
     # --- customers ----------------------------------------------------------------------------
 
