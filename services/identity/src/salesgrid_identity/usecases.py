@@ -114,8 +114,7 @@ class IdentityUseCases:
         return org.effective_allowlist(chain)
 
     async def check_ip(self, session: AsyncSession, unit_id: str, client_ip: str) -> None:
-        if not ip_allowed(client_ip, await self._unit_allowlist(session, unit_id)):
-            raise PermissionDenied(f"access from {client_ip or 'an unknown address'} is not allowed for this unit")
+        _refuse_outside_allowlist(client_ip, await self._unit_allowlist(session, unit_id))
 
     async def login(self, login: str, password: str, client_ip: str) -> Tokens:
         now = self.clock()
@@ -246,8 +245,9 @@ class IdentityUseCases:
             if principal.kind == "api_key":
                 return None, principal
             user = await self._active_user(session, principal)
-            await self.check_ip(session, user.unit_id, principal.client_ip)
-            return user, await self._principal_for(session, user)
+            current = await self._principal_for(session, user)  # carries the allow-list in force
+            _refuse_outside_allowlist(principal.client_ip, current.ip_allowlist)
+            return user, current
 
     # --- org units --------------------------------------------------------------------------
 
@@ -708,3 +708,8 @@ async def _hash_password(password: str) -> str:
 
 async def _verify_password(password_hash: str, password: str) -> bool:
     return await asyncio.to_thread(passwords.verify_password, password_hash, password)
+
+
+def _refuse_outside_allowlist(client_ip: str, allowlist: Sequence[str]) -> None:
+    if not ip_allowed(client_ip, allowlist):
+        raise PermissionDenied(f"access from {client_ip or 'an unknown address'} is not allowed for this unit")
