@@ -150,8 +150,10 @@ def name_runs(normalised: str) -> list[str]:
     return _RUNS.findall(normalised)
 
 
-def gram_size(run: str) -> int:
-    return 2 if _is_cjk(run[0]) else 3
+def run_grams(run: str) -> list[str]:
+    """The grams of one run in reading order; none for a run shorter than a gram."""
+    size = 2 if _is_cjk(run[0]) else 3
+    return [run[i : i + size] for i in range(len(run) - size + 1)]
 
 
 @lru_cache(maxsize=4096)
@@ -161,14 +163,8 @@ def name_grams(normalised: str) -> frozenset[str]:
     Chinese words are mostly two characters, so bigrams carry meaning; Latin bigrams are too
     common ('in', 'er') to be selective in an index, trigrams are not.
     """
-    grams: set[str] = set()
-    for run in name_runs(normalised):
-        size = gram_size(run)
-        if len(run) <= size:
-            grams.add(run)
-        else:
-            grams.update(run[i : i + size] for i in range(len(run) - size + 1))
-    return frozenset(grams)
+    # A run shorter than a gram (the 'hp' of HP Inc.) is a gram of its own.
+    return frozenset(gram for run in name_runs(normalised) for gram in run_grams(run) or (run,))
 
 
 def _stable_hash(text: str) -> bytes:
@@ -183,7 +179,7 @@ def gram_key(gram: str) -> str:
 def name_keys(normalised: str) -> set[str]:
     """Every gram key of a name and of its core (the name without a leading place): what is
     stored per customer, so any probe sharing a gram with it finds it."""
-    return {gram_key(g) for g in name_grams(normalised) | name_grams(core_name(normalised))}
+    return {gram_key(g) for g in _name_and_core_grams(normalised)}
 
 
 def candidate_keys(normalised: str) -> set[str]:
@@ -192,8 +188,11 @@ def candidate_keys(normalised: str) -> set[str]:
     count DESC LIMIT a few dozen, classified by classify_matches. Keeping the k grams with the
     smallest stable hash bounds the lookups for long names while similar names keep mostly the
     same sample."""
-    grams = name_grams(normalised) | name_grams(core_name(normalised))
-    return {gram_key(g) for g in sorted(grams, key=_stable_hash)[:MAX_CANDIDATE_KEYS]}
+    return {gram_key(g) for g in sorted(_name_and_core_grams(normalised), key=_stable_hash)[:MAX_CANDIDATE_KEYS]}
+
+
+def _name_and_core_grams(normalised: str) -> frozenset[str]:
+    return name_grams(normalised) | name_grams(core_name(normalised))
 
 
 def _dice(a: frozenset[str], b: frozenset[str]) -> float:

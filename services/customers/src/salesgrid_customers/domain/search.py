@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from .dedup import gram_key, gram_size, name_keys, name_runs, normalise_name
+from .dedup import gram_key, name_keys, name_runs, normalise_name, run_grams
 from .errors import ValidationFailed
 
 MAX_QUERY_LENGTH = 100
@@ -51,10 +51,8 @@ def parse_query(query: str) -> NameQuery:
     text = normalise_name(query)
     if not text:
         raise ValidationFailed("a name search needs letters, digits or Chinese characters", "query")
-    grams: list[str] = []  # in reading order: neighbours overlap, spread ones narrow more
-    for run in name_runs(text):
-        size = gram_size(run)
-        grams.extend(g for g in (run[i : i + size] for i in range(len(run) - size + 1)) if g not in grams)
+    # Whole grams only, once each, in reading order: neighbours overlap, spread ones narrow more.
+    grams = list(dict.fromkeys(gram for run in name_runs(text) for gram in run_grams(run)))
     if not grams:
         return NameQuery(text, MatchMode.PREFIX, (_prefix_key(text[: PREFIX_LENGTHS[-1]]),))
     step = max(1, -(-len(grams) // MAX_QUERY_KEYS))
