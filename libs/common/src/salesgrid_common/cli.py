@@ -26,8 +26,9 @@ def run_service_cli(
     extra_commands: dict[str, Command] | None = None,
 ) -> int:
     parser = argparse.ArgumentParser(prog=f"salesgrid-{definition.name}")
-    parser.add_argument("command", choices=["serve", "migrate", *sorted(extra_commands or {})])
+    parser.add_argument("command", choices=["serve", "migrate", "replay-dead-letters", *sorted(extra_commands or {})])
     parser.add_argument("args", nargs="*")
+    parser.add_argument("--id", action="append", help="replay-dead-letters: only these dead letter ids")
     options = parser.parse_args(argv)
     try:
         settings = load_settings(settings_cls, service_name=definition.name)
@@ -38,6 +39,9 @@ def run_service_cli(
     if options.command == "migrate":
         upgrade(migrations_dir, settings.database_url)
         return 0
+    if options.command == "replay-dead-letters":
+        from salesgrid_common.operations import replay_command
+        return replay_command(definition, settings, options)
     if options.command == "serve":
         setup_tracing(definition.name, settings.otlp_endpoint)
         serve_metrics(settings.metrics_port)

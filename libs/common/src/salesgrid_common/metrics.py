@@ -27,6 +27,7 @@ EVENTS_CONSUMED = Counter(
     "salesgrid_events_consumed", "Events handled by a consumer, by outcome", ["consumer", "type", "outcome"],
 )
 DEAD_LETTERS = Counter("salesgrid_dead_letters", "Events given up after bounded redelivery", ["consumer"])
+DEAD_LETTERS_PENDING = Gauge("salesgrid_dead_letters_pending", "Dead letters waiting to be replayed", ["consumer"])
 BUSINESS_EVENTS = Counter("salesgrid_business_events", "Business facts by kind", ["service", "kind"])
 
 

@@ -92,3 +92,33 @@ def drop_directory_tables_v1() -> None:
     op.drop_table("directory_users")
     op.drop_index("ix_directory_units_path", table_name="directory_units")
     op.drop_table("directory_units")
+
+
+def create_event_tables_v2() -> None:
+    """Issue 19: delivery attempts (the consumer's own redelivery bound), aggregate versions (the
+    producer side) and projection versions (state projections keep the newest)."""
+    op.create_table(
+        "delivery_attempts",
+        sa.Column("consumer", sa.String(length=100), nullable=False),
+        sa.Column("event_id", sa.String(length=36), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("consumer", "event_id"),
+    )
+    op.create_table(
+        "aggregate_versions",
+        sa.Column("aggregate_id", sa.String(length=100), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("aggregate_id"),
+    )
+    op.create_table(
+        "projection_versions",
+        sa.Column("projection", sa.String(length=100), nullable=False),
+        sa.Column("key", sa.String(length=100), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("projection", "key"),
+    )
+
+
+def drop_event_tables_v2() -> None:
+    for table in ("projection_versions", "aggregate_versions", "delivery_attempts"):
+        op.drop_table(table)

@@ -3,7 +3,17 @@
 A consumer is named `<consumer service>-<purpose>`, reads one producer's stream filtered to the
 types it handles, acks explicitly, and is redelivered with back-off up to a bound; what still
 fails is written to dead_letters and terminated. Each handler runs in a transaction that also
-inserts the (consumer, event id) inbox row, so duplicates and redeliveries are absorbed."""
+inserts the (consumer, event id) inbox row, so duplicates and redeliveries are absorbed.
+
+The bound is the application's, not JetStream's: the durable consumer redelivers without limit
+(JetStream's own max_deliver would silently stop redelivering an event whose consumer process
+kept dying while holding it), and a delivery past the bound that earlier ones did not settle (a
+crash loop, an OOM kill, a poison event that kills instead of raising) is dead-lettered without
+running the handler. So every event ends applied or in dead_letters.
+
+`ack_wait` is short (what a killed process held comes back within seconds); while a batch is
+being handled every message of it still waiting gets an in-progress heartbeat, so a slow handler
+is not redelivered under its own feet."""
 from __future__ import annotations
 
 import asyncio
@@ -27,9 +37,11 @@ from salesgrid_common.db import SessionFactory
 from salesgrid_common.events.bus import ensure_aggregate_stream
 from salesgrid_common.events.envelope import (aggregate_stream_name, parse_envelope, producer_of, stream_name,
                                               subject_for, unpack)
-from salesgrid_common.events.tables import dead_letters, inbox
-from salesgrid_common.ids import new_id
-from salesgrid_common.metrics import CONSUMER_LAG, DEAD_LETTERS, EVENTS_CONSUMED
+from salesgrid_common.events.dead_letters import count_pending, record_dead_letter
+from salesgrid_common.events.tables import inbox
+from salesgrid_common.events.versions import count_attempt
+from salesgrid_common.events.versions import forget_attempts as _forget_attempts
+from salesgrid_common.metrics import CONSUMER_LAG, DEAD_LETTERS, DEAD_LETTERS_PENDING, EVENTS_CONSUMED
 from salesgrid_common.tracing import context_from, tracer
 
 log = logging.getLogger(__name__)
@@ -46,7 +58,7 @@ class Subscription:
     # event type → (payload class, handler); the key `salesgrid.<producer>.>` catches every type
     # and its handler receives the raw payload bytes.
     handlers: dict[str, tuple[type[Message] | None, Handler]] = field(default_factory=dict)
-    max_deliver: int = 6
+    max_deliver: int = 6  # deliveries before an event is dead-lettered (enforced by the consumer)
     backoff_seconds: tuple[float, ...] = (0.5, 2.0, 5.0, 15.0, 30.0)
 
     def on(self, event_type: str, payload_type: type[Message]) -> Callable[[Handler], Handler]:
@@ -68,9 +80,12 @@ class Subscription:
 
 
 async def apply_once(sessions: SessionFactory, consumer: str, envelope: Envelope, handler: Handler, payload: Any,
-                     clock: Clock = utc_now) -> bool:
-    """Run the handler and record the inbox row in one transaction. False if already applied."""
+                     clock: Clock = utc_now, *, forget_attempts: bool = False) -> bool:
+    """Run the handler and record the inbox row in one transaction. False if already applied.
+    `forget_attempts`: also delete the event's redelivery counter (it is settled either way)."""
     async with sessions() as session, session.begin():
+        if forget_attempts:
+            await _forget_attempts(session, consumer, envelope.event_id)
         seen = await session.scalar(
             select(inbox.c.event_id).where(inbox.c.consumer == consumer, inbox.c.event_id == envelope.event_id)
         )
@@ -102,23 +117,30 @@ class Topology:
         return f"*.{event_type}" if self.source_regions else subject_for(event_type, self.region)
 
 
+ACK_WAIT_SECONDS = 2.0
+MAX_HEARTBEAT_SECONDS = 300.0  # a handler stuck longer than this is let go (redelivered)
+PENDING_REFRESH_SECONDS = 30.0
+
+
 class EventConsumer:
     def __init__(self, subscription: Subscription, js: JetStreamContext, sessions: SessionFactory,
-                 *, batch: int = 50, clock: Clock = utc_now, topology: Topology = Topology()) -> None:
+                 *, batch: int = 50, clock: Clock = utc_now, topology: Topology = Topology(),
+                 ack_wait: float = ACK_WAIT_SECONDS) -> None:
         self.sub = subscription
         self.js = js
         self.sessions = sessions
         self.batch = batch
         self.clock = clock
         self.topology = topology
+        self.ack_wait = ack_wait
 
     def config(self) -> ConsumerConfig:
         return ConsumerConfig(
             durable_name=self.sub.name,
             ack_policy=AckPolicy.EXPLICIT,
             deliver_policy=DeliverPolicy.ALL,
-            max_deliver=self.sub.max_deliver,
-            ack_wait=60.0,
+            max_deliver=-1,  # unlimited: the bound is enforced in handle(), see the module text
+            ack_wait=self.ack_wait,
             filter_subjects=sorted(self.topology.filter_subject(t) for t in self.sub.handlers),
         )
 
@@ -139,7 +161,12 @@ class EventConsumer:
 
     async def run(self) -> None:
         psub = await self._subscribe()
+        refreshed = float("-inf")
         while True:
+            now = asyncio.get_running_loop().time()
+            if now - refreshed > PENDING_REFRESH_SECONDS:
+                refreshed = now
+                await self._refresh_pending()
             try:
                 messages = await psub.fetch(self.batch, timeout=1.0)
             except (NatsTimeout, asyncio.TimeoutError):
@@ -150,9 +177,33 @@ class EventConsumer:
                 log.warning("fetch failed; retrying", extra={"consumer": self.sub.name, "error": repr(exc)})
                 await asyncio.sleep(1.0)
                 continue
-            for msg in messages:
-                await self.handle(msg)
-                CONSUMER_LAG.labels(self.sub.name).set(msg.metadata.num_pending)
+            waiting = list(messages)
+            heartbeat = asyncio.create_task(self._heartbeat(waiting))
+            try:
+                for msg in messages:
+                    await self.handle(msg)
+                    waiting.remove(msg)
+                    CONSUMER_LAG.labels(self.sub.name).set(msg.metadata.num_pending)
+            finally:
+                heartbeat.cancel()
+
+    async def _heartbeat(self, waiting: list[Any]) -> None:
+        """Tell JetStream every message of the batch still waiting is in progress, a few times per
+        ack_wait, so only a dead process's messages come back after ack_wait."""
+        started = asyncio.get_running_loop().time()
+        while asyncio.get_running_loop().time() - started < MAX_HEARTBEAT_SECONDS:
+            await asyncio.sleep(self.ack_wait / 3)
+            for msg in list(waiting):
+                try:
+                    await msg.in_progress()
+                except Exception:  # noqa: BLE001 - NATS gone: the message comes back, the inbox absorbs it
+                    return
+
+    async def _refresh_pending(self) -> None:
+        try:
+            DEAD_LETTERS_PENDING.labels(self.sub.name).set(await count_pending(self.sessions, self.sub.name))
+        except Exception as exc:  # noqa: BLE001 - a metric must never stop the consumer
+            log.warning("could not count dead letters", extra={"consumer": self.sub.name, "error": repr(exc)})
 
     async def handle(self, msg: Any) -> None:
         try:
@@ -165,23 +216,34 @@ class EventConsumer:
             await msg.ack()
             return
         payload_type, handler = route
+        # Attempt 1 is the first delivery; a redelivery is counted in the database before the
+        # handler runs, so a process that dies inside the handler is counted too, while
+        # batch-mates it never reached are not (see events.versions.count_attempt).
+        attempt = 1
+        if msg.metadata.num_delivered > 1 and envelope.event_id:
+            attempt = 1 + await count_attempt(self.sessions, self.sub.name, envelope.event_id)
+        if attempt > self.sub.max_deliver:
+            # Earlier attempts were neither acked nor nak'ed: the process died holding the event.
+            await self._dead_letter(msg, envelope, RuntimeError(
+                f"handling started {attempt - 1} times without an outcome (the consumer process died while "
+                f"handling it: crash loop, OOM kill or an event that kills the process?)"))
+            return
         token = otel_context.attach(context_from(dict(envelope.trace_context)))
         try:
             with tracer(__name__).start_as_current_span(f"consume {envelope.type}"):
                 applied = await apply_once(self.sessions, self.sub.name, envelope, handler,
                                            unpack(envelope, payload_type) if payload_type else envelope.payload,
-                                           self.clock)
+                                           self.clock, forget_attempts=attempt > 1)
             EVENTS_CONSUMED.labels(self.sub.name, envelope.type, "applied" if applied else "duplicate").inc()
             await msg.ack()
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - retried with back-off, then dead-lettered
-            deliveries = msg.metadata.num_delivered
             EVENTS_CONSUMED.labels(self.sub.name, envelope.type, "failed").inc()
-            if deliveries >= self.sub.max_deliver:
+            if attempt >= self.sub.max_deliver:
                 await self._dead_letter(msg, envelope, exc)
             else:
-                delay = self.sub.backoff_seconds[min(deliveries, len(self.sub.backoff_seconds)) - 1]
+                delay = self.sub.backoff_seconds[min(attempt, len(self.sub.backoff_seconds)) - 1]
                 log.warning("event handler failed; redelivering", extra={
                     "consumer": self.sub.name, "event_id": envelope.event_id, "error": str(exc), "retry_in": delay})
                 await msg.nak(delay=delay)
@@ -189,20 +251,13 @@ class EventConsumer:
             otel_context.detach(token)
 
     async def _dead_letter(self, msg: Any, envelope: Envelope | None, exc: Exception) -> None:
-        log.error("event dead-lettered", extra={"consumer": self.sub.name, "error": str(exc)})
-        async with self.sessions() as session, session.begin():
-            await session.execute(
-                insert(dead_letters).values(
-                    id=new_id(),
-                    consumer=self.sub.name,
-                    event_id=envelope.event_id if envelope else "",
-                    event_type=envelope.type if envelope else "",
-                    subject=msg.subject,
-                    envelope=msg.data,
-                    error=repr(exc)[:4000],
-                    deliveries=msg.metadata.num_delivered,
-                    failed_at=self.clock(),
-                )
-            )
-        DEAD_LETTERS.labels(self.sub.name).inc()
+        outcome = await record_dead_letter(self.sessions, self.sub.name, msg.subject, msg.data, envelope, exc,
+                                           msg.metadata.num_delivered, self.clock())
+        if outcome == "applied":
+            await msg.ack()  # an earlier delivery applied it and its ack was lost
+            return
+        if outcome == "written":
+            log.error("event dead-lettered", extra={"consumer": self.sub.name, "error": str(exc)})
+            DEAD_LETTERS.labels(self.sub.name).inc()
+            DEAD_LETTERS_PENDING.labels(self.sub.name).inc()
         await msg.term()

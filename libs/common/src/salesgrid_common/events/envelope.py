@@ -63,7 +63,8 @@ class EventMeta:
     actor_ip: str = ""
 
 
-def build_envelope(event_type: str, producer: str, payload: Message, meta: EventMeta, occurred_at: datetime) -> Envelope:
+def build_envelope(event_type: str, producer: str, payload: Message, meta: EventMeta, occurred_at: datetime,
+                   aggregate_version: int = 0) -> Envelope:
     validate_event_type(event_type)
     stamp = Timestamp()
     stamp.FromDatetime(occurred_at)
@@ -78,6 +79,7 @@ def build_envelope(event_type: str, producer: str, payload: Message, meta: Event
         actor_ip=meta.actor_ip,
         trace_context=current_trace_context(),
         payload=payload.SerializeToString(),
+        aggregate_version=aggregate_version,
     )
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from salesgrid_common.events.envelope import EventMeta, build_envelope, subject_for
 from salesgrid_common.events.tables import outbox
+from salesgrid_common.events.versions import next_aggregate_version
 
 _WAKE_KEY = "salesgrid_outbox_wake"
 
@@ -47,8 +48,10 @@ class Outbox:
     async def record(
         self, session: AsyncSession, event_type: str, payload: Message, meta: EventMeta, occurred_at: datetime
     ) -> str:
-        """Add an event to the session's current transaction; returns the event id."""
-        envelope = build_envelope(event_type, self.producer, payload, meta, occurred_at)
+        """Add an event to the session's current transaction; returns the event id. The event
+        carries the aggregate's next version (see events.versions)."""
+        version = await next_aggregate_version(session, meta.aggregate_id) if meta.aggregate_id else 0
+        envelope = build_envelope(event_type, self.producer, payload, meta, occurred_at, version)
         await session.execute(
             insert(outbox).values(
                 event_id=envelope.event_id,

@@ -46,3 +46,34 @@ dead_letters = Table(
     Column("deliveries", Integer, nullable=False),
     Column("failed_at", UtcDateTime(), nullable=False),
 )
+
+# Deliveries of one event that a consumer started handling again after a redelivery (committed
+# before the handler runs): a process that keeps dying inside a handler is counted even though
+# it never nak'ed, and batch-mates it never reached are not. Deleted once the event is settled.
+delivery_attempts = Table(
+    "delivery_attempts",
+    event_metadata,
+    Column("consumer", String(100), primary_key=True),
+    Column("event_id", String(36), primary_key=True),
+    Column("attempts", Integer, nullable=False),
+)
+
+# The producer's version of each aggregate it published events about: incremented in the
+# transaction that records an event, so on one aggregate versions follow commit order. The
+# envelope carries it (aggregate_version).
+aggregate_versions = Table(
+    "aggregate_versions",
+    event_metadata,
+    Column("aggregate_id", String(100), primary_key=True),
+    Column("version", Integer, nullable=False),
+)
+
+# The newest aggregate version a consumer's state projection applied, per projected key: an
+# older state that arrives late (redelivered after a crash) is ignored.
+projection_versions = Table(
+    "projection_versions",
+    event_metadata,
+    Column("projection", String(100), primary_key=True),
+    Column("key", String(100), primary_key=True),
+    Column("version", Integer, nullable=False),
+)

@@ -1,0 +1,213 @@
+"""A process dying at each point of the event pipeline, deterministically, on SQLite and
+PostgreSQL against a real nats-server: after a crash and a restart every event ends applied
+exactly once or in dead_letters, never lost and never applied twice.
+
+A crash is simulated by `ProcessDied`, a BaseException nothing in the pipeline catches: the task
+ends at that point without acking, nak'ing or committing anything further, as a kill -9 would
+leave it (the open transaction rolls back like a dropped connection's)."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from nats.js.errors import NotFoundError
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
+
+from salesgrid.events.v1.identity_events_pb2 import UserState
+from salesgrid_common.db import SessionFactory, create_engine, session_factory
+from salesgrid_common.events.bus import JetStreamPublisher, connect, ensure_stream
+from salesgrid_common.events.consumer import EventConsumer, Subscription
+from salesgrid_common.events.dead_letters import replay_dead_letters
+from salesgrid_common.events.envelope import EventMeta
+from salesgrid_common.events.outbox import Outbox
+from salesgrid_common.events.relay import OutboxRelay
+from salesgrid_common.events.tables import dead_letters, event_metadata, outbox
+from salesgrid_dev.testing import eventually
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+ACK_WAIT = 0.5
+TYPE = "salesgrid.identity.user.created"
+
+side = MetaData()
+effects = Table("effects", side, Column("n", Integer, primary_key=True, autoincrement=True),
+                Column("login", String(50), nullable=False))
+
+
+class ProcessDied(BaseException):
+    """kill -9 at this point."""
+
+
+@pytest.fixture
+async def sessions(database_url: str) -> AsyncIterator[SessionFactory]:
+    engine = create_engine(database_url)
+    async with engine.begin() as conn:
+        await conn.run_sync(event_metadata.create_all)
+        await conn.run_sync(side.create_all)
+    yield session_factory(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+async def js(nats_url: str) -> AsyncIterator[Any]:
+    nc = await connect(nats_url, "crash-matrix")
+    context = nc.jetstream()
+    await ensure_stream(context, "identity", 1)
+    yield context
+    await nc.close()
+
+
+async def write(sessions: SessionFactory, box: Outbox, logins: list[str]) -> None:
+    for login in logins:
+        async with sessions() as session, session.begin():
+            await box.record(session, TYPE, UserState(user_id=login, login=login), EventMeta(aggregate_id=login), NOW)
+
+
+def subscription(crash_in_handler: set[str] | None = None, max_deliver: int = 6) -> Subscription:
+    sub = Subscription(name="customers-crashy", producer="identity", max_deliver=max_deliver,
+                       backoff_seconds=(0.05,))
+
+    @sub.on(TYPE, UserState)
+    async def apply(session, envelope, user) -> None:  # type: ignore[no-untyped-def]
+        await session.execute(insert(effects).values(login=user.login))
+        if crash_in_handler is not None and user.login in crash_in_handler:
+            raise ProcessDied()  # dies inside the transaction: nothing of it commits
+
+    return sub
+
+
+async def run_until_dead(coro: Any) -> None:
+    """Run a pipeline task until it 'dies' (ProcessDied), or for a moment if it does not."""
+    task = asyncio.create_task(coro)
+    try:
+        await asyncio.wait_for(asyncio.shield(task), timeout=3)
+    except ProcessDied:
+        return
+    except TimeoutError:
+        await stop(task)
+        raise AssertionError("the simulated crash did not happen")
+
+
+async def applied_counts(sessions: SessionFactory) -> dict[str, int]:
+    async with sessions() as session:
+        rows = (await session.execute(select(effects.c.login, func.count()).group_by(effects.c.login))).all()
+    return {login: count for login, count in rows}
+
+
+async def settle(sessions: SessionFactory, js: Any, sub: Subscription, expected: set[str]) -> dict[str, int]:
+    """Start a fresh consumer (the restarted process), wait until every expected login is
+    applied and nothing is left in flight; returns how many times each login was applied."""
+    task = asyncio.create_task(EventConsumer(sub, js, sessions, ack_wait=ACK_WAIT, batch=10).run())
+    try:
+        async def done() -> bool:
+            try:
+                info = await js.consumer_info("SALESGRID_IDENTITY", sub.name)
+            except NotFoundError:
+                return False  # not created yet
+            return set(await applied_counts(sessions)) >= expected and info.num_ack_pending == 0 \
+                and info.num_pending == 0
+
+        await eventually(done, timeout=20)
+    finally:
+        await stop(task)
+    return await applied_counts(sessions)
+
+
+async def stop(task: asyncio.Task[Any]) -> None:
+    # nats-py's fetch can swallow a cancellation that lands in its inner wait_for: do not wait
+    # for the task forever (its connection is closed at the end of the test anyway).
+    task.cancel()
+    await asyncio.wait([task], timeout=3)
+
+
+class CrashingPublisher(JetStreamPublisher):
+    def __init__(self, js: Any, *, before: bool) -> None:
+        super().__init__(js)
+        self.before = before
+
+    async def publish(self, subject: str, payload: bytes, headers: dict[str, str]) -> None:
+        if self.before:
+            raise ProcessDied()  # committed in the outbox, never sent
+        await super().publish(subject, payload, headers)
+        raise ProcessDied()  # JetStream stored it; the row is never marked published
+
+
+def relay(sessions: SessionFactory, url: str, publisher: Any, box: Outbox) -> OutboxRelay:
+    return OutboxRelay("identity", sessions, publisher, box.signal, database_url=url)
+
+
+@pytest.mark.parametrize("point", ["after commit, before publish", "after publish, before marking"])
+async def test_relay_crash_loses_and_duplicates_nothing(sessions: SessionFactory, js: Any, database_url: str,
+                                                        point: str) -> None:
+    box = Outbox("identity")
+    await write(sessions, box, ["a", "b", "c"])
+    await run_until_dead(relay(sessions, database_url, CrashingPublisher(js, before=point.startswith("after commit")),
+                               box).publish_pending())
+    # The restarted relay publishes everything; JetStream's Nats-Msg-Id window drops the resend.
+    assert await relay(sessions, database_url, JetStreamPublisher(js), box).publish_pending() == 3
+    assert (await js.stream_info("SALESGRID_IDENTITY")).state.messages == 3
+    assert await settle(sessions, js, subscription(), {"a", "b", "c"}) == {"a": 1, "b": 1, "c": 1}
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))) == 0
+
+
+async def test_consumer_crash_after_side_effect_before_ack_applies_once(sessions: SessionFactory, js: Any,
+                                                                          database_url: str) -> None:
+    box = Outbox("identity")
+    await write(sessions, box, ["a", "b"])
+    await relay(sessions, database_url, JetStreamPublisher(js), box).publish_pending()
+
+    class DiesBeforeAck(EventConsumer):
+        async def handle(self, msg: Any) -> None:
+            async def ack() -> None:
+                raise ProcessDied()  # the handler's transaction committed; the ack never leaves
+            msg.ack = ack
+            await super().handle(msg)
+
+    await run_until_dead(DiesBeforeAck(subscription(), js, sessions, ack_wait=ACK_WAIT).run())
+    assert await applied_counts(sessions) == {"a": 1}
+    assert await settle(sessions, js, subscription(), {"a", "b"}) == {"a": 1, "b": 1}
+
+
+async def test_consumer_crash_in_handler_before_commit_is_redelivered(sessions: SessionFactory, js: Any,
+                                                                       database_url: str) -> None:
+    box = Outbox("identity")
+    await write(sessions, box, ["a", "b"])
+    await relay(sessions, database_url, JetStreamPublisher(js), box).publish_pending()
+    await run_until_dead(EventConsumer(subscription({"a"}), js, sessions, ack_wait=ACK_WAIT).run())
+    assert await applied_counts(sessions) == {}  # the dying transaction left nothing
+    assert await settle(sessions, js, subscription(), {"a", "b"}) == {"a": 1, "b": 1}
+
+
+async def test_crash_loop_past_max_delivery_ends_in_dead_letters_and_replays(sessions: SessionFactory, js: Any,
+                                                                             database_url: str) -> None:
+    box = Outbox("identity")
+    await write(sessions, box, ["poison", "fine"])
+    await relay(sessions, database_url, JetStreamPublisher(js), box).publish_pending()
+    # The process dies on "poison" every time it is delivered: three crashes in a row.
+    for _ in range(3):
+        await run_until_dead(EventConsumer(subscription({"poison"}, max_deliver=3), js, sessions,
+                                           ack_wait=ACK_WAIT).run())
+    # The fourth delivery is past the bound: dead-lettered without running the handler again;
+    # JetStream (unlimited redelivery) never drops it on its own.
+    counts = await settle(sessions, js, subscription({"poison"}, max_deliver=3), {"fine"})
+    assert counts == {"fine": 1}
+
+    async def dead() -> list[Any]:
+        async with sessions() as session:
+            return (await session.execute(select(dead_letters))).all()
+
+    rows = await eventually(dead, timeout=10)
+    assert len(rows) == 1 and "without an outcome" in rows[0].error and rows[0].deliveries == 4
+    info = await js.consumer_info("SALESGRID_IDENTITY", "customers-crashy")
+    assert info.num_ack_pending == 0 and info.num_pending == 0
+
+    # The operator fixes the cause and replays: applied once, the dead letter gone; a second
+    # replay finds nothing.
+    result = await replay_dead_letters(sessions, [subscription()])
+    assert (result.applied, result.failed) == (1, 0)
+    assert await applied_counts(sessions) == {"fine": 1, "poison": 1}
+    assert await dead() == []
+    assert (await replay_dead_letters(sessions, [subscription()])).applied == 0
