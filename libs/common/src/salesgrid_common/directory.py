@@ -17,6 +17,7 @@ from salesgrid_common.auth import Principal, caller
 from salesgrid_common.db import SessionFactory, UtcDateTime
 from salesgrid_common.errors import NotFound, PermissionDenied, Unauthenticated
 from salesgrid_common.events.consumer import Subscription
+from salesgrid_common.events.versions import claim_newer
 
 directory_metadata = MetaData()
 
@@ -99,21 +100,28 @@ def directory_subscription(consumer_service: str, repath: Sequence[Table] = ()) 
     sub = Subscription(name=f"{consumer_service}-directory", producer="identity")
 
     async def on_user_moved(session: AsyncSession, envelope: Envelope, user: UserState) -> None:
-        await on_user(session, envelope, user)
+        if not await on_user(session, envelope, user):
+            return  # an older move arriving late: the records already follow the newer state
         for table in repath:  # records follow their owner into his new unit
             if "owner_id" in table.c:
                 await session.execute(update(table).where(table.c.owner_id == user.user_id)
                                       .values(org_path=user.org_path))
 
-    async def on_user(session: AsyncSession, envelope: Envelope, user: UserState) -> None:
+    async def on_user(session: AsyncSession, envelope: Envelope, user: UserState) -> bool:
+        # Keep the newest: an older state redelivered late (after a crash) is ignored.
+        if not await claim_newer(session, sub.name, user.user_id, envelope):
+            return False
         await _upsert(session, directory_users, "user_id", {
             "user_id": user.user_id, "login": user.login, "display_name": user.display_name,
             "unit_id": user.unit_id, "org_path": user.org_path, "manager_id": user.manager_id or None,
             "roles": ",".join(user.roles), "active": user.active, "time_zone": user.time_zone or "UTC",
             "updated_at": envelope.occurred_at.ToDatetime(tzinfo=UTC),
         })
+        return True
 
     async def on_unit(session: AsyncSession, envelope: Envelope, unit: OrgUnitState) -> None:
+        if not await claim_newer(session, sub.name, unit.unit_id, envelope):
+            return  # older than the unit state kept (the subtree rewrite of a move is applied anyway)
         await _upsert(session, directory_units, "unit_id", {
             "unit_id": unit.unit_id, "parent_id": unit.parent_id or None, "name": unit.name, "path": unit.path,
             "time_zone": unit.time_zone or "UTC", "currency": unit.currency or "CNY", "active": unit.active,

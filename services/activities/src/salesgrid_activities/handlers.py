@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salesgrid.events.v1.customers_events_pb2 import CustomerRecordState
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid_common.events.consumer import Subscription
+from salesgrid_common.events.versions import claim_newer
 from salesgrid_common.protos import from_timestamp
 from salesgrid_activities.models import CustomerLocation
 
@@ -16,6 +17,8 @@ def customer_locations() -> Subscription:
     sub = Subscription(name="activities-customer-locations", producer="customers")
 
     async def keep(session: AsyncSession, envelope: Envelope, customer: CustomerRecordState) -> None:
+        if not await claim_newer(session, sub.name, customer.customer_id, envelope):
+            return  # an older state redelivered late: the newer one is already kept
         if not customer.has_location:
             await session.execute(delete(CustomerLocation).where(CustomerLocation.customer_id == customer.customer_id))
             return

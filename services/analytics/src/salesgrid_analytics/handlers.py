@@ -147,9 +147,14 @@ def contracts_subscription() -> Subscription:
 
     @sub.on("salesgrid.contracts.receipt.recorded", ContractsReceiptRecorded)
     async def receipt(session: AsyncSession, envelope: Envelope, paid: ContractsReceiptRecorded) -> None:
-        # A receipt is credited to the contract's owner (known from its signing, same stream, earlier).
-        contract = await factstore.find(session, "contract_signed", "contract_id", paid.contract_id)
-        owner, org_path = (contract.owner_id, contract.org_path) if contract else (envelope.actor_id, "")
+        # A receipt is credited to the contract's owner, which the event carries (with the
+        # contract's org path in the envelope): no dependence on the signing arriving first.
+        # Events from before that field: the signing fact, if it is here, else the actor.
+        if paid.owner_id:
+            owner, org_path = paid.owner_id, envelope.org_path
+        else:
+            contract = await factstore.find(session, "contract_signed", "contract_id", paid.contract_id)
+            owner, org_path = (contract.owner_id, contract.org_path) if contract else (envelope.actor_id, "")
         await factstore.store_fact(session, f.ReceiptRecorded(
             **_common(envelope, owner, org_path), contract_id=paid.contract_id, amount=paid.amount,
             currency=paid.currency))

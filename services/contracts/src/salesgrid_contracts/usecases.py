@@ -825,7 +825,7 @@ class ContractsUseCases:
             payload = ContractsReceiptRecorded(
                 receipt_id=stored.id, contract_id=row.id, customer_id=row.customer_id,
                 received_on=stored.received_on.isoformat(), amount=str(receipt.amount.amount), currency=row.currency,
-                method=stored.method, credit=_money(row.credit, row.currency),
+                method=stored.method, credit=_money(row.credit, row.currency), owner_id=row.owner_id,
                 allocations=[ContractsReceiptAllocationState(instalment_seq=a.instalment_seq,
                                                              amount=_money(a.amount, row.currency))
                              for a in allocations])

@@ -14,6 +14,7 @@ from salesgrid.events.v1.contracts_events_pb2 import (ContractsContractState, Co
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid.events.v1.pipeline_events_pb2 import PipelineOpportunityState
 from salesgrid_common.events.consumer import Subscription
+from salesgrid_common.events.versions import claim_newer
 from salesgrid_common.protos import from_timestamp
 from salesgrid_customers import models
 
@@ -93,6 +94,10 @@ def pipeline_subscription() -> Subscription:
             await record_opportunity(session, event.customer_id, event.owner_id, at)
         elif event.owner_id and verb == "won":
             await record_deal(session, event.customer_id, event.owner_id, at)
+        # The times above are order-free (earliest/latest); the state is the newest version's:
+        # an older state redelivered late (after a crash) must not overwrite it.
+        if not await claim_newer(session, sub.name, event.opportunity_id, envelope):
+            return
         await _upsert(session, models.OpportunityFact, event.opportunity_id, customer_id=event.customer_id,
                       status=event.status, amount=_decimal(event.amount), currency=event.currency)
 
@@ -105,7 +110,7 @@ def contracts_subscription() -> Subscription:
     sub = Subscription(name="customers-contract-facts", producer="contracts")
 
     async def contract_state(session: AsyncSession, envelope: Envelope, event: ContractsContractState) -> None:
-        if event.customer_id:
+        if event.customer_id and await claim_newer(session, sub.name, event.contract_id, envelope):
             await _upsert(session, models.ContractFact, event.contract_id, customer_id=event.customer_id,
                           status=event.status, total=_decimal(event.total), currency=event.currency)
 
