@@ -211,3 +211,51 @@ async def test_crash_loop_past_max_delivery_ends_in_dead_letters_and_replays(ses
     assert await applied_counts(sessions) == {"fine": 1, "poison": 1}
     assert await dead() == []
     assert (await replay_dead_letters(sessions, [subscription()])).applied == 0
+
+
+async def test_after_a_kill_and_restart_projections_converge_within_five_seconds(sessions: SessionFactory, js: Any,
+                                                                                   database_url: str) -> None:
+    box = Outbox("identity")
+    logins = [f"u{i}" for i in range(20)]
+    await write(sessions, box, logins)
+    await relay(sessions, database_url, JetStreamPublisher(js), box).publish_pending()
+    # The process dies holding a whole batch (production ack_wait, 2 s); the restart follows at once.
+    await run_until_dead(EventConsumer(subscription({"u0"}), js, sessions, batch=50).run())
+    started = asyncio.get_running_loop().time()
+    task = asyncio.create_task(EventConsumer(subscription(), js, sessions).run())
+    try:
+        async def converged() -> bool:
+            return set(await applied_counts(sessions)) == set(logins)
+
+        await eventually(converged, timeout=10, interval=0.02)
+        assert asyncio.get_running_loop().time() - started < 5.0
+        assert set((await applied_counts(sessions)).values()) == {1}
+    finally:
+        await stop(task)
+
+
+async def test_a_slow_handler_is_kept_in_progress_not_redelivered(sessions: SessionFactory, js: Any,
+                                                                  database_url: str) -> None:
+    box = Outbox("identity")
+    await write(sessions, box, ["slow", "next"])
+    await relay(sessions, database_url, JetStreamPublisher(js), box).publish_pending()
+    calls: list[str] = []
+    sub = Subscription(name="customers-slow", producer="identity", max_deliver=2)
+
+    @sub.on(TYPE, UserState)
+    async def slow(session, envelope, user) -> None:  # type: ignore[no-untyped-def]
+        calls.append(user.login)
+        if user.login == "slow":
+            await asyncio.sleep(ACK_WAIT * 4)  # far past ack_wait: only heartbeats keep both in flight
+
+    task = asyncio.create_task(EventConsumer(sub, js, sessions, ack_wait=ACK_WAIT).run())
+    try:
+        async def both() -> bool:
+            return sorted(calls) == ["next", "slow"]
+
+        await eventually(both, timeout=10)
+        await asyncio.sleep(ACK_WAIT * 2)
+        info = await js.consumer_info("SALESGRID_IDENTITY", "customers-slow")
+        assert calls == ["slow", "next"] and info.num_redelivered == 0 and info.num_ack_pending == 0
+    finally:
+        await stop(task)
