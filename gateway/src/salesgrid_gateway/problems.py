@@ -21,9 +21,12 @@ HTTP_FOR_GRPC = {
     grpc.StatusCode.ABORTED: 409,
     grpc.StatusCode.FAILED_PRECONDITION: 422,
     grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
+    # A service (or one it depends on) down or too slow: an outage, not the client's fault.
     grpc.StatusCode.UNAVAILABLE: 503,
-    grpc.StatusCode.DEADLINE_EXCEEDED: 504,
+    grpc.StatusCode.DEADLINE_EXCEEDED: 503,
 }
+OUTAGE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
+RETRY_AFTER_SECONDS = "2"
 TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
           409: "Conflict", 412: "Precondition Failed", 413: "Content Too Large", 415: "Unsupported Media Type",
           422: "Unprocessable Content", 428: "Precondition Required", 429: "Too Many Requests",
@@ -61,18 +64,20 @@ def problem_response(problem: ApiProblem) -> Response:
 
 
 def from_domain(error: DomainError) -> ApiProblem:
-    status = HTTP_FOR_GRPC.get(grpc.StatusCode[error.code], 400)
+    code = grpc.StatusCode[error.code]
+    status = HTTP_FOR_GRPC.get(code, 400)
     return ApiProblem(status, error.message, errors=[{"field": f, "message": m} for f, m in error.violations],
-                      code=error.reason)
+                      code=error.reason, headers={"Retry-After": RETRY_AFTER_SECONDS} if code in OUTAGE else None)
 
 
 def from_rpc(error: grpc.RpcError) -> ApiProblem:
     code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
     status = HTTP_FOR_GRPC.get(code, 500 if code in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN) else 502)
     detail = error.details() if hasattr(error, "details") else ""
-    if status >= 500 and code != grpc.StatusCode.UNAVAILABLE:
+    outage = code in OUTAGE
+    if status >= 500 and not outage:
         detail = "internal error"  # never pass internals to the client
-    elif code == grpc.StatusCode.UNAVAILABLE:
+    elif outage:
         detail = "a backing service is unavailable; try again"
     errors: list[dict[str, str]] = []
     reason = ""
@@ -87,4 +92,7 @@ def from_rpc(error: grpc.RpcError) -> ApiProblem:
                 info = error_details_pb2.ErrorInfo()
                 detail_any.Unpack(info)
                 reason = info.reason
-    return ApiProblem(status, detail or TITLES.get(status, "error"), errors=errors, code=reason)
+    if outage and reason == "DEPENDENCY_UNAVAILABLE" and hasattr(error, "details") and error.details():
+        detail = error.details()  # a service's own words on which dependency is down (no internals)
+    return ApiProblem(status, detail or TITLES.get(status, "error"), errors=errors, code=reason,
+                      headers={"Retry-After": RETRY_AFTER_SECONDS} if outage else None)

@@ -70,3 +70,11 @@ class FailedPrecondition(DomainError):
 class ResourceExhausted(DomainError):
     code = "RESOURCE_EXHAUSTED"
     reason = "RESOURCE_EXHAUSTED"
+
+
+class DependencyUnavailable(DomainError):
+    """Another service this call needs is down or timed out: not the client's fault, retry later
+    (HTTP 503 with Retry-After at the gateway)."""
+
+    code = "UNAVAILABLE"
+    reason = "DEPENDENCY_UNAVAILABLE"

@@ -9,6 +9,7 @@ import grpc
 from salesgrid.pipeline.v1 import pipeline_pb2 as ppb
 from salesgrid.pipeline.v1 import pipeline_pb2_grpc as ppb_grpc
 from salesgrid_common.auth import Principal
+from salesgrid_common.dependencies import dependency_error
 from salesgrid_common.errors import FailedPrecondition, ValidationFailed
 from salesgrid_common.service import outgoing_metadata
 
@@ -40,8 +41,7 @@ class PipelineClient:
             if error.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSION_DENIED):
                 raise ValidationFailed(f"opportunity {opportunity_id!r} does not exist or is outside your scope",
                                        "opportunity_id") from None
-            raise FailedPrecondition(f"the pipeline service could not answer ({error.code().name}); retry later",
-                                     "opportunity_id") from None
+            raise dependency_error("pipeline", error, "opportunity_id") from None
         if reply.status != "won":
             raise FailedPrecondition(f"opportunity {reply.name!r} is {reply.status}, not won", "opportunity_id")
         return WonOpportunity(reply.id, reply.name, reply.customer_id, reply.amount.amount, reply.amount.currency,

@@ -11,8 +11,8 @@ import grpc
 from salesgrid.contracts.v1 import contracts_pb2 as kpb
 from salesgrid.contracts.v1 import contracts_pb2_grpc as kpb_grpc
 from salesgrid_common.auth import Principal
+from salesgrid_common.dependencies import dependency_error
 from salesgrid_common.errors import (
-    FailedPrecondition,
     PermissionDenied,
     ValidationFailed,
 )
@@ -40,8 +40,7 @@ class CatalogueClient:
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.PERMISSION_DENIED:
                 raise PermissionDenied("you may not read the product catalogue", "lines") from None
-            raise FailedPrecondition(f"the contracts service could not answer ({error.code().name}); retry later",
-                                     "lines") from None
+            raise dependency_error("contracts", error, "lines") from None
         wanted = set(product_ids)
         return {p.id: CatalogueProduct(p.id, p.name, {price.currency: Decimal(price.amount) for price in p.prices})
                 for p in reply.products if p.id in wanted and p.active}
@@ -104,6 +103,6 @@ async def create_contract(stub: kpb_grpc.ContractsStub, principal: Principal, dr
                                    _contract_field(error)) from None
         if code == grpc.StatusCode.PERMISSION_DENIED:
             raise PermissionDenied(f"you may not create contracts: {error.details()}", "contract") from None
-        raise FailedPrecondition(f"the contracts service could not create the draft ({code.name}: "
-                                 f"{error.details()}); the quote was not accepted, retry later", "contract") from None
+        raise dependency_error("contracts", error, "contract", "create the draft",
+                               "the quote was not accepted") from None
     return reply.id

@@ -10,7 +10,8 @@ import grpc
 from salesgrid.customers.v1 import customers_pb2 as cpb
 from salesgrid.customers.v1 import customers_pb2_grpc as cpb_grpc
 from salesgrid_common.auth import Principal
-from salesgrid_common.errors import (AlreadyExists, DomainError, FailedPrecondition, PermissionDenied,
+from salesgrid_common.dependencies import dependency_error
+from salesgrid_common.errors import (AlreadyExists, DomainError, PermissionDenied,
                                      ValidationFailed)
 from salesgrid_common.service import outgoing_metadata
 from salesgrid_pipeline.domain.leads import CustomerDraft
@@ -64,5 +65,4 @@ class CustomersClient:
 
 
 def _unavailable(error: grpc.aio.AioRpcError) -> DomainError:
-    return FailedPrecondition(f"the customers service could not answer ({error.code().name}); retry later",
-                              "customer_id")
+    return dependency_error("customers", error, "customer_id")
