@@ -25,6 +25,7 @@ def main() -> int:
     except PortInUse as exc:
         print(f"salesgrid: {exc}", file=sys.stderr)
         return 2
+    platform.supervise(on_event=lambda line: print(line, file=sys.stderr, flush=True))
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -34,7 +35,9 @@ def main() -> int:
         print(f"  admin login: {ADMIN_LOGIN} / {ADMIN_PASSWORD}")
         print(f"  demo people (password {DEMO_PASSWORD}): director, head1, head2, manager11, manager21, "
               f"sup111, rep1111, rep1112, rep2111 …" + (" (seeded now)" if demo.logins else ""))
-        print(f"  data and logs: {platform.data_dir}   —  Ctrl-C stops everything\n", flush=True)
+        print(f"  data and logs: {platform.data_dir}   —  Ctrl-C stops everything")
+        print(f"  supervisor: crashed processes restart with back-off; http://127.0.0.1:{platform.ports.runner}"
+              f"/readyz and /metrics\n", flush=True)
         stop.wait()
     finally:
         print("stopping…", flush=True)

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,8 @@ import grpc
 import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from salesgrid_dev.processes import NatsServer, ensure_free, free_port, wait_for_port
+from salesgrid_dev.processes import CHILD_OPTIONS, NatsServer, ensure_free, free_port, wait_for_port
+from salesgrid_dev.supervisor import Supervisor
 
 SERVICES = ("identity", "customers", "pipeline", "activities", "contracts", "analytics")
 ADMIN_LOGIN = "admin"
@@ -29,17 +31,18 @@ class Ports:
     nats: int
     grpc: dict[str, int]
     metrics: dict[str, int]
+    runner: int = 0  # the supervising runner's /readyz and /metrics
 
     @classmethod
     def from_base(cls, base: int) -> "Ports":
-        """http=base, nats=base+1, gRPC base+10.., metrics base+20.. (documented in the README)."""
+        """http=base, nats=base+1, gRPC base+10.., metrics base+20.., runner base+30 (see the README)."""
         return cls(http=base, nats=base + 1, grpc={s: base + 10 + i for i, s in enumerate(SERVICES)},
-                   metrics={s: base + 20 + i for i, s in enumerate(SERVICES)})
+                   metrics={s: base + 20 + i for i, s in enumerate(SERVICES)}, runner=base + 30)
 
     @classmethod
     def free(cls) -> "Ports":
         return cls(http=free_port(), nats=free_port(), grpc={s: free_port() for s in SERVICES},
-                   metrics={s: free_port() for s in SERVICES})
+                   metrics={s: free_port() for s in SERVICES}, runner=free_port())
 
 
 @dataclass
@@ -50,6 +53,7 @@ class Platform:
     gateway_workers: int = 2
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     nats: NatsServer | None = None
+    supervisor: Supervisor | None = None
 
     @property
     def gateway_url(self) -> str:
@@ -86,6 +90,8 @@ class Platform:
     def check_ports(self) -> None:
         ensure_free(self.ports.http, "gateway HTTP")
         ensure_free(self.ports.nats, "nats")
+        if self.ports.runner:
+            ensure_free(self.ports.runner, "runner status")
         for service in SERVICES:
             ensure_free(self.ports.grpc[service], f"{service} gRPC")
             ensure_free(self.ports.metrics[service], f"{service} metrics")
@@ -107,11 +113,15 @@ class Platform:
         if result.returncode != 0:
             raise RuntimeError(f"identity bootstrap failed:\n{result.stderr.decode()[-3000:]}")
 
-    def start_service(self, service: str, **overrides: str) -> None:
+    def _spawn_service(self, service: str, **overrides: str) -> subprocess.Popen[bytes]:
         process = subprocess.Popen([sys.executable, "-m", f"salesgrid_{service}", "serve"],
                                    env=self.service_env(service, **overrides), stdout=self._log(service),
-                                   stderr=subprocess.STDOUT)
+                                   stderr=subprocess.STDOUT, **CHILD_OPTIONS)
         self.processes[service] = process
+        return process
+
+    def start_service(self, service: str, **overrides: str) -> None:
+        self._spawn_service(service, **overrides)
         self.wait_serving(service)
 
     def wait_serving(self, service: str, timeout: float = 30.0) -> None:
@@ -133,14 +143,19 @@ class Platform:
                 time.sleep(0.1)
         raise TimeoutError(f"{service} was not SERVING on {address} within {timeout}s")
 
-    def start_gateway(self) -> None:
+    def _spawn_gateway(self) -> subprocess.Popen[bytes]:
         # The gateway's /metrics is served on its HTTP port; no separate metrics server.
         env = {**self._base_env(), "SALESGRID_HTTP_PORT": str(self.ports.http), "SALESGRID_METRICS_PORT": "0"}
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "python:salesgrid_gateway.gunicorn_conf", "--bind",
              f"127.0.0.1:{self.ports.http}", "--workers", str(self.gateway_workers), "--graceful-timeout", "5",
-             "salesgrid_gateway.app:create_app()"], env=env, stdout=self._log("gateway"), stderr=subprocess.STDOUT)
+             "salesgrid_gateway.app:create_app()"], env=env, stdout=self._log("gateway"), stderr=subprocess.STDOUT,
+            **CHILD_OPTIONS)
         self.processes["gateway"] = process
+        return process
+
+    def start_gateway(self) -> None:
+        process = self._spawn_gateway()
         wait_for_port(self.ports.http, 30, process, "gateway")
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -155,7 +170,9 @@ class Platform:
     def start(self) -> "Platform":
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.check_ports()
-        self.nats = NatsServer(self.data_dir / "nats", self.ports.nats).start()
+        self.nats = NatsServer(self.data_dir / "nats", self.ports.nats)
+        self.nats.popen_options = CHILD_OPTIONS
+        self.nats.start()
         try:
             self.migrate()
             for service in SERVICES:
@@ -166,12 +183,35 @@ class Platform:
             raise
         return self
 
+    def supervise(self, on_event: Callable[[str], None] = print) -> Supervisor:
+        """Restart any child that exits unasked (see supervisor.py); stop() stops it first."""
+        supervisor = Supervisor(on_event=on_event)
+        if self.nats is not None and self.nats.process is not None:
+            nats = self.nats
+
+            def restart_nats() -> subprocess.Popen[bytes]:
+                nats.start()
+                assert nats.process is not None
+                return nats.process
+
+            supervisor.watch("nats", self.nats.process, restart_nats)
+        for service in SERVICES:
+            if service in self.processes:
+                supervisor.watch(service, self.processes[service], lambda s=service: self._spawn_service(s))
+        if "gateway" in self.processes:
+            supervisor.watch("gateway", self.processes["gateway"], self._spawn_gateway)
+        self.supervisor = supervisor.start(self.ports.runner)
+        return supervisor
+
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         process = self.processes.pop(name)
         process.send_signal(sig)
         process.wait(15)
 
     def stop(self) -> None:
+        if self.supervisor is not None:
+            self.supervisor.stop()  # no restarts while stopping
+            self.supervisor = None
         for name in ["gateway", *reversed(SERVICES)]:
             process = self.processes.get(name)
             if process is not None and process.poll() is None:

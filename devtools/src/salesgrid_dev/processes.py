@@ -3,12 +3,29 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the runner dies (even by kill -9), so no child
+    outlives it (Linux prctl PR_SET_PDEATHSIG; elsewhere a no-op)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+    except Exception:  # noqa: BLE001 - not Linux: nothing to do
+        pass
+
+
+# Children get their own session (a terminal's Ctrl-C reaches only the runner, which stops them in
+# order instead of racing its supervisor) and die with the runner.
+CHILD_OPTIONS: dict[str, object] = {"start_new_session": True, "preexec_fn": _die_with_parent}
 
 
 class PortInUse(RuntimeError):
@@ -59,6 +76,7 @@ class NatsServer:
         self.data_dir = data_dir
         self.port = port or free_port()
         self.process: subprocess.Popen[bytes] | None = None
+        self.popen_options: dict[str, object] = {}  # the embedded runner passes CHILD_OPTIONS
 
     @property
     def url(self) -> str:
@@ -73,7 +91,8 @@ class NatsServer:
             f'jetstream {{\n  store_dir: "{self.data_dir / "jetstream"}"\n  sync_interval: always\n}}\n'
         )
         log = open(self.data_dir / "nats.log", "ab")
-        self.process = subprocess.Popen([nats_server_binary(), "-c", str(config)], stdout=log, stderr=log)
+        self.process = subprocess.Popen([nats_server_binary(), "-c", str(config)], stdout=log, stderr=log,
+                                        **self.popen_options)  # type: ignore[arg-type]
         wait_for_port(self.port, 15, self.process, "nats-server")
         return self
 
