@@ -7,7 +7,7 @@ PACKAGES := proto libs/common services/identity services/customers services/pipe
 STAMP := $(VENV)/.installed
 PROTOS := $(shell find proto -name '*.proto')
 
-.PHONY: setup proto run test bench migration clean
+.PHONY: setup proto run test chaos bench migration clean
 
 setup: $(STAMP) proto
 
@@ -26,6 +26,10 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+# The long NATS-cluster chaos run: >= 30,000 events while nodes are killed -9 one after another.
+chaos: setup
+	SALESGRID_CHAOS_EVENTS=30000 $(BIN)/python -m pytest -q -p no:randomly tests/chaos
 
 bench: setup
 	$(BIN)/python bench/run.py

@@ -105,6 +105,62 @@ class NatsServer:
                 self.process.kill()
 
 
+class NatsCluster:
+    """Three nats-servers of the same binary in one JetStream cluster (file storage, fsync on
+    every write): streams declared with 3 replicas survive losing any one node."""
+
+    def __init__(self, data_dir: Path, size: int = 3) -> None:
+        self.data_dir = data_dir
+        self.ports = [free_port() for _ in range(size)]
+        self.cluster_ports = [free_port() for _ in range(size)]
+        self.processes: list[subprocess.Popen[bytes] | None] = [None] * size
+
+    @property
+    def url(self) -> str:
+        """Every node, comma-separated (salesgrid_common.events.bus.connect splits it)."""
+        return ",".join(f"nats://127.0.0.1:{port}" for port in self.ports)
+
+    def start(self) -> "NatsCluster":
+        for node in range(len(self.ports)):
+            self.start_node(node, wait=False)
+        for node, port in enumerate(self.ports):
+            wait_for_port(port, 15, self.processes[node], f"nats node {node}")
+        return self
+
+    def start_node(self, node: int, wait: bool = True) -> None:
+        directory = self.data_dir / f"n{node}"
+        directory.mkdir(parents=True, exist_ok=True)
+        routes = ", ".join(f"nats-route://127.0.0.1:{port}" for i, port in enumerate(self.cluster_ports) if i != node)
+        config = directory / "nats.conf"
+        config.write_text(
+            f'server_name: "n{node}"\nlisten: "127.0.0.1:{self.ports[node]}"\n'
+            f'jetstream {{\n  store_dir: "{directory / "jetstream"}"\n  sync_interval: always\n}}\n'
+            f'cluster {{\n  name: "salesgrid"\n  listen: "127.0.0.1:{self.cluster_ports[node]}"\n'
+            f'  routes: [{routes}]\n}}\n')
+        log = open(directory / "nats.log", "ab")
+        self.processes[node] = subprocess.Popen([nats_server_binary(), "-c", str(config)], stdout=log, stderr=log)
+        if wait:
+            wait_for_port(self.ports[node], 15, self.processes[node], f"nats node {node}")
+
+    def kill(self, node: int) -> None:
+        """kill -9: no flush, no goodbye to the cluster."""
+        process = self.processes[node]
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(10)
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process is not None and process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            if process is not None:
+                try:
+                    process.wait(10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+
 class ThrowawayPostgres:
     """A PostgreSQL cluster in a temp dir (initdb / pg_ctl of the machine's PostgreSQL), run as
     the `postgres` user when we are root (PostgreSQL refuses to run as root)."""

@@ -20,8 +20,10 @@ async def connect(url: str, name: str) -> NATS:
     async def on_error(exc: Exception) -> None:
         log.warning("nats error", extra={"error": str(exc)})
 
+    # A cluster is given as comma-separated URLs: the client fails over between them.
+    servers = [part.strip() for part in url.split(",") if part.strip()]
     return await nats.connect(
-        url, name=name, error_cb=on_error, max_reconnect_attempts=-1, reconnect_time_wait=0.5
+        servers, name=name, error_cb=on_error, max_reconnect_attempts=-1, reconnect_time_wait=0.5
     )
 
 
