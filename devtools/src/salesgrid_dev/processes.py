@@ -165,8 +165,9 @@ class ThrowawayPostgres:
     """A PostgreSQL cluster in a temp dir (initdb / pg_ctl of the machine's PostgreSQL), run as
     the `postgres` user when we are root (PostgreSQL refuses to run as root)."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *, durable: bool = False) -> None:
         self.port = port or free_port()
+        self.durable = durable  # fsync and synchronous commits on (a crash loses nothing acknowledged)
         self.base = Path(tempfile.mkdtemp(prefix="salesgrid-pg-"))
         self.data = self.base / "data"
         self._as_postgres = os.geteuid() == 0
@@ -191,11 +192,21 @@ class ThrowawayPostgres:
             shutil.chown(self.base, "postgres", "postgres")
         self._run(self._tool("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
                   "--locale=C")
-        options = (f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   f"-c synchronous_commit=off -c full_page_writes=off -c max_connections=300")
+        self._pg_start()
+        return self
+
+    def _pg_start(self) -> None:
+        speed = "" if self.durable else "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+        options = f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 {speed}-c max_connections=300"
         self._run(self._tool("pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.base / "pg.log"),
                   "-w", "start")
-        return self
+
+    def crash(self) -> None:
+        """Stop at once (-m immediate: like a crash; committed data survives, sessions are cut)."""
+        self._run(self._tool("pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
+
+    def restart_after_crash(self) -> None:
+        self._pg_start()
 
     def create_database(self, name: str) -> str:
         self._run(self._tool("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-q", "-c",
