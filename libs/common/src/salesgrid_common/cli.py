@@ -26,9 +26,11 @@ def run_service_cli(
     extra_commands: dict[str, Command] | None = None,
 ) -> int:
     parser = argparse.ArgumentParser(prog=f"salesgrid-{definition.name}")
-    parser.add_argument("command", choices=["serve", "migrate", "replay-dead-letters", *sorted(extra_commands or {})])
+    parser.add_argument("command", choices=["serve", "migrate", "replay-dead-letters", "backup", "restore",
+                                            *sorted(extra_commands or {})])
     parser.add_argument("args", nargs="*")
     parser.add_argument("--id", action="append", help="replay-dead-letters: only these dead letter ids")
+    parser.add_argument("--keep", type=int, default=7, help="backup: how many backups to keep")
     options = parser.parse_args(argv)
     try:
         settings = load_settings(settings_cls, service_name=definition.name)
@@ -39,9 +41,11 @@ def run_service_cli(
     if options.command == "migrate":
         upgrade(migrations_dir, settings.database_url)
         return 0
-    if options.command == "replay-dead-letters":
-        from salesgrid_common.operations import replay_command
-        return replay_command(definition, settings, options)
+    if options.command in ("replay-dead-letters", "backup", "restore"):
+        from salesgrid_common import operations
+        command = {"replay-dead-letters": operations.replay_command, "backup": operations.backup_command,
+                   "restore": operations.restore_command}[options.command]
+        return command(definition, settings, options)
     if options.command == "serve":
         setup_tracing(definition.name, settings.otlp_endpoint)
         serve_metrics(settings.metrics_port)

@@ -3,8 +3,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
+from pathlib import Path
 
+from salesgrid_common.backup import after_restore, backup, restore_database, rewind_consumers
+from salesgrid_common.db import create_engine
 from salesgrid_common.directory import directory_subscription, owned_tables
+from salesgrid_common.events.bus import connect
 from salesgrid_common.events.dead_letters import replay_dead_letters
 from salesgrid_common.service import ServiceApp, ServiceDefinition
 from salesgrid_common.settings import ServiceSettings
@@ -31,3 +36,38 @@ def replay_command(definition: ServiceDefinition, settings: ServiceSettings, opt
         return 1 if result.failed else 0
 
     return asyncio.run(run())
+
+
+def backup_command(definition: ServiceDefinition, settings: ServiceSettings, options: argparse.Namespace) -> int:
+    """`backup [directory] [--keep N]`: an online backup of the service's database, older ones
+    beyond the newest N (default 7) deleted."""
+    directory = Path(options.args[0] if options.args else "backups")
+    target = backup(settings.database_url, directory, definition.name, keep=options.keep)
+    print(target)
+    return 0
+
+
+def restore_command(definition: ServiceDefinition, settings: ServiceSettings, options: argparse.Namespace) -> int:
+    """`restore <backup file>` with the service stopped: the database from the backup, aggregate
+    versions moved past anything published, the service's durable consumers rewound (see
+    backup.py); on its next start the service re-applies what it consumed after the backup."""
+    if not options.args:
+        print("restore: name the backup file", file=sys.stderr)
+        return 2
+    restore_database(settings.database_url, Path(options.args[0]))
+
+    async def fix_up() -> list[str]:
+        engine = create_engine(settings.database_url)
+        try:
+            await after_restore(engine)
+        finally:
+            await engine.dispose()
+        nc = await connect(settings.nats_url, f"{definition.name}-restore")
+        try:
+            return await rewind_consumers(nc.jetstream(), definition.name)
+        finally:
+            await nc.close()
+
+    rewound = asyncio.run(fix_up())
+    print(f"restored {options.args[0]}; consumers rewound: {', '.join(rewound) or 'none'}")
+    return 0
