@@ -19,14 +19,17 @@ from .conftest import (
     VALUE_SETS,
     by_kind,
     component_of,
+    deep_merge,
     env_of,
+    load_values,
+    render,
 )
 
 SETS = sorted(VALUE_SETS)
 # Custom resources: kubernetes-validate only knows the built-in API, so these kinds
 # (CloudNativePG Cluster, Prometheus Operator ServiceMonitor/PrometheusRule) are the
 # only ones not schema-validated. Their content is checked by the tests below instead.
-CRD_KINDS = {"Cluster", "ServiceMonitor", "PrometheusRule"}
+CRD_KINDS = {"Cluster", "ScheduledBackup", "ServiceMonitor", "PrometheusRule"}
 # Chart.yaml declares the official NATS chart; it is fetched by `helm dependency build`
 # (network), so an offline checkout has no charts/nats-*.tgz and lint reports exactly that.
 MISSING_NATS = "chart directory is missing these dependencies: nats"
@@ -232,3 +235,24 @@ def test_generated_signing_key_is_an_ed25519_hook_secret(rendered: dict[str, lis
     migrate = next(j for j in by_kind(rendered["default"], "Job") if component_of(j) == "identity")
     ref = env_of(migrate)["SALESGRID_SIGNING_KEY"]["valueFrom"]["secretKeyRef"]
     assert ref == {"name": secret["metadata"]["name"], "key": "signing-key"}
+
+
+def test_backups_and_durability(chart: Any) -> None:
+    prod = render(chart, deep_merge(load_values("production.yaml"), {"backup": {
+        "enabled": True, "cnpg": {"destinationPath": "s3://backups/salesgrid", "s3CredentialsSecret": "s3"}}}))
+    clusters = {component_of(c): c for c in by_kind(prod, "Cluster")}
+    scheduled = {component_of(b): b for b in by_kind(prod, "ScheduledBackup")}
+    assert set(scheduled) == set(clusters) == {c for c in COMPONENTS if c != "gateway"}
+    for name, cluster in clusters.items():
+        spec = cluster["spec"]
+        assert spec["backup"]["retentionPolicy"] == "14d"
+        assert spec["backup"]["barmanObjectStore"]["destinationPath"] == "s3://backups/salesgrid"
+        assert (spec["minSyncReplicas"], spec["maxSyncReplicas"]) == (1, 1)  # no loss on power failure
+        assert scheduled[name]["spec"]["cluster"]["name"] == cluster["metadata"]["name"]
+
+    minimal = render(chart, deep_merge(load_values("minimal.yaml"), {"backup": {"enabled": True}}))
+    jobs = {component_of(j): j for j in by_kind(minimal, "CronJob")}
+    assert set(jobs) == {c for c in COMPONENTS if c != "gateway"}
+    script = jobs["customers"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"][0]
+    assert "pg_dump -Fc" in script and "tail -n +15" in script  # the newest 14 kept
+    assert not by_kind(render(chart, load_values("minimal.yaml")), "CronJob")  # off by default
