@@ -74,37 +74,7 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """Publish one batch; returns how many rows were acknowledged. On a failed publish the
         acknowledged part is committed and the error propagates so run() backs off."""
-        sent = 0
-        failure: Exception | None = None
-        async with self.sessions() as session:
-            query = (
-                select(outbox.c.event_id, outbox.c.subject, outbox.c.envelope)
-                .where(outbox.c.published_at.is_(None))
-                .order_by(outbox.c.event_id)
-                .limit(self.batch_size)
-            )
-            if self._lock_rows:
-                query = query.with_for_update(skip_locked=True)
-            rows = (await session.execute(query)).all()
-            for row in rows:
-                try:
-                    envelope = parse_envelope(row.envelope)
-                    headers = {"Nats-Msg-Id": row.event_id, **dict(envelope.trace_context)}
-                    await self.publisher.publish(row.subject, row.envelope, headers)
-                except Exception as exc:  # noqa: BLE001 - recorded on the row, re-raised below
-                    failure = exc
-                    await session.execute(
-                        update(outbox)
-                        .where(outbox.c.event_id == row.event_id)
-                        .values(attempts=outbox.c.attempts + 1, last_error=str(exc)[:2000])
-                    )
-                    break
-                await session.execute(
-                    update(outbox).where(outbox.c.event_id == row.event_id).values(published_at=self.clock())
-                )
-                EVENTS_PUBLISHED.labels(row.subject).inc()
-                sent += 1
-            await session.commit()
+        sent, failure = await (self._publish_locked() if self._lock_rows else self._publish_unlocked())
         now = asyncio.get_running_loop().time()
         if failure is not None or now - self._last_housekeeping > 5.0:
             self._last_housekeeping = now
@@ -112,6 +82,64 @@ class OutboxRelay:
         if failure is not None:
             raise failure
         return sent
+
+    def _pending_query(self):  # type: ignore[no-untyped-def]
+        return (select(outbox.c.event_id, outbox.c.subject, outbox.c.envelope)
+                .where(outbox.c.published_at.is_(None)).order_by(outbox.c.event_id).limit(self.batch_size))
+
+    async def _publish(self, row) -> None:  # type: ignore[no-untyped-def]
+        envelope = parse_envelope(row.envelope)
+        headers = {"Nats-Msg-Id": row.event_id, **dict(envelope.trace_context)}
+        await self.publisher.publish(row.subject, row.envelope, headers)
+        EVENTS_PUBLISHED.labels(row.subject).inc()
+
+    @staticmethod
+    def _failed(event_id: str, exc: Exception):  # type: ignore[no-untyped-def]
+        return (update(outbox).where(outbox.c.event_id == event_id)
+                .values(attempts=outbox.c.attempts + 1, last_error=str(exc)[:2000]))
+
+    async def _publish_locked(self) -> tuple[int, Exception | None]:
+        """PostgreSQL: rows locked (SKIP LOCKED) while being sent, so each replica sends its own."""
+        sent = 0
+        failure: Exception | None = None
+        async with self.sessions() as session:
+            rows = (await session.execute(self._pending_query().with_for_update(skip_locked=True))).all()
+            for row in rows:
+                try:
+                    await self._publish(row)
+                except Exception as exc:  # noqa: BLE001 - recorded on the row, re-raised by the caller
+                    failure = exc
+                    await session.execute(self._failed(row.event_id, exc))
+                    break
+                await session.execute(
+                    update(outbox).where(outbox.c.event_id == row.event_id).values(published_at=self.clock()))
+                sent += 1
+            await session.commit()
+        return sent, failure
+
+    async def _publish_unlocked(self) -> tuple[int, Exception | None]:
+        """SQLite (one process per database): read, publish, then mark in a short transaction.
+        Holding the database's single write lock while JetStream acknowledges a whole batch would
+        stall every writer of the service (seconds when a NATS node is down)."""
+        async with self.sessions() as session:
+            rows = (await session.execute(self._pending_query())).all()
+        sent: list[str] = []
+        failure: Exception | None = None
+        for row in rows:
+            try:
+                await self._publish(row)
+            except Exception as exc:  # noqa: BLE001 - recorded on the row, re-raised by the caller
+                failure = exc
+                break
+            sent.append(row.event_id)
+        if sent or failure is not None:
+            async with self.sessions() as session, session.begin():
+                if sent:
+                    await session.execute(update(outbox).where(outbox.c.event_id.in_(sent))
+                                          .values(published_at=self.clock()))
+                if failure is not None:
+                    await session.execute(self._failed(rows[len(sent)].event_id, failure))
+        return len(sent), failure
 
     async def _housekeeping(self) -> None:
         async with self.sessions() as session, session.begin():
