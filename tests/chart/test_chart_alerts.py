@@ -21,6 +21,7 @@ EXPECTED_ALERTS = {
     "SalesgridOutboxBacklog",
     "SalesgridConsumerLag",
     "SalesgridDeadLettersGrowing",
+    "SalesgridDeadLettersPending",
     "SalesgridPodRestarting",
 }
 
@@ -50,4 +51,4 @@ def test_promtool_check_rules(rendered: dict[str, list[dict[str, Any]]], tmp_pat
     rules_file.write_text(yaml.safe_dump({"groups": _rule_groups(rendered["production"])}))
     result = subprocess.run([promtool, "check", "rules", str(rules_file)], capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 8 rules found" in result.stdout + result.stderr
+    assert "SUCCESS: 9 rules found" in result.stdout + result.stderr
