@@ -68,3 +68,23 @@ def test_a_killed_child_is_restarted_reported_and_stopped_with_the_platform(tmp_
     time.sleep(2.5)  # past the pending back-off: no restart after stop
     assert len(spawned) == stopped_with and all(process.poll() is not None for process in spawned)
     assert supervisor.status()["gateway"]["up"] is False
+
+
+def test_scheduled_backups_copy_every_service_database(tmp_path: Path) -> None:
+    import sqlite3
+
+    from salesgrid_dev.platform import SERVICES
+
+    platform = Platform(tmp_path, Ports.free())
+    (tmp_path / "db").mkdir()
+    for service in SERVICES:
+        with sqlite3.connect(tmp_path / "db" / f"{service}.db") as db:
+            db.execute("CREATE TABLE t (v TEXT)")
+            db.execute("INSERT INTO t VALUES (?)", (service,))
+    for _ in range(9):
+        made = platform.backup_all()
+    assert len(made) == len(SERVICES)
+    for service, path in zip(SERVICES, made):
+        with sqlite3.connect(path) as copy:
+            assert copy.execute("SELECT v FROM t").fetchall() == [(service,)]
+        assert len(list((tmp_path / "backups").glob(f"{service}-*.db"))) == 7  # retention

@@ -38,7 +38,13 @@ def main() -> int:
         print(f"  data and logs: {platform.data_dir}   —  Ctrl-C stops everything")
         print(f"  supervisor: crashed processes restart with back-off; http://127.0.0.1:{platform.ports.runner}"
               f"/readyz and /metrics\n", flush=True)
-        stop.wait()
+        # Scheduled online backups (SQLite backup API) while the platform runs, newest 7 kept.
+        every = float(os.environ.get("SALESGRID_BACKUP_HOURS", "24")) * 3600
+        while not stop.wait(every):
+            try:
+                platform.backup_all()
+            except Exception as exc:  # noqa: BLE001 - a failed backup is reported, the platform runs on
+                print(f"salesgrid: backup failed: {exc}", file=sys.stderr, flush=True)
     finally:
         print("stopping…", flush=True)
         platform.stop()

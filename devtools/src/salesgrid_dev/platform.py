@@ -17,6 +17,7 @@ import grpc
 import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from salesgrid_common.backup import backup
 from salesgrid_dev.processes import CHILD_OPTIONS, NatsServer, ensure_free, free_port, wait_for_port
 from salesgrid_dev.supervisor import Supervisor
 
@@ -202,6 +203,11 @@ class Platform:
             supervisor.watch("gateway", self.processes["gateway"], self._spawn_gateway)
         self.supervisor = supervisor.start(self.ports.runner)
         return supervisor
+
+    def backup_all(self, keep: int = 7) -> list[Path]:
+        """An online backup of every service's SQLite database into <data>/backups (backup.py)."""
+        return [backup(self.database_url(service), self.data_dir / "backups", service, keep=keep)
+                for service in SERVICES]
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         process = self.processes.pop(name)
