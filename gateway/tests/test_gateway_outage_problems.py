@@ -31,3 +31,25 @@ def test_dependency_unavailable_is_503_and_a_precondition_stays_422() -> None:
     assert (outage.status, outage.headers["Retry-After"], outage.code) == (503, "2", "DEPENDENCY_UNAVAILABLE")
     refused = from_domain(FailedPrecondition("opportunity is lost, not won", "opportunity_id"))
     assert refused.status == 422 and "Retry-After" not in refused.headers
+
+
+def test_database_outages_are_recognised_and_bugs_are_not() -> None:
+    import sqlite3
+
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    from salesgrid_common.dependencies import is_outage
+
+    def wrapped(orig: Exception) -> Exception:
+        try:
+            try:
+                raise orig
+            except Exception as inner:
+                raise DBAPIError("INSERT …", {}, inner) from inner
+        except DBAPIError as outer:
+            return outer
+
+    assert is_outage(wrapped(ConnectionRefusedError(111, "Connect call failed")))
+    assert is_outage(OperationalError("BEGIN IMMEDIATE", {}, sqlite3.OperationalError("database is locked")))
+    assert not is_outage(OperationalError("SELECT x", {}, sqlite3.OperationalError("no such column: x")))
+    assert not is_outage(ValueError("a bug"))

@@ -16,7 +16,7 @@ from jwt import PyJWK
 from sqlalchemy import ColumnElement, false, or_, true
 from sqlalchemy.sql.elements import ColumnElement as _Column
 
-from salesgrid_common.errors import PermissionDenied, Unauthenticated
+from salesgrid_common.errors import DependencyUnavailable, PermissionDenied, Unauthenticated
 
 ALGORITHM = "EdDSA"  # pinned: tokens with any other alg (including "none") are refused
 
@@ -230,7 +230,9 @@ class _VerifierCore:
         try:
             self.keys = KeySet.from_jwks(fetch())
         except Exception:
-            raise Unauthenticated("signing keys are unavailable") from None  # fail closed
+            # Fail closed, but as the outage it is (identity unreachable: 503, retry), not as the
+            # caller's fault.
+            raise DependencyUnavailable("signing keys are unavailable; retry later") from None
         finally:
             self._fetched_at = time.monotonic()
 

@@ -16,7 +16,8 @@ from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from salesgrid_common.auth import AsyncTokenVerifier, Principal, current_principal
-from salesgrid_common.errors import DomainError, PermissionDenied, Unauthenticated
+from salesgrid_common.dependencies import is_outage
+from salesgrid_common.errors import DependencyUnavailable, DomainError, PermissionDenied, Unauthenticated
 from salesgrid_common.metrics import GRPC_HANDLED, GRPC_LATENCY
 from salesgrid_common.tracing import context_from, tracer
 
@@ -128,8 +129,13 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                     code = context.code() or grpc.StatusCode.UNKNOWN
                     raise
                 except Exception as exc:  # noqa: BLE001 - never leak internals to callers
-                    code = grpc.StatusCode.INTERNAL
                     span.record_exception(exc)
+                    if is_outage(exc):  # the database is down or busy: retry later, not a bug
+                        code = grpc.StatusCode.UNAVAILABLE
+                        log.warning("backing store unavailable in %s: %r", method, exc)
+                        await context.abort_with_status(rpc_status.to_status(status_for(
+                            DependencyUnavailable("the service's database is unavailable; retry later"))))
+                    code = grpc.StatusCode.INTERNAL
                     log.exception("unhandled error in %s", method)
                     await context.abort(grpc.StatusCode.INTERNAL, "internal error")
         finally:
