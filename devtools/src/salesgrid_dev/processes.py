@@ -12,15 +12,23 @@ import time
 from pathlib import Path
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: SIGTERM when the runner dies (even by kill -9), so no child
-    outlives it (Linux prctl PR_SET_PDEATHSIG; elsewhere a no-op)."""
+def _load_prctl():  # type: ignore[no-untyped-def]
     try:
         import ctypes
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
-    except Exception:  # noqa: BLE001 - not Linux: nothing to do
-        pass
+        return ctypes.CDLL(None, use_errno=True).prctl  # resolved here, never after fork
+    except (OSError, AttributeError):  # not Linux
+        return None
+
+
+_PRCTL = _load_prctl()
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the runner dies (even by kill -9), so no child
+    outlives it (Linux PR_SET_PDEATHSIG = 1; elsewhere a no-op)."""
+    if _PRCTL is not None:
+        _PRCTL(1, signal.SIGTERM)
 
 
 # Children get their own session (a terminal's Ctrl-C reaches only the runner, which stops them in
