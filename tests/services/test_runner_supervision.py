@@ -88,3 +88,25 @@ def test_scheduled_backups_copy_every_service_database(tmp_path: Path) -> None:
         with sqlite3.connect(path) as copy:
             assert copy.execute("SELECT v FROM t").fetchall() == [(service,)]
         assert len(list((tmp_path / "backups").glob(f"{service}-*.db"))) == 7  # retention
+
+
+def test_children_die_with_a_killed_runner() -> None:
+    parent = subprocess.Popen([sys.executable, "-c", (
+        "import subprocess, sys, time\n"
+        "from salesgrid_dev.processes import CHILD_OPTIONS\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'], **CHILD_OPTIONS)\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(120)\n")], stdout=subprocess.PIPE)
+    assert parent.stdout is not None
+    child_pid = int(parent.stdout.readline())
+    parent.kill()  # kill -9: no chance to stop anything
+    parent.wait(5)
+
+    def gone() -> bool:
+        try:
+            state = Path(f"/proc/{child_pid}/status").read_text()
+        except FileNotFoundError:
+            return True
+        return "\nState:\tZ" in state  # dead, waiting for init to reap it
+
+    wait(gone, timeout=5)
