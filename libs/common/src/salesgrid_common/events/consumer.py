@@ -17,6 +17,7 @@ is not redelivered under its own feet."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid_common.clock import Clock, utc_now
 from salesgrid_common.db import SessionFactory
+from salesgrid_common.dependencies import is_outage
 from salesgrid_common.events.bus import ensure_aggregate_stream
 from salesgrid_common.events.envelope import (aggregate_stream_name, parse_envelope, producer_of, stream_name,
                                               subject_for, unpack)
@@ -181,7 +183,13 @@ class EventConsumer:
             heartbeat = asyncio.create_task(self._heartbeat(waiting))
             try:
                 for msg in messages:
-                    await self.handle(msg)
+                    try:
+                        await self.handle(msg)
+                    except Exception as exc:  # noqa: BLE001 - e.g. the database is down: try again later
+                        log.warning("event not handled; redelivering", extra={
+                            "consumer": self.sub.name, "error": repr(exc)})
+                        with contextlib.suppress(Exception):
+                            await msg.nak(delay=self.sub.backoff_seconds[0])
                     waiting.remove(msg)
                     CONSUMER_LAG.labels(self.sub.name).set(msg.metadata.num_pending)
             finally:
@@ -240,7 +248,7 @@ class EventConsumer:
             raise
         except Exception as exc:  # noqa: BLE001 - retried with back-off, then dead-lettered
             EVENTS_CONSUMED.labels(self.sub.name, envelope.type, "failed").inc()
-            if attempt >= self.sub.max_deliver:
+            if attempt >= self.sub.max_deliver and not is_outage(exc):
                 await self._dead_letter(msg, envelope, exc)
             else:
                 delay = self.sub.backoff_seconds[min(attempt, len(self.sub.backoff_seconds)) - 1]
