@@ -29,7 +29,7 @@ test: setup
 
 # The long NATS-cluster chaos run: >= 30,000 events while nodes are killed -9 one after another.
 chaos: setup
-	SALESGRID_CHAOS_EVENTS=30000 $(BIN)/python -m pytest -q -p no:randomly tests/chaos
+	SALESGRID_CHAOS_EVENTS=30000 $(BIN)/python -m pytest -q -p no:randomly --timeout=1800 tests/chaos
 
 bench: setup
 	$(BIN)/python bench/run.py
