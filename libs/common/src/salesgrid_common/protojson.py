@@ -92,7 +92,7 @@ def _scalar_converter(field: FieldDescriptor) -> Converter:
     if kind == FieldDescriptor.TYPE_ENUM:
         return _enum_converter(field)
     if kind in _INT64:
-        return _identity
+        return str
     if kind in _FLOATS:
         return _float_converter(kind == FieldDescriptor.TYPE_FLOAT)
     if kind == FieldDescriptor.TYPE_BYTES:
