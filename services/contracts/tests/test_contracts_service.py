@@ -100,7 +100,8 @@ async def new_contract(p: Platform, owner: str = "rep-1", price: str = "50000.00
 
 async def envelopes(p: Platform) -> list[Envelope]:
     async with p.running.app.ctx.sessions() as session:  # type: ignore[attr-defined]
-        rows = (await session.execute(select(outbox.c.envelope).order_by(outbox.c.created_at))).all()
+        # The relay's order: event ids increase within the process (the test clock stands still).
+        rows = (await session.execute(select(outbox.c.envelope).order_by(outbox.c.event_id))).all()
     return [Envelope.FromString(row.envelope) for row in rows]
 
 
