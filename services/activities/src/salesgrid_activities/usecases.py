@@ -118,8 +118,10 @@ class ActivitiesUseCases:
     @staticmethod
     async def _my_zone(session: AsyncSession, principal: Principal) -> ZoneInfo | None:
         me = await get_user(session, principal.subject_id)
-        return _zone((await localtime.unit_calendar(session, me.unit_id, me.time_zone)).zone_name) \
-            if me is not None else None
+        if me is None:
+            return None
+        # his unit's zone (his branch's calendar), else the zone copied onto him; an unknown one refuses
+        return _zone(await localtime.unit_zone(session, me.unit_id) or me.time_zone)
 
     async def _policies(self, session: AsyncSession, org_path: str) -> unit_policies.Policies:
         """The policies in force at org_path: defaults overridden by the units on the path."""
