@@ -24,6 +24,8 @@ from salesgrid.events.v1.customers_events_pb2 import (CustomerArbitrationDecided
                                                        CustomerMerged, CustomerPoolReturnWarning, CustomerRecordState,
                                                        CustomerReleasedToPool, CustomerShareChanged,
                                                        CustomerContactState, CustomerOwnerChanged)
+from salesgrid_common import localtime
+from salesgrid_common.actors import system_actor
 from salesgrid_common.auth import Principal, Scope, principal_from_claims, scope_filter
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
@@ -50,7 +52,7 @@ KEY_POSTINGS = 300  # rows read per candidate key
 SEARCH_CANDIDATES = 2000  # names a search reads from the key index before treating its words as common
 EVENT_PREFIX = "salesgrid.customers.customer."
 SCAN_BATCH = 500
-SYSTEM_ACTOR = "system:pool-scheduler"
+SYSTEM_ACTOR = system_actor("customers")
 
 
 @dataclass(frozen=True)
@@ -541,13 +543,13 @@ class CustomersUseCases:
                 raise NotFound(f"customer {customer_id} does not exist", "id")
             held = await session.scalar(select(func.count()).select_from(models.Customer).where(
                 models.Customer.owner_id == me, models.Customer.active)) or 0
-            user = await get_user(session, me)
-            start, end = pool.local_day_window(now, user.time_zone if user else "UTC")
+            calendar = await localtime.user_calendar(session, me)  # the claimant's branch calendar
+            start, end = calendar.day_bounds(calendar.today(now))
             today = await session.scalar(select(func.count()).select_from(models.PoolClaim).where(
                 models.PoolClaim.user_id == me, models.PoolClaim.claimed_at >= start,
                 models.PoolClaim.claimed_at < end)) or 0
             pool.check_claim(pool.PoolEntry(row.id, row.owner_id, row.previous_owner_id, row.released_at), me,
-                             held_count=held, claims_today=today, now=now,
+                             held_count=held, claims_today=today, now=now, zone_name=calendar.zone_name,
                              policy=pool.resolve_policy(unit_path(principal.org_path),
                                                         await self._unit_policies(session), self.policy))
             # Only one concurrent claimant can match `owner_id IS NULL`; the others update nothing.
@@ -767,6 +769,8 @@ class CustomersUseCases:
                         .order_by(models.Customer.id).limit(SCAN_BATCH))
                 batch = list((await session.execute(stmt)).tuples().all())
                 policies = await self._unit_policies(session)
+                calendars = localtime.UnitCalendars(session)
+                zones = {row.owner_id: (await calendars.of_user(row.owner_id)).zone_name for row, _ in batch}
             if not batch:
                 return returned, warned
             after = batch[-1][0].id
@@ -776,9 +780,10 @@ class CustomersUseCases:
                     fact.last_follow_up_at if fact else None, fact.last_opportunity_at if fact else None,
                     fact.last_deal_at if fact else None)
                 policy = pool.resolve_policy(unit_path(row.org_path), policies, self.policy)
-                if (decision := pool.due_for_return(facts, policy, now)) is not None:
+                zone_name = zones[row.owner_id]  # periods count on the owner's branch calendar
+                if (decision := pool.due_for_return(facts, policy, now, zone_name)) is not None:
                     returned += await self._auto_return(row, decision, now)
-                elif (warning := pool.due_for_warning(facts, policy, now)) is not None:
+                elif (warning := pool.due_for_warning(facts, policy, now, zone_name)) is not None:
                     warned += await self._warn(row, warning, now)
 
     async def _auto_return(self, row: models.Customer, decision: pool.ReturnDecision, now: datetime) -> int:
