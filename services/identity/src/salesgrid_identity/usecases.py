@@ -28,7 +28,7 @@ from salesgrid_identity.domain import api_keys, lockout, org, passwords, roles, 
 from salesgrid_identity.keys import SigningKeys
 from salesgrid_identity.models import ApiKey, AuditEntry, LoginFailure, OrgUnit, RefreshToken, Role, User
 from salesgrid_identity.settings import IdentitySettings
-from salesgrid_identity.usecases_login_protection import _FailedLogin, address_history, throttle_policy
+from salesgrid_identity.usecases_login_protection import FailedLogin, address_history, throttle_policy
 
 LOGIN_FAILED = "invalid login or password"  # one message for unknown login and wrong password
 
@@ -122,7 +122,7 @@ class IdentityUseCases:
     async def login(self, login: str, password: str, client_ip: str) -> Tokens:
         try:
             return await self._login(login, password, client_ip)
-        except _FailedLogin as failed:
+        except FailedLogin as failed:
             # Paused after the transaction ended: a throttled address holds no connection meanwhile.
             await self.sleep(failed.delay.total_seconds())
             raise Unauthenticated(LOGIN_FAILED) from None
@@ -176,7 +176,7 @@ class IdentityUseCases:
                          detail=f"{reason} (login {login[:100]})")
         await session.commit()
         delay = throttling.failure_delay(history.address_failures + 1, self.throttle_policy) if client_ip else None
-        raise _FailedLogin(delay or timedelta(0))
+        raise FailedLogin(delay or timedelta(0))
 
     async def refresh(self, refresh_token: str, client_ip: str) -> Tokens:
         now = self.clock()

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from salesgrid_identity.usecases import IdentityUseCases
 
 
-class _FailedLogin(Unauthenticated):
+class FailedLogin(Unauthenticated):
     """A failed login, carrying the pause its address has earned before the answer goes out."""
 
     def __init__(self, delay: timedelta) -> None:
