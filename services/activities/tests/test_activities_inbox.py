@@ -16,8 +16,8 @@ from salesgrid.activities.v1 import activities_pb2_grpc as apb_grpc
 from salesgrid.activities.v1 import inbox_pb2 as pb
 from salesgrid.activities.v1 import inbox_pb2_grpc as pb_grpc
 from salesgrid.events.v1.contracts_events_pb2 import ContractsInstalmentOverdue
-from salesgrid.events.v1.customers_events_pb2 import (CustomerArbitrationDecided, CustomerPoolReturnWarning,
-                                                      CustomerShareRequestState)
+from salesgrid.events.v1.customers_events_pb2 import (CustomerArbitrationDecided, CustomerMerged,
+                                                      CustomerPoolReturnWarning, CustomerShareRequestState)
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid.events.v1.pipeline_events_pb2 import PipelineSlaNotice
 from salesgrid_activities.app import DEFINITION, MIGRATIONS
@@ -130,6 +130,12 @@ async def test_notices_become_items_newest_first_with_links_counts_and_read_mark
         assert (await stub.MarkAllRead(pb.MarkAllReadRequest(), metadata=who["rep"])).marked == 2
         assert (await stub.CountUnread(pb.CountUnreadRequest(), metadata=who["rep"])).unread == 0
         assert (await stub.CountUnread(pb.CountUnreadRequest(), metadata=who["other"])).unread == 1
+
+        # A merge re-points links to the merged customer at the survivor.
+        await deliver(running, "salesgrid.customers.customer.merged", CustomerMerged(
+            survivor_id="cust-7", merged_ids=["cust-1"], owner_id="rep-a", org_path=TEAM), START)
+        relinked = await stub.ListInbox(pb.ListInboxRequest(kind="pool_return_warning"), metadata=who["rep"])
+        assert [i.record.id for i in relinked.items] == ["cust-7"]
 
         bad_kind = await rpc_error(stub.ListInbox(pb.ListInboxRequest(kind="gossip"), metadata=who["rep"]))
         assert bad_kind.code() == grpc.StatusCode.INVALID_ARGUMENT and field_violations(bad_kind) == ["kind"]

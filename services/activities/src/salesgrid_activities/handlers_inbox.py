@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.activities_events_pb2 import ActivitiesReminderDue, ActivitiesTaskState
 from salesgrid.events.v1.contracts_events_pb2 import ContractsInstalmentOverdue
-from salesgrid.events.v1.customers_events_pb2 import (CustomerArbitrationDecided, CustomerPoolReturnWarning,
-                                                      CustomerShareRequestState)
+from salesgrid.events.v1.customers_events_pb2 import (CustomerArbitrationDecided, CustomerMerged,
+                                                      CustomerPoolReturnWarning, CustomerShareRequestState)
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid.events.v1.pipeline_events_pb2 import PipelineSlaNotice
 from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.protos import from_timestamp
 from salesgrid_activities.domain import inbox
+from salesgrid_activities.models import InboxItemRow
 from salesgrid_activities.usecases_inbox import deliver
 
 
@@ -59,6 +61,15 @@ def customers_notices() -> Subscription:
 
     for verb in ("accepted", "declined"):
         sub.on(f"salesgrid.customers.share_request.{verb}", CustomerShareRequestState)(share_decided)
+
+    @sub.on("salesgrid.customers.customer.merged", CustomerMerged)
+    async def merged(session: AsyncSession, envelope: Envelope, m: CustomerMerged) -> None:
+        """Links to a merged customer lead to the survivor (the merged record answers 404)."""
+        if m.survivor_id and m.merged_ids:
+            await session.execute(update(InboxItemRow).where(
+                InboxItemRow.record_type == "customer", InboxItemRow.record_id.in_(list(m.merged_ids)))
+                .values(record_id=m.survivor_id))
+
     return sub
 
 
