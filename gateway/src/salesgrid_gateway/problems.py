@@ -93,4 +93,6 @@ def from_rpc(error: grpc.RpcError) -> ApiProblem:
                 detail_any.Unpack(info)
                 reason = info.reason
                 facts = dict(info.metadata) if status < 500 else {}
-    return ApiProblem(status, detail or TITLES.get(status, "error"), errors=errors, code=reason, info=facts)
+    retry = {"Retry-After": facts["retry_after_seconds"]} if status == 429 and "retry_after_seconds" in facts else {}
+    return ApiProblem(status, detail or TITLES.get(status, "error"), errors=errors, code=reason, info=facts,
+                      headers=retry)

@@ -148,6 +148,7 @@ async def test_login_protection_routes_through_the_gateway(identity: tuple[Runni
         assert (await post("/v1/auth/login", {"login": login, "password": "nope-nope-1"})).status_code == 401
     refused = await post("/v1/auth/login", {"login": "svc-import", "password": "nope-nope-1"})
     assert refused.status_code == 429 and refused.mimetype == "application/problem+json"
+    assert 0 < int(refused.headers["Retry-After"]) <= 15 * 60
     admin = await post("/v1/auth/login", {"login": "admin", "password": ADMIN_PASSWORD})
     assert admin.status_code == 200  # the clean account's correct password from the same address
     headers = {"Authorization": f"Bearer {admin.get_json()['access_token']}"}

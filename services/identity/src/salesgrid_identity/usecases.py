@@ -137,7 +137,8 @@ class IdentityUseCases:
                                  detail=f"throttled: repeated failures of this login from this address (login {login})")
                 await session.commit()  # the refusal is audited although the call fails
                 raise ResourceExhausted("too many failed logins for this login from this address; try again in "
-                                        f"{max(1, round(wait.total_seconds() / 60))} minutes")
+                                        f"{max(1, round(wait.total_seconds() / 60))} minutes",
+                                        info={"retry_after_seconds": str(max(1, int(wait.total_seconds())))})
             user = await session.scalar(select(User).where(User.login == login))
             if user is None or not user.active:
                 await _verify_password(passwords.DUMMY_HASH, password)  # same timing as a real check
