@@ -249,3 +249,26 @@ async def test_share_request_routes_and_the_409_body_through_the_gateway(
         assert read.get_json()["decision_note"] == "no"
         paths = (await asyncio.to_thread(client.get, "/openapi.json")).get_json()["paths"]
         assert {"/v1/customers/{customer_id}/share-requests", "/v1/share-requests/{request_id}/accept"} <= set(paths)
+
+
+async def test_two_deciders_at_once_one_decision(database_url: str, nats_url: str, test_keys) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    async with running_customers(database_url, nats_url, test_keys) as running:
+        await seed(running)
+        api, shares = pb_grpc.CustomersStub(running.channel), spb_grpc.ShareRequestsStub(running.channel)
+        a, c, mgr = (who(test_keys, u) for u in ("rep-a", "rep-c", "mgr"))
+        customer = (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="小米科技有限公司"), metadata=a)).customer
+        asked = await shares.RequestShare(spb.RequestShareRequest(customer_id=customer.id), metadata=c)
+        results = await asyncio.gather(
+            shares.DecideShareRequest(spb.DecideShareRequestRequest(id=asked.id, accept=True), metadata=mgr),
+            shares.DecideShareRequest(spb.DecideShareRequestRequest(id=asked.id, accept=False), metadata=a),
+            return_exceptions=True)
+        won = [r for r in results if not isinstance(r, Exception)]
+        lost = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
+        assert len(won) == 1 and len(lost) == 1
+        assert lost[0].code() in (grpc.StatusCode.ABORTED, grpc.StatusCode.FAILED_PRECONDITION)
+        decisions = [s for s, _ in await share_request_events(running) if not s.endswith(".created")]
+        assert decisions == [f"salesgrid.customers.share_request.{won[0].status}"]
+        listed = await api.ListShares(pb.ListSharesRequest(customer_id=customer.id), metadata=a)
+        assert [s.user_id for s in listed.shares] == (["rep-c"] if won[0].status == "accepted" else [])

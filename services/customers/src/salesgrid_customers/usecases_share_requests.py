@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,7 +19,8 @@ from salesgrid_customers import models
 from salesgrid_customers.domain import share_requests as rules
 from salesgrid_customers.domain.access import MANAGER_ROLES, is_owner_or_manager
 from salesgrid_customers.domain.dedup import OwnerInfo
-from salesgrid_customers.domain.errors import AlreadyExists, NotFound, PermissionDenied, ValidationFailed
+from salesgrid_customers.domain.errors import (AlreadyExists, Conflict, NotFound, PermissionDenied,
+                                               ValidationFailed)
 from salesgrid_customers.owners import owners_of
 from salesgrid_customers.usecases import CustomersUseCases, actor_of, unit_path
 
@@ -109,8 +110,14 @@ class ShareRequestUseCases:
             rules.check_decision(row.status, note)
             if accept:
                 await self.customers.apply_share(session, principal, customer, row.requester_id, row.role)
-            row.status = rules.RequestStatus.ACCEPTED if accept else rules.RequestStatus.DECLINED
-            row.decided_by, row.decision_note, row.decided_at = principal.subject_id, note, self.customers.clock()
+            # Compare-and-set: of two deciders at once, one wins and the other is told.
+            decided = await session.execute(update(models.ShareRequestRow).where(
+                models.ShareRequestRow.id == row.id, models.ShareRequestRow.status == rules.RequestStatus.PENDING)
+                .values(status=rules.RequestStatus.ACCEPTED if accept else rules.RequestStatus.DECLINED,
+                        decided_by=principal.subject_id, decision_note=note, decided_at=self.customers.clock()))
+            if decided.rowcount != 1:
+                raise Conflict("the request was decided concurrently", "id")
+            await session.refresh(row)
             view = await self._view(session, row, customer)
             await self._emit(session, row.status, view, principal)
             return view
