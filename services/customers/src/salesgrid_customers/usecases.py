@@ -961,50 +961,54 @@ class CustomersUseCases:
         return created
 
     async def _import_batch(self, job: models.ImportJob) -> int | None:
-        """Customers created from the next batch; None once the job has no pending row left."""
+        """Customers created from the next batch, in one transaction: each row in its own
+        savepoint (a refused row keeps its per-row error, the others go on), the rows' outcomes
+        and the job's counters commit together, so a crash leaves the whole batch pending and
+        nothing half-written. Rows are claimed with SKIP LOCKED on PostgreSQL, so replicas share
+        a job. None once the job has no pending row left."""
         acting = principal_from_claims(job.claims)
-        async with self.sessions() as session:
-            pending = (await session.scalars(select(models.ImportRow).where(
+        async with self.sessions() as session, session.begin():
+            query = (select(models.ImportRow).where(
                 models.ImportRow.job_id == job.id, models.ImportRow.status == imports.RowStatus.PENDING)
-                .order_by(models.ImportRow.id).limit(IMPORT_BATCH))).all()
-        if not pending:
-            async with self.sessions() as session, session.begin():
-                await session.execute(update(models.ImportJob).where(models.ImportJob.id == job.id).values(
-                    status=imports.ImportStatus.DONE, finished_at=self.clock()))
-            return None
-        created = 0
-        for staged in pending:
-            created += await self._import_row(job.id, acting, staged)
+                .order_by(models.ImportRow.id).limit(IMPORT_BATCH))
+            if session.bind.dialect.name != "sqlite":
+                query = query.with_for_update(skip_locked=True)
+            pending = (await session.scalars(query)).all()
+            if not pending:
+                done = await session.scalar(select(func.count()).select_from(models.ImportRow).where(
+                    models.ImportRow.job_id == job.id, models.ImportRow.status == imports.RowStatus.PENDING))
+                if not done:
+                    await session.execute(update(models.ImportJob).where(models.ImportJob.id == job.id).values(
+                        status=imports.ImportStatus.DONE, finished_at=self.clock()))
+                return None
+            created = 0
+            for staged in pending:
+                outcome = await self._import_row(session, job.id, acting, staged)
+                created += "customer_id" in outcome
+                await session.execute(update(models.ImportRow).where(models.ImportRow.id == staged.id).values(
+                    **{"status": imports.RowStatus.CREATED, **outcome}))
+                await asyncio.sleep(0)  # SQLite runs on the loop: let reads in between rows
+            await session.execute(update(models.ImportJob).where(models.ImportJob.id == job.id).values(
+                status=imports.ImportStatus.RUNNING, processed=models.ImportJob.processed + len(pending),
+                created=models.ImportJob.created + created, failed=models.ImportJob.failed + len(pending) - created))
         return created
 
-    async def _import_row(self, job_id: str, acting: Principal, staged: models.ImportRow) -> int:
-        """One row, one transaction: the customer, its events, the row's outcome and the job's
-        counters commit together; a replica that took the row first makes this a no-op."""
-        async with self.sessions() as session, session.begin():
-            taken = await session.execute(update(models.ImportRow).where(
-                models.ImportRow.id == staged.id, models.ImportRow.status == imports.RowStatus.PENDING)
-                .values(status=imports.RowStatus.CREATED))
-            if taken.rowcount != 1:
-                return 0
-            outcome: dict[str, Any]
-            try:
-                async with session.begin_nested():
-                    fields_ = imports.parse_row(staged.data)
-                    address = AddressInput(fields_.address, fields_.latitude, fields_.longitude) \
-                        if fields_.address else None
-                    row, _ = await self._create(
-                        session, acting, legal_name=fields_.legal_name, credit_code=fields_.credit_code,
-                        industry=fields_.industry, address=address, tier=fields_.tier, tags=fields_.tags,
-                        source=fields_.source, owner_id=fields_.owner_id, cap_held=True)
-                outcome = {"customer_id": row.id}
-            except (ValidationFailed, AlreadyExists, PermissionDenied, FailedPrecondition, NotFound) as exc:
-                outcome = await self._row_error(session, job_id, staged.data, exc)
-            ok = "customer_id" in outcome
-            await session.execute(update(models.ImportRow).where(models.ImportRow.id == staged.id).values(**outcome))
-            await session.execute(update(models.ImportJob).where(models.ImportJob.id == job_id).values(
-                status=imports.ImportStatus.RUNNING, processed=models.ImportJob.processed + 1,
-                created=models.ImportJob.created + int(ok), failed=models.ImportJob.failed + int(not ok)))
-            return int(ok)
+    async def _import_row(self, session: AsyncSession, job_id: str, acting: Principal,
+                          staged: models.ImportRow) -> dict[str, Any]:
+        """One row under the single-create rules, in a savepoint: its outcome (the customer id,
+        or the error naming the column)."""
+        try:
+            async with session.begin_nested():
+                fields_ = imports.parse_row(staged.data)
+                address = AddressInput(fields_.address, fields_.latitude, fields_.longitude) \
+                    if fields_.address else None
+                row, _ = await self._create(
+                    session, acting, legal_name=fields_.legal_name, credit_code=fields_.credit_code,
+                    industry=fields_.industry, address=address, tier=fields_.tier, tags=fields_.tags,
+                    source=fields_.source, owner_id=fields_.owner_id, cap_held=True)
+            return {"customer_id": row.id}
+        except (ValidationFailed, AlreadyExists, PermissionDenied, FailedPrecondition, NotFound) as exc:
+            return await self._row_error(session, job_id, staged.data, exc)
 
     async def _row_error(self, session: AsyncSession, job_id: str, data: Mapping[str, str],
                          exc: DomainError) -> dict[str, Any]:
