@@ -32,7 +32,8 @@ chaos: setup
 	SALESGRID_CHAOS_EVENTS=30000 $(BIN)/python -m pytest -q -p no:randomly --timeout=1800 tests/chaos
 
 bench: setup
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/gateway.py
+	$(BIN)/python bench/imports.py
 	$(BIN)/python bench/customers_dedup.py
 	$(BIN)/python bench/analytics_freshness.py
 

@@ -35,8 +35,10 @@ TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not F
 
 class ApiProblem(Exception):
     def __init__(self, status: int, detail: str, *, errors: list[dict[str, str]] | None = None,
-                 code: str = "", headers: dict[str, str] | None = None) -> None:
+                 code: str = "", headers: dict[str, str] | None = None,
+                 info: dict[str, str] | None = None) -> None:
         super().__init__(detail)
+        self.info = info or {}
         self.status = status
         self.detail = detail
         self.errors = errors or []
@@ -53,6 +55,8 @@ def problem_response(problem: ApiProblem) -> Response:
     }
     if problem.errors:
         body["errors"] = problem.errors
+    if problem.info:
+        body["info"] = problem.info
     request_id = getattr(g, "request_id", None)
     if request_id:
         body["instance"] = f"urn:request:{request_id}"
@@ -67,7 +71,8 @@ def from_domain(error: DomainError) -> ApiProblem:
     code = grpc.StatusCode[error.code]
     status = HTTP_FOR_GRPC.get(code, 400)
     return ApiProblem(status, error.message, errors=[{"field": f, "message": m} for f, m in error.violations],
-                      code=error.reason, headers={"Retry-After": RETRY_AFTER_SECONDS} if code in OUTAGE else None)
+                      code=error.reason, info=error.info,
+                      headers={"Retry-After": RETRY_AFTER_SECONDS} if code in OUTAGE else None)
 
 
 def from_rpc(error: grpc.RpcError) -> ApiProblem:
@@ -81,6 +86,7 @@ def from_rpc(error: grpc.RpcError) -> ApiProblem:
         detail = "a backing service is unavailable; try again"
     errors: list[dict[str, str]] = []
     reason = ""
+    facts: dict[str, str] = {}
     status_proto = rpc_status.from_call(error) if hasattr(error, "trailing_metadata") else None
     if status_proto is not None:
         for detail_any in status_proto.details:
@@ -92,7 +98,11 @@ def from_rpc(error: grpc.RpcError) -> ApiProblem:
                 info = error_details_pb2.ErrorInfo()
                 detail_any.Unpack(info)
                 reason = info.reason
-    if outage and reason == "DEPENDENCY_UNAVAILABLE" and hasattr(error, "details") and error.details():
-        detail = error.details()  # a service's own words on which dependency is down (no internals)
-    return ApiProblem(status, detail or TITLES.get(status, "error"), errors=errors, code=reason,
-                      headers={"Retry-After": RETRY_AFTER_SECONDS} if outage else None)
+                facts = dict(info.metadata) if status < 500 else {}
+    retry = {"Retry-After": facts["retry_after_seconds"]} if status == 429 and "retry_after_seconds" in facts else {}
+    if outage:
+        retry = {"Retry-After": RETRY_AFTER_SECONDS}
+        if reason == "DEPENDENCY_UNAVAILABLE" and hasattr(error, "details") and error.details():
+            detail = error.details()  # a service's own words on which dependency is down (no internals)
+    return ApiProblem(status, detail or TITLES.get(status, "error"), errors=errors, code=reason, info=facts,
+                      headers=retry)

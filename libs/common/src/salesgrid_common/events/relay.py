@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import delete, func, select, update
 
@@ -72,74 +72,74 @@ class OutboxRelay:
                 await asyncio.sleep(delay)
 
     async def publish_pending(self) -> int:
-        """Publish one batch; returns how many rows were acknowledged. On a failed publish the
-        acknowledged part is committed and the error propagates so run() backs off."""
-        sent, failure = await (self._publish_locked() if self._lock_rows else self._publish_unlocked())
+        """Publish one batch; returns how many rows were acknowledged. The batch's publishes are
+        in flight together (in outbox order on one connection, so JetStream stores them in that
+        order) and the acknowledged rows are marked in one UPDATE. On a failure only the rows
+        before the first failed one are marked; later rows are published again on the retry and
+        JetStream's duplicate window absorbs those that were stored. The error propagates so
+        run() backs off.
+
+        On PostgreSQL the rows stay locked (SKIP LOCKED) while in flight, so each replica sends its
+        own. On SQLite (one process per database) the rows are read, published, then marked in a
+        short transaction: holding the database's single write lock while JetStream acknowledges
+        would stall every writer of the service (past busy_timeout when a NATS node is down)."""
+        failure: BaseException | None = None
+        query = (
+            select(outbox.c.event_id, outbox.c.subject, outbox.c.envelope)
+            .where(outbox.c.published_at.is_(None))
+            .order_by(outbox.c.event_id)
+            .limit(self.batch_size)
+        )
+        async with self.sessions() as session:
+            if self._lock_rows:
+                rows = (await session.execute(query.with_for_update(skip_locked=True))).all()
+                acknowledged, failure = await self._publish_batch(rows)
+                await self._mark(session, rows, acknowledged, failure)
+                await session.commit()
+            else:
+                rows = (await session.execute(query)).all()
+        if not self._lock_rows:
+            acknowledged, failure = await self._publish_batch(rows)
+            if acknowledged or failure is not None:
+                async with self.sessions() as session, session.begin():
+                    await self._mark(session, rows, acknowledged, failure)
         now = asyncio.get_running_loop().time()
         if failure is not None or now - self._last_housekeeping > 5.0:
             self._last_housekeeping = now
             await self._housekeeping()
         if failure is not None:
             raise failure
-        return sent
+        return len(acknowledged)
 
-    def _pending_query(self):  # type: ignore[no-untyped-def]
-        return (select(outbox.c.event_id, outbox.c.subject, outbox.c.envelope)
-                .where(outbox.c.published_at.is_(None)).order_by(outbox.c.event_id).limit(self.batch_size))
+    async def _publish_batch(self, rows: Any) -> tuple[list[str], BaseException | None]:
+        """Publish rows together; the ids acknowledged before the first failure, and that failure."""
+        results = await asyncio.gather(*(self._publish(row) for row in rows), return_exceptions=True)
+        acknowledged: list[str] = []
+        for row, result in zip(rows, results):
+            if isinstance(result, asyncio.CancelledError):
+                raise result
+            if isinstance(result, BaseException):
+                return acknowledged, result
+            acknowledged.append(row.event_id)
+            EVENTS_PUBLISHED.labels(row.subject).inc()
+        return acknowledged, None
 
-    async def _publish(self, row) -> None:  # type: ignore[no-untyped-def]
+    async def _mark(self, session: Any, rows: Any, acknowledged: list[str], failure: BaseException | None) -> None:
+        if failure is not None:
+            await session.execute(
+                update(outbox)
+                .where(outbox.c.event_id == rows[len(acknowledged)].event_id)
+                .values(attempts=outbox.c.attempts + 1, last_error=str(failure)[:2000])
+            )
+        if acknowledged:
+            await session.execute(
+                update(outbox).where(outbox.c.event_id.in_(acknowledged)).values(published_at=self.clock())
+            )
+
+    async def _publish(self, row: Any) -> None:
         envelope = parse_envelope(row.envelope)
         headers = {"Nats-Msg-Id": row.event_id, **dict(envelope.trace_context)}
         await self.publisher.publish(row.subject, row.envelope, headers)
-        EVENTS_PUBLISHED.labels(row.subject).inc()
-
-    @staticmethod
-    def _failed(event_id: str, exc: Exception):  # type: ignore[no-untyped-def]
-        return (update(outbox).where(outbox.c.event_id == event_id)
-                .values(attempts=outbox.c.attempts + 1, last_error=str(exc)[:2000]))
-
-    async def _publish_locked(self) -> tuple[int, Exception | None]:
-        """PostgreSQL: rows locked (SKIP LOCKED) while being sent, so each replica sends its own."""
-        sent = 0
-        failure: Exception | None = None
-        async with self.sessions() as session:
-            rows = (await session.execute(self._pending_query().with_for_update(skip_locked=True))).all()
-            for row in rows:
-                try:
-                    await self._publish(row)
-                except Exception as exc:  # noqa: BLE001 - recorded on the row, re-raised by the caller
-                    failure = exc
-                    await session.execute(self._failed(row.event_id, exc))
-                    break
-                await session.execute(
-                    update(outbox).where(outbox.c.event_id == row.event_id).values(published_at=self.clock()))
-                sent += 1
-            await session.commit()
-        return sent, failure
-
-    async def _publish_unlocked(self) -> tuple[int, Exception | None]:
-        """SQLite (one process per database): read, publish, then mark in a short transaction.
-        Holding the database's single write lock while JetStream acknowledges a whole batch would
-        stall every writer of the service (seconds when a NATS node is down)."""
-        async with self.sessions() as session:
-            rows = (await session.execute(self._pending_query())).all()
-        sent: list[str] = []
-        failure: Exception | None = None
-        for row in rows:
-            try:
-                await self._publish(row)
-            except Exception as exc:  # noqa: BLE001 - recorded on the row, re-raised by the caller
-                failure = exc
-                break
-            sent.append(row.event_id)
-        if sent or failure is not None:
-            async with self.sessions() as session, session.begin():
-                if sent:
-                    await session.execute(update(outbox).where(outbox.c.event_id.in_(sent))
-                                          .values(published_at=self.clock()))
-                if failure is not None:
-                    await session.execute(self._failed(rows[len(sent)].event_id, failure))
-        return len(sent), failure
 
     async def _housekeeping(self) -> None:
         async with self.sessions() as session, session.begin():

@@ -1,13 +1,13 @@
 """event pipeline v2: delivery attempts, aggregate versions, projection versions (issue 19)
 
 Revision ID: e19a00000001
-Revises: 1e493f624a00
+Revises: 66bf170f34e0
 Create Date: 2026-12-04 20:00:00
 """
 from salesgrid_common.migration_steps import create_event_tables_v2, drop_event_tables_v2
 
 revision = 'e19a00000001'
-down_revision = '1e493f624a00'
+down_revision = '66bf170f34e0'
 branch_labels = None
 depends_on = None
 
