@@ -8,6 +8,7 @@ leave it (the open transaction rolls back like a dropped connection's)."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -257,5 +258,33 @@ async def test_a_slow_handler_is_kept_in_progress_not_redelivered(sessions: Sess
         await asyncio.sleep(ACK_WAIT * 2)
         info = await js.consumer_info("SALESGRID_IDENTITY", "customers-slow")
         assert calls == ["slow", "next"] and info.num_redelivered == 0 and info.num_ack_pending == 0
+    finally:
+        await stop(task)
+
+
+async def test_a_database_outage_in_a_handler_is_retried_not_dead_lettered(sessions: SessionFactory, js: Any,
+                                                                           database_url: str) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    box = Outbox("identity")
+    await write(sessions, box, ["a"])
+    await relay(sessions, database_url, JetStreamPublisher(js), box).publish_pending()
+    failures = [OperationalError("BEGIN IMMEDIATE", {}, sqlite3.OperationalError("database is locked"))] * 4
+    sub = Subscription(name="customers-outage", producer="identity", max_deliver=2, backoff_seconds=(0.05,))
+
+    @sub.on(TYPE, UserState)
+    async def apply(session, envelope, user) -> None:  # type: ignore[no-untyped-def]
+        if failures:
+            raise failures.pop()  # four times in a row: more than max_deliver
+        await session.execute(insert(effects).values(login=user.login))
+
+    task = asyncio.create_task(EventConsumer(sub, js, sessions, ack_wait=ACK_WAIT).run())
+    try:
+        async def applied() -> bool:
+            return await applied_counts(sessions) == {"a": 1}
+
+        await eventually(applied, timeout=15)
+        async with sessions() as session:
+            assert await session.scalar(select(func.count()).select_from(dead_letters)) == 0
     finally:
         await stop(task)

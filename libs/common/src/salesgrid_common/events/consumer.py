@@ -248,7 +248,16 @@ class EventConsumer:
             raise
         except Exception as exc:  # noqa: BLE001 - retried with back-off, then dead-lettered
             EVENTS_CONSUMED.labels(self.sub.name, envelope.type, "failed").inc()
-            if attempt >= self.sub.max_deliver and not is_outage(exc):
+            if is_outage(exc):
+                # The database is down or busy, not the event bad: retry without counting it.
+                with contextlib.suppress(Exception):
+                    async with self.sessions() as session, session.begin():
+                        await _forget_attempts(session, self.sub.name, envelope.event_id)
+                delay = self.sub.backoff_seconds[min(1, len(self.sub.backoff_seconds) - 1)]
+                log.warning("database unavailable; redelivering", extra={
+                    "consumer": self.sub.name, "event_id": envelope.event_id, "error": str(exc), "retry_in": delay})
+                await msg.nak(delay=delay)
+            elif attempt >= self.sub.max_deliver:
                 await self._dead_letter(msg, envelope, exc)
             else:
                 delay = self.sub.backoff_seconds[min(attempt, len(self.sub.backoff_seconds)) - 1]
