@@ -48,3 +48,44 @@ async def test_replay_dead_letters_command(database_url: str) -> None:
             assert (await session.get(models.ContractFact, "k1")).status == "signed"
     finally:
         await engine.dispose()
+
+
+async def test_backup_and_restore_commands(database_url: str, nats_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from salesgrid_common.events.bus import connect, ensure_stream
+    from salesgrid_common.events.consumer import EventConsumer
+    from salesgrid_common.events.tables import aggregate_versions
+    from salesgrid_customers.handlers import contracts_subscription
+
+    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+    nc = await connect(nats_url, "restore-test")
+    js = nc.jetstream()
+    await ensure_stream(js, "contracts", 1)
+    await js.add_consumer("SALESGRID_CONTRACTS", EventConsumer(contracts_subscription(), js, sessions).config())
+    env = {**os.environ, "SALESGRID_DATABASE_URL": database_url, "SALESGRID_NATS_URL": nats_url,
+           "SALESGRID_GRPC_PORT": "1", "SALESGRID_IDENTITY_ADDR": "127.0.0.1:1", "SALESGRID_ENVIRONMENT": "test",
+           "SALESGRID_METRICS_PORT": "0"}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "salesgrid_customers", *args], env=env, capture_output=True,
+                              text=True, timeout=60)
+
+    try:
+        async with sessions() as session, session.begin():
+            await session.execute(insert(aggregate_versions).values(aggregate_id="c1", version=4))
+        made = await asyncio.to_thread(cli, "backup", str(tmp_path / "backups"), "--keep", "2")
+        assert made.returncode == 0, made.stderr
+        backup_file = made.stdout.strip()
+        async with sessions() as session, session.begin():
+            await session.execute(aggregate_versions.update().values(version=9))  # written after the backup
+        await engine.dispose()
+        restored = await asyncio.to_thread(cli, "restore", backup_file)
+        assert restored.returncode == 0, restored.stderr
+        assert "consumers rewound: customers-contract-facts" in restored.stdout
+        async with sessions() as session:
+            assert await session.scalar(select(aggregate_versions.c.version)) == 4 + 1_000_000
+        assert [c.name for c in await js.consumers_info("SALESGRID_CONTRACTS")] == []
+    finally:
+        await nc.close()
+        await engine.dispose()

@@ -31,6 +31,8 @@ def run_service_cli(
     parser.add_argument("args", nargs="*")
     parser.add_argument("--id", action="append", help="replay-dead-letters: only these dead letter ids")
     parser.add_argument("--keep", type=int, default=7, help="backup: how many backups to keep")
+    parser.add_argument("--after-recovery", action="store_true",
+                        help="restore: only the event-pipeline steps, the database was restored otherwise")
     options = parser.parse_args(argv)
     try:
         settings = load_settings(settings_cls, service_name=definition.name)

@@ -51,10 +51,12 @@ def restore_command(definition: ServiceDefinition, settings: ServiceSettings, op
     """`restore <backup file>` with the service stopped: the database from the backup, aggregate
     versions moved past anything published, the service's durable consumers rewound (see
     backup.py); on its next start the service re-applies what it consumed after the backup."""
-    if not options.args:
-        print("restore: name the backup file", file=sys.stderr)
+    if not options.args and not options.after_recovery:
+        print("restore: name the backup file (or --after-recovery once the database was restored "
+              "by other means, e.g. CloudNativePG's bootstrap.recovery)", file=sys.stderr)
         return 2
-    restore_database(settings.database_url, Path(options.args[0]))
+    if options.args:
+        restore_database(settings.database_url, Path(options.args[0]))
 
     async def fix_up() -> list[str]:
         engine = create_engine(settings.database_url)
@@ -69,5 +71,6 @@ def restore_command(definition: ServiceDefinition, settings: ServiceSettings, op
             await nc.close()
 
     rewound = asyncio.run(fix_up())
-    print(f"restored {options.args[0]}; consumers rewound: {', '.join(rewound) or 'none'}")
+    source = options.args[0] if options.args else "the database as recovered"
+    print(f"restored {source}; aggregate versions moved on; consumers rewound: {', '.join(rewound) or 'none'}")
     return 0
