@@ -10,7 +10,7 @@ from flask import current_app, g
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from salesgrid_common.grpc_server import MESSAGE_LIMITS
+from salesgrid_common.grpc_server import CLIENT_OPTIONS
 from salesgrid_common.protojson import message_to_dict
 from salesgrid_common.tracing import current_trace_context
 from salesgrid_gateway.problems import ApiProblem, from_rpc
@@ -35,7 +35,7 @@ class Channels:
         if not address:
             raise ApiProblem(503, "this part of the platform is not configured")
         if address not in self._channels:
-            self._channels[address] = grpc.insecure_channel(address, options=MESSAGE_LIMITS)
+            self._channels[address] = grpc.insecure_channel(address, options=CLIENT_OPTIONS)
         return self._channels[address]
 
 
