@@ -1,0 +1,120 @@
+"""Expenses use cases: what every topic module shares (loading a claim within the caller's scope,
+its view, domain objects, events). Each use case runs in one transaction, checks the caller's
+permission and data scope, applies the domain rules and writes its events to the outbox in that
+same transaction. The topics: usecases_claims (drafts, receipts, reads), usecases_approval
+(submit, decide, pay) and usecases_policy (the units' policies)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from google.protobuf.message import Message
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salesgrid.events.v1.expenses_events_pb2 import ExpensesClaimState, ExpensesLineState
+from salesgrid_common.auth import Principal
+from salesgrid_common.clock import Clock
+from salesgrid_common.db import SessionFactory
+from salesgrid_common.directory import unit_time_zone
+from salesgrid_common.errors import Conflict, NotFound, PermissionDenied
+from salesgrid_common.events.envelope import EventMeta
+from salesgrid_common.events.outbox import Outbox
+from salesgrid_expenses import models
+from salesgrid_expenses.domain.claims import Category, ClaimStatus, ExpenseLine
+
+READ, CREATE, UPDATE, APPROVE, PAY = ("expenses:read", "expenses:create", "expenses:update", "expenses:approve",
+                                      "expenses:pay")
+
+
+@dataclass(frozen=True)
+class ClaimView:
+    row: models.Claim
+    lines: list[models.ClaimLine]
+    receipts: list[models.ReceiptRow]
+    steps: list[models.ApprovalStepRow]
+
+
+def domain_lines(lines: list[models.ClaimLine]) -> tuple[ExpenseLine, ...]:
+    return tuple(ExpenseLine(line.line_no, Category(line.category), line.spent_on, line.amount, line.description,
+                             line.visit_id, line.customer_id, line.opportunity_id) for line in lines)
+
+
+class ExpensesBase:
+    def __init__(self, sessions: SessionFactory, outbox: Outbox, clock: Clock) -> None:
+        self.sessions = sessions
+        self.outbox = outbox
+        self.clock = clock
+
+    async def _event(self, session: AsyncSession, verb: str, payload: Message, aggregate_id: str,
+                     principal: Principal, org_path: str, now: datetime) -> None:
+        await self.outbox.record(session, f"salesgrid.expenses.{verb}", payload,
+                                 EventMeta(aggregate_id=aggregate_id, actor_id=principal.subject_id,
+                                           org_path=org_path, actor_ip=principal.client_ip), now)
+
+    async def _local_today(self, session: AsyncSession, unit_id: str, now: datetime) -> date:
+        zone = await unit_time_zone(session, unit_id) or "UTC"
+        return now.astimezone(ZoneInfo(zone)).date()
+
+    @staticmethod
+    async def _view(session: AsyncSession, row: models.Claim) -> ClaimView:
+        lines = list(await session.scalars(select(models.ClaimLine).where(
+            models.ClaimLine.claim_id == row.id).order_by(models.ClaimLine.line_no)))
+        receipts = list(await session.scalars(select(models.ReceiptRow).where(
+            models.ReceiptRow.claim_id == row.id).order_by(models.ReceiptRow.id)))
+        steps = list(await session.scalars(select(models.ApprovalStepRow).where(
+            models.ApprovalStepRow.claim_id == row.id).order_by(models.ApprovalStepRow.step_order)))
+        return ClaimView(row, lines, receipts, steps)
+
+    @staticmethod
+    async def _row(session: AsyncSession, claim_id: str, *, lock: bool = False) -> models.Claim | None:
+        query = select(models.Claim).where(models.Claim.id == claim_id)
+        return await session.scalar(query.with_for_update() if lock else query)
+
+    async def _load(self, session: AsyncSession, principal: Principal, claim_id: str, permission: str, *,
+                    lock: bool = False, expected_version: int = 0) -> models.Claim:
+        """The claim if the caller may see it (else NotFound: no hint that it exists) and
+        `permission` covers it (else PermissionDenied)."""
+        row = await self._row(session, claim_id, lock=lock)
+        if row is None or not (principal.can_see(READ, row.owner_id, row.org_path)
+                               or await self._is_approver(session, principal, row)):
+            raise NotFound(f"expense claim {claim_id} not found", "id")
+        if permission != READ and not principal.can_see(permission, row.owner_id, row.org_path):
+            raise PermissionDenied(f"{permission} does not cover this claim")
+        self._check_version(row, expected_version)
+        return row
+
+    @staticmethod
+    def _check_version(row: models.Claim, expected_version: int) -> None:
+        if expected_version and expected_version != row.version:
+            raise Conflict(f"expense claim {row.id} is at version {row.version}, not {expected_version}", "version")
+
+    @staticmethod
+    async def _is_approver(session: AsyncSession, principal: Principal, row: models.Claim) -> bool:
+        """An approver of the claim reads it (to decide) whatever his read scope."""
+        if principal.scope_for(APPROVE) is None:
+            return False
+        found = await session.scalar(select(models.ApprovalStepRow.step_order).where(
+            models.ApprovalStepRow.claim_id == row.id, models.ApprovalStepRow.approver_id == principal.subject_id))
+        return found is not None
+
+    @staticmethod
+    def _state(view: ClaimView, comment: str = "") -> ExpensesClaimState:
+        row = view.row
+        return ExpensesClaimState(
+            claim_id=row.id, owner_id=row.owner_id, org_path=row.org_path, currency=row.currency,
+            total=str(row.total), status=row.status, comment=comment, version=row.version,
+            paid_on=row.paid_on.isoformat() if row.paid_on else "",
+            lines=[ExpensesLineState(line_no=line.line_no, category=line.category, spent_on=line.spent_on.isoformat(),
+                                     amount=str(line.amount), visit_id=line.visit_id, customer_id=line.customer_id,
+                                     opportunity_id=line.opportunity_id) for line in view.lines])
+
+    async def _claim_event(self, session: AsyncSession, verb: str, view: ClaimView, principal: Principal,
+                           now: datetime, comment: str = "") -> None:
+        await self._event(session, f"claim.{verb}", self._state(view, comment), view.row.id, principal,
+                          view.row.org_path, now)
+
+    @staticmethod
+    def status(row: models.Claim) -> ClaimStatus:
+        return ClaimStatus(row.status)
