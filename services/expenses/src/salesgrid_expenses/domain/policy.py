@@ -39,11 +39,13 @@ def new_policy(org_unit_id: str, currency: str, limits: Sequence[tuple[str, str]
     except ValidationFailed as exc:
         raise ValidationFailed.many([*problems, ("currency", exc.message)]) from None
     parsed: dict[Category, Decimal] = {}
+    seen: set[Category] = set()
     for index, (category, limit) in enumerate(limits):
         try:
             kind = parse_category(category, f"limits[{index}].category")
-            if kind in parsed:
+            if kind in seen:
                 raise ValidationFailed(f"{kind.value} is limited twice", f"limits[{index}].category")
+            seen.add(kind)
             parsed[kind] = parse_amount(limit, currency, f"limits[{index}].daily_limit", positive=True)
         except ValidationFailed as exc:
             problems.extend(exc.violations)
