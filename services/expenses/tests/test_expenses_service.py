@@ -207,6 +207,17 @@ async def test_policy_limits_inherited_director_threshold_and_no_self_approval(e
     big = await x.api.ApproveClaim(pb.ClaimDecisionRequest(id=big.id), metadata=x.tokens["dir-1"])
     assert big.status == "approved"
 
+    # pages of the manager's subtree, newest first, each claim with its own lines and receipts
+    first_page = await x.api.ListClaims(pb.ListClaimsRequest(page_size=2), metadata=x.tokens["mgr-1"])
+    assert [c.id for c in first_page.claims] == [own.id, big.id]
+    assert [(c.total, len(c.receipts), c.approval_steps[-1].status) for c in first_page.claims] == [
+        ("80.00", 1, "pending"), ("1500.00", 1, "approved")]
+    rest = await x.api.ListClaims(pb.ListClaimsRequest(page_size=10, cursor=first_page.next_cursor),
+                                  metadata=x.tokens["mgr-1"])
+    assert [c.status for c in rest.claims] == ["submitted", "draft", "rejected"]  # second, the refused one, first
+    assert [c.id for c in (await x.api.ListClaims(pb.ListClaimsRequest(status="approved"),
+                                                  metadata=x.tokens["sup-1"])).claims] == [big.id]
+
 
 async def test_bad_claims_leave_nothing_behind(expenses: Running) -> None:
     x = expenses

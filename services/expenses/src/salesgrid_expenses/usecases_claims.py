@@ -101,4 +101,4 @@ class ClaimsUseCases(ExpensesBase):
             query = query.where(models.Claim.owner_id == owner_id)
         async with self.sessions() as session:
             page = await keyset_page(session, query, models.Claim.id, page_size, cursor)
-            return Page([await self._view(session, row) for row in page.items], page.next_token)
+            return Page(await self._views(session, page.items), page.next_token)
