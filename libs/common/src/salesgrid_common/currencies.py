@@ -2,7 +2,8 @@
 every service validates money against.
 
 Bundled rather than fetched so validation is deterministic; the table follows the ISO-4217
-list of active codes (funds and precious-metal codes without minor units are left out).
+list of active codes (funds and precious-metal codes without minor units are left out); codes
+withdrawn recently (CUC, SLL, ZWL) stay accepted so records made with them remain valid.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ _TWO = (
     "LKR LRD LSL MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR "
     "NZD PAB PEN PGK PHP PKR PLN QAR RON RSD CNY RUB SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD "
     "SSP STN SVC SYP SZL THB TJS TMT TOP TRY TTD TWD TZS UAH USD USN UYU UZS VED VES WST XCD YER "
-    "ZAR ZMW ZWL"
+    "ZAR ZMW ZWG ZWL"
 )
 
 MINOR_UNITS: Mapping[str, int] = MappingProxyType(
