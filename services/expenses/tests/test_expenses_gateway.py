@@ -38,7 +38,7 @@ async def test_expense_claim_rest_routes(database_url: str, nats_url: str, test_
         assert bad.status_code == 400 and bad.mimetype == "application/problem+json"
         assert [e["field"] for e in bad.get_json()["errors"]] == ["lines[0].customer_id"]
 
-        receipts = f"/v1/expense-claims/{claim['id']}/lines/1/receipts?file_name=bill.pdf"
+        receipts = f"/v1/expense-claims/{claim['id']}/lines/1/receipts?file_name=%E5%8F%91%E7%A5%A8.pdf"  # 发票.pdf
         wrong_type = await send("post", receipts, data=b"GIF89a", content_type="image/gif")
         assert wrong_type.status_code == 415
         fake = await send("post", receipts, data=b"not a pdf", content_type="application/pdf")
@@ -48,6 +48,7 @@ async def test_expense_claim_rest_routes(database_url: str, nats_url: str, test_
         receipt = attached.get_json()["receipts"][0]
         download = await send("get", f"/v1/expense-claims/{claim['id']}/receipts/{receipt['id']}")
         assert (download.status_code, download.data, download.mimetype) == (200, PDF, "application/pdf")
+        assert download.headers["Content-Disposition"] == "attachment; filename*=UTF-8''%E5%8F%91%E7%A5%A8.pdf"
 
         stale = await send("post", f"/v1/expense-claims/{claim['id']}/submit", extra={"If-Match": '"1"'})
         assert stale.status_code == 409

@@ -3,6 +3,8 @@ travel as decimal strings ("1234.50"), dates as "YYYY-MM-DD"; a receipt is the r
 (image/jpeg, image/png or application/pdf) with its file name in the `file_name` query parameter."""
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import Blueprint, Response, jsonify, request
 
 from salesgrid.expenses.v1 import expenses_pb2 as pb
@@ -68,7 +70,8 @@ def add_receipt(claim_id: str, line_no: int) -> tuple[Response, int]:
 def get_receipt(claim_id: str, receipt_id: str) -> Response:
     reply = call(_expenses().GetReceipt, pb.GetReceiptRequest(claim_id=claim_id, receipt_id=receipt_id))
     response = Response(reply.content, mimetype=reply.receipt.content_type)
-    response.headers["Content-Disposition"] = f'attachment; filename="{reply.receipt.file_name}"'
+    # RFC 6266/5987: receipts are often named in Chinese, which a plain header cannot carry.
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(reply.receipt.file_name)}"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 

@@ -86,9 +86,11 @@ def test_receipts_are_checked_by_type_content_and_size() -> None:
     with pytest.raises(ValidationFailed) as caught:
         receipts.check_receipt(1, "big.pdf", "application/pdf", b"%PDF-" + b"0" * receipts.MAX_RECEIPT_BYTES)
     assert fields(caught) == {"content"}
-    with pytest.raises(ValidationFailed) as caught:
-        receipts.check_receipt(1, "../etc/x.pdf", "application/pdf", PDF)
-    assert fields(caught) == {"file_name"}
+    for name in ("../etc/x.pdf", 'a"b.pdf', "a\nb.pdf", ""):
+        with pytest.raises(ValidationFailed) as caught:
+            receipts.check_receipt(1, name, "application/pdf", PDF)
+        assert fields(caught) == {"file_name"}, name
+    assert receipts.check_receipt(1, "发票 3月.pdf", "application/pdf", PDF).file_name == "发票 3月.pdf"
 
 
 def test_receipt_room_on_the_claim() -> None:

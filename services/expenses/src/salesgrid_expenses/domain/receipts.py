@@ -31,8 +31,9 @@ def check_receipt(line_no: int, file_name: str, content_type: str, content: byte
     """A receipt whose declared type is accepted and matches its content, within the size limit."""
     problems: list[tuple[str, str]] = []
     name = (file_name or "").strip()
-    if not name or len(name) > 255 or "/" in name or "\\" in name:
-        problems.append(("file_name", "must be a file name of 1-255 characters without a path"))
+    if not name or len(name) > 255 or any(c in name for c in '/\\"') or any(ord(c) < 32 for c in name):
+        problems.append(("file_name", "must be a file name of 1-255 characters without a path, quotes or "
+                                      "control characters"))
     kind = (content_type or "").split(";")[0].strip().lower()
     signature = SIGNATURES.get(kind)
     if signature is None:
