@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
 from salesgrid.events.v1.envelope_pb2 import Envelope
-from salesgrid.events.v1.expenses_events_pb2 import ExpensesClaimState
+from salesgrid.events.v1.expenses_events_pb2 import ExpensesApprovalStep, ExpensesClaimState
 from salesgrid.expenses.v1 import expenses_pb2 as pb
 from salesgrid.expenses.v1 import expenses_pb2_grpc as pb_grpc
 from salesgrid_common.clock import FakeClock
@@ -18,6 +18,7 @@ from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.events.tables import outbox
 from salesgrid_dev.testing import TestKeys, bearer, field_violations, principal, run_service
 from salesgrid_expenses.app import DEFINITION, MIGRATIONS
+from salesgrid_expenses.usecases_all import ExpensesUseCases
 from sqlalchemy import select
 
 COMPANY, BRANCH, TEAM, OTHER = "/c/", "/c/b1/", "/c/b1/t1/", "/c/b2/t2/"
@@ -40,6 +41,7 @@ class Running:
     api: pb_grpc.ExpensesStub
     tokens: dict[str, tuple[tuple[str, str], ...]]
     service: object
+    clock: FakeClock
 
 
 @pytest.fixture
@@ -60,7 +62,7 @@ async def expenses(database_url: str, nats_url: str, test_keys: TestKeys) -> Asy
                   for user_id, unit, path, _role, _manager, perms in PEOPLE}
         tokens["admin"] = bearer(test_keys.token(principal(user_id="admin", permissions={
             "org_units:update": "all", "org_units:read": "all"})))
-        yield Running(pb_grpc.ExpensesStub(running.channel), tokens, running)
+        yield Running(pb_grpc.ExpensesStub(running.channel), tokens, running, clock)
 
 
 async def failure(call) -> tuple[grpc.StatusCode, list[str]]:  # type: ignore[no-untyped-def]
@@ -217,6 +219,17 @@ async def test_policy_limits_inherited_director_threshold_and_no_self_approval(e
     assert [c.status for c in rest.claims] == ["submitted", "draft", "rejected"]  # second, the refused one, first
     assert [c.id for c in (await x.api.ListClaims(pb.ListClaimsRequest(status="approved"),
                                                   metadata=x.tokens["sup-1"])).claims] == [big.id]
+
+    # approvers who let a claim wait a day are reminded, once per day of waiting
+    ctx = x.service.app.ctx  # type: ignore[attr-defined]
+    scheduler = ExpensesUseCases(ctx.sessions, ctx.outbox, x.clock)
+    assert await scheduler.send_reminders(timedelta(hours=24)) == 0
+    x.clock.advance(timedelta(hours=25))
+    assert await scheduler.send_reminders(timedelta(hours=24)) == 2
+    assert await scheduler.send_reminders(timedelta(hours=24)) == 0
+    reminded = [ExpensesApprovalStep.FromString(e.payload) for e in await envelopes(x)
+                if e.type == "salesgrid.expenses.approval.step_reminded"]
+    assert sorted((r.claim_id, r.approver_id) for r in reminded) == sorted([(second.id, "sup-1"), (own.id, "mgr-1")])
 
 
 async def test_bad_claims_leave_nothing_behind(expenses: Running) -> None:

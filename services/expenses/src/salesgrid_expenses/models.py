@@ -74,6 +74,7 @@ class ApprovalStepRow(Base):
     status: Mapped[str] = mapped_column(String(20))
     activated_at: Mapped[datetime | None]
     decided_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
     comment: Mapped[str | None] = mapped_column(Text)
 
 

@@ -1,15 +1,15 @@
 """initial schema
 
-Revision ID: 48f2bf6c3561
+Revision ID: ab9e43cda134
 Revises: 
-Create Date: 2026-12-04 19:40:24.715957
+Create Date: 2026-12-04 19:55:47.110899
 """
 from alembic import op
 import sqlalchemy as sa
 import salesgrid_common.db
 
 
-revision = '48f2bf6c3561'
+revision = 'ab9e43cda134'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -57,6 +57,7 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('activated_at', salesgrid_common.db.UtcDateTime(timezone=True), nullable=True),
     sa.Column('decided_at', salesgrid_common.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('reminded_at', salesgrid_common.db.UtcDateTime(timezone=True), nullable=True),
     sa.Column('comment', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['claim_id'], ['expense_claims.id'], ),
     sa.PrimaryKeyConstraint('claim_id', 'step_order')
