@@ -24,6 +24,7 @@ from salesgrid_common.settings import load_settings
 from salesgrid_common.tracing import context_from, setup_tracing, tracer
 from salesgrid_gateway import docs
 from salesgrid_gateway.clients import Channels
+from salesgrid_gateway.jsonio import OrjsonProvider
 from salesgrid_gateway.openapi import OpenApi
 from salesgrid_gateway.problems import ApiProblem, from_domain, from_rpc, problem_response
 from salesgrid_gateway import routes
@@ -54,8 +55,8 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
     setup_logging("gateway", settings.log_level)
     setup_tracing("gateway", settings.otlp_endpoint)
     app = Flask(__name__)
+    app.json = OrjsonProvider(app)
     app.config.update(SETTINGS=settings, CHANNELS=Channels(), MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
     channels: Channels = app.config["CHANNELS"]
     auth_stub = identity_pb2_grpc.AuthStub(channels.get(settings.identity_addr))
 
