@@ -3,21 +3,27 @@ daily limits from the inherited policy, approval up the replicated management ch
 the owner), payment, scope, bad input and the outbox events."""
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
+from salesgrid.customers.v1 import customers_pb2 as cpb
+from salesgrid.customers.v1 import customers_pb2_grpc as cpb_grpc
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid.events.v1.expenses_events_pb2 import ExpensesApprovalStep, ExpensesClaimState
 from salesgrid.expenses.v1 import expenses_pb2 as pb
 from salesgrid.expenses.v1 import expenses_pb2_grpc as pb_grpc
+from salesgrid.pipeline.v1 import pipeline_pb2 as ppb
+from salesgrid.pipeline.v1 import pipeline_pb2_grpc as ppb_grpc
 from salesgrid_common.clock import FakeClock
 from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.events.tables import outbox
 from salesgrid_dev.testing import TestKeys, bearer, field_violations, principal, run_service
 from salesgrid_expenses.app import DEFINITION, MIGRATIONS
+from salesgrid_expenses.settings import ExpensesSettings
 from salesgrid_expenses.usecases_all import ExpensesUseCases
 from sqlalchemy import select
 
@@ -42,12 +48,54 @@ class Running:
     tokens: dict[str, tuple[tuple[str, str], ...]]
     service: object
     clock: FakeClock
+    peers: StandIns
+
+
+class StandIns(cpb_grpc.CustomersServicer, ppb_grpc.PipelineServicer):
+    """The customers and pipeline services as far as expenses asks them: what the caller (whose
+    token must be forwarded) may read, and an opportunity's customer."""
+
+    customers = {"cust-1", "cust-2"}
+    opportunities = {"opp-1": "cust-1", "opp-2": "cust-2"}
+
+    def __init__(self) -> None:
+        self.callers: list[str] = []
+
+    def _seen(self, context: grpc.aio.ServicerContext) -> None:
+        self.callers.append(dict(context.invocation_metadata()).get("authorization", ""))
+
+    async def GetCustomer(self, request, context):  # type: ignore[no-untyped-def]
+        self._seen(context)
+        if request.id not in self.customers:
+            await context.abort(grpc.StatusCode.NOT_FOUND, "customer not found")
+        return cpb.Customer(id=request.id)
+
+    async def GetOpportunity(self, request, context):  # type: ignore[no-untyped-def]
+        self._seen(context)
+        if request.id not in self.opportunities:
+            await context.abort(grpc.StatusCode.NOT_FOUND, "opportunity not found")
+        return ppb.Opportunity(id=request.id, customer_id=self.opportunities[request.id])
+
+
+@contextlib.asynccontextmanager
+async def stand_ins() -> AsyncIterator[tuple[str, StandIns]]:
+    servicer, server = StandIns(), grpc.aio.server()
+    cpb_grpc.add_CustomersServicer_to_server(servicer, server)
+    ppb_grpc.add_PipelineServicer_to_server(servicer, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        yield f"127.0.0.1:{port}", servicer
+    finally:
+        await server.stop(0)
 
 
 @pytest.fixture
 async def expenses(database_url: str, nats_url: str, test_keys: TestKeys) -> AsyncIterator[Running]:
     clock = FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
-    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock) as running:
+    async with stand_ins() as (peers, seen), run_service(
+            DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock, settings_cls=ExpensesSettings,
+            customers_addr=peers, pipeline_addr=peers) as running:
         async with running.app.ctx.sessions() as session, session.begin():
             for unit_id, parent, path in UNITS:
                 await session.execute(directory_units.insert().values(
@@ -62,7 +110,7 @@ async def expenses(database_url: str, nats_url: str, test_keys: TestKeys) -> Asy
                   for user_id, unit, path, _role, _manager, perms in PEOPLE}
         tokens["admin"] = bearer(test_keys.token(principal(user_id="admin", permissions={
             "org_units:update": "all", "org_units:read": "all"})))
-        yield Running(pb_grpc.ExpensesStub(running.channel), tokens, running, clock)
+        yield Running(pb_grpc.ExpensesStub(running.channel), tokens, running, clock, seen)
 
 
 async def failure(call) -> tuple[grpc.StatusCode, list[str]]:  # type: ignore[no-untyped-def]
@@ -98,6 +146,21 @@ async def test_claim_from_draft_to_paid_with_receipts_events_and_scope(expenses:
         line(visit_id="visit-1", customer_id="cust-1"),
         line("entertainment", "880.00", customer_id="cust-1", opportunity_id="opp-1")]), metadata=x.tokens["rep-1"])
     assert (claim.status, claim.total, claim.owner_id, claim.org_path) == ("draft", "1180.00", "rep-1", TEAM)
+    # links were checked on the rep's behalf in the owning services
+    assert set(x.peers.callers) == {x.tokens["rep-1"][0][1]}
+
+    # an opportunity brings its customer; another customer's opportunity, or a customer the rep
+    # may not read, is refused naming the line, and nothing is written
+    linked = await x.api.CreateClaim(pb.CreateClaimRequest(currency="CNY", lines=[
+        line("entertainment", "50.00", opportunity_id="opp-2")]), metadata=x.tokens["rep-1"])
+    assert (linked.lines[0].customer_id, linked.lines[0].opportunity_id) == ("cust-2", "opp-2")
+    assert await failure(x.api.CreateClaim(pb.CreateClaimRequest(currency="CNY", lines=[
+        line(), line(customer_id="cust-1", opportunity_id="opp-2"), line(customer_id="cust-secret")]),
+        metadata=x.tokens["rep-1"])) == (grpc.StatusCode.INVALID_ARGUMENT,
+                                         ["lines[1].opportunity_id", "lines[2].customer_id"])
+    assert await failure(x.api.CreateClaim(pb.CreateClaimRequest(currency="CNY", lines=[
+        line(opportunity_id="opp-404")]), metadata=x.tokens["rep-1"])) == (
+        grpc.StatusCode.INVALID_ARGUMENT, ["lines[0].opportunity_id"])
 
     # no receipt yet: the line missing one is named
     assert await failure(x.api.SubmitClaim(pb.ClaimActionRequest(id=claim.id), metadata=x.tokens["rep-1"])) == (
@@ -124,7 +187,7 @@ async def test_claim_from_draft_to_paid_with_receipts_events_and_scope(expenses:
         is grpc.StatusCode.NOT_FOUND
     assert not (await x.api.ListClaims(pb.ListClaimsRequest(), metadata=x.tokens["rep-2"])).claims
     assert [c.id for c in (await x.api.ListClaims(pb.ListClaimsRequest(), metadata=x.tokens["mgr-1"])).claims] \
-        == [claim.id]
+        == [linked.id, claim.id]
 
     submitted = await x.api.SubmitClaim(pb.ClaimActionRequest(id=claim.id), metadata=x.tokens["rep-1"])
     assert submitted.status == "submitted"
@@ -150,7 +213,7 @@ async def test_claim_from_draft_to_paid_with_receipts_events_and_scope(expenses:
 
     events = await envelopes(x)
     assert [e.type for e in events if ".approval." not in e.type] == [
-        "salesgrid.expenses.claim.created", "salesgrid.expenses.receipt.attached",
+        "salesgrid.expenses.claim.created", "salesgrid.expenses.claim.created", "salesgrid.expenses.receipt.attached",
         "salesgrid.expenses.receipt.attached", "salesgrid.expenses.claim.submitted",
         "salesgrid.expenses.claim.approved", "salesgrid.expenses.claim.paid"]
     assert {e.type for e in events if ".approval." in e.type} == {

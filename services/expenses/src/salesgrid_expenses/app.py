@@ -11,6 +11,7 @@ from salesgrid.expenses.v1 import expenses_pb2, expenses_pb2_grpc
 from salesgrid_common.scheduling import every
 from salesgrid_common.service import ServiceContext, ServiceDefinition
 
+from salesgrid_expenses.links_client import LinksClient
 from salesgrid_expenses.models import Base
 from salesgrid_expenses.servicer import ExpensesServicer
 from salesgrid_expenses.settings import ExpensesSettings
@@ -21,7 +22,9 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # shipped inside th
 
 def usecases_for(ctx: ServiceContext) -> ExpensesUseCases:
     if "usecases" not in ctx.extras:
-        ctx.extras["usecases"] = ExpensesUseCases(ctx.sessions, ctx.outbox, ctx.clock)
+        settings = ctx.settings_as(ExpensesSettings)
+        links = LinksClient(ctx.channel(settings.customers_addr), ctx.channel(settings.pipeline_addr))
+        ctx.extras["usecases"] = ExpensesUseCases(ctx.sessions, ctx.outbox, ctx.clock, links)
     return ctx.extras["usecases"]
 
 

@@ -25,6 +25,7 @@ from salesgrid_common.errors import Conflict, NotFound, PermissionDenied
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_expenses import models
+from salesgrid_expenses.links_client import LinksClient
 from salesgrid_expenses.domain.claims import Category, ClaimStatus, ExpenseLine
 
 READ, CREATE, UPDATE, APPROVE, PAY = ("expenses:read", "expenses:create", "expenses:update", "expenses:approve",
@@ -45,10 +46,12 @@ def domain_lines(lines: list[models.ClaimLine]) -> tuple[ExpenseLine, ...]:
 
 
 class ExpensesBase:
-    def __init__(self, sessions: SessionFactory, outbox: Outbox, clock: Clock) -> None:
+    def __init__(self, sessions: SessionFactory, outbox: Outbox, clock: Clock,
+                 links: LinksClient | None = None) -> None:
         self.sessions = sessions
         self.outbox = outbox
         self.clock = clock
+        self.links = links  # None: lines linked to customers or opportunities are refused (fail closed)
 
     async def _event(self, session: AsyncSession, verb: str, payload: Message, aggregate_id: str,
                      principal: Principal, org_path: str, now: datetime) -> None:

@@ -28,9 +28,10 @@ class ClaimsUseCases(ExpensesBase):
             raise ValidationFailed("must be at most 200 characters", "title")
         code = (currency or "").strip().upper()
         now = self.clock()
-        async with self.sessions() as session, session.begin():
+        async with self.sessions() as session:
             today = await self._local_today(session, principal.unit_id, now)
-            parsed = claims.new_claim_lines(lines, code, today)
+        parsed = await self._linked(principal, claims.new_claim_lines(lines, code, today))
+        async with self.sessions() as session, session.begin():
             me = await get_user(session, principal.subject_id)
             org_path = me.org_path if me else principal.org_path
             row = models.Claim(id=new_id(), owner_id=principal.subject_id, org_unit_id=principal.unit_id,
@@ -47,6 +48,16 @@ class ClaimsUseCases(ExpensesBase):
             view = await self._view(session, row)
             await self._claim_event(session, "created", view, principal, now)
             return view
+
+    async def _linked(self, principal: Principal,
+                      lines: tuple[claims.ExpenseLine, ...]) -> tuple[claims.ExpenseLine, ...]:
+        """Links checked by the owning services, outside any local transaction (no lock held over
+        a network call)."""
+        if not any(line.customer_id or line.opportunity_id for line in lines):
+            return lines
+        if self.links is None:
+            raise FailedPrecondition("linked customers and opportunities cannot be checked here", "lines")
+        return await self.links.resolve(principal, lines)
 
     async def add_receipt(self, principal: Principal, claim_id: str, line_no: int, file_name: str,
                           content_type: str, content: bytes, expected_version: int = 0) -> ClaimView:

@@ -41,6 +41,13 @@ def test_entertainment_names_the_customer_and_links_are_kept() -> None:
     (kept,) = claims.new_claim_lines([line(category="entertainment", customer_id="c-1", opportunity_id="o-1",
                                            visit_id="v-1")], "CNY", TODAY)
     assert (kept.customer_id, kept.opportunity_id, kept.visit_id) == ("c-1", "o-1", "v-1")
+    # an opportunity brings its customer; naming another customer is refused
+    (by_opportunity,) = claims.new_claim_lines([line(category="entertainment", opportunity_id="o-2")], "CNY", TODAY)
+    assert claims.link_opportunity(by_opportunity, "c-2").customer_id == "c-2"
+    assert claims.link_opportunity(kept, "c-1") == kept
+    with pytest.raises(ValidationFailed) as caught:
+        claims.link_opportunity(kept, "c-9", "lines[0]")
+    assert fields(caught) == {"lines[0].opportunity_id"}
 
 
 def test_currency_and_minor_units_come_from_the_shared_table() -> None:

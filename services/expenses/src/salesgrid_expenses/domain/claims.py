@@ -4,7 +4,7 @@ visit, customer or opportunity it was spent on; draft → submitted → approved
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -77,12 +77,22 @@ def new_line(line_no: int, *, category: str, spent_on: str, amount: str, currenc
     for name, link in links.items():
         if len((link or "").strip()) > MAX_LINK:
             problems.append((f"{field}.{name}", f"must be an id of at most {MAX_LINK} characters"))
-    if kind is Category.ENTERTAINMENT and not (customer_id or "").strip():
-        problems.append((f"{field}.customer_id", "an entertainment expense names the customer entertained"))
+    if kind is Category.ENTERTAINMENT and not ((customer_id or "").strip() or (opportunity_id or "").strip()):
+        problems.append((f"{field}.customer_id", "an entertainment expense names the customer entertained "
+                                                 "(or the opportunity, which brings its customer)"))
     if problems:
         raise ValidationFailed.many(problems)
     return ExpenseLine(line_no, kind, day, value, text, (visit_id or "").strip(), (customer_id or "").strip(),
                        (opportunity_id or "").strip())
+
+
+def link_opportunity(line: ExpenseLine, opportunity_customer: str, field: str = "line") -> ExpenseLine:
+    """A line linked to an opportunity is spent on that opportunity's customer: taken from it when
+    the line names none, refused when the line names another."""
+    if line.customer_id and opportunity_customer and line.customer_id != opportunity_customer:
+        raise ValidationFailed(f"opportunity {line.opportunity_id} is with customer {opportunity_customer}, "
+                               f"not {line.customer_id}", f"{field}.opportunity_id")
+    return replace(line, customer_id=line.customer_id or opportunity_customer)
 
 
 def _day(text: str, today: date) -> date:
