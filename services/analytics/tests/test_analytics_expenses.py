@@ -55,7 +55,8 @@ async def test_cost_of_sale_from_paid_claims_and_receipts(database_url: str, nat
     async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys,
                            clock=lambda: WHEN) as running:
         api = pb_grpc.AnalyticsStub(running.channel)
-        manager = bearer(test_keys.token(principal("mgr", "/c/b1/", permissions={"analytics:read": "subtree"})))
+        manager = bearer(test_keys.token(principal("mgr", "/c/b1/", permissions={"analytics:read": "subtree",
+                                                                            "analytics:export": "subtree"})))
         rep_b = bearer(test_keys.token(principal("rep-b", T2, permissions={"analytics:read": "own"})))
         await publish(nats_url)
 
@@ -71,6 +72,12 @@ async def test_cost_of_sale_from_paid_claims_and_receipts(database_url: str, nat
         by_opportunity = await api.GetCostOfSale(query, metadata=manager)
         assert [(l.key, l.expenses) for l in by_opportunity.lines] == [
             ("o-1", "300.00"), ("o-2", "200.00"), ("", "100.00")]
+
+        export = await api.ExportReport(pb.ExportReportRequest(report="cost_of_sale", format="csv", query=query),
+                                        metadata=manager)
+        assert export.content.decode("utf-8-sig").splitlines() == [
+            "opportunity,expenses,claims,collected,ratio", "o-1,300.00,1,,", "o-2,200.00,1,,", ",100.00,1,,",
+            "total,600.00,2,8000.00,0.0750"]
 
         # a rep sees his own cost of sale only
         own = await api.GetCostOfSale(MARCH, metadata=rep_b)

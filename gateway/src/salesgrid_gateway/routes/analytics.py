@@ -135,5 +135,6 @@ def describe(api: OpenApi) -> None:
                   response=obj(period=STRING, currency=STRING, by={"enum": ["rep", "customer", "opportunity"]},
                                lines=_array(cost_line), total=cost_line), parameters=params)
     api.operation("/v1/exports", "get", "Download a report as CSV or XLSX (audited)", tag=t, parameters=[
-        query_param("report", {"enum": ["performance", "leaderboard", "funnel", "forecast", "targets", "trend"]}),
+        query_param("report", {"enum": ["performance", "leaderboard", "funnel", "forecast", "targets", "trend",
+                                         "cost_of_sale"]}),
         query_param("format", {"enum": ["csv", "xlsx"]}), query_param("metric"), *params])
