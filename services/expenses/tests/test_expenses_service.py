@@ -3,6 +3,7 @@ daily limits from the inherited policy, approval up the replicated management ch
 the owner), payment, scope, bad input and the outbox events."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -249,6 +250,22 @@ async def test_policy_limits_inherited_director_threshold_and_no_self_approval(e
     # the same day's travel in a second claim would pass the 500 limit: refused, naming the line
     code, fields = await failure(filed(x, "rep-1", line("communication", "20.00"), line(amount="250.00")))
     assert (code, fields) == (grpc.StatusCode.INVALID_ARGUMENT, ["lines[1].amount"])
+    # two claims of the same day submitted at once: the limit holds for the pair
+    pair = [await x.api.CreateClaim(pb.CreateClaimRequest(currency="CNY", lines=[line(amount="150.00")]),
+                                    metadata=x.tokens["rep-1"]) for _ in range(2)]
+    for claim in pair:
+        await x.api.AddReceipt(pb.AddReceiptRequest(claim_id=claim.id, line_no=1, file_name="t.pdf",
+                                                    content_type="application/pdf", content=PDF + claim.id.encode()),
+                               metadata=x.tokens["rep-1"])
+    outcomes = await asyncio.gather(*(x.api.SubmitClaim(pb.ClaimActionRequest(id=c.id), metadata=x.tokens["rep-1"])
+                                      for c in pair), return_exceptions=True)
+    assert sorted(type(o).__name__ for o in outcomes) == ["AioRpcError", "ExpenseClaim"]  # 300 + 150 + 150 > 500
+    refused = next(o for o in outcomes if isinstance(o, grpc.aio.AioRpcError))
+    assert refused.code() is grpc.StatusCode.INVALID_ARGUMENT
+    await x.api.RejectClaim(pb.ClaimDecisionRequest(
+        id=next(o for o in outcomes if not isinstance(o, BaseException)).id, comment="duplicate"),
+        metadata=x.tokens["sup-1"])
+
     # a rejected claim stops counting against the limit
     await x.api.RejectClaim(pb.ClaimDecisionRequest(id=first.id, comment="no receipt date"),
                             metadata=x.tokens["sup-1"])
@@ -279,7 +296,8 @@ async def test_policy_limits_inherited_director_threshold_and_no_self_approval(e
         ("80.00", 1, "pending"), ("1500.00", 1, "approved")]
     rest = await x.api.ListClaims(pb.ListClaimsRequest(page_size=10, cursor=first_page.next_cursor),
                                   metadata=x.tokens["mgr-1"])
-    assert [c.status for c in rest.claims] == ["submitted", "draft", "rejected"]  # second, the refused one, first
+    assert [c.id for c in rest.claims] == [second.id, pair[1].id, pair[0].id] + [c.id for c in rest.claims[3:]]
+    assert sorted(c.status for c in rest.claims) == ["draft", "draft", "rejected", "rejected", "submitted"]
     assert [c.id for c in (await x.api.ListClaims(pb.ListClaimsRequest(status="approved"),
                                                   metadata=x.tokens["sup-1"])).claims] == [big.id]
 

@@ -46,6 +46,10 @@ class ApprovalUseCases(ExpensesBase):
         principal.require(UPDATE)
         now = self.clock()
         async with self.sessions() as session, session.begin():
+            # Two claims of one person submitted at once must not both pass a daily limit: his
+            # claims are locked together, in id order (no deadlock), before anything is summed.
+            await session.execute(select(models.Claim.id).where(models.Claim.owner_id == principal.subject_id)
+                                  .order_by(models.Claim.id).with_for_update())
             row = await self._load(session, principal, claim_id, UPDATE, lock=True, expected_version=expected_version)
             if row.owner_id != principal.subject_id:
                 raise FailedPrecondition("only the person who filed the claim submits it", "id")
