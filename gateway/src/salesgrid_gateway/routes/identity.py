@@ -162,7 +162,8 @@ USER = obj(id=STRING, login=STRING, display_name=STRING, email=STRING, unit_id=S
 
 def describe(api: OpenApi) -> None:
     t = "identity"
-    api.operation("/v1/org-units", "post", "Create an org unit", tag=t, status=201, response=UNIT, request=obj(
+    api.operation("/v1/org-units", "post", "Create an org unit (time_zone and currency default to the parent's)",
+                  tag=t, status=201, response=UNIT, request=obj(
         ["name"], parent_id=STRING, name=STRING, code=STRING, kind=STRING, time_zone=STRING, currency=STRING,
         ip_allowlist=STRINGS))
     api.operation("/v1/org-units", "get", "List org units in scope", tag=t,

@@ -24,6 +24,7 @@ from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.ids import new_id
 from salesgrid_identity.domain import api_keys, lockout, org, passwords, roles
+from salesgrid_identity.domain import unit_defaults
 from salesgrid_identity.keys import SigningKeys
 from salesgrid_identity.models import ApiKey, AuditEntry, LoginFailure, OrgUnit, RefreshToken, Role, User
 from salesgrid_identity.settings import IdentitySettings
@@ -276,8 +277,8 @@ class IdentityUseCases:
     async def create_org_unit(self, principal: Principal, *, parent_id: str, name: str, code: str, kind: str,
                               time_zone: str, currency: str, ip_allowlist: Sequence[str]) -> OrgUnit:
         problems = []
-        for check in (lambda: org.validate_name(name), lambda: org.validate_time_zone(time_zone or "UTC"),
-                      lambda: org.validate_currency(currency or "CNY"), lambda: org.validate_cidrs(ip_allowlist)):
+        for check in (lambda: org.validate_name(name), lambda: time_zone and org.validate_time_zone(time_zone),
+                      lambda: currency and org.validate_currency(currency), lambda: org.validate_cidrs(ip_allowlist)):
             try:
                 check()
             except ValidationFailed as exc:
@@ -291,16 +292,19 @@ class IdentityUseCases:
                 parent = await self._unit(session, parent_id, "parent_id")
                 self._require_on_unit(principal, "org_units:create", parent)
                 parent_path = parent.path
+                defaults = unit_defaults.inherited(unit_defaults.UnitDefaults(parent.time_zone, parent.currency),
+                                                   time_zone=time_zone, currency=currency)
             else:
                 if principal.require("org_units:create") is not Scope.ALL:
                     raise PermissionDenied("only a company-wide administrator creates a root unit")
                 if await session.scalar(select(func.count()).select_from(OrgUnit).where(OrgUnit.parent_id.is_(None))):
                     raise ValidationFailed("a company root already exists; give a parent", "parent_id")
                 parent_path = "/"
+                defaults = unit_defaults.inherited(None, time_zone=time_zone, currency=currency)
             unit_id = new_id()
             unit = OrgUnit(id=unit_id, parent_id=parent_id or None, name=org.validate_name(name), code=code[:40],
                            kind=kind or "other", path=org.child_path(parent_path, unit_id),
-                           time_zone=time_zone or "UTC", currency=currency or "CNY",
+                           time_zone=defaults.time_zone, currency=defaults.currency,
                            has_ip_allowlist=bool(ip_allowlist), ip_allowlist=org.validate_cidrs(ip_allowlist),
                            active=True, version=1, created_at=self.clock())
             session.add(unit)
