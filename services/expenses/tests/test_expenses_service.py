@@ -136,8 +136,9 @@ async def filed(x: Running, owner: str, *lines: pb.ExpenseLineInput) -> pb.Expen
 
 
 async def envelopes(x: Running) -> list[Envelope]:
+    """The outbox in the relay's order (UUIDv7 event ids; the test clock freezes timestamps)."""
     async with x.service.app.ctx.sessions() as session:  # type: ignore[attr-defined]
-        rows = (await session.execute(select(outbox.c.envelope).order_by(outbox.c.created_at))).all()
+        rows = (await session.execute(select(outbox.c.envelope).order_by(outbox.c.event_id))).all()
     return [Envelope.FromString(row.envelope) for row in rows]
 
 
@@ -308,8 +309,9 @@ async def test_policy_limits_inherited_director_threshold_and_no_self_approval(e
     x.clock.advance(timedelta(hours=25))
     assert await scheduler.send_reminders(timedelta(hours=24)) == 2
     assert await scheduler.send_reminders(timedelta(hours=24)) == 0
-    reminded = [ExpensesApprovalStep.FromString(e.payload) for e in await envelopes(x)
-                if e.type == "salesgrid.expenses.approval.step_reminded"]
+    reminders = [e for e in await envelopes(x) if e.type == "salesgrid.expenses.approval.step_reminded"]
+    assert {e.actor_id for e in reminders} == {"system:expenses"}  # the scheduler acted, never a blank actor
+    reminded = [ExpensesApprovalStep.FromString(e.payload) for e in reminders]
     assert sorted((r.claim_id, r.approver_id) for r in reminded) == sorted([(second.id, "sup-1"), (own.id, "mgr-1")])
 
 

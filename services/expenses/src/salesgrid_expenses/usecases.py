@@ -9,7 +9,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from google.protobuf.message import Message
 from sqlalchemy import select
@@ -17,10 +16,11 @@ from sqlalchemy.orm import defer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.expenses_events_pb2 import ExpensesClaimState, ExpensesLineState
+from salesgrid_common.actors import actor_of
 from salesgrid_common.auth import Principal
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
-from salesgrid_common.directory import unit_time_zone
+from salesgrid_common.localtime import user_calendar
 from salesgrid_common.errors import Conflict, NotFound, PermissionDenied
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
@@ -54,14 +54,17 @@ class ExpensesBase:
         self.links = links  # None: lines linked to customers or opportunities are refused (fail closed)
 
     async def _event(self, session: AsyncSession, verb: str, payload: Message, aggregate_id: str,
-                     principal: Principal, org_path: str, now: datetime) -> None:
+                     principal: Principal | None, org_path: str, now: datetime) -> None:
+        """`principal` None: the service's own scheduler acted (system:expenses)."""
+        actor, ip = actor_of(principal, "expenses")
         await self.outbox.record(session, f"salesgrid.expenses.{verb}", payload,
-                                 EventMeta(aggregate_id=aggregate_id, actor_id=principal.subject_id,
-                                           org_path=org_path, actor_ip=principal.client_ip), now)
+                                 EventMeta(aggregate_id=aggregate_id, actor_id=actor, org_path=org_path,
+                                           actor_ip=ip), now)
 
-    async def _local_today(self, session: AsyncSession, unit_id: str, now: datetime) -> date:
-        zone = await unit_time_zone(session, unit_id) or "UTC"
-        return now.astimezone(ZoneInfo(zone)).date()
+    @staticmethod
+    async def _local_today(session: AsyncSession, owner_id: str, now: datetime) -> date:
+        """The day on the calendar of the claimant's branch (the platform's local-calendar rule)."""
+        return (await user_calendar(session, owner_id)).today(now)
 
     @staticmethod
     async def _views(session: AsyncSession, rows: Sequence[models.Claim]) -> list[ClaimView]:

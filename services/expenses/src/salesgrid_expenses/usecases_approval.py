@@ -131,7 +131,7 @@ class ApprovalUseCases(ExpensesBase):
             row = await self._load(session, principal, claim_id, PAY, lock=True, expected_version=expected_version)
             if row.owner_id == principal.subject_id:
                 raise FailedPrecondition("nobody pays out his own expense claim", "id")
-            approved_on = await self._local_today(session, row.org_unit_id, row.decided_at or now)
+            approved_on = await self._local_today(session, row.owner_id, row.decided_at or now)
             row.paid_on = claims.check_payable(self.status(row), paid_on, reference, approved_on)
             row.payment_reference = reference.strip()
             row.status, row.version = ClaimStatus.PAID.value, row.version + 1

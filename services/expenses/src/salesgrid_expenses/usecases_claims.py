@@ -29,7 +29,7 @@ class ClaimsUseCases(ExpensesBase):
         code = (currency or "").strip().upper()
         now = self.clock()
         async with self.sessions() as session:
-            today = await self._local_today(session, principal.unit_id, now)
+            today = await self._local_today(session, principal.subject_id, now)
         parsed = await self._linked(principal, claims.new_claim_lines(lines, code, today))
         async with self.sessions() as session, session.begin():
             me = await get_user(session, principal.subject_id)

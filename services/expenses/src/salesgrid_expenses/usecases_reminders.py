@@ -7,13 +7,9 @@ from sqlalchemy import select
 
 from salesgrid.events.v1.expenses_events_pb2 import ExpensesApprovalStep
 from salesgrid_common import approval
-from salesgrid_common.auth import Principal
 from salesgrid_expenses import models
 from salesgrid_expenses.domain.claims import ClaimStatus
 from salesgrid_expenses.usecases import ExpensesBase
-
-SCHEDULER = Principal(subject_id="system:expenses-scheduler", kind="service", unit_id="", org_path="/")
-
 
 class RemindersUseCases(ExpensesBase):
     async def send_reminders(self, approval_timeout: timedelta = timedelta(hours=24)) -> int:
@@ -38,6 +34,6 @@ class RemindersUseCases(ExpensesBase):
                 step.reminded_at = now
                 await self._event(session, "approval.step_reminded", ExpensesApprovalStep(
                     claim_id=claim.id, step_order=step.step_order, role=step.role, approver_id=step.approver_id,
-                    status=step.status), claim.id, SCHEDULER, claim.org_path, now)
+                    status=step.status), claim.id, None, claim.org_path, now)
                 sent += 1
         return sent
