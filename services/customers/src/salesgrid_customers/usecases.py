@@ -41,11 +41,12 @@ from salesgrid_customers.domain.concurrency import check_version, next_version
 from salesgrid_customers.domain.customer import (MAX_CONTACTS, Address, GeoPoint, Tier, make_contact,
                                                  make_customer, normalise_tag, validate_address)
 from salesgrid_customers.domain.dedup import (MAX_CANDIDATE_KEYS, CandidateCustomer, DuplicateProbe, DuplicateReport,
-                                              candidate_keys, classify_matches)
+                                              OwnerInfo, candidate_keys, classify_matches)
 from salesgrid_customers.domain.search import MatchMode, NameQuery, index_keys, parse_query
 from salesgrid_customers.domain.errors import (AlreadyExists, Conflict, DomainError, FailedPrecondition, NotFound,
                                                PermissionDenied, ValidationFailed)
 from salesgrid_customers.importfiles import read_rows
+from salesgrid_customers.owners import owners_of, with_owner_names
 
 MAX_CANDIDATES = 60  # rows sharing the most candidate keys, classified in Python
 KEY_POSTINGS = 300  # rows read per candidate key
@@ -213,15 +214,16 @@ class CustomersUseCases:
         parameters = {"name": normalised, "credit_code": credit_code, "least": 1 if len(keys) < 4 else 2,
                       **{f"key{index}": key for index, key in enumerate(keys)}}
         rows = (await session.execute(_duplicate_candidates(len(keys)), parameters)).all()
-        return classify_matches(DuplicateProbe(normalised, credit_code, exclude_id),
-                                [CandidateCustomer(*row) for row in rows])
+        report = classify_matches(DuplicateProbe(normalised, credit_code, exclude_id),
+                                  [CandidateCustomer(*row) for row in rows])
+        return await with_owner_names(session, report)  # a rep must see who to ask for sharing
 
     @staticmethod
     def _block_duplicates(report: DuplicateReport) -> None:
         try:
             report.raise_if_blocked()
         except Conflict as exc:  # a duplicate is an existing resource, not a concurrency conflict
-            raise AlreadyExists(exc.message, exc.field) from None
+            raise AlreadyExists(exc.message, exc.field, info=exc.info) from None
 
     @staticmethod
     def _name_taken() -> AlreadyExists:
@@ -465,20 +467,27 @@ class CustomersUseCases:
         principal.require("customers:share")
         async with self.sessions() as session, session.begin():
             row = await self._readable(session, principal, customer_id)
-            shares = sharing.add_share(await self._shares(session, row.id), owner_id=row.owner_id,
-                                       owner_unit_path=unit_path(row.org_path), actor=actor_of(principal),
-                                       user_id=user_id, role=role)
-            sharee = await get_user(session, user_id)
-            if sharee is None or not sharee.active:
-                raise ValidationFailed(f"unknown user {user_id}", "user_id")
-            added = next(s for s in shares if s.user_id == user_id)
-            await session.execute(delete(models.Share).where(models.Share.customer_id == row.id,
-                                                             models.Share.user_id == user_id))
-            session.add(models.Share(customer_id=row.id, user_id=user_id, role=added.role.value,
-                                     created_at=self.clock()))
-            await self._emit(session, "shared", row, principal, CustomerShareChanged(
-                customer_id=row.id, user_id=user_id, role=added.role.value, owner_id=row.owner_id or ""))
-            return shares
+            return await self.apply_share(session, principal, row, user_id, role)
+
+    async def apply_share(self, session: AsyncSession, principal: Principal, row: models.Customer, user_id: str,
+                          role: str) -> tuple[sharing.Share, ...]:
+        """The sharing rules and their effects, in the caller's transaction (also behind an
+        accepted share request)."""
+        principal.require("customers:share")
+        shares = sharing.add_share(await self._shares(session, row.id), owner_id=row.owner_id,
+                                   owner_unit_path=unit_path(row.org_path), actor=actor_of(principal),
+                                   user_id=user_id, role=role)
+        sharee = await get_user(session, user_id)
+        if sharee is None or not sharee.active:
+            raise ValidationFailed(f"unknown user {user_id}", "user_id")
+        added = next(s for s in shares if s.user_id == user_id)
+        await session.execute(delete(models.Share).where(models.Share.customer_id == row.id,
+                                                         models.Share.user_id == user_id))
+        session.add(models.Share(customer_id=row.id, user_id=user_id, role=added.role.value,
+                                 created_at=self.clock()))
+        await self._emit(session, "shared", row, principal, CustomerShareChanged(
+            customer_id=row.id, user_id=user_id, role=added.role.value, owner_id=row.owner_id or ""))
+        return shares
 
     async def unshare_customer(self, principal: Principal, customer_id: str, user_id: str) -> tuple[sharing.Share, ...]:
         principal.require("customers:share")
@@ -931,7 +940,8 @@ class CustomersUseCases:
             return job
 
     async def get_import(self, principal: Principal, job_id: str, page_size: int = 50,
-                         cursor: str = "") -> tuple[models.ImportJob, list[models.ImportRow], str]:
+                         cursor: str = "") -> tuple[models.ImportJob, list[models.ImportRow], str,
+                                                    dict[str, OwnerInfo]]:
         """The job (only its importer sees it) and a page of its row errors, in row order."""
         principal.require("customers:create")
         async with self.sessions() as session:
@@ -941,7 +951,8 @@ class CustomersUseCases:
             found = await keyset_page(session, select(models.ImportRow).where(
                 models.ImportRow.job_id == job_id, models.ImportRow.status == imports.RowStatus.ERROR),
                 models.ImportRow.id, page_size, cursor, newest_first=False)
-        return job, found.items, found.next_token
+            owners = await owners_of(session, (row.existing_owner_id or "" for row in found.items))
+        return job, found.items, found.next_token, owners
 
     async def run_imports(self) -> int:
         """Process one batch of pending rows of each unfinished job (oldest first): rows created."""
