@@ -40,7 +40,8 @@ class ApprovalUseCases(ExpensesBase):
                           step: models.ApprovalStepRow, principal: Principal, now: datetime) -> None:
         await self._event(session, f"approval.step_{verb}", ExpensesApprovalStep(
             claim_id=row.id, step_order=step.step_order, role=step.role, approver_id=step.approver_id,
-            status=step.status, comment=step.comment or ""), row.id, principal, row.org_path, now)
+            status=step.status, comment=step.comment or "", owner_id=row.owner_id, total=str(row.total),
+            currency=row.currency), row.id, principal, row.org_path, now)
 
     async def submit(self, principal: Principal, claim_id: str, expected_version: int = 0) -> ClaimView:
         principal.require(UPDATE)

@@ -34,6 +34,7 @@ class RemindersUseCases(ExpensesBase):
                 step.reminded_at = now
                 await self._event(session, "approval.step_reminded", ExpensesApprovalStep(
                     claim_id=claim.id, step_order=step.step_order, role=step.role, approver_id=step.approver_id,
-                    status=step.status), claim.id, None, claim.org_path, now)
+                    status=step.status, owner_id=claim.owner_id, total=str(claim.total), currency=claim.currency),
+                    claim.id, None, claim.org_path, now)
                 sent += 1
         return sent
