@@ -263,6 +263,8 @@ def test_from_won_opportunity_to_fully_collected(platform: Platform, api: httpx.
     submitted = created(api.post(f"/v1/expense-claims/{claim['id']}/submit", headers=rep), 200)
     assert [s["approver_id"] for s in submitted["approval_steps"]] == [manager_id]
     assert api.post(f"/v1/expense-claims/{claim['id']}/approve", headers=rep).status_code == 403
+    asked = poll(lambda: api.get("/v1/inbox?kind=expense_approval", headers=manager).json()["items"])
+    assert [(i["record"]["type"], i["record"]["id"]) for i in asked] == [("expense_claim", claim["id"])]
     assert created(api.post(f"/v1/expense-claims/{claim['id']}/approve", headers=manager), 200)["status"] == "approved"
     local_today = datetime.now(ZoneInfo("Asia/Shanghai")).date()  # the branch's day, as the approval's
     paid = created(api.post(f"/v1/expense-claims/{claim['id']}/pay", headers=auth(finance_token), json={
