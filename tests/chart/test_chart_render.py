@@ -118,12 +118,13 @@ def test_network_policies_admit_only_gateway_and_callers(
 ) -> None:
     policies = {component_of(p): p for p in by_kind(rendered[name], "NetworkPolicy")}
     expected_callers = {
-        "identity": {"gateway", "customers", "pipeline", "activities", "contracts", "analytics"},
-        "customers": {"gateway", "pipeline"},
-        "pipeline": {"gateway", "contracts"},
+        "identity": {"gateway", "customers", "pipeline", "activities", "contracts", "analytics", "expenses"},
+        "customers": {"gateway", "pipeline", "expenses"},
+        "pipeline": {"gateway", "contracts", "expenses"},
         "activities": {"gateway"},
         "contracts": {"gateway", "pipeline"},
         "analytics": {"gateway"},
+        "expenses": {"gateway"},
     }
     for component, callers in expected_callers.items():
         spec = policies[component]["spec"]
@@ -156,8 +157,9 @@ def test_peer_addresses_follow_callers(rendered: dict[str, list[dict[str, Any]]]
     addrs = {c: sorted(k for k in env if k.endswith("_ADDR")) for c, env in deps.items()}
     assert addrs["pipeline"] == ["SALESGRID_CONTRACTS_ADDR", "SALESGRID_CUSTOMERS_ADDR", "SALESGRID_IDENTITY_ADDR"]
     assert addrs["contracts"] == ["SALESGRID_IDENTITY_ADDR", "SALESGRID_PIPELINE_ADDR"]
+    assert addrs["expenses"] == ["SALESGRID_CUSTOMERS_ADDR", "SALESGRID_IDENTITY_ADDR", "SALESGRID_PIPELINE_ADDR"]
     assert addrs["identity"] == []
-    assert len(addrs["gateway"]) == 6
+    assert len(addrs["gateway"]) == 7
     assert deps["customers"]["SALESGRID_IDENTITY_ADDR"]["value"] == f"{RELEASE}-identity:50051"
 
 

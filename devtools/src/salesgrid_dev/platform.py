@@ -1,4 +1,4 @@
-"""The embedded platform: a real nats-server, the six services and the gateway as local
+"""The embedded platform: a real nats-server, every service (SERVICES) and the gateway as local
 processes, each service with its own SQLite file under one data directory. Used by `make run`,
 the integration tests and the benchmarks alike."""
 from __future__ import annotations
@@ -18,7 +18,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from salesgrid_dev.processes import NatsServer, ensure_free, free_port, wait_for_port
 
-SERVICES = ("identity", "customers", "pipeline", "activities", "contracts", "analytics")
+SERVICES = ("identity", "customers", "pipeline", "activities", "contracts", "analytics", "expenses")
 ADMIN_LOGIN = "admin"
 ADMIN_PASSWORD = "Sg-Demo-2026!x"
 
