@@ -1,12 +1,10 @@
-"""Authentication of callers (bearer JWT or partner API key), client addresses, and
-per-principal rate limits."""
+"""Authentication of callers (bearer JWT or partner API key) and client addresses
+(rate limits: ratelimit.py)."""
 from __future__ import annotations
 
 import hashlib
-import math
 import threading
 import time
-from dataclasses import dataclass
 
 from flask import Request
 
@@ -65,34 +63,3 @@ def verify_jwt(verifier: SyncTokenVerifier, token: str, ip: str) -> Principal:
         return verifier.verify(token, ip)
     except DomainError as error:
         raise from_domain(error) from None
-
-
-@dataclass
-class _Window:
-    started: float
-    count: int
-
-
-class RateLimiter:
-    """Fixed one-minute windows per principal (per gateway worker process)."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self._windows: dict[str, _Window] = {}
-        self._lock = threading.Lock()
-
-    def hit(self, principal_key: str) -> dict[str, str]:
-        now = time.monotonic()
-        with self._lock:
-            window = self._windows.get(principal_key)
-            if window is None or now - window.started >= 60:
-                window = self._windows[principal_key] = _Window(now, 0)
-            window.count += 1
-            remaining = self.per_minute - window.count
-            reset = max(1, math.ceil(60 - (now - window.started)))
-        headers = {"RateLimit-Policy": f"{self.per_minute};w=60",
-                   "RateLimit": f"limit={self.per_minute}, remaining={max(0, remaining)}, reset={reset}"}
-        if remaining < 0:
-            raise ApiProblem(429, f"rate limit of {self.per_minute} requests per minute exceeded",
-                             headers={**headers, "Retry-After": str(reset)}, code="RATE_LIMITED")
-        return headers
