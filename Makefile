@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PACKAGES := proto libs/common services/identity services/customers services/pipeline services/activities \
-            services/contracts services/analytics gateway devtools
+            services/contracts services/analytics services/webhooks gateway devtools
 STAMP := $(VENV)/.installed
 PROTOS := $(shell find proto -name '*.proto')
 

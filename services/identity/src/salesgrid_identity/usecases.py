@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid.events.v1.identity_events_pb2 import OrgUnitState, UserState
+from salesgrid.events.v1.identity_events_pb2 import ApiKeyRevoked, OrgUnitState, UserState
 from salesgrid_common.auth import Principal, Scope, access_claims, ip_allowed, scope_filter, sign_token
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
@@ -617,7 +617,12 @@ class IdentityUseCases:
             unit = await self._unit(session, key.unit_id, "unit_id")
             if not principal.can_see("api_keys:delete", key.created_by, unit.path):
                 raise PermissionDenied("API key is outside your data scope")
-            key.revoked_at = key.revoked_at or self.clock()
+            if key.revoked_at is None:
+                key.revoked_at = self.clock()
+                await self.outbox.record(session, "salesgrid.identity.api_key.revoked",
+                                         ApiKeyRevoked(api_key_id=key.id, unit_id=key.unit_id),
+                                         EventMeta(aggregate_id=key.id, actor_id=principal.subject_id,
+                                                   org_path=unit.path, actor_ip=principal.client_ip), self.clock())
             await self.audit(session, "api_keys.revoke", actor_id=principal.subject_id, actor_ip=principal.client_ip,
                              target_type="api_key", target_id=key.id)
             return key
