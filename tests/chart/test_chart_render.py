@@ -118,12 +118,13 @@ def test_network_policies_admit_only_gateway_and_callers(
 ) -> None:
     policies = {component_of(p): p for p in by_kind(rendered[name], "NetworkPolicy")}
     expected_callers = {
-        "identity": {"gateway", "customers", "pipeline", "activities", "contracts", "analytics"},
+        "identity": {"gateway", "customers", "pipeline", "activities", "contracts", "analytics", "webhooks"},
         "customers": {"gateway", "pipeline"},
         "pipeline": {"gateway", "contracts"},
         "activities": {"gateway"},
         "contracts": {"gateway", "pipeline"},
         "analytics": {"gateway"},
+        "webhooks": {"gateway"},
     }
     for component, callers in expected_callers.items():
         spec = policies[component]["spec"]
@@ -157,7 +158,7 @@ def test_peer_addresses_follow_callers(rendered: dict[str, list[dict[str, Any]]]
     assert addrs["pipeline"] == ["SALESGRID_CONTRACTS_ADDR", "SALESGRID_CUSTOMERS_ADDR", "SALESGRID_IDENTITY_ADDR"]
     assert addrs["contracts"] == ["SALESGRID_IDENTITY_ADDR", "SALESGRID_PIPELINE_ADDR"]
     assert addrs["identity"] == []
-    assert len(addrs["gateway"]) == 6
+    assert len(addrs["gateway"]) == 7
     assert deps["customers"]["SALESGRID_IDENTITY_ADDR"]["value"] == f"{RELEASE}-identity:50051"
 
 
@@ -232,3 +233,14 @@ def test_generated_signing_key_is_an_ed25519_hook_secret(rendered: dict[str, lis
     migrate = next(j for j in by_kind(rendered["default"], "Job") if component_of(j) == "identity")
     ref = env_of(migrate)["SALESGRID_SIGNING_KEY"]["valueFrom"]["secretKeyRef"]
     assert ref == {"name": secret["metadata"]["name"], "key": "signing-key"}
+
+
+def test_only_webhooks_may_reach_partner_endpoints(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    policies = {component_of(p): p for p in by_kind(rendered["default"], "NetworkPolicy")}
+    for component, policy in policies.items():
+        blocks = [to["ipBlock"] for rule in policy["spec"]["egress"] for to in rule.get("to", []) if "ipBlock" in to]
+        https = [b for b in blocks if b["cidr"] == "0.0.0.0/0"]
+        if component == "webhooks":
+            assert https and "10.0.0.0/8" in https[0]["except"], policy
+        else:
+            assert not https, component

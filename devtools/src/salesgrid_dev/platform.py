@@ -18,7 +18,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from salesgrid_dev.processes import NatsServer, ensure_free, free_port, wait_for_port
 
-SERVICES = ("identity", "customers", "pipeline", "activities", "contracts", "analytics")
+SERVICES = ("identity", "customers", "pipeline", "activities", "contracts", "analytics", "webhooks")
+# Per-service settings of the embedded platform (dev): webhooks may call http:// receivers.
+SERVICE_ENV = {"webhooks": {"SALESGRID_ALLOW_HTTP_ENDPOINTS": "true"}}
 ADMIN_LOGIN = "admin"
 ADMIN_PASSWORD = "Sg-Demo-2026!x"
 
@@ -77,6 +79,7 @@ class Platform:
             "SALESGRID_GRPC_HOST": "127.0.0.1",
             "SALESGRID_METRICS_PORT": str(self.ports.metrics[service]),
             "SALESGRID_SHUTDOWN_GRACE_SECONDS": "5",
+            **SERVICE_ENV.get(service, {}),
             **overrides,
         }
 

@@ -15,6 +15,7 @@ class GatewaySettings(BaseAppSettings):
     activities_addr: str = ""
     contracts_addr: str = ""
     analytics_addr: str = ""
+    webhooks_addr: str = ""
     # Header holding the client address when behind a trusted proxy (e.g. X-Forwarded-For);
     # empty: the socket peer address is used and such headers are ignored.
     trusted_proxy_header: str = ""
