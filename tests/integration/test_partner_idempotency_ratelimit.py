@@ -72,3 +72,19 @@ def test_idempotency_key_and_rate_limits_hold_across_workers_and_replicas(
         replica.terminate()
         replica.wait(15)
     assert user_id
+
+
+def test_an_admin_sets_a_partner_keys_own_limit(api: httpx.Client, admin_token: str) -> None:
+    admin = auth(admin_token)
+    unit = root_unit(api, admin_token)["id"]
+    permissions = [{"name": "customers:read", "scope": "all"}]
+    problem(api.post("/v1/api-keys", headers=admin, json={"name": "erp-bad", "unit_id": unit, "permissions": permissions,
+                                                          "rate_limit_per_minute": -1}), 400, "rate_limit_per_minute")
+    key = api.post("/v1/api-keys", headers=admin, json={"name": f"erp-{uuid.uuid4().hex[:6]}", "unit_id": unit,
+                                                        "permissions": permissions, "rate_limit_per_minute": 15})
+    assert key.status_code == 201 and key.json()["key"]["rate_limit_per_minute"] == 15, key.text
+    if 60 - time.time() % 60 < 10:
+        time.sleep(60 - time.time() % 60 + 0.5)
+    hits = [api.get("/v1/customers", headers={"X-API-Key": key.json()["secret"]}) for _ in range(20)]
+    assert [h.status_code for h in hits] == [200] * 15 + [429] * 5
+    assert hits[0].headers["RateLimit-Policy"] == "15;w=60"

@@ -93,9 +93,10 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
             raise ApiProblem(401, "missing credentials: send Authorization: Bearer <token> or X-API-Key",
                              headers={"WWW-Authenticate": 'Bearer realm="salesgrid"'}, code="UNAUTHENTICATED")
         kind, secret = found
+        key_limit = 0
         if kind == "api_key":
             try:
-                token = api_keys.token_for(secret, g.client_ip, auth_stub, settings.grpc_timeout_seconds)
+                token, key_limit = api_keys.token_for(secret, g.client_ip, auth_stub, settings.grpc_timeout_seconds)
             except grpc.RpcError as error:
                 raise from_rpc(error) from None
         else:
@@ -109,8 +110,9 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
                              code="IP_NOT_ALLOWED")
         g.token = token
         principal_key = f"{g.principal.kind}:{g.principal.subject_id}"
-        g.rate_headers = limiter.hit(principal_key, settings.api_key_rate_limit_per_minute
-                                     if g.principal.kind == "api_key" else settings.rate_limit_per_minute)
+        g.rate_headers = limiter.hit(principal_key, key_limit or (settings.api_key_rate_limit_per_minute
+                                                                  if g.principal.kind == "api_key"
+                                                                  else settings.rate_limit_per_minute))
         claim = idempotency.begin(store, principal_key, request)
         if isinstance(claim, Response):
             return claim

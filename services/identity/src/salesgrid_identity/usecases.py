@@ -37,6 +37,7 @@ class Tokens:
     refresh_token: str
     expires_in: int
     password_change_required: bool = False
+    rate_limit_per_minute: int = 0  # API keys: the key's own limit (0: the default)
 
 
 def _hash_refresh(token: str) -> str:
@@ -215,7 +216,7 @@ class IdentityUseCases:
                                   permissions=roles.validate_permissions(row.permissions), name=row.name,
                                   ip_allowlist=tuple(await self._unit_allowlist(session, row.unit_id)))
             ttl = self.settings.api_key_token_ttl_seconds
-            return Tokens(self._sign(principal, ttl), "", ttl)
+            return Tokens(self._sign(principal, ttl), "", ttl, rate_limit_per_minute=row.rate_limit_per_minute or 0)
 
     async def change_password(self, principal: Principal, current: str, new: str) -> None:
         async with self.sessions() as session, session.begin():
@@ -578,8 +579,10 @@ class IdentityUseCases:
     # --- API keys ---------------------------------------------------------------------------
 
     async def create_api_key(self, principal: Principal, name: str, unit_id: str, permissions: dict[str, str],
-                             ttl_days: int) -> tuple[ApiKey, str]:
+                             ttl_days: int, rate_limit_per_minute: int = 0) -> tuple[ApiKey, str]:
         grants = roles.validate_permissions(permissions)
+        if rate_limit_per_minute < 0 or rate_limit_per_minute > 1_000_000:
+            raise ValidationFailed("must be between 1 and 1000000 (0 = the default)", "rate_limit_per_minute")
         if not grants:
             raise ValidationFailed("an API key needs at least one permission", "permissions")
         if ttl_days < 0 or ttl_days > 730:
@@ -596,7 +599,8 @@ class IdentityUseCases:
                          key_hash=api_keys.key_hash(secret), unit_id=unit.id,
                          permissions={k: v.name.lower() for k, v in grants.items()},
                          expires_at=now + timedelta(days=ttl_days or 365), revoked_at=None, last_used_at=None,
-                         created_by=principal.subject_id, created_at=now)
+                         created_by=principal.subject_id, created_at=now,
+                         rate_limit_per_minute=rate_limit_per_minute or None)
             session.add(key)
             await self.audit(session, "api_keys.create", actor_id=principal.subject_id, actor_ip=principal.client_ip,
                              target_type="api_key", target_id=key.id)
