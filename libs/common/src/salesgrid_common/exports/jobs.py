@@ -7,7 +7,7 @@ so identity's audit trail records every one."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,18 +29,23 @@ from salesgrid_common.ids import new_id
 log = logging.getLogger(__name__)
 
 Rows = Callable[[AsyncSession, Principal, Mapping[str, str]], AsyncIterator[Sequence[Any]]]
+# A small computed table (a report): (header, rows) for the principal and filters.
+Table = Callable[[Principal, Mapping[str, str]], Awaitable[tuple[Sequence[str], Iterable[Sequence[Any]]]]]
 
 
 @dataclass(frozen=True)
 class Exporter:
-    """One exportable entity: the permission to export it, its columns, the filters it accepts
-    and the rows (scope-filtered for the principal, streamed from the database)."""
+    """One exportable entity: the permission to export it, the filters it accepts, and either
+    its columns and rows (scope-filtered for the principal, streamed from the database) or a
+    `table` computing a small report."""
     entity: str
     permission: str  # e.g. customers:export
-    header: Sequence[str]
-    rows: Rows
+    header: Sequence[str] = ()
+    rows: Rows | None = None
     filters: frozenset[str] = field(default_factory=frozenset)
     validate: Callable[[Mapping[str, str]], None] = lambda filters: None
+    table: Table | None = None
+    required: frozenset[str] = field(default_factory=frozenset)
 
 
 def filename(job: Any) -> str:
@@ -76,6 +81,8 @@ class ExportJobs:
         if unknown:
             raise ValidationFailed(f"unknown filter {unknown[0]!r}; accepted: {', '.join(sorted(exporter.filters))}",
                                    f"filters.{unknown[0]}")
+        for name in sorted(exporter.required - set(filters)):
+            raise ValidationFailed("is required", f"filters.{name}")
         exporter.validate(filters)
         principal.require(exporter.permission)
         job_id = new_id()
@@ -144,7 +151,6 @@ class ExportJobs:
     async def _write(self, job: Any) -> None:
         exporter = self.exporters[job.entity]
         acting = principal_from_claims(job.claims)
-        writer = files.writer_for(job.format, exporter.header)
         rows = size = seq = 0
 
         async def store(chunk: bytes) -> None:
@@ -156,15 +162,25 @@ class ExportJobs:
             size += len(chunk)
             seq += 1
 
-        async with self.reader() as session:
-            async for row in exporter.rows(session, acting, job.filters):
+        if exporter.table is not None:
+            header, table = await exporter.table(acting, job.filters)
+            writer = files.writer_for(job.format, header)
+            for row in table:
                 rows += 1
                 for chunk in writer.add(row):
                     await store(chunk)
-                if rows % self.progress_every == 0:
-                    async with self.sessions() as progress, progress.begin():
-                        await progress.execute(update(export_jobs).where(export_jobs.c.id == job.id)
-                                               .values(rows_written=rows))
+        else:
+            assert exporter.rows is not None
+            writer = files.writer_for(job.format, exporter.header)
+            async with self.reader() as session:
+                async for row in exporter.rows(session, acting, job.filters):
+                    rows += 1
+                    for chunk in writer.add(row):
+                        await store(chunk)
+                    if rows % self.progress_every == 0:
+                        async with self.sessions() as progress, progress.begin():
+                            await progress.execute(update(export_jobs).where(export_jobs.c.id == job.id)
+                                                   .values(rows_written=rows))
         for chunk in writer.finish():
             await store(chunk)
         now = self.clock()
