@@ -7,7 +7,7 @@ PACKAGES := proto libs/common services/identity services/customers services/pipe
 STAMP := $(VENV)/.installed
 PROTOS := $(shell find proto -name '*.proto')
 
-.PHONY: setup proto run test bench migration clean
+.PHONY: setup proto run test bench migration client clean
 
 setup: $(STAMP) proto
 
@@ -35,6 +35,9 @@ bench: setup
 # make migration SERVICE=customers MSG="add shares"
 migration: setup
 	$(BIN)/python tools/newmigration.py $(SERVICE) "$(MSG)"
+
+client: setup
+	$(BIN)/python tools/genclient.py
 
 clean:
 	rm -rf $(VENV) .run
