@@ -44,6 +44,23 @@ def test_export_jobs_hold_the_callers_scope_and_are_audited(api: httpx.Client, a
     problem(api.get(f"/v1/exports/{export_id}", headers=auth(rep_b)), 404)
     problem(api.get(f"/v1/exports/{export_id}/file", headers=auth(rep_b)), 404)
 
+    # Leads (pipeline) and follow-ups (activities) are served by their own services, same model.
+    lead = created(api.post("/v1/leads", headers=auth(rep_a), json={"company_name": f"Lead {suffix}",
+                                                                     "assign_to": rep_a_id}))
+    created(api.post("/v1/leads", headers=auth(rep_b), json={"company_name": f"Other lead {suffix}"}))
+    follow_up = created(api.post("/v1/follow-ups", headers=auth(rep_a), json={
+        "kind": "call", "occurred_at": "2026-01-05T10:00:00Z", "notes": "=cmd", "customer_id": next(iter(mine))}))
+    created(api.post("/v1/follow-ups", headers=auth(rep_b), json={
+        "kind": "call", "occurred_at": "2026-01-05T10:00:00Z", "notes": "theirs", "customer_id": "cust-other"}))
+    for entity, expected in (("leads", {lead["id"]}), ("follow_ups", {follow_up["id"]})):
+        started = api.post("/v1/exports", headers=auth(rep_a), json={"entity": entity, "format": "csv"})
+        assert started.status_code == 202, started.text
+        finished = poll(lambda: (r := api.get(f"/v1/exports/{started.json()['id']}", headers=auth(rep_a)).json())[
+            "status"] == "ready" and r, timeout=30)
+        lines = list(csv.DictReader(io.StringIO(api.get(finished["file"], headers=auth(rep_a)).content.decode(
+            "utf-8-sig"))))
+        assert {line["id"] for line in lines} == expected, (entity, lines)
+
     # An analytics report is a job of the same model.
     period = time.strftime("%Y-%m")
     report = api.post("/v1/exports", headers=auth(admin_token), json={

@@ -19,7 +19,8 @@ from salesgrid_gateway.routes.common import json_body, require_fields
 blueprint = Blueprint("exports", __name__)
 
 # entity -> the service that owns it (its gateway address setting)
-ENTITY_SERVICES = {"customers": "customers", "analytics_report": "analytics"}
+ENTITY_SERVICES = {"customers": "customers", "leads": "pipeline", "opportunities": "pipeline",
+                   "follow_ups": "activities", "contracts": "contracts", "analytics_report": "analytics"}
 
 
 def _exports(service: str) -> pb_grpc.ExportsStub:
@@ -100,7 +101,10 @@ def describe(api: OpenApi) -> None:
                       ["entity", "format"], entity={"type": "string", "enum": sorted(ENTITY_SERVICES)},
                       format={"type": "string", "enum": ["csv", "xlsx"]},
                       filters={"type": "object", "additionalProperties": STRING,
-                               "description": "customers: tier, owner_id, updated_since (ISO 8601); "
+                               "description": "customers: tier, owner_id, updated_since (ISO 8601); leads: "
+                                              "status, owner_id; opportunities: status, stage, owner_id, "
+                                              "customer_id; follow_ups: customer_id, lead_id, owner_id, kind; "
+                                              "contracts: status, customer_id, owner_id; "
                                               "analytics_report: report (performance, leaderboard, funnel, "
                                               "forecast, targets, trend) and the report query (period, subtree, "
                                               "rep_id, currency, time_zone, group_depth, by, limit, from_period, "

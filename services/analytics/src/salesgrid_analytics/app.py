@@ -9,7 +9,7 @@ import grpc
 from salesgrid.analytics.v1 import analytics_pb2, analytics_pb2_grpc
 from salesgrid_common.exports.jobs import ExportJobs
 from salesgrid_common.exports.servicer import register as register_exports
-from salesgrid_common.scheduling import every
+from salesgrid_common.exports.wiring import export_background, export_jobs
 from salesgrid_common.service import ServiceContext, ServiceDefinition
 
 from salesgrid_analytics.exports import report_exporter
@@ -21,14 +21,8 @@ from salesgrid_analytics.usecases import AnalyticsUseCases
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # shipped inside the package
 
 
-EXPORT_SECONDS = 2.0  # pause between export runs (a run empties the queue)
-
-
 def exports_for(ctx: ServiceContext) -> ExportJobs:
-    if "exports" not in ctx.extras:
-        ctx.extras["exports"] = ExportJobs("analytics", ctx.sessions, ctx.reader, ctx.outbox, ctx.clock,
-                                           [report_exporter(AnalyticsUseCases(ctx.sessions, ctx.clock))])
-    return ctx.extras["exports"]
+    return export_jobs(ctx, "analytics", [report_exporter(AnalyticsUseCases(ctx.sessions, ctx.clock))])
 
 
 def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
@@ -39,8 +33,7 @@ def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
 
 
 def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
-    return [every(EXPORT_SECONDS, exports_for(ctx).run_all, "exports written"),
-            every(600, exports_for(ctx).purge_expired, "expired exports deleted")]
+    return export_background(exports_for(ctx))
 
 
 DEFINITION = ServiceDefinition(name="analytics", register=register, subscriptions=subscriptions,
