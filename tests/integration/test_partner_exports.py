@@ -52,7 +52,11 @@ def test_export_jobs_hold_the_callers_scope_and_are_audited(api: httpx.Client, a
         "kind": "call", "occurred_at": "2026-01-05T10:00:00Z", "notes": "=cmd", "customer_id": next(iter(mine))}))
     created(api.post("/v1/follow-ups", headers=auth(rep_b), json={
         "kind": "call", "occurred_at": "2026-01-05T10:00:00Z", "notes": "theirs", "customer_id": "cust-other"}))
-    for entity, expected in (("leads", {lead["id"]}), ("follow_ups", {follow_up["id"]})):
+    opportunity = created(api.post("/v1/opportunities", headers=auth(rep_a), json={
+        "customer_id": next(iter(mine)), "name": f"Deal {suffix}", "amount": {"amount": "1000", "currency": "CNY"},
+        "expected_close_date": "2027-03-31"}))
+    for entity, expected in (("leads", {lead["id"]}), ("follow_ups", {follow_up["id"]}),
+                             ("opportunities", {opportunity["id"]})):
         started = api.post("/v1/exports", headers=auth(rep_a), json={"entity": entity, "format": "csv"})
         assert started.status_code == 202, started.text
         finished = poll(lambda: (r := api.get(f"/v1/exports/{started.json()['id']}", headers=auth(rep_a)).json())[
