@@ -123,8 +123,12 @@ LIST_ORDERS: dict[str, tuple[Any, bool]] = {
 
 class CustomersUseCases:
     def __init__(self, sessions: SessionFactory, outbox: Outbox, clock: Clock,
-                 policy: pool.PoolPolicy | None = None, unit_policies: Mapping[str, pool.PoolPolicy] | None = None) -> None:
+                 policy: pool.PoolPolicy | None = None, unit_policies: Mapping[str, pool.PoolPolicy] | None = None,
+                 reader: SessionFactory | None = None) -> None:
         self.sessions = sessions
+        # Read-only use cases: on SQLite a separate engine whose transactions never queue for
+        # the write lock (the writer's begin IMMEDIATE); on PostgreSQL the same pool.
+        self.reader = reader or sessions
         self.outbox = outbox
         self.clock = clock
         self.policy = policy or pool.PoolPolicy()
@@ -306,7 +310,7 @@ class CustomersUseCases:
         return row, report
 
     async def get_customer(self, principal: Principal, customer_id: str) -> models.Customer:
-        async with self.sessions() as session:
+        async with self.reader() as session:
             return await self._readable(session, principal, customer_id)
 
     async def update_customer(self, principal: Principal, customer_id: str, expected_version: int,
@@ -395,7 +399,7 @@ class CustomersUseCases:
             stmt = stmt.where(models.Customer.org_path.contains(f"/{unit_id.strip()}/", autoescape=True))
         if updated_since is not None:
             stmt = stmt.where(models.Customer.updated_at >= updated_since)
-        async with self.sessions() as session:
+        async with self.reader() as session:
             if name_query is not None:
                 stmt = await self._name_search(session, stmt, name_query)
             if sort in ("", "newest"):
@@ -412,7 +416,7 @@ class CustomersUseCases:
         principal.require("customers:read")
         probe = make_customer(id="probe", legal_name=legal_name, created_at=self.clock(), owner_id=None,
                               credit_code=credit_code or None)
-        async with self.sessions() as session:
+        async with self.reader() as session:
             return await self._duplicates(session, probe.normalised_name, probe.credit_code,
                                           exclude_customer_id or None)
 
@@ -441,7 +445,7 @@ class CustomersUseCases:
             return stored
 
     async def list_contacts(self, principal: Principal, customer_id: str) -> list[models.Contact]:
-        async with self.sessions() as session:
+        async with self.reader() as session:
             row = await self._readable(session, principal, customer_id)
             return list((await session.scalars(select(models.Contact).where(models.Contact.customer_id == row.id)
                                                .order_by(models.Contact.id))).all())
@@ -488,7 +492,7 @@ class CustomersUseCases:
             return shares
 
     async def list_shares(self, principal: Principal, customer_id: str) -> tuple[sharing.Share, ...]:
-        async with self.sessions() as session:
+        async with self.reader() as session:
             row = await self._readable(session, principal, customer_id)
             return await self._shares(session, row.id)
 
@@ -563,7 +567,7 @@ class CustomersUseCases:
     # --- customer 360 -------------------------------------------------------------------------
 
     async def overview(self, principal: Principal, customer_id: str) -> Overview:
-        async with self.sessions() as session:
+        async with self.reader() as session:
             row = await self._readable(session, principal, customer_id)
             contacts = list((await session.scalars(select(models.Contact).where(
                 models.Contact.customer_id == row.id).order_by(models.Contact.id))).all())
@@ -946,50 +950,54 @@ class CustomersUseCases:
         return created
 
     async def _import_batch(self, job: models.ImportJob) -> int | None:
-        """Customers created from the next batch; None once the job has no pending row left."""
+        """Customers created from the next batch, in one transaction: each row in its own
+        savepoint (a refused row keeps its per-row error, the others go on), the rows' outcomes
+        and the job's counters commit together, so a crash leaves the whole batch pending and
+        nothing half-written. Rows are claimed with SKIP LOCKED on PostgreSQL, so replicas share
+        a job. None once the job has no pending row left."""
         acting = principal_from_claims(job.claims)
-        async with self.sessions() as session:
-            pending = (await session.scalars(select(models.ImportRow).where(
+        async with self.sessions() as session, session.begin():
+            query = (select(models.ImportRow).where(
                 models.ImportRow.job_id == job.id, models.ImportRow.status == imports.RowStatus.PENDING)
-                .order_by(models.ImportRow.id).limit(IMPORT_BATCH))).all()
-        if not pending:
-            async with self.sessions() as session, session.begin():
-                await session.execute(update(models.ImportJob).where(models.ImportJob.id == job.id).values(
-                    status=imports.ImportStatus.DONE, finished_at=self.clock()))
-            return None
-        created = 0
-        for staged in pending:
-            created += await self._import_row(job.id, acting, staged)
+                .order_by(models.ImportRow.id).limit(IMPORT_BATCH))
+            if session.bind.dialect.name != "sqlite":
+                query = query.with_for_update(skip_locked=True)
+            pending = (await session.scalars(query)).all()
+            if not pending:
+                done = await session.scalar(select(func.count()).select_from(models.ImportRow).where(
+                    models.ImportRow.job_id == job.id, models.ImportRow.status == imports.RowStatus.PENDING))
+                if not done:
+                    await session.execute(update(models.ImportJob).where(models.ImportJob.id == job.id).values(
+                        status=imports.ImportStatus.DONE, finished_at=self.clock()))
+                return None
+            created = 0
+            for staged in pending:
+                outcome = await self._import_row(session, job.id, acting, staged)
+                created += "customer_id" in outcome
+                await session.execute(update(models.ImportRow).where(models.ImportRow.id == staged.id).values(
+                    **{"status": imports.RowStatus.CREATED, **outcome}))
+                await asyncio.sleep(0)  # SQLite runs on the loop: let reads in between rows
+            await session.execute(update(models.ImportJob).where(models.ImportJob.id == job.id).values(
+                status=imports.ImportStatus.RUNNING, processed=models.ImportJob.processed + len(pending),
+                created=models.ImportJob.created + created, failed=models.ImportJob.failed + len(pending) - created))
         return created
 
-    async def _import_row(self, job_id: str, acting: Principal, staged: models.ImportRow) -> int:
-        """One row, one transaction: the customer, its events, the row's outcome and the job's
-        counters commit together; a replica that took the row first makes this a no-op."""
-        async with self.sessions() as session, session.begin():
-            taken = await session.execute(update(models.ImportRow).where(
-                models.ImportRow.id == staged.id, models.ImportRow.status == imports.RowStatus.PENDING)
-                .values(status=imports.RowStatus.CREATED))
-            if taken.rowcount != 1:
-                return 0
-            outcome: dict[str, Any]
-            try:
-                async with session.begin_nested():
-                    fields_ = imports.parse_row(staged.data)
-                    address = AddressInput(fields_.address, fields_.latitude, fields_.longitude) \
-                        if fields_.address else None
-                    row, _ = await self._create(
-                        session, acting, legal_name=fields_.legal_name, credit_code=fields_.credit_code,
-                        industry=fields_.industry, address=address, tier=fields_.tier, tags=fields_.tags,
-                        source=fields_.source, owner_id=fields_.owner_id, cap_held=True)
-                outcome = {"customer_id": row.id}
-            except (ValidationFailed, AlreadyExists, PermissionDenied, FailedPrecondition, NotFound) as exc:
-                outcome = await self._row_error(session, job_id, staged.data, exc)
-            ok = "customer_id" in outcome
-            await session.execute(update(models.ImportRow).where(models.ImportRow.id == staged.id).values(**outcome))
-            await session.execute(update(models.ImportJob).where(models.ImportJob.id == job_id).values(
-                status=imports.ImportStatus.RUNNING, processed=models.ImportJob.processed + 1,
-                created=models.ImportJob.created + int(ok), failed=models.ImportJob.failed + int(not ok)))
-            return int(ok)
+    async def _import_row(self, session: AsyncSession, job_id: str, acting: Principal,
+                          staged: models.ImportRow) -> dict[str, Any]:
+        """One row under the single-create rules, in a savepoint: its outcome (the customer id,
+        or the error naming the column)."""
+        try:
+            async with session.begin_nested():
+                fields_ = imports.parse_row(staged.data)
+                address = AddressInput(fields_.address, fields_.latitude, fields_.longitude) \
+                    if fields_.address else None
+                row, _ = await self._create(
+                    session, acting, legal_name=fields_.legal_name, credit_code=fields_.credit_code,
+                    industry=fields_.industry, address=address, tier=fields_.tier, tags=fields_.tags,
+                    source=fields_.source, owner_id=fields_.owner_id, cap_held=True)
+            return {"customer_id": row.id}
+        except (ValidationFailed, AlreadyExists, PermissionDenied, FailedPrecondition, NotFound) as exc:
+            return await self._row_error(session, job_id, staged.data, exc)
 
     async def _row_error(self, session: AsyncSession, job_id: str, data: Mapping[str, str],
                          exc: DomainError) -> dict[str, Any]:
