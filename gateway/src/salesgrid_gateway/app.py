@@ -145,7 +145,7 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
             response.headers["Vary"] = "Origin"
             response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, If-Match, Idempotency-Key, X-API-Key, X-Request-Id"
             response.headers["Access-Control-Allow-Methods"] = "GET, POST, PATCH, PUT, DELETE, OPTIONS"
-            response.headers["Access-Control-Expose-Headers"] = "ETag, Location, RateLimit, RateLimit-Policy, Retry-After, X-Request-Id"
+            response.headers["Access-Control-Expose-Headers"] = "ETag, Idempotent-Replayed, Location, RateLimit, RateLimit-Policy, Retry-After, X-Request-Id"
         route = request.url_rule.rule if request.url_rule else "unmatched"
         HTTP_REQUESTS.labels(route, request.method, str(response.status_code)).inc()
         if "started" in g:
