@@ -116,12 +116,25 @@ async def test_exports_hold_the_creators_scope_stream_in_chunks_and_expire(
 
         async with running.app.ctx.sessions() as session:
             subjects = (await session.scalars(select(outbox.c.subject))).all()
-        assert subjects.count("salesgrid.customers.export.requested") == 2
+        assert subjects.count("salesgrid.customers.export.requested") == 2  # (before the contacts export)
         assert subjects.count("salesgrid.customers.export.completed") == 2
         assert subjects.count("salesgrid.customers.export.downloaded") == 2  # refused attempts are not downloads
 
+        # Contacts: those of the customers the creator may read.
+        async with running.app.ctx.sessions() as session, session.begin():
+            await session.execute(insert(models.Contact), [
+                {"id": f"ct-{owner}", "customer_id": f"{owner}-00001", "full_name": f"Contact of {owner}",
+                 "title": None, "phones": ["+86 10 1234"], "email": None, "is_primary": True, "created_at": START}
+                for owner in OWNERS])
+        contacts = await api.CreateExport(pb.CreateExportRequest(entity="contacts", format="csv"),
+                                          metadata=who["rep-b"])
+        await jobs.run_all()
+        await eventually(lambda: ready(contacts.id, who["rep-b"]))
+        lines = list(csv.DictReader(io.StringIO((await _download(api, contacts.id, who["rep-b"])).decode("utf-8-sig"))))
+        assert [(line["id"], line["customer_legal_name"]) for line in lines] == [("ct-rep-b", "rep-b Co 1")]
+
         clock.advance(timedelta(hours=25))
-        assert await jobs.purge_expired() == 2
+        assert await jobs.purge_expired() == 3
         expired = await api.GetExport(pb.GetExportRequest(id=job.id), metadata=who["rep-a"])
         assert expired.status == "expired"
         with pytest.raises(grpc.aio.AioRpcError) as gone:

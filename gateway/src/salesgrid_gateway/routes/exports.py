@@ -19,7 +19,7 @@ from salesgrid_gateway.routes.common import json_body, require_fields
 blueprint = Blueprint("exports", __name__)
 
 # entity -> the service that owns it (its gateway address setting)
-ENTITY_SERVICES = {"customers": "customers", "leads": "pipeline", "opportunities": "pipeline",
+ENTITY_SERVICES = {"customers": "customers", "contacts": "customers", "leads": "pipeline", "opportunities": "pipeline",
                    "follow_ups": "activities", "contracts": "contracts", "analytics_report": "analytics"}
 
 
@@ -101,7 +101,8 @@ def describe(api: OpenApi) -> None:
                       ["entity", "format"], entity={"type": "string", "enum": sorted(ENTITY_SERVICES)},
                       format={"type": "string", "enum": ["csv", "xlsx"]},
                       filters={"type": "object", "additionalProperties": STRING,
-                               "description": "customers: tier, owner_id, updated_since (ISO 8601); leads: "
+                               "description": "customers: tier, owner_id, updated_since (ISO 8601); contacts: "
+                                              "customer_id; leads: "
                                               "status, owner_id; opportunities: status, stage, owner_id, "
                                               "customer_id; follow_ups: customer_id, lead_id, owner_id, kind; "
                                               "contracts: status, customer_id, owner_id; "

@@ -49,5 +49,27 @@ async def customer_rows(session: AsyncSession, principal: Principal,
                c.address_text, c.created_at, c.updated_at)
 
 
+CONTACT_HEADER = ("id", "customer_id", "customer_legal_name", "full_name", "title", "phones", "email", "is_primary",
+                  "created_at")
+
+
+async def contact_rows(session: AsyncSession, principal: Principal,
+                       filters: Mapping[str, str]) -> AsyncIterator[Sequence[Any]]:
+    """Contacts of the active customers the principal may read (the customers' scope)."""
+    stmt = (select(models.Contact, models.Customer.legal_name)
+            .join(models.Customer, models.Customer.id == models.Contact.customer_id)
+            .where(models.Customer.active,
+                   scope_filter(principal, "customers:read", models.Customer.owner_id, models.Customer.org_path,
+                                shared_with(principal))))
+    if filters.get("customer_id"):
+        stmt = stmt.where(models.Contact.customer_id == filters["customer_id"])
+    result = await session.stream(stmt.order_by(models.Contact.id).execution_options(yield_per=1000))
+    async for contact, legal_name in result:
+        yield (contact.id, contact.customer_id, legal_name, contact.full_name, contact.title,
+               list(contact.phones or []), contact.email, contact.is_primary, contact.created_at)
+
+
 EXPORTERS = [Exporter(entity="customers", permission="customers:export", header=HEADER, rows=customer_rows,
-                      filters=frozenset({"tier", "owner_id", "updated_since"}), validate=_validate)]
+                      filters=frozenset({"tier", "owner_id", "updated_since"}), validate=_validate),
+             Exporter(entity="contacts", permission="customers:export", header=CONTACT_HEADER, rows=contact_rows,
+                      filters=frozenset({"customer_id"}))]
