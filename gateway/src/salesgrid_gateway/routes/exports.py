@@ -20,7 +20,7 @@ blueprint = Blueprint("exports", __name__)
 
 # entity -> the service that owns it (its gateway address setting)
 ENTITY_SERVICES = {"customers": "customers", "contacts": "customers", "leads": "pipeline", "opportunities": "pipeline",
-                   "follow_ups": "activities", "contracts": "contracts", "analytics_report": "analytics"}
+                   "follow_ups": "activities", "contracts": "contracts", "receivables": "contracts", "analytics_report": "analytics"}
 
 
 def _exports(service: str) -> pb_grpc.ExportsStub:
@@ -105,7 +105,8 @@ def describe(api: OpenApi) -> None:
                                               "customer_id; leads: "
                                               "status, owner_id; opportunities: status, stage, owner_id, "
                                               "customer_id; follow_ups: customer_id, lead_id, owner_id, kind; "
-                                              "contracts: status, customer_id, owner_id; "
+                                              "contracts: status, customer_id, owner_id; receivables: customer_id, owner_id, "
+                                              "outstanding_only (true); "
                                               "analytics_report: report (performance, leaderboard, funnel, "
                                               "forecast, targets, trend) and the report query (period, subtree, "
                                               "rep_id, currency, time_zone, group_depth, by, limit, from_period, "
