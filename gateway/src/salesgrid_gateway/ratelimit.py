@@ -48,7 +48,8 @@ class SharedRateLimiter:
         self.store = store
         self.clock = clock
         self._leases: dict[tuple[str, int], _Lease] = {}
-        self._lock = threading.Lock()
+        self._locks: dict[tuple[str, int], threading.Lock] = {}
+        self._lock = threading.Lock()  # guards the two maps; each principal's lease has its own lock
 
     def hit(self, principal: str, limit: int) -> dict[str, str]:
         now = self.clock()
@@ -60,6 +61,8 @@ class SharedRateLimiter:
             if lease is None or lease.window != window:
                 lease = self._leases[key] = _Lease(window, 0, 0)
                 self._forget_old(window)
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:  # a reservation's round trip holds up this principal only
             if lease.tokens == 0 and not lease.exhausted:
                 try:
                     granted, used = self._reserve(principal, window, limit, known=lease.shared_used > 0)
@@ -81,10 +84,11 @@ class SharedRateLimiter:
     def _forget_old(self, window: int) -> None:
         for stale in [k for k, v in self._leases.items() if v.window < window]:
             del self._leases[stale]
+            self._locks.pop(stale, None)
 
     def _reserve(self, principal: str, window: int, limit: int, known: bool) -> tuple[int, int]:
-        """(granted, shared count after the grant). Held under the lock: one reservation per
-        worker at a time keeps this worker's share small and the round trips few."""
+        """(granted, shared count after the grant). Under the principal's lock: one reservation
+        per principal and worker at a time keeps this worker's share small and the round trips few."""
         store_key = f"{hashlib.sha256(principal.encode()).hexdigest()[:40]}.{window}"
         first = batch_size(limit, 0)
         if not known and self.store.create(BUCKET, store_key, json.dumps(first).encode()) is not None:
