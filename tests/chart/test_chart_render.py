@@ -225,7 +225,7 @@ def test_generated_signing_key_is_an_ed25519_hook_secret(rendered: dict[str, lis
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-    (secret,) = by_kind(rendered["default"], "Secret")
+    (secret,) = [s for s in by_kind(rendered["default"], "Secret") if s["metadata"]["name"].endswith("signing-key")]
     assert secret["metadata"]["annotations"]["helm.sh/hook"] == "pre-install", "the migration Job needs it"
     assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
     pem = base64.b64decode(secret["data"]["signing-key"])
@@ -244,3 +244,10 @@ def test_only_webhooks_may_reach_partner_endpoints(rendered: dict[str, list[dict
             assert https and "10.0.0.0/8" in https[0]["except"], policy
         else:
             assert not https, component
+
+
+def test_webhooks_get_a_generated_key_for_secrets_at_rest(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    webhooks = next(d for d in by_kind(rendered["default"], "Deployment") if component_of(d) == "webhooks")
+    ref = env_of(webhooks)["SALESGRID_SECRET_KEY"]["valueFrom"]["secretKeyRef"]
+    secret = next(s for s in by_kind(rendered["default"], "Secret") if s["metadata"]["name"] == ref["name"])
+    assert ref["key"] in secret["data"]

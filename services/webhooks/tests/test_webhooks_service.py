@@ -27,6 +27,7 @@ from salesgrid_common.events.tables import outbox
 from salesgrid_dev.processes import free_port
 from salesgrid_dev.testing import bearer, eventually, field_violations, principal, run_service
 from salesgrid_webhooks.app import DEFINITION, MIGRATIONS
+from salesgrid_webhooks.models import SubscriptionRow
 from salesgrid_webhooks.settings import WebhooksSettings
 
 ADMIN = {"webhooks:read": "all", "webhooks:create": "all", "webhooks:delete": "all", "customers:read": "all"}
@@ -134,6 +135,10 @@ async def test_deliveries_are_signed_retried_isolated_scoped_and_logged(
         assert flaky.secret.startswith("whsec_") and flaky.secret != fast.secret
         receiver.secrets = {"/flaky": [flaky.secret], "/fast": [fast.secret]}
         receiver.scripts["/flaky"] = [500, "hang"]
+        # Kept encrypted: the database never holds the secret itself.
+        async with running.app.ctx.sessions() as session:
+            stored = await session.get(SubscriptionRow, flaky.subscription.id)
+        assert stored is not None and flaky.secret not in stored.secret and fast.secret[6:] not in stored.secret
         # The secret is shown once: reading the subscription never returns it.
         got = await stub.GetSubscription(pb.GetSubscriptionRequest(id=flaky.subscription.id), metadata=admin)
         assert flaky.secret not in str(got)

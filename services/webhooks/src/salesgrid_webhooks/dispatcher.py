@@ -37,6 +37,7 @@ class Dispatcher:
         self.settings = settings
         self.clock = clock
         self.schedule = settings.schedule
+        self.box = settings.secret_box()
         self.lease = timedelta(seconds=settings.request_timeout_seconds * 3 + 30)
         self._slots = asyncio.Semaphore(settings.max_in_flight)
         self._per_endpoint: dict[str, int] = {}
@@ -100,9 +101,9 @@ class Dispatcher:
             if delivery is None or sub is None:
                 return
             now = self.clock()
-            secrets = [sub.secret]
+            secrets = [self.box.open(sub.secret)]
             if sub.previous_secret and sub.previous_secret_expires_at and sub.previous_secret_expires_at > now:
-                secrets.append(sub.previous_secret)
+                secrets.append(self.box.open(sub.previous_secret))
             body = delivery.body.encode()
             headers = signing.headers(secrets, delivery.id, int(time.time()), body)
             started = time.perf_counter()

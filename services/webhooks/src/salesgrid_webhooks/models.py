@@ -25,8 +25,8 @@ class SubscriptionRow(Base):
     url: Mapped[str] = mapped_column(String(2000))
     description: Mapped[str] = mapped_column(String(500), default="")
     event_types: Mapped[list[str]] = mapped_column(JSON)
-    secret: Mapped[str] = mapped_column(String(100))
-    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    secret: Mapped[str] = mapped_column(String(400))  # sealed (secretbox)
+    previous_secret: Mapped[str | None] = mapped_column(String(400))
     previous_secret_expires_at: Mapped[datetime | None]
     enabled: Mapped[bool] = mapped_column(Boolean, index=True)
     disabled_reason: Mapped[str] = mapped_column(String(500), default="")

@@ -1,11 +1,15 @@
 """The webhooks service's settings: the common ones plus delivery behaviour."""
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 
 from salesgrid_common.settings import ServiceSettings
 
 from salesgrid_webhooks.domain import retry
+from salesgrid_webhooks.secretbox import SecretBox
+
+# Published on purpose so that dev and test need no set-up; refused in prod.
+DEV_SECRET_KEY = "salesgrid-dev-webhook-secret-key-not-for-production"
 
 
 class WebhooksSettings(ServiceSettings):
@@ -18,6 +22,11 @@ class WebhooksSettings(ServiceSettings):
     rotation_overlap_seconds: int = Field(default=24 * 3600, ge=0)
     poll_interval_seconds: float = Field(default=1.0, gt=0)
     allow_http_endpoints: bool = False  # plain http:// endpoints (dev and tests only)
+    # Encrypts the signing secrets at rest (at least 32 characters); required in prod.
+    secret_key: SecretStr | None = None
+
+    def secret_box(self) -> SecretBox:
+        return SecretBox(self.secret_key.get_secret_value() if self.secret_key else DEV_SECRET_KEY)
 
     @property
     def schedule(self) -> tuple[float, ...]:
@@ -30,4 +39,8 @@ class WebhooksSettings(ServiceSettings):
                 raise ValueError("SALESGRID_RETRY_SCHEDULE: retries must cover at least 24 hours")
             if self.allow_http_endpoints:
                 raise ValueError("SALESGRID_ALLOW_HTTP_ENDPOINTS: endpoints must use https in prod")
+            if self.secret_key is None or self.secret_key.get_secret_value() == DEV_SECRET_KEY:
+                raise ValueError("SALESGRID_SECRET_KEY: set a key of your own (32+ characters) in prod")
+        if self.secret_key is not None and len(self.secret_key.get_secret_value()) < 32:
+            raise ValueError("SALESGRID_SECRET_KEY: at least 32 characters")
         return self

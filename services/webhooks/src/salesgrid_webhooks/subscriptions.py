@@ -33,6 +33,7 @@ class SubscriptionUseCases:
         self.reader = reader
         self.settings = settings
         self.clock = clock
+        self.box = settings.secret_box()
 
     async def _get(self, session: AsyncSession, principal: Principal, subscription_id: str,
                    action: str) -> SubscriptionRow:
@@ -58,7 +59,8 @@ class SubscriptionUseCases:
             raise ValidationFailed("at most 500 characters", "description")
         secret = signing.new_secret()
         row = SubscriptionRow(id=new_id(), owner_id=principal.subject_id, owner_kind=principal.kind, url=url,
-                              description=description, event_types=types, secret=secret, previous_secret=None,
+                              description=description, event_types=types, secret=self.box.seal(secret),
+                              previous_secret=None,
                               previous_secret_expires_at=None, enabled=True, disabled_reason="", failing_since=None,
                               deleted=False, created_at=self.clock(), org_path="", permissions={}, owner_roles=[])
         self._snapshot(row, principal)
@@ -111,7 +113,7 @@ class SubscriptionUseCases:
             row = await self._get(session, principal, subscription_id, "create")
             secret = signing.new_secret()
             row.previous_secret, row.previous_secret_expires_at = row.secret, self.clock() + timedelta(seconds=overlap)
-            row.secret = secret
+            row.secret = self.box.seal(secret)
             return row, secret
 
     async def deliveries(self, principal: Principal, subscription_id: str, status: str, size: int,

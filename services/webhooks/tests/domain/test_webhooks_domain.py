@@ -68,3 +68,24 @@ def test_endpoint_urls() -> None:
         with pytest.raises(ValidationFailed) as error:
             endpoints.validate_url(bad, allow_http=False)
         assert error.value.field == "url"
+
+
+def test_secrets_are_sealed_and_prod_needs_its_own_key() -> None:
+    from pydantic import ValidationError
+
+    from salesgrid_webhooks.secretbox import SecretBox
+    from salesgrid_webhooks.settings import DEV_SECRET_KEY, WebhooksSettings
+
+    box = SecretBox("k" * 32)
+    sealed = box.seal("whsec_abc")
+    assert "whsec_abc" not in sealed and box.open(sealed) == "whsec_abc"
+    with pytest.raises(Exception):
+        SecretBox("x" * 32).open(sealed)  # another key opens nothing
+    base = {"service_name": "webhooks", "database_url": "postgresql+asyncpg://x/y", "nats_url": "nats://x",
+            "grpc_port": 1, "identity_addr": "x:1", "environment": "prod"}
+    for key in (None, DEV_SECRET_KEY, "short"):
+        with pytest.raises(ValidationError):
+            WebhooksSettings(**base, secret_key=key)
+    with pytest.raises(ValidationError):
+        WebhooksSettings(**base, secret_key="p" * 40, retry_schedule="5,300")  # less than a day of retries
+    assert WebhooksSettings(**base, secret_key="p" * 40).schedule == retry.DEFAULT_SCHEDULE
