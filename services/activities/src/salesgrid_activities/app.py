@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from salesgrid.activities.v1 import activities_pb2, activities_pb2_grpc
+from salesgrid.activities.v1 import activities_pb2, activities_pb2_grpc, inbox_pb2, inbox_pb2_grpc
 from salesgrid_common.exports.servicer import register as register_exports
 from salesgrid_common.exports.wiring import export_background, export_jobs
 from salesgrid_common.scheduling import every
@@ -14,9 +14,12 @@ from salesgrid_common.service import ServiceContext, ServiceDefinition
 
 from salesgrid_activities.exports import EXPORTERS
 from salesgrid_activities.handlers import customer_locations
+from salesgrid_activities.handlers_inbox import inbox_subscriptions
 from salesgrid_activities.models import Base
 from salesgrid_activities.servicer import ActivitiesServicer
+from salesgrid_activities.servicer_inbox import InboxServicer
 from salesgrid_activities.usecases import ActivitiesUseCases
+from salesgrid_activities.usecases_inbox import InboxUseCases
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # shipped inside the package
 # How often the scheduler looks for local days that have ended (per time zone, from ctx.clock).
@@ -33,7 +36,10 @@ def usecases_for(ctx: ServiceContext) -> ActivitiesUseCases:
 
 def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
     activities_pb2_grpc.add_ActivitiesServicer_to_server(ActivitiesServicer(usecases_for(ctx)), server)
-    return [*(service.full_name for service in activities_pb2.DESCRIPTOR.services_by_name.values()),
+    inbox_pb2_grpc.add_InboxServicer_to_server(InboxServicer(InboxUseCases(ctx.sessions, ctx.clock, ctx.reader)),
+                                               server)
+    return [*(service.full_name for pb2 in (activities_pb2, inbox_pb2)
+              for service in pb2.DESCRIPTOR.services_by_name.values()),
             register_exports(server, export_jobs(ctx, "activities", EXPORTERS))]
 
 
@@ -46,4 +52,4 @@ def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
 
 
 DEFINITION = ServiceDefinition(name="activities", register=register, background=background,
-                               subscriptions=lambda ctx: [customer_locations()], metadata=Base.metadata)
+                               subscriptions=lambda ctx: [customer_locations(), *inbox_subscriptions()], metadata=Base.metadata)

@@ -1,7 +1,7 @@
 """export jobs
 
 Revision ID: 0b44c9debfc3
-Revises: 1e493f624a00
+Revises: 66bf170f34e0
 Create Date: 2026-12-04 20:04:04.580780
 """
 from alembic import op
@@ -10,7 +10,7 @@ import salesgrid_common.db
 
 
 revision = '0b44c9debfc3'
-down_revision = '1e493f624a00'
+down_revision = '66bf170f34e0'
 branch_labels = None
 depends_on = None
 

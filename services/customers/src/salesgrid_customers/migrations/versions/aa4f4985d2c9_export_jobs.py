@@ -1,7 +1,7 @@
 """export jobs
 
 Revision ID: aa4f4985d2c9
-Revises: 3b8e61d0c4a2
+Revises: 815e34350a44
 Create Date: 2026-12-04 19:49:07.956521
 """
 from alembic import op
@@ -10,7 +10,7 @@ import salesgrid_common.db
 
 
 revision = 'aa4f4985d2c9'
-down_revision = '3b8e61d0c4a2'
+down_revision = '815e34350a44'
 branch_labels = None
 depends_on = None
 
