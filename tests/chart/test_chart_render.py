@@ -121,12 +121,14 @@ def test_network_policies_admit_only_gateway_and_callers(
 ) -> None:
     policies = {component_of(p): p for p in by_kind(rendered[name], "NetworkPolicy")}
     expected_callers = {
-        "identity": {"gateway", "customers", "pipeline", "activities", "contracts", "analytics"},
-        "customers": {"gateway", "pipeline"},
-        "pipeline": {"gateway", "contracts"},
+        "identity": {"gateway", "customers", "pipeline", "activities", "contracts", "analytics", "expenses", "webhooks"},
+        "customers": {"gateway", "pipeline", "expenses"},
+        "pipeline": {"gateway", "contracts", "expenses"},
         "activities": {"gateway"},
         "contracts": {"gateway", "pipeline"},
         "analytics": {"gateway"},
+        "expenses": {"gateway"},
+        "webhooks": {"gateway"},
     }
     for component, callers in expected_callers.items():
         spec = policies[component]["spec"]
@@ -159,8 +161,9 @@ def test_peer_addresses_follow_callers(rendered: dict[str, list[dict[str, Any]]]
     addrs = {c: sorted(k for k in env if k.endswith("_ADDR")) for c, env in deps.items()}
     assert addrs["pipeline"] == ["SALESGRID_CONTRACTS_ADDR", "SALESGRID_CUSTOMERS_ADDR", "SALESGRID_IDENTITY_ADDR"]
     assert addrs["contracts"] == ["SALESGRID_IDENTITY_ADDR", "SALESGRID_PIPELINE_ADDR"]
+    assert addrs["expenses"] == ["SALESGRID_CUSTOMERS_ADDR", "SALESGRID_IDENTITY_ADDR", "SALESGRID_PIPELINE_ADDR"]
     assert addrs["identity"] == []
-    assert len(addrs["gateway"]) == 6
+    assert len(addrs["gateway"]) == 8  # every service but the gateway itself
     assert deps["customers"]["SALESGRID_IDENTITY_ADDR"]["value"] == f"{RELEASE}-identity:50051"
 
 
@@ -227,7 +230,7 @@ def test_generated_signing_key_is_an_ed25519_hook_secret(rendered: dict[str, lis
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-    (secret,) = by_kind(rendered["default"], "Secret")
+    (secret,) = [s for s in by_kind(rendered["default"], "Secret") if s["metadata"]["name"].endswith("signing-key")]
     assert secret["metadata"]["annotations"]["helm.sh/hook"] == "pre-install", "the migration Job needs it"
     assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
     pem = base64.b64decode(secret["data"]["signing-key"])
@@ -256,3 +259,21 @@ def test_backups_and_durability(chart: Any) -> None:
     script = jobs["customers"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"][0]
     assert "pg_dump -Fc" in script and "tail -n +15" in script  # the newest 14 kept
     assert not by_kind(render(chart, load_values("minimal.yaml")), "CronJob")  # off by default
+
+
+def test_only_webhooks_may_reach_partner_endpoints(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    policies = {component_of(p): p for p in by_kind(rendered["default"], "NetworkPolicy")}
+    for component, policy in policies.items():
+        blocks = [to["ipBlock"] for rule in policy["spec"]["egress"] for to in rule.get("to", []) if "ipBlock" in to]
+        https = [b for b in blocks if b["cidr"] == "0.0.0.0/0"]
+        if component == "webhooks":
+            assert https and "10.0.0.0/8" in https[0]["except"], policy
+        else:
+            assert not https, component
+
+
+def test_webhooks_get_a_generated_key_for_secrets_at_rest(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    webhooks = next(d for d in by_kind(rendered["default"], "Deployment") if component_of(d) == "webhooks")
+    ref = env_of(webhooks)["SALESGRID_SECRET_KEY"]["valueFrom"]["secretKeyRef"]
+    secret = next(s for s in by_kind(rendered["default"], "Secret") if s["metadata"]["name"] == ref["name"])
+    assert ref["key"] in secret["data"]

@@ -1,13 +1,13 @@
 """event pipeline v2: delivery attempts, aggregate versions, projection versions (issue 19)
 
 Revision ID: e19a00000004
-Revises: 815e34350a44
+Revises: aa4f4985d2c9
 Create Date: 2026-12-04 20:00:00
 """
 from salesgrid_common.migration_steps import create_event_tables_v2, drop_event_tables_v2
 
 revision = 'e19a00000004'
-down_revision = '815e34350a44'
+down_revision = 'aa4f4985d2c9'
 branch_labels = None
 depends_on = None
 

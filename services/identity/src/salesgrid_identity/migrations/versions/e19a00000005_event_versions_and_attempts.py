@@ -1,13 +1,13 @@
 """event pipeline v2: delivery attempts, aggregate versions, projection versions (issue 19)
 
 Revision ID: e19a00000005
-Revises: 735b65d82f7b
+Revises: 103f1009a312
 Create Date: 2026-12-04 20:00:00
 """
 from salesgrid_common.migration_steps import create_event_tables_v2, drop_event_tables_v2
 
 revision = 'e19a00000005'
-down_revision = '735b65d82f7b'
+down_revision = '103f1009a312'
 branch_labels = None
 depends_on = None
 
