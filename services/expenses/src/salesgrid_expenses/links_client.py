@@ -12,7 +12,8 @@ from salesgrid.customers.v1 import customers_pb2_grpc as cpb_grpc
 from salesgrid.pipeline.v1 import pipeline_pb2 as ppb
 from salesgrid.pipeline.v1 import pipeline_pb2_grpc as ppb_grpc
 from salesgrid_common.auth import Principal
-from salesgrid_common.errors import FailedPrecondition, ValidationFailed
+from salesgrid_common.dependencies import dependency_error
+from salesgrid_common.errors import ValidationFailed
 from salesgrid_common.service import outgoing_metadata
 from salesgrid_expenses.domain.claims import ExpenseLine, link_opportunity
 
@@ -60,6 +61,5 @@ class LinksClient:
         except grpc.aio.AioRpcError as error:
             if error.code() in _HIDDEN:
                 raise ValidationFailed(f"{request.id!r} does not exist or is outside your scope", field) from None
-            raise FailedPrecondition(f"the {service} service could not answer ({error.code().name}); retry later",
-                                     field) from None
+            raise dependency_error(service, error, field) from None
 
