@@ -216,9 +216,11 @@ class ServiceApp:
             await self.server.stop(self.settings.shutdown_grace_seconds)
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(BaseException):
-                await task
+        # Bounded: nats-py's fetch can swallow a cancellation that lands inside its wait_for, and
+        # awaiting such a consumer task would hang the shutdown for good (the NATS drain below
+        # ends it anyway).
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=5.0)
         self._tasks.clear()
         for channel in self.ctx.channels.values():
             await channel.close()
