@@ -215,6 +215,7 @@ async def test_opportunity_lifecycle_gates_scope_and_forecast(database_url: str,
         assert [s.code for s in model.stages][:3] == ["lead", "opportunity", "approval"]
 
         assert await subjects(running) == [
+            "salesgrid.pipeline.stage_model.published",  # the built-in default, at start-up
             "salesgrid.pipeline.opportunity.created", "salesgrid.pipeline.opportunity.created",
             "salesgrid.pipeline.gate.violated", "salesgrid.pipeline.gate.violated",
             "salesgrid.pipeline.opportunity.stage_changed", "salesgrid.pipeline.opportunity.stage_changed",

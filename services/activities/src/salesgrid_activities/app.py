@@ -11,6 +11,7 @@ from salesgrid_common.scheduling import every
 from salesgrid_common.service import ServiceContext, ServiceDefinition
 
 from salesgrid_activities.handlers import customer_locations
+from salesgrid_activities.merges import customer_merges_subscription
 from salesgrid_activities.models import Base
 from salesgrid_activities.servicer import ActivitiesServicer
 from salesgrid_activities.usecases import ActivitiesUseCases
@@ -41,4 +42,4 @@ def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
 
 
 DEFINITION = ServiceDefinition(name="activities", register=register, background=background,
-                               subscriptions=lambda ctx: [customer_locations()], metadata=Base.metadata)
+                               subscriptions=lambda ctx: [customer_locations(), customer_merges_subscription()], metadata=Base.metadata)

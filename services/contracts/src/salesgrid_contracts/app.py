@@ -11,6 +11,7 @@ from salesgrid.contracts.v1 import contracts_pb2, contracts_pb2_grpc
 from salesgrid_common.scheduling import every
 from salesgrid_common.service import ServiceContext, ServiceDefinition
 
+from salesgrid_contracts.merges import customer_merges_subscription
 from salesgrid_contracts.models import Base
 from salesgrid_contracts.pipeline_client import PipelineClient
 from salesgrid_contracts.servicer import ContractsServicer
@@ -38,4 +39,5 @@ def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
     return [every(interval, usecases_for(ctx).send_reminders, "contract reminders sent")]
 
 
-DEFINITION = ServiceDefinition(name="contracts", register=register, background=background, metadata=Base.metadata)
+DEFINITION = ServiceDefinition(name="contracts", register=register, background=background,
+                               subscriptions=lambda ctx: [customer_merges_subscription()], metadata=Base.metadata)

@@ -21,6 +21,7 @@ from salesgrid.events.v1.contracts_events_pb2 import (ContractsApprovalStep, Con
                                                      ContractsRefundRecorded)
 from salesgrid_common.auth import Principal, scope_filter
 from salesgrid_common.clock import Clock
+from salesgrid_common.customer_merges import survivor_of
 from salesgrid_common.db import SessionFactory
 from salesgrid_common.directory import get_user, unit_time_zone
 from salesgrid_common.errors import (AlreadyExists, Conflict, FailedPrecondition, NotFound, PermissionDenied,
@@ -252,11 +253,11 @@ class ContractsUseCases:
         principal.require("contracts:read")
         query = select(models.Contract).where(
             scope_filter(principal, "contracts:read", models.Contract.owner_id, models.Contract.org_path))
-        if customer_id:
-            query = query.where(models.Contract.customer_id == customer_id)
         if status:
             query = query.where(models.Contract.status == status)
         async with self.sessions() as session:
+            if customer_id:  # a merged customer's id lists its survivor's contracts
+                query = query.where(models.Contract.customer_id == await survivor_of(session, customer_id))
             page = await keyset_page(session, query, models.Contract.id, page_size, cursor)
             return Page([await self._view(session, row) for row in page.items], page.next_token)
 
@@ -311,6 +312,7 @@ class ContractsUseCases:
         start, end = parse_day(start_date, "start_date"), parse_day(end_date, "end_date")
         now = self.clock()
         async with self.sessions() as session, session.begin():
+            customer_id = await survivor_of(session, customer_id)  # a merged customer's id: its survivor
             template = await self._template(session, template_id.strip()) if template_id.strip() else None
             terms = attachments.terms_from(template.terms if template else None, terms)
             domain_lines = await self._lines(session, currency, lines)

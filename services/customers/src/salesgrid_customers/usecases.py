@@ -26,6 +26,7 @@ from salesgrid.events.v1.customers_events_pb2 import (CustomerArbitrationDecided
                                                        CustomerContactState, CustomerOwnerChanged)
 from salesgrid_common.auth import Principal, Scope, principal_from_claims, scope_filter
 from salesgrid_common.clock import Clock
+from salesgrid_common.customer_merges import record_merge
 from salesgrid_common.db import SessionFactory
 from salesgrid_common.directory import directory_units, get_user
 from salesgrid_common.events.envelope import EventMeta
@@ -647,6 +648,8 @@ class CustomersUseCases:
             await session.execute(delete(models.CustomerNameKey).where(
                 models.CustomerNameKey.customer_id.in_(plan.merged_ids)))
             await self._repoint_facts(session, survivor_row.id, plan.merged_ids)
+            # later events about a merged id (consumed in handlers) count for the survivor
+            await record_merge(session, survivor_row.id, plan.merged_ids, now)
             await session.refresh(survivor_row)
             await self._emit(session, "merged", survivor_row, principal, CustomerMerged(
                 survivor_id=survivor_row.id, merged_ids=plan.merged_ids, owner_id=survivor_row.owner_id or "",
