@@ -106,7 +106,9 @@ async def add_users(running, *users: tuple[str, str, str | None]) -> None:
 
 async def subjects(running) -> list[str]:
     async with running.app.ctx.sessions() as session:
-        return list((await session.scalars(select(outbox.c.subject).order_by(outbox.c.event_id))).all())
+        return list((await session.scalars(select(outbox.c.subject).where(
+            outbox.c.subject != "salesgrid.pipeline.stage_model.published")  # at start-up: tested on its own
+            .order_by(outbox.c.event_id))).all())
 
 
 async def expect_error(call, code: grpc.StatusCode, field: str | None = None) -> grpc.aio.AioRpcError:
@@ -215,7 +217,6 @@ async def test_opportunity_lifecycle_gates_scope_and_forecast(database_url: str,
         assert [s.code for s in model.stages][:3] == ["lead", "opportunity", "approval"]
 
         assert await subjects(running) == [
-            "salesgrid.pipeline.stage_model.published",  # the built-in default, at start-up
             "salesgrid.pipeline.opportunity.created", "salesgrid.pipeline.opportunity.created",
             "salesgrid.pipeline.gate.violated", "salesgrid.pipeline.gate.violated",
             "salesgrid.pipeline.opportunity.stage_changed", "salesgrid.pipeline.opportunity.stage_changed",

@@ -39,7 +39,9 @@ from salesgrid_pipeline.domain.money import Money
 from salesgrid_pipeline.domain.opportunities import OpportunityInput, validate_opportunity
 from salesgrid_common.customer_merges import survivor_of
 from salesgrid_pipeline.domain.stage_model import StageModel, default_stage_model, validate_stage_model
-from salesgrid_pipeline.stage_model_events import DEFAULT_VERSION, Emit, publish_if_changed, publish_models_in_force
+from salesgrid_pipeline.stage_model_events import (
+    DEFAULT_VERSION, STAGE_MODELS_ACTOR, Emit, publish_if_changed, publish_models_in_force,
+)
 from salesgrid_pipeline.domain.stages import (GateRejected, OpportunityState, StageTransition, advance,
                                               gate_violation, lose, regress, win)
 from salesgrid_pipeline.catalogue_client import CatalogueClient, ContractDraftRequest, ContractLineDraft
@@ -241,9 +243,16 @@ class PipelineUseCases:
             return model
 
     def _emitter(self, principal: Principal | None) -> Emit:
+        """Outbox writer for stage-model events: the administrator's change, or the periodic check
+        acting as `system:pipeline-stage-models`."""
         async def emit(session: AsyncSession, event_type: str, payload, aggregate_id: str,  # type: ignore[no-untyped-def]
                        now: datetime) -> None:
-            await self._emit(session, event_type, payload, aggregate_id, "/", principal, now)
+            if principal is not None:
+                await self._emit(session, event_type, payload, aggregate_id, "/", principal, now)
+            else:
+                await self.outbox.record(session, f"salesgrid.pipeline.{event_type}", payload,
+                                         EventMeta(aggregate_id=aggregate_id, actor_id=STAGE_MODELS_ACTOR,
+                                                   org_path="/"), now)
         return emit
 
     async def publish_stage_models(self) -> int:
