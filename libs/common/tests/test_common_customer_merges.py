@@ -2,10 +2,12 @@
 PostgreSQL: lookups, chains of merges, and applying one merge twice."""
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import Column, MetaData, String, Table, select, update
 
 from salesgrid_common.customer_merges import customer_merges, merged_into, merges_metadata, record_merge, survivor_of
 from salesgrid_common.db import create_engine, session_factory
@@ -33,6 +35,43 @@ async def test_merges_map_chains_and_reapplies(database_url: str) -> None:
             assert await merged_into(session, "c") == ["a", "b"]
             rows = (await session.execute(customer_merges.select())).all()
             assert len(rows) == 2
+    finally:
+        await engine.dispose()
+
+
+async def test_a_write_and_a_merge_of_its_customer_never_interleave(database_url: str) -> None:
+    """A write that resolved a customer id holds off that customer's merge until it commits, so the
+    merge's re-attach sees the new record (PostgreSQL: the advisory locks; SQLite: one writer)."""
+    records = Table("records", MetaData(), Column("id", String(8), primary_key=True), Column("customer_id", String(8)))
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(merges_metadata.create_all)
+            await conn.run_sync(records.metadata.create_all)
+        sessions = session_factory(engine)
+        written, release = asyncio.Event(), asyncio.Event()
+
+        async def write() -> None:
+            async with sessions() as session, session.begin():
+                customer = await survivor_of(session, "d")
+                await session.execute(records.insert().values(id="r1", customer_id=customer))
+                written.set()
+                await release.wait()
+
+        async def merge() -> None:
+            await written.wait()
+            async with sessions() as session, session.begin():
+                ids = await record_merge(session, "s", ["d"], AT)
+                await session.execute(update(records).where(records.c.customer_id.in_(ids)).values(customer_id="s"))
+
+        writer, merger = asyncio.create_task(write()), asyncio.create_task(merge())
+        await written.wait()
+        await asyncio.sleep(0.3)
+        assert not merger.done()  # waiting for the write to commit
+        release.set()
+        await asyncio.wait_for(asyncio.gather(writer, merger), 10)
+        async with sessions() as session:
+            assert await session.scalar(select(records.c.customer_id)) == "s"
     finally:
         await engine.dispose()
 

@@ -203,7 +203,7 @@ class ActivitiesUseCases:
         query = select(FollowUpRow).where(
             scope_filter(principal, "activities:read", FollowUpRow.owner_id, FollowUpRow.org_path))
         async with self.sessions() as session:
-            customer_id = await survivor_of(session, customer_id)  # a merged id lists the survivor's
+            customer_id = await survivor_of(session, customer_id, writing=False)  # a merged id lists the survivor's
             for column, value in ((FollowUpRow.customer_id, customer_id), (FollowUpRow.lead_id, lead_id),
                                   (FollowUpRow.owner_id, owner_id)):
                 if value:
@@ -284,7 +284,7 @@ class ActivitiesUseCases:
             query = query.where(VisitRow.flagged.is_(True))
         async with self.sessions() as session:
             if customer_id:  # a merged id lists the survivor's
-                query = query.where(VisitRow.customer_id == await survivor_of(session, customer_id))
+                query = query.where(VisitRow.customer_id == await survivor_of(session, customer_id, writing=False))
             return await keyset_page(session, query, VisitRow.id, page_size, page_token)
 
     # --- tasks ---------------------------------------------------------------------------------

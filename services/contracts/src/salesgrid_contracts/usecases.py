@@ -257,7 +257,8 @@ class ContractsUseCases:
             query = query.where(models.Contract.status == status)
         async with self.sessions() as session:
             if customer_id:  # a merged customer's id lists its survivor's contracts
-                query = query.where(models.Contract.customer_id == await survivor_of(session, customer_id))
+                query = query.where(models.Contract.customer_id == await survivor_of(session, customer_id,
+                                                                                        writing=False))
             page = await keyset_page(session, query, models.Contract.id, page_size, cursor)
             return Page([await self._view(session, row) for row in page.items], page.next_token)
 

@@ -620,6 +620,9 @@ class CustomersUseCases:
             plan = merge.plan_merge(await self._as_domain(session, survivor_row),
                                     [await self._as_domain(session, r) for r in rows], actor_of(principal),
                                     {r.id: await self._shares(session, r.id) for r in (survivor_row, *rows)})
+            # Later events about a merged id (consumed in handlers) count for the survivor; first, so
+            # a handler writing facts of a merged id finishes before the facts are moved, or waits.
+            await record_merge(session, survivor_row.id, plan.merged_ids, now)
             merged = plan.survivor
             point = merged.address.point if merged.address else None
             # Every record must still be at the version the plan was made from.
@@ -648,8 +651,6 @@ class CustomersUseCases:
             await session.execute(delete(models.CustomerNameKey).where(
                 models.CustomerNameKey.customer_id.in_(plan.merged_ids)))
             await self._repoint_facts(session, survivor_row.id, plan.merged_ids)
-            # later events about a merged id (consumed in handlers) count for the survivor
-            await record_merge(session, survivor_row.id, plan.merged_ids, now)
             await session.refresh(survivor_row)
             await self._emit(session, "merged", survivor_row, principal, CustomerMerged(
                 survivor_id=survivor_row.id, merged_ids=plan.merged_ids, owner_id=survivor_row.owner_id or "",

@@ -179,9 +179,11 @@ class PipelineUseCases:
         async with self.sessions() as session:
             self._model_for_new(await self._load_models(session), stage_model)
             # a merged customer's id stands for its survivor
-            data = replace(data, customer_id=await survivor_of(session, data.customer_id.strip()))
+            data = replace(data, customer_id=await survivor_of(session, data.customer_id.strip(), writing=False))
         await self.customers.visible_customer(principal, data.customer_id)
         async with self.sessions() as session, session.begin():
+            if await survivor_of(session, data.customer_id) != data.customer_id:  # holds off a merge until commit
+                raise Conflict("the customer was merged into another one meanwhile; retry", "customer_id")
             owner, org_path = await self._user_in_scope(session, principal, OPP_CREATE, owner_id, "owner_id")
             return await self._insert_opportunity(session, principal, data, owner, org_path, now, stage_model)
 
@@ -303,7 +305,7 @@ class PipelineUseCases:
         principal.require(OPP_READ)
         stmt = select(Opportunity).where(scope_filter(principal, OPP_READ, Opportunity.owner_id, Opportunity.org_path))
         async with self.sessions() as session:
-            customer_id = await survivor_of(session, customer_id)  # a merged id lists the survivor's
+            customer_id = await survivor_of(session, customer_id, writing=False)  # a merged id lists the survivor's
             for column, value in ((Opportunity.owner_id, owner_id), (Opportunity.customer_id, customer_id),
                                   (Opportunity.status, status), (Opportunity.stage, stage)):
                 if value:
