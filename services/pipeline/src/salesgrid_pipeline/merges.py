@@ -10,13 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.customer_merges import merge_subscription
 from salesgrid_common.events.consumer import Subscription
-from salesgrid_common.events.envelope import EventMeta
 from salesgrid_pipeline.domain._checks import normalise_key
 from salesgrid_pipeline.domain.merge import name_on_survivor
 from salesgrid_pipeline.models import Opportunity
 from salesgrid_pipeline.usecases import PipelineUseCases
-
-MERGE_ACTOR = "system:pipeline-customer-merges"  # who re-attaches, on customers' merge event
 
 
 async def reattach_opportunities(uc: PipelineUseCases, session: AsyncSession, survivor_id: str,
@@ -36,8 +33,8 @@ async def reattach_opportunities(uc: PipelineUseCases, session: AsyncSession, su
         taken.add(row.name_key)
         row.customer_id, row.version, row.updated_at = survivor_id, row.version + 1, now
         await session.flush()  # one row at a time: the (customer, name) constraint sees each move
-        await uc.outbox.record(session, "salesgrid.pipeline.opportunity.updated", uc._opportunity_event(row),
-                               EventMeta(aggregate_id=row.id, actor_id=MERGE_ACTOR, org_path=row.org_path), now)
+        # acted by the service itself (its system actor), on customers' event
+        await uc._emit(session, "opportunity.updated", uc._opportunity_event(row), row.id, row.org_path, None, now)
     return len(moving)
 
 

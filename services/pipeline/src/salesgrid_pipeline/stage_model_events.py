@@ -26,7 +26,6 @@ from salesgrid_pipeline.models import StageModelPublication, StageModelRow
 log = logging.getLogger(__name__)
 EVENT = "stage_model.published"
 DEFAULT_VERSION = 0  # the built-in default until an administrator stores a model with its code
-STAGE_MODELS_ACTOR = "system:pipeline-stage-models"  # who publishes on the periodic check
 
 # (session, event type without the service prefix, payload, aggregate id, when) -> outbox row
 Emit = Callable[[AsyncSession, str, Message, str, datetime], Awaitable[None]]
