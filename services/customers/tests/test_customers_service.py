@@ -544,7 +544,7 @@ async def test_merge_keeps_contacts_and_deactivate(database_url: str, nats_url: 
         assert [(c.id, c.primary) for c in contacts.contacts] == [(kept.id, True), (moved.id, False)]
         # The duplicate is gone; its owner keeps sight of the history as a collaborator.
         gone = await rpc_error(api.GetCustomer(pb.GetCustomerRequest(id=duplicate.id), metadata=mgr))
-        assert gone.code() == grpc.StatusCode.NOT_FOUND
+        assert gone.code() == grpc.StatusCode.NOT_FOUND and f"merged into customer {survivor.id}" in gone.details()
         assert (await api.GetCustomer(pb.GetCustomerRequest(id=survivor.id), metadata=b)).id == survivor.id
         shares = await api.ListShares(pb.ListSharesRequest(customer_id=survivor.id), metadata=a)
         assert [(s.user_id, s.role) for s in shares.shares] == [("rep-b", "collaborator")]

@@ -303,6 +303,9 @@ class ContractsUseCases:
                               attachment_refs: Sequence[AttachmentInput] = ()) -> ContractView:
         principal.require("contracts:create")
         stored_attachments = _attachments(attachment_refs)
+        if opportunity_id and customer_id:
+            async with self.sessions() as session:  # a merged customer's id names its survivor
+                customer_id = await survivor_of(session, customer_id, writing=False)
         if opportunity_id:
             customer_id, currency, lines = await self._from_opportunity(principal, opportunity_id, customer_id,
                                                                         currency, lines)

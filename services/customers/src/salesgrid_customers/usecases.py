@@ -28,7 +28,7 @@ from salesgrid_common import localtime
 from salesgrid_common.actors import system_actor
 from salesgrid_common.auth import Principal, Scope, principal_from_claims, scope_filter
 from salesgrid_common.clock import Clock
-from salesgrid_common.customer_merges import record_merge
+from salesgrid_common.customer_merges import record_merge, survivor_of
 from salesgrid_common.db import SessionFactory
 from salesgrid_common.directory import directory_units, get_user
 from salesgrid_common.events.envelope import EventMeta
@@ -182,6 +182,9 @@ class CustomersUseCases:
             return row
         if await session.scalar(select(models.Customer.id).where(models.Customer.id == customer_id,
                                                                    models.Customer.active)) is None:
+            survivor = await survivor_of(session, customer_id, writing=False)
+            if survivor != customer_id:  # say where its records went
+                raise NotFound(f"customer {customer_id} was merged into customer {survivor}", "id")
             raise NotFound(f"customer {customer_id} does not exist", "id")
         raise PermissionDenied(f"customer {customer_id} is outside your data scope ({permission})")
 
