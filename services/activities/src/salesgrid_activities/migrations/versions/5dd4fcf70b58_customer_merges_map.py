@@ -1,7 +1,7 @@
 """customer merges map
 
 Revision ID: 5dd4fcf70b58
-Revises: 66bf170f34e0
+Revises: 0b44c9debfc3
 Create Date: 2026-12-04 19:37:30.246087
 """
 from alembic import op
@@ -10,7 +10,7 @@ import salesgrid_common.db
 
 
 revision = '5dd4fcf70b58'
-down_revision = '66bf170f34e0'
+down_revision = '0b44c9debfc3'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """customer merges map and stage models
 
 Revision ID: 2c5aa58e189e
-Revises: 2a8aecc27001
+Revises: 2ca69c37ec55
 Create Date: 2026-12-04 19:37:33.839676
 """
 from alembic import op
@@ -10,7 +10,7 @@ import salesgrid_common.db
 
 
 revision = '2c5aa58e189e'
-down_revision = '2a8aecc27001'
+down_revision = '2ca69c37ec55'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """customer merges map
 
 Revision ID: ce53df943abb
-Revises: 3a282d9c0d1b
+Revises: a40677d48755
 Create Date: 2026-12-04 19:37:31.363771
 """
 from alembic import op
@@ -10,7 +10,7 @@ import salesgrid_common.db
 
 
 revision = 'ce53df943abb'
-down_revision = '3a282d9c0d1b'
+down_revision = 'a40677d48755'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """customer merges map
 
 Revision ID: 49ac4889a617
-Revises: 815e34350a44
+Revises: aa4f4985d2c9
 Create Date: 2026-12-04 19:37:32.684446
 """
 from alembic import op
@@ -10,7 +10,7 @@ import salesgrid_common.db
 
 
 revision = '49ac4889a617'
-down_revision = '815e34350a44'
+down_revision = 'aa4f4985d2c9'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """customer merges map and stage model publications
 
 Revision ID: e0a8f0071169
-Revises: 199b1996f495
+Revises: f51472b324b3
 Create Date: 2026-12-04 19:37:28.767202
 """
 from alembic import op
@@ -10,7 +10,7 @@ import salesgrid_common.db
 
 
 revision = 'e0a8f0071169'
-down_revision = '199b1996f495'
+down_revision = 'f51472b324b3'
 branch_labels = None
 depends_on = None
 
