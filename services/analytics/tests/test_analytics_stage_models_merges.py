@@ -15,6 +15,7 @@ from salesgrid.analytics.v1 import analytics_pb2 as pb
 from salesgrid.analytics.v1 import analytics_pb2_grpc as pb_grpc
 from salesgrid.events.v1.activities_events_pb2 import ActivitiesFollowUpLogged, ActivitiesVisitReading
 from salesgrid.events.v1.customers_events_pb2 import CustomerMerged
+from salesgrid.events.v1.expenses_events_pb2 import ExpensesClaimState, ExpensesLineState
 from salesgrid.events.v1.pipeline_events_pb2 import PipelineOpportunityState
 from salesgrid_analytics.app import DEFINITION, MIGRATIONS
 from salesgrid_analytics.models import StoredFact
@@ -76,7 +77,7 @@ PIPELINE = [
 async def publish(nats_url: str, events: list[tuple[str, Message, datetime]]) -> None:
     nc = await connect(nats_url, "test-producers")
     js = nc.jetstream()
-    for producer in ("pipeline", "customers", "activities"):
+    for producer in ("pipeline", "customers", "activities", "expenses"):
         await ensure_stream(js, producer, 1)
     for event_type, payload, when in events:
         envelope = build_envelope(event_type, event_type.split(".")[1], payload,
@@ -143,12 +144,24 @@ async def test_merge_reattaches_activity_facts_and_routes_later_ones(database_ur
                                               .order_by(StoredFact.occurred_at))).all()
             return [json.loads(r.data)["customer_id"] for r in rows]
 
+        def paid(claim_id: str, *customers: str):
+            return ("salesgrid.expenses.claim.paid", ExpensesClaimState(
+                claim_id=claim_id, owner_id="u-a", org_path=T1, currency="CNY", total=f"{10 * len(customers)}.00",
+                lines=[ExpensesLineState(line_no=n, customer_id=c, amount="10.00") for n, c in enumerate(customers)]),
+                at(5, 4))
+
+        async def expense_customers() -> list[list[str]]:
+            async with running.app.ctx.sessions() as session:
+                rows = (await session.scalars(select(StoredFact).where(StoredFact.kind == "expense_paid")
+                                              .order_by(StoredFact.data))).all()
+            return sorted([line["customer_id"] for line in json.loads(r.data)["lines"]] for r in rows)
+
         merge = ("salesgrid.customers.customer.merged", CustomerMerged(survivor_id="cu-s", merged_ids=["cu-d"]),
                  at(5, 5))
         await publish(nats_url, [follow_up("f-1", "cu-d", at(5, 1)), follow_up("f-2", "cu-s", at(5, 2)),
                                  ("salesgrid.activities.check_in.recorded", ActivitiesVisitReading(
                                      visit_id="v-1", owner_id="u-a", org_path=T1, customer_id="cu-d"), at(5, 3)),
-                                 merge])
+                                 paid("x-1", "cu-d", "cu-o"), merge])
 
         async def reattached() -> list[str] | None:
             found = await customers_of("follow_up_logged")
@@ -156,12 +169,19 @@ async def test_merge_reattaches_activity_facts_and_routes_later_ones(database_ur
 
         await eventually(reattached)
         assert await customers_of("check_in_recorded") == ["cu-s"]
+        assert await eventually(lambda: _when_equal(expense_customers(), [["cu-s", "cu-o"]]))
         # a later event naming the merged id lands on the survivor; the same merge again changes nothing
-        await publish(nats_url, [follow_up("f-3", "cu-d", at(5, 6)), merge, follow_up("f-4", "cu-x", at(5, 7))])
+        await publish(nats_url, [follow_up("f-3", "cu-d", at(5, 6)), merge, follow_up("f-4", "cu-x", at(5, 7)),
+                                 paid("x-2", "cu-d")])
         found = await eventually(lambda: _when_len(customers_of("follow_up_logged"), 4))
         assert found == ["cu-s", "cu-s", "cu-s", "cu-x"]
+        assert await eventually(lambda: _when_equal(expense_customers(), [["cu-s"], ["cu-s", "cu-o"]]))
 
 
 async def _when_len(pending, n: int):  # type: ignore[no-untyped-def]
     found = await pending
     return found if found is not None and len(found) == n else None
+
+
+async def _when_equal(pending, expected):  # type: ignore[no-untyped-def]
+    return (await pending) == expected

@@ -185,9 +185,9 @@ def expenses_subscription() -> Subscription:
     async def paid(session: AsyncSession, envelope: Envelope, claim: ExpensesClaimState) -> None:
         await factstore.store_fact(session, ExpensePaid(
             **_common(envelope, claim.owner_id, claim.org_path), claim_id=claim.claim_id, amount=claim.total,
-            currency=claim.currency, lines=tuple({"customer_id": line.customer_id,
-                                                  "opportunity_id": line.opportunity_id, "amount": line.amount}
-                                                 for line in claim.lines)))
+            currency=claim.currency, lines=tuple([{"customer_id": await survivor_of(session, line.customer_id),
+                                                   "opportunity_id": line.opportunity_id, "amount": line.amount}
+                                                  for line in claim.lines])))
 
     return sub
 
