@@ -1,0 +1,88 @@
+// Field work without signal: check-ins, follow-ups and daily reports are written to a queue on the
+// device when the network is down and sent, in order, when it is back. Each carries an
+// Idempotency-Key made when it was queued, so a send that reached the server but whose answer was
+// lost is not recorded twice when retried.
+import { Offline, Problem, api } from "./api.js";
+
+const QUEUE_KEY = "salesgrid.queue";
+const listeners = new Set();
+let flushing = null;
+
+export function pending() {
+  try {
+    return JSON.parse(localStorage.getItem(QUEUE_KEY) || "[]");
+  } catch {
+    return [];
+  }
+}
+
+function save(items) {
+  localStorage.setItem(QUEUE_KEY, JSON.stringify(items));
+  listeners.forEach((listener) => listener(items));
+}
+
+export function onChange(listener) {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+export function newKey() {
+  return crypto.randomUUID ? crypto.randomUUID()
+    : "10000000-1000-4000-8000-100000000000".replace(/[018]/g, (c) =>
+      (c ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (c / 4)))).toString(16));
+}
+
+/**
+ * Send a field-work write now, or queue it when there is no network.
+ * Returns {sent: reply} or {queued: entry}. A problem (4xx) is thrown: the user must fix the input.
+ */
+export async function sendOrQueue(method, path, body, label) {
+  const entry = { key: newKey(), method, path, body, label, queued_at: new Date().toISOString() };
+  if (navigator.onLine === false) return { queued: enqueue(entry) };
+  try {
+    return { sent: await api(method, path, { body, headers: { "Idempotency-Key": entry.key } }) };
+  } catch (error) {
+    if (error instanceof Offline) return { queued: enqueue(entry) };
+    throw error;
+  }
+}
+
+function enqueue(entry) {
+  save([...pending(), entry]);
+  return entry;
+}
+
+export function discard(key) {
+  save(pending().filter((item) => item.key !== key));
+}
+
+/**
+ * Send what is waiting, oldest first. Stops at the first network failure (still offline); an entry
+ * the server refuses stays with its problem's detail for the user to see and discard.
+ */
+export function flush() {
+  flushing ??= (async () => {
+    let sent = 0;
+    try {
+      for (const entry of pending()) {
+        if (entry.error) continue;
+        try {
+          await api(entry.method, entry.path, { body: entry.body, headers: { "Idempotency-Key": entry.key } });
+          save(pending().filter((item) => item.key !== entry.key));
+          sent += 1;
+        } catch (error) {
+          if (error instanceof Offline) break;
+          if (error instanceof Problem && (error.status >= 500 || error.status === 401)) break;
+          const refused = error instanceof Problem ? error.detail : String(error);
+          save(pending().map((item) => (item.key === entry.key ? { ...item, error: refused } : item)));
+        }
+      }
+    } finally {
+      flushing = null;
+    }
+    return sent;
+  })();
+  return flushing;
+}
+
+window.addEventListener("online", () => flush());
