@@ -61,28 +61,31 @@ export function discard(key) {
  * the server refuses stays with its problem's detail for the user to see and discard.
  */
 export function flush() {
-  flushing ??= (async () => {
+  if (flushing) return flushing;
+  flushing = (async () => {
     let sent = 0;
-    try {
-      for (const entry of pending()) {
-        if (entry.error) continue;
-        try {
-          await api(entry.method, entry.path, { body: entry.body, headers: { "Idempotency-Key": entry.key } });
-          save(pending().filter((item) => item.key !== entry.key));
-          sent += 1;
-        } catch (error) {
-          if (error instanceof Offline) break;
-          if (error instanceof Problem && (error.status >= 500 || error.status === 401)) break;
-          const refused = error instanceof Problem ? error.detail : String(error);
-          save(pending().map((item) => (item.key === entry.key ? { ...item, error: refused } : item)));
-        }
+    for (const entry of pending()) {
+      if (entry.error) continue;
+      try {
+        await api(entry.method, entry.path, { body: entry.body, headers: { "Idempotency-Key": entry.key } });
+        save(pending().filter((item) => item.key !== entry.key));
+        sent += 1;
+      } catch (error) {
+        if (error instanceof Offline) break;
+        if (error instanceof Problem && (error.status >= 500 || error.status === 401)) break;
+        const refused = error instanceof Problem ? error.detail : String(error);
+        save(pending().map((item) => (item.key === entry.key ? { ...item, error: refused } : item)));
       }
-    } finally {
-      flushing = null;
     }
     return sent;
-  })();
+  })().finally(() => {
+    flushing = null; // after the run, never inside it: an empty run ends before it was assigned
+  });
   return flushing;
 }
 
 window.addEventListener("online", () => flush());
+// A send that failed on a flaky network is retried while anything waits.
+setInterval(() => {
+  if (navigator.onLine !== false && pending().some((item) => !item.error)) flush();
+}, 15_000);

@@ -112,7 +112,7 @@ async function keysTab(body, ctx, units, roles) {
       ttl_days: Number(data.ttl_days || 0) || undefined });
     replace(secretBox, h("div", { class: "secret" },
       h("p", {}, h("strong", {}, t("Copy the secret now: it will not be shown again."))),
-      h("code", { class: "secret-value" }, created.secret || created.key || "")));
+      h("code", { class: "secret-value" }, created.secret || "")));
     keysTab(body, ctx, units, roles).then(() => body.querySelector("[data-testid=api-key-secret]").replaceWith(secretBox));
   });
   const items = keys.items || [];
