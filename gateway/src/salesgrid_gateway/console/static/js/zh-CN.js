@@ -218,7 +218,6 @@ export default {
   "tier:potential": "潜在",
   "tier:normal": "普通",
   "tier:key": "重点",
-  "tier:vip": "VIP",
   "metric:collected_revenue": "回款额",
   "metric:contract_amount": "合同额",
   "metric:new_customers": "新增客户",

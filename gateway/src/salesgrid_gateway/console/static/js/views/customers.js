@@ -33,7 +33,7 @@ function createCard(ctx) {
     field("legal_name", t("Legal name"), { required: true, autocomplete: "organization" }), warnings,
     field("credit_code", t("Unified social credit code")),
     field("industry", t("Industry")),
-    field("tier", t("Tier"), {}, select("tier", ["potential", "normal", "key", "vip"].map((v) => [v, t(`tier:${v}`)]))),
+    field("tier", t("Tier"), {}, select("tier", ["potential", "normal", "key"].map((v) => [v, t(`tier:${v}`)]))),
     field("address", t("Address")),
     h("button", { type: "submit" }, t("Create customer")));
   const name = createForm.querySelector('[name="legal_name"]');

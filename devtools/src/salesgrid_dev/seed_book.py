@@ -1,0 +1,319 @@
+"""A book of business for the demo organisation, through the public REST API under each person's
+own token (the same rules as any client): customers with contacts and coordinates, opportunities
+at every stage of the default model (advanced gate by gate with their facts), three months of
+follow-ups, today's check-ins and daily reports, tasks, contracts (approved by the real approval
+chain, signed, with payment plans whose early instalments are overdue and receipts), and targets.
+Requests run on a few threads; the whole book takes well under a minute on the embedded platform."""
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from salesgrid_dev.api import WIN_FACTS, gate_facts
+
+WORKERS = 6
+CN_CITIES = ["上海", "苏州", "杭州", "宁波", "无锡", "南京", "嘉兴", "常州", "合肥", "南通"]
+CN_WORDS = ["恒通", "华泰", "金桥", "东方", "宏达", "新世纪", "远航", "精工", "瑞丰", "天成", "博远", "中科",
+            "鼎盛", "信达", "海纳", "锦程", "安泰", "联创", "长江", "明德"]
+CN_TRADES = [("机械", "manufacturing"), ("电子", "electronics"), ("医疗器械", "medical"), ("化工", "chemicals"),
+             ("物流", "logistics"), ("建设", "construction"), ("能源", "energy"), ("食品", "food")]
+DE_NAMES = ["Spree", "Havel", "Müggel", "Tegel", "Wannsee", "Köpenick", "Pankow", "Lichtenberg", "Moabit",
+            "Kreuzberg", "Adlershof", "Buch", "Dahlem", "Gatow", "Zehlendorf"]
+DE_TRADES = [("Maschinenbau", "manufacturing"), ("Elektronik", "electronics"), ("Medizintechnik", "medical"),
+             ("Logistik", "logistics"), ("Energie", "energy")]
+SURNAMES = ["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴"]
+GIVEN = ["伟", "芳", "娜", "敏", "静", "磊", "洋", "勇", "艳", "杰"]
+# How far each opportunity goes: the stages of the default model, lost and won included.
+PATHS = ["opportunity"] * 5 + ["approval"] * 5 + ["formal_communication"] * 4 + ["bidding"] * 3 + ["result"] * 2 \
+    + ["won"] * 4 + ["lost"] * 2
+KINDS = ["call", "call", "visit", "meeting", "email"]
+HOME = {"CNY": (31.2304, 121.4737), "EUR": (52.5200, 13.4050)}
+
+
+@dataclass
+class Person:
+    login: str
+    token: str
+    id: str = ""
+    unit_id: str = ""
+    manager_id: str = ""
+    currency: str = "CNY"
+    branch_code: str = "SH"
+    customers: list[dict[str, Any]] = field(default_factory=list)
+    won: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Book:
+    customers: int = 0
+    contacts: int = 0
+    opportunities: dict[str, int] = field(default_factory=dict)
+    follow_ups: int = 0
+    check_ins: int = 0
+    reports: int = 0
+    contracts: int = 0
+    receipts: int = 0
+    targets: int = 0
+    tasks: int = 0
+
+
+def _retry(attempt: Callable[[], httpx.Response], ok: Iterable[int] = (200, 201), tries: int = 20) -> httpx.Response:
+    """Services learn of each other's records by events: retry what may arrive a moment late."""
+    reply = attempt()
+    for _ in range(tries):
+        if reply.status_code in ok or reply.status_code in (409, 403):
+            return reply
+        time.sleep(0.25)
+        reply = attempt()
+    return reply
+
+
+def seed_book(base_url: str, passwords: dict[str, str], *, per_rep: int = 50, seed: int = 2026) -> Book:
+    """Seed through the API as `passwords`' people (login → password; reps, their supervisors,
+    managers and heads, and `admin`)."""
+    rng = random.Random(seed)
+    book = Book()
+    with httpx.Client(base_url=base_url, timeout=30, limits=httpx.Limits(max_connections=WORKERS * 2)) as client:
+        people = _log_in(client, passwords)
+        admin = people.pop("admin")
+        units = {u["id"]: u for u in client.get("/v1/org-units", headers=_auth(admin)).json()["items"]}
+        for person in people.values():
+            unit = units.get(person.unit_id, {})
+            person.currency = unit.get("currency") or "CNY"
+            person.branch_code = "BER" if person.currency == "EUR" else "SH"
+        reps = [p for login, p in people.items() if login.startswith("rep")]
+        by_id = {p.id: p for p in people.values()}
+        products = _products(client, admin)
+        with ThreadPoolExecutor(WORKERS) as pool:
+            names = _names(rng, reps, per_rep)
+            for person, made in zip(reps, pool.map(lambda r: _customers(client, r, names[r.login], rng), reps)):
+                person.customers = made
+            book.customers = sum(len(r.customers) for r in reps)
+            work = [(r, c) for r in reps for c in r.customers]
+            book.contacts = sum(pool.map(lambda rc: _contact(client, rc[0], rc[1], rng), work))
+            plans = [(r, c, rng.choice(PATHS), rng.randrange(10, 120) * 10_000)
+                     for r, c in work if rng.random() < 0.45]
+            for stage in pool.map(lambda plan: _opportunity(client, *plan, rng=random.Random(plan[3])), plans):
+                book.opportunities[stage] = book.opportunities.get(stage, 0) + 1
+            book.follow_ups = sum(pool.map(lambda rc: _follow_ups(client, rc[0], rc[1], random.Random(rc[1]["id"])), work))
+            book.check_ins = sum(pool.map(lambda r: _check_ins(client, r, rng.sample(r.customers, min(3, len(r.customers)))), reps))
+            book.reports = sum(pool.map(lambda r: _report(client, r), reps[: max(1, len(reps) * 2 // 3)]))
+            book.tasks = sum(_task(client, by_id.get(r.manager_id), r) for r in reps)
+            contracts = [(r, c, n) for r in reps for n, c in enumerate(r.won)]
+            done = list(pool.map(lambda rcn: _contract(client, rcn[0], rcn[1], rcn[2], products, by_id), contracts))
+            book.contracts = sum(1 for d in done if d >= 0)
+            book.receipts = sum(max(0, d) for d in done)
+        book.targets = _targets(client, people, units, reps)
+    return book
+
+
+def _auth(person: Person) -> dict[str, str]:
+    return {"Authorization": f"Bearer {person.token}"}
+
+
+def _log_in(client: httpx.Client, passwords: dict[str, str]) -> dict[str, Person]:
+    def one(item: tuple[str, str]) -> Person:
+        login, password = item
+        reply = client.post("/v1/auth/login", json={"login": login, "password": password})
+        reply.raise_for_status()
+        person = Person(login, reply.json()["access_token"])
+        me = client.get("/v1/me", headers=_auth(person)).json()
+        person.id, person.unit_id, person.manager_id = me["id"], me["unit_id"], me.get("manager_id", "")
+        return person
+
+    with ThreadPoolExecutor(WORKERS) as pool:
+        return {p.login: p for p in pool.map(one, passwords.items())}
+
+
+def _products(client: httpx.Client, admin: Person) -> list[dict[str, Any]]:
+    made = []
+    for sku, name, cny, eur in (("SG-PRS-01", "Servo press 伺服压力机", "48000.00", "6200.00"),
+                                ("SG-CNC-02", "CNC retrofit 数控改造", "36000.00", "4600.00"),
+                                ("SG-SVC-03", "Service plan 维保服务", "12000.00", "1500.00")):
+        reply = client.post("/v1/products", headers=_auth(admin), json={"sku": sku, "name": name, "prices": [
+            {"amount": cny, "currency": "CNY"}, {"amount": eur, "currency": "EUR"}]})
+        if reply.status_code == 201:
+            made.append(reply.json())
+    if not made:
+        made = client.get("/v1/products", headers=_auth(admin)).json()["items"]
+    return made
+
+
+def _names(rng: random.Random, reps: list[Person], per_rep: int) -> dict[str, list[tuple[str, str]]]:
+    cn = [(f"{city}{word}{trade}有限公司", industry) for city in CN_CITIES for word in CN_WORDS
+          for trade, industry in CN_TRADES[:1]]
+    cn += [(f"{word}{trade}（{city}）有限公司", industry) for word in CN_WORDS for city in CN_CITIES[:3]
+           for trade, industry in CN_TRADES[1:]]
+    de = [(f"{place} {trade} GmbH", industry) for place in DE_NAMES for trade, industry in DE_TRADES]
+    rng.shuffle(cn)
+    rng.shuffle(de)
+    out: dict[str, list[tuple[str, str]]] = {}
+    for rep in reps:
+        source = de if rep.currency == "EUR" else cn
+        out[rep.login], source[:] = source[:per_rep], source[per_rep:]
+    return out
+
+
+def _customers(client: httpx.Client, rep: Person, names: list[tuple[str, str]], rng: random.Random) -> list[dict[str, Any]]:
+    made = []
+    lat, lon = HOME[rep.currency]
+    for name, industry in names:
+        body = {"legal_name": name, "industry": industry, "tier": rng.choice(["potential", "potential", "normal", "key"]),
+                "address": {"text": name[:2] if rep.currency == "CNY" else "Berlin",
+                            "latitude": round(lat + rng.uniform(-0.15, 0.15), 5),
+                            "longitude": round(lon + rng.uniform(-0.15, 0.15), 5)}}
+        reply = _retry(lambda: client.post("/v1/customers", headers=_auth(rep), json=body))
+        if reply.status_code == 201:
+            made.append(reply.json())
+    return made
+
+
+def _contact(client: httpx.Client, rep: Person, customer: dict[str, Any], rng: random.Random) -> int:
+    name = f"{rng.choice(SURNAMES)}{rng.choice(GIVEN)}" if rep.currency == "CNY" else rng.choice(["Anna Schulz", "Jonas Weber", "Lena Fischer"])
+    reply = client.post(f"/v1/customers/{customer['id']}/contacts", headers=_auth(rep), json={
+        "full_name": name, "title": rng.choice(["采购经理", "总工程师", "总经理", "Einkauf", "Technik"]),
+        "phones": [f"+86 139{rng.randrange(10**7, 10**8)}" if rep.currency == "CNY" else f"+49 30 {rng.randrange(10**6, 10**7)}"],
+        "primary": True})
+    return int(reply.status_code == 201)
+
+
+def _opportunity(client: httpx.Client, rep: Person, customer: dict[str, Any], goal: str, amount: int,
+                 rng: random.Random) -> str:
+    today = datetime.now(UTC).date()
+    close = today + timedelta(days=rng.randrange(-20, 240))
+    reply = _retry(lambda: client.post("/v1/opportunities", headers=_auth(rep), json={
+        "customer_id": customer["id"], "name": f"{customer['legal_name'][:8]} {rng.choice(['产线', '改造', '扩建', 'Line', 'Retrofit'])}",
+        "amount": {"amount": str(amount), "currency": rep.currency}, "expected_close_date": close.isoformat()}))
+    if reply.status_code != 201:
+        return "failed"
+    opportunity = reply.json()
+    if goal == "opportunity":
+        return goal
+    if goal == "lost":
+        client.post(f"/v1/opportunities/{opportunity['id']}/lost", headers=_auth(rep), json={"reason": "price"})
+        return goal
+    money = str(amount)
+    for stage, facts in gate_facts(budget=str(amount * 2), expected=money, winning=money):
+        facts = [_in_currency(f, rep.currency) for f in facts]
+        moved = client.post(f"/v1/opportunities/{opportunity['id']}/advance", headers=_auth(rep), json={"facts": facts})
+        if moved.status_code != 200:
+            return "failed"
+        if stage == goal:
+            return goal
+    won = client.post(f"/v1/opportunities/{opportunity['id']}/won", headers=_auth(rep), json={"facts": WIN_FACTS})
+    if won.status_code == 200:
+        rep.won.append(customer)
+        return "won"
+    return "failed"
+
+
+def _in_currency(fact: dict[str, Any], currency: str) -> dict[str, Any]:
+    if "amount" in fact:
+        return {**fact, "amount": {**fact["amount"], "currency": currency}}
+    return fact
+
+
+def _follow_ups(client: httpx.Client, rep: Person, customer: dict[str, Any], rng: random.Random) -> int:
+    count = 0
+    now = datetime.now(UTC)
+    for n in range(rng.choice([1, 2, 2, 3])):
+        at = now - timedelta(days=rng.randrange(0, 90), hours=rng.randrange(0, 8))
+        body = {"kind": rng.choice(KINDS), "occurred_at": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "notes": rng.choice(["介绍新产品线，客户有兴趣", "确认预算与时间表", "技术交流，需要方案", "Angebot besprochen",
+                                     "拜访采购部门", "报价已发送，等待反馈"]), "customer_id": customer["id"]}
+        if n == 0 and rng.random() < 0.3:
+            body["next_follow_up_on"] = (now.date() + timedelta(days=rng.randrange(-3, 2))).isoformat()
+        count += int(_retry(lambda: client.post("/v1/follow-ups", headers=_auth(rep), json=body)).status_code == 201)
+    return count
+
+
+def _check_ins(client: httpx.Client, rep: Person, customers: list[dict[str, Any]]) -> int:
+    count = 0
+    for n, customer in enumerate(customers):
+        address = customer.get("address") or {}
+        far = 0.03 if n == len(customers) - 1 else 0.0  # the last one ~3 km away: flagged
+        reading = {"latitude": address.get("latitude", 0) + far, "longitude": address.get("longitude", 0),
+                   "accuracy_m": 15, "device_time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        reply = _retry(lambda: client.post("/v1/check-ins", headers=_auth(rep), json={"customer_id": customer["id"], "reading": reading}))
+        count += int(reply.status_code == 201)
+    return count
+
+
+def _report(client: httpx.Client, rep: Person) -> int:
+    reply = client.post("/v1/daily-reports", headers=_auth(rep), json={
+        "summary": "拜访客户 3 家，推进两个商机 / visited three customers", "tomorrow_plan": "准备投标文件",
+        "problems": ""})
+    return int(reply.status_code == 201)
+
+
+def _task(client: httpx.Client, boss: Person | None, rep: Person) -> int:
+    if boss is None:
+        return 0
+    due = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    reply = _retry(lambda: client.post("/v1/tasks", headers=_auth(boss), json={
+        "assignee_id": rep.id, "title": "整理重点客户拜访计划 / key-account visit plan", "due_at": due}))
+    return int(reply.status_code == 201)
+
+
+def _contract(client: httpx.Client, rep: Person, customer: dict[str, Any], n: int, products: list[dict[str, Any]],
+              by_id: dict[str, Person]) -> int:
+    """-1: not made; else the number of receipts. Every third stays waiting for approval."""
+    today = datetime.now(UTC).date()
+    start = today - timedelta(days=150 - 40 * (n % 3))
+    reply = _retry(lambda: client.post("/v1/contracts", headers=_auth(rep), json={
+        "customer_id": customer["id"], "branch_code": rep.branch_code, "currency": rep.currency,
+        "start_date": start.isoformat(), "end_date": (start + timedelta(days=365)).isoformat(),
+        "lines": [{"product_id": products[n % len(products)]["id"], "quantity": "1"}]}))
+    if reply.status_code != 201:
+        return -1
+    contract = reply.json()
+    submitted = _retry(lambda: client.post(f"/v1/contracts/{contract['id']}/submit", headers=_auth(rep)), ok=(200,))
+    if submitted.status_code != 200 or n % 3 == 2:
+        return 0
+    for step in submitted.json().get("approval_steps", []):
+        approver = by_id.get(step["approver_id"])
+        if approver is None:
+            return 0
+        client.post(f"/v1/contracts/{contract['id']}/approve", headers=_auth(approver), json={"comment": "ok"})
+    if client.post(f"/v1/contracts/{contract['id']}/sign", headers=_auth(rep)).status_code != 200:
+        return 0
+    total = float(contract["total"])
+    parts = [round(total * 0.3, 2), round(total * 0.3, 2)]
+    parts.append(round(total - sum(parts), 2))
+    dues = [start + timedelta(days=30), start + timedelta(days=90), start + timedelta(days=300)]
+    plan = client.put(f"/v1/contracts/{contract['id']}/payment-plan", headers=_auth(rep), json={"instalments": [
+        {"due_date": d.isoformat(), "amount": f"{a:.2f}"} for d, a in zip(dues, parts)]})
+    if plan.status_code != 200:
+        return 0
+    receipts = 0
+    for amount in ([parts[0]] if n % 2 else [parts[0], parts[1] / 2]):  # the rest of the second one is overdue
+        reply = client.post("/v1/receipts", headers=_auth(rep), json={
+            "contract_id": contract["id"], "amount": f"{amount:.2f}", "method": "bank_transfer",
+            "reference": f"TX-{contract['id'][-6:]}-{receipts}"})
+        receipts += int(reply.status_code == 201)
+    return receipts
+
+
+def _targets(client: httpx.Client, people: dict[str, Person], units: dict[str, dict[str, Any]], reps: list[Person]) -> int:
+    """Each branch manager's monthly and yearly contract-amount targets, split between his reps."""
+    count = 0
+    today = date.today()
+    for manager in (p for login, p in people.items() if login.startswith("manager")):
+        branch = units.get(manager.unit_id)
+        mine = [r for r in reps if units.get(r.unit_id, {}).get("path", "").startswith(branch["path"])] if branch else []
+        if not mine:
+            continue
+        for period, each in ((today.strftime("%Y-%m"), 150_000), (str(today.year), 1_500_000)):
+            goal = {"metric": "contract_amount", "period": period, "org_path": branch["path"], "currency": manager.currency}
+            reply = client.post("/v1/targets", headers=_auth(manager), json={
+                "parent": goal | {"amount": str(each * len(mine))},
+                "children": [goal | {"rep_id": r.id, "amount": str(each)} for r in mine]})
+            count += int(reply.status_code == 200)
+    return count
