@@ -12,16 +12,17 @@ function svg(tag, attrs = {}, ...children) {
 /** rows: [{label, value, text}] → horizontal bars scaled to the largest value. */
 export function bars(rows, { title = "", className = "" } = {}) {
   const height = 26 * rows.length + 6;
+  const width = 440;
   const max = Math.max(1e-9, ...rows.map((r) => Math.abs(Number(r.value) || 0)));
-  const chart = svg("svg", { viewBox: `0 0 600 ${height}`, role: "img", class: `chart ${className}`, "aria-label": title });
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", class: `chart ${className}`, "aria-label": title });
   chart.append(svg("title", {}, title));
   rows.forEach((row, index) => {
     const y = 4 + index * 26;
-    const width = Math.max(1, (Math.abs(Number(row.value) || 0) / max) * 300);
+    const length = Math.max(1, (Math.abs(Number(row.value) || 0) / max) * 170);
     chart.append(
-      svg("text", { x: 0, y: y + 15, class: "label" }, String(row.label).slice(0, 26)),
-      svg("rect", { x: 190, y, width, height: 20, rx: 3, class: `bar ${row.className || ""}` }),
-      svg("text", { x: 196 + width, y: y + 15, class: "value" }, row.text ?? String(row.value)));
+      svg("text", { x: 0, y: y + 15, class: "label" }, String(row.label).slice(0, 16)),
+      svg("rect", { x: 125, y, width: length, height: 20, rx: 3, class: `bar ${row.className || ""}` }),
+      svg("text", { x: 131 + length, y: y + 15, class: "value" }, row.text ?? String(row.value)));
   });
   return chart;
 }

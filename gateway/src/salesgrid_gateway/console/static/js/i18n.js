@@ -63,6 +63,18 @@ export function money(amount, currency) {
   }
 }
 
+/** Money in a few characters (charts): ¥1.2M, ¥120万. */
+export function moneyShort(amount, currency) {
+  const value = Number(amount);
+  if (!Number.isFinite(value)) return "–";
+  try {
+    return new Intl.NumberFormat(locale, { style: "currency", currency: currency || branch.currency, notation: "compact",
+      maximumFractionDigits: 1 }).format(value);
+  } catch {
+    return money(value, currency);
+  }
+}
+
 export function number(value, digits = 0) {
   const parsed = Number(value);
   if (!Number.isFinite(parsed)) return "–";

@@ -185,6 +185,7 @@ export default {
   "by {owner}, {start} – {end}": "{owner}，{start} – {end}",
   "closes {date}": "预计 {date} 成交",
   "conversion": "转化率",
+  "entered · amount · conversion to the next stage": "进入数 · 金额 · 向下一阶段转化率",
   "days": "天",
   "due {when}": "截止 {when}",
   "expires {when}": "{when} 到期",

@@ -31,8 +31,11 @@ export async function render(main, ctx, [openId]) {
   if (wanted && wanted.status === "open") openGate(dialog, model, wanted, ctx, main);
 }
 
+/** The stages an opportunity can be in: from the model's entry stage on, outcomes excluded. */
 function openStages(model) {
-  return (model?.stages || []).filter((s) => !s.outcome);
+  const stages = model?.stages || [];
+  const entry = Math.max(0, stages.findIndex((s) => s.code === model?.entry_stage));
+  return stages.slice(entry).filter((s) => !s.outcome);
 }
 
 function columns(model, opportunities, onAdvance) {

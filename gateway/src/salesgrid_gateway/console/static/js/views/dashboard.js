@@ -3,7 +3,7 @@
 // violations and receivables ageing, all for his subtree, in one round trip; a rep drills down.
 import { get } from "../api.js";
 import { bars, columns } from "../charts.js";
-import { branchMonth, dateTime, money, number, percent, t } from "../i18n.js";
+import { branchMonth, dateTime, money, moneyShort, number, percent, t } from "../i18n.js";
 import { card, empty, failure, h, replace } from "../ui.js";
 
 const METRICS = ["contract_amount", "collections", "new_customers", "follow_ups", "visits"];
@@ -62,9 +62,9 @@ function funnelCard(dash, models, currency) {
     return pair ? (document.documentElement.lang === "zh-CN" ? pair[1] || pair[0] : pair[0]) : code;
   };
   const stages = funnel.stages || [];
-  return card(t("Funnel"),
+  return card(t("Funnel"), h("p", { class: "muted" }, t("entered · amount · conversion to the next stage")),
     bars(stages.map((s) => ({ label: label(s.stage), value: s.entered,
-      text: `${number(s.entered)} · ${money(s.amount, currency)}${s.conversion ? ` · ${t("conversion")} ${percent(s.conversion)}` : ""}` })),
+      text: `${number(s.entered)} · ${moneyShort(s.amount, currency)}${s.conversion ? ` · ${percent(s.conversion)}` : ""}` })),
     { title: t("Funnel") }),
     h("p", { class: "muted" }, t("Won {won}, lost {lost}, win rate {rate}", {
       won: number(funnel.won || 0), lost: number(funnel.lost || 0), rate: funnel.win_rate ? percent(funnel.win_rate) : "–" })));
@@ -78,7 +78,7 @@ function targetsCard(dash) {
     label: t(`metric:${target.metric}`), value: Number(target.attainment || 0),
     className: Number(target.attainment || 0) >= 1 ? "good" : "",
     text: `${percent(target.attainment || 0)} · ${target.metric.includes("revenue") || target.metric.includes("amount")
-      ? `${money(target.actual || 0, target.currency)} / ${money(target.amount, target.currency)}`
+      ? `${moneyShort(target.actual || 0, target.currency)} / ${moneyShort(target.amount, target.currency)}`
       : `${number(target.actual || 0)} / ${number(target.amount)}`}` })), { title: t("Targets") }));
 }
 
@@ -120,7 +120,7 @@ function ageingCard(ageing) {
   const lines = ageing.value.lines || [];
   if (!lines.length) return card(t("Receivables ageing"), empty(t("Nothing outstanding.")));
   return card(t("Receivables ageing"), lines.map((line) => bars(buckets.map(([key, label]) => ({
-    label: `${label} ${t("days")}`, value: Number(line[key] || 0), text: money(line[key] || 0, line.currency),
+    label: key === "not_due" ? label : `${label} ${t("days")}`, value: Number(line[key] || 0), text: moneyShort(line[key] || 0, line.currency),
     className: key === "not_due" ? "good" : key === "over_90" ? "bad" : "" })), { title: `${t("Receivables ageing")} ${line.currency}` })));
 }
 
