@@ -213,6 +213,16 @@ def test_an_admin_creates_a_user_and_an_api_key(context: BrowserContext, browser
     keys = api.get("/v1/api-keys", headers=auth(admin_token)).json()["items"]
     assert next(k for k in keys if k["name"] == key_name).get("revoked_at")
 
+    # An import shows its progress and each refused row.
+    page.get_by_role("link", name="Customers").click()
+    csv = f"legal_name,credit_code\n导入{world['suffix']}测试有限公司,\n导入{world['suffix']}坏码有限公司,123\n"
+    importer = page.get_by_role("form", name="Import customers")
+    importer.get_by_label("CSV or Excel file").set_input_files(
+        {"name": "customers.csv", "mimeType": "text/csv", "buffer": csv.encode()})
+    importer.get_by_role("button", name="Import").click()
+    expect(page.get_by_test_id("import-status")).to_have_text("2 of 2 rows: 1 created, 1 refused")
+    expect(importer.locator("li.error")).to_contain_text("credit_code")
+
     # The new user must choose his own password before anything else.
     first = browser.new_context(locale="en-US")
     try:

@@ -30,9 +30,11 @@ DE_TRADES = [("Maschinenbau", "manufacturing"), ("Elektronik", "electronics"), (
              ("Logistik", "logistics"), ("Energie", "energy")]
 SURNAMES = ["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴"]
 GIVEN = ["伟", "芳", "娜", "敏", "静", "磊", "洋", "勇", "艳", "杰"]
-# How far each opportunity goes: the stages of the default model, lost and won included.
-PATHS = ["opportunity"] * 5 + ["approval"] * 5 + ["formal_communication"] * 4 + ["bidding"] * 3 + ["result"] * 2 \
-    + ["won"] * 4 + ["lost"] * 2
+# How far each opportunity goes, in turn: every stage of the default model, lost and won included,
+# is reached by the first eight, then more of the early stages than of the late ones.
+PATHS = ["opportunity", "approval", "won", "formal_communication", "bidding", "lost", "result", "approval",
+         "opportunity", "won", "formal_communication", "approval", "bidding", "opportunity", "won", "lost",
+         "formal_communication", "result", "approval", "opportunity"]
 KINDS = ["call", "call", "visit", "meeting", "email"]
 HOME = {"CNY": (31.2304, 121.4737), "EUR": (52.5200, 13.4050)}
 
@@ -96,10 +98,11 @@ def seed_book(base_url: str, passwords: dict[str, str], *, per_rep: int = 50, se
             for person, made in zip(reps, pool.map(lambda r: _customers(client, r, names[r.login], rng), reps)):
                 person.customers = made
             book.customers = sum(len(r.customers) for r in reps)
-            work = [(r, c) for r in reps for c in r.customers]
+            longest = max((len(r.customers) for r in reps), default=0)
+            work = [(r, r.customers[i]) for i in range(longest) for r in reps if i < len(r.customers)]  # reps in turn
             book.contacts = sum(pool.map(lambda rc: _contact(client, rc[0], rc[1], rng), work))
-            plans = [(r, c, rng.choice(PATHS), rng.randrange(10, 120) * 10_000)
-                     for r, c in work if rng.random() < 0.45]
+            chosen = [rc for n, rc in enumerate(work) if n % 2 == 0]  # about half the customers have a deal
+            plans = [(r, c, PATHS[n % len(PATHS)], rng.randrange(10, 120) * 10_000) for n, (r, c) in enumerate(chosen)]
             for stage in pool.map(lambda plan: _opportunity(client, *plan, rng=random.Random(plan[3])), plans):
                 book.opportunities[stage] = book.opportunities.get(stage, 0) + 1
             book.follow_ups = sum(pool.map(lambda rc: _follow_ups(client, rc[0], rc[1], random.Random(rc[1]["id"])), work))

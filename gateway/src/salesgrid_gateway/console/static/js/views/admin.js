@@ -167,6 +167,7 @@ function orgTab(body, ctx, units) {
       (u.ip_allowlist || []).length ? h("span", { class: "muted" }, ` · IP ${u.ip_allowlist.join(", ")}`) : null,
       branch(u.id))));
   };
-  const roots = units.filter((u) => !u.parent_id || !units.some((p) => p.id === u.parent_id));
-  replace(body, card(t("Org tree"), roots.length ? h("div", { "data-testid": "org-tree" }, roots.map((r) => branch(r.parent_id || ""))) : empty("–")));
+  // The tops of what the caller sees: units whose parent is not among them (one list per parent).
+  const tops = [...new Set(units.filter((u) => !units.some((p) => p.id === u.parent_id)).map((u) => u.parent_id || ""))];
+  replace(body, card(t("Org tree"), tops.length ? h("div", { "data-testid": "org-tree" }, tops.map(branch)) : empty("–")));
 }

@@ -1,6 +1,6 @@
 // Customers: name search (Chinese or Latin) paged by the API's cursor, creation with live
 // duplicate warnings naming the owner of the existing record, the public pool, and the 360 view.
-import { get, post } from "../api.js";
+import { api, get, post } from "../api.js";
 import { dateTime, day, money, t } from "../i18n.js";
 import { card, empty, failure, field, form, h, onSubmit, pagedList, replace, select, toast } from "../ui.js";
 
@@ -23,7 +23,8 @@ export async function render(main, ctx, [id]) {
     h("div", { class: "toolbar" }, search,
       ctx.can("pool:read") ? h("a", { class: "button secondary", href: "#/customers/pool" }, t("Public pool")) : null),
     h("div", { class: "grid wide-first" }, card(t("Customers"), results),
-      ctx.can("customers:create") ? createCard(ctx) : null));
+      h("div", { class: "stack" }, ctx.can("customers:create") ? createCard(ctx) : null,
+        ctx.can("customers:import") ? importCard() : null)));
   load();
 }
 
@@ -91,7 +92,7 @@ async function renderCustomer(main, ctx, id) {
       h("dt", {}, t("Address")), h("dd", {}, c.address?.text || "–")),
     h("div", { class: "grid" },
       card(t("Contacts"), (overview.contacts || []).length ? h("ul", { class: "list" }, overview.contacts.map((p) =>
-        h("li", {}, h("strong", {}, p.name), " ", h("span", { class: "muted" }, [p.title, p.phone, p.email].filter(Boolean).join(" · ")))))
+        h("li", {}, h("strong", {}, p.full_name), " ", h("span", { class: "muted" }, [p.title, ...(p.phones || []), p.email].filter(Boolean).join(" · ")))))
         : empty(t("No contacts yet."))),
       card(t("Opportunities"), opportunities.error ? failure(opportunities.error) : (opportunities.items || []).length
         ? h("ul", { class: "list" }, opportunities.items.map((o) => h("li", {},
@@ -138,4 +139,39 @@ async function renderPool(main, ctx) {
       } }, t("Claim"));
       return h("li", {}, h("strong", {}, c.legal_name), " ", ctx.can("pool:claim") ? claim : null);
     }, { emptyText: t("The pool is empty.") })));
+}
+
+/** A CSV or XLSX file sent as it is; the job's progress is polled and each refused row listed. */
+function importCard() {
+  const progress = h("progress", { max: 1, value: 0, hidden: true, "aria-label": t("Import progress") });
+  const status = h("p", { role: "status", "data-testid": "import-status" });
+  const rows = h("ul", { class: "list" });
+  const importForm = form({ "aria-label": t("Import customers") },
+    field("file", t("CSV or Excel file"), { type: "file", accept: ".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" }),
+    h("p", { class: "muted" }, t("Columns: legal_name (required), credit_code, industry, address, latitude, longitude, tier, tags, source.")),
+    h("button", { type: "submit" }, t("Import")), progress, status, rows);
+  onSubmit(importForm, async () => {
+    const file = importForm.querySelector('input[type="file"]').files[0];
+    if (!file) {
+      importForm.querySelector('.field-error[data-for="file"]').textContent = t("Choose a file");
+      return;
+    }
+    const type = file.name.toLowerCase().endsWith(".xlsx")
+      ? "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" : "text/csv";
+    let job = await api("POST", "/v1/customers/imports", { body: file, headers: { "Content-Type": type } });
+    replace(rows);
+    progress.hidden = false;
+    while (true) {
+      progress.max = Math.max(1, job.total || 1);
+      progress.value = job.processed || 0;
+      status.textContent = t("{processed} of {total} rows: {created} created, {failed} refused", {
+        processed: job.processed || 0, total: job.total || "?", created: job.created || 0, failed: job.failed || 0 });
+      if (job.status === "done") break;
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      job = await get(`/v1/customers/imports/${job.id}`, { limit: 100 });
+    }
+    replace(rows, (job.errors || []).map((e) => h("li", { class: "error" }, t("Row {row}", { row: e.row }), " ",
+      e.column ? h("code", {}, e.column) : null, " ", e.message)));
+  });
+  return card(t("Import customers"), importForm);
 }
