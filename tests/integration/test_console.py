@@ -253,3 +253,61 @@ def test_the_pages_in_chinese(context: BrowserContext, platform: Platform, world
     # Switching back to English from the menu.
     page.get_by_label("语言").first.select_option("en")
     expect(page.get_by_role("link", name="Dashboard", exact=True)).to_be_visible()
+
+
+def test_an_expired_access_token_is_refreshed_and_a_dead_session_asks_to_log_in(
+        context: BrowserContext, platform: Platform, world: dict[str, Any]) -> None:
+    page = context.new_page()
+    log_in(page, platform, world["rep_login"])
+    expect(page.get_by_role("heading", level=1, name=re.compile("^Today"))).to_be_visible()
+    # A stale access token: the first call answers 401, the console refreshes once and goes on.
+    page.evaluate("""() => { const s = JSON.parse(localStorage.getItem('salesgrid.session'));
+        s.access_token = 'expired'; localStorage.setItem('salesgrid.session', JSON.stringify(s)); }""")
+    page.reload()
+    expect(page.get_by_role("heading", level=1, name=re.compile("^Today"))).to_be_visible()
+    assert page.evaluate("JSON.parse(localStorage.getItem('salesgrid.session')).access_token") != "expired"
+    # A revoked refresh token too: back to the login form, saying why.
+    page.evaluate("""() => { const s = JSON.parse(localStorage.getItem('salesgrid.session'));
+        s.access_token = 'expired'; s.refresh_token = 'revoked'; localStorage.setItem('salesgrid.session', JSON.stringify(s)); }""")
+    page.reload()
+    expect(page.get_by_role("button", name="Log in")).to_be_visible()
+    # Logging out ends the session on the server and on the device.
+    log_in(page, platform, world["rep_login"])
+    expect(page.get_by_role("heading", level=1, name=re.compile("^Today"))).to_be_visible()
+    refresh_token = page.evaluate("JSON.parse(localStorage.getItem('salesgrid.session')).refresh_token")
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("button", name="Log in")).to_be_visible()
+    assert page.evaluate("localStorage.getItem('salesgrid.session')") is None
+    assert httpx.post(f"{platform.gateway_url}/v1/auth/refresh", json={"refresh_token": refresh_token}).status_code == 401
+
+
+def test_client_side_formatting_and_stage_logic(context: BrowserContext, platform: Platform) -> None:
+    """The console's own logic, run in the browser: dates in the branch's zone, money per locale,
+    the next stage of a model, enumerated values in English."""
+    page = context.new_page()
+    page.goto(f"{platform.gateway_url}/console/")
+    base = page.locator("script[type=module]").get_attribute("src").rsplit("/js/", 1)[0]
+    result = page.evaluate("""async (base) => {
+        const i18n = await import(`${base}/js/i18n.js`);
+        const board = await import(`${base}/js/views/board.js`);
+        i18n.setBranch({ time_zone: 'Asia/Shanghai', currency: 'CNY' });
+        const lateUtc = new Date('2026-03-31T20:30:00Z');  // already April 1st in Shanghai
+        const out = { today: i18n.branchToday(lateUtc), month: i18n.branchMonth(lateUtc) };
+        i18n.setLocale('zh-CN');
+        out.zhMoney = i18n.money({ amount: '1234567.5', currency: 'CNY' });
+        out.zhDay = i18n.day('2026-04-01');
+        out.zhText = i18n.t('{n} waiting to send', { n: 2 });
+        out.zhStage = i18n.bilingual('Bidding / 投标');
+        i18n.setLocale('en');
+        out.enMoney = i18n.money('1234567.5', 'EUR');
+        out.enKind = i18n.t('report:on_time');
+        const model = { entry_stage: 'opportunity', stages: [
+            { code: 'lead' }, { code: 'opportunity' }, { code: 'approval' }, { code: 'won', outcome: 'won' },
+            { code: 'lost', outcome: 'lost' }] };
+        out.next = board.nextStage(model, 'opportunity').code;
+        out.afterLast = board.nextStage(model, 'approval').code;
+        return out;
+    }""", base)
+    assert result == {"today": "2026-04-01", "month": "2026-04", "zhMoney": "¥1,234,568", "zhDay": "2026年4月1日",
+                      "zhText": "2 条待发送", "zhStage": "投标", "enMoney": "€1,234,568", "enKind": "on time",
+                      "next": "approval", "afterLast": "won"}

@@ -49,7 +49,21 @@ async function start() {
     if (error instanceof Offline) setTimeout(start, 5000);
     return;
   }
-  const unit = await get(`/v1/org-units/${encodeURIComponent(me.unit_id)}`).catch(() => null);
+  // The branch (zone, currency) rarely changes: a cached copy lets the screen load at once, in
+  // parallel with a fresh read (no third round trip before the first screen).
+  const cacheKey = `salesgrid.unit.${me.unit_id}`;
+  const fresh = get(`/v1/org-units/${encodeURIComponent(me.unit_id)}`).then((u) => {
+    localStorage.setItem(cacheKey, JSON.stringify(u));
+    setBranch(u);
+    return u;
+  }).catch(() => null);
+  let unit = null;
+  try {
+    unit = JSON.parse(localStorage.getItem(cacheKey) || "null");
+  } catch {
+    unit = null;
+  }
+  unit = unit || await fresh;
   setBranch(unit);
   context = makeContext(me, unit);
   renderShell();
