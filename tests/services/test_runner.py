@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from salesgrid_dev.platform import Platform, Ports
+from salesgrid_dev.platform import Platform, Ports, operator_settings
 from salesgrid_dev.processes import PortInUse
 
 
@@ -34,3 +34,22 @@ def test_a_second_run_keeps_the_data(tmp_path: Path) -> None:
     assert [login for _, login in first] == ["admin"]
     platform.migrate()  # what the next `make run` does before starting the services
     assert admins() == first
+
+
+def test_operator_settings_reach_the_right_processes(tmp_path: Path) -> None:
+    """`make run` passes SALESGRID_* settings from .env and the environment (the environment
+    wins) to every process, SALESGRID_<COMPONENT>__X to that component only; the runner's own
+    wiring (ports, addresses) cannot be overridden by accident."""
+    env_file = tmp_path / ".env"
+    env_file.write_text("# demo settings\nSALESGRID_LOG_LEVEL=DEBUG\nSALESGRID_GATEWAY__RATE_LIMIT_PER_MINUTE=5\n"
+                        "SALESGRID_CUSTOMERS__POOL_CAP=7\n")
+    given = operator_settings({"SALESGRID_LOG_LEVEL": "WARNING", "PATH": "/bin"}, env_file)
+    assert given == {"SALESGRID_LOG_LEVEL": "WARNING", "SALESGRID_GATEWAY__RATE_LIMIT_PER_MINUTE": "5",
+                     "SALESGRID_CUSTOMERS__POOL_CAP": "7"}
+    platform = Platform(tmp_path, Ports.free(), settings={**given, "SALESGRID_GRPC_PORT": "1"})
+    customers = platform.service_env("customers")
+    assert customers["SALESGRID_LOG_LEVEL"] == "WARNING" and customers["SALESGRID_POOL_CAP"] == "7"
+    assert customers["SALESGRID_GRPC_PORT"] == str(platform.ports.grpc["customers"])
+    assert "SALESGRID_RATE_LIMIT_PER_MINUTE" not in customers
+    assert "SALESGRID_POOL_CAP" not in platform.service_env("pipeline")
+    assert platform._base_env("gateway")["SALESGRID_RATE_LIMIT_PER_MINUTE"] == "5"

@@ -9,7 +9,7 @@ import threading
 import time
 from pathlib import Path
 
-from salesgrid_dev.platform import ADMIN_LOGIN, ADMIN_PASSWORD, Platform, Ports
+from salesgrid_dev.platform import ADMIN_LOGIN, ADMIN_PASSWORD, Platform, Ports, operator_settings
 from salesgrid_dev.processes import PortInUse
 from salesgrid_dev.seed import DEMO_PASSWORD, seed_demo
 from salesgrid_dev.seed_book import seed_book
@@ -21,7 +21,8 @@ def main() -> int:
     parser.add_argument("--data", default=os.environ.get("SALESGRID_DATA_DIR", ".run"))
     parser.add_argument("--port-base", type=int, default=int(os.environ.get("SALESGRID_PORT_BASE", "8080")))
     options = parser.parse_args()
-    platform = Platform(Path(options.data).resolve(), Ports.from_base(options.port_base))
+    settings = operator_settings(env_file=Path(os.environ.get("SALESGRID_ENV_FILE", ".env")))
+    platform = Platform(Path(options.data).resolve(), Ports.from_base(options.port_base), settings=settings)
     try:
         platform.start()
     except PortInUse as exc:

@@ -42,6 +42,29 @@ class Ports:
                    metrics={s: free_port() for s in SERVICES})
 
 
+def operator_settings(environ: dict[str, str] | None = None, env_file: Path | None = None) -> dict[str, str]:
+    """The `SALESGRID_*` settings an operator gives the embedded platform: from a `.env` file
+    (KEY=VALUE lines, `#` comments) overridden by the environment. `SALESGRID_<COMPONENT>__<NAME>`
+    (e.g. `SALESGRID_GATEWAY__RATE_LIMIT_PER_MINUTE`, `SALESGRID_CUSTOMERS__LOG_LEVEL`) applies to
+    that component only; the rest to every process."""
+    found: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        for line in env_file.read_text().splitlines():
+            key, sep, value = line.strip().partition("=")
+            if sep and key.startswith("SALESGRID_") and not key.startswith("#"):
+                found[key.strip()] = value.strip().strip('"').strip("'")
+    found.update({k: v for k, v in (os.environ if environ is None else environ).items() if k.startswith("SALESGRID_")})
+    return found
+
+
+def settings_for(component: str, given: dict[str, str]) -> dict[str, str]:
+    """The operator settings one component sees (its own `SALESGRID_<COMPONENT>__X` as `SALESGRID_X`)."""
+    prefix = f"SALESGRID_{component.upper()}__"
+    common = {k: v for k, v in given.items() if "__" not in k}
+    own = {f"SALESGRID_{k[len(prefix):]}": v for k, v in given.items() if k.startswith(prefix)}
+    return {**common, **own}
+
+
 @dataclass
 class Platform:
     data_dir: Path
@@ -50,6 +73,9 @@ class Platform:
     gateway_workers: int = 2
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     nats: NatsServer | None = None
+    # Operator settings (see operator_settings); the runner's own wiring (addresses, ports,
+    # database files) is set after them and wins, except a component's own DATABASE_URL.
+    settings: dict[str, str] = field(default_factory=dict)
 
     @property
     def gateway_url(self) -> str:
@@ -58,8 +84,9 @@ class Platform:
     def database_url(self, service: str) -> str:
         return f"sqlite+aiosqlite:///{self.data_dir / 'db' / f'{service}.db'}"
 
-    def _base_env(self) -> dict[str, str]:
+    def _base_env(self, component: str = "") -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SALESGRID_")}
+        env.update(settings_for(component, self.settings) if component else {})
         env.update({
             "SALESGRID_ENVIRONMENT": self.environment,
             "SALESGRID_IDENTITY_ADDR": f"127.0.0.1:{self.ports.grpc['identity']}",
@@ -68,9 +95,10 @@ class Platform:
         return env
 
     def service_env(self, service: str, **overrides: str) -> dict[str, str]:
+        own = settings_for(service, self.settings)
         return {
-            **self._base_env(),
-            "SALESGRID_DATABASE_URL": self.database_url(service),
+            **self._base_env(service),
+            "SALESGRID_DATABASE_URL": own.get("SALESGRID_DATABASE_URL") or self.database_url(service),
             "SALESGRID_NATS_URL": f"nats://127.0.0.1:{self.ports.nats}",
             "SALESGRID_GRPC_PORT": str(self.ports.grpc[service]),
             "SALESGRID_GRPC_HOST": "127.0.0.1",
@@ -135,7 +163,7 @@ class Platform:
 
     def start_gateway(self) -> None:
         # The gateway's /metrics is served on its HTTP port; no separate metrics server.
-        env = {**self._base_env(), "SALESGRID_HTTP_PORT": str(self.ports.http), "SALESGRID_METRICS_PORT": "0"}
+        env = {**self._base_env("gateway"), "SALESGRID_HTTP_PORT": str(self.ports.http), "SALESGRID_METRICS_PORT": "0"}
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "python:salesgrid_gateway.gunicorn_conf", "--bind",
              f"127.0.0.1:{self.ports.http}", "--workers", str(self.gateway_workers), "--graceful-timeout", "5",

@@ -13,6 +13,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanKind, set_span_in_context
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
 
 from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
@@ -24,6 +25,7 @@ from salesgrid_common.settings import load_settings
 from salesgrid_common.tracing import context_from, setup_tracing, tracer
 from salesgrid_gateway import console, docs
 from salesgrid_gateway.clients import Channels
+from salesgrid_gateway.jsonio import OrjsonProvider
 from salesgrid_gateway.openapi import OpenApi
 from salesgrid_gateway.problems import ApiProblem, from_domain, from_rpc, problem_response
 from salesgrid_gateway import routes
@@ -31,6 +33,15 @@ from salesgrid_gateway.security import ApiKeyExchange, RateLimiter, client_ip, c
 from salesgrid_gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
+# One structured line per request (time, trace id, request id, principal, route, status, duration);
+# never a token or a body. SALESGRID_LOG_LEVEL=WARNING turns it off.
+access_log = logging.getLogger("salesgrid_gateway.access")
+TRACE_HEADERS = ("traceparent", "tracestate")
+
+
+def trace_headers(headers: Headers) -> dict[str, str]:
+    """The W3C trace context a caller sent (only these headers are read for it)."""
+    return {name: value for name in TRACE_HEADERS if (value := headers.get(name))}
 
 
 def route_modules() -> list:  # type: ignore[type-arg]
@@ -54,8 +65,8 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
     setup_logging("gateway", settings.log_level)
     setup_tracing("gateway", settings.otlp_endpoint)
     app = Flask(__name__)
+    app.json = OrjsonProvider(app)
     app.config.update(SETTINGS=settings, CHANNELS=Channels(), MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
     channels: Channels = app.config["CHANNELS"]
     auth_stub = identity_pb2_grpc.AuthStub(channels.get(settings.identity_addr))
 
@@ -73,13 +84,15 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
     app.register_blueprint(docs.blueprint)
     app.register_blueprint(console.blueprint)
 
+    span_tracer = tracer(__name__)
+
     @app.before_request
     def begin() -> Response | None:
         g.started = time.perf_counter()
         g.request_id = request.headers.get("X-Request-Id", "")[:100] or uuid.uuid4().hex
         g.client_ip = client_ip(request, settings.trusted_proxy_header)
-        g.otel_token = otel_context.attach(context_from(dict(request.headers)))
-        g.span = tracer(__name__).start_span(f"{request.method} {request.url_rule.rule if request.url_rule else request.path}",
+        g.otel_token = otel_context.attach(context_from(trace_headers(request.headers)))
+        g.span = span_tracer.start_span(f"{request.method} {request.url_rule.rule if request.url_rule else request.path}",
                                              kind=SpanKind.SERVER)
         g.span_token = otel_context.attach(set_span_in_context(g.span))
         if request.method == "OPTIONS":
@@ -124,7 +137,16 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
         route = request.url_rule.rule if request.url_rule else "unmatched"
         HTTP_REQUESTS.labels(route, request.method, str(response.status_code)).inc()
         if "started" in g:
-            HTTP_LATENCY.labels(route, request.method).observe(time.perf_counter() - g.started)
+            elapsed = time.perf_counter() - g.started
+            HTTP_LATENCY.labels(route, request.method).observe(elapsed)
+            if access_log.isEnabledFor(logging.INFO):
+                principal = g.get("principal")
+                access_log.info("request", extra={
+                    "request_id": g.request_id, "method": request.method, "route": route, "path": request.path,
+                    "status": response.status_code, "duration_ms": round(elapsed * 1000, 2),
+                    "client_ip": g.get("client_ip", ""),
+                    "principal_id": principal.subject_id if principal else "",
+                    "principal_kind": principal.kind if principal else ""})
         return response
 
     @app.teardown_request

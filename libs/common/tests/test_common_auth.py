@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from salesgrid_common.auth import KeySet, Principal, Scope, decode_token
+from salesgrid_common.auth import KeySet, Principal, Scope, SyncTokenVerifier, VerifiedTokens, decode_token
 from salesgrid_common.errors import Unauthenticated
 from salesgrid_dev.testing import AUDIENCE, ISSUER, TestKeys, principal
 
@@ -86,3 +86,64 @@ def test_can_see_matches_the_scope_definition(viewer_path: str, record_path: str
         or (scope == "subtree" and record_path.startswith(viewer_path))
         or (scope == "team" and record_path == viewer_path))
     assert viewer.can_see("x:read", owner, record_path, frozenset({"v"}) if shared else frozenset()) == expected
+
+
+# --- the verified-token cache -------------------------------------------------------------------
+
+class FakeClock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def sync_verifier(keys: TestKeys, cache: VerifiedTokens) -> tuple[SyncTokenVerifier, list[int]]:
+    fetches: list[int] = []
+
+    def fetch() -> str:
+        fetches.append(1)
+        return keys.jwks()
+
+    return SyncTokenVerifier(fetch, issuer=ISSUER, audience=AUDIENCE, cache=cache), fetches
+
+
+def test_a_token_is_verified_once_then_served_from_the_cache_until_it_expires() -> None:
+    keys = TestKeys()
+    issued = time.time()
+    clock = FakeClock(issued)
+    verifier, _ = sync_verifier(keys, VerifiedTokens(clock=clock))
+    token = keys.token(principal(user_id="u1"), exp=int(issued) + 60)
+    first = verifier.verify(token, "10.0.0.1")
+    assert len(verifier.verified) == 1
+    verifier.keys = KeySet()  # a second signature check would now fail: the hit must come from the cache
+    again = verifier.verify(token, "10.0.0.2")
+    assert again.subject_id == first.subject_id == "u1"
+    assert again.client_ip == "10.0.0.2" and first.client_ip == "10.0.0.1"  # the address is per request
+    clock.now = int(issued) + 60  # at exp the cached entry is gone and the token is checked (and refused) again
+    with pytest.raises(Unauthenticated):
+        verifier.verify(token, "10.0.0.2")
+
+
+def test_the_cache_never_accepts_a_token_the_verifier_refused() -> None:
+    keys, attacker = TestKeys("k1"), TestKeys("k1")
+    verifier, _ = sync_verifier(keys, VerifiedTokens())
+    verifier.verify(keys.token(principal()), "")
+    forged = attacker.token(principal(permissions={"customers:read": "all"}))
+    for _ in range(2):
+        with pytest.raises(Unauthenticated):
+            verifier.verify(forged, "")
+    assert len(verifier.verified) == 1
+
+
+def test_the_cache_is_bounded_dropping_expired_entries_first() -> None:
+    clock = FakeClock(1000.0)
+    cache = VerifiedTokens(max_entries=3, clock=clock)
+    cache.put(Principal(subject_id="old", kind="user", unit_id="", org_path="", token="t-old"), 1001.0)
+    for name in ("a", "b"):
+        cache.put(Principal(subject_id=name, kind="user", unit_id="", org_path="", token=f"t-{name}"), 5000.0)
+    clock.now = 1002.0
+    cache.put(Principal(subject_id="c", kind="user", unit_id="", org_path="", token="t-c"), 5000.0)
+    assert len(cache) == 3 and cache.get("t-old", "") is None and cache.get("t-a", "") is not None
+    cache.put(Principal(subject_id="d", kind="user", unit_id="", org_path="", token="t-d"), 5000.0)
+    assert len(cache) == 3 and cache.get("t-a", "") is None and cache.get("t-d", "") is not None

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextvars
 import enum
+import functools
 import ipaddress
 import json
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import jwt
@@ -92,7 +94,12 @@ def ip_allowed(client_ip: str, allowlist: Sequence[str]) -> bool:
         address = ipaddress.ip_address(client_ip)
     except ValueError:
         return False
-    return any(address in ipaddress.ip_network(cidr, strict=False) for cidr in allowlist)
+    return any(address in network for network in _networks(tuple(allowlist)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _networks(allowlist: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in allowlist)
 
 
 def scope_filter(
@@ -145,6 +152,12 @@ class KeySet:
 
 
 def decode_token(token: str, keys: KeySet, *, issuer: str, audience: str, client_ip: str = "") -> Principal:
+    return decode_token_expiry(token, keys, issuer=issuer, audience=audience, client_ip=client_ip)[0]
+
+
+def decode_token_expiry(token: str, keys: KeySet, *, issuer: str, audience: str,
+                        client_ip: str = "") -> tuple[Principal, float]:
+    """The verified principal and the token's expiry (epoch seconds)."""
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:
@@ -168,7 +181,7 @@ def decode_token(token: str, keys: KeySet, *, issuer: str, audience: str, client
         raise Unauthenticated("token issuer is not accepted") from None
     except jwt.PyJWTError as exc:
         raise Unauthenticated(f"invalid token: {exc}") from None
-    return principal_from_claims(claims, token, client_ip)
+    return principal_from_claims(claims, token, client_ip), float(claims["exp"])
 
 
 def principal_from_claims(claims: Mapping[str, Any], token: str = "", client_ip: str = "") -> Principal:
@@ -210,18 +223,66 @@ def access_claims(principal: Principal, *, issuer: str, audience: str, ttl_secon
     }
 
 
-class _VerifierCore:
-    """Key cache shared by the async (services) and sync (gateway) verifiers."""
+class VerifiedTokens:
+    """Tokens already verified by this process, kept until they expire: a token's signature is
+    checked once per process, not once per request. Expiry is checked again on every hit, so a
+    cached token is never accepted later than its `exp`; the cache is bounded (`max_entries`),
+    dropping expired entries first and then the oldest."""
 
-    def __init__(self, *, issuer: str, audience: str, min_refresh_interval: float = 5.0) -> None:
+    def __init__(self, max_entries: int = 10_000, clock: Callable[[], float] = time.time) -> None:
+        self.max_entries = max_entries
+        self.clock = clock
+        self._entries: dict[str, tuple[Principal, float]] = {}
+        self._lock = threading.Lock()  # the gateway's threads share one cache
+
+    def get(self, token: str, client_ip: str) -> Principal | None:
+        entry = self._entries.get(token)
+        if entry is None:
+            return None
+        principal, expires = entry
+        if self.clock() >= expires:
+            self._entries.pop(token, None)
+            return None
+        return principal if principal.client_ip == client_ip else replace(principal, client_ip=client_ip)
+
+    def put(self, principal: Principal, expires: float) -> None:
+        with self._lock:
+            self._put(principal, expires)
+
+    def _put(self, principal: Principal, expires: float) -> None:
+        if len(self._entries) >= self.max_entries:
+            now = self.clock()
+            for token in [t for t, (_, exp) in self._entries.items() if exp <= now]:
+                del self._entries[token]
+            while len(self._entries) >= self.max_entries:  # still full: drop the oldest
+                del self._entries[next(iter(self._entries))]
+        self._entries[principal.token] = (principal, expires)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class _VerifierCore:
+    """Key cache and verified-token cache shared by the async (services) and sync (gateway)
+    verifiers."""
+
+    def __init__(self, *, issuer: str, audience: str, min_refresh_interval: float = 5.0,
+                 cache: VerifiedTokens | None = None) -> None:
         self.issuer = issuer
         self.audience = audience
         self.min_refresh_interval = min_refresh_interval
         self.keys = KeySet()
         self._fetched_at = float("-inf")
+        self.verified = cache if cache is not None else VerifiedTokens()
+
+    def _cached(self, token: str, client_ip: str) -> Principal | None:
+        return self.verified.get(token, client_ip)
 
     def _decode(self, token: str, client_ip: str) -> Principal:
-        return decode_token(token, self.keys, issuer=self.issuer, audience=self.audience, client_ip=client_ip)
+        principal, expires = decode_token_expiry(token, self.keys, issuer=self.issuer, audience=self.audience,
+                                                 client_ip=client_ip)
+        self.verified.put(principal, expires)
+        return principal
 
     def _may_refresh(self) -> bool:
         return time.monotonic() - self._fetched_at >= self.min_refresh_interval
@@ -243,6 +304,9 @@ class AsyncTokenVerifier(_VerifierCore):
         self.fetch_jwks = fetch_jwks
 
     async def verify(self, token: str, client_ip: str = "") -> Principal:
+        cached = self._cached(token, client_ip)
+        if cached is not None:
+            return cached
         try:
             return self._decode(token, client_ip)
         except UnknownKey:
@@ -264,6 +328,9 @@ class SyncTokenVerifier(_VerifierCore):
         self.fetch_jwks = fetch_jwks
 
     def verify(self, token: str, client_ip: str = "") -> Principal:
+        cached = self._cached(token, client_ip)
+        if cached is not None:
+            return cached
         try:
             return self._decode(token, client_ip)
         except UnknownKey:

@@ -1,5 +1,7 @@
 """SQLAlchemy 2 async engines and sessions; the URL picks the engine (sqlite+aiosqlite for
-the embedded platform and tests, postgresql+asyncpg in the cluster)."""
+the embedded platform and tests, postgresql+asyncpg in the cluster). SQLite URLs are served by
+`salesgrid_common.sqlite_loop`, which runs SQLite on the event loop instead of aiosqlite's
+thread (one hand-off per statement was most of a request's cost)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -18,11 +20,15 @@ def is_sqlite(url: str) -> bool:
 
 def create_engine(url: str, *, pool_size: int = 10, readonly: bool = False) -> AsyncEngine:
     """An async engine for `url`. On SQLite, writers take the lock at BEGIN (BEGIN IMMEDIATE)
-    so concurrent writers queue on busy_timeout instead of failing mid-transaction; a
+    so concurrent writers queue for the lock (asynchronously, see sqlite_loop) instead of failing
+    mid-transaction; a
     `readonly` engine begins deferred transactions, which in WAL mode never wait for writers."""
-    backend = make_url(url).get_backend_name()
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
     if backend == "sqlite":
-        engine = create_async_engine(url, pool_size=5, max_overflow=20, connect_args={"timeout": 30})
+        from salesgrid_common import sqlite_loop  # noqa: F401 - registers the sqlite+sgloop dialect
+
+        engine = create_async_engine(parsed.set(drivername="sqlite+sgloop"), pool_size=5, max_overflow=20)
         event.listen(engine.sync_engine, "connect", _sqlite_reader_pragmas if readonly else _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin_deferred if readonly else _sqlite_begin_immediate)
         return engine
@@ -42,7 +48,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    # busy_timeout stays 0: sqlite_loop waits for the write lock asynchronously, never in SQLite.
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()

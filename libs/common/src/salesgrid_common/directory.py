@@ -2,6 +2,8 @@
 so owners, managers, org paths and time zones resolve without a call to identity."""
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC
@@ -17,6 +19,8 @@ from salesgrid_common.auth import Principal, caller
 from salesgrid_common.db import SessionFactory, UtcDateTime
 from salesgrid_common.errors import NotFound, PermissionDenied, Unauthenticated
 from salesgrid_common.events.consumer import Subscription
+
+log = logging.getLogger(__name__)
 
 directory_metadata = MetaData()
 
@@ -92,7 +96,8 @@ def owned_tables(metadata: MetaData | None) -> list[Table]:
     return [table for table in metadata.sorted_tables if "org_path" in table.c]
 
 
-def directory_subscription(consumer_service: str, repath: Sequence[Table] = ()) -> Subscription:
+def directory_subscription(consumer_service: str, repath: Sequence[Table] = (),
+                           deactivated: DeactivatedUsers | None = None) -> Subscription:
     """The identity events that keep the replica current, and keep the org paths stored on the
     service's own records (`repath`) right when a unit moves or a user moves to another unit,
     so a manager's subtree stays right everywhere."""
@@ -112,6 +117,8 @@ def directory_subscription(consumer_service: str, repath: Sequence[Table] = ()) 
             "roles": ",".join(user.roles), "active": user.active, "time_zone": user.time_zone or "UTC",
             "updated_at": envelope.occurred_at.ToDatetime(tzinfo=UTC),
         })
+        if deactivated is not None:
+            deactivated.mark(user.user_id, user.active)
 
     async def on_unit(session: AsyncSession, envelope: Envelope, unit: OrgUnitState) -> None:
         await _upsert(session, directory_units, "unit_id", {
@@ -152,20 +159,40 @@ async def unit_time_zone(session: AsyncSession, unit_id: str) -> str | None:
     return await session.scalar(select(directory_units.c.time_zone).where(directory_units.c.unit_id == unit_id))
 
 
-def deactivated_user_check(reader: SessionFactory):  # type: ignore[no-untyped-def]
-    """A principal check refusing tokens of users identity has deactivated since issuing them
-    (known from the replica; a user not replicated yet is let through to the scope checks)."""
+class DeactivatedUsers:
+    """The replica's deactivated users, held in memory so that the check every call makes costs
+    no database work. The set is reloaded from the replica every `refresh_interval` seconds
+    (another replica of the service may have applied the event) and a deactivation this process
+    applies is refused at once (`mark`), so a deactivated user's live tokens stop working well
+    within the 2 s the platform promises. Reactivation shows after the next reload."""
 
-    async def check(principal: Principal) -> None:
-        if principal.kind != "user":
-            return
-        async with reader() as session:
-            active = await session.scalar(
-                select(directory_users.c.active).where(directory_users.c.user_id == principal.subject_id))
-        if active is False:
+    def __init__(self, reader: SessionFactory, refresh_interval: float = 0.5) -> None:
+        self.reader = reader
+        self.refresh_interval = refresh_interval
+        self.user_ids: frozenset[str] = frozenset()
+
+    async def reload(self) -> None:
+        async with self.reader() as session:
+            rows = await session.scalars(select(directory_users.c.user_id).where(directory_users.c.active.is_(False)))
+            self.user_ids = frozenset(rows)
+
+    def mark(self, user_id: str, active: bool) -> None:
+        if not active:
+            self.user_ids = self.user_ids | {user_id}
+
+    async def keep_current(self) -> None:
+        while True:
+            await asyncio.sleep(self.refresh_interval)
+            try:
+                await self.reload()
+            except Exception:  # noqa: BLE001 - keep the last known set; health reports the database
+                log.warning("could not reload deactivated users", exc_info=True)
+
+    async def check(self, principal: Principal) -> None:
+        """A principal check refusing tokens of users identity has deactivated since issuing
+        them (a user not replicated yet is let through to the scope checks)."""
+        if principal.kind == "user" and principal.subject_id in self.user_ids:
             raise Unauthenticated("user is deactivated")
-
-    return check
 
 
 class DirectoryServicer(directory_pb2_grpc.DirectoryServicer):

@@ -37,8 +37,8 @@ from salesgrid_common.db import (
     session_factory,
 )
 from salesgrid_common.directory import (
+    DeactivatedUsers,
     DirectoryServicer,
-    deactivated_user_check,
     directory_subscription,
     owned_tables,
 )
@@ -145,7 +145,11 @@ class ServiceApp:
         await ensure_stream(self.ctx.js, self.definition.name, s.stream_replicas, s.region)
 
         verifier = AsyncTokenVerifier(self.definition.jwks(self.ctx), issuer=s.jwt_issuer, audience=s.jwt_audience)
-        checks = [deactivated_user_check(self.ctx.reader)] if self.definition.with_directory else []
+        deactivated = DeactivatedUsers(self.ctx.reader) if self.definition.with_directory else None
+        checks = []
+        if deactivated is not None:
+            await deactivated.reload()
+            checks.append(deactivated.check)
         interceptor = ServerInterceptor(verifier, self.definition.public_methods, checks,
                                                                     self.definition.password_change_methods)
         self.server = grpc.aio.server(options=MESSAGE_LIMITS, interceptors=[interceptor])
@@ -168,7 +172,8 @@ class ServiceApp:
         subscriptions = list(self.definition.subscriptions(self.ctx))
         if self.definition.with_directory:
             subscriptions.append(directory_subscription(self.definition.name,
-                                                        owned_tables(self.definition.metadata)))
+                                                        owned_tables(self.definition.metadata), deactivated))
+            self._spawn(deactivated.keep_current(), "deactivated-users")
         topology = Topology(s.region, s.source_region_list, s.stream_replicas)
         for sub in subscriptions:
             self._spawn(EventConsumer(sub, self.ctx.js, self.ctx.sessions, clock=self.clock, topology=topology).run(),

@@ -29,7 +29,7 @@ def usecases_for(ctx: ServiceContext) -> CustomersUseCases:
         # ctx.extras["pool_policy"] (a domain.pool.PoolPolicy) overrides the default caps and periods;
         # ctx.extras["pool_policies"] maps org unit ids to their own policy (nearest unit wins).
         ctx.extras["usecases"] = CustomersUseCases(ctx.sessions, ctx.outbox, ctx.clock, ctx.extras.get("pool_policy"),
-                                                   ctx.extras.get("pool_policies"))
+                                                   ctx.extras.get("pool_policies"), reader=ctx.reader)
     return ctx.extras["usecases"]
 
 

@@ -123,8 +123,12 @@ LIST_ORDERS: dict[str, tuple[Any, bool]] = {
 
 class CustomersUseCases:
     def __init__(self, sessions: SessionFactory, outbox: Outbox, clock: Clock,
-                 policy: pool.PoolPolicy | None = None, unit_policies: Mapping[str, pool.PoolPolicy] | None = None) -> None:
+                 policy: pool.PoolPolicy | None = None, unit_policies: Mapping[str, pool.PoolPolicy] | None = None,
+                 reader: SessionFactory | None = None) -> None:
         self.sessions = sessions
+        # Read-only use cases: on SQLite a separate engine whose transactions never queue for
+        # the write lock (the writer's begin IMMEDIATE); on PostgreSQL the same pool.
+        self.reader = reader or sessions
         self.outbox = outbox
         self.clock = clock
         self.policy = policy or pool.PoolPolicy()
@@ -306,7 +310,7 @@ class CustomersUseCases:
         return row, report
 
     async def get_customer(self, principal: Principal, customer_id: str) -> models.Customer:
-        async with self.sessions() as session:
+        async with self.reader() as session:
             return await self._readable(session, principal, customer_id)
 
     async def update_customer(self, principal: Principal, customer_id: str, expected_version: int,
@@ -395,7 +399,7 @@ class CustomersUseCases:
             stmt = stmt.where(models.Customer.org_path.contains(f"/{unit_id.strip()}/", autoescape=True))
         if updated_since is not None:
             stmt = stmt.where(models.Customer.updated_at >= updated_since)
-        async with self.sessions() as session:
+        async with self.reader() as session:
             if name_query is not None:
                 stmt = await self._name_search(session, stmt, name_query)
             if sort in ("", "newest"):
@@ -412,7 +416,7 @@ class CustomersUseCases:
         principal.require("customers:read")
         probe = make_customer(id="probe", legal_name=legal_name, created_at=self.clock(), owner_id=None,
                               credit_code=credit_code or None)
-        async with self.sessions() as session:
+        async with self.reader() as session:
             return await self._duplicates(session, probe.normalised_name, probe.credit_code,
                                           exclude_customer_id or None)
 
@@ -441,7 +445,7 @@ class CustomersUseCases:
             return stored
 
     async def list_contacts(self, principal: Principal, customer_id: str) -> list[models.Contact]:
-        async with self.sessions() as session:
+        async with self.reader() as session:
             row = await self._readable(session, principal, customer_id)
             return list((await session.scalars(select(models.Contact).where(models.Contact.customer_id == row.id)
                                                .order_by(models.Contact.id))).all())
@@ -488,7 +492,7 @@ class CustomersUseCases:
             return shares
 
     async def list_shares(self, principal: Principal, customer_id: str) -> tuple[sharing.Share, ...]:
-        async with self.sessions() as session:
+        async with self.reader() as session:
             row = await self._readable(session, principal, customer_id)
             return await self._shares(session, row.id)
 
@@ -563,7 +567,7 @@ class CustomersUseCases:
     # --- customer 360 -------------------------------------------------------------------------
 
     async def overview(self, principal: Principal, customer_id: str) -> Overview:
-        async with self.sessions() as session:
+        async with self.reader() as session:
             row = await self._readable(session, principal, customer_id)
             contacts = list((await session.scalars(select(models.Contact).where(
                 models.Contact.customer_id == row.id).order_by(models.Contact.id))).all())

@@ -31,8 +31,11 @@ class OutboxSignal:
             self._loop.call_soon_threadsafe(self._event.set)
 
     async def wait(self, timeout: float) -> None:
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancellation that
+        # arrives as the event is set, and the relay task then never stops.
         try:
-            await asyncio.wait_for(self._event.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._event.wait()
         except TimeoutError:
             pass
         self._event.clear()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import delete, func, select, update
 
@@ -72,10 +72,13 @@ class OutboxRelay:
                 await asyncio.sleep(delay)
 
     async def publish_pending(self) -> int:
-        """Publish one batch; returns how many rows were acknowledged. On a failed publish the
-        acknowledged part is committed and the error propagates so run() backs off."""
-        sent = 0
-        failure: Exception | None = None
+        """Publish one batch; returns how many rows were acknowledged. The batch's publishes are
+        in flight together (in outbox order on one connection, so JetStream stores them in that
+        order) and the acknowledged rows are marked in one UPDATE. On a failure only the rows
+        before the first failed one are marked; later rows are published again on the retry and
+        JetStream's duplicate window absorbs those that were stored. The error propagates so
+        run() backs off."""
+        failure: BaseException | None = None
         async with self.sessions() as session:
             query = (
                 select(outbox.c.event_id, outbox.c.subject, outbox.c.envelope)
@@ -86,24 +89,25 @@ class OutboxRelay:
             if self._lock_rows:
                 query = query.with_for_update(skip_locked=True)
             rows = (await session.execute(query)).all()
-            for row in rows:
-                try:
-                    envelope = parse_envelope(row.envelope)
-                    headers = {"Nats-Msg-Id": row.event_id, **dict(envelope.trace_context)}
-                    await self.publisher.publish(row.subject, row.envelope, headers)
-                except Exception as exc:  # noqa: BLE001 - recorded on the row, re-raised below
-                    failure = exc
+            results = await asyncio.gather(*(self._publish(row) for row in rows), return_exceptions=True)
+            acknowledged: list[str] = []
+            for row, result in zip(rows, results):
+                if isinstance(result, asyncio.CancelledError):
+                    raise result
+                if isinstance(result, BaseException):
+                    failure = result
                     await session.execute(
                         update(outbox)
                         .where(outbox.c.event_id == row.event_id)
-                        .values(attempts=outbox.c.attempts + 1, last_error=str(exc)[:2000])
+                        .values(attempts=outbox.c.attempts + 1, last_error=str(result)[:2000])
                     )
                     break
-                await session.execute(
-                    update(outbox).where(outbox.c.event_id == row.event_id).values(published_at=self.clock())
-                )
+                acknowledged.append(row.event_id)
                 EVENTS_PUBLISHED.labels(row.subject).inc()
-                sent += 1
+            if acknowledged:
+                await session.execute(
+                    update(outbox).where(outbox.c.event_id.in_(acknowledged)).values(published_at=self.clock())
+                )
             await session.commit()
         now = asyncio.get_running_loop().time()
         if failure is not None or now - self._last_housekeeping > 5.0:
@@ -111,7 +115,12 @@ class OutboxRelay:
             await self._housekeeping()
         if failure is not None:
             raise failure
-        return sent
+        return len(acknowledged)
+
+    async def _publish(self, row: Any) -> None:
+        envelope = parse_envelope(row.envelope)
+        headers = {"Nats-Msg-Id": row.event_id, **dict(envelope.trace_context)}
+        await self.publisher.publish(row.subject, row.envelope, headers)
 
     async def _housekeeping(self) -> None:
         async with self.sessions() as session, session.begin():
