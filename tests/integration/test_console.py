@@ -177,6 +177,31 @@ def test_a_managers_approval_and_dashboard(context: BrowserContext, platform: Pl
     expect(dashboard.locator("svg.chart").first).to_be_visible()
     expect(dashboard.locator(".error")).to_have_count(0)  # every analytics call answered
 
+    # The team: a task for the rep, and a target split whose parts must add up.
+    page.get_by_role("link", name="Team").click()
+    task = page.get_by_role("form", name="Assign a task")
+    task.get_by_label("To").select_option(world["rep_id"])
+    task.get_by_label("Task", exact=True).fill(f"Call back the buyer {world['suffix']}")
+    task.get_by_role("button", name="Assign").click()
+    expect(page.locator("#toast")).to_contain_text("Task assigned.")
+    tasks = api.get("/v1/tasks", headers=auth(world["rep_token"]), params={"assignee_id": world["rep_id"]}).json()
+    assert f"Call back the buyer {world['suffix']}" in [x["title"] for x in tasks["items"]]
+    split = page.get_by_role("form", name="Split a target")
+    split.get_by_label("Period").fill("2031-01")
+    parts = split.locator("input[data-rep]")
+    for n in range(parts.count()):
+        parts.nth(n).fill("50000")
+    split.get_by_label("Team target").fill(str(50000 * parts.count() + 1))
+    expect(page.get_by_test_id("target-sum")).to_contain_text("difference CN¥1")
+    split.get_by_role("button", name="Save targets").click()
+    expect(split.locator(".form-error")).not_to_be_empty()  # the API refuses parts that do not add up
+    split.get_by_label("Team target").fill(str(50000 * parts.count()))
+    split.get_by_role("button", name="Save targets").click()
+    expect(page.locator("#toast")).to_contain_text("Targets saved.")
+    saved = api.get("/v1/targets", headers=auth(world["manager_token"]), params={"period": "2031-01"}).json()["targets"]
+    assert sorted(x["rep_id"] for x in saved if x["rep_id"]) == sorted(
+        parts.nth(n).get_attribute("data-rep") for n in range(parts.count()))
+
 
 def test_an_admin_creates_a_user_and_an_api_key(context: BrowserContext, browser: Browser, platform: Platform,
                                                 api: httpx.Client, admin_token: str, world: dict[str, Any]) -> None:

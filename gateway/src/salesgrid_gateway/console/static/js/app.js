@@ -8,6 +8,7 @@ import * as approvalsView from "./views/approvals.js";
 import * as boardView from "./views/board.js";
 import * as customersView from "./views/customers.js";
 import * as dashboardView from "./views/dashboard.js";
+import * as teamView from "./views/team.js";
 import { renderLogin, renderPasswordChange } from "./views/login.js";
 import * as todayView from "./views/today.js";
 
@@ -19,6 +20,7 @@ const ROUTES = [
   { path: "customers", label: "Customers", view: customersView, show: (c) => c.can("customers:read") },
   { path: "board", label: "Opportunities", view: boardView, show: (c) => c.can("opportunities:read") },
   { path: "dashboard", label: "Dashboard", view: dashboardView, show: (c) => c.wide("analytics:read") },
+  { path: "team", label: "Team", view: teamView, show: (c) => teamView.visible(c) },
   { path: "approvals", label: "Approvals", view: approvalsView, show: (c) => c.can("contracts:approve") },
   { path: "admin", label: "Administration", view: adminView, show: (c) => adminView.visible(c) },
 ];
