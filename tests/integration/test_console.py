@@ -127,6 +127,16 @@ def test_a_reps_day(context: BrowserContext, platform: Platform, api: httpx.Clie
     assert [f["notes"] for f in logged].count(notes) == 1
     assert sent_keys and all(re.fullmatch(r"[0-9a-f-]{36}", key or "") for key in sent_keys)
 
+    # A customer already registered is named while the name is typed.
+    page.get_by_role("link", name="Customers").click()
+    new_customer = page.get_by_role("form", name="New customer")
+    new_customer.get_by_label("Legal name").fill(customer["legal_name"])
+    expect(page.get_by_test_id("duplicates")).to_contain_text(f"Already registered: {customer['legal_name']}. It is yours.")
+    page.get_by_role("searchbox").fill(customer["legal_name"][:6])
+    expect(page.get_by_test_id("customer-results")).to_contain_text(customer["legal_name"])
+    page.get_by_test_id("customer-results").get_by_role("link", name=customer["legal_name"]).click()
+    expect(page.get_by_test_id("outstanding")).to_be_visible()  # the 360 view
+
     # The deal: an empty gate form is refused naming each missing fact; the facts move it on.
     page.goto(f"{platform.gateway_url}/console/#/board")
     deal = page.locator(f'[data-stage="opportunity"] li[data-id="{world["deal"]["id"]}"]')
@@ -176,6 +186,11 @@ def test_a_managers_approval_and_dashboard(context: BrowserContext, platform: Pl
         expect(dashboard.get_by_role("heading", name=title, exact=True)).to_be_visible()
     expect(dashboard.locator("svg.chart").first).to_be_visible()
     expect(dashboard.locator(".error")).to_have_count(0)  # every analytics call answered
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export CSV").click()
+    assert download.value.suggested_filename.startswith("performance-")
+    assert "," in Path(download.value.path()).read_text(encoding="utf-8-sig").splitlines()[0]  # a CSV header
 
     # The team: a task for the rep, and a target split whose parts must add up.
     page.get_by_role("link", name="Team").click()
@@ -237,6 +252,17 @@ def test_an_admin_creates_a_user_and_an_api_key(context: BrowserContext, browser
     expect(page.get_by_test_id("api-keys").locator(f'li[data-name="{key_name}"]')).to_contain_text("revoked")
     keys = api.get("/v1/api-keys", headers=auth(admin_token)).json()["items"]
     assert next(k for k in keys if k["name"] == key_name).get("revoked_at")
+
+    page.get_by_role("link", name="Audit trail").click()
+    audit = page.get_by_role("form", name="Search the audit trail")
+    audit.get_by_label("Action").fill("api_keys.revoke")
+    audit.get_by_role("button", name="Search").click()
+    expect(page.get_by_test_id("audit").locator("li").first).to_contain_text("api_keys.revoke")
+    page.get_by_role("link", name="Roles and data scopes").click()
+    expect(page.get_by_test_id("roles")).to_contain_text("Sales rep")
+    page.get_by_role("link", name="Org tree").click()
+    expect(page.get_by_test_id("org-tree")).to_contain_text(world["unit"]["name"])
+    expect(page.get_by_test_id("org-tree")).to_contain_text("Asia/Shanghai")
 
     # An import shows its progress and each refused row.
     page.get_by_role("link", name="Customers").click()

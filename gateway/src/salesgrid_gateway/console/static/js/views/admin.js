@@ -8,6 +8,7 @@ const TABS = [
   { code: "users", label: "Users", permission: "users:create" },
   { code: "keys", label: "API keys", permission: "api_keys:read" },
   { code: "audit", label: "Audit trail", permission: "audit:read" },
+  { code: "roles", label: "Roles and data scopes", permission: "roles:read" },
   { code: "org", label: "Org tree", permission: "org_units:update" },
 ];
 
@@ -27,7 +28,7 @@ export async function render(main, ctx, [tabCode]) {
     get("/v1/org-units").then((r) => r.items || []).catch(() => []),
     ctx.can("roles:read") ? get("/v1/roles").then((r) => r.items || []).catch(() => []) : [],
   ]);
-  const views = { users: usersTab, keys: keysTab, audit: auditTab, org: orgTab };
+  const views = { users: usersTab, keys: keysTab, audit: auditTab, roles: rolesTab, org: orgTab };
   await views[tab.code](body, ctx, units, roles);
 }
 
@@ -170,4 +171,11 @@ function orgTab(body, ctx, units) {
   // The tops of what the caller sees: units whose parent is not among them (one list per parent).
   const tops = [...new Set(units.filter((u) => !units.some((p) => p.id === u.parent_id)).map((u) => u.parent_id || ""))];
   replace(body, card(t("Org tree"), tops.length ? h("div", { "data-testid": "org-tree" }, tops.map(branch)) : empty("–")));
+}
+
+function rolesTab(body, ctx, units, roles) {
+  replace(body, card(t("Roles and data scopes"), h("ul", { class: "list", "data-testid": "roles" }, roles.map((role) => h("li", {},
+    h("strong", {}, role.name), " ", h("code", {}, role.code), role.builtin ? h("span", { class: "tag" }, t("built-in")) : null,
+    h("details", {}, h("summary", {}, t("{n} permissions", { n: (role.permissions || []).length })),
+      h("p", { class: "muted" }, (role.permissions || []).map((p) => `${p.name} (${t(`scope:${p.scope}`)})`).join(", "))))))));
 }

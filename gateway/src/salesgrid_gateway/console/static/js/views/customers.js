@@ -62,6 +62,9 @@ async function checkDuplicates(name, box, ctx) {
       ...(found.blocking || []).map((d) => [d, true]),
       ...(found.warnings || []).map((d) => [d, false]),
     ];
+    const owners = new Map(await Promise.all([...new Set(lines.map(([d]) => d.owner_id))].filter((id) => id && id !== ctx.me.id)
+      .map((id) => get(`/v1/users/${encodeURIComponent(id)}`).then((u) => [id, u.display_name || u.login], () => [id, t("a colleague outside your team")]))));
+    for (const [d] of lines) d.owner_name = owners.get(d.owner_id);
     replace(box, lines.map(([d, blocking]) => h("p", { class: blocking ? "error" : "warn" },
       blocking ? t("Already registered: {name}.", { name: d.legal_name }) : t("Similar: {name}.", { name: d.legal_name }), " ",
       d.owner_id === ctx.me.id ? t("It is yours.")

@@ -1,10 +1,10 @@
 // The team dashboard of a supervisor, manager or director: funnel with conversion per stage,
 // targets and attainment, leaderboard, forecast against target, daily-report compliance, gate
 // violations and receivables ageing, all for his subtree, in one round trip; a rep drills down.
-import { get } from "../api.js";
+import { api, get } from "../api.js";
 import { bars, columns } from "../charts.js";
 import { branchMonth, dateTime, money, moneyShort, number, percent, t } from "../i18n.js";
-import { card, empty, failure, h, replace } from "../ui.js";
+import { card, empty, failure, h, replace, toast } from "../ui.js";
 
 const METRICS = ["contract_amount", "collections", "new_customers", "follow_ups", "visits"];
 
@@ -27,8 +27,11 @@ export async function render(main, ctx, [view, id]) {
   const currency = dash.value?.funnel?.currency || forecast.value?.currency;
   const periodPicker = h("input", { type: "month", value: month, "aria-label": t("Month") });
   periodPicker.addEventListener("change", () => { location.hash = `#/dashboard?period=${periodPicker.value}`; });
+  const exportButton = ctx.can("analytics:export") ? h("button", { type: "button", class: "secondary", onclick: () =>
+    download("/v1/exports", { report: "performance", format: "csv", period: month, by: "rep" }, `performance-${month}.csv`) },
+  t("Export CSV")) : null;
   replace(main,
-    h("div", { class: "toolbar" }, h("h1", {}, t("Team dashboard")), periodPicker),
+    h("div", { class: "toolbar" }, h("h1", {}, t("Team dashboard")), periodPicker, exportButton),
     view === "rep" && id ? await repPanel(id, month, who(id)) : null,
     h("div", { class: "grid dashboard", "data-testid": "dashboard" },
       totalsCard(dash, currency),
@@ -142,5 +145,20 @@ async function repPanel(repId, month, name) {
         h("dd", {}, metric === "contract_amount" || metric === "collections" ? money(row[metric] || 0, performance.currency) : number(row[metric] || 0))))));
   } catch (error) {
     return card(name, failure(error));
+  }
+}
+
+/** An export needs the caller's token, so it is fetched and handed to the browser as a file. */
+async function download(path, query, fileName) {
+  try {
+    const response = await api("GET", path, { query, raw: true });
+    const url = URL.createObjectURL(await response.blob());
+    const link = h("a", { href: url, download: fileName, hidden: true });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  } catch (error) {
+    toast(error.detail || String(error), "error");
   }
 }
