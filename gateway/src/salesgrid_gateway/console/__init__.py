@@ -8,6 +8,7 @@ allows nothing but this origin."""
 from __future__ import annotations
 
 import hashlib
+import json
 from functools import cache
 from pathlib import Path
 
@@ -59,7 +60,11 @@ def index() -> Response:
 @blueprint.get("/console/sw.js")
 def service_worker() -> Response:
     """The offline shell's service worker, at the console's root so it may control /console/."""
-    body = (STATIC / "sw.js").read_text(encoding="utf-8").replace("{{ASSETS}}", f"/console/assets/{assets_version()}")
+    prefix = f"/console/assets/{assets_version()}"
+    files = [f"{prefix}/{p.relative_to(STATIC).as_posix()}" for p in sorted(STATIC.rglob("*"))
+             if p.is_file() and p.name not in ("index.html", "sw.js")]
+    body = (STATIC / "sw.js").read_text(encoding="utf-8").replace("{{ASSETS}}", prefix).replace(
+        '"{{FILES}}"', json.dumps(files))
     response = Response(body, mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"
     return _secure(response)

@@ -3,7 +3,11 @@
 const ASSETS = "{{ASSETS}}";
 const CACHE = `salesgrid-console-${ASSETS.split("/").pop()}`;
 
-self.addEventListener("install", () => self.skipWaiting());
+const FILES = "{{FILES}}";  // every asset of this release, filled in by the gateway
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll([...FILES, "/console/"])).then(() => self.skipWaiting()));
+});
 self.addEventListener("activate", (event) => {
   event.waitUntil(caches.keys().then((keys) => Promise.all(
     keys.filter((k) => k.startsWith("salesgrid-console-") && k !== CACHE).map((k) => caches.delete(k))))

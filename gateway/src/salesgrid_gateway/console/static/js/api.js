@@ -49,6 +49,8 @@ export function setSession(pair) {
 export function clearSession() {
   session = null;
   localStorage.removeItem(SESSION_KEY);
+  localStorage.removeItem("salesgrid.me");
+  localStorage.removeItem("salesgrid.customers");
   clearTimeout(refreshTimer);
 }
 

@@ -26,6 +26,15 @@ const ROUTES = [
 ];
 
 let context = null;
+const ME_KEY = "salesgrid.me";
+
+function cached(key) {
+  try {
+    return JSON.parse(localStorage.getItem(key) || "null");
+  } catch {
+    return null;
+  }
+}
 
 function makeContext(me, unit) {
   const permissions = new Map((me.permissions || []).map((p) => [p.name, p.scope]));
@@ -44,12 +53,17 @@ async function start() {
   let me;
   try {
     me = await get("/v1/me");
+    localStorage.setItem(ME_KEY, JSON.stringify(me));
   } catch (error) {
     if (!currentSession()) return renderLogin(root, start);
     if (error?.code === "PASSWORD_CHANGE_REQUIRED") return renderPasswordChange(root, start);
-    replace(root, failure(error));
-    if (error instanceof Offline) setTimeout(start, 5000);
-    return;
+    // Without network the console opens with the caller as last seen, so field work can be queued.
+    me = error instanceof Offline ? cached(ME_KEY) : null;
+    if (!me) {
+      replace(root, failure(error));
+      if (error instanceof Offline) setTimeout(start, 5000);
+      return;
+    }
   }
   // The branch (zone, currency) rarely changes: a cached copy lets the screen load at once, in
   // parallel with a fresh read (no third round trip before the first screen).
@@ -59,13 +73,7 @@ async function start() {
     setBranch(u);
     return u;
   }).catch(() => null);
-  let unit = null;
-  try {
-    unit = JSON.parse(localStorage.getItem(cacheKey) || "null");
-  } catch {
-    unit = null;
-  }
-  unit = unit || await fresh;
+  const unit = cached(cacheKey) || await fresh;
   setBranch(unit);
   context = makeContext(me, unit);
   renderShell();

@@ -8,7 +8,21 @@ const QUEUE_KEY = "salesgrid.queue";
 const listeners = new Set();
 let flushing = null;
 
+/** Whose work an entry is: only that user's session sends it (a shared device stays safe). */
+function currentUser() {
+  try {
+    return JSON.parse(localStorage.getItem("salesgrid.me") || "null")?.id || "";
+  } catch {
+    return "";
+  }
+}
+
+/** What waits on this device for the user logged in now. */
 export function pending() {
+  return stored().filter((item) => !item.user || item.user === currentUser());
+}
+
+function stored() {
   try {
     return JSON.parse(localStorage.getItem(QUEUE_KEY) || "[]");
   } catch {
@@ -18,7 +32,8 @@ export function pending() {
 
 function save(items) {
   localStorage.setItem(QUEUE_KEY, JSON.stringify(items));
-  listeners.forEach((listener) => listener(items));
+  const mine = pending();
+  listeners.forEach((listener) => listener(mine));
 }
 
 export function onChange(listener) {
@@ -37,7 +52,7 @@ export function newKey() {
  * Returns {sent: reply} or {queued: entry}. A problem (4xx) is thrown: the user must fix the input.
  */
 export async function sendOrQueue(method, path, body, label) {
-  const entry = { key: newKey(), method, path, body, label, queued_at: new Date().toISOString() };
+  const entry = { key: newKey(), method, path, body, label, queued_at: new Date().toISOString(), user: currentUser() };
   if (navigator.onLine === false) return { queued: enqueue(entry) };
   try {
     return { sent: await api(method, path, { body, headers: { "Idempotency-Key": entry.key } }) };
@@ -48,12 +63,12 @@ export async function sendOrQueue(method, path, body, label) {
 }
 
 function enqueue(entry) {
-  save([...pending(), entry]);
+  save([...stored(), entry]);
   return entry;
 }
 
 export function discard(key) {
-  save(pending().filter((item) => item.key !== key));
+  save(stored().filter((item) => item.key !== key));
 }
 
 /**
@@ -68,13 +83,13 @@ export function flush() {
       if (entry.error) continue;
       try {
         await api(entry.method, entry.path, { body: entry.body, headers: { "Idempotency-Key": entry.key } });
-        save(pending().filter((item) => item.key !== entry.key));
+        save(stored().filter((item) => item.key !== entry.key));
         sent += 1;
       } catch (error) {
         if (error instanceof Offline) break;
         if (error instanceof Problem && (error.status >= 500 || error.status === 401)) break;
         const refused = error instanceof Problem ? error.detail : String(error);
-        save(pending().map((item) => (item.key === entry.key ? { ...item, error: refused } : item)));
+        save(stored().map((item) => (item.key === entry.key ? { ...item, error: refused } : item)));
       }
     }
     return sent;
@@ -88,4 +103,4 @@ window.addEventListener("online", () => flush());
 // A send that failed on a flaky network is retried while anything waits.
 setInterval(() => {
   if (navigator.onLine !== false && pending().some((item) => !item.error)) flush();
-}, 15_000);
+}, 10_000);

@@ -1,6 +1,6 @@
 // A rep's day: tasks to accept, follow-ups due, check-in with the browser's geolocation, a
 // follow-up, today's daily report, and what is still waiting on the device to be sent.
-import { get, post } from "../api.js";
+import { Offline, get, post } from "../api.js";
 import { branchToday, dateTime, day, number, t } from "../i18n.js";
 import { discard, flush, onChange, pending, sendOrQueue } from "../queue.js";
 import { card, empty, failure, field, form, h, onSubmit, replace, select, toast } from "../ui.js";
@@ -20,7 +20,9 @@ export async function render(main, ctx) {
     settle(get("/v1/customers", { limit: 100 })),
     settle(get(`/v1/unit-policies/${encodeURIComponent(ctx.me.unit_id)}`)),
   ]);
-  const customerList = customers.value?.items || [];
+  // The customers to pick from, kept on the device for a day without network.
+  if (customers.value) localStorage.setItem("salesgrid.customers", JSON.stringify(customers.value.items || []));
+  const customerList = customers.value?.items || JSON.parse(localStorage.getItem("salesgrid.customers") || "[]");
   const names = new Map(customerList.map((c) => [c.id, c.legal_name]));
   const todaysVisits = (visits.value?.items || []).filter((v) => branchToday(new Date(v.check_in?.received_at || 0)) === today);
   replace(main,
@@ -143,8 +145,8 @@ function reportCard(reports, policy, visits, main, ctx) {
   const deadline = policy.value?.effective?.report_deadline || "18:00";
   const heading = t("Daily report");
   const note = h("p", { class: "muted" }, t("Due today by {time} ({zone}).", { time: deadline, zone: ctx.unit?.time_zone || "" }));
-  if (reports.error) return card(heading, note, failure(reports.error));
-  const mine = (reports.value.items || []).find((r) => r.submitted_at);
+  if (reports.error && !(reports.error instanceof Offline)) return card(heading, note, failure(reports.error));
+  const mine = (reports.value?.items || []).find((r) => r.submitted_at);
   if (mine) {
     return card(heading, h("p", { "data-testid": "report-status" },
       h("span", { class: mine.status === "on_time" ? "tag ok" : "tag warn" }, t(`report:${mine.status}`)), " ",
