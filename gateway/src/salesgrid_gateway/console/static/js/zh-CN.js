@@ -249,6 +249,8 @@ export default {
   "scope:team": "本团队",
   "scope:subtree": "本部门及下级",
   "scope:all": "全部",
+  "What in this report is not true?": "日报中哪些内容不属实？",
+  "Mark falsified": "标记造假",
   "kind:call": "电话",
   "kind:visit": "拜访",
   "kind:meeting": "会面",

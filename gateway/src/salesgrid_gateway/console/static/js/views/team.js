@@ -48,7 +48,19 @@ function reportsCard(names, from, to) {
       r.falsified ? h("span", { class: "tag warn" }, t("falsified")) : null,
       h("p", {}, r.summary), r.tomorrow_plan ? h("p", { class: "muted" }, t("Tomorrow: {plan}", { plan: r.tomorrow_plan })) : null,
       r.problems ? h("p", { class: "warn" }, r.problems) : null,
-      h("button", { type: "button", class: "small secondary", onclick: loadThread }, t("Comments")), thread, comment);
+      h("span", { class: "actions" },
+        h("button", { type: "button", class: "small secondary", onclick: loadThread }, t("Comments")),
+        r.falsified ? null : h("button", { type: "button", class: "small danger", onclick: async (event) => {
+          const why = prompt(t("What in this report is not true?"));
+          if (!why) return;
+          try {
+            await post(`/v1/daily-reports/${r.id}/falsify`, { comment: why });
+            event.target.replaceWith(h("span", { class: "tag warn" }, t("falsified")));
+          } catch (error) {
+            toast(error.detail || String(error), "error");
+          }
+        } }, t("Mark falsified"))),
+      thread, comment);
   }, { emptyText: t("No reports this week.") }));
 }
 
