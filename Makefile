@@ -28,7 +28,8 @@ test: setup
 	$(BIN)/python -m pytest -q
 
 bench: setup
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/gateway.py
+	$(BIN)/python bench/imports.py
 	$(BIN)/python bench/customers_dedup.py
 	$(BIN)/python bench/analytics_freshness.py
 

@@ -137,7 +137,7 @@ def prepare(api: httpx.Client) -> dict[str, str]:
     rh = {"Authorization": f"Bearer {rep}"}
     ids = [api.post("/v1/customers", headers=rh, json={"legal_name": f"基准测试客户{n:04d}有限公司"}).json()["id"]
            for n in range(200)]
-    return {"admin": admin, "manager": manager, "rep": rep, "customer": ids[len(ids) // 2]}
+    return {"admin": admin, "manager": manager, "rep": rep, "customer": ids[len(ids) // 2], "root": root["id"]}
 
 
 # --- 1. through the gateway ----------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import grpc
 import httpx
@@ -57,9 +58,10 @@ def test_contract_from_draft_to_fully_collected(platform: Platform, api: httpx.C
     branch = created(api.post("/v1/org-units", headers=admin, json={
         "parent_id": region["id"], "name": f"Shanghai {suffix}", "code": f"s{suffix}", "kind": "branch",
         "time_zone": "Asia/Shanghai", "currency": "CNY"}))
+    # A team created without a zone or currency works on its Shanghai branch's calendar.
     team = created(api.post("/v1/org-units", headers=admin, json={
-        "parent_id": branch["id"], "name": f"Team {suffix}", "code": f"t{suffix}", "kind": "team",
-        "time_zone": "Asia/Shanghai", "currency": "CNY"}))
+        "parent_id": branch["id"], "name": f"Team {suffix}", "code": f"t{suffix}", "kind": "team"}))
+    assert (team["time_zone"], team["currency"]) == ("Asia/Shanghai", "CNY")
 
     def user(name: str, unit: dict, role: str, manager: dict | None = None) -> dict:  # type: ignore[type-arg]
         body = {"login": f"{name}.{suffix}", "display_name": name.title(), "unit_id": unit["id"], "roles": [role],
@@ -127,6 +129,9 @@ def test_contract_from_draft_to_fully_collected(platform: Platform, api: httpx.C
     partial = created(api.post("/v1/receipts", headers=tokens["rep"], json={
         "contract_id": cid, "amount": "60000.00", "method": "bank_transfer", "reference": f"TX-{suffix}"}))
     assert [(a["instalment_seq"], a["amount"]) for a in partial["allocations"]] == [(1, "60000.00")]
+    # Without a date a receipt is dated the branch's today (from 16:00 UTC Shanghai is a day ahead).
+    shanghai_today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    assert partial["received_on"] == shanghai_today
     receivables = api.get("/v1/receivables?group_by=contract", headers=tokens["rep"]).json()
     assert [(g["key"], g["outstanding"][0]["amount"]) for g in receivables["groups"]] == [(cid, "90000.00")]
     assert api.get("/v1/receivables?group_by=contract", headers=tokens["other"]).json().get("groups", []) == []
@@ -143,8 +148,9 @@ def test_contract_from_draft_to_fully_collected(platform: Platform, api: httpx.C
     created(api.post("/v1/refunds", headers=tokens["rep"], json={
         "contract_id": cid, "amount": "10000.00", "reason": "overcharge"}))
 
-    full = created(api.post("/v1/receipts", headers=tokens["rep"], json={
-        "contract_id": cid, "amount": "100000.00", "method": "bank_transfer"}))
+    full = created(api.post("/v1/receipts", headers=tokens["rep"], json={  # dated today in Shanghai: not "future"
+        "contract_id": cid, "amount": "100000.00", "method": "bank_transfer", "received_on": shanghai_today}))
+    assert full["received_on"] == shanghai_today
     assert sum(float(a["amount"]) for a in full["allocations"]) == 100000.0
     plan = api.get(f"/v1/contracts/{cid}/payment-plan", headers=tokens["rep"]).json()
     assert [i["status"] for i in plan["instalments"]] == ["paid", "paid"]

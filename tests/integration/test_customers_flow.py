@@ -33,11 +33,17 @@ def test_customers_scope_bad_input_and_arbitration(api: httpx.Client, admin_toke
     assert api.get("/v1/customers", headers=r1).json()["items"][0]["id"] == first_id
     # An exact duplicate is refused naming the owner; a near one is created with a warning.
     duplicate = api.post("/v1/customers", headers=r2, json={"legal_name": f"星河{suffix}科技（北京）有限公司"})
-    assert duplicate.status_code == 409 and rep1 in duplicate.json()["detail"]
+    assert duplicate.status_code == 409 and duplicate.json()["info"]["existing_owner_id"] == rep1
+    assert f"cust-rep1-{suffix}" in duplicate.json()["detail"]
     second = api.post("/v1/customers", headers=r2, json={"legal_name": f"星河{suffix}科技服务有限公司"})
     assert second.status_code == 201, second.text
     second_id = second.json()["id"]
     assert [w["customer_id"] for w in second.json()["duplicate_warnings"]] == [first_id]
+    # Both name the owner and his unit (customers' directory replica), so rep2 can ask him to share.
+    assert (duplicate.json()["info"]["existing_owner_name"], duplicate.json()["info"]["existing_owner_unit"]) == \
+        (f"cust-rep1-{suffix}", f"客户测试组 {suffix}")
+    assert second.json()["duplicate_warnings"][0]["owner_name"] == f"cust-rep1-{suffix}"
+    share_request_and_inbox(api, admin_token, r1, r2, first_id)
 
     # Scope: a rep sees neither another rep's customer nor it in his list; the manager sees both.
     assert api.get(f"/v1/customers/{first_id}", headers=r2).status_code in (403, 404)
@@ -100,6 +106,30 @@ def test_customers_scope_bad_input_and_arbitration(api: httpx.Client, admin_toke
     assert [c["id"] for c in tagged] == [second_id]
     bad = api.get("/v1/customers?updated_since=yesterday", headers=mgr)
     assert bad.status_code == 400 and bad.headers["content-type"].startswith("application/problem+json")
+
+
+def share_request_and_inbox(api: httpx.Client, admin_token: str, owner: dict[str, str], asker: dict[str, str],
+                            customer_id: str) -> None:
+    """rep2 asks rep1 to share; rep1 finds the request in his inbox (activities, fed by the
+    customers event) and declines; rep2 finds the decision in his; identity audits both steps."""
+    asked = api.post(f"/v1/customers/{customer_id}/share-requests", headers=asker, json={"message": "same project"})
+    assert asked.status_code == 201, asked.text
+    request_id = asked.json()["id"]
+
+    def inbox_item(headers: dict[str, str], kind: str) -> dict[str, Any] | None:
+        items = api.get("/v1/inbox", headers=headers, params={"kind": kind}).json()["items"]
+        return next((i for i in items if i["record"] == {"type": "share_request", "id": request_id}), None)
+
+    item = poll(lambda: inbox_item(owner, "share_requested"))
+    assert not item["read"] and api.get("/v1/inbox/unread-count", headers=owner).json()["unread"] >= 1
+    assert api.post(f"/v1/inbox/{item['id']}/read", headers=owner).json()["read"] is True
+    declined = api.post(f"/v1/share-requests/{request_id}/decline", headers=owner, json={"note": "mine"})
+    assert declined.status_code == 200 and declined.json()["status"] == "declined"
+    poll(lambda: inbox_item(asker, "share_request_decided"))
+    audit = poll(lambda: {e["action"] for e in api.get("/v1/audit-events", headers=auth(admin_token), params={
+        "action": "customers.share_request", "target_id": request_id}).json()["items"]} >= {
+        "customers.share_request.created", "customers.share_request.declined"})
+    assert audit
 
 
 def test_customers_import_csv_through_the_gateway(api: httpx.Client, admin_token: str) -> None:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from salesgrid.common.v1 import directory_pb2, directory_pb2_grpc
 from salesgrid_dev.api import auth, poll
-from salesgrid_dev.platform import SERVICES, Platform
+from salesgrid_dev.platform import ADMIN_LOGIN, ADMIN_PASSWORD, SERVICES, Platform
 
 PASSWORD = "Field-Sales-2026"
 
@@ -137,3 +137,14 @@ def test_sensitive_list_reads_are_audited(api: httpx.Client, admin_token: str) -
     actions = {entry["action"]: entry for entry in trail}
     assert {"users.list", "customers.list"} <= set(actions)
     assert "tier=key" in actions["customers.list"]["detail"] and actions["customers.list"]["source"] == "gateway"
+
+
+def test_administrators_see_login_protection(api: httpx.Client, admin_token: str) -> None:
+    """Failed logins from the shared address do not refuse a clean account's correct password, and
+    administrators read the limits in force through the gateway."""
+    for _ in range(2):
+        assert api.post("/v1/auth/login", json={"login": "nobody-here", "password": "wrong-password"}).status_code == 401
+    assert api.post("/v1/auth/login", json={"login": ADMIN_LOGIN, "password": ADMIN_PASSWORD}).status_code == 200
+    view = api.get("/v1/login-protection", headers={"Authorization": f"Bearer {admin_token}"})
+    assert view.status_code == 200, view.text
+    assert view.json()["limits"]["max_failures_per_account"] >= 1 and view.json()["limits"]["window_minutes"] >= 1

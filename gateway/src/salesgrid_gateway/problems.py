@@ -32,8 +32,10 @@ TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not F
 
 class ApiProblem(Exception):
     def __init__(self, status: int, detail: str, *, errors: list[dict[str, str]] | None = None,
-                 code: str = "", headers: dict[str, str] | None = None) -> None:
+                 code: str = "", headers: dict[str, str] | None = None,
+                 info: dict[str, str] | None = None) -> None:
         super().__init__(detail)
+        self.info = info or {}
         self.status = status
         self.detail = detail
         self.errors = errors or []
@@ -50,6 +52,8 @@ def problem_response(problem: ApiProblem) -> Response:
     }
     if problem.errors:
         body["errors"] = problem.errors
+    if problem.info:
+        body["info"] = problem.info
     request_id = getattr(g, "request_id", None)
     if request_id:
         body["instance"] = f"urn:request:{request_id}"
@@ -63,7 +67,7 @@ def problem_response(problem: ApiProblem) -> Response:
 def from_domain(error: DomainError) -> ApiProblem:
     status = HTTP_FOR_GRPC.get(grpc.StatusCode[error.code], 400)
     return ApiProblem(status, error.message, errors=[{"field": f, "message": m} for f, m in error.violations],
-                      code=error.reason)
+                      code=error.reason, info=error.info)
 
 
 def from_rpc(error: grpc.RpcError) -> ApiProblem:
@@ -76,6 +80,7 @@ def from_rpc(error: grpc.RpcError) -> ApiProblem:
         detail = "a backing service is unavailable; try again"
     errors: list[dict[str, str]] = []
     reason = ""
+    facts: dict[str, str] = {}
     status_proto = rpc_status.from_call(error) if hasattr(error, "trailing_metadata") else None
     if status_proto is not None:
         for detail_any in status_proto.details:
@@ -87,4 +92,7 @@ def from_rpc(error: grpc.RpcError) -> ApiProblem:
                 info = error_details_pb2.ErrorInfo()
                 detail_any.Unpack(info)
                 reason = info.reason
-    return ApiProblem(status, detail or TITLES.get(status, "error"), errors=errors, code=reason)
+                facts = dict(info.metadata) if status < 500 else {}
+    retry = {"Retry-After": facts["retry_after_seconds"]} if status == 429 and "retry_after_seconds" in facts else {}
+    return ApiProblem(status, detail or TITLES.get(status, "error"), errors=errors, code=reason, info=facts,
+                      headers=retry)

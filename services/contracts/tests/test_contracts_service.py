@@ -22,6 +22,7 @@ from salesgrid.events.v1.contracts_events_pb2 import (
 )
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid.pipeline.v1 import pipeline_pb2, pipeline_pb2_grpc
+from salesgrid_common.actors import system_actor
 from salesgrid_common.clock import FakeClock
 from salesgrid_common.directory import directory_users
 from salesgrid_common.events.tables import outbox
@@ -100,7 +101,8 @@ async def new_contract(p: Platform, owner: str = "rep-1", price: str = "50000.00
 
 async def envelopes(p: Platform) -> list[Envelope]:
     async with p.running.app.ctx.sessions() as session:  # type: ignore[attr-defined]
-        rows = (await session.execute(select(outbox.c.envelope).order_by(outbox.c.created_at))).all()
+        # The relay's order: event ids increase within the process (the test clock stands still).
+        rows = (await session.execute(select(outbox.c.envelope).order_by(outbox.c.event_id))).all()
     return [Envelope.FromString(row.envelope) for row in rows]
 
 
@@ -439,7 +441,7 @@ async def test_reminders_are_sent_once_per_due_point(platform: Platform) -> None
     overdue = [e for e in await envelopes(p) if e.type == "salesgrid.contracts.instalment.overdue"]
     payload = ContractsInstalmentOverdue.FromString(overdue[0].payload)
     assert (len(overdue), payload.seq, payload.outstanding, overdue[0].actor_id) == (
-        1, 2, "50000.00", "system:contracts-scheduler")
+        1, 2, "50000.00", system_actor("contracts"))
     reminded = [e for e in await envelopes(p) if e.type == "salesgrid.contracts.approval.step_reminded"]
     assert [ContractsApprovalStep.FromString(e.payload).approver_id for e in reminded] == ["mgr-1", "mgr-1"]
 

@@ -24,6 +24,7 @@ from salesgrid.events.v1.contracts_events_pb2 import (ContractsContractState, Co
 from salesgrid.events.v1.customers_events_pb2 import CustomerMerged, CustomerReleasedToPool
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid.events.v1.pipeline_events_pb2 import PipelineOpportunityState
+from salesgrid_common.actors import system_actor
 from salesgrid_common.clock import FakeClock
 from salesgrid_common.db import create_engine, session_factory
 from salesgrid_common.events.outbox import Outbox
@@ -491,6 +492,11 @@ async def test_pool_scheduler_warns_then_returns_once(database_url: str, nats_ur
         released = unpack(parse_envelope(envelopes[0]), CustomerReleasedToPool)
         assert (released.customer_id, released.previous_owner_id, released.reason) == \
             (idle.id, "rep-a", "auto:no_follow_up")
+        async with running.app.ctx.sessions() as session:  # the scheduler acts as the service's automation
+            scheduled = (await session.scalars(select(outbox.c.envelope).where(outbox.c.subject.in_((
+                "salesgrid.customers.customer.released_to_pool", "salesgrid.customers.customer.pool_return_warning",
+                "salesgrid.customers.customer.owner_changed"))))).all()
+        assert {parse_envelope(e).actor_id for e in scheduled} == {system_actor("customers")}
 
 
 async def test_merge_keeps_contacts_and_deactivate(database_url: str, nats_url: str, test_keys) -> None:

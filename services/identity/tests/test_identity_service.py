@@ -261,30 +261,18 @@ async def test_signing_key_rotation_keeps_old_tokens_valid(database_url: str, na
             grpc.StatusCode.UNAUTHENTICATED
 
 
-async def test_password_expiry_and_per_ip_lockout(database_url: str, nats_url: str, test_keys) -> None:  # type: ignore[no-untyped-def]
+async def test_password_expiry(database_url: str, nats_url: str, test_keys) -> None:  # type: ignore[no-untyped-def]
     from datetime import UTC, datetime, timedelta
 
     from salesgrid_common.clock import FakeClock
 
     clock = FakeClock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
     async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, settings_cls=IdentitySettings,
-                           trust_test_keys=False, clock=clock, password_expiry_days=90,
-                           lockout_max_failures_per_ip=4) as running:
+                           trust_test_keys=False, clock=clock, password_expiry_days=90) as running:
         await usecases_for(running.app.ctx).bootstrap_admin("admin", ADMIN_PASSWORD, "Acme", "UTC", "CNY")
         assert not (await login(running, "admin", ADMIN_PASSWORD)).password_change_required
         clock.advance(timedelta(days=91))
         assert (await login(running, "admin", ADMIN_PASSWORD)).password_change_required  # expired
-        # Failures spread over many logins from one address block that address, not the accounts.
-        auth, _ = stubs(running)
-        for index in range(4):
-            with pytest.raises(grpc.aio.AioRpcError):
-                await auth.Login(pb.LoginRequest(login=f"guess{index}", password="nope-nope-1", client_ip="203.0.113.9"))
-        with pytest.raises(grpc.aio.AioRpcError) as blocked:
-            await auth.Login(pb.LoginRequest(login="admin", password=ADMIN_PASSWORD, client_ip="203.0.113.9"))
-        assert blocked.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-        assert (await auth.Login(pb.LoginRequest(login="admin", password=ADMIN_PASSWORD, client_ip="198.51.100.1")))
-        clock.advance(timedelta(minutes=16))  # the window passes
-        assert (await auth.Login(pb.LoginRequest(login="admin", password=ADMIN_PASSWORD, client_ip="203.0.113.9")))
 
 
 async def test_audit_trail_is_for_auditors_and_users_bad_input(identity: RunningService) -> None:

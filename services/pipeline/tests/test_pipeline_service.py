@@ -19,6 +19,7 @@ from salesgrid.events.v1.activities_events_pb2 import ActivitiesFollowUpLogged
 from salesgrid.events.v1.pipeline_events_pb2 import PipelineQuoteState
 from salesgrid.pipeline.v1 import pipeline_pb2 as pb
 from salesgrid.pipeline.v1 import pipeline_pb2_grpc as pb_grpc
+from salesgrid_common.actors import system_actor
 from salesgrid_common.clock import FakeClock
 from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.events.bus import connect, ensure_stream
@@ -288,6 +289,12 @@ async def test_leads_and_sla_scheduler(database_url: str, nats_url: str, test_ke
             "salesgrid.pipeline.lead.created", "salesgrid.pipeline.lead.assigned", "salesgrid.pipeline.lead.closed",
             "salesgrid.pipeline.lead.reclaimed"]
         assert opp.id
+        # the SLA engine and lead reclaim act as the service's automation, never as nobody
+        async with running.app.ctx.sessions() as session:
+            scheduled = (await session.scalars(select(outbox.c.envelope).where(outbox.c.subject.in_((
+                "salesgrid.pipeline.sla.overdue", "salesgrid.pipeline.sla.escalated",
+                "salesgrid.pipeline.lead.reclaimed"))))).all()
+        assert len(scheduled) == 3 and {parse_envelope(e).actor_id for e in scheduled} == {system_actor("pipeline")}
 
 
 async def test_lead_conversion_through_customers(database_url: str, nats_url: str, test_keys,

@@ -112,6 +112,16 @@ def unlock_user(user_id: str) -> tuple[Response, int]:
     return with_etag(to_json(user), user.version)
 
 
+@blueprint.get("/v1/login-protection")
+def get_login_protection() -> Response:
+    return jsonify(to_json(call(_identity().GetLoginProtection, pb.GetLoginProtectionRequest())))
+
+
+@blueprint.post("/v1/login-protection/addresses/<address>/clear")
+def clear_address_throttle(address: str) -> Response:
+    return jsonify(to_json(call(_identity().ClearAddressThrottle, pb.ClearAddressThrottleRequest(address=address))))
+
+
 # --- roles, API keys, audit --------------------------------------------------------------------
 
 @blueprint.get("/v1/roles")
@@ -162,7 +172,8 @@ USER = obj(id=STRING, login=STRING, display_name=STRING, email=STRING, unit_id=S
 
 def describe(api: OpenApi) -> None:
     t = "identity"
-    api.operation("/v1/org-units", "post", "Create an org unit", tag=t, status=201, response=UNIT, request=obj(
+    api.operation("/v1/org-units", "post", "Create an org unit (time_zone and currency default to the parent's)",
+                  tag=t, status=201, response=UNIT, request=obj(
         ["name"], parent_id=STRING, name=STRING, code=STRING, kind=STRING, time_zone=STRING, currency=STRING,
         ip_allowlist=STRINGS))
     api.operation("/v1/org-units", "get", "List org units in scope", tag=t,
@@ -184,6 +195,11 @@ def describe(api: OpenApi) -> None:
                                   ("/v1/users/{user_id}/deactivate", "post", "Deactivate a user; sessions revoked"),
                                   ("/v1/users/{user_id}/unlock", "post", "Unlock a locked-out user")]:
         api.operation(path, method, summary, tag=t, response=USER, parameters=[path_param("user_id")])
+    api.operation("/v1/login-protection", "get", "Login limits, locked or failing accounts in scope, and "
+                  "throttled addresses (company-wide user administrators)", tag=t)
+    api.operation("/v1/login-protection/addresses/{address}/clear", "post",
+                  "Forget an address's recorded login failures (ends its throttle)", tag=t,
+                  parameters=[path_param("address")])
     api.operation("/v1/roles", "get", "List roles", tag=t)
     api.operation("/v1/roles", "post", "Create a custom role", tag=t, status=201,
                   request=obj(["code", "name", "permissions"], code=STRING, name=STRING, permissions=PERMISSIONS))

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salesgrid.common.v1 import directory_pb2, directory_pb2_grpc
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid.events.v1.identity_events_pb2 import OrgUnitState, UserState
+from salesgrid_common import localtime
 from salesgrid_common.auth import Principal, caller
 from salesgrid_common.db import SessionFactory, UtcDateTime
 from salesgrid_common.errors import NotFound, PermissionDenied, Unauthenticated
@@ -121,9 +122,11 @@ def directory_subscription(consumer_service: str, repath: Sequence[Table] = (),
             deactivated.mark(user.user_id, user.active)
 
     async def on_unit(session: AsyncSession, envelope: Envelope, unit: OrgUnitState) -> None:
+        # a unit published without a zone works on its parent's calendar (as identity stores it)
+        zone = unit.time_zone or await localtime.unit_zone(session, unit.parent_id) or localtime.DEFAULT_ZONE
         await _upsert(session, directory_units, "unit_id", {
             "unit_id": unit.unit_id, "parent_id": unit.parent_id or None, "name": unit.name, "path": unit.path,
-            "time_zone": unit.time_zone or "UTC", "currency": unit.currency or "CNY", "active": unit.active,
+            "time_zone": zone, "currency": unit.currency or "CNY", "active": unit.active,
             "updated_at": envelope.occurred_at.ToDatetime(tzinfo=UTC),
         })
 

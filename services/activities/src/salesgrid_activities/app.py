@@ -6,14 +6,17 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from salesgrid.activities.v1 import activities_pb2, activities_pb2_grpc
+from salesgrid.activities.v1 import activities_pb2, activities_pb2_grpc, inbox_pb2, inbox_pb2_grpc
 from salesgrid_common.scheduling import every
 from salesgrid_common.service import ServiceContext, ServiceDefinition
 
 from salesgrid_activities.handlers import customer_locations
+from salesgrid_activities.handlers_inbox import inbox_subscriptions
 from salesgrid_activities.models import Base
 from salesgrid_activities.servicer import ActivitiesServicer
+from salesgrid_activities.servicer_inbox import InboxServicer
 from salesgrid_activities.usecases import ActivitiesUseCases
+from salesgrid_activities.usecases_inbox import InboxUseCases
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # shipped inside the package
 # How often the scheduler looks for local days that have ended (per time zone, from ctx.clock).
@@ -30,7 +33,10 @@ def usecases_for(ctx: ServiceContext) -> ActivitiesUseCases:
 
 def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
     activities_pb2_grpc.add_ActivitiesServicer_to_server(ActivitiesServicer(usecases_for(ctx)), server)
-    return [service.full_name for service in activities_pb2.DESCRIPTOR.services_by_name.values()]
+    inbox_pb2_grpc.add_InboxServicer_to_server(InboxServicer(InboxUseCases(ctx.sessions, ctx.clock, ctx.reader)),
+                                               server)
+    return [service.full_name for pb2 in (activities_pb2, inbox_pb2)
+            for service in pb2.DESCRIPTOR.services_by_name.values()]
 
 
 def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
@@ -41,4 +47,4 @@ def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
 
 
 DEFINITION = ServiceDefinition(name="activities", register=register, background=background,
-                               subscriptions=lambda ctx: [customer_locations()], metadata=Base.metadata)
+                               subscriptions=lambda ctx: [customer_locations(), *inbox_subscriptions()], metadata=Base.metadata)

@@ -153,3 +153,24 @@ class SchedulerMark(Base):
     __tablename__ = "scheduler_marks"
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     last_run_at: Mapped[datetime]
+
+
+class InboxItemRow(Base):
+    """One notice for one person (domain/inbox.py), fed by events. `owner_id` is the recipient
+    and `org_path` his unit's path, so scope filters and unit moves treat it like any record."""
+
+    __tablename__ = "inbox_items"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(String(36))
+    org_path: Mapped[str] = mapped_column(String(1000), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(300))
+    record_type: Mapped[str] = mapped_column(String(40))
+    record_id: Mapped[str] = mapped_column(String(128))
+    subject_owner_id: Mapped[str] = mapped_column(String(36), default="")
+    event_id: Mapped[str] = mapped_column(String(36))
+    occurred_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]
+    __table_args__ = (UniqueConstraint("event_id", "owner_id", name="uq_inbox_items_event_recipient"),
+                      Index("ix_inbox_items_owner_occurred", "owner_id", "occurred_at", "id"),
+                      Index("ix_inbox_items_owner_read", "owner_id", "read_at"))

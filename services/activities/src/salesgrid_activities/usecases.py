@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from google.protobuf.message import Message
 from sqlalchemy import Select, func, select, update
@@ -18,7 +18,9 @@ from salesgrid.events.v1.activities_events_pb2 import (ActivitiesDailyReportStat
 from salesgrid_common.auth import Principal, scope_filter
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
-from salesgrid_common.directory import DirectoryUser, directory_units, directory_users, get_user, unit_time_zone
+from salesgrid_common import localtime
+from salesgrid_common.actors import system_actor
+from salesgrid_common.directory import directory_units, directory_users, get_user
 from salesgrid_common.errors import Conflict, FailedPrecondition, NotFound, PermissionDenied, ValidationFailed
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
@@ -32,6 +34,7 @@ from salesgrid_activities.models import (CustomerLocation, DailyReportRow, Follo
 log = logging.getLogger(__name__)
 
 EVENT_PREFIX = "salesgrid.activities."
+SYSTEM_ACTOR = system_actor("activities")  # the actor of the service's own scheduler runs
 # Roles whose holders owe a daily report; the scheduler records missing reports only for them.
 REPORTING_ROLES = frozenset({"rep"})
 MAX_CALENDAR_WINDOW = timedelta(days=62)
@@ -49,8 +52,8 @@ def parse_date(value: str, field: str) -> date | None:
 
 def _zone(name: str) -> ZoneInfo:
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+        return localtime.zone(name)
+    except ValidationFailed:
         raise FailedPrecondition(f"time zone {name!r} is not known", "time_zone") from None
 
 
@@ -108,14 +111,17 @@ class ActivitiesUseCases:
     async def _emit(self, session: AsyncSession, verb: str, payload: Message, *, aggregate_id: str,
                     org_path: str, principal: Principal | None, now: datetime) -> None:
         meta = EventMeta(aggregate_id=aggregate_id, org_path=org_path,
-                         actor_id=principal.subject_id if principal else "",
+                         actor_id=principal.subject_id if principal else SYSTEM_ACTOR,
                          actor_ip=principal.client_ip if principal else "")
         await self.outbox.record(session, EVENT_PREFIX + verb, payload, meta, now)
 
     @staticmethod
     async def _my_zone(session: AsyncSession, principal: Principal) -> ZoneInfo | None:
         me = await get_user(session, principal.subject_id)
-        return _zone(await _branch_zone_name(session, me)) if me is not None else None
+        if me is None:
+            return None
+        # his unit's zone (his branch's calendar), else the zone copied onto him; an unknown one refuses
+        return _zone(await localtime.unit_zone(session, me.unit_id) or me.time_zone)
 
     async def _policies(self, session: AsyncSession, org_path: str) -> unit_policies.Policies:
         """The policies in force at org_path: defaults overridden by the units on the path."""
@@ -176,7 +182,7 @@ class ActivitiesUseCases:
         next_on = parse_date(next_follow_up_on, "next_follow_up_on")
         async with self.sessions() as session, session.begin():
             # The local date matters only for next_follow_up_on; a user not yet replicated counts as UTC.
-            zone = await self._my_zone(session, principal) or ZoneInfo("UTC")
+            zone = await self._my_zone(session, principal) or localtime.UTC_CALENDAR.tz
             checked = follow_ups.validate_follow_up(
                 kind=kind, occurred_at=occurred_at, notes=notes,  # type: ignore[arg-type]
                 customer_id=customer_id or None, contact_id=contact_id or None,
@@ -640,11 +646,6 @@ class ActivitiesUseCases:
             if days:
                 mark.last_closed_date = days[-1]
         return written
-
-
-async def _branch_zone_name(session: AsyncSession, user: DirectoryUser) -> str:
-    """The time zone of the user's unit (his branch's clock), else the zone copied onto the user."""
-    return await unit_time_zone(session, user.unit_id) or user.time_zone
 
 
 def _overrides(row: UnitPolicyRow) -> unit_policies.PolicyOverrides:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +27,7 @@ from salesgrid_analytics.domain.targets import (
     DecompositionMode, Holder, Target, check_decomposition, decompose_over_periods,
 )
 from salesgrid_analytics.models import TargetRow
+from salesgrid_common import localtime
 from salesgrid_common.auth import Principal, Scope
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
@@ -149,17 +150,16 @@ class AnalyticsUseCases:
 
     async def _view(self, session: AsyncSession, principal: Principal, permission: str, query: Query,
                     need_period: bool = True) -> View:
-        period = self._period(query, need_period)
         selection = _selection(domain_scope(principal, permission), query.subtree, query.rep_id)
-        zone = query.time_zone or await self._unit_value(session, selection.subtree, "time_zone") or "UTC"
-        try:
-            tz = ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValidationFailed(f"unknown time zone {zone!r}", "time_zone") from None
+        # the calendar of the unit reported on, else the caller's own unit's
+        zone = query.time_zone or await self._unit_value(session, selection.subtree, "time_zone") \
+            or await localtime.unit_zone(session, principal.unit_id) or localtime.DEFAULT_ZONE
+        tz = localtime.zone(zone)
+        period = self._period(query, need_period, tz)
         currency = query.currency or await self._unit_value(session, selection.subtree, "currency") or DEFAULT_CURRENCY
         return View(selection, period, tz, validate_currency(currency.upper()))
 
-    def _period(self, query: Query, need_period: bool) -> Period:
+    def _period(self, query: Query, need_period: bool, tz: ZoneInfo) -> Period:
         """`period`, or the range `from_period`..`to_period` (both, and not both ways at once)."""
         if query.from_period or query.to_period:
             if query.period:
@@ -170,7 +170,7 @@ class AnalyticsUseCases:
             return parse_span(query.from_period, query.to_period)
         if not query.period and need_period:
             raise ValidationFailed("is required, e.g. 2026, 2026-Q3 or 2026-07 (or from and to)", "period")
-        return parse_period(query.period) if query.period else Period.year(self.clock().year)
+        return parse_period(query.period) if query.period else Period.year(localtime.local_date(self.clock(), tz.key).year)  # this year, locally
 
     async def _facts(self, session: AsyncSession, view: View) -> list[Fact]:
         rows = await factstore.load(session, view.subtree, view.selection.owner_id)

@@ -6,7 +6,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from google.protobuf.message import Message
 from sqlalchemy import delete, select
@@ -22,12 +21,14 @@ from salesgrid.events.v1.contracts_events_pb2 import (ContractsApprovalStep, Con
 from salesgrid_common.auth import Principal, scope_filter
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
-from salesgrid_common.directory import get_user, unit_time_zone
+from salesgrid_common.actors import system_actor
+from salesgrid_common.directory import get_user
 from salesgrid_common.errors import (AlreadyExists, Conflict, FailedPrecondition, NotFound, PermissionDenied,
                                      ValidationFailed)
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.ids import new_id
+from salesgrid_common.localtime import UnitCalendars, latest_local_date, unit_calendar
 from salesgrid_common.paging import Page, keyset_page
 from salesgrid_contracts import models
 from salesgrid_contracts.domain import approval, attachments, contracts, numbering, payments, products, receivables
@@ -38,7 +39,7 @@ from salesgrid_contracts.pipeline_client import PipelineClient
 MAX_CHAIN = 20  # management chain depth guard (a cycle in replicated data must not loop forever)
 COLLECTIBLE = ("signed", "active", "completed")
 APPROVAL_REMINDER_AFTER = timedelta(hours=24)  # a pending step reminds its approver after this wait
-SYSTEM_ACTOR = "system:contracts-scheduler"
+SYSTEM_ACTOR = system_actor("contracts")
 
 
 def parse_day(text: str, field: str) -> date:
@@ -105,10 +106,6 @@ def _attachment_json(ref: attachments.Attachment) -> dict[str, str | int]:
 def _stored_attachments(stored: Sequence[dict[str, str | int]]) -> tuple[attachments.Attachment, ...]:
     return tuple(attachments.Attachment(str(a["document_id"]), str(a["file_name"]), str(a["content_type"]),
                                         int(a["size_bytes"]), str(a["sha256"])) for a in stored)
-
-
-def _local_day(now: datetime, zone: str) -> date:
-    return now.astimezone(ZoneInfo(zone)).date()
 
 
 class ContractsUseCases:
@@ -314,8 +311,8 @@ class ContractsUseCases:
             template = await self._template(session, template_id.strip()) if template_id.strip() else None
             terms = attachments.terms_from(template.terms if template else None, terms)
             domain_lines = await self._lines(session, currency, lines)
-            zone = await unit_time_zone(session, principal.unit_id) or "UTC"
-            key = numbering.sequence_key(branch_code.strip().upper(), now, zone)
+            calendar = await unit_calendar(session, principal.unit_id)
+            key = numbering.sequence_key(branch_code.strip().upper(), now, calendar.zone_name)
             number = numbering.format_contract_number(key.branch_code, key.year,
                                                       await self._allocate_number(session, key))
             contract = contracts.new_contract(
@@ -524,11 +521,13 @@ class ContractsUseCases:
                    expected_version: int) -> ContractView:
         principal.require("contracts:update")
         now = self.clock()
-        day = parse_day(signed_on, "signed_on") if signed_on else now.date()
+        day = parse_day(signed_on, "signed_on") if signed_on else None
         async with self.sessions() as session, session.begin():
             row = await self._load(session, principal, contract_id, "contracts:update", lock=True,
                                    expected_version=expected_version)
-            signed = contracts.sign(self._domain(await self._view(session, row)), day)
+            calendar = await unit_calendar(session, row.org_unit_id)
+            signed = contracts.sign(self._domain(await self._view(session, row)), day or calendar.today(now),
+                                    created_on=calendar.date_of(row.created_at))
             row.status, row.signed_on, row.version = signed.status.value, signed.signed_on, row.version + 1
             await self._event(session, "contract.signed", self._state(row), row.id, principal, row.org_path, now)
             await session.flush()
@@ -707,8 +706,8 @@ class ContractsUseCases:
         async with self.sessions() as session, session.begin():
             row = await self._load(session, principal, contract_id, "contracts:update", lock=True,
                                    expected_version=expected_version)
-            zone = await unit_time_zone(session, row.org_unit_id) or "UTC"
-            active = contracts.activate(self._domain(await self._view(session, row)), _local_day(now, zone))
+            today = (await unit_calendar(session, row.org_unit_id)).today(now)
+            active = contracts.activate(self._domain(await self._view(session, row)), today)
             row.status, row.version = active.status.value, row.version + 1
             await self._event(session, "contract.activated", self._state(row), row.id, principal, row.org_path, now)
             await session.flush()
@@ -804,11 +803,12 @@ class ContractsUseCases:
         now = self.clock()
         async with self.sessions() as session, session.begin():
             row = await self._payable(session, principal, contract_id)
+            today = (await unit_calendar(session, row.org_unit_id)).today(now)  # the branch's calendar
             receipt = payments.record_receipt(
                 self._domain(await self._view(session, row)), receipt_id=new_id(),
-                received_on=parse_day(received_on, "received_on") if received_on else now.date(),
+                received_on=parse_day(received_on, "received_on") if received_on else today,
                 amount=parse_money(amount, row.currency, "amount"), method=method or "bank_transfer",
-                reference=reference, today=now.date())
+                reference=reference, today=today)
             stored = models.ReceiptRow(
                 id=receipt.receipt_id, contract_id=row.id, owner_id=row.owner_id, org_path=row.org_path,
                 received_on=receipt.received_on, amount=receipt.amount.amount, currency=row.currency,
@@ -875,15 +875,16 @@ class ContractsUseCases:
         now = self.clock()
         async with self.sessions() as session, session.begin():
             row = await self._payable(session, principal, contract_id)
+            today = (await unit_calendar(session, row.org_unit_id)).today(now)
             receipts = [payments.Receipt(r.id, r.received_on, Money(r.amount, row.currency),
                                          payments.PaymentMethod(r.method), r.reference)
                         for r in await session.scalars(select(models.ReceiptRow).where(
                             models.ReceiptRow.contract_id == row.id))]
             refund = payments.record_refund(
                 self._domain(await self._view(session, row)), refund_id=new_id(),
-                refunded_on=parse_day(refunded_on, "refunded_on") if refunded_on else now.date(),
+                refunded_on=parse_day(refunded_on, "refunded_on") if refunded_on else today,
                 amount=parse_money(amount, row.currency, "amount", allow_negative=True), reason=reason,
-                receipts=receipts, refunds=await self._refunds(session, row), today=now.date())
+                receipts=receipts, refunds=await self._refunds(session, row), today=today)
             stored = models.RefundRow(
                 id=refund.refund_id, contract_id=row.id, owner_id=row.owner_id, org_path=row.org_path,
                 refunded_on=refund.refunded_on, amount=refund.amount.amount, currency=row.currency,
@@ -915,6 +916,7 @@ class ContractsUseCases:
         now = self.clock()
         async with self.sessions() as session, session.begin():
             row = await self._payable(session, principal, contract_id)
+            today = (await unit_calendar(session, row.org_unit_id)).today(now)
             existing = [payments.Invoice(i.number, Money(i.amount, row.currency), i.issued_on,
                                          payments.InvoiceStatus(i.status))
                         for i in await session.scalars(select(models.InvoiceRow).where(
@@ -922,7 +924,7 @@ class ContractsUseCases:
             invoice = payments.issue_invoice(
                 self._domain(await self._view(session, row)), existing, number=number.strip(),
                 amount=parse_money(amount, row.currency, "amount", allow_negative=True),
-                issued_on=parse_day(issued_on, "issued_on") if issued_on else now.date(), today=now.date())
+                issued_on=parse_day(issued_on, "issued_on") if issued_on else today, today=today)
             if await session.scalar(select(models.InvoiceRow.id).where(models.InvoiceRow.number == invoice.number)):
                 raise AlreadyExists(f"invoice {invoice.number} already exists", "number")
             stored = models.InvoiceRow(
@@ -974,10 +976,15 @@ class ContractsUseCases:
                        .join(models.Contract, models.Contract.id == models.InstalmentRow.contract_id)
                        .where(models.Contract.status.in_(("signed", "active")),
                               models.InstalmentRow.overdue_reminded_at.is_(None),
-                              models.InstalmentRow.due_date < now.date())
+                              # candidates: overdue somewhere on earth; each is then judged on
+                              # its own branch's calendar below
+                              models.InstalmentRow.due_date < latest_local_date(now))
                        .with_for_update(of=models.InstalmentRow, skip_locked=True))
+            calendars = UnitCalendars(session)
             for instalment, row in (await session.execute(overdue)).all():
                 if instalment.paid >= instalment.amount:
+                    continue
+                if instalment.due_date >= (await calendars.of_unit(row.org_unit_id)).today(now):
                     continue
                 instalment.overdue_reminded_at = now
                 payload = ContractsInstalmentOverdue(
@@ -1020,5 +1027,9 @@ class ContractsUseCases:
 
     async def ageing(self, principal: Principal, as_of: str, group_by: str) -> tuple[date, list[receivables.AgeingLine]]:
         grouping = self._group(group_by, optional=True)
-        day = parse_day(as_of, "as_of") if as_of else self.clock().date()
+        if as_of:
+            day = parse_day(as_of, "as_of")
+        else:  # today on the caller's calendar
+            async with self.sessions() as session:
+                day = (await unit_calendar(session, principal.unit_id)).today(self.clock())
         return day, receivables.ageing_report(await self._receivable_rows(principal), day, grouping)

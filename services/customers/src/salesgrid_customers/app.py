@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from salesgrid.customers.v1 import customers_pb2, customers_pb2_grpc
+from salesgrid.customers.v1 import customers_pb2, customers_pb2_grpc, share_requests_pb2, share_requests_pb2_grpc
 from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.scheduling import every
 from salesgrid_common.service import ServiceContext, ServiceDefinition
@@ -18,8 +18,10 @@ from salesgrid_customers.handlers import (
 )
 from salesgrid_customers.models import Base
 from salesgrid_customers.servicer import CustomersServicer
+from salesgrid_customers.servicer_share_requests import ShareRequestsServicer
 from salesgrid_customers.settings import CustomersSettings
 from salesgrid_customers.usecases import CustomersUseCases
+from salesgrid_customers.usecases_share_requests import ShareRequestUseCases
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # shipped inside the package
 
@@ -35,7 +37,10 @@ def usecases_for(ctx: ServiceContext) -> CustomersUseCases:
 
 def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
     customers_pb2_grpc.add_CustomersServicer_to_server(CustomersServicer(usecases_for(ctx)), server)
-    return [service.full_name for service in customers_pb2.DESCRIPTOR.services_by_name.values()]
+    share_requests_pb2_grpc.add_ShareRequestsServicer_to_server(
+        ShareRequestsServicer(ShareRequestUseCases(usecases_for(ctx))), server)
+    return [service.full_name for pb2 in (customers_pb2, share_requests_pb2)
+            for service in pb2.DESCRIPTOR.services_by_name.values()]
 
 
 def subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:

@@ -198,3 +198,23 @@ class ImportRow(Base):
     error_column: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(String(1000))
     existing_owner_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class ShareRequestRow(Base):
+    """A rep's request to share a customer (domain/share_requests.py). The customer's current
+    owner and unit decide who may answer, so neither is copied here."""
+
+    __tablename__ = "customer_share_requests"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # UUIDv7: also the paging key
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    requester_id: Mapped[str] = mapped_column(String(36))
+    role: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[str] = mapped_column(String(16))
+    decided_by: Mapped[str | None] = mapped_column(String(36))
+    decision_note: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    __table_args__ = (Index("ix_customer_share_requests_requester", "requester_id", "id"),
+                      Index("uq_customer_share_requests_pending", "customer_id", "requester_id", unique=True,
+                            postgresql_where=text("status = 'pending'"), sqlite_where=text("status = 'pending'")))

@@ -15,7 +15,7 @@ from salesgrid_common.auth import caller
 from salesgrid_common.protos import from_timestamp, to_timestamp
 from salesgrid_customers import models
 from salesgrid_customers.domain import imports
-from salesgrid_customers.domain.dedup import DuplicateMatch, DuplicateReport
+from salesgrid_customers.domain.dedup import DuplicateMatch, DuplicateReport, OwnerInfo
 from salesgrid_customers.domain.pool import PoolPolicy
 from salesgrid_customers.domain.sharing import Share
 from salesgrid_customers.usecases import POLICY_FIELDS, AddressInput, CustomerChanges, CustomersUseCases
@@ -54,7 +54,9 @@ def _money(totals: Mapping[str, Decimal]) -> list[pb.MoneyAmount]:
 
 def _matches(matches: Iterable[DuplicateMatch]) -> list[pb.DuplicateMatch]:
     return [pb.DuplicateMatch(customer_id=m.customer_id, legal_name=m.legal_name, owner_id=m.owner_id or "",
-                              reason=m.reason.value, score=m.score) for m in matches]
+                              reason=m.reason.value, score=m.score, owner_name=m.owner.display_name if m.owner else "",
+                              owner_unit_id=m.owner.unit_id if m.owner else "",
+                              owner_unit_name=m.owner.unit_name if m.owner else "") for m in matches]
 
 
 def _shares(shares: Iterable[Share]) -> pb.ListSharesResponse:
@@ -72,13 +74,21 @@ def _address(message: pb.CreateCustomerRequest | pb.UpdateCustomerRequest) -> Ad
 SPOOL_IN_MEMORY = 8 * 1024 * 1024  # larger uploads spill to a temporary file
 
 
-def import_pb(job: models.ImportJob, errors: Iterable[models.ImportRow] = (), cursor: str = "") -> pb.ImportJob:
+def import_pb(job: models.ImportJob, errors: Iterable[models.ImportRow] = (), cursor: str = "",
+              owners: Mapping[str, OwnerInfo] | None = None) -> pb.ImportJob:
+    owners = owners or {}
+
+    def owner(row: models.ImportRow) -> OwnerInfo:
+        return owners.get(row.existing_owner_id or "") or OwnerInfo("", "", "")
+
     return pb.ImportJob(
         id=job.id, status=job.status, format=job.format, total=job.total, processed=job.processed,
         created=job.created, failed=job.failed, next_cursor=cursor, created_at=to_timestamp(job.created_at),
         finished_at=to_timestamp(job.finished_at) if job.finished_at else None, created_by=job.created_by,
         errors=[pb.ImportRowError(row=e.row_number, column=e.error_column or "", message=e.error_message or "",
-                                  existing_owner_id=e.existing_owner_id or "") for e in errors])
+                                  existing_owner_id=e.existing_owner_id or "",
+                                  existing_owner_name=owner(e).display_name,
+                                  existing_owner_unit_name=owner(e).unit_name) for e in errors])
 
 
 def policy_pb(unit_id: str, policy: PoolPolicy, source_unit_id: str) -> pb.PoolPolicy:
@@ -195,8 +205,9 @@ class CustomersServicer(pb_grpc.CustomersServicer):
             return import_pb(await self.uc.start_import(caller(), fmt or "", spool))
 
     async def GetImport(self, request: pb.GetImportRequest, context: Ctx) -> pb.ImportJob:
-        job, errors, cursor = await self.uc.get_import(caller(), request.id, request.page_size, request.cursor)
-        return import_pb(job, errors, cursor)
+        job, errors, cursor, owners = await self.uc.get_import(caller(), request.id, request.page_size,
+                                                               request.cursor)
+        return import_pb(job, errors, cursor, owners)
 
     async def PutPoolPolicy(self, request: pb.PoolPolicy, context: Ctx) -> pb.PoolPolicy:
         values = {name: _optional(request, name) for name in POLICY_FIELDS

@@ -24,6 +24,8 @@ from salesgrid.events.v1.customers_events_pb2 import (CustomerArbitrationDecided
                                                        CustomerMerged, CustomerPoolReturnWarning, CustomerRecordState,
                                                        CustomerReleasedToPool, CustomerShareChanged,
                                                        CustomerContactState, CustomerOwnerChanged)
+from salesgrid_common import localtime
+from salesgrid_common.actors import system_actor
 from salesgrid_common.auth import Principal, Scope, principal_from_claims, scope_filter
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
@@ -39,18 +41,19 @@ from salesgrid_customers.domain.concurrency import check_version, next_version
 from salesgrid_customers.domain.customer import (MAX_CONTACTS, Address, GeoPoint, Tier, make_contact,
                                                  make_customer, normalise_tag, validate_address)
 from salesgrid_customers.domain.dedup import (MAX_CANDIDATE_KEYS, CandidateCustomer, DuplicateProbe, DuplicateReport,
-                                              candidate_keys, classify_matches)
+                                              OwnerInfo, candidate_keys, classify_matches)
 from salesgrid_customers.domain.search import MatchMode, NameQuery, index_keys, parse_query
 from salesgrid_customers.domain.errors import (AlreadyExists, Conflict, DomainError, FailedPrecondition, NotFound,
                                                PermissionDenied, ValidationFailed)
 from salesgrid_customers.importfiles import read_rows
+from salesgrid_customers.owners import owners_of, with_owner_names
 
 MAX_CANDIDATES = 60  # rows sharing the most candidate keys, classified in Python
 KEY_POSTINGS = 300  # rows read per candidate key
 SEARCH_CANDIDATES = 2000  # names a search reads from the key index before treating its words as common
 EVENT_PREFIX = "salesgrid.customers.customer."
 SCAN_BATCH = 500
-SYSTEM_ACTOR = "system:pool-scheduler"
+SYSTEM_ACTOR = system_actor("customers")
 
 
 @dataclass(frozen=True)
@@ -211,15 +214,16 @@ class CustomersUseCases:
         parameters = {"name": normalised, "credit_code": credit_code, "least": 1 if len(keys) < 4 else 2,
                       **{f"key{index}": key for index, key in enumerate(keys)}}
         rows = (await session.execute(_duplicate_candidates(len(keys)), parameters)).all()
-        return classify_matches(DuplicateProbe(normalised, credit_code, exclude_id),
-                                [CandidateCustomer(*row) for row in rows])
+        report = classify_matches(DuplicateProbe(normalised, credit_code, exclude_id),
+                                  [CandidateCustomer(*row) for row in rows])
+        return await with_owner_names(session, report)  # a rep must see who to ask for sharing
 
     @staticmethod
     def _block_duplicates(report: DuplicateReport) -> None:
         try:
             report.raise_if_blocked()
         except Conflict as exc:  # a duplicate is an existing resource, not a concurrency conflict
-            raise AlreadyExists(exc.message, exc.field) from None
+            raise AlreadyExists(exc.message, exc.field, info=exc.info) from None
 
     @staticmethod
     def _name_taken() -> AlreadyExists:
@@ -463,20 +467,27 @@ class CustomersUseCases:
         principal.require("customers:share")
         async with self.sessions() as session, session.begin():
             row = await self._readable(session, principal, customer_id)
-            shares = sharing.add_share(await self._shares(session, row.id), owner_id=row.owner_id,
-                                       owner_unit_path=unit_path(row.org_path), actor=actor_of(principal),
-                                       user_id=user_id, role=role)
-            sharee = await get_user(session, user_id)
-            if sharee is None or not sharee.active:
-                raise ValidationFailed(f"unknown user {user_id}", "user_id")
-            added = next(s for s in shares if s.user_id == user_id)
-            await session.execute(delete(models.Share).where(models.Share.customer_id == row.id,
-                                                             models.Share.user_id == user_id))
-            session.add(models.Share(customer_id=row.id, user_id=user_id, role=added.role.value,
-                                     created_at=self.clock()))
-            await self._emit(session, "shared", row, principal, CustomerShareChanged(
-                customer_id=row.id, user_id=user_id, role=added.role.value, owner_id=row.owner_id or ""))
-            return shares
+            return await self.apply_share(session, principal, row, user_id, role)
+
+    async def apply_share(self, session: AsyncSession, principal: Principal, row: models.Customer, user_id: str,
+                          role: str) -> tuple[sharing.Share, ...]:
+        """The sharing rules and their effects, in the caller's transaction (also behind an
+        accepted share request)."""
+        principal.require("customers:share")
+        shares = sharing.add_share(await self._shares(session, row.id), owner_id=row.owner_id,
+                                   owner_unit_path=unit_path(row.org_path), actor=actor_of(principal),
+                                   user_id=user_id, role=role)
+        sharee = await get_user(session, user_id)
+        if sharee is None or not sharee.active:
+            raise ValidationFailed(f"unknown user {user_id}", "user_id")
+        added = next(s for s in shares if s.user_id == user_id)
+        await session.execute(delete(models.Share).where(models.Share.customer_id == row.id,
+                                                         models.Share.user_id == user_id))
+        session.add(models.Share(customer_id=row.id, user_id=user_id, role=added.role.value,
+                                 created_at=self.clock()))
+        await self._emit(session, "shared", row, principal, CustomerShareChanged(
+            customer_id=row.id, user_id=user_id, role=added.role.value, owner_id=row.owner_id or ""))
+        return shares
 
     async def unshare_customer(self, principal: Principal, customer_id: str, user_id: str) -> tuple[sharing.Share, ...]:
         principal.require("customers:share")
@@ -541,13 +552,13 @@ class CustomersUseCases:
                 raise NotFound(f"customer {customer_id} does not exist", "id")
             held = await session.scalar(select(func.count()).select_from(models.Customer).where(
                 models.Customer.owner_id == me, models.Customer.active)) or 0
-            user = await get_user(session, me)
-            start, end = pool.local_day_window(now, user.time_zone if user else "UTC")
+            calendar = await localtime.user_calendar(session, me)  # the claimant's branch calendar
+            start, end = calendar.day_bounds(calendar.today(now))
             today = await session.scalar(select(func.count()).select_from(models.PoolClaim).where(
                 models.PoolClaim.user_id == me, models.PoolClaim.claimed_at >= start,
                 models.PoolClaim.claimed_at < end)) or 0
             pool.check_claim(pool.PoolEntry(row.id, row.owner_id, row.previous_owner_id, row.released_at), me,
-                             held_count=held, claims_today=today, now=now,
+                             held_count=held, claims_today=today, now=now, zone_name=calendar.zone_name,
                              policy=pool.resolve_policy(unit_path(principal.org_path),
                                                         await self._unit_policies(session), self.policy))
             # Only one concurrent claimant can match `owner_id IS NULL`; the others update nothing.
@@ -767,6 +778,8 @@ class CustomersUseCases:
                         .order_by(models.Customer.id).limit(SCAN_BATCH))
                 batch = list((await session.execute(stmt)).tuples().all())
                 policies = await self._unit_policies(session)
+                calendars = localtime.UnitCalendars(session)
+                zones = {row.owner_id: (await calendars.of_user(row.owner_id)).zone_name for row, _ in batch}
             if not batch:
                 return returned, warned
             after = batch[-1][0].id
@@ -776,9 +789,10 @@ class CustomersUseCases:
                     fact.last_follow_up_at if fact else None, fact.last_opportunity_at if fact else None,
                     fact.last_deal_at if fact else None)
                 policy = pool.resolve_policy(unit_path(row.org_path), policies, self.policy)
-                if (decision := pool.due_for_return(facts, policy, now)) is not None:
+                zone_name = zones[row.owner_id]  # periods count on the owner's branch calendar
+                if (decision := pool.due_for_return(facts, policy, now, zone_name)) is not None:
                     returned += await self._auto_return(row, decision, now)
-                elif (warning := pool.due_for_warning(facts, policy, now)) is not None:
+                elif (warning := pool.due_for_warning(facts, policy, now, zone_name)) is not None:
                     warned += await self._warn(row, warning, now)
 
     async def _auto_return(self, row: models.Customer, decision: pool.ReturnDecision, now: datetime) -> int:
@@ -926,7 +940,8 @@ class CustomersUseCases:
             return job
 
     async def get_import(self, principal: Principal, job_id: str, page_size: int = 50,
-                         cursor: str = "") -> tuple[models.ImportJob, list[models.ImportRow], str]:
+                         cursor: str = "") -> tuple[models.ImportJob, list[models.ImportRow], str,
+                                                    dict[str, OwnerInfo]]:
         """The job (only its importer sees it) and a page of its row errors, in row order."""
         principal.require("customers:create")
         async with self.sessions() as session:
@@ -936,7 +951,8 @@ class CustomersUseCases:
             found = await keyset_page(session, select(models.ImportRow).where(
                 models.ImportRow.job_id == job_id, models.ImportRow.status == imports.RowStatus.ERROR),
                 models.ImportRow.id, page_size, cursor, newest_first=False)
-        return job, found.items, found.next_token
+            owners = await owners_of(session, (row.existing_owner_id or "" for row in found.items))
+        return job, found.items, found.next_token, owners
 
     async def run_imports(self) -> int:
         """Process one batch of pending rows of each unfinished job (oldest first): rows created."""
@@ -950,50 +966,54 @@ class CustomersUseCases:
         return created
 
     async def _import_batch(self, job: models.ImportJob) -> int | None:
-        """Customers created from the next batch; None once the job has no pending row left."""
+        """Customers created from the next batch, in one transaction: each row in its own
+        savepoint (a refused row keeps its per-row error, the others go on), the rows' outcomes
+        and the job's counters commit together, so a crash leaves the whole batch pending and
+        nothing half-written. Rows are claimed with SKIP LOCKED on PostgreSQL, so replicas share
+        a job. None once the job has no pending row left."""
         acting = principal_from_claims(job.claims)
-        async with self.sessions() as session:
-            pending = (await session.scalars(select(models.ImportRow).where(
+        async with self.sessions() as session, session.begin():
+            query = (select(models.ImportRow).where(
                 models.ImportRow.job_id == job.id, models.ImportRow.status == imports.RowStatus.PENDING)
-                .order_by(models.ImportRow.id).limit(IMPORT_BATCH))).all()
-        if not pending:
-            async with self.sessions() as session, session.begin():
-                await session.execute(update(models.ImportJob).where(models.ImportJob.id == job.id).values(
-                    status=imports.ImportStatus.DONE, finished_at=self.clock()))
-            return None
-        created = 0
-        for staged in pending:
-            created += await self._import_row(job.id, acting, staged)
+                .order_by(models.ImportRow.id).limit(IMPORT_BATCH))
+            if session.bind.dialect.name != "sqlite":
+                query = query.with_for_update(skip_locked=True)
+            pending = (await session.scalars(query)).all()
+            if not pending:
+                done = await session.scalar(select(func.count()).select_from(models.ImportRow).where(
+                    models.ImportRow.job_id == job.id, models.ImportRow.status == imports.RowStatus.PENDING))
+                if not done:
+                    await session.execute(update(models.ImportJob).where(models.ImportJob.id == job.id).values(
+                        status=imports.ImportStatus.DONE, finished_at=self.clock()))
+                return None
+            created = 0
+            for staged in pending:
+                outcome = await self._import_row(session, job.id, acting, staged)
+                created += "customer_id" in outcome
+                await session.execute(update(models.ImportRow).where(models.ImportRow.id == staged.id).values(
+                    **{"status": imports.RowStatus.CREATED, **outcome}))
+                await asyncio.sleep(0)  # SQLite runs on the loop: let reads in between rows
+            await session.execute(update(models.ImportJob).where(models.ImportJob.id == job.id).values(
+                status=imports.ImportStatus.RUNNING, processed=models.ImportJob.processed + len(pending),
+                created=models.ImportJob.created + created, failed=models.ImportJob.failed + len(pending) - created))
         return created
 
-    async def _import_row(self, job_id: str, acting: Principal, staged: models.ImportRow) -> int:
-        """One row, one transaction: the customer, its events, the row's outcome and the job's
-        counters commit together; a replica that took the row first makes this a no-op."""
-        async with self.sessions() as session, session.begin():
-            taken = await session.execute(update(models.ImportRow).where(
-                models.ImportRow.id == staged.id, models.ImportRow.status == imports.RowStatus.PENDING)
-                .values(status=imports.RowStatus.CREATED))
-            if taken.rowcount != 1:
-                return 0
-            outcome: dict[str, Any]
-            try:
-                async with session.begin_nested():
-                    fields_ = imports.parse_row(staged.data)
-                    address = AddressInput(fields_.address, fields_.latitude, fields_.longitude) \
-                        if fields_.address else None
-                    row, _ = await self._create(
-                        session, acting, legal_name=fields_.legal_name, credit_code=fields_.credit_code,
-                        industry=fields_.industry, address=address, tier=fields_.tier, tags=fields_.tags,
-                        source=fields_.source, owner_id=fields_.owner_id, cap_held=True)
-                outcome = {"customer_id": row.id}
-            except (ValidationFailed, AlreadyExists, PermissionDenied, FailedPrecondition, NotFound) as exc:
-                outcome = await self._row_error(session, job_id, staged.data, exc)
-            ok = "customer_id" in outcome
-            await session.execute(update(models.ImportRow).where(models.ImportRow.id == staged.id).values(**outcome))
-            await session.execute(update(models.ImportJob).where(models.ImportJob.id == job_id).values(
-                status=imports.ImportStatus.RUNNING, processed=models.ImportJob.processed + 1,
-                created=models.ImportJob.created + int(ok), failed=models.ImportJob.failed + int(not ok)))
-            return int(ok)
+    async def _import_row(self, session: AsyncSession, job_id: str, acting: Principal,
+                          staged: models.ImportRow) -> dict[str, Any]:
+        """One row under the single-create rules, in a savepoint: its outcome (the customer id,
+        or the error naming the column)."""
+        try:
+            async with session.begin_nested():
+                fields_ = imports.parse_row(staged.data)
+                address = AddressInput(fields_.address, fields_.latitude, fields_.longitude) \
+                    if fields_.address else None
+                row, _ = await self._create(
+                    session, acting, legal_name=fields_.legal_name, credit_code=fields_.credit_code,
+                    industry=fields_.industry, address=address, tier=fields_.tier, tags=fields_.tags,
+                    source=fields_.source, owner_id=fields_.owner_id, cap_held=True)
+            return {"customer_id": row.id}
+        except (ValidationFailed, AlreadyExists, PermissionDenied, FailedPrecondition, NotFound) as exc:
+            return await self._row_error(session, job_id, staged.data, exc)
 
     async def _row_error(self, session: AsyncSession, job_id: str, data: Mapping[str, str],
                          exc: DomainError) -> dict[str, Any]:

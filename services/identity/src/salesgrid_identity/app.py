@@ -8,6 +8,7 @@ from pathlib import Path
 import grpc
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
+from salesgrid_common.actors import system_actor
 from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.service import ServiceContext, ServiceDefinition
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,7 +48,9 @@ def audit_subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:
     usecases = usecases_for(ctx)
 
     async def record(session: AsyncSession, envelope: Envelope, _payload: bytes) -> None:
-        await usecases.audit(session, envelope.type.removeprefix("salesgrid."), actor_id=envelope.actor_id,
+        # an event without an actor was raised by its service's own automation (one rule: system_actor)
+        await usecases.audit(session, envelope.type.removeprefix("salesgrid."),
+                             actor_id=envelope.actor_id or system_actor(envelope.producer),
                              actor_ip=envelope.actor_ip, target_type=envelope.type.split(".")[2],
                              target_id=envelope.aggregate_id, source=envelope.producer, event_id=envelope.event_id,
                              occurred_at=envelope.occurred_at.ToDatetime(tzinfo=UTC))

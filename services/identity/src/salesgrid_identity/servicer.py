@@ -13,6 +13,7 @@ from salesgrid_common.auth import Principal, caller
 from salesgrid_identity import models
 from salesgrid_identity.keys import SigningKeys
 from salesgrid_identity.usecases import IdentityUseCases, Tokens
+from salesgrid_identity.usecases_login_protection import LoginProtectionUseCases, ProtectionView
 
 
 def _ts(value: datetime | None) -> Timestamp | None:
@@ -52,6 +53,24 @@ def user_pb(user: models.User, principal: Principal | None, org_path: str = "") 
                    permissions=_perms(principal.permissions) if principal else [], active=user.active,
                    password_change_required=user.must_change_password, locked_until=_ts(user.locked_until),
                    version=user.version, kind="user")
+
+
+def login_protection_pb(view: ProtectionView) -> pb.LoginProtection:
+    policy = view.policy
+    limits = pb.LoginLimits(
+        max_failures_per_account=view.max_failures_per_account,
+        account_lock_minutes=int(view.account_lock.total_seconds() // 60),
+        max_failures_per_address=policy.max_failures_per_address,
+        max_failures_per_login_from_throttled_address=policy.max_failures_per_pair,
+        window_minutes=int(policy.window.total_seconds() // 60),
+        failure_delay_step_ms=int(policy.delay_step.total_seconds() * 1000),
+        failure_delay_max_ms=int(policy.max_delay.total_seconds() * 1000))
+    return pb.LoginProtection(limits=limits, accounts=[
+        pb.LockedAccount(user_id=a.user.id, login=a.user.login, display_name=a.user.display_name,
+                         unit_id=a.user.unit_id, org_path=a.org_path, failed_attempts=a.user.failed_attempts,
+                         locked_until=_ts(a.user.locked_until)) for a in view.accounts],
+        addresses=[pb.ThrottledAddress(address=a.address, failures=a.failures, logins=a.logins,
+                                       throttled_until=_ts(a.throttled_until)) for a in view.addresses])
 
 
 def api_key_pb(key: models.ApiKey) -> pb.ApiKey:
@@ -154,6 +173,15 @@ class IdentityServicer(pb_grpc.IdentityServicer):
 
     async def UnlockUser(self, request: pb.UnlockUserRequest, context: grpc.aio.ServicerContext) -> pb.User:
         return user_pb(await self.uc.unlock_user(caller(), request.id), None)
+
+    async def GetLoginProtection(self, request: pb.GetLoginProtectionRequest,
+                                 context: grpc.aio.ServicerContext) -> pb.LoginProtection:
+        return login_protection_pb(await LoginProtectionUseCases(self.uc).view(caller()))
+
+    async def ClearAddressThrottle(self, request: pb.ClearAddressThrottleRequest,
+                                   context: grpc.aio.ServicerContext) -> pb.ClearAddressThrottleResponse:
+        cleared = await LoginProtectionUseCases(self.uc).clear_address(caller(), request.address)
+        return pb.ClearAddressThrottleResponse(cleared_failures=cleared)
 
     async def GetUser(self, request: pb.GetUserRequest, context: grpc.aio.ServicerContext) -> pb.User:
         user, principal = await self.uc.get_user(caller(), request.id)

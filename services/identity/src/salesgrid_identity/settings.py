@@ -24,7 +24,12 @@ class IdentitySettings(ServiceSettings):
     password_min_length: int = Field(default=10, ge=8)
     password_expiry_days: int | None = Field(default=90, ge=1)
     lockout_max_failures: int = Field(default=5, ge=1)
+    # Past this many failures in the window an address is throttled, never blocked as a whole
+    # (domain/throttling.py): failures get a growing pause, a login failing this often from it is refused.
     lockout_max_failures_per_ip: int = Field(default=20, ge=1)
+    login_throttle_failures_per_login: int = Field(default=3, ge=1)
+    login_throttle_delay_ms: int = Field(default=250, ge=0)
+    login_throttle_max_delay_ms: int = Field(default=2000, ge=0, le=10000)
     lockout_minutes: int = Field(default=15, ge=1)
 
     @model_validator(mode="after")

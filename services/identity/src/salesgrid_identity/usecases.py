@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -23,10 +24,11 @@ from salesgrid_common.errors import (AlreadyExists, Conflict, FailedPrecondition
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.ids import new_id
-from salesgrid_identity.domain import api_keys, lockout, org, passwords, roles
+from salesgrid_identity.domain import api_keys, lockout, org, passwords, roles, throttling, unit_defaults
 from salesgrid_identity.keys import SigningKeys
 from salesgrid_identity.models import ApiKey, AuditEntry, LoginFailure, OrgUnit, RefreshToken, Role, User
 from salesgrid_identity.settings import IdentitySettings
+from salesgrid_identity.usecases_login_protection import FailedLogin, address_history, throttle_policy
 
 LOGIN_FAILED = "invalid login or password"  # one message for unknown login and wrong password
 
@@ -54,9 +56,10 @@ class IdentityUseCases:
         self.clock = clock
         self.password_policy = passwords.PasswordPolicy(settings.password_min_length, 128,
                                                         settings.password_expiry_days)
-        self.lockout_policy = lockout.LockoutPolicy(
-            settings.lockout_max_failures, settings.lockout_max_failures_per_ip,
-            timedelta(minutes=settings.lockout_minutes), timedelta(minutes=settings.lockout_minutes))
+        self.lockout_policy = lockout.LockoutPolicy(settings.lockout_max_failures,
+                                                    timedelta(minutes=settings.lockout_minutes))
+        self.throttle_policy = throttle_policy(settings)
+        self.sleep = asyncio.sleep  # the pause before answering a throttled failure (tests replace it)
 
     # --- audit ------------------------------------------------------------------------------
 
@@ -117,21 +120,29 @@ class IdentityUseCases:
         _refuse_outside_allowlist(client_ip, await self._unit_allowlist(session, unit_id))
 
     async def login(self, login: str, password: str, client_ip: str) -> Tokens:
+        try:
+            return await self._login(login, password, client_ip)
+        except FailedLogin as failed:
+            # Paused after the transaction ended: a throttled address holds no connection meanwhile.
+            await self.sleep(failed.delay.total_seconds())
+            raise Unauthenticated(LOGIN_FAILED) from None
+
+    async def _login(self, login: str, password: str, client_ip: str) -> Tokens:
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            recent_ip_failures = await session.scalar(
-                select(func.count()).select_from(LoginFailure).where(
-                    LoginFailure.client_ip == client_ip, LoginFailure.at > now - self.lockout_policy.window))
-            if client_ip and lockout.ip_blocked(recent_ip_failures or 0, self.lockout_policy):
+            history = await address_history(session, client_ip, login, self.throttle_policy, now)
+            if client_ip and throttling.refuse_before_check(history, self.throttle_policy):
+                wait = throttling.retry_after(history, self.throttle_policy, now)
                 await self.audit(session, "auth.login", actor_id="", actor_ip=client_ip, outcome="denied",
-                                 detail=f"too many failures from this address (login {login})")
+                                 detail=f"throttled: repeated failures of this login from this address (login {login})")
                 await session.commit()  # the refusal is audited although the call fails
-                raise ResourceExhausted("too many failed logins from this address; try again later")
+                raise ResourceExhausted("too many failed logins for this login from this address; try again in "
+                                        f"{max(1, round(wait.total_seconds() / 60))} minutes",
+                                        info={"retry_after_seconds": str(max(1, int(wait.total_seconds())))})
             user = await session.scalar(select(User).where(User.login == login))
             if user is None or not user.active:
                 await _verify_password(passwords.DUMMY_HASH, password)  # same timing as a real check
-                await self._record_failure(session, login, client_ip, None, "unknown or inactive login")
-                raise Unauthenticated(LOGIN_FAILED)
+                await self._record_failure(session, login, client_ip, None, "unknown or inactive login", history)
             if lockout.is_locked(user.locked_until, now):
                 await self.audit(session, "auth.login", actor_id=user.id, actor_ip=client_ip, outcome="denied",
                                  target_type="user", target_id=user.id, detail="account locked")
@@ -141,8 +152,7 @@ class IdentityUseCases:
             if not await _verify_password(user.password_hash, password):
                 user.failed_attempts, user.locked_until = lockout.after_failure(
                     user.failed_attempts, self.lockout_policy, now)
-                await self._record_failure(session, login, client_ip, user, "wrong password")
-                raise Unauthenticated(LOGIN_FAILED)
+                await self._record_failure(session, login, client_ip, user, "wrong password", history)
             try:
                 await self.check_ip(session, user.unit_id, client_ip)
             except PermissionDenied:
@@ -158,13 +168,16 @@ class IdentityUseCases:
             return tokens
 
     async def _record_failure(self, session: AsyncSession, login: str, client_ip: str, user: User | None,
-                              reason: str) -> None:
-        """Failures are committed even though the login call fails (the caller raises after)."""
+                              reason: str, history: throttling.AddressHistory) -> NoReturn:
+        """Failures are committed even though the login call fails; raises the failed login with
+        the pause its address has earned."""
         session.add(LoginFailure(id=new_id(), client_ip=client_ip, login=login[:100], at=self.clock()))
         await self.audit(session, "auth.login", actor_id=user.id if user else "", actor_ip=client_ip,
                          target_type="user", target_id=user.id if user else "", outcome="failure",
                          detail=f"{reason} (login {login[:100]})")
         await session.commit()
+        delay = throttling.failure_delay(history.address_failures + 1, self.throttle_policy) if client_ip else None
+        raise FailedLogin(delay or timedelta(0))
 
     async def refresh(self, refresh_token: str, client_ip: str) -> Tokens:
         now = self.clock()
@@ -276,8 +289,8 @@ class IdentityUseCases:
     async def create_org_unit(self, principal: Principal, *, parent_id: str, name: str, code: str, kind: str,
                               time_zone: str, currency: str, ip_allowlist: Sequence[str]) -> OrgUnit:
         problems = []
-        for check in (lambda: org.validate_name(name), lambda: org.validate_time_zone(time_zone or "UTC"),
-                      lambda: org.validate_currency(currency or "CNY"), lambda: org.validate_cidrs(ip_allowlist)):
+        for check in (lambda: org.validate_name(name), lambda: time_zone and org.validate_time_zone(time_zone),
+                      lambda: currency and org.validate_currency(currency), lambda: org.validate_cidrs(ip_allowlist)):
             try:
                 check()
             except ValidationFailed as exc:
@@ -291,16 +304,19 @@ class IdentityUseCases:
                 parent = await self._unit(session, parent_id, "parent_id")
                 self._require_on_unit(principal, "org_units:create", parent)
                 parent_path = parent.path
+                defaults = unit_defaults.inherited(unit_defaults.UnitDefaults(parent.time_zone, parent.currency),
+                                                   time_zone=time_zone, currency=currency)
             else:
                 if principal.require("org_units:create") is not Scope.ALL:
                     raise PermissionDenied("only a company-wide administrator creates a root unit")
                 if await session.scalar(select(func.count()).select_from(OrgUnit).where(OrgUnit.parent_id.is_(None))):
                     raise ValidationFailed("a company root already exists; give a parent", "parent_id")
                 parent_path = "/"
+                defaults = unit_defaults.inherited(None, time_zone=time_zone, currency=currency)
             unit_id = new_id()
             unit = OrgUnit(id=unit_id, parent_id=parent_id or None, name=org.validate_name(name), code=code[:40],
                            kind=kind or "other", path=org.child_path(parent_path, unit_id),
-                           time_zone=time_zone or "UTC", currency=currency or "CNY",
+                           time_zone=defaults.time_zone, currency=defaults.currency,
                            has_ip_allowlist=bool(ip_allowlist), ip_allowlist=org.validate_cidrs(ip_allowlist),
                            active=True, version=1, created_at=self.clock())
             session.add(unit)

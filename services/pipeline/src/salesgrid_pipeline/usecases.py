@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salesgrid.events.v1.pipeline_events_pb2 import (PipelineGateViolated, PipelineLeadState,
                                                      PipelineOpportunityState, PipelineQuoteState,
                                                      PipelineSlaNotice)
+from salesgrid_common import localtime
+from salesgrid_common.actors import system_actor
 from salesgrid_common.auth import Principal, Scope, scope_filter
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
@@ -63,6 +65,7 @@ class QuoteLineRequest:
 
 
 MAX_IMPORT_ROWS = 5000
+SYSTEM_ACTOR = system_actor("pipeline")  # the actor of the SLA engine and lead reclaim
 
 
 @dataclass(frozen=True)
@@ -131,7 +134,7 @@ class PipelineUseCases:
 
     async def _emit(self, session: AsyncSession, event_type: str, payload, aggregate_id: str,  # type: ignore[no-untyped-def]
                     org_path: str, principal: Principal | None, now: datetime) -> None:
-        meta = EventMeta(aggregate_id=aggregate_id, actor_id=principal.subject_id if principal else "",
+        meta = EventMeta(aggregate_id=aggregate_id, actor_id=principal.subject_id if principal else SYSTEM_ACTOR,
                          org_path=org_path, actor_ip=principal.client_ip if principal else "")
         await self.outbox.record(session, f"salesgrid.pipeline.{event_type}", payload, meta, now)
 
@@ -169,7 +172,8 @@ class PipelineUseCases:
                                  stage_model: str = "") -> Opportunity:
         principal.require(OPP_CREATE)
         now = self.clock()
-        validate_opportunity(data, (), now)  # bad input is refused before any remote call
+        # bad input is refused before any remote call (the owner's calendar is checked again below)
+        validate_opportunity(data, (), now, today=localtime.earliest_local_date(now))
         async with self.sessions() as session:
             self._model_for_new(await self._load_models(session), stage_model)
         await self.customers.visible_customer(principal, data.customer_id.strip())
@@ -236,7 +240,8 @@ class PipelineUseCases:
         model = self._model_for_new(await self._load_models(session), stage_model)
         customer_id = data.customer_id.strip()
         names = (await session.scalars(select(Opportunity.name).where(Opportunity.customer_id == customer_id))).all()
-        valid = validate_opportunity(data, names, now)
+        today = (await localtime.user_calendar(session, owner)).today(now)
+        valid = validate_opportunity(data, names, now, today=today)
         row = Opportunity(
             id=new_id(), customer_id=valid.customer_id, name=valid.name, name_key=normalise_key(valid.name),
             owner_id=owner, org_path=org_path, amount=str(valid.amount.amount), currency=valid.amount.currency,
@@ -399,7 +404,7 @@ class PipelineUseCases:
                                        expected_close_date=row.expected_close_date)
             valid = validate_opportunity(replace(current, amount=amount or current.amount,
                                                  expected_close_date=expected_close_date or current.expected_close_date),
-                                         (), now)
+                                         (), now, today=(await localtime.user_calendar(session, row.owner_id)).today(now))
             row.amount, row.currency = str(valid.amount.amount), valid.amount.currency
             row.expected_close_date = valid.expected_close_date
             if commit is not None:
@@ -916,6 +921,7 @@ class PipelineUseCases:
         written = 0
         async with self.sessions() as session, session.begin():
             await self._load_models(session)
+            calendars = localtime.UnitCalendars(session)  # SLA days count on the owner's branch calendar
             for row in (await session.scalars(select(Opportunity).where(Opportunity.status == "open"))).all():
                 owner = await get_user(session, row.owner_id)
                 manager = await get_user(session, owner.manager_id) if owner and owner.manager_id else None
@@ -924,7 +930,8 @@ class PipelineUseCases:
                     sla_days=self.model_of(row.stage_model).stage(row.stage).sla_days, now=now, owner_id=row.owner_id,
                     manager_id=owner.manager_id if owner else None,
                     escalation_ids=(manager.manager_id,) if manager and manager.manager_id else (),
-                    last_level_notified=sla.SlaLevel(row.sla_level_notified))
+                    last_level_notified=sla.SlaLevel(row.sla_level_notified),
+                    zone_name=(await calendars.of_user(row.owner_id)).zone_name)
                 for notice in check.notifications:
                     level = "overdue" if notice.level is sla.SlaLevel.OVERDUE else "escalated"
                     payload = PipelineSlaNotice(opportunity_id=row.id, stage=row.stage, level=level,
@@ -936,9 +943,11 @@ class PipelineUseCases:
             assigned = (await session.scalars(select(Lead).where(Lead.status == "assigned"))).all()
             for row in assigned:
                 lead = self._lead_domain(row)
-                if lead_rules.is_reclaim_due(lead, now, self.reclaim_after_days):
+                zone_name = (await calendars.of_user(row.owner_id)).zone_name
+                if lead_rules.is_reclaim_due(lead, now, self.reclaim_after_days, zone_name):
                     previous = row.owner_id
-                    self._lead_store(row, lead_rules.reclaim(lead, now, self.reclaim_after_days), row.org_path, now)
+                    self._lead_store(row, lead_rules.reclaim(lead, now, self.reclaim_after_days, zone_name),
+                                     row.org_path, now)
                     await self._lead_event(session, "reclaimed", row, None, now, previous)
                     written += 1
         return written

@@ -304,13 +304,14 @@ def reject(contract: Contract) -> Contract:
     return replace(contract, status=_transition(contract, ContractAction.REJECT))
 
 
-def sign(contract: Contract, signed_on: date) -> Contract:
-    """approved -> signed. Amendments do not go through here: see ``apply_amendment``."""
+def sign(contract: Contract, signed_on: date, created_on: date | None = None) -> Contract:
+    """approved -> signed. Amendments do not go through here: see ``apply_amendment``.
+    ``created_on`` is the local date (the branch's calendar) the contract was created on."""
     require_date(signed_on, "signed_on")
     if contract.is_amendment:
         raise FailedPrecondition("an amendment takes effect through apply_amendment", "version")
     status = _transition(contract, ContractAction.SIGN)
-    if signed_on < contract.created_at.date():
+    if signed_on < (created_on or contract.created_at.date()):
         raise ValidationFailed("must not be before the contract was created", "signed_on")
     return replace(contract, status=status, signed_on=signed_on)
 

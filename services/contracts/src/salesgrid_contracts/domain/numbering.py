@@ -12,7 +12,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from salesgrid_common import localtime
+
 
 from ._validation import require_aware
 from .errors import ValidationFailed
@@ -72,10 +73,7 @@ def parse_contract_number(text: object, field: str = "number") -> ContractNumber
 def sequence_key(branch_code: str, created_at: datetime, branch_zone: str) -> SequenceKey:
     """The (branch, year) a contract created at ``created_at`` draws its number from."""
     require_aware(created_at, "created_at")
-    try:
-        zone = ZoneInfo(branch_zone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValidationFailed(f"unknown time zone {branch_zone!r}", "branch_zone") from exc
+    zone = localtime.zone(branch_zone, "branch_zone")  # the branch's calendar year
     year = created_at.astimezone(zone).year
     _check(branch_code, year, 1)
     return SequenceKey(branch_code, year)

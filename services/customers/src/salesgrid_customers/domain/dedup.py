@@ -19,8 +19,8 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import lru_cache
 
@@ -247,12 +247,25 @@ class CandidateCustomer:
 
 
 @dataclass(frozen=True)
+class OwnerInfo:
+    """Who holds an existing record, as a rep needs it to ask for sharing (from the directory)."""
+
+    display_name: str
+    unit_id: str
+    unit_name: str
+
+    def describe(self) -> str:
+        return f"{self.display_name} ({self.unit_name})" if self.unit_name else self.display_name
+
+
+@dataclass(frozen=True)
 class DuplicateMatch:
     customer_id: str
     legal_name: str
     owner_id: str | None
     reason: MatchReason
     score: float
+    owner: OwnerInfo | None = None  # filled by the use case from the directory replica
 
 
 @dataclass(frozen=True)
@@ -264,16 +277,32 @@ class DuplicateReport:
     def is_blocked(self) -> bool:
         return bool(self.blocking)
 
+    def owner_ids(self) -> set[str]:
+        return {m.owner_id for m in (*self.blocking, *self.warnings) if m.owner_id}
+
+    def with_owners(self, owners: Mapping[str, OwnerInfo]) -> DuplicateReport:
+        def named(matches: tuple[DuplicateMatch, ...]) -> tuple[DuplicateMatch, ...]:
+            return tuple(replace(m, owner=owners.get(m.owner_id)) if m.owner_id else m for m in matches)
+
+        return DuplicateReport(named(self.blocking), named(self.warnings))
+
     def raise_if_blocked(self) -> None:
-        """Conflict naming the existing record and its owner, so the rep can ask for sharing."""
+        """Conflict naming the existing record and its owner (name and unit, so the rep can ask
+        for sharing); the same facts travel as structured `info`."""
         if not self.blocking:
             return
         first = self.blocking[0]
-        holder = f"owned by {first.owner_id}" if first.owner_id else "in the public pool"
+        if first.owner_id:
+            holder = f"owned by {first.owner.describe() if first.owner else first.owner_id}"
+        else:
+            holder = "in the public pool"
         field = "credit_code" if first.reason is MatchReason.SAME_CREDIT_CODE else "legal_name"
-        raise Conflict(
-            f"customer already exists: '{first.legal_name}' ({first.customer_id}), {holder}", field
-        )
+        info = {"existing_customer_id": first.customer_id, "existing_owner_id": first.owner_id or ""}
+        if first.owner:
+            info |= {"existing_owner_name": first.owner.display_name, "existing_owner_unit_id": first.owner.unit_id,
+                     "existing_owner_unit": first.owner.unit_name}
+        raise Conflict(f"customer already exists: '{first.legal_name}' ({first.customer_id}), {holder}", field,
+                       info=info)
 
 
 def classify_matches(

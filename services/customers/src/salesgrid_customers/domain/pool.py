@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from enum import StrEnum
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
+
+from salesgrid_common import localtime
 
 from .access import Actor, require_owner_or_manager
 from .errors import FailedPrecondition, ValidationFailed
@@ -77,10 +79,7 @@ def resolve_policy(
 
 
 def zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationFailed(f"unknown IANA time zone '{name}'", "time_zone") from None
+    return localtime.zone(name)
 
 
 def _require_aware(ts: datetime, field_name: str) -> None:
@@ -94,11 +93,7 @@ def local_day_window(now: datetime, time_zone: str) -> tuple[datetime, datetime]
     The repository counts the rep's claims with claimed_at in this window.
     """
     _require_aware(now, "now")
-    tz = zone(time_zone)
-    local_date = now.astimezone(tz).date()
-    start = datetime.combine(local_date, time(0), tz)
-    end = datetime.combine(local_date + timedelta(days=1), time(0), tz)
-    return start.astimezone(ZoneInfo("UTC")), end.astimezone(ZoneInfo("UTC"))
+    return localtime.local_day_window(now, zone(time_zone).key)
 
 
 # ---------------------------------------------------------------- claim / release
@@ -138,10 +133,12 @@ def check_claim(
     claims_today: int,
     policy: PoolPolicy,
     now: datetime,
+    zone_name: str = localtime.DEFAULT_ZONE,
 ) -> Claim:
     """Raise FailedPrecondition naming the rule (field) that refuses the claim, else the Claim.
 
     held_count: customers the claimant owns now; claims_today: his claims in local_day_window.
+    zone_name: the claimant's branch zone; the cool-down counts days on its calendar.
     """
     _require_aware(now, "now")
     if entry.owner_id is not None:
@@ -157,7 +154,7 @@ def check_claim(
             "max_claims_per_day",
         )
     if entry.previous_owner_id == claimant_id and entry.released_at is not None:
-        until = entry.released_at + timedelta(days=policy.reclaim_cooldown_days)
+        until = localtime.add_local_days(entry.released_at, policy.reclaim_cooldown_days, zone_name)
         if now < until:
             raise FailedPrecondition(
                 f"previous owner may re-claim only after {until.isoformat()}", "reclaim_cooldown_days"
@@ -217,8 +214,9 @@ class ReturnWarning:
         return f"pool-warning:{self.customer_id}:{self.owner_id}:{self.rule}:{self.due_at.isoformat()}"
 
 
-def _deadlines(facts: ActivityFacts, policy: PoolPolicy) -> list[tuple[datetime, ReturnRule, datetime]]:
-    """(due_at, rule, period start) per enabled rule, earliest first; ties keep rule order."""
+def _deadlines(facts: ActivityFacts, policy: PoolPolicy, zone_name: str) -> list[tuple[datetime, ReturnRule, datetime]]:
+    """(due_at, rule, period start) per enabled rule, earliest first; ties keep rule order. A
+    period of N days is N days on the owner's branch calendar (same wall time, DST-safe)."""
     last = {
         ReturnRule.NO_FOLLOW_UP: facts.last_follow_up_at,
         ReturnRule.NO_OPPORTUNITY: facts.last_opportunity_at,
@@ -230,7 +228,7 @@ def _deadlines(facts: ActivityFacts, policy: PoolPolicy) -> list[tuple[datetime,
         event = last[rule]
         # Activity before the current owner got the customer does not count for him.
         start = max(facts.assigned_at, event) if event is not None else facts.assigned_at
-        result.append((start + timedelta(days=days), rule, start))
+        result.append((localtime.add_local_days(start, days, zone_name), rule, start))
     result.sort(key=lambda item: (item[0], order.index(item[1])))
     return result
 
@@ -244,28 +242,30 @@ def _check_facts(facts: ActivityFacts, now: datetime) -> None:
             _require_aware(value, name)
 
 
-def due_for_return(facts: ActivityFacts, policy: PoolPolicy, now: datetime) -> ReturnDecision | None:
+def due_for_return(facts: ActivityFacts, policy: PoolPolicy, now: datetime,
+                   zone_name: str = localtime.DEFAULT_ZONE) -> ReturnDecision | None:
     """The earliest expired rule, or None (also None for customers already in the pool)."""
     _check_facts(facts, now)
     if facts.owner_id is None:
         return None
-    deadlines = _deadlines(facts, policy)
+    deadlines = _deadlines(facts, policy, zone_name)
     if not deadlines or deadlines[0][0] > now:
         return None
     due_at, rule, start = deadlines[0]
     return ReturnDecision(facts.customer_id, facts.owner_id, rule, start, due_at)
 
 
-def due_for_warning(facts: ActivityFacts, policy: PoolPolicy, now: datetime) -> ReturnWarning | None:
+def due_for_warning(facts: ActivityFacts, policy: PoolPolicy, now: datetime,
+                    zone_name: str = localtime.DEFAULT_ZONE) -> ReturnWarning | None:
     """Warn the owner within `warning_days_before` of the earliest return; None once due or off."""
     _check_facts(facts, now)
     if facts.owner_id is None or policy.warning_days_before == 0:
         return None
-    deadlines = _deadlines(facts, policy)
+    deadlines = _deadlines(facts, policy, zone_name)
     if not deadlines:
         return None
     due_at, rule, _ = deadlines[0]
-    warn_from = due_at - timedelta(days=policy.warning_days_before)
+    warn_from = localtime.add_local_days(due_at, -policy.warning_days_before, zone_name)
     if warn_from <= now < due_at:
         return ReturnWarning(facts.customer_id, facts.owner_id, rule, due_at, warn_from)
     return None

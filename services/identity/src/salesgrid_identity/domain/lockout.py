@@ -1,4 +1,5 @@
-"""Lockout after repeated login failures, per account and per source address."""
+"""Lockout of one account after repeated login failures (addresses are throttled instead:
+domain/throttling.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,8 +9,6 @@ from datetime import datetime, timedelta
 @dataclass(frozen=True)
 class LockoutPolicy:
     max_failures_per_account: int = 5
-    max_failures_per_ip: int = 20
-    window: timedelta = timedelta(minutes=15)  # failures older than this are forgotten (per IP)
     lock_duration: timedelta = timedelta(minutes=15)
 
 
@@ -24,6 +23,3 @@ def after_failure(failures: int, policy: LockoutPolicy, now: datetime) -> tuple[
         return failures, now + policy.lock_duration
     return failures, None
 
-
-def ip_blocked(recent_failures_from_ip: int, policy: LockoutPolicy) -> bool:
-    return recent_failures_from_ip >= policy.max_failures_per_ip

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import Enum
+
+from salesgrid_common import localtime
 
 from ._checks import check_text, normalise_key, require_aware, require_text
 from .errors import FailedPrecondition, ValidationFailed
@@ -126,26 +128,30 @@ def record_follow_up(lead: Lead, at: datetime) -> Lead:
     return replace(lead, last_followed_up_at=at)
 
 
-def reclaim_due_at(lead: Lead, reclaim_after_days: int = RECLAIM_AFTER_DAYS) -> datetime | None:
-    """When an assigned lead falls back to the pool if nobody follows it up (None if not assigned)."""
+def reclaim_due_at(lead: Lead, reclaim_after_days: int = RECLAIM_AFTER_DAYS,
+                   zone_name: str = localtime.DEFAULT_ZONE) -> datetime | None:
+    """When an assigned lead falls back to the pool if nobody follows it up (None if not assigned):
+    ``reclaim_after_days`` days on the owner's branch calendar after the last touch."""
     if lead.status is not LeadStatus.ASSIGNED or lead.assigned_at is None:
         return None
     if isinstance(reclaim_after_days, bool) or not isinstance(reclaim_after_days, int) or reclaim_after_days <= 0:
         raise ValidationFailed("must be a positive number of days", "reclaim_after_days")
     last_touch = max(lead.assigned_at, lead.last_followed_up_at or lead.assigned_at)
-    return last_touch + timedelta(days=reclaim_after_days)
+    return localtime.add_local_days(last_touch, reclaim_after_days, zone_name)
 
 
-def is_reclaim_due(lead: Lead, now: datetime, reclaim_after_days: int = RECLAIM_AFTER_DAYS) -> bool:
+def is_reclaim_due(lead: Lead, now: datetime, reclaim_after_days: int = RECLAIM_AFTER_DAYS,
+                   zone_name: str = localtime.DEFAULT_ZONE) -> bool:
     require_aware(now)
-    due_at = reclaim_due_at(lead, reclaim_after_days)
+    due_at = reclaim_due_at(lead, reclaim_after_days, zone_name)
     return due_at is not None and now >= due_at
 
 
-def reclaim(lead: Lead, now: datetime, reclaim_after_days: int = RECLAIM_AFTER_DAYS) -> Lead:
+def reclaim(lead: Lead, now: datetime, reclaim_after_days: int = RECLAIM_AFTER_DAYS,
+            zone_name: str = localtime.DEFAULT_ZONE) -> Lead:
     """Return a neglected lead to the pool; refuses if the follow-up window has not passed."""
     _require_status(lead, "reclaim", LeadStatus.ASSIGNED)
-    if not is_reclaim_due(lead, now, reclaim_after_days):
+    if not is_reclaim_due(lead, now, reclaim_after_days, zone_name):
         raise FailedPrecondition("lead was followed up recently; not due for reclaim", "last_followed_up_at")
     return replace(lead, status=LeadStatus.POOL, owner_id=None, assigned_at=None, last_followed_up_at=None)
 

@@ -58,17 +58,20 @@ def validate_opportunity(
     now: datetime,
     *,
     max_close_date_age_days: int = CLOSE_DATE_MAX_AGE_DAYS,
+    today: date | None = None,
 ) -> OpportunityInput:
     """Validated, trimmed fields; ``existing_names`` are the customer's OTHER opportunities' names.
 
     Raises ``ValidationFailed`` with every field violation, then ``Conflict`` on ``name`` if the
-    name is already used for this customer.
+    name is already used for this customer. ``today`` is the owner's local date (his branch's
+    calendar); without it, the UTC date of ``now``.
     """
     require_aware(now)
     problems = check_text(data.customer_id, "customer_id", max_length=64)
     problems += check_text(data.name, "name", max_length=NAME_MAX_LENGTH)
     problems += check_money(data.amount, "amount")
-    problems += _close_date_problems(data.expected_close_date, now, max_close_date_age_days)
+    problems += _close_date_problems(data.expected_close_date, today or now.astimezone(UTC).date(),
+                                     max_close_date_age_days)
     problems += _competitor_problems(data.competitors)
     problems += _product_problems(data.products)
     if problems:
@@ -80,10 +83,10 @@ def validate_opportunity(
     return OpportunityInput(data.customer_id.strip(), name, data.amount, data.expected_close_date, competitors, data.products)
 
 
-def _close_date_problems(value: object, now: datetime, max_age_days: int) -> list[tuple[str, str]]:
+def _close_date_problems(value: object, today: date, max_age_days: int) -> list[tuple[str, str]]:
     if not isinstance(value, date) or isinstance(value, datetime):
         return [("expected_close_date", "must be a date")]
-    earliest = now.astimezone(UTC).date() - timedelta(days=max_age_days)
+    earliest = today - timedelta(days=max_age_days)
     if value < earliest:
         return [("expected_close_date", f"must not be more than {max_age_days} days in the past")]
     return []

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import IntEnum
 
+from salesgrid_common import localtime
+
 from ._checks import require_aware
 from .errors import ValidationFailed
 
@@ -49,15 +51,16 @@ class SlaCheck:
     level_notified: SlaLevel  # store this; pass it back as ``last_level_notified`` next time
 
 
-def sla_status(entered_at: datetime, sla_days: int, now: datetime) -> SlaStatus:
-    """Where a stage entry stands against its SLA at ``now``."""
+def sla_status(entered_at: datetime, sla_days: int, now: datetime,
+               zone_name: str = localtime.DEFAULT_ZONE) -> SlaStatus:
+    """Where a stage entry stands against its SLA at ``now``. SLA days are days on the owner's
+    branch calendar (``zone_name``): due at the same local wall time ``sla_days`` days later."""
     require_aware(entered_at, "entered_at")
     require_aware(now)
     if isinstance(sla_days, bool) or not isinstance(sla_days, int) or sla_days <= 0:
         raise ValidationFailed("must be a positive number of days", "sla_days")
-    period = timedelta(days=sla_days)
-    due_at = entered_at + period
-    escalate_at = due_at + ESCALATION_FACTOR * period
+    due_at = localtime.add_local_days(entered_at, sla_days, zone_name)
+    escalate_at = localtime.add_local_days(due_at, ESCALATION_FACTOR * sla_days, zone_name)
     if now >= escalate_at:
         level = SlaLevel.ESCALATED
     elif now > due_at:
@@ -78,6 +81,7 @@ def due_notifications(
     manager_id: str | None,
     escalation_ids: tuple[str, ...] = (),
     last_level_notified: SlaLevel = SlaLevel.ON_TIME,
+    zone_name: str = localtime.DEFAULT_ZONE,
 ) -> SlaCheck:
     """Notifications now due for one stage entry, given the last level already notified.
 
@@ -90,7 +94,7 @@ def due_notifications(
         require_aware(now)
         status = SlaStatus(SlaLevel.ON_TIME, now, now, timedelta(0))
         return SlaCheck(status, (), last_level_notified)
-    status = sla_status(entered_at, sla_days, now)
+    status = sla_status(entered_at, sla_days, now, zone_name)
     if status.level <= last_level_notified:
         return SlaCheck(status, (), last_level_notified)
     recipients = [owner_id, manager_id or ""]

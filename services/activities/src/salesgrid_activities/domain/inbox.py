@@ -1,0 +1,107 @@
+"""The per-user inbox: what each notice raised elsewhere means for the people it concerns.
+
+Each function turns one event's facts into a Notice: its kind, a one-line title, the record it
+links to and who receives it. Recipients each get their own item (own read state); the record
+owner's copy is the canonical one for team views ("a manager sees his team's escalations")."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from salesgrid_common.errors import ValidationFailed
+
+# kind → the record type its link points to
+KINDS: dict[str, str] = {
+    "sla_overdue": "opportunity",
+    "sla_escalated": "opportunity",
+    "pool_return_warning": "customer",
+    "ownership_decided": "customer",
+    "share_requested": "share_request",
+    "share_request_decided": "share_request",
+    "instalment_overdue": "contract",
+    "task_reminder": "task",
+    "task_overdue": "task",
+}
+POOL_RULES = {"no_follow_up": "no follow-up", "no_opportunity": "no new opportunity", "no_deal": "no deal"}
+
+
+@dataclass(frozen=True)
+class Notice:
+    kind: str
+    title: str
+    record_type: str
+    record_id: str
+    recipients: tuple[str, ...]
+    subject_owner_id: str  # owner of the record the notice is about; "" when nobody owns it
+
+
+def _unique(ids: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(i for i in ids if i))
+
+
+def _notice(kind: str, title: str, record_id: str, recipients: Iterable[str], owner_id: str) -> Notice:
+    return Notice(kind, title[:300], KINDS[kind], record_id, _unique(recipients), owner_id)
+
+
+def sla_notice(opportunity_id: str, stage: str, level: str, recipient_ids: Iterable[str], owner_id: str,
+               due_date: str) -> Notice:
+    """Overdue reminds the owner and his manager; escalated also his manager's manager (the
+    pipeline names them). The owner always gets his own copy."""
+    if level == "escalated":
+        return _notice("sla_escalated", f"Stage {stage} escalated: overdue since {due_date}", opportunity_id,
+                       [owner_id, *recipient_ids], owner_id)
+    return _notice("sla_overdue", f"Stage {stage} is overdue (due {due_date})", opportunity_id,
+                   [owner_id, *recipient_ids], owner_id)
+
+
+def pool_return_warning(customer_id: str, owner_id: str, rule: str, due_at: str) -> Notice:
+    reason = POOL_RULES.get(rule, rule)
+    return _notice("pool_return_warning", f"Customer returns to the public pool on {due_at[:10]} ({reason})",
+                   customer_id, [owner_id], owner_id)
+
+
+def ownership_decided(customer_ids: Iterable[str], rep_ids: Iterable[str], winner_rep_id: str,
+                      winner_customer_id: str, rule: str, reason: str) -> Notice:
+    """Both (all) reps of an ownership conflict learn the decision and its reason."""
+    customers = list(customer_ids)
+    title = (f"Ownership decided ({rule}): {reason}" if winner_rep_id
+             else f"Ownership undecided: {reason or rule}")
+    return _notice("ownership_decided", title, winner_customer_id or (customers[0] if customers else ""),
+                   rep_ids, winner_rep_id)
+
+
+def share_requested(request_id: str, requester_name: str, customer_name: str, owner_id: str,
+                    owner_manager_id: str) -> Notice:
+    """The owner and his manager may decide; both are asked."""
+    return _notice("share_requested", f"{requester_name or 'A colleague'} asks to share {customer_name}",
+                   request_id, [owner_id, owner_manager_id], owner_id)
+
+
+def share_request_decided(request_id: str, status: str, customer_name: str, requester_id: str, owner_id: str,
+                          decided_by_name: str) -> Notice:
+    return _notice("share_request_decided",
+                   f"Share request for {customer_name} {status} by {decided_by_name or 'the owner'}",
+                   request_id, [requester_id, owner_id], owner_id)
+
+
+def instalment_overdue(contract_id: str, number: str, seq: int, due_date: str, outstanding: str, currency: str,
+                       owner_id: str) -> Notice:
+    return _notice("instalment_overdue",
+                   f"Contract {number}: instalment {seq} due {due_date} is overdue ({outstanding} {currency})",
+                   contract_id, [owner_id], owner_id)
+
+
+def task_reminder(task_id: str, title: str, assignee_id: str, minutes_before: int) -> Notice:
+    when = f"in {minutes_before} min" if minutes_before > 0 else "now"
+    return _notice("task_reminder", f"Reminder: {title} ({when})", task_id, [assignee_id], assignee_id)
+
+
+def task_overdue(task_id: str, title: str, assignee_id: str, creator_id: str) -> Notice:
+    """The assignee, and whoever gave him the task."""
+    return _notice("task_overdue", f"Task overdue: {title}", task_id, [assignee_id, creator_id], assignee_id)
+
+
+def check_kind(kind: str) -> str:
+    if kind and kind not in KINDS:
+        raise ValidationFailed(f"unknown kind {kind!r}; one of {', '.join(KINDS)}", "kind")
+    return kind

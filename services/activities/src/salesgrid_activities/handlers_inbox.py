@@ -1,0 +1,103 @@
+"""Events that become inbox items (domain/inbox.py): one durable consumer per producer, each
+applying an event exactly once (the consumer's processed-event table) in its own transaction."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salesgrid.events.v1.activities_events_pb2 import ActivitiesReminderDue, ActivitiesTaskState
+from salesgrid.events.v1.contracts_events_pb2 import ContractsInstalmentOverdue
+from salesgrid.events.v1.customers_events_pb2 import (CustomerArbitrationDecided, CustomerMerged,
+                                                      CustomerPoolReturnWarning, CustomerShareRequestState)
+from salesgrid.events.v1.envelope_pb2 import Envelope
+from salesgrid.events.v1.pipeline_events_pb2 import PipelineSlaNotice
+from salesgrid_common.events.consumer import Subscription
+from salesgrid_common.protos import from_timestamp
+from salesgrid_activities.domain import inbox
+from salesgrid_activities.models import InboxItemRow
+from salesgrid_activities.usecases_inbox import deliver
+
+
+async def _deliver(session: AsyncSession, envelope: Envelope, notice: inbox.Notice) -> None:
+    await deliver(session, notice, event_id=envelope.event_id, occurred_at=from_timestamp(envelope.occurred_at),
+                  owner_org_path=envelope.org_path)
+
+
+def pipeline_notices() -> Subscription:
+    sub = Subscription(name="activities-inbox-pipeline", producer="pipeline")
+
+    async def sla(session: AsyncSession, envelope: Envelope, notice: PipelineSlaNotice) -> None:
+        due = from_timestamp(notice.due_at).date().isoformat() if notice.HasField("due_at") else ""
+        await _deliver(session, envelope, inbox.sla_notice(notice.opportunity_id, notice.stage, notice.level,
+                                                           notice.recipient_ids, notice.owner_id, due))
+
+    for verb in ("overdue", "escalated"):
+        sub.on(f"salesgrid.pipeline.sla.{verb}", PipelineSlaNotice)(sla)
+    return sub
+
+
+def customers_notices() -> Subscription:
+    sub = Subscription(name="activities-inbox-customers", producer="customers")
+
+    @sub.on("salesgrid.customers.customer.pool_return_warning", CustomerPoolReturnWarning)
+    async def pool_warning(session: AsyncSession, envelope: Envelope, w: CustomerPoolReturnWarning) -> None:
+        await _deliver(session, envelope, inbox.pool_return_warning(w.customer_id, w.owner_id, w.rule, w.due_at))
+
+    @sub.on("salesgrid.customers.customer.arbitration_decided", CustomerArbitrationDecided)
+    async def ownership(session: AsyncSession, envelope: Envelope, d: CustomerArbitrationDecided) -> None:
+        await _deliver(session, envelope, inbox.ownership_decided(d.customer_ids, d.rep_ids, d.winner_rep_id,
+                                                                  d.winner_customer_id, d.rule, d.reason))
+
+    @sub.on("salesgrid.customers.share_request.created", CustomerShareRequestState)
+    async def share_requested(session: AsyncSession, envelope: Envelope, r: CustomerShareRequestState) -> None:
+        await _deliver(session, envelope, inbox.share_requested(r.request_id, r.requester_name, r.customer_name,
+                                                                r.owner_id, r.owner_manager_id))
+
+    async def share_decided(session: AsyncSession, envelope: Envelope, r: CustomerShareRequestState) -> None:
+        await _deliver(session, envelope, inbox.share_request_decided(
+            r.request_id, r.status, r.customer_name, r.requester_id, r.owner_id, r.decided_by_name))
+
+    for verb in ("accepted", "declined"):
+        sub.on(f"salesgrid.customers.share_request.{verb}", CustomerShareRequestState)(share_decided)
+
+    @sub.on("salesgrid.customers.customer.merged", CustomerMerged)
+    async def merged(session: AsyncSession, envelope: Envelope, m: CustomerMerged) -> None:
+        """Links to a merged customer lead to the survivor (the merged record answers 404)."""
+        if m.survivor_id and m.merged_ids:
+            await session.execute(update(InboxItemRow).where(
+                InboxItemRow.record_type == "customer", InboxItemRow.record_id.in_(list(m.merged_ids)))
+                .values(record_id=m.survivor_id))
+
+    return sub
+
+
+def contracts_notices() -> Subscription:
+    sub = Subscription(name="activities-inbox-contracts", producer="contracts")
+
+    @sub.on("salesgrid.contracts.instalment.overdue", ContractsInstalmentOverdue)
+    async def overdue(session: AsyncSession, envelope: Envelope, i: ContractsInstalmentOverdue) -> None:
+        await _deliver(session, envelope, inbox.instalment_overdue(i.contract_id, i.number, i.seq, i.due_date,
+                                                                   i.outstanding, i.currency, i.owner_id))
+
+    return sub
+
+
+def activities_notices() -> Subscription:
+    """This service's own reminders reach the inbox through its stream too, like everyone's."""
+    sub = Subscription(name="activities-inbox-tasks", producer="activities")
+
+    @sub.on("salesgrid.activities.reminder.due", ActivitiesReminderDue)
+    async def reminder(session: AsyncSession, envelope: Envelope, r: ActivitiesReminderDue) -> None:
+        await _deliver(session, envelope, inbox.task_reminder(r.task_id, r.title, r.assignee_id, r.minutes_before))
+
+    @sub.on("salesgrid.activities.task.overdue", ActivitiesTaskState)
+    async def task_overdue(session: AsyncSession, envelope: Envelope, t: ActivitiesTaskState) -> None:
+        await _deliver(session, envelope, inbox.task_overdue(t.task_id, t.title, t.assignee_id, t.creator_id))
+
+    return sub
+
+
+def inbox_subscriptions() -> Sequence[Subscription]:
+    return [pipeline_notices(), customers_notices(), contracts_notices(), activities_notices()]

@@ -1,0 +1,98 @@
+"""Inbox use cases: deliver a notice to its recipients (from event handlers, in the consumer's
+transaction) and let each person list, count and mark his notices. A caller sees his own items;
+with `team` he sees the record owners' copies of notices within his activities:read scope."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.clock import Clock
+from salesgrid_common.db import SessionFactory
+from salesgrid_common.directory import get_user
+from salesgrid_common.errors import NotFound, ValidationFailed
+from salesgrid_common.ids import new_id
+from salesgrid_common.paging import Page, sorted_keyset_page
+from salesgrid_activities.domain import inbox
+from salesgrid_activities.models import InboxItemRow
+
+
+@dataclass(frozen=True)
+class UnreadCount:
+    total: int
+    by_kind: dict[str, int]
+
+
+async def deliver(session: AsyncSession, notice: inbox.Notice, *, event_id: str, occurred_at: datetime,
+                  owner_org_path: str) -> int:
+    """One item per recipient, each under his own org path (from the directory replica; the
+    record's path for its owner when the replica does not know him yet). Returns items written."""
+    if not notice.record_id:
+        return 0
+    written = 0
+    for recipient in notice.recipients:
+        person = await get_user(session, recipient)
+        path = person.org_path if person else (owner_org_path if recipient == notice.subject_owner_id else "")
+        session.add(InboxItemRow(id=new_id(), owner_id=recipient, org_path=path, kind=notice.kind,
+                                 title=notice.title, record_type=notice.record_type, record_id=notice.record_id,
+                                 subject_owner_id=notice.subject_owner_id, event_id=event_id,
+                                 occurred_at=occurred_at, read_at=None))
+        written += 1
+    return written
+
+
+class InboxUseCases:
+    def __init__(self, sessions: SessionFactory, clock: Clock, reader: SessionFactory | None = None) -> None:
+        self.sessions = sessions
+        self.reader = reader or sessions
+        self.clock = clock
+
+    def _visible(self, principal: Principal, team: bool):  # type: ignore[no-untyped-def]
+        if not team:
+            return InboxItemRow.owner_id == principal.subject_id
+        principal.require("activities:read")
+        return (scope_filter(principal, "activities:read", InboxItemRow.owner_id, InboxItemRow.org_path)
+                & (InboxItemRow.owner_id == InboxItemRow.subject_owner_id))
+
+    async def list(self, principal: Principal, *, team: bool = False, unread_only: bool = False, kind: str = "",
+                   page_size: int = 0, page_token: str = "") -> Page:
+        query = select(InboxItemRow).where(self._visible(principal, team))
+        if unread_only:
+            query = query.where(InboxItemRow.read_at.is_(None))
+        if inbox.check_kind(kind):
+            query = query.where(InboxItemRow.kind == kind)
+        async with self.reader() as session:
+            return await sorted_keyset_page(session, query, InboxItemRow.occurred_at, InboxItemRow.id, page_size,
+                                            page_token, descending=True)
+
+    async def unread_count(self, principal: Principal) -> UnreadCount:
+        async with self.reader() as session:
+            rows = (await session.execute(
+                select(InboxItemRow.kind, func.count())
+                .where(InboxItemRow.owner_id == principal.subject_id, InboxItemRow.read_at.is_(None))
+                .group_by(InboxItemRow.kind))).all()
+        by_kind = {kind: count for kind, count in rows}
+        return UnreadCount(sum(by_kind.values()), by_kind)
+
+    async def mark_read(self, principal: Principal, item_id: str) -> InboxItemRow:
+        """Only one's own items; another's item answers as if it did not exist."""
+        if not item_id:
+            raise ValidationFailed("is required", "id")
+        async with self.sessions() as session, session.begin():
+            row = await session.get(InboxItemRow, item_id)
+            if row is None or row.owner_id != principal.subject_id:
+                raise NotFound(f"inbox item {item_id!r} does not exist", "id")
+            row.read_at = row.read_at or self.clock()
+            return row
+
+    async def mark_all_read(self, principal: Principal, kind: str = "") -> int:
+        stmt = (update(InboxItemRow)
+                .where(InboxItemRow.owner_id == principal.subject_id, InboxItemRow.read_at.is_(None))
+                .values(read_at=self.clock()))
+        if inbox.check_kind(kind):
+            stmt = stmt.where(InboxItemRow.kind == kind)
+        async with self.sessions() as session, session.begin():
+            return (await session.execute(stmt)).rowcount or 0

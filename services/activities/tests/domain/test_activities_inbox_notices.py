@@ -1,0 +1,49 @@
+"""Who receives which notice, and where it links, as plain Python."""
+from __future__ import annotations
+
+import pytest
+
+from salesgrid_activities.domain import inbox
+from salesgrid_common.errors import ValidationFailed
+
+
+def test_sla_notices_always_reach_the_owner_once_and_escalations_are_their_own_kind() -> None:
+    overdue = inbox.sla_notice("opp-1", "bidding", "overdue", ["mgr", "rep-a", ""], "rep-a", "2026-03-01")
+    assert (overdue.kind, overdue.recipients, overdue.record_type, overdue.subject_owner_id) == \
+        ("sla_overdue", ("rep-a", "mgr"), "opportunity", "rep-a")
+    escalated = inbox.sla_notice("opp-1", "bidding", "escalated", ["mgr", "dir"], "rep-a", "2026-03-01")
+    assert (escalated.kind, escalated.recipients) == ("sla_escalated", ("rep-a", "mgr", "dir"))
+
+
+def test_share_requests_ask_owner_and_manager_and_decisions_tell_requester_and_owner() -> None:
+    asked = inbox.share_requested("sr-1", "Rep B", "Acme", "rep-a", "mgr")
+    assert (asked.recipients, asked.record_type, asked.record_id) == (("rep-a", "mgr"), "share_request", "sr-1")
+    assert inbox.share_requested("sr-1", "Rep B", "Acme", "rep-a", "").recipients == ("rep-a",)  # no manager
+    decided = inbox.share_request_decided("sr-1", "declined", "Acme", "rep-b", "rep-a", "Mgr")
+    assert decided.recipients == ("rep-b", "rep-a") and "declined by Mgr" in decided.title
+
+
+def test_ownership_decisions_reach_every_rep_and_link_the_winning_record() -> None:
+    decided = inbox.ownership_decided(["c-1", "c-2"], ["rep-a", "rep-b"], "rep-b", "c-2", "first_follow_up", "x")
+    assert (decided.recipients, decided.record_id, decided.subject_owner_id) == (("rep-a", "rep-b"), "c-2", "rep-b")
+    undecided = inbox.ownership_decided(["c-1", "c-2"], ["rep-a", "rep-b"], "", "", "", "no rule decided")
+    assert undecided.record_id == "c-1" and "undecided" in undecided.title.lower()
+
+
+def test_tasks_pool_and_instalments() -> None:
+    assert inbox.task_overdue("t-1", "call", "rep-a", "rep-a").recipients == ("rep-a",)
+    assert inbox.task_overdue("t-1", "call", "rep-a", "mgr").recipients == ("rep-a", "mgr")
+    assert "in 15 min" in inbox.task_reminder("t-1", "call", "rep-a", 15).title
+    warning = inbox.pool_return_warning("c-1", "rep-a", "no_deal", "2026-03-17T00:00:00Z")
+    assert "2026-03-17" in warning.title and "no deal" in warning.title and warning.record_type == "customer"
+    assert inbox.pool_return_warning("c-1", "", "no_deal", "2026-03-17T00:00:00Z").recipients == ()
+    overdue = inbox.instalment_overdue("ctr-1", "HT-9", 2, "2026-03-09", "10.00", "CNY", "rep-a")
+    assert overdue.record_type == "contract" and "HT-9" in overdue.title and "10.00 CNY" in overdue.title
+
+
+def test_every_kind_links_to_a_record_type_and_unknown_kinds_are_refused() -> None:
+    assert set(inbox.KINDS.values()) == {"opportunity", "customer", "share_request", "contract", "task"}
+    assert inbox.check_kind("") == "" and inbox.check_kind("task_reminder") == "task_reminder"
+    with pytest.raises(ValidationFailed) as error:
+        inbox.check_kind("gossip")
+    assert error.value.field == "kind"
