@@ -86,13 +86,33 @@ function position() {
   });
 }
 
+async function reading() {
+  const fix = await position();
+  return { latitude: fix.coords.latitude, longitude: fix.coords.longitude,
+    accuracy_m: Math.round(fix.coords.accuracy || 0), device_time: new Date(fix.timestamp || Date.now()).toISOString() };
+}
+
 function visitLine(visit, names) {
   const end = visit.check_in || {};
   const flags = end.flags || [];
-  return h("li", {}, h("strong", {}, names.get(visit.customer_id) || t("Customer")), " ",
+  const open = !visit.check_out?.received_at;
+  const checkOut = open ? h("button", { type: "button", class: "small secondary", onclick: async (event) => {
+    const button = event.target;
+    button.disabled = true;
+    try {
+      const outcome = await sendOrQueue("POST", `/v1/check-ins/${visit.id}/check-out`, { reading: await reading() },
+        t("Check-out at {name}", { name: names.get(visit.customer_id) || "" }));
+      button.replaceWith(h("span", { class: "tag" }, outcome.queued ? t("waiting") : t("checked out")));
+    } catch (error) {
+      button.disabled = false;
+      toast(error.detail || error.message || String(error), "error");
+    }
+  } }, t("Check out")) : h("span", { class: "tag" }, t("checked out"));
+  return h("li", { dataset: { visit: visit.id } }, h("strong", {}, names.get(visit.customer_id) || t("Customer")), " ",
     h("span", { class: "muted" }, dateTime(end.received_at)), " ",
     end.has_distance ? h("span", {}, t("{m} m from the customer", { m: number(end.distance_m) })) : null, " ",
-    flags.length ? flags.map((f) => h("span", { class: "tag warn" }, t(`flag:${f}`))) : h("span", { class: "tag ok" }, t("on site")));
+    flags.length ? flags.map((f) => h("span", { class: "tag warn" }, t(`flag:${f}`))) : h("span", { class: "tag ok" }, t("on site")),
+    " ", checkOut);
 }
 
 function checkInCard(customers, visits, names, main, ctx) {
@@ -105,10 +125,7 @@ function checkInCard(customers, visits, names, main, ctx) {
       checkForm.querySelector('.field-error[data-for="customer_id"]').textContent = t("Choose a customer");
       return;
     }
-    const fix = await position();
-    const reading = { latitude: fix.coords.latitude, longitude: fix.coords.longitude,
-      accuracy_m: Math.round(fix.coords.accuracy || 0), device_time: new Date(fix.timestamp || Date.now()).toISOString() };
-    const outcome = await sendOrQueue("POST", "/v1/check-ins", { customer_id: data.customer_id, reading },
+    const outcome = await sendOrQueue("POST", "/v1/check-ins", { customer_id: data.customer_id, reading: await reading() },
       t("Check-in at {name}", { name: names.get(data.customer_id) || "" }));
     if (outcome.queued) {
       replace(result, h("p", { class: "notice" }, t("Saved on this device; it will be sent when you are back online.")));
