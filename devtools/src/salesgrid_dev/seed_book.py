@@ -246,6 +246,8 @@ def _check_ins(client: httpx.Client, rep: Person, customers: list[dict[str, Any]
                    "accuracy_m": 15, "device_time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
         reply = _retry(lambda: client.post("/v1/check-ins", headers=_auth(rep), json={"customer_id": customer["id"], "reading": reading}))
         count += int(reply.status_code == 201)
+        if reply.status_code == 201 and n > 0:  # the first visit is still going on
+            client.post(f"/v1/check-ins/{reply.json()['id']}/check-out", headers=_auth(rep), json={"reading": reading})
     return count
 
 
