@@ -7,16 +7,15 @@ Requests run on a few threads; the whole book takes well under a minute on the e
 from __future__ import annotations
 
 import random
-import time
-from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
 from salesgrid_dev.api import WIN_FACTS, gate_facts
+from salesgrid_dev.seed_contracts import Person, auth as _auth, contract, retry as _retry, targets
 
 WORKERS = 6
 CN_CITIES = ["上海", "苏州", "杭州", "宁波", "无锡", "南京", "嘉兴", "常州", "合肥", "南通"]
@@ -40,19 +39,6 @@ HOME = {"CNY": (31.2304, 121.4737), "EUR": (52.5200, 13.4050)}
 
 
 @dataclass
-class Person:
-    login: str
-    token: str
-    id: str = ""
-    unit_id: str = ""
-    manager_id: str = ""
-    currency: str = "CNY"
-    branch_code: str = "SH"
-    customers: list[dict[str, Any]] = field(default_factory=list)
-    won: list[dict[str, Any]] = field(default_factory=list)
-
-
-@dataclass
 class Book:
     customers: int = 0
     contacts: int = 0
@@ -64,17 +50,6 @@ class Book:
     receipts: int = 0
     targets: int = 0
     tasks: int = 0
-
-
-def _retry(attempt: Callable[[], httpx.Response], ok: Iterable[int] = (200, 201), tries: int = 20) -> httpx.Response:
-    """Services learn of each other's records by events: retry what may arrive a moment late."""
-    reply = attempt()
-    for _ in range(tries):
-        if reply.status_code in ok or reply.status_code in (409, 403):
-            return reply
-        time.sleep(0.25)
-        reply = attempt()
-    return reply
 
 
 def seed_book(base_url: str, passwords: dict[str, str], *, per_rep: int = 50, seed: int = 2026) -> Book:
@@ -110,15 +85,11 @@ def seed_book(base_url: str, passwords: dict[str, str], *, per_rep: int = 50, se
             book.reports = sum(pool.map(lambda r: _report(client, r), reps[: max(1, len(reps) * 2 // 3)]))
             book.tasks = sum(_task(client, by_id.get(r.manager_id), r) for r in reps)
             contracts = [(r, c, n) for r in reps for n, c in enumerate(r.won)]
-            done = list(pool.map(lambda rcn: _contract(client, rcn[0], rcn[1], rcn[2], products, by_id), contracts))
+            done = list(pool.map(lambda rcn: contract(client, rcn[0], rcn[1], rcn[2], products, by_id), contracts))
             book.contracts = sum(1 for d in done if d >= 0)
             book.receipts = sum(max(0, d) for d in done)
-        book.targets = _targets(client, people, units, reps)
+        book.targets = targets(client, people, units, reps)
     return book
-
-
-def _auth(person: Person) -> dict[str, str]:
-    return {"Authorization": f"Bearer {person.token}"}
 
 
 def _log_in(client: httpx.Client, passwords: dict[str, str]) -> dict[str, Person]:
@@ -152,8 +123,9 @@ def _products(client: httpx.Client, admin: Person) -> list[dict[str, Any]]:
 def _names(rng: random.Random, reps: list[Person], per_rep: int) -> dict[str, list[tuple[str, str]]]:
     cn = [(f"{city}{word}{trade}有限公司", industry) for city in CN_CITIES for word in CN_WORDS
           for trade, industry in CN_TRADES[:1]]
-    cn += [(f"{word}{trade}（{city}）有限公司", industry) for word in CN_WORDS for city in CN_CITIES[:3]
-           for trade, industry in CN_TRADES[1:]]
+    # one city per name in brackets: the duplicate check ignores a bracketed region, so two would clash
+    cn += [(f"{word}{trade}（{CN_CITIES[(w + k) % 3]}）有限公司", industry) for w, word in enumerate(CN_WORDS)
+           for k, (trade, industry) in enumerate(CN_TRADES[1:])]
     de = [(f"{place} {trade} GmbH", industry) for place in DE_NAMES for trade, industry in DE_TRADES]
     rng.shuffle(cn)
     rng.shuffle(de)
@@ -265,60 +237,3 @@ def _task(client: httpx.Client, boss: Person | None, rep: Person) -> int:
     reply = _retry(lambda: client.post("/v1/tasks", headers=_auth(boss), json={
         "assignee_id": rep.id, "title": "整理重点客户拜访计划 / key-account visit plan", "due_at": due}))
     return int(reply.status_code == 201)
-
-
-def _contract(client: httpx.Client, rep: Person, customer: dict[str, Any], n: int, products: list[dict[str, Any]],
-              by_id: dict[str, Person]) -> int:
-    """-1: not made; else the number of receipts. Every third stays waiting for approval."""
-    today = datetime.now(UTC).date()
-    start = today - timedelta(days=150 - 40 * (n % 3))
-    reply = _retry(lambda: client.post("/v1/contracts", headers=_auth(rep), json={
-        "customer_id": customer["id"], "branch_code": rep.branch_code, "currency": rep.currency,
-        "start_date": start.isoformat(), "end_date": (start + timedelta(days=365)).isoformat(),
-        "lines": [{"product_id": products[n % len(products)]["id"], "quantity": "1"}]}))
-    if reply.status_code != 201:
-        return -1
-    contract = reply.json()
-    submitted = _retry(lambda: client.post(f"/v1/contracts/{contract['id']}/submit", headers=_auth(rep)), ok=(200,))
-    if submitted.status_code != 200 or n % 3 == 2:
-        return 0
-    for step in submitted.json().get("approval_steps", []):
-        approver = by_id.get(step["approver_id"])
-        if approver is None:
-            return 0
-        client.post(f"/v1/contracts/{contract['id']}/approve", headers=_auth(approver), json={"comment": "ok"})
-    if client.post(f"/v1/contracts/{contract['id']}/sign", headers=_auth(rep)).status_code != 200:
-        return 0
-    total = float(contract["total"])
-    parts = [round(total * 0.3, 2), round(total * 0.3, 2)]
-    parts.append(round(total - sum(parts), 2))
-    dues = [start + timedelta(days=30), start + timedelta(days=90), start + timedelta(days=300)]
-    plan = client.put(f"/v1/contracts/{contract['id']}/payment-plan", headers=_auth(rep), json={"instalments": [
-        {"due_date": d.isoformat(), "amount": f"{a:.2f}"} for d, a in zip(dues, parts)]})
-    if plan.status_code != 200:
-        return 0
-    receipts = 0
-    for amount in ([parts[0]] if n % 2 else [parts[0], parts[1] / 2]):  # the rest of the second one is overdue
-        reply = client.post("/v1/receipts", headers=_auth(rep), json={
-            "contract_id": contract["id"], "amount": f"{amount:.2f}", "method": "bank_transfer",
-            "reference": f"TX-{contract['id'][-6:]}-{receipts}"})
-        receipts += int(reply.status_code == 201)
-    return receipts
-
-
-def _targets(client: httpx.Client, people: dict[str, Person], units: dict[str, dict[str, Any]], reps: list[Person]) -> int:
-    """Each branch manager's monthly and yearly contract-amount targets, split between his reps."""
-    count = 0
-    today = date.today()
-    for manager in (p for login, p in people.items() if login.startswith("manager")):
-        branch = units.get(manager.unit_id)
-        mine = [r for r in reps if units.get(r.unit_id, {}).get("path", "").startswith(branch["path"])] if branch else []
-        if not mine:
-            continue
-        for period, each in ((today.strftime("%Y-%m"), 150_000), (str(today.year), 1_500_000)):
-            goal = {"metric": "contract_amount", "period": period, "org_path": branch["path"], "currency": manager.currency}
-            reply = client.post("/v1/targets", headers=_auth(manager), json={
-                "parent": goal | {"amount": str(each * len(mine))},
-                "children": [goal | {"rep_id": r.id, "amount": str(each)} for r in mine]})
-            count += int(reply.status_code == 200)
-    return count
