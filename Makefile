@@ -3,11 +3,11 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PACKAGES := proto libs/common services/identity services/customers services/pipeline services/activities \
-            services/contracts services/analytics gateway devtools
+            services/contracts services/analytics services/expenses services/webhooks gateway devtools
 STAMP := $(VENV)/.installed
 PROTOS := $(shell find proto -name '*.proto')
 
-.PHONY: setup proto run test bench migration clean
+.PHONY: setup proto run test bench migration client clean
 
 setup: $(STAMP) proto
 
@@ -36,6 +36,9 @@ bench: setup
 # make migration SERVICE=customers MSG="add shares"
 migration: setup
 	$(BIN)/python tools/newmigration.py $(SERVICE) "$(MSG)"
+
+client: setup
+	$(BIN)/python tools/genclient.py
 
 clean:
 	rm -rf $(VENV) .run

@@ -18,7 +18,7 @@ def lines(err: str) -> list[dict]:
 
 
 def test_one_json_line_per_request_without_credentials(capsys: pytest.CaptureFixture[str]) -> None:
-    app = create_app(GatewaySettings(identity_addr="127.0.0.1:1", log_level="INFO"))
+    app = create_app(GatewaySettings(environment="test", identity_addr="127.0.0.1:1", log_level="INFO"))
     client = app.test_client()
     secret = "not-a-real-token-but-secret"
     reply = client.get("/v1/customers", headers={"Authorization": f"Bearer {secret}", "X-Request-Id": "req-1",
@@ -38,6 +38,6 @@ def test_one_json_line_per_request_without_credentials(capsys: pytest.CaptureFix
 
 
 def test_the_access_line_follows_the_log_level(capsys: pytest.CaptureFixture[str]) -> None:
-    app = create_app(GatewaySettings(identity_addr="127.0.0.1:1", log_level="WARNING"))
+    app = create_app(GatewaySettings(environment="test", identity_addr="127.0.0.1:1", log_level="WARNING"))
     app.test_client().get("/healthz")
     assert not [e for e in lines(capsys.readouterr().err) if e.get("logger") == "salesgrid_gateway.access"]

@@ -18,7 +18,7 @@ VALUES_DIR = ROOT / "deploy" / "helm" / "values"
 RELEASE = "salesgrid"
 NAMESPACE = "salesgrid"
 KUBE_VERSION = "1.30.0"
-COMPONENTS = ("identity", "customers", "pipeline", "activities", "contracts", "analytics", "gateway")
+COMPONENTS = ("identity", "customers", "pipeline", "activities", "contracts", "analytics", "expenses", "webhooks", "gateway")
 REGIONS = ("eu-central", "us-east", "ap-southeast")
 
 

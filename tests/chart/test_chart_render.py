@@ -118,12 +118,14 @@ def test_network_policies_admit_only_gateway_and_callers(
 ) -> None:
     policies = {component_of(p): p for p in by_kind(rendered[name], "NetworkPolicy")}
     expected_callers = {
-        "identity": {"gateway", "customers", "pipeline", "activities", "contracts", "analytics"},
-        "customers": {"gateway", "pipeline"},
-        "pipeline": {"gateway", "contracts"},
+        "identity": {"gateway", "customers", "pipeline", "activities", "contracts", "analytics", "expenses", "webhooks"},
+        "customers": {"gateway", "pipeline", "expenses"},
+        "pipeline": {"gateway", "contracts", "expenses"},
         "activities": {"gateway"},
         "contracts": {"gateway", "pipeline"},
         "analytics": {"gateway"},
+        "expenses": {"gateway"},
+        "webhooks": {"gateway"},
     }
     for component, callers in expected_callers.items():
         spec = policies[component]["spec"]
@@ -156,8 +158,9 @@ def test_peer_addresses_follow_callers(rendered: dict[str, list[dict[str, Any]]]
     addrs = {c: sorted(k for k in env if k.endswith("_ADDR")) for c, env in deps.items()}
     assert addrs["pipeline"] == ["SALESGRID_CONTRACTS_ADDR", "SALESGRID_CUSTOMERS_ADDR", "SALESGRID_IDENTITY_ADDR"]
     assert addrs["contracts"] == ["SALESGRID_IDENTITY_ADDR", "SALESGRID_PIPELINE_ADDR"]
+    assert addrs["expenses"] == ["SALESGRID_CUSTOMERS_ADDR", "SALESGRID_IDENTITY_ADDR", "SALESGRID_PIPELINE_ADDR"]
     assert addrs["identity"] == []
-    assert len(addrs["gateway"]) == 6
+    assert len(addrs["gateway"]) == 7
     assert deps["customers"]["SALESGRID_IDENTITY_ADDR"]["value"] == f"{RELEASE}-identity:50051"
 
 
@@ -224,7 +227,7 @@ def test_generated_signing_key_is_an_ed25519_hook_secret(rendered: dict[str, lis
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-    (secret,) = by_kind(rendered["default"], "Secret")
+    (secret,) = [s for s in by_kind(rendered["default"], "Secret") if s["metadata"]["name"].endswith("signing-key")]
     assert secret["metadata"]["annotations"]["helm.sh/hook"] == "pre-install", "the migration Job needs it"
     assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
     pem = base64.b64decode(secret["data"]["signing-key"])
@@ -232,3 +235,21 @@ def test_generated_signing_key_is_an_ed25519_hook_secret(rendered: dict[str, lis
     migrate = next(j for j in by_kind(rendered["default"], "Job") if component_of(j) == "identity")
     ref = env_of(migrate)["SALESGRID_SIGNING_KEY"]["valueFrom"]["secretKeyRef"]
     assert ref == {"name": secret["metadata"]["name"], "key": "signing-key"}
+
+
+def test_only_webhooks_may_reach_partner_endpoints(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    policies = {component_of(p): p for p in by_kind(rendered["default"], "NetworkPolicy")}
+    for component, policy in policies.items():
+        blocks = [to["ipBlock"] for rule in policy["spec"]["egress"] for to in rule.get("to", []) if "ipBlock" in to]
+        https = [b for b in blocks if b["cidr"] == "0.0.0.0/0"]
+        if component == "webhooks":
+            assert https and "10.0.0.0/8" in https[0]["except"], policy
+        else:
+            assert not https, component
+
+
+def test_webhooks_get_a_generated_key_for_secrets_at_rest(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    webhooks = next(d for d in by_kind(rendered["default"], "Deployment") if component_of(d) == "webhooks")
+    ref = env_of(webhooks)["SALESGRID_SECRET_KEY"]["valueFrom"]["secretKeyRef"]
+    secret = next(s for s in by_kind(rendered["default"], "Secret") if s["metadata"]["name"] == ref["name"])
+    assert ref["key"] in secret["data"]

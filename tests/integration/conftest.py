@@ -1,4 +1,4 @@
-"""The real platform (nats-server, six service processes, gunicorn gateway) started once for the
+"""The real platform (nats-server, every service process, gunicorn gateway) started once for the
 integration tests by the same runner code as `make run`, on free ports."""
 from __future__ import annotations
 

@@ -3,7 +3,9 @@ manager and a director created as admin; contract → submit → manager then di
 sign → payment plan → partial and full receipts → nothing receivable; an amendment, a refund and
 an invoice; another rep's scope; problem+json for bad input. Then the whole sale: a customer, an
 opportunity advanced through every gate and won, the contract made from it, approved, signed and
-collected until nothing is receivable for the rep's unit."""
+collected until nothing is receivable for the rep's unit; the rep's expense claim for that sale
+(receipt attached, approved by his manager, paid by finance) reaches analytics' cost of sale and
+identity's audit trail."""
 from __future__ import annotations
 
 import time
@@ -21,6 +23,7 @@ from salesgrid_dev.api import (
     gate_facts,
     org_unit,
     person,
+    poll,
     problem,
     root_unit,
 )
@@ -29,12 +32,13 @@ from salesgrid_dev.platform import Platform
 PASSWORD = "Contracts-Flow-2026"
 
 
-def replicated(platform: Platform, token: str, user_ids: list[str], timeout: float = 20.0) -> None:
-    """Waits until contracts' replica of identity's directory holds every user (approval routing
+def replicated(platform: Platform, token: str, user_ids: list[str], timeout: float = 20.0,
+               service: str = "contracts") -> None:
+    """Waits until the service's replica of identity's directory holds every user (approval routing
     walks the management chain there)."""
     deadline = time.monotonic() + timeout
     pending = set(user_ids)
-    with grpc.insecure_channel(f"127.0.0.1:{platform.ports.grpc['contracts']}") as channel:
+    with grpc.insecure_channel(f"127.0.0.1:{platform.ports.grpc[service]}") as channel:
         directory = directory_pb2_grpc.DirectoryStub(channel)
         while pending and time.monotonic() < deadline:
             for user_id in sorted(pending):
@@ -45,7 +49,7 @@ def replicated(platform: Platform, token: str, user_ids: list[str], timeout: flo
                 except grpc.RpcError as error:
                     assert error.code() == grpc.StatusCode.NOT_FOUND, error
             time.sleep(0.1)
-    assert not pending, f"users not replicated to contracts: {pending}"
+    assert not pending, f"users not replicated to {service}: {pending}"
 
 
 def test_contract_from_draft_to_fully_collected(platform: Platform, api: httpx.Client, admin_token: str) -> None:
@@ -245,3 +249,38 @@ def test_from_won_opportunity_to_fully_collected(platform: Platform, api: httpx.
     assert api.get("/v1/receivables?group_by=unit", headers=manager).json().get("groups", []) == []
     assert created(api.post(f"/v1/contracts/{cid}/activate", headers=rep), 200)["status"] == "active"
     assert created(api.post(f"/v1/contracts/{cid}/complete", headers=rep), 200)["status"] == "completed"
+
+    # The cost of that sale: the rep's expense claim, linked to the customer and the opportunity,
+    # with its receipt, approved by his manager (never by himself) and paid by finance.
+    finance_id, finance_token = person(api, admin_token, branch["id"], f"won-fin-{suffix}", "finance")
+    replicated(platform, admin_token, [manager_id, rep_id], service="expenses")
+    claim = created(api.post("/v1/expense-claims", headers=rep, json={"currency": "CNY", "lines": [
+        {"category": "entertainment", "spent_on": today.isoformat(), "amount": "430.05",
+         "customer_id": customer["id"], "opportunity_id": opp_id}]}))
+    problem(api.post(f"/v1/expense-claims/{claim['id']}/submit", headers=rep), 400, "lines[0].receipts")
+    created(api.post(f"/v1/expense-claims/{claim['id']}/lines/1/receipts?file_name=dinner.pdf", headers={
+        **rep, "Content-Type": "application/pdf"}, content=b"%PDF-1.7\n% dinner receipt\n"))
+    submitted = created(api.post(f"/v1/expense-claims/{claim['id']}/submit", headers=rep), 200)
+    assert [s["approver_id"] for s in submitted["approval_steps"]] == [manager_id]
+    assert api.post(f"/v1/expense-claims/{claim['id']}/approve", headers=rep).status_code == 403
+    asked = poll(lambda: api.get("/v1/inbox?kind=expense_approval", headers=manager).json()["items"])
+    assert [(i["record"]["type"], i["record"]["id"]) for i in asked] == [("expense_claim", claim["id"])]
+    assert created(api.post(f"/v1/expense-claims/{claim['id']}/approve", headers=manager), 200)["status"] == "approved"
+    local_today = datetime.now(ZoneInfo("Asia/Shanghai")).date()  # the branch's day, as the approval's
+    paid = created(api.post(f"/v1/expense-claims/{claim['id']}/pay", headers=auth(finance_token), json={
+        "paid_on": local_today.isoformat(), "payment_reference": f"EXP-{suffix}"}), 200)
+    assert paid["status"] == "paid"
+    month = local_today.strftime("%Y-%m")
+    query = f"period={month}&currency=CNY&time_zone=Asia/Shanghai&rep_id={rep_id}"
+
+    def cost_of_sale() -> dict | None:  # type: ignore[type-arg]
+        reply = created(api.get(f"/v1/analytics/cost-of-sale?{query}", headers=manager), 200)
+        return reply if reply["lines"] else None
+
+    (line,) = poll(cost_of_sale)["lines"]
+    assert (line["key"], line["expenses"], line["collected"], line["ratio"]) == (rep_id, "430.05", "86000.50", "0.0050")
+    (line,) = created(api.get(f"/v1/analytics/cost-of-sale?{query}&by=opportunity", headers=manager), 200)["lines"]
+    assert (line["key"], line["expenses"]) == (opp_id, "430.05")
+    trail = poll(lambda: api.get(f"/v1/audit-events?action=expenses.claim.paid&actor_id={finance_id}",
+                                 headers=admin).json()["items"])
+    assert [(e["target_id"], e["source"]) for e in trail] == [(claim["id"], "expenses")]

@@ -15,9 +15,11 @@ from salesgrid.common.v1 import directory_pb2, directory_pb2_grpc
 from salesgrid.events.v1.identity_events_pb2 import UserState
 from salesgrid_common.events.bus import connect, ensure_stream
 from salesgrid_common.events.envelope import EventMeta, build_envelope
+from salesgrid_dev.platform import SERVICES as PLATFORM_SERVICES
 from salesgrid_dev.testing import bearer, eventually, principal, run_service
 
-SERVICES = ["customers", "pipeline", "activities", "contracts", "analytics"]
+# Every service but identity (which owns the users): a new service is covered once it is in the runner.
+SERVICES = [service for service in PLATFORM_SERVICES if service != "identity"]
 
 
 async def publish_user_created(nats_url: str, user: UserState, *, duplicate: bool = False) -> None:

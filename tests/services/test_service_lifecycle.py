@@ -38,3 +38,39 @@ async def _is(status, expected: int) -> bool:  # type: ignore[no-untyped-def]
     return await status() == expected
 
 
+
+
+async def test_every_rpc_writes_one_structured_log_line(tmp_path: Path, test_keys, caplog) -> None:  # type: ignore[no-untyped-def]
+    """One line per RPC with method, status, duration, request id, trace id and principal; the
+    caller's token never appears in it."""
+    import logging
+
+    import grpc
+    from salesgrid.customers.v1 import customers_pb2, customers_pb2_grpc
+
+    from salesgrid_dev.testing import principal
+
+    nats = NatsServer(tmp_path / "nats").start()
+    try:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'customers.db'}"
+        async with run_service(DEFINITION, MIGRATIONS, url, nats.url, test_keys) as running:
+            token = test_keys.token(principal(user_id="rep-log", permissions={"customers:read": "own"}))
+            stub = customers_pb2_grpc.CustomersStub(running.channel)
+            caplog.set_level(logging.INFO, logger="salesgrid_common.rpc")
+            trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+            try:
+                await stub.GetCustomer(customers_pb2.GetCustomerRequest(id="no-such-customer"), metadata=(
+                    ("authorization", f"Bearer {token}"), ("x-request-id", "req-42"),
+                    ("traceparent", f"00-{trace_id}-00f067aa0ba902b7-01")))
+            except grpc.aio.AioRpcError as error:
+                assert error.code() == grpc.StatusCode.NOT_FOUND
+            lines = [r for r in caplog.records if r.name == "salesgrid_common.rpc"
+                     and r.grpc_method.endswith("/GetCustomer")]  # type: ignore[attr-defined]
+            assert len(lines) == 1
+            line = lines[0]
+            assert (line.grpc_code, line.request_id, line.principal_id, line.principal_kind, line.trace_id) == (  # type: ignore[attr-defined]
+                "NOT_FOUND", "req-42", "rep-log", "user", trace_id)
+            assert line.duration_ms >= 0  # type: ignore[attr-defined]
+            assert token not in str(line.__dict__)
+    finally:
+        nats.stop()

@@ -1,4 +1,4 @@
-"""The embedded platform: a real nats-server, the six services and the gateway as local
+"""The embedded platform: a real nats-server, every service (SERVICES) and the gateway as local
 processes, each service with its own SQLite file under one data directory. Used by `make run`,
 the integration tests and the benchmarks alike."""
 from __future__ import annotations
@@ -18,7 +18,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from salesgrid_dev.processes import NatsServer, ensure_free, free_port, wait_for_port
 
-SERVICES = ("identity", "customers", "pipeline", "activities", "contracts", "analytics")
+SERVICES = ("identity", "customers", "pipeline", "activities", "contracts", "analytics", "expenses", "webhooks")
+# Per-service settings of the embedded platform (dev): webhooks may call http:// receivers.
+SERVICE_ENV = {"webhooks": {"SALESGRID_ALLOW_HTTP_ENDPOINTS": "true"}}
 ADMIN_LOGIN = "admin"
 ADMIN_PASSWORD = "Sg-Demo-2026!x"
 
@@ -104,6 +106,7 @@ class Platform:
             "SALESGRID_GRPC_HOST": "127.0.0.1",
             "SALESGRID_METRICS_PORT": str(self.ports.metrics[service]),
             "SALESGRID_SHUTDOWN_GRACE_SECONDS": "5",
+            **SERVICE_ENV.get(service, {}),
             **overrides,
         }
 
@@ -162,23 +165,32 @@ class Platform:
         raise TimeoutError(f"{service} was not SERVING on {address} within {timeout}s")
 
     def start_gateway(self) -> None:
+        self.processes["gateway"] = self.run_gateway(self.ports.http, self.gateway_workers)
+
+    def run_gateway(self, port: int, workers: int, **overrides: str) -> subprocess.Popen[bytes]:
+        """A gateway process (gunicorn) on `port`, ready; more than one is a set of replicas."""
         # The gateway's /metrics is served on its HTTP port; no separate metrics server.
-        env = {**self._base_env("gateway"), "SALESGRID_HTTP_PORT": str(self.ports.http), "SALESGRID_METRICS_PORT": "0"}
+        env = {**self._base_env("gateway"), "SALESGRID_HTTP_PORT": str(port), "SALESGRID_METRICS_PORT": "0",
+               "SALESGRID_NATS_URL": f"nats://127.0.0.1:{self.ports.nats}", **overrides}
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "python:salesgrid_gateway.gunicorn_conf", "--bind",
-             f"127.0.0.1:{self.ports.http}", "--workers", str(self.gateway_workers), "--graceful-timeout", "5",
-             "salesgrid_gateway.app:create_app()"], env=env, stdout=self._log("gateway"), stderr=subprocess.STDOUT)
-        self.processes["gateway"] = process
-        wait_for_port(self.ports.http, 30, process, "gateway")
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.gateway_url}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise TimeoutError("gateway did not become ready")
+             f"127.0.0.1:{port}", "--workers", str(workers), "--graceful-timeout", "5",
+             "salesgrid_gateway.app:create_app()"], env=env, stdout=self._log("gateway" if port == self.ports.http else f"gateway-{port}"),
+            stderr=subprocess.STDOUT)
+        try:
+            wait_for_port(port, 30, process, "gateway")
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                        return process
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.1)
+            raise TimeoutError("gateway did not become ready")
+        except BaseException:
+            process.kill()
+            raise
 
     def start(self) -> "Platform":
         self.data_dir.mkdir(parents=True, exist_ok=True)

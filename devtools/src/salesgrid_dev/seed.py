@@ -1,6 +1,7 @@
 """Demo organisation seeded through the public API (the same rules as any client)."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import httpx
@@ -14,6 +15,9 @@ ORG = [
     ("East China 华东区", "Asia/Shanghai", "CNY", [("Shanghai Branch 上海分公司", "SH", ["Team A", "Team B"])]),
     ("Europe", "Europe/Berlin", "EUR", [("Berlin Branch", "BER", ["Team Spree"])]),
 ]
+# Each region's expense policy, in its currency: daily limits per category, director approval above.
+EXPENSE_POLICY = {"CNY": ({"travel": "800", "communication": "200", "entertainment": "2000"}, "10000"),
+                  "EUR": ({"travel": "150", "communication": "30", "entertainment": "300"}, "1500")}
 
 
 @dataclass
@@ -55,6 +59,7 @@ def seed_demo(base_url: str) -> DemoOrg:
         director = user("director", "Zhao Min 赵敏", root["id"], "director")
         for r_index, (region, zone, currency, branches) in enumerate(ORG, start=1):
             region_id = unit(root["id"], region, "region", zone, currency)
+            expense_policy(client, region_id, currency)
             head = user(f"head{r_index}", f"Regional head {r_index}", region_id, "regional_head", director)
             for b_index, (branch, code, teams) in enumerate(branches, start=1):
                 branch_id = unit(region_id, branch, "branch", zone, currency, code)
@@ -67,3 +72,18 @@ def seed_demo(base_url: str) -> DemoOrg:
                         user(f"rep{r_index}{b_index}{t_index}{rep}", f"Rep {code}-{t_index}-{rep}", team_id, "rep",
                              supervisor)
     return demo
+
+
+def expense_policy(client: httpx.Client, unit_id: str, currency: str, wait: float = 15.0) -> None:
+    """The region's expense policy; the expenses service learns of the new unit from identity's
+    events, so a moment after its creation it may not know it yet."""
+    limits, director_above = EXPENSE_POLICY[currency]
+    body = {"currency": currency, "director_above": director_above,
+            "limits": [{"category": category, "daily_limit": limit} for category, limit in limits.items()]}
+    deadline = time.monotonic() + wait
+    while True:
+        reply = client.put(f"/v1/expense-policies/{unit_id}", json=body)
+        if reply.status_code != 400 or time.monotonic() > deadline:
+            reply.raise_for_status()
+            return
+        time.sleep(0.2)

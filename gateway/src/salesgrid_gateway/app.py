@@ -23,14 +23,16 @@ from salesgrid_common.logs import setup_logging
 from salesgrid_common.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from salesgrid_common.settings import load_settings
 from salesgrid_common.tracing import context_from, setup_tracing, tracer
-from salesgrid_gateway import console, docs
+from salesgrid_gateway import console, docs, idempotency
 from salesgrid_gateway.clients import Channels
 from salesgrid_gateway.jsonio import OrjsonProvider
 from salesgrid_gateway.openapi import OpenApi
 from salesgrid_gateway.problems import ApiProblem, from_domain, from_rpc, problem_response
 from salesgrid_gateway import routes
-from salesgrid_gateway.security import ApiKeyExchange, RateLimiter, client_ip, credentials, verify_jwt
+from salesgrid_gateway.ratelimit import SharedRateLimiter
+from salesgrid_gateway.security import ApiKeyExchange, client_ip, credentials, verify_jwt
 from salesgrid_gateway.settings import GatewaySettings
+from salesgrid_gateway.shared_store import shared_store
 
 log = logging.getLogger(__name__)
 # One structured line per request (time, trace id, request id, principal, route, status, duration);
@@ -75,7 +77,8 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
 
     verifier = SyncTokenVerifier(fetch_jwks, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
     api_keys = ApiKeyExchange()
-    limiter = RateLimiter(settings.rate_limit_per_minute)
+    store = shared_store(settings)
+    limiter = SharedRateLimiter(store)
     cors_origins = {o.strip() for o in settings.cors_origins.split(",") if o.strip()}
     api = OpenApi()
     for module in route_modules():
@@ -104,9 +107,10 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
             raise ApiProblem(401, "missing credentials: send Authorization: Bearer <token> or X-API-Key",
                              headers={"WWW-Authenticate": 'Bearer realm="salesgrid"'}, code="UNAUTHENTICATED")
         kind, secret = found
+        key_limit = 0
         if kind == "api_key":
             try:
-                token = api_keys.token_for(secret, g.client_ip, auth_stub, settings.grpc_timeout_seconds)
+                token, key_limit = api_keys.token_for(secret, g.client_ip, auth_stub, settings.grpc_timeout_seconds)
             except grpc.RpcError as error:
                 raise from_rpc(error) from None
         else:
@@ -119,11 +123,20 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
             raise ApiProblem(403, f"access from {g.client_ip or 'an unknown address'} is not allowed for your unit",
                              code="IP_NOT_ALLOWED")
         g.token = token
-        g.rate_headers = limiter.hit(f"{g.principal.kind}:{g.principal.subject_id}")
+        principal_key = f"{g.principal.kind}:{g.principal.subject_id}"
+        g.rate_headers = limiter.hit(principal_key, key_limit or (settings.api_key_rate_limit_per_minute
+                                                                  if g.principal.kind == "api_key"
+                                                                  else settings.rate_limit_per_minute))
+        claim = idempotency.begin(store, principal_key, request)
+        if isinstance(claim, Response):
+            return claim
+        g.idempotency = claim
         return None
 
     @app.after_request
     def finish(response: Response) -> Response:
+        if g.get("idempotency") is not None:
+            idempotency.finish(store, g.pop("idempotency"), response)
         response.headers["X-Request-Id"] = g.get("request_id", "")
         for key, value in (g.get("rate_headers") or {}).items():
             response.headers[key] = value
@@ -133,7 +146,7 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
             response.headers["Vary"] = "Origin"
             response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, If-Match, Idempotency-Key, X-API-Key, X-Request-Id"
             response.headers["Access-Control-Allow-Methods"] = "GET, POST, PATCH, PUT, DELETE, OPTIONS"
-            response.headers["Access-Control-Expose-Headers"] = "ETag, Location, RateLimit, RateLimit-Policy, Retry-After, X-Request-Id"
+            response.headers["Access-Control-Expose-Headers"] = "ETag, Idempotent-Replayed, Location, RateLimit, RateLimit-Policy, Retry-After, X-Request-Id"
         route = request.url_rule.rule if request.url_rule else "unmatched"
         HTTP_REQUESTS.labels(route, request.method, str(response.status_code)).inc()
         if "started" in g:
@@ -151,6 +164,8 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
 
     @app.teardown_request
     def end_span(_exc: BaseException | None) -> None:
+        if g.get("idempotency") is not None:  # no response was produced
+            idempotency.release(store, g.pop("idempotency"))
         if "span" in g:
             g.span.end()
             otel_context.detach(g.span_token)
@@ -193,6 +208,8 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
 
     @app.get("/openapi.json")
     def openapi() -> Response:
-        return jsonify(api.document())
+        document = api.document()
+        idempotency.document(document["paths"])
+        return jsonify(document)
 
     return app

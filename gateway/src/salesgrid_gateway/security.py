@@ -1,12 +1,10 @@
-"""Authentication of callers (bearer JWT or partner API key), client addresses, and
-per-principal rate limits."""
+"""Authentication of callers (bearer JWT or partner API key) and client addresses
+(rate limits: ratelimit.py)."""
 from __future__ import annotations
 
 import hashlib
-import math
 import threading
 import time
-from dataclasses import dataclass
 
 from flask import Request
 
@@ -38,26 +36,28 @@ def credentials(request: Request) -> tuple[str, str] | None:
 
 class ApiKeyExchange:
     """API keys are exchanged at identity for a short-lived token carrying the key's own
-    permissions and subtree, cached for most of its lifetime (revocation bites within a minute)."""
+    permissions and subtree, cached for most of its lifetime (revocation bites within a minute),
+    with the key's own rate limit (0: the default for partner keys)."""
 
     def __init__(self, max_cache_seconds: float = 60.0) -> None:
         self.max_cache_seconds = max_cache_seconds
-        self._cache: dict[str, tuple[str, float]] = {}
+        self._cache: dict[str, tuple[str, int, float]] = {}
         self._lock = threading.Lock()
 
-    def token_for(self, key: str, client_ip: str, auth_stub: identity_pb2_grpc.AuthStub, timeout: float) -> str:
+    def token_for(self, key: str, client_ip: str, auth_stub: identity_pb2_grpc.AuthStub,
+                  timeout: float) -> tuple[str, int]:
         cache_key = hashlib.sha256(f"{key}|{client_ip}".encode()).hexdigest()
         now = time.monotonic()
         with self._lock:
             cached = self._cache.get(cache_key)
-            if cached and cached[1] > now:
-                return cached[0]
+            if cached and cached[2] > now:
+                return cached[0], cached[1]
         pair = auth_stub.AuthenticateApiKey(identity_pb2.AuthenticateApiKeyRequest(api_key=key, client_ip=client_ip),
                                             timeout=timeout)
         lifetime = min(self.max_cache_seconds, pair.expires_in / 2)
         with self._lock:
-            self._cache[cache_key] = (pair.access_token, now + lifetime)
-        return pair.access_token
+            self._cache[cache_key] = (pair.access_token, pair.rate_limit_per_minute, now + lifetime)
+        return pair.access_token, pair.rate_limit_per_minute
 
 
 def verify_jwt(verifier: SyncTokenVerifier, token: str, ip: str) -> Principal:
@@ -65,34 +65,3 @@ def verify_jwt(verifier: SyncTokenVerifier, token: str, ip: str) -> Principal:
         return verifier.verify(token, ip)
     except DomainError as error:
         raise from_domain(error) from None
-
-
-@dataclass
-class _Window:
-    started: float
-    count: int
-
-
-class RateLimiter:
-    """Fixed one-minute windows per principal (per gateway worker process)."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self._windows: dict[str, _Window] = {}
-        self._lock = threading.Lock()
-
-    def hit(self, principal_key: str) -> dict[str, str]:
-        now = time.monotonic()
-        with self._lock:
-            window = self._windows.get(principal_key)
-            if window is None or now - window.started >= 60:
-                window = self._windows[principal_key] = _Window(now, 0)
-            window.count += 1
-            remaining = self.per_minute - window.count
-            reset = max(1, math.ceil(60 - (now - window.started)))
-        headers = {"RateLimit-Policy": f"{self.per_minute};w=60",
-                   "RateLimit": f"limit={self.per_minute}, remaining={max(0, remaining)}, reset={reset}"}
-        if remaining < 0:
-            raise ApiProblem(429, f"rate limit of {self.per_minute} requests per minute exceeded",
-                             headers={**headers, "Retry-After": str(reset)}, code="RATE_LIMITED")
-        return headers

@@ -192,6 +192,13 @@ capabilities:
       name: {{ $root.Values.identity.signingKeySecret | default (printf "%s-signing-key" (include "salesgrid.name" .)) }}
       key: {{ $root.Values.identity.signingKeyKey }}
 {{- end }}
+{{- if eq .name "webhooks" }}
+- name: SALESGRID_SECRET_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ $root.Values.webhooks.secretKeySecret | default (printf "%s-secret-key" (include "salesgrid.name" .)) }}
+      key: {{ $root.Values.webhooks.secretKeyKey }}
+{{- end }}
 {{- range $k, $v := $c.env }}
 - name: {{ $k }}
   value: {{ $v | quote }}

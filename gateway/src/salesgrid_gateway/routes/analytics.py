@@ -60,7 +60,7 @@ def _report(method: str) -> Any:
 # The report views differ only in the RPC they call.
 for _name, _method in (("funnel", "GetFunnel"), ("performance", "GetPerformance"), ("leaderboard", "GetLeaderboard"),
                        ("forecast", "GetForecast"), ("dashboard", "GetDashboard"), ("compliance", "GetCompliance"),
-                       ("trend", "GetTrend")):
+                       ("trend", "GetTrend"), ("cost-of-sale", "GetCostOfSale")):
     blueprint.add_url_rule(f"/v1/analytics/{_name}", f"analytics_{_name}", _report(_method), methods=["GET"])
 
 
@@ -129,6 +129,12 @@ def describe(api: OpenApi) -> None:
                   response=obj(metric=STRING, currency=STRING, points=_array(obj(period=STRING, value=STRING))),
                   parameters=[*params, query_param("metric", {"enum": [
                       "collected_revenue", "contract_amount", "new_customers", "visits"]})])
+    cost_line = obj(key=STRING, expenses=STRING, claims=INTEGER, collected=STRING, ratio=STRING)
+    api.operation("/v1/analytics/cost-of-sale", "get", "Paid expenses per rep, customer or opportunity (`by`) "
+                  "and the expense-to-collection ratio per rep and in total", tag=t,
+                  response=obj(period=STRING, currency=STRING, by={"enum": ["rep", "customer", "opportunity"]},
+                               lines=_array(cost_line), total=cost_line), parameters=params)
     api.operation("/v1/exports", "get", "Download a report as CSV or XLSX (audited)", tag=t, parameters=[
-        query_param("report", {"enum": ["performance", "leaderboard", "funnel", "forecast", "targets", "trend"]}),
+        query_param("report", {"enum": ["performance", "leaderboard", "funnel", "forecast", "targets", "trend",
+                                         "cost_of_sale"]}),
         query_param("format", {"enum": ["csv", "xlsx"]}), query_param("metric"), *params])

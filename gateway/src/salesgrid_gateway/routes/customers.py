@@ -238,7 +238,9 @@ def describe(api: OpenApi) -> None:
                   parameters=[query_param("owner_id"), query_param("tier"), query_param("q"), query_param("tag"),
                               query_param("industry"), query_param("unit_id"), query_param("updated_since"),
                               query_param("sort", {"enum": ["newest", "name", "recently_updated"]}),
-                              query_param("limit", INTEGER), query_param("cursor")])
+                              query_param("limit", INTEGER), query_param("cursor")],
+                  response=obj(["items"], items={"type": "array", "items": CUSTOMER},
+                               next_cursor={"type": ["string", "null"]}))
     api.operation("/v1/customers/{customer_id}", "get", "Read a customer (ETag = version)", tag=t,
                   response=CUSTOMER, parameters=cid)
     api.operation("/v1/customers/{customer_id}", "patch", "Update a customer (If-Match: version)", tag=t,

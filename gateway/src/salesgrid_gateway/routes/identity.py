@@ -205,7 +205,9 @@ def describe(api: OpenApi) -> None:
                   request=obj(["code", "name", "permissions"], code=STRING, name=STRING, permissions=PERMISSIONS))
     api.operation("/v1/api-keys", "post", "Create a partner API key (secret shown once)", tag=t, status=201,
                   request=obj(["name", "unit_id", "permissions"], name=STRING, unit_id=STRING,
-                              permissions=PERMISSIONS, ttl_days=INTEGER))
+                              permissions=PERMISSIONS, ttl_days=INTEGER,
+                              rate_limit_per_minute={**INTEGER, "description": "requests per minute for this key "
+                                                     "across the gateway (0: the default for partner keys)"}))
     api.operation("/v1/api-keys", "get", "List API keys", tag=t)
     api.operation("/v1/api-keys/{key_id}/revoke", "post", "Revoke an API key", tag=t,
                   parameters=[path_param("key_id")])

@@ -21,6 +21,10 @@ from salesgrid_common.metrics import GRPC_HANDLED, GRPC_LATENCY
 from salesgrid_common.tracing import context_from, tracer
 
 log = logging.getLogger(__name__)
+# One structured line per RPC (method, status, duration, request and trace ids, principal); never
+# a token or a message body. SALESGRID_LOG_LEVEL=WARNING turns it off.
+rpc_log = logging.getLogger("salesgrid_common.rpc")
+_TRACER = tracer(__name__)
 
 # Always reachable without a token: probes, reflection and the login/JWKS endpoints that
 # services register through `public_methods`.
@@ -102,8 +106,11 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         code = grpc.StatusCode.OK
         token = otel_context.attach(context_from(metadata))
         principal_token = None
+        principal: Principal | None = None
+        trace_id = ""
         try:
-            with tracer(__name__).start_as_current_span(method, kind=SpanKind.SERVER) as span:
+            with _TRACER.start_as_current_span(method, kind=SpanKind.SERVER) as span:
+                trace_id = format(span.get_span_context().trace_id, "032x")
                 try:
                     if not public:
                         bearer = bearer_from(metadata)
@@ -137,4 +144,11 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                 current_principal.reset(principal_token)
             otel_context.detach(token)
             GRPC_HANDLED.labels(service_name, method_name, code.name).inc()
-            GRPC_LATENCY.labels(service_name, method_name).observe(time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            GRPC_LATENCY.labels(service_name, method_name).observe(elapsed)
+            if rpc_log.isEnabledFor(logging.INFO):
+                rpc_log.info("rpc", extra={
+                    "grpc_method": method, "grpc_code": code.name, "duration_ms": round(elapsed * 1000, 2),
+                    "request_id": metadata.get("x-request-id", ""), "trace_id": trace_id,
+                    "principal_id": principal.subject_id if principal else "",
+                    "principal_kind": principal.kind if principal else ""})

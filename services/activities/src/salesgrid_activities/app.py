@@ -7,9 +7,12 @@ from typing import Any
 
 import grpc
 from salesgrid.activities.v1 import activities_pb2, activities_pb2_grpc, inbox_pb2, inbox_pb2_grpc
+from salesgrid_common.exports.servicer import register as register_exports
+from salesgrid_common.exports.wiring import export_background, export_jobs
 from salesgrid_common.scheduling import every
 from salesgrid_common.service import ServiceContext, ServiceDefinition
 
+from salesgrid_activities.exports import EXPORTERS
 from salesgrid_activities.handlers import customer_locations
 from salesgrid_activities.handlers_inbox import inbox_subscriptions
 from salesgrid_activities.models import Base
@@ -35,15 +38,17 @@ def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
     activities_pb2_grpc.add_ActivitiesServicer_to_server(ActivitiesServicer(usecases_for(ctx)), server)
     inbox_pb2_grpc.add_InboxServicer_to_server(InboxServicer(InboxUseCases(ctx.sessions, ctx.clock, ctx.reader)),
                                                server)
-    return [service.full_name for pb2 in (activities_pb2, inbox_pb2)
-            for service in pb2.DESCRIPTOR.services_by_name.values()]
+    return [*(service.full_name for pb2 in (activities_pb2, inbox_pb2)
+              for service in pb2.DESCRIPTOR.services_by_name.values()),
+            register_exports(server, export_jobs(ctx, "activities", EXPORTERS))]
 
 
 def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
     uc = usecases_for(ctx)
     return [every(REPORT_SCHEDULER_INTERVAL_SECONDS, uc.close_report_days, "missing daily reports recorded"),
             every(TASK_SCHEDULER_INTERVAL_SECONDS, uc.fire_due_reminders, "task reminders fired"),
-            every(TASK_SCHEDULER_INTERVAL_SECONDS, uc.fire_overdue_tasks, "overdue tasks reported")]
+            every(TASK_SCHEDULER_INTERVAL_SECONDS, uc.fire_overdue_tasks, "overdue tasks reported"),
+            *export_background(export_jobs(ctx, "activities", EXPORTERS))]
 
 
 DEFINITION = ServiceDefinition(name="activities", register=register, background=background,

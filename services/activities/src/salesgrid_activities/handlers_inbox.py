@@ -12,6 +12,7 @@ from salesgrid.events.v1.contracts_events_pb2 import ContractsInstalmentOverdue
 from salesgrid.events.v1.customers_events_pb2 import (CustomerArbitrationDecided, CustomerMerged,
                                                       CustomerPoolReturnWarning, CustomerShareRequestState)
 from salesgrid.events.v1.envelope_pb2 import Envelope
+from salesgrid.events.v1.expenses_events_pb2 import ExpensesApprovalStep, ExpensesClaimState
 from salesgrid.events.v1.pipeline_events_pb2 import PipelineSlaNotice
 from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.protos import from_timestamp
@@ -99,5 +100,26 @@ def activities_notices() -> Subscription:
     return sub
 
 
+def expenses_notices() -> Subscription:
+    """Approvers learn what waits for them; claimants how their claims were settled."""
+    sub = Subscription(name="activities-inbox-expenses", producer="expenses")
+
+    async def approval(session: AsyncSession, envelope: Envelope, s: ExpensesApprovalStep) -> None:
+        await _deliver(session, envelope, inbox.expense_approval(
+            s.claim_id, s.approver_id, s.owner_id, s.total, s.currency,
+            reminder=envelope.type.endswith(".step_reminded")))
+
+    for verb in ("activated", "reminded"):
+        sub.on(f"salesgrid.expenses.approval.step_{verb}", ExpensesApprovalStep)(approval)
+
+    async def settled(session: AsyncSession, envelope: Envelope, c: ExpensesClaimState) -> None:
+        await _deliver(session, envelope, inbox.expense_settled(c.claim_id, c.status, c.total, c.currency, c.owner_id,
+                                                                c.comment))
+
+    for verb in ("approved", "rejected", "paid"):
+        sub.on(f"salesgrid.expenses.claim.{verb}", ExpensesClaimState)(settled)
+    return sub
+
+
 def inbox_subscriptions() -> Sequence[Subscription]:
-    return [pipeline_notices(), customers_notices(), contracts_notices(), activities_notices()]
+    return [pipeline_notices(), customers_notices(), contracts_notices(), activities_notices(), expenses_notices()]

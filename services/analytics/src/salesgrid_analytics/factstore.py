@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_analytics.domain import facts as f
 from salesgrid_analytics.domain import orgpath
+from salesgrid_analytics.domain.expenses import ExpensePaid
 from salesgrid_analytics.models import StoredFact
 
 # Freshness of the read models: how long after the producer's change a fact is applied (a replay
@@ -47,6 +48,7 @@ KINDS: dict[str, type[f.Fact]] = {
     "daily_report_falsified": f.DailyReportFalsified,
     "sla_overdue": f.SlaOverdue,
     "gate_violated": f.GateViolated,
+    "expense_paid": ExpensePaid,
 }
 _KIND_OF = {cls: kind for kind, cls in KINDS.items()}
 _COMMON = {"event_id", "occurred_at", "owner_id", "org_path"}

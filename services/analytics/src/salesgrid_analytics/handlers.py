@@ -16,10 +16,12 @@ from salesgrid.events.v1.activities_events_pb2 import (
 from salesgrid.events.v1.contracts_events_pb2 import ContractsContractState, ContractsReceiptRecorded
 from salesgrid.events.v1.customers_events_pb2 import CustomerRecordState
 from salesgrid.events.v1.envelope_pb2 import Envelope
+from salesgrid.events.v1.expenses_events_pb2 import ExpensesClaimState
 from salesgrid.events.v1.identity_events_pb2 import UserState
 from salesgrid.events.v1.pipeline_events_pb2 import PipelineGateViolated, PipelineOpportunityState, PipelineSlaNotice
 from salesgrid_analytics import factstore
 from salesgrid_analytics.domain import facts as f
+from salesgrid_analytics.domain.expenses import ExpensePaid
 from salesgrid_common.events.consumer import Handler, Subscription
 from salesgrid_common.protos import from_timestamp
 from salesgrid_common.service import ServiceContext
@@ -157,9 +159,24 @@ def contracts_subscription() -> Subscription:
     return sub
 
 
+def expenses_subscription() -> Subscription:
+    """Paid claims are the cost of sale; each line keeps the customer and opportunity it was spent on."""
+    sub = Subscription(name="analytics-expenses-facts", producer="expenses")
+
+    @sub.on("salesgrid.expenses.claim.paid", ExpensesClaimState)
+    async def paid(session: AsyncSession, envelope: Envelope, claim: ExpensesClaimState) -> None:
+        await factstore.store_fact(session, ExpensePaid(
+            **_common(envelope, claim.owner_id, claim.org_path), claim_id=claim.claim_id, amount=claim.total,
+            currency=claim.currency, lines=tuple({"customer_id": line.customer_id,
+                                                  "opportunity_id": line.opportunity_id, "amount": line.amount}
+                                                 for line in claim.lines)))
+
+    return sub
+
+
 def all_subscriptions() -> list[Subscription]:
     return [identity_subscription(), customers_subscription(), pipeline_subscription(), activities_subscription(),
-            contracts_subscription()]
+            contracts_subscription(), expenses_subscription()]
 
 
 def subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:

@@ -12,7 +12,9 @@ from salesgrid_analytics.domain.funnel import FunnelReport
 from salesgrid_analytics.domain.performance import AttainmentRow, ComplianceRow, PerformanceRow, RankedEntry
 from salesgrid_analytics.domain.targets import Target
 from salesgrid_analytics.factstore import platform_path
+from salesgrid_analytics.domain.expenses import CostLine
 from salesgrid_analytics.usecases import AnalyticsUseCases, Query, TargetSpec
+from salesgrid_analytics.usecases_expenses import cost_of_sale_report
 from salesgrid_common.auth import caller
 
 
@@ -69,6 +71,11 @@ def funnel_pb(report: FunnelReport) -> pb.FunnelResponse:
     return pb.FunnelResponse(period=report.period.label, subtree=platform_path(report.subtree),
                              currency=report.currency, stages=stages, won=report.won, lost=report.lost,
                              won_amount=str(report.won_amount), win_rate=_text(report.win_rate))
+
+
+def cost_line_pb(line: CostLine) -> pb.CostOfSaleLine:
+    return pb.CostOfSaleLine(key=line.key, expenses=str(line.expenses), claims=line.claims,
+                             collected=_text(line.collected), ratio=_text(line.ratio))
 
 
 class AnalyticsServicer(pb_grpc.AnalyticsServicer):
@@ -130,3 +137,9 @@ class AnalyticsServicer(pb_grpc.AnalyticsServicer):
         content, content_type, filename = await self.uc.export(caller(), request.report.strip(),
                                                                request.format.strip().lower(), _query(request.query))
         return pb.ExportReportResponse(content=content, content_type=content_type, filename=filename)
+
+    async def GetCostOfSale(self, request: pb.AnalyticsQuery,
+                            context: grpc.aio.ServicerContext) -> pb.CostOfSaleResponse:
+        view, by, lines, total = await cost_of_sale_report(self.uc, caller(), _query(request))
+        return pb.CostOfSaleResponse(period=view.period.label, currency=view.currency, by=by.value,
+                                     lines=[cost_line_pb(line) for line in lines], total=cost_line_pb(total))

@@ -27,6 +27,7 @@ from salesgrid_analytics.domain.targets import (
     DecompositionMode, Holder, Target, check_decomposition, decompose_over_periods,
 )
 from salesgrid_analytics.models import TargetRow
+from salesgrid_analytics.usecases_expenses import cost_of_sale_table
 from salesgrid_common import localtime
 from salesgrid_common.auth import Principal, Scope
 from salesgrid_common.clock import Clock
@@ -388,4 +389,5 @@ _REPORTS = {
     "forecast": AnalyticsUseCases._forecast_table,
     "targets": AnalyticsUseCases._targets_table,
     "trend": AnalyticsUseCases._trend_table,
+    "cost_of_sale": cost_of_sale_table,
 }

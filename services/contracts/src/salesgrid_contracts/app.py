@@ -8,9 +8,12 @@ from typing import Any
 
 import grpc
 from salesgrid.contracts.v1 import contracts_pb2, contracts_pb2_grpc
+from salesgrid_common.exports.servicer import register as register_exports
+from salesgrid_common.exports.wiring import export_background, export_jobs
 from salesgrid_common.scheduling import every
 from salesgrid_common.service import ServiceContext, ServiceDefinition
 
+from salesgrid_contracts.exports import EXPORTERS
 from salesgrid_contracts.models import Base
 from salesgrid_contracts.pipeline_client import PipelineClient
 from salesgrid_contracts.servicer import ContractsServicer
@@ -30,12 +33,14 @@ def usecases_for(ctx: ServiceContext) -> ContractsUseCases:
 
 def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
     contracts_pb2_grpc.add_ContractsServicer_to_server(ContractsServicer(usecases_for(ctx)), server)
-    return [service.full_name for service in contracts_pb2.DESCRIPTOR.services_by_name.values()]
+    return [*(service.full_name for service in contracts_pb2.DESCRIPTOR.services_by_name.values()),
+            register_exports(server, export_jobs(ctx, "contracts", EXPORTERS))]
 
 
 def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
     interval = ctx.settings_as(ContractsSettings).reminder_scan_seconds
-    return [every(interval, usecases_for(ctx).send_reminders, "contract reminders sent")]
+    return [every(interval, usecases_for(ctx).send_reminders, "contract reminders sent"),
+            *export_background(export_jobs(ctx, "contracts", EXPORTERS))]
 
 
 DEFINITION = ServiceDefinition(name="contracts", register=register, background=background, metadata=Base.metadata)

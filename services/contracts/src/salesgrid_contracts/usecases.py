@@ -18,11 +18,11 @@ from salesgrid.events.v1.contracts_events_pb2 import (ContractsApprovalStep, Con
                                                      ContractsInvoiceIssued, ContractsPaymentPlanSet,
                                                      ContractsReceiptAllocationState, ContractsReceiptRecorded,
                                                      ContractsRefundRecorded)
+from salesgrid_common.actors import system_actor
+from salesgrid_common.approval_chain import management_chain
 from salesgrid_common.auth import Principal, scope_filter
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
-from salesgrid_common.actors import system_actor
-from salesgrid_common.directory import get_user
 from salesgrid_common.errors import (AlreadyExists, Conflict, FailedPrecondition, NotFound, PermissionDenied,
                                      ValidationFailed)
 from salesgrid_common.events.envelope import EventMeta
@@ -36,7 +36,6 @@ from salesgrid_contracts.domain.currencies import validate_currency
 from salesgrid_contracts.domain.money import Money, parse_decimal, parse_money
 from salesgrid_contracts.pipeline_client import PipelineClient
 
-MAX_CHAIN = 20  # management chain depth guard (a cycle in replicated data must not loop forever)
 COLLECTIBLE = ("signed", "active", "completed")
 APPROVAL_REMINDER_AFTER = timedelta(hours=24)  # a pending step reminds its approver after this wait
 SYSTEM_ACTOR = system_actor("contracts")
@@ -359,18 +358,7 @@ class ContractsUseCases:
     async def _chain(self, session: AsyncSession, submitter_id: str, owner_id: str) -> list[tuple[str, str]]:
         """(user id, most senior approving role) up the submitter's managers, nearest first;
         the owner is left out so nobody approves his own contract."""
-        chain: list[tuple[str, str]] = []
-        user = await get_user(session, submitter_id)
-        seen = {submitter_id}
-        while user is not None and user.manager_id and user.manager_id not in seen and len(chain) < MAX_CHAIN:
-            seen.add(user.manager_id)
-            user = await get_user(session, user.manager_id)
-            if user is None or not user.active:
-                continue
-            ranked = sorted(user.roles, key=lambda r: approval.ROLE_RANK.get(r, 0))
-            if user.user_id != owner_id:
-                chain.append((user.user_id, ranked[-1] if ranked else ""))
-        return chain
+        return await management_chain(session, submitter_id, owner_id)
 
     async def _step_event(self, session: AsyncSession, verb: str, row: models.Contract,
                           step: models.ApprovalStepRow, principal: Principal | None, now: datetime) -> None:

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 from collections.abc import Coroutine, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import grpc
 from salesgrid.customers.v1 import customers_pb2, customers_pb2_grpc, share_requests_pb2, share_requests_pb2_grpc
 from salesgrid_common.events.consumer import Subscription
+from salesgrid_common.exports.jobs import ExportJobs
+from salesgrid_common.exports.servicer import register as register_exports
 from salesgrid_common.scheduling import every
 from salesgrid_common.service import ServiceContext, ServiceDefinition
 
@@ -16,6 +19,7 @@ from salesgrid_customers.handlers import (
     contracts_subscription,
     pipeline_subscription,
 )
+from salesgrid_customers.exports import EXPORTERS
 from salesgrid_customers.models import Base
 from salesgrid_customers.servicer import CustomersServicer
 from salesgrid_customers.servicer_share_requests import ShareRequestsServicer
@@ -35,12 +39,21 @@ def usecases_for(ctx: ServiceContext) -> CustomersUseCases:
     return ctx.extras["usecases"]
 
 
+def exports_for(ctx: ServiceContext) -> ExportJobs:
+    if "exports" not in ctx.extras:
+        settings = ctx.settings_as(CustomersSettings)
+        ctx.extras["exports"] = ExportJobs("customers", ctx.sessions, ctx.reader, ctx.outbox, ctx.clock, EXPORTERS,
+                                           retention=timedelta(hours=settings.export_retention_hours))
+    return ctx.extras["exports"]
+
+
 def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
     customers_pb2_grpc.add_CustomersServicer_to_server(CustomersServicer(usecases_for(ctx)), server)
     share_requests_pb2_grpc.add_ShareRequestsServicer_to_server(
         ShareRequestsServicer(ShareRequestUseCases(usecases_for(ctx))), server)
-    return [service.full_name for pb2 in (customers_pb2, share_requests_pb2)
-            for service in pb2.DESCRIPTOR.services_by_name.values()]
+    return [*(service.full_name for pb2 in (customers_pb2, share_requests_pb2)
+              for service in pb2.DESCRIPTOR.services_by_name.values()),
+            register_exports(server, exports_for(ctx))]
 
 
 def subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:
@@ -50,7 +63,9 @@ def subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:
 def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
     settings = ctx.settings_as(CustomersSettings)
     return [every(settings.pool_scan_seconds, usecases_for(ctx).pool_scan, "pool scan (returned, warned)"),
-            every(settings.import_seconds, usecases_for(ctx).run_imports, "imports (customers created)")]
+            every(settings.import_seconds, usecases_for(ctx).run_imports, "imports (customers created)"),
+            every(settings.export_seconds, exports_for(ctx).run_all, "exports written"),
+            every(600, exports_for(ctx).purge_expired, "expired exports deleted")]
 
 
 DEFINITION = ServiceDefinition(name="customers", register=register, subscriptions=subscriptions,

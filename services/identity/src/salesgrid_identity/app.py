@@ -19,7 +19,7 @@ from salesgrid_identity.settings import IdentitySettings
 from salesgrid_identity.usecases import IdentityUseCases
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # shipped inside the package
-AUDITED_PRODUCERS = ("customers", "pipeline", "activities", "contracts", "analytics")
+AUDITED_PRODUCERS = ("customers", "pipeline", "activities", "contracts", "analytics", "expenses", "webhooks")
 _AUTH = identity_pb2.DESCRIPTOR.services_by_name["Auth"].full_name
 _IDENTITY = identity_pb2.DESCRIPTOR.services_by_name["Identity"].full_name
 PASSWORD_CHANGE_METHODS = frozenset(f"/{_IDENTITY}/{m}" for m in ("GetMe", "ChangePassword"))

@@ -92,6 +92,7 @@ class ApiKey(Base):
     last_used_at: Mapped[datetime | None]
     created_by: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[datetime]
+    rate_limit_per_minute: Mapped[int | None] = mapped_column(Integer)  # None: the gateway's default
 
 
 class AuditEntry(Base):

@@ -36,7 +36,8 @@ def _perm_map(perms: Iterable[pb.Permission]) -> dict[str, str]:
 def _tokens(tokens: Tokens) -> pb.TokenPair:
     return pb.TokenPair(access_token=tokens.access_token, refresh_token=tokens.refresh_token,
                         expires_in=tokens.expires_in, token_type="Bearer",
-                        password_change_required=tokens.password_change_required)
+                        password_change_required=tokens.password_change_required,
+                        rate_limit_per_minute=tokens.rate_limit_per_minute)
 
 
 def unit_pb(unit: models.OrgUnit) -> pb.OrgUnit:
@@ -77,7 +78,8 @@ def api_key_pb(key: models.ApiKey) -> pb.ApiKey:
     return pb.ApiKey(id=key.id, name=key.name, prefix=key.prefix, unit_id=key.unit_id,
                      permissions=[pb.Permission(name=k, scope=v) for k, v in sorted(key.permissions.items())],
                      expires_at=_ts(key.expires_at), revoked_at=_ts(key.revoked_at),
-                     last_used_at=_ts(key.last_used_at), created_at=_ts(key.created_at), created_by=key.created_by)
+                     last_used_at=_ts(key.last_used_at), created_at=_ts(key.created_at), created_by=key.created_by,
+                     rate_limit_per_minute=key.rate_limit_per_minute or 0)
 
 
 class AuthServicer(pb_grpc.AuthServicer):
@@ -205,7 +207,8 @@ class IdentityServicer(pb_grpc.IdentityServicer):
 
     async def CreateApiKey(self, request: pb.CreateApiKeyRequest, context: grpc.aio.ServicerContext) -> pb.CreatedApiKey:
         key, secret = await self.uc.create_api_key(caller(), request.name, request.unit_id,
-                                                   _perm_map(request.permissions), request.ttl_days)
+                                                   _perm_map(request.permissions), request.ttl_days,
+                                                   request.rate_limit_per_minute)
         return pb.CreatedApiKey(key=api_key_pb(key), secret=secret)
 
     async def ListApiKeys(self, request: pb.ListApiKeysRequest,

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid.events.v1.identity_events_pb2 import OrgUnitState, UserState
+from salesgrid.events.v1.identity_events_pb2 import ApiKeyRevoked, OrgUnitState, UserState
 from salesgrid_common.auth import Principal, Scope, access_claims, ip_allowed, scope_filter, sign_token
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
@@ -39,6 +39,7 @@ class Tokens:
     refresh_token: str
     expires_in: int
     password_change_required: bool = False
+    rate_limit_per_minute: int = 0  # API keys: the key's own limit (0: the default)
 
 
 def _hash_refresh(token: str) -> str:
@@ -228,7 +229,7 @@ class IdentityUseCases:
                                   permissions=roles.validate_permissions(row.permissions), name=row.name,
                                   ip_allowlist=tuple(await self._unit_allowlist(session, row.unit_id)))
             ttl = self.settings.api_key_token_ttl_seconds
-            return Tokens(self._sign(principal, ttl), "", ttl)
+            return Tokens(self._sign(principal, ttl), "", ttl, rate_limit_per_minute=row.rate_limit_per_minute or 0)
 
     async def change_password(self, principal: Principal, current: str, new: str) -> None:
         async with self.sessions() as session, session.begin():
@@ -594,8 +595,10 @@ class IdentityUseCases:
     # --- API keys ---------------------------------------------------------------------------
 
     async def create_api_key(self, principal: Principal, name: str, unit_id: str, permissions: dict[str, str],
-                             ttl_days: int) -> tuple[ApiKey, str]:
+                             ttl_days: int, rate_limit_per_minute: int = 0) -> tuple[ApiKey, str]:
         grants = roles.validate_permissions(permissions)
+        if rate_limit_per_minute < 0 or rate_limit_per_minute > 1_000_000:
+            raise ValidationFailed("must be between 1 and 1000000 (0 = the default)", "rate_limit_per_minute")
         if not grants:
             raise ValidationFailed("an API key needs at least one permission", "permissions")
         if ttl_days < 0 or ttl_days > 730:
@@ -612,7 +615,8 @@ class IdentityUseCases:
                          key_hash=api_keys.key_hash(secret), unit_id=unit.id,
                          permissions={k: v.name.lower() for k, v in grants.items()},
                          expires_at=now + timedelta(days=ttl_days or 365), revoked_at=None, last_used_at=None,
-                         created_by=principal.subject_id, created_at=now)
+                         created_by=principal.subject_id, created_at=now,
+                         rate_limit_per_minute=rate_limit_per_minute or None)
             session.add(key)
             await self.audit(session, "api_keys.create", actor_id=principal.subject_id, actor_ip=principal.client_ip,
                              target_type="api_key", target_id=key.id)
@@ -633,7 +637,12 @@ class IdentityUseCases:
             unit = await self._unit(session, key.unit_id, "unit_id")
             if not principal.can_see("api_keys:delete", key.created_by, unit.path):
                 raise PermissionDenied("API key is outside your data scope")
-            key.revoked_at = key.revoked_at or self.clock()
+            if key.revoked_at is None:
+                key.revoked_at = self.clock()
+                await self.outbox.record(session, "salesgrid.identity.api_key.revoked",
+                                         ApiKeyRevoked(api_key_id=key.id, unit_id=key.unit_id),
+                                         EventMeta(aggregate_id=key.id, actor_id=principal.subject_id,
+                                                   org_path=unit.path, actor_ip=principal.client_ip), self.clock())
             await self.audit(session, "api_keys.revoke", actor_id=principal.subject_id, actor_ip=principal.client_ip,
                              target_type="api_key", target_id=key.id)
             return key

@@ -8,11 +8,14 @@ from typing import Any
 import grpc
 from salesgrid.pipeline.v1 import pipeline_pb2, pipeline_pb2_grpc
 from salesgrid_common.events.consumer import Subscription
+from salesgrid_common.exports.servicer import register as register_exports
+from salesgrid_common.exports.wiring import export_background, export_jobs
 from salesgrid_common.scheduling import every
 from salesgrid_common.service import ServiceContext, ServiceDefinition
 
 from salesgrid_pipeline.catalogue_client import CatalogueClient
 from salesgrid_pipeline.customers_client import CustomersClient
+from salesgrid_pipeline.exports import EXPORTERS
 from salesgrid_pipeline.handlers import follow_up_subscription
 from salesgrid_pipeline.models import Base
 from salesgrid_pipeline.servicer import PipelineServicer
@@ -34,7 +37,8 @@ def usecases_for(ctx: ServiceContext) -> PipelineUseCases:
 
 def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
     pipeline_pb2_grpc.add_PipelineServicer_to_server(PipelineServicer(usecases_for(ctx)), server)
-    return [service.full_name for service in pipeline_pb2.DESCRIPTOR.services_by_name.values()]
+    return [*(service.full_name for service in pipeline_pb2.DESCRIPTOR.services_by_name.values()),
+            register_exports(server, export_jobs(ctx, "pipeline", EXPORTERS))]
 
 
 def subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:
@@ -43,7 +47,8 @@ def subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:
 
 def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
     interval = ctx.settings_as(PipelineSettings).sla_scan_seconds
-    return [every(interval, usecases_for(ctx).sla_scan, "SLA scan notices")]
+    return [every(interval, usecases_for(ctx).sla_scan, "SLA scan notices"),
+            *export_background(export_jobs(ctx, "pipeline", EXPORTERS))]
 
 
 DEFINITION = ServiceDefinition(name="pipeline", register=register, subscriptions=subscriptions, background=background, metadata=Base.metadata)

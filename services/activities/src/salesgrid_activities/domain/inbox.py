@@ -21,6 +21,8 @@ KINDS: dict[str, str] = {
     "instalment_overdue": "contract",
     "task_reminder": "task",
     "task_overdue": "task",
+    "expense_approval": "expense_claim",
+    "expense_settled": "expense_claim",
 }
 POOL_RULES = {"no_follow_up": "no follow-up", "no_opportunity": "no new opportunity", "no_deal": "no deal"}
 
@@ -99,6 +101,21 @@ def task_reminder(task_id: str, title: str, assignee_id: str, minutes_before: in
 def task_overdue(task_id: str, title: str, assignee_id: str, creator_id: str) -> Notice:
     """The assignee, and whoever gave him the task."""
     return _notice("task_overdue", f"Task overdue: {title}", task_id, [assignee_id, creator_id], assignee_id)
+
+
+def expense_approval(claim_id: str, approver_id: str, owner_id: str, total: str, currency: str,
+                     reminder: bool) -> Notice:
+    """An expense claim waits for this approver (again, when it is a reminder)."""
+    title = f"Expense claim of {total} {currency} awaits your approval"
+    return _notice("expense_approval", f"Reminder: {title}" if reminder else title, claim_id, [approver_id],
+                   owner_id)
+
+
+def expense_settled(claim_id: str, status: str, total: str, currency: str, owner_id: str, comment: str) -> Notice:
+    """The claimant learns that his claim was approved, rejected (with the reason) or paid."""
+    reason = f": {comment}" if status == "rejected" and comment else ""
+    return _notice("expense_settled", f"Your expense claim of {total} {currency} was {status}{reason}", claim_id,
+                   [owner_id], owner_id)
 
 
 def check_kind(kind: str) -> str:

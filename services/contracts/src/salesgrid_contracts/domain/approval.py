@@ -7,21 +7,21 @@ Used alike for a new contract, an amendment and a termination request (all on th
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass
 from decimal import Decimal
-from enum import StrEnum
-from types import MappingProxyType
 
-from ._validation import require_aware, require_text
-from .errors import FailedPrecondition, PermissionDenied, ValidationFailed
+# The flow itself (steps in turn, routing up the chain, reminders) is shared with every service
+# that approves: salesgrid_common.approval. Re-exported so the contracts domain reads as one.
+from salesgrid_common.approval import (ROLE_RANK, ApprovalFlow, ApprovalStep, FlowStatus, StepStatus,
+                                       approve_step, mark_reminded, reject_step, reminder_due, route_roles,
+                                       start_approval)
+
+from .errors import ValidationFailed
 from .money import Money
 
-# Seniority of the sales hierarchy (DESIGN §3); a step needing a role may be taken by anyone at or
-# above it. Roles not listed here (finance, auditor...) never approve: unknown means no (fail closed).
-ROLE_RANK: Mapping[str, int] = MappingProxyType(
-    {"rep": 1, "supervisor": 2, "manager": 3, "director": 4, "regional_head": 5}
-)
+__all__ = ["ROLE_RANK", "ApprovalFlow", "ApprovalRule", "ApprovalRules", "ApprovalStep", "FlowStatus", "StepStatus",
+           "approve_step", "default_approval_rules", "mark_reminded", "reject_step", "reminder_due", "required_roles",
+           "route_approval", "rules_for_unit", "start_approval"]
 
 
 @dataclass(frozen=True)
@@ -107,142 +107,9 @@ def required_roles(amount: Money, rules: ApprovalRules) -> list[str]:
     return roles
 
 
-class StepStatus(StrEnum):
-    PENDING = "pending"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    CANCELLED = "cancelled"  # left undecided because an earlier step rejected
-
-
-class FlowStatus(StrEnum):
-    PENDING = "pending"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-
-
-@dataclass(frozen=True)
-class ApprovalStep:
-    order: int
-    role: str
-    approver_id: str
-    status: StepStatus = StepStatus.PENDING
-    activated_at: datetime | None = None  # when it became this approver's turn
-    decided_at: datetime | None = None
-    comment: str | None = None
-    reminded_at: datetime | None = None
-
-
 def route_approval(
     amount: Money, rules: ApprovalRules, submitter: str, chain: Sequence[tuple[str, str]]
 ) -> list[ApprovalStep]:
-    """The approvers for ``amount``: for each required role, the next person up ``chain`` (the
-    submitter's managers as (user_id, role), nearest first) holding that role or a higher one,
-    never the submitter. If one person covers consecutive roles he approves once, under the
-    higher role. Fails when the chain has nobody eligible for a role."""
-    require_text(submitter, "submitter", max_length=64)
-    steps: list[ApprovalStep] = []
-    position = 0
-    for role in required_roles(amount, rules):
-        need = ROLE_RANK[role]
-        index = next(
-            (i for i in range(position, len(chain)) if chain[i][0] != submitter and ROLE_RANK.get(chain[i][1], 0) >= need),
-            None,
-        )
-        if index is None:
-            raise FailedPrecondition(
-                f"nobody other than the submitter can approve as {role} in the management chain", "chain"
-            )
-        approver = chain[index][0]
-        if steps and steps[-1].approver_id == approver:
-            steps[-1] = replace(steps[-1], role=role)
-        else:
-            steps.append(ApprovalStep(order=len(steps) + 1, role=role, approver_id=approver))
-        position = index
-    return steps
-
-
-@dataclass(frozen=True)
-class ApprovalFlow:
-    steps: tuple[ApprovalStep, ...]
-    status: FlowStatus
-    started_at: datetime
-    finished_at: datetime | None = None
-
-    @property
-    def current_step(self) -> ApprovalStep | None:
-        """The step whose turn it is (None once the flow has finished)."""
-        if self.status is not FlowStatus.PENDING:
-            return None
-        return next((s for s in self.steps if s.status is StepStatus.PENDING), None)
-
-
-def start_approval(steps: Sequence[ApprovalStep], now: datetime) -> ApprovalFlow:
-    """A pending flow whose first step's turn starts at ``now``."""
-    require_aware(now, "now")
-    if not steps:
-        raise ValidationFailed("an approval flow needs at least one step", "steps")
-    first, *rest = steps
-    return ApprovalFlow((replace(first, activated_at=now), *rest), FlowStatus.PENDING, now)
-
-
-def _turn(flow: ApprovalFlow, approver_id: str) -> int:
-    """Index of the current step, checking that it is ``approver_id``'s turn."""
-    current = flow.current_step
-    if current is None:
-        raise FailedPrecondition(f"the approval flow is already {flow.status.value}", "status")
-    if current.approver_id == approver_id:
-        return current.order - 1
-    if any(s.approver_id == approver_id and s.status is StepStatus.PENDING for s in flow.steps):
-        raise FailedPrecondition(
-            f"out of turn: step {current.order} ({current.role}, {current.approver_id}) must decide first",
-            "approver_id",
-        )
-    raise PermissionDenied("is not an approver of this flow", "approver_id")
-
-
-def approve_step(flow: ApprovalFlow, approver_id: str, now: datetime, comment: str | None = None) -> ApprovalFlow:
-    """The current approver approves; the next step's turn starts, or the flow is approved."""
-    require_aware(now, "now")
-    index = _turn(flow, approver_id)
-    steps = list(flow.steps)
-    steps[index] = replace(steps[index], status=StepStatus.APPROVED, decided_at=now, comment=comment)
-    if index + 1 < len(steps):
-        steps[index + 1] = replace(steps[index + 1], activated_at=now)
-        return replace(flow, steps=tuple(steps))
-    return replace(flow, steps=tuple(steps), status=FlowStatus.APPROVED, finished_at=now)
-
-
-def reject_step(flow: ApprovalFlow, approver_id: str, comment: str, now: datetime) -> ApprovalFlow:
-    """The current approver rejects with a (required) comment; the flow ends rejected."""
-    require_aware(now, "now")
-    reason = require_text(comment, "comment", max_length=2000)
-    index = _turn(flow, approver_id)
-    steps = [
-        replace(s, status=StepStatus.CANCELLED) if i > index else s for i, s in enumerate(flow.steps)
-    ]
-    steps[index] = replace(steps[index], status=StepStatus.REJECTED, decided_at=now, comment=reason)
-    return replace(flow, steps=tuple(steps), status=FlowStatus.REJECTED, finished_at=now)
-
-
-def reminder_due(flow: ApprovalFlow, now: datetime, timeout: timedelta) -> ApprovalStep | None:
-    """The current step if it has waited ``timeout`` since its turn began or since the last
-    reminder (so calling again after ``mark_reminded`` yields nothing until another timeout)."""
-    require_aware(now, "now")
-    if timeout <= timedelta(0):
-        raise ValidationFailed("must be positive", "timeout")
-    step = flow.current_step
-    if step is None:
-        return None
-    since = step.reminded_at or step.activated_at or flow.started_at
-    return step if now - since >= timeout else None
-
-
-def mark_reminded(flow: ApprovalFlow, now: datetime) -> ApprovalFlow:
-    """Record that the current approver was reminded at ``now``."""
-    require_aware(now, "now")
-    step = flow.current_step
-    if step is None:
-        raise FailedPrecondition(f"the approval flow is already {flow.status.value}", "status")
-    steps = list(flow.steps)
-    steps[step.order - 1] = replace(step, reminded_at=now)
-    return replace(flow, steps=tuple(steps))
+    """The approvers for ``amount``: the required roles routed up ``chain`` (shared rule: never
+    the submitter; one person covering consecutive roles approves once, under the higher role)."""
+    return route_roles(required_roles(amount, rules), submitter, chain)

@@ -1,41 +1,5 @@
-"""ISO-4217 currency codes with their minor units (digits after the decimal point).
+"""ISO-4217 codes: the shared table in salesgrid_common.currencies (one copy for the platform)."""
 
-Bundled rather than fetched so validation is deterministic; the table follows the ISO-4217
-list of active codes (funds and precious-metal codes without minor units are left out).
-"""
+from salesgrid_common.currencies import MINOR_UNITS, minor_units, validate_currency
 
-from __future__ import annotations
-
-from collections.abc import Mapping
-from types import MappingProxyType
-
-from .errors import ValidationFailed
-
-_ZERO = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
-_THREE = "BHD IQD JOD KWD LYD OMR TND"
-_FOUR = "CLF UYW"
-_TWO = (
-    "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BMD BND BOB BOV BRL BSD BTN BWP BYN "
-    "BZD CAD CDF CHE CHF CHW COP COU CRC CUC CUP CVE CZK DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP "
-    "GEL GHS GIP GMD GTQ GYD HKD HNL HTG HUF IDR ILS INR IRR JMD KES KGS KHR KPW KYD KZT LAK LBP "
-    "LKR LRD LSL MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR "
-    "NZD PAB PEN PGK PHP PKR PLN QAR RON RSD CNY RUB SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD "
-    "SSP STN SVC SYP SZL THB TJS TMT TOP TRY TTD TWD TZS UAH USD USN UYU UZS VED VES WST XCD YER "
-    "ZAR ZMW ZWL"
-)
-
-MINOR_UNITS: Mapping[str, int] = MappingProxyType(
-    {code: digits for codes, digits in ((_ZERO, 0), (_TWO, 2), (_THREE, 3), (_FOUR, 4)) for code in codes.split()}
-)
-
-
-def validate_currency(code: object, field: str = "currency") -> str:
-    """Return ``code`` if it is a known ISO-4217 code, else fail naming ``field``."""
-    if not isinstance(code, str) or code not in MINOR_UNITS:
-        raise ValidationFailed(f"must be an ISO-4217 currency code such as CNY, got {code!r}", field)
-    return code
-
-
-def minor_units(code: str, field: str = "currency") -> int:
-    """Digits after the decimal point for ``code`` (CNY 2, JPY 0, KWD 3)."""
-    return MINOR_UNITS[validate_currency(code, field)]
+__all__ = ["MINOR_UNITS", "minor_units", "validate_currency"]

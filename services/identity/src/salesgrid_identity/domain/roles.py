@@ -26,6 +26,7 @@ RESOURCES: dict[str, tuple[str, ...]] = {
     "products": ("read", "create", "update"),
     "contracts": ("read", "create", "update", "approve", "export"),
     "payments": ("read", "create"),
+    "expenses": ("read", "create", "update", "approve", "pay"),
     "analytics": ("read", "export"),
     "targets": ("read", "update"),
     "webhooks": ("read", "create", "delete"),
@@ -34,7 +35,7 @@ CATALOGUE = frozenset(f"{resource}:{action}" for resource, actions in RESOURCES.
 _CODE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 
 SALES_RESOURCES = ("customers", "pool", "leads", "opportunities", "quotes", "activities", "tasks",
-                   "daily_reports", "contracts", "payments", "analytics", "targets")
+                   "daily_reports", "contracts", "payments", "analytics", "targets", "expenses")
 
 
 def _grant(resources: Iterable[str], scope: Scope, actions: Iterable[str] | None = None) -> dict[str, Scope]:
@@ -52,6 +53,8 @@ def _sales_role(scope: Scope, *, review: bool) -> dict[str, Scope]:
         perms.pop("daily_reports:review")
         perms.pop("contracts:approve")
         perms.pop("targets:update")
+        perms.pop("expenses:approve")
+    perms.pop("expenses:pay")  # finance pays expense claims, never the sales line
     perms.update(_grant(["products", "stage_models"], Scope.ALL, ["read"]))
     perms["users:read"] = max(scope, Scope.TEAM)
     perms["org_units:read"] = Scope.ALL
@@ -66,6 +69,7 @@ BUILTIN_ROLES: dict[str, tuple[str, dict[str, Scope]]] = {
     "supervisor": ("Sales supervisor (销售主管)", _sales_role(Scope.TEAM, review=True)),
     "rep": ("Sales rep (销售业务员)", _sales_role(Scope.OWN, review=False)),
     "finance": ("Finance", _grant(["contracts", "payments", "products"], Scope.ALL)
+                | _grant(["expenses"], Scope.ALL, ["read", "pay"])
                 | _grant(["customers", "analytics"], Scope.ALL, ["read", "export"])
                 | {"users:read": Scope.ALL, "org_units:read": Scope.ALL}),
     "auditor": ("Auditor", {name: Scope.ALL for name in CATALOGUE if name.endswith(":read")}),

@@ -2,34 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from types import MappingProxyType
+
+from salesgrid_common.currencies import MINOR_UNITS as SHARED_MINOR_UNITS
 
 from .errors import ValidationFailed
 
-# Active ISO-4217 codes -> minor units (number of decimals). Bundled so validation needs no
-# network or locale data; precious metals and fund codes without minor units are left out.
-_ZERO = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
-_THREE = "BHD IQD JOD KWD LYD OMR TND"
-_FOUR = "CLF UYW"
-_TWO = (
-    "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BMD BND BOB BOV BRL BSD BTN BWP "
-    "BYN BZD CAD CDF CHE CHF CHW CNY COP COU CRC CUP CVE CZK DKK DOP DZD EGP ERN ETB EUR FJD "
-    "FKP GBP GEL GHS GIP GMD GTQ GYD HKD HNL HTG HUF IDR ILS INR IRR JMD KES KGS KHR KPW KYD "
-    "KZT LAK LBP LKR LRD LSL MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD "
-    "NGN NIO NOK NPR NZD PAB PEN PGK PHP PKR PLN QAR RON RSD RUB SAR SBD SCR SDG SEK SGD SHP "
-    "SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TOP TRY TTD TWD TZS UAH USD USN UYU UZS VED "
-    "VES WST XCD YER ZAR ZMW ZWG"
-)
-
-MINOR_UNITS: MappingProxyType[str, int] = MappingProxyType(
-    {
-        code: digits
-        for codes, digits in ((_ZERO, 0), (_TWO, 2), (_THREE, 3), (_FOUR, 4))
-        for code in codes.split()
-    }
-)
+# Active ISO-4217 codes -> minor units: the platform's one table (salesgrid_common.currencies).
+MINOR_UNITS: Mapping[str, int] = SHARED_MINOR_UNITS
 CURRENCIES: frozenset[str] = frozenset(MINOR_UNITS)
 
 

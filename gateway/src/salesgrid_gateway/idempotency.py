@@ -1,0 +1,158 @@
+"""`Idempotency-Key` for unsafe requests (POST, PUT, PATCH, DELETE), after the IETF draft
+"The Idempotency-Key HTTP Header Field" and Stripe's API:
+
+- the first request's response (status, the headers that describe the result, body) is kept per
+  principal for 24 h and replayed, marked `Idempotent-Replayed: true`, for a retry with the key;
+- the same key with a different request (method, path, query or body) is 422 naming the key;
+- while the first request runs, a second one with the key gets 409 (`Retry-After: 1`); the
+  record is created with an atomic compare-and-set in the shared store, so this holds across
+  gateway workers and replicas and survives a gateway restart;
+- a 5xx answer is not kept (the key is released, the client retries), and a record left pending
+  by a worker that died is taken over after `LEASE_SECONDS`;
+- a key that is not 1-255 printable ASCII characters is 400 naming the header.
+
+Bodies are compared by SHA-256. Uploads that are not JSON stream through the gateway untouched,
+so for them the fingerprint covers the method, path, query, content type and length only."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+
+from flask import Request, Response
+
+from salesgrid_gateway.problems import ApiProblem
+from salesgrid_gateway.shared_store import KvStore, StoreUnavailable
+
+BUCKET = "SALESGRID_IDEMPOTENCY"
+TTL_SECONDS = 24 * 3600
+LEASE_SECONDS = 330.0  # longer than the longest call the gateway makes (upload deadline + margin)
+METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+HEADER = "Idempotency-Key"
+# Headers that describe the result; per-request ones (request id, rate limits, CORS) are not replayed.
+REPLAYED_HEADERS = ("Content-Type", "Location", "ETag", "Last-Modified", "Content-Disposition", "Link")
+MAX_STORED_BODY = 768 << 10  # below the key-value store's 1 MiB value limit, with room for the envelope
+
+
+@dataclass
+class Claim:
+    """A key this request holds while it executes."""
+    key: str
+    fingerprint: str
+    revision: int
+
+
+def _fingerprint(request: Request) -> str:
+    digest = hashlib.sha256()
+    for part in (request.method, request.path, request.query_string.decode("latin-1")):
+        digest.update(part.encode() + b"\0")
+    if request.mimetype in ("", "application/json") and (request.content_length or 0) <= MAX_STORED_BODY * 8:
+        digest.update(request.get_data(cache=True))
+    else:
+        digest.update(f"{request.mimetype}\0{request.content_length}".encode())
+    return digest.hexdigest()
+
+
+def _store_key(principal: str, key: str) -> str:
+    # KV keys allow [-/_=.a-zA-Z0-9]; the client's key is hashed with the principal.
+    return hashlib.sha256(f"{principal}\0{key}".encode()).hexdigest()
+
+
+def _pending(fingerprint: str) -> bytes:
+    return json.dumps({"state": "pending", "fingerprint": fingerprint, "started": time.time()}).encode()
+
+
+def begin(store: KvStore, principal: str, request: Request) -> Claim | Response | None:
+    """None: no key or a safe method. A Claim: execute, then `finish`. A Response: replay it."""
+    if request.method not in METHODS:
+        return None
+    key = request.headers.get(HEADER)
+    if key is None:
+        return None
+    if not (1 <= len(key) <= 255 and key.isascii() and key.isprintable()):
+        raise ApiProblem(400, f"{HEADER} must be 1-255 printable ASCII characters",
+                         errors=[{"field": HEADER, "message": "1-255 printable ASCII characters"}])
+    fingerprint = _fingerprint(request)
+    store_key = _store_key(principal, key)
+    try:
+        for _ in range(3):
+            revision = store.create(BUCKET, store_key, _pending(fingerprint))
+            if revision is not None:
+                return Claim(store_key, fingerprint, revision)
+            found = store.get(BUCKET, store_key)
+            if found is None:
+                continue  # expired or released between the two calls
+            record, revision = json.loads(found[0]), found[1]
+            if record["fingerprint"] != fingerprint:
+                raise ApiProblem(422, f"{HEADER} {key!r} was already used for a different request; "
+                                      "use a new key for a new request",
+                                 errors=[{"field": HEADER, "message": "reused with a different request"}],
+                                 code="IDEMPOTENCY_KEY_REUSED")
+            if record["state"] == "done":
+                return _replay(record)
+            if time.time() - record["started"] < LEASE_SECONDS:
+                raise ApiProblem(409, f"a request with {HEADER} {key!r} is still being processed; retry later",
+                                 headers={"Retry-After": "1"}, code="IDEMPOTENCY_KEY_IN_USE")
+            taken = store.update(BUCKET, store_key, _pending(fingerprint), revision)  # abandoned: take over
+            if taken is not None:
+                return Claim(store_key, fingerprint, taken)
+    except StoreUnavailable:
+        raise ApiProblem(503, f"requests with {HEADER} cannot be accepted right now; retry later",
+                         headers={"Retry-After": "1"}, code="IDEMPOTENCY_UNAVAILABLE") from None
+    raise ApiProblem(409, f"a request with {HEADER} {key!r} is being processed concurrently; retry later",
+                     headers={"Retry-After": "1"}, code="IDEMPOTENCY_KEY_IN_USE")
+
+
+def _replay(record: dict) -> Response:  # type: ignore[type-arg]
+    response = Response(base64.b64decode(record["body"]), status=record["status"])
+    for name, value in record["headers"]:
+        response.headers[name] = value
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def finish(store: KvStore, claim: Claim, response: Response) -> None:
+    """Keep the response for replay, or release the key after a server error or when the
+    response cannot be kept (streamed or too large)."""
+    try:
+        if response.status_code >= 500 or response.is_streamed or response.direct_passthrough:
+            store.delete(BUCKET, claim.key)
+            return
+        body = response.get_data()
+        if len(body) > MAX_STORED_BODY:
+            store.delete(BUCKET, claim.key)
+            return
+        record = {"state": "done", "fingerprint": claim.fingerprint, "status": response.status_code,
+                  "headers": [[h, response.headers[h]] for h in REPLAYED_HEADERS if h in response.headers],
+                  "body": base64.b64encode(body).decode()}
+        store.update(BUCKET, claim.key, json.dumps(record).encode(), claim.revision)
+    except StoreUnavailable:
+        pass  # the pending record expires with its lease; the client's retry then executes
+
+
+def release(store: KvStore, claim: Claim) -> None:
+    try:
+        store.delete(BUCKET, claim.key)
+    except StoreUnavailable:
+        pass
+
+
+OPENAPI_PARAMETER = {
+    "name": HEADER, "in": "header", "required": False, "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "description": "Makes a retry safe: the first response to this key is kept for 24 h per caller and replayed "
+                   "(with `Idempotent-Replayed: true`) for a retry with the same key and request. The same key "
+                   "with a different request is 422; while the first request runs, a second one is 409 "
+                   "(retry after `Retry-After`). Server errors (5xx) are not kept, so a retry executes again.",
+}
+
+
+def document(paths: dict[str, dict]) -> None:  # type: ignore[type-arg]
+    """Declare the header on every unsafe operation of the OpenAPI document."""
+    for operations in paths.values():
+        for method, operation in operations.items():
+            if method.upper() in METHODS and not operation.get("security") == []:
+                parameters = operation.setdefault("parameters", [])
+                if not any(p.get("name") == HEADER for p in parameters):
+                    parameters.append(OPENAPI_PARAMETER)

@@ -1,0 +1,1 @@
+"""Salesgrid expenses service."""

@@ -1,0 +1,115 @@
+"""Drafting claims, attaching receipts and reading claims within the caller's scope."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+
+from salesgrid.events.v1.expenses_events_pb2 import ExpensesReceiptAttached
+from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.directory import get_user
+from salesgrid_common.errors import FailedPrecondition, NotFound, ValidationFailed
+from salesgrid_common.ids import new_id
+from salesgrid_common.paging import Page, keyset_page
+from salesgrid_expenses import models
+from salesgrid_expenses.domain import claims, receipts
+from salesgrid_expenses.usecases import CREATE, READ, UPDATE, ClaimView, ExpensesBase
+
+
+class ClaimsUseCases(ExpensesBase):
+    async def create_claim(self, principal: Principal, title: str, currency: str,
+                           lines: Sequence[dict[str, str]]) -> ClaimView:
+        """A draft of the caller's own (a claim is filed by the person who spent the money)."""
+        principal.require(CREATE)
+        if principal.kind != "user":
+            raise FailedPrecondition("expense claims are filed by people, not API keys", "owner")
+        name = (title or "").strip()
+        if len(name) > 200:
+            raise ValidationFailed("must be at most 200 characters", "title")
+        code = (currency or "").strip().upper()
+        now = self.clock()
+        async with self.sessions() as session:
+            today = await self._local_today(session, principal.subject_id, now)
+        parsed = await self._linked(principal, claims.new_claim_lines(lines, code, today))
+        async with self.sessions() as session, session.begin():
+            me = await get_user(session, principal.subject_id)
+            org_path = me.org_path if me else principal.org_path
+            row = models.Claim(id=new_id(), owner_id=principal.subject_id, org_unit_id=principal.unit_id,
+                               org_path=org_path, title=name or f"Expenses {today.isoformat()}", currency=code,
+                               total=claims.total(parsed), status=claims.ClaimStatus.DRAFT.value, version=1,
+                               created_at=now)
+            session.add(row)
+            await session.flush()
+            session.add_all(models.ClaimLine(
+                claim_id=row.id, line_no=line.line_no, owner_id=row.owner_id, category=line.category.value,
+                spent_on=line.spent_on, amount=line.amount, description=line.description, visit_id=line.visit_id,
+                customer_id=line.customer_id, opportunity_id=line.opportunity_id) for line in parsed)
+            await session.flush()
+            view = await self._view(session, row)
+            await self._claim_event(session, "created", view, principal, now)
+            return view
+
+    async def _linked(self, principal: Principal,
+                      lines: tuple[claims.ExpenseLine, ...]) -> tuple[claims.ExpenseLine, ...]:
+        """Links checked by the owning services, outside any local transaction (no lock held over
+        a network call)."""
+        if not any(line.customer_id or line.opportunity_id for line in lines):
+            return lines
+        if self.links is None:
+            raise FailedPrecondition("linked customers and opportunities cannot be checked here", "lines")
+        return await self.links.resolve(principal, lines)
+
+    async def add_receipt(self, principal: Principal, claim_id: str, line_no: int, file_name: str,
+                          content_type: str, content: bytes, expected_version: int = 0) -> ClaimView:
+        principal.require(UPDATE)  # before validating: no hints to those who may not
+        checked = receipts.check_receipt(line_no, file_name, content_type, content)
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            row = await self._load(session, principal, claim_id, UPDATE, lock=True, expected_version=expected_version)
+            if row.owner_id != principal.subject_id:
+                raise FailedPrecondition("only the person who filed the claim attaches its receipts", "claim_id")
+            claims.require_status(self.status(row), claims.ClaimStatus.DRAFT, action="changed")
+            view = await self._view(session, row)
+            receipts.check_room(line_no, {line.line_no for line in view.lines},
+                                sum(1 for r in view.receipts if r.line_no == line_no), checked.sha256,
+                                {r.sha256 for r in view.receipts})
+            receipt = models.ReceiptRow(id=new_id(), claim_id=row.id, line_no=line_no, file_name=checked.file_name,
+                                        content_type=checked.content_type, size_bytes=checked.size_bytes,
+                                        sha256=checked.sha256, content=content, created_at=now)
+            session.add(receipt)
+            row.version += 1
+            await self._event(session, "receipt.attached", ExpensesReceiptAttached(
+                claim_id=row.id, receipt_id=receipt.id, line_no=line_no, content_type=checked.content_type,
+                size_bytes=checked.size_bytes, sha256=checked.sha256), row.id, principal, row.org_path, now)
+            await session.flush()
+            return await self._view(session, row)
+
+    async def get_receipt(self, principal: Principal, claim_id: str, receipt_id: str) -> models.ReceiptRow:
+        principal.require(READ)
+        async with self.sessions() as session:
+            await self._load(session, principal, claim_id, READ)
+            receipt = await session.get(models.ReceiptRow, receipt_id)
+            if receipt is None or receipt.claim_id != claim_id:
+                raise NotFound(f"receipt {receipt_id} not found on this claim", "receipt_id")
+            return receipt
+
+    async def get_claim(self, principal: Principal, claim_id: str) -> ClaimView:
+        principal.require(READ)
+        async with self.sessions() as session:
+            return await self._view(session, await self._load(session, principal, claim_id, READ))
+
+    async def list_claims(self, principal: Principal, status: str, owner_id: str, page_size: int = 0,
+                          cursor: str = "") -> Page[ClaimView]:
+        principal.require(READ)
+        query = select(models.Claim).where(scope_filter(principal, READ, models.Claim.owner_id, models.Claim.org_path))
+        if status:
+            try:
+                query = query.where(models.Claim.status == claims.ClaimStatus(status).value)
+            except ValueError:
+                raise ValidationFailed(f"must be one of {', '.join(s.value for s in claims.ClaimStatus)}",
+                                       "status") from None
+        if owner_id:
+            query = query.where(models.Claim.owner_id == owner_id)
+        async with self.sessions() as session:
+            page = await keyset_page(session, query, models.Claim.id, page_size, cursor)
+            return Page(await self._views(session, page.items), page.next_token)

@@ -1,0 +1,71 @@
+"""The org units' expense policies (admin-configured, inherited down the org tree)."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salesgrid.events.v1.expenses_events_pb2 import ExpensesPolicySet
+from salesgrid_common.auth import Principal
+from salesgrid_common.directory import directory_units
+from salesgrid_common.errors import ValidationFailed
+from salesgrid_expenses import models
+from salesgrid_expenses.domain import policy as rules
+from salesgrid_expenses.domain.claims import Category
+from salesgrid_expenses.usecases import ExpensesBase
+
+
+def _policy(row: models.PolicyRow) -> rules.ExpensePolicy:
+    return rules.ExpensePolicy(row.org_unit_id, row.currency,
+                               {Category(k): Decimal(v) for k, v in row.limits.items()}, row.director_above)
+
+
+def unit_path(org_path: str) -> list[str]:
+    """The units of a path, the unit itself first, then its ancestors."""
+    return [unit for unit in reversed(org_path.split("/")) if unit]
+
+
+async def policy_in_force(session: AsyncSession, org_path: str) -> rules.ExpensePolicy:
+    path = unit_path(org_path)
+    stored = await session.scalars(select(models.PolicyRow).where(models.PolicyRow.org_unit_id.in_(path)))
+    return rules.policy_for_unit(path, {row.org_unit_id: _policy(row) for row in stored})
+
+
+class PolicyUseCases(ExpensesBase):
+    async def set_policy(self, principal: Principal, org_unit_id: str, currency: str,
+                         limits: Sequence[tuple[str, str]], director_above: str) -> rules.ExpensePolicy:
+        principal.require("org_units:update")
+        policy = rules.new_policy(org_unit_id, (currency or "").strip().upper(), limits, director_above)
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            path = await session.scalar(select(directory_units.c.path).where(
+                directory_units.c.unit_id == policy.org_unit_id))
+            if path is None:
+                raise ValidationFailed(f"unknown org unit {policy.org_unit_id}", "org_unit_id")
+            if not principal.can_see("org_units:update", "", path):
+                raise ValidationFailed("is outside your data scope", "org_unit_id")
+            stored = await session.get(models.PolicyRow, policy.org_unit_id)
+            values = {"currency": policy.currency, "director_above": policy.director_above,
+                      "limits": {k.value: str(v) for k, v in policy.daily_limits.items()},
+                      "updated_by": principal.subject_id, "updated_at": now}
+            if stored is None:
+                session.add(models.PolicyRow(org_unit_id=policy.org_unit_id, **values))
+            else:
+                for name, value in values.items():
+                    setattr(stored, name, value)
+            await self._event(session, "policy.set", ExpensesPolicySet(
+                org_unit_id=policy.org_unit_id, currency=policy.currency, limits=len(policy.daily_limits)),
+                policy.org_unit_id, principal, path, now)
+        return policy
+
+    async def get_policy(self, principal: Principal, org_unit_id: str) -> rules.ExpensePolicy:
+        """The policy in force for the unit: its own, an ancestor's, or the defaults."""
+        principal.require("org_units:read")
+        async with self.sessions() as session:
+            path = await session.scalar(select(directory_units.c.path).where(
+                directory_units.c.unit_id == org_unit_id))
+            if path is None:
+                raise ValidationFailed(f"unknown org unit {org_unit_id}", "org_unit_id")
+            return await policy_in_force(session, path)

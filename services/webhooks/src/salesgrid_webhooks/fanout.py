@@ -1,0 +1,86 @@
+"""From the bus to the delivery table: one durable consumer per producer stream turns each event
+into one pending delivery per enabled subscription that names its type and whose owner could
+read the record -- in the consumer's inbox transaction, so an event becomes deliveries exactly
+once, and nothing is sent from any request path. Identity's events about a subscription's owner
+(deactivated, roles or unit changed, API key revoked) stop its deliveries until the owner, with
+his current access, re-enables it."""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salesgrid.events.v1.envelope_pb2 import Envelope
+from salesgrid.events.v1.identity_events_pb2 import ApiKeyRevoked, UserState
+from salesgrid_common.clock import Clock
+from salesgrid_common.events.consumer import Subscription
+from salesgrid_common.ids import new_id
+
+from salesgrid_webhooks.domain import events
+from salesgrid_webhooks.models import DeliveryRow, SubscriptionRow
+
+
+def body_for(envelope: Envelope) -> str:
+    """The Standard Webhooks payload: type, timestamp and a thin `data` naming the record."""
+    aggregate = envelope.type.split(".")[2]
+    return json.dumps({"type": envelope.type,
+                       "timestamp": envelope.occurred_at.ToDatetime(tzinfo=UTC).isoformat().replace("+00:00", "Z"),
+                       "data": {"event_id": envelope.event_id, "object": aggregate, "id": envelope.aggregate_id,
+                                "actor_id": envelope.actor_id}}, separators=(",", ":"))
+
+
+async def fan_out(session: AsyncSession, envelope: Envelope, clock: Clock) -> int:
+    rows = (await session.scalars(select(SubscriptionRow).where(SubscriptionRow.enabled.is_(True)))).all()
+    body = None
+    count = 0
+    for sub in rows:
+        if not events.matches(sub.event_types, envelope.type):
+            continue
+        if not events.visible(sub.permissions, sub.org_path, envelope.type, envelope.org_path):
+            continue
+        body = body or body_for(envelope)
+        session.add(DeliveryRow(id=new_id(), subscription_id=sub.id, event_id=envelope.event_id,
+                                event_type=envelope.type, body=body, status="pending", attempts=0,
+                                next_attempt_at=clock(), last_status_code=0, last_latency_ms=0, last_error="",
+                                created_at=clock(), delivered_at=None))
+        count += 1
+    return count
+
+
+async def _stop_owner(session: AsyncSession, owner_id: str, reason: str) -> None:
+    await session.execute(update(SubscriptionRow).where(SubscriptionRow.owner_id == owner_id,
+                                                        SubscriptionRow.enabled.is_(True))
+                          .values(enabled=False, disabled_reason=reason))
+
+
+def subscriptions(clock: Clock) -> Sequence[Subscription]:
+    async def deliver(session: AsyncSession, envelope: Envelope, _payload: bytes) -> None:
+        await fan_out(session, envelope, clock)
+
+    subs = []
+    for producer in events.PRODUCERS:
+        sub = Subscription(name=f"webhooks-fanout-{producer}", producer=producer)
+        sub.on_any(deliver)
+        subs.append(sub)
+
+    owners = Subscription(name="webhooks-owners", producer="identity")
+
+    @owners.on("salesgrid.identity.api_key.revoked", ApiKeyRevoked)
+    async def key_revoked(session: AsyncSession, _envelope: Envelope, payload: ApiKeyRevoked) -> None:
+        await _stop_owner(session, payload.api_key_id, "the owning API key was revoked")
+
+    async def user_changed(session: AsyncSession, _envelope: Envelope, payload: UserState) -> None:
+        if not payload.active:
+            await _stop_owner(session, payload.user_id, "the owner was deactivated")
+            return
+        for sub in (await session.scalars(select(SubscriptionRow).where(
+                SubscriptionRow.owner_id == payload.user_id, SubscriptionRow.enabled.is_(True)))).all():
+            if sorted(sub.owner_roles) != sorted(payload.roles) or sub.org_path != payload.org_path:
+                sub.enabled, sub.disabled_reason = False, "the owner's roles or unit changed; re-enable to confirm"
+
+    for verb in ("updated", "moved", "deactivated"):
+        owners.on(f"salesgrid.identity.user.{verb}", UserState)(user_changed)
+    return [*subs, owners]
