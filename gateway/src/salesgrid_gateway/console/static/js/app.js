@@ -130,11 +130,14 @@ async function route() {
   }
   document.querySelectorAll("nav a").forEach((a) => a.toggleAttribute("aria-current", a.dataset.route === found.path));
   document.title = `${t(found.label)} · Salesgrid`;
-  replace(main, h("p", { class: "loading" }, t("Loading…")));
+  // Each visit renders into its own container: a slower earlier screen that finishes late writes
+  // into a detached one and never over the screen asked for last.
+  const view = h("div", { class: "view" }, h("p", { class: "loading" }, t("Loading…")));
+  replace(main, view);
   try {
-    await found.view.render(main, context, rest.map(decodeURIComponent));
+    await found.view.render(view, context, rest.map(decodeURIComponent));
   } catch (error) {
-    replace(main, failure(error));
+    replace(view, failure(error));
   }
 }
 
