@@ -160,7 +160,7 @@ def test_peer_addresses_follow_callers(rendered: dict[str, list[dict[str, Any]]]
     assert addrs["contracts"] == ["SALESGRID_IDENTITY_ADDR", "SALESGRID_PIPELINE_ADDR"]
     assert addrs["expenses"] == ["SALESGRID_CUSTOMERS_ADDR", "SALESGRID_IDENTITY_ADDR", "SALESGRID_PIPELINE_ADDR"]
     assert addrs["identity"] == []
-    assert len(addrs["gateway"]) == 7
+    assert len(addrs["gateway"]) == 8  # every service but the gateway itself
     assert deps["customers"]["SALESGRID_IDENTITY_ADDR"]["value"] == f"{RELEASE}-identity:50051"
 
 
