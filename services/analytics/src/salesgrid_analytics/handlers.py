@@ -28,6 +28,7 @@ from salesgrid_analytics.domain.stages import DEFAULT_MODEL, Stage, StageModel
 from salesgrid_analytics.merges import customer_merges_subscription
 from salesgrid_common.customer_merges import survivor_of
 from salesgrid_common.events.consumer import Handler, Subscription
+from salesgrid_common.localtime import user_calendar
 from salesgrid_common.protos import from_timestamp
 from salesgrid_common.service import ServiceContext
 
@@ -76,7 +77,10 @@ def pipeline_subscription() -> Subscription:
 
     @sub.on("salesgrid.pipeline.opportunity.created", PipelineOpportunityState)
     async def created(session: AsyncSession, envelope: Envelope, opp: PipelineOpportunityState) -> None:
-        close = date.fromisoformat(opp.expected_close_date) if opp.expected_close_date else _when(envelope).date()
+        # Without an expected close date the deal counts on the day it was created, on the owner's
+        # branch calendar (not the UTC date of the event).
+        close = date.fromisoformat(opp.expected_close_date) if opp.expected_close_date else \
+            (await user_calendar(session, opp.owner_id)).date_of(_when(envelope))
         await factstore.store_fact(session, f.OpportunityCreated(
             **_common(envelope, opp.owner_id, opp.org_path), opportunity_id=opp.opportunity_id, stage=opp.stage,
             amount=opp.amount or "0", currency=opp.currency, expected_close=close, **_model_of(opp)))
