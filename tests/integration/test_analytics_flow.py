@@ -57,7 +57,7 @@ def test_analytics_numbers_match_what_was_created(api: httpx.Client, admin_token
 
     # What the reps create: rep1 two customers, rep2 one; a follow-up and an opportunity on each.
     plan = {rep1["id"]: 2, rep2["id"]: 1}
-    amounts = iter(("120000.00", "80000.00", "50000.00"))
+    amounts = iter(("120000.00", "100000.00", "50000.00"))
     opportunities: dict[str, list[dict[str, Any]]] = {rep1["id"]: [], rep2["id"]: []}
     customers: dict[str, list[dict[str, Any]]] = {rep1["id"]: [], rep2["id"]: []}
     now = datetime.now(UTC)
@@ -91,6 +91,12 @@ def test_analytics_numbers_match_what_was_created(api: httpx.Client, admin_token
         version = moved["version"]
     won = created(api.post(f"/v1/opportunities/{winner['id']}/won", headers=as_rep1, json={"facts": TO_WIN}), 200)
     assert won["status"] == "won"
+    # rep1's 100,000 deal goes as far as formal communication (正式沟通).
+    talking = opportunities[rep1["id"]][1]
+    for stage, facts in GATES[:2]:
+        moved = created(api.post(f"/v1/opportunities/{talking['id']}/advance", headers=as_rep1,
+                                 json={"facts": facts}), 200)
+    assert (moved["stage"], Decimal(moved["amount"]["amount"])) == ("formal_communication", Decimal(100000))
 
     # rep1 signs an 80,000 contract (within the manager's approval limit) and collects 30,000 of it.
     product = created(api.post("/v1/products", headers=admin, json={
@@ -202,6 +208,29 @@ def test_analytics_numbers_match_what_was_created(api: httpx.Client, admin_token
         "gap": target - Decimal(winner["amount"]["amount"])}
     funnel = created(api.get(f"/v1/analytics/funnel?period={year}", headers=as_manager), 200)
     assert (funnel["won"], funnel["lost"], Decimal(funnel["win_rate"])) == (1, 0, 1)
+    # The funnel lists every open stage of pipeline's default model, in its order, with the counts of
+    # what was created: 3 entered the opportunity stage; the winner and the 100,000 deal went on to
+    # approval and formal communication; only the winner beyond.
+    model = created(api.get("/v1/stage-models/default", headers=as_manager), 200)
+    open_stages = [st["code"] for st in model["stages"] if not st.get("outcome")]
+    assert (funnel["stage_model"], [st["stage"] for st in funnel["stages"]]) == ("default", open_stages)
+    expected_funnel = {"lead": (0, 0), "opportunity": (3, 2), "approval": (2, 2), "formal_communication": (2, 1),
+                       "bidding": (1, 1), "result": (1, 1)}
+
+    def funnel_counts() -> dict[str, Any] | None:  # the 100,000 deal's moves may still be on their way
+        reply = created(api.get(f"/v1/analytics/funnel?period={year}", headers=as_manager), 200)
+        return reply if {st["stage"]: (st["entered"], st["advanced"]) for st in reply["stages"]} == expected_funnel \
+            else None
+
+    poll(funnel_counts, timeout=20)
+    # One definition of the weighted pipeline: the 100,000 deal weighs 40,000 in both reports.
+    next_year = str(int(year) + 1)
+    rep1_next = created(api.get(f"/v1/analytics/forecast?period={next_year}&rep_id={rep1['id']}",
+                                headers=as_manager), 200)["total"]
+    assert Decimal(rep1_next["weighted_pipeline"]) == Decimal("40000.00")
+    buckets = created(api.get("/v1/forecast?group_by=owner", headers=as_manager), 200)["items"]
+    rep1_bucket = next(b for b in buckets if b["key"] == rep1["id"] and b["month"] == f"{next_year}-06")
+    assert Decimal(rep1_bucket["weighted_amount"]) - Decimal(rep1_bucket["won_amount"]) == Decimal("40000.00")
 
     # Compliance: each rep's one report, on time or late as activities decided; none missing yet.
     compliance = created(api.get(f"/v1/analytics/compliance?period={year}", headers=as_manager), 200)

@@ -1,6 +1,7 @@
 """Customers end to end through the gateway on the real platform: a rep and his manager in their
-own org unit, scope between reps, problem+json for bad input, and ownership arbitration decided
-from follow-ups that activities publishes and customers consumes."""
+own org unit, scope between reps, problem+json for bad input, ownership arbitration decided
+from follow-ups that activities publishes and customers consumes, and a merge whose event moves the
+loser's opportunity and follow-ups to the winner in pipeline, activities and the 360 view."""
 from __future__ import annotations
 
 import uuid
@@ -92,6 +93,14 @@ def test_customers_scope_bad_input_and_arbitration(api: httpx.Client, admin_toke
     assert overview.status_code == 200 and overview.json()["follow_up_count"] == 1
     assert api.get(f"/v1/customers/{second_id}/overview", headers=r1).status_code in (403, 404)
 
+    # rep1 has an opportunity on his record, known to the 360 view before the merge.
+    deal = api.post("/v1/opportunities", headers=r1, json={
+        "customer_id": first_id, "name": "Line upgrade", "amount": {"amount": "100000", "currency": "CNY"},
+        "expected_close_date": f"{datetime.now(UTC).year + 1}-03-31"})
+    assert deal.status_code == 201, deal.text
+    deal_id = deal.json()["id"]
+    poll(lambda: api.get(f"/v1/customers/{first_id}/overview", headers=r1).json()["open_opportunities"] == 1)
+
     # The manager merges the loser into the winner: the loser is gone, its history counts for the winner.
     assert api.post("/v1/customers/merge", headers=mgr, json={"survivor_id": second_id,
                                                                "duplicate_ids": []}).status_code == 400
@@ -100,6 +109,20 @@ def test_customers_scope_bad_input_and_arbitration(api: httpx.Client, admin_toke
     assert merged.json()["merged_ids"] == [first_id] and merged.json()["tier"] == "key"
     assert api.get(f"/v1/customers/{first_id}", headers=mgr).status_code == 404
     assert api.get(f"/v1/customers/{second_id}/overview", headers=r2).json()["follow_up_count"] == 2
+    # Every service re-attaches the loser's records from the merge event: the winner's lists and
+    # 360 view show its opportunity and follow-ups, and the merged id still finds them.
+    def listed(path: str, customer_id: str) -> set[str]:
+        reply = api.get(path, headers=mgr, params={"customer_id": customer_id, "limit": 100})
+        assert reply.status_code == 200, reply.text
+        return {item["id"] for item in reply.json()["items"]}
+
+    poll(lambda: listed("/v1/opportunities", second_id) == {deal_id})
+    assert listed("/v1/opportunities", first_id) == {deal_id}
+    assert api.get(f"/v1/opportunities/{deal_id}", headers=mgr).json()["customer_id"] == second_id
+    poll(lambda: len(listed("/v1/follow-ups", second_id)) == 2)
+    assert listed("/v1/follow-ups", first_id) == listed("/v1/follow-ups", second_id)
+    view = api.get(f"/v1/customers/{second_id}/overview", headers=r2).json()
+    assert (view["open_opportunities"], view["follow_up_count"]) == (1, 2)
     # rep1 keeps sight of his history as a collaborator; filters work inside the scope.
     assert api.get(f"/v1/customers/{second_id}", headers=r1).status_code == 200
     tagged = api.get(f"/v1/customers?unit_id={unit_id}&tier=key", headers=mgr).json()["items"]

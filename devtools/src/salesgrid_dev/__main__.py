@@ -6,11 +6,13 @@ import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 from salesgrid_dev.platform import ADMIN_LOGIN, ADMIN_PASSWORD, Platform, Ports, operator_settings
 from salesgrid_dev.processes import PortInUse
 from salesgrid_dev.seed import DEMO_PASSWORD, seed_demo
+from salesgrid_dev.seed_book import seed_book
 
 
 def main() -> int:
@@ -32,7 +34,17 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         demo = seed_demo(platform.gateway_url)
+        if demo.logins:  # a fresh data directory: give the demo organisation its book of business
+            started = time.monotonic()
+            print("seeding the demo book of business…", flush=True)
+            book = seed_book(platform.gateway_url, {**{login: DEMO_PASSWORD for login in demo.logins},
+                                                    ADMIN_LOGIN: ADMIN_PASSWORD})
+            print(f"  {book.customers} customers, {book.contacts} contacts, {sum(book.opportunities.values())} "
+                  f"opportunities {book.opportunities}, {book.follow_ups} follow-ups, {book.check_ins} check-ins, "
+                  f"{book.reports} daily reports, {book.contracts} contracts, {book.receipts} receipts, "
+                  f"{book.targets} targets, {book.tasks} tasks in {time.monotonic() - started:.0f} s", flush=True)
         print(f"\nSalesgrid is running: {platform.gateway_url}  (API docs: {platform.gateway_url}/docs)")
+        print(f"  web console: {platform.gateway_url}/console/")
         print(f"  admin login: {ADMIN_LOGIN} / {ADMIN_PASSWORD}")
         print(f"  demo people (password {DEMO_PASSWORD}): director, head1, head2, manager11, manager21, "
               f"sup111, rep1111, rep1112, rep2111 …" + (" (seeded now)" if demo.logins else ""))

@@ -3,7 +3,8 @@
 - `nats_url`: a fresh real nats-server with JetStream for the test;
 - `postgres`: one throwaway PostgreSQL cluster per session (fails, never skips, if it cannot start);
 - `database_url`: parametrised over SQLite and PostgreSQL, a fresh empty database per test;
-- `test_keys`: a signing key pair whose JWKS the services under test trust.
+- `test_keys`: a signing key pair whose JWKS the services under test trust;
+- each test's call-phase report in `item.stash[CALL_REPORT]` (browser tests take screenshots when it failed).
 """
 from __future__ import annotations
 
@@ -16,6 +17,16 @@ from salesgrid_common.ids import new_id
 
 from salesgrid_dev.processes import NatsServer, ThrowawayPostgres
 from salesgrid_dev.testing import TestKeys
+
+CALL_REPORT = pytest.StashKey[pytest.TestReport]()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        item.stash[CALL_REPORT] = report
 
 
 @pytest.fixture

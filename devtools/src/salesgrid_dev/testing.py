@@ -7,13 +7,19 @@ import contextlib
 import dataclasses
 import json
 from collections.abc import AsyncIterator, Mapping
+from datetime import datetime
 from typing import Any
 
 import grpc
+from salesgrid.events.v1.customers_events_pb2 import CustomerMerged
+from sqlalchemy import func, select
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.algorithms import OKPAlgorithm
 from salesgrid_common.auth import Principal, Scope, access_claims, sign_token
 from salesgrid_common.clock import Clock, utc_now
+from salesgrid_common.events.bus import connect, ensure_stream
+from salesgrid_common.events.envelope import EventMeta, build_envelope
+from salesgrid_common.events.tables import inbox
 from salesgrid_common.ids import new_id
 from salesgrid_common.migrations import upgrade
 from salesgrid_common.service import ServiceApp, ServiceDefinition
@@ -147,3 +153,26 @@ async def stand_in_identity(keys: TestKeys, audit_log: list[Any] | None = None) 
         yield f"127.0.0.1:{port}"
     finally:
         await server.stop(0)
+
+
+async def publish_customer_merge(nats_url: str, survivor_id: str, merged_ids: list[str],
+                                 when: datetime | None = None) -> str:
+    """Customers' `merged` event as the customers service sends it (a fresh event id each call, so
+    a second call tests the consumer's own idempotency, not the inbox); returns the event id."""
+    nc = await connect(nats_url, "test-customers")
+    try:
+        js = nc.jetstream()
+        await ensure_stream(js, "customers", 1)
+        envelope = build_envelope("salesgrid.customers.customer.merged", "customers",
+                                  CustomerMerged(survivor_id=survivor_id, merged_ids=merged_ids),
+                                  EventMeta(aggregate_id=survivor_id, org_path="/"), when or utc_now())
+        await js.publish(envelope.type, envelope.SerializeToString(), headers={"Nats-Msg-Id": envelope.event_id})
+        return envelope.event_id
+    finally:
+        await nc.drain()
+
+
+async def consumer_applied(running: RunningService, consumer: str) -> int:
+    """How many events the service's consumer `consumer` has applied (its inbox rows)."""
+    async with running.app.ctx.sessions() as session:
+        return await session.scalar(select(func.count()).select_from(inbox).where(inbox.c.consumer == consumer)) or 0

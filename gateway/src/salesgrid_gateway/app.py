@@ -23,7 +23,7 @@ from salesgrid_common.logs import setup_logging
 from salesgrid_common.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from salesgrid_common.settings import load_settings
 from salesgrid_common.tracing import context_from, setup_tracing, tracer
-from salesgrid_gateway import docs, idempotency
+from salesgrid_gateway import console, docs, idempotency
 from salesgrid_gateway.clients import Channels
 from salesgrid_gateway.jsonio import OrjsonProvider
 from salesgrid_gateway.openapi import OpenApi
@@ -85,6 +85,7 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
         app.register_blueprint(module.blueprint)
         module.describe(api)
     app.register_blueprint(docs.blueprint)
+    app.register_blueprint(console.blueprint)
 
     span_tracer = tracer(__name__)
 

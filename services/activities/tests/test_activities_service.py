@@ -17,7 +17,9 @@ from salesgrid_common.clock import FakeClock
 from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.events.tables import outbox
 from salesgrid_common.protos import to_timestamp as ts
-from salesgrid_dev.testing import bearer, field_violations, principal, run_service
+from salesgrid_dev.testing import (
+    bearer, consumer_applied, eventually, field_violations, principal, publish_customer_merge, run_service,
+)
 
 MANAGER_PATH = "/c/r1/b1/"
 TEAM_PATH = "/c/r1/b1/t1/"
@@ -462,3 +464,53 @@ async def test_customer_coordinates_arrive_from_customers_events(database_url: s
             return await w.count(CustomerLocation) == 0
 
         await eventually(forgotten)
+
+
+async def test_merged_customers_follow_ups_and_check_ins_follow_the_survivor(database_url: str, nats_url: str,
+                                                                            test_keys) -> None:
+    """customers' `merged` event re-attaches the duplicate's follow-ups and check-ins to the survivor;
+    a follow-up, check-in or list naming the merged id later is served for the survivor."""
+    clock = FakeClock(START)
+    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock) as running:
+        w = World(running, test_keys)
+        rep = w.meta["rep"]
+        reading = pb.LocationReading(latitude=31.2304, longitude=121.4737, accuracy_m=15, device_time=ts(START))
+
+        async def follow_up(customer_id: str) -> pb.FollowUp:
+            return await w.stub.LogFollowUp(pb.LogFollowUpRequest(
+                kind="visit", occurred_at=ts(START - timedelta(hours=1)), notes="n", customer_id=customer_id),
+                metadata=rep)
+
+        kept, moved = await follow_up("cust-s"), await follow_up("cust-d")
+        visit = await w.stub.CheckIn(pb.CheckInRequest(customer_id="cust-d", reading=reading), metadata=rep)
+
+        async def follow_ups_of(customer_id: str) -> set[str]:
+            listed = await w.stub.ListFollowUps(pb.ListFollowUpsRequest(customer_id=customer_id), metadata=rep)
+            return {f.id for f in listed.follow_ups}
+
+        async def visits_of(customer_id: str) -> set[str]:
+            listed = await w.stub.ListVisits(pb.ListVisitsRequest(customer_id=customer_id), metadata=rep)
+            return {v.id for v in listed.visits}
+
+        await publish_customer_merge(nats_url, "cust-s", ["cust-d"], START)
+
+        async def merged() -> bool:
+            return await follow_ups_of("cust-s") == {kept.id, moved.id}
+
+        await eventually(merged)
+        assert await visits_of("cust-s") == {visit.id}
+        assert await follow_ups_of("cust-d") == {kept.id, moved.id}  # the merged id lists the survivor's
+        late = await follow_up("cust-d")
+        assert late.customer_id == "cust-s"
+        await w.stub.CheckOut(pb.CheckOutRequest(visit_id=visit.id, reading=reading), metadata=rep)
+        again = await w.stub.CheckIn(pb.CheckInRequest(customer_id="cust-d", reading=reading), metadata=rep)
+        assert again.customer_id == "cust-s"
+        # the same merge again changes nothing
+        await publish_customer_merge(nats_url, "cust-s", ["cust-d"], START)
+
+        async def applied_twice() -> bool:
+            return await consumer_applied(running, "activities-customer-merges") == 2
+
+        await eventually(applied_twice)
+        assert await follow_ups_of("cust-s") == {kept.id, moved.id, late.id}
+        assert await visits_of("cust-s") == {visit.id, again.id}

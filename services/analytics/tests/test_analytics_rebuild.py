@@ -17,7 +17,7 @@ from prometheus_client import REGISTRY
 from salesgrid.analytics.v1 import analytics_pb2 as pb
 from salesgrid.analytics.v1 import analytics_pb2_grpc as pb_grpc
 from salesgrid_analytics.app import DEFINITION, MIGRATIONS
-from salesgrid_analytics.models import StoredFact, TargetRow
+from salesgrid_analytics.models import StageModelRow, StoredFact, TargetRow
 from salesgrid_analytics.rebuild import NotFresh, rebuild
 from salesgrid_common.db import create_engine, session_factory
 from salesgrid_common.events.bus import connect, ensure_stream
@@ -29,7 +29,8 @@ from sqlalchemy import func, select
 from test_analytics_service import EVENTS, NOW, Q2, target
 
 PRODUCERS = ("identity", "customers", "pipeline", "activities", "contracts")
-STORED = len(EVENTS) - 1  # the public-pool customer is nobody's new customer
+# the public-pool customer is nobody's new customer; a published stage model is kept in stage_models
+STORED = len(EVENTS) - 1 - sum(1 for t, *_ in EVENTS if t == "salesgrid.pipeline.stage_model.published")
 IDENTITY_EVENTS = sum(1 for t, *_ in EVENTS if t.startswith("salesgrid.identity."))
 
 
@@ -71,7 +72,9 @@ async def snapshot(url: str) -> tuple[list[tuple], list[tuple], list[tuple]]:
                     inbox.c.consumer, inbox.c.event_id))).all()]
             targets = [(t.metric, t.period, t.org_path, t.rep_id, t.amount, t.currency) for t in (
                 await session.scalars(select(TargetRow).order_by(TargetRow.id))).all()]
-        return facts, seen, targets
+            models = [(m.code, m.version, m.definition) for m in (
+                await session.scalars(select(StageModelRow).order_by(StageModelRow.code))).all()]
+        return facts, seen, targets + models
     finally:
         await engine.dispose()
 

@@ -16,7 +16,9 @@ from salesgrid.events.v1.activities_events_pb2 import (
 from salesgrid.events.v1.contracts_events_pb2 import ContractsContractState, ContractsReceiptRecorded
 from salesgrid.events.v1.customers_events_pb2 import CustomerRecordState
 from salesgrid.events.v1.identity_events_pb2 import UserState
-from salesgrid.events.v1.pipeline_events_pb2 import PipelineGateViolated, PipelineOpportunityState, PipelineSlaNotice
+from salesgrid.events.v1.pipeline_events_pb2 import (
+    PipelineGateViolated, PipelineOpportunityState, PipelineSlaNotice, PipelineStageDefinition, PipelineStageModelState,
+)
 from salesgrid_analytics.app import DEFINITION, MIGRATIONS
 from salesgrid_common.events.bus import connect, ensure_stream
 from salesgrid_common.events.envelope import EventMeta, build_envelope
@@ -36,6 +38,18 @@ def opportunity(opp: str, owner: str, path: str, stage: str, amount: str, close:
                                     currency="CNY", expected_close_date=close, from_stage=from_stage)
 
 
+def stage_model(code: str, version: int, *stages: tuple[str, int, str]) -> Message:
+    """A `stage_model.published` payload: (code, probability, outcome) per stage, in order."""
+    return PipelineStageModelState(code=code, name=code.title(), version=version, entry_stage=stages[0][0],
+                                   stages=[PipelineStageDefinition(code=c, name=c, probability=p, outcome=o)
+                                           for c, p, o in stages])
+
+
+# Test data: pipeline's built-in default as it publishes it at start-up.
+DEFAULT_MODEL = stage_model("default", 0, ("lead", 5, ""), ("opportunity", 10, ""), ("approval", 25, ""),
+                            ("formal_communication", 40, ""), ("bidding", 60, ""), ("result", 80, ""),
+                            ("won", 100, "won"), ("lost", 0, "lost"))
+
 EVENTS: list[tuple[str, Message, str, datetime]] = [
     ("salesgrid.identity.user.created", UserState(user_id="u-a", org_path=T1, unit_id="t1", active=True), T1, at(4, 2)),
     ("salesgrid.identity.user.created", UserState(user_id="u-b", org_path=T2, unit_id="t2", active=True), T2, at(4, 3)),
@@ -43,6 +57,7 @@ EVENTS: list[tuple[str, Message, str, datetime]] = [
      CustomerRecordState(customer_id="cu-1", owner_id="u-a", org_path=T1), T1, at(5, 10)),
     ("salesgrid.customers.customer.created",
      CustomerRecordState(customer_id="cu-2", owner_id="", org_path="/c/"), "/c/", at(5, 11)),  # public pool
+    ("salesgrid.pipeline.stage_model.published", DEFAULT_MODEL, "/", at(4, 1)),
     ("salesgrid.pipeline.opportunity.created", opportunity("o-1", "u-a", T1, "opportunity", "1000.00", "2026-06-30"),
      T1, at(5, 1)),
     ("salesgrid.pipeline.opportunity.stage_changed",

@@ -544,13 +544,28 @@ async def test_merge_keeps_contacts_and_deactivate(database_url: str, nats_url: 
         assert [(c.id, c.primary) for c in contacts.contacts] == [(kept.id, True), (moved.id, False)]
         # The duplicate is gone; its owner keeps sight of the history as a collaborator.
         gone = await rpc_error(api.GetCustomer(pb.GetCustomerRequest(id=duplicate.id), metadata=mgr))
-        assert gone.code() == grpc.StatusCode.NOT_FOUND
+        assert gone.code() == grpc.StatusCode.NOT_FOUND and f"merged into customer {survivor.id}" in gone.details()
         assert (await api.GetCustomer(pb.GetCustomerRequest(id=survivor.id), metadata=b)).id == survivor.id
         shares = await api.ListShares(pb.ListSharesRequest(customer_id=survivor.id), metadata=a)
         assert [(s.user_id, s.role) for s in shares.shares] == [("rep-b", "collaborator")]
         # The duplicate's follow-ups and opportunities now count for the survivor.
         view = await api.GetOverview(pb.GetCustomerRequest(id=survivor.id), metadata=a)
         assert (view.follow_up_count, view.open_opportunities) == (1, 1)
+        # Later events that still name the merged id (sent before their producer saw the merge)
+        # count for the survivor too.
+        await deliver(running, activities_subscription(), "salesgrid.activities.follow_up.logged",
+                      follow_up(duplicate.id, "rep-b", START + timedelta(days=1)), START)
+        await deliver(running, pipeline_subscription(), "salesgrid.pipeline.opportunity.created",
+                      PipelineOpportunityState(opportunity_id=new_id(), customer_id=duplicate.id, owner_id="rep-b",
+                                               status="open", amount="5", currency="CNY"), START)
+        await deliver(running, contracts_subscription(), "salesgrid.contracts.contract.signed", ContractsContractState(
+            contract_id="k-late", customer_id=duplicate.id, status="signed", total="900", currency="CNY"), START)
+        await deliver(running, contracts_subscription(), "salesgrid.contracts.receipt.recorded",
+                      ContractsReceiptRecorded(receipt_id="r-late", contract_id="k-late", customer_id=duplicate.id,
+                                               amount="400", currency="CNY"), START)
+        view = await api.GetOverview(pb.GetCustomerRequest(id=survivor.id), metadata=a)
+        assert (view.follow_up_count, view.open_opportunities, view.contracts) == (2, 2, 1)
+        assert [(Decimal(m.amount), m.currency) for m in view.collected] == [(Decimal(400), "CNY")]
         # The freed name can be used again; the duplicate's name keys are gone with it.
         report = await api.CheckDuplicates(pb.CheckDuplicatesRequest(legal_name="Northwind Trading Ltd"), metadata=a)
         assert duplicate.id not in {m.customer_id for m in (*report.blocking, *report.warnings)}

@@ -22,7 +22,9 @@ from salesgrid.pipeline.v1 import pipeline_pb2_grpc as ppb_grpc
 from salesgrid_common.clock import FakeClock
 from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.events.tables import outbox
-from salesgrid_dev.testing import TestKeys, bearer, field_violations, principal, run_service
+from salesgrid_dev.testing import (
+    TestKeys, bearer, consumer_applied, eventually, field_violations, principal, publish_customer_merge, run_service,
+)
 from salesgrid_expenses.app import DEFINITION, MIGRATIONS
 from salesgrid_expenses.settings import ExpensesSettings
 from salesgrid_expenses.usecases_all import ExpensesUseCases
@@ -328,3 +330,28 @@ async def test_bad_claims_leave_nothing_behind(expenses: Running) -> None:
                                             metadata=x.tokens["fin-1"])))[0] is grpc.StatusCode.PERMISSION_DENIED
     assert not (await x.api.ListClaims(pb.ListClaimsRequest(), metadata=x.tokens["dir-1"])).claims
     assert await envelopes(x) == []
+
+
+async def test_merged_customers_expense_lines_follow_the_survivor(expenses: Running, nats_url: str) -> None:
+    """customers' `merged` event re-attaches the lines spent on the merged customer, once."""
+    x = expenses
+    claim = await x.api.CreateClaim(pb.CreateClaimRequest(currency="CNY", lines=[
+        line(customer_id="cust-1"), line("entertainment", "80.00", customer_id="cust-2")]), metadata=x.tokens["rep-1"])
+
+    async def customers() -> list[str]:
+        read = await x.api.GetClaim(pb.GetClaimRequest(id=claim.id), metadata=x.tokens["rep-1"])
+        return [item.customer_id for item in read.lines]
+
+    await publish_customer_merge(nats_url, "cust-2", ["cust-1"])
+
+    async def moved() -> bool:
+        return await customers() == ["cust-2", "cust-2"]
+
+    await eventually(moved)
+    await publish_customer_merge(nats_url, "cust-2", ["cust-1"])
+
+    async def applied_twice() -> bool:
+        return await consumer_applied(x.service, "expenses-customer-merges") == 2  # type: ignore[arg-type]
+
+    await eventually(applied_twice)
+    assert await customers() == ["cust-2", "cust-2"]

@@ -107,7 +107,9 @@ async def add_users(running, *users: tuple[str, str, str | None]) -> None:
 
 async def subjects(running) -> list[str]:
     async with running.app.ctx.sessions() as session:
-        return list((await session.scalars(select(outbox.c.subject).order_by(outbox.c.event_id))).all())
+        return list((await session.scalars(select(outbox.c.subject).where(
+            outbox.c.subject != "salesgrid.pipeline.stage_model.published")  # at start-up: tested on its own
+            .order_by(outbox.c.event_id))).all())
 
 
 async def expect_error(call, code: grpc.StatusCode, field: str | None = None) -> grpc.aio.AioRpcError:

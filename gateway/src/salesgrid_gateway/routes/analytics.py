@@ -15,7 +15,7 @@ from salesgrid_gateway.routes.common import json_body, report_sensitive_read, re
 
 blueprint = Blueprint("analytics", __name__)
 
-_TEXT_PARAMS = ("period", "subtree", "rep_id", "currency", "time_zone", "by", "metric")
+_TEXT_PARAMS = ("period", "subtree", "rep_id", "currency", "time_zone", "by", "metric", "stage_model")
 _RANGE_PARAMS = {"from": "from_period", "to": "to_period"}  # a range instead of `period`
 _INT_PARAMS = ("group_depth", "limit")
 
@@ -88,7 +88,8 @@ ENTRY = obj(rank=INTEGER, key=STRING, value=STRING)
 FORECAST_MONTH = obj(period=STRING, won=STRING, weighted_pipeline=STRING, forecast=STRING, target=STRING,
                      gap=STRING, coverage=STRING)
 FUNNEL = obj(period=STRING, subtree=STRING, currency=STRING, won=INTEGER, lost=INTEGER, won_amount=STRING,
-             win_rate=STRING, stages={"type": "array", "items": obj(
+             win_rate=STRING, stage_model=STRING, stage_model_version=INTEGER,
+             stage_models={"type": "array", "items": STRING}, stages={"type": "array", "items": obj(
                  stage=STRING, entered=INTEGER, amount=STRING, advanced=INTEGER, conversion=STRING,
                  average_hours={"type": "number"}, has_average={"type": "boolean"})})
 
@@ -108,15 +109,18 @@ def describe(api: OpenApi) -> None:
     api.operation("/v1/targets", "get", "List targets in scope with actual and attainment", tag=t,
                   response=obj(targets=_array(TARGET)), parameters=[
                       query_param("subtree"), query_param("metric"), query_param("period"), query_param("time_zone")])
-    api.operation("/v1/analytics/funnel", "get", "Funnel per stage, conversion and win rate", tag=t,
-                  response=FUNNEL, parameters=params)
+    model = query_param("stage_model")
+    api.operation("/v1/analytics/funnel", "get", "Funnel per stage of one pipeline stage model (stage_model, "
+                  "default: default), conversion, time in stage and win rate", tag=t,
+                  response=FUNNEL, parameters=[*params, model])
     api.operation("/v1/analytics/performance", "get", "Performance per rep or per org level", tag=t,
                   response=obj(period=STRING, currency=STRING, rows=_array(PERFORMANCE_LINE)), parameters=params)
     api.operation("/v1/analytics/leaderboard", "get", "Ranking on one performance field", tag=t,
                   response=obj(by=STRING, entries=_array(ENTRY)), parameters=params)
-    api.operation("/v1/analytics/forecast", "get", "Weighted pipeline by close month against target", tag=t,
-                  response=obj(currency=STRING, months=_array(FORECAST_MONTH), total=FORECAST_MONTH),
-                  parameters=params)
+    api.operation("/v1/analytics/forecast", "get", "Weighted pipeline by close month against target (each "
+                  "opportunity weighted by its own stage model, as in /v1/forecast; stage_model narrows to one)",
+                  tag=t, response=obj(currency=STRING, months=_array(FORECAST_MONTH), total=FORECAST_MONTH),
+                  parameters=[*params, model])
     api.operation("/v1/analytics/dashboard", "get", "A manager's dashboard for his subtree", tag=t,
                   response=obj(period=STRING, subtree=STRING, totals=_array(PERFORMANCE_LINE),
                                units=_array(PERFORMANCE_LINE), top_reps=_array(ENTRY), funnel=FUNNEL,

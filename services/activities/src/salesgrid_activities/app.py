@@ -15,6 +15,7 @@ from salesgrid_common.service import ServiceContext, ServiceDefinition
 from salesgrid_activities.exports import EXPORTERS
 from salesgrid_activities.handlers import customer_locations
 from salesgrid_activities.handlers_inbox import inbox_subscriptions
+from salesgrid_activities.merges import customer_merges_subscription
 from salesgrid_activities.models import Base
 from salesgrid_activities.servicer import ActivitiesServicer
 from salesgrid_activities.servicer_inbox import InboxServicer
@@ -52,4 +53,5 @@ def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
 
 
 DEFINITION = ServiceDefinition(name="activities", register=register, background=background,
-                               subscriptions=lambda ctx: [customer_locations(), *inbox_subscriptions()], metadata=Base.metadata)
+                               subscriptions=lambda ctx: [customer_locations(), customer_merges_subscription(),
+                                                          *inbox_subscriptions()], metadata=Base.metadata)

@@ -17,6 +17,7 @@ from salesgrid.events.v1.activities_events_pb2 import (ActivitiesDailyReportStat
                                                        ActivitiesVisitReading)
 from salesgrid_common.auth import Principal, scope_filter
 from salesgrid_common.clock import Clock
+from salesgrid_common.customer_merges import survivor_of
 from salesgrid_common.db import SessionFactory
 from salesgrid_common import localtime
 from salesgrid_common.actors import system_actor
@@ -183,6 +184,7 @@ class ActivitiesUseCases:
         async with self.sessions() as session, session.begin():
             # The local date matters only for next_follow_up_on; a user not yet replicated counts as UTC.
             zone = await self._my_zone(session, principal) or localtime.UTC_CALENDAR.tz
+            customer_id = await survivor_of(session, customer_id)  # a merged customer's id: its survivor
             checked = follow_ups.validate_follow_up(
                 kind=kind, occurred_at=occurred_at, notes=notes,  # type: ignore[arg-type]
                 customer_id=customer_id or None, contact_id=contact_id or None,
@@ -206,11 +208,12 @@ class ActivitiesUseCases:
                               page_size: int, page_token: str) -> Page:
         query = select(FollowUpRow).where(
             scope_filter(principal, "activities:read", FollowUpRow.owner_id, FollowUpRow.org_path))
-        for column, value in ((FollowUpRow.customer_id, customer_id), (FollowUpRow.lead_id, lead_id),
-                              (FollowUpRow.owner_id, owner_id)):
-            if value:
-                query = query.where(column == value)
         async with self.sessions() as session:
+            customer_id = await survivor_of(session, customer_id, writing=False)  # a merged id lists the survivor's
+            for column, value in ((FollowUpRow.customer_id, customer_id), (FollowUpRow.lead_id, lead_id),
+                                  (FollowUpRow.owner_id, owner_id)):
+                if value:
+                    query = query.where(column == value)
             return await keyset_page(session, query, FollowUpRow.id, page_size, page_token)
 
     # --- check-ins -----------------------------------------------------------------------------
@@ -228,6 +231,7 @@ class ActivitiesUseCases:
         now = self.clock()
         fix = self._fix(reading, now)
         async with self.sessions() as session, session.begin():
+            customer_id = await survivor_of(session, customer_id.strip())  # a merged id: the survivor
             open_rows = (await session.scalars(select(VisitRow).where(
                 VisitRow.owner_id == principal.subject_id, VisitRow.open.is_(True)))).all()
             policy = (await self._policies(session, principal.org_path)).check_in
@@ -280,13 +284,13 @@ class ActivitiesUseCases:
     async def list_visits(self, principal: Principal, *, customer_id: str, owner_id: str, flagged_only: bool,
                           page_size: int, page_token: str) -> Page:
         query = select(VisitRow).where(scope_filter(principal, "activities:read", VisitRow.owner_id, VisitRow.org_path))
-        if customer_id:
-            query = query.where(VisitRow.customer_id == customer_id)
         if owner_id:
             query = query.where(VisitRow.owner_id == owner_id)
         if flagged_only:
             query = query.where(VisitRow.flagged.is_(True))
         async with self.sessions() as session:
+            if customer_id:  # a merged id lists the survivor's
+                query = query.where(VisitRow.customer_id == await survivor_of(session, customer_id, writing=False))
             return await keyset_page(session, query, VisitRow.id, page_size, page_token)
 
     # --- tasks ---------------------------------------------------------------------------------

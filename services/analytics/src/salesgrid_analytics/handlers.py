@@ -18,11 +18,17 @@ from salesgrid.events.v1.customers_events_pb2 import CustomerRecordState
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid.events.v1.expenses_events_pb2 import ExpensesClaimState
 from salesgrid.events.v1.identity_events_pb2 import UserState
-from salesgrid.events.v1.pipeline_events_pb2 import PipelineGateViolated, PipelineOpportunityState, PipelineSlaNotice
-from salesgrid_analytics import factstore
+from salesgrid.events.v1.pipeline_events_pb2 import (
+    PipelineGateViolated, PipelineOpportunityState, PipelineSlaNotice, PipelineStageModelState,
+)
+from salesgrid_analytics import factstore, stage_models
 from salesgrid_analytics.domain import facts as f
 from salesgrid_analytics.domain.expenses import ExpensePaid
+from salesgrid_analytics.domain.stages import DEFAULT_MODEL, Stage, StageModel
+from salesgrid_analytics.merges import customer_merges_subscription
+from salesgrid_common.customer_merges import survivor_of
 from salesgrid_common.events.consumer import Handler, Subscription
+from salesgrid_common.localtime import user_calendar
 from salesgrid_common.protos import from_timestamp
 from salesgrid_common.service import ServiceContext
 
@@ -61,21 +67,29 @@ def customers_subscription() -> Subscription:
     return sub
 
 
+def _model_of(opp: PipelineOpportunityState) -> dict[str, object]:
+    """The stage model an opportunity follows and its stage's probability, as pipeline sent them."""
+    return {"stage_model": opp.stage_model or DEFAULT_MODEL, "probability": opp.probability}
+
+
 def pipeline_subscription() -> Subscription:
     sub = Subscription(name="analytics-pipeline-facts", producer="pipeline")
 
     @sub.on("salesgrid.pipeline.opportunity.created", PipelineOpportunityState)
     async def created(session: AsyncSession, envelope: Envelope, opp: PipelineOpportunityState) -> None:
-        close = date.fromisoformat(opp.expected_close_date) if opp.expected_close_date else _when(envelope).date()
+        # Without an expected close date the deal counts on the day it was created, on the owner's
+        # branch calendar (not the UTC date of the event).
+        close = date.fromisoformat(opp.expected_close_date) if opp.expected_close_date else \
+            (await user_calendar(session, opp.owner_id)).date_of(_when(envelope))
         await factstore.store_fact(session, f.OpportunityCreated(
             **_common(envelope, opp.owner_id, opp.org_path), opportunity_id=opp.opportunity_id, stage=opp.stage,
-            amount=opp.amount or "0", currency=opp.currency, expected_close=close))
+            amount=opp.amount or "0", currency=opp.currency, expected_close=close, **_model_of(opp)))
 
     @sub.on("salesgrid.pipeline.opportunity.stage_changed", PipelineOpportunityState)
     async def stage_changed(session: AsyncSession, envelope: Envelope, opp: PipelineOpportunityState) -> None:
         await factstore.store_fact(session, f.StageChanged(
             **_common(envelope, opp.owner_id, opp.org_path), opportunity_id=opp.opportunity_id,
-            from_stage=opp.from_stage, to_stage=opp.stage))
+            from_stage=opp.from_stage, to_stage=opp.stage, **_model_of(opp)))
 
     @sub.on("salesgrid.pipeline.opportunity.won", PipelineOpportunityState)
     async def won(session: AsyncSession, envelope: Envelope, opp: PipelineOpportunityState) -> None:
@@ -86,6 +100,13 @@ def pipeline_subscription() -> Subscription:
     async def lost(session: AsyncSession, envelope: Envelope, opp: PipelineOpportunityState) -> None:
         await factstore.store_fact(session, f.OpportunityLost(
             **_common(envelope, opp.owner_id, opp.org_path), opportunity_id=opp.opportunity_id, reason=opp.reason))
+
+    @sub.on("salesgrid.pipeline.stage_model.published", PipelineStageModelState)
+    async def stage_model_published(session: AsyncSession, envelope: Envelope, model: PipelineStageModelState) -> None:
+        await stage_models.keep(session, StageModel(
+            code=model.code, version=model.version, name=model.name,
+            stages=tuple(Stage(code=s.code, probability=s.probability, outcome=s.outcome, name=s.name)
+                         for s in model.stages)), _when(envelope))
 
     @sub.on("salesgrid.pipeline.gate.violated", PipelineGateViolated)
     async def gate_violated(session: AsyncSession, envelope: Envelope, violation: PipelineGateViolated) -> None:
@@ -116,13 +137,14 @@ def activities_subscription() -> Subscription:
 
     @sub.on("salesgrid.activities.follow_up.logged", ActivitiesFollowUpLogged)
     async def follow_up(session: AsyncSession, envelope: Envelope, logged: ActivitiesFollowUpLogged) -> None:
-        fact = f.FollowUpLogged(**_common(envelope, logged.owner_id, logged.org_path), customer_id=logged.customer_id)
+        fact = f.FollowUpLogged(**_common(envelope, logged.owner_id, logged.org_path),
+                                customer_id=await survivor_of(session, logged.customer_id))
         await factstore.store_fact(session, fact)
 
     @sub.on("salesgrid.activities.check_in.recorded", ActivitiesVisitReading)
     async def check_in(session: AsyncSession, envelope: Envelope, visit: ActivitiesVisitReading) -> None:
         await factstore.store_fact(session, f.CheckInRecorded(
-            **_common(envelope, visit.owner_id, visit.org_path), customer_id=visit.customer_id,
+            **_common(envelope, visit.owner_id, visit.org_path), customer_id=await survivor_of(session, visit.customer_id),
             flagged=bool(visit.flags)))
 
     @sub.on("salesgrid.activities.daily_report.submitted", ActivitiesDailyReportState)
@@ -172,16 +194,16 @@ def expenses_subscription() -> Subscription:
     async def paid(session: AsyncSession, envelope: Envelope, claim: ExpensesClaimState) -> None:
         await factstore.store_fact(session, ExpensePaid(
             **_common(envelope, claim.owner_id, claim.org_path), claim_id=claim.claim_id, amount=claim.total,
-            currency=claim.currency, lines=tuple({"customer_id": line.customer_id,
-                                                  "opportunity_id": line.opportunity_id, "amount": line.amount}
-                                                 for line in claim.lines)))
+            currency=claim.currency, lines=tuple([{"customer_id": await survivor_of(session, line.customer_id),
+                                                   "opportunity_id": line.opportunity_id, "amount": line.amount}
+                                                  for line in claim.lines])))
 
     return sub
 
 
 def all_subscriptions() -> list[Subscription]:
     return [identity_subscription(), customers_subscription(), pipeline_subscription(), activities_subscription(),
-            contracts_subscription(), expenses_subscription()]
+            contracts_subscription(), expenses_subscription(), customer_merges_subscription()]
 
 
 def subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:

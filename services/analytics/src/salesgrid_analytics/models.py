@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from salesgrid_common.db import UtcDateTime
@@ -41,3 +41,14 @@ class TargetRow(Base):
     currency: Mapped[str | None] = mapped_column(String(3))
     updated_at: Mapped[datetime]
     updated_by: Mapped[str] = mapped_column(String(36))
+
+
+class StageModelRow(Base):
+    """A stage model as pipeline last published it (`stage_model.published`); newest version kept."""
+
+    __tablename__ = "stage_models"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    definition: Mapped[str] = mapped_column(Text)  # JSON: name, entry stage, ordered stages
+    updated_at: Mapped[datetime]

@@ -27,7 +27,7 @@ def _query(request: pb.AnalyticsQuery) -> Query:
                  currency=request.currency.strip(), time_zone=request.time_zone.strip(),
                  group_depth=request.group_depth, by=request.by.strip(), limit=request.limit,
                  from_period=request.from_period.strip(), to_period=request.to_period.strip(),
-                 metric=request.metric.strip())
+                 metric=request.metric.strip(), stage_model=request.stage_model.strip())
 
 
 def _spec(message: pb.AnalyticsTarget) -> TargetSpec:
@@ -63,14 +63,17 @@ def forecast_pb(row: ForecastRow) -> pb.ForecastMonth:
                             coverage=_text(row.coverage))
 
 
-def funnel_pb(report: FunnelReport) -> pb.FunnelResponse:
+def funnel_pb(report: FunnelReport, models: tuple[str, ...] = ()) -> pb.FunnelResponse:
     stages = [pb.FunnelStageStats(
         stage=s.stage, entered=s.entered, amount=str(s.amount), advanced=s.advanced, conversion=_text(s.conversion),
         average_hours=s.average_time.total_seconds() / 3600 if s.average_time is not None else 0.0,
         has_average=s.average_time is not None) for s in report.stages]
     return pb.FunnelResponse(period=report.period.label, subtree=platform_path(report.subtree),
                              currency=report.currency, stages=stages, won=report.won, lost=report.lost,
-                             won_amount=str(report.won_amount), win_rate=_text(report.win_rate))
+                             won_amount=str(report.won_amount), win_rate=_text(report.win_rate),
+                             stage_model=report.model_code,
+                             stage_model_version=report.stage_model.version if report.stage_model else 0,
+                             stage_models=list(models))
 
 
 def cost_line_pb(line: CostLine) -> pb.CostOfSaleLine:
@@ -94,8 +97,8 @@ class AnalyticsServicer(pb_grpc.AnalyticsServicer):
         return pb.ListTargetsResponse(targets=[target_pb(r.target, r) for r in rows])
 
     async def GetFunnel(self, request: pb.AnalyticsQuery, context: grpc.aio.ServicerContext) -> pb.FunnelResponse:
-        _, report = await self.uc.funnel(caller(), _query(request))
-        return funnel_pb(report)
+        _, report, models = await self.uc.funnel(caller(), _query(request))
+        return funnel_pb(report, models)
 
     async def GetPerformance(self, request: pb.AnalyticsQuery,
                              context: grpc.aio.ServicerContext) -> pb.PerformanceResponse:

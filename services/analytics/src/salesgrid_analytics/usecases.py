@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_analytics import factstore
+from salesgrid_analytics import factstore, stage_models
 from salesgrid_analytics.domain import exports
 from salesgrid_analytics.domain import forecast as fc
 from salesgrid_analytics.domain import orgpath
@@ -22,6 +22,7 @@ from salesgrid_analytics.domain.funnel import FunnelReport, funnel
 from salesgrid_analytics.domain.metrics import Metric, parse_metric
 from salesgrid_analytics.domain.money import validate_currency
 from salesgrid_analytics.domain.periods import Period, PeriodKind, parse_period, parse_span
+from salesgrid_analytics.domain.stages import DEFAULT_MODEL
 from salesgrid_analytics.domain.scope import PrincipalScope, ScopeKind, require_subtree
 from salesgrid_analytics.domain.targets import (
     DecompositionMode, Holder, Target, check_decomposition, decompose_over_periods,
@@ -33,7 +34,7 @@ from salesgrid_common.auth import Principal, Scope
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
 from salesgrid_common.directory import directory_units
-from salesgrid_common.errors import PermissionDenied, ValidationFailed
+from salesgrid_common.errors import NotFound, PermissionDenied, ValidationFailed
 from salesgrid_common.ids import new_id
 
 DEFAULT_CURRENCY = "CNY"
@@ -56,6 +57,7 @@ class Query:
     from_period: str = ""
     to_period: str = ""
     metric: str = ""
+    stage_model: str = ""
 
 
 @dataclass(frozen=True)
@@ -184,9 +186,18 @@ class AnalyticsUseCases:
 
     # --- reports ---------------------------------------------------------------------------
 
-    async def funnel(self, principal: Principal, query: Query) -> tuple[View, FunnelReport]:
-        view, facts = await self._resolved(principal, READ, query)
-        return view, funnel(facts, period=view.period, tz=view.tz, currency=view.currency, selection=view.selection)
+    async def funnel(self, principal: Principal, query: Query) -> tuple[View, FunnelReport, tuple[str, ...]]:
+        """The funnel of one stage model (default: pipeline's default) and every model's code."""
+        async with self.sessions() as session:
+            view = await self._view(session, principal, READ, query)
+            models = await stage_models.load_all(session)
+            if query.stage_model and query.stage_model not in models:
+                raise NotFound(f"stage model {query.stage_model!r} is not known (pipeline has not published it)",
+                               "stage_model")
+            facts = await self._facts(session, view)
+        code = query.stage_model or DEFAULT_MODEL
+        return view, funnel(facts, period=view.period, tz=view.tz, currency=view.currency,
+                            stage_model=models.get(code), model_code=code, selection=view.selection), tuple(models)
 
     async def performance(self, principal: Principal, query: Query) -> tuple[View, tuple[perf.PerformanceRow, ...]]:
         view, facts = await self._resolved(principal, READ, query)
@@ -226,8 +237,10 @@ class AnalyticsUseCases:
             view = await self._view(session, principal, READ, query)
             facts = await self._facts(session, view)
             targets = await self._monthly_targets(session, view)
+            models = await stage_models.load_all(session)
         return view, fc.forecast_vs_target(facts, period=view.period, tz=view.tz, currency=view.currency,
-                                           now=self.clock(), targets=targets, selection=view.selection)
+                                           now=self.clock(), targets=targets, models=models,
+                                           selection=view.selection, stage_model=query.stage_model)
 
     async def _monthly_targets(self, session: AsyncSession, view: View) -> dict[Period, Decimal]:
         """Contract-amount targets of the selection per month; a quarter or year target without
@@ -255,9 +268,10 @@ class AnalyticsUseCases:
             targets = await self._monthly_targets(session, view)
             target_rows = await self._stored_targets(session, view.subtree, view.selection.owner_id, "",
                                                      view.period.label)
+            models = await stage_models.load_all(session)
         depth = orgpath.depth(view.selection.subtree)
         forecast = fc.forecast_vs_target(facts, period=view.period, tz=view.tz, currency=view.currency,
-                                         now=self.clock(), targets=targets, selection=view.selection)
+                                         now=self.clock(), targets=targets, models=models, selection=view.selection)
         new_users = Counter(r.org_path for r in rows if r.kind == factstore.USER_CREATED
                             and view.period.contains(r.occurred_at, view.tz)
                             and view.selection.covers(r.owner_id, r.org_path))
@@ -266,7 +280,8 @@ class AnalyticsUseCases:
             totals=self._performance(view, facts, max(depth, 1)),
             units=self._performance(view, facts, depth + 1),
             top_reps=perf.leaderboard(self._performance(view, facts, None), "contract_amount", limit=5),
-            funnel=funnel(facts, period=view.period, tz=view.tz, currency=view.currency, selection=view.selection),
+            funnel=funnel(facts, period=view.period, tz=view.tz, currency=view.currency,
+                          stage_model=models.get(DEFAULT_MODEL), model_code=DEFAULT_MODEL, selection=view.selection),
             forecast=forecast.total,
             targets=perf.attainment_report(facts, [t for t in map(_target_of, target_rows) if _is_own(t, view)],
                                            tz=view.tz),
@@ -349,7 +364,7 @@ class AnalyticsUseCases:
         return ["rank", "key", by], [[e.rank, e.key, e.value] for e in entries]
 
     async def _funnel_table(self, principal: Principal, query: Query) -> tuple[list[str], list[list[Cell]]]:
-        _, report = await self.funnel(principal, query)
+        _, report, _ = await self.funnel(principal, query)
         rows: list[list[Cell]] = [
             [s.stage, s.entered, s.amount, s.advanced, s.conversion,
              _hours(s.average_time.total_seconds()) if s.average_time is not None else None]

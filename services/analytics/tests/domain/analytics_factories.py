@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from salesgrid_analytics.domain import facts as f
+from salesgrid_analytics.domain.stages import LOST, WON, Stage, StageModel
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 UTC = timezone.utc
@@ -17,6 +18,16 @@ _ids = itertools.count(1)
 REP_A = ("rep-a", "/acme/east/sh/t1")
 REP_B = ("rep-b", "/acme/east/sh/t2")
 REP_C = ("rep-c", "/acme/west/cd/t1")
+
+
+# Test data: a model as pipeline publishes its built-in default (stage_model.published, version 0).
+DEFAULT = StageModel("default", 0, (
+    Stage("lead", 5), Stage("opportunity", 10), Stage("approval", 25), Stage("formal_communication", 40),
+    Stage("bidding", 60), Stage("result", 80), Stage("won", 100, WON), Stage("lost", 0, LOST)))
+# A business line's own model, with codes of its own.
+CUSTOM = StageModel("retail", 3, (
+    Stage("contact", 20), Stage("demo", 50), Stage("closed_won", 100, WON), Stage("closed_lost", 0, LOST)))
+MODELS = {m.code: m for m in (DEFAULT, CUSTOM)}
 
 
 def at(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:
@@ -35,14 +46,17 @@ def _base(owner: tuple[str, str], when: datetime, event_id: str | None) -> dict[
 
 def created(opp: str, when: datetime, owner: tuple[str, str] = REP_A, stage: str = "opportunity",
             amount: str = "1000.00", currency: str = "CNY", close: date = date(2026, 6, 15),
-            event_id: str | None = None) -> f.OpportunityCreated:
+            event_id: str | None = None, model: str = "default",
+            probability: int | None = None) -> f.OpportunityCreated:
     return f.OpportunityCreated(**_base(owner, when, event_id), opportunity_id=opp, stage=stage,
-                                amount=Decimal(amount), currency=currency, expected_close=close)
+                                amount=Decimal(amount), currency=currency, expected_close=close, stage_model=model,
+                                probability=probability)
 
 
 def moved(opp: str, frm: str, to: str, when: datetime, owner: tuple[str, str] = REP_A,
-          event_id: str | None = None) -> f.StageChanged:
-    return f.StageChanged(**_base(owner, when, event_id), opportunity_id=opp, from_stage=frm, to_stage=to)
+          event_id: str | None = None, model: str = "default") -> f.StageChanged:
+    return f.StageChanged(**_base(owner, when, event_id), opportunity_id=opp, from_stage=frm, to_stage=to,
+                          stage_model=model)
 
 
 def won(opp: str, when: datetime, owner: tuple[str, str] = REP_A) -> f.OpportunityWon:

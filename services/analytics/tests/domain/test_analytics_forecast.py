@@ -8,7 +8,7 @@ from salesgrid_analytics.domain.facts import OpportunityUpdated, Selection
 from salesgrid_analytics.domain.forecast import forecast_vs_target
 from salesgrid_analytics.domain.periods import parse_period
 
-from analytics_factories import REP_A, REP_C, SHANGHAI, at, created, lost, moved, won
+from analytics_factories import MODELS, REP_A, REP_C, SHANGHAI, at, created, lost, moved, won
 
 NOW = at(2026, 5, 15)
 Q2 = parse_period("2026-Q2")
@@ -39,7 +39,7 @@ def scenario():
 
 
 def test_won_plus_weighted_pipeline_by_close_month():
-    report = forecast_vs_target(scenario(), period=Q2, tz=SHANGHAI, currency="CNY", now=NOW,
+    report = forecast_vs_target(scenario(), period=Q2, tz=SHANGHAI, currency="CNY", models=MODELS, now=NOW,
                                 targets={MAY: Decimal("4000.00"), JUNE: Decimal("1000.00")},
                                 selection=Selection("/acme/east"))
     april, may, june = report.months
@@ -57,13 +57,13 @@ def test_won_plus_weighted_pipeline_by_close_month():
 
 
 def test_whole_company_includes_other_regions():
-    report = forecast_vs_target(scenario(), period=Q2, tz=SHANGHAI, currency="CNY", now=NOW, targets={})
+    report = forecast_vs_target(scenario(), period=Q2, tz=SHANGHAI, currency="CNY", models=MODELS, now=NOW, targets={})
     assert report.months[2].weighted_pipeline == Decimal("1343.33")
     assert report.total.target is None and report.total.coverage is None
 
 
 def test_later_now_sees_later_facts():
-    report = forecast_vs_target(scenario(), period=Q2, tz=SHANGHAI, currency="CNY", now=at(2026, 5, 25),
+    report = forecast_vs_target(scenario(), period=Q2, tz=SHANGHAI, currency="CNY", models=MODELS, now=at(2026, 5, 25),
                                 targets={}, selection=Selection("/acme/east"))
     may, june = report.months[1], report.months[2]
     assert may.won == Decimal("5100.00") and may.weighted_pipeline == 0
@@ -72,8 +72,23 @@ def test_later_now_sees_later_facts():
 
 def test_targets_must_be_months_and_now_aware():
     with pytest.raises(ValidationFailed) as info:
-        forecast_vs_target([], period=Q2, tz=SHANGHAI, currency="CNY", now=NOW, targets={Q2: Decimal(1)})
+        forecast_vs_target([], period=Q2, tz=SHANGHAI, currency="CNY", models=MODELS, now=NOW, targets={Q2: Decimal(1)})
     assert info.value.field == "targets"
     with pytest.raises(ValidationFailed) as info:
-        forecast_vs_target([], period=Q2, tz=SHANGHAI, currency="CNY", now=NOW.replace(tzinfo=None), targets={})
+        forecast_vs_target([], period=Q2, tz=SHANGHAI, currency="CNY", models=MODELS, now=NOW.replace(tzinfo=None), targets={})
     assert info.value.field == "now"
+
+
+def test_each_opportunity_weighs_by_its_own_models_probability():
+    facts = [
+        created("d", at(2026, 4, 1), stage="formal_communication", amount="100000.00", close=date(2026, 6, 1)),
+        created("r", at(2026, 4, 1), stage="demo", amount="1000.00", close=date(2026, 6, 1), model="retail"),
+        # a model not published yet: the probability sent with the stage event stands in
+        created("n", at(2026, 4, 1), stage="s1", amount="100.00", close=date(2026, 6, 1), model="new",
+                probability=30),
+    ]
+    report = forecast_vs_target(facts, period=JUNE, tz=SHANGHAI, currency="CNY", models=MODELS, now=NOW, targets={})
+    assert report.total.weighted_pipeline == Decimal("40530.00")  # 40,000 + 1000 × 50 % + 100 × 30 %
+    only_default = forecast_vs_target(facts, period=JUNE, tz=SHANGHAI, currency="CNY", models=MODELS, now=NOW,
+                                      targets={}, stage_model="default")
+    assert only_default.total.weighted_pipeline == Decimal("40000.00")

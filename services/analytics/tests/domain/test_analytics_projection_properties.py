@@ -13,9 +13,8 @@ from salesgrid_analytics.domain.funnel import funnel
 from salesgrid_analytics.domain.metrics import Metric
 from salesgrid_analytics.domain.performance import monthly_trend, performance
 from salesgrid_analytics.domain.periods import parse_period
-from salesgrid_analytics.domain.stages import DEFAULT_STAGE_MODEL
 
-from analytics_factories import REP_A, REP_B, REP_C, SHANGHAI
+from analytics_factories import DEFAULT, MODELS, REP_A, REP_B, REP_C, SHANGHAI
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 OWNERS = [REP_A, REP_B, REP_C]
@@ -35,7 +34,7 @@ def histories(draw):
     for o in range(draw(st.integers(0, 5))):
         owner = draw(st.sampled_from(OWNERS))
         t = draw(st.integers(0, 8000))
-        names = DEFAULT_STAGE_MODEL.names
+        names = DEFAULT.names
         stage = draw(st.integers(0, 2))
         out.append(f.OpportunityCreated(**env(owner, t), opportunity_id=f"o{o}", stage=names[stage],
                                         amount=Decimal(draw(st.integers(0, 10**6))) / 100, currency="CNY",
@@ -76,12 +75,13 @@ def histories(draw):
 
 def views(facts):
     return (
-        funnel(facts, period=YEAR, tz=SHANGHAI, currency="CNY"),
-        funnel(facts, period=parse_period("2026-Q2"), tz=SHANGHAI, currency="CNY", selection=f.Selection("/acme/east")),
+        funnel(facts, period=YEAR, tz=SHANGHAI, currency="CNY", stage_model=DEFAULT),
+        funnel(facts, period=parse_period("2026-Q2"), tz=SHANGHAI, currency="CNY", stage_model=DEFAULT,
+               selection=f.Selection("/acme/east")),
         performance(facts, period=YEAR, tz=SHANGHAI, currency="CNY"),
         performance(facts, period=parse_period("2026-07"), tz=SHANGHAI, currency="CNY", group_depth=orgpath.BRANCH_DEPTH),
         monthly_trend(facts, metric=Metric.COLLECTED_REVENUE, period=YEAR, tz=SHANGHAI, currency="CNY"),
-        forecast_vs_target(facts, period=YEAR, tz=SHANGHAI, currency="CNY",
+        forecast_vs_target(facts, period=YEAR, tz=SHANGHAI, currency="CNY", models=MODELS,
                            now=START + timedelta(days=180), targets={parse_period("2026-08"): Decimal(500)}),
     )
 

@@ -14,6 +14,7 @@ from salesgrid_common.scheduling import every
 from salesgrid_common.service import ServiceContext, ServiceDefinition
 
 from salesgrid_contracts.exports import EXPORTERS
+from salesgrid_contracts.merges import customer_merges_subscription
 from salesgrid_contracts.models import Base
 from salesgrid_contracts.pipeline_client import PipelineClient
 from salesgrid_contracts.servicer import ContractsServicer
@@ -43,4 +44,5 @@ def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
             *export_background(export_jobs(ctx, "contracts", EXPORTERS))]
 
 
-DEFINITION = ServiceDefinition(name="contracts", register=register, background=background, metadata=Base.metadata)
+DEFINITION = ServiceDefinition(name="contracts", register=register, background=background,
+                               subscriptions=lambda ctx: [customer_merges_subscription()], metadata=Base.metadata)

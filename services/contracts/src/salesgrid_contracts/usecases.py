@@ -22,6 +22,7 @@ from salesgrid_common.actors import system_actor
 from salesgrid_common.approval_chain import management_chain
 from salesgrid_common.auth import Principal, scope_filter
 from salesgrid_common.clock import Clock
+from salesgrid_common.customer_merges import survivor_of
 from salesgrid_common.db import SessionFactory
 from salesgrid_common.errors import (AlreadyExists, Conflict, FailedPrecondition, NotFound, PermissionDenied,
                                      ValidationFailed)
@@ -248,11 +249,12 @@ class ContractsUseCases:
         principal.require("contracts:read")
         query = select(models.Contract).where(
             scope_filter(principal, "contracts:read", models.Contract.owner_id, models.Contract.org_path))
-        if customer_id:
-            query = query.where(models.Contract.customer_id == customer_id)
         if status:
             query = query.where(models.Contract.status == status)
         async with self.sessions() as session:
+            if customer_id:  # a merged customer's id lists its survivor's contracts
+                query = query.where(models.Contract.customer_id == await survivor_of(session, customer_id,
+                                                                                        writing=False))
             page = await keyset_page(session, query, models.Contract.id, page_size, cursor)
             return Page([await self._view(session, row) for row in page.items], page.next_token)
 
@@ -300,6 +302,9 @@ class ContractsUseCases:
                               attachment_refs: Sequence[AttachmentInput] = ()) -> ContractView:
         principal.require("contracts:create")
         stored_attachments = _attachments(attachment_refs)
+        if opportunity_id and customer_id:
+            async with self.sessions() as session:  # a merged customer's id names its survivor
+                customer_id = await survivor_of(session, customer_id, writing=False)
         if opportunity_id:
             customer_id, currency, lines = await self._from_opportunity(principal, opportunity_id, customer_id,
                                                                         currency, lines)
@@ -307,6 +312,7 @@ class ContractsUseCases:
         start, end = parse_day(start_date, "start_date"), parse_day(end_date, "end_date")
         now = self.clock()
         async with self.sessions() as session, session.begin():
+            customer_id = await survivor_of(session, customer_id)  # a merged customer's id: its survivor
             template = await self._template(session, template_id.strip()) if template_id.strip() else None
             terms = attachments.terms_from(template.terms if template else None, terms)
             domain_lines = await self._lines(session, currency, lines)

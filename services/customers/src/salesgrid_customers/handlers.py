@@ -1,6 +1,6 @@
 """Event consumers: per customer and rep, the follow-up and opportunity times that ownership
 arbitration and the automatic return to the pool compare; opportunities, contracts and money
-for the customer 360 view."""
+for the customer 360 view. An event naming a merged customer counts for its survivor."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -13,6 +13,7 @@ from salesgrid.events.v1.contracts_events_pb2 import (ContractsContractState, Co
                                                       ContractsRefundRecorded)
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid.events.v1.pipeline_events_pb2 import PipelineOpportunityState
+from salesgrid_common.customer_merges import survivor_of
 from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.events.versions import claim_newer
 from salesgrid_common.protos import from_timestamp
@@ -77,7 +78,7 @@ def activities_subscription() -> Subscription:
         if not event.customer_id or not event.owner_id:  # a lead's follow-up: no customer yet
             return
         at = from_timestamp(event.occurred_at if event.HasField("occurred_at") else envelope.occurred_at)
-        await record_follow_up(session, event.customer_id, event.owner_id, at)
+        await record_follow_up(session, await survivor_of(session, event.customer_id), event.owner_id, at)
 
     return sub
 
@@ -90,15 +91,16 @@ def pipeline_subscription() -> Subscription:
             return
         at = from_timestamp(envelope.occurred_at)
         verb = envelope.type.rsplit(".", 1)[-1]
+        customer_id = await survivor_of(session, event.customer_id)
         if event.owner_id and verb == "created":
-            await record_opportunity(session, event.customer_id, event.owner_id, at)
+            await record_opportunity(session, customer_id, event.owner_id, at)
         elif event.owner_id and verb == "won":
-            await record_deal(session, event.customer_id, event.owner_id, at)
+            await record_deal(session, customer_id, event.owner_id, at)
         # The times above are order-free (earliest/latest); the state is the newest version's:
         # an older state redelivered late (after a crash) must not overwrite it.
         if not await claim_newer(session, sub.name, event.opportunity_id, envelope):
             return
-        await _upsert(session, models.OpportunityFact, event.opportunity_id, customer_id=event.customer_id,
+        await _upsert(session, models.OpportunityFact, event.opportunity_id, customer_id=customer_id,
                       status=event.status, amount=_decimal(event.amount), currency=event.currency)
 
     for verb in ("created", "stage_changed", "won", "lost"):
@@ -111,7 +113,8 @@ def contracts_subscription() -> Subscription:
 
     async def contract_state(session: AsyncSession, envelope: Envelope, event: ContractsContractState) -> None:
         if event.customer_id and await claim_newer(session, sub.name, event.contract_id, envelope):
-            await _upsert(session, models.ContractFact, event.contract_id, customer_id=event.customer_id,
+            await _upsert(session, models.ContractFact, event.contract_id,
+                          customer_id=await survivor_of(session, event.customer_id),
                           status=event.status, total=_decimal(event.total), currency=event.currency)
 
     for verb in ("created", "submitted", "approved", "rejected", "signed", "activated", "completed", "terminated",
@@ -121,13 +124,15 @@ def contracts_subscription() -> Subscription:
     @sub.on("salesgrid.contracts.receipt.recorded", ContractsReceiptRecorded)
     async def receipt(session: AsyncSession, envelope: Envelope, event: ContractsReceiptRecorded) -> None:
         if event.customer_id:
-            await _upsert(session, models.MoneyFact, event.receipt_id, customer_id=event.customer_id,
+            await _upsert(session, models.MoneyFact, event.receipt_id,
+                          customer_id=await survivor_of(session, event.customer_id),
                           amount=_decimal(event.amount), currency=event.currency)
 
     @sub.on("salesgrid.contracts.refund.recorded", ContractsRefundRecorded)
     async def refund(session: AsyncSession, envelope: Envelope, event: ContractsRefundRecorded) -> None:
         if event.customer_id:
-            await _upsert(session, models.MoneyFact, event.refund_id, customer_id=event.customer_id,
+            await _upsert(session, models.MoneyFact, event.refund_id,
+                          customer_id=await survivor_of(session, event.customer_id),
                           amount=-_decimal(event.amount), currency=event.currency)
 
     return sub

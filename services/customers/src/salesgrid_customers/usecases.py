@@ -28,6 +28,7 @@ from salesgrid_common import localtime
 from salesgrid_common.actors import system_actor
 from salesgrid_common.auth import Principal, Scope, principal_from_claims, scope_filter
 from salesgrid_common.clock import Clock
+from salesgrid_common.customer_merges import record_merge, survivor_of
 from salesgrid_common.db import SessionFactory
 from salesgrid_common.directory import directory_units, get_user
 from salesgrid_common.events.envelope import EventMeta
@@ -181,6 +182,9 @@ class CustomersUseCases:
             return row
         if await session.scalar(select(models.Customer.id).where(models.Customer.id == customer_id,
                                                                    models.Customer.active)) is None:
+            survivor = await survivor_of(session, customer_id, writing=False)
+            if survivor != customer_id:  # say where its records went
+                raise NotFound(f"customer {customer_id} was merged into customer {survivor}", "id")
             raise NotFound(f"customer {customer_id} does not exist", "id")
         raise PermissionDenied(f"customer {customer_id} is outside your data scope ({permission})")
 
@@ -634,6 +638,9 @@ class CustomersUseCases:
             plan = merge.plan_merge(await self._as_domain(session, survivor_row),
                                     [await self._as_domain(session, r) for r in rows], actor_of(principal),
                                     {r.id: await self._shares(session, r.id) for r in (survivor_row, *rows)})
+            # Later events about a merged id (consumed in handlers) count for the survivor; first, so
+            # a handler writing facts of a merged id finishes before the facts are moved, or waits.
+            await record_merge(session, survivor_row.id, plan.merged_ids, now)
             merged = plan.survivor
             point = merged.address.point if merged.address else None
             # Every record must still be at the version the plan was made from.

@@ -12,6 +12,7 @@ from salesgrid_common.scheduling import every
 from salesgrid_common.service import ServiceContext, ServiceDefinition
 
 from salesgrid_expenses.links_client import LinksClient
+from salesgrid_expenses.merges import customer_merges_subscription
 from salesgrid_expenses.models import Base
 from salesgrid_expenses.servicer import ExpensesServicer
 from salesgrid_expenses.settings import ExpensesSettings
@@ -40,4 +41,5 @@ def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
                   "expense approval reminders sent")]
 
 
-DEFINITION = ServiceDefinition(name="expenses", register=register, background=background, metadata=Base.metadata)
+DEFINITION = ServiceDefinition(name="expenses", register=register, background=background,
+                               subscriptions=lambda ctx: [customer_merges_subscription()], metadata=Base.metadata)

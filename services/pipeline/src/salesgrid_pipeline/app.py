@@ -17,11 +17,14 @@ from salesgrid_pipeline.catalogue_client import CatalogueClient
 from salesgrid_pipeline.customers_client import CustomersClient
 from salesgrid_pipeline.exports import EXPORTERS
 from salesgrid_pipeline.handlers import follow_up_subscription
+from salesgrid_pipeline.merges import customer_merges_subscription
 from salesgrid_pipeline.models import Base
 from salesgrid_pipeline.servicer import PipelineServicer
 from salesgrid_pipeline.settings import PipelineSettings
 from salesgrid_pipeline.usecases import PipelineUseCases
 
+# How often pipeline checks that every stage model in force was published (the first check at start).
+STAGE_MODEL_CHECK_SECONDS = 300.0
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # shipped inside the package
 
 
@@ -42,12 +45,13 @@ def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
 
 
 def subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:
-    return [follow_up_subscription(usecases_for(ctx))]
+    return [follow_up_subscription(usecases_for(ctx)), customer_merges_subscription(usecases_for(ctx))]
 
 
 def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
     interval = ctx.settings_as(PipelineSettings).sla_scan_seconds
     return [every(interval, usecases_for(ctx).sla_scan, "SLA scan notices"),
+            every(STAGE_MODEL_CHECK_SECONDS, usecases_for(ctx).publish_stage_models, "stage models published"),
             *export_background(export_jobs(ctx, "pipeline", EXPORTERS))]
 
 

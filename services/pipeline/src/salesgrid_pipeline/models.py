@@ -153,3 +153,14 @@ class StageModelRow(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime]
     updated_by: Mapped[str] = mapped_column(String(36))
+
+
+class StageModelPublication(Base):
+    """The last definition of each stage model published as `stage_model.published` (its digest),
+    so a model is sent once per change, the built-in default included."""
+
+    __tablename__ = "stage_model_publications"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[datetime]

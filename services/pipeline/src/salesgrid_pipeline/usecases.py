@@ -39,7 +39,9 @@ from salesgrid_pipeline.domain._checks import normalise_key
 from salesgrid_pipeline.domain.facts import FactValue
 from salesgrid_pipeline.domain.money import Money
 from salesgrid_pipeline.domain.opportunities import OpportunityInput, validate_opportunity
+from salesgrid_common.customer_merges import survivor_of
 from salesgrid_pipeline.domain.stage_model import StageModel, default_stage_model, validate_stage_model
+from salesgrid_pipeline.stage_model_events import DEFAULT_VERSION, Emit, publish_if_changed, publish_models_in_force
 from salesgrid_pipeline.domain.stages import (GateRejected, OpportunityState, StageTransition, advance,
                                               gate_violation, lose, regress, win)
 from salesgrid_pipeline.catalogue_client import CatalogueClient, ContractDraftRequest, ContractLineDraft
@@ -128,6 +130,7 @@ class PipelineUseCases:
         # every administered model as last read; each use case re-reads the table first, so
         # replicas agree, and the sync helpers (facts, probabilities) use this snapshot
         self._models: dict[str, StageModel] = {self.model.code: self.model}
+        self._versions: dict[str, int] = {self.model.code: DEFAULT_VERSION}
         self.reclaim_after_days = reclaim_after_days
 
     # --- helpers ----------------------------------------------------------------------------
@@ -164,7 +167,8 @@ class PipelineUseCases:
             probability=self.model_of(row.stage_model).stage(row.stage).probability,
             from_stage=transition.from_stage if transition else "",
             transition=transition.kind.value if transition else "", reason=transition.reason or "" if transition else "",
-            commit=row.commit, stage_model=row.stage_model)
+            commit=row.commit, stage_model=row.stage_model,
+            stage_model_version=self._versions.get(row.stage_model, DEFAULT_VERSION))
 
     # --- opportunities ------------------------------------------------------------------------
 
@@ -176,8 +180,12 @@ class PipelineUseCases:
         validate_opportunity(data, (), now, today=localtime.earliest_local_date(now))
         async with self.sessions() as session:
             self._model_for_new(await self._load_models(session), stage_model)
-        await self.customers.visible_customer(principal, data.customer_id.strip())
+            # a merged customer's id stands for its survivor
+            data = replace(data, customer_id=await survivor_of(session, data.customer_id.strip(), writing=False))
+        await self.customers.visible_customer(principal, data.customer_id)
         async with self.sessions() as session, session.begin():
+            if await survivor_of(session, data.customer_id) != data.customer_id:  # holds off a merge until commit
+                raise Conflict("the customer was merged into another one meanwhile; retry", "customer_id")
             owner, org_path = await self._user_in_scope(session, principal, OPP_CREATE, owner_id, "owner_id")
             return await self._insert_opportunity(session, principal, data, owner, org_path, now, stage_model)
 
@@ -185,9 +193,10 @@ class PipelineUseCases:
 
     async def _load_models(self, session: AsyncSession) -> dict[str, StageModel]:
         models = {self.model.code: self.model}
+        versions = {self.model.code: DEFAULT_VERSION}
         for row in (await session.scalars(select(StageModelRow))).all():
-            models[row.code] = decode_model(row.definition)
-        self._models = models
+            models[row.code], versions[row.code] = decode_model(row.definition), row.version
+        self._models, self._versions = models, versions
         return models
 
     def model_of(self, code: str) -> StageModel:
@@ -233,7 +242,21 @@ class PipelineUseCases:
                 row.definition, row.version = encode_model(model), row.version + 1
                 row.updated_at, row.updated_by = now, principal.subject_id
             self._models[model.code] = model
+            self._versions[model.code] = row.version if row is not None else 1
+            await publish_if_changed(session, self._emitter(principal), model, self._versions[model.code], now)
             return model
+
+    def _emitter(self, principal: Principal | None) -> Emit:
+        """Outbox writer for stage-model events: the administrator's change, or the periodic check
+        (the service's system actor)."""
+        async def emit(session: AsyncSession, event_type: str, payload, aggregate_id: str,  # type: ignore[no-untyped-def]
+                       now: datetime) -> None:
+            await self._emit(session, event_type, payload, aggregate_id, "/", principal, now)
+        return emit
+
+    async def publish_stage_models(self) -> int:
+        """Publish each model in force whose definition was not published yet (periodic)."""
+        return await publish_models_in_force(self.sessions, self.clock, self._emitter(None), self.model, decode_model)
 
     async def _insert_opportunity(self, session: AsyncSession, principal: Principal, data: OpportunityInput,
                                   owner: str, org_path: str, now: datetime, stage_model: str = "") -> Opportunity:
@@ -279,11 +302,12 @@ class PipelineUseCases:
                                  stage: str, page_size: int, after: str) -> tuple[list[Opportunity], str]:
         principal.require(OPP_READ)
         stmt = select(Opportunity).where(scope_filter(principal, OPP_READ, Opportunity.owner_id, Opportunity.org_path))
-        for column, value in ((Opportunity.owner_id, owner_id), (Opportunity.customer_id, customer_id),
-                              (Opportunity.status, status), (Opportunity.stage, stage)):
-            if value:
-                stmt = stmt.where(column == value)
         async with self.sessions() as session:
+            customer_id = await survivor_of(session, customer_id, writing=False)  # a merged id lists the survivor's
+            for column, value in ((Opportunity.owner_id, owner_id), (Opportunity.customer_id, customer_id),
+                                  (Opportunity.status, status), (Opportunity.stage, stage)):
+                if value:
+                    stmt = stmt.where(column == value)
             await self._load_models(session)
             found = await keyset_page(session, stmt, Opportunity.id, page_size, after, newest_first=False)
         return found.items, found.next_token

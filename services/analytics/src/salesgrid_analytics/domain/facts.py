@@ -15,6 +15,7 @@ from enum import StrEnum
 from . import orgpath
 from .errors import Conflict, ValidationFailed
 from .money import money, validate_currency
+from .stages import DEFAULT_MODEL
 
 
 def _require_text(value: str, field: str) -> None:
@@ -63,6 +64,8 @@ class OpportunityCreated(_OpportunityFact):
     amount: Decimal
     currency: str
     expected_close: date
+    stage_model: str = DEFAULT_MODEL  # the code of the pipeline stage model it follows
+    probability: int | None = None  # the stage's probability as pipeline published it
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -91,6 +94,8 @@ class StageChanged(_OpportunityFact):
 
     from_stage: str
     to_stage: str
+    stage_model: str = DEFAULT_MODEL
+    probability: int | None = None  # of `to_stage`, as pipeline published it
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -1,6 +1,6 @@
-"""Sales funnel (销售漏斗) for a subtree and period.
+"""Sales funnel (销售漏斗) for a subtree, period and stage model.
 
-Per stage: opportunities that entered it during the period and their amount; the share of
+Only opportunities following the model count; its open stages are the rows, in its order. Per stage: opportunities that entered it during the period and their amount; the share of
 those that went on to the next stage (the last open stage leads to won); the average time spent
 in the stage over stays that began in the period and have ended. Win rate is won / (won + lost)
 over outcomes in the period. Amounts count only opportunities in the report currency.
@@ -18,7 +18,7 @@ from .facts import Fact, Selection
 from .money import ratio, validate_currency
 from .opportunities import Timeline, build_timelines
 from .periods import Period
-from .stages import DEFAULT_STAGE_MODEL, LOST, WON, StageModel
+from .stages import LOST, WON, StageModel
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,8 @@ class FunnelReport:
     subtree: str
     currency: str
     stages: tuple[StageStats, ...]
+    stage_model: StageModel | None  # None: the model was never published (no stage rows)
+    model_code: str
     won: int
     lost: int
     won_amount: Decimal
@@ -49,12 +51,18 @@ def funnel(
     period: Period,
     tz: ZoneInfo,
     currency: str,
+    stage_model: StageModel | None,
+    model_code: str = "",
     selection: Selection = Selection(),
-    stage_model: StageModel = DEFAULT_STAGE_MODEL,
 ) -> FunnelReport:
+    """The funnel of the opportunities following `stage_model` (or `model_code` while that model
+    is not known yet: outcomes are still counted, there are no stage rows)."""
     currency = validate_currency(currency)
-    lines = [t for t in build_timelines(facts).values() if selection.covers(t.owner_id, t.org_path)]
-    stats = tuple(_stage_stats(name, lines, period, tz, currency, stage_model) for name in stage_model.names)
+    code = stage_model.code if stage_model is not None else model_code
+    lines = [t for t in build_timelines(facts).values()
+             if t.stage_model == code and selection.covers(t.owner_id, t.org_path)]
+    names = stage_model.names if stage_model is not None else ()
+    stats = tuple(_stage_stats(name, lines, period, tz, currency, stage_model) for name in names)
     outcomes = [t for t in lines if t.outcome is not None and period.contains(t.outcome[0], tz)]
     won = [t for t in outcomes if t.outcome and t.outcome[1] == WON]
     lost = sum(1 for t in outcomes if t.outcome and t.outcome[1] == LOST)
@@ -63,6 +71,8 @@ def funnel(
         subtree=selection.subtree,
         currency=currency,
         stages=stats,
+        stage_model=stage_model,
+        model_code=code,
         won=len(won),
         lost=lost,
         won_amount=_amount(won, currency),

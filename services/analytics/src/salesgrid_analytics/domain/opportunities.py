@@ -20,7 +20,7 @@ from .facts import (
     StageChanged,
     unique_facts,
 )
-from .stages import LOST, WON
+from .stages import DEFAULT_MODEL, LOST, WON
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,8 @@ class Timeline:
     expected_close: date | None = None
     entries: list[tuple[datetime, str]] = field(default_factory=list)
     outcome: tuple[datetime, str] | None = None  # (when, WON or LOST)
+    stage_model: str = DEFAULT_MODEL  # the pipeline stage model the opportunity follows
+    probability: int | None = None  # of the latest stage entered, as published with it
 
     def stays(self) -> tuple[StageStay, ...]:
         """Consecutive stays; each ends when the next stage or the outcome begins."""
@@ -83,11 +85,13 @@ def build_timelines(facts: Iterable[Fact], until: datetime | None = None) -> dic
             # Creation fixes whose opportunity it is, even if another fact arrived earlier.
             line.owner_id, line.org_path = fact.owner_id, fact.org_path
             line.entries.append((fact.occurred_at, fact.stage))
+            line.stage_model, line.probability = fact.stage_model, fact.probability
         if isinstance(fact, (OpportunityCreated, OpportunityUpdated)):
             # Facts come in time order, so the last assignment is the latest value.
             line.amount, line.currency, line.expected_close = fact.amount, fact.currency, fact.expected_close
         elif isinstance(fact, StageChanged):
             line.entries.append((fact.occurred_at, fact.to_stage))
+            line.stage_model, line.probability = fact.stage_model, fact.probability
         else:
             line.outcome = (fact.occurred_at, WON if isinstance(fact, OpportunityWon) else LOST)
     return timelines

@@ -7,7 +7,8 @@ Categories are exclusive per opportunity:
 - ``pipeline``: the remaining open rows.
 Lost rows are left out. A conventional "best case" forecast is won + commit + best_case.
 Amounts in different currencies are never added: the currency is part of every group key.
-Weighted amounts are summed exactly and rounded half up to minor units once per bucket.
+Weighted amounts follow `salesgrid_common.weighted_pipeline` (won in full, open × stage probability),
+summed exactly and rounded half up to minor units once per bucket.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import Enum
+
+from salesgrid_common.weighted_pipeline import weighted_amount
 
 from .errors import ValidationFailed
 from .money import Money, round_to_currency
@@ -105,9 +108,8 @@ def _aggregate(rows: Iterable[OpportunityRow], key_of: Callable[[OpportunityRow]
         acc = sums.setdefault(group, {"count": 0, "amount": Decimal(0), "weighted": Decimal(0), **{c.value: Decimal(0) for c in Category}})
         acc["count"] += 1
         acc["amount"] += row.amount.amount
-        # won rows count in full; open rows by their probability
-        weight = 100 if row_category is Category.WON else row.probability
-        acc["weighted"] += row.amount.amount * weight / 100
+        # the platform's one definition of the weighted pipeline (analytics' forecast uses it too)
+        acc["weighted"] += weighted_amount(row.amount.amount, row.probability, row.status.value)
         acc[row_category.value] += row.amount.amount
     buckets = []
     for (key, month, currency), acc in sorted(sums.items()):

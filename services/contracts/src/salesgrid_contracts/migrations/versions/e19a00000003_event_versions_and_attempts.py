@@ -1,13 +1,13 @@
 """event pipeline v2: delivery attempts, aggregate versions, projection versions (issue 19)
 
 Revision ID: e19a00000003
-Revises: a40677d48755
+Revises: ce53df943abb
 Create Date: 2026-12-04 20:00:00
 """
 from salesgrid_common.migration_steps import create_event_tables_v2, drop_event_tables_v2
 
 revision = 'e19a00000003'
-down_revision = 'a40677d48755'
+down_revision = 'ce53df943abb'
 branch_labels = None
 depends_on = None
 

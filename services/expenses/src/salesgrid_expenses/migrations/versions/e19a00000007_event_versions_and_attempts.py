@@ -1,13 +1,13 @@
 """event pipeline v2: delivery attempts, aggregate versions, projection versions (issue 19)
 
 Revision ID: e19a00000007
-Revises: ab9e43cda134
+Revises: f457b9f6dac6
 Create Date: 2026-12-04 20:00:00
 """
 from salesgrid_common.migration_steps import create_event_tables_v2, drop_event_tables_v2
 
 revision = 'e19a00000007'
-down_revision = 'ab9e43cda134'
+down_revision = 'f457b9f6dac6'
 branch_labels = None
 depends_on = None
 

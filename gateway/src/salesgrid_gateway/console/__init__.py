@@ -1,0 +1,83 @@
+"""The web console: static ES modules, HTML and CSS (no build step) served at /console.
+
+The console is a client of the public REST API like any partner's: it holds the caller's tokens and
+calls /v1 with them, so the data scope and permissions are the API's. This blueprint only serves
+files: `index.html` uncached (it names the assets by a content hash), the assets under
+/console/assets/<hash>/ cached for a year, every response with a content-security policy that
+allows nothing but this origin."""
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import cache
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, redirect, send_from_directory
+
+blueprint = Blueprint("console", __name__)
+STATIC = Path(__file__).parent / "static"
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+       "manifest-src 'self'; worker-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; "
+       "frame-ancestors 'none'")
+SECURITY_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
+                    "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
+
+
+@cache
+def assets_version() -> str:
+    """A hash of every asset's path and content: a new release gets new asset URLs."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in STATIC.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(STATIC).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _secure(response: Response) -> Response:
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+@blueprint.get("/")
+def root() -> Response:
+    return redirect("/console/", 302)  # type: ignore[return-value]
+
+
+@blueprint.get("/console")
+@blueprint.get("/app")
+def without_slash() -> Response:
+    return redirect("/console/", 301)  # type: ignore[return-value]
+
+
+@blueprint.get("/console/")
+def index() -> Response:
+    page = (STATIC / "index.html").read_text(encoding="utf-8").replace("{{ASSETS}}", f"/console/assets/{assets_version()}")
+    response = Response(page, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-cache"
+    return _secure(response)
+
+
+@blueprint.get("/console/sw.js")
+def service_worker() -> Response:
+    """The offline shell's service worker, at the console's root so it may control /console/."""
+    prefix = f"/console/assets/{assets_version()}"
+    files = [f"{prefix}/{p.relative_to(STATIC).as_posix()}" for p in sorted(STATIC.rglob("*"))
+             if p.is_file() and p.name not in ("index.html", "sw.js")]
+    body = (STATIC / "sw.js").read_text(encoding="utf-8").replace("{{ASSETS}}", prefix).replace(
+        '"{{FILES}}"', json.dumps(files))
+    response = Response(body, mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-cache"
+    return _secure(response)
+
+
+@blueprint.get("/console/assets/<version>/<path:name>")
+def asset(version: str, name: str) -> Response:
+    if name in ("index.html", "sw.js"):
+        abort(404)
+    response = send_from_directory(STATIC, name)
+    # The URL carries the content hash: an old one may serve the new file, but never the reverse.
+    response.headers["Cache-Control"] = ("public, max-age=31536000, immutable" if version == assets_version()
+                                         else "no-cache")
+    if name.endswith(".js"):
+        response.mimetype = "text/javascript"
+    return _secure(response)

@@ -1,0 +1,180 @@
+// Customers: name search (Chinese or Latin) paged by the API's cursor, creation with live
+// duplicate warnings naming the owner of the existing record, the public pool, and the 360 view.
+import { api, get, post } from "../api.js";
+import { dateTime, day, money, t } from "../i18n.js";
+import { card, empty, failure, field, form, h, onSubmit, pagedList, replace, select, toast } from "../ui.js";
+
+export async function render(main, ctx, [id]) {
+  if (id === "pool") return renderPool(main, ctx);
+  if (id) return renderCustomer(main, ctx, id);
+  const results = h("div", { "data-testid": "customer-results" });
+  const search = h("input", { type: "search", name: "q", placeholder: t("Search by name"), "aria-label": t("Search by name") });
+  const load = () => replace(results, pagedList(
+    (cursor) => get("/v1/customers", { q: search.value.trim(), cursor, limit: 20 }),
+    (c) => h("li", {}, h("a", { href: `#/customers/${c.id}` }, c.legal_name), " ",
+      h("span", { class: "tag" }, t(`tier:${c.tier}`)), " ", h("span", { class: "muted" }, c.industry || "")),
+    { emptyText: t("No customer matches.") }));
+  let timer;
+  search.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(load, 300);
+  });
+  replace(main, h("h1", {}, t("Customers")),
+    h("div", { class: "toolbar" }, search,
+      ctx.can("pool:read") ? h("a", { class: "button secondary", href: "#/customers/pool" }, t("Public pool")) : null),
+    h("div", { class: "grid wide-first" }, card(t("Customers"), results),
+      h("div", { class: "stack" }, ctx.can("customers:create") ? createCard(ctx) : null,
+        ctx.can("customers:import") ? importCard() : null)));
+  load();
+}
+
+function createCard(ctx) {
+  const warnings = h("div", { class: "warnings", role: "status", "aria-live": "polite", "data-testid": "duplicates" });
+  const createForm = form({ "aria-label": t("New customer") },
+    field("legal_name", t("Legal name"), { required: true, autocomplete: "organization" }), warnings,
+    field("credit_code", t("Unified social credit code")),
+    field("industry", t("Industry")),
+    field("tier", t("Tier"), {}, select("tier", ["potential", "normal", "key"].map((v) => [v, t(`tier:${v}`)]))),
+    field("address", t("Address")),
+    h("button", { type: "submit" }, t("Create customer")));
+  const name = createForm.querySelector('[name="legal_name"]');
+  let timer;
+  name.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => checkDuplicates(name.value.trim(), warnings, ctx), 350);
+  });
+  onSubmit(createForm, async (data) => {
+    const body = { ...data };
+    if (data.address) body.address = { text: data.address };
+    const created = await post("/v1/customers", body);
+    toast(t("Customer created."));
+    if (created.duplicate_warnings?.length) toast(t("Created, but similar customers exist."), "warn");
+    location.hash = `#/customers/${created.id}`;
+  });
+  return card(t("New customer"), createForm);
+}
+
+async function checkDuplicates(name, box, ctx) {
+  if (name.length < 2) return replace(box);
+  try {
+    const found = await post("/v1/customers/duplicate-check", { legal_name: name });
+    const lines = [
+      ...(found.blocking || []).map((d) => [d, true]),
+      ...(found.warnings || []).map((d) => [d, false]),
+    ];
+    const owners = new Map(await Promise.all([...new Set(lines.map(([d]) => d.owner_id))].filter((id) => id && id !== ctx.me.id)
+      .map((id) => get(`/v1/users/${encodeURIComponent(id)}`).then((u) => [id, u.display_name || u.login], () => [id, t("a colleague outside your team")]))));
+    for (const [d] of lines) d.owner_name = owners.get(d.owner_id);
+    replace(box, lines.map(([d, blocking]) => h("p", { class: blocking ? "error" : "warn" },
+      blocking ? t("Already registered: {name}.", { name: d.legal_name }) : t("Similar: {name}.", { name: d.legal_name }), " ",
+      d.owner_id === ctx.me.id ? t("It is yours.")
+        : t("Owned by {owner}: ask them or your manager to share it with you.", { owner: d.owner_name || d.owner_id }))));
+  } catch {
+    replace(box);
+  }
+}
+
+async function renderCustomer(main, ctx, id) {
+  const [overview, opportunities, contracts] = await Promise.all([
+    get(`/v1/customers/${encodeURIComponent(id)}/overview`),
+    get("/v1/opportunities", { customer_id: id, limit: 50 }).catch((e) => ({ error: e })),
+    ctx.can("contracts:read") ? get("/v1/contracts", { customer_id: id, limit: 50 }).catch((e) => ({ error: e })) : { items: [] },
+  ]);
+  const c = overview.customer;
+  const sums = (list) => (list || []).map((m) => money(m)).join(" + ") || money(0);
+  replace(main,
+    h("p", {}, h("a", { href: "#/customers" }, "← ", t("Customers"))),
+    h("h1", {}, c.legal_name, " ", h("span", { class: "tag" }, t(`tier:${c.tier}`))),
+    h("dl", { class: "facts" },
+      h("dt", {}, t("Open opportunities")), h("dd", {}, String(overview.open_opportunities || 0)),
+      h("dt", {}, t("Open pipeline")), h("dd", {}, sums(overview.open_pipeline)),
+      h("dt", {}, t("Contracted")), h("dd", {}, sums(overview.contracted)),
+      h("dt", {}, t("Collected")), h("dd", { "data-testid": "collected" }, sums(overview.collected)),
+      h("dt", {}, t("Outstanding")), h("dd", { "data-testid": "outstanding" }, sums(overview.outstanding)),
+      h("dt", {}, t("Follow-ups")), h("dd", {}, String(overview.follow_up_count || 0)),
+      h("dt", {}, t("Address")), h("dd", {}, c.address?.text || "–")),
+    h("div", { class: "grid" },
+      card(t("Contacts"), (overview.contacts || []).length ? h("ul", { class: "list" }, overview.contacts.map((p) =>
+        h("li", {}, h("strong", {}, p.full_name), " ", h("span", { class: "muted" }, [p.title, ...(p.phones || []), p.email].filter(Boolean).join(" · ")))))
+        : empty(t("No contacts yet."))),
+      card(t("Opportunities"), opportunities.error ? failure(opportunities.error) : (opportunities.items || []).length
+        ? h("ul", { class: "list" }, opportunities.items.map((o) => h("li", {},
+          h("a", { href: `#/board/${o.id}` }, o.name), " ", h("span", { class: "tag" }, o.stage), " ", money(o.amount))))
+        : empty(t("No opportunities yet."))),
+      card(t("Contracts"), contracts.error ? failure(contracts.error) : (contracts.items || []).length
+        ? h("ul", { class: "list" }, contracts.items.map((k) => h("li", {},
+          h("strong", {}, k.number || k.id.slice(0, 8)), " ", h("span", { class: "tag" }, t(`contract:${k.status}`)), " ",
+          money(k.total, k.currency))))
+        : empty(t("No contracts yet."))),
+      card(t("Follow-ups"), pagedList((cursor) => get("/v1/follow-ups", { customer_id: id, cursor, limit: 10 }),
+        (f) => h("li", {}, h("span", { class: "tag" }, t(`kind:${f.kind}`)), " ", h("span", { class: "muted" }, dateTime(f.occurred_at)),
+          h("p", {}, f.notes), f.next_follow_up_on ? h("p", { class: "muted" }, t("Next: {date}", { date: day(f.next_follow_up_on) })) : null),
+        { emptyText: t("No follow-ups yet.") }))),
+    ctx.can("pool:release") && c.owner_id === ctx.me.id ? releaseForm(c) : null);
+}
+
+function releaseForm(customer) {
+  const releaseBox = form({ class: "card", "aria-label": t("Release to the public pool") },
+    h("h2", {}, t("Release to the public pool")),
+    field("reason", t("Reason")), h("button", { type: "submit", class: "secondary" }, t("Release")));
+  onSubmit(releaseBox, async (data) => {
+    await post(`/v1/customers/${customer.id}/release`, { reason: data.reason || "" });
+    toast(t("Released to the public pool."));
+    location.hash = "#/customers";
+  });
+  return releaseBox;
+}
+
+async function renderPool(main, ctx) {
+  const policy = await get(`/v1/pool-policies/${encodeURIComponent(ctx.me.unit_id)}`).catch(() => null);
+  replace(main, h("p", {}, h("a", { href: "#/customers" }, "← ", t("Customers"))), h("h1", {}, t("Public pool")),
+    policy ? h("p", { class: "muted", "data-testid": "pool-policy" }, t("You may hold {cap} customers; a released customer cannot be claimed back by you for {days} days.", {
+      cap: policy.max_customers_per_rep ?? policy.claim_cap ?? "–", days: policy.reclaim_cooldown_days ?? policy.cooldown_days ?? "–" })) : null,
+    card(t("Public pool"), pagedList((cursor) => get("/v1/pool", { cursor, limit: 20 }), (c) => {
+      const claim = h("button", { type: "button", onclick: async () => {
+        try {
+          await post(`/v1/pool/${c.id}/claim`, {});
+          toast(t("Claimed."));
+          location.hash = `#/customers/${c.id}`;
+        } catch (error) {
+          toast(error.detail || String(error), "error");
+        }
+      } }, t("Claim"));
+      return h("li", {}, h("strong", {}, c.legal_name), " ", ctx.can("pool:claim") ? claim : null);
+    }, { emptyText: t("The pool is empty.") })));
+}
+
+/** A CSV or XLSX file sent as it is; the job's progress is polled and each refused row listed. */
+function importCard() {
+  const progress = h("progress", { max: 1, value: 0, hidden: true, "aria-label": t("Import progress") });
+  const status = h("p", { role: "status", "data-testid": "import-status" });
+  const rows = h("ul", { class: "list" });
+  const importForm = form({ "aria-label": t("Import customers") },
+    field("file", t("CSV or Excel file"), { type: "file", accept: ".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" }),
+    h("p", { class: "muted" }, t("Columns: legal_name (required), credit_code, industry, address, latitude, longitude, tier, tags, source.")),
+    h("button", { type: "submit" }, t("Import")), progress, status, rows);
+  onSubmit(importForm, async () => {
+    const file = importForm.querySelector('input[type="file"]').files[0];
+    if (!file) {
+      importForm.querySelector('.field-error[data-for="file"]').textContent = t("Choose a file");
+      return;
+    }
+    const type = file.name.toLowerCase().endsWith(".xlsx")
+      ? "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" : "text/csv";
+    let job = await api("POST", "/v1/customers/imports", { body: file, headers: { "Content-Type": type } });
+    replace(rows);
+    progress.hidden = false;
+    while (true) {
+      progress.max = Math.max(1, job.total || 1);
+      progress.value = job.processed || 0;
+      status.textContent = t("{processed} of {total} rows: {created} created, {failed} refused", {
+        processed: job.processed || 0, total: job.total || "?", created: job.created || 0, failed: job.failed || 0 });
+      if (job.status === "done") break;
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      job = await get(`/v1/customers/imports/${job.id}`, { limit: 100 });
+    }
+    replace(rows, (job.errors || []).map((e) => h("li", { class: "error" }, t("Row {row}", { row: e.row }), " ",
+      e.column ? h("code", {}, e.column) : null, " ", e.message)));
+  });
+  return card(t("Import customers"), importForm);
+}
