@@ -148,3 +148,15 @@ def test_administrators_see_login_protection(api: httpx.Client, admin_token: str
     view = api.get("/v1/login-protection", headers={"Authorization": f"Bearer {admin_token}"})
     assert view.status_code == 200, view.text
     assert view.json()["limits"]["max_failures_per_account"] >= 1 and view.json()["limits"]["window_minutes"] >= 1
+
+
+def test_automation_appears_in_the_audit_trail_as_its_service(api: httpx.Client, admin_token: str) -> None:
+    """What a service does on its own (here pipeline publishing its stage models at start) is
+    audited with the one system actor rule, `system:<service>`, never a blank "who"."""
+    def published() -> list[dict]:
+        return api.get("/v1/audit-events", headers=auth(admin_token),
+                       params={"actor_id": "system:pipeline", "limit": 50}).json()["items"]
+
+    trail = poll(published, timeout=30)
+    assert all(entry["actor_id"] == "system:pipeline" for entry in trail)
+    assert any(entry["action"].startswith("pipeline.stage_model") for entry in trail), trail
