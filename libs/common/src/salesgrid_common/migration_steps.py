@@ -1,5 +1,6 @@
-"""Alembic steps every service's initial migration shares: the event tables (outbox, inbox, dead
-letters) and the identity directory replica, as they were in schema version 1.
+"""Alembic steps the services' migrations share: the event tables (outbox, inbox, dead letters)
+and the identity directory replica, as they were in schema version 1, their v2 additions, and
+the export-job tables.
 
 Frozen on purpose: a migration replays history, so these functions must keep creating exactly the
 v1 tables; a later change to those tables gets a new revision (and, if shared, a new `_v2` step)."""
@@ -122,3 +123,46 @@ def create_event_tables_v2() -> None:
 def drop_event_tables_v2() -> None:
     for table in ("projection_versions", "aggregate_versions", "delivery_attempts"):
         op.drop_table(table)
+
+
+def create_export_tables_v1() -> None:
+    """Issue 17: export jobs and the chunks of their files (salesgrid_common.exports), in every
+    service that exports."""
+    op.create_table(
+        "export_jobs",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("entity", sa.String(length=40), nullable=False),
+        sa.Column("format", sa.String(length=8), nullable=False),
+        sa.Column("filters", sa.JSON(), nullable=False),
+        sa.Column("claims", sa.JSON(), nullable=False),
+        sa.Column("created_by", sa.String(length=36), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("rows_written", sa.BigInteger(), nullable=False),
+        sa.Column("bytes_written", sa.BigInteger(), nullable=False),
+        sa.Column("chunks", sa.Integer(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column("created_at", UtcDateTime(timezone=True), nullable=False),
+        sa.Column("started_at", UtcDateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", UtcDateTime(timezone=True), nullable=True),
+        sa.Column("expires_at", UtcDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("export_jobs", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_export_jobs_created_by"), ["created_by"], unique=False)
+        batch_op.create_index("ix_export_jobs_status", ["status", "id"], unique=False)
+    op.create_table(
+        "export_chunks",
+        sa.Column("job_id", sa.String(length=36), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(["job_id"], ["export_jobs.id"]),
+        sa.PrimaryKeyConstraint("job_id", "seq"),
+    )
+
+
+def drop_export_tables_v1() -> None:
+    op.drop_table("export_chunks")
+    with op.batch_alter_table("export_jobs", schema=None) as batch_op:
+        batch_op.drop_index("ix_export_jobs_status")
+        batch_op.drop_index(batch_op.f("ix_export_jobs_created_by"))
+    op.drop_table("export_jobs")
