@@ -21,8 +21,8 @@ def is_sqlite(url: str) -> bool:
 def create_engine(url: str, *, pool_size: int = 10, readonly: bool = False) -> AsyncEngine:
     """An async engine for `url`. On SQLite, writers take the lock at BEGIN (BEGIN IMMEDIATE)
     so concurrent writers queue for the lock (asynchronously, see sqlite_loop) instead of failing
-    mid-transaction; a
-    `readonly` engine begins deferred transactions, which in WAL mode never wait for writers."""
+    mid-transaction; a `readonly` engine begins deferred transactions, which in WAL mode never
+    wait for writers."""
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
