@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.contracts_events_pb2 import ContractsApprovalStep, ContractsContractState
+from salesgrid_common import orgpaths
 from salesgrid_common.actors import system_actor
 from salesgrid_common.approval_chain import management_chain
 from salesgrid_common.auth import Principal
@@ -73,10 +74,9 @@ class ContractsUseCasesBase:
     async def _event(self, session: AsyncSession, verb: str, payload: Message, aggregate_id: str,
                      principal: Principal | None, org_path: str, now: datetime) -> None:
         """`principal` None: the service's own scheduler acted."""
-        actor, ip = (principal.subject_id, principal.client_ip) if principal else (SYSTEM_ACTOR, "")
         await self.outbox.record(session, f"salesgrid.contracts.{verb}", payload,
-                                 EventMeta(aggregate_id=aggregate_id, actor_id=actor, org_path=org_path,
-                                           actor_ip=ip), now)
+                                 EventMeta.acting(principal, "contracts", aggregate_id=aggregate_id,
+                                                  org_path=org_path), now)
 
     async def _view(self, session: AsyncSession, row: models.Contract) -> ContractView:
         lines = list(await session.scalars(select(models.ContractLine).where(
@@ -147,7 +147,7 @@ class ContractsUseCasesBase:
 
     async def _rules(self, session: AsyncSession, org_path: str, currency: str) -> approval.ApprovalRules:
         """The rules of the nearest unit on the owner's org path (own unit first) that has its own."""
-        path = [unit for unit in reversed(org_path.split("/")) if unit]
+        path = orgpaths.units_nearest_first(org_path)
         stored = list(await session.scalars(select(models.ApprovalRuleSet).where(
             models.ApprovalRuleSet.org_unit_id.in_(path))))
         return approval.rules_for_unit(path, {r.org_unit_id: self._rule_set(r) for r in stored}, currency)

@@ -59,8 +59,7 @@ class PipelineUseCasesBase:
 
     async def _emit(self, session: AsyncSession, event_type: str, payload, aggregate_id: str,  # type: ignore[no-untyped-def]
                     org_path: str, principal: Principal | None, now: datetime) -> None:
-        meta = EventMeta(aggregate_id=aggregate_id, actor_id=principal.subject_id if principal else SYSTEM_ACTOR,
-                         org_path=org_path, actor_ip=principal.client_ip if principal else "")
+        meta = EventMeta.acting(principal, "pipeline", aggregate_id=aggregate_id, org_path=org_path)
         await self.outbox.record(session, f"salesgrid.pipeline.{event_type}", payload, meta, now)
 
     async def _user_in_scope(self, session: AsyncSession, principal: Principal, permission: str, user_id: str,
