@@ -2,12 +2,13 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-PACKAGES := proto libs/common services/identity services/customers services/pipeline services/activities \
-            services/contracts services/analytics services/expenses services/webhooks gateway devtools
+# The services come from services/roster.toml (the one list; see README "Adding a service").
+SERVICES := $(shell $(PYTHON) -c 'import tomllib; print(*(s["name"] for s in tomllib.load(open("services/roster.toml", "rb"))["service"]))')
+PACKAGES := proto libs/common $(addprefix services/,$(SERVICES)) gateway devtools
 STAMP := $(VENV)/.installed
 PROTOS := $(shell find proto -name '*.proto')
 
-.PHONY: setup proto run test chaos bench migration client clean
+.PHONY: setup proto run test chaos bench migration client clean roster
 
 setup: $(STAMP) proto
 
@@ -40,6 +41,10 @@ bench: setup
 # make migration SERVICE=customers MSG="add shares"
 migration: setup
 	$(BIN)/python tools/newmigration.py $(SERVICE) "$(MSG)"
+
+# Regenerate what is generated from services/roster.toml (skaffold.yaml).
+roster:
+	$(PYTHON) tools/roster.py
 
 client: setup
 	$(BIN)/python tools/genclient.py

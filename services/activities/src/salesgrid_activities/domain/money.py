@@ -1,10 +1,12 @@
 """Money as an exact decimal amount with its ISO-4217 currency code: the shared kernel's Money
-(salesgrid_common.money, one currency table for the platform), refusing anything but a Decimal
-amount (activities' amounts are never ints)."""
+(salesgrid_common.money, one currency table for the platform) with two differences activities'
+API depends on: the amount must be a Decimal, and it keeps the scale it was given (a fine of
+"50" is reported as "50", not "50.00"), so nothing is quantized to the currency's minor units."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Self
 
 from salesgrid_common.currencies import MINOR_UNITS
 from salesgrid_common.money import Money as _Money
@@ -23,4 +25,6 @@ class Money(_Money):
             raise ValidationFailed("must be a finite Decimal", "amount")
         if not is_currency_code(self.currency):
             raise ValidationFailed("must be an ISO-4217 code such as CNY", "currency")
-        super().__post_init__()
+
+    def times(self, factor: Decimal | int) -> Self:
+        return type(self)(self.amount * factor, self.currency)
