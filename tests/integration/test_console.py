@@ -20,7 +20,7 @@ from salesgrid_dev.browser import chromium, screenshots_on_failure
 from salesgrid_dev.platform import ADMIN_LOGIN, ADMIN_PASSWORD, Platform
 
 pytest.importorskip("playwright")
-from playwright.sync_api import Browser, BrowserContext, Page, expect  # noqa: E402
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 AT = {"latitude": 31.2304, "longitude": 121.4737}  # the customer's door, Shanghai
 expect.set_options(timeout=15_000)

@@ -127,7 +127,7 @@ def money_of(amount: Decimal | int, currency: str, field: str) -> Money:
     """Construct Money, reporting a bad amount or currency under ``field`` (e.g. "lines[0].unit_price")."""
     validate_currency(currency, f"{field}.currency")
     try:
-        return Money(amount, currency)
+        return Money(to_decimal(amount, "amount"), currency)
     except ValidationFailed as exc:
         raise ValidationFailed(exc.message, field) from exc
 

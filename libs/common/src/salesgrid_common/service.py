@@ -94,11 +94,11 @@ def outgoing_metadata(token: str, client_ip: str = "") -> tuple[tuple[str, str],
 
 
 def identity_jwks_fetcher(ctx: ServiceContext) -> JwksFetcher:
-    stub = identity_pb2_grpc.AuthStub(ctx.channel(ctx.settings.identity_addr))
+    stub = identity_pb2_grpc.AuthStub(ctx.channel(ctx.settings.identity_addr))  # type: ignore[no-untyped-call]
 
     async def fetch() -> str:
         response = await stub.GetJwks(identity_pb2.GetJwksRequest(), timeout=5.0)
-        return response.json
+        return str(response.json)
 
     return fetch
 
@@ -155,7 +155,8 @@ class ServiceApp:
         self.server = grpc.aio.server(options=MESSAGE_LIMITS, interceptors=[interceptor])
         names = list(self.definition.register(self.server, self.ctx))
         if self.definition.with_directory:
-            directory_pb2_grpc.add_DirectoryServicer_to_server(DirectoryServicer(self.ctx.reader), self.server)
+            directory_pb2_grpc.add_DirectoryServicer_to_server(  # type: ignore[no-untyped-call]
+                DirectoryServicer(self.ctx.reader), self.server)
             names.append(directory_pb2.DESCRIPTOR.services_by_name["Directory"].full_name)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self._service_names = names
@@ -170,7 +171,7 @@ class ServiceApp:
                                 self.ctx.outbox.signal, database_url=s.database_url, clock=self.clock)
             self._spawn(relay.run(), "outbox-relay")
         subscriptions = list(self.definition.subscriptions(self.ctx))
-        if self.definition.with_directory:
+        if deactivated is not None:  # with_directory
             subscriptions.append(directory_subscription(self.definition.name,
                                                         owned_tables(self.definition.metadata), deactivated))
             self._spawn(deactivated.keep_current(), "deactivated-users")
@@ -227,7 +228,7 @@ class ServiceApp:
         if self.ctx.nc is not None and not self.ctx.nc.is_closed:
             try:
                 await asyncio.wait_for(self.ctx.nc.drain(), timeout=3.0)
-            except Exception:  # noqa: BLE001 - a slow or broken drain must not block shutdown
+            except Exception:
                 with contextlib.suppress(Exception):
                     await self.ctx.nc.close()
         await self.engine.dispose()

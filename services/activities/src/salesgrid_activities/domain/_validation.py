@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from decimal import Decimal
 
 from .errors import ValidationFailed
@@ -61,7 +61,7 @@ class Violations:
         if value.tzinfo is None or value.utcoffset() is None:
             self.add(field, "must be timezone-aware")
             return None
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
 
     def number(self, value: object, field: str) -> float | None:
         """A finite real number (bools are refused: they are a frequent client mistake)."""

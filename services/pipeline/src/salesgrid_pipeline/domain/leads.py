@@ -242,7 +242,7 @@ def round_robin_next(rep_ids: Sequence[str], last_assignee: str | None) -> str:
         raise FailedPrecondition("the team has no reps to assign to", "rep_ids")
     if len(set(rep_ids)) != len(rep_ids):
         raise ValidationFailed("lists a rep twice", "rep_ids")
-    if last_assignee not in rep_ids:
+    if last_assignee is None or last_assignee not in rep_ids:
         return rep_ids[0]
     return rep_ids[(list(rep_ids).index(last_assignee) + 1) % len(rep_ids)]
 
