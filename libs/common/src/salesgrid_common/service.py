@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 
 JwksFetcher = Callable[[], Awaitable[str]]
 S = TypeVar("S", bound=ServiceSettings)
+C = TypeVar("C")
 
 
 @dataclass
@@ -69,7 +70,18 @@ class ServiceContext:
     nc: NATS | None = None
     js: JetStreamContext | None = None
     channels: dict[str, grpc.aio.Channel] = field(default_factory=dict)
-    extras: dict[str, Any] = field(default_factory=dict)  # per-service objects built once (use cases…)
+    extras: dict[str, Any] = field(default_factory=dict)  # per-service settings objects (tests inject them)
+    _components: dict[type, Any] = field(default_factory=dict)
+
+    def component(self, cls: type[C], build: Callable[[], C] | None = None) -> C:
+        """The service's one instance of `cls` (its use cases, its keys…), built by `build` on
+        first use: wiring keyed by type, so callers and tests get it typed."""
+        if cls not in self._components:
+            if build is None:
+                raise LookupError(f"{cls.__name__} has not been built in this service")
+            self._components[cls] = build()
+        found: C = self._components[cls]
+        return found
 
     def settings_as(self, cls: type[S]) -> S:
         """The settings as the service's own settings class; a test harness may hand plain

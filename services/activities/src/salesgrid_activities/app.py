@@ -30,9 +30,7 @@ TASK_SCHEDULER_INTERVAL_SECONDS = 15.0
 
 
 def usecases_for(ctx: ServiceContext) -> ActivitiesUseCases:
-    if "usecases" not in ctx.extras:
-        ctx.extras["usecases"] = ActivitiesUseCases(ctx.sessions, ctx.outbox, ctx.clock)
-    return ctx.extras["usecases"]
+    return ctx.component(ActivitiesUseCases, lambda: ActivitiesUseCases(ctx.sessions, ctx.outbox, ctx.clock))
 
 
 def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:

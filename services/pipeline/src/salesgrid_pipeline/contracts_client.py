@@ -1,6 +1,7 @@
-"""The contracts service's product catalogue seen from the pipeline: quote lines take each
-product's name and price from there (on behalf of the caller, his token forwarded) and keep a
-snapshot, so later price changes leave issued quotes alone."""
+"""The contracts service seen from the pipeline, on behalf of the caller (his token forwarded):
+its product catalogue, from which quote lines take each product's name and price and keep a
+snapshot (so later price changes leave issued quotes alone), and the draft contract an accepted
+quote creates there."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -28,7 +29,7 @@ class CatalogueProduct:
     prices: dict[str, Decimal]  # currency → unit price
 
 
-class CatalogueClient:
+class ContractsClient:
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self.stub = kpb_grpc.ContractsStub(channel)
 
