@@ -1,6 +1,7 @@
 """Helpers shared by the use-case modules of this package."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -88,6 +89,31 @@ class ContractsUseCasesBase:
         if row.approval_kind == "amendment":
             proposed = await session.get(models.ContractRevision, (row.id, row.revision + 1))
         return ContractView(row, lines, steps, proposed)
+
+    async def _views(self, session: AsyncSession, rows: Sequence[models.Contract]) -> list[ContractView]:
+        """`_view` for a page of contracts in three queries, whatever the page size (lines, the
+        current round's approval steps, the proposed amendments), not two or three per row."""
+        ids = [row.id for row in rows]
+        if not ids:
+            return []
+        lines: dict[str, list[models.ContractLine]] = {contract_id: [] for contract_id in ids}
+        for line in await session.scalars(select(models.ContractLine).where(
+                models.ContractLine.contract_id.in_(ids)).order_by(models.ContractLine.position)):
+            lines[line.contract_id].append(line)
+        rounds = {row.id: row.approval_round for row in rows}
+        steps: dict[str, list[models.ApprovalStepRow]] = {contract_id: [] for contract_id in ids}
+        for step in await session.scalars(select(models.ApprovalStepRow).where(
+                models.ApprovalStepRow.contract_id.in_(ids)).order_by(models.ApprovalStepRow.step_order)):
+            if step.round == rounds[step.contract_id]:
+                steps[step.contract_id].append(step)
+        wanted = {(row.id, row.revision + 1) for row in rows if row.approval_kind == "amendment"}
+        proposed: dict[str, models.ContractRevision] = {}
+        if wanted:
+            for revision in await session.scalars(select(models.ContractRevision).where(
+                    models.ContractRevision.contract_id.in_([contract_id for contract_id, _ in wanted]))):
+                if (revision.contract_id, revision.revision) in wanted:
+                    proposed[revision.contract_id] = revision
+        return [ContractView(row, lines[row.id], steps[row.id], proposed.get(row.id)) for row in rows]
 
     async def _load(self, session: AsyncSession, principal: Principal, contract_id: str, permission: str,
                     *, lock: bool = False, expected_version: int = 0) -> models.Contract:

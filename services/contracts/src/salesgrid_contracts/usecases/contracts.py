@@ -61,7 +61,7 @@ class ContractsMixin(ContractsUseCasesBase):
                 query = query.where(models.Contract.customer_id == await survivor_of(session, customer_id,
                                                                                         writing=False))
             page = await keyset_page(session, query, models.Contract.id, page_size, cursor)
-            return Page([await self._view(session, row) for row in page.items], page.next_token)
+            return Page(await self._views(session, page.items), page.next_token)
 
     async def _allocate_number(self, session: AsyncSession, key: numbering.SequenceKey) -> int:
         """Next gap-free sequence of (branch, year): the counter row is locked (FOR UPDATE on
