@@ -22,7 +22,7 @@ from salesgrid_customers.domain.errors import (AlreadyExists, DomainError, Faile
 from salesgrid_customers.importfiles import read_rows
 from salesgrid_customers.owners import owners_of
 
-from salesgrid_customers.usecases._support import AddressInput, CustomersUseCasesBase
+from salesgrid_customers.usecases._support import AddressInput
 from salesgrid_customers.usecases.bulk_create import BulkCreateMixin
 
 
