@@ -136,6 +136,5 @@ class BulkCreateMixin(CustomersUseCasesBase):
         await session.execute(insert(models.CustomerNameKey.__table__), [
             {"key": key, "customer_id": row["id"]} for row in rows for key in index_keys(row["normalised_name"])])
         await self.outbox.record_new_aggregates(session, EVENT_PREFIX + "created", [
-            (state_payload(SimpleNamespace(**row)), EventMeta(
-                aggregate_id=row["id"], actor_id=acting.subject_id, org_path=row["org_path"],
-                actor_ip=acting.client_ip)) for row in rows], now)
+            (state_payload(SimpleNamespace(**row)), EventMeta.acting(
+                acting, "customers", aggregate_id=row["id"], org_path=row["org_path"])) for row in rows], now)
