@@ -16,8 +16,8 @@ from salesgrid_common.money import Money
 
 ROOT = Path(__file__).resolve().parents[3]
 COMMON = ROOT / "libs" / "common" / "src" / "salesgrid_common"
-KERNEL = frozenset({"errors", "currencies", "money", "orgpaths", "zones", "scopes", "approval", "weighted_pipeline",
-                    "actors", "clock"})
+KERNEL = frozenset({"errors", "currencies", "money", "orgpaths", "zones", "scopes", "validation", "approval",
+                    "weighted_pipeline", "actors", "clock"})
 FORBIDDEN = ("grpc", "sqlalchemy", "nats", "flask", "httpx", "jwt", "google", "salesgrid.", "asyncpg", "aiosqlite")
 
 
