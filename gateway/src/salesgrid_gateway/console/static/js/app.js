@@ -136,6 +136,8 @@ async function route() {
   replace(main, view);
   try {
     await found.view.render(view, context, rest.map(decodeURIComponent));
+    // The screen is drawn with its data: a mark the browser tests (and any real-user timing) read.
+    performance.mark("sg:screen", { detail: found.path });
   } catch (error) {
     replace(view, failure(error));
   }
