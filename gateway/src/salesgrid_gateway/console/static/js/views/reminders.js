@@ -8,6 +8,10 @@ import { card, empty, failure, h, replace, toast } from "../ui.js";
 export const REMINDER_KINDS = ["sla_escalated", "sla_overdue", "pool_return_warning", "instalment_overdue", "task_overdue",
   "task_reminder"];
 const LINKS = { opportunity: (id) => `#/board/${id}`, customer: (id) => `#/customers/${id}` };
+const label = (kind) => ({
+  sla_escalated: t("SLA escalated"), sla_overdue: t("SLA overdue"), pool_return_warning: t("Returns to the pool"),
+  instalment_overdue: t("Instalment overdue"), task_overdue: t("Task overdue"), task_reminder: t("Task reminder"),
+})[kind] || kind;
 
 /** The unread notices that are reminders, the most urgent kind first, newest first within a kind. */
 export function reminders(items) {
@@ -21,7 +25,7 @@ function item(notice, remove) {
   const title = link ? h("a", { href: link(notice.record.id) }, notice.title) : h("span", {}, notice.title);
   const warn = ["sla_escalated", "sla_overdue", "pool_return_warning", "instalment_overdue", "task_overdue"].includes(notice.kind);
   return h("li", { dataset: { kind: notice.kind, id: notice.id } },
-    h("span", { class: warn ? "tag warn" : "tag" }, t(`notice:${notice.kind}`)), " ", title, " ",
+    h("span", { class: warn ? "tag warn" : "tag" }, label(notice.kind)), " ", title, " ",
     h("span", { class: "muted" }, dateTime(notice.occurred_at)), " ",
     h("button", { type: "button", class: "small secondary", "aria-label": t("Mark read: {title}", { title: notice.title }),
       onclick: async (event) => {
