@@ -327,4 +327,5 @@ export default {
   "Instalment overdue": "回款逾期",
   "Task overdue": "任务逾期",
   "Task reminder": "任务提醒",
+  "Opportunities by stage": "按阶段的商机",
 };

@@ -12,7 +12,9 @@ export async function render(main, ctx, [openId]) {
   ]);
   const model = (models.items || []).find((m) => m.code === "default") || (models.items || [])[0];
   const opportunities = [...(first.items || [])];
-  const board = h("div", { class: "board", "data-testid": "board" });
+  // Scrolls sideways on a phone: focusable, so the keyboard can scroll it too.
+  const board = h("div", { class: "board", "data-testid": "board", tabindex: "0", role: "region",
+    "aria-label": t("Opportunities by stage") });
   const more = h("button", { type: "button", class: "secondary", hidden: !first.next_cursor }, t("Load more"));
   let cursor = first.next_cursor;
   more.addEventListener("click", async () => {
