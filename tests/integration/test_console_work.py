@@ -1,20 +1,22 @@
 """The console in Chromium against the real platform, continued: the public pool shows a rep his
 allowance and his own cool-downs before he claims; his Today page lists SLA and pool-return
 reminders from his inbox; a duplicate warning lets him ask the owner to share, and the owner accepts
-on his Today page; a manager assigns leads to his reps."""
+on his Today page; a manager assigns leads to his reps; an administrator edits the org tree,
+creates a role with its data scopes and exports customers with progress."""
 from __future__ import annotations
 
 import re
 import sqlite3
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from salesgrid_dev.api import auth, created, org_unit, person, poll, root_unit
 from salesgrid_dev.browser import log_in
-from salesgrid_dev.platform import Platform
+from salesgrid_dev.platform import ADMIN_LOGIN, ADMIN_PASSWORD, Platform
 
 pytest.importorskip("playwright")
 from playwright.sync_api import BrowserContext, Browser, expect  # noqa: E402
@@ -166,3 +168,61 @@ def test_a_manager_assigns_leads_to_his_reps(context: BrowserContext, platform: 
     expect(page.locator("#toast")).to_contain_text("Lead assigned.")
     leads = api.get("/v1/leads", headers=manager, params={"owner_id": team["other_id"], "limit": 50}).json()["items"]
     assert f"直派{team['suffix']}科技" in [x["company_name"] for x in leads]
+
+
+def test_an_admin_edits_the_org_tree_creates_a_role_and_exports_customers(
+        context: BrowserContext, platform: Platform, api: httpx.Client, admin_token: str,
+        team: dict[str, Any]) -> None:
+    admin = auth(admin_token)
+    page = context.new_page()
+    log_in(page, platform, ADMIN_LOGIN, ADMIN_PASSWORD)
+    page.get_by_role("link", name="Administration").click()
+    page.get_by_role("link", name="Org tree").click()
+
+    # A team's zone and IP allow-list edited in place; a bad address is named beside its field.
+    unit = page.get_by_test_id("org-tree").locator(f'li[data-unit="{team["unit"]["id"]}"]')
+    unit.locator("summary").first.click()
+    edit = page.get_by_role("form", name=f"Edit {team['unit']['name']}")
+    edit.get_by_label("IP allow-list (CIDRs)").fill("10.8.0.0/16, not-an-address")
+    edit.get_by_role("button", name="Save").click()
+    expect(edit.locator('.field-error[data-for="ip_allowlist"]')).not_to_be_empty()
+    edit.get_by_label("IP allow-list (CIDRs)").fill("10.8.0.0/16")
+    edit.get_by_label("Time zone").fill("Asia/Urumqi")
+    edit.get_by_role("button", name="Save").click()
+    expect(page.locator("#toast")).to_contain_text(f"{team['unit']['name']} saved.")
+    saved = api.get(f"/v1/org-units/{team['unit']['id']}", headers=admin).json()
+    assert (saved["time_zone"], saved["ip_allowlist"]) == ("Asia/Urumqi", ["10.8.0.0/16"])
+    api.patch(f"/v1/org-units/{team['unit']['id']}", headers={**admin, "If-Match": f'"{saved["version"]}"'},
+              json={"time_zone": "Asia/Shanghai", "ip_allowlist": []})  # the other tests log in from 127.0.0.1
+
+    new_unit = page.get_by_role("form", name="New org unit")
+    new_unit.get_by_label("Parent unit").select_option(team["unit"]["id"])
+    new_unit.get_by_label("Name").fill(f"East desk {team['suffix']}")
+    new_unit.get_by_label("Kind").select_option("team")
+    new_unit.get_by_role("button", name="Create unit").click()
+    expect(page.get_by_test_id("org-tree")).to_contain_text(f"East desk {team['suffix']}")
+    units = api.get("/v1/org-units", headers=admin).json()["items"]
+    assert any(u["name"] == f"East desk {team['suffix']}" and u["parent_id"] == team["unit"]["id"] for u in units)
+
+    # A custom role: permissions with their data scopes.
+    page.get_by_role("link", name="Roles and data scopes").click()
+    role = page.get_by_role("form", name="New role")
+    code = f"field_audit_{team['suffix']}"
+    role.get_by_label("Code").fill(code)
+    role.get_by_label("Name").fill("Field auditor")
+    role.get_by_label("customers:read", exact=True).select_option("team")
+    role.get_by_label("activities:read", exact=True).select_option("subtree")
+    role.get_by_role("button", name="Create role").click()
+    expect(page.get_by_test_id("roles").locator(f'li[data-role="{code}"]')).to_contain_text("Field auditor")
+    made = next(r for r in api.get("/v1/roles", headers=admin).json()["items"] if r["code"] == code)
+    assert sorted((p["name"], p["scope"]) for p in made["permissions"]) == [
+        ("activities:read", "subtree"), ("customers:read", "team")]
+
+    # An export job: its progress, then the file.
+    page.get_by_role("link", name="Customers").click()
+    exporter = page.get_by_role("form", name="Export customers")
+    with page.expect_download(timeout=60_000) as download:
+        exporter.get_by_role("button", name="Export").click()
+    expect(page.get_by_test_id("export-status-customers")).to_contain_text("rows exported to")
+    assert download.value.suggested_filename.endswith(".csv")
+    assert "legal_name" in Path(download.value.path()).read_text(encoding="utf-8-sig").splitlines()[0]

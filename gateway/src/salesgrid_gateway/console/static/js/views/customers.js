@@ -3,6 +3,7 @@
 import { api, get, post } from "../api.js";
 import { dateTime, day, money, t } from "../i18n.js";
 import { card, empty, failure, field, form, h, onSubmit, pagedList, replace, select, toast } from "../ui.js";
+import { exportCard } from "./exports.js";
 import * as poolView from "./pool.js";
 import { askButton } from "./shares.js";
 
@@ -26,7 +27,8 @@ export async function render(main, ctx, [id]) {
       ctx.can("pool:read") ? h("a", { class: "button secondary", href: "#/customers/pool" }, t("Public pool")) : null),
     h("div", { class: "grid wide-first" }, card(t("Customers"), results),
       h("div", { class: "stack" }, ctx.can("customers:create") ? createCard(ctx) : null,
-        ctx.can("customers:import") ? importCard() : null)));
+        ctx.can("customers:import") ? importCard() : null,
+        ctx.can("customers:export") ? exportCard("customers", t("Export customers")) : null)));
   load();
 }
 
