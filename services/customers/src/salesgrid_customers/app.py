@@ -27,8 +27,8 @@ from salesgrid_customers.servicer_pool_standing import PoolStandingServicer
 from salesgrid_customers.servicer_share_requests import ShareRequestsServicer
 from salesgrid_customers.settings import CustomersSettings
 from salesgrid_customers.usecases import CustomersUseCases
-from salesgrid_customers.usecases_pool_standing import PoolStandingUseCases
-from salesgrid_customers.usecases_share_requests import ShareRequestUseCases
+from salesgrid_customers.usecases.pool_standing import PoolStandingUseCases
+from salesgrid_customers.usecases.share_requests import ShareRequestUseCases
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # shipped inside the package
 

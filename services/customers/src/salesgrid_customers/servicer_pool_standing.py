@@ -8,7 +8,7 @@ from salesgrid.customers.v1 import pool_standing_pb2_grpc as pb_grpc
 from salesgrid_common.auth import caller
 from salesgrid_common.protos import to_timestamp
 from salesgrid_customers.servicer import policy_pb
-from salesgrid_customers.usecases_pool_standing import PoolStandingUseCases
+from salesgrid_customers.usecases.pool_standing import PoolStandingUseCases
 
 Ctx = grpc.aio.ServicerContext
 

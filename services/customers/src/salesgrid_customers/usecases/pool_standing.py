@@ -4,30 +4,16 @@ that are still cooling down for him. Read ahead of a claim with the counts the c
 so what the console shows is what the claim will decide."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select
 
-from salesgrid_common import localtime
 from salesgrid_common.auth import Principal
 from salesgrid_customers import models
 from salesgrid_customers.domain.errors import FailedPrecondition
 from salesgrid_customers.domain.pool_standing import PoolStanding, Released, standing
-from salesgrid_customers.usecases import CustomersUseCases, unit_path
-
-
-async def held_and_claimed_today(session: AsyncSession, user_id: str, now: datetime) -> tuple[int, int, str]:
-    """Active customers the user owns, his pool claims on today's calendar of his branch, and that
-    branch's zone: the counts the claim caps are checked against."""
-    held = await session.scalar(select(func.count()).select_from(models.Customer).where(
-        models.Customer.owner_id == user_id, models.Customer.active)) or 0
-    calendar = await localtime.user_calendar(session, user_id)
-    start, end = calendar.day_bounds(calendar.today(now))
-    today = await session.scalar(select(func.count()).select_from(models.PoolClaim).where(
-        models.PoolClaim.user_id == user_id, models.PoolClaim.claimed_at >= start,
-        models.PoolClaim.claimed_at < end)) or 0
-    return int(held), int(today), calendar.zone_name
+from salesgrid_customers.usecases import CustomersUseCases
+from salesgrid_customers.usecases.pool import held_and_claimed_today
 
 
 class PoolStandingUseCases:
@@ -41,9 +27,7 @@ class PoolStandingUseCases:
             raise FailedPrecondition("the caller has no org unit, so no pool policy applies", "unit_id")
         me, now = principal.subject_id, self.customers.clock()
         async with self.customers.reader() as session:
-            policies = await self.customers._unit_policies(session)
-            source = next((unit for unit in reversed(unit_path(principal.org_path)) if unit in policies), "")
-            policy = policies[source] if source else self.customers.policy
+            policy, source = await self.customers._policy_in_force(session, principal.org_path)
             held, today, zone_name = await held_and_claimed_today(session, me, now)
             # Released by him, back in the pool, within the cool-down (a day of margin for DST).
             since = now - timedelta(days=policy.reclaim_cooldown_days + 1)
