@@ -13,12 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
-from salesgrid_dev.api import PASSWORD, auth, created, org_unit, person, poll, root_unit
+from salesgrid_dev.api import auth, created, org_unit, person, poll, root_unit
 from salesgrid_dev.browser import AT, log_in
 from salesgrid_dev.platform import ADMIN_LOGIN, ADMIN_PASSWORD, Platform
 
 pytest.importorskip("playwright")
-from playwright.sync_api import Browser, BrowserContext, Page, expect  # noqa: E402
+from playwright.sync_api import Browser, BrowserContext, expect
 
 expect.set_options(timeout=15_000)
 
@@ -347,7 +347,7 @@ def test_the_console_opens_and_checks_in_without_network(context: BrowserContext
     expect(page.get_by_role("heading", level=1, name=re.compile("^Today"))).to_be_visible()
     assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")  # the shell is cached
     customer = world["customer"]
-    visits = lambda: api.get("/v1/check-ins", headers=auth(world["rep_token"]),  # noqa: E731
+    visits = lambda: api.get("/v1/check-ins", headers=auth(world["rep_token"]),
                              params={"customer_id": customer["id"], "limit": 100}).json()["items"]
     for visit in visits():  # a visit left open would refuse another check-in at the customer
         if not (visit.get("check_out") or {}).get("received_at"):

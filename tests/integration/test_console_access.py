@@ -18,7 +18,7 @@ from salesgrid_dev.browser import AT, log_in
 from salesgrid_dev.platform import ADMIN_LOGIN, ADMIN_PASSWORD, Platform
 
 pytest.importorskip("playwright")
-from playwright.sync_api import Browser, Page, expect  # noqa: E402
+from playwright.sync_api import Browser, Page, expect
 
 expect.set_options(timeout=15_000)
 AXE = Path(__file__).parent / "assets" / "axe-core" / "axe.min.js"

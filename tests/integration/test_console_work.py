@@ -19,7 +19,7 @@ from salesgrid_dev.browser import log_in
 from salesgrid_dev.platform import ADMIN_LOGIN, ADMIN_PASSWORD, Platform
 
 pytest.importorskip("playwright")
-from playwright.sync_api import BrowserContext, Browser, expect  # noqa: E402
+from playwright.sync_api import Browser, BrowserContext, expect
 
 expect.set_options(timeout=15_000)
 

@@ -8,8 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
-from sqlalchemy import insert
-
 from salesgrid.customers.v1 import customers_pb2 as pb
 from salesgrid.customers.v1 import customers_pb2_grpc as pb_grpc
 from salesgrid.customers.v1 import pool_standing_pb2 as spb
@@ -17,9 +15,16 @@ from salesgrid.customers.v1 import pool_standing_pb2_grpc as spb_grpc
 from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.protos import from_timestamp
 from salesgrid_customers.app import DEFINITION, MIGRATIONS
-from salesgrid_dev.testing import RunningService, bearer, principal, run_service, stand_in_identity
+from salesgrid_dev.testing import (
+    RunningService,
+    bearer,
+    principal,
+    run_service,
+    stand_in_identity,
+)
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
+from sqlalchemy import insert
 
 REP = {"customers:read": "own", "customers:create": "own", "pool:read": "all", "pool:claim": "own",
        "pool:release": "own"}
@@ -56,7 +61,7 @@ async def test_my_pool_standing_matches_what_the_claim_enforces(database_url: st
         a, b, c, mgr = (who(test_keys, u) for u in ("rep-a", "rep-b", "rep-c", "mgr"))
         await api.PutPoolPolicy(pb.PoolPolicy(unit_id="b1", max_customers_per_rep=3, max_claims_per_day=1,
                                               reclaim_cooldown_days=5, warning_days_before=1), metadata=mgr)
-        kept = (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="Kept Ltd"), metadata=a)).customer
+        await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="Kept Ltd"), metadata=a)  # he holds one
         mine = (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="Mine Ltd"), metadata=a)).customer
         theirs = (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="Theirs Ltd"), metadata=b)).customer
         released = await api.ReleaseCustomer(pb.ReleaseCustomerRequest(id=mine.id), metadata=a)

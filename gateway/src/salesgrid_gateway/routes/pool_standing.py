@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
-
 from salesgrid.customers.v1 import pool_standing_pb2 as pb
 from salesgrid.customers.v1 import pool_standing_pb2_grpc as pb_grpc
+
 from salesgrid_gateway.clients import call, stub, to_json
 from salesgrid_gateway.openapi import BOOLEAN, INTEGER, STRING, OpenApi, obj
 

@@ -3,7 +3,6 @@ and the cool-downs of customers he released himself, counted on his branch calen
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from salesgrid_customers.domain.errors import FailedPrecondition
 from salesgrid_customers.domain.pool import PoolEntry, PoolPolicy, check_claim
 from salesgrid_customers.domain.pool_standing import Released, standing

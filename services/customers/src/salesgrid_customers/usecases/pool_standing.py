@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from salesgrid_common.auth import Principal
 from sqlalchemy import select
 
-from salesgrid_common.auth import Principal
 from salesgrid_customers import models
 from salesgrid_customers.domain.errors import FailedPrecondition
 from salesgrid_customers.domain.pool_standing import PoolStanding, Released, standing
