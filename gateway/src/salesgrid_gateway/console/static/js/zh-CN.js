@@ -357,4 +357,6 @@ export default {
   "unit:branch": "分公司",
   "unit:team": "团队",
   "unit:other": "其他",
+  "Export opportunities": "导出商机",
+  "Export leads": "导出线索",
 };

@@ -3,6 +3,7 @@
 import { get, post } from "../api.js";
 import { bilingual, branchCurrency, day, money, t } from "../i18n.js";
 import { newKey } from "../queue.js";
+import { exportCard } from "./exports.js";
 import { empty, failure, field, form, h, onSubmit, replace, toast } from "../ui.js";
 
 export async function render(main, ctx, [openId]) {
@@ -26,7 +27,8 @@ export async function render(main, ctx, [openId]) {
   });
   const dialog = h("dialog", { class: "gate", "aria-labelledby": "gate-title" });
   const draw = () => replace(board, columns(model, opportunities, (o) => openGate(dialog, model, o, ctx, main)));
-  replace(main, h("h1", {}, t("Opportunities")), board, more, dialog);
+  replace(main, h("h1", {}, t("Opportunities")), board, more, dialog,
+    ctx.can("opportunities:export") ? h("div", { class: "grid" }, exportCard("opportunities", t("Export opportunities"))) : null);
   draw();
   const wanted = openId && (opportunities.find((o) => o.id === openId)
     || await get(`/v1/opportunities/${encodeURIComponent(openId)}`).catch(() => null));

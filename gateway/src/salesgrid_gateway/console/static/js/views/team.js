@@ -4,6 +4,7 @@
 import { get, post } from "../api.js";
 import { branchCurrency, branchMonth, branchToday, dateTime, day, money, t } from "../i18n.js";
 import { card, empty, failure, field, form, h, onSubmit, pagedList, replace, select, toast } from "../ui.js";
+import { exportCard } from "./exports.js";
 import { leadsCard } from "./leads.js";
 
 export function visible(ctx) {
@@ -23,6 +24,7 @@ export async function render(main, ctx) {
         ctx.wide("tasks:create") ? taskCard(team) : null,
         calendarCard(ctx, names)),
       ctx.wide("leads:assign") ? leadsCard(team) : null,
+      ctx.can("leads:export") ? exportCard("leads", t("Export leads")) : null,
       ctx.can("targets:update") ? targetsCard(ctx, team) : null));
 }
 
