@@ -1,8 +1,9 @@
 """The console is fast, accessible and made for phones, measured in Chromium on the real embedded
 platform: the first screen is drawn with its data within 1 s by the browser's own performance
-timing, in at most 3 round trips (as every main screen); axe-core (vendored test asset) finds no serious or critical
-violation of its WCAG 2.1 A/AA and best-practice rules on the main screens; the keyboard reaches the content; a phone-sized
-screen never scrolls sideways and its controls are big enough to touch."""
+timing, in at most 3 round trips (as every main screen); axe-core (vendored test asset) finds no
+serious or critical violation of its WCAG 2.1 A/AA and best-practice rules on the main screens; the
+keyboard reaches the content; a phone-sized screen never scrolls sideways and its controls are big
+enough to touch."""
 from __future__ import annotations
 
 import re
@@ -118,7 +119,7 @@ def visit(page: Page, platform: Platform, path: str, marks: int, chains: dict[st
 
 
 def axe_violations(page: Page) -> list[str]:
-    """Serious and critical violations of axe's WCAG 2.1 A/AA and best-practice rules on the page as it is now."""
+    """Serious and critical violations of axe's WCAG 2.1 A/AA and best-practice rules on the page now."""
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.add_script_tag(path=str(AXE))
     found = page.evaluate("""async () => {

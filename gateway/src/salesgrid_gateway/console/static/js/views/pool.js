@@ -31,6 +31,8 @@ function standingBox(standing) {
 export async function render(main, ctx) {
   let standing = null;
   let problem = null;
+  const first = get("/v1/pool", { limit: 20 }); // in parallel with the standing: one round trip
+  first.catch(() => {}); // its failure is shown by the list
   try {
     standing = await get("/v1/pool/standing");
   } catch (error) {
@@ -57,7 +59,7 @@ export async function render(main, ctx) {
   };
   replace(main, h("p", {}, h("a", { href: "#/customers" }, "← ", t("Customers"))), h("h1", {}, t("Public pool")),
     h("div", { class: "grid wide-first" },
-      card(t("Public pool"), pagedList((cursor) => get("/v1/pool", { cursor, limit: 20 }), (c) =>
+      card(t("Public pool"), pagedList((cursor) => (cursor ? get("/v1/pool", { cursor, limit: 20 }) : first), (c) =>
         h("li", { dataset: { id: c.id } }, h("strong", {}, c.legal_name), " ",
           h("span", { class: "muted" }, c.industry || ""), " ", claimButton(c)),
       { emptyText: t("The pool is empty.") })),
