@@ -1,19 +1,26 @@
 """The console in Chromium against the real platform, continued: the public pool shows a rep his
 allowance and his own cool-downs before he claims; his Today page lists SLA and pool-return
-reminders from his inbox; a duplicate warning lets him ask the owner to share, and the owner accepts
+reminders from his inbox (raised by real events on NATS); a duplicate warning lets him ask the owner to share, and the owner accepts
 on his Today page; a manager assigns leads to his reps; an administrator edits the org tree,
 creates a role with its data scopes and exports customers with progress."""
 from __future__ import annotations
 
+import asyncio
 import re
-import sqlite3
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+import nats
 import pytest
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+from salesgrid.events.v1.customers_events_pb2 import CustomerPoolReturnWarning
+from salesgrid.events.v1.pipeline_events_pb2 import PipelineSlaNotice
+from salesgrid_common.events.envelope import EventMeta, build_envelope
 from salesgrid_dev.api import auth, created, org_unit, person, poll, root_unit
 from salesgrid_dev.browser import log_in
 from salesgrid_dev.platform import ADMIN_LOGIN, ADMIN_PASSWORD, Platform
@@ -82,18 +89,21 @@ def test_the_pool_shows_the_allowance_and_cool_downs_before_the_claim(
         expect(button).to_be_disabled()
 
 
-def seed_notice(platform: Platform, owner_id: str, org_path: str, kind: str, title: str, record_type: str,
-                record_id: str) -> str:
-    """A notice as the activities service's consumers store it (the pool scan and the SLA engine
-    raise theirs only after days): written into its database, read back through /v1/inbox."""
-    notice_id = str(uuid.uuid4())
-    stamp = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
-    with sqlite3.connect(platform.data_dir / "db" / "activities.db", timeout=10) as db:
-        db.execute("INSERT INTO inbox_items (id, owner_id, org_path, kind, title, record_type, record_id, "
-                   "subject_owner_id, event_id, occurred_at, read_at) VALUES (?,?,?,?,?,?,?,?,?,?,NULL)",
-                   (notice_id, owner_id, org_path, kind, title, record_type, record_id, owner_id,
-                    str(uuid.uuid4()), stamp))
-    return notice_id
+def publish(platform: Platform, event_type: str, producer: str, payload: Message, meta: EventMeta) -> None:
+    """An event as its producer's outbox relay publishes it (the pool scan and the SLA engine raise
+    theirs only after days): activities' inbox consumers turn it into the owner's notice."""
+    envelope = build_envelope(event_type, producer, payload, meta, datetime.now(UTC))
+
+    async def send() -> None:
+        connection = await nats.connect(f"nats://127.0.0.1:{platform.ports.nats}")
+        try:
+            await connection.jetstream().publish(event_type, envelope.SerializeToString(),
+                                                 headers={"Nats-Msg-Id": envelope.event_id})
+        finally:
+            await connection.close()
+
+    with ThreadPoolExecutor(1) as thread:  # Playwright's sync API holds this thread's event loop
+        thread.submit(asyncio.run, send()).result()
 
 
 def test_reminders_and_a_share_request_asked_from_a_duplicate_and_accepted(
@@ -102,10 +112,23 @@ def test_reminders_and_a_share_request_asked_from_a_duplicate_and_accepted(
     rep = auth(team["rep_token"])
     owned = customer_of(api, team["rep_token"], f"提醒{team['suffix']}电子有限公司")
     me = api.get("/v1/me", headers=rep).json()
-    warning = seed_notice(platform, team["rep_id"], me["org_path"], "pool_return_warning",
-                          "Customer returns to the public pool on 2031-01-05 (no follow-up)", "customer", owned["id"])
-    seed_notice(platform, team["rep_id"], me["org_path"], "sla_overdue", "Stage bidding is overdue (due 2031-01-02)",
-                "opportunity", str(uuid.uuid4()))
+    publish(platform, "salesgrid.customers.customer.pool_return_warning", "customers", CustomerPoolReturnWarning(
+        customer_id=owned["id"], owner_id=team["rep_id"], rule="no_follow_up", due_at="2031-01-05T02:00:00Z"),
+        EventMeta(aggregate_id=owned["id"], actor_id="system:customers", org_path=me["org_path"]))
+    due = Timestamp()
+    due.FromDatetime(datetime(2031, 1, 2, tzinfo=UTC))
+    deal = str(uuid.uuid4())
+    publish(platform, "salesgrid.pipeline.sla.overdue", "pipeline", PipelineSlaNotice(
+        opportunity_id=deal, stage="bidding", level="overdue", recipient_ids=[team["manager_id"]], due_at=due,
+        owner_id=team["rep_id"]), EventMeta(aggregate_id=deal, actor_id="system:pipeline", org_path=me["org_path"]))
+
+    def delivered() -> list[dict[str, Any]] | None:
+        items = api.get("/v1/inbox", headers=rep, params={"unread": "true"}).json()["items"]
+        found = [n for n in items if n["kind"] in ("pool_return_warning", "sla_overdue")]
+        return found if len(found) == 2 else None
+
+    notices = poll(delivered)
+    warning = next(n["id"] for n in notices if n["kind"] == "pool_return_warning")
     theirs = customer_of(api, team["other_token"], f"共享{team['suffix']}精工有限公司")
 
     page = context.new_page()
@@ -117,8 +140,8 @@ def test_reminders_and_a_share_request_asked_from_a_duplicate_and_accepted(
     expect(pool_item.get_by_role("link")).to_have_attribute("href", f"#/customers/{owned['id']}")
     pool_item.get_by_role("button", name=re.compile("^Mark read")).click()
     expect(reminders.locator("li")).to_have_count(1)
-    unread = api.get("/v1/inbox", headers=rep, params={"unread": "true", "kind": "pool_return_warning"}).json()
-    assert warning not in [n["id"] for n in unread["items"]]
+    still = api.get("/v1/inbox", headers=rep, params={"unread": "true", "kind": "pool_return_warning"}).json()
+    assert warning not in [n["id"] for n in still["items"]]
 
     # The name he types is someone else's customer: he asks its owner to share it.
     page.get_by_role("link", name="Customers").click()
