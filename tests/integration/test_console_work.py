@@ -1,8 +1,9 @@
 """The console in Chromium against the real platform, continued: the public pool shows a rep his
-allowance and his own cool-downs before he claims; his Today page lists SLA and pool-return
-reminders from his inbox (raised by real events on NATS); a duplicate warning lets him ask the owner to share, and the owner accepts
-on his Today page; a manager assigns leads to his reps; an administrator edits the org tree,
-creates a role with its data scopes and exports customers with progress."""
+allowance and his own cool-downs before he claims; his Today page lists the SLA and pool-return
+reminders of his inbox (raised by real events on NATS); a duplicate warning lets him ask the owner
+to share, and the owner accepts on his Today page; a manager assigns leads to his reps; an
+administrator edits the org tree, creates a role with its data scopes and exports customers with
+progress."""
 from __future__ import annotations
 
 import asyncio
