@@ -13,6 +13,7 @@ import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 
 from ._validation import Violations
@@ -97,3 +98,12 @@ class LedgerEntry:
     found_at: datetime
     fine: str
     currency: str
+
+
+def ledger_totals(entries: Iterable[LedgerEntry]) -> list[tuple[str, int, Decimal, str]]:
+    """Per rep and currency: (rep id, count, total fine, currency), sorted by rep."""
+    sums: dict[tuple[str, str], tuple[int, Decimal]] = {}
+    for e in entries:
+        count, total = sums.get((e.rep_id, e.currency), (0, Decimal(0)))
+        sums[(e.rep_id, e.currency)] = (count + 1, total + Decimal(e.fine))
+    return [(rep, count, total, currency) for (rep, currency), (count, total) in sorted(sums.items())]

@@ -17,7 +17,7 @@ from salesgrid_common.errors import NotFound, ValidationFailed
 from salesgrid_common.ids import new_id
 from salesgrid_common.paging import Page, sorted_keyset_page
 from salesgrid_activities.domain import inbox
-from salesgrid_activities.models import InboxItemRow
+from salesgrid_activities.models import AnnouncementReceiptRow, InboxItemRow
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,13 @@ async def deliver(session: AsyncSession, notice: inbox.Notice, *, event_id: str,
                                  occurred_at=occurred_at, read_at=None))
         written += 1
     return written
+
+
+async def _receipts_read(session: AsyncSession, user_id: str, announcement_ids: list[str], now: datetime) -> None:
+    if announcement_ids:
+        await session.execute(update(AnnouncementReceiptRow).where(
+            AnnouncementReceiptRow.user_id == user_id, AnnouncementReceiptRow.announcement_id.in_(announcement_ids),
+            AnnouncementReceiptRow.read_at.is_(None)).values(read_at=now))
 
 
 class InboxUseCases:
@@ -86,13 +93,20 @@ class InboxUseCases:
             if row is None or row.owner_id != principal.subject_id:
                 raise NotFound(f"inbox item {item_id!r} does not exist", "id")
             row.read_at = row.read_at or self.clock()
+            if row.record_type == "announcement":  # reading it in the inbox is the read receipt
+                await _receipts_read(session, principal.subject_id, [row.record_id], row.read_at)
             return row
 
     async def mark_all_read(self, principal: Principal, kind: str = "") -> int:
         stmt = (update(InboxItemRow)
-                .where(InboxItemRow.owner_id == principal.subject_id, InboxItemRow.read_at.is_(None))
-                .values(read_at=self.clock()))
+                .where(InboxItemRow.owner_id == principal.subject_id, InboxItemRow.read_at.is_(None)))
         if inbox.check_kind(kind):
             stmt = stmt.where(InboxItemRow.kind == kind)
+        now = self.clock()
         async with self.sessions() as session, session.begin():
-            return (await session.execute(stmt)).rowcount or 0
+            if kind in ("", "announcement"):
+                await _receipts_read(session, principal.subject_id, list((await session.scalars(
+                    select(InboxItemRow.record_id).where(
+                        InboxItemRow.owner_id == principal.subject_id, InboxItemRow.read_at.is_(None),
+                        InboxItemRow.record_type == "announcement"))).all()), now)
+            return (await session.execute(stmt.values(read_at=now))).rowcount or 0
