@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 VERIFY = "spot_checks:verify"
 SAMPLED_ROLES = frozenset({"rep"})  # whose follow-ups are checked
 VERIFIER_ROLE = "sales_admin"  # 销售管理专员
+CENT = Decimal("0.01")
 
 
 class SpotChecksUseCases(ActivitiesUseCasesBase):
@@ -125,7 +127,7 @@ class SpotChecksUseCases(ActivitiesUseCasesBase):
             if finding.verdict is spot_checks.Verdict.FALSE:
                 # the fine in force for the rep's unit now (unit_policies' falsified fine, 虚报)
                 fine = (await self._policies(session, row.org_path)).report.fine(Infraction.FALSIFIED)
-                row.fine, row.currency = fine.amount, fine.currency
+                row.fine, row.currency = fine.amount.quantize(CENT), fine.currency
                 manager_id = await session.scalar(select(directory_users.c.manager_id).where(
                     directory_users.c.user_id == row.owner_id)) or ""
             await self._emit_check(session, "verified", row, principal, now, manager_id)
@@ -163,6 +165,6 @@ class SpotChecksUseCases(ActivitiesUseCasesBase):
             for r in (await session.scalars(reports)).all():
                 fine = (await self._policies(session, r.org_path)).report.fine(Infraction.FALSIFIED)
                 entries.append(spot_checks.LedgerEntry(r.owner_id, "daily_report", r.id, r.falsified_at,
-                                                       str(fine.amount), fine.currency))
+                                                       str(fine.amount.quantize(CENT)), fine.currency))
         return sorted(entries, key=lambda e: (e.found_at, e.record_id))
 
