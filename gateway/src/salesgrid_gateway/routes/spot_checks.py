@@ -48,7 +48,7 @@ SPOT_CHECK = obj(id=STRING, follow_up_id=STRING, week=STRING, rep_id=STRING, ver
 
 
 def describe(api: OpenApi) -> None:
-    t = "spot checks"
+    t = "spot_checks"
     api.operation("/v1/spot-checks", "get", "Weekly follow-up spot checks: mine=true the caller's queue, else "
                   "those of reps in the caller's activities scope", tag=t,
                   response=obj(items={"type": "array", "items": SPOT_CHECK}, next_cursor=STRING),
