@@ -20,7 +20,11 @@ from salesgrid.contracts.v1 import documents_pb2 as dpb
 from salesgrid.contracts.v1 import documents_pb2_grpc as dpb_grpc
 from salesgrid.events.v1.contracts_events_pb2 import ContractsDocumentPrinted
 from salesgrid.events.v1.envelope_pb2 import Envelope
+from salesgrid.events.v1.customers_events_pb2 import CustomerRecordState
 from salesgrid_common.clock import FakeClock
+from salesgrid_common.events.consumer import apply_once
+from salesgrid_common.events.envelope import EventMeta, build_envelope, unpack
+from salesgrid_contracts.customer_names import customer_names_subscription
 from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.events.tables import outbox
 from salesgrid_contracts.app import DEFINITION, MIGRATIONS
@@ -212,3 +216,23 @@ async def test_contracts_print_from_the_standard_template_once_approved(world: W
     assert code == grpc.StatusCode.NOT_FOUND
     assert [(e.kind, e.subject_id, e.copy_number) for e in await printed_events(w)] == [
         ("contract", contract.id, 0), ("contract", contract.id, 1)]
+
+
+async def test_documents_name_the_customer_from_customers_events(world: World) -> None:
+    w = world
+    sub = customer_names_subscription()
+    for version, name in ((2, "杭州星辰科技有限公司"), (1, "旧名称有限公司")):  # the older state arrives late
+        envelope = build_envelope("salesgrid.customers.customer.updated", "customers", CustomerRecordState(
+            customer_id="cust-1", legal_name=name, version=version), EventMeta(aggregate_id="cust-1", org_path=TEAM),
+            w.clock(), aggregate_version=version)
+        route = sub.route(envelope.type)
+        assert route is not None and route[0] is not None
+        await apply_once(w.running.app.ctx.sessions, sub.name, envelope, route[1],  # type: ignore[attr-defined]
+                         unpack(envelope, route[0]))
+    contract = await approved_contract(w)
+    printed = await w.docs.PrintContract(dpb.PrintContractRequest(contract_id=contract.id), metadata=w.tokens["rep-1"])
+    assert "杭州星辰科技有限公司" in text_of(printed.content)
+    paid = await w.docs.PrintReceipt(dpb.PrintReceiptRequest(receipt_id=(await receipt(w, contract)).id),
+                                     metadata=w.tokens["rep-1"])  # no payer stated: the customer paid
+    text = text_of(paid.content)
+    assert "杭州星辰科技有限公司" in text and "旧名称有限公司" not in text

@@ -13,6 +13,7 @@ from salesgrid_common.exports.wiring import export_background, export_jobs
 from salesgrid_common.scheduling import every
 from salesgrid_common.service import ServiceContext, ServiceDefinition
 
+from salesgrid_contracts.customer_names import customer_names_subscription
 from salesgrid_contracts.exports import EXPORTERS
 from salesgrid_contracts.merges import customer_merges_subscription
 from salesgrid_contracts.models import Base
@@ -53,4 +54,5 @@ def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
 
 
 DEFINITION = ServiceDefinition(name="contracts", register=register, background=background,
-                               subscriptions=lambda ctx: [customer_merges_subscription()], metadata=Base.metadata)
+                               subscriptions=lambda ctx: [customer_merges_subscription(),
+                                                          customer_names_subscription()], metadata=Base.metadata)

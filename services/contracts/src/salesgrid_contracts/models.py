@@ -209,6 +209,15 @@ class ReceiptAllocationRow(Base):
     amount: Mapped[Decimal]
 
 
+class CustomerName(Base):
+    """Customers' legal names from customers' events (customer_names.py), for printed documents."""
+
+    __tablename__ = "customer_names"
+    customer_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    legal_name: Mapped[str] = mapped_column(String(300))
+    updated_at: Mapped[datetime]
+
+
 class DocumentCounter(Base):
     """Last printed-document number per (kind, branch, year): receipts are numbered without gaps."""
 

@@ -38,6 +38,8 @@ def test_receipt_numbers_are_per_branch_and_year_and_parse_back() -> None:
 
 def test_payer_is_required_and_bounded() -> None:
     assert documents.check_payer_name("  王芳 ") == "王芳"
+    assert documents.check_payer_name("", "杭州星辰科技有限公司") == "杭州星辰科技有限公司"  # the customer pays
+    assert documents.check_payer_name("王芳", "杭州星辰科技有限公司") == "王芳"  # as stated at the counter
     for bad in ("", "   ", "x" * 201):
         with pytest.raises(ValidationFailed) as caught:
             documents.check_payer_name(bad)

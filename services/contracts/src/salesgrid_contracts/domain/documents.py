@@ -55,9 +55,12 @@ def receipt_branch(contract_number: str) -> str:
     return parse_contract_number(contract_number, "contract_number").branch_code
 
 
-def check_payer_name(value: str) -> str:
-    """The payer (交款人) printed on a receipt; required at the first print."""
-    return require_text(value, "payer_name", max_length=MAX_PAYER_NAME)
+def check_payer_name(value: str, customer_name: str | None = None) -> str:
+    """The payer (交款人) printed on a receipt: as given at the first print, else the customer's
+    legal name; one of them is required."""
+    if (value or "").strip() or not customer_name:
+        return require_text(value, "payer_name", max_length=MAX_PAYER_NAME)
+    return customer_name[:MAX_PAYER_NAME]
 
 
 def check_contract_printable(status: str, template_id: str | None) -> None:

@@ -23,6 +23,7 @@ from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.ids import new_id
 from salesgrid_common.localtime import unit_calendar
 from salesgrid_contracts import models, pdf
+from salesgrid_contracts.customer_names import legal_name
 from salesgrid_contracts.domain import documents
 from salesgrid_contracts.domain.documents import Document, DocumentKind, Letterhead
 from salesgrid_contracts.domain.numbering import next_sequence
@@ -118,9 +119,9 @@ class DocumentsUseCases(ContractsUseCasesBase):
             if original is not None:
                 printed = await self._reprint(original, now)
             else:
-                payer = documents.check_payer_name(payer_name)
                 contract = await session.get(models.Contract, receipt.contract_id)
                 assert contract is not None
+                payer = documents.check_payer_name(payer_name, await legal_name(session, contract.customer_id))
                 branch = documents.receipt_branch(contract.number)
                 issued_on = (await unit_calendar(session, contract.org_unit_id)).today(now)
                 number = documents.format_receipt_number(
@@ -153,7 +154,7 @@ class DocumentsUseCases(ContractsUseCasesBase):
                           line.total.amount) for line in domain.lines]
                 document = documents.contract_document(
                     number=row.number, template_name=template.name, template_version=template.version,
-                    customer=row.customer_id, owner=await self._person(session, row.owner_id),
+                    customer=await legal_name(session, row.customer_id) or row.customer_id, owner=await self._person(session, row.owner_id),
                     start_date=row.start_date.isoformat(), end_date=row.end_date.isoformat(), currency=row.currency,
                     lines=lines, total=row.total, terms=row.terms, revision=row.revision)
                 printed = await self._store(session, principal, document, subject_id=row.id, revision=row.revision,
