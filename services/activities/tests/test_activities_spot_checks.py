@@ -5,6 +5,7 @@ falsification ledger, which the rep's manager reads within scope and the rep's i
 manager's receive; only the assignee decides, once."""
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -84,7 +85,8 @@ async def test_weekly_spot_checks_fines_and_ledger(database_url: str, nats_url: 
         assert sorted((r.rep_id, r.week, r.population) for r in rounds) == [("rep-a", "2026-W09", 0),
                                                                             ("rep-b", "2026-W09", 0)]
         clock.advance(timedelta(hours=2))  # 01:00 Monday 9 March in Shanghai
-        assert await uc.draw_spot_checks() == 4  # rep-a: 3 of his 6 W10 follow-ups; rep-b: his only one
+        # two replicas at once: rep-a gets 3 of his 6 W10 follow-ups, rep-b his only one, once
+        assert sum(await asyncio.gather(uc.draw_spot_checks(), uc.draw_spot_checks())) == 4
         assert await uc.draw_spot_checks() == 0  # each week is drawn once
         async with running.app.ctx.sessions() as session:
             rounds = (await session.scalars(select(SpotCheckRoundRow).where(SpotCheckRoundRow.week == "2026-W10"))).all()

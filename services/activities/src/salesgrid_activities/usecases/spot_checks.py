@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.activities_events_pb2 import ActivitiesSpotCheck
@@ -64,9 +65,12 @@ class SpotChecksUseCases(ActivitiesUseCasesBase):
             verifier = spot_checks.choose_verifier(rep.user_id, rep.org_path, week, admins)
             if verifier is None:
                 continue
-            assigned += await self._draw_week(rep.user_id, rep.org_path, week, verifier,
-                                              calendar.day_bounds(monday)[0],
-                                              calendar.day_bounds(monday + timedelta(days=6))[1], now)
+            try:
+                assigned += await self._draw_week(rep.user_id, rep.org_path, week, verifier,
+                                                  calendar.day_bounds(monday)[0],
+                                                  calendar.day_bounds(monday + timedelta(days=6))[1], now)
+            except IntegrityError:  # another replica drew this week first (the round's key is unique)
+                continue
         return assigned
 
     async def _draw_week(self, rep_id: str, rep_path: str, week: str, verifier: str, start: datetime,
