@@ -27,7 +27,8 @@ from salesgrid_common.events.envelope import EventMeta, build_envelope, unpack
 from salesgrid_contracts.customer_names import customer_names_subscription
 from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.events.tables import outbox
-from salesgrid_contracts.app import DEFINITION, MIGRATIONS
+from salesgrid_contracts.app import DEFINITION, MIGRATIONS, documents_for
+from salesgrid_contracts.domain.documents import Letterhead
 from salesgrid_contracts.settings import ContractsSettings
 from salesgrid_dev.testing import TestKeys, bearer, field_violations, principal, run_service
 from sqlalchemy import select
@@ -236,3 +237,32 @@ async def test_documents_name_the_customer_from_customers_events(world: World) -
                                      metadata=w.tokens["rep-1"])  # no payer stated: the customer paid
     text = text_of(paid.content)
     assert "杭州星辰科技有限公司" in text and "旧名称有限公司" not in text
+
+
+async def test_copies_keep_the_originals_letterhead_and_each_revision_has_its_original(world: World) -> None:
+    w = world
+    contract = await approved_contract(w)
+    paid = await receipt(w, contract)
+    await w.docs.PrintReceipt(dpb.PrintReceiptRequest(receipt_id=paid.id, payer_name="甲"), metadata=w.tokens["rep-1"])
+    first = await w.docs.PrintContract(dpb.PrintContractRequest(contract_id=contract.id), metadata=w.tokens["rep-1"])
+    # the company renames itself: new originals carry the new name, copies the one they copy
+    documents_for(w.running.app.ctx).letterhead = Letterhead("新名称集团有限公司")  # type: ignore[attr-defined]
+    copy = await w.docs.PrintReceipt(dpb.PrintReceiptRequest(receipt_id=paid.id), metadata=w.tokens["rep-1"])
+    assert copy.copy_number == 1 and "上海示范销售有限公司" in text_of(copy.content)
+    assert "新名称集团有限公司" not in text_of(copy.content)
+
+    amended = await w.api.AmendContract(pb.AmendContractRequest(
+        id=contract.id, lines=[pb.ContractLineInput(product_id=contract.lines[0].product_id, quantity="5")]),
+        metadata=w.tokens["rep-1"])
+    assert amended.proposed.revision == 2
+    # while the amendment waits, the version in force is what prints (a copy of its original)
+    waiting = await w.docs.PrintContract(dpb.PrintContractRequest(contract_id=contract.id), metadata=w.tokens["rep-1"])
+    assert (waiting.document.revision, waiting.copy_number) == (1, 1)
+    await w.api.ApproveContract(pb.ContractDecisionRequest(id=contract.id), metadata=w.tokens["mgr-1"])
+    second = await w.docs.PrintContract(dpb.PrintContractRequest(contract_id=contract.id), metadata=w.tokens["rep-1"])
+    assert (second.document.revision, second.copy_number, second.document.number) == (2, 0, contract.number)
+    assert second.document.id != first.document.id
+    text = text_of(second.content)
+    assert "5,000.00" in text and "新名称集团有限公司" in text and "COPY" not in text
+    listed = await w.docs.ListDocuments(dpb.ListDocumentsRequest(subject_id=contract.id), metadata=w.tokens["rep-1"])
+    assert [(d.revision, d.copies) for d in listed.documents] == [(1, 1), (2, 0)]

@@ -36,12 +36,17 @@ def usecases_for(ctx: ServiceContext) -> ContractsUseCases:
     return ctx.extras["usecases"]
 
 
+def documents_for(ctx: ServiceContext) -> DocumentsUseCases:
+    if "documents" not in ctx.extras:
+        settings = ctx.settings_as(ContractsSettings)
+        letterhead = Letterhead(settings.company_name, settings.company_address, settings.company_phone)
+        ctx.extras["documents"] = DocumentsUseCases(ctx.sessions, ctx.outbox, ctx.clock, letterhead)
+    return ctx.extras["documents"]
+
+
 def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
     contracts_pb2_grpc.add_ContractsServicer_to_server(ContractsServicer(usecases_for(ctx)), server)
-    settings = ctx.settings_as(ContractsSettings)
-    letterhead = Letterhead(settings.company_name, settings.company_address, settings.company_phone)
-    documents_pb2_grpc.add_DocumentsServicer_to_server(
-        DocumentsServicer(DocumentsUseCases(ctx.sessions, ctx.outbox, ctx.clock, letterhead)), server)
+    documents_pb2_grpc.add_DocumentsServicer_to_server(DocumentsServicer(documents_for(ctx)), server)
     return [*(service.full_name for pb2 in (contracts_pb2, documents_pb2)
               for service in pb2.DESCRIPTOR.services_by_name.values()),
             register_exports(server, export_jobs(ctx, "contracts", EXPORTERS))]
