@@ -125,6 +125,11 @@ async def test_weekly_spot_checks_fines_and_ledger(database_url: str, nats_url: 
         assert (await api.VerifySpotCheck(pb.VerifySpotCheckRequest(id=other.id, verdict="true"),
                                           metadata=who["adm"])).fine == ""
 
+        # the rep's manager sees his reps' checks and findings (not assigned to him)
+        seen = (await api.ListSpotChecks(pb.ListSpotChecksRequest(verdict="false"), metadata=who["mgr"])).spot_checks
+        assert [(c.id, c.rep_id, c.note) for c in seen] == [(target.id, "rep-a", "客户表示当天未见面")]
+        assert list((await api.ListSpotChecks(pb.ListSpotChecksRequest(assigned_to_me=True),
+                                              metadata=who["mgr"])).spot_checks) == []
         ledger = await api.GetFalsificationLedger(pb.GetFalsificationLedgerRequest(), metadata=who["mgr"])
         assert sorted((e.rep_id, e.kind, e.record_id, e.fine) for e in ledger.entries) == [
             ("rep-a", "daily_report", "rep-a-dr", "80.00"), ("rep-a", "follow_up", target.follow_up_id, "80.00")]
