@@ -3,7 +3,6 @@ publisher's scope, deliver through the inbox (from the service's own event), rea
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,15 +32,6 @@ class Receipts:
     announcement_id: str
     counts: announcements.ReadCounts
     receipts: list[AnnouncementReceiptRow]
-
-
-async def mark_receipt_read(session: AsyncSession, announcement_id: str, user_id: str, now: datetime
-                            ) -> AnnouncementReceiptRow | None:
-    """The recipient's receipt, read now unless it already was; None if he is no recipient."""
-    receipt = await session.get(AnnouncementReceiptRow, (announcement_id, user_id))
-    if receipt is not None and receipt.read_at is None:
-        receipt.read_at = now
-    return receipt
 
 
 class AnnouncementsUseCases(ActivitiesUseCasesBase):
