@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salesgrid_common.auth import Principal, scope_filter
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
-from salesgrid_common.directory import get_user
+from salesgrid_common.directory import directory_users
 from salesgrid_common.errors import NotFound, ValidationFailed
 from salesgrid_common.ids import new_id
 from salesgrid_common.paging import Page, sorted_keyset_page
@@ -32,10 +32,14 @@ async def deliver(session: AsyncSession, notice: inbox.Notice, *, event_id: str,
     record's path for its owner when the replica does not know him yet). Returns items written."""
     if not notice.record_id:
         return 0
+    paths: dict[str, str] = {}
+    recipients = list(notice.recipients)
+    for start in range(0, len(recipients), 1000):  # one query per thousand (an announcement reaches many)
+        paths.update((await session.execute(select(directory_users.c.user_id, directory_users.c.org_path).where(
+            directory_users.c.user_id.in_(recipients[start:start + 1000])))).tuples().all())
     written = 0
-    for recipient in notice.recipients:
-        person = await get_user(session, recipient)
-        path = person.org_path if person else (owner_org_path if recipient == notice.subject_owner_id else "")
+    for recipient in recipients:
+        path = paths.get(recipient) or (owner_org_path if recipient == notice.subject_owner_id else "")
         session.add(InboxItemRow(id=new_id(), owner_id=recipient, org_path=path, kind=notice.kind,
                                  title=notice.title, record_type=notice.record_type, record_id=notice.record_id,
                                  subject_owner_id=notice.subject_owner_id, event_id=event_id,
