@@ -13,6 +13,9 @@ from sqlalchemy.orm import Session
 from salesgrid_common.events.envelope import EventMeta, build_envelope, subject_for
 from salesgrid_common.events.tables import outbox
 from salesgrid_common.events.versions import next_aggregate_version
+from salesgrid_common.tracing import tracer
+
+_TRACER = tracer(__name__)
 
 _WAKE_KEY = "salesgrid_outbox_wake"
 
@@ -54,16 +57,19 @@ class Outbox:
         """Add an event to the session's current transaction; returns the event id. The event
         carries the aggregate's next version (see events.versions)."""
         version = await next_aggregate_version(session, meta.aggregate_id) if meta.aggregate_id else 0
-        envelope = build_envelope(event_type, self.producer, payload, meta, occurred_at, version)
-        await session.execute(
-            insert(outbox).values(
-                event_id=envelope.event_id,
-                subject=subject_for(event_type, self.region),
-                envelope=envelope.SerializeToString(),
-                created_at=occurred_at,
-                attempts=0,
+        # The envelope carries this span's context: the relay's publish span is its child.
+        with _TRACER.start_as_current_span(f"outbox record {event_type}", attributes={
+                "messaging.destination.name": event_type, "salesgrid.aggregate_id": meta.aggregate_id}):
+            envelope = build_envelope(event_type, self.producer, payload, meta, occurred_at, version)
+            await session.execute(
+                insert(outbox).values(
+                    event_id=envelope.event_id,
+                    subject=subject_for(event_type, self.region),
+                    envelope=envelope.SerializeToString(),
+                    created_at=occurred_at,
+                    attempts=0,
+                )
             )
-        )
         session.sync_session.info[_WAKE_KEY] = self.signal
         return envelope.event_id
 
