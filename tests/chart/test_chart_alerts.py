@@ -45,9 +45,7 @@ def test_alerts_cover_red_event_bus_and_restarts(rendered: dict[str, list[dict[s
                         for slo in ("gateway_availability", "gateway_latency", "event_projection")}
     for group in groups:
         for rule in group["rules"]:
-            # raw series of this release only; alerts on recorded SLIs read what was recorded so
-            if "record" in rule or not rule["expr"].lstrip("( ").startswith("salesgrid:"):
-                assert 'namespace="salesgrid"' in rule["expr"], rule.get("alert") or rule["record"]
+            assert 'namespace="salesgrid"' in rule["expr"], rule.get("alert") or rule["record"]
             if "alert" in rule:
                 assert rule["labels"]["severity"] in {"warning", "critical"}
     assert not by_kind(rendered["default"], "PrometheusRule"), "only with the Prometheus Operator"
