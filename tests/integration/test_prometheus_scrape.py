@@ -99,19 +99,21 @@ def test_every_rule_and_panel_metric_is_scraped(platform: Platform, api: httpx.C
     day = business_day(api, admin_token)
 
     # Every ServiceMonitor's target is scraped and up, labelled as in the cluster.
-    expected = {component_of(m) for m in monitoring.service_monitors}
-    up = {r["metric"]["component"]: r["value"][1] for r in instant(prometheus, 'up{namespace="salesgrid"}')}
-    assert up == {component: "1" for component in expected}
-
+    expected = {component: "1" for component in (component_of(m) for m in monitoring.service_monitors)}
     moved: dict[str, float] = {}
+    up: dict[str, str] = {}
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:  # scraped every second, rules evaluated every second
+        up = {r["metric"]["component"]: r["value"][1] for r in instant(prometheus, 'up{namespace="salesgrid"}')}
         moved = {name: value(prometheus, query) - before[name] for name, query in COUNTERS.items()}
-        problems = missing_series(prometheus, monitoring)
-        if not problems and all(moved[name] >= wanted(day) for name, wanted in EXPECTED.items()):
+        if up == expected and all(moved[name] >= wanted(day) for name, wanted in EXPECTED.items()) \
+                and not missing_series(prometheus, monitoring):
             break
         time.sleep(1)
-    assert missing_series(prometheus, monitoring) == []
+    targets = httpx.get(f"{prometheus.url}/api/v1/targets", timeout=10).json()["data"]["activeTargets"]
+    assert up == expected, [(t["labels"].get("component"), t["health"], t["lastError"]) for t in targets]
+    problems = missing_series(prometheus, monitoring)
+    assert problems == [], "\n".join(problems)
     assert {name: moved[name] >= wanted(day) for name, wanted in EXPECTED.items()} == {name: True for name in EXPECTED}, moved
 
 COUNTERS = {
