@@ -9,7 +9,8 @@ import threading
 import time
 from pathlib import Path
 
-from salesgrid_dev.platform import ADMIN_LOGIN, ADMIN_PASSWORD, Platform, Ports, operator_settings
+from salesgrid_dev.monitoring import prometheus_binary, prometheus_wanted
+from salesgrid_dev.platform import ADMIN_LOGIN, ADMIN_PASSWORD, Platform, Ports, operator_settings, settings_for
 from salesgrid_dev.processes import PortInUse
 from salesgrid_dev.seed import DEMO_PASSWORD, seed_demo
 from salesgrid_dev.seed_book import seed_book
@@ -22,7 +23,9 @@ def main() -> int:
     parser.add_argument("--port-base", type=int, default=int(os.environ.get("SALESGRID_PORT_BASE", "8080")))
     options = parser.parse_args()
     settings = operator_settings(env_file=Path(os.environ.get("SALESGRID_ENV_FILE", ".env")))
-    platform = Platform(Path(options.data).resolve(), Ports.from_base(options.port_base), settings=settings)
+    wanted = prometheus_wanted(settings_for("runner", settings))
+    platform = Platform(Path(options.data).resolve(), Ports.from_base(options.port_base), settings=settings,
+                        with_prometheus=wanted and prometheus_binary() is not None)
     try:
         platform.start()
     except PortInUse as exc:
@@ -50,7 +53,13 @@ def main() -> int:
               f"sup111, rep1111, rep1112, rep2111 …" + (" (seeded now)" if demo.logins else ""))
         print(f"  data and logs: {platform.data_dir}   —  Ctrl-C stops everything")
         print(f"  supervisor: crashed processes restart with back-off; http://127.0.0.1:{platform.ports.runner}"
-              f"/readyz and /metrics\n", flush=True)
+              f"/readyz and /metrics", flush=True)
+        if platform.prometheus is not None:
+            print(f"  prometheus: {platform.prometheus.url}  (scrapes every process as the Helm chart's "
+                  f"ServiceMonitors do, with its alert rules; SALESGRID_RUNNER__PROMETHEUS=false to skip)", flush=True)
+        elif wanted:
+            print("  prometheus: not installed (Debian: apt-get install prometheus), so not started", flush=True)
+        print(flush=True)
         # Scheduled online backups (SQLite backup API) while the platform runs, newest 7 kept.
         every = float(os.environ.get("SALESGRID_BACKUP_HOURS", "24")) * 3600
         while not stop.wait(every):

@@ -118,6 +118,12 @@ def prometheus_binary() -> str | None:
     return shutil.which("prometheus")
 
 
+def prometheus_wanted(runner_settings: Mapping[str, str]) -> bool:
+    """`make run` starts Prometheus unless the runner's setting SALESGRID_PROMETHEUS (given as
+    SALESGRID_RUNNER__PROMETHEUS in .env or the environment) is false."""
+    return runner_settings.get("SALESGRID_PROMETHEUS", "true").strip().lower() not in ("false", "0", "no", "off")
+
+
 class PrometheusServer:
     """Debian's prometheus scraping the embedded platform, its data and config under `data_dir`."""
 
