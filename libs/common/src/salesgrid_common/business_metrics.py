@@ -5,8 +5,8 @@ total). Names follow Prometheus conventions (`_total` is added by the client lib
 label has a bounded set of values: outcome won|lost, an ISO-4217 code (else "other"), an export's
 entity (one per exporter a service declares).
 
-Imports write no event per job, so their counters are incremented by the import runner itself
-(`count_import_rows`)."""
+Imports write no event per job, so their counters are incremented by the customers import runner
+itself after each batch commits (`count_import_rows`, `count_import_completed`)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -89,3 +89,8 @@ def count_import_rows(created: int, failed: int) -> None:
     """A committed import batch (customers' import runner)."""
     IMPORT_ROWS.labels("created").inc(max(created, 0))
     IMPORT_ROWS.labels("failed").inc(max(failed, 0))
+
+
+def count_import_completed() -> None:
+    """An import job marked done (by the one replica whose update did it)."""
+    IMPORTS_COMPLETED.inc()

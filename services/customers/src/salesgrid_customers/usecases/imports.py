@@ -11,6 +11,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth import Principal, principal_from_claims
+from salesgrid_common.business_metrics import count_import_completed, count_import_rows
 from salesgrid_common.ids import new_id
 from salesgrid_common.paging import keyset_page
 from salesgrid_customers import models
@@ -141,6 +142,8 @@ class ImportsMixin(CustomersUseCasesBase):
         nothing half-written. Rows are claimed with SKIP LOCKED on PostgreSQL, so replicas share
         a job. None once the job has no pending row left."""
         acting = principal_from_claims(job.claims)
+        created = 0
+        finished = False
         async with self.sessions() as session, session.begin():
             query = (select(models.ImportRow).where(
                 models.ImportRow.job_id == job.id, models.ImportRow.status == imports.RowStatus.PENDING)
@@ -151,20 +154,28 @@ class ImportsMixin(CustomersUseCasesBase):
             if not pending:
                 done = await session.scalar(select(func.count()).select_from(models.ImportRow).where(
                     models.ImportRow.job_id == job.id, models.ImportRow.status == imports.RowStatus.PENDING))
-                if not done:
-                    await session.execute(update(models.ImportJob).where(models.ImportJob.id == job.id).values(
+                if not done:  # only the replica that marks the job done counts it
+                    marked = await session.execute(update(models.ImportJob).where(
+                        models.ImportJob.id == job.id, models.ImportJob.status != imports.ImportStatus.DONE).values(
                         status=imports.ImportStatus.DONE, finished_at=self.clock()))
-                return None
-            created = 0
+                    finished = marked.rowcount == 1
             for staged in pending:
                 outcome = await self._import_row(session, job.id, acting, staged)
                 created += "customer_id" in outcome
                 await session.execute(update(models.ImportRow).where(models.ImportRow.id == staged.id).values(
                     **{"status": imports.RowStatus.CREATED, **outcome}))
                 await asyncio.sleep(0)  # SQLite runs on the loop: let reads in between rows
-            await session.execute(update(models.ImportJob).where(models.ImportJob.id == job.id).values(
-                status=imports.ImportStatus.RUNNING, processed=models.ImportJob.processed + len(pending),
-                created=models.ImportJob.created + created, failed=models.ImportJob.failed + len(pending) - created))
+            if pending:
+                await session.execute(update(models.ImportJob).where(models.ImportJob.id == job.id).values(
+                    status=imports.ImportStatus.RUNNING, processed=models.ImportJob.processed + len(pending),
+                    created=models.ImportJob.created + created,
+                    failed=models.ImportJob.failed + len(pending) - created))
+        # Committed: the business counters (salesgrid_common.business_metrics).
+        if not pending:
+            if finished:
+                count_import_completed()
+            return None
+        count_import_rows(created=created, failed=len(pending) - created)
         return created
 
     async def _import_row(self, session: AsyncSession, job_id: str, acting: Principal,
