@@ -96,7 +96,7 @@ def missing_series(prometheus: PrometheusServer, monitoring: ChartMonitoring) ->
 def test_every_rule_and_panel_metric_is_scraped(platform: Platform, api: httpx.Client, admin_token: str,
                                                 prometheus: PrometheusServer, monitoring: ChartMonitoring) -> None:
     before = {name: value(prometheus, query) for name, query in COUNTERS.items()}
-    day = business_day(api, admin_token)
+    day = business_day(api, admin_token, platform)
 
     # Every ServiceMonitor's target is scraped and up, labelled as in the cluster.
     expected = {component: "1" for component in (component_of(m) for m in monitoring.service_monitors)}

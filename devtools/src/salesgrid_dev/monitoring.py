@@ -6,6 +6,7 @@ relabelings (e.g. `component`); the PrometheusRule's groups are loaded as rule f
 operator sees here is what the cluster's Prometheus would see, minus Kubernetes."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -41,8 +42,6 @@ class ChartMonitoring:
 
 def render_chart_monitoring(chart: Path = CHART, values: Mapping[str, Any] | None = None) -> ChartMonitoring:
     """The chart's monitoring objects, rendered by the real Helm engine (helm-python-sdk)."""
-    import json
-
     import helm_python
 
     given = {"monitoring": {"prometheusOperator": {"enabled": True}}, **(values or {})}
@@ -61,7 +60,10 @@ def render_chart_monitoring(chart: Path = CHART, values: Mapping[str, Any] | Non
                     os.environ[key] = value
     docs = [doc for path, text in sorted(files.items()) if path.endswith(".yaml")
             for doc in yaml.safe_load_all(text) if doc]
-    kind = lambda name: [d for d in docs if d.get("kind") == name]  # noqa: E731
+
+    def kind(name: str) -> list[dict[str, Any]]:
+        return [d for d in docs if d.get("kind") == name]
+
     (rule,) = kind("PrometheusRule")
     dashboards = {name: json.loads(text) for cm in kind("ConfigMap") for name, text in (cm.get("data") or {}).items()
                   if name.endswith(".json")}

@@ -7,10 +7,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 
-from salesgrid_dev.api import WIN_FACTS, auth, created, gate_facts, org_unit, person, poll, root_unit
+from salesgrid_dev.api import WIN_FACTS, auth, created, gate_facts, org_unit, person, poll, replicated, root_unit
 
 
 @dataclass
@@ -23,9 +24,9 @@ class Day:
     exports: int = 0
 
 
-def business_day(api: httpx.Client, admin_token: str, wait_replicated: object = None) -> Day:
-    """`wait_replicated(user_ids)`: waits until contracts' directory replica knows the people
-    (approval routing walks the management chain there)."""
+def business_day(api: httpx.Client, admin_token: str, platform: Any) -> Day:
+    """`platform`: the running Platform (contracts' directory replica must know the people
+    before a contract is submitted: approval routing walks the management chain there)."""
     tag = uuid.uuid4().hex[:8]
     day = Day()
     branch = org_unit(api, admin_token, root_unit(api, admin_token)["id"], f"Obs branch {tag}", code=f"o{tag}",
@@ -62,8 +63,7 @@ def business_day(api: httpx.Client, admin_token: str, wait_replicated: object = 
     created(api.post(f"/v1/opportunities/{lost_id}/lost", headers=rep, json={"reason": "price"}), 200)
     day.lost += 1
 
-    if callable(wait_replicated):
-        wait_replicated([manager_id, rep_id])
+    replicated(platform, admin_token, [manager_id, rep_id])
     contract = poll(lambda: (r := api.post("/v1/contracts", headers=rep, json={
         "opportunity_id": won_id, "branch_code": "OB", "start_date": today.isoformat(),
         "end_date": (today + timedelta(days=365)).isoformat()})).status_code == 201 and r.json())
