@@ -57,6 +57,9 @@ def main() -> int:
         if platform.prometheus is not None:
             print(f"  prometheus: {platform.prometheus.url}  (scrapes every process as the Helm chart's "
                   f"ServiceMonitors do, with its alert rules; SALESGRID_RUNNER__PROMETHEUS=false to skip)", flush=True)
+        elif platform.prometheus_error:
+            print(f"  prometheus: did not start ({platform.prometheus_error}); see {platform.data_dir / 'prometheus'}",
+                  flush=True)
         elif wanted:
             print("  prometheus: not installed (Debian: apt-get install prometheus), so not started", flush=True)
         print(flush=True)

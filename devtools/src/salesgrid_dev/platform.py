@@ -91,6 +91,7 @@ class Platform:
     # does when it is installed, unless SALESGRID_RUNNER__PROMETHEUS=false.
     with_prometheus: bool = False
     prometheus: "PrometheusServer | None" = None
+    prometheus_error: str = ""  # why it did not start (the platform runs on without it)
 
     @property
     def gateway_url(self) -> str:
@@ -231,7 +232,13 @@ class Platform:
                 self.start_service(service)
             self.start_gateway()
             if self.with_prometheus:
-                self.start_prometheus()
+                try:
+                    self.start_prometheus()
+                except Exception as exc:  # noqa: BLE001 - the platform runs without it
+                    self.prometheus_error = str(exc) or type(exc).__name__
+                    if self.prometheus is not None:
+                        self.prometheus.stop()
+                    self.prometheus = None
         except BaseException:
             self.stop()
             raise
