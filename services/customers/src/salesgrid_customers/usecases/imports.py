@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from itertools import islice
 from typing import IO, Any, TypeVar
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth import Principal, principal_from_claims
@@ -24,6 +24,7 @@ from salesgrid_customers.importfiles import read_rows
 from salesgrid_customers.owners import owners_of
 
 from salesgrid_customers.usecases._support import AddressInput, CustomersUseCasesBase
+from salesgrid_customers.usecases.bulk_create import BulkCreateMixin
 
 
 IMPORT_STAGE_BATCH = 1000  # staged rows per insert (and per trip to a worker thread to parse them)
@@ -64,7 +65,7 @@ def principal_claims(principal: Principal) -> dict[str, Any]:
             "ipal": list(principal.ip_allowlist)}
 
 
-class ImportsMixin(CustomersUseCasesBase):
+class ImportsMixin(BulkCreateMixin):
     """CustomersUseCases: imports."""
 
     async def start_import(self, principal: Principal, fmt: str, spool: IO[bytes]) -> models.ImportJob:
@@ -151,7 +152,9 @@ class ImportsMixin(CustomersUseCasesBase):
             if session.bind.dialect.name != "sqlite":
                 query = query.with_for_update(skip_locked=True)
             pending = (await session.scalars(query)).all()
-            if not pending:
+            if pending:
+                created = await self._import_pending(session, job, acting, pending)
+            else:
                 done = await session.scalar(select(func.count()).select_from(models.ImportRow).where(
                     models.ImportRow.job_id == job.id, models.ImportRow.status == imports.RowStatus.PENDING))
                 if not done:  # only the replica that marks the job done counts it
@@ -159,23 +162,36 @@ class ImportsMixin(CustomersUseCasesBase):
                         models.ImportJob.id == job.id, models.ImportJob.status != imports.ImportStatus.DONE).values(
                         status=imports.ImportStatus.DONE, finished_at=self.clock()))
                     finished = marked.rowcount == 1
-            for staged in pending:
-                outcome = await self._import_row(session, job.id, acting, staged)
-                created += "customer_id" in outcome
-                await session.execute(update(models.ImportRow).where(models.ImportRow.id == staged.id).values(
-                    **{"status": imports.RowStatus.CREATED, **outcome}))
-                await asyncio.sleep(0)  # SQLite runs on the loop: let reads in between rows
-            if pending:
-                await session.execute(update(models.ImportJob).where(models.ImportJob.id == job.id).values(
-                    status=imports.ImportStatus.RUNNING, processed=models.ImportJob.processed + len(pending),
-                    created=models.ImportJob.created + created,
-                    failed=models.ImportJob.failed + len(pending) - created))
         # Committed: the business counters (salesgrid_common.business_metrics).
         if not pending:
             if finished:
                 count_import_completed()
             return None
         count_import_rows(created=created, failed=len(pending) - created)
+        return created
+
+    async def _import_pending(self, session: AsyncSession, job: models.ImportJob, acting: Principal,
+                              pending: Sequence[models.ImportRow]) -> int:
+        """The claimed rows' outcomes and the job's counters, in the caller's transaction: the
+        customers created."""
+        bulk = await self._create_batch(session, acting, pending)  # the rows the rules simply accept
+        if bulk:  # written first: a later row's "duplicate of row N" finds them
+            rows = models.ImportRow.__table__
+            await session.execute(update(rows).where(rows.c.id == bindparam("row_id")).values(
+                status=imports.RowStatus.CREATED, customer_id=bindparam("new_customer_id")), [
+                {"row_id": row_id, "new_customer_id": outcome["customer_id"]} for row_id, outcome in bulk.items()])
+        created = len(bulk)
+        for staged in pending:
+            if staged.id in bulk:
+                continue
+            outcome = await self._import_row(session, job.id, acting, staged)  # refused or name taken
+            created += "customer_id" in outcome
+            await session.execute(update(models.ImportRow).where(models.ImportRow.id == staged.id).values(
+                **{"status": imports.RowStatus.CREATED, **outcome}))
+            await asyncio.sleep(0)  # SQLite runs on the loop: let reads in between rows
+        await session.execute(update(models.ImportJob).where(models.ImportJob.id == job.id).values(
+            status=imports.ImportStatus.RUNNING, processed=models.ImportJob.processed + len(pending),
+            created=models.ImportJob.created + created, failed=models.ImportJob.failed + len(pending) - created))
         return created
 
     async def _import_row(self, session: AsyncSession, job_id: str, acting: Principal,
