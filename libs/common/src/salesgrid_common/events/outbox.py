@@ -74,23 +74,25 @@ class Outbox:
         session.sync_session.info[_WAKE_KEY] = self.signal
         return envelope.event_id
 
-
     async def record_new_aggregates(self, session: AsyncSession, event_type: str,
                                     events: Sequence[tuple[Message, EventMeta]], occurred_at: datetime) -> list[str]:
         """Add one event per aggregate that did not exist before this transaction (a bulk
         create): each carries version 1, and the whole batch costs two statements. Should an
         aggregate id already have a version, the insert fails (IntegrityError) and nothing of
         the batch is written."""
-        envelopes = [build_envelope(event_type, self.producer, payload, meta, occurred_at, 1)
-                     for payload, meta in events]
-        if not envelopes:
+        if not events:
             return []
-        await session.execute(insert(aggregate_versions), [
-            {"aggregate_id": meta.aggregate_id, "version": 1} for _, meta in events])
-        subject = subject_for(event_type, self.region)
-        await session.execute(insert(outbox), [
-            {"event_id": e.event_id, "subject": subject, "envelope": e.SerializeToString(), "created_at": occurred_at,
-             "attempts": 0} for e in envelopes])
+        # One span for the batch; every envelope carries its context (see record).
+        with _TRACER.start_as_current_span(f"outbox record {event_type}", attributes={
+                "messaging.destination.name": event_type, "messaging.batch.message_count": len(events)}):
+            envelopes = [build_envelope(event_type, self.producer, payload, meta, occurred_at, 1)
+                         for payload, meta in events]
+            await session.execute(insert(aggregate_versions), [
+                {"aggregate_id": meta.aggregate_id, "version": 1} for _, meta in events])
+            subject = subject_for(event_type, self.region)
+            await session.execute(insert(outbox), [
+                {"event_id": e.event_id, "subject": subject, "envelope": e.SerializeToString(),
+                 "created_at": occurred_at, "attempts": 0} for e in envelopes])
         session.sync_session.info[_WAKE_KEY] = self.signal
         return [e.event_id for e in envelopes]
 
