@@ -5,6 +5,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any
 
 from google.protobuf.message import Message
@@ -74,20 +75,24 @@ def policy_of(row: models.PoolPolicyRow) -> pool.PoolPolicy:
     return pool.PoolPolicy(**{name: getattr(row, name) for name in POLICY_FIELDS})
 
 
-def new_customer_row(customer: Customer, org_path: str, created_by: str, now: datetime) -> models.Customer:
-    """The row of a customer just created (owned by customer.owner_id, whose unit is org_path)."""
+def new_customer_values(customer: Customer, org_path: str, created_by: str, now: datetime) -> dict[str, Any]:
+    """The column values of a customer just created (owned by customer.owner_id, of unit org_path)."""
     point = customer.address.point if customer.address else None
-    return models.Customer(
+    return dict(
         id=customer.id, legal_name=customer.legal_name, normalised_name=customer.normalised_name,
         credit_code=customer.credit_code, industry=customer.industry,
         address_text=customer.address.text if customer.address else None,
         latitude=point.latitude if point else None, longitude=point.longitude if point else None,
         tier=customer.tier.value, tags=list(customer.tags), source=customer.source, owner_id=customer.owner_id,
-        org_path=org_path, assigned_at=now, active=True, version=1, created_by=created_by,
-        created_at=now, updated_at=now)
+        org_path=org_path, previous_owner_id=None, released_at=None, assigned_at=now, active=True, version=1,
+        created_by=created_by, created_at=now, updated_at=now)
 
 
-def state_payload(row: models.Customer) -> CustomerRecordState:
+def new_customer_row(customer: Customer, org_path: str, created_by: str, now: datetime) -> models.Customer:
+    return models.Customer(**new_customer_values(customer, org_path, created_by, now))
+
+
+def state_payload(row: models.Customer | SimpleNamespace) -> CustomerRecordState:
     """The customer's state as its `created`/`updated` events carry it."""
     return CustomerRecordState(
         customer_id=row.id, legal_name=row.legal_name, credit_code=row.credit_code or "", tier=row.tier,
