@@ -20,7 +20,7 @@ from salesgrid_dev.promql import Selector, parse
 from salesgrid_dev.traffic import business_day
 
 # Metrics the chart reads that no Salesgrid process exports (and where they come from).
-EXTERNAL = {"kube_pod_container_status_restarts_total": "kube-state-metrics", "up": "Prometheus itself"}
+EXTERNAL = {"kube_pod_container_status_restarts_total": "kube-state-metrics"}
 STRUCTURAL = ("__name__", "namespace", "component")  # the labels a scrape job attaches
 GRAFANA_VARIABLES = {"namespace": "salesgrid", "component": ".+"}
 
