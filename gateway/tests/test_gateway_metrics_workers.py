@@ -30,13 +30,17 @@ def test_metrics_are_the_sum_over_the_workers() -> None:
          f"127.0.0.1:{port}", "--workers", "2", "salesgrid_gateway.app:create_app()"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        wait_for_port(port, 30, gateway, "gateway")
+        wait_for_port(port, 60, gateway, "gateway")
+        # The workers load the app after the port is bound: wait (on another route) until they answer.
+        deadline = time.monotonic() + 60
+        while httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=60).status_code != 200:
+            assert time.monotonic() < deadline
         for _ in range(REQUESTS):  # a new connection each: the workers share them
-            with httpx.Client() as client:
+            with httpx.Client(timeout=30) as client:
                 assert client.get(f"http://127.0.0.1:{port}/healthz", headers={"Connection": "close"}).status_code == 200
         scrapes = []
         for _ in range(6):
-            with httpx.Client() as client:
+            with httpx.Client(timeout=30) as client:
                 scrapes.append(healthz_count(client.get(f"http://127.0.0.1:{port}/metrics").text))
             time.sleep(0.05)
         assert scrapes == [REQUESTS] * len(scrapes)
