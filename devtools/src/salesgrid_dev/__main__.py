@@ -9,11 +9,12 @@ import threading
 import time
 from pathlib import Path
 
-from salesgrid_dev.monitoring import prometheus_binary, prometheus_wanted
+from salesgrid_dev.monitoring import prometheus_binary, prometheus_wanted, runner_flag
 from salesgrid_dev.platform import ADMIN_LOGIN, ADMIN_PASSWORD, Platform, Ports, operator_settings, settings_for
-from salesgrid_dev.processes import PortInUse
+from salesgrid_dev.processes import CHILD_OPTIONS, PortInUse, ensure_free
 from salesgrid_dev.seed import DEMO_PASSWORD, seed_demo
 from salesgrid_dev.seed_book import seed_book
+from salesgrid_dev.spans import SpanReceiver
 
 
 def main() -> int:
@@ -23,12 +24,25 @@ def main() -> int:
     parser.add_argument("--port-base", type=int, default=int(os.environ.get("SALESGRID_PORT_BASE", "8080")))
     options = parser.parse_args()
     settings = operator_settings(env_file=Path(os.environ.get("SALESGRID_ENV_FILE", ".env")))
-    wanted = prometheus_wanted(settings_for("runner", settings))
-    platform = Platform(Path(options.data).resolve(), Ports.from_base(options.port_base), settings=settings,
-                        with_prometheus=wanted and prometheus_binary() is not None)
+    runner = settings_for("runner", settings)
+    wanted = prometheus_wanted(runner)
+    data_dir = Path(options.data).resolve()
+    spans = None
     try:
+        # Spans of every process into <data>/logs/spans.jsonl (unless traces go elsewhere).
+        if runner_flag(runner, "TRACES") and not settings.get("SALESGRID_OTLP_ENDPOINT"):
+            ensure_free(options.port_base + 32, "span receiver")
+            (data_dir / "logs").mkdir(parents=True, exist_ok=True)
+            spans = SpanReceiver(data_dir / "logs" / "spans.jsonl", port=options.port_base + 32)
+            spans.popen_options = CHILD_OPTIONS
+            spans.start()
+            settings = {**settings, "SALESGRID_OTLP_ENDPOINT": spans.endpoint}
+        platform = Platform(data_dir, Ports.from_base(options.port_base), settings=settings,
+                            with_prometheus=wanted and prometheus_binary() is not None)
         platform.start()
     except PortInUse as exc:
+        if spans is not None:
+            spans.stop()
         print(f"salesgrid: {exc}", file=sys.stderr)
         return 2
     platform.supervise(on_event=lambda line: print(line, file=sys.stderr, flush=True))
@@ -62,6 +76,9 @@ def main() -> int:
                   flush=True)
         elif wanted:
             print("  prometheus: not installed (Debian: apt-get install prometheus), so not started", flush=True)
+        if spans is not None:
+            print(f"  traces: every process's spans in {spans.path} (grep a trace id: a traceparent you send is "
+                  f"continued); SALESGRID_RUNNER__TRACES=false to skip", flush=True)
         print(flush=True)
         # Scheduled online backups (SQLite backup API) while the platform runs, newest 7 kept.
         every = float(os.environ.get("SALESGRID_BACKUP_HOURS", "24")) * 3600
@@ -73,6 +90,8 @@ def main() -> int:
     finally:
         print("stopping…", flush=True)
         platform.stop()
+        if spans is not None:
+            spans.stop()
     return 0
 
 

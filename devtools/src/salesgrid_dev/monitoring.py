@@ -120,10 +120,15 @@ def prometheus_binary() -> str | None:
     return shutil.which("prometheus")
 
 
+def runner_flag(runner_settings: Mapping[str, str], name: str) -> bool:
+    """A switch of the runner's own (SALESGRID_RUNNER__<NAME> in .env or the environment), on
+    unless false/0/no/off."""
+    return runner_settings.get(f"SALESGRID_{name}", "true").strip().lower() not in ("false", "0", "no", "off")
+
+
 def prometheus_wanted(runner_settings: Mapping[str, str]) -> bool:
-    """`make run` starts Prometheus unless the runner's setting SALESGRID_PROMETHEUS (given as
-    SALESGRID_RUNNER__PROMETHEUS in .env or the environment) is false."""
-    return runner_settings.get("SALESGRID_PROMETHEUS", "true").strip().lower() not in ("false", "0", "no", "off")
+    """`make run` starts Prometheus unless SALESGRID_RUNNER__PROMETHEUS is false."""
+    return runner_flag(runner_settings, "PROMETHEUS")
 
 
 class PrometheusServer:

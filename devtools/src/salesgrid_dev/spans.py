@@ -4,7 +4,8 @@ check who is whose parent.
 
 The receiver runs in its own process (`python -m salesgrid_dev.spans PORT FILE`, one JSON line per
 span): a gRPC server's threads in the test process would break the fork of every process the
-platform starts afterwards."""
+platform starts afterwards. `make run` starts one too, so a trace can be followed on this machine
+(`grep <trace id> .run/logs/spans.jsonl`)."""
 from __future__ import annotations
 
 import json
@@ -79,13 +80,15 @@ class SpanReceiver:
         self.path = path
         self.port = port or free_port()
         self.process: subprocess.Popen[bytes] | None = None
+        self.popen_options: dict[str, Any] = {}  # the embedded runner passes CHILD_OPTIONS
 
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> "SpanReceiver":
-        self.process = subprocess.Popen([sys.executable, "-m", "salesgrid_dev.spans", str(self.port), str(self.path)])
+        self.process = subprocess.Popen([sys.executable, "-m", "salesgrid_dev.spans", str(self.port), str(self.path)],
+                                        **self.popen_options)
         wait_for_port(self.port, 15, self.process, "span receiver")
         return self
 
