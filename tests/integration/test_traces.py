@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import nats
@@ -58,7 +59,10 @@ def test_a_partner_request_is_one_trace_through_gateway_service_outbox_relay_and
     reply = api.post("/v1/customers", headers={**auth(admin_token), "traceparent": f"00-{trace_id}-{partner_span}-01"},
                      json={"legal_name": f"追踪{uuid.uuid4().hex[:8]}有限公司"})
     assert reply.status_code == 201, reply.text
-    consumers = asyncio.run(consumers_of(f"nats://127.0.0.1:{platform.ports.nats}", "SALESGRID_CUSTOMERS", EVENT))
+    # In a thread of its own: another test's browser driver may keep an event loop running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        consumers = pool.submit(asyncio.run, consumers_of(f"nats://127.0.0.1:{platform.ports.nats}",
+                                                          "SALESGRID_CUSTOMERS", EVENT)).result(timeout=30)
     assert {"analytics", "webhooks"} <= {name.split("-")[0] for name in consumers}, consumers
 
     def consumed_by(found: list[ReceivedSpan]) -> set[str]:
