@@ -69,7 +69,7 @@ def bearer_from(metadata: dict[str, str]) -> str | None:
 PrincipalCheck = Callable[[Principal], Awaitable[None]]
 
 
-class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc ships no types
+class ServerInterceptor(grpc.aio.ServerInterceptor):
     """`checks` run after the token verified: each raises a DomainError to refuse the caller
     (e.g. a user deactivated since the token was issued)."""
 
