@@ -19,6 +19,7 @@ from salesgrid_common.currencies import parse_amount, validate_currency
 from salesgrid_common.errors import DomainError, ValidationFailed
 
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+COLUMN_PREFIX = "cf_"  # list query parameters, export filters and columns, import columns: cf_<key>
 LABEL_MAX = 200
 TEXT_MAX = 1000
 OPTION_MAX = 100  # characters of one option

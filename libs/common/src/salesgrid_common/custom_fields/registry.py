@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salesgrid.events.v1.custom_field_events_pb2 import CustomFieldDefinitionChanged
 from salesgrid_common.auth import Principal
 from salesgrid_common.clock import Clock
-from salesgrid_common.custom_fields.definitions import (FieldDefinition, FieldType, change_definition, filter_token,
+from salesgrid_common.custom_fields.definitions import (COLUMN_PREFIX, FieldDefinition, FieldType, change_definition, filter_token,
                                                         index_tokens, make_definition, merge_values, user_keys)
 from salesgrid_common.custom_fields.tables import custom_field_definitions as defs_t
 from salesgrid_common.custom_fields.tables import custom_field_values as values_t
@@ -24,7 +24,6 @@ from salesgrid_common.events.outbox import Outbox
 
 MANAGE = "custom_fields:manage"
 READ = "custom_fields:read"
-FILTER_PREFIX = "cf_"  # list query parameters, export filters and import columns: cf_<key>
 
 
 @dataclass(frozen=True)

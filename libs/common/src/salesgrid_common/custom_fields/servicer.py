@@ -1,31 +1,16 @@
 """The salesgrid.common.v1.CustomFields servicer every service owning custom-field entities
-registers, and the Struct <-> dict conversion of values on its records."""
+registers."""
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import grpc
-from google.protobuf import json_format
-from google.protobuf.struct_pb2 import Struct
 
 from salesgrid.common.v1 import custom_fields_pb2 as pb
 from salesgrid.common.v1 import custom_fields_pb2_grpc as pb_grpc
 from salesgrid_common.auth import caller
 from salesgrid_common.custom_fields.registry import CustomFieldRegistry
 from salesgrid_common.protos import to_timestamp
-
-
-def values_from(struct: Struct, present: bool = True) -> dict[str, Any] | None:
-    """A request's custom_fields (None when the message field is unset: nothing to change)."""
-    return json_format.MessageToDict(struct) if present else None
-
-
-def set_values(target: Struct, values: Mapping[str, Any] | None) -> None:
-    """Fill a record message's custom_fields (always present, {} when the record has none)."""
-    target.SetInParent()
-    if values:
-        target.update(dict(values))
 
 
 def definition_pb(row: Any, values_stored: int = 0) -> pb.FieldDefinition:

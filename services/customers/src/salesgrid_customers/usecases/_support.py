@@ -16,6 +16,8 @@ from salesgrid.events.v1.customers_events_pb2 import CustomerRecordState, Custom
 from salesgrid_common.actors import system_actor
 from salesgrid_common.auth import Principal, scope_filter
 from salesgrid_common.clock import Clock
+from salesgrid_common.custom_fields.registry import apply_values
+from salesgrid_common.custom_fields.structs import struct_of
 from salesgrid_common.customer_merges import survivor_of
 from salesgrid_common.db import SessionFactory
 from salesgrid_common.directory import get_user
@@ -40,6 +42,9 @@ KEY_POSTINGS = 300  # rows read per candidate key
 EVENT_PREFIX = "salesgrid.customers.customer."
 
 SYSTEM_ACTOR = system_actor("customers")
+
+CUSTOMER_FIELDS = "customers"  # the custom-field entities of this service
+CONTACT_FIELDS = "contacts"
 
 
 @dataclass(frozen=True)
@@ -138,7 +143,8 @@ class CustomersUseCasesBase:
             customer_id=row.id, legal_name=row.legal_name, credit_code=row.credit_code or "", tier=row.tier,
             owner_id=row.owner_id or "", org_path=row.org_path, version=row.version, tags=row.tags,
             industry=row.industry or "", has_location=row.latitude is not None and row.longitude is not None,
-            latitude=row.latitude or 0.0, longitude=row.longitude or 0.0))
+            latitude=row.latitude or 0.0, longitude=row.longitude or 0.0,
+            custom_fields=struct_of(row.custom_fields)))
 
     async def _load(self, session: AsyncSession, principal: Principal, customer_id: str, permission: str,
                     shared: ColumnElement[bool]) -> models.Customer:
@@ -216,7 +222,8 @@ class CustomersUseCasesBase:
 
     async def _create(self, session: AsyncSession, principal: Principal, *, legal_name: str, credit_code: str,
                       industry: str, address: AddressInput | None, tier: str, tags: Sequence[str], source: str,
-                      owner_id: str, cap_held: bool = False) -> tuple[models.Customer, DuplicateReport]:
+                      owner_id: str, cap_held: bool = False,
+                      custom_fields: Mapping[str, Any] | None = None) -> tuple[models.Customer, DuplicateReport]:
         """The create rules, shared by single creates and import rows. cap_held: a customer the
         caller takes himself counts against his pool policy's cap on customers held (imports)."""
         now = self.clock()
@@ -234,6 +241,7 @@ class CustomersUseCasesBase:
                                          f"is {policy.max_customers_per_rep}", "owner_id")
         report = await self._duplicates(session, customer.normalised_name, customer.credit_code, None)
         self._block_duplicates(report)
+        values = await apply_values(session, CUSTOMER_FIELDS, customer.id, {}, custom_fields, creating=True)
         point = customer.address.point if customer.address else None
         row = models.Customer(
             id=customer.id, legal_name=customer.legal_name, normalised_name=customer.normalised_name,
@@ -242,7 +250,7 @@ class CustomersUseCasesBase:
             latitude=point.latitude if point else None, longitude=point.longitude if point else None,
             tier=customer.tier.value, tags=list(customer.tags), source=customer.source, owner_id=owner,
             org_path=org_path, assigned_at=now, active=True, version=1, created_by=principal.subject_id,
-            created_at=now, updated_at=now)
+            created_at=now, updated_at=now, custom_fields=values)
         session.add(row)
         await self._flush_unique_name(session)
         await self._write_name_keys(session, row.id, row.normalised_name)
