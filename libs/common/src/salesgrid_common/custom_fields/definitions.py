@@ -300,6 +300,23 @@ def filter_token(definition: FieldDefinition, raw: str, field: str) -> str:
     return index_tokens(definition, normalise_value(definition, raw, field))[0]
 
 
+def cell_text(value: Any) -> str:
+    """A stored value as one export cell, in the form an import reads back (cf_<key> columns)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Mapping):
+        return f"{value['amount']} {value['currency']}"
+    if isinstance(value, list):
+        return "|".join(value)
+    return str(value)
+
+
+def custom_filters(filters: Mapping[str, str]) -> dict[str, str]:
+    """key -> value of the cf_<key> entries of a filter map (export filters, query parameters)."""
+    return {name.removeprefix(COLUMN_PREFIX): value for name, value in filters.items()
+            if name.startswith(COLUMN_PREFIX)}
+
+
 def parse_text(definition: FieldDefinition, raw: str, field: str) -> Any:
     """A value from a text cell (imports): empty is no value; otherwise normalised by type."""
     return None if not raw.strip() else normalise_value(definition, raw, field)

@@ -80,7 +80,7 @@ async def apply_values(session: AsyncSession, entity: str, record_id: str, curre
 
 
 async def filter_clauses(session: AsyncSession, entity: str, id_column: Any, filters: Mapping[str, str],
-                         prefix: str = "custom_fields") -> list[ColumnElement[bool]]:
+                         prefix: str = "custom_fields.") -> list[ColumnElement[bool]]:
     """One `id IN (index lookup)` clause per filter (all must match). A filter on an archived
     field still works: its values are kept."""
     if not filters:
@@ -90,10 +90,10 @@ async def filter_clauses(session: AsyncSession, entity: str, id_column: Any, fil
     for key, raw in sorted(filters.items()):
         definition = by_key.get(key)
         if definition is None:
-            problems.append((f"{prefix}.{key}", "is not a custom field of this record"))
+            problems.append((f"{prefix}{key}", "is not a custom field of this record"))
             continue
         try:
-            token = filter_token(definition, raw, f"{prefix}.{key}")
+            token = filter_token(definition, raw, f"{prefix}{key}")
         except ValidationFailed as error:
             problems += error.violations
             continue
