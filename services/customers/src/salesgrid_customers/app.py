@@ -8,8 +8,8 @@ from typing import Any
 
 import grpc
 from salesgrid.customers.v1 import customers_pb2, customers_pb2_grpc, share_requests_pb2, share_requests_pb2_grpc
-from salesgrid_common.custom_fields.registry import CustomFieldRegistry, EntitySpec
-from salesgrid_common.custom_fields.servicer import register as register_custom_fields
+from salesgrid_common.custom_fields.registry import EntitySpec
+from salesgrid_common.custom_fields.wiring import register_custom_fields
 from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.exports.jobs import ExportJobs
 from salesgrid_common.exports.servicer import register as register_exports
@@ -29,6 +29,7 @@ from salesgrid_customers.settings import CustomersSettings
 from salesgrid_customers.usecases import CustomersUseCases
 from salesgrid_customers.usecases.share_requests import ShareRequestUseCases
 
+CUSTOM_FIELD_ENTITIES = (EntitySpec("customers"), EntitySpec("contacts"))
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # shipped inside the package
 
 
@@ -49,20 +50,14 @@ def exports_for(ctx: ServiceContext) -> ExportJobs:
     return ctx.extras["exports"]
 
 
-def custom_fields_for(ctx: ServiceContext) -> CustomFieldRegistry:
-    if "custom_fields" not in ctx.extras:
-        ctx.extras["custom_fields"] = CustomFieldRegistry("customers", ctx.sessions, ctx.reader, ctx.outbox, ctx.clock,
-                                                          [EntitySpec("customers"), EntitySpec("contacts")])
-    return ctx.extras["custom_fields"]  # type: ignore[no-any-return]
-
-
 def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
     customers_pb2_grpc.add_CustomersServicer_to_server(CustomersServicer(usecases_for(ctx)), server)
     share_requests_pb2_grpc.add_ShareRequestsServicer_to_server(
         ShareRequestsServicer(ShareRequestUseCases(usecases_for(ctx))), server)
     return [*(service.full_name for pb2 in (customers_pb2, share_requests_pb2)
               for service in pb2.DESCRIPTOR.services_by_name.values()),
-            register_exports(server, exports_for(ctx)), register_custom_fields(server, custom_fields_for(ctx))]
+            register_exports(server, exports_for(ctx)), 
+            register_custom_fields(server, ctx, "customers", CUSTOM_FIELD_ENTITIES)]
 
 
 def subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:

@@ -43,7 +43,7 @@ class Customer(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime] = mapped_column(index=True)  # "recently updated" order
     # Custom field values by key (salesgrid_common.custom_fields; filtered through its value index).
-    custom_fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(JSON, server_default="{}")
 
 
 class CustomerNameKey(Base):
@@ -65,7 +65,7 @@ class Contact(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
-    custom_fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(JSON, server_default="{}")
 
 
 class Share(Base):

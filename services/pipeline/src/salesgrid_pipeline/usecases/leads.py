@@ -236,7 +236,8 @@ class LeadsMixin(PipelineUseCasesBase):
                 raise Conflict(f"the lead changed while converting; customer {customer.customer_id} was created, "
                                "create the opportunity on it", "id")
             opportunity = await self._insert_opportunity(
-                session, principal, replace(data, customer_id=customer.customer_id), owner, org_path, now)
+                session, principal, replace(data, customer_id=customer.customer_id), owner, org_path, now,
+                enforce_required=False)
             self._lead_store(row, plan.lead, org_path, now)
             await self._emit(session, "lead.converted", PipelineLeadState(
                 lead_id=row.id, company_name=row.company_name, status=row.status, owner_id=row.owner_id,
