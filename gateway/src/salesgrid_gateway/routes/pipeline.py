@@ -19,6 +19,7 @@ from salesgrid_gateway.openapi import (
     query_param,
 )
 from salesgrid_gateway.problems import ApiProblem
+from salesgrid_gateway.routes.custom_fields import CUSTOM_FIELD_FILTER, custom_field_filters
 from salesgrid_gateway.routes.common import (
     expected_version,
     json_body,
@@ -53,7 +54,7 @@ def list_opportunities() -> Response:
     reply = call(_pipeline().ListOpportunities, pb.ListOpportunitiesRequest(
         owner_id=request.args.get("owner_id", ""), customer_id=request.args.get("customer_id", ""),
         status=request.args.get("status", ""), stage=request.args.get("stage", ""), page_size=page_size(),
-        page_token=request.args.get("cursor", "")))
+        page_token=request.args.get("cursor", ""), custom_fields=custom_field_filters()))
     return jsonify(page([to_json(o) for o in reply.opportunities], reply.next_page_token))
 
 
@@ -303,9 +304,10 @@ FACT = obj(["code"], code=STRING, amount=MONEY, date={"type": "string", "format"
            visits=obj(visits={"type": "array", "items": obj(["activity_id", "kind"], activity_id=STRING,
                                                              kind={"enum": ["call", "email", "meeting", "visit"]})}))
 FACTS = {"type": "array", "items": FACT, "description": "typed facts; set exactly one value field per fact"}
+CUSTOM_FIELDS = {"$ref": "#/components/schemas/CustomFields"}
 OPPORTUNITY = obj(id=STRING, customer_id=STRING, name=STRING, owner_id=STRING, org_path=STRING, amount=MONEY,
                   expected_close_date=STRING, stage=STRING, status=STRING, probability=INTEGER, facts=FACTS,
-                  commit={"type": "boolean"}, version=STRING)
+                  commit={"type": "boolean"}, version=STRING, custom_fields=CUSTOM_FIELDS)
 DECIMAL = {"type": "string", "description": "decimal string"}
 QUOTE = obj(id=STRING, opportunity_id=STRING, version=INTEGER, currency=STRING, status=STRING, subtotal=DECIMAL,
             discount_total=DECIMAL, total=DECIMAL, lines={"type": "array", "items": obj(
@@ -324,17 +326,18 @@ def describe(api: OpenApi) -> None:
                       amount=MONEY, expected_close_date={"type": "string", "format": "date"}, owner_id=STRING,
                       competitors={"type": "array", "items": obj(["name"], name=STRING, strengths=STRING, price=MONEY)},
                       products={"type": "array", "items": obj(["product_id"], product_id=STRING, quantity=STRING)},
-                      stage_model={"type": "string", "description": "business line's model code; empty: default"}))
+                      stage_model={"type": "string", "description": "business line's model code; empty: default"},
+                      custom_fields=CUSTOM_FIELDS))
     api.operation("/v1/opportunities", "get", "List opportunities in scope (cursor paging)", tag=t, parameters=[
         query_param("owner_id"), query_param("customer_id"), query_param("status"), query_param("stage"),
-        query_param("limit", INTEGER), query_param("cursor")])
+        query_param("limit", INTEGER), query_param("cursor"), CUSTOM_FIELD_FILTER])
     api.operation("/v1/opportunities/{opportunity_id}", "get", "Read an opportunity", tag=t, response=OPPORTUNITY,
                   parameters=opp)
     api.operation("/v1/opportunities/{opportunity_id}", "patch",
                   "Change amount, expected close date or the forecast commit flag (If-Match required)", tag=t,
                   response=OPPORTUNITY, parameters=opp, request=obj(
                       amount=MONEY, expected_close_date={"type": "string", "format": "date"},
-                      commit={"type": "boolean"}))
+                      commit={"type": "boolean"}, custom_fields=CUSTOM_FIELDS))
     api.operation("/v1/quotes", "post", "Issue a quote version for an opportunity (supersedes the current one); "
                   "lines priced from the product catalogue", tag=t, status=201, response=QUOTE, request=obj(
                       ["opportunity_id", "lines"], opportunity_id=STRING, currency=STRING,
@@ -389,7 +392,9 @@ def describe(api: OpenApi) -> None:
                           required_facts={"type": "array", "items": obj(
                               ["code", "name", "type"], code=STRING, name=STRING,
                               type={"enum": ["amount", "date", "text", "organisations", "document", "visits"]},
-                              min_count=INTEGER, visit_kinds={"type": "array", "items": STRING})})}))
+                              min_count=INTEGER, visit_kinds={"type": "array", "items": STRING})},
+                          required_custom_fields={"type": "array", "items": STRING, "description":
+                                                  "opportunity custom fields that must hold a value to enter"})}))
     api.operation("/v1/stage-models/{code}", "get", "Read a stage model", tag=t, parameters=[path_param("code")])
     api.operation("/v1/leads", "post", "Create a lead (in the pool, or assigned with assign_to)", tag=t, status=201,
                   request=obj(["company_name"], company_name=STRING, contact_name=STRING, phone=STRING, email=STRING,
