@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from salesgrid_common.custom_fields.definitions import (FieldType, change_definition, filter_token, index_tokens,
-                                                        make_definition, merge_values, normalise_value, parse_text)
+from salesgrid_common.custom_fields.definitions import FieldType, change_definition, make_definition
+from salesgrid_common.custom_fields.values import filter_token, index_tokens, merge_values, normalise_value, parse_text
 from salesgrid_common.errors import ValidationFailed
 
 

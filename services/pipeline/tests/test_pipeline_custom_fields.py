@@ -15,7 +15,7 @@ from salesgrid.common.v1 import custom_fields_pb2 as cf
 from salesgrid.common.v1 import custom_fields_pb2_grpc as cf_grpc
 from salesgrid.common.v1 import exports_pb2 as ex
 from salesgrid.common.v1 import exports_pb2_grpc as ex_grpc
-from salesgrid.events.v1.pipeline_events_pb2 import PipelineGateViolated, PipelineOpportunityState
+from salesgrid.events.v1.pipeline_events_pb2 import PipelineGateViolated, PipelineLeadState, PipelineOpportunityState
 from salesgrid.pipeline.v1 import pipeline_pb2 as pb
 from salesgrid.pipeline.v1 import pipeline_pb2_grpc as pb_grpc
 from salesgrid_common.clock import FakeClock
@@ -149,3 +149,38 @@ async def test_opportunity_custom_fields_filters_events_and_gates(database_url: 
         assert other.stage == "proposal"
         kept = await api.GetOpportunity(pb.GetOpportunityRequest(id=deal.id), metadata=rep)
         assert json_format.MessageToDict(kept.custom_fields)["tender_no"] == "T-2026-17"
+
+
+async def test_lead_custom_fields_create_list_import_and_events(database_url: str, nats_url: str, test_keys,
+                                                                customers_service) -> None:  # noqa: F811
+    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=FakeClock(START),
+                           settings_cls=PipelineSettings, customers_addr=customers_service.address) as running:
+        api, fields = pb_grpc.PipelineStub(running.channel), cf_grpc.CustomFieldsStub(running.channel)
+        rep = bearer(test_keys.token(principal("rep-1", org_path="/c/r1/t1/", permissions=PERMS)))
+        admin = bearer(test_keys.token(principal("dir-1", org_path="/c/", permissions=ADMIN)))
+        await fields.DefineField(cf.DefineFieldRequest(entity="leads", key="channel", label="Channel", type="choice",
+                                                       options=["fair", "web"], required=True), metadata=admin)
+        await fields.DefineField(cf.DefineFieldRequest(entity="leads", key="met_on", label="Met on", type="date"),
+                                 metadata=admin)
+
+        error = await expect_error(api.CreateLead(pb.CreateLeadRequest(company_name="甲公司"), metadata=rep),
+                                   grpc.StatusCode.INVALID_ARGUMENT)
+        assert field_violations(error) == ["custom_fields.channel"]
+        lead = await api.CreateLead(pb.CreateLeadRequest(company_name="甲公司", custom_fields=struct(
+            channel="fair", met_on="2026-03-01")), metadata=rep)
+        assert json_format.MessageToDict(lead.custom_fields) == {"channel": "fair", "met_on": "2026-03-01"}
+        created = await payloads(running, "salesgrid.pipeline.lead.created", PipelineLeadState)
+        assert json_format.MessageToDict(created[-1].custom_fields)["channel"] == "fair"
+
+        imported = await api.ImportLeads(pb.ImportLeadsRequest(rows=[
+            pb.CreateLeadRequest(company_name="乙公司", custom_fields=struct(channel="web")),
+            pb.CreateLeadRequest(company_name="丙公司", custom_fields=struct(channel="tv")),
+            pb.CreateLeadRequest(company_name="丁公司")]), metadata=rep)
+        assert len(imported.created_lead_ids) == 1
+        assert [(e.row, e.column) for e in imported.errors] == [(2, "cf_channel"), (3, "cf_channel")]
+
+        async def names(**filters: str) -> list[str]:
+            found = await api.ListLeads(pb.ListLeadsRequest(custom_fields=filters), metadata=rep)
+            return sorted(lead.company_name for lead in found.leads)
+        assert await names(channel="web") == ["乙公司"]
+        assert await names(channel="fair", met_on="2026-03-01") == ["甲公司"]

@@ -19,7 +19,7 @@ from salesgrid_gateway.openapi import (
     query_param,
 )
 from salesgrid_gateway.problems import ApiProblem
-from salesgrid_gateway.routes.custom_fields import CUSTOM_FIELD_FILTER, custom_field_filters
+from salesgrid_gateway.routes.custom_fields import CUSTOM_FIELD_FILTER, FILTER_PREFIX, custom_field_filters
 from salesgrid_gateway.routes.common import (
     expected_version,
     json_body,
@@ -215,13 +215,14 @@ def import_leads() -> Response:
     if not records:
         raise ApiProblem(400, "the CSV file is empty: it needs a header row", errors=[{"field": "header", "message": "missing"}])
     header = [name.strip().lower() for name in records[0]]
-    unknown = [name for name in header if name not in IMPORT_COLUMNS]
+    unknown = [name for name in header if name not in IMPORT_COLUMNS and not name.startswith(FILTER_PREFIX)]
     duplicates = sorted({name for name in header if header.count(name) > 1})
     if unknown or duplicates or "company_name" not in header:
         problems = ([{"field": "header", "message": f"unknown column {name!r}"} for name in unknown]
                     + [{"field": "header", "message": f"column {name!r} appears twice"} for name in duplicates]
                     + ([] if "company_name" in header else [{"field": "header", "message": "company_name is required"}]))
-        raise ApiProblem(400, f"the header row must name columns among {', '.join(IMPORT_COLUMNS)}", errors=problems)
+        raise ApiProblem(400, f"the header row must name columns among {', '.join(IMPORT_COLUMNS)} or "
+                              f"{FILTER_PREFIX}<custom field key>", errors=problems)
     data = records[1:]
     if len(data) > IMPORT_MAX_ROWS:
         raise ApiProblem(413, f"an import holds at most {IMPORT_MAX_ROWS} rows; this file has {len(data)}: split it",
@@ -234,7 +235,10 @@ def import_leads() -> Response:
             continue
         values = {name: cell.strip() for name, cell in zip(header, cells)}
         amount, currency = values.pop("estimated_amount", ""), values.pop("currency", "")
+        custom = {name.removeprefix(FILTER_PREFIX): values.pop(name) for name in list(values)
+                  if name.startswith(FILTER_PREFIX)}
         lead = pb.CreateLeadRequest(**values)
+        lead.custom_fields.update({key: text for key, text in custom.items() if text})  # empty: no value
         if amount or currency:
             lead.estimated_amount.CopyFrom(pb.PipelineMoney(amount=amount, currency=currency))
         numbered.append((number, lead))
@@ -252,7 +256,7 @@ def import_leads() -> Response:
 def list_leads() -> Response:
     reply = call(_pipeline().ListLeads, pb.ListLeadsRequest(
         status=request.args.get("status", ""), owner_id=request.args.get("owner_id", ""), page_size=page_size(),
-        page_token=request.args.get("cursor", "")))
+        page_token=request.args.get("cursor", ""), custom_fields=custom_field_filters()))
     return jsonify(page([to_json(lead) for lead in reply.leads], reply.next_page_token))
 
 
@@ -399,9 +403,10 @@ def describe(api: OpenApi) -> None:
     api.operation("/v1/leads", "post", "Create a lead (in the pool, or assigned with assign_to)", tag=t, status=201,
                   request=obj(["company_name"], company_name=STRING, contact_name=STRING, phone=STRING, email=STRING,
                               region=STRING, industry=STRING, source=STRING, estimated_amount=MONEY,
-                              assign_to=STRING))
+                              assign_to=STRING, custom_fields=CUSTOM_FIELDS))
     api.operation("/v1/leads", "get", "List leads in scope (status=pool for the pool)", tag=t, parameters=[
-        query_param("status"), query_param("owner_id"), query_param("limit", INTEGER), query_param("cursor")])
+        query_param("status"), query_param("owner_id"), query_param("limit", INTEGER), query_param("cursor"),
+        CUSTOM_FIELD_FILTER])
     api.operation("/v1/leads/{lead_id}", "get", "Read a lead", tag=t, parameters=[path_param("lead_id")])
     api.operation("/v1/leads/{lead_id}/assign", "post", "Assign a lead to a rep", tag=t,
                   parameters=[path_param("lead_id")], request=obj(["rep_id"], rep_id=STRING))

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth import Principal, scope_filter
-from salesgrid_common.custom_fields.definitions import COLUMN_PREFIX, custom_filters
+from salesgrid_common.custom_fields.definitions import COLUMN_PREFIX
+from salesgrid_common.custom_fields.values import custom_filters
 from salesgrid_common.custom_fields.registry import filter_clauses
 from salesgrid_common.errors import ValidationFailed
 from salesgrid_common.exports.jobs import Exporter

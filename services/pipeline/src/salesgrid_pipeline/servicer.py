@@ -191,7 +191,8 @@ def lead_pb(row: models.Lead) -> pb.Lead:
         region=row.region, industry=row.industry, source=row.source, estimated_amount=amount, status=row.status,
         owner_id=row.owner_id, org_path=row.org_path, assigned_at=to_timestamp(row.assigned_at),
         last_followed_up_at=to_timestamp(row.last_followed_up_at), closed_reason=row.closed_reason,
-        closed_at=to_timestamp(row.closed_at), created_at=to_timestamp(row.created_at), created_by=row.created_by, version=row.version)
+        closed_at=to_timestamp(row.closed_at), created_at=to_timestamp(row.created_at), created_by=row.created_by, version=row.version,
+        custom_fields=struct_of(row.custom_fields))
 
 
 def violation_pb(row: models.GateViolation) -> pb.GateViolation:
@@ -281,14 +282,15 @@ class PipelineServicer(pb_grpc.PipelineServicer):
         fields = {name: getattr(request, name) for name in ("company_name", "contact_name", "phone", "email", "region",
                                                              "industry", "source")}
         amount = _money(request.estimated_amount, "estimated_amount") if request.HasField("estimated_amount") else None
-        return lead_pb(await self.uc.create_lead(caller(), fields, amount, request.assign_to))
+        return lead_pb(await self.uc.create_lead(caller(), fields, amount, request.assign_to, values_from(request)))
 
     async def GetLead(self, request: pb.GetLeadRequest, context: grpc.aio.ServicerContext) -> pb.Lead:
         return lead_pb(await self.uc.get_lead(caller(), request.id))
 
     async def ListLeads(self, request: pb.ListLeadsRequest, context: grpc.aio.ServicerContext) -> pb.ListLeadsResponse:
         rows, next_token = await self.uc.list_leads(caller(), status=request.status, owner_id=request.owner_id,
-                                                    page_size=request.page_size, after=request.page_token)
+                                                    page_size=request.page_size, after=request.page_token,
+                                                    custom_fields=dict(request.custom_fields))
         return pb.ListLeadsResponse(leads=[lead_pb(r) for r in rows], next_page_token=next_token)
 
     async def AssignLead(self, request: pb.AssignLeadRequest, context: grpc.aio.ServicerContext) -> pb.Lead:
@@ -351,7 +353,7 @@ class PipelineServicer(pb_grpc.PipelineServicer):
                           context: grpc.aio.ServicerContext) -> pb.ImportLeadsResponse:
         rows = [ImportRow(fields={name: getattr(r, name) for name in LEAD_TEXT_FIELDS},
                           estimated_amount=r.estimated_amount.amount, currency=r.estimated_amount.currency,
-                          assign_to=r.assign_to) for r in request.rows]
+                          assign_to=r.assign_to, custom_fields=values_from(r)) for r in request.rows]
         created, errors = await self.uc.import_leads(caller(), rows)
         return pb.ImportLeadsResponse(created_lead_ids=created, rows=len(rows), errors=[
             pb.ImportRowError(row=e.row, column=e.column, message=e.message) for e in errors])

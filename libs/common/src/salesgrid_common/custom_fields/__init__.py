@@ -1,7 +1,7 @@
 """Custom fields (自定义字段): administrators define typed fields on the records a service owns
 (customers, contacts, leads, opportunities, contracts).
 
-- definitions.py: the pure rules -- what a definition may be, how a value of each type is
+- definitions.py, values.py: the pure rules -- what a definition may be, how a value of each type is
   validated and stored (canonical JSON), how a value is indexed and filtered. No database.
 - tables.py: the definitions and the value index, in the database of each service owning an entity.
 - registry.py: defining, changing, archiving and deleting definitions (events

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salesgrid.events.v1.custom_field_events_pb2 import CustomFieldDefinitionChanged
 from salesgrid_common.auth import Principal
 from salesgrid_common.clock import Clock
-from salesgrid_common.custom_fields.definitions import (COLUMN_PREFIX, FieldDefinition, FieldType, change_definition, filter_token,
-                                                        index_tokens, make_definition, merge_values, user_keys)
+from salesgrid_common.custom_fields.definitions import FieldDefinition, FieldType, change_definition, make_definition
+from salesgrid_common.custom_fields.values import filter_token, index_tokens, merge_values, user_keys
 from salesgrid_common.custom_fields.tables import custom_field_definitions as defs_t
 from salesgrid_common.custom_fields.tables import custom_field_values as values_t
 from salesgrid_common.db import SessionFactory

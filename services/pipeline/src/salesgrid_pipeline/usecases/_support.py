@@ -177,4 +177,5 @@ class PipelineUseCasesBase:
         await self._emit(session, f"lead.{verb}", PipelineLeadState(
             lead_id=row.id, company_name=row.company_name, status=row.status, owner_id=row.owner_id,
             previous_owner_id=previous_owner, org_path=row.org_path, region=row.region, industry=row.industry,
-            closed_reason=row.closed_reason), row.id, row.org_path, principal, now)
+            closed_reason=row.closed_reason, custom_fields=struct_of(row.custom_fields)), row.id, row.org_path,
+            principal, now)
