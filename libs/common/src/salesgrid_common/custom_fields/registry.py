@@ -43,14 +43,20 @@ async def load_definitions(session: AsyncSession, entity: str) -> list[FieldDefi
     return [definition_of(r) for r in rows]
 
 
+def index_rows(entity: str, record_id: str, definitions: Sequence[FieldDefinition],
+               values: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The value-index rows of a record (bulk inserts of new records use them directly)."""
+    by_key = {d.key: d for d in definitions}
+    return [{"entity": entity, "key": key, "token": token, "record_id": record_id}
+            for key, value in values.items() if key in by_key
+            for token in sorted(set(index_tokens(by_key[key], value)))]
+
+
 async def write_index(session: AsyncSession, entity: str, record_id: str, definitions: Sequence[FieldDefinition],
                       values: Mapping[str, Any]) -> None:
     """Replace the record's index rows by those of `values` (same transaction as the record)."""
     await session.execute(delete(values_t).where(values_t.c.entity == entity, values_t.c.record_id == record_id))
-    by_key = {d.key: d for d in definitions}
-    rows = [{"entity": entity, "key": key, "token": token, "record_id": record_id}
-            for key, value in values.items() if key in by_key
-            for token in sorted(set(index_tokens(by_key[key], value)))]
+    rows = index_rows(entity, record_id, definitions, values)
     if rows:
         await session.execute(insert(values_t), rows)
 

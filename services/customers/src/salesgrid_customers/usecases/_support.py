@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
+from datetime import datetime
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any
 
 from google.protobuf.message import Message
@@ -27,7 +29,7 @@ from salesgrid_common.ids import new_id
 from salesgrid_customers import models
 from salesgrid_customers.domain import pool, sharing
 from salesgrid_customers.domain.access import Actor
-from salesgrid_customers.domain.customer import Address, Tier, make_customer, validate_address
+from salesgrid_customers.domain.customer import Address, Customer, Tier, make_customer, validate_address
 from salesgrid_customers.domain.dedup import (MAX_CANDIDATE_KEYS, CandidateCustomer, DuplicateProbe, DuplicateReport,
                                               candidate_keys, classify_matches)
 from salesgrid_customers.domain.search import index_keys
@@ -76,6 +78,35 @@ POLICY_FIELDS = tuple(f.name for f in fields(pool.PoolPolicy))
 
 def policy_of(row: models.PoolPolicyRow) -> pool.PoolPolicy:
     return pool.PoolPolicy(**{name: getattr(row, name) for name in POLICY_FIELDS})
+
+
+def new_customer_values(customer: Customer, org_path: str, created_by: str, now: datetime,
+                        custom_fields: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The column values of a customer just created (owned by customer.owner_id, of unit org_path)."""
+    point = customer.address.point if customer.address else None
+    return dict(
+        id=customer.id, legal_name=customer.legal_name, normalised_name=customer.normalised_name,
+        credit_code=customer.credit_code, industry=customer.industry,
+        address_text=customer.address.text if customer.address else None,
+        latitude=point.latitude if point else None, longitude=point.longitude if point else None,
+        tier=customer.tier.value, tags=list(customer.tags), source=customer.source, owner_id=customer.owner_id,
+        org_path=org_path, previous_owner_id=None, released_at=None, assigned_at=now, active=True, version=1,
+        created_by=created_by, created_at=now, updated_at=now, custom_fields=dict(custom_fields or {}))
+
+
+def new_customer_row(customer: Customer, org_path: str, created_by: str, now: datetime,
+                     custom_fields: Mapping[str, Any] | None = None) -> models.Customer:
+    return models.Customer(**new_customer_values(customer, org_path, created_by, now, custom_fields))
+
+
+def state_payload(row: models.Customer | SimpleNamespace) -> CustomerRecordState:
+    """The customer's state as its `created`/`updated` events carry it."""
+    return CustomerRecordState(
+        customer_id=row.id, legal_name=row.legal_name, credit_code=row.credit_code or "", tier=row.tier,
+        owner_id=row.owner_id or "", org_path=row.org_path, version=row.version, tags=row.tags,
+        industry=row.industry or "", has_location=row.latitude is not None and row.longitude is not None,
+        latitude=row.latitude or 0.0, longitude=row.longitude or 0.0,
+        custom_fields=struct_of(getattr(row, "custom_fields", None)))
 
 
 def _address(value: AddressInput | None) -> Address | None:
@@ -139,12 +170,7 @@ class CustomersUseCasesBase:
         return {**self.unit_policies, **{r.unit_id: policy_of(r) for r in stored}}
 
     async def _emit_state(self, session: AsyncSession, verb: str, row: models.Customer, principal: Principal) -> None:
-        await self._emit(session, verb, row, principal, CustomerRecordState(
-            customer_id=row.id, legal_name=row.legal_name, credit_code=row.credit_code or "", tier=row.tier,
-            owner_id=row.owner_id or "", org_path=row.org_path, version=row.version, tags=row.tags,
-            industry=row.industry or "", has_location=row.latitude is not None and row.longitude is not None,
-            latitude=row.latitude or 0.0, longitude=row.longitude or 0.0,
-            custom_fields=struct_of(row.custom_fields)))
+        await self._emit(session, verb, row, principal, state_payload(row))
 
     async def _load(self, session: AsyncSession, principal: Principal, customer_id: str, permission: str,
                     shared: ColumnElement[bool]) -> models.Customer:
@@ -242,15 +268,7 @@ class CustomersUseCasesBase:
         report = await self._duplicates(session, customer.normalised_name, customer.credit_code, None)
         self._block_duplicates(report)
         values = await apply_values(session, CUSTOMER_FIELDS, customer.id, {}, custom_fields, creating=True)
-        point = customer.address.point if customer.address else None
-        row = models.Customer(
-            id=customer.id, legal_name=customer.legal_name, normalised_name=customer.normalised_name,
-            credit_code=customer.credit_code, industry=customer.industry,
-            address_text=customer.address.text if customer.address else None,
-            latitude=point.latitude if point else None, longitude=point.longitude if point else None,
-            tier=customer.tier.value, tags=list(customer.tags), source=customer.source, owner_id=owner,
-            org_path=org_path, assigned_at=now, active=True, version=1, created_by=principal.subject_id,
-            created_at=now, updated_at=now, custom_fields=values)
+        row = new_customer_row(customer, org_path, principal.subject_id, now, values)
         session.add(row)
         await self._flush_unique_name(session)
         await self._write_name_keys(session, row.id, row.normalised_name)
