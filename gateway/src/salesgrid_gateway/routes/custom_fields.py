@@ -7,18 +7,22 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
+from google.protobuf.struct_pb2 import Struct
 
 from salesgrid.common.v1 import custom_fields_pb2 as pb
 from salesgrid.common.v1 import custom_fields_pb2_grpc as pb_grpc
+from salesgrid.contracts.v1 import contracts_pb2 as contracts_pb
+from salesgrid.contracts.v1 import contracts_pb2_grpc as contracts_grpc
 from salesgrid_gateway.clients import call, from_json, stub, to_json
 from salesgrid_gateway.openapi import BOOLEAN, INTEGER, STRING, STRINGS, OpenApi, obj, path_param, query_param
 from salesgrid_gateway.problems import ApiProblem
-from salesgrid_gateway.routes.common import expected_version, json_body, require_fields
+from salesgrid_gateway.routes.common import expected_version, json_body, require_fields, with_etag
 
 blueprint = Blueprint("custom_fields", __name__)
 
 # entity -> the service that owns it (its gateway address setting)
-ENTITY_SERVICES = {"customers": "customers", "contacts": "customers", "leads": "pipeline", "opportunities": "pipeline"}
+ENTITY_SERVICES = {"customers": "customers", "contacts": "customers", "leads": "pipeline", "opportunities": "pipeline",
+                   "contracts": "contracts"}
 FILTER_PREFIX = "cf_"
 TYPES = ["text", "number", "money", "date", "choice", "multi_choice", "user", "boolean"]
 
@@ -40,6 +44,27 @@ def _definition(message: pb.FieldDefinition) -> dict[str, Any]:
     body = to_json(message)
     body["values_stored"] = message.values_stored  # a number, not an int64 string
     return body
+
+
+@blueprint.patch("/v1/contracts/<contract_id>/custom-fields")
+def update_contract_custom_fields(contract_id: str) -> tuple[Response, int]:
+    """Contracts change their terms only through amendments; their custom fields are set here, in any status."""
+    body = json_body()
+    version = expected_version(body)
+    contract = call(stub(contracts_grpc.ContractsStub, "contracts_addr").UpdateContractCustomFields,
+                    contracts_pb.UpdateContractCustomFieldsRequest(id=contract_id, expected_version=version,
+                                                                   custom_fields=_values(body)))
+    return with_etag(to_json(contract), contract.version)
+
+
+def _values(body: dict[str, Any]) -> Struct:
+    values = body.get("custom_fields")
+    if not isinstance(values, dict) or not values:
+        raise ApiProblem(400, "custom_fields must be an object naming at least one field",
+                         errors=[{"field": "custom_fields", "message": "an object"}])
+    struct = Struct()
+    struct.update(values)
+    return struct
 
 
 @blueprint.get("/v1/custom-fields/<entity>")
@@ -115,8 +140,8 @@ def describe(api: OpenApi) -> None:
     api.schemas["CustomFields"] = CUSTOM_FIELDS
     api.schemas["CustomFieldDefinition"] = DEFINITION
     definition = {"$ref": "#/components/schemas/CustomFieldDefinition"}
-    api.operation("/v1/custom-fields/{entity}", "get", "List the custom fields of customers, contacts, leads or "
-                  "opportunities (custom_fields:read)", tag=t, parameters=[entity, query_param(
+    api.operation("/v1/custom-fields/{entity}", "get", "List the custom fields of customers, contacts, leads, "
+                  "opportunities or contracts (custom_fields:read)", tag=t, parameters=[entity, query_param(
                       "include_archived", BOOLEAN)], response=obj(["items"], items={"type": "array",
                                                                                     "items": definition}))
     api.operation("/v1/custom-fields/{entity}", "post", "Define a custom field (custom_fields:manage); business_lines "
@@ -131,5 +156,8 @@ def describe(api: OpenApi) -> None:
                   "are kept, read, filtered and exported", tag=t, parameters=ref, response=definition)
     api.operation("/v1/custom-fields/{entity}/{key}/restore", "post", "Restore an archived field", tag=t,
                   parameters=ref, response=definition)
+    api.operation("/v1/contracts/{contract_id}/custom-fields", "patch", "Set a contract's custom field values in "
+                  "any status (null clears one; If-Match: version)", tag=t, parameters=[path_param("contract_id")],
+                  request=obj(["custom_fields"], custom_fields={"$ref": "#/components/schemas/CustomFields"}))
     api.operation("/v1/custom-fields/{entity}/{key}", "delete", "Delete a field no record holds a value of (409 "
                   "otherwise: archive it)", tag=t, parameters=ref, status=204)
