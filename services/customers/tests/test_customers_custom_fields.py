@@ -258,3 +258,4 @@ def _rest_scenario(gateway, rep: dict[str, str], admin: dict[str, str]) -> None:
     assert "/v1/custom-fields/{entity}" in document["paths"]
     customer = document["paths"]["/v1/customers"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert customer["properties"]["custom_fields"] == {"$ref": "#/components/schemas/CustomFields"}
+    assert "cf_<key>" in document["paths"]["/v1/customers"]["get"]["description"]

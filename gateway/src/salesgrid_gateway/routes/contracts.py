@@ -9,7 +9,7 @@ from salesgrid.contracts.v1 import contracts_pb2 as pb
 from salesgrid.contracts.v1 import contracts_pb2_grpc as pb_grpc
 from salesgrid_gateway.clients import call, from_json, stub, to_json
 from salesgrid_gateway.openapi import BOOLEAN, INTEGER, STRING, OpenApi, obj, path_param, query_param
-from salesgrid_gateway.routes.custom_fields import CUSTOM_FIELD_FILTER, custom_field_filters
+from salesgrid_gateway.routes.custom_fields import custom_field_filters, document_filters
 from salesgrid_gateway.routes.common import expected_version, json_body, page, page_size, require_fields, with_etag
 
 blueprint = Blueprint("contracts", __name__)
@@ -309,7 +309,8 @@ def describe(api: OpenApi) -> None:
                       custom_fields={"$ref": "#/components/schemas/CustomFields"}))
     paging = [query_param("limit", INTEGER), query_param("cursor")]
     api.operation("/v1/contracts", "get", "List contracts in scope (newest first, keyset paging)", tag=t,
-                  parameters=[query_param("customer_id"), query_param("status"), *paging, CUSTOM_FIELD_FILTER])
+                  parameters=[query_param("customer_id"), query_param("status"), *paging])
+    document_filters(api, "/v1/contracts")
     api.operation("/v1/contracts/{contract_id}/versions", "get",
                   "Every version of a contract (in force, superseded, proposed, rejected)", tag=t,
                   parameters=[path_param("contract_id")])

@@ -117,9 +117,14 @@ CUSTOM_FIELDS = {"type": "object", "description": "custom field values by key (G
                  "on a write, keys given are set and null clears one",
                  "additionalProperties": {"oneOf": [STRING, {"type": "number"}, BOOLEAN, STRINGS, MONEY_VALUE,
                                                     {"type": "null"}]}}
-CUSTOM_FIELD_FILTER = {"name": "cf_<key>", "in": "query", "required": False, "schema": STRING,
-                       "description": "custom field filter, one per field: equality (text case-insensitive, money "
-                                      "as '12.50 CNY'); for a multi_choice field, records whose value holds the option"}
+FILTER_TEXT = ("Custom field filters: `cf_<key>=<value>` query parameters, one per field (OpenAPI cannot name "
+               "parameters by prefix), all must match: equality on the stored form (text case-insensitive, money "
+               "as `12.50 CNY`); for a multi_choice field, records whose value holds the option.")
+
+
+def document_filters(api: OpenApi, path: str) -> None:
+    """Describe the cf_<key> filters on a list operation already declared."""
+    api.paths[path]["get"]["description"] = FILTER_TEXT
 
 
 def _with_required_flag(schema: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from salesgrid.customers.v1 import customers_pb2_grpc as pb_grpc
 from salesgrid_gateway.clients import call, call_stream, from_json, stub, to_json
 from salesgrid_gateway.openapi import BOOLEAN, INTEGER, STRING, STRINGS, OpenApi, obj, path_param, query_param
 from salesgrid_gateway.problems import ApiProblem
-from salesgrid_gateway.routes.custom_fields import CUSTOM_FIELD_FILTER, custom_field_filters
+from salesgrid_gateway.routes.custom_fields import custom_field_filters, document_filters
 from salesgrid_gateway.routes.common import (expected_version, json_body, page, page_size, report_sensitive_read,
                                              require_fields, with_etag)
 
@@ -241,9 +241,10 @@ def describe(api: OpenApi) -> None:
                   parameters=[query_param("owner_id"), query_param("tier"), query_param("q"), query_param("tag"),
                               query_param("industry"), query_param("unit_id"), query_param("updated_since"),
                               query_param("sort", {"enum": ["newest", "name", "recently_updated"]}),
-                              query_param("limit", INTEGER), query_param("cursor"), CUSTOM_FIELD_FILTER],
+                              query_param("limit", INTEGER), query_param("cursor")],
                   response=obj(["items"], items={"type": "array", "items": CUSTOMER},
                                next_cursor={"type": ["string", "null"]}))
+    document_filters(api, "/v1/customers")
     api.operation("/v1/customers/{customer_id}", "get", "Read a customer (ETag = version)", tag=t,
                   response=CUSTOMER, parameters=cid)
     api.operation("/v1/customers/{customer_id}", "patch", "Update a customer (If-Match: version)", tag=t,

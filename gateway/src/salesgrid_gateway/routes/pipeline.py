@@ -19,7 +19,7 @@ from salesgrid_gateway.openapi import (
     query_param,
 )
 from salesgrid_gateway.problems import ApiProblem
-from salesgrid_gateway.routes.custom_fields import CUSTOM_FIELD_FILTER, FILTER_PREFIX, custom_field_filters
+from salesgrid_gateway.routes.custom_fields import FILTER_PREFIX, custom_field_filters, document_filters
 from salesgrid_gateway.routes.common import (
     expected_version,
     json_body,
@@ -334,7 +334,8 @@ def describe(api: OpenApi) -> None:
                       custom_fields=CUSTOM_FIELDS))
     api.operation("/v1/opportunities", "get", "List opportunities in scope (cursor paging)", tag=t, parameters=[
         query_param("owner_id"), query_param("customer_id"), query_param("status"), query_param("stage"),
-        query_param("limit", INTEGER), query_param("cursor"), CUSTOM_FIELD_FILTER])
+        query_param("limit", INTEGER), query_param("cursor")])
+    document_filters(api, "/v1/opportunities")
     api.operation("/v1/opportunities/{opportunity_id}", "get", "Read an opportunity", tag=t, response=OPPORTUNITY,
                   parameters=opp)
     api.operation("/v1/opportunities/{opportunity_id}", "patch",
@@ -405,8 +406,8 @@ def describe(api: OpenApi) -> None:
                               region=STRING, industry=STRING, source=STRING, estimated_amount=MONEY,
                               assign_to=STRING, custom_fields=CUSTOM_FIELDS))
     api.operation("/v1/leads", "get", "List leads in scope (status=pool for the pool)", tag=t, parameters=[
-        query_param("status"), query_param("owner_id"), query_param("limit", INTEGER), query_param("cursor"),
-        CUSTOM_FIELD_FILTER])
+        query_param("status"), query_param("owner_id"), query_param("limit", INTEGER), query_param("cursor")])
+    document_filters(api, "/v1/leads")
     api.operation("/v1/leads/{lead_id}", "get", "Read a lead", tag=t, parameters=[path_param("lead_id")])
     api.operation("/v1/leads/{lead_id}/assign", "post", "Assign a lead to a rep", tag=t,
                   parameters=[path_param("lead_id")], request=obj(["rep_id"], rep_id=STRING))
