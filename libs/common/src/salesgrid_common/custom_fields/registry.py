@@ -67,9 +67,9 @@ async def apply_values(session: AsyncSession, entity: str, record_id: str, curre
     """Validate a write of `incoming` on a record holding `current`, index the result and return
     the values to store on the record. Users named by user fields must be active users."""
     current = dict(current or {})
-    definitions = await load_definitions(session, entity)
     if not incoming and not creating:
         return current
+    definitions = await load_definitions(session, entity)
     merged = merge_values(definitions, current, incoming, business_line=business_line, creating=creating,
                           prefix=prefix)
     changed = {key: value for key, value in merged.items() if current.get(key) != value}
