@@ -63,7 +63,11 @@ def _values(body: dict[str, Any]) -> Struct:
         raise ApiProblem(400, "custom_fields must be an object naming at least one field",
                          errors=[{"field": "custom_fields", "message": "an object"}])
     struct = Struct()
-    struct.update(values)
+    try:
+        struct.update(values)
+    except (OverflowError, ValueError, TypeError) as error:  # e.g. a number past a double's range
+        raise ApiProblem(400, f"custom_fields cannot be read: {error}",
+                         errors=[{"field": "custom_fields", "message": str(error)}]) from None
     return struct
 
 
