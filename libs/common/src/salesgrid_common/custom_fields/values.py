@@ -26,8 +26,10 @@ def _number(value: object, field: str) -> str:
         number = Decimal(str(value).strip())
     except InvalidOperation:
         raise ValidationFailed(f"must be a number, got {value!r}", field) from None
-    if not number.is_finite() or len(number.as_tuple().digits) > NUMBER_DIGITS:
+    if not number.is_finite() or len(number.as_tuple().digits) > NUMBER_DIGITS or number.adjusted() >= NUMBER_DIGITS:
         raise ValidationFailed(f"must be a finite number of at most {NUMBER_DIGITS} digits", field)
+    if isinstance(value, float) and abs(value) >= 2 ** 53:  # a JSON number this large has lost digits already
+        raise ValidationFailed("numbers of 2^53 and more lose digits as JSON numbers: send a decimal string", field)
     return _decimal_text(number)
 
 
