@@ -53,9 +53,11 @@ def index_rows(entity: str, record_id: str, definitions: Sequence[FieldDefinitio
 
 
 async def write_index(session: AsyncSession, entity: str, record_id: str, definitions: Sequence[FieldDefinition],
-                      values: Mapping[str, Any]) -> None:
-    """Replace the record's index rows by those of `values` (same transaction as the record)."""
-    await session.execute(delete(values_t).where(values_t.c.entity == entity, values_t.c.record_id == record_id))
+                      values: Mapping[str, Any], *, new_record: bool = False) -> None:
+    """Replace the record's index rows by those of `values` (same transaction as the record); a new
+    record has none to delete."""
+    if not new_record:
+        await session.execute(delete(values_t).where(values_t.c.entity == entity, values_t.c.record_id == record_id))
     rows = index_rows(entity, record_id, definitions, values)
     if rows:
         await session.execute(insert(values_t), rows)
@@ -80,8 +82,8 @@ async def apply_values(session: AsyncSession, entity: str, record_id: str, curre
             missing.append((f"{prefix}.{key}", f"unknown or inactive user {user_id}"))
     if missing:
         raise ValidationFailed.many(missing)
-    if merged != current or creating:
-        await write_index(session, entity, record_id, definitions, merged)
+    if merged != current:  # a new record without values has nothing to index
+        await write_index(session, entity, record_id, definitions, merged, new_record=creating)
     return merged
 
 
