@@ -174,6 +174,22 @@ async def test_lead_custom_fields_create_list_import_and_events(database_url: st
         assert json_format.MessageToDict(lead.custom_fields) == {"channel": "fair", "met_on": "2026-03-01"}
         created = await payloads(running, "salesgrid.pipeline.lead.created", PipelineLeadState)
         assert json_format.MessageToDict(created[-1].custom_fields)["channel"] == "fair"
+        stale = await expect_error(api.UpdateLeadCustomFields(pb.UpdateLeadCustomFieldsRequest(
+            id=lead.id, expected_version=lead.version + 5, custom_fields=struct(met_on=None)), metadata=rep),
+            grpc.StatusCode.ABORTED)
+        assert field_violations(stale) == ["expected_version"]
+        error = await expect_error(api.UpdateLeadCustomFields(pb.UpdateLeadCustomFieldsRequest(
+            id=lead.id, expected_version=lead.version, custom_fields=struct(channel=None)), metadata=rep),
+            grpc.StatusCode.INVALID_ARGUMENT)
+        assert field_violations(error) == ["custom_fields.channel"]  # required: cannot be cleared
+        lead = await api.UpdateLeadCustomFields(pb.UpdateLeadCustomFieldsRequest(
+            id=lead.id, expected_version=lead.version, custom_fields=struct(met_on=None, channel="web")), metadata=rep)
+        assert json_format.MessageToDict(lead.custom_fields) == {"channel": "web"}
+        changed = await payloads(running, "salesgrid.pipeline.lead.custom_fields_changed", PipelineLeadState)
+        assert json_format.MessageToDict(changed[-1].custom_fields) == {"channel": "web"}
+        lead = await api.UpdateLeadCustomFields(pb.UpdateLeadCustomFieldsRequest(
+            id=lead.id, expected_version=lead.version, custom_fields=struct(channel="fair", met_on="2026-03-01")),
+            metadata=rep)
 
         imported = await api.ImportLeads(pb.ImportLeadsRequest(rows=[
             pb.CreateLeadRequest(company_name="乙公司", custom_fields=struct(channel="web")),
@@ -217,6 +233,12 @@ async def test_custom_fields_through_the_gateway(database_url: str, nats_url: st
             listed = client.get("/v1/leads?cf_channel=web", headers=rep).get_json()["items"]
             assert [lead["company_name"] for lead in listed] == ["甲公司"]
             assert listed[0]["custom_fields"] == {"channel": "web"}
+            patched = client.patch(f"/v1/leads/{listed[0]['id']}/custom-fields", json={"custom_fields": {
+                "channel": "fair"}}, headers={**rep, "If-Match": f'"{listed[0]["version"]}"'})
+            assert patched.status_code == 200, patched.get_json()
+            assert patched.get_json()["custom_fields"] == {"channel": "fair"}
+            assert client.patch(f"/v1/leads/{listed[0]['id']}/custom-fields", json={"custom_fields": {}},
+                                headers={**rep, "If-Match": '"1"'}).status_code == 400
             assert client.get("/v1/opportunities?cf_seats=abc", headers=rep).status_code == 400
             fields = client.get("/v1/custom-fields/opportunities", headers=rep).get_json()["items"]
             assert [(f["key"], f["required"], f["business_lines"]) for f in fields] == [

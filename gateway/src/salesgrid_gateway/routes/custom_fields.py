@@ -13,6 +13,8 @@ from salesgrid.common.v1 import custom_fields_pb2 as pb
 from salesgrid.common.v1 import custom_fields_pb2_grpc as pb_grpc
 from salesgrid.contracts.v1 import contracts_pb2 as contracts_pb
 from salesgrid.contracts.v1 import contracts_pb2_grpc as contracts_grpc
+from salesgrid.pipeline.v1 import pipeline_pb2 as pipeline_pb
+from salesgrid.pipeline.v1 import pipeline_pb2_grpc as pipeline_grpc
 from salesgrid_gateway.clients import call, from_json, stub, to_json
 from salesgrid_gateway.openapi import BOOLEAN, INTEGER, STRING, STRINGS, OpenApi, obj, path_param, query_param
 from salesgrid_gateway.problems import ApiProblem
@@ -69,6 +71,16 @@ def _values(body: dict[str, Any]) -> Struct:
         raise ApiProblem(400, f"custom_fields cannot be read: {error}",
                          errors=[{"field": "custom_fields", "message": str(error)}]) from None
     return struct
+
+
+@blueprint.patch("/v1/leads/<lead_id>/custom-fields")
+def update_lead_custom_fields(lead_id: str) -> tuple[Response, int]:
+    body = json_body()
+    version = expected_version(body)
+    lead = call(stub(pipeline_grpc.PipelineStub, "pipeline_addr").UpdateLeadCustomFields,
+                pipeline_pb.UpdateLeadCustomFieldsRequest(id=lead_id, expected_version=version,
+                                                          custom_fields=_values(body)))
+    return with_etag(to_json(lead), lead.version)
 
 
 @blueprint.get("/v1/custom-fields/<entity>")
@@ -167,6 +179,9 @@ def describe(api: OpenApi) -> None:
                   parameters=ref, response=definition)
     api.operation("/v1/contracts/{contract_id}/custom-fields", "patch", "Set a contract's custom field values in "
                   "any status (null clears one; If-Match: version)", tag=t, parameters=[path_param("contract_id")],
+                  request=obj(["custom_fields"], custom_fields={"$ref": "#/components/schemas/CustomFields"}))
+    api.operation("/v1/leads/{lead_id}/custom-fields", "patch", "Set a lead's custom field values (null clears "
+                  "one; If-Match: version)", tag=t, parameters=[path_param("lead_id")],
                   request=obj(["custom_fields"], custom_fields={"$ref": "#/components/schemas/CustomFields"}))
     api.operation("/v1/custom-fields/{entity}/{key}", "delete", "Delete a field no record holds a value of (409 "
                   "otherwise: archive it)", tag=t, parameters=ref, status=204)

@@ -284,6 +284,11 @@ class PipelineServicer(pb_grpc.PipelineServicer):
         amount = _money(request.estimated_amount, "estimated_amount") if request.HasField("estimated_amount") else None
         return lead_pb(await self.uc.create_lead(caller(), fields, amount, request.assign_to, values_from(request)))
 
+    async def UpdateLeadCustomFields(self, request: pb.UpdateLeadCustomFieldsRequest,
+                                     context: grpc.aio.ServicerContext) -> pb.Lead:
+        return lead_pb(await self.uc.update_lead_custom_fields(caller(), request.id, request.expected_version,
+                                                               values_from(request)))
+
     async def GetLead(self, request: pb.GetLeadRequest, context: grpc.aio.ServicerContext) -> pb.Lead:
         return lead_pb(await self.uc.get_lead(caller(), request.id))
 

@@ -79,6 +79,20 @@ class LeadsMixin(PipelineUseCasesBase):
                 await self._lead_event(session, "assigned", row, principal, now)
             return row
 
+    async def update_lead_custom_fields(self, principal: Principal, lead_id: str, expected_version: int,
+                                        custom_fields: Mapping[str, Any] | None) -> Lead:
+        if not custom_fields:
+            raise ValidationFailed("give at least one custom field", "custom_fields")
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            row = await self._visible_lead(session, principal, lead_id, LEAD_UPDATE)
+            if expected_version != row.version:
+                raise Conflict(f"the lead is at version {row.version}, not {expected_version}", "expected_version")
+            row.custom_fields = await apply_values(session, LEAD_FIELDS, row.id, row.custom_fields, custom_fields)
+            row.version += 1
+            await self._lead_event(session, "custom_fields_changed", row, principal, now)
+            return row
+
     @staticmethod
     async def _rules(session: AsyncSession) -> list[lead_rules.AssignmentRule]:
         rows = (await session.scalars(select(LeadAssignmentRule).order_by(LeadAssignmentRule.position))).all()
