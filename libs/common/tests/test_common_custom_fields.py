@@ -53,9 +53,12 @@ def test_changes_keep_type_and_never_drop_options() -> None:
     ("number", "12.500", "12.5"),
     ("number", 3.0, "3"),
     ("number", "1E+3", "1000"),
+    ("number", "1" * 30, "1" * 30),  # 30 digits: never rounded
+    ("number", "-0.000001", "-0.000001"),
     ("money", {"amount": "12.5", "currency": "CNY"}, {"amount": "12.50", "currency": "CNY"}),
     ("money", "12.5 CNY", {"amount": "12.50", "currency": "CNY"}),
     ("money", "JPY 300", {"amount": "300", "currency": "JPY"}),
+    ("money", "9" * 20 + ".99 CNY", {"amount": "9" * 20 + ".99", "currency": "CNY"}),
     ("date", "2026-12-04", "2026-12-04"),
     ("date", date(2026, 1, 2), "2026-01-02"),
     ("user", "u1", "u1"),
@@ -69,7 +72,8 @@ def test_values_are_stored_in_canonical_form(kind: str, given: object, stored: o
 
 @pytest.mark.parametrize("kind, given", [
     ("text", ""), ("text", "x" * 1001), ("number", "abc"), ("number", True), ("number", "NaN"),
-    ("number", "1E+30"), ("number", 1e20), ("number", "9" * 31),
+    ("number", "1E+30"), ("number", 1e20), ("number", "9" * 31), ("number", "1E-400"),
+    ("money", {"amount": "1E+1000", "currency": "CNY"}), ("money", "1E-400 CNY"), ("money", "1" * 27 + " CNY"),
     ("money", {"amount": "1.234", "currency": "CNY"}), ("money", {"amount": "1", "currency": "XXY"}),
     ("money", "12"), ("date", "2026-13-01"), ("date", "yesterday"), ("user", ""), ("boolean", "maybe"),
     ("boolean", 1),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
 
 from salesgrid_common.currencies import parse_amount, validate_currency
@@ -14,8 +14,13 @@ from salesgrid_common.custom_fields.definitions import (COLUMN_PREFIX, FALSE_TEX
 from salesgrid_common.errors import DomainError, ValidationFailed
 
 
+MONEY_WHOLE_DIGITS = 20
+
+
 def _decimal_text(value: Decimal) -> str:
-    text = format(value.normalize(), "f")
+    with localcontext() as context:  # normalize() rounds to the context's precision (28 by default)
+        context.prec = 2 * NUMBER_DIGITS
+        text = format(value.normalize(), "f")
     return "0" if text in ("-0", "0") else text
 
 
@@ -26,11 +31,18 @@ def _number(value: object, field: str) -> str:
         number = Decimal(str(value).strip())
     except InvalidOperation:
         raise ValidationFailed(f"must be a number, got {value!r}", field) from None
-    if not number.is_finite() or len(number.as_tuple().digits) > NUMBER_DIGITS or number.adjusted() >= NUMBER_DIGITS:
+    if not _fits(number):
         raise ValidationFailed(f"must be a finite number of at most {NUMBER_DIGITS} digits", field)
     if isinstance(value, float) and abs(value) >= 2 ** 53:  # a JSON number this large has lost digits already
         raise ValidationFailed("numbers of 2^53 and more lose digits as JSON numbers: send a decimal string", field)
     return _decimal_text(number)
+
+
+def _fits(number: Decimal) -> bool:
+    """At most NUMBER_DIGITS significant digits, magnitude within 10^±NUMBER_DIGITS: the stored text
+    and its index token stay short whatever the exponent, and nothing is ever rounded."""
+    return (number.is_finite() and len(number.as_tuple().digits) <= NUMBER_DIGITS
+            and -NUMBER_DIGITS <= number.adjusted() < NUMBER_DIGITS)
 
 
 def _money(value: object, field: str) -> dict[str, str]:
@@ -46,6 +58,14 @@ def _money(value: object, field: str) -> dict[str, str]:
     amount = value["amount"]
     if isinstance(amount, bool) or not isinstance(amount, (str, int, float)):
         raise ValidationFailed("must be a decimal amount such as 12.50", f"{field}.amount")
+    try:
+        parsed = Decimal(str(amount).strip())
+        too_long = not _fits(parsed) or parsed.adjusted() >= MONEY_WHOLE_DIGITS
+    except InvalidOperation:
+        too_long = False  # parse_amount names the bad text
+    if too_long:  # (parse_amount's quantize would also fail past the default 28-digit precision)
+        raise ValidationFailed(f"must be an amount of at most {MONEY_WHOLE_DIGITS} digits before the point",
+                               f"{field}.amount")
     return {"amount": str(parse_amount(amount, currency, f"{field}.amount")), "currency": currency}
 
 
