@@ -9,7 +9,7 @@ from salesgrid.contracts.v1 import contracts_pb2 as pb
 from salesgrid.contracts.v1 import contracts_pb2_grpc as pb_grpc
 from salesgrid_gateway.clients import call, from_json, stub, to_json
 from salesgrid_gateway.openapi import BOOLEAN, INTEGER, STRING, OpenApi, obj, path_param, query_param
-from salesgrid_gateway.routes.custom_fields import custom_field_filters, document_filters
+from salesgrid_gateway.routes.custom_fields import CUSTOM_FIELDS_REF, custom_field_filters, document_filters
 from salesgrid_gateway.routes.common import expected_version, json_body, page, page_size, require_fields, with_etag
 
 blueprint = Blueprint("contracts", __name__)
@@ -282,7 +282,7 @@ CONTRACT = obj(id=STRING, number=STRING, customer_id=STRING, owner_id=STRING, cu
                template_id=STRING, template_version=INTEGER, attachments={"type": "array", "items": ATTACHMENT},
                lines={"type": "array", "items": LINE}, approval_steps={"type": "array", "items": obj(
                    order=INTEGER, role=STRING, approver_id=STRING, status=STRING, comment=STRING)},
-               custom_fields={"$ref": "#/components/schemas/CustomFields"})
+               custom_fields=CUSTOM_FIELDS_REF)
 PLAN = obj(contract_id=STRING, currency=STRING, credit=MONEY, instalments={"type": "array", "items": obj(
     seq=INTEGER, due_date=DATE, amount=MONEY, paid=MONEY, status=STRING)})
 RECEIPT = obj(id=STRING, contract_id=STRING, received_on=DATE, amount=MONEY, currency=STRING, method=STRING,
@@ -306,7 +306,7 @@ def describe(api: OpenApi) -> None:
                       customer_id=STRING, branch_code=STRING, currency=STRING, start_date=DATE, end_date=DATE,
                       terms=STRING, lines={"type": "array", "items": LINE}, opportunity_id=STRING,
                       template_id=STRING, attachments={"type": "array", "items": ATTACHMENT},
-                      custom_fields={"$ref": "#/components/schemas/CustomFields"}))
+                      custom_fields=CUSTOM_FIELDS_REF))
     paging = [query_param("limit", INTEGER), query_param("cursor")]
     api.operation("/v1/contracts", "get", "List contracts in scope (newest first, keyset paging)", tag=t,
                   parameters=[query_param("customer_id"), query_param("status"), *paging])

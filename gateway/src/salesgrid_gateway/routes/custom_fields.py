@@ -149,6 +149,7 @@ def _with_required_flag(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+CUSTOM_FIELDS_REF = {"$ref": "#/components/schemas/CustomFields"}  # a record's or a body's custom_fields
 DEFINITION = _with_required_flag(obj(
     entity=STRING, key=STRING, label=STRING, type={"enum": TYPES}, options=STRINGS, business_lines=STRINGS,
     active=BOOLEAN, version=INTEGER, values_stored=INTEGER, created_at=STRING, updated_at=STRING))
@@ -179,9 +180,9 @@ def describe(api: OpenApi) -> None:
                   parameters=ref, response=definition)
     api.operation("/v1/contracts/{contract_id}/custom-fields", "patch", "Set a contract's custom field values in "
                   "any status (null clears one; If-Match: version)", tag=t, parameters=[path_param("contract_id")],
-                  request=obj(["custom_fields"], custom_fields={"$ref": "#/components/schemas/CustomFields"}))
+                  request=obj(["custom_fields"], custom_fields=CUSTOM_FIELDS_REF))
     api.operation("/v1/leads/{lead_id}/custom-fields", "patch", "Set a lead's custom field values (null clears "
                   "one; If-Match: version)", tag=t, parameters=[path_param("lead_id")],
-                  request=obj(["custom_fields"], custom_fields={"$ref": "#/components/schemas/CustomFields"}))
+                  request=obj(["custom_fields"], custom_fields=CUSTOM_FIELDS_REF))
     api.operation("/v1/custom-fields/{entity}/{key}", "delete", "Delete a field no record holds a value of (409 "
                   "otherwise: archive it)", tag=t, parameters=ref, status=204)

@@ -10,6 +10,7 @@ from salesgrid.customers.v1 import customers_pb2_grpc as pb_grpc
 from salesgrid_gateway.clients import call, call_stream, from_json, stub, to_json
 from salesgrid_gateway.openapi import BOOLEAN, INTEGER, STRING, STRINGS, OpenApi, obj, path_param, query_param
 from salesgrid_gateway.problems import ApiProblem
+from salesgrid_gateway.routes.custom_fields import CUSTOM_FIELDS_REF as CUSTOM_FIELDS
 from salesgrid_gateway.routes.custom_fields import custom_field_filters, document_filters
 from salesgrid_gateway.routes.common import (expected_version, json_body, page, page_size, report_sensitive_read,
                                              require_fields, with_etag)
@@ -211,7 +212,6 @@ def update_contact(customer_id: str, contact_id: str) -> Response:
 
 ADDRESS = obj(["text"], text=STRING, latitude={"type": "number"}, longitude={"type": "number"})
 TIER = {"enum": ["key", "normal", "potential"]}
-CUSTOM_FIELDS = {"$ref": "#/components/schemas/CustomFields"}
 CUSTOMER = obj(id=STRING, legal_name=STRING, credit_code=STRING, industry=STRING, address=ADDRESS, tier=TIER,
                tags=STRINGS, source=STRING, owner_id=STRING, org_path=STRING, version=INTEGER,
                created_at=STRING, updated_at=STRING, created_by=STRING, custom_fields=CUSTOM_FIELDS)

@@ -19,6 +19,7 @@ from salesgrid_gateway.openapi import (
     query_param,
 )
 from salesgrid_gateway.problems import ApiProblem
+from salesgrid_gateway.routes.custom_fields import CUSTOM_FIELDS_REF as CUSTOM_FIELDS
 from salesgrid_gateway.routes.custom_fields import FILTER_PREFIX, custom_field_filters, document_filters
 from salesgrid_gateway.routes.common import (
     expected_version,
@@ -308,7 +309,6 @@ FACT = obj(["code"], code=STRING, amount=MONEY, date={"type": "string", "format"
            visits=obj(visits={"type": "array", "items": obj(["activity_id", "kind"], activity_id=STRING,
                                                              kind={"enum": ["call", "email", "meeting", "visit"]})}))
 FACTS = {"type": "array", "items": FACT, "description": "typed facts; set exactly one value field per fact"}
-CUSTOM_FIELDS = {"$ref": "#/components/schemas/CustomFields"}
 OPPORTUNITY = obj(id=STRING, customer_id=STRING, name=STRING, owner_id=STRING, org_path=STRING, amount=MONEY,
                   expected_close_date=STRING, stage=STRING, status=STRING, probability=INTEGER, facts=FACTS,
                   commit={"type": "boolean"}, version=STRING, custom_fields=CUSTOM_FIELDS)
