@@ -1,7 +1,7 @@
 """custom fields: definitions, value index, and the values on contracts
 
 Revision ID: bab83d6a1190
-Revises: e19a00000003
+Revises: f5c4638326ef
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from salesgrid_common.migration_steps import create_custom_field_tables_v1, drop
 
 
 revision = 'bab83d6a1190'
-down_revision = 'e19a00000003'
+down_revision = 'f5c4638326ef'
 branch_labels = None
 depends_on = None
 
