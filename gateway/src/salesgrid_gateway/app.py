@@ -127,7 +127,8 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
         g.rate_headers = limiter.hit(principal_key, key_limit or (settings.api_key_rate_limit_per_minute
                                                                   if g.principal.kind == "api_key"
                                                                   else settings.rate_limit_per_minute))
-        claim = idempotency.begin(store, principal_key, request)
+        claim = idempotency.begin(store, principal_key, request, idempotency.lease_for(
+            request, settings.grpc_timeout_seconds, settings.upload_timeout_seconds))
         if isinstance(claim, Response):
             return claim
         g.idempotency = claim

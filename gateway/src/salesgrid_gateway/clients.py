@@ -70,9 +70,21 @@ def call_stream(method: Callable[..., M], requests: Iterator[Message], *, token:
     return _invoke(method, requests, token, current_app.config["SETTINGS"].upload_timeout_seconds)
 
 
+def idempotency_metadata(method: Callable[..., Any]) -> list[tuple[str, str]]:
+    """The request's `Idempotency-Key` for the service (salesgrid_common.idempotency): the
+    caller-scoped key, numbered per method within the request, so each write call of a retried
+    request finds its own record in the service."""
+    claim = g.get("idempotency")
+    if claim is None:
+        return []
+    calls = g.setdefault("idempotency_calls", {})
+    number = calls[method] = calls.get(method, 0) + 1
+    return [("idempotency-key", f"{claim.key}.{number}")]
+
+
 def _invoke(method: Callable[..., M], request: Message | Iterator[Message], token: str | None, timeout: float) -> M:
     try:
-        return method(request, metadata=metadata(token), timeout=timeout)
+        return method(request, metadata=metadata(token) + idempotency_metadata(method), timeout=timeout)
     except grpc.RpcError as error:
         raise from_rpc(error) from None
 

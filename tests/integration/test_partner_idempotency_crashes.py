@@ -1,0 +1,164 @@
+"""Idempotency-Key under process kills on the real platform (issue 17): the activities service
+dying between its commit and its answer (the client gets 503), and the gateway killed -9 while
+the service answers and then restarted; every retry with the key ends with exactly one record,
+the first answer replayed. Faults are injected at an exact point by tests/integration/faulty_service.py
+in a real service process."""
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+from salesgrid_dev.api import auth, person, root_unit
+from salesgrid_dev.platform import Platform
+from salesgrid_dev.processes import CHILD_OPTIONS, free_port
+
+FAULTY = Path(__file__).with_name("faulty_service.py")
+
+
+def start_faulty_activities(platform: Platform, fault: str) -> None:
+    if "activities" in platform.processes:
+        process = platform.processes["activities"]
+        if process.poll() is None:
+            platform.kill("activities")
+        else:
+            platform.processes.pop("activities")
+    platform.processes["activities"] = subprocess.Popen(
+        [sys.executable, str(FAULTY), "activities"], env={**platform.service_env("activities"),
+                                                           "SALESGRID_TEST_FAULT": fault},
+        stdout=platform._log("activities-faulty"), stderr=subprocess.STDOUT, **CHILD_OPTIONS)
+    platform.wait_serving("activities")
+
+
+def restore_activities(platform: Platform) -> None:
+    process = platform.processes.get("activities")
+    if process is not None:
+        if process.poll() is None:
+            platform.kill("activities", signal.SIGTERM)
+        else:
+            platform.processes.pop("activities")
+    platform.start_service("activities")
+
+
+def follow_ups(platform: Platform, notes: str) -> list[str]:
+    with sqlite3.connect(platform.data_dir / "db" / "activities.db") as db:
+        return [row[0] for row in db.execute("SELECT id FROM follow_ups WHERE notes = ?", (notes,))]
+
+
+def body(notes: str) -> dict[str, str]:
+    return {"kind": "call", "occurred_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "notes": notes, "customer_id": f"cust-{notes}"}
+
+
+def retry_until_answered(client: httpx.Client, headers: dict[str, str], json: dict[str, str],
+                         within: float) -> httpx.Response:
+    """Retry as a client does: after a 5xx or a 409 (key in use), wait Retry-After."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            reply = client.post("/v1/follow-ups", headers=headers, json=json)
+            if reply.status_code not in (409, 502, 503, 504):
+                return reply
+            assert reply.status_code != 409 or reply.json()["type"].endswith("idempotency-key-in-use"), reply.text
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "no answer in time"
+        time.sleep(0.5)
+
+
+def test_a_service_dying_between_commit_and_answer_never_executes_a_retry_twice(
+        platform: Platform, api: httpx.Client, admin_token: str) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    _, token = person(api, admin_token, root_unit(api, admin_token)["id"], f"crash.{suffix}", "rep")
+    headers = {**auth(token), "Idempotency-Key": f"receipt-{suffix}"}
+    notes = f"crash-{suffix}"
+    request = body(notes)  # a retry sends the same request
+    try:
+        # 1. Dies after the use case's commit, before the call's transaction commits: nothing stays.
+        start_faulty_activities(platform, "exit-before-commit")
+        reply = api.post("/v1/follow-ups", headers=headers, json=request)
+        assert reply.status_code in (502, 503, 504), reply.text
+        assert follow_ups(platform, notes) == []
+        # 2. The retry executes; the service dies right after committing the write with its key and
+        # answer: the client gets 503 for a committed write (the case of the issue).
+        start_faulty_activities(platform, "exit-after-commit")
+        reply = api.post("/v1/follow-ups", headers=headers, json=request)
+        assert reply.status_code in (502, 503, 504), reply.text
+        committed = follow_ups(platform, notes)
+        assert len(committed) == 1
+    finally:
+        restore_activities(platform)
+    # 3. The retry gets the committed answer; nothing executes again.
+    reply = retry_until_answered(api, headers, request, 10)
+    assert reply.status_code == 201, reply.text
+    assert reply.json()["id"] == committed[0]
+    again = api.post("/v1/follow-ups", headers=headers, json=request)
+    assert again.status_code == 201 and again.json() == reply.json()
+    assert again.headers["Idempotent-Replayed"] == "true"  # now from the gateway's own record
+    assert follow_ups(platform, notes) == committed
+
+
+def kill_gateway(process: subprocess.Popen[bytes]) -> None:
+    os.killpg(process.pid, signal.SIGKILL)  # gunicorn's master and its workers
+    process.wait(15)
+
+
+def test_a_gateway_killed_mid_request_and_restarted_replays_the_committed_answer(
+        platform: Platform, api: httpx.Client, admin_token: str) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    _, token = person(api, admin_token, root_unit(api, admin_token)["id"], f"gwkill.{suffix}", "rep")
+    headers = {**auth(token), "Idempotency-Key": f"receipt-{suffix}"}
+    notes = f"gwkill-{suffix}"
+    request = body(notes)
+    port = free_port()
+    settings = {"SALESGRID_GRPC_TIMEOUT_SECONDS": "4"}  # a pending key's lease: 4 s + 5 s
+    gateway = platform.run_gateway(port, 2, **settings)
+    answers: list[httpx.Response | Exception] = []
+    try:
+        start_faulty_activities(platform, "delay-after-commit:3")
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            def first() -> None:
+                try:
+                    answers.append(client.post("/v1/follow-ups", headers=headers, json=request))
+                except httpx.HTTPError as error:
+                    answers.append(error)
+
+            sender = threading.Thread(target=first)
+            sender.start()
+            deadline = time.monotonic() + 10
+            while not follow_ups(platform, notes):  # committed in the service, answer on its way
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            kill_gateway(gateway)
+            sender.join(10)
+            assert len(answers) == 1 and isinstance(answers[0], httpx.TransportError), answers
+            committed = follow_ups(platform, notes)
+            assert len(committed) == 1
+
+            gateway = platform.run_gateway(port, 2, **settings)  # the same port, the same key store
+            started = time.monotonic()
+            reply = retry_until_answered(client, headers, request, 20)
+            assert reply.status_code == 201, reply.text
+            assert reply.json()["id"] == committed[0]  # the service's stored answer
+            assert time.monotonic() - started < 15  # the dead worker's lease ran out
+            assert follow_ups(platform, notes) == committed
+
+            # A completed key survives a gateway restart: replayed from the shared store.
+            kill_gateway(gateway)
+            gateway = platform.run_gateway(port, 1, **settings)
+            again = client.post("/v1/follow-ups", headers=headers, json=request)
+            assert again.status_code == 201 and again.json() == reply.json()
+            assert again.headers["Idempotent-Replayed"] == "true"
+            assert follow_ups(platform, notes) == committed
+    finally:
+        if gateway.poll() is None:
+            kill_gateway(gateway)
+        restore_activities(platform)
