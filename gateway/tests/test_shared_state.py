@@ -7,9 +7,9 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from flask import Flask, Response
+from flask import Flask, Response, g
 
-from salesgrid_gateway import idempotency
+from salesgrid_gateway import clients, idempotency
 from salesgrid_gateway.problems import ApiProblem
 from salesgrid_gateway.ratelimit import SharedRateLimiter, batch_size
 from salesgrid_gateway.shared_store import KvStore, MemoryStore, NatsKvStore
@@ -143,3 +143,14 @@ def test_openapi_documents_the_header_on_unsafe_operations() -> None:
     assert paths["/v1/x"]["post"]["parameters"][0]["name"] == "Idempotency-Key"
     assert paths["/v1/x"]["delete"]["parameters"][0]["name"] == "Idempotency-Key"
     assert "parameters" not in paths["/v1/x"]["get"] and "parameters" not in paths["/v1/auth/login"]["post"]
+
+
+def test_the_key_goes_on_to_the_services_numbered_per_method() -> None:
+    app = Flask(__name__)
+    create, update = object(), object()
+    with _request(app, {"n": 1}):
+        assert clients.idempotency_metadata(create) == []  # no key, nothing forwarded
+        g.idempotency = idempotency.Claim("scoped", "fingerprint", 1)
+        assert clients.idempotency_metadata(create) == [("idempotency-key", "scoped.1")]
+        assert clients.idempotency_metadata(update) == [("idempotency-key", "scoped.1")]
+        assert clients.idempotency_metadata(create) == [("idempotency-key", "scoped.2")]
