@@ -151,6 +151,7 @@ def test_the_key_goes_on_to_the_services_numbered_per_method() -> None:
     with _request(app, {"n": 1}):
         assert clients.idempotency_metadata(create) == []  # no key, nothing forwarded
         g.idempotency = idempotency.Claim("scoped", "fingerprint", 1)
-        assert clients.idempotency_metadata(create) == [("idempotency-key", "scoped.1")]
-        assert clients.idempotency_metadata(update) == [("idempotency-key", "scoped.1")]
-        assert clients.idempotency_metadata(create) == [("idempotency-key", "scoped.2")]
+        sent = [("idempotency-request", "fingerprint")]
+        assert clients.idempotency_metadata(create) == [("idempotency-key", "scoped.1"), *sent]
+        assert clients.idempotency_metadata(update) == [("idempotency-key", "scoped.1"), *sent]
+        assert clients.idempotency_metadata(create) == [("idempotency-key", "scoped.2"), *sent]

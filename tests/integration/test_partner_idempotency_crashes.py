@@ -96,7 +96,10 @@ def test_a_service_dying_between_commit_and_answer_never_executes_a_retry_twice(
         assert len(committed) == 1
     finally:
         restore_activities(platform)
-    # 3. The retry gets the committed answer; nothing executes again.
+    # 3. The key with another request is refused by the service (the gateway kept nothing after
+    # the 503), and that refusal does not take the key; the retry gets the committed answer.
+    other = retry_until_answered(api, headers, {**request, "notes": "another"}, 10)
+    assert other.status_code == 422 and other.json()["errors"][0]["field"] == "Idempotency-Key", other.text
     reply = retry_until_answered(api, headers, request, 10)
     assert reply.status_code == 201, reply.text
     assert reply.json()["id"] == committed[0]

@@ -174,6 +174,9 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
 
     @app.errorhandler(ApiProblem)
     def on_problem(problem: ApiProblem) -> Response:
+        if problem.code == idempotency.REUSED and g.get("idempotency") is not None:
+            # A service holds the key for another request: this request is not the key's.
+            idempotency.release(store, g.pop("idempotency"))
         return problem_response(problem)
 
     @app.errorhandler(DomainError)

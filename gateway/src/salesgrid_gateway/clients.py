@@ -79,7 +79,7 @@ def idempotency_metadata(method: Callable[..., Any]) -> list[tuple[str, str]]:
         return []
     calls = g.setdefault("idempotency_calls", {})
     number = calls[method] = calls.get(method, 0) + 1
-    return [("idempotency-key", f"{claim.key}.{number}")]
+    return [("idempotency-key", f"{claim.key}.{number}"), ("idempotency-request", claim.fingerprint)]
 
 
 def _invoke(method: Callable[..., M], request: Message | Iterator[Message], token: str | None, timeout: float) -> M:

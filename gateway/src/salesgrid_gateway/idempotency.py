@@ -36,6 +36,7 @@ TTL_SECONDS = 24 * 3600
 LEASE_MARGIN_SECONDS = 5.0
 METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 HEADER = "Idempotency-Key"
+REUSED = "IDEMPOTENCY_KEY_REUSED"  # the problem code, here and from the services
 # Headers that describe the result; per-request ones (request id, rate limits, CORS) are not replayed.
 REPLAYED_HEADERS = ("Content-Type", "Location", "ETag", "Last-Modified", "Content-Disposition", "Link")
 MAX_STORED_BODY = 768 << 10  # below the key-value store's 1 MiB value limit, with room for the envelope
@@ -102,7 +103,7 @@ def begin(store: KvStore, principal: str, request: Request, lease: float) -> Cla
                 raise ApiProblem(422, f"{HEADER} {key!r} was already used for a different request; "
                                       "use a new key for a new request",
                                  errors=[{"field": HEADER, "message": "reused with a different request"}],
-                                 code="IDEMPOTENCY_KEY_REUSED")
+                                 code=REUSED)
             if record["state"] == "done":
                 return _replay(record)
             if time.time() - record["started"] < record.get("lease", lease):

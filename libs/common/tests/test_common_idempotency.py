@@ -16,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from salesgrid_common.db import create_engine, create_reader, session_factory
 from salesgrid_common.errors import Conflict, DomainError
-from salesgrid_common.idempotency import IdempotentCalls, StoredRefusal, idempotency_keys, idempotency_metadata
+from salesgrid_common.idempotency import (
+    IdempotentCalls, KeyReused, StoredRefusal, idempotency_keys, idempotency_metadata,
+)
 from salesgrid_dev.testing import principal
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
@@ -84,23 +86,28 @@ OTHER = principal("rep-2")
 
 
 async def test_a_retry_replays_the_stored_answer_without_executing_again(service: Service) -> None:
-    first = await service.calls.run("k1", REP, METHOD, _serialize, lambda: service.create("a"))
+    first = await service.calls.run("k1", "fp", REP, METHOD, _serialize, lambda: service.create("a"))
     assert first == "a:1"  # the call saw its own uncommitted write through the reader
-    again = await service.calls.run("k1", REP, METHOD, _serialize, lambda: service.create("a"))
+    again = await service.calls.run("k1", "fp", REP, METHOD, _serialize, lambda: service.create("a"))
     assert again == b"a:1" and service.runs == 1 and await service.count("a") == 1
+    # The key with another request is refused, naming the key; nothing executes.
+    with pytest.raises(KeyReused) as reused:
+        await service.calls.run("k1", "another-request", REP, METHOD, _serialize, lambda: service.create("a"))
+    assert reused.value.field == "Idempotency-Key" and reused.value.code == "FAILED_PRECONDITION"
+    assert service.runs == 1
     # The key is the caller's and the method's: another caller or method executes.
-    assert await service.calls.run("k1", OTHER, METHOD, _serialize, lambda: service.create("a")) == "a:2"
-    assert await service.calls.run("k1", REP, METHOD + "2", _serialize, lambda: service.create("a")) == "a:3"
+    assert await service.calls.run("k1", "fp", OTHER, METHOD, _serialize, lambda: service.create("a")) == "a:2"
+    assert await service.calls.run("k1", "fp", REP, METHOD + "2", _serialize, lambda: service.create("a")) == "a:3"
     assert service.runs == 3 and await service.keys() == 3
 
 
 async def test_a_crash_between_the_use_cases_commit_and_the_answer_leaves_nothing_and_the_retry_executes_once(
         service: Service) -> None:
     with pytest.raises(ProcessDied):
-        await service.calls.run("k2", REP, METHOD, _serialize, lambda: service.create("b", die_after_commit=True))
+        await service.calls.run("k2", "fp", REP, METHOD, _serialize, lambda: service.create("b", die_after_commit=True))
     assert await service.count("b") == 0 and await service.keys() == 0  # the commit was a savepoint
-    assert await service.calls.run("k2", REP, METHOD, _serialize, lambda: service.create("b")) == "b:1"
-    assert await service.calls.run("k2", REP, METHOD, _serialize, lambda: service.create("b")) == b"b:1"
+    assert await service.calls.run("k2", "fp", REP, METHOD, _serialize, lambda: service.create("b")) == "b:1"
+    assert await service.calls.run("k2", "fp", REP, METHOD, _serialize, lambda: service.create("b")) == b"b:1"
     assert await service.count("b") == 1
 
 
@@ -110,18 +117,18 @@ async def test_a_crash_after_the_commit_before_the_answer_is_sent_replays_the_an
 
     service.calls.on_commit.append(die)
     with pytest.raises(ProcessDied):
-        await service.calls.run("k3", REP, METHOD, _serialize, lambda: service.create("c"))
+        await service.calls.run("k3", "fp", REP, METHOD, _serialize, lambda: service.create("c"))
     service.calls.on_commit.remove(die)
     assert await service.count("c") == 1
-    assert await service.calls.run("k3", REP, METHOD, _serialize, lambda: service.create("c")) == b"c:1"
+    assert await service.calls.run("k3", "fp", REP, METHOD, _serialize, lambda: service.create("c")) == b"c:1"
     assert service.runs == 1 and await service.count("c") == 1
 
 
 async def test_a_refusal_after_a_write_is_kept_with_its_key_and_a_read_only_call_is_not(service: Service) -> None:
     with pytest.raises(DomainError):
-        await service.calls.run("k4", REP, METHOD, _serialize, lambda: service.create("d", refuse_after_write=True))
+        await service.calls.run("k4", "fp", REP, METHOD, _serialize, lambda: service.create("d", refuse_after_write=True))
     with pytest.raises(StoredRefusal) as replayed:
-        await service.calls.run("k4", REP, METHOD, _serialize, lambda: service.create("d"))
+        await service.calls.run("k4", "fp", REP, METHOD, _serialize, lambda: service.create("d"))
     assert replayed.value.status.endswith(b":refused after the write")
     assert service.runs == 1 and await service.count("d") == 1
 
@@ -130,19 +137,19 @@ async def test_a_refusal_after_a_write_is_kept_with_its_key_and_a_read_only_call
             return str(await session.scalar(select(func.count()).select_from(effects).where(effects.c.note == "d")))
 
     keys = await service.keys()
-    assert await service.calls.run("k5", REP, METHOD, _serialize, read) == "1"
+    assert await service.calls.run("k5", "fp", REP, METHOD, _serialize, read) == "1"
     assert await service.keys() == keys  # nothing written, nothing kept
 
 
 async def test_concurrent_calls_with_one_key_execute_once(service: Service) -> None:
-    answers = await asyncio.gather(*(service.calls.run("k6", REP, METHOD, _serialize, lambda: service.create("e"))
+    answers = await asyncio.gather(*(service.calls.run("k6", "fp", REP, METHOD, _serialize, lambda: service.create("e"))
                                      for _ in range(4)))
     assert await service.count("e") == 1
     assert {a if isinstance(a, bytes) else a.encode() for a in answers} == {b"e:1"}
 
 
 async def test_keys_older_than_the_ttl_are_purged(service: Service) -> None:
-    await service.calls.run("k7", REP, METHOD, _serialize, lambda: service.create("f"))
+    await service.calls.run("k7", "fp", REP, METHOD, _serialize, lambda: service.create("f"))
     assert await service.calls.purge() == 0
     service.calls.clock = lambda: NOW + timedelta(hours=49)
     assert await service.calls.purge() == 1 and await service.keys() == 0

@@ -1,6 +1,7 @@
 """A write with an idempotency key through the real service's gRPC interceptor, on SQLite and
 PostgreSQL (salesgrid_common.idempotency): a retry gets the first answer and writes nothing more,
-another caller's key is his own, a refusal that wrote nothing is not kept."""
+the key with another request is refused naming it, another caller's key is his own, a refusal
+that wrote nothing is not kept."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,7 @@ from salesgrid_activities.models import FollowUpRow
 from salesgrid_common.events.tables import outbox
 from salesgrid_common.idempotency import idempotency_keys
 from salesgrid_common.protos import to_timestamp as ts
-from salesgrid_dev.testing import bearer, principal, run_service
+from salesgrid_dev.testing import bearer, field_violations, principal, run_service
 
 START = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 PERMS = {"activities:read": "own", "activities:create": "own"}
@@ -36,6 +37,11 @@ async def test_a_keyed_write_executes_once_per_caller(database_url: str, nats_ur
         first = await stub.LogFollowUp(request, metadata=keyed(rep, "k1.1"))
         again = await stub.LogFollowUp(request, metadata=keyed(rep, "k1.1"))
         assert again == first
+        with pytest.raises(grpc.aio.AioRpcError) as reused:  # the key with another request: 422 at the gateway
+            await stub.LogFollowUp(pb.LogFollowUpRequest(kind="call", occurred_at=ts(START), notes="other",
+                                                         customer_id="cust-1"), metadata=keyed(rep, "k1.1"))
+        assert reused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert field_violations(reused.value) == ["Idempotency-Key"]
         other = await stub.LogFollowUp(request, metadata=keyed(rep2, "k1.1"))
         assert other.id != first.id and other.owner_id == "rep-b"
         unkeyed = await stub.LogFollowUp(request, metadata=rep)

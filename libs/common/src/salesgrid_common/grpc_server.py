@@ -3,6 +3,7 @@ metrics, authentication of the caller's token, and mapping of domain errors to g
 codes with structured details (field violations, reason)."""
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -18,7 +19,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from salesgrid_common.auth import AsyncTokenVerifier, Principal, current_principal
 from salesgrid_common.dependencies import is_outage
 from salesgrid_common.errors import DependencyUnavailable, DomainError, PermissionDenied, Unauthenticated
-from salesgrid_common.idempotency import METADATA_KEY, IdempotentCalls, StoredRefusal
+from salesgrid_common.idempotency import METADATA_FINGERPRINT, METADATA_KEY, IdempotentCalls, StoredRefusal
 from salesgrid_common.metrics import GRPC_HANDLED, GRPC_LATENCY
 from salesgrid_common.tracing import context_from, tracer
 
@@ -144,7 +145,9 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                         principal_token = current_principal.set(principal)
                     key = metadata.get(METADATA_KEY)
                     if key and principal is not None and serialize is not None and self.idempotent is not None:
-                        return await self.idempotent.run(key, principal, method, serialize,
+                        fingerprint = metadata.get(METADATA_FINGERPRINT) or hashlib.sha256(
+                            request.SerializeToString(deterministic=True)).hexdigest()
+                        return await self.idempotent.run(key, fingerprint, principal, method, serialize,
                                                          lambda: inner(request, context))
                     return await inner(request, context)
                 except StoredRefusal as refusal:  # a refusal committed with the key, replayed

@@ -7,7 +7,9 @@ server interceptor hands the call to `IdempotentCalls.run`, which
 
 - opens ONE transaction on the service's database for the whole call, and looks the key up in
   `idempotency_keys` (scoped again to the verified principal and the method): found, the stored
-  answer is returned (or its error status raised again) and nothing executes;
+  answer is returned (or its error status raised again) and nothing executes; found for another
+  request (the gateway's fingerprint of the HTTP request, `idempotency-request`, or else the
+  request message's), the call is refused (422 naming the key);
 - runs the handler with every session the service makes (`salesgrid_common.db.session_factory`,
   reader and writer, in the call's own task) joined to that transaction: a use case's own
   `session.begin()` ... commit becomes a savepoint, so its writes and outbox events stay
@@ -43,11 +45,12 @@ from sqlalchemy.orm import Session
 
 from salesgrid_common.auth import Principal
 from salesgrid_common.db import UtcDateTime
-from salesgrid_common.errors import DomainError, ValidationFailed
+from salesgrid_common.errors import DomainError, FailedPrecondition, ValidationFailed
 
 log = logging.getLogger(__name__)
 
 METADATA_KEY = "idempotency-key"
+METADATA_FINGERPRINT = "idempotency-request"
 TTL = timedelta(hours=48)
 _SCOPE_INFO = "salesgrid_idempotency_scope"
 
@@ -57,6 +60,7 @@ idempotency_keys = Table(
     idempotency_metadata,
     Column("id", String(64), primary_key=True),  # sha256 of principal, method and key
     Column("method", String(200), nullable=False),
+    Column("fingerprint", String(64), nullable=False),  # of the request the key was used for
     Column("response", LargeBinary, nullable=True),  # the serialized answer, or
     Column("status", LargeBinary, nullable=True),  # the google.rpc.Status of a refusal after a write
     Column("created_at", UtcDateTime(), nullable=False, index=True),
@@ -113,6 +117,10 @@ def _on_flush(session: Session, _context: Any) -> None:
     _mark_written(session)
 
 
+class KeyReused(FailedPrecondition):
+    reason = "IDEMPOTENCY_KEY_REUSED"
+
+
 class StoredRefusal(Exception):
     """The replay of a refusal that was committed with its key: the interceptor aborts with it."""
 
@@ -144,15 +152,19 @@ class IdempotentCalls:
         self._database = _url(engine)
         self._insert = pg_insert if engine.url.get_backend_name() == "postgresql" else sqlite_insert
 
-    async def run(self, key: str, principal: Principal, method: str, serialize: Callable[[Any], bytes],
-                  call: Callable[[], Awaitable[Any]]) -> Any:
+    async def run(self, key: str, fingerprint: str, principal: Principal, method: str,
+                  serialize: Callable[[Any], bytes], call: Callable[[], Awaitable[Any]]) -> Any:
         """The call's answer, or the serialized answer (bytes) stored for its key."""
         row_id = key_id(principal, method, valid_key(key))
+        fingerprint = fingerprint[:64]
         async with self.engine.connect() as connection:
             await connection.begin()
             stored = await self._stored(connection, row_id)
             if stored is not None:
                 await connection.rollback()
+                if stored.fingerprint != fingerprint:
+                    raise KeyReused("this Idempotency-Key was already used for a different request; use a new "
+                                    "key for a new request", "Idempotency-Key")
                 return self._replay(stored)
             scope = _CallScope(self._database, connection, asyncio.current_task())
             token = _current.set(scope)
@@ -163,7 +175,7 @@ class IdempotentCalls:
                 if not scope.wrote:
                     await connection.rollback()
                     raise
-                if not await self._keep(connection, row_id, method, status=self.error_status(error)):
+                if not await self._keep(connection, row_id, method, fingerprint, status=self.error_status(error)):
                     return self._replay(await self._stored(connection, row_id))
                 raise
             except BaseException:
@@ -174,12 +186,13 @@ class IdempotentCalls:
             if not scope.wrote:
                 await connection.rollback()
                 return response
-            if not await self._keep(connection, row_id, method, response=serialize(response)):
+            if not await self._keep(connection, row_id, method, fingerprint, response=serialize(response)):
                 return self._replay(await self._stored(connection, row_id))
             return response
 
     async def _stored(self, connection: AsyncConnection, row_id: str) -> Any:
-        return (await connection.execute(select(idempotency_keys.c.response, idempotency_keys.c.status)
+        return (await connection.execute(select(idempotency_keys.c.fingerprint, idempotency_keys.c.response,
+                                                idempotency_keys.c.status)
                                          .where(idempotency_keys.c.id == row_id))).one_or_none()
 
     @staticmethod
@@ -188,12 +201,12 @@ class IdempotentCalls:
             raise StoredRefusal(stored.status)
         return bytes(stored.response)
 
-    async def _keep(self, connection: AsyncConnection, row_id: str, method: str, *, response: bytes | None = None,
-                    status: bytes | None = None) -> bool:
+    async def _keep(self, connection: AsyncConnection, row_id: str, method: str, fingerprint: str, *,
+                    response: bytes | None = None, status: bytes | None = None) -> bool:
         """Insert the key with the answer and commit; False (rolled back) when a concurrent call
         with the key committed first."""
         inserted = await connection.execute(self._insert(idempotency_keys).values(
-            id=row_id, method=method[:200], response=response, status=status, created_at=self.clock(),
+            id=row_id, method=method[:200], fingerprint=fingerprint, response=response, status=status, created_at=self.clock(),
         ).on_conflict_do_nothing(index_elements=["id"]))
         if inserted.rowcount != 1:
             await connection.rollback()

@@ -175,6 +175,7 @@ def create_idempotency_tables_v1() -> None:
         "idempotency_keys",
         sa.Column("id", sa.String(length=64), nullable=False),
         sa.Column("method", sa.String(length=200), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
         sa.Column("response", sa.LargeBinary(), nullable=True),
         sa.Column("status", sa.LargeBinary(), nullable=True),
         sa.Column("created_at", UtcDateTime(timezone=True), nullable=False),
