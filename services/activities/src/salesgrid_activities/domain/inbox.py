@@ -23,6 +23,7 @@ KINDS: dict[str, str] = {
     "task_overdue": "task",
     "expense_approval": "expense_claim",
     "expense_settled": "expense_claim",
+    "webhook_disabled": "webhook_subscription",
 }
 POOL_RULES = {"no_follow_up": "no follow-up", "no_opportunity": "no new opportunity", "no_deal": "no deal"}
 
@@ -116,6 +117,15 @@ def expense_settled(claim_id: str, status: str, total: str, currency: str, owner
     reason = f": {comment}" if status == "rejected" and comment else ""
     return _notice("expense_settled", f"Your expense claim of {total} {currency} was {status}{reason}", claim_id,
                    [owner_id], owner_id)
+
+
+def webhook_disabled(subscription_id: str, url: str, reason: str, owner_id: str, owner_kind: str) -> Notice:
+    """A person's webhook subscription that kept failing was disabled: he learns why, and that
+    `PATCH {"enabled": true}` turns it back on. A partner key has no inbox (the audit trail and the
+    subscription itself say it)."""
+    recipients = [owner_id] if owner_kind == "user" else []
+    return _notice("webhook_disabled", f"Webhook to {url} disabled: {reason}. Re-enable it once the endpoint "
+                   "answers again", subscription_id, recipients, owner_id)
 
 
 def check_kind(kind: str) -> str:
