@@ -143,6 +143,12 @@ def test_openapi_documents_the_header_on_unsafe_operations() -> None:
     assert paths["/v1/x"]["post"]["parameters"][0]["name"] == "Idempotency-Key"
     assert paths["/v1/x"]["delete"]["parameters"][0]["name"] == "Idempotency-Key"
     assert "parameters" not in paths["/v1/x"]["get"] and "parameters" not in paths["/v1/auth/login"]["post"]
+    documented = {"/v1/y": {"post": {"responses": {"201": {"description": "created"}}}}}
+    idempotency.document(documented)
+    responses = documented["/v1/y"]["post"]["responses"]
+    assert responses["201"]["headers"]["Idempotent-Replayed"]["schema"]["enum"] == ["true"]
+    assert "IDEMPOTENCY_KEY_IN_USE" in responses["409"]["description"]
+    assert "IDEMPOTENCY_KEY_REUSED" in responses["422"]["description"]
 
 
 def test_the_key_goes_on_to_the_services_numbered_per_method() -> None:

@@ -163,11 +163,29 @@ OPENAPI_PARAMETER = {
 }
 
 
+REPLAYED_HEADER = {"description": "`true` when this is the kept response to an earlier request with the same "
+                                  "Idempotency-Key", "schema": {"type": "string", "enum": ["true"]}}
+_PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+KEY_RESPONSES = {
+    "409": {"description": f"A request with this {HEADER} is still being processed: retry after `Retry-After` "
+                           "(problem code IDEMPOTENCY_KEY_IN_USE)", "content": _PROBLEM},
+    "422": {"description": f"This {HEADER} was already used for a different request, or the request breaks a "
+                           "business rule (problem code IDEMPOTENCY_KEY_REUSED names the header)", "content": _PROBLEM},
+}
+
+
 def document(paths: dict[str, dict]) -> None:  # type: ignore[type-arg]
-    """Declare the header on every unsafe operation of the OpenAPI document."""
+    """Declare the header on every unsafe operation of the OpenAPI document, with the
+    `Idempotent-Replayed` header of its success responses and the 409 and 422 it can cause."""
     for operations in paths.values():
         for method, operation in operations.items():
             if method.upper() in METHODS and not operation.get("security") == []:
                 parameters = operation.setdefault("parameters", [])
                 if not any(p.get("name") == HEADER for p in parameters):
                     parameters.append(OPENAPI_PARAMETER)
+                responses = operation.setdefault("responses", {})
+                for status, response in responses.items():
+                    if status.startswith("2") and "$ref" not in response:
+                        response.setdefault("headers", {}).setdefault("Idempotent-Replayed", REPLAYED_HEADER)
+                for status, response in KEY_RESPONSES.items():
+                    responses.setdefault(status, response)
