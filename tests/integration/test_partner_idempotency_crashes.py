@@ -103,6 +103,7 @@ def test_a_service_dying_between_commit_and_answer_never_executes_a_retry_twice(
     reply = retry_until_answered(api, headers, request, 10)
     assert reply.status_code == 201, reply.text
     assert reply.json()["id"] == committed[0]
+    assert reply.headers["Idempotent-Replayed"] == "true"  # the service's stored answer
     again = api.post("/v1/follow-ups", headers=headers, json=request)
     assert again.status_code == 201 and again.json() == reply.json()
     assert again.headers["Idempotent-Replayed"] == "true"  # now from the gateway's own record
@@ -151,6 +152,7 @@ def test_a_gateway_killed_mid_request_and_restarted_replays_the_committed_answer
             reply = retry_until_answered(client, headers, request, 20)
             assert reply.status_code == 201, reply.text
             assert reply.json()["id"] == committed[0]  # the service's stored answer
+            assert reply.headers["Idempotent-Replayed"] == "true"
             assert time.monotonic() - started < 15  # the dead worker's lease ran out
             assert follow_ups(platform, notes) == committed
 

@@ -139,6 +139,8 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
     def finish(response: Response) -> Response:
         if g.get("idempotency") is not None:
             idempotency.finish(store, g.pop("idempotency"), response)
+        if g.get("idempotent_replayed"):
+            response.headers["Idempotent-Replayed"] = "true"
         response.headers["X-Request-Id"] = g.get("request_id", "")
         for key, value in (g.get("rate_headers") or {}).items():
             response.headers[key] = value

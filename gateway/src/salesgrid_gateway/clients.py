@@ -84,7 +84,13 @@ def idempotency_metadata(method: Callable[..., Any]) -> list[tuple[str, str]]:
 
 def _invoke(method: Callable[..., M], request: Message | Iterator[Message], token: str | None, timeout: float) -> M:
     try:
-        return method(request, metadata=metadata(token) + idempotency_metadata(method), timeout=timeout)
+        keyed = idempotency_metadata(method)
+        if not keyed:
+            return method(request, metadata=metadata(token), timeout=timeout)
+        response, rpc = method.with_call(request, metadata=metadata(token) + keyed, timeout=timeout)  # type: ignore[attr-defined]
+        if ("idempotent-replayed", "true") in tuple(rpc.trailing_metadata() or ()):
+            g.idempotent_replayed = True  # the service answered from the key: the response says so
+        return response  # type: ignore[no-any-return]
     except grpc.RpcError as error:
         raise from_rpc(error) from None
 

@@ -35,8 +35,10 @@ async def test_a_keyed_write_executes_once_per_caller(database_url: str, nats_ur
             return (*who, ("idempotency-key", key))
 
         first = await stub.LogFollowUp(request, metadata=keyed(rep, "k1.1"))
-        again = await stub.LogFollowUp(request, metadata=keyed(rep, "k1.1"))
+        replay = stub.LogFollowUp(request, metadata=keyed(rep, "k1.1"))
+        again = await replay
         assert again == first
+        assert ("idempotent-replayed", "true") in tuple(await replay.trailing_metadata())
         with pytest.raises(grpc.aio.AioRpcError) as reused:  # the key with another request: 422 at the gateway
             await stub.LogFollowUp(pb.LogFollowUpRequest(kind="call", occurred_at=ts(START), notes="other",
                                                          customer_id="cust-1"), metadata=keyed(rep, "k1.1"))

@@ -19,7 +19,9 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from salesgrid_common.auth import AsyncTokenVerifier, Principal, current_principal
 from salesgrid_common.dependencies import is_outage
 from salesgrid_common.errors import DependencyUnavailable, DomainError, PermissionDenied, Unauthenticated
-from salesgrid_common.idempotency import METADATA_FINGERPRINT, METADATA_KEY, IdempotentCalls, StoredRefusal
+from salesgrid_common.idempotency import (
+    METADATA_FINGERPRINT, METADATA_KEY, METADATA_REPLAYED, IdempotentCalls, StoredRefusal,
+)
 from salesgrid_common.metrics import GRPC_HANDLED, GRPC_LATENCY
 from salesgrid_common.tracing import context_from, tracer
 
@@ -156,8 +158,11 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                     if key and principal is not None and serialize is not None and self.idempotent is not None:
                         fingerprint = metadata.get(METADATA_FINGERPRINT) or hashlib.sha256(
                             request.SerializeToString(deterministic=True)).hexdigest()
-                        return await self.idempotent.run(key, fingerprint, principal, method, serialize,
-                                                         lambda: inner(request, context))
+                        answer = await self.idempotent.run(key, fingerprint, principal, method, serialize,
+                                                           lambda: inner(request, context))
+                        if isinstance(answer, bytes):  # the stored answer: tell the caller it is a replay
+                            context.set_trailing_metadata(((METADATA_REPLAYED, "true"),))
+                        return answer
                     return await inner(request, context)
                 except StoredRefusal as refusal:  # a refusal committed with the key, replayed
                     stored = status_pb2.Status.FromString(refusal.status)

@@ -7,7 +7,8 @@ server interceptor hands the call to `IdempotentCalls.run`, which
 
 - opens ONE transaction on the service's database for the whole call, and looks the key up in
   `idempotency_keys` (scoped again to the verified principal and the method): found, the stored
-  answer is returned (or its error status raised again) and nothing executes; found for another
+  answer is returned, marked by the trailing metadata `idempotent-replayed: true` (or its error
+  status raised again) and nothing executes; found for another
   request (the gateway's fingerprint of the HTTP request, `idempotency-request`, or else the
   request message's), the call is refused (422 naming the key);
 - runs the handler with every session the service makes (`salesgrid_common.db.session_factory`,
@@ -51,6 +52,7 @@ log = logging.getLogger(__name__)
 
 METADATA_KEY = "idempotency-key"
 METADATA_FINGERPRINT = "idempotency-request"
+METADATA_REPLAYED = "idempotent-replayed"  # trailing metadata of an answer replayed from its key
 TTL = timedelta(hours=48)
 _SCOPE_INFO = "salesgrid_idempotency_scope"
 
