@@ -87,7 +87,8 @@ def _invoke(method: Callable[..., M], request: Message | Iterator[Message], toke
         keyed = idempotency_metadata(method)
         if not keyed:
             return method(request, metadata=metadata(token), timeout=timeout)
-        response, rpc = method.with_call(request, metadata=metadata(token) + keyed, timeout=timeout)  # type: ignore[attr-defined]
+        with_call = method.with_call  # type: ignore[attr-defined]
+        response, rpc = with_call(request, metadata=metadata(token) + keyed, timeout=timeout)
         if ("idempotent-replayed", "true") in tuple(rpc.trailing_metadata() or ()):
             g.idempotent_replayed = True  # the service answered from the key: the response says so
         return response  # type: ignore[no-any-return]

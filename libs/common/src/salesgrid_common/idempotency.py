@@ -208,8 +208,8 @@ class IdempotentCalls:
         """Insert the key with the answer and commit; False (rolled back) when a concurrent call
         with the key committed first."""
         inserted = await connection.execute(self._insert(idempotency_keys).values(
-            id=row_id, method=method[:200], fingerprint=fingerprint, response=response, status=status, created_at=self.clock(),
-        ).on_conflict_do_nothing(index_elements=["id"]))
+            id=row_id, method=method[:200], fingerprint=fingerprint, response=response, status=status,
+            created_at=self.clock()).on_conflict_do_nothing(index_elements=["id"]))
         if inserted.rowcount != 1:
             await connection.rollback()
             await connection.begin()
