@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
 from salesgrid.activities.v1 import activities_pb2 as pb
@@ -20,6 +21,7 @@ from salesgrid_common.protos import to_timestamp as ts
 from salesgrid_dev.testing import bearer, field_violations, principal, run_service
 
 START = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+REPLAY_LABELS = {"grpc_service": "salesgrid.activities.v1.Activities", "grpc_method": "LogFollowUp"}
 PERMS = {"activities:read": "own", "activities:create": "own"}
 
 
@@ -35,10 +37,12 @@ async def test_a_keyed_write_executes_once_per_caller(database_url: str, nats_ur
             return (*who, ("idempotency-key", key))
 
         first = await stub.LogFollowUp(request, metadata=keyed(rep, "k1.1"))
+        replays = REGISTRY.get_sample_value("salesgrid_idempotent_replays_total", REPLAY_LABELS) or 0.0
         replay = stub.LogFollowUp(request, metadata=keyed(rep, "k1.1"))
         again = await replay
         assert again == first
         assert ("idempotent-replayed", "true") in tuple(await replay.trailing_metadata())
+        assert REGISTRY.get_sample_value("salesgrid_idempotent_replays_total", REPLAY_LABELS) == replays + 1
         with pytest.raises(grpc.aio.AioRpcError) as reused:  # the key with another request: 422 at the gateway
             await stub.LogFollowUp(pb.LogFollowUpRequest(kind="call", occurred_at=ts(START), notes="other",
                                                          customer_id="cust-1"), metadata=keyed(rep, "k1.1"))

@@ -22,7 +22,7 @@ from salesgrid_common.errors import DependencyUnavailable, DomainError, Permissi
 from salesgrid_common.idempotency import (
     METADATA_FINGERPRINT, METADATA_KEY, METADATA_REPLAYED, IdempotentCalls, StoredRefusal,
 )
-from salesgrid_common.metrics import GRPC_HANDLED, GRPC_LATENCY
+from salesgrid_common.metrics import GRPC_HANDLED, GRPC_LATENCY, IDEMPOTENT_REPLAYS
 from salesgrid_common.tracing import context_from, tracer
 
 log = logging.getLogger(__name__)
@@ -162,6 +162,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                                                            lambda: inner(request, context))
                         if isinstance(answer, bytes):  # the stored answer: tell the caller it is a replay
                             context.set_trailing_metadata(((METADATA_REPLAYED, "true"),))
+                            IDEMPOTENT_REPLAYS.labels(service_name, method_name).inc()
                         return answer
                     return await inner(request, context)
                 except StoredRefusal as refusal:  # a refusal committed with the key, replayed
