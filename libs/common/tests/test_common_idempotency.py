@@ -153,3 +153,32 @@ async def test_keys_older_than_the_ttl_are_purged(service: Service) -> None:
     assert await service.calls.purge() == 0
     service.calls.clock = lambda: NOW + timedelta(hours=49)
     assert await service.calls.purge() == 1 and await service.keys() == 0
+
+
+async def test_an_upload_holds_no_transaction_while_it_streams_and_executes_once(service: Service) -> None:
+    async def chunks(note: str) -> AsyncIterator[str]:
+        for part in ("a", "b", "c"):
+            # Another writer gets through while the client streams: the call holds no lock yet.
+            async with service.engine.begin() as conn:
+                await conn.execute(insert(effects).values(note=f"{note}-during"))
+            yield part
+
+    async def handler(requests: AsyncIterator[str], note: str, die: bool = False) -> str:
+        body = "".join([part async for part in requests])
+        return await service.create(f"{note}:{body}", die_after_commit=die)
+
+    upload = "/salesgrid.test.v1.Effects/Upload"
+    with pytest.raises(ProcessDied):
+        await service.calls.run_upload("u1", "fp", REP, upload, _serialize, chunks("u"),
+                                       lambda requests: handler(requests, "u", die=True))
+    assert await service.count("u:abc") == 0 and await service.count("u-during") == 3
+    first = await service.calls.run_upload("u1", "fp", REP, upload, _serialize, chunks("u"),
+                                           lambda requests: handler(requests, "u"))
+    assert first == "u:abc:1"
+    again = await service.calls.run_upload("u1", "fp", REP, upload, _serialize, chunks("v"),
+                                           lambda requests: handler(requests, "u"))
+    assert again == b"u:abc:1" and await service.count("u:abc") == 1
+    assert await service.count("v-during") == 0  # the replay did not read the stream
+    with pytest.raises(KeyReused):
+        await service.calls.run_upload("u1", "another", REP, upload, _serialize, chunks("w"),
+                                       lambda requests: handler(requests, "u"))

@@ -112,11 +112,12 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         public = method in self.public_methods or method.startswith(ALWAYS_PUBLIC_PREFIXES)
 
         serialize = handler.response_serializer
-        keyed = handler.unary_unary is not None and serialize is not None and self.idempotent is not None
+        keyed = serialize is not None and self.idempotent is not None
+        upload = handler.unary_unary is None
 
         async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
             # request: the message, or the async iterator of a client stream (read by the servicer)
-            return await self._handle(method, public, inner, request, context, serialize if keyed else None)
+            return await self._handle(method, public, inner, request, context, serialize if keyed else None, upload)
 
         def serialize_or_replay(response: Any) -> bytes:
             # a replayed answer is already serialized
@@ -127,7 +128,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                     response_serializer=serialize_or_replay if keyed else serialize)
 
     async def _handle(self, method: str, public: bool, inner: Any, request: Any, context: grpc.aio.ServicerContext,
-                      serialize: Callable[[Any], bytes] | None = None) -> Any:
+                      serialize: Callable[[Any], bytes] | None = None, upload: bool = False) -> Any:
         service_name, _, method_name = method.strip("/").partition("/")
         metadata = {key: value for key, value in (context.invocation_metadata() or ()) if isinstance(value, str)}
         started = time.perf_counter()
@@ -156,10 +157,15 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                         principal_token = current_principal.set(principal)
                     key = metadata.get(METADATA_KEY)
                     if key and principal is not None and serialize is not None and self.idempotent is not None:
-                        fingerprint = metadata.get(METADATA_FINGERPRINT) or hashlib.sha256(
-                            request.SerializeToString(deterministic=True)).hexdigest()
-                        answer = await self.idempotent.run(key, fingerprint, principal, method, serialize,
-                                                           lambda: inner(request, context))
+                        if upload:  # the stream cannot be fingerprinted before it is read: the gateway's
+                            answer = await self.idempotent.run_upload(
+                                key, metadata.get(METADATA_FINGERPRINT, ""), principal, method, serialize, request,
+                                lambda requests: inner(requests, context))
+                        else:
+                            fingerprint = metadata.get(METADATA_FINGERPRINT) or hashlib.sha256(
+                                request.SerializeToString(deterministic=True)).hexdigest()
+                            answer = await self.idempotent.run(key, fingerprint, principal, method, serialize,
+                                                               lambda: inner(request, context))
                         if isinstance(answer, bytes):  # the stored answer: tell the caller it is a replay
                             context.set_trailing_metadata(((METADATA_REPLAYED, "true"),))
                             IDEMPOTENT_REPLAYS.labels(service_name, method_name).inc()

@@ -25,14 +25,15 @@ Concurrent calls with one key: on SQLite the transaction takes the write lock at
 the second call finds the first's key; on PostgreSQL the second call's key insert waits for the
 first and, finding it committed, rolls its own work back and returns the first's answer.
 
-Client-streaming calls (uploads) are not covered: holding one transaction while a client
-streams would block the service's writers. Keys are kept `TTL` (longer than the gateway's 24 h)."""
+Client-streaming calls (uploads, `run_upload`): the transaction begins once the client's stream
+has been read to the end, so no lock is held while a client uploads; writes the handler makes
+before that (none do) would not be covered. Keys are kept `TTL` (longer than the gateway's 24 h)."""
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -73,7 +74,7 @@ idempotency_keys = Table(
 class _CallScope:
     """The transaction of one keyed call, and whether the call wrote in it."""
     url: str
-    connection: AsyncConnection
+    connection: AsyncConnection | None  # None until an upload's stream has been read
     task: asyncio.Task[Any] | None
     wrote: bool = False
 
@@ -95,7 +96,8 @@ class CallSessions(async_sessionmaker[AsyncSession]):
 
     def __call__(self, **local_kw: Any) -> AsyncSession:
         scope = _current.get()
-        if scope is not None and scope.url == self._database and scope.task is asyncio.current_task():
+        if (scope is not None and scope.connection is not None and scope.url == self._database
+                and scope.task is asyncio.current_task()):
             local_kw["bind"] = scope.connection
             local_kw["join_transaction_mode"] = "create_savepoint"
             local_kw["info"] = {**local_kw.get("info", {}), _SCOPE_INFO: scope}
@@ -164,33 +166,68 @@ class IdempotentCalls:
             stored = await self._stored(connection, row_id)
             if stored is not None:
                 await connection.rollback()
-                if stored.fingerprint != fingerprint:
-                    raise KeyReused("this Idempotency-Key was already used for a different request; use a new "
-                                    "key for a new request", "Idempotency-Key")
-                return self._replay(stored)
+                return self._replay(stored, fingerprint)
             scope = _CallScope(self._database, connection, asyncio.current_task())
-            token = _current.set(scope)
-            try:
-                response = await call()
-            except DomainError as error:
-                _current.reset(token)
-                if not scope.wrote:
-                    await connection.rollback()
-                    raise
-                if not await self._keep(connection, row_id, method, fingerprint, status=self.error_status(error)):
-                    return self._replay(await self._stored(connection, row_id))
-                raise
-            except BaseException:
-                _current.reset(token)
-                await asyncio.shield(connection.rollback())  # nothing of the call survives
-                raise
+            return await self._execute(scope, row_id, method, fingerprint, serialize, call)
+
+    async def run_upload(self, key: str, fingerprint: str, principal: Principal, method: str,
+                         serialize: Callable[[Any], bytes], requests: AsyncIterator[Any],
+                         call: Callable[[AsyncIterator[Any]], Awaitable[Any]]) -> Any:
+        """A client-streaming call (an upload): its transaction begins once the client's stream
+        has been read to the end, so no lock is held while the client uploads; what the handler
+        writes after that commits with the key and the answer, as for a unary call."""
+        row_id = key_id(principal, method, valid_key(key))
+        fingerprint = fingerprint[:64]
+        async with self.engine.connect() as probe:
+            stored = await self._stored(probe, row_id)
+        if stored is not None:
+            return self._replay(stored, fingerprint)
+        scope = _CallScope(self._database, None, asyncio.current_task())
+
+        async def read_then_begin() -> AsyncIterator[Any]:
+            async for item in requests:
+                yield item
+            connection = await self.engine.connect()
+            scope.connection = connection
+            await connection.begin()
+
+        try:
+            return await self._execute(scope, row_id, method, fingerprint, serialize, lambda: call(read_then_begin()))
+        finally:
+            if scope.connection is not None:
+                await asyncio.shield(scope.connection.close())
+
+    async def _execute(self, scope: _CallScope, row_id: str, method: str, fingerprint: str,
+                       serialize: Callable[[Any], bytes], call: Callable[[], Awaitable[Any]]) -> Any:
+        token = _current.set(scope)
+        try:
+            response = await call()
+        except DomainError as error:
             _current.reset(token)
+            connection = scope.connection
+            if connection is None:
+                raise
             if not scope.wrote:
                 await connection.rollback()
-                return response
-            if not await self._keep(connection, row_id, method, fingerprint, response=serialize(response)):
-                return self._replay(await self._stored(connection, row_id))
+                raise
+            if not await self._keep(connection, row_id, method, fingerprint, status=self.error_status(error)):
+                return self._replay(await self._stored(connection, row_id), fingerprint)
+            raise
+        except BaseException:
+            _current.reset(token)
+            if scope.connection is not None:
+                await asyncio.shield(scope.connection.rollback())  # nothing of the call survives
+            raise
+        _current.reset(token)
+        connection = scope.connection
+        if connection is None:  # no transaction began (an upload whose handler stopped reading)
             return response
+        if not scope.wrote:
+            await connection.rollback()
+            return response
+        if not await self._keep(connection, row_id, method, fingerprint, response=serialize(response)):
+            return self._replay(await self._stored(connection, row_id), fingerprint)
+        return response
 
     async def _stored(self, connection: AsyncConnection, row_id: str) -> Any:
         return (await connection.execute(select(idempotency_keys.c.fingerprint, idempotency_keys.c.response,
@@ -198,7 +235,10 @@ class IdempotentCalls:
                                          .where(idempotency_keys.c.id == row_id))).one_or_none()
 
     @staticmethod
-    def _replay(stored: Any) -> bytes:
+    def _replay(stored: Any, fingerprint: str) -> bytes:
+        if stored.fingerprint != fingerprint:
+            raise KeyReused("this Idempotency-Key was already used for a different request; use a new "
+                            "key for a new request", "Idempotency-Key")
         if stored.status is not None:
             raise StoredRefusal(stored.status)
         return bytes(stored.response)
