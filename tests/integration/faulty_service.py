@@ -16,7 +16,7 @@ import sys
 
 from salesgrid_common import idempotency
 
-FAULT = os.environ["SALESGRID_TEST_FAULT"]
+FAULT = os.environ.get("SALESGRID_TEST_FAULT", "")
 _keep = idempotency.IdempotentCalls._keep
 
 
@@ -31,9 +31,8 @@ async def _keep_with_fault(self, *args, **kwargs):  # type: ignore[no-untyped-de
     return kept
 
 
-idempotency.IdempotentCalls._keep = _keep_with_fault  # type: ignore[method-assign]
-
 if __name__ == "__main__":
+    idempotency.IdempotentCalls._keep = _keep_with_fault  # type: ignore[method-assign]
     service = sys.argv[1]
     sys.argv = [f"salesgrid_{service}", "serve"]
     runpy.run_module(f"salesgrid_{service}", run_name="__main__", alter_sys=True)
