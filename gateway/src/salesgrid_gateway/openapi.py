@@ -88,7 +88,8 @@ class OpenApi:
     def _hand_written(self, route: Route) -> dict[str, Any]:
         for message in route.messages:
             self.types.ref(message.DESCRIPTOR)
-        parameters = [self._path_param(name, {"type": "integer"} if route.converters.get(name) == "int" else STRING)
+        parameters = [self._path_param(name, {"type": "integer", "minimum": 0} if route.converters.get(name) == "int"
+                                       else STRING)
                       for name in path_names(route.path)]
         parameters += list(route.parameters)
         return self._operation(route, parameters, route.request_schema, route.response_schema,

@@ -35,6 +35,8 @@ def add_receipt(claim_id: str, line_no: int) -> tuple[Response, int]:
     if request.content_length is None or request.content_length > MAX_RECEIPT_BYTES:
         raise ApiProblem(413, f"a receipt is at most {MAX_RECEIPT_BYTES} bytes (send Content-Length)")
     inputs.reject_nul(claim_id, "claim_id")
+    if not 0 <= line_no < 2**31:
+        raise inputs.bad("line_no", "is not a line of the claim")
     file_name = request.args.get("file_name", "")
     inputs.reject_nul(file_name, "file_name")
     version = inputs.if_match({}, required=False)
@@ -61,7 +63,7 @@ ROUTES = [
     api.get("/v1/expense-claims/{claim_id}", "GetClaim", "Read an expense claim"),
     view("POST", "/v1/expense-claims/{claim_id}/lines/{line_no}/receipts", add_receipt, "Attach a receipt to a "
          "line of a draft: the body is the file (JPEG, PNG or PDF, at most 5 MiB)", tag="expenses", status=201,
-         converters={"line_no": "int"}, request_types=RECEIPT_TYPES, response_schema=CLAIM, if_match="optional",
+         converters={"line_no": "int"},  # int32 in the message: larger numbers are refused (400) request_types=RECEIPT_TYPES, response_schema=CLAIM, if_match="optional",
          parameters=({"name": "file_name", "in": "query", "required": False, "schema": {"type": "string"}},),
          headers=("ETag",), messages=(pb.ExpenseClaim,)),
     view("GET", "/v1/expense-claims/{claim_id}/receipts/{receipt_id}", get_receipt, "Download a receipt",
