@@ -77,3 +77,10 @@ def test_every_answer_is_documented(case: schemathesis.Case, fuzzed_platform: Pl
     for who in ("admin", "rep", "anonymous"):
         case.headers = {**headers, **credentials[who]}
         case.call_and_validate(base_url=fuzzed_platform.gateway_url, session=session, checks=CHECKS, timeout=30)
+
+
+def test_a_request_line_over_the_limit_is_problem_json(fuzzed_platform: Platform) -> None:
+    """gunicorn refuses it before the app runs; the answer is still the API's problem+json."""
+    reply = httpx.get(f"{fuzzed_platform.gateway_url}/v1/customers?q={'x' * 5000}", timeout=10)
+    assert (reply.status_code, reply.headers["Content-Type"]) == (414, "application/problem+json")
+    assert reply.json()["status"] == 414 and reply.headers["X-Request-Id"]

@@ -14,3 +14,10 @@ worker_class = "gthread"
 threads = int(os.environ.get("SALESGRID_GATEWAY_THREADS", "4"))
 graceful_timeout = 20  # in-flight requests finish before the pod's termination grace period ends
 accesslog = None
+# The request line keeps gunicorn's limit (4094 bytes); over it, and for other requests gunicorn
+# refuses itself, the answer is problem+json like the API's own errors.
+limit_request_line = 4094
+
+from salesgrid_gateway import wire_errors  # noqa: E402
+
+wire_errors.install()

@@ -15,8 +15,8 @@ PROBLEM = {"$ref": "#/components/responses/Problem"}
 # Statuses any authenticated operation may answer: bad input, no or bad credentials, not allowed,
 # unknown record, conflict (also a request with the same Idempotency-Key still running), a rule
 # refusing the change (also an Idempotency-Key reused with another request), rate limit, outage.
-COMMON_ERRORS = (400, 401, 403, 404, 409, 422, 429, 503)
-PUBLIC_ERRORS = (400, 401, 409, 422, 429, 503)
+COMMON_ERRORS = (400, 401, 403, 404, 409, 414, 422, 429, 431, 503)
+PUBLIC_ERRORS = (400, 401, 409, 414, 422, 429, 431, 503)
 BODY_ERRORS = (413, 415)
 VERSION_ERRORS = (412, 428)
 STRING = {"type": "string"}

@@ -40,8 +40,9 @@ def export_report() -> Response:
     report, file_format = request.args.get("report", ""), request.args.get("format", "csv")
     inputs.reject_nul(report, "report")
     inputs.reject_nul(file_format, "format")
+    query = _query()
     analytics = stub(api.stub_class, api.address_setting)
-    reply = call(analytics.ExportReport, pb.ExportReportRequest(report=report, format=file_format, query=_query()))
+    reply = call(analytics.ExportReport, pb.ExportReportRequest(report=report, format=file_format, query=query))
     report_sensitive_read("analytics.export", "analytics_report", f"{report} {file_format} {request.full_path}")
     return Response(reply.content, mimetype=reply.content_type,
                     headers={"Content-Disposition": f'attachment; filename="{reply.filename}"'})
