@@ -249,7 +249,8 @@ def test_analytics_numbers_match_what_was_created(api: httpx.Client, admin_token
     assert trend.status_code == 200, trend.text
     assert {r["month"]: Decimal(r["contract_amount"]) for r in csv.DictReader(
         io.StringIO(trend.content.decode("utf-8-sig")))}[month] == contract_amount
-    audit = created(api.get(f"/v1/audit-events?action=analytics.export&actor_id={manager['id']}", headers=admin), 200)
+    audit = poll(lambda: (lambda page: page if len(page["items"]) >= 2 else None)(created(api.get(
+        f"/v1/audit-events?action=analytics.export&actor_id={manager['id']}", headers=admin), 200)))
     assert [e["action"] for e in audit["items"]] == ["analytics.export"] * 2
     assert any("report=performance" in e["detail"] for e in audit["items"])
 

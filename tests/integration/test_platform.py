@@ -133,9 +133,14 @@ def test_sensitive_list_reads_are_audited(api: httpx.Client, admin_token: str) -
     me = api.get("/v1/me", headers=auth(admin_token)).json()
     assert api.get("/v1/users", headers=auth(admin_token)).status_code == 200
     assert api.get("/v1/customers?tier=key", headers=auth(admin_token)).status_code == 200
-    trail = api.get(f"/v1/audit-events?actor_id={me['id']}&limit=50", headers=auth(admin_token)).json()["items"]
-    actions = {entry["action"]: entry for entry in reversed(trail)}  # the newest of each (other tests act as admin too)
-    assert {"users.list", "customers.list"} <= set(actions)
+
+    def recorded() -> dict[str, dict]:
+        # The gateway publishes the record (acknowledged before it answers); identity writes it.
+        trail = api.get(f"/v1/audit-events?actor_id={me['id']}&limit=50", headers=auth(admin_token)).json()["items"]
+        actions = {entry["action"]: entry for entry in reversed(trail)}  # the newest of each (other tests act as admin too)
+        return actions if {"users.list", "customers.list"} <= set(actions) else {}
+
+    actions = poll(recorded)
     assert "tier=key" in actions["customers.list"]["detail"] and actions["customers.list"]["source"] == "gateway"
 
 

@@ -93,6 +93,7 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
     verifier = SyncTokenVerifier(fetch_jwks, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
     api_keys = ApiKeyExchange()
     store = shared_store(settings)
+    app.config["SHARED_STORE"] = store
     limiter = SharedRateLimiter(store)
     cors_origins = {o.strip() for o in settings.cors_origins.split(",") if o.strip()}
     api = OpenApi()

@@ -27,6 +27,9 @@ class GatewaySettings(BaseAppSettings):
     # rate-limit counters). Empty: per-process memory, allowed in dev and tests only.
     nats_url: str = ""
     stream_replicas: int = Field(default=1, ge=1, le=5)
+    # This cell's region: the gateway's own stream (sensitive-read records) lives there, as the
+    # services' streams do.
+    region: str = Field(default="", pattern=r"^[a-z0-9-]*$")
     shared_store_timeout_seconds: float = Field(default=2.0, gt=0)
     cors_origins: str = ""  # comma-separated origins allowed to call the API from a browser
     grpc_timeout_seconds: float = Field(default=10.0, gt=0)

@@ -48,6 +48,7 @@ class NatsKvStore:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._nc: Any = None
         self._kv: dict[str, Any] = {}
+        self._streams: set[Any] = set()  # streams declared on this connection
 
     # -- the worker's loop ---------------------------------------------------------------------
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
@@ -55,7 +56,7 @@ class NatsKvStore:
             if self._loop is None or self._pid != os.getpid():
                 loop = asyncio.new_event_loop()
                 threading.Thread(target=loop.run_forever, name="shared-store", daemon=True).start()
-                self._loop, self._pid, self._nc, self._kv = loop, os.getpid(), None, {}
+                self._loop, self._pid, self._nc, self._kv, self._streams = loop, os.getpid(), None, {}, set()
             return self._loop
 
     async def _bucket(self, name: str) -> Any:
@@ -142,6 +143,19 @@ class NatsKvStore:
         async def op() -> None:
             kv = await self._bucket(bucket)
             await kv.delete(key)
+        self._run(op)
+
+    def publish(self, stream: Callable[[Any], Awaitable[None]], subject: str, data: bytes,
+                headers: dict[str, str]) -> None:
+        """Publish to JetStream and wait for the stream's acknowledgement (the message is then
+        stored). `stream` declares the target stream, once per connection."""
+        async def op() -> None:
+            await self._bucket(next(iter(self.buckets)))  # connects
+            js = self._nc.jetstream()
+            if stream not in self._streams:
+                await stream(js)
+                self._streams.add(stream)
+            await js.publish(subject, data, headers=headers)
         self._run(op)
 
 

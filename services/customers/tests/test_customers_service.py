@@ -207,7 +207,7 @@ async def test_name_search_contains_prefix_scope_and_renames(database_url: str, 
         # Both ways of reading a page: from the complete candidate set, and (when the words are
         # so common that the cap is reached) newest first through one key.
         for cap in (usecases.SEARCH_CANDIDATES, 1):
-            monkeypatch.setattr(usecases, "SEARCH_CANDIDATES", cap)
+            monkeypatch.setattr(usecases.customers, "SEARCH_CANDIDATES", cap)
             # A run of a whole gram (two Chinese characters, three Latin letters or digits): contains.
             assert await search("华为") == {"上海华为技术有限公司"}
             assert await search("为技") == {"上海华为技术有限公司"}
@@ -754,7 +754,7 @@ async def test_import_rows_follow_the_create_rules(database_url: str, nats_url: 
         assert (job.status, job.total, job.processed, job.created_by) == ("queued", 7, 0, "rep-a")
 
         # Progress: one batch of two rows at a time.
-        monkeypatch.setattr(usecases, "IMPORT_BATCH", 2)
+        monkeypatch.setattr(usecases.imports, "IMPORT_BATCH", 2)
         uc = usecases_for(running.app.ctx)
         async with running.app.ctx.sessions() as session:
             stored = await session.get(models.ImportJob, job.id)
@@ -824,7 +824,7 @@ async def test_import_upload_refusals_write_nothing(database_url: str, nats_url:
         await refused(chunks(big, size=64 << 10), "file", "the file is larger than 1 MiB")
         # Over MAX_ROWS: batches already inserted roll back with the job.
         monkeypatch.setattr(imports, "MAX_ROWS", 3)
-        monkeypatch.setattr(usecases, "IMPORT_STAGE_BATCH", 2)
+        monkeypatch.setattr(usecases.imports, "IMPORT_STAGE_BATCH", 2)
         await refused(chunks(b"legal_name\nA Ltd\nB Ltd\nC Ltd\nD Ltd\n"), "file", "at most 3 rows per import")
         job = await api.StartImport(chunks(b"legal_name\nA Ltd\n\nB Ltd\nC Ltd\n"), metadata=a)
         assert job.total == 3 and await staged(running) == (1, 3)
@@ -841,8 +841,8 @@ async def test_import_parses_off_the_event_loop(database_url: str, nats_url: str
             parsed_on.add(threading.get_ident())
             yield cells
 
-    monkeypatch.setattr(usecases, "read_rows", recording_rows)
-    monkeypatch.setattr(usecases, "IMPORT_STAGE_BATCH", 100)
+    monkeypatch.setattr(usecases.imports, "read_rows", recording_rows)
+    monkeypatch.setattr(usecases.imports, "IMPORT_STAGE_BATCH", 100)
     checked_on: set[int] = set()
     row_values = imports.row_values
 
@@ -878,7 +878,7 @@ async def test_cancelled_import_waits_for_its_parsing_thread(database_url: str, 
         finally:
             closed.set()
 
-    monkeypatch.setattr(usecases, "read_rows", slow_rows)
+    monkeypatch.setattr(usecases.imports, "read_rows", slow_rows)
     async with running_customers(database_url, nats_url, test_keys) as running:
         await seed_directory(running)
         api = pb_grpc.CustomersStub(running.channel)

@@ -27,7 +27,7 @@ from salesgrid_dev.testing import (
 )
 from salesgrid_expenses.app import DEFINITION, MIGRATIONS
 from salesgrid_expenses.settings import ExpensesSettings
-from salesgrid_expenses.usecases_all import ExpensesUseCases
+from salesgrid_expenses.usecases import ExpensesUseCases
 from sqlalchemy import select
 
 COMPANY, BRANCH, TEAM, OTHER = "/c/", "/c/b1/", "/c/b1/t1/", "/c/b2/t2/"

@@ -5,8 +5,7 @@ from typing import Any
 
 from flask import Response, g, jsonify, request
 
-from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
-from salesgrid_gateway.clients import call, stub
+from salesgrid_gateway.audit_reads import record_sensitive_read
 from salesgrid_gateway.problems import ApiProblem
 
 
@@ -40,9 +39,7 @@ def page(items: list[dict[str, Any]], next_cursor: str) -> dict[str, Any]:
 
 def report_sensitive_read(action: str, target_type: str, detail: str = "") -> None:
     """Reads of sensitive lists and exports are recorded in identity's audit trail."""
-    identity = stub(identity_pb2_grpc.IdentityStub, "identity_addr")
-    call(identity.RecordAudit, identity_pb2.RecordAuditRequest(
-        action=action, target_type=target_type, detail=detail or request.full_path, client_ip=g.client_ip))
+    record_sensitive_read(action, target_type, detail)
 
 
 def expected_version(body: dict, *, required: bool = True) -> int:

@@ -79,6 +79,8 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         self.public_methods = public_methods
         self.checks = tuple(checks)
         self.password_change_methods = password_change_methods  # open to a token awaiting a password change
+        # method -> (the registered handler, its wrapped handler): wrapping once per method, not per call
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     async def intercept_service(
         self,
@@ -88,12 +90,19 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(details)
         if handler is None:
             return None
+        known = self._wrapped.get(details.method)
+        if known is not None and known[0] is handler:
+            return known[1]
+        wrapped_handler = self._wrap(handler, details.method)
+        self._wrapped[details.method] = (handler, wrapped_handler)
+        return wrapped_handler
+
+    def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         # Unary and client-streaming (uploads) RPCs answer once, so the same handling covers both;
         # server-streaming RPCs (reflection, health watches) pass through untouched.
         inner = handler.unary_unary or handler.stream_unary
         if inner is None:
             return handler
-        method = details.method
         public = method in self.public_methods or method.startswith(ALWAYS_PUBLIC_PREFIXES)
 
         async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:

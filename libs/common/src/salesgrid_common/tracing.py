@@ -3,6 +3,7 @@ event envelopes; spans exported over OTLP when an endpoint is configured."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
@@ -26,7 +27,9 @@ def setup_tracing(service: str, otlp_endpoint: str | None) -> None:
     _configured = True
 
 
+@lru_cache(maxsize=None)  # one per module name; get_tracer itself costs tens of microseconds per call
 def tracer(name: str) -> trace.Tracer:
+    # Before setup_tracing this is OpenTelemetry's proxy tracer, which follows the provider set later.
     return trace.get_tracer(name)
 
 

@@ -20,7 +20,7 @@ from salesgrid_activities.models import Base
 from salesgrid_activities.servicer import ActivitiesServicer
 from salesgrid_activities.servicer_inbox import InboxServicer
 from salesgrid_activities.usecases import ActivitiesUseCases
-from salesgrid_activities.usecases_inbox import InboxUseCases
+from salesgrid_activities.usecases.inbox import InboxUseCases
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # shipped inside the package
 # How often the scheduler looks for local days that have ended (per time zone, from ctx.clock).

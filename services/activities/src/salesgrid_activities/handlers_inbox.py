@@ -18,7 +18,7 @@ from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.protos import from_timestamp
 from salesgrid_activities.domain import inbox
 from salesgrid_activities.models import InboxItemRow
-from salesgrid_activities.usecases_inbox import deliver
+from salesgrid_activities.usecases.inbox import deliver
 
 
 async def _deliver(session: AsyncSession, envelope: Envelope, notice: inbox.Notice) -> None:

@@ -8,7 +8,7 @@ from salesgrid.activities.v1 import inbox_pb2_grpc as pb_grpc
 from salesgrid_common.auth import caller
 from salesgrid_common.protos import to_timestamp
 from salesgrid_activities.models import InboxItemRow
-from salesgrid_activities.usecases_inbox import InboxUseCases
+from salesgrid_activities.usecases.inbox import InboxUseCases
 
 Ctx = grpc.aio.ServicerContext
 

@@ -14,7 +14,7 @@ from salesgrid_analytics.domain.targets import Target
 from salesgrid_analytics.factstore import platform_path
 from salesgrid_analytics.domain.expenses import CostLine
 from salesgrid_analytics.usecases import AnalyticsUseCases, Query, TargetSpec
-from salesgrid_analytics.usecases_expenses import cost_of_sale_report
+from salesgrid_analytics.usecases.expenses import cost_of_sale_report
 from salesgrid_common.auth import caller
 
 

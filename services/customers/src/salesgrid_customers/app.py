@@ -25,7 +25,7 @@ from salesgrid_customers.servicer import CustomersServicer
 from salesgrid_customers.servicer_share_requests import ShareRequestsServicer
 from salesgrid_customers.settings import CustomersSettings
 from salesgrid_customers.usecases import CustomersUseCases
-from salesgrid_customers.usecases_share_requests import ShareRequestUseCases
+from salesgrid_customers.usecases.share_requests import ShareRequestUseCases
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # shipped inside the package
 

@@ -16,7 +16,7 @@ from salesgrid_expenses.merges import customer_merges_subscription
 from salesgrid_expenses.models import Base
 from salesgrid_expenses.servicer import ExpensesServicer
 from salesgrid_expenses.settings import ExpensesSettings
-from salesgrid_expenses.usecases_all import ExpensesUseCases
+from salesgrid_expenses.usecases import ExpensesUseCases
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # shipped inside the package
 

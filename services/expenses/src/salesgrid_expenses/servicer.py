@@ -10,7 +10,7 @@ from salesgrid_common.protos import to_timestamp
 from salesgrid_expenses import models
 from salesgrid_expenses.domain.policy import ExpensePolicy
 from salesgrid_expenses.usecases import ClaimView
-from salesgrid_expenses.usecases_all import ExpensesUseCases
+from salesgrid_expenses.usecases import ExpensesUseCases
 
 Context = grpc.aio.ServicerContext
 LINE_FIELDS = ("category", "spent_on", "amount", "description", "visit_id", "customer_id", "opportunity_id")

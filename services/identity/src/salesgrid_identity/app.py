@@ -7,6 +7,7 @@ from pathlib import Path
 
 import grpc
 from salesgrid.events.v1.envelope_pb2 import Envelope
+from salesgrid.events.v1.gateway_events_pb2 import SensitiveRead
 from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
 from salesgrid_common.actors import system_actor
 from salesgrid_common.events.consumer import Subscription
@@ -55,7 +56,16 @@ def audit_subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:
                              target_id=envelope.aggregate_id, source=envelope.producer, event_id=envelope.event_id,
                              occurred_at=envelope.occurred_at.ToDatetime(tzinfo=UTC))
 
-    subs = []
+    async def sensitive_read(session: AsyncSession, envelope: Envelope, read: SensitiveRead) -> None:
+        # The gateway's record of a read of a sensitive list or an export (see its audit_reads).
+        await usecases.audit(session, read.action[:200] or "sensitive_read", actor_id=envelope.actor_id,
+                             actor_ip=envelope.actor_ip, target_type=read.target_type, detail=read.detail,
+                             source="gateway", event_id=envelope.event_id,
+                             occurred_at=envelope.occurred_at.ToDatetime(tzinfo=UTC))
+
+    reads = Subscription(name="identity-audit-gateway", producer="gateway")
+    reads.on("salesgrid.gateway.sensitive_read.recorded", SensitiveRead)(sensitive_read)
+    subs = [reads]
     for producer in AUDITED_PRODUCERS:
         sub = Subscription(name=f"identity-audit-{producer}", producer=producer)
         sub.on_any(record)

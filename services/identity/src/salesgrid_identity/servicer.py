@@ -13,7 +13,7 @@ from salesgrid_common.auth import Principal, caller
 from salesgrid_identity import models
 from salesgrid_identity.keys import SigningKeys
 from salesgrid_identity.usecases import IdentityUseCases, Tokens
-from salesgrid_identity.usecases_login_protection import LoginProtectionUseCases, ProtectionView
+from salesgrid_identity.usecases.login_protection import LoginProtectionUseCases, ProtectionView
 
 
 def _ts(value: datetime | None) -> Timestamp | None:

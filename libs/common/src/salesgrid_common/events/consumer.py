@@ -182,7 +182,8 @@ class EventConsumer:
             waiting = list(messages)
             heartbeat = asyncio.create_task(self._heartbeat(waiting))
             try:
-                for msg in messages:
+                leftovers = await self._handle_fresh_batch(messages, waiting)
+                for msg in leftovers:
                     try:
                         await self.handle(msg)
                     except Exception as exc:  # noqa: BLE001 - e.g. the database is down: try again later
@@ -194,6 +195,75 @@ class EventConsumer:
                     CONSUMER_LAG.labels(self.sub.name).set(msg.metadata.num_pending)
             finally:
                 heartbeat.cancel()
+
+    async def _handle_fresh_batch(self, messages: list[Any], waiting: list[Any]) -> list[Any]:
+        """Apply the batch's first deliveries in ONE transaction (a savepoint per event) and ack
+        them after its commit; returns the messages left for one-by-one handling: redeliveries
+        (their attempts are counted first), unreadable ones, and any whose handler failed.
+
+        One transaction per batch instead of per event is what makes a busy consumer cheap: one
+        BEGIN/COMMIT, one inbox probe for all ids. A process that dies inside it commits nothing,
+        so every event of the batch comes back as a redelivery and takes the one-by-one path,
+        where a poison event is counted and isolated as before."""
+        fresh: list[tuple[Any, Envelope, type[Message] | None, Handler]] = []
+        leftovers: list[Any] = []
+        for msg in messages:
+            envelope = None
+            if msg.metadata.num_delivered == 1:
+                try:
+                    envelope = parse_envelope(msg.data)
+                except Exception:  # noqa: BLE001 - handle() dead-letters it
+                    envelope = None
+            route = self.sub.route(envelope.type) if envelope is not None and envelope.event_id else None
+            if route is None:
+                leftovers.append(msg)
+            else:
+                fresh.append((msg, envelope, *route))
+        if len(fresh) < 2:
+            return [msg for msg in messages]  # nothing to share: the one-by-one path is the same cost
+        outcomes: list[tuple[Any, Envelope, str]] = []
+        try:
+            async with self.sessions() as session, session.begin():
+                seen = set(await session.scalars(select(inbox.c.event_id).where(
+                    inbox.c.consumer == self.sub.name,
+                    inbox.c.event_id.in_([envelope.event_id for _, envelope, _, _ in fresh]))))
+                for msg, envelope, payload_type, handler in fresh:
+                    if envelope.event_id in seen:
+                        outcomes.append((msg, envelope, "duplicate"))
+                        continue
+                    token = otel_context.attach(context_from(dict(envelope.trace_context)))
+                    try:
+                        with tracer(__name__).start_as_current_span(f"consume {envelope.type}"):
+                            async with session.begin_nested():
+                                await session.execute(insert(inbox).values(
+                                    consumer=self.sub.name, event_id=envelope.event_id, event_type=envelope.type,
+                                    processed_at=self.clock()))
+                                await handler(session, envelope,
+                                              unpack(envelope, payload_type) if payload_type else envelope.payload)
+                        seen.add(envelope.event_id)
+                        outcomes.append((msg, envelope, "applied"))
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception:  # noqa: BLE001 - retried alone, where failures are counted
+                        leftovers.append(msg)
+                    finally:
+                        otel_context.detach(token)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - e.g. the database is down: each one alone decides
+            log.warning("batch not applied; handling its events one by one", extra={
+                "consumer": self.sub.name, "error": repr(exc)})
+            return list(messages)
+        for msg, envelope, outcome in outcomes:
+            EVENTS_CONSUMED.labels(self.sub.name, envelope.type, outcome).inc()
+            await self._ack(msg)
+            waiting.remove(msg)
+            CONSUMER_LAG.labels(self.sub.name).set(msg.metadata.num_pending)
+        order = {id(msg): position for position, msg in enumerate(messages)}
+        return sorted(leftovers, key=lambda msg: order[id(msg)])
+
+    async def _ack(self, msg: Any) -> None:
+        await msg.ack()
 
     async def _heartbeat(self, waiting: list[Any]) -> None:
         """Tell JetStream every message of the batch still waiting is in progress, a few times per
@@ -243,7 +313,7 @@ class EventConsumer:
                                            unpack(envelope, payload_type) if payload_type else envelope.payload,
                                            self.clock, forget_attempts=attempt > 1)
             EVENTS_CONSUMED.labels(self.sub.name, envelope.type, "applied" if applied else "duplicate").inc()
-            await msg.ack()
+            await self._ack(msg)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - retried with back-off, then dead-lettered

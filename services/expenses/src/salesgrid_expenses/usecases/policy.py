@@ -14,7 +14,7 @@ from salesgrid_common.errors import ValidationFailed
 from salesgrid_expenses import models
 from salesgrid_expenses.domain import policy as rules
 from salesgrid_expenses.domain.claims import Category
-from salesgrid_expenses.usecases import ExpensesBase
+from salesgrid_expenses.usecases._support import ExpensesUseCasesBase
 
 
 def _policy(row: models.PolicyRow) -> rules.ExpensePolicy:
@@ -33,7 +33,7 @@ async def policy_in_force(session: AsyncSession, org_path: str) -> rules.Expense
     return rules.policy_for_unit(path, {row.org_unit_id: _policy(row) for row in stored})
 
 
-class PolicyUseCases(ExpensesBase):
+class PolicyMixin(ExpensesUseCasesBase):
     async def set_policy(self, principal: Principal, org_unit_id: str, currency: str,
                          limits: Sequence[tuple[str, str]], director_above: str) -> rules.ExpensePolicy:
         principal.require("org_units:update")

@@ -18,11 +18,11 @@ from salesgrid_expenses import models
 from salesgrid_expenses.domain import claims
 from salesgrid_expenses.domain import policy as rules
 from salesgrid_expenses.domain.claims import COUNTED, Category, ClaimStatus
-from salesgrid_expenses.usecases import APPROVE, PAY, UPDATE, ClaimView, ExpensesBase, domain_lines
-from salesgrid_expenses.usecases_policy import policy_in_force
+from salesgrid_expenses.usecases._support import APPROVE, PAY, UPDATE, ClaimView, ExpensesUseCasesBase, domain_lines
+from salesgrid_expenses.usecases.policy import policy_in_force
 
 
-class ApprovalUseCases(ExpensesBase):
+class ApprovalMixin(ExpensesUseCasesBase):
     async def _already_claimed(self, session: AsyncSession, owner_id: str, days: set[date],
                                exclude_claim: str) -> dict[tuple[date, Category], Decimal]:
         """What the owner already claimed per (day, category) in his counted claims."""

@@ -9,9 +9,9 @@ from salesgrid.events.v1.expenses_events_pb2 import ExpensesApprovalStep
 from salesgrid_common import approval
 from salesgrid_expenses import models
 from salesgrid_expenses.domain.claims import ClaimStatus
-from salesgrid_expenses.usecases import ExpensesBase
+from salesgrid_expenses.usecases._support import ExpensesUseCasesBase
 
-class RemindersUseCases(ExpensesBase):
+class RemindersMixin(ExpensesUseCasesBase):
     async def send_reminders(self, approval_timeout: timedelta = timedelta(hours=24)) -> int:
         """One scheduler run on the service clock: a reminder for each current step that has waited
         `approval_timeout` since its turn began or its last reminder. The mark is written with the

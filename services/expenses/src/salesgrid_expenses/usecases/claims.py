@@ -13,10 +13,10 @@ from salesgrid_common.ids import new_id
 from salesgrid_common.paging import Page, keyset_page
 from salesgrid_expenses import models
 from salesgrid_expenses.domain import claims, receipts
-from salesgrid_expenses.usecases import CREATE, READ, UPDATE, ClaimView, ExpensesBase
+from salesgrid_expenses.usecases._support import CREATE, READ, UPDATE, ClaimView, ExpensesUseCasesBase
 
 
-class ClaimsUseCases(ExpensesBase):
+class ClaimsMixin(ExpensesUseCasesBase):
     async def create_claim(self, principal: Principal, title: str, currency: str,
                            lines: Sequence[dict[str, str]]) -> ClaimView:
         """A draft of the caller's own (a claim is filed by the person who spent the money)."""

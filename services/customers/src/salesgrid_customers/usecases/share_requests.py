@@ -4,6 +4,7 @@ declined) that reaches identity's audit trail and the people's inboxes (activiti
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -22,7 +23,10 @@ from salesgrid_customers.domain.dedup import OwnerInfo
 from salesgrid_customers.domain.errors import (AlreadyExists, Conflict, NotFound, PermissionDenied,
                                                ValidationFailed)
 from salesgrid_customers.owners import owners_of
-from salesgrid_customers.usecases import CustomersUseCases, actor_of, unit_path
+from salesgrid_customers.usecases._support import actor_of, unit_path
+
+if TYPE_CHECKING:
+    from salesgrid_customers.usecases import CustomersUseCases
 
 EVENT_PREFIX = "salesgrid.customers.share_request."
 

@@ -1,8 +1,8 @@
 """Expenses use cases: what every topic module shares (loading a claim within the caller's scope,
 its view, domain objects, events). Each use case runs in one transaction, checks the caller's
 permission and data scope, applies the domain rules and writes its events to the outbox in that
-same transaction. The topics: usecases_claims (drafts, receipts, reads), usecases_approval
-(submit, decide, pay) and usecases_policy (the units' policies)."""
+same transaction. The topics: claims (drafts, receipts, reads), approval (submit, decide, pay),
+policy (the units' policies) and reminders (overdue approval steps)."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -45,7 +45,7 @@ def domain_lines(lines: list[models.ClaimLine]) -> tuple[ExpenseLine, ...]:
                              line.visit_id, line.customer_id, line.opportunity_id) for line in lines)
 
 
-class ExpensesBase:
+class ExpensesUseCasesBase:
     def __init__(self, sessions: SessionFactory, outbox: Outbox, clock: Clock,
                  links: LinksClient | None = None) -> None:
         self.sessions = sessions

@@ -1,0 +1,99 @@
+"""Where a request's CPU goes: CPU milliseconds per request in every process of the platform.
+
+Starts the embedded platform (as `bench/gateway.py` does), then sends each kind of request N times
+one after another and reads each process's user+system CPU time from /proc before and after
+(children included: gunicorn workers, nats-server). Unlike wall time, CPU time is little affected
+by what else the machine runs, so this is the measure to profile against before and after a change.
+Asynchronous work a request causes (event fan-out to consumers) is counted once the platform is
+idle again. Run: `.venv/bin/python bench/cpu_per_request.py [N]`."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+from gateway import prepare, running_platform  # noqa: E402
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
+
+
+def process_tree(pid: int) -> list[int]:
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [pid] + [p for c in children for p in process_tree(int(c))]
+
+
+def snapshot(platform) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    return {name: sum(cpu_seconds(p) for p in process_tree(process.pid))
+            for name, process in platform.processes.items()}
+
+
+def settle(platform, idle: dict[str, float] | None = None, quiet_for: float = 1.5) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """Wait until the platform burns no more than its idle rate (the event fan-out is done)."""
+    allowance = 1.5 * sum((idle or {}).values()) * quiet_for + 0.02
+    previous = snapshot(platform)
+    while True:
+        time.sleep(quiet_for)
+        now = snapshot(platform)
+        if sum(now.values()) - sum(previous.values()) <= allowance:
+            return now
+        previous = now
+
+
+def main() -> int:
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 300
+    with tempfile.TemporaryDirectory() as scratch, running_platform(Path(scratch)) as platform, \
+            httpx.Client(base_url=platform.gateway_url, timeout=30) as api:
+        data = prepare(api)
+        rep = {"Authorization": f"Bearer {data['rep']}"}
+        manager = {"Authorization": f"Bearer {data['manager']}"}
+        follow_up = {"kind": "call", "occurred_at": "2026-12-01T08:00:00Z", "notes": "cpu probe",
+                     "customer_id": data["customer"]}
+        kinds = {
+            "GET /healthz": lambda: api.get("/healthz"),
+            "GET /v1/me": lambda: api.get("/v1/me", headers=rep),
+            "GET /v1/customers/{id}": lambda: api.get(f"/v1/customers/{data['customer']}", headers=rep),
+            "GET /v1/customers?limit=20 (manager)": lambda: api.get("/v1/customers?limit=20", headers=manager),
+            "POST /v1/follow-ups": lambda: api.post("/v1/follow-ups", headers=rep, json=follow_up),
+            "POST /v1/customers": None,
+        }
+        serial = iter(range(10**9))
+        kinds["POST /v1/customers"] = lambda: api.post("/v1/customers", headers=rep, json={
+            "legal_name": f"CPU探针客户{next(serial):06d}有限公司"})
+        names = list(platform.processes)
+        # Background CPU (pollers, reloads) is subtracted at each process's idle rate.
+        time.sleep(10)  # the set-up's events are applied
+        start, started = snapshot(platform), time.monotonic()
+        time.sleep(5)
+        idle = {n: (v - start[n]) / (time.monotonic() - started) for n, v in snapshot(platform).items()}
+        print(f"CPU ms per request, {count} sequential requests each (fan-out included)")
+        print(f"{'request':40s}" + "".join(f"{n[:10]:>11s}" for n in names) + f"{'total':>9s}")
+        print(f"{'(idle, CPU ms per second)':40s}" + "".join(f"{idle[n] * 1000:11.2f}" for n in names), flush=True)
+        for label, send in kinds.items():
+            before, began = settle(platform, idle), time.monotonic()
+            for _ in range(count):
+                reply = send()
+                if reply.status_code >= 400:
+                    raise SystemExit(f"{label}: {reply.status_code} {reply.text[:200]}")
+            after, elapsed = settle(platform, idle), time.monotonic() - began
+            per = {n: max(0.0, after[n] - before[n] - idle[n] * elapsed) * 1000 / count for n in names}
+            print(f"{label:40s}" + "".join(f"{per[n]:11.2f}" for n in names) + f"{sum(per.values()):9.2f}",
+                  flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

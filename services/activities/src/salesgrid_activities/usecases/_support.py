@@ -1,0 +1,108 @@
+"""Helpers shared by the use-case modules of this package."""
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from google.protobuf.message import Message
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salesgrid_common.auth import Principal
+from salesgrid_common.clock import Clock
+from salesgrid_common.db import SessionFactory
+from salesgrid_common import localtime
+from salesgrid_common.actors import system_actor
+from salesgrid_common.directory import directory_units, get_user
+from salesgrid_common.errors import FailedPrecondition, ValidationFailed
+from salesgrid_common.events.envelope import EventMeta
+from salesgrid_common.events.outbox import Outbox
+from salesgrid_activities.domain import check_ins, daily_reports, tasks, unit_policies
+from salesgrid_activities.models import SchedulerMark, TaskRow, UnitPolicyRow
+
+
+EVENT_PREFIX = "salesgrid.activities."
+SYSTEM_ACTOR = system_actor("activities")  # the actor of the service's own scheduler runs
+
+
+def parse_date(value: str, field: str) -> date | None:
+    """An optional ISO date (YYYY-MM-DD) from the wire; empty means none."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed("must be a date YYYY-MM-DD", field) from None
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return localtime.zone(name)
+    except ValidationFailed:
+        raise FailedPrecondition(f"time zone {name!r} is not known", "time_zone") from None
+
+
+def task_domain(row: TaskRow) -> tasks.Task:
+    return tasks.Task(
+        task_id=row.id, creator_id=row.creator_id, assignee_id=row.owner_id, title=row.title,
+        description=row.description, start_at=row.start_at, end_at=row.end_at, due_at=row.due_at,
+        reminder_minutes=tuple(row.reminder_minutes), private=row.private, status=tasks.TaskStatus(row.status),
+        created_at=row.created_at, accepted_at=row.accepted_at, rejected_at=row.rejected_at,
+        reject_reason=row.reject_reason, completed_at=row.completed_at)
+
+
+def _overrides(row: UnitPolicyRow) -> unit_policies.PolicyOverrides:
+    return unit_policies.PolicyOverrides(
+        check_in_radius_m=row.check_in_radius_m,
+        report_deadline=time.fromisoformat(row.report_deadline) if row.report_deadline else None,
+        late_fine=row.late_fine, missing_fine=row.missing_fine, falsified_fine=row.falsified_fine,
+        currency=row.currency)
+
+
+class ActivitiesUseCasesBase:
+    """What every part of ActivitiesUseCases shares: its wiring and the helpers more than one topic uses."""
+
+    def __init__(self, sessions: SessionFactory, outbox: Outbox, clock: Clock,
+                 check_in_policy: check_ins.CheckInPolicy = check_ins.CheckInPolicy(),
+                 report_policy: daily_reports.ReportPolicy = daily_reports.ReportPolicy()) -> None:
+        self.sessions = sessions
+        self.outbox = outbox
+        self.clock = clock
+        # Company-wide defaults; units override them (unit_policies).
+        self.check_in_policy = check_in_policy
+        self.report_policy = report_policy
+
+    async def _emit(self, session: AsyncSession, verb: str, payload: Message, *, aggregate_id: str,
+                    org_path: str, principal: Principal | None, now: datetime) -> None:
+        meta = EventMeta(aggregate_id=aggregate_id, org_path=org_path,
+                         actor_id=principal.subject_id if principal else SYSTEM_ACTOR,
+                         actor_ip=principal.client_ip if principal else "")
+        await self.outbox.record(session, EVENT_PREFIX + verb, payload, meta, now)
+
+    @staticmethod
+    async def _my_zone(session: AsyncSession, principal: Principal) -> ZoneInfo | None:
+        me = await get_user(session, principal.subject_id)
+        if me is None:
+            return None
+        # his unit's zone (his branch's calendar), else the zone copied onto him; an unknown one refuses
+        return _zone(await localtime.unit_zone(session, me.unit_id) or me.time_zone)
+
+    async def _policies(self, session: AsyncSession, org_path: str) -> unit_policies.Policies:
+        """The policies in force at org_path: defaults overridden by the units on the path."""
+        rows = (await session.execute(select(UnitPolicyRow, directory_units.c.path).join(
+            directory_units, directory_units.c.unit_id == UnitPolicyRow.unit_id))).all()
+        return unit_policies.effective_policies(org_path, [(path, _overrides(row)) for row, path in rows],
+                                                self.check_in_policy, self.report_policy)
+
+    async def _advance_mark(self, session: AsyncSession, name: str, now: datetime) -> datetime | None:
+        """The previous mark, moved to now in this transaction; None on first sight (nothing is
+        fired for times before the service knew them) or when another replica moved it first."""
+        last = await session.scalar(select(SchedulerMark.last_run_at).where(SchedulerMark.name == name))
+        if last is None:
+            session.add(SchedulerMark(name=name, last_run_at=now))
+            return None
+        if last >= now:
+            return None
+        moved = await session.execute(update(SchedulerMark).where(
+            SchedulerMark.name == name, SchedulerMark.last_run_at == last).values(last_run_at=now))
+        return last if moved.rowcount == 1 else None

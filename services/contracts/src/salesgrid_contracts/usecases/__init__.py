@@ -1,0 +1,20 @@
+"""Contracts use cases: each runs in one transaction, checks the caller's permission and data
+scope, applies the domain rules and writes its events to the outbox in that same transaction."""
+from __future__ import annotations
+
+from salesgrid_contracts.usecases.products import ProductsMixin
+from salesgrid_contracts.usecases.contracts import ContractsMixin, LineInput
+from salesgrid_contracts.usecases.approval import APPROVAL_REMINDER_AFTER, ApprovalMixin
+from salesgrid_contracts.usecases.attachments import AttachmentsMixin
+from salesgrid_contracts.usecases.payments import PaymentsMixin, PlanView, ReceiptView
+from salesgrid_contracts.usecases.receivables import COLLECTIBLE, ReceivablesMixin
+from salesgrid_contracts.usecases._support import AttachmentInput, ContractView, SYSTEM_ACTOR, parse_day
+
+
+class ContractsUseCases(ProductsMixin, ContractsMixin, ApprovalMixin, AttachmentsMixin, PaymentsMixin,
+                        ReceivablesMixin):
+    """Every use case of the service: one mixin per topic, the shared helpers in _support."""
+
+
+__all__ = ['APPROVAL_REMINDER_AFTER', 'AttachmentInput', 'COLLECTIBLE', 'ContractView', 'LineInput', 'PlanView',
+           'ReceiptView', 'SYSTEM_ACTOR', 'parse_day', 'ContractsUseCases']

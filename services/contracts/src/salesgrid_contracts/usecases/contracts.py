@@ -1,0 +1,258 @@
+"""Contracts use cases."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.customer_merges import survivor_of
+from salesgrid_common.errors import FailedPrecondition, ValidationFailed
+from salesgrid_common.ids import new_id
+from salesgrid_common.localtime import unit_calendar
+from salesgrid_common.paging import Page, keyset_page
+from salesgrid_contracts import models
+from salesgrid_contracts.domain import attachments, contracts, numbering, products
+from salesgrid_contracts.domain.currencies import validate_currency
+from salesgrid_contracts.domain.money import Money, parse_decimal, parse_money
+
+from salesgrid_contracts.usecases._support import (AttachmentInput, ContractView, ContractsUseCasesBase,
+                                                   _attachment_json, _line_json, _money, parse_day)
+
+
+@dataclass(frozen=True)
+class LineInput:
+    product_id: str
+    quantity: str
+    unit_price: str
+    discount_percent: str
+    description: str
+
+
+def _attachments(inputs: Sequence[AttachmentInput], field: str = "attachments") -> list[dict[str, str | int]]:
+    """Validated references as stored; each document once."""
+    refs = [attachments.new_attachment(*item, field=f"{field}[{i}]") for i, item in enumerate(inputs)]
+    attachments.check_attachments(refs, field)
+    return [_attachment_json(ref) for ref in refs]
+
+
+class ContractsMixin(ContractsUseCasesBase):
+    """ContractsUseCases: contracts."""
+
+    async def get_contract(self, principal: Principal, contract_id: str) -> ContractView:
+        principal.require("contracts:read")
+        async with self.sessions() as session:
+            return await self._view(session, await self._load(session, principal, contract_id, "contracts:read"))
+
+    async def list_contracts(self, principal: Principal, customer_id: str, status: str, page_size: int = 0,
+                             cursor: str = "") -> Page[ContractView]:
+        principal.require("contracts:read")
+        query = select(models.Contract).where(
+            scope_filter(principal, "contracts:read", models.Contract.owner_id, models.Contract.org_path))
+        if status:
+            query = query.where(models.Contract.status == status)
+        async with self.sessions() as session:
+            if customer_id:  # a merged customer's id lists its survivor's contracts
+                query = query.where(models.Contract.customer_id == await survivor_of(session, customer_id,
+                                                                                        writing=False))
+            page = await keyset_page(session, query, models.Contract.id, page_size, cursor)
+            return Page([await self._view(session, row) for row in page.items], page.next_token)
+
+    async def _allocate_number(self, session: AsyncSession, key: numbering.SequenceKey) -> int:
+        """Next gap-free sequence of (branch, year): the counter row is locked (FOR UPDATE on
+        PostgreSQL; SQLite transactions are already serialised by BEGIN IMMEDIATE) and bumped in
+        the creating transaction, so a rolled-back create gives its number back."""
+        insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        await session.execute(insert(models.ContractCounter).values(
+            branch_code=key.branch_code, year=key.year, last_seq=0).on_conflict_do_nothing())
+        counter = await session.scalar(select(models.ContractCounter).where(
+            models.ContractCounter.branch_code == key.branch_code, models.ContractCounter.year == key.year)
+            .with_for_update())
+        assert counter is not None
+        counter.last_seq = numbering.next_sequence(counter.last_seq or None)
+        return counter.last_seq
+
+    async def _lines(self, session: AsyncSession, currency: str,
+                     inputs: Sequence[LineInput]) -> list[contracts.ContractLine]:
+        result = []
+        for index, item in enumerate(inputs):
+            field = f"lines[{index}]"
+            row = await session.get(models.Product, item.product_id) if item.product_id else None
+            if row is None:
+                raise ValidationFailed(f"unknown product {item.product_id!r}", f"{field}.product_id")
+            product = products.Product(row.id, row.sku, row.name, row.active)
+            if item.unit_price.strip():
+                price = parse_money(item.unit_price, currency, f"{field}.unit_price")
+            elif currency in row.prices:
+                price = Money(Decimal(row.prices[currency]), currency)
+            else:
+                raise ValidationFailed(f"product {row.sku} has no {currency} price; give unit_price",
+                                       f"{field}.unit_price")
+            quantity = parse_decimal(item.quantity or "1", f"{field}.quantity")
+            discount = parse_decimal(item.discount_percent or "0", f"{field}.discount_percent")
+            result.append(contracts.new_line(product, price, quantity, discount,
+                                             description=item.description or None, field=field))
+        return result
+
+    async def create_contract(self, principal: Principal, *, customer_id: str, branch_code: str, currency: str,
+                              start_date: str, end_date: str, terms: str,
+                              lines: Sequence[LineInput], opportunity_id: str = "", template_id: str = "",
+                              attachment_refs: Sequence[AttachmentInput] = ()) -> ContractView:
+        principal.require("contracts:create")
+        stored_attachments = _attachments(attachment_refs)
+        if opportunity_id and customer_id:
+            async with self.sessions() as session:  # a merged customer's id names its survivor
+                customer_id = await survivor_of(session, customer_id, writing=False)
+        if opportunity_id:
+            customer_id, currency, lines = await self._from_opportunity(principal, opportunity_id, customer_id,
+                                                                        currency, lines)
+        validate_currency(currency)
+        start, end = parse_day(start_date, "start_date"), parse_day(end_date, "end_date")
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            customer_id = await survivor_of(session, customer_id)  # a merged customer's id: its survivor
+            template = await self._template(session, template_id.strip()) if template_id.strip() else None
+            terms = attachments.terms_from(template.terms if template else None, terms)
+            domain_lines = await self._lines(session, currency, lines)
+            calendar = await unit_calendar(session, principal.unit_id)
+            key = numbering.sequence_key(branch_code.strip().upper(), now, calendar.zone_name)
+            number = numbering.format_contract_number(key.branch_code, key.year,
+                                                      await self._allocate_number(session, key))
+            contract = contracts.new_contract(
+                contract_id=new_id(), number=number, customer_id=customer_id, owner_id=principal.subject_id,
+                org_unit_id=principal.unit_id or "-", currency=currency, start_date=start, end_date=end,
+                lines=domain_lines, terms=terms, now=now)
+            row = models.Contract(
+                id=contract.contract_id, number=contract.number, customer_id=contract.customer_id,
+                owner_id=contract.owner_id, org_unit_id=contract.org_unit_id, org_path=principal.org_path,
+                currency=currency, start_date=start, end_date=end, terms=terms, status=contract.status.value,
+                total=contract.total.amount, credit=Decimal(0), signed_on=None, approval_kind=None,
+                approval_round=0, version=1, created_at=now, opportunity_id=opportunity_id or None,
+                attachments=stored_attachments, template_id=template.template_id if template else None,
+                template_version=template.version if template else None)
+            session.add(row)
+            await session.flush()
+            for position, line in enumerate(contract.lines):
+                session.add(models.ContractLine(
+                    contract_id=row.id, position=position, product_id=line.product_id, description=line.description,
+                    quantity=line.quantity, unit_price=line.unit_price.amount, discount_percent=line.discount_percent))
+            await self._event(session, "contract.created", self._state(row), row.id, principal, row.org_path, now)
+            await session.flush()
+            return await self._view(session, row)
+
+    async def _from_opportunity(self, principal: Principal, opportunity_id: str, customer_id: str, currency: str,
+                                lines: Sequence[LineInput]) -> tuple[str, str, Sequence[LineInput]]:
+        """Customer, currency and (without lines) a line at the amount, copied from a won
+        opportunity in the caller's scope; what the caller gave must agree with it."""
+        if self.pipeline is None:
+            raise FailedPrecondition("the pipeline service is not configured", "opportunity_id")
+        won = await self.pipeline.won_opportunity(principal, opportunity_id)
+        if customer_id and customer_id != won.customer_id:
+            raise ValidationFailed(f"the opportunity is for customer {won.customer_id}", "customer_id")
+        if currency and currency != won.currency:
+            raise ValidationFailed(f"the opportunity is in {won.currency}", "currency")
+        if not lines:
+            if not won.product_ids:
+                raise ValidationFailed("the opportunity has no product: give the lines", "lines")
+            lines = [LineInput(won.product_ids[0], "1", won.amount, "0", won.name)]
+        return won.customer_id, won.currency, lines
+
+    async def sign(self, principal: Principal, contract_id: str, signed_on: str,
+                   expected_version: int) -> ContractView:
+        principal.require("contracts:update")
+        now = self.clock()
+        day = parse_day(signed_on, "signed_on") if signed_on else None
+        async with self.sessions() as session, session.begin():
+            row = await self._load(session, principal, contract_id, "contracts:update", lock=True,
+                                   expected_version=expected_version)
+            calendar = await unit_calendar(session, row.org_unit_id)
+            signed = contracts.sign(self._domain(await self._view(session, row)), day or calendar.today(now),
+                                    created_on=calendar.date_of(row.created_at))
+            row.status, row.signed_on, row.version = signed.status.value, signed.signed_on, row.version + 1
+            await self._event(session, "contract.signed", self._state(row), row.id, principal, row.org_path, now)
+            await session.flush()
+            return await self._view(session, row)
+
+    async def amend(self, principal: Principal, contract_id: str, *, lines: Sequence[LineInput], start_date: str,
+                    end_date: str, terms: str | None, expected_version: int,
+                    attachment_refs: Sequence[AttachmentInput] | None = None) -> ContractView:
+        """Proposes the next version of a contract in force; it goes through approval on its own
+        total, and the version in force stays untouched (and collectible) meanwhile."""
+        principal.require("contracts:update")
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            row = await self._load(session, principal, contract_id, "contracts:update", lock=True,
+                                   expected_version=expected_version)
+            if row.approval_kind is not None:
+                raise FailedPrecondition(f"an approval ({row.approval_kind}) is already under way", "status")
+            current = self._domain(await self._view(session, row))
+            amended = contracts.amend(
+                current, lines=await self._lines(session, row.currency, lines) if lines else None,
+                start_date=parse_day(start_date, "start_date") if start_date else None,
+                end_date=parse_day(end_date, "end_date") if end_date else None, terms=terms, now=now)
+            contracts.submit_for_approval(amended)  # at least one line and a positive total
+            session.add(models.ContractRevision(
+                contract_id=row.id, revision=amended.version, status="proposed", start_date=amended.start_date,
+                end_date=amended.end_date, terms=amended.terms, total=amended.total.amount,
+                attachments=list(row.attachments) if attachment_refs is None else _attachments(attachment_refs),
+                lines=[_line_json(line) for line in amended.lines], created_by=principal.subject_id,
+                created_at=now))
+            await self._start_flow(session, principal, row, "amendment", now, amended.total.amount)
+            row.version += 1
+            await self._event(session, "contract.submitted", self._state(row), row.id, principal, row.org_path, now)
+            await session.flush()
+            return await self._view(session, row)
+
+    async def list_versions(self, principal: Principal, contract_id: str) -> list[models.ContractRevision]:
+        """Every version of the contract, oldest first; the original one is synthesised while it
+        has never been amended."""
+        principal.require("contracts:read")
+        async with self.sessions() as session:
+            row = await self._load(session, principal, contract_id, "contracts:read")
+            stored = list(await session.scalars(select(models.ContractRevision).where(
+                models.ContractRevision.contract_id == row.id).order_by(models.ContractRevision.revision)))
+            if not any(r.revision == row.revision for r in stored):
+                view = await self._view(session, row)
+                stored.append(models.ContractRevision(
+                    contract_id=row.id, revision=row.revision, status="in_force", start_date=row.start_date,
+                    end_date=row.end_date, terms=row.terms, total=row.total, attachments=list(row.attachments),
+                    lines=[_line_json(line) for line in self._domain(view).lines], created_by=row.owner_id,
+                    created_at=row.created_at))
+            return sorted(stored, key=lambda r: r.revision)
+
+    async def activate(self, principal: Principal, contract_id: str, expected_version: int) -> ContractView:
+        principal.require("contracts:update")
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            row = await self._load(session, principal, contract_id, "contracts:update", lock=True,
+                                   expected_version=expected_version)
+            today = (await unit_calendar(session, row.org_unit_id)).today(now)
+            active = contracts.activate(self._domain(await self._view(session, row)), today)
+            row.status, row.version = active.status.value, row.version + 1
+            await self._event(session, "contract.activated", self._state(row), row.id, principal, row.org_path, now)
+            await session.flush()
+            return await self._view(session, row)
+
+    async def complete(self, principal: Principal, contract_id: str, expected_version: int) -> ContractView:
+        """active -> completed, once every instalment is paid (money still owed keeps it active)."""
+        principal.require("contracts:update")
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            row = await self._load(session, principal, contract_id, "contracts:update", lock=True,
+                                   expected_version=expected_version)
+            if row.approval_kind is not None:
+                raise FailedPrecondition(f"an approval ({row.approval_kind}) is under way", "status")
+            done = contracts.complete(self._domain(await self._view(session, row)))
+            owed = sum((i.amount - i.paid for i in await self._instalments(session, row.id)), Decimal(0))
+            if owed > 0:
+                raise FailedPrecondition(f"{_money(owed, row.currency)} {row.currency} is still outstanding",
+                                         "status")
+            row.status, row.version = done.status.value, row.version + 1
+            await self._event(session, "contract.completed", self._state(row), row.id, principal, row.org_path, now)
+            await session.flush()
+            return await self._view(session, row)

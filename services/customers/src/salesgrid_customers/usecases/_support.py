@@ -1,0 +1,267 @@
+"""Helpers shared by the use-case modules of this package."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from google.protobuf.message import Message
+from sqlalchemy import (ColumnElement, Integer, Select, String, and_, bindparam, delete, exists, func, or_, select,
+                        union, union_all)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salesgrid.events.v1.customers_events_pb2 import CustomerRecordState, CustomerOwnerChanged
+from salesgrid_common.actors import system_actor
+from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.clock import Clock
+from salesgrid_common.customer_merges import survivor_of
+from salesgrid_common.db import SessionFactory
+from salesgrid_common.directory import get_user
+from salesgrid_common.events.envelope import EventMeta
+from salesgrid_common.events.outbox import Outbox
+from salesgrid_common.ids import new_id
+from salesgrid_customers import models
+from salesgrid_customers.domain import pool, sharing
+from salesgrid_customers.domain.access import Actor
+from salesgrid_customers.domain.customer import Address, Customer, Tier, make_customer, validate_address
+from salesgrid_customers.domain.dedup import (MAX_CANDIDATE_KEYS, CandidateCustomer, DuplicateProbe, DuplicateReport,
+                                              candidate_keys, classify_matches)
+from salesgrid_customers.domain.search import index_keys
+from salesgrid_customers.domain.errors import (AlreadyExists, Conflict, FailedPrecondition, NotFound,
+                                               PermissionDenied, ValidationFailed)
+from salesgrid_customers.owners import with_owner_names
+
+
+MAX_CANDIDATES = 60  # rows sharing the most candidate keys, classified in Python
+KEY_POSTINGS = 300  # rows read per candidate key
+
+EVENT_PREFIX = "salesgrid.customers.customer."
+
+SYSTEM_ACTOR = system_actor("customers")
+
+
+@dataclass(frozen=True)
+class AddressInput:
+    text: str
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+def unit_path(org_path: str) -> tuple[str, ...]:
+    """Org paths are unit ids joined by '/' ("/c/r1/b1/"), root first."""
+    return tuple(part for part in org_path.split("/") if part)
+
+
+def actor_of(principal: Principal) -> Actor:
+    return Actor(principal.subject_id, unit_path(principal.org_path), frozenset(principal.roles))
+
+
+def shared_with(principal: Principal, *roles: str) -> ColumnElement[bool]:
+    """Rows shared with the caller (in any role, or only in `roles`): the scope filter's shared clause."""
+    clause = and_(models.Share.customer_id == models.Customer.id, models.Share.user_id == principal.subject_id)
+    if roles:
+        clause = and_(clause, models.Share.role.in_(roles))
+    return exists().where(clause)
+
+
+POLICY_FIELDS = tuple(f.name for f in fields(pool.PoolPolicy))
+
+
+def policy_of(row: models.PoolPolicyRow) -> pool.PoolPolicy:
+    return pool.PoolPolicy(**{name: getattr(row, name) for name in POLICY_FIELDS})
+
+
+def new_customer_row(customer: Customer, org_path: str, created_by: str, now: datetime) -> models.Customer:
+    """The row of a customer just created (owned by customer.owner_id, whose unit is org_path)."""
+    point = customer.address.point if customer.address else None
+    return models.Customer(
+        id=customer.id, legal_name=customer.legal_name, normalised_name=customer.normalised_name,
+        credit_code=customer.credit_code, industry=customer.industry,
+        address_text=customer.address.text if customer.address else None,
+        latitude=point.latitude if point else None, longitude=point.longitude if point else None,
+        tier=customer.tier.value, tags=list(customer.tags), source=customer.source, owner_id=customer.owner_id,
+        org_path=org_path, assigned_at=now, active=True, version=1, created_by=created_by,
+        created_at=now, updated_at=now)
+
+
+def state_payload(row: models.Customer) -> CustomerRecordState:
+    """The customer's state as its `created`/`updated` events carry it."""
+    return CustomerRecordState(
+        customer_id=row.id, legal_name=row.legal_name, credit_code=row.credit_code or "", tier=row.tier,
+        owner_id=row.owner_id or "", org_path=row.org_path, version=row.version, tags=row.tags,
+        industry=row.industry or "", has_location=row.latitude is not None and row.longitude is not None,
+        latitude=row.latitude or 0.0, longitude=row.longitude or 0.0)
+
+
+def _address(value: AddressInput | None) -> Address | None:
+    return None if value is None else validate_address(value.text, value.latitude, value.longitude)
+
+
+@lru_cache(maxsize=MAX_CANDIDATE_KEYS + 1)
+def _duplicate_candidates(key_count: int) -> Select[Any]:
+    """The duplicate check's query for a probe with `key_count` keys, built once and then only run
+    with new parameters (building it costs more than PostgreSQL takes to run it): the exact name
+    and the credit code through their indexes, and the rows sharing the most of the probe's keys
+    through the key table. Each key's posting list is read up to KEY_POSTINGS rows: common grams
+    (科技) would otherwise cost time in proportion to the table, while a near duplicate shares
+    the rare grams too, whose lists are read whole."""
+    customer, name_key = models.Customer, models.CustomerNameKey
+    columns = (customer.id, customer.legal_name, customer.normalised_name, customer.credit_code, customer.owner_id)
+    exact = select(*columns).where(customer.active, or_(customer.normalised_name == bindparam("name", type_=String),
+                                                        customer.credit_code == bindparam("credit_code", type_=String)))
+    if not key_count:
+        return exact
+    postings = union_all(*(select(name_key.customer_id).where(name_key.key == bindparam(f"key{index}", type_=String))
+                           .limit(KEY_POSTINGS).subquery().select() for index in range(key_count))).subquery()
+    shared = func.count()
+    nearest = (select(postings.c.customer_id).group_by(postings.c.customer_id)
+               .having(shared >= bindparam("least", type_=Integer)).order_by(shared.desc())
+               .limit(MAX_CANDIDATES).subquery())
+    return union(exact, select(*columns).join(nearest, nearest.c.customer_id == customer.id).where(customer.active))
+
+
+class CustomersUseCasesBase:
+    """What every part of CustomersUseCases shares: its wiring and the helpers more than one topic uses."""
+
+    def __init__(self, sessions: SessionFactory, outbox: Outbox, clock: Clock,
+                 policy: pool.PoolPolicy | None = None, unit_policies: Mapping[str, pool.PoolPolicy] | None = None,
+                 reader: SessionFactory | None = None) -> None:
+        self.sessions = sessions
+        # Read-only use cases: on SQLite a separate engine whose transactions never queue for
+        # the write lock (the writer's begin IMMEDIATE); on PostgreSQL the same pool.
+        self.reader = reader or sessions
+        self.outbox = outbox
+        self.clock = clock
+        self.policy = policy or pool.PoolPolicy()
+        self.unit_policies = dict(unit_policies or {})
+
+    async def _emit(self, session: AsyncSession, verb: str, row: models.Customer, principal: Principal | None,
+                    payload: Message) -> None:
+        """principal None: the service itself acts (the pool scheduler)."""
+        await self.outbox.record(session, EVENT_PREFIX + verb, payload, EventMeta(
+            aggregate_id=row.id, actor_id=principal.subject_id if principal else SYSTEM_ACTOR, org_path=row.org_path,
+            actor_ip=principal.client_ip if principal else ""), self.clock())
+
+    async def _owner_changed(self, session: AsyncSession, row: models.Customer, principal: Principal | None,
+                             previous_owner_id: str | None, reason: str) -> None:
+        await self._emit(session, "owner_changed", row, principal, CustomerOwnerChanged(
+            customer_id=row.id, previous_owner_id=previous_owner_id or "", new_owner_id=row.owner_id or "",
+            org_path=row.org_path, reason=reason))
+
+    async def _unit_policies(self, session: AsyncSession) -> dict[str, pool.PoolPolicy]:
+        """Configured policies (ctx.extras) overridden by those stored per unit; org units are few."""
+        stored = (await session.scalars(select(models.PoolPolicyRow))).all()
+        return {**self.unit_policies, **{r.unit_id: policy_of(r) for r in stored}}
+
+    async def _emit_state(self, session: AsyncSession, verb: str, row: models.Customer, principal: Principal) -> None:
+        await self._emit(session, verb, row, principal, state_payload(row))
+
+    async def _load(self, session: AsyncSession, principal: Principal, customer_id: str, permission: str,
+                    shared: ColumnElement[bool]) -> models.Customer:
+        """The active customer if it is in the caller's scope for `permission`; fails closed."""
+        principal.require(permission)
+        row = await session.scalar(select(models.Customer).where(
+            models.Customer.id == customer_id, models.Customer.active,
+            scope_filter(principal, permission, models.Customer.owner_id, models.Customer.org_path, shared)))
+        if row is not None:
+            return row
+        if await session.scalar(select(models.Customer.id).where(models.Customer.id == customer_id,
+                                                                   models.Customer.active)) is None:
+            survivor = await survivor_of(session, customer_id, writing=False)
+            if survivor != customer_id:  # say where its records went
+                raise NotFound(f"customer {customer_id} was merged into customer {survivor}", "id")
+            raise NotFound(f"customer {customer_id} does not exist", "id")
+        raise PermissionDenied(f"customer {customer_id} is outside your data scope ({permission})")
+
+    async def _readable(self, session: AsyncSession, principal: Principal, customer_id: str) -> models.Customer:
+        return await self._load(session, principal, customer_id, "customers:read", shared_with(principal))
+
+    async def _writable(self, session: AsyncSession, principal: Principal, customer_id: str) -> models.Customer:
+        # Collaborators only read; co-owners edit like the owner.
+        return await self._load(session, principal, customer_id, "customers:update",
+                                shared_with(principal, sharing.ShareRole.CO_OWNER.value))
+
+    async def _resolve_owner(self, session: AsyncSession, principal: Principal, owner_id: str,
+                             permission: str = "customers:create") -> tuple[str, str]:
+        """(owner id, owner org path); another owner must be a known, active user in the caller's scope."""
+        if not owner_id or owner_id == principal.subject_id:
+            if not principal.org_path:
+                raise FailedPrecondition("the caller has no org unit to own customers", "owner_id")
+            return principal.subject_id, principal.org_path
+        user = await get_user(session, owner_id)
+        if user is None or not user.active:
+            raise ValidationFailed(f"unknown owner {owner_id}", "owner_id")
+        if not principal.can_see(permission, user.user_id, user.org_path):
+            raise PermissionDenied(f"owner {owner_id} is outside your data scope", "owner_id")
+        return user.user_id, user.org_path
+
+    async def _duplicates(self, session: AsyncSession, normalised: str, credit_code: str | None,
+                          exclude_id: str | None) -> DuplicateReport:
+        """Index-backed, one round trip (see _duplicate_candidates); never a scan of customers."""
+        keys = sorted(candidate_keys(normalised))
+        # Sharing one gram of many (科技) is chance, not similarity: classifying is the costly part.
+        parameters = {"name": normalised, "credit_code": credit_code, "least": 1 if len(keys) < 4 else 2,
+                      **{f"key{index}": key for index, key in enumerate(keys)}}
+        rows = (await session.execute(_duplicate_candidates(len(keys)), parameters)).all()
+        report = classify_matches(DuplicateProbe(normalised, credit_code, exclude_id),
+                                  [CandidateCustomer(*row) for row in rows])
+        return await with_owner_names(session, report)  # a rep must see who to ask for sharing
+
+    @staticmethod
+    def _block_duplicates(report: DuplicateReport) -> None:
+        try:
+            report.raise_if_blocked()
+        except Conflict as exc:  # a duplicate is an existing resource, not a concurrency conflict
+            raise AlreadyExists(exc.message, exc.field, info=exc.info) from None
+
+    @staticmethod
+    def _name_taken() -> AlreadyExists:
+        return AlreadyExists("a customer with this normalised name was just created or renamed", "legal_name")
+
+    async def _flush_unique_name(self, session: AsyncSession) -> None:
+        """The unique index on active normalised names decides between concurrent writers."""
+        try:
+            await session.flush()
+        except IntegrityError:
+            raise self._name_taken() from None
+
+    async def _write_name_keys(self, session: AsyncSession, customer_id: str, normalised: str) -> None:
+        await session.execute(delete(models.CustomerNameKey).where(models.CustomerNameKey.customer_id == customer_id))
+        session.add_all(models.CustomerNameKey(key=key, customer_id=customer_id)
+                        for key in index_keys(normalised))
+
+    async def _create(self, session: AsyncSession, principal: Principal, *, legal_name: str, credit_code: str,
+                      industry: str, address: AddressInput | None, tier: str, tags: Sequence[str], source: str,
+                      owner_id: str, cap_held: bool = False) -> tuple[models.Customer, DuplicateReport]:
+        """The create rules, shared by single creates and import rows. cap_held: a customer the
+        caller takes himself counts against his pool policy's cap on customers held (imports)."""
+        now = self.clock()
+        owner, org_path = await self._resolve_owner(session, principal, owner_id)
+        customer = make_customer(
+            id=new_id(), legal_name=legal_name, created_at=now, owner_id=owner,
+            owner_unit_path=unit_path(org_path), credit_code=credit_code or None, industry=industry or None,
+            address=_address(address), tier=tier or Tier.POTENTIAL, tags=tags, source=source or None)
+        if cap_held and owner == principal.subject_id:
+            policy = pool.resolve_policy(unit_path(org_path), await self._unit_policies(session), self.policy)
+            held = await session.scalar(select(func.count()).select_from(models.Customer).where(
+                models.Customer.owner_id == owner, models.Customer.active)) or 0
+            if policy.max_customers_per_rep is not None and held >= policy.max_customers_per_rep:
+                raise FailedPrecondition(f"{owner} already holds {held} customers, the cap of the pool policy "
+                                         f"is {policy.max_customers_per_rep}", "owner_id")
+        report = await self._duplicates(session, customer.normalised_name, customer.credit_code, None)
+        self._block_duplicates(report)
+        row = new_customer_row(customer, org_path, principal.subject_id, now)
+        session.add(row)
+        await self._flush_unique_name(session)
+        await self._write_name_keys(session, row.id, row.normalised_name)
+        await self._emit_state(session, "created", row, principal)
+        return row, report
+
+    @staticmethod
+    async def _shares(session: AsyncSession, customer_id: str) -> tuple[sharing.Share, ...]:
+        rows = (await session.scalars(select(models.Share).where(models.Share.customer_id == customer_id)
+                                      .order_by(models.Share.user_id))).all()
+        return tuple(sharing.Share(r.user_id, sharing.ShareRole(r.role)) for r in rows)

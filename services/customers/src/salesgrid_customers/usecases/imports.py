@@ -1,0 +1,211 @@
+"""Imports use cases."""
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from itertools import islice
+from typing import IO, Any, TypeVar
+
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salesgrid_common.auth import Principal, principal_from_claims
+from salesgrid_common.ids import new_id
+from salesgrid_common.paging import keyset_page
+from salesgrid_customers import models
+from salesgrid_customers.domain import imports
+from salesgrid_customers.domain.customer import make_customer
+from salesgrid_customers.domain.dedup import OwnerInfo
+from salesgrid_customers.domain.errors import (AlreadyExists, DomainError, FailedPrecondition, NotFound,
+                                               PermissionDenied, ValidationFailed)
+from salesgrid_customers.importfiles import read_rows
+from salesgrid_customers.owners import owners_of
+
+from salesgrid_customers.usecases._support import AddressInput, CustomersUseCasesBase
+from salesgrid_customers.usecases.bulk_create import BulkCreateMixin
+
+
+IMPORT_STAGE_BATCH = 1000  # staged rows per insert (and per trip to a worker thread to parse them)
+IMPORT_BATCH = 200  # rows per worker tick and job
+
+T = TypeVar("T")
+
+
+async def _off_loop(func: Callable[..., T], *args: Any) -> T:
+    """asyncio.to_thread, except that a cancelled call still waits for the thread: the file's reader
+    is closed afterwards, and a generator cannot be closed while a thread is inside it."""
+    work = asyncio.ensure_future(asyncio.to_thread(func, *args))
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        await asyncio.wait([work])
+        raise
+
+
+def _header(rows: Iterator[Sequence[object]]) -> tuple[str, ...]:
+    return imports.check_header(next(rows, []))
+
+
+def _next_rows(rows: Iterator[Sequence[object]], header: Sequence[str]) -> list[dict[str, str]]:
+    """Up to IMPORT_STAGE_BATCH more non-blank rows as column → text; none at the end of the file."""
+    return list(islice(filter(None, (imports.row_values(header, cells) for cells in rows)), IMPORT_STAGE_BATCH))
+
+
+def import_row_id(job_id: str, row_number: int) -> str:
+    return f"{job_id}:{row_number:010d}"
+
+
+def principal_claims(principal: Principal) -> dict[str, Any]:
+    """What the worker acts with: the token's claims, never the token itself."""
+    return {"sub": principal.subject_id, "kind": principal.kind, "unit": principal.unit_id,
+            "org": principal.org_path, "roles": list(principal.roles), "name": principal.name,
+            "perms": {name: scope.name.lower() for name, scope in principal.permissions.items()},
+            "ipal": list(principal.ip_allowlist)}
+
+
+class ImportsMixin(BulkCreateMixin):
+    """CustomersUseCases: imports."""
+
+    async def start_import(self, principal: Principal, fmt: str, spool: IO[bytes]) -> models.ImportJob:
+        """Stage the file's rows (header checked first: a bad file writes nothing) and queue the
+        job; the worker creates the customers."""
+        principal.require("customers:create")
+        fmt = imports.check_format(fmt)
+        if not spool.seek(0, io.SEEK_END):
+            raise ValidationFailed("the file is empty", "file")
+        rows = read_rows(spool, fmt)
+        try:
+            return await self._stage(principal, fmt, rows)
+        finally:
+            rows.close()  # type: ignore[attr-defined]  # while the spool is still open
+
+    async def _stage(self, principal: Principal, fmt: str, rows: Iterator[list[object]]) -> models.ImportJob:
+        """Parsing (csv, openpyxl) is CPU work: it runs in worker threads a batch at a time while the
+        inserts stay on the loop, all in one transaction, so a refused file leaves nothing behind."""
+        job_id = new_id()
+        header = await _off_loop(_header, rows)
+        total = 0
+        async with self.sessions() as session, session.begin():
+            session.add(models.ImportJob(
+                id=job_id, status=imports.ImportStatus.QUEUED, format=fmt, claims=principal_claims(principal),
+                created_by=principal.subject_id, total=0, created_at=self.clock()))
+            await session.flush()
+            while batch := await _off_loop(_next_rows, rows, header):
+                if total + len(batch) > imports.MAX_ROWS:
+                    raise ValidationFailed(f"at most {imports.MAX_ROWS} rows per import", "file")
+                await session.execute(insert(models.ImportRow), [
+                    {"id": import_row_id(job_id, number), "job_id": job_id, "row_number": number, "data": values,
+                     "status": imports.RowStatus.PENDING} for number, values in enumerate(batch, start=total + 1)])
+                total += len(batch)
+            if total == 0:
+                raise ValidationFailed("the file has no data rows", "file")
+            await session.execute(update(models.ImportJob).where(models.ImportJob.id == job_id).values(total=total))
+        return await self._job(job_id)
+
+    async def _job(self, job_id: str) -> models.ImportJob:
+        async with self.sessions() as session:
+            job = await session.get(models.ImportJob, job_id)
+            assert job is not None
+            return job
+
+    async def get_import(self, principal: Principal, job_id: str, page_size: int = 50,
+                         cursor: str = "") -> tuple[models.ImportJob, list[models.ImportRow], str,
+                                                    dict[str, OwnerInfo]]:
+        """The job (only its importer sees it) and a page of its row errors, in row order."""
+        principal.require("customers:create")
+        async with self.sessions() as session:
+            job = await session.get(models.ImportJob, job_id)
+            if job is None or job.created_by != principal.subject_id:
+                raise NotFound(f"import {job_id} does not exist", "id")
+            found = await keyset_page(session, select(models.ImportRow).where(
+                models.ImportRow.job_id == job_id, models.ImportRow.status == imports.RowStatus.ERROR),
+                models.ImportRow.id, page_size, cursor, newest_first=False)
+            owners = await owners_of(session, (row.existing_owner_id or "" for row in found.items))
+        return job, found.items, found.next_token, owners
+
+    async def run_imports(self) -> int:
+        """Process one batch of pending rows of each unfinished job (oldest first): rows created."""
+        async with self.sessions() as session:
+            jobs = (await session.scalars(select(models.ImportJob).where(
+                models.ImportJob.status != imports.ImportStatus.DONE).order_by(models.ImportJob.id))).all()
+        created = 0
+        for job in jobs:
+            while (done := await self._import_batch(job)) is not None:  # the job's batches, to its end
+                created += done
+        return created
+
+    async def _import_batch(self, job: models.ImportJob) -> int | None:
+        """Customers created from the next batch, in one transaction: each row in its own
+        savepoint (a refused row keeps its per-row error, the others go on), the rows' outcomes
+        and the job's counters commit together, so a crash leaves the whole batch pending and
+        nothing half-written. Rows are claimed with SKIP LOCKED on PostgreSQL, so replicas share
+        a job. None once the job has no pending row left."""
+        acting = principal_from_claims(job.claims)
+        async with self.sessions() as session, session.begin():
+            query = (select(models.ImportRow).where(
+                models.ImportRow.job_id == job.id, models.ImportRow.status == imports.RowStatus.PENDING)
+                .order_by(models.ImportRow.id).limit(IMPORT_BATCH))
+            if session.bind.dialect.name != "sqlite":
+                query = query.with_for_update(skip_locked=True)
+            pending = (await session.scalars(query)).all()
+            if not pending:
+                done = await session.scalar(select(func.count()).select_from(models.ImportRow).where(
+                    models.ImportRow.job_id == job.id, models.ImportRow.status == imports.RowStatus.PENDING))
+                if not done:
+                    await session.execute(update(models.ImportJob).where(models.ImportJob.id == job.id).values(
+                        status=imports.ImportStatus.DONE, finished_at=self.clock()))
+                return None
+            bulk = await self._create_batch(session, acting, pending)  # the rows the rules simply accept
+            if bulk:  # written first: a later row's "duplicate of row N" finds them
+                rows = models.ImportRow.__table__
+                await session.execute(update(rows).where(rows.c.id == bindparam("row_id")).values(
+                    status=imports.RowStatus.CREATED, customer_id=bindparam("new_customer_id")), [
+                    {"row_id": row_id, "new_customer_id": outcome["customer_id"]} for row_id, outcome in bulk.items()])
+            created = len(bulk)
+            for staged in pending:
+                if staged.id in bulk:
+                    continue
+                outcome = await self._import_row(session, job.id, acting, staged)  # refused or name taken
+                created += "customer_id" in outcome
+                await session.execute(update(models.ImportRow).where(models.ImportRow.id == staged.id).values(
+                    **{"status": imports.RowStatus.CREATED, **outcome}))
+                await asyncio.sleep(0)  # SQLite runs on the loop: let reads in between rows
+            await session.execute(update(models.ImportJob).where(models.ImportJob.id == job.id).values(
+                status=imports.ImportStatus.RUNNING, processed=models.ImportJob.processed + len(pending),
+                created=models.ImportJob.created + created, failed=models.ImportJob.failed + len(pending) - created))
+        return created
+
+    async def _import_row(self, session: AsyncSession, job_id: str, acting: Principal,
+                          staged: models.ImportRow) -> dict[str, Any]:
+        """One row under the single-create rules, in a savepoint: its outcome (the customer id,
+        or the error naming the column)."""
+        try:
+            async with session.begin_nested():
+                fields_ = imports.parse_row(staged.data)
+                address = AddressInput(fields_.address, fields_.latitude, fields_.longitude) \
+                    if fields_.address else None
+                row, _ = await self._create(
+                    session, acting, legal_name=fields_.legal_name, credit_code=fields_.credit_code,
+                    industry=fields_.industry, address=address, tier=fields_.tier, tags=fields_.tags,
+                    source=fields_.source, owner_id=fields_.owner_id, cap_held=True)
+            return {"customer_id": row.id}
+        except (ValidationFailed, AlreadyExists, PermissionDenied, FailedPrecondition, NotFound) as exc:
+            return await self._row_error(session, job_id, staged.data, exc)
+
+    async def _row_error(self, session: AsyncSession, job_id: str, data: Mapping[str, str],
+                         exc: DomainError) -> dict[str, Any]:
+        message, owner = exc.message, None
+        if isinstance(exc, AlreadyExists):
+            probe = make_customer(id="probe", legal_name=data.get("legal_name", ""), created_at=self.clock(),
+                                  owner_id=None, credit_code=data.get("credit_code") or None)
+            report = await self._duplicates(session, probe.normalised_name, probe.credit_code, None)
+            if report.blocking:
+                first = report.blocking[0]
+                owner = first.owner_id
+                earlier = await session.scalar(select(models.ImportRow.row_number).where(
+                    models.ImportRow.job_id == job_id, models.ImportRow.customer_id == first.customer_id))
+                if earlier is not None:
+                    message = f"duplicate of row {earlier} of this file: {message}"
+        return {"status": imports.RowStatus.ERROR, "error_column": imports.column_of(exc.field),
+                "error_message": message[:1000], "existing_owner_id": owner}

@@ -1,0 +1,201 @@
+"""Pool use cases."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salesgrid.events.v1.customers_events_pb2 import (CustomerClaimedFromPool, CustomerPoolReturnWarning,
+                                                      CustomerReleasedToPool)
+from salesgrid_common import localtime
+from salesgrid_common.auth import Principal, Scope
+from salesgrid_common.directory import directory_units
+from salesgrid_common.ids import new_id
+from salesgrid_common.paging import keyset_page
+from salesgrid_customers import models
+from salesgrid_customers.domain import pool
+from salesgrid_customers.domain.errors import (Conflict, FailedPrecondition, NotFound, PermissionDenied,
+                                               ValidationFailed)
+
+from salesgrid_customers.usecases._support import CustomersUseCasesBase, POLICY_FIELDS, actor_of, unit_path
+
+
+SCAN_BATCH = 500
+
+
+class PoolMixin(CustomersUseCasesBase):
+    """CustomersUseCases: pool."""
+
+    async def release(self, principal: Principal, customer_id: str, reason: str = "") -> models.Customer:
+        principal.require("pool:release")
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            row = await self._readable(session, principal, customer_id)
+            released = pool.check_release(pool.PoolEntry(row.id, row.owner_id, row.previous_owner_id, row.released_at),
+                                          unit_path(row.org_path), actor_of(principal), now, reason)
+            result = await session.execute(update(models.Customer).where(
+                models.Customer.id == row.id, models.Customer.owner_id == released.previous_owner_id).values(
+                owner_id=None, previous_owner_id=released.previous_owner_id, released_at=now, assigned_at=None,
+                version=models.Customer.version + 1, updated_at=now))
+            if result.rowcount != 1:
+                raise Conflict("customer changed owner concurrently", "owner_id")
+            # A pool customer cannot be shared (sharing.add_share): its shares end with the release.
+            await session.execute(delete(models.Share).where(models.Share.customer_id == row.id))
+            await session.refresh(row)
+            await self._emit(session, "released_to_pool", row, principal, CustomerReleasedToPool(
+                customer_id=row.id, previous_owner_id=released.previous_owner_id, released_by=released.released_by,
+                reason=released.reason, org_path=row.org_path))
+            await self._owner_changed(session, row, principal, released.previous_owner_id, "release")
+            return row
+
+    async def list_pool(self, principal: Principal, page_size: int = 50, cursor: str = "") -> tuple[list[models.Customer], str]:
+        """The pool is public to everyone holding pool:read (公海), newest release first by id."""
+        principal.require("pool:read")
+        stmt = select(models.Customer).where(models.Customer.active, models.Customer.owner_id.is_(None))
+        async with self.sessions() as session:
+            found = await keyset_page(session, stmt, models.Customer.id, page_size, cursor)
+        return found.items, found.next_token
+
+    async def claim(self, principal: Principal, customer_id: str) -> models.Customer:
+        principal.require("pool:claim")
+        if not principal.org_path:
+            raise FailedPrecondition("the caller has no org unit to own customers", "owner_id")
+        me = principal.subject_id
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            row = await session.scalar(select(models.Customer).where(models.Customer.id == customer_id,
+                                                                     models.Customer.active))
+            if row is None:
+                raise NotFound(f"customer {customer_id} does not exist", "id")
+            held = await session.scalar(select(func.count()).select_from(models.Customer).where(
+                models.Customer.owner_id == me, models.Customer.active)) or 0
+            calendar = await localtime.user_calendar(session, me)  # the claimant's branch calendar
+            start, end = calendar.day_bounds(calendar.today(now))
+            today = await session.scalar(select(func.count()).select_from(models.PoolClaim).where(
+                models.PoolClaim.user_id == me, models.PoolClaim.claimed_at >= start,
+                models.PoolClaim.claimed_at < end)) or 0
+            pool.check_claim(pool.PoolEntry(row.id, row.owner_id, row.previous_owner_id, row.released_at), me,
+                             held_count=held, claims_today=today, now=now, zone_name=calendar.zone_name,
+                             policy=pool.resolve_policy(unit_path(principal.org_path),
+                                                        await self._unit_policies(session), self.policy))
+            # Only one concurrent claimant can match `owner_id IS NULL`; the others update nothing.
+            result = await session.execute(update(models.Customer).where(
+                models.Customer.id == row.id, models.Customer.owner_id.is_(None)).values(
+                owner_id=me, org_path=principal.org_path, assigned_at=now, version=models.Customer.version + 1,
+                updated_at=now))
+            if result.rowcount != 1:
+                raise FailedPrecondition("customer was claimed by someone else", "owner_id")
+            session.add(models.PoolClaim(id=new_id(), customer_id=row.id, user_id=me, claimed_at=now))
+            await session.refresh(row)
+            await self._emit(session, "claimed", row, principal, CustomerClaimedFromPool(
+                customer_id=row.id, new_owner_id=me, org_path=row.org_path))
+            await self._owner_changed(session, row, principal, None, "claim")
+            return row
+
+    async def pool_scan(self) -> tuple[int, int]:
+        """Return overdue customers to the pool and warn owners ahead of it: (returned, warned).
+        Each customer is applied in its own transaction, conditionally, so replicas scanning at
+        the same time return and warn each customer once."""
+        now = self.clock()
+        returned = warned = 0
+        after = ""
+        while True:
+            async with self.sessions() as session:
+                stmt = (select(models.Customer, models.RepActivity)
+                        .outerjoin(models.RepActivity, and_(models.RepActivity.customer_id == models.Customer.id,
+                                                            models.RepActivity.rep_id == models.Customer.owner_id))
+                        .where(models.Customer.active, models.Customer.owner_id.is_not(None),
+                               models.Customer.assigned_at.is_not(None), models.Customer.id > after)
+                        .order_by(models.Customer.id).limit(SCAN_BATCH))
+                batch = list((await session.execute(stmt)).tuples().all())
+                policies = await self._unit_policies(session)
+                calendars = localtime.UnitCalendars(session)
+                zones = {row.owner_id: (await calendars.of_user(row.owner_id)).zone_name for row, _ in batch}
+            if not batch:
+                return returned, warned
+            after = batch[-1][0].id
+            for row, fact in batch:
+                facts = pool.ActivityFacts(
+                    row.id, row.owner_id, row.assigned_at,
+                    fact.last_follow_up_at if fact else None, fact.last_opportunity_at if fact else None,
+                    fact.last_deal_at if fact else None)
+                policy = pool.resolve_policy(unit_path(row.org_path), policies, self.policy)
+                zone_name = zones[row.owner_id]  # periods count on the owner's branch calendar
+                if (decision := pool.due_for_return(facts, policy, now, zone_name)) is not None:
+                    returned += await self._auto_return(row, decision, now)
+                elif (warning := pool.due_for_warning(facts, policy, now, zone_name)) is not None:
+                    warned += await self._warn(row, warning, now)
+
+    async def _auto_return(self, row: models.Customer, decision: pool.ReturnDecision, now: datetime) -> int:
+        async with self.sessions() as session, session.begin():
+            # Only while the owner and his assignment are those the decision was made on.
+            result = await session.execute(update(models.Customer).where(
+                models.Customer.id == row.id, models.Customer.owner_id == decision.owner_id,
+                models.Customer.assigned_at == row.assigned_at).values(
+                owner_id=None, previous_owner_id=decision.owner_id, released_at=now, assigned_at=None,
+                version=models.Customer.version + 1, updated_at=now))
+            if result.rowcount != 1:
+                return 0
+            await session.execute(delete(models.Share).where(models.Share.customer_id == row.id))
+            current = await session.get(models.Customer, row.id, populate_existing=True)
+            assert current is not None
+            await self._emit(session, "released_to_pool", current, None, CustomerReleasedToPool(
+                customer_id=row.id, previous_owner_id=decision.owner_id, released_by="",
+                reason=f"auto:{decision.rule.value}", org_path=current.org_path))
+            await self._owner_changed(session, current, None, decision.owner_id, "auto_return")
+        return 1
+
+    async def _warn(self, row: models.Customer, warning: pool.ReturnWarning, now: datetime) -> int:
+        try:
+            async with self.sessions() as session, session.begin():
+                if await session.get(models.PoolWarning, warning.idempotency_key) is not None:
+                    return 0
+                session.add(models.PoolWarning(key=warning.idempotency_key, customer_id=row.id, sent_at=now))
+                await session.flush()  # a replica that inserted the same key first wins here
+                await self._emit(session, "pool_return_warning", row, None, CustomerPoolReturnWarning(
+                    customer_id=row.id, owner_id=warning.owner_id, rule=warning.rule.value,
+                    due_at=warning.due_at.isoformat()))
+        except IntegrityError:
+            return 0
+        return 1
+
+    async def _policy_unit(self, session: AsyncSession, principal: Principal, unit_id: str) -> str:
+        """The unit's path; administering pool policies needs customers:update at subtree or all."""
+        scope = principal.require("customers:update")
+        if scope < Scope.SUBTREE:
+            raise PermissionDenied("pool policies need customers:update at subtree or all scope")
+        if not unit_id.strip():
+            raise ValidationFailed("the org unit is required", "unit_id")
+        path = await session.scalar(select(directory_units.c.path).where(directory_units.c.unit_id == unit_id,
+                                                                          directory_units.c.active))
+        if path is None:
+            raise NotFound(f"org unit {unit_id} does not exist", "unit_id")
+        if scope is Scope.SUBTREE and not (principal.org_path and path.startswith(principal.org_path)):
+            raise PermissionDenied(f"org unit {unit_id} is outside your subtree")
+        return path
+
+    async def put_pool_policy(self, principal: Principal, unit_id: str, values: Mapping[str, int | None]) -> pool.PoolPolicy:
+        policy = pool.PoolPolicy(**{name: values[name] for name in POLICY_FIELDS if name in values})
+        async with self.sessions() as session, session.begin():
+            await self._policy_unit(session, principal, unit_id)
+            row = await session.get(models.PoolPolicyRow, unit_id)
+            if row is None:
+                row = models.PoolPolicyRow(unit_id=unit_id)
+                session.add(row)
+            for name in POLICY_FIELDS:
+                setattr(row, name, getattr(policy, name))
+            row.updated_by, row.updated_at = principal.subject_id, self.clock()
+        return policy
+
+    async def get_pool_policy(self, principal: Principal, unit_id: str) -> tuple[pool.PoolPolicy, str]:
+        """The policy in force for the unit and the unit it comes from ("" for the default)."""
+        async with self.sessions() as session:
+            path = await self._policy_unit(session, principal, unit_id)
+            policies = await self._unit_policies(session)
+        for unit in reversed(unit_path(path)):
+            if unit in policies:
+                return policies[unit], unit
+        return self.policy, ""

@@ -1,0 +1,92 @@
+"""Api keys use cases."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from salesgrid.events.v1.identity_events_pb2 import ApiKeyRevoked
+from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.errors import NotFound, PermissionDenied, Unauthenticated, ValidationFailed
+from salesgrid_common.events.envelope import EventMeta
+from salesgrid_common.ids import new_id
+from salesgrid_identity.domain import api_keys, org, roles
+from salesgrid_identity.models import ApiKey, OrgUnit
+
+from salesgrid_identity.usecases._support import IdentityUseCasesBase, Tokens
+
+
+class ApiKeysMixin(IdentityUseCasesBase):
+    """IdentityUseCases: api keys."""
+
+    async def authenticate_api_key(self, key: str, client_ip: str) -> Tokens:
+        if not api_keys.well_formed(key):
+            raise Unauthenticated("API key is malformed")
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            row = await session.scalar(select(ApiKey).where(ApiKey.key_hash == api_keys.key_hash(key)))
+            if row is None or row.revoked_at is not None or (row.expires_at and row.expires_at <= now):
+                raise Unauthenticated("API key is unknown, revoked or expired")
+            await self.check_ip(session, row.unit_id, client_ip)
+            unit = await session.get(OrgUnit, row.unit_id)
+            if unit is None or not unit.active:
+                raise Unauthenticated("API key's unit is inactive")
+            row.last_used_at = now
+            principal = Principal(subject_id=row.id, kind="api_key", unit_id=row.unit_id, org_path=unit.path,
+                                  permissions=roles.validate_permissions(row.permissions), name=row.name,
+                                  ip_allowlist=tuple(await self._unit_allowlist(session, row.unit_id)))
+            ttl = self.settings.api_key_token_ttl_seconds
+            return Tokens(self._sign(principal, ttl), "", ttl, rate_limit_per_minute=row.rate_limit_per_minute or 0)
+
+    async def create_api_key(self, principal: Principal, name: str, unit_id: str, permissions: dict[str, str],
+                             ttl_days: int, rate_limit_per_minute: int = 0) -> tuple[ApiKey, str]:
+        grants = roles.validate_permissions(permissions)
+        if rate_limit_per_minute < 0 or rate_limit_per_minute > 1_000_000:
+            raise ValidationFailed("must be between 1 and 1000000 (0 = the default)", "rate_limit_per_minute")
+        if not grants:
+            raise ValidationFailed("an API key needs at least one permission", "permissions")
+        if ttl_days < 0 or ttl_days > 730:
+            raise ValidationFailed("must be between 1 and 730 days (0 = 365)", "ttl_days")
+        excess = roles.within_grant(grants, principal.permissions)
+        if excess:
+            raise PermissionDenied(f"cannot grant a key more than you hold: {', '.join(excess[:5])}")
+        async with self.sessions() as session, session.begin():
+            unit = await self._unit(session, unit_id, "unit_id")
+            self._require_on_unit(principal, "api_keys:create", unit)
+            secret = api_keys.generate()
+            now = self.clock()
+            key = ApiKey(id=new_id(), name=org.validate_name(name), prefix=api_keys.display_prefix(secret),
+                         key_hash=api_keys.key_hash(secret), unit_id=unit.id,
+                         permissions={k: v.name.lower() for k, v in grants.items()},
+                         expires_at=now + timedelta(days=ttl_days or 365), revoked_at=None, last_used_at=None,
+                         created_by=principal.subject_id, created_at=now,
+                         rate_limit_per_minute=rate_limit_per_minute or None)
+            session.add(key)
+            await self.audit(session, "api_keys.create", actor_id=principal.subject_id, actor_ip=principal.client_ip,
+                             target_type="api_key", target_id=key.id)
+            return key, secret
+
+    async def list_api_keys(self, principal: Principal) -> list[ApiKey]:
+        async with self.reader() as session:
+            stmt = (select(ApiKey).join(OrgUnit, ApiKey.unit_id == OrgUnit.id)
+                    .where(scope_filter(principal, "api_keys:read", ApiKey.created_by, OrgUnit.path))
+                    .order_by(ApiKey.id))
+            return list((await session.scalars(stmt)).all())
+
+    async def revoke_api_key(self, principal: Principal, key_id: str) -> ApiKey:
+        async with self.sessions() as session, session.begin():
+            key = await session.get(ApiKey, key_id)
+            if key is None:
+                raise NotFound(f"API key {key_id!r} does not exist", "id")
+            unit = await self._unit(session, key.unit_id, "unit_id")
+            if not principal.can_see("api_keys:delete", key.created_by, unit.path):
+                raise PermissionDenied("API key is outside your data scope")
+            if key.revoked_at is None:
+                key.revoked_at = self.clock()
+                await self.outbox.record(session, "salesgrid.identity.api_key.revoked",
+                                         ApiKeyRevoked(api_key_id=key.id, unit_id=key.unit_id),
+                                         EventMeta(aggregate_id=key.id, actor_id=principal.subject_id,
+                                                   org_path=unit.path, actor_ip=principal.client_ip), self.clock())
+            await self.audit(session, "api_keys.revoke", actor_id=principal.subject_id, actor_ip=principal.client_ip,
+                             target_type="api_key", target_id=key.id)
+            return key

@@ -1,0 +1,58 @@
+"""Roles use cases."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from salesgrid_common.auth import Principal, Scope
+from salesgrid_common.errors import AlreadyExists, PermissionDenied, ValidationFailed
+from salesgrid_identity.domain import org, roles
+from salesgrid_identity.models import Role
+
+from salesgrid_identity.usecases._support import IdentityUseCasesBase
+
+
+class RolesMixin(IdentityUseCasesBase):
+    """IdentityUseCases: roles."""
+
+    async def create_role(self, principal: Principal, code: str, name: str, permissions: dict[str, str]) -> Role:
+        if principal.require("roles:create") is not Scope.ALL:
+            raise PermissionDenied("custom roles are created by company-wide administrators")
+        code = roles.validate_role_code(code)
+        grants = roles.validate_permissions(permissions)
+        if not grants:
+            raise ValidationFailed("a role needs at least one permission", "permissions")
+        async with self.sessions() as session, session.begin():
+            if await session.get(Role, code):
+                raise AlreadyExists(f"role {code!r} exists", "code")
+            role = Role(code=code, name=org.validate_name(name), builtin=False,
+                        permissions={k: v.name.lower() for k, v in grants.items()})
+            session.add(role)
+            await self.audit(session, "roles.create", actor_id=principal.subject_id, actor_ip=principal.client_ip,
+                             target_type="role", target_id=code)
+            return role
+
+    async def list_roles(self, principal: Principal) -> list[Role]:
+        principal.require("roles:read")
+        async with self.reader() as session:
+            return list((await session.scalars(select(Role).order_by(Role.code))).all())
+
+    async def ensure_builtin_roles(self) -> None:
+        """Idempotent; replicas starting together may race, so a lost insert race is retried."""
+        for attempt in range(3):
+            try:
+                await self._upsert_builtin_roles()
+                return
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+
+    async def _upsert_builtin_roles(self) -> None:
+        async with self.sessions() as session, session.begin():
+            for code, (name, grants) in roles.BUILTIN_ROLES.items():
+                role = await session.get(Role, code)
+                perms = {k: v.name.lower() for k, v in grants.items()}
+                if role is None:
+                    session.add(Role(code=code, name=name, builtin=True, permissions=perms))
+                else:
+                    role.name, role.permissions = name, perms

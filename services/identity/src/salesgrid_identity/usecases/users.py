@@ -1,0 +1,208 @@
+"""Users use cases."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salesgrid.events.v1.identity_events_pb2 import UserState
+from salesgrid_common.auth import Principal, Scope, scope_filter
+from salesgrid_common.errors import (AlreadyExists, Conflict, FailedPrecondition, NotFound, PermissionDenied,
+                                     ValidationFailed)
+from salesgrid_common.events.envelope import EventMeta
+from salesgrid_common.ids import new_id
+from salesgrid_identity.domain import org, passwords, roles
+from salesgrid_identity.models import OrgUnit, RefreshToken, Role, User
+
+from salesgrid_identity.usecases._support import IdentityUseCasesBase, _hash_password
+
+
+class UsersMixin(IdentityUseCasesBase):
+    """IdentityUseCases: users."""
+
+    def _user_state(self, user: User, unit: OrgUnit) -> UserState:
+        return UserState(user_id=user.id, login=user.login, display_name=user.display_name, unit_id=user.unit_id,
+                         org_path=unit.path, manager_id=user.manager_id or "", roles=list(user.roles),
+                         active=user.active, time_zone=unit.time_zone)
+
+    async def _emit_user(self, session: AsyncSession, verb: str, user: User, principal: Principal) -> None:
+        unit = await self._unit(session, user.unit_id, "unit_id")
+        await self.outbox.record(session, f"salesgrid.identity.user.{verb}", self._user_state(user, unit),
+                                 EventMeta(aggregate_id=user.id, actor_id=principal.subject_id, org_path=unit.path,
+                                           actor_ip=principal.client_ip), self.clock())
+
+    async def _check_roles(self, session: AsyncSession, principal: Principal, codes: Sequence[str]) -> list[str]:
+        requested: list[dict[str, Scope]] = []
+        for index, code in enumerate(codes):
+            role = await session.get(Role, code)
+            if role is None:
+                raise ValidationFailed(f"unknown role {code!r}", f"roles[{index}]")
+            requested.append(roles.validate_permissions(role.permissions))
+        excess = roles.within_grant(roles.effective_permissions(requested), principal.permissions)
+        if excess:
+            raise PermissionDenied(f"cannot grant roles carrying more than you hold: {', '.join(excess[:5])}")
+        return list(dict.fromkeys(codes))
+
+    async def _check_manager(self, session: AsyncSession, manager_id: str | None, user_id: str) -> None:
+        if not manager_id:
+            return
+        if manager_id == user_id:
+            raise ValidationFailed("a user cannot be his own manager", "manager_id")
+        seen = {user_id}
+        current = await session.get(User, manager_id)
+        if current is None:
+            raise ValidationFailed(f"manager {manager_id!r} does not exist", "manager_id")
+        while current is not None:
+            if current.id in seen:
+                raise ValidationFailed("this manager would create a reporting cycle", "manager_id")
+            seen.add(current.id)
+            current = await session.get(User, current.manager_id) if current.manager_id else None
+
+    async def _user_in_scope(self, session: AsyncSession, principal: Principal, permission: str, user_id: str) -> User:
+        user = await session.get(User, user_id) if user_id else None
+        if user is None:
+            raise NotFound(f"user {user_id!r} does not exist", "id")
+        unit = await self._unit(session, user.unit_id, "unit_id")
+        if not principal.can_see(permission, user.id, unit.path):
+            raise PermissionDenied(f"user {user_id} is outside your data scope")
+        return user
+
+    async def create_user(self, principal: Principal, *, login: str, display_name: str, email: str, unit_id: str,
+                          manager_id: str, role_codes: Sequence[str], initial_password: str,
+                          temporary_password: bool = True) -> User:
+        login = login.strip().lower()
+        problems = []
+        if not login or len(login) > 100 or any(c.isspace() for c in login):
+            problems.append(("login", "must be 1-100 characters without spaces"))
+        try:
+            org.validate_name(display_name, "display_name")
+        except ValidationFailed as exc:
+            problems.extend(exc.violations)
+        if not role_codes:
+            problems.append(("roles", "at least one role is required"))
+        try:
+            passwords.check_password(initial_password, login, self.password_policy, "initial_password")
+        except ValidationFailed as exc:
+            problems.extend(exc.violations)
+        if problems:
+            raise ValidationFailed.many(problems)
+        async with self.sessions() as session, session.begin():
+            unit = await self._unit(session, unit_id, "unit_id")
+            if not unit.active:
+                raise ValidationFailed("unit is deactivated", "unit_id")
+            self._require_on_unit(principal, "users:create", unit)
+            if await session.scalar(select(User.id).where(User.login == login)):
+                raise AlreadyExists(f"login {login!r} is taken", "login")
+            user_id = new_id()
+            await self._check_manager(session, manager_id, user_id)
+            codes = await self._check_roles(session, principal, role_codes)
+            now = self.clock()
+            user = User(id=user_id, login=login, display_name=org.validate_name(display_name, "display_name"),
+                        email=email.strip(), unit_id=unit.id, manager_id=manager_id or None, roles=codes,
+                        password_hash=await _hash_password(initial_password), password_changed_at=now,
+                        must_change_password=temporary_password, failed_attempts=0, locked_until=None, active=True, version=1,
+                        created_at=now)
+            session.add(user)
+            await session.flush()
+            await self._emit_user(session, "created", user, principal)
+            await self.audit(session, "users.create", actor_id=principal.subject_id, actor_ip=principal.client_ip,
+                             target_type="user", target_id=user.id)
+            return user
+
+    async def update_user(self, principal: Principal, user_id: str, expected_version: int, *,
+                          display_name: str | None, email: str | None, unit_id: str | None,
+                          manager_id: str | None, role_codes: Sequence[str] | None) -> User:
+        async with self.sessions() as session, session.begin():
+            user = await self._user_in_scope(session, principal, "users:update", user_id)
+            if expected_version and expected_version != user.version:
+                raise Conflict(f"user changed since version {expected_version} (now {user.version})")
+            verb = "updated"
+            if display_name is not None:
+                user.display_name = org.validate_name(display_name, "display_name")
+            if email is not None:
+                user.email = email.strip()
+            if unit_id is not None and unit_id != user.unit_id:
+                unit = await self._unit(session, unit_id, "unit_id")
+                self._require_on_unit(principal, "users:update", unit)
+                user.unit_id = unit.id
+                verb = "moved"
+            if manager_id is not None:
+                await self._check_manager(session, manager_id, user.id)
+                user.manager_id = manager_id or None
+            if role_codes is not None:
+                user.roles = await self._check_roles(session, principal, role_codes)
+            user.version += 1
+            await self._emit_user(session, verb, user, principal)
+            await self.audit(session, f"users.{'move' if verb == 'moved' else 'update'}", actor_id=principal.subject_id,
+                             actor_ip=principal.client_ip, target_type="user", target_id=user.id)
+            return user
+
+    async def deactivate_user(self, principal: Principal, user_id: str) -> User:
+        async with self.sessions() as session, session.begin():
+            user = await self._user_in_scope(session, principal, "users:delete", user_id)
+            if user.id == principal.subject_id:
+                raise FailedPrecondition("you cannot deactivate yourself")
+            user.active = False
+            user.version += 1
+            await session.execute(update(RefreshToken).where(RefreshToken.user_id == user.id,
+                                                             RefreshToken.revoked_at.is_(None))
+                                  .values(revoked_at=self.clock()))
+            await self._emit_user(session, "deactivated", user, principal)
+            await self.audit(session, "users.deactivate", actor_id=principal.subject_id, actor_ip=principal.client_ip,
+                             target_type="user", target_id=user.id)
+            return user
+
+    async def unlock_user(self, principal: Principal, user_id: str) -> User:
+        async with self.sessions() as session, session.begin():
+            user = await self._user_in_scope(session, principal, "users:update", user_id)
+            user.failed_attempts = 0
+            user.locked_until = None
+            user.version += 1
+            await self.audit(session, "users.unlock", actor_id=principal.subject_id, actor_ip=principal.client_ip,
+                             target_type="user", target_id=user.id)
+            return user
+
+    async def get_user(self, principal: Principal, user_id: str) -> tuple[User, Principal]:
+        async with self.reader() as session:
+            user = await self._user_in_scope(session, principal, "users:read", user_id)
+            return user, await self._principal_for(session, user)
+
+    async def list_users(self, principal: Principal, unit_id: str, query: str, page_size: int,
+                         after: str) -> tuple[list[tuple[User, str]], str]:
+        principal.require("users:read")
+        page_size = max(1, min(page_size or 50, 200))
+        async with self.reader() as session:
+            stmt = (select(User, OrgUnit.path).join(OrgUnit, User.unit_id == OrgUnit.id)
+                    .where(scope_filter(principal, "users:read", User.id, OrgUnit.path))
+                    .order_by(User.id).limit(page_size + 1))
+            if unit_id:
+                unit = await self._unit(session, unit_id, "unit_id")
+                stmt = stmt.where(OrgUnit.path.startswith(unit.path))
+            if query:
+                like = f"%{query.strip().lower()}%"
+                stmt = stmt.where(func.lower(User.login).like(like) | func.lower(User.display_name).like(like))
+            if after:
+                stmt = stmt.where(User.id > after)
+            rows = [(row[0], row[1]) for row in (await session.execute(stmt)).all()]
+        next_token = rows[page_size - 1][0].id if len(rows) > page_size else ""
+        return rows[:page_size], next_token
+
+    async def bootstrap_admin(self, login: str, password: str, company: str, time_zone: str, currency: str) -> str:
+        """Create the company root unit and the first administrator (once, on an empty database)."""
+        await self.ensure_builtin_roles()
+        system = Principal(subject_id="system", kind="user", unit_id="", org_path="/",
+                           permissions={k: Scope.ALL for k in roles.CATALOGUE})
+        async with self.sessions() as session:
+            existing = await session.scalar(select(User).where(User.login == login.strip().lower()))
+            if existing is not None:
+                return existing.id
+        root = await self.create_org_unit(system, parent_id="", name=company, code="HQ", kind="company",
+                                          time_zone=time_zone, currency=currency, ip_allowlist=[])
+        admin = await self.create_user(system, login=login, display_name="Administrator", email="",
+                                       unit_id=root.id, manager_id="", role_codes=["admin"], initial_password=password)
+        async with self.sessions() as session, session.begin():
+            user = await session.get(User, admin.id)
+            assert user is not None
+            user.must_change_password = False  # the operator chose this password at bootstrap
+        return admin.id

@@ -1,0 +1,165 @@
+"""Helpers shared by the use-case modules of this package."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salesgrid.events.v1.pipeline_events_pb2 import PipelineLeadState, PipelineOpportunityState
+from salesgrid_common import localtime
+from salesgrid_common.actors import system_actor
+from salesgrid_common.auth import Principal
+from salesgrid_common.clock import Clock
+from salesgrid_common.db import SessionFactory
+from salesgrid_common.directory import get_user
+from salesgrid_common.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from salesgrid_common.events.envelope import EventMeta
+from salesgrid_common.events.outbox import Outbox
+from salesgrid_common.ids import new_id
+from salesgrid_pipeline.domain import leads as lead_rules
+from salesgrid_pipeline.domain._checks import normalise_key
+from salesgrid_pipeline.domain.money import Money
+from salesgrid_pipeline.domain.opportunities import OpportunityInput, validate_opportunity
+from salesgrid_pipeline.domain.stage_model import StageModel, default_stage_model
+from salesgrid_pipeline.stage_model_events import DEFAULT_VERSION
+from salesgrid_pipeline.domain.stages import StageTransition
+from salesgrid_pipeline.catalogue_client import CatalogueClient
+from salesgrid_pipeline.customers_client import CustomersClient
+from salesgrid_pipeline.model_store import decode_model
+from salesgrid_pipeline.models import Lead, Opportunity, StageModelRow
+
+
+OPP_READ, OPP_CREATE, OPP_UPDATE = "opportunities:read", "opportunities:create", "opportunities:update"
+LEAD_READ, LEAD_CREATE, LEAD_UPDATE, LEAD_ASSIGN = "leads:read", "leads:create", "leads:update", "leads:assign"
+
+SYSTEM_ACTOR = system_actor("pipeline")  # the actor of the SLA engine and lead reclaim
+
+
+class PipelineUseCasesBase:
+    """What every part of PipelineUseCases shares: its wiring and the helpers more than one topic uses."""
+
+    def __init__(self, sessions: SessionFactory, outbox: Outbox, clock: Clock, customers: CustomersClient,
+                 catalogue: CatalogueClient, model: StageModel | None = None,
+                 reclaim_after_days: int = lead_rules.RECLAIM_AFTER_DAYS) -> None:
+        self.sessions = sessions
+        self.customers = customers
+        self.catalogue = catalogue
+        self.outbox = outbox
+        self.clock = clock
+        self.model = model or default_stage_model()
+        # every administered model as last read; each use case re-reads the table first, so
+        # replicas agree, and the sync helpers (facts, probabilities) use this snapshot
+        self._models: dict[str, StageModel] = {self.model.code: self.model}
+        self._versions: dict[str, int] = {self.model.code: DEFAULT_VERSION}
+        self.reclaim_after_days = reclaim_after_days
+
+    async def _emit(self, session: AsyncSession, event_type: str, payload, aggregate_id: str,  # type: ignore[no-untyped-def]
+                    org_path: str, principal: Principal | None, now: datetime) -> None:
+        meta = EventMeta(aggregate_id=aggregate_id, actor_id=principal.subject_id if principal else SYSTEM_ACTOR,
+                         org_path=org_path, actor_ip=principal.client_ip if principal else "")
+        await self.outbox.record(session, f"salesgrid.pipeline.{event_type}", payload, meta, now)
+
+    async def _user_in_scope(self, session: AsyncSession, principal: Principal, permission: str, user_id: str,
+                             field: str) -> tuple[str, str]:
+        """(user id, org path) of a user the caller may act for; the caller himself needs no lookup."""
+        if not user_id or user_id == principal.subject_id:
+            return principal.subject_id, principal.org_path
+        user = await get_user(session, user_id)
+        if user is None or not user.active:
+            raise ValidationFailed("is not a known active user", field)
+        if not principal.can_see(permission, user.user_id, user.org_path):
+            raise PermissionDenied(f"{field} is outside your scope", field)
+        return user.user_id, user.org_path
+
+    def _opportunity_event(self, row: Opportunity, transition: StageTransition | None = None) -> PipelineOpportunityState:
+        return PipelineOpportunityState(
+            opportunity_id=row.id, customer_id=row.customer_id, name=row.name, owner_id=row.owner_id,
+            org_path=row.org_path, amount=row.amount, currency=row.currency,
+            expected_close_date=row.expected_close_date.isoformat(), stage=row.stage, status=row.status,
+            probability=self.model_of(row.stage_model).stage(row.stage).probability,
+            from_stage=transition.from_stage if transition else "",
+            transition=transition.kind.value if transition else "", reason=transition.reason or "" if transition else "",
+            commit=row.commit, stage_model=row.stage_model,
+            stage_model_version=self._versions.get(row.stage_model, DEFAULT_VERSION))
+
+    async def _load_models(self, session: AsyncSession) -> dict[str, StageModel]:
+        models = {self.model.code: self.model}
+        versions = {self.model.code: DEFAULT_VERSION}
+        for row in (await session.scalars(select(StageModelRow))).all():
+            models[row.code], versions[row.code] = decode_model(row.definition), row.version
+        self._models, self._versions = models, versions
+        return models
+
+    def _model_for_new(self, models: Mapping[str, StageModel], code: str) -> StageModel:
+        model = models.get(code.strip() or self.model.code)
+        if model is None:
+            raise ValidationFailed(f"stage model {code!r} does not exist", "stage_model")
+        return model
+
+    async def _insert_opportunity(self, session: AsyncSession, principal: Principal, data: OpportunityInput,
+                                  owner: str, org_path: str, now: datetime, stage_model: str = "") -> Opportunity:
+        model = self._model_for_new(await self._load_models(session), stage_model)
+        customer_id = data.customer_id.strip()
+        names = (await session.scalars(select(Opportunity.name).where(Opportunity.customer_id == customer_id))).all()
+        today = (await localtime.user_calendar(session, owner)).today(now)
+        valid = validate_opportunity(data, names, now, today=today)
+        row = Opportunity(
+            id=new_id(), customer_id=valid.customer_id, name=valid.name, name_key=normalise_key(valid.name),
+            owner_id=owner, org_path=org_path, amount=str(valid.amount.amount), currency=valid.amount.currency,
+            expected_close_date=valid.expected_close_date,
+            competitors=[{"name": c.name, "strengths": c.strengths,
+                          "price": {"amount": str(c.price.amount), "currency": c.price.currency} if c.price else None}
+                         for c in valid.competitors],
+            products=[{"product_id": p.product_id, "quantity": str(p.quantity)} for p in valid.products],
+            stage_model=model.code, stage=model.entry_stage_code, stage_entered_at=now, status="open",
+            lost_reason="", facts={}, sla_level_notified=0, commit=False, version=1, created_at=now, updated_at=now)
+        session.add(row)
+        try:
+            await session.flush()
+        except IntegrityError:  # a concurrent create of the same name won the race
+            raise Conflict(f"the customer already has an opportunity named {valid.name!r}", "name") from None
+        await self._emit(session, "opportunity.created", self._opportunity_event(row), row.id, org_path, principal, now)
+        return row
+
+    async def _visible_opportunity(self, session: AsyncSession, principal: Principal, opportunity_id: str,
+                                   permission: str) -> Opportunity:
+        principal.require(permission)
+        await self._load_models(session)
+        row = await session.get(Opportunity, opportunity_id)
+        if row is None:
+            raise NotFound(f"opportunity {opportunity_id!r} does not exist", "id")
+        if not principal.can_see(permission, row.owner_id, row.org_path):
+            raise PermissionDenied("this opportunity is outside your scope")
+        return row
+
+    @staticmethod
+    def _lead_domain(row: Lead) -> lead_rules.Lead:
+        amount = Money(Decimal(row.estimated_amount), row.estimated_currency or "") if row.estimated_amount else None
+        return lead_rules.Lead(
+            lead_id=row.id, company_name=row.company_name, created_at=row.created_at,
+            status=lead_rules.LeadStatus(row.status), contact_name=row.contact_name, phone=row.phone, email=row.email,
+            region=row.region, industry=row.industry, source=row.source, estimated_amount=amount,
+            owner_id=row.owner_id or None, assigned_at=row.assigned_at, last_followed_up_at=row.last_followed_up_at,
+            closed_reason=row.closed_reason or None, closed_at=row.closed_at)
+
+    @staticmethod
+    def _lead_store(row: Lead, lead: lead_rules.Lead, org_path: str, now: datetime) -> None:
+        row.status = lead.status.value
+        row.owner_id = lead.owner_id or ""
+        row.org_path = org_path
+        row.assigned_at = lead.assigned_at
+        row.last_followed_up_at = lead.last_followed_up_at
+        row.closed_reason = lead.closed_reason or ""
+        row.closed_at = lead.closed_at
+        row.version += 1
+
+    async def _lead_event(self, session: AsyncSession, verb: str, row: Lead, principal: Principal | None,
+                          now: datetime, previous_owner: str = "") -> None:
+        await self._emit(session, f"lead.{verb}", PipelineLeadState(
+            lead_id=row.id, company_name=row.company_name, status=row.status, owner_id=row.owner_id,
+            previous_owner_id=previous_owner, org_path=row.org_path, region=row.region, industry=row.industry,
+            closed_reason=row.closed_reason), row.id, row.org_path, principal, now)
