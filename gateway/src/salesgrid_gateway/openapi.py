@@ -92,8 +92,11 @@ class OpenApi:
                                        else STRING)
                       for name in path_names(route.path)]
         parameters += list(route.parameters)
-        return self._operation(route, parameters, route.request_schema, route.response_schema,
-                               headers=route.headers)
+        body = route.request_schema
+        if route.request_message is not None:
+            body = self.types.object(route.request_message.DESCRIPTOR, exclude=set(route.hidden),
+                                     required=route.required)
+        return self._operation(route, parameters, body, route.response_schema, headers=route.headers)
 
     @staticmethod
     def _path_param(name: str, schema: dict[str, Any]) -> dict[str, Any]:

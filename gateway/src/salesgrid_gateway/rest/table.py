@@ -60,6 +60,8 @@ class Route:
     anonymous_call: bool = False  # the RPC is called without the caller's token
     # -- declared for hand-written views (pass-throughs derive them) -----------------------------
     request_schema: dict[str, Any] | None = None
+    request_message: type[Message] | None = None  # or the JSON body is this message (less `hidden`)
+    hidden: tuple[str, ...] = ()  # request_message fields the client does not send
     request_types: tuple[str, ...] = ()  # non-JSON bodies: the media types accepted (uploads)
     response_schema: dict[str, Any] | None = None
     response_types: tuple[str, ...] = ()  # non-JSON answers: the media types produced (downloads)

@@ -89,11 +89,10 @@ STRING = {"type": "string"}
 ROUTES = [
     view("POST", "/v1/customers", create_customer, "Create a customer (duplicate check: an exact match blocks "
          "with 409 naming the owner; near matches come back as duplicate_warnings)", tag=T, status=201,
-         request_schema={"$ref": "#/components/schemas/salesgrid.customers.v1.CreateCustomerRequest",
-                         "required": ["legal_name"]},
+         request_message=pb.CreateCustomerRequest, required=("legal_name",),
          response_schema={"allOf": [CUSTOMER, {"type": "object", "properties": {"duplicate_warnings": {
              "type": "array", "items": {"$ref": "#/components/schemas/salesgrid.customers.v1.DuplicateMatch"}}}}]},
-         headers=("ETag",), messages=(pb.CreateCustomerRequest, pb.DuplicateMatch, pb.Customer)),
+         headers=("ETag",), messages=(pb.DuplicateMatch, pb.Customer)),
     api.get("/v1/customers", "ListCustomers", "List customers in scope (sort: newest, name, recently_updated; "
             "updated_since: RFC 3339)", items="customers", rename={"q": "query"},
             audit=("customers.list", "customers")),
