@@ -33,7 +33,7 @@ def test_docs_render_every_operation_and_try_it_out_works(platform: Platform, ap
     page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(platform.gateway_url) else None)
     try:
         page.goto(f"{platform.gateway_url}/docs")
-        expect(page.locator(".info .title")).to_contain_text("Salesgrid API")
+        expect(page.locator(".info .title")).to_contain_text("Salesgrid API", timeout=60_000)
         expect(page.locator(".opblock").first).to_be_visible()
         assert page.evaluate("ui.specSelectors.operations().size") == operations
         # Swagger UI virtualises long lists (only what is on screen is in the page): scroll through
@@ -53,18 +53,21 @@ def test_docs_render_every_operation_and_try_it_out_works(platform: Platform, ap
         assert outside == []  # served locally
 
         page.locator("button.authorize").first.click()
-        page.locator(".auth-container input[type=text]").first.fill(admin_token)
-        page.locator(".auth-container button.authorize").first.click()
+        bearer = page.locator(".auth-container").filter(has_text="(http, Bearer)")
+        bearer.locator("input").first.fill(admin_token)
+        bearer.locator("button.authorize").click()
         page.locator("button.btn-done").first.click()
 
         page.goto(f"{platform.gateway_url}/docs#/auth/get_v1_me")  # a deep link opens the operation
         page.reload()  # (a fresh load; the token is kept: persistAuthorization)
+        expect(page.locator(".info .title")).to_contain_text("Salesgrid API", timeout=60_000)
         me = page.locator("#operations-auth-get_v1_me")
-        expect(me.locator("button.try-out__btn")).to_be_visible()
+        expect(me.locator("button.try-out__btn")).to_be_visible(timeout=60_000)
         me.locator("button.try-out__btn").click()
         me.locator("button.execute").click()
-        expect(me.locator(".live-responses-table .response-col_status").first).to_contain_text("200")
-        expect(me.locator(".live-responses-table .microlight").first).to_contain_text('"login"')
+        expect(me.locator(".curl-command")).to_contain_text("Authorization: Bearer")
+        expect(me.locator(".live-responses-table tr.response .response-col_status").first).to_contain_text("200")
+        expect(me.locator(".live-responses-table tr.response .microlight").first).to_contain_text('"login"')
     finally:
         if os.environ.get("SALESGRID_DOCS_SCREENSHOT"):
             page.screenshot(path=os.environ["SALESGRID_DOCS_SCREENSHOT"], full_page=False)
