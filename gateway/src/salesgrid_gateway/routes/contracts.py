@@ -18,6 +18,8 @@ hint("salesgrid.contracts.v1.RecordRefundRequest", amount=MONEY, refunded_on=DAT
 hint("salesgrid.contracts.v1.IssueInvoiceRequest", amount=MONEY, issued_on=DATE)
 hint("salesgrid.contracts.v1.InstalmentInput", amount=MONEY, due_date=DATE)
 hint("salesgrid.contracts.v1.AttachmentRef", sha256={"pattern": "^[0-9a-f]{64}$"})
+hint("salesgrid.contracts.v1.ApprovalThreshold", up_to={
+    "pattern": r"^([0-9]+(\.[0-9]+)?)?$", "description": "decimal amount; empty on the top tier (no upper bound)"})
 hint("salesgrid.contracts.v1.GetReceivablesRequest", group_by=GROUP_BY)
 hint("salesgrid.contracts.v1.GetAgeingRequest", group_by=GROUP_BY, as_of=DATE)
 
