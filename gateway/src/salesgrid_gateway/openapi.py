@@ -18,7 +18,6 @@ PROBLEM = {"$ref": "#/components/responses/Problem"}
 COMMON_ERRORS = (400, 401, 403, 404, 409, 414, 422, 429, 431, 503)
 PUBLIC_ERRORS = (400, 401, 409, 414, 422, 429, 431, 503)
 BODY_ERRORS = (413, 415)
-VERSION_ERRORS = (412, 428)
 STRING = {"type": "string"}
 LIST_ENVELOPE = "next_cursor"
 RATE_HEADERS = {
@@ -123,7 +122,7 @@ class OpenApi:
         if has_body:
             statuses += BODY_ERRORS
         if version_check != "none":
-            statuses += VERSION_ERRORS
+            statuses += (412, 428) if version_check == "required" else (412,)
         statuses += route.errors
         responses: dict[str, Any] = {str(route.status): success}
         for status in sorted(set(statuses)):

@@ -63,7 +63,8 @@ ROUTES = [
     api.get("/v1/expense-claims/{claim_id}", "GetClaim", "Read an expense claim"),
     view("POST", "/v1/expense-claims/{claim_id}/lines/{line_no}/receipts", add_receipt, "Attach a receipt to a "
          "line of a draft: the body is the file (JPEG, PNG or PDF, at most 5 MiB)", tag="expenses", status=201,
-         converters={"line_no": "int"},  # int32 in the message: larger numbers are refused (400) request_types=RECEIPT_TYPES, response_schema=CLAIM, if_match="optional",
+         converters={"line_no": "int"},  # int32 in the message: larger numbers are refused (400)
+         request_types=RECEIPT_TYPES, response_schema=CLAIM, if_match="optional",
          parameters=({"name": "file_name", "in": "query", "required": False, "schema": {"type": "string"}},),
          headers=("ETag",), messages=(pb.ExpenseClaim,)),
     view("GET", "/v1/expense-claims/{claim_id}/receipts/{receipt_id}", get_receipt, "Download a receipt",
