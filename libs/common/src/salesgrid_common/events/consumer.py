@@ -197,14 +197,16 @@ class EventConsumer:
                 heartbeat.cancel()
 
     async def _handle_fresh_batch(self, messages: list[Any], waiting: list[Any]) -> list[Any]:
-        """Apply the batch's first deliveries in ONE transaction (a savepoint per event) and ack
-        them after its commit; returns the messages left for one-by-one handling: redeliveries
-        (their attempts are counted first), unreadable ones, and any whose handler failed.
+        """Apply the batch's first deliveries in ONE transaction and ack them after its commit;
+        returns the messages left for one-by-one handling: redeliveries (their attempts are
+        counted first) and unreadable ones -- or the whole batch if any handler failed.
 
         One transaction per batch instead of per event is what makes a busy consumer cheap: one
-        BEGIN/COMMIT, one inbox probe for all ids. A process that dies inside it commits nothing,
-        so every event of the batch comes back as a redelivery and takes the one-by-one path,
-        where a poison event is counted and isolated as before."""
+        BEGIN/COMMIT, one inbox probe and one inbox insert for all of them, no savepoints. A
+        handler that raises rolls the whole batch back, and every event of it is then handled
+        alone, where failures are counted and retried as before; a process that dies inside it
+        commits nothing, so the batch comes back as redeliveries and takes the same path, where
+        a poison event is counted and isolated."""
         fresh: list[tuple[Any, Envelope, type[Message] | None, Handler]] = []
         leftovers: list[Any] = []
         for msg in messages:
@@ -220,13 +222,14 @@ class EventConsumer:
             else:
                 fresh.append((msg, envelope, *route))
         if len(fresh) < 2:
-            return [msg for msg in messages]  # nothing to share: the one-by-one path is the same cost
+            return list(messages)  # nothing to share: the one-by-one path is the same cost
         outcomes: list[tuple[Any, Envelope, str]] = []
         try:
             async with self.sessions() as session, session.begin():
                 seen = set(await session.scalars(select(inbox.c.event_id).where(
                     inbox.c.consumer == self.sub.name,
                     inbox.c.event_id.in_([envelope.event_id for _, envelope, _, _ in fresh]))))
+                applied: list[dict[str, Any]] = []
                 for msg, envelope, payload_type, handler in fresh:
                     if envelope.event_id in seen:
                         outcomes.append((msg, envelope, "duplicate"))
@@ -234,23 +237,19 @@ class EventConsumer:
                     token = otel_context.attach(context_from(dict(envelope.trace_context)))
                     try:
                         with tracer(__name__).start_as_current_span(f"consume {envelope.type}"):
-                            async with session.begin_nested():
-                                await session.execute(insert(inbox).values(
-                                    consumer=self.sub.name, event_id=envelope.event_id, event_type=envelope.type,
-                                    processed_at=self.clock()))
-                                await handler(session, envelope,
-                                              unpack(envelope, payload_type) if payload_type else envelope.payload)
-                        seen.add(envelope.event_id)
-                        outcomes.append((msg, envelope, "applied"))
-                    except asyncio.CancelledError:
-                        raise
-                    except Exception:  # noqa: BLE001 - retried alone, where failures are counted
-                        leftovers.append(msg)
+                            await handler(session, envelope,
+                                          unpack(envelope, payload_type) if payload_type else envelope.payload)
                     finally:
                         otel_context.detach(token)
+                    seen.add(envelope.event_id)
+                    applied.append({"consumer": self.sub.name, "event_id": envelope.event_id,
+                                    "event_type": envelope.type, "processed_at": self.clock()})
+                    outcomes.append((msg, envelope, "applied"))
+                if applied:
+                    await session.execute(insert(inbox), applied)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001 - e.g. the database is down: each one alone decides
+        except Exception as exc:  # noqa: BLE001 - a handler failed or the database is down: one by one
             log.warning("batch not applied; handling its events one by one", extra={
                 "consumer": self.sub.name, "error": repr(exc)})
             return list(messages)
