@@ -32,6 +32,11 @@ IF_MATCH = {"name": "If-Match", "in": "header", "schema": {"type": "string", "pa
                            "428 without it (or `version` in the body)"}
 
 
+CUSTOM_FILTERS = ("Custom field filters: `cf_<key>=<value>` query parameters, one per field (OpenAPI cannot name "
+                  "parameters by prefix), all must match: equality on the stored form (text case-insensitive, "
+                  "money as `12.50 CNY`); for a multi_choice field, records whose value holds the option.")
+
+
 class OpenApi:
     def __init__(self) -> None:
         self.paths: dict[str, dict[str, Any]] = {}
@@ -82,7 +87,11 @@ class OpenApi:
         else:
             reply = self.types.ref(route.result_descriptor)
         etag = not route.items and "version" in route.result_descriptor.fields_by_name
-        return self._operation(route, parameters, body, reply, headers=("ETag",) if etag else ())
+        operation = self._operation(route, parameters, body, reply, headers=("ETag",) if etag else ())
+        custom = fields.get("custom_fields")
+        if route.method == "GET" and custom is not None and custom.message_type.GetOptions().map_entry:
+            operation["description"] = CUSTOM_FILTERS
+        return operation
 
     def _hand_written(self, route: Route) -> dict[str, Any]:
         for message in route.messages:
@@ -146,6 +155,7 @@ class OpenApi:
                   parameters: list[dict[str, Any]] | None = None) -> None:
         route = Route(method.upper(), path, summary, tag, status=status, public=public, body="",
                       request_schema=request, response_schema=response,
+                      if_match="required" if method.upper() == "PATCH" else "auto",
                       parameters=tuple(p for p in parameters or () if p.get("in") != "path"))
         self.paths.setdefault(path, {})[method.lower()] = self._hand_written(route)
 

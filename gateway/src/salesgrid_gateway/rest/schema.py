@@ -57,6 +57,15 @@ HINTS: dict[str, dict[str, dict[str, Any]]] = {}
 REF_PREFIX = "#/components/schemas/"
 
 
+# field name -> schema for a google.protobuf.Struct field of that name in any message (custom_fields)
+STRUCT_FIELDS: dict[str, dict[str, Any]] = {}
+
+
+def hint_struct(name: str, schema: dict[str, Any]) -> None:
+    """What every Struct field called `name` holds (e.g. custom field values)."""
+    STRUCT_FIELDS[name] = schema
+
+
 def hint(message: str, **fields: dict[str, Any]) -> None:
     """Declare what proto3 cannot say about fields of a message (route modules call this)."""
     HINTS.setdefault(message, {}).update(fields)
@@ -119,6 +128,8 @@ class Schemas:
         if field.type == FieldDescriptor.TYPE_ENUM:
             return {"type": "string", "enum": [value.name for value in field.enum_type.values]}
         if field.message_type is not None:
+            if field.message_type.full_name == "google.protobuf.Struct" and field.name in STRUCT_FIELDS:
+                return dict(STRUCT_FIELDS[field.name])
             return self.ref(field.message_type)
         return dict(SCALARS[field.type])
 

@@ -14,6 +14,12 @@ from salesgrid_gateway.rest.table import Route, path_names
 from salesgrid_gateway.routes.common import report_sensitive_read
 
 VERSION_FIELDS = frozenset({"", "version", "expected_version"})
+CUSTOM_PREFIX = "cf_"
+
+
+def _is_string_map(field: Any) -> bool:
+    return bool(field is not None and field.message_type is not None and field.message_type.GetOptions().map_entry
+                and field.message_type.fields_by_name["value"].type == field.TYPE_STRING)
 
 
 def make_view(route: Route) -> Callable[..., Any]:
@@ -38,6 +44,7 @@ def _pass_through(route: Route) -> Callable[..., Any]:
     names |= {"expected_version": "If-Match", "page_size": "limit"} | ({paging[0]: "cursor"} if paging else {})
     scope = route.endpoint
     token = "" if route.anonymous_call else None
+    custom_filters = route.method == "GET" and _is_string_map(fields.get("custom_fields"))
 
     def handler(**path_values: Any) -> Response | tuple[Response, int] | tuple[str, int]:
         body: dict[str, Any] = {}
@@ -52,6 +59,10 @@ def _pass_through(route: Route) -> Callable[..., Any]:
         for proto, rest, field in query_fields:
             if rest in request.args:
                 values[proto] = sent[rest] = inputs.query_value(field, rest)
+        if custom_filters:  # cf_<key>=value: custom field filters (the owning service checks them)
+            values["custom_fields"] = {name.removeprefix(CUSTOM_PREFIX): value for name, value in request.args.items()
+                                       if name.startswith(CUSTOM_PREFIX)}
+            inputs.reject_nul(values["custom_fields"], "custom_fields")
         _require(route.required, sent)
         if version:
             values["expected_version"] = version

@@ -13,6 +13,7 @@ from salesgrid_gateway.clients import call, stub
 from salesgrid_gateway.problems import ApiProblem
 from salesgrid_gateway.rest.schema import hint
 from salesgrid_gateway.rest.table import Service, view
+from salesgrid_gateway.routes.custom_fields import FILTER_PREFIX
 
 api = Service(pb, "Pipeline", "pipeline_addr", tag="pipeline")
 DECIMAL = {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$", "description": "decimal string"}
@@ -49,13 +50,14 @@ def import_leads() -> Response:
     if not records:
         raise ApiProblem(400, "the CSV file is empty: it needs a header row", errors=[{"field": "header", "message": "missing"}])
     header = [name.strip().lower() for name in records[0]]
-    unknown = [name for name in header if name not in IMPORT_COLUMNS]
+    unknown = [name for name in header if name not in IMPORT_COLUMNS and not name.startswith(FILTER_PREFIX)]
     duplicates = sorted({name for name in header if header.count(name) > 1})
     if unknown or duplicates or "company_name" not in header:
         problems = ([{"field": "header", "message": f"unknown column {name!r}"} for name in unknown]
                     + [{"field": "header", "message": f"column {name!r} appears twice"} for name in duplicates]
                     + ([] if "company_name" in header else [{"field": "header", "message": "company_name is required"}]))
-        raise ApiProblem(400, f"the header row must name columns among {', '.join(IMPORT_COLUMNS)}", errors=problems)
+        raise ApiProblem(400, f"the header row must name columns among {', '.join(IMPORT_COLUMNS)} or "
+                              f"{FILTER_PREFIX}<custom field key>", errors=problems)
     data = records[1:]
     if len(data) > IMPORT_MAX_ROWS:
         raise ApiProblem(413, f"an import holds at most {IMPORT_MAX_ROWS} rows; this file has {len(data)}: split it",
@@ -68,7 +70,10 @@ def import_leads() -> Response:
             continue
         values = {name: cell.strip() for name, cell in zip(header, cells)}
         amount, currency = values.pop("estimated_amount", ""), values.pop("currency", "")
+        custom = {name.removeprefix(FILTER_PREFIX): values.pop(name) for name in list(values)
+                  if name.startswith(FILTER_PREFIX)}
         lead = pb.CreateLeadRequest(**values)
+        lead.custom_fields.update({key: text for key, text in custom.items() if text})  # empty: no value
         if amount or currency:
             lead.estimated_amount.CopyFrom(pb.PipelineMoney(amount=amount, currency=currency))
         numbered.append((number, lead))

@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.customers_events_pb2 import CustomerRecordState
 from salesgrid.events.v1.envelope_pb2 import Envelope
+from salesgrid_common.db import upsert
 from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.events.versions import claim_newer
 from salesgrid_common.protos import from_timestamp
@@ -18,8 +19,9 @@ def customer_names_subscription() -> Subscription:
     async def keep(session: AsyncSession, envelope: Envelope, customer: CustomerRecordState) -> None:
         if not await claim_newer(session, sub.name, customer.customer_id, envelope):
             return  # an older state redelivered late: the newer one is already kept
-        await session.merge(CustomerName(customer_id=customer.customer_id, legal_name=customer.legal_name,
-                                         updated_at=from_timestamp(envelope.occurred_at)))
+        await upsert(session, CustomerName.__table__, {
+            "customer_id": customer.customer_id, "legal_name": customer.legal_name,
+            "updated_at": from_timestamp(envelope.occurred_at)}, ["customer_id"])
 
     for verb in ("created", "updated"):
         sub.on(f"salesgrid.customers.customer.{verb}", CustomerRecordState)(keep)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -41,6 +42,8 @@ class Customer(Base):
     created_by: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime] = mapped_column(index=True)  # "recently updated" order
+    # Custom field values by key (salesgrid_common.custom_fields; filtered through its value index).
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(JSON, server_default="{}")
 
 
 class CustomerNameKey(Base):
@@ -62,6 +65,7 @@ class Contact(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(JSON, server_default="{}")
 
 
 class Share(Base):

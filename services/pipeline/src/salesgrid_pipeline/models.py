@@ -38,6 +38,8 @@ class Opportunity(Base):
     facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     sla_level_notified: Mapped[int] = mapped_column(Integer, default=0)  # for the current stage entry
     commit: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # the rep's forecast commit flag
+    # Custom field values by key (salesgrid_common.custom_fields; filtered through its value index).
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(JSON, server_default="{}")
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -98,6 +100,7 @@ class Lead(Base):
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(36))
     version: Mapped[int] = mapped_column(Integer, default=1)
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(JSON, server_default="{}")
 
 
 class Quote(Base):

@@ -11,6 +11,8 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth import Principal, principal_from_claims
+from salesgrid_common.business_metrics import count_import_completed, count_import_rows
+from salesgrid_common.custom_fields.registry import load_definitions
 from salesgrid_common.ids import new_id
 from salesgrid_common.paging import keyset_page
 from salesgrid_customers import models
@@ -22,7 +24,7 @@ from salesgrid_customers.domain.errors import (AlreadyExists, DomainError, Faile
 from salesgrid_customers.importfiles import read_rows
 from salesgrid_customers.owners import owners_of
 
-from salesgrid_customers.usecases._support import AddressInput, CustomersUseCasesBase
+from salesgrid_customers.usecases._support import CUSTOMER_FIELDS, AddressInput
 from salesgrid_customers.usecases.bulk_create import BulkCreateMixin
 
 
@@ -91,6 +93,7 @@ class ImportsMixin(BulkCreateMixin):
                 id=job_id, status=imports.ImportStatus.QUEUED, format=fmt, claims=principal_claims(principal),
                 created_by=principal.subject_id, total=0, created_at=self.clock()))
             await session.flush()
+            await self._check_custom_columns(session, header)
             while batch := await _off_loop(_next_rows, rows, header):
                 if total + len(batch) > imports.MAX_ROWS:
                     raise ValidationFailed(f"at most {imports.MAX_ROWS} rows per import", "file")
@@ -102,6 +105,14 @@ class ImportsMixin(BulkCreateMixin):
                 raise ValidationFailed("the file has no data rows", "file")
             await session.execute(update(models.ImportJob).where(models.ImportJob.id == job_id).values(total=total))
         return await self._job(job_id)
+
+    @staticmethod
+    async def _check_custom_columns(session: AsyncSession, header: Sequence[str]) -> None:
+        """cf_<key> columns must name active custom fields of customers: a bad file writes nothing."""
+        active = {d.key for d in await load_definitions(session, CUSTOMER_FIELDS) if d.active}
+        unknown = [f"{imports.CUSTOM_PREFIX}{key}" for key in imports.custom_keys(header) if key not in active]
+        if unknown:
+            raise ValidationFailed(f"columns {', '.join(unknown)} name no active custom field of customers", "header")
 
     async def _job(self, job_id: str) -> models.ImportJob:
         async with self.sessions() as session:
@@ -142,6 +153,8 @@ class ImportsMixin(BulkCreateMixin):
         nothing half-written. Rows are claimed with SKIP LOCKED on PostgreSQL, so replicas share
         a job. None once the job has no pending row left."""
         acting = principal_from_claims(job.claims)
+        created = 0
+        finished = False
         async with self.sessions() as session, session.begin():
             query = (select(models.ImportRow).where(
                 models.ImportRow.job_id == job.id, models.ImportRow.status == imports.RowStatus.PENDING)
@@ -149,31 +162,46 @@ class ImportsMixin(BulkCreateMixin):
             if session.bind.dialect.name != "sqlite":
                 query = query.with_for_update(skip_locked=True)
             pending = (await session.scalars(query)).all()
-            if not pending:
+            if pending:
+                created = await self._import_pending(session, job, acting, pending)
+            else:
                 done = await session.scalar(select(func.count()).select_from(models.ImportRow).where(
                     models.ImportRow.job_id == job.id, models.ImportRow.status == imports.RowStatus.PENDING))
-                if not done:
-                    await session.execute(update(models.ImportJob).where(models.ImportJob.id == job.id).values(
+                if not done:  # only the replica that marks the job done counts it
+                    marked = await session.execute(update(models.ImportJob).where(
+                        models.ImportJob.id == job.id, models.ImportJob.status != imports.ImportStatus.DONE).values(
                         status=imports.ImportStatus.DONE, finished_at=self.clock()))
-                return None
-            bulk = await self._create_batch(session, acting, pending)  # the rows the rules simply accept
-            if bulk:  # written first: a later row's "duplicate of row N" finds them
-                rows = models.ImportRow.__table__
-                await session.execute(update(rows).where(rows.c.id == bindparam("row_id")).values(
-                    status=imports.RowStatus.CREATED, customer_id=bindparam("new_customer_id")), [
-                    {"row_id": row_id, "new_customer_id": outcome["customer_id"]} for row_id, outcome in bulk.items()])
-            created = len(bulk)
-            for staged in pending:
-                if staged.id in bulk:
-                    continue
-                outcome = await self._import_row(session, job.id, acting, staged)  # refused or name taken
-                created += "customer_id" in outcome
-                await session.execute(update(models.ImportRow).where(models.ImportRow.id == staged.id).values(
-                    **{"status": imports.RowStatus.CREATED, **outcome}))
-                await asyncio.sleep(0)  # SQLite runs on the loop: let reads in between rows
-            await session.execute(update(models.ImportJob).where(models.ImportJob.id == job.id).values(
-                status=imports.ImportStatus.RUNNING, processed=models.ImportJob.processed + len(pending),
-                created=models.ImportJob.created + created, failed=models.ImportJob.failed + len(pending) - created))
+                    finished = marked.rowcount == 1
+        # Committed: the business counters (salesgrid_common.business_metrics).
+        if not pending:
+            if finished:
+                count_import_completed()
+            return None
+        count_import_rows(created=created, failed=len(pending) - created)
+        return created
+
+    async def _import_pending(self, session: AsyncSession, job: models.ImportJob, acting: Principal,
+                              pending: Sequence[models.ImportRow]) -> int:
+        """The claimed rows' outcomes and the job's counters, in the caller's transaction: the
+        customers created."""
+        bulk = await self._create_batch(session, acting, pending)  # the rows the rules simply accept
+        if bulk:  # written first: a later row's "duplicate of row N" finds them
+            rows = models.ImportRow.__table__
+            await session.execute(update(rows).where(rows.c.id == bindparam("row_id")).values(
+                status=imports.RowStatus.CREATED, customer_id=bindparam("new_customer_id")), [
+                {"row_id": row_id, "new_customer_id": outcome["customer_id"]} for row_id, outcome in bulk.items()])
+        created = len(bulk)
+        for staged in pending:
+            if staged.id in bulk:
+                continue
+            outcome = await self._import_row(session, job.id, acting, staged)  # refused or name taken
+            created += "customer_id" in outcome
+            await session.execute(update(models.ImportRow).where(models.ImportRow.id == staged.id).values(
+                **{"status": imports.RowStatus.CREATED, **outcome}))
+            await asyncio.sleep(0)  # SQLite runs on the loop: let reads in between rows
+        await session.execute(update(models.ImportJob).where(models.ImportJob.id == job.id).values(
+            status=imports.ImportStatus.RUNNING, processed=models.ImportJob.processed + len(pending),
+            created=models.ImportJob.created + created, failed=models.ImportJob.failed + len(pending) - created))
         return created
 
     async def _import_row(self, session: AsyncSession, job_id: str, acting: Principal,
@@ -188,7 +216,8 @@ class ImportsMixin(BulkCreateMixin):
                 row, _ = await self._create(
                     session, acting, legal_name=fields_.legal_name, credit_code=fields_.credit_code,
                     industry=fields_.industry, address=address, tier=fields_.tier, tags=fields_.tags,
-                    source=fields_.source, owner_id=fields_.owner_id, cap_held=True)
+                    source=fields_.source, owner_id=fields_.owner_id, cap_held=True,
+                    custom_fields=fields_.custom_fields)
             return {"customer_id": row.id}
         except (ValidationFailed, AlreadyExists, PermissionDenied, FailedPrecondition, NotFound) as exc:
             return await self._row_error(session, job_id, staged.data, exc)
