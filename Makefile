@@ -36,6 +36,7 @@ bench: setup
 	$(BIN)/python bench/imports.py
 	$(BIN)/python bench/customers_dedup.py
 	$(BIN)/python bench/analytics_freshness.py
+	$(BIN)/python bench/exports.py
 
 # make migration SERVICE=customers MSG="add shares"
 migration: setup

@@ -24,7 +24,13 @@ def test_service_is_registered_everywhere(service: str) -> None:
     for needed in ("pyproject.toml", "Dockerfile", "README.md", f"src/salesgrid_{service}/__main__.py",
                    f"src/salesgrid_{service}/migrations/env.py", f"src/salesgrid_{service}/migrations/script.py.mako"):
         assert (package / needed).is_file(), f"services/{service}/{needed}"
-    assert list((package / "src" / f"salesgrid_{service}" / "migrations" / "versions").glob("*.py")), "a migration"
+    versions = list((package / "src" / f"salesgrid_{service}" / "migrations" / "versions").glob("*.py"))
+    assert versions, "a migration"
+    # Keyed calls run through every service's interceptor (salesgrid_common.idempotency).
+    assert any("create_idempotency_tables_v1()" in v.read_text() for v in versions), \
+        "a migration calling create_idempotency_tables_v1()"
+    assert "idempotency_metadata" in (package / "src" / f"salesgrid_{service}" / "migrations" / "env.py").read_text(), \
+        "idempotency_metadata in migrations/env.py"
     assert (ROOT / "proto" / "salesgrid" / service / "v1" / f"{service}.proto").is_file(), "gRPC API proto"
     app = importlib.import_module(f"salesgrid_{service}.app")
     assert app.DEFINITION.name == service, "app.DEFINITION"

@@ -47,7 +47,8 @@ from salesgrid_common.events.consumer import EventConsumer, Subscription, Topolo
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.events.relay import OutboxRelay
 from salesgrid_common.grpc_client import AioTracingClientInterceptor
-from salesgrid_common.grpc_server import CLIENT_OPTIONS, MESSAGE_LIMITS, ServerInterceptor
+from salesgrid_common.grpc_server import CLIENT_OPTIONS, MESSAGE_LIMITS, ServerInterceptor, status_for
+from salesgrid_common.idempotency import IdempotentCalls
 from salesgrid_common.settings import ServiceSettings
 from salesgrid_common.tracing import current_trace_context
 
@@ -152,8 +153,10 @@ class ServiceApp:
         if deactivated is not None:
             await deactivated.reload()
             checks.append(deactivated.check)
+        idempotent = IdempotentCalls(self.engine, lambda error: status_for(error).SerializeToString(), self.clock,
+                                     on_commit=[self.ctx.outbox.signal.notify])
         interceptor = ServerInterceptor(verifier, self.definition.public_methods, checks,
-                                                                    self.definition.password_change_methods)
+                                        self.definition.password_change_methods, idempotent)
         self.server = grpc.aio.server(options=MESSAGE_LIMITS, interceptors=[interceptor])
         names = list(self.definition.register(self.server, self.ctx))
         if self.definition.with_directory:
@@ -180,6 +183,7 @@ class ServiceApp:
         for sub in subscriptions:
             self._spawn(EventConsumer(sub, self.ctx.js, self.ctx.sessions, clock=self.clock, topology=topology).run(),
                         sub.name)
+        self._spawn(self._purge_idempotency_keys(idempotent), "idempotency-keys")
         for index, job in enumerate(self.definition.background(self.ctx)):
             self._spawn(job, f"background-{index}")
         await self.server.start()
@@ -206,6 +210,15 @@ class ServiceApp:
         status = health_pb2.HealthCheckResponse.SERVING if healthy else health_pb2.HealthCheckResponse.NOT_SERVING
         for name in ("", *self._service_names):
             await self.health.set(name, status)
+
+    @staticmethod
+    async def _purge_idempotency_keys(idempotent: IdempotentCalls) -> None:
+        while True:
+            try:
+                await idempotent.purge()
+            except Exception as exc:  # noqa: BLE001 - an outage: try again at the next round
+                log.warning("idempotency keys not purged: %r", exc)
+            await asyncio.sleep(3600)
 
     async def _watch_health(self) -> None:
         while True:
