@@ -193,7 +193,7 @@ class Service:
     def route(self, method: str, path: str, rpc: str, summary: str, **options: Any) -> Route:
         made = Route(method, path, summary, options.pop("tag", self.tag), service=self, rpc=rpc,
                      **options)
-        made.method_descriptor  # an unknown RPC fails at import, not at the first request
+        _ = made.method_descriptor  # an unknown RPC fails at import, not at the first request
         return made
 
     def get(self, path: str, rpc: str, summary: str, **options: Any) -> Route:
