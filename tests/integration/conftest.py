@@ -49,9 +49,11 @@ def admin_token(api: httpx.Client) -> str:
 # --- the console's browser tests (Playwright driving Debian's Chromium) --------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for every browser test of the session."""
+    """One headless Chromium per module of browser tests. Not per session: Playwright's sync API
+    keeps an event loop running in this thread while it is started, and the asynchronous tests
+    that follow (the NATS supercluster, the chaos run) need the thread's loop free."""
     pytest.importorskip("playwright")
     from salesgrid_dev.browser import chromium
 

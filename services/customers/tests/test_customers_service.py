@@ -329,7 +329,7 @@ def _gateway_scenario(gateway, a: dict[str, str], b: dict[str, str]) -> None:  #
     patched = gateway.patch(f"/v1/customers/{cid}", json={"tags": ["银行"]}, headers={**a, "If-Match": '"1"'})
     assert patched.status_code == 200 and patched.headers["ETag"] == '"2"' and patched.json["tags"] == ["银行"]
     stale = gateway.patch(f"/v1/customers/{cid}", json={"tier": "normal"}, headers={**a, "If-Match": '"1"'})
-    assert stale.status_code == 409
+    assert stale.status_code == 412  # a stale If-Match: Precondition Failed (issue 16)
 
     contact = gateway.post(f"/v1/customers/{cid}/contacts", json={"full_name": "陈明", "primary": True}, headers=a)
     assert contact.status_code == 201 and contact.json["primary"] is True
