@@ -310,7 +310,12 @@ DECIMAL = {"type": "string", "description": "decimal string"}
 QUOTE = obj(id=STRING, opportunity_id=STRING, version=INTEGER, currency=STRING, status=STRING, subtotal=DECIMAL,
             discount_total=DECIMAL, total=DECIMAL, lines={"type": "array", "items": obj(
                 product_id=STRING, name=STRING, unit_price=DECIMAL, quantity=DECIMAL, discount_kind=STRING,
-                discount_value=DECIMAL, gross=DECIMAL, discount=DECIMAL, net=DECIMAL)})
+                discount_value=DECIMAL, gross=DECIMAL, discount=DECIMAL, net=DECIMAL)},
+            discount_rate={"type": "string", "description": "the deepest line discount, per cent"},
+            discount_approval={"enum": ["", "pending", "approved", "rejected"],
+                               "description": "special-discount approval; empty: within the unit's threshold"},
+            approval_steps={"type": "array", "items": obj(order=INTEGER, role=STRING, approver_id=STRING,
+                                                          status=STRING, comment=STRING)})
 RULES = obj(["rules"], rules={"type": "array", "items": obj(region=STRING, industry=STRING, rep_id=STRING,
                                                              team_id=STRING)})
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import grpc
 from salesgrid.pipeline.v1 import pipeline_pb2, pipeline_pb2_grpc
+from salesgrid_common.channels import channel_partners_subscription
 from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.exports.servicer import register as register_exports
 from salesgrid_common.exports.wiring import export_background, export_jobs
@@ -20,6 +21,7 @@ from salesgrid_pipeline.handlers import follow_up_subscription
 from salesgrid_pipeline.merges import customer_merges_subscription
 from salesgrid_pipeline.models import Base
 from salesgrid_pipeline.servicer import PipelineServicer
+from salesgrid_pipeline.servicer_quote_approvals import QuoteApprovalsServicer
 from salesgrid_pipeline.settings import PipelineSettings
 from salesgrid_pipeline.usecases import PipelineUseCases
 
@@ -40,12 +42,14 @@ def usecases_for(ctx: ServiceContext) -> PipelineUseCases:
 
 def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
     pipeline_pb2_grpc.add_PipelineServicer_to_server(PipelineServicer(usecases_for(ctx)), server)
+    pipeline_pb2_grpc.add_QuoteApprovalsServicer_to_server(QuoteApprovalsServicer(usecases_for(ctx)), server)
     return [*(service.full_name for service in pipeline_pb2.DESCRIPTOR.services_by_name.values()),
             register_exports(server, export_jobs(ctx, "pipeline", EXPORTERS))]
 
 
 def subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:
-    return [follow_up_subscription(usecases_for(ctx)), customer_merges_subscription(usecases_for(ctx))]
+    return [follow_up_subscription(usecases_for(ctx)), customer_merges_subscription(usecases_for(ctx)),
+            channel_partners_subscription("pipeline")]
 
 
 def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:

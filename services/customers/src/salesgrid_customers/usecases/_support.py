@@ -138,7 +138,8 @@ class CustomersUseCasesBase:
             customer_id=row.id, legal_name=row.legal_name, credit_code=row.credit_code or "", tier=row.tier,
             owner_id=row.owner_id or "", org_path=row.org_path, version=row.version, tags=row.tags,
             industry=row.industry or "", has_location=row.latitude is not None and row.longitude is not None,
-            latitude=row.latitude or 0.0, longitude=row.longitude or 0.0))
+            latitude=row.latitude or 0.0, longitude=row.longitude or 0.0, partner_channel=row.partner_channel or "",
+            partner_tier=row.partner_tier or "", partner_contract_id=row.partner_contract_id or ""))
 
     async def _load(self, session: AsyncSession, principal: Principal, customer_id: str, permission: str,
                     shared: ColumnElement[bool]) -> models.Customer:

@@ -10,7 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid.events.v1.pipeline_events_pb2 import PipelineQuoteState
 from salesgrid_common.auth import Principal
 from salesgrid_common.errors import Conflict, DomainError, FailedPrecondition, NotFound, ValidationFailed
 from salesgrid_common.ids import new_id
@@ -18,7 +17,8 @@ from salesgrid_pipeline.domain import quotes as quote_rules
 from salesgrid_pipeline.catalogue_client import ContractDraftRequest, ContractLineDraft
 from salesgrid_pipeline.models import Opportunity, Quote
 
-from salesgrid_pipeline.usecases._support import PipelineUseCasesBase
+from salesgrid_pipeline.domain import discounts
+from salesgrid_pipeline.usecases.discounts import DiscountsMixin
 
 
 QUOTE_READ, QUOTE_CREATE, QUOTE_UPDATE = "quotes:read", "quotes:create", "quotes:update"  # on the opportunity's scope
@@ -43,7 +43,7 @@ class ContractBlock:
     terms: str = ""
 
 
-class QuotesMixin(PipelineUseCasesBase):
+class QuotesMixin(DiscountsMixin):
     """PipelineUseCases: quotes."""
 
     @staticmethod
@@ -63,15 +63,6 @@ class QuotesMixin(PipelineUseCasesBase):
     async def _quote_versions(self, session: AsyncSession, opportunity_id: str) -> list[Quote]:
         return list((await session.scalars(select(Quote).where(Quote.opportunity_id == opportunity_id)
                                            .order_by(Quote.version))).all())
-
-    async def _quote_event(self, session: AsyncSession, verb: str, row: Quote, opportunity: Opportunity,
-                           principal: Principal, now: datetime, superseded_id: str = "") -> None:
-        await self._emit(session, f"quote.{verb}", PipelineQuoteState(
-            quote_id=row.id, opportunity_id=row.opportunity_id, version=row.version, currency=row.currency,
-            total=row.total, status=row.status, owner_id=row.owner_id, superseded_quote_id=superseded_id,
-            product_ids=[line["product_id"] for line in row.lines], customer_id=opportunity.customer_id,
-            contract_id=row.contract_id or ""),
-            row.id, row.org_path, principal, now)
 
     async def create_quote(self, principal: Principal, opportunity_id: str, currency: str,
                            lines: Sequence[QuoteLineRequest]) -> Quote:
@@ -129,6 +120,7 @@ class QuotesMixin(PipelineUseCasesBase):
             except IntegrityError:  # a concurrent new version took this number
                 raise Conflict("another version of this quote was just issued; reload and retry",
                                "opportunity_id") from None
+            await self._route_discount(session, principal, row, opportunity, now)
             await self._quote_event(session, "versioned" if superseded_id else "created", row, opportunity,
                                     principal, now, superseded_id)
             return row
@@ -144,6 +136,8 @@ class QuotesMixin(PipelineUseCasesBase):
         if row is None:
             raise NotFound(f"quote {quote_id!r} does not exist", "id")
         opportunity = await self._visible_opportunity(session, principal, row.opportunity_id, QUOTE_UPDATE)
+        if row.status == quote_rules.QuoteStatus.CURRENT.value:
+            discounts.check_acceptable(discounts.DiscountApproval(row.discount_approval or ""), row.discount_rate)
         rows = await self._quote_versions(session, row.opportunity_id)
         accepted = quote_rules.accept([self._quote_domain(r) for r in rows], row.version, principal.subject_id, now)
         return row, opportunity, accepted
