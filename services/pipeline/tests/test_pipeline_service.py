@@ -698,7 +698,7 @@ async def test_accepting_a_quote_starts_the_contract_draft(database_url: str, na
         assert [(line.product_id, line.quantity, line.unit_price, line.discount_percent, line.total)
                 for line in contract.lines] == [(server.id, "3", "99.99", "9.5", "271.47"),
                                                 (support.id, "1", "1000.00", "10", "900.00")]
-        assert contract.total == accepted.total == "1162.47"
+        assert contract.total == accepted.total == "1171.47"
         listed = (await api.ListQuotes(pb.ListQuotesRequest(opportunity_id=opp.id), metadata=rep)).quotes
         assert [(q.status, q.contract_id) for q in listed] == [("accepted", accepted.contract_id)]
         # accepting again starts no second contract

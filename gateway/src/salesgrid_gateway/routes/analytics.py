@@ -140,5 +140,5 @@ def describe(api: OpenApi) -> None:
                                lines=_array(cost_line), total=cost_line), parameters=params)
     api.operation("/v1/exports", "get", "Download a report as CSV or XLSX (audited)", tag=t, parameters=[
         query_param("report", {"enum": ["performance", "leaderboard", "funnel", "forecast", "targets", "trend",
-                                         "cost_of_sale"]}),
+                                         "cost_of_sale", "channels"]}),
         query_param("format", {"enum": ["csv", "xlsx"]}), query_param("metric"), *params])

@@ -303,7 +303,11 @@ def describe(api: OpenApi) -> None:
                       ["customer_id", "branch_code", "currency", "start_date", "end_date", "lines"],
                       customer_id=STRING, branch_code=STRING, currency=STRING, start_date=DATE, end_date=DATE,
                       terms=STRING, lines={"type": "array", "items": LINE}, opportunity_id=STRING,
-                      template_id=STRING, attachments={"type": "array", "items": ATTACHMENT}))
+                      template_id=STRING, attachments={"type": "array", "items": ATTACHMENT},
+                      channel={"enum": ["direct", "agent", "distributor"],
+                               "description": "sales channel; from an opportunity: the opportunity's"},
+                      partner_id={"type": "string", "description": "agent/distributor: an active partner of "
+                                                                   "that channel"}))
     paging = [query_param("limit", INTEGER), query_param("cursor")]
     api.operation("/v1/contracts", "get", "List contracts in scope (newest first, keyset paging)", tag=t,
                   parameters=[query_param("customer_id"), query_param("status"), *paging])

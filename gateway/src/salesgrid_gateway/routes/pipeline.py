@@ -305,7 +305,7 @@ FACT = obj(["code"], code=STRING, amount=MONEY, date={"type": "string", "format"
 FACTS = {"type": "array", "items": FACT, "description": "typed facts; set exactly one value field per fact"}
 OPPORTUNITY = obj(id=STRING, customer_id=STRING, name=STRING, owner_id=STRING, org_path=STRING, amount=MONEY,
                   expected_close_date=STRING, stage=STRING, status=STRING, probability=INTEGER, facts=FACTS,
-                  commit={"type": "boolean"}, version=STRING)
+                  commit={"type": "boolean"}, version=STRING, channel=STRING, partner_id=STRING)
 DECIMAL = {"type": "string", "description": "decimal string"}
 QUOTE = obj(id=STRING, opportunity_id=STRING, version=INTEGER, currency=STRING, status=STRING, subtotal=DECIMAL,
             discount_total=DECIMAL, total=DECIMAL, lines={"type": "array", "items": obj(
@@ -329,7 +329,10 @@ def describe(api: OpenApi) -> None:
                       amount=MONEY, expected_close_date={"type": "string", "format": "date"}, owner_id=STRING,
                       competitors={"type": "array", "items": obj(["name"], name=STRING, strengths=STRING, price=MONEY)},
                       products={"type": "array", "items": obj(["product_id"], product_id=STRING, quantity=STRING)},
-                      stage_model={"type": "string", "description": "business line's model code; empty: default"}))
+                      stage_model={"type": "string", "description": "business line's model code; empty: default"},
+                      channel={"enum": ["direct", "agent", "distributor"], "description": "sales channel; default direct"},
+                      partner_id={"type": "string", "description": "agent/distributor: an active partner of that "
+                                                                   "channel (GET /v1/partners)"}))
     api.operation("/v1/opportunities", "get", "List opportunities in scope (cursor paging)", tag=t, parameters=[
         query_param("owner_id"), query_param("customer_id"), query_param("status"), query_param("stage"),
         query_param("limit", INTEGER), query_param("cursor")])

@@ -8,6 +8,7 @@ from typing import Any
 
 import grpc
 from salesgrid.contracts.v1 import contracts_pb2, contracts_pb2_grpc
+from salesgrid_common.channels import channel_partners_subscription
 from salesgrid_common.exports.servicer import register as register_exports
 from salesgrid_common.exports.wiring import export_background, export_jobs
 from salesgrid_common.scheduling import every
@@ -45,4 +46,5 @@ def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
 
 
 DEFINITION = ServiceDefinition(name="contracts", register=register, background=background,
-                               subscriptions=lambda ctx: [customer_merges_subscription()], metadata=Base.metadata)
+                               subscriptions=lambda ctx: [customer_merges_subscription(),
+                                                                channel_partners_subscription("contracts")], metadata=Base.metadata)

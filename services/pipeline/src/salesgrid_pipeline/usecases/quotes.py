@@ -143,7 +143,7 @@ class QuotesMixin(DiscountsMixin):
         return row, opportunity, accepted
 
     @staticmethod
-    def _contract_draft(row: Quote, customer_id: str, block: ContractBlock) -> ContractDraftRequest:
+    def _contract_draft(row: Quote, opportunity: Opportunity, block: ContractBlock) -> ContractDraftRequest:
         """The contract draft for an accepted quote: its lines at their snapshot prices; an amount
         discount becomes the equivalent percentage of the line's gross (the contract's discounts are
         percentages)."""
@@ -171,7 +171,8 @@ class QuotesMixin(DiscountsMixin):
             lines.append(ContractLineDraft(line["product_id"], line["quantity"], line["unit_price"],
                                            format(percent.normalize(), "f") if percent else "0",
                                            f"{line['name']} (quote v{row.version})"))
-        return ContractDraftRequest(customer_id=customer_id, currency=row.currency,
+        return ContractDraftRequest(customer_id=opportunity.customer_id, currency=row.currency,
+                                    channel=opportunity.channel or "direct", partner_id=opportunity.partner_id or "",
                                     branch_code=block.branch_code.strip(), start_date=days["start_date"].isoformat(),
                                     end_date=days["end_date"].isoformat(), terms=block.terms, lines=tuple(lines))
 
@@ -185,7 +186,7 @@ class QuotesMixin(DiscountsMixin):
         if contract is not None:
             async with self.sessions() as session:
                 row, opportunity, _ = await self._acceptable_quote(session, principal, quote_id, now)
-                draft = self._contract_draft(row, opportunity.customer_id, contract)
+                draft = self._contract_draft(row, opportunity, contract)
             contract_id = await self.catalogue.create_contract(principal, draft)
         try:
             async with self.sessions() as session, session.begin():
