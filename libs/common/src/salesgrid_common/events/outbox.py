@@ -3,6 +3,7 @@ that transaction commits (so publication is prompt without polling hard)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import datetime
 
 from google.protobuf.message import Message
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from salesgrid_common.events.envelope import EventMeta, build_envelope, subject_for
-from salesgrid_common.events.tables import outbox
+from salesgrid_common.events.tables import aggregate_versions, outbox
 from salesgrid_common.events.versions import next_aggregate_version
 
 _WAKE_KEY = "salesgrid_outbox_wake"
@@ -66,6 +67,26 @@ class Outbox:
         )
         session.sync_session.info[_WAKE_KEY] = self.signal
         return envelope.event_id
+
+
+    async def record_new_aggregates(self, session: AsyncSession, event_type: str,
+                                    events: Sequence[tuple[Message, EventMeta]], occurred_at: datetime) -> list[str]:
+        """Add one event per aggregate that did not exist before this transaction (a bulk
+        create): each carries version 1, and the whole batch costs two statements. Should an
+        aggregate id already have a version, the insert fails (IntegrityError) and nothing of
+        the batch is written."""
+        envelopes = [build_envelope(event_type, self.producer, payload, meta, occurred_at, 1)
+                     for payload, meta in events]
+        if not envelopes:
+            return []
+        await session.execute(insert(aggregate_versions), [
+            {"aggregate_id": meta.aggregate_id, "version": 1} for _, meta in events])
+        subject = subject_for(event_type, self.region)
+        await session.execute(insert(outbox), [
+            {"event_id": e.event_id, "subject": subject, "envelope": e.SerializeToString(), "created_at": occurred_at,
+             "attempts": 0} for e in envelopes])
+        session.sync_session.info[_WAKE_KEY] = self.signal
+        return [e.event_id for e in envelopes]
 
 
 @event.listens_for(Session, "after_commit")

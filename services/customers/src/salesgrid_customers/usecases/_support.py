@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -25,7 +26,7 @@ from salesgrid_common.ids import new_id
 from salesgrid_customers import models
 from salesgrid_customers.domain import pool, sharing
 from salesgrid_customers.domain.access import Actor
-from salesgrid_customers.domain.customer import Address, Tier, make_customer, validate_address
+from salesgrid_customers.domain.customer import Address, Customer, Tier, make_customer, validate_address
 from salesgrid_customers.domain.dedup import (MAX_CANDIDATE_KEYS, CandidateCustomer, DuplicateProbe, DuplicateReport,
                                               candidate_keys, classify_matches)
 from salesgrid_customers.domain.search import index_keys
@@ -71,6 +72,29 @@ POLICY_FIELDS = tuple(f.name for f in fields(pool.PoolPolicy))
 
 def policy_of(row: models.PoolPolicyRow) -> pool.PoolPolicy:
     return pool.PoolPolicy(**{name: getattr(row, name) for name in POLICY_FIELDS})
+
+
+def new_customer_row(customer: Customer, org_path: str, created_by: str, now: datetime) -> models.Customer:
+    """The row of a customer just created (owned by customer.owner_id, whose unit is org_path)."""
+    point = customer.address.point if customer.address else None
+    return models.Customer(
+        id=customer.id, legal_name=customer.legal_name, normalised_name=customer.normalised_name,
+        credit_code=customer.credit_code, industry=customer.industry,
+        address_text=customer.address.text if customer.address else None,
+        latitude=point.latitude if point else None, longitude=point.longitude if point else None,
+        tier=customer.tier.value, tags=list(customer.tags), source=customer.source, owner_id=customer.owner_id,
+        org_path=org_path, assigned_at=now, active=True, version=1, created_by=created_by,
+        created_at=now, updated_at=now)
+
+
+def state_payload(row: models.Customer) -> CustomerRecordState:
+    """The customer's state as its `created`/`updated` events carry it."""
+    return CustomerRecordState(
+        customer_id=row.id, legal_name=row.legal_name, credit_code=row.credit_code or "", tier=row.tier,
+        owner_id=row.owner_id or "", org_path=row.org_path, version=row.version, tags=row.tags,
+        industry=row.industry or "", has_location=row.latitude is not None and row.longitude is not None,
+        latitude=row.latitude or 0.0, longitude=row.longitude or 0.0, partner_channel=row.partner_channel or "",
+        partner_tier=row.partner_tier or "", partner_contract_id=row.partner_contract_id or "")
 
 
 def _address(value: AddressInput | None) -> Address | None:
@@ -134,12 +158,7 @@ class CustomersUseCasesBase:
         return {**self.unit_policies, **{r.unit_id: policy_of(r) for r in stored}}
 
     async def _emit_state(self, session: AsyncSession, verb: str, row: models.Customer, principal: Principal) -> None:
-        await self._emit(session, verb, row, principal, CustomerRecordState(
-            customer_id=row.id, legal_name=row.legal_name, credit_code=row.credit_code or "", tier=row.tier,
-            owner_id=row.owner_id or "", org_path=row.org_path, version=row.version, tags=row.tags,
-            industry=row.industry or "", has_location=row.latitude is not None and row.longitude is not None,
-            latitude=row.latitude or 0.0, longitude=row.longitude or 0.0, partner_channel=row.partner_channel or "",
-            partner_tier=row.partner_tier or "", partner_contract_id=row.partner_contract_id or ""))
+        await self._emit(session, verb, row, principal, state_payload(row))
 
     async def _load(self, session: AsyncSession, principal: Principal, customer_id: str, permission: str,
                     shared: ColumnElement[bool]) -> models.Customer:
@@ -235,15 +254,7 @@ class CustomersUseCasesBase:
                                          f"is {policy.max_customers_per_rep}", "owner_id")
         report = await self._duplicates(session, customer.normalised_name, customer.credit_code, None)
         self._block_duplicates(report)
-        point = customer.address.point if customer.address else None
-        row = models.Customer(
-            id=customer.id, legal_name=customer.legal_name, normalised_name=customer.normalised_name,
-            credit_code=customer.credit_code, industry=customer.industry,
-            address_text=customer.address.text if customer.address else None,
-            latitude=point.latitude if point else None, longitude=point.longitude if point else None,
-            tier=customer.tier.value, tags=list(customer.tags), source=customer.source, owner_id=owner,
-            org_path=org_path, assigned_at=now, active=True, version=1, created_by=principal.subject_id,
-            created_at=now, updated_at=now)
+        row = new_customer_row(customer, org_path, principal.subject_id, now)
         session.add(row)
         await self._flush_unique_name(session)
         await self._write_name_keys(session, row.id, row.normalised_name)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from itertools import islice
 from typing import IO, Any, TypeVar
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth import Principal, principal_from_claims
@@ -23,6 +23,7 @@ from salesgrid_customers.importfiles import read_rows
 from salesgrid_customers.owners import owners_of
 
 from salesgrid_customers.usecases._support import AddressInput, CustomersUseCasesBase
+from salesgrid_customers.usecases.bulk_create import BulkCreateMixin
 
 
 IMPORT_STAGE_BATCH = 1000  # staged rows per insert (and per trip to a worker thread to parse them)
@@ -63,7 +64,7 @@ def principal_claims(principal: Principal) -> dict[str, Any]:
             "ipal": list(principal.ip_allowlist)}
 
 
-class ImportsMixin(CustomersUseCasesBase):
+class ImportsMixin(BulkCreateMixin):
     """CustomersUseCases: imports."""
 
     async def start_import(self, principal: Principal, fmt: str, spool: IO[bytes]) -> models.ImportJob:
@@ -155,9 +156,17 @@ class ImportsMixin(CustomersUseCasesBase):
                     await session.execute(update(models.ImportJob).where(models.ImportJob.id == job.id).values(
                         status=imports.ImportStatus.DONE, finished_at=self.clock()))
                 return None
-            created = 0
+            bulk = await self._create_batch(session, acting, pending)  # the rows the rules simply accept
+            if bulk:  # written first: a later row's "duplicate of row N" finds them
+                rows = models.ImportRow.__table__
+                await session.execute(update(rows).where(rows.c.id == bindparam("row_id")).values(
+                    status=imports.RowStatus.CREATED, customer_id=bindparam("new_customer_id")), [
+                    {"row_id": row_id, "new_customer_id": outcome["customer_id"]} for row_id, outcome in bulk.items()])
+            created = len(bulk)
             for staged in pending:
-                outcome = await self._import_row(session, job.id, acting, staged)
+                if staged.id in bulk:
+                    continue
+                outcome = await self._import_row(session, job.id, acting, staged)  # refused or name taken
                 created += "customer_id" in outcome
                 await session.execute(update(models.ImportRow).where(models.ImportRow.id == staged.id).values(
                     **{"status": imports.RowStatus.CREATED, **outcome}))

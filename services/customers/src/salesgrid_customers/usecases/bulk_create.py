@@ -1,0 +1,138 @@
+"""Import rows created a batch at a time, under the single-create rules.
+
+A row the rules would simply accept costs a share of a few statements for the whole batch: the
+owners are resolved once per batch, the held-customers cap is counted once per owner, the
+blocking duplicate check (same normalised name or credit code as an active customer, or as an
+earlier row) is one query for the batch, and the rows, their name keys and their `created` events
+are inserted with one statement each. Every other row -- one the rules would refuse, or one whose
+name or code is already taken, in the database or earlier in the batch -- is left to the
+one-by-one path (`ImportsMixin._import_row`), which gives it exactly the outcome and message a
+single create would. Near-duplicate warnings are not a refusal, so they do not matter here.
+
+The bulk insert runs in a savepoint: should it fail (a concurrent create took a name between the
+check and the insert: the unique index on active names), the savepoint is rolled back and the
+whole batch takes the one-by-one path."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, insert, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salesgrid_common.auth import Principal
+from salesgrid_common.events.envelope import EventMeta
+from salesgrid_common.ids import new_id
+from salesgrid_customers import models
+from salesgrid_customers.domain import imports, pool
+from salesgrid_customers.domain.customer import Customer, Tier, make_customer
+from salesgrid_customers.domain.errors import DomainError
+from salesgrid_customers.domain.search import index_keys
+from salesgrid_customers.usecases._support import (EVENT_PREFIX, AddressInput, CustomersUseCasesBase, _address,
+                                                   new_customer_row, state_payload, unit_path)
+
+
+@dataclass
+class _Accepted:
+    staged_id: str
+    customer: Customer
+    org_path: str
+
+
+class BulkCreateMixin(CustomersUseCasesBase):
+    async def _create_batch(self, session: AsyncSession, acting: Principal,
+                            staged_rows: Sequence[models.ImportRow]) -> dict[str, dict[str, Any]]:
+        """{staged row id: outcome} for the rows created here; the others are not in it."""
+        now = self.clock()
+        owners: dict[str, tuple[str, str] | None] = {}
+        candidates: list[_Accepted] = []
+        for staged in staged_rows:
+            try:
+                fields_ = imports.parse_row(staged.data)
+                if fields_.owner_id not in owners:
+                    try:
+                        owners[fields_.owner_id] = await self._resolve_owner(session, acting, fields_.owner_id)
+                    except DomainError:
+                        owners[fields_.owner_id] = None
+                resolved = owners[fields_.owner_id]
+                if resolved is None:
+                    continue
+                owner, org_path = resolved
+                address = AddressInput(fields_.address, fields_.latitude, fields_.longitude) \
+                    if fields_.address else None
+                customer = make_customer(
+                    id=new_id(), legal_name=fields_.legal_name, created_at=now, owner_id=owner,
+                    owner_unit_path=unit_path(org_path), credit_code=fields_.credit_code or None,
+                    industry=fields_.industry or None, address=_address(address), tier=fields_.tier or Tier.POTENTIAL,
+                    tags=fields_.tags, source=fields_.source or None)
+            except DomainError:
+                continue  # refused: the one-by-one path words the error
+            candidates.append(_Accepted(staged.id, customer, org_path))
+        accepted = await self._without_taken_names(session, candidates)
+        accepted = await self._within_caps(session, acting, accepted)
+        if not accepted:
+            return {}
+        try:
+            async with session.begin_nested():
+                await self._insert_created(session, acting, accepted, now)
+        except IntegrityError:
+            return {}  # a concurrent create took a name: every row goes the one-by-one way
+        return {a.staged_id: {"customer_id": a.customer.id} for a in accepted}
+
+    async def _without_taken_names(self, session: AsyncSession, candidates: list[_Accepted]) -> list[_Accepted]:
+        """Drop rows whose normalised name or credit code an active customer or an earlier row has."""
+        names = {c.customer.normalised_name for c in candidates}
+        codes = {c.customer.credit_code for c in candidates if c.customer.credit_code}
+        taken_names: set[str] = set()
+        taken_codes: set[str] = set()
+        if candidates:
+            rows = (await session.execute(select(models.Customer.normalised_name, models.Customer.credit_code).where(
+                models.Customer.active, or_(models.Customer.normalised_name.in_(names),
+                                            models.Customer.credit_code.in_(codes))))).all()
+            taken_names = {name for name, _ in rows}
+            taken_codes = {code for _, code in rows if code}
+        kept = []
+        for candidate in candidates:
+            name, code = candidate.customer.normalised_name, candidate.customer.credit_code
+            if name in taken_names or (code and code in taken_codes):
+                continue
+            taken_names.add(name)
+            if code:
+                taken_codes.add(code)
+            kept.append(candidate)
+        return kept
+
+    async def _within_caps(self, session: AsyncSession, acting: Principal,
+                           accepted: list[_Accepted]) -> list[_Accepted]:
+        """The importer's own customers count against his pool policy's cap on customers held:
+        rows past the cap are left to the one-by-one path, which refuses them."""
+        mine = [a for a in accepted if a.customer.owner_id == acting.subject_id]
+        if not mine:
+            return accepted
+        policy = pool.resolve_policy(unit_path(mine[0].org_path), await self._unit_policies(session), self.policy)
+        if policy.max_customers_per_rep is None:
+            return accepted
+        held = await session.scalar(select(func.count()).select_from(models.Customer).where(
+            models.Customer.owner_id == acting.subject_id, models.Customer.active)) or 0
+        kept = []
+        for candidate in accepted:
+            if candidate.customer.owner_id == acting.subject_id:
+                if held >= policy.max_customers_per_rep:
+                    continue
+                held += 1
+            kept.append(candidate)
+        return kept
+
+    async def _insert_created(self, session: AsyncSession, acting: Principal, accepted: list[_Accepted],
+                              now: Any) -> None:
+        rows = [new_customer_row(a.customer, a.org_path, acting.subject_id, now) for a in accepted]
+        table = models.Customer.__table__
+        await session.execute(insert(table), [
+            {column.key: getattr(row, column.key) for column in table.columns} for row in rows])
+        await session.execute(insert(models.CustomerNameKey.__table__), [
+            {"key": key, "customer_id": row.id} for row in rows for key in index_keys(row.normalised_name)])
+        await self.outbox.record_new_aggregates(session, EVENT_PREFIX + "created", [
+            (state_payload(row), EventMeta(aggregate_id=row.id, actor_id=acting.subject_id, org_path=row.org_path,
+                                           actor_ip=acting.client_ip)) for row in rows], now)
