@@ -23,6 +23,8 @@ KINDS: dict[str, str] = {
     "task_overdue": "task",
     "expense_approval": "expense_claim",
     "expense_settled": "expense_claim",
+    "discount_approval": "quote",
+    "discount_settled": "quote",
 }
 POOL_RULES = {"no_follow_up": "no follow-up", "no_opportunity": "no new opportunity", "no_deal": "no deal"}
 
@@ -116,6 +118,20 @@ def expense_settled(claim_id: str, status: str, total: str, currency: str, owner
     reason = f": {comment}" if status == "rejected" and comment else ""
     return _notice("expense_settled", f"Your expense claim of {total} {currency} was {status}{reason}", claim_id,
                    [owner_id], owner_id)
+
+
+def discount_approval(quote_id: str, approver_id: str, owner_id: str, rate: str) -> Notice:
+    """A quote's special discount (特批折扣) waits for this approver."""
+    return _notice("discount_approval", f"A special discount of {rate}% awaits your approval", quote_id,
+                   [approver_id], owner_id)
+
+
+def discount_settled(quote_id: str, status: str, rate: str, owner_id: str, submitter_id: str,
+                     comment: str) -> Notice:
+    """The quote's owner and whoever issued it learn the outcome (a rejection with its reason)."""
+    reason = f": {comment}" if status == "rejected" and comment else ""
+    return _notice("discount_settled", f"The special discount of {rate}% was {status}{reason}", quote_id,
+                   [owner_id, submitter_id], owner_id)
 
 
 def check_kind(kind: str) -> str:
