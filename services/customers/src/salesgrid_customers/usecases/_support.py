@@ -5,10 +5,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any
 
 from google.protobuf.message import Message
-from sqlalchemy import (ColumnElement, Integer, Select, String, and_, bindparam, delete, exists, func, or_, select,
+from sqlalchemy import (ColumnElement, Integer, Select, String, and_, bindparam, delete, exists, func, insert, or_, select,
                         union, union_all)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -74,20 +75,24 @@ def policy_of(row: models.PoolPolicyRow) -> pool.PoolPolicy:
     return pool.PoolPolicy(**{name: getattr(row, name) for name in POLICY_FIELDS})
 
 
-def new_customer_row(customer: Customer, org_path: str, created_by: str, now: datetime) -> models.Customer:
-    """The row of a customer just created (owned by customer.owner_id, whose unit is org_path)."""
+def new_customer_values(customer: Customer, org_path: str, created_by: str, now: datetime) -> dict[str, Any]:
+    """The column values of a customer just created (owned by customer.owner_id, of unit org_path)."""
     point = customer.address.point if customer.address else None
-    return models.Customer(
+    return dict(
         id=customer.id, legal_name=customer.legal_name, normalised_name=customer.normalised_name,
         credit_code=customer.credit_code, industry=customer.industry,
         address_text=customer.address.text if customer.address else None,
         latitude=point.latitude if point else None, longitude=point.longitude if point else None,
         tier=customer.tier.value, tags=list(customer.tags), source=customer.source, owner_id=customer.owner_id,
-        org_path=org_path, assigned_at=now, active=True, version=1, created_by=created_by,
-        created_at=now, updated_at=now)
+        org_path=org_path, previous_owner_id=None, released_at=None, assigned_at=now, active=True, version=1,
+        created_by=created_by, created_at=now, updated_at=now)
 
 
-def state_payload(row: models.Customer) -> CustomerRecordState:
+def new_customer_row(customer: Customer, org_path: str, created_by: str, now: datetime) -> models.Customer:
+    return models.Customer(**new_customer_values(customer, org_path, created_by, now))
+
+
+def state_payload(row: models.Customer | SimpleNamespace) -> CustomerRecordState:
     """The customer's state as its `created`/`updated` events carry it."""
     return CustomerRecordState(
         customer_id=row.id, legal_name=row.legal_name, credit_code=row.credit_code or "", tier=row.tier,
@@ -229,10 +234,15 @@ class CustomersUseCasesBase:
         except IntegrityError:
             raise self._name_taken() from None
 
-    async def _write_name_keys(self, session: AsyncSession, customer_id: str, normalised: str) -> None:
-        await session.execute(delete(models.CustomerNameKey).where(models.CustomerNameKey.customer_id == customer_id))
-        session.add_all(models.CustomerNameKey(key=key, customer_id=customer_id)
-                        for key in index_keys(normalised))
+    async def _write_name_keys(self, session: AsyncSession, customer_id: str, normalised: str, *,
+                               new: bool = False) -> None:
+        """Replace the customer's search keys (plain statements: a name has dozens of keys, and
+        the ORM's unit of work for them cost more than the rest of a create). `new`: none yet."""
+        keys = models.CustomerNameKey.__table__
+        if not new:
+            await session.execute(delete(keys).where(keys.c.customer_id == customer_id))
+        if rows := [{"key": key, "customer_id": customer_id} for key in index_keys(normalised)]:
+            await session.execute(insert(keys), rows)
 
     async def _create(self, session: AsyncSession, principal: Principal, *, legal_name: str, credit_code: str,
                       industry: str, address: AddressInput | None, tier: str, tags: Sequence[str], source: str,
@@ -257,7 +267,7 @@ class CustomersUseCasesBase:
         row = new_customer_row(customer, org_path, principal.subject_id, now)
         session.add(row)
         await self._flush_unique_name(session)
-        await self._write_name_keys(session, row.id, row.normalised_name)
+        await self._write_name_keys(session, row.id, row.normalised_name, new=True)
         await self._emit_state(session, "created", row, principal)
         return row, report
 

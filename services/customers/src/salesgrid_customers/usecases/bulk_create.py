@@ -14,8 +14,10 @@ check and the insert: the unique index on active names), the savepoint is rolled
 whole batch takes the one-by-one path."""
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import func, insert, or_, select
@@ -31,7 +33,7 @@ from salesgrid_customers.domain.customer import Customer, Tier, make_customer
 from salesgrid_customers.domain.errors import DomainError
 from salesgrid_customers.domain.search import index_keys
 from salesgrid_customers.usecases._support import (EVENT_PREFIX, AddressInput, CustomersUseCasesBase, _address,
-                                                   new_customer_row, state_payload, unit_path)
+                                                   new_customer_values, state_payload, unit_path)
 
 
 @dataclass
@@ -48,7 +50,9 @@ class BulkCreateMixin(CustomersUseCasesBase):
         now = self.clock()
         owners: dict[str, tuple[str, str] | None] = {}
         candidates: list[_Accepted] = []
-        for staged in staged_rows:
+        for number, staged in enumerate(staged_rows):
+            if number % 25 == 24:
+                await asyncio.sleep(0)  # SQLite runs on the loop: let reads in between
             try:
                 fields_ = imports.parse_row(staged.data)
                 if fields_.owner_id not in owners:
@@ -127,12 +131,11 @@ class BulkCreateMixin(CustomersUseCasesBase):
 
     async def _insert_created(self, session: AsyncSession, acting: Principal, accepted: list[_Accepted],
                               now: Any) -> None:
-        rows = [new_customer_row(a.customer, a.org_path, acting.subject_id, now) for a in accepted]
-        table = models.Customer.__table__
-        await session.execute(insert(table), [
-            {column.key: getattr(row, column.key) for column in table.columns} for row in rows])
+        rows = [new_customer_values(a.customer, a.org_path, acting.subject_id, now) for a in accepted]
+        await session.execute(insert(models.Customer.__table__), rows)
         await session.execute(insert(models.CustomerNameKey.__table__), [
-            {"key": key, "customer_id": row.id} for row in rows for key in index_keys(row.normalised_name)])
+            {"key": key, "customer_id": row["id"]} for row in rows for key in index_keys(row["normalised_name"])])
         await self.outbox.record_new_aggregates(session, EVENT_PREFIX + "created", [
-            (state_payload(row), EventMeta(aggregate_id=row.id, actor_id=acting.subject_id, org_path=row.org_path,
-                                           actor_ip=acting.client_ip)) for row in rows], now)
+            (state_payload(SimpleNamespace(**row)), EventMeta(
+                aggregate_id=row["id"], actor_id=acting.subject_id, org_path=row["org_path"],
+                actor_ip=acting.client_ip)) for row in rows], now)
