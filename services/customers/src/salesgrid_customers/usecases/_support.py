@@ -85,7 +85,8 @@ def new_customer_values(customer: Customer, org_path: str, created_by: str, now:
         latitude=point.latitude if point else None, longitude=point.longitude if point else None,
         tier=customer.tier.value, tags=list(customer.tags), source=customer.source, owner_id=customer.owner_id,
         org_path=org_path, previous_owner_id=None, released_at=None, assigned_at=now, active=True, version=1,
-        created_by=created_by, created_at=now, updated_at=now)
+        created_by=created_by, created_at=now, updated_at=now, partner_channel="", partner_tier="",
+        partner_contract_id="")  # a new account is no channel partner until its profile is set
 
 
 def new_customer_row(customer: Customer, org_path: str, created_by: str, now: datetime) -> models.Customer:
