@@ -82,7 +82,7 @@ async def test_partners_from_customers_attribute_opportunities_and_contracts(
                            grpc.StatusCode.INVALID_ARGUMENT, "channel")
 
         # pipeline learns them from customers' events (no read of customers' tables)
-        assert await eventually(lambda: partner_channel_in(running, distributor)) == "distributor:True"
+        assert await eventually(lambda: partner_channel_in(running, distributor), timeout=30) == "distributor:True"
         assert await partner_channel_in(running, agent) == "agent:True"
 
         def create(name: str, channel: str, partner: str, customer: str = buyer) -> pb.CreateOpportunityRequest:
@@ -120,7 +120,7 @@ async def test_partners_from_customers_attribute_opportunities_and_contracts(
                     return None
                 raise
 
-        contract = await catalogue.GetContract(kpb.GetContractRequest(id=(await eventually(accepted)).contract_id),
+        contract = await catalogue.GetContract(kpb.GetContractRequest(id=(await eventually(accepted, timeout=30)).contract_id),
                                                metadata=rep)
         assert (contract.channel, contract.partner_id) == ("agent", agent)
         # directly: checked the same way; ending the partnership makes the account unnamable
@@ -133,7 +133,7 @@ async def test_partners_from_customers_attribute_opportunities_and_contracts(
         ended = await partners.SetPartnerProfile(ppb.SetPartnerProfileRequest(
             customer_id=agent, channel="", expected_version=version), metadata=rep)
         assert (ended.partner_channel, ended.partner_tier) == ("", "")
-        assert await eventually(lambda: _ended(running, agent))
+        assert await eventually(lambda: _ended(running, agent), timeout=30)
         error = await expect_error(api.CreateOpportunity(create("Late agent deal", "agent", agent), metadata=rep),
                                    grpc.StatusCode.INVALID_ARGUMENT)
         assert "not an active channel partner" in error.details()
