@@ -129,7 +129,29 @@ async def test_partners_from_customers_attribute_opportunities_and_contracts(
                                         lines=[kpb.ContractLineInput(product_id=product, quantity="1")])
         error = await expect_error(catalogue.CreateContract(bad, metadata=rep), grpc.StatusCode.INVALID_ARGUMENT)
         assert "partner_id" in field_violations(error), error.details()
+        # the partner agreement must be a contract of the partner's own account (known from contracts' events)
+        agreement = await catalogue.CreateContract(kpb.CreateContractRequest(
+            customer_id=agent, branch_code="SH", currency="CNY", start_date="2026-04-01", end_date="2027-03-31",
+            lines=[kpb.ContractLineInput(product_id=product, quantity="1")]), metadata=rep)
         version = (await customers.GetCustomer(cpb.GetCustomerRequest(id=agent), metadata=rep)).version
+        error = await expect_error(partners.SetPartnerProfile(ppb.SetPartnerProfileRequest(
+            customer_id=agent, channel="agent", tier="gold", contract_id=contract.id, expected_version=version),
+            metadata=rep), grpc.StatusCode.INVALID_ARGUMENT)  # the buyer's contract, not the agent's
+        assert field_violations(error) == ["contract_id"]
+
+        async def with_agreement() -> cpb.Customer | None:
+            try:
+                return await partners.SetPartnerProfile(ppb.SetPartnerProfileRequest(
+                    customer_id=agent, channel="agent", tier="silver", contract_id=agreement.id,
+                    expected_version=version), metadata=rep)
+            except grpc.aio.AioRpcError as error:  # until customers has seen the contract's event
+                if field_violations(error) == ["contract_id"]:
+                    return None
+                raise
+
+        signed_up = await eventually(with_agreement, timeout=30)
+        assert (signed_up.partner_tier, signed_up.partner_contract_id) == ("silver", agreement.id)
+        version = signed_up.version
         ended = await partners.SetPartnerProfile(ppb.SetPartnerProfileRequest(
             customer_id=agent, channel="", expected_version=version), metadata=rep)
         assert (ended.partner_channel, ended.partner_tier) == ("", "")
