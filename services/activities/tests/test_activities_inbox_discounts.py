@@ -39,6 +39,7 @@ async def test_special_discounts_in_the_approvers_and_the_reps_inbox(
                                             approver_id="mgr-1", status="pending", owner_id="rep-a",
                                             discount_rate="25.00", submitted_by="rep-a")
         await deliver(running, "salesgrid.pipeline.discount_approval.step_activated", step, START)
+        await deliver(running, "salesgrid.pipeline.discount_approval.step_reminded", step, START + timedelta(minutes=5))
         rejected = PipelineDiscountApprovalStep()
         rejected.CopyFrom(step)
         rejected.status, rejected.comment = "rejected", "too deep"
@@ -50,6 +51,7 @@ async def test_special_discounts_in_the_approvers_and_the_reps_inbox(
 
         asked = await stub.ListInbox(pb.ListInboxRequest(), metadata=mgr)
         assert [(i.kind, i.record.type, i.record.id, i.title) for i in asked.items] == [
+            ("discount_approval", "quote", "q-1", "Reminder: A special discount of 25.00% awaits your approval"),
             ("discount_approval", "quote", "q-1", "A special discount of 25.00% awaits your approval")]
         told = await stub.ListInbox(pb.ListInboxRequest(), metadata=rep)
         assert [(i.kind, i.record.id, i.title) for i in told.items] == [

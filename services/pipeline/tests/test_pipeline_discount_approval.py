@@ -5,6 +5,8 @@ rejection needs a reason, nobody approves his own discount, and admins set the t
 (inherited down the tree). Every step and decision is an event (identity audits every event)."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import grpc
 from sqlalchemy import insert, select
 
@@ -56,7 +58,8 @@ def line(product_id: str, percent: str) -> pb.QuoteLineInput:
 
 async def test_special_discount_needs_approval_up_the_chain_before_acceptance(
         database_url: str, nats_url: str, test_keys, customers_service, contracts_service) -> None:
-    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=FakeClock(START),
+    clock = FakeClock(START)
+    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock,
                            settings_cls=PipelineSettings, customers_addr=customers_service.address,
                            contracts_addr=contracts_service.address) as running:
         await seed_directory(running)
@@ -109,6 +112,17 @@ async def test_special_discount_needs_approval_up_the_chain_before_acceptance(
             "pending", [("manager", "mgr-1", "pending")])
         await expect_error(api.AcceptQuote(pb.AcceptQuoteRequest(id=v2.id), metadata=rep),
                            grpc.StatusCode.FAILED_PRECONDITION, "awaiting approval")
+
+        # a step waiting 24 hours reminds its approver, once per wait
+        reminders = running.app.ctx.extras["usecases"].send_discount_reminders
+        clock.advance(timedelta(hours=23))
+        await reminders()
+        clock.advance(timedelta(hours=2))
+        await reminders()
+        await reminders()
+        reminded = await events(running, "salesgrid.pipeline.discount_approval.step_reminded",
+                                PipelineDiscountApprovalStep)
+        assert [(s.quote_version, s.approver_id) for s in reminded] == [(2, "mgr-1")]
         decide = pb.DecideQuoteDiscountRequest(quote_id=v2.id, approve=True)
         await expect_error(approvals.DecideQuoteDiscount(decide, metadata=rep), grpc.StatusCode.PERMISSION_DENIED)
         await expect_error(approvals.DecideQuoteDiscount(decide, metadata=rep_approver),

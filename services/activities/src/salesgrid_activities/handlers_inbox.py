@@ -37,10 +37,13 @@ def pipeline_notices() -> Subscription:
     for verb in ("overdue", "escalated"):
         sub.on(f"salesgrid.pipeline.sla.{verb}", PipelineSlaNotice)(sla)
 
-    @sub.on("salesgrid.pipeline.discount_approval.step_activated", PipelineDiscountApprovalStep)
     async def discount_asked(session: AsyncSession, envelope: Envelope, s: PipelineDiscountApprovalStep) -> None:
         await _deliver(session, envelope, inbox.discount_approval(s.quote_id, s.approver_id, s.owner_id,
-                                                                  s.discount_rate))
+                                                                  s.discount_rate,
+                                                                  reminder=envelope.type.endswith(".step_reminded")))
+
+    for verb in ("activated", "reminded"):
+        sub.on(f"salesgrid.pipeline.discount_approval.step_{verb}", PipelineDiscountApprovalStep)(discount_asked)
 
     @sub.on("salesgrid.pipeline.discount_approval.step_rejected", PipelineDiscountApprovalStep)
     async def discount_rejected(session: AsyncSession, envelope: Envelope, s: PipelineDiscountApprovalStep) -> None:

@@ -55,6 +55,7 @@ def subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:
 def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
     interval = ctx.settings_as(PipelineSettings).sla_scan_seconds
     return [every(interval, usecases_for(ctx).sla_scan, "SLA scan notices"),
+            every(interval, usecases_for(ctx).send_discount_reminders, "special-discount reminders"),
             every(STAGE_MODEL_CHECK_SECONDS, usecases_for(ctx).publish_stage_models, "stage models published"),
             *export_background(export_jobs(ctx, "pipeline", EXPORTERS))]
 

@@ -185,6 +185,7 @@ class QuoteApprovalStep(Base):
     activated_at: Mapped[datetime | None]
     decided_at: Mapped[datetime | None]
     comment: Mapped[str | None] = mapped_column(Text)
+    reminded_at: Mapped[datetime | None]  # the approver's last reminder
 
 
 class DiscountPolicyRow(Base):

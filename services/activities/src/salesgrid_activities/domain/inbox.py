@@ -120,10 +120,11 @@ def expense_settled(claim_id: str, status: str, total: str, currency: str, owner
                    [owner_id], owner_id)
 
 
-def discount_approval(quote_id: str, approver_id: str, owner_id: str, rate: str) -> Notice:
-    """A quote's special discount (特批折扣) waits for this approver."""
-    return _notice("discount_approval", f"A special discount of {rate}% awaits your approval", quote_id,
-                   [approver_id], owner_id)
+def discount_approval(quote_id: str, approver_id: str, owner_id: str, rate: str, reminder: bool = False) -> Notice:
+    """A quote's special discount (特批折扣) waits for this approver (again, when it is a reminder)."""
+    title = f"A special discount of {rate}% awaits your approval"
+    return _notice("discount_approval", f"Reminder: {title}" if reminder else title, quote_id, [approver_id],
+                   owner_id)
 
 
 def discount_settled(quote_id: str, status: str, rate: str, owner_id: str, submitter_id: str,

@@ -3,7 +3,7 @@ creator's management chain when it is issued (salesgrid_common.approval, as cont
 expense claims do), the approvers' decisions, their inbox, and the units' thresholds."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import exists, select
@@ -20,6 +20,7 @@ from salesgrid_pipeline.models import DiscountPolicyRow, Opportunity, Quote, Quo
 from salesgrid_pipeline.usecases._support import PipelineUseCasesBase
 
 QUOTE_APPROVE = "quotes:approve"
+APPROVAL_REMINDER_AFTER = timedelta(hours=24)  # a pending step reminds its approver after this wait
 
 
 def _unit_path(org_path: str) -> list[str]:
@@ -45,7 +46,7 @@ class DiscountsMixin(PipelineUseCasesBase):
                                           .order_by(QuoteApprovalStep.step_order)))
 
     async def _step_event(self, session: AsyncSession, verb: str, row: Quote, step: QuoteApprovalStep,
-                          principal: Principal, now: datetime) -> None:
+                          principal: Principal | None, now: datetime) -> None:
         await self._emit(session, f"discount_approval.step_{verb}", PipelineDiscountApprovalStep(
             quote_id=row.id, opportunity_id=row.opportunity_id, quote_version=row.version,
             step_order=step.step_order, role=step.role, approver_id=step.approver_id, status=step.status,
@@ -112,6 +113,30 @@ class DiscountsMixin(PipelineUseCasesBase):
                 await self._quote_event(session, f"discount_{flow.status.value}", row, opportunity, principal, now)
             await session.flush()
             return row, steps
+
+    async def send_discount_reminders(self, timeout: timedelta = APPROVAL_REMINDER_AFTER) -> int:
+        """One scheduler run on the service clock: discount_approval.step_reminded (actor
+        system:pipeline) for each current step that has waited `timeout` since its turn or its
+        last reminder. The mark is written with the event, so runs are idempotent and concurrent
+        replicas skip the rows another one holds."""
+        now = self.clock()
+        sent = 0
+        async with self.sessions() as session, session.begin():
+            pending = (select(QuoteApprovalStep, Quote).join(Quote, Quote.id == QuoteApprovalStep.quote_id)
+                       .where(QuoteApprovalStep.status == "pending", QuoteApprovalStep.activated_at.is_not(None),
+                              Quote.status == "current",
+                              Quote.discount_approval == discounts.DiscountApproval.PENDING.value)
+                       .with_for_update(of=QuoteApprovalStep, skip_locked=True))
+            for step, row in (await session.execute(pending)).all():
+                flow = approval.ApprovalFlow((approval.ApprovalStep(
+                    order=1, role=step.role, approver_id=step.approver_id, activated_at=step.activated_at,
+                    reminded_at=step.reminded_at),), approval.FlowStatus.PENDING, step.activated_at)
+                if approval.reminder_due(flow, now, timeout) is None:
+                    continue
+                step.reminded_at = now
+                await self._step_event(session, "reminded", row, step, None, now)
+                sent += 1
+        return sent
 
     async def pending_quote_approvals(self, principal: Principal) -> list[Quote]:
         """The current quotes whose special discount waits on the caller's decision."""

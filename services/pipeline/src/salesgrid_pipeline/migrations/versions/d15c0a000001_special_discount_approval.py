@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column('activated_at', UtcDateTime(timezone=True), nullable=True),
         sa.Column('decided_at', UtcDateTime(timezone=True), nullable=True),
         sa.Column('comment', sa.Text(), nullable=True),
+        sa.Column('reminded_at', UtcDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint('quote_id', 'step_order'))
     op.create_index('ix_quote_approval_steps_approver_id', 'quote_approval_steps', ['approver_id'])
     op.create_table(
