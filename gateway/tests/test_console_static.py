@@ -2,6 +2,7 @@
 policy), and a check that every text the console shows has its Chinese translation."""
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from pathlib import Path
@@ -84,3 +85,27 @@ def test_every_text_has_a_chinese_translation() -> None:
     # placeholders survive translation
     for english, translated in chinese.items():
         assert set(re.findall(r"\{\w+\}", english)) == set(re.findall(r"\{\w+\}", translated)), english
+
+
+def test_index_and_worker_revalidate_with_an_etag(client: FlaskClient) -> None:
+    for path in ("/console/", "/console/sw.js"):
+        first = client.get(path)
+        assert first.status_code == 200 and first.headers["Cache-Control"] == "no-cache" and first.headers["ETag"]
+        again = client.get(path, headers={"If-None-Match": first.headers["ETag"]})
+        assert again.status_code == 304 and not again.get_data() and "Content-Security-Policy" in again.headers
+
+
+def test_text_assets_are_sent_gzipped_to_browsers_that_accept_it(client: FlaskClient) -> None:
+    url = f"/console/assets/{assets_version()}/js/zh-CN.js"
+    plain = client.get(url)
+    packed = client.get(url, headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert packed.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in packed.headers["Vary"]
+    assert packed.mimetype == "text/javascript" and packed.headers["Cache-Control"].endswith("immutable")
+    assert gzip.decompress(packed.get_data()) == plain.get_data() == (STATIC / "js" / "zh-CN.js").read_bytes()
+    assert len(packed.get_data()) < len(plain.get_data()) / 2
+    assert "Content-Encoding" not in plain.headers
+    assert client.get(url, headers={"Accept-Encoding": "gzip", "If-None-Match": packed.headers["ETag"]}).status_code == 304
+    icon = client.get(f"/console/assets/{assets_version()}/icon.svg", headers={"Accept-Encoding": "gzip"})
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+    assert client.get(f"/console/assets/{assets_version()}/../__init__.py",
+                      headers={"Accept-Encoding": "gzip"}).status_code == 404

@@ -2,8 +2,10 @@
 integration tests by the same runner code as `make run`, on free ports."""
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -30,3 +32,30 @@ def admin_token(api: httpx.Client) -> str:
     reply = api.post("/v1/auth/login", json={"login": ADMIN_LOGIN, "password": ADMIN_PASSWORD})
     assert reply.status_code == 200, reply.text
     return str(reply.json()["access_token"])
+
+
+# --- the console's browser tests (Playwright driving Debian's Chromium) --------------------------
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for every browser test of the session."""
+    pytest.importorskip("playwright")
+    from salesgrid_dev.browser import chromium
+
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def context(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh browser profile standing at the customer's door in Shanghai (locale from the
+    test's parameter, en-US by default); screenshots of its pages are kept when the test fails."""
+    from salesgrid_dev.browser import AT, screenshots_on_failure
+
+    locale = getattr(request, "param", "en-US")
+    made = browser.new_context(locale=locale, geolocation=AT, permissions=["geolocation"],
+                               viewport={"width": 1280, "height": 900})
+    with screenshots_on_failure(made, request, Path(tempfile.gettempdir()) / "salesgrid-console-screenshots"):
+        yield made
+    made.close()

@@ -6,23 +6,20 @@ first login) and an API key, and the pages in Chinese. Screenshots of failed tes
 from __future__ import annotations
 
 import re
-import tempfile
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from salesgrid_dev.api import PASSWORD, auth, created, org_unit, person, poll, root_unit
-from salesgrid_dev.browser import chromium, screenshots_on_failure
+from salesgrid_dev.api import auth, created, org_unit, person, poll, root_unit
+from salesgrid_dev.browser import AT, log_in
 from salesgrid_dev.platform import ADMIN_LOGIN, ADMIN_PASSWORD, Platform
 
 pytest.importorskip("playwright")
-from playwright.sync_api import Browser, BrowserContext, Page, expect  # noqa: E402
+from playwright.sync_api import Browser, BrowserContext, expect
 
-AT = {"latitude": 31.2304, "longitude": 121.4737}  # the customer's door, Shanghai
 expect.set_options(timeout=15_000)
 
 
@@ -65,31 +62,6 @@ def world(api: httpx.Client, admin_token: str) -> dict[str, Any]:
     return {"suffix": suffix, "unit": unit, "manager_id": manager_id, "rep_id": rep_id, "rep_token": rep_token,
             "manager_token": manager_token, "customer": customer, "deal": deal, "contract": contract,
             "rep_login": f"console-rep-{suffix}", "manager_login": f"console-mgr-{suffix}"}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def context(browser: Browser, request: pytest.FixtureRequest,
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
-    locale = getattr(request, "param", "en-US")
-    made = browser.new_context(locale=locale, geolocation=AT, permissions=["geolocation"],
-                               viewport={"width": 1280, "height": 900})
-    with screenshots_on_failure(made, request, Path(tempfile.gettempdir()) / "salesgrid-console-screenshots"):
-        yield made
-    made.close()
-
-
-def log_in(page: Page, platform: Platform, login: str, password: str = PASSWORD,
-           labels: tuple[str, str, str] = ("Login", "Password", "Log in")) -> None:
-    page.goto(f"{platform.gateway_url}/")
-    page.get_by_label(labels[0], exact=True).fill(login)
-    page.get_by_label(labels[1], exact=True).fill(password)
-    page.get_by_role("button", name=labels[2]).click()
 
 
 def test_a_reps_day(context: BrowserContext, platform: Platform, api: httpx.Client, world: dict[str, Any]) -> None:
@@ -375,7 +347,7 @@ def test_the_console_opens_and_checks_in_without_network(context: BrowserContext
     expect(page.get_by_role("heading", level=1, name=re.compile("^Today"))).to_be_visible()
     assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")  # the shell is cached
     customer = world["customer"]
-    visits = lambda: api.get("/v1/check-ins", headers=auth(world["rep_token"]),  # noqa: E731
+    visits = lambda: api.get("/v1/check-ins", headers=auth(world["rep_token"]),
                              params={"customer_id": customer["id"], "limit": 100}).json()["items"]
     for visit in visits():  # a visit left open would refuse another check-in at the customer
         if not (visit.get("check_out") or {}).get("received_at"):

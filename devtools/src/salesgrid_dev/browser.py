@@ -48,3 +48,18 @@ def _shoot(context: Any, request: Any, directory: Path) -> None:
             print(f"screenshot: {target}")
         except Exception as exc:  # a crashed page cannot be shot; the failure itself is reported
             print(f"no screenshot of page {index}: {exc}")
+
+
+# Where the console's browser tests stand: a customer's door in Shanghai (the browser's geolocation).
+AT = {"latitude": 31.2304, "longitude": 121.4737}
+
+
+def log_in(page: Any, platform: Any, login: str, password: str | None = None,
+           labels: tuple[str, str, str] = ("Login", "Password", "Log in")) -> None:
+    """Open the console and log in through its form (labels in the page's language)."""
+    from salesgrid_dev.api import PASSWORD
+
+    page.goto(f"{platform.gateway_url}/")
+    page.get_by_label(labels[0], exact=True).fill(login)
+    page.get_by_label(labels[1], exact=True).fill(PASSWORD if password is None else password)
+    page.get_by_role("button", name=labels[2]).click()

@@ -17,7 +17,7 @@ from flask import current_app, g, request
 from salesgrid.events.v1.gateway_events_pb2 import SensitiveRead
 from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
 from salesgrid_common.events.bus import ensure_stream
-from salesgrid_common.events.envelope import EventMeta, build_envelope, subject_for
+from salesgrid_common.events.envelope import EventMeta, build_envelope, stream_name, subject_for
 from salesgrid_gateway.clients import call, stub
 from salesgrid_gateway.problems import ApiProblem
 from salesgrid_gateway.shared_store import StoreUnavailable
@@ -45,7 +45,8 @@ def record_sensitive_read(action: str, target_type: str, detail: str = "") -> No
         await ensure_stream(js, PRODUCER, settings.stream_replicas, settings.region)
 
     try:
-        store.publish(declare, subject_for(EVENT_TYPE, settings.region), envelope.SerializeToString(),
+        store.publish(stream_name(PRODUCER, settings.region), declare, subject_for(EVENT_TYPE, settings.region),
+                      envelope.SerializeToString(),
                       {"Nats-Msg-Id": envelope.event_id})
     except StoreUnavailable:
         raise ApiProblem(503, "the audit trail cannot record this read now; retry later",

@@ -48,7 +48,7 @@ class NatsKvStore:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._nc: Any = None
         self._kv: dict[str, Any] = {}
-        self._streams: set[Any] = set()  # streams declared on this connection
+        self._streams: set[str] = set()  # streams declared on this connection
 
     # -- the worker's loop ---------------------------------------------------------------------
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
@@ -145,15 +145,15 @@ class NatsKvStore:
             await kv.delete(key)
         self._run(op)
 
-    def publish(self, stream: Callable[[Any], Awaitable[None]], subject: str, data: bytes,
+    def publish(self, stream: str, declare: Callable[[Any], Awaitable[None]], subject: str, data: bytes,
                 headers: dict[str, str]) -> None:
         """Publish to JetStream and wait for the stream's acknowledgement (the message is then
-        stored). `stream` declares the target stream, once per connection."""
+        stored). `declare` declares the stream named `stream`, once per connection."""
         async def op() -> None:
             await self._bucket(next(iter(self.buckets)))  # connects
             js = self._nc.jetstream()
             if stream not in self._streams:
-                await stream(js)
+                await declare(js)
                 self._streams.add(stream)
             await js.publish(subject, data, headers=headers)
         self._run(op)

@@ -8,6 +8,7 @@ from typing import Any
 
 import grpc
 from salesgrid.customers.v1 import (customers_pb2, customers_pb2_grpc, partners_pb2, partners_pb2_grpc,
+                                    pool_standing_pb2, pool_standing_pb2_grpc,
                                     share_requests_pb2, share_requests_pb2_grpc)
 from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.exports.jobs import ExportJobs
@@ -24,9 +25,11 @@ from salesgrid_customers.exports import EXPORTERS
 from salesgrid_customers.models import Base
 from salesgrid_customers.servicer import CustomersServicer
 from salesgrid_customers.servicer_partners import ChannelPartnersServicer
+from salesgrid_customers.servicer_pool_standing import PoolStandingServicer
 from salesgrid_customers.servicer_share_requests import ShareRequestsServicer
 from salesgrid_customers.settings import CustomersSettings
 from salesgrid_customers.usecases import CustomersUseCases
+from salesgrid_customers.usecases.pool_standing import PoolStandingUseCases
 from salesgrid_customers.usecases.share_requests import ShareRequestUseCases
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # shipped inside the package
@@ -54,7 +57,9 @@ def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
     partners_pb2_grpc.add_ChannelPartnersServicer_to_server(ChannelPartnersServicer(usecases_for(ctx)), server)
     share_requests_pb2_grpc.add_ShareRequestsServicer_to_server(
         ShareRequestsServicer(ShareRequestUseCases(usecases_for(ctx))), server)
-    return [*(service.full_name for pb2 in (customers_pb2, share_requests_pb2, partners_pb2)
+    pool_standing_pb2_grpc.add_PoolStandingServicer_to_server(
+        PoolStandingServicer(PoolStandingUseCases(usecases_for(ctx))), server)
+    return [*(service.full_name for pb2 in (customers_pb2, share_requests_pb2, pool_standing_pb2, partners_pb2)
               for service in pb2.DESCRIPTOR.services_by_name.values()),
             register_exports(server, exports_for(ctx))]
 

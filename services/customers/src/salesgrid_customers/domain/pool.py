@@ -154,12 +154,19 @@ def check_claim(
             "max_claims_per_day",
         )
     if entry.previous_owner_id == claimant_id and entry.released_at is not None:
-        until = localtime.add_local_days(entry.released_at, policy.reclaim_cooldown_days, zone_name)
+        until = reclaimable_from(entry.released_at, policy, zone_name)
         if now < until:
             raise FailedPrecondition(
                 f"previous owner may re-claim only after {until.isoformat()}", "reclaim_cooldown_days"
             )
     return Claim(entry.customer_id, claimant_id, now)
+
+
+def reclaimable_from(released_at: datetime, policy: PoolPolicy, zone_name: str = localtime.DEFAULT_ZONE) -> datetime:
+    """When the rep who released a customer may claim it back: the cool-down counts days on his
+    branch calendar (same wall time, DST-safe)."""
+    _require_aware(released_at, "released_at")
+    return localtime.add_local_days(released_at, policy.reclaim_cooldown_days, zone_name)
 
 
 def check_release(

@@ -26,6 +26,19 @@ from salesgrid_customers.usecases._support import CustomersUseCasesBase, POLICY_
 SCAN_BATCH = 500
 
 
+async def held_and_claimed_today(session: AsyncSession, user_id: str, now: datetime) -> tuple[int, int, str]:
+    """Active customers the user owns, his pool claims on today's calendar of his branch, and that
+    branch's zone: what the claim caps are checked against (claim, and the standing shown before)."""
+    held = await session.scalar(select(func.count()).select_from(models.Customer).where(
+        models.Customer.owner_id == user_id, models.Customer.active)) or 0
+    calendar = await localtime.user_calendar(session, user_id)
+    start, end = calendar.day_bounds(calendar.today(now))
+    today = await session.scalar(select(func.count()).select_from(models.PoolClaim).where(
+        models.PoolClaim.user_id == user_id, models.PoolClaim.claimed_at >= start,
+        models.PoolClaim.claimed_at < end)) or 0
+    return int(held), int(today), calendar.zone_name
+
+
 class PoolMixin(CustomersUseCasesBase):
     """CustomersUseCases: pool."""
 
@@ -70,17 +83,10 @@ class PoolMixin(CustomersUseCasesBase):
                                                                      models.Customer.active))
             if row is None:
                 raise NotFound(f"customer {customer_id} does not exist", "id")
-            held = await session.scalar(select(func.count()).select_from(models.Customer).where(
-                models.Customer.owner_id == me, models.Customer.active)) or 0
-            calendar = await localtime.user_calendar(session, me)  # the claimant's branch calendar
-            start, end = calendar.day_bounds(calendar.today(now))
-            today = await session.scalar(select(func.count()).select_from(models.PoolClaim).where(
-                models.PoolClaim.user_id == me, models.PoolClaim.claimed_at >= start,
-                models.PoolClaim.claimed_at < end)) or 0
+            held, today, zone_name = await held_and_claimed_today(session, me, now)
             pool.check_claim(pool.PoolEntry(row.id, row.owner_id, row.previous_owner_id, row.released_at), me,
-                             held_count=held, claims_today=today, now=now, zone_name=calendar.zone_name,
-                             policy=pool.resolve_policy(unit_path(principal.org_path),
-                                                        await self._unit_policies(session), self.policy))
+                             held_count=held, claims_today=today, now=now, zone_name=zone_name,
+                             policy=(await self._policy_in_force(session, principal.org_path))[0])
             # Only one concurrent claimant can match `owner_id IS NULL`; the others update nothing.
             result = await session.execute(update(models.Customer).where(
                 models.Customer.id == row.id, models.Customer.owner_id.is_(None)).values(
@@ -194,8 +200,12 @@ class PoolMixin(CustomersUseCasesBase):
         """The policy in force for the unit and the unit it comes from ("" for the default)."""
         async with self.sessions() as session:
             path = await self._policy_unit(session, principal, unit_id)
-            policies = await self._unit_policies(session)
-        for unit in reversed(unit_path(path)):
+            return await self._policy_in_force(session, path)
+
+    async def _policy_in_force(self, session: AsyncSession, org_path: str) -> tuple[pool.PoolPolicy, str]:
+        """The policy of the nearest unit on the path that has one, and that unit ("": the default)."""
+        policies = await self._unit_policies(session)
+        for unit in reversed(unit_path(org_path)):
             if unit in policies:
                 return policies[unit], unit
         return self.policy, ""

@@ -136,6 +136,12 @@ async function route() {
   replace(main, view);
   try {
     await found.view.render(view, context, rest.map(decodeURIComponent));
+    // The screen is drawn with its data: a mark the browser tests (and any real-user timing) read.
+    performance.mark("sg:screen", { detail: found.path });
+    // Focus lost with the previous screen (after login, after a navigation) goes to the content, so
+    // the keyboard and screen readers continue there; a fresh page starts at the top (skip link).
+    const lost = !document.activeElement || document.activeElement === document.body;
+    if (lost && performance.getEntriesByName("sg:screen").length > 1) main.focus({ preventScroll: true });
   } catch (error) {
     replace(view, failure(error));
   }

@@ -68,8 +68,9 @@ export function showProblem(form, error) {
   }
   let placed = false;
   for (const { field: name, message } of error.errors) {
-    const slot = form.querySelector(`.field-error[data-for="${CSS.escape(name)}"]`)
-      || form.querySelector(`.field-error[data-for="${CSS.escape(String(name).split(".").pop())}"]`);
+    // "facts.budget" or "ip_allowlist[1]": the field itself, else its last part, else the list.
+    const candidates = [String(name), String(name).split(".").pop(), String(name).replace(/\[\d+\]$/, "")];
+    const slot = candidates.map((n) => form.querySelector(`.field-error[data-for="${CSS.escape(n)}"]`)).find(Boolean);
     if (slot) {
       slot.textContent = message || error.detail;
       slot.previousElementSibling?.setAttribute("aria-invalid", "true");

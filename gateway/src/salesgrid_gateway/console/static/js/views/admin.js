@@ -3,6 +3,8 @@
 import { api, get, post } from "../api.js";
 import { dateTime, t } from "../i18n.js";
 import { card, empty, field, form, h, onSubmit, pagedList, replace, select, toast } from "../ui.js";
+import { orgTab } from "./admin_org.js";
+import { rolesTab } from "./admin_roles.js";
 
 const TABS = [
   { code: "users", label: "Users", permission: "users:create" },
@@ -29,7 +31,8 @@ export async function render(main, ctx, [tabCode]) {
     ctx.can("roles:read") ? get("/v1/roles").then((r) => r.items || []).catch(() => []) : [],
   ]);
   const views = { users: usersTab, keys: keysTab, audit: auditTab, roles: rolesTab, org: orgTab };
-  await views[tab.code](body, ctx, units, roles);
+  const reload = () => render(main, ctx, [tab.code]);
+  await views[tab.code](body, ctx, units, roles, reload);
 }
 
 const unitOptions = (units) => units.map((u) => [u.id, u.name]);
@@ -150,32 +153,4 @@ function auditTab(body) {
   });
   replace(body, card(t("Audit trail"), filters, results));
   run({});
-}
-
-function orgTab(body, ctx, units) {
-  const children = new Map();
-  for (const unit of units) {
-    const list = children.get(unit.parent_id || "") || [];
-    list.push(unit);
-    children.set(unit.parent_id || "", list);
-  }
-  const branch = (parent) => {
-    const list = children.get(parent) || [];
-    if (!list.length) return null;
-    return h("ul", { class: "tree" }, list.map((u) => h("li", {},
-      h("strong", {}, u.name), " ", h("span", { class: "tag" }, u.kind || "unit"), " ",
-      h("span", { class: "muted" }, [u.code, u.time_zone, u.currency].filter(Boolean).join(" · ")),
-      (u.ip_allowlist || []).length ? h("span", { class: "muted" }, ` · IP ${u.ip_allowlist.join(", ")}`) : null,
-      branch(u.id))));
-  };
-  // The tops of what the caller sees: units whose parent is not among them (one list per parent).
-  const tops = [...new Set(units.filter((u) => !units.some((p) => p.id === u.parent_id)).map((u) => u.parent_id || ""))];
-  replace(body, card(t("Org tree"), tops.length ? h("div", { "data-testid": "org-tree" }, tops.map(branch)) : empty("–")));
-}
-
-function rolesTab(body, ctx, units, roles) {
-  replace(body, card(t("Roles and data scopes"), h("ul", { class: "list", "data-testid": "roles" }, roles.map((role) => h("li", {},
-    h("strong", {}, role.name), " ", h("code", {}, role.code), role.builtin ? h("span", { class: "tag" }, t("built-in")) : null,
-    h("details", {}, h("summary", {}, t("{n} permissions", { n: (role.permissions || []).length })),
-      h("p", { class: "muted" }, (role.permissions || []).map((p) => `${p.name} (${t(`scope:${p.scope}`)})`).join(", "))))))));
 }

@@ -3,6 +3,7 @@
 import { get, post } from "../api.js";
 import { bilingual, branchCurrency, day, money, t } from "../i18n.js";
 import { newKey } from "../queue.js";
+import { exportCard } from "./exports.js";
 import { empty, failure, field, form, h, onSubmit, replace, toast } from "../ui.js";
 
 export async function render(main, ctx, [openId]) {
@@ -12,7 +13,9 @@ export async function render(main, ctx, [openId]) {
   ]);
   const model = (models.items || []).find((m) => m.code === "default") || (models.items || [])[0];
   const opportunities = [...(first.items || [])];
-  const board = h("div", { class: "board", "data-testid": "board" });
+  // Scrolls sideways on a phone: focusable, so the keyboard can scroll it too.
+  const board = h("div", { class: "board", "data-testid": "board", tabindex: "0", role: "region",
+    "aria-label": t("Opportunities by stage") });
   const more = h("button", { type: "button", class: "secondary", hidden: !first.next_cursor }, t("Load more"));
   let cursor = first.next_cursor;
   more.addEventListener("click", async () => {
@@ -24,7 +27,8 @@ export async function render(main, ctx, [openId]) {
   });
   const dialog = h("dialog", { class: "gate", "aria-labelledby": "gate-title" });
   const draw = () => replace(board, columns(model, opportunities, (o) => openGate(dialog, model, o, ctx, main)));
-  replace(main, h("h1", {}, t("Opportunities")), board, more, dialog);
+  replace(main, h("h1", {}, t("Opportunities")), board, more, dialog,
+    ctx.can("opportunities:export") ? h("div", { class: "grid" }, exportCard("opportunities", t("Export opportunities"))) : null);
   draw();
   const wanted = openId && (opportunities.find((o) => o.id === openId)
     || await get(`/v1/opportunities/${encodeURIComponent(openId)}`).catch(() => null));

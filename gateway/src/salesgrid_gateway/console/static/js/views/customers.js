@@ -3,9 +3,12 @@
 import { api, get, post } from "../api.js";
 import { dateTime, day, money, t } from "../i18n.js";
 import { card, empty, failure, field, form, h, onSubmit, pagedList, replace, select, toast } from "../ui.js";
+import { exportCard } from "./exports.js";
+import * as poolView from "./pool.js";
+import { askButton } from "./shares.js";
 
 export async function render(main, ctx, [id]) {
-  if (id === "pool") return renderPool(main, ctx);
+  if (id === "pool") return poolView.render(main, ctx);
   if (id) return renderCustomer(main, ctx, id);
   const results = h("div", { "data-testid": "customer-results" });
   const search = h("input", { type: "search", name: "q", placeholder: t("Search by name"), "aria-label": t("Search by name") });
@@ -24,7 +27,8 @@ export async function render(main, ctx, [id]) {
       ctx.can("pool:read") ? h("a", { class: "button secondary", href: "#/customers/pool" }, t("Public pool")) : null),
     h("div", { class: "grid wide-first" }, card(t("Customers"), results),
       h("div", { class: "stack" }, ctx.can("customers:create") ? createCard(ctx) : null,
-        ctx.can("customers:import") ? importCard() : null)));
+        ctx.can("customers:import") ? importCard() : null,
+        ctx.can("customers:export") ? exportCard("customers", t("Export customers")) : null)));
   load();
 }
 
@@ -62,13 +66,14 @@ async function checkDuplicates(name, box, ctx) {
       ...(found.blocking || []).map((d) => [d, true]),
       ...(found.warnings || []).map((d) => [d, false]),
     ];
-    const owners = new Map(await Promise.all([...new Set(lines.map(([d]) => d.owner_id))].filter((id) => id && id !== ctx.me.id)
-      .map((id) => get(`/v1/users/${encodeURIComponent(id)}`).then((u) => [id, u.display_name || u.login], () => [id, t("a colleague outside your team")]))));
-    for (const [d] of lines) d.owner_name = owners.get(d.owner_id);
+    // The service names each owner and his unit: no extra round trip per owner.
+    const owner = (d) => (d.owner_name ? (d.owner_unit_name ? `${d.owner_name} (${d.owner_unit_name})` : d.owner_name)
+      : t("a colleague outside your team"));
     replace(box, lines.map(([d, blocking]) => h("p", { class: blocking ? "error" : "warn" },
       blocking ? t("Already registered: {name}.", { name: d.legal_name }) : t("Similar: {name}.", { name: d.legal_name }), " ",
-      d.owner_id === ctx.me.id ? t("It is yours.")
-        : t("Owned by {owner}: ask them or your manager to share it with you.", { owner: d.owner_name || d.owner_id }))));
+      !d.owner_id ? t("It is in the public pool.")
+        : d.owner_id === ctx.me.id ? t("It is yours.")
+          : [t("Owned by {owner}: ask them or your manager to share it with you.", { owner: owner(d) }), " ", askButton(d)])));
   } catch {
     replace(box);
   }
@@ -123,25 +128,6 @@ function releaseForm(customer) {
     location.hash = "#/customers";
   });
   return releaseBox;
-}
-
-async function renderPool(main, ctx) {
-  const policy = await get(`/v1/pool-policies/${encodeURIComponent(ctx.me.unit_id)}`).catch(() => null);
-  replace(main, h("p", {}, h("a", { href: "#/customers" }, "← ", t("Customers"))), h("h1", {}, t("Public pool")),
-    policy ? h("p", { class: "muted", "data-testid": "pool-policy" }, t("You may hold {cap} customers; a released customer cannot be claimed back by you for {days} days.", {
-      cap: policy.max_customers_per_rep ?? policy.claim_cap ?? "–", days: policy.reclaim_cooldown_days ?? policy.cooldown_days ?? "–" })) : null,
-    card(t("Public pool"), pagedList((cursor) => get("/v1/pool", { cursor, limit: 20 }), (c) => {
-      const claim = h("button", { type: "button", onclick: async () => {
-        try {
-          await post(`/v1/pool/${c.id}/claim`, {});
-          toast(t("Claimed."));
-          location.hash = `#/customers/${c.id}`;
-        } catch (error) {
-          toast(error.detail || String(error), "error");
-        }
-      } }, t("Claim"));
-      return h("li", {}, h("strong", {}, c.legal_name), " ", ctx.can("pool:claim") ? claim : null);
-    }, { emptyText: t("The pool is empty.") })));
 }
 
 /** A CSV or XLSX file sent as it is; the job's progress is polled and each refused row listed. */

@@ -28,6 +28,7 @@ export function renderLogin(root, done, notice = "") {
     notice ? h("p", { class: "notice", role: "status" }, notice) : null,
     loginForm));
   loginForm.querySelector("input").focus();
+  performance.mark("sg:screen", { detail: "login" });
 }
 
 export function renderPasswordChange(root, done, current = "") {

@@ -1,11 +1,14 @@
-// A supervisor's or manager's team: daily reports to read and comment on, tasks to assign, the
-// team calendar for the week, and the target decomposition editor with its children-sum check.
+// A supervisor's or manager's team: daily reports to read and comment on, tasks and leads to
+// assign, the team calendar for the week, and the target decomposition editor with its
+// children-sum check.
 import { get, post } from "../api.js";
 import { branchCurrency, branchMonth, branchToday, dateTime, day, money, t } from "../i18n.js";
 import { card, empty, failure, field, form, h, onSubmit, pagedList, replace, select, toast } from "../ui.js";
+import { exportCard } from "./exports.js";
+import { leadsCard } from "./leads.js";
 
 export function visible(ctx) {
-  return ctx.can("daily_reports:review") || ctx.wide("tasks:create");
+  return ctx.can("daily_reports:review") || ctx.wide("tasks:create") || ctx.wide("leads:assign");
 }
 
 export async function render(main, ctx) {
@@ -20,6 +23,8 @@ export async function render(main, ctx) {
       h("div", { class: "stack" },
         ctx.wide("tasks:create") ? taskCard(team) : null,
         calendarCard(ctx, names)),
+      ctx.wide("leads:assign") ? leadsCard(team) : null,
+      ctx.can("leads:export") ? exportCard("leads", t("Export leads")) : null,
       ctx.can("targets:update") ? targetsCard(ctx, team) : null));
 }
 

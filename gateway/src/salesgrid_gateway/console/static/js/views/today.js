@@ -1,9 +1,12 @@
-// A rep's day: tasks to accept, follow-ups due, check-in with the browser's geolocation, a
+// A rep's day: reminders (SLA, pool return, overdue instalments and tasks, from /v1/inbox), share
+// requests to decide, tasks to accept, follow-ups due, check-in with the browser's geolocation, a
 // follow-up, today's daily report, and what is still waiting on the device to be sent.
 import { Offline, get, post } from "../api.js";
 import { branchToday, dateTime, day, number, t } from "../i18n.js";
 import { discard, flush, onChange, pending, sendOrQueue } from "../queue.js";
 import { card, empty, failure, field, form, h, onSubmit, replace, select, toast } from "../ui.js";
+import { remindersCard } from "./reminders.js";
+import { incomingCard } from "./shares.js";
 
 const KINDS = ["call", "visit", "meeting", "email", "other"];
 
@@ -12,13 +15,16 @@ export async function render(main, ctx) {
   const me = ctx.me.id;
   const settle = (promise) => promise.then((value) => ({ value }), (error) => ({ error }));
   // One round trip: every list this screen needs, in parallel.
-  const [tasks, followUps, visits, reports, customers, policy] = await Promise.all([
+  const [tasks, followUps, visits, reports, customers, policy, notices, shareRequests] = await Promise.all([
     settle(get("/v1/tasks", { assignee_id: me, limit: 50 })),
     settle(get("/v1/follow-ups", { owner_id: me, limit: 100 })),
     settle(get("/v1/check-ins", { owner_id: me, limit: 50 })),
     settle(get("/v1/daily-reports", { owner_id: me, from_date: today, to_date: today })),
     settle(get("/v1/customers", { limit: 100 })),
     settle(get(`/v1/unit-policies/${encodeURIComponent(ctx.me.unit_id)}`)),
+    settle(get("/v1/inbox", { unread: "true", limit: 50 })),
+    ctx.can("customers:share") ? settle(get("/v1/share-requests", { box: "incoming", status: "pending", limit: 20 }))
+      : { value: { items: [] } },
   ]);
   // The customers to pick from, kept on the device for a day without network.
   if (customers.value) localStorage.setItem("salesgrid.customers", JSON.stringify(customers.value.items || []));
@@ -28,6 +34,8 @@ export async function render(main, ctx) {
   replace(main,
     h("h1", {}, t("Today"), " ", h("small", {}, day(today))),
     h("div", { class: "grid" },
+      remindersCard(notices),
+      (shareRequests.value?.items || []).length || shareRequests.error ? incomingCard(shareRequests) : null,
       tasksCard(tasks, main, ctx),
       dueCard(followUps, names, today),
       checkInCard(customerList, todaysVisits, names, main, ctx),

@@ -1,0 +1,56 @@
+// Reminders on the Today page, from the caller's unread inbox (/v1/inbox): stages past their SLA,
+// customers about to return to the public pool, overdue instalments and tasks. Each links to its
+// record and can be marked read (POST /v1/inbox/{id}/read); other notices stay in the inbox.
+import { post } from "../api.js";
+import { dateTime, t } from "../i18n.js";
+import { card, empty, failure, h, replace, toast } from "../ui.js";
+
+export const REMINDER_KINDS = ["sla_escalated", "sla_overdue", "pool_return_warning", "instalment_overdue", "task_overdue",
+  "task_reminder"];
+const LINKS = { opportunity: (id) => `#/board/${id}`, customer: (id) => `#/customers/${id}` };
+const label = (kind) => ({
+  sla_escalated: t("SLA escalated"), sla_overdue: t("SLA overdue"), pool_return_warning: t("Returns to the pool"),
+  instalment_overdue: t("Instalment overdue"), task_overdue: t("Task overdue"), task_reminder: t("Task reminder"),
+})[kind] || kind;
+
+/** The unread notices that are reminders, the most urgent kind first, newest first within a kind. */
+export function reminders(items) {
+  return (items || []).filter((n) => REMINDER_KINDS.includes(n.kind) && !n.read)
+    .sort((a, b) => REMINDER_KINDS.indexOf(a.kind) - REMINDER_KINDS.indexOf(b.kind)
+      || String(b.occurred_at).localeCompare(String(a.occurred_at)));
+}
+
+function item(notice, remove) {
+  const link = LINKS[notice.record?.type];
+  const title = link ? h("a", { href: link(notice.record.id) }, notice.title) : h("span", {}, notice.title);
+  const warn = ["sla_escalated", "sla_overdue", "pool_return_warning", "instalment_overdue", "task_overdue"].includes(notice.kind);
+  return h("li", { dataset: { kind: notice.kind, id: notice.id } },
+    h("span", { class: warn ? "tag warn" : "tag" }, label(notice.kind)), " ", title, " ",
+    h("span", { class: "muted" }, dateTime(notice.occurred_at)), " ",
+    h("button", { type: "button", class: "small secondary", "aria-label": t("Mark read: {title}", { title: notice.title }),
+      onclick: async (event) => {
+        event.target.disabled = true;
+        try {
+          await post(`/v1/inbox/${encodeURIComponent(notice.id)}/read`, {});
+          remove(notice.id);
+        } catch (error) {
+          event.target.disabled = false;
+          toast(error.detail || String(error), "error");
+        }
+      } }, t("Mark read")));
+}
+
+export function remindersCard(settled) {
+  const heading = t("Reminders");
+  if (settled.error) return card(heading, failure(settled.error));
+  let items = reminders(settled.value?.items);
+  const body = h("div", { "data-testid": "reminders" });
+  const draw = () => replace(body, items.length
+    ? h("ul", { class: "list" }, items.map((n) => item(n, (id) => {
+      items = items.filter((x) => x.id !== id);
+      draw();
+    })))
+    : empty(t("No reminders.")));
+  draw();
+  return card(heading, body);
+}
