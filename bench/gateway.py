@@ -33,7 +33,7 @@ import grpc
 import httpx
 
 from salesgrid_dev.api import gate_facts, money
-from salesgrid_dev.platform import ADMIN_LOGIN, ADMIN_PASSWORD, SERVICES, Platform, Ports
+from salesgrid_dev.platform import ADMIN_LOGIN, ADMIN_PASSWORD, SERVICES, Platform, Ports, operator_settings
 from salesgrid_dev.processes import ThrowawayPostgres, free_port, wait_for_port
 
 DURATION = os.environ.get("SALESGRID_BENCH_DURATION", "8s")
@@ -97,7 +97,10 @@ def platform_rss(platform: Platform) -> dict[str, float]:
 
 @contextmanager
 def running_platform(scratch: Path) -> Iterator[Platform]:
-    settings = {"SALESGRID_GATEWAY__RATE_LIMIT_PER_MINUTE": "1000000000", "SALESGRID_LOG_LEVEL": "WARNING"}
+    # The operator's SALESGRID_* settings (environment, .env) apply, as with `make run`; the
+    # benchmark lifts the rate limit for its own platform.
+    settings = {**operator_settings(), "SALESGRID_GATEWAY__RATE_LIMIT_PER_MINUTE": "1000000000",
+                "SALESGRID_LOG_LEVEL": "WARNING"}
     cluster = None
     if os.environ.get("SALESGRID_BENCH_DB") == "postgresql":
         cluster = ThrowawayPostgres().start()

@@ -23,7 +23,11 @@ EXPECTED_ALERTS = {
     "SalesgridDeadLettersGrowing",
     "SalesgridDeadLettersPending",
     "SalesgridPodRestarting",
+    *(f"Salesgrid{slo}BudgetBurn{speed}" for slo in ("GatewayAvailability", "GatewayLatency", "EventProjection")
+      for speed in ("Fast", "Slow")),
 }
+# The SLIs recorded per window of the multiwindow multi-burn-rate alerts.
+SLO_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 
 
 def _rule_groups(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -34,12 +38,16 @@ def _rule_groups(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def test_alerts_cover_red_event_bus_and_restarts(rendered: dict[str, list[dict[str, Any]]]) -> None:
     groups = _rule_groups(rendered["production"])
-    alerts = {r["alert"] for g in groups for r in g["rules"]}
+    alerts = {r["alert"] for g in groups for r in g["rules"] if "alert" in r}
     assert alerts == EXPECTED_ALERTS
+    recorded = {r["record"] for g in groups for r in g["rules"] if "record" in r}
+    assert recorded == {f"salesgrid:{slo}:error_ratio_rate{w}" for w in SLO_WINDOWS
+                        for slo in ("gateway_availability", "gateway_latency", "event_projection")}
     for group in groups:
         for rule in group["rules"]:
-            assert 'namespace="salesgrid"' in rule["expr"], rule["alert"]
-            assert rule["labels"]["severity"] in {"warning", "critical"}
+            assert 'namespace="salesgrid"' in rule["expr"], rule.get("alert") or rule["record"]
+            if "alert" in rule:
+                assert rule["labels"]["severity"] in {"warning", "critical"}
     assert not by_kind(rendered["default"], "PrometheusRule"), "only with the Prometheus Operator"
 
 
@@ -51,4 +59,4 @@ def test_promtool_check_rules(rendered: dict[str, list[dict[str, Any]]], tmp_pat
     rules_file.write_text(yaml.safe_dump({"groups": _rule_groups(rendered["production"])}))
     result = subprocess.run([promtool, "check", "rules", str(rules_file)], capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 9 rules found" in result.stdout + result.stderr
+    assert "SUCCESS: 36 rules found" in result.stdout + result.stderr

@@ -221,6 +221,13 @@ def test_grafana_dashboard(rendered: dict[str, list[dict[str, Any]]]) -> None:
         "salesgrid_outbox_backlog",
         "salesgrid_consumer_lag",
         "salesgrid_dead_letters_total",
+        "salesgrid_event_projection_lag_seconds_bucket",
+        "salesgrid_customers_created_total",
+        "salesgrid_opportunities_closed_total",
+        "salesgrid_receipts_collected_amount_total",
+        "salesgrid_import_rows_processed_total",
+        "salesgrid_exports_completed_total",
+        ":error_ratio_rate1h",
     ):
         assert metric in exprs
     assert cm["metadata"]["labels"]["grafana_dashboard"] == "1"

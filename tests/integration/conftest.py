@@ -10,11 +10,23 @@ from typing import Any
 import httpx
 import pytest
 from salesgrid_dev.platform import ADMIN_LOGIN, ADMIN_PASSWORD, Platform, Ports
+from salesgrid_dev.spans import SpanReceiver
 
 
 @pytest.fixture(scope="session")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    running = Platform(Path(tmp_path_factory.mktemp("platform")), Ports.free(), gateway_workers=1).start()
+def spans(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SpanReceiver]:
+    """Where every process of the platform exports its spans (OTLP), for the tracing tests."""
+    receiver = SpanReceiver(tmp_path_factory.mktemp("spans") / "spans.jsonl").start()
+    try:
+        yield receiver
+    finally:
+        receiver.stop()
+
+
+@pytest.fixture(scope="session")
+def platform(tmp_path_factory: pytest.TempPathFactory, spans: SpanReceiver) -> Iterator[Platform]:
+    running = Platform(Path(tmp_path_factory.mktemp("platform")), Ports.free(), gateway_workers=1,
+                       settings={"SALESGRID_OTLP_ENDPOINT": spans.endpoint}).start()
     try:
         yield running
     finally:

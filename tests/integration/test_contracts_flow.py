@@ -8,14 +8,11 @@ collected until nothing is receivable for the rep's unit; the rep's expense clai
 identity's audit trail."""
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import grpc
 import httpx
-from salesgrid.common.v1 import directory_pb2, directory_pb2_grpc
 from salesgrid_dev.api import (
     WIN_FACTS,
     auth,
@@ -25,31 +22,12 @@ from salesgrid_dev.api import (
     person,
     poll,
     problem,
+    replicated,
     root_unit,
 )
 from salesgrid_dev.platform import Platform
 
 PASSWORD = "Contracts-Flow-2026"
-
-
-def replicated(platform: Platform, token: str, user_ids: list[str], timeout: float = 20.0,
-               service: str = "contracts") -> None:
-    """Waits until the service's replica of identity's directory holds every user (approval routing
-    walks the management chain there)."""
-    deadline = time.monotonic() + timeout
-    pending = set(user_ids)
-    with grpc.insecure_channel(f"127.0.0.1:{platform.ports.grpc[service]}") as channel:
-        directory = directory_pb2_grpc.DirectoryStub(channel)
-        while pending and time.monotonic() < deadline:
-            for user_id in sorted(pending):
-                try:
-                    directory.GetDirectoryUser(directory_pb2.GetDirectoryUserRequest(user_id=user_id),
-                                               metadata=[("authorization", f"Bearer {token}")], timeout=5)
-                    pending.discard(user_id)
-                except grpc.RpcError as error:
-                    assert error.code() == grpc.StatusCode.NOT_FOUND, error
-            time.sleep(0.1)
-    assert not pending, f"users not replicated to {service}: {pending}"
 
 
 def test_contract_from_draft_to_fully_collected(platform: Platform, api: httpx.Client, admin_token: str) -> None:

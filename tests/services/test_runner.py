@@ -53,3 +53,41 @@ def test_operator_settings_reach_the_right_processes(tmp_path: Path) -> None:
     assert "SALESGRID_RATE_LIMIT_PER_MINUTE" not in customers
     assert "SALESGRID_POOL_CAP" not in platform.service_env("pipeline")
     assert platform._base_env("gateway")["SALESGRID_RATE_LIMIT_PER_MINUTE"] == "5"
+
+
+def test_make_run_starts_prometheus_unless_the_runner_setting_says_no(tmp_path: Path) -> None:
+    """`make run` starts Prometheus when it is installed (SALESGRID_RUNNER__PROMETHEUS=false skips
+    it): one scrape job per ServiceMonitor of the chart, each at the platform's own port for that
+    process, the chart's rules loaded; it stops with the platform."""
+    import time
+
+    import httpx
+
+    from salesgrid_dev.monitoring import prometheus_binary, prometheus_wanted
+    from salesgrid_dev.platform import SERVICES, settings_for
+
+    env_file = tmp_path / ".env"
+    env_file.write_text("SALESGRID_RUNNER__PROMETHEUS=false\n")
+    assert not prometheus_wanted(settings_for("runner", operator_settings({}, env_file)))
+    assert prometheus_wanted(settings_for("runner", operator_settings({}, None)))
+    assert prometheus_wanted(settings_for("runner", operator_settings({"SALESGRID_RUNNER__PROMETHEUS": "true"},
+                                                                      env_file)))
+    if prometheus_binary() is None:
+        pytest.fail("prometheus not found: install Debian's prometheus package (.ci/run does)")
+    platform = Platform(tmp_path, Ports.free(), with_prometheus=True)
+    server = platform.start_prometheus(interval="1s")
+    try:
+        targets = {}
+        for _ in range(100):  # Prometheus applies discovered targets every few seconds
+            found = httpx.get(f"{server.url}/api/v1/targets").json()["data"]["activeTargets"]
+            targets = {t["labels"]["component"]: t["scrapeUrl"] for t in found}
+            if len(targets) == len(SERVICES) + 1:
+                break
+            time.sleep(0.1)
+        assert targets == {**{s: f"http://127.0.0.1:{platform.ports.metrics[s]}/metrics" for s in SERVICES},
+                           "gateway": f"http://127.0.0.1:{platform.ports.http}/metrics"}
+        rules = httpx.get(f"{server.url}/api/v1/rules").json()["data"]["groups"]
+        assert "SalesgridGatewayAvailabilityBudgetBurnFast" in {r["name"] for g in rules for r in g["rules"]}
+    finally:
+        platform.stop()
+    assert server.process is not None and server.process.poll() is not None

@@ -9,10 +9,12 @@ import threading
 import time
 from pathlib import Path
 
-from salesgrid_dev.platform import ADMIN_LOGIN, ADMIN_PASSWORD, Platform, Ports, operator_settings
-from salesgrid_dev.processes import PortInUse
+from salesgrid_dev.monitoring import prometheus_binary, prometheus_wanted, runner_flag
+from salesgrid_dev.platform import ADMIN_LOGIN, ADMIN_PASSWORD, Platform, Ports, operator_settings, settings_for
+from salesgrid_dev.processes import CHILD_OPTIONS, PortInUse, ensure_free
 from salesgrid_dev.seed import DEMO_PASSWORD, seed_demo
 from salesgrid_dev.seed_book import seed_book
+from salesgrid_dev.spans import SpanReceiver
 
 
 def main() -> int:
@@ -22,10 +24,25 @@ def main() -> int:
     parser.add_argument("--port-base", type=int, default=int(os.environ.get("SALESGRID_PORT_BASE", "8080")))
     options = parser.parse_args()
     settings = operator_settings(env_file=Path(os.environ.get("SALESGRID_ENV_FILE", ".env")))
-    platform = Platform(Path(options.data).resolve(), Ports.from_base(options.port_base), settings=settings)
+    runner = settings_for("runner", settings)
+    wanted = prometheus_wanted(runner)
+    data_dir = Path(options.data).resolve()
+    spans = None
     try:
+        # Spans of every process into <data>/logs/spans.jsonl (unless traces go elsewhere).
+        if runner_flag(runner, "TRACES") and not settings.get("SALESGRID_OTLP_ENDPOINT"):
+            ensure_free(options.port_base + 32, "span receiver")
+            (data_dir / "logs").mkdir(parents=True, exist_ok=True)
+            spans = SpanReceiver(data_dir / "logs" / "spans.jsonl", port=options.port_base + 32)
+            spans.popen_options = CHILD_OPTIONS
+            spans.start()
+            settings = {**settings, "SALESGRID_OTLP_ENDPOINT": spans.endpoint}
+        platform = Platform(data_dir, Ports.from_base(options.port_base), settings=settings,
+                            with_prometheus=wanted and prometheus_binary() is not None)
         platform.start()
     except PortInUse as exc:
+        if spans is not None:
+            spans.stop()
         print(f"salesgrid: {exc}", file=sys.stderr)
         return 2
     platform.supervise(on_event=lambda line: print(line, file=sys.stderr, flush=True))
@@ -50,7 +67,19 @@ def main() -> int:
               f"sup111, rep1111, rep1112, rep2111 …" + (" (seeded now)" if demo.logins else ""))
         print(f"  data and logs: {platform.data_dir}   —  Ctrl-C stops everything")
         print(f"  supervisor: crashed processes restart with back-off; http://127.0.0.1:{platform.ports.runner}"
-              f"/readyz and /metrics\n", flush=True)
+              f"/readyz and /metrics", flush=True)
+        if platform.prometheus is not None:
+            print(f"  prometheus: {platform.prometheus.url}  (scrapes every process as the Helm chart's "
+                  f"ServiceMonitors do, with its alert rules; SALESGRID_RUNNER__PROMETHEUS=false to skip)", flush=True)
+        elif platform.prometheus_error:
+            print(f"  prometheus: did not start ({platform.prometheus_error}); see {platform.data_dir / 'prometheus'}",
+                  flush=True)
+        elif wanted:
+            print("  prometheus: not installed (Debian: apt-get install prometheus), so not started", flush=True)
+        if spans is not None:
+            print(f"  traces: every process's spans in {spans.path} (grep a trace id: a traceparent you send is "
+                  f"continued); SALESGRID_RUNNER__TRACES=false to skip", flush=True)
+        print(flush=True)
         # Scheduled online backups (SQLite backup API) while the platform runs, newest 7 kept.
         every = float(os.environ.get("SALESGRID_BACKUP_HOURS", "24")) * 3600
         while not stop.wait(every):
@@ -61,6 +90,8 @@ def main() -> int:
     finally:
         print("stopping…", flush=True)
         platform.stop()
+        if spans is not None:
+            spans.stop()
     return 0
 
 

@@ -5,7 +5,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import grpc
 import httpx
+from salesgrid.common.v1 import directory_pb2, directory_pb2_grpc
 
 PASSWORD = "Field-Sales-2026"
 
@@ -93,3 +95,23 @@ def gate_facts(budget: str = "900000", expected: str = "600000",
 
 
 WIN_FACTS = [document_fact("award_notice"), document_fact("bid_opening_documents")]
+
+
+def replicated(platform: Any, token: str, user_ids: list[str], timeout: float = 20.0,
+               service: str = "contracts") -> None:
+    """Waits until the service's replica of identity's directory holds every user (approval routing
+    walks the management chain there)."""
+    deadline = time.monotonic() + timeout
+    pending = set(user_ids)
+    with grpc.insecure_channel(f"127.0.0.1:{platform.ports.grpc[service]}") as channel:
+        directory = directory_pb2_grpc.DirectoryStub(channel)
+        while pending and time.monotonic() < deadline:
+            for user_id in sorted(pending):
+                try:
+                    directory.GetDirectoryUser(directory_pb2.GetDirectoryUserRequest(user_id=user_id),
+                                               metadata=[("authorization", f"Bearer {token}")], timeout=5)
+                    pending.discard(user_id)
+                except grpc.RpcError as error:
+                    assert error.code() == grpc.StatusCode.NOT_FOUND, error
+            time.sleep(0.1)
+    assert not pending, f"users not replicated to {service}: {pending}"

@@ -18,6 +18,7 @@ import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from salesgrid_common.backup import backup
+from salesgrid_dev.monitoring import PrometheusServer, prometheus_for
 from salesgrid_dev.processes import CHILD_OPTIONS, NatsServer, ensure_free, free_port, wait_for_port
 from salesgrid_dev.supervisor import Supervisor
 
@@ -35,17 +36,20 @@ class Ports:
     grpc: dict[str, int]
     metrics: dict[str, int]
     runner: int = 0  # the supervising runner's /readyz and /metrics
+    prometheus: int = 0  # Prometheus scraping the platform (make run, when installed)
 
     @classmethod
     def from_base(cls, base: int) -> "Ports":
-        """http=base, nats=base+1, gRPC base+10.., metrics base+20.., runner base+30 (see the README)."""
+        """http=base, nats=base+1, gRPC base+10.., metrics base+20.., runner base+30, Prometheus
+        base+31 (see the README)."""
         return cls(http=base, nats=base + 1, grpc={s: base + 10 + i for i, s in enumerate(SERVICES)},
-                   metrics={s: base + 20 + i for i, s in enumerate(SERVICES)}, runner=base + 30)
+                   metrics={s: base + 20 + i for i, s in enumerate(SERVICES)}, runner=base + 30,
+                   prometheus=base + 31)
 
     @classmethod
     def free(cls) -> "Ports":
         return cls(http=free_port(), nats=free_port(), grpc={s: free_port() for s in SERVICES},
-                   metrics={s: free_port() for s in SERVICES}, runner=free_port())
+                   metrics={s: free_port() for s in SERVICES}, runner=free_port(), prometheus=free_port())
 
 
 def operator_settings(environ: dict[str, str] | None = None, env_file: Path | None = None) -> dict[str, str]:
@@ -83,6 +87,11 @@ class Platform:
     # Operator settings (see operator_settings); the runner's own wiring (addresses, ports,
     # database files) is set after them and wins, except a component's own DATABASE_URL.
     settings: dict[str, str] = field(default_factory=dict)
+    # Start a Prometheus configured from the chart (monitoring.py) with the platform; make run
+    # does when it is installed, unless SALESGRID_RUNNER__PROMETHEUS=false.
+    with_prometheus: bool = False
+    prometheus: "PrometheusServer | None" = None
+    prometheus_error: str = ""  # why it did not start (the platform runs on without it)
 
     @property
     def gateway_url(self) -> str:
@@ -124,6 +133,8 @@ class Platform:
         ensure_free(self.ports.nats, "nats")
         if self.ports.runner:
             ensure_free(self.ports.runner, "runner status")
+        if self.with_prometheus:
+            ensure_free(self.ports.prometheus, "prometheus")
         for service in SERVICES:
             ensure_free(self.ports.grpc[service], f"{service} gRPC")
             ensure_free(self.ports.metrics[service], f"{service} metrics")
@@ -220,10 +231,25 @@ class Platform:
             for service in SERVICES:
                 self.start_service(service)
             self.start_gateway()
+            if self.with_prometheus:
+                try:
+                    self.start_prometheus()
+                except Exception as exc:  # noqa: BLE001 - the platform runs without it
+                    self.prometheus_error = str(exc) or type(exc).__name__
+                    if self.prometheus is not None:
+                        self.prometheus.stop()
+                    self.prometheus = None
         except BaseException:
             self.stop()
             raise
         return self
+
+    def start_prometheus(self, interval: str = "5s") -> PrometheusServer:
+        """Prometheus on its port, scraping every process as the chart's ServiceMonitors say."""
+        self.prometheus = prometheus_for(self, self.ports.prometheus, interval=interval)
+        self.prometheus.popen_options = CHILD_OPTIONS
+        self.prometheus.start()
+        return self.prometheus
 
     def supervise(self, on_event: Callable[[str], None] = print) -> Supervisor:
         """Restart any child that exits unasked (see supervisor.py); stop() stops it first."""
@@ -242,6 +268,8 @@ class Platform:
                 supervisor.watch(service, self.processes[service], lambda s=service: self._spawn_service(s))
         if "gateway" in self.processes:
             supervisor.watch("gateway", self.processes["gateway"], self._spawn_gateway)
+        if self.prometheus is not None and self.prometheus.process is not None:
+            supervisor.watch("prometheus", self.prometheus.process, self.prometheus.start)
         self.supervisor = supervisor.start(self.ports.runner)
         return supervisor
 
@@ -269,6 +297,9 @@ class Platform:
             except subprocess.TimeoutExpired:
                 process.kill()
             self.processes.pop(name, None)
+        if self.prometheus is not None:
+            self.prometheus.stop()
+            self.prometheus = None
         if self.nats is not None:
             self.nats.stop()
             self.nats = None

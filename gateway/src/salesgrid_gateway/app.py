@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import pkgutil
 import time
 import uuid
@@ -12,7 +13,7 @@ from flask import Flask, Response, g, jsonify, request
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanKind, set_span_in_context
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
 
@@ -205,6 +206,10 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
 
     @app.get("/metrics")
     def metrics() -> Response:
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # gunicorn workers: the sum of all (gunicorn_conf)
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+            return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
         return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
 
     @app.get("/openapi.json")

@@ -10,6 +10,7 @@ from flask import current_app, g
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
+from salesgrid_common.grpc_client import TracingClientInterceptor
 from salesgrid_common.grpc_server import CLIENT_OPTIONS
 from salesgrid_common.protojson import message_to_dict
 from salesgrid_common.tracing import current_trace_context
@@ -35,7 +36,9 @@ class Channels:
         if not address:
             raise ApiProblem(503, "this part of the platform is not configured")
         if address not in self._channels:
-            self._channels[address] = grpc.insecure_channel(address, options=CLIENT_OPTIONS)
+            # each call a CLIENT span whose context the call carries (grpc_client)
+            self._channels[address] = grpc.intercept_channel(grpc.insecure_channel(address, options=CLIENT_OPTIONS),
+                                                             TracingClientInterceptor())
         return self._channels[address]
 
 

@@ -288,29 +288,48 @@ async def test_a_database_outage_in_a_handler_is_retried_not_dead_lettered(sessi
         await stop(task)
 
 
-async def test_a_fetched_batch_shares_one_transaction_and_a_failing_event_is_retried_alone(
-        sessions: SessionFactory, js: Any, database_url: str) -> None:
-    """First deliveries of one fetch are applied in one transaction (one session for all of
-    them); an event whose handler raises is rolled back to its savepoint, leaves its batch-mates
-    applied, and is retried alone until it succeeds; an event already in the inbox is skipped."""
-    box = Outbox("identity")
-    await write(sessions, box, ["a", "flaky", "b", "c"])
-    await relay(sessions, database_url, JetStreamPublisher(js), box).publish_pending()
+def batch_subscription(failures: dict[str, int], sessions_seen: dict[str, set[int]]) -> Subscription:
     sub = Subscription(name="customers-batch", producer="identity", backoff_seconds=(0.05,))
-    sessions_seen: dict[str, set[int]] = {}
-    failures = {"flaky": 2}
+    kept: list[Any] = []  # the sessions themselves stay alive, so no two share an id()
 
     @sub.on(TYPE, UserState)
     async def apply(session, envelope, user) -> None:  # type: ignore[no-untyped-def]
+        kept.append(session)
         sessions_seen.setdefault(user.login, set()).add(id(session))
         await session.execute(insert(effects).values(login=user.login))
         if failures.get(user.login, 0) > 0:
             failures[user.login] -= 1
             raise RuntimeError("flaky handler")
 
-    assert await settle(sessions, js, sub, {"a", "flaky", "b", "c"}) == {"a": 1, "flaky": 1, "b": 1, "c": 1}
+    return sub
+
+
+async def test_a_fetched_batch_shares_one_transaction_and_the_inbox_absorbs_it_again(
+        sessions: SessionFactory, js: Any, database_url: str) -> None:
+    """First deliveries of one fetch are applied in one transaction (one session for all);
+    delivered again (an ack lost), the inbox absorbs the whole batch without running a handler."""
+    box = Outbox("identity")
+    sessions_seen: dict[str, set[int]] = {}
+    sub = batch_subscription({}, sessions_seen)
+    await write(sessions, box, ["a", "b", "c"])
+    await relay(sessions, database_url, JetStreamPublisher(js), box).publish_pending()
+    assert await settle(sessions, js, sub, {"a", "b", "c"}) == {"a": 1, "b": 1, "c": 1}
     assert len(sessions_seen["a"] | sessions_seen["b"] | sessions_seen["c"]) == 1  # one transaction
-    assert failures["flaky"] == 0  # it failed twice (in the batch, then alone) before it was applied
-    # Delivered again (e.g. an ack lost): the inbox absorbs the whole batch.
     await js.delete_consumer("SALESGRID_IDENTITY", "customers-batch")
-    assert await settle(sessions, js, sub, {"a", "flaky", "b", "c"}) == {"a": 1, "flaky": 1, "b": 1, "c": 1}
+    assert await settle(sessions, js, sub, {"a", "b", "c"}) == {"a": 1, "b": 1, "c": 1}
+    assert all(len(seen) == 1 for seen in sessions_seen.values())  # the handlers did not run again
+
+
+async def test_a_failing_handler_sends_its_batch_one_by_one(sessions: SessionFactory, js: Any,
+                                                            database_url: str) -> None:
+    """A handler that raises rolls its batch back; the batch's events are then handled one by
+    one, the failing one retried until it succeeds, each applied exactly once."""
+    box = Outbox("identity")
+    sessions_seen: dict[str, set[int]] = {}
+    failures = {"flaky": 2}
+    sub = batch_subscription(failures, sessions_seen)
+    await write(sessions, box, ["d", "flaky", "e"])
+    await relay(sessions, database_url, JetStreamPublisher(js), box).publish_pending()
+    assert await settle(sessions, js, sub, {"d", "flaky", "e"}) == {"d": 1, "flaky": 1, "e": 1}
+    assert failures["flaky"] == 0  # it failed twice (in the batch, then alone) before it was applied
+    assert len(sessions_seen["d"]) == 2  # rolled back with its batch, then applied alone

@@ -933,10 +933,22 @@ async def test_import_caps_customers_held_by_the_importer(database_url: str, nat
         await api.PutPoolPolicy(pb.PoolPolicy(unit_id="t1", max_customers_per_rep=2, max_claims_per_day=5,
                                               reclaim_cooldown_days=1, return_after_days_without_follow_up=10,
                                               warning_days_before=2), metadata=mgr)
+        before = import_counters()
         job = await api.StartImport(chunks(b"legal_name\nOne Ltd\nTwo Ltd\nThree Ltd\n"), metadata=a)
         await usecases_for(running.app.ctx).run_imports()
         done = await api.GetImport(pb.GetImportRequest(id=job.id), metadata=a)
         assert (done.created, [(e.row, e.column) for e in done.errors]) == (2, [(3, "owner_id")])
+        # The business counters follow the committed batches; the job is counted done once.
+        await usecases_for(running.app.ctx).run_imports()
+        assert [after - was for after, was in zip(import_counters(), before)] == [2, 1, 1]
+
+
+def import_counters() -> list[float]:
+    from prometheus_client import REGISTRY
+
+    return [REGISTRY.get_sample_value("salesgrid_import_rows_processed_total", {"outcome": "created"}) or 0.0,
+            REGISTRY.get_sample_value("salesgrid_import_rows_processed_total", {"outcome": "failed"}) or 0.0,
+            REGISTRY.get_sample_value("salesgrid_imports_completed_total") or 0.0]
 
 
 async def test_pool_policies_contacts_and_owner_events(database_url: str, nats_url: str, test_keys) -> None:

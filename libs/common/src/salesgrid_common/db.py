@@ -4,10 +4,14 @@ the embedded platform and tests, postgresql+asyncpg in the cluster). SQLite URLs
 thread (one hand-off per statement was most of a request's cost)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import DateTime, String, TypeDecorator, event, text
+from sqlalchemy import DateTime, String, Table, TypeDecorator, event, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -116,3 +120,14 @@ class DecimalText(TypeDecorator[Decimal]):
 
     def process_result_value(self, value: str | None, dialect) -> Decimal | None:  # type: ignore[no-untyped-def]
         return None if value is None else Decimal(value)
+
+
+async def upsert(session: AsyncSession, table: Table, values: dict[str, Any], key: Sequence[str]) -> None:
+    """Insert `values`, or update the row with the same `key` columns to them: one statement on
+    SQLite and PostgreSQL (projections kept from events use it instead of the ORM's merge, which
+    reads the row first and flushes it through the unit of work)."""
+    dialect = session.get_bind().dialect.name
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    statement = insert(table).values(**values)
+    await session.execute(statement.on_conflict_do_update(
+        index_elements=list(key), set_={name: statement.excluded[name] for name in values if name not in key}))

@@ -28,7 +28,13 @@ EVENTS_CONSUMED = Counter(
 )
 DEAD_LETTERS = Counter("salesgrid_dead_letters", "Events given up after bounded redelivery", ["consumer"])
 DEAD_LETTERS_PENDING = Gauge("salesgrid_dead_letters_pending", "Dead letters waiting to be replayed", ["consumer"])
-BUSINESS_EVENTS = Counter("salesgrid_business_events", "Business facts by kind", ["service", "kind"])
+# Commit → projection: how long after the producer committed an event a consumer applied it
+# (the event pipeline's SLO; see deploy/helm/salesgrid/templates/prometheusrule.yaml).
+PROJECTION_LAG = Histogram(
+    "salesgrid_event_projection_lag_seconds", "Time from an event's commit to a consumer applying it",
+    ["consumer"], buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0),
+)
+# Business counters (customers created, opportunities won/lost, …): salesgrid_common.business_metrics.
 
 
 def serve_metrics(port: int) -> None:

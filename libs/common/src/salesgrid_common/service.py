@@ -46,6 +46,7 @@ from salesgrid_common.events.bus import JetStreamPublisher, connect, ensure_stre
 from salesgrid_common.events.consumer import EventConsumer, Subscription, Topology
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.events.relay import OutboxRelay
+from salesgrid_common.grpc_client import AioTracingClientInterceptor
 from salesgrid_common.grpc_server import CLIENT_OPTIONS, MESSAGE_LIMITS, ServerInterceptor
 from salesgrid_common.settings import ServiceSettings
 from salesgrid_common.tracing import current_trace_context
@@ -81,7 +82,8 @@ class ServiceContext:
     def channel(self, address: str) -> grpc.aio.Channel:
         """A shared client channel to a peer service (created once per address)."""
         if address not in self.channels:
-            self.channels[address] = grpc.aio.insecure_channel(address, options=CLIENT_OPTIONS)
+            self.channels[address] = grpc.aio.insecure_channel(address, options=CLIENT_OPTIONS,
+                                                               interceptors=[AioTracingClientInterceptor()])
         return self.channels[address]
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid.events.v1.activities_events_pb2 import ActivitiesReminderDue, ActivitiesTaskState
+from salesgrid.events.v1.activities_events_pb2 import (ActivitiesAnnouncementPublished, ActivitiesReminderDue,
+                                                      ActivitiesSpotCheck, ActivitiesTaskState)
 from salesgrid.events.v1.contracts_events_pb2 import ContractsInstalmentOverdue
 from salesgrid.events.v1.customers_events_pb2 import (CustomerArbitrationDecided, CustomerMerged,
                                                       CustomerPoolReturnWarning, CustomerShareRequestState)
@@ -17,7 +18,7 @@ from salesgrid.events.v1.pipeline_events_pb2 import PipelineDiscountApprovalStep
 from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.protos import from_timestamp
 from salesgrid_activities.domain import inbox
-from salesgrid_activities.models import InboxItemRow
+from salesgrid_activities.models import AnnouncementReceiptRow, InboxItemRow
 from salesgrid_activities.usecases.inbox import deliver
 
 
@@ -114,6 +115,25 @@ def activities_notices() -> Subscription:
     @sub.on("salesgrid.activities.task.overdue", ActivitiesTaskState)
     async def task_overdue(session: AsyncSession, envelope: Envelope, t: ActivitiesTaskState) -> None:
         await _deliver(session, envelope, inbox.task_overdue(t.task_id, t.title, t.assignee_id, t.creator_id))
+
+    @sub.on("salesgrid.activities.announcement.published", ActivitiesAnnouncementPublished)
+    async def announced(session: AsyncSession, envelope: Envelope, a: ActivitiesAnnouncementPublished) -> None:
+        """The audience is the announcement's receipts, fixed when it was published."""
+        recipients = (await session.scalars(select(AnnouncementReceiptRow.user_id).where(
+            AnnouncementReceiptRow.announcement_id == a.announcement_id)
+            .order_by(AnnouncementReceiptRow.user_id))).all()
+        await _deliver(session, envelope, inbox.announcement(a.announcement_id, a.title, recipients, a.publisher_id))
+
+    @sub.on("salesgrid.activities.spot_check.assigned", ActivitiesSpotCheck)
+    async def spot_check_assigned(session: AsyncSession, envelope: Envelope, c: ActivitiesSpotCheck) -> None:
+        await _deliver(session, envelope, inbox.spot_check_assigned(c.spot_check_id, c.week, c.verifier_id,
+                                                                    c.owner_id))
+
+    @sub.on("salesgrid.activities.spot_check.verified", ActivitiesSpotCheck)
+    async def spot_check_verified(session: AsyncSession, envelope: Envelope, c: ActivitiesSpotCheck) -> None:
+        if c.verdict == "false":
+            await _deliver(session, envelope, inbox.spot_check_false(c.spot_check_id, c.week, c.owner_id,
+                                                                     c.manager_id, c.fine, c.currency))
 
     return sub
 

@@ -174,3 +174,58 @@ class InboxItemRow(Base):
     __table_args__ = (UniqueConstraint("event_id", "owner_id", name="uq_inbox_items_event_recipient"),
                       Index("ix_inbox_items_owner_occurred", "owner_id", "occurred_at", "id"),
                       Index("ix_inbox_items_owner_read", "owner_id", "read_at"))
+
+
+class AnnouncementRow(Base):
+    """An announcement to an org unit and its subtree (domain/announcements.py)."""
+
+    __tablename__ = "announcements"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    publisher_id: Mapped[str] = mapped_column(String(36), index=True)
+    unit_id: Mapped[str] = mapped_column(String(36))
+    org_path: Mapped[str] = mapped_column(String(1000), index=True)  # the target unit's path
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    recipients: Mapped[int] = mapped_column(Integer)
+    published_at: Mapped[datetime]
+
+
+class AnnouncementReceiptRow(Base):
+    """One recipient of an announcement and when he read it (his read receipt)."""
+
+    __tablename__ = "announcement_receipts"
+    announcement_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    read_at: Mapped[datetime | None]
+    __table_args__ = (Index("ix_announcement_receipts_user", "user_id", "announcement_id"),)
+
+
+class SpotCheckRoundRow(Base):
+    """A rep's week whose sample has been drawn (so it is drawn once, even when it was empty)."""
+
+    __tablename__ = "spot_check_rounds"
+    rep_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    week: Mapped[str] = mapped_column(String(8), primary_key=True)  # ISO week, e.g. 2026-W10
+    verifier_id: Mapped[str] = mapped_column(String(36))
+    sampled: Mapped[int] = mapped_column(Integer)
+    population: Mapped[int] = mapped_column(Integer)
+    drawn_at: Mapped[datetime]
+
+
+class SpotCheckRow(Base):
+    """One sampled follow-up, its verifier and his finding; a false one carries its fine."""
+
+    __tablename__ = "spot_checks"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    follow_up_id: Mapped[str] = mapped_column(String(36), unique=True)
+    week: Mapped[str] = mapped_column(String(8))
+    owner_id: Mapped[str] = mapped_column(String(36), index=True)  # the rep
+    org_path: Mapped[str] = mapped_column(String(1000), index=True)  # the rep's, when drawn
+    verifier_id: Mapped[str] = mapped_column(String(36), index=True)
+    verdict: Mapped[str] = mapped_column(String(10), index=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    fine: Mapped[Decimal | None] = mapped_column(DecimalText())
+    currency: Mapped[str | None] = mapped_column(String(3))
+    assigned_at: Mapped[datetime]
+    verified_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(Integer, default=1)

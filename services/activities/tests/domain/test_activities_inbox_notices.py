@@ -43,8 +43,18 @@ def test_tasks_pool_and_instalments() -> None:
 
 def test_every_kind_links_to_a_record_type_and_unknown_kinds_are_refused() -> None:
     assert set(inbox.KINDS.values()) == {"opportunity", "customer", "share_request", "contract", "task", "expense_claim",
-                                         "quote"}
+                                         "announcement", "spot_check", "quote"}
     assert inbox.check_kind("") == "" and inbox.check_kind("task_reminder") == "task_reminder"
     with pytest.raises(ValidationFailed) as error:
         inbox.check_kind("gossip")
     assert error.value.field == "kind"
+
+
+def test_announcements_and_spot_checks() -> None:
+    notice = inbox.announcement("an-1", "三月例会", ["rep-a", "mgr", "rep-a"], "mgr")
+    assert (notice.kind, notice.record_type, notice.recipients) == ("announcement", "announcement", ("rep-a", "mgr"))
+    assert "三月例会" in notice.title
+    assert inbox.spot_check_assigned("sc-1", "2026-W10", "adm", "rep-a").recipients == ("adm",)
+    found = inbox.spot_check_false("sc-1", "2026-W10", "rep-a", "mgr", "80.00", "CNY")
+    assert found.recipients == ("rep-a", "mgr") and "80.00 CNY" in found.title and found.subject_owner_id == "rep-a"
+    assert inbox.spot_check_false("sc-1", "2026-W10", "rep-a", "", "80.00", "CNY").recipients == ("rep-a",)

@@ -7,20 +7,24 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from salesgrid.contracts.v1 import contracts_pb2, contracts_pb2_grpc
+from salesgrid.contracts.v1 import contracts_pb2, contracts_pb2_grpc, documents_pb2, documents_pb2_grpc
 from salesgrid_common.channels import channel_partners_subscription
 from salesgrid_common.exports.servicer import register as register_exports
 from salesgrid_common.exports.wiring import export_background, export_jobs
 from salesgrid_common.scheduling import every
 from salesgrid_common.service import ServiceContext, ServiceDefinition
 
+from salesgrid_contracts.customer_names import customer_names_subscription
 from salesgrid_contracts.exports import EXPORTERS
 from salesgrid_contracts.merges import customer_merges_subscription
 from salesgrid_contracts.models import Base
 from salesgrid_contracts.pipeline_client import PipelineClient
+from salesgrid_contracts.domain.documents import Letterhead
 from salesgrid_contracts.servicer import ContractsServicer
+from salesgrid_contracts.servicer_documents import DocumentsServicer
 from salesgrid_contracts.settings import ContractsSettings
 from salesgrid_contracts.usecases import ContractsUseCases
+from salesgrid_contracts.usecases.documents import DocumentsUseCases
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # shipped inside the package
 log = logging.getLogger(__name__)
@@ -33,9 +37,19 @@ def usecases_for(ctx: ServiceContext) -> ContractsUseCases:
     return ctx.extras["usecases"]
 
 
+def documents_for(ctx: ServiceContext) -> DocumentsUseCases:
+    if "documents" not in ctx.extras:
+        settings = ctx.settings_as(ContractsSettings)
+        letterhead = Letterhead(settings.company_name, settings.company_address, settings.company_phone)
+        ctx.extras["documents"] = DocumentsUseCases(ctx.sessions, ctx.outbox, ctx.clock, letterhead)
+    return ctx.extras["documents"]
+
+
 def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
     contracts_pb2_grpc.add_ContractsServicer_to_server(ContractsServicer(usecases_for(ctx)), server)
-    return [*(service.full_name for service in contracts_pb2.DESCRIPTOR.services_by_name.values()),
+    documents_pb2_grpc.add_DocumentsServicer_to_server(DocumentsServicer(documents_for(ctx)), server)
+    return [*(service.full_name for pb2 in (contracts_pb2, documents_pb2)
+              for service in pb2.DESCRIPTOR.services_by_name.values()),
             register_exports(server, export_jobs(ctx, "contracts", EXPORTERS))]
 
 
@@ -47,4 +61,6 @@ def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
 
 DEFINITION = ServiceDefinition(name="contracts", register=register, background=background,
                                subscriptions=lambda ctx: [customer_merges_subscription(),
-                                                                channel_partners_subscription("contracts")], metadata=Base.metadata)
+                                                          customer_names_subscription(),
+                                                          channel_partners_subscription("contracts")],
+                               metadata=Base.metadata)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from salesgrid_common.db import DecimalText, UtcDateTime
@@ -209,6 +209,50 @@ class ReceiptAllocationRow(Base):
     receipt_id: Mapped[str] = mapped_column(ForeignKey("receipts.id"), primary_key=True)
     instalment_seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     amount: Mapped[Decimal]
+
+
+class CustomerName(Base):
+    """Customers' legal names from customers' events (customer_names.py), for printed documents."""
+
+    __tablename__ = "customer_names"
+    customer_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    legal_name: Mapped[str] = mapped_column(String(300))
+    updated_at: Mapped[datetime]
+
+
+class DocumentCounter(Base):
+    """Last printed-document number per (kind, branch, year): receipts are numbered without gaps."""
+
+    __tablename__ = "document_counters"
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    branch_code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PrintedDocument(Base):
+    """The original of a printed document (a receipt, or a contract at one revision), kept as the
+    record's attachment; `document` is what it says (domain/documents.py) so copies match it."""
+
+    __tablename__ = "printed_documents"
+    __table_args__ = (UniqueConstraint("kind", "subject_id", "revision", name="uq_printed_documents_subject"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    subject_id: Mapped[str] = mapped_column(String(36), index=True)  # the receipt's or the contract's id
+    revision: Mapped[int] = mapped_column(Integer, default=0)  # the contract revision (0 for receipts)
+    contract_id: Mapped[str] = mapped_column(String(36), index=True)
+    number: Mapped[str] = mapped_column(String(40))
+    owner_id: Mapped[str] = mapped_column(String(36))
+    org_path: Mapped[str] = mapped_column(String(1000), index=True)
+    document: Mapped[dict[str, object]] = mapped_column(JSON)
+    file_name: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    copies: Mapped[int] = mapped_column(Integer, default=0)
+    printed_by: Mapped[str] = mapped_column(String(36))
+    printed_at: Mapped[datetime]
+    last_printed_at: Mapped[datetime]
 
 
 Index("ix_contracts_owner_status", Contract.owner_id, Contract.status)

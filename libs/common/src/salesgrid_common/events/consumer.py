@@ -21,6 +21,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
 
 from google.protobuf.message import Message
@@ -29,6 +30,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from nats.errors import TimeoutError as NatsTimeout
 from opentelemetry import context as otel_context
+from opentelemetry.trace import SpanKind
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,10 +45,12 @@ from salesgrid_common.events.dead_letters import count_pending, record_dead_lett
 from salesgrid_common.events.tables import inbox
 from salesgrid_common.events.versions import count_attempt
 from salesgrid_common.events.versions import forget_attempts as _forget_attempts
-from salesgrid_common.metrics import CONSUMER_LAG, DEAD_LETTERS, DEAD_LETTERS_PENDING, EVENTS_CONSUMED
+from salesgrid_common.metrics import (CONSUMER_LAG, DEAD_LETTERS, DEAD_LETTERS_PENDING, EVENTS_CONSUMED,
+                                      PROJECTION_LAG)
 from salesgrid_common.tracing import context_from, tracer
 
 log = logging.getLogger(__name__)
+_TRACER = tracer(__name__)
 
 Handler = Callable[[AsyncSession, Envelope, Any], Awaitable[None]]
 
@@ -100,6 +104,15 @@ async def apply_once(sessions: SessionFactory, consumer: str, envelope: Envelope
         )
         await handler(session, envelope, payload)
     return True
+
+
+def trace_carrier(msg: Any, envelope: Envelope) -> dict[str, str]:
+    """Whose child the handling span is: the relay's publish span (its context is in the message
+    headers), else the span that recorded the event (the envelope's, e.g. a replayed dead letter)."""
+    headers = getattr(msg, "headers", None) or {}
+    if "traceparent" in headers:
+        return {k: v for k, v in headers.items() if k in ("traceparent", "tracestate")}
+    return dict(envelope.trace_context)
 
 
 @dataclass(frozen=True)
@@ -162,6 +175,7 @@ class EventConsumer:
         return await self.js.pull_subscribe_bind(self.sub.name, stream=stream)
 
     async def run(self) -> None:
+        DEAD_LETTERS.labels(self.sub.name)  # the series exists at 0 before the first dead letter
         psub = await self._subscribe()
         refreshed = float("-inf")
         while True:
@@ -197,14 +211,16 @@ class EventConsumer:
                 heartbeat.cancel()
 
     async def _handle_fresh_batch(self, messages: list[Any], waiting: list[Any]) -> list[Any]:
-        """Apply the batch's first deliveries in ONE transaction (a savepoint per event) and ack
-        them after its commit; returns the messages left for one-by-one handling: redeliveries
-        (their attempts are counted first), unreadable ones, and any whose handler failed.
+        """Apply the batch's first deliveries in ONE transaction and ack them after its commit;
+        returns the messages left for one-by-one handling: redeliveries (their attempts are
+        counted first) and unreadable ones -- or the whole batch if any handler failed.
 
         One transaction per batch instead of per event is what makes a busy consumer cheap: one
-        BEGIN/COMMIT, one inbox probe for all ids. A process that dies inside it commits nothing,
-        so every event of the batch comes back as a redelivery and takes the one-by-one path,
-        where a poison event is counted and isolated as before."""
+        BEGIN/COMMIT, one inbox probe and one inbox insert for all of them, no savepoints. A
+        handler that raises rolls the whole batch back, and every event of it is then handled
+        alone, where failures are counted and retried as before; a process that dies inside it
+        commits nothing, so the batch comes back as redeliveries and takes the same path, where
+        a poison event is counted and isolated."""
         fresh: list[tuple[Any, Envelope, type[Message] | None, Handler]] = []
         leftovers: list[Any] = []
         for msg in messages:
@@ -220,47 +236,60 @@ class EventConsumer:
             else:
                 fresh.append((msg, envelope, *route))
         if len(fresh) < 2:
-            return [msg for msg in messages]  # nothing to share: the one-by-one path is the same cost
+            return list(messages)  # nothing to share: the one-by-one path is the same cost
         outcomes: list[tuple[Any, Envelope, str]] = []
         try:
             async with self.sessions() as session, session.begin():
                 seen = set(await session.scalars(select(inbox.c.event_id).where(
                     inbox.c.consumer == self.sub.name,
                     inbox.c.event_id.in_([envelope.event_id for _, envelope, _, _ in fresh]))))
+                applied: list[dict[str, Any]] = []
                 for msg, envelope, payload_type, handler in fresh:
                     if envelope.event_id in seen:
                         outcomes.append((msg, envelope, "duplicate"))
                         continue
-                    token = otel_context.attach(context_from(dict(envelope.trace_context)))
+                    token = otel_context.attach(context_from(trace_carrier(msg, envelope)))
                     try:
-                        with tracer(__name__).start_as_current_span(f"consume {envelope.type}"):
-                            async with session.begin_nested():
-                                await session.execute(insert(inbox).values(
-                                    consumer=self.sub.name, event_id=envelope.event_id, event_type=envelope.type,
-                                    processed_at=self.clock()))
-                                await handler(session, envelope,
-                                              unpack(envelope, payload_type) if payload_type else envelope.payload)
-                        seen.add(envelope.event_id)
-                        outcomes.append((msg, envelope, "applied"))
-                    except asyncio.CancelledError:
-                        raise
-                    except Exception:  # noqa: BLE001 - retried alone, where failures are counted
-                        leftovers.append(msg)
+                        with self._span(envelope):
+                            await handler(session, envelope,
+                                          unpack(envelope, payload_type) if payload_type else envelope.payload)
                     finally:
                         otel_context.detach(token)
+                    seen.add(envelope.event_id)
+                    applied.append({"consumer": self.sub.name, "event_id": envelope.event_id,
+                                    "event_type": envelope.type, "processed_at": self.clock()})
+                    outcomes.append((msg, envelope, "applied"))
+                if applied:
+                    await session.execute(insert(inbox), applied)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001 - e.g. the database is down: each one alone decides
+        except Exception as exc:  # noqa: BLE001 - a handler failed or the database is down: one by one
             log.warning("batch not applied; handling its events one by one", extra={
                 "consumer": self.sub.name, "error": repr(exc)})
             return list(messages)
         for msg, envelope, outcome in outcomes:
             EVENTS_CONSUMED.labels(self.sub.name, envelope.type, outcome).inc()
+            if outcome == "applied":
+                self._observe_lag(envelope)
             await self._ack(msg)
             waiting.remove(msg)
             CONSUMER_LAG.labels(self.sub.name).set(msg.metadata.num_pending)
         order = {id(msg): position for position, msg in enumerate(messages)}
         return sorted(leftovers, key=lambda msg: order[id(msg)])
+
+    def _span(self, envelope: Envelope) -> Any:
+        """The handling span (CONSUMER), current while the handler runs: a child of the relay's
+        publish span (see trace_carrier, attached by the caller)."""
+        return _TRACER.start_as_current_span(f"consume {envelope.type}", kind=SpanKind.CONSUMER, attributes={
+            "messaging.system": "nats", "messaging.consumer.group.name": self.sub.name,
+            "messaging.message.id": envelope.event_id, "messaging.destination.name": envelope.type})
+
+    def _observe_lag(self, envelope: Envelope) -> None:
+        """Commit → projection: from the event's commit (its occurred_at, stamped in the producer's
+        transaction) to this consumer having applied it."""
+        if envelope.HasField("occurred_at"):
+            lag = (self.clock() - envelope.occurred_at.ToDatetime(tzinfo=UTC)).total_seconds()
+            PROJECTION_LAG.labels(self.sub.name).observe(max(lag, 0.0))
 
     async def _ack(self, msg: Any) -> None:
         await msg.ack()
@@ -306,13 +335,15 @@ class EventConsumer:
                 f"handling started {attempt - 1} times without an outcome (the consumer process died while "
                 f"handling it: crash loop, OOM kill or an event that kills the process?)"))
             return
-        token = otel_context.attach(context_from(dict(envelope.trace_context)))
+        token = otel_context.attach(context_from(trace_carrier(msg, envelope)))
         try:
-            with tracer(__name__).start_as_current_span(f"consume {envelope.type}"):
+            with self._span(envelope):
                 applied = await apply_once(self.sessions, self.sub.name, envelope, handler,
                                            unpack(envelope, payload_type) if payload_type else envelope.payload,
                                            self.clock, forget_attempts=attempt > 1)
             EVENTS_CONSUMED.labels(self.sub.name, envelope.type, "applied" if applied else "duplicate").inc()
+            if applied:
+                self._observe_lag(envelope)
             await self._ack(msg)
         except asyncio.CancelledError:
             raise

@@ -14,6 +14,9 @@ from sqlalchemy.orm import Session
 from salesgrid_common.events.envelope import EventMeta, build_envelope, subject_for
 from salesgrid_common.events.tables import aggregate_versions, outbox
 from salesgrid_common.events.versions import next_aggregate_version
+from salesgrid_common.tracing import tracer
+
+_TRACER = tracer(__name__)
 
 _WAKE_KEY = "salesgrid_outbox_wake"
 
@@ -55,19 +58,21 @@ class Outbox:
         """Add an event to the session's current transaction; returns the event id. The event
         carries the aggregate's next version (see events.versions)."""
         version = await next_aggregate_version(session, meta.aggregate_id) if meta.aggregate_id else 0
-        envelope = build_envelope(event_type, self.producer, payload, meta, occurred_at, version)
-        await session.execute(
-            insert(outbox).values(
-                event_id=envelope.event_id,
-                subject=subject_for(event_type, self.region),
-                envelope=envelope.SerializeToString(),
-                created_at=occurred_at,
-                attempts=0,
+        # The envelope carries this span's context: the relay's publish span is its child.
+        with _TRACER.start_as_current_span(f"outbox record {event_type}", attributes={
+                "messaging.destination.name": event_type, "salesgrid.aggregate_id": meta.aggregate_id}):
+            envelope = build_envelope(event_type, self.producer, payload, meta, occurred_at, version)
+            await session.execute(
+                insert(outbox).values(
+                    event_id=envelope.event_id,
+                    subject=subject_for(event_type, self.region),
+                    envelope=envelope.SerializeToString(),
+                    created_at=occurred_at,
+                    attempts=0,
+                )
             )
-        )
         session.sync_session.info[_WAKE_KEY] = self.signal
         return envelope.event_id
-
 
     async def record_new_aggregates(self, session: AsyncSession, event_type: str,
                                     events: Sequence[tuple[Message, EventMeta]], occurred_at: datetime) -> list[str]:
@@ -75,16 +80,19 @@ class Outbox:
         create): each carries version 1, and the whole batch costs two statements. Should an
         aggregate id already have a version, the insert fails (IntegrityError) and nothing of
         the batch is written."""
-        envelopes = [build_envelope(event_type, self.producer, payload, meta, occurred_at, 1)
-                     for payload, meta in events]
-        if not envelopes:
+        if not events:
             return []
-        await session.execute(insert(aggregate_versions), [
-            {"aggregate_id": meta.aggregate_id, "version": 1} for _, meta in events])
-        subject = subject_for(event_type, self.region)
-        await session.execute(insert(outbox), [
-            {"event_id": e.event_id, "subject": subject, "envelope": e.SerializeToString(), "created_at": occurred_at,
-             "attempts": 0} for e in envelopes])
+        # One span for the batch; every envelope carries its context (see record).
+        with _TRACER.start_as_current_span(f"outbox record {event_type}", attributes={
+                "messaging.destination.name": event_type, "messaging.batch.message_count": len(events)}):
+            envelopes = [build_envelope(event_type, self.producer, payload, meta, occurred_at, 1)
+                         for payload, meta in events]
+            await session.execute(insert(aggregate_versions), [
+                {"aggregate_id": meta.aggregate_id, "version": 1} for _, meta in events])
+            subject = subject_for(event_type, self.region)
+            await session.execute(insert(outbox), [
+                {"event_id": e.event_id, "subject": subject, "envelope": e.SerializeToString(),
+                 "created_at": occurred_at, "attempts": 0} for e in envelopes])
         session.sync_session.info[_WAKE_KEY] = self.signal
         return [e.event_id for e in envelopes]
 

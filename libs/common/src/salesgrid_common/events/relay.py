@@ -9,16 +9,21 @@ import logging
 from datetime import timedelta
 from typing import Any, Protocol
 
+from opentelemetry.trace import SpanKind
 from sqlalchemy import delete, func, select, update
 
+from salesgrid.events.v1.envelope_pb2 import Envelope
+from salesgrid_common.business_metrics import count_published
 from salesgrid_common.clock import Clock, utc_now
 from salesgrid_common.db import SessionFactory, is_sqlite
 from salesgrid_common.events.envelope import parse_envelope
 from salesgrid_common.events.outbox import OutboxSignal
 from salesgrid_common.events.tables import outbox
 from salesgrid_common.metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG, PUBLISH_FAILURES
+from salesgrid_common.tracing import context_from, current_trace_context, tracer
 
 log = logging.getLogger(__name__)
+_TRACER = tracer(__name__)
 
 
 class Publisher(Protocol):
@@ -55,6 +60,7 @@ class OutboxRelay:
 
     async def run(self) -> None:
         self.signal.bind()
+        PUBLISH_FAILURES.labels(self.service)  # the series exists at 0 before the first failure
         failures = 0
         while True:
             try:
@@ -122,6 +128,7 @@ class OutboxRelay:
                 return acknowledged, result
             acknowledged.append(row.event_id)
             EVENTS_PUBLISHED.labels(row.subject).inc()
+            count_published(result)
         return acknowledged, None
 
     async def _mark(self, session: Any, rows: Any, acknowledged: list[str], failure: BaseException | None) -> None:
@@ -136,10 +143,18 @@ class OutboxRelay:
                 update(outbox).where(outbox.c.event_id.in_(acknowledged)).values(published_at=self.clock())
             )
 
-    async def _publish(self, row: Any) -> None:
+    async def _publish(self, row: Any) -> Envelope:
+        """Publish one row, in a PRODUCER span that is a child of the span that recorded the event
+        (its trace context travels in the envelope); the message headers carry this span's context
+        so each consumer's span is its child."""
         envelope = parse_envelope(row.envelope)
-        headers = {"Nats-Msg-Id": row.event_id, **dict(envelope.trace_context)}
-        await self.publisher.publish(row.subject, row.envelope, headers)
+        with _TRACER.start_as_current_span(f"publish {envelope.type}", context=context_from(
+                dict(envelope.trace_context)), kind=SpanKind.PRODUCER,
+                attributes={"messaging.system": "nats", "messaging.destination.name": row.subject,
+                            "messaging.message.id": row.event_id}):
+            headers = {**dict(envelope.trace_context), **current_trace_context(), "Nats-Msg-Id": row.event_id}
+            await self.publisher.publish(row.subject, row.envelope, headers)
+        return envelope
 
     async def _housekeeping(self) -> None:
         async with self.sessions() as session, session.begin():

@@ -23,6 +23,9 @@ KINDS: dict[str, str] = {
     "task_overdue": "task",
     "expense_approval": "expense_claim",
     "expense_settled": "expense_claim",
+    "announcement": "announcement",
+    "spot_check_assigned": "spot_check",
+    "spot_check_false": "spot_check",
     "discount_approval": "quote",
     "discount_settled": "quote",
 }
@@ -118,6 +121,22 @@ def expense_settled(claim_id: str, status: str, total: str, currency: str, owner
     reason = f": {comment}" if status == "rejected" and comment else ""
     return _notice("expense_settled", f"Your expense claim of {total} {currency} was {status}{reason}", claim_id,
                    [owner_id], owner_id)
+
+
+def announcement(announcement_id: str, title: str, recipient_ids: Iterable[str], publisher_id: str) -> Notice:
+    """Every recipient of an announcement (新闻公告) gets his own copy; reading it is his receipt."""
+    return _notice("announcement", f"Announcement: {title}", announcement_id, recipient_ids, publisher_id)
+
+
+def spot_check_assigned(spot_check_id: str, week: str, verifier_id: str, rep_id: str) -> Notice:
+    return _notice("spot_check_assigned", f"Spot check {week}: verify a follow-up", spot_check_id, [verifier_id],
+                   rep_id)
+
+
+def spot_check_false(spot_check_id: str, week: str, rep_id: str, manager_id: str, fine: str, currency: str) -> Notice:
+    """A follow-up found false (虚报): the rep and his manager learn it, with the fine."""
+    return _notice("spot_check_false", f"Spot check {week}: a follow-up was found false (fine {fine} {currency})",
+                   spot_check_id, [rep_id, manager_id], rep_id)
 
 
 def discount_approval(quote_id: str, approver_id: str, owner_id: str, rate: str, reminder: bool = False) -> Notice:

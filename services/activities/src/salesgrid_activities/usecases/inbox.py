@@ -12,12 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salesgrid_common.auth import Principal, scope_filter
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
-from salesgrid_common.directory import get_user
+from salesgrid_common.directory import directory_users
 from salesgrid_common.errors import NotFound, ValidationFailed
 from salesgrid_common.ids import new_id
 from salesgrid_common.paging import Page, sorted_keyset_page
 from salesgrid_activities.domain import inbox
-from salesgrid_activities.models import InboxItemRow
+from salesgrid_activities.models import AnnouncementReceiptRow, InboxItemRow
 
 
 @dataclass(frozen=True)
@@ -32,16 +32,27 @@ async def deliver(session: AsyncSession, notice: inbox.Notice, *, event_id: str,
     record's path for its owner when the replica does not know him yet). Returns items written."""
     if not notice.record_id:
         return 0
+    paths: dict[str, str] = {}
+    recipients = list(notice.recipients)
+    for start in range(0, len(recipients), 1000):  # one query per thousand (an announcement reaches many)
+        paths.update((await session.execute(select(directory_users.c.user_id, directory_users.c.org_path).where(
+            directory_users.c.user_id.in_(recipients[start:start + 1000])))).tuples().all())
     written = 0
-    for recipient in notice.recipients:
-        person = await get_user(session, recipient)
-        path = person.org_path if person else (owner_org_path if recipient == notice.subject_owner_id else "")
+    for recipient in recipients:
+        path = paths.get(recipient) or (owner_org_path if recipient == notice.subject_owner_id else "")
         session.add(InboxItemRow(id=new_id(), owner_id=recipient, org_path=path, kind=notice.kind,
                                  title=notice.title, record_type=notice.record_type, record_id=notice.record_id,
                                  subject_owner_id=notice.subject_owner_id, event_id=event_id,
                                  occurred_at=occurred_at, read_at=None))
         written += 1
     return written
+
+
+async def _receipts_read(session: AsyncSession, user_id: str, announcement_ids: list[str], now: datetime) -> None:
+    if announcement_ids:
+        await session.execute(update(AnnouncementReceiptRow).where(
+            AnnouncementReceiptRow.user_id == user_id, AnnouncementReceiptRow.announcement_id.in_(announcement_ids),
+            AnnouncementReceiptRow.read_at.is_(None)).values(read_at=now))
 
 
 class InboxUseCases:
@@ -86,13 +97,20 @@ class InboxUseCases:
             if row is None or row.owner_id != principal.subject_id:
                 raise NotFound(f"inbox item {item_id!r} does not exist", "id")
             row.read_at = row.read_at or self.clock()
+            if row.record_type == "announcement":  # reading it in the inbox is the read receipt
+                await _receipts_read(session, principal.subject_id, [row.record_id], row.read_at)
             return row
 
     async def mark_all_read(self, principal: Principal, kind: str = "") -> int:
         stmt = (update(InboxItemRow)
-                .where(InboxItemRow.owner_id == principal.subject_id, InboxItemRow.read_at.is_(None))
-                .values(read_at=self.clock()))
+                .where(InboxItemRow.owner_id == principal.subject_id, InboxItemRow.read_at.is_(None)))
         if inbox.check_kind(kind):
             stmt = stmt.where(InboxItemRow.kind == kind)
+        now = self.clock()
         async with self.sessions() as session, session.begin():
-            return (await session.execute(stmt)).rowcount or 0
+            if kind in ("", "announcement"):
+                await _receipts_read(session, principal.subject_id, list((await session.scalars(
+                    select(InboxItemRow.record_id).where(
+                        InboxItemRow.owner_id == principal.subject_id, InboxItemRow.read_at.is_(None),
+                        InboxItemRow.record_type == "announcement"))).all()), now)
+            return (await session.execute(stmt.values(read_at=now))).rowcount or 0

@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth import Principal, principal_from_claims
+from salesgrid_common.business_metrics import count_import_completed, count_import_rows
 from salesgrid_common.ids import new_id
 from salesgrid_common.paging import keyset_page
 from salesgrid_customers import models
@@ -142,6 +143,8 @@ class ImportsMixin(BulkCreateMixin):
         nothing half-written. Rows are claimed with SKIP LOCKED on PostgreSQL, so replicas share
         a job. None once the job has no pending row left."""
         acting = principal_from_claims(job.claims)
+        created = 0
+        finished = False
         async with self.sessions() as session, session.begin():
             query = (select(models.ImportRow).where(
                 models.ImportRow.job_id == job.id, models.ImportRow.status == imports.RowStatus.PENDING)
@@ -149,31 +152,46 @@ class ImportsMixin(BulkCreateMixin):
             if session.bind.dialect.name != "sqlite":
                 query = query.with_for_update(skip_locked=True)
             pending = (await session.scalars(query)).all()
-            if not pending:
+            if pending:
+                created = await self._import_pending(session, job, acting, pending)
+            else:
                 done = await session.scalar(select(func.count()).select_from(models.ImportRow).where(
                     models.ImportRow.job_id == job.id, models.ImportRow.status == imports.RowStatus.PENDING))
-                if not done:
-                    await session.execute(update(models.ImportJob).where(models.ImportJob.id == job.id).values(
+                if not done:  # only the replica that marks the job done counts it
+                    marked = await session.execute(update(models.ImportJob).where(
+                        models.ImportJob.id == job.id, models.ImportJob.status != imports.ImportStatus.DONE).values(
                         status=imports.ImportStatus.DONE, finished_at=self.clock()))
-                return None
-            bulk = await self._create_batch(session, acting, pending)  # the rows the rules simply accept
-            if bulk:  # written first: a later row's "duplicate of row N" finds them
-                rows = models.ImportRow.__table__
-                await session.execute(update(rows).where(rows.c.id == bindparam("row_id")).values(
-                    status=imports.RowStatus.CREATED, customer_id=bindparam("new_customer_id")), [
-                    {"row_id": row_id, "new_customer_id": outcome["customer_id"]} for row_id, outcome in bulk.items()])
-            created = len(bulk)
-            for staged in pending:
-                if staged.id in bulk:
-                    continue
-                outcome = await self._import_row(session, job.id, acting, staged)  # refused or name taken
-                created += "customer_id" in outcome
-                await session.execute(update(models.ImportRow).where(models.ImportRow.id == staged.id).values(
-                    **{"status": imports.RowStatus.CREATED, **outcome}))
-                await asyncio.sleep(0)  # SQLite runs on the loop: let reads in between rows
-            await session.execute(update(models.ImportJob).where(models.ImportJob.id == job.id).values(
-                status=imports.ImportStatus.RUNNING, processed=models.ImportJob.processed + len(pending),
-                created=models.ImportJob.created + created, failed=models.ImportJob.failed + len(pending) - created))
+                    finished = marked.rowcount == 1
+        # Committed: the business counters (salesgrid_common.business_metrics).
+        if not pending:
+            if finished:
+                count_import_completed()
+            return None
+        count_import_rows(created=created, failed=len(pending) - created)
+        return created
+
+    async def _import_pending(self, session: AsyncSession, job: models.ImportJob, acting: Principal,
+                              pending: Sequence[models.ImportRow]) -> int:
+        """The claimed rows' outcomes and the job's counters, in the caller's transaction: the
+        customers created."""
+        bulk = await self._create_batch(session, acting, pending)  # the rows the rules simply accept
+        if bulk:  # written first: a later row's "duplicate of row N" finds them
+            rows = models.ImportRow.__table__
+            await session.execute(update(rows).where(rows.c.id == bindparam("row_id")).values(
+                status=imports.RowStatus.CREATED, customer_id=bindparam("new_customer_id")), [
+                {"row_id": row_id, "new_customer_id": outcome["customer_id"]} for row_id, outcome in bulk.items()])
+        created = len(bulk)
+        for staged in pending:
+            if staged.id in bulk:
+                continue
+            outcome = await self._import_row(session, job.id, acting, staged)  # refused or name taken
+            created += "customer_id" in outcome
+            await session.execute(update(models.ImportRow).where(models.ImportRow.id == staged.id).values(
+                **{"status": imports.RowStatus.CREATED, **outcome}))
+            await asyncio.sleep(0)  # SQLite runs on the loop: let reads in between rows
+        await session.execute(update(models.ImportJob).where(models.ImportJob.id == job.id).values(
+            status=imports.ImportStatus.RUNNING, processed=models.ImportJob.processed + len(pending),
+            created=models.ImportJob.created + created, failed=models.ImportJob.failed + len(pending) - created))
         return created
 
     async def _import_row(self, session: AsyncSession, job_id: str, acting: Principal,

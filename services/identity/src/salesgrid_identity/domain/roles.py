@@ -30,6 +30,8 @@ RESOURCES: dict[str, tuple[str, ...]] = {
     "analytics": ("read", "export"),
     "targets": ("read", "update"),
     "webhooks": ("read", "create", "delete"),
+    "announcements": ("publish",),  # 新闻公告: to a unit and its subtree within the scope
+    "spot_checks": ("verify",),  # 每周抽查: the weekly follow-up spot checks assigned to one
 }
 CATALOGUE = frozenset(f"{resource}:{action}" for resource, actions in RESOURCES.items() for action in actions)
 _CODE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
@@ -57,6 +59,8 @@ def _sales_role(scope: Scope, *, review: bool) -> dict[str, Scope]:
         perms.pop("expenses:approve")
     perms.pop("expenses:pay")  # finance pays expense claims, never the sales line
     perms.update(_grant(["products", "stage_models"], Scope.ALL, ["read"]))
+    if review:  # those who lead people publish announcements to them
+        perms["announcements:publish"] = scope
     perms["users:read"] = max(scope, Scope.TEAM)
     perms["org_units:read"] = Scope.ALL
     return perms
@@ -73,6 +77,10 @@ BUILTIN_ROLES: dict[str, tuple[str, dict[str, Scope]]] = {
                 | _grant(["expenses"], Scope.ALL, ["read", "pay"])
                 | _grant(["customers", "analytics"], Scope.ALL, ["read", "export"])
                 | {"users:read": Scope.ALL, "org_units:read": Scope.ALL}),
+    # 销售管理专员: verifies the reps' follow-ups in the weekly spot checks of his subtree.
+    "sales_admin": ("Sales administrator (销售管理专员)", {
+        "spot_checks:verify": Scope.SUBTREE, "activities:read": Scope.SUBTREE, "customers:read": Scope.SUBTREE,
+        "users:read": Scope.SUBTREE, "org_units:read": Scope.ALL}),
     "auditor": ("Auditor", {name: Scope.ALL for name in CATALOGUE if name.endswith(":read")}),
 }
 

@@ -1,10 +1,12 @@
-// A rep's day: reminders (SLA, pool return, overdue instalments and tasks, from /v1/inbox), share
-// requests to decide, tasks to accept, follow-ups due, check-in with the browser's geolocation, a
-// follow-up, today's daily report, and what is still waiting on the device to be sent.
+// A rep's day: reminders (SLA, pool return, overdue instalments and tasks, from /v1/inbox), unread
+// announcements, share requests to decide, tasks to accept, follow-ups due, check-in with the
+// browser's geolocation, a follow-up, today's daily report, and what is still waiting on the device
+// to be sent.
 import { Offline, get, post } from "../api.js";
 import { branchToday, dateTime, day, number, t } from "../i18n.js";
 import { discard, flush, onChange, pending, sendOrQueue } from "../queue.js";
 import { card, empty, failure, field, form, h, onSubmit, replace, select, toast } from "../ui.js";
+import { announcementsCard } from "./announcements.js";
 import { remindersCard } from "./reminders.js";
 import { incomingCard } from "./shares.js";
 
@@ -15,7 +17,7 @@ export async function render(main, ctx) {
   const me = ctx.me.id;
   const settle = (promise) => promise.then((value) => ({ value }), (error) => ({ error }));
   // One round trip: every list this screen needs, in parallel.
-  const [tasks, followUps, visits, reports, customers, policy, notices, shareRequests] = await Promise.all([
+  const [tasks, followUps, visits, reports, customers, policy, notices, shareRequests, announcements] = await Promise.all([
     settle(get("/v1/tasks", { assignee_id: me, limit: 50 })),
     settle(get("/v1/follow-ups", { owner_id: me, limit: 100 })),
     settle(get("/v1/check-ins", { owner_id: me, limit: 50 })),
@@ -25,6 +27,7 @@ export async function render(main, ctx) {
     settle(get("/v1/inbox", { unread: "true", limit: 50 })),
     ctx.can("customers:share") ? settle(get("/v1/share-requests", { box: "incoming", status: "pending", limit: 20 }))
       : { value: { items: [] } },
+    settle(get("/v1/announcements", { mine: "true", unread: "true", limit: 20 })),
   ]);
   // The customers to pick from, kept on the device for a day without network.
   if (customers.value) localStorage.setItem("salesgrid.customers", JSON.stringify(customers.value.items || []));
@@ -35,6 +38,7 @@ export async function render(main, ctx) {
     h("h1", {}, t("Today"), " ", h("small", {}, day(today))),
     h("div", { class: "grid" },
       remindersCard(notices),
+      (announcements.value?.items || []).length || announcements.error ? announcementsCard(announcements) : null,
       (shareRequests.value?.items || []).length || shareRequests.error ? incomingCard(shareRequests) : null,
       tasksCard(tasks, main, ctx),
       dueCard(followUps, names, today),

@@ -1,0 +1,33 @@
+"""Customers' legal names, kept from customers' customer.created/updated events, so printed
+contracts and receipts name the customer without a call to customers on each print."""
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salesgrid.events.v1.customers_events_pb2 import CustomerRecordState
+from salesgrid.events.v1.envelope_pb2 import Envelope
+from salesgrid_common.db import upsert
+from salesgrid_common.events.consumer import Subscription
+from salesgrid_common.events.versions import claim_newer
+from salesgrid_common.protos import from_timestamp
+from salesgrid_contracts.models import CustomerName
+
+
+def customer_names_subscription() -> Subscription:
+    sub = Subscription(name="contracts-customer-names", producer="customers")
+
+    async def keep(session: AsyncSession, envelope: Envelope, customer: CustomerRecordState) -> None:
+        if not await claim_newer(session, sub.name, customer.customer_id, envelope):
+            return  # an older state redelivered late: the newer one is already kept
+        await upsert(session, CustomerName.__table__, {
+            "customer_id": customer.customer_id, "legal_name": customer.legal_name,
+            "updated_at": from_timestamp(envelope.occurred_at)}, ["customer_id"])
+
+    for verb in ("created", "updated"):
+        sub.on(f"salesgrid.customers.customer.{verb}", CustomerRecordState)(keep)
+    return sub
+
+
+async def legal_name(session: AsyncSession, customer_id: str) -> str | None:
+    row = await session.get(CustomerName, customer_id)
+    return row.legal_name if row and row.legal_name else None
