@@ -93,3 +93,5 @@ def from_json(message_type: type[M], body: dict[str, Any], **extra: Any) -> M:
         field = text.split('"')[1] if '"' in text else ""
         raise ApiProblem(400, f"invalid request body: {text}",
                          errors=[{"field": field, "message": text}] if field else None) from None
+    except OverflowError as error:  # an integer past a double's range inside a Struct (custom_fields)
+        raise ApiProblem(400, f"invalid request body: {error}") from None

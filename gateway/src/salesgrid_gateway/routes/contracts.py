@@ -9,6 +9,7 @@ from salesgrid.contracts.v1 import contracts_pb2 as pb
 from salesgrid.contracts.v1 import contracts_pb2_grpc as pb_grpc
 from salesgrid_gateway.clients import call, from_json, stub, to_json
 from salesgrid_gateway.openapi import BOOLEAN, INTEGER, STRING, OpenApi, obj, path_param, query_param
+from salesgrid_gateway.routes.custom_fields import CUSTOM_FIELDS_REF, custom_field_filters, document_filters
 from salesgrid_gateway.routes.common import expected_version, json_body, page, page_size, require_fields, with_etag
 
 blueprint = Blueprint("contracts", __name__)
@@ -75,7 +76,7 @@ def create_contract() -> tuple[Response, int]:
 def list_contracts() -> Response:
     reply = call(_contracts().ListContracts, pb.ListContractsRequest(
         customer_id=request.args.get("customer_id", ""), status=request.args.get("status", ""),
-        page_size=page_size(), cursor=request.args.get("cursor", "")))
+        page_size=page_size(), cursor=request.args.get("cursor", ""), custom_fields=custom_field_filters()))
     return jsonify(page([to_json(c) for c in reply.contracts], reply.next_cursor))
 
 
@@ -280,7 +281,8 @@ CONTRACT = obj(id=STRING, number=STRING, customer_id=STRING, owner_id=STRING, cu
                start_date=DATE, end_date=DATE, total=MONEY, credit=MONEY, approval_kind=STRING, version=INTEGER,
                template_id=STRING, template_version=INTEGER, attachments={"type": "array", "items": ATTACHMENT},
                lines={"type": "array", "items": LINE}, approval_steps={"type": "array", "items": obj(
-                   order=INTEGER, role=STRING, approver_id=STRING, status=STRING, comment=STRING)})
+                   order=INTEGER, role=STRING, approver_id=STRING, status=STRING, comment=STRING)},
+               custom_fields=CUSTOM_FIELDS_REF)
 PLAN = obj(contract_id=STRING, currency=STRING, credit=MONEY, instalments={"type": "array", "items": obj(
     seq=INTEGER, due_date=DATE, amount=MONEY, paid=MONEY, status=STRING)})
 RECEIPT = obj(id=STRING, contract_id=STRING, received_on=DATE, amount=MONEY, currency=STRING, method=STRING,
@@ -307,10 +309,12 @@ def describe(api: OpenApi) -> None:
                       channel={"enum": ["direct", "agent", "distributor"],
                                "description": "sales channel; from an opportunity: the opportunity's"},
                       partner_id={"type": "string", "description": "agent/distributor: an active partner of "
-                                                                   "that channel"}))
+                                                                   "that channel"},
+                      custom_fields=CUSTOM_FIELDS_REF))
     paging = [query_param("limit", INTEGER), query_param("cursor")]
     api.operation("/v1/contracts", "get", "List contracts in scope (newest first, keyset paging)", tag=t,
                   parameters=[query_param("customer_id"), query_param("status"), *paging])
+    document_filters(api, "/v1/contracts")
     api.operation("/v1/contracts/{contract_id}/versions", "get",
                   "Every version of a contract (in force, superseded, proposed, rejected)", tag=t,
                   parameters=[path_param("contract_id")])

@@ -10,6 +10,8 @@ from salesgrid.customers.v1 import customers_pb2_grpc as pb_grpc
 from salesgrid_gateway.clients import call, call_stream, from_json, stub, to_json
 from salesgrid_gateway.openapi import BOOLEAN, INTEGER, STRING, STRINGS, OpenApi, obj, path_param, query_param
 from salesgrid_gateway.problems import ApiProblem
+from salesgrid_gateway.routes.custom_fields import CUSTOM_FIELDS_REF as CUSTOM_FIELDS
+from salesgrid_gateway.routes.custom_fields import custom_field_filters, document_filters
 from salesgrid_gateway.routes.common import (expected_version, json_body, page, page_size, report_sensitive_read,
                                              require_fields, with_etag)
 
@@ -37,7 +39,8 @@ def list_customers() -> Response:
     if request.args.get("updated_since"):
         args["updated_since"] = request.args["updated_since"]  # RFC 3339; a bad one is a 400 naming it
     reply = call(_customers().ListCustomers, from_json(pb.ListCustomersRequest, args, page_size=page_size(),
-                                                       query=request.args.get("q", "")))
+                                                       query=request.args.get("q", ""),
+                                                       custom_fields=custom_field_filters()))
     report_sensitive_read("customers.list", "customers")  # the customer base is the company's core asset
     return jsonify(page([to_json(c) for c in reply.customers], reply.next_cursor))
 
@@ -211,11 +214,11 @@ ADDRESS = obj(["text"], text=STRING, latitude={"type": "number"}, longitude={"ty
 TIER = {"enum": ["key", "normal", "potential"]}
 CUSTOMER = obj(id=STRING, legal_name=STRING, credit_code=STRING, industry=STRING, address=ADDRESS, tier=TIER,
                tags=STRINGS, source=STRING, owner_id=STRING, org_path=STRING, version=INTEGER,
-               created_at=STRING, updated_at=STRING, created_by=STRING)
+               created_at=STRING, updated_at=STRING, created_by=STRING, custom_fields=CUSTOM_FIELDS)
 MATCH = obj(customer_id=STRING, legal_name=STRING, owner_id=STRING,
             reason={"enum": ["same_credit_code", "same_normalised_name", "similar_name"]}, score={"type": "number"})
 CONTACT = obj(id=STRING, customer_id=STRING, full_name=STRING, title=STRING, phones=STRINGS, email=STRING,
-              primary=BOOLEAN)
+              primary=BOOLEAN, custom_fields=CUSTOM_FIELDS)
 SHARES = obj(items={"type": "array", "items": obj(user_id=STRING, role={"enum": ["co_owner", "collaborator"]})})
 
 ARBITRATION = obj(id=STRING, customer_ids=STRINGS, rep_ids=STRINGS, winner_rep_id=STRING, winner_customer_id=STRING,
@@ -232,7 +235,7 @@ def describe(api: OpenApi) -> None:
                   "naming the owner; near matches come back as duplicate_warnings)", tag=t, status=201,
                   response=CUSTOMER, request=obj(["legal_name"], legal_name=STRING, credit_code=STRING,
                                                  industry=STRING, address=ADDRESS, tier=TIER, tags=STRINGS,
-                                                 source=STRING, owner_id=STRING))
+                                                 source=STRING, owner_id=STRING, custom_fields=CUSTOM_FIELDS))
     api.operation("/v1/customers", "get", "List customers in scope (cursor paging; sort: newest, name, "
                   "recently_updated)", tag=t,
                   parameters=[query_param("owner_id"), query_param("tier"), query_param("q"), query_param("tag"),
@@ -241,12 +244,13 @@ def describe(api: OpenApi) -> None:
                               query_param("limit", INTEGER), query_param("cursor")],
                   response=obj(["items"], items={"type": "array", "items": CUSTOMER},
                                next_cursor={"type": ["string", "null"]}))
+    document_filters(api, "/v1/customers")
     api.operation("/v1/customers/{customer_id}", "get", "Read a customer (ETag = version)", tag=t,
                   response=CUSTOMER, parameters=cid)
     api.operation("/v1/customers/{customer_id}", "patch", "Update a customer (If-Match: version)", tag=t,
                   response=CUSTOMER, parameters=cid, request=obj(
                       legal_name=STRING, credit_code=STRING, industry=STRING, address=ADDRESS, tier=TIER,
-                      tags=STRINGS, source=STRING, version=INTEGER))
+                      tags=STRINGS, source=STRING, version=INTEGER, custom_fields=CUSTOM_FIELDS))
     api.operation("/v1/customers/duplicate-check", "post", "Check a name and credit code for duplicates", tag=t,
                   response=obj(blocking={"type": "array", "items": MATCH}, warnings={"type": "array", "items": MATCH}),
                   request=obj(["legal_name"], legal_name=STRING, credit_code=STRING, exclude_customer_id=STRING))
@@ -256,7 +260,8 @@ def describe(api: OpenApi) -> None:
     api.operation("/v1/customers/{customer_id}/contacts", "get", "List a customer's contacts", tag=t, parameters=cid)
     api.operation("/v1/customers/{customer_id}/contacts", "post", "Add a contact (a new primary demotes the old)",
                   tag=t, status=201, response=CONTACT, parameters=cid, request=obj(
-                      ["full_name"], full_name=STRING, title=STRING, phones=STRINGS, email=STRING, primary=BOOLEAN))
+                      ["full_name"], full_name=STRING, title=STRING, phones=STRINGS, email=STRING, primary=BOOLEAN,
+                      custom_fields=CUSTOM_FIELDS))
     api.operation("/v1/customers/{customer_id}/shares", "get", "List co-owners and collaborators", tag=t,
                   response=SHARES, parameters=cid)
     api.operation("/v1/customers/{customer_id}/shares", "post", "Share with a co-owner or read-only collaborator "
@@ -295,4 +300,5 @@ def describe(api: OpenApi) -> None:
                   request=pool_policy, response=pool_policy, parameters=[path_param("unit_id")])
     api.operation("/v1/customers/{customer_id}/contacts/{contact_id}", "patch", "Update a contact", tag=t,
                   parameters=[path_param("customer_id"), path_param("contact_id")],
-                  request=obj(full_name=STRING, title=STRING, phones=STRINGS, email=STRING, primary=BOOLEAN))
+                  request=obj(full_name=STRING, title=STRING, phones=STRINGS, email=STRING, primary=BOOLEAN,
+                              custom_fields=CUSTOM_FIELDS))

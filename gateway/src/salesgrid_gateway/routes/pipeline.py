@@ -19,6 +19,8 @@ from salesgrid_gateway.openapi import (
     query_param,
 )
 from salesgrid_gateway.problems import ApiProblem
+from salesgrid_gateway.routes.custom_fields import CUSTOM_FIELDS_REF as CUSTOM_FIELDS
+from salesgrid_gateway.routes.custom_fields import FILTER_PREFIX, custom_field_filters, document_filters
 from salesgrid_gateway.routes.common import (
     expected_version,
     json_body,
@@ -53,7 +55,7 @@ def list_opportunities() -> Response:
     reply = call(_pipeline().ListOpportunities, pb.ListOpportunitiesRequest(
         owner_id=request.args.get("owner_id", ""), customer_id=request.args.get("customer_id", ""),
         status=request.args.get("status", ""), stage=request.args.get("stage", ""), page_size=page_size(),
-        page_token=request.args.get("cursor", "")))
+        page_token=request.args.get("cursor", ""), custom_fields=custom_field_filters()))
     return jsonify(page([to_json(o) for o in reply.opportunities], reply.next_page_token))
 
 
@@ -214,13 +216,14 @@ def import_leads() -> Response:
     if not records:
         raise ApiProblem(400, "the CSV file is empty: it needs a header row", errors=[{"field": "header", "message": "missing"}])
     header = [name.strip().lower() for name in records[0]]
-    unknown = [name for name in header if name not in IMPORT_COLUMNS]
+    unknown = [name for name in header if name not in IMPORT_COLUMNS and not name.startswith(FILTER_PREFIX)]
     duplicates = sorted({name for name in header if header.count(name) > 1})
     if unknown or duplicates or "company_name" not in header:
         problems = ([{"field": "header", "message": f"unknown column {name!r}"} for name in unknown]
                     + [{"field": "header", "message": f"column {name!r} appears twice"} for name in duplicates]
                     + ([] if "company_name" in header else [{"field": "header", "message": "company_name is required"}]))
-        raise ApiProblem(400, f"the header row must name columns among {', '.join(IMPORT_COLUMNS)}", errors=problems)
+        raise ApiProblem(400, f"the header row must name columns among {', '.join(IMPORT_COLUMNS)} or "
+                              f"{FILTER_PREFIX}<custom field key>", errors=problems)
     data = records[1:]
     if len(data) > IMPORT_MAX_ROWS:
         raise ApiProblem(413, f"an import holds at most {IMPORT_MAX_ROWS} rows; this file has {len(data)}: split it",
@@ -233,7 +236,10 @@ def import_leads() -> Response:
             continue
         values = {name: cell.strip() for name, cell in zip(header, cells)}
         amount, currency = values.pop("estimated_amount", ""), values.pop("currency", "")
+        custom = {name.removeprefix(FILTER_PREFIX): values.pop(name) for name in list(values)
+                  if name.startswith(FILTER_PREFIX)}
         lead = pb.CreateLeadRequest(**values)
+        lead.custom_fields.update({key: text for key, text in custom.items() if text})  # empty: no value
         if amount or currency:
             lead.estimated_amount.CopyFrom(pb.PipelineMoney(amount=amount, currency=currency))
         numbered.append((number, lead))
@@ -251,7 +257,7 @@ def import_leads() -> Response:
 def list_leads() -> Response:
     reply = call(_pipeline().ListLeads, pb.ListLeadsRequest(
         status=request.args.get("status", ""), owner_id=request.args.get("owner_id", ""), page_size=page_size(),
-        page_token=request.args.get("cursor", "")))
+        page_token=request.args.get("cursor", ""), custom_fields=custom_field_filters()))
     return jsonify(page([to_json(lead) for lead in reply.leads], reply.next_page_token))
 
 
@@ -305,7 +311,8 @@ FACT = obj(["code"], code=STRING, amount=MONEY, date={"type": "string", "format"
 FACTS = {"type": "array", "items": FACT, "description": "typed facts; set exactly one value field per fact"}
 OPPORTUNITY = obj(id=STRING, customer_id=STRING, name=STRING, owner_id=STRING, org_path=STRING, amount=MONEY,
                   expected_close_date=STRING, stage=STRING, status=STRING, probability=INTEGER, facts=FACTS,
-                  commit={"type": "boolean"}, version=STRING, channel=STRING, partner_id=STRING)
+                  commit={"type": "boolean"}, version=STRING, channel=STRING, partner_id=STRING,
+                  custom_fields=CUSTOM_FIELDS)
 DECIMAL = {"type": "string", "description": "decimal string"}
 QUOTE = obj(id=STRING, opportunity_id=STRING, version=INTEGER, currency=STRING, status=STRING, subtotal=DECIMAL,
             discount_total=DECIMAL, total=DECIMAL, lines={"type": "array", "items": obj(
@@ -332,17 +339,19 @@ def describe(api: OpenApi) -> None:
                       stage_model={"type": "string", "description": "business line's model code; empty: default"},
                       channel={"enum": ["direct", "agent", "distributor"], "description": "sales channel; default direct"},
                       partner_id={"type": "string", "description": "agent/distributor: an active partner of that "
-                                                                   "channel (GET /v1/partners)"}))
+                                                                   "channel (GET /v1/partners)"},
+                      custom_fields=CUSTOM_FIELDS))
     api.operation("/v1/opportunities", "get", "List opportunities in scope (cursor paging)", tag=t, parameters=[
         query_param("owner_id"), query_param("customer_id"), query_param("status"), query_param("stage"),
         query_param("limit", INTEGER), query_param("cursor")])
+    document_filters(api, "/v1/opportunities")
     api.operation("/v1/opportunities/{opportunity_id}", "get", "Read an opportunity", tag=t, response=OPPORTUNITY,
                   parameters=opp)
     api.operation("/v1/opportunities/{opportunity_id}", "patch",
                   "Change amount, expected close date or the forecast commit flag (If-Match required)", tag=t,
                   response=OPPORTUNITY, parameters=opp, request=obj(
                       amount=MONEY, expected_close_date={"type": "string", "format": "date"},
-                      commit={"type": "boolean"}))
+                      commit={"type": "boolean"}, custom_fields=CUSTOM_FIELDS))
     api.operation("/v1/quotes", "post", "Issue a quote version for an opportunity (supersedes the current one); "
                   "lines priced from the product catalogue", tag=t, status=201, response=QUOTE, request=obj(
                       ["opportunity_id", "lines"], opportunity_id=STRING, currency=STRING,
@@ -397,14 +406,17 @@ def describe(api: OpenApi) -> None:
                           required_facts={"type": "array", "items": obj(
                               ["code", "name", "type"], code=STRING, name=STRING,
                               type={"enum": ["amount", "date", "text", "organisations", "document", "visits"]},
-                              min_count=INTEGER, visit_kinds={"type": "array", "items": STRING})})}))
+                              min_count=INTEGER, visit_kinds={"type": "array", "items": STRING})},
+                          required_custom_fields={"type": "array", "items": STRING, "description":
+                                                  "opportunity custom fields that must hold a value to enter"})}))
     api.operation("/v1/stage-models/{code}", "get", "Read a stage model", tag=t, parameters=[path_param("code")])
     api.operation("/v1/leads", "post", "Create a lead (in the pool, or assigned with assign_to)", tag=t, status=201,
                   request=obj(["company_name"], company_name=STRING, contact_name=STRING, phone=STRING, email=STRING,
                               region=STRING, industry=STRING, source=STRING, estimated_amount=MONEY,
-                              assign_to=STRING))
+                              assign_to=STRING, custom_fields=CUSTOM_FIELDS))
     api.operation("/v1/leads", "get", "List leads in scope (status=pool for the pool)", tag=t, parameters=[
         query_param("status"), query_param("owner_id"), query_param("limit", INTEGER), query_param("cursor")])
+    document_filters(api, "/v1/leads")
     api.operation("/v1/leads/{lead_id}", "get", "Read a lead", tag=t, parameters=[path_param("lead_id")])
     api.operation("/v1/leads/{lead_id}/assign", "post", "Assign a lead to a rep", tag=t,
                   parameters=[path_param("lead_id")], request=obj(["rep_id"], rep_id=STRING))

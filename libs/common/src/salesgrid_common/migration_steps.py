@@ -168,6 +168,40 @@ def drop_export_tables_v1() -> None:
     op.drop_table("export_jobs")
 
 
+def create_custom_field_tables_v1() -> None:
+    """salesgrid_common.custom_fields.tables as in version 1."""
+    op.create_table(
+        "custom_field_definitions",
+        sa.Column("entity", sa.String(length=40), nullable=False),
+        sa.Column("key", sa.String(length=40), nullable=False),
+        sa.Column("label", sa.String(length=200), nullable=False),
+        sa.Column("type", sa.String(length=16), nullable=False),
+        sa.Column("required", sa.Boolean(), nullable=False),
+        sa.Column("options", sa.JSON(), nullable=False),
+        sa.Column("business_lines", sa.JSON(), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("created_at", UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", UtcDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("entity", "key"),
+    )
+    op.create_table(
+        "custom_field_values",
+        sa.Column("entity", sa.String(length=40), nullable=False),
+        sa.Column("key", sa.String(length=40), nullable=False),
+        sa.Column("token", sa.String(length=200), nullable=False),
+        sa.Column("record_id", sa.String(length=36), nullable=False),
+        sa.PrimaryKeyConstraint("entity", "key", "token", "record_id"),
+    )
+    op.create_index("ix_custom_field_values_record", "custom_field_values", ["entity", "record_id"])
+
+
+def drop_custom_field_tables_v1() -> None:
+    op.drop_index("ix_custom_field_values_record", table_name="custom_field_values")
+    op.drop_table("custom_field_values")
+    op.drop_table("custom_field_definitions")
+
+
 def create_channel_partner_tables_v1() -> None:
     """Issue 20: the replica of customers' channel partners (salesgrid_common.channels)."""
     op.create_table(

@@ -9,6 +9,8 @@ from typing import Any
 import grpc
 from salesgrid.contracts.v1 import contracts_pb2, contracts_pb2_grpc, documents_pb2, documents_pb2_grpc
 from salesgrid_common.channels import channel_partners_subscription
+from salesgrid_common.custom_fields.registry import EntitySpec
+from salesgrid_common.custom_fields.wiring import register_custom_fields
 from salesgrid_common.exports.servicer import register as register_exports
 from salesgrid_common.exports.wiring import export_background, export_jobs
 from salesgrid_common.scheduling import every
@@ -50,7 +52,8 @@ def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
     documents_pb2_grpc.add_DocumentsServicer_to_server(DocumentsServicer(documents_for(ctx)), server)
     return [*(service.full_name for pb2 in (contracts_pb2, documents_pb2)
               for service in pb2.DESCRIPTOR.services_by_name.values()),
-            register_exports(server, export_jobs(ctx, "contracts", EXPORTERS))]
+            register_exports(server, export_jobs(ctx, "contracts", EXPORTERS)),
+            register_custom_fields(server, ctx, "contracts", (EntitySpec("contracts"),))]
 
 
 def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:

@@ -8,9 +8,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.custom_fields.definitions import COLUMN_PREFIX
+from salesgrid_common.custom_fields.registry import filter_clauses
+from salesgrid_common.custom_fields.values import custom_filters
 from salesgrid_common.exports.jobs import Exporter
 from salesgrid_contracts import models
 from salesgrid_contracts.usecases import COLLECTIBLE
+from salesgrid_contracts.usecases._support import CONTRACT_FIELDS
 
 HEADER = ("id", "number", "customer_id", "owner_id", "org_path", "currency", "total", "status", "start_date",
           "end_date", "signed_on", "opportunity_id", "created_at")
@@ -23,9 +27,11 @@ async def contract_rows(session: AsyncSession, principal: Principal,
     for name in ("status", "customer_id", "owner_id"):
         if filters.get(name):
             stmt = stmt.where(getattr(c, name) == filters[name])
+    stmt = stmt.where(*await filter_clauses(session, CONTRACT_FIELDS, c.id, custom_filters(filters),
+                                            prefix=f"filters.{COLUMN_PREFIX}"))
     async for r in await session.stream_scalars(stmt.order_by(c.id).execution_options(yield_per=1000)):
         yield (r.id, r.number, r.customer_id, r.owner_id, r.org_path, r.currency, r.total, r.status, r.start_date,
-               r.end_date, r.signed_on, r.opportunity_id, r.created_at)
+               r.end_date, r.signed_on, r.opportunity_id, r.created_at, r.custom_fields)
 
 
 RECEIVABLE_HEADER = ("contract_id", "contract_number", "customer_id", "owner_id", "org_path", "instalment_seq",
@@ -51,6 +57,6 @@ async def receivable_rows(session: AsyncSession, principal: Principal,
 
 
 EXPORTERS = [Exporter(entity="contracts", permission="contracts:export", header=HEADER, rows=contract_rows,
-                      filters=frozenset({"status", "customer_id", "owner_id"})),
+                      filters=frozenset({"status", "customer_id", "owner_id"}), custom_fields=CONTRACT_FIELDS),
              Exporter(entity="receivables", permission="payments:read", header=RECEIVABLE_HEADER,
                       rows=receivable_rows, filters=frozenset({"customer_id", "owner_id", "outstanding_only"}))]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -75,6 +76,8 @@ class Contract(Base):
     template_version: Mapped[int | None] = mapped_column(Integer)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime]
+    # Custom field values by key (salesgrid_common.custom_fields; filtered through its value index).
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(JSON, server_default="{}")
 
 
 class ContractTemplateRow(Base):

@@ -9,6 +9,7 @@ import grpc
 from salesgrid.contracts.v1 import contracts_pb2 as pb
 from salesgrid.contracts.v1 import contracts_pb2_grpc as pb_grpc
 from salesgrid_common.auth import caller
+from salesgrid_common.custom_fields.structs import struct_of, values_from
 from salesgrid_common.protos import to_timestamp
 from salesgrid_contracts import models
 from salesgrid_contracts.domain.approval import ApprovalRules
@@ -88,7 +89,8 @@ def contract_pb(view: ContractView) -> pb.Contract:
         revision=row.revision, opportunity_id=row.opportunity_id or "", attachments=attachments_pb(row.attachments),
         template_id=row.template_id or "", template_version=row.template_version or 0,
         channel=row.channel or "direct", partner_id=row.partner_id or "",
-        proposed=version_pb(view.proposed, row.currency) if view.proposed else None)
+        proposed=version_pb(view.proposed, row.currency) if view.proposed else None,
+        custom_fields=struct_of(row.custom_fields))
 
 
 def plan_pb(view: PlanView) -> pb.PaymentPlan:
@@ -144,16 +146,21 @@ class ContractsServicer(pb_grpc.ContractsServicer):
             caller(), customer_id=request.customer_id, branch_code=request.branch_code, currency=request.currency,
             start_date=request.start_date, end_date=request.end_date, terms=request.terms, lines=lines,
             opportunity_id=request.opportunity_id, template_id=request.template_id,
-            attachment_refs=attachment_inputs(request.attachments), channel=request.channel,
-            partner_id=request.partner_id))
+            attachment_refs=attachment_inputs(request.attachments), custom_fields=values_from(request),
+            channel=request.channel, partner_id=request.partner_id))
 
     async def GetContract(self, request: pb.GetContractRequest, context: Context) -> pb.Contract:
         return contract_pb(await self.uc.get_contract(caller(), request.id))
 
     async def ListContracts(self, request: pb.ListContractsRequest, context: Context) -> pb.ListContractsResponse:
         page = await self.uc.list_contracts(caller(), request.customer_id, request.status, request.page_size,
-                                            request.cursor)
+                                            request.cursor, dict(request.custom_fields))
         return pb.ListContractsResponse(contracts=[contract_pb(v) for v in page.items], next_cursor=page.next_token)
+
+    async def UpdateContractCustomFields(self, request: pb.UpdateContractCustomFieldsRequest,
+                                         context: Context) -> pb.Contract:
+        return contract_pb(await self.uc.update_custom_fields(caller(), request.id, request.expected_version,
+                                                              values_from(request)))
 
     async def SubmitContract(self, request: pb.ContractActionRequest, context: Context) -> pb.Contract:
         return contract_pb(await self.uc.submit(caller(), request.id, request.expected_version))

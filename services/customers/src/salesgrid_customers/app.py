@@ -10,6 +10,8 @@ import grpc
 from salesgrid.customers.v1 import (customers_pb2, customers_pb2_grpc, partners_pb2, partners_pb2_grpc,
                                     pool_standing_pb2, pool_standing_pb2_grpc,
                                     share_requests_pb2, share_requests_pb2_grpc)
+from salesgrid_common.custom_fields.registry import EntitySpec
+from salesgrid_common.custom_fields.wiring import register_custom_fields
 from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.exports.jobs import ExportJobs
 from salesgrid_common.exports.servicer import register as register_exports
@@ -32,6 +34,7 @@ from salesgrid_customers.usecases import CustomersUseCases
 from salesgrid_customers.usecases.pool_standing import PoolStandingUseCases
 from salesgrid_customers.usecases.share_requests import ShareRequestUseCases
 
+CUSTOM_FIELD_ENTITIES = (EntitySpec("customers"), EntitySpec("contacts"))
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # shipped inside the package
 
 
@@ -61,7 +64,8 @@ def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
         PoolStandingServicer(PoolStandingUseCases(usecases_for(ctx))), server)
     return [*(service.full_name for pb2 in (customers_pb2, share_requests_pb2, pool_standing_pb2, partners_pb2)
               for service in pb2.DESCRIPTOR.services_by_name.values()),
-            register_exports(server, exports_for(ctx))]
+            register_exports(server, exports_for(ctx)),
+            register_custom_fields(server, ctx, "customers", CUSTOM_FIELD_ENTITIES)]
 
 
 def subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:

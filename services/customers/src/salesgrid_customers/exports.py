@@ -10,11 +10,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.custom_fields.definitions import COLUMN_PREFIX
+from salesgrid_common.custom_fields.values import custom_filters
+from salesgrid_common.custom_fields.registry import filter_clauses
 from salesgrid_common.errors import ValidationFailed
 from salesgrid_common.exports.jobs import Exporter
 from salesgrid_customers import models
 from salesgrid_customers.domain.customer import Tier
 from salesgrid_customers.usecases import shared_with
+from salesgrid_customers.usecases._support import CONTACT_FIELDS, CUSTOMER_FIELDS
 
 HEADER = ("id", "legal_name", "credit_code", "tier", "industry", "tags", "owner_id", "org_path", "address",
           "created_at", "updated_at")
@@ -43,10 +47,12 @@ async def customer_rows(session: AsyncSession, principal: Principal,
     if filters.get("updated_since"):
         since = datetime.fromisoformat(filters["updated_since"].replace("Z", "+00:00"))
         stmt = stmt.where(models.Customer.updated_at >= since)
+    stmt = stmt.where(*await filter_clauses(session, CUSTOMER_FIELDS, models.Customer.id, custom_filters(filters),
+                                            prefix=f"filters.{COLUMN_PREFIX}"))
     result = await session.stream_scalars(stmt.order_by(models.Customer.id).execution_options(yield_per=1000))
     async for c in result:
         yield (c.id, c.legal_name, c.credit_code, c.tier, c.industry, list(c.tags or []), c.owner_id, c.org_path,
-               c.address_text, c.created_at, c.updated_at)
+               c.address_text, c.created_at, c.updated_at, c.custom_fields)
 
 
 CONTACT_HEADER = ("id", "customer_id", "customer_legal_name", "full_name", "title", "phones", "email", "is_primary",
@@ -63,13 +69,17 @@ async def contact_rows(session: AsyncSession, principal: Principal,
                                 shared_with(principal))))
     if filters.get("customer_id"):
         stmt = stmt.where(models.Contact.customer_id == filters["customer_id"])
+    stmt = stmt.where(*await filter_clauses(session, CONTACT_FIELDS, models.Contact.id, custom_filters(filters),
+                                            prefix=f"filters.{COLUMN_PREFIX}"))
     result = await session.stream(stmt.order_by(models.Contact.id).execution_options(yield_per=1000))
     async for contact, legal_name in result:
         yield (contact.id, contact.customer_id, legal_name, contact.full_name, contact.title,
-               list(contact.phones or []), contact.email, contact.is_primary, contact.created_at)
+               list(contact.phones or []), contact.email, contact.is_primary, contact.created_at,
+               contact.custom_fields)
 
 
 EXPORTERS = [Exporter(entity="customers", permission="customers:export", header=HEADER, rows=customer_rows,
-                      filters=frozenset({"tier", "owner_id", "updated_since"}), validate=_validate),
+                      filters=frozenset({"tier", "owner_id", "updated_since"}), validate=_validate,
+                      custom_fields=CUSTOMER_FIELDS),
              Exporter(entity="contacts", permission="customers:export", header=CONTACT_HEADER, rows=contact_rows,
-                      filters=frozenset({"customer_id"}))]
+                      filters=frozenset({"customer_id"}), custom_fields=CONTACT_FIELDS)]

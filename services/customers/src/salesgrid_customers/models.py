@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -46,6 +47,8 @@ class Customer(Base):
     partner_channel: Mapped[str] = mapped_column(String(16), default="", server_default="", index=True)
     partner_tier: Mapped[str] = mapped_column(String(16), default="", server_default="")
     partner_contract_id: Mapped[str] = mapped_column(String(36), default="", server_default="")
+    # Custom field values by key (salesgrid_common.custom_fields; filtered through its value index).
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(JSON, server_default="{}")
 
 
 class CustomerNameKey(Base):
@@ -67,6 +70,7 @@ class Contact(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(JSON, server_default="{}")
 
 
 class Share(Base):

@@ -12,6 +12,7 @@ from google.protobuf.message import Message
 from salesgrid.customers.v1 import customers_pb2 as pb
 from salesgrid.customers.v1 import customers_pb2_grpc as pb_grpc
 from salesgrid_common.auth import caller
+from salesgrid_common.custom_fields.structs import struct_of, values_from
 from salesgrid_common.protos import from_timestamp, to_timestamp
 from salesgrid_customers import models
 from salesgrid_customers.domain import imports
@@ -32,12 +33,14 @@ def customer_pb(row: models.Customer) -> pb.Customer:
                        source=row.source or "", owner_id=row.owner_id or "", org_path=row.org_path,
                        version=row.version, created_at=to_timestamp(row.created_at), updated_at=to_timestamp(row.updated_at),
                        created_by=row.created_by, partner_channel=row.partner_channel or "",
-                       partner_tier=row.partner_tier or "", partner_contract_id=row.partner_contract_id or "")
+                       partner_tier=row.partner_tier or "", partner_contract_id=row.partner_contract_id or "",
+                       custom_fields=struct_of(row.custom_fields))
 
 
 def contact_pb(row: models.Contact) -> pb.Contact:
     return pb.Contact(id=row.id, customer_id=row.customer_id, full_name=row.full_name, title=row.title or "",
-                      phones=row.phones, email=row.email or "", primary=row.is_primary)
+                      phones=row.phones, email=row.email or "", primary=row.is_primary,
+                      custom_fields=struct_of(row.custom_fields))
 
 
 def arbitration_pb(row: models.Arbitration) -> pb.ArbitrationDecision:
@@ -110,7 +113,7 @@ class CustomersServicer(pb_grpc.CustomersServicer):
         row, report = await self.uc.create_customer(
             caller(), legal_name=request.legal_name, credit_code=request.credit_code, industry=request.industry,
             address=_address(request), tier=request.tier, tags=list(request.tags), source=request.source,
-            owner_id=request.owner_id)
+            owner_id=request.owner_id, custom_fields=values_from(request))
         return pb.CreateCustomerResponse(customer=customer_pb(row), warnings=_matches(report.warnings))
 
     async def GetCustomer(self, request: pb.GetCustomerRequest, context: Ctx) -> pb.Customer:
@@ -121,7 +124,7 @@ class CustomersServicer(pb_grpc.CustomersServicer):
             legal_name=_optional(request, "legal_name"), credit_code=_optional(request, "credit_code"),
             industry=_optional(request, "industry"), address=_address(request), tier=_optional(request, "tier"),
             tags=list(request.tags) if request.set_tags else None, source=_optional(request, "source"),
-            owner_id=_optional(request, "owner_id"))
+            owner_id=_optional(request, "owner_id"), custom_fields=values_from(request))
         return customer_pb(await self.uc.update_customer(caller(), request.id, request.expected_version, changes))
 
     async def ListCustomers(self, request: pb.ListCustomersRequest, context: Ctx) -> pb.ListCustomersResponse:
@@ -131,7 +134,7 @@ class CustomersServicer(pb_grpc.CustomersServicer):
                                                     unit_id=request.unit_id,
                                                     updated_since=from_timestamp(request.updated_since)
                                                     if request.HasField("updated_since") else None,
-                                                    sort=request.sort)
+                                                    sort=request.sort, custom_fields=dict(request.custom_fields))
         return pb.ListCustomersResponse(customers=[customer_pb(r) for r in rows], next_cursor=cursor)
 
     async def CheckDuplicates(self, request: pb.CheckDuplicatesRequest, context: Ctx) -> pb.DuplicateReport:
@@ -142,7 +145,8 @@ class CustomersServicer(pb_grpc.CustomersServicer):
     async def AddContact(self, request: pb.AddContactRequest, context: Ctx) -> pb.Contact:
         return contact_pb(await self.uc.add_contact(caller(), request.customer_id, full_name=request.full_name,
                                                     title=request.title, phones=list(request.phones),
-                                                    email=request.email, primary=request.primary))
+                                                    email=request.email, primary=request.primary,
+                                                    custom_fields=values_from(request)))
 
     async def ListContacts(self, request: pb.ListContactsRequest, context: Ctx) -> pb.ListContactsResponse:
         rows = await self.uc.list_contacts(caller(), request.customer_id)
@@ -192,7 +196,8 @@ class CustomersServicer(pb_grpc.CustomersServicer):
         return contact_pb(await self.uc.update_contact(
             caller(), request.customer_id, request.contact_id, full_name=_optional(request, "full_name"),
             title=_optional(request, "title"), phones=list(request.phones) if request.set_phones else None,
-            email=_optional(request, "email"), primary=_optional(request, "primary")))
+            email=_optional(request, "email"), primary=_optional(request, "primary"),
+            custom_fields=values_from(request)))
 
     async def StartImport(self, request_iterator: AsyncIterator[pb.ImportChunk], context: Ctx) -> pb.ImportJob:
         fmt: str | None = None

@@ -8,6 +8,8 @@ from typing import Any
 import grpc
 from salesgrid.pipeline.v1 import pipeline_pb2, pipeline_pb2_grpc
 from salesgrid_common.channels import channel_partners_subscription
+from salesgrid_common.custom_fields.registry import EntitySpec
+from salesgrid_common.custom_fields.wiring import register_custom_fields
 from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.exports.servicer import register as register_exports
 from salesgrid_common.exports.wiring import export_background, export_jobs
@@ -27,6 +29,8 @@ from salesgrid_pipeline.usecases import PipelineUseCases
 
 # How often pipeline checks that every stage model in force was published (the first check at start).
 STAGE_MODEL_CHECK_SECONDS = 300.0
+# Opportunities follow a stage model (their business line): a field may apply to some lines only.
+CUSTOM_FIELD_ENTITIES = (EntitySpec("opportunities", business_lines=True), EntitySpec("leads"))
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # shipped inside the package
 
 
@@ -44,7 +48,8 @@ def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
     pipeline_pb2_grpc.add_PipelineServicer_to_server(PipelineServicer(usecases_for(ctx)), server)
     pipeline_pb2_grpc.add_QuoteApprovalsServicer_to_server(QuoteApprovalsServicer(usecases_for(ctx)), server)
     return [*(service.full_name for service in pipeline_pb2.DESCRIPTOR.services_by_name.values()),
-            register_exports(server, export_jobs(ctx, "pipeline", EXPORTERS))]
+            register_exports(server, export_jobs(ctx, "pipeline", EXPORTERS)),
+            register_custom_fields(server, ctx, "pipeline", CUSTOM_FIELD_ENTITIES)]
 
 
 def subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:

@@ -12,7 +12,8 @@ def encode_model(model: StageModel) -> dict[str, Any]:
         {"code": s.code, "name": s.name, "probability": s.probability, "sla_days": s.sla_days,
          "skippable": s.skippable, "outcome": s.outcome.value if s.outcome else "",
          "required_facts": [{"code": f.code, "name": f.name, "type": f.type.value, "min_count": f.min_count,
-                             "visit_kinds": sorted(k.value for k in f.visit_kinds)} for f in s.required_facts]}
+                             "visit_kinds": sorted(k.value for k in f.visit_kinds)} for f in s.required_facts],
+         "required_custom_fields": list(s.required_custom_fields)}
         for s in model.stages]}
 
 
@@ -22,5 +23,6 @@ def decode_model(raw: dict[str, Any]) -> StageModel:
               outcome=Outcome(s["outcome"]) if s["outcome"] else None,
               required_facts=tuple(FactSpec(f["code"], f["name"], FactType(f["type"]), min_count=f["min_count"],
                                             visit_kinds=frozenset(VisitKind(k) for k in f["visit_kinds"]))
-                                   for f in s["required_facts"]))
+                                   for f in s["required_facts"]),
+              required_custom_fields=tuple(s.get("required_custom_fields", ())))
         for s in raw["stages"]))

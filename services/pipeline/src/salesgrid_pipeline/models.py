@@ -40,6 +40,8 @@ class Opportunity(Base):
     commit: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # the rep's forecast commit flag
     channel: Mapped[str] = mapped_column(String(16), default="direct", server_default="direct")  # 销售渠道
     partner_id: Mapped[str] = mapped_column(String(64), default="", server_default="", index=True)
+    # Custom field values by key (salesgrid_common.custom_fields; filtered through its value index).
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(JSON, server_default="{}")
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -100,6 +102,7 @@ class Lead(Base):
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(36))
     version: Mapped[int] = mapped_column(Integer, default=1)
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(JSON, server_default="{}")
 
 
 class Quote(Base):

@@ -10,6 +10,7 @@ import grpc
 from salesgrid.pipeline.v1 import pipeline_pb2 as pb
 from salesgrid.pipeline.v1 import pipeline_pb2_grpc as pb_grpc
 from salesgrid_common.auth import caller
+from salesgrid_common.custom_fields.structs import struct_of, values_from
 from salesgrid_common.errors import ValidationFailed
 from salesgrid_common.protos import to_timestamp
 from salesgrid_pipeline import models
@@ -124,6 +125,7 @@ def _stage_model(message: pb.StageModel) -> StageModel:
                       for j, f in enumerate(stage.required_facts))
         stages.append(Stage(stage.code, stage.name, stage.probability, sla_days=stage.sla_days or None,
                             required_facts=facts, skippable=stage.skippable,
+                            required_custom_fields=tuple(stage.required_custom_fields),
                             outcome=_enum(Outcome, stage.outcome, f"{where}.outcome") if stage.outcome else None))
     return StageModel(code=message.code.strip(), name=message.name, stages=tuple(stages),
                       entry_stage_code=message.entry_stage)
@@ -163,7 +165,7 @@ def opportunity_pb(row: models.Opportunity, uc: PipelineUseCases) -> pb.Opportun
         stage_entered_at=to_timestamp(row.stage_entered_at), status=row.status, lost_reason=row.lost_reason,
         facts=_facts_pb(uc.facts_of(row)), probability=uc.model_of(row.stage_model).stage(row.stage).probability,
         stage_model=row.stage_model, version=row.version, created_at=to_timestamp(row.created_at), commit=row.commit,
-        channel=row.channel or "direct", partner_id=row.partner_id or "")
+        channel=row.channel or "direct", partner_id=row.partner_id or "", custom_fields=struct_of(row.custom_fields))
 
 
 def quote_pb(row: models.Quote, steps: Iterable[models.QuoteApprovalStep] = ()) -> pb.Quote:
@@ -200,7 +202,8 @@ def lead_pb(row: models.Lead) -> pb.Lead:
         region=row.region, industry=row.industry, source=row.source, estimated_amount=amount, status=row.status,
         owner_id=row.owner_id, org_path=row.org_path, assigned_at=to_timestamp(row.assigned_at),
         last_followed_up_at=to_timestamp(row.last_followed_up_at), closed_reason=row.closed_reason,
-        closed_at=to_timestamp(row.closed_at), created_at=to_timestamp(row.created_at), created_by=row.created_by, version=row.version)
+        closed_at=to_timestamp(row.closed_at), created_at=to_timestamp(row.created_at), created_by=row.created_by, version=row.version,
+        custom_fields=struct_of(row.custom_fields))
 
 
 def violation_pb(row: models.GateViolation) -> pb.GateViolation:
@@ -225,7 +228,8 @@ def stage_model_pb(model: StageModel) -> pb.StageModel:
                  skippable=s.skippable, outcome=s.outcome.value if s.outcome else "",
                  required_facts=[pb.FactSpec(code=f.code, name=f.name, type=f.type.value, min_count=f.min_count,
                                              visit_kinds=sorted(k.value for k in f.visit_kinds))
-                                 for f in s.required_facts])
+                                 for f in s.required_facts],
+                 required_custom_fields=list(s.required_custom_fields))
         for s in model.stages])
 
 
@@ -235,7 +239,8 @@ class PipelineServicer(pb_grpc.PipelineServicer):
 
     async def CreateOpportunity(self, request: pb.CreateOpportunityRequest, context: grpc.aio.ServicerContext) -> pb.Opportunity:
         row = await self.uc.create_opportunity(caller(), _opportunity_input(request), request.owner_id,
-                                               request.stage_model, request.channel, request.partner_id)
+                                               request.stage_model, values_from(request), request.channel,
+                                               request.partner_id)
         return opportunity_pb(row, self.uc)
 
     async def GetOpportunity(self, request: pb.GetOpportunityRequest, context: grpc.aio.ServicerContext) -> pb.Opportunity:
@@ -245,7 +250,8 @@ class PipelineServicer(pb_grpc.PipelineServicer):
                                 context: grpc.aio.ServicerContext) -> pb.ListOpportunitiesResponse:
         rows, next_token = await self.uc.list_opportunities(
             caller(), owner_id=request.owner_id, customer_id=request.customer_id, status=request.status,
-            stage=request.stage, page_size=request.page_size, after=request.page_token)
+            stage=request.stage, page_size=request.page_size, after=request.page_token,
+            custom_fields=dict(request.custom_fields))
         return pb.ListOpportunitiesResponse(opportunities=[opportunity_pb(r, self.uc) for r in rows],
                                             next_page_token=next_token)
 
@@ -288,14 +294,20 @@ class PipelineServicer(pb_grpc.PipelineServicer):
         fields = {name: getattr(request, name) for name in ("company_name", "contact_name", "phone", "email", "region",
                                                              "industry", "source")}
         amount = _money(request.estimated_amount, "estimated_amount") if request.HasField("estimated_amount") else None
-        return lead_pb(await self.uc.create_lead(caller(), fields, amount, request.assign_to))
+        return lead_pb(await self.uc.create_lead(caller(), fields, amount, request.assign_to, values_from(request)))
+
+    async def UpdateLeadCustomFields(self, request: pb.UpdateLeadCustomFieldsRequest,
+                                     context: grpc.aio.ServicerContext) -> pb.Lead:
+        return lead_pb(await self.uc.update_lead_custom_fields(caller(), request.id, request.expected_version,
+                                                               values_from(request)))
 
     async def GetLead(self, request: pb.GetLeadRequest, context: grpc.aio.ServicerContext) -> pb.Lead:
         return lead_pb(await self.uc.get_lead(caller(), request.id))
 
     async def ListLeads(self, request: pb.ListLeadsRequest, context: grpc.aio.ServicerContext) -> pb.ListLeadsResponse:
         rows, next_token = await self.uc.list_leads(caller(), status=request.status, owner_id=request.owner_id,
-                                                    page_size=request.page_size, after=request.page_token)
+                                                    page_size=request.page_size, after=request.page_token,
+                                                    custom_fields=dict(request.custom_fields))
         return pb.ListLeadsResponse(leads=[lead_pb(r) for r in rows], next_page_token=next_token)
 
     async def AssignLead(self, request: pb.AssignLeadRequest, context: grpc.aio.ServicerContext) -> pb.Lead:
@@ -334,7 +346,8 @@ class PipelineServicer(pb_grpc.PipelineServicer):
             caller(), request.id, amount=_money(request.amount, "amount") if request.HasField("amount") else None,
             expected_close_date=_date(request.expected_close_date, "expected_close_date")
             if request.expected_close_date else None,
-            commit=request.commit if request.HasField("commit") else None, expected_version=request.expected_version)
+            commit=request.commit if request.HasField("commit") else None, expected_version=request.expected_version,
+            custom_fields=values_from(request))
         return opportunity_pb(row, self.uc)
 
     async def CreateQuote(self, request: pb.CreateQuoteRequest, context: grpc.aio.ServicerContext) -> pb.Quote:
@@ -357,7 +370,7 @@ class PipelineServicer(pb_grpc.PipelineServicer):
                           context: grpc.aio.ServicerContext) -> pb.ImportLeadsResponse:
         rows = [ImportRow(fields={name: getattr(r, name) for name in LEAD_TEXT_FIELDS},
                           estimated_amount=r.estimated_amount.amount, currency=r.estimated_amount.currency,
-                          assign_to=r.assign_to) for r in request.rows]
+                          assign_to=r.assign_to, custom_fields=values_from(r)) for r in request.rows]
         created, errors = await self.uc.import_leads(caller(), rows)
         return pb.ImportLeadsResponse(created_lead_ids=created, rows=len(rows), errors=[
             pb.ImportRowError(row=e.row, column=e.column, message=e.message) for e in errors])

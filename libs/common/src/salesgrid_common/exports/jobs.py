@@ -18,6 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salesgrid.events.v1.export_events_pb2 import ExportAudited
 from salesgrid_common.auth import Principal, access_claims, principal_from_claims
 from salesgrid_common.clock import Clock
+from salesgrid_common.custom_fields.definitions import COLUMN_PREFIX
+from salesgrid_common.custom_fields.values import cell_text, custom_filters
+from salesgrid_common.custom_fields.registry import filter_clauses, load_definitions
 from salesgrid_common.db import SessionFactory
 from salesgrid_common.errors import NotFound, ValidationFailed
 from salesgrid_common.events.envelope import EventMeta
@@ -46,6 +49,9 @@ class Exporter:
     validate: Callable[[Mapping[str, str]], None] = lambda filters: None
     table: Table | None = None
     required: frozenset[str] = field(default_factory=frozenset)
+    # A custom-field entity: cf_<key> filters are accepted, and each row's last element is the
+    # record's custom-field values, written as one cf_<key> column per field (archived ones too).
+    custom_fields: str = ""
 
 
 def filename(job: Any) -> str:
@@ -77,7 +83,8 @@ class ExportJobs:
             raise ValidationFailed(f"one of {', '.join(sorted(self.exporters))}", "entity")
         if file_format not in files.FORMATS:
             raise ValidationFailed("csv or xlsx", "format")
-        unknown = sorted(set(filters) - exporter.filters)
+        unknown = sorted(name for name in set(filters) - exporter.filters
+                         if not (exporter.custom_fields and name.startswith(COLUMN_PREFIX)))
         if unknown:
             raise ValidationFailed(f"unknown filter {unknown[0]!r}; accepted: {', '.join(sorted(exporter.filters))}",
                                    f"filters.{unknown[0]}")
@@ -85,6 +92,10 @@ class ExportJobs:
             raise ValidationFailed("is required", f"filters.{name}")
         exporter.validate(filters)
         principal.require(exporter.permission)
+        if exporter.custom_fields:
+            async with self.reader() as session:  # a bad custom-field filter fails now, not in the job
+                await filter_clauses(session, exporter.custom_fields, export_jobs.c.id, custom_filters(filters),
+                                     prefix=f"filters.{COLUMN_PREFIX}")
         job_id = new_id()
         claims = access_claims(principal, issuer="", audience="", ttl_seconds=0, token_id="")
         async with self.sessions() as session, session.begin():
@@ -171,9 +182,15 @@ class ExportJobs:
                     await store(chunk)
         else:
             assert exporter.rows is not None
-            writer = files.writer_for(job.format, exporter.header)
+            async with self.reader() as session:
+                keys = ([d.key for d in await load_definitions(session, exporter.custom_fields)]
+                        if exporter.custom_fields else [])
+            writer = files.writer_for(job.format, [*exporter.header, *(COLUMN_PREFIX + key for key in keys)])
             async with self.reader() as session:
                 async for row in exporter.rows(session, acting, job.filters):
+                    if exporter.custom_fields:
+                        values = row[-1] or {}
+                        row = (*row[:-1], *(cell_text(values[k]) if k in values else "" for k in keys))
                     rows += 1
                     for chunk in writer.add(row):
                         await store(chunk)

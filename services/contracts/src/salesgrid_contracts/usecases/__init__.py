@@ -6,13 +6,14 @@ from salesgrid_contracts.usecases.products import ProductsMixin
 from salesgrid_contracts.usecases.contracts import ContractsMixin, LineInput
 from salesgrid_contracts.usecases.approval import APPROVAL_REMINDER_AFTER, ApprovalMixin
 from salesgrid_contracts.usecases.attachments import AttachmentsMixin
+from salesgrid_contracts.usecases.custom_fields import CustomFieldsMixin
 from salesgrid_contracts.usecases.payments import PaymentsMixin, PlanView, ReceiptView
 from salesgrid_contracts.usecases.receivables import COLLECTIBLE, ReceivablesMixin
 from salesgrid_contracts.usecases._support import AttachmentInput, ContractView, SYSTEM_ACTOR, parse_day
 
 
 class ContractsUseCases(ProductsMixin, ContractsMixin, ApprovalMixin, AttachmentsMixin, PaymentsMixin,
-                        ReceivablesMixin):
+                        ReceivablesMixin, CustomFieldsMixin):
     """Every use case of the service: one mixin per topic, the shared helpers in _support."""
 
 

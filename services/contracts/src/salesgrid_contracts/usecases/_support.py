@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.contracts_events_pb2 import ContractsApprovalStep, ContractsContractState
+from salesgrid_common.custom_fields.structs import struct_of
 from salesgrid_common.actors import system_actor
 from salesgrid_common.approval_chain import management_chain
 from salesgrid_common.auth import Principal
@@ -22,6 +23,9 @@ from salesgrid_contracts import models
 from salesgrid_contracts.domain import approval, attachments, contracts
 from salesgrid_contracts.domain.money import Money
 from salesgrid_contracts.pipeline_client import PipelineClient
+
+
+CONTRACT_FIELDS = "contracts"  # the custom-field entity of this service
 
 
 SYSTEM_ACTOR = system_actor("contracts")
@@ -124,8 +128,8 @@ class ContractsUseCasesBase:
                                       owner_id=row.owner_id, org_path=row.org_path, currency=row.currency,
                                       total=_money(row.total, row.currency), status=row.status,
                                       approval_kind=row.approval_kind or "", comment=comment, version=row.version,
-                                      revision=row.revision, channel=row.channel or "direct",
-                                      partner_id=row.partner_id or "")
+                                      revision=row.revision, custom_fields=struct_of(row.custom_fields),
+                                      channel=row.channel or "direct", partner_id=row.partner_id or "")
 
     async def _chain(self, session: AsyncSession, submitter_id: str, owner_id: str) -> list[tuple[str, str]]:
         """(user id, most senior approving role) up the submitter's managers, nearest first;

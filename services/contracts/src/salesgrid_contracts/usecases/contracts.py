@@ -1,9 +1,10 @@
 """Contracts use cases."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth import Principal, scope_filter
 from salesgrid_common.channels import Attribution, attribution, parse_channel, precheck_attribution
+from salesgrid_common.custom_fields.registry import apply_values, filter_clauses
 from salesgrid_common.customer_merges import survivor_of
 from salesgrid_common.errors import FailedPrecondition, ValidationFailed
 from salesgrid_common.ids import new_id
@@ -22,7 +24,7 @@ from salesgrid_contracts.domain import attachments, contracts, numbering, produc
 from salesgrid_contracts.domain.currencies import validate_currency
 from salesgrid_contracts.domain.money import Money, parse_decimal, parse_money
 
-from salesgrid_contracts.usecases._support import (AttachmentInput, ContractView, ContractsUseCasesBase,
+from salesgrid_contracts.usecases._support import (CONTRACT_FIELDS, AttachmentInput, ContractView, ContractsUseCasesBase,
                                                    _attachment_json, _line_json, _money, parse_day)
 
 
@@ -51,7 +53,7 @@ class ContractsMixin(ContractsUseCasesBase):
             return await self._view(session, await self._load(session, principal, contract_id, "contracts:read"))
 
     async def list_contracts(self, principal: Principal, customer_id: str, status: str, page_size: int = 0,
-                             cursor: str = "") -> Page[ContractView]:
+                             cursor: str = "", custom_fields: Mapping[str, str] | None = None) -> Page[ContractView]:
         principal.require("contracts:read")
         query = select(models.Contract).where(
             scope_filter(principal, "contracts:read", models.Contract.owner_id, models.Contract.org_path))
@@ -61,6 +63,7 @@ class ContractsMixin(ContractsUseCasesBase):
             if customer_id:  # a merged customer's id lists its survivor's contracts
                 query = query.where(models.Contract.customer_id == await survivor_of(session, customer_id,
                                                                                         writing=False))
+            query = query.where(*await filter_clauses(session, CONTRACT_FIELDS, models.Contract.id, custom_fields or {}))
             page = await keyset_page(session, query, models.Contract.id, page_size, cursor)
             return Page([await self._view(session, row) for row in page.items], page.next_token)
 
@@ -103,7 +106,8 @@ class ContractsMixin(ContractsUseCasesBase):
     async def create_contract(self, principal: Principal, *, customer_id: str, branch_code: str, currency: str,
                               start_date: str, end_date: str, terms: str,
                               lines: Sequence[LineInput], opportunity_id: str = "", template_id: str = "",
-                              attachment_refs: Sequence[AttachmentInput] = (), channel: str = "",
+                              attachment_refs: Sequence[AttachmentInput] = (),
+                              custom_fields: Mapping[str, Any] | None = None, channel: str = "",
                               partner_id: str = "") -> ContractView:
         """A draft contract, attributed to a sales channel and partner: an opportunity's own
         attribution, else the one given, checked against the partners customers' events publish."""
@@ -146,7 +150,9 @@ class ContractsMixin(ContractsUseCasesBase):
                 approval_round=0, version=1, created_at=now, opportunity_id=opportunity_id or None,
                 attachments=stored_attachments, template_id=template.template_id if template else None,
                 template_version=template.version if template else None, channel=sale.channel,
-                partner_id=sale.partner_id)
+                partner_id=sale.partner_id,
+                custom_fields=await apply_values(session, CONTRACT_FIELDS, contract.contract_id, {}, custom_fields,
+                                                 creating=True))
             session.add(row)
             await session.flush()
             for position, line in enumerate(contract.lines):

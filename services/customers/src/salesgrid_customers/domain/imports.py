@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from salesgrid_common.custom_fields.definitions import COLUMN_PREFIX as CUSTOM_PREFIX
+from salesgrid_common.custom_fields.definitions import KEY
+
 from .errors import ValidationFailed
 
 COLUMNS = ("legal_name", "credit_code", "industry", "address", "latitude", "longitude", "tier", "tags", "source",
@@ -50,9 +53,10 @@ def check_header(cells: Sequence[object]) -> tuple[str, ...]:
     while names and not names[-1]:  # spreadsheets pad rows with empty cells
         names = names[:-1]
     violations: list[tuple[str, str]] = []
-    unknown = [n or "(empty)" for n in names if n not in COLUMNS]
+    unknown = [n or "(empty)" for n in names if n not in COLUMNS and not is_custom_column(n)]
     if unknown:
-        violations.append(("header", f"unknown columns {', '.join(unknown)}; expected {', '.join(COLUMNS)}"))
+        violations.append(("header", f"unknown columns {', '.join(unknown)}; expected {', '.join(COLUMNS)} "
+                                      f"or {CUSTOM_PREFIX}<custom field key>"))
     repeated = sorted({n for n in names if n and names.count(n) > 1})
     if repeated:
         violations.append(("header", f"repeated columns {', '.join(repeated)}"))
@@ -62,6 +66,14 @@ def check_header(cells: Sequence[object]) -> tuple[str, ...]:
     if violations:
         raise ValidationFailed.many(violations)
     return names
+
+
+def is_custom_column(name: str) -> bool:
+    return name.startswith(CUSTOM_PREFIX) and bool(KEY.match(name.removeprefix(CUSTOM_PREFIX)))
+
+
+def custom_keys(header: Sequence[str]) -> list[str]:
+    return [name.removeprefix(CUSTOM_PREFIX) for name in header if is_custom_column(name)]
 
 
 def row_values(header: Sequence[str], cells: Sequence[object]) -> dict[str, str] | None:
@@ -84,6 +96,7 @@ class ImportedCustomer:
     tags: tuple[str, ...] = field(default_factory=tuple)
     source: str = ""
     owner_id: str = ""
+    custom_fields: Mapping[str, str] = field(default_factory=dict)  # key -> cell text (empty cells left out)
 
 
 def _coordinate(values: Mapping[str, str], name: str, violations: list[tuple[str, str]]) -> float | None:
@@ -115,7 +128,9 @@ def parse_row(values: Mapping[str, str]) -> ImportedCustomer:
         legal_name=values.get("legal_name", ""), credit_code=values.get("credit_code", ""),
         industry=values.get("industry", ""), address=values.get("address", ""), latitude=latitude,
         longitude=longitude, tier=values.get("tier", ""), tags=tags, source=values.get("source", ""),
-        owner_id=values.get("owner_id", ""))
+        owner_id=values.get("owner_id", ""),
+        custom_fields={name.removeprefix(CUSTOM_PREFIX): text for name, text in values.items()
+                       if is_custom_column(name) and text})
 
 
 def column_of(field_name: str | None) -> str:
@@ -125,5 +140,7 @@ def column_of(field_name: str | None) -> str:
     if field_name.startswith("address."):
         rest = field_name.removeprefix("address.")
         return rest if rest in ("latitude", "longitude") else "address"
+    if field_name.startswith("custom_fields."):
+        return CUSTOM_PREFIX + field_name.removeprefix("custom_fields.").split(".", 1)[0]
     base = field_name.split("[", 1)[0]
     return base if base in COLUMNS else field_name

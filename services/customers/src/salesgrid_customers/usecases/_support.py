@@ -18,6 +18,8 @@ from salesgrid.events.v1.customers_events_pb2 import CustomerRecordState, Custom
 from salesgrid_common.actors import system_actor
 from salesgrid_common.auth import Principal, scope_filter
 from salesgrid_common.clock import Clock
+from salesgrid_common.custom_fields.registry import apply_values
+from salesgrid_common.custom_fields.structs import struct_of
 from salesgrid_common.customer_merges import survivor_of
 from salesgrid_common.db import SessionFactory
 from salesgrid_common.directory import get_user
@@ -42,6 +44,9 @@ KEY_POSTINGS = 300  # rows read per candidate key
 EVENT_PREFIX = "salesgrid.customers.customer."
 
 SYSTEM_ACTOR = system_actor("customers")
+
+CUSTOMER_FIELDS = "customers"  # the custom-field entities of this service
+CONTACT_FIELDS = "contacts"
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,8 @@ def policy_of(row: models.PoolPolicyRow) -> pool.PoolPolicy:
     return pool.PoolPolicy(**{name: getattr(row, name) for name in POLICY_FIELDS})
 
 
-def new_customer_values(customer: Customer, org_path: str, created_by: str, now: datetime) -> dict[str, Any]:
+def new_customer_values(customer: Customer, org_path: str, created_by: str, now: datetime,
+                        custom_fields: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The column values of a customer just created (owned by customer.owner_id, of unit org_path)."""
     point = customer.address.point if customer.address else None
     return dict(
@@ -85,12 +91,13 @@ def new_customer_values(customer: Customer, org_path: str, created_by: str, now:
         latitude=point.latitude if point else None, longitude=point.longitude if point else None,
         tier=customer.tier.value, tags=list(customer.tags), source=customer.source, owner_id=customer.owner_id,
         org_path=org_path, previous_owner_id=None, released_at=None, assigned_at=now, active=True, version=1,
-        created_by=created_by, created_at=now, updated_at=now, partner_channel="", partner_tier="",
-        partner_contract_id="")  # a new account is no channel partner until its profile is set
+        created_by=created_by, created_at=now, updated_at=now, custom_fields=dict(custom_fields or {}),
+        partner_channel="", partner_tier="", partner_contract_id="")  # no channel partner until its profile is set
 
 
-def new_customer_row(customer: Customer, org_path: str, created_by: str, now: datetime) -> models.Customer:
-    return models.Customer(**new_customer_values(customer, org_path, created_by, now))
+def new_customer_row(customer: Customer, org_path: str, created_by: str, now: datetime,
+                     custom_fields: Mapping[str, Any] | None = None) -> models.Customer:
+    return models.Customer(**new_customer_values(customer, org_path, created_by, now, custom_fields))
 
 
 def state_payload(row: models.Customer | SimpleNamespace) -> CustomerRecordState:
@@ -99,7 +106,8 @@ def state_payload(row: models.Customer | SimpleNamespace) -> CustomerRecordState
         customer_id=row.id, legal_name=row.legal_name, credit_code=row.credit_code or "", tier=row.tier,
         owner_id=row.owner_id or "", org_path=row.org_path, version=row.version, tags=row.tags,
         industry=row.industry or "", has_location=row.latitude is not None and row.longitude is not None,
-        latitude=row.latitude or 0.0, longitude=row.longitude or 0.0, partner_channel=row.partner_channel or "",
+        latitude=row.latitude or 0.0, longitude=row.longitude or 0.0,
+        custom_fields=struct_of(getattr(row, "custom_fields", None)), partner_channel=row.partner_channel or "",
         partner_tier=row.partner_tier or "", partner_contract_id=row.partner_contract_id or "")
 
 
@@ -247,7 +255,8 @@ class CustomersUseCasesBase:
 
     async def _create(self, session: AsyncSession, principal: Principal, *, legal_name: str, credit_code: str,
                       industry: str, address: AddressInput | None, tier: str, tags: Sequence[str], source: str,
-                      owner_id: str, cap_held: bool = False) -> tuple[models.Customer, DuplicateReport]:
+                      owner_id: str, cap_held: bool = False,
+                      custom_fields: Mapping[str, Any] | None = None) -> tuple[models.Customer, DuplicateReport]:
         """The create rules, shared by single creates and import rows. cap_held: a customer the
         caller takes himself counts against his pool policy's cap on customers held (imports)."""
         now = self.clock()
@@ -265,7 +274,8 @@ class CustomersUseCasesBase:
                                          f"is {policy.max_customers_per_rep}", "owner_id")
         report = await self._duplicates(session, customer.normalised_name, customer.credit_code, None)
         self._block_duplicates(report)
-        row = new_customer_row(customer, org_path, principal.subject_id, now)
+        values = await apply_values(session, CUSTOMER_FIELDS, customer.id, {}, custom_fields, creating=True)
+        row = new_customer_row(customer, org_path, principal.subject_id, now, values)
         session.add(row)
         await self._flush_unique_name(session)
         await self._write_name_keys(session, row.id, row.normalised_name, new=True)

@@ -25,6 +25,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth import Principal
+from salesgrid_common.custom_fields.definitions import FieldDefinition
+from salesgrid_common.custom_fields.registry import index_rows, load_definitions
+from salesgrid_common.custom_fields.tables import custom_field_values
+from salesgrid_common.custom_fields.values import merge_values, user_keys
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.ids import new_id
 from salesgrid_customers import models
@@ -32,7 +36,7 @@ from salesgrid_customers.domain import imports, pool
 from salesgrid_customers.domain.customer import Customer, Tier, make_customer
 from salesgrid_customers.domain.errors import DomainError
 from salesgrid_customers.domain.search import index_keys
-from salesgrid_customers.usecases._support import (EVENT_PREFIX, AddressInput, CustomersUseCasesBase, _address,
+from salesgrid_customers.usecases._support import (CUSTOMER_FIELDS, EVENT_PREFIX, AddressInput, CustomersUseCasesBase, _address,
                                                    new_customer_values, state_payload, unit_path)
 
 
@@ -41,6 +45,7 @@ class _Accepted:
     staged_id: str
     customer: Customer
     org_path: str
+    custom_fields: dict[str, Any]
 
 
 class BulkCreateMixin(CustomersUseCasesBase):
@@ -50,6 +55,7 @@ class BulkCreateMixin(CustomersUseCasesBase):
         now = self.clock()
         owners: dict[str, tuple[str, str] | None] = {}
         candidates: list[_Accepted] = []
+        definitions = await load_definitions(session, CUSTOMER_FIELDS)
         for number, staged in enumerate(staged_rows):
             if number % 25 == 24:
                 await asyncio.sleep(0)  # SQLite runs on the loop: let reads in between
@@ -71,16 +77,19 @@ class BulkCreateMixin(CustomersUseCasesBase):
                     owner_unit_path=unit_path(org_path), credit_code=fields_.credit_code or None,
                     industry=fields_.industry or None, address=_address(address), tier=fields_.tier or Tier.POTENTIAL,
                     tags=fields_.tags, source=fields_.source or None)
+                values = merge_values(definitions, {}, fields_.custom_fields, creating=True)
+                if user_keys(definitions, values):
+                    continue  # user fields: the one-by-one path checks the users
             except DomainError:
                 continue  # refused: the one-by-one path words the error
-            candidates.append(_Accepted(staged.id, customer, org_path))
+            candidates.append(_Accepted(staged.id, customer, org_path, values))
         accepted = await self._without_taken_names(session, candidates)
         accepted = await self._within_caps(session, acting, accepted)
         if not accepted:
             return {}
         try:
             async with session.begin_nested():
-                await self._insert_created(session, acting, accepted, now)
+                await self._insert_created(session, acting, accepted, now, definitions)
         except IntegrityError:
             return {}  # a concurrent create took a name: every row goes the one-by-one way
         return {a.staged_id: {"customer_id": a.customer.id} for a in accepted}
@@ -130,11 +139,14 @@ class BulkCreateMixin(CustomersUseCasesBase):
         return kept
 
     async def _insert_created(self, session: AsyncSession, acting: Principal, accepted: list[_Accepted],
-                              now: Any) -> None:
-        rows = [new_customer_values(a.customer, a.org_path, acting.subject_id, now) for a in accepted]
+                              now: Any, definitions: Sequence[FieldDefinition]) -> None:
+        rows = [new_customer_values(a.customer, a.org_path, acting.subject_id, now, a.custom_fields) for a in accepted]
         await session.execute(insert(models.Customer.__table__), rows)
         await session.execute(insert(models.CustomerNameKey.__table__), [
             {"key": key, "customer_id": row["id"]} for row in rows for key in index_keys(row["normalised_name"])])
+        if indexed := [entry for row in rows if row["custom_fields"] for entry in index_rows(
+                CUSTOMER_FIELDS, row["id"], definitions, row["custom_fields"])]:
+            await session.execute(insert(custom_field_values), indexed)
         await self.outbox.record_new_aggregates(session, EVENT_PREFIX + "created", [
             (state_payload(SimpleNamespace(**row)), EventMeta(
                 aggregate_id=row["id"], actor_id=acting.subject_id, org_path=row["org_path"],

@@ -1,19 +1,22 @@
 """Contacts use cases."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.customers_events_pb2 import CustomerContactState
 from salesgrid_common.auth import Principal
+from salesgrid_common.custom_fields.registry import apply_values
+from salesgrid_common.custom_fields.structs import struct_of
 from salesgrid_common.ids import new_id
 from salesgrid_customers import models
 from salesgrid_customers.domain.customer import MAX_CONTACTS, make_contact
 from salesgrid_customers.domain.errors import FailedPrecondition, NotFound
 
-from salesgrid_customers.usecases._support import CustomersUseCasesBase
+from salesgrid_customers.usecases._support import CONTACT_FIELDS, CustomersUseCasesBase
 
 
 class ContactsMixin(CustomersUseCasesBase):
@@ -23,10 +26,12 @@ class ContactsMixin(CustomersUseCasesBase):
                             contact: models.Contact) -> None:
         await self._emit(session, verb, row, principal, CustomerContactState(
             contact_id=contact.id, customer_id=row.id, full_name=contact.full_name, title=contact.title or "",
-            phones=contact.phones, email=contact.email or "", primary=contact.is_primary))
+            phones=contact.phones, email=contact.email or "", primary=contact.is_primary,
+            custom_fields=struct_of(contact.custom_fields)))
 
     async def add_contact(self, principal: Principal, customer_id: str, *, full_name: str, title: str = "",
-                          phones: Sequence[str] = (), email: str = "", primary: bool = False) -> models.Contact:
+                          phones: Sequence[str] = (), email: str = "", primary: bool = False,
+                          custom_fields: Mapping[str, Any] | None = None) -> models.Contact:
         now = self.clock()
         async with self.sessions() as session, session.begin():
             row = await self._writable(session, principal, customer_id)
@@ -41,7 +46,9 @@ class ContactsMixin(CustomersUseCasesBase):
                                       .values(is_primary=False))
             stored = models.Contact(id=contact.id, customer_id=row.id, full_name=contact.full_name,
                                     title=contact.title, phones=list(contact.phones), email=contact.email,
-                                    is_primary=contact.primary, created_at=now)
+                                    is_primary=contact.primary, created_at=now,
+                                    custom_fields=await apply_values(session, CONTACT_FIELDS, contact.id, {},
+                                                                     custom_fields, creating=True))
             session.add(stored)
             await session.flush()
             await self._emit_contact(session, "contact_created", row, principal, stored)
@@ -56,7 +63,8 @@ class ContactsMixin(CustomersUseCasesBase):
     async def update_contact(self, principal: Principal, customer_id: str, contact_id: str, *,
                              full_name: str | None = None, title: str | None = None,
                              phones: Sequence[str] | None = None, email: str | None = None,
-                             primary: bool | None = None) -> models.Contact:
+                             primary: bool | None = None,
+                             custom_fields: Mapping[str, Any] | None = None) -> models.Contact:
         async with self.sessions() as session, session.begin():
             row = await self._writable(session, principal, customer_id)
             stored = await session.scalar(select(models.Contact).where(models.Contact.id == contact_id,
@@ -74,6 +82,9 @@ class ContactsMixin(CustomersUseCasesBase):
                                       .values(is_primary=False))
             stored.full_name, stored.title, stored.phones = contact.full_name, contact.title, list(contact.phones)
             stored.email, stored.is_primary = contact.email, contact.primary
+            if custom_fields:
+                stored.custom_fields = await apply_values(session, CONTACT_FIELDS, stored.id, stored.custom_fields,
+                                                          custom_fields)
             await session.flush()
             await self._emit_contact(session, "contact_updated", row, principal, stored)
             return stored

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,6 +13,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.custom_fields.registry import apply_values, filter_clauses
 from salesgrid_common.paging import keyset_page, sorted_keyset_page
 from salesgrid_customers import models
 from salesgrid_customers.domain.concurrency import check_version, next_version
@@ -21,8 +22,8 @@ from salesgrid_customers.domain.dedup import DuplicateReport
 from salesgrid_customers.domain.search import MatchMode, NameQuery, parse_query
 from salesgrid_customers.domain.errors import Conflict, ValidationFailed
 
-from salesgrid_customers.usecases._support import (AddressInput, CustomersUseCasesBase, _address, shared_with,
-                                                   unit_path)
+from salesgrid_customers.usecases._support import (CUSTOMER_FIELDS, AddressInput, CustomersUseCasesBase, _address,
+                                                   shared_with, unit_path)
 
 
 SEARCH_CANDIDATES = 2000  # names a search reads from the key index before treating its words as common
@@ -40,6 +41,7 @@ class CustomerChanges:
     tags: Sequence[str] | None = None
     source: str | None = None
     owner_id: str | None = None  # reassignment
+    custom_fields: Mapping[str, Any] | None = None  # keys given are set (empty clears); others unchanged
 
 
 # List orders: column, descending. "newest" (the default) pages on the time-ordered id alone.
@@ -81,12 +83,13 @@ class CustomersMixin(CustomersUseCasesBase):
     async def create_customer(self, principal: Principal, *, legal_name: str, credit_code: str = "",
                               industry: str = "", address: AddressInput | None = None, tier: str = "",
                               tags: Sequence[str] = (), source: str = "",
-                              owner_id: str = "") -> tuple[models.Customer, DuplicateReport]:
+                              owner_id: str = "", custom_fields: Mapping[str, Any] | None = None,
+                              ) -> tuple[models.Customer, DuplicateReport]:
         principal.require("customers:create")
         async with self.sessions() as session, session.begin():
             return await self._create(session, principal, legal_name=legal_name, credit_code=credit_code,
                                       industry=industry, address=address, tier=tier, tags=tags, source=source,
-                                      owner_id=owner_id)
+                                      owner_id=owner_id, custom_fields=custom_fields)
 
     async def get_customer(self, principal: Principal, customer_id: str) -> models.Customer:
         async with self.reader() as session:
@@ -125,6 +128,9 @@ class CustomersMixin(CustomersUseCasesBase):
                 "credit_code": merged.credit_code, "industry": merged.industry, "tier": merged.tier.value,
                 "tags": list(merged.tags), "source": merged.source, "updated_at": now,
                 "version": next_version(row.version)}
+            if changes.custom_fields:
+                values["custom_fields"] = await apply_values(session, CUSTOMER_FIELDS, row.id, row.custom_fields,
+                                                             changes.custom_fields)
             if owner != previous_owner:
                 values.update(owner_id=owner, org_path=org_path, previous_owner_id=previous_owner, assigned_at=now)
             if address is not None:
@@ -150,7 +156,7 @@ class CustomersMixin(CustomersUseCasesBase):
     async def list_customers(self, principal: Principal, *, page_size: int = 50, cursor: str = "",
                              owner_id: str = "", tier: str = "", query: str = "", tag: str = "", industry: str = "",
                              unit_id: str = "", updated_since: datetime | None = None, sort: str = "",
-                             ) -> tuple[list[models.Customer], str]:
+                             custom_fields: Mapping[str, str] | None = None) -> tuple[list[models.Customer], str]:
         """Keyset-paged in the chosen order (newest first by default); only what the caller's
         scope shows."""
         principal.require("customers:read")
@@ -179,6 +185,7 @@ class CustomersMixin(CustomersUseCasesBase):
         if updated_since is not None:
             stmt = stmt.where(models.Customer.updated_at >= updated_since)
         async with self.reader() as session:
+            stmt = stmt.where(*await filter_clauses(session, CUSTOMER_FIELDS, models.Customer.id, custom_fields or {}))
             if name_query is not None:
                 stmt = await self._name_search(session, stmt, name_query)
             if sort in ("", "newest"):

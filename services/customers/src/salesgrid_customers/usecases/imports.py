@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth import Principal, principal_from_claims
 from salesgrid_common.business_metrics import count_import_completed, count_import_rows
+from salesgrid_common.custom_fields.registry import load_definitions
 from salesgrid_common.ids import new_id
 from salesgrid_common.paging import keyset_page
 from salesgrid_customers import models
@@ -23,7 +24,7 @@ from salesgrid_customers.domain.errors import (AlreadyExists, DomainError, Faile
 from salesgrid_customers.importfiles import read_rows
 from salesgrid_customers.owners import owners_of
 
-from salesgrid_customers.usecases._support import AddressInput, CustomersUseCasesBase
+from salesgrid_customers.usecases._support import CUSTOMER_FIELDS, AddressInput
 from salesgrid_customers.usecases.bulk_create import BulkCreateMixin
 
 
@@ -92,6 +93,7 @@ class ImportsMixin(BulkCreateMixin):
                 id=job_id, status=imports.ImportStatus.QUEUED, format=fmt, claims=principal_claims(principal),
                 created_by=principal.subject_id, total=0, created_at=self.clock()))
             await session.flush()
+            await self._check_custom_columns(session, header)
             while batch := await _off_loop(_next_rows, rows, header):
                 if total + len(batch) > imports.MAX_ROWS:
                     raise ValidationFailed(f"at most {imports.MAX_ROWS} rows per import", "file")
@@ -103,6 +105,14 @@ class ImportsMixin(BulkCreateMixin):
                 raise ValidationFailed("the file has no data rows", "file")
             await session.execute(update(models.ImportJob).where(models.ImportJob.id == job_id).values(total=total))
         return await self._job(job_id)
+
+    @staticmethod
+    async def _check_custom_columns(session: AsyncSession, header: Sequence[str]) -> None:
+        """cf_<key> columns must name active custom fields of customers: a bad file writes nothing."""
+        active = {d.key for d in await load_definitions(session, CUSTOMER_FIELDS) if d.active}
+        unknown = [f"{imports.CUSTOM_PREFIX}{key}" for key in imports.custom_keys(header) if key not in active]
+        if unknown:
+            raise ValidationFailed(f"columns {', '.join(unknown)} name no active custom field of customers", "header")
 
     async def _job(self, job_id: str) -> models.ImportJob:
         async with self.sessions() as session:
@@ -206,7 +216,8 @@ class ImportsMixin(BulkCreateMixin):
                 row, _ = await self._create(
                     session, acting, legal_name=fields_.legal_name, credit_code=fields_.credit_code,
                     industry=fields_.industry, address=address, tier=fields_.tier, tags=fields_.tags,
-                    source=fields_.source, owner_id=fields_.owner_id, cap_held=True)
+                    source=fields_.source, owner_id=fields_.owner_id, cap_held=True,
+                    custom_fields=fields_.custom_fields)
             return {"customer_id": row.id}
         except (ValidationFailed, AlreadyExists, PermissionDenied, FailedPrecondition, NotFound) as exc:
             return await self._row_error(session, job_id, staged.data, exc)

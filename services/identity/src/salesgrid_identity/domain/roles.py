@@ -19,6 +19,7 @@ RESOURCES: dict[str, tuple[str, ...]] = {
     "leads": ("read", "create", "update", "assign", "export"),
     "opportunities": ("read", "create", "update", "export"),
     "stage_models": ("read", "update"),
+    "custom_fields": ("read", "manage"),  # definitions; values are written with their records
     "quotes": ("read", "create", "update", "approve"),
     "activities": ("read", "create", "update"),
     "tasks": ("read", "create", "update"),
@@ -58,7 +59,7 @@ def _sales_role(scope: Scope, *, review: bool) -> dict[str, Scope]:
         perms.pop("targets:update")
         perms.pop("expenses:approve")
     perms.pop("expenses:pay")  # finance pays expense claims, never the sales line
-    perms.update(_grant(["products", "stage_models"], Scope.ALL, ["read"]))
+    perms.update(_grant(["products", "stage_models", "custom_fields"], Scope.ALL, ["read"]))
     if review:  # those who lead people publish announcements to them
         perms["announcements:publish"] = scope
     perms["users:read"] = max(scope, Scope.TEAM)
@@ -76,7 +77,7 @@ BUILTIN_ROLES: dict[str, tuple[str, dict[str, Scope]]] = {
     "finance": ("Finance", _grant(["contracts", "payments", "products"], Scope.ALL)
                 | _grant(["expenses"], Scope.ALL, ["read", "pay"])
                 | _grant(["customers", "analytics"], Scope.ALL, ["read", "export"])
-                | {"users:read": Scope.ALL, "org_units:read": Scope.ALL}),
+                | {"users:read": Scope.ALL, "org_units:read": Scope.ALL, "custom_fields:read": Scope.ALL}),
     # 销售管理专员: verifies the reps' follow-ups in the weekly spot checks of his subtree.
     "sales_admin": ("Sales administrator (销售管理专员)", {
         "spot_checks:verify": Scope.SUBTREE, "activities:read": Scope.SUBTREE, "customers:read": Scope.SUBTREE,

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from enum import Enum
 
 from .errors import NotFound, ValidationFailed
+from salesgrid_common.custom_fields.definitions import KEY as CUSTOM_KEY
+
 from .facts import FactSpec, FactType, VisitKind, spec_problems
 
 
@@ -32,6 +34,8 @@ class Stage:
     required_facts: tuple[FactSpec, ...] = ()
     skippable: bool = False  # may be jumped over by an advance to a later stage
     outcome: Outcome | None = None  # set on the won / lost terminal stages
+    # Keys of opportunity custom fields that must hold a value to enter the stage.
+    required_custom_fields: tuple[str, ...] = ()
 
     @property
     def is_terminal(self) -> bool:
@@ -117,6 +121,9 @@ def model_problems(model: StageModel) -> list[tuple[str, str]]:
                 if spec.code in seen_facts:
                     problems.append((f"{fact_where}.code", f"fact {spec.code!r} is already required by stage {seen_facts[spec.code]!r}"))
                 seen_facts[spec.code] = stage.code
+        keys = stage.required_custom_fields
+        if any(not isinstance(k, str) or not CUSTOM_KEY.match(k) for k in keys) or len(set(keys)) != len(keys):
+            problems.append((f"{where}.required_custom_fields", "must be distinct custom field keys"))
     problems.extend(_terminal_problems(model))
     problems.extend(_probability_problems(model))
     if model.entry_stage_code not in {s.code for s in model.open_stages}:

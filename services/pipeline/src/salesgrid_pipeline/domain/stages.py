@@ -20,6 +20,7 @@ from .facts import FactProblem, FactValue, check_facts, value_problems
 from .stage_model import Outcome, Stage, StageModel
 
 REASON_MAX_LENGTH = 1000
+CUSTOM = "custom_fields."
 
 
 class TransitionKind(str, Enum):
@@ -37,6 +38,8 @@ class OpportunityState:
     stage_code: str
     entered_at: datetime  # when the current stage was entered
     facts: Mapping[str, FactValue] = field(default_factory=dict)
+    custom_fields: Mapping[str, object] = field(default_factory=dict)  # the opportunity's values
+    archived_custom_fields: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +84,9 @@ class GateRejected(FailedPrecondition):
         self.at = at
         self.problems = problems
         self.unskippable_stages = unskippable_stages
-        self.violations = [(f"facts.{p.code}", p.message) for p in problems] + [
+        # custom-field problems are coded custom_fields.<key>, fact problems by the fact's code
+        self.violations = [(p.code if p.code.startswith(CUSTOM) else f"facts.{p.code}", p.message)
+                           for p in problems] + [
             ("target_stage", f"stage {code!r} cannot be skipped") for code in unskippable_stages
         ]
 
@@ -154,6 +159,8 @@ def advance(
 
     Gates are cumulative: entering the target needs the required facts of every stage from the
     one after the current up to the target, and each stage jumped over must be skippable.
+    A gate's required custom fields must hold a value in ``state.custom_fields``; a field since
+    archived no longer takes values, so its gate no longer requires it.
     """
     actor = require_text(actor, "actor", max_length=200)
     require_aware(now)
@@ -170,6 +177,9 @@ def advance(
     skipped = crossed[:-1]
     merged: dict[str, FactValue] = {**state.facts, **supplied_facts}
     problems = check_facts(tuple(spec for stage in crossed for spec in stage.required_facts), merged)
+    problems += [FactProblem(f"{CUSTOM}{key}", "missing", "is required to enter this stage (custom field)")
+                 for key in dict.fromkeys(k for stage in crossed for k in stage.required_custom_fields)
+                 if key not in state.archived_custom_fields and state.custom_fields.get(key) in (None, "", [])]
     # a supplied value for a later stage's fact must be valid too, even though not yet required
     required_codes = {spec.code for stage in crossed for spec in stage.required_facts}
     for code, value in supplied_facts.items():
@@ -251,4 +261,5 @@ def apply_transition(state: OpportunityState, transition: StageTransition) -> Op
     """The opportunity state after ``transition`` (stage entered at the transition time)."""
     if transition.opportunity_id != state.opportunity_id or transition.from_stage != state.stage_code:
         raise Conflict("transition does not start from this opportunity's current stage", "stage")
-    return OpportunityState(state.opportunity_id, transition.to_stage, transition.at, dict(transition.facts))
+    return OpportunityState(state.opportunity_id, transition.to_stage, transition.at, dict(transition.facts),
+                            state.custom_fields, state.archived_custom_fields)

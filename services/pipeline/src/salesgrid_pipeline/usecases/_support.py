@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 from datetime import datetime
 from decimal import Decimal
 
@@ -15,6 +16,8 @@ from salesgrid_common.actors import system_actor
 from salesgrid_common.auth import Principal
 from salesgrid_common.channels import DIRECT, Attribution
 from salesgrid_common.clock import Clock
+from salesgrid_common.custom_fields.registry import apply_values
+from salesgrid_common.custom_fields.structs import struct_of
 from salesgrid_common.db import SessionFactory
 from salesgrid_common.directory import get_user
 from salesgrid_common.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -32,6 +35,9 @@ from salesgrid_pipeline.catalogue_client import CatalogueClient
 from salesgrid_pipeline.customers_client import CustomersClient
 from salesgrid_pipeline.model_store import decode_model
 from salesgrid_pipeline.models import Lead, Opportunity, Quote, StageModelRow
+
+OPPORTUNITY_FIELDS = "opportunities"  # the custom-field entities of this service
+LEAD_FIELDS = "leads"
 
 
 OPP_READ, OPP_CREATE, OPP_UPDATE = "opportunities:read", "opportunities:create", "opportunities:update"
@@ -97,7 +103,8 @@ class PipelineUseCasesBase:
             transition=transition.kind.value if transition else "", reason=transition.reason or "" if transition else "",
             commit=row.commit, stage_model=row.stage_model, channel=row.channel or "direct",
             partner_id=row.partner_id or "",
-            stage_model_version=self._versions.get(row.stage_model, DEFAULT_VERSION))
+            stage_model_version=self._versions.get(row.stage_model, DEFAULT_VERSION),
+            custom_fields=struct_of(row.custom_fields))
 
     async def _load_models(self, session: AsyncSession) -> dict[str, StageModel]:
         models = {self.model.code: self.model}
@@ -115,14 +122,21 @@ class PipelineUseCasesBase:
 
     async def _insert_opportunity(self, session: AsyncSession, principal: Principal, data: OpportunityInput,
                                   owner: str, org_path: str, now: datetime, stage_model: str = "",
-                                  attribution: Attribution = DIRECT_SALE) -> Opportunity:
+                                  custom_fields: Mapping[str, Any] | None = None,
+                                  enforce_required: bool = True, attribution: Attribution = DIRECT_SALE) -> Opportunity:
+        """enforce_required False: a lead's conversion, which carries no custom fields; required
+        ones are filled afterwards (a stage gate can insist on them). A lead's conversion is a
+        direct sale."""
         model = self._model_for_new(await self._load_models(session), stage_model)
         customer_id = data.customer_id.strip()
         names = (await session.scalars(select(Opportunity.name).where(Opportunity.customer_id == customer_id))).all()
         today = (await localtime.user_calendar(session, owner)).today(now)
         valid = validate_opportunity(data, names, now, today=today)
+        opportunity_id = new_id()
+        values = await apply_values(session, OPPORTUNITY_FIELDS, opportunity_id, {}, custom_fields,
+                                    business_line=model.code, creating=enforce_required)
         row = Opportunity(
-            id=new_id(), customer_id=valid.customer_id, name=valid.name, name_key=normalise_key(valid.name),
+            id=opportunity_id, customer_id=valid.customer_id, name=valid.name, name_key=normalise_key(valid.name),
             owner_id=owner, org_path=org_path, amount=str(valid.amount.amount), currency=valid.amount.currency,
             expected_close_date=valid.expected_close_date,
             competitors=[{"name": c.name, "strengths": c.strengths,
@@ -131,7 +145,7 @@ class PipelineUseCasesBase:
             products=[{"product_id": p.product_id, "quantity": str(p.quantity)} for p in valid.products],
             stage_model=model.code, stage=model.entry_stage_code, stage_entered_at=now, status="open",
             lost_reason="", facts={}, sla_level_notified=0, commit=False, version=1, created_at=now, updated_at=now,
-            channel=attribution.channel, partner_id=attribution.partner_id)
+            custom_fields=values, channel=attribution.channel, partner_id=attribution.partner_id)
         session.add(row)
         try:
             await session.flush()
@@ -177,4 +191,5 @@ class PipelineUseCasesBase:
         await self._emit(session, f"lead.{verb}", PipelineLeadState(
             lead_id=row.id, company_name=row.company_name, status=row.status, owner_id=row.owner_id,
             previous_owner_id=previous_owner, org_path=row.org_path, region=row.region, industry=row.industry,
-            closed_reason=row.closed_reason), row.id, row.org_path, principal, now)
+            closed_reason=row.closed_reason, custom_fields=struct_of(row.custom_fields)), row.id, row.org_path,
+            principal, now)

@@ -4,8 +4,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from salesgrid_common.auth import Principal
+from salesgrid_common.custom_fields.definitions import COLUMN_PREFIX
 from salesgrid_common.errors import DomainError, PermissionDenied, ValidationFailed
 from salesgrid_pipeline.domain.money import Money
 
@@ -23,6 +25,7 @@ class ImportRow:
     estimated_amount: str = ""
     currency: str = ""
     assign_to: str = ""
+    custom_fields: Mapping[str, Any] | None = None  # the cf_<key> columns
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,8 @@ def _import_column(field: str) -> str:
         return "currency"
     if field.startswith("estimated_amount"):
         return "estimated_amount"
+    if field.startswith("custom_fields."):
+        return COLUMN_PREFIX + field.removeprefix("custom_fields.").split(".", 1)[0]
     return field
 
 
@@ -68,7 +73,7 @@ class LeadImportsMixin(PipelineUseCasesBase):
                     if not value.is_finite():
                         raise ValidationFailed("must be a finite number", "estimated_amount.amount")
                     amount = Money(value, item.currency.strip())
-                row = await self.create_lead(principal, item.fields, amount, item.assign_to.strip())
+                row = await self.create_lead(principal, item.fields, amount, item.assign_to.strip(), item.custom_fields)
                 created.append(row.id)
             except DomainError as error:
                 violations = error.violations or [(error.field or "", error.message)]

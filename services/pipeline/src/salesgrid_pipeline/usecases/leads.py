@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 from dataclasses import replace
 from datetime import date, datetime
 
@@ -12,6 +13,7 @@ from salesgrid.events.v1.pipeline_events_pb2 import PipelineLeadState
 from salesgrid_common.auth import Principal, Scope, scope_filter
 from salesgrid_common.directory import DirectoryUser, directory_units, directory_users, get_user
 from salesgrid_common.errors import Conflict, FailedPrecondition, NotFound, PermissionDenied, ValidationFailed
+from salesgrid_common.custom_fields.registry import apply_values, filter_clauses
 from salesgrid_common.ids import new_id
 from salesgrid_common.paging import keyset_page
 from salesgrid_pipeline.domain import leads as lead_rules
@@ -19,8 +21,8 @@ from salesgrid_pipeline.domain.money import Money
 from salesgrid_pipeline.domain.opportunities import OpportunityInput, validate_opportunity
 from salesgrid_pipeline.models import Lead, LeadAssignmentRule, Opportunity, RoundRobinState
 
-from salesgrid_pipeline.usecases._support import (LEAD_ASSIGN, LEAD_CREATE, LEAD_READ, LEAD_UPDATE, OPP_CREATE,
-                                                  PipelineUseCasesBase)
+from salesgrid_pipeline.usecases._support import (LEAD_ASSIGN, LEAD_CREATE, LEAD_FIELDS, LEAD_READ, LEAD_UPDATE,
+                                                  OPP_CREATE, PipelineUseCasesBase)
 
 
 def _ancestor_paths(org_path: str) -> list[str]:
@@ -47,7 +49,7 @@ class LeadsMixin(PipelineUseCasesBase):
         return row
 
     async def create_lead(self, principal: Principal, fields: Mapping[str, str], estimated_amount: Money | None,
-                          assign_to: str) -> Lead:
+                          assign_to: str, custom_fields: Mapping[str, Any] | None = None) -> Lead:
         principal.require(LEAD_CREATE)
         now = self.clock()
         lead = lead_rules.new_lead(new_id(), fields.get("company_name", ""), now, estimated_amount=estimated_amount,
@@ -67,12 +69,28 @@ class LeadsMixin(PipelineUseCasesBase):
                        phone=lead.phone, email=lead.email, region=lead.region, industry=lead.industry,
                        source=lead.source, estimated_amount=str(estimated_amount.amount) if estimated_amount else None,
                        estimated_currency=estimated_amount.currency if estimated_amount else None,
-                       created_at=now, created_by=principal.subject_id, version=0, status="pool", org_path=org_path)
+                       created_at=now, created_by=principal.subject_id, version=0, status="pool", org_path=org_path,
+                       custom_fields=await apply_values(session, LEAD_FIELDS, lead.lead_id, {}, custom_fields,
+                                                        creating=True))
             self._lead_store(row, lead, org_path, now)
             session.add(row)
             await self._lead_event(session, "created", row, principal, now)
             if row.owner_id:
                 await self._lead_event(session, "assigned", row, principal, now)
+            return row
+
+    async def update_lead_custom_fields(self, principal: Principal, lead_id: str, expected_version: int,
+                                        custom_fields: Mapping[str, Any] | None) -> Lead:
+        if not custom_fields:
+            raise ValidationFailed("give at least one custom field", "custom_fields")
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            row = await self._visible_lead(session, principal, lead_id, LEAD_UPDATE)
+            if expected_version != row.version:
+                raise Conflict(f"the lead is at version {row.version}, not {expected_version}", "expected_version")
+            row.custom_fields = await apply_values(session, LEAD_FIELDS, row.id, row.custom_fields, custom_fields)
+            row.version += 1
+            await self._lead_event(session, "custom_fields_changed", row, principal, now)
             return row
 
     @staticmethod
@@ -168,7 +186,7 @@ class LeadsMixin(PipelineUseCasesBase):
             return await self._visible_lead(session, principal, lead_id, LEAD_READ)
 
     async def list_leads(self, principal: Principal, *, status: str, owner_id: str, page_size: int,
-                         after: str) -> tuple[list[Lead], str]:
+                         after: str, custom_fields: Mapping[str, str] | None = None) -> tuple[list[Lead], str]:
         principal.require(LEAD_READ)
         visible = or_(scope_filter(principal, LEAD_READ, Lead.owner_id, Lead.org_path),
                       and_(Lead.status == "pool", Lead.org_path.in_(_ancestor_paths(principal.org_path))))
@@ -178,6 +196,7 @@ class LeadsMixin(PipelineUseCasesBase):
         if owner_id:
             stmt = stmt.where(Lead.owner_id == owner_id)
         async with self.sessions() as session:
+            stmt = stmt.where(*await filter_clauses(session, LEAD_FIELDS, Lead.id, custom_fields or {}))
             found = await keyset_page(session, stmt, Lead.id, page_size, after, newest_first=False)
         return found.items, found.next_token
 
@@ -236,7 +255,8 @@ class LeadsMixin(PipelineUseCasesBase):
                 raise Conflict(f"the lead changed while converting; customer {customer.customer_id} was created, "
                                "create the opportunity on it", "id")
             opportunity = await self._insert_opportunity(
-                session, principal, replace(data, customer_id=customer.customer_id), owner, org_path, now)
+                session, principal, replace(data, customer_id=customer.customer_id), owner, org_path, now,
+                enforce_required=False)
             self._lead_store(row, plan.lead, org_path, now)
             await self._emit(session, "lead.converted", PipelineLeadState(
                 lead_id=row.id, company_name=row.company_name, status=row.status, owner_id=row.owner_id,

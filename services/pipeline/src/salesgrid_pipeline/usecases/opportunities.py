@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -14,6 +15,7 @@ from salesgrid_common import localtime
 from salesgrid_common.auth import Principal, scope_filter
 from salesgrid_common.channels import attribution, precheck_attribution
 from salesgrid_common.errors import Conflict, FailedPrecondition, ValidationFailed
+from salesgrid_common.custom_fields.registry import apply_values, filter_clauses, load_definitions
 from salesgrid_common.ids import new_id
 from salesgrid_common.paging import keyset_page
 from salesgrid_pipeline.domain import sla
@@ -27,7 +29,8 @@ from salesgrid_pipeline.domain.stages import (GateRejected, OpportunityState, St
 from salesgrid_pipeline.fact_store import decode_facts, encode_facts
 from salesgrid_pipeline.models import GateViolation, Opportunity, StageHistory
 
-from salesgrid_pipeline.usecases._support import OPP_CREATE, OPP_READ, OPP_UPDATE, PipelineUseCasesBase
+from salesgrid_pipeline.usecases._support import (OPP_CREATE, OPP_READ, OPP_UPDATE, OPPORTUNITY_FIELDS,
+                                                  PipelineUseCasesBase)
 
 
 Decide = Callable[[OpportunityState, StageModel, datetime], StageTransition]
@@ -48,7 +51,8 @@ class OpportunitiesMixin(PipelineUseCasesBase):
                            "expected_version")
 
     async def create_opportunity(self, principal: Principal, data: OpportunityInput, owner_id: str,
-                                 stage_model: str = "", channel: str = "", partner_id: str = "") -> Opportunity:
+                                 stage_model: str = "", custom_fields: Mapping[str, Any] | None = None,
+                                 channel: str = "", partner_id: str = "") -> Opportunity:
         """A new opportunity, attributed to a sales channel (direct by default) and, through an
         agent or distributor, to an active partner of that channel as customers' events describe it."""
         principal.require(OPP_CREATE)
@@ -66,14 +70,16 @@ class OpportunitiesMixin(PipelineUseCasesBase):
                 raise Conflict("the customer was merged into another one meanwhile; retry", "customer_id")
             owner, org_path = await self._user_in_scope(session, principal, OPP_CREATE, owner_id, "owner_id")
             sale = await attribution(session, channel, partner_id)
-            return await self._insert_opportunity(session, principal, data, owner, org_path, now, stage_model, sale)
+            return await self._insert_opportunity(session, principal, data, owner, org_path, now, stage_model,
+                                                  custom_fields, attribution=sale)
 
     async def get_opportunity(self, principal: Principal, opportunity_id: str) -> Opportunity:
         async with self.sessions() as session:
             return await self._visible_opportunity(session, principal, opportunity_id, OPP_READ)
 
     async def list_opportunities(self, principal: Principal, *, owner_id: str, customer_id: str, status: str,
-                                 stage: str, page_size: int, after: str) -> tuple[list[Opportunity], str]:
+                                 stage: str, page_size: int, after: str,
+                                 custom_fields: Mapping[str, str] | None = None) -> tuple[list[Opportunity], str]:
         principal.require(OPP_READ)
         stmt = select(Opportunity).where(scope_filter(principal, OPP_READ, Opportunity.owner_id, Opportunity.org_path))
         async with self.sessions() as session:
@@ -82,6 +88,7 @@ class OpportunitiesMixin(PipelineUseCasesBase):
                                   (Opportunity.status, status), (Opportunity.stage, stage)):
                 if value:
                     stmt = stmt.where(column == value)
+            stmt = stmt.where(*await filter_clauses(session, OPPORTUNITY_FIELDS, Opportunity.id, custom_fields or {}))
             await self._load_models(session)
             found = await keyset_page(session, stmt, Opportunity.id, page_size, after, newest_first=False)
         return found.items, found.next_token
@@ -98,9 +105,11 @@ class OpportunitiesMixin(PipelineUseCasesBase):
                 row = await self._visible_opportunity(session, principal, opportunity_id, OPP_UPDATE)
                 self._check_version(row.version, expected_version)
                 before = self.facts_of(row)
+                archived = frozenset(d.key for d in await load_definitions(session, OPPORTUNITY_FIELDS) if not d.active)
+                state = OpportunityState(row.id, row.stage, row.stage_entered_at, before, dict(row.custom_fields or {}),
+                                         archived)
                 try:
-                    transition = decide(OpportunityState(row.id, row.stage, row.stage_entered_at, before),
-                                        self.model_of(row.stage_model), now)
+                    transition = decide(state, self.model_of(row.stage_model), now)
                 except GateRejected as rejection:
                     await self._record_violation(session, principal, row, rejection, now)
                     rejected = rejection  # raised after the violation is committed
@@ -184,13 +193,14 @@ class OpportunitiesMixin(PipelineUseCasesBase):
 
     async def update_opportunity(self, principal: Principal, opportunity_id: str, *, amount: Money | None,
                                  expected_close_date: date | None, commit: bool | None,
-                                 expected_version: int) -> Opportunity:
+                                 expected_version: int, custom_fields: Mapping[str, Any] | None = None) -> Opportunity:
         """Amount, expected close date and the forecast commit flag of an open opportunity;
         the caller must send the version he read (If-Match)."""
         if not expected_version:
             raise ValidationFailed("is required (send If-Match with the version you read)", "expected_version")
-        if amount is None and expected_close_date is None and commit is None:
-            raise ValidationFailed("give at least one of amount, expected_close_date and commit", "amount")
+        if amount is None and expected_close_date is None and commit is None and not custom_fields:
+            raise ValidationFailed("give at least one of amount, expected_close_date, commit and custom_fields",
+                                   "amount")
         now = self.clock()
         async with self.sessions() as session, session.begin():
             row = await self._visible_opportunity(session, principal, opportunity_id, OPP_UPDATE)
@@ -207,6 +217,9 @@ class OpportunitiesMixin(PipelineUseCasesBase):
             row.expected_close_date = valid.expected_close_date
             if commit is not None:
                 row.commit = commit
+            if custom_fields:
+                row.custom_fields = await apply_values(session, OPPORTUNITY_FIELDS, row.id, row.custom_fields,
+                                                       custom_fields, business_line=row.stage_model)
             row.version += 1
             row.updated_at = now
             await self._emit(session, "opportunity.updated", self._opportunity_event(row), row.id, row.org_path,

@@ -1,7 +1,7 @@
 """contract channel attribution and the channel partner replica (issue 20)
 
 Revision ID: c4a2e1000003
-Revises: f5c4638326ef
+Revises: bab83d6a1190
 Create Date: 2026-12-04 23:20:00
 """
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 from salesgrid_common.migration_steps import create_channel_partner_tables_v1, drop_channel_partner_tables_v1
 
 revision = 'c4a2e1000003'
-down_revision = 'f5c4638326ef'
+down_revision = 'bab83d6a1190'
 branch_labels = None
 depends_on = None
 
