@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from gateway import prepare, running_platform  # noqa: E402
+from gateway import prepare, running_platform
 
 TICK = os.sysconf("SC_CLK_TCK")
 

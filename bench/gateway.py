@@ -249,7 +249,7 @@ def crm_workload(platform: Platform, bare_url: str, data: dict[str, str]) -> tup
         api.headers["Authorization"] = f"Bearer {token['access_token']}"
         customers = [timed("create customer", lambda n=n: api.post(
             "/v1/customers", json={"legal_name": f"工作负载客户{n:04d}贸易有限公司"}), 201)["id"] for n in range(500)]
-        for n in range(200):
+        for _ in range(200):
             timed("list page", lambda: api.get("/v1/customers", params={"limit": 20}))
         for n in range(100):
             timed("name search", lambda n=n: api.get("/v1/customers", params={"q": f"客户{n:02d}", "limit": 20}))
@@ -259,7 +259,7 @@ def crm_workload(platform: Platform, bare_url: str, data: dict[str, str]) -> tup
         stages = gate_facts()
         for opportunity in opportunities:
             version = opportunity["version"]
-            for stage, facts in stages[:2]:
+            for _stage, facts in stages[:2]:
                 moved = timed("stage change", lambda o=opportunity, v=version, f=facts: api.post(
                     f"/v1/opportunities/{o['id']}/advance", headers={"If-Match": f'"{v}"'}, json={"facts": f}))
                 version = moved["version"]

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from gateway import prepare, running_platform  # noqa: E402  (bench/ is a folder of scripts)
+from gateway import prepare, running_platform
 
 ROWS = int(os.environ.get("SALESGRID_BENCH_IMPORT_ROWS", "100000"))
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -59,7 +58,7 @@ async def ready_cluster(url: str) -> Any:
         try:
             await ensure_stream(js, "identity", 3)
             return nc, js
-        except Exception:  # noqa: BLE001 - no JetStream leader yet
+        except Exception:
             await asyncio.sleep(0.5)
     raise AssertionError("the cluster never accepted the R3 stream")
 

@@ -12,13 +12,15 @@ from typing import Any
 import pytest
 import yaml
 
+from salesgrid_dev import roster
+
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "deploy" / "helm" / "salesgrid"
 VALUES_DIR = ROOT / "deploy" / "helm" / "values"
 RELEASE = "salesgrid"
 NAMESPACE = "salesgrid"
 KUBE_VERSION = "1.30.0"
-COMPONENTS = ("identity", "customers", "pipeline", "activities", "contracts", "analytics", "expenses", "webhooks", "gateway")
+COMPONENTS = (*roster.names(), "gateway")  # services/roster.toml
 REGIONS = ("eu-central", "us-east", "ap-southeast")
 
 

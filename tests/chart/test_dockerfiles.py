@@ -9,9 +9,21 @@ import re
 import pytest
 import yaml
 
+from salesgrid_dev import roster
+
 from .conftest import CHART, COMPONENTS, ROOT
 
-DOCKERFILES = {c: ROOT / ("gateway" if c == "gateway" else f"services/{c}") / "Dockerfile" for c in COMPONENTS}
+# Every service's image is services/Dockerfile with SERVICE (and GRPC_PORT) as build arguments.
+DOCKERFILES = {c: ROOT / ("gateway" if c == "gateway" else "services") / "Dockerfile" for c in COMPONENTS}
+PORTS = {s.name: s.grpc_port for s in roster.roster()}
+
+
+def _dockerfile(component: str) -> str:
+    """The Dockerfile as built for `component` (its build arguments put in)."""
+    text = DOCKERFILES[component].read_text()
+    if component == "gateway":
+        return text
+    return text.replace("${SERVICE}", component).replace("${GRPC_PORT}", str(PORTS[component]))
 PINNED_BASE = re.compile(r"^python:3\.11\.\d+-slim-[a-z]+(@sha256:[0-9a-f]{64})?$")
 DEV_DEPENDENCIES = re.compile(r"pytest|\[dev\]|\[test|ruff|mypy|hypothesis", re.IGNORECASE)
 
@@ -34,7 +46,7 @@ def _stages(text: str) -> list[list[str]]:
 
 @pytest.mark.parametrize("component", COMPONENTS)
 def test_dockerfile(component: str) -> None:
-    text = DOCKERFILES[component].read_text()
+    text = _dockerfile(component)
     stages = _stages(text)
     assert len(stages) >= 2, "multi-stage"
     for stage in stages:
@@ -57,6 +69,8 @@ def test_dockerfile(component: str) -> None:
         assert conf.worker_class == "gthread" and conf.threads > 1
     else:
         assert f'"salesgrid_{component}"' in text and 'CMD ["serve"]' in text
+        assert f"EXPOSE {PORTS[component]} 9464" in text
+        assert 'exec python -m \\"$SALESGRID_SERVICE_MODULE\\"' in text, "python replaces the shell (PID 1)"
 
 
 def test_dockerignore_keeps_the_context_small() -> None:
@@ -73,6 +87,8 @@ def test_skaffold_builds_every_image_and_deploys_the_chart() -> None:
         artifact = artifacts[f"salesgrid-{component}"]
         assert artifact["context"] == "."
         assert ROOT / artifact["docker"]["dockerfile"] == dockerfile
+        if component != "gateway":
+            assert artifact["docker"]["buildArgs"] == {"SERVICE": component, "GRPC_PORT": str(PORTS[component])}
     (release,) = config["deploy"]["helm"]["releases"]
     assert ROOT / release["chartPath"] == CHART
     for component in COMPONENTS:

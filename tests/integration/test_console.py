@@ -347,8 +347,9 @@ def test_the_console_opens_and_checks_in_without_network(context: BrowserContext
     expect(page.get_by_role("heading", level=1, name=re.compile("^Today"))).to_be_visible()
     assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")  # the shell is cached
     customer = world["customer"]
-    visits = lambda: api.get("/v1/check-ins", headers=auth(world["rep_token"]),
-                             params={"customer_id": customer["id"], "limit": 100}).json()["items"]
+    def visits() -> list[dict[str, Any]]:
+        return api.get("/v1/check-ins", headers=auth(world["rep_token"]),
+                       params={"customer_id": customer["id"], "limit": 100}).json()["items"]
     for visit in visits():  # a visit left open would refuse another check-in at the customer
         if not (visit.get("check_out") or {}).get("received_at"):
             created(api.post(f"/v1/check-ins/{visit['id']}/check-out", headers=auth(world["rep_token"]), json={

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import httpx
 from salesgrid_dev.api import auth, person, problem, root_unit
@@ -20,7 +20,7 @@ def test_idempotency_key_and_rate_limits_hold_across_workers_and_replicas(
     suffix = uuid.uuid4().hex[:8]
     user_id, token = person(api, admin_token, root_unit(api, admin_token)["id"], f"partner.{suffix}", "rep")
     as_user = auth(token)
-    body = {"kind": "call", "occurred_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    body = {"kind": "call", "occurred_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "notes": f"idempotent {suffix}", "customer_id": f"cust-{suffix}"}
 
     def post(client: httpx.Client, key: str, json: dict = body) -> httpx.Response:  # type: ignore[type-arg]

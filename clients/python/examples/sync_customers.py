@@ -67,7 +67,7 @@ class WebhookReceiver:
         lock = threading.Lock()
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 try:
                     event = verifier.verify(body, {k.lower(): v for k, v in self.headers.items()})

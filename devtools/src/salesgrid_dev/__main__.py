@@ -85,7 +85,7 @@ def main() -> int:
         while not stop.wait(every):
             try:
                 platform.backup_all()
-            except Exception as exc:  # noqa: BLE001 - a failed backup is reported, the platform runs on
+            except Exception as exc:
                 print(f"salesgrid: backup failed: {exc}", file=sys.stderr, flush=True)
     finally:
         print("stopping…", flush=True)

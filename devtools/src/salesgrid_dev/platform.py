@@ -18,11 +18,12 @@ import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from salesgrid_common.backup import backup
+from salesgrid_dev import roster
 from salesgrid_dev.monitoring import PrometheusServer, prometheus_for
 from salesgrid_dev.processes import CHILD_OPTIONS, NatsServer, ensure_free, free_port, wait_for_port
 from salesgrid_dev.supervisor import Supervisor
 
-SERVICES = ("identity", "customers", "pipeline", "activities", "contracts", "analytics", "expenses", "webhooks")
+SERVICES = roster.names()  # services/roster.toml
 # Per-service settings of the embedded platform (dev): webhooks may call http:// receivers.
 SERVICE_ENV = {"webhooks": {"SALESGRID_ALLOW_HTTP_ENDPOINTS": "true"}}
 ADMIN_LOGIN = "admin"

@@ -117,7 +117,7 @@ class Supervisor:
             return
         try:
             process = child.start()
-        except Exception as exc:  # noqa: BLE001 - try again later, longer back-off
+        except Exception as exc:
             self.on_event(f"salesgrid: restarting {child.name} failed: {exc}")
             child.backoff = min(self.max_backoff, child.backoff * 2)
             child.restart_at = now + child.backoff
@@ -136,7 +136,7 @@ class Supervisor:
 
 def _handler(supervisor: Supervisor) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             if self.path == "/readyz":
                 ready = supervisor.ready()
                 body = json.dumps({"status": "ready" if ready else "degraded",

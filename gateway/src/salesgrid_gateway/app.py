@@ -129,7 +129,8 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
         g.rate_headers = limiter.hit(principal_key, key_limit or (settings.api_key_rate_limit_per_minute
                                                                   if g.principal.kind == "api_key"
                                                                   else settings.rate_limit_per_minute))
-        claim = idempotency.begin(store, principal_key, request)
+        claim = idempotency.begin(store, principal_key, request, idempotency.lease_for(
+            request, settings.grpc_timeout_seconds, settings.upload_timeout_seconds))
         if isinstance(claim, Response):
             return claim
         g.idempotency = claim
@@ -139,6 +140,8 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
     def finish(response: Response) -> Response:
         if g.get("idempotency") is not None:
             idempotency.finish(store, g.pop("idempotency"), response)
+        if g.get("idempotent_replayed"):
+            response.headers["Idempotent-Replayed"] = "true"
         response.headers["X-Request-Id"] = g.get("request_id", "")
         for key, value in (g.get("rate_headers") or {}).items():
             response.headers[key] = value
@@ -175,6 +178,9 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
 
     @app.errorhandler(ApiProblem)
     def on_problem(problem: ApiProblem) -> Response:
+        if problem.code == idempotency.REUSED and g.get("idempotency") is not None:
+            # A service holds the key for another request: this request is not the key's.
+            idempotency.release(store, g.pop("idempotency"))
         return problem_response(problem)
 
     @app.errorhandler(DomainError)

@@ -73,9 +73,28 @@ def call_stream(method: Callable[..., M], requests: Iterator[Message], *, token:
     return _invoke(method, requests, token, current_app.config["SETTINGS"].upload_timeout_seconds)
 
 
+def idempotency_metadata(method: Callable[..., Any]) -> list[tuple[str, str]]:
+    """The request's `Idempotency-Key` for the service (salesgrid_common.idempotency): the
+    caller-scoped key, numbered per method within the request, so each write call of a retried
+    request finds its own record in the service."""
+    claim = g.get("idempotency")
+    if claim is None:
+        return []
+    calls = g.setdefault("idempotency_calls", {})
+    number = calls[method] = calls.get(method, 0) + 1
+    return [("idempotency-key", f"{claim.key}.{number}"), ("idempotency-request", claim.fingerprint)]
+
+
 def _invoke(method: Callable[..., M], request: Message | Iterator[Message], token: str | None, timeout: float) -> M:
     try:
-        return method(request, metadata=metadata(token), timeout=timeout)
+        keyed = idempotency_metadata(method)
+        if not keyed:
+            return method(request, metadata=metadata(token), timeout=timeout)
+        with_call = method.with_call  # type: ignore[attr-defined]
+        response, rpc = with_call(request, metadata=metadata(token) + keyed, timeout=timeout)
+        if ("idempotent-replayed", "true") in tuple(rpc.trailing_metadata() or ()):
+            g.idempotent_replayed = True  # the service answered from the key: the response says so
+        return response  # type: ignore[no-any-return]
     except grpc.RpcError as error:
         raise from_rpc(error) from None
 

@@ -8,7 +8,12 @@
   record is created with an atomic compare-and-set in the shared store, so this holds across
   gateway workers and replicas and survives a gateway restart;
 - a 5xx answer is not kept (the key is released, the client retries), and a record left pending
-  by a worker that died is taken over after `LEASE_SECONDS`;
+  by a worker that died is taken over once its lease ran out (the call deadline plus a margin:
+  `lease_for`);
+- the key goes on to the services with each call (`clients.idempotency_metadata`), where each
+  write commits it with its answer in its own transaction (salesgrid_common.idempotency): a retry
+  after the service committed but the gateway never kept the answer (a 503 after a crash, a
+  gateway killed mid-request) gets the service's stored answer instead of executing again;
 - a key that is not 1-255 printable ASCII characters is 400 naming the header.
 
 Bodies are compared by SHA-256. Uploads that are not JSON stream through the gateway untouched,
@@ -28,9 +33,10 @@ from salesgrid_gateway.shared_store import KvStore, StoreUnavailable
 
 BUCKET = "SALESGRID_IDEMPOTENCY"
 TTL_SECONDS = 24 * 3600
-LEASE_SECONDS = 330.0  # longer than the longest call the gateway makes (upload deadline + margin)
+LEASE_MARGIN_SECONDS = 5.0
 METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 HEADER = "Idempotency-Key"
+REUSED = "IDEMPOTENCY_KEY_REUSED"  # the problem code, here and from the services
 # Headers that describe the result; per-request ones (request id, rate limits, CORS) are not replayed.
 REPLAYED_HEADERS = ("Content-Type", "Location", "ETag", "Last-Modified", "Content-Disposition", "Link")
 MAX_STORED_BODY = 768 << 10  # below the key-value store's 1 MiB value limit, with room for the envelope
@@ -60,11 +66,19 @@ def _store_key(principal: str, key: str) -> str:
     return hashlib.sha256(f"{principal}\0{key}".encode()).hexdigest()
 
 
-def _pending(fingerprint: str) -> bytes:
-    return json.dumps({"state": "pending", "fingerprint": fingerprint, "started": time.time()}).encode()
+def _pending(fingerprint: str, lease: float) -> bytes:
+    return json.dumps({"state": "pending", "fingerprint": fingerprint, "started": time.time(),
+                       "lease": lease}).encode()
 
 
-def begin(store: KvStore, principal: str, request: Request) -> Claim | Response | None:
+def lease_for(request: Request, call_timeout: float, upload_timeout: float) -> float:
+    """How long a pending record holds its key: the deadline of the calls this request makes,
+    plus a margin (uploads, which stream under their own deadline, hold it longer)."""
+    upload = request.mimetype not in ("", "application/json")
+    return (upload_timeout if upload else call_timeout) + LEASE_MARGIN_SECONDS
+
+
+def begin(store: KvStore, principal: str, request: Request, lease: float) -> Claim | Response | None:
     """None: no key or a safe method. A Claim: execute, then `finish`. A Response: replay it."""
     if request.method not in METHODS:
         return None
@@ -78,7 +92,7 @@ def begin(store: KvStore, principal: str, request: Request) -> Claim | Response 
     store_key = _store_key(principal, key)
     try:
         for _ in range(3):
-            revision = store.create(BUCKET, store_key, _pending(fingerprint))
+            revision = store.create(BUCKET, store_key, _pending(fingerprint, lease))
             if revision is not None:
                 return Claim(store_key, fingerprint, revision)
             found = store.get(BUCKET, store_key)
@@ -89,13 +103,13 @@ def begin(store: KvStore, principal: str, request: Request) -> Claim | Response 
                 raise ApiProblem(422, f"{HEADER} {key!r} was already used for a different request; "
                                       "use a new key for a new request",
                                  errors=[{"field": HEADER, "message": "reused with a different request"}],
-                                 code="IDEMPOTENCY_KEY_REUSED")
+                                 code=REUSED)
             if record["state"] == "done":
                 return _replay(record)
-            if time.time() - record["started"] < LEASE_SECONDS:
+            if time.time() - record["started"] < record.get("lease", lease):
                 raise ApiProblem(409, f"a request with {HEADER} {key!r} is still being processed; retry later",
                                  headers={"Retry-After": "1"}, code="IDEMPOTENCY_KEY_IN_USE")
-            taken = store.update(BUCKET, store_key, _pending(fingerprint), revision)  # abandoned: take over
+            taken = store.update(BUCKET, store_key, _pending(fingerprint, lease), revision)  # abandoned: take over
             if taken is not None:
                 return Claim(store_key, fingerprint, taken)
     except StoreUnavailable:
@@ -144,15 +158,34 @@ OPENAPI_PARAMETER = {
     "description": "Makes a retry safe: the first response to this key is kept for 24 h per caller and replayed "
                    "(with `Idempotent-Replayed: true`) for a retry with the same key and request. The same key "
                    "with a different request is 422; while the first request runs, a second one is 409 "
-                   "(retry after `Retry-After`). Server errors (5xx) are not kept, so a retry executes again.",
+                   "(retry after `Retry-After`). Server errors (5xx) are not kept by the gateway; a write the service "
+                   "committed before such an error is not executed again: the retry gets its stored answer.",
+}
+
+
+REPLAYED_HEADER = {"description": "`true` when this is the kept response to an earlier request with the same "
+                                  "Idempotency-Key", "schema": {"type": "string", "enum": ["true"]}}
+_PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+KEY_RESPONSES = {
+    "409": {"description": f"A request with this {HEADER} is still being processed: retry after `Retry-After` "
+                           "(problem code IDEMPOTENCY_KEY_IN_USE)", "content": _PROBLEM},
+    "422": {"description": f"This {HEADER} was already used for a different request, or the request breaks a "
+                           "business rule (problem code IDEMPOTENCY_KEY_REUSED names the header)", "content": _PROBLEM},
 }
 
 
 def document(paths: dict[str, dict]) -> None:  # type: ignore[type-arg]
-    """Declare the header on every unsafe operation of the OpenAPI document."""
+    """Declare the header on every unsafe operation of the OpenAPI document, with the
+    `Idempotent-Replayed` header of its success responses and the 409 and 422 it can cause."""
     for operations in paths.values():
         for method, operation in operations.items():
             if method.upper() in METHODS and not operation.get("security") == []:
                 parameters = operation.setdefault("parameters", [])
                 if not any(p.get("name") == HEADER for p in parameters):
                     parameters.append(OPENAPI_PARAMETER)
+                responses = operation.setdefault("responses", {})
+                for status, response in responses.items():
+                    if status.startswith("2") and "$ref" not in response:
+                        response.setdefault("headers", {}).setdefault("Idempotent-Replayed", REPLAYED_HEADER)
+                for status, response in KEY_RESPONSES.items():
+                    responses.setdefault(status, response)

@@ -11,7 +11,7 @@ from flask import Request
 from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
 from salesgrid_common.auth import Principal, SyncTokenVerifier
 from salesgrid_common.errors import DomainError
-from salesgrid_gateway.problems import ApiProblem, from_domain
+from salesgrid_gateway.problems import from_domain
 
 
 def client_ip(request: Request, trusted_header: str) -> str:

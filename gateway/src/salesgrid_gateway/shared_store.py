@@ -90,7 +90,7 @@ class NatsKvStore:
             raise StoreUnavailable("the shared store (NATS key-value) did not answer in time") from None
         except StoreUnavailable:
             raise
-        except Exception as error:  # noqa: BLE001 - any client error means the store is unusable now
+        except Exception as error:
             log.warning("shared store error: %r", error)
             raise StoreUnavailable(f"the shared store (NATS key-value) failed: {error!r}") from None
 
@@ -103,7 +103,7 @@ class NatsKvStore:
         if nc is not None and not nc.is_closed:
             try:
                 asyncio.run_coroutine_threadsafe(nc.close(), loop).result(self.timeout)
-            except Exception:  # noqa: BLE001 - closing anyway
+            except Exception:
                 pass
         loop.call_soon_threadsafe(loop.stop)
 

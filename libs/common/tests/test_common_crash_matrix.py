@@ -88,7 +88,7 @@ async def run_until_dead(coro: Any) -> None:
         return
     except TimeoutError:
         await stop(task)
-        raise AssertionError("the simulated crash did not happen")
+        raise AssertionError("the simulated crash did not happen") from None
 
 
 async def applied_counts(sessions: SessionFactory) -> dict[str, int]:

@@ -23,6 +23,7 @@ from salesgrid.events.v1.pipeline_events_pb2 import PipelineSlaNotice
 from salesgrid_activities.app import DEFINITION, MIGRATIONS
 from salesgrid_activities.handlers_inbox import inbox_subscriptions
 from salesgrid_activities.models import SchedulerMark
+from salesgrid_activities.usecases import ActivitiesUseCases
 from salesgrid_common.clock import FakeClock
 from salesgrid_common.directory import directory_users
 from salesgrid_common.events.consumer import apply_once
@@ -187,7 +188,7 @@ async def test_task_reminders_from_the_scheduler_reach_the_assignee(
     async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock) as running:
         await people(running)
         stub, who = pb_grpc.InboxStub(running.channel), tokens(test_keys)
-        uc = running.app.ctx.extras["usecases"]
+        uc = running.app.ctx.component(ActivitiesUseCases)
 
         async def schedulers_started() -> bool:  # their first run marks where firing starts
             async with running.app.ctx.sessions() as session:

@@ -13,6 +13,7 @@ from salesgrid.activities.v1 import activities_pb2_grpc as pb_grpc
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid.events.v1.identity_events_pb2 import OrgUnitState, UserState
 from salesgrid_activities.app import DEFINITION, MIGRATIONS
+from salesgrid_activities.usecases import ActivitiesUseCases
 from salesgrid_common import localtime
 from salesgrid_common.actors import system_actor
 from salesgrid_common.clock import FakeClock
@@ -53,7 +54,7 @@ async def test_a_team_without_zone_reports_on_its_branch_calendar(database_url: 
             assert (await localtime.user_calendar(session, "rep-1")).zone_name == "Asia/Shanghai"
 
         stub = pb_grpc.ActivitiesStub(running.channel)
-        uc = running.app.ctx.extras["usecases"]
+        uc = running.app.ctx.component(ActivitiesUseCases)
         assert await uc.close_report_days() == 0  # first sight of Shanghai's calendar
         report = await stub.SubmitDailyReport(pb.SubmitDailyReportRequest(summary="visited two plants"), metadata=bearer(
             test_keys.token(principal("rep-1", TEAM, unit_id="t1", permissions=REP_PERMS))))

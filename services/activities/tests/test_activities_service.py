@@ -13,6 +13,7 @@ from salesgrid.activities.v1 import activities_pb2 as pb
 from salesgrid.activities.v1 import activities_pb2_grpc as pb_grpc
 from salesgrid_activities.app import DEFINITION, MIGRATIONS
 from salesgrid_activities.models import CustomerLocation, DailyReportRow, UnitPolicyRow, VisitRow
+from salesgrid_activities.usecases import ActivitiesUseCases
 from salesgrid_common.clock import FakeClock
 from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.events.tables import outbox
@@ -43,7 +44,7 @@ class World:
         self.running = running
         self.stub = pb_grpc.ActivitiesStub(running.channel)
         self.sessions = running.app.ctx.sessions
-        self.usecases = running.app.ctx.extras["usecases"]
+        self.usecases = running.app.ctx.component(ActivitiesUseCases)
         self.meta = {
             "rep": bearer(keys.token(principal("rep-a", TEAM_PATH, permissions=REP_PERMS))),
             "rep2": bearer(keys.token(principal("rep-c", TEAM_PATH, permissions=REP_PERMS))),

@@ -20,6 +20,7 @@ from salesgrid_common.clock import FakeClock
 from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.events.tables import outbox
 from salesgrid_contracts.app import DEFINITION, MIGRATIONS
+from salesgrid_contracts.usecases import ContractsUseCases
 from salesgrid_dev.testing import bearer, field_violations, principal, run_service
 from sqlalchemy import select
 
@@ -115,7 +116,7 @@ async def test_receipts_signing_and_overdue_instalments_follow_the_branch_calend
         await w.api.SetPaymentPlan(pb.SetPaymentPlanRequest(contract_id=contract.id, instalments=[
             pb.InstalmentInput(due_date="2026-03-03", amount="10000.00"),
             pb.InstalmentInput(due_date="2026-09-01", amount="50000.00")]), metadata=w.tokens[rep])
-    uc = w.running.app.ctx.extras["usecases"]  # type: ignore[attr-defined]
+    uc = w.running.app.ctx.component(ContractsUseCases)  # type: ignore[attr-defined]
     assert await uc.send_reminders() == 0  # due today in both branches: not overdue yet
 
     w.clock.now = datetime(2026, 3, 3, 15, 59, tzinfo=UTC)  # 23:59 on the 3rd in Shanghai

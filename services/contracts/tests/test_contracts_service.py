@@ -28,6 +28,7 @@ from salesgrid_common.directory import directory_users
 from salesgrid_common.events.tables import outbox
 from salesgrid_contracts.app import DEFINITION, MIGRATIONS
 from salesgrid_contracts.settings import ContractsSettings
+from salesgrid_contracts.usecases import ContractsUseCases
 from salesgrid_customers.app import DEFINITION as CUSTOMERS
 from salesgrid_customers.app import MIGRATIONS as CUSTOMERS_MIGRATIONS
 from salesgrid_dev.api import document_fact, gate_facts
@@ -424,7 +425,7 @@ async def test_invoiced_total_never_exceeds_contract_total(platform: Platform) -
 
 async def test_reminders_are_sent_once_per_due_point(platform: Platform) -> None:
     p = platform
-    uc = p.running.app.ctx.extras["usecases"]  # type: ignore[attr-defined]
+    uc = p.running.app.ctx.component(ContractsUseCases)  # type: ignore[attr-defined]
     pending = await new_contract(p, price="10.00")
     await p.api.SubmitContract(pb.ContractActionRequest(id=pending.id), metadata=p.tokens["rep-1"])
     contract = await signed_contract(p)

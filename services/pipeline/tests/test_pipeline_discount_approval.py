@@ -22,6 +22,7 @@ from salesgrid_common.events.tables import outbox
 from salesgrid_dev.testing import bearer, field_violations, principal, run_service
 from salesgrid_pipeline.app import DEFINITION, MIGRATIONS
 from salesgrid_pipeline.settings import PipelineSettings
+from salesgrid_pipeline.usecases import PipelineUseCases
 from test_pipeline_service import (  # noqa: F401 - fixtures
     MANAGER_PERMS, REP_PERMS, START, contracts_service, customers_service, expect_error, money, new_customer,
 )
@@ -114,7 +115,7 @@ async def test_special_discount_needs_approval_up_the_chain_before_acceptance(
                            grpc.StatusCode.FAILED_PRECONDITION, "awaiting approval")
 
         # a step waiting 24 hours reminds its approver, once per wait
-        reminders = running.app.ctx.extras["usecases"].send_discount_reminders
+        reminders = running.app.ctx.component(PipelineUseCases).send_discount_reminders
         clock.advance(timedelta(hours=23))
         await reminders()
         clock.advance(timedelta(hours=2))

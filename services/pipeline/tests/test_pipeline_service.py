@@ -32,6 +32,7 @@ from salesgrid_dev.testing import bearer, eventually, field_violations, principa
 from salesgrid_pipeline.app import DEFINITION, MIGRATIONS
 from salesgrid_pipeline.models import RoundRobinState
 from salesgrid_pipeline.settings import PipelineSettings
+from salesgrid_pipeline.usecases import PipelineUseCases
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 REP_PERMS = {"opportunities:read": "own", "opportunities:create": "own", "opportunities:update": "own",
@@ -672,7 +673,7 @@ async def test_accepting_a_quote_starts_the_contract_draft(database_url: str, na
         assert await contracts_of_customer() == []
 
         # the commit fails after the contract was created: the error names the contract, the quote stays current
-        usecases = running.app.ctx.extras["usecases"]
+        usecases = running.app.ctx.component(PipelineUseCases)
         original_record = usecases.outbox.record
 
         async def failing_record(*args, **kwargs):

@@ -22,6 +22,7 @@ from salesgrid_dev.testing import bearer, eventually, principal, run_service
 from salesgrid_pipeline.app import DEFINITION, MIGRATIONS
 from salesgrid_pipeline.domain.stage_model import default_stage_model
 from salesgrid_pipeline.settings import PipelineSettings
+from salesgrid_pipeline.usecases import PipelineUseCases
 from test_pipeline_service import (  # noqa: F401 - fixtures
     REP_PERMS, START, approval_facts, customers_service, money, new_customer, services_model,
 )
@@ -42,7 +43,7 @@ async def test_stage_models_published_and_forecast_weighs_by_stage(database_url:
         rep = bearer(test_keys.token(principal("rep-1", org_path="/c/r1/t1/", permissions=REP_PERMS)))
         admin = bearer(test_keys.token(principal("dir-1", org_path="/c/", permissions={
             **REP_PERMS, "stage_models:update": "all"})))
-        uc = running.app.ctx.extras["usecases"]
+        uc = running.app.ctx.component(PipelineUseCases)
 
         # the built-in default is published once at start-up: every stage, in order, with outcomes
         published = await eventually(lambda: events(running, "salesgrid.pipeline.stage_model.published",

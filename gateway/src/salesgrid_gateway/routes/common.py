@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, g, jsonify, request
+from flask import Response, jsonify, request
 
 from salesgrid_gateway.audit_reads import record_sensitive_read
 from salesgrid_gateway.problems import ApiProblem

@@ -51,7 +51,7 @@ DATE_TIME = {"type": "string", "format": "date-time"}
 # The kinds and record types are the activities service's (inbox.proto); it validates them.
 KIND = {"type": "string", "description": "sla_overdue, sla_escalated, pool_return_warning, ownership_decided, "
         "share_requested, share_request_decided, instalment_overdue, task_reminder, task_overdue, expense_approval, "
-        "expense_settled, announcement, spot_check_assigned, spot_check_false"}
+        "expense_settled, announcement, spot_check_assigned, spot_check_false, webhook_disabled"}
 ITEM = obj(id=STRING, recipient_id=STRING, kind=KIND, title=STRING, subject_owner_id=STRING,
            record=obj(type=STRING, id=STRING),
            occurred_at=DATE_TIME, read=BOOLEAN, read_at=DATE_TIME)

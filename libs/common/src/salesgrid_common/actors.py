@@ -3,6 +3,15 @@
 audit trail never shows an empty "who"."""
 from __future__ import annotations
 
+from typing import Protocol
+
+
+class Caller(Protocol):
+    """Who called: a principal (salesgrid_common.auth.Principal) or anything with its id."""
+
+    @property
+    def subject_id(self) -> str: ...
+
 SYSTEM_PREFIX = "system:"
 
 
@@ -18,9 +27,9 @@ def is_system_actor(actor_id: str) -> bool:
     return actor_id.startswith(SYSTEM_PREFIX)
 
 
-def actor_of(principal: object | None, service: str) -> tuple[str, str]:
+def actor_of(principal: Caller | None, service: str) -> tuple[str, str]:
     """(actor id, client ip) for an event: the calling principal's, or the service's own when
     `principal` is None (its scheduler acted)."""
     if principal is None:
         return system_actor(service), ""
-    return getattr(principal, "subject_id"), getattr(principal, "client_ip", "") or ""
+    return principal.subject_id, getattr(principal, "client_ip", "") or ""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextvars
-import enum
 import functools
 import ipaddress
 import json
@@ -19,24 +18,9 @@ from sqlalchemy import ColumnElement, false, or_, true
 from sqlalchemy.sql.elements import ColumnElement as _Column
 
 from salesgrid_common.errors import DependencyUnavailable, PermissionDenied, Unauthenticated
+from salesgrid_common.scopes import Scope
 
 ALGORITHM = "EdDSA"  # pinned: tokens with any other alg (including "none") are refused
-
-
-class Scope(enum.IntEnum):
-    """Data scope of a permission, ordered from narrowest to widest."""
-
-    OWN = 1
-    TEAM = 2
-    SUBTREE = 3
-    ALL = 4
-
-    @classmethod
-    def parse(cls, value: str) -> "Scope":
-        try:
-            return cls[value.upper()]
-        except KeyError:
-            raise ValueError(f"unknown data scope {value!r}; expected own, team, subtree or all") from None
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ _LOCK_CLASS = 0x5347  # the advisory-lock namespace of customer merges
 
 async def _lock(session: AsyncSession, customer_id: str, *, shared: bool) -> None:
     """Until the transaction ends: shared for writes naming the customer, exclusive for its merge."""
-    if session.bind.dialect.name != "postgresql":
+    if session.get_bind().dialect.name != "postgresql":
         return
     function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
     await session.execute(text(f"SELECT {function}(:space, hashtext(:id))"), {"space": _LOCK_CLASS, "id": customer_id})

@@ -76,7 +76,11 @@ def _sqlite_begin_deferred(conn) -> None:  # type: ignore[no-untyped-def]
 
 
 def session_factory(engine: AsyncEngine) -> SessionFactory:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    """Sessions on `engine`; inside a call made with an idempotency key they join that call's
+    transaction (salesgrid_common.idempotency)."""
+    from salesgrid_common.idempotency import CallSessions  # it imports this module
+
+    return CallSessions(engine, expire_on_commit=False)
 
 
 async def ping(engine: AsyncEngine) -> bool:
@@ -84,7 +88,7 @@ async def ping(engine: AsyncEngine) -> bool:
         async with engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
         return True
-    except Exception:  # noqa: BLE001 - any failure means "not reachable" for health
+    except Exception:
         return False
 
 

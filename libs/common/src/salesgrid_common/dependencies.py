@@ -8,10 +8,11 @@ failed precondition naming the field."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 
 import grpc
 
-from salesgrid_common.errors import DependencyUnavailable, DomainError, FailedPrecondition
+from salesgrid_common.errors import DependencyUnavailable, DomainError, FailedPrecondition, ValidationFailed
 
 OUTAGE_CODES = frozenset({
     grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED,
@@ -29,6 +30,30 @@ def dependency_error(service: str, error: grpc.aio.AioRpcError, field: str, doin
                                      field)
     return FailedPrecondition(f"the {service} service could not {doing} ({code.name}: {error.details()}){tail}",
                               field)
+
+
+# Not found and out of the caller's scope read the same (existence does not leak).
+HIDDEN_CODES = frozenset({grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSION_DENIED})
+
+
+def call_error(service: str, error: grpc.aio.AioRpcError, field: str, *, hidden: str | None = None,
+               passed: Mapping[grpc.StatusCode, tuple[type[DomainError], str]] | None = None,
+               prefer_details: bool = False, doing: str = "answer", consequence: str = "") -> DomainError:
+    """The one mapping of another service's gRPC error to our caller's domain error.
+
+    `hidden`: the message of the ValidationFailed on `field` when the record is not found or out
+    of scope (both codes read the same). `passed`: codes that describe the request, each to a
+    domain error class and its message (``{details}`` in it stands for the other service's words;
+    with `prefer_details` the message is only the fallback when the other service said nothing). The rest is
+    `dependency_error` (an outage: 503 and retry; else a failed precondition)."""
+    code = error.code()
+    if hidden is not None and code in HIDDEN_CODES:
+        return ValidationFailed(hidden, field)
+    if passed and code in passed:
+        cls, message = passed[code]
+        details = error.details() or ""
+        return cls((details or message) if prefer_details else message.format(details=details), field)
+    return dependency_error(service, error, field, doing, consequence)
 
 
 def _outage_types() -> tuple[type[BaseException], ...]:

@@ -196,7 +196,7 @@ class DeactivatedUsers:
             await asyncio.sleep(self.refresh_interval)
             try:
                 await self.reload()
-            except Exception:  # noqa: BLE001 - keep the last known set; health reports the database
+            except Exception:
                 log.warning("could not reload deactivated users", exc_info=True)
 
     async def check(self, principal: Principal) -> None:

@@ -3,6 +3,7 @@ metrics, authentication of the caller's token, and mapping of domain errors to g
 codes with structured details (field violations, reason)."""
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -18,7 +19,10 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from salesgrid_common.auth import AsyncTokenVerifier, Principal, current_principal
 from salesgrid_common.dependencies import is_outage
 from salesgrid_common.errors import DependencyUnavailable, DomainError, PermissionDenied, Unauthenticated
-from salesgrid_common.metrics import GRPC_HANDLED, GRPC_LATENCY
+from salesgrid_common.idempotency import (
+    METADATA_FINGERPRINT, METADATA_KEY, METADATA_REPLAYED, IdempotentCalls, StoredRefusal,
+)
+from salesgrid_common.metrics import GRPC_HANDLED, GRPC_LATENCY, IDEMPOTENT_REPLAYS
 from salesgrid_common.tracing import context_from, tracer
 
 log = logging.getLogger(__name__)
@@ -74,8 +78,10 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
     (e.g. a user deactivated since the token was issued)."""
 
     def __init__(self, verifier: AsyncTokenVerifier, public_methods: frozenset[str] = frozenset(),
-                 checks: Sequence[PrincipalCheck] = (), password_change_methods: frozenset[str] = frozenset()) -> None:
+                 checks: Sequence[PrincipalCheck] = (), password_change_methods: frozenset[str] = frozenset(),
+                 idempotent: IdempotentCalls | None = None) -> None:
         self.verifier = verifier
+        self.idempotent = idempotent  # unary calls with an `idempotency-key` execute once
         self.public_methods = public_methods
         self.checks = tuple(checks)
         self.password_change_methods = password_change_methods  # open to a token awaiting a password change
@@ -105,15 +111,24 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             return handler
         public = method in self.public_methods or method.startswith(ALWAYS_PUBLIC_PREFIXES)
 
+        serialize = handler.response_serializer
+        keyed = serialize is not None and self.idempotent is not None
+        upload = handler.unary_unary is None
+
         async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
             # request: the message, or the async iterator of a client stream (read by the servicer)
-            return await self._handle(method, public, inner, request, context)
+            return await self._handle(method, public, inner, request, context, serialize if keyed else None, upload)
+
+        def serialize_or_replay(response: Any) -> bytes:
+            # a replayed answer is already serialized
+            return response if isinstance(response, bytes) else serialize(response)
 
         make = grpc.unary_unary_rpc_method_handler if handler.unary_unary else grpc.stream_unary_rpc_method_handler
         return make(wrapped, request_deserializer=handler.request_deserializer,
-                    response_serializer=handler.response_serializer)
+                    response_serializer=serialize_or_replay if keyed else serialize)
 
-    async def _handle(self, method: str, public: bool, inner: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def _handle(self, method: str, public: bool, inner: Any, request: Any, context: grpc.aio.ServicerContext,
+                      serialize: Callable[[Any], bytes] | None = None, upload: bool = False) -> Any:
         service_name, _, method_name = method.strip("/").partition("/")
         metadata = {key: value for key, value in (context.invocation_metadata() or ()) if isinstance(value, str)}
         started = time.perf_counter()
@@ -140,7 +155,26 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                         for check in self.checks:
                             await check(principal)
                         principal_token = current_principal.set(principal)
+                    key = metadata.get(METADATA_KEY)
+                    if key and principal is not None and serialize is not None and self.idempotent is not None:
+                        if upload:  # the stream cannot be fingerprinted before it is read: the gateway's
+                            answer = await self.idempotent.run_upload(
+                                key, metadata.get(METADATA_FINGERPRINT, ""), principal, method, serialize, request,
+                                lambda requests: inner(requests, context))
+                        else:
+                            fingerprint = metadata.get(METADATA_FINGERPRINT) or hashlib.sha256(
+                                request.SerializeToString(deterministic=True)).hexdigest()
+                            answer = await self.idempotent.run(key, fingerprint, principal, method, serialize,
+                                                               lambda: inner(request, context))
+                        if isinstance(answer, bytes):  # the stored answer: tell the caller it is a replay
+                            context.set_trailing_metadata(((METADATA_REPLAYED, "true"),))
+                            IDEMPOTENT_REPLAYS.labels(service_name, method_name).inc()
+                        return answer
                     return await inner(request, context)
+                except StoredRefusal as refusal:  # a refusal committed with the key, replayed
+                    stored = status_pb2.Status.FromString(refusal.status)
+                    code = next(c for c in grpc.StatusCode if c.value[0] == stored.code)
+                    await context.abort_with_status(rpc_status.to_status(stored))
                 except DomainError as error:
                     code = grpc.StatusCode[error.code]
                     span.set_status(Status(StatusCode.ERROR, error.message))
@@ -148,7 +182,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                 except grpc.aio.AbortError:
                     code = context.code() or grpc.StatusCode.UNKNOWN
                     raise
-                except Exception as exc:  # noqa: BLE001 - never leak internals to callers
+                except Exception as exc:
                     span.record_exception(exc)
                     if is_outage(exc):  # the database is down or busy: retry later, not a bug
                         code = grpc.StatusCode.UNAVAILABLE

@@ -28,6 +28,11 @@ EVENTS_CONSUMED = Counter(
 )
 DEAD_LETTERS = Counter("salesgrid_dead_letters", "Events given up after bounded redelivery", ["consumer"])
 DEAD_LETTERS_PENDING = Gauge("salesgrid_dead_letters_pending", "Dead letters waiting to be replayed", ["consumer"])
+BUSINESS_EVENTS = Counter("salesgrid_business_events", "Business facts by kind", ["service", "kind"])
+IDEMPOTENT_REPLAYS = Counter(
+    "salesgrid_idempotent_replays", "Calls answered from their stored Idempotency-Key instead of executing",
+    ["grpc_service", "grpc_method"],
+)
 # Commit → projection: how long after the producer committed an event a consumer applied it
 # (the event pipeline's SLO; see deploy/helm/salesgrid/templates/prometheusrule.yaml).
 PROJECTION_LAG = Histogram(

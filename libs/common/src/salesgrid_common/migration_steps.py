@@ -202,6 +202,27 @@ def drop_custom_field_tables_v1() -> None:
     op.drop_table("custom_field_definitions")
 
 
+def create_idempotency_tables_v1() -> None:
+    """Issue 17: the idempotency keys every service records in the transaction of a keyed write
+    (salesgrid_common.idempotency)."""
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("method", sa.String(length=200), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("response", sa.LargeBinary(), nullable=True),
+        sa.Column("status", sa.LargeBinary(), nullable=True),
+        sa.Column("created_at", UtcDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_idempotency_keys_created_at", "idempotency_keys", ["created_at"])
+
+
+def drop_idempotency_tables_v1() -> None:
+    op.drop_index("ix_idempotency_keys_created_at", table_name="idempotency_keys")
+    op.drop_table("idempotency_keys")
+
+
 def create_channel_partner_tables_v1() -> None:
     """Issue 20: the replica of customers' channel partners (salesgrid_common.channels)."""
     op.create_table(

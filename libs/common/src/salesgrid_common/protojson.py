@@ -41,7 +41,7 @@ def message_to_dict(message: Message) -> dict[str, Any]:
         return _json_format(message)  # type: ignore[no-any-return]
     plan = _plans.get(descriptor.full_name)
     if plan is None:
-        plan = _plans[descriptor.full_name] = _plan(descriptor)
+        plan = _plans[descriptor.full_name] = _plan(descriptor)  # type: ignore[arg-type]  # upb's Descriptor
     result: dict[str, Any] = {}
     for name, repeated, has_presence, convert in plan:
         if has_presence and not message.HasField(name):
@@ -74,8 +74,10 @@ def _plan(descriptor: Descriptor) -> tuple[tuple[str, bool, bool, Converter], ..
 
 
 def _map_converter(field: FieldDescriptor) -> Converter:
-    key_field = field.message_type.fields_by_name["key"]
-    value_convert = _scalar_converter(field.message_type.fields_by_name["value"])
+    entry = field.message_type
+    assert entry is not None, "a map field has an entry message"
+    key_field = entry.fields_by_name["key"]
+    value_convert = _scalar_converter(entry.fields_by_name["value"])
     bool_keys = key_field.type == FieldDescriptor.TYPE_BOOL
 
     def convert(mapping: Any) -> dict[str, Any]:
@@ -105,9 +107,11 @@ def _identity(value: Any) -> Any:
 
 
 def _enum_converter(field: FieldDescriptor) -> Converter:
-    if field.enum_type.full_name == "google.protobuf.NullValue":
+    enum = field.enum_type
+    assert enum is not None, "an enum field has an enum type"
+    if enum.full_name == "google.protobuf.NullValue":
         return lambda value: None
-    names = {value.number: value.name for value in field.enum_type.values}
+    names = {value.number: value.name for value in enum.values}
     return lambda number: names.get(number, number)
 
 

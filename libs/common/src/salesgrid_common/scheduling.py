@@ -20,6 +20,6 @@ async def every(interval_seconds: float, job: Callable[[], Awaitable[Any]], what
                 log.info(what, extra={"result": done})
         except asyncio.CancelledError:
             raise
-        except Exception:  # noqa: BLE001 - see docstring
+        except Exception:
             log.exception("scheduled job failed: %s", what)
         await asyncio.sleep(interval_seconds)

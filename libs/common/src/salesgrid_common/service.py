@@ -47,7 +47,8 @@ from salesgrid_common.events.consumer import EventConsumer, Subscription, Topolo
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.events.relay import OutboxRelay
 from salesgrid_common.grpc_client import AioTracingClientInterceptor
-from salesgrid_common.grpc_server import CLIENT_OPTIONS, MESSAGE_LIMITS, ServerInterceptor
+from salesgrid_common.grpc_server import CLIENT_OPTIONS, MESSAGE_LIMITS, ServerInterceptor, status_for
+from salesgrid_common.idempotency import IdempotentCalls
 from salesgrid_common.settings import ServiceSettings
 from salesgrid_common.tracing import current_trace_context
 
@@ -55,6 +56,7 @@ log = logging.getLogger(__name__)
 
 JwksFetcher = Callable[[], Awaitable[str]]
 S = TypeVar("S", bound=ServiceSettings)
+C = TypeVar("C")
 
 
 @dataclass
@@ -70,7 +72,18 @@ class ServiceContext:
     nc: NATS | None = None
     js: JetStreamContext | None = None
     channels: dict[str, grpc.aio.Channel] = field(default_factory=dict)
-    extras: dict[str, Any] = field(default_factory=dict)  # per-service objects built once (use cases…)
+    extras: dict[str, Any] = field(default_factory=dict)  # per-service settings objects (tests inject them)
+    _components: dict[type, Any] = field(default_factory=dict)
+
+    def component(self, cls: type[C], build: Callable[[], C] | None = None) -> C:
+        """The service's one instance of `cls` (its use cases, its keys…), built by `build` on
+        first use: wiring keyed by type, so callers and tests get it typed."""
+        if cls not in self._components:
+            if build is None:
+                raise LookupError(f"{cls.__name__} has not been built in this service")
+            self._components[cls] = build()
+        found: C = self._components[cls]
+        return found
 
     def settings_as(self, cls: type[S]) -> S:
         """The settings as the service's own settings class; a test harness may hand plain
@@ -96,11 +109,11 @@ def outgoing_metadata(token: str, client_ip: str = "") -> tuple[tuple[str, str],
 
 
 def identity_jwks_fetcher(ctx: ServiceContext) -> JwksFetcher:
-    stub = identity_pb2_grpc.AuthStub(ctx.channel(ctx.settings.identity_addr))
+    stub = identity_pb2_grpc.AuthStub(ctx.channel(ctx.settings.identity_addr))  # type: ignore[no-untyped-call]
 
     async def fetch() -> str:
         response = await stub.GetJwks(identity_pb2.GetJwksRequest(), timeout=5.0)
-        return response.json
+        return str(response.json)
 
     return fetch
 
@@ -152,12 +165,15 @@ class ServiceApp:
         if deactivated is not None:
             await deactivated.reload()
             checks.append(deactivated.check)
+        idempotent = IdempotentCalls(self.engine, lambda error: status_for(error).SerializeToString(), self.clock,
+                                     on_commit=[self.ctx.outbox.signal.notify])
         interceptor = ServerInterceptor(verifier, self.definition.public_methods, checks,
-                                                                    self.definition.password_change_methods)
+                                        self.definition.password_change_methods, idempotent)
         self.server = grpc.aio.server(options=MESSAGE_LIMITS, interceptors=[interceptor])
         names = list(self.definition.register(self.server, self.ctx))
         if self.definition.with_directory:
-            directory_pb2_grpc.add_DirectoryServicer_to_server(DirectoryServicer(self.ctx.reader), self.server)
+            directory_pb2_grpc.add_DirectoryServicer_to_server(  # type: ignore[no-untyped-call]
+                DirectoryServicer(self.ctx.reader), self.server)
             names.append(directory_pb2.DESCRIPTOR.services_by_name["Directory"].full_name)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self._service_names = names
@@ -172,7 +188,7 @@ class ServiceApp:
                                 self.ctx.outbox.signal, database_url=s.database_url, clock=self.clock)
             self._spawn(relay.run(), "outbox-relay")
         subscriptions = list(self.definition.subscriptions(self.ctx))
-        if self.definition.with_directory:
+        if deactivated is not None:  # with_directory
             subscriptions.append(directory_subscription(self.definition.name,
                                                         owned_tables(self.definition.metadata), deactivated))
             self._spawn(deactivated.keep_current(), "deactivated-users")
@@ -180,6 +196,7 @@ class ServiceApp:
         for sub in subscriptions:
             self._spawn(EventConsumer(sub, self.ctx.js, self.ctx.sessions, clock=self.clock, topology=topology).run(),
                         sub.name)
+        self._spawn(self._purge_idempotency_keys(idempotent), "idempotency-keys")
         for index, job in enumerate(self.definition.background(self.ctx)):
             self._spawn(job, f"background-{index}")
         await self.server.start()
@@ -207,6 +224,15 @@ class ServiceApp:
         for name in ("", *self._service_names):
             await self.health.set(name, status)
 
+    @staticmethod
+    async def _purge_idempotency_keys(idempotent: IdempotentCalls) -> None:
+        while True:
+            try:
+                await idempotent.purge()
+            except Exception as exc:  # noqa: BLE001 - an outage: try again at the next round
+                log.warning("idempotency keys not purged: %r", exc)
+            await asyncio.sleep(3600)
+
     async def _watch_health(self) -> None:
         while True:
             await asyncio.sleep(self.health_interval)
@@ -229,7 +255,7 @@ class ServiceApp:
         if self.ctx.nc is not None and not self.ctx.nc.is_closed:
             try:
                 await asyncio.wait_for(self.ctx.nc.drain(), timeout=3.0)
-            except Exception:  # noqa: BLE001 - a slow or broken drain must not block shutdown
+            except Exception:
                 with contextlib.suppress(Exception):
                     await self.ctx.nc.close()
         await self.engine.dispose()

@@ -21,7 +21,7 @@ import asyncio
 import sqlite3
 import time
 import weakref
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import pool
 from sqlalchemy.dialects import registry
@@ -68,18 +68,18 @@ def _starts_write(sql: str) -> bool:
 class LoopCursor(sqlite3.Cursor):
     connection: "LoopConnection"
 
-    def execute(self, sql: str, parameters: Any = ()) -> "LoopCursor":  # type: ignore[override]
+    def execute(self, sql: str, parameters: Any = ()) -> "LoopCursor":
         if _starts_write(sql):
             self.connection._take_write_lock()
         run = super().execute
         await_(_no_wait())
-        return self.connection._retrying(lambda: run(sql, parameters))
+        return cast(LoopCursor, self.connection._retrying(lambda: run(sql, parameters)))
 
-    def executemany(self, sql: str, seq_of_parameters: Any) -> "LoopCursor":  # type: ignore[override]
+    def executemany(self, sql: str, seq_of_parameters: Any) -> "LoopCursor":
         rows = list(seq_of_parameters)  # a retry must see the same rows again
         run = super().executemany
         await_(_no_wait())
-        return self.connection._retrying(lambda: run(sql, rows))
+        return cast(LoopCursor, self.connection._retrying(lambda: run(sql, rows)))
 
     async def _async_soft_close(self) -> None:
         """SQLAlchemy's async results call this to release a driver cursor early; rows here are
@@ -95,7 +95,7 @@ class LoopConnection(sqlite3.Connection):
         self._held: asyncio.Lock | None = None
 
     def cursor(self, factory: Any = LoopCursor) -> LoopCursor:  # type: ignore[override]
-        return super().cursor(factory)
+        return cast(LoopCursor, super().cursor(factory))
 
     def _retrying(self, operation: Any) -> Any:
         deadline = 0.0

@@ -36,9 +36,7 @@ SPOT_CHECK_INTERVAL_SECONDS = 300.0
 
 
 def usecases_for(ctx: ServiceContext) -> ActivitiesUseCases:
-    if "usecases" not in ctx.extras:
-        ctx.extras["usecases"] = ActivitiesUseCases(ctx.sessions, ctx.outbox, ctx.clock)
-    return ctx.extras["usecases"]
+    return ctx.component(ActivitiesUseCases, lambda: ActivitiesUseCases(ctx.sessions, ctx.outbox, ctx.clock))
 
 
 def spot_checks_for(ctx: ServiceContext) -> SpotChecksUseCases:

@@ -15,6 +15,7 @@ from salesgrid.events.v1.customers_events_pb2 import (CustomerArbitrationDecided
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid.events.v1.expenses_events_pb2 import ExpensesApprovalStep, ExpensesClaimState
 from salesgrid.events.v1.pipeline_events_pb2 import PipelineDiscountApprovalStep, PipelineQuoteState, PipelineSlaNotice
+from salesgrid.events.v1.webhooks_events_pb2 import WebhookSubscriptionDisabled
 from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.protos import from_timestamp
 from salesgrid_activities.domain import inbox
@@ -159,5 +160,18 @@ def expenses_notices() -> Subscription:
     return sub
 
 
+def webhooks_notices() -> Subscription:
+    """The owner of a webhook subscription that was disabled after failing for days."""
+    sub = Subscription(name="activities-inbox-webhooks", producer="webhooks")
+
+    @sub.on("salesgrid.webhooks.subscription.disabled", WebhookSubscriptionDisabled)
+    async def disabled(session: AsyncSession, envelope: Envelope, d: WebhookSubscriptionDisabled) -> None:
+        await _deliver(session, envelope, inbox.webhook_disabled(d.subscription_id, d.url, d.reason, d.owner_id,
+                                                                 d.owner_kind))
+
+    return sub
+
+
 def inbox_subscriptions() -> Sequence[Subscription]:
-    return [pipeline_notices(), customers_notices(), contracts_notices(), activities_notices(), expenses_notices()]
+    return [pipeline_notices(), customers_notices(), contracts_notices(), activities_notices(), expenses_notices(),
+            webhooks_notices()]

@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from decimal import Decimal
 
 import pytest
@@ -18,7 +18,7 @@ from salesgrid_activities.domain.check_ins import (
 )
 from salesgrid_activities.domain.errors import Conflict, FailedPrecondition, PermissionDenied, ValidationFailed
 
-NOW = datetime(2026, 4, 1, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 4, 1, 2, 0, tzinfo=UTC)
 CUSTOMER = GeoPoint(31.2304, 121.4737)  # People's Square, Shanghai
 
 BEIJING = GeoPoint(39.9042, 116.4074)

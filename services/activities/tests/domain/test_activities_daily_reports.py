@@ -1,4 +1,4 @@
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, UTC
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,7 +24,7 @@ from salesgrid_activities.domain.errors import Conflict, FailedPrecondition, Per
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")
-UTC = timezone.utc
+UTC = UTC
 DAY = date(2026, 5, 12)
 SPRING = date(2026, 3, 29)  # Berlin: 02:00 CET -> 03:00 CEST, a 23-hour day
 AUTUMN = date(2026, 10, 25)  # Berlin: 03:00 CEST -> 02:00 CET, a 25-hour day

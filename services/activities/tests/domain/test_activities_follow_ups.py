@@ -1,4 +1,4 @@
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, UTC
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -7,7 +7,7 @@ from salesgrid_activities.domain.errors import ValidationFailed
 from salesgrid_activities.domain.follow_ups import MAX_NOTES_LENGTH, FollowUpKind, validate_follow_up
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-NOW = datetime(2026, 5, 12, 8, 0, tzinfo=timezone.utc)  # 16:00 in Shanghai
+NOW = datetime(2026, 5, 12, 8, 0, tzinfo=UTC)  # 16:00 in Shanghai
 
 
 def valid(**overrides: object):
@@ -45,8 +45,8 @@ def test_valid_follow_up_is_normalised() -> None:
     assert follow_up.customer_id == "cust-1"
     assert follow_up.contact_id == "c-9"
     assert follow_up.opportunity_id is None
-    assert follow_up.occurred_at == datetime(2026, 5, 12, 7, 0, tzinfo=timezone.utc)
-    assert follow_up.occurred_at.tzinfo is timezone.utc
+    assert follow_up.occurred_at == datetime(2026, 5, 12, 7, 0, tzinfo=UTC)
+    assert follow_up.occurred_at.tzinfo is UTC
 
 
 @pytest.mark.parametrize("kind", ["call", "email", "meeting", "visit", "other"])
@@ -83,7 +83,7 @@ def test_notes_are_required_and_bounded() -> None:
 
 def test_next_date_uses_the_local_date_of_the_follow_up() -> None:
     # 2026-05-12 17:00 UTC is already 2026-05-13 01:00 in Shanghai: "the 12th" is in the past there.
-    late_evening = datetime(2026, 5, 12, 17, 0, tzinfo=timezone.utc)
+    late_evening = datetime(2026, 5, 12, 17, 0, tzinfo=UTC)
     now = late_evening + timedelta(minutes=5)
     assert fields(occurred_at=late_evening, now=now, next_follow_up_on=date(2026, 5, 12)) == {"next_follow_up_on"}
     assert valid(occurred_at=late_evening, now=now, next_follow_up_on=date(2026, 5, 13)).next_follow_up_on == date(
@@ -97,7 +97,7 @@ def test_next_date_same_day_is_allowed_but_not_before() -> None:
 
 
 def test_next_date_must_be_a_date() -> None:
-    assert fields(next_follow_up_on=datetime(2026, 6, 1, tzinfo=timezone.utc)) == {"next_follow_up_on"}
+    assert fields(next_follow_up_on=datetime(2026, 6, 1, tzinfo=UTC)) == {"next_follow_up_on"}
 
 
 def test_occurred_at_must_be_aware_and_not_in_the_future() -> None:

@@ -43,7 +43,7 @@ def test_tasks_pool_and_instalments() -> None:
 
 def test_every_kind_links_to_a_record_type_and_unknown_kinds_are_refused() -> None:
     assert set(inbox.KINDS.values()) == {"opportunity", "customer", "share_request", "contract", "task", "expense_claim",
-                                         "announcement", "spot_check", "quote"}
+                                         "announcement", "spot_check", "webhook_subscription", "quote"}
     assert inbox.check_kind("") == "" and inbox.check_kind("task_reminder") == "task_reminder"
     with pytest.raises(ValidationFailed) as error:
         inbox.check_kind("gossip")
@@ -58,3 +58,11 @@ def test_announcements_and_spot_checks() -> None:
     found = inbox.spot_check_false("sc-1", "2026-W10", "rep-a", "mgr", "80.00", "CNY")
     assert found.recipients == ("rep-a", "mgr") and "80.00 CNY" in found.title and found.subject_owner_id == "rep-a"
     assert inbox.spot_check_false("sc-1", "2026-W10", "rep-a", "", "80.00", "CNY").recipients == ("rep-a",)
+
+
+def test_a_disabled_webhook_tells_its_owner_why_and_a_partner_key_has_no_inbox() -> None:
+    told = inbox.webhook_disabled("wh-1", "https://erp.example.com/hook", "failing for 5 days", "rep-a", "user")
+    assert (told.kind, told.record_type, told.record_id, told.recipients) == (
+        "webhook_disabled", "webhook_subscription", "wh-1", ("rep-a",))
+    assert "https://erp.example.com/hook" in told.title and "failing for 5 days" in told.title
+    assert inbox.webhook_disabled("wh-2", "https://x", "r", "key-1", "api_key").recipients == ()

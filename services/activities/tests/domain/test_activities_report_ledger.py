@@ -1,4 +1,4 @@
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, UTC
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -20,7 +20,7 @@ from salesgrid_activities.domain.errors import ValidationFailed
 from salesgrid_activities.domain.money import Money
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-UTC = timezone.utc
+UTC = UTC
 BASE = date(2026, 5, 4)
 LATER = datetime(2026, 6, 1, tzinfo=UTC)
 

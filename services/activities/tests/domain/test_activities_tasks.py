@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 import pytest
 
@@ -18,7 +18,7 @@ from salesgrid_activities.domain.tasks import (
     reminders_due,
 )
 
-NOW = datetime(2026, 6, 1, 1, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)
 START = NOW + timedelta(days=1)
 
 

@@ -56,8 +56,7 @@ _COMMON = {"event_id", "occurred_at", "owner_id", "org_path"}
 
 def platform_path(path: str) -> str:
     """The platform's form of an org path: "/a/b/" (the root stays "/")."""
-    normal = orgpath.normalize(path)
-    return normal if normal == orgpath.ROOT else normal + "/"
+    return orgpath.stored(path)
 
 
 def _encode(value: Any) -> Any:

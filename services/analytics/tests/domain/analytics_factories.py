@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime, timezone
+from datetime import date, datetime, UTC
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,7 +12,7 @@ from salesgrid_analytics.domain import facts as f
 from salesgrid_analytics.domain.stages import LOST, WON, Stage, StageModel
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-UTC = timezone.utc
+UTC = UTC
 _ids = itertools.count(1)
 
 REP_A = ("rep-a", "/acme/east/sh/t1")

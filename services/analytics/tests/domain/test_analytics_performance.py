@@ -1,4 +1,4 @@
-from datetime import date, datetime, timezone
+from datetime import date, datetime, UTC
 from decimal import Decimal
 
 import pytest
@@ -34,7 +34,7 @@ def scenario():
         follow_up(at(2026, 3, 4)),
         check_in(at(2026, 3, 5)), check_in(at(2026, 3, 6), flagged=True),
         # 01:00 on 1 April in Shanghai although still 31 March in UTC: April's visit.
-        check_in(datetime(2026, 3, 31, 17, 0, tzinfo=timezone.utc)),
+        check_in(datetime(2026, 3, 31, 17, 0, tzinfo=UTC)),
         report(date(2026, 3, 2), ReportTiming.ON_TIME, at(2026, 3, 2, 17)),
         report(date(2026, 3, 3), ReportTiming.LATE, at(2026, 3, 3, 19)),
         # Detected the next morning, but it is March's missing report.

@@ -1,4 +1,4 @@
-from datetime import date, datetime, timezone
+from datetime import date, datetime, UTC
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -61,7 +61,7 @@ def test_children_of_year_are_quarters_and_of_quarter_months():
 def test_containment_uses_local_date():
     july = parse_period("2026-07")
     # 16:30 UTC on 31 July is 00:30 on 1 August in Shanghai.
-    late_utc = datetime(2026, 7, 31, 16, 30, tzinfo=timezone.utc)
+    late_utc = datetime(2026, 7, 31, 16, 30, tzinfo=UTC)
     assert not july.contains(late_utc, SHANGHAI)
     assert july.contains(late_utc, ZoneInfo("UTC"))
     assert month_of(late_utc, SHANGHAI).label == "2026-08"
@@ -109,7 +109,7 @@ def test_next_and_within():
 def test_span_covers_whole_periods_both_included(start, end, label, months):
     span = parse_span(start, end)
     assert (span.kind, span.label, len(span.months())) == (PeriodKind.SPAN, label, months)
-    assert span.contains(datetime(2026, 5, 31, 17, tzinfo=timezone.utc), SHANGHAI) is (span.end > date(2026, 6, 1))
+    assert span.contains(datetime(2026, 5, 31, 17, tzinfo=UTC), SHANGHAI) is (span.end > date(2026, 6, 1))
 
 
 @pytest.mark.parametrize(("start", "end", "field"), [

@@ -1,6 +1,6 @@
 """Projections must not depend on arrival order or on redelivered events."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, UTC
 from decimal import Decimal
 
 from hypothesis import given, settings
@@ -16,7 +16,7 @@ from salesgrid_analytics.domain.periods import parse_period
 
 from analytics_factories import DEFAULT, MODELS, REP_A, REP_B, REP_C, SHANGHAI
 
-START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+START = datetime(2026, 1, 1, tzinfo=UTC)
 OWNERS = [REP_A, REP_B, REP_C]
 YEAR = parse_period("2026")
 

@@ -33,10 +33,9 @@ log = logging.getLogger(__name__)
 
 
 def usecases_for(ctx: ServiceContext) -> ContractsUseCases:
-    if "usecases" not in ctx.extras:
-        pipeline = ctx.channel(ctx.settings_as(ContractsSettings).pipeline_addr)
-        ctx.extras["usecases"] = ContractsUseCases(ctx.sessions, ctx.outbox, ctx.clock, PipelineClient(pipeline))
-    return ctx.extras["usecases"]
+    pipeline_addr = ctx.settings_as(ContractsSettings).pipeline_addr
+    return ctx.component(ContractsUseCases, lambda: ContractsUseCases(
+        ctx.sessions, ctx.outbox, ctx.clock, PipelineClient(ctx.channel(pipeline_addr))))
 
 
 def documents_for(ctx: ServiceContext) -> DocumentsUseCases:

@@ -9,8 +9,8 @@ import grpc
 from salesgrid.pipeline.v1 import pipeline_pb2 as ppb
 from salesgrid.pipeline.v1 import pipeline_pb2_grpc as ppb_grpc
 from salesgrid_common.auth import Principal
-from salesgrid_common.dependencies import dependency_error
-from salesgrid_common.errors import FailedPrecondition, ValidationFailed
+from salesgrid_common.dependencies import call_error
+from salesgrid_common.errors import FailedPrecondition
 from salesgrid_common.service import outgoing_metadata
 
 TIMEOUT_SECONDS = 5.0
@@ -40,10 +40,8 @@ class PipelineClient:
                 ppb.GetOpportunityRequest(id=opportunity_id), timeout=TIMEOUT_SECONDS,
                 metadata=outgoing_metadata(principal.token, principal.client_ip))
         except grpc.aio.AioRpcError as error:
-            if error.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSION_DENIED):
-                raise ValidationFailed(f"opportunity {opportunity_id!r} does not exist or is outside your scope",
-                                       "opportunity_id") from None
-            raise dependency_error("pipeline", error, "opportunity_id") from None
+            raise call_error("pipeline", error, "opportunity_id", hidden=(
+                f"opportunity {opportunity_id!r} does not exist or is outside your scope")) from None
         if reply.status != "won":
             raise FailedPrecondition(f"opportunity {reply.name!r} is {reply.status}, not won", "opportunity_id")
         return WonOpportunity(reply.id, reply.name, reply.customer_id, reply.amount.amount, reply.amount.currency,

@@ -39,12 +39,11 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # shipped inside th
 
 
 def usecases_for(ctx: ServiceContext) -> CustomersUseCases:
-    if "usecases" not in ctx.extras:
-        # ctx.extras["pool_policy"] (a domain.pool.PoolPolicy) overrides the default caps and periods;
-        # ctx.extras["pool_policies"] maps org unit ids to their own policy (nearest unit wins).
-        ctx.extras["usecases"] = CustomersUseCases(ctx.sessions, ctx.outbox, ctx.clock, ctx.extras.get("pool_policy"),
-                                                   ctx.extras.get("pool_policies"), reader=ctx.reader)
-    return ctx.extras["usecases"]
+    # ctx.extras["pool_policy"] (a domain.pool.PoolPolicy) overrides the default caps and periods;
+    # ctx.extras["pool_policies"] maps org unit ids to their own policy (nearest unit wins).
+    return ctx.component(CustomersUseCases, lambda: CustomersUseCases(
+        ctx.sessions, ctx.outbox, ctx.clock, ctx.extras.get("pool_policy"), ctx.extras.get("pool_policies"),
+        reader=ctx.reader))
 
 
 def exports_for(ctx: ServiceContext) -> ExportJobs:

@@ -28,7 +28,7 @@ def _xlsx_rows(spool: IO[bytes]) -> Iterator[list[object]]:
     spool.seek(0)
     try:
         book = load_workbook(spool, read_only=True, data_only=True)  # read-only: rows stream from the zip
-    except Exception:  # noqa: BLE001 - openpyxl raises many types for a bad workbook
+    except Exception:
         raise ValidationFailed("the file is not an XLSX workbook", "file") from None
     try:
         sheet = book.worksheets[0]

@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import pytest
 
@@ -19,7 +19,7 @@ from salesgrid_customers.domain.customer import (
 )
 from salesgrid_customers.domain.errors import ValidationFailed
 
-NOW = datetime(2024, 5, 1, 8, tzinfo=timezone.utc)
+NOW = datetime(2024, 5, 1, 8, tzinfo=UTC)
 
 
 def fields_of(exc: ValidationFailed) -> set[str]:

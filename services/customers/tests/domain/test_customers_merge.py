@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 import pytest
 
@@ -8,7 +8,7 @@ from salesgrid_customers.domain.errors import FailedPrecondition, PermissionDeni
 from salesgrid_customers.domain.merge import plan_merge
 from salesgrid_customers.domain.sharing import Share, ShareRole
 
-T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
 PATH_A = ("hq", "br", "team-a")
 PATH_B = ("hq", "br", "team-b")
 REP_A = Actor("rep-a", PATH_A, frozenset({"rep"}))

@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, UTC
 
 import pytest
 
@@ -6,8 +6,8 @@ from salesgrid_customers.domain.errors import ValidationFailed
 from salesgrid_customers.domain.ownership import ArbitrationRule, OwnershipClaim, arbitrate_ownership
 
 REGISTERED = "华为技术有限公司"
-NOW = datetime(2024, 6, 1, tzinfo=timezone.utc)
-T0 = datetime(2024, 1, 1, 9, tzinfo=timezone.utc)
+NOW = datetime(2024, 6, 1, tzinfo=UTC)
+T0 = datetime(2024, 1, 1, 9, tzinfo=UTC)
 
 
 def claim(rep: str, name: str, follow: datetime | None = None, opp: datetime | None = None) -> OwnershipClaim:
@@ -50,7 +50,7 @@ def test_rule2_compares_instants_across_time_zones() -> None:
     shanghai = timezone(timedelta(hours=8))
     decision = arbitrate_ownership(
         [claim("a", "x", follow=datetime(2024, 1, 1, 16, tzinfo=shanghai)),  # 08:00 UTC
-         claim("b", "y", follow=datetime(2024, 1, 1, 9, tzinfo=timezone.utc))],
+         claim("b", "y", follow=datetime(2024, 1, 1, 9, tzinfo=UTC))],
         REGISTERED, NOW,
     )
     assert decision.winner_rep_id == "a"

@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 import pytest
 
@@ -18,7 +18,7 @@ from salesgrid_customers.domain.pool import (
     resolve_policy,
 )
 
-UTC = timezone.utc
+UTC = UTC
 NOW = datetime(2024, 6, 15, 12, tzinfo=UTC)
 POLICY = PoolPolicy(
     max_customers_per_rep=3, max_claims_per_day=2, reclaim_cooldown_days=7,

@@ -22,11 +22,11 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # shipped inside th
 
 
 def usecases_for(ctx: ServiceContext) -> ExpensesUseCases:
-    if "usecases" not in ctx.extras:
+    def build() -> ExpensesUseCases:
         settings = ctx.settings_as(ExpensesSettings)
         links = LinksClient(ctx.channel(settings.customers_addr), ctx.channel(settings.pipeline_addr))
-        ctx.extras["usecases"] = ExpensesUseCases(ctx.sessions, ctx.outbox, ctx.clock, links)
-    return ctx.extras["usecases"]
+        return ExpensesUseCases(ctx.sessions, ctx.outbox, ctx.clock, links)
+    return ctx.component(ExpensesUseCases, build)
 
 
 def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:

@@ -12,13 +12,12 @@ from salesgrid.customers.v1 import customers_pb2_grpc as cpb_grpc
 from salesgrid.pipeline.v1 import pipeline_pb2 as ppb
 from salesgrid.pipeline.v1 import pipeline_pb2_grpc as ppb_grpc
 from salesgrid_common.auth import Principal
-from salesgrid_common.dependencies import dependency_error
+from salesgrid_common.dependencies import call_error
 from salesgrid_common.errors import ValidationFailed
 from salesgrid_common.service import outgoing_metadata
 from salesgrid_expenses.domain.claims import ExpenseLine, link_opportunity
 
 TIMEOUT_SECONDS = 5.0
-_HIDDEN = (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSION_DENIED)
 
 
 class LinksClient:
@@ -59,7 +58,6 @@ class LinksClient:
         try:
             return await method(request, timeout=TIMEOUT_SECONDS, metadata=metadata)
         except grpc.aio.AioRpcError as error:
-            if error.code() in _HIDDEN:
-                raise ValidationFailed(f"{request.id!r} does not exist or is outside your scope", field) from None
-            raise dependency_error(service, error, field) from None
+            raise call_error(service, error, field,
+                             hidden=f"{request.id!r} does not exist or is outside your scope") from None
 

@@ -30,16 +30,15 @@ PUBLIC_METHODS = frozenset(f"/{_AUTH}/{m}" for m in ("Login", "Refresh", "Logout
 def usecases_for(ctx: ServiceContext) -> IdentityUseCases:
     settings = ctx.settings
     assert isinstance(settings, IdentitySettings)
-    if "usecases" not in ctx.extras:
-        keys = SigningKeys(settings.private_key_pem(), settings.signing_key_id, settings.retired_public_keys)
-        ctx.extras["keys"] = keys
-        ctx.extras["usecases"] = IdentityUseCases(ctx.sessions, ctx.outbox, settings, keys, ctx.clock, ctx.reader)
-    return ctx.extras["usecases"]
+    keys = ctx.component(SigningKeys, lambda: SigningKeys(settings.private_key_pem(), settings.signing_key_id,
+                                                          settings.retired_public_keys))
+    return ctx.component(IdentityUseCases, lambda: IdentityUseCases(ctx.sessions, ctx.outbox, settings, keys,
+                                                                     ctx.clock, ctx.reader))
 
 
 def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
     usecases = usecases_for(ctx)
-    identity_pb2_grpc.add_AuthServicer_to_server(AuthServicer(usecases, ctx.extras["keys"]), server)
+    identity_pb2_grpc.add_AuthServicer_to_server(AuthServicer(usecases, ctx.component(SigningKeys)), server)
     identity_pb2_grpc.add_IdentityServicer_to_server(IdentityServicer(usecases), server)
     return [service.full_name for service in identity_pb2.DESCRIPTOR.services_by_name.values()]
 
@@ -75,7 +74,7 @@ def audit_subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:
 
 def jwks(ctx: ServiceContext):  # type: ignore[no-untyped-def]
     usecases_for(ctx)
-    keys: SigningKeys = ctx.extras["keys"]
+    keys = ctx.component(SigningKeys)
 
     async def own_keys() -> str:
         return keys.jwks()

@@ -16,7 +16,7 @@ from salesgrid_common.exports.wiring import export_background, export_jobs
 from salesgrid_common.scheduling import every
 from salesgrid_common.service import ServiceContext, ServiceDefinition
 
-from salesgrid_pipeline.catalogue_client import CatalogueClient
+from salesgrid_pipeline.contracts_client import ContractsClient
 from salesgrid_pipeline.customers_client import CustomersClient
 from salesgrid_pipeline.exports import EXPORTERS
 from salesgrid_pipeline.handlers import follow_up_subscription
@@ -35,13 +35,10 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # shipped inside th
 
 
 def usecases_for(ctx: ServiceContext) -> PipelineUseCases:
-    if "usecases" not in ctx.extras:
-        settings = ctx.settings_as(PipelineSettings)
-        ctx.extras["usecases"] = PipelineUseCases(ctx.sessions, ctx.outbox, ctx.clock,
-                                                  CustomersClient(ctx.channel(settings.customers_addr)),
-                                                  CatalogueClient(ctx.channel(settings.contracts_addr)),
-                                                  reclaim_after_days=settings.lead_reclaim_days)
-    return ctx.extras["usecases"]
+    settings = ctx.settings_as(PipelineSettings)
+    return ctx.component(PipelineUseCases, lambda: PipelineUseCases(
+        ctx.sessions, ctx.outbox, ctx.clock, CustomersClient(ctx.channel(settings.customers_addr)),
+        ContractsClient(ctx.channel(settings.contracts_addr)), reclaim_after_days=settings.lead_reclaim_days))
 
 
 def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:

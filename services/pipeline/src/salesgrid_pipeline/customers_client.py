@@ -10,7 +10,7 @@ import grpc
 from salesgrid.customers.v1 import customers_pb2 as cpb
 from salesgrid.customers.v1 import customers_pb2_grpc as cpb_grpc
 from salesgrid_common.auth import Principal
-from salesgrid_common.dependencies import dependency_error
+from salesgrid_common.dependencies import call_error
 from salesgrid_common.errors import (AlreadyExists, DomainError, PermissionDenied,
                                      ValidationFailed)
 from salesgrid_common.service import outgoing_metadata
@@ -37,10 +37,8 @@ class CustomersClient:
             reply = await self.stub.GetCustomer(cpb.GetCustomerRequest(id=customer_id), timeout=TIMEOUT_SECONDS,
                                                 metadata=outgoing_metadata(principal.token, principal.client_ip))
         except grpc.aio.AioRpcError as error:
-            if error.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSION_DENIED):
-                raise ValidationFailed(f"customer {customer_id!r} does not exist or is outside your scope",
-                                       "customer_id") from None
-            raise _unavailable(error) from None
+            raise call_error("customers", error, "customer_id", hidden=(
+                f"customer {customer_id!r} does not exist or is outside your scope")) from None
         return CustomerRef(reply.id, reply.legal_name, reply.owner_id)
 
     async def create_customer(self, principal: Principal, draft: CustomerDraft, field: str) -> CustomerRef:
@@ -52,17 +50,15 @@ class CustomersClient:
             reply = await self.stub.CreateCustomer(request, timeout=TIMEOUT_SECONDS,
                                                    metadata=outgoing_metadata(principal.token, principal.client_ip))
         except grpc.aio.AioRpcError as error:
-            code = error.code()
-            if code == grpc.StatusCode.ALREADY_EXISTS:
-                raise AlreadyExists(error.details() or "the customer already exists", field) from None
-            if code == grpc.StatusCode.INVALID_ARGUMENT:
-                raise ValidationFailed(error.details() or "rejected by the customers service", field) from None
-            if code == grpc.StatusCode.PERMISSION_DENIED:
-                raise PermissionDenied(error.details() or "you may not create customers", field) from None
-            raise _unavailable(error) from None
+            if error.code() in _CREATE_PASSED:
+                raise call_error("customers", error, field, passed=_CREATE_PASSED, prefer_details=True) from None
+            raise call_error("customers", error, "customer_id") from None
         customer = reply.customer
         return CustomerRef(customer.id, customer.legal_name, customer.owner_id)
 
 
-def _unavailable(error: grpc.aio.AioRpcError) -> DomainError:
-    return dependency_error("customers", error, "customer_id")
+_CREATE_PASSED: dict[grpc.StatusCode, tuple[type[DomainError], str]] = {
+    grpc.StatusCode.ALREADY_EXISTS: (AlreadyExists, "the customer already exists"),
+    grpc.StatusCode.INVALID_ARGUMENT: (ValidationFailed, "rejected by the customers service"),
+    grpc.StatusCode.PERMISSION_DENIED: (PermissionDenied, "you may not create customers"),
+}

@@ -22,7 +22,7 @@ from salesgrid_pipeline.domain.opportunities import Competitor, OpportunityInput
 from salesgrid_pipeline.domain.quotes import Discount, DiscountKind
 from salesgrid_pipeline.domain.facts import FactSpec, FactType
 from salesgrid_pipeline.domain.stage_model import Outcome, Stage, StageModel
-from salesgrid_pipeline.fact_store import decode_facts, encode_fact
+from salesgrid_pipeline.gate_fact_codec import decode_facts, encode_fact
 from salesgrid_pipeline.usecases import ContractBlock, ImportRow, PipelineUseCases, QuoteLineRequest
 
 LEAD_TEXT_FIELDS = ("company_name", "contact_name", "phone", "email", "region", "industry", "source")

@@ -20,7 +20,7 @@ from salesgrid.events.v1.pipeline_events_pb2 import PipelineStageDefinition, Pip
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
 from salesgrid_pipeline.domain.stage_model import StageModel
-from salesgrid_pipeline.model_store import encode_model
+from salesgrid_pipeline.stage_model_codec import encode_model
 from salesgrid_pipeline.models import StageModelPublication, StageModelRow
 
 log = logging.getLogger(__name__)

@@ -51,7 +51,7 @@ class Dispatcher:
                         started = await self.tick(client)
                     except asyncio.CancelledError:
                         raise
-                    except Exception:  # noqa: BLE001 - a database blip must not end the dispatcher
+                    except Exception:
                         log.exception("webhook dispatch failed")
                         started = 0
                     if not started:
@@ -121,7 +121,7 @@ class Dispatcher:
             await self._record(delivery_id, subscription_id, status_code, latency_ms, error)
         except asyncio.CancelledError:
             raise
-        except Exception:  # noqa: BLE001 - the lease expires and the attempt is made again
+        except Exception:
             log.exception("webhook delivery %s failed unexpectedly", delivery_id)
         finally:
             self._per_endpoint[subscription_id] -= 1

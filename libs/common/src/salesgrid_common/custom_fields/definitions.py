@@ -96,7 +96,8 @@ def make_definition(entity: str, key: str, label: str, field_type: str, *, requi
     try:
         kind = FieldType(field_type)
     except ValueError:
-        raise ValidationFailed.many([*problems, ("type", f"must be one of {', '.join(t.value for t in FieldType)}")])
+        raise ValidationFailed.many(
+            [*problems, ("type", f"must be one of {', '.join(t.value for t in FieldType)}")]) from None
     cleaned, option_problems = _options(kind, options)
     lines, line_problems = _business_lines(business_lines, business_lines_allowed)
     problems += option_problems + line_problems

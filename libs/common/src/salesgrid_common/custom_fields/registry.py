@@ -183,7 +183,7 @@ class CustomFieldRegistry:
             defs_t.c.entity == d.entity, defs_t.c.key == d.key, defs_t.c.version == d.version - 1).values(
             label=d.label, required=d.required, options=list(d.options), business_lines=list(d.business_lines),
             active=d.active, version=d.version, updated_at=self.clock()))
-        if done.rowcount != 1:
+        if done.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE's CursorResult
             raise Conflict("the field was changed concurrently", "key")
         await self._emit(session, verb, d, principal)
 
@@ -225,7 +225,7 @@ class CustomFieldRegistry:
             if not include_archived:
                 stmt = stmt.where(defs_t.c.active)
             rows = (await session.execute(stmt)).all()
-            counts = dict((await session.execute(
+            counts: dict[str, int] = dict((await session.execute(
                 select(values_t.c.key, func.count(func.distinct(values_t.c.record_id)))
                 .where(values_t.c.entity == entity).group_by(values_t.c.key))).all())
         return [(row, int(counts.get(row.key, 0))) for row in rows]

@@ -53,5 +53,5 @@ class CustomFieldsServicer(pb_grpc.CustomFieldsServicer):
 
 
 def register(server: grpc.aio.Server, registry: CustomFieldRegistry) -> str:
-    pb_grpc.add_CustomFieldsServicer_to_server(CustomFieldsServicer(registry), server)
+    pb_grpc.add_CustomFieldsServicer_to_server(CustomFieldsServicer(registry), server)  # type: ignore[no-untyped-call]
     return pb.DESCRIPTOR.services_by_name["CustomFields"].full_name

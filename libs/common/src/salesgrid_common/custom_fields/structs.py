@@ -13,7 +13,7 @@ def values_from(message: Message, field: str = "custom_fields") -> dict[str, Any
     """A request's values (None when the field is unset: nothing to change)."""
     if not message.HasField(field):
         return None
-    return json_format.MessageToDict(getattr(message, field))  # type: ignore[no-any-return]
+    return json_format.MessageToDict(getattr(message, field))
 
 
 def struct_of(values: Mapping[str, Any] | None) -> Struct:

@@ -58,7 +58,7 @@ async def ensure_aggregate_stream(js: JetStreamContext, service: str, regions: l
 
 async def _declare(js: JetStreamContext, config: StreamConfig) -> None:
     try:
-        await js.stream_info(config.name)
+        await js.stream_info(config.name)  # type: ignore[arg-type]  # our configs always name the stream
     except NotFoundError:
         try:
             await js.add_stream(config)

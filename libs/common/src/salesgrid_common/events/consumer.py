@@ -52,7 +52,7 @@ from salesgrid_common.tracing import context_from, tracer
 log = logging.getLogger(__name__)
 _TRACER = tracer(__name__)
 
-Handler = Callable[[AsyncSession, Envelope, Any], Awaitable[None]]
+Handler = Callable[[AsyncSession, Envelope, Any], Awaitable[object]]  # what it returns is not used
 
 
 @dataclass
@@ -185,11 +185,11 @@ class EventConsumer:
                 await self._refresh_pending()
             try:
                 messages = await psub.fetch(self.batch, timeout=1.0)
-            except (NatsTimeout, asyncio.TimeoutError):
+            except (TimeoutError, NatsTimeout):
                 continue  # nothing pending
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - a consumer must outlive NATS hiccups
+            except Exception as exc:
                 log.warning("fetch failed; retrying", extra={"consumer": self.sub.name, "error": repr(exc)})
                 await asyncio.sleep(1.0)
                 continue
@@ -200,7 +200,7 @@ class EventConsumer:
                 for msg in leftovers:
                     try:
                         await self.handle(msg)
-                    except Exception as exc:  # noqa: BLE001 - e.g. the database is down: try again later
+                    except Exception as exc:
                         log.warning("event not handled; redelivering", extra={
                             "consumer": self.sub.name, "error": repr(exc)})
                         with contextlib.suppress(Exception):
@@ -228,10 +228,10 @@ class EventConsumer:
             if msg.metadata.num_delivered == 1:
                 try:
                     envelope = parse_envelope(msg.data)
-                except Exception:  # noqa: BLE001 - handle() dead-letters it
+                except Exception:
                     envelope = None
             route = self.sub.route(envelope.type) if envelope is not None and envelope.event_id else None
-            if route is None:
+            if route is None or envelope is None:
                 leftovers.append(msg)
             else:
                 fresh.append((msg, envelope, *route))
@@ -303,19 +303,19 @@ class EventConsumer:
             for msg in list(waiting):
                 try:
                     await msg.in_progress()
-                except Exception:  # noqa: BLE001 - NATS gone: the message comes back, the inbox absorbs it
+                except Exception:
                     return
 
     async def _refresh_pending(self) -> None:
         try:
             DEAD_LETTERS_PENDING.labels(self.sub.name).set(await count_pending(self.sessions, self.sub.name))
-        except Exception as exc:  # noqa: BLE001 - a metric must never stop the consumer
+        except Exception as exc:
             log.warning("could not count dead letters", extra={"consumer": self.sub.name, "error": repr(exc)})
 
     async def handle(self, msg: Any) -> None:
         try:
             envelope = parse_envelope(msg.data)
-        except Exception as exc:  # noqa: BLE001 - unreadable data can never succeed
+        except Exception as exc:
             await self._dead_letter(msg, None, exc)
             return
         route = self.sub.route(envelope.type)
@@ -347,7 +347,7 @@ class EventConsumer:
             await self._ack(msg)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001 - retried with back-off, then dead-lettered
+        except Exception as exc:
             EVENTS_CONSUMED.labels(self.sub.name, envelope.type, "failed").inc()
             if is_outage(exc):
                 # The database is down or busy, not the event bad: retry without counting it.

@@ -82,7 +82,7 @@ async def replay_dead_letters(sessions: SessionFactory, subscriptions: "list[Sub
         sub = by_name.get(row.consumer)
         try:
             envelope = parse_envelope(row.envelope)
-        except Exception:  # noqa: BLE001 - unreadable bytes stay dead
+        except Exception:
             skipped += 1
             continue
         route = sub.route(envelope.type) if sub else None
@@ -98,7 +98,7 @@ async def replay_dead_letters(sessions: SessionFactory, subscriptions: "list[Sub
         try:
             payload = unpack(envelope, payload_type) if payload_type else envelope.payload
             done = await apply_once(sessions, row.consumer, envelope, handle_and_forget, payload, clock)
-        except Exception as exc:  # noqa: BLE001 - reported, the row stays for the next attempt
+        except Exception as exc:
             failed += 1
             log.error("dead letter replay failed", extra={"consumer": row.consumer, "event_id": row.event_id,
                                                           "error": repr(exc)})

@@ -10,6 +10,7 @@ from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from salesgrid.events.v1.envelope_pb2 import Envelope
+from salesgrid_common.actors import Caller, actor_of
 from salesgrid_common.ids import new_id
 from salesgrid_common.tracing import current_trace_context
 
@@ -61,6 +62,14 @@ class EventMeta:
     actor_id: str = ""
     org_path: str = ""
     actor_ip: str = ""
+
+    @classmethod
+    def acting(cls, principal: Caller | None, service: str, *, aggregate_id: str, org_path: str) -> EventMeta:
+        """The metadata of an event `principal` caused (his id and address), or, with None, one
+        service `service`'s own automation caused (``system:<service>``, no address): the one
+        rule every producer's emit helper follows."""
+        actor_id, actor_ip = actor_of(principal, service)
+        return cls(aggregate_id=aggregate_id, actor_id=actor_id, org_path=org_path, actor_ip=actor_ip)
 
 
 def build_envelope(event_type: str, producer: str, payload: Message, meta: EventMeta, occurred_at: datetime,

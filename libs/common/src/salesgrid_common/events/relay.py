@@ -70,7 +70,7 @@ class OutboxRelay:
                     await self.signal.wait(self.poll_interval)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - keep retrying until acknowledged
+            except Exception as exc:
                 failures += 1
                 PUBLISH_FAILURES.labels(self.service).inc()
                 delay = min(self.max_backoff, 0.1 * 2**failures)

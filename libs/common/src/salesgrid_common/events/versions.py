@@ -21,9 +21,9 @@ async def _increment(session: AsyncSession, table: Table, key: dict[str, Any], c
     dialect = session.get_bind().dialect.name
     insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
     statement = insert(table).values(**key, **{column: 1})
-    statement = statement.on_conflict_do_update(index_elements=list(key),
-                                                set_={column: table.c[column] + 1}).returning(table.c[column])
-    return int((await session.execute(statement)).scalar_one())
+    upsert = statement.on_conflict_do_update(index_elements=list(key),
+                                             set_={column: table.c[column] + 1}).returning(table.c[column])
+    return int((await session.execute(upsert)).scalar_one())
 
 
 async def next_aggregate_version(session: AsyncSession, aggregate_id: str) -> int:
@@ -42,10 +42,10 @@ async def claim_newer(session: AsyncSession, projection: str, key: str, envelope
     # One conditional statement: replicas of a consumer racing on one key serialise on the row,
     # and the loser re-checks the condition against the winner's version (READ COMMITTED).
     statement = insert(projection_versions).values(projection=projection, key=key, version=version)
-    statement = statement.on_conflict_do_update(
+    upsert = statement.on_conflict_do_update(
         index_elements=["projection", "key"], set_={"version": version},
         where=projection_versions.c.version < version).returning(projection_versions.c.version)
-    return (await session.execute(statement)).scalar_one_or_none() == version
+    return bool((await session.execute(upsert)).scalar_one_or_none() == version)
 
 
 async def count_attempt(sessions: SessionFactory, consumer: str, event_id: str) -> int:

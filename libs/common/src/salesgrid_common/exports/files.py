@@ -8,7 +8,7 @@ import csv
 import io
 import tempfile
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime, timezone
+from datetime import date, datetime, UTC
 from decimal import Decimal
 from typing import Any
 
@@ -27,7 +27,7 @@ def csv_text(cell: Any) -> str:
     if isinstance(cell, bool):
         return "true" if cell else "false"
     if isinstance(cell, datetime):
-        return cell.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        return cell.astimezone(UTC).isoformat().replace("+00:00", "Z")
     if isinstance(cell, date):
         return cell.isoformat()
     if isinstance(cell, (int, float, Decimal)):
@@ -86,7 +86,7 @@ class XlsxWriter:
 
 def _xlsx_value(cell: Any) -> Any:
     if isinstance(cell, datetime):
-        return cell.astimezone(timezone.utc).replace(tzinfo=None)  # XLSX has no zones: UTC wall time
+        return cell.astimezone(UTC).replace(tzinfo=None)  # XLSX has no zones: UTC wall time
     if isinstance(cell, str):
         return safe_text(cell)
     if isinstance(cell, (list, tuple)):

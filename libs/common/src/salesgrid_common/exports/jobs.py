@@ -147,17 +147,17 @@ class ExportJobs:
             claimed = await session.execute(update(export_jobs).where(
                 export_jobs.c.id == job.id, export_jobs.c.status == "queued").values(
                 status="running", started_at=self.clock()))
-            if claimed.rowcount != 1:
-                return job.id
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE's CursorResult
+                return str(job.id)
         try:
             await self._write(job)
-        except Exception as exc:  # noqa: BLE001 - the job reports the failure; the runner goes on
+        except Exception as exc:
             log.exception("export %s failed", job.id)
             async with self.sessions() as session, session.begin():
                 await session.execute(delete(export_chunks).where(export_chunks.c.job_id == job.id))
                 await session.execute(update(export_jobs).where(export_jobs.c.id == job.id).values(
                     status="failed", error=str(exc)[:1000], finished_at=self.clock()))
-        return job.id
+        return str(job.id)
 
     async def _write(self, job: Any) -> None:
         exporter = self.exporters[job.entity]

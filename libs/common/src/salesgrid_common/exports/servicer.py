@@ -42,5 +42,5 @@ class ExportsServicer(pb_grpc.ExportsServicer):
 
 
 def register(server: grpc.aio.Server, jobs: ExportJobs) -> str:
-    pb_grpc.add_ExportsServicer_to_server(ExportsServicer(jobs), server)
+    pb_grpc.add_ExportsServicer_to_server(ExportsServicer(jobs), server)  # type: ignore[no-untyped-call]
     return pb.DESCRIPTOR.services_by_name["Exports"].full_name

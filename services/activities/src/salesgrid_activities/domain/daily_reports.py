@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from salesgrid_common import localtime
+from salesgrid_common import zones
 
 from ._validation import Violations, require_instant
 from .errors import Conflict, FailedPrecondition, PermissionDenied, ValidationFailed
@@ -81,13 +81,13 @@ class ReportPolicy:
 
 def local_report_date(now: datetime, tz: ZoneInfo) -> date:
     """The date of the report a rep in ``tz`` is writing at instant ``now``."""
-    return localtime.local_date(require_instant(now, "now"), tz.key)
+    return zones.local_date(require_instant(now, "now"), tz.key)
 
 
 def day_bounds_utc(local_date: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     """``[start, end)`` of a local day in UTC; 23 or 25 hours long on DST change days."""
     _require_date(local_date, "report_date")
-    return localtime.day_bounds(local_date, tz.key)
+    return zones.day_bounds(local_date, tz.key)
 
 
 def deadline_utc(local_date: date, tz: ZoneInfo, deadline_time: time = time(18, 0)) -> datetime:
@@ -97,7 +97,7 @@ def deadline_utc(local_date: date, tz: ZoneInfo, deadline_time: time = time(18, 
     just after the gap); a repeated wall time means its first occurrence.
     """
     _require_date(local_date, "report_date")
-    return localtime.at_local_time(local_date, deadline_time, tz.key)
+    return zones.at_local_time(local_date, deadline_time, tz.key)
 
 
 def classify_submission(

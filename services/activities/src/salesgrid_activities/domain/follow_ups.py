@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from salesgrid_common import localtime
+from salesgrid_common import zones
 
 from ._validation import Violations, require_instant
 
@@ -82,7 +82,7 @@ def validate_follow_up(
     if next_follow_up_on is not None:
         if isinstance(next_follow_up_on, datetime) or not isinstance(next_follow_up_on, date):
             v.add("next_follow_up_on", "must be a date")
-        elif when is not None and next_follow_up_on < localtime.local_date(when, tz.key):
+        elif when is not None and next_follow_up_on < zones.local_date(when, tz.key):
             v.add("next_follow_up_on", "must not be before the follow-up date")
     v.raise_if_any()
     assert parsed_kind is not None and when is not None and clean_notes is not None

@@ -28,6 +28,7 @@ KINDS: dict[str, str] = {
     "spot_check_false": "spot_check",
     "discount_approval": "quote",
     "discount_settled": "quote",
+    "webhook_disabled": "webhook_subscription",
 }
 POOL_RULES = {"no_follow_up": "no follow-up", "no_opportunity": "no new opportunity", "no_deal": "no deal"}
 
@@ -137,6 +138,15 @@ def spot_check_false(spot_check_id: str, week: str, rep_id: str, manager_id: str
     """A follow-up found false (虚报): the rep and his manager learn it, with the fine."""
     return _notice("spot_check_false", f"Spot check {week}: a follow-up was found false (fine {fine} {currency})",
                    spot_check_id, [rep_id, manager_id], rep_id)
+
+
+def webhook_disabled(subscription_id: str, url: str, reason: str, owner_id: str, owner_kind: str) -> Notice:
+    """A person's webhook subscription that kept failing was disabled: he learns why, and that
+    `PATCH {"enabled": true}` turns it back on. A partner key has no inbox (the audit trail and the
+    subscription itself say it)."""
+    recipients = [owner_id] if owner_kind == "user" else []
+    return _notice("webhook_disabled", f"Webhook to {url} disabled: {reason}. Re-enable it once the endpoint "
+                   "answers again", subscription_id, recipients, owner_id)
 
 
 def discount_approval(quote_id: str, approver_id: str, owner_id: str, rate: str, reminder: bool = False) -> Notice:

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from datetime import time
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from ._validation import Violations
 from .check_ins import CheckInPolicy
@@ -91,7 +92,7 @@ def effective_policies(org_path: str, overrides: Iterable[tuple[str, PolicyOverr
     for _, o in sorted(((path, o) for path, o in overrides if org_path.startswith(path)), key=lambda p: len(p[0])):
         if o.check_in_radius_m is not None:
             check_in = replace(check_in, radius_m=o.check_in_radius_m)
-        changes = {name: value for name, value in (
+        changes: dict[str, Any] = {name: value for name, value in (
             ("deadline", o.report_deadline), ("late_fine", o.late_fine), ("missing_fine", o.missing_fine),
             ("falsified_fine", o.falsified_fine), ("currency", o.currency)) if value is not None}
         if changes:

@@ -74,9 +74,7 @@ class ActivitiesUseCasesBase:
 
     async def _emit(self, session: AsyncSession, verb: str, payload: Message, *, aggregate_id: str,
                     org_path: str, principal: Principal | None, now: datetime) -> None:
-        meta = EventMeta(aggregate_id=aggregate_id, org_path=org_path,
-                         actor_id=principal.subject_id if principal else SYSTEM_ACTOR,
-                         actor_ip=principal.client_ip if principal else "")
+        meta = EventMeta.acting(principal, "activities", aggregate_id=aggregate_id, org_path=org_path)
         await self.outbox.record(session, EVENT_PREFIX + verb, payload, meta, now)
 
     @staticmethod

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timezone
+from datetime import date, datetime, UTC
 from decimal import ROUND_HALF_UP, Decimal
 
 from openpyxl import Workbook
@@ -50,7 +50,7 @@ def _two_places(value: Decimal) -> Decimal:
 def _utc(value: datetime) -> datetime:
     if value.utcoffset() is None:
         raise ValidationFailed("datetimes must be timezone-aware", "rows")
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 def _csv_text(cell: Cell) -> str:
@@ -79,7 +79,7 @@ def to_csv(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> bytes:
 def to_xlsx(header: Sequence[str], rows: Iterable[Sequence[Cell]], sheet_title: str = "Report") -> bytes:
     checked = _check(header, rows)
     workbook = Workbook()
-    sheet = workbook.active
+    sheet = workbook.worksheets[0]  # a new workbook has exactly one sheet
     sheet.title = sheet_title[:31]  # Excel's limit on sheet names
     sheet.append([_safe_text(h) for h in header])
     for r, row in enumerate(checked, start=2):

@@ -61,8 +61,8 @@ def funnel(
     code = stage_model.code if stage_model is not None else model_code
     lines = [t for t in build_timelines(facts).values()
              if t.stage_model == code and selection.covers(t.owner_id, t.org_path)]
-    names = stage_model.names if stage_model is not None else ()
-    stats = tuple(_stage_stats(name, lines, period, tz, currency, stage_model) for name in names)
+    stats = tuple(_stage_stats(name, lines, period, tz, currency, stage_model)
+                  for name in stage_model.names) if stage_model is not None else ()
     outcomes = [t for t in lines if t.outcome is not None and period.contains(t.outcome[0], tz)]
     won = [t for t in outcomes if t.outcome and t.outcome[1] == WON]
     lost = sum(1 for t in outcomes if t.outcome and t.outcome[1] == LOST)

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from salesgrid_common.currencies import MINOR_UNITS
 
 from .errors import ValidationFailed
 
 CENT = Decimal("0.01")
 RATIO_PLACES = Decimal("0.0001")
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
 def validate_currency(code: str, field: str = "currency") -> str:
-    if not isinstance(code, str) or not _CURRENCY.match(code):
+    """``code`` if it is in the platform's one ISO-4217 table (salesgrid_common.currencies)."""
+    if not isinstance(code, str) or code not in MINOR_UNITS:
         raise ValidationFailed(f"{code!r} is not an ISO-4217 currency code", field)
     return code
 

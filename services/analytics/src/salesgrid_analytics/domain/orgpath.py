@@ -1,55 +1,7 @@
-"""Org paths: an org unit's position in the tree, e.g. "/acme/east/shanghai/team-1".
+"""Org paths are the shared kernel's (salesgrid_common.orgpaths): one parser for the platform."""
 
-Segments are unit ids; prefix checks are per segment so "/acme/east" does not contain
-"/acme/eastern". Depth 1 is the company, 2 a region, 3 a branch, 4 a team (the tree may be deeper).
-"""
+from salesgrid_common.orgpaths import (BRANCH_DEPTH, COMPANY_DEPTH, REGION_DEPTH, ROOT, TEAM_DEPTH, depth,
+                                       is_within, normalize, parent, segments, stored, truncate)
 
-from __future__ import annotations
-
-from .errors import ValidationFailed
-
-ROOT = "/"
-COMPANY_DEPTH = 1
-REGION_DEPTH = 2
-BRANCH_DEPTH = 3
-TEAM_DEPTH = 4
-
-
-def normalize(path: str, field: str = "org_path") -> str:
-    """Return the canonical form ("/a/b", no trailing slash; "/" for the root) or raise."""
-    if not isinstance(path, str) or not path.startswith("/"):
-        raise ValidationFailed("org path must start with '/'", field)
-    stripped = path.strip("/")
-    if not stripped:
-        return ROOT
-    segments = stripped.split("/")
-    if any(not s or s != s.strip() for s in segments):
-        raise ValidationFailed(f"org path {path!r} has an empty or padded segment", field)
-    return "/" + "/".join(segments)
-
-
-def segments(path: str) -> tuple[str, ...]:
-    return tuple(s for s in path.split("/") if s)
-
-
-def depth(path: str) -> int:
-    return len(segments(path))
-
-
-def is_within(path: str, prefix: str) -> bool:
-    """True when `path` is `prefix` itself or one of its descendants."""
-    own, anc = segments(path), segments(prefix)
-    return own[: len(anc)] == anc
-
-
-def parent(path: str) -> str | None:
-    own = segments(path)
-    if not own:
-        return None
-    return "/" + "/".join(own[:-1]) if len(own) > 1 else ROOT
-
-
-def truncate(path: str, to_depth: int) -> str:
-    """The ancestor of `path` at `to_depth` (the path itself when it is shallower)."""
-    own = segments(path)[:to_depth]
-    return "/" + "/".join(own) if own else ROOT
+__all__ = ["BRANCH_DEPTH", "COMPANY_DEPTH", "REGION_DEPTH", "ROOT", "TEAM_DEPTH", "depth", "is_within",
+           "normalize", "parent", "segments", "stored", "truncate"]

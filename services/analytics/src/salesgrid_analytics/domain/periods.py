@@ -13,7 +13,7 @@ from datetime import date, datetime, time
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from salesgrid_common import localtime
+from salesgrid_common import zones
 
 from .errors import ValidationFailed
 
@@ -148,7 +148,7 @@ def _covering(kind: PeriodKind, start: date, end: date) -> tuple[Period, ...]:
 def local_date(instant: datetime, tz: ZoneInfo) -> date:
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise ValidationFailed("timestamp must be timezone-aware", "occurred_at")
-    return localtime.local_date(instant, tz.key)
+    return zones.local_date(instant, tz.key)
 
 
 def month_of(instant: datetime, tz: ZoneInfo) -> Period:

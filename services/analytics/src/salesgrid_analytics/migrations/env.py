@@ -2,7 +2,8 @@ from salesgrid_common.customer_merges import merges_metadata
 from salesgrid_common.directory import directory_metadata
 from salesgrid_common.events.tables import event_metadata
 from salesgrid_common.exports.tables import export_metadata
+from salesgrid_common.idempotency import idempotency_metadata
 from salesgrid_common.migrations import run_env
 from salesgrid_analytics.models import Base
 
-run_env([Base.metadata, event_metadata, directory_metadata, export_metadata, merges_metadata])
+run_env([Base.metadata, event_metadata, directory_metadata, export_metadata, merges_metadata, idempotency_metadata])

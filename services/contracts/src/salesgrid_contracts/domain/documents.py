@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from ._validation import require_text
 from .errors import FailedPrecondition, ValidationFailed
@@ -112,12 +113,12 @@ class Document:
                 "body": self.body, "footer": self.footer}
 
     @classmethod
-    def from_json(cls, data: dict[str, object]) -> Document:
+    def from_json(cls, data: dict[str, Any]) -> Document:  # Any: the stored JSON, as to_json wrote it
         table = data.get("table")
         return cls(DocumentKind(str(data["kind"])), str(data["number"]), str(data["title"]),
-                   tuple(Row(str(label), str(value)) for label, value in data["fields"]),  # type: ignore[union-attr]
-                   None if not table else Table(tuple(table["header"]),  # type: ignore[index]
-                                                tuple(tuple(r) for r in table["rows"])),  # type: ignore[index]
+                   tuple(Row(str(label), str(value)) for label, value in data["fields"]),
+                   None if not table else Table(tuple(table["header"]),
+                                                tuple(tuple(r) for r in table["rows"])),
                    str(data.get("body", "")), str(data.get("footer", "")))
 
 

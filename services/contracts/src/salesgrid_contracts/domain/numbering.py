@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from salesgrid_common import localtime
+from salesgrid_common import zones
 
 
 from ._validation import require_aware
@@ -73,7 +73,7 @@ def parse_contract_number(text: object, field: str = "number") -> ContractNumber
 def sequence_key(branch_code: str, created_at: datetime, branch_zone: str) -> SequenceKey:
     """The (branch, year) a contract created at ``created_at`` draws its number from."""
     require_aware(created_at, "created_at")
-    zone = localtime.zone(branch_zone, "branch_zone")  # the branch's calendar year
+    zone = zones.zone(branch_zone, "branch_zone")  # the branch's calendar year
     year = created_at.astimezone(zone).year
     _check(branch_code, year, 1)
     return SequenceKey(branch_code, year)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from typing import TypeGuard
 from enum import StrEnum
 
 from ._validation import require_text
@@ -17,7 +18,7 @@ from .errors import Conflict, FailedPrecondition, ValidationFailed
 from .money import Money, sum_money
 
 
-def _is_date(value: object) -> bool:
+def _is_date(value: object) -> TypeGuard[date]:
     return isinstance(value, date) and not isinstance(value, datetime)
 
 

@@ -4,8 +4,9 @@ from salesgrid_common.directory import directory_metadata
 from salesgrid_common.events.tables import event_metadata
 from salesgrid_common.exports.tables import export_metadata
 from salesgrid_common.custom_fields.tables import custom_field_metadata
+from salesgrid_common.idempotency import idempotency_metadata
 from salesgrid_common.migrations import run_env
 from salesgrid_contracts.models import Base
 
 run_env([Base.metadata, event_metadata, directory_metadata, export_metadata, merges_metadata, custom_field_metadata,
-         channel_partner_metadata])
+         idempotency_metadata, channel_partner_metadata])

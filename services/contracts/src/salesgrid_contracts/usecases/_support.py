@@ -1,6 +1,7 @@
 """Helpers shared by the use-case modules of this package."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.contracts_events_pb2 import ContractsApprovalStep, ContractsContractState
+from salesgrid_common import orgpaths
 from salesgrid_common.custom_fields.structs import struct_of
 from salesgrid_common.actors import system_actor
 from salesgrid_common.approval_chain import management_chain
@@ -77,10 +79,9 @@ class ContractsUseCasesBase:
     async def _event(self, session: AsyncSession, verb: str, payload: Message, aggregate_id: str,
                      principal: Principal | None, org_path: str, now: datetime) -> None:
         """`principal` None: the service's own scheduler acted."""
-        actor, ip = (principal.subject_id, principal.client_ip) if principal else (SYSTEM_ACTOR, "")
         await self.outbox.record(session, f"salesgrid.contracts.{verb}", payload,
-                                 EventMeta(aggregate_id=aggregate_id, actor_id=actor, org_path=org_path,
-                                           actor_ip=ip), now)
+                                 EventMeta.acting(principal, "contracts", aggregate_id=aggregate_id,
+                                                  org_path=org_path), now)
 
     async def _view(self, session: AsyncSession, row: models.Contract) -> ContractView:
         lines = list(await session.scalars(select(models.ContractLine).where(
@@ -92,6 +93,31 @@ class ContractsUseCasesBase:
         if row.approval_kind == "amendment":
             proposed = await session.get(models.ContractRevision, (row.id, row.revision + 1))
         return ContractView(row, lines, steps, proposed)
+
+    async def _views(self, session: AsyncSession, rows: Sequence[models.Contract]) -> list[ContractView]:
+        """`_view` for a page of contracts in three queries, whatever the page size (lines, the
+        current round's approval steps, the proposed amendments), not two or three per row."""
+        ids = [row.id for row in rows]
+        if not ids:
+            return []
+        lines: dict[str, list[models.ContractLine]] = {contract_id: [] for contract_id in ids}
+        for line in await session.scalars(select(models.ContractLine).where(
+                models.ContractLine.contract_id.in_(ids)).order_by(models.ContractLine.position)):
+            lines[line.contract_id].append(line)
+        rounds = {row.id: row.approval_round for row in rows}
+        steps: dict[str, list[models.ApprovalStepRow]] = {contract_id: [] for contract_id in ids}
+        for step in await session.scalars(select(models.ApprovalStepRow).where(
+                models.ApprovalStepRow.contract_id.in_(ids)).order_by(models.ApprovalStepRow.step_order)):
+            if step.round == rounds[step.contract_id]:
+                steps[step.contract_id].append(step)
+        wanted = {(row.id, row.revision + 1) for row in rows if row.approval_kind == "amendment"}
+        proposed: dict[str, models.ContractRevision] = {}
+        if wanted:
+            for revision in await session.scalars(select(models.ContractRevision).where(
+                    models.ContractRevision.contract_id.in_([contract_id for contract_id, _ in wanted]))):
+                if (revision.contract_id, revision.revision) in wanted:
+                    proposed[revision.contract_id] = revision
+        return [ContractView(row, lines[row.id], steps[row.id], proposed.get(row.id)) for row in rows]
 
     async def _load(self, session: AsyncSession, principal: Principal, contract_id: str, permission: str,
                     *, lock: bool = False, expected_version: int = 0) -> models.Contract:
@@ -152,7 +178,7 @@ class ContractsUseCasesBase:
 
     async def _rules(self, session: AsyncSession, org_path: str, currency: str) -> approval.ApprovalRules:
         """The rules of the nearest unit on the owner's org path (own unit first) that has its own."""
-        path = [unit for unit in reversed(org_path.split("/")) if unit]
+        path = orgpaths.units_nearest_first(org_path)
         stored = list(await session.scalars(select(models.ApprovalRuleSet).where(
             models.ApprovalRuleSet.org_unit_id.in_(path))))
         return approval.rules_for_unit(path, {r.org_unit_id: self._rule_set(r) for r in stored}, currency)

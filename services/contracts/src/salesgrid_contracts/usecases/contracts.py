@@ -65,7 +65,7 @@ class ContractsMixin(ContractsUseCasesBase):
                                                                                         writing=False))
             query = query.where(*await filter_clauses(session, CONTRACT_FIELDS, models.Contract.id, custom_fields or {}))
             page = await keyset_page(session, query, models.Contract.id, page_size, cursor)
-            return Page([await self._view(session, row) for row in page.items], page.next_token)
+            return Page(await self._views(session, page.items), page.next_token)
 
     async def _allocate_number(self, session: AsyncSession, key: numbering.SequenceKey) -> int:
         """Next gap-free sequence of (branch, year): the counter row is locked (FOR UPDATE on

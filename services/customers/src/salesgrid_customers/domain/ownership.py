@@ -107,10 +107,11 @@ def arbitrate_ownership(
         return _decided(contenders[0], ArbitrationRule.REGISTERED_NAME,
                         f"only {contenders[0].rep_id} recorded the registered name '{exact}'", steps, now)
 
-    for rule, when, label in (
+    by_time: tuple[tuple[ArbitrationRule, Callable[[OwnershipClaim], datetime | None], str], ...] = (
         (ArbitrationRule.FIRST_FOLLOW_UP, lambda c: c.first_follow_up_at, "first follow-up"),
         (ArbitrationRule.FIRST_OPPORTUNITY, lambda c: c.first_opportunity_at, "first opportunity"),
-    ):
+    )
+    for rule, when, label in by_time:
         narrowed = _earliest(contenders, when)
         steps.append(
             ArbitrationStep(

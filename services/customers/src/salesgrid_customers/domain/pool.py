@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from salesgrid_common import localtime
+from salesgrid_common import zones
 
 from .access import Actor, require_owner_or_manager
 from .errors import FailedPrecondition, ValidationFailed
@@ -79,7 +79,7 @@ def resolve_policy(
 
 
 def zone(name: str) -> ZoneInfo:
-    return localtime.zone(name)
+    return zones.zone(name)
 
 
 def _require_aware(ts: datetime, field_name: str) -> None:
@@ -93,7 +93,7 @@ def local_day_window(now: datetime, time_zone: str) -> tuple[datetime, datetime]
     The repository counts the rep's claims with claimed_at in this window.
     """
     _require_aware(now, "now")
-    return localtime.local_day_window(now, zone(time_zone).key)
+    return zones.local_day_window(now, zone(time_zone).key)
 
 
 # ---------------------------------------------------------------- claim / release
@@ -133,7 +133,7 @@ def check_claim(
     claims_today: int,
     policy: PoolPolicy,
     now: datetime,
-    zone_name: str = localtime.DEFAULT_ZONE,
+    zone_name: str = zones.DEFAULT_ZONE,
 ) -> Claim:
     """Raise FailedPrecondition naming the rule (field) that refuses the claim, else the Claim.
 
@@ -162,11 +162,11 @@ def check_claim(
     return Claim(entry.customer_id, claimant_id, now)
 
 
-def reclaimable_from(released_at: datetime, policy: PoolPolicy, zone_name: str = localtime.DEFAULT_ZONE) -> datetime:
+def reclaimable_from(released_at: datetime, policy: PoolPolicy, zone_name: str = zones.DEFAULT_ZONE) -> datetime:
     """When the rep who released a customer may claim it back: the cool-down counts days on his
     branch calendar (same wall time, DST-safe)."""
     _require_aware(released_at, "released_at")
-    return localtime.add_local_days(released_at, policy.reclaim_cooldown_days, zone_name)
+    return zones.add_local_days(released_at, policy.reclaim_cooldown_days, zone_name)
 
 
 def check_release(
@@ -235,7 +235,7 @@ def _deadlines(facts: ActivityFacts, policy: PoolPolicy, zone_name: str) -> list
         event = last[rule]
         # Activity before the current owner got the customer does not count for him.
         start = max(facts.assigned_at, event) if event is not None else facts.assigned_at
-        result.append((localtime.add_local_days(start, days, zone_name), rule, start))
+        result.append((zones.add_local_days(start, days, zone_name), rule, start))
     result.sort(key=lambda item: (item[0], order.index(item[1])))
     return result
 
@@ -250,7 +250,7 @@ def _check_facts(facts: ActivityFacts, now: datetime) -> None:
 
 
 def due_for_return(facts: ActivityFacts, policy: PoolPolicy, now: datetime,
-                   zone_name: str = localtime.DEFAULT_ZONE) -> ReturnDecision | None:
+                   zone_name: str = zones.DEFAULT_ZONE) -> ReturnDecision | None:
     """The earliest expired rule, or None (also None for customers already in the pool)."""
     _check_facts(facts, now)
     if facts.owner_id is None:
@@ -263,7 +263,7 @@ def due_for_return(facts: ActivityFacts, policy: PoolPolicy, now: datetime,
 
 
 def due_for_warning(facts: ActivityFacts, policy: PoolPolicy, now: datetime,
-                    zone_name: str = localtime.DEFAULT_ZONE) -> ReturnWarning | None:
+                    zone_name: str = zones.DEFAULT_ZONE) -> ReturnWarning | None:
     """Warn the owner within `warning_days_before` of the earliest return; None once due or off."""
     _check_facts(facts, now)
     if facts.owner_id is None or policy.warning_days_before == 0:
@@ -272,7 +272,7 @@ def due_for_warning(facts: ActivityFacts, policy: PoolPolicy, now: datetime,
     if not deadlines:
         return None
     due_at, rule, _ = deadlines[0]
-    warn_from = localtime.add_local_days(due_at, -policy.warning_days_before, zone_name)
+    warn_from = zones.add_local_days(due_at, -policy.warning_days_before, zone_name)
     if warn_from <= now < due_at:
         return ReturnWarning(facts.customer_id, facts.owner_id, rule, due_at, warn_from)
     return None

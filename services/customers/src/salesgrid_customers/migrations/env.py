@@ -3,7 +3,9 @@ from salesgrid_common.customer_merges import merges_metadata
 from salesgrid_common.directory import directory_metadata
 from salesgrid_common.events.tables import event_metadata
 from salesgrid_common.exports.tables import export_metadata
+from salesgrid_common.idempotency import idempotency_metadata
 from salesgrid_common.migrations import run_env
 from salesgrid_customers.models import Base
 
-run_env([Base.metadata, event_metadata, directory_metadata, export_metadata, merges_metadata, custom_field_metadata])
+run_env([Base.metadata, event_metadata, directory_metadata, export_metadata, merges_metadata, custom_field_metadata,
+         idempotency_metadata])

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.customers_events_pb2 import CustomerRecordState, CustomerOwnerChanged
+from salesgrid_common import orgpaths
 from salesgrid_common.actors import system_actor
 from salesgrid_common.auth import Principal, scope_filter
 from salesgrid_common.clock import Clock
@@ -58,7 +59,7 @@ class AddressInput:
 
 def unit_path(org_path: str) -> tuple[str, ...]:
     """Org paths are unit ids joined by '/' ("/c/r1/b1/"), root first."""
-    return tuple(part for part in org_path.split("/") if part)
+    return orgpaths.segments(org_path)
 
 
 def actor_of(principal: Principal) -> Actor:
@@ -156,9 +157,8 @@ class CustomersUseCasesBase:
     async def _emit(self, session: AsyncSession, verb: str, row: models.Customer, principal: Principal | None,
                     payload: Message) -> None:
         """principal None: the service itself acts (the pool scheduler)."""
-        await self.outbox.record(session, EVENT_PREFIX + verb, payload, EventMeta(
-            aggregate_id=row.id, actor_id=principal.subject_id if principal else SYSTEM_ACTOR, org_path=row.org_path,
-            actor_ip=principal.client_ip if principal else ""), self.clock())
+        await self.outbox.record(session, EVENT_PREFIX + verb, payload, EventMeta.acting(
+            principal, "customers", aggregate_id=row.id, org_path=row.org_path), self.clock())
 
     async def _owner_changed(self, session: AsyncSession, row: models.Customer, principal: Principal | None,
                              previous_owner_id: str | None, reason: str) -> None:

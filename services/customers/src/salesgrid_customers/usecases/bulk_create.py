@@ -148,6 +148,5 @@ class BulkCreateMixin(CustomersUseCasesBase):
                 CUSTOMER_FIELDS, row["id"], definitions, row["custom_fields"])]:
             await session.execute(insert(custom_field_values), indexed)
         await self.outbox.record_new_aggregates(session, EVENT_PREFIX + "created", [
-            (state_payload(SimpleNamespace(**row)), EventMeta(
-                aggregate_id=row["id"], actor_id=acting.subject_id, org_path=row["org_path"],
-                actor_ip=acting.client_ip)) for row in rows], now)
+            (state_payload(SimpleNamespace(**row)), EventMeta.acting(
+                acting, "customers", aggregate_id=row["id"], org_path=row["org_path"])) for row in rows], now)

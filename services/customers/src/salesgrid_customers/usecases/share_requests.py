@@ -64,8 +64,7 @@ class ShareRequestUseCases:
             owner_id=customer.owner_id or "", owner_manager_id=(owner.manager_id or "") if owner else "",
             status=request.status, role=request.role, message=request.message, decided_by=request.decided_by or "",
             decided_by_name=people.get(request.decided_by or "", unknown).display_name, org_path=customer.org_path),
-            EventMeta(aggregate_id=request.id, actor_id=principal.subject_id, org_path=customer.org_path,
-                      actor_ip=principal.client_ip), self.customers.clock())
+            EventMeta.acting(principal, "customers", aggregate_id=request.id, org_path=customer.org_path), self.customers.clock())
 
     def _may_decide(self, principal: Principal, customer: models.Customer) -> bool:
         return is_owner_or_manager(actor_of(principal), customer.owner_id, unit_path(customer.org_path))

@@ -16,7 +16,6 @@ from sqlalchemy.orm import defer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.expenses_events_pb2 import ExpensesClaimState, ExpensesLineState
-from salesgrid_common.actors import actor_of
 from salesgrid_common.auth import Principal
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
@@ -56,10 +55,9 @@ class ExpensesUseCasesBase:
     async def _event(self, session: AsyncSession, verb: str, payload: Message, aggregate_id: str,
                      principal: Principal | None, org_path: str, now: datetime) -> None:
         """`principal` None: the service's own scheduler acted (system:expenses)."""
-        actor, ip = actor_of(principal, "expenses")
         await self.outbox.record(session, f"salesgrid.expenses.{verb}", payload,
-                                 EventMeta(aggregate_id=aggregate_id, actor_id=actor, org_path=org_path,
-                                           actor_ip=ip), now)
+                                 EventMeta.acting(principal, "expenses", aggregate_id=aggregate_id,
+                                                  org_path=org_path), now)
 
     @staticmethod
     async def _local_today(session: AsyncSession, owner_id: str, now: datetime) -> date:

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.expenses_events_pb2 import ExpensesPolicySet
+from salesgrid_common import orgpaths
 from salesgrid_common.auth import Principal
 from salesgrid_common.directory import directory_units
 from salesgrid_common.errors import ValidationFailed
@@ -24,7 +25,7 @@ def _policy(row: models.PolicyRow) -> rules.ExpensePolicy:
 
 def unit_path(org_path: str) -> list[str]:
     """The units of a path, the unit itself first, then its ancestors."""
-    return [unit for unit in reversed(org_path.split("/")) if unit]
+    return orgpaths.units_nearest_first(org_path)
 
 
 async def policy_in_force(session: AsyncSession, org_path: str) -> rules.ExpensePolicy:

@@ -3,28 +3,22 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from salesgrid_common import currencies, zones
 from salesgrid_common.errors import ValidationFailed
 
 UNIT_KINDS = ("company", "region", "branch", "team", "other")
-# ISO 4217 codes accepted as a unit's default currency.
-CURRENCIES = frozenset(
-    "CNY HKD TWD MOP USD EUR GBP JPY KRW SGD AUD CAD CHF SEK NOK DKK NZD INR IDR THB MYR PHP VND AED SAR RUB BRL MXN ZAR TRY PLN CZK HUF ILS KWD".split()
-)
 
 
 def validate_time_zone(name: str, field: str = "time_zone") -> str:
-    if not name or name not in available_timezones():
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValidationFailed(f"{name!r} is not an IANA time zone", field) from None
+    """`name` if it is an IANA time zone (the shared kernel's one zone lookup)."""
+    zones.zone(name, field)
     return name
 
 
 def validate_currency(code: str, field: str = "currency") -> str:
-    if code not in CURRENCIES:
+    """`code` if it is in the platform's one ISO-4217 table (salesgrid_common.currencies)."""
+    if code not in currencies.MINOR_UNITS:
         raise ValidationFailed(f"{code!r} is not a supported ISO 4217 currency", field)
     return code
 

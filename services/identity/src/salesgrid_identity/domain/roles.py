@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from salesgrid_common.auth import Scope
+from salesgrid_common.scopes import Scope
 from salesgrid_common.errors import ValidationFailed
 
 RESOURCES: dict[str, tuple[str, ...]] = {

@@ -1,5 +1,6 @@
 from salesgrid_common.events.tables import event_metadata
+from salesgrid_common.idempotency import idempotency_metadata
 from salesgrid_common.migrations import run_env
 from salesgrid_identity.models import Base
 
-run_env([Base.metadata, event_metadata])
+run_env([Base.metadata, event_metadata, idempotency_metadata])

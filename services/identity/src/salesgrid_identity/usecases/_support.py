@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from salesgrid_common import orgpaths
 from salesgrid_common.auth import Principal, Scope, access_claims, sign_token
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
@@ -76,7 +77,7 @@ class IdentityUseCasesBase:
         unit = await session.get(OrgUnit, unit_id)
         if unit is None:
             return []
-        chain_ids = [part for part in unit.path.split("/") if part]
+        chain_ids = list(orgpaths.segments(unit.path))
         by_id = {u.id: u for u in (await session.scalars(select(OrgUnit).where(OrgUnit.id.in_(chain_ids)))).all()}
         chain = [(by_id[i].has_ip_allowlist, by_id[i].ip_allowlist or []) for i in reversed(chain_ids) if i in by_id]
         return org.effective_allowlist(chain)

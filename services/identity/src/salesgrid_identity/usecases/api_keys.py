@@ -85,8 +85,7 @@ class ApiKeysMixin(IdentityUseCasesBase):
                 key.revoked_at = self.clock()
                 await self.outbox.record(session, "salesgrid.identity.api_key.revoked",
                                          ApiKeyRevoked(api_key_id=key.id, unit_id=key.unit_id),
-                                         EventMeta(aggregate_id=key.id, actor_id=principal.subject_id,
-                                                   org_path=unit.path, actor_ip=principal.client_ip), self.clock())
+                                         EventMeta.acting(principal, "identity", aggregate_id=key.id, org_path=unit.path), self.clock())
             await self.audit(session, "api_keys.revoke", actor_id=principal.subject_id, actor_ip=principal.client_ip,
                              target_type="api_key", target_id=key.id)
             return key

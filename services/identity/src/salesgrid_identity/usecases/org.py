@@ -26,8 +26,7 @@ class OrgMixin(IdentityUseCasesBase):
             unit_id=unit.id, parent_id=unit.parent_id or "", name=unit.name, path=unit.path,
             previous_path=previous_path, time_zone=unit.time_zone, currency=unit.currency, active=unit.active,
             kind=unit.kind, code=unit.code,
-        ), EventMeta(aggregate_id=unit.id, actor_id=principal.subject_id, org_path=unit.path,
-                     actor_ip=principal.client_ip), self.clock())
+        ), EventMeta.acting(principal, "identity", aggregate_id=unit.id, org_path=unit.path), self.clock())
 
     async def create_org_unit(self, principal: Principal, *, parent_id: str, name: str, code: str, kind: str,
                               time_zone: str, currency: str, ip_allowlist: Sequence[str]) -> OrgUnit:

@@ -29,8 +29,7 @@ class UsersMixin(IdentityUseCasesBase):
     async def _emit_user(self, session: AsyncSession, verb: str, user: User, principal: Principal) -> None:
         unit = await self._unit(session, user.unit_id, "unit_id")
         await self.outbox.record(session, f"salesgrid.identity.user.{verb}", self._user_state(user, unit),
-                                 EventMeta(aggregate_id=user.id, actor_id=principal.subject_id, org_path=unit.path,
-                                           actor_ip=principal.client_ip), self.clock())
+                                 EventMeta.acting(principal, "identity", aggregate_id=user.id, org_path=unit.path), self.clock())
 
     async def _check_roles(self, session: AsyncSession, principal: Principal, codes: Sequence[str]) -> list[str]:
         requested: list[dict[str, Scope]] = []

@@ -19,6 +19,7 @@ from datetime import date
 from decimal import Decimal
 from enum import Enum
 
+from salesgrid_common import orgpaths
 from salesgrid_common.weighted_pipeline import weighted_amount
 
 from .errors import ValidationFailed
@@ -139,8 +140,7 @@ def forecast(rows: Iterable[OpportunityRow], group_by: GroupBy) -> list[Forecast
 
 def in_subtree(org_path: str, subtree: str) -> bool:
     """True if ``org_path`` is ``subtree`` or below it (whole path segments, not string prefixes)."""
-    path, root = org_path.strip("/"), subtree.strip("/")
-    return root == "" or path == root or path.startswith(root + "/")
+    return orgpaths.is_within(org_path, subtree)
 
 
 def forecast_subtree(rows: Iterable[OpportunityRow], subtree: str) -> list[ForecastBucket]:

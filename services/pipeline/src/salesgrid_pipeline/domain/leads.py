@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum
 
-from salesgrid_common import localtime
+from salesgrid_common import zones
 
 from ._checks import check_text, normalise_key, require_aware, require_text
 from .errors import FailedPrecondition, ValidationFailed
@@ -129,7 +129,7 @@ def record_follow_up(lead: Lead, at: datetime) -> Lead:
 
 
 def reclaim_due_at(lead: Lead, reclaim_after_days: int = RECLAIM_AFTER_DAYS,
-                   zone_name: str = localtime.DEFAULT_ZONE) -> datetime | None:
+                   zone_name: str = zones.DEFAULT_ZONE) -> datetime | None:
     """When an assigned lead falls back to the pool if nobody follows it up (None if not assigned):
     ``reclaim_after_days`` days on the owner's branch calendar after the last touch."""
     if lead.status is not LeadStatus.ASSIGNED or lead.assigned_at is None:
@@ -137,18 +137,18 @@ def reclaim_due_at(lead: Lead, reclaim_after_days: int = RECLAIM_AFTER_DAYS,
     if isinstance(reclaim_after_days, bool) or not isinstance(reclaim_after_days, int) or reclaim_after_days <= 0:
         raise ValidationFailed("must be a positive number of days", "reclaim_after_days")
     last_touch = max(lead.assigned_at, lead.last_followed_up_at or lead.assigned_at)
-    return localtime.add_local_days(last_touch, reclaim_after_days, zone_name)
+    return zones.add_local_days(last_touch, reclaim_after_days, zone_name)
 
 
 def is_reclaim_due(lead: Lead, now: datetime, reclaim_after_days: int = RECLAIM_AFTER_DAYS,
-                   zone_name: str = localtime.DEFAULT_ZONE) -> bool:
+                   zone_name: str = zones.DEFAULT_ZONE) -> bool:
     require_aware(now)
     due_at = reclaim_due_at(lead, reclaim_after_days, zone_name)
     return due_at is not None and now >= due_at
 
 
 def reclaim(lead: Lead, now: datetime, reclaim_after_days: int = RECLAIM_AFTER_DAYS,
-            zone_name: str = localtime.DEFAULT_ZONE) -> Lead:
+            zone_name: str = zones.DEFAULT_ZONE) -> Lead:
     """Return a neglected lead to the pool; refuses if the follow-up window has not passed."""
     _require_status(lead, "reclaim", LeadStatus.ASSIGNED)
     if not is_reclaim_due(lead, now, reclaim_after_days, zone_name):
@@ -242,7 +242,7 @@ def round_robin_next(rep_ids: Sequence[str], last_assignee: str | None) -> str:
         raise FailedPrecondition("the team has no reps to assign to", "rep_ids")
     if len(set(rep_ids)) != len(rep_ids):
         raise ValidationFailed("lists a rep twice", "rep_ids")
-    if last_assignee not in rep_ids:
+    if last_assignee is None or last_assignee not in rep_ids:
         return rep_ids[0]
     return rep_ids[(list(rep_ids).index(last_assignee) + 1) % len(rep_ids)]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import IntEnum
 
-from salesgrid_common import localtime
+from salesgrid_common import zones
 
 from ._checks import require_aware
 from .errors import ValidationFailed
@@ -52,15 +52,15 @@ class SlaCheck:
 
 
 def sla_status(entered_at: datetime, sla_days: int, now: datetime,
-               zone_name: str = localtime.DEFAULT_ZONE) -> SlaStatus:
+               zone_name: str = zones.DEFAULT_ZONE) -> SlaStatus:
     """Where a stage entry stands against its SLA at ``now``. SLA days are days on the owner's
     branch calendar (``zone_name``): due at the same local wall time ``sla_days`` days later."""
     require_aware(entered_at, "entered_at")
     require_aware(now)
     if isinstance(sla_days, bool) or not isinstance(sla_days, int) or sla_days <= 0:
         raise ValidationFailed("must be a positive number of days", "sla_days")
-    due_at = localtime.add_local_days(entered_at, sla_days, zone_name)
-    escalate_at = localtime.add_local_days(due_at, ESCALATION_FACTOR * sla_days, zone_name)
+    due_at = zones.add_local_days(entered_at, sla_days, zone_name)
+    escalate_at = zones.add_local_days(due_at, ESCALATION_FACTOR * sla_days, zone_name)
     if now >= escalate_at:
         level = SlaLevel.ESCALATED
     elif now > due_at:
@@ -81,7 +81,7 @@ def due_notifications(
     manager_id: str | None,
     escalation_ids: tuple[str, ...] = (),
     last_level_notified: SlaLevel = SlaLevel.ON_TIME,
-    zone_name: str = localtime.DEFAULT_ZONE,
+    zone_name: str = zones.DEFAULT_ZONE,
 ) -> SlaCheck:
     """Notifications now due for one stage entry, given the last level already notified.
 

@@ -31,9 +31,9 @@ from salesgrid_pipeline.domain.opportunities import OpportunityInput, validate_o
 from salesgrid_pipeline.domain.stage_model import StageModel, default_stage_model
 from salesgrid_pipeline.stage_model_events import DEFAULT_VERSION
 from salesgrid_pipeline.domain.stages import StageTransition
-from salesgrid_pipeline.catalogue_client import CatalogueClient
+from salesgrid_pipeline.contracts_client import ContractsClient
 from salesgrid_pipeline.customers_client import CustomersClient
-from salesgrid_pipeline.model_store import decode_model
+from salesgrid_pipeline.stage_model_codec import decode_model
 from salesgrid_pipeline.models import Lead, Opportunity, Quote, StageModelRow
 
 OPPORTUNITY_FIELDS = "opportunities"  # the custom-field entities of this service
@@ -51,11 +51,11 @@ class PipelineUseCasesBase:
     """What every part of PipelineUseCases shares: its wiring and the helpers more than one topic uses."""
 
     def __init__(self, sessions: SessionFactory, outbox: Outbox, clock: Clock, customers: CustomersClient,
-                 catalogue: CatalogueClient, model: StageModel | None = None,
+                 contracts: ContractsClient, model: StageModel | None = None,
                  reclaim_after_days: int = lead_rules.RECLAIM_AFTER_DAYS) -> None:
         self.sessions = sessions
         self.customers = customers
-        self.catalogue = catalogue
+        self.contracts = contracts
         self.outbox = outbox
         self.clock = clock
         self.model = model or default_stage_model()
@@ -67,8 +67,7 @@ class PipelineUseCasesBase:
 
     async def _emit(self, session: AsyncSession, event_type: str, payload, aggregate_id: str,  # type: ignore[no-untyped-def]
                     org_path: str, principal: Principal | None, now: datetime) -> None:
-        meta = EventMeta(aggregate_id=aggregate_id, actor_id=principal.subject_id if principal else SYSTEM_ACTOR,
-                         org_path=org_path, actor_ip=principal.client_ip if principal else "")
+        meta = EventMeta.acting(principal, "pipeline", aggregate_id=aggregate_id, org_path=org_path)
         await self.outbox.record(session, f"salesgrid.pipeline.{event_type}", payload, meta, now)
 
     async def _quote_event(self, session: AsyncSession, verb: str, row: Quote, opportunity: Opportunity,

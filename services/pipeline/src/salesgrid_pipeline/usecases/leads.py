@@ -10,6 +10,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.pipeline_events_pb2 import PipelineLeadState
+from salesgrid_common import orgpaths
 from salesgrid_common.auth import Principal, Scope, scope_filter
 from salesgrid_common.directory import DirectoryUser, directory_units, directory_users, get_user
 from salesgrid_common.errors import Conflict, FailedPrecondition, NotFound, PermissionDenied, ValidationFailed
@@ -27,8 +28,7 @@ from salesgrid_pipeline.usecases._support import (LEAD_ASSIGN, LEAD_CREATE, LEAD
 
 def _ancestor_paths(org_path: str) -> list[str]:
     """"/c/r1/b1/" → ["/c/", "/c/r1/", "/c/r1/b1/"]: the units whose lead pools a member sees."""
-    parts = [p for p in org_path.split("/") if p]
-    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+    return orgpaths.ancestor_paths(org_path)
 
 
 class LeadsMixin(PipelineUseCasesBase):

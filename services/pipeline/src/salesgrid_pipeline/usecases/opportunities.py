@@ -26,7 +26,7 @@ from salesgrid_common.customer_merges import survivor_of
 from salesgrid_pipeline.domain.stage_model import StageModel
 from salesgrid_pipeline.domain.stages import (GateRejected, OpportunityState, StageTransition, advance,
                                               gate_violation, lose, regress, win)
-from salesgrid_pipeline.fact_store import decode_facts, encode_facts
+from salesgrid_pipeline.gate_fact_codec import decode_facts, encode_facts
 from salesgrid_pipeline.models import GateViolation, Opportunity, StageHistory
 
 from salesgrid_pipeline.usecases._support import (OPP_CREATE, OPP_READ, OPP_UPDATE, OPPORTUNITY_FIELDS,

@@ -14,7 +14,7 @@ from salesgrid_common.auth import Principal
 from salesgrid_common.errors import Conflict, DomainError, FailedPrecondition, NotFound, ValidationFailed
 from salesgrid_common.ids import new_id
 from salesgrid_pipeline.domain import quotes as quote_rules
-from salesgrid_pipeline.catalogue_client import ContractDraftRequest, ContractLineDraft
+from salesgrid_pipeline.contracts_client import ContractDraftRequest, ContractLineDraft
 from salesgrid_pipeline.models import Opportunity, Quote
 
 from salesgrid_pipeline.domain import discounts
@@ -74,7 +74,7 @@ class QuotesMixin(DiscountsMixin):
             currency = currency.strip() or opportunity.currency
         if not lines:
             raise ValidationFailed("a quote needs at least one line", "lines")
-        products = await self.catalogue.products(principal, [line.product_id.strip() for line in lines])
+        products = await self.contracts.products(principal, [line.product_id.strip() for line in lines])
         problems: list[tuple[str, str]] = []
         priced: list[quote_rules.QuoteLine] = []
         for i, line in enumerate(lines):
@@ -187,7 +187,7 @@ class QuotesMixin(DiscountsMixin):
             async with self.sessions() as session:
                 row, opportunity, _ = await self._acceptable_quote(session, principal, quote_id, now)
                 draft = self._contract_draft(row, opportunity, contract)
-            contract_id = await self.catalogue.create_contract(principal, draft)
+            contract_id = await self.contracts.create_contract(principal, draft)
         try:
             async with self.sessions() as session, session.begin():
                 row, opportunity, accepted = await self._acceptable_quote(session, principal, quote_id, now)

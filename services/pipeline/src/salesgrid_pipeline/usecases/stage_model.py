@@ -10,7 +10,7 @@ from salesgrid_common.auth import Principal
 from salesgrid_common.errors import FailedPrecondition, NotFound
 from salesgrid_pipeline.domain.stage_model import StageModel, validate_stage_model
 from salesgrid_pipeline.stage_model_events import Emit, publish_if_changed, publish_models_in_force
-from salesgrid_pipeline.model_store import decode_model, encode_model
+from salesgrid_pipeline.stage_model_codec import decode_model, encode_model
 from salesgrid_pipeline.models import Opportunity, StageModelRow
 
 from salesgrid_pipeline.usecases._support import PipelineUseCasesBase

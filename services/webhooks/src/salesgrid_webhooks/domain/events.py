@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from salesgrid_common.auth import Scope
+from salesgrid_common.scopes import Scope
 from salesgrid_common.errors import ValidationFailed
 
 # salesgrid.<service>.<aggregate> -> the permission needed to read the record

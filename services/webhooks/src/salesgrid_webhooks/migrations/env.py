@@ -1,6 +1,7 @@
 from salesgrid_common.directory import directory_metadata
 from salesgrid_common.events.tables import event_metadata
+from salesgrid_common.idempotency import idempotency_metadata
 from salesgrid_common.migrations import run_env
 from salesgrid_webhooks.models import Base
 
-run_env([Base.metadata, event_metadata, directory_metadata])
+run_env([Base.metadata, event_metadata, directory_metadata, idempotency_metadata])

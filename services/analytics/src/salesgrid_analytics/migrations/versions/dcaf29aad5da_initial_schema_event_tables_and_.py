@@ -1,7 +1,7 @@
 """initial schema: event tables and identity directory
 
 Revision ID: dcaf29aad5da
-Revises: 
+Revises:
 Create Date: 2026-11-23 16:27:50.712140
 """
 from salesgrid_common.migration_steps import (create_directory_tables_v1, create_event_tables_v1,

@@ -1,7 +1,7 @@
 """contract channel attribution and the channel partner replica (issue 20)
 
 Revision ID: c4a2e1000003
-Revises: bab83d6a1190
+Revises: a17e00000005
 Create Date: 2026-12-04 23:20:00
 """
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 from salesgrid_common.migration_steps import create_channel_partner_tables_v1, drop_channel_partner_tables_v1
 
 revision = 'c4a2e1000003'
-down_revision = 'bab83d6a1190'
+down_revision = 'a17e00000005'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """initial schema: event tables and identity directory
 
 Revision ID: a873dc7ee1db
-Revises: 
+Revises:
 Create Date: 2026-11-23 16:27:17.957067
 """
 from salesgrid_common.migration_steps import (create_directory_tables_v1, create_event_tables_v1,

@@ -1,14 +1,14 @@
 """channel partner profile on customers (issue 20)
 
 Revision ID: c4a2e1000001
-Revises: 45bc564ee288
+Revises: a17e00000002
 Create Date: 2026-12-04 23:10:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = 'c4a2e1000001'
-down_revision = '45bc564ee288'
+down_revision = 'a17e00000002'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """initial schema
 
 Revision ID: ab9e43cda134
-Revises: 
+Revises:
 Create Date: 2026-12-04 19:55:47.110899
 """
 from alembic import op

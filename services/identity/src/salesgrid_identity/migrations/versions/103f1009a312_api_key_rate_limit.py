@@ -6,7 +6,6 @@ Create Date: 2026-12-04 19:44:54.592111
 """
 from alembic import op
 import sqlalchemy as sa
-import salesgrid_common.db
 
 
 revision = '103f1009a312'

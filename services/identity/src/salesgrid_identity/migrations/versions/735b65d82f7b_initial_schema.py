@@ -1,7 +1,7 @@
 """initial schema
 
 Revision ID: 735b65d82f7b
-Revises: 
+Revises:
 Create Date: 2026-11-23 16:24:43.032526
 """
 from alembic import op

@@ -1,7 +1,7 @@
 """special-discount approval: quote discount rate and approval state, approval steps, unit policies
 
 Revision ID: d15c0a000001
-Revises: 345d846bde6c
+Revises: a17e00000003
 Create Date: 2026-12-04 23:10:00
 """
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 from salesgrid_common.db import UtcDateTime
 
 revision = 'd15c0a000001'
-down_revision = '345d846bde6c'
+down_revision = 'a17e00000003'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """initial schema: subscriptions, deliveries, attempts, event tables
 
 Revision ID: 9ed147436963
-Revises: 
+Revises:
 Create Date: 2026-12-04 19:37:59.756193
 """
 from alembic import op

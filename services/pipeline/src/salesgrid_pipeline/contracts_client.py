@@ -1,6 +1,7 @@
-"""The contracts service's product catalogue seen from the pipeline: quote lines take each
-product's name and price from there (on behalf of the caller, his token forwarded) and keep a
-snapshot, so later price changes leave issued quotes alone."""
+"""The contracts service seen from the pipeline, on behalf of the caller (his token forwarded):
+its product catalogue, from which quote lines take each product's name and price and keep a
+snapshot (so later price changes leave issued quotes alone), and the draft contract an accepted
+quote creates there."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -11,7 +12,7 @@ import grpc
 from salesgrid.contracts.v1 import contracts_pb2 as kpb
 from salesgrid.contracts.v1 import contracts_pb2_grpc as kpb_grpc
 from salesgrid_common.auth import Principal
-from salesgrid_common.dependencies import dependency_error
+from salesgrid_common.dependencies import call_error
 from salesgrid_common.errors import (
     PermissionDenied,
     ValidationFailed,
@@ -28,7 +29,7 @@ class CatalogueProduct:
     prices: dict[str, Decimal]  # currency → unit price
 
 
-class CatalogueClient:
+class ContractsClient:
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self.stub = kpb_grpc.ContractsStub(channel)
 
@@ -38,9 +39,9 @@ class CatalogueClient:
             reply = await self.stub.ListProducts(kpb.ListProductsRequest(), timeout=TIMEOUT_SECONDS,
                                                  metadata=outgoing_metadata(principal.token, principal.client_ip))
         except grpc.aio.AioRpcError as error:
-            if error.code() == grpc.StatusCode.PERMISSION_DENIED:
-                raise PermissionDenied("you may not read the product catalogue", "lines") from None
-            raise dependency_error("contracts", error, "lines") from None
+            raise call_error("contracts", error, "lines", passed={
+                grpc.StatusCode.PERMISSION_DENIED: (PermissionDenied, "you may not read the product catalogue")}
+            ) from None
         wanted = set(product_ids)
         return {p.id: CatalogueProduct(p.id, p.name, {price.currency: Decimal(price.amount) for price in p.prices})
                 for p in reply.products if p.id in wanted and p.active}
@@ -99,12 +100,10 @@ async def create_contract(stub: kpb_grpc.ContractsStub, principal: Principal, dr
         reply = await stub.CreateContract(request, timeout=TIMEOUT_SECONDS,
                                           metadata=outgoing_metadata(principal.token, principal.client_ip))
     except grpc.aio.AioRpcError as error:
-        code = error.code()
-        if code == grpc.StatusCode.INVALID_ARGUMENT:
+        if error.code() == grpc.StatusCode.INVALID_ARGUMENT:
             raise ValidationFailed(f"the contracts service refused the draft: {error.details()}",
                                    _contract_field(error)) from None
-        if code == grpc.StatusCode.PERMISSION_DENIED:
-            raise PermissionDenied(f"you may not create contracts: {error.details()}", "contract") from None
-        raise dependency_error("contracts", error, "contract", "create the draft",
-                               "the quote was not accepted") from None
+        raise call_error("contracts", error, "contract", passed={
+            grpc.StatusCode.PERMISSION_DENIED: (PermissionDenied, "you may not create contracts: {details}")},
+            doing="create the draft", consequence="the quote was not accepted") from None
     return reply.id

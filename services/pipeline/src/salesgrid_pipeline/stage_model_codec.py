@@ -1,4 +1,4 @@
-"""Administered stage models as JSON in the database (one row per business line)."""
+"""Stage models to and from JSON (the codec of the stored rows and of the events that publish them; one row per business line)."""
 from __future__ import annotations
 
 from typing import Any

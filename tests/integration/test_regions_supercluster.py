@@ -71,7 +71,7 @@ async def jetstream_ready(url: str):  # type: ignore[no-untyped-def]
         try:
             await js.account_info()
             return True
-        except Exception:  # noqa: BLE001 - not ready yet
+        except Exception:
             return False
 
     await eventually(ready, timeout=30, interval=0.5)

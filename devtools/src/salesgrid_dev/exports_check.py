@@ -1,0 +1,47 @@
+"""Test helper: an exporter's rows come from a streamed query (server-side cursor, batches of at
+most `BATCH`), never from a result loaded whole (issue 17: 1,000,000 rows without holding them).
+services/customers/tests/test_customers_export_streaming.py also follows the rows into the file."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from salesgrid_common.auth import Principal
+from salesgrid_common.db import session_factory
+from salesgrid_common.exports.jobs import Exporter
+
+BATCH = 1000
+
+
+async def select_options(exporter: Exporter, reader: AsyncEngine, principal: Principal,
+                         filters: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The execution options of every SELECT the exporter's rows ran, read to the end."""
+    assert exporter.rows is not None, f"{exporter.entity} is a computed table, not a query"
+    seen: list[dict[str, Any]] = []
+
+    def on_execute(_conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool) -> None:
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            seen.append(dict(context.execution_options))
+
+    event.listen(reader.sync_engine, "before_cursor_execute", on_execute)
+    try:
+        async with session_factory(reader)() as session:
+            async for _row in exporter.rows(session, principal, filters):
+                pass
+    finally:
+        event.remove(reader.sync_engine, "before_cursor_execute", on_execute)
+    return seen
+
+
+async def assert_exporters_stream(exporters: list[Exporter], reader: AsyncEngine, principal: Principal) -> None:
+    for exporter in exporters:
+        if exporter.rows is None:
+            continue
+        filters = {name: "x" for name in exporter.required}
+        options = await select_options(exporter, reader, principal, filters)
+        assert options, f"{exporter.entity}: no query ran"
+        assert all(o.get("stream_results") and 0 < o.get("yield_per", 0) <= BATCH for o in options), \
+            f"{exporter.entity} does not stream its rows in batches of at most {BATCH}: {options}"

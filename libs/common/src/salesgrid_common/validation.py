@@ -1,0 +1,110 @@
+"""Input checks for domain rules (part of the pure shared kernel): `Violations` collects every
+bad field of a request and raises once (ValidationFailed.many); the `require_*` functions check
+one value and raise at once. Both name the field, as the gateway's problem+json does."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from salesgrid_common.errors import ValidationFailed
+
+MAX_ID_LENGTH = 128
+
+
+class Violations:
+    """Collects ``(field, message)`` pairs so one error reports every bad field."""
+
+    def __init__(self) -> None:
+        self._items: list[tuple[str, str]] = []
+
+    def add(self, field: str, message: str) -> None:
+        self._items.append((field, message))
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+    def raise_if_any(self) -> None:
+        if self._items:
+            raise ValidationFailed.many(self._items)
+
+    def text(self, value: object, field: str, *, max_length: int, required: bool) -> str | None:
+        """Stripped text, ``None`` when blank and optional."""
+        if value is None:
+            if required:
+                self.add(field, "is required")
+            return None
+        if not isinstance(value, str):
+            self.add(field, "must be text")
+            return None
+        cleaned = value.strip()
+        if not cleaned:
+            if required:
+                self.add(field, "is required")
+            return None
+        if len(cleaned) > max_length:
+            self.add(field, f"must be at most {max_length} characters")
+            return None
+        return cleaned
+
+    def identifier(self, value: object, field: str, *, required: bool) -> str | None:
+        return self.text(value, field, max_length=MAX_ID_LENGTH, required=required)
+
+    def instant(self, value: object, field: str, *, required: bool = True) -> datetime | None:
+        """A timezone-aware datetime, normalised to UTC."""
+        if value is None:
+            if required:
+                self.add(field, "is required")
+            return None
+        if not isinstance(value, datetime):
+            self.add(field, "must be a datetime")
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            self.add(field, "must be timezone-aware")
+            return None
+        return value.astimezone(UTC)
+
+    def number(self, value: object, field: str) -> float | None:
+        """A finite real number (bools are refused: they are a frequent client mistake)."""
+        if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+            self.add(field, "must be a number")
+            return None
+        number = float(value)
+        if not math.isfinite(number):
+            self.add(field, "must be a finite number")
+            return None
+        return number
+
+
+def require_instant(value: object, field: str) -> datetime:
+    """Single-field form of :meth:`Violations.instant` for rule functions taking ``now``."""
+    violations = Violations()
+    result = violations.instant(value, field)
+    violations.raise_if_any()
+    assert result is not None
+    return result
+
+
+def require_text(value: object, field: str, *, max_length: int = 200) -> str:
+    """A non-blank string, stripped, at most ``max_length`` characters."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationFailed("is required", field)
+    text = value.strip()
+    if len(text) > max_length:
+        raise ValidationFailed(f"must be at most {max_length} characters", field)
+    return text
+
+
+def require_aware(value: object, field: str) -> datetime:
+    """A timezone-aware datetime (naive ones are ambiguous across branches' zones)."""
+    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationFailed("must be a timezone-aware datetime", field)
+    return value
+
+
+def require_date(value: object, field: str) -> date:
+    """A calendar date (a datetime is refused: it would silently carry a time and zone)."""
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise ValidationFailed("must be a date", field)
+    return value
