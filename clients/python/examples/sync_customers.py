@@ -38,7 +38,7 @@ def sync_customers(client: AuthenticatedClient, state: SyncState, *, page_size: 
     """Fetch customers changed since the last run into `state`; returns the ids fetched."""
     since = None
     if state.watermark:
-        since = (datetime.fromisoformat(state.watermark.replace("Z", "+00:00")) - overlap).isoformat()
+        since = datetime.fromisoformat(state.watermark.replace("Z", "+00:00")) - overlap
     fetched: list[str] = []
     cursor: str | None = None
     while True:

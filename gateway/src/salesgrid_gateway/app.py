@@ -31,6 +31,7 @@ from salesgrid_gateway.openapi import OpenApi
 from salesgrid_gateway.problems import ApiProblem, from_domain, from_rpc, problem_response
 from salesgrid_gateway import routes
 from salesgrid_gateway.ratelimit import SharedRateLimiter
+from salesgrid_gateway.rest.views import make_view
 from salesgrid_gateway.security import ApiKeyExchange, client_ip, credentials, verify_jwt
 from salesgrid_gateway.settings import GatewaySettings
 from salesgrid_gateway.shared_store import shared_store
@@ -48,14 +49,28 @@ def trace_headers(headers: Headers) -> dict[str, str]:
 
 
 def route_modules() -> list:  # type: ignore[type-arg]
-    """Every module in salesgrid_gateway.routes exposing `blueprint` and `describe(api)`: a
-    service's REST surface is added by dropping in one module."""
+    """Every module in salesgrid_gateway.routes exposing a route table `ROUTES` (or, the older
+    form, `blueprint` and `describe(api)`): a service's REST surface is added by dropping in one
+    module."""
     found = []
     for info in sorted(pkgutil.iter_modules(routes.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{routes.__name__}.{info.name}")
-        if hasattr(module, "blueprint") and hasattr(module, "describe"):
+        if hasattr(module, "ROUTES") or (hasattr(module, "blueprint") and hasattr(module, "describe")):
             found.append(module)
     return found
+
+
+def register_routes(app: Flask, api: OpenApi) -> None:
+    """The views and the OpenAPI document, both from the route table."""
+    for module in route_modules():
+        for route in getattr(module, "ROUTES", ()):
+            app.add_url_rule(route.flask_path, route.endpoint, make_view(route), methods=[route.method])
+            api.add(route)
+        api.schemas.update(getattr(module, "SCHEMAS", {}))  # named schemas hand-written views refer to
+        if hasattr(module, "blueprint"):
+            app.register_blueprint(module.blueprint)
+        if hasattr(module, "describe"):
+            module.describe(api)
 
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/v1/auth/login",
                           "/v1/auth/refresh", "/v1/auth/logout"})
@@ -83,9 +98,7 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
     limiter = SharedRateLimiter(store)
     cors_origins = {o.strip() for o in settings.cors_origins.split(",") if o.strip()}
     api = OpenApi()
-    for module in route_modules():
-        app.register_blueprint(module.blueprint)
-        module.describe(api)
+    register_routes(app, api)
     app.register_blueprint(docs.blueprint)
     app.register_blueprint(console.blueprint)
 

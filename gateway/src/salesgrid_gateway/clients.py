@@ -2,6 +2,7 @@
 trace context, request id and client address; proto ↔ JSON conversion for handlers."""
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -12,7 +13,7 @@ from google.protobuf.message import Message
 
 from salesgrid_common.grpc_client import TracingClientInterceptor
 from salesgrid_common.grpc_server import CLIENT_OPTIONS
-from salesgrid_common.protojson import message_to_dict
+from salesgrid_common.protojson import message_to_api_dict
 from salesgrid_common.tracing import current_trace_context
 from salesgrid_gateway.problems import ApiProblem, from_rpc
 
@@ -100,17 +101,23 @@ def _invoke(method: Callable[..., M], request: Message | Iterator[Message], toke
 
 
 def to_json(message: Message) -> dict[str, Any]:
-    return message_to_dict(message)  # json_format's output, from a per-type plan
+    """The REST rendering: proto3 JSON with field names as in the .proto, fields without presence
+    always present, 64-bit integers as numbers (rest/schema.py documents the mapping)."""
+    return message_to_api_dict(message)
 
 
 def from_json(message_type: type[M], body: dict[str, Any], **extra: Any) -> M:
     """Build a request message from JSON, refusing unknown fields and wrong types by name."""
     try:
         return json_format.ParseDict({**body, **extra}, message_type())
-    except json_format.ParseError as error:
-        text = str(error)
-        field = text.split('"')[1] if '"' in text else ""
-        raise ApiProblem(400, f"invalid request body: {text}",
+    except Exception as error:  # noqa: BLE001 - json_format lets a few ValueError/TypeError through
+        text = (str(error) or type(error).__name__).split("\n")[0]
+        unknown = re.search(r'has no field named "([^"]+)"', text)
+        failed = re.search(r"Failed to parse (\w+) field", text)
+        field = unknown.group(1) if unknown else failed.group(1) if failed else ""
+        if unknown:
+            text = f"{field}: no such field"
+        raise ApiProblem(400, f"invalid request: {text}",
                          errors=[{"field": field, "message": text}] if field else None) from None
     except OverflowError as error:  # an integer past a double's range inside a Struct (custom_fields)
         raise ApiProblem(400, f"invalid request body: {error}") from None

@@ -21,6 +21,10 @@ worker_class = "gthread"
 threads = int(os.environ.get("SALESGRID_GATEWAY_THREADS", "4"))
 graceful_timeout = 20  # in-flight requests finish before the pod's termination grace period ends
 accesslog = None
+# The request line keeps gunicorn's limit (4094 bytes); over it, and for other requests gunicorn
+# refuses itself, the answer is problem+json like the API's own errors (installed in each worker,
+# so the master imports nothing of the app).
+limit_request_line = 4094
 
 _made_dir = ""
 
@@ -50,3 +54,10 @@ def child_exit(server: object, worker: object) -> None:
 def on_exit(server: object) -> None:
     if _made_dir:
         shutil.rmtree(_made_dir, ignore_errors=True)
+
+
+def post_worker_init(worker: object) -> None:
+    from salesgrid_gateway import wire_errors
+
+    wire_errors.install()
+

@@ -1,38 +1,171 @@
-"""The OpenAPI 3.1 document, assembled from what each route module declares next to its routes."""
+"""The OpenAPI 3.1 document, generated from the route table (salesgrid_gateway.rest): every
+operation with its parameters, body and reply schemas derived from the RPC's messages, the
+headers it reads and sets, and every status it can answer."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from salesgrid_gateway.problems import TITLES
+from salesgrid_gateway.rest import inputs
+from salesgrid_gateway.rest.schema import REF_PREFIX, Schemas, short_names
+from salesgrid_gateway.rest.table import Route, path_names
+
 PROBLEM = {"$ref": "#/components/responses/Problem"}
+# Statuses any authenticated operation may answer: bad input, no or bad credentials, not allowed,
+# unknown record, conflict (also a request with the same Idempotency-Key still running), a rule
+# refusing the change (also an Idempotency-Key reused with another request), rate limit, outage.
+COMMON_ERRORS = (400, 401, 403, 404, 409, 414, 422, 429, 431, 503)
+PUBLIC_ERRORS = (400, 401, 409, 414, 422, 429, 431, 503)
+BODY_ERRORS = (413, 415)
+STRING = {"type": "string"}
+LIST_ENVELOPE = "next_cursor"
+RATE_HEADERS = {
+    "RateLimit": {"description": "remaining quota in the current window (IETF RateLimit header fields draft)",
+                  "schema": STRING},
+    "RateLimit-Policy": {"description": "the caller's limit per window", "schema": STRING},
+}
+REQUEST_ID = {"X-Request-Id": {"description": "the request's id (sent or generated), also in logs and traces",
+                               "schema": STRING, "required": True}}
+IF_MATCH = {"name": "If-Match", "in": "header", "schema": {"type": "string", "pattern": r'^(W/)?"?[0-9]{1,18}"?$'},
+            "description": 'the version read (ETag), e.g. "3"; 412 when stale. Where a version is required, '
+                           "428 without it (or `version` in the body)"}
+
+
+CUSTOM_FILTERS = ("Custom field filters: `cf_<key>=<value>` query parameters, one per field (OpenAPI cannot name "
+                  "parameters by prefix), all must match: equality on the stored form (text case-insensitive, "
+                  "money as `12.50 CNY`); for a multi_choice field, records whose value holds the option.")
 
 
 class OpenApi:
     def __init__(self) -> None:
         self.paths: dict[str, dict[str, Any]] = {}
-        self.schemas: dict[str, Any] = {}
+        self.schemas: dict[str, Any] = {}  # named schemas of hand-written views
+        self.types = Schemas()
 
+    # -- from the route table ------------------------------------------------------------------
+    def add(self, route: Route) -> None:
+        if route.method_descriptor is not None:
+            operation = self._pass_through(route)
+        else:
+            operation = self._hand_written(route)
+        self.paths.setdefault(route.path, {})[route.method.lower()] = operation
+
+    def _pass_through(self, route: Route) -> dict[str, Any]:
+        fields = route.request_descriptor.fields_by_name
+        parameters = [self._path_param(name, self.types.field(fields[route.bound(name)])
+                                       if route.bound(name) in fields else STRING) for name in path_names(route.path)]
+        for name in route.query_fields():
+            schema = self.types.field(fields[name], route.request_descriptor.full_name)
+            parameters.append({"name": route.rest_name(name), "in": "query", "required": route.rest_name(name)
+                               in route.required, "schema": schema,
+                               **({"style": "form", "explode": True} if schema.get("type") == "array" else {})})
+        if route.paging:
+            parameters += [
+                {"name": "limit", "in": "query", "required": False, "description": "page size",
+                 "schema": {"type": "integer", "minimum": 1, "maximum": inputs.MAX_LIMIT,
+                            "default": inputs.DEFAULT_LIMIT}},
+                {"name": "cursor", "in": "query", "required": False, "schema": STRING,
+                 "description": "`next_cursor` of the previous page; a cursor of another list is 400"}]
+        body = None
+        if route.body:
+            descriptor = route.request_descriptor
+            hidden = route.hidden_fields() | set(route.query)
+            if route.body != "*":
+                descriptor = fields[route.body].message_type
+                hidden = {name.split(".", 1)[1] for name in hidden if name.startswith(route.body + ".")}
+            extra = {}
+            if route.version_check != "none":
+                extra["version"] = {"type": "integer", "minimum": 0,
+                                    "description": "the version read, if not sent as If-Match"}
+            rename = {k: v for k, v in route.rename.items() if "." not in v and k not in path_names(route.path)}
+            required = tuple(name for name in route.required if name not in route.query)
+            body = self.types.object(descriptor, exclude=hidden, rename=rename, required=required, extra=extra)
+        if route.items:
+            item = self.types.ref(route.reply_descriptor.fields_by_name[route.items].message_type)
+            reply: dict[str, Any] | None = list_of(item)
+        else:
+            reply = self.types.ref(route.result_descriptor)
+        etag = not route.items and "version" in route.result_descriptor.fields_by_name
+        operation = self._operation(route, parameters, body, reply, headers=("ETag",) if etag else ())
+        custom = fields.get("custom_fields")
+        if route.method == "GET" and custom is not None and custom.message_type.GetOptions().map_entry:
+            operation["description"] = CUSTOM_FILTERS
+        return operation
+
+    def _hand_written(self, route: Route) -> dict[str, Any]:
+        for message in route.messages:
+            self.types.ref(message.DESCRIPTOR)
+        parameters = [self._path_param(name, {"type": "integer", "minimum": 0} if route.converters.get(name) == "int"
+                                       else STRING)
+                      for name in path_names(route.path)]
+        parameters += list(route.parameters)
+        body = route.request_schema
+        if route.request_message is not None:
+            body = self.types.object(route.request_message.DESCRIPTOR, exclude=set(route.hidden),
+                                     required=route.required)
+        return self._operation(route, parameters, body, route.response_schema, headers=route.headers)
+
+    @staticmethod
+    def _path_param(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+        return {"name": name, "in": "path", "required": True, "schema": schema}
+
+    def _operation(self, route: Route, parameters: list[dict[str, Any]], body: dict[str, Any] | None,
+                   reply: dict[str, Any] | None, *, headers: tuple[str, ...] = ()) -> dict[str, Any]:
+        version_check = route.version_check
+        if version_check != "none":
+            parameters = [*parameters, {**IF_MATCH, "required": False}]
+        response_headers: dict[str, Any] = {**REQUEST_ID, **({} if route.public else RATE_HEADERS)}
+        for name in headers:
+            response_headers[name] = {"schema": STRING, "required": True}
+        success: dict[str, Any] = {"description": TITLES.get(route.status, "OK") if route.status != 200 else "OK",
+                                   "headers": response_headers}
+        if route.status != 204:
+            if route.response_types:
+                success["content"] = {kind: {"schema": {"type": "string", "format": "binary"}}
+                                      for kind in route.response_types}
+            elif reply is not None:
+                success["content"] = {"application/json": {"schema": reply}}
+        statuses = list(PUBLIC_ERRORS if route.public else COMMON_ERRORS)
+        has_body = body is not None or bool(route.request_types)
+        if has_body:
+            statuses += BODY_ERRORS
+        if version_check != "none":
+            statuses += (412, 428) if version_check == "required" else (412,)
+        statuses += route.errors
+        responses: dict[str, Any] = {str(route.status): success}
+        for status in sorted(set(statuses)):
+            responses[str(status)] = {"$ref": f"#/components/responses/Problem{status}"}
+        op: dict[str, Any] = {"summary": route.summary, "tags": [route.tag], "responses": responses}
+        if parameters:
+            op["parameters"] = parameters
+        if body is not None:
+            op["requestBody"] = {"required": not route.optional_body,
+                                 "content": {"application/json": {"schema": body}}}
+        elif route.request_types:
+            op["requestBody"] = {"required": True, "content": {
+                kind: {"schema": {"type": "string", "format": "binary"}} for kind in route.request_types}}
+        if route.public:
+            op["security"] = []
+        return op
+
+    # -- the older, hand-written description (route modules not converted yet) -----------------
     def operation(self, path: str, method: str, summary: str, *, tag: str, request: dict[str, Any] | None = None,
                   response: dict[str, Any] | None = None, status: int = 200, public: bool = False,
                   parameters: list[dict[str, Any]] | None = None) -> None:
-        op: dict[str, Any] = {"summary": summary, "tags": [tag], "responses": {
-            str(status): {"description": "OK", **({"content": {"application/json": {"schema": response}}}
-                                                  if response else {})},
-            "default": PROBLEM,
-        }}
-        if request:
-            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": request}}}
-        if parameters:
-            op["parameters"] = parameters
-        if public:
-            op["security"] = []
-        self.paths.setdefault(path, {})[method.lower()] = op
+        route = Route(method.upper(), path, summary, tag, status=status, public=public, body="",
+                      request_schema=request, response_schema=response,
+                      if_match="required" if method.upper() == "PATCH" else "auto",
+                      parameters=tuple(p for p in parameters or () if p.get("in") != "path"))
+        self.paths.setdefault(path, {})[method.lower()] = self._hand_written(route)
 
     def document(self) -> dict[str, Any]:
-        return {
+        names = short_names(self.types.components)
+        schemas = {names[full]: schema for full, schema in sorted(self.types.components.items())}
+        document = {
             "openapi": "3.1.0",
             "info": {"title": "Salesgrid API", "version": "1.0.0",
-                     "description": "Sales-force management platform: REST/JSON API under /v1. Errors are "
-                                    "RFC 9457 problem+json; lists use cursor pagination."},
+                     "description": DESCRIPTION},
             "servers": [{"url": "/"}],
             "security": [{"bearer": []}, {"apiKey": []}],
             "paths": dict(sorted(self.paths.items())),
@@ -41,20 +174,54 @@ class OpenApi:
                     "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT or sg_ API key"},
                     "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
                 },
-                "schemas": {"Problem": {
-                    "type": "object", "required": ["type", "title", "status"],
-                    "properties": {"type": {"type": "string"}, "title": {"type": "string"},
-                                   "status": {"type": "integer"}, "detail": {"type": "string"},
-                                   "instance": {"type": "string"},
-                                   "errors": {"type": "array", "items": {"type": "object", "properties": {
-                                       "field": {"type": "string"}, "message": {"type": "string"}}}}}},
-                    **self.schemas},
-                "responses": {"Problem": {"description": "Problem details (RFC 9457)", "content": {
-                    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}},
+                "schemas": {"Problem": PROBLEM_SCHEMA, **schemas, **self.schemas},
+                "responses": {"Problem": problem_response(0), **{
+                    f"Problem{status}": problem_response(status) for status in sorted(TITLES) if 400 <= status < 500
+                    or status == 503}},
             },
         }
+        text = json.dumps(document)
+        for full, short in names.items():  # refs were written with the full proto names
+            text = text.replace(f'"{REF_PREFIX}{full}"', f'"{REF_PREFIX}{short}"')
+        return json.loads(text)  # type: ignore[no-any-return]
 
 
+DESCRIPTION = (
+    "Sales-force management platform: REST/JSON API under /v1, generated from the services' gRPC "
+    "messages. Errors are RFC 9457 problem+json naming the field (`errors[].field`). Lists answer "
+    "`{\"items\": [...], \"next_cursor\": ...}`: pass `next_cursor` back as `cursor` (and `limit`, "
+    "1-500) until it is null. 64-bit integers are JSON numbers. Records with a `version` answer "
+    "`ETag`; changes take `If-Match` (428 without one where required, 412 when stale). Unsafe "
+    "requests take `Idempotency-Key`. Rate limits: `RateLimit`/`RateLimit-Policy`, 429 with "
+    "`Retry-After`.")
+
+PROBLEM_SCHEMA = {
+    "type": "object", "required": ["type", "title", "status"],
+    "properties": {"type": STRING, "title": STRING, "status": {"type": "integer"}, "detail": STRING,
+                   "instance": STRING, "info": {"type": "object", "additionalProperties": STRING},
+                   "errors": {"type": "array", "items": {"type": "object", "properties": {
+                       "field": STRING, "message": STRING}}}}}
+
+
+def problem_response(status: int) -> dict[str, Any]:
+    headers: dict[str, Any] = dict(REQUEST_ID)
+    if status in (429, 503):
+        headers["Retry-After"] = {"description": "seconds to wait before retrying", "schema": STRING}
+    if status == 401:
+        headers["WWW-Authenticate"] = {"schema": STRING}
+    return {"description": TITLES.get(status, "Problem details (RFC 9457)"), "headers": headers,
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+
+def list_of(item: dict[str, Any]) -> dict[str, Any]:
+    """The one list envelope of the API."""
+    return {"type": "object", "required": ["items", LIST_ENVELOPE],
+            "properties": {"items": {"type": "array", "items": item},
+                           LIST_ENVELOPE: {"type": ["string", "null"],
+                                           "description": "pass as `cursor` for the next page; null on the last"}}}
+
+
+# -- helpers for hand-written descriptions --------------------------------------------------------
 def obj(required: list[str] | None = None, **properties: Any) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "object", "properties": properties}
     if required:
@@ -62,7 +229,6 @@ def obj(required: list[str] | None = None, **properties: Any) -> dict[str, Any]:
     return schema
 
 
-STRING = {"type": "string"}
 INTEGER = {"type": "integer"}
 BOOLEAN = {"type": "boolean"}
 STRINGS = {"type": "array", "items": STRING}

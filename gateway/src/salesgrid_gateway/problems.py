@@ -28,8 +28,10 @@ HTTP_FOR_GRPC = {
 OUTAGE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
 RETRY_AFTER_SECONDS = "2"
 TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-          409: "Conflict", 412: "Precondition Failed", 413: "Content Too Large", 415: "Unsupported Media Type",
+          409: "Conflict", 412: "Precondition Failed", 413: "Content Too Large", 414: "URI Too Long",
+          415: "Unsupported Media Type", 417: "Expectation Failed",
           422: "Unprocessable Content", 428: "Precondition Required", 429: "Too Many Requests",
+          431: "Request Header Fields Too Large", 501: "Not Implemented",
           500: "Internal Server Error", 503: "Service Unavailable", 504: "Gateway Timeout"}
 
 

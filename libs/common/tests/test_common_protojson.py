@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import salesgrid
-from salesgrid_common.protojson import message_to_dict
+from salesgrid_common.protojson import message_to_api_dict, message_to_dict
 
 
 def _all_message_classes() -> list[type[Message]]:
@@ -142,3 +142,47 @@ def test_same_output_as_json_format(cls: type[Message], data: st.DataObject) -> 
     expected = json_format.MessageToDict(message, preserving_proto_field_name=True,
                                          always_print_fields_with_no_presence=True)
     assert _normalise(message_to_dict(message)) == _normalise(expected)
+
+
+def _int64_as_numbers(descriptor: Descriptor, value: dict[str, Any]) -> dict[str, Any]:
+    """json_format's dict with every (nested) 64-bit integer field turned back into a number."""
+    if descriptor.full_name.startswith("google.protobuf."):
+        return value
+    out = dict(value)
+    for field in descriptor.fields:
+        if field.name not in out:
+            continue
+        item = out[field.name]
+        if field.message_type is not None and field.message_type.GetOptions().map_entry:
+            value_field = field.message_type.fields_by_name["value"]
+            out[field.name] = {k: _one(value_field, v) for k, v in item.items()}
+        elif field.is_repeated:
+            out[field.name] = [_one(field, v) for v in item]
+        else:
+            out[field.name] = _one(field, item)
+    return out
+
+
+def _one(field: FieldDescriptor, value: Any) -> Any:
+    if field.message_type is not None:
+        return _int64_as_numbers(field.message_type, value)
+    if field.type in (FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_SINT64,
+                      FieldDescriptor.TYPE_FIXED64, FieldDescriptor.TYPE_SFIXED64):
+        return int(value)
+    return value
+
+
+@pytest.mark.parametrize("cls", MESSAGES[::7], ids=lambda c: c.DESCRIPTOR.full_name)
+@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_api_dict_has_int64_as_numbers(cls: type[Message], data: st.DataObject) -> None:
+    message = data.draw(filled(cls))
+    expected = _int64_as_numbers(cls.DESCRIPTOR, message_to_dict(message))
+    assert _normalise(message_to_api_dict(message)) == _normalise(expected)
+
+
+def test_api_dict_int64_is_a_number() -> None:
+    from salesgrid.identity.v1 import identity_pb2
+
+    pair = identity_pb2.TokenPair(access_token="a", expires_in=900)
+    assert message_to_api_dict(pair)["expires_in"] == 900 and message_to_dict(pair)["expires_in"] == "900"

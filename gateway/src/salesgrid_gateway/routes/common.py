@@ -1,21 +1,19 @@
-"""Helpers shared by the route modules: JSON bodies, paging parameters, audit reporting."""
+"""Helpers for hand-written views (most routes are generated from the route table, rest/):
+audit reporting, ETag replies, and the older helpers kept for hand-written modules, each the
+same parsing as the generated views (rest/inputs.py)."""
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify, request
+from flask import Response, jsonify
 
 from salesgrid_gateway.audit_reads import record_sensitive_read
 from salesgrid_gateway.problems import ApiProblem
+from salesgrid_gateway.rest import inputs
 
 
 def json_body() -> dict[str, Any]:
-    if not request.is_json:
-        raise ApiProblem(415, "send a JSON body with Content-Type: application/json")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ApiProblem(400, "request body is not a JSON object")
-    return body
+    return inputs.json_body()
 
 
 def require_fields(body: dict[str, Any], *names: str) -> None:
@@ -26,11 +24,7 @@ def require_fields(body: dict[str, Any], *names: str) -> None:
 
 
 def page_size() -> int:
-    raw = request.args.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= 500:
-        raise ApiProblem(400, "limit must be an integer between 1 and 500",
-                         errors=[{"field": "limit", "message": "must be 1..500"}])
-    return int(raw)
+    return inputs.limit()
 
 
 def page(items: list[dict[str, Any]], next_cursor: str) -> dict[str, Any]:
@@ -42,22 +36,11 @@ def report_sensitive_read(action: str, target_type: str, detail: str = "") -> No
     record_sensitive_read(action, target_type, detail)
 
 
-def expected_version(body: dict, *, required: bool = True) -> int:
-    """Optimistic concurrency: If-Match: "<version>" header, or `version` in the body. Without
-    one, 428 when `required`, else 0 (the service then skips the check)."""
-    header = request.headers.get("If-Match", "").strip().removeprefix("W/").strip('"')
-    value = header or str(body.pop("version", "") or "")
-    if not value:
-        if not required:
-            return 0
-        raise ApiProblem(428, "send If-Match with the version you read (or `version` in the body)")
-    if not value.isdigit():
-        raise ApiProblem(400, "If-Match must carry the numeric version",
-                         errors=[{"field": "If-Match", "message": "not a version"}])
-    return int(value)
+def expected_version(body: dict, *, required: bool = True) -> int:  # type: ignore[type-arg]
+    return inputs.if_match(body, required=required)
 
 
-def with_etag(payload: dict, version: int, status: int = 200) -> tuple[Response, int]:
+def with_etag(payload: dict, version: int, status: int = 200) -> tuple[Response, int]:  # type: ignore[type-arg]
     response = jsonify(payload)
     response.headers["ETag"] = f'"{version}"'
     return response, status

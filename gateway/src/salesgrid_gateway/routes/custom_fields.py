@@ -18,6 +18,7 @@ from salesgrid.pipeline.v1 import pipeline_pb2_grpc as pipeline_grpc
 from salesgrid_gateway.clients import call, from_json, stub, to_json
 from salesgrid_gateway.openapi import BOOLEAN, INTEGER, STRING, STRINGS, OpenApi, obj, path_param, query_param
 from salesgrid_gateway.problems import ApiProblem
+from salesgrid_gateway.rest.schema import hint_struct
 from salesgrid_gateway.routes.common import expected_version, json_body, require_fields, with_etag
 
 blueprint = Blueprint("custom_fields", __name__)
@@ -150,6 +151,7 @@ def _with_required_flag(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 CUSTOM_FIELDS_REF = {"$ref": "#/components/schemas/CustomFields"}  # a record's or a body's custom_fields
+hint_struct("custom_fields", CUSTOM_FIELDS_REF)  # every message's custom_fields, in the route table's schemas
 DEFINITION = _with_required_flag(obj(
     entity=STRING, key=STRING, label=STRING, type={"enum": TYPES}, options=STRINGS, business_lines=STRINGS,
     active=BOOLEAN, version=INTEGER, values_stored=INTEGER, created_at=STRING, updated_at=STRING))

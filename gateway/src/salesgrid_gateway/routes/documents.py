@@ -6,20 +6,20 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Response
 
 from salesgrid.contracts.v1 import documents_pb2 as pb
 from salesgrid.contracts.v1 import documents_pb2_grpc as pb_grpc
-from salesgrid_gateway.clients import call, stub, to_json
-from salesgrid_gateway.openapi import INTEGER, STRING, OpenApi, obj, path_param, query_param
+from salesgrid_gateway.clients import call, stub
 from salesgrid_gateway.problems import ApiProblem
-from salesgrid_gateway.routes.common import json_body
+from salesgrid_gateway.rest import inputs
+from salesgrid_gateway.rest.table import Service, view
 
-blueprint = Blueprint("documents", __name__)
+api = Service(pb, "Documents", "contracts_addr", tag="documents")
 
 
 def _documents() -> pb_grpc.DocumentsStub:
-    return stub(pb_grpc.DocumentsStub, "contracts_addr")
+    return stub(api.stub_class, api.address_setting)
 
 
 def _pdf(printed: pb.PrintedDocument) -> Response:
@@ -34,43 +34,32 @@ def _pdf(printed: pb.PrintedDocument) -> Response:
     return response
 
 
-@blueprint.post("/v1/receipts/<receipt_id>/print")
 def print_receipt(receipt_id: str) -> Response:
-    body = json_body() if request.content_length else {}
+    inputs.reject_nul(receipt_id, "receipt_id")
+    body = inputs.json_body(optional=True)
     payer = body.get("payer_name", "")
     if not isinstance(payer, str):
         raise ApiProblem(400, "payer_name must be text", errors=[{"field": "payer_name", "message": "text"}])
     return _pdf(call(_documents().PrintReceipt, pb.PrintReceiptRequest(receipt_id=receipt_id, payer_name=payer)))
 
 
-@blueprint.post("/v1/contracts/<contract_id>/print")
 def print_contract(contract_id: str) -> Response:
+    inputs.reject_nul(contract_id, "contract_id")
     return _pdf(call(_documents().PrintContract, pb.PrintContractRequest(contract_id=contract_id)))
 
 
-@blueprint.get("/v1/documents")
-def list_documents() -> Response:
-    subject = request.args.get("subject_id", "")
-    reply = call(_documents().ListDocuments, pb.ListDocumentsRequest(subject_id=subject))
-    return jsonify({"items": [to_json(d) for d in reply.documents]})
-
-
-DOCUMENT = obj(id=STRING, kind=STRING, subject_id=STRING, revision=INTEGER, contract_id=STRING, number=STRING,
-               file_name=STRING, content_type=STRING, size_bytes=INTEGER, sha256=STRING, copies=INTEGER,
-               printed_by=STRING, printed_at={"type": "string", "format": "date-time"})
-
-
-def describe(api: OpenApi) -> None:
-    t = "documents"
-    api.operation("/v1/receipts/{receipt_id}/print", "post",
-                  "Print a receipt as a numbered PDF (<BRANCH>-<YEAR>-R<SEQ>, gap-free per branch and year) under "
-                  "the company letterhead; payer_name (交款人) is required the first time; later prints are "
-                  "copies marked 副本 / COPY (payments:create over the receipt). Answers application/pdf.", tag=t,
-                  request=obj(payer_name=STRING), parameters=[path_param("receipt_id")])
-    api.operation("/v1/contracts/{contract_id}/print", "post",
-                  "Print a contract from the company's standard template (approved or later; contracts:read). "
-                  "The first print of each revision is the original, later ones copies. Answers application/pdf.",
-                  tag=t, parameters=[path_param("contract_id")])
-    api.operation("/v1/documents", "get", "The originals kept for a receipt or a contract (metadata)", tag=t,
-                  response=obj(items={"type": "array", "items": DOCUMENT}),
-                  parameters=[query_param("subject_id")])
+PDF = ("application/pdf",)
+PRINT_HEADERS = ("Content-Disposition", "X-Document-Number", "X-Copy-Number")
+ROUTES = [
+    view("POST", "/v1/receipts/{receipt_id}/print", print_receipt, "Print a receipt as a numbered PDF "
+         "(<BRANCH>-<YEAR>-R<SEQ>, gap-free per branch and year) under the company letterhead; payer_name (交款人) "
+         "is required the first time; later prints are copies marked 副本 / COPY (payments:create over the "
+         "receipt). Answers application/pdf.", tag="documents", response_types=PDF, headers=PRINT_HEADERS,
+         optional_body=True, request_schema={"type": "object", "properties": {"payer_name": {"type": "string"}}}),
+    view("POST", "/v1/contracts/{contract_id}/print", print_contract, "Print a contract from the company's "
+         "standard template (approved or later; contracts:read). The first print of each revision is the "
+         "original, later ones copies. Answers application/pdf.", tag="documents", response_types=PDF,
+         headers=PRINT_HEADERS),
+    api.get("/v1/documents", "ListDocuments", "The originals kept for a receipt or a contract (metadata)",
+            items="documents"),
+]

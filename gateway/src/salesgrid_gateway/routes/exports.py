@@ -7,16 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from flask import Blueprint, Response, jsonify, stream_with_context
+from flask import Response, jsonify, stream_with_context
 
 from salesgrid.common.v1 import exports_pb2 as pb
 from salesgrid.common.v1 import exports_pb2_grpc as pb_grpc
 from salesgrid_gateway.clients import call, stub, to_json
-from salesgrid_gateway.openapi import INTEGER, STRING, OpenApi, obj, path_param
 from salesgrid_gateway.problems import ApiProblem
-from salesgrid_gateway.routes.common import json_body, require_fields
+from salesgrid_gateway.rest import inputs
+from salesgrid_gateway.rest.table import view
 
-blueprint = Blueprint("exports", __name__)
 
 # entity -> the service that owns it (its gateway address setting)
 ENTITY_SERVICES = {"customers": "customers", "contacts": "customers", "leads": "pipeline", "opportunities": "pipeline",
@@ -42,10 +41,12 @@ def _split(export_id: str) -> tuple[str, str]:
     return service, job_id
 
 
-@blueprint.post("/v1/exports")
 def create_export() -> tuple[Response, int, dict[str, str]]:
-    body = json_body()
-    require_fields(body, "entity", "format")
+    body = inputs.json_body()
+    missing = [name for name in ("entity", "format") if not body.get(name)]
+    if missing:
+        raise ApiProblem(400, f"missing required field(s): {', '.join(missing)}",
+                         errors=[{"field": name, "message": "is required"} for name in missing])
     entity = str(body["entity"])
     service = ENTITY_SERVICES.get(entity)
     if service is None:
@@ -60,13 +61,11 @@ def create_export() -> tuple[Response, int, dict[str, str]]:
     return jsonify(payload), 202, {"Location": f"/v1/exports/{payload['id']}"}
 
 
-@blueprint.get("/v1/exports/<export_id>")
 def get_export(export_id: str) -> Response:
     service, job_id = _split(export_id)
     return jsonify(_job(service, call(_exports(service).GetExport, pb.GetExportRequest(id=job_id))))
 
 
-@blueprint.get("/v1/exports/<export_id>/file")
 def download_export(export_id: str) -> Response:
     service, job_id = _split(export_id)
     exports = _exports(service)
@@ -83,24 +82,25 @@ def download_export(export_id: str) -> Response:
         "Content-Disposition": f'attachment; filename="{job.filename}"', "Content-Length": str(job.bytes_written)})
 
 
-EXPORT_JOB = obj(["id", "entity", "format", "status"], id=STRING, entity=STRING,
-                 format={"type": "string", "enum": ["csv", "xlsx"]},
-                 status={"type": "string", "enum": ["queued", "running", "ready", "failed", "expired"]},
-                 rows_written=INTEGER, bytes_written=INTEGER, filters={"type": "object"}, error=STRING,
-                 filename=STRING, content_type=STRING, created_at=STRING, finished_at=STRING, expires_at=STRING,
-                 file={"type": ["string", "null"]})
-
-
-def describe(api: OpenApi) -> None:
-    t = "exports"
-    api.schemas["ExportJob"] = EXPORT_JOB
-    ref = {"$ref": "#/components/schemas/ExportJob"}
-    api.operation("/v1/exports", "post", "Start an export job (202): the file holds exactly what you may read, "
-                  "is kept for a limited time (default 24 h) and only you can download it; audited", tag=t,
-                  status=202, response=ref, request=obj(
-                      ["entity", "format"], entity={"type": "string", "enum": sorted(ENTITY_SERVICES)},
-                      format={"type": "string", "enum": ["csv", "xlsx"]},
-                      filters={"type": "object", "additionalProperties": STRING,
+STRING = {"type": "string"}
+INTEGER = {"type": "integer"}
+EXPORT_JOB = {"type": "object", "required": ["id", "entity", "format", "status"], "properties": {
+    "id": STRING, "entity": STRING, "format": {"type": "string", "enum": ["csv", "xlsx"]},
+    "status": {"type": "string", "enum": ["queued", "running", "ready", "failed", "expired"]},
+    "rows_written": INTEGER, "bytes_written": INTEGER, "filters": {"type": "object", "additionalProperties": STRING},
+    "error": STRING, "filename": STRING, "content_type": STRING, "created_at": STRING, "finished_at": STRING,
+    "expires_at": STRING, "file": {"type": ["string", "null"]}}}
+REF = {"$ref": "#/components/schemas/ExportJob"}
+T = "exports"
+SCHEMAS = {"ExportJob": EXPORT_JOB}
+ROUTES = [
+    view("POST", "/v1/exports", create_export, "Start an export job (202): the file holds exactly what you may read, "
+         "is kept for a limited time (default 24 h) and only you can download it; audited", tag=T, status=202,
+         response_schema=REF, headers=("Location",), request_schema={
+             "type": "object", "required": ["entity", "format"], "properties": {
+                 "entity": {"type": "string", "enum": sorted(ENTITY_SERVICES)},
+                 "format": {"type": "string", "enum": ["csv", "xlsx"]},
+                 "filters": {"type": "object", "additionalProperties": STRING,
                                "description": "customers: tier, owner_id, updated_since (ISO 8601); contacts: "
                                               "customer_id; leads: "
                                               "status, owner_id; opportunities: status, stage, owner_id, "
@@ -110,8 +110,10 @@ def describe(api: OpenApi) -> None:
                                               "analytics_report: report (performance, leaderboard, funnel, "
                                               "forecast, targets, trend) and the report query (period, subtree, "
                                               "rep_id, currency, time_zone, group_depth, by, limit, from_period, "
-                                              "to_period, metric)"}))
-    api.operation("/v1/exports/{export_id}", "get", "An export job's status and progress", tag=t,
-                  parameters=[path_param("export_id")], response=ref)
-    api.operation("/v1/exports/{export_id}/file", "get", "Download a ready export (creator only; streamed)", tag=t,
-                  parameters=[path_param("export_id")])
+                                              "to_period, metric)"}}}),
+    view("GET", "/v1/exports/{export_id}", get_export, "An export job's status and progress", tag=T,
+         response_schema=REF),
+    view("GET", "/v1/exports/{export_id}/file", download_export, "Download a ready export (creator only; "
+         "streamed)", tag=T, response_types=("text/csv", "application/vnd.openxmlformats-officedocument."
+                                            "spreadsheetml.sheet"), headers=("Content-Disposition",)),
+]

@@ -7,7 +7,12 @@ time per request was spent there). Here each message type gets a plan, built onc
 descriptor: a tuple of (name, kind, …) the converter walks. Well-known types (Timestamp,
 Duration, wrappers, Struct, Any, FieldMask…) keep json_format's own rendering, and so does any
 field shape the plan does not cover. `tests/test_common_protojson.py` checks equality with
-json_format over every message of every Salesgrid API."""
+json_format over every message of every Salesgrid API.
+
+`message_to_api_dict` is the same with one difference, the REST API's choice for 64-bit integers:
+they are JSON numbers (json_format, after proto3's JSON mapping, writes them as strings so that
+JavaScript cannot lose precision; Salesgrid's int64 values, versions, sizes, seconds and counts,
+stay far below 2**53, where JavaScript numbers are exact)."""
 from __future__ import annotations
 
 import base64
@@ -32,16 +37,27 @@ _INT64 = frozenset({FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_UINT64, Fie
 _FLOATS = frozenset({FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT})
 
 Converter = Callable[[Any], Any]
-_plans: dict[str, tuple[tuple[str, bool, bool, Converter], ...]] = {}
+Plan = tuple[tuple[str, bool, bool, Converter], ...]
+_plans: dict[str, Plan] = {}
+_api_plans: dict[str, Plan] = {}
 
 
 def message_to_dict(message: Message) -> dict[str, Any]:
+    return _convert(message, _plans, False)
+
+
+def message_to_api_dict(message: Message) -> dict[str, Any]:
+    """As message_to_dict, with 64-bit integers as JSON numbers instead of strings."""
+    return _convert(message, _api_plans, True)
+
+
+def _convert(message: Message, plans: dict[str, Plan], int64_numbers: bool) -> dict[str, Any]:
     descriptor = message.DESCRIPTOR
     if descriptor.full_name in _WELL_KNOWN:
         return _json_format(message)  # type: ignore[no-any-return]
-    plan = _plans.get(descriptor.full_name)
+    plan = plans.get(descriptor.full_name)
     if plan is None:
-        plan = _plans[descriptor.full_name] = _plan(descriptor)  # type: ignore[arg-type]  # upb's Descriptor
+        plan = plans[descriptor.full_name] = _plan(descriptor, int64_numbers)  # type: ignore[arg-type]  # upb's Descriptor
     result: dict[str, Any] = {}
     for name, repeated, has_presence, convert in plan:
         if has_presence and not message.HasField(name):
@@ -59,25 +75,25 @@ def _json_format(message: Message) -> Any:
                                      always_print_fields_with_no_presence=True)
 
 
-def _plan(descriptor: Descriptor) -> tuple[tuple[str, bool, bool, Converter], ...]:
+def _plan(descriptor: Descriptor, int64_numbers: bool) -> Plan:
     plan = []
     for field in descriptor.fields:
         if field.message_type is not None and field.message_type.GetOptions().map_entry:
-            plan.append((field.name, False, False, _map_converter(field)))
+            plan.append((field.name, False, False, _map_converter(field, int64_numbers)))
             continue
         repeated = field.is_repeated
         # Fields with presence (messages, optional scalars, oneof members) appear only when set;
         # the rest always (always_print_fields_with_no_presence).
         has_presence = not repeated and field.has_presence
-        plan.append((field.name, repeated, has_presence, _scalar_converter(field)))
+        plan.append((field.name, repeated, has_presence, _scalar_converter(field, int64_numbers)))
     return tuple(plan)
 
 
-def _map_converter(field: FieldDescriptor) -> Converter:
+def _map_converter(field: FieldDescriptor, int64_numbers: bool) -> Converter:
     entry = field.message_type
     assert entry is not None, "a map field has an entry message"
     key_field = entry.fields_by_name["key"]
-    value_convert = _scalar_converter(entry.fields_by_name["value"])
+    value_convert = _scalar_converter(entry.fields_by_name["value"], int64_numbers)
     bool_keys = key_field.type == FieldDescriptor.TYPE_BOOL
 
     def convert(mapping: Any) -> dict[str, Any]:
@@ -87,14 +103,14 @@ def _map_converter(field: FieldDescriptor) -> Converter:
     return convert
 
 
-def _scalar_converter(field: FieldDescriptor) -> Converter:
+def _scalar_converter(field: FieldDescriptor, int64_numbers: bool) -> Converter:
     kind = field.type
     if kind == FieldDescriptor.TYPE_MESSAGE or kind == FieldDescriptor.TYPE_GROUP:
-        return message_to_dict
+        return message_to_api_dict if int64_numbers else message_to_dict
     if kind == FieldDescriptor.TYPE_ENUM:
         return _enum_converter(field)
     if kind in _INT64:
-        return str
+        return _identity if int64_numbers else str
     if kind in _FLOATS:
         return _float_converter(kind == FieldDescriptor.TYPE_FLOAT)
     if kind == FieldDescriptor.TYPE_BYTES:

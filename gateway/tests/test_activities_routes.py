@@ -35,7 +35,7 @@ async def test_rest_routes(database_url: str, nats_url: str, test_keys) -> None:
             assert visit["flagged"] and visit["check_in"]["flags"] == ["no_reference"]
             closed = await post(f"/v1/check-ins/{visit['id']}/check-out", {"reading": reading | {
                 "device_time": "2026-03-10T01:58:00Z"}})
-            assert closed.status_code == 200 and closed.get_json()["duration_seconds"] == "180"
+            assert closed.status_code == 200 and closed.get_json()["duration_seconds"] == 180
 
             bad = await post("/v1/check-ins", {"customer_id": "cust-1", "reading": reading | {"latitude": 91}})
             assert bad.status_code == 400 and bad.mimetype == "application/problem+json"

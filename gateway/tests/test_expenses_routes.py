@@ -51,7 +51,7 @@ async def test_expense_claim_rest_routes(database_url: str, nats_url: str, test_
         assert download.headers["Content-Disposition"] == "attachment; filename*=UTF-8''%E5%8F%91%E7%A5%A8.pdf"
 
         stale = await send("post", f"/v1/expense-claims/{claim['id']}/submit", extra={"If-Match": '"1"'})
-        assert stale.status_code == 409
+        assert stale.status_code == 412  # a stale If-Match: Precondition Failed
         listed = await send("get", "/v1/expense-claims?status=draft")
         assert [c["id"] for c in listed.get_json()["items"]] == [claim["id"]]
 

@@ -1,0 +1,128 @@
+"""Flask views generated from the route table: JSON (and path, query, If-Match, paging) in, the
+RPC called with the caller's token, the reply rendered as JSON out."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Response, g, jsonify, request
+
+from salesgrid_gateway.clients import call, from_json, stub, to_json
+from salesgrid_gateway.problems import ApiProblem
+from salesgrid_gateway.rest import inputs
+from salesgrid_gateway.rest.table import Route, path_names
+from salesgrid_gateway.routes.common import report_sensitive_read
+
+VERSION_FIELDS = frozenset({"", "version", "expected_version"})
+CUSTOM_PREFIX = "cf_"
+
+
+def _is_string_map(field: Any) -> bool:
+    return bool(field is not None and field.message_type is not None and field.message_type.GetOptions().map_entry
+                and field.message_type.fields_by_name["value"].type == field.TYPE_STRING)
+
+
+def make_view(route: Route) -> Callable[..., Any]:
+    if route.view is not None:
+        return route.view
+    return _pass_through(route)
+
+
+def _pass_through(route: Route) -> Callable[..., Any]:
+    assert route.service is not None
+    service, rpc = route.service, route.rpc
+    request_class = route.request_class()
+    fields = route.request_descriptor.fields_by_name
+    query_fields = [(name, route.rest_name(name), fields[name]) for name in route.query_fields()]
+    paging = route.paging
+    version_check = route.version_check
+    set_flags = {name[4:]: name for name in fields if name.startswith("set_") and name[4:] in fields}
+    bound = {name: route.bound(name) for name in path_names(route.path)}
+    etag = not route.items and "version" in route.result_descriptor.fields_by_name
+    # proto field -> what the client called it, to name fields in the service's errors
+    names = {proto: rest for rest, proto in route.rename.items()} | {v: k for k, v in bound.items()}
+    names |= {"expected_version": "If-Match", "page_size": "limit"} | ({paging[0]: "cursor"} if paging else {})
+    scope = route.endpoint
+    token = "" if route.anonymous_call else None
+    custom_filters = route.method == "GET" and _is_string_map(fields.get("custom_fields"))
+
+    def handler(**path_values: Any) -> Response | tuple[Response, int] | tuple[str, int]:
+        body: dict[str, Any] = {}
+        if route.body:
+            body = inputs.json_body(optional=route.optional_body)
+        version = inputs.if_match(body, required=version_check == "required") if version_check != "none" else 0
+        sent = dict(body)
+        values: dict[str, Any] = {route.rename.get(k, k): v for k, v in body.items()}
+        if route.body not in ("", "*"):
+            values = {route.body: values}
+        values |= {set_flags[k]: True for k in body if k in set_flags}
+        for proto, rest, field in query_fields:
+            if rest in request.args:
+                values[proto] = sent[rest] = inputs.query_value(field, rest)
+        if custom_filters:  # cf_<key>=value: custom field filters (the owning service checks them)
+            values["custom_fields"] = {name.removeprefix(CUSTOM_PREFIX): value for name, value in request.args.items()
+                                       if name.startswith(CUSTOM_PREFIX)}
+            inputs.reject_nul(values["custom_fields"], "custom_fields")
+        _require(route.required, sent)
+        if version:
+            values["expected_version"] = version
+        if paging:
+            values["page_size"] = inputs.limit()
+            values[paging[0]] = inputs.decode_cursor(scope)
+        if "client_ip" in fields:
+            values["client_ip"] = g.client_ip
+        values |= route.fixed
+        for name, value in path_values.items():
+            inputs.reject_nul(value, name)
+            _put(values, bound[name], value)
+        try:
+            message = from_json(request_class, values)
+            reply = call(getattr(stub(service.stub_class, service.address_setting), rpc), message, token=token)
+        except ApiProblem as problem:
+            raise _renamed(problem, names, stale=bool(version)) from None
+        if route.audit:
+            report_sensitive_read(*route.audit)
+        if route.status == 204:
+            return "", 204
+        if route.items:
+            next_token = getattr(reply, paging[1]) if paging else ""
+            payload = {"items": [to_json(item) for item in getattr(reply, route.items)],
+                       "next_cursor": inputs.encode_cursor(scope, next_token)}
+            return jsonify(payload), route.status
+        result = getattr(reply, route.result) if route.result else reply
+        response = jsonify(to_json(result))
+        if etag:
+            response.headers["ETag"] = f'"{result.version}"'
+        return response, route.status
+
+    handler.__name__ = handler.__qualname__ = f"{rpc}_view"
+    handler.__doc__ = route.summary
+    return handler
+
+
+def _require(names: tuple[str, ...], sent: dict[str, Any]) -> None:
+    missing = [name for name in names if sent.get(name) in (None, "", [], {})]
+    if missing:
+        raise ApiProblem(400, f"missing required field(s): {', '.join(missing)}",
+                         errors=[{"field": name, "message": "is required"} for name in missing])
+
+
+def _put(values: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, last = dotted.split(".")
+    for part in parents:
+        found = values.get(part)
+        if not isinstance(found, dict):
+            found = values[part] = {}
+        values = found
+    values[last] = value
+
+
+def _renamed(problem: ApiProblem, names: dict[str, str], *, stale: bool) -> ApiProblem:
+    """The service's problem in the client's words: fields as the client named them, and a
+    stale If-Match as 412 Precondition Failed (a version conflict on a conditional request)."""
+    problem.errors = [{**error, "field": names.get(error.get("field", ""), error.get("field", ""))}
+                      for error in problem.errors]
+    fields = {error.get("field", "") for error in problem.errors} or {""}
+    if stale and problem.status == 409 and problem.code == "CONFLICT" and fields <= (VERSION_FIELDS | {"If-Match"}):
+        problem.status = 412
+    return problem
