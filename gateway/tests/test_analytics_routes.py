@@ -6,8 +6,7 @@ import asyncio
 
 
 from salesgrid_analytics.app import DEFINITION, MIGRATIONS
-from salesgrid_dev.fake_identity import fake_identity
-from salesgrid_dev.testing import TestKeys, principal, run_service
+from salesgrid_dev.testing import TestKeys, principal, run_service, stand_in_identity
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
 
@@ -16,9 +15,10 @@ PERMS = {"analytics:read": "subtree", "analytics:export": "subtree", "targets:re
 
 
 async def test_analytics_rest_routes(database_url: str, nats_url: str, test_keys: TestKeys) -> None:
-    async with fake_identity(test_keys) as fake:
+    audited: list = []  # type: ignore[type-arg]
+    async with stand_in_identity(test_keys, audited) as identity_addr:
         async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys) as running:
-            client = create_app(GatewaySettings(environment="test", identity_addr=fake.address,
+            client = create_app(GatewaySettings(environment="test", identity_addr=identity_addr,
                                                 analytics_addr=running.address)).test_client()
             token = test_keys.token(principal("m-1", "/c/r1/", unit_id="r1", permissions=PERMS))
             headers = {"Authorization": f"Bearer {token}"}
@@ -72,7 +72,7 @@ async def test_analytics_rest_routes(database_url: str, nats_url: str, test_keys
             download = await send("get", "/v1/exports?report=targets&format=csv&period=2026-Q1")
             assert download.status_code == 200 and download.mimetype == "text/csv"
             assert download.data.decode("utf-8-sig").splitlines()[1].startswith("visits,2026-Q1,/c/r1/,,30")
-            assert [a.action for a in fake.audited] == ["analytics.export"]
+            assert [a.action for a in audited] == ["analytics.export"]
 
             paths = (await asyncio.to_thread(client.get, "/openapi.json")).get_json()["paths"]
             for path in ("/v1/targets", "/v1/analytics/funnel", "/v1/analytics/performance",

@@ -5,28 +5,29 @@ from __future__ import annotations
 
 import asyncio
 
+from datetime import UTC, datetime
+
 from sqlalchemy import insert
 
 from salesgrid_common.directory import directory_units
-from salesgrid_dev.fake_identity import fake_identity
-from salesgrid_dev.testing import TestKeys, principal, run_service
+from salesgrid_dev.testing import TestKeys, principal, run_service, stand_in_identity
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
 from salesgrid_pipeline.app import DEFINITION, MIGRATIONS
-from test_pipeline_service import START
 
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 ADMIN = {"org_units:update": "all", "org_units:read": "all", "quotes:approve": "all"}
 
 
 async def test_discount_policy_and_decision_routes(database_url: str, nats_url: str, test_keys: TestKeys) -> None:
-    async with fake_identity(test_keys) as identity, \
+    async with stand_in_identity(test_keys) as identity_addr, \
             run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys) as running:
         async with running.app.ctx.sessions() as session, session.begin():
             for unit, parent, path in (("c", None, "/c/"), ("r1", "c", "/c/r1/")):
                 await session.execute(insert(directory_units).values(
                     unit_id=unit, parent_id=parent, name=unit, path=path, time_zone="Asia/Shanghai",
                     currency="CNY", active=True, updated_at=START))
-        client = create_app(GatewaySettings(environment="test", identity_addr=identity.address,
+        client = create_app(GatewaySettings(environment="test", identity_addr=identity_addr,
                                             pipeline_addr=running.address)).test_client()
         headers = {"Authorization": f"Bearer {test_keys.token(principal('admin', '/c/', permissions=ADMIN))}"}
 
