@@ -14,7 +14,7 @@ import grpc
 import pytest
 from openpyxl import Workbook
 from google.protobuf.message import Message
-from sqlalchemy import func, insert, select
+from sqlalchemy import column, func, insert, select, table
 
 from salesgrid.customers.v1 import customers_pb2 as pb
 from salesgrid.customers.v1 import customers_pb2_grpc as pb_grpc
@@ -240,7 +240,11 @@ async def test_name_keys_migration_rekeys_existing_customers(database_url: str) 
     engine = create_engine(database_url)
     try:
         async with engine.begin() as conn:
-            await conn.execute(insert(models.Customer).values(
+            # the customers table of that revision (the model's later columns do not exist yet)
+            old_customers = table("customers", *(column(name, models.Customer.__table__.c[name].type) for name in (
+                "id", "legal_name", "normalised_name", "tier", "tags", "owner_id", "org_path", "active", "version",
+                "created_by", "created_at", "updated_at")))
+            await conn.execute(insert(old_customers).values(
                 id="c-old", legal_name="杭州阿里巴巴网络技术有限公司", normalised_name="杭州阿里巴巴网络技术",
                 tier="normal", tags=[], owner_id="rep-a", org_path="/c/r1/b1/t1/", active=True, version=1,
                 created_by="rep-a", created_at=START, updated_at=START))

@@ -385,12 +385,13 @@ async def test_quotes_priced_from_the_contracts_catalogue_and_commit_flag(
 
         # lines take name and price from the catalogue; discounts and totals in Decimal, per line
         first = await api.CreateQuote(pb.CreateQuoteRequest(opportunity_id=opp.id, lines=[
-            pb.QuoteLineInput(product_id=server.id, quantity="3", discount_kind="percent", discount_value="12.5"),
+            pb.QuoteLineInput(product_id=server.id, quantity="3", discount_kind="percent", discount_value="9.5"),
             pb.QuoteLineInput(product_id=support.id, discount_kind="amount", discount_value="100")]), metadata=rep)
         assert (first.version, first.status, first.currency) == (1, "current", "CNY")
         assert [(line.name, line.unit_price, line.gross, line.discount, line.net) for line in first.lines] == [
-            ("Server", "99.99", "299.97", "37.50", "262.47"), ("Support", "1000.00", "1000.00", "100.00", "900.00")]
-        assert (first.subtotal, first.discount_total, first.total) == ("1299.97", "137.50", "1162.47")
+            ("Server", "99.99", "299.97", "28.50", "271.47"), ("Support", "1000.00", "1000.00", "100.00", "900.00")]
+        assert (first.subtotal, first.discount_total, first.total) == ("1299.97", "128.50", "1171.47")
+        assert (first.discount_rate, first.discount_approval) == ("10.00", "")  # within the default threshold
 
         # bad lines name the field and write nothing
         bad_lines = [
@@ -636,7 +637,7 @@ async def test_accepting_a_quote_starts_the_contract_draft(database_url: str, na
         opp = await api.CreateOpportunity(pb.CreateOpportunityRequest(
             customer_id=customer, name="Line 9", amount=money("5000"), expected_close_date="2026-06-30"), metadata=rep)
         quote = await api.CreateQuote(pb.CreateQuoteRequest(opportunity_id=opp.id, lines=[
-            pb.QuoteLineInput(product_id=server.id, quantity="3", discount_kind="percent", discount_value="12.5"),
+            pb.QuoteLineInput(product_id=server.id, quantity="3", discount_kind="percent", discount_value="9.5"),
             pb.QuoteLineInput(product_id=support.id, discount_kind="amount", discount_value="100")]), metadata=rep)
         # the catalogue price changes after quoting: the contract keeps the quote's snapshot
         await catalogue.UpdateProduct(kpb.UpdateProductRequest(
@@ -696,9 +697,9 @@ async def test_accepting_a_quote_starts_the_contract_draft(database_url: str, na
         assert (contract.customer_id, contract.currency, contract.status) == (customer, "CNY", "draft")
         assert (contract.start_date, contract.end_date, contract.terms) == ("2026-04-01", "2027-03-31", "Net 30")
         assert [(line.product_id, line.quantity, line.unit_price, line.discount_percent, line.total)
-                for line in contract.lines] == [(server.id, "3", "99.99", "12.5", "262.47"),
+                for line in contract.lines] == [(server.id, "3", "99.99", "9.5", "271.47"),
                                                 (support.id, "1", "1000.00", "10", "900.00")]
-        assert contract.total == accepted.total == "1162.47"
+        assert contract.total == accepted.total == "1171.47"
         listed = (await api.ListQuotes(pb.ListQuotesRequest(opportunity_id=opp.id), metadata=rep)).quotes
         assert [(q.status, q.contract_id) for q in listed] == [("accepted", accepted.contract_id)]
         # accepting again starts no second contract

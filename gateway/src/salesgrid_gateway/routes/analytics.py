@@ -17,7 +17,7 @@ api = Service(pb, "Analytics", "analytics_addr", tag="analytics")
 RANGE = {"from": "from_period", "to": "to_period"}  # a range of periods instead of `period`
 METRIC = {"enum": ["collected_revenue", "contract_amount", "new_customers", "visits"]}
 hint("salesgrid.analytics.v1.AnalyticsTarget", metric=METRIC)
-REPORTS = ("performance", "leaderboard", "funnel", "forecast", "targets", "trend", "cost_of_sale")
+REPORTS = ("performance", "leaderboard", "funnel", "forecast", "targets", "trend", "cost_of_sale", "channels")
 
 
 def _report(path: str, rpc: str, summary: str) -> Any:
@@ -69,6 +69,8 @@ ROUTES = [
     _report("trend", "GetTrend", "One metric per month of the period"),
     _report("cost-of-sale", "GetCostOfSale", "Paid expenses per rep, customer or opportunity (`by`) and the "
             "expense-to-collection ratio per rep and in total"),
+    _report("channels", "GetChannelPerformance", "Channel (by=channel) or partner (by=partner) performance in "
+            "scope: contract amount, collections, won/lost and win rate, ranked by contract amount"),
     view("GET", "/v1/exports", export_report, "Download a report as CSV or XLSX (audited)", tag="analytics",
          parameters=({"name": "report", "in": "query", "required": True, "schema": {"enum": list(REPORTS)}},
                      {"name": "format", "in": "query", "required": False, "schema": {"enum": ["csv", "xlsx"]}},

@@ -221,3 +221,24 @@ def create_idempotency_tables_v1() -> None:
 def drop_idempotency_tables_v1() -> None:
     op.drop_index("ix_idempotency_keys_created_at", table_name="idempotency_keys")
     op.drop_table("idempotency_keys")
+
+
+def create_channel_partner_tables_v1() -> None:
+    """Issue 20: the replica of customers' channel partners (salesgrid_common.channels)."""
+    op.create_table(
+        "channel_partners",
+        sa.Column("partner_id", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("tier", sa.String(length=16), nullable=False),
+        sa.Column("owner_id", sa.String(length=36), nullable=False),
+        sa.Column("org_path", sa.String(length=1000), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("updated_at", UtcDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("partner_id"),
+    )
+
+
+def drop_channel_partner_tables_v1() -> None:
+    op.drop_table("channel_partners")

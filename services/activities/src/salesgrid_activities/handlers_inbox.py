@@ -14,7 +14,7 @@ from salesgrid.events.v1.customers_events_pb2 import (CustomerArbitrationDecided
                                                       CustomerPoolReturnWarning, CustomerShareRequestState)
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid.events.v1.expenses_events_pb2 import ExpensesApprovalStep, ExpensesClaimState
-from salesgrid.events.v1.pipeline_events_pb2 import PipelineSlaNotice
+from salesgrid.events.v1.pipeline_events_pb2 import PipelineDiscountApprovalStep, PipelineQuoteState, PipelineSlaNotice
 from salesgrid.events.v1.webhooks_events_pb2 import WebhookSubscriptionDisabled
 from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.protos import from_timestamp
@@ -38,6 +38,24 @@ def pipeline_notices() -> Subscription:
 
     for verb in ("overdue", "escalated"):
         sub.on(f"salesgrid.pipeline.sla.{verb}", PipelineSlaNotice)(sla)
+
+    async def discount_asked(session: AsyncSession, envelope: Envelope, s: PipelineDiscountApprovalStep) -> None:
+        await _deliver(session, envelope, inbox.discount_approval(s.quote_id, s.approver_id, s.owner_id,
+                                                                  s.discount_rate,
+                                                                  reminder=envelope.type.endswith(".step_reminded")))
+
+    for verb in ("activated", "reminded"):
+        sub.on(f"salesgrid.pipeline.discount_approval.step_{verb}", PipelineDiscountApprovalStep)(discount_asked)
+
+    @sub.on("salesgrid.pipeline.discount_approval.step_rejected", PipelineDiscountApprovalStep)
+    async def discount_rejected(session: AsyncSession, envelope: Envelope, s: PipelineDiscountApprovalStep) -> None:
+        await _deliver(session, envelope, inbox.discount_settled(s.quote_id, "rejected", s.discount_rate, s.owner_id,
+                                                                 s.submitted_by, s.comment))
+
+    @sub.on("salesgrid.pipeline.quote.discount_approved", PipelineQuoteState)
+    async def discount_approved(session: AsyncSession, envelope: Envelope, q: PipelineQuoteState) -> None:
+        await _deliver(session, envelope, inbox.discount_settled(q.quote_id, "approved", q.discount_rate, q.owner_id,
+                                                                 "", ""))
     return sub
 
 

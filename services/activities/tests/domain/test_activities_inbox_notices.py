@@ -43,7 +43,7 @@ def test_tasks_pool_and_instalments() -> None:
 
 def test_every_kind_links_to_a_record_type_and_unknown_kinds_are_refused() -> None:
     assert set(inbox.KINDS.values()) == {"opportunity", "customer", "share_request", "contract", "task", "expense_claim",
-                                         "announcement", "spot_check", "webhook_subscription"}
+                                         "announcement", "spot_check", "webhook_subscription", "quote"}
     assert inbox.check_kind("") == "" and inbox.check_kind("task_reminder") == "task_reminder"
     with pytest.raises(ValidationFailed) as error:
         inbox.check_kind("gossip")

@@ -83,7 +83,8 @@ def pipeline_subscription() -> Subscription:
             (await user_calendar(session, opp.owner_id)).date_of(_when(envelope))
         await factstore.store_fact(session, f.OpportunityCreated(
             **_common(envelope, opp.owner_id, opp.org_path), opportunity_id=opp.opportunity_id, stage=opp.stage,
-            amount=opp.amount or "0", currency=opp.currency, expected_close=close, **_model_of(opp)))
+            amount=opp.amount or "0", currency=opp.currency, expected_close=close, **_model_of(opp),
+            channel=opp.channel or "direct", partner_id=opp.partner_id))
 
     @sub.on("salesgrid.pipeline.opportunity.stage_changed", PipelineOpportunityState)
     async def stage_changed(session: AsyncSession, envelope: Envelope, opp: PipelineOpportunityState) -> None:
@@ -167,7 +168,8 @@ def contracts_subscription() -> Subscription:
     async def signed(session: AsyncSession, envelope: Envelope, contract: ContractsContractState) -> None:
         await factstore.store_fact(session, f.ContractSigned(
             **_common(envelope, contract.owner_id, contract.org_path), contract_id=contract.contract_id,
-            amount=contract.total, currency=contract.currency))
+            amount=contract.total, currency=contract.currency, channel=contract.channel or "direct",
+            partner_id=contract.partner_id))
 
     @sub.on("salesgrid.contracts.receipt.recorded", ContractsReceiptRecorded)
     async def receipt(session: AsyncSession, envelope: Envelope, paid: ContractsReceiptRecorded) -> None:
@@ -181,7 +183,7 @@ def contracts_subscription() -> Subscription:
             owner, org_path = (contract.owner_id, contract.org_path) if contract else (envelope.actor_id, "")
         await factstore.store_fact(session, f.ReceiptRecorded(
             **_common(envelope, owner, org_path), contract_id=paid.contract_id, amount=paid.amount,
-            currency=paid.currency))
+            currency=paid.currency, channel=paid.channel or "direct", partner_id=paid.partner_id))
 
     return sub
 

@@ -14,6 +14,8 @@ from salesgrid_analytics.domain.targets import Target
 from salesgrid_analytics.factstore import platform_path
 from salesgrid_analytics.domain.expenses import CostLine
 from salesgrid_analytics.usecases import AnalyticsUseCases, Query, TargetSpec
+from salesgrid_analytics.domain.channels import ChannelLine
+from salesgrid_analytics.usecases.channels import channel_report
 from salesgrid_analytics.usecases.expenses import cost_of_sale_report
 from salesgrid_common.auth import caller
 
@@ -74,6 +76,13 @@ def funnel_pb(report: FunnelReport, models: tuple[str, ...] = ()) -> pb.FunnelRe
                              stage_model=report.model_code,
                              stage_model_version=report.stage_model.version if report.stage_model else 0,
                              stage_models=list(models))
+
+
+def channel_line_pb(line: ChannelLine) -> pb.ChannelPerformanceLine:
+    return pb.ChannelPerformanceLine(
+        rank=line.rank, key=line.key, channel=line.channel, contract_amount=str(line.contract_amount),
+        contracts=line.contracts, collected=str(line.collected), won=line.won, lost=line.lost,
+        win_rate="" if line.win_rate is None else str(line.win_rate))
 
 
 def cost_line_pb(line: CostLine) -> pb.CostOfSaleLine:
@@ -146,3 +155,10 @@ class AnalyticsServicer(pb_grpc.AnalyticsServicer):
         view, by, lines, total = await cost_of_sale_report(self.uc, caller(), _query(request))
         return pb.CostOfSaleResponse(period=view.period.label, currency=view.currency, by=by.value,
                                      lines=[cost_line_pb(line) for line in lines], total=cost_line_pb(total))
+
+    async def GetChannelPerformance(self, request: pb.AnalyticsQuery,
+                                    context: grpc.aio.ServicerContext) -> pb.ChannelPerformanceResponse:
+        view, by, lines, total = await channel_report(self.uc, caller(), _query(request))
+        return pb.ChannelPerformanceResponse(period=view.period.label, currency=view.currency, by=by.value,
+                                             lines=[channel_line_pb(line) for line in lines],
+                                             total=channel_line_pb(total))

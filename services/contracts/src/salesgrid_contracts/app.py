@@ -8,6 +8,7 @@ from typing import Any
 
 import grpc
 from salesgrid.contracts.v1 import contracts_pb2, contracts_pb2_grpc, documents_pb2, documents_pb2_grpc
+from salesgrid_common.channels import channel_partners_subscription
 from salesgrid_common.custom_fields.registry import EntitySpec
 from salesgrid_common.custom_fields.wiring import register_custom_fields
 from salesgrid_common.exports.servicer import register as register_exports
@@ -62,4 +63,6 @@ def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
 
 DEFINITION = ServiceDefinition(name="contracts", register=register, background=background,
                                subscriptions=lambda ctx: [customer_merges_subscription(),
-                                                          customer_names_subscription()], metadata=Base.metadata)
+                                                          customer_names_subscription(),
+                                                          channel_partners_subscription("contracts")],
+                               metadata=Base.metadata)

@@ -67,6 +67,8 @@ class Contract(Base):
     # optimistic-concurrency counter of the row.
     revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     opportunity_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    channel: Mapped[str] = mapped_column(String(16), default="direct", server_default="direct")  # 销售渠道
+    partner_id: Mapped[str] = mapped_column(String(64), default="", server_default="", index=True)
     # References to documents in the document store: [{document_id, file_name, content_type,
     # size_bytes, sha256}].
     attachments: Mapped[list[dict[str, str | int]]] = mapped_column(JSON, default=list, server_default="[]")

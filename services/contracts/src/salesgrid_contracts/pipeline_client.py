@@ -24,6 +24,8 @@ class WonOpportunity:
     amount: str
     currency: str
     product_ids: tuple[str, ...]
+    channel: str = "direct"
+    partner_id: str = ""
 
 
 class PipelineClient:
@@ -43,4 +45,5 @@ class PipelineClient:
         if reply.status != "won":
             raise FailedPrecondition(f"opportunity {reply.name!r} is {reply.status}, not won", "opportunity_id")
         return WonOpportunity(reply.id, reply.name, reply.customer_id, reply.amount.amount, reply.amount.currency,
-                              tuple(p.product_id for p in reply.products))
+                              tuple(p.product_id for p in reply.products), reply.channel or "direct",
+                              reply.partner_id)

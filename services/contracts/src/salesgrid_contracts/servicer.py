@@ -88,6 +88,7 @@ def contract_pb(view: ContractView) -> pb.Contract:
         credit=str(Money(row.credit, row.currency).amount), version=row.version, created_at=to_timestamp(row.created_at),
         revision=row.revision, opportunity_id=row.opportunity_id or "", attachments=attachments_pb(row.attachments),
         template_id=row.template_id or "", template_version=row.template_version or 0,
+        channel=row.channel or "direct", partner_id=row.partner_id or "",
         proposed=version_pb(view.proposed, row.currency) if view.proposed else None,
         custom_fields=struct_of(row.custom_fields))
 
@@ -145,7 +146,8 @@ class ContractsServicer(pb_grpc.ContractsServicer):
             caller(), customer_id=request.customer_id, branch_code=request.branch_code, currency=request.currency,
             start_date=request.start_date, end_date=request.end_date, terms=request.terms, lines=lines,
             opportunity_id=request.opportunity_id, template_id=request.template_id,
-            attachment_refs=attachment_inputs(request.attachments), custom_fields=values_from(request)))
+            attachment_refs=attachment_inputs(request.attachments), custom_fields=values_from(request),
+            channel=request.channel, partner_id=request.partner_id))
 
     async def GetContract(self, request: pb.GetContractRequest, context: Context) -> pb.Contract:
         return contract_pb(await self.uc.get_contract(caller(), request.id))

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from salesgrid.customers.v1 import (customers_pb2, customers_pb2_grpc, pool_standing_pb2, pool_standing_pb2_grpc,
+from salesgrid.customers.v1 import (customers_pb2, customers_pb2_grpc, partners_pb2, partners_pb2_grpc,
+                                    pool_standing_pb2, pool_standing_pb2_grpc,
                                     share_requests_pb2, share_requests_pb2_grpc)
 from salesgrid_common.custom_fields.registry import EntitySpec
 from salesgrid_common.custom_fields.wiring import register_custom_fields
@@ -25,6 +26,7 @@ from salesgrid_customers.handlers import (
 from salesgrid_customers.exports import EXPORTERS
 from salesgrid_customers.models import Base
 from salesgrid_customers.servicer import CustomersServicer
+from salesgrid_customers.servicer_partners import ChannelPartnersServicer
 from salesgrid_customers.servicer_pool_standing import PoolStandingServicer
 from salesgrid_customers.servicer_share_requests import ShareRequestsServicer
 from salesgrid_customers.settings import CustomersSettings
@@ -54,11 +56,12 @@ def exports_for(ctx: ServiceContext) -> ExportJobs:
 
 def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
     customers_pb2_grpc.add_CustomersServicer_to_server(CustomersServicer(usecases_for(ctx)), server)
+    partners_pb2_grpc.add_ChannelPartnersServicer_to_server(ChannelPartnersServicer(usecases_for(ctx)), server)
     share_requests_pb2_grpc.add_ShareRequestsServicer_to_server(
         ShareRequestsServicer(ShareRequestUseCases(usecases_for(ctx))), server)
     pool_standing_pb2_grpc.add_PoolStandingServicer_to_server(
         PoolStandingServicer(PoolStandingUseCases(usecases_for(ctx))), server)
-    return [*(service.full_name for pb2 in (customers_pb2, share_requests_pb2, pool_standing_pb2)
+    return [*(service.full_name for pb2 in (customers_pb2, share_requests_pb2, pool_standing_pb2, partners_pb2)
               for service in pb2.DESCRIPTOR.services_by_name.values()),
             register_exports(server, exports_for(ctx)),
             register_custom_fields(server, ctx, "customers", CUSTOM_FIELD_ENTITIES)]

@@ -42,6 +42,11 @@ class Customer(Base):
     created_by: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime] = mapped_column(index=True)  # "recently updated" order
+    # a channel partner (渠道伙伴): agent | distributor ("" for an ordinary customer), its own
+    # partner tier and its partner agreement (a contract of this account)
+    partner_channel: Mapped[str] = mapped_column(String(16), default="", server_default="", index=True)
+    partner_tier: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    partner_contract_id: Mapped[str] = mapped_column(String(36), default="", server_default="")
     # Custom field values by key (salesgrid_common.custom_fields; filtered through its value index).
     custom_fields: Mapped[dict[str, Any]] = mapped_column(JSON, server_default="{}")
 

@@ -32,7 +32,9 @@ def customer_pb(row: models.Customer) -> pb.Customer:
                        industry=row.industry or "", address=address, tier=row.tier, tags=row.tags,
                        source=row.source or "", owner_id=row.owner_id or "", org_path=row.org_path,
                        version=row.version, created_at=to_timestamp(row.created_at), updated_at=to_timestamp(row.updated_at),
-                       created_by=row.created_by, custom_fields=struct_of(row.custom_fields))
+                       created_by=row.created_by, partner_channel=row.partner_channel or "",
+                       partner_tier=row.partner_tier or "", partner_contract_id=row.partner_contract_id or "",
+                       custom_fields=struct_of(row.custom_fields))
 
 
 def contact_pb(row: models.Contact) -> pb.Contact:

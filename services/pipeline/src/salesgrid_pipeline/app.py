@@ -7,6 +7,7 @@ from typing import Any
 
 import grpc
 from salesgrid.pipeline.v1 import pipeline_pb2, pipeline_pb2_grpc
+from salesgrid_common.channels import channel_partners_subscription
 from salesgrid_common.custom_fields.registry import EntitySpec
 from salesgrid_common.custom_fields.wiring import register_custom_fields
 from salesgrid_common.events.consumer import Subscription
@@ -22,6 +23,7 @@ from salesgrid_pipeline.handlers import follow_up_subscription
 from salesgrid_pipeline.merges import customer_merges_subscription
 from salesgrid_pipeline.models import Base
 from salesgrid_pipeline.servicer import PipelineServicer
+from salesgrid_pipeline.servicer_quote_approvals import QuoteApprovalsServicer
 from salesgrid_pipeline.settings import PipelineSettings
 from salesgrid_pipeline.usecases import PipelineUseCases
 
@@ -41,18 +43,21 @@ def usecases_for(ctx: ServiceContext) -> PipelineUseCases:
 
 def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
     pipeline_pb2_grpc.add_PipelineServicer_to_server(PipelineServicer(usecases_for(ctx)), server)
+    pipeline_pb2_grpc.add_QuoteApprovalsServicer_to_server(QuoteApprovalsServicer(usecases_for(ctx)), server)
     return [*(service.full_name for service in pipeline_pb2.DESCRIPTOR.services_by_name.values()),
             register_exports(server, export_jobs(ctx, "pipeline", EXPORTERS)),
             register_custom_fields(server, ctx, "pipeline", CUSTOM_FIELD_ENTITIES)]
 
 
 def subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:
-    return [follow_up_subscription(usecases_for(ctx)), customer_merges_subscription(usecases_for(ctx))]
+    return [follow_up_subscription(usecases_for(ctx)), customer_merges_subscription(usecases_for(ctx)),
+            channel_partners_subscription("pipeline")]
 
 
 def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
     interval = ctx.settings_as(PipelineSettings).sla_scan_seconds
     return [every(interval, usecases_for(ctx).sla_scan, "SLA scan notices"),
+            every(interval, usecases_for(ctx).send_discount_reminders, "special-discount reminders"),
             every(STAGE_MODEL_CHECK_SECONDS, usecases_for(ctx).publish_stage_models, "stage models published"),
             *export_background(export_jobs(ctx, "pipeline", EXPORTERS))]
 

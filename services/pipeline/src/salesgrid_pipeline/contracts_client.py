@@ -68,6 +68,8 @@ class ContractDraftRequest:
     end_date: str
     terms: str
     lines: tuple[ContractLineDraft, ...]
+    channel: str = "direct"  # the opportunity's sales channel and partner carry over to the contract
+    partner_id: str = ""
 
 
 def _contract_field(error: grpc.aio.AioRpcError) -> str:
@@ -93,7 +95,7 @@ async def create_contract(stub: kpb_grpc.ContractsStub, principal: Principal, dr
         start_date=draft.start_date, end_date=draft.end_date, terms=draft.terms,
         lines=[kpb.ContractLineInput(product_id=line.product_id, quantity=line.quantity, unit_price=line.unit_price,
                                      discount_percent=line.discount_percent, description=line.description)
-               for line in draft.lines])
+               for line in draft.lines], channel=draft.channel, partner_id=draft.partner_id)
     try:
         reply = await stub.CreateContract(request, timeout=TIMEOUT_SECONDS,
                                           metadata=outgoing_metadata(principal.token, principal.client_ip))

@@ -38,6 +38,8 @@ class Opportunity(Base):
     facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     sla_level_notified: Mapped[int] = mapped_column(Integer, default=0)  # for the current stage entry
     commit: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # the rep's forecast commit flag
+    channel: Mapped[str] = mapped_column(String(16), default="direct", server_default="direct")  # 销售渠道
+    partner_id: Mapped[str] = mapped_column(String(64), default="", server_default="", index=True)
     # Custom field values by key (salesgrid_common.custom_fields; filtered through its value index).
     custom_fields: Mapped[dict[str, Any]] = mapped_column(JSON, server_default="{}")
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -124,6 +126,11 @@ class Quote(Base):
     accepted_at: Mapped[datetime | None]
     accepted_by: Mapped[str] = mapped_column(String(36), default="")
     contract_id: Mapped[str] = mapped_column(String(36), default="", server_default="")  # draft started on acceptance
+    # special-discount approval (特批折扣): the deepest line discount in per cent, and the approval's
+    # state ("" when within the unit's threshold | pending | approved | rejected)
+    discount_rate: Mapped[str] = mapped_column(String(12), default="0", server_default="0")
+    discount_approval: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    approval_started_at: Mapped[datetime | None]
     __table_args__ = (UniqueConstraint("opportunity_id", "version", name="uq_quotes_opportunity_version"),)
 
 
@@ -167,3 +174,29 @@ class StageModelPublication(Base):
     version: Mapped[int] = mapped_column(Integer)
     digest: Mapped[str] = mapped_column(String(64))
     published_at: Mapped[datetime]
+
+
+class QuoteApprovalStep(Base):
+    """One step of a quote's special-discount approval, taken in turn up the submitter's chain."""
+
+    __tablename__ = "quote_approval_steps"
+    quote_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    step_order: Mapped[int] = mapped_column(Integer, primary_key=True)
+    role: Mapped[str] = mapped_column(String(40))
+    approver_id: Mapped[str] = mapped_column(String(36), index=True)
+    status: Mapped[str] = mapped_column(String(10))  # pending | approved | rejected | cancelled
+    activated_at: Mapped[datetime | None]
+    decided_at: Mapped[datetime | None]
+    comment: Mapped[str | None] = mapped_column(Text)
+    reminded_at: Mapped[datetime | None]  # the approver's last reminder
+
+
+class DiscountPolicyRow(Base):
+    """An org unit's own special-discount thresholds (per cent), inherited down the org tree."""
+
+    __tablename__ = "discount_policies"
+    org_unit_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    threshold_percent: Mapped[str] = mapped_column(String(12))
+    director_above_percent: Mapped[str] = mapped_column(String(12))
+    updated_by: Mapped[str] = mapped_column(String(36))
+    updated_at: Mapped[datetime]

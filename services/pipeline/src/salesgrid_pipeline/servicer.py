@@ -165,16 +165,27 @@ def opportunity_pb(row: models.Opportunity, uc: PipelineUseCases) -> pb.Opportun
         stage_entered_at=to_timestamp(row.stage_entered_at), status=row.status, lost_reason=row.lost_reason,
         facts=_facts_pb(uc.facts_of(row)), probability=uc.model_of(row.stage_model).stage(row.stage).probability,
         stage_model=row.stage_model, version=row.version, created_at=to_timestamp(row.created_at), commit=row.commit,
-        custom_fields=struct_of(row.custom_fields))
+        channel=row.channel or "direct", partner_id=row.partner_id or "", custom_fields=struct_of(row.custom_fields))
 
 
-def quote_pb(row: models.Quote) -> pb.Quote:
+def quote_pb(row: models.Quote, steps: Iterable[models.QuoteApprovalStep] = ()) -> pb.Quote:
     return pb.Quote(
         id=row.id, opportunity_id=row.opportunity_id, version=row.version, currency=row.currency,
         lines=[pb.QuoteLine(**line) for line in row.lines], subtotal=row.subtotal, discount_total=row.discount_total,
         total=row.total, status=row.status, created_at=to_timestamp(row.created_at), created_by=row.created_by,
         accepted_at=to_timestamp(row.accepted_at), accepted_by=row.accepted_by,
-        contract_id=row.contract_id or "")
+        contract_id=row.contract_id or "", discount_rate=row.discount_rate or "0",
+        discount_approval=row.discount_approval or "",
+        approval_steps=[pb.QuoteApprovalStep(order=s.step_order, role=s.role, approver_id=s.approver_id,
+                                             status=s.status, activated_at=to_timestamp(s.activated_at),
+                                             decided_at=to_timestamp(s.decided_at), comment=s.comment or "")
+                        for s in steps])
+
+
+async def quotes_pb(uc: PipelineUseCases, rows: list[models.Quote]) -> list[pb.Quote]:
+    """Quotes with their special-discount approval steps."""
+    steps = await uc.quote_steps([r.id for r in rows if r.discount_approval])
+    return [quote_pb(r, steps.get(r.id, ())) for r in rows]
 
 
 def rules_pb(rules: Iterable[AssignmentRule]) -> pb.LeadAssignmentRules:
@@ -228,7 +239,8 @@ class PipelineServicer(pb_grpc.PipelineServicer):
 
     async def CreateOpportunity(self, request: pb.CreateOpportunityRequest, context: grpc.aio.ServicerContext) -> pb.Opportunity:
         row = await self.uc.create_opportunity(caller(), _opportunity_input(request), request.owner_id,
-                                               request.stage_model, values_from(request))
+                                               request.stage_model, values_from(request), request.channel,
+                                               request.partner_id)
         return opportunity_pb(row, self.uc)
 
     async def GetOpportunity(self, request: pb.GetOpportunityRequest, context: grpc.aio.ServicerContext) -> pb.Opportunity:
@@ -341,18 +353,18 @@ class PipelineServicer(pb_grpc.PipelineServicer):
     async def CreateQuote(self, request: pb.CreateQuoteRequest, context: grpc.aio.ServicerContext) -> pb.Quote:
         row = await self.uc.create_quote(caller(), request.opportunity_id, request.currency,
                                          _quote_lines(request.lines))
-        return quote_pb(row)
+        return (await quotes_pb(self.uc, [row]))[0]
 
     async def ListQuotes(self, request: pb.ListQuotesRequest, context: grpc.aio.ServicerContext) -> pb.ListQuotesResponse:
-        return pb.ListQuotesResponse(quotes=[quote_pb(r) for r in await self.uc.list_quotes(caller(),
-                                                                                            request.opportunity_id)])
+        return pb.ListQuotesResponse(quotes=await quotes_pb(self.uc, await self.uc.list_quotes(
+            caller(), request.opportunity_id)))
 
     async def AcceptQuote(self, request: pb.AcceptQuoteRequest, context: grpc.aio.ServicerContext) -> pb.Quote:
         contract = None
         if request.HasField("contract"):
             block = request.contract
             contract = ContractBlock(block.branch_code, block.start_date, block.end_date, block.terms)
-        return quote_pb(await self.uc.accept_quote(caller(), request.id, contract))
+        return (await quotes_pb(self.uc, [await self.uc.accept_quote(caller(), request.id, contract)]))[0]
 
     async def ImportLeads(self, request: pb.ImportLeadsRequest,
                           context: grpc.aio.ServicerContext) -> pb.ImportLeadsResponse:

@@ -26,6 +26,8 @@ KINDS: dict[str, str] = {
     "announcement": "announcement",
     "spot_check_assigned": "spot_check",
     "spot_check_false": "spot_check",
+    "discount_approval": "quote",
+    "discount_settled": "quote",
     "webhook_disabled": "webhook_subscription",
 }
 POOL_RULES = {"no_follow_up": "no follow-up", "no_opportunity": "no new opportunity", "no_deal": "no deal"}
@@ -145,6 +147,21 @@ def webhook_disabled(subscription_id: str, url: str, reason: str, owner_id: str,
     recipients = [owner_id] if owner_kind == "user" else []
     return _notice("webhook_disabled", f"Webhook to {url} disabled: {reason}. Re-enable it once the endpoint "
                    "answers again", subscription_id, recipients, owner_id)
+
+
+def discount_approval(quote_id: str, approver_id: str, owner_id: str, rate: str, reminder: bool = False) -> Notice:
+    """A quote's special discount (特批折扣) waits for this approver (again, when it is a reminder)."""
+    title = f"A special discount of {rate}% awaits your approval"
+    return _notice("discount_approval", f"Reminder: {title}" if reminder else title, quote_id, [approver_id],
+                   owner_id)
+
+
+def discount_settled(quote_id: str, status: str, rate: str, owner_id: str, submitter_id: str,
+                     comment: str) -> Notice:
+    """The quote's owner and whoever issued it learn the outcome (a rejection with its reason)."""
+    reason = f": {comment}" if status == "rejected" and comment else ""
+    return _notice("discount_settled", f"The special discount of {rate}% was {status}{reason}", quote_id,
+                   [owner_id, submitter_id], owner_id)
 
 
 def check_kind(kind: str) -> str:

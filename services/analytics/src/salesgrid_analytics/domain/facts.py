@@ -66,6 +66,8 @@ class OpportunityCreated(_OpportunityFact):
     expected_close: date
     stage_model: str = DEFAULT_MODEL  # the code of the pipeline stage model it follows
     probability: int | None = None  # the stage's probability as pipeline published it
+    channel: str = "direct"  # the sales channel (销售渠道) and partner it is attributed to
+    partner_id: str = ""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -116,13 +118,18 @@ class OpportunityLost(_OpportunityFact):
 @dataclass(frozen=True, kw_only=True)
 class ContractSigned(_MoneyFact):
     contract_id: str
+    channel: str = "direct"
+    partner_id: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
 class ReceiptRecorded(_MoneyFact):
-    """A payment (回款) received against a contract; owner is the contract's owner."""
+    """A payment (回款) received against a contract; owner is the contract's owner, channel and
+    partner the contract's."""
 
     contract_id: str
+    channel: str = "direct"
+    partner_id: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

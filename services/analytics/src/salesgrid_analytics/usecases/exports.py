@@ -7,6 +7,7 @@ from salesgrid_analytics import factstore
 from salesgrid_analytics.domain import exports
 from salesgrid_analytics.domain import performance as perf
 from salesgrid_analytics.domain.exports import Cell
+from salesgrid_analytics.usecases.channels import channel_table
 from salesgrid_analytics.usecases.expenses import cost_of_sale_table
 from salesgrid_common.auth import Principal
 from salesgrid_common.errors import ValidationFailed
@@ -83,4 +84,5 @@ _REPORTS = {
     "targets": ExportsMixin._targets_table,
     "trend": ExportsMixin._trend_table,
     "cost_of_sale": cost_of_sale_table,
+    "channels": channel_table,
 }

@@ -1,3 +1,4 @@
+from salesgrid_common.channels import channel_partner_metadata
 from salesgrid_common.customer_merges import merges_metadata
 from salesgrid_common.directory import directory_metadata
 from salesgrid_common.events.tables import event_metadata
@@ -8,4 +9,4 @@ from salesgrid_common.migrations import run_env
 from salesgrid_contracts.models import Base
 
 run_env([Base.metadata, event_metadata, directory_metadata, export_metadata, merges_metadata, custom_field_metadata,
-         idempotency_metadata])
+         idempotency_metadata, channel_partner_metadata])

@@ -154,7 +154,8 @@ class ContractsUseCasesBase:
                                       owner_id=row.owner_id, org_path=row.org_path, currency=row.currency,
                                       total=_money(row.total, row.currency), status=row.status,
                                       approval_kind=row.approval_kind or "", comment=comment, version=row.version,
-                                      revision=row.revision, custom_fields=struct_of(row.custom_fields))
+                                      revision=row.revision, custom_fields=struct_of(row.custom_fields),
+                                      channel=row.channel or "direct", partner_id=row.partner_id or "")
 
     async def _chain(self, session: AsyncSession, submitter_id: str, owner_id: str) -> list[tuple[str, str]]:
         """(user id, most senior approving role) up the submitter's managers, nearest first;

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.channels import Attribution, attribution, parse_channel, precheck_attribution
 from salesgrid_common.custom_fields.registry import apply_values, filter_clauses
 from salesgrid_common.customer_merges import survivor_of
 from salesgrid_common.errors import FailedPrecondition, ValidationFailed
@@ -106,20 +107,30 @@ class ContractsMixin(ContractsUseCasesBase):
                               start_date: str, end_date: str, terms: str,
                               lines: Sequence[LineInput], opportunity_id: str = "", template_id: str = "",
                               attachment_refs: Sequence[AttachmentInput] = (),
-                              custom_fields: Mapping[str, Any] | None = None) -> ContractView:
+                              custom_fields: Mapping[str, Any] | None = None, channel: str = "",
+                              partner_id: str = "") -> ContractView:
+        """A draft contract, attributed to a sales channel and partner: an opportunity's own
+        attribution, else the one given, checked against the partners customers' events publish."""
         principal.require("contracts:create")
+        precheck_attribution(channel, partner_id)
+        inherited: Attribution | None = None
         stored_attachments = _attachments(attachment_refs)
         if opportunity_id and customer_id:
             async with self.sessions() as session:  # a merged customer's id names its survivor
                 customer_id = await survivor_of(session, customer_id, writing=False)
         if opportunity_id:
-            customer_id, currency, lines = await self._from_opportunity(principal, opportunity_id, customer_id,
-                                                                        currency, lines)
+            customer_id, currency, lines, inherited = await self._from_opportunity(
+                principal, opportunity_id, customer_id, currency, lines)
+            given = Attribution(parse_channel(channel), partner_id.strip())
+            if (channel.strip() or partner_id.strip()) and given != inherited:
+                raise ValidationFailed(f"the opportunity is attributed to {inherited.channel}"
+                                       f"{' / ' + inherited.partner_id if inherited.partner_id else ''}", "channel")
         validate_currency(currency)
         start, end = parse_day(start_date, "start_date"), parse_day(end_date, "end_date")
         now = self.clock()
         async with self.sessions() as session, session.begin():
             customer_id = await survivor_of(session, customer_id)  # a merged customer's id: its survivor
+            sale = inherited or await attribution(session, channel, partner_id)
             template = await self._template(session, template_id.strip()) if template_id.strip() else None
             terms = attachments.terms_from(template.terms if template else None, terms)
             domain_lines = await self._lines(session, currency, lines)
@@ -138,7 +149,8 @@ class ContractsMixin(ContractsUseCasesBase):
                 total=contract.total.amount, credit=Decimal(0), signed_on=None, approval_kind=None,
                 approval_round=0, version=1, created_at=now, opportunity_id=opportunity_id or None,
                 attachments=stored_attachments, template_id=template.template_id if template else None,
-                template_version=template.version if template else None,
+                template_version=template.version if template else None, channel=sale.channel,
+                partner_id=sale.partner_id,
                 custom_fields=await apply_values(session, CONTRACT_FIELDS, contract.contract_id, {}, custom_fields,
                                                  creating=True))
             session.add(row)
@@ -152,7 +164,7 @@ class ContractsMixin(ContractsUseCasesBase):
             return await self._view(session, row)
 
     async def _from_opportunity(self, principal: Principal, opportunity_id: str, customer_id: str, currency: str,
-                                lines: Sequence[LineInput]) -> tuple[str, str, Sequence[LineInput]]:
+                                lines: Sequence[LineInput]) -> tuple[str, str, Sequence[LineInput], Attribution]:
         """Customer, currency and (without lines) a line at the amount, copied from a won
         opportunity in the caller's scope; what the caller gave must agree with it."""
         if self.pipeline is None:
@@ -166,7 +178,7 @@ class ContractsMixin(ContractsUseCasesBase):
             if not won.product_ids:
                 raise ValidationFailed("the opportunity has no product: give the lines", "lines")
             lines = [LineInput(won.product_ids[0], "1", won.amount, "0", won.name)]
-        return won.customer_id, won.currency, lines
+        return won.customer_id, won.currency, lines, Attribution(won.channel, won.partner_id)
 
     async def sign(self, principal: Principal, contract_id: str, signed_on: str,
                    expected_version: int) -> ContractView:

@@ -126,6 +126,7 @@ class PaymentsMixin(ContractsUseCasesBase):
                 receipt_id=stored.id, contract_id=row.id, customer_id=row.customer_id,
                 received_on=stored.received_on.isoformat(), amount=str(receipt.amount.amount), currency=row.currency,
                 method=stored.method, credit=_money(row.credit, row.currency), owner_id=row.owner_id,
+                channel=row.channel or "direct", partner_id=row.partner_id or "",
                 allocations=[ContractsReceiptAllocationState(instalment_seq=a.instalment_seq,
                                                              amount=_money(a.amount, row.currency))
                              for a in allocations])
@@ -197,7 +198,8 @@ class PaymentsMixin(ContractsUseCasesBase):
             payload = ContractsRefundRecorded(
                 refund_id=stored.id, contract_id=row.id, customer_id=row.customer_id,
                 refunded_on=stored.refunded_on.isoformat(), amount=_money(stored.amount, row.currency),
-                currency=row.currency, reason=stored.reason)
+                currency=row.currency, reason=stored.reason, channel=row.channel or "direct",
+                partner_id=row.partner_id or "")
             await self._event(session, "refund.recorded", payload, stored.id, principal, row.org_path, now)
             return stored
 

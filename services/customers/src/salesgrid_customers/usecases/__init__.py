@@ -11,6 +11,7 @@ from salesgrid_customers.usecases.pool import PoolMixin, SCAN_BATCH
 from salesgrid_customers.usecases.overview import Overview, OverviewMixin
 from salesgrid_customers.usecases.merge import MergeMixin
 from salesgrid_customers.usecases.ownership import OwnershipMixin
+from salesgrid_customers.usecases.partners import PartnersMixin
 from salesgrid_customers.usecases.imports import (IMPORT_BATCH, IMPORT_STAGE_BATCH, ImportsMixin, T, import_row_id,
                                                   principal_claims)
 from salesgrid_customers.usecases._support import (AddressInput, EVENT_PREFIX, KEY_POSTINGS, MAX_CANDIDATES,
@@ -20,7 +21,7 @@ from salesgrid_customers.usecases.share_requests import ShareRequestUseCases, Sh
 
 
 class CustomersUseCases(CustomersMixin, DedupMixin, ContactsMixin, SharingMixin, PoolMixin, OverviewMixin, MergeMixin,
-                        OwnershipMixin, ImportsMixin):
+                        OwnershipMixin, ImportsMixin, PartnersMixin):
     """Every use case of the service: one mixin per topic, the shared helpers in _support."""
 
 

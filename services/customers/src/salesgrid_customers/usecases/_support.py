@@ -92,7 +92,8 @@ def new_customer_values(customer: Customer, org_path: str, created_by: str, now:
         latitude=point.latitude if point else None, longitude=point.longitude if point else None,
         tier=customer.tier.value, tags=list(customer.tags), source=customer.source, owner_id=customer.owner_id,
         org_path=org_path, previous_owner_id=None, released_at=None, assigned_at=now, active=True, version=1,
-        created_by=created_by, created_at=now, updated_at=now, custom_fields=dict(custom_fields or {}))
+        created_by=created_by, created_at=now, updated_at=now, custom_fields=dict(custom_fields or {}),
+        partner_channel="", partner_tier="", partner_contract_id="")  # no channel partner until its profile is set
 
 
 def new_customer_row(customer: Customer, org_path: str, created_by: str, now: datetime,
@@ -107,7 +108,8 @@ def state_payload(row: models.Customer | SimpleNamespace) -> CustomerRecordState
         owner_id=row.owner_id or "", org_path=row.org_path, version=row.version, tags=row.tags,
         industry=row.industry or "", has_location=row.latitude is not None and row.longitude is not None,
         latitude=row.latitude or 0.0, longitude=row.longitude or 0.0,
-        custom_fields=struct_of(getattr(row, "custom_fields", None)))
+        custom_fields=struct_of(getattr(row, "custom_fields", None)), partner_channel=row.partner_channel or "",
+        partner_tier=row.partner_tier or "", partner_contract_id=row.partner_contract_id or "")
 
 
 def _address(value: AddressInput | None) -> Address | None:

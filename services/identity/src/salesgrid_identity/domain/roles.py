@@ -20,7 +20,7 @@ RESOURCES: dict[str, tuple[str, ...]] = {
     "opportunities": ("read", "create", "update", "export"),
     "stage_models": ("read", "update"),
     "custom_fields": ("read", "manage"),  # definitions; values are written with their records
-    "quotes": ("read", "create", "update"),
+    "quotes": ("read", "create", "update", "approve"),
     "activities": ("read", "create", "update"),
     "tasks": ("read", "create", "update"),
     "daily_reports": ("read", "create", "review"),
@@ -55,6 +55,7 @@ def _sales_role(scope: Scope, *, review: bool) -> dict[str, Scope]:
     if not review:
         perms.pop("daily_reports:review")
         perms.pop("contracts:approve")
+        perms.pop("quotes:approve")
         perms.pop("targets:update")
         perms.pop("expenses:approve")
     perms.pop("expenses:pay")  # finance pays expense claims, never the sales line

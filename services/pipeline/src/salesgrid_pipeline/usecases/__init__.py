@@ -13,6 +13,7 @@ from salesgrid_pipeline.usecases.quotes import (ContractBlock, QUOTE_CREATE, QUO
                                                 QuoteLineRequest, QuotesMixin)
 from salesgrid_pipeline.usecases.leads import LeadsMixin, _ancestor_paths
 from salesgrid_pipeline.usecases.lead_imports import ImportError, ImportRow, LeadImportsMixin, MAX_IMPORT_ROWS
+from salesgrid_pipeline.usecases.discounts import QUOTE_APPROVE
 from salesgrid_pipeline.usecases.sla import SlaMixin
 from salesgrid_pipeline.usecases.forecast import ForecastMixin
 from salesgrid_pipeline.usecases._support import (LEAD_ASSIGN, LEAD_CREATE, LEAD_READ, LEAD_UPDATE, OPP_CREATE,
@@ -26,4 +27,4 @@ class PipelineUseCases(StageModelMixin, OpportunitiesMixin, QuotesMixin, LeadsMi
 
 __all__ = ['ContractBlock', 'Decide', 'ImportError', 'ImportRow', 'LEAD_ASSIGN', 'LEAD_CREATE', 'LEAD_READ',
            'LEAD_UPDATE', 'MAX_IMPORT_ROWS', 'OPP_CREATE', 'OPP_READ', 'OPP_UPDATE', 'QUOTE_CREATE', 'QUOTE_READ',
-           'QUOTE_UPDATE', 'QuoteLineRequest', 'SYSTEM_ACTOR', '_ancestor_paths', 'PipelineUseCases']
+           'QUOTE_UPDATE', 'QUOTE_APPROVE', 'QuoteLineRequest', 'SYSTEM_ACTOR', '_ancestor_paths', 'PipelineUseCases']

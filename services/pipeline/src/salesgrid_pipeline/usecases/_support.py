@@ -10,10 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid.events.v1.pipeline_events_pb2 import PipelineLeadState, PipelineOpportunityState
+from salesgrid.events.v1.pipeline_events_pb2 import PipelineLeadState, PipelineOpportunityState, PipelineQuoteState
 from salesgrid_common import localtime
 from salesgrid_common.actors import system_actor
 from salesgrid_common.auth import Principal
+from salesgrid_common.channels import DIRECT, Attribution
 from salesgrid_common.clock import Clock
 from salesgrid_common.custom_fields.registry import apply_values
 from salesgrid_common.custom_fields.structs import struct_of
@@ -33,7 +34,7 @@ from salesgrid_pipeline.domain.stages import StageTransition
 from salesgrid_pipeline.contracts_client import ContractsClient
 from salesgrid_pipeline.customers_client import CustomersClient
 from salesgrid_pipeline.stage_model_codec import decode_model
-from salesgrid_pipeline.models import Lead, Opportunity, StageModelRow
+from salesgrid_pipeline.models import Lead, Opportunity, Quote, StageModelRow
 
 OPPORTUNITY_FIELDS = "opportunities"  # the custom-field entities of this service
 LEAD_FIELDS = "leads"
@@ -42,6 +43,7 @@ LEAD_FIELDS = "leads"
 OPP_READ, OPP_CREATE, OPP_UPDATE = "opportunities:read", "opportunities:create", "opportunities:update"
 LEAD_READ, LEAD_CREATE, LEAD_UPDATE, LEAD_ASSIGN = "leads:read", "leads:create", "leads:update", "leads:assign"
 
+DIRECT_SALE = Attribution(DIRECT, "")
 SYSTEM_ACTOR = system_actor("pipeline")  # the actor of the SLA engine and lead reclaim
 
 
@@ -68,6 +70,16 @@ class PipelineUseCasesBase:
         meta = EventMeta.acting(principal, "pipeline", aggregate_id=aggregate_id, org_path=org_path)
         await self.outbox.record(session, f"salesgrid.pipeline.{event_type}", payload, meta, now)
 
+    async def _quote_event(self, session: AsyncSession, verb: str, row: Quote, opportunity: Opportunity,
+                           principal: Principal | None, now: datetime, superseded_id: str = "") -> None:
+        await self._emit(session, f"quote.{verb}", PipelineQuoteState(
+            quote_id=row.id, opportunity_id=row.opportunity_id, version=row.version, currency=row.currency,
+            total=row.total, status=row.status, owner_id=row.owner_id, superseded_quote_id=superseded_id,
+            product_ids=[line["product_id"] for line in row.lines], customer_id=opportunity.customer_id,
+            contract_id=row.contract_id or "", discount_rate=row.discount_rate or "0",
+            discount_approval=row.discount_approval or ""),
+            row.id, row.org_path, principal, now)
+
     async def _user_in_scope(self, session: AsyncSession, principal: Principal, permission: str, user_id: str,
                              field: str) -> tuple[str, str]:
         """(user id, org path) of a user the caller may act for; the caller himself needs no lookup."""
@@ -88,7 +100,8 @@ class PipelineUseCasesBase:
             probability=self.model_of(row.stage_model).stage(row.stage).probability,
             from_stage=transition.from_stage if transition else "",
             transition=transition.kind.value if transition else "", reason=transition.reason or "" if transition else "",
-            commit=row.commit, stage_model=row.stage_model,
+            commit=row.commit, stage_model=row.stage_model, channel=row.channel or "direct",
+            partner_id=row.partner_id or "",
             stage_model_version=self._versions.get(row.stage_model, DEFAULT_VERSION),
             custom_fields=struct_of(row.custom_fields))
 
@@ -109,9 +122,10 @@ class PipelineUseCasesBase:
     async def _insert_opportunity(self, session: AsyncSession, principal: Principal, data: OpportunityInput,
                                   owner: str, org_path: str, now: datetime, stage_model: str = "",
                                   custom_fields: Mapping[str, Any] | None = None,
-                                  enforce_required: bool = True) -> Opportunity:
+                                  enforce_required: bool = True, attribution: Attribution = DIRECT_SALE) -> Opportunity:
         """enforce_required False: a lead's conversion, which carries no custom fields; required
-        ones are filled afterwards (a stage gate can insist on them)."""
+        ones are filled afterwards (a stage gate can insist on them). A lead's conversion is a
+        direct sale."""
         model = self._model_for_new(await self._load_models(session), stage_model)
         customer_id = data.customer_id.strip()
         names = (await session.scalars(select(Opportunity.name).where(Opportunity.customer_id == customer_id))).all()
@@ -130,7 +144,7 @@ class PipelineUseCasesBase:
             products=[{"product_id": p.product_id, "quantity": str(p.quantity)} for p in valid.products],
             stage_model=model.code, stage=model.entry_stage_code, stage_entered_at=now, status="open",
             lost_reason="", facts={}, sla_level_notified=0, commit=False, version=1, created_at=now, updated_at=now,
-            custom_fields=values)
+            custom_fields=values, channel=attribution.channel, partner_id=attribution.partner_id)
         session.add(row)
         try:
             await session.flush()

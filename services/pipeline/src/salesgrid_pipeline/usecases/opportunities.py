@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salesgrid.events.v1.pipeline_events_pb2 import PipelineGateViolated
 from salesgrid_common import localtime
 from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.channels import attribution, precheck_attribution
 from salesgrid_common.errors import Conflict, FailedPrecondition, ValidationFailed
 from salesgrid_common.custom_fields.registry import apply_values, filter_clauses, load_definitions
 from salesgrid_common.ids import new_id
@@ -50,11 +51,15 @@ class OpportunitiesMixin(PipelineUseCasesBase):
                            "expected_version")
 
     async def create_opportunity(self, principal: Principal, data: OpportunityInput, owner_id: str,
-                                 stage_model: str = "", custom_fields: Mapping[str, Any] | None = None) -> Opportunity:
+                                 stage_model: str = "", custom_fields: Mapping[str, Any] | None = None,
+                                 channel: str = "", partner_id: str = "") -> Opportunity:
+        """A new opportunity, attributed to a sales channel (direct by default) and, through an
+        agent or distributor, to an active partner of that channel as customers' events describe it."""
         principal.require(OPP_CREATE)
         now = self.clock()
         # bad input is refused before any remote call (the owner's calendar is checked again below)
         validate_opportunity(data, (), now, today=localtime.earliest_local_date(now))
+        precheck_attribution(channel, partner_id)
         async with self.sessions() as session:
             self._model_for_new(await self._load_models(session), stage_model)
             # a merged customer's id stands for its survivor
@@ -64,8 +69,9 @@ class OpportunitiesMixin(PipelineUseCasesBase):
             if await survivor_of(session, data.customer_id) != data.customer_id:  # holds off a merge until commit
                 raise Conflict("the customer was merged into another one meanwhile; retry", "customer_id")
             owner, org_path = await self._user_in_scope(session, principal, OPP_CREATE, owner_id, "owner_id")
+            sale = await attribution(session, channel, partner_id)
             return await self._insert_opportunity(session, principal, data, owner, org_path, now, stage_model,
-                                                  custom_fields)
+                                                  custom_fields, attribution=sale)
 
     async def get_opportunity(self, principal: Principal, opportunity_id: str) -> Opportunity:
         async with self.sessions() as session:

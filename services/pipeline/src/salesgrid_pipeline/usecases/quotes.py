@@ -10,7 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid.events.v1.pipeline_events_pb2 import PipelineQuoteState
 from salesgrid_common.auth import Principal
 from salesgrid_common.errors import Conflict, DomainError, FailedPrecondition, NotFound, ValidationFailed
 from salesgrid_common.ids import new_id
@@ -18,7 +17,8 @@ from salesgrid_pipeline.domain import quotes as quote_rules
 from salesgrid_pipeline.contracts_client import ContractDraftRequest, ContractLineDraft
 from salesgrid_pipeline.models import Opportunity, Quote
 
-from salesgrid_pipeline.usecases._support import PipelineUseCasesBase
+from salesgrid_pipeline.domain import discounts
+from salesgrid_pipeline.usecases.discounts import DiscountsMixin
 
 
 QUOTE_READ, QUOTE_CREATE, QUOTE_UPDATE = "quotes:read", "quotes:create", "quotes:update"  # on the opportunity's scope
@@ -43,7 +43,7 @@ class ContractBlock:
     terms: str = ""
 
 
-class QuotesMixin(PipelineUseCasesBase):
+class QuotesMixin(DiscountsMixin):
     """PipelineUseCases: quotes."""
 
     @staticmethod
@@ -63,15 +63,6 @@ class QuotesMixin(PipelineUseCasesBase):
     async def _quote_versions(self, session: AsyncSession, opportunity_id: str) -> list[Quote]:
         return list((await session.scalars(select(Quote).where(Quote.opportunity_id == opportunity_id)
                                            .order_by(Quote.version))).all())
-
-    async def _quote_event(self, session: AsyncSession, verb: str, row: Quote, opportunity: Opportunity,
-                           principal: Principal, now: datetime, superseded_id: str = "") -> None:
-        await self._emit(session, f"quote.{verb}", PipelineQuoteState(
-            quote_id=row.id, opportunity_id=row.opportunity_id, version=row.version, currency=row.currency,
-            total=row.total, status=row.status, owner_id=row.owner_id, superseded_quote_id=superseded_id,
-            product_ids=[line["product_id"] for line in row.lines], customer_id=opportunity.customer_id,
-            contract_id=row.contract_id or ""),
-            row.id, row.org_path, principal, now)
 
     async def create_quote(self, principal: Principal, opportunity_id: str, currency: str,
                            lines: Sequence[QuoteLineRequest]) -> Quote:
@@ -129,6 +120,7 @@ class QuotesMixin(PipelineUseCasesBase):
             except IntegrityError:  # a concurrent new version took this number
                 raise Conflict("another version of this quote was just issued; reload and retry",
                                "opportunity_id") from None
+            await self._route_discount(session, principal, row, opportunity, now)
             await self._quote_event(session, "versioned" if superseded_id else "created", row, opportunity,
                                     principal, now, superseded_id)
             return row
@@ -144,12 +136,14 @@ class QuotesMixin(PipelineUseCasesBase):
         if row is None:
             raise NotFound(f"quote {quote_id!r} does not exist", "id")
         opportunity = await self._visible_opportunity(session, principal, row.opportunity_id, QUOTE_UPDATE)
+        if row.status == quote_rules.QuoteStatus.CURRENT.value:
+            discounts.check_acceptable(discounts.DiscountApproval(row.discount_approval or ""), row.discount_rate)
         rows = await self._quote_versions(session, row.opportunity_id)
         accepted = quote_rules.accept([self._quote_domain(r) for r in rows], row.version, principal.subject_id, now)
         return row, opportunity, accepted
 
     @staticmethod
-    def _contract_draft(row: Quote, customer_id: str, block: ContractBlock) -> ContractDraftRequest:
+    def _contract_draft(row: Quote, opportunity: Opportunity, block: ContractBlock) -> ContractDraftRequest:
         """The contract draft for an accepted quote: its lines at their snapshot prices; an amount
         discount becomes the equivalent percentage of the line's gross (the contract's discounts are
         percentages)."""
@@ -177,7 +171,8 @@ class QuotesMixin(PipelineUseCasesBase):
             lines.append(ContractLineDraft(line["product_id"], line["quantity"], line["unit_price"],
                                            format(percent.normalize(), "f") if percent else "0",
                                            f"{line['name']} (quote v{row.version})"))
-        return ContractDraftRequest(customer_id=customer_id, currency=row.currency,
+        return ContractDraftRequest(customer_id=opportunity.customer_id, currency=row.currency,
+                                    channel=opportunity.channel or "direct", partner_id=opportunity.partner_id or "",
                                     branch_code=block.branch_code.strip(), start_date=days["start_date"].isoformat(),
                                     end_date=days["end_date"].isoformat(), terms=block.terms, lines=tuple(lines))
 
@@ -191,7 +186,7 @@ class QuotesMixin(PipelineUseCasesBase):
         if contract is not None:
             async with self.sessions() as session:
                 row, opportunity, _ = await self._acceptable_quote(session, principal, quote_id, now)
-                draft = self._contract_draft(row, opportunity.customer_id, contract)
+                draft = self._contract_draft(row, opportunity, contract)
             contract_id = await self.contracts.create_contract(principal, draft)
         try:
             async with self.sessions() as session, session.begin():

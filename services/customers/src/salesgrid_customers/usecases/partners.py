@@ -1,0 +1,80 @@
+"""Channel partners (渠道伙伴): making an account an agent or distributor with its own partner
+tier and partner agreement, and listing partners within the caller's scope. The profile travels
+in the customer's `updated` event, from which pipeline and contracts keep their replicas."""
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.channels import PARTNER_CHANNELS, PARTNER_TIERS
+from salesgrid_common.paging import keyset_page
+from salesgrid_customers import models
+from salesgrid_customers.domain.concurrency import check_version, next_version
+from salesgrid_customers.domain.errors import Conflict, ValidationFailed
+from salesgrid_customers.usecases._support import CustomersUseCasesBase, shared_with
+
+
+def check_profile(channel: str, tier: str, contract_id: str) -> tuple[str, str, str]:
+    """(channel, tier, contract id) of a partner profile; an empty channel ends the partnership
+    and must name nothing else."""
+    channel, tier, contract_id = channel.strip().lower(), tier.strip().lower(), contract_id.strip()
+    if not channel:
+        if tier or contract_id:
+            raise ValidationFailed("name the channel (agent or distributor) of a partner", "channel")
+        return "", "", ""
+    problems = []
+    if channel not in PARTNER_CHANNELS:
+        problems.append(("channel", f"must be one of {', '.join(PARTNER_CHANNELS)} (empty: not a partner)"))
+    if tier not in PARTNER_TIERS:
+        problems.append(("tier", f"must be one of {', '.join(PARTNER_TIERS)}"))
+    if problems:
+        raise ValidationFailed.many(problems)
+    return channel, tier, contract_id
+
+
+class PartnersMixin(CustomersUseCasesBase):
+    """CustomersUseCases: channel partners."""
+
+    async def set_partner_profile(self, principal: Principal, customer_id: str, *, channel: str, tier: str,
+                                  contract_id: str, expected_version: int) -> models.Customer:
+        """The owner (or whoever may update the account) sets its partner profile; a partner
+        agreement must be one of this account's contracts as contracts' events describe them."""
+        channel, tier, contract_id = check_profile(channel, tier, contract_id)
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            row = await self._writable(session, principal, customer_id)
+            check_version(expected_version, row.version)
+            if contract_id:
+                owner = await session.scalar(select(models.ContractFact.customer_id).where(
+                    models.ContractFact.contract_id == contract_id))
+                if owner != row.id:
+                    raise ValidationFailed("is not a known contract of this account", "contract_id")
+            result = await session.execute(update(models.Customer).where(
+                models.Customer.id == row.id, models.Customer.version == expected_version).values(
+                partner_channel=channel, partner_tier=tier, partner_contract_id=contract_id, updated_at=now,
+                version=next_version(row.version)))
+            if result.rowcount != 1:
+                raise Conflict("customer was modified concurrently", "version")
+            await session.refresh(row)
+            await self._emit_state(session, "updated", row, principal)
+            return row
+
+    async def list_partners(self, principal: Principal, *, channel: str = "", tier: str = "", page_size: int = 50,
+                            cursor: str = "") -> tuple[list[models.Customer], str]:
+        """Partners in the caller's customer scope, newest first."""
+        principal.require("customers:read")
+        stmt = select(models.Customer).where(
+            models.Customer.active, models.Customer.partner_channel != "",
+            scope_filter(principal, "customers:read", models.Customer.owner_id, models.Customer.org_path,
+                         shared_with(principal)))
+        if channel.strip():
+            if channel.strip() not in PARTNER_CHANNELS:
+                raise ValidationFailed(f"must be one of {', '.join(PARTNER_CHANNELS)}", "channel")
+            stmt = stmt.where(models.Customer.partner_channel == channel.strip())
+        if tier.strip():
+            if tier.strip() not in PARTNER_TIERS:
+                raise ValidationFailed(f"must be one of {', '.join(PARTNER_TIERS)}", "tier")
+            stmt = stmt.where(models.Customer.partner_tier == tier.strip())
+        async with self.reader() as session:
+            found = await keyset_page(session, stmt, models.Customer.id, page_size, cursor)
+        return found.items, found.next_token
