@@ -32,6 +32,7 @@ _WELL_KNOWN = frozenset({
     "google.protobuf.Int32Value", "google.protobuf.Int64Value", "google.protobuf.StringValue",
     "google.protobuf.UInt32Value", "google.protobuf.UInt64Value", "google.protobuf.Empty",
 })
+_AS_JSON_STRING = frozenset({"google.protobuf.Timestamp", "google.protobuf.Duration", "google.protobuf.FieldMask"})
 _INT64 = frozenset({FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_SINT64,
                     FieldDescriptor.TYPE_FIXED64, FieldDescriptor.TYPE_SFIXED64})
 _FLOATS = frozenset({FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT})
@@ -53,6 +54,10 @@ def message_to_api_dict(message: Message) -> dict[str, Any]:
 
 def _convert(message: Message, plans: dict[str, Plan], int64_numbers: bool) -> dict[str, Any]:
     descriptor = message.DESCRIPTOR
+    if descriptor.full_name in _AS_JSON_STRING:
+        # What json_format itself returns for these (their ToJsonString), without its walk:
+        # a list page of customers holds dozens of timestamps.
+        return message.ToJsonString()  # type: ignore[attr-defined,no-any-return]
     if descriptor.full_name in _WELL_KNOWN:
         return _json_format(message)  # type: ignore[no-any-return]
     plan = plans.get(descriptor.full_name)
