@@ -252,8 +252,10 @@ def test_from_won_opportunity_to_fully_collected(platform: Platform, api: httpx.
     query = f"period={month}&currency=CNY&time_zone=Asia/Shanghai&rep_id={rep_id}"
 
     def cost_of_sale() -> dict | None:  # type: ignore[type-arg]
+        # The expense and each collection reach analytics as separate events: wait for all of them.
         reply = created(api.get(f"/v1/analytics/cost-of-sale?{query}", headers=manager), 200)
-        return reply if reply["lines"] else None
+        lines = reply["lines"]
+        return reply if lines and lines[0]["collected"] == "86000.50" and lines[0]["expenses"] == "430.05" else None
 
     (line,) = poll(cost_of_sale)["lines"]
     assert (line["key"], line["expenses"], line["collected"], line["ratio"]) == (rep_id, "430.05", "86000.50", "0.0050")

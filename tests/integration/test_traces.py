@@ -68,7 +68,13 @@ def test_a_partner_request_is_one_trace_through_gateway_service_outbox_relay_and
     def consumed_by(found: list[ReceivedSpan]) -> set[str]:
         return {s.attributes.get("messaging.consumer.group.name", "") for s in found if s.name == f"consume {EVENT}"}
 
-    trace = spans.wait_for(trace_id, lambda found: consumers <= consumed_by(found))
+    def complete(found: list[ReceivedSpan]) -> bool:
+        # Each process exports its spans in its own batches: wait for every part, in any order.
+        names = {(s.service, s.kind) for s in found}
+        return consumers <= consumed_by(found) and {("gateway", "SERVER"), ("gateway", "CLIENT"),
+                                                   ("customers", "SERVER"), ("customers", "PRODUCER")} <= names
+
+    trace = spans.wait_for(trace_id, complete)
     by_id = {span.span_id: span for span in trace}
 
     def one(**wanted: str) -> ReceivedSpan:
