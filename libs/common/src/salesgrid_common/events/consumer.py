@@ -39,8 +39,8 @@ from salesgrid_common.clock import Clock, utc_now
 from salesgrid_common.db import SessionFactory
 from salesgrid_common.dependencies import is_outage
 from salesgrid_common.events.bus import ensure_aggregate_stream
-from salesgrid_common.events.envelope import (aggregate_stream_name, parse_envelope, producer_of, stream_name,
-                                              subject_for, unpack)
+from salesgrid_common.events.envelope import (aggregate_stream_name, parse_envelope, payload_of, producer_of,
+                                              stream_name, subject_for)
 from salesgrid_common.events.dead_letters import count_pending, record_dead_letter
 from salesgrid_common.events.tables import inbox
 from salesgrid_common.events.versions import count_attempt
@@ -97,13 +97,15 @@ async def apply_once(sessions: SessionFactory, consumer: str, envelope: Envelope
         )
         if seen is not None:
             return False
-        await session.execute(
-            insert(inbox).values(
-                consumer=consumer, event_id=envelope.event_id, event_type=envelope.type, processed_at=clock()
-            )
-        )
+        await session.execute(insert(inbox).values(**inbox_row(consumer, envelope, clock)))
         await handler(session, envelope, payload)
     return True
+
+
+def inbox_row(consumer: str, envelope: Envelope, clock: Clock) -> dict[str, Any]:
+    """The row that marks `envelope` applied by `consumer`."""
+    return {"consumer": consumer, "event_id": envelope.event_id, "event_type": envelope.type,
+            "processed_at": clock()}
 
 
 def trace_carrier(msg: Any, envelope: Envelope) -> dict[str, str]:
@@ -251,13 +253,11 @@ class EventConsumer:
                     token = otel_context.attach(context_from(trace_carrier(msg, envelope)))
                     try:
                         with self._span(envelope):
-                            await handler(session, envelope,
-                                          unpack(envelope, payload_type) if payload_type else envelope.payload)
+                            await handler(session, envelope, payload_of(envelope, payload_type))
                     finally:
                         otel_context.detach(token)
                     seen.add(envelope.event_id)
-                    applied.append({"consumer": self.sub.name, "event_id": envelope.event_id,
-                                    "event_type": envelope.type, "processed_at": self.clock()})
+                    applied.append(inbox_row(self.sub.name, envelope, self.clock))
                     outcomes.append((msg, envelope, "applied"))
                 if applied:
                     await session.execute(insert(inbox), applied)
@@ -274,8 +274,7 @@ class EventConsumer:
             await self._ack(msg)
             waiting.remove(msg)
             CONSUMER_LAG.labels(self.sub.name).set(msg.metadata.num_pending)
-        order = {id(msg): position for position, msg in enumerate(messages)}
-        return sorted(leftovers, key=lambda msg: order[id(msg)])
+        return leftovers  # in the order fetched
 
     def _span(self, envelope: Envelope) -> Any:
         """The handling span (CONSUMER), current while the handler runs: a child of the relay's
@@ -339,8 +338,8 @@ class EventConsumer:
         try:
             with self._span(envelope):
                 applied = await apply_once(self.sessions, self.sub.name, envelope, handler,
-                                           unpack(envelope, payload_type) if payload_type else envelope.payload,
-                                           self.clock, forget_attempts=attempt > 1)
+                                           payload_of(envelope, payload_type), self.clock,
+                                           forget_attempts=attempt > 1)
             EVENTS_CONSUMED.labels(self.sub.name, envelope.type, "applied" if applied else "duplicate").inc()
             if applied:
                 self._observe_lag(envelope)

@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, insert, select
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid_common.clock import Clock, utc_now
 from salesgrid_common.db import SessionFactory
-from salesgrid_common.events.envelope import parse_envelope, unpack
+from salesgrid_common.events.envelope import parse_envelope, payload_of
 from salesgrid_common.events.tables import dead_letters, inbox
 from salesgrid_common.events.versions import forget_attempts
 from salesgrid_common.ids import new_id
@@ -96,7 +96,7 @@ async def replay_dead_letters(sessions: SessionFactory, subscriptions: "list[Sub
             await session.execute(delete(dead_letters).where(dead_letters.c.id == _id))
 
         try:
-            payload = unpack(envelope, payload_type) if payload_type else envelope.payload
+            payload = payload_of(envelope, payload_type)
             done = await apply_once(sessions, row.consumer, envelope, handle_and_forget, payload, clock)
         except Exception as exc:
             failed += 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -104,3 +104,8 @@ def unpack(envelope: Envelope, payload_type: type[M]) -> M:
     message = payload_type()
     message.ParseFromString(envelope.payload)
     return message
+
+
+def payload_of(envelope: Envelope, payload_type: type[Message] | None) -> Any:
+    """A handler's argument: the typed payload, or the raw bytes for a catch-all handler."""
+    return unpack(envelope, payload_type) if payload_type else envelope.payload
