@@ -81,6 +81,12 @@ def policy_of(row: models.PoolPolicyRow) -> pool.PoolPolicy:
     return pool.PoolPolicy(**{name: getattr(row, name) for name in POLICY_FIELDS})
 
 
+async def held_count(session: AsyncSession, owner_id: str) -> int:
+    """Active customers the user owns (what the pool policy's cap is checked against)."""
+    return int(await session.scalar(select(func.count()).select_from(models.Customer).where(
+        models.Customer.owner_id == owner_id, models.Customer.active)) or 0)
+
+
 def new_customer_values(customer: Customer, org_path: str, created_by: str, now: datetime,
                         custom_fields: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The column values of a customer just created (owned by customer.owner_id, of unit org_path)."""
@@ -253,6 +259,14 @@ class CustomersUseCasesBase:
         if rows := [{"key": key, "customer_id": customer_id} for key in index_keys(normalised)]:
             await session.execute(insert(keys), rows)
 
+    async def _held_and_cap(self, session: AsyncSession, owner_id: str, org_path: str) -> tuple[int, int | None]:
+        """How many active customers the owner holds, and the cap on that of the pool policy in
+        force for his unit (None: no cap)."""
+        policy = pool.resolve_policy(unit_path(org_path), await self._unit_policies(session), self.policy)
+        if policy.max_customers_per_rep is None:
+            return 0, None
+        return await held_count(session, owner_id), policy.max_customers_per_rep
+
     async def _create(self, session: AsyncSession, principal: Principal, *, legal_name: str, credit_code: str,
                       industry: str, address: AddressInput | None, tier: str, tags: Sequence[str], source: str,
                       owner_id: str, cap_held: bool = False,
@@ -266,12 +280,10 @@ class CustomersUseCasesBase:
             owner_unit_path=unit_path(org_path), credit_code=credit_code or None, industry=industry or None,
             address=_address(address), tier=tier or Tier.POTENTIAL, tags=tags, source=source or None)
         if cap_held and owner == principal.subject_id:
-            policy = pool.resolve_policy(unit_path(org_path), await self._unit_policies(session), self.policy)
-            held = await session.scalar(select(func.count()).select_from(models.Customer).where(
-                models.Customer.owner_id == owner, models.Customer.active)) or 0
-            if policy.max_customers_per_rep is not None and held >= policy.max_customers_per_rep:
+            held, cap = await self._held_and_cap(session, owner, org_path)
+            if cap is not None and held >= cap:
                 raise FailedPrecondition(f"{owner} already holds {held} customers, the cap of the pool policy "
-                                         f"is {policy.max_customers_per_rep}", "owner_id")
+                                         f"is {cap}", "owner_id")
         report = await self._duplicates(session, customer.normalised_name, customer.credit_code, None)
         self._block_duplicates(report)
         values = await apply_values(session, CUSTOMER_FIELDS, customer.id, {}, custom_fields, creating=True)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,7 +32,7 @@ from salesgrid_common.custom_fields.values import merge_values, user_keys
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.ids import new_id
 from salesgrid_customers import models
-from salesgrid_customers.domain import imports, pool
+from salesgrid_customers.domain import imports
 from salesgrid_customers.domain.customer import Customer, Tier, make_customer
 from salesgrid_customers.domain.errors import DomainError
 from salesgrid_customers.domain.search import index_keys
@@ -124,15 +124,13 @@ class BulkCreateMixin(CustomersUseCasesBase):
         mine = [a for a in accepted if a.customer.owner_id == acting.subject_id]
         if not mine:
             return accepted
-        policy = pool.resolve_policy(unit_path(mine[0].org_path), await self._unit_policies(session), self.policy)
-        if policy.max_customers_per_rep is None:
+        held, cap = await self._held_and_cap(session, acting.subject_id, mine[0].org_path)
+        if cap is None:
             return accepted
-        held = await session.scalar(select(func.count()).select_from(models.Customer).where(
-            models.Customer.owner_id == acting.subject_id, models.Customer.active)) or 0
         kept = []
         for candidate in accepted:
             if candidate.customer.owner_id == acting.subject_id:
-                if held >= policy.max_customers_per_rep:
+                if held >= cap:
                     continue
                 held += 1
             kept.append(candidate)

@@ -20,7 +20,8 @@ from salesgrid_customers.domain import pool
 from salesgrid_customers.domain.errors import (Conflict, FailedPrecondition, NotFound, PermissionDenied,
                                                ValidationFailed)
 
-from salesgrid_customers.usecases._support import CustomersUseCasesBase, POLICY_FIELDS, actor_of, unit_path
+from salesgrid_customers.usecases._support import (CustomersUseCasesBase, POLICY_FIELDS, actor_of, held_count,
+                                                   unit_path)
 
 
 SCAN_BATCH = 500
@@ -29,8 +30,7 @@ SCAN_BATCH = 500
 async def held_and_claimed_today(session: AsyncSession, user_id: str, now: datetime) -> tuple[int, int, str]:
     """Active customers the user owns, his pool claims on today's calendar of his branch, and that
     branch's zone: what the claim caps are checked against (claim, and the standing shown before)."""
-    held = await session.scalar(select(func.count()).select_from(models.Customer).where(
-        models.Customer.owner_id == user_id, models.Customer.active)) or 0
+    held = await held_count(session, user_id)
     calendar = await localtime.user_calendar(session, user_id)
     start, end = calendar.day_bounds(calendar.today(now))
     today = await session.scalar(select(func.count()).select_from(models.PoolClaim).where(
