@@ -126,12 +126,16 @@ class DecimalText(TypeDecorator[Decimal]):
         return None if value is None else Decimal(value)
 
 
+def conflict_insert(dialect: str) -> Any:
+    """The dialect's INSERT that takes ON CONFLICT clauses (SQLite's or PostgreSQL's), for the
+    dialect's name (`session.get_bind().dialect.name`, an engine URL's backend name)."""
+    return postgresql_insert if dialect == "postgresql" else sqlite_insert
+
+
 async def upsert(session: AsyncSession, table: Table, values: dict[str, Any], key: Sequence[str]) -> None:
     """Insert `values`, or update the row with the same `key` columns to them: one statement on
     SQLite and PostgreSQL (projections kept from events use it instead of the ORM's merge, which
     reads the row first and flushes it through the unit of work)."""
-    dialect = session.get_bind().dialect.name
-    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
-    statement = insert(table).values(**values)
+    statement = conflict_insert(session.get_bind().dialect.name)(table).values(**values)
     await session.execute(statement.on_conflict_do_update(
         index_elements=list(key), set_={name: statement.excluded[name] for name in values if name not in key}))

@@ -40,13 +40,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Column, LargeBinary, MetaData, String, Table, delete, event, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from salesgrid_common.auth import Principal
-from salesgrid_common.db import UtcDateTime
+from salesgrid_common.db import UtcDateTime, conflict_insert
 from salesgrid_common.errors import DomainError, FailedPrecondition, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -154,7 +152,7 @@ class IdempotentCalls:
         self.clock = clock
         self.on_commit = list(on_commit)
         self._database = _url(engine)
-        self._insert = pg_insert if engine.url.get_backend_name() == "postgresql" else sqlite_insert
+        self._insert = conflict_insert(engine.url.get_backend_name())
 
     async def run(self, key: str, fingerprint: str, principal: Principal, method: str,
                   serialize: Callable[[Any], bytes], call: Callable[[], Awaitable[Any]]) -> Any:

@@ -9,17 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Table, delete
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.envelope_pb2 import Envelope
-from salesgrid_common.db import SessionFactory
+from salesgrid_common.db import SessionFactory, conflict_insert
 from salesgrid_common.events.tables import aggregate_versions, delivery_attempts, projection_versions
 
 
 async def _increment(session: AsyncSession, table: Table, key: dict[str, Any], column: str) -> int:
-    dialect = session.get_bind().dialect.name
-    insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+    insert = conflict_insert(session.get_bind().dialect.name)
     statement = insert(table).values(**key, **{column: 1})
     upsert = statement.on_conflict_do_update(index_elements=list(key),
                                              set_={column: table.c[column] + 1}).returning(table.c[column])
@@ -37,8 +35,7 @@ async def claim_newer(session: AsyncSession, projection: str, key: str, envelope
     version = envelope.aggregate_version
     if not version:
         return True
-    dialect = session.get_bind().dialect.name
-    insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+    insert = conflict_insert(session.get_bind().dialect.name)
     # One conditional statement: replicas of a consumer racing on one key serialise on the row,
     # and the loser re-checks the condition against the winner's version (READ COMMITTED).
     statement = insert(projection_versions).values(projection=projection, key=key, version=version)

@@ -7,14 +7,13 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth import Principal, scope_filter
 from salesgrid_common.channels import Attribution, attribution, parse_channel, precheck_attribution
 from salesgrid_common.custom_fields.registry import apply_values, filter_clauses
 from salesgrid_common.customer_merges import survivor_of
+from salesgrid_common.db import conflict_insert
 from salesgrid_common.errors import FailedPrecondition, ValidationFailed
 from salesgrid_common.ids import new_id
 from salesgrid_common.localtime import unit_calendar
@@ -71,7 +70,7 @@ class ContractsMixin(ContractsUseCasesBase):
         """Next gap-free sequence of (branch, year): the counter row is locked (FOR UPDATE on
         PostgreSQL; SQLite transactions are already serialised by BEGIN IMMEDIATE) and bumped in
         the creating transaction, so a rolled-back create gives its number back."""
-        insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        insert = conflict_insert(session.bind.dialect.name)
         await session.execute(insert(models.ContractCounter).values(
             branch_code=key.branch_code, year=key.year, last_seq=0).on_conflict_do_nothing())
         counter = await session.scalar(select(models.ContractCounter).where(

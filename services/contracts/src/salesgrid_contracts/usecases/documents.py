@@ -9,14 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.contracts_events_pb2 import ContractsDocumentPrinted
 from salesgrid_common.auth import Principal
 from salesgrid_common.clock import Clock
-from salesgrid_common.db import SessionFactory
+from salesgrid_common.db import SessionFactory, conflict_insert
 from salesgrid_common.directory import get_user
 from salesgrid_common.errors import NotFound, PermissionDenied, ValidationFailed
 from salesgrid_common.events.outbox import Outbox
@@ -57,7 +55,7 @@ class DocumentsUseCases(ContractsUseCasesBase):
 
     async def _allocate(self, session: AsyncSession, kind: DocumentKind, branch: str, year: int) -> int:
         """Next gap-free number of (kind, branch, year), locked and bumped in the printing transaction."""
-        insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        insert = conflict_insert(session.bind.dialect.name)
         await session.execute(insert(models.DocumentCounter).values(
             kind=kind.value, branch_code=branch, year=year, last_seq=0).on_conflict_do_nothing())
         counter = await session.scalar(select(models.DocumentCounter).where(
