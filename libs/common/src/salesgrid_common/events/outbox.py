@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from google.protobuf.message import Message
 from sqlalchemy import event, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid_common.events.envelope import EventMeta, build_envelope, subject_for
 from salesgrid_common.events.tables import aggregate_versions, outbox
 from salesgrid_common.events.versions import next_aggregate_version
@@ -62,17 +64,14 @@ class Outbox:
         with _TRACER.start_as_current_span(f"outbox record {event_type}", attributes={
                 "messaging.destination.name": event_type, "salesgrid.aggregate_id": meta.aggregate_id}):
             envelope = build_envelope(event_type, self.producer, payload, meta, occurred_at, version)
-            await session.execute(
-                insert(outbox).values(
-                    event_id=envelope.event_id,
-                    subject=subject_for(event_type, self.region),
-                    envelope=envelope.SerializeToString(),
-                    created_at=occurred_at,
-                    attempts=0,
-                )
-            )
+            await session.execute(insert(outbox).values(**self._row(envelope, occurred_at)))
         session.sync_session.info[_WAKE_KEY] = self.signal
         return envelope.event_id
+
+    def _row(self, envelope: Envelope, occurred_at: datetime) -> dict[str, Any]:
+        """The outbox row of an envelope, waiting for the relay."""
+        return {"event_id": envelope.event_id, "subject": subject_for(envelope.type, self.region),
+                "envelope": envelope.SerializeToString(), "created_at": occurred_at, "attempts": 0}
 
     async def record_new_aggregates(self, session: AsyncSession, event_type: str,
                                     events: Sequence[tuple[Message, EventMeta]], occurred_at: datetime) -> list[str]:
@@ -89,10 +88,7 @@ class Outbox:
                          for payload, meta in events]
             await session.execute(insert(aggregate_versions), [
                 {"aggregate_id": meta.aggregate_id, "version": 1} for _, meta in events])
-            subject = subject_for(event_type, self.region)
-            await session.execute(insert(outbox), [
-                {"event_id": e.event_id, "subject": subject, "envelope": e.SerializeToString(),
-                 "created_at": occurred_at, "attempts": 0} for e in envelopes])
+            await session.execute(insert(outbox), [self._row(e, occurred_at) for e in envelopes])
         session.sync_session.info[_WAKE_KEY] = self.signal
         return [e.event_id for e in envelopes]
 
