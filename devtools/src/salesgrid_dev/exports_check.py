@@ -3,6 +3,7 @@ most `BATCH`), never from a result loaded whole (issue 17: 1,000,000 rows withou
 services/customers/tests/test_customers_export_streaming.py also follows the rows into the file."""
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,8 +11,10 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from salesgrid_common.auth import Principal
-from salesgrid_common.db import session_factory
+from salesgrid_common.db import create_engine, create_reader, session_factory
 from salesgrid_common.exports.jobs import Exporter
+from salesgrid_common.migrations import upgrade
+from salesgrid_dev.testing import principal
 
 BATCH = 1000
 
@@ -45,3 +48,22 @@ async def assert_exporters_stream(exporters: list[Exporter], reader: AsyncEngine
         assert options, f"{exporter.entity}: no query ran"
         assert all(o.get("stream_results") and 0 < o.get("yield_per", 0) <= BATCH for o in options), \
             f"{exporter.entity} does not stream its rows in batches of at most {BATCH}: {options}"
+
+
+READ_ALL = {p: "all" for p in ("customers:read", "leads:read", "opportunities:read", "activities:read",
+                               "contracts:read", "payments:read")}
+
+
+async def assert_service_exporters_stream(migrations: Any, exporters: list[Exporter], database_url: str) -> None:
+    """A service's every exporter streams (assert_exporters_stream), on its freshly migrated
+    database, read by an auditor who sees everything."""
+    await asyncio.to_thread(upgrade, migrations, database_url)
+    engine = create_engine(database_url)
+    reader = create_reader(database_url, engine)
+    try:
+        assert exporters
+        await assert_exporters_stream(exporters, reader, principal("auditor", "/c/", permissions=READ_ALL))
+    finally:
+        await engine.dispose()
+        if reader is not engine:
+            await reader.dispose()
