@@ -38,3 +38,39 @@ def test_steps_decide_in_turn_and_a_rejection_ends_the_flow() -> None:
     assert rejected.status is approval.FlowStatus.REJECTED and rejected.current_step is None
     approved = approval.approve_step(flow, "dir-1", NOW)
     assert approved.status is approval.FlowStatus.APPROVED and approved.finished_at == NOW
+
+
+class Record:
+    """A service's stored step (its ORM row), as store_steps and stored_reminder_due see it."""
+
+    def __init__(self, role: str, approver_id: str) -> None:
+        self.role, self.approver_id, self.status = role, approver_id, "pending"
+        self.activated_at = self.decided_at = self.reminded_at = None
+        self.comment = None
+
+
+def test_stored_steps_follow_the_flow_and_say_what_happened() -> None:
+    steps = [approval.ApprovalStep(1, "manager", "m-1"), approval.ApprovalStep(2, "director", "d-1")]
+    records = {1: Record("manager", "m-1"), 2: Record("director", "d-1")}
+    flow = approval.start_approval(steps, NOW)
+    assert approval.store_steps(flow, records) == [(records[1], "activated")]
+    assert records[1].activated_at == NOW and records[2].activated_at is None
+    later = NOW + timedelta(hours=1)
+    flow = approval.approve_step(flow, "m-1", later, "ok")
+    assert approval.store_steps(flow, records) == [(records[1], "approved"), (records[2], "activated")]
+    assert (records[1].status, records[1].decided_at, records[1].comment) == ("approved", later, "ok")
+    assert approval.store_steps(flow, records) == []  # stored again: nothing new happened
+    flow = approval.reject_step(flow, "d-1", "too deep", later)
+    assert approval.store_steps(flow, records) == [(records[2], "rejected")]
+    assert records[2].status == "rejected" and records[2].comment == "too deep"
+
+
+def test_a_stored_step_is_reminded_after_the_timeout_since_its_turn_or_last_reminder() -> None:
+    record = Record("manager", "m-1")
+    record.activated_at = NOW
+    day = timedelta(hours=24)
+    assert not approval.stored_reminder_due(record, NOW + day - timedelta(seconds=1), day)
+    assert approval.stored_reminder_due(record, NOW + day, day)
+    record.reminded_at = NOW + day
+    assert not approval.stored_reminder_due(record, NOW + day + timedelta(hours=23), day)
+    assert approval.stored_reminder_due(record, NOW + 2 * day, day)

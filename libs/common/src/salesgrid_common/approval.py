@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Protocol, TypeVar
 
 from salesgrid_common.errors import FailedPrecondition, PermissionDenied, ValidationFailed
 
@@ -176,3 +177,49 @@ def mark_reminded(flow: ApprovalFlow, now: datetime) -> ApprovalFlow:
     steps = list(flow.steps)
     steps[step.order - 1] = replace(step, reminded_at=now)
     return replace(flow, steps=tuple(steps))
+
+
+# --- stored steps ---------------------------------------------------------------------------------
+# Each service keeps the steps of its flows in its own table; these two functions are the whole
+# bridge between such records and the flow above, so every service stores and reminds alike.
+
+
+class StoredStep(Protocol):
+    """A service's record of one step (its ORM row)."""
+
+    role: str
+    approver_id: str
+    status: str
+    activated_at: datetime | None
+    decided_at: datetime | None
+    comment: str | None
+    reminded_at: datetime | None
+
+
+S = TypeVar("S", bound=StoredStep)
+
+
+def store_steps(flow: ApprovalFlow, stored: Mapping[int, S]) -> list[tuple[S, str]]:
+    """Copy the flow's steps onto their records (by order) and say what happened, in step order:
+    (record, "approved" | "rejected") for the step just decided, (record, "activated") for the
+    one whose turn has begun -- what each service raises its step events for."""
+    happened: list[tuple[S, str]] = []
+    for step in flow.steps:
+        record = stored[step.order]
+        was_pending, was_active = record.status == StepStatus.PENDING.value, record.activated_at is not None
+        record.status, record.activated_at = step.status.value, step.activated_at
+        record.decided_at, record.comment = step.decided_at, step.comment
+        if was_pending and step.status in (StepStatus.APPROVED, StepStatus.REJECTED):
+            happened.append((record, step.status.value))
+        elif not was_active and step.activated_at is not None:
+            happened.append((record, "activated"))
+    return happened
+
+
+def stored_reminder_due(record: StoredStep, now: datetime, timeout: timedelta) -> bool:
+    """Whether the current step's approver, waiting on `record` since its turn began (or since
+    the last reminder), is due a reminder (see reminder_due)."""
+    flow = ApprovalFlow((ApprovalStep(order=1, role=record.role, approver_id=record.approver_id,
+                                      activated_at=record.activated_at, reminded_at=record.reminded_at),),
+                        FlowStatus.PENDING, record.activated_at or now)
+    return reminder_due(flow, now, timeout) is not None

@@ -10,6 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.contracts_events_pb2 import ContractsInstalmentOverdue
+from salesgrid_common.approval import store_steps, stored_reminder_due
 from salesgrid_common.auth import Principal
 from salesgrid_common.errors import Conflict, FailedPrecondition, NotFound, ValidationFailed
 from salesgrid_common.localtime import UnitCalendars, latest_local_date
@@ -76,16 +77,8 @@ class ApprovalMixin(ContractsUseCasesBase):
                          principal: Principal, now: datetime) -> None:
         """Stores the steps and emits approval.step_<approved|rejected> for the decided step and
         approval.step_activated for the one whose turn starts."""
-        by_order = {s.step_order: s for s in view.steps}
-        for step in flow.steps:
-            stored = by_order[step.order]
-            before = (stored.status, stored.activated_at)
-            stored.status, stored.activated_at = step.status.value, step.activated_at
-            stored.decided_at, stored.comment = step.decided_at, step.comment
-            if before[0] == "pending" and step.status.value in ("approved", "rejected"):
-                await self._step_event(session, step.status.value, view.row, stored, principal, now)
-            elif before[1] is None and step.activated_at is not None:
-                await self._step_event(session, "activated", view.row, stored, principal, now)
+        for stored, verb in store_steps(flow, {s.step_order: s for s in view.steps}):
+            await self._step_event(session, verb, view.row, stored, principal, now)
 
     async def submit(self, principal: Principal, contract_id: str, expected_version: int) -> ContractView:
         principal.require("contracts:update")
@@ -213,10 +206,7 @@ class ApprovalMixin(ContractsUseCasesBase):
                               models.Contract.approval_kind.is_not(None))
                        .with_for_update(of=models.ApprovalStepRow, skip_locked=True))
             for step, row in (await session.execute(pending)).all():
-                flow = approval.ApprovalFlow((approval.ApprovalStep(
-                    order=1, role=step.role, approver_id=step.approver_id, activated_at=step.activated_at,
-                    reminded_at=step.reminded_at),), approval.FlowStatus.PENDING, step.activated_at)
-                if approval.reminder_due(flow, now, approval_timeout) is None:
+                if not stored_reminder_due(step, now, approval_timeout):
                     continue
                 step.reminded_at = now
                 await self._step_event(session, "reminded", row, step, None, now)

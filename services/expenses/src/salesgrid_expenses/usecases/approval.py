@@ -104,16 +104,8 @@ class ApprovalMixin(ExpensesUseCasesBase):
             flow = self._flow(view)
             flow = (approval.approve_step(flow, principal.subject_id, now, comment or None) if approve
                     else approval.reject_step(flow, principal.subject_id, comment, now))
-            by_order = {s.step_order: s for s in view.steps}
-            for step in flow.steps:
-                stored = by_order[step.order]
-                before = (stored.status, stored.activated_at)
-                stored.status, stored.activated_at = step.status.value, step.activated_at
-                stored.decided_at, stored.comment = step.decided_at, step.comment
-                if before[0] == "pending" and step.status.value in ("approved", "rejected"):
-                    await self._step_event(session, step.status.value, row, stored, principal, now)
-                elif before[1] is None and step.activated_at is not None:
-                    await self._step_event(session, "activated", row, stored, principal, now)
+            for stored, verb in approval.store_steps(flow, {s.step_order: s for s in view.steps}):
+                await self._step_event(session, verb, row, stored, principal, now)
             row.version += 1
             if flow.status is not approval.FlowStatus.PENDING:
                 row.status = (ClaimStatus.APPROVED if approve else ClaimStatus.REJECTED).value

@@ -26,10 +26,7 @@ class RemindersMixin(ExpensesUseCasesBase):
                               models.Claim.status == ClaimStatus.SUBMITTED.value)
                        .with_for_update(of=models.ApprovalStepRow, skip_locked=True))
             for step, claim in (await session.execute(pending)).all():
-                flow = approval.ApprovalFlow((approval.ApprovalStep(
-                    order=1, role=step.role, approver_id=step.approver_id, activated_at=step.activated_at,
-                    reminded_at=step.reminded_at),), approval.FlowStatus.PENDING, step.activated_at)
-                if approval.reminder_due(flow, now, approval_timeout) is None:
+                if not approval.stored_reminder_due(step, now, approval_timeout):
                     continue
                 step.reminded_at = now
                 await self._event(session, "approval.step_reminded", ExpensesApprovalStep(

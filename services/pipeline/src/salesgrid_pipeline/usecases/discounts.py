@@ -96,16 +96,8 @@ class DiscountsMixin(PipelineUseCasesBase):
                 approval.FlowStatus.PENDING, row.approval_started_at)
             flow = (approval.approve_step(flow, principal.subject_id, now, comment.strip() or None) if approve
                     else approval.reject_step(flow, principal.subject_id, comment, now))
-            by_order = {s.step_order: s for s in steps}
-            for step in flow.steps:
-                stored = by_order[step.order]
-                before = (stored.status, stored.activated_at)
-                stored.status, stored.activated_at = step.status.value, step.activated_at
-                stored.decided_at, stored.comment = step.decided_at, step.comment
-                if before[0] == "pending" and step.status.value in ("approved", "rejected"):
-                    await self._step_event(session, step.status.value, row, stored, principal, now)
-                elif before[1] is None and step.activated_at is not None:
-                    await self._step_event(session, "activated", row, stored, principal, now)
+            for stored, verb in approval.store_steps(flow, {s.step_order: s for s in steps}):
+                await self._step_event(session, verb, row, stored, principal, now)
             if flow.status is not approval.FlowStatus.PENDING:
                 row.discount_approval = flow.status.value
                 opportunity = await session.get(Opportunity, row.opportunity_id)
@@ -128,10 +120,7 @@ class DiscountsMixin(PipelineUseCasesBase):
                               Quote.discount_approval == discounts.DiscountApproval.PENDING.value)
                        .with_for_update(of=QuoteApprovalStep, skip_locked=True))
             for step, row in (await session.execute(pending)).all():
-                flow = approval.ApprovalFlow((approval.ApprovalStep(
-                    order=1, role=step.role, approver_id=step.approver_id, activated_at=step.activated_at,
-                    reminded_at=step.reminded_at),), approval.FlowStatus.PENDING, step.activated_at)
-                if approval.reminder_due(flow, now, timeout) is None:
+                if not approval.stored_reminder_due(step, now, timeout):
                     continue
                 step.reminded_at = now
                 await self._step_event(session, "reminded", row, step, None, now)
