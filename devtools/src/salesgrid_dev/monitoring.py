@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import yaml
 
-from salesgrid_dev.processes import wait_for_port
+from salesgrid_dev.processes import terminate, wait_for_port
 
 CHART = Path(__file__).resolve().parents[3] / "deploy" / "helm" / "salesgrid"
 RELEASE = "salesgrid"
@@ -180,12 +180,7 @@ class PrometheusServer:
         raise TimeoutError("prometheus did not become ready")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        terminate(self.process)
 
 
 def platform_targets(platform: Any) -> dict[str, dict[str, str]]:

@@ -69,6 +69,16 @@ def wait_for_port(port: int, timeout: float, process: subprocess.Popen[bytes] | 
     raise TimeoutError(f"{what or 'process'} did not listen on port {port} within {timeout}s")
 
 
+def terminate(process: subprocess.Popen[bytes] | None, timeout: float = 10) -> None:
+    """Stop a child process: SIGTERM, then SIGKILL if it is still there after `timeout` seconds."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 def nats_server_binary() -> str:
     candidate = Path(sys.executable).parent / "nats-server"
     found = str(candidate) if candidate.exists() else shutil.which("nats-server")
@@ -105,12 +115,7 @@ class NatsServer:
         return self
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        terminate(self.process)
 
 
 class NatsCluster:
