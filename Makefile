@@ -8,7 +8,7 @@ PACKAGES := proto libs/common $(addprefix services/,$(SERVICES)) gateway devtool
 STAMP := $(VENV)/.installed
 PROTOS := $(shell find proto -name '*.proto')
 
-.PHONY: setup proto run lint test chaos bench migration client clean roster lock
+.PHONY: setup proto run lint format test chaos bench migration client clean roster lock
 
 setup: $(STAMP) proto
 
@@ -38,9 +38,13 @@ proto: $(STAMP)
 run: setup
 	$(BIN)/python -m salesgrid_dev run
 
-# ruff (lint rules) and mypy --strict on libs/common and every domain/: see tools/lint.py.
+# ruff (lint rules and format check) and mypy --strict on libs/common and every domain/:
+# see tools/lint.py. `make format` rewrites the files the format check would refuse.
 lint: setup
 	$(BIN)/python tools/lint.py
+
+format: setup
+	$(BIN)/ruff format .
 
 test: setup lint
 	$(BIN)/python -m pytest -q

@@ -7,6 +7,7 @@ for the same writes, measured in the same run; target p99 ≤ 200 ms.
 
     .venv/bin/python bench/analytics_freshness.py [N]   (default 100 of each; not part of make test)
 """
+
 from __future__ import annotations
 
 import re
@@ -56,15 +57,28 @@ def created(reply: httpx.Response) -> dict:  # type: ignore[type-arg]
 
 
 def as_rep(api: httpx.Client) -> dict[str, str]:
-    admin = {"Authorization": "Bearer " + api.post("/v1/auth/login", json={
-        "login": ADMIN_LOGIN, "password": ADMIN_PASSWORD}).json()["access_token"]}
+    admin = {
+        "Authorization": "Bearer "
+        + api.post("/v1/auth/login", json={"login": ADMIN_LOGIN, "password": ADMIN_PASSWORD}).json()["access_token"]
+    }
     root = next(u for u in api.get("/v1/org-units", headers=admin).json()["items"] if not u["parent_id"])
     suffix = uuid.uuid4().hex[:8]
     unit = created(api.post("/v1/org-units", headers=admin, json={"parent_id": root["id"], "name": f"Bench {suffix}"}))
     login = f"bench.{suffix}"
-    created(api.post("/v1/users", headers=admin, json={"login": login, "display_name": "Bench", "unit_id": unit["id"],
-                                                       "roles": ["rep"], "initial_password": PASSWORD,
-                                                       "password_change_required": False}))
+    created(
+        api.post(
+            "/v1/users",
+            headers=admin,
+            json={
+                "login": login,
+                "display_name": "Bench",
+                "unit_id": unit["id"],
+                "roles": ["rep"],
+                "initial_password": PASSWORD,
+                "password_change_required": False,
+            },
+        )
+    )
     token = api.post("/v1/auth/login", json={"login": login, "password": PASSWORD}).json()["access_token"]
     return {"Authorization": f"Bearer {token}"}
 
@@ -79,16 +93,26 @@ def measure(api: httpx.Client, facts: Facts, rep: dict[str, str], n: int) -> dic
         time.sleep(0.2)
     for i in range(n):
         started = time.monotonic()
-        customer = created(api.post("/v1/customers", headers=rep, json={
-            "legal_name": f"Freshness {uuid.uuid4().hex} {i}"}))
+        customer = created(
+            api.post("/v1/customers", headers=rep, json={"legal_name": f"Freshness {uuid.uuid4().hex} {i}"})
+        )
         committed = time.monotonic()
         results["request"].append(committed - started)
         results["customer"].append(facts.wait("customer_created", "customer_id", customer["id"]) - committed)
 
         started = time.monotonic()
-        follow_up = created(api.post("/v1/follow-ups", headers=rep, json={
-            "kind": "call", "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "notes": "freshness", "customer_id": customer["id"]}))
+        follow_up = created(
+            api.post(
+                "/v1/follow-ups",
+                headers=rep,
+                json={
+                    "kind": "call",
+                    "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "notes": "freshness",
+                    "customer_id": customer["id"],
+                },
+            )
+        )
         committed = time.monotonic()
         results["request"].append(committed - started)
         results["follow_up"].append(facts.wait("follow_up_logged", "customer_id", customer["id"]) - committed)
@@ -99,16 +123,24 @@ def measure(api: httpx.Client, facts: Facts, rep: dict[str, str], n: int) -> dic
 def lag_histogram(metrics_url: str) -> tuple[float, float]:
     """(count, sum) of salesgrid_projection_lag_seconds as analytics exports it."""
     text = httpx.get(metrics_url).text
-    count = sum(float(v) for v in re.findall(r"^salesgrid_projection_lag_seconds_count\{[^}]*\} (\S+)", text, re.MULTILINE))
-    total = sum(float(v) for v in re.findall(r"^salesgrid_projection_lag_seconds_sum\{[^}]*\} (\S+)", text, re.MULTILINE))
+    count = sum(
+        float(v) for v in re.findall(r"^salesgrid_projection_lag_seconds_count\{[^}]*\} (\S+)", text, re.MULTILINE)
+    )
+    total = sum(
+        float(v) for v in re.findall(r"^salesgrid_projection_lag_seconds_sum\{[^}]*\} (\S+)", text, re.MULTILINE)
+    )
     return count, total
 
 
 def main() -> int:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100
     with tempfile.TemporaryDirectory() as scratch:
-        platform = Platform(Path(scratch) / "platform", Ports.free(), gateway_workers=2,
-                            settings={"SALESGRID_GATEWAY__RATE_LIMIT_PER_MINUTE": "1000000000"}).start()
+        platform = Platform(
+            Path(scratch) / "platform",
+            Ports.free(),
+            gateway_workers=2,
+            settings={"SALESGRID_GATEWAY__RATE_LIMIT_PER_MINUTE": "1000000000"},
+        ).start()
         try:
             with httpx.Client(base_url=platform.gateway_url, timeout=30) as api:
                 facts = Facts(platform.data_dir / "db" / "analytics.db")
@@ -118,20 +150,28 @@ def main() -> int:
             platform.stop()
     print(f"{n} customers + {n} follow-ups, one at a time, through the gateway as a rep")
     print(f"{'measure':<46}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}")
-    rows = (("gateway write request (baseline)", results["request"]),
-            ("commit → customer fact visible in analytics", results["customer"]),
-            ("commit → follow-up fact visible in analytics", results["follow_up"]))
+    rows = (
+        ("gateway write request (baseline)", results["request"]),
+        ("commit → customer fact visible in analytics", results["customer"]),
+        ("commit → follow-up fact visible in analytics", results["follow_up"]),
+    )
     for name, values in rows:
-        print(f"{name:<46}{percentile(values, 0.5) * 1000:>10.1f}{percentile(values, 0.99) * 1000:>10.1f}"
-              f"{max(values) * 1000:>10.1f}")
+        print(
+            f"{name:<46}{percentile(values, 0.5) * 1000:>10.1f}{percentile(values, 0.99) * 1000:>10.1f}"
+            f"{max(values) * 1000:>10.1f}"
+        )
     freshness = results["customer"] + results["follow_up"]
     p99 = percentile(freshness, 0.99) * 1000
-    print(f"\nfreshness p50 {statistics.median(freshness) * 1000:.1f} ms, p99 {p99:.1f} ms "
-          f"({p99 / (percentile(results['request'], 0.99) * 1000):.2f}x the write request's p99); "
-          f"target p99 ≤ {TARGET_P99_MS:.0f} ms: {'met' if p99 <= TARGET_P99_MS else 'NOT met'}")
+    print(
+        f"\nfreshness p50 {statistics.median(freshness) * 1000:.1f} ms, p99 {p99:.1f} ms "
+        f"({p99 / (percentile(results['request'], 0.99) * 1000):.2f}x the write request's p99); "
+        f"target p99 ≤ {TARGET_P99_MS:.0f} ms: {'met' if p99 <= TARGET_P99_MS else 'NOT met'}"
+    )
     if count:
-        print(f"salesgrid_projection_lag_seconds: {count:.0f} facts, mean {total / count * 1000:.1f} ms "
-              "(occurred_at → applied, as the service reports it)")
+        print(
+            f"salesgrid_projection_lag_seconds: {count:.0f} facts, mean {total / count * 1000:.1f} ms "
+            "(occurred_at → applied, as the service reports it)"
+        )
     return 0 if p99 <= TARGET_P99_MS else 1
 
 

@@ -6,6 +6,7 @@ one after another and reads each process's user+system CPU time from /proc befor
 by what else the machine runs, so this is the measure to profile against before and after a change.
 Asynchronous work a request causes (event fan-out to consumers) is counted once the platform is
 idle again. Run: `.venv/bin/python bench/cpu_per_request.py [N] [label filter]`."""
+
 from __future__ import annotations
 
 import os
@@ -37,8 +38,9 @@ def process_tree(pid: int) -> list[int]:
 
 
 def snapshot(platform) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    return {name: sum(cpu_seconds(p) for p in process_tree(process.pid))
-            for name, process in platform.processes.items()}
+    return {
+        name: sum(cpu_seconds(p) for p in process_tree(process.pid)) for name, process in platform.processes.items()
+    }
 
 
 def settle(platform, idle: dict[str, float] | None = None, quiet_for: float = 1.5) -> dict[str, float]:  # type: ignore[no-untyped-def]
@@ -55,13 +57,20 @@ def settle(platform, idle: dict[str, float] | None = None, quiet_for: float = 1.
 
 def main() -> int:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 300
-    with tempfile.TemporaryDirectory() as scratch, running_platform(Path(scratch)) as platform, \
-            httpx.Client(base_url=platform.gateway_url, timeout=30) as api:
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        running_platform(Path(scratch)) as platform,
+        httpx.Client(base_url=platform.gateway_url, timeout=30) as api,
+    ):
         data = prepare(api)
         rep = {"Authorization": f"Bearer {data['rep']}"}
         manager = {"Authorization": f"Bearer {data['manager']}"}
-        follow_up = {"kind": "call", "occurred_at": "2026-12-01T08:00:00Z", "notes": "cpu probe",
-                     "customer_id": data["customer"]}
+        follow_up = {
+            "kind": "call",
+            "occurred_at": "2026-12-01T08:00:00Z",
+            "notes": "cpu probe",
+            "customer_id": data["customer"],
+        }
         kinds = {
             "GET /healthz": lambda: api.get("/healthz"),
             "GET /v1/me": lambda: api.get("/v1/me", headers=rep),
@@ -71,12 +80,16 @@ def main() -> int:
             "POST /v1/customers": None,
         }
         serial = iter(range(10**9))
-        kinds["POST /v1/customers"] = lambda: api.post("/v1/customers", headers=rep, json={
-            "legal_name": f"CPU探针客户{next(serial):06d}有限公司"})
+        kinds["POST /v1/customers"] = lambda: api.post(
+            "/v1/customers", headers=rep, json={"legal_name": f"CPU探针客户{next(serial):06d}有限公司"}
+        )
         admin = {"Authorization": f"Bearer {data['admin']}"}
         # The admin imports as the owner: no per-rep cap on customers held at the root.
-        api.put(f"/v1/pool-policies/{data['root']}", headers=admin, json={
-            "reclaim_cooldown_days": 0, "warning_days_before": 0}).raise_for_status()
+        api.put(
+            f"/v1/pool-policies/{data['root']}",
+            headers=admin,
+            json={"reclaim_cooldown_days": 0, "warning_days_before": 0},
+        ).raise_for_status()
         imported = iter(range(10**9))
 
         def import_rows() -> httpx.Response:
@@ -84,7 +97,9 @@ def main() -> int:
             rows = [f"CPU探针导入{next(imported):07d}号有限公司,normal" for _ in range(count)]
             body = ("legal_name,tier\n" + "\n".join(rows) + "\n").encode()
             reply = api.post("/v1/customers/imports", headers={**admin, "Content-Type": "text/csv"}, content=body)
-            while reply.status_code < 400 and api.get(reply.headers["Location"], headers=admin).json()["status"] != "done":
+            while (
+                reply.status_code < 400 and api.get(reply.headers["Location"], headers=admin).json()["status"] != "done"
+            ):
                 time.sleep(0.2)
             return reply
 
@@ -109,8 +124,7 @@ def main() -> int:
                     raise SystemExit(f"{label}: {reply.status_code} {reply.text[:200]}")
             after, elapsed = settle(platform, idle), time.monotonic() - began
             per = {n: max(0.0, after[n] - before[n] - idle[n] * elapsed) * 1000 / count for n in names}
-            print(f"{label:40s}" + "".join(f"{per[n]:11.2f}" for n in names) + f"{sum(per.values()):9.2f}",
-                  flush=True)
+            print(f"{label:40s}" + "".join(f"{per[n]:11.2f}" for n in names) + f"{sum(per.values()):9.2f}", flush=True)
     return 0
 
 

@@ -5,6 +5,7 @@ bare indexed primary-key lookup measured in the same run through the same sessio
 
     .venv/bin/python bench/customers_dedup.py
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -63,22 +64,70 @@ async def seed(url: str, n: int) -> list[tuple[str, str]]:
         for start in range(0, n, batch):
             customers, keys = [], []
             for i in range(start, min(n, start + batch)):
-                region, team, rep = (rng.randrange(REGIONS), rng.randrange(TEAMS_PER_REGION),
-                                     rng.randrange(REPS_PER_TEAM))
+                region, team, rep = (
+                    rng.randrange(REGIONS),
+                    rng.randrange(TEAMS_PER_REGION),
+                    rng.randrange(REPS_PER_TEAM),
+                )
                 cid, name = new_id(), company_name(rng, i)
                 normalised = normalise_name(name)
                 pooled = rng.random() < 0.05
                 at = now - timedelta(days=rng.randrange(700))
-                customers.append((cid, name, normalised, None, None, None, None, None, "potential", "[]", None,
-                                  None if pooled else f"rep-{region}-{team}-{rep}", f"/c/r{region}/t{region}-{team}/",
-                                  None, None, None if pooled else at, True, 1, "bench", at, at))
+                customers.append(
+                    (
+                        cid,
+                        name,
+                        normalised,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        "potential",
+                        "[]",
+                        None,
+                        None if pooled else f"rep-{region}-{team}-{rep}",
+                        f"/c/r{region}/t{region}-{team}/",
+                        None,
+                        None,
+                        None if pooled else at,
+                        True,
+                        1,
+                        "bench",
+                        at,
+                        at,
+                    )
+                )
                 keys.extend((key, cid) for key in index_keys(normalised))
                 if rng.random() < SAMPLES * 2 / n:
                     samples.append((cid, name))
-            await conn.copy_records_to_table("customers", records=customers, columns=[
-                "id", "legal_name", "normalised_name", "credit_code", "industry", "address_text", "latitude",
-                "longitude", "tier", "tags", "source", "owner_id", "org_path", "previous_owner_id", "released_at",
-                "assigned_at", "active", "version", "created_by", "created_at", "updated_at"])
+            await conn.copy_records_to_table(
+                "customers",
+                records=customers,
+                columns=[
+                    "id",
+                    "legal_name",
+                    "normalised_name",
+                    "credit_code",
+                    "industry",
+                    "address_text",
+                    "latitude",
+                    "longitude",
+                    "tier",
+                    "tags",
+                    "source",
+                    "owner_id",
+                    "org_path",
+                    "previous_owner_id",
+                    "released_at",
+                    "assigned_at",
+                    "active",
+                    "version",
+                    "created_by",
+                    "created_at",
+                    "updated_at",
+                ],
+            )
             await conn.copy_records_to_table("customer_name_keys", records=keys, columns=["key", "customer_id"])
             print(f"  seeded {min(n, start + batch)}/{n}", file=sys.stderr, end="\r")
         # As autovacuum leaves a loaded table: statistics, and a visibility map so index-only
@@ -158,10 +207,17 @@ async def main() -> None:
             await uc.list_customers(manager, page_size=50, query=CITIES[i % len(CITIES)][0])
 
         gc.freeze()  # as a service does once started (ServiceApp.serve_until_signalled)
-        results = {name: await timed(SAMPLES, op) for name, op in (
-            ("primary-key lookup", pk_lookup), ("duplicate check", duplicate_check),
-            ("manager's scoped first page", scoped_first_page), ("search: common word", search_common_word),
-            ("search: distinctive part", search_distinctive), ("search: first character", search_prefix))}
+        results = {
+            name: await timed(SAMPLES, op)
+            for name, op in (
+                ("primary-key lookup", pk_lookup),
+                ("duplicate check", duplicate_check),
+                ("manager's scoped first page", scoped_first_page),
+                ("search: common word", search_common_word),
+                ("search: distinctive part", search_distinctive),
+                ("search: first character", search_prefix),
+            )
+        }
         await engine.dispose()
     finally:
         cluster.stop()

@@ -7,6 +7,7 @@ baseline's by at most MAX_RATIO (the run exits 1 otherwise).
 
     .venv/bin/python bench/exports.py
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -30,15 +31,40 @@ async def seed(url: str) -> None:
 
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
     now = datetime.now(UTC)
-    columns = ["id", "legal_name", "normalised_name", "tier", "tags", "owner_id", "org_path", "active", "version",
-               "created_by", "created_at", "updated_at"]
+    columns = [
+        "id",
+        "legal_name",
+        "normalised_name",
+        "tier",
+        "tags",
+        "owner_id",
+        "org_path",
+        "active",
+        "version",
+        "created_by",
+        "created_at",
+        "updated_at",
+    ]
     try:
         for (owner, path), count in ((SMALL, BASELINE_ROWS), (BIG, N)):
             for start in range(0, count, 50000):
-                records = [(f"{owner}-{i:08d}", f"上海导出测试{i}有限公司 {owner}", f"上海导出测试{i}有限公司{owner}",
-                            "key" if i % 3 == 0 else "normal", json.dumps(["export", "bench"]), owner, path, True, 1,
-                            owner, now - timedelta(minutes=i % 100000), now)
-                           for i in range(start, min(count, start + 50000))]
+                records = [
+                    (
+                        f"{owner}-{i:08d}",
+                        f"上海导出测试{i}有限公司 {owner}",
+                        f"上海导出测试{i}有限公司{owner}",
+                        "key" if i % 3 == 0 else "normal",
+                        json.dumps(["export", "bench"]),
+                        owner,
+                        path,
+                        True,
+                        1,
+                        owner,
+                        now - timedelta(minutes=i % 100000),
+                        now,
+                    )
+                    for i in range(start, min(count, start + 50000))
+                ]
                 await conn.copy_records_to_table("customers", records=records, columns=columns)
                 print(f"  seeded {owner} {min(count, start + 50000)}/{count}", file=sys.stderr, end="\r")
         await conn.execute("VACUUM ANALYZE customers")
@@ -85,14 +111,25 @@ async def child(url: str, owner: str, file_format: str) -> None:
     peak = max(peak, current_rss_kb())
     done = await jobs.get(admin, job.id)
     await engine.dispose()
-    print(json.dumps({"status": done.status, "rows": done.rows_written, "bytes": done.bytes_written,
-                      "chunks": done.chunks, "seconds": seconds, "rss_before_kb": before,
-                      "peak_rss_kb": peak}))
+    print(
+        json.dumps(
+            {
+                "status": done.status,
+                "rows": done.rows_written,
+                "bytes": done.bytes_written,
+                "chunks": done.chunks,
+                "seconds": seconds,
+                "rss_before_kb": before,
+                "peak_rss_kb": peak,
+            }
+        )
+    )
 
 
 def export_in_a_new_process(url: str, owner: str, file_format: str) -> dict[str, float]:
-    result = subprocess.run([sys.executable, __file__, "--child", url, owner, file_format],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, __file__, "--child", url, owner, file_format], capture_output=True, text=True, check=False
+    )
     if result.returncode != 0:
         raise RuntimeError(f"exporting process failed:\n{result.stderr[-3000:]}")
     figures = json.loads(result.stdout.strip().splitlines()[-1])
@@ -124,16 +161,20 @@ def main() -> int:
         cluster.stop()
 
     print(f"\nExport jobs on PostgreSQL: peak RSS of the exporting process, {N:,} rows against {BASELINE_ROWS:,}\n")
-    print(f"{'format':<8}{'rows':>11}{'seconds':>9}{'rows/s':>9}{'file MB':>9}{'RSS start MB':>14}"
-          f"{'peak RSS MB':>13}{'ratio':>7}{'goal':>7}")
+    print(
+        f"{'format':<8}{'rows':>11}{'seconds':>9}{'rows/s':>9}{'file MB':>9}{'RSS start MB':>14}"
+        f"{'peak RSS MB':>13}{'ratio':>7}{'goal':>7}"
+    )
     failed = False
     for file_format, baseline, full in rows:
         for figures in (baseline, full):
             ratio = figures["peak_rss_kb"] / baseline["peak_rss_kb"]
-            print(f"{file_format:<8}{figures['rows']:>11,}{figures['seconds']:>9.1f}"
-                  f"{figures['rows'] / figures['seconds']:>9,.0f}{figures['bytes'] / 1e6:>9.1f}"
-                  f"{figures['rss_before_kb'] / 1024:>14.1f}{figures['peak_rss_kb'] / 1024:>13.1f}{ratio:>7.2f}"
-                  f"{'' if figures is baseline else f'≤{MAX_RATIO}':>7}")
+            print(
+                f"{file_format:<8}{figures['rows']:>11,}{figures['seconds']:>9.1f}"
+                f"{figures['rows'] / figures['seconds']:>9,.0f}{figures['bytes'] / 1e6:>9.1f}"
+                f"{figures['rss_before_kb'] / 1024:>14.1f}{figures['peak_rss_kb'] / 1024:>13.1f}{ratio:>7.2f}"
+                f"{'' if figures is baseline else f'≤{MAX_RATIO}':>7}"
+            )
         if full["peak_rss_kb"] > MAX_RATIO * baseline["peak_rss_kb"]:
             failed = True
             print(f"  {file_format}: the peak RSS grew with the rows: streaming does not hold", file=sys.stderr)

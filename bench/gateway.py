@@ -13,6 +13,7 @@
 
 `SALESGRID_BENCH_DB=postgresql` runs the services on a throwaway PostgreSQL cluster instead of
 SQLite; `SALESGRID_BENCH_DURATION` sets each wrk run (default 8s)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -39,26 +40,38 @@ from salesgrid_dev.processes import ThrowawayPostgres, free_port, wait_for_port
 DURATION = os.environ.get("SALESGRID_BENCH_DURATION", "8s")
 WORKERS = os.cpu_count() or 2
 THREADS = 4
-BARE_APP = '''
+BARE_APP = """
 from flask import Flask, jsonify
 app = Flask(__name__)
 @app.route("/<path:anything>", methods=["GET", "POST"])
 def hello(anything):
     return jsonify(id="bare", hello="world")
-'''
-POST_LUA = '''
+"""
+POST_LUA = """
 wrk.method = "POST"
 wrk.body = '{"kind": "call", "occurred_at": "2026-12-01T08:00:00Z", "notes": "bench call", "customer_id": "%s"}'
 wrk.headers["Content-Type"] = "application/json"
-'''
+"""
 PASSWORD = "Field-Sales-2026"
 
 
 # --- measuring ---------------------------------------------------------------------------------
 
+
 def wrk(url: str, token: str, connections: int = 16, script: Path | None = None) -> dict[str, float]:
-    command = ["wrk", "-t", "2", "-c", str(connections), "-d", DURATION, "--latency",
-               "-H", f"Authorization: Bearer {token}", url]
+    command = [
+        "wrk",
+        "-t",
+        "2",
+        "-c",
+        str(connections),
+        "-d",
+        DURATION,
+        "--latency",
+        "-H",
+        f"Authorization: Bearer {token}",
+        url,
+    ]
     if script is not None:
         command[1:1] = ["-s", str(script)]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
@@ -95,12 +108,16 @@ def platform_rss(platform: Platform) -> dict[str, float]:
 
 # --- the platform and its data ---------------------------------------------------------------
 
+
 @contextmanager
 def running_platform(scratch: Path) -> Iterator[Platform]:
     # The operator's SALESGRID_* settings (environment, .env) apply, as with `make run`; the
     # benchmark lifts the rate limit for its own platform.
-    settings = {**operator_settings(), "SALESGRID_GATEWAY__RATE_LIMIT_PER_MINUTE": "1000000000",
-                "SALESGRID_LOG_LEVEL": "WARNING"}
+    settings = {
+        **operator_settings(),
+        "SALESGRID_GATEWAY__RATE_LIMIT_PER_MINUTE": "1000000000",
+        "SALESGRID_LOG_LEVEL": "WARNING",
+    }
     cluster = None
     if os.environ.get("SALESGRID_BENCH_DB") == "postgresql":
         cluster = ThrowawayPostgres().start()
@@ -127,25 +144,42 @@ def prepare(api: httpx.Client) -> dict[str, str]:
     admin = login(api, ADMIN_LOGIN, ADMIN_PASSWORD)
     h = {"Authorization": f"Bearer {admin}"}
     root = next(u for u in api.get("/v1/org-units", headers=h).json()["items"] if not u["parent_id"])
-    branch = api.post("/v1/org-units", headers=h, json={"parent_id": root["id"], "name": "Bench branch",
-                                                          "kind": "branch", "time_zone": "Asia/Shanghai"}).json()["id"]
+    branch = api.post(
+        "/v1/org-units",
+        headers=h,
+        json={"parent_id": root["id"], "name": "Bench branch", "kind": "branch", "time_zone": "Asia/Shanghai"},
+    ).json()["id"]
 
     def person(login_name: str, role: str) -> str:
-        api.post("/v1/users", headers=h, json={
-            "login": login_name, "display_name": login_name, "unit_id": branch, "roles": [role],
-            "initial_password": PASSWORD, "password_change_required": False}).raise_for_status()
+        api.post(
+            "/v1/users",
+            headers=h,
+            json={
+                "login": login_name,
+                "display_name": login_name,
+                "unit_id": branch,
+                "roles": [role],
+                "initial_password": PASSWORD,
+                "password_change_required": False,
+            },
+        ).raise_for_status()
         return login(api, login_name, PASSWORD)
 
     manager, rep = person("bench.manager", "manager"), person("bench.rep", "rep")
     rh = {"Authorization": f"Bearer {rep}"}
-    ids = [api.post("/v1/customers", headers=rh, json={"legal_name": f"基准测试客户{n:04d}有限公司"}).json()["id"]
-           for n in range(200)]
+    ids = [
+        api.post("/v1/customers", headers=rh, json={"legal_name": f"基准测试客户{n:04d}有限公司"}).json()["id"]
+        for n in range(200)
+    ]
     return {"admin": admin, "manager": manager, "rep": rep, "customer": ids[len(ids) // 2], "root": root["id"]}
 
 
 # --- 1. through the gateway ----------------------------------------------------------------------
 
-def gateway_scenarios(platform: Platform, bare_url: str, data: dict[str, str], scratch: Path) -> list[tuple[str, dict, dict]]:
+
+def gateway_scenarios(
+    platform: Platform, bare_url: str, data: dict[str, str], scratch: Path
+) -> list[tuple[str, dict, dict]]:
     script = scratch / "post.lua"
     script.write_text(POST_LUA % data["customer"])
     url = platform.gateway_url
@@ -160,11 +194,14 @@ def gateway_scenarios(platform: Platform, bare_url: str, data: dict[str, str], s
         baseline = wrk(f"{bare_url}/hello", data["rep"], connections)
         for name, target, token, lua, goal in routes:
             measured = wrk(target, token, connections, lua)
-            results.append((f"{name} c={connections}", measured, {**baseline, "goal": goal if connections == 16 else 0}))
+            results.append(
+                (f"{name} c={connections}", measured, {**baseline, "goal": goal if connections == 16 else 0})
+            )
     return results
 
 
 # --- 2. one service over gRPC ------------------------------------------------------------------
+
 
 async def grpc_rate(call: Callable[[], Any], seconds: float = 5.0, in_flight: int = 16) -> dict[str, float]:
     latencies: list[float] = []
@@ -180,11 +217,14 @@ async def grpc_rate(call: Callable[[], Any], seconds: float = 5.0, in_flight: in
     await asyncio.gather(*(worker() for _ in range(in_flight)))
     elapsed = time.perf_counter() - started
     latencies.sort()
-    return {"rps": len(latencies) / elapsed, "p50": latencies[len(latencies) // 2] * 1000,
-            "p99": latencies[int(len(latencies) * 0.99)] * 1000}
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50": latencies[len(latencies) // 2] * 1000,
+        "p99": latencies[int(len(latencies) * 0.99)] * 1000,
+    }
 
 
-TRIVIAL_SERVER = '''
+TRIVIAL_SERVER = """
 import asyncio, sys, grpc
 from salesgrid.customers.v1 import customers_pb2 as pb, customers_pb2_grpc as pb_grpc
 class Trivial(pb_grpc.CustomersServicer):
@@ -197,7 +237,7 @@ async def main():
     await server.start()
     await server.wait_for_termination()
 asyncio.run(main())
-'''
+"""
 
 
 def grpc_scenarios(platform: Platform, data: dict[str, str], scratch: Path) -> list[tuple[str, dict, dict]]:
@@ -213,16 +253,21 @@ def grpc_scenarios(platform: Platform, data: dict[str, str], scratch: Path) -> l
         async def run() -> list[tuple[str, dict, dict]]:
             rep = (("authorization", f"Bearer {data['rep']}"),)
             manager = (("authorization", f"Bearer {data['manager']}"),)
-            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as bare_channel, \
-                    grpc.aio.insecure_channel(f"127.0.0.1:{platform.ports.grpc['customers']}") as channel:
+            async with (
+                grpc.aio.insecure_channel(f"127.0.0.1:{port}") as bare_channel,
+                grpc.aio.insecure_channel(f"127.0.0.1:{platform.ports.grpc['customers']}") as channel,
+            ):
                 bare, real = pb_grpc.CustomersStub(bare_channel), pb_grpc.CustomersStub(channel)
                 get = pb.GetCustomerRequest(id=data["customer"])
                 baseline = await grpc_rate(lambda: bare.GetCustomer(get))
                 one = await grpc_rate(lambda: real.GetCustomer(get, metadata=rep))
-                page = await grpc_rate(lambda: real.ListCustomers(pb.ListCustomersRequest(page_size=20),
-                                                                   metadata=manager))
-            return [("gRPC GetCustomer", one, {**baseline, "goal": 0.3}),
-                    ("gRPC ListCustomers first page (manager)", page, {**baseline, "goal": 0.3})]
+                page = await grpc_rate(
+                    lambda: real.ListCustomers(pb.ListCustomersRequest(page_size=20), metadata=manager)
+                )
+            return [
+                ("gRPC GetCustomer", one, {**baseline, "goal": 0.3}),
+                ("gRPC ListCustomers first page (manager)", page, {**baseline, "goal": 0.3}),
+            ]
 
         return asyncio.run(run())
     finally:
@@ -231,6 +276,7 @@ def grpc_scenarios(platform: Platform, data: dict[str, str], scratch: Path) -> l
 
 
 # --- 3. the sequential CRM workload -----------------------------------------------------------------
+
 
 def crm_workload(platform: Platform, bare_url: str, data: dict[str, str]) -> tuple[dict, dict, dict[str, float]]:
     timings: dict[str, list[float]] = {}
@@ -247,26 +293,59 @@ def crm_workload(platform: Platform, bare_url: str, data: dict[str, str]) -> tup
         started = time.perf_counter()
         token = timed("login", lambda: api.post("/v1/auth/login", json={"login": "bench.rep", "password": PASSWORD}))
         api.headers["Authorization"] = f"Bearer {token['access_token']}"
-        customers = [timed("create customer", lambda n=n: api.post(
-            "/v1/customers", json={"legal_name": f"工作负载客户{n:04d}贸易有限公司"}), 201)["id"] for n in range(500)]
+        customers = [
+            timed(
+                "create customer",
+                lambda n=n: api.post("/v1/customers", json={"legal_name": f"工作负载客户{n:04d}贸易有限公司"}),
+                201,
+            )["id"]
+            for n in range(500)
+        ]
         for _ in range(200):
             timed("list page", lambda: api.get("/v1/customers", params={"limit": 20}))
         for n in range(100):
             timed("name search", lambda n=n: api.get("/v1/customers", params={"q": f"客户{n:02d}", "limit": 20}))
-        opportunities = [timed("create opportunity", lambda n=n: api.post("/v1/opportunities", json={
-            "customer_id": customers[n], "name": f"Deal {n}", "amount": money("100000"),
-            "expected_close_date": "2027-06-30"}), 201) for n in range(200)]
+        opportunities = [
+            timed(
+                "create opportunity",
+                lambda n=n: api.post(
+                    "/v1/opportunities",
+                    json={
+                        "customer_id": customers[n],
+                        "name": f"Deal {n}",
+                        "amount": money("100000"),
+                        "expected_close_date": "2027-06-30",
+                    },
+                ),
+                201,
+            )
+            for n in range(200)
+        ]
         stages = gate_facts()
         for opportunity in opportunities:
             version = opportunity["version"]
             for _stage, facts in stages[:2]:
-                moved = timed("stage change", lambda o=opportunity, v=version, f=facts: api.post(
-                    f"/v1/opportunities/{o['id']}/advance", headers={"If-Match": f'"{v}"'}, json={"facts": f}))
+                moved = timed(
+                    "stage change",
+                    lambda o=opportunity, v=version, f=facts: api.post(
+                        f"/v1/opportunities/{o['id']}/advance", headers={"If-Match": f'"{v}"'}, json={"facts": f}
+                    ),
+                )
                 version = moved["version"]
         for n in range(200):
-            timed("call log", lambda n=n: api.post("/v1/follow-ups", json={
-                "kind": "call", "occurred_at": "2026-12-01T08:00:00Z", "notes": f"call {n}",
-                "customer_id": customers[n]}), 201)
+            timed(
+                "call log",
+                lambda n=n: api.post(
+                    "/v1/follow-ups",
+                    json={
+                        "kind": "call",
+                        "occurred_at": "2026-12-01T08:00:00Z",
+                        "notes": f"call {n}",
+                        "customer_id": customers[n],
+                    },
+                ),
+                201,
+            )
         elapsed = time.perf_counter() - started
     count = sum(len(v) for v in timings.values())
     hello: list[float] = []
@@ -284,6 +363,7 @@ def crm_workload(platform: Platform, bare_url: str, data: dict[str, str]) -> tup
 
 # --- report ------------------------------------------------------------------------------------
 
+
 def main() -> int:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (Debian package `wrk`)")
@@ -291,9 +371,25 @@ def main() -> int:
         scratch = Path(tmp)
         (scratch / "bare_app.py").write_text(BARE_APP)
         bare_port = free_port()
-        bare = subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{bare_port}", "--workers",
-                                 str(WORKERS), "--threads", str(THREADS), "--worker-class", "gthread", "bare_app:app"],
-                                cwd=scratch, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        bare = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--bind",
+                f"127.0.0.1:{bare_port}",
+                "--workers",
+                str(WORKERS),
+                "--threads",
+                str(THREADS),
+                "--worker-class",
+                "gthread",
+                "bare_app:app",
+            ],
+            cwd=scratch,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             wait_for_port(bare_port, 30, bare, "bare flask")
             bare_url = f"http://127.0.0.1:{bare_port}"
@@ -316,11 +412,15 @@ def main() -> int:
         ratio = measured["rps"] / baseline["rps"]
         goal = baseline.get("goal") or 0
         mark = "" if not goal else (" ok" if ratio >= goal else " MISS")
-        print(f"{name:<48}{measured['rps']:>9.0f}{measured['p50']:>9.2f}{measured['p99']:>9.2f}"
-              f"{baseline['rps']:>9.0f}{ratio:>7.3f}x{(f'{goal:.2f}' if goal else ''):>6}{mark}")
+        print(
+            f"{name:<48}{measured['rps']:>9.0f}{measured['p50']:>9.2f}{measured['p99']:>9.2f}"
+            f"{baseline['rps']:>9.0f}{ratio:>7.3f}x{(f'{goal:.2f}' if goal else ''):>6}{mark}"
+        )
     ratio = workload["rps"] / hello["rps"]
-    print(f"\nsequential CRM workload: {workload['rps']:.0f} req/s vs bare hello {hello['rps']:.0f} req/s on one "
-          f"connection: {ratio:.3f}x (goal 0.12x{' ok' if ratio >= 0.12 else ' MISS'})")
+    print(
+        f"\nsequential CRM workload: {workload['rps']:.0f} req/s vs bare hello {hello['rps']:.0f} req/s on one "
+        f"connection: {ratio:.3f}x (goal 0.12x{' ok' if ratio >= 0.12 else ' MISS'})"
+    )
     limit = 10 * hello["p50"]
     for op, p99 in per_op.items():
         print(f"  {op:<22} p99 {p99:7.2f} ms  (goal < 10 × hello p50 = {limit:.2f} ms{'' if p99 < limit else ' MISS'})")

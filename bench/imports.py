@@ -5,6 +5,7 @@ platform measured in the same run.
 
 `SALESGRID_BENCH_IMPORT_ROWS` (default 100000) sets the file's size; `SALESGRID_BENCH_DB=postgresql`
 runs the services on a throwaway PostgreSQL cluster."""
+
 from __future__ import annotations
 
 import os
@@ -46,8 +47,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, running_platform(Path(tmp)) as platform:
         with httpx.Client(base_url=platform.gateway_url, timeout=120) as api:
             data = prepare(api)
-            reader = httpx.Client(base_url=platform.gateway_url, timeout=30,
-                                  headers={"Authorization": f"Bearer {data['rep']}"})
+            reader = httpx.Client(
+                base_url=platform.gateway_url, timeout=30, headers={"Authorization": f"Bearer {data['rep']}"}
+            )
             url = f"/v1/customers/{data['customer']}"
             idle: list[float] = []
             stop = threading.Event()
@@ -57,8 +59,9 @@ def main() -> int:
             body = csv_body(ROWS)
             api.headers["Authorization"] = f"Bearer {data['admin']}"
             # The admin imports the whole file as its owner: no per-rep customer cap at the root.
-            api.put(f"/v1/pool-policies/{data['root']}", json={
-                "reclaim_cooldown_days": 0, "warning_days_before": 0}).raise_for_status()
+            api.put(
+                f"/v1/pool-policies/{data['root']}", json={"reclaim_cooldown_days": 0, "warning_days_before": 0}
+            ).raise_for_status()
             during: list[float] = []
             stop = threading.Event()
             watcher = threading.Thread(target=read_latencies, args=(reader, url, stop, during))
@@ -78,11 +81,15 @@ def main() -> int:
             stop.set()
             watcher.join()
     database = os.environ.get("SALESGRID_BENCH_DB", "sqlite")
-    print(f"\nCSV import of {ROWS} customers on {database}: upload {uploaded:.1f} s, done after {elapsed:.1f} s "
-          f"= {ROWS / elapsed:.0f} rows/s (goal: 100,000 rows in ≤ 60 s = 1667 rows/s"
-          f"{' ok' if ROWS / elapsed >= 1667 else ' MISS'}); created {job['created']}, failed {job['failed']}")
-    print(f"customer read p99: idle {p99(idle):.1f} ms, during the import {p99(during):.1f} ms "
-          f"({p99(during) / p99(idle):.1f}x)")
+    print(
+        f"\nCSV import of {ROWS} customers on {database}: upload {uploaded:.1f} s, done after {elapsed:.1f} s "
+        f"= {ROWS / elapsed:.0f} rows/s (goal: 100,000 rows in ≤ 60 s = 1667 rows/s"
+        f"{' ok' if ROWS / elapsed >= 1667 else ' MISS'}); created {job['created']}, failed {job['failed']}"
+    )
+    print(
+        f"customer read p99: idle {p99(idle):.1f} ms, during the import {p99(during):.1f} ms "
+        f"({p99(during) / p99(idle):.1f}x)"
+    )
     return 0
 
 

@@ -1,6 +1,7 @@
 """Screenshots of the web console for the README, taken in Debian's Chromium against a running
 platform with the demo data (`make run`, then: .venv/bin/python tools/console_screenshots.py
 [http://127.0.0.1:8080]). Writes docs/console-*.png."""
+
 from __future__ import annotations
 
 import sys
@@ -21,8 +22,12 @@ SHOTS = [  # (file, login, screen, locale, viewport)
 def main(base: str) -> None:
     with chromium() as browser:
         for name, login, screen, locale, viewport in SHOTS:
-            context = browser.new_context(locale=locale, viewport=viewport, geolocation={"latitude": 31.23, "longitude": 121.47},
-                                          permissions=["geolocation"])
+            context = browser.new_context(
+                locale=locale,
+                viewport=viewport,
+                geolocation={"latitude": 31.23, "longitude": 121.47},
+                permissions=["geolocation"],
+            )
             page = context.new_page()
             page.goto(f"{base}/console/")
             page.locator("input[name=login]").fill(login)

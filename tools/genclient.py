@@ -2,6 +2,7 @@
 openapi-python-client: `python tools/genclient.py [output dir]` (make client). The package
 `salesgrid_client` lands in clients/python/ by default; it is generated, not committed, like the
 protobuf code, so it always matches the API it is built with."""
+
 from __future__ import annotations
 
 import json
@@ -33,9 +34,22 @@ def generate(out_dir: Path = DEFAULT_OUT) -> Path:
         config = Path(scratch) / "config.json"
         config.write_text(json.dumps({"package_name_override": PACKAGE, "project_name_override": "salesgrid-client"}))
         generated = Path(scratch) / "out"
-        result = subprocess.run([str(Path(sys.executable).parent / "openapi-python-client"), "generate",
-                                 "--path", str(spec), "--config", str(config), "--meta", "none",
-                                 "--output-path", str(generated)], capture_output=True, text=True)
+        result = subprocess.run(
+            [
+                str(Path(sys.executable).parent / "openapi-python-client"),
+                "generate",
+                "--path",
+                str(spec),
+                "--config",
+                str(config),
+                "--meta",
+                "none",
+                "--output-path",
+                str(generated),
+            ],
+            capture_output=True,
+            text=True,
+        )
         if result.returncode != 0 or not (generated / "client.py").exists():
             raise RuntimeError(f"openapi-python-client failed:\n{result.stdout}\n{result.stderr}")
         if target.exists():

@@ -2,6 +2,7 @@
 
 Output lands next to each .proto so the `salesgrid-proto` package serves every consumer.
 """
+
 from __future__ import annotations
 
 import sys

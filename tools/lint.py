@@ -1,7 +1,7 @@
 """`make lint` (and so `make test`): ruff's lint rules over the repository, and mypy --strict over
 libs/common and every service's domain/ package (configuration: pyproject.toml). Exits non-zero
-on any finding. `ruff format --check` is configured but not run yet: the repository gets one
-formatting commit first."""
+on any finding, including a file `ruff format` would change (`make format` applies it)."""
+
 from __future__ import annotations
 
 import subprocess
@@ -22,6 +22,7 @@ def main() -> int:
     failed = 0
     commands = [
         [str(BIN / "ruff"), "check", "--quiet", "."],
+        [str(BIN / "ruff"), "format", "--check", "--quiet", "."],
         [str(BIN / "mypy"), "-p", "salesgrid_common", *(arg for p in domain_packages() for arg in ("-p", p))],
     ]
     for command in commands:

@@ -1,5 +1,6 @@
 """Autogenerate a migration for one service against a scratch SQLite database at head:
 `python tools/newmigration.py <service> "message"` (make migration SERVICE=… MSG=…)."""
+
 from __future__ import annotations
 
 import sys

@@ -1,5 +1,6 @@
 """Write skaffold.yaml from services/roster.toml (`make roster`); `--check` only reports whether
 it is current (the registry test runs that). The profiles are kept as they are in the file."""
+
 from __future__ import annotations
 
 import sys
@@ -35,9 +36,11 @@ def render(current: str) -> str:
     components = [name for name, _ in services()] + ["gateway"]
     lines = [HEAD]
     for name, port in services():
-        lines.append(f"    - image: salesgrid-{name}\n      context: .\n      docker:\n"
-                     f"        dockerfile: services/Dockerfile\n"
-                     f"        buildArgs: {{SERVICE: {name}, GRPC_PORT: \"{port}\"}}\n")
+        lines.append(
+            f"    - image: salesgrid-{name}\n      context: .\n      docker:\n"
+            f"        dockerfile: services/Dockerfile\n"
+            f'        buildArgs: {{SERVICE: {name}, GRPC_PORT: "{port}"}}\n'
+        )
     lines.append("    - image: salesgrid-gateway\n      context: .\n      docker: {dockerfile: gateway/Dockerfile}\n")
     lines.append("""deploy:
   helm:
@@ -51,8 +54,10 @@ def render(current: str) -> str:
 """)
     for name in components:
         var = f"salesgrid_{name}"
-        lines.append(f'          components.{name}.image.repository: "{{{{.IMAGE_REPO_{var}}}}}"\n'
-                     f'          components.{name}.image.tag: "{{{{.IMAGE_TAG_{var}}}}}"\n')
+        lines.append(
+            f'          components.{name}.image.repository: "{{{{.IMAGE_REPO_{var}}}}}"\n'
+            f'          components.{name}.image.tag: "{{{{.IMAGE_TAG_{var}}}}}"\n'
+        )
     _, _, profiles = current.partition(MARK)
     return "".join(lines) + MARK + profiles
 

@@ -1,5 +1,6 @@
 """The analytics REST routes through the real gateway app to the running service: targets as
 JSON with decimal strings, problem+json for bad input, exports downloaded and audited."""
+
 from __future__ import annotations
 
 import asyncio
@@ -10,16 +11,21 @@ from salesgrid_dev.testing import TestKeys, principal, run_service, stand_in_ide
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
 
-PERMS = {"analytics:read": "subtree", "analytics:export": "subtree", "targets:read": "subtree",
-         "targets:update": "subtree"}
+PERMS = {
+    "analytics:read": "subtree",
+    "analytics:export": "subtree",
+    "targets:read": "subtree",
+    "targets:update": "subtree",
+}
 
 
 async def test_analytics_rest_routes(database_url: str, nats_url: str, test_keys: TestKeys) -> None:
     audited: list = []  # type: ignore[type-arg]
     async with stand_in_identity(test_keys, audited) as identity_addr:
         async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys) as running:
-            client = create_app(GatewaySettings(environment="test", identity_addr=identity_addr,
-                                                analytics_addr=running.address)).test_client()
+            client = create_app(
+                GatewaySettings(environment="test", identity_addr=identity_addr, analytics_addr=running.address)
+            ).test_client()
             token = test_keys.token(principal("m-1", "/c/r1/", unit_id="r1", permissions=PERMS))
             headers = {"Authorization": f"Bearer {token}"}
 
@@ -27,14 +33,24 @@ async def test_analytics_rest_routes(database_url: str, nats_url: str, test_keys
                 return asyncio.to_thread(getattr(client, method), path, json=body, headers=headers)
 
             month = {"metric": "visits", "org_path": "/c/r1/", "amount": "10"}
-            saved = await send("post", "/v1/targets", {
-                "parent": {"metric": "visits", "period": "2026-Q1", "org_path": "/c/r1/", "amount": "30"},
-                "children": [month | {"period": p} for p in ("2026-01", "2026-02", "2026-03")]})
+            saved = await send(
+                "post",
+                "/v1/targets",
+                {
+                    "parent": {"metric": "visits", "period": "2026-Q1", "org_path": "/c/r1/", "amount": "30"},
+                    "children": [month | {"period": p} for p in ("2026-01", "2026-02", "2026-03")],
+                },
+            )
             assert saved.status_code == 200, saved.get_json()
             assert saved.get_json()["difference"] == "0"
-            short = await send("post", "/v1/targets", {
-                "parent": {"metric": "visits", "period": "2026-Q1", "org_path": "/c/r1/", "amount": "31"},
-                "children": [month | {"period": p} for p in ("2026-01", "2026-02", "2026-03")]})
+            short = await send(
+                "post",
+                "/v1/targets",
+                {
+                    "parent": {"metric": "visits", "period": "2026-Q1", "org_path": "/c/r1/", "amount": "31"},
+                    "children": [month | {"period": p} for p in ("2026-01", "2026-02", "2026-03")],
+                },
+            )
             assert short.status_code == 400 and short.mimetype == "application/problem+json"
             assert [e["field"] for e in short.get_json()["errors"]] == ["children"]
             negative = await send("post", "/v1/targets", {"parent": month | {"period": "2026", "amount": "-5"}})
@@ -44,7 +60,10 @@ async def test_analytics_rest_routes(database_url: str, nats_url: str, test_keys
             assert channels.status_code == 400 and [e["field"] for e in channels.get_json()["errors"]] == ["by"]
             by_partner = await send("get", "/v1/analytics/channels?period=2026-03&by=partner")
             assert (by_partner.status_code, by_partner.get_json()["by"], by_partner.get_json().get("lines", [])) == (
-                200, "partner", [])
+                200,
+                "partner",
+                [],
+            )
 
             listed = (await send("get", "/v1/targets?period=2026-Q1")).get_json()
             assert [(t["period"], t["amount"], t["actual"]) for t in listed["targets"]] == [("2026-Q1", "30", "0")]
@@ -61,7 +80,10 @@ async def test_analytics_rest_routes(database_url: str, nats_url: str, test_keys
                 assert "ends before it starts" in backwards.get_json()["errors"][0]["message"]
             trend = (await send("get", "/v1/analytics/trend?period=2026-Q1&metric=visits")).get_json()
             assert [(p["period"], p["value"]) for p in trend["points"]] == [
-                ("2026-01", "0"), ("2026-02", "0"), ("2026-03", "0")]
+                ("2026-01", "0"),
+                ("2026-02", "0"),
+                ("2026-03", "0"),
+            ]
             unknown = await send("get", "/v1/analytics/trend?period=2026&metric=calls")
             assert unknown.status_code == 400 and [e["field"] for e in unknown.get_json()["errors"]] == ["metric"]
             ended = await send("get", "/v1/analytics/performance?period=2026-Q1&group_depth=x")
@@ -75,7 +97,15 @@ async def test_analytics_rest_routes(database_url: str, nats_url: str, test_keys
             assert [a.action for a in audited] == ["analytics.export"]
 
             paths = (await asyncio.to_thread(client.get, "/openapi.json")).get_json()["paths"]
-            for path in ("/v1/targets", "/v1/analytics/funnel", "/v1/analytics/performance",
-                         "/v1/analytics/leaderboard", "/v1/analytics/forecast", "/v1/analytics/dashboard",
-                         "/v1/analytics/compliance", "/v1/analytics/trend", "/v1/exports"):
+            for path in (
+                "/v1/targets",
+                "/v1/analytics/funnel",
+                "/v1/analytics/performance",
+                "/v1/analytics/leaderboard",
+                "/v1/analytics/forecast",
+                "/v1/analytics/dashboard",
+                "/v1/analytics/compliance",
+                "/v1/analytics/trend",
+                "/v1/exports",
+            ):
                 assert path in paths, path

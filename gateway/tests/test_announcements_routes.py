@@ -1,5 +1,6 @@
 """Announcements and spot checks through the real gateway app to the running activities service:
 JSON in and out, problem+json naming the field, scope refusals, and the OpenAPI description."""
+
 from __future__ import annotations
 
 import asyncio
@@ -17,22 +18,56 @@ NOW = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
 
 
 async def test_announcement_and_spot_check_routes(database_url: str, nats_url: str, test_keys) -> None:  # type: ignore[no-untyped-def]
-    async with stand_in_identity(test_keys) as identity_addr, \
-            run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=FakeClock(NOW)) as running:
+    async with (
+        stand_in_identity(test_keys) as identity_addr,
+        run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=FakeClock(NOW)) as running,
+    ):
         async with running.app.ctx.sessions() as session, session.begin():
             for unit_id, path in (("b1", "/c/b1/"), ("b2", "/c/b2/")):
-                await session.execute(directory_units.insert().values(
-                    unit_id=unit_id, parent_id=None, name=unit_id, path=path, time_zone="Asia/Shanghai",
-                    currency="CNY", active=True, updated_at=NOW))
+                await session.execute(
+                    directory_units.insert().values(
+                        unit_id=unit_id,
+                        parent_id=None,
+                        name=unit_id,
+                        path=path,
+                        time_zone="Asia/Shanghai",
+                        currency="CNY",
+                        active=True,
+                        updated_at=NOW,
+                    )
+                )
             for user_id, path in (("mgr", "/c/b1/"), ("rep-a", "/c/b1/"), ("adm", "/c/b1/")):
-                await session.execute(directory_users.insert().values(
-                    user_id=user_id, login=user_id, display_name=user_id, unit_id="b1", org_path=path,
-                    manager_id=None, roles="rep", active=True, time_zone="Asia/Shanghai", updated_at=NOW))
-            session.add(SpotCheckRow(id="sc-1", follow_up_id="fu-1", week="2026-W10", owner_id="rep-a",
-                                     org_path="/c/b1/", verifier_id="adm", verdict="pending", note="",
-                                     assigned_at=NOW, version=1))
-        client = create_app(GatewaySettings(environment="test", identity_addr=identity_addr,
-                                            activities_addr=running.address)).test_client()
+                await session.execute(
+                    directory_users.insert().values(
+                        user_id=user_id,
+                        login=user_id,
+                        display_name=user_id,
+                        unit_id="b1",
+                        org_path=path,
+                        manager_id=None,
+                        roles="rep",
+                        active=True,
+                        time_zone="Asia/Shanghai",
+                        updated_at=NOW,
+                    )
+                )
+            session.add(
+                SpotCheckRow(
+                    id="sc-1",
+                    follow_up_id="fu-1",
+                    week="2026-W10",
+                    owner_id="rep-a",
+                    org_path="/c/b1/",
+                    verifier_id="adm",
+                    verdict="pending",
+                    note="",
+                    assigned_at=NOW,
+                    version=1,
+                )
+            )
+        client = create_app(
+            GatewaySettings(environment="test", identity_addr=identity_addr, activities_addr=running.address)
+        ).test_client()
 
         def as_(user: str, perms: dict[str, str]) -> dict[str, str]:
             return {"Authorization": f"Bearer {test_keys.token(principal(user, '/c/b1/', permissions=perms))}"}
@@ -62,8 +97,9 @@ async def test_announcement_and_spot_check_routes(database_url: str, nats_url: s
 
         no_note = await call("post", "/v1/spot-checks/sc-1/verdict", adm, {"verdict": "false"})
         assert no_note.status_code == 400 and [e["field"] for e in no_note.get_json()["errors"]] == ["note"]
-        found = await call("post", "/v1/spot-checks/sc-1/verdict", adm, {"verdict": "false", "note": "虚报",
-                                                                         "version": 1})
+        found = await call(
+            "post", "/v1/spot-checks/sc-1/verdict", adm, {"verdict": "false", "note": "虚报", "version": 1}
+        )
         assert found.status_code == 200 and (found.get_json()["fine"], found.get_json()["currency"]) == ("50.00", "CNY")
         queue = (await call("get", "/v1/spot-checks?mine=true", adm)).get_json()["items"]
         assert [(c["id"], c["verdict"]) for c in queue] == [("sc-1", "false")]
@@ -72,6 +108,10 @@ async def test_announcement_and_spot_check_routes(database_url: str, nats_url: s
         assert (await call("get", "/v1/falsification-ledger?from=March", mgr)).status_code == 400
 
         paths = (await asyncio.to_thread(client.get, "/openapi.json")).get_json()["paths"]
-        for path in ("/v1/announcements", "/v1/announcements/{announcement_id}/receipts",
-                     "/v1/spot-checks/{spot_check_id}/verdict", "/v1/falsification-ledger"):
+        for path in (
+            "/v1/announcements",
+            "/v1/announcements/{announcement_id}/receipts",
+            "/v1/spot-checks/{spot_check_id}/verdict",
+            "/v1/falsification-ledger",
+        ):
             assert path in paths, path

@@ -1,5 +1,6 @@
 """The console's files as the gateway serves them (redirects, cache headers, content-security
 policy), and a check that every text the console shows has its Chinese translation."""
+
 from __future__ import annotations
 
 import gzip
@@ -75,7 +76,7 @@ def _shown_texts() -> set[str]:
 
 def test_every_text_has_a_chinese_translation() -> None:
     source = (STATIC / "js" / "zh-CN.js").read_text(encoding="utf-8")
-    body = source[source.index("export default") + len("export default"):].strip().rstrip(";")
+    body = source[source.index("export default") + len("export default") :].strip().rstrip(";")
     body = re.sub(r",\s*}$", "}", body)  # the trailing comma JavaScript allows and JSON does not
     chinese = json.loads(body)
     missing = sorted(_shown_texts() - set(chinese))
@@ -103,8 +104,14 @@ def test_text_assets_are_sent_gzipped_to_browsers_that_accept_it(client: FlaskCl
     assert gzip.decompress(packed.get_data()) == plain.get_data() == (STATIC / "js" / "zh-CN.js").read_bytes()
     assert len(packed.get_data()) < len(plain.get_data()) / 2
     assert "Content-Encoding" not in plain.headers
-    assert client.get(url, headers={"Accept-Encoding": "gzip", "If-None-Match": packed.headers["ETag"]}).status_code == 304
+    assert (
+        client.get(url, headers={"Accept-Encoding": "gzip", "If-None-Match": packed.headers["ETag"]}).status_code == 304
+    )
     icon = client.get(f"/console/assets/{assets_version()}/icon.svg", headers={"Accept-Encoding": "gzip"})
     assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
-    assert client.get(f"/console/assets/{assets_version()}/../__init__.py",
-                      headers={"Accept-Encoding": "gzip"}).status_code == 404
+    assert (
+        client.get(
+            f"/console/assets/{assets_version()}/../__init__.py", headers={"Accept-Encoding": "gzip"}
+        ).status_code
+        == 404
+    )

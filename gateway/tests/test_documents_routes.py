@@ -1,6 +1,7 @@
 """Printed documents through the real gateway app to the running contracts service: the PDF is
 the response body with its number, copy number and a UTF-8 file name; a missing payer is a
 problem+json naming the field; the OpenAPI document describes the routes."""
+
 from __future__ import annotations
 
 import asyncio
@@ -19,40 +20,88 @@ from salesgrid_dev.testing import TestKeys, principal, run_service, stand_in_ide
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
 
-PERMS = {"contracts:read": "own", "contracts:create": "own", "contracts:update": "own", "payments:create": "own",
-         "payments:read": "own", "products:read": "all", "products:create": "all", "products:update": "all",
-         "contracts:approve": "all"}
+PERMS = {
+    "contracts:read": "own",
+    "contracts:create": "own",
+    "contracts:update": "own",
+    "payments:create": "own",
+    "payments:read": "own",
+    "products:read": "all",
+    "products:create": "all",
+    "products:update": "all",
+    "contracts:approve": "all",
+}
 
 
 async def test_print_routes(database_url: str, nats_url: str, test_keys: TestKeys) -> None:
     clock = FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
-    async with stand_in_identity(test_keys) as identity_addr, \
-            run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock,
-                        settings_cls=ContractsSettings, company_name="上海示范销售有限公司") as running:
-        client = create_app(GatewaySettings(environment="test", identity_addr=identity_addr,
-                                            contracts_addr=running.address)).test_client()
+    async with (
+        stand_in_identity(test_keys) as identity_addr,
+        run_service(
+            DEFINITION,
+            MIGRATIONS,
+            database_url,
+            nats_url,
+            test_keys,
+            clock=clock,
+            settings_cls=ContractsSettings,
+            company_name="上海示范销售有限公司",
+        ) as running,
+    ):
+        client = create_app(
+            GatewaySettings(environment="test", identity_addr=identity_addr, contracts_addr=running.address)
+        ).test_client()
         headers = {"Authorization": f"Bearer {test_keys.token(principal('rep-a', '/c/t1/', permissions=PERMS))}"}
 
         def send(method: str, path: str, body: dict | None = None):  # type: ignore[no-untyped-def]
             return asyncio.to_thread(getattr(client, method), path, json=body, headers=headers)
 
-        product = (await send("post", "/v1/products", {"sku": "CRM-1", "name": "CRM seat", "prices": [
-            {"currency": "CNY", "amount": "1200.00"}]})).get_json()
-        contract = (await send("post", "/v1/contracts", {
-            "customer_id": "cust-1", "branch_code": "SH", "currency": "CNY", "start_date": "2026-04-01",
-            "end_date": "2027-03-31", "lines": [{"product_id": product["id"], "quantity": "2"}]})).get_json()
+        product = (
+            await send(
+                "post",
+                "/v1/products",
+                {"sku": "CRM-1", "name": "CRM seat", "prices": [{"currency": "CNY", "amount": "1200.00"}]},
+            )
+        ).get_json()
+        contract = (
+            await send(
+                "post",
+                "/v1/contracts",
+                {
+                    "customer_id": "cust-1",
+                    "branch_code": "SH",
+                    "currency": "CNY",
+                    "start_date": "2026-04-01",
+                    "end_date": "2027-03-31",
+                    "lines": [{"product_id": product["id"], "quantity": "2"}],
+                },
+            )
+        ).get_json()
         unprintable = await send("post", f"/v1/contracts/{contract['id']}/print")
         assert unprintable.status_code == 422 and unprintable.mimetype == "application/problem+json"
         assert [e["field"] for e in unprintable.get_json()["errors"]] == ["template_id"]
 
         # the approval flow is the service tests' business: here the contract is signed and paid in the table
         async with running.app.ctx.sessions() as session, session.begin():
-            await session.execute(update(models.Contract).where(models.Contract.id == contract["id"]).values(
-                status="signed"))
-            session.add(models.ReceiptRow(id="rcpt-1", contract_id=contract["id"], owner_id="rep-a",
-                                          org_path="/c/t1/", received_on=date(2026, 3, 2), amount=Decimal("2400.00"),
-                                          currency="CNY", method="cash", reference="", recorded_by="rep-a",
-                                          version=1, created_at=clock()))
+            await session.execute(
+                update(models.Contract).where(models.Contract.id == contract["id"]).values(status="signed")
+            )
+            session.add(
+                models.ReceiptRow(
+                    id="rcpt-1",
+                    contract_id=contract["id"],
+                    owner_id="rep-a",
+                    org_path="/c/t1/",
+                    received_on=date(2026, 3, 2),
+                    amount=Decimal("2400.00"),
+                    currency="CNY",
+                    method="cash",
+                    reference="",
+                    recorded_by="rep-a",
+                    version=1,
+                    created_at=clock(),
+                )
+            )
         missing = await send("post", "/v1/receipts/rcpt-1/print", {})
         assert missing.status_code == 400 and missing.mimetype == "application/problem+json"
         assert [e["field"] for e in missing.get_json()["errors"]] == ["payer_name"]

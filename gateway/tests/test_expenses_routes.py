@@ -1,5 +1,6 @@
 """The expenses REST routes through the real gateway app (Flask test client) to the running
 service: a claim with an uploaded receipt, problem+json naming the field, upload checks, OpenAPI."""
+
 from __future__ import annotations
 
 import asyncio
@@ -17,24 +18,40 @@ PDF = b"%PDF-1.4\n%receipt\n"
 
 async def test_expense_claim_rest_routes(database_url: str, nats_url: str, test_keys: TestKeys) -> None:
     clock = FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
-    async with stand_in_identity(test_keys) as identity_addr, \
-            run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock) as running:
-        client = create_app(GatewaySettings(environment="test", identity_addr=identity_addr,
-                                            expenses_addr=running.address)).test_client()
+    async with (
+        stand_in_identity(test_keys) as identity_addr,
+        run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock) as running,
+    ):
+        client = create_app(
+            GatewaySettings(environment="test", identity_addr=identity_addr, expenses_addr=running.address)
+        ).test_client()
         headers = {"Authorization": f"Bearer {test_keys.token(principal('rep-a', '/c/t1/', permissions=PERMS))}"}
 
         def send(method: str, path: str, **kwargs):  # type: ignore[no-untyped-def]
-            return asyncio.to_thread(getattr(client, method), path, headers={**headers, **kwargs.pop("extra", {})},
-                                     **kwargs)
+            return asyncio.to_thread(
+                getattr(client, method), path, headers={**headers, **kwargs.pop("extra", {})}, **kwargs
+            )
 
-        created = await send("post", "/v1/expense-claims", json={"currency": "CNY", "lines": [
-            {"category": "communication", "spent_on": "2026-03-01", "amount": "88.8"}]})
+        created = await send(
+            "post",
+            "/v1/expense-claims",
+            json={
+                "currency": "CNY",
+                "lines": [{"category": "communication", "spent_on": "2026-03-01", "amount": "88.8"}],
+            },
+        )
         assert created.status_code == 201, created.get_json()
         claim = created.get_json()
         assert (claim["total"], claim["status"], created.headers["ETag"]) == ("88.80", "draft", '"1"')
 
-        bad = await send("post", "/v1/expense-claims", json={"currency": "CNY", "lines": [
-            {"category": "entertainment", "spent_on": "2026-03-01", "amount": "10"}]})
+        bad = await send(
+            "post",
+            "/v1/expense-claims",
+            json={
+                "currency": "CNY",
+                "lines": [{"category": "entertainment", "spent_on": "2026-03-01", "amount": "10"}],
+            },
+        )
         assert bad.status_code == 400 and bad.mimetype == "application/problem+json"
         assert [e["field"] for e in bad.get_json()["errors"]] == ["lines[0].customer_id"]
 
@@ -56,6 +73,10 @@ async def test_expense_claim_rest_routes(database_url: str, nats_url: str, test_
         assert [c["id"] for c in listed.get_json()["items"]] == [claim["id"]]
 
         paths = (await asyncio.to_thread(client.get, "/openapi.json")).get_json()["paths"]
-        for path in ("/v1/expense-claims", "/v1/expense-claims/{claim_id}/pay",
-                     "/v1/expense-claims/{claim_id}/lines/{line_no}/receipts", "/v1/expense-policies/{unit_id}"):
+        for path in (
+            "/v1/expense-claims",
+            "/v1/expense-claims/{claim_id}/pay",
+            "/v1/expense-claims/{claim_id}/lines/{line_no}/receipts",
+            "/v1/expense-policies/{unit_id}",
+        ):
             assert path in paths, path

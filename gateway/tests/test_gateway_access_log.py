@@ -1,6 +1,7 @@
 """The gateway writes one structured JSON line per request — request id, method, route, status,
 duration, client address, principal and the trace id a partner's traceparent carried — and never
 the caller's credentials; an operator turns it off with the log level."""
+
 from __future__ import annotations
 
 import json
@@ -21,16 +22,26 @@ def test_one_json_line_per_request_without_credentials(capsys: pytest.CaptureFix
     app = create_app(GatewaySettings(environment="test", identity_addr="127.0.0.1:1", log_level="INFO"))
     client = app.test_client()
     secret = "not-a-real-token-but-secret"
-    reply = client.get("/v1/customers", headers={"Authorization": f"Bearer {secret}", "X-Request-Id": "req-1",
-                                                  "traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-01"})
+    reply = client.get(
+        "/v1/customers",
+        headers={
+            "Authorization": f"Bearer {secret}",
+            "X-Request-Id": "req-1",
+            "traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-01",
+        },
+    )
     assert reply.status_code == 401
     client.get("/healthz")
     err = capsys.readouterr().err
     access = [entry for entry in lines(err) if entry.get("logger") == "salesgrid_gateway.access"]
     assert len(access) == 2
     first = access[0]
-    assert (first["request_id"], first["method"], first["route"], first["status"]) == ("req-1", "GET",
-                                                                                        "/v1/customers", 401)
+    assert (first["request_id"], first["method"], first["route"], first["status"]) == (
+        "req-1",
+        "GET",
+        "/v1/customers",
+        401,
+    )
     assert first["trace_id"] == TRACE_ID  # the partner's trace is continued, not replaced
     assert first["duration_ms"] >= 0 and first["principal_id"] == ""
     assert access[1]["route"] == "/healthz" and access[1]["status"] == 200

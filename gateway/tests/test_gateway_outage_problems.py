@@ -1,5 +1,6 @@
 """A backing service that is down or too slow is an outage: 503 with Retry-After, for gRPC
 errors from services and for DependencyUnavailable alike; a client error stays a 4xx without it."""
+
 from __future__ import annotations
 
 import grpc

@@ -1,6 +1,7 @@
 """The route table: every /v1 rule of the app is an operation of the OpenAPI document and the
 reverse; input errors are 4xx problems naming the parameter, refused before any service is
 called (no service is configured here: a call would be a 503)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -18,8 +19,9 @@ from salesgrid_gateway.settings import GatewaySettings
 
 
 def _app_client(identity_addr: str = "127.0.0.1:1") -> FlaskClient:
-    return create_app(GatewaySettings(environment="test", identity_addr=identity_addr,
-                                      log_level="WARNING")).test_client()
+    return create_app(
+        GatewaySettings(environment="test", identity_addr=identity_addr, log_level="WARNING")
+    ).test_client()
 
 
 def test_every_v1_rule_is_an_operation_and_every_operation_a_rule() -> None:
@@ -81,14 +83,25 @@ BAD_INPUTS = [
     ("patch", "/v1/customers/c1", {"legal_name": "x"}, {}, 428, "If-Match"),
     ("patch", "/v1/customers/c1", {"legal_name": "x", "version": "one"}, {}, 400, "version"),
     ("post", "/v1/customers/c1/release", {"reason": "a\u0000b"}, {}, 400, "reason"),
-    ("post", "/v1/follow-ups", {"kind": "call", "occurred_at": "2026-01-01T00:00:00Z", "notes": 5}, {}, 400,
-     "notes"),
-    ("post", "/v1/follow-ups", {"kind": "call", "occurred_at": "2026-01-01T00:00:00Z", "notes": "n", "x": 1}, {},
-     400, "x"),
+    ("post", "/v1/follow-ups", {"kind": "call", "occurred_at": "2026-01-01T00:00:00Z", "notes": 5}, {}, 400, "notes"),
+    (
+        "post",
+        "/v1/follow-ups",
+        {"kind": "call", "occurred_at": "2026-01-01T00:00:00Z", "notes": "n", "x": 1},
+        {},
+        400,
+        "x",
+    ),
     ("post", "/v1/org-units/u1/move", {}, {}, 400, "new_parent_id"),
     ("post", "/v1/check-ins", {"customer_id": "c", "reading": {"latitude": "north"}}, {}, 400, "reading"),
-    ("post", "/v1/expense-claims/c1/lines/99999999999/receipts", None,
-     {"Content-Type": "application/pdf", "Content-Length": "4"}, 400, "line_no"),
+    (
+        "post",
+        "/v1/expense-claims/c1/lines/99999999999/receipts",
+        None,
+        {"Content-Type": "application/pdf", "Content-Length": "4"},
+        400,
+        "line_no",
+    ),
 ]
 
 
@@ -100,11 +113,14 @@ async def signed_in(test_keys: TestKeys) -> Any:
         yield client, {"Authorization": f"Bearer {token}"}
 
 
-@pytest.mark.parametrize(("method", "path", "body", "headers", "status", "field"), BAD_INPUTS,
-                         ids=[f"{m} {p} {s}" for m, p, _, _, s, _ in BAD_INPUTS])
-async def test_input_errors_are_problems_naming_the_field(signed_in: Any, method: str, path: str, body: Any,
-                                                          headers: dict[str, str], status: int,
-                                                          field: str | None) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "body", "headers", "status", "field"),
+    BAD_INPUTS,
+    ids=[f"{m} {p} {s}" for m, p, _, _, s, _ in BAD_INPUTS],
+)
+async def test_input_errors_are_problems_naming_the_field(
+    signed_in: Any, method: str, path: str, body: Any, headers: dict[str, str], status: int, field: str | None
+) -> None:
     client, auth = signed_in
     kwargs: dict[str, Any] = {"headers": {**auth, **headers}}
     if body is not None:
@@ -120,8 +136,12 @@ async def test_input_errors_are_problems_naming_the_field(signed_in: Any, method
 
 async def test_a_body_that_is_not_json_is_415(signed_in: Any) -> None:
     client, auth = signed_in
-    reply = await asyncio.to_thread(client.post, "/v1/org-units/u1/move", data="new_parent_id=x",
-                                    headers={**auth, "Content-Type": "application/x-www-form-urlencoded"})
+    reply = await asyncio.to_thread(
+        client.post,
+        "/v1/org-units/u1/move",
+        data="new_parent_id=x",
+        headers={**auth, "Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert (reply.status_code, reply.mimetype) == (415, "application/problem+json")
 
 

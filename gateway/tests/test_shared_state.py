@@ -1,5 +1,6 @@
 """Idempotency records and rate-limit counters in the shared store, on NATS key-value (as in
 production) and on the per-process stand-in: several limiters stand for several gateway workers."""
+
 from __future__ import annotations
 
 import json
@@ -68,6 +69,7 @@ def test_most_requests_need_no_round_trip(store: KvStore) -> None:
             def call(*args):  # type: ignore[no-untyped-def]
                 calls.append(name)
                 return getattr(store, name)(*args)
+
             return call
 
     limiter = SharedRateLimiter(Counting(), Clock(2_000_000.0))  # type: ignore[arg-type]
@@ -80,8 +82,9 @@ LEASE = 15.0
 
 
 def _request(app: Flask, body: dict, key: str = "k-1", method: str = "POST"):  # type: ignore[no-untyped-def]
-    return app.test_request_context("/v1/follow-ups", method=method, json=body,
-                                    headers={"Idempotency-Key": key} if key else {})
+    return app.test_request_context(
+        "/v1/follow-ups", method=method, json=body, headers={"Idempotency-Key": key} if key else {}
+    )
 
 
 def test_idempotency_key_replays_refuses_reuse_and_serialises(store: KvStore) -> None:
@@ -93,8 +96,16 @@ def test_idempotency_key_replays_refuses_reuse_and_serialises(store: KvStore) ->
             with pytest.raises(ApiProblem) as busy:
                 idempotency.begin(store, "user:u1", ctx2.request, LEASE)
             assert busy.value.status == 409 and busy.value.headers["Retry-After"] == "1"
-        idempotency.finish(store, claim, Response(json.dumps({"id": "f1"}), status=201, mimetype="application/json",
-                                                  headers={"Location": "/v1/follow-ups/f1", "X-Request-Id": "r1"}))
+        idempotency.finish(
+            store,
+            claim,
+            Response(
+                json.dumps({"id": "f1"}),
+                status=201,
+                mimetype="application/json",
+                headers={"Location": "/v1/follow-ups/f1", "X-Request-Id": "r1"},
+            ),
+        )
     with _request(app, {"notes": "a"}) as ctx:
         replay = idempotency.begin(store, "user:u1", ctx.request, LEASE)
     assert isinstance(replay, Response) and replay.status_code == 201 and replay.get_json() == {"id": "f1"}
@@ -113,7 +124,8 @@ def test_idempotency_key_replays_refuses_reuse_and_serialises(store: KvStore) ->
 
 
 def test_server_errors_release_the_key_and_abandoned_claims_are_taken_over(
-        store: KvStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    store: KvStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     app = Flask(__name__)
     with _request(app, {"n": 1}) as ctx:
         claim = idempotency.begin(store, "user:u1", ctx.request, LEASE)
@@ -138,7 +150,10 @@ def test_the_lease_of_a_pending_key_is_the_call_deadline_plus_a_margin() -> None
 
 
 def test_openapi_documents_the_header_on_unsafe_operations() -> None:
-    paths = {"/v1/x": {"get": {}, "post": {}, "delete": {"parameters": []}}, "/v1/auth/login": {"post": {"security": []}}}
+    paths = {
+        "/v1/x": {"get": {}, "post": {}, "delete": {"parameters": []}},
+        "/v1/auth/login": {"post": {"security": []}},
+    }
     idempotency.document(paths)
     assert paths["/v1/x"]["post"]["parameters"][0]["name"] == "Idempotency-Key"
     assert paths["/v1/x"]["delete"]["parameters"][0]["name"] == "Idempotency-Key"

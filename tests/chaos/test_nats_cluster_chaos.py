@@ -3,6 +3,7 @@ another after the first is back, while writes flow through the outbox, the relay
 every acknowledged write is applied exactly once (0 lost, 0 double-applied).
 
 `make test` runs a short version; `make chaos` sets SALESGRID_CHAOS_EVENTS=30000."""
+
 from __future__ import annotations
 
 import asyncio
@@ -29,8 +30,12 @@ TYPE = "salesgrid.identity.user.created"
 NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 
 side = MetaData()
-applied = Table("applied", side, Column("n", Integer, primary_key=True, autoincrement=True),
-                Column("login", String(50), nullable=False))
+applied = Table(
+    "applied",
+    side,
+    Column("n", Integer, primary_key=True, autoincrement=True),
+    Column("login", String(50), nullable=False),
+)
 
 
 @pytest.fixture
@@ -63,23 +68,28 @@ async def ready_cluster(url: str) -> Any:
     raise AssertionError("the cluster never accepted the R3 stream")
 
 
-async def test_killing_nodes_one_after_another_loses_and_duplicates_nothing(cluster: NatsCluster,
-                                                                            tmp_path: Path) -> None:
+async def test_killing_nodes_one_after_another_loses_and_duplicates_nothing(
+    cluster: NatsCluster, tmp_path: Path
+) -> None:
     producer_engine, producer = await database(f"sqlite+aiosqlite:///{tmp_path / 'producer.db'}", event_metadata)
-    consumer_engine, consumer = await database(f"sqlite+aiosqlite:///{tmp_path / 'consumer.db'}", event_metadata,
-                                               side)
+    consumer_engine, consumer = await database(f"sqlite+aiosqlite:///{tmp_path / 'consumer.db'}", event_metadata, side)
     nc, js = await ready_cluster(cluster.url)
     box = Outbox("identity")
-    relay = OutboxRelay("identity", producer, JetStreamPublisher(js, timeout=2.0), box.signal,
-                        database_url=f"sqlite+aiosqlite:///{tmp_path / 'producer.db'}", max_backoff=0.5)
+    relay = OutboxRelay(
+        "identity",
+        producer,
+        JetStreamPublisher(js, timeout=2.0),
+        box.signal,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'producer.db'}",
+        max_backoff=0.5,
+    )
     sub = Subscription(name="customers-chaos", producer="identity")
 
     @sub.on(TYPE, UserState)
     async def apply(session, envelope, user) -> None:  # type: ignore[no-untyped-def]
         await session.execute(insert(applied).values(login=user.login))
 
-    tasks = [asyncio.create_task(relay.run()),
-             asyncio.create_task(EventConsumer(sub, js, consumer, batch=100).run())]
+    tasks = [asyncio.create_task(relay.run()), asyncio.create_task(EventConsumer(sub, js, consumer, batch=100).run())]
     written = 0
 
     async def write(until: int) -> None:
@@ -88,8 +98,13 @@ async def test_killing_nodes_one_after_another_loses_and_duplicates_nothing(clus
             async with producer() as session, session.begin():
                 for _ in range(min(20, until - written)):
                     written += 1
-                    await box.record(session, TYPE, UserState(user_id=f"u{written}", login=f"u{written}"),
-                                     EventMeta(aggregate_id=f"u{written}"), NOW)
+                    await box.record(
+                        session,
+                        TYPE,
+                        UserState(user_id=f"u{written}", login=f"u{written}"),
+                        EventMeta(aggregate_id=f"u{written}"),
+                        NOW,
+                    )
             await asyncio.sleep(0)
 
     async def count() -> int:
@@ -112,14 +127,17 @@ async def test_killing_nodes_one_after_another_loses_and_duplicates_nothing(clus
         while await count() < EVENTS and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.2)
         async with consumer() as session:
-            per_login = dict((await session.execute(
-                select(applied.c.login, func.count()).group_by(applied.c.login))).all())
+            per_login = dict(
+                (await session.execute(select(applied.c.login, func.count()).group_by(applied.c.login))).all()
+            )
         lost = [f"u{i}" for i in range(1, EVENTS + 1) if f"u{i}" not in per_login]
         doubled = {login: n for login, n in per_login.items() if n > 1}
         assert (len(lost), doubled) == (0, {}), f"lost {lost[:10]}…"
         async with producer() as session:
-            assert await session.scalar(select(func.count()).select_from(outbox)
-                                        .where(outbox.c.published_at.is_(None))) == 0
+            assert (
+                await session.scalar(select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None)))
+                == 0
+            )
         assert (await js.stream_info("SALESGRID_IDENTITY")).state.messages == EVENTS
     finally:
         for task in tasks:

@@ -25,8 +25,12 @@ def _unit_files() -> list[Path]:
 
 
 def _cases() -> list[dict[str, Any]]:
-    return [case for path in _unit_files() for test in yaml.safe_load(path.read_text())["tests"]
-            for case in test.get("alert_rule_test", [])]
+    return [
+        case
+        for path in _unit_files()
+        for test in yaml.safe_load(path.read_text())["tests"]
+        for case in test.get("alert_rule_test", [])
+    ]
 
 
 def test_promtool_unit_tests_of_every_alert(rendered: dict[str, list[dict[str, Any]]], tmp_path: Path) -> None:
@@ -36,15 +40,21 @@ def test_promtool_unit_tests_of_every_alert(rendered: dict[str, list[dict[str, A
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump({"groups": _rule_groups(rendered["production"])}))
     for path in _unit_files():
         shutil.copy(path, tmp_path / path.name)
-    result = subprocess.run([promtool, "test", "rules", *(path.name for path in _unit_files())], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [promtool, "test", "rules", *(path.name for path in _unit_files())],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("SUCCESS") == len(_unit_files())
 
 
 def test_every_alert_is_seen_firing_and_silent(rendered: dict[str, list[dict[str, Any]]]) -> None:
-    alerts = {rule["alert"] for group in _rule_groups(rendered["production"]) for rule in group["rules"]
-              if "alert" in rule}
+    alerts = {
+        rule["alert"] for group in _rule_groups(rendered["production"]) for rule in group["rules"] if "alert" in rule
+    }
     fired = {case["alertname"] for case in _cases() if case.get("exp_alerts")}
     silent = {case["alertname"] for case in _cases() if not case.get("exp_alerts")}
     assert alerts - fired == set(), "alerts never seen firing in tests/chart/alert_tests"
@@ -55,8 +65,12 @@ def test_every_alert_is_seen_firing_and_silent(rendered: dict[str, list[dict[str
 def test_synthetic_series_use_the_label_values_the_services_export() -> None:
     """gRPC codes as grpc.StatusCode names (what the interceptor exports), HTTP statuses as numbers:
     an alert matching another spelling would never fire in production."""
-    series = [s["series"] for path in _unit_files() for test in yaml.safe_load(path.read_text())["tests"]
-              for s in test["input_series"]]
+    series = [
+        s["series"]
+        for path in _unit_files()
+        for test in yaml.safe_load(path.read_text())["tests"]
+        for s in test["input_series"]
+    ]
     codes = {m for s in series for m in re.findall(r'grpc_code="([^"]+)"', s)}
     assert codes and codes <= {code.name for code in grpc.StatusCode}
     statuses = {m for s in series for m in re.findall(r'\bstatus="([^"]+)"', s)}

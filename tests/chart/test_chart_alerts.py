@@ -23,8 +23,11 @@ EXPECTED_ALERTS = {
     "SalesgridDeadLettersGrowing",
     "SalesgridDeadLettersPending",
     "SalesgridPodRestarting",
-    *(f"Salesgrid{slo}BudgetBurn{speed}" for slo in ("GatewayAvailability", "GatewayLatency", "EventProjection")
-      for speed in ("Fast", "Slow")),
+    *(
+        f"Salesgrid{slo}BudgetBurn{speed}"
+        for slo in ("GatewayAvailability", "GatewayLatency", "EventProjection")
+        for speed in ("Fast", "Slow")
+    ),
 }
 # The SLIs recorded per window of the multiwindow multi-burn-rate alerts.
 SLO_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
@@ -41,8 +44,11 @@ def test_alerts_cover_red_event_bus_and_restarts(rendered: dict[str, list[dict[s
     alerts = {r["alert"] for g in groups for r in g["rules"] if "alert" in r}
     assert alerts == EXPECTED_ALERTS
     recorded = {r["record"] for g in groups for r in g["rules"] if "record" in r}
-    assert recorded == {f"salesgrid:{slo}:error_ratio_rate{w}" for w in SLO_WINDOWS
-                        for slo in ("gateway_availability", "gateway_latency", "event_projection")}
+    assert recorded == {
+        f"salesgrid:{slo}:error_ratio_rate{w}"
+        for w in SLO_WINDOWS
+        for slo in ("gateway_availability", "gateway_latency", "event_projection")
+    }
     for group in groups:
         for rule in group["rules"]:
             assert 'namespace="salesgrid"' in rule["expr"], rule.get("alert") or rule["record"]

@@ -116,12 +116,19 @@ def test_secrets_only_from_secrets(rendered: dict[str, list[dict[str, Any]]], na
 
 
 @pytest.mark.parametrize("name", SETS)
-def test_network_policies_admit_only_gateway_and_callers(
-    rendered: dict[str, list[dict[str, Any]]], name: str
-) -> None:
+def test_network_policies_admit_only_gateway_and_callers(rendered: dict[str, list[dict[str, Any]]], name: str) -> None:
     policies = {component_of(p): p for p in by_kind(rendered[name], "NetworkPolicy")}
     expected_callers = {
-        "identity": {"gateway", "customers", "pipeline", "activities", "contracts", "analytics", "expenses", "webhooks"},
+        "identity": {
+            "gateway",
+            "customers",
+            "pipeline",
+            "activities",
+            "contracts",
+            "analytics",
+            "expenses",
+            "webhooks",
+        },
         "customers": {"gateway", "pipeline", "expenses"},
         "pipeline": {"gateway", "contracts", "expenses"},
         "activities": {"gateway"},
@@ -248,8 +255,18 @@ def test_generated_signing_key_is_an_ed25519_hook_secret(rendered: dict[str, lis
 
 
 def test_backups_and_durability(chart: Any) -> None:
-    prod = render(chart, deep_merge(load_values("production.yaml"), {"backup": {
-        "enabled": True, "cnpg": {"destinationPath": "s3://backups/salesgrid", "s3CredentialsSecret": "s3"}}}))
+    prod = render(
+        chart,
+        deep_merge(
+            load_values("production.yaml"),
+            {
+                "backup": {
+                    "enabled": True,
+                    "cnpg": {"destinationPath": "s3://backups/salesgrid", "s3CredentialsSecret": "s3"},
+                }
+            },
+        ),
+    )
     clusters = {component_of(c): c for c in by_kind(prod, "Cluster")}
     scheduled = {component_of(b): b for b in by_kind(prod, "ScheduledBackup")}
     assert set(scheduled) == set(clusters) == {c for c in COMPONENTS if c != "gateway"}

@@ -24,6 +24,8 @@ def _dockerfile(component: str) -> str:
     if component == "gateway":
         return text
     return text.replace("${SERVICE}", component).replace("${GRPC_PORT}", str(PORTS[component]))
+
+
 PINNED_BASE = re.compile(r"^python:3\.11\.\d+-slim-[a-z]+(@sha256:[0-9a-f]{64})?$")
 DEV_DEPENDENCIES = re.compile(r"pytest|\[dev\]|\[test|ruff|mypy|hypothesis", re.IGNORECASE)
 

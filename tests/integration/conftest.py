@@ -1,5 +1,6 @@
 """The real platform (nats-server, every service process, gunicorn gateway) started once for the
 integration tests by the same runner code as `make run`, on free ports."""
+
 from __future__ import annotations
 
 import tempfile
@@ -25,8 +26,12 @@ def spans(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SpanReceiver]:
 
 @pytest.fixture(scope="session")
 def platform(tmp_path_factory: pytest.TempPathFactory, spans: SpanReceiver) -> Iterator[Platform]:
-    running = Platform(Path(tmp_path_factory.mktemp("platform")), Ports.free(), gateway_workers=1,
-                       settings={"SALESGRID_OTLP_ENDPOINT": spans.endpoint}).start()
+    running = Platform(
+        Path(tmp_path_factory.mktemp("platform")),
+        Ports.free(),
+        gateway_workers=1,
+        settings={"SALESGRID_OTLP_ENDPOINT": spans.endpoint},
+    ).start()
     try:
         yield running
     finally:
@@ -68,8 +73,9 @@ def context(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     from salesgrid_dev.browser import AT, screenshots_on_failure
 
     locale = getattr(request, "param", "en-US")
-    made = browser.new_context(locale=locale, geolocation=AT, permissions=["geolocation"],
-                               viewport={"width": 1280, "height": 900})
+    made = browser.new_context(
+        locale=locale, geolocation=AT, permissions=["geolocation"], viewport={"width": 1280, "height": 900}
+    )
     with screenshots_on_failure(made, request, Path(tempfile.gettempdir()) / "salesgrid-console-screenshots"):
         yield made
     made.close()

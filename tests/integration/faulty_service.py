@@ -7,6 +7,7 @@ SALESGRID_TEST_FAULT:
 - `exit-after-commit`: it dies right after the write, its events and the key with the answer
   committed, before the answer is sent;
 - `delay-after-commit:<seconds>`: the answer leaves that much later (time to kill a caller)."""
+
 from __future__ import annotations
 
 import asyncio

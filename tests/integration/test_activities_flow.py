@@ -2,6 +2,7 @@
 manager and two reps created as admin; a per-branch check-in radius; check-in/out, follow-ups,
 tasks and daily reports as a rep and as his manager; another rep's records out of reach; bad
 input answered with problem+json naming the field."""
+
 from __future__ import annotations
 
 import time
@@ -18,16 +19,42 @@ def test_activities_flow(api: httpx.Client, admin_token: str) -> None:
     admin = auth(admin_token)
     suffix = uuid.uuid4().hex[:8]
     root = next(u for u in api.get("/v1/org-units", headers=admin).json()["items"] if not u["parent_id"])
-    branch = created(api.post("/v1/org-units", headers=admin, json={
-        "parent_id": root["id"], "name": f"Berlin {suffix}", "time_zone": "Europe/Berlin", "currency": "EUR"}))
-    team1, team2 = (created(api.post("/v1/org-units", headers=admin, json={
-        "parent_id": branch["id"], "name": f"Team {n} {suffix}", "time_zone": "Europe/Berlin"})) for n in (1, 2))
+    branch = created(
+        api.post(
+            "/v1/org-units",
+            headers=admin,
+            json={"parent_id": root["id"], "name": f"Berlin {suffix}", "time_zone": "Europe/Berlin", "currency": "EUR"},
+        )
+    )
+    team1, team2 = (
+        created(
+            api.post(
+                "/v1/org-units",
+                headers=admin,
+                json={"parent_id": branch["id"], "name": f"Team {n} {suffix}", "time_zone": "Europe/Berlin"},
+            )
+        )
+        for n in (1, 2)
+    )
 
-    def user(login: str, unit: dict[str, Any], role: str,
-             manager_id: str = "") -> tuple[dict[str, Any], dict[str, str]]:
-        body = created(api.post("/v1/users", headers=admin, json={
-            "login": f"{login}.{suffix}", "display_name": login.title(), "unit_id": unit["id"], "roles": [role],
-            "manager_id": manager_id, "initial_password": PASSWORD, "password_change_required": False}))
+    def user(
+        login: str, unit: dict[str, Any], role: str, manager_id: str = ""
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        body = created(
+            api.post(
+                "/v1/users",
+                headers=admin,
+                json={
+                    "login": f"{login}.{suffix}",
+                    "display_name": login.title(),
+                    "unit_id": unit["id"],
+                    "roles": [role],
+                    "manager_id": manager_id,
+                    "initial_password": PASSWORD,
+                    "password_change_required": False,
+                },
+            )
+        )
         login_reply = api.post("/v1/auth/login", json={"login": f"{login}.{suffix}", "password": PASSWORD})
         assert login_reply.status_code == 200, login_reply.text
         return body, auth(login_reply.json()["access_token"])
@@ -38,21 +65,34 @@ def test_activities_flow(api: httpx.Client, admin_token: str) -> None:
 
     # Policies per unit, once identity's events have reached activities.
     poll(lambda: api.get(f"/v1/unit-policies/{team1['id']}", headers=admin).status_code == 200)
-    problem(api.put(f"/v1/unit-policies/{branch['id']}", headers=admin, json={"check_in_radius_m": -1}),
-            400, "check_in_radius_m")
+    problem(
+        api.put(f"/v1/unit-policies/{branch['id']}", headers=admin, json={"check_in_radius_m": -1}),
+        400,
+        "check_in_radius_m",
+    )
     problem(api.put(f"/v1/unit-policies/{branch['id']}", headers=as_manager, json={"check_in_radius_m": 900}), 403)
-    policy = api.put(f"/v1/unit-policies/{branch['id']}", headers=admin, json={
-        "check_in_radius_m": 900, "report_deadline": "19:00"})
+    policy = api.put(
+        f"/v1/unit-policies/{branch['id']}", headers=admin, json={"check_in_radius_m": 900, "report_deadline": "19:00"}
+    )
     assert policy.status_code == 200 and policy.headers["ETag"] == '"1"', policy.text
     in_team = api.get(f"/v1/unit-policies/{team1['id']}", headers=admin).json()
     assert in_team["effective"]["check_in_radius_m"] == 900 and in_team["effective"]["report_deadline"] == "19:00"
 
     # Check-in and check-out; bad coordinates are refused with nothing written.
     customer = f"cust-{suffix}"
-    reading = {"latitude": 52.52, "longitude": 13.405, "accuracy_m": 12,
-               "device_time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    problem(api.post("/v1/check-ins", headers=as_rep, json={"customer_id": customer,
-                                                            "reading": reading | {"latitude": 91}}), 400, "latitude")
+    reading = {
+        "latitude": 52.52,
+        "longitude": 13.405,
+        "accuracy_m": 12,
+        "device_time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    problem(
+        api.post(
+            "/v1/check-ins", headers=as_rep, json={"customer_id": customer, "reading": reading | {"latitude": 91}}
+        ),
+        400,
+        "latitude",
+    )
     visit = created(api.post("/v1/check-ins", headers=as_rep, json={"customer_id": customer, "reading": reading}))
     assert visit["owner_id"] == rep["id"] and visit["check_in"]["flags"] == ["no_reference"]
     problem(api.post(f"/v1/check-ins/{visit['id']}/check-out", headers=as_other, json={"reading": reading}), 404)
@@ -63,14 +103,34 @@ def test_activities_flow(api: httpx.Client, admin_token: str) -> None:
     assert seen == {visit["id"]}
     assert not api.get(f"/v1/check-ins?customer_id={customer}", headers=as_other).json()["items"]
 
-    created(api.post("/v1/follow-ups", headers=as_rep, json={
-        "kind": "visit", "occurred_at": reading["device_time"], "notes": "met the buyer", "customer_id": customer}))
-    problem(api.post("/v1/follow-ups", headers=as_rep, json={
-        "kind": "fax", "occurred_at": reading["device_time"], "notes": "x"}), 400, "kind")
+    created(
+        api.post(
+            "/v1/follow-ups",
+            headers=as_rep,
+            json={
+                "kind": "visit",
+                "occurred_at": reading["device_time"],
+                "notes": "met the buyer",
+                "customer_id": customer,
+            },
+        )
+    )
+    problem(
+        api.post(
+            "/v1/follow-ups", headers=as_rep, json={"kind": "fax", "occurred_at": reading["device_time"], "notes": "x"}
+        ),
+        400,
+        "kind",
+    )
 
     # The manager hands the rep a task; only the rep answers it, the other rep cannot see it.
-    task = created(api.post("/v1/tasks", headers=as_manager, json={
-        "assignee_id": rep["id"], "title": "send the quote", "due_at": "2030-01-01T10:00:00Z"}))
+    task = created(
+        api.post(
+            "/v1/tasks",
+            headers=as_manager,
+            json={"assignee_id": rep["id"], "title": "send the quote", "due_at": "2030-01-01T10:00:00Z"},
+        )
+    )
     assert task["status"] == "pending_acceptance"
     problem(api.post(f"/v1/tasks/{task['id']}/accept", headers=as_other), 404)
     problem(api.post(f"/v1/tasks/{task['id']}/accept", headers=as_manager), 403)
@@ -88,10 +148,12 @@ def test_activities_flow(api: httpx.Client, admin_token: str) -> None:
     problem(api.post("/v1/daily-reports", headers=as_rep, json={"summary": "again"}), 409, "report_date")
     problem(api.post(f"/v1/daily-reports/{report['id']}/falsify", headers=as_other, json={"comment": "no"}), 403)
     assert not api.get(f"/v1/daily-reports?owner_id={rep['id']}", headers=as_other).json()["items"]
-    assert [r["id"] for r in api.get(f"/v1/daily-reports?owner_id={rep['id']}", headers=as_manager).json()[
-        "items"]] == [report["id"]]
-    falsified = api.post(f"/v1/daily-reports/{report['id']}/falsify", headers=as_manager,
-                         json={"comment": "visit not at the customer"})
+    assert [
+        r["id"] for r in api.get(f"/v1/daily-reports?owner_id={rep['id']}", headers=as_manager).json()["items"]
+    ] == [report["id"]]
+    falsified = api.post(
+        f"/v1/daily-reports/{report['id']}/falsify", headers=as_manager, json={"comment": "visit not at the customer"}
+    )
     assert falsified.status_code == 200 and falsified.json()["falsified"], falsified.text
     created(api.post(f"/v1/daily-reports/{report['id']}/comments", headers=as_manager, json={"body": "which visit?"}))
     problem(api.post(f"/v1/daily-reports/{report['id']}/comments", headers=as_manager, json={"body": " "}), 400, "body")

@@ -1,6 +1,7 @@
 """The API reference at /docs in a real browser (Debian's Chromium driven by Playwright) against
 the real platform: the vendored Swagger UI renders the OpenAPI 3.1 document (no CDN: every
 request stays on the gateway), lists every operation, and "Try it out" with a token works."""
+
 from __future__ import annotations
 
 import os
@@ -23,8 +24,9 @@ def browser() -> Iterator[Browser]:
         yield launched
 
 
-def test_docs_render_every_operation_and_try_it_out_works(platform: Platform, api: httpx.Client, admin_token: str,
-                                                          browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_docs_render_every_operation_and_try_it_out_works(
+    platform: Platform, api: httpx.Client, admin_token: str, browser: Browser, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     document = api.get("/openapi.json").json()
     operations = sum(len(item) for item in document["paths"].values())
     context = browser.new_context()

@@ -2,6 +2,7 @@
 platform: an admin's per-unit threshold, a rep's deep discount waiting on his manager before the
 quote can be accepted; an account made an agent partner in customers, and pipeline accepting an
 opportunity attributed to it once customers' event has reached it."""
+
 from __future__ import annotations
 
 import uuid
@@ -16,22 +17,64 @@ def test_special_discount_approved_by_the_manager_then_accepted(api: httpx.Clien
     mgr_id, mgr_token = person(api, admin_token, team["id"], f"disc-mgr-{suffix}", "manager")
     _, rep_token = person(api, admin_token, team["id"], f"disc-rep-{suffix}", "rep", manager_id=mgr_id)
     rep, mgr, admin = auth(rep_token), auth(mgr_token), auth(admin_token)
-    problem(api.put(f"/v1/org-units/{team['id']}/discount-policy", headers=admin, json={
-        "threshold_percent": "5", "director_above_percent": "2"}), 400, "director_above_percent")
-    problem(api.put(f"/v1/org-units/{team['id']}/discount-policy", headers=rep, json={
-        "threshold_percent": "50", "director_above_percent": "60"}), 403)
-    policy = api.put(f"/v1/org-units/{team['id']}/discount-policy", headers=admin, json={
-        "threshold_percent": "5", "director_above_percent": "15"})
+    problem(
+        api.put(
+            f"/v1/org-units/{team['id']}/discount-policy",
+            headers=admin,
+            json={"threshold_percent": "5", "director_above_percent": "2"},
+        ),
+        400,
+        "director_above_percent",
+    )
+    problem(
+        api.put(
+            f"/v1/org-units/{team['id']}/discount-policy",
+            headers=rep,
+            json={"threshold_percent": "50", "director_above_percent": "60"},
+        ),
+        403,
+    )
+    policy = api.put(
+        f"/v1/org-units/{team['id']}/discount-policy",
+        headers=admin,
+        json={"threshold_percent": "5", "director_above_percent": "15"},
+    )
     assert policy.status_code == 200, policy.text
-    product = created(api.post("/v1/products", headers=admin, json={
-        "sku": f"D-{suffix}", "name": "Compressor", "prices": [{"currency": "CNY", "amount": "3000"}]}))
-    customer_id = created(api.post("/v1/customers", headers=rep, json={"legal_name": f"蜀中{suffix}机械有限公司"}))["id"]
-    opp = created(api.post("/v1/opportunities", headers=rep, json={
-        "customer_id": customer_id, "name": "Compressors", "amount": money("30000"),
-        "expected_close_date": "2027-05-31"}))
+    product = created(
+        api.post(
+            "/v1/products",
+            headers=admin,
+            json={"sku": f"D-{suffix}", "name": "Compressor", "prices": [{"currency": "CNY", "amount": "3000"}]},
+        )
+    )
+    customer_id = created(api.post("/v1/customers", headers=rep, json={"legal_name": f"蜀中{suffix}机械有限公司"}))[
+        "id"
+    ]
+    opp = created(
+        api.post(
+            "/v1/opportunities",
+            headers=rep,
+            json={
+                "customer_id": customer_id,
+                "name": "Compressors",
+                "amount": money("30000"),
+                "expected_close_date": "2027-05-31",
+            },
+        )
+    )
 
-    quote = created(api.post("/v1/quotes", headers=rep, json={"opportunity_id": opp["id"], "lines": [
-        {"product_id": product["id"], "quantity": "10", "discount_kind": "percent", "discount_value": "8"}]}))
+    quote = created(
+        api.post(
+            "/v1/quotes",
+            headers=rep,
+            json={
+                "opportunity_id": opp["id"],
+                "lines": [
+                    {"product_id": product["id"], "quantity": "10", "discount_kind": "percent", "discount_value": "8"}
+                ],
+            },
+        )
+    )
     assert (quote["discount_rate"], quote["discount_approval"]) == ("8.00", "pending")
     assert [(s["role"], s["approver_id"]) for s in quote["approval_steps"]] == [("manager", mgr_id)]
     problem(api.post(f"/v1/quotes/{quote['id']}/accept", headers=rep), 422)
@@ -51,17 +94,37 @@ def test_agent_partner_attributed_to_an_opportunity(api: httpx.Client, admin_tok
     rep = auth(rep_token)
     partner = created(api.post("/v1/customers", headers=rep, json={"legal_name": f"闽南{suffix}代理有限公司"}))
     buyer = created(api.post("/v1/customers", headers=rep, json={"legal_name": f"闽北{suffix}水泥有限公司"}))
-    problem(api.put(f"/v1/customers/{partner['id']}/partner-profile", headers=rep,
-                    json={"channel": "agent", "tier": "gold"}), 428)
-    problem(api.put(f"/v1/customers/{partner['id']}/partner-profile", headers={**rep, "If-Match": '"1"'},
-                    json={"channel": "agent", "tier": "diamond"}), 400, "tier")
-    made = api.put(f"/v1/customers/{partner['id']}/partner-profile", headers={**rep, "If-Match": '"1"'},
-                   json={"channel": "agent", "tier": "gold"})
+    problem(
+        api.put(
+            f"/v1/customers/{partner['id']}/partner-profile", headers=rep, json={"channel": "agent", "tier": "gold"}
+        ),
+        428,
+    )
+    problem(
+        api.put(
+            f"/v1/customers/{partner['id']}/partner-profile",
+            headers={**rep, "If-Match": '"1"'},
+            json={"channel": "agent", "tier": "diamond"},
+        ),
+        400,
+        "tier",
+    )
+    made = api.put(
+        f"/v1/customers/{partner['id']}/partner-profile",
+        headers={**rep, "If-Match": '"1"'},
+        json={"channel": "agent", "tier": "gold"},
+    )
     assert made.status_code == 200 and made.json()["partner_channel"] == "agent", made.text
     assert [c["id"] for c in api.get("/v1/partners", headers=rep).json()["items"]] == [partner["id"]]
 
-    request = {"customer_id": buyer["id"], "name": "Cement line", "amount": money("80000"),
-               "expected_close_date": "2027-06-30", "channel": "distributor", "partner_id": partner["id"]}
+    request = {
+        "customer_id": buyer["id"],
+        "name": "Cement line",
+        "amount": money("80000"),
+        "expected_close_date": "2027-06-30",
+        "channel": "distributor",
+        "partner_id": partner["id"],
+    }
     problem(api.post("/v1/opportunities", headers=rep, json=request), 400, "partner_id")  # an agent, not a distributor
 
     def attributed() -> dict | None:  # type: ignore[type-arg]

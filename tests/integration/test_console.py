@@ -3,6 +3,7 @@ embedded platform: a rep's day (check-in with geolocation, a follow-up written o
 when back online with an Idempotency-Key, a deal advanced through its gate, the daily report), a
 manager's approval and dashboard, an administrator creating a user (who must change his password at
 first login) and an API key, and the pages in Chinese. Screenshots of failed tests are kept."""
+
 from __future__ import annotations
 
 import re
@@ -28,47 +29,109 @@ def world(api: httpx.Client, admin_token: str) -> dict[str, Any]:
     """A team in Shanghai: a manager, his rep, the rep's customer (with coordinates), an open deal,
     three visits to the customer (for the approval gate) and a contract waiting for the manager."""
     suffix = uuid.uuid4().hex[:6]
-    unit = org_unit(api, admin_token, root_unit(api, admin_token)["id"], f"Console team {suffix}",
-                    time_zone="Asia/Shanghai", currency="CNY")
+    unit = org_unit(
+        api,
+        admin_token,
+        root_unit(api, admin_token)["id"],
+        f"Console team {suffix}",
+        time_zone="Asia/Shanghai",
+        currency="CNY",
+    )
     manager_id, manager_token = person(api, admin_token, unit["id"], f"console-mgr-{suffix}", "manager")
     rep_id, rep_token = person(api, admin_token, unit["id"], f"console-rep-{suffix}", "rep", manager_id)
     rep = auth(rep_token)
 
     def create_customer() -> dict[str, Any] | None:  # the rep reaches customers' directory asynchronously
-        reply = api.post("/v1/customers", headers=rep, json={
-            "legal_name": f"浦江{suffix}精密机械有限公司", "address": {"text": "中山东一路 1 号", **AT}})
+        reply = api.post(
+            "/v1/customers",
+            headers=rep,
+            json={"legal_name": f"浦江{suffix}精密机械有限公司", "address": {"text": "中山东一路 1 号", **AT}},
+        )
         return reply.json() if reply.status_code == 201 else None  # type: ignore[no-any-return]
 
     customer = poll(create_customer)
-    deal = created(api.post("/v1/opportunities", headers=rep, json={
-        "customer_id": customer["id"], "name": f"Press line {suffix}", "amount": {"amount": "880000", "currency": "CNY"},
-        "expected_close_date": f"{datetime.now(UTC).year + 1}-03-31"}))
+    deal = created(
+        api.post(
+            "/v1/opportunities",
+            headers=rep,
+            json={
+                "customer_id": customer["id"],
+                "name": f"Press line {suffix}",
+                "amount": {"amount": "880000", "currency": "CNY"},
+                "expected_close_date": f"{datetime.now(UTC).year + 1}-03-31",
+            },
+        )
+    )
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     for n in range(3):
-        poll(lambda n=n: api.post("/v1/follow-ups", headers=rep, json={
-            "kind": "visit", "occurred_at": stamp, "notes": f"decision-chain visit {n}",
-            "customer_id": customer["id"]}).status_code == 201)
-    product = created(api.post("/v1/products", headers=auth(admin_token), json={
-        "sku": f"CON-{suffix}", "name": "Servo press", "prices": [{"amount": "60000.00", "currency": "CNY"}]}))
+        poll(
+            lambda n=n: (
+                api.post(
+                    "/v1/follow-ups",
+                    headers=rep,
+                    json={
+                        "kind": "visit",
+                        "occurred_at": stamp,
+                        "notes": f"decision-chain visit {n}",
+                        "customer_id": customer["id"],
+                    },
+                ).status_code
+                == 201
+            )
+        )
+    product = created(
+        api.post(
+            "/v1/products",
+            headers=auth(admin_token),
+            json={"sku": f"CON-{suffix}", "name": "Servo press", "prices": [{"amount": "60000.00", "currency": "CNY"}]},
+        )
+    )
     today = datetime.now(UTC).date()
-    contract = created(api.post("/v1/contracts", headers=rep, json={
-        "customer_id": customer["id"], "branch_code": "SH", "currency": "CNY", "start_date": today.isoformat(),
-        "end_date": today.replace(year=today.year + 1).isoformat(), "lines": [{"product_id": product["id"], "quantity": "1"}]}))
+    contract = created(
+        api.post(
+            "/v1/contracts",
+            headers=rep,
+            json={
+                "customer_id": customer["id"],
+                "branch_code": "SH",
+                "currency": "CNY",
+                "start_date": today.isoformat(),
+                "end_date": today.replace(year=today.year + 1).isoformat(),
+                "lines": [{"product_id": product["id"], "quantity": "1"}],
+            },
+        )
+    )
 
     def submit() -> bool:  # the approval chain needs contracts' replica of the users
         return api.post(f"/v1/contracts/{contract['id']}/submit", headers=rep).status_code == 200
 
     poll(submit)
-    return {"suffix": suffix, "unit": unit, "manager_id": manager_id, "rep_id": rep_id, "rep_token": rep_token,
-            "manager_token": manager_token, "customer": customer, "deal": deal, "contract": contract,
-            "rep_login": f"console-rep-{suffix}", "manager_login": f"console-mgr-{suffix}"}
+    return {
+        "suffix": suffix,
+        "unit": unit,
+        "manager_id": manager_id,
+        "rep_id": rep_id,
+        "rep_token": rep_token,
+        "manager_token": manager_token,
+        "customer": customer,
+        "deal": deal,
+        "contract": contract,
+        "rep_login": f"console-rep-{suffix}",
+        "manager_login": f"console-mgr-{suffix}",
+    }
 
 
 def test_a_reps_day(context: BrowserContext, platform: Platform, api: httpx.Client, world: dict[str, Any]) -> None:
     page = context.new_page()
     sent_keys: list[str | None] = []
-    page.on("request", lambda r: sent_keys.append(r.headers.get("idempotency-key"))
-            if r.method == "POST" and r.url.endswith("/v1/follow-ups") else None)
+    page.on(
+        "request",
+        lambda r: (
+            sent_keys.append(r.headers.get("idempotency-key"))
+            if r.method == "POST" and r.url.endswith("/v1/follow-ups")
+            else None
+        ),
+    )
     log_in(page, platform, world["rep_login"])
     customer = world["customer"]
     expect(page.get_by_role("heading", level=1, name=re.compile("^Today"))).to_be_visible()
@@ -98,8 +161,9 @@ def test_a_reps_day(context: BrowserContext, platform: Platform, api: httpx.Clie
     context.set_offline(False)
     expect(page.get_by_test_id("queue-badge")).to_be_hidden()
     expect(page.get_by_test_id("queue")).to_contain_text("Everything is sent.")
-    logged = api.get("/v1/follow-ups", headers=auth(world["rep_token"]),
-                     params={"customer_id": customer["id"], "limit": 50}).json()["items"]
+    logged = api.get(
+        "/v1/follow-ups", headers=auth(world["rep_token"]), params={"customer_id": customer["id"], "limit": 50}
+    ).json()["items"]
     assert [f["notes"] for f in logged].count(notes) == 1
     assert sent_keys and all(re.fullmatch(r"[0-9a-f-]{36}", key or "") for key in sent_keys)
 
@@ -107,7 +171,9 @@ def test_a_reps_day(context: BrowserContext, platform: Platform, api: httpx.Clie
     page.get_by_role("link", name="Customers").click()
     new_customer = page.get_by_role("form", name="New customer")
     new_customer.get_by_label("Legal name").fill(customer["legal_name"])
-    expect(page.get_by_test_id("duplicates")).to_contain_text(f"Already registered: {customer['legal_name']}. It is yours.")
+    expect(page.get_by_test_id("duplicates")).to_contain_text(
+        f"Already registered: {customer['legal_name']}. It is yours."
+    )
     page.get_by_role("searchbox").fill(customer["legal_name"][:6])
     expect(page.get_by_test_id("customer-results")).to_contain_text(customer["legal_name"])
     page.get_by_test_id("customer-results").get_by_role("link", name=customer["legal_name"]).click()
@@ -142,8 +208,9 @@ def test_a_reps_day(context: BrowserContext, platform: Platform, api: httpx.Clie
     expect(page.get_by_test_id("report-status")).to_contain_text("Submitted")
 
 
-def test_a_managers_approval_and_dashboard(context: BrowserContext, platform: Platform, api: httpx.Client,
-                                           world: dict[str, Any]) -> None:
+def test_a_managers_approval_and_dashboard(
+    context: BrowserContext, platform: Platform, api: httpx.Client, world: dict[str, Any]
+) -> None:
     page = context.new_page()
     log_in(page, platform, world["manager_login"])
     expect(page.get_by_role("link", name="Dashboard")).to_be_visible()
@@ -157,8 +224,16 @@ def test_a_managers_approval_and_dashboard(context: BrowserContext, platform: Pl
 
     page.get_by_role("link", name="Dashboard").click()
     dashboard = page.get_by_test_id("dashboard")
-    for title in ("This month", "Funnel", "Targets", "Leaderboard", "Forecast against target",
-                  "Daily-report compliance", "Receivables ageing", "Gate violations"):
+    for title in (
+        "This month",
+        "Funnel",
+        "Targets",
+        "Leaderboard",
+        "Forecast against target",
+        "Daily-report compliance",
+        "Receivables ageing",
+        "Gate violations",
+    ):
         expect(dashboard.get_by_role("heading", name=title, exact=True)).to_be_visible()
     expect(dashboard.locator("svg.chart").first).to_be_visible()
     expect(dashboard.locator(".error")).to_have_count(0)  # every analytics call answered
@@ -191,11 +266,18 @@ def test_a_managers_approval_and_dashboard(context: BrowserContext, platform: Pl
     expect(page.locator("#toast")).to_contain_text("Targets saved.")
     saved = api.get("/v1/targets", headers=auth(world["manager_token"]), params={"period": "2031-01"}).json()["targets"]
     assert sorted(x["rep_id"] for x in saved if x["rep_id"]) == sorted(
-        parts.nth(n).get_attribute("data-rep") for n in range(parts.count()))
+        parts.nth(n).get_attribute("data-rep") for n in range(parts.count())
+    )
 
 
-def test_an_admin_creates_a_user_and_an_api_key(context: BrowserContext, browser: Browser, platform: Platform,
-                                                api: httpx.Client, admin_token: str, world: dict[str, Any]) -> None:
+def test_an_admin_creates_a_user_and_an_api_key(
+    context: BrowserContext,
+    browser: Browser,
+    platform: Platform,
+    api: httpx.Client,
+    admin_token: str,
+    world: dict[str, Any],
+) -> None:
     page = context.new_page()
     page.on("dialog", lambda dialog: dialog.accept())
     log_in(page, platform, ADMIN_LOGIN, ADMIN_PASSWORD)
@@ -245,7 +327,8 @@ def test_an_admin_creates_a_user_and_an_api_key(context: BrowserContext, browser
     csv = f"legal_name,credit_code\n导入{world['suffix']}测试有限公司,\n导入{world['suffix']}坏码有限公司,123\n"
     importer = page.get_by_role("form", name="Import customers")
     importer.get_by_label("CSV or Excel file").set_input_files(
-        {"name": "customers.csv", "mimeType": "text/csv", "buffer": csv.encode()})
+        {"name": "customers.csv", "mimeType": "text/csv", "buffer": csv.encode()}
+    )
     importer.get_by_role("button", name="Import").click()
     expect(page.get_by_test_id("import-status")).to_have_text("2 of 2 rows: 1 created, 1 refused")
     expect(importer.locator("li.error")).to_contain_text("credit_code")
@@ -283,7 +366,8 @@ def test_the_pages_in_chinese(context: BrowserContext, platform: Platform, world
 
 
 def test_an_expired_access_token_is_refreshed_and_a_dead_session_asks_to_log_in(
-        context: BrowserContext, platform: Platform, world: dict[str, Any]) -> None:
+    context: BrowserContext, platform: Platform, world: dict[str, Any]
+) -> None:
     page = context.new_page()
     log_in(page, platform, world["rep_login"])
     expect(page.get_by_role("heading", level=1, name=re.compile("^Today"))).to_be_visible()
@@ -305,7 +389,9 @@ def test_an_expired_access_token_is_refreshed_and_a_dead_session_asks_to_log_in(
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("button", name="Log in")).to_be_visible()
     assert page.evaluate("localStorage.getItem('salesgrid.session')") is None
-    assert httpx.post(f"{platform.gateway_url}/v1/auth/refresh", json={"refresh_token": refresh_token}).status_code == 401
+    assert (
+        httpx.post(f"{platform.gateway_url}/v1/auth/refresh", json={"refresh_token": refresh_token}).status_code == 401
+    )
 
 
 def test_client_side_formatting_and_stage_logic(context: BrowserContext, platform: Platform) -> None:
@@ -314,7 +400,8 @@ def test_client_side_formatting_and_stage_logic(context: BrowserContext, platfor
     page = context.new_page()
     page.goto(f"{platform.gateway_url}/console/")
     base = page.locator("script[type=module]").get_attribute("src").rsplit("/js/", 1)[0]
-    result = page.evaluate("""async (base) => {
+    result = page.evaluate(
+        """async (base) => {
         const i18n = await import(`${base}/js/i18n.js`);
         const board = await import(`${base}/js/views/board.js`);
         i18n.setBranch({ time_zone: 'Asia/Shanghai', currency: 'CNY' });
@@ -334,26 +421,53 @@ def test_client_side_formatting_and_stage_logic(context: BrowserContext, platfor
         out.next = board.nextStage(model, 'opportunity').code;
         out.afterLast = board.nextStage(model, 'approval').code;
         return out;
-    }""", base)
-    assert result == {"today": "2026-04-01", "month": "2026-04", "zhMoney": "¥1,234,568", "zhDay": "2026年4月1日",
-                      "zhText": "2 条待发送", "zhStage": "投标", "enMoney": "€1,234,568", "enKind": "on time",
-                      "next": "approval", "afterLast": "won"}
+    }""",
+        base,
+    )
+    assert result == {
+        "today": "2026-04-01",
+        "month": "2026-04",
+        "zhMoney": "¥1,234,568",
+        "zhDay": "2026年4月1日",
+        "zhText": "2 条待发送",
+        "zhStage": "投标",
+        "enMoney": "€1,234,568",
+        "enKind": "on time",
+        "next": "approval",
+        "afterLast": "won",
+    }
 
 
-def test_the_console_opens_and_checks_in_without_network(context: BrowserContext, platform: Platform,
-                                                         api: httpx.Client, world: dict[str, Any]) -> None:
+def test_the_console_opens_and_checks_in_without_network(
+    context: BrowserContext, platform: Platform, api: httpx.Client, world: dict[str, Any]
+) -> None:
     page = context.new_page()
     log_in(page, platform, world["rep_login"])
     expect(page.get_by_role("heading", level=1, name=re.compile("^Today"))).to_be_visible()
     assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")  # the shell is cached
     customer = world["customer"]
+
     def visits() -> list[dict[str, Any]]:
-        return api.get("/v1/check-ins", headers=auth(world["rep_token"]),
-                       params={"customer_id": customer["id"], "limit": 100}).json()["items"]
+        return api.get(
+            "/v1/check-ins", headers=auth(world["rep_token"]), params={"customer_id": customer["id"], "limit": 100}
+        ).json()["items"]
+
     for visit in visits():  # a visit left open would refuse another check-in at the customer
         if not (visit.get("check_out") or {}).get("received_at"):
-            created(api.post(f"/v1/check-ins/{visit['id']}/check-out", headers=auth(world["rep_token"]), json={
-                "reading": {**AT, "accuracy_m": 10, "device_time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}}), 200)
+            created(
+                api.post(
+                    f"/v1/check-ins/{visit['id']}/check-out",
+                    headers=auth(world["rep_token"]),
+                    json={
+                        "reading": {
+                            **AT,
+                            "accuracy_m": 10,
+                            "device_time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        }
+                    },
+                ),
+                200,
+            )
     before = len(visits())
     context.set_offline(True)
     page.reload()  # no network: the page, its code and the caller come from the device
@@ -371,5 +485,17 @@ def test_the_console_opens_and_checks_in_without_network(context: BrowserContext
     assert len(after) == before + 1
     for visit in after:  # leave no visit open for the other tests
         if not (visit.get("check_out") or {}).get("received_at"):
-            created(api.post(f"/v1/check-ins/{visit['id']}/check-out", headers=auth(world["rep_token"]), json={
-                "reading": {**AT, "accuracy_m": 10, "device_time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}}), 200)
+            created(
+                api.post(
+                    f"/v1/check-ins/{visit['id']}/check-out",
+                    headers=auth(world["rep_token"]),
+                    json={
+                        "reading": {
+                            **AT,
+                            "accuracy_m": 10,
+                            "device_time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        }
+                    },
+                ),
+                200,
+            )

@@ -4,6 +4,7 @@ timing, in at most 3 round trips (as every main screen); axe-core (vendored test
 serious or critical violation of its WCAG 2.1 A/AA and best-practice rules on the main screens; the
 keyboard reaches the content; a phone-sized screen never scrolls sideways and its controls are big
 enough to touch."""
+
 from __future__ import annotations
 
 import re
@@ -29,20 +30,37 @@ BUDGET_MS = 1000
 @pytest.fixture(scope="module")
 def people(api: httpx.Client, admin_token: str) -> dict[str, str]:
     suffix = uuid.uuid4().hex[:6]
-    unit = org_unit(api, admin_token, root_unit(api, admin_token)["id"], f"Access team {suffix}",
-                    time_zone="Asia/Shanghai", currency="CNY")
+    unit = org_unit(
+        api,
+        admin_token,
+        root_unit(api, admin_token)["id"],
+        f"Access team {suffix}",
+        time_zone="Asia/Shanghai",
+        currency="CNY",
+    )
     manager_id, _ = person(api, admin_token, unit["id"], f"a11y-mgr-{suffix}", "manager")
     _, rep_token = person(api, admin_token, unit["id"], f"a11y-rep-{suffix}", "rep", manager_id)
-    poll(lambda: api.post("/v1/customers", headers=auth(rep_token), json={
-        "legal_name": f"无障碍{suffix}仪器有限公司", "address": {"text": "中山东一路 1 号", **AT}}).status_code == 201)
+    poll(
+        lambda: (
+            api.post(
+                "/v1/customers",
+                headers=auth(rep_token),
+                json={"legal_name": f"无障碍{suffix}仪器有限公司", "address": {"text": "中山东一路 1 号", **AT}},
+            ).status_code
+            == 201
+        )
+    )
     return {"rep": f"a11y-rep-{suffix}", "manager": f"a11y-mgr-{suffix}"}
 
 
 def screen_drawn(page: Page, path: str, after: int = 0) -> int:
     """Wait for the console's mark that `path` is drawn with its data; the number of marks so far."""
-    page.wait_for_function("""([path, after]) => {
+    page.wait_for_function(
+        """([path, after]) => {
         const marks = performance.getEntriesByName('sg:screen');
-        return marks.length > after && marks[marks.length - 1].detail === path; }""", arg=[path, after])
+        return marks.length > after && marks[marks.length - 1].detail === path; }""",
+        arg=[path, after],
+    )
     return int(page.evaluate("performance.getEntriesByName('sg:screen').length"))
 
 
@@ -68,7 +86,8 @@ TIMING = """() => {
 
 
 def test_the_first_screen_is_drawn_within_a_second_in_three_round_trips(
-        browser: Browser, platform: Platform, people: dict[str, str]) -> None:
+    browser: Browser, platform: Platform, people: dict[str, str]
+) -> None:
     """Without the service worker and with the HTTP cache off, every file and call goes over the
     wire: the login form, then the rep's Today screen with all its data, on a reload of a logged-in
     tab. Three loads each; the median must be within budget (one slow load on this shared machine
@@ -132,7 +151,8 @@ def axe_violations(page: Page) -> list[str]:
 
 
 def test_main_screens_have_no_serious_accessibility_violation_and_work_by_keyboard(
-        browser: Browser, platform: Platform, people: dict[str, str]) -> None:
+    browser: Browser, platform: Platform, people: dict[str, str]
+) -> None:
     # axe is injected as a script: only this test's profile lets it past the console's CSP.
     context = browser.new_context(locale="en-US", bypass_csp=True, service_workers="block")
     found: dict[str, list[str]] = {}
@@ -160,8 +180,10 @@ def test_main_screens_have_no_serious_accessibility_violation_and_work_by_keyboa
                 marks = visit(page, platform, path, marks, chains)
             found[f"rep:{path}"] = axe_violations(page)
         page.get_by_role("button", name="Log out").click()
-        for login, password, paths in ((people["manager"], None, ("dashboard", "team", "approvals")),
-                                       (ADMIN_LOGIN, ADMIN_PASSWORD, ("admin/users", "admin/keys", "admin/org"))):
+        for login, password, paths in (
+            (people["manager"], None, ("dashboard", "team", "approvals")),
+            (ADMIN_LOGIN, ADMIN_PASSWORD, ("admin/users", "admin/keys", "admin/org")),
+        ):
             log_in(page, platform, login, password)
             marks = screen_drawn(page, "today")
             for path in paths:
@@ -178,9 +200,17 @@ def test_main_screens_have_no_serious_accessibility_violation_and_work_by_keyboa
 
 
 def test_a_phone_screen_never_scrolls_sideways_and_its_controls_are_touch_sized(
-        browser: Browser, platform: Platform, people: dict[str, str]) -> None:
-    context = browser.new_context(locale="zh-CN", viewport={"width": 360, "height": 740}, is_mobile=True,
-                                  has_touch=True, device_scale_factor=2, geolocation=AT, permissions=["geolocation"])
+    browser: Browser, platform: Platform, people: dict[str, str]
+) -> None:
+    context = browser.new_context(
+        locale="zh-CN",
+        viewport={"width": 360, "height": 740},
+        is_mobile=True,
+        has_touch=True,
+        device_scale_factor=2,
+        geolocation=AT,
+        permissions=["geolocation"],
+    )
     try:
         page = context.new_page()
         log_in(page, platform, people["rep"], labels=("账号", "密码", "登录"))

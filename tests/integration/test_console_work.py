@@ -4,6 +4,7 @@ reminders of his inbox (raised by real events on NATS); a duplicate warning lets
 to share, and the owner accepts on his Today page; a manager assigns leads to his reps; an
 administrator edits the org tree, creates a role with its data scopes and exports customers with
 progress."""
+
 from __future__ import annotations
 
 import asyncio
@@ -36,32 +37,71 @@ expect.set_options(timeout=15_000)
 def team(api: httpx.Client, admin_token: str) -> dict[str, Any]:
     """A unit whose pool allows one claim a day and a 3-day cool-down; a manager and two reps."""
     suffix = uuid.uuid4().hex[:6]
-    unit = org_unit(api, admin_token, root_unit(api, admin_token)["id"], f"Pool team {suffix}",
-                    time_zone="Asia/Shanghai", currency="CNY")
+    unit = org_unit(
+        api,
+        admin_token,
+        root_unit(api, admin_token)["id"],
+        f"Pool team {suffix}",
+        time_zone="Asia/Shanghai",
+        currency="CNY",
+    )
     manager_id, manager_token = person(api, admin_token, unit["id"], f"work-mgr-{suffix}", "manager")
     rep_id, rep_token = person(api, admin_token, unit["id"], f"work-rep-{suffix}", "rep", manager_id)
     other_id, other_token = person(api, admin_token, unit["id"], f"work-rep2-{suffix}", "rep", manager_id)
-    poll(lambda: api.put(f"/v1/pool-policies/{unit['id']}", headers=auth(admin_token), json={
-        "max_customers_per_rep": 50, "max_claims_per_day": 1, "reclaim_cooldown_days": 3,
-        "warning_days_before": 1, "return_after_days_without_follow_up": 30}).status_code == 200)
+    poll(
+        lambda: (
+            api.put(
+                f"/v1/pool-policies/{unit['id']}",
+                headers=auth(admin_token),
+                json={
+                    "max_customers_per_rep": 50,
+                    "max_claims_per_day": 1,
+                    "reclaim_cooldown_days": 3,
+                    "warning_days_before": 1,
+                    "return_after_days_without_follow_up": 30,
+                },
+            ).status_code
+            == 200
+        )
+    )
     # The pipeline knows the reps once a lead can be assigned to each.
     for rep in (rep_id, other_id):
-        poll(lambda rep=rep: api.post("/v1/leads", headers=auth(manager_token), json={
-            "company_name": f"Warm-up {suffix}", "assign_to": rep}).status_code == 201)
-    return {"suffix": suffix, "unit": unit, "manager_id": manager_id, "manager_token": manager_token,
-            "rep_id": rep_id, "rep_token": rep_token, "other_id": other_id, "other_token": other_token,
-            "manager_login": f"work-mgr-{suffix}", "rep_login": f"work-rep-{suffix}", "other_login": f"work-rep2-{suffix}"}
+        poll(
+            lambda rep=rep: (
+                api.post(
+                    "/v1/leads",
+                    headers=auth(manager_token),
+                    json={"company_name": f"Warm-up {suffix}", "assign_to": rep},
+                ).status_code
+                == 201
+            )
+        )
+    return {
+        "suffix": suffix,
+        "unit": unit,
+        "manager_id": manager_id,
+        "manager_token": manager_token,
+        "rep_id": rep_id,
+        "rep_token": rep_token,
+        "other_id": other_id,
+        "other_token": other_token,
+        "manager_login": f"work-mgr-{suffix}",
+        "rep_login": f"work-rep-{suffix}",
+        "other_login": f"work-rep2-{suffix}",
+    }
 
 
 def customer_of(api: httpx.Client, token: str, name: str) -> dict[str, Any]:
     def create() -> dict[str, Any] | None:
         reply = api.post("/v1/customers", headers=auth(token), json={"legal_name": name})
         return reply.json() if reply.status_code == 201 else None  # type: ignore[no-any-return]
+
     return poll(create)  # type: ignore[no-any-return]
 
 
 def test_the_pool_shows_the_allowance_and_cool_downs_before_the_claim(
-        context: BrowserContext, platform: Platform, api: httpx.Client, team: dict[str, Any]) -> None:
+    context: BrowserContext, platform: Platform, api: httpx.Client, team: dict[str, Any]
+) -> None:
     rep, other = auth(team["rep_token"]), auth(team["other_token"])
     mine = customer_of(api, team["rep_token"], f"自放{team['suffix']}贸易有限公司")
     theirs = customer_of(api, team["other_token"], f"他放{team['suffix']}贸易有限公司")
@@ -98,8 +138,9 @@ def publish(platform: Platform, event_type: str, producer: str, payload: Message
     async def send() -> None:
         connection = await nats.connect(f"nats://127.0.0.1:{platform.ports.nats}")
         try:
-            await connection.jetstream().publish(event_type, envelope.SerializeToString(),
-                                                 headers={"Nats-Msg-Id": envelope.event_id})
+            await connection.jetstream().publish(
+                event_type, envelope.SerializeToString(), headers={"Nats-Msg-Id": envelope.event_id}
+            )
         finally:
             await connection.close()
 
@@ -108,20 +149,37 @@ def publish(platform: Platform, event_type: str, producer: str, payload: Message
 
 
 def test_reminders_and_a_share_request_asked_from_a_duplicate_and_accepted(
-        context: BrowserContext, browser: Browser, platform: Platform, api: httpx.Client,
-        team: dict[str, Any]) -> None:
+    context: BrowserContext, browser: Browser, platform: Platform, api: httpx.Client, team: dict[str, Any]
+) -> None:
     rep = auth(team["rep_token"])
     owned = customer_of(api, team["rep_token"], f"提醒{team['suffix']}电子有限公司")
     me = api.get("/v1/me", headers=rep).json()
-    publish(platform, "salesgrid.customers.customer.pool_return_warning", "customers", CustomerPoolReturnWarning(
-        customer_id=owned["id"], owner_id=team["rep_id"], rule="no_follow_up", due_at="2031-01-05T02:00:00Z"),
-        EventMeta(aggregate_id=owned["id"], actor_id="system:customers", org_path=me["org_path"]))
+    publish(
+        platform,
+        "salesgrid.customers.customer.pool_return_warning",
+        "customers",
+        CustomerPoolReturnWarning(
+            customer_id=owned["id"], owner_id=team["rep_id"], rule="no_follow_up", due_at="2031-01-05T02:00:00Z"
+        ),
+        EventMeta(aggregate_id=owned["id"], actor_id="system:customers", org_path=me["org_path"]),
+    )
     due = Timestamp()
     due.FromDatetime(datetime(2031, 1, 2, tzinfo=UTC))
     deal = str(uuid.uuid4())
-    publish(platform, "salesgrid.pipeline.sla.overdue", "pipeline", PipelineSlaNotice(
-        opportunity_id=deal, stage="bidding", level="overdue", recipient_ids=[team["manager_id"]], due_at=due,
-        owner_id=team["rep_id"]), EventMeta(aggregate_id=deal, actor_id="system:pipeline", org_path=me["org_path"]))
+    publish(
+        platform,
+        "salesgrid.pipeline.sla.overdue",
+        "pipeline",
+        PipelineSlaNotice(
+            opportunity_id=deal,
+            stage="bidding",
+            level="overdue",
+            recipient_ids=[team["manager_id"]],
+            due_at=due,
+            owner_id=team["rep_id"],
+        ),
+        EventMeta(aggregate_id=deal, actor_id="system:pipeline", org_path=me["org_path"]),
+    )
 
     def delivered() -> list[dict[str, Any]] | None:
         items = api.get("/v1/inbox", headers=rep, params={"unread": "true"}).json()["items"]
@@ -167,11 +225,17 @@ def test_reminders_and_a_share_request_asked_from_a_duplicate_and_accepted(
     assert api.get(f"/v1/customers/{theirs['id']}", headers=rep).status_code == 200
 
 
-def test_a_manager_assigns_leads_to_his_reps(context: BrowserContext, platform: Platform, api: httpx.Client,
-                                             team: dict[str, Any]) -> None:
+def test_a_manager_assigns_leads_to_his_reps(
+    context: BrowserContext, platform: Platform, api: httpx.Client, team: dict[str, Any]
+) -> None:
     manager = auth(team["manager_token"])
-    waiting = created(api.post("/v1/leads", headers=manager, json={
-        "company_name": f"线索{team['suffix']}自动化", "contact_name": "赵工", "region": "华东"}))
+    waiting = created(
+        api.post(
+            "/v1/leads",
+            headers=manager,
+            json={"company_name": f"线索{team['suffix']}自动化", "contact_name": "赵工", "region": "华东"},
+        )
+    )
     assert waiting["status"] == "pool"
     page = context.new_page()
     log_in(page, platform, team["manager_login"])
@@ -195,8 +259,8 @@ def test_a_manager_assigns_leads_to_his_reps(context: BrowserContext, platform: 
 
 
 def test_an_admin_edits_the_org_tree_creates_a_role_and_exports_customers(
-        context: BrowserContext, platform: Platform, api: httpx.Client, admin_token: str,
-        team: dict[str, Any]) -> None:
+    context: BrowserContext, platform: Platform, api: httpx.Client, admin_token: str, team: dict[str, Any]
+) -> None:
     admin = auth(admin_token)
     page = context.new_page()
     log_in(page, platform, ADMIN_LOGIN, ADMIN_PASSWORD)
@@ -216,8 +280,11 @@ def test_an_admin_edits_the_org_tree_creates_a_role_and_exports_customers(
     expect(page.locator("#toast")).to_contain_text(f"{team['unit']['name']} saved.")
     saved = api.get(f"/v1/org-units/{team['unit']['id']}", headers=admin).json()
     assert (saved["time_zone"], saved["ip_allowlist"]) == ("Asia/Urumqi", ["10.8.0.0/16"])
-    api.patch(f"/v1/org-units/{team['unit']['id']}", headers={**admin, "If-Match": f'"{saved["version"]}"'},
-              json={"time_zone": "Asia/Shanghai", "ip_allowlist": []})  # the other tests log in from 127.0.0.1
+    api.patch(
+        f"/v1/org-units/{team['unit']['id']}",
+        headers={**admin, "If-Match": f'"{saved["version"]}"'},
+        json={"time_zone": "Asia/Shanghai", "ip_allowlist": []},
+    )  # the other tests log in from 127.0.0.1
 
     new_unit = page.get_by_role("form", name="New org unit")
     new_unit.get_by_label("Parent unit").select_option(team["unit"]["id"])
@@ -240,7 +307,9 @@ def test_an_admin_edits_the_org_tree_creates_a_role_and_exports_customers(
     expect(page.get_by_test_id("roles").locator(f'li[data-role="{code}"]')).to_contain_text("Field auditor")
     made = next(r for r in api.get("/v1/roles", headers=admin).json()["items"] if r["code"] == code)
     assert sorted((p["name"], p["scope"]) for p in made["permissions"]) == [
-        ("activities:read", "subtree"), ("customers:read", "team")]
+        ("activities:read", "subtree"),
+        ("customers:read", "team"),
+    ]
 
     # An export job: its progress, then the file.
     page.get_by_role("link", name="Customers").click()

@@ -2,6 +2,7 @@
 own org unit, scope between reps, problem+json for bad input, ownership arbitration decided
 from follow-ups that activities publishes and customers consumes, and a merge whose event moves the
 loser's opportunity and follow-ups to the winner in pipeline, activities and the 360 view."""
+
 from __future__ import annotations
 
 import uuid
@@ -41,8 +42,10 @@ def test_customers_scope_bad_input_and_arbitration(api: httpx.Client, admin_toke
     second_id = second.json()["id"]
     assert [w["customer_id"] for w in second.json()["duplicate_warnings"]] == [first_id]
     # Both name the owner and his unit (customers' directory replica), so rep2 can ask him to share.
-    assert (duplicate.json()["info"]["existing_owner_name"], duplicate.json()["info"]["existing_owner_unit"]) == \
-        (f"cust-rep1-{suffix}", f"客户测试组 {suffix}")
+    assert (duplicate.json()["info"]["existing_owner_name"], duplicate.json()["info"]["existing_owner_unit"]) == (
+        f"cust-rep1-{suffix}",
+        f"客户测试组 {suffix}",
+    )
     assert second.json()["duplicate_warnings"][0]["owner_name"] == f"cust-rep1-{suffix}"
     share_request_and_inbox(api, admin_token, r1, r2, first_id)
 
@@ -54,21 +57,30 @@ def test_customers_scope_bad_input_and_arbitration(api: httpx.Client, admin_toke
     # Name search, inside the caller's scope: contains for whole grams, a clear 400 for nothing searchable.
     found = api.get("/v1/customers", headers=mgr, params={"q": f"河{suffix}科技服务"}).json()["items"]
     assert [c["id"] for c in found] == [second_id]
-    assert [c["id"] for c in api.get("/v1/customers", headers=r2, params={"q": f"星河{suffix}"}).json()["items"]] \
-        == [second_id]
+    assert [c["id"] for c in api.get("/v1/customers", headers=r2, params={"q": f"星河{suffix}"}).json()["items"]] == [
+        second_id
+    ]
     unsearchable = api.get("/v1/customers", headers=mgr, params={"q": "（）"})
     assert unsearchable.status_code == 400 and "name search" in unsearchable.json()["detail"]
-    assert api.post("/v1/customers/arbitration", headers=r1, json={
-        "customer_ids": [first_id, second_id], "registered_name": "x"}).status_code == 403
-    bad = api.post("/v1/customers/arbitration", headers=mgr, json={"customer_ids": [first_id],
-                                                                    "registered_name": name})
+    assert (
+        api.post(
+            "/v1/customers/arbitration",
+            headers=r1,
+            json={"customer_ids": [first_id, second_id], "registered_name": "x"},
+        ).status_code
+        == 403
+    )
+    bad = api.post("/v1/customers/arbitration", headers=mgr, json={"customer_ids": [first_id], "registered_name": name})
     assert bad.status_code == 400 and [e["field"] for e in bad.json()["errors"]] == ["customer_ids"]
 
     # rep2 follows his record up first (activities learns of the customer by event, so retry).
     def log_follow_up(headers: dict[str, str], customer_id: str, hours_ago: int) -> bool:
         at = (datetime.now(UTC) - timedelta(hours=hours_ago)).isoformat().replace("+00:00", "Z")
-        reply = api.post("/v1/follow-ups", headers=headers, json={
-            "kind": "call", "occurred_at": at, "notes": "introduced our products", "customer_id": customer_id})
+        reply = api.post(
+            "/v1/follow-ups",
+            headers=headers,
+            json={"kind": "call", "occurred_at": at, "notes": "introduced our products", "customer_id": customer_id},
+        )
         assert reply.status_code in (201, 400, 404, 422), reply.text
         return reply.status_code == 201
 
@@ -77,16 +89,22 @@ def test_customers_scope_bad_input_and_arbitration(api: httpx.Client, admin_toke
 
     # Neither record carries the registered name, so the first follow-up decides, once both are known.
     def arbitrate() -> dict[str, Any] | None:
-        reply = api.post("/v1/customers/arbitration", headers=mgr, json={
-            "customer_ids": [first_id, second_id], "registered_name": f"北京星河{suffix}科技股份有限公司"})
+        reply = api.post(
+            "/v1/customers/arbitration",
+            headers=mgr,
+            json={"customer_ids": [first_id, second_id], "registered_name": f"北京星河{suffix}科技股份有限公司"},
+        )
         assert reply.status_code == 201, reply.text
         steps = reply.json()["steps"]
         known = len(steps) > 1 and all(steps[1]["compared"].get(rep) for rep in (rep1, rep2))
         return reply.json() if known else None
 
     decision = poll(arbitrate)
-    assert (decision["winner_rep_id"], decision["winner_customer_id"], decision["rule"]) == \
-        (rep2, second_id, "first_follow_up")
+    assert (decision["winner_rep_id"], decision["winner_customer_id"], decision["rule"]) == (
+        rep2,
+        second_id,
+        "first_follow_up",
+    )
 
     # Customer 360 from the consumed follow-ups; out of another rep's scope.
     overview = api.get(f"/v1/customers/{second_id}/overview", headers=r2)
@@ -94,21 +112,31 @@ def test_customers_scope_bad_input_and_arbitration(api: httpx.Client, admin_toke
     assert api.get(f"/v1/customers/{second_id}/overview", headers=r1).status_code in (403, 404)
 
     # rep1 has an opportunity on his record, known to the 360 view before the merge.
-    deal = api.post("/v1/opportunities", headers=r1, json={
-        "customer_id": first_id, "name": "Line upgrade", "amount": {"amount": "100000", "currency": "CNY"},
-        "expected_close_date": f"{datetime.now(UTC).year + 1}-03-31"})
+    deal = api.post(
+        "/v1/opportunities",
+        headers=r1,
+        json={
+            "customer_id": first_id,
+            "name": "Line upgrade",
+            "amount": {"amount": "100000", "currency": "CNY"},
+            "expected_close_date": f"{datetime.now(UTC).year + 1}-03-31",
+        },
+    )
     assert deal.status_code == 201, deal.text
     deal_id = deal.json()["id"]
     poll(lambda: api.get(f"/v1/customers/{first_id}/overview", headers=r1).json()["open_opportunities"] == 1)
 
     # The manager merges the loser into the winner: the loser is gone, its history counts for the winner.
-    assert api.post("/v1/customers/merge", headers=mgr, json={"survivor_id": second_id,
-                                                               "duplicate_ids": []}).status_code == 400
+    assert (
+        api.post("/v1/customers/merge", headers=mgr, json={"survivor_id": second_id, "duplicate_ids": []}).status_code
+        == 400
+    )
     merged = api.post("/v1/customers/merge", headers=mgr, json={"survivor_id": second_id, "duplicate_ids": [first_id]})
     assert merged.status_code == 200, merged.text
     assert merged.json()["merged_ids"] == [first_id] and merged.json()["tier"] == "key"
     assert api.get(f"/v1/customers/{first_id}", headers=mgr).status_code == 404
     assert api.get(f"/v1/customers/{second_id}/overview", headers=r2).json()["follow_up_count"] == 2
+
     # Every service re-attaches the loser's records from the merge event: the winner's lists and
     # 360 view show its opportunity and follow-ups, and the merged id still finds them.
     def listed(path: str, customer_id: str) -> set[str]:
@@ -131,8 +159,9 @@ def test_customers_scope_bad_input_and_arbitration(api: httpx.Client, admin_toke
     assert bad.status_code == 400 and bad.headers["content-type"].startswith("application/problem+json")
 
 
-def share_request_and_inbox(api: httpx.Client, admin_token: str, owner: dict[str, str], asker: dict[str, str],
-                            customer_id: str) -> None:
+def share_request_and_inbox(
+    api: httpx.Client, admin_token: str, owner: dict[str, str], asker: dict[str, str], customer_id: str
+) -> None:
     """rep2 asks rep1 to share; rep1 finds the request in his inbox (activities, fed by the
     customers event) and declines; rep2 finds the decision in his; identity audits both steps."""
     asked = api.post(f"/v1/customers/{customer_id}/share-requests", headers=asker, json={"message": "same project"})
@@ -149,9 +178,19 @@ def share_request_and_inbox(api: httpx.Client, admin_token: str, owner: dict[str
     declined = api.post(f"/v1/share-requests/{request_id}/decline", headers=owner, json={"note": "mine"})
     assert declined.status_code == 200 and declined.json()["status"] == "declined"
     poll(lambda: inbox_item(asker, "share_request_decided"))
-    audit = poll(lambda: {e["action"] for e in api.get("/v1/audit-events", headers=auth(admin_token), params={
-        "action": "customers.share_request", "target_id": request_id}).json()["items"]} >= {
-        "customers.share_request.created", "customers.share_request.declined"})
+    audit = poll(
+        lambda: (
+            {
+                e["action"]
+                for e in api.get(
+                    "/v1/audit-events",
+                    headers=auth(admin_token),
+                    params={"action": "customers.share_request", "target_id": request_id},
+                ).json()["items"]
+            }
+            >= {"customers.share_request.created", "customers.share_request.declined"}
+        )
+    )
     assert audit
 
 
@@ -161,11 +200,13 @@ def test_customers_import_csv_through_the_gateway(api: httpx.Client, admin_token
     tag = uuid.uuid4().hex[:8]
     team = org_unit(api, admin_token, root_unit(api, admin_token)["id"], f"Import team {tag}", kind="team")
     _, rep = person(api, admin_token, team["id"], f"importer.{tag}", "rep")
-    csv = ("\ufefflegal_name,tier,industry\n"
-           f"杭州导入{tag}一号有限公司,key,制造业\n"
-           f"杭州导入{tag}二号有限公司,normal,零售\n"
-           f"杭州导入{tag}一号有限公司,key,制造业\n"
-           f"杭州导入{tag}三号有限公司,platinum,零售\n")
+    csv = (
+        "\ufefflegal_name,tier,industry\n"
+        f"杭州导入{tag}一号有限公司,key,制造业\n"
+        f"杭州导入{tag}二号有限公司,normal,零售\n"
+        f"杭州导入{tag}一号有限公司,key,制造业\n"
+        f"杭州导入{tag}三号有限公司,platinum,零售\n"
+    )
     started = api.post("/v1/customers/imports", content=csv.encode(), headers={**auth(rep), "Content-Type": "text/csv"})
     assert started.status_code == 202, started.text
     job_url = started.headers["Location"]
@@ -191,7 +232,9 @@ def test_customers_import_streams_a_large_body(api: httpx.Client, admin_token: s
     started = api.post("/v1/customers/imports", content=body, headers={**auth(rep), "Content-Type": "text/csv"})
     assert started.status_code == 202, started.text
     assert started.json()["total"] == len(rows)
-    done = poll(lambda: (j := api.get(started.headers["Location"], headers=auth(rep)).json())["status"] == "done"
-                and j, timeout=30)
+    done = poll(
+        lambda: (j := api.get(started.headers["Location"], headers=auth(rep)).json())["status"] == "done" and j,
+        timeout=30,
+    )
     assert (done["created"], done["failed"]) == (0, len(rows))
     assert {e["column"] for e in done["errors"]} == {"address"}

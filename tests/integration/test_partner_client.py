@@ -2,6 +2,7 @@
 openapi-python-client (tools/genclient.py), against the real platform: typed writes with an
 Idempotency-Key, the incremental customer sync of clients/python/examples (updated_since and
 cursors), and webhooks consumed by the example's receiver triggering a sync."""
+
 from __future__ import annotations
 
 import importlib
@@ -28,19 +29,30 @@ def client_modules(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[st
     genclient.generate(out)
     sys.path[:0] = [str(out), str(ROOT / "clients" / "python" / "examples")]
     try:
-        yield {name: importlib.import_module(name) for name in (
-            "salesgrid_client", "salesgrid_client.api.customers.post_v1_customers",
-            "salesgrid_client.api.customers.patch_v1_customers_customer_id",
-            "salesgrid_client.api.webhooks.post_v1_webhooks", "salesgrid_client.models", "sync_customers")}
+        yield {
+            name: importlib.import_module(name)
+            for name in (
+                "salesgrid_client",
+                "salesgrid_client.api.customers.post_v1_customers",
+                "salesgrid_client.api.customers.patch_v1_customers_customer_id",
+                "salesgrid_client.api.webhooks.post_v1_webhooks",
+                "salesgrid_client.models",
+                "sync_customers",
+            )
+        }
     finally:
         for path in (str(out), str(ROOT / "clients" / "python" / "examples"), str(ROOT / "tools")):
             sys.path.remove(path)
 
 
 def test_generated_client_syncs_customers_incrementally_and_consumes_webhooks(
-        platform: Platform, api: httpx.Client, admin_token: str, client_modules: dict[str, ModuleType]) -> None:
-    sc, models, example = (client_modules["salesgrid_client"], client_modules["salesgrid_client.models"],
-                           client_modules["sync_customers"])
+    platform: Platform, api: httpx.Client, admin_token: str, client_modules: dict[str, ModuleType]
+) -> None:
+    sc, models, example = (
+        client_modules["salesgrid_client"],
+        client_modules["salesgrid_client.models"],
+        client_modules["sync_customers"],
+    )
     create = client_modules["salesgrid_client.api.customers.post_v1_customers"]
     patch = client_modules["salesgrid_client.api.customers.patch_v1_customers_customer_id"]
     subscribe = client_modules["salesgrid_client.api.webhooks.post_v1_webhooks"]
@@ -71,15 +83,24 @@ def test_generated_client_syncs_customers_incrementally_and_consumes_webhooks(
         events.append(event)
         synced[event["data"]["id"]] = example.sync_customers(rep, state, overlap=example.timedelta(0))
 
-    created = subscribe.sync(client=admin, body=models.PostV1WebhooksBody(
-        url="http://127.0.0.1:1/placeholder", event_types=["salesgrid.customers.customer.updated"]))
+    created = subscribe.sync(
+        client=admin,
+        body=models.PostV1WebhooksBody(
+            url="http://127.0.0.1:1/placeholder", event_types=["salesgrid.customers.customer.updated"]
+        ),
+    )
     receiver = example.WebhookReceiver(created.secret, on_event)
     try:
         from salesgrid_client.api.webhooks import patch_v1_webhooks_subscription_id as update_hook
-        update_hook.sync(client=admin, subscription_id=created.id,
-                         body=models.PatchV1WebhooksSubscriptionIdBody(url=receiver.url))
-        changed = patch.sync_detailed(client=rep, customer_id=ids[2], body=models.PatchV1CustomersCustomerIdBody(
-            legal_name=f"Client {suffix} Renamed Ltd", version=1))
+
+        update_hook.sync(
+            client=admin, subscription_id=created.id, body=models.PatchV1WebhooksSubscriptionIdBody(url=receiver.url)
+        )
+        changed = patch.sync_detailed(
+            client=rep,
+            customer_id=ids[2],
+            body=models.PatchV1CustomersCustomerIdBody(legal_name=f"Client {suffix} Renamed Ltd", version=1),
+        )
         assert changed.status_code == 200, changed.content
         fetched = poll(lambda: synced.get(ids[2]), timeout=30)
         assert ids[2] in fetched and len(fetched) <= 2  # only what changed (and the inclusive edge)

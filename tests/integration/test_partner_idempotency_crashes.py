@@ -3,6 +3,7 @@ dying between its commit and its answer (the client gets 503; on SQLite and on P
 the gateway killed -9 while the service answers and then restarted; every retry with the key ends with exactly one record,
 the first answer replayed. Faults are injected at an exact point by tests/integration/faulty_service.py
 in a real service process."""
+
 from __future__ import annotations
 
 import os
@@ -28,9 +29,12 @@ FAULTY = Path(__file__).with_name("faulty_service.py")
 def start_faulty_activities(platform: Platform, fault: str, **overrides: str) -> None:
     stop_activities(platform)
     platform.processes["activities"] = subprocess.Popen(
-        [sys.executable, str(FAULTY), "activities"], env={**platform.service_env("activities", **overrides),
-                                                           "SALESGRID_TEST_FAULT": fault},
-        stdout=platform._log("activities-faulty"), stderr=subprocess.STDOUT, **CHILD_OPTIONS)
+        [sys.executable, str(FAULTY), "activities"],
+        env={**platform.service_env("activities", **overrides), "SALESGRID_TEST_FAULT": fault},
+        stdout=platform._log("activities-faulty"),
+        stderr=subprocess.STDOUT,
+        **CHILD_OPTIONS,
+    )
     platform.wait_serving("activities")
 
 
@@ -68,12 +72,17 @@ def follow_ups(platform: Platform, notes: str) -> list[str]:
 
 
 def body(notes: str) -> dict[str, str]:
-    return {"kind": "call", "occurred_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "notes": notes, "customer_id": f"cust-{notes}"}
+    return {
+        "kind": "call",
+        "occurred_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "notes": notes,
+        "customer_id": f"cust-{notes}",
+    }
 
 
-def retry_until_answered(client: httpx.Client, headers: dict[str, str], json: dict[str, str],
-                         within: float) -> httpx.Response:
+def retry_until_answered(
+    client: httpx.Client, headers: dict[str, str], json: dict[str, str], within: float
+) -> httpx.Response:
     """Retry as a client does: after a 5xx or a 409 (key in use), wait Retry-After."""
     deadline = time.monotonic() + within
     while True:
@@ -88,8 +97,9 @@ def retry_until_answered(client: httpx.Client, headers: dict[str, str], json: di
         time.sleep(0.5)
 
 
-def post_until_the_service_dies(platform: Platform, client: httpx.Client, headers: dict[str, str],
-                                json: dict[str, str]) -> None:
+def post_until_the_service_dies(
+    platform: Platform, client: httpx.Client, headers: dict[str, str], json: dict[str, str]
+) -> None:
     """POST until the request reaches the faulty service, which dies in it: the client gets a
     5xx each time (the gateway's channel may still be reconnecting for the first tries)."""
     process = platform.processes["activities"]
@@ -103,14 +113,17 @@ def post_until_the_service_dies(platform: Platform, client: httpx.Client, header
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 def test_a_service_dying_between_commit_and_answer_never_executes_a_retry_twice(
-        database: str, request: pytest.FixtureRequest, platform: Platform, api: httpx.Client,
-        admin_token: str) -> None:
+    database: str, request: pytest.FixtureRequest, platform: Platform, api: httpx.Client, admin_token: str
+) -> None:
     overrides: dict[str, str] = {}
     if database == "postgresql":  # activities on its own PostgreSQL database for this test
         cluster: ThrowawayPostgres = request.getfixturevalue("postgres")
         overrides["SALESGRID_DATABASE_URL"] = cluster.create_database(f"crash_{uuid.uuid4().hex[:8]}")
-        migrated = subprocess.run([sys.executable, "-m", "salesgrid_activities", "migrate"], capture_output=True,
-                                  env=platform.service_env("activities", **overrides))
+        migrated = subprocess.run(
+            [sys.executable, "-m", "salesgrid_activities", "migrate"],
+            capture_output=True,
+            env=platform.service_env("activities", **overrides),
+        )
         assert migrated.returncode == 0, migrated.stderr.decode()[-2000:]
     suffix = uuid.uuid4().hex[:8]
     _, token = person(api, admin_token, root_unit(api, admin_token)["id"], f"crash.{suffix}", "rep")
@@ -152,7 +165,8 @@ def kill_gateway(process: subprocess.Popen[bytes]) -> None:
 
 
 def test_a_gateway_killed_mid_request_and_restarted_replays_the_committed_answer(
-        platform: Platform, api: httpx.Client, admin_token: str) -> None:
+    platform: Platform, api: httpx.Client, admin_token: str
+) -> None:
     suffix = uuid.uuid4().hex[:8]
     _, token = person(api, admin_token, root_unit(api, admin_token)["id"], f"gwkill.{suffix}", "rep")
     headers = {**auth(token), "Idempotency-Key": f"receipt-{suffix}"}
@@ -165,6 +179,7 @@ def test_a_gateway_killed_mid_request_and_restarted_replays_the_committed_answer
     try:
         start_faulty_activities(platform, "delay-after-commit:5")  # within the 8 s deadline
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+
             def first() -> None:
                 try:
                     answers.append(client.post("/v1/follow-ups", headers=headers, json=request))

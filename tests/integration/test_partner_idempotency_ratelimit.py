@@ -1,5 +1,6 @@
 """Idempotency-Key and shared rate limits through real gunicorn gateways on the real platform: the
 session gateway and a second replica with two workers and a low limit, sharing NATS key-value."""
+
 from __future__ import annotations
 
 import time
@@ -16,12 +17,17 @@ LIMIT = 40
 
 
 def test_idempotency_key_and_rate_limits_hold_across_workers_and_replicas(
-        platform: Platform, api: httpx.Client, admin_token: str) -> None:
+    platform: Platform, api: httpx.Client, admin_token: str
+) -> None:
     suffix = uuid.uuid4().hex[:8]
     user_id, token = person(api, admin_token, root_unit(api, admin_token)["id"], f"partner.{suffix}", "rep")
     as_user = auth(token)
-    body = {"kind": "call", "occurred_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "notes": f"idempotent {suffix}", "customer_id": f"cust-{suffix}"}
+    body = {
+        "kind": "call",
+        "occurred_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "notes": f"idempotent {suffix}",
+        "customer_id": f"cust-{suffix}",
+    }
 
     def post(client: httpx.Client, key: str, json: dict = body) -> httpx.Response:  # type: ignore[type-arg]
         return client.post("/v1/follow-ups", headers={**as_user, "Idempotency-Key": key}, json=json)
@@ -78,10 +84,25 @@ def test_an_admin_sets_a_partner_keys_own_limit(api: httpx.Client, admin_token: 
     admin = auth(admin_token)
     unit = root_unit(api, admin_token)["id"]
     permissions = [{"name": "customers:read", "scope": "all"}]
-    problem(api.post("/v1/api-keys", headers=admin, json={"name": "erp-bad", "unit_id": unit, "permissions": permissions,
-                                                          "rate_limit_per_minute": -1}), 400, "rate_limit_per_minute")
-    key = api.post("/v1/api-keys", headers=admin, json={"name": f"erp-{uuid.uuid4().hex[:6]}", "unit_id": unit,
-                                                        "permissions": permissions, "rate_limit_per_minute": 15})
+    problem(
+        api.post(
+            "/v1/api-keys",
+            headers=admin,
+            json={"name": "erp-bad", "unit_id": unit, "permissions": permissions, "rate_limit_per_minute": -1},
+        ),
+        400,
+        "rate_limit_per_minute",
+    )
+    key = api.post(
+        "/v1/api-keys",
+        headers=admin,
+        json={
+            "name": f"erp-{uuid.uuid4().hex[:6]}",
+            "unit_id": unit,
+            "permissions": permissions,
+            "rate_limit_per_minute": 15,
+        },
+    )
     assert key.status_code == 201 and key.json()["key"]["rate_limit_per_minute"] == 15, key.text
     if 60 - time.time() % 60 < 10:
         time.sleep(60 - time.time() % 60 + 0.5)

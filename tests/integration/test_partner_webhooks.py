@@ -2,6 +2,7 @@
 create customers in its unit and in another; the webhooks service delivers from the bus to a
 receiver on 127.0.0.1 that verifies the Standard Webhooks signature -- only the customer the key
 could read arrives; the delivery log and the OpenAPI document show it all."""
+
 from __future__ import annotations
 
 import json
@@ -23,10 +24,22 @@ def test_partner_key_receives_signed_webhooks_for_its_scope_only(api: httpx.Clie
     unit_b = org_unit(api, admin_token, root["id"], f"Hooks B {suffix}")
     _, rep_a = person(api, admin_token, unit_a["id"], f"hooks.a.{suffix}", "rep")
     _, rep_b = person(api, admin_token, unit_b["id"], f"hooks.b.{suffix}", "rep")
-    key = created(api.post("/v1/api-keys", headers=admin, json={
-        "name": f"erp-{suffix}", "unit_id": unit_a["id"], "permissions": [
-            {"name": "customers:read", "scope": "subtree"}, {"name": "webhooks:read", "scope": "own"},
-            {"name": "webhooks:create", "scope": "own"}, {"name": "webhooks:delete", "scope": "own"}]}))
+    key = created(
+        api.post(
+            "/v1/api-keys",
+            headers=admin,
+            json={
+                "name": f"erp-{suffix}",
+                "unit_id": unit_a["id"],
+                "permissions": [
+                    {"name": "customers:read", "scope": "subtree"},
+                    {"name": "webhooks:read", "scope": "own"},
+                    {"name": "webhooks:create", "scope": "own"},
+                    {"name": "webhooks:delete", "scope": "own"},
+                ],
+            },
+        )
+    )
     partner = {"X-API-Key": key["secret"]}
 
     received: list[dict[str, Any]] = []
@@ -50,15 +63,29 @@ def test_partner_key_receives_signed_webhooks_for_its_scope_only(api: httpx.Clie
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
-        problem(api.post("/v1/webhooks", headers=partner, json={"url": url, "event_types": ["nope"]}), 400,
-                "event_types")
-        problem(api.post("/v1/webhooks", headers=auth(rep_a), json={
-            "url": url, "event_types": ["salesgrid.customers.customer.created"]}), 403)
-        sub = created(api.post("/v1/webhooks", headers=partner, json={
-            "url": url, "event_types": ["salesgrid.customers.customer.created"], "description": "ERP sync"}))
+        problem(
+            api.post("/v1/webhooks", headers=partner, json={"url": url, "event_types": ["nope"]}), 400, "event_types"
+        )
+        problem(
+            api.post(
+                "/v1/webhooks",
+                headers=auth(rep_a),
+                json={"url": url, "event_types": ["salesgrid.customers.customer.created"]},
+            ),
+            403,
+        )
+        sub = created(
+            api.post(
+                "/v1/webhooks",
+                headers=partner,
+                json={"url": url, "event_types": ["salesgrid.customers.customer.created"], "description": "ERP sync"},
+            )
+        )
         secret.append(sub["secret"])
-        assert sub["secret"].startswith("whsec_") and "secret" not in api.get(
-            f"/v1/webhooks/{sub['id']}", headers=partner).json()
+        assert (
+            sub["secret"].startswith("whsec_")
+            and "secret" not in api.get(f"/v1/webhooks/{sub['id']}", headers=partner).json()
+        )
         assert [s["id"] for s in api.get("/v1/webhooks", headers=partner).json()["items"]] == [sub["id"]]
 
         inside = created(api.post("/v1/customers", headers=auth(rep_a), json={"legal_name": f"Hook In {suffix} GmbH"}))
@@ -66,8 +93,13 @@ def test_partner_key_receives_signed_webhooks_for_its_scope_only(api: httpx.Clie
         poll(lambda: received, timeout=30)
         assert received[0]["payload"]["type"] == "salesgrid.customers.customer.created"
         assert received[0]["payload"]["data"]["id"] == inside["id"]
-        deliveries = poll(lambda: [d for d in api.get(f"/v1/webhooks/{sub['id']}/deliveries", headers=partner)
-                                   .json()["items"] if d["status"] == "succeeded"])
+        deliveries = poll(
+            lambda: [
+                d
+                for d in api.get(f"/v1/webhooks/{sub['id']}/deliveries", headers=partner).json()["items"]
+                if d["status"] == "succeeded"
+            ]
+        )
         assert deliveries[0]["id"] == received[0]["id"] and deliveries[0]["last_status_code"] == 204
         assert deliveries[0]["attempt_log"][0]["status_code"] == 204
         # The other unit's customer is never delivered (its event came before a later marker).

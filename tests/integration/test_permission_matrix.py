@@ -2,6 +2,7 @@
 keys of every scope, against customers that are the viewer's own, in his team, in another team
 of the branch, in another branch, in another region, or shared with him — read and update, each
 allow and each deny asserted. Expectations come from the scope definitions, not from the code."""
+
 from __future__ import annotations
 
 import time
@@ -12,12 +13,25 @@ import httpx
 
 PASSWORD = "Field-Sales-2026"
 ROLE_SCOPES = {  # role → (customers:read, customers:update) per identity's built-in roles
-    "admin": ("all", "all"), "director": ("all", "all"), "regional_head": ("subtree", "subtree"),
-    "manager": ("subtree", "subtree"), "supervisor": ("team", "team"), "rep": ("own", "own"),
-    "finance": ("all", None), "auditor": ("all", None),
+    "admin": ("all", "all"),
+    "director": ("all", "all"),
+    "regional_head": ("subtree", "subtree"),
+    "manager": ("subtree", "subtree"),
+    "supervisor": ("team", "team"),
+    "rep": ("own", "own"),
+    "finance": ("all", None),
+    "auditor": ("all", None),
 }
-ROLE_UNIT = {"rep": "T1", "supervisor": "T1", "manager": "B1", "regional_head": "R1", "director": "root",
-             "admin": "root", "finance": "root", "auditor": "root"}
+ROLE_UNIT = {
+    "rep": "T1",
+    "supervisor": "T1",
+    "manager": "B1",
+    "regional_head": "R1",
+    "director": "root",
+    "admin": "root",
+    "finance": "root",
+    "auditor": "root",
+}
 CAN_CREATE = {"admin", "director", "regional_head", "manager", "supervisor", "rep"}
 
 
@@ -33,8 +47,11 @@ def allowed(scope: str | None, viewer_id: str, viewer_path: str, record: Record,
         return False
     if record.owner_id == viewer_id or (shared and not write):  # shared as read-only collaborator
         return True
-    return (scope == "all" or (scope == "subtree" and record.org_path.startswith(viewer_path))
-            or (scope == "team" and record.org_path == viewer_path))
+    return (
+        scope == "all"
+        or (scope == "subtree" and record.org_path.startswith(viewer_path))
+        or (scope == "team" and record.org_path == viewer_path)
+    )
 
 
 def test_permission_matrix(api: httpx.Client, admin_token: str) -> None:
@@ -49,15 +66,34 @@ def test_permission_matrix(api: httpx.Client, admin_token: str) -> None:
     units = api.get("/v1/org-units", headers=admin).json()["items"]
     root = next(u for u in units if not u["parent_id"])
     tree = {"root": root}
-    for name, parent, kind in [("R1", "root", "region"), ("B1", "R1", "branch"), ("T1", "B1", "team"),
-                               ("T2", "B1", "team"), ("B2", "R1", "branch"), ("T3", "B2", "team"),
-                               ("R2", "root", "region"), ("B3", "R2", "branch"), ("T4", "B3", "team")]:
-        tree[name] = post("/v1/org-units", {"parent_id": tree[parent]["id"], "name": f"{name}-{tag}", "kind": kind},
-                          admin)
+    for name, parent, kind in [
+        ("R1", "root", "region"),
+        ("B1", "R1", "branch"),
+        ("T1", "B1", "team"),
+        ("T2", "B1", "team"),
+        ("B2", "R1", "branch"),
+        ("T3", "B2", "team"),
+        ("R2", "root", "region"),
+        ("B3", "R2", "branch"),
+        ("T4", "B3", "team"),
+    ]:
+        tree[name] = post(
+            "/v1/org-units", {"parent_id": tree[parent]["id"], "name": f"{name}-{tag}", "kind": kind}, admin
+        )
 
     def user(login: str, unit: str, role: str) -> tuple[str, dict]:  # type: ignore[type-arg]
-        created = post("/v1/users", {"login": f"{login}-{tag}", "display_name": login, "unit_id": tree[unit]["id"],
-                                     "roles": [role], "initial_password": PASSWORD, "password_change_required": False}, admin)
+        created = post(
+            "/v1/users",
+            {
+                "login": f"{login}-{tag}",
+                "display_name": login,
+                "unit_id": tree[unit]["id"],
+                "roles": [role],
+                "initial_password": PASSWORD,
+                "password_change_required": False,
+            },
+            admin,
+        )
         token = post("/v1/auth/login", {"login": f"{login}-{tag}", "password": PASSWORD}, {})["access_token"]
         return created["id"], {"Authorization": f"Bearer {token}"}
 
@@ -76,8 +112,11 @@ def test_permission_matrix(api: httpx.Client, admin_token: str) -> None:
         record = create_customer(owners["T4"][1], f"share{role}")
         deadline = time.monotonic() + 20  # the sharee must have reached customers' directory replica
         while True:
-            reply = api.post(f"/v1/customers/{record.id}/shares", json={"user_id": viewer_id, "role": "collaborator"},
-                             headers=owners["T4"][1])
+            reply = api.post(
+                f"/v1/customers/{record.id}/shares",
+                json={"user_id": viewer_id, "role": "collaborator"},
+                headers=owners["T4"][1],
+            )
             if reply.status_code in (200, 201) or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
@@ -89,8 +128,11 @@ def test_permission_matrix(api: httpx.Client, admin_token: str) -> None:
             reply = api.get(f"/v1/customers/{record.id}", headers=headers)
         else:
             version = api.get(f"/v1/customers/{record.id}", headers=admin).json()["version"]
-            reply = api.patch(f"/v1/customers/{record.id}", json={"industry": "制造业"},
-                              headers={**headers, "If-Match": f'"{version}"'})
+            reply = api.patch(
+                f"/v1/customers/{record.id}",
+                json={"industry": "制造业"},
+                headers={**headers, "If-Match": f'"{version}"'},
+            )
         assert reply.status_code in (200, 403, 404), (reply.status_code, reply.text)
         if reply.status_code != 200:
             assert reply.headers["Content-Type"] == "application/problem+json"
@@ -113,13 +155,25 @@ def test_permission_matrix(api: httpx.Client, admin_token: str) -> None:
                 checked += 1
                 outcomes[actual] += 1
                 if actual != expected:
-                    mismatches.append(f"{role} {'update' if write else 'read'} {label}: expected "
-                                      f"{'allow' if expected else 'deny'}, got {'allow' if actual else 'deny'}")
+                    mismatches.append(
+                        f"{role} {'update' if write else 'read'} {label}: expected "
+                        f"{'allow' if expected else 'deny'}, got {'allow' if actual else 'deny'}"
+                    )
 
     # Partner keys of every scope, anchored at branch B1, held to exactly the same rules.
     for scope in ("own", "team", "subtree", "all"):
-        key = post("/v1/api-keys", {"name": f"erp-{scope}-{tag}", "unit_id": tree["B1"]["id"], "permissions": [
-            {"name": "customers:read", "scope": scope}, {"name": "customers:update", "scope": scope}]}, admin)
+        key = post(
+            "/v1/api-keys",
+            {
+                "name": f"erp-{scope}-{tag}",
+                "unit_id": tree["B1"]["id"],
+                "permissions": [
+                    {"name": "customers:read", "scope": scope},
+                    {"name": "customers:update", "scope": scope},
+                ],
+            },
+            admin,
+        )
         key_headers = {"X-API-Key": key["secret"]}
         for unit, record in records.items():
             for write in (False, True):
@@ -128,7 +182,9 @@ def test_permission_matrix(api: httpx.Client, admin_token: str) -> None:
                 checked += 1
                 outcomes[actual] += 1
                 if actual != expected:
-                    mismatches.append(f"api key ({scope}) {'update' if write else 'read'} {unit} record: expected "
-                                      f"{'allow' if expected else 'deny'}, got {'allow' if actual else 'deny'}")
+                    mismatches.append(
+                        f"api key ({scope}) {'update' if write else 'read'} {unit} record: expected "
+                        f"{'allow' if expected else 'deny'}, got {'allow' if actual else 'deny'}"
+                    )
     assert checked > 100 and outcomes[True] > 30 and outcomes[False] > 30, outcomes
     assert not mismatches, "\n".join(mismatches)

@@ -4,6 +4,7 @@ opportunity advanced through every stage with its facts to won; a gate rejection
 visible to the manager; scope between reps and problem+json for bad input. Then quotes priced
 from the contracts catalogue, the commit flag, rule-based lead assignment and a business line's
 own stage model, all through the gateway."""
+
 from __future__ import annotations
 
 import uuid
@@ -39,8 +40,11 @@ def test_lead_to_won_with_gates_scope_and_bad_input(api: httpx.Client, admin_tok
 
     # a lead of the rep's own, converted: the customer is created in the customers service
     company = f"江南{suffix}精密制造有限公司"
-    lead = api.post("/v1/leads", headers=r1, json={"company_name": company, "industry": "machinery",
-                                                   "estimated_amount": money("650000"), "assign_to": rep1})
+    lead = api.post(
+        "/v1/leads",
+        headers=r1,
+        json={"company_name": company, "industry": "machinery", "estimated_amount": money("650000"), "assign_to": rep1},
+    )
     assert lead.status_code == 201, lead.text
     lead_id = lead.json()["id"]
     bad = api.post(f"/v1/leads/{lead_id}/convert", headers=r1, json={"expected_close_date": "2020-01-01"})
@@ -58,12 +62,18 @@ def test_lead_to_won_with_gates_scope_and_bad_input(api: httpx.Client, admin_tok
     assert (opp["stage"], opp["status"], opp["customer_id"]) == ("opportunity", "open", customer_id)
 
     # bad input and another rep's customer: problem+json 400 naming the field
-    bad = api.post("/v1/opportunities", headers=r1, json={"customer_id": customer_id, "name": "Line 3",
-                                                          "amount": money("-5"), "expected_close_date": "2027-03-31"})
+    bad = api.post(
+        "/v1/opportunities",
+        headers=r1,
+        json={"customer_id": customer_id, "name": "Line 3", "amount": money("-5"), "expected_close_date": "2027-03-31"},
+    )
     assert bad.status_code == 400 and bad.headers["content-type"].startswith("application/problem+json")
     assert [e["field"] for e in bad.json()["errors"]] == ["amount.amount"]
-    foreign = api.post("/v1/opportunities", headers=r2, json={"customer_id": customer_id, "name": "Poached",
-                                                              "amount": money("5"), "expected_close_date": "2027-03-31"})
+    foreign = api.post(
+        "/v1/opportunities",
+        headers=r2,
+        json={"customer_id": customer_id, "name": "Poached", "amount": money("5"), "expected_close_date": "2027-03-31"},
+    )
     assert foreign.status_code == 400 and [e["field"] for e in foreign.json()["errors"]] == ["customer_id"]
 
     # scope: the other rep can neither read nor move this opportunity; the manager reads it
@@ -82,13 +92,17 @@ def test_lead_to_won_with_gates_scope_and_bad_input(api: httpx.Client, admin_tok
 
     version = opp["version"]
     for stage, facts in STAGE_FACTS:
-        moved = api.post(f"/v1/opportunities/{opp_id}/advance", headers={**r1, "If-Match": f'"{version}"'},
-                         json={"facts": facts})
+        moved = api.post(
+            f"/v1/opportunities/{opp_id}/advance", headers={**r1, "If-Match": f'"{version}"'}, json={"facts": facts}
+        )
         assert moved.status_code == 200, moved.text
         assert moved.json()["stage"] == stage
         version = moved.json()["version"]
-    won = api.post(f"/v1/opportunities/{opp_id}/won", headers=r1,
-                   json={"facts": [document_fact("award_notice"), document_fact("bid_opening_documents")]})
+    won = api.post(
+        f"/v1/opportunities/{opp_id}/won",
+        headers=r1,
+        json={"facts": [document_fact("award_notice"), document_fact("bid_opening_documents")]},
+    )
     assert won.status_code == 200, won.text
     assert (won.json()["status"], won.json()["stage"]) == ("won", "won")
     closed = api.post(f"/v1/opportunities/{opp_id}/advance", headers=r1, json={})
@@ -96,8 +110,12 @@ def test_lead_to_won_with_gates_scope_and_bad_input(api: httpx.Client, admin_tok
 
     history = api.get(f"/v1/opportunities/{opp_id}/history", headers=mgr).json()["items"]
     assert [(c["from_stage"], c["to_stage"]) for c in history] == [
-        ("opportunity", "approval"), ("approval", "formal_communication"), ("formal_communication", "bidding"),
-        ("bidding", "result"), ("result", "won")]
+        ("opportunity", "approval"),
+        ("approval", "formal_communication"),
+        ("formal_communication", "bidding"),
+        ("bidding", "result"),
+        ("result", "won"),
+    ]
     assert {c["by"] for c in history} == {rep1}
 
     # the lead is converted, visible to the manager; the won deal is in his forecast
@@ -113,22 +131,61 @@ def test_quotes_commit_flag_and_lead_assignment_rules(api: httpx.Client, admin_t
     rep2, _ = person(api, admin_token, team["id"], f"quote-rep2-{suffix}", "rep")
     _, mgr_token = person(api, admin_token, team["id"], f"quote-mgr-{suffix}", "manager")
     r1, mgr = auth(rep1_token), auth(mgr_token)
-    product = created(api.post("/v1/products", headers=auth(admin_token), json={
-        "sku": f"Q-{suffix}", "name": "Control cabinet", "prices": [{"currency": "CNY", "amount": "1200.50"}]}))
+    product = created(
+        api.post(
+            "/v1/products",
+            headers=auth(admin_token),
+            json={
+                "sku": f"Q-{suffix}",
+                "name": "Control cabinet",
+                "prices": [{"currency": "CNY", "amount": "1200.50"}],
+            },
+        )
+    )
 
     customer_id = created(api.post("/v1/customers", headers=r1, json={"legal_name": f"岭南{suffix}机电有限公司"}))["id"]
-    opp = created(api.post("/v1/opportunities", headers=r1, json={
-        "customer_id": customer_id, "name": "Cabinets", "amount": money("20000"), "expected_close_date": "2027-05-31"}))
+    opp = created(
+        api.post(
+            "/v1/opportunities",
+            headers=r1,
+            json={
+                "customer_id": customer_id,
+                "name": "Cabinets",
+                "amount": money("20000"),
+                "expected_close_date": "2027-05-31",
+            },
+        )
+    )
 
     # quotes: priced from the contracts catalogue, versioned, one version accepted
-    problem(api.post("/v1/quotes", headers=r1, json={"opportunity_id": opp["id"], "lines": [
-        {"product_id": "no-such-product"}]}), 400, "lines[0].product_id")
+    problem(
+        api.post(
+            "/v1/quotes", headers=r1, json={"opportunity_id": opp["id"], "lines": [{"product_id": "no-such-product"}]}
+        ),
+        400,
+        "lines[0].product_id",
+    )
     problem(api.get("/v1/quotes", headers=r1), 400, "opportunity_id")
-    first = created(api.post("/v1/quotes", headers=r1, json={"opportunity_id": opp["id"], "lines": [
-        {"product_id": product["id"], "quantity": "10", "discount_kind": "percent", "discount_value": "5"}]}))
+    first = created(
+        api.post(
+            "/v1/quotes",
+            headers=r1,
+            json={
+                "opportunity_id": opp["id"],
+                "lines": [
+                    {"product_id": product["id"], "quantity": "10", "discount_kind": "percent", "discount_value": "5"}
+                ],
+            },
+        )
+    )
     assert (first["version"], first["total"], first["lines"][0]["unit_price"]) == (1, "11404.75", "1200.50")
-    second = created(api.post("/v1/quotes", headers=r1, json={"opportunity_id": opp["id"], "lines": [
-        {"product_id": product["id"], "quantity": "8"}]}))
+    second = created(
+        api.post(
+            "/v1/quotes",
+            headers=r1,
+            json={"opportunity_id": opp["id"], "lines": [{"product_id": product["id"], "quantity": "8"}]},
+        )
+    )
     problem(api.post(f"/v1/quotes/{first['id']}/accept", headers=r1), 422)
     accepted = api.post(f"/v1/quotes/{second['id']}/accept", headers=r1)
     assert accepted.status_code == 200 and accepted.json()["status"] == "accepted", accepted.text
@@ -137,10 +194,20 @@ def test_quotes_commit_flag_and_lead_assignment_rules(api: httpx.Client, admin_t
 
     # PATCH: If-Match required; the commit flag moves the deal into the commit forecast
     problem(api.patch(f"/v1/opportunities/{opp['id']}", headers=r1, json={"commit": True}), 428)
-    problem(api.patch(f"/v1/opportunities/{opp['id']}", headers={**r1, "If-Match": f'"{opp["version"]}"'},
-                      json={"amount": money("-1")}), 400, "amount.amount")
-    patched = api.patch(f"/v1/opportunities/{opp['id']}", headers={**r1, "If-Match": f'"{opp["version"]}"'},
-                        json={"commit": True, "amount": money("9604.00")})
+    problem(
+        api.patch(
+            f"/v1/opportunities/{opp['id']}",
+            headers={**r1, "If-Match": f'"{opp["version"]}"'},
+            json={"amount": money("-1")},
+        ),
+        400,
+        "amount.amount",
+    )
+    patched = api.patch(
+        f"/v1/opportunities/{opp['id']}",
+        headers={**r1, "If-Match": f'"{opp["version"]}"'},
+        json={"commit": True, "amount": money("9604.00")},
+    )
     assert patched.status_code == 200, patched.text
     assert (patched.json()["commit"], patched.headers["ETag"]) == (True, f'"{int(opp["version"]) + 1}"')
     forecast = api.get("/v1/forecast", headers=r1).json()["items"]
@@ -151,15 +218,24 @@ def test_quotes_commit_flag_and_lead_assignment_rules(api: httpx.Client, admin_t
     problem(api.put("/v1/lead-assignment-rules", headers=mgr, json={"rules": [{"region": "岭南"}]}), 400, "rules[0]")
     rules = {"rules": [{"region": f"岭南{suffix}", "team_id": team["id"]}]}
     poll(lambda: api.put("/v1/lead-assignment-rules", headers=mgr, json=rules).status_code == 200)
-    assert [(r["region"], r["team_id"], r["rep_id"]) for r in api.get("/v1/lead-assignment-rules", headers=mgr)
-            .json()["rules"]] == [(f"岭南{suffix}", team["id"], "")]
-    owners = [created(api.post("/v1/leads", headers=mgr, json={"company_name": f"Lead {i} {suffix}",
-                                                               "region": f"岭南{suffix}"}))["owner_id"]
-              for i in range(3)]
+    assert [
+        (r["region"], r["team_id"], r["rep_id"])
+        for r in api.get("/v1/lead-assignment-rules", headers=mgr).json()["rules"]
+    ] == [(f"岭南{suffix}", team["id"], "")]
+    owners = [
+        created(
+            api.post("/v1/leads", headers=mgr, json={"company_name": f"Lead {i} {suffix}", "region": f"岭南{suffix}"})
+        )["owner_id"]
+        for i in range(3)
+    ]
     first_rep, second_rep = sorted([rep1, rep2])
     assert owners == [first_rep, second_rep, first_rep]
-    assert created(api.post("/v1/leads", headers=mgr, json={"company_name": f"Elsewhere {suffix}",
-                                                            "region": "nowhere"}))["status"] == "pool"
+    assert (
+        created(api.post("/v1/leads", headers=mgr, json={"company_name": f"Elsewhere {suffix}", "region": "nowhere"}))[
+            "status"
+        ]
+        == "pool"
+    )
     cleared = api.put("/v1/lead-assignment-rules", headers=mgr, json={"rules": []})  # leave the table empty
     assert cleared.status_code == 200 and cleared.json().get("rules", []) == [], cleared.text
 
@@ -171,12 +247,22 @@ def test_stage_models_admin_api(api: httpx.Client, admin_token: str) -> None:
     _, director_token = person(api, admin_token, team["id"], f"model-dir-{suffix}", "director")
     rep, director = auth(rep_token), auth(director_token)
     code = f"line_{suffix}"
-    model = {"name": "Maintenance contracts", "entry_stage": "qualify", "stages": [
-        {"code": "qualify", "name": "Qualify", "probability": 20, "sla_days": 7},
-        {"code": "offer", "name": "Offer", "probability": 60, "sla_days": 14,
-         "required_facts": [{"code": "offer_document", "name": "Offer", "type": "document", "min_count": 1}]},
-        {"code": "won", "name": "Won", "probability": 100, "outcome": "won"},
-        {"code": "lost", "name": "Lost", "outcome": "lost"}]}
+    model = {
+        "name": "Maintenance contracts",
+        "entry_stage": "qualify",
+        "stages": [
+            {"code": "qualify", "name": "Qualify", "probability": 20, "sla_days": 7},
+            {
+                "code": "offer",
+                "name": "Offer",
+                "probability": 60,
+                "sla_days": 14,
+                "required_facts": [{"code": "offer_document", "name": "Offer", "type": "document", "min_count": 1}],
+            },
+            {"code": "won", "name": "Won", "probability": 100, "outcome": "won"},
+            {"code": "lost", "name": "Lost", "outcome": "lost"},
+        ],
+    }
     problem(api.put(f"/v1/stage-models/{code}", headers=rep, json=model), 403)
     bad = {**model, "stages": [{**model["stages"][0], "probability": 150}, *model["stages"][1:]]}
     problem(api.put(f"/v1/stage-models/{code}", headers=director, json=bad), 400, "stages[0].probability")
@@ -185,13 +271,24 @@ def test_stage_models_admin_api(api: httpx.Client, admin_token: str) -> None:
     assert code in [m["code"] for m in api.get("/v1/stage-models", headers=rep).json()["items"]]
 
     customer_id = created(api.post("/v1/customers", headers=rep, json={"legal_name": f"维保{suffix}有限公司"}))["id"]
-    opp = created(api.post("/v1/opportunities", headers=rep, json={
-        "customer_id": customer_id, "name": "Annual service", "amount": money("1000"),
-        "expected_close_date": "2027-01-31", "stage_model": code}))
+    opp = created(
+        api.post(
+            "/v1/opportunities",
+            headers=rep,
+            json={
+                "customer_id": customer_id,
+                "name": "Annual service",
+                "amount": money("1000"),
+                "expected_close_date": "2027-01-31",
+                "stage_model": code,
+            },
+        )
+    )
     assert (opp["stage_model"], opp["stage"], opp["probability"]) == (code, "qualify", 20)
     problem(api.post(f"/v1/opportunities/{opp['id']}/advance", headers=rep, json={}), 422)
-    moved = api.post(f"/v1/opportunities/{opp['id']}/advance", headers=rep,
-                     json={"facts": [document_fact("offer_document")]})
+    moved = api.post(
+        f"/v1/opportunities/{opp['id']}/advance", headers=rep, json={"facts": [document_fact("offer_document")]}
+    )
     assert moved.status_code == 200 and (moved.json()["stage"], moved.json()["probability"]) == ("offer", 60)
 
 
@@ -207,57 +304,108 @@ def test_quote_acceptance_starts_contract_draft_and_lead_csv_import(api: httpx.C
     r1, mgr = auth(rep1_token), auth(mgr_token)
 
     # accepting a quote with a contract block starts the contract draft from the quote's lines
-    product = created(api.post("/v1/products", headers=auth(admin_token), json={
-        "sku": f"C-{suffix}", "name": "Drive unit", "prices": [{"currency": "CNY", "amount": "800"}]}))
+    product = created(
+        api.post(
+            "/v1/products",
+            headers=auth(admin_token),
+            json={"sku": f"C-{suffix}", "name": "Drive unit", "prices": [{"currency": "CNY", "amount": "800"}]},
+        )
+    )
     customer_id = created(api.post("/v1/customers", headers=r1, json={"legal_name": f"蜀中{suffix}机电有限公司"}))["id"]
-    opp = created(api.post("/v1/opportunities", headers=r1, json={
-        "customer_id": customer_id, "name": "Drives", "amount": money("4000"), "expected_close_date": "2027-05-31"}))
-    quote = created(api.post("/v1/quotes", headers=r1, json={"opportunity_id": opp["id"], "lines": [
-        {"product_id": product["id"], "quantity": "5", "discount_kind": "percent", "discount_value": "10"}]}))
+    opp = created(
+        api.post(
+            "/v1/opportunities",
+            headers=r1,
+            json={
+                "customer_id": customer_id,
+                "name": "Drives",
+                "amount": money("4000"),
+                "expected_close_date": "2027-05-31",
+            },
+        )
+    )
+    quote = created(
+        api.post(
+            "/v1/quotes",
+            headers=r1,
+            json={
+                "opportunity_id": opp["id"],
+                "lines": [
+                    {"product_id": product["id"], "quantity": "5", "discount_kind": "percent", "discount_value": "10"}
+                ],
+            },
+        )
+    )
     contract = {"branch_code": "CD", "start_date": "2027-06-01", "end_date": "2028-05-31", "terms": "Net 60"}
-    problem(api.post(f"/v1/quotes/{quote['id']}/accept", headers=r1,
-                     json={"contract": {**contract, "end_date": "2027-01-01"}}), 400, "contract.end_date")
-    problem(api.post(f"/v1/quotes/{quote['id']}/accept", headers=r1,
-                     json={"contract": {**contract, "branch_code": "9"}}), 400, "contract.branch_code")
-    assert [q["status"] for q in api.get("/v1/quotes", headers=r1, params={"opportunity_id": opp["id"]})
-            .json()["items"]] == ["current"]
+    problem(
+        api.post(
+            f"/v1/quotes/{quote['id']}/accept", headers=r1, json={"contract": {**contract, "end_date": "2027-01-01"}}
+        ),
+        400,
+        "contract.end_date",
+    )
+    problem(
+        api.post(f"/v1/quotes/{quote['id']}/accept", headers=r1, json={"contract": {**contract, "branch_code": "9"}}),
+        400,
+        "contract.branch_code",
+    )
+    assert [
+        q["status"] for q in api.get("/v1/quotes", headers=r1, params={"opportunity_id": opp["id"]}).json()["items"]
+    ] == ["current"]
     accepted = api.post(f"/v1/quotes/{quote['id']}/accept", headers=r1, json={"contract": contract})
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["status"] == "accepted" and accepted.json()["contract_id"]
     draft = api.get(f"/v1/contracts/{accepted.json()['contract_id']}", headers=r1)
     assert draft.status_code == 200, draft.text
     body = draft.json()
-    assert (body["customer_id"], body["currency"], body["status"], body["total"]) == (customer_id, "CNY", "draft",
-                                                                                       "3600.00")
+    assert (body["customer_id"], body["currency"], body["status"], body["total"]) == (
+        customer_id,
+        "CNY",
+        "draft",
+        "3600.00",
+    )
     assert [(line["product_id"], line["quantity"], line["discount_percent"]) for line in body["lines"]] == [
-        (product["id"], "5", "10")]
+        (product["id"], "5", "10")
+    ]
 
     # lead import: CSV in, per-row errors out; assignment rules and scope as for single leads
     region = f"蜀{suffix}"
     rules = {"rules": [{"region": region, "team_id": team["id"]}]}
     poll(lambda: api.put("/v1/lead-assignment-rules", headers=mgr, json=rules).status_code == 200)
-    csv_text = ("company_name,contact_name,phone,email,region,industry,source,estimated_amount,currency,assign_to\n"
-                f"Import A {suffix},张三,13800000000,a@example.com,{region},machinery,fair,1000.50,CNY,\n"
-                f",李四,,,{region},,,,,\n"
-                f"Import B {suffix},,,,{region},,,,,\n"
-                f"Bad amount {suffix},,,,,,,lots,CNY,\n"
-                f"Far {suffix},,,,,,,,,{outsider}\n"
-                f"Direct {suffix},,,,,,,,,{rep1}\n"
-                f"Short row {suffix},only\n")
+    csv_text = (
+        "company_name,contact_name,phone,email,region,industry,source,estimated_amount,currency,assign_to\n"
+        f"Import A {suffix},张三,13800000000,a@example.com,{region},machinery,fair,1000.50,CNY,\n"
+        f",李四,,,{region},,,,,\n"
+        f"Import B {suffix},,,,{region},,,,,\n"
+        f"Bad amount {suffix},,,,,,,lots,CNY,\n"
+        f"Far {suffix},,,,,,,,,{outsider}\n"
+        f"Direct {suffix},,,,,,,,,{rep1}\n"
+        f"Short row {suffix},only\n"
+    )
     csv_headers = {**mgr, "Content-Type": "text/csv"}
-    poll(lambda: api.post("/v1/leads", headers=mgr, json={"company_name": f"Probe {suffix}",
-                                                          "assign_to": rep1}).status_code == 201)
+    poll(
+        lambda: (
+            api.post("/v1/leads", headers=mgr, json={"company_name": f"Probe {suffix}", "assign_to": rep1}).status_code
+            == 201
+        )
+    )
     reply = api.post("/v1/leads/imports", headers=csv_headers, content=csv_text.encode())
     assert reply.status_code == 200, reply.text
     result = reply.json()
     assert (result["rows"], result["created"]) == (7, 3)
     assert [(e["row"], e["column"]) for e in result["errors"]] == [
-        (2, "company_name"), (4, "estimated_amount"), (5, "assign_to"), (7, "")]
+        (2, "company_name"),
+        (4, "estimated_amount"),
+        (5, "assign_to"),
+        (7, ""),
+    ]
     owners = [api.get(f"/v1/leads/{i}", headers=mgr).json()["owner_id"] for i in result["created_lead_ids"]]
     assert owners[2] == rep1 and sorted(owners[:2]) == sorted([rep1, rep2])  # round robin over the team
 
     problem(api.post("/v1/leads/imports", headers=mgr, json={"rows": []}), 415)
-    problem(api.post("/v1/leads/imports", headers=csv_headers, content=b"company_name,shoe_size\nX,42\n"), 400, "header")
+    problem(
+        api.post("/v1/leads/imports", headers=csv_headers, content=b"company_name,shoe_size\nX,42\n"), 400, "header"
+    )
     too_big = "company_name\n" + "".join(f"Bulk {i}\n" for i in range(5001))
     big = api.post("/v1/leads/imports", headers=csv_headers, content=too_big.encode())
     problem(big, 413)

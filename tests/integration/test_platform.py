@@ -1,6 +1,7 @@
 """End to end through the gateway on the real platform: login, /v1/me, problem+json errors,
 a user created in identity arriving in every other service, and no event lost or duplicated
 when identity is killed -9 between its commit and the relay's publish."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -22,9 +23,17 @@ def root_unit(api: httpx.Client, token: str) -> dict:  # type: ignore[type-arg]
 
 
 def create_user(api: httpx.Client, token: str, login: str) -> dict:  # type: ignore[type-arg]
-    reply = api.post("/v1/users", headers=auth(token), json={
-        "login": login, "display_name": login.title(), "unit_id": root_unit(api, token)["id"], "roles": ["rep"],
-        "initial_password": PASSWORD})
+    reply = api.post(
+        "/v1/users",
+        headers=auth(token),
+        json={
+            "login": login,
+            "display_name": login.title(),
+            "unit_id": root_unit(api, token)["id"],
+            "roles": ["rep"],
+            "initial_password": PASSWORD,
+        },
+    )
     assert reply.status_code == 201, reply.text
     return reply.json()
 
@@ -33,8 +42,10 @@ def directory_user(platform: Platform, service: str, token: str, user_id: str) -
     with grpc.insecure_channel(f"127.0.0.1:{platform.ports.grpc[service]}") as channel:
         try:
             return directory_pb2_grpc.DirectoryStub(channel).GetDirectoryUser(
-                directory_pb2.GetDirectoryUserRequest(user_id=user_id), metadata=[("authorization", f"Bearer {token}")],
-                timeout=5)
+                directory_pb2.GetDirectoryUserRequest(user_id=user_id),
+                metadata=[("authorization", f"Bearer {token}")],
+                timeout=5,
+            )
         except grpc.RpcError as error:
             assert error.code() == grpc.StatusCode.NOT_FOUND, error
             return None
@@ -48,11 +59,14 @@ def test_login_and_me(api: httpx.Client, admin_token: str) -> None:
     assert {"name": "users:create", "scope": "all"} in body["permissions"]
 
 
-@pytest.mark.parametrize("request_kwargs, status, needle", [
-    ({"json": {"login": "admin", "password": "wrong-password"}}, 401, "invalid login"),
-    ({"json": {"login": "admin"}}, 400, "password"),
-    ({"content": b"{not json", "headers": {"Content-Type": "application/json"}}, 400, "JSON"),
-])
+@pytest.mark.parametrize(
+    "request_kwargs, status, needle",
+    [
+        ({"json": {"login": "admin", "password": "wrong-password"}}, 401, "invalid login"),
+        ({"json": {"login": "admin"}}, 400, "password"),
+        ({"content": b"{not json", "headers": {"Content-Type": "application/json"}}, 400, "JSON"),
+    ],
+)
 def test_bad_login_input_is_a_problem(api: httpx.Client, request_kwargs: dict, status: int, needle: str) -> None:
     reply = api.post("/v1/auth/login", **request_kwargs)
     assert reply.status_code == status
@@ -81,12 +95,16 @@ def test_created_user_arrives_in_every_service(platform: Platform, api: httpx.Cl
 
 def inbox_count(platform: Platform, service: str, event_type: str) -> int:
     with sqlite3.connect(platform.data_dir / "db" / f"{service}.db") as db:
-        return int(db.execute("SELECT count(*) FROM inbox WHERE consumer = ? AND event_type = ?",
-                              (f"{service}-directory", event_type)).fetchone()[0])
+        return int(
+            db.execute(
+                "SELECT count(*) FROM inbox WHERE consumer = ? AND event_type = ?", (f"{service}-directory", event_type)
+            ).fetchone()[0]
+        )
 
 
-def test_event_survives_kill_9_between_commit_and_publish(platform: Platform, api: httpx.Client,
-                                                          admin_token: str) -> None:
+def test_event_survives_kill_9_between_commit_and_publish(
+    platform: Platform, api: httpx.Client, admin_token: str
+) -> None:
     before = inbox_count(platform, "customers", "salesgrid.identity.user.created")
     # Restart identity with its relay held back, so a committed change cannot be published yet.
     platform.kill("identity", 15)
@@ -121,8 +139,9 @@ def test_first_login_forces_a_password_change(api: httpx.Client, admin_token: st
     assert api.get("/v1/me", headers=headers).json()["id"] == user["id"]
     blocked = api.get("/v1/customers", headers=headers)
     assert blocked.status_code == 403 and "password change required" in blocked.json()["detail"]
-    changed = api.post("/v1/auth/password", headers=headers,
-                       json={"current_password": PASSWORD, "new_password": "Chosen-By-Me-2026"})
+    changed = api.post(
+        "/v1/auth/password", headers=headers, json={"current_password": PASSWORD, "new_password": "Chosen-By-Me-2026"}
+    )
     assert changed.status_code == 204, changed.text
     renewed = api.post("/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]}).json()
     assert not renewed["password_change_required"]
@@ -137,7 +156,9 @@ def test_sensitive_list_reads_are_audited(api: httpx.Client, admin_token: str) -
     def recorded() -> dict[str, dict]:
         # The gateway publishes the record (acknowledged before it answers); identity writes it.
         trail = api.get(f"/v1/audit-events?actor_id={me['id']}&limit=50", headers=auth(admin_token)).json()["items"]
-        actions = {entry["action"]: entry for entry in reversed(trail)}  # the newest of each (other tests act as admin too)
+        actions = {
+            entry["action"]: entry for entry in reversed(trail)
+        }  # the newest of each (other tests act as admin too)
         return actions if {"users.list", "customers.list"} <= set(actions) else {}
 
     actions = poll(recorded)
@@ -148,7 +169,9 @@ def test_administrators_see_login_protection(api: httpx.Client, admin_token: str
     """Failed logins from the shared address do not refuse a clean account's correct password, and
     administrators read the limits in force through the gateway."""
     for _ in range(2):
-        assert api.post("/v1/auth/login", json={"login": "nobody-here", "password": "wrong-password"}).status_code == 401
+        assert (
+            api.post("/v1/auth/login", json={"login": "nobody-here", "password": "wrong-password"}).status_code == 401
+        )
     assert api.post("/v1/auth/login", json={"login": ADMIN_LOGIN, "password": ADMIN_PASSWORD}).status_code == 200
     view = api.get("/v1/login-protection", headers={"Authorization": f"Bearer {admin_token}"})
     assert view.status_code == 200, view.text
@@ -158,9 +181,11 @@ def test_administrators_see_login_protection(api: httpx.Client, admin_token: str
 def test_automation_appears_in_the_audit_trail_as_its_service(api: httpx.Client, admin_token: str) -> None:
     """What a service does on its own (here pipeline publishing its stage models at start) is
     audited with the one system actor rule, `system:<service>`, never a blank "who"."""
+
     def published() -> list[dict]:
-        return api.get("/v1/audit-events", headers=auth(admin_token),
-                       params={"actor_id": "system:pipeline", "limit": 50}).json()["items"]
+        return api.get(
+            "/v1/audit-events", headers=auth(admin_token), params={"actor_id": "system:pipeline", "limit": 50}
+        ).json()["items"]
 
     trail = poll(published, timeout=30)
     assert all(entry["actor_id"] == "system:pipeline" for entry in trail)

@@ -2,6 +2,7 @@
 by gateways): each region's services publish into their own regional stream, consumers in a
 region read only their region, and HQ read models consume every region through an aggregate
 stream that sources the regional ones."""
+
 from __future__ import annotations
 
 import asyncio
@@ -42,7 +43,8 @@ def supercluster(tmp_path: Path) -> Iterator[dict[str, str]]:
                 f'jetstream {{ store_dir: "{tmp_path / region}" }}\n'
                 # A one-server cluster still needs a route configured for JetStream clustering.
                 f'cluster {{ name: "{region}", listen: "127.0.0.1:{route}", routes: ["nats://127.0.0.1:{route}"] }}\n'
-                f'gateway {{ name: "{region}", listen: "127.0.0.1:{gateway}", gateways: [{peers}] }}\n')
+                f'gateway {{ name: "{region}", listen: "127.0.0.1:{gateway}", gateways: [{peers}] }}\n'
+            )
             log = open(tmp_path / f"{region}.log", "ab")
             processes.append(subprocess.Popen([nats_server_binary(), "-c", str(config)], stdout=log, stderr=log))
         for region, (client, _, _) in ports.items():
@@ -85,23 +87,34 @@ async def test_regional_streams_and_hq_aggregate(supercluster: dict[str, str], t
     producer_db = await database(tmp_path / "identity-east.db")
     outbox = Outbox("identity", region="east")
     async with producer_db() as session, session.begin():
-        await outbox.record(session, "salesgrid.identity.user.created",
-                            UserState(user_id="u-east", login="li.east", org_path="/c/east/", active=True),
-                            EventMeta(aggregate_id="u-east"), NOW)
-    relay = OutboxRelay("identity", producer_db, JetStreamPublisher(east_js), outbox.signal,
-                        database_url=f"sqlite+aiosqlite:///{tmp_path / 'identity-east.db'}")
+        await outbox.record(
+            session,
+            "salesgrid.identity.user.created",
+            UserState(user_id="u-east", login="li.east", org_path="/c/east/", active=True),
+            EventMeta(aggregate_id="u-east"),
+            NOW,
+        )
+    relay = OutboxRelay(
+        "identity",
+        producer_db,
+        JetStreamPublisher(east_js),
+        outbox.signal,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'identity-east.db'}",
+    )
     assert await relay.publish_pending() == 1
     assert (await east_js.stream_info("SALESGRID_IDENTITY_EAST")).config.subjects == ["east.salesgrid.identity.>"]
 
     # A service of the east cell reads its own region's stream.
     east_db = await database(tmp_path / "customers-east.db")
-    east_consumer = EventConsumer(directory_subscription("customers"), east_js, east_db,
-                                  topology=Topology(region="east"))
+    east_consumer = EventConsumer(
+        directory_subscription("customers"), east_js, east_db, topology=Topology(region="east")
+    )
     # HQ analytics, connected to the HQ cluster, sources the east stream across the gateway.
     hq_nc, hq_js = await jetstream_ready(supercluster["hq"])
     hq_db = await database(tmp_path / "analytics-hq.db")
-    hq_consumer = EventConsumer(directory_subscription("analytics"), hq_js, hq_db,
-                                topology=Topology(source_regions=("east",)))
+    hq_consumer = EventConsumer(
+        directory_subscription("analytics"), hq_js, hq_db, topology=Topology(source_regions=("east",))
+    )
     tasks = [asyncio.create_task(east_consumer.run()), asyncio.create_task(hq_consumer.run())]
 
     async def replicated(sessions: SessionFactory) -> str | None:

@@ -4,6 +4,7 @@ span → the customers service's SERVER span → the outbox record span written 
 the relay's PRODUCER span publishing it → one CONSUMER span per durable consumer of the event, in
 each consuming service. Every process exports its spans over OTLP to the test's receiver; the set of
 consumers is read from JetStream, so a new consumer of the event must join the trace too."""
+
 from __future__ import annotations
 
 import asyncio
@@ -54,15 +55,20 @@ def ancestors(span: ReceivedSpan, by_id: dict[str, ReceivedSpan]) -> list[str]:
 
 
 def test_a_partner_request_is_one_trace_through_gateway_service_outbox_relay_and_consumers(
-        platform: Platform, api: httpx.Client, admin_token: str, spans: SpanReceiver) -> None:
+    platform: Platform, api: httpx.Client, admin_token: str, spans: SpanReceiver
+) -> None:
     trace_id, partner_span = secrets.token_hex(16), secrets.token_hex(8)
-    reply = api.post("/v1/customers", headers={**auth(admin_token), "traceparent": f"00-{trace_id}-{partner_span}-01"},
-                     json={"legal_name": f"追踪{uuid.uuid4().hex[:8]}有限公司"})
+    reply = api.post(
+        "/v1/customers",
+        headers={**auth(admin_token), "traceparent": f"00-{trace_id}-{partner_span}-01"},
+        json={"legal_name": f"追踪{uuid.uuid4().hex[:8]}有限公司"},
+    )
     assert reply.status_code == 201, reply.text
     # In a thread of its own: another test's browser driver may keep an event loop running in this one.
     with ThreadPoolExecutor(1) as pool:
-        consumers = pool.submit(asyncio.run, consumers_of(f"nats://127.0.0.1:{platform.ports.nats}",
-                                                          "SALESGRID_CUSTOMERS", EVENT)).result(timeout=30)
+        consumers = pool.submit(
+            asyncio.run, consumers_of(f"nats://127.0.0.1:{platform.ports.nats}", "SALESGRID_CUSTOMERS", EVENT)
+        ).result(timeout=30)
     assert {"analytics", "webhooks"} <= {name.split("-")[0] for name in consumers}, consumers
 
     def consumed_by(found: list[ReceivedSpan]) -> set[str]:
@@ -71,8 +77,11 @@ def test_a_partner_request_is_one_trace_through_gateway_service_outbox_relay_and
     def complete(found: list[ReceivedSpan]) -> bool:
         # Each process exports its spans in its own batches: wait for every part, in any order.
         names = {(s.service, s.kind) for s in found}
-        return consumers <= consumed_by(found) and {("gateway", "SERVER"), ("gateway", "CLIENT"),
-                                                   ("customers", "SERVER"), ("customers", "PRODUCER")} <= names
+        return (
+            consumers <= consumed_by(found)
+            and {("gateway", "SERVER"), ("gateway", "CLIENT"), ("customers", "SERVER"), ("customers", "PRODUCER")}
+            <= names
+        )
 
     trace = spans.wait_for(trace_id, complete)
     by_id = {span.span_id: span for span in trace}
@@ -99,4 +108,3 @@ def test_a_partner_request_is_one_trace_through_gateway_service_outbox_relay_and
         assert span.service == span.attributes["messaging.consumer.group.name"].split("-")[0]
     # One tree: every span's parent is in the trace, except the gateway's (the partner's span).
     assert [s.name for s in trace if s.parent_id not in by_id and s is not gateway] == []
-

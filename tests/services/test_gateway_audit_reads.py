@@ -2,6 +2,7 @@
 JetStream stream and waits for the acknowledgement before it answers; a read whose record cannot
 be stored is refused (503), never served unaudited. (Identity writing it to the trail is covered
 end to end by tests/integration/test_platform.py.)"""
+
 from __future__ import annotations
 
 import asyncio
@@ -53,8 +54,11 @@ def gateway():  # type: ignore[no-untyped-def]
     apps = []
 
     def make(identity_addr: str, nats_url: str):  # type: ignore[no-untyped-def]
-        app = create_app(GatewaySettings(environment="test", identity_addr=identity_addr, nats_url=nats_url,
-                                         shared_store_timeout_seconds=3))
+        app = create_app(
+            GatewaySettings(
+                environment="test", identity_addr=identity_addr, nats_url=nats_url, shared_store_timeout_seconds=3
+            )
+        )
         apps.append(app)
         return app.test_client()
 
@@ -63,13 +67,18 @@ def gateway():  # type: ignore[no-untyped-def]
         app.config["SHARED_STORE"].close()  # before the test's nats-server stops
 
 
-async def test_a_sensitive_read_is_on_the_bus_before_the_answer(identity, gateway, nats_url: str,  # type: ignore[no-untyped-def]
-                                                                test_keys: TestKeys) -> None:
+async def test_a_sensitive_read_is_on_the_bus_before_the_answer(
+    identity,
+    gateway,
+    nats_url: str,  # type: ignore[no-untyped-def]
+    test_keys: TestKeys,
+) -> None:
     fake, address = identity
     client = gateway(address, nats_url)
     token = test_keys.token(principal("admin-1", "/c/", unit_id="c", permissions={"users:read": "all"}))
-    reply = await asyncio.to_thread(client.get, "/v1/users?query=li", headers={
-        "Authorization": f"Bearer {token}", "X-Forwarded-For": "10.1.2.3"})
+    reply = await asyncio.to_thread(
+        client.get, "/v1/users?query=li", headers={"Authorization": f"Bearer {token}", "X-Forwarded-For": "10.1.2.3"}
+    )
     assert reply.status_code == 200, reply.get_json()
     assert fake.audited == []  # no synchronous call to identity on the read path
     nc = await connect(nats_url, "audit-reads-test")
@@ -86,8 +95,12 @@ async def test_a_sensitive_read_is_on_the_bus_before_the_answer(identity, gatewa
         await nc.close()
 
 
-async def test_a_read_whose_record_cannot_be_stored_is_refused(identity, gateway, nats_url: str,  # type: ignore[no-untyped-def]
-                                                               test_keys: TestKeys) -> None:
+async def test_a_read_whose_record_cannot_be_stored_is_refused(
+    identity,
+    gateway,
+    nats_url: str,  # type: ignore[no-untyped-def]
+    test_keys: TestKeys,
+) -> None:
     fake, address = identity
     nc = await connect(nats_url, "audit-reads-test")
     try:

@@ -1,6 +1,7 @@
 """PostgreSQL restarted under load: the service reports NOT_SERVING while its database is gone,
 reconnects on its own and serves again; every write it acknowledged is still there afterwards
 (and its events were published)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -34,14 +35,24 @@ def own_postgres() -> Iterator[ThrowawayPostgres]:
         cluster.stop()
 
 
-async def test_services_ride_out_a_postgres_restart(own_postgres: ThrowawayPostgres, nats_url: str,
-                                                    test_keys) -> None:
+async def test_services_ride_out_a_postgres_restart(own_postgres: ThrowawayPostgres, nats_url: str, test_keys) -> None:
     url = own_postgres.create_database("customers")
     async with run_service(DEFINITION, MIGRATIONS, url, nats_url, test_keys) as running:
         async with running.app.ctx.sessions() as session, session.begin():
-            await session.execute(insert(directory_users).values(
-                user_id="rep-a", login="rep-a", display_name="rep-a", unit_id="t1", org_path="/c/t1/",
-                manager_id=None, roles="", active=True, time_zone="UTC", updated_at=datetime.now(UTC)))
+            await session.execute(
+                insert(directory_users).values(
+                    user_id="rep-a",
+                    login="rep-a",
+                    display_name="rep-a",
+                    unit_id="t1",
+                    org_path="/c/t1/",
+                    manager_id=None,
+                    roles="",
+                    active=True,
+                    time_zone="UTC",
+                    updated_at=datetime.now(UTC),
+                )
+            )
         api = pb_grpc.CustomersStub(running.channel)
         health = health_pb2_grpc.HealthStub(running.channel)
         rep = bearer(test_keys.token(principal("rep-a", org_path="/c/t1/", unit_id="t1", permissions=PERMS)))
@@ -52,8 +63,9 @@ async def test_services_ride_out_a_postgres_restart(own_postgres: ThrowawayPostg
         async def load() -> None:
             while not stop.is_set():
                 try:
-                    reply = await api.CreateCustomer(pb.CreateCustomerRequest(
-                        legal_name=f"{uuid.uuid4().hex} Trading"), metadata=rep, timeout=5)
+                    reply = await api.CreateCustomer(
+                        pb.CreateCustomerRequest(legal_name=f"{uuid.uuid4().hex} Trading"), metadata=rep, timeout=5
+                    )
                     acknowledged.append(reply.customer.id)
                 except grpc.aio.AioRpcError as error:
                     failures.append(error.code())
@@ -86,8 +98,12 @@ async def test_services_ride_out_a_postgres_restart(own_postgres: ThrowawayPostg
 
         async def all_published() -> bool:
             async with running.app.ctx.sessions() as session:
-                return await session.scalar(select(func.count()).select_from(outbox)
-                                            .where(outbox.c.published_at.is_(None))) == 0
+                return (
+                    await session.scalar(
+                        select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+                    )
+                    == 0
+                )
 
         await eventually(all_published, timeout=15)
 

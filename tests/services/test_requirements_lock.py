@@ -1,5 +1,6 @@
 """requirements.lock pins every third-party package our packages need (make setup installs with it
 as the constraint): a dependency added to a pyproject.toml without `make lock` fails here."""
+
 from __future__ import annotations
 
 import re
@@ -25,8 +26,11 @@ def _pins() -> dict[str, str]:
 
 def _needed() -> set[str]:
     """Every distribution our installed packages require, transitively (extras not taken)."""
-    ours = {canonicalize_name(d.metadata["Name"]) for d in metadata.distributions()
-            if re.match(r"salesgrid", d.metadata["Name"] or "")}
+    ours = {
+        canonicalize_name(d.metadata["Name"])
+        for d in metadata.distributions()
+        if re.match(r"salesgrid", d.metadata["Name"] or "")
+    }
     seen: set[str] = set()
     todo = list(ours)
     while todo:
@@ -45,6 +49,5 @@ def test_every_dependency_is_pinned_at_the_installed_version() -> None:
     pins = _pins()
     missing = sorted(_needed() - set(pins))
     assert missing == [], "run `make lock`"
-    drifted = {name: (pins[name], metadata.version(name)) for name in _needed()
-               if metadata.version(name) != pins[name]}
+    drifted = {name: (pins[name], metadata.version(name)) for name in _needed() if metadata.version(name) != pins[name]}
     assert drifted == {}, "the venv differs from requirements.lock: run `make setup` (or `make lock`)"

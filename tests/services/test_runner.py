@@ -1,6 +1,7 @@
 """The embedded runner: a port already in use is refused at once with the port named (no hang),
 and a second run over the same data directory keeps the data (migrations and the bootstrap are
 idempotent)."""
+
 from __future__ import annotations
 
 import socket
@@ -41,11 +42,16 @@ def test_operator_settings_reach_the_right_processes(tmp_path: Path) -> None:
     wins) to every process, SALESGRID_<COMPONENT>__X to that component only; the runner's own
     wiring (ports, addresses) cannot be overridden by accident."""
     env_file = tmp_path / ".env"
-    env_file.write_text("# demo settings\nSALESGRID_LOG_LEVEL=DEBUG\nSALESGRID_GATEWAY__RATE_LIMIT_PER_MINUTE=5\n"
-                        "SALESGRID_CUSTOMERS__POOL_CAP=7\n")
+    env_file.write_text(
+        "# demo settings\nSALESGRID_LOG_LEVEL=DEBUG\nSALESGRID_GATEWAY__RATE_LIMIT_PER_MINUTE=5\n"
+        "SALESGRID_CUSTOMERS__POOL_CAP=7\n"
+    )
     given = operator_settings({"SALESGRID_LOG_LEVEL": "WARNING", "PATH": "/bin"}, env_file)
-    assert given == {"SALESGRID_LOG_LEVEL": "WARNING", "SALESGRID_GATEWAY__RATE_LIMIT_PER_MINUTE": "5",
-                     "SALESGRID_CUSTOMERS__POOL_CAP": "7"}
+    assert given == {
+        "SALESGRID_LOG_LEVEL": "WARNING",
+        "SALESGRID_GATEWAY__RATE_LIMIT_PER_MINUTE": "5",
+        "SALESGRID_CUSTOMERS__POOL_CAP": "7",
+    }
     platform = Platform(tmp_path, Ports.free(), settings={**given, "SALESGRID_GRPC_PORT": "1"})
     customers = platform.service_env("customers")
     assert customers["SALESGRID_LOG_LEVEL"] == "WARNING" and customers["SALESGRID_POOL_CAP"] == "7"
@@ -70,8 +76,9 @@ def test_make_run_starts_prometheus_unless_the_runner_setting_says_no(tmp_path: 
     env_file.write_text("SALESGRID_RUNNER__PROMETHEUS=false\n")
     assert not prometheus_wanted(settings_for("runner", operator_settings({}, env_file)))
     assert prometheus_wanted(settings_for("runner", operator_settings({}, None)))
-    assert prometheus_wanted(settings_for("runner", operator_settings({"SALESGRID_RUNNER__PROMETHEUS": "true"},
-                                                                      env_file)))
+    assert prometheus_wanted(
+        settings_for("runner", operator_settings({"SALESGRID_RUNNER__PROMETHEUS": "true"}, env_file))
+    )
     if prometheus_binary() is None:
         pytest.fail("prometheus not found: install Debian's prometheus package (.ci/run does)")
     platform = Platform(tmp_path, Ports.free(), with_prometheus=True)
@@ -84,8 +91,10 @@ def test_make_run_starts_prometheus_unless_the_runner_setting_says_no(tmp_path: 
             if len(targets) == len(SERVICES) + 1:
                 break
             time.sleep(0.1)
-        assert targets == {**{s: f"http://127.0.0.1:{platform.ports.metrics[s]}/metrics" for s in SERVICES},
-                           "gateway": f"http://127.0.0.1:{platform.ports.http}/metrics"}
+        assert targets == {
+            **{s: f"http://127.0.0.1:{platform.ports.metrics[s]}/metrics" for s in SERVICES},
+            "gateway": f"http://127.0.0.1:{platform.ports.http}/metrics",
+        }
         rules = httpx.get(f"{server.url}/api/v1/rules").json()["data"]["groups"]
         assert "SalesgridGatewayAvailabilityBudgetBurnFast" in {r["name"] for g in rules for r in g["rules"]}
     finally:

@@ -1,6 +1,7 @@
 """The embedded runner supervises its children: one killed is restarted with back-off and the
 restart is logged and reported (/readyz 503 while it is down, a restart counter in /metrics);
 stopping the platform stops restarted children too and restarts nothing more."""
+
 from __future__ import annotations
 
 import os
@@ -91,12 +92,20 @@ def test_scheduled_backups_copy_every_service_database(tmp_path: Path) -> None:
 
 
 def test_children_die_with_a_killed_runner() -> None:
-    parent = subprocess.Popen([sys.executable, "-c", (
-        "import subprocess, sys, time\n"
-        "from salesgrid_dev.processes import CHILD_OPTIONS\n"
-        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'], **CHILD_OPTIONS)\n"
-        "print(child.pid, flush=True)\n"
-        "time.sleep(120)\n")], stdout=subprocess.PIPE)
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import subprocess, sys, time\n"
+                "from salesgrid_dev.processes import CHILD_OPTIONS\n"
+                "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'], **CHILD_OPTIONS)\n"
+                "print(child.pid, flush=True)\n"
+                "time.sleep(120)\n"
+            ),
+        ],
+        stdout=subprocess.PIPE,
+    )
     assert parent.stdout is not None
     child_pid = int(parent.stdout.readline())
     parent.kill()  # kill -9: no chance to stop anything

@@ -1,5 +1,6 @@
 """Health follows the dependencies: SERVING only while the database and NATS answer, NOT_SERVING
 as soon as NATS is gone, SERVING again when it is back; metrics expose RED per RPC."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,8 +28,10 @@ async def test_health_tracks_nats_and_rpc_metrics_are_recorded(tmp_path: Path, t
             await eventually(lambda: _is(status, health_pb2.HealthCheckResponse.NOT_SERVING), timeout=15)
             nats.start()  # same port and data directory: the client reconnects
             await eventually(lambda: _is(status, health_pb2.HealthCheckResponse.SERVING), timeout=20)
-            handled = REGISTRY.get_sample_value("grpc_server_handled_total", {
-                "grpc_service": "grpc.health.v1.Health", "grpc_method": "Check", "grpc_code": "OK"})
+            handled = REGISTRY.get_sample_value(
+                "grpc_server_handled_total",
+                {"grpc_service": "grpc.health.v1.Health", "grpc_method": "Check", "grpc_code": "OK"},
+            )
             assert handled and handled >= 3
     finally:
         nats.stop()
@@ -36,8 +39,6 @@ async def test_health_tracks_nats_and_rpc_metrics_are_recorded(tmp_path: Path, t
 
 async def _is(status, expected: int) -> bool:  # type: ignore[no-untyped-def]
     return await status() == expected
-
-
 
 
 async def test_every_rpc_writes_one_structured_log_line(tmp_path: Path, test_keys, caplog) -> None:  # type: ignore[no-untyped-def]
@@ -59,17 +60,28 @@ async def test_every_rpc_writes_one_structured_log_line(tmp_path: Path, test_key
             caplog.set_level(logging.INFO, logger="salesgrid_common.rpc")
             trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
             try:
-                await stub.GetCustomer(customers_pb2.GetCustomerRequest(id="no-such-customer"), metadata=(
-                    ("authorization", f"Bearer {token}"), ("x-request-id", "req-42"),
-                    ("traceparent", f"00-{trace_id}-00f067aa0ba902b7-01")))
+                await stub.GetCustomer(
+                    customers_pb2.GetCustomerRequest(id="no-such-customer"),
+                    metadata=(
+                        ("authorization", f"Bearer {token}"),
+                        ("x-request-id", "req-42"),
+                        ("traceparent", f"00-{trace_id}-00f067aa0ba902b7-01"),
+                    ),
+                )
             except grpc.aio.AioRpcError as error:
                 assert error.code() == grpc.StatusCode.NOT_FOUND
-            lines = [r for r in caplog.records if r.name == "salesgrid_common.rpc"
-                     and r.grpc_method.endswith("/GetCustomer")]  # type: ignore[attr-defined]
+            lines = [
+                r for r in caplog.records if r.name == "salesgrid_common.rpc" and r.grpc_method.endswith("/GetCustomer")
+            ]  # type: ignore[attr-defined]
             assert len(lines) == 1
             line = lines[0]
             assert (line.grpc_code, line.request_id, line.principal_id, line.principal_kind, line.trace_id) == (  # type: ignore[attr-defined]
-                "NOT_FOUND", "req-42", "rep-log", "user", trace_id)
+                "NOT_FOUND",
+                "req-42",
+                "rep-log",
+                "user",
+                trace_id,
+            )
             assert line.duration_ms >= 0  # type: ignore[attr-defined]
             assert token not in str(line.__dict__)
     finally:

@@ -1,6 +1,7 @@
 """Every service of the roster (services/roster.toml, which the runner, the Makefile and
 skaffold.yaml take their lists from) is registered everywhere README's "Adding a service" lists: a
 new service missing from one place fails here, naming the place, instead of in production."""
+
 from __future__ import annotations
 
 import importlib
@@ -23,16 +24,23 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_service_is_registered_everywhere(service: str) -> None:
     # Makefile PACKAGES: test_the_runner_and_the_makefile_take_the_roster
     package = ROOT / "services" / service
-    for needed in ("pyproject.toml", "README.md", f"src/salesgrid_{service}/__main__.py",
-                   f"src/salesgrid_{service}/migrations/env.py", f"src/salesgrid_{service}/migrations/script.py.mako"):
+    for needed in (
+        "pyproject.toml",
+        "README.md",
+        f"src/salesgrid_{service}/__main__.py",
+        f"src/salesgrid_{service}/migrations/env.py",
+        f"src/salesgrid_{service}/migrations/script.py.mako",
+    ):
         assert (package / needed).is_file(), f"services/{service}/{needed}"
     versions = list((package / "src" / f"salesgrid_{service}" / "migrations" / "versions").glob("*.py"))
     assert versions, "a migration"
     # Keyed calls run through every service's interceptor (salesgrid_common.idempotency).
-    assert any("create_idempotency_tables_v1()" in v.read_text() for v in versions), \
+    assert any("create_idempotency_tables_v1()" in v.read_text() for v in versions), (
         "a migration calling create_idempotency_tables_v1()"
-    assert "idempotency_metadata" in (package / "src" / f"salesgrid_{service}" / "migrations" / "env.py").read_text(), \
+    )
+    assert "idempotency_metadata" in (package / "src" / f"salesgrid_{service}" / "migrations" / "env.py").read_text(), (
         "idempotency_metadata in migrations/env.py"
+    )
     assert (ROOT / "proto" / "salesgrid" / service / "v1" / f"{service}.proto").is_file(), "gRPC API proto"
     app = importlib.import_module(f"salesgrid_{service}.app")
     assert app.DEFINITION.name == service, "app.DEFINITION"
@@ -40,8 +48,9 @@ def test_service_is_registered_everywhere(service: str) -> None:
         assert app.DEFINITION.metadata is not None, "DEFINITION(metadata=Base.metadata)"
 
     assert f"{service}_addr" in GatewaySettings.model_fields, "gateway settings <service>_addr"
-    assert (ROOT / "gateway" / "src" / "salesgrid_gateway" / "routes" / f"{service}.py").is_file(), \
+    assert (ROOT / "gateway" / "src" / "salesgrid_gateway" / "routes" / f"{service}.py").is_file(), (
         "gateway routes module"
+    )
     values = yaml.safe_load((ROOT / "deploy" / "helm" / "salesgrid" / "values.yaml").read_text())
     assert service in values["components"], "Helm values components"
     port = {s.name: s.grpc_port for s in roster.roster()}[service]
@@ -51,8 +60,9 @@ def test_service_is_registered_everywhere(service: str) -> None:
     schema = (ROOT / "deploy" / "helm" / "salesgrid" / "values.schema.json").read_text()
     assert f'"{service}"' in schema, "Helm values.schema.json"
     assert f"SERVICE: {service}," in (ROOT / "skaffold.yaml").read_text(), "skaffold.yaml (make roster)"
-    assert f"salesgrid-{service}-db" in (ROOT / "deploy" / "helm" / "values" / "minimal.yaml").read_text(), \
+    assert f"salesgrid-{service}-db" in (ROOT / "deploy" / "helm" / "values" / "minimal.yaml").read_text(), (
         "deploy/helm/values/minimal.yaml"
+    )
 
 
 def test_identity_audits_every_other_service() -> None:
@@ -63,17 +73,20 @@ def test_identity_audits_every_other_service() -> None:
 
 def test_the_runner_and_the_makefile_take_the_roster() -> None:
     assert SERVICES == roster.names()
-    make = subprocess.run(["make", "-s", "-p", "-n", "-f", "Makefile", "roster"], cwd=ROOT, capture_output=True,
-                          text=True, check=False)
+    make = subprocess.run(
+        ["make", "-s", "-p", "-n", "-f", "Makefile", "roster"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
     packages = re.search(r"^PACKAGES := (.*)$", make.stdout, re.MULTILINE)
     assert packages, make.stderr
     assert [p.removeprefix("services/") for p in packages.group(1).split() if p.startswith("services/")] == list(
-        SERVICES)
+        SERVICES
+    )
 
 
 def test_skaffold_yaml_is_generated_from_the_roster() -> None:
-    check = subprocess.run([sys.executable, "tools/roster.py", "--check"], cwd=ROOT, capture_output=True, text=True,
-                           check=False)
+    check = subprocess.run(
+        [sys.executable, "tools/roster.py", "--check"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
     assert check.returncode == 0, check.stderr
 
 

@@ -11,6 +11,7 @@
 
 Run: `python tools/genclient.py` (make client) generates `salesgrid_client` next to this folder.
 """
+
 from __future__ import annotations
 
 import threading
@@ -33,8 +34,9 @@ class SyncState:
     customers: dict[str, dict[str, Any]] = field(default_factory=dict)  # the partner's copy, by id
 
 
-def sync_customers(client: AuthenticatedClient, state: SyncState, *, page_size: int = 200,
-                   overlap: timedelta = timedelta(minutes=5)) -> list[str]:
+def sync_customers(
+    client: AuthenticatedClient, state: SyncState, *, page_size: int = 200, overlap: timedelta = timedelta(minutes=5)
+) -> list[str]:
     """Fetch customers changed since the last run into `state`; returns the ids fetched."""
     since = None
     if state.watermark:
@@ -42,8 +44,9 @@ def sync_customers(client: AuthenticatedClient, state: SyncState, *, page_size: 
     fetched: list[str] = []
     cursor: str | None = None
     while True:
-        page = get_v1_customers.sync(client=client, updated_since=since or UNSET,
-                                     limit=page_size, cursor=cursor or UNSET)
+        page = get_v1_customers.sync(
+            client=client, updated_since=since or UNSET, limit=page_size, cursor=cursor or UNSET
+        )
         if not isinstance(page, GetV1CustomersResponse200):
             raise RuntimeError(f"listing customers failed: {page}")
         for item in page.items:
@@ -60,8 +63,9 @@ def sync_customers(client: AuthenticatedClient, state: SyncState, *, page_size: 
 class WebhookReceiver:
     """A small HTTP endpoint for Salesgrid webhooks (use a real web framework in production)."""
 
-    def __init__(self, secret: str, on_event: Callable[[dict[str, Any]], None], host: str = "127.0.0.1",
-                 port: int = 0) -> None:
+    def __init__(
+        self, secret: str, on_event: Callable[[dict[str, Any]], None], host: str = "127.0.0.1", port: int = 0
+    ) -> None:
         verifier = Webhook(secret)
         seen: set[str] = set()
         lock = threading.Lock()

@@ -1,4 +1,5 @@
 """`python -m salesgrid_dev run`: the whole platform locally with demo data (make run)."""
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,12 @@ def main() -> int:
             spans.popen_options = CHILD_OPTIONS
             spans.start()
             settings = {**settings, "SALESGRID_OTLP_ENDPOINT": spans.endpoint}
-        platform = Platform(data_dir, Ports.from_base(options.port_base), settings=settings,
-                            with_prometheus=wanted and prometheus_binary() is not None)
+        platform = Platform(
+            data_dir,
+            Ports.from_base(options.port_base),
+            settings=settings,
+            with_prometheus=wanted and prometheus_binary() is not None,
+        )
         platform.start()
     except PortInUse as exc:
         if spans is not None:
@@ -54,31 +59,48 @@ def main() -> int:
         if demo.logins:  # a fresh data directory: give the demo organisation its book of business
             started = time.monotonic()
             print("seeding the demo book of business…", flush=True)
-            book = seed_book(platform.gateway_url, {**{login: DEMO_PASSWORD for login in demo.logins},
-                                                    ADMIN_LOGIN: ADMIN_PASSWORD})
-            print(f"  {book.customers} customers, {book.contacts} contacts, {sum(book.opportunities.values())} "
-                  f"opportunities {book.opportunities}, {book.follow_ups} follow-ups, {book.check_ins} check-ins, "
-                  f"{book.reports} daily reports, {book.contracts} contracts, {book.receipts} receipts, "
-                  f"{book.targets} targets, {book.tasks} tasks in {time.monotonic() - started:.0f} s", flush=True)
+            book = seed_book(
+                platform.gateway_url, {**{login: DEMO_PASSWORD for login in demo.logins}, ADMIN_LOGIN: ADMIN_PASSWORD}
+            )
+            print(
+                f"  {book.customers} customers, {book.contacts} contacts, {sum(book.opportunities.values())} "
+                f"opportunities {book.opportunities}, {book.follow_ups} follow-ups, {book.check_ins} check-ins, "
+                f"{book.reports} daily reports, {book.contracts} contracts, {book.receipts} receipts, "
+                f"{book.targets} targets, {book.tasks} tasks in {time.monotonic() - started:.0f} s",
+                flush=True,
+            )
         print(f"\nSalesgrid is running: {platform.gateway_url}  (API docs: {platform.gateway_url}/docs)")
         print(f"  web console: {platform.gateway_url}/console/")
         print(f"  admin login: {ADMIN_LOGIN} / {ADMIN_PASSWORD}")
-        print(f"  demo people (password {DEMO_PASSWORD}): director, head1, head2, manager11, manager21, "
-              f"sup111, rep1111, rep1112, rep2111 …" + (" (seeded now)" if demo.logins else ""))
+        print(
+            f"  demo people (password {DEMO_PASSWORD}): director, head1, head2, manager11, manager21, "
+            f"sup111, rep1111, rep1112, rep2111 …" + (" (seeded now)" if demo.logins else "")
+        )
         print(f"  data and logs: {platform.data_dir}   —  Ctrl-C stops everything")
-        print(f"  supervisor: crashed processes restart with back-off; http://127.0.0.1:{platform.ports.runner}"
-              f"/readyz and /metrics", flush=True)
+        print(
+            f"  supervisor: crashed processes restart with back-off; http://127.0.0.1:{platform.ports.runner}"
+            f"/readyz and /metrics",
+            flush=True,
+        )
         if platform.prometheus is not None:
-            print(f"  prometheus: {platform.prometheus.url}  (scrapes every process as the Helm chart's "
-                  f"ServiceMonitors do, with its alert rules; SALESGRID_RUNNER__PROMETHEUS=false to skip)", flush=True)
+            print(
+                f"  prometheus: {platform.prometheus.url}  (scrapes every process as the Helm chart's "
+                f"ServiceMonitors do, with its alert rules; SALESGRID_RUNNER__PROMETHEUS=false to skip)",
+                flush=True,
+            )
         elif platform.prometheus_error:
-            print(f"  prometheus: did not start ({platform.prometheus_error}); see {platform.data_dir / 'prometheus'}",
-                  flush=True)
+            print(
+                f"  prometheus: did not start ({platform.prometheus_error}); see {platform.data_dir / 'prometheus'}",
+                flush=True,
+            )
         elif wanted:
             print("  prometheus: not installed (Debian: apt-get install prometheus), so not started", flush=True)
         if spans is not None:
-            print(f"  traces: every process's spans in {spans.path} (grep a trace id: a traceparent you send is "
-                  f"continued); SALESGRID_RUNNER__TRACES=false to skip", flush=True)
+            print(
+                f"  traces: every process's spans in {spans.path} (grep a trace id: a traceparent you send is "
+                f"continued); SALESGRID_RUNNER__TRACES=false to skip",
+                flush=True,
+            )
         print(flush=True)
         # Scheduled online backups (SQLite backup API) while the platform runs, newest 7 kept.
         every = float(os.environ.get("SALESGRID_BACKUP_HOURS", "24")) * 3600

@@ -1,4 +1,5 @@
 """Helpers for tests that drive the real platform through the gateway's REST API."""
+
 from __future__ import annotations
 
 import time
@@ -38,13 +39,22 @@ def org_unit(api: httpx.Client, admin: str, parent_id: str, name: str, **fields:
     return dict(created.json())
 
 
-def person(api: httpx.Client, admin: str, unit_id: str, login: str, role: str,
-           manager_id: str = "") -> tuple[str, str]:
+def person(api: httpx.Client, admin: str, unit_id: str, login: str, role: str, manager_id: str = "") -> tuple[str, str]:
     """(user id, access token) of a new user in `unit_id`, whose password the admin set as
     permanent (no forced change at first login)."""
-    created = api.post("/v1/users", headers=auth(admin), json={
-        "login": login, "display_name": login, "unit_id": unit_id, "roles": [role], "initial_password": PASSWORD,
-        "manager_id": manager_id, "password_change_required": False})
+    created = api.post(
+        "/v1/users",
+        headers=auth(admin),
+        json={
+            "login": login,
+            "display_name": login,
+            "unit_id": unit_id,
+            "roles": [role],
+            "initial_password": PASSWORD,
+            "manager_id": manager_id,
+            "password_change_required": False,
+        },
+    )
     assert created.status_code == 201, created.text
     login_reply = api.post("/v1/auth/login", json={"login": login, "password": PASSWORD})
     assert login_reply.status_code == 200, login_reply.text
@@ -73,23 +83,43 @@ def document_fact(code: str) -> dict[str, Any]:
     return {"code": code, "document": {"document_id": f"doc-{code}", "file_name": f"{code}.pdf"}}
 
 
-def gate_facts(budget: str = "900000", expected: str = "600000",
-               winning: str = "580000") -> list[tuple[str, list[dict[str, Any]]]]:
+def gate_facts(
+    budget: str = "900000", expected: str = "600000", winning: str = "580000"
+) -> list[tuple[str, list[dict[str, Any]]]]:
     """The facts every gate of the default stage model requires, stage by stage, in order."""
     return [
-        ("approval", [
-            {"code": "budget", "amount": money(budget)},
-            {"code": "our_expected_amount", "amount": money(expected)},
-            {"code": "latest_expected_bid_date", "date": "2027-02-28"},
-            *({"code": f"{kind}_organisations", "organisations": {"names": [f"{kind} organisation"]}}
-              for kind in ("design", "decision", "user")),
-            {"code": "decision_chain_visits", "visits": {"visits": [
-                {"activity_id": f"visit-{n}", "kind": "visit"} for n in range(3)]}}]),
-        ("formal_communication", [{"code": "expected_bid_date", "date": "2027-02-15"},
-                                  {"code": "expected_winning_amount", "amount": money(winning)}]),
-        ("bidding", [document_fact("tender_document"), document_fact("bid_document"),
-                     {"code": "publication_date", "date": "2027-01-20"},
-                     {"code": "response_date", "date": "2027-02-15"}]),
+        (
+            "approval",
+            [
+                {"code": "budget", "amount": money(budget)},
+                {"code": "our_expected_amount", "amount": money(expected)},
+                {"code": "latest_expected_bid_date", "date": "2027-02-28"},
+                *(
+                    {"code": f"{kind}_organisations", "organisations": {"names": [f"{kind} organisation"]}}
+                    for kind in ("design", "decision", "user")
+                ),
+                {
+                    "code": "decision_chain_visits",
+                    "visits": {"visits": [{"activity_id": f"visit-{n}", "kind": "visit"} for n in range(3)]},
+                },
+            ],
+        ),
+        (
+            "formal_communication",
+            [
+                {"code": "expected_bid_date", "date": "2027-02-15"},
+                {"code": "expected_winning_amount", "amount": money(winning)},
+            ],
+        ),
+        (
+            "bidding",
+            [
+                document_fact("tender_document"),
+                document_fact("bid_document"),
+                {"code": "publication_date", "date": "2027-01-20"},
+                {"code": "response_date", "date": "2027-02-15"},
+            ],
+        ),
         ("result", []),
     ]
 
@@ -97,8 +127,9 @@ def gate_facts(budget: str = "900000", expected: str = "600000",
 WIN_FACTS = [document_fact("award_notice"), document_fact("bid_opening_documents")]
 
 
-def replicated(platform: Any, token: str, user_ids: list[str], timeout: float = 20.0,
-               service: str = "contracts") -> None:
+def replicated(
+    platform: Any, token: str, user_ids: list[str], timeout: float = 20.0, service: str = "contracts"
+) -> None:
     """Waits until the service's replica of identity's directory holds every user (approval routing
     walks the management chain there)."""
     deadline = time.monotonic() + timeout
@@ -108,8 +139,11 @@ def replicated(platform: Any, token: str, user_ids: list[str], timeout: float = 
         while pending and time.monotonic() < deadline:
             for user_id in sorted(pending):
                 try:
-                    directory.GetDirectoryUser(directory_pb2.GetDirectoryUserRequest(user_id=user_id),
-                                               metadata=[("authorization", f"Bearer {token}")], timeout=5)
+                    directory.GetDirectoryUser(
+                        directory_pb2.GetDirectoryUserRequest(user_id=user_id),
+                        metadata=[("authorization", f"Bearer {token}")],
+                        timeout=5,
+                    )
                     pending.discard(user_id)
                 except grpc.RpcError as error:
                     assert error.code() == grpc.StatusCode.NOT_FOUND, error

@@ -1,6 +1,7 @@
 """Debian's Chromium driven by Playwright for the console's browser tests (no browser download:
 the system's /usr/bin/chromium is launched headless), with a screenshot of every page of a failed
 test kept in a temporary directory."""
+
 from __future__ import annotations
 
 import os
@@ -11,8 +12,15 @@ from pathlib import Path
 from typing import Any
 
 CHROMIUM = os.environ.get("SALESGRID_CHROMIUM", "/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @contextmanager
@@ -54,8 +62,13 @@ def _shoot(context: Any, request: Any, directory: Path) -> None:
 AT = {"latitude": 31.2304, "longitude": 121.4737}
 
 
-def log_in(page: Any, platform: Any, login: str, password: str | None = None,
-           labels: tuple[str, str, str] = ("Login", "Password", "Log in")) -> None:
+def log_in(
+    page: Any,
+    platform: Any,
+    login: str,
+    password: str | None = None,
+    labels: tuple[str, str, str] = ("Login", "Password", "Log in"),
+) -> None:
     """Open the console and log in through its form (labels in the page's language)."""
     from salesgrid_dev.api import PASSWORD
 

@@ -1,6 +1,7 @@
 """Test helper: an exporter's rows come from a streamed query (server-side cursor, batches of at
 most `BATCH`), never from a result loaded whole (issue 17: 1,000,000 rows without holding them).
 services/customers/tests/test_customers_export_streaming.py also follows the rows into the file."""
+
 from __future__ import annotations
 
 import asyncio
@@ -19,8 +20,9 @@ from salesgrid_dev.testing import principal
 BATCH = 1000
 
 
-async def select_options(exporter: Exporter, reader: AsyncEngine, principal: Principal,
-                         filters: Mapping[str, str]) -> list[dict[str, Any]]:
+async def select_options(
+    exporter: Exporter, reader: AsyncEngine, principal: Principal, filters: Mapping[str, str]
+) -> list[dict[str, Any]]:
     """The execution options of every SELECT the exporter's rows ran, read to the end."""
     assert exporter.rows is not None, f"{exporter.entity} is a computed table, not a query"
     seen: list[dict[str, Any]] = []
@@ -46,12 +48,22 @@ async def assert_exporters_stream(exporters: list[Exporter], reader: AsyncEngine
         filters = {name: "x" for name in exporter.required}
         options = await select_options(exporter, reader, principal, filters)
         assert options, f"{exporter.entity}: no query ran"
-        assert all(o.get("stream_results") and 0 < o.get("yield_per", 0) <= BATCH for o in options), \
+        assert all(o.get("stream_results") and 0 < o.get("yield_per", 0) <= BATCH for o in options), (
             f"{exporter.entity} does not stream its rows in batches of at most {BATCH}: {options}"
+        )
 
 
-READ_ALL = {p: "all" for p in ("customers:read", "leads:read", "opportunities:read", "activities:read",
-                               "contracts:read", "payments:read")}
+READ_ALL = {
+    p: "all"
+    for p in (
+        "customers:read",
+        "leads:read",
+        "opportunities:read",
+        "activities:read",
+        "contracts:read",
+        "payments:read",
+    )
+}
 
 
 async def assert_service_exporters_stream(migrations: Any, exporters: list[Exporter], database_url: str) -> None:

@@ -4,6 +4,7 @@ becomes a scrape job whose target is the matching local process, with the relabe
 Operator generates (namespace, service, job, endpoint) followed by the ServiceMonitor's own
 relabelings (e.g. `component`); the PrometheusRule's groups are loaded as rule files. So what an
 operator sees here is what the cluster's Prometheus would see, minus Kubernetes."""
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,15 @@ RELEASE = "salesgrid"
 NAMESPACE = "salesgrid"
 COMPONENT_LABEL = "app.kubernetes.io/component"
 # Kubernetes' camelCase relabeling fields → Prometheus' snake_case.
-_RELABEL_FIELDS = {"sourceLabels": "source_labels", "targetLabel": "target_label", "separator": "separator",
-                   "regex": "regex", "replacement": "replacement", "action": "action", "modulus": "modulus"}
+_RELABEL_FIELDS = {
+    "sourceLabels": "source_labels",
+    "targetLabel": "target_label",
+    "separator": "separator",
+    "regex": "regex",
+    "replacement": "replacement",
+    "action": "action",
+    "modulus": "modulus",
+}
 
 
 @dataclass
@@ -58,15 +66,20 @@ def render_chart_monitoring(chart: Path = CHART, values: Mapping[str, Any] | Non
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
-    docs = [doc for path, text in sorted(files.items()) if path.endswith(".yaml")
-            for doc in yaml.safe_load_all(text) if doc]
+    docs = [
+        doc for path, text in sorted(files.items()) if path.endswith(".yaml") for doc in yaml.safe_load_all(text) if doc
+    ]
 
     def kind(name: str) -> list[dict[str, Any]]:
         return [d for d in docs if d.get("kind") == name]
 
     (rule,) = kind("PrometheusRule")
-    dashboards = {name: json.loads(text) for cm in kind("ConfigMap") for name, text in (cm.get("data") or {}).items()
-                  if name.endswith(".json")}
+    dashboards = {
+        name: json.loads(text)
+        for cm in kind("ConfigMap")
+        for name, text in (cm.get("data") or {}).items()
+        if name.endswith(".json")
+    }
     return ChartMonitoring(kind("ServiceMonitor"), kind("Service"), rule["spec"]["groups"], dashboards)
 
 
@@ -78,8 +91,9 @@ def component_of(service_monitor: dict[str, Any]) -> str:
     return str(service_monitor["spec"]["selector"]["matchLabels"][COMPONENT_LABEL])
 
 
-def scrape_configs(monitoring: ChartMonitoring, targets: Mapping[str, Mapping[str, str]],
-                   interval: str | None = None) -> list[dict[str, Any]]:
+def scrape_configs(
+    monitoring: ChartMonitoring, targets: Mapping[str, Mapping[str, str]], interval: str | None = None
+) -> list[dict[str, Any]]:
     """One scrape job per ServiceMonitor endpoint. `targets`: component → {port name → host:port}
     of the local processes. A ServiceMonitor without a local process is an error (the platform
     and the chart must not drift apart)."""
@@ -87,17 +101,26 @@ def scrape_configs(monitoring: ChartMonitoring, targets: Mapping[str, Mapping[st
     for monitor in monitoring.service_monitors:
         component = component_of(monitor)
         selector = monitor["spec"]["selector"]["matchLabels"]
-        service = next(s for s in monitoring.services
-                       if all(s["metadata"].get("labels", {}).get(k) == v for k, v in selector.items()))
-        meta = {"__meta_kubernetes_namespace": NAMESPACE,
-                "__meta_kubernetes_service_name": service["metadata"]["name"],
-                **{f"__meta_kubernetes_service_label_{_label_name(k)}": str(v)
-                   for k, v in service["metadata"].get("labels", {}).items()}}
+        service = next(
+            s
+            for s in monitoring.services
+            if all(s["metadata"].get("labels", {}).get(k) == v for k, v in selector.items())
+        )
+        meta = {
+            "__meta_kubernetes_namespace": NAMESPACE,
+            "__meta_kubernetes_service_name": service["metadata"]["name"],
+            **{
+                f"__meta_kubernetes_service_label_{_label_name(k)}": str(v)
+                for k, v in service["metadata"].get("labels", {}).items()
+            },
+        }
         for index, endpoint in enumerate(monitor["spec"]["endpoints"]):
             port = endpoint["port"]
             if component not in targets or port not in targets[component]:
-                raise KeyError(f"ServiceMonitor {monitor['metadata']['name']} scrapes port {port!r} of {component}, "
-                               f"which the embedded platform does not run")
+                raise KeyError(
+                    f"ServiceMonitor {monitor['metadata']['name']} scrapes port {port!r} of {component}, "
+                    f"which the embedded platform does not run"
+                )
             # What the Prometheus Operator generates for an endpoint, then the endpoint's own.
             relabel = [
                 {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
@@ -106,13 +129,15 @@ def scrape_configs(monitoring: ChartMonitoring, targets: Mapping[str, Mapping[st
                 {"target_label": "endpoint", "replacement": port},
                 *({_RELABEL_FIELDS[k]: v for k, v in r.items()} for r in endpoint.get("relabelings", [])),
             ]
-            jobs.append({
-                "job_name": f"serviceMonitor/{NAMESPACE}/{monitor['metadata']['name']}/{index}",
-                "metrics_path": endpoint.get("path", "/metrics"),
-                "scrape_interval": interval or endpoint.get("interval", "30s"),
-                "static_configs": [{"targets": [targets[component][port]], "labels": meta}],
-                "relabel_configs": relabel,
-            })
+            jobs.append(
+                {
+                    "job_name": f"serviceMonitor/{NAMESPACE}/{monitor['metadata']['name']}/{index}",
+                    "metrics_path": endpoint.get("path", "/metrics"),
+                    "scrape_interval": interval or endpoint.get("interval", "30s"),
+                    "static_configs": [{"targets": [targets[component][port]], "labels": meta}],
+                    "relabel_configs": relabel,
+                }
+            )
     return jobs
 
 
@@ -134,8 +159,16 @@ def prometheus_wanted(runner_settings: Mapping[str, str]) -> bool:
 class PrometheusServer:
     """Debian's prometheus scraping the embedded platform, its data and config under `data_dir`."""
 
-    def __init__(self, data_dir: Path, port: int, scrape: list[dict[str, Any]], rule_groups: list[dict[str, Any]],
-                 *, interval: str = "15s", retention: str = "7d") -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int,
+        scrape: list[dict[str, Any]],
+        rule_groups: list[dict[str, Any]],
+        *,
+        interval: str = "15s",
+        retention: str = "7d",
+    ) -> None:
         self.data_dir = data_dir
         self.port = port
         self.scrape = scrape
@@ -153,9 +186,16 @@ class PrometheusServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         (self.data_dir / "rules.yaml").write_text(yaml.safe_dump({"groups": self.rule_groups}, sort_keys=False))
         config = self.data_dir / "prometheus.yml"
-        config.write_text(yaml.safe_dump({
-            "global": {"scrape_interval": self.interval, "evaluation_interval": self.interval},
-            "rule_files": ["rules.yaml"], "scrape_configs": self.scrape}, sort_keys=False))
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "global": {"scrape_interval": self.interval, "evaluation_interval": self.interval},
+                    "rule_files": ["rules.yaml"],
+                    "scrape_configs": self.scrape,
+                },
+                sort_keys=False,
+            )
+        )
         return config
 
     def start(self, timeout: float = 30.0) -> subprocess.Popen[bytes]:
@@ -165,9 +205,17 @@ class PrometheusServer:
         config = self.write_config()
         log = open(self.data_dir / "prometheus.log", "ab")
         self.process = subprocess.Popen(
-            [binary, f"--config.file={config}", f"--storage.tsdb.path={self.data_dir / 'tsdb'}",
-             f"--storage.tsdb.retention.time={self.retention}", f"--web.listen-address=127.0.0.1:{self.port}"],
-            stdout=log, stderr=subprocess.STDOUT, **self.popen_options)
+            [
+                binary,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={self.data_dir / 'tsdb'}",
+                f"--storage.tsdb.retention.time={self.retention}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            **self.popen_options,
+        )
         wait_for_port(self.port, timeout, self.process, "prometheus")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -191,10 +239,15 @@ def platform_targets(platform: Any) -> dict[str, dict[str, str]]:
     return targets
 
 
-def prometheus_for(platform: Any, port: int, *, interval: str = "5s",
-                   monitoring: ChartMonitoring | None = None) -> PrometheusServer:
+def prometheus_for(
+    platform: Any, port: int, *, interval: str = "5s", monitoring: ChartMonitoring | None = None
+) -> PrometheusServer:
     """A PrometheusServer (not started) scraping `platform` as the chart's ServiceMonitors say."""
     monitoring = monitoring or render_chart_monitoring()
-    return PrometheusServer(platform.data_dir / "prometheus", port,
-                            scrape_configs(monitoring, platform_targets(platform), interval),
-                            monitoring.rule_groups, interval=interval)
+    return PrometheusServer(
+        platform.data_dir / "prometheus",
+        port,
+        scrape_configs(monitoring, platform_targets(platform), interval),
+        monitoring.rule_groups,
+        interval=interval,
+    )

@@ -1,6 +1,7 @@
 """The embedded platform: a real nats-server, every service (SERVICES) and the gateway as local
 processes, each service with its own SQLite file under one data directory. Used by `make run`,
 the integration tests and the benchmarks alike."""
+
 from __future__ import annotations
 
 import os
@@ -43,14 +44,25 @@ class Ports:
     def from_base(cls, base: int) -> "Ports":
         """http=base, nats=base+1, gRPC base+10.., metrics base+20.., runner base+30, Prometheus
         base+31 (see the README)."""
-        return cls(http=base, nats=base + 1, grpc={s: base + 10 + i for i, s in enumerate(SERVICES)},
-                   metrics={s: base + 20 + i for i, s in enumerate(SERVICES)}, runner=base + 30,
-                   prometheus=base + 31)
+        return cls(
+            http=base,
+            nats=base + 1,
+            grpc={s: base + 10 + i for i, s in enumerate(SERVICES)},
+            metrics={s: base + 20 + i for i, s in enumerate(SERVICES)},
+            runner=base + 30,
+            prometheus=base + 31,
+        )
 
     @classmethod
     def free(cls) -> "Ports":
-        return cls(http=free_port(), nats=free_port(), grpc={s: free_port() for s in SERVICES},
-                   metrics={s: free_port() for s in SERVICES}, runner=free_port(), prometheus=free_port())
+        return cls(
+            http=free_port(),
+            nats=free_port(),
+            grpc={s: free_port() for s in SERVICES},
+            metrics={s: free_port() for s in SERVICES},
+            runner=free_port(),
+            prometheus=free_port(),
+        )
 
 
 def operator_settings(environ: dict[str, str] | None = None, env_file: Path | None = None) -> dict[str, str]:
@@ -72,7 +84,7 @@ def settings_for(component: str, given: dict[str, str]) -> dict[str, str]:
     """The operator settings one component sees (its own `SALESGRID_<COMPONENT>__X` as `SALESGRID_X`)."""
     prefix = f"SALESGRID_{component.upper()}__"
     common = {k: v for k, v in given.items() if "__" not in k}
-    own = {f"SALESGRID_{k[len(prefix):]}": v for k, v in given.items() if k.startswith(prefix)}
+    own = {f"SALESGRID_{k[len(prefix) :]}": v for k, v in given.items() if k.startswith(prefix)}
     return {**common, **own}
 
 
@@ -104,11 +116,13 @@ class Platform:
     def _base_env(self, component: str = "") -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SALESGRID_")}
         env.update(settings_for(component, self.settings) if component else {})
-        env.update({
-            "SALESGRID_ENVIRONMENT": self.environment,
-            "SALESGRID_IDENTITY_ADDR": f"127.0.0.1:{self.ports.grpc['identity']}",
-            **{f"SALESGRID_{s.upper()}_ADDR": f"127.0.0.1:{self.ports.grpc[s]}" for s in SERVICES},
-        })
+        env.update(
+            {
+                "SALESGRID_ENVIRONMENT": self.environment,
+                "SALESGRID_IDENTITY_ADDR": f"127.0.0.1:{self.ports.grpc['identity']}",
+                **{f"SALESGRID_{s.upper()}_ADDR": f"127.0.0.1:{self.ports.grpc[s]}" for s in SERVICES},
+            }
+        )
         return env
 
     def service_env(self, service: str, **overrides: str) -> dict[str, str]:
@@ -144,23 +158,34 @@ class Platform:
         (self.data_dir / "db").mkdir(parents=True, exist_ok=True)
 
         def run(service: str) -> None:
-            result = subprocess.run([sys.executable, "-m", f"salesgrid_{service}", "migrate"],
-                                    env=self.service_env(service), capture_output=True)
+            result = subprocess.run(
+                [sys.executable, "-m", f"salesgrid_{service}", "migrate"],
+                env=self.service_env(service),
+                capture_output=True,
+            )
             if result.returncode != 0:
                 raise RuntimeError(f"{service} migrate failed:\n{result.stderr.decode()[-3000:]}")
 
         with ThreadPoolExecutor(len(SERVICES)) as pool:
             list(pool.map(run, SERVICES))
-        result = subprocess.run([sys.executable, "-m", "salesgrid_identity", "bootstrap"], capture_output=True,
-                                env=self.service_env("identity", SALESGRID_ADMIN_LOGIN=ADMIN_LOGIN,
-                                                     SALESGRID_ADMIN_PASSWORD=ADMIN_PASSWORD))
+        result = subprocess.run(
+            [sys.executable, "-m", "salesgrid_identity", "bootstrap"],
+            capture_output=True,
+            env=self.service_env(
+                "identity", SALESGRID_ADMIN_LOGIN=ADMIN_LOGIN, SALESGRID_ADMIN_PASSWORD=ADMIN_PASSWORD
+            ),
+        )
         if result.returncode != 0:
             raise RuntimeError(f"identity bootstrap failed:\n{result.stderr.decode()[-3000:]}")
 
     def _spawn_service(self, service: str, **overrides: str) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen([sys.executable, "-m", f"salesgrid_{service}", "serve"],
-                                   env=self.service_env(service, **overrides), stdout=self._log(service),
-                                   stderr=subprocess.STDOUT, **CHILD_OPTIONS)
+        process = subprocess.Popen(
+            [sys.executable, "-m", f"salesgrid_{service}", "serve"],
+            env=self.service_env(service, **overrides),
+            stdout=self._log(service),
+            stderr=subprocess.STDOUT,
+            **CHILD_OPTIONS,
+        )
         self.processes[service] = process
         return process
 
@@ -176,8 +201,10 @@ class Platform:
             while time.monotonic() < deadline:
                 process = self.processes.get(service)
                 if process is not None and process.poll() is not None:
-                    raise RuntimeError(f"{service} exited with code {process.returncode}; see "
-                                       f"{self.data_dir / 'logs' / (service + '.log')}")
+                    raise RuntimeError(
+                        f"{service} exited with code {process.returncode}; see "
+                        f"{self.data_dir / 'logs' / (service + '.log')}"
+                    )
                 try:
                     reply = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1)
                     if reply.status == health_pb2.HealthCheckResponse.SERVING:
@@ -199,13 +226,33 @@ class Platform:
     def run_gateway(self, port: int, workers: int, **overrides: str) -> subprocess.Popen[bytes]:
         """A gateway process (gunicorn) on `port`, ready; more than one is a set of replicas."""
         # The gateway's /metrics is served on its HTTP port; no separate metrics server.
-        env = {**self._base_env("gateway"), "SALESGRID_HTTP_PORT": str(port), "SALESGRID_METRICS_PORT": "0",
-               "SALESGRID_NATS_URL": f"nats://127.0.0.1:{self.ports.nats}", **overrides}
+        env = {
+            **self._base_env("gateway"),
+            "SALESGRID_HTTP_PORT": str(port),
+            "SALESGRID_METRICS_PORT": "0",
+            "SALESGRID_NATS_URL": f"nats://127.0.0.1:{self.ports.nats}",
+            **overrides,
+        }
         process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "python:salesgrid_gateway.gunicorn_conf", "--bind",
-             f"127.0.0.1:{port}", "--workers", str(workers), "--graceful-timeout", "5",
-             "salesgrid_gateway.app:create_app()"], env=env, stdout=self._log("gateway" if port == self.ports.http else f"gateway-{port}"),
-            stderr=subprocess.STDOUT, **CHILD_OPTIONS)
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                "python:salesgrid_gateway.gunicorn_conf",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+                "--graceful-timeout",
+                "5",
+                "salesgrid_gateway.app:create_app()",
+            ],
+            env=env,
+            stdout=self._log("gateway" if port == self.ports.http else f"gateway-{port}"),
+            stderr=subprocess.STDOUT,
+            **CHILD_OPTIONS,
+        )
         try:
             wait_for_port(port, 30, process, "gateway")
             deadline = time.monotonic() + 30
@@ -276,8 +323,9 @@ class Platform:
 
     def backup_all(self, keep: int = 7) -> list[Path]:
         """An online backup of every service's SQLite database into <data>/backups (backup.py)."""
-        return [backup(self.database_url(service), self.data_dir / "backups", service, keep=keep)
-                for service in SERVICES]
+        return [
+            backup(self.database_url(service), self.data_dir / "backups", service, keep=keep) for service in SERVICES
+        ]
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         process = self.processes.pop(name)

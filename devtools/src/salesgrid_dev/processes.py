@@ -1,4 +1,5 @@
 """Starting real server processes (nats-server, PostgreSQL) on free loopback ports."""
+
 from __future__ import annotations
 
 import os
@@ -53,8 +54,10 @@ def ensure_free(port: int, what: str) -> None:
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
-            raise PortInUse(f"port {port} ({what}) is already in use; stop what holds it or choose other ports "
-                            f"(SALESGRID_PORT_BASE)") from None
+            raise PortInUse(
+                f"port {port} ({what}) is already in use; stop what holds it or choose other ports "
+                f"(SALESGRID_PORT_BASE)"
+            ) from None
 
 
 def wait_for_port(port: int, timeout: float, process: subprocess.Popen[bytes] | None = None, what: str = "") -> None:
@@ -109,8 +112,9 @@ class NatsServer:
             f'jetstream {{\n  store_dir: "{self.data_dir / "jetstream"}"\n  sync_interval: always\n}}\n'
         )
         log = open(self.data_dir / "nats.log", "ab")
-        self.process = subprocess.Popen([nats_server_binary(), "-c", str(config)], stdout=log, stderr=log,
-                                        **self.popen_options)  # type: ignore[arg-type]
+        self.process = subprocess.Popen(
+            [nats_server_binary(), "-c", str(config)], stdout=log, stderr=log, **self.popen_options
+        )  # type: ignore[arg-type]
         wait_for_port(self.port, 15, self.process, "nats-server")
         return self
 
@@ -149,7 +153,8 @@ class NatsCluster:
             f'server_name: "n{node}"\nlisten: "127.0.0.1:{self.ports[node]}"\n'
             f'jetstream {{\n  store_dir: "{directory / "jetstream"}"\n  sync_interval: always\n}}\n'
             f'cluster {{\n  name: "salesgrid"\n  listen: "127.0.0.1:{self.cluster_ports[node]}"\n'
-            f'  routes: [{routes}]\n}}\n')
+            f"  routes: [{routes}]\n}}\n"
+        )
         log = open(directory / "nats.log", "ab")
         self.processes[node] = subprocess.Popen([nats_server_binary(), "-c", str(config)], stdout=log, stderr=log)
         if wait:
@@ -203,16 +208,18 @@ class ThrowawayPostgres:
     def start(self) -> "ThrowawayPostgres":
         if self._as_postgres:
             shutil.chown(self.base, "postgres", "postgres")
-        self._run(self._tool("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                  "--locale=C")
+        self._run(
+            self._tool("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C"
+        )
         self._pg_start()
         return self
 
     def _pg_start(self) -> None:
         speed = "" if self.durable else "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
         options = f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 {speed}-c max_connections=300"
-        self._run(self._tool("pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.base / "pg.log"),
-                  "-w", "start")
+        self._run(
+            self._tool("pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.base / "pg.log"), "-w", "start"
+        )
 
     def crash(self) -> None:
         """Stop at once (-m immediate: like a crash; committed data survives, sessions are cut)."""
@@ -222,8 +229,18 @@ class ThrowawayPostgres:
         self._pg_start()
 
     def create_database(self, name: str) -> str:
-        self._run(self._tool("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-q", "-c",
-                  f'CREATE DATABASE "{name}"')
+        self._run(
+            self._tool("psql"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-q",
+            "-c",
+            f'CREATE DATABASE "{name}"',
+        )
         return self.url(name)
 
     def url(self, database: str) -> str:

@@ -2,22 +2,42 @@
 the labels it groups or matches on, found by a small tokenizer (enough for alert rules and
 dashboard panels; Prometheus 2.42 has no parse endpoint). Used to check mechanically that every
 metric the chart's rules and dashboard query exists on a running platform."""
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(
+    r"""
     (?P<ws>\s+|\#[^\n]*)
   | (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)
   | (?P<number>0x[0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?(?:ms|s|m|h|d|w|y)?(?:\d+(?:ms|s|m|h|d|w|y))*)
   | (?P<ident>[a-zA-Z_:][a-zA-Z0-9_:]*)
   | (?P<op>=~|!~|!=|==|<=|>=|[-+*/%^<>=(){}\[\],@:])
   | (?P<var>\$\{?[a-zA-Z_][a-zA-Z0-9_]*\}?)
-""", re.VERBOSE)
+""",
+    re.VERBOSE,
+)
 
-AGGREGATIONS = frozenset({"sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values",
-                          "bottomk", "topk", "quantile", "limitk", "limit_ratio"})
+AGGREGATIONS = frozenset(
+    {
+        "sum",
+        "min",
+        "max",
+        "avg",
+        "group",
+        "stddev",
+        "stdvar",
+        "count",
+        "count_values",
+        "bottomk",
+        "topk",
+        "quantile",
+        "limitk",
+        "limit_ratio",
+    }
+)
 GROUPING = frozenset({"by", "without", "on", "ignoring", "group_left", "group_right"})
 KEYWORDS = frozenset({"and", "or", "unless", "bool", "offset", "atan2", "inf", "nan"})
 
@@ -29,10 +49,12 @@ class Selector:
 
     def promql(self, substitutions: dict[str, str] | None = None) -> str:
         """The selector as PromQL, with `$variables` in values replaced (Grafana's)."""
+
         def value(text: str) -> str:
             for key, replacement in (substitutions or {}).items():
                 text = text.replace(f"${{{key}}}", replacement).replace(f"${key}", replacement)
             return text.replace("\\", "\\\\").replace('"', '\\"')
+
         inner = ", ".join(f'{label}{op}"{value(v)}"' for label, op, v in self.matchers)
         return f"{self.name or ''}{{{inner}}}"
 
@@ -53,7 +75,7 @@ def _tokens(expr: str) -> list[tuple[str, str]]:
     while position < len(expr):
         found = _TOKEN.match(expr, position)
         if found is None:
-            raise ValueError(f"cannot read PromQL at {expr[position:position + 20]!r} in {expr!r}")
+            raise ValueError(f"cannot read PromQL at {expr[position : position + 20]!r} in {expr!r}")
         position = found.end()
         kind = found.lastgroup or ""
         if kind != "ws":

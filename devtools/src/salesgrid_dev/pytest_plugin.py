@@ -6,6 +6,7 @@
 - `test_keys`: a signing key pair whose JWKS the services under test trust;
 - each test's call-phase report in `item.stash[CALL_REPORT]` (browser tests take screenshots when it failed).
 """
+
 from __future__ import annotations
 
 import re

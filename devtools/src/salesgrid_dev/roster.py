@@ -1,6 +1,7 @@
 """The service roster (services/roster.toml): the one list of the platform's services, read by
 the runner, the chart and registry tests and the generator of skaffold.yaml (tools/roster.py);
 the Makefile reads the file itself (it runs before the virtualenv exists)."""
+
 from __future__ import annotations
 
 import tomllib
@@ -34,4 +35,3 @@ def roster() -> tuple[RosterService, ...]:
 
 def names() -> tuple[str, ...]:
     return tuple(s.name for s in roster())
-

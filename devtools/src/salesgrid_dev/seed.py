@@ -1,4 +1,5 @@
 """Demo organisation seeded through the public API (the same rules as any client)."""
+
 from __future__ import annotations
 
 import time
@@ -16,8 +17,10 @@ ORG = [
     ("Europe", "Europe/Berlin", "EUR", [("Berlin Branch", "BER", ["Team Spree"])]),
 ]
 # Each region's expense policy, in its currency: daily limits per category, director approval above.
-EXPENSE_POLICY = {"CNY": ({"travel": "800", "communication": "200", "entertainment": "2000"}, "10000"),
-                  "EUR": ({"travel": "150", "communication": "30", "entertainment": "300"}, "1500")}
+EXPENSE_POLICY = {
+    "CNY": ({"travel": "800", "communication": "200", "entertainment": "2000"}, "10000"),
+    "EUR": ({"travel": "150", "communication": "30", "entertainment": "300"}, "1500"),
+}
 
 
 @dataclass
@@ -42,16 +45,34 @@ def seed_demo(base_url: str) -> DemoOrg:
             return demo
 
         def unit(parent: str, name: str, kind: str, zone: str, currency: str, code: str = "") -> str:
-            reply = client.post("/v1/org-units", json={"parent_id": parent, "name": name, "kind": kind,
-                                                       "time_zone": zone, "currency": currency, "code": code})
+            reply = client.post(
+                "/v1/org-units",
+                json={
+                    "parent_id": parent,
+                    "name": name,
+                    "kind": kind,
+                    "time_zone": zone,
+                    "currency": currency,
+                    "code": code,
+                },
+            )
             reply.raise_for_status()
             demo.units[name] = reply.json()["id"]
             return demo.units[name]
 
         def user(login_name: str, name: str, unit_id: str, role: str, manager: str = "") -> str:
-            reply = client.post("/v1/users", json={"login": login_name, "display_name": name, "unit_id": unit_id,
-                                                   "roles": [role], "manager_id": manager,
-                                                   "initial_password": DEMO_PASSWORD, "password_change_required": False})
+            reply = client.post(
+                "/v1/users",
+                json={
+                    "login": login_name,
+                    "display_name": name,
+                    "unit_id": unit_id,
+                    "roles": [role],
+                    "manager_id": manager,
+                    "initial_password": DEMO_PASSWORD,
+                    "password_change_required": False,
+                },
+            )
             reply.raise_for_status()
             demo.logins[login_name] = role
             return str(reply.json()["id"])
@@ -66,11 +87,21 @@ def seed_demo(base_url: str) -> DemoOrg:
                 manager = user(f"manager{r_index}{b_index}", f"Manager {code}", branch_id, "manager", head)
                 for t_index, team in enumerate(teams, start=1):
                     team_id = unit(branch_id, f"{branch} {team}", "team", zone, currency)
-                    supervisor = user(f"sup{r_index}{b_index}{t_index}", f"Supervisor {code}-{t_index}", team_id,
-                                      "supervisor", manager)
+                    supervisor = user(
+                        f"sup{r_index}{b_index}{t_index}",
+                        f"Supervisor {code}-{t_index}",
+                        team_id,
+                        "supervisor",
+                        manager,
+                    )
                     for rep in (1, 2):
-                        user(f"rep{r_index}{b_index}{t_index}{rep}", f"Rep {code}-{t_index}-{rep}", team_id, "rep",
-                             supervisor)
+                        user(
+                            f"rep{r_index}{b_index}{t_index}{rep}",
+                            f"Rep {code}-{t_index}-{rep}",
+                            team_id,
+                            "rep",
+                            supervisor,
+                        )
     return demo
 
 
@@ -78,8 +109,11 @@ def expense_policy(client: httpx.Client, unit_id: str, currency: str, wait: floa
     """The region's expense policy; the expenses service learns of the new unit from identity's
     events, so a moment after its creation it may not know it yet."""
     limits, director_above = EXPENSE_POLICY[currency]
-    body = {"currency": currency, "director_above": director_above,
-            "limits": [{"category": category, "daily_limit": limit} for category, limit in limits.items()]}
+    body = {
+        "currency": currency,
+        "director_above": director_above,
+        "limits": [{"category": category, "daily_limit": limit} for category, limit in limits.items()],
+    }
     deadline = time.monotonic() + wait
     while True:
         reply = client.put(f"/v1/expense-policies/{unit_id}", json=body)

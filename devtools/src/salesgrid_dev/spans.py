@@ -6,6 +6,7 @@ The receiver runs in its own process (`python -m salesgrid_dev.spans PORT FILE`,
 span): a gRPC server's threads in the test process would break the fork of every process the
 platform starts afterwards. `make run` starts one too, so a trace can be followed on this machine
 (`grep <trace id> .run/logs/spans.jsonl`)."""
+
 from __future__ import annotations
 
 import json
@@ -49,15 +50,25 @@ class _Receiver(trace_service_pb2_grpc.TraceServiceServicer):
     def Export(self, request: Any, context: Any) -> Any:  # noqa: N802 - the gRPC method's name
         lines = []
         for resource_spans in request.resource_spans:
-            service = next((a.value.string_value for a in resource_spans.resource.attributes
-                            if a.key == "service.name"), "")
+            service = next(
+                (a.value.string_value for a in resource_spans.resource.attributes if a.key == "service.name"), ""
+            )
             for scope in resource_spans.scope_spans:
                 for span in scope.spans:
-                    lines.append(json.dumps({
-                        "trace_id": span.trace_id.hex(), "span_id": span.span_id.hex(),
-                        "parent_id": span.parent_span_id.hex(), "name": span.name,
-                        "kind": KINDS.get(span.kind, str(span.kind)), "service": service,
-                        "attributes": {a.key: _value(a.value) for a in span.attributes}}, ensure_ascii=False))
+                    lines.append(
+                        json.dumps(
+                            {
+                                "trace_id": span.trace_id.hex(),
+                                "span_id": span.span_id.hex(),
+                                "parent_id": span.parent_span_id.hex(),
+                                "name": span.name,
+                                "kind": KINDS.get(span.kind, str(span.kind)),
+                                "service": service,
+                                "attributes": {a.key: _value(a.value) for a in span.attributes},
+                            },
+                            ensure_ascii=False,
+                        )
+                    )
         with self.lock:
             self.out.write("".join(line + "\n" for line in lines))
             self.out.flush()
@@ -87,8 +98,9 @@ class SpanReceiver:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> "SpanReceiver":
-        self.process = subprocess.Popen([sys.executable, "-m", "salesgrid_dev.spans", str(self.port), str(self.path)],
-                                        **self.popen_options)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "salesgrid_dev.spans", str(self.port), str(self.path)], **self.popen_options
+        )
         wait_for_port(self.port, 15, self.process, "span receiver")
         return self
 

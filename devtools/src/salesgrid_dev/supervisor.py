@@ -2,6 +2,7 @@
 that exits without being asked to is restarted with back-off (1 s, 2 s, 4 s … 30 s; back to 1 s
 once it stayed up a minute), each restart logged; `/readyz` (200 only while every child runs)
 and `/metrics` (restarts and up-ness per child) on the runner's own status port."""
+
 from __future__ import annotations
 
 import json
@@ -47,10 +48,12 @@ class Supervisor:
 
     def __post_init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.restarts = Counter("salesgrid_runner_restarts", "Children restarted after exiting unasked",
-                                ["process"], registry=self.registry)
-        self.up_gauge = Gauge("salesgrid_runner_process_up", "1 while the child process runs", ["process"],
-                              registry=self.registry)
+        self.restarts = Counter(
+            "salesgrid_runner_restarts", "Children restarted after exiting unasked", ["process"], registry=self.registry
+        )
+        self.up_gauge = Gauge(
+            "salesgrid_runner_process_up", "1 while the child process runs", ["process"], registry=self.registry
+        )
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -90,8 +93,10 @@ class Supervisor:
 
     def status(self) -> dict[str, Any]:
         with self._lock:
-            return {name: {"up": child.up, "restarts": child.restarts, "last_exit": child.last_exit}
-                    for name, child in self.children.items()}
+            return {
+                name: {"up": child.up, "restarts": child.restarts, "last_exit": child.last_exit}
+                for name, child in self.children.items()
+            }
 
     def _run(self) -> None:
         while not self._stop.wait(self.poll_seconds):
@@ -110,8 +115,9 @@ class Supervisor:
             child.last_exit = child.process.returncode if child.process is not None else None
             child.restart_at = now + child.backoff
             self.up_gauge.labels(child.name).set(0)
-            self.on_event(f"salesgrid: {child.name} exited with code {child.last_exit}; restarting in "
-                          f"{child.backoff:g}s")
+            self.on_event(
+                f"salesgrid: {child.name} exited with code {child.last_exit}; restarting in {child.backoff:g}s"
+            )
             return
         if now < child.restart_at or self._stop.is_set():
             return
@@ -139,8 +145,9 @@ def _handler(supervisor: Supervisor) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             if self.path == "/readyz":
                 ready = supervisor.ready()
-                body = json.dumps({"status": "ready" if ready else "degraded",
-                                   "processes": supervisor.status()}).encode()
+                body = json.dumps(
+                    {"status": "ready" if ready else "degraded", "processes": supervisor.status()}
+                ).encode()
                 self._reply(200 if ready else 503, "application/json", body)
             elif self.path == "/metrics":
                 self._reply(200, "text/plain; version=0.0.4", generate_latest(supervisor.registry))

@@ -1,5 +1,6 @@
 """Test helpers: run a real service in-process (gRPC on a free port, its own database, a real
 nats-server) and mint tokens with a test signing key that the service verifies as usual."""
+
 from __future__ import annotations
 
 import asyncio
@@ -50,10 +51,22 @@ class TestKeys:
         return sign_token(claims, self.private_key, self.kid)
 
 
-def principal(user_id: str | None = None, org_path: str = "/c/", unit_id: str = "c",
-              permissions: Mapping[str, str] | None = None, kind: str = "user", roles: tuple[str, ...] = ()) -> Principal:
-    return Principal(subject_id=user_id or new_id(), kind=kind, unit_id=unit_id, org_path=org_path,
-                     permissions={k: Scope.parse(v) for k, v in (permissions or {}).items()}, roles=roles)
+def principal(
+    user_id: str | None = None,
+    org_path: str = "/c/",
+    unit_id: str = "c",
+    permissions: Mapping[str, str] | None = None,
+    kind: str = "user",
+    roles: tuple[str, ...] = (),
+) -> Principal:
+    return Principal(
+        subject_id=user_id or new_id(),
+        kind=kind,
+        unit_id=unit_id,
+        org_path=org_path,
+        permissions={k: Scope.parse(v) for k, v in (permissions or {}).items()},
+        roles=roles,
+    )
 
 
 def bearer(token: str) -> tuple[tuple[str, str], ...]:
@@ -69,22 +82,41 @@ class RunningService:
 
 
 @contextlib.asynccontextmanager
-async def run_service(definition: ServiceDefinition, migrations_dir: Any, database_url: str, nats_url: str,
-                      keys: TestKeys, *, settings_cls: type[ServiceSettings] = ServiceSettings,
-                      clock: Clock = utc_now, trust_test_keys: bool = True,
-                      **settings_overrides: Any) -> AsyncIterator[RunningService]:
+async def run_service(
+    definition: ServiceDefinition,
+    migrations_dir: Any,
+    database_url: str,
+    nats_url: str,
+    keys: TestKeys,
+    *,
+    settings_cls: type[ServiceSettings] = ServiceSettings,
+    clock: Clock = utc_now,
+    trust_test_keys: bool = True,
+    **settings_overrides: Any,
+) -> AsyncIterator[RunningService]:
     """Migrate, start and yield a service; with `trust_test_keys` it verifies tokens minted by
     `keys` instead of fetching identity's JWKS (identity itself always uses its own keys)."""
     await asyncio.to_thread(upgrade, migrations_dir, database_url)
     port = free_port()
-    settings = settings_cls(**{
-        "environment": "test", "service_name": definition.name, "database_url": database_url,
-        "nats_url": nats_url, "grpc_port": port, "grpc_host": "127.0.0.1", "identity_addr": "127.0.0.1:1",
-        "metrics_port": 0, "shutdown_grace_seconds": 1.0, **settings_overrides})
+    settings = settings_cls(
+        **{
+            "environment": "test",
+            "service_name": definition.name,
+            "database_url": database_url,
+            "nats_url": nats_url,
+            "grpc_port": port,
+            "grpc_host": "127.0.0.1",
+            "identity_addr": "127.0.0.1:1",
+            "metrics_port": 0,
+            "shutdown_grace_seconds": 1.0,
+            **settings_overrides,
+        }
+    )
 
     def test_jwks(_ctx: Any) -> Any:
         async def fetch() -> str:
             return keys.jwks()
+
         return fetch
 
     if trust_test_keys:
@@ -155,17 +187,22 @@ async def stand_in_identity(keys: TestKeys, audit_log: list[Any] | None = None) 
         await server.stop(0)
 
 
-async def publish_customer_merge(nats_url: str, survivor_id: str, merged_ids: list[str],
-                                 when: datetime | None = None) -> str:
+async def publish_customer_merge(
+    nats_url: str, survivor_id: str, merged_ids: list[str], when: datetime | None = None
+) -> str:
     """Customers' `merged` event as the customers service sends it (a fresh event id each call, so
     a second call tests the consumer's own idempotency, not the inbox); returns the event id."""
     nc = await connect(nats_url, "test-customers")
     try:
         js = nc.jetstream()
         await ensure_stream(js, "customers", 1)
-        envelope = build_envelope("salesgrid.customers.customer.merged", "customers",
-                                  CustomerMerged(survivor_id=survivor_id, merged_ids=merged_ids),
-                                  EventMeta(aggregate_id=survivor_id, org_path="/"), when or utc_now())
+        envelope = build_envelope(
+            "salesgrid.customers.customer.merged",
+            "customers",
+            CustomerMerged(survivor_id=survivor_id, merged_ids=merged_ids),
+            EventMeta(aggregate_id=survivor_id, org_path="/"),
+            when or utc_now(),
+        )
         await js.publish(envelope.type, envelope.SerializeToString(), headers={"Nats-Msg-Id": envelope.event_id})
         return envelope.event_id
     finally:

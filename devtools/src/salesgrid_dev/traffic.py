@@ -2,6 +2,7 @@
 manager and a rep, customers by hand and by import, one opportunity won and one lost, a contract
 from the won one approved, signed and partly collected, and a customers export. Each business
 counter of salesgrid_common.business_metrics moves at least once."""
+
 from __future__ import annotations
 
 import uuid
@@ -29,10 +30,26 @@ def business_day(api: httpx.Client, admin_token: str, platform: Any) -> Day:
     before a contract is submitted: approval routing walks the management chain there)."""
     tag = uuid.uuid4().hex[:8]
     day = Day()
-    branch = org_unit(api, admin_token, root_unit(api, admin_token)["id"], f"Obs branch {tag}", code=f"o{tag}",
-                      kind="branch", time_zone="Asia/Shanghai", currency="CNY")
-    team = org_unit(api, admin_token, branch["id"], f"Obs team {tag}", code=f"ot{tag}", kind="team",
-                    time_zone="Asia/Shanghai", currency="CNY")
+    branch = org_unit(
+        api,
+        admin_token,
+        root_unit(api, admin_token)["id"],
+        f"Obs branch {tag}",
+        code=f"o{tag}",
+        kind="branch",
+        time_zone="Asia/Shanghai",
+        currency="CNY",
+    )
+    team = org_unit(
+        api,
+        admin_token,
+        branch["id"],
+        f"Obs team {tag}",
+        code=f"ot{tag}",
+        kind="team",
+        time_zone="Asia/Shanghai",
+        currency="CNY",
+    )
     manager_id, manager_token = person(api, admin_token, branch["id"], f"obs-mgr-{tag}", "manager")
     rep_id, rep_token = person(api, admin_token, team["id"], f"obs-rep-{tag}", "rep", manager_id)
     rep, manager = auth(rep_token), auth(manager_token)
@@ -46,15 +63,31 @@ def business_day(api: httpx.Client, admin_token: str, platform: Any) -> Day:
     day.customers += 1
     day.import_rows += 2
 
-    product = created(api.post("/v1/products", headers=auth(admin_token), json={
-        "sku": f"OBS-{tag}", "name": "Observed line", "prices": [{"currency": "CNY", "amount": "1000.00"}]}))
+    product = created(
+        api.post(
+            "/v1/products",
+            headers=auth(admin_token),
+            json={"sku": f"OBS-{tag}", "name": "Observed line", "prices": [{"currency": "CNY", "amount": "1000.00"}]},
+        )
+    )
     today = datetime.now(UTC).date()
     opportunities = []
     for name in ("won", "lost"):
-        opportunities.append(created(api.post("/v1/opportunities", headers=rep, json={
-            "customer_id": customer["id"], "name": f"{name} {tag}", "amount": {"amount": "1000.00", "currency": "CNY"},
-            "expected_close_date": (today + timedelta(days=60)).isoformat(),
-            "products": [{"product_id": product["id"]}]})))
+        opportunities.append(
+            created(
+                api.post(
+                    "/v1/opportunities",
+                    headers=rep,
+                    json={
+                        "customer_id": customer["id"],
+                        "name": f"{name} {tag}",
+                        "amount": {"amount": "1000.00", "currency": "CNY"},
+                        "expected_close_date": (today + timedelta(days=60)).isoformat(),
+                        "products": [{"product_id": product["id"]}],
+                    },
+                )
+            )
+        )
     won_id, lost_id = (o["id"] for o in opportunities)
     for _stage, facts in gate_facts():
         created(api.post(f"/v1/opportunities/{won_id}/advance", headers=rep, json={"facts": facts}), 200)
@@ -64,17 +97,43 @@ def business_day(api: httpx.Client, admin_token: str, platform: Any) -> Day:
     day.lost += 1
 
     replicated(platform, admin_token, [manager_id, rep_id])
-    contract = poll(lambda: (r := api.post("/v1/contracts", headers=rep, json={
-        "opportunity_id": won_id, "branch_code": "OB", "start_date": today.isoformat(),
-        "end_date": (today + timedelta(days=365)).isoformat()})).status_code == 201 and r.json())
+    contract = poll(
+        lambda: (
+            (
+                r := api.post(
+                    "/v1/contracts",
+                    headers=rep,
+                    json={
+                        "opportunity_id": won_id,
+                        "branch_code": "OB",
+                        "start_date": today.isoformat(),
+                        "end_date": (today + timedelta(days=365)).isoformat(),
+                    },
+                )
+            ).status_code
+            == 201
+            and r.json()
+        )
+    )
     cid = contract["id"]
     created(api.post(f"/v1/contracts/{cid}/submit", headers=rep), 200)
     created(api.post(f"/v1/contracts/{cid}/approve", headers=manager, json={"comment": "ok"}), 200)
     created(api.post(f"/v1/contracts/{cid}/sign", headers=rep), 200)
-    created(api.put(f"/v1/contracts/{cid}/payment-plan", headers=rep, json={"instalments": [
-        {"due_date": (today + timedelta(days=30)).isoformat(), "amount": "1000.00"}]}), 200)
-    created(api.post("/v1/receipts", headers=rep, json={"contract_id": cid, "amount": "400.00",
-                                                        "method": "bank_transfer", "reference": f"OBS-{tag}"}))
+    created(
+        api.put(
+            f"/v1/contracts/{cid}/payment-plan",
+            headers=rep,
+            json={"instalments": [{"due_date": (today + timedelta(days=30)).isoformat(), "amount": "1000.00"}]},
+        ),
+        200,
+    )
+    created(
+        api.post(
+            "/v1/receipts",
+            headers=rep,
+            json={"contract_id": cid, "amount": "400.00", "method": "bank_transfer", "reference": f"OBS-{tag}"},
+        )
+    )
     day.receipts_cny += 400.0
 
     export = api.post("/v1/exports", headers=rep, json={"entity": "customers", "format": "csv"})

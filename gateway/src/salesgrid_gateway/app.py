@@ -1,4 +1,5 @@
 """The gateway's Flask app factory (gunicorn: `salesgrid_gateway.app:create_app()`)."""
+
 from __future__ import annotations
 
 import importlib
@@ -72,8 +73,19 @@ def register_routes(app: Flask, api: OpenApi) -> None:
         if hasattr(module, "describe"):
             module.describe(api)
 
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/v1/auth/login",
-                          "/v1/auth/refresh", "/v1/auth/logout"})
+
+PUBLIC_PATHS = frozenset(
+    {
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/openapi.json",
+        "/docs",
+        "/v1/auth/login",
+        "/v1/auth/refresh",
+        "/v1/auth/logout",
+    }
+)
 PASSWORD_CHANGE_PATHS = frozenset({"/v1/me", "/v1/auth/password"})
 MAX_BODY_BYTES = 64 << 20  # imports carry whole files; JSON bodies are small anyway
 
@@ -110,8 +122,9 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
         g.request_id = request.headers.get("X-Request-Id", "")[:100] or uuid.uuid4().hex
         g.client_ip = client_ip(request, settings.trusted_proxy_header)
         g.otel_token = otel_context.attach(context_from(trace_headers(request.headers)))
-        g.span = span_tracer.start_span(f"{request.method} {request.url_rule.rule if request.url_rule else request.path}",
-                                             kind=SpanKind.SERVER)
+        g.span = span_tracer.start_span(
+            f"{request.method} {request.url_rule.rule if request.url_rule else request.path}", kind=SpanKind.SERVER
+        )
         g.span_token = otel_context.attach(set_span_in_context(g.span))
         if request.method == "OPTIONS":
             return Response(status=204)
@@ -119,8 +132,12 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
             return None
         found = credentials(request)
         if found is None:
-            raise ApiProblem(401, "missing credentials: send Authorization: Bearer <token> or X-API-Key",
-                             headers={"WWW-Authenticate": 'Bearer realm="salesgrid"'}, code="UNAUTHENTICATED")
+            raise ApiProblem(
+                401,
+                "missing credentials: send Authorization: Bearer <token> or X-API-Key",
+                headers={"WWW-Authenticate": 'Bearer realm="salesgrid"'},
+                code="UNAUTHENTICATED",
+            )
         kind, secret = found
         key_limit = 0
         if kind == "api_key":
@@ -132,18 +149,34 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
             token = secret
         g.principal = verify_jwt(verifier, token, g.client_ip)
         if g.principal.password_change_required and request.path not in PASSWORD_CHANGE_PATHS:
-            raise ApiProblem(403, "password change required: POST /v1/auth/password, then refresh your tokens",
-                             code="PASSWORD_CHANGE_REQUIRED")
+            raise ApiProblem(
+                403,
+                "password change required: POST /v1/auth/password, then refresh your tokens",
+                code="PASSWORD_CHANGE_REQUIRED",
+            )
         if not g.principal.ip_permitted():
-            raise ApiProblem(403, f"access from {g.client_ip or 'an unknown address'} is not allowed for your unit",
-                             code="IP_NOT_ALLOWED")
+            raise ApiProblem(
+                403,
+                f"access from {g.client_ip or 'an unknown address'} is not allowed for your unit",
+                code="IP_NOT_ALLOWED",
+            )
         g.token = token
         principal_key = f"{g.principal.kind}:{g.principal.subject_id}"
-        g.rate_headers = limiter.hit(principal_key, key_limit or (settings.api_key_rate_limit_per_minute
-                                                                  if g.principal.kind == "api_key"
-                                                                  else settings.rate_limit_per_minute))
-        claim = idempotency.begin(store, principal_key, request, idempotency.lease_for(
-            request, settings.grpc_timeout_seconds, settings.upload_timeout_seconds))
+        g.rate_headers = limiter.hit(
+            principal_key,
+            key_limit
+            or (
+                settings.api_key_rate_limit_per_minute
+                if g.principal.kind == "api_key"
+                else settings.rate_limit_per_minute
+            ),
+        )
+        claim = idempotency.begin(
+            store,
+            principal_key,
+            request,
+            idempotency.lease_for(request, settings.grpc_timeout_seconds, settings.upload_timeout_seconds),
+        )
         if isinstance(claim, Response):
             return claim
         g.idempotency = claim
@@ -162,9 +195,13 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
         if origin and origin in cors_origins:
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Vary"] = "Origin"
-            response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, If-Match, Idempotency-Key, X-API-Key, X-Request-Id"
+            response.headers["Access-Control-Allow-Headers"] = (
+                "Authorization, Content-Type, If-Match, Idempotency-Key, X-API-Key, X-Request-Id"
+            )
             response.headers["Access-Control-Allow-Methods"] = "GET, POST, PATCH, PUT, DELETE, OPTIONS"
-            response.headers["Access-Control-Expose-Headers"] = "ETag, Idempotent-Replayed, Location, RateLimit, RateLimit-Policy, Retry-After, X-Request-Id"
+            response.headers["Access-Control-Expose-Headers"] = (
+                "ETag, Idempotent-Replayed, Location, RateLimit, RateLimit-Policy, Retry-After, X-Request-Id"
+            )
         route = request.url_rule.rule if request.url_rule else "unmatched"
         HTTP_REQUESTS.labels(route, request.method, str(response.status_code)).inc()
         if "started" in g:
@@ -172,12 +209,20 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
             HTTP_LATENCY.labels(route, request.method).observe(elapsed)
             if access_log.isEnabledFor(logging.INFO):
                 principal = g.get("principal")
-                access_log.info("request", extra={
-                    "request_id": g.request_id, "method": request.method, "route": route, "path": request.path,
-                    "status": response.status_code, "duration_ms": round(elapsed * 1000, 2),
-                    "client_ip": g.get("client_ip", ""),
-                    "principal_id": principal.subject_id if principal else "",
-                    "principal_kind": principal.kind if principal else ""})
+                access_log.info(
+                    "request",
+                    extra={
+                        "request_id": g.request_id,
+                        "method": request.method,
+                        "route": route,
+                        "path": request.path,
+                        "status": response.status_code,
+                        "duration_ms": round(elapsed * 1000, 2),
+                        "client_ip": g.get("client_ip", ""),
+                        "principal_id": principal.subject_id if principal else "",
+                        "principal_kind": principal.kind if principal else "",
+                    },
+                )
         return response
 
     @app.teardown_request

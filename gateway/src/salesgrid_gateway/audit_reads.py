@@ -7,6 +7,7 @@ answers: once the response leaves, the record is stored and identity's durable a
 writes it to the trail (in batches, exactly once, by event id). If the bus does not answer, the
 read is refused with 503 rather than served unaudited. Without NATS (a gateway run against fake
 services in tests) the record goes to identity's RecordAudit RPC as before."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -31,23 +32,38 @@ def record_sensitive_read(action: str, target_type: str, detail: str = "") -> No
     store = current_app.config["SHARED_STORE"]
     if not hasattr(store, "publish"):
         identity = stub(identity_pb2_grpc.IdentityStub, "identity_addr")
-        call(identity.RecordAudit, identity_pb2.RecordAuditRequest(
-            action=action, target_type=target_type, detail=detail, client_ip=g.client_ip))
+        call(
+            identity.RecordAudit,
+            identity_pb2.RecordAuditRequest(
+                action=action, target_type=target_type, detail=detail, client_ip=g.client_ip
+            ),
+        )
         return
     settings = current_app.config["SETTINGS"]
     principal = g.principal
-    envelope = build_envelope(EVENT_TYPE, PRODUCER, SensitiveRead(action=action, target_type=target_type,
-                                                                   detail=detail[:4000]),
-                              EventMeta(aggregate_id="", actor_id=principal.subject_id, org_path=principal.org_path,
-                                        actor_ip=g.client_ip), datetime.now(UTC))
+    envelope = build_envelope(
+        EVENT_TYPE,
+        PRODUCER,
+        SensitiveRead(action=action, target_type=target_type, detail=detail[:4000]),
+        EventMeta(aggregate_id="", actor_id=principal.subject_id, org_path=principal.org_path, actor_ip=g.client_ip),
+        datetime.now(UTC),
+    )
 
     async def declare(js: Any) -> None:
         await ensure_stream(js, PRODUCER, settings.stream_replicas, settings.region)
 
     try:
-        store.publish(stream_name(PRODUCER, settings.region), declare, subject_for(EVENT_TYPE, settings.region),
-                      envelope.SerializeToString(),
-                      {"Nats-Msg-Id": envelope.event_id})
+        store.publish(
+            stream_name(PRODUCER, settings.region),
+            declare,
+            subject_for(EVENT_TYPE, settings.region),
+            envelope.SerializeToString(),
+            {"Nats-Msg-Id": envelope.event_id},
+        )
     except StoreUnavailable:
-        raise ApiProblem(503, "the audit trail cannot record this read now; retry later",
-                         headers={"Retry-After": "1"}, code="AUDIT_UNAVAILABLE") from None
+        raise ApiProblem(
+            503,
+            "the audit trail cannot record this read now; retry later",
+            headers={"Retry-After": "1"},
+            code="AUDIT_UNAVAILABLE",
+        ) from None

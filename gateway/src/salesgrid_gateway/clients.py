@@ -1,5 +1,6 @@
 """gRPC clients to the services: one channel per address, calls carrying the caller's token,
 trace context, request id and client address; proto ↔ JSON conversion for handlers."""
+
 from __future__ import annotations
 
 import re
@@ -20,7 +21,6 @@ from salesgrid_gateway.problems import ApiProblem, from_rpc
 M = TypeVar("M", bound=Message)
 
 
-
 class Channels:
     def __init__(self) -> None:
         self._channels: dict[str, grpc.Channel] = {}
@@ -38,8 +38,9 @@ class Channels:
             raise ApiProblem(503, "this part of the platform is not configured")
         if address not in self._channels:
             # each call a CLIENT span whose context the call carries (grpc_client)
-            self._channels[address] = grpc.intercept_channel(grpc.insecure_channel(address, options=CLIENT_OPTIONS),
-                                                             TracingClientInterceptor())
+            self._channels[address] = grpc.intercept_channel(
+                grpc.insecure_channel(address, options=CLIENT_OPTIONS), TracingClientInterceptor()
+            )
         return self._channels[address]
 
 
@@ -117,7 +118,8 @@ def from_json(message_type: type[M], body: dict[str, Any], **extra: Any) -> M:
         field = unknown.group(1) if unknown else failed.group(1) if failed else ""
         if unknown:
             text = f"{field}: no such field"
-        raise ApiProblem(400, f"invalid request: {text}",
-                         errors=[{"field": field, "message": text}] if field else None) from None
+        raise ApiProblem(
+            400, f"invalid request: {text}", errors=[{"field": field, "message": text}] if field else None
+        ) from None
     except OverflowError as error:  # an integer past a double's range inside a Struct (custom_fields)
         raise ApiProblem(400, f"invalid request body: {error}") from None

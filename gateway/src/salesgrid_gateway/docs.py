@@ -1,5 +1,6 @@
 """The API reference at /docs: Swagger UI 5 (renders OpenAPI 3.1), vendored from the npm registry
 into docs_static/ and served by the gateway itself (no CDN)."""
+
 from __future__ import annotations
 
 from pathlib import Path

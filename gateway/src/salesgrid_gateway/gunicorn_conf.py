@@ -11,6 +11,7 @@ Metrics: each worker process has its own counters, so a scrape answered by one w
 share and counters seemed to reset as scrapes hit other workers (rates and SLOs went wrong). The
 workers write their metrics to files in PROMETHEUS_MULTIPROC_DIR (prometheus_client's multiprocess
 mode, set here before any worker imports prometheus_client) and /metrics sums them."""
+
 import os
 import shutil
 import tempfile
@@ -60,4 +61,3 @@ def post_worker_init(worker: object) -> None:
     from salesgrid_gateway import wire_errors
 
     wire_errors.install()
-

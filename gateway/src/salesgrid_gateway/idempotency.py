@@ -18,6 +18,7 @@
 
 Bodies are compared by SHA-256. Uploads that are not JSON stream through the gateway untouched,
 so for them the fingerprint covers the method, path, query, content type and length only."""
+
 from __future__ import annotations
 
 import base64
@@ -45,6 +46,7 @@ MAX_STORED_BODY = 768 << 10  # below the key-value store's 1 MiB value limit, wi
 @dataclass
 class Claim:
     """A key this request holds while it executes."""
+
     key: str
     fingerprint: str
     revision: int
@@ -67,8 +69,7 @@ def _store_key(principal: str, key: str) -> str:
 
 
 def _pending(fingerprint: str, lease: float) -> bytes:
-    return json.dumps({"state": "pending", "fingerprint": fingerprint, "started": time.time(),
-                       "lease": lease}).encode()
+    return json.dumps({"state": "pending", "fingerprint": fingerprint, "started": time.time(), "lease": lease}).encode()
 
 
 def lease_for(request: Request, call_timeout: float, upload_timeout: float) -> float:
@@ -86,8 +87,11 @@ def begin(store: KvStore, principal: str, request: Request, lease: float) -> Cla
     if key is None:
         return None
     if not (1 <= len(key) <= 255 and key.isascii() and key.isprintable()):
-        raise ApiProblem(400, f"{HEADER} must be 1-255 printable ASCII characters",
-                         errors=[{"field": HEADER, "message": "1-255 printable ASCII characters"}])
+        raise ApiProblem(
+            400,
+            f"{HEADER} must be 1-255 printable ASCII characters",
+            errors=[{"field": HEADER, "message": "1-255 printable ASCII characters"}],
+        )
     fingerprint = _fingerprint(request)
     store_key = _store_key(principal, key)
     try:
@@ -100,23 +104,37 @@ def begin(store: KvStore, principal: str, request: Request, lease: float) -> Cla
                 continue  # expired or released between the two calls
             record, revision = json.loads(found[0]), found[1]
             if record["fingerprint"] != fingerprint:
-                raise ApiProblem(422, f"{HEADER} {key!r} was already used for a different request; "
-                                      "use a new key for a new request",
-                                 errors=[{"field": HEADER, "message": "reused with a different request"}],
-                                 code=REUSED)
+                raise ApiProblem(
+                    422,
+                    f"{HEADER} {key!r} was already used for a different request; use a new key for a new request",
+                    errors=[{"field": HEADER, "message": "reused with a different request"}],
+                    code=REUSED,
+                )
             if record["state"] == "done":
                 return _replay(record)
             if time.time() - record["started"] < record.get("lease", lease):
-                raise ApiProblem(409, f"a request with {HEADER} {key!r} is still being processed; retry later",
-                                 headers={"Retry-After": "1"}, code="IDEMPOTENCY_KEY_IN_USE")
+                raise ApiProblem(
+                    409,
+                    f"a request with {HEADER} {key!r} is still being processed; retry later",
+                    headers={"Retry-After": "1"},
+                    code="IDEMPOTENCY_KEY_IN_USE",
+                )
             taken = store.update(BUCKET, store_key, _pending(fingerprint, lease), revision)  # abandoned: take over
             if taken is not None:
                 return Claim(store_key, fingerprint, taken)
     except StoreUnavailable:
-        raise ApiProblem(503, f"requests with {HEADER} cannot be accepted right now; retry later",
-                         headers={"Retry-After": "1"}, code="IDEMPOTENCY_UNAVAILABLE") from None
-    raise ApiProblem(409, f"a request with {HEADER} {key!r} is being processed concurrently; retry later",
-                     headers={"Retry-After": "1"}, code="IDEMPOTENCY_KEY_IN_USE")
+        raise ApiProblem(
+            503,
+            f"requests with {HEADER} cannot be accepted right now; retry later",
+            headers={"Retry-After": "1"},
+            code="IDEMPOTENCY_UNAVAILABLE",
+        ) from None
+    raise ApiProblem(
+        409,
+        f"a request with {HEADER} {key!r} is being processed concurrently; retry later",
+        headers={"Retry-After": "1"},
+        code="IDEMPOTENCY_KEY_IN_USE",
+    )
 
 
 def _replay(record: dict) -> Response:  # type: ignore[type-arg]
@@ -138,9 +156,13 @@ def finish(store: KvStore, claim: Claim, response: Response) -> None:
         if len(body) > MAX_STORED_BODY:
             store.delete(BUCKET, claim.key)
             return
-        record = {"state": "done", "fingerprint": claim.fingerprint, "status": response.status_code,
-                  "headers": [[h, response.headers[h]] for h in REPLAYED_HEADERS if h in response.headers],
-                  "body": base64.b64encode(body).decode()}
+        record = {
+            "state": "done",
+            "fingerprint": claim.fingerprint,
+            "status": response.status_code,
+            "headers": [[h, response.headers[h]] for h in REPLAYED_HEADERS if h in response.headers],
+            "body": base64.b64encode(body).decode(),
+        }
         store.update(BUCKET, claim.key, json.dumps(record).encode(), claim.revision)
     except StoreUnavailable:
         pass  # the pending record expires with its lease; the client's retry then executes
@@ -154,23 +176,34 @@ def release(store: KvStore, claim: Claim) -> None:
 
 
 OPENAPI_PARAMETER = {
-    "name": HEADER, "in": "header", "required": False, "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "name": HEADER,
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
     "description": "Makes a retry safe: the first response to this key is kept for 24 h per caller and replayed "
-                   "(with `Idempotent-Replayed: true`) for a retry with the same key and request. The same key "
-                   "with a different request is 422; while the first request runs, a second one is 409 "
-                   "(retry after `Retry-After`). Server errors (5xx) are not kept by the gateway; a write the service "
-                   "committed before such an error is not executed again: the retry gets its stored answer.",
+    "(with `Idempotent-Replayed: true`) for a retry with the same key and request. The same key "
+    "with a different request is 422; while the first request runs, a second one is 409 "
+    "(retry after `Retry-After`). Server errors (5xx) are not kept by the gateway; a write the service "
+    "committed before such an error is not executed again: the retry gets its stored answer.",
 }
 
 
-REPLAYED_HEADER = {"description": "`true` when this is the kept response to an earlier request with the same "
-                                  "Idempotency-Key", "schema": {"type": "string", "enum": ["true"]}}
+REPLAYED_HEADER = {
+    "description": "`true` when this is the kept response to an earlier request with the same Idempotency-Key",
+    "schema": {"type": "string", "enum": ["true"]},
+}
 _PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 KEY_RESPONSES = {
-    "409": {"description": f"A request with this {HEADER} is still being processed: retry after `Retry-After` "
-                           "(problem code IDEMPOTENCY_KEY_IN_USE)", "content": _PROBLEM},
-    "422": {"description": f"This {HEADER} was already used for a different request, or the request breaks a "
-                           "business rule (problem code IDEMPOTENCY_KEY_REUSED names the header)", "content": _PROBLEM},
+    "409": {
+        "description": f"A request with this {HEADER} is still being processed: retry after `Retry-After` "
+        "(problem code IDEMPOTENCY_KEY_IN_USE)",
+        "content": _PROBLEM,
+    },
+    "422": {
+        "description": f"This {HEADER} was already used for a different request, or the request breaks a "
+        "business rule (problem code IDEMPOTENCY_KEY_REUSED names the header)",
+        "content": _PROBLEM,
+    },
 }
 
 

@@ -1,6 +1,7 @@
 """Flask's JSON provider on orjson: responses are encoded about ten times faster than with the
 standard library, keys sorted as Flask's default provider does, non-ASCII text kept as UTF-8.
 Values orjson does not know (Decimal, date…) fall back to Flask's own conversions."""
+
 from __future__ import annotations
 
 from typing import Any

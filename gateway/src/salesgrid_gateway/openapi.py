@@ -1,6 +1,7 @@
 """The OpenAPI 3.1 document, generated from the route table (salesgrid_gateway.rest): every
 operation with its parameters, body and reply schemas derived from the RPC's messages, the
 headers it reads and sets, and every status it can answer."""
+
 from __future__ import annotations
 
 import json
@@ -21,20 +22,33 @@ BODY_ERRORS = (413, 415)
 STRING = {"type": "string"}
 LIST_ENVELOPE = "next_cursor"
 RATE_HEADERS = {
-    "RateLimit": {"description": "remaining quota in the current window (IETF RateLimit header fields draft)",
-                  "schema": STRING},
+    "RateLimit": {
+        "description": "remaining quota in the current window (IETF RateLimit header fields draft)",
+        "schema": STRING,
+    },
     "RateLimit-Policy": {"description": "the caller's limit per window", "schema": STRING},
 }
-REQUEST_ID = {"X-Request-Id": {"description": "the request's id (sent or generated), also in logs and traces",
-                               "schema": STRING, "required": True}}
-IF_MATCH = {"name": "If-Match", "in": "header", "schema": {"type": "string", "pattern": r'^(W/)?"?[0-9]{1,18}"?$'},
-            "description": 'the version read (ETag), e.g. "3"; 412 when stale. Where a version is required, '
-                           "428 without it (or `version` in the body)"}
+REQUEST_ID = {
+    "X-Request-Id": {
+        "description": "the request's id (sent or generated), also in logs and traces",
+        "schema": STRING,
+        "required": True,
+    }
+}
+IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "schema": {"type": "string", "pattern": r'^(W/)?"?[0-9]{1,18}"?$'},
+    "description": 'the version read (ETag), e.g. "3"; 412 when stale. Where a version is required, '
+    "428 without it (or `version` in the body)",
+}
 
 
-CUSTOM_FILTERS = ("Custom field filters: `cf_<key>=<value>` query parameters, one per field (OpenAPI cannot name "
-                  "parameters by prefix), all must match: equality on the stored form (text case-insensitive, "
-                  "money as `12.50 CNY`); for a multi_choice field, records whose value holds the option.")
+CUSTOM_FILTERS = (
+    "Custom field filters: `cf_<key>=<value>` query parameters, one per field (OpenAPI cannot name "
+    "parameters by prefix), all must match: equality on the stored form (text case-insensitive, "
+    "money as `12.50 CNY`); for a multi_choice field, records whose value holds the option."
+)
 
 
 class OpenApi:
@@ -53,20 +67,45 @@ class OpenApi:
 
     def _pass_through(self, route: Route) -> dict[str, Any]:
         fields = route.request_descriptor.fields_by_name
-        parameters = [self._path_param(name, self.types.field(fields[route.bound(name)])
-                                       if route.bound(name) in fields else STRING) for name in path_names(route.path)]
+        parameters = [
+            self._path_param(
+                name, self.types.field(fields[route.bound(name)]) if route.bound(name) in fields else STRING
+            )
+            for name in path_names(route.path)
+        ]
         for name in route.query_fields():
             schema = self.types.field(fields[name], route.request_descriptor.full_name)
-            parameters.append({"name": route.rest_name(name), "in": "query", "required": route.rest_name(name)
-                               in route.required, "schema": schema,
-                               **({"style": "form", "explode": True} if schema.get("type") == "array" else {})})
+            parameters.append(
+                {
+                    "name": route.rest_name(name),
+                    "in": "query",
+                    "required": route.rest_name(name) in route.required,
+                    "schema": schema,
+                    **({"style": "form", "explode": True} if schema.get("type") == "array" else {}),
+                }
+            )
         if route.paging:
             parameters += [
-                {"name": "limit", "in": "query", "required": False, "description": "page size",
-                 "schema": {"type": "integer", "minimum": 1, "maximum": inputs.MAX_LIMIT,
-                            "default": inputs.DEFAULT_LIMIT}},
-                {"name": "cursor", "in": "query", "required": False, "schema": STRING,
-                 "description": "`next_cursor` of the previous page; a cursor of another list is 400"}]
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "required": False,
+                    "description": "page size",
+                    "schema": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": inputs.MAX_LIMIT,
+                        "default": inputs.DEFAULT_LIMIT,
+                    },
+                },
+                {
+                    "name": "cursor",
+                    "in": "query",
+                    "required": False,
+                    "schema": STRING,
+                    "description": "`next_cursor` of the previous page; a cursor of another list is 400",
+                },
+            ]
         body = None
         if route.body:
             descriptor = route.request_descriptor
@@ -76,8 +115,11 @@ class OpenApi:
                 hidden = {name.split(".", 1)[1] for name in hidden if name.startswith(route.body + ".")}
             extra = {}
             if route.version_check != "none":
-                extra["version"] = {"type": "integer", "minimum": 0,
-                                    "description": "the version read, if not sent as If-Match"}
+                extra["version"] = {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "the version read, if not sent as If-Match",
+                }
             rename = {k: v for k, v in route.rename.items() if "." not in v and k not in path_names(route.path)}
             required = tuple(name for name in route.required if name not in route.query)
             body = self.types.object(descriptor, exclude=hidden, rename=rename, required=required, extra=extra)
@@ -96,34 +138,46 @@ class OpenApi:
     def _hand_written(self, route: Route) -> dict[str, Any]:
         for message in route.messages:
             self.types.ref(message.DESCRIPTOR)
-        parameters = [self._path_param(name, {"type": "integer", "minimum": 0} if route.converters.get(name) == "int"
-                                       else STRING)
-                      for name in path_names(route.path)]
+        parameters = [
+            self._path_param(name, {"type": "integer", "minimum": 0} if route.converters.get(name) == "int" else STRING)
+            for name in path_names(route.path)
+        ]
         parameters += list(route.parameters)
         body = route.request_schema
         if route.request_message is not None:
-            body = self.types.object(route.request_message.DESCRIPTOR, exclude=set(route.hidden),
-                                     required=route.required)
+            body = self.types.object(
+                route.request_message.DESCRIPTOR, exclude=set(route.hidden), required=route.required
+            )
         return self._operation(route, parameters, body, route.response_schema, headers=route.headers)
 
     @staticmethod
     def _path_param(name: str, schema: dict[str, Any]) -> dict[str, Any]:
         return {"name": name, "in": "path", "required": True, "schema": schema}
 
-    def _operation(self, route: Route, parameters: list[dict[str, Any]], body: dict[str, Any] | None,
-                   reply: dict[str, Any] | None, *, headers: tuple[str, ...] = ()) -> dict[str, Any]:
+    def _operation(
+        self,
+        route: Route,
+        parameters: list[dict[str, Any]],
+        body: dict[str, Any] | None,
+        reply: dict[str, Any] | None,
+        *,
+        headers: tuple[str, ...] = (),
+    ) -> dict[str, Any]:
         version_check = route.version_check
         if version_check != "none":
             parameters = [*parameters, {**IF_MATCH, "required": False}]
         response_headers: dict[str, Any] = {**REQUEST_ID, **({} if route.public else RATE_HEADERS)}
         for name in headers:
             response_headers[name] = {"schema": STRING, "required": True}
-        success: dict[str, Any] = {"description": TITLES.get(route.status, "OK") if route.status != 200 else "OK",
-                                   "headers": response_headers}
+        success: dict[str, Any] = {
+            "description": TITLES.get(route.status, "OK") if route.status != 200 else "OK",
+            "headers": response_headers,
+        }
         if route.status != 204:
             if route.response_types:
-                success["content"] = {kind: {"schema": {"type": "string", "format": "binary"}}
-                                      for kind in route.response_types}
+                success["content"] = {
+                    kind: {"schema": {"type": "string", "format": "binary"}} for kind in route.response_types
+                }
             elif reply is not None:
                 success["content"] = {"application/json": {"schema": reply}}
         statuses = list(PUBLIC_ERRORS if route.public else COMMON_ERRORS)
@@ -140,23 +194,43 @@ class OpenApi:
         if parameters:
             op["parameters"] = parameters
         if body is not None:
-            op["requestBody"] = {"required": not route.optional_body,
-                                 "content": {"application/json": {"schema": body}}}
+            op["requestBody"] = {"required": not route.optional_body, "content": {"application/json": {"schema": body}}}
         elif route.request_types:
-            op["requestBody"] = {"required": True, "content": {
-                kind: {"schema": {"type": "string", "format": "binary"}} for kind in route.request_types}}
+            op["requestBody"] = {
+                "required": True,
+                "content": {kind: {"schema": {"type": "string", "format": "binary"}} for kind in route.request_types},
+            }
         if route.public:
             op["security"] = []
         return op
 
     # -- the older, hand-written description (route modules not converted yet) -----------------
-    def operation(self, path: str, method: str, summary: str, *, tag: str, request: dict[str, Any] | None = None,
-                  response: dict[str, Any] | None = None, status: int = 200, public: bool = False,
-                  parameters: list[dict[str, Any]] | None = None) -> None:
-        route = Route(method.upper(), path, summary, tag, status=status, public=public, body="",
-                      request_schema=request, response_schema=response,
-                      if_match="required" if method.upper() == "PATCH" else "auto",
-                      parameters=tuple(p for p in parameters or () if p.get("in") != "path"))
+    def operation(
+        self,
+        path: str,
+        method: str,
+        summary: str,
+        *,
+        tag: str,
+        request: dict[str, Any] | None = None,
+        response: dict[str, Any] | None = None,
+        status: int = 200,
+        public: bool = False,
+        parameters: list[dict[str, Any]] | None = None,
+    ) -> None:
+        route = Route(
+            method.upper(),
+            path,
+            summary,
+            tag,
+            status=status,
+            public=public,
+            body="",
+            request_schema=request,
+            response_schema=response,
+            if_match="required" if method.upper() == "PATCH" else "auto",
+            parameters=tuple(p for p in parameters or () if p.get("in") != "path"),
+        )
         self.paths.setdefault(path, {})[method.lower()] = self._hand_written(route)
 
     def document(self) -> dict[str, Any]:
@@ -164,8 +238,7 @@ class OpenApi:
         schemas = {names[full]: schema for full, schema in sorted(self.types.components.items())}
         document = {
             "openapi": "3.1.0",
-            "info": {"title": "Salesgrid API", "version": "1.0.0",
-                     "description": DESCRIPTION},
+            "info": {"title": "Salesgrid API", "version": "1.0.0", "description": DESCRIPTION},
             "servers": [{"url": "/"}],
             "security": [{"bearer": []}, {"apiKey": []}],
             "paths": dict(sorted(self.paths.items())),
@@ -175,9 +248,14 @@ class OpenApi:
                     "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
                 },
                 "schemas": {"Problem": PROBLEM_SCHEMA, **schemas, **self.schemas},
-                "responses": {"Problem": problem_response(0), **{
-                    f"Problem{status}": problem_response(status) for status in sorted(TITLES) if 400 <= status < 500
-                    or status == 503}},
+                "responses": {
+                    "Problem": problem_response(0),
+                    **{
+                        f"Problem{status}": problem_response(status)
+                        for status in sorted(TITLES)
+                        if 400 <= status < 500 or status == 503
+                    },
+                },
             },
         }
         text = json.dumps(document)
@@ -189,18 +267,26 @@ class OpenApi:
 DESCRIPTION = (
     "Sales-force management platform: REST/JSON API under /v1, generated from the services' gRPC "
     "messages. Errors are RFC 9457 problem+json naming the field (`errors[].field`). Lists answer "
-    "`{\"items\": [...], \"next_cursor\": ...}`: pass `next_cursor` back as `cursor` (and `limit`, "
+    '`{"items": [...], "next_cursor": ...}`: pass `next_cursor` back as `cursor` (and `limit`, '
     "1-500) until it is null. 64-bit integers are JSON numbers. Records with a `version` answer "
     "`ETag`; changes take `If-Match` (428 without one where required, 412 when stale). Unsafe "
     "requests take `Idempotency-Key`. Rate limits: `RateLimit`/`RateLimit-Policy`, 429 with "
-    "`Retry-After`.")
+    "`Retry-After`."
+)
 
 PROBLEM_SCHEMA = {
-    "type": "object", "required": ["type", "title", "status"],
-    "properties": {"type": STRING, "title": STRING, "status": {"type": "integer"}, "detail": STRING,
-                   "instance": STRING, "info": {"type": "object", "additionalProperties": STRING},
-                   "errors": {"type": "array", "items": {"type": "object", "properties": {
-                       "field": STRING, "message": STRING}}}}}
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": STRING,
+        "title": STRING,
+        "status": {"type": "integer"},
+        "detail": STRING,
+        "instance": STRING,
+        "info": {"type": "object", "additionalProperties": STRING},
+        "errors": {"type": "array", "items": {"type": "object", "properties": {"field": STRING, "message": STRING}}},
+    },
+}
 
 
 def problem_response(status: int) -> dict[str, Any]:
@@ -209,16 +295,26 @@ def problem_response(status: int) -> dict[str, Any]:
         headers["Retry-After"] = {"description": "seconds to wait before retrying", "schema": STRING}
     if status == 401:
         headers["WWW-Authenticate"] = {"schema": STRING}
-    return {"description": TITLES.get(status, "Problem details (RFC 9457)"), "headers": headers,
-            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    return {
+        "description": TITLES.get(status, "Problem details (RFC 9457)"),
+        "headers": headers,
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
 
 
 def list_of(item: dict[str, Any]) -> dict[str, Any]:
     """The one list envelope of the API."""
-    return {"type": "object", "required": ["items", LIST_ENVELOPE],
-            "properties": {"items": {"type": "array", "items": item},
-                           LIST_ENVELOPE: {"type": ["string", "null"],
-                                           "description": "pass as `cursor` for the next page; null on the last"}}}
+    return {
+        "type": "object",
+        "required": ["items", LIST_ENVELOPE],
+        "properties": {
+            "items": {"type": "array", "items": item},
+            LIST_ENVELOPE: {
+                "type": ["string", "null"],
+                "description": "pass as `cursor` for the next page; null on the last",
+            },
+        },
+    }
 
 
 # -- helpers for hand-written descriptions --------------------------------------------------------

@@ -1,5 +1,6 @@
 """RFC 9457 problem details for every error the gateway returns, including gRPC errors from
 services (status code → HTTP status, field violations → `errors`)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -27,18 +28,40 @@ HTTP_FOR_GRPC = {
 }
 OUTAGE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
 RETRY_AFTER_SECONDS = "2"
-TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-          409: "Conflict", 412: "Precondition Failed", 413: "Content Too Large", 414: "URI Too Long",
-          415: "Unsupported Media Type", 417: "Expectation Failed",
-          422: "Unprocessable Content", 428: "Precondition Required", 429: "Too Many Requests",
-          431: "Request Header Fields Too Large", 501: "Not Implemented",
-          500: "Internal Server Error", 503: "Service Unavailable", 504: "Gateway Timeout"}
+TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    412: "Precondition Failed",
+    413: "Content Too Large",
+    414: "URI Too Long",
+    415: "Unsupported Media Type",
+    417: "Expectation Failed",
+    422: "Unprocessable Content",
+    428: "Precondition Required",
+    429: "Too Many Requests",
+    431: "Request Header Fields Too Large",
+    501: "Not Implemented",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
 
 
 class ApiProblem(Exception):
-    def __init__(self, status: int, detail: str, *, errors: list[dict[str, str]] | None = None,
-                 code: str = "", headers: dict[str, str] | None = None,
-                 info: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        errors: list[dict[str, str]] | None = None,
+        code: str = "",
+        headers: dict[str, str] | None = None,
+        info: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.info = info or {}
         self.status = status
@@ -62,8 +85,9 @@ def problem_response(problem: ApiProblem) -> Response:
     request_id = getattr(g, "request_id", None)
     if request_id:
         body["instance"] = f"urn:request:{request_id}"
-    response = Response(json.dumps(body, ensure_ascii=False), status=problem.status,
-                        mimetype="application/problem+json")
+    response = Response(
+        json.dumps(body, ensure_ascii=False), status=problem.status, mimetype="application/problem+json"
+    )
     for key, value in problem.headers.items():
         response.headers[key] = value
     return response
@@ -72,9 +96,14 @@ def problem_response(problem: ApiProblem) -> Response:
 def from_domain(error: DomainError) -> ApiProblem:
     code = grpc.StatusCode[error.code]
     status = HTTP_FOR_GRPC.get(code, 400)
-    return ApiProblem(status, error.message, errors=[{"field": f, "message": m} for f, m in error.violations],
-                      code=error.reason, info=error.info,
-                      headers={"Retry-After": RETRY_AFTER_SECONDS} if code in OUTAGE else None)
+    return ApiProblem(
+        status,
+        error.message,
+        errors=[{"field": f, "message": m} for f, m in error.violations],
+        code=error.reason,
+        info=error.info,
+        headers={"Retry-After": RETRY_AFTER_SECONDS} if code in OUTAGE else None,
+    )
 
 
 def from_rpc(error: grpc.RpcError) -> ApiProblem:
@@ -106,5 +135,6 @@ def from_rpc(error: grpc.RpcError) -> ApiProblem:
         retry = {"Retry-After": RETRY_AFTER_SECONDS}
         if reason == "DEPENDENCY_UNAVAILABLE" and hasattr(error, "details") and error.details():
             detail = error.details()  # a service's own words on which dependency is down (no internals)
-    return ApiProblem(status, detail or TITLES.get(status, "error"), errors=errors, code=reason, info=facts,
-                      headers=retry)
+    return ApiProblem(
+        status, detail or TITLES.get(status, "error"), errors=errors, code=reason, info=facts, headers=retry
+    )

@@ -9,6 +9,7 @@ so quota parked unused in one worker stays small. Headers follow the IETF draft 
 fields for HTTP": `RateLimit-Policy: <limit>;w=60`, `RateLimit: limit=, remaining=, reset=`, and
 a refused request is 429 with `Retry-After`. When the store does not answer, requests are refused
 (503), never served unlimited."""
+
 from __future__ import annotations
 
 import hashlib
@@ -67,18 +68,28 @@ class SharedRateLimiter:
                 try:
                     granted, used = self._reserve(principal, window, limit, known=lease.shared_used > 0)
                 except StoreUnavailable:
-                    raise ApiProblem(503, "the rate limiter is unavailable; retry later",
-                                     headers={"Retry-After": "1"}, code="RATE_LIMITER_UNAVAILABLE") from None
+                    raise ApiProblem(
+                        503,
+                        "the rate limiter is unavailable; retry later",
+                        headers={"Retry-After": "1"},
+                        code="RATE_LIMITER_UNAVAILABLE",
+                    ) from None
                 lease.tokens, lease.shared_used, lease.exhausted = granted, used, granted == 0
             served = lease.tokens > 0
             if served:
                 lease.tokens -= 1
             remaining = max(0, limit - lease.shared_used + lease.tokens)
-        headers = {"RateLimit-Policy": f"{limit};w={WINDOW_SECONDS}",
-                   "RateLimit": f"limit={limit}, remaining={remaining}, reset={reset}"}
+        headers = {
+            "RateLimit-Policy": f"{limit};w={WINDOW_SECONDS}",
+            "RateLimit": f"limit={limit}, remaining={remaining}, reset={reset}",
+        }
         if not served:
-            raise ApiProblem(429, f"rate limit of {limit} requests per minute exceeded",
-                             headers={**headers, "Retry-After": str(reset)}, code="RATE_LIMITED")
+            raise ApiProblem(
+                429,
+                f"rate limit of {limit} requests per minute exceeded",
+                headers={**headers, "Retry-After": str(reset)},
+                code="RATE_LIMITED",
+            )
         return headers
 
     def _forget_old(self, window: int) -> None:

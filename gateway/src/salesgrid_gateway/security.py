@@ -1,5 +1,6 @@
 """Authentication of callers (bearer JWT or partner API key) and client addresses
 (rate limits: ratelimit.py)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -44,16 +45,18 @@ class ApiKeyExchange:
         self._cache: dict[str, tuple[str, int, float]] = {}
         self._lock = threading.Lock()
 
-    def token_for(self, key: str, client_ip: str, auth_stub: identity_pb2_grpc.AuthStub,
-                  timeout: float) -> tuple[str, int]:
+    def token_for(
+        self, key: str, client_ip: str, auth_stub: identity_pb2_grpc.AuthStub, timeout: float
+    ) -> tuple[str, int]:
         cache_key = hashlib.sha256(f"{key}|{client_ip}".encode()).hexdigest()
         now = time.monotonic()
         with self._lock:
             cached = self._cache.get(cache_key)
             if cached and cached[2] > now:
                 return cached[0], cached[1]
-        pair = auth_stub.AuthenticateApiKey(identity_pb2.AuthenticateApiKeyRequest(api_key=key, client_ip=client_ip),
-                                            timeout=timeout)
+        pair = auth_stub.AuthenticateApiKey(
+            identity_pb2.AuthenticateApiKeyRequest(api_key=key, client_ip=client_ip), timeout=timeout
+        )
         lifetime = min(self.max_cache_seconds, pair.expires_in / 2)
         with self._lock:
             self._cache[cache_key] = (pair.access_token, pair.rate_limit_per_minute, now + lifetime)

@@ -1,4 +1,5 @@
 """Gateway settings (SALESGRID_*), validated at start-up."""
+
 from __future__ import annotations
 
 from pydantic import Field, model_validator
@@ -39,6 +40,8 @@ class GatewaySettings(BaseAppSettings):
     @model_validator(mode="after")
     def _shared_state_in_prod(self) -> "GatewaySettings":
         if self.environment == "prod" and not self.nats_url:
-            raise ValueError("SALESGRID_NATS_URL: the gateway keeps idempotency records and rate limits in NATS "
-                             "key-value; it is required in prod")
+            raise ValueError(
+                "SALESGRID_NATS_URL: the gateway keeps idempotency records and rate limits in NATS "
+                "key-value; it is required in prod"
+            )
         return self

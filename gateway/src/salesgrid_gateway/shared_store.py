@@ -10,6 +10,7 @@ The loop starts lazily in the worker (after gunicorn's fork) and restarts if the
 
 `MemoryStore` has the same interface for a gateway run without NATS (SALESGRID_NATS_URL empty):
 state then holds per process only, which is refused outside dev and tests."""
+
 from __future__ import annotations
 
 import asyncio
@@ -68,15 +69,27 @@ class NatsKvStore:
         from nats.js.errors import BucketNotFoundError
 
         if self._nc is None or self._nc.is_closed:
-            self._nc = await nats.connect(self.url, connect_timeout=self.timeout, max_reconnect_attempts=-1,
-                                          allow_reconnect=True, name=f"gateway-{os.getpid()}")
+            self._nc = await nats.connect(
+                self.url,
+                connect_timeout=self.timeout,
+                max_reconnect_attempts=-1,
+                allow_reconnect=True,
+                name=f"gateway-{os.getpid()}",
+            )
         js = self._nc.jetstream()
         try:
             kv = await js.key_value(name)
         except BucketNotFoundError:
-            kv = await js.create_key_value(KeyValueConfig(bucket=name, ttl=self.buckets[name], history=1,
-                                                          storage=StorageType.FILE, replicas=self.replicas,
-                                                          max_value_size=1 << 20))
+            kv = await js.create_key_value(
+                KeyValueConfig(
+                    bucket=name,
+                    ttl=self.buckets[name],
+                    history=1,
+                    storage=StorageType.FILE,
+                    replicas=self.replicas,
+                    max_value_size=1 << 20,
+                )
+            )
         self._kv[name] = kv
         return kv
 
@@ -111,44 +124,53 @@ class NatsKvStore:
     def get(self, bucket: str, key: str) -> tuple[bytes, int] | None:
         async def op() -> tuple[bytes, int] | None:
             from nats.js.errors import KeyNotFoundError
+
             kv = await self._bucket(bucket)
             try:
                 entry = await kv.get(key)
             except KeyNotFoundError:  # also deleted / purged keys
                 return None
             return (entry.value or b""), entry.revision
+
         return self._run(op)
 
     def create(self, bucket: str, key: str, value: bytes) -> int | None:
         async def op() -> int | None:
             from nats.js.errors import KeyWrongLastSequenceError
+
             kv = await self._bucket(bucket)
             try:
                 return int(await kv.create(key, value))
             except KeyWrongLastSequenceError:
                 return None
+
         return self._run(op)
 
     def update(self, bucket: str, key: str, value: bytes, revision: int) -> int | None:
         async def op() -> int | None:
             from nats.js.errors import KeyWrongLastSequenceError
+
             kv = await self._bucket(bucket)
             try:
                 return int(await kv.update(key, value, last=revision))
             except KeyWrongLastSequenceError:
                 return None
+
         return self._run(op)
 
     def delete(self, bucket: str, key: str) -> None:
         async def op() -> None:
             kv = await self._bucket(bucket)
             await kv.delete(key)
+
         self._run(op)
 
-    def publish(self, stream: str, declare: Callable[[Any], Awaitable[None]], subject: str, data: bytes,
-                headers: dict[str, str]) -> None:
+    def publish(
+        self, stream: str, declare: Callable[[Any], Awaitable[None]], subject: str, data: bytes, headers: dict[str, str]
+    ) -> None:
         """Publish to JetStream and wait for the stream's acknowledgement (the message is then
         stored). `declare` declares the stream named `stream`, once per connection."""
+
         async def op() -> None:
             await self._bucket(next(iter(self.buckets)))  # connects
             js = self._nc.jetstream()
@@ -156,6 +178,7 @@ class NatsKvStore:
                 await declare(js)
                 self._streams.add(stream)
             await js.publish(subject, data, headers=headers)
+
         self._run(op)
 
 
@@ -204,8 +227,10 @@ class MemoryStore:
 def shared_store(settings: Any) -> KvStore:
     """The store for a gateway's settings (see GatewaySettings.nats_url)."""
     from salesgrid_gateway import idempotency, ratelimit
+
     buckets = {idempotency.BUCKET: idempotency.TTL_SECONDS, ratelimit.BUCKET: ratelimit.TTL_SECONDS}
     if not settings.nats_url:
         return MemoryStore(buckets)
-    return NatsKvStore(settings.nats_url, buckets, replicas=settings.stream_replicas,
-                       timeout=settings.shared_store_timeout_seconds)
+    return NatsKvStore(
+        settings.nats_url, buckets, replicas=settings.stream_replicas, timeout=settings.shared_store_timeout_seconds
+    )

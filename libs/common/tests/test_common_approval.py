@@ -1,4 +1,5 @@
 """The shared approval flow (salesgrid_common.approval): routing up the chain, turns, decisions."""
+
 from datetime import UTC, datetime, timedelta
 
 import pytest

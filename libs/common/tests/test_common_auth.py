@@ -1,4 +1,5 @@
 """JWT verification fails closed: expired, wrong audience/issuer, wrong key, alg none, tampered."""
+
 from __future__ import annotations
 
 import base64
@@ -28,11 +29,14 @@ def test_valid_token_yields_principal_with_scopes() -> None:
     assert got.scope_for("customers:update") is None
 
 
-@pytest.mark.parametrize("overrides, message", [
-    ({"exp": int(time.time()) - 10}, "expired"),
-    ({"aud": "someone-else"}, "audience"),
-    ({"iss": "evil"}, "issuer"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"exp": int(time.time()) - 10}, "expired"),
+        ({"aud": "someone-else"}, "audience"),
+        ({"iss": "evil"}, "issuer"),
+    ],
+)
 def test_bad_claims_are_rejected(overrides: dict, message: str) -> None:
     keys = TestKeys()
     with pytest.raises(Unauthenticated, match=message):
@@ -75,20 +79,30 @@ paths = st.lists(st.sampled_from(["a", "b", "c"]), min_size=1, max_size=3).map(l
 
 
 @settings(max_examples=200, deadline=None)
-@given(viewer_path=paths, record_path=paths, scope=st.sampled_from(["own", "team", "subtree", "all", None]),
-       owner_is_viewer=st.booleans(), shared=st.booleans())
-def test_can_see_matches_the_scope_definition(viewer_path: str, record_path: str, scope: str | None,
-                                              owner_is_viewer: bool, shared: bool) -> None:
+@given(
+    viewer_path=paths,
+    record_path=paths,
+    scope=st.sampled_from(["own", "team", "subtree", "all", None]),
+    owner_is_viewer=st.booleans(),
+    shared=st.booleans(),
+)
+def test_can_see_matches_the_scope_definition(
+    viewer_path: str, record_path: str, scope: str | None, owner_is_viewer: bool, shared: bool
+) -> None:
     viewer = principal(user_id="v", org_path=viewer_path, permissions={"x:read": scope} if scope else {})
     owner = "v" if owner_is_viewer else "o"
     expected = scope is not None and (
-        owner_is_viewer or shared or scope == "all"
+        owner_is_viewer
+        or shared
+        or scope == "all"
         or (scope == "subtree" and record_path.startswith(viewer_path))
-        or (scope == "team" and record_path == viewer_path))
+        or (scope == "team" and record_path == viewer_path)
+    )
     assert viewer.can_see("x:read", owner, record_path, frozenset({"v"}) if shared else frozenset()) == expected
 
 
 # --- the verified-token cache -------------------------------------------------------------------
+
 
 class FakeClock:
     def __init__(self, now: float) -> None:

@@ -2,6 +2,7 @@
 committed event: a rolled-back transaction or an unacknowledged publish counts nothing; labels
 stay bounded. The relay's publish span is the child of the span that recorded the event, and its
 context is what the message headers carry to consumers. On SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -83,8 +84,9 @@ def exported() -> InMemorySpanExporter:
     return exporter
 
 
-async def record(sessions: SessionFactory, producer: str, event_type: str, payload: object, *,
-                 rollback: bool = False) -> None:
+async def record(
+    sessions: SessionFactory, producer: str, event_type: str, payload: object, *, rollback: bool = False
+) -> None:
     box = Outbox(producer)
     async with sessions() as session:
         async with session.begin() as transaction:
@@ -93,22 +95,41 @@ async def record(sessions: SessionFactory, producer: str, event_type: str, paylo
                 await transaction.rollback()
 
 
-async def test_counted_once_acknowledged_and_never_for_a_rollback(sessions: SessionFactory, database_url: str,
-                                                                   exported: InMemorySpanExporter) -> None:
+async def test_counted_once_acknowledged_and_never_for_a_rollback(
+    sessions: SessionFactory, database_url: str, exported: InMemorySpanExporter
+) -> None:
     before = counters()
     await record(sessions, "customers", "salesgrid.customers.customer.created", CustomerRecordState(customer_id="c1"))
-    await record(sessions, "customers", "salesgrid.customers.customer.created", CustomerRecordState(customer_id="c2"),
-                 rollback=True)
+    await record(
+        sessions,
+        "customers",
+        "salesgrid.customers.customer.created",
+        CustomerRecordState(customer_id="c2"),
+        rollback=True,
+    )
     await record(sessions, "pipeline", "salesgrid.pipeline.opportunity.won", PipelineOpportunityState(status="won"))
     await record(sessions, "pipeline", "salesgrid.pipeline.opportunity.updated", PipelineOpportunityState())
-    await record(sessions, "contracts", "salesgrid.contracts.receipt.recorded",
-                 ContractsReceiptRecorded(receipt_id="r1", amount="400.50", currency="CNY"))
-    await record(sessions, "contracts", "salesgrid.contracts.receipt.recorded",
-                 ContractsReceiptRecorded(receipt_id="r2", amount="9", currency="XYZ"))
-    await record(sessions, "customers", "salesgrid.customers.export.completed",
-                 ExportAudited(job_id="j1", entity="customers", rows=3, status="ready"))
-    await record(sessions, "customers", "salesgrid.customers.export.requested",
-                 ExportAudited(job_id="j1", entity="customers"))
+    await record(
+        sessions,
+        "contracts",
+        "salesgrid.contracts.receipt.recorded",
+        ContractsReceiptRecorded(receipt_id="r1", amount="400.50", currency="CNY"),
+    )
+    await record(
+        sessions,
+        "contracts",
+        "salesgrid.contracts.receipt.recorded",
+        ContractsReceiptRecorded(receipt_id="r2", amount="9", currency="XYZ"),
+    )
+    await record(
+        sessions,
+        "customers",
+        "salesgrid.customers.export.completed",
+        ExportAudited(job_id="j1", entity="customers", rows=3, status="ready"),
+    )
+    await record(
+        sessions, "customers", "salesgrid.customers.export.requested", ExportAudited(job_id="j1", entity="customers")
+    )
     publisher = FlakyPublisher()
     relay = OutboxRelay("mixed", sessions, publisher, Outbox("mixed").signal, database_url=database_url)
 
@@ -119,8 +140,16 @@ async def test_counted_once_acknowledged_and_never_for_a_rollback(sessions: Sess
     publisher.down = False
     assert await relay.publish_pending() == 7
     moved = {key: counters()[key] - before[key] for key in COUNTED}
-    assert moved == {"customers": 1, "won": 1, "lost": 0, "receipts": 1, "collected": 400.5, "odd_currency": 1,
-                     "exports": 1, "export_rows": 3}
+    assert moved == {
+        "customers": 1,
+        "won": 1,
+        "lost": 0,
+        "receipts": 1,
+        "collected": 400.5,
+        "odd_currency": 1,
+        "exports": 1,
+        "export_rows": 3,
+    }
     assert await relay.publish_pending() == 0
     assert {key: counters()[key] - before[key] for key in COUNTED} == moved  # nothing counted twice
 
@@ -135,11 +164,15 @@ async def test_counted_once_acknowledged_and_never_for_a_rollback(sessions: Sess
 
 def test_labels_stay_bounded() -> None:
     assert (currency_label("EUR"), currency_label("eur"), currency_label("<script>")) == ("EUR", "other", "other")
-    before = (sample("salesgrid_import_rows_processed_total", outcome="created"),
-              sample("salesgrid_import_rows_processed_total", outcome="failed"))
+    before = (
+        sample("salesgrid_import_rows_processed_total", outcome="created"),
+        sample("salesgrid_import_rows_processed_total", outcome="failed"),
+    )
     count_import_rows(created=3, failed=1)
-    assert (sample("salesgrid_import_rows_processed_total", outcome="created") - before[0],
-            sample("salesgrid_import_rows_processed_total", outcome="failed") - before[1]) == (3, 1)
+    assert (
+        sample("salesgrid_import_rows_processed_total", outcome="created") - before[0],
+        sample("salesgrid_import_rows_processed_total", outcome="failed") - before[1],
+    ) == (3, 1)
 
 
 class _Message:
@@ -148,20 +181,32 @@ class _Message:
 
 
 def test_a_consumer_continues_the_publish_span_and_observes_commit_to_projection_lag(
-        exported: InMemorySpanExporter) -> None:
+    exported: InMemorySpanExporter,
+) -> None:
     with tracer(__name__).start_as_current_span("request"):
-        envelope = build_envelope("salesgrid.customers.customer.created", "customers", CustomerRecordState(),
-                                  EventMeta(aggregate_id="c1"), NOW)
+        envelope = build_envelope(
+            "salesgrid.customers.customer.created",
+            "customers",
+            CustomerRecordState(),
+            EventMeta(aggregate_id="c1"),
+            NOW,
+        )
     publish = {"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
     assert trace_carrier(_Message({**publish, "Nats-Msg-Id": "x"}), envelope) == publish
     assert trace_carrier(_Message(None), envelope) == dict(envelope.trace_context)  # a replayed dead letter
 
-    consumer = EventConsumer(Subscription("analytics-customers", "customers"), js=None, sessions=None,  # type: ignore[arg-type]
-                             clock=lambda: NOW + timedelta(seconds=3))
+    consumer = EventConsumer(
+        Subscription("analytics-customers", "customers"),
+        js=None,
+        sessions=None,  # type: ignore[arg-type]
+        clock=lambda: NOW + timedelta(seconds=3),
+    )
     name, labels = "salesgrid_event_projection_lag_seconds", {"consumer": "analytics-customers"}
     count, total = sample(f"{name}_count", **labels), sample(f"{name}_sum", **labels)
     within = sample(f"{name}_bucket", **labels, le="5.0"), sample(f"{name}_bucket", **labels, le="2.5")
     consumer._observe_lag(envelope)
     assert sample(f"{name}_count", **labels) - count == 1 and sample(f"{name}_sum", **labels) - total == 3.0
-    assert (sample(f"{name}_bucket", **labels, le="5.0") - within[0],
-            sample(f"{name}_bucket", **labels, le="2.5") - within[1]) == (1, 0)
+    assert (
+        sample(f"{name}_bucket", **labels, le="5.0") - within[0],
+        sample(f"{name}_bucket", **labels, le="2.5") - within[1],
+    ) == (1, 0)

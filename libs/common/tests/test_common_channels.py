@@ -1,4 +1,5 @@
 """Channel attribution rules (salesgrid_common.channels) as plain Python."""
+
 import pytest
 
 from salesgrid_common.channels import check_attribution, precheck_attribution
@@ -13,14 +14,16 @@ def test_direct_by_default_and_never_with_a_partner() -> None:
     assert raised.value.field == "partner_id"
 
 
-@pytest.mark.parametrize("channel, partner, partner_channel, field", [
-    ("reseller", "", None, "channel"),
-    ("agent", "", None, "partner_id"),  # a partner is required
-    ("agent", "p-1", None, "partner_id"),  # no such active partner
-    ("agent", "p-1", "distributor", "partner_id"),  # a partner of the other channel
-])
-def test_bad_attribution_names_the_field(channel: str, partner: str, partner_channel: str | None,
-                                         field: str) -> None:
+@pytest.mark.parametrize(
+    "channel, partner, partner_channel, field",
+    [
+        ("reseller", "", None, "channel"),
+        ("agent", "", None, "partner_id"),  # a partner is required
+        ("agent", "p-1", None, "partner_id"),  # no such active partner
+        ("agent", "p-1", "distributor", "partner_id"),  # a partner of the other channel
+    ],
+)
+def test_bad_attribution_names_the_field(channel: str, partner: str, partner_channel: str | None, field: str) -> None:
     with pytest.raises(ValidationFailed) as raised:
         check_attribution(channel, partner, partner_channel, prefix="")
     assert raised.value.field == field

@@ -5,6 +5,7 @@ exactly once or in dead_letters, never lost and never applied twice.
 A crash is simulated by `ProcessDied`, a BaseException nothing in the pipeline catches: the task
 ends at that point without acking, nak'ing or committing anything further, as a kill -9 would
 leave it (the open transaction rolls back like a dropped connection's)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -33,8 +34,12 @@ ACK_WAIT = 0.5
 TYPE = "salesgrid.identity.user.created"
 
 side = MetaData()
-effects = Table("effects", side, Column("n", Integer, primary_key=True, autoincrement=True),
-                Column("login", String(50), nullable=False))
+effects = Table(
+    "effects",
+    side,
+    Column("n", Integer, primary_key=True, autoincrement=True),
+    Column("login", String(50), nullable=False),
+)
 
 
 class ProcessDied(BaseException):
@@ -67,8 +72,7 @@ async def write(sessions: SessionFactory, box: Outbox, logins: list[str]) -> Non
 
 
 def subscription(crash_in_handler: set[str] | None = None, max_deliver: int = 6) -> Subscription:
-    sub = Subscription(name="customers-crashy", producer="identity", max_deliver=max_deliver,
-                       backoff_seconds=(0.05,))
+    sub = Subscription(name="customers-crashy", producer="identity", max_deliver=max_deliver, backoff_seconds=(0.05,))
 
     @sub.on(TYPE, UserState)
     async def apply(session, envelope, user) -> None:  # type: ignore[no-untyped-def]
@@ -102,13 +106,15 @@ async def settle(sessions: SessionFactory, js: Any, sub: Subscription, expected:
     applied and nothing is left in flight; returns how many times each login was applied."""
     task = asyncio.create_task(EventConsumer(sub, js, sessions, ack_wait=ACK_WAIT, batch=10).run())
     try:
+
         async def done() -> bool:
             try:
                 info = await js.consumer_info("SALESGRID_IDENTITY", sub.name)
             except NotFoundError:
                 return False  # not created yet
-            return set(await applied_counts(sessions)) >= expected and info.num_ack_pending == 0 \
-                and info.num_pending == 0
+            return (
+                set(await applied_counts(sessions)) >= expected and info.num_ack_pending == 0 and info.num_pending == 0
+            )
 
         await eventually(done, timeout=20)
     finally:
@@ -140,22 +146,29 @@ def relay(sessions: SessionFactory, url: str, publisher: Any, box: Outbox) -> Ou
 
 
 @pytest.mark.parametrize("point", ["after commit, before publish", "after publish, before marking"])
-async def test_relay_crash_loses_and_duplicates_nothing(sessions: SessionFactory, js: Any, database_url: str,
-                                                        point: str) -> None:
+async def test_relay_crash_loses_and_duplicates_nothing(
+    sessions: SessionFactory, js: Any, database_url: str, point: str
+) -> None:
     box = Outbox("identity")
     await write(sessions, box, ["a", "b", "c"])
-    await run_until_dead(relay(sessions, database_url, CrashingPublisher(js, before=point.startswith("after commit")),
-                               box).publish_pending())
+    await run_until_dead(
+        relay(
+            sessions, database_url, CrashingPublisher(js, before=point.startswith("after commit")), box
+        ).publish_pending()
+    )
     # The restarted relay publishes everything; JetStream's Nats-Msg-Id window drops the resend.
     assert await relay(sessions, database_url, JetStreamPublisher(js), box).publish_pending() == 3
     assert (await js.stream_info("SALESGRID_IDENTITY")).state.messages == 3
     assert await settle(sessions, js, subscription(), {"a", "b", "c"}) == {"a": 1, "b": 1, "c": 1}
     async with sessions() as session:
-        assert await session.scalar(select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))) == 0
+        assert (
+            await session.scalar(select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))) == 0
+        )
 
 
-async def test_consumer_crash_after_side_effect_before_ack_applies_once(sessions: SessionFactory, js: Any,
-                                                                          database_url: str) -> None:
+async def test_consumer_crash_after_side_effect_before_ack_applies_once(
+    sessions: SessionFactory, js: Any, database_url: str
+) -> None:
     box = Outbox("identity")
     await write(sessions, box, ["a", "b"])
     await relay(sessions, database_url, JetStreamPublisher(js), box).publish_pending()
@@ -170,8 +183,9 @@ async def test_consumer_crash_after_side_effect_before_ack_applies_once(sessions
     assert await settle(sessions, js, subscription(), {"a", "b"}) == {"a": 1, "b": 1}
 
 
-async def test_consumer_crash_in_handler_before_commit_is_redelivered(sessions: SessionFactory, js: Any,
-                                                                       database_url: str) -> None:
+async def test_consumer_crash_in_handler_before_commit_is_redelivered(
+    sessions: SessionFactory, js: Any, database_url: str
+) -> None:
     box = Outbox("identity")
     await write(sessions, box, ["a", "b"])
     await relay(sessions, database_url, JetStreamPublisher(js), box).publish_pending()
@@ -180,15 +194,17 @@ async def test_consumer_crash_in_handler_before_commit_is_redelivered(sessions: 
     assert await settle(sessions, js, subscription(), {"a", "b"}) == {"a": 1, "b": 1}
 
 
-async def test_crash_loop_past_max_delivery_ends_in_dead_letters_and_replays(sessions: SessionFactory, js: Any,
-                                                                             database_url: str) -> None:
+async def test_crash_loop_past_max_delivery_ends_in_dead_letters_and_replays(
+    sessions: SessionFactory, js: Any, database_url: str
+) -> None:
     box = Outbox("identity")
     await write(sessions, box, ["poison", "fine"])
     await relay(sessions, database_url, JetStreamPublisher(js), box).publish_pending()
     # The process dies on "poison" every time it is delivered: three crashes in a row.
     for _ in range(3):
-        await run_until_dead(EventConsumer(subscription({"poison"}, max_deliver=3), js, sessions,
-                                           ack_wait=ACK_WAIT).run())
+        await run_until_dead(
+            EventConsumer(subscription({"poison"}, max_deliver=3), js, sessions, ack_wait=ACK_WAIT).run()
+        )
     # The fourth delivery is past the bound: dead-lettered without running the handler again;
     # JetStream (unlimited redelivery) never drops it on its own.
     counts = await settle(sessions, js, subscription({"poison"}, max_deliver=3), {"fine"})
@@ -212,8 +228,9 @@ async def test_crash_loop_past_max_delivery_ends_in_dead_letters_and_replays(ses
     assert (await replay_dead_letters(sessions, [subscription()])).applied == 0
 
 
-async def test_after_a_kill_and_restart_projections_converge_within_five_seconds(sessions: SessionFactory, js: Any,
-                                                                                   database_url: str) -> None:
+async def test_after_a_kill_and_restart_projections_converge_within_five_seconds(
+    sessions: SessionFactory, js: Any, database_url: str
+) -> None:
     box = Outbox("identity")
     logins = [f"u{i}" for i in range(20)]
     await write(sessions, box, logins)
@@ -223,6 +240,7 @@ async def test_after_a_kill_and_restart_projections_converge_within_five_seconds
     started = asyncio.get_running_loop().time()
     task = asyncio.create_task(EventConsumer(subscription(), js, sessions).run())
     try:
+
         async def converged() -> bool:
             return set(await applied_counts(sessions)) == set(logins)
 
@@ -233,8 +251,9 @@ async def test_after_a_kill_and_restart_projections_converge_within_five_seconds
         await stop(task)
 
 
-async def test_a_slow_handler_is_kept_in_progress_not_redelivered(sessions: SessionFactory, js: Any,
-                                                                  database_url: str) -> None:
+async def test_a_slow_handler_is_kept_in_progress_not_redelivered(
+    sessions: SessionFactory, js: Any, database_url: str
+) -> None:
     box = Outbox("identity")
     await write(sessions, box, ["slow", "next"])
     await relay(sessions, database_url, JetStreamPublisher(js), box).publish_pending()
@@ -249,6 +268,7 @@ async def test_a_slow_handler_is_kept_in_progress_not_redelivered(sessions: Sess
 
     task = asyncio.create_task(EventConsumer(sub, js, sessions, ack_wait=ACK_WAIT).run())
     try:
+
         async def both() -> bool:
             return sorted(calls) == ["next", "slow"]
 
@@ -260,8 +280,9 @@ async def test_a_slow_handler_is_kept_in_progress_not_redelivered(sessions: Sess
         await stop(task)
 
 
-async def test_a_database_outage_in_a_handler_is_retried_not_dead_lettered(sessions: SessionFactory, js: Any,
-                                                                           database_url: str) -> None:
+async def test_a_database_outage_in_a_handler_is_retried_not_dead_lettered(
+    sessions: SessionFactory, js: Any, database_url: str
+) -> None:
     from sqlalchemy.exc import OperationalError
 
     box = Outbox("identity")
@@ -278,6 +299,7 @@ async def test_a_database_outage_in_a_handler_is_retried_not_dead_lettered(sessi
 
     task = asyncio.create_task(EventConsumer(sub, js, sessions, ack_wait=ACK_WAIT).run())
     try:
+
         async def applied() -> bool:
             return await applied_counts(sessions) == {"a": 1}
 
@@ -305,7 +327,8 @@ def batch_subscription(failures: dict[str, int], sessions_seen: dict[str, set[in
 
 
 async def test_a_fetched_batch_shares_one_transaction_and_the_inbox_absorbs_it_again(
-        sessions: SessionFactory, js: Any, database_url: str) -> None:
+    sessions: SessionFactory, js: Any, database_url: str
+) -> None:
     """First deliveries of one fetch are applied in one transaction (one session for all);
     delivered again (an ack lost), the inbox absorbs the whole batch without running a handler."""
     box = Outbox("identity")
@@ -320,8 +343,9 @@ async def test_a_fetched_batch_shares_one_transaction_and_the_inbox_absorbs_it_a
     assert all(len(seen) == 1 for seen in sessions_seen.values())  # the handlers did not run again
 
 
-async def test_a_failing_handler_sends_its_batch_one_by_one(sessions: SessionFactory, js: Any,
-                                                            database_url: str) -> None:
+async def test_a_failing_handler_sends_its_batch_one_by_one(
+    sessions: SessionFactory, js: Any, database_url: str
+) -> None:
     """A handler that raises rolls its batch back; the batch's events are then handled one by
     one, the failing one retried until it succeeds, each applied exactly once."""
     box = Outbox("identity")

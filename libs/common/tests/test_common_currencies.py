@@ -1,4 +1,5 @@
 """The shared ISO-4217 table and exact amount parsing (no silent rounding)."""
+
 from decimal import Decimal
 
 import pytest
@@ -19,9 +20,15 @@ def test_amounts_are_exact_in_the_currency() -> None:
     assert parse_amount("12.5", "CNY") == Decimal("12.50")
     assert parse_amount(" 1000 ", "JPY") == Decimal("1000")
     assert parse_amount("0", "CNY") == Decimal("0.00")
-    for text, currency, positive in (("12.345", "CNY", False), ("1.5", "JPY", False), ("-1", "CNY", False),
-                                     ("0", "CNY", True), ("abc", "CNY", False), ("NaN", "CNY", False),
-                                     ("Infinity", "USD", False)):
+    for text, currency, positive in (
+        ("12.345", "CNY", False),
+        ("1.5", "JPY", False),
+        ("-1", "CNY", False),
+        ("0", "CNY", True),
+        ("abc", "CNY", False),
+        ("NaN", "CNY", False),
+        ("Infinity", "USD", False),
+    ):
         with pytest.raises(ValidationFailed) as caught:
             parse_amount(text, currency, "amount", positive=positive)
         assert caught.value.field == "amount", text

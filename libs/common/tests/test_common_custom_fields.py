@@ -1,4 +1,5 @@
 """Custom field definitions and values: the pure rules."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -35,8 +36,9 @@ def test_definition_rules_name_each_field() -> None:
     with pytest.raises(ValidationFailed) as error:
         make_definition("customers", "k", "K", "text", business_lines=["default"])
     assert "business_lines" in violations(error)
-    assert make_definition("opportunities", "k", "K", "text", business_lines=["b", "a", "a"],
-                           business_lines_allowed=True).business_lines == ("a", "b")
+    assert make_definition(
+        "opportunities", "k", "K", "text", business_lines=["b", "a", "a"], business_lines_allowed=True
+    ).business_lines == ("a", "b")
 
 
 def test_changes_keep_type_and_never_drop_options() -> None:
@@ -48,36 +50,56 @@ def test_changes_keep_type_and_never_drop_options() -> None:
     assert "cannot be removed" in violations(error)["options"]
 
 
-@pytest.mark.parametrize("kind, given, stored", [
-    ("text", "  hello ", "hello"),
-    ("number", "12.500", "12.5"),
-    ("number", 3.0, "3"),
-    ("number", "1E+3", "1000"),
-    ("number", "1" * 30, "1" * 30),  # 30 digits: never rounded
-    ("number", "-0.000001", "-0.000001"),
-    ("money", {"amount": "12.5", "currency": "CNY"}, {"amount": "12.50", "currency": "CNY"}),
-    ("money", "12.5 CNY", {"amount": "12.50", "currency": "CNY"}),
-    ("money", "JPY 300", {"amount": "300", "currency": "JPY"}),
-    ("money", "9" * 20 + ".99 CNY", {"amount": "9" * 20 + ".99", "currency": "CNY"}),
-    ("date", "2026-12-04", "2026-12-04"),
-    ("date", date(2026, 1, 2), "2026-01-02"),
-    ("user", "u1", "u1"),
-    ("boolean", True, True),
-    ("boolean", "是", True),
-    ("boolean", "no", False),
-])
+@pytest.mark.parametrize(
+    "kind, given, stored",
+    [
+        ("text", "  hello ", "hello"),
+        ("number", "12.500", "12.5"),
+        ("number", 3.0, "3"),
+        ("number", "1E+3", "1000"),
+        ("number", "1" * 30, "1" * 30),  # 30 digits: never rounded
+        ("number", "-0.000001", "-0.000001"),
+        ("money", {"amount": "12.5", "currency": "CNY"}, {"amount": "12.50", "currency": "CNY"}),
+        ("money", "12.5 CNY", {"amount": "12.50", "currency": "CNY"}),
+        ("money", "JPY 300", {"amount": "300", "currency": "JPY"}),
+        ("money", "9" * 20 + ".99 CNY", {"amount": "9" * 20 + ".99", "currency": "CNY"}),
+        ("date", "2026-12-04", "2026-12-04"),
+        ("date", date(2026, 1, 2), "2026-01-02"),
+        ("user", "u1", "u1"),
+        ("boolean", True, True),
+        ("boolean", "是", True),
+        ("boolean", "no", False),
+    ],
+)
 def test_values_are_stored_in_canonical_form(kind: str, given: object, stored: object) -> None:
     assert normalise_value(field("f", kind), given, "custom_fields.f") == stored
 
 
-@pytest.mark.parametrize("kind, given", [
-    ("text", ""), ("text", "x" * 1001), ("number", "abc"), ("number", True), ("number", "NaN"),
-    ("number", "1E+30"), ("number", 1e20), ("number", "9" * 31), ("number", "1E-400"),
-    ("money", {"amount": "1E+1000", "currency": "CNY"}), ("money", "1E-400 CNY"), ("money", "1" * 27 + " CNY"),
-    ("money", {"amount": "1.234", "currency": "CNY"}), ("money", {"amount": "1", "currency": "XXY"}),
-    ("money", "12"), ("date", "2026-13-01"), ("date", "yesterday"), ("user", ""), ("boolean", "maybe"),
-    ("boolean", 1),
-])
+@pytest.mark.parametrize(
+    "kind, given",
+    [
+        ("text", ""),
+        ("text", "x" * 1001),
+        ("number", "abc"),
+        ("number", True),
+        ("number", "NaN"),
+        ("number", "1E+30"),
+        ("number", 1e20),
+        ("number", "9" * 31),
+        ("number", "1E-400"),
+        ("money", {"amount": "1E+1000", "currency": "CNY"}),
+        ("money", "1E-400 CNY"),
+        ("money", "1" * 27 + " CNY"),
+        ("money", {"amount": "1.234", "currency": "CNY"}),
+        ("money", {"amount": "1", "currency": "XXY"}),
+        ("money", "12"),
+        ("date", "2026-13-01"),
+        ("date", "yesterday"),
+        ("user", ""),
+        ("boolean", "maybe"),
+        ("boolean", 1),
+    ],
+)
 def test_bad_values_are_refused_naming_the_field(kind: str, given: object) -> None:
     with pytest.raises(ValidationFailed) as error:
         normalise_value(field("f", kind), given, "custom_fields.f")
@@ -101,8 +123,9 @@ def test_merge_required_unknown_archived_and_business_lines() -> None:
     region = field("region", "choice", options=["n", "s"], required=True)
     note = field("note", "text")
     old = replace(field("old", "text"), active=False)
-    lined = make_definition("opportunities", "tender", "Tender", "text", business_lines=["gov"],
-                            business_lines_allowed=True, required=True)
+    lined = make_definition(
+        "opportunities", "tender", "Tender", "text", business_lines=["gov"], business_lines_allowed=True, required=True
+    )
     defs = [region, note, old]
     with pytest.raises(ValidationFailed) as error:
         merge_values(defs, {}, {"note": "x"}, creating=True)

@@ -1,5 +1,6 @@
 """The merged-id → survivor map every service keeps from customers' `merged` event, on SQLite and
 PostgreSQL: lookups, chains of merges, and applying one merge twice."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,6 +1,7 @@
 """The event bus against a real nats-server: the relay keeps retrying until JetStream
 acknowledges (rows survive a failed publish), duplicates are absorbed by JetStream's
 Nats-Msg-Id window and by the consumer's inbox, and failing handlers end in dead letters."""
+
 from __future__ import annotations
 
 import asyncio
@@ -36,17 +37,29 @@ async def sessions(tmp_path: Path) -> AsyncIterator[SessionFactory]:
 
 async def write_event(sessions: SessionFactory, box: Outbox, login: str) -> str:
     async with sessions() as session, session.begin():
-        return await box.record(session, "salesgrid.identity.user.created", UserState(user_id=login, login=login),
-                                EventMeta(aggregate_id=login), NOW)
+        return await box.record(
+            session,
+            "salesgrid.identity.user.created",
+            UserState(user_id=login, login=login),
+            EventMeta(aggregate_id=login),
+            NOW,
+        )
 
 
-async def test_relay_retries_until_jetstream_acknowledges(sessions: SessionFactory, nats_url: str, tmp_path: Path) -> None:
+async def test_relay_retries_until_jetstream_acknowledges(
+    sessions: SessionFactory, nats_url: str, tmp_path: Path
+) -> None:
     nc = await connect(nats_url, "relay-test")
     js = nc.jetstream()
     box = Outbox("identity")
     event_id = await write_event(sessions, box, "li.lei")
-    relay = OutboxRelay("identity", sessions, JetStreamPublisher(js, timeout=0.5), box.signal,
-                        database_url=f"sqlite+aiosqlite:///{tmp_path / 'events.db'}")
+    relay = OutboxRelay(
+        "identity",
+        sessions,
+        JetStreamPublisher(js, timeout=0.5),
+        box.signal,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'events.db'}",
+    )
     # No stream yet: JetStream cannot store the message, so the publish fails and the row stays.
     with pytest.raises(Exception):
         await relay.publish_pending()
@@ -63,8 +76,9 @@ async def test_relay_retries_until_jetstream_acknowledges(sessions: SessionFacto
     await nc.drain()
 
 
-async def test_republishing_after_a_crash_is_deduplicated_by_jetstream(sessions: SessionFactory, nats_url: str,
-                                                                       tmp_path: Path) -> None:
+async def test_republishing_after_a_crash_is_deduplicated_by_jetstream(
+    sessions: SessionFactory, nats_url: str, tmp_path: Path
+) -> None:
     nc = await connect(nats_url, "dedup-test")
     js = nc.jetstream()
     await ensure_stream(js, "identity", 1)
@@ -75,8 +89,9 @@ async def test_republishing_after_a_crash_is_deduplicated_by_jetstream(sessions:
     async with sessions() as session:
         row = (await session.execute(select(outbox))).one()
     await publisher.publish(row.subject, row.envelope, {"Nats-Msg-Id": row.event_id})
-    relay = OutboxRelay("identity", sessions, publisher, box.signal,
-                        database_url=f"sqlite+aiosqlite:///{tmp_path / 'events.db'}")
+    relay = OutboxRelay(
+        "identity", sessions, publisher, box.signal, database_url=f"sqlite+aiosqlite:///{tmp_path / 'events.db'}"
+    )
     assert await relay.publish_pending() == 1
     assert (await js.stream_info("SALESGRID_IDENTITY")).state.messages == 1
     await nc.drain()
@@ -88,8 +103,9 @@ async def test_inbox_applies_each_event_once(sessions: SessionFactory) -> None:
     async def handler(session, envelope, payload) -> None:  # type: ignore[no-untyped-def]
         applied.append(payload.login)
 
-    envelope = build_envelope("salesgrid.identity.user.created", "identity", UserState(login="zhang.san"),
-                              EventMeta(aggregate_id="u1"), NOW)
+    envelope = build_envelope(
+        "salesgrid.identity.user.created", "identity", UserState(login="zhang.san"), EventMeta(aggregate_id="u1"), NOW
+    )
     payload = UserState(login="zhang.san")
     assert await apply_once(sessions, "customers-directory", envelope, handler, payload) is True
     assert await apply_once(sessions, "customers-directory", envelope, handler, payload) is False
@@ -102,8 +118,9 @@ async def test_handler_failure_rolls_back_its_inbox_row(sessions: SessionFactory
     async def broken(session, envelope, payload) -> None:  # type: ignore[no-untyped-def]
         raise RuntimeError("boom")
 
-    envelope = build_envelope("salesgrid.identity.user.created", "identity", UserState(),
-                              EventMeta(aggregate_id="u1"), NOW)
+    envelope = build_envelope(
+        "salesgrid.identity.user.created", "identity", UserState(), EventMeta(aggregate_id="u1"), NOW
+    )
     with pytest.raises(RuntimeError):
         await apply_once(sessions, "c-p", envelope, broken, UserState())
     async with sessions() as session:
@@ -122,8 +139,9 @@ async def test_poison_event_is_dead_lettered_after_bounded_redelivery(sessions: 
         attempts.append(1)
         raise ValueError("cannot apply")
 
-    envelope = build_envelope("salesgrid.identity.user.created", "identity", UserState(login="x"),
-                              EventMeta(aggregate_id="u9"), NOW)
+    envelope = build_envelope(
+        "salesgrid.identity.user.created", "identity", UserState(login="x"), EventMeta(aggregate_id="u9"), NOW
+    )
     await js.publish(envelope.type, envelope.SerializeToString(), headers={"Nats-Msg-Id": envelope.event_id})
     task = asyncio.create_task(EventConsumer(sub, js, sessions).run())
 

@@ -1,6 +1,7 @@
 """Every call on a grpc.aio channel of a service (ServiceContext.channel) is a CLIENT span, child of
 the caller's span, and the callee receives that span's context in the call's metadata (replacing
 any the caller put there); a failed call ends the span as an error and still raises to the caller."""
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -51,8 +52,9 @@ async def test_client_span_is_the_callees_parent(exported: InMemorySpanExporter)
         stub = health_pb2_grpc.HealthStub(channel)
         stale = "00-11111111111111111111111111111111-2222222222222222-01"
         with tracer(__name__).start_as_current_span("use case") as caller:
-            reply = await stub.Check(health_pb2.HealthCheckRequest(), metadata=(("traceparent", stale),
-                                                                                  ("authorization", "Bearer t")))
+            reply = await stub.Check(
+                health_pb2.HealthCheckRequest(), metadata=(("traceparent", stale), ("authorization", "Bearer t"))
+            )
             assert reply.status == health_pb2.HealthCheckResponse.SERVING
             with pytest.raises(grpc.aio.AioRpcError) as failed:
                 await stub.Check(health_pb2.HealthCheckRequest(service="no-such-service"))
@@ -60,8 +62,13 @@ async def test_client_span_is_the_callees_parent(exported: InMemorySpanExporter)
     finally:
         await channel.close()
         await server.stop(None)
-    spans = [s for s in exported.get_finished_spans() if s.name == "grpc.health.v1.Health/Check"
-             and s.parent is not None and s.parent.span_id == caller.get_span_context().span_id]
+    spans = [
+        s
+        for s in exported.get_finished_spans()
+        if s.name == "grpc.health.v1.Health/Check"
+        and s.parent is not None
+        and s.parent.span_id == caller.get_span_context().span_id
+    ]
     assert len(spans) == 2 and all(s.kind == trace.SpanKind.CLIENT for s in spans)
     ok, bad = spans
     trace_id = format(caller.get_span_context().trace_id, "032x")

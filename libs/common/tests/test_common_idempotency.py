@@ -3,6 +3,7 @@ PostgreSQL: a keyed call executes once; a process dying after the use case's com
 the answer leaves nothing behind, one dying after the key's commit leaves the answer to replay;
 concurrent calls with one key execute once. A crash is `ProcessDied`, a BaseException nothing
 catches (the open transaction rolls back like a dropped connection's)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -17,15 +18,23 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from salesgrid_common.db import create_engine, create_reader, session_factory
 from salesgrid_common.errors import Conflict, DomainError
 from salesgrid_common.idempotency import (
-    IdempotentCalls, KeyReused, StoredRefusal, idempotency_keys, idempotency_metadata,
+    IdempotentCalls,
+    KeyReused,
+    StoredRefusal,
+    idempotency_keys,
+    idempotency_metadata,
 )
 from salesgrid_dev.testing import principal
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 METHOD = "/salesgrid.test.v1.Effects/Create"
 side = MetaData()
-effects = Table("effects", side, Column("n", Integer, primary_key=True, autoincrement=True),
-                Column("note", String(50), nullable=False))
+effects = Table(
+    "effects",
+    side,
+    Column("n", Integer, primary_key=True, autoincrement=True),
+    Column("note", String(50), nullable=False),
+)
 
 
 class ProcessDied(BaseException):
@@ -75,8 +84,12 @@ async def service(database_url: str) -> AsyncIterator[Service]:
         await conn.run_sync(side.create_all)
         await conn.run_sync(idempotency_metadata.create_all)
     committed: list[int] = []
-    calls = IdempotentCalls(engine, lambda error: f"{error.code}:{error.message}".encode(), lambda: NOW,
-                            on_commit=[lambda: committed.append(1)])
+    calls = IdempotentCalls(
+        engine,
+        lambda error: f"{error.code}:{error.message}".encode(),
+        lambda: NOW,
+        on_commit=[lambda: committed.append(1)],
+    )
     yield Service(engine, calls)
     await engine.dispose()
 
@@ -102,7 +115,8 @@ async def test_a_retry_replays_the_stored_answer_without_executing_again(service
 
 
 async def test_a_crash_between_the_use_cases_commit_and_the_answer_leaves_nothing_and_the_retry_executes_once(
-        service: Service) -> None:
+    service: Service,
+) -> None:
     with pytest.raises(ProcessDied):
         await service.calls.run("k2", "fp", REP, METHOD, _serialize, lambda: service.create("b", die_after_commit=True))
     assert await service.count("b") == 0 and await service.keys() == 0  # the commit was a savepoint
@@ -126,7 +140,9 @@ async def test_a_crash_after_the_commit_before_the_answer_is_sent_replays_the_an
 
 async def test_a_refusal_after_a_write_is_kept_with_its_key_and_a_read_only_call_is_not(service: Service) -> None:
     with pytest.raises(DomainError):
-        await service.calls.run("k4", "fp", REP, METHOD, _serialize, lambda: service.create("d", refuse_after_write=True))
+        await service.calls.run(
+            "k4", "fp", REP, METHOD, _serialize, lambda: service.create("d", refuse_after_write=True)
+        )
     with pytest.raises(StoredRefusal) as replayed:
         await service.calls.run("k4", "fp", REP, METHOD, _serialize, lambda: service.create("d"))
     assert replayed.value.status.endswith(b":refused after the write")
@@ -142,8 +158,9 @@ async def test_a_refusal_after_a_write_is_kept_with_its_key_and_a_read_only_call
 
 
 async def test_concurrent_calls_with_one_key_execute_once(service: Service) -> None:
-    answers = await asyncio.gather(*(service.calls.run("k6", "fp", REP, METHOD, _serialize, lambda: service.create("e"))
-                                     for _ in range(4)))
+    answers = await asyncio.gather(
+        *(service.calls.run("k6", "fp", REP, METHOD, _serialize, lambda: service.create("e")) for _ in range(4))
+    )
     assert await service.count("e") == 1
     assert {a if isinstance(a, bytes) else a.encode() for a in answers} == {b"e:1"}
 
@@ -169,16 +186,20 @@ async def test_an_upload_holds_no_transaction_while_it_streams_and_executes_once
 
     upload = "/salesgrid.test.v1.Effects/Upload"
     with pytest.raises(ProcessDied):
-        await service.calls.run_upload("u1", "fp", REP, upload, _serialize, chunks("u"),
-                                       lambda requests: handler(requests, "u", die=True))
+        await service.calls.run_upload(
+            "u1", "fp", REP, upload, _serialize, chunks("u"), lambda requests: handler(requests, "u", die=True)
+        )
     assert await service.count("u:abc") == 0 and await service.count("u-during") == 3
-    first = await service.calls.run_upload("u1", "fp", REP, upload, _serialize, chunks("u"),
-                                           lambda requests: handler(requests, "u"))
+    first = await service.calls.run_upload(
+        "u1", "fp", REP, upload, _serialize, chunks("u"), lambda requests: handler(requests, "u")
+    )
     assert first == "u:abc:1"
-    again = await service.calls.run_upload("u1", "fp", REP, upload, _serialize, chunks("v"),
-                                           lambda requests: handler(requests, "u"))
+    again = await service.calls.run_upload(
+        "u1", "fp", REP, upload, _serialize, chunks("v"), lambda requests: handler(requests, "u")
+    )
     assert again == b"u:abc:1" and await service.count("u:abc") == 1
     assert await service.count("v-during") == 0  # the replay did not read the stream
     with pytest.raises(KeyReused):
-        await service.calls.run_upload("u1", "another", REP, upload, _serialize, chunks("w"),
-                                       lambda requests: handler(requests, "u"))
+        await service.calls.run_upload(
+            "u1", "another", REP, upload, _serialize, chunks("w"), lambda requests: handler(requests, "u")
+        )

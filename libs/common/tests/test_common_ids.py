@@ -1,5 +1,6 @@
 """Ids are UUIDv7 and strictly increasing within a process, even when many are made in one
 millisecond or the clock steps back (the outbox publishes in id order)."""
+
 from __future__ import annotations
 
 import uuid

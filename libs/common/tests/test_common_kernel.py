@@ -1,6 +1,7 @@
 """The pure shared kernel: the modules of libs/common that domain code may import. They import
 nothing of gRPC, HTTP, NATS, SQL or JWT, only each other and the standard library; and every
 service's domain/ package imports nothing else of libs/common (docs/conventions.md)."""
+
 from __future__ import annotations
 
 import ast
@@ -16,8 +17,22 @@ from salesgrid_common.money import Money
 
 ROOT = Path(__file__).resolve().parents[3]
 COMMON = ROOT / "libs" / "common" / "src" / "salesgrid_common"
-KERNEL = frozenset({"errors", "currencies", "money", "orgpaths", "zones", "scopes", "validation", "approval",
-                    "weighted_pipeline", "actors", "clock", "custom_fields.definitions"})
+KERNEL = frozenset(
+    {
+        "errors",
+        "currencies",
+        "money",
+        "orgpaths",
+        "zones",
+        "scopes",
+        "validation",
+        "approval",
+        "weighted_pipeline",
+        "actors",
+        "clock",
+        "custom_fields.definitions",
+    }
+)
 FORBIDDEN = ("grpc", "sqlalchemy", "nats", "flask", "httpx", "jwt", "google", "salesgrid.", "asyncpg", "aiosqlite")
 
 
@@ -34,7 +49,7 @@ def _imports(path: Path) -> list[str]:
 
 
 def _common_module(name: str) -> str | None:
-    """"salesgrid_common.money" -> "money" (a module of the library), else None."""
+    """ "salesgrid_common.money" -> "money" (a module of the library), else None."""
     head, _, rest = name.partition(".")
     return rest or None if head == "salesgrid_common" else None
 
@@ -55,8 +70,12 @@ def test_every_service_has_a_domain_package() -> None:
 
 @pytest.mark.parametrize("domain", DOMAINS, ids=lambda p: p.parts[-4])
 def test_domain_code_imports_only_the_kernel(domain: Path) -> None:
-    outside = {f"{path.name}: {name}" for path in domain.rglob("*.py") for name in _imports(path)
-               if name.startswith(FORBIDDEN) or (_common_module(name) or "errors") not in KERNEL}
+    outside = {
+        f"{path.name}: {name}"
+        for path in domain.rglob("*.py")
+        for name in _imports(path)
+        if name.startswith(FORBIDDEN) or (_common_module(name) or "errors") not in KERNEL
+    }
     assert outside == set()
 
 
@@ -115,9 +134,11 @@ def test_event_meta_names_the_caller_or_the_service() -> None:
 
     rep = Principal(subject_id="rep-1", kind="user", unit_id="b1", org_path="/c/b1/", client_ip="10.0.0.7")
     assert EventMeta.acting(rep, "pipeline", aggregate_id="o-1", org_path="/c/b1/") == EventMeta(
-        aggregate_id="o-1", actor_id="rep-1", org_path="/c/b1/", actor_ip="10.0.0.7")
+        aggregate_id="o-1", actor_id="rep-1", org_path="/c/b1/", actor_ip="10.0.0.7"
+    )
     assert EventMeta.acting(None, "pipeline", aggregate_id="o-1", org_path="/c/") == EventMeta(
-        aggregate_id="o-1", actor_id="system:pipeline", org_path="/c/", actor_ip="")
+        aggregate_id="o-1", actor_id="system:pipeline", org_path="/c/", actor_ip=""
+    )
 
 
 class _RpcError(Exception):
@@ -140,15 +161,27 @@ def test_call_error_maps_another_services_status_once() -> None:
     for code in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSION_DENIED):  # read alike: no leak
         hidden = call_error("pipeline", _RpcError(code), "opportunity_id", hidden="o-1 is not yours")  # type: ignore[arg-type]
         assert (type(hidden), hidden.violations) == (ValidationFailed, [("opportunity_id", "o-1 is not yours")])
-    passed = {grpc.StatusCode.ALREADY_EXISTS: (AlreadyExists, "exists"),
-              grpc.StatusCode.PERMISSION_DENIED: (PermissionDenied, "denied: {details}")}
+    passed = {
+        grpc.StatusCode.ALREADY_EXISTS: (AlreadyExists, "exists"),
+        grpc.StatusCode.PERMISSION_DENIED: (PermissionDenied, "denied: {details}"),
+    }
     error = call_error("customers", _RpcError(grpc.StatusCode.PERMISSION_DENIED, "no"), "f", passed=passed)  # type: ignore[arg-type]
     assert (type(error), error.message) == (PermissionDenied, "denied: no")
-    error = call_error("customers", _RpcError(grpc.StatusCode.ALREADY_EXISTS, "held by bob"), "f",  # type: ignore[arg-type]
-                       passed=passed, prefer_details=True)
+    error = call_error(
+        "customers",
+        _RpcError(grpc.StatusCode.ALREADY_EXISTS, "held by bob"),
+        "f",  # type: ignore[arg-type]
+        passed=passed,
+        prefer_details=True,
+    )
     assert (type(error), error.message) == (AlreadyExists, "held by bob")
-    error = call_error("customers", _RpcError(grpc.StatusCode.ALREADY_EXISTS), "f", passed=passed,  # type: ignore[arg-type]
-                       prefer_details=True)
+    error = call_error(
+        "customers",
+        _RpcError(grpc.StatusCode.ALREADY_EXISTS),
+        "f",
+        passed=passed,  # type: ignore[arg-type]
+        prefer_details=True,
+    )
     assert error.message == "exists"
     assert type(call_error("x", _RpcError(grpc.StatusCode.UNAVAILABLE), "f")) is DependencyUnavailable  # type: ignore[arg-type]
     assert type(call_error("x", _RpcError(grpc.StatusCode.ABORTED, "?"), "f")) is FailedPrecondition  # type: ignore[arg-type]

@@ -1,6 +1,7 @@
 """The shared local calendar: properties across the extreme offsets (UTC+14, UTC-12), DST change
 days (America/New_York, Europe/Berlin, Australia/Lord_Howe's half hour) and day boundaries, plus
 the system actor rule."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
@@ -14,13 +15,24 @@ from salesgrid_common import localtime
 from salesgrid_common.actors import actor_of, is_system_actor, system_actor
 from salesgrid_common.errors import ValidationFailed
 
-ZONES = ["Pacific/Kiritimati", "Etc/GMT+12", "America/New_York", "Europe/Berlin", "Asia/Shanghai",
-         "Australia/Lord_Howe", "America/Santiago", "UTC"]
+ZONES = [
+    "Pacific/Kiritimati",
+    "Etc/GMT+12",
+    "America/New_York",
+    "Europe/Berlin",
+    "Asia/Shanghai",
+    "Australia/Lord_Howe",
+    "America/Santiago",
+    "UTC",
+]
 # Instants from 2025 to 2027, biased to the hours around midnights and DST changes by hypothesis' shrinking.
-INSTANTS = st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 12, 31),
-                        timezones=st.just(UTC))
-DST_DAYS = [("America/New_York", date(2026, 3, 8), 23), ("America/New_York", date(2026, 11, 1), 25),
-            ("Europe/Berlin", date(2026, 3, 29), 23), ("Europe/Berlin", date(2026, 10, 25), 25)]
+INSTANTS = st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC))
+DST_DAYS = [
+    ("America/New_York", date(2026, 3, 8), 23),
+    ("America/New_York", date(2026, 11, 1), 25),
+    ("Europe/Berlin", date(2026, 3, 29), 23),
+    ("Europe/Berlin", date(2026, 10, 25), 25),
+]
 PROPERTY = settings(max_examples=300, deadline=None)
 
 
@@ -49,8 +61,12 @@ def test_zones_without_dst_have_24_hour_days_at_their_offset(instant: datetime, 
 
 
 @PROPERTY
-@given(day=st.dates(min_value=date(2025, 1, 1), max_value=date(2027, 12, 31)), zone=st.sampled_from(ZONES),
-       hour=st.integers(0, 23), minute=st.sampled_from([0, 30, 59]))
+@given(
+    day=st.dates(min_value=date(2025, 1, 1), max_value=date(2027, 12, 31)),
+    zone=st.sampled_from(ZONES),
+    hour=st.integers(0, 23),
+    minute=st.sampled_from([0, 30, 59]),
+)
 def test_a_local_wall_time_maps_to_an_instant_on_that_local_day(day: date, zone: str, hour: int, minute: int) -> None:
     at = localtime.at_local_time(day, time(hour, minute), zone)
     local = at.astimezone(ZoneInfo(zone))
@@ -64,11 +80,13 @@ def test_a_local_wall_time_maps_to_an_instant_on_that_local_day(day: date, zone:
 
 @PROPERTY
 @given(instant=INSTANTS, zone=st.sampled_from(ZONES), days=st.integers(-60, 400))
-def test_adding_local_days_moves_the_local_date_by_exactly_that_many_days(instant: datetime, zone: str,
-                                                                         days: int) -> None:
+def test_adding_local_days_moves_the_local_date_by_exactly_that_many_days(
+    instant: datetime, zone: str, days: int
+) -> None:
     later = localtime.add_local_days(instant, days, zone)
-    assert localtime.local_date(later, zone) == localtime.local_date(instant, zone) + timedelta(days=days) or \
-        localtime.local_date(later, zone) == localtime.local_date(instant, zone) + timedelta(days=days + 1)
+    assert localtime.local_date(later, zone) == localtime.local_date(instant, zone) + timedelta(
+        days=days
+    ) or localtime.local_date(later, zone) == localtime.local_date(instant, zone) + timedelta(days=days + 1)
     before, after = instant.astimezone(ZoneInfo(zone)), later.astimezone(ZoneInfo(zone))
     if (after.hour, after.minute) == (before.hour, before.minute):
         assert localtime.local_date(later, zone) == localtime.local_date(instant, zone) + timedelta(days=days)

@@ -1,6 +1,7 @@
 """Versions keep projections from going backwards: the producer numbers each aggregate's events in
 commit order, and a state projection (here every service's directory replica) keeps the newest,
 ignoring an older state that arrives late, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -34,19 +35,32 @@ async def test_outbox_numbers_each_aggregates_events_in_commit_order(sessions: S
     box = Outbox("identity")
     for aggregate in ("u1", "u2", "u1", "u1", "u2"):
         async with sessions() as session, session.begin():
-            await box.record(session, "salesgrid.identity.user.updated", UserState(user_id=aggregate),
-                             EventMeta(aggregate_id=aggregate), NOW)
+            await box.record(
+                session,
+                "salesgrid.identity.user.updated",
+                UserState(user_id=aggregate),
+                EventMeta(aggregate_id=aggregate),
+                NOW,
+            )
     async with sessions() as session:
-        envelopes = [parse_envelope(data) for data in await session.scalars(select(outbox.c.envelope)
-                                                                            .order_by(outbox.c.event_id))]
+        envelopes = [
+            parse_envelope(data)
+            for data in await session.scalars(select(outbox.c.envelope).order_by(outbox.c.event_id))
+        ]
     assert [(e.aggregate_id, e.aggregate_version) for e in envelopes] == [
-        ("u1", 1), ("u2", 1), ("u1", 2), ("u1", 3), ("u2", 2)]
+        ("u1", 1),
+        ("u2", 1),
+        ("u1", 2),
+        ("u1", 3),
+        ("u2", 2),
+    ]
 
 
 def user_event(verb: str, version: int, **fields: object) -> tuple[object, UserState]:
     user = UserState(user_id="u1", login="li.lei", unit_id="t1", time_zone="UTC", **fields)  # type: ignore[arg-type]
-    return build_envelope(f"salesgrid.identity.user.{verb}", "identity", user, EventMeta(aggregate_id="u1"), NOW,
-                          version), user
+    return build_envelope(
+        f"salesgrid.identity.user.{verb}", "identity", user, EventMeta(aggregate_id="u1"), NOW, version
+    ), user
 
 
 async def deliver(sessions: SessionFactory, envelope, payload) -> None:  # type: ignore[no-untyped-def]
@@ -67,8 +81,13 @@ async def test_directory_replica_keeps_the_newest_user_and_unit(sessions: Sessio
     unit_new = OrgUnitState(unit_id="t1", name="Team One", path="/c/t1/", active=True)
     unit_old = OrgUnitState(unit_id="t1", name="Team 1", path="/c/t1/", active=True)
     for state, version in ((unit_new, 5), (unit_old, 4)):
-        await deliver(sessions, build_envelope("salesgrid.identity.org_unit.updated", "identity", state,
-                                               EventMeta(aggregate_id="t1"), NOW, version), state)
+        await deliver(
+            sessions,
+            build_envelope(
+                "salesgrid.identity.org_unit.updated", "identity", state, EventMeta(aggregate_id="t1"), NOW, version
+            ),
+            state,
+        )
     async with sessions() as session:
         assert await session.scalar(select(directory_units.c.name)) == "Team One"
 

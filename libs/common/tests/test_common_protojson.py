@@ -2,6 +2,7 @@
 without presence always printed) for every message of every Salesgrid API and event, filled
 with random values by hypothesis, including unset optional fields, maps, repeated and nested
 messages, well-known types and the float/int64 edge values."""
+
 from __future__ import annotations
 
 import importlib
@@ -21,8 +22,13 @@ from salesgrid_common.protojson import message_to_api_dict, message_to_dict
 
 def _all_message_classes() -> list[type[Message]]:
     found: dict[str, type[Message]] = {}
-    names = sorted({".".join(("salesgrid", *path.relative_to(base).with_suffix("").parts))
-                    for base in map(Path, salesgrid.__path__) for path in base.rglob("*_pb2.py")})
+    names = sorted(
+        {
+            ".".join(("salesgrid", *path.relative_to(base).with_suffix("").parts))
+            for base in map(Path, salesgrid.__path__)
+            for path in base.rglob("*_pb2.py")
+        }
+    )
     for name in names:
         module = importlib.import_module(name)
 
@@ -40,11 +46,16 @@ def _all_message_classes() -> list[type[Message]]:
 
 MESSAGES = _all_message_classes()
 INT_RANGES = {
-    FieldDescriptor.TYPE_INT32: (-2**31, 2**31 - 1), FieldDescriptor.TYPE_SINT32: (-2**31, 2**31 - 1),
-    FieldDescriptor.TYPE_SFIXED32: (-2**31, 2**31 - 1), FieldDescriptor.TYPE_UINT32: (0, 2**32 - 1),
-    FieldDescriptor.TYPE_FIXED32: (0, 2**32 - 1), FieldDescriptor.TYPE_INT64: (-2**63, 2**63 - 1),
-    FieldDescriptor.TYPE_SINT64: (-2**63, 2**63 - 1), FieldDescriptor.TYPE_SFIXED64: (-2**63, 2**63 - 1),
-    FieldDescriptor.TYPE_UINT64: (0, 2**64 - 1), FieldDescriptor.TYPE_FIXED64: (0, 2**64 - 1),
+    FieldDescriptor.TYPE_INT32: (-(2**31), 2**31 - 1),
+    FieldDescriptor.TYPE_SINT32: (-(2**31), 2**31 - 1),
+    FieldDescriptor.TYPE_SFIXED32: (-(2**31), 2**31 - 1),
+    FieldDescriptor.TYPE_UINT32: (0, 2**32 - 1),
+    FieldDescriptor.TYPE_FIXED32: (0, 2**32 - 1),
+    FieldDescriptor.TYPE_INT64: (-(2**63), 2**63 - 1),
+    FieldDescriptor.TYPE_SINT64: (-(2**63), 2**63 - 1),
+    FieldDescriptor.TYPE_SFIXED64: (-(2**63), 2**63 - 1),
+    FieldDescriptor.TYPE_UINT64: (0, 2**64 - 1),
+    FieldDescriptor.TYPE_FIXED64: (0, 2**64 - 1),
 }
 
 
@@ -86,8 +97,12 @@ def _fill(message: Message, draw: Any, depth: int) -> None:
                 else:
                     target[key] = _scalar(value_field, draw)
         elif field.message_type is not None:
-            if depth >= 3 or field.message_type.full_name in ("google.protobuf.Any", "google.protobuf.Struct",
-                                                              "google.protobuf.Value", "google.protobuf.ListValue"):
+            if depth >= 3 or field.message_type.full_name in (
+                "google.protobuf.Any",
+                "google.protobuf.Struct",
+                "google.protobuf.Value",
+                "google.protobuf.ListValue",
+            ):
                 continue
             if field.is_repeated:
                 for _ in range(draw(st.integers(0, 2))):
@@ -139,8 +154,9 @@ def test_there_are_messages_to_compare() -> None:
 @given(data=st.data())
 def test_same_output_as_json_format(cls: type[Message], data: st.DataObject) -> None:
     message = data.draw(filled(cls))
-    expected = json_format.MessageToDict(message, preserving_proto_field_name=True,
-                                         always_print_fields_with_no_presence=True)
+    expected = json_format.MessageToDict(
+        message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
     assert _normalise(message_to_dict(message)) == _normalise(expected)
 
 
@@ -166,8 +182,13 @@ def _int64_as_numbers(descriptor: Descriptor, value: dict[str, Any]) -> dict[str
 def _one(field: FieldDescriptor, value: Any) -> Any:
     if field.message_type is not None:
         return _int64_as_numbers(field.message_type, value)
-    if field.type in (FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_SINT64,
-                      FieldDescriptor.TYPE_FIXED64, FieldDescriptor.TYPE_SFIXED64):
+    if field.type in (
+        FieldDescriptor.TYPE_INT64,
+        FieldDescriptor.TYPE_UINT64,
+        FieldDescriptor.TYPE_SINT64,
+        FieldDescriptor.TYPE_FIXED64,
+        FieldDescriptor.TYPE_SFIXED64,
+    ):
         return int(value)
     return value
 

@@ -3,6 +3,7 @@ database while it produces and consumes events, keep writing, restore, restart. 
 the backup's; its projection again holds everything its streams said (what it consumed after the
 backup is applied again, nothing twice); its next change to an aggregate is newer than anything
 consumers kept; its outbox drains."""
+
 from __future__ import annotations
 
 import asyncio
@@ -32,8 +33,9 @@ TYPE = "salesgrid.identity.user.updated"
 own = MetaData()
 users = Table("users", own, Column("login", String(50), primary_key=True), Column("name", String(50)))
 mirror = Table("mirror", own, Column("login", String(50), primary_key=True), Column("name", String(50)))
-applications = Table("applications", own, Column("n", Integer, primary_key=True, autoincrement=True),
-                     Column("event_id", String(36)))
+applications = Table(
+    "applications", own, Column("n", Integer, primary_key=True, autoincrement=True), Column("event_id", String(36))
+)
 
 
 class Service:
@@ -59,10 +61,13 @@ class Service:
                 await session.execute(mirror.delete().where(mirror.c.login == user.login))
                 await session.execute(insert(mirror).values(login=user.login, name=user.display_name))
 
-        relay = OutboxRelay("identity", self.sessions, JetStreamPublisher(self.js), self.box.signal,
-                            database_url=self.url)
-        self.tasks = [asyncio.create_task(relay.run()),
-                      asyncio.create_task(EventConsumer(sub, self.js, self.sessions, ack_wait=1.0).run())]
+        relay = OutboxRelay(
+            "identity", self.sessions, JetStreamPublisher(self.js), self.box.signal, database_url=self.url
+        )
+        self.tasks = [
+            asyncio.create_task(relay.run()),
+            asyncio.create_task(EventConsumer(sub, self.js, self.sessions, ack_wait=1.0).run()),
+        ]
 
     async def stop(self) -> None:
         for task in self.tasks:
@@ -76,8 +81,13 @@ class Service:
                 await session.execute(insert(users).values(login=login, name=name))
             else:
                 await session.execute(update(users).where(users.c.login == login).values(name=name))
-            await self.box.record(session, TYPE, UserState(user_id=login, login=login, display_name=name),
-                                  EventMeta(aggregate_id=login), NOW)
+            await self.box.record(
+                session,
+                TYPE,
+                UserState(user_id=login, login=login, display_name=name),
+                EventMeta(aggregate_id=login),
+                NOW,
+            )
 
     async def table(self, table: Table) -> dict[str, str]:
         async with self.sessions() as session:
@@ -85,8 +95,9 @@ class Service:
 
     async def settled(self, expected_mirror: dict[str, str]) -> bool:
         async with self.sessions() as session:
-            pending = await session.scalar(select(func.count()).select_from(outbox)
-                                           .where(outbox.c.published_at.is_(None)))
+            pending = await session.scalar(
+                select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+            )
         return pending == 0 and await self.table(mirror) == expected_mirror
 
 
@@ -140,6 +151,7 @@ async def test_restore_drill(database_url: str, js: Any, tmp_path: Path) -> None
 def test_backup_retention_keeps_the_newest(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'svc.db'}"
     import sqlite3
+
     sqlite3.connect(tmp_path / "svc.db").close()
     made = [backup(url, tmp_path / "b", "svc", keep=3, now=datetime(2026, 12, day, tzinfo=UTC)) for day in range(1, 6)]
     assert sorted((tmp_path / "b").iterdir()) == made[-3:]

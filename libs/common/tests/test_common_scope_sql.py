@@ -1,6 +1,7 @@
 """Property: for random org trees, users and records, the SQL produced by `scope_filter`
 returns exactly the rows the plain-Python reference (`Principal.can_see`) allows — on SQLite,
 including org paths containing LIKE wildcards."""
+
 from __future__ import annotations
 
 import asyncio
@@ -15,10 +16,12 @@ from salesgrid_dev.testing import principal
 from salesgrid_common.auth import scope_filter
 
 metadata = MetaData()
-records = Table("records", metadata, Column("id", String, primary_key=True), Column("owner_id", String),
-                Column("org_path", String))
-shares = Table("shares", metadata, Column("record_id", String, primary_key=True),
-               Column("user_id", String, primary_key=True))
+records = Table(
+    "records", metadata, Column("id", String, primary_key=True), Column("owner_id", String), Column("org_path", String)
+)
+shares = Table(
+    "shares", metadata, Column("record_id", String, primary_key=True), Column("user_id", String, primary_key=True)
+)
 
 # Unit names include LIKE metacharacters so a naive prefix match would over-match.
 segments = st.sampled_from(["a", "b", "a_", "a%", "ab"])
@@ -27,7 +30,9 @@ users = st.sampled_from(["u1", "u2", "u3"])
 record_rows = st.lists(st.tuples(users, paths, st.booleans()), min_size=1, max_size=12)
 
 
-async def visible_ids(rows: list[tuple[str, str, bool]], viewer_path: str, scope: str | None) -> tuple[set[str], set[str]]:
+async def visible_ids(
+    rows: list[tuple[str, str, bool]], viewer_path: str, scope: str | None
+) -> tuple[set[str], set[str]]:
     engine = create_async_engine("sqlite+aiosqlite://", poolclass=NullPool)  # closed with the block below
     viewer = principal(user_id="u1", org_path=viewer_path, permissions={"records:read": scope} if scope else {})
     async with engine.begin() as conn:
@@ -38,17 +43,22 @@ async def visible_ids(rows: list[tuple[str, str, bool]], viewer_path: str, scope
                 await conn.execute(insert(shares).values(record_id=str(index), user_id="u1"))
         shared_clause = exists().where(shares.c.record_id == records.c.id, shares.c.user_id == viewer.subject_id)
         query = select(records.c.id).where(
-            scope_filter(viewer, "records:read", records.c.owner_id, records.c.org_path, shared_clause))
+            scope_filter(viewer, "records:read", records.c.owner_id, records.c.org_path, shared_clause)
+        )
         from_sql = set((await conn.scalars(query)).all())
     await engine.dispose()
-    reference = {str(i) for i, (owner, path, shared) in enumerate(rows)
-                 if viewer.can_see("records:read", owner, path, frozenset({"u1"}) if shared else frozenset())}
+    reference = {
+        str(i)
+        for i, (owner, path, shared) in enumerate(rows)
+        if viewer.can_see("records:read", owner, path, frozenset({"u1"}) if shared else frozenset())
+    }
     return from_sql, reference
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=record_rows, viewer_path=paths, scope=st.sampled_from(["own", "team", "subtree", "all", None]))
-def test_sql_scope_filter_matches_reference(rows: list[tuple[str, str, bool]], viewer_path: str,
-                                           scope: str | None) -> None:
+def test_sql_scope_filter_matches_reference(
+    rows: list[tuple[str, str, bool]], viewer_path: str, scope: str | None
+) -> None:
     from_sql, reference = asyncio.run(visible_ids(rows, viewer_path, scope))
     assert from_sql == reference

@@ -1,4 +1,5 @@
 """Settings fail fast with a message naming the variable."""
+
 from __future__ import annotations
 
 import pytest
@@ -37,5 +38,6 @@ def test_dev_signing_key_is_refused_outside_dev() -> None:
 
 def test_out_of_range_port_is_named() -> None:
     with pytest.raises(SettingsError, match="SALESGRID_GRPC_PORT"):
-        load_settings(ServiceSettings, **{**BASE, "grpc_port": 70000}, environment="dev",
-                      database_url="sqlite+aiosqlite:///x.db")
+        load_settings(
+            ServiceSettings, **{**BASE, "grpc_port": 70000}, environment="dev", database_url="sqlite+aiosqlite:///x.db"
+        )

@@ -2,6 +2,7 @@
 PostgreSQL (salesgrid_common.idempotency): a retry gets the first answer and writes nothing more,
 the key with another request is refused naming it, another caller's key is his own, a refusal
 that wrote nothing is not kept."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -30,8 +31,9 @@ async def test_a_keyed_write_executes_once_per_caller(database_url: str, nats_ur
         stub = pb_grpc.ActivitiesStub(running.channel)
         rep = bearer(test_keys.token(principal("rep-a", "/c/t/", permissions=PERMS)))
         rep2 = bearer(test_keys.token(principal("rep-b", "/c/t/", permissions=PERMS)))
-        request = pb.LogFollowUpRequest(kind="call", occurred_at=ts(START - timedelta(hours=1)), notes="once",
-                                        customer_id="cust-1")
+        request = pb.LogFollowUpRequest(
+            kind="call", occurred_at=ts(START - timedelta(hours=1)), notes="once", customer_id="cust-1"
+        )
 
         def keyed(who: tuple[tuple[str, str], ...], key: str) -> tuple[tuple[str, str], ...]:
             return (*who, ("idempotency-key", key))
@@ -44,8 +46,10 @@ async def test_a_keyed_write_executes_once_per_caller(database_url: str, nats_ur
         assert ("idempotent-replayed", "true") in tuple(await replay.trailing_metadata())
         assert REGISTRY.get_sample_value("salesgrid_idempotent_replays_total", REPLAY_LABELS) == replays + 1
         with pytest.raises(grpc.aio.AioRpcError) as reused:  # the key with another request: 422 at the gateway
-            await stub.LogFollowUp(pb.LogFollowUpRequest(kind="call", occurred_at=ts(START), notes="other",
-                                                         customer_id="cust-1"), metadata=keyed(rep, "k1.1"))
+            await stub.LogFollowUp(
+                pb.LogFollowUpRequest(kind="call", occurred_at=ts(START), notes="other", customer_id="cust-1"),
+                metadata=keyed(rep, "k1.1"),
+            )
         assert reused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
         assert field_violations(reused.value) == ["Idempotency-Key"]
         other = await stub.LogFollowUp(request, metadata=keyed(rep2, "k1.1"))
@@ -55,8 +59,9 @@ async def test_a_keyed_write_executes_once_per_caller(database_url: str, nats_ur
 
         # A refusal that wrote nothing is not kept: the corrected request with the key executes.
         with pytest.raises(grpc.aio.AioRpcError) as refused:
-            await stub.LogFollowUp(pb.LogFollowUpRequest(kind="fax", occurred_at=ts(START), notes="x"),
-                                   metadata=keyed(rep, "k2.1"))
+            await stub.LogFollowUp(
+                pb.LogFollowUpRequest(kind="fax", occurred_at=ts(START), notes="x"), metadata=keyed(rep, "k2.1")
+            )
         assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         corrected = await stub.LogFollowUp(request, metadata=keyed(rep, "k2.1"))
         assert corrected.id not in (first.id, other.id, unkeyed.id)

@@ -2,6 +2,7 @@
 and activities' own scheduler become items for the right people, newest first, with links,
 unread counts and read marks; redeliveries are absorbed; nobody reads another's inbox, and a
 manager sees his team's escalations."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -16,8 +17,12 @@ from salesgrid.activities.v1 import activities_pb2_grpc as apb_grpc
 from salesgrid.activities.v1 import inbox_pb2 as pb
 from salesgrid.activities.v1 import inbox_pb2_grpc as pb_grpc
 from salesgrid.events.v1.contracts_events_pb2 import ContractsInstalmentOverdue
-from salesgrid.events.v1.customers_events_pb2 import (CustomerArbitrationDecided, CustomerMerged,
-                                                      CustomerPoolReturnWarning, CustomerShareRequestState)
+from salesgrid.events.v1.customers_events_pb2 import (
+    CustomerArbitrationDecided,
+    CustomerMerged,
+    CustomerPoolReturnWarning,
+    CustomerShareRequestState,
+)
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid.events.v1.pipeline_events_pb2 import PipelineSlaNotice
 from salesgrid_activities.app import DEFINITION, MIGRATIONS
@@ -40,11 +45,18 @@ READ = {"activities:read": "own", "tasks:read": "own", "tasks:create": "own", "t
 SUBS = {sub.producer: sub for sub in inbox_subscriptions()}
 
 
-async def deliver(running: RunningService, event_type: str, payload: Message, at: datetime, org_path: str = TEAM,
-                  envelope: Envelope | None = None) -> Envelope:
+async def deliver(
+    running: RunningService,
+    event_type: str,
+    payload: Message,
+    at: datetime,
+    org_path: str = TEAM,
+    envelope: Envelope | None = None,
+) -> Envelope:
     sub = SUBS[event_type.split(".")[1]]
-    envelope = envelope or build_envelope(event_type, sub.producer, payload,
-                                          EventMeta(aggregate_id=new_id(), org_path=org_path), at)
+    envelope = envelope or build_envelope(
+        event_type, sub.producer, payload, EventMeta(aggregate_id=new_id(), org_path=org_path), at
+    )
     route = sub.route(event_type)
     assert route is not None and route[0] is not None
     await apply_once(running.app.ctx.sessions, sub.name, envelope, route[1], unpack(envelope, route[0]))
@@ -53,18 +65,35 @@ async def deliver(running: RunningService, event_type: str, payload: Message, at
 
 async def people(running: RunningService) -> None:
     async with running.app.ctx.sessions() as session, session.begin():
-        for user_id, path, manager in (("rep-a", TEAM, "mgr"), ("rep-b", OTHER, None), ("mgr", BRANCH, "dir"),
-                                       ("dir", "/c/", None)):
-            await session.execute(directory_users.insert().values(
-                user_id=user_id, login=user_id, display_name=user_id, unit_id="u", org_path=path, manager_id=manager,
-                roles="rep", active=True, time_zone="Asia/Shanghai", updated_at=START))
+        for user_id, path, manager in (
+            ("rep-a", TEAM, "mgr"),
+            ("rep-b", OTHER, None),
+            ("mgr", BRANCH, "dir"),
+            ("dir", "/c/", None),
+        ):
+            await session.execute(
+                directory_users.insert().values(
+                    user_id=user_id,
+                    login=user_id,
+                    display_name=user_id,
+                    unit_id="u",
+                    org_path=path,
+                    manager_id=manager,
+                    roles="rep",
+                    active=True,
+                    time_zone="Asia/Shanghai",
+                    updated_at=START,
+                )
+            )
 
 
 def tokens(keys) -> dict[str, tuple[tuple[str, str], ...]]:  # type: ignore[no-untyped-def]
-    return {"rep": bearer(keys.token(principal("rep-a", TEAM, permissions=READ))),
-            "other": bearer(keys.token(principal("rep-b", OTHER, permissions=READ))),
-            "mgr": bearer(keys.token(principal("mgr", BRANCH, permissions={"activities:read": "subtree"}))),
-            "dir": bearer(keys.token(principal("dir", "/c/", permissions={"activities:read": "all"})))}
+    return {
+        "rep": bearer(keys.token(principal("rep-a", TEAM, permissions=READ))),
+        "other": bearer(keys.token(principal("rep-b", OTHER, permissions=READ))),
+        "mgr": bearer(keys.token(principal("mgr", BRANCH, permissions={"activities:read": "subtree"}))),
+        "dir": bearer(keys.token(principal("dir", "/c/", permissions={"activities:read": "all"}))),
+    }
 
 
 async def rpc_error(call) -> grpc.aio.AioRpcError:  # type: ignore[no-untyped-def]
@@ -74,37 +103,87 @@ async def rpc_error(call) -> grpc.aio.AioRpcError:  # type: ignore[no-untyped-de
 
 
 async def test_notices_become_items_newest_first_with_links_counts_and_read_marks(
-        database_url: str, nats_url: str, test_keys) -> None:  # type: ignore[no-untyped-def]
-    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=FakeClock(START)) as running:
+    database_url: str, nats_url: str, test_keys
+) -> None:  # type: ignore[no-untyped-def]
+    async with run_service(
+        DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=FakeClock(START)
+    ) as running:
         await people(running)
         stub, who = pb_grpc.InboxStub(running.channel), tokens(test_keys)
-        warning = await deliver(running, "salesgrid.customers.customer.pool_return_warning", CustomerPoolReturnWarning(
-            customer_id="cust-1", owner_id="rep-a", rule="no_follow_up", due_at="2026-03-17T00:00:00Z"), START)
-        await deliver(running, "salesgrid.contracts.instalment.overdue", ContractsInstalmentOverdue(
-            contract_id="ctr-1", number="HT-001", customer_id="cust-1", owner_id="rep-a", seq=2,
-            due_date="2026-03-09", outstanding="5000.00", currency="CNY"), START + timedelta(minutes=1))
-        await deliver(running, "salesgrid.customers.customer.arbitration_decided", CustomerArbitrationDecided(
-            arbitration_id="arb-1", customer_ids=["cust-1", "cust-9"], rep_ids=["rep-a", "rep-b"],
-            winner_rep_id="rep-b", winner_customer_id="cust-9", rule="exact_name", reason="registered name"),
-            START + timedelta(minutes=2))
-        await deliver(running, "salesgrid.pipeline.sla.overdue", PipelineSlaNotice(
-            opportunity_id="opp-1", stage="project_approval", level="overdue", recipient_ids=["rep-a", "mgr"],
-            owner_id="rep-a", due_at=ts(START - timedelta(days=1))), START + timedelta(minutes=3))
+        warning = await deliver(
+            running,
+            "salesgrid.customers.customer.pool_return_warning",
+            CustomerPoolReturnWarning(
+                customer_id="cust-1", owner_id="rep-a", rule="no_follow_up", due_at="2026-03-17T00:00:00Z"
+            ),
+            START,
+        )
+        await deliver(
+            running,
+            "salesgrid.contracts.instalment.overdue",
+            ContractsInstalmentOverdue(
+                contract_id="ctr-1",
+                number="HT-001",
+                customer_id="cust-1",
+                owner_id="rep-a",
+                seq=2,
+                due_date="2026-03-09",
+                outstanding="5000.00",
+                currency="CNY",
+            ),
+            START + timedelta(minutes=1),
+        )
+        await deliver(
+            running,
+            "salesgrid.customers.customer.arbitration_decided",
+            CustomerArbitrationDecided(
+                arbitration_id="arb-1",
+                customer_ids=["cust-1", "cust-9"],
+                rep_ids=["rep-a", "rep-b"],
+                winner_rep_id="rep-b",
+                winner_customer_id="cust-9",
+                rule="exact_name",
+                reason="registered name",
+            ),
+            START + timedelta(minutes=2),
+        )
+        await deliver(
+            running,
+            "salesgrid.pipeline.sla.overdue",
+            PipelineSlaNotice(
+                opportunity_id="opp-1",
+                stage="project_approval",
+                level="overdue",
+                recipient_ids=["rep-a", "mgr"],
+                owner_id="rep-a",
+                due_at=ts(START - timedelta(days=1)),
+            ),
+            START + timedelta(minutes=3),
+        )
         # A redelivered event is absorbed: still one item.
-        await deliver(running, "salesgrid.customers.customer.pool_return_warning", CustomerPoolReturnWarning(),
-                      START, envelope=warning)
+        await deliver(
+            running,
+            "salesgrid.customers.customer.pool_return_warning",
+            CustomerPoolReturnWarning(),
+            START,
+            envelope=warning,
+        )
 
         listed = await stub.ListInbox(pb.ListInboxRequest(), metadata=who["rep"])
         assert [(i.kind, i.record.type, i.record.id) for i in listed.items] == [
-            ("sla_overdue", "opportunity", "opp-1"), ("ownership_decided", "customer", "cust-9"),
-            ("instalment_overdue", "contract", "ctr-1"), ("pool_return_warning", "customer", "cust-1")]
+            ("sla_overdue", "opportunity", "opp-1"),
+            ("ownership_decided", "customer", "cust-9"),
+            ("instalment_overdue", "contract", "ctr-1"),
+            ("pool_return_warning", "customer", "cust-1"),
+        ]
         assert "HT-001" in listed.items[2].title and "2026-03-17" in listed.items[3].title
         assert not any(i.read for i in listed.items)
         # Both reps of the ownership conflict are told; the manager gets the SLA reminder.
         other = await stub.ListInbox(pb.ListInboxRequest(), metadata=who["other"])
         assert [i.kind for i in other.items] == ["ownership_decided"]
-        assert [i.kind for i in (await stub.ListInbox(pb.ListInboxRequest(), metadata=who["mgr"])).items] == \
-            ["sla_overdue"]
+        assert [i.kind for i in (await stub.ListInbox(pb.ListInboxRequest(), metadata=who["mgr"])).items] == [
+            "sla_overdue"
+        ]
 
         count = await stub.CountUnread(pb.CountUnreadRequest(), metadata=who["rep"])
         assert count.unread == 4 and dict(count.by_kind)["sla_overdue"] == 1
@@ -116,8 +195,9 @@ async def test_notices_become_items_newest_first_with_links_counts_and_read_mark
 
         # Cursor pages: never a repeat or a gap.
         first = await stub.ListInbox(pb.ListInboxRequest(page_size=3), metadata=who["rep"])
-        second = await stub.ListInbox(pb.ListInboxRequest(page_size=3, page_token=first.next_page_token),
-                                      metadata=who["rep"])
+        second = await stub.ListInbox(
+            pb.ListInboxRequest(page_size=3, page_token=first.next_page_token), metadata=who["rep"]
+        )
         assert [i.id for i in first.items] + [i.id for i in second.items] == [i.id for i in listed.items]
         assert not second.next_page_token
         only = await stub.ListInbox(pb.ListInboxRequest(kind="instalment_overdue"), metadata=who["rep"])
@@ -133,8 +213,12 @@ async def test_notices_become_items_newest_first_with_links_counts_and_read_mark
         assert (await stub.CountUnread(pb.CountUnreadRequest(), metadata=who["other"])).unread == 1
 
         # A merge re-points links to the merged customer at the survivor.
-        await deliver(running, "salesgrid.customers.customer.merged", CustomerMerged(
-            survivor_id="cust-7", merged_ids=["cust-1"], owner_id="rep-a", org_path=TEAM), START)
+        await deliver(
+            running,
+            "salesgrid.customers.customer.merged",
+            CustomerMerged(survivor_id="cust-7", merged_ids=["cust-1"], owner_id="rep-a", org_path=TEAM),
+            START,
+        )
         relinked = await stub.ListInbox(pb.ListInboxRequest(kind="pool_return_warning"), metadata=who["rep"])
         assert [i.record.id for i in relinked.items] == ["cust-7"]
 
@@ -145,16 +229,40 @@ async def test_notices_become_items_newest_first_with_links_counts_and_read_mark
 
 
 async def test_a_manager_sees_his_teams_escalations_and_share_requests_reach_owner_and_manager(
-        database_url: str, nats_url: str, test_keys) -> None:  # type: ignore[no-untyped-def]
-    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=FakeClock(START)) as running:
+    database_url: str, nats_url: str, test_keys
+) -> None:  # type: ignore[no-untyped-def]
+    async with run_service(
+        DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=FakeClock(START)
+    ) as running:
         await people(running)
         stub, who = pb_grpc.InboxStub(running.channel), tokens(test_keys)
-        await deliver(running, "salesgrid.pipeline.sla.escalated", PipelineSlaNotice(
-            opportunity_id="opp-1", stage="bidding", level="escalated", recipient_ids=["rep-a", "mgr", "dir"],
-            owner_id="rep-a", due_at=ts(START - timedelta(days=30))), START)
-        await deliver(running, "salesgrid.pipeline.sla.escalated", PipelineSlaNotice(
-            opportunity_id="opp-2", stage="bidding", level="escalated", recipient_ids=["rep-b"],
-            owner_id="rep-b", due_at=ts(START - timedelta(days=30))), START, org_path=OTHER)
+        await deliver(
+            running,
+            "salesgrid.pipeline.sla.escalated",
+            PipelineSlaNotice(
+                opportunity_id="opp-1",
+                stage="bidding",
+                level="escalated",
+                recipient_ids=["rep-a", "mgr", "dir"],
+                owner_id="rep-a",
+                due_at=ts(START - timedelta(days=30)),
+            ),
+            START,
+        )
+        await deliver(
+            running,
+            "salesgrid.pipeline.sla.escalated",
+            PipelineSlaNotice(
+                opportunity_id="opp-2",
+                stage="bidding",
+                level="escalated",
+                recipient_ids=["rep-b"],
+                owner_id="rep-b",
+                due_at=ts(START - timedelta(days=30)),
+            ),
+            START,
+            org_path=OTHER,
+        )
         # Everyone named gets his own copy of the escalation.
         for name in ("rep", "mgr", "dir"):
             items = (await stub.ListInbox(pb.ListInboxRequest(), metadata=who[name])).items
@@ -167,9 +275,17 @@ async def test_a_manager_sees_his_teams_escalations_and_share_requests_reach_own
         own_scope = await stub.ListInbox(pb.ListInboxRequest(team=True), metadata=who["other"])
         assert [i.record.id for i in own_scope.items] == ["opp-2"]
 
-        request = CustomerShareRequestState(request_id="sr-1", customer_id="cust-1", customer_name="上海某某有限公司",
-                                            requester_id="rep-b", requester_name="Rep B", owner_id="rep-a",
-                                            owner_manager_id="mgr", status="pending", role="collaborator")
+        request = CustomerShareRequestState(
+            request_id="sr-1",
+            customer_id="cust-1",
+            customer_name="上海某某有限公司",
+            requester_id="rep-b",
+            requester_name="Rep B",
+            owner_id="rep-a",
+            owner_manager_id="mgr",
+            status="pending",
+            role="collaborator",
+        )
         await deliver(running, "salesgrid.customers.share_request.created", request, START + timedelta(hours=1))
         for name in ("rep", "mgr"):
             newest = (await stub.ListInbox(pb.ListInboxRequest(), metadata=who[name])).items[0]
@@ -183,7 +299,8 @@ async def test_a_manager_sees_his_teams_escalations_and_share_requests_reach_own
 
 
 async def test_task_reminders_from_the_scheduler_reach_the_assignee(
-        database_url: str, nats_url: str, test_keys) -> None:  # type: ignore[no-untyped-def]
+    database_url: str, nats_url: str, test_keys
+) -> None:  # type: ignore[no-untyped-def]
     clock = FakeClock(START)
     async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock) as running:
         await people(running)
@@ -195,9 +312,16 @@ async def test_task_reminders_from_the_scheduler_reach_the_assignee(
                 return len((await session.scalars(select(SchedulerMark.name))).all()) == 2
 
         await eventually(schedulers_started)
-        task = await apb_grpc.ActivitiesStub(running.channel).CreateTask(apb.CreateTaskRequest(
-            title="visit the plant", start_at=ts(START + timedelta(hours=1)), end_at=ts(START + timedelta(hours=2)),
-            due_at=ts(START + timedelta(hours=2)), reminder_minutes=[30]), metadata=who["rep"])
+        task = await apb_grpc.ActivitiesStub(running.channel).CreateTask(
+            apb.CreateTaskRequest(
+                title="visit the plant",
+                start_at=ts(START + timedelta(hours=1)),
+                end_at=ts(START + timedelta(hours=2)),
+                due_at=ts(START + timedelta(hours=2)),
+                reminder_minutes=[30],
+            ),
+            metadata=who["rep"],
+        )
         clock.advance(timedelta(hours=2, minutes=1))
         assert await uc.fire_due_reminders() == 1 and await uc.fire_overdue_tasks() == 1
         # The live path: outbox → relay → NATS → this service's own inbox consumer.
@@ -209,7 +333,9 @@ async def test_task_reminders_from_the_scheduler_reach_the_assignee(
         await eventually(both_arrived, timeout=20)
         items = (await stub.ListInbox(pb.ListInboxRequest(), metadata=who["rep"])).items
         assert sorted((i.kind, i.record.type, i.record.id) for i in items) == [
-            ("task_overdue", "task", task.id), ("task_reminder", "task", task.id)]
+            ("task_overdue", "task", task.id),
+            ("task_reminder", "task", task.id),
+        ]
 
 
 async def test_inbox_routes_through_the_gateway(database_url: str, nats_url: str, test_keys) -> None:  # type: ignore[no-untyped-def]
@@ -219,14 +345,28 @@ async def test_inbox_routes_through_the_gateway(database_url: str, nats_url: str
     from salesgrid_gateway.app import create_app
     from salesgrid_gateway.settings import GatewaySettings
 
-    async with stand_in_identity(test_keys) as identity_addr, run_service(
-            DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=FakeClock(START)) as running:
+    async with (
+        stand_in_identity(test_keys) as identity_addr,
+        run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=FakeClock(START)) as running,
+    ):
         await people(running)
-        await deliver(running, "salesgrid.contracts.instalment.overdue", ContractsInstalmentOverdue(
-            contract_id="ctr-1", number="HT-001", owner_id="rep-a", seq=1, due_date="2026-03-09",
-            outstanding="100.00", currency="CNY"), START)
-        client = create_app(GatewaySettings(environment="test", identity_addr=identity_addr,
-                                            activities_addr=running.address)).test_client()
+        await deliver(
+            running,
+            "salesgrid.contracts.instalment.overdue",
+            ContractsInstalmentOverdue(
+                contract_id="ctr-1",
+                number="HT-001",
+                owner_id="rep-a",
+                seq=1,
+                due_date="2026-03-09",
+                outstanding="100.00",
+                currency="CNY",
+            ),
+            START,
+        )
+        client = create_app(
+            GatewaySettings(environment="test", identity_addr=identity_addr, activities_addr=running.address)
+        ).test_client()
         headers = {"Authorization": f"Bearer {test_keys.token(principal('rep-a', TEAM, permissions=READ))}"}
 
         def get(path: str):  # type: ignore[no-untyped-def]
@@ -234,7 +374,8 @@ async def test_inbox_routes_through_the_gateway(database_url: str, nats_url: str
 
         listed = (await get("/v1/inbox?unread=true")).get_json()
         assert [(i["kind"], i["record"]) for i in listed["items"]] == [
-            ("instalment_overdue", {"type": "contract", "id": "ctr-1"})] and listed["next_cursor"] is None
+            ("instalment_overdue", {"type": "contract", "id": "ctr-1"})
+        ] and listed["next_cursor"] is None
         assert (await get("/v1/inbox/unread-count")).get_json()["unread"] == 1
         read = await asyncio.to_thread(client.post, f"/v1/inbox/{listed['items'][0]['id']}/read", headers=headers)
         assert read.status_code == 200 and read.get_json()["read"] is True

@@ -1,5 +1,6 @@
 """Expense claims reach the inbox through activities' consumer of the expenses stream (SQLite and
 PostgreSQL): the approver whose turn it is, the reminder, then the claimant's outcome."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -29,23 +30,47 @@ async def deliver(running: RunningService, event_type: str, payload: Message, at
 
 
 async def test_expense_claims_in_the_approvers_and_the_claimants_inbox(
-        database_url: str, nats_url: str, test_keys) -> None:  # type: ignore[no-untyped-def]
-    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=FakeClock(START)) as running:
+    database_url: str, nats_url: str, test_keys
+) -> None:  # type: ignore[no-untyped-def]
+    async with run_service(
+        DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=FakeClock(START)
+    ) as running:
         stub = pb_grpc.InboxStub(running.channel)
         rep = bearer(test_keys.token(principal("rep-a", TEAM, permissions={"activities:read": "own"})))
         sup = bearer(test_keys.token(principal("sup-1", TEAM, permissions={"activities:read": "own"})))
-        step = ExpensesApprovalStep(claim_id="claim-1", step_order=1, role="supervisor", approver_id="sup-1",
-                                    status="pending", owner_id="rep-a", total="430.05", currency="CNY")
+        step = ExpensesApprovalStep(
+            claim_id="claim-1",
+            step_order=1,
+            role="supervisor",
+            approver_id="sup-1",
+            status="pending",
+            owner_id="rep-a",
+            total="430.05",
+            currency="CNY",
+        )
         await deliver(running, "salesgrid.expenses.approval.step_activated", step, START)
         await deliver(running, "salesgrid.expenses.approval.step_reminded", step, START + timedelta(days=1))
-        await deliver(running, "salesgrid.expenses.claim.rejected", ExpensesClaimState(
-            claim_id="claim-1", owner_id="rep-a", org_path=TEAM, currency="CNY", total="430.05", status="rejected",
-            comment="no receipt date"), START + timedelta(days=2))
+        await deliver(
+            running,
+            "salesgrid.expenses.claim.rejected",
+            ExpensesClaimState(
+                claim_id="claim-1",
+                owner_id="rep-a",
+                org_path=TEAM,
+                currency="CNY",
+                total="430.05",
+                status="rejected",
+                comment="no receipt date",
+            ),
+            START + timedelta(days=2),
+        )
 
         asked = await stub.ListInbox(pb.ListInboxRequest(), metadata=sup)
         assert [(i.kind, i.record.type, i.record.id, i.title.startswith("Reminder")) for i in asked.items] == [
-            ("expense_approval", "expense_claim", "claim-1", True), ("expense_approval", "expense_claim", "claim-1",
-                                                                      False)]
+            ("expense_approval", "expense_claim", "claim-1", True),
+            ("expense_approval", "expense_claim", "claim-1", False),
+        ]
         told = await stub.ListInbox(pb.ListInboxRequest(), metadata=rep)
         assert [(i.kind, i.title) for i in told.items] == [
-            ("expense_settled", "Your expense claim of 430.05 CNY was rejected: no receipt date")]
+            ("expense_settled", "Your expense claim of 430.05 CNY was rejected: no receipt date")
+        ]

@@ -1,5 +1,6 @@
 """Activities' copy of customer coordinates keeps the newest customer state: an older state
 redelivered late (after a consumer crash) does not move the customer back."""
+
 from __future__ import annotations
 
 import asyncio
@@ -25,9 +26,11 @@ async def test_customer_location_keeps_the_newest_state(database_url: str) -> No
     sessions = session_factory(engine)
     sub = customer_locations()
     try:
+
         async def deliver(verb: str, version: int, state: CustomerRecordState) -> None:
-            envelope = build_envelope(f"salesgrid.customers.customer.{verb}", "customers", state,
-                                      EventMeta(aggregate_id="c1"), NOW, version)
+            envelope = build_envelope(
+                f"salesgrid.customers.customer.{verb}", "customers", state, EventMeta(aggregate_id="c1"), NOW, version
+            )
             _, handler = sub.route(envelope.type)  # type: ignore[misc]
             await apply_once(sessions, sub.name, envelope, handler, state)
 

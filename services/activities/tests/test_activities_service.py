@@ -1,5 +1,6 @@
 """The activities service end to end through gRPC, on SQLite and PostgreSQL: follow-ups, check-ins,
 tasks, daily reports with the missing-report scheduler on a fake clock, scope, bad input, events."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -19,14 +20,30 @@ from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.events.tables import outbox
 from salesgrid_common.protos import to_timestamp as ts
 from salesgrid_dev.testing import (
-    bearer, consumer_applied, eventually, field_violations, principal, publish_customer_merge, run_service,
+    bearer,
+    consumer_applied,
+    eventually,
+    field_violations,
+    principal,
+    publish_customer_merge,
+    run_service,
 )
 
 MANAGER_PATH = "/c/r1/b1/"
 TEAM_PATH = "/c/r1/b1/t1/"
 OTHER_PATH = "/c/r2/b2/t2/"
-REP_PERMS = {p: "own" for p in ("activities:read", "activities:create", "tasks:read", "tasks:create",
-                                "tasks:update", "daily_reports:read", "daily_reports:create")}
+REP_PERMS = {
+    p: "own"
+    for p in (
+        "activities:read",
+        "activities:create",
+        "tasks:read",
+        "tasks:create",
+        "tasks:update",
+        "daily_reports:read",
+        "daily_reports:create",
+    )
+}
 MANAGER_PERMS = {**{p: "subtree" for p in REP_PERMS}, "daily_reports:review": "subtree"}
 START = datetime(2026, 3, 10, 9, 59, 59, tzinfo=UTC)  # 17:59:59 in Shanghai, 10:59:59 in Berlin
 
@@ -55,16 +72,36 @@ class World:
     async def add_users(self, *users: tuple[str, str, str, str], unit_id: str = "u") -> None:
         async with self.sessions() as session, session.begin():
             for user_id, org_path, zone, roles in users:
-                await session.execute(directory_users.insert().values(
-                    user_id=user_id, login=user_id, display_name=user_id, unit_id=unit_id, org_path=org_path,
-                    manager_id=None, roles=roles, active=True, time_zone=zone, updated_at=START))
+                await session.execute(
+                    directory_users.insert().values(
+                        user_id=user_id,
+                        login=user_id,
+                        display_name=user_id,
+                        unit_id=unit_id,
+                        org_path=org_path,
+                        manager_id=None,
+                        roles=roles,
+                        active=True,
+                        time_zone=zone,
+                        updated_at=START,
+                    )
+                )
 
     async def add_units(self, *units: tuple[str, str, str]) -> None:
         async with self.sessions() as session, session.begin():
             for unit_id, path, zone in units:
-                await session.execute(directory_units.insert().values(
-                    unit_id=unit_id, parent_id=None, name=unit_id, path=path, time_zone=zone, currency="CNY",
-                    active=True, updated_at=START))
+                await session.execute(
+                    directory_units.insert().values(
+                        unit_id=unit_id,
+                        parent_id=None,
+                        name=unit_id,
+                        path=path,
+                        time_zone=zone,
+                        currency="CNY",
+                        active=True,
+                        updated_at=START,
+                    )
+                )
 
     async def events(self) -> list[str]:
         """Event types in the outbox, sorted (events of one transaction share their timestamp)."""
@@ -80,13 +117,24 @@ async def test_follow_ups_and_check_ins(database_url: str, nats_url: str, test_k
     clock = FakeClock(START)
     async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock) as running:
         w = World(running, test_keys)
-        logged = await w.stub.LogFollowUp(pb.LogFollowUpRequest(
-            kind="call", occurred_at=ts(START - timedelta(hours=1)), notes="discussed renewal",
-            customer_id="cust-1", next_follow_up_on="2026-03-12"), metadata=w.meta["rep"])
+        logged = await w.stub.LogFollowUp(
+            pb.LogFollowUpRequest(
+                kind="call",
+                occurred_at=ts(START - timedelta(hours=1)),
+                notes="discussed renewal",
+                customer_id="cust-1",
+                next_follow_up_on="2026-03-12",
+            ),
+            metadata=w.meta["rep"],
+        )
         assert (logged.owner_id, logged.org_path, logged.next_follow_up_on) == ("rep-a", TEAM_PATH, "2026-03-12")
 
-        bad = await rpc_error(w.stub.LogFollowUp(pb.LogFollowUpRequest(
-            kind="fax", occurred_at=ts(START), notes="x", customer_id="cust-1"), metadata=w.meta["rep"]))
+        bad = await rpc_error(
+            w.stub.LogFollowUp(
+                pb.LogFollowUpRequest(kind="fax", occurred_at=ts(START), notes="x", customer_id="cust-1"),
+                metadata=w.meta["rep"],
+            )
+        )
         assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and field_violations(bad) == ["kind"]
 
         # Scope: the rep and his manager see the follow-up, a rep of another branch does not.
@@ -95,20 +143,22 @@ async def test_follow_ups_and_check_ins(database_url: str, nats_url: str, test_k
             assert len(listed.follow_ups) == expected, who
 
         reading = pb.LocationReading(latitude=91, longitude=121.47, accuracy_m=10, device_time=ts(START))
-        bad = await rpc_error(w.stub.CheckIn(pb.CheckInRequest(customer_id="cust-1", reading=reading),
-                                             metadata=w.meta["rep"]))
+        bad = await rpc_error(
+            w.stub.CheckIn(pb.CheckInRequest(customer_id="cust-1", reading=reading), metadata=w.meta["rep"])
+        )
         assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and field_violations(bad) == ["latitude"]
-        future = pb.LocationReading(latitude=31.23, longitude=121.47, accuracy_m=10,
-                                    device_time=ts(START + timedelta(hours=1)))
-        bad = await rpc_error(w.stub.CheckIn(pb.CheckInRequest(customer_id="cust-1", reading=future),
-                                             metadata=w.meta["rep"]))
+        future = pb.LocationReading(
+            latitude=31.23, longitude=121.47, accuracy_m=10, device_time=ts(START + timedelta(hours=1))
+        )
+        bad = await rpc_error(
+            w.stub.CheckIn(pb.CheckInRequest(customer_id="cust-1", reading=future), metadata=w.meta["rep"])
+        )
         assert field_violations(bad) == ["device_time"]
         assert await w.count(VisitRow) == 0
 
         # No reference coordinates yet (customers events will feed them): flagged no_reference.
         reading = pb.LocationReading(latitude=31.2304, longitude=121.4737, accuracy_m=15, device_time=ts(START))
-        unknown = await w.stub.CheckIn(pb.CheckInRequest(customer_id="cust-1", reading=reading),
-                                       metadata=w.meta["rep"])
+        unknown = await w.stub.CheckIn(pb.CheckInRequest(customer_id="cust-1", reading=reading), metadata=w.meta["rep"])
         assert unknown.flagged and list(unknown.check_in.flags) == ["no_reference"]
         assert not unknown.check_in.has_distance
 
@@ -118,29 +168,35 @@ async def test_follow_ups_and_check_ins(database_url: str, nats_url: str, test_k
         assert not near.flagged and near.check_in.has_distance and 50 < near.check_in.distance_m < 100
 
         clock.advance(timedelta(minutes=45))
-        out = pb.LocationReading(latitude=31.2500, longitude=121.4740, accuracy_m=10,
-                                 device_time=ts(START + timedelta(minutes=45)))
+        out = pb.LocationReading(
+            latitude=31.2500, longitude=121.4740, accuracy_m=10, device_time=ts(START + timedelta(minutes=45))
+        )
         # Someone else's visit is invisible; the rep's own closes with its duration and a far check-out flagged.
-        denied = await rpc_error(w.stub.CheckOut(pb.CheckOutRequest(visit_id=near.id, reading=out),
-                                                 metadata=w.meta["other"]))
+        denied = await rpc_error(
+            w.stub.CheckOut(pb.CheckOutRequest(visit_id=near.id, reading=out), metadata=w.meta["other"])
+        )
         assert denied.code() == grpc.StatusCode.NOT_FOUND
         closed = await w.stub.CheckOut(pb.CheckOutRequest(visit_id=near.id, reading=out), metadata=w.meta["rep"])
         assert closed.duration_seconds == 45 * 60 and closed.HasField("check_out")
         assert closed.flagged and list(closed.check_out.flags) == ["too_far"] and closed.check_out.distance_m > 2000
-        again = await rpc_error(w.stub.CheckOut(pb.CheckOutRequest(visit_id=near.id, reading=out),
-                                                metadata=w.meta["rep"]))
+        again = await rpc_error(
+            w.stub.CheckOut(pb.CheckOutRequest(visit_id=near.id, reading=out), metadata=w.meta["rep"])
+        )
         assert again.code() == grpc.StatusCode.FAILED_PRECONDITION
 
         flagged = await w.stub.ListVisits(pb.ListVisitsRequest(flagged_only=True), metadata=w.meta["manager"])
         assert {v.id for v in flagged.visits} == {unknown.id, near.id}
         assert not (await w.stub.ListVisits(pb.ListVisitsRequest(), metadata=w.meta["other"])).visits
 
-        assert await w.events() == sorted([
-            "salesgrid.activities.follow_up.logged",
-            "salesgrid.activities.check_in.recorded", "salesgrid.activities.check_in.flagged",
-            "salesgrid.activities.check_in.recorded",
-            "salesgrid.activities.check_out.recorded",
-        ])
+        assert await w.events() == sorted(
+            [
+                "salesgrid.activities.follow_up.logged",
+                "salesgrid.activities.check_in.recorded",
+                "salesgrid.activities.check_in.flagged",
+                "salesgrid.activities.check_in.recorded",
+                "salesgrid.activities.check_out.recorded",
+            ]
+        )
 
 
 async def test_tasks(database_url: str, nats_url: str, test_keys) -> None:
@@ -149,17 +205,21 @@ async def test_tasks(database_url: str, nats_url: str, test_keys) -> None:
         w = World(running, test_keys)
         await w.add_users(("rep-a", TEAM_PATH, "Asia/Shanghai", "rep"), ("rep-b", OTHER_PATH, "Europe/Berlin", "rep"))
 
-        own = await w.stub.CreateTask(pb.CreateTaskRequest(title="call back", due_at=ts(START + timedelta(hours=2)),
-                                                           reminder_minutes=[15, 60]), metadata=w.meta["rep"])
+        own = await w.stub.CreateTask(
+            pb.CreateTaskRequest(title="call back", due_at=ts(START + timedelta(hours=2)), reminder_minutes=[15, 60]),
+            metadata=w.meta["rep"],
+        )
         assert (own.assignee_id, own.status, list(own.reminder_minutes)) == ("rep-a", "accepted", [60, 15])
 
-        assigned = await w.stub.CreateTask(pb.CreateTaskRequest(
-            assignee_id="rep-a", title="visit the plant", due_at=ts(START + timedelta(hours=1))),
-            metadata=w.meta["manager"])
+        assigned = await w.stub.CreateTask(
+            pb.CreateTaskRequest(assignee_id="rep-a", title="visit the plant", due_at=ts(START + timedelta(hours=1))),
+            metadata=w.meta["manager"],
+        )
         assert (assigned.status, assigned.org_path) == ("pending_acceptance", TEAM_PATH)
 
-        outside = await rpc_error(w.stub.CreateTask(pb.CreateTaskRequest(assignee_id="rep-b", title="x"),
-                                                    metadata=w.meta["manager"]))
+        outside = await rpc_error(
+            w.stub.CreateTask(pb.CreateTaskRequest(assignee_id="rep-b", title="x"), metadata=w.meta["manager"])
+        )
         assert outside.code() == grpc.StatusCode.PERMISSION_DENIED
         bad = await rpc_error(w.stub.CreateTask(pb.CreateTaskRequest(title="  "), metadata=w.meta["rep"]))
         assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and field_violations(bad) == ["title"]
@@ -182,27 +242,34 @@ async def test_tasks(database_url: str, nats_url: str, test_keys) -> None:
 
         assert len((await w.stub.ListTasks(pb.ListTasksRequest(), metadata=w.meta["rep"])).tasks) == 2
         assert not (await w.stub.ListTasks(pb.ListTasksRequest(), metadata=w.meta["other"])).tasks
-        assert await w.events() == sorted(f"salesgrid.activities.task.{verb}"
-                                          for verb in ("created", "created", "accepted", "completed"))
+        assert await w.events() == sorted(
+            f"salesgrid.activities.task.{verb}" for verb in ("created", "created", "accepted", "completed")
+        )
 
 
 async def test_daily_reports_across_time_zones(database_url: str, nats_url: str, test_keys) -> None:
     clock = FakeClock(START)
     async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock) as running:
         w = World(running, test_keys)
-        unknown = await rpc_error(w.stub.SubmitDailyReport(pb.SubmitDailyReportRequest(summary="x"),
-                                                           metadata=w.meta["rep"]))
+        unknown = await rpc_error(
+            w.stub.SubmitDailyReport(pb.SubmitDailyReportRequest(summary="x"), metadata=w.meta["rep"])
+        )
         assert unknown.code() == grpc.StatusCode.FAILED_PRECONDITION
-        await w.add_users(("rep-a", TEAM_PATH, "Asia/Shanghai", "rep"), ("rep-c", TEAM_PATH, "Asia/Shanghai", "rep"),
-                          ("rep-b", "/c/r1/b1/t9/", "Europe/Berlin", "rep"), ("mgr", MANAGER_PATH, "Asia/Shanghai",
-                                                                                "manager"))
+        await w.add_users(
+            ("rep-a", TEAM_PATH, "Asia/Shanghai", "rep"),
+            ("rep-c", TEAM_PATH, "Asia/Shanghai", "rep"),
+            ("rep-b", "/c/r1/b1/t9/", "Europe/Berlin", "rep"),
+            ("mgr", MANAGER_PATH, "Asia/Shanghai", "manager"),
+        )
         assert await w.usecases.close_report_days() == 0  # first sight of each zone: starts tomorrow
 
-        on_time = await w.stub.SubmitDailyReport(pb.SubmitDailyReportRequest(
-            summary="two visits", tomorrow_plan="quote"), metadata=w.meta["rep"])
+        on_time = await w.stub.SubmitDailyReport(
+            pb.SubmitDailyReportRequest(summary="two visits", tomorrow_plan="quote"), metadata=w.meta["rep"]
+        )
         assert (on_time.status, on_time.report_date, on_time.time_zone) == ("on_time", "2026-03-10", "Asia/Shanghai")
-        empty = await rpc_error(w.stub.SubmitDailyReport(pb.SubmitDailyReportRequest(summary=" "),
-                                                         metadata=w.meta["rep2"]))
+        empty = await rpc_error(
+            w.stub.SubmitDailyReport(pb.SubmitDailyReportRequest(summary=" "), metadata=w.meta["rep2"])
+        )
         assert field_violations(empty) == ["summary"]
 
         # Shanghai's midnight closes its day (rep-c missing); Berlin's day is still open.
@@ -213,23 +280,27 @@ async def test_daily_reports_across_time_zones(database_url: str, nats_url: str,
         berlin = bearer(test_keys.token(principal("rep-b", "/c/r1/b1/t9/", permissions=REP_PERMS)))
         late = await w.stub.SubmitDailyReport(pb.SubmitDailyReportRequest(summary="late one"), metadata=berlin)
         assert late.status == "late"
-        twice = await rpc_error(w.stub.SubmitDailyReport(pb.SubmitDailyReportRequest(summary="again"),
-                                                         metadata=berlin))
+        twice = await rpc_error(w.stub.SubmitDailyReport(pb.SubmitDailyReportRequest(summary="again"), metadata=berlin))
         assert twice.code() == grpc.StatusCode.ABORTED and field_violations(twice) == ["report_date"]
         clock.now = datetime(2026, 3, 10, 23, 0, tzinfo=UTC)  # Berlin midnight: everyone there filed
         assert await w.usecases.close_report_days() == 0
         assert await w.usecases.close_report_days() == 0  # idempotent
         assert await w.count(DailyReportRow) == 3
 
-        denied = await rpc_error(w.stub.FalsifyDailyReport(pb.FalsifyDailyReportRequest(id=on_time.id, comment="no"),
-                                                           metadata=w.meta["rep2"]))
+        denied = await rpc_error(
+            w.stub.FalsifyDailyReport(
+                pb.FalsifyDailyReportRequest(id=on_time.id, comment="no"), metadata=w.meta["rep2"]
+            )
+        )
         assert denied.code() == grpc.StatusCode.PERMISSION_DENIED
-        falsified = await w.stub.FalsifyDailyReport(pb.FalsifyDailyReportRequest(
-            id=on_time.id, comment="visits not in check-ins"), metadata=w.meta["manager"])
+        falsified = await w.stub.FalsifyDailyReport(
+            pb.FalsifyDailyReportRequest(id=on_time.id, comment="visits not in check-ins"), metadata=w.meta["manager"]
+        )
         assert falsified.falsified and falsified.falsified_by == "mgr"
 
-        compliance = await w.stub.GetDailyReportCompliance(pb.GetDailyReportComplianceRequest(
-            from_date="2026-03-10", to_date="2026-03-10"), metadata=w.meta["manager"])
+        compliance = await w.stub.GetDailyReportCompliance(
+            pb.GetDailyReportComplianceRequest(from_date="2026-03-10", to_date="2026-03-10"), metadata=w.meta["manager"]
+        )
         team = compliance.team
         assert (team.on_time, team.late, team.missing, team.falsified, team.compliant, team.total) == (1, 1, 1, 1, 0, 3)
         assert team.rate == "0.0000"
@@ -238,12 +309,15 @@ async def test_daily_reports_across_time_zones(database_url: str, nats_url: str,
 
         ledger = await w.stub.GetPolicyLedger(pb.GetPolicyLedgerRequest(), metadata=w.meta["manager"])
         assert {r.rep_id: r.total for r in ledger.reps} == {"rep-a": "50", "rep-b": "10", "rep-c": "30"}
-        bad_date = await rpc_error(w.stub.GetPolicyLedger(pb.GetPolicyLedgerRequest(from_date="10/03/2026"),
-                                                          metadata=w.meta["manager"]))
+        bad_date = await rpc_error(
+            w.stub.GetPolicyLedger(pb.GetPolicyLedgerRequest(from_date="10/03/2026"), metadata=w.meta["manager"])
+        )
         assert field_violations(bad_date) == ["from_date"]
 
-        assert await w.events() == sorted(f"salesgrid.activities.daily_report.{verb}" for verb in (
-            "submitted", "missing", "submitted", "late", "falsified"))
+        assert await w.events() == sorted(
+            f"salesgrid.activities.daily_report.{verb}"
+            for verb in ("submitted", "missing", "submitted", "late", "falsified")
+        )
 
 
 async def test_unit_policies_nearest_ancestor_wins(database_url: str, nats_url: str, test_keys) -> None:
@@ -252,54 +326,95 @@ async def test_unit_policies_nearest_ancestor_wins(database_url: str, nats_url: 
     clock = FakeClock(START)
     async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock) as running:
         w = World(running, test_keys)
-        await w.add_units(("c", "/c/", "Asia/Shanghai"), ("b1", "/c/r1/b1/", "Europe/Berlin"),
-                          ("t1", TEAM_PATH, "Europe/Berlin"), ("t2", "/c/r1/b1/t2/", "Europe/Berlin"))
+        await w.add_units(
+            ("c", "/c/", "Asia/Shanghai"),
+            ("b1", "/c/r1/b1/", "Europe/Berlin"),
+            ("t1", TEAM_PATH, "Europe/Berlin"),
+            ("t2", "/c/r1/b1/t2/", "Europe/Berlin"),
+        )
         # Stale zones on the users: their units say Berlin.
         await w.add_users(("rep-a", TEAM_PATH, "Asia/Shanghai", "rep"), unit_id="t1")
         await w.add_users(("rep-d", "/c/r1/b1/t2/", "Asia/Shanghai", "rep"), unit_id="t2")
-        admin = bearer(test_keys.token(principal("admin", "/c/", permissions={
-            "org_units:update": "all", "org_units:read": "all", "daily_reports:read": "all"})))
+        admin = bearer(
+            test_keys.token(
+                principal(
+                    "admin",
+                    "/c/",
+                    permissions={"org_units:update": "all", "org_units:read": "all", "daily_reports:read": "all"},
+                )
+            )
+        )
         rep_d = bearer(test_keys.token(principal("rep-d", "/c/r1/b1/t2/", permissions=REP_PERMS)))
 
-        bad = await rpc_error(w.stub.SetUnitPolicy(pb.SetUnitPolicyRequest(unit_id="b1", overrides=pb.PolicyValues(
-            check_in_radius_m=-5, report_deadline="25:00", late_fine="ten", currency="yuan")), metadata=admin))
+        bad = await rpc_error(
+            w.stub.SetUnitPolicy(
+                pb.SetUnitPolicyRequest(
+                    unit_id="b1",
+                    overrides=pb.PolicyValues(
+                        check_in_radius_m=-5, report_deadline="25:00", late_fine="ten", currency="yuan"
+                    ),
+                ),
+                metadata=admin,
+            )
+        )
         assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert field_violations(bad) == ["check_in_radius_m", "report_deadline", "late_fine", "currency"]
-        denied = await rpc_error(w.stub.SetUnitPolicy(pb.SetUnitPolicyRequest(
-            unit_id="b1", overrides=pb.PolicyValues(check_in_radius_m=50)), metadata=w.meta["manager"]))
+        denied = await rpc_error(
+            w.stub.SetUnitPolicy(
+                pb.SetUnitPolicyRequest(unit_id="b1", overrides=pb.PolicyValues(check_in_radius_m=50)),
+                metadata=w.meta["manager"],
+            )
+        )
         assert denied.code() == grpc.StatusCode.PERMISSION_DENIED
-        unknown = await rpc_error(w.stub.SetUnitPolicy(pb.SetUnitPolicyRequest(
-            unit_id="nope", overrides=pb.PolicyValues(check_in_radius_m=50)), metadata=admin))
+        unknown = await rpc_error(
+            w.stub.SetUnitPolicy(
+                pb.SetUnitPolicyRequest(unit_id="nope", overrides=pb.PolicyValues(check_in_radius_m=50)), metadata=admin
+            )
+        )
         assert unknown.code() == grpc.StatusCode.NOT_FOUND
         assert await w.count(UnitPolicyRow) == 0
 
-        await w.stub.SetUnitPolicy(pb.SetUnitPolicyRequest(unit_id="b1", overrides=pb.PolicyValues(
-            check_in_radius_m=3000, report_deadline="17:00", late_fine="20.50")), metadata=admin)
-        team = await w.stub.SetUnitPolicy(pb.SetUnitPolicyRequest(unit_id="t1", overrides=pb.PolicyValues(
-            check_in_radius_m=100)), metadata=admin)
+        await w.stub.SetUnitPolicy(
+            pb.SetUnitPolicyRequest(
+                unit_id="b1",
+                overrides=pb.PolicyValues(check_in_radius_m=3000, report_deadline="17:00", late_fine="20.50"),
+            ),
+            metadata=admin,
+        )
+        team = await w.stub.SetUnitPolicy(
+            pb.SetUnitPolicyRequest(unit_id="t1", overrides=pb.PolicyValues(check_in_radius_m=100)), metadata=admin
+        )
         assert team.version == 1 and not team.overrides.HasField("late_fine")
         e = team.effective
         assert (e.check_in_radius_m, e.report_deadline, e.late_fine, e.missing_fine, e.currency) == (
-            100, "17:00", "20.50", "30", "CNY")
+            100,
+            "17:00",
+            "20.50",
+            "30",
+            "CNY",
+        )
         company = await w.stub.GetUnitPolicy(pb.GetUnitPolicyRequest(unit_id="c"), metadata=admin)
         assert (company.version, company.effective.check_in_radius_m, company.effective.report_deadline) == (
-            0, 500, "18:00")
+            0,
+            500,
+            "18:00",
+        )
 
         # About 1.1 km from the customer: beyond the team's 100 m, within the branch's 3 km
         # (and beyond the 500 m default, so the branch override is what lets rep-d through).
         async with w.sessions() as session, session.begin():
             session.add(CustomerLocation(customer_id="cust-9", latitude=52.5200, longitude=13.4050, updated_at=START))
         reading = pb.LocationReading(latitude=52.5300, longitude=13.4050, accuracy_m=10, device_time=ts(START))
-        far_for_team = await w.stub.CheckIn(pb.CheckInRequest(customer_id="cust-9", reading=reading),
-                                            metadata=w.meta["rep"])
+        far_for_team = await w.stub.CheckIn(
+            pb.CheckInRequest(customer_id="cust-9", reading=reading), metadata=w.meta["rep"]
+        )
         assert far_for_team.flagged and list(far_for_team.check_in.flags) == ["too_far"]
         within_branch = await w.stub.CheckIn(pb.CheckInRequest(customer_id="cust-9", reading=reading), metadata=rep_d)
         assert not within_branch.flagged and 1000 < within_branch.check_in.distance_m < 1200
 
         assert await w.usecases.close_report_days() == 0  # first sight of the zones
         clock.now = datetime(2026, 3, 10, 16, 30, tzinfo=UTC)  # 17:30 in Berlin, already 00:30 in Shanghai
-        late = await w.stub.SubmitDailyReport(pb.SubmitDailyReportRequest(summary="one visit"),
-                                              metadata=w.meta["rep"])
+        late = await w.stub.SubmitDailyReport(pb.SubmitDailyReportRequest(summary="one visit"), metadata=w.meta["rep"])
         assert (late.status, late.report_date, late.time_zone) == ("late", "2026-03-10", "Europe/Berlin")
         assert await w.usecases.close_report_days() == 0  # Shanghai's midnight does not close Berlin's day
         clock.now = datetime(2026, 3, 10, 23, 0, tzinfo=UTC)
@@ -318,47 +433,72 @@ async def test_calendar_comments_reminders_and_overdue(database_url: str, nats_u
     async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock) as running:
         w = World(running, test_keys)
         await w.add_units(("t1", TEAM_PATH, "Asia/Shanghai"))
-        await w.add_users(("rep-a", TEAM_PATH, "Asia/Shanghai", "rep"), ("rep-c", TEAM_PATH, "Asia/Shanghai", "rep"),
-                          unit_id="t1")
+        await w.add_users(
+            ("rep-a", TEAM_PATH, "Asia/Shanghai", "rep"), ("rep-c", TEAM_PATH, "Asia/Shanghai", "rep"), unit_id="t1"
+        )
         # First sight of each job: nothing is fired for times before the service knew them.
         assert await w.usecases.fire_due_reminders() == 0 and await w.usecases.fire_overdue_tasks() == 0
 
-        private = await w.stub.CreateTask(pb.CreateTaskRequest(
-            title="dentist", private=True, start_at=ts(START + timedelta(hours=1)),
-            end_at=ts(START + timedelta(hours=2)), reminder_minutes=[30]), metadata=w.meta["rep"])
-        visit = await w.stub.CreateTask(pb.CreateTaskRequest(
-            title="visit the plant", start_at=ts(START + timedelta(hours=3)), end_at=ts(START + timedelta(hours=4)),
-            reminder_minutes=[15, 60]), metadata=w.meta["rep"])
-        handed = await w.stub.CreateTask(pb.CreateTaskRequest(
-            assignee_id="rep-a", title="send the quote", due_at=ts(START + timedelta(hours=1))),
-            metadata=w.meta["manager"])
-        done = await w.stub.CreateTask(pb.CreateTaskRequest(title="call", due_at=ts(START + timedelta(hours=1))),
-                                       metadata=w.meta["rep"])
+        private = await w.stub.CreateTask(
+            pb.CreateTaskRequest(
+                title="dentist",
+                private=True,
+                start_at=ts(START + timedelta(hours=1)),
+                end_at=ts(START + timedelta(hours=2)),
+                reminder_minutes=[30],
+            ),
+            metadata=w.meta["rep"],
+        )
+        visit = await w.stub.CreateTask(
+            pb.CreateTaskRequest(
+                title="visit the plant",
+                start_at=ts(START + timedelta(hours=3)),
+                end_at=ts(START + timedelta(hours=4)),
+                reminder_minutes=[15, 60],
+            ),
+            metadata=w.meta["rep"],
+        )
+        handed = await w.stub.CreateTask(
+            pb.CreateTaskRequest(assignee_id="rep-a", title="send the quote", due_at=ts(START + timedelta(hours=1))),
+            metadata=w.meta["manager"],
+        )
+        done = await w.stub.CreateTask(
+            pb.CreateTaskRequest(title="call", due_at=ts(START + timedelta(hours=1))), metadata=w.meta["rep"]
+        )
         await w.stub.CompleteTask(pb.CompleteTaskRequest(id=done.id), metadata=w.meta["rep"])
 
         # Calendars: the manager sees the rep's private entry as busy time only, the rep in full.
         window = {"window_start": ts(START), "window_end": ts(START + timedelta(days=1))}
-        managers_view = await w.stub.GetCalendar(pb.GetCalendarRequest(user_id="rep-a", **window),
-                                                 metadata=w.meta["manager"])
+        managers_view = await w.stub.GetCalendar(
+            pb.GetCalendarRequest(user_id="rep-a", **window), metadata=w.meta["manager"]
+        )
         entries = {e.task_id: e for e in managers_view.entries}
         assert set(entries) == {private.id, visit.id, handed.id, done.id}
         assert entries[private.id].busy_only and entries[private.id].title == ""
         assert entries[visit.id].title == "visit the plant" and not entries[visit.id].busy_only
         own = await w.stub.GetCalendar(pb.GetCalendarRequest(**window), metadata=w.meta["rep"])
         assert {e.task_id: e.title for e in own.entries}[private.id] == "dentist"
-        denied = await rpc_error(w.stub.GetCalendar(pb.GetCalendarRequest(user_id="rep-a", **window),
-                                                    metadata=w.meta["rep2"]))
+        denied = await rpc_error(
+            w.stub.GetCalendar(pb.GetCalendarRequest(user_id="rep-a", **window), metadata=w.meta["rep2"])
+        )
         assert denied.code() == grpc.StatusCode.PERMISSION_DENIED
         team = await w.stub.GetCalendar(pb.GetCalendarRequest(unit_id="t1", **window), metadata=w.meta["manager"])
         assert len(team.entries) == 4
         peers = await w.stub.GetCalendar(pb.GetCalendarRequest(unit_id="t1", **window), metadata=w.meta["rep2"])
         assert not peers.entries  # own scope: a colleague's schedule stays hidden
-        later = await w.stub.GetCalendar(pb.GetCalendarRequest(
-            window_start=ts(START + timedelta(hours=5)), window_end=ts(START + timedelta(days=1))),
-            metadata=w.meta["rep"])
+        later = await w.stub.GetCalendar(
+            pb.GetCalendarRequest(
+                window_start=ts(START + timedelta(hours=5)), window_end=ts(START + timedelta(days=1))
+            ),
+            metadata=w.meta["rep"],
+        )
         assert not later.entries
-        too_long = await rpc_error(w.stub.GetCalendar(pb.GetCalendarRequest(
-            window_start=ts(START), window_end=ts(START + timedelta(days=90))), metadata=w.meta["rep"]))
+        too_long = await rpc_error(
+            w.stub.GetCalendar(
+                pb.GetCalendarRequest(window_start=ts(START), window_end=ts(START + timedelta(days=90))),
+                metadata=w.meta["rep"],
+            )
+        )
         assert too_long.code() == grpc.StatusCode.INVALID_ARGUMENT and field_violations(too_long) == ["window_end"]
         no_window = await rpc_error(w.stub.GetCalendar(pb.GetCalendarRequest(), metadata=w.meta["rep"]))
         assert field_violations(no_window) == ["window_start"]
@@ -376,21 +516,29 @@ async def test_calendar_comments_reminders_and_overdue(database_url: str, nats_u
         assert events.count("salesgrid.activities.task.overdue") == 1
 
         # Report comments: the reviewing manager and the rep; a reader without review may not.
-        report = await w.stub.SubmitDailyReport(pb.SubmitDailyReportRequest(summary="quote sent"),
-                                                metadata=w.meta["rep"])
-        await w.stub.AddReportComment(pb.AddReportCommentRequest(report_id=report.id, body="which customer?"),
-                                      metadata=w.meta["manager"])
-        await w.stub.AddReportComment(pb.AddReportCommentRequest(report_id=report.id, body="the plant"),
-                                      metadata=w.meta["rep"])
-        blank = await rpc_error(w.stub.AddReportComment(pb.AddReportCommentRequest(report_id=report.id, body=" "),
-                                                        metadata=w.meta["manager"]))
+        report = await w.stub.SubmitDailyReport(
+            pb.SubmitDailyReportRequest(summary="quote sent"), metadata=w.meta["rep"]
+        )
+        await w.stub.AddReportComment(
+            pb.AddReportCommentRequest(report_id=report.id, body="which customer?"), metadata=w.meta["manager"]
+        )
+        await w.stub.AddReportComment(
+            pb.AddReportCommentRequest(report_id=report.id, body="the plant"), metadata=w.meta["rep"]
+        )
+        blank = await rpc_error(
+            w.stub.AddReportComment(
+                pb.AddReportCommentRequest(report_id=report.id, body=" "), metadata=w.meta["manager"]
+            )
+        )
         assert blank.code() == grpc.StatusCode.INVALID_ARGUMENT and field_violations(blank) == ["body"]
-        stranger = await rpc_error(w.stub.AddReportComment(pb.AddReportCommentRequest(
-            report_id=report.id, body="hi"), metadata=w.meta["rep2"]))
+        stranger = await rpc_error(
+            w.stub.AddReportComment(pb.AddReportCommentRequest(report_id=report.id, body="hi"), metadata=w.meta["rep2"])
+        )
         assert stranger.code() == grpc.StatusCode.NOT_FOUND
         reader = bearer(test_keys.token(principal("auditor", "/c/", permissions={"daily_reports:read": "all"})))
-        not_reviewer = await rpc_error(w.stub.AddReportComment(pb.AddReportCommentRequest(
-            report_id=report.id, body="hm"), metadata=reader))
+        not_reviewer = await rpc_error(
+            w.stub.AddReportComment(pb.AddReportCommentRequest(report_id=report.id, body="hm"), metadata=reader)
+        )
         assert not_reviewer.code() == grpc.StatusCode.PERMISSION_DENIED
         listed = await w.stub.ListReportComments(pb.ListReportCommentsRequest(report_id=report.id), metadata=reader)
         assert [(c.author_id, c.body) for c in listed.comments] == [("mgr", "which customer?"), ("rep-a", "the plant")]
@@ -403,17 +551,19 @@ async def test_daily_reports_on_the_berlin_dst_day(database_url: str, nats_url: 
     async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock) as running:
         w = World(running, test_keys)
         await w.add_units(("t1", TEAM_PATH, "Europe/Berlin"))
-        await w.add_users(("rep-a", TEAM_PATH, "Europe/Berlin", "rep"), ("rep-c", TEAM_PATH, "Europe/Berlin", "rep"),
-                          ("rep-d", TEAM_PATH, "Europe/Berlin", "rep"), unit_id="t1")
+        await w.add_users(
+            ("rep-a", TEAM_PATH, "Europe/Berlin", "rep"),
+            ("rep-c", TEAM_PATH, "Europe/Berlin", "rep"),
+            ("rep-d", TEAM_PATH, "Europe/Berlin", "rep"),
+            unit_id="t1",
+        )
         assert await w.usecases.close_report_days() == 0  # first sight: from 2026-03-29 on
 
         clock.now = datetime(2026, 3, 29, 15, 59, 59, tzinfo=UTC)  # 17:59:59 CEST
-        on_time = await w.stub.SubmitDailyReport(pb.SubmitDailyReportRequest(summary="in time"),
-                                                 metadata=w.meta["rep"])
+        on_time = await w.stub.SubmitDailyReport(pb.SubmitDailyReportRequest(summary="in time"), metadata=w.meta["rep"])
         assert (on_time.status, on_time.report_date) == ("on_time", "2026-03-29")
         clock.now = datetime(2026, 3, 29, 16, 0, 1, tzinfo=UTC)  # 18:00:01 CEST
-        late = await w.stub.SubmitDailyReport(pb.SubmitDailyReportRequest(summary="just late"),
-                                              metadata=w.meta["rep2"])
+        late = await w.stub.SubmitDailyReport(pb.SubmitDailyReportRequest(summary="just late"), metadata=w.meta["rep2"])
         assert (late.status, late.report_date) == ("late", "2026-03-29")
 
         clock.now = datetime(2026, 3, 29, 21, 59, 59, tzinfo=UTC)  # 23:59:59 CEST: the day is still open
@@ -437,15 +587,27 @@ async def test_customer_coordinates_arrive_from_customers_events(database_url: s
         nc = await connect(nats_url, "test-customers")
         js = nc.jetstream()
         await ensure_stream(js, "customers", 1)
-        envelope = build_envelope(f"salesgrid.customers.customer.{verb}", "customers", state,
-                                  EventMeta(aggregate_id=state.customer_id), START)
+        envelope = build_envelope(
+            f"salesgrid.customers.customer.{verb}", "customers", state, EventMeta(aggregate_id=state.customer_id), START
+        )
         await js.publish(envelope.type, envelope.SerializeToString(), headers={"Nats-Msg-Id": envelope.event_id})
         await nc.drain()
 
-    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=FakeClock(START)) as running:
+    async with run_service(
+        DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=FakeClock(START)
+    ) as running:
         w = World(running, test_keys)
-        await publish("created", CustomerRecordState(customer_id="cust-geo", legal_name="外滩中心", owner_id="rep-a",
-                                                     has_location=True, latitude=31.2400, longitude=121.4900))
+        await publish(
+            "created",
+            CustomerRecordState(
+                customer_id="cust-geo",
+                legal_name="外滩中心",
+                owner_id="rep-a",
+                has_location=True,
+                latitude=31.2400,
+                longitude=121.4900,
+            ),
+        )
 
         async def known() -> bool:
             return await w.count(CustomerLocation) == 1
@@ -458,8 +620,12 @@ async def test_customer_coordinates_arrive_from_customers_events(database_url: s
         away = await w.stub.CheckIn(pb.CheckInRequest(customer_id="cust-geo", reading=far), metadata=w.meta["rep2"])
         assert away.flagged and list(away.check_in.flags) == ["too_far"] and 1900 < away.check_in.distance_m < 2100
 
-        await publish("updated", CustomerRecordState(customer_id="cust-geo", legal_name="外滩中心", owner_id="rep-a",
-                                                     version=2, has_location=False))
+        await publish(
+            "updated",
+            CustomerRecordState(
+                customer_id="cust-geo", legal_name="外滩中心", owner_id="rep-a", version=2, has_location=False
+            ),
+        )
 
         async def forgotten() -> bool:
             return await w.count(CustomerLocation) == 0
@@ -467,8 +633,9 @@ async def test_customer_coordinates_arrive_from_customers_events(database_url: s
         await eventually(forgotten)
 
 
-async def test_merged_customers_follow_ups_and_check_ins_follow_the_survivor(database_url: str, nats_url: str,
-                                                                            test_keys) -> None:
+async def test_merged_customers_follow_ups_and_check_ins_follow_the_survivor(
+    database_url: str, nats_url: str, test_keys
+) -> None:
     """customers' `merged` event re-attaches the duplicate's follow-ups and check-ins to the survivor;
     a follow-up, check-in or list naming the merged id later is served for the survivor."""
     clock = FakeClock(START)
@@ -478,9 +645,12 @@ async def test_merged_customers_follow_ups_and_check_ins_follow_the_survivor(dat
         reading = pb.LocationReading(latitude=31.2304, longitude=121.4737, accuracy_m=15, device_time=ts(START))
 
         async def follow_up(customer_id: str) -> pb.FollowUp:
-            return await w.stub.LogFollowUp(pb.LogFollowUpRequest(
-                kind="visit", occurred_at=ts(START - timedelta(hours=1)), notes="n", customer_id=customer_id),
-                metadata=rep)
+            return await w.stub.LogFollowUp(
+                pb.LogFollowUpRequest(
+                    kind="visit", occurred_at=ts(START - timedelta(hours=1)), notes="n", customer_id=customer_id
+                ),
+                metadata=rep,
+            )
 
         kept, moved = await follow_up("cust-s"), await follow_up("cust-d")
         visit = await w.stub.CheckIn(pb.CheckInRequest(customer_id="cust-d", reading=reading), metadata=rep)

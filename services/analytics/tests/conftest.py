@@ -1,5 +1,6 @@
 """Puts these folders on sys.path: --import-mode=importlib does not, and the tests import the
 builders (domain/analytics_factories.py) and the shared event sequence (test_analytics_service.py)."""
+
 import sys
 from pathlib import Path
 

@@ -1,6 +1,7 @@
 """Channel and partner performance through the real consumers: pipeline's opportunities and
 contracts' contracts and receipts carry their channel and partner; GetChannelPerformance reads
 them within scope (SQLite and PostgreSQL)."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -21,11 +22,22 @@ WHEN = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
 MARCH = pb.AnalyticsQuery(period="2026-03", time_zone="Asia/Shanghai", currency="CNY")
 
 
-def opportunity(opp: str, owner: str, path: str, channel: str, partner: str, status: str = "open",
-                reason: str = "") -> PipelineOpportunityState:
-    return PipelineOpportunityState(opportunity_id=opp, owner_id=owner, org_path=path, amount="1000",
-                                    currency="CNY", expected_close_date="2026-03-31", stage="opportunity",
-                                    status=status, channel=channel, partner_id=partner, reason=reason)
+def opportunity(
+    opp: str, owner: str, path: str, channel: str, partner: str, status: str = "open", reason: str = ""
+) -> PipelineOpportunityState:
+    return PipelineOpportunityState(
+        opportunity_id=opp,
+        owner_id=owner,
+        org_path=path,
+        amount="1000",
+        currency="CNY",
+        expected_close_date="2026-03-31",
+        stage="opportunity",
+        status=status,
+        channel=channel,
+        partner_id=partner,
+        reason=reason,
+    )
 
 
 EVENTS = [
@@ -33,15 +45,46 @@ EVENTS = [
     ("salesgrid.pipeline.opportunity.created", opportunity("o-2", "rep-b", T2, "direct", ""), T2),
     ("salesgrid.pipeline.opportunity.won", opportunity("o-1", "rep-a", T1, "agent", "p-1", "won"), T1),
     ("salesgrid.pipeline.opportunity.lost", opportunity("o-2", "rep-b", T2, "direct", "", "lost", "price"), T2),
-    ("salesgrid.contracts.contract.signed", ContractsContractState(
-        contract_id="k-1", owner_id="rep-a", org_path=T1, currency="CNY", total="6000.00", status="signed",
-        channel="agent", partner_id="p-1"), T1),
-    ("salesgrid.contracts.contract.signed", ContractsContractState(
-        contract_id="k-2", owner_id="rep-b", org_path=T2, currency="CNY", total="2500.00", status="signed",
-        channel="direct"), T2),
-    ("salesgrid.contracts.receipt.recorded", ContractsReceiptRecorded(
-        receipt_id="r-1", contract_id="k-1", owner_id="rep-a", amount="4000.00", currency="CNY", channel="agent",
-        partner_id="p-1"), T1),
+    (
+        "salesgrid.contracts.contract.signed",
+        ContractsContractState(
+            contract_id="k-1",
+            owner_id="rep-a",
+            org_path=T1,
+            currency="CNY",
+            total="6000.00",
+            status="signed",
+            channel="agent",
+            partner_id="p-1",
+        ),
+        T1,
+    ),
+    (
+        "salesgrid.contracts.contract.signed",
+        ContractsContractState(
+            contract_id="k-2",
+            owner_id="rep-b",
+            org_path=T2,
+            currency="CNY",
+            total="2500.00",
+            status="signed",
+            channel="direct",
+        ),
+        T2,
+    ),
+    (
+        "salesgrid.contracts.receipt.recorded",
+        ContractsReceiptRecorded(
+            receipt_id="r-1",
+            contract_id="k-1",
+            owner_id="rep-a",
+            amount="4000.00",
+            currency="CNY",
+            channel="agent",
+            partner_id="p-1",
+        ),
+        T1,
+    ),
 ]
 
 
@@ -51,18 +94,21 @@ async def publish(nats_url: str) -> None:
     for producer in ("pipeline", "contracts"):
         await ensure_stream(js, producer, 1)
     for event_type, payload, path in EVENTS:
-        envelope = build_envelope(event_type, event_type.split(".")[1], payload,
-                                  EventMeta(aggregate_id="agg", org_path=path), WHEN)
+        envelope = build_envelope(
+            event_type, event_type.split(".")[1], payload, EventMeta(aggregate_id="agg", org_path=path), WHEN
+        )
         await js.publish(envelope.type, envelope.SerializeToString(), headers={"Nats-Msg-Id": envelope.event_id})
     await nc.drain()
 
 
 async def test_channel_and_partner_performance_within_scope(database_url: str, nats_url: str, test_keys) -> None:
-    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys,
-                           clock=lambda: WHEN) as running:
+    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=lambda: WHEN) as running:
         api = pb_grpc.AnalyticsStub(running.channel)
-        manager = bearer(test_keys.token(principal("mgr", "/c/b1/", permissions={"analytics:read": "subtree",
-                                                                                 "analytics:export": "subtree"})))
+        manager = bearer(
+            test_keys.token(
+                principal("mgr", "/c/b1/", permissions={"analytics:read": "subtree", "analytics:export": "subtree"})
+            )
+        )
         rep_b = bearer(test_keys.token(principal("rep-b", T2, permissions={"analytics:read": "own"})))
         await publish(nats_url)
 
@@ -72,17 +118,21 @@ async def test_channel_and_partner_performance_within_scope(database_url: str, n
             return reply if done else None
 
         by_channel = await eventually(settled)
-        assert [(l.rank, l.key, l.contract_amount, l.collected, l.won, l.lost, l.win_rate)
-                for l in by_channel.lines] == [(1, "agent", "6000.00", "4000.00", 1, 0, "1.0000"),
-                                               (2, "direct", "2500.00", "0.00", 0, 1, "0.0000")]
-        by_partner = await api.GetChannelPerformance(pb.AnalyticsQuery(
-            period="2026-03", time_zone="Asia/Shanghai", currency="CNY", by="partner"), metadata=manager)
+        assert [
+            (l.rank, l.key, l.contract_amount, l.collected, l.won, l.lost, l.win_rate) for l in by_channel.lines
+        ] == [(1, "agent", "6000.00", "4000.00", 1, 0, "1.0000"), (2, "direct", "2500.00", "0.00", 0, 1, "0.0000")]
+        by_partner = await api.GetChannelPerformance(
+            pb.AnalyticsQuery(period="2026-03", time_zone="Asia/Shanghai", currency="CNY", by="partner"),
+            metadata=manager,
+        )
         assert [(l.key, l.channel, l.contract_amount) for l in by_partner.lines] == [("p-1", "agent", "6000.00")]
-        export = await api.ExportReport(pb.ExportReportRequest(report="channels", format="csv", query=MARCH),
-                                        metadata=manager)
+        export = await api.ExportReport(
+            pb.ExportReportRequest(report="channels", format="csv", query=MARCH), metadata=manager
+        )
         assert export.content.decode("utf-8-sig").splitlines()[:2] == [
             "rank,channel,channel,contract_amount,contracts,collected,won,lost,win_rate",
-            "1,agent,agent,6000.00,1,4000.00,1,0,1.0000"]
+            "1,agent,agent,6000.00,1,4000.00,1,0,1.0000",
+        ]
 
         # a rep sees his own sales only
         own = await api.GetChannelPerformance(MARCH, metadata=rep_b)

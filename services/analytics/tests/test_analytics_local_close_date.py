@@ -1,6 +1,7 @@
 """An opportunity created without an expected close date counts on the day it was created on its
 owner's branch calendar: 17:30 UTC on 31 March is already 1 April in Shanghai (the UTC date of
 the event would put it in the wrong month and quarter)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -26,16 +27,47 @@ async def test_a_deal_without_close_date_counts_on_the_owners_local_day(database
     created_at = datetime(2026, 3, 31, 17, 30, tzinfo=UTC)
     try:
         async with sessions() as session, session.begin():
-            await session.execute(insert(directory_units).values(
-                unit_id="sh", parent_id=None, name="Shanghai", path="/c/sh/", time_zone="Asia/Shanghai",
-                currency="CNY", active=True, updated_at=created_at))
-            await session.execute(insert(directory_users).values(
-                user_id="rep-sh", login="rep.sh", display_name="Rep", unit_id="sh", org_path="/c/sh/",
-                manager_id=None, roles="rep", active=True, time_zone="Asia/Shanghai", updated_at=created_at))
-        opp = PipelineOpportunityState(opportunity_id="o-1", owner_id="rep-sh", org_path="/c/sh/",
-                                       stage="opportunity", amount="1000", currency="CNY")
-        envelope = build_envelope("salesgrid.pipeline.opportunity.created", "pipeline", opp,
-                                  EventMeta(aggregate_id="o-1", org_path="/c/sh/"), created_at)
+            await session.execute(
+                insert(directory_units).values(
+                    unit_id="sh",
+                    parent_id=None,
+                    name="Shanghai",
+                    path="/c/sh/",
+                    time_zone="Asia/Shanghai",
+                    currency="CNY",
+                    active=True,
+                    updated_at=created_at,
+                )
+            )
+            await session.execute(
+                insert(directory_users).values(
+                    user_id="rep-sh",
+                    login="rep.sh",
+                    display_name="Rep",
+                    unit_id="sh",
+                    org_path="/c/sh/",
+                    manager_id=None,
+                    roles="rep",
+                    active=True,
+                    time_zone="Asia/Shanghai",
+                    updated_at=created_at,
+                )
+            )
+        opp = PipelineOpportunityState(
+            opportunity_id="o-1",
+            owner_id="rep-sh",
+            org_path="/c/sh/",
+            stage="opportunity",
+            amount="1000",
+            currency="CNY",
+        )
+        envelope = build_envelope(
+            "salesgrid.pipeline.opportunity.created",
+            "pipeline",
+            opp,
+            EventMeta(aggregate_id="o-1", org_path="/c/sh/"),
+            created_at,
+        )
         route = pipeline_subscription().route(envelope.type)
         assert route is not None
         _, handler = route

@@ -1,6 +1,7 @@
 """Rebuild equality: events (duplicated, interleaved across streams) fed to the live service, then
 every stream replayed into a second, fresh database; both hold the same facts and inbox and
 answer every report the same. Also: the projection-lag metric is observed for applied facts."""
+
 from __future__ import annotations
 
 import asyncio
@@ -49,8 +50,10 @@ async def publish_interleaved(nats_url: str, seed: int) -> None:
     js = nc.jetstream()
     for producer in PRODUCERS:
         await ensure_stream(js, producer, 1)
-    envelopes = [build_envelope(t, t.split(".")[1], payload, EventMeta(aggregate_id="agg", org_path=path), when)
-                 for t, payload, path, when in EVENTS]
+    envelopes = [
+        build_envelope(t, t.split(".")[1], payload, EventMeta(aggregate_id="agg", org_path=path), when)
+        for t, payload, path, when in EVENTS
+    ]
     queues = {p: [e for e in envelopes if e.type.split(".")[1] == p] for p in PRODUCERS}
     queues = {p: [(e, True) for e in q] + [(e, False) for e in q] for p, q in queues.items()}
     rng = random.Random(seed)
@@ -65,15 +68,28 @@ async def snapshot(url: str) -> tuple[list[tuple], list[tuple], list[tuple]]:
     engine = create_engine(url)
     try:
         async with session_factory(engine)() as session:
-            facts = [(r.event_id, r.kind, r.occurred_at, r.owner_id, r.org_path, r.data)
-                     for r in (await session.scalars(select(StoredFact).order_by(StoredFact.event_id))).all()]
-            seen = [tuple(r) for r in (await session.execute(
-                select(inbox.c.consumer, inbox.c.event_id, inbox.c.event_type).order_by(
-                    inbox.c.consumer, inbox.c.event_id))).all()]
-            targets = [(t.metric, t.period, t.org_path, t.rep_id, t.amount, t.currency) for t in (
-                await session.scalars(select(TargetRow).order_by(TargetRow.id))).all()]
-            models = [(m.code, m.version, m.definition) for m in (
-                await session.scalars(select(StageModelRow).order_by(StageModelRow.code))).all()]
+            facts = [
+                (r.event_id, r.kind, r.occurred_at, r.owner_id, r.org_path, r.data)
+                for r in (await session.scalars(select(StoredFact).order_by(StoredFact.event_id))).all()
+            ]
+            seen = [
+                tuple(r)
+                for r in (
+                    await session.execute(
+                        select(inbox.c.consumer, inbox.c.event_id, inbox.c.event_type).order_by(
+                            inbox.c.consumer, inbox.c.event_id
+                        )
+                    )
+                ).all()
+            ]
+            targets = [
+                (t.metric, t.period, t.org_path, t.rep_id, t.amount, t.currency)
+                for t in (await session.scalars(select(TargetRow).order_by(TargetRow.id))).all()
+            ]
+            models = [
+                (m.code, m.version, m.definition)
+                for m in (await session.scalars(select(StageModelRow).order_by(StageModelRow.code))).all()
+            ]
         return facts, seen, targets + models
     finally:
         await engine.dispose()
@@ -81,21 +97,35 @@ async def snapshot(url: str) -> tuple[list[tuple], list[tuple], list[tuple]]:
 
 async def reports(api: pb_grpc.AnalyticsStub, metadata) -> list:  # type: ignore[no-untyped-def]
     by_unit = pb.AnalyticsQuery(period="2026-Q2", time_zone="Asia/Shanghai", currency="CNY", group_depth=3)
-    return [await api.GetFunnel(Q2, metadata=metadata), await api.GetPerformance(Q2, metadata=metadata),
-            await api.GetPerformance(by_unit, metadata=metadata), await api.GetForecast(Q2, metadata=metadata),
-            await api.GetDashboard(Q2, metadata=metadata),
-            await api.ListTargets(pb.ListTargetsRequest(time_zone="Asia/Shanghai"), metadata=metadata)]
+    return [
+        await api.GetFunnel(Q2, metadata=metadata),
+        await api.GetPerformance(Q2, metadata=metadata),
+        await api.GetPerformance(by_unit, metadata=metadata),
+        await api.GetForecast(Q2, metadata=metadata),
+        await api.GetDashboard(Q2, metadata=metadata),
+        await api.ListTargets(pb.ListTargetsRequest(time_zone="Asia/Shanghai"), metadata=metadata),
+    ]
 
 
 def lag_count() -> float:
-    return sum(REGISTRY.get_sample_value("salesgrid_projection_lag_seconds_count", {"kind": kind}) or 0.0
-               for kind in ("customer_created", "contract_signed", "follow_up_logged"))
+    return sum(
+        REGISTRY.get_sample_value("salesgrid_projection_lag_seconds_count", {"kind": kind}) or 0.0
+        for kind in ("customer_created", "contract_signed", "follow_up_logged")
+    )
 
 
-async def test_analytics_rebuild_equals_live(database_url: str, second_url: str, nats_url: str,
-                                             test_keys: TestKeys) -> None:
-    director = bearer(test_keys.token(principal(user_id="boss", org_path="/c/", permissions={
-        "analytics:read": "all", "targets:read": "all", "targets:update": "all"})))
+async def test_analytics_rebuild_equals_live(
+    database_url: str, second_url: str, nats_url: str, test_keys: TestKeys
+) -> None:
+    director = bearer(
+        test_keys.token(
+            principal(
+                user_id="boss",
+                org_path="/c/",
+                permissions={"analytics:read": "all", "targets:read": "all", "targets:update": "all"},
+            )
+        )
+    )
     lag_before = lag_count()
     async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=lambda: NOW) as running:
         api = pb_grpc.AnalyticsStub(running.channel)
@@ -107,8 +137,10 @@ async def test_analytics_rebuild_equals_live(database_url: str, second_url: str,
             return (len(facts), len(seen)) == (STORED, len(EVENTS) + IDENTITY_EVENTS) or None  # type: ignore[return-value]
 
         await eventually(settled, timeout=20)
-        await api.SetTargets(pb.SetTargetsRequest(parent=target("contract_amount", "2026-Q2", "/c/", "3000.00", "CNY")),
-                             metadata=director)
+        await api.SetTargets(
+            pb.SetTargetsRequest(parent=target("contract_amount", "2026-Q2", "/c/", "3000.00", "CNY")),
+            metadata=director,
+        )
         live_reports = await reports(api, director)
     live = await snapshot(database_url)
     assert lag_count() - lag_before == 3  # one observation per applied fact, none for duplicates
@@ -140,13 +172,25 @@ def test_analytics_rebuild_command(nats_url: str, tmp_path) -> None:  # type: ig
     asyncio.run(publish_interleaved(nats_url, seed=3))
     live, fresh = tmp_path / "live.db", tmp_path / "fresh.db"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SALESGRID_")} | {
-        "SALESGRID_ENVIRONMENT": "test", "SALESGRID_DATABASE_URL": f"sqlite+aiosqlite:///{live}",
-        "SALESGRID_NATS_URL": nats_url, "SALESGRID_GRPC_PORT": "50056", "SALESGRID_IDENTITY_ADDR": "127.0.0.1:1"}
-    assert subprocess.run([sys.executable, "-m", "salesgrid_analytics", "migrate"], env=env, check=False).returncode == 0
+        "SALESGRID_ENVIRONMENT": "test",
+        "SALESGRID_DATABASE_URL": f"sqlite+aiosqlite:///{live}",
+        "SALESGRID_NATS_URL": nats_url,
+        "SALESGRID_GRPC_PORT": "50056",
+        "SALESGRID_IDENTITY_ADDR": "127.0.0.1:1",
+    }
+    assert (
+        subprocess.run([sys.executable, "-m", "salesgrid_analytics", "migrate"], env=env, check=False).returncode == 0
+    )
 
     def rebuild_into(path: Path) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "salesgrid_analytics", "rebuild", f"sqlite+aiosqlite:///{path}"],
-                              env=env, capture_output=True, text=True, timeout=60, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "salesgrid_analytics", "rebuild", f"sqlite+aiosqlite:///{path}"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
 
     done = rebuild_into(fresh)
     assert done.returncode == 0, done.stderr

@@ -1,5 +1,6 @@
 """A receipt is credited to the contract's owner whatever order the events arrive in: the receipt
 event carries the owner, so a receipt redelivered before the contract's signing is still his."""
+
 from __future__ import annotations
 
 import asyncio
@@ -25,21 +26,39 @@ async def test_receipt_before_signing_is_credited_to_the_contract_owner(database
     sessions = session_factory(engine)
     sub = contracts_subscription()
     try:
+
         async def deliver(event_type: str, payload, aggregate: str) -> None:  # type: ignore[no-untyped-def]
-            envelope = build_envelope(event_type, "contracts", payload,
-                                      EventMeta(aggregate_id=aggregate, actor_id="finance-clerk",
-                                                org_path="/c/r1/b1/"), NOW)
+            envelope = build_envelope(
+                event_type,
+                "contracts",
+                payload,
+                EventMeta(aggregate_id=aggregate, actor_id="finance-clerk", org_path="/c/r1/b1/"),
+                NOW,
+            )
             _, handler = sub.route(event_type)  # type: ignore[misc]
             await apply_once(sessions, sub.name, envelope, handler, payload)
 
-        await deliver("salesgrid.contracts.receipt.recorded", ContractsReceiptRecorded(
-            receipt_id="r1", contract_id="k1", amount="300", currency="CNY", owner_id="rep-a"), "r1")
-        await deliver("salesgrid.contracts.contract.signed", ContractsContractState(
-            contract_id="k1", owner_id="rep-a", org_path="/c/r1/b1/", total="500", currency="CNY"), "k1")
+        await deliver(
+            "salesgrid.contracts.receipt.recorded",
+            ContractsReceiptRecorded(receipt_id="r1", contract_id="k1", amount="300", currency="CNY", owner_id="rep-a"),
+            "r1",
+        )
+        await deliver(
+            "salesgrid.contracts.contract.signed",
+            ContractsContractState(
+                contract_id="k1", owner_id="rep-a", org_path="/c/r1/b1/", total="500", currency="CNY"
+            ),
+            "k1",
+        )
         async with sessions() as session:
-            rows = (await session.execute(select(StoredFact.kind, StoredFact.owner_id, StoredFact.org_path)
-                                          .order_by(StoredFact.kind))).all()
-        assert [tuple(r) for r in rows] == [("contract_signed", "rep-a", "/c/r1/b1/"),
-                                           ("receipt_recorded", "rep-a", "/c/r1/b1/")]
+            rows = (
+                await session.execute(
+                    select(StoredFact.kind, StoredFact.owner_id, StoredFact.org_path).order_by(StoredFact.kind)
+                )
+            ).all()
+        assert [tuple(r) for r in rows] == [
+            ("contract_signed", "rep-a", "/c/r1/b1/"),
+            ("receipt_recorded", "rep-a", "/c/r1/b1/"),
+        ]
     finally:
         await engine.dispose()

@@ -1,6 +1,7 @@
 """Analytics learns each stage model from pipeline's events and reports funnel, win rate and
 forecast per model; a customer merge re-attaches the merged record's activity facts. Events go
 through JetStream to the real consumers; reports are read through gRPC, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import json
@@ -27,21 +28,33 @@ from test_analytics_service import DEFAULT_MODEL, stage_model
 NOW = datetime(2026, 6, 20, 4, 0, tzinfo=UTC)
 T1 = "/c/r1/b1/t1/"
 QUERY = dict(period="2026-Q2", time_zone="Asia/Shanghai", currency="CNY")
-RETAIL_V1 = stage_model("retail", 1, ("contact", 10, ""), ("pitch", 30, ""), ("closed_won", 100, "won"),
-                        ("closed_lost", 0, "lost"))
-RETAIL_V2 = stage_model("retail", 2, ("contact", 20, ""), ("demo", 50, ""), ("closed_won", 100, "won"),
-                        ("closed_lost", 0, "lost"))
+RETAIL_V1 = stage_model(
+    "retail", 1, ("contact", 10, ""), ("pitch", 30, ""), ("closed_won", 100, "won"), ("closed_lost", 0, "lost")
+)
+RETAIL_V2 = stage_model(
+    "retail", 2, ("contact", 20, ""), ("demo", 50, ""), ("closed_won", 100, "won"), ("closed_lost", 0, "lost")
+)
 
 
 def at(month: int, day: int, hour: int = 2) -> datetime:
     return datetime(2026, month, day, hour, 0, tzinfo=UTC)
 
 
-def opp(opp_id: str, stage: str, amount: str, close: str, model: str = "default", from_stage: str = "",
-        probability: int = 0) -> Message:
-    return PipelineOpportunityState(opportunity_id=opp_id, owner_id="u-a", org_path=T1, stage=stage, amount=amount,
-                                    currency="CNY", expected_close_date=close, from_stage=from_stage,
-                                    stage_model=model, probability=probability)
+def opp(
+    opp_id: str, stage: str, amount: str, close: str, model: str = "default", from_stage: str = "", probability: int = 0
+) -> Message:
+    return PipelineOpportunityState(
+        opportunity_id=opp_id,
+        owner_id="u-a",
+        org_path=T1,
+        stage=stage,
+        amount=amount,
+        currency="CNY",
+        expected_close_date=close,
+        from_stage=from_stage,
+        stage_model=model,
+        probability=probability,
+    )
 
 
 def created(opp_id: str, stage: str, amount: str, close: str, when: datetime, model: str = "default"):
@@ -80,8 +93,9 @@ async def publish(nats_url: str, events: list[tuple[str, Message, datetime]]) ->
     for producer in ("pipeline", "customers", "activities", "expenses"):
         await ensure_stream(js, producer, 1)
     for event_type, payload, when in events:
-        envelope = build_envelope(event_type, event_type.split(".")[1], payload,
-                                  EventMeta(aggregate_id="agg", org_path=T1), when)
+        envelope = build_envelope(
+            event_type, event_type.split(".")[1], payload, EventMeta(aggregate_id="agg", org_path=T1), when
+        )
         await js.publish(envelope.type, envelope.SerializeToString(), headers={"Nats-Msg-Id": envelope.event_id})
     await nc.drain()
 
@@ -111,8 +125,13 @@ async def test_funnel_and_forecast_per_published_stage_model(database_url: str, 
         default = await api.GetFunnel(pb.AnalyticsQuery(**QUERY), metadata=boss)
         assert default.stage_model == "default"
         assert [(s.stage, s.entered, s.advanced) for s in default.stages] == [
-            ("lead", 0, 0), ("opportunity", 3, 2), ("approval", 2, 1), ("formal_communication", 1, 0),
-            ("bidding", 0, 0), ("result", 0, 0)]
+            ("lead", 0, 0),
+            ("opportunity", 3, 2),
+            ("approval", 2, 1),
+            ("formal_communication", 1, 0),
+            ("bidding", 0, 0),
+            ("result", 0, 0),
+        ]
         approval = default.stages[2]
         assert (approval.conversion, approval.has_average, approval.average_hours) == ("0.5000", True, 24.0)
         assert (default.won, default.lost) == (0, 0)
@@ -131,37 +150,71 @@ async def test_funnel_and_forecast_per_published_stage_model(database_url: str, 
         assert (await api.GetForecast(june, metadata=boss)).total.weighted_pipeline == "40500.00"
 
 
-async def test_merge_reattaches_activity_facts_and_routes_later_ones(database_url: str, nats_url: str,
-                                                                    test_keys) -> None:
+async def test_merge_reattaches_activity_facts_and_routes_later_ones(
+    database_url: str, nats_url: str, test_keys
+) -> None:
     async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=lambda: NOW) as running:
+
         def follow_up(fid: str, customer: str, when: datetime):
-            return ("salesgrid.activities.follow_up.logged", ActivitiesFollowUpLogged(
-                follow_up_id=fid, owner_id="u-a", org_path=T1, customer_id=customer), when)
+            return (
+                "salesgrid.activities.follow_up.logged",
+                ActivitiesFollowUpLogged(follow_up_id=fid, owner_id="u-a", org_path=T1, customer_id=customer),
+                when,
+            )
 
         async def customers_of(kind: str) -> list[str] | None:
             async with running.app.ctx.sessions() as session:
-                rows = (await session.scalars(select(StoredFact).where(StoredFact.kind == kind)
-                                              .order_by(StoredFact.occurred_at))).all()
+                rows = (
+                    await session.scalars(
+                        select(StoredFact).where(StoredFact.kind == kind).order_by(StoredFact.occurred_at)
+                    )
+                ).all()
             return [json.loads(r.data)["customer_id"] for r in rows]
 
         def paid(claim_id: str, *customers: str):
-            return ("salesgrid.expenses.claim.paid", ExpensesClaimState(
-                claim_id=claim_id, owner_id="u-a", org_path=T1, currency="CNY", total=f"{10 * len(customers)}.00",
-                lines=[ExpensesLineState(line_no=n, customer_id=c, amount="10.00") for n, c in enumerate(customers)]),
-                at(5, 4))
+            return (
+                "salesgrid.expenses.claim.paid",
+                ExpensesClaimState(
+                    claim_id=claim_id,
+                    owner_id="u-a",
+                    org_path=T1,
+                    currency="CNY",
+                    total=f"{10 * len(customers)}.00",
+                    lines=[
+                        ExpensesLineState(line_no=n, customer_id=c, amount="10.00") for n, c in enumerate(customers)
+                    ],
+                ),
+                at(5, 4),
+            )
 
         async def expense_customers() -> list[list[str]]:
             async with running.app.ctx.sessions() as session:
-                rows = (await session.scalars(select(StoredFact).where(StoredFact.kind == "expense_paid")
-                                              .order_by(StoredFact.data))).all()
+                rows = (
+                    await session.scalars(
+                        select(StoredFact).where(StoredFact.kind == "expense_paid").order_by(StoredFact.data)
+                    )
+                ).all()
             return sorted([line["customer_id"] for line in json.loads(r.data)["lines"]] for r in rows)
 
-        merge = ("salesgrid.customers.customer.merged", CustomerMerged(survivor_id="cu-s", merged_ids=["cu-d"]),
-                 at(5, 5))
-        await publish(nats_url, [follow_up("f-1", "cu-d", at(5, 1)), follow_up("f-2", "cu-s", at(5, 2)),
-                                 ("salesgrid.activities.check_in.recorded", ActivitiesVisitReading(
-                                     visit_id="v-1", owner_id="u-a", org_path=T1, customer_id="cu-d"), at(5, 3)),
-                                 paid("x-1", "cu-d", "cu-o"), merge])
+        merge = (
+            "salesgrid.customers.customer.merged",
+            CustomerMerged(survivor_id="cu-s", merged_ids=["cu-d"]),
+            at(5, 5),
+        )
+        await publish(
+            nats_url,
+            [
+                follow_up("f-1", "cu-d", at(5, 1)),
+                follow_up("f-2", "cu-s", at(5, 2)),
+                (
+                    "salesgrid.activities.check_in.recorded",
+                    ActivitiesVisitReading(visit_id="v-1", owner_id="u-a", org_path=T1, customer_id="cu-d"),
+                    at(5, 3),
+                ),
+                paid("x-1", "cu-d", "cu-o"),
+                merge,
+            ],
+        )
 
         async def reattached() -> list[str] | None:
             found = await customers_of("follow_up_logged")
@@ -172,8 +225,10 @@ async def test_merge_reattaches_activity_facts_and_routes_later_ones(database_ur
         assert await eventually(lambda: _when_equal(customers_of("check_in_recorded"), ["cu-s"]))
         assert await eventually(lambda: _when_equal(expense_customers(), [["cu-s", "cu-o"]]))
         # a later event naming the merged id lands on the survivor; the same merge again changes nothing
-        await publish(nats_url, [follow_up("f-3", "cu-d", at(5, 6)), merge, follow_up("f-4", "cu-x", at(5, 7)),
-                                 paid("x-2", "cu-d")])
+        await publish(
+            nats_url,
+            [follow_up("f-3", "cu-d", at(5, 6)), merge, follow_up("f-4", "cu-x", at(5, 7)), paid("x-2", "cu-d")],
+        )
         found = await eventually(lambda: _when_len(customers_of("follow_up_logged"), 4))
         assert found == ["cu-s", "cu-s", "cu-s", "cu-x"]
         assert await eventually(lambda: _when_equal(expense_customers(), [["cu-s"], ["cu-s", "cu-o"]]))

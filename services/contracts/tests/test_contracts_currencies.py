@@ -1,6 +1,7 @@
 """Contracts accept every currency of the platform's one ISO-4217 table, ZWG included (a quote
 pipeline priced in ZWG must be able to become a contract), at that currency's minor units, and
 refuse a code outside it, naming the field."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -18,25 +19,49 @@ TEAM = "/c/r1/b1/t1/"
 REP = {"contracts:read": "own", "contracts:create": "own", "products:read": "all"}
 
 
-async def test_contracts_in_zwg_and_jpy_but_not_an_unknown_code(database_url: str, nats_url: str,
-                                                              test_keys: TestKeys) -> None:
+async def test_contracts_in_zwg_and_jpy_but_not_an_unknown_code(
+    database_url: str, nats_url: str, test_keys: TestKeys
+) -> None:
     clock = FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock) as running:
         async with running.app.ctx.sessions() as session, session.begin():
-            await session.execute(directory_users.insert().values(
-                user_id="rep-1", login="rep-1", display_name="rep-1", unit_id=TEAM, org_path=TEAM, roles="rep",
-                active=True, time_zone="Africa/Harare", updated_at=clock()))
+            await session.execute(
+                directory_users.insert().values(
+                    user_id="rep-1",
+                    login="rep-1",
+                    display_name="rep-1",
+                    unit_id=TEAM,
+                    org_path=TEAM,
+                    roles="rep",
+                    active=True,
+                    time_zone="Africa/Harare",
+                    updated_at=clock(),
+                )
+            )
         rep = bearer(test_keys.token(principal("rep-1", TEAM, unit_id=TEAM, permissions=REP)))
         admin = bearer(test_keys.token(principal("admin", permissions={"products:create": "all"})))
         api = pb_grpc.ContractsStub(running.channel)
-        product = await api.CreateProduct(pb.CreateProductRequest(sku="GOLD", name="Service", prices=[
-            pb.ProductPrice(currency="ZWG", amount="1250.50"), pb.ProductPrice(currency="JPY", amount="9800")]),
-            metadata=admin)
+        product = await api.CreateProduct(
+            pb.CreateProductRequest(
+                sku="GOLD",
+                name="Service",
+                prices=[
+                    pb.ProductPrice(currency="ZWG", amount="1250.50"),
+                    pb.ProductPrice(currency="JPY", amount="9800"),
+                ],
+            ),
+            metadata=admin,
+        )
 
         def request(currency: str) -> pb.CreateContractRequest:
-            return pb.CreateContractRequest(customer_id="cust-1", branch_code="HR", currency=currency,
-                                            start_date="2026-04-01", end_date="2027-03-31",
-                                            lines=[pb.ContractLineInput(product_id=product.id, quantity="2")])
+            return pb.CreateContractRequest(
+                customer_id="cust-1",
+                branch_code="HR",
+                currency=currency,
+                start_date="2026-04-01",
+                end_date="2027-03-31",
+                lines=[pb.ContractLineInput(product_id=product.id, quantity="2")],
+            )
 
         zwg = await api.CreateContract(request("ZWG"), metadata=rep)
         assert (zwg.currency, zwg.total) == ("ZWG", "2501.00")

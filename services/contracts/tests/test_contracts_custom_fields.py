@@ -1,5 +1,6 @@
 """Custom fields on contracts through gRPC on SQLite and PostgreSQL: values validated on create
 and on their own update (any status), in events, list filters and exports."""
+
 from __future__ import annotations
 
 import asyncio
@@ -27,8 +28,14 @@ from salesgrid_dev.testing import bearer, eventually, field_violations, principa
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
 
-REP = {"contracts:read": "own", "contracts:create": "own", "contracts:update": "own", "contracts:export": "own",
-       "products:read": "all", "custom_fields:read": "all"}
+REP = {
+    "contracts:read": "own",
+    "contracts:create": "own",
+    "contracts:update": "own",
+    "contracts:export": "own",
+    "products:read": "all",
+    "custom_fields:read": "all",
+}
 ADMIN = {"products:create": "all", "custom_fields:manage": "all", "custom_fields:read": "all"}
 
 
@@ -44,18 +51,33 @@ async def test_contract_custom_fields(database_url: str, nats_url: str, test_key
         rep = bearer(test_keys.token(principal("rep-1", "/c/b1/", unit_id="b1", permissions=REP)))
         admin = bearer(test_keys.token(principal("admin", permissions=ADMIN)))
         api, fields = pb_grpc.ContractsStub(running.channel), cf_grpc.CustomFieldsStub(running.channel)
-        await fields.DefineField(cf.DefineFieldRequest(entity="contracts", key="project_code", label="Project code",
-                                                       type="text", required=True), metadata=admin)
-        await fields.DefineField(cf.DefineFieldRequest(entity="contracts", key="renewal", label="Auto renewal",
-                                                       type="boolean"), metadata=admin)
-        product = await api.CreateProduct(pb.CreateProductRequest(sku="SKU-1", name="Licence", prices=[
-            pb.ProductPrice(currency="CNY", amount="100.00")]), metadata=admin)
+        await fields.DefineField(
+            cf.DefineFieldRequest(
+                entity="contracts", key="project_code", label="Project code", type="text", required=True
+            ),
+            metadata=admin,
+        )
+        await fields.DefineField(
+            cf.DefineFieldRequest(entity="contracts", key="renewal", label="Auto renewal", type="boolean"),
+            metadata=admin,
+        )
+        product = await api.CreateProduct(
+            pb.CreateProductRequest(
+                sku="SKU-1", name="Licence", prices=[pb.ProductPrice(currency="CNY", amount="100.00")]
+            ),
+            metadata=admin,
+        )
 
         def create(**values: object) -> pb.CreateContractRequest:
             return pb.CreateContractRequest(
-                customer_id="cust-1", branch_code="SH", currency="CNY", start_date="2026-04-01",
-                end_date="2027-03-31", custom_fields=struct(**values),
-                lines=[pb.ContractLineInput(product_id=product.id, quantity="1", discount_percent="0")])
+                customer_id="cust-1",
+                branch_code="SH",
+                currency="CNY",
+                start_date="2026-04-01",
+                end_date="2027-03-31",
+                custom_fields=struct(**values),
+                lines=[pb.ContractLineInput(product_id=product.id, quantity="1", discount_percent="0")],
+            )
 
         try:
             await api.CreateContract(create(renewal="maybe"), metadata=rep)
@@ -67,18 +89,29 @@ async def test_contract_custom_fields(database_url: str, nats_url: str, test_key
         second = await api.CreateContract(create(project_code="P-2", renewal=True), metadata=rep)
         assert json_format.MessageToDict(second.custom_fields) == {"project_code": "P-2", "renewal": True}
 
-        first = await api.UpdateContractCustomFields(pb.UpdateContractCustomFieldsRequest(
-            id=first.id, expected_version=first.version, custom_fields=struct(renewal="yes")), metadata=rep)
+        first = await api.UpdateContractCustomFields(
+            pb.UpdateContractCustomFieldsRequest(
+                id=first.id, expected_version=first.version, custom_fields=struct(renewal="yes")
+            ),
+            metadata=rep,
+        )
         assert json_format.MessageToDict(first.custom_fields) == {"project_code": "P-1", "renewal": True}
         try:
-            await api.UpdateContractCustomFields(pb.UpdateContractCustomFieldsRequest(
-                id=first.id, expected_version=first.version, custom_fields=struct(project_code=None)), metadata=rep)
+            await api.UpdateContractCustomFields(
+                pb.UpdateContractCustomFieldsRequest(
+                    id=first.id, expected_version=first.version, custom_fields=struct(project_code=None)
+                ),
+                metadata=rep,
+            )
             raise AssertionError("cleared a required field")
         except grpc.aio.AioRpcError as error:
             assert field_violations(error) == ["custom_fields.project_code"]
         async with running.app.ctx.sessions() as session:
-            envelope = await session.scalar(select(outbox.c.envelope).where(
-                outbox.c.subject == "salesgrid.contracts.contract.custom_fields_changed"))
+            envelope = await session.scalar(
+                select(outbox.c.envelope).where(
+                    outbox.c.subject == "salesgrid.contracts.contract.custom_fields_changed"
+                )
+            )
         state = unpack(parse_envelope(envelope), ContractsContractState)
         assert json_format.MessageToDict(state.custom_fields) == {"project_code": "P-1", "renewal": True}
 
@@ -88,11 +121,13 @@ async def test_contract_custom_fields(database_url: str, nats_url: str, test_key
         assert sorted(c.id for c in listed.contracts) == sorted([first.id, second.id])
 
         exports = epb_grpc.ExportsStub(running.channel)
-        job = await exports.CreateExport(epb.CreateExportRequest(entity="contracts", format="csv",
-                                                                 filters={"cf_project_code": "P-1"}), metadata=rep)
+        job = await exports.CreateExport(
+            epb.CreateExportRequest(entity="contracts", format="csv", filters={"cf_project_code": "P-1"}), metadata=rep
+        )
 
         async def ready() -> bool:
             return (await exports.GetExport(epb.GetExportRequest(id=job.id), metadata=rep)).status == "ready"
+
         await eventually(ready, timeout=20)
         chunk = await exports.DownloadExport(epb.DownloadExportRequest(id=job.id, seq=0), metadata=rep)
         rows = list(csv.DictReader(io.StringIO(chunk.data.decode("utf-8-sig"))))
@@ -101,37 +136,70 @@ async def test_contract_custom_fields(database_url: str, nats_url: str, test_key
 
 async def test_contract_custom_fields_through_the_gateway(database_url: str, nats_url: str, test_keys) -> None:
     clock = FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
-    async with stand_in_identity(test_keys) as identity_addr, \
-            run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock) as running:
-        client = create_app(GatewaySettings(environment="test", identity_addr=identity_addr,
-                                            contracts_addr=running.address)).test_client()
+    async with (
+        stand_in_identity(test_keys) as identity_addr,
+        run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock) as running,
+    ):
+        client = create_app(
+            GatewaySettings(environment="test", identity_addr=identity_addr, contracts_addr=running.address)
+        ).test_client()
         rep = {"Authorization": f"Bearer {test_keys.token(principal('rep-1', '/c/b1/', permissions=REP))}"}
         admin = {"Authorization": f"Bearer {test_keys.token(principal('admin', permissions=ADMIN))}"}
 
         def send(method: str, path: str, headers: dict[str, str], body: dict | None = None):  # type: ignore[no-untyped-def]
             return asyncio.to_thread(getattr(client, method), path, json=body, headers=headers)
 
-        defined = await send("post", "/v1/custom-fields/contracts", admin, {"key": "region", "label": "Region",
-                                                                             "type": "choice", "options": ["n", "s"]})
+        defined = await send(
+            "post",
+            "/v1/custom-fields/contracts",
+            admin,
+            {"key": "region", "label": "Region", "type": "choice", "options": ["n", "s"]},
+        )
         assert defined.status_code == 201, defined.get_json()
         api = pb_grpc.ContractsStub(running.channel)
         grpc_admin = bearer(test_keys.token(principal("admin", permissions=ADMIN)))
-        product = await api.CreateProduct(pb.CreateProductRequest(sku="SKU-1", name="Licence", prices=[
-            pb.ProductPrice(currency="CNY", amount="100.00")]), metadata=grpc_admin)
-        created = await send("post", "/v1/contracts", rep, {
-            "customer_id": "cust-1", "branch_code": "SH", "currency": "CNY", "start_date": "2026-04-01",
-            "end_date": "2027-03-31", "lines": [{"product_id": product.id, "quantity": "1"}],
-            "custom_fields": {"region": "n"}})
+        product = await api.CreateProduct(
+            pb.CreateProductRequest(
+                sku="SKU-1", name="Licence", prices=[pb.ProductPrice(currency="CNY", amount="100.00")]
+            ),
+            metadata=grpc_admin,
+        )
+        created = await send(
+            "post",
+            "/v1/contracts",
+            rep,
+            {
+                "customer_id": "cust-1",
+                "branch_code": "SH",
+                "currency": "CNY",
+                "start_date": "2026-04-01",
+                "end_date": "2027-03-31",
+                "lines": [{"product_id": product.id, "quantity": "1"}],
+                "custom_fields": {"region": "n"},
+            },
+        )
         assert created.status_code == 201 and created.get_json()["custom_fields"] == {"region": "n"}
         contract = created.get_json()
-        stale = await send("patch", f"/v1/contracts/{contract['id']}/custom-fields", rep | {"If-Match": '"9"'},
-                           {"custom_fields": {"region": "s"}})
+        stale = await send(
+            "patch",
+            f"/v1/contracts/{contract['id']}/custom-fields",
+            rep | {"If-Match": '"9"'},
+            {"custom_fields": {"region": "s"}},
+        )
         assert stale.status_code == 409
-        bad = await send("patch", f"/v1/contracts/{contract['id']}/custom-fields", rep | {"If-Match": '"1"'},
-                         {"custom_fields": {"region": "w"}})
+        bad = await send(
+            "patch",
+            f"/v1/contracts/{contract['id']}/custom-fields",
+            rep | {"If-Match": '"1"'},
+            {"custom_fields": {"region": "w"}},
+        )
         assert bad.status_code == 400 and [e["field"] for e in bad.get_json()["errors"]] == ["custom_fields.region"]
-        changed = await send("patch", f"/v1/contracts/{contract['id']}/custom-fields", rep | {"If-Match": '"1"'},
-                             {"custom_fields": {"region": "s"}})
+        changed = await send(
+            "patch",
+            f"/v1/contracts/{contract['id']}/custom-fields",
+            rep | {"If-Match": '"1"'},
+            {"custom_fields": {"region": "s"}},
+        )
         assert changed.status_code == 200 and changed.headers["ETag"] == '"2"'
         found = await send("get", "/v1/contracts?cf_region=s", rep)
         assert [c["id"] for c in found.get_json()["items"]] == [contract["id"]]

@@ -1,5 +1,6 @@
 """Contracts and receivables as export jobs, on SQLite and PostgreSQL: each file holds exactly
 the creator's scope (contracts:read / payments:read), receivables with what is still owed."""
+
 from __future__ import annotations
 
 import csv
@@ -16,10 +17,21 @@ from salesgrid_contracts.app import DEFINITION, MIGRATIONS
 from salesgrid_dev.testing import bearer, eventually, principal, run_service
 
 PEOPLE = {"rep-1": "/c/r1/b1/t1/", "rep-3": "/c/r1/b2/t3/", "mgr-1": "/c/r1/b1/", "mgr-2": "/c/r1/b2/"}
-REP = {"contracts:read": "own", "contracts:create": "own", "contracts:update": "own", "contracts:export": "own",
-       "payments:create": "own", "payments:read": "own", "products:read": "all"}
-BOSS = {"contracts:read": "subtree", "contracts:approve": "subtree", "contracts:export": "subtree",
-        "payments:read": "subtree"}
+REP = {
+    "contracts:read": "own",
+    "contracts:create": "own",
+    "contracts:update": "own",
+    "contracts:export": "own",
+    "payments:create": "own",
+    "payments:read": "own",
+    "products:read": "all",
+}
+BOSS = {
+    "contracts:read": "subtree",
+    "contracts:approve": "subtree",
+    "contracts:export": "subtree",
+    "payments:read": "subtree",
+}
 
 
 async def test_contracts_and_receivables_exports_follow_scope(database_url: str, nats_url: str, test_keys) -> None:  # type: ignore[no-untyped-def]
@@ -27,34 +39,62 @@ async def test_contracts_and_receivables_exports_follow_scope(database_url: str,
     async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock) as running:
         async with running.app.ctx.sessions() as session, session.begin():
             for user_id, path in PEOPLE.items():
-                await session.execute(directory_users.insert().values(
-                    user_id=user_id, login=user_id, display_name=user_id, unit_id=path, org_path=path,
-                    manager_id={"rep-1": "mgr-1", "rep-3": "mgr-2"}.get(user_id), roles="manager" if user_id.startswith("mgr") else "rep", active=True,
-                    time_zone="Asia/Shanghai", updated_at=clock()))
-        tokens = {u: bearer(test_keys.token(principal(u, p, unit_id=p, permissions=REP if u.startswith("rep") else BOSS)))
-                  for u, p in PEOPLE.items()}
+                await session.execute(
+                    directory_users.insert().values(
+                        user_id=user_id,
+                        login=user_id,
+                        display_name=user_id,
+                        unit_id=path,
+                        org_path=path,
+                        manager_id={"rep-1": "mgr-1", "rep-3": "mgr-2"}.get(user_id),
+                        roles="manager" if user_id.startswith("mgr") else "rep",
+                        active=True,
+                        time_zone="Asia/Shanghai",
+                        updated_at=clock(),
+                    )
+                )
+        tokens = {
+            u: bearer(test_keys.token(principal(u, p, unit_id=p, permissions=REP if u.startswith("rep") else BOSS)))
+            for u, p in PEOPLE.items()
+        }
         admin = bearer(test_keys.token(principal("admin", permissions={"products:create": "all"})))
         api, exports = pb_grpc.ContractsStub(running.channel), epb_grpc.ExportsStub(running.channel)
         contracts = {}
         for owner, manager, price in (("rep-1", "mgr-1", "20000.00"), ("rep-3", "mgr-2", "10000.00")):
-            product = await api.CreateProduct(pb.CreateProductRequest(sku=f"SKU-{owner}", name="Licence", prices=[
-                pb.ProductPrice(currency="CNY", amount=price)]), metadata=admin)
-            draft = await api.CreateContract(pb.CreateContractRequest(
-                customer_id=f"cust-{owner}", branch_code="SH", currency="CNY", start_date="2026-04-01",
-                end_date="2027-03-31", lines=[pb.ContractLineInput(product_id=product.id, quantity="3",
-                                                                   discount_percent="0")]), metadata=tokens[owner])
+            product = await api.CreateProduct(
+                pb.CreateProductRequest(
+                    sku=f"SKU-{owner}", name="Licence", prices=[pb.ProductPrice(currency="CNY", amount=price)]
+                ),
+                metadata=admin,
+            )
+            draft = await api.CreateContract(
+                pb.CreateContractRequest(
+                    customer_id=f"cust-{owner}",
+                    branch_code="SH",
+                    currency="CNY",
+                    start_date="2026-04-01",
+                    end_date="2027-03-31",
+                    lines=[pb.ContractLineInput(product_id=product.id, quantity="3", discount_percent="0")],
+                ),
+                metadata=tokens[owner],
+            )
             await api.SubmitContract(pb.ContractActionRequest(id=draft.id), metadata=tokens[owner])
             await api.ApproveContract(pb.ContractDecisionRequest(id=draft.id), metadata=tokens[manager])
             signed = await api.SignContract(pb.SignContractRequest(id=draft.id), metadata=tokens[owner])
-            await api.SetPaymentPlan(pb.SetPaymentPlanRequest(contract_id=signed.id, instalments=[
-                pb.InstalmentInput(due_date="2026-05-01", amount=signed.total)]), metadata=tokens[owner])
+            await api.SetPaymentPlan(
+                pb.SetPaymentPlanRequest(
+                    contract_id=signed.id, instalments=[pb.InstalmentInput(due_date="2026-05-01", amount=signed.total)]
+                ),
+                metadata=tokens[owner],
+            )
             contracts[owner] = signed
-        await api.RecordReceipt(pb.RecordReceiptRequest(contract_id=contracts["rep-3"].id, amount="5000.00",
-                                                        method="cash"), metadata=tokens["rep-3"])
+        await api.RecordReceipt(
+            pb.RecordReceiptRequest(contract_id=contracts["rep-3"].id, amount="5000.00", method="cash"),
+            metadata=tokens["rep-3"],
+        )
 
         async def export(entity: str, who: str) -> list[dict[str, str]]:
-            job = await exports.CreateExport(epb.CreateExportRequest(entity=entity, format="csv"),
-                                             metadata=tokens[who])
+            job = await exports.CreateExport(epb.CreateExportRequest(entity=entity, format="csv"), metadata=tokens[who])
 
             async def ready() -> epb.ExportJob | None:
                 found = await exports.GetExport(epb.GetExportRequest(id=job.id), metadata=tokens[who])
@@ -69,5 +109,6 @@ async def test_contracts_and_receivables_exports_follow_scope(database_url: str,
         assert [r["number"] for r in await export("contracts", "mgr-2")] == [contracts["rep-3"].number]
         owed = await export("receivables", "mgr-2")
         assert [(r["contract_id"], r["amount"], r["paid"], r["outstanding"]) for r in owed] == [
-            (contracts["rep-3"].id, "30000.00", "5000.00", "25000.00")]
+            (contracts["rep-3"].id, "30000.00", "5000.00", "25000.00")
+        ]
         assert [r["contract_id"] for r in await export("receivables", "rep-1")] == [contracts["rep-1"].id]

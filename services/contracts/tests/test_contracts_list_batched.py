@@ -1,6 +1,7 @@
 """ListContracts loads a page in a fixed number of queries (lines, approval steps and proposed
 amendments batched for the page), and each listed contract reads exactly as GetContract shows it:
 drafts, contracts awaiting approval, and a signed one with an amendment under approval."""
+
 from __future__ import annotations
 
 import re
@@ -29,7 +30,8 @@ def counted_selects() -> Iterator[list[str]]:
     def count(conn, cursor, statement: str, *args: object) -> None:  # type: ignore[no-untyped-def]
         # the service's own reads of contracts (not the outbox relay polling meanwhile)
         if statement.lstrip().upper().startswith("SELECT") and re.search(
-                r"FROM (contracts|contract_lines|approval_steps|contract_revisions)\b", statement):
+            r"FROM (contracts|contract_lines|approval_steps|contract_revisions)\b", statement
+        ):
             seen.append(statement)
 
     event.listen(Engine, "before_cursor_execute", count)
@@ -39,31 +41,57 @@ def counted_selects() -> Iterator[list[str]]:
         event.remove(Engine, "before_cursor_execute", count)
 
 
-async def test_a_page_of_contracts_costs_the_same_queries_as_one(database_url: str, nats_url: str,
-                                                                 test_keys: TestKeys) -> None:
+async def test_a_page_of_contracts_costs_the_same_queries_as_one(
+    database_url: str, nats_url: str, test_keys: TestKeys
+) -> None:
     clock = FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock) as running:
         async with running.app.ctx.sessions() as session, session.begin():
             for user_id, (path, manager) in PEOPLE.items():
-                await session.execute(directory_users.insert().values(
-                    user_id=user_id, login=user_id, display_name=user_id, unit_id=path, org_path=path,
-                    manager_id=manager, roles="rep" if manager else "manager", active=True,
-                    time_zone="Asia/Shanghai", updated_at=clock()))
-        rep = bearer(test_keys.token(principal("rep-1", PEOPLE["rep-1"][0], unit_id=PEOPLE["rep-1"][0],
-                                               permissions=REP)))
-        mgr = bearer(test_keys.token(principal("mgr-1", PEOPLE["mgr-1"][0], unit_id=PEOPLE["mgr-1"][0],
-                                               permissions=BOSS)))
+                await session.execute(
+                    directory_users.insert().values(
+                        user_id=user_id,
+                        login=user_id,
+                        display_name=user_id,
+                        unit_id=path,
+                        org_path=path,
+                        manager_id=manager,
+                        roles="rep" if manager else "manager",
+                        active=True,
+                        time_zone="Asia/Shanghai",
+                        updated_at=clock(),
+                    )
+                )
+        rep = bearer(
+            test_keys.token(principal("rep-1", PEOPLE["rep-1"][0], unit_id=PEOPLE["rep-1"][0], permissions=REP))
+        )
+        mgr = bearer(
+            test_keys.token(principal("mgr-1", PEOPLE["mgr-1"][0], unit_id=PEOPLE["mgr-1"][0], permissions=BOSS))
+        )
         admin = bearer(test_keys.token(principal("admin", permissions={"products:create": "all"})))
         api = pb_grpc.ContractsStub(running.channel)
-        product = await api.CreateProduct(pb.CreateProductRequest(sku="SEAT", name="Seat", prices=[
-            pb.ProductPrice(currency="CNY", amount="1000.00")]), metadata=admin)
+        product = await api.CreateProduct(
+            pb.CreateProductRequest(
+                sku="SEAT", name="Seat", prices=[pb.ProductPrice(currency="CNY", amount="1000.00")]
+            ),
+            metadata=admin,
+        )
 
         async def draft(quantity: str) -> pb.Contract:
-            return await api.CreateContract(pb.CreateContractRequest(
-                customer_id="cust-1", branch_code="SH", currency="CNY", start_date="2026-04-01",
-                end_date="2027-03-31", lines=[pb.ContractLineInput(product_id=product.id, quantity=quantity),
-                                              pb.ContractLineInput(product_id=product.id, quantity="1")]),
-                metadata=rep)
+            return await api.CreateContract(
+                pb.CreateContractRequest(
+                    customer_id="cust-1",
+                    branch_code="SH",
+                    currency="CNY",
+                    start_date="2026-04-01",
+                    end_date="2027-03-31",
+                    lines=[
+                        pb.ContractLineInput(product_id=product.id, quantity=quantity),
+                        pb.ContractLineInput(product_id=product.id, quantity="1"),
+                    ],
+                ),
+                metadata=rep,
+            )
 
         async def listed_with_selects() -> tuple[list[pb.Contract], int]:
             with counted_selects() as selects:
@@ -80,8 +108,12 @@ async def test_a_page_of_contracts_costs_the_same_queries_as_one(database_url: s
         await api.SubmitContract(pb.ContractActionRequest(id=signed.id), metadata=rep)
         await api.ApproveContract(pb.ContractDecisionRequest(id=signed.id), metadata=mgr)
         await api.SignContract(pb.SignContractRequest(id=signed.id), metadata=rep)
-        await api.AmendContract(pb.AmendContractRequest(id=signed.id, terms="five seats", lines=[
-            pb.ContractLineInput(product_id=product.id, quantity="5")]), metadata=rep)
+        await api.AmendContract(
+            pb.AmendContractRequest(
+                id=signed.id, terms="five seats", lines=[pb.ContractLineInput(product_id=product.id, quantity="5")]
+            ),
+            metadata=rep,
+        )
         for _ in range(3):
             await draft("1")
 

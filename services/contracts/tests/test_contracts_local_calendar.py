@@ -3,6 +3,7 @@ dated today is accepted and one without a date gets Shanghai's today (the UTC da
 yesterday), signing defaults to the local date, and an instalment is overdue from the local
 midnight after its due date — in Shanghai (UTC+8) and in Etc/GMT+12 (UTC-12) — reminded by the
 service's system actor."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -25,13 +26,27 @@ from salesgrid_dev.testing import bearer, field_violations, principal, run_servi
 from sqlalchemy import select
 
 SHANGHAI_TEAM, FAR_WEST_TEAM = "/c/r1/b1/t1/", "/c/r1/b2/t3/"
-UNITS = [("/c/r1/b1/", "Asia/Shanghai"), (SHANGHAI_TEAM, "Asia/Shanghai"),
-         ("/c/r1/b2/", "Etc/GMT+12"), (FAR_WEST_TEAM, "Etc/GMT+12")]
+UNITS = [
+    ("/c/r1/b1/", "Asia/Shanghai"),
+    (SHANGHAI_TEAM, "Asia/Shanghai"),
+    ("/c/r1/b2/", "Etc/GMT+12"),
+    (FAR_WEST_TEAM, "Etc/GMT+12"),
+]
 # user id, unit (= org path here), manager
-PEOPLE = [("rep-1", SHANGHAI_TEAM, "mgr-1"), ("mgr-1", "/c/r1/b1/", None),
-          ("rep-3", FAR_WEST_TEAM, "mgr-2"), ("mgr-2", "/c/r1/b2/", None)]
-REP_PERMS = {"contracts:read": "own", "contracts:create": "own", "contracts:update": "own",
-             "payments:create": "own", "payments:read": "own", "products:read": "all"}
+PEOPLE = [
+    ("rep-1", SHANGHAI_TEAM, "mgr-1"),
+    ("mgr-1", "/c/r1/b1/", None),
+    ("rep-3", FAR_WEST_TEAM, "mgr-2"),
+    ("mgr-2", "/c/r1/b2/", None),
+]
+REP_PERMS = {
+    "contracts:read": "own",
+    "contracts:create": "own",
+    "contracts:update": "own",
+    "payments:create": "own",
+    "payments:read": "own",
+    "products:read": "all",
+}
 BOSS_PERMS = {"contracts:read": "subtree", "contracts:approve": "subtree", "payments:read": "subtree"}
 # 23:30 UTC on 2 March: 07:30 on 3 March in Shanghai, 11:30 on 2 March in Etc/GMT+12.
 START = datetime(2026, 3, 2, 23, 30, tzinfo=UTC)
@@ -51,30 +66,66 @@ async def world(database_url: str, nats_url: str, test_keys) -> AsyncIterator[Wo
     async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock) as running:
         async with running.app.ctx.sessions() as session, session.begin():
             for path, zone in UNITS:
-                await session.execute(directory_units.insert().values(
-                    unit_id=path, parent_id=None, name=path, path=path, time_zone=zone, currency="CNY",
-                    active=True, updated_at=clock()))
+                await session.execute(
+                    directory_units.insert().values(
+                        unit_id=path,
+                        parent_id=None,
+                        name=path,
+                        path=path,
+                        time_zone=zone,
+                        currency="CNY",
+                        active=True,
+                        updated_at=clock(),
+                    )
+                )
             for user_id, path, manager in PEOPLE:
                 # the user's own copy says UTC: the unit's zone must win
-                await session.execute(directory_users.insert().values(
-                    user_id=user_id, login=user_id, display_name=user_id, unit_id=path, org_path=path,
-                    manager_id=manager, roles="rep" if manager else "manager", active=True, time_zone="UTC",
-                    updated_at=clock()))
-        tokens = {user_id: bearer(test_keys.token(principal(
-            user_id=user_id, org_path=path, unit_id=path, permissions=REP_PERMS if manager else BOSS_PERMS)))
-            for user_id, path, manager in PEOPLE}
+                await session.execute(
+                    directory_users.insert().values(
+                        user_id=user_id,
+                        login=user_id,
+                        display_name=user_id,
+                        unit_id=path,
+                        org_path=path,
+                        manager_id=manager,
+                        roles="rep" if manager else "manager",
+                        active=True,
+                        time_zone="UTC",
+                        updated_at=clock(),
+                    )
+                )
+        tokens = {
+            user_id: bearer(
+                test_keys.token(
+                    principal(
+                        user_id=user_id, org_path=path, unit_id=path, permissions=REP_PERMS if manager else BOSS_PERMS
+                    )
+                )
+            )
+            for user_id, path, manager in PEOPLE
+        }
         tokens["admin"] = bearer(test_keys.token(principal(user_id="admin", permissions={"products:create": "all"})))
         yield World(pb_grpc.ContractsStub(running.channel), tokens, clock, running)
 
 
 async def signed(w: World, rep: str, manager: str) -> pb.Contract:
-    product = await w.api.CreateProduct(pb.CreateProductRequest(
-        sku=f"SKU-{rep}", name="CRM licence", prices=[pb.ProductPrice(currency="CNY", amount="20000.00")]),
-        metadata=w.tokens["admin"])
-    contract = await w.api.CreateContract(pb.CreateContractRequest(
-        customer_id="cust-1", branch_code="SH", currency="CNY", start_date="2026-03-01", end_date="2027-02-28",
-        lines=[pb.ContractLineInput(product_id=product.id, quantity="3", discount_percent="0")]),
-        metadata=w.tokens[rep])
+    product = await w.api.CreateProduct(
+        pb.CreateProductRequest(
+            sku=f"SKU-{rep}", name="CRM licence", prices=[pb.ProductPrice(currency="CNY", amount="20000.00")]
+        ),
+        metadata=w.tokens["admin"],
+    )
+    contract = await w.api.CreateContract(
+        pb.CreateContractRequest(
+            customer_id="cust-1",
+            branch_code="SH",
+            currency="CNY",
+            start_date="2026-03-01",
+            end_date="2027-02-28",
+            lines=[pb.ContractLineInput(product_id=product.id, quantity="3", discount_percent="0")],
+        ),
+        metadata=w.tokens[rep],
+    )
     await w.api.SubmitContract(pb.ContractActionRequest(id=contract.id), metadata=w.tokens[rep])
     await w.api.ApproveContract(pb.ContractDecisionRequest(id=contract.id), metadata=w.tokens[manager])
     return await w.api.SignContract(pb.SignContractRequest(id=contract.id), metadata=w.tokens[rep])
@@ -82,8 +133,13 @@ async def signed(w: World, rep: str, manager: str) -> pb.Contract:
 
 async def overdue_envelopes(w: World) -> list[Envelope]:
     async with w.running.app.ctx.sessions() as session:  # type: ignore[attr-defined]
-        rows = (await session.scalars(select(outbox.c.envelope).where(
-            outbox.c.subject == "salesgrid.contracts.instalment.overdue").order_by(outbox.c.created_at))).all()
+        rows = (
+            await session.scalars(
+                select(outbox.c.envelope)
+                .where(outbox.c.subject == "salesgrid.contracts.instalment.overdue")
+                .order_by(outbox.c.created_at)
+            )
+        ).all()
     return [Envelope.FromString(row) for row in rows]
 
 
@@ -94,28 +150,43 @@ async def test_receipts_signing_and_overdue_instalments_follow_the_branch_calend
     assert (shanghai.signed_on, far_west.signed_on) == ("2026-03-03", "2026-03-02")  # each branch's today
 
     # Receipts before 08:00 in Shanghai: today there is 3 March although UTC says 2 March.
-    undated = await w.api.RecordReceipt(pb.RecordReceiptRequest(contract_id=shanghai.id, amount="100.00",
-                                                                method="cash"), metadata=w.tokens["rep-1"])
+    undated = await w.api.RecordReceipt(
+        pb.RecordReceiptRequest(contract_id=shanghai.id, amount="100.00", method="cash"), metadata=w.tokens["rep-1"]
+    )
     assert undated.received_on == "2026-03-03"
-    today = await w.api.RecordReceipt(pb.RecordReceiptRequest(contract_id=shanghai.id, amount="100.00",
-                                                              method="cash", received_on="2026-03-03"),
-                                      metadata=w.tokens["rep-1"])
+    today = await w.api.RecordReceipt(
+        pb.RecordReceiptRequest(contract_id=shanghai.id, amount="100.00", method="cash", received_on="2026-03-03"),
+        metadata=w.tokens["rep-1"],
+    )
     assert today.received_on == "2026-03-03"
     with pytest.raises(grpc.aio.AioRpcError) as tomorrow:
-        await w.api.RecordReceipt(pb.RecordReceiptRequest(contract_id=shanghai.id, amount="100.00", method="cash",
-                                                          received_on="2026-03-04"), metadata=w.tokens["rep-1"])
-    assert (tomorrow.value.code(), field_violations(tomorrow.value)) == (grpc.StatusCode.INVALID_ARGUMENT,
-                                                                         ["received_on"])
+        await w.api.RecordReceipt(
+            pb.RecordReceiptRequest(contract_id=shanghai.id, amount="100.00", method="cash", received_on="2026-03-04"),
+            metadata=w.tokens["rep-1"],
+        )
+    assert (tomorrow.value.code(), field_violations(tomorrow.value)) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        ["received_on"],
+    )
     # In Etc/GMT+12 it is still 2 March: the 3rd is in the future there.
     with pytest.raises(grpc.aio.AioRpcError) as ahead:
-        await w.api.RecordReceipt(pb.RecordReceiptRequest(contract_id=far_west.id, amount="100.00", method="cash",
-                                                          received_on="2026-03-03"), metadata=w.tokens["rep-3"])
+        await w.api.RecordReceipt(
+            pb.RecordReceiptRequest(contract_id=far_west.id, amount="100.00", method="cash", received_on="2026-03-03"),
+            metadata=w.tokens["rep-3"],
+        )
     assert field_violations(ahead.value) == ["received_on"]
 
     for contract, rep in ((shanghai, "rep-1"), (far_west, "rep-3")):
-        await w.api.SetPaymentPlan(pb.SetPaymentPlanRequest(contract_id=contract.id, instalments=[
-            pb.InstalmentInput(due_date="2026-03-03", amount="10000.00"),
-            pb.InstalmentInput(due_date="2026-09-01", amount="50000.00")]), metadata=w.tokens[rep])
+        await w.api.SetPaymentPlan(
+            pb.SetPaymentPlanRequest(
+                contract_id=contract.id,
+                instalments=[
+                    pb.InstalmentInput(due_date="2026-03-03", amount="10000.00"),
+                    pb.InstalmentInput(due_date="2026-09-01", amount="50000.00"),
+                ],
+            ),
+            metadata=w.tokens[rep],
+        )
     uc = w.running.app.ctx.component(ContractsUseCases)  # type: ignore[attr-defined]
     assert await uc.send_reminders() == 0  # due today in both branches: not overdue yet
 
@@ -130,6 +201,8 @@ async def test_receipts_signing_and_overdue_instalments_follow_the_branch_calend
     assert await uc.send_reminders() == 0  # once per instalment
 
     reminded = await overdue_envelopes(w)
-    assert [ContractsInstalmentOverdue.FromString(e.payload).contract_id for e in reminded] == [shanghai.id,
-                                                                                                far_west.id]
+    assert [ContractsInstalmentOverdue.FromString(e.payload).contract_id for e in reminded] == [
+        shanghai.id,
+        far_west.id,
+    ]
     assert {e.actor_id for e in reminded} == {system_actor("contracts")}

@@ -1,5 +1,6 @@
 """Imports create the rows the rules simply accept a batch at a time (usecases/bulk_create.py)
 and leave every other row to the one-by-one path: the outcomes are those of single creates."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,26 +20,34 @@ from test_customers_service import chunks, running_customers, seed_directory, to
 
 async def created_events(running) -> list[CustomerRecordState]:  # type: ignore[no-untyped-def]
     async with running.app.ctx.sessions() as session:
-        rows = (await session.scalars(select(outbox.c.envelope).where(
-            outbox.c.subject == "salesgrid.customers.customer.created").order_by(outbox.c.event_id))).all()
+        rows = (
+            await session.scalars(
+                select(outbox.c.envelope)
+                .where(outbox.c.subject == "salesgrid.customers.customer.created")
+                .order_by(outbox.c.event_id)
+            )
+        ).all()
     return [unpack(parse_envelope(row), CustomerRecordState) for row in rows]
 
 
 async def test_one_batch_creates_the_accepted_rows_and_words_the_others_like_single_creates(
-        database_url: str, nats_url: str, test_keys) -> None:  # type: ignore[no-untyped-def]
+    database_url: str, nats_url: str, test_keys
+) -> None:  # type: ignore[no-untyped-def]
     async with running_customers(database_url, nats_url, test_keys) as running:
         await seed_directory(running)
         api = pb_grpc.CustomersStub(running.channel)
         a, b = token(test_keys, "rep-a"), token(test_keys, "rep-b")
         await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="已有客户有限公司"), metadata=b)
-        body = ("legal_name,tier,owner_id\n"
-                "甲方科技有限公司,key,\n"          # 1 ok
-                "乙方贸易有限公司,,\n"             # 2 ok
-                "甲方科技（上海）有限公司,,\n"     # 3 same normalised name as row 1, same batch
-                "已有客户有限公司,,\n"             # 4 taken by rep-b's customer
-                "丙方,gold,\n"                     # 5 bad tier
-                "丁方物流有限公司,,rep-c\n"        # 6 owner outside the importer's scope
-                "戊方医药有限公司,normal,\n").encode()  # 7 ok
+        body = (
+            "legal_name,tier,owner_id\n"
+            "甲方科技有限公司,key,\n"  # 1 ok
+            "乙方贸易有限公司,,\n"  # 2 ok
+            "甲方科技（上海）有限公司,,\n"  # 3 same normalised name as row 1, same batch
+            "已有客户有限公司,,\n"  # 4 taken by rep-b's customer
+            "丙方,gold,\n"  # 5 bad tier
+            "丁方物流有限公司,,rep-c\n"  # 6 owner outside the importer's scope
+            "戊方医药有限公司,normal,\n"
+        ).encode()  # 7 ok
         job = await api.StartImport(chunks(body, size=4096), metadata=a)
         await usecases_for(running.app.ctx).run_imports()
         done = await api.GetImport(pb.GetImportRequest(id=job.id), metadata=a)
@@ -51,12 +60,19 @@ async def test_one_batch_creates_the_accepted_rows_and_words_the_others_like_sin
         # One `created` event per customer, version 1, carrying the row's state.
         events = [e for e in await created_events(running) if e.owner_id == "rep-a"]
         assert sorted((e.legal_name, e.tier, e.version) for e in events) == [
-            ("乙方贸易有限公司", "potential", 1), ("戊方医药有限公司", "normal", 1), ("甲方科技有限公司", "key", 1)]
+            ("乙方贸易有限公司", "potential", 1),
+            ("戊方医药有限公司", "normal", 1),
+            ("甲方科技有限公司", "key", 1),
+        ]
         async with running.app.ctx.sessions() as session:
-            versions = dict((await session.execute(select(aggregate_versions.c.aggregate_id,
-                                                          aggregate_versions.c.version))).all())
-            keys = await session.scalar(select(func.count()).select_from(models.CustomerNameKey).where(
-                models.CustomerNameKey.customer_id.in_([e.customer_id for e in events])))
+            versions = dict(
+                (await session.execute(select(aggregate_versions.c.aggregate_id, aggregate_versions.c.version))).all()
+            )
+            keys = await session.scalar(
+                select(func.count())
+                .select_from(models.CustomerNameKey)
+                .where(models.CustomerNameKey.customer_id.in_([e.customer_id for e in events]))
+            )
         assert all(versions[e.customer_id] == 1 for e in events) and keys and keys > 3 * 3
         # The created customers are found by the name search like single creates.
         found = await api.ListCustomers(pb.ListCustomersRequest(query="戊方医药"), metadata=a)
@@ -64,7 +80,8 @@ async def test_one_batch_creates_the_accepted_rows_and_words_the_others_like_sin
 
 
 async def test_a_name_taken_between_the_check_and_the_insert_sends_the_batch_one_by_one(
-        database_url: str, nats_url: str, test_keys, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    database_url: str, nats_url: str, test_keys, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
     async with running_customers(database_url, nats_url, test_keys) as running:
         await seed_directory(running)
         api = pb_grpc.CustomersStub(running.channel)
@@ -75,8 +92,9 @@ async def test_a_name_taken_between_the_check_and_the_insert_sends_the_batch_one
             return candidates  # as if the concurrent create had committed after the check
 
         monkeypatch.setattr(BulkCreateMixin, "_without_taken_names", missed)
-        job = await api.StartImport(chunks("legal_name\n第一有限公司\n抢先一步有限公司\n第三有限公司\n".encode(),
-                                           size=4096), metadata=a)
+        job = await api.StartImport(
+            chunks("legal_name\n第一有限公司\n抢先一步有限公司\n第三有限公司\n".encode(), size=4096), metadata=a
+        )
         await usecases_for(running.app.ctx).run_imports()
         done = await api.GetImport(pb.GetImportRequest(id=job.id), metadata=a)
         assert (done.created, [(e.row, e.existing_owner_id) for e in done.errors]) == (2, [(2, "rep-b")])

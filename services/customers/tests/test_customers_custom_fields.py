@@ -2,6 +2,7 @@
 (admin only, events), values validated on create/update, carried in events, filtered in lists,
 imported from cf_ columns, exported as cf_ columns; archiving keeps values, deleting is refused
 while values exist."""
+
 from __future__ import annotations
 
 import asyncio
@@ -31,8 +32,13 @@ from salesgrid_dev.testing import RunningService, bearer, field_violations, prin
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
 
-PERMS = {"customers:read": "own", "customers:create": "own", "customers:update": "own", "customers:export": "own",
-         "custom_fields:read": "all"}
+PERMS = {
+    "customers:read": "own",
+    "customers:create": "own",
+    "customers:update": "own",
+    "customers:export": "own",
+    "custom_fields:read": "all",
+}
 ADMIN = {**PERMS, "custom_fields:manage": "all"}
 
 
@@ -60,73 +66,162 @@ async def error(call) -> grpc.aio.AioRpcError:  # type: ignore[no-untyped-def]
 
 async def events(running: RunningService, subject: str, payload_type):  # type: ignore[no-untyped-def]
     async with running.app.ctx.sessions() as session:
-        rows = (await session.execute(select(outbox.c.subject, outbox.c.envelope).where(
-            outbox.c.subject == subject).order_by(outbox.c.created_at))).all()
+        rows = (
+            await session.execute(
+                select(outbox.c.subject, outbox.c.envelope)
+                .where(outbox.c.subject == subject)
+                .order_by(outbox.c.created_at)
+            )
+        ).all()
     return [unpack(parse_envelope(r.envelope), payload_type) for r in rows]
 
 
 async def define_fields(fields: cf_grpc.CustomFieldsStub, admin) -> None:  # type: ignore[no-untyped-def]
-    for request in (cf.DefineFieldRequest(entity="customers", key="region", label="Sales region", type="choice",
-                                          options=["north", "south"], required=True),
-                    cf.DefineFieldRequest(entity="customers", key="lines", label="Product lines", type="multi_choice",
-                                          options=["erp", "crm", "bi"]),
-                    cf.DefineFieldRequest(entity="customers", key="budget", label="Budget", type="money"),
-                    cf.DefineFieldRequest(entity="customers", key="since", label="Client since", type="date"),
-                    cf.DefineFieldRequest(entity="customers", key="buyer", label="Key account rep", type="user"),
-                    cf.DefineFieldRequest(entity="contacts", key="decision_maker", label="Decides", type="boolean")):
+    for request in (
+        cf.DefineFieldRequest(
+            entity="customers",
+            key="region",
+            label="Sales region",
+            type="choice",
+            options=["north", "south"],
+            required=True,
+        ),
+        cf.DefineFieldRequest(
+            entity="customers", key="lines", label="Product lines", type="multi_choice", options=["erp", "crm", "bi"]
+        ),
+        cf.DefineFieldRequest(entity="customers", key="budget", label="Budget", type="money"),
+        cf.DefineFieldRequest(entity="customers", key="since", label="Client since", type="date"),
+        cf.DefineFieldRequest(entity="customers", key="buyer", label="Key account rep", type="user"),
+        cf.DefineFieldRequest(entity="contacts", key="decision_maker", label="Decides", type="boolean"),
+    ):
         await fields.DefineField(request, metadata=admin)
 
 
 async def test_custom_fields_on_customers_end_to_end(database_url: str, nats_url: str, test_keys) -> None:
-    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, settings_cls=CustomersSettings,
-                           import_seconds=3600, export_seconds=3600) as running:
+    async with run_service(
+        DEFINITION,
+        MIGRATIONS,
+        database_url,
+        nats_url,
+        test_keys,
+        settings_cls=CustomersSettings,
+        import_seconds=3600,
+        export_seconds=3600,
+    ) as running:
         async with running.app.ctx.sessions() as session, session.begin():
-            await session.execute(insert(directory_users).values(
-                user_id="rep-a", login="rep-a", display_name="rep-a", unit_id="b1", org_path="/c/b1/",
-                manager_id=None, roles="", active=True, time_zone="Asia/Shanghai", updated_at=datetime.now(UTC)))
+            await session.execute(
+                insert(directory_users).values(
+                    user_id="rep-a",
+                    login="rep-a",
+                    display_name="rep-a",
+                    unit_id="b1",
+                    org_path="/c/b1/",
+                    manager_id=None,
+                    roles="",
+                    active=True,
+                    time_zone="Asia/Shanghai",
+                    updated_at=datetime.now(UTC),
+                )
+            )
         api, fields = pb_grpc.CustomersStub(running.channel), cf_grpc.CustomFieldsStub(running.channel)
         rep, admin = who(test_keys, "rep-a"), who(test_keys, "admin", ADMIN)
 
         # Only custom_fields:manage defines; bad definitions name the field.
-        denied = await error(fields.DefineField(cf.DefineFieldRequest(entity="customers", key="x", label="X",
-                                                                      type="text"), metadata=rep))
+        denied = await error(
+            fields.DefineField(cf.DefineFieldRequest(entity="customers", key="x", label="X", type="text"), metadata=rep)
+        )
         assert denied.code() == grpc.StatusCode.PERMISSION_DENIED
-        bad = await error(fields.DefineField(cf.DefineFieldRequest(entity="customers", key="x", label="X",
-                                                                   type="choice"), metadata=admin))
+        bad = await error(
+            fields.DefineField(
+                cf.DefineFieldRequest(entity="customers", key="x", label="X", type="choice"), metadata=admin
+            )
+        )
         assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and field_violations(bad) == ["options"]
-        bad = await error(fields.DefineField(cf.DefineFieldRequest(entity="leads", key="x", label="X", type="text"),
-                                             metadata=admin))
+        bad = await error(
+            fields.DefineField(cf.DefineFieldRequest(entity="leads", key="x", label="X", type="text"), metadata=admin)
+        )
         assert field_violations(bad) == ["entity"]
         await define_fields(fields, admin)
         listed = await fields.ListFields(cf.ListFieldsRequest(entity="customers"), metadata=rep)
         assert [f.key for f in listed.fields] == ["budget", "buyer", "lines", "region", "since"]
-        assert [e.key for e in await events(running, "salesgrid.customers.custom_field.defined",
-                                            CustomFieldDefinitionChanged)][:2] == ["region", "lines"]
+        assert [
+            e.key
+            for e in await events(running, "salesgrid.customers.custom_field.defined", CustomFieldDefinitionChanged)
+        ][:2] == ["region", "lines"]
 
         # Values are validated by type; a required field must be filled at creation.
-        bad = await error(api.CreateCustomer(pb.CreateCustomerRequest(
-            legal_name="Acme", custom_fields=struct(lines=["erp", "hr"], budget={"amount": "1.234", "currency": "CNY"},
-                                                    since="2026-02-30", buyer="ghost", nope=1)), metadata=rep))
+        bad = await error(
+            api.CreateCustomer(
+                pb.CreateCustomerRequest(
+                    legal_name="Acme",
+                    custom_fields=struct(
+                        lines=["erp", "hr"],
+                        budget={"amount": "1.234", "currency": "CNY"},
+                        since="2026-02-30",
+                        buyer="ghost",
+                        nope=1,
+                    ),
+                ),
+                metadata=rep,
+            )
+        )
         assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT
-        assert sorted(field_violations(bad)) == ["custom_fields.budget.amount", "custom_fields.lines",
-                                                 "custom_fields.nope", "custom_fields.region", "custom_fields.since"]
-        bad = await error(api.CreateCustomer(pb.CreateCustomerRequest(
-            legal_name="Acme", custom_fields=struct(region="north", buyer="ghost")), metadata=rep))
+        assert sorted(field_violations(bad)) == [
+            "custom_fields.budget.amount",
+            "custom_fields.lines",
+            "custom_fields.nope",
+            "custom_fields.region",
+            "custom_fields.since",
+        ]
+        bad = await error(
+            api.CreateCustomer(
+                pb.CreateCustomerRequest(legal_name="Acme", custom_fields=struct(region="north", buyer="ghost")),
+                metadata=rep,
+            )
+        )
         assert field_violations(bad) == ["custom_fields.buyer"]  # not a known user
-        acme = (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="Acme", custom_fields=struct(
-            region="north", lines=["crm", "erp"], budget={"amount": "12.5", "currency": "CNY"}, since="2026-02-01",
-            buyer="rep-a")), metadata=rep)).customer
-        assert values(acme) == {"region": "north", "lines": ["crm", "erp"], "since": "2026-02-01", "buyer": "rep-a",
-                                "budget": {"amount": "12.50", "currency": "CNY"}}
-        beta = (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="Beta", custom_fields=struct(
-            region="south", lines=["bi", "erp"])), metadata=rep)).customer
+        acme = (
+            await api.CreateCustomer(
+                pb.CreateCustomerRequest(
+                    legal_name="Acme",
+                    custom_fields=struct(
+                        region="north",
+                        lines=["crm", "erp"],
+                        budget={"amount": "12.5", "currency": "CNY"},
+                        since="2026-02-01",
+                        buyer="rep-a",
+                    ),
+                ),
+                metadata=rep,
+            )
+        ).customer
+        assert values(acme) == {
+            "region": "north",
+            "lines": ["crm", "erp"],
+            "since": "2026-02-01",
+            "buyer": "rep-a",
+            "budget": {"amount": "12.50", "currency": "CNY"},
+        }
+        beta = (
+            await api.CreateCustomer(
+                pb.CreateCustomerRequest(legal_name="Beta", custom_fields=struct(region="south", lines=["bi", "erp"])),
+                metadata=rep,
+            )
+        ).customer
         # Update: keys given are set, null clears; a required field cannot be cleared.
-        beta = await api.UpdateCustomer(pb.UpdateCustomerRequest(
-            id=beta.id, expected_version=beta.version, custom_fields=struct(lines=None, since="2025-01-01")),
-            metadata=rep)
+        beta = await api.UpdateCustomer(
+            pb.UpdateCustomerRequest(
+                id=beta.id, expected_version=beta.version, custom_fields=struct(lines=None, since="2025-01-01")
+            ),
+            metadata=rep,
+        )
         assert values(beta) == {"region": "south", "since": "2025-01-01"}
-        bad = await error(api.UpdateCustomer(pb.UpdateCustomerRequest(
-            id=beta.id, expected_version=beta.version, custom_fields=struct(region=None)), metadata=rep))
+        bad = await error(
+            api.UpdateCustomer(
+                pb.UpdateCustomerRequest(id=beta.id, expected_version=beta.version, custom_fields=struct(region=None)),
+                metadata=rep,
+            )
+        )
         assert field_violations(bad) == ["custom_fields.region"]
         # Events carry the values.
         states = await events(running, "salesgrid.customers.customer.updated", CustomerRecordState)
@@ -136,6 +231,7 @@ async def test_custom_fields_on_customers_end_to_end(database_url: str, nats_url
         async def names(**filters: str) -> list[str]:
             found = await api.ListCustomers(pb.ListCustomersRequest(custom_fields=filters), metadata=rep)
             return sorted(c.legal_name for c in found.customers)
+
         assert await names(region="north") == ["Acme"]
         assert await names(lines="erp") == ["Acme"]
         assert await names(lines="bi") == []
@@ -146,23 +242,29 @@ async def test_custom_fields_on_customers_end_to_end(database_url: str, nats_url
         assert field_violations(bad) == ["custom_fields.lines"]
 
         # Contacts: their own fields.
-        contact = await api.AddContact(pb.AddContactRequest(customer_id=acme.id, full_name="Li Lei",
-                                                            custom_fields=struct(decision_maker="yes")), metadata=rep)
+        contact = await api.AddContact(
+            pb.AddContactRequest(customer_id=acme.id, full_name="Li Lei", custom_fields=struct(decision_maker="yes")),
+            metadata=rep,
+        )
         assert values(contact) == {"decision_maker": True}
-        bad = await error(api.AddContact(pb.AddContactRequest(customer_id=acme.id, full_name="Han",
-                                                              custom_fields=struct(region="north")), metadata=rep))
+        bad = await error(
+            api.AddContact(
+                pb.AddContactRequest(customer_id=acme.id, full_name="Han", custom_fields=struct(region="north")),
+                metadata=rep,
+            )
+        )
         assert field_violations(bad) == ["custom_fields.region"]
         contact_states = await events(running, "salesgrid.customers.customer.contact_created", CustomerContactState)
         assert json_format.MessageToDict(contact_states[-1].custom_fields) == {"decision_maker": True}
 
         # Import: cf_ columns follow the same rules; unknown cf_ columns refuse the file.
-        refused = await error(api.StartImport(iter([pb.ImportChunk(format="csv", data=b"legal_name,cf_colour\nX,red\n")]),
-                                              metadata=rep))
+        refused = await error(
+            api.StartImport(iter([pb.ImportChunk(format="csv", data=b"legal_name,cf_colour\nX,red\n")]), metadata=rep)
+        )
         assert field_violations(refused) == ["header"]
-        body = ("legal_name,cf_region,cf_lines,cf_budget\n"
-                "Gamma,south,crm|bi,300 CNY\n"
-                "Delta,west,,\n"
-                "Epsilon,,,\n").encode()
+        body = (
+            "legal_name,cf_region,cf_lines,cf_budget\nGamma,south,crm|bi,300 CNY\nDelta,west,,\nEpsilon,,,\n"
+        ).encode()
         job = await api.StartImport(iter([pb.ImportChunk(format="csv", data=body)]), metadata=rep)
         await usecases_for(running.app.ctx).run_imports()
         done = await api.GetImport(pb.GetImportRequest(id=job.id), metadata=rep)
@@ -172,24 +274,34 @@ async def test_custom_fields_on_customers_end_to_end(database_url: str, nats_url
 
         # Export: one cf_<key> column per field, cf_ filters.
         exports = ex_grpc.ExportsStub(running.channel)
-        job = await exports.CreateExport(ex.CreateExportRequest(entity="customers", format="csv",
-                                                                filters={"cf_lines": "crm"}), metadata=rep)
-        bad = await error(exports.CreateExport(ex.CreateExportRequest(entity="customers", format="csv",
-                                                                      filters={"cf_colour": "red"}), metadata=rep))
+        job = await exports.CreateExport(
+            ex.CreateExportRequest(entity="customers", format="csv", filters={"cf_lines": "crm"}), metadata=rep
+        )
+        bad = await error(
+            exports.CreateExport(
+                ex.CreateExportRequest(entity="customers", format="csv", filters={"cf_colour": "red"}), metadata=rep
+            )
+        )
         assert field_violations(bad) == ["filters.cf_colour"]
         await exports_for(running.app.ctx).run_all()
         chunk = await exports.DownloadExport(ex.DownloadExportRequest(id=job.id, seq=0), metadata=rep)
         rows = list(csv.DictReader(io.StringIO(chunk.data.decode("utf-8-sig"))))
         assert sorted((r["legal_name"], r["cf_lines"], r["cf_budget"], r["cf_region"]) for r in rows) == [
-            ("Acme", "crm|erp", "12.50 CNY", "north"), ("Gamma", "bi|crm", "300.00 CNY", "south")]
+            ("Acme", "crm|erp", "12.50 CNY", "north"),
+            ("Gamma", "bi|crm", "300.00 CNY", "south"),
+        ]
 
         # Archive: no new values, stored ones kept (read, filtered); delete refused while values exist.
         held = await error(fields.DeleteField(cf.FieldRef(entity="customers", key="lines"), metadata=admin))
         assert held.code() == grpc.StatusCode.FAILED_PRECONDITION
         archived = await fields.ArchiveField(cf.FieldRef(entity="customers", key="lines"), metadata=admin)
         assert not archived.active and archived.version == 2
-        bad = await error(api.UpdateCustomer(pb.UpdateCustomerRequest(
-            id=acme.id, expected_version=acme.version, custom_fields=struct(lines=["bi"])), metadata=rep))
+        bad = await error(
+            api.UpdateCustomer(
+                pb.UpdateCustomerRequest(id=acme.id, expected_version=acme.version, custom_fields=struct(lines=["bi"])),
+                metadata=rep,
+            )
+        )
         assert field_violations(bad) == ["custom_fields.lines"]
         acme = await api.GetCustomer(pb.GetCustomerRequest(id=acme.id), metadata=rep)
         assert values(acme)["lines"] == ["crm", "erp"]
@@ -201,15 +313,29 @@ async def test_custom_fields_on_customers_end_to_end(database_url: str, nats_url
         # A field without values can be deleted; an update bumps the version and refuses dropping options.
         held = await error(fields.DeleteField(cf.FieldRef(entity="contacts", key="decision_maker"), metadata=admin))
         assert held.code() == grpc.StatusCode.FAILED_PRECONDITION
-        await fields.DefineField(cf.DefineFieldRequest(entity="contacts", key="hobby", label="Hobby", type="text"),
-                                 metadata=admin)
+        await fields.DefineField(
+            cf.DefineFieldRequest(entity="contacts", key="hobby", label="Hobby", type="text"), metadata=admin
+        )
         await fields.DeleteField(cf.FieldRef(entity="contacts", key="hobby"), metadata=admin)
-        changed = await fields.UpdateField(cf.UpdateFieldRequest(
-            entity="customers", key="region", expected_version=1, set_options=True, options=["north", "south", "east"]),
-            metadata=admin)
+        changed = await fields.UpdateField(
+            cf.UpdateFieldRequest(
+                entity="customers",
+                key="region",
+                expected_version=1,
+                set_options=True,
+                options=["north", "south", "east"],
+            ),
+            metadata=admin,
+        )
         assert list(changed.options) == ["north", "south", "east"] and changed.version == 2
-        bad = await error(fields.UpdateField(cf.UpdateFieldRequest(
-            entity="customers", key="region", expected_version=2, set_options=True, options=["north"]), metadata=admin))
+        bad = await error(
+            fields.UpdateField(
+                cf.UpdateFieldRequest(
+                    entity="customers", key="region", expected_version=2, set_options=True, options=["north"]
+                ),
+                metadata=admin,
+            )
+        )
         assert field_violations(bad) == ["options"]
         verbs = [s.rsplit(".", 1)[1] async for s in _subjects(running, "salesgrid.customers.custom_field.")]
         assert verbs.count("archived") == 1 and verbs.count("deleted") == 1 and verbs.count("updated") == 1
@@ -217,33 +343,49 @@ async def test_custom_fields_on_customers_end_to_end(database_url: str, nats_url
 
 async def _subjects(running: RunningService, prefix: str):  # type: ignore[no-untyped-def]
     async with running.app.ctx.sessions() as session:
-        for subject in (await session.scalars(select(outbox.c.subject).where(
-                outbox.c.subject.startswith(prefix)).order_by(outbox.c.created_at))).all():
+        for subject in (
+            await session.scalars(
+                select(outbox.c.subject).where(outbox.c.subject.startswith(prefix)).order_by(outbox.c.created_at)
+            )
+        ).all():
             yield subject
 
 
 async def test_custom_fields_through_the_gateway(database_url: str, nats_url: str, test_keys) -> None:
-    async with stand_in_identity(test_keys) as identity_addr, \
-            run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys) as running:
-        gateway = create_app(GatewaySettings(environment="test", identity_addr=identity_addr,
-                                             customers_addr=running.address, metrics_port=0)).test_client()
+    async with (
+        stand_in_identity(test_keys) as identity_addr,
+        run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys) as running,
+    ):
+        gateway = create_app(
+            GatewaySettings(
+                environment="test", identity_addr=identity_addr, customers_addr=running.address, metrics_port=0
+            )
+        ).test_client()
         rep = {"Authorization": who(test_keys, "rep-a")[0][1]}
         admin = {"Authorization": who(test_keys, "admin", ADMIN)[0][1]}
         await asyncio.to_thread(_rest_scenario, gateway, rep, admin)
 
 
 def _rest_scenario(gateway, rep: dict[str, str], admin: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
-    assert gateway.post("/v1/custom-fields/customers", json={"key": "seats", "label": "Seats", "type": "number"},
-                        headers=rep).status_code == 403
-    defined = gateway.post("/v1/custom-fields/customers", json={"key": "seats", "label": "Seats", "type": "number"},
-                           headers=admin)
+    assert (
+        gateway.post(
+            "/v1/custom-fields/customers", json={"key": "seats", "label": "Seats", "type": "number"}, headers=rep
+        ).status_code
+        == 403
+    )
+    defined = gateway.post(
+        "/v1/custom-fields/customers", json={"key": "seats", "label": "Seats", "type": "number"}, headers=admin
+    )
     assert defined.status_code == 201 and defined.json["values_stored"] == 0
     assert gateway.get("/v1/custom-fields/invoices", headers=rep).status_code == 404
     bad = gateway.post("/v1/customers", json={"legal_name": "Acme", "custom_fields": {"seats": "lots"}}, headers=rep)
     assert bad.status_code == 400 and [e["field"] for e in bad.json["errors"]] == ["custom_fields.seats"]
     for digits in (31, 400):  # past the 30 digits of a number field; past a double's range
-        huge = gateway.post("/v1/customers", data=b'{"legal_name": "Acme", "custom_fields": {"seats": 9%s}}'
-                            % (b"9" * digits), headers={**rep, "Content-Type": "application/json"})
+        huge = gateway.post(
+            "/v1/customers",
+            data=b'{"legal_name": "Acme", "custom_fields": {"seats": 9%s}}' % (b"9" * digits),
+            headers={**rep, "Content-Type": "application/json"},
+        )
         assert huge.status_code == 400, huge.json  # refused, never a 500
     created = gateway.post("/v1/customers", json={"legal_name": "Acme", "custom_fields": {"seats": 12}}, headers=rep)
     assert created.status_code == 201 and created.json["custom_fields"] == {"seats": "12"}
@@ -251,8 +393,9 @@ def _rest_scenario(gateway, rep: dict[str, str], admin: dict[str, str]) -> None:
     assert gateway.get("/v1/customers?cf_seats=13", headers=rep).json["items"] == []
     assert gateway.get("/v1/customers?cf_colour=red", headers=rep).status_code == 400
     assert gateway.delete("/v1/custom-fields/customers/seats", headers=admin).status_code == 422
-    changed = gateway.patch("/v1/custom-fields/customers/seats", json={"label": "Licensed seats"},
-                            headers={**admin, "If-Match": '"1"'})
+    changed = gateway.patch(
+        "/v1/custom-fields/customers/seats", json={"label": "Licensed seats"}, headers={**admin, "If-Match": '"1"'}
+    )
     assert changed.status_code == 200 and changed.json["label"] == "Licensed seats"
     assert gateway.post("/v1/custom-fields/customers/seats/archive", headers=admin).json["active"] is False
     listed = gateway.get("/v1/custom-fields/customers?include_archived=true", headers=rep).json["items"]

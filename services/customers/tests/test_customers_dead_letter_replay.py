@@ -1,5 +1,6 @@
 """The operator's replay: `python -m salesgrid_customers replay-dead-letters` applies a dead letter
 through the consumer's own handler, deletes it, and reports what it did."""
+
 from __future__ import annotations
 
 import asyncio
@@ -26,20 +27,41 @@ async def test_replay_dead_letters_command(database_url: str) -> None:
     engine = create_engine(database_url)
     sessions = session_factory(engine)
     state = ContractsContractState(contract_id="k1", customer_id="c1", status="signed", total="500", currency="CNY")
-    envelope = build_envelope("salesgrid.contracts.contract.signed", "contracts", state, EventMeta(aggregate_id="k1"),
-                              NOW, 3)
+    envelope = build_envelope(
+        "salesgrid.contracts.contract.signed", "contracts", state, EventMeta(aggregate_id="k1"), NOW, 3
+    )
     try:
         async with sessions() as session, session.begin():
-            await session.execute(insert(dead_letters).values(
-                id="dl-1", consumer="customers-contract-facts", event_id=envelope.event_id, event_type=envelope.type,
-                subject=envelope.type, envelope=envelope.SerializeToString(), error="RuntimeError('crash loop')",
-                deliveries=7, failed_at=NOW))
-        env = {**os.environ, "SALESGRID_DATABASE_URL": database_url, "SALESGRID_NATS_URL": "nats://127.0.0.1:1",
-               "SALESGRID_GRPC_PORT": "1", "SALESGRID_IDENTITY_ADDR": "127.0.0.1:1", "SALESGRID_ENVIRONMENT": "test",
-               "SALESGRID_METRICS_PORT": "0"}
-        result = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "salesgrid_customers",
-                                                          "replay-dead-letters"], env=env, capture_output=True,
-                                         text=True, timeout=60)
+            await session.execute(
+                insert(dead_letters).values(
+                    id="dl-1",
+                    consumer="customers-contract-facts",
+                    event_id=envelope.event_id,
+                    event_type=envelope.type,
+                    subject=envelope.type,
+                    envelope=envelope.SerializeToString(),
+                    error="RuntimeError('crash loop')",
+                    deliveries=7,
+                    failed_at=NOW,
+                )
+            )
+        env = {
+            **os.environ,
+            "SALESGRID_DATABASE_URL": database_url,
+            "SALESGRID_NATS_URL": "nats://127.0.0.1:1",
+            "SALESGRID_GRPC_PORT": "1",
+            "SALESGRID_IDENTITY_ADDR": "127.0.0.1:1",
+            "SALESGRID_ENVIRONMENT": "test",
+            "SALESGRID_METRICS_PORT": "0",
+        }
+        result = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "salesgrid_customers", "replay-dead-letters"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert result.returncode == 0, result.stderr
         assert "applied 1, already applied 0, still failing 0" in result.stdout
         async with sessions() as session:
@@ -63,13 +85,20 @@ async def test_backup_and_restore_commands(database_url: str, nats_url: str, tmp
     js = nc.jetstream()
     await ensure_stream(js, "contracts", 1)
     await js.add_consumer("SALESGRID_CONTRACTS", EventConsumer(contracts_subscription(), js, sessions).config())
-    env = {**os.environ, "SALESGRID_DATABASE_URL": database_url, "SALESGRID_NATS_URL": nats_url,
-           "SALESGRID_GRPC_PORT": "1", "SALESGRID_IDENTITY_ADDR": "127.0.0.1:1", "SALESGRID_ENVIRONMENT": "test",
-           "SALESGRID_METRICS_PORT": "0"}
+    env = {
+        **os.environ,
+        "SALESGRID_DATABASE_URL": database_url,
+        "SALESGRID_NATS_URL": nats_url,
+        "SALESGRID_GRPC_PORT": "1",
+        "SALESGRID_IDENTITY_ADDR": "127.0.0.1:1",
+        "SALESGRID_ENVIRONMENT": "test",
+        "SALESGRID_METRICS_PORT": "0",
+    }
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "salesgrid_customers", *args], env=env, capture_output=True,
-                              text=True, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "salesgrid_customers", *args], env=env, capture_output=True, text=True, timeout=60
+        )
 
     try:
         async with sessions() as session, session.begin():

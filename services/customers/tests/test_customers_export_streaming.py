@@ -2,6 +2,7 @@
 server-side cursor in batches of at most 1,000, rows are written as they are loaded (never more
 than one batch ahead of the file), and file chunks are stored before the last row is read.
 `bench/exports.py` measures the same at 1,000,000 rows (peak RSS against a baseline)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -26,14 +27,29 @@ BATCH = 1000
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 
 
-async def test_an_export_streams_its_rows_in_bounded_batches(database_url: str,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_an_export_streams_its_rows_in_bounded_batches(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
     engine = create_engine(database_url)
     reader = create_reader(database_url, engine)
-    rows = [{"id": f"c-{i:06d}", "legal_name": f"Streaming Co {i}", "normalised_name": f"streaming co {i}",
-             "tier": "normal", "tags": ["t"], "owner_id": "rep-a", "org_path": "/c/t/", "active": True, "version": 1,
-             "created_by": "rep-a", "created_at": NOW, "updated_at": NOW} for i in range(N)]
+    rows = [
+        {
+            "id": f"c-{i:06d}",
+            "legal_name": f"Streaming Co {i}",
+            "normalised_name": f"streaming co {i}",
+            "tier": "normal",
+            "tags": ["t"],
+            "owner_id": "rep-a",
+            "org_path": "/c/t/",
+            "active": True,
+            "version": 1,
+            "created_by": "rep-a",
+            "created_at": NOW,
+            "updated_at": NOW,
+        }
+        for i in range(N)
+    ]
     async with session_factory(engine)() as session, session.begin():
         await session.execute(insert(models.Customer), rows)
 
@@ -75,8 +91,9 @@ async def test_an_export_streams_its_rows_in_bounded_batches(database_url: str,
     for each in {engine, reader}:
         event.listen(each.sync_engine, "before_cursor_execute", on_execute)
     try:
-        jobs = ExportJobs("customers", session_factory(engine), session_factory(reader), Outbox("customers"),
-                          lambda: NOW, EXPORTERS)
+        jobs = ExportJobs(
+            "customers", session_factory(engine), session_factory(reader), Outbox("customers"), lambda: NOW, EXPORTERS
+        )
         manager = principal("mgr", "/c/", permissions={"customers:read": "all", "customers:export": "all"})
         job = await jobs.create(manager, "customers", "csv", {})
         assert await jobs.run_next() == job.id
@@ -92,8 +109,9 @@ async def test_an_export_streams_its_rows_in_bounded_batches(database_url: str,
     assert done.status == "ready" and done.rows_written == N and done.chunks > 3
     assert loaded == written == N
     # The query streams (server-side cursor) in batches of at most BATCH rows...
-    assert selects and all(options.get("stream_results") and 0 < options.get("yield_per", 0) <= BATCH
-                           for options in selects), selects
+    assert selects and all(
+        options.get("stream_results") and 0 < options.get("yield_per", 0) <= BATCH for options in selects
+    ), selects
     # ...and no more than one batch is ever loaded ahead of the file.
     assert max(lag) < BATCH < N
     # The file's chunks are stored as rows arrive, not once all are read.

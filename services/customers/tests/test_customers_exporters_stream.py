@@ -1,5 +1,6 @@
 """Every export of customers streams its rows from a server-side cursor in batches of at most 1,000, on
 SQLite and PostgreSQL (issue 17; salesgrid_dev.exports_check)."""
+
 from __future__ import annotations
 
 from salesgrid_customers.app import MIGRATIONS

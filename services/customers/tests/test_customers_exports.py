@@ -2,6 +2,7 @@
 written in several chunks as rows stream, in CSV and XLSX; progress and status; only the creator
 reads or downloads it; bad requests name the field; every export is an event (audit trail); the
 file is deleted after the retention period."""
+
 from __future__ import annotations
 
 import csv
@@ -33,52 +34,77 @@ async def _seed(running, counts: dict[str, int]) -> None:  # type: ignore[no-unt
     rows = []
     for owner, count in counts.items():
         for i in range(count):
-            rows.append({"id": f"{owner}-{i:05d}", "legal_name": f"={owner} Co {i}" if i == 0 else f"{owner} Co {i}",
-                         "normalised_name": f"{owner} co {i}", "tier": "key" if i % 2 else "normal", "tags": ["t"],
-                         "owner_id": owner, "org_path": OWNERS[owner], "active": True, "version": 1,
-                         "created_by": owner, "created_at": START, "updated_at": START})
+            rows.append(
+                {
+                    "id": f"{owner}-{i:05d}",
+                    "legal_name": f"={owner} Co {i}" if i == 0 else f"{owner} Co {i}",
+                    "normalised_name": f"{owner} co {i}",
+                    "tier": "key" if i % 2 else "normal",
+                    "tags": ["t"],
+                    "owner_id": owner,
+                    "org_path": OWNERS[owner],
+                    "active": True,
+                    "version": 1,
+                    "created_by": owner,
+                    "created_at": START,
+                    "updated_at": START,
+                }
+            )
     async with running.app.ctx.sessions() as session, session.begin():
         await session.execute(insert(models.Customer), rows)
 
 
 async def _download(api: pb_grpc.ExportsStub, job_id: str, who) -> bytes:  # type: ignore[no-untyped-def]
     first = await api.DownloadExport(pb.DownloadExportRequest(id=job_id, seq=0), metadata=who)
-    rest = [await api.DownloadExport(pb.DownloadExportRequest(id=job_id, seq=s), metadata=who)
-            for s in range(1, first.chunks)]
+    rest = [
+        await api.DownloadExport(pb.DownloadExportRequest(id=job_id, seq=s), metadata=who)
+        for s in range(1, first.chunks)
+    ]
     return first.data + b"".join(c.data for c in rest)
 
 
 async def test_exports_hold_the_creators_scope_stream_in_chunks_and_expire(
-        database_url: str, nats_url: str, test_keys, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    database_url: str, nats_url: str, test_keys, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(files, "CHUNK_BYTES", 8192)  # several chunks from a small export
     clock = FakeClock(START)
-    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock,
-                           settings_cls=CustomersSettings, export_seconds=3600) as running:
+    async with run_service(
+        DEFINITION,
+        MIGRATIONS,
+        database_url,
+        nats_url,
+        test_keys,
+        clock=clock,
+        settings_cls=CustomersSettings,
+        export_seconds=3600,
+    ) as running:
         await _seed(running, {"rep-a": 1500, "rep-b": 7, "rep-c": 5})
         api = pb_grpc.ExportsStub(running.channel)
-        who = {name: bearer(test_keys.token(principal(name, OWNERS[name], permissions=REP)))
-               for name in OWNERS}
+        who = {name: bearer(test_keys.token(principal(name, OWNERS[name], permissions=REP))) for name in OWNERS}
         manager = bearer(test_keys.token(principal("mgr", "/c/r1/b1/", permissions=MANAGER)))
         jobs = exports_for(running.app.ctx)
 
-        for request, field in ((pb.CreateExportRequest(entity="nope", format="csv"), "entity"),
-                               (pb.CreateExportRequest(entity="customers", format="pdf"), "format"),
-                               (pb.CreateExportRequest(entity="customers", format="csv", filters={"x": "1"}),
-                                "filters.x"),
-                               (pb.CreateExportRequest(entity="customers", format="csv", filters={"tier": "gold"}),
-                                "filters.tier")):
+        for request, field in (
+            (pb.CreateExportRequest(entity="nope", format="csv"), "entity"),
+            (pb.CreateExportRequest(entity="customers", format="pdf"), "format"),
+            (pb.CreateExportRequest(entity="customers", format="csv", filters={"x": "1"}), "filters.x"),
+            (pb.CreateExportRequest(entity="customers", format="csv", filters={"tier": "gold"}), "filters.tier"),
+        ):
             with pytest.raises(grpc.aio.AioRpcError) as bad:
                 await api.CreateExport(request, metadata=who["rep-a"])
             assert field_violations(bad.value) == [field]
-        reader_only = bearer(test_keys.token(principal("rep-a", OWNERS["rep-a"], permissions={"customers:read": "own"})))
+        reader_only = bearer(
+            test_keys.token(principal("rep-a", OWNERS["rep-a"], permissions={"customers:read": "own"}))
+        )
         with pytest.raises(grpc.aio.AioRpcError) as denied:
             await api.CreateExport(pb.CreateExportRequest(entity="customers", format="csv"), metadata=reader_only)
         assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
         job = await api.CreateExport(pb.CreateExportRequest(entity="customers", format="csv"), metadata=who["rep-a"])
         assert job.status == "queued" and job.rows_written == 0
-        xlsx = await api.CreateExport(pb.CreateExportRequest(entity="customers", format="xlsx",
-                                                             filters={"tier": "key"}), metadata=manager)
+        xlsx = await api.CreateExport(
+            pb.CreateExportRequest(entity="customers", format="xlsx", filters={"tier": "key"}), metadata=manager
+        )
         await jobs.run_all()  # (the service's own runner may take one of them meanwhile)
 
         async def ready(job_id: str, caller) -> pb.ExportJob | None:  # type: ignore[no-untyped-def]
@@ -122,12 +148,25 @@ async def test_exports_hold_the_creators_scope_stream_in_chunks_and_expire(
 
         # Contacts: those of the customers the creator may read.
         async with running.app.ctx.sessions() as session, session.begin():
-            await session.execute(insert(models.Contact), [
-                {"id": f"ct-{owner}", "customer_id": f"{owner}-00001", "full_name": f"Contact of {owner}",
-                 "title": None, "phones": ["+86 10 1234"], "email": None, "is_primary": True, "created_at": START}
-                for owner in OWNERS])
-        contacts = await api.CreateExport(pb.CreateExportRequest(entity="contacts", format="csv"),
-                                          metadata=who["rep-b"])
+            await session.execute(
+                insert(models.Contact),
+                [
+                    {
+                        "id": f"ct-{owner}",
+                        "customer_id": f"{owner}-00001",
+                        "full_name": f"Contact of {owner}",
+                        "title": None,
+                        "phones": ["+86 10 1234"],
+                        "email": None,
+                        "is_primary": True,
+                        "created_at": START,
+                    }
+                    for owner in OWNERS
+                ],
+            )
+        contacts = await api.CreateExport(
+            pb.CreateExportRequest(entity="contacts", format="csv"), metadata=who["rep-b"]
+        )
         await jobs.run_all()
         await eventually(lambda: ready(contacts.id, who["rep-b"]))
         lines = list(csv.DictReader(io.StringIO((await _download(api, contacts.id, who["rep-b"])).decode("utf-8-sig"))))

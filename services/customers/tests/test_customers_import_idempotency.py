@@ -1,5 +1,6 @@
 """An upload retried with its idempotency key through the real customers service (StartImport,
 client-streaming), on SQLite and PostgreSQL: one import job, the retry answered with it."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -10,8 +11,7 @@ from salesgrid_customers import models
 from test_customers_service import chunks, running_customers, seed_directory, token
 
 
-async def test_a_retried_upload_with_its_key_starts_one_import(database_url: str, nats_url: str,
-                                                                test_keys) -> None:  # type: ignore[no-untyped-def]
+async def test_a_retried_upload_with_its_key_starts_one_import(database_url: str, nats_url: str, test_keys) -> None:  # type: ignore[no-untyped-def]
     async with running_customers(database_url, nats_url, test_keys) as running:
         await seed_directory(running)
         api = pb_grpc.CustomersStub(running.channel)

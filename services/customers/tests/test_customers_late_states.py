@@ -1,5 +1,6 @@
 """The customer 360's opportunity and contract facts keep the newest state: an older state event
 redelivered after a crash (it comes back after ack_wait, behind newer ones) is ignored."""
+
 from __future__ import annotations
 
 import asyncio
@@ -22,8 +23,14 @@ from salesgrid_customers.handlers import contracts_subscription, pipeline_subscr
 NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 
 
-async def deliver(sessions, sub: Subscription, event_type: str, payload: Message, aggregate: str,  # type: ignore[no-untyped-def]
-                  version: int) -> None:
+async def deliver(
+    sessions,
+    sub: Subscription,
+    event_type: str,
+    payload: Message,
+    aggregate: str,  # type: ignore[no-untyped-def]
+    version: int,
+) -> None:
     envelope = build_envelope(event_type, sub.producer, payload, EventMeta(aggregate_id=aggregate), NOW, version)
     _, handler = sub.route(event_type)  # type: ignore[misc]
     await apply_once(sessions, sub.name, envelope, handler, payload)
@@ -37,8 +44,9 @@ async def test_late_older_states_do_not_overwrite_newer_ones(database_url: str) 
         pipeline, contracts = pipeline_subscription(), contracts_subscription()
 
         def opp(status: str, amount: str) -> PipelineOpportunityState:
-            return PipelineOpportunityState(opportunity_id="o1", customer_id="c1", owner_id="rep-a", status=status,
-                                            amount=amount, currency="CNY")
+            return PipelineOpportunityState(
+                opportunity_id="o1", customer_id="c1", owner_id="rep-a", status=status, amount=amount, currency="CNY"
+            )
 
         await deliver(sessions, pipeline, "salesgrid.pipeline.opportunity.created", opp("open", "100"), "o1", 1)
         await deliver(sessions, pipeline, "salesgrid.pipeline.opportunity.lost", opp("lost", "120"), "o1", 3)
@@ -46,8 +54,9 @@ async def test_late_older_states_do_not_overwrite_newer_ones(database_url: str) 
         await deliver(sessions, pipeline, "salesgrid.pipeline.opportunity.stage_changed", opp("open", "120"), "o1", 2)
 
         def contract(status: str) -> ContractsContractState:
-            return ContractsContractState(contract_id="k1", customer_id="c1", status=status, total="500",
-                                          currency="CNY")
+            return ContractsContractState(
+                contract_id="k1", customer_id="c1", status=status, total="500", currency="CNY"
+            )
 
         await deliver(sessions, contracts, "salesgrid.contracts.contract.signed", contract("signed"), "k1", 4)
         await deliver(sessions, contracts, "salesgrid.contracts.contract.approved", contract("approved"), "k1", 3)

@@ -1,6 +1,7 @@
 """A rep reads the pool policy in force for him and where he stands under it (caps left, his own
 cool-downs) through gRPC and the gateway's /v1/pool/standing, on SQLite and PostgreSQL: the
 numbers are those the claim then enforces, and the answer is only ever about the caller."""
+
 from __future__ import annotations
 
 import asyncio
@@ -26,8 +27,13 @@ from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
 from sqlalchemy import insert
 
-REP = {"customers:read": "own", "customers:create": "own", "pool:read": "all", "pool:claim": "own",
-       "pool:release": "own"}
+REP = {
+    "customers:read": "own",
+    "customers:create": "own",
+    "pool:read": "all",
+    "pool:claim": "own",
+    "pool:release": "own",
+}
 MANAGER = {**REP, "customers:read": "subtree", "customers:update": "subtree"}
 PEOPLE = {"rep-a": ("/b1/t1/", "t1"), "rep-b": ("/b1/t2/", "t2"), "rep-c": ("/b9/t9/", "t9"), "mgr": ("/b1/", "b1")}
 UNITS = {"b1": "/b1/", "t1": "/b1/t1/", "t2": "/b1/t2/", "b9": "/b9/", "t9": "/b9/t9/"}
@@ -43,24 +49,53 @@ async def seed(running: RunningService) -> None:
     now = datetime.now(UTC)
     async with running.app.ctx.sessions() as session, session.begin():
         for unit_id, path in UNITS.items():
-            await session.execute(insert(directory_units).values(
-                unit_id=unit_id, parent_id=None, name=unit_id, path=path, time_zone="Asia/Shanghai", currency="CNY",
-                active=True, updated_at=now))
+            await session.execute(
+                insert(directory_units).values(
+                    unit_id=unit_id,
+                    parent_id=None,
+                    name=unit_id,
+                    path=path,
+                    time_zone="Asia/Shanghai",
+                    currency="CNY",
+                    active=True,
+                    updated_at=now,
+                )
+            )
         for user_id, (path, unit) in PEOPLE.items():
-            await session.execute(insert(directory_users).values(
-                user_id=user_id, login=user_id, display_name=user_id, unit_id=unit, org_path=path, manager_id=None,
-                roles="", active=True, time_zone="Asia/Shanghai", updated_at=now))
+            await session.execute(
+                insert(directory_users).values(
+                    user_id=user_id,
+                    login=user_id,
+                    display_name=user_id,
+                    unit_id=unit,
+                    org_path=path,
+                    manager_id=None,
+                    roles="",
+                    active=True,
+                    time_zone="Asia/Shanghai",
+                    updated_at=now,
+                )
+            )
 
 
-async def test_my_pool_standing_matches_what_the_claim_enforces(database_url: str, nats_url: str,
-                                                                 test_keys) -> None:  # type: ignore[no-untyped-def]
-    async with stand_in_identity(test_keys) as identity_addr, \
-            run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys) as running:
+async def test_my_pool_standing_matches_what_the_claim_enforces(database_url: str, nats_url: str, test_keys) -> None:  # type: ignore[no-untyped-def]
+    async with (
+        stand_in_identity(test_keys) as identity_addr,
+        run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys) as running,
+    ):
         await seed(running)
         api, standing = pb_grpc.CustomersStub(running.channel), spb_grpc.PoolStandingStub(running.channel)
         a, b, c, mgr = (who(test_keys, u) for u in ("rep-a", "rep-b", "rep-c", "mgr"))
-        await api.PutPoolPolicy(pb.PoolPolicy(unit_id="b1", max_customers_per_rep=3, max_claims_per_day=1,
-                                              reclaim_cooldown_days=5, warning_days_before=1), metadata=mgr)
+        await api.PutPoolPolicy(
+            pb.PoolPolicy(
+                unit_id="b1",
+                max_customers_per_rep=3,
+                max_claims_per_day=1,
+                reclaim_cooldown_days=5,
+                warning_days_before=1,
+            ),
+            metadata=mgr,
+        )
         await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="Kept Ltd"), metadata=a)  # he holds one
         mine = (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="Mine Ltd"), metadata=a)).customer
         theirs = (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="Theirs Ltd"), metadata=b)).customer
@@ -69,16 +104,28 @@ async def test_my_pool_standing_matches_what_the_claim_enforces(database_url: st
 
         fresh = await standing.GetMyPoolStanding(spb.GetMyPoolStandingRequest(), metadata=a)
         assert (fresh.policy.unit_id, fresh.policy.inherited, fresh.policy.source_unit_id) == ("t1", True, "b1")
-        assert (fresh.held_count, fresh.claims_today, fresh.customers_left, fresh.claims_left_today,
-                fresh.can_claim, fresh.time_zone) == (1, 0, 2, 1, True, "Asia/Shanghai")
+        assert (
+            fresh.held_count,
+            fresh.claims_today,
+            fresh.customers_left,
+            fresh.claims_left_today,
+            fresh.can_claim,
+            fresh.time_zone,
+        ) == (1, 0, 2, 1, True, "Asia/Shanghai")
         assert [(x.customer_id, x.legal_name) for x in fresh.cool_downs] == [(mine.id, "Mine Ltd")]
-        assert from_timestamp(fresh.cool_downs[0].claimable_from) == \
-            from_timestamp(released.updated_at) + timedelta(days=5)  # Shanghai has no DST
+        assert from_timestamp(fresh.cool_downs[0].claimable_from) == from_timestamp(released.updated_at) + timedelta(
+            days=5
+        )  # Shanghai has no DST
         # rep-b's release does not cool down for rep-a: he claims it, and his day's claim is used up.
         await api.ClaimCustomer(pb.ClaimCustomerRequest(id=theirs.id), metadata=a)
         used = await standing.GetMyPoolStanding(spb.GetMyPoolStandingRequest(), metadata=a)
-        assert (used.held_count, used.claims_today, used.customers_left, used.claims_left_today,
-                used.can_claim) == (2, 1, 1, 0, False)
+        assert (used.held_count, used.claims_today, used.customers_left, used.claims_left_today, used.can_claim) == (
+            2,
+            1,
+            1,
+            0,
+            False,
+        )
         # The same standing seen by rep-b: his own release is his cool-down, not rep-a's.
         other = await standing.GetMyPoolStanding(spb.GetMyPoolStandingRequest(), metadata=b)
         assert (other.held_count, other.claims_today, [x.customer_id for x in other.cool_downs]) == (0, 0, [])
@@ -88,25 +135,42 @@ async def test_my_pool_standing_matches_what_the_claim_enforces(database_url: st
         assert default.HasField("customers_left") and default.policy.reclaim_cooldown_days == 30
 
         # Fail closed: without pool:read, and without an org unit.
-        denied = await _error(standing.GetMyPoolStanding(spb.GetMyPoolStandingRequest(),
-                                                         metadata=who(test_keys, "rep-a", {"customers:read": "own"})))
+        denied = await _error(
+            standing.GetMyPoolStanding(
+                spb.GetMyPoolStandingRequest(), metadata=who(test_keys, "rep-a", {"customers:read": "own"})
+            )
+        )
         assert denied.code() == grpc.StatusCode.PERMISSION_DENIED
         homeless = bearer(test_keys.token(principal(user_id="nobody", org_path="", unit_id="", permissions=REP)))
-        assert (await _error(standing.GetMyPoolStanding(spb.GetMyPoolStandingRequest(), metadata=homeless))).code() \
-            == grpc.StatusCode.FAILED_PRECONDITION
+        assert (
+            await _error(standing.GetMyPoolStanding(spb.GetMyPoolStandingRequest(), metadata=homeless))
+        ).code() == grpc.StatusCode.FAILED_PRECONDITION
 
-        gateway = create_app(GatewaySettings(environment="test", identity_addr=identity_addr,
-                                             customers_addr=running.address, metrics_port=0)).test_client()
-        await asyncio.to_thread(_through_the_gateway, gateway, {"Authorization": a[0][1]},
-                                {"Authorization": who(test_keys, "rep-a", {"customers:read": "own"})[0][1]}, mine.id)
+        gateway = create_app(
+            GatewaySettings(
+                environment="test", identity_addr=identity_addr, customers_addr=running.address, metrics_port=0
+            )
+        ).test_client()
+        await asyncio.to_thread(
+            _through_the_gateway,
+            gateway,
+            {"Authorization": a[0][1]},
+            {"Authorization": who(test_keys, "rep-a", {"customers:read": "own"})[0][1]},
+            mine.id,
+        )
 
 
 def _through_the_gateway(gateway, rep: dict[str, str], no_pool: dict[str, str], cooling_id: str) -> None:  # type: ignore[no-untyped-def]
     reply = gateway.get("/v1/pool/standing", headers=rep)
     assert reply.status_code == 200, reply.json
     body = reply.json
-    assert (body["held_count"], body["claims_today"], body["customers_left"], body["claims_left_today"],
-            body["can_claim"]) == (2, 1, 1, 0, False)
+    assert (
+        body["held_count"],
+        body["claims_today"],
+        body["customers_left"],
+        body["claims_left_today"],
+        body["can_claim"],
+    ) == (2, 1, 1, 0, False)
     assert body["policy"]["max_claims_per_day"] == 1 and body["policy"]["reclaim_cooldown_days"] == 5
     assert [x["customer_id"] for x in body["cool_downs"]] == [cooling_id]
     refused = gateway.get("/v1/pool/standing", headers=no_pool)

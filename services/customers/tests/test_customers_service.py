@@ -1,5 +1,6 @@
 """The customers service through gRPC on SQLite and PostgreSQL: create with duplicate check,
 read and list in scope, optimistic update, contacts, sharing, the public pool and its events."""
+
 from __future__ import annotations
 
 import asyncio
@@ -19,8 +20,11 @@ from sqlalchemy import column, func, insert, select, table
 from salesgrid.customers.v1 import customers_pb2 as pb
 from salesgrid.customers.v1 import customers_pb2_grpc as pb_grpc
 from salesgrid.events.v1.activities_events_pb2 import ActivitiesFollowUpLogged
-from salesgrid.events.v1.contracts_events_pb2 import (ContractsContractState, ContractsReceiptRecorded,
-                                                      ContractsRefundRecorded)
+from salesgrid.events.v1.contracts_events_pb2 import (
+    ContractsContractState,
+    ContractsReceiptRecorded,
+    ContractsRefundRecorded,
+)
 from salesgrid.events.v1.customers_events_pb2 import CustomerMerged, CustomerReleasedToPool
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid.events.v1.pipeline_events_pb2 import PipelineOpportunityState
@@ -47,29 +51,61 @@ from salesgrid_gateway.settings import GatewaySettings
 
 CREDIT_CODE = "91350100M000100Y43"
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
-REP_PERMS = {"customers:read": "own", "customers:create": "own", "customers:update": "own",
-             "customers:share": "own", "customers:merge": "own", "customers:delete": "own", "pool:read": "all", "pool:claim": "own", "pool:release": "own"}
+REP_PERMS = {
+    "customers:read": "own",
+    "customers:create": "own",
+    "customers:update": "own",
+    "customers:share": "own",
+    "customers:merge": "own",
+    "customers:delete": "own",
+    "pool:read": "all",
+    "pool:claim": "own",
+    "pool:release": "own",
+}
 MANAGER_PERMS = {**REP_PERMS, "customers:read": "subtree", "customers:update": "subtree", "customers:merge": "subtree"}
 
 # user id -> (org path, unit id); rep-a and rep-b share branch b1, rep-c is in another region.
-PEOPLE = {"rep-a": ("/c/r1/b1/t1/", "t1"), "rep-b": ("/c/r1/b1/t2/", "t2"), "rep-c": ("/c/r2/b9/t9/", "t9"),
-          "mgr": ("/c/r1/b1/", "b1")}
+PEOPLE = {
+    "rep-a": ("/c/r1/b1/t1/", "t1"),
+    "rep-b": ("/c/r1/b1/t2/", "t2"),
+    "rep-c": ("/c/r2/b9/t9/", "t9"),
+    "mgr": ("/c/r1/b1/", "b1"),
+}
 
 
 def token(keys, user_id: str) -> tuple[tuple[str, str], ...]:
     path, unit = PEOPLE[user_id]
     manager = user_id == "mgr"
-    return bearer(keys.token(principal(user_id=user_id, org_path=path, unit_id=unit,
-                                       permissions=MANAGER_PERMS if manager else REP_PERMS,
-                                       roles=("sales_manager",) if manager else ("rep",))))
+    return bearer(
+        keys.token(
+            principal(
+                user_id=user_id,
+                org_path=path,
+                unit_id=unit,
+                permissions=MANAGER_PERMS if manager else REP_PERMS,
+                roles=("sales_manager",) if manager else ("rep",),
+            )
+        )
+    )
 
 
 async def seed_directory(running: RunningService) -> None:
     async with running.app.ctx.sessions() as session, session.begin():
         for user_id, (path, unit) in PEOPLE.items():
-            await session.execute(insert(directory_users).values(
-                user_id=user_id, login=user_id, display_name=user_id, unit_id=unit, org_path=path, manager_id=None,
-                roles="", active=True, time_zone="Asia/Shanghai", updated_at=datetime.now(UTC)))
+            await session.execute(
+                insert(directory_users).values(
+                    user_id=user_id,
+                    login=user_id,
+                    display_name=user_id,
+                    unit_id=unit,
+                    org_path=path,
+                    manager_id=None,
+                    roles="",
+                    active=True,
+                    time_zone="Asia/Shanghai",
+                    updated_at=datetime.now(UTC),
+                )
+            )
 
 
 async def event_subjects(running: RunningService) -> list[str]:
@@ -89,45 +125,71 @@ async def test_customer_lifecycle_scope_sharing_and_events(database_url: str, na
         api = pb_grpc.CustomersStub(running.channel)
         a, b, c, mgr = (token(test_keys, u) for u in ("rep-a", "rep-b", "rep-c", "mgr"))
 
-        created = await api.CreateCustomer(pb.CreateCustomerRequest(
-            legal_name="华为技术有限公司", credit_code=CREDIT_CODE, tier="key", tags=["ＶＩＰ", "vip"],
-            address=pb.CustomerAddress(text="深圳市龙岗区", latitude=22.65, longitude=114.06)), metadata=a)
+        created = await api.CreateCustomer(
+            pb.CreateCustomerRequest(
+                legal_name="华为技术有限公司",
+                credit_code=CREDIT_CODE,
+                tier="key",
+                tags=["ＶＩＰ", "vip"],
+                address=pb.CustomerAddress(text="深圳市龙岗区", latitude=22.65, longitude=114.06),
+            ),
+            metadata=a,
+        )
         huawei = created.customer
-        assert (huawei.owner_id, huawei.org_path, huawei.version, list(huawei.tags)) == \
-            ("rep-a", "/c/r1/b1/t1/", 1, ["vip"])
+        assert (huawei.owner_id, huawei.org_path, huawei.version, list(huawei.tags)) == (
+            "rep-a",
+            "/c/r1/b1/t1/",
+            1,
+            ["vip"],
+        )
         assert huawei.address.latitude == pytest.approx(22.65)
 
         # Exact normalised name or the same credit code blocks and names the owner.
-        dup = await rpc_error(api.CreateCustomer(pb.CreateCustomerRequest(legal_name="华为技术（深圳）有限公司"),
-                                                 metadata=b))
+        dup = await rpc_error(
+            api.CreateCustomer(pb.CreateCustomerRequest(legal_name="华为技术（深圳）有限公司"), metadata=b)
+        )
         assert dup.code() == grpc.StatusCode.ALREADY_EXISTS and "rep-a" in dup.details()
-        dup = await rpc_error(api.CreateCustomer(pb.CreateCustomerRequest(legal_name="Other Co", credit_code=CREDIT_CODE),
-                                                 metadata=b))
+        dup = await rpc_error(
+            api.CreateCustomer(pb.CreateCustomerRequest(legal_name="Other Co", credit_code=CREDIT_CODE), metadata=b)
+        )
         assert dup.code() == grpc.StatusCode.ALREADY_EXISTS and "rep-a" in dup.details()
         # A near match is a warning; the create goes through.
         near = await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="华为技术服务有限公司"), metadata=b)
         assert [w.customer_id for w in near.warnings] == [huawei.id]
         report = await api.CheckDuplicates(pb.CheckDuplicatesRequest(legal_name="华为技术股份有限公司"), metadata=c)
-        assert [(m.customer_id, m.owner_id, m.reason) for m in report.blocking] == \
-            [(huawei.id, "rep-a", "same_normalised_name")]
+        assert [(m.customer_id, m.owner_id, m.reason) for m in report.blocking] == [
+            (huawei.id, "rep-a", "same_normalised_name")
+        ]
 
         # Bad input: the field is named, nothing written.
         bad = await rpc_error(api.CreateCustomer(pb.CreateCustomerRequest(legal_name="  "), metadata=a))
         assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and "legal_name" in field_violations(bad)
-        bad = await rpc_error(api.CreateCustomer(pb.CreateCustomerRequest(
-            legal_name="Acme", credit_code="91350100M000100Y44"), metadata=a))
+        bad = await rpc_error(
+            api.CreateCustomer(
+                pb.CreateCustomerRequest(legal_name="Acme", credit_code="91350100M000100Y44"), metadata=a
+            )
+        )
         assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and "credit_code" in field_violations(bad)
-        bad = await rpc_error(api.CreateCustomer(pb.CreateCustomerRequest(
-            legal_name="Acme", address=pb.CustomerAddress(text="x", latitude=91, longitude=0)), metadata=a))
+        bad = await rpc_error(
+            api.CreateCustomer(
+                pb.CreateCustomerRequest(
+                    legal_name="Acme", address=pb.CustomerAddress(text="x", latitude=91, longitude=0)
+                ),
+                metadata=a,
+            )
+        )
         assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and "address.latitude" in field_violations(bad)
-        bad = await rpc_error(api.CreateCustomer(pb.CreateCustomerRequest(legal_name="Acme", owner_id="ghost"),
-                                                 metadata=mgr))
+        bad = await rpc_error(
+            api.CreateCustomer(pb.CreateCustomerRequest(legal_name="Acme", owner_id="ghost"), metadata=mgr)
+        )
         assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and "owner_id" in field_violations(bad)
 
         # Scope: rep-b cannot read rep-a's customer; the branch manager can; rep-c sees nothing of b1.
         denied = await rpc_error(api.GetCustomer(pb.GetCustomerRequest(id=huawei.id), metadata=b))
         assert denied.code() == grpc.StatusCode.PERMISSION_DENIED
-        assert (await api.GetCustomer(pb.GetCustomerRequest(id=huawei.id), metadata=mgr)).legal_name == "华为技术有限公司"
+        assert (
+            await api.GetCustomer(pb.GetCustomerRequest(id=huawei.id), metadata=mgr)
+        ).legal_name == "华为技术有限公司"
         for name in ("Alpha Ltd", "Beta Inc", "Gamma LLC"):
             await api.CreateCustomer(pb.CreateCustomerRequest(legal_name=name), metadata=a)
         first = await api.ListCustomers(pb.ListCustomersRequest(page_size=3), metadata=a)
@@ -144,39 +206,52 @@ async def test_customer_lifecycle_scope_sharing_and_events(database_url: str, na
         assert len(found.customers) == 2
 
         # Optimistic update: the version must match; a stale copy is refused.
-        updated = await api.UpdateCustomer(pb.UpdateCustomerRequest(id=huawei.id, expected_version=1, tier="normal"),
-                                           metadata=a)
+        updated = await api.UpdateCustomer(
+            pb.UpdateCustomerRequest(id=huawei.id, expected_version=1, tier="normal"), metadata=a
+        )
         assert (updated.tier, updated.version, updated.legal_name) == ("normal", 2, "华为技术有限公司")
-        stale = await rpc_error(api.UpdateCustomer(pb.UpdateCustomerRequest(id=huawei.id, expected_version=1,
-                                                                            tier="key"), metadata=a))
+        stale = await rpc_error(
+            api.UpdateCustomer(pb.UpdateCustomerRequest(id=huawei.id, expected_version=1, tier="key"), metadata=a)
+        )
         assert stale.code() == grpc.StatusCode.ABORTED and "version" in field_violations(stale)
-        bad = await rpc_error(api.UpdateCustomer(pb.UpdateCustomerRequest(id=huawei.id, expected_version=2,
-                                                                          tier="gold"), metadata=a))
+        bad = await rpc_error(
+            api.UpdateCustomer(pb.UpdateCustomerRequest(id=huawei.id, expected_version=2, tier="gold"), metadata=a)
+        )
         assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and "tier" in field_violations(bad)
 
         # Contacts: one primary at a time; bad e-mail names the field.
-        await api.AddContact(pb.AddContactRequest(customer_id=huawei.id, full_name="张三", phones=["138-0000-0000"],
-                                                  primary=True), metadata=a)
+        await api.AddContact(
+            pb.AddContactRequest(customer_id=huawei.id, full_name="张三", phones=["138-0000-0000"], primary=True),
+            metadata=a,
+        )
         await api.AddContact(pb.AddContactRequest(customer_id=huawei.id, full_name="李四", primary=True), metadata=a)
         contacts = await api.ListContacts(pb.ListContactsRequest(customer_id=huawei.id), metadata=mgr)
         assert [(x.full_name, x.primary) for x in contacts.contacts] == [("张三", False), ("李四", True)]
         assert list(contacts.contacts[0].phones) == ["13800000000"]
-        bad = await rpc_error(api.AddContact(pb.AddContactRequest(customer_id=huawei.id, full_name="王五",
-                                                                  email="not-an-email"), metadata=a))
+        bad = await rpc_error(
+            api.AddContact(
+                pb.AddContactRequest(customer_id=huawei.id, full_name="王五", email="not-an-email"), metadata=a
+            )
+        )
         assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and "contact.email" in field_violations(bad)
 
         # Sharing: a collaborator reads but cannot edit; the share shows in his list.
-        shares = await api.ShareCustomer(pb.ShareCustomerRequest(customer_id=huawei.id, user_id="rep-b",
-                                                                 role="collaborator"), metadata=a)
+        shares = await api.ShareCustomer(
+            pb.ShareCustomerRequest(customer_id=huawei.id, user_id="rep-b", role="collaborator"), metadata=a
+        )
         assert [(s.user_id, s.role) for s in shares.shares] == [("rep-b", "collaborator")]
         assert (await api.GetCustomer(pb.GetCustomerRequest(id=huawei.id), metadata=b)).id == huawei.id
         listed = await api.ListCustomers(pb.ListCustomersRequest(), metadata=b)
         assert huawei.id in {x.id for x in listed.customers}
-        denied = await rpc_error(api.UpdateCustomer(pb.UpdateCustomerRequest(id=huawei.id, expected_version=2,
-                                                                             industry="ICT"), metadata=b))
+        denied = await rpc_error(
+            api.UpdateCustomer(pb.UpdateCustomerRequest(id=huawei.id, expected_version=2, industry="ICT"), metadata=b)
+        )
         assert denied.code() == grpc.StatusCode.PERMISSION_DENIED
-        denied = await rpc_error(api.ShareCustomer(pb.ShareCustomerRequest(customer_id=huawei.id, user_id="rep-c",
-                                                                           role="co_owner"), metadata=b))
+        denied = await rpc_error(
+            api.ShareCustomer(
+                pb.ShareCustomerRequest(customer_id=huawei.id, user_id="rep-c", role="co_owner"), metadata=b
+            )
+        )
         assert denied.code() == grpc.StatusCode.PERMISSION_DENIED
         await api.UnshareCustomer(pb.UnshareCustomerRequest(customer_id=huawei.id, user_id="rep-b"), metadata=mgr)
         denied = await rpc_error(api.GetCustomer(pb.GetCustomerRequest(id=huawei.id), metadata=b))
@@ -189,15 +264,23 @@ async def test_customer_lifecycle_scope_sharing_and_events(database_url: str, na
         assert "salesgrid.customers.customer.unshared" in subjects
 
 
-async def test_name_search_contains_prefix_scope_and_renames(database_url: str, nats_url: str, test_keys,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_name_search_contains_prefix_scope_and_renames(
+    database_url: str, nats_url: str, test_keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys) as running:
         await seed_directory(running)
         api = pb_grpc.CustomersStub(running.channel)
         a, b = token(test_keys, "rep-a"), token(test_keys, "rep-b")
         ids = {}
-        for name in ("上海华为技术有限公司", "北京小米科技有限责任公司", "Acme Nova Trading Co., Ltd.", "HP Inc.",
-                     "Hewlett Packard Enterprise", "3M China Ltd", "100%_Pure Foods"):
+        for name in (
+            "上海华为技术有限公司",
+            "北京小米科技有限责任公司",
+            "Acme Nova Trading Co., Ltd.",
+            "HP Inc.",
+            "Hewlett Packard Enterprise",
+            "3M China Ltd",
+            "100%_Pure Foods",
+        ):
             ids[name] = (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name=name), metadata=a)).customer.id
 
         async def search(query: str, metadata=a) -> set[str]:  # type: ignore[no-untyped-def]
@@ -225,8 +308,12 @@ async def test_name_search_contains_prefix_scope_and_renames(database_url: str, 
         # Only inside the caller's scope.
         assert await search("华为", b) == set()
         # A rename moves the keys with the name.
-        await api.UpdateCustomer(pb.UpdateCustomerRequest(id=ids["北京小米科技有限责任公司"], expected_version=1,
-                                                          legal_name="北京小米通讯技术有限公司"), metadata=a)
+        await api.UpdateCustomer(
+            pb.UpdateCustomerRequest(
+                id=ids["北京小米科技有限责任公司"], expected_version=1, legal_name="北京小米通讯技术有限公司"
+            ),
+            metadata=a,
+        )
         assert await search("小米科技") == set()
         assert await search("通讯") == {"北京小米通讯技术有限公司"}
         # Bad searches name the parameter.
@@ -241,13 +328,42 @@ async def test_name_keys_migration_rekeys_existing_customers(database_url: str) 
     try:
         async with engine.begin() as conn:
             # the customers table of that revision (the model's later columns do not exist yet)
-            old_customers = table("customers", *(column(name, models.Customer.__table__.c[name].type) for name in (
-                "id", "legal_name", "normalised_name", "tier", "tags", "owner_id", "org_path", "active", "version",
-                "created_by", "created_at", "updated_at")))
-            await conn.execute(insert(old_customers).values(
-                id="c-old", legal_name="杭州阿里巴巴网络技术有限公司", normalised_name="杭州阿里巴巴网络技术",
-                tier="normal", tags=[], owner_id="rep-a", org_path="/c/r1/b1/t1/", active=True, version=1,
-                created_by="rep-a", created_at=START, updated_at=START))
+            old_customers = table(
+                "customers",
+                *(
+                    column(name, models.Customer.__table__.c[name].type)
+                    for name in (
+                        "id",
+                        "legal_name",
+                        "normalised_name",
+                        "tier",
+                        "tags",
+                        "owner_id",
+                        "org_path",
+                        "active",
+                        "version",
+                        "created_by",
+                        "created_at",
+                        "updated_at",
+                    )
+                ),
+            )
+            await conn.execute(
+                insert(old_customers).values(
+                    id="c-old",
+                    legal_name="杭州阿里巴巴网络技术有限公司",
+                    normalised_name="杭州阿里巴巴网络技术",
+                    tier="normal",
+                    tags=[],
+                    owner_id="rep-a",
+                    org_path="/c/r1/b1/t1/",
+                    active=True,
+                    version=1,
+                    created_by="rep-a",
+                    created_at=START,
+                    updated_at=START,
+                )
+            )
             await conn.execute(insert(models.CustomerNameKey).values(key="g:阿里", customer_id="c-old"))
         await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
         async with engine.connect() as conn:
@@ -269,8 +385,9 @@ async def test_pool_release_cooldown_and_concurrent_claims(database_url: str, na
         await seed_directory(running)
         api = pb_grpc.CustomersStub(running.channel)
         a, b, c, mgr = (token(test_keys, u) for u in ("rep-a", "rep-b", "rep-c", "mgr"))
-        acme = (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="Acme Trading Co., Ltd."),
-                                         metadata=a)).customer
+        acme = (
+            await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="Acme Trading Co., Ltd."), metadata=a)
+        ).customer
 
         denied = await rpc_error(api.ReleaseCustomer(pb.ReleaseCustomerRequest(id=acme.id), metadata=b))
         assert denied.code() == grpc.StatusCode.PERMISSION_DENIED
@@ -283,12 +400,16 @@ async def test_pool_release_cooldown_and_concurrent_claims(database_url: str, na
 
         # The previous owner waits for the cool-down.
         cooling = await rpc_error(api.ClaimCustomer(pb.ClaimCustomerRequest(id=acme.id), metadata=a))
-        assert cooling.code() == grpc.StatusCode.FAILED_PRECONDITION and "reclaim_cooldown_days" in field_violations(cooling)
+        assert cooling.code() == grpc.StatusCode.FAILED_PRECONDITION and "reclaim_cooldown_days" in field_violations(
+            cooling
+        )
 
         # Two reps claim at once: exactly one wins.
-        results = await asyncio.gather(api.ClaimCustomer(pb.ClaimCustomerRequest(id=acme.id), metadata=b),
-                                       api.ClaimCustomer(pb.ClaimCustomerRequest(id=acme.id), metadata=c),
-                                       return_exceptions=True)
+        results = await asyncio.gather(
+            api.ClaimCustomer(pb.ClaimCustomerRequest(id=acme.id), metadata=b),
+            api.ClaimCustomer(pb.ClaimCustomerRequest(id=acme.id), metadata=c),
+            return_exceptions=True,
+        )
         winners = [r for r in results if isinstance(r, pb.Customer)]
         losers = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
         assert len(winners) == 1 and len(losers) == 1
@@ -303,19 +424,30 @@ async def test_pool_release_cooldown_and_concurrent_claims(database_url: str, na
 
 
 async def test_gateway_routes(database_url: str, nats_url: str, test_keys) -> None:
-    async with stand_in_identity(test_keys) as identity_addr, \
-            run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys) as running:
+    async with (
+        stand_in_identity(test_keys) as identity_addr,
+        run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys) as running,
+    ):
         await seed_directory(running)
-        gateway = create_app(GatewaySettings(environment="test", identity_addr=identity_addr,
-                                             customers_addr=running.address, metrics_port=0)).test_client()
+        gateway = create_app(
+            GatewaySettings(
+                environment="test", identity_addr=identity_addr, customers_addr=running.address, metrics_port=0
+            )
+        ).test_client()
         headers = {"Authorization": token(test_keys, "rep-a")[0][1]}
         await asyncio.to_thread(_gateway_scenario, gateway, headers, {"Authorization": token(test_keys, "rep-b")[0][1]})
 
 
 def _gateway_scenario(gateway, a: dict[str, str], b: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
-    created = gateway.post("/v1/customers", json={"legal_name": "上海浦东发展银行股份有限公司", "tier": "key",
-                                                  "address": {"text": "中山东一路12号", "latitude": 31.2,
-                                                              "longitude": 121.5}}, headers=a)
+    created = gateway.post(
+        "/v1/customers",
+        json={
+            "legal_name": "上海浦东发展银行股份有限公司",
+            "tier": "key",
+            "address": {"text": "中山东一路12号", "latitude": 31.2, "longitude": 121.5},
+        },
+        headers=a,
+    )
     assert created.status_code == 201, created.json
     customer = created.json
     assert created.headers["ETag"] == '"1"' and customer["duplicate_warnings"] == []
@@ -355,8 +487,14 @@ def _gateway_scenario(gateway, a: dict[str, str], b: dict[str, str]) -> None:  #
     assert {"/v1/customers", "/v1/customers/{customer_id}/shares", "/v1/pool/{customer_id}/claim"} <= set(paths)
 
 
-async def deliver(running: RunningService, sub: Subscription, event_type: str, payload: Message,
-                  at: datetime, envelope: Envelope | None = None) -> bool:
+async def deliver(
+    running: RunningService,
+    sub: Subscription,
+    event_type: str,
+    payload: Message,
+    at: datetime,
+    envelope: Envelope | None = None,
+) -> bool:
     """Apply one event as the consumer would (exactly once, through the inbox); pass `envelope`
     to deliver the same event again."""
     envelope = envelope or build_envelope(event_type, sub.producer, payload, EventMeta(aggregate_id=new_id()), at)
@@ -366,8 +504,9 @@ async def deliver(running: RunningService, sub: Subscription, event_type: str, p
 
 
 def follow_up(customer_id: str, owner_id: str, at: datetime) -> ActivitiesFollowUpLogged:
-    return ActivitiesFollowUpLogged(follow_up_id=new_id(), owner_id=owner_id, customer_id=customer_id, kind="call",
-                                    occurred_at=to_timestamp(at))
+    return ActivitiesFollowUpLogged(
+        follow_up_id=new_id(), owner_id=owner_id, customer_id=customer_id, kind="call", occurred_at=to_timestamp(at)
+    )
 
 
 async def arbitrations(running: RunningService) -> int:
@@ -376,69 +515,104 @@ async def arbitrations(running: RunningService) -> int:
 
 
 async def test_ownership_arbitration_from_consumed_facts(database_url: str, nats_url: str, test_keys) -> None:
-    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys,
-                           clock=FakeClock(START)) as running:
+    async with run_service(
+        DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=FakeClock(START)
+    ) as running:
         await seed_directory(running)
         api = pb_grpc.CustomersStub(running.channel)
         a, b, mgr = (token(test_keys, u) for u in ("rep-a", "rep-b", "mgr"))
-        ali_a = (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="阿里巴巴网络技术有限公司"),
-                                          metadata=a)).customer
-        ali_b = await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="阿里巴巴网络技术服务有限公司"), metadata=b)
+        ali_a = (
+            await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="阿里巴巴网络技术有限公司"), metadata=a)
+        ).customer
+        ali_b = await api.CreateCustomer(
+            pb.CreateCustomerRequest(legal_name="阿里巴巴网络技术服务有限公司"), metadata=b
+        )
         assert [w.customer_id for w in ali_b.warnings] == [ali_a.id]
         ali_b = ali_b.customer
         hw_a = (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="华为技术有限公司"), metadata=a)).customer
-        hw_b = (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="华为技术服务有限公司"), metadata=b)).customer
+        hw_b = (
+            await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="华为技术服务有限公司"), metadata=b)
+        ).customer
 
         activities, pipeline = activities_subscription(), pipeline_subscription()
         logged = "salesgrid.activities.follow_up.logged"
         # rep-b followed Alibaba up first; rep-a's later follow-ups and a lead's follow-up do not change that.
-        first = build_envelope(logged, "activities", follow_up(ali_b.id, "rep-b", START + timedelta(days=1)),
-                               EventMeta(aggregate_id=new_id()), START)
+        first = build_envelope(
+            logged,
+            "activities",
+            follow_up(ali_b.id, "rep-b", START + timedelta(days=1)),
+            EventMeta(aggregate_id=new_id()),
+            START,
+        )
         for _ in range(2):  # a redelivery is absorbed
             await deliver(running, activities, logged, ActivitiesFollowUpLogged(), START, first)
         await deliver(running, activities, logged, follow_up(ali_a.id, "rep-a", START + timedelta(days=2)), START)
         await deliver(running, activities, logged, follow_up("", "rep-a", START), START)
         # Nobody followed Huawei up; rep-b opened the first opportunity.
         for customer_id, owner, days in ((hw_a.id, "rep-a", 5), (hw_b.id, "rep-b", 3)):
-            await deliver(running, pipeline, "salesgrid.pipeline.opportunity.created", PipelineOpportunityState(
-                opportunity_id=new_id(), customer_id=customer_id, owner_id=owner, status="open"),
-                START + timedelta(days=days))
+            await deliver(
+                running,
+                pipeline,
+                "salesgrid.pipeline.opportunity.created",
+                PipelineOpportunityState(
+                    opportunity_id=new_id(), customer_id=customer_id, owner_id=owner, status="open"
+                ),
+                START + timedelta(days=days),
+            )
 
         # Bad input names the field and records nothing.
-        bad = await rpc_error(api.Arbitrate(pb.ArbitrateRequest(customer_ids=[ali_a.id], registered_name="阿里巴巴"),
-                                            metadata=mgr))
+        bad = await rpc_error(
+            api.Arbitrate(pb.ArbitrateRequest(customer_ids=[ali_a.id], registered_name="阿里巴巴"), metadata=mgr)
+        )
         assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and field_violations(bad) == ["customer_ids"]
-        bad = await rpc_error(api.Arbitrate(pb.ArbitrateRequest(customer_ids=[ali_a.id, ali_b.id],
-                                                                registered_name=" "), metadata=mgr))
+        bad = await rpc_error(
+            api.Arbitrate(pb.ArbitrateRequest(customer_ids=[ali_a.id, ali_b.id], registered_name=" "), metadata=mgr)
+        )
         assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and field_violations(bad) == ["registered_name"]
-        unrelated = await rpc_error(api.Arbitrate(pb.ArbitrateRequest(customer_ids=[ali_a.id, hw_b.id],
-                                                                      registered_name="华为技术有限公司"), metadata=mgr))
+        unrelated = await rpc_error(
+            api.Arbitrate(
+                pb.ArbitrateRequest(customer_ids=[ali_a.id, hw_b.id], registered_name="华为技术有限公司"), metadata=mgr
+            )
+        )
         assert unrelated.code() == grpc.StatusCode.FAILED_PRECONDITION and "customer_ids" in field_violations(unrelated)
-        same_rep = await rpc_error(api.Arbitrate(pb.ArbitrateRequest(customer_ids=[ali_a.id, hw_a.id],
-                                                                     registered_name="华为"), metadata=mgr))
+        same_rep = await rpc_error(
+            api.Arbitrate(pb.ArbitrateRequest(customer_ids=[ali_a.id, hw_a.id], registered_name="华为"), metadata=mgr)
+        )
         assert same_rep.code() == grpc.StatusCode.FAILED_PRECONDITION
         # A rep cannot arbitrate another rep's record.
-        denied = await rpc_error(api.Arbitrate(pb.ArbitrateRequest(customer_ids=[ali_a.id, ali_b.id],
-                                                                   registered_name="阿里巴巴"), metadata=a))
+        denied = await rpc_error(
+            api.Arbitrate(
+                pb.ArbitrateRequest(customer_ids=[ali_a.id, ali_b.id], registered_name="阿里巴巴"), metadata=a
+            )
+        )
         assert denied.code() == grpc.StatusCode.PERMISSION_DENIED
         assert await arbitrations(running) == 0
         assert "salesgrid.customers.customer.arbitration_decided" not in await event_subjects(running)
 
         # Rule 1: the record carrying the exact registered name wins, whatever the follow-ups say.
-        by_name = await api.Arbitrate(pb.ArbitrateRequest(customer_ids=[ali_a.id, ali_b.id],
-                                                          registered_name="阿里巴巴网络技术有限公司"), metadata=mgr)
-        assert (by_name.winner_rep_id, by_name.winner_customer_id, by_name.rule) == \
-            ("rep-a", ali_a.id, "registered_name")
+        by_name = await api.Arbitrate(
+            pb.ArbitrateRequest(customer_ids=[ali_a.id, ali_b.id], registered_name="阿里巴巴网络技术有限公司"),
+            metadata=mgr,
+        )
+        assert (by_name.winner_rep_id, by_name.winner_customer_id, by_name.rule) == (
+            "rep-a",
+            ali_a.id,
+            "registered_name",
+        )
         # Rule 2: neither recorded the registered name: the first follow-up wins.
-        by_follow_up = await api.Arbitrate(pb.ArbitrateRequest(customer_ids=[ali_a.id, ali_b.id],
-                                                               registered_name="阿里巴巴(中国)网络技术有限公司"),
-                                           metadata=mgr)
+        by_follow_up = await api.Arbitrate(
+            pb.ArbitrateRequest(customer_ids=[ali_a.id, ali_b.id], registered_name="阿里巴巴(中国)网络技术有限公司"),
+            metadata=mgr,
+        )
         assert (by_follow_up.winner_rep_id, by_follow_up.rule) == ("rep-b", "first_follow_up")
-        assert dict(by_follow_up.steps[1].compared) == {"rep-a": (START + timedelta(days=2)).isoformat(),
-                                                        "rep-b": (START + timedelta(days=1)).isoformat()}
+        assert dict(by_follow_up.steps[1].compared) == {
+            "rep-a": (START + timedelta(days=2)).isoformat(),
+            "rep-b": (START + timedelta(days=1)).isoformat(),
+        }
         # Rule 3: no follow-ups on either side: the first opportunity wins.
-        by_opportunity = await api.Arbitrate(pb.ArbitrateRequest(customer_ids=[hw_a.id, hw_b.id],
-                                                                 registered_name="华为投资控股有限公司"), metadata=mgr)
+        by_opportunity = await api.Arbitrate(
+            pb.ArbitrateRequest(customer_ids=[hw_a.id, hw_b.id], registered_name="华为投资控股有限公司"), metadata=mgr
+        )
         assert (by_opportunity.winner_rep_id, by_opportunity.rule) == ("rep-b", "first_opportunity")
         assert "first opportunity" in by_opportunity.reason
 
@@ -461,8 +635,9 @@ async def test_pool_scheduler_warns_then_returns_once(database_url: str, nats_ur
         uc = usecases_for(running.app.ctx)
         idle = (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="Idle Widgets Ltd"), metadata=a)).customer
         busy = (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="Busy Gears Inc"), metadata=a)).customer
-        await api.ShareCustomer(pb.ShareCustomerRequest(customer_id=idle.id, user_id="rep-b", role="co_owner"),
-                                metadata=a)
+        await api.ShareCustomer(
+            pb.ShareCustomerRequest(customer_id=idle.id, user_id="rep-b", role="co_owner"), metadata=a
+        )
         sub = activities_subscription()
         logged = "salesgrid.activities.follow_up.logged"
         # Default policy: back to the pool 30 days without the owner's follow-up, warned 3 days ahead.
@@ -490,16 +665,32 @@ async def test_pool_scheduler_warns_then_returns_once(database_url: str, nats_ur
             row = await session.get(models.Customer, idle.id)
             assert row is not None and (row.previous_owner_id, row.released_at) == ("rep-a", clock())
             assert await session.scalar(select(func.count()).select_from(models.Share)) == 0
-            envelopes = (await session.scalars(select(outbox.c.envelope).where(
-                outbox.c.subject == "salesgrid.customers.customer.released_to_pool"))).all()
+            envelopes = (
+                await session.scalars(
+                    select(outbox.c.envelope).where(outbox.c.subject == "salesgrid.customers.customer.released_to_pool")
+                )
+            ).all()
         assert len(envelopes) == 1
         released = unpack(parse_envelope(envelopes[0]), CustomerReleasedToPool)
-        assert (released.customer_id, released.previous_owner_id, released.reason) == \
-            (idle.id, "rep-a", "auto:no_follow_up")
+        assert (released.customer_id, released.previous_owner_id, released.reason) == (
+            idle.id,
+            "rep-a",
+            "auto:no_follow_up",
+        )
         async with running.app.ctx.sessions() as session:  # the scheduler acts as the service's automation
-            scheduled = (await session.scalars(select(outbox.c.envelope).where(outbox.c.subject.in_((
-                "salesgrid.customers.customer.released_to_pool", "salesgrid.customers.customer.pool_return_warning",
-                "salesgrid.customers.customer.owner_changed"))))).all()
+            scheduled = (
+                await session.scalars(
+                    select(outbox.c.envelope).where(
+                        outbox.c.subject.in_(
+                            (
+                                "salesgrid.customers.customer.released_to_pool",
+                                "salesgrid.customers.customer.pool_return_warning",
+                                "salesgrid.customers.customer.owner_changed",
+                            )
+                        )
+                    )
+                )
+            ).all()
         assert {parse_envelope(e).actor_id for e in scheduled} == {system_actor("customers")}
 
 
@@ -508,22 +699,38 @@ async def test_merge_keeps_contacts_and_deactivate(database_url: str, nats_url: 
         await seed_directory(running)
         api = pb_grpc.CustomersStub(running.channel)
         a, b, mgr = (token(test_keys, u) for u in ("rep-a", "rep-b", "mgr"))
-        survivor = (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="Northwind Traders Ltd",
-                                                                      tags=["retail"]), metadata=a)).customer
-        duplicate = (await api.CreateCustomer(pb.CreateCustomerRequest(
-            legal_name="Northwind Trading Ltd", tier="key", industry="ICT", tags=["export"]), metadata=b)).customer
-        kept = await api.AddContact(pb.AddContactRequest(customer_id=survivor.id, full_name="Ann", primary=True),
-                                    metadata=a)
-        moved = await api.AddContact(pb.AddContactRequest(customer_id=duplicate.id, full_name="Bob", primary=True),
-                                     metadata=b)
+        survivor = (
+            await api.CreateCustomer(
+                pb.CreateCustomerRequest(legal_name="Northwind Traders Ltd", tags=["retail"]), metadata=a
+            )
+        ).customer
+        duplicate = (
+            await api.CreateCustomer(
+                pb.CreateCustomerRequest(
+                    legal_name="Northwind Trading Ltd", tier="key", industry="ICT", tags=["export"]
+                ),
+                metadata=b,
+            )
+        ).customer
+        kept = await api.AddContact(
+            pb.AddContactRequest(customer_id=survivor.id, full_name="Ann", primary=True), metadata=a
+        )
+        moved = await api.AddContact(
+            pb.AddContactRequest(customer_id=duplicate.id, full_name="Bob", primary=True), metadata=b
+        )
 
         def merge(survivor_id: str, ids: list[str], version: int = 0, who=mgr):  # type: ignore[no-untyped-def]
-            return api.MergeCustomers(pb.MergeCustomersRequest(survivor_id=survivor_id, duplicate_ids=ids,
-                                                               expected_version=version), metadata=who)
+            return api.MergeCustomers(
+                pb.MergeCustomersRequest(survivor_id=survivor_id, duplicate_ids=ids, expected_version=version),
+                metadata=who,
+            )
 
         # Bad input and refusals write nothing.
-        for survivor_id, ids, field in ((survivor.id, [], "duplicate_ids"), ("", [duplicate.id], "survivor_id"),
-                                        (survivor.id, [survivor.id], "duplicate_ids")):
+        for survivor_id, ids, field in (
+            (survivor.id, [], "duplicate_ids"),
+            ("", [duplicate.id], "survivor_id"),
+            (survivor.id, [survivor.id], "duplicate_ids"),
+        ):
             bad = await rpc_error(merge(survivor_id, ids))
             assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and field_violations(bad) == [field]
         stale = await rpc_error(merge(survivor.id, [duplicate.id], version=7))
@@ -533,16 +740,38 @@ async def test_merge_keeps_contacts_and_deactivate(database_url: str, nats_url: 
         assert (await api.GetCustomer(pb.GetCustomerRequest(id=duplicate.id), metadata=b)).version == 1
         assert "salesgrid.customers.customer.merged" not in await event_subjects(running)
 
-        await deliver(running, activities_subscription(), "salesgrid.activities.follow_up.logged",
-                      follow_up(duplicate.id, "rep-b", START), START)
-        await deliver(running, pipeline_subscription(), "salesgrid.pipeline.opportunity.created",
-                      PipelineOpportunityState(opportunity_id=new_id(), customer_id=duplicate.id, owner_id="rep-b",
-                                               status="open", amount="10", currency="CNY"), START)
+        await deliver(
+            running,
+            activities_subscription(),
+            "salesgrid.activities.follow_up.logged",
+            follow_up(duplicate.id, "rep-b", START),
+            START,
+        )
+        await deliver(
+            running,
+            pipeline_subscription(),
+            "salesgrid.pipeline.opportunity.created",
+            PipelineOpportunityState(
+                opportunity_id=new_id(),
+                customer_id=duplicate.id,
+                owner_id="rep-b",
+                status="open",
+                amount="10",
+                currency="CNY",
+            ),
+            START,
+        )
         reply = await merge(survivor.id, [duplicate.id], version=1)
         merged = reply.customer
-        assert (merged.id, merged.legal_name, merged.owner_id, merged.tier, merged.industry, list(merged.tags),
-                merged.version) == (survivor.id, "Northwind Traders Ltd", "rep-a", "key", "ICT",
-                                    ["retail", "export"], 2)
+        assert (
+            merged.id,
+            merged.legal_name,
+            merged.owner_id,
+            merged.tier,
+            merged.industry,
+            list(merged.tags),
+            merged.version,
+        ) == (survivor.id, "Northwind Traders Ltd", "rep-a", "key", "ICT", ["retail", "export"], 2)
         assert list(reply.merged_ids) == [duplicate.id]
         contacts = await api.ListContacts(pb.ListContactsRequest(customer_id=survivor.id), metadata=a)
         assert [(c.id, c.primary) for c in contacts.contacts] == [(kept.id, True), (moved.id, False)]
@@ -557,16 +786,45 @@ async def test_merge_keeps_contacts_and_deactivate(database_url: str, nats_url: 
         assert (view.follow_up_count, view.open_opportunities) == (1, 1)
         # Later events that still name the merged id (sent before their producer saw the merge)
         # count for the survivor too.
-        await deliver(running, activities_subscription(), "salesgrid.activities.follow_up.logged",
-                      follow_up(duplicate.id, "rep-b", START + timedelta(days=1)), START)
-        await deliver(running, pipeline_subscription(), "salesgrid.pipeline.opportunity.created",
-                      PipelineOpportunityState(opportunity_id=new_id(), customer_id=duplicate.id, owner_id="rep-b",
-                                               status="open", amount="5", currency="CNY"), START)
-        await deliver(running, contracts_subscription(), "salesgrid.contracts.contract.signed", ContractsContractState(
-            contract_id="k-late", customer_id=duplicate.id, status="signed", total="900", currency="CNY"), START)
-        await deliver(running, contracts_subscription(), "salesgrid.contracts.receipt.recorded",
-                      ContractsReceiptRecorded(receipt_id="r-late", contract_id="k-late", customer_id=duplicate.id,
-                                               amount="400", currency="CNY"), START)
+        await deliver(
+            running,
+            activities_subscription(),
+            "salesgrid.activities.follow_up.logged",
+            follow_up(duplicate.id, "rep-b", START + timedelta(days=1)),
+            START,
+        )
+        await deliver(
+            running,
+            pipeline_subscription(),
+            "salesgrid.pipeline.opportunity.created",
+            PipelineOpportunityState(
+                opportunity_id=new_id(),
+                customer_id=duplicate.id,
+                owner_id="rep-b",
+                status="open",
+                amount="5",
+                currency="CNY",
+            ),
+            START,
+        )
+        await deliver(
+            running,
+            contracts_subscription(),
+            "salesgrid.contracts.contract.signed",
+            ContractsContractState(
+                contract_id="k-late", customer_id=duplicate.id, status="signed", total="900", currency="CNY"
+            ),
+            START,
+        )
+        await deliver(
+            running,
+            contracts_subscription(),
+            "salesgrid.contracts.receipt.recorded",
+            ContractsReceiptRecorded(
+                receipt_id="r-late", contract_id="k-late", customer_id=duplicate.id, amount="400", currency="CNY"
+            ),
+            START,
+        )
         view = await api.GetOverview(pb.GetCustomerRequest(id=survivor.id), metadata=a)
         assert (view.follow_up_count, view.open_opportunities, view.contracts) == (2, 2, 1)
         assert [(Decimal(m.amount), m.currency) for m in view.collected] == [(Decimal(400), "CNY")]
@@ -574,11 +832,13 @@ async def test_merge_keeps_contacts_and_deactivate(database_url: str, nats_url: 
         report = await api.CheckDuplicates(pb.CheckDuplicatesRequest(legal_name="Northwind Trading Ltd"), metadata=a)
         assert duplicate.id not in {m.customer_id for m in (*report.blocking, *report.warnings)}
 
-        stale = await rpc_error(api.DeactivateCustomer(pb.DeactivateCustomerRequest(id=survivor.id,
-                                                                                    expected_version=1), metadata=a))
+        stale = await rpc_error(
+            api.DeactivateCustomer(pb.DeactivateCustomerRequest(id=survivor.id, expected_version=1), metadata=a)
+        )
         assert stale.code() == grpc.StatusCode.ABORTED
-        denied = await rpc_error(api.DeactivateCustomer(pb.DeactivateCustomerRequest(id=survivor.id,
-                                                                                     expected_version=2), metadata=b))
+        denied = await rpc_error(
+            api.DeactivateCustomer(pb.DeactivateCustomerRequest(id=survivor.id, expected_version=2), metadata=b)
+        )
         assert denied.code() == grpc.StatusCode.PERMISSION_DENIED
         await api.DeactivateCustomer(pb.DeactivateCustomerRequest(id=survivor.id, expected_version=2), metadata=a)
         gone = await rpc_error(api.GetCustomer(pb.GetCustomerRequest(id=survivor.id), metadata=a))
@@ -588,19 +848,23 @@ async def test_merge_keeps_contacts_and_deactivate(database_url: str, nats_url: 
         assert subjects.count("salesgrid.customers.customer.merged") == 1
         assert subjects.count("salesgrid.customers.customer.deactivated") == 1
         async with running.app.ctx.sessions() as session:
-            envelope = await session.scalar(select(outbox.c.envelope).where(
-                outbox.c.subject == "salesgrid.customers.customer.merged"))
+            envelope = await session.scalar(
+                select(outbox.c.envelope).where(outbox.c.subject == "salesgrid.customers.customer.merged")
+            )
         event = unpack(parse_envelope(envelope), CustomerMerged)
         assert (event.survivor_id, list(event.merged_ids)) == (survivor.id, [duplicate.id])
 
 
 async def test_overview_kept_from_events(database_url: str, nats_url: str, test_keys) -> None:
-    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys,
-                           clock=FakeClock(START)) as running:
+    async with run_service(
+        DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=FakeClock(START)
+    ) as running:
         await seed_directory(running)
         api = pb_grpc.CustomersStub(running.channel)
         a, b, mgr = (token(test_keys, u) for u in ("rep-a", "rep-b", "mgr"))
-        cid = (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="Contoso Pharma Ltd"), metadata=a)).customer.id
+        cid = (
+            await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="Contoso Pharma Ltd"), metadata=a)
+        ).customer.id
         await api.AddContact(pb.AddContactRequest(customer_id=cid, full_name="Dana"), metadata=a)
         empty = await api.GetOverview(pb.GetCustomerRequest(id=cid), metadata=a)
         assert (empty.follow_up_count, empty.HasField("last_follow_up_at"), list(empty.outstanding)) == (0, False, [])
@@ -612,33 +876,59 @@ async def test_overview_kept_from_events(database_url: str, nats_url: str, test_
         await deliver(running, activities, logged, follow_up("other", "rep-a", START + timedelta(days=9)), START)
 
         def opportunity(oid: str, status: str, amount: str, customer_id: str = cid) -> PipelineOpportunityState:
-            return PipelineOpportunityState(opportunity_id=oid, customer_id=customer_id, owner_id="rep-a",
-                                            status=status, amount=amount, currency="CNY")
+            return PipelineOpportunityState(
+                opportunity_id=oid,
+                customer_id=customer_id,
+                owner_id="rep-a",
+                status=status,
+                amount=amount,
+                currency="CNY",
+            )
 
-        for verb, payload in (("created", opportunity("o1", "open", "100.50")),
-                              ("created", opportunity("o2", "open", "70")), ("lost", opportunity("o2", "lost", "70")),
-                              ("created", opportunity("o3", "open", "5", customer_id="other"))):
+        for verb, payload in (
+            ("created", opportunity("o1", "open", "100.50")),
+            ("created", opportunity("o2", "open", "70")),
+            ("lost", opportunity("o2", "lost", "70")),
+            ("created", opportunity("o3", "open", "5", customer_id="other")),
+        ):
             await deliver(running, pipeline, f"salesgrid.pipeline.opportunity.{verb}", payload, START)
 
         def contract(contract_id: str, status: str, total: str, currency: str = "CNY") -> ContractsContractState:
-            return ContractsContractState(contract_id=contract_id, customer_id=cid, status=status, total=total,
-                                          currency=currency)
+            return ContractsContractState(
+                contract_id=contract_id, customer_id=cid, status=status, total=total, currency=currency
+            )
 
-        for verb, payload in (("created", contract("k1", "draft", "1000")), ("signed", contract("k1", "signed", "1000")),
-                              ("created", contract("k2", "draft", "500")),
-                              ("signed", contract("k3", "signed", "20", "USD"))):
+        for verb, payload in (
+            ("created", contract("k1", "draft", "1000")),
+            ("signed", contract("k1", "signed", "1000")),
+            ("created", contract("k2", "draft", "500")),
+            ("signed", contract("k3", "signed", "20", "USD")),
+        ):
             await deliver(running, contracts, f"salesgrid.contracts.contract.{verb}", payload, START)
-        await deliver(running, contracts, "salesgrid.contracts.receipt.recorded", ContractsReceiptRecorded(
-            receipt_id="r1", contract_id="k1", customer_id=cid, amount="300.00", currency="CNY"), START)
-        await deliver(running, contracts, "salesgrid.contracts.refund.recorded", ContractsRefundRecorded(
-            refund_id="f1", contract_id="k1", customer_id=cid, amount="50", currency="CNY"), START)
+        await deliver(
+            running,
+            contracts,
+            "salesgrid.contracts.receipt.recorded",
+            ContractsReceiptRecorded(
+                receipt_id="r1", contract_id="k1", customer_id=cid, amount="300.00", currency="CNY"
+            ),
+            START,
+        )
+        await deliver(
+            running,
+            contracts,
+            "salesgrid.contracts.refund.recorded",
+            ContractsRefundRecorded(refund_id="f1", contract_id="k1", customer_id=cid, amount="50", currency="CNY"),
+            START,
+        )
 
         view = await api.GetOverview(pb.GetCustomerRequest(id=cid), metadata=mgr)
         assert [c.full_name for c in view.contacts] == ["Dana"]
         assert view.follow_up_count == 2
         assert from_timestamp(view.last_follow_up_at) == START + timedelta(days=3)
-        assert view.open_opportunities == 1 and [(m.amount, m.currency) for m in view.open_pipeline] == \
-            [("100.50", "CNY")]
+        assert view.open_opportunities == 1 and [(m.amount, m.currency) for m in view.open_pipeline] == [
+            ("100.50", "CNY")
+        ]
         assert view.contracts == 3
         money = lambda items: {m.currency: Decimal(m.amount) for m in items}  # noqa: E731
         assert money(view.contracted) == {"CNY": Decimal(1000), "USD": Decimal(20)}
@@ -659,9 +949,13 @@ async def test_concurrent_creates_of_one_name_and_list_filters(database_url: str
         a, b, c, mgr = (token(test_keys, u) for u in ("rep-a", "rep-b", "rep-c", "mgr"))
 
         # Both duplicate checks may pass; the unique index lets exactly one create commit.
-        results = await asyncio.gather(*(api.CreateCustomer(pb.CreateCustomerRequest(
-            legal_name=name), metadata=who) for name, who in (("Fabrikam Ltd", a), ("FABRIKAM Inc.", b),
-                                                               ("Fabrikam LLC", c))), return_exceptions=True)
+        results = await asyncio.gather(
+            *(
+                api.CreateCustomer(pb.CreateCustomerRequest(legal_name=name), metadata=who)
+                for name, who in (("Fabrikam Ltd", a), ("FABRIKAM Inc.", b), ("Fabrikam LLC", c))
+            ),
+            return_exceptions=True,
+        )
         winners = [r for r in results if isinstance(r, pb.CreateCustomerResponse)]
         losers = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
         assert len(winners) == 1 and {e.code() for e in losers} == {grpc.StatusCode.ALREADY_EXISTS}
@@ -672,12 +966,15 @@ async def test_concurrent_creates_of_one_name_and_list_filters(database_url: str
         assert (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="Fabrikam Ltd"), metadata=a)).customer.id
 
         clock.advance(timedelta(days=1))
-        await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="Tailspin Toys", tags=["零售", "VIP"],
-                                                          industry="retail"), metadata=a)
-        await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="Wingtip Toys", tags=["vip"], industry="ICT"),
-                                 metadata=b)
-        await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="Lucerne Publishing", tags=["零售"],
-                                                          industry="retail"), metadata=c)
+        await api.CreateCustomer(
+            pb.CreateCustomerRequest(legal_name="Tailspin Toys", tags=["零售", "VIP"], industry="retail"), metadata=a
+        )
+        await api.CreateCustomer(
+            pb.CreateCustomerRequest(legal_name="Wingtip Toys", tags=["vip"], industry="ICT"), metadata=b
+        )
+        await api.CreateCustomer(
+            pb.CreateCustomerRequest(legal_name="Lucerne Publishing", tags=["零售"], industry="retail"), metadata=c
+        )
 
         async def names(**filters: Any) -> set[str]:
             reply = await api.ListCustomers(pb.ListCustomersRequest(**filters), metadata=mgr)
@@ -689,8 +986,10 @@ async def test_concurrent_creates_of_one_name_and_list_filters(database_url: str
         assert await names(tag="vi") == set()  # whole tags only
         assert await names(industry="retail") == {"Tailspin Toys"}
         assert await names(unit_id="t2") == {"Wingtip Toys"}
-        assert await names(unit_id="b1", updated_since=to_timestamp(START + timedelta(hours=12))) == \
-            {"Tailspin Toys", "Wingtip Toys"}
+        assert await names(unit_id="b1", updated_since=to_timestamp(START + timedelta(hours=12))) == {
+            "Tailspin Toys",
+            "Wingtip Toys",
+        }
         assert len(await names(unit_id="b1")) == 3
 
 
@@ -700,7 +999,7 @@ HEADER = "legal_name,credit_code,tier,tags,address,latitude,longitude,owner_id\n
 def chunks(data: bytes, fmt: str = "csv", size: int = 7) -> list[pb.ImportChunk]:
     """The upload as a client stream: the format on the first chunk only, the bytes in pieces of
     `size` (7 cuts rows and, in Chinese text, UTF-8 characters in two)."""
-    pieces = [data[i:i + size] for i in range(0, len(data), size)] or [b""]
+    pieces = [data[i : i + size] for i in range(0, len(data), size)] or [b""]
     return [pb.ImportChunk(format=fmt if i == 0 else "", data=piece) for i, piece in enumerate(pieces)]
 
 
@@ -716,23 +1015,36 @@ def cuts_a_character(stream: list[pb.ImportChunk]) -> bool:
 async def staged(running: RunningService) -> tuple[int, int]:
     """Import jobs and staged rows in the database."""
     async with running.app.ctx.sessions() as session:
-        return (await session.scalar(select(func.count()).select_from(models.ImportJob)),
-                await session.scalar(select(func.count()).select_from(models.ImportRow)))
+        return (
+            await session.scalar(select(func.count()).select_from(models.ImportJob)),
+            await session.scalar(select(func.count()).select_from(models.ImportRow)),
+        )
 
 
 def running_customers(database_url: str, nats_url: str, test_keys):  # type: ignore[no-untyped-def]
     # The worker is driven by the test (run_imports), not by the hourly background tick.
-    return run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, settings_cls=CustomersSettings,
-                       import_seconds=3600, pool_scan_seconds=3600)
+    return run_service(
+        DEFINITION,
+        MIGRATIONS,
+        database_url,
+        nats_url,
+        test_keys,
+        settings_cls=CustomersSettings,
+        import_seconds=3600,
+        pool_scan_seconds=3600,
+    )
 
 
-async def test_import_rows_follow_the_create_rules(database_url: str, nats_url: str, test_keys,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_import_rows_follow_the_create_rules(
+    database_url: str, nats_url: str, test_keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async with running_customers(database_url, nats_url, test_keys) as running:
         await seed_directory(running)
         api = pb_grpc.CustomersStub(running.channel)
         a, b, mgr = (token(test_keys, u) for u in ("rep-a", "rep-b", "mgr"))
-        existing = (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="华为技术有限公司"), metadata=b)).customer
+        existing = (
+            await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="华为技术有限公司"), metadata=b)
+        ).customer
 
         # A bad header refuses the whole file: nothing staged.
         bad = await rpc_error(api.StartImport(chunks(b"name,tier\nAcme,key\n"), metadata=a))
@@ -743,15 +1055,18 @@ async def test_import_rows_follow_the_create_rules(database_url: str, nats_url: 
         assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and "format" in field_violations(bad)
         assert await staged(running) == (0, 0)
 
-        body = ("\ufeff" + HEADER +
-                f"\"Acme, Shanghai Co., Ltd.\",{CREDIT_CODE},key,vip;重点,\"上海市\n浦东\",31.2,121.5,\n"  # 1 ok
-                "Beta Inc,,gold,,,,,\n"                                                 # 2 bad tier
-                "Gamma LLC,,,,,abc,,\n"                                                 # 3 bad latitude
-                ",,,,,,,\n"                                                             # blank: skipped
-                "ＡＣＭＥ， shanghai co. ltd,,,,,,,\n"                                       # 4 dup of row 1
-                "华为技术（深圳）有限公司,,,,,,,\n"                                       # 5 dup of rep-b's
-                "Delta GmbH,,,,,,,rep-c\n"                                              # 6 outside scope
-                "Epsilon Ltd,,normal,,,,,\n").encode()                                  # 7 ok
+        body = (
+            "\ufeff"
+            + HEADER
+            + f'"Acme, Shanghai Co., Ltd.",{CREDIT_CODE},key,vip;重点,"上海市\n浦东",31.2,121.5,\n'  # 1 ok
+            "Beta Inc,,gold,,,,,\n"  # 2 bad tier
+            "Gamma LLC,,,,,abc,,\n"  # 3 bad latitude
+            ",,,,,,,\n"  # blank: skipped
+            "ＡＣＭＥ， shanghai co. ltd,,,,,,,\n"  # 4 dup of row 1
+            "华为技术（深圳）有限公司,,,,,,,\n"  # 5 dup of rep-b's
+            "Delta GmbH,,,,,,,rep-c\n"  # 6 outside scope
+            "Epsilon Ltd,,normal,,,,,\n"
+        ).encode()  # 7 ok
         stream = chunks(body)
         assert len(stream) > 1 and cuts_a_character(stream)  # the service puts the pieces back together
         job = await api.StartImport(stream, metadata=a)
@@ -777,14 +1092,15 @@ async def test_import_rows_follow_the_create_rules(database_url: str, nats_url: 
         # The created rows are real customers with the create's normalisation, owned by the importer.
         listed = await api.ListCustomers(pb.ListCustomersRequest(), metadata=a)
         assert sorted((c.legal_name, c.owner_id, c.tier) for c in listed.customers) == [
-            ("Acme, Shanghai Co., Ltd.", "rep-a", "key"), ("Epsilon Ltd", "rep-a", "normal")]
+            ("Acme, Shanghai Co., Ltd.", "rep-a", "key"),
+            ("Epsilon Ltd", "rep-a", "normal"),
+        ]
         acme = next(c for c in listed.customers if c.tier == "key")
         assert list(acme.tags) == ["vip", "重点"] and acme.address.text == "上海市 浦东"
         assert (await event_subjects(running)).count("salesgrid.customers.customer.created") == 3
         # Errors are paged in row order.
         first = await api.GetImport(pb.GetImportRequest(id=job.id, page_size=2), metadata=a)
-        second = await api.GetImport(pb.GetImportRequest(id=job.id, page_size=2, cursor=first.next_cursor),
-                                     metadata=a)
+        second = await api.GetImport(pb.GetImportRequest(id=job.id, page_size=2, cursor=first.next_cursor), metadata=a)
         assert [e.row for e in (*first.errors, *second.errors)] == [2, 3, 4, 5]
         # Only the importer sees his job.
         hidden = await rpc_error(api.GetImport(pb.GetImportRequest(id=job.id), metadata=mgr))
@@ -802,8 +1118,9 @@ async def test_import_rows_follow_the_create_rules(database_url: str, nats_url: 
         assert (done.created, done.failed) == (1, 0)
 
 
-async def test_import_upload_refusals_write_nothing(database_url: str, nats_url: str, test_keys,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_import_upload_refusals_write_nothing(
+    database_url: str, nats_url: str, test_keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async with running_customers(database_url, nats_url, test_keys) as running:
         await seed_directory(running)
         api = pb_grpc.CustomersStub(running.channel)
@@ -816,8 +1133,11 @@ async def test_import_upload_refusals_write_nothing(database_url: str, nats_url:
             assert await staged(running) == (0, 0)
 
         # The format is read from the first chunk only.
-        await refused([pb.ImportChunk(data=b"legal_name\n"), pb.ImportChunk(format="csv", data=b"Acme Ltd\n")],
-                      "format", "format must be one of csv, xlsx")
+        await refused(
+            [pb.ImportChunk(data=b"legal_name\n"), pb.ImportChunk(format="csv", data=b"Acme Ltd\n")],
+            "format",
+            "format must be one of csv, xlsx",
+        )
         await refused([], "format", "format must be one of csv, xlsx")
         await refused(chunks(b""), "file", "the file is empty")
         await refused([pb.ImportChunk(format="csv"), pb.ImportChunk()], "file", "the file is empty")
@@ -834,8 +1154,9 @@ async def test_import_upload_refusals_write_nothing(database_url: str, nats_url:
         assert job.total == 3 and await staged(running) == (1, 3)
 
 
-async def test_import_parses_off_the_event_loop(database_url: str, nats_url: str, test_keys,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_import_parses_off_the_event_loop(
+    database_url: str, nats_url: str, test_keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The file is read and its rows checked in worker threads, a batch per trip; the loop only
     inserts."""
     parsed_on: set[int] = set()
@@ -865,9 +1186,9 @@ async def test_import_parses_off_the_event_loop(database_url: str, nats_url: str
     assert parsed_on and checked_on and loop_thread not in parsed_on | checked_on
 
 
-async def test_cancelled_import_waits_for_its_parsing_thread(database_url: str, nats_url: str, test_keys,
-                                                             monkeypatch: pytest.MonkeyPatch,
-                                                             caplog: pytest.LogCaptureFixture) -> None:
+async def test_cancelled_import_waits_for_its_parsing_thread(
+    database_url: str, nats_url: str, test_keys, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     """The file reader is closed only once the thread parsing a batch is out of it: no error, and
     the cancelled upload leaves nothing."""
     parsing, release, closed = threading.Event(), threading.Event(), threading.Event()
@@ -899,25 +1220,34 @@ async def test_cancelled_import_waits_for_its_parsing_thread(database_url: str, 
 
 async def test_gateway_streams_an_import(database_url: str, nats_url: str, test_keys) -> None:
     """A body larger than the gateway's chunk size reaches the service byte for byte."""
-    async with stand_in_identity(test_keys) as identity_addr, \
-            running_customers(database_url, nats_url, test_keys) as running:
+    async with (
+        stand_in_identity(test_keys) as identity_addr,
+        running_customers(database_url, nats_url, test_keys) as running,
+    ):
         await seed_directory(running)
-        gateway = create_app(GatewaySettings(environment="test", identity_addr=identity_addr,
-                                             customers_addr=running.address, metrics_port=0)).test_client()
+        gateway = create_app(
+            GatewaySettings(
+                environment="test", identity_addr=identity_addr, customers_addr=running.address, metrics_port=0
+            )
+        ).test_client()
         headers = {"Authorization": token(test_keys, "rep-a")[0][1]}
-        rows = [{"legal_name": f"批量导入{i:03d}有限公司", "address": "上海市浦东新区" * (260 + i % 7)} for i in range(450)]
+        rows = [
+            {"legal_name": f"批量导入{i:03d}有限公司", "address": "上海市浦东新区" * (260 + i % 7)} for i in range(450)
+        ]
         body = ("legal_name,address\n" + "".join(f"{r['legal_name']},{r['address']}\n" for r in rows)).encode()
         assert len(body) > 2 * customer_routes.IMPORT_CHUNK_BYTES
-        started = await asyncio.to_thread(gateway.post, "/v1/customers/imports", data=body,
-                                          headers={**headers, "Content-Type": "text/csv"})
+        started = await asyncio.to_thread(
+            gateway.post, "/v1/customers/imports", data=body, headers={**headers, "Content-Type": "text/csv"}
+        )
         assert started.status_code == 202, started.json
         assert started.headers["Location"] == f"/v1/customers/imports/{started.json['id']}"
         assert started.json["total"] == len(rows)
         async with running.app.ctx.sessions() as session:
             stored = (await session.scalars(select(models.ImportRow.data).order_by(models.ImportRow.row_number))).all()
         assert list(stored) == rows
-        wrong = await asyncio.to_thread(gateway.post, "/v1/customers/imports", data=b"x",
-                                        headers={**headers, "Content-Type": "text/plain"})
+        wrong = await asyncio.to_thread(
+            gateway.post, "/v1/customers/imports", data=b"x", headers={**headers, "Content-Type": "text/plain"}
+        )
         assert wrong.status_code == 415
 
 
@@ -927,12 +1257,29 @@ async def test_import_caps_customers_held_by_the_importer(database_url: str, nat
         api = pb_grpc.CustomersStub(running.channel)
         a, mgr = token(test_keys, "rep-a"), token(test_keys, "mgr")
         async with running.app.ctx.sessions() as session, session.begin():
-            await session.execute(insert(directory_units).values(
-                unit_id="t1", parent_id="b1", name="t1", path="/c/r1/b1/t1/", time_zone="Asia/Shanghai",
-                currency="CNY", active=True, updated_at=datetime.now(UTC)))
-        await api.PutPoolPolicy(pb.PoolPolicy(unit_id="t1", max_customers_per_rep=2, max_claims_per_day=5,
-                                              reclaim_cooldown_days=1, return_after_days_without_follow_up=10,
-                                              warning_days_before=2), metadata=mgr)
+            await session.execute(
+                insert(directory_units).values(
+                    unit_id="t1",
+                    parent_id="b1",
+                    name="t1",
+                    path="/c/r1/b1/t1/",
+                    time_zone="Asia/Shanghai",
+                    currency="CNY",
+                    active=True,
+                    updated_at=datetime.now(UTC),
+                )
+            )
+        await api.PutPoolPolicy(
+            pb.PoolPolicy(
+                unit_id="t1",
+                max_customers_per_rep=2,
+                max_claims_per_day=5,
+                reclaim_cooldown_days=1,
+                return_after_days_without_follow_up=10,
+                warning_days_before=2,
+            ),
+            metadata=mgr,
+        )
         before = import_counters()
         job = await api.StartImport(chunks(b"legal_name\nOne Ltd\nTwo Ltd\nThree Ltd\n"), metadata=a)
         await usecases_for(running.app.ctx).run_imports()
@@ -946,9 +1293,11 @@ async def test_import_caps_customers_held_by_the_importer(database_url: str, nat
 def import_counters() -> list[float]:
     from prometheus_client import REGISTRY
 
-    return [REGISTRY.get_sample_value("salesgrid_import_rows_processed_total", {"outcome": "created"}) or 0.0,
-            REGISTRY.get_sample_value("salesgrid_import_rows_processed_total", {"outcome": "failed"}) or 0.0,
-            REGISTRY.get_sample_value("salesgrid_imports_completed_total") or 0.0]
+    return [
+        REGISTRY.get_sample_value("salesgrid_import_rows_processed_total", {"outcome": "created"}) or 0.0,
+        REGISTRY.get_sample_value("salesgrid_import_rows_processed_total", {"outcome": "failed"}) or 0.0,
+        REGISTRY.get_sample_value("salesgrid_imports_completed_total") or 0.0,
+    ]
 
 
 async def test_pool_policies_contacts_and_owner_events(database_url: str, nats_url: str, test_keys) -> None:
@@ -958,17 +1307,27 @@ async def test_pool_policies_contacts_and_owner_events(database_url: str, nats_u
         a, b, mgr = (token(test_keys, u) for u in ("rep-a", "rep-b", "mgr"))
         async with running.app.ctx.sessions() as session, session.begin():
             for unit, path in (("b1", "/c/r1/b1/"), ("t1", "/c/r1/b1/t1/"), ("b9", "/c/r2/b9/")):
-                await session.execute(insert(directory_units).values(
-                    unit_id=unit, parent_id=None, name=unit, path=path, time_zone="Asia/Shanghai", currency="CNY",
-                    active=True, updated_at=datetime.now(UTC)))
+                await session.execute(
+                    insert(directory_units).values(
+                        unit_id=unit,
+                        parent_id=None,
+                        name=unit,
+                        path=path,
+                        time_zone="Asia/Shanghai",
+                        currency="CNY",
+                        active=True,
+                        updated_at=datetime.now(UTC),
+                    )
+                )
 
         # Only customers:update at subtree or all, inside the subtree; validated by the domain policy.
         denied = await rpc_error(api.PutPoolPolicy(pb.PoolPolicy(unit_id="b1", warning_days_before=1), metadata=a))
         assert denied.code() == grpc.StatusCode.PERMISSION_DENIED
         denied = await rpc_error(api.PutPoolPolicy(pb.PoolPolicy(unit_id="b9", warning_days_before=1), metadata=mgr))
         assert denied.code() == grpc.StatusCode.PERMISSION_DENIED
-        bad = await rpc_error(api.PutPoolPolicy(pb.PoolPolicy(
-            unit_id="b1", max_claims_per_day=0, warning_days_before=1), metadata=mgr))
+        bad = await rpc_error(
+            api.PutPoolPolicy(pb.PoolPolicy(unit_id="b1", max_claims_per_day=0, warning_days_before=1), metadata=mgr)
+        )
         assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and "max_claims_per_day" in field_violations(bad)
         bad = await rpc_error(api.PutPoolPolicy(pb.PoolPolicy(unit_id="nowhere", warning_days_before=1), metadata=mgr))
         assert bad.code() == grpc.StatusCode.NOT_FOUND
@@ -976,8 +1335,12 @@ async def test_pool_policies_contacts_and_owner_events(database_url: str, nats_u
             assert await session.scalar(select(func.count()).select_from(models.PoolPolicyRow)) == 0
 
         # Claims follow the nearest unit's policy: b1 allows one claim a day.
-        saved = await api.PutPoolPolicy(pb.PoolPolicy(unit_id="b1", max_claims_per_day=1, warning_days_before=1,
-                                                      return_after_days_without_follow_up=5), metadata=mgr)
+        saved = await api.PutPoolPolicy(
+            pb.PoolPolicy(
+                unit_id="b1", max_claims_per_day=1, warning_days_before=1, return_after_days_without_follow_up=5
+            ),
+            metadata=mgr,
+        )
         assert saved.max_claims_per_day == 1 and not saved.HasField("max_customers_per_rep")
         inherited = await api.GetPoolPolicy(pb.GetPoolPolicyRequest(unit_id="t1"), metadata=mgr)
         assert (inherited.inherited, inherited.source_unit_id, inherited.max_claims_per_day) == (True, "b1", 1)
@@ -995,29 +1358,41 @@ async def test_pool_policies_contacts_and_owner_events(database_url: str, nats_u
 
         # Reassignment through update: owner_changed; an owner outside the scope is refused.
         mine = (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="Mine Ltd"), metadata=mgr)).customer
-        moved = await api.UpdateCustomer(pb.UpdateCustomerRequest(id=mine.id, expected_version=1, owner_id="rep-b"),
-                                         metadata=mgr)
+        moved = await api.UpdateCustomer(
+            pb.UpdateCustomerRequest(id=mine.id, expected_version=1, owner_id="rep-b"), metadata=mgr
+        )
         assert (moved.owner_id, moved.org_path) == ("rep-b", "/c/r1/b1/t2/")
-        refused = await rpc_error(api.UpdateCustomer(pb.UpdateCustomerRequest(
-            id=mine.id, expected_version=2, owner_id="rep-c"), metadata=mgr))
+        refused = await rpc_error(
+            api.UpdateCustomer(pb.UpdateCustomerRequest(id=mine.id, expected_version=2, owner_id="rep-c"), metadata=mgr)
+        )
         assert refused.code() == grpc.StatusCode.PERMISSION_DENIED
 
         # Contacts: create and update, a new primary demotes the old one; bad input names the field.
-        c1 = await api.AddContact(pb.AddContactRequest(customer_id=two.id, full_name="Li Lei", primary=True),
-                                  metadata=a)
+        c1 = await api.AddContact(
+            pb.AddContactRequest(customer_id=two.id, full_name="Li Lei", primary=True), metadata=a
+        )
         c2 = await api.AddContact(pb.AddContactRequest(customer_id=two.id, full_name="Han Meimei"), metadata=a)
-        updated = await api.UpdateContact(pb.UpdateContactRequest(
-            customer_id=two.id, contact_id=c2.id, title="CFO", primary=True, set_phones=True,
-            phones=["13800138000"]), metadata=a)
+        updated = await api.UpdateContact(
+            pb.UpdateContactRequest(
+                customer_id=two.id, contact_id=c2.id, title="CFO", primary=True, set_phones=True, phones=["13800138000"]
+            ),
+            metadata=a,
+        )
         assert (updated.title, updated.primary, updated.full_name) == ("CFO", True, "Han Meimei")
-        contacts = {c.id: c.primary for c in (await api.ListContacts(
-            pb.ListContactsRequest(customer_id=two.id), metadata=a)).contacts}
+        contacts = {
+            c.id: c.primary
+            for c in (await api.ListContacts(pb.ListContactsRequest(customer_id=two.id), metadata=a)).contacts
+        }
         assert contacts == {c1.id: False, c2.id: True}
-        bad = await rpc_error(api.UpdateContact(pb.UpdateContactRequest(
-            customer_id=two.id, contact_id=c2.id, email="not-an-email"), metadata=a))
+        bad = await rpc_error(
+            api.UpdateContact(
+                pb.UpdateContactRequest(customer_id=two.id, contact_id=c2.id, email="not-an-email"), metadata=a
+            )
+        )
         assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT and "contact.email" in field_violations(bad)
-        missing = await rpc_error(api.UpdateContact(pb.UpdateContactRequest(
-            customer_id=two.id, contact_id="nope", title="x"), metadata=a))
+        missing = await rpc_error(
+            api.UpdateContact(pb.UpdateContactRequest(customer_id=two.id, contact_id="nope", title="x"), metadata=a)
+        )
         assert missing.code() == grpc.StatusCode.NOT_FOUND
 
         subjects = await event_subjects(running)
@@ -1027,21 +1402,25 @@ async def test_pool_policies_contacts_and_owner_events(database_url: str, nats_u
 
 
 async def test_lists_in_each_order_never_skip_or_repeat(database_url: str, nats_url: str, test_keys) -> None:  # type: ignore[no-untyped-def]
-    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys,
-                           settings_cls=CustomersSettings) as running:
+    async with run_service(
+        DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, settings_cls=CustomersSettings
+    ) as running:
         await seed_directory(running)
         stub = pb_grpc.CustomersStub(running.channel)
         rep = token(test_keys, "rep-a")
         names = ["丙公司", "Acme Trading", "甲公司", "Zenith Ltd", "乙公司", "Borealis Inc", "丁公司"]
-        created = [(await stub.CreateCustomer(pb.CreateCustomerRequest(legal_name=name), metadata=rep)).customer
-                   for name in names]
+        created = [
+            (await stub.CreateCustomer(pb.CreateCustomerRequest(legal_name=name), metadata=rep)).customer
+            for name in names
+        ]
 
         async def walk(sort: str) -> list[str]:
             seen: list[str] = []
             cursor = ""
             while True:
-                page = await stub.ListCustomers(pb.ListCustomersRequest(page_size=3, cursor=cursor, sort=sort),
-                                                metadata=rep)
+                page = await stub.ListCustomers(
+                    pb.ListCustomersRequest(page_size=3, cursor=cursor, sort=sort), metadata=rep
+                )
                 seen.extend(c.id for c in page.customers)
                 if not page.next_cursor:
                     return seen
@@ -1055,13 +1434,15 @@ async def test_lists_in_each_order_never_skip_or_repeat(database_url: str, nats_
         assert await walk("newest") == [c.id for c in reversed(created)]
 
         touched = created[2]
-        await stub.UpdateCustomer(pb.UpdateCustomerRequest(id=touched.id, expected_version=touched.version,
-                                                           industry="制造业"), metadata=rep)
+        await stub.UpdateCustomer(
+            pb.UpdateCustomerRequest(id=touched.id, expected_version=touched.version, industry="制造业"), metadata=rep
+        )
         recent = await walk("recently_updated")
         assert recent[0] == touched.id and sorted(recent) == sorted(c.id for c in created)
 
         bad_sort = await rpc_error(stub.ListCustomers(pb.ListCustomersRequest(sort="cheapest"), metadata=rep))
         assert field_violations(bad_sort) == ["sort"]
-        bad_cursor = await rpc_error(stub.ListCustomers(pb.ListCustomersRequest(sort="name", cursor="nonsense"),
-                                                        metadata=rep))
+        bad_cursor = await rpc_error(
+            stub.ListCustomers(pb.ListCustomersRequest(sort="name", cursor="nonsense"), metadata=rep)
+        )
         assert field_violations(bad_cursor) == ["cursor"]

@@ -1,6 +1,7 @@
 """Duplicate warnings and 409s name the owner and his unit (from the directory replica), and the
 share request a rep then makes, through gRPC on SQLite and PostgreSQL: the owner or his manager
 accepts (the customer is shared under the sharing rules) or declines; every step is an event."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -24,34 +25,74 @@ from salesgrid_customers.app import DEFINITION, MIGRATIONS, usecases_for
 from salesgrid_customers.settings import CustomersSettings
 from salesgrid_dev.testing import RunningService, bearer, field_violations, principal, run_service
 
-REP = {"customers:read": "own", "customers:create": "own", "customers:update": "own", "customers:share": "own",
-       "customers:import": "own", "pool:read": "all", "pool:claim": "own", "pool:release": "own"}
+REP = {
+    "customers:read": "own",
+    "customers:create": "own",
+    "customers:update": "own",
+    "customers:share": "own",
+    "customers:import": "own",
+    "pool:read": "all",
+    "pool:claim": "own",
+    "pool:release": "own",
+}
 MANAGER = {**REP, "customers:read": "subtree", "customers:update": "subtree", "customers:share": "subtree"}
 # user id -> (display name, org path, unit id, manager id)
-PEOPLE = {"rep-a": ("王芳", "/c/r1/b1/t1/", "t1", "mgr"), "rep-b": ("李雷", "/c/r1/b1/t2/", "t2", "mgr"),
-          "rep-c": ("Zhou Xun", "/c/r2/b9/t9/", "t9", None), "mgr": ("韩梅", "/c/r1/b1/", "b1", None)}
+PEOPLE = {
+    "rep-a": ("王芳", "/c/r1/b1/t1/", "t1", "mgr"),
+    "rep-b": ("李雷", "/c/r1/b1/t2/", "t2", "mgr"),
+    "rep-c": ("Zhou Xun", "/c/r2/b9/t9/", "t9", None),
+    "mgr": ("韩梅", "/c/r1/b1/", "b1", None),
+}
 UNITS = {"t1": "华东一组", "t2": "华东二组", "t9": "华南九组", "b1": "华东分公司"}
 
 
 def who(keys, user_id: str) -> tuple[tuple[str, str], ...]:  # type: ignore[no-untyped-def]
     _, path, unit, _ = PEOPLE[user_id]
     manager = user_id == "mgr"
-    return bearer(keys.token(principal(user_id=user_id, org_path=path, unit_id=unit,
-                                       permissions=MANAGER if manager else REP,
-                                       roles=("manager",) if manager else ("rep",))))
+    return bearer(
+        keys.token(
+            principal(
+                user_id=user_id,
+                org_path=path,
+                unit_id=unit,
+                permissions=MANAGER if manager else REP,
+                roles=("manager",) if manager else ("rep",),
+            )
+        )
+    )
 
 
 async def seed(running: RunningService) -> None:
     now = datetime.now(UTC)
     async with running.app.ctx.sessions() as session, session.begin():
         for unit_id, name in UNITS.items():
-            await session.execute(insert(directory_units).values(
-                unit_id=unit_id, parent_id=None, name=name, path=f"/{unit_id}/", time_zone="Asia/Shanghai",
-                currency="CNY", active=True, updated_at=now))
+            await session.execute(
+                insert(directory_units).values(
+                    unit_id=unit_id,
+                    parent_id=None,
+                    name=name,
+                    path=f"/{unit_id}/",
+                    time_zone="Asia/Shanghai",
+                    currency="CNY",
+                    active=True,
+                    updated_at=now,
+                )
+            )
         for user_id, (name, path, unit, manager) in PEOPLE.items():
-            await session.execute(insert(directory_users).values(
-                user_id=user_id, login=user_id, display_name=name, unit_id=unit, org_path=path, manager_id=manager,
-                roles="", active=True, time_zone="Asia/Shanghai", updated_at=now))
+            await session.execute(
+                insert(directory_users).values(
+                    user_id=user_id,
+                    login=user_id,
+                    display_name=name,
+                    unit_id=unit,
+                    org_path=path,
+                    manager_id=manager,
+                    roles="",
+                    active=True,
+                    time_zone="Asia/Shanghai",
+                    updated_at=now,
+                )
+            )
 
 
 async def rpc_error(call) -> grpc.aio.AioRpcError:  # type: ignore[no-untyped-def]
@@ -73,64 +114,102 @@ def error_info(error: grpc.aio.AioRpcError) -> dict[str, str]:
 
 async def share_request_events(running: RunningService) -> list[tuple[str, CustomerShareRequestState]]:
     async with running.app.ctx.sessions() as session:
-        rows = (await session.execute(select(outbox.c.subject, outbox.c.envelope)
-                                      .where(outbox.c.subject.like("salesgrid.customers.share_request.%"))
-                                      .order_by(outbox.c.event_id))).all()
+        rows = (
+            await session.execute(
+                select(outbox.c.subject, outbox.c.envelope)
+                .where(outbox.c.subject.like("salesgrid.customers.share_request.%"))
+                .order_by(outbox.c.event_id)
+            )
+        ).all()
     return [(subject, unpack(Envelope.FromString(raw), CustomerShareRequestState)) for subject, raw in rows]
 
 
 def running_customers(database_url: str, nats_url: str, test_keys):  # type: ignore[no-untyped-def]
-    return run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, settings_cls=CustomersSettings,
-                       import_seconds=3600, pool_scan_seconds=3600)
+    return run_service(
+        DEFINITION,
+        MIGRATIONS,
+        database_url,
+        nats_url,
+        test_keys,
+        settings_cls=CustomersSettings,
+        import_seconds=3600,
+        pool_scan_seconds=3600,
+    )
 
 
 async def test_duplicates_name_the_owner_and_his_unit_on_create_update_check_and_import(
-        database_url: str, nats_url: str, test_keys) -> None:  # type: ignore[no-untyped-def]
+    database_url: str, nats_url: str, test_keys
+) -> None:  # type: ignore[no-untyped-def]
     async with running_customers(database_url, nats_url, test_keys) as running:
         await seed(running)
         api = pb_grpc.CustomersStub(running.channel)
         a, c = who(test_keys, "rep-a"), who(test_keys, "rep-c")
-        huawei = (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="华为技术有限公司"), metadata=a)).customer
+        huawei = (
+            await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="华为技术有限公司"), metadata=a)
+        ).customer
 
-        dup = await rpc_error(api.CreateCustomer(pb.CreateCustomerRequest(legal_name="华为技术（深圳）有限公司"), metadata=c))
+        dup = await rpc_error(
+            api.CreateCustomer(pb.CreateCustomerRequest(legal_name="华为技术（深圳）有限公司"), metadata=c)
+        )
         assert dup.code() == grpc.StatusCode.ALREADY_EXISTS and "王芳 (华东一组)" in dup.details()
-        assert error_info(dup) == {"existing_customer_id": huawei.id, "existing_owner_id": "rep-a",
-                                   "existing_owner_name": "王芳", "existing_owner_unit_id": "t1",
-                                   "existing_owner_unit": "华东一组"}
+        assert error_info(dup) == {
+            "existing_customer_id": huawei.id,
+            "existing_owner_id": "rep-a",
+            "existing_owner_name": "王芳",
+            "existing_owner_unit_id": "t1",
+            "existing_owner_unit": "华东一组",
+        }
         near = await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="华为技术服务有限公司"), metadata=c)
-        assert [(w.customer_id, w.owner_name, w.owner_unit_id, w.owner_unit_name) for w in near.warnings] == \
-            [(huawei.id, "王芳", "t1", "华东一组")]
+        assert [(w.customer_id, w.owner_name, w.owner_unit_id, w.owner_unit_name) for w in near.warnings] == [
+            (huawei.id, "王芳", "t1", "华东一组")
+        ]
         report = await api.CheckDuplicates(pb.CheckDuplicatesRequest(legal_name="华为技术股份有限公司"), metadata=c)
         assert [(m.owner_name, m.owner_unit_name) for m in report.blocking] == [("王芳", "华东一组")]
         # A rename onto the existing name: the same 409.
-        renamed = await rpc_error(api.UpdateCustomer(pb.UpdateCustomerRequest(
-            id=near.customer.id, expected_version=1, legal_name="华为技术有限公司"), metadata=c))
+        renamed = await rpc_error(
+            api.UpdateCustomer(
+                pb.UpdateCustomerRequest(id=near.customer.id, expected_version=1, legal_name="华为技术有限公司"),
+                metadata=c,
+            )
+        )
         assert renamed.code() == grpc.StatusCode.ALREADY_EXISTS and error_info(renamed)["existing_owner_name"] == "王芳"
 
         header = b"legal_name,credit_code,tier,tags,address,latitude,longitude,owner_id\n"
-        job = await api.StartImport(iter([pb.ImportChunk(format="csv", data=header + "华为技术有限公司,,,,,,,\n".encode())]),
-                                    metadata=c)
+        job = await api.StartImport(
+            iter([pb.ImportChunk(format="csv", data=header + "华为技术有限公司,,,,,,,\n".encode())]), metadata=c
+        )
         await usecases_for(running.app.ctx).run_imports()
         done = await api.GetImport(pb.GetImportRequest(id=job.id), metadata=c)
-        assert [(e.existing_owner_id, e.existing_owner_name, e.existing_owner_unit_name) for e in done.errors] == \
-            [("rep-a", "王芳", "华东一组")]
+        assert [(e.existing_owner_id, e.existing_owner_name, e.existing_owner_unit_name) for e in done.errors] == [
+            ("rep-a", "王芳", "华东一组")
+        ]
         assert "王芳 (华东一组)" in done.errors[0].message
 
 
 async def test_share_request_accepted_by_the_manager_and_declined_by_the_owner(
-        database_url: str, nats_url: str, test_keys) -> None:  # type: ignore[no-untyped-def]
+    database_url: str, nats_url: str, test_keys
+) -> None:  # type: ignore[no-untyped-def]
     async with running_customers(database_url, nats_url, test_keys) as running:
         await seed(running)
         api, shares = pb_grpc.CustomersStub(running.channel), spb_grpc.ShareRequestsStub(running.channel)
         a, b, c, mgr = (who(test_keys, u) for u in ("rep-a", "rep-b", "rep-c", "mgr"))
-        huawei = (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="华为技术有限公司"), metadata=a)).customer
-        assert (await rpc_error(api.GetCustomer(pb.GetCustomerRequest(id=huawei.id), metadata=c))).code() == \
-            grpc.StatusCode.PERMISSION_DENIED
+        huawei = (
+            await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="华为技术有限公司"), metadata=a)
+        ).customer
+        assert (
+            await rpc_error(api.GetCustomer(pb.GetCustomerRequest(id=huawei.id), metadata=c))
+        ).code() == grpc.StatusCode.PERMISSION_DENIED
 
-        asked = await shares.RequestShare(spb.RequestShareRequest(customer_id=huawei.id, message="我们在跟同一个项目"),
-                                          metadata=c)
-        assert (asked.status, asked.role, asked.requester.display_name, asked.owner.display_name,
-                asked.owner.unit_name) == ("pending", "collaborator", "Zhou Xun", "王芳", "华东一组")
+        asked = await shares.RequestShare(
+            spb.RequestShareRequest(customer_id=huawei.id, message="我们在跟同一个项目"), metadata=c
+        )
+        assert (
+            asked.status,
+            asked.role,
+            asked.requester.display_name,
+            asked.owner.display_name,
+            asked.owner.unit_name,
+        ) == ("pending", "collaborator", "Zhou Xun", "王芳", "华东一组")
         again = await rpc_error(shares.RequestShare(spb.RequestShareRequest(customer_id=huawei.id), metadata=c))
         assert again.code() == grpc.StatusCode.ALREADY_EXISTS
 
@@ -141,40 +220,56 @@ async def test_share_request_accepted_by_the_manager_and_declined_by_the_owner(
         assert not (await shares.ListShareRequests(spb.ListShareRequestsRequest(), metadata=b)).requests
         outgoing = await shares.ListShareRequests(spb.ListShareRequestsRequest(box="outgoing"), metadata=c)
         assert [r.id for r in outgoing.requests] == [asked.id]
-        assert (await rpc_error(shares.GetShareRequest(spb.GetShareRequestRequest(id=asked.id), metadata=b))).code() \
-            == grpc.StatusCode.NOT_FOUND
-        denied = await rpc_error(shares.DecideShareRequest(spb.DecideShareRequestRequest(id=asked.id, accept=True),
-                                                           metadata=b))
+        assert (
+            await rpc_error(shares.GetShareRequest(spb.GetShareRequestRequest(id=asked.id), metadata=b))
+        ).code() == grpc.StatusCode.NOT_FOUND
+        denied = await rpc_error(
+            shares.DecideShareRequest(spb.DecideShareRequestRequest(id=asked.id, accept=True), metadata=b)
+        )
         assert denied.code() == grpc.StatusCode.PERMISSION_DENIED
 
         # The manager accepts: the customer is shared with the requester, who now reads it.
-        accepted = await shares.DecideShareRequest(spb.DecideShareRequestRequest(id=asked.id, accept=True,
-                                                                                 note="ok"), metadata=mgr)
+        accepted = await shares.DecideShareRequest(
+            spb.DecideShareRequestRequest(id=asked.id, accept=True, note="ok"), metadata=mgr
+        )
         assert (accepted.status, accepted.decided_by.display_name, accepted.decision_note) == ("accepted", "韩梅", "ok")
         assert (await api.GetCustomer(pb.GetCustomerRequest(id=huawei.id), metadata=c)).id == huawei.id
         listed = await api.ListShares(pb.ListSharesRequest(customer_id=huawei.id), metadata=a)
         assert [(s.user_id, s.role) for s in listed.shares] == [("rep-c", "collaborator")]
-        final = await rpc_error(shares.DecideShareRequest(spb.DecideShareRequestRequest(id=asked.id, accept=False),
-                                                          metadata=a))
+        final = await rpc_error(
+            shares.DecideShareRequest(spb.DecideShareRequestRequest(id=asked.id, accept=False), metadata=a)
+        )
         assert final.code() == grpc.StatusCode.FAILED_PRECONDITION
 
         # The owner declines another request: nothing is shared.
-        tencent = (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="腾讯科技有限公司"), metadata=a)).customer
+        tencent = (
+            await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="腾讯科技有限公司"), metadata=a)
+        ).customer
         second = await shares.RequestShare(spb.RequestShareRequest(customer_id=tencent.id, role="co_owner"), metadata=b)
-        declined = await shares.DecideShareRequest(spb.DecideShareRequestRequest(id=second.id, accept=False,
-                                                                                 note="我自己跟"), metadata=a)
+        declined = await shares.DecideShareRequest(
+            spb.DecideShareRequestRequest(id=second.id, accept=False, note="我自己跟"), metadata=a
+        )
         assert declined.status == "declined"
-        assert (await rpc_error(api.GetCustomer(pb.GetCustomerRequest(id=tencent.id), metadata=b))).code() == \
-            grpc.StatusCode.PERMISSION_DENIED
+        assert (
+            await rpc_error(api.GetCustomer(pb.GetCustomerRequest(id=tencent.id), metadata=b))
+        ).code() == grpc.StatusCode.PERMISSION_DENIED
 
         # Every step is an event (identity audits every customers event; activities' inbox tells
         # the owner and his manager of a request, the requester and the owner of a decision).
         events = await share_request_events(running)
         assert [(subject.rsplit(".", 1)[1], e.request_id) for subject, e in events] == [
-            ("created", asked.id), ("accepted", asked.id), ("created", second.id), ("declined", second.id)]
+            ("created", asked.id),
+            ("accepted", asked.id),
+            ("created", second.id),
+            ("declined", second.id),
+        ]
         created, decided = events[0][1], events[1][1]
-        assert (created.owner_id, created.owner_manager_id, created.requester_name, created.customer_name) == \
-            ("rep-a", "mgr", "Zhou Xun", "华为技术有限公司")
+        assert (created.owner_id, created.owner_manager_id, created.requester_name, created.customer_name) == (
+            "rep-a",
+            "mgr",
+            "Zhou Xun",
+            "华为技术有限公司",
+        )
         assert (decided.status, decided.decided_by, decided.decided_by_name) == ("accepted", "mgr", "韩梅")
 
 
@@ -184,14 +279,18 @@ async def test_share_requests_refuse_what_makes_no_sense(database_url: str, nats
         api, shares = pb_grpc.CustomersStub(running.channel), spb_grpc.ShareRequestsStub(running.channel)
         a, c = who(test_keys, "rep-a"), who(test_keys, "rep-c")
         own = (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="阿里巴巴有限公司"), metadata=a)).customer
-        pooled = (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="百度在线有限公司"), metadata=a)).customer
+        pooled = (
+            await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="百度在线有限公司"), metadata=a)
+        ).customer
         await api.ReleaseCustomer(pb.ReleaseCustomerRequest(id=pooled.id, reason="not my area"), metadata=a)
-        cases = [(spb.RequestShareRequest(customer_id=own.id, role="boss"), c, grpc.StatusCode.INVALID_ARGUMENT),
-                 (spb.RequestShareRequest(customer_id=own.id, message="x" * 501), c, grpc.StatusCode.INVALID_ARGUMENT),
-                 (spb.RequestShareRequest(customer_id=""), c, grpc.StatusCode.INVALID_ARGUMENT),
-                 (spb.RequestShareRequest(customer_id="nope"), c, grpc.StatusCode.NOT_FOUND),
-                 (spb.RequestShareRequest(customer_id=own.id), a, grpc.StatusCode.FAILED_PRECONDITION),
-                 (spb.RequestShareRequest(customer_id=pooled.id), c, grpc.StatusCode.FAILED_PRECONDITION)]
+        cases = [
+            (spb.RequestShareRequest(customer_id=own.id, role="boss"), c, grpc.StatusCode.INVALID_ARGUMENT),
+            (spb.RequestShareRequest(customer_id=own.id, message="x" * 501), c, grpc.StatusCode.INVALID_ARGUMENT),
+            (spb.RequestShareRequest(customer_id=""), c, grpc.StatusCode.INVALID_ARGUMENT),
+            (spb.RequestShareRequest(customer_id="nope"), c, grpc.StatusCode.NOT_FOUND),
+            (spb.RequestShareRequest(customer_id=own.id), a, grpc.StatusCode.FAILED_PRECONDITION),
+            (spb.RequestShareRequest(customer_id=pooled.id), c, grpc.StatusCode.FAILED_PRECONDITION),
+        ]
         for request, token, code in cases:
             assert (await rpc_error(shares.RequestShare(request, metadata=token))).code() == code, request
         bad = await rpc_error(shares.RequestShare(spb.RequestShareRequest(customer_id=own.id, role="boss"), metadata=c))
@@ -202,18 +301,22 @@ async def test_share_requests_refuse_what_makes_no_sense(database_url: str, nats
 
 
 async def test_share_request_routes_and_the_409_body_through_the_gateway(
-        database_url: str, nats_url: str, test_keys) -> None:  # type: ignore[no-untyped-def]
+    database_url: str, nats_url: str, test_keys
+) -> None:  # type: ignore[no-untyped-def]
     import asyncio
 
     from salesgrid_dev.testing import stand_in_identity
     from salesgrid_gateway.app import create_app
     from salesgrid_gateway.settings import GatewaySettings
 
-    async with stand_in_identity(test_keys) as identity_addr, running_customers(
-            database_url, nats_url, test_keys) as running:
+    async with (
+        stand_in_identity(test_keys) as identity_addr,
+        running_customers(database_url, nats_url, test_keys) as running,
+    ):
         await seed(running)
-        client = create_app(GatewaySettings(environment="test", identity_addr=identity_addr,
-                                            customers_addr=running.address)).test_client()
+        client = create_app(
+            GatewaySettings(environment="test", identity_addr=identity_addr, customers_addr=running.address)
+        ).test_client()
 
         def headers(user_id: str) -> dict[str, str]:
             return {"Authorization": who(test_keys, user_id)[0][1]}
@@ -226,13 +329,18 @@ async def test_share_request_routes_and_the_409_body_through_the_gateway(
         customer_id = created.get_json()["id"]
         dup = await post("/v1/customers", {"legal_name": "华为技术（深圳）有限公司"}, "rep-c")
         assert dup.status_code == 409 and dup.mimetype == "application/problem+json"
-        assert dup.get_json()["info"] == {"existing_customer_id": customer_id, "existing_owner_id": "rep-a",
-                                               "existing_owner_name": "王芳", "existing_owner_unit_id": "t1",
-                                               "existing_owner_unit": "华东一组"}
+        assert dup.get_json()["info"] == {
+            "existing_customer_id": customer_id,
+            "existing_owner_id": "rep-a",
+            "existing_owner_name": "王芳",
+            "existing_owner_unit_id": "t1",
+            "existing_owner_unit": "华东一组",
+        }
 
         near = await post("/v1/customers", {"legal_name": "华为技术服务有限公司"}, "rep-c")
-        assert [(w["owner_name"], w["owner_unit_name"]) for w in near.get_json()["duplicate_warnings"]] == \
-            [("王芳", "华东一组")]
+        assert [(w["owner_name"], w["owner_unit_name"]) for w in near.get_json()["duplicate_warnings"]] == [
+            ("王芳", "华东一组")
+        ]
 
         asked = await post(f"/v1/customers/{customer_id}/share-requests", {"message": "同一个项目"}, "rep-c")
         assert asked.status_code == 201 and asked.get_json()["owner"]["display_name"] == "王芳"
@@ -258,12 +366,15 @@ async def test_two_deciders_at_once_one_decision(database_url: str, nats_url: st
         await seed(running)
         api, shares = pb_grpc.CustomersStub(running.channel), spb_grpc.ShareRequestsStub(running.channel)
         a, c, mgr = (who(test_keys, u) for u in ("rep-a", "rep-c", "mgr"))
-        customer = (await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="小米科技有限公司"), metadata=a)).customer
+        customer = (
+            await api.CreateCustomer(pb.CreateCustomerRequest(legal_name="小米科技有限公司"), metadata=a)
+        ).customer
         asked = await shares.RequestShare(spb.RequestShareRequest(customer_id=customer.id), metadata=c)
         results = await asyncio.gather(
             shares.DecideShareRequest(spb.DecideShareRequestRequest(id=asked.id, accept=True), metadata=mgr),
             shares.DecideShareRequest(spb.DecideShareRequestRequest(id=asked.id, accept=False), metadata=a),
-            return_exceptions=True)
+            return_exceptions=True,
+        )
         won = [r for r in results if not isinstance(r, Exception)]
         lost = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
         assert len(won) == 1 and len(lost) == 1

@@ -1,6 +1,7 @@
 """The expenses service end to end through gRPC on SQLite and PostgreSQL: claims with receipts,
 daily limits from the inherited policy, approval up the replicated management chain (never by
 the owner), payment, scope, bad input and the outbox events."""
+
 from __future__ import annotations
 
 import asyncio
@@ -23,7 +24,14 @@ from salesgrid_common.clock import FakeClock
 from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.events.tables import outbox
 from salesgrid_dev.testing import (
-    TestKeys, bearer, consumer_applied, eventually, field_violations, principal, publish_customer_merge, run_service,
+    TestKeys,
+    bearer,
+    consumer_applied,
+    eventually,
+    field_violations,
+    principal,
+    publish_customer_merge,
+    run_service,
 )
 from salesgrid_expenses.app import DEFINITION, MIGRATIONS
 from salesgrid_expenses.settings import ExpensesSettings
@@ -96,23 +104,58 @@ async def stand_ins() -> AsyncIterator[tuple[str, StandIns]]:
 @pytest.fixture
 async def expenses(database_url: str, nats_url: str, test_keys: TestKeys) -> AsyncIterator[Running]:
     clock = FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
-    async with stand_ins() as (peers, seen), run_service(
-            DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock, settings_cls=ExpensesSettings,
-            customers_addr=peers, pipeline_addr=peers) as running:
+    async with (
+        stand_ins() as (peers, seen),
+        run_service(
+            DEFINITION,
+            MIGRATIONS,
+            database_url,
+            nats_url,
+            test_keys,
+            clock=clock,
+            settings_cls=ExpensesSettings,
+            customers_addr=peers,
+            pipeline_addr=peers,
+        ) as running,
+    ):
         async with running.app.ctx.sessions() as session, session.begin():
             for unit_id, parent, path in UNITS:
-                await session.execute(directory_units.insert().values(
-                    unit_id=unit_id, parent_id=parent, name=unit_id, path=path, time_zone="Asia/Shanghai",
-                    currency="CNY", active=True, updated_at=clock()))
+                await session.execute(
+                    directory_units.insert().values(
+                        unit_id=unit_id,
+                        parent_id=parent,
+                        name=unit_id,
+                        path=path,
+                        time_zone="Asia/Shanghai",
+                        currency="CNY",
+                        active=True,
+                        updated_at=clock(),
+                    )
+                )
             for user_id, unit, path, role, manager, _perms in PEOPLE:
-                await session.execute(directory_users.insert().values(
-                    user_id=user_id, login=user_id, display_name=user_id, unit_id=unit, org_path=path,
-                    manager_id=manager, roles=role, active=True, time_zone="Asia/Shanghai", updated_at=clock()))
-        tokens = {user_id: bearer(test_keys.token(principal(user_id=user_id, org_path=path, unit_id=unit,
-                                                            permissions=perms)))
-                  for user_id, unit, path, _role, _manager, perms in PEOPLE}
-        tokens["admin"] = bearer(test_keys.token(principal(user_id="admin", permissions={
-            "org_units:update": "all", "org_units:read": "all"})))
+                await session.execute(
+                    directory_users.insert().values(
+                        user_id=user_id,
+                        login=user_id,
+                        display_name=user_id,
+                        unit_id=unit,
+                        org_path=path,
+                        manager_id=manager,
+                        roles=role,
+                        active=True,
+                        time_zone="Asia/Shanghai",
+                        updated_at=clock(),
+                    )
+                )
+        tokens = {
+            user_id: bearer(test_keys.token(principal(user_id=user_id, org_path=path, unit_id=unit, permissions=perms)))
+            for user_id, unit, path, _role, _manager, perms in PEOPLE
+        }
+        tokens["admin"] = bearer(
+            test_keys.token(
+                principal(user_id="admin", permissions={"org_units:update": "all", "org_units:read": "all"})
+            )
+        )
         yield Running(pb_grpc.ExpensesStub(running.channel), tokens, running, clock, seen)
 
 
@@ -128,12 +171,20 @@ def line(category: str = "travel", amount: str = "300.00", **links: str) -> pb.E
 
 async def filed(x: Running, owner: str, *lines: pb.ExpenseLineInput) -> pb.ExpenseClaim:
     """A claim with a receipt on every line, submitted."""
-    claim = await x.api.CreateClaim(pb.CreateClaimRequest(title="trip", currency="CNY", lines=lines),
-                                    metadata=x.tokens[owner])
+    claim = await x.api.CreateClaim(
+        pb.CreateClaimRequest(title="trip", currency="CNY", lines=lines), metadata=x.tokens[owner]
+    )
     for item in claim.lines:
-        claim = await x.api.AddReceipt(pb.AddReceiptRequest(
-            claim_id=claim.id, line_no=item.line_no, file_name=f"r{item.line_no}.pdf", content_type="application/pdf",
-            content=PDF + item.line_no.to_bytes(2, "big")), metadata=x.tokens[owner])
+        claim = await x.api.AddReceipt(
+            pb.AddReceiptRequest(
+                claim_id=claim.id,
+                line_no=item.line_no,
+                file_name=f"r{item.line_no}.pdf",
+                content_type="application/pdf",
+                content=PDF + item.line_no.to_bytes(2, "big"),
+            ),
+            metadata=x.tokens[owner],
+        )
     return await x.api.SubmitClaim(pb.ClaimActionRequest(id=claim.id), metadata=x.tokens[owner])
 
 
@@ -146,107 +197,187 @@ async def envelopes(x: Running) -> list[Envelope]:
 
 async def test_claim_from_draft_to_paid_with_receipts_events_and_scope(expenses: Running) -> None:
     x = expenses
-    claim = await x.api.CreateClaim(pb.CreateClaimRequest(title="Shanghai visit", currency="CNY", lines=[
-        line(visit_id="visit-1", customer_id="cust-1"),
-        line("entertainment", "880.00", customer_id="cust-1", opportunity_id="opp-1")]), metadata=x.tokens["rep-1"])
+    claim = await x.api.CreateClaim(
+        pb.CreateClaimRequest(
+            title="Shanghai visit",
+            currency="CNY",
+            lines=[
+                line(visit_id="visit-1", customer_id="cust-1"),
+                line("entertainment", "880.00", customer_id="cust-1", opportunity_id="opp-1"),
+            ],
+        ),
+        metadata=x.tokens["rep-1"],
+    )
     assert (claim.status, claim.total, claim.owner_id, claim.org_path) == ("draft", "1180.00", "rep-1", TEAM)
     # links were checked on the rep's behalf in the owning services
     assert set(x.peers.callers) == {x.tokens["rep-1"][0][1]}
 
     # an opportunity brings its customer; another customer's opportunity, or a customer the rep
     # may not read, is refused naming the line, and nothing is written
-    linked = await x.api.CreateClaim(pb.CreateClaimRequest(currency="CNY", lines=[
-        line("entertainment", "50.00", opportunity_id="opp-2")]), metadata=x.tokens["rep-1"])
+    linked = await x.api.CreateClaim(
+        pb.CreateClaimRequest(currency="CNY", lines=[line("entertainment", "50.00", opportunity_id="opp-2")]),
+        metadata=x.tokens["rep-1"],
+    )
     assert (linked.lines[0].customer_id, linked.lines[0].opportunity_id) == ("cust-2", "opp-2")
-    assert await failure(x.api.CreateClaim(pb.CreateClaimRequest(currency="CNY", lines=[
-        line(), line(customer_id="cust-1", opportunity_id="opp-2"), line(customer_id="cust-secret")]),
-        metadata=x.tokens["rep-1"])) == (grpc.StatusCode.INVALID_ARGUMENT,
-                                         ["lines[1].opportunity_id", "lines[2].customer_id"])
-    assert await failure(x.api.CreateClaim(pb.CreateClaimRequest(currency="CNY", lines=[
-        line(opportunity_id="opp-404")]), metadata=x.tokens["rep-1"])) == (
-        grpc.StatusCode.INVALID_ARGUMENT, ["lines[0].opportunity_id"])
+    assert await failure(
+        x.api.CreateClaim(
+            pb.CreateClaimRequest(
+                currency="CNY",
+                lines=[line(), line(customer_id="cust-1", opportunity_id="opp-2"), line(customer_id="cust-secret")],
+            ),
+            metadata=x.tokens["rep-1"],
+        )
+    ) == (grpc.StatusCode.INVALID_ARGUMENT, ["lines[1].opportunity_id", "lines[2].customer_id"])
+    assert await failure(
+        x.api.CreateClaim(
+            pb.CreateClaimRequest(currency="CNY", lines=[line(opportunity_id="opp-404")]), metadata=x.tokens["rep-1"]
+        )
+    ) == (grpc.StatusCode.INVALID_ARGUMENT, ["lines[0].opportunity_id"])
 
     # no receipt yet: the line missing one is named
     assert await failure(x.api.SubmitClaim(pb.ClaimActionRequest(id=claim.id), metadata=x.tokens["rep-1"])) == (
-        grpc.StatusCode.INVALID_ARGUMENT, ["lines[0].receipts", "lines[1].receipts"])
+        grpc.StatusCode.INVALID_ARGUMENT,
+        ["lines[0].receipts", "lines[1].receipts"],
+    )
     # a renamed executable is refused by its content; nothing is attached
-    code, fields = await failure(x.api.AddReceipt(pb.AddReceiptRequest(
-        claim_id=claim.id, line_no=1, file_name="r.pdf", content_type="application/pdf", content=b"MZ\x90"),
-        metadata=x.tokens["rep-1"]))
+    code, fields = await failure(
+        x.api.AddReceipt(
+            pb.AddReceiptRequest(
+                claim_id=claim.id, line_no=1, file_name="r.pdf", content_type="application/pdf", content=b"MZ\x90"
+            ),
+            metadata=x.tokens["rep-1"],
+        )
+    )
     assert (code, fields) == (grpc.StatusCode.INVALID_ARGUMENT, ["content"])
-    claim = await x.api.AddReceipt(pb.AddReceiptRequest(claim_id=claim.id, line_no=1, file_name="taxi.pdf",
-                                                        content_type="application/pdf", content=PDF,
-                                                        expected_version=claim.version), metadata=x.tokens["rep-1"])
-    claim = await x.api.AddReceipt(pb.AddReceiptRequest(claim_id=claim.id, line_no=2, file_name="dinner.png",
-                                                        content_type="image/png", content=PNG),
-                                   metadata=x.tokens["rep-1"])
+    claim = await x.api.AddReceipt(
+        pb.AddReceiptRequest(
+            claim_id=claim.id,
+            line_no=1,
+            file_name="taxi.pdf",
+            content_type="application/pdf",
+            content=PDF,
+            expected_version=claim.version,
+        ),
+        metadata=x.tokens["rep-1"],
+    )
+    claim = await x.api.AddReceipt(
+        pb.AddReceiptRequest(
+            claim_id=claim.id, line_no=2, file_name="dinner.png", content_type="image/png", content=PNG
+        ),
+        metadata=x.tokens["rep-1"],
+    )
     assert [(r.line_no, r.content_type, r.size_bytes) for r in claim.receipts] == [
-        (1, "application/pdf", len(PDF)), (2, "image/png", len(PNG))]
-    stored = await x.api.GetReceipt(pb.GetReceiptRequest(claim_id=claim.id, receipt_id=claim.receipts[1].id),
-                                    metadata=x.tokens["rep-1"])
+        (1, "application/pdf", len(PDF)),
+        (2, "image/png", len(PNG)),
+    ]
+    stored = await x.api.GetReceipt(
+        pb.GetReceiptRequest(claim_id=claim.id, receipt_id=claim.receipts[1].id), metadata=x.tokens["rep-1"]
+    )
     assert stored.content == PNG
 
     # scope: another branch's rep does not even learn that it exists; the manager above sees it
-    assert (await failure(x.api.GetClaim(pb.GetClaimRequest(id=claim.id), metadata=x.tokens["rep-2"])))[0] \
-        is grpc.StatusCode.NOT_FOUND
+    assert (await failure(x.api.GetClaim(pb.GetClaimRequest(id=claim.id), metadata=x.tokens["rep-2"])))[
+        0
+    ] is grpc.StatusCode.NOT_FOUND
     assert not (await x.api.ListClaims(pb.ListClaimsRequest(), metadata=x.tokens["rep-2"])).claims
-    assert [c.id for c in (await x.api.ListClaims(pb.ListClaimsRequest(), metadata=x.tokens["mgr-1"])).claims] \
-        == [linked.id, claim.id]
+    assert [c.id for c in (await x.api.ListClaims(pb.ListClaimsRequest(), metadata=x.tokens["mgr-1"])).claims] == [
+        linked.id,
+        claim.id,
+    ]
 
     submitted = await x.api.SubmitClaim(pb.ClaimActionRequest(id=claim.id), metadata=x.tokens["rep-1"])
     assert submitted.status == "submitted"
-    assert [(s.approver_id, s.role, s.status) for s in submitted.approval_steps] == [
-        ("sup-1", "supervisor", "pending")]
+    assert [(s.approver_id, s.role, s.status) for s in submitted.approval_steps] == [("sup-1", "supervisor", "pending")]
     # only the current approver decides; nobody pays what is not approved
-    assert (await failure(x.api.ApproveClaim(pb.ClaimDecisionRequest(id=claim.id), metadata=x.tokens["mgr-1"])))[0] \
-        is grpc.StatusCode.PERMISSION_DENIED
-    assert (await failure(x.api.PayClaim(pb.PayClaimRequest(id=claim.id, paid_on="2026-03-02", payment_reference="B1"),
-                                         metadata=x.tokens["fin-1"])))[0] is grpc.StatusCode.FAILED_PRECONDITION
-    approved = await x.api.ApproveClaim(pb.ClaimDecisionRequest(id=claim.id, comment="ok"),
-                                        metadata=x.tokens["sup-1"])
+    assert (await failure(x.api.ApproveClaim(pb.ClaimDecisionRequest(id=claim.id), metadata=x.tokens["mgr-1"])))[
+        0
+    ] is grpc.StatusCode.PERMISSION_DENIED
+    assert (
+        await failure(
+            x.api.PayClaim(
+                pb.PayClaimRequest(id=claim.id, paid_on="2026-03-02", payment_reference="B1"),
+                metadata=x.tokens["fin-1"],
+            )
+        )
+    )[0] is grpc.StatusCode.FAILED_PRECONDITION
+    approved = await x.api.ApproveClaim(pb.ClaimDecisionRequest(id=claim.id, comment="ok"), metadata=x.tokens["sup-1"])
     assert approved.status == "approved"
     # a rep may not pay; finance pays with a reference
-    assert (await failure(x.api.PayClaim(pb.PayClaimRequest(id=claim.id, paid_on="2026-03-02", payment_reference="B1"),
-                                         metadata=x.tokens["rep-1"])))[0] is grpc.StatusCode.PERMISSION_DENIED
-    assert (await failure(x.api.PayClaim(pb.PayClaimRequest(id=claim.id, paid_on="2026-03-02"),
-                                         metadata=x.tokens["fin-1"]))) == (
-        grpc.StatusCode.INVALID_ARGUMENT, ["payment_reference"])
-    paid = await x.api.PayClaim(pb.PayClaimRequest(id=claim.id, paid_on="2026-03-02", payment_reference="BANK-77",
-                                                   expected_version=approved.version), metadata=x.tokens["fin-1"])
+    assert (
+        await failure(
+            x.api.PayClaim(
+                pb.PayClaimRequest(id=claim.id, paid_on="2026-03-02", payment_reference="B1"),
+                metadata=x.tokens["rep-1"],
+            )
+        )
+    )[0] is grpc.StatusCode.PERMISSION_DENIED
+    assert (
+        await failure(x.api.PayClaim(pb.PayClaimRequest(id=claim.id, paid_on="2026-03-02"), metadata=x.tokens["fin-1"]))
+    ) == (grpc.StatusCode.INVALID_ARGUMENT, ["payment_reference"])
+    paid = await x.api.PayClaim(
+        pb.PayClaimRequest(
+            id=claim.id, paid_on="2026-03-02", payment_reference="BANK-77", expected_version=approved.version
+        ),
+        metadata=x.tokens["fin-1"],
+    )
     assert (paid.status, paid.paid_on, paid.payment_reference) == ("paid", "2026-03-02", "BANK-77")
 
     events = await envelopes(x)
     assert [e.type for e in events if ".approval." not in e.type] == [
-        "salesgrid.expenses.claim.created", "salesgrid.expenses.claim.created", "salesgrid.expenses.receipt.attached",
-        "salesgrid.expenses.receipt.attached", "salesgrid.expenses.claim.submitted",
-        "salesgrid.expenses.claim.approved", "salesgrid.expenses.claim.paid"]
+        "salesgrid.expenses.claim.created",
+        "salesgrid.expenses.claim.created",
+        "salesgrid.expenses.receipt.attached",
+        "salesgrid.expenses.receipt.attached",
+        "salesgrid.expenses.claim.submitted",
+        "salesgrid.expenses.claim.approved",
+        "salesgrid.expenses.claim.paid",
+    ]
     assert {e.type for e in events if ".approval." in e.type} == {
-        "salesgrid.expenses.approval.step_activated", "salesgrid.expenses.approval.step_approved"}
+        "salesgrid.expenses.approval.step_activated",
+        "salesgrid.expenses.approval.step_approved",
+    }
     last = events[-1]
     state = ExpensesClaimState.FromString(last.payload)
     assert (last.actor_id, last.aggregate_id, last.org_path) == ("fin-1", claim.id, TEAM)
     assert (state.total, state.currency, state.owner_id) == ("1180.00", "CNY", "rep-1")
     assert [(l.category, l.amount, l.customer_id, l.opportunity_id, l.visit_id) for l in state.lines] == [
-        ("travel", "300.00", "cust-1", "", "visit-1"), ("entertainment", "880.00", "cust-1", "opp-1", "")]
+        ("travel", "300.00", "cust-1", "", "visit-1"),
+        ("entertainment", "880.00", "cust-1", "opp-1", ""),
+    ]
 
 
 async def test_policy_limits_inherited_director_threshold_and_no_self_approval(expenses: Running) -> None:
     x = expenses
-    policy = await x.api.SetPolicy(pb.ExpensePolicy(
-        org_unit_id="b1", currency="CNY", director_above="1000",
-        limits=[pb.CategoryLimit(category="travel", daily_limit="500")]), metadata=x.tokens["admin"])
+    policy = await x.api.SetPolicy(
+        pb.ExpensePolicy(
+            org_unit_id="b1",
+            currency="CNY",
+            director_above="1000",
+            limits=[pb.CategoryLimit(category="travel", daily_limit="500")],
+        ),
+        metadata=x.tokens["admin"],
+    )
     assert policy.source_unit_id == "b1"
     inherited = await x.api.GetPolicy(pb.GetPolicyRequest(org_unit_id="t1"), metadata=x.tokens["admin"])
     assert (inherited.source_unit_id, [(l.category, l.daily_limit) for l in inherited.limits]) == (
-        "b1", [("travel", "500.00")])
-    assert (await x.api.GetPolicy(pb.GetPolicyRequest(org_unit_id="t2"), metadata=x.tokens["admin"])) \
-        .source_unit_id == ""  # another branch: the defaults
+        "b1",
+        [("travel", "500.00")],
+    )
+    assert (
+        await x.api.GetPolicy(pb.GetPolicyRequest(org_unit_id="t2"), metadata=x.tokens["admin"])
+    ).source_unit_id == ""  # another branch: the defaults
     # only administrators set policies, and bad limits are named
-    assert (await failure(x.api.SetPolicy(pb.ExpensePolicy(org_unit_id="b1", currency="CNY"),
-                                          metadata=x.tokens["mgr-1"])))[0] is grpc.StatusCode.PERMISSION_DENIED
-    assert await failure(x.api.SetPolicy(pb.ExpensePolicy(
-        org_unit_id="b1", currency="CNY", limits=[pb.CategoryLimit(category="golf", daily_limit="-5")]),
-        metadata=x.tokens["admin"])) == (grpc.StatusCode.INVALID_ARGUMENT, ["limits[0].category"])
+    assert (
+        await failure(x.api.SetPolicy(pb.ExpensePolicy(org_unit_id="b1", currency="CNY"), metadata=x.tokens["mgr-1"]))
+    )[0] is grpc.StatusCode.PERMISSION_DENIED
+    assert await failure(
+        x.api.SetPolicy(
+            pb.ExpensePolicy(
+                org_unit_id="b1", currency="CNY", limits=[pb.CategoryLimit(category="golf", daily_limit="-5")]
+            ),
+            metadata=x.tokens["admin"],
+        )
+    ) == (grpc.StatusCode.INVALID_ARGUMENT, ["limits[0].category"])
 
     first = await filed(x, "rep-1", line(amount="300.00"))
     assert first.status == "submitted"
@@ -254,24 +385,39 @@ async def test_policy_limits_inherited_director_threshold_and_no_self_approval(e
     code, fields = await failure(filed(x, "rep-1", line("communication", "20.00"), line(amount="250.00")))
     assert (code, fields) == (grpc.StatusCode.INVALID_ARGUMENT, ["lines[1].amount"])
     # two claims of the same day submitted at once: the limit holds for the pair
-    pair = [await x.api.CreateClaim(pb.CreateClaimRequest(currency="CNY", lines=[line(amount="150.00")]),
-                                    metadata=x.tokens["rep-1"]) for _ in range(2)]
+    pair = [
+        await x.api.CreateClaim(
+            pb.CreateClaimRequest(currency="CNY", lines=[line(amount="150.00")]), metadata=x.tokens["rep-1"]
+        )
+        for _ in range(2)
+    ]
     for claim in pair:
-        await x.api.AddReceipt(pb.AddReceiptRequest(claim_id=claim.id, line_no=1, file_name="t.pdf",
-                                                    content_type="application/pdf", content=PDF + claim.id.encode()),
-                               metadata=x.tokens["rep-1"])
-    outcomes = await asyncio.gather(*(x.api.SubmitClaim(pb.ClaimActionRequest(id=c.id), metadata=x.tokens["rep-1"])
-                                      for c in pair), return_exceptions=True)
+        await x.api.AddReceipt(
+            pb.AddReceiptRequest(
+                claim_id=claim.id,
+                line_no=1,
+                file_name="t.pdf",
+                content_type="application/pdf",
+                content=PDF + claim.id.encode(),
+            ),
+            metadata=x.tokens["rep-1"],
+        )
+    outcomes = await asyncio.gather(
+        *(x.api.SubmitClaim(pb.ClaimActionRequest(id=c.id), metadata=x.tokens["rep-1"]) for c in pair),
+        return_exceptions=True,
+    )
     assert sorted(type(o).__name__ for o in outcomes) == ["AioRpcError", "ExpenseClaim"]  # 300 + 150 + 150 > 500
     refused = next(o for o in outcomes if isinstance(o, grpc.aio.AioRpcError))
     assert refused.code() is grpc.StatusCode.INVALID_ARGUMENT
-    await x.api.RejectClaim(pb.ClaimDecisionRequest(
-        id=next(o for o in outcomes if not isinstance(o, BaseException)).id, comment="duplicate"),
-        metadata=x.tokens["sup-1"])
+    await x.api.RejectClaim(
+        pb.ClaimDecisionRequest(
+            id=next(o for o in outcomes if not isinstance(o, BaseException)).id, comment="duplicate"
+        ),
+        metadata=x.tokens["sup-1"],
+    )
 
     # a rejected claim stops counting against the limit
-    await x.api.RejectClaim(pb.ClaimDecisionRequest(id=first.id, comment="no receipt date"),
-                            metadata=x.tokens["sup-1"])
+    await x.api.RejectClaim(pb.ClaimDecisionRequest(id=first.id, comment="no receipt date"), metadata=x.tokens["sup-1"])
     second = await filed(x, "rep-1", line(amount="450.00"))
     assert second.status == "submitted"
 
@@ -283,10 +429,13 @@ async def test_policy_limits_inherited_director_threshold_and_no_self_approval(e
     code, _ = await failure(x.api.ApproveClaim(pb.ClaimDecisionRequest(id=own.id), metadata=x.tokens["sup-1"]))
     assert code is grpc.StatusCode.FAILED_PRECONDITION
     # the flow is decided in turn, and a rejection needs a reason
-    assert (await failure(x.api.ApproveClaim(pb.ClaimDecisionRequest(id=big.id), metadata=x.tokens["dir-1"])))[0] \
-        is grpc.StatusCode.FAILED_PRECONDITION
+    assert (await failure(x.api.ApproveClaim(pb.ClaimDecisionRequest(id=big.id), metadata=x.tokens["dir-1"])))[
+        0
+    ] is grpc.StatusCode.FAILED_PRECONDITION
     assert (await failure(x.api.RejectClaim(pb.ClaimDecisionRequest(id=big.id), metadata=x.tokens["sup-1"]))) == (
-        grpc.StatusCode.INVALID_ARGUMENT, ["comment"])
+        grpc.StatusCode.INVALID_ARGUMENT,
+        ["comment"],
+    )
     big = await x.api.ApproveClaim(pb.ClaimDecisionRequest(id=big.id), metadata=x.tokens["sup-1"])
     assert big.status == "submitted"
     big = await x.api.ApproveClaim(pb.ClaimDecisionRequest(id=big.id), metadata=x.tokens["dir-1"])
@@ -296,13 +445,18 @@ async def test_policy_limits_inherited_director_threshold_and_no_self_approval(e
     first_page = await x.api.ListClaims(pb.ListClaimsRequest(page_size=2), metadata=x.tokens["mgr-1"])
     assert [c.id for c in first_page.claims] == [own.id, big.id]
     assert [(c.total, len(c.receipts), c.approval_steps[-1].status) for c in first_page.claims] == [
-        ("80.00", 1, "pending"), ("1500.00", 1, "approved")]
-    rest = await x.api.ListClaims(pb.ListClaimsRequest(page_size=10, cursor=first_page.next_cursor),
-                                  metadata=x.tokens["mgr-1"])
+        ("80.00", 1, "pending"),
+        ("1500.00", 1, "approved"),
+    ]
+    rest = await x.api.ListClaims(
+        pb.ListClaimsRequest(page_size=10, cursor=first_page.next_cursor), metadata=x.tokens["mgr-1"]
+    )
     assert [c.id for c in rest.claims] == [second.id, pair[1].id, pair[0].id] + [c.id for c in rest.claims[3:]]
     assert sorted(c.status for c in rest.claims) == ["draft", "draft", "rejected", "rejected", "submitted"]
-    assert [c.id for c in (await x.api.ListClaims(pb.ListClaimsRequest(status="approved"),
-                                                  metadata=x.tokens["sup-1"])).claims] == [big.id]
+    assert [
+        c.id
+        for c in (await x.api.ListClaims(pb.ListClaimsRequest(status="approved"), metadata=x.tokens["sup-1"])).claims
+    ] == [big.id]
 
     # approvers who let a claim wait a day are reminded, once per day of waiting
     ctx = x.service.app.ctx  # type: ignore[attr-defined]
@@ -319,15 +473,24 @@ async def test_policy_limits_inherited_director_threshold_and_no_self_approval(e
 
 async def test_bad_claims_leave_nothing_behind(expenses: Running) -> None:
     x = expenses
-    code, fields = await failure(x.api.CreateClaim(pb.CreateClaimRequest(currency="CNY", lines=[
-        line(), line("entertainment", "12.345"), line("golf")]), metadata=x.tokens["rep-1"]))
+    code, fields = await failure(
+        x.api.CreateClaim(
+            pb.CreateClaimRequest(currency="CNY", lines=[line(), line("entertainment", "12.345"), line("golf")]),
+            metadata=x.tokens["rep-1"],
+        )
+    )
     assert code is grpc.StatusCode.INVALID_ARGUMENT
     assert set(fields) == {"lines[1].amount", "lines[1].customer_id", "lines[2].category"}
-    assert (await failure(x.api.CreateClaim(pb.CreateClaimRequest(currency="RMB", lines=[line()]),
-                                            metadata=x.tokens["rep-1"]))) == (
-        grpc.StatusCode.INVALID_ARGUMENT, ["currency"])
-    assert (await failure(x.api.CreateClaim(pb.CreateClaimRequest(currency="CNY", lines=[line()]),
-                                            metadata=x.tokens["fin-1"])))[0] is grpc.StatusCode.PERMISSION_DENIED
+    assert (
+        await failure(
+            x.api.CreateClaim(pb.CreateClaimRequest(currency="RMB", lines=[line()]), metadata=x.tokens["rep-1"])
+        )
+    ) == (grpc.StatusCode.INVALID_ARGUMENT, ["currency"])
+    assert (
+        await failure(
+            x.api.CreateClaim(pb.CreateClaimRequest(currency="CNY", lines=[line()]), metadata=x.tokens["fin-1"])
+        )
+    )[0] is grpc.StatusCode.PERMISSION_DENIED
     assert not (await x.api.ListClaims(pb.ListClaimsRequest(), metadata=x.tokens["dir-1"])).claims
     assert await envelopes(x) == []
 
@@ -335,8 +498,12 @@ async def test_bad_claims_leave_nothing_behind(expenses: Running) -> None:
 async def test_merged_customers_expense_lines_follow_the_survivor(expenses: Running, nats_url: str) -> None:
     """customers' `merged` event re-attaches the lines spent on the merged customer, once."""
     x = expenses
-    claim = await x.api.CreateClaim(pb.CreateClaimRequest(currency="CNY", lines=[
-        line(customer_id="cust-1"), line("entertainment", "80.00", customer_id="cust-2")]), metadata=x.tokens["rep-1"])
+    claim = await x.api.CreateClaim(
+        pb.CreateClaimRequest(
+            currency="CNY", lines=[line(customer_id="cust-1"), line("entertainment", "80.00", customer_id="cust-2")]
+        ),
+        metadata=x.tokens["rep-1"],
+    )
 
     async def customers() -> list[str]:
         read = await x.api.GetClaim(pb.GetClaimRequest(id=claim.id), metadata=x.tokens["rep-1"])

@@ -1,6 +1,7 @@
 """Login throttling through gRPC on SQLite and PostgreSQL: an office behind one NAT keeps
 logging in while a script fails from the same address; administrators see limits, locked
 accounts and throttled addresses, and clear them."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -24,9 +25,19 @@ OFFICE = "203.0.113.9"  # one NAT address for a whole branch
 @pytest.fixture
 async def identity(database_url: str, nats_url: str, test_keys) -> AsyncIterator[tuple[RunningService, list[float]]]:  # type: ignore[no-untyped-def]
     clock = FakeClock(datetime.now(UTC))  # tokens are verified against the real time
-    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, settings_cls=IdentitySettings,
-                           trust_test_keys=False, clock=clock, lockout_max_failures=3,
-                           lockout_max_failures_per_ip=4, login_throttle_failures_per_login=2) as running:
+    async with run_service(
+        DEFINITION,
+        MIGRATIONS,
+        database_url,
+        nats_url,
+        test_keys,
+        settings_cls=IdentitySettings,
+        trust_test_keys=False,
+        clock=clock,
+        lockout_max_failures=3,
+        lockout_max_failures_per_ip=4,
+        login_throttle_failures_per_login=2,
+    ) as running:
         usecases = usecases_for(running.app.ctx)
         pauses: list[float] = []
 
@@ -50,14 +61,23 @@ async def code_of(call) -> grpc.StatusCode:  # type: ignore[no-untyped-def]
 
 
 async def test_a_failing_script_behind_the_office_nat_locks_nobody_else_out(
-        identity: tuple[RunningService, list[float]]) -> None:
+    identity: tuple[RunningService, list[float]],
+) -> None:
     running, pauses = identity
     ident = pb_grpc.IdentityStub(running.channel)
     admin = bearer((await attempt(running, "admin", ADMIN_PASSWORD, "198.51.100.1")).access_token)
     root = (await ident.ListOrgUnits(pb.ListOrgUnitsRequest(), metadata=admin)).units[0]
-    await ident.CreateUser(pb.CreateUserRequest(login="wang.fang", display_name="王芳", unit_id=root.id, roles=["rep"],
-                                                initial_password=REP_PASSWORD, password_change_required=False),
-                           metadata=admin)
+    await ident.CreateUser(
+        pb.CreateUserRequest(
+            login="wang.fang",
+            display_name="王芳",
+            unit_id=root.id,
+            roles=["rep"],
+            initial_password=REP_PASSWORD,
+            password_change_required=False,
+        ),
+        metadata=admin,
+    )
     # A mistyped import script fails again and again with a login that does not exist, and
     # someone spraying guesses over several logins: the address passes its limit of 4.
     for login in ("svc-import", "svc-import", "guess-a", "guess-b"):
@@ -74,48 +94,75 @@ async def test_a_failing_script_behind_the_office_nat_locks_nobody_else_out(
     assert await code_of(attempt(running, "guess-c", "nope-nope-1")) == grpc.StatusCode.UNAUTHENTICATED
     assert pauses[-1] == pytest.approx(0.5)
     # The same login from another address is not refused.
-    assert await code_of(attempt(running, "svc-import", "nope-nope-1", "198.51.100.7")) == \
-        grpc.StatusCode.UNAUTHENTICATED
+    assert (
+        await code_of(attempt(running, "svc-import", "nope-nope-1", "198.51.100.7")) == grpc.StatusCode.UNAUTHENTICATED
+    )
     # The throttle ends with the window.
     running.app.ctx.extras["test_clock"].advance(timedelta(minutes=16))
     assert await code_of(attempt(running, "svc-import", "nope-nope-1")) == grpc.StatusCode.UNAUTHENTICATED
 
 
 async def test_administrators_see_limits_locks_and_throttled_addresses_and_clear_them(
-        identity: tuple[RunningService, list[float]]) -> None:
+    identity: tuple[RunningService, list[float]],
+) -> None:
     running, _ = identity
     ident = pb_grpc.IdentityStub(running.channel)
     admin = bearer((await attempt(running, "admin", ADMIN_PASSWORD, "198.51.100.1")).access_token)
     root = (await ident.ListOrgUnits(pb.ListOrgUnitsRequest(), metadata=admin)).units[0]
-    rep = await ident.CreateUser(pb.CreateUserRequest(login="li.lei", display_name="李雷", unit_id=root.id,
-                                                      roles=["rep"], initial_password=REP_PASSWORD,
-                                                      password_change_required=False), metadata=admin)
+    rep = await ident.CreateUser(
+        pb.CreateUserRequest(
+            login="li.lei",
+            display_name="李雷",
+            unit_id=root.id,
+            roles=["rep"],
+            initial_password=REP_PASSWORD,
+            password_change_required=False,
+        ),
+        metadata=admin,
+    )
     for _ in range(3):  # per-account lockout is kept: 3 failures lock li.lei
         await code_of(attempt(running, "li.lei", "bad-password-00", "192.0.2.10"))
     for login in ("svc-import", "svc-import", "guess-a", "guess-b"):
         await code_of(attempt(running, login, "nope-nope-1"))
-    assert await code_of(attempt(running, "li.lei", REP_PASSWORD, "192.0.2.99")) == \
-        grpc.StatusCode.FAILED_PRECONDITION
+    assert await code_of(attempt(running, "li.lei", REP_PASSWORD, "192.0.2.99")) == grpc.StatusCode.FAILED_PRECONDITION
 
     view = await ident.GetLoginProtection(pb.GetLoginProtectionRequest(), metadata=admin)
-    assert (view.limits.max_failures_per_account, view.limits.max_failures_per_address,
-            view.limits.max_failures_per_login_from_throttled_address, view.limits.window_minutes) == (3, 4, 2, 15)
+    assert (
+        view.limits.max_failures_per_account,
+        view.limits.max_failures_per_address,
+        view.limits.max_failures_per_login_from_throttled_address,
+        view.limits.window_minutes,
+    ) == (3, 4, 2, 15)
     locked = {a.login: a for a in view.accounts}
     assert set(locked) == {"li.lei"} and locked["li.lei"].failed_attempts == 3
     assert locked["li.lei"].HasField("locked_until")
     assert [(a.address, a.failures, a.logins) for a in view.addresses] == [(OFFICE, 4, 3)]
 
     # A rep sees none of it and clears nothing.
-    await ident.CreateUser(pb.CreateUserRequest(login="plain.rep", display_name="Rep", unit_id=root.id,
-                                                roles=["rep"], initial_password=REP_PASSWORD,
-                                                password_change_required=False), metadata=admin)
+    await ident.CreateUser(
+        pb.CreateUserRequest(
+            login="plain.rep",
+            display_name="Rep",
+            unit_id=root.id,
+            roles=["rep"],
+            initial_password=REP_PASSWORD,
+            password_change_required=False,
+        ),
+        metadata=admin,
+    )
     plain = bearer((await attempt(running, "plain.rep", REP_PASSWORD, "198.51.100.1")).access_token)
-    assert await code_of(ident.GetLoginProtection(pb.GetLoginProtectionRequest(), metadata=plain)) == \
-        grpc.StatusCode.PERMISSION_DENIED
-    assert await code_of(ident.ClearAddressThrottle(pb.ClearAddressThrottleRequest(address=OFFICE),
-                                                    metadata=plain)) == grpc.StatusCode.PERMISSION_DENIED
-    assert await code_of(ident.ClearAddressThrottle(pb.ClearAddressThrottleRequest(address=" "),
-                                                    metadata=admin)) == grpc.StatusCode.INVALID_ARGUMENT
+    assert (
+        await code_of(ident.GetLoginProtection(pb.GetLoginProtectionRequest(), metadata=plain))
+        == grpc.StatusCode.PERMISSION_DENIED
+    )
+    assert (
+        await code_of(ident.ClearAddressThrottle(pb.ClearAddressThrottleRequest(address=OFFICE), metadata=plain))
+        == grpc.StatusCode.PERMISSION_DENIED
+    )
+    assert (
+        await code_of(ident.ClearAddressThrottle(pb.ClearAddressThrottleRequest(address=" "), metadata=admin))
+        == grpc.StatusCode.INVALID_ARGUMENT
+    )
 
     # Unlock the account and clear the address: both disappear from the view, and the refused
     # login is checked again (a wrong password is a plain failure, not a refusal).
@@ -158,5 +205,7 @@ async def test_login_protection_routes_through_the_gateway(identity: tuple[Runni
     cleared = await post("/v1/login-protection/addresses/127.0.0.1/clear", headers=headers)
     assert cleared.status_code == 200 and cleared.get_json()["cleared_failures"] == 4
     assert (await post("/v1/auth/login", {"login": "svc-import", "password": "nope-nope-1"})).status_code == 401
-    assert "/v1/login-protection/addresses/{address}/clear" in \
-        (await asyncio.to_thread(client.get, "/openapi.json")).get_json()["paths"]
+    assert (
+        "/v1/login-protection/addresses/{address}/clear"
+        in (await asyncio.to_thread(client.get, "/openapi.json")).get_json()["paths"]
+    )

@@ -1,6 +1,7 @@
 """Identity on SQLite and PostgreSQL: a unit created without a time zone or currency takes its
 parent's (and publishes them), and the audit trail names the automation that acted in another
 service (`system:<service>`), also for an event that came without an actor."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -28,15 +29,17 @@ ADMIN_PASSWORD = "Bootstrap-Secret-9"
 
 @pytest.fixture
 async def identity(database_url: str, nats_url: str, test_keys) -> AsyncIterator[RunningService]:  # type: ignore[no-untyped-def]
-    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, settings_cls=IdentitySettings,
-                           trust_test_keys=False) as running:
+    async with run_service(
+        DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, settings_cls=IdentitySettings, trust_test_keys=False
+    ) as running:
         await usecases_for(running.app.ctx).bootstrap_admin("admin", ADMIN_PASSWORD, "Acme", "Asia/Shanghai", "CNY")
         yield running
 
 
 async def admin_token(running: RunningService) -> tuple[tuple[str, str], ...]:
-    pair = await pb_grpc.AuthStub(running.channel).Login(pb.LoginRequest(login="admin", password=ADMIN_PASSWORD,
-                                                                         client_ip="10.0.0.1"))
+    pair = await pb_grpc.AuthStub(running.channel).Login(
+        pb.LoginRequest(login="admin", password=ADMIN_PASSWORD, client_ip="10.0.0.1")
+    )
     return bearer(pair.access_token)
 
 
@@ -51,15 +54,22 @@ async def test_a_unit_without_zone_or_currency_takes_its_parents(identity: Runni
     ident = pb_grpc.IdentityStub(identity.channel)
     admin = await admin_token(identity)
     root = (await ident.ListOrgUnits(pb.ListOrgUnitsRequest(), metadata=admin)).units[0]
-    berlin = await ident.CreateOrgUnit(pb.CreateOrgUnitRequest(parent_id=root.id, name="Berlin", kind="branch",
-                                                               time_zone="Europe/Berlin", currency="EUR"), metadata=admin)
-    team = await ident.CreateOrgUnit(pb.CreateOrgUnitRequest(parent_id=berlin.id, name="Team B", kind="team"),
-                                     metadata=admin)
+    berlin = await ident.CreateOrgUnit(
+        pb.CreateOrgUnitRequest(
+            parent_id=root.id, name="Berlin", kind="branch", time_zone="Europe/Berlin", currency="EUR"
+        ),
+        metadata=admin,
+    )
+    team = await ident.CreateOrgUnit(
+        pb.CreateOrgUnitRequest(parent_id=berlin.id, name="Team B", kind="team"), metadata=admin
+    )
     squad = await ident.CreateOrgUnit(pb.CreateOrgUnitRequest(parent_id=team.id, name="Squad"), metadata=admin)
-    own = await ident.CreateOrgUnit(pb.CreateOrgUnitRequest(parent_id=berlin.id, name="Tokyo desk",
-                                                            time_zone="Asia/Tokyo"), metadata=admin)
-    shanghai_team = await ident.CreateOrgUnit(pb.CreateOrgUnitRequest(parent_id=root.id, name="HQ team"),
-                                              metadata=admin)
+    own = await ident.CreateOrgUnit(
+        pb.CreateOrgUnitRequest(parent_id=berlin.id, name="Tokyo desk", time_zone="Asia/Tokyo"), metadata=admin
+    )
+    shanghai_team = await ident.CreateOrgUnit(
+        pb.CreateOrgUnitRequest(parent_id=root.id, name="HQ team"), metadata=admin
+    )
     assert (team.time_zone, team.currency) == ("Europe/Berlin", "EUR")
     assert (squad.time_zone, squad.currency) == ("Europe/Berlin", "EUR")  # two levels down
     assert (own.time_zone, own.currency) == ("Asia/Tokyo", "EUR")
@@ -68,10 +78,15 @@ async def test_a_unit_without_zone_or_currency_takes_its_parents(identity: Runni
     assert stored.time_zone == "Europe/Berlin"
 
     async with identity.app.ctx.sessions() as session:
-        rows = (await session.scalars(select(outbox.c.envelope).where(
-            outbox.c.subject == "salesgrid.identity.org_unit.created"))).all()
-    published = {state.unit_id: state.time_zone for state in
-                 (OrgUnitState.FromString(Envelope.FromString(row).payload) for row in rows)}
+        rows = (
+            await session.scalars(
+                select(outbox.c.envelope).where(outbox.c.subject == "salesgrid.identity.org_unit.created")
+            )
+        ).all()
+    published = {
+        state.unit_id: state.time_zone
+        for state in (OrgUnitState.FromString(Envelope.FromString(row).payload) for row in rows)
+    }
     assert published[team.id] == "Europe/Berlin" and published[squad.id] == "Europe/Berlin"
 
 
@@ -82,11 +97,12 @@ async def test_the_audit_trail_names_automation_in_other_services(identity: Runn
     at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     notice = PipelineSlaNotice(opportunity_id="opp-1", stage="opportunity", level="overdue")
     for actor in (system_actor("pipeline"), ""):  # the second from a producer that left it blank
-        envelope = build_envelope("salesgrid.pipeline.sla.overdue", "pipeline", notice,
-                                  EventMeta(aggregate_id="opp-1", actor_id=actor), at)
-        assert await apply_once(identity.app.ctx.sessions, pipeline_audit.name, envelope, route[1],
-                                envelope.payload)
+        envelope = build_envelope(
+            "salesgrid.pipeline.sla.overdue", "pipeline", notice, EventMeta(aggregate_id="opp-1", actor_id=actor), at
+        )
+        assert await apply_once(identity.app.ctx.sessions, pipeline_audit.name, envelope, route[1], envelope.payload)
     ident = pb_grpc.IdentityStub(identity.channel)
-    audit = await ident.ListAuditEvents(pb.ListAuditEventsRequest(action="pipeline.sla.overdue"),
-                                        metadata=await admin_token(identity))
+    audit = await ident.ListAuditEvents(
+        pb.ListAuditEventsRequest(action="pipeline.sla.overdue"), metadata=await admin_token(identity)
+    )
     assert [(e.actor_id, e.target_id, e.source) for e in audit.events] == [("system:pipeline", "opp-1", "pipeline")] * 2

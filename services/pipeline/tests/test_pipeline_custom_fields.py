@@ -1,6 +1,7 @@
 """Custom fields on opportunities through gRPC on SQLite and PostgreSQL: per business line,
 validated on create and update, carried in events, filtered in lists, exported, and required by a
 stage gate (a missing value is a recorded gate violation; an archived field no longer gates)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -30,7 +31,13 @@ from salesgrid_pipeline.app import DEFINITION, MIGRATIONS
 from salesgrid_pipeline.exports import EXPORTERS
 from salesgrid_pipeline.settings import PipelineSettings
 from test_pipeline_service import (  # noqa: F401 - fixtures
-    REP_PERMS, START, customers_service, expect_error, money, new_customer, services_model,
+    REP_PERMS,
+    START,
+    customers_service,
+    expect_error,
+    money,
+    new_customer,
+    services_model,
 )
 
 PERMS = {**REP_PERMS, "custom_fields:read": "all", "opportunities:export": "own"}
@@ -45,8 +52,11 @@ def struct(**values: object) -> Struct:
 
 async def payloads(running, subject: str, payload_type):  # type: ignore[no-untyped-def]
     async with running.app.ctx.sessions() as session:
-        rows = (await session.scalars(select(outbox.c.envelope).where(outbox.c.subject == subject)
-                                      .order_by(outbox.c.created_at))).all()
+        rows = (
+            await session.scalars(
+                select(outbox.c.envelope).where(outbox.c.subject == subject).order_by(outbox.c.created_at)
+            )
+        ).all()
     return [unpack(parse_envelope(r), payload_type) for r in rows]
 
 
@@ -54,10 +64,19 @@ async def _ready(exports: ex_grpc.ExportsStub, job_id: str, who) -> bool:  # typ
     return (await exports.GetExport(ex.GetExportRequest(id=job_id), metadata=who)).status == "ready"
 
 
-async def test_opportunity_custom_fields_filters_events_and_gates(database_url: str, nats_url: str, test_keys,
-                                                                  customers_service) -> None:  # noqa: F811
-    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=FakeClock(START),
-                           settings_cls=PipelineSettings, customers_addr=customers_service.address) as running:
+async def test_opportunity_custom_fields_filters_events_and_gates(
+    database_url: str, nats_url: str, test_keys, customers_service
+) -> None:  # noqa: F811
+    async with run_service(
+        DEFINITION,
+        MIGRATIONS,
+        database_url,
+        nats_url,
+        test_keys,
+        clock=FakeClock(START),
+        settings_cls=PipelineSettings,
+        customers_addr=customers_service.address,
+    ) as running:
         api, fields = pb_grpc.PipelineStub(running.channel), cf_grpc.CustomFieldsStub(running.channel)
         rep = bearer(test_keys.token(principal("rep-1", org_path="/c/r1/t1/", permissions=PERMS)))
         admin = bearer(test_keys.token(principal("dir-1", org_path="/c/", permissions=ADMIN)))
@@ -69,54 +88,99 @@ async def test_opportunity_custom_fields_filters_events_and_gates(database_url: 
         await api.PutStageModel(pb.PutStageModelRequest(model=model), metadata=admin)
         bad = services_model()
         bad.stages[1].required_custom_fields.append("Not A Key")
-        error = await expect_error(api.PutStageModel(pb.PutStageModelRequest(model=bad), metadata=admin),
-                                   grpc.StatusCode.INVALID_ARGUMENT)
+        error = await expect_error(
+            api.PutStageModel(pb.PutStageModelRequest(model=bad), metadata=admin), grpc.StatusCode.INVALID_ARGUMENT
+        )
         assert field_violations(error) == ["stages[1].required_custom_fields"]
-        assert list((await api.GetStageModel(pb.GetStageModelRequest(code="services"), metadata=rep))
-                    .stages[2].required_custom_fields) == ["tender_no"]
+        assert list(
+            (await api.GetStageModel(pb.GetStageModelRequest(code="services"), metadata=rep))
+            .stages[2]
+            .required_custom_fields
+        ) == ["tender_no"]
 
-        await fields.DefineField(cf.DefineFieldRequest(entity="opportunities", key="tender_no", label="Tender number",
-                                                       type="text", business_lines=["services"]), metadata=admin)
-        await fields.DefineField(cf.DefineFieldRequest(entity="opportunities", key="segment", label="Segment",
-                                                       type="choice", options=["smb", "enterprise"], required=True),
-                                 metadata=admin)
-        await fields.DefineField(cf.DefineFieldRequest(entity="opportunities", key="seats", label="Seats",
-                                                       type="number"), metadata=admin)
-        bad_line = await expect_error(fields.DefineField(cf.DefineFieldRequest(
-            entity="leads", key="x", label="X", type="text", business_lines=["services"]), metadata=admin),
-            grpc.StatusCode.INVALID_ARGUMENT)
+        await fields.DefineField(
+            cf.DefineFieldRequest(
+                entity="opportunities", key="tender_no", label="Tender number", type="text", business_lines=["services"]
+            ),
+            metadata=admin,
+        )
+        await fields.DefineField(
+            cf.DefineFieldRequest(
+                entity="opportunities",
+                key="segment",
+                label="Segment",
+                type="choice",
+                options=["smb", "enterprise"],
+                required=True,
+            ),
+            metadata=admin,
+        )
+        await fields.DefineField(
+            cf.DefineFieldRequest(entity="opportunities", key="seats", label="Seats", type="number"), metadata=admin
+        )
+        bad_line = await expect_error(
+            fields.DefineField(
+                cf.DefineFieldRequest(entity="leads", key="x", label="X", type="text", business_lines=["services"]),
+                metadata=admin,
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        )
         assert field_violations(bad_line) == ["business_lines"]
 
         def create(name: str, stage_model: str = "", **values: object) -> pb.CreateOpportunityRequest:
-            return pb.CreateOpportunityRequest(customer_id=customer, name=name, amount=money("1000"),
-                                               expected_close_date="2026-09-30", stage_model=stage_model,
-                                               custom_fields=struct(**values))
+            return pb.CreateOpportunityRequest(
+                customer_id=customer,
+                name=name,
+                amount=money("1000"),
+                expected_close_date="2026-09-30",
+                stage_model=stage_model,
+                custom_fields=struct(**values),
+            )
 
         # required, typed, per business line
-        error = await expect_error(api.CreateOpportunity(create("A", seats="many"), metadata=rep),
-                                   grpc.StatusCode.INVALID_ARGUMENT)
+        error = await expect_error(
+            api.CreateOpportunity(create("A", seats="many"), metadata=rep), grpc.StatusCode.INVALID_ARGUMENT
+        )
         assert sorted(field_violations(error)) == ["custom_fields.seats", "custom_fields.segment"]
-        error = await expect_error(api.CreateOpportunity(create("A", segment="smb", tender_no="T-1"), metadata=rep),
-                                   grpc.StatusCode.INVALID_ARGUMENT)  # the default line has no tender numbers
+        error = await expect_error(
+            api.CreateOpportunity(create("A", segment="smb", tender_no="T-1"), metadata=rep),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        )  # the default line has no tender numbers
         assert field_violations(error) == ["custom_fields.tender_no"]
         plain = await api.CreateOpportunity(create("A", segment="smb", seats=25), metadata=rep)
         assert json_format.MessageToDict(plain.custom_fields) == {"segment": "smb", "seats": "25"}
         deal = await api.CreateOpportunity(create("B", "services", segment="enterprise"), metadata=rep)
 
         # the gate: advancing into proposal without the tender number is refused and recorded
-        error = await expect_error(api.AdvanceOpportunity(pb.AdvanceOpportunityRequest(
-            id=deal.id, target_stage="proposal", facts=[pb.Fact(code="po_number", text="PO-9")]), metadata=rep),
-            grpc.StatusCode.FAILED_PRECONDITION)
+        error = await expect_error(
+            api.AdvanceOpportunity(
+                pb.AdvanceOpportunityRequest(
+                    id=deal.id, target_stage="proposal", facts=[pb.Fact(code="po_number", text="PO-9")]
+                ),
+                metadata=rep,
+            ),
+            grpc.StatusCode.FAILED_PRECONDITION,
+        )
         assert "custom_fields.tender_no" in field_violations(error)
         violated = await payloads(running, "salesgrid.pipeline.gate.violated", PipelineGateViolated)
         assert list(violated[-1].missing_facts) == ["custom_fields.tender_no"]
-        deal = await api.UpdateOpportunity(pb.UpdateOpportunityRequest(
-            id=deal.id, expected_version=deal.version, custom_fields=struct(tender_no="T-2026-17", seats="3.50")),
-            metadata=rep)
-        assert json_format.MessageToDict(deal.custom_fields) == {"segment": "enterprise", "tender_no": "T-2026-17",
-                                                                 "seats": "3.5"}
-        deal = await api.AdvanceOpportunity(pb.AdvanceOpportunityRequest(
-            id=deal.id, target_stage="proposal", facts=[pb.Fact(code="po_number", text="PO-9")]), metadata=rep)
+        deal = await api.UpdateOpportunity(
+            pb.UpdateOpportunityRequest(
+                id=deal.id, expected_version=deal.version, custom_fields=struct(tender_no="T-2026-17", seats="3.50")
+            ),
+            metadata=rep,
+        )
+        assert json_format.MessageToDict(deal.custom_fields) == {
+            "segment": "enterprise",
+            "tender_no": "T-2026-17",
+            "seats": "3.5",
+        }
+        deal = await api.AdvanceOpportunity(
+            pb.AdvanceOpportunityRequest(
+                id=deal.id, target_stage="proposal", facts=[pb.Fact(code="po_number", text="PO-9")]
+            ),
+            metadata=rep,
+        )
         assert deal.stage == "proposal"
         states = await payloads(running, "salesgrid.pipeline.opportunity.stage_changed", PipelineOpportunityState)
         assert json_format.MessageToDict(states[-1].custom_fields)["tender_no"] == "T-2026-17"
@@ -125,123 +189,208 @@ async def test_opportunity_custom_fields_filters_events_and_gates(database_url: 
         async def names(**filters: str) -> list[str]:
             found = await api.ListOpportunities(pb.ListOpportunitiesRequest(custom_fields=filters), metadata=rep)
             return sorted(o.name for o in found.opportunities)
+
         assert await names(segment="smb") == ["A"]
         assert await names(seats="3.5") == ["B"]
         assert await names(tender_no="t-2026-17") == ["B"]  # text compares case-insensitively
         assert await names(segment="enterprise", seats="25") == []
-        error = await expect_error(api.ListOpportunities(pb.ListOpportunitiesRequest(
-            custom_fields={"seats": "x"}), metadata=rep), grpc.StatusCode.INVALID_ARGUMENT)
+        error = await expect_error(
+            api.ListOpportunities(pb.ListOpportunitiesRequest(custom_fields={"seats": "x"}), metadata=rep),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        )
         assert field_violations(error) == ["custom_fields.seats"]
 
         # export: cf_ columns and filters
         exports = ex_grpc.ExportsStub(running.channel)
-        job = await exports.CreateExport(ex.CreateExportRequest(entity="opportunities", format="csv",
-                                                                filters={"cf_segment": "enterprise"}), metadata=rep)
+        job = await exports.CreateExport(
+            ex.CreateExportRequest(entity="opportunities", format="csv", filters={"cf_segment": "enterprise"}),
+            metadata=rep,
+        )
         await export_jobs(running.app.ctx, "pipeline", EXPORTERS).run_all()
         await eventually(lambda: _ready(exports, job.id, rep))
         chunk = await exports.DownloadExport(ex.DownloadExportRequest(id=job.id, seq=0), metadata=rep)
         rows = list(csv.DictReader(io.StringIO(chunk.data.decode("utf-8-sig"))))
         assert [(r["name"], r["cf_segment"], r["cf_seats"], r["cf_tender_no"]) for r in rows] == [
-            ("B", "enterprise", "3.5", "T-2026-17")]
+            ("B", "enterprise", "3.5", "T-2026-17")
+        ]
 
         # an archived field no longer gates (it takes no values), and its values stay
         other = await api.CreateOpportunity(create("C", "services", segment="smb"), metadata=rep)
         await fields.ArchiveField(cf.FieldRef(entity="opportunities", key="tender_no"), metadata=admin)
-        other = await api.AdvanceOpportunity(pb.AdvanceOpportunityRequest(
-            id=other.id, target_stage="proposal", facts=[pb.Fact(code="po_number", text="PO-10")]), metadata=rep)
+        other = await api.AdvanceOpportunity(
+            pb.AdvanceOpportunityRequest(
+                id=other.id, target_stage="proposal", facts=[pb.Fact(code="po_number", text="PO-10")]
+            ),
+            metadata=rep,
+        )
         assert other.stage == "proposal"
         kept = await api.GetOpportunity(pb.GetOpportunityRequest(id=deal.id), metadata=rep)
         assert json_format.MessageToDict(kept.custom_fields)["tender_no"] == "T-2026-17"
 
 
-async def test_lead_custom_fields_create_list_import_and_events(database_url: str, nats_url: str, test_keys,
-                                                                customers_service) -> None:  # noqa: F811
-    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=FakeClock(START),
-                           settings_cls=PipelineSettings, customers_addr=customers_service.address) as running:
+async def test_lead_custom_fields_create_list_import_and_events(
+    database_url: str, nats_url: str, test_keys, customers_service
+) -> None:  # noqa: F811
+    async with run_service(
+        DEFINITION,
+        MIGRATIONS,
+        database_url,
+        nats_url,
+        test_keys,
+        clock=FakeClock(START),
+        settings_cls=PipelineSettings,
+        customers_addr=customers_service.address,
+    ) as running:
         api, fields = pb_grpc.PipelineStub(running.channel), cf_grpc.CustomFieldsStub(running.channel)
         rep = bearer(test_keys.token(principal("rep-1", org_path="/c/r1/t1/", permissions=PERMS)))
         admin = bearer(test_keys.token(principal("dir-1", org_path="/c/", permissions=ADMIN)))
-        await fields.DefineField(cf.DefineFieldRequest(entity="leads", key="channel", label="Channel", type="choice",
-                                                       options=["fair", "web"], required=True), metadata=admin)
-        await fields.DefineField(cf.DefineFieldRequest(entity="leads", key="met_on", label="Met on", type="date"),
-                                 metadata=admin)
+        await fields.DefineField(
+            cf.DefineFieldRequest(
+                entity="leads", key="channel", label="Channel", type="choice", options=["fair", "web"], required=True
+            ),
+            metadata=admin,
+        )
+        await fields.DefineField(
+            cf.DefineFieldRequest(entity="leads", key="met_on", label="Met on", type="date"), metadata=admin
+        )
 
-        error = await expect_error(api.CreateLead(pb.CreateLeadRequest(company_name="甲公司"), metadata=rep),
-                                   grpc.StatusCode.INVALID_ARGUMENT)
+        error = await expect_error(
+            api.CreateLead(pb.CreateLeadRequest(company_name="甲公司"), metadata=rep), grpc.StatusCode.INVALID_ARGUMENT
+        )
         assert field_violations(error) == ["custom_fields.channel"]
-        lead = await api.CreateLead(pb.CreateLeadRequest(company_name="甲公司", custom_fields=struct(
-            channel="fair", met_on="2026-03-01")), metadata=rep)
+        lead = await api.CreateLead(
+            pb.CreateLeadRequest(company_name="甲公司", custom_fields=struct(channel="fair", met_on="2026-03-01")),
+            metadata=rep,
+        )
         assert json_format.MessageToDict(lead.custom_fields) == {"channel": "fair", "met_on": "2026-03-01"}
         created = await payloads(running, "salesgrid.pipeline.lead.created", PipelineLeadState)
         assert json_format.MessageToDict(created[-1].custom_fields)["channel"] == "fair"
-        stale = await expect_error(api.UpdateLeadCustomFields(pb.UpdateLeadCustomFieldsRequest(
-            id=lead.id, expected_version=lead.version + 5, custom_fields=struct(met_on=None)), metadata=rep),
-            grpc.StatusCode.ABORTED)
+        stale = await expect_error(
+            api.UpdateLeadCustomFields(
+                pb.UpdateLeadCustomFieldsRequest(
+                    id=lead.id, expected_version=lead.version + 5, custom_fields=struct(met_on=None)
+                ),
+                metadata=rep,
+            ),
+            grpc.StatusCode.ABORTED,
+        )
         assert field_violations(stale) == ["expected_version"]
-        error = await expect_error(api.UpdateLeadCustomFields(pb.UpdateLeadCustomFieldsRequest(
-            id=lead.id, expected_version=lead.version, custom_fields=struct(channel=None)), metadata=rep),
-            grpc.StatusCode.INVALID_ARGUMENT)
+        error = await expect_error(
+            api.UpdateLeadCustomFields(
+                pb.UpdateLeadCustomFieldsRequest(
+                    id=lead.id, expected_version=lead.version, custom_fields=struct(channel=None)
+                ),
+                metadata=rep,
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        )
         assert field_violations(error) == ["custom_fields.channel"]  # required: cannot be cleared
-        lead = await api.UpdateLeadCustomFields(pb.UpdateLeadCustomFieldsRequest(
-            id=lead.id, expected_version=lead.version, custom_fields=struct(met_on=None, channel="web")), metadata=rep)
+        lead = await api.UpdateLeadCustomFields(
+            pb.UpdateLeadCustomFieldsRequest(
+                id=lead.id, expected_version=lead.version, custom_fields=struct(met_on=None, channel="web")
+            ),
+            metadata=rep,
+        )
         assert json_format.MessageToDict(lead.custom_fields) == {"channel": "web"}
         changed = await payloads(running, "salesgrid.pipeline.lead.custom_fields_changed", PipelineLeadState)
         assert json_format.MessageToDict(changed[-1].custom_fields) == {"channel": "web"}
-        lead = await api.UpdateLeadCustomFields(pb.UpdateLeadCustomFieldsRequest(
-            id=lead.id, expected_version=lead.version, custom_fields=struct(channel="fair", met_on="2026-03-01")),
-            metadata=rep)
+        lead = await api.UpdateLeadCustomFields(
+            pb.UpdateLeadCustomFieldsRequest(
+                id=lead.id, expected_version=lead.version, custom_fields=struct(channel="fair", met_on="2026-03-01")
+            ),
+            metadata=rep,
+        )
 
-        imported = await api.ImportLeads(pb.ImportLeadsRequest(rows=[
-            pb.CreateLeadRequest(company_name="乙公司", custom_fields=struct(channel="web")),
-            pb.CreateLeadRequest(company_name="丙公司", custom_fields=struct(channel="tv")),
-            pb.CreateLeadRequest(company_name="丁公司")]), metadata=rep)
+        imported = await api.ImportLeads(
+            pb.ImportLeadsRequest(
+                rows=[
+                    pb.CreateLeadRequest(company_name="乙公司", custom_fields=struct(channel="web")),
+                    pb.CreateLeadRequest(company_name="丙公司", custom_fields=struct(channel="tv")),
+                    pb.CreateLeadRequest(company_name="丁公司"),
+                ]
+            ),
+            metadata=rep,
+        )
         assert len(imported.created_lead_ids) == 1
         assert [(e.row, e.column) for e in imported.errors] == [(2, "cf_channel"), (3, "cf_channel")]
 
         async def names(**filters: str) -> list[str]:
             found = await api.ListLeads(pb.ListLeadsRequest(custom_fields=filters), metadata=rep)
             return sorted(lead.company_name for lead in found.leads)
+
         assert await names(channel="web") == ["乙公司"]
         assert await names(channel="fair", met_on="2026-03-01") == ["甲公司"]
 
 
-async def test_custom_fields_through_the_gateway(database_url: str, nats_url: str, test_keys,
-                                                 customers_service) -> None:  # noqa: F811
-    async with stand_in_identity(test_keys) as identity_addr, \
-            run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=FakeClock(START),
-                        settings_cls=PipelineSettings, customers_addr=customers_service.address) as running:
-        client = create_app(GatewaySettings(environment="test", identity_addr=identity_addr,
-                                            pipeline_addr=running.address,
-                                            customers_addr=customers_service.address)).test_client()
+async def test_custom_fields_through_the_gateway(
+    database_url: str, nats_url: str, test_keys, customers_service
+) -> None:  # noqa: F811
+    async with (
+        stand_in_identity(test_keys) as identity_addr,
+        run_service(
+            DEFINITION,
+            MIGRATIONS,
+            database_url,
+            nats_url,
+            test_keys,
+            clock=FakeClock(START),
+            settings_cls=PipelineSettings,
+            customers_addr=customers_service.address,
+        ) as running,
+    ):
+        client = create_app(
+            GatewaySettings(
+                environment="test",
+                identity_addr=identity_addr,
+                pipeline_addr=running.address,
+                customers_addr=customers_service.address,
+            )
+        ).test_client()
         rep = {"Authorization": f"Bearer {test_keys.token(principal('rep-1', '/c/r1/t1/', permissions=PERMS))}"}
         admin = {"Authorization": f"Bearer {test_keys.token(principal('dir-1', '/c/', permissions=ADMIN))}"}
 
         def scenario() -> None:
-            for entity, body in (("leads", {"key": "channel", "label": "Channel", "type": "choice",
-                                            "options": ["fair", "web"]}),
-                                 ("opportunities", {"key": "seats", "label": "Seats", "type": "number"})):
+            for entity, body in (
+                ("leads", {"key": "channel", "label": "Channel", "type": "choice", "options": ["fair", "web"]}),
+                ("opportunities", {"key": "seats", "label": "Seats", "type": "number"}),
+            ):
                 assert client.post(f"/v1/custom-fields/{entity}", json=body, headers=admin).status_code == 201
-            ahead = client.post("/v1/custom-fields/opportunities", headers=admin, json={
-                "key": "x", "label": "X", "type": "text", "business_lines": ["no-such-line"], "required": True})
+            ahead = client.post(
+                "/v1/custom-fields/opportunities",
+                headers=admin,
+                json={"key": "x", "label": "X", "type": "text", "business_lines": ["no-such-line"], "required": True},
+            )
             assert ahead.status_code == 201  # business lines are stage model codes, free to name ahead of time
             csv_body = "company_name,cf_channel\n甲公司,web\n乙公司,tv\n丙公司,\n"
-            imported = client.post("/v1/leads/imports", data=csv_body.encode(), headers={
-                **rep, "Content-Type": "text/csv"})
+            imported = client.post(
+                "/v1/leads/imports", data=csv_body.encode(), headers={**rep, "Content-Type": "text/csv"}
+            )
             assert imported.status_code == 200, imported.get_json()
             assert imported.get_json()["created"] == 2
             assert [(e["row"], e["column"]) for e in imported.get_json()["errors"]] == [(2, "cf_channel")]
             listed = client.get("/v1/leads?cf_channel=web", headers=rep).get_json()["items"]
             assert [lead["company_name"] for lead in listed] == ["甲公司"]
             assert listed[0]["custom_fields"] == {"channel": "web"}
-            patched = client.patch(f"/v1/leads/{listed[0]['id']}/custom-fields", json={"custom_fields": {
-                "channel": "fair"}}, headers={**rep, "If-Match": f'"{listed[0]["version"]}"'})
+            patched = client.patch(
+                f"/v1/leads/{listed[0]['id']}/custom-fields",
+                json={"custom_fields": {"channel": "fair"}},
+                headers={**rep, "If-Match": f'"{listed[0]["version"]}"'},
+            )
             assert patched.status_code == 200, patched.get_json()
             assert patched.get_json()["custom_fields"] == {"channel": "fair"}
-            assert client.patch(f"/v1/leads/{listed[0]['id']}/custom-fields", json={"custom_fields": {}},
-                                headers={**rep, "If-Match": '"1"'}).status_code == 400
+            assert (
+                client.patch(
+                    f"/v1/leads/{listed[0]['id']}/custom-fields",
+                    json={"custom_fields": {}},
+                    headers={**rep, "If-Match": '"1"'},
+                ).status_code
+                == 400
+            )
             assert client.get("/v1/opportunities?cf_seats=abc", headers=rep).status_code == 400
             fields = client.get("/v1/custom-fields/opportunities", headers=rep).get_json()["items"]
             assert [(f["key"], f["required"], f["business_lines"]) for f in fields] == [
-                ("seats", False, []), ("x", True, ["no-such-line"])]
+                ("seats", False, []),
+                ("x", True, ["no-such-line"]),
+            ]
 
         await asyncio.to_thread(scenario)

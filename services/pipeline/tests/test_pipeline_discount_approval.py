@@ -3,6 +3,7 @@ customers and contracts services: a quote whose deepest line discount passes its
 is routed up the creator's management chain, cannot be accepted until every step approved, a
 rejection needs a reason, nobody approves his own discount, and admins set the thresholds per unit
 (inherited down the tree). Every step and decision is an event (identity audits every event)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -24,32 +25,69 @@ from salesgrid_pipeline.app import DEFINITION, MIGRATIONS
 from salesgrid_pipeline.settings import PipelineSettings
 from salesgrid_pipeline.usecases import PipelineUseCases
 from test_pipeline_service import (  # noqa: F401 - fixtures
-    MANAGER_PERMS, REP_PERMS, START, contracts_service, customers_service, expect_error, money, new_customer,
+    MANAGER_PERMS,
+    REP_PERMS,
+    START,
+    contracts_service,
+    customers_service,
+    expect_error,
+    money,
+    new_customer,
 )
 
 APPROVER_PERMS = {**MANAGER_PERMS, "quotes:approve": "subtree"}
-PEOPLE = [("rep-1", "/c/r1/t1/", "sup-1", "rep"), ("sup-1", "/c/r1/t1/", "mgr-1", "supervisor"),
-          ("mgr-1", "/c/r1/", "dir-1", "manager"), ("dir-1", "/c/", None, "director"),
-          ("rep-9", "/c/r1/t1/", None, "rep")]
+PEOPLE = [
+    ("rep-1", "/c/r1/t1/", "sup-1", "rep"),
+    ("sup-1", "/c/r1/t1/", "mgr-1", "supervisor"),
+    ("mgr-1", "/c/r1/", "dir-1", "manager"),
+    ("dir-1", "/c/", None, "director"),
+    ("rep-9", "/c/r1/t1/", None, "rep"),
+]
 
 
 async def seed_directory(running) -> None:
     async with running.app.ctx.sessions() as session, session.begin():
         for unit, parent, path in (("c", None, "/c/"), ("r1", "c", "/c/r1/"), ("t1", "r1", "/c/r1/t1/")):
-            await session.execute(insert(directory_units).values(
-                unit_id=unit, parent_id=parent, name=unit, path=path, time_zone="Asia/Shanghai", currency="CNY",
-                active=True, updated_at=START))
+            await session.execute(
+                insert(directory_units).values(
+                    unit_id=unit,
+                    parent_id=parent,
+                    name=unit,
+                    path=path,
+                    time_zone="Asia/Shanghai",
+                    currency="CNY",
+                    active=True,
+                    updated_at=START,
+                )
+            )
         for user_id, path, manager_id, role in PEOPLE:
-            await session.execute(insert(directory_users).values(
-                user_id=user_id, login=user_id, display_name=user_id, unit_id=path.strip("/").split("/")[-1],
-                org_path=path, manager_id=manager_id, roles=role, active=True, time_zone="Asia/Shanghai",
-                updated_at=START))
+            await session.execute(
+                insert(directory_users).values(
+                    user_id=user_id,
+                    login=user_id,
+                    display_name=user_id,
+                    unit_id=path.strip("/").split("/")[-1],
+                    org_path=path,
+                    manager_id=manager_id,
+                    roles=role,
+                    active=True,
+                    time_zone="Asia/Shanghai",
+                    updated_at=START,
+                )
+            )
 
 
 async def events(running, subject: str, payload_type):  # type: ignore[no-untyped-def]
     async with running.app.ctx.sessions() as session:
-        rows = (await session.execute(select(outbox.c.envelope).where(outbox.c.subject == subject)
-                                      .order_by(outbox.c.event_id))).scalars().all()
+        rows = (
+            (
+                await session.execute(
+                    select(outbox.c.envelope).where(outbox.c.subject == subject).order_by(outbox.c.event_id)
+                )
+            )
+            .scalars()
+            .all()
+        )
     return [unpack(parse_envelope(raw), payload_type) for raw in rows]
 
 
@@ -58,11 +96,20 @@ def line(product_id: str, percent: str) -> pb.QuoteLineInput:
 
 
 async def test_special_discount_needs_approval_up_the_chain_before_acceptance(
-        database_url: str, nats_url: str, test_keys, customers_service, contracts_service) -> None:
+    database_url: str, nats_url: str, test_keys, customers_service, contracts_service
+) -> None:
     clock = FakeClock(START)
-    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock,
-                           settings_cls=PipelineSettings, customers_addr=customers_service.address,
-                           contracts_addr=contracts_service.address) as running:
+    async with run_service(
+        DEFINITION,
+        MIGRATIONS,
+        database_url,
+        nats_url,
+        test_keys,
+        clock=clock,
+        settings_cls=PipelineSettings,
+        customers_addr=customers_service.address,
+        contracts_addr=contracts_service.address,
+    ) as running:
         await seed_directory(running)
         api, approvals = pb_grpc.PipelineStub(running.channel), pb_grpc.QuoteApprovalsStub(running.channel)
 
@@ -75,44 +122,77 @@ async def test_special_discount_needs_approval_up_the_chain_before_acceptance(
         director = as_("dir-1", "/c/", APPROVER_PERMS)
         admin = as_("admin", "/c/", {"org_units:update": "all", "org_units:read": "all", "products:create": "all"})
         catalogue = kpb_grpc.ContractsStub(contracts_service.channel)
-        product = (await catalogue.CreateProduct(kpb.CreateProductRequest(sku="P-1", name="Pump", prices=[
-            kpb.ProductPrice(currency="CNY", amount="1000")]), metadata=admin)).id
+        product = (
+            await catalogue.CreateProduct(
+                kpb.CreateProductRequest(
+                    sku="P-1", name="Pump", prices=[kpb.ProductPrice(currency="CNY", amount="1000")]
+                ),
+                metadata=admin,
+            )
+        ).id
         customer = await new_customer(customers_service, rep, "华东特批测试有限公司")
-        opp = await api.CreateOpportunity(pb.CreateOpportunityRequest(
-            customer_id=customer, name="Pumps", amount=money("5000"), expected_close_date="2026-06-30"), metadata=rep)
+        opp = await api.CreateOpportunity(
+            pb.CreateOpportunityRequest(
+                customer_id=customer, name="Pumps", amount=money("5000"), expected_close_date="2026-06-30"
+            ),
+            metadata=rep,
+        )
 
         # the default policy: 10% passes without approval, 10.5% does not
-        within = await api.CreateQuote(pb.CreateQuoteRequest(opportunity_id=opp.id, lines=[line(product, "10")]),
-                                       metadata=rep)
+        within = await api.CreateQuote(
+            pb.CreateQuoteRequest(opportunity_id=opp.id, lines=[line(product, "10")]), metadata=rep
+        )
         assert (within.discount_rate, within.discount_approval, list(within.approval_steps)) == ("10.00", "", [])
 
         # admins set a unit's thresholds; bad input names the field; the subtree inherits them
-        for threshold, director_above, field in (("abc", "20", "threshold_percent"),
-                                                 ("12", "8", "director_above_percent"),
-                                                 ("5", "150", "director_above_percent")):
-            error = await expect_error(approvals.SetDiscountPolicy(pb.DiscountPolicy(
-                org_unit_id="r1", threshold_percent=threshold, director_above_percent=director_above),
-                metadata=admin), grpc.StatusCode.INVALID_ARGUMENT)
+        for threshold, director_above, field in (
+            ("abc", "20", "threshold_percent"),
+            ("12", "8", "director_above_percent"),
+            ("5", "150", "director_above_percent"),
+        ):
+            error = await expect_error(
+                approvals.SetDiscountPolicy(
+                    pb.DiscountPolicy(
+                        org_unit_id="r1", threshold_percent=threshold, director_above_percent=director_above
+                    ),
+                    metadata=admin,
+                ),
+                grpc.StatusCode.INVALID_ARGUMENT,
+            )
             assert field in field_violations(error), error.details()
-        await expect_error(approvals.SetDiscountPolicy(pb.DiscountPolicy(
-            org_unit_id="nowhere", threshold_percent="5", director_above_percent="15"), metadata=admin),
-            grpc.StatusCode.INVALID_ARGUMENT, "org_unit_id")
-        await expect_error(approvals.SetDiscountPolicy(pb.DiscountPolicy(
-            org_unit_id="r1", threshold_percent="50", director_above_percent="60"), metadata=mgr),
-            grpc.StatusCode.PERMISSION_DENIED)
-        await approvals.SetDiscountPolicy(pb.DiscountPolicy(org_unit_id="r1", threshold_percent="8",
-                                                            director_above_percent="15"), metadata=admin)
+        await expect_error(
+            approvals.SetDiscountPolicy(
+                pb.DiscountPolicy(org_unit_id="nowhere", threshold_percent="5", director_above_percent="15"),
+                metadata=admin,
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "org_unit_id",
+        )
+        await expect_error(
+            approvals.SetDiscountPolicy(
+                pb.DiscountPolicy(org_unit_id="r1", threshold_percent="50", director_above_percent="60"), metadata=mgr
+            ),
+            grpc.StatusCode.PERMISSION_DENIED,
+        )
+        await approvals.SetDiscountPolicy(
+            pb.DiscountPolicy(org_unit_id="r1", threshold_percent="8", director_above_percent="15"), metadata=admin
+        )
         inherited = await approvals.GetDiscountPolicy(pb.GetDiscountPolicyRequest(org_unit_id="t1"), metadata=admin)
-        assert (inherited.threshold_percent, inherited.director_above_percent, inherited.inherited) == (
-            "8", "15", True)
+        assert (inherited.threshold_percent, inherited.director_above_percent, inherited.inherited) == ("8", "15", True)
 
         # 10% now passes the unit's 8%: the manager must approve (the supervisor is below the role)
-        v2 = await api.CreateQuote(pb.CreateQuoteRequest(opportunity_id=opp.id, lines=[line(product, "10")]),
-                                   metadata=rep)
+        v2 = await api.CreateQuote(
+            pb.CreateQuoteRequest(opportunity_id=opp.id, lines=[line(product, "10")]), metadata=rep
+        )
         assert (v2.discount_approval, [(s.role, s.approver_id, s.status) for s in v2.approval_steps]) == (
-            "pending", [("manager", "mgr-1", "pending")])
-        await expect_error(api.AcceptQuote(pb.AcceptQuoteRequest(id=v2.id), metadata=rep),
-                           grpc.StatusCode.FAILED_PRECONDITION, "awaiting approval")
+            "pending",
+            [("manager", "mgr-1", "pending")],
+        )
+        await expect_error(
+            api.AcceptQuote(pb.AcceptQuoteRequest(id=v2.id), metadata=rep),
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "awaiting approval",
+        )
 
         # a step waiting 24 hours reminds its approver, once per wait
         reminders = running.app.ctx.component(PipelineUseCases).send_discount_reminders
@@ -121,57 +201,84 @@ async def test_special_discount_needs_approval_up_the_chain_before_acceptance(
         clock.advance(timedelta(hours=2))
         await reminders()
         await reminders()
-        reminded = await events(running, "salesgrid.pipeline.discount_approval.step_reminded",
-                                PipelineDiscountApprovalStep)
+        reminded = await events(
+            running, "salesgrid.pipeline.discount_approval.step_reminded", PipelineDiscountApprovalStep
+        )
         assert [(s.quote_version, s.approver_id) for s in reminded] == [(2, "mgr-1")]
         decide = pb.DecideQuoteDiscountRequest(quote_id=v2.id, approve=True)
         await expect_error(approvals.DecideQuoteDiscount(decide, metadata=rep), grpc.StatusCode.PERMISSION_DENIED)
-        await expect_error(approvals.DecideQuoteDiscount(decide, metadata=rep_approver),
-                           grpc.StatusCode.FAILED_PRECONDITION, "his own")
+        await expect_error(
+            approvals.DecideQuoteDiscount(decide, metadata=rep_approver), grpc.StatusCode.FAILED_PRECONDITION, "his own"
+        )
         await expect_error(approvals.DecideQuoteDiscount(decide, metadata=sup), grpc.StatusCode.PERMISSION_DENIED)
         pending = await approvals.ListPendingQuoteApprovals(pb.ListPendingQuoteApprovalsRequest(), metadata=mgr)
         assert [q.id for q in pending.quotes] == [v2.id]
-        assert not (await approvals.ListPendingQuoteApprovals(pb.ListPendingQuoteApprovalsRequest(),
-                                                              metadata=director)).quotes
-        await expect_error(approvals.DecideQuoteDiscount(pb.DecideQuoteDiscountRequest(quote_id=v2.id),
-                                                         metadata=mgr), grpc.StatusCode.INVALID_ARGUMENT, "comment")
-        rejected = await approvals.DecideQuoteDiscount(pb.DecideQuoteDiscountRequest(
-            quote_id=v2.id, comment="too deep for this account"), metadata=mgr)
+        assert not (
+            await approvals.ListPendingQuoteApprovals(pb.ListPendingQuoteApprovalsRequest(), metadata=director)
+        ).quotes
+        await expect_error(
+            approvals.DecideQuoteDiscount(pb.DecideQuoteDiscountRequest(quote_id=v2.id), metadata=mgr),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "comment",
+        )
+        rejected = await approvals.DecideQuoteDiscount(
+            pb.DecideQuoteDiscountRequest(quote_id=v2.id, comment="too deep for this account"), metadata=mgr
+        )
         assert (rejected.discount_approval, rejected.approval_steps[0].status) == ("rejected", "rejected")
-        await expect_error(api.AcceptQuote(pb.AcceptQuoteRequest(id=v2.id), metadata=rep),
-                           grpc.StatusCode.FAILED_PRECONDITION, "rejected")
+        await expect_error(
+            api.AcceptQuote(pb.AcceptQuoteRequest(id=v2.id), metadata=rep),
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "rejected",
+        )
 
         # a rep with nobody above him cannot issue a special discount; nothing is written
         lonely = as_("rep-9", "/c/r1/t1/", {**REP_PERMS, "opportunities:read": "team", "quotes:create": "team"})
-        await expect_error(api.CreateQuote(pb.CreateQuoteRequest(opportunity_id=opp.id, lines=[
-            line(product, "30")]), metadata=lonely), grpc.StatusCode.FAILED_PRECONDITION, "chain")
-        assert [q.version for q in (await api.ListQuotes(pb.ListQuotesRequest(opportunity_id=opp.id),
-                                                         metadata=rep)).quotes] == [1, 2]
+        await expect_error(
+            api.CreateQuote(pb.CreateQuoteRequest(opportunity_id=opp.id, lines=[line(product, "30")]), metadata=lonely),
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "chain",
+        )
+        assert [
+            q.version for q in (await api.ListQuotes(pb.ListQuotesRequest(opportunity_id=opp.id), metadata=rep)).quotes
+        ] == [1, 2]
 
         # past the director's threshold: manager then director, in turn
-        v3 = await api.CreateQuote(pb.CreateQuoteRequest(opportunity_id=opp.id, lines=[line(product, "20")]),
-                                   metadata=rep)
+        v3 = await api.CreateQuote(
+            pb.CreateQuoteRequest(opportunity_id=opp.id, lines=[line(product, "20")]), metadata=rep
+        )
         assert [(s.role, s.approver_id) for s in v3.approval_steps] == [("manager", "mgr-1"), ("director", "dir-1")]
         decide = pb.DecideQuoteDiscountRequest(quote_id=v3.id, approve=True)
-        await expect_error(approvals.DecideQuoteDiscount(decide, metadata=director),
-                           grpc.StatusCode.FAILED_PRECONDITION, "out of turn")
+        await expect_error(
+            approvals.DecideQuoteDiscount(decide, metadata=director), grpc.StatusCode.FAILED_PRECONDITION, "out of turn"
+        )
         halfway = await approvals.DecideQuoteDiscount(decide, metadata=mgr)
         assert (halfway.discount_approval, [s.status for s in halfway.approval_steps]) == (
-            "pending", ["approved", "pending"])
-        await expect_error(api.AcceptQuote(pb.AcceptQuoteRequest(id=v3.id), metadata=rep),
-                           grpc.StatusCode.FAILED_PRECONDITION, "awaiting approval")
+            "pending",
+            ["approved", "pending"],
+        )
+        await expect_error(
+            api.AcceptQuote(pb.AcceptQuoteRequest(id=v3.id), metadata=rep),
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "awaiting approval",
+        )
         approved = await approvals.DecideQuoteDiscount(decide, metadata=director)
         assert approved.discount_approval == "approved"
-        await expect_error(approvals.DecideQuoteDiscount(decide, metadata=director),
-                           grpc.StatusCode.FAILED_PRECONDITION, "quote_id")
+        await expect_error(
+            approvals.DecideQuoteDiscount(decide, metadata=director), grpc.StatusCode.FAILED_PRECONDITION, "quote_id"
+        )
         accepted = await api.AcceptQuote(pb.AcceptQuoteRequest(id=v3.id), metadata=rep)
         assert (accepted.status, accepted.discount_approval) == ("accepted", "approved")
 
-        steps = await events(running, "salesgrid.pipeline.discount_approval.step_activated",
-                             PipelineDiscountApprovalStep)
+        steps = await events(
+            running, "salesgrid.pipeline.discount_approval.step_activated", PipelineDiscountApprovalStep
+        )
         assert [(s.quote_version, s.approver_id) for s in steps] == [(2, "mgr-1"), (3, "mgr-1"), (3, "dir-1")]
-        decided = [(s.quote_version, s.approver_id, s.comment) for s in await events(
-            running, "salesgrid.pipeline.discount_approval.step_rejected", PipelineDiscountApprovalStep)]
+        decided = [
+            (s.quote_version, s.approver_id, s.comment)
+            for s in await events(
+                running, "salesgrid.pipeline.discount_approval.step_rejected", PipelineDiscountApprovalStep
+            )
+        ]
         assert decided == [(2, "mgr-1", "too deep for this account")]
         settled = await events(running, "salesgrid.pipeline.quote.discount_approved", PipelineQuoteState)
         assert [(q.version, q.discount_rate, q.discount_approval) for q in settled] == [(3, "20.00", "approved")]

@@ -3,6 +3,7 @@ contracts services (their own databases, the same NATS): opportunities through t
 (with recorded violations), customer checks, scope, bad input, leads (conversion, follow-ups from
 activities' events, rule-based assignment), quotes priced from the contracts catalogue, the
 commit flag, forecast, and the SLA scheduler running in the background on a fake clock."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -35,11 +36,23 @@ from salesgrid_pipeline.settings import PipelineSettings
 from salesgrid_pipeline.usecases import PipelineUseCases
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-REP_PERMS = {"opportunities:read": "own", "opportunities:create": "own", "opportunities:update": "own",
-             "leads:read": "own", "leads:create": "own", "leads:update": "own", "stage_models:read": "all",
-             "customers:read": "own", "customers:create": "own", "products:read": "all", "quotes:read": "own",
-             "quotes:create": "own", "quotes:update": "own"}
+REP_PERMS = {
+    "opportunities:read": "own",
+    "opportunities:create": "own",
+    "opportunities:update": "own",
+    "leads:read": "own",
+    "leads:create": "own",
+    "leads:update": "own",
+    "stage_models:read": "all",
+    "customers:read": "own",
+    "customers:create": "own",
+    "products:read": "all",
+    "quotes:read": "own",
+    "quotes:create": "own",
+    "quotes:update": "own",
+}
 MANAGER_PERMS = {**{k: "subtree" for k in REP_PERMS}, "leads:assign": "subtree"}
+
 
 def sibling_database(database_url: str, tmp_path, request: pytest.FixtureRequest, name: str) -> str:
     """A database of the same kind as the pipeline's for another service."""
@@ -74,10 +87,20 @@ async def publish_follow_up(nats_url: str, lead_id: str, owner_id: str, when: da
     nc = await connect(nats_url, "test-activities")
     js = nc.jetstream()
     await ensure_stream(js, "activities", 1)
-    payload = ActivitiesFollowUpLogged(follow_up_id=f"f-{lead_id}-{when:%j}", owner_id=owner_id, kind="call",
-                                       lead_id=lead_id, occurred_at=to_timestamp(when))
-    envelope = build_envelope("salesgrid.activities.follow_up.logged", "activities", payload,
-                              EventMeta(aggregate_id=payload.follow_up_id, org_path="/c/r1/t1/"), when)
+    payload = ActivitiesFollowUpLogged(
+        follow_up_id=f"f-{lead_id}-{when:%j}",
+        owner_id=owner_id,
+        kind="call",
+        lead_id=lead_id,
+        occurred_at=to_timestamp(when),
+    )
+    envelope = build_envelope(
+        "salesgrid.activities.follow_up.logged",
+        "activities",
+        payload,
+        EventMeta(aggregate_id=payload.follow_up_id, org_path="/c/r1/t1/"),
+        when,
+    )
     await js.publish(envelope.type, envelope.SerializeToString(), headers={"Nats-Msg-Id": envelope.event_id})
     await nc.drain()
 
@@ -88,29 +111,49 @@ def money(amount: str, currency: str = "CNY") -> pb.PipelineMoney:
 
 def approval_facts() -> list[pb.Fact]:
     visits = pb.Visits(visits=[pb.VisitRef(activity_id=f"a{i}", kind="visit") for i in range(3)])
-    return [pb.Fact(code="budget", amount=money("500000")),
-            pb.Fact(code="our_expected_amount", amount=money("300000")),
-            pb.Fact(code="latest_expected_bid_date", date="2026-06-30"),
-            pb.Fact(code="design_organisations", organisations=pb.Organisations(names=["设计院"])),
-            pb.Fact(code="decision_organisations", organisations=pb.Organisations(names=["集团"])),
-            pb.Fact(code="user_organisations", organisations=pb.Organisations(names=["工厂"])),
-            pb.Fact(code="decision_chain_visits", visits=visits)]
+    return [
+        pb.Fact(code="budget", amount=money("500000")),
+        pb.Fact(code="our_expected_amount", amount=money("300000")),
+        pb.Fact(code="latest_expected_bid_date", date="2026-06-30"),
+        pb.Fact(code="design_organisations", organisations=pb.Organisations(names=["设计院"])),
+        pb.Fact(code="decision_organisations", organisations=pb.Organisations(names=["集团"])),
+        pb.Fact(code="user_organisations", organisations=pb.Organisations(names=["工厂"])),
+        pb.Fact(code="decision_chain_visits", visits=visits),
+    ]
 
 
 async def add_users(running, *users: tuple[str, str, str | None]) -> None:
     async with running.app.ctx.sessions() as session, session.begin():
         for user_id, org_path, manager_id in users:
-            await session.execute(insert(directory_users).values(
-                user_id=user_id, login=user_id, display_name=user_id, unit_id=org_path.strip("/").split("/")[-1],
-                org_path=org_path, manager_id=manager_id, roles="rep", active=True, time_zone="Asia/Shanghai",
-                updated_at=START))
+            await session.execute(
+                insert(directory_users).values(
+                    user_id=user_id,
+                    login=user_id,
+                    display_name=user_id,
+                    unit_id=org_path.strip("/").split("/")[-1],
+                    org_path=org_path,
+                    manager_id=manager_id,
+                    roles="rep",
+                    active=True,
+                    time_zone="Asia/Shanghai",
+                    updated_at=START,
+                )
+            )
 
 
 async def subjects(running) -> list[str]:
     async with running.app.ctx.sessions() as session:
-        return list((await session.scalars(select(outbox.c.subject).where(
-            outbox.c.subject != "salesgrid.pipeline.stage_model.published")  # at start-up: tested on its own
-            .order_by(outbox.c.event_id))).all())
+        return list(
+            (
+                await session.scalars(
+                    select(outbox.c.subject)
+                    .where(
+                        outbox.c.subject != "salesgrid.pipeline.stage_model.published"
+                    )  # at start-up: tested on its own
+                    .order_by(outbox.c.event_id)
+                )
+            ).all()
+        )
 
 
 async def expect_error(call, code: grpc.StatusCode, field: str | None = None) -> grpc.aio.AioRpcError:
@@ -122,11 +165,20 @@ async def expect_error(call, code: grpc.StatusCode, field: str | None = None) ->
     return raised.value
 
 
-async def test_opportunity_lifecycle_gates_scope_and_forecast(database_url: str, nats_url: str, test_keys,
-                                                              customers_service) -> None:
+async def test_opportunity_lifecycle_gates_scope_and_forecast(
+    database_url: str, nats_url: str, test_keys, customers_service
+) -> None:
     clock = FakeClock(START)
-    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock,
-                           settings_cls=PipelineSettings, customers_addr=customers_service.address) as running:
+    async with run_service(
+        DEFINITION,
+        MIGRATIONS,
+        database_url,
+        nats_url,
+        test_keys,
+        clock=clock,
+        settings_cls=PipelineSettings,
+        customers_addr=customers_service.address,
+    ) as running:
         api = pb_grpc.PipelineStub(running.channel)
         rep = bearer(test_keys.token(principal("rep-1", org_path="/c/r1/t1/", permissions=REP_PERMS)))
         other = bearer(test_keys.token(principal("rep-2", org_path="/c/r2/t2/", permissions=REP_PERMS)))
@@ -136,51 +188,81 @@ async def test_opportunity_lifecycle_gates_scope_and_forecast(database_url: str,
 
         # the customer must exist and be readable by the caller (asked of the customers service)
         for customer_id, metadata in (("no-such-customer", rep), (cust_1, other)):
-            error = await expect_error(api.CreateOpportunity(pb.CreateOpportunityRequest(
-                customer_id=customer_id, name="Sneaky", amount=money("10"), expected_close_date="2026-09-30"),
-                metadata=metadata), grpc.StatusCode.INVALID_ARGUMENT)
+            error = await expect_error(
+                api.CreateOpportunity(
+                    pb.CreateOpportunityRequest(
+                        customer_id=customer_id, name="Sneaky", amount=money("10"), expected_close_date="2026-09-30"
+                    ),
+                    metadata=metadata,
+                ),
+                grpc.StatusCode.INVALID_ARGUMENT,
+            )
             assert field_violations(error) == ["customer_id"]
 
-        create = pb.CreateOpportunityRequest(customer_id=cust_1, name="Plant automation", amount=money("300000.50"),
-                                             expected_close_date="2026-09-30",
-                                             competitors=[pb.Competitor(name="Acme", price=money("280000"))])
+        create = pb.CreateOpportunityRequest(
+            customer_id=cust_1,
+            name="Plant automation",
+            amount=money("300000.50"),
+            expected_close_date="2026-09-30",
+            competitors=[pb.Competitor(name="Acme", price=money("280000"))],
+        )
         opp = await api.CreateOpportunity(create, metadata=rep)
         assert (opp.stage, opp.status, opp.owner_id, opp.org_path, opp.amount.amount) == (
-            "opportunity", "open", "rep-1", "/c/r1/t1/", "300000.50")
-        await api.CreateOpportunity(pb.CreateOpportunityRequest(
-            customer_id=cust_2, name="Other deal", amount=money("1000"), expected_close_date="2026-05-31"),
-            metadata=other)
+            "opportunity",
+            "open",
+            "rep-1",
+            "/c/r1/t1/",
+            "300000.50",
+        )
+        await api.CreateOpportunity(
+            pb.CreateOpportunityRequest(
+                customer_id=cust_2, name="Other deal", amount=money("1000"), expected_close_date="2026-05-31"
+            ),
+            metadata=other,
+        )
 
         # bad input names the field; a duplicate name (case/space-insensitive) is refused
-        bad = pb.CreateOpportunityRequest(customer_id=cust_1, name="X", amount=money("-5"),
-                                          expected_close_date="2026-09-30")
+        bad = pb.CreateOpportunityRequest(
+            customer_id=cust_1, name="X", amount=money("-5"), expected_close_date="2026-09-30"
+        )
         await expect_error(api.CreateOpportunity(bad, metadata=rep), grpc.StatusCode.INVALID_ARGUMENT, "amount.amount")
         bad.amount.CopyFrom(money("abc"))
         await expect_error(api.CreateOpportunity(bad, metadata=rep), grpc.StatusCode.INVALID_ARGUMENT, "amount.amount")
         bad.amount.CopyFrom(money("5", "XXX"))
-        await expect_error(api.CreateOpportunity(bad, metadata=rep), grpc.StatusCode.INVALID_ARGUMENT, "amount.currency")
+        await expect_error(
+            api.CreateOpportunity(bad, metadata=rep), grpc.StatusCode.INVALID_ARGUMENT, "amount.currency"
+        )
         bad.amount.CopyFrom(money("5"))
         bad.expected_close_date = "2020-01-01"
-        await expect_error(api.CreateOpportunity(bad, metadata=rep), grpc.StatusCode.INVALID_ARGUMENT,
-                           "expected_close_date")
+        await expect_error(
+            api.CreateOpportunity(bad, metadata=rep), grpc.StatusCode.INVALID_ARGUMENT, "expected_close_date"
+        )
         create.name = "  plant  AUTOMATION "
         await expect_error(api.CreateOpportunity(create, metadata=rep), grpc.StatusCode.ABORTED, "name")
 
         # scope: a rep cannot read another rep's record; the manager sees his subtree only
-        await expect_error(api.GetOpportunity(pb.GetOpportunityRequest(id=opp.id), metadata=other),
-                           grpc.StatusCode.PERMISSION_DENIED)
+        await expect_error(
+            api.GetOpportunity(pb.GetOpportunityRequest(id=opp.id), metadata=other), grpc.StatusCode.PERMISSION_DENIED
+        )
         listed = await api.ListOpportunities(pb.ListOpportunitiesRequest(), metadata=manager)
         assert [o.id for o in listed.opportunities] == [opp.id]
         mine = await api.ListOpportunities(pb.ListOpportunitiesRequest(page_size=1), metadata=other)
         assert len(mine.opportunities) == 1 and mine.next_page_token == ""
 
         # a gate without its facts is refused, names them, and is recorded as a violation
-        error = await expect_error(api.AdvanceOpportunity(pb.AdvanceOpportunityRequest(id=opp.id), metadata=rep),
-                                   grpc.StatusCode.FAILED_PRECONDITION, "budget")
+        error = await expect_error(
+            api.AdvanceOpportunity(pb.AdvanceOpportunityRequest(id=opp.id), metadata=rep),
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "budget",
+        )
         assert "decision_chain_visits" in error.details()
-        await expect_error(api.AdvanceOpportunity(pb.AdvanceOpportunityRequest(
-            id=opp.id, target_stage="bidding", facts=approval_facts()), metadata=rep),
-            grpc.StatusCode.FAILED_PRECONDITION, "cannot be skipped")
+        await expect_error(
+            api.AdvanceOpportunity(
+                pb.AdvanceOpportunityRequest(id=opp.id, target_stage="bidding", facts=approval_facts()), metadata=rep
+            ),
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "cannot be skipped",
+        )
         violations = await api.ListGateViolations(pb.ListGateViolationsRequest(actor_id="rep-1"), metadata=manager)
         assert len(violations.violations) == 2
         assert "budget" in violations.violations[0].missing_facts
@@ -188,79 +270,122 @@ async def test_opportunity_lifecycle_gates_scope_and_forecast(database_url: str,
         assert (await api.ListGateViolations(pb.ListGateViolationsRequest(), metadata=other)).violations == []
 
         clock.advance(timedelta(days=3))
-        moved = await api.AdvanceOpportunity(pb.AdvanceOpportunityRequest(
-            id=opp.id, facts=approval_facts(), expected_version=opp.version), metadata=rep)
+        moved = await api.AdvanceOpportunity(
+            pb.AdvanceOpportunityRequest(id=opp.id, facts=approval_facts(), expected_version=opp.version), metadata=rep
+        )
         assert (moved.stage, moved.version, moved.probability) == ("approval", 2, 25)
         assert {f.code for f in moved.facts} >= {"budget", "decision_chain_visits"}
-        await expect_error(api.AdvanceOpportunity(pb.AdvanceOpportunityRequest(id=opp.id, expected_version=1),
-                                                  metadata=rep), grpc.StatusCode.ABORTED, "expected_version")
-        back = await api.RegressOpportunity(pb.RegressOpportunityRequest(
-            id=opp.id, target_stage="opportunity", reason="budget withdrawn"), metadata=rep)
+        await expect_error(
+            api.AdvanceOpportunity(pb.AdvanceOpportunityRequest(id=opp.id, expected_version=1), metadata=rep),
+            grpc.StatusCode.ABORTED,
+            "expected_version",
+        )
+        back = await api.RegressOpportunity(
+            pb.RegressOpportunityRequest(id=opp.id, target_stage="opportunity", reason="budget withdrawn"), metadata=rep
+        )
         assert back.stage == "opportunity"
         await api.AdvanceOpportunity(pb.AdvanceOpportunityRequest(id=opp.id), metadata=rep)  # facts are kept
         lost = await api.LoseOpportunity(pb.LoseOpportunityRequest(id=opp.id, reason="price"), metadata=rep)
         assert (lost.status, lost.stage, lost.lost_reason) == ("lost", "lost", "price")
-        await expect_error(api.AdvanceOpportunity(pb.AdvanceOpportunityRequest(id=opp.id), metadata=rep),
-                           grpc.StatusCode.FAILED_PRECONDITION, "closed")
+        await expect_error(
+            api.AdvanceOpportunity(pb.AdvanceOpportunityRequest(id=opp.id), metadata=rep),
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "closed",
+        )
 
         history = await api.ListStageHistory(pb.ListStageHistoryRequest(opportunity_id=opp.id), metadata=manager)
         assert [(c.kind, c.from_stage, c.to_stage, c.by) for c in history.changes] == [
-            ("advance", "opportunity", "approval", "rep-1"), ("regress", "approval", "opportunity", "rep-1"),
-            ("advance", "opportunity", "approval", "rep-1"), ("lost", "approval", "lost", "rep-1")]
+            ("advance", "opportunity", "approval", "rep-1"),
+            ("regress", "approval", "opportunity", "rep-1"),
+            ("advance", "opportunity", "approval", "rep-1"),
+            ("lost", "approval", "lost", "rep-1"),
+        ]
         assert len(history.changes[0].facts) == 7 and history.changes[2].facts == []
 
         forecast = await api.GetForecast(pb.GetForecastRequest(group_by="owner"), metadata=manager)
         assert forecast.buckets == []  # the only deal in his subtree is lost
         forecast = await api.GetForecast(pb.GetForecastRequest(), metadata=other)
         assert [(b.key, b.month, b.amount, b.weighted_amount) for b in forecast.buckets] == [
-            ("rep-2", "2026-05", "1000.00", "100.00")]
+            ("rep-2", "2026-05", "1000.00", "100.00")
+        ]
 
         model = await api.GetStageModel(pb.GetStageModelRequest(), metadata=rep)
         assert [s.code for s in model.stages][:3] == ["lead", "opportunity", "approval"]
 
         assert await subjects(running) == [
-            "salesgrid.pipeline.opportunity.created", "salesgrid.pipeline.opportunity.created",
-            "salesgrid.pipeline.gate.violated", "salesgrid.pipeline.gate.violated",
-            "salesgrid.pipeline.opportunity.stage_changed", "salesgrid.pipeline.opportunity.stage_changed",
-            "salesgrid.pipeline.opportunity.stage_changed", "salesgrid.pipeline.opportunity.lost"]
+            "salesgrid.pipeline.opportunity.created",
+            "salesgrid.pipeline.opportunity.created",
+            "salesgrid.pipeline.gate.violated",
+            "salesgrid.pipeline.gate.violated",
+            "salesgrid.pipeline.opportunity.stage_changed",
+            "salesgrid.pipeline.opportunity.stage_changed",
+            "salesgrid.pipeline.opportunity.stage_changed",
+            "salesgrid.pipeline.opportunity.lost",
+        ]
 
 
 async def test_leads_and_sla_scheduler(database_url: str, nats_url: str, test_keys, customers_service) -> None:
     clock = FakeClock(START)
-    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock,
-                           settings_cls=PipelineSettings, sla_scan_seconds=0.1,
-                           customers_addr=customers_service.address) as running:
-        await add_users(running, ("mgr-1", "/c/r1/", None), ("rep-1", "/c/r1/t1/", "mgr-1"),
-                        ("rep-2", "/c/r1/t1/", "mgr-1"), ("rep-9", "/c/r9/", None))
+    async with run_service(
+        DEFINITION,
+        MIGRATIONS,
+        database_url,
+        nats_url,
+        test_keys,
+        clock=clock,
+        settings_cls=PipelineSettings,
+        sla_scan_seconds=0.1,
+        customers_addr=customers_service.address,
+    ) as running:
+        await add_users(
+            running,
+            ("mgr-1", "/c/r1/", None),
+            ("rep-1", "/c/r1/t1/", "mgr-1"),
+            ("rep-2", "/c/r1/t1/", "mgr-1"),
+            ("rep-9", "/c/r9/", None),
+        )
         api = pb_grpc.PipelineStub(running.channel)
         rep = bearer(test_keys.token(principal("rep-1", org_path="/c/r1/t1/", permissions=REP_PERMS)))
         rep2 = bearer(test_keys.token(principal("rep-2", org_path="/c/r1/t1/", permissions=REP_PERMS)))
         manager = bearer(test_keys.token(principal("mgr-1", org_path="/c/r1/", permissions=MANAGER_PERMS)))
 
-        await expect_error(api.CreateLead(pb.CreateLeadRequest(company_name=" ", email="x"), metadata=manager),
-                           grpc.StatusCode.INVALID_ARGUMENT, "company_name")
-        pooled = await api.CreateLead(pb.CreateLeadRequest(company_name="华东机械", region="east",
-                                                           estimated_amount=money("20000")), metadata=manager)
+        await expect_error(
+            api.CreateLead(pb.CreateLeadRequest(company_name=" ", email="x"), metadata=manager),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "company_name",
+        )
+        pooled = await api.CreateLead(
+            pb.CreateLeadRequest(company_name="华东机械", region="east", estimated_amount=money("20000")),
+            metadata=manager,
+        )
         assert (pooled.status, pooled.owner_id, pooled.org_path) == ("pool", "", "/c/r1/")
         pool = await api.ListLeads(pb.ListLeadsRequest(status="pool"), metadata=rep)
         assert [lead.id for lead in pool.leads] == [pooled.id]  # the pool of his region is visible
         claimed = await api.ClaimLead(pb.ClaimLeadRequest(id=pooled.id), metadata=rep)
         assert (claimed.status, claimed.owner_id, claimed.org_path) == ("assigned", "rep-1", "/c/r1/t1/")
-        await expect_error(api.ClaimLead(pb.ClaimLeadRequest(id=pooled.id), metadata=rep2),
-                           grpc.StatusCode.PERMISSION_DENIED)
-        await expect_error(api.AssignLead(pb.AssignLeadRequest(id=pooled.id, rep_id="rep-9"), metadata=manager),
-                           grpc.StatusCode.PERMISSION_DENIED)
+        await expect_error(
+            api.ClaimLead(pb.ClaimLeadRequest(id=pooled.id), metadata=rep2), grpc.StatusCode.PERMISSION_DENIED
+        )
+        await expect_error(
+            api.AssignLead(pb.AssignLeadRequest(id=pooled.id, rep_id="rep-9"), metadata=manager),
+            grpc.StatusCode.PERMISSION_DENIED,
+        )
         assigned = await api.AssignLead(pb.AssignLeadRequest(id=pooled.id, rep_id="rep-2"), metadata=manager)
         assert assigned.owner_id == "rep-2"
         junk = await api.CreateLead(pb.CreateLeadRequest(company_name="Spam Ltd", assign_to="rep-1"), metadata=manager)
-        await expect_error(api.CloseLead(pb.CloseLeadRequest(id=junk.id), metadata=rep), grpc.StatusCode.INVALID_ARGUMENT,
-                           "reason")
+        await expect_error(
+            api.CloseLead(pb.CloseLeadRequest(id=junk.id), metadata=rep), grpc.StatusCode.INVALID_ARGUMENT, "reason"
+        )
         closed = await api.CloseLead(pb.CloseLeadRequest(id=junk.id, reason="duplicate"), metadata=rep)
         assert closed.status == "invalid"
 
         customer_id = await new_customer(customers_service, rep, "华北重工集团")
-        opp = await api.CreateOpportunity(pb.CreateOpportunityRequest(
-            customer_id=customer_id, name="Line 2", amount=money("10"), expected_close_date="2026-06-01"), metadata=rep)
+        opp = await api.CreateOpportunity(
+            pb.CreateOpportunityRequest(
+                customer_id=customer_id, name="Line 2", amount=money("10"), expected_close_date="2026-06-01"
+            ),
+            metadata=rep,
+        )
 
         # follow-ups come from activities' events: only the owner's restarts the 14-day window
         # (rep-1's is ignored, an older one never moves it back)
@@ -271,6 +396,7 @@ async def test_leads_and_sla_scheduler(database_url: str, nats_url: str, test_ke
         async def followed_up() -> pb.Lead | None:
             lead = await api.GetLead(pb.GetLeadRequest(id=pooled.id), metadata=manager)
             return lead if lead.HasField("last_followed_up_at") else None
+
         lead = await eventually(followed_up)
         assert lead.last_followed_up_at.ToDatetime(tzinfo=UTC) == START + timedelta(days=10)
 
@@ -288,74 +414,137 @@ async def test_leads_and_sla_scheduler(database_url: str, nats_url: str, test_ke
         events = await subjects(running)
         assert events.count("salesgrid.pipeline.sla.overdue") == 1  # idempotent across scans
         assert [s for s in events if ".lead." in s] == [
-            "salesgrid.pipeline.lead.created", "salesgrid.pipeline.lead.claimed", "salesgrid.pipeline.lead.assigned",
-            "salesgrid.pipeline.lead.created", "salesgrid.pipeline.lead.assigned", "salesgrid.pipeline.lead.closed",
-            "salesgrid.pipeline.lead.reclaimed"]
+            "salesgrid.pipeline.lead.created",
+            "salesgrid.pipeline.lead.claimed",
+            "salesgrid.pipeline.lead.assigned",
+            "salesgrid.pipeline.lead.created",
+            "salesgrid.pipeline.lead.assigned",
+            "salesgrid.pipeline.lead.closed",
+            "salesgrid.pipeline.lead.reclaimed",
+        ]
         assert opp.id
         # the SLA engine and lead reclaim act as the service's automation, never as nobody
         async with running.app.ctx.sessions() as session:
-            scheduled = (await session.scalars(select(outbox.c.envelope).where(outbox.c.subject.in_((
-                "salesgrid.pipeline.sla.overdue", "salesgrid.pipeline.sla.escalated",
-                "salesgrid.pipeline.lead.reclaimed"))))).all()
+            scheduled = (
+                await session.scalars(
+                    select(outbox.c.envelope).where(
+                        outbox.c.subject.in_(
+                            (
+                                "salesgrid.pipeline.sla.overdue",
+                                "salesgrid.pipeline.sla.escalated",
+                                "salesgrid.pipeline.lead.reclaimed",
+                            )
+                        )
+                    )
+                )
+            ).all()
         assert len(scheduled) == 3 and {parse_envelope(e).actor_id for e in scheduled} == {system_actor("pipeline")}
 
 
-async def test_lead_conversion_through_customers(database_url: str, nats_url: str, test_keys,
-                                                customers_service) -> None:
+async def test_lead_conversion_through_customers(
+    database_url: str, nats_url: str, test_keys, customers_service
+) -> None:
     clock = FakeClock(START)
-    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock,
-                           settings_cls=PipelineSettings, customers_addr=customers_service.address) as running:
-        await add_users(running, ("mgr-1", "/c/r1/", None), ("rep-1", "/c/r1/t1/", "mgr-1"),
-                        ("rep-2", "/c/r1/t1/", "mgr-1"))
+    async with run_service(
+        DEFINITION,
+        MIGRATIONS,
+        database_url,
+        nats_url,
+        test_keys,
+        clock=clock,
+        settings_cls=PipelineSettings,
+        customers_addr=customers_service.address,
+    ) as running:
+        await add_users(
+            running, ("mgr-1", "/c/r1/", None), ("rep-1", "/c/r1/t1/", "mgr-1"), ("rep-2", "/c/r1/t1/", "mgr-1")
+        )
         api = pb_grpc.PipelineStub(running.channel)
         customers = cpb_grpc.CustomersStub(customers_service.channel)
         rep = bearer(test_keys.token(principal("rep-1", org_path="/c/r1/t1/", permissions=REP_PERMS)))
         rep2 = bearer(test_keys.token(principal("rep-2", org_path="/c/r1/t1/", permissions=REP_PERMS)))
         manager = bearer(test_keys.token(principal("mgr-1", org_path="/c/r1/", permissions=MANAGER_PERMS)))
-        lead = await api.CreateLead(pb.CreateLeadRequest(company_name="苏州精工科技有限公司", industry="machinery",
-                                                         estimated_amount=money("80000"), assign_to="rep-1"),
-                                    metadata=manager)
+        lead = await api.CreateLead(
+            pb.CreateLeadRequest(
+                company_name="苏州精工科技有限公司",
+                industry="machinery",
+                estimated_amount=money("80000"),
+                assign_to="rep-1",
+            ),
+            metadata=manager,
+        )
 
         # bad input is refused before anything is written in either service
-        error = await expect_error(api.ConvertLead(pb.ConvertLeadRequest(
-            id=lead.id, expected_close_date="2020-01-01"), metadata=rep), grpc.StatusCode.INVALID_ARGUMENT)
+        error = await expect_error(
+            api.ConvertLead(pb.ConvertLeadRequest(id=lead.id, expected_close_date="2020-01-01"), metadata=rep),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        )
         assert field_violations(error) == ["expected_close_date"]
-        error = await expect_error(api.ConvertLead(pb.ConvertLeadRequest(
-            id=lead.id, expected_close_date="2026-08-31", amount=money("-1")), metadata=rep),
-            grpc.StatusCode.INVALID_ARGUMENT)
+        error = await expect_error(
+            api.ConvertLead(
+                pb.ConvertLeadRequest(id=lead.id, expected_close_date="2026-08-31", amount=money("-1")), metadata=rep
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        )
         assert field_violations(error) == ["amount.amount"]
-        await expect_error(api.ConvertLead(pb.ConvertLeadRequest(id=lead.id, expected_close_date="2026-08-31"),
-                                           metadata=rep2), grpc.StatusCode.PERMISSION_DENIED)
+        await expect_error(
+            api.ConvertLead(pb.ConvertLeadRequest(id=lead.id, expected_close_date="2026-08-31"), metadata=rep2),
+            grpc.StatusCode.PERMISSION_DENIED,
+        )
         assert (await customers.ListCustomers(cpb.ListCustomersRequest(), metadata=rep)).customers == []
 
-        converted = await api.ConvertLead(pb.ConvertLeadRequest(id=lead.id, expected_close_date="2026-08-31"),
-                                          metadata=rep)
+        converted = await api.ConvertLead(
+            pb.ConvertLeadRequest(id=lead.id, expected_close_date="2026-08-31"), metadata=rep
+        )
         assert (converted.lead.status, converted.opportunity.customer_id) == ("converted", converted.customer_id)
-        assert (converted.opportunity.name, converted.opportunity.amount.amount, converted.opportunity.owner_id,
-                converted.opportunity.stage) == ("苏州精工科技有限公司", "80000", "rep-1", "opportunity")
+        assert (
+            converted.opportunity.name,
+            converted.opportunity.amount.amount,
+            converted.opportunity.owner_id,
+            converted.opportunity.stage,
+        ) == ("苏州精工科技有限公司", "80000", "rep-1", "opportunity")
         customer = await customers.GetCustomer(cpb.GetCustomerRequest(id=converted.customer_id), metadata=rep)
-        assert (customer.legal_name, customer.owner_id, customer.industry) == ("苏州精工科技有限公司", "rep-1",
-                                                                              "machinery")
-        await expect_error(api.ConvertLead(pb.ConvertLeadRequest(id=lead.id, expected_close_date="2026-08-31"),
-                                           metadata=rep), grpc.StatusCode.FAILED_PRECONDITION, "converted")
+        assert (customer.legal_name, customer.owner_id, customer.industry) == (
+            "苏州精工科技有限公司",
+            "rep-1",
+            "machinery",
+        )
+        await expect_error(
+            api.ConvertLead(pb.ConvertLeadRequest(id=lead.id, expected_close_date="2026-08-31"), metadata=rep),
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "converted",
+        )
 
         # the customers service's duplicate check applies: the blocking match names its owner
-        twin = await api.CreateLead(pb.CreateLeadRequest(company_name="苏州精工科技有限公司", assign_to="rep-2"),
-                                    metadata=manager)
-        error = await expect_error(api.ConvertLead(pb.ConvertLeadRequest(
-            id=twin.id, expected_close_date="2026-08-31", amount=money("5000")), metadata=rep2),
-            grpc.StatusCode.ALREADY_EXISTS)
+        twin = await api.CreateLead(
+            pb.CreateLeadRequest(company_name="苏州精工科技有限公司", assign_to="rep-2"), metadata=manager
+        )
+        error = await expect_error(
+            api.ConvertLead(
+                pb.ConvertLeadRequest(id=twin.id, expected_close_date="2026-08-31", amount=money("5000")), metadata=rep2
+            ),
+            grpc.StatusCode.ALREADY_EXISTS,
+        )
         assert "rep-1" in error.details() and field_violations(error) == ["company_name"]
         assert (await api.GetLead(pb.GetLeadRequest(id=twin.id), metadata=rep2)).status == "assigned"
         assert (await api.ListOpportunities(pb.ListOpportunitiesRequest(), metadata=manager)).opportunities == [
-            converted.opportunity]
+            converted.opportunity
+        ]
 
         events = await subjects(running)
         assert [e.removeprefix("salesgrid.pipeline.") for e in events] == [
-            "lead.created", "lead.assigned", "opportunity.created", "lead.converted", "lead.created", "lead.assigned"]
+            "lead.created",
+            "lead.assigned",
+            "opportunity.created",
+            "lead.converted",
+            "lead.created",
+            "lead.assigned",
+        ]
         async with running.app.ctx.sessions() as session:
-            payload = (await session.scalars(select(outbox.c.envelope).where(
-                outbox.c.subject == "salesgrid.pipeline.lead.converted"))).one()
+            payload = (
+                await session.scalars(
+                    select(outbox.c.envelope).where(outbox.c.subject == "salesgrid.pipeline.lead.converted")
+                )
+            ).one()
         assert converted.customer_id.encode() in payload and converted.opportunity.id.encode() in payload
 
 
@@ -364,162 +553,313 @@ async def _has(running, subject: str) -> bool:
 
 
 async def test_quotes_priced_from_the_contracts_catalogue_and_commit_flag(
-        database_url: str, nats_url: str, test_keys, customers_service, contracts_service) -> None:
-    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=FakeClock(START),
-                           settings_cls=PipelineSettings, customers_addr=customers_service.address,
-                           contracts_addr=contracts_service.address) as running:
+    database_url: str, nats_url: str, test_keys, customers_service, contracts_service
+) -> None:
+    async with run_service(
+        DEFINITION,
+        MIGRATIONS,
+        database_url,
+        nats_url,
+        test_keys,
+        clock=FakeClock(START),
+        settings_cls=PipelineSettings,
+        customers_addr=customers_service.address,
+        contracts_addr=contracts_service.address,
+    ) as running:
         api = pb_grpc.PipelineStub(running.channel)
         rep = bearer(test_keys.token(principal("rep-1", org_path="/c/r1/t1/", permissions=REP_PERMS)))
         other = bearer(test_keys.token(principal("rep-2", org_path="/c/r2/t2/", permissions=REP_PERMS)))
         manager = bearer(test_keys.token(principal("mgr-1", org_path="/c/r1/", permissions=MANAGER_PERMS)))
         catalogue = kpb_grpc.ContractsStub(contracts_service.channel)
         admin = bearer(test_keys.token(principal("admin", org_path="/c/", permissions={"products:create": "all"})))
-        server = await catalogue.CreateProduct(kpb.CreateProductRequest(sku="SRV-1", name="Server", prices=[
-            kpb.ProductPrice(currency="CNY", amount="99.99"), kpb.ProductPrice(currency="USD", amount="14")]),
-            metadata=admin)
-        support = await catalogue.CreateProduct(kpb.CreateProductRequest(sku="SUP-1", name="Support", prices=[
-            kpb.ProductPrice(currency="CNY", amount="1000")]), metadata=admin)
+        server = await catalogue.CreateProduct(
+            kpb.CreateProductRequest(
+                sku="SRV-1",
+                name="Server",
+                prices=[
+                    kpb.ProductPrice(currency="CNY", amount="99.99"),
+                    kpb.ProductPrice(currency="USD", amount="14"),
+                ],
+            ),
+            metadata=admin,
+        )
+        support = await catalogue.CreateProduct(
+            kpb.CreateProductRequest(
+                sku="SUP-1", name="Support", prices=[kpb.ProductPrice(currency="CNY", amount="1000")]
+            ),
+            metadata=admin,
+        )
         customer = await new_customer(customers_service, rep, "华北重工集团有限公司")
-        opp = await api.CreateOpportunity(pb.CreateOpportunityRequest(
-            customer_id=customer, name="Line 2", amount=money("5000"), expected_close_date="2026-06-30"), metadata=rep)
+        opp = await api.CreateOpportunity(
+            pb.CreateOpportunityRequest(
+                customer_id=customer, name="Line 2", amount=money("5000"), expected_close_date="2026-06-30"
+            ),
+            metadata=rep,
+        )
 
         # lines take name and price from the catalogue; discounts and totals in Decimal, per line
-        first = await api.CreateQuote(pb.CreateQuoteRequest(opportunity_id=opp.id, lines=[
-            pb.QuoteLineInput(product_id=server.id, quantity="3", discount_kind="percent", discount_value="9.5"),
-            pb.QuoteLineInput(product_id=support.id, discount_kind="amount", discount_value="100")]), metadata=rep)
+        first = await api.CreateQuote(
+            pb.CreateQuoteRequest(
+                opportunity_id=opp.id,
+                lines=[
+                    pb.QuoteLineInput(
+                        product_id=server.id, quantity="3", discount_kind="percent", discount_value="9.5"
+                    ),
+                    pb.QuoteLineInput(product_id=support.id, discount_kind="amount", discount_value="100"),
+                ],
+            ),
+            metadata=rep,
+        )
         assert (first.version, first.status, first.currency) == (1, "current", "CNY")
         assert [(line.name, line.unit_price, line.gross, line.discount, line.net) for line in first.lines] == [
-            ("Server", "99.99", "299.97", "28.50", "271.47"), ("Support", "1000.00", "1000.00", "100.00", "900.00")]
+            ("Server", "99.99", "299.97", "28.50", "271.47"),
+            ("Support", "1000.00", "1000.00", "100.00", "900.00"),
+        ]
         assert (first.subtotal, first.discount_total, first.total) == ("1299.97", "128.50", "1171.47")
         assert (first.discount_rate, first.discount_approval) == ("10.00", "")  # within the default threshold
 
         # bad lines name the field and write nothing
         bad_lines = [
             ([pb.QuoteLineInput(product_id="no-such-product")], "lines[0].product_id"),
-            ([pb.QuoteLineInput(product_id=server.id), pb.QuoteLineInput(product_id=support.id)], "lines[1].product_id"),
+            (
+                [pb.QuoteLineInput(product_id=server.id), pb.QuoteLineInput(product_id=support.id)],
+                "lines[1].product_id",
+            ),
             ([pb.QuoteLineInput(product_id=server.id, quantity="abc")], "lines[0].quantity"),
             ([pb.QuoteLineInput(product_id=server.id, quantity="0")], "lines[0].quantity"),
-            ([pb.QuoteLineInput(product_id=server.id, discount_kind="percent", discount_value="150")],
-             "lines[0].discount.value"),
-            ([pb.QuoteLineInput(product_id=server.id, discount_kind="bribe", discount_value="1")],
-             "lines[0].discount_kind"),
-            ([], "lines")]
+            (
+                [pb.QuoteLineInput(product_id=server.id, discount_kind="percent", discount_value="150")],
+                "lines[0].discount.value",
+            ),
+            (
+                [pb.QuoteLineInput(product_id=server.id, discount_kind="bribe", discount_value="1")],
+                "lines[0].discount_kind",
+            ),
+            ([], "lines"),
+        ]
         for lines, field in bad_lines:
             currency = "USD" if field == "lines[1].product_id" else ""  # Support has no USD price
-            error = await expect_error(api.CreateQuote(pb.CreateQuoteRequest(
-                opportunity_id=opp.id, currency=currency, lines=lines), metadata=rep), grpc.StatusCode.INVALID_ARGUMENT)
+            error = await expect_error(
+                api.CreateQuote(
+                    pb.CreateQuoteRequest(opportunity_id=opp.id, currency=currency, lines=lines), metadata=rep
+                ),
+                grpc.StatusCode.INVALID_ARGUMENT,
+            )
             assert field_violations(error)[0] == field, (field, error.details())
-        await expect_error(api.CreateQuote(pb.CreateQuoteRequest(opportunity_id=opp.id, currency="XXX", lines=[
-            pb.QuoteLineInput(product_id=server.id)]), metadata=rep), grpc.StatusCode.INVALID_ARGUMENT, "lines[0]")
-        reader = bearer(test_keys.token(principal("rep-1", org_path="/c/r1/t1/", permissions={
-            k: v for k, v in REP_PERMS.items() if k != "quotes:create"})))
-        await expect_error(api.CreateQuote(pb.CreateQuoteRequest(opportunity_id=opp.id, lines=[
-            pb.QuoteLineInput(product_id=server.id)]), metadata=reader), grpc.StatusCode.PERMISSION_DENIED)
-        assert [q.version for q in (await api.ListQuotes(pb.ListQuotesRequest(opportunity_id=opp.id),
-                                                         metadata=reader)).quotes] == [1]
+        await expect_error(
+            api.CreateQuote(
+                pb.CreateQuoteRequest(
+                    opportunity_id=opp.id, currency="XXX", lines=[pb.QuoteLineInput(product_id=server.id)]
+                ),
+                metadata=rep,
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "lines[0]",
+        )
+        reader = bearer(
+            test_keys.token(
+                principal(
+                    "rep-1",
+                    org_path="/c/r1/t1/",
+                    permissions={k: v for k, v in REP_PERMS.items() if k != "quotes:create"},
+                )
+            )
+        )
+        await expect_error(
+            api.CreateQuote(
+                pb.CreateQuoteRequest(opportunity_id=opp.id, lines=[pb.QuoteLineInput(product_id=server.id)]),
+                metadata=reader,
+            ),
+            grpc.StatusCode.PERMISSION_DENIED,
+        )
+        assert [
+            q.version
+            for q in (await api.ListQuotes(pb.ListQuotesRequest(opportunity_id=opp.id), metadata=reader)).quotes
+        ] == [1]
 
         # a new version supersedes the current one; only the current version can be accepted, once
-        second = await api.CreateQuote(pb.CreateQuoteRequest(opportunity_id=opp.id, currency="USD", lines=[
-            pb.QuoteLineInput(product_id=server.id, quantity="2")]), metadata=rep)
-        assert (second.version, second.currency, second.total, second.lines[0].unit_price) == (2, "USD", "28.00", "14.00")
+        second = await api.CreateQuote(
+            pb.CreateQuoteRequest(
+                opportunity_id=opp.id, currency="USD", lines=[pb.QuoteLineInput(product_id=server.id, quantity="2")]
+            ),
+            metadata=rep,
+        )
+        assert (second.version, second.currency, second.total, second.lines[0].unit_price) == (
+            2,
+            "USD",
+            "28.00",
+            "14.00",
+        )
         quotes = (await api.ListQuotes(pb.ListQuotesRequest(opportunity_id=opp.id), metadata=manager)).quotes
         assert [(q.version, q.status) for q in quotes] == [(1, "superseded"), (2, "current")]
-        await expect_error(api.AcceptQuote(pb.AcceptQuoteRequest(id=first.id), metadata=rep),
-                           grpc.StatusCode.FAILED_PRECONDITION, "superseded")
-        await expect_error(api.AcceptQuote(pb.AcceptQuoteRequest(id=second.id), metadata=other),
-                           grpc.StatusCode.PERMISSION_DENIED)
-        await expect_error(api.ListQuotes(pb.ListQuotesRequest(opportunity_id=opp.id), metadata=other),
-                           grpc.StatusCode.PERMISSION_DENIED)
+        await expect_error(
+            api.AcceptQuote(pb.AcceptQuoteRequest(id=first.id), metadata=rep),
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "superseded",
+        )
+        await expect_error(
+            api.AcceptQuote(pb.AcceptQuoteRequest(id=second.id), metadata=other), grpc.StatusCode.PERMISSION_DENIED
+        )
+        await expect_error(
+            api.ListQuotes(pb.ListQuotesRequest(opportunity_id=opp.id), metadata=other),
+            grpc.StatusCode.PERMISSION_DENIED,
+        )
         accepted = await api.AcceptQuote(pb.AcceptQuoteRequest(id=second.id), metadata=rep)
         assert (accepted.status, accepted.accepted_by) == ("accepted", "rep-1")
-        await expect_error(api.AcceptQuote(pb.AcceptQuoteRequest(id=second.id), metadata=rep),
-                           grpc.StatusCode.FAILED_PRECONDITION, "already accepted")
-        await expect_error(api.CreateQuote(pb.CreateQuoteRequest(opportunity_id=opp.id, lines=[
-            pb.QuoteLineInput(product_id=server.id)]), metadata=rep), grpc.StatusCode.FAILED_PRECONDITION,
-            "already accepted")
+        await expect_error(
+            api.AcceptQuote(pb.AcceptQuoteRequest(id=second.id), metadata=rep),
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "already accepted",
+        )
+        await expect_error(
+            api.CreateQuote(
+                pb.CreateQuoteRequest(opportunity_id=opp.id, lines=[pb.QuoteLineInput(product_id=server.id)]),
+                metadata=rep,
+            ),
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "already accepted",
+        )
 
         # the commit flag, amount and close date: If-Match version required, bad input writes nothing
         update = pb.UpdateOpportunityRequest(id=opp.id, commit=True)
-        await expect_error(api.UpdateOpportunity(update, metadata=rep), grpc.StatusCode.INVALID_ARGUMENT,
-                           "expected_version")
+        await expect_error(
+            api.UpdateOpportunity(update, metadata=rep), grpc.StatusCode.INVALID_ARGUMENT, "expected_version"
+        )
         update.expected_version = opp.version + 5
         await expect_error(api.UpdateOpportunity(update, metadata=rep), grpc.StatusCode.ABORTED, "expected_version")
-        for bad in (pb.UpdateOpportunityRequest(id=opp.id, amount=money("-1"), expected_version=opp.version),
-                    pb.UpdateOpportunityRequest(id=opp.id, expected_close_date="2020-01-01", expected_version=opp.version),
-                    pb.UpdateOpportunityRequest(id=opp.id, expected_version=opp.version)):
+        for bad in (
+            pb.UpdateOpportunityRequest(id=opp.id, amount=money("-1"), expected_version=opp.version),
+            pb.UpdateOpportunityRequest(id=opp.id, expected_close_date="2020-01-01", expected_version=opp.version),
+            pb.UpdateOpportunityRequest(id=opp.id, expected_version=opp.version),
+        ):
             await expect_error(api.UpdateOpportunity(bad, metadata=rep), grpc.StatusCode.INVALID_ARGUMENT)
-        await expect_error(api.UpdateOpportunity(pb.UpdateOpportunityRequest(
-            id=opp.id, commit=True, expected_version=opp.version), metadata=other), grpc.StatusCode.PERMISSION_DENIED)
+        await expect_error(
+            api.UpdateOpportunity(
+                pb.UpdateOpportunityRequest(id=opp.id, commit=True, expected_version=opp.version), metadata=other
+            ),
+            grpc.StatusCode.PERMISSION_DENIED,
+        )
         forecast = await api.GetForecast(pb.GetForecastRequest(), metadata=rep)
         assert [(b.commit_amount, b.pipeline_amount) for b in forecast.buckets] == [("0.00", "5000.00")]
         update.expected_version = opp.version
         updated = await api.UpdateOpportunity(update, metadata=rep)
         assert (updated.commit, updated.amount.amount, updated.version) == (True, "5000", opp.version + 1)
-        updated = await api.UpdateOpportunity(pb.UpdateOpportunityRequest(
-            id=opp.id, amount=money("6000.5"), expected_close_date="2026-07-15", expected_version=updated.version),
-            metadata=rep)
+        updated = await api.UpdateOpportunity(
+            pb.UpdateOpportunityRequest(
+                id=opp.id, amount=money("6000.5"), expected_close_date="2026-07-15", expected_version=updated.version
+            ),
+            metadata=rep,
+        )
         assert (updated.commit, updated.amount.amount, updated.expected_close_date) == (True, "6000.5", "2026-07-15")
         forecast = await api.GetForecast(pb.GetForecastRequest(), metadata=rep)
         assert [(b.month, b.commit_amount) for b in forecast.buckets] == [("2026-07", "6000.50")]
         await api.LoseOpportunity(pb.LoseOpportunityRequest(id=opp.id, reason="budget cut"), metadata=rep)
-        await expect_error(api.UpdateOpportunity(pb.UpdateOpportunityRequest(
-            id=opp.id, commit=False, expected_version=updated.version + 1), metadata=rep),
-            grpc.StatusCode.FAILED_PRECONDITION, "closed")
+        await expect_error(
+            api.UpdateOpportunity(
+                pb.UpdateOpportunityRequest(id=opp.id, commit=False, expected_version=updated.version + 1), metadata=rep
+            ),
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "closed",
+        )
 
         assert [e.removeprefix("salesgrid.pipeline.") for e in await subjects(running)] == [
-            "opportunity.created", "quote.created", "quote.versioned", "quote.accepted", "opportunity.updated",
-            "opportunity.updated", "opportunity.lost"]
+            "opportunity.created",
+            "quote.created",
+            "quote.versioned",
+            "quote.accepted",
+            "opportunity.updated",
+            "opportunity.updated",
+            "opportunity.lost",
+        ]
 
 
 async def add_unit(running, unit_id: str, path: str) -> None:
     async with running.app.ctx.sessions() as session, session.begin():
-        await session.execute(insert(directory_units).values(
-            unit_id=unit_id, parent_id=None, name=unit_id, path=path, time_zone="Asia/Shanghai", currency="CNY",
-            active=True, updated_at=START))
+        await session.execute(
+            insert(directory_units).values(
+                unit_id=unit_id,
+                parent_id=None,
+                name=unit_id,
+                path=path,
+                time_zone="Asia/Shanghai",
+                currency="CNY",
+                active=True,
+                updated_at=START,
+            )
+        )
 
 
-async def test_lead_assignment_rules_round_robin_and_admin(database_url: str, nats_url: str, test_keys,
-                                                           customers_service) -> None:
-    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=FakeClock(START),
-                           settings_cls=PipelineSettings, customers_addr=customers_service.address) as running:
+async def test_lead_assignment_rules_round_robin_and_admin(
+    database_url: str, nats_url: str, test_keys, customers_service
+) -> None:
+    async with run_service(
+        DEFINITION,
+        MIGRATIONS,
+        database_url,
+        nats_url,
+        test_keys,
+        clock=FakeClock(START),
+        settings_cls=PipelineSettings,
+        customers_addr=customers_service.address,
+    ) as running:
         api = pb_grpc.PipelineStub(running.channel)
-        await add_users(running, ("rep-b", "/c/r1/t1/", "mgr-1"), ("rep-a", "/c/r1/t1/", "mgr-1"),
-                        ("rep-c", "/c/r1/t2/", "mgr-1"), ("rep-x", "/c/r9/t9/", None))
+        await add_users(
+            running,
+            ("rep-b", "/c/r1/t1/", "mgr-1"),
+            ("rep-a", "/c/r1/t1/", "mgr-1"),
+            ("rep-c", "/c/r1/t2/", "mgr-1"),
+            ("rep-x", "/c/r9/t9/", None),
+        )
         await add_unit(running, "t1", "/c/r1/t1/")
         await add_unit(running, "t9", "/c/r9/t9/")
         await add_unit(running, "t3", "/c/r1/t3/")  # a team without reps
         rep = bearer(test_keys.token(principal("rep-a", org_path="/c/r1/t1/", permissions=REP_PERMS)))
-        own_assigner = bearer(test_keys.token(principal("sup-1", org_path="/c/r1/t1/",
-                                                        permissions={**REP_PERMS, "leads:assign": "team"})))
+        own_assigner = bearer(
+            test_keys.token(principal("sup-1", org_path="/c/r1/t1/", permissions={**REP_PERMS, "leads:assign": "team"}))
+        )
         manager = bearer(test_keys.token(principal("mgr-1", org_path="/c/r1/", permissions=MANAGER_PERMS)))
 
         # only leads:assign at subtree or all administers the rules
         for caller_metadata in (rep, own_assigner):
-            await expect_error(api.GetLeadAssignmentRules(pb.GetLeadAssignmentRulesRequest(), metadata=caller_metadata),
-                               grpc.StatusCode.PERMISSION_DENIED)
+            await expect_error(
+                api.GetLeadAssignmentRules(pb.GetLeadAssignmentRulesRequest(), metadata=caller_metadata),
+                grpc.StatusCode.PERMISSION_DENIED,
+            )
         bad_tables = [
             ([pb.LeadAssignmentRule(region="华东", rep_id="rep-c", team_id="t1")], "rules[0]"),
             ([pb.LeadAssignmentRule(region="华东")], "rules[0]"),
             ([pb.LeadAssignmentRule(team_id="t1"), pb.LeadAssignmentRule(team_id="no-such-unit")], "rules[1].team_id"),
             ([pb.LeadAssignmentRule(rep_id="ghost")], "rules[0].rep_id"),
             ([pb.LeadAssignmentRule(rep_id="rep-x")], "rules[0].rep_id"),  # outside the manager's subtree
-            ([pb.LeadAssignmentRule(team_id="t9")], "rules[0].team_id")]
+            ([pb.LeadAssignmentRule(team_id="t9")], "rules[0].team_id"),
+        ]
         for rules, field in bad_tables:
-            error = await expect_error(api.PutLeadAssignmentRules(pb.PutLeadAssignmentRulesRequest(rules=rules),
-                                                                  metadata=manager), grpc.StatusCode.INVALID_ARGUMENT)
+            error = await expect_error(
+                api.PutLeadAssignmentRules(pb.PutLeadAssignmentRulesRequest(rules=rules), metadata=manager),
+                grpc.StatusCode.INVALID_ARGUMENT,
+            )
             assert field_violations(error)[0] == field, (field, error.details())
         assert (await api.GetLeadAssignmentRules(pb.GetLeadAssignmentRulesRequest(), metadata=manager)).rules == []
 
-        table = [pb.LeadAssignmentRule(industry="Energy", rep_id="rep-c"),
-                 pb.LeadAssignmentRule(region="华东", team_id="t1"),
-                 pb.LeadAssignmentRule(region="西北", team_id="t3")]
+        table = [
+            pb.LeadAssignmentRule(industry="Energy", rep_id="rep-c"),
+            pb.LeadAssignmentRule(region="华东", team_id="t1"),
+            pb.LeadAssignmentRule(region="西北", team_id="t3"),
+        ]
         saved = await api.PutLeadAssignmentRules(pb.PutLeadAssignmentRulesRequest(rules=table), metadata=manager)
         assert list(saved.rules) == table
-        assert list((await api.GetLeadAssignmentRules(pb.GetLeadAssignmentRulesRequest(), metadata=manager)).rules) == table
+        assert (
+            list((await api.GetLeadAssignmentRules(pb.GetLeadAssignmentRulesRequest(), metadata=manager)).rules)
+            == table
+        )
 
         async def lead(region: str = "", industry: str = "", assign_to: str = "") -> pb.Lead:
-            return await api.CreateLead(pb.CreateLeadRequest(company_name=f"{region}{industry} Co", region=region,
-                                                             industry=industry, assign_to=assign_to), metadata=manager)
+            return await api.CreateLead(
+                pb.CreateLeadRequest(
+                    company_name=f"{region}{industry} Co", region=region, industry=industry, assign_to=assign_to
+                ),
+                metadata=manager,
+            )
 
         # round robin within the team's reps (directory order), first matching rule wins
         owners = [(await lead(region="华东")).owner_id for _ in range(3)]
@@ -540,13 +880,24 @@ async def test_lead_assignment_rules_round_robin_and_admin(database_url: str, na
 
 def services_model(*, proposal: bool = True, **changes) -> pb.StageModel:
     """A business line's model: demo is skippable; entering proposal needs a PO number."""
-    stages = [pb.Stage(code="qualify", name="Qualify", probability=10, sla_days=7),
-              pb.Stage(code="demo", name="Demo", probability=30, sla_days=14, skippable=True)]
+    stages = [
+        pb.Stage(code="qualify", name="Qualify", probability=10, sla_days=7),
+        pb.Stage(code="demo", name="Demo", probability=30, sla_days=14, skippable=True),
+    ]
     if proposal:
-        stages.append(pb.Stage(code="proposal", name="Proposal", probability=70, sla_days=10, required_facts=[
-            pb.FactSpec(code="po_number", name="PO number", type="text", min_count=1)]))
-    stages += [pb.Stage(code="won", name="Won", probability=100, outcome="won"),
-               pb.Stage(code="lost", name="Lost", probability=0, outcome="lost")]
+        stages.append(
+            pb.Stage(
+                code="proposal",
+                name="Proposal",
+                probability=70,
+                sla_days=10,
+                required_facts=[pb.FactSpec(code="po_number", name="PO number", type="text", min_count=1)],
+            )
+        )
+    stages += [
+        pb.Stage(code="won", name="Won", probability=100, outcome="won"),
+        pb.Stage(code="lost", name="Lost", probability=0, outcome="lost"),
+    ]
     model = pb.StageModel(code="services", name="Services", entry_stage="qualify", stages=stages)
     for name, value in changes.items():
         setattr(model, name, value)
@@ -554,14 +905,25 @@ def services_model(*, proposal: bool = True, **changes) -> pb.StageModel:
 
 
 async def test_stage_models_per_business_line(database_url: str, nats_url: str, test_keys, customers_service) -> None:
-    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=FakeClock(START),
-                           settings_cls=PipelineSettings, customers_addr=customers_service.address) as running:
+    async with run_service(
+        DEFINITION,
+        MIGRATIONS,
+        database_url,
+        nats_url,
+        test_keys,
+        clock=FakeClock(START),
+        settings_cls=PipelineSettings,
+        customers_addr=customers_service.address,
+    ) as running:
         api = pb_grpc.PipelineStub(running.channel)
         rep = bearer(test_keys.token(principal("rep-1", org_path="/c/r1/t1/", permissions=REP_PERMS)))
-        admin = bearer(test_keys.token(principal("dir-1", org_path="/c/", permissions={
-            **REP_PERMS, "stage_models:update": "all"})))
-        await expect_error(api.PutStageModel(pb.PutStageModelRequest(model=services_model()), metadata=rep),
-                           grpc.StatusCode.PERMISSION_DENIED)
+        admin = bearer(
+            test_keys.token(principal("dir-1", org_path="/c/", permissions={**REP_PERMS, "stage_models:update": "all"}))
+        )
+        await expect_error(
+            api.PutStageModel(pb.PutStageModelRequest(model=services_model()), metadata=rep),
+            grpc.StatusCode.PERMISSION_DENIED,
+        )
 
         # the domain validates the model as a whole; a bad one names the field and is not stored
         duplicate = services_model()
@@ -573,11 +935,17 @@ async def test_stage_models_per_business_line(database_url: str, nats_url: str, 
         bad_type.stages[2].required_facts[0].type = "colour"
         falling = services_model()
         falling.stages[1].probability = 5
-        for model, field in ((duplicate, "stages[1].code"), (two_won, "stages"), (bad_type,
-                             "stages[2].required_facts[0].type"), (falling, "stages"),
-                             (services_model(entry_stage="won"), "entry_stage_code")):
-            error = await expect_error(api.PutStageModel(pb.PutStageModelRequest(model=model), metadata=admin),
-                                       grpc.StatusCode.INVALID_ARGUMENT)
+        for model, field in (
+            (duplicate, "stages[1].code"),
+            (two_won, "stages"),
+            (bad_type, "stages[2].required_facts[0].type"),
+            (falling, "stages"),
+            (services_model(entry_stage="won"), "entry_stage_code"),
+        ):
+            error = await expect_error(
+                api.PutStageModel(pb.PutStageModelRequest(model=model), metadata=admin),
+                grpc.StatusCode.INVALID_ARGUMENT,
+            )
             assert field in field_violations(error), (field, error.details())
         listed = await api.ListStageModels(pb.ListStageModelsRequest(), metadata=rep)
         assert [m.code for m in listed.models] == ["default"]
@@ -585,89 +953,155 @@ async def test_stage_models_per_business_line(database_url: str, nats_url: str, 
         saved = await api.PutStageModel(pb.PutStageModelRequest(model=services_model()), metadata=admin)
         assert saved == services_model()
         assert [m.code for m in (await api.ListStageModels(pb.ListStageModelsRequest(), metadata=rep)).models] == [
-            "default", "services"]
+            "default",
+            "services",
+        ]
         assert await api.GetStageModel(pb.GetStageModelRequest(code="services"), metadata=rep) == saved
 
         # opportunities carry their model: its entry stage, gates, skips and probabilities apply
         customer = await new_customer(customers_service, rep, "岭东软件服务有限公司")
-        create = pb.CreateOpportunityRequest(customer_id=customer, name="Rollout", amount=money("800"),
-                                             expected_close_date="2026-05-31", stage_model="no-such-line")
-        await expect_error(api.CreateOpportunity(create, metadata=rep), grpc.StatusCode.INVALID_ARGUMENT,
-                           "stage_model")
+        create = pb.CreateOpportunityRequest(
+            customer_id=customer,
+            name="Rollout",
+            amount=money("800"),
+            expected_close_date="2026-05-31",
+            stage_model="no-such-line",
+        )
+        await expect_error(api.CreateOpportunity(create, metadata=rep), grpc.StatusCode.INVALID_ARGUMENT, "stage_model")
         create.stage_model = "services"
         opp = await api.CreateOpportunity(create, metadata=rep)
         assert (opp.stage_model, opp.stage, opp.probability) == ("services", "qualify", 10)
-        await expect_error(api.AdvanceOpportunity(pb.AdvanceOpportunityRequest(id=opp.id, target_stage="proposal"),
-                                                  metadata=rep), grpc.StatusCode.FAILED_PRECONDITION, "po_number")
-        moved = await api.AdvanceOpportunity(pb.AdvanceOpportunityRequest(
-            id=opp.id, target_stage="proposal", facts=[pb.Fact(code="po_number", text="PO-7")]), metadata=rep)
+        await expect_error(
+            api.AdvanceOpportunity(pb.AdvanceOpportunityRequest(id=opp.id, target_stage="proposal"), metadata=rep),
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "po_number",
+        )
+        moved = await api.AdvanceOpportunity(
+            pb.AdvanceOpportunityRequest(
+                id=opp.id, target_stage="proposal", facts=[pb.Fact(code="po_number", text="PO-7")]
+            ),
+            metadata=rep,
+        )
         assert (moved.stage, moved.probability, [f.code for f in moved.facts]) == ("proposal", 70, ["po_number"])
         history = await api.ListStageHistory(pb.ListStageHistoryRequest(opportunity_id=opp.id), metadata=rep)
         assert [(c.to_stage, list(c.skipped_stages), c.facts[0].text) for c in history.changes] == [
-            ("proposal", ["demo"], "PO-7")]
-        other = await api.CreateOpportunity(pb.CreateOpportunityRequest(
-            customer_id=customer, name="Default line", amount=money("10"), expected_close_date="2026-05-31"),
-            metadata=rep)
+            ("proposal", ["demo"], "PO-7")
+        ]
+        other = await api.CreateOpportunity(
+            pb.CreateOpportunityRequest(
+                customer_id=customer, name="Default line", amount=money("10"), expected_close_date="2026-05-31"
+            ),
+            metadata=rep,
+        )
         assert (other.stage_model, other.stage) == ("default", "opportunity")
 
         # a new version may not strand open opportunities in a stage it drops
-        await expect_error(api.PutStageModel(pb.PutStageModelRequest(model=services_model(proposal=False)),
-                                             metadata=admin), grpc.StatusCode.FAILED_PRECONDITION, "proposal")
+        await expect_error(
+            api.PutStageModel(pb.PutStageModelRequest(model=services_model(proposal=False)), metadata=admin),
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "proposal",
+        )
         renamed = services_model(name="Services (2027)")
-        assert (await api.PutStageModel(pb.PutStageModelRequest(model=renamed), metadata=admin)).name == "Services (2027)"
+        assert (
+            await api.PutStageModel(pb.PutStageModelRequest(model=renamed), metadata=admin)
+        ).name == "Services (2027)"
         assert (await api.GetOpportunity(pb.GetOpportunityRequest(id=opp.id), metadata=rep)).probability == 70
 
 
-async def test_accepting_a_quote_starts_the_contract_draft(database_url: str, nats_url: str, test_keys,
-                                                           customers_service, contracts_service) -> None:
-    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=FakeClock(START),
-                           settings_cls=PipelineSettings, customers_addr=customers_service.address,
-                           contracts_addr=contracts_service.address) as running:
+async def test_accepting_a_quote_starts_the_contract_draft(
+    database_url: str, nats_url: str, test_keys, customers_service, contracts_service
+) -> None:
+    async with run_service(
+        DEFINITION,
+        MIGRATIONS,
+        database_url,
+        nats_url,
+        test_keys,
+        clock=FakeClock(START),
+        settings_cls=PipelineSettings,
+        customers_addr=customers_service.address,
+        contracts_addr=contracts_service.address,
+    ) as running:
         api = pb_grpc.PipelineStub(running.channel)
         perms = {**REP_PERMS, "contracts:create": "own", "contracts:read": "own"}
         rep = bearer(test_keys.token(principal("rep-1", org_path="/c/r1/t1/", permissions=perms)))
         no_contracts = bearer(test_keys.token(principal("rep-1", org_path="/c/r1/t1/", permissions=REP_PERMS)))
         catalogue = kpb_grpc.ContractsStub(contracts_service.channel)
         admin = bearer(test_keys.token(principal("admin", org_path="/c/", permissions={"products:create": "all"})))
-        server = await catalogue.CreateProduct(kpb.CreateProductRequest(sku="SRV-9", name="Server", prices=[
-            kpb.ProductPrice(currency="CNY", amount="99.99")]), metadata=admin)
-        support = await catalogue.CreateProduct(kpb.CreateProductRequest(sku="SUP-9", name="Support", prices=[
-            kpb.ProductPrice(currency="CNY", amount="1000")]), metadata=admin)
+        server = await catalogue.CreateProduct(
+            kpb.CreateProductRequest(
+                sku="SRV-9", name="Server", prices=[kpb.ProductPrice(currency="CNY", amount="99.99")]
+            ),
+            metadata=admin,
+        )
+        support = await catalogue.CreateProduct(
+            kpb.CreateProductRequest(
+                sku="SUP-9", name="Support", prices=[kpb.ProductPrice(currency="CNY", amount="1000")]
+            ),
+            metadata=admin,
+        )
         customer = await new_customer(customers_service, rep, "华中装备制造有限公司")
-        opp = await api.CreateOpportunity(pb.CreateOpportunityRequest(
-            customer_id=customer, name="Line 9", amount=money("5000"), expected_close_date="2026-06-30"), metadata=rep)
-        quote = await api.CreateQuote(pb.CreateQuoteRequest(opportunity_id=opp.id, lines=[
-            pb.QuoteLineInput(product_id=server.id, quantity="3", discount_kind="percent", discount_value="9.5"),
-            pb.QuoteLineInput(product_id=support.id, discount_kind="amount", discount_value="100")]), metadata=rep)
+        opp = await api.CreateOpportunity(
+            pb.CreateOpportunityRequest(
+                customer_id=customer, name="Line 9", amount=money("5000"), expected_close_date="2026-06-30"
+            ),
+            metadata=rep,
+        )
+        quote = await api.CreateQuote(
+            pb.CreateQuoteRequest(
+                opportunity_id=opp.id,
+                lines=[
+                    pb.QuoteLineInput(
+                        product_id=server.id, quantity="3", discount_kind="percent", discount_value="9.5"
+                    ),
+                    pb.QuoteLineInput(product_id=support.id, discount_kind="amount", discount_value="100"),
+                ],
+            ),
+            metadata=rep,
+        )
         # the catalogue price changes after quoting: the contract keeps the quote's snapshot
-        await catalogue.UpdateProduct(kpb.UpdateProductRequest(
-            id=server.id, expected_version=server.version, set_prices=True,
-            prices=[kpb.ProductPrice(currency="CNY", amount="150")]), metadata=bearer(test_keys.token(principal(
-                "admin", org_path="/c/", permissions={"products:update": "all"}))))
+        await catalogue.UpdateProduct(
+            kpb.UpdateProductRequest(
+                id=server.id,
+                expected_version=server.version,
+                set_prices=True,
+                prices=[kpb.ProductPrice(currency="CNY", amount="150")],
+            ),
+            metadata=bearer(
+                test_keys.token(principal("admin", org_path="/c/", permissions={"products:update": "all"}))
+            ),
+        )
 
         async def contracts_of_customer() -> list:
-            return list((await catalogue.ListContracts(kpb.ListContractsRequest(customer_id=customer),
-                                                       metadata=rep)).contracts)
+            return list(
+                (await catalogue.ListContracts(kpb.ListContractsRequest(customer_id=customer), metadata=rep)).contracts
+            )
 
         def block(**changes) -> pb.QuoteContractDraft:
-            draft = pb.QuoteContractDraft(branch_code="SH", start_date="2026-04-01", end_date="2027-03-31",
-                                          terms="Net 30")
+            draft = pb.QuoteContractDraft(
+                branch_code="SH", start_date="2026-04-01", end_date="2027-03-31", terms="Net 30"
+            )
             for name, value in changes.items():
                 setattr(draft, name, value)
             return draft
 
         # bad contract blocks are refused locally or by the contracts service: the quote stays current
         for bad, field, code in (
-                (block(branch_code=""), "contract.branch_code", grpc.StatusCode.INVALID_ARGUMENT),
-                (block(start_date="April"), "contract.start_date", grpc.StatusCode.INVALID_ARGUMENT),
-                (block(end_date="2026-03-01"), "contract.end_date", grpc.StatusCode.INVALID_ARGUMENT),
-                (block(branch_code="1X"), "contract.branch_code", grpc.StatusCode.INVALID_ARGUMENT)):
-            error = await expect_error(api.AcceptQuote(pb.AcceptQuoteRequest(id=quote.id, contract=bad), metadata=rep),
-                                       code)
+            (block(branch_code=""), "contract.branch_code", grpc.StatusCode.INVALID_ARGUMENT),
+            (block(start_date="April"), "contract.start_date", grpc.StatusCode.INVALID_ARGUMENT),
+            (block(end_date="2026-03-01"), "contract.end_date", grpc.StatusCode.INVALID_ARGUMENT),
+            (block(branch_code="1X"), "contract.branch_code", grpc.StatusCode.INVALID_ARGUMENT),
+        ):
+            error = await expect_error(
+                api.AcceptQuote(pb.AcceptQuoteRequest(id=quote.id, contract=bad), metadata=rep), code
+            )
             assert field_violations(error)[0] == field, (field, error.details())
         # the contracts service refuses the caller (no contracts:create): nothing accepted
-        await expect_error(api.AcceptQuote(pb.AcceptQuoteRequest(id=quote.id, contract=block()),
-                                           metadata=no_contracts), grpc.StatusCode.PERMISSION_DENIED, "contract")
+        await expect_error(
+            api.AcceptQuote(pb.AcceptQuoteRequest(id=quote.id, contract=block()), metadata=no_contracts),
+            grpc.StatusCode.PERMISSION_DENIED,
+            "contract",
+        )
         listed = (await api.ListQuotes(pb.ListQuotesRequest(opportunity_id=opp.id), metadata=rep)).quotes
         assert [(q.status, q.contract_id) for q in listed] == [("current", "")]
         assert await contracts_of_customer() == []
@@ -681,8 +1115,10 @@ async def test_accepting_a_quote_starts_the_contract_draft(database_url: str, na
 
         usecases.outbox.record = failing_record
         try:
-            error = await expect_error(api.AcceptQuote(pb.AcceptQuoteRequest(id=quote.id, contract=block()),
-                                                       metadata=rep), grpc.StatusCode.FAILED_PRECONDITION)
+            error = await expect_error(
+                api.AcceptQuote(pb.AcceptQuoteRequest(id=quote.id, contract=block()), metadata=rep),
+                grpc.StatusCode.FAILED_PRECONDITION,
+            )
         finally:
             usecases.outbox.record = original_record
         orphans = await contracts_of_customer()
@@ -696,37 +1132,59 @@ async def test_accepting_a_quote_starts_the_contract_draft(database_url: str, na
         contract = await catalogue.GetContract(kpb.GetContractRequest(id=accepted.contract_id), metadata=rep)
         assert (contract.customer_id, contract.currency, contract.status) == (customer, "CNY", "draft")
         assert (contract.start_date, contract.end_date, contract.terms) == ("2026-04-01", "2027-03-31", "Net 30")
-        assert [(line.product_id, line.quantity, line.unit_price, line.discount_percent, line.total)
-                for line in contract.lines] == [(server.id, "3", "99.99", "9.5", "271.47"),
-                                                (support.id, "1", "1000.00", "10", "900.00")]
+        assert [
+            (line.product_id, line.quantity, line.unit_price, line.discount_percent, line.total)
+            for line in contract.lines
+        ] == [(server.id, "3", "99.99", "9.5", "271.47"), (support.id, "1", "1000.00", "10", "900.00")]
         assert contract.total == accepted.total == "1171.47"
         listed = (await api.ListQuotes(pb.ListQuotesRequest(opportunity_id=opp.id), metadata=rep)).quotes
         assert [(q.status, q.contract_id) for q in listed] == [("accepted", accepted.contract_id)]
         # accepting again starts no second contract
-        await expect_error(api.AcceptQuote(pb.AcceptQuoteRequest(id=quote.id, contract=block()), metadata=rep),
-                           grpc.StatusCode.FAILED_PRECONDITION, "already accepted")
+        await expect_error(
+            api.AcceptQuote(pb.AcceptQuoteRequest(id=quote.id, contract=block()), metadata=rep),
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "already accepted",
+        )
         assert len(await contracts_of_customer()) == 2
 
         # quote.accepted carries the contract id
         async with running.app.ctx.sessions() as session:
-            envelopes = (await session.scalars(select(outbox.c.envelope).where(
-                outbox.c.subject == "salesgrid.pipeline.quote.accepted"))).all()
+            envelopes = (
+                await session.scalars(
+                    select(outbox.c.envelope).where(outbox.c.subject == "salesgrid.pipeline.quote.accepted")
+                )
+            ).all()
         assert len(envelopes) == 1
         envelope = parse_envelope(envelopes[0])
         assert PipelineQuoteState.FromString(envelope.payload).contract_id == accepted.contract_id
 
 
 async def test_lead_import_rows_rules_and_scope(database_url: str, nats_url: str, test_keys, customers_service) -> None:
-    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=FakeClock(START),
-                           settings_cls=PipelineSettings, customers_addr=customers_service.address) as running:
+    async with run_service(
+        DEFINITION,
+        MIGRATIONS,
+        database_url,
+        nats_url,
+        test_keys,
+        clock=FakeClock(START),
+        settings_cls=PipelineSettings,
+        customers_addr=customers_service.address,
+    ) as running:
         api = pb_grpc.PipelineStub(running.channel)
-        await add_users(running, ("rep-b", "/c/r1/t1/", "mgr-1"), ("rep-a", "/c/r1/t1/", "mgr-1"),
-                        ("rep-c", "/c/r1/t2/", "mgr-1"), ("rep-x", "/c/r9/t9/", None))
+        await add_users(
+            running,
+            ("rep-b", "/c/r1/t1/", "mgr-1"),
+            ("rep-a", "/c/r1/t1/", "mgr-1"),
+            ("rep-c", "/c/r1/t2/", "mgr-1"),
+            ("rep-x", "/c/r9/t9/", None),
+        )
         await add_unit(running, "t1", "/c/r1/t1/")
         rep = bearer(test_keys.token(principal("rep-a", org_path="/c/r1/t1/", permissions=REP_PERMS)))
         manager = bearer(test_keys.token(principal("mgr-1", org_path="/c/r1/", permissions=MANAGER_PERMS)))
-        await api.PutLeadAssignmentRules(pb.PutLeadAssignmentRulesRequest(rules=[
-            pb.LeadAssignmentRule(region="华东", team_id="t1")]), metadata=manager)
+        await api.PutLeadAssignmentRules(
+            pb.PutLeadAssignmentRulesRequest(rules=[pb.LeadAssignmentRule(region="华东", team_id="t1")]),
+            metadata=manager,
+        )
 
         def row(company: str = "Acme", **fields) -> pb.CreateLeadRequest:
             amount = fields.pop("amount", None)
@@ -735,43 +1193,59 @@ async def test_lead_import_rows_rules_and_scope(database_url: str, nats_url: str
                 request.estimated_amount.CopyFrom(money(*amount))
             return request
 
-        rows = [row("East 1", region="华东", amount=("1000.50", "CNY")),   # 1: round robin → rep-a
-                row("", region="华东"),                                     # 2: company_name missing
-                row("East 2", region="华东"),                               # 3: round robin → rep-b
-                row("Bad mail", email="not-an-address"),                   # 4
-                row("Bad amount", amount=("abc", "CNY")),                  # 5
-                row("Negative", amount=("-5", "CNY")),                     # 6
-                row("Odd money", amount=("10", "XXX")),                    # 7
-                row("Far away", assign_to="rep-x"),                        # 8: outside the manager's scope
-                row("Ghost", assign_to="ghost"),                           # 9: unknown user
-                row("Chosen", region="华东", assign_to="rep-c"),            # 10: explicit assignee wins
-                row("Pool", region="华南")]                                 # 11: no rule: the pool
+        rows = [
+            row("East 1", region="华东", amount=("1000.50", "CNY")),  # 1: round robin → rep-a
+            row("", region="华东"),  # 2: company_name missing
+            row("East 2", region="华东"),  # 3: round robin → rep-b
+            row("Bad mail", email="not-an-address"),  # 4
+            row("Bad amount", amount=("abc", "CNY")),  # 5
+            row("Negative", amount=("-5", "CNY")),  # 6
+            row("Odd money", amount=("10", "XXX")),  # 7
+            row("Far away", assign_to="rep-x"),  # 8: outside the manager's scope
+            row("Ghost", assign_to="ghost"),  # 9: unknown user
+            row("Chosen", region="华东", assign_to="rep-c"),  # 10: explicit assignee wins
+            row("Pool", region="华南"),
+        ]  # 11: no rule: the pool
         reply = await api.ImportLeads(pb.ImportLeadsRequest(rows=rows), metadata=manager)
         assert reply.rows == 11 and len(reply.created_lead_ids) == 4
         assert [(e.row, e.column) for e in reply.errors] == [
-            (2, "company_name"), (4, "email"), (5, "estimated_amount"), (6, "estimated_amount"), (7, "currency"),
-            (8, "assign_to"), (9, "assign_to")]
+            (2, "company_name"),
+            (4, "email"),
+            (5, "estimated_amount"),
+            (6, "estimated_amount"),
+            (7, "currency"),
+            (8, "assign_to"),
+            (9, "assign_to"),
+        ]
         leads = [await api.GetLead(pb.GetLeadRequest(id=i), metadata=manager) for i in reply.created_lead_ids]
         assert [(lead.company_name, lead.status, lead.owner_id) for lead in leads] == [
-            ("East 1", "assigned", "rep-a"), ("East 2", "assigned", "rep-b"), ("Chosen", "assigned", "rep-c"),
-            ("Pool", "pool", "")]
+            ("East 1", "assigned", "rep-a"),
+            ("East 2", "assigned", "rep-b"),
+            ("Chosen", "assigned", "rep-c"),
+            ("Pool", "pool", ""),
+        ]
         assert leads[0].estimated_amount == money("1000.50")
         events = [e.removeprefix("salesgrid.pipeline.") for e in await subjects(running)]
         assert events.count("lead.created") == 4 and events.count("lead.assigned") == 3  # bad rows wrote nothing
 
         # a rep without leads:assign: assign_to is a row error, the rest is created (the rules still apply)
-        reply = await api.ImportLeads(pb.ImportLeadsRequest(rows=[row("Mine", assign_to="rep-b"),
-                                                                  row("East 3", region="华东")]), metadata=rep)
+        reply = await api.ImportLeads(
+            pb.ImportLeadsRequest(rows=[row("Mine", assign_to="rep-b"), row("East 3", region="华东")]), metadata=rep
+        )
         assert [(e.row, e.column) for e in reply.errors] == [(1, "assign_to")]
-        assert [(await api.GetLead(pb.GetLeadRequest(id=i), metadata=manager)).owner_id
-                for i in reply.created_lead_ids] == ["rep-a"]
+        assert [
+            (await api.GetLead(pb.GetLeadRequest(id=i), metadata=manager)).owner_id for i in reply.created_lead_ids
+        ] == ["rep-a"]
 
         # more than 5,000 rows: refused as a whole, nothing written; no leads:create: refused
-        error = await expect_error(api.ImportLeads(pb.ImportLeadsRequest(rows=[row(f"L{i}") for i in range(5001)]),
-                                                   metadata=manager), grpc.StatusCode.INVALID_ARGUMENT)
+        error = await expect_error(
+            api.ImportLeads(pb.ImportLeadsRequest(rows=[row(f"L{i}") for i in range(5001)]), metadata=manager),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        )
         assert field_violations(error) == ["rows"] and "5000" in error.details()
         reader = bearer(test_keys.token(principal("rep-a", org_path="/c/r1/t1/", permissions={"leads:read": "own"})))
-        await expect_error(api.ImportLeads(pb.ImportLeadsRequest(rows=[row()]), metadata=reader),
-                           grpc.StatusCode.PERMISSION_DENIED)
+        await expect_error(
+            api.ImportLeads(pb.ImportLeadsRequest(rows=[row()]), metadata=reader), grpc.StatusCode.PERMISSION_DENIED
+        )
         events = [e.removeprefix("salesgrid.pipeline.") for e in await subjects(running)]
         assert events.count("lead.created") == 5

@@ -3,6 +3,7 @@ to real HTTP receivers on 127.0.0.1 that verify every signature with the standar
 library: one endpoint fails, then times out, then recovers (same webhook-id each time) while a
 fast one is served meanwhile; scope filtering; secret rotation with overlap; the delivery log and
 manual redelivery; a dead endpoint disabled with its owner told by an event."""
+
 from __future__ import annotations
 
 import json
@@ -53,9 +54,17 @@ class Receiver:
                 script = receiver.scripts.get(self.path, [])
                 seen = len([r for r in receiver.at(self.path) if r["id"] == headers.get("webhook-id")])
                 action = script[seen] if seen < len(script) else 200
-                receiver.received.append({"path": self.path, "id": headers.get("webhook-id"), "body": json.loads(body),
-                                          "verified": verified, "signature": headers.get("webhook-signature", ""),
-                                          "action": action, "at": time.monotonic()})
+                receiver.received.append(
+                    {
+                        "path": self.path,
+                        "id": headers.get("webhook-id"),
+                        "body": json.loads(body),
+                        "verified": verified,
+                        "signature": headers.get("webhook-signature", ""),
+                        "action": action,
+                        "at": time.monotonic(),
+                    }
+                )
                 if action == "hang":
                     time.sleep(1.5)
                     action = 200
@@ -95,43 +104,69 @@ async def publish(nats_url: str, customer_id: str, org_path: str) -> str:
     nc = await connect(nats_url, "test-customers")
     js = nc.jetstream()
     await ensure_stream(js, "customers", 1)
-    envelope = build_envelope("salesgrid.customers.customer.created", "customers",
-                              CustomerRecordState(customer_id=customer_id, legal_name="x", org_path=org_path),
-                              EventMeta(aggregate_id=customer_id, org_path=org_path, actor_id="u1"), utc_now())
+    envelope = build_envelope(
+        "salesgrid.customers.customer.created",
+        "customers",
+        CustomerRecordState(customer_id=customer_id, legal_name="x", org_path=org_path),
+        EventMeta(aggregate_id=customer_id, org_path=org_path, actor_id="u1"),
+        utc_now(),
+    )
     await js.publish(envelope.type, envelope.SerializeToString(), headers={"Nats-Msg-Id": envelope.event_id})
     await nc.drain()
     return envelope.event_id
 
 
 async def test_deliveries_are_signed_retried_isolated_scoped_and_logged(
-        database_url: str, nats_url: str, test_keys, receiver: Receiver) -> None:  # type: ignore[no-untyped-def]
+    database_url: str, nats_url: str, test_keys, receiver: Receiver
+) -> None:  # type: ignore[no-untyped-def]
     admin = bearer(test_keys.token(principal("admin-1", "/c/", permissions=ADMIN)))
     partner = bearer(test_keys.token(principal("key-1", "/c/a/", permissions=PARTNER, kind="api_key")))
-    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, settings_cls=WebhooksSettings,
-                           retry_schedule="0.3,0.3,0.3,0.5,0.5,0.5,0.5,0.5", request_timeout_seconds=0.6,
-                           poll_interval_seconds=0.05, allow_http_endpoints=True,
-                           disable_after_failing_seconds=2.5) as running:
+    async with run_service(
+        DEFINITION,
+        MIGRATIONS,
+        database_url,
+        nats_url,
+        test_keys,
+        settings_cls=WebhooksSettings,
+        retry_schedule="0.3,0.3,0.3,0.5,0.5,0.5,0.5,0.5",
+        request_timeout_seconds=0.6,
+        poll_interval_seconds=0.05,
+        allow_http_endpoints=True,
+        disable_after_failing_seconds=2.5,
+    ) as running:
         stub = pb_grpc.WebhooksStub(running.channel)
 
         # Bad input names the field; creating needs webhooks:create.
         with pytest.raises(grpc.aio.AioRpcError) as bad:
-            await stub.CreateSubscription(pb.CreateSubscriptionRequest(url="ftp://x", event_types=[
-                "salesgrid.customers.customer.*"]), metadata=admin)
+            await stub.CreateSubscription(
+                pb.CreateSubscriptionRequest(url="ftp://x", event_types=["salesgrid.customers.customer.*"]),
+                metadata=admin,
+            )
         assert field_violations(bad.value) == ["url"]
         with pytest.raises(grpc.aio.AioRpcError) as bad:
-            await stub.CreateSubscription(pb.CreateSubscriptionRequest(url=receiver.url, event_types=[
-                "salesgrid.identity.auth.login_succeeded"]), metadata=admin)
+            await stub.CreateSubscription(
+                pb.CreateSubscriptionRequest(url=receiver.url, event_types=["salesgrid.identity.auth.login_succeeded"]),
+                metadata=admin,
+            )
         assert field_violations(bad.value) == ["event_types"]
         rep = bearer(test_keys.token(principal("rep-1", "/c/a/", permissions={"customers:read": "own"})))
         with pytest.raises(grpc.aio.AioRpcError) as denied:
-            await stub.CreateSubscription(pb.CreateSubscriptionRequest(url=receiver.url + "/r", event_types=[
-                "salesgrid.customers.customer.*"]), metadata=rep)
+            await stub.CreateSubscription(
+                pb.CreateSubscriptionRequest(url=receiver.url + "/r", event_types=["salesgrid.customers.customer.*"]),
+                metadata=rep,
+            )
         assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
-        flaky = await stub.CreateSubscription(pb.CreateSubscriptionRequest(
-            url=receiver.url + "/flaky", event_types=["salesgrid.customers.customer.*"]), metadata=admin)
-        fast = await stub.CreateSubscription(pb.CreateSubscriptionRequest(
-            url=receiver.url + "/fast", event_types=["salesgrid.customers.customer.created"]), metadata=partner)
+        flaky = await stub.CreateSubscription(
+            pb.CreateSubscriptionRequest(url=receiver.url + "/flaky", event_types=["salesgrid.customers.customer.*"]),
+            metadata=admin,
+        )
+        fast = await stub.CreateSubscription(
+            pb.CreateSubscriptionRequest(
+                url=receiver.url + "/fast", event_types=["salesgrid.customers.customer.created"]
+            ),
+            metadata=partner,
+        )
         assert flaky.secret.startswith("whsec_") and flaky.secret != fast.secret
         receiver.secrets = {"/flaky": [flaky.secret], "/fast": [fast.secret]}
         receiver.scripts["/flaky"] = [500, "hang"]
@@ -158,16 +193,16 @@ async def test_deliveries_are_signed_retried_isolated_scoped_and_logged(
         assert first_fast["body"]["data"]["id"] == "cust-in"
 
         async def flaky_recovered() -> bool:
-            log = await stub.ListDeliveries(pb.ListDeliveriesRequest(subscription_id=flaky.subscription.id),
-                                            metadata=admin)
+            log = await stub.ListDeliveries(
+                pb.ListDeliveriesRequest(subscription_id=flaky.subscription.id), metadata=admin
+            )
             return len(log.items) == 2 and all(d.status == "succeeded" for d in log.items)
 
         await eventually(flaky_recovered, timeout=20)
         hang_started = next(r["at"] for r in receiver.at("/flaky") if r["action"] == "hang")
         assert first_fast["at"] < hang_started + 1.5  # not held up by the hanging endpoint
         assert [r["id"] for r in receiver.at("/fast")] == [first_fast["id"]]  # outside record never sent
-        log = await stub.ListDeliveries(pb.ListDeliveriesRequest(subscription_id=flaky.subscription.id),
-                                        metadata=admin)
+        log = await stub.ListDeliveries(pb.ListDeliveriesRequest(subscription_id=flaky.subscription.id), metadata=admin)
         for retried in log.items:
             assert [a.status_code for a in retried.attempt_log] == [500, 0, 200]
             assert retried.attempts == 3 and retried.last_status_code == 200
@@ -177,8 +212,9 @@ async def test_deliveries_are_signed_retried_isolated_scoped_and_logged(
         assert {r["body"]["data"]["event_id"] for r in receiver.at("/flaky")} == {inside, outside}
 
         # Rotation: both secrets sign during the overlap; the receiver may hold either.
-        rotated = await stub.RotateSecret(pb.RotateSecretRequest(id=flaky.subscription.id, overlap_seconds=3600),
-                                          metadata=admin)
+        rotated = await stub.RotateSecret(
+            pb.RotateSecretRequest(id=flaky.subscription.id, overlap_seconds=3600), metadata=admin
+        )
         assert rotated.secret != flaky.secret and rotated.subscription.HasField("previous_secret_expires_at")
         receiver.secrets["/flaky"] = [flaky.secret, rotated.secret]
         third = await publish(nats_url, "cust-3", "/c/a/")
@@ -189,8 +225,9 @@ async def test_deliveries_are_signed_retried_isolated_scoped_and_logged(
 
         # Manual redelivery sends the same message again, with its id.
         await eventually(lambda: _true(len(receiver.at("/fast")) == 2))  # cust-3 is in the partner's subtree
-        again = await stub.Redeliver(pb.RedeliverRequest(subscription_id=fast.subscription.id,
-                                                         delivery_id=first_fast["id"]), metadata=partner)
+        again = await stub.Redeliver(
+            pb.RedeliverRequest(subscription_id=fast.subscription.id, delivery_id=first_fast["id"]), metadata=partner
+        )
         assert again.status == "pending"
         await eventually(lambda: _true(len(receiver.at("/fast")) == 3))
         assert receiver.at("/fast")[2]["id"] == first_fast["id"]
@@ -198,9 +235,12 @@ async def test_deliveries_are_signed_retried_isolated_scoped_and_logged(
 
         # A dead endpoint: retried on schedule, then the subscription is disabled and an event tells
         # the owner.
-        dead = await stub.CreateSubscription(pb.CreateSubscriptionRequest(
-            url=f"http://127.0.0.1:{free_port()}/gone", event_types=["salesgrid.customers.customer.*"]),
-            metadata=partner)
+        dead = await stub.CreateSubscription(
+            pb.CreateSubscriptionRequest(
+                url=f"http://127.0.0.1:{free_port()}/gone", event_types=["salesgrid.customers.customer.*"]
+            ),
+            metadata=partner,
+        )
         await publish(nats_url, "cust-4", "/c/a/")
 
         async def disabled() -> pb.Subscription | None:
@@ -235,32 +275,56 @@ async def test_subscriptions_stop_when_their_owner_loses_access(database_url: st
         await js.publish(envelope.type, envelope.SerializeToString(), headers={"Nats-Msg-Id": envelope.event_id})
         await nc.drain()
 
-    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, settings_cls=WebhooksSettings,
-                           allow_http_endpoints=True) as running:
+    async with run_service(
+        DEFINITION,
+        MIGRATIONS,
+        database_url,
+        nats_url,
+        test_keys,
+        settings_cls=WebhooksSettings,
+        allow_http_endpoints=True,
+    ) as running:
         stub = pb_grpc.WebhooksStub(running.channel)
-        owners = {"key-9": principal("key-9", "/c/a/", permissions=PARTNER, kind="api_key"),
-                  "user-9": principal("user-9", "/c/a/", permissions=PARTNER, roles=("manager",)),
-                  "user-8": principal("user-8", "/c/a/", permissions=PARTNER, roles=("manager",))}
+        owners = {
+            "key-9": principal("key-9", "/c/a/", permissions=PARTNER, kind="api_key"),
+            "user-9": principal("user-9", "/c/a/", permissions=PARTNER, roles=("manager",)),
+            "user-8": principal("user-8", "/c/a/", permissions=PARTNER, roles=("manager",)),
+        }
         subs = {}
         for owner, who in owners.items():
-            created = await stub.CreateSubscription(pb.CreateSubscriptionRequest(
-                url="http://127.0.0.1:9/x", event_types=["salesgrid.customers.customer.*"]),
-                metadata=bearer(test_keys.token(who)))
+            created = await stub.CreateSubscription(
+                pb.CreateSubscriptionRequest(
+                    url="http://127.0.0.1:9/x", event_types=["salesgrid.customers.customer.*"]
+                ),
+                metadata=bearer(test_keys.token(who)),
+            )
             subs[owner] = created.subscription.id
         await identity_event("salesgrid.identity.api_key.revoked", ApiKeyRevoked(api_key_id="key-9"), "key-9")
-        await identity_event("salesgrid.identity.user.updated", UserState(  # first: nothing that matters changed
-            user_id="user-8", org_path="/c/a/", roles=["manager"], active=True, display_name="New name"), "user-8")
-        await identity_event("salesgrid.identity.user.updated", UserState(
-            user_id="user-9", org_path="/c/a/", roles=["manager", "director"], active=True), "user-9")
+        await identity_event(
+            "salesgrid.identity.user.updated",
+            UserState(  # first: nothing that matters changed
+                user_id="user-8", org_path="/c/a/", roles=["manager"], active=True, display_name="New name"
+            ),
+            "user-8",
+        )
+        await identity_event(
+            "salesgrid.identity.user.updated",
+            UserState(user_id="user-9", org_path="/c/a/", roles=["manager", "director"], active=True),
+            "user-9",
+        )
         admin = bearer(test_keys.token(principal("admin-1", "/c/", permissions=ADMIN)))
 
         async def states() -> dict[str, bool] | None:
-            found = {o: (await stub.GetSubscription(pb.GetSubscriptionRequest(id=i), metadata=admin)).enabled
-                     for o, i in subs.items()}
+            found = {
+                o: (await stub.GetSubscription(pb.GetSubscriptionRequest(id=i), metadata=admin)).enabled
+                for o, i in subs.items()
+            }
             return found if not found["key-9"] and not found["user-9"] else None
 
         assert await eventually(states) == {"key-9": False, "user-9": False, "user-8": True}
         # The owner re-enables with his current access; the scope snapshot is refreshed.
-        again = await stub.UpdateSubscription(pb.UpdateSubscriptionRequest(id=subs["user-9"], enabled=True),
-                                              metadata=bearer(test_keys.token(owners["user-9"])))
+        again = await stub.UpdateSubscription(
+            pb.UpdateSubscriptionRequest(id=subs["user-9"], enabled=True),
+            metadata=bearer(test_keys.token(owners["user-9"])),
+        )
         assert again.enabled and not again.disabled_reason

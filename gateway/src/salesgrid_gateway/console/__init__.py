@@ -6,6 +6,7 @@ files: `index.html` revalidated on every visit (no-cache with an ETag, so an unc
 304 and no body; it names the assets by a content hash), the assets under /console/assets/<hash>/
 cached for a year (with ETag and Last-Modified for the odd revalidation), every response with a
 content-security policy that allows nothing but this origin."""
+
 from __future__ import annotations
 
 import gzip
@@ -19,11 +20,17 @@ from flask import Blueprint, Response, abort, redirect, request, send_from_direc
 
 blueprint = Blueprint("console", __name__)
 STATIC = Path(__file__).parent / "static"
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-       "manifest-src 'self'; worker-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; "
-       "frame-ancestors 'none'")
-SECURITY_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
-                    "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "manifest-src 'self'; worker-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
 
 
 @cache
@@ -61,7 +68,9 @@ def without_slash() -> Response:
 
 @blueprint.get("/console/")
 def index() -> Response:
-    page = (STATIC / "index.html").read_text(encoding="utf-8").replace("{{ASSETS}}", f"/console/assets/{assets_version()}")
+    page = (
+        (STATIC / "index.html").read_text(encoding="utf-8").replace("{{ASSETS}}", f"/console/assets/{assets_version()}")
+    )
     return _revalidated(Response(page, mimetype="text/html"))
 
 
@@ -69,10 +78,17 @@ def index() -> Response:
 def service_worker() -> Response:
     """The offline shell's service worker, at the console's root so it may control /console/."""
     prefix = f"/console/assets/{assets_version()}"
-    files = [f"{prefix}/{p.relative_to(STATIC).as_posix()}" for p in sorted(STATIC.rglob("*"))
-             if p.is_file() and p.name not in ("index.html", "sw.js")]
-    body = (STATIC / "sw.js").read_text(encoding="utf-8").replace("{{ASSETS}}", prefix).replace(
-        '"{{FILES}}"', json.dumps(files))
+    files = [
+        f"{prefix}/{p.relative_to(STATIC).as_posix()}"
+        for p in sorted(STATIC.rglob("*"))
+        if p.is_file() and p.name not in ("index.html", "sw.js")
+    ]
+    body = (
+        (STATIC / "sw.js")
+        .read_text(encoding="utf-8")
+        .replace("{{ASSETS}}", prefix)
+        .replace('"{{FILES}}"', json.dumps(files))
+    )
     return _revalidated(Response(body, mimetype="text/javascript"))
 
 
@@ -91,8 +107,9 @@ def asset(version: str, name: str) -> Response:
     if Path(name).suffix in TEXT_SUFFIXES:
         response.vary.add("Accept-Encoding")
     # The URL carries the content hash: an old one may serve the new file, but never the reverse.
-    response.headers["Cache-Control"] = ("public, max-age=31536000, immutable" if version == assets_version()
-                                         else "no-cache")
+    response.headers["Cache-Control"] = (
+        "public, max-age=31536000, immutable" if version == assets_version() else "no-cache"
+    )
     if name.endswith(".js"):
         response.mimetype = "text/javascript"
     return _secure(response)

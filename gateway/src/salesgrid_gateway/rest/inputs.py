@@ -1,5 +1,6 @@
 """Reading what a client sends: JSON bodies, typed query values, paging and If-Match. Every
 refusal is a 400 (or 415/428) problem naming the parameter, never a 5xx."""
+
 from __future__ import annotations
 
 import base64
@@ -19,11 +20,16 @@ MAX_LIMIT = 500
 INTEGER = re.compile(r"-?[0-9]{1,20}")
 VERSION = re.compile(r"[0-9]{1,18}")
 RANGES = {
-    FieldDescriptor.TYPE_INT32: (-2**31, 2**31 - 1), FieldDescriptor.TYPE_SINT32: (-2**31, 2**31 - 1),
-    FieldDescriptor.TYPE_SFIXED32: (-2**31, 2**31 - 1), FieldDescriptor.TYPE_UINT32: (0, 2**32 - 1),
-    FieldDescriptor.TYPE_FIXED32: (0, 2**32 - 1), FieldDescriptor.TYPE_INT64: (-2**63, 2**63 - 1),
-    FieldDescriptor.TYPE_SINT64: (-2**63, 2**63 - 1), FieldDescriptor.TYPE_SFIXED64: (-2**63, 2**63 - 1),
-    FieldDescriptor.TYPE_UINT64: (0, 2**64 - 1), FieldDescriptor.TYPE_FIXED64: (0, 2**64 - 1),
+    FieldDescriptor.TYPE_INT32: (-(2**31), 2**31 - 1),
+    FieldDescriptor.TYPE_SINT32: (-(2**31), 2**31 - 1),
+    FieldDescriptor.TYPE_SFIXED32: (-(2**31), 2**31 - 1),
+    FieldDescriptor.TYPE_UINT32: (0, 2**32 - 1),
+    FieldDescriptor.TYPE_FIXED32: (0, 2**32 - 1),
+    FieldDescriptor.TYPE_INT64: (-(2**63), 2**63 - 1),
+    FieldDescriptor.TYPE_SINT64: (-(2**63), 2**63 - 1),
+    FieldDescriptor.TYPE_SFIXED64: (-(2**63), 2**63 - 1),
+    FieldDescriptor.TYPE_UINT64: (0, 2**64 - 1),
+    FieldDescriptor.TYPE_FIXED64: (0, 2**64 - 1),
 }
 
 
@@ -39,7 +45,9 @@ def json_body(optional: bool = False) -> dict[str, Any]:
         raise ApiProblem(415, "send a JSON body with Content-Type: application/json")
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise ApiProblem(400, "request body is not a JSON object", errors=[{"field": "body", "message": "not a JSON object"}])
+        raise ApiProblem(
+            400, "request body is not a JSON object", errors=[{"field": "body", "message": "not a JSON object"}]
+        )
     reject_nul(body, "")
     return body
 
@@ -131,8 +139,11 @@ def if_match(body: dict[str, Any], *, required: bool) -> int:
     value = header or ("" if given in (None, "") else str(given))
     if not value:
         if required:
-            raise ApiProblem(428, "send If-Match with the version you read (or `version` in the body)",
-                             errors=[{"field": "If-Match", "message": "is required"}])
+            raise ApiProblem(
+                428,
+                "send If-Match with the version you read (or `version` in the body)",
+                errors=[{"field": "If-Match", "message": "is required"}],
+            )
         return 0
     if not VERSION.fullmatch(value):
         where = "If-Match" if header else "version"

@@ -13,6 +13,7 @@ The mapping, chosen once for the whole API:
 What proto3 cannot say (allowed values of a string, a decimal pattern, a date) comes from
 HINTS, keyed by the message's full name and field: knowledge the services own, declared once
 here next to the types so requests and responses share it."""
+
 from __future__ import annotations
 
 import copy
@@ -20,9 +21,9 @@ from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
-INT32 = {"type": "integer", "format": "int32", "minimum": -2**31, "maximum": 2**31 - 1}
+INT32 = {"type": "integer", "format": "int32", "minimum": -(2**31), "maximum": 2**31 - 1}
 UINT32 = {"type": "integer", "minimum": 0, "maximum": 2**32 - 1}
-INT64 = {"type": "integer", "format": "int64", "minimum": -2**63, "maximum": 2**63 - 1}
+INT64 = {"type": "integer", "format": "int64", "minimum": -(2**63), "maximum": 2**63 - 1}
 UINT64 = {"type": "integer", "minimum": 0, "maximum": 2**64 - 1}
 SCALARS: dict[int, dict[str, Any]] = {
     FieldDescriptor.TYPE_STRING: {"type": "string"},
@@ -30,10 +31,16 @@ SCALARS: dict[int, dict[str, Any]] = {
     FieldDescriptor.TYPE_BYTES: {"type": "string", "contentEncoding": "base64"},
     FieldDescriptor.TYPE_DOUBLE: {"type": "number"},
     FieldDescriptor.TYPE_FLOAT: {"type": "number", "format": "float"},
-    FieldDescriptor.TYPE_INT32: INT32, FieldDescriptor.TYPE_SINT32: INT32, FieldDescriptor.TYPE_SFIXED32: INT32,
-    FieldDescriptor.TYPE_UINT32: UINT32, FieldDescriptor.TYPE_FIXED32: UINT32,
-    FieldDescriptor.TYPE_INT64: INT64, FieldDescriptor.TYPE_SINT64: INT64, FieldDescriptor.TYPE_SFIXED64: INT64,
-    FieldDescriptor.TYPE_UINT64: UINT64, FieldDescriptor.TYPE_FIXED64: UINT64,
+    FieldDescriptor.TYPE_INT32: INT32,
+    FieldDescriptor.TYPE_SINT32: INT32,
+    FieldDescriptor.TYPE_SFIXED32: INT32,
+    FieldDescriptor.TYPE_UINT32: UINT32,
+    FieldDescriptor.TYPE_FIXED32: UINT32,
+    FieldDescriptor.TYPE_INT64: INT64,
+    FieldDescriptor.TYPE_SINT64: INT64,
+    FieldDescriptor.TYPE_SFIXED64: INT64,
+    FieldDescriptor.TYPE_UINT64: UINT64,
+    FieldDescriptor.TYPE_FIXED64: UINT64,
 }
 WELL_KNOWN: dict[str, dict[str, Any]] = {
     "google.protobuf.Timestamp": {"type": "string", "format": "date-time"},
@@ -45,9 +52,12 @@ WELL_KNOWN: dict[str, dict[str, Any]] = {
     "google.protobuf.FieldMask": {"type": "string"},
     "google.protobuf.StringValue": {"type": "string"},
     "google.protobuf.BoolValue": {"type": "boolean"},
-    "google.protobuf.Int32Value": INT32, "google.protobuf.Int64Value": INT64,
-    "google.protobuf.UInt32Value": UINT32, "google.protobuf.UInt64Value": UINT64,
-    "google.protobuf.DoubleValue": {"type": "number"}, "google.protobuf.FloatValue": {"type": "number"},
+    "google.protobuf.Int32Value": INT32,
+    "google.protobuf.Int64Value": INT64,
+    "google.protobuf.UInt32Value": UINT32,
+    "google.protobuf.UInt64Value": UINT64,
+    "google.protobuf.DoubleValue": {"type": "number"},
+    "google.protobuf.FloatValue": {"type": "number"},
     "google.protobuf.BytesValue": {"type": "string", "contentEncoding": "base64"},
 }
 
@@ -89,9 +99,15 @@ class Schemas:
             self.components[descriptor.full_name] = self.object(descriptor)
         return {"$ref": REF_PREFIX + descriptor.full_name}
 
-    def object(self, descriptor: Descriptor, *, exclude: frozenset[str] | set[str] = frozenset(),
-               rename: dict[str, str] | None = None, required: tuple[str, ...] = (),
-               extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    def object(
+        self,
+        descriptor: Descriptor,
+        *,
+        exclude: frozenset[str] | set[str] = frozenset(),
+        rename: dict[str, str] | None = None,
+        required: tuple[str, ...] = (),
+        extra: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """The message as an object schema (its fields but `exclude`, named `rename[field]`)."""
         names = {proto: rest for rest, proto in (rename or {}).items()}
         properties: dict[str, Any] = {}
@@ -143,6 +159,11 @@ def short_names(components: dict[str, Any]) -> dict[str, str]:
     names = {}
     for short, fulls in by_short.items():
         for full in fulls:
-            names[full] = short if len(fulls) == 1 else "".join(
-                part[:1].upper() + part[1:] for part in full.removeprefix("salesgrid.").split(".") if part != "v1")
+            names[full] = (
+                short
+                if len(fulls) == 1
+                else "".join(
+                    part[:1].upper() + part[1:] for part in full.removeprefix("salesgrid.").split(".") if part != "v1"
+                )
+            )
     return names

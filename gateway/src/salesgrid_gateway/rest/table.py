@@ -18,6 +18,7 @@ If-Match; `set_<field>` flags are set when `<field>` is sent; a `client_ip` fiel
 caller's address; a reply with `version` sets ETag. A view that is not a pass-through
 (uploads, downloads, replies reshaped) is a `View`: a hand-written function with its request,
 responses and statuses declared in the same table."""
+
 from __future__ import annotations
 
 import importlib
@@ -152,9 +153,12 @@ class Route:
         if self.method != "GET":
             return list(self.query)
         hidden = self.hidden_fields()
-        return [f.name for f in self.request_descriptor.fields
-                if f.name not in hidden and (f.message_type is None
-                                             or f.message_type.full_name == "google.protobuf.Timestamp")]
+        return [
+            f.name
+            for f in self.request_descriptor.fields
+            if f.name not in hidden
+            and (f.message_type is None or f.message_type.full_name == "google.protobuf.Timestamp")
+        ]
 
     def rest_name(self, proto_field: str) -> str:
         for rest, proto in self.rename.items():
@@ -169,8 +173,12 @@ def path_names(path: str) -> list[str]:
 
 def _is_integer(descriptor: Descriptor, name: str) -> bool:
     found = descriptor.fields_by_name.get(name)
-    return found is not None and found.cpp_type in (found.CPPTYPE_INT32, found.CPPTYPE_INT64, found.CPPTYPE_UINT32,
-                                                    found.CPPTYPE_UINT64)
+    return found is not None and found.cpp_type in (
+        found.CPPTYPE_INT32,
+        found.CPPTYPE_INT64,
+        found.CPPTYPE_UINT32,
+        found.CPPTYPE_UINT64,
+    )
 
 
 @dataclass(frozen=True)
@@ -191,8 +199,7 @@ class Service:
         return getattr(grpc_module, f"{self.name}Stub")
 
     def route(self, method: str, path: str, rpc: str, summary: str, **options: Any) -> Route:
-        made = Route(method, path, summary, options.pop("tag", self.tag), service=self, rpc=rpc,
-                     **options)
+        made = Route(method, path, summary, options.pop("tag", self.tag), service=self, rpc=rpc, **options)
         _ = made.method_descriptor  # an unknown RPC fails at import, not at the first request
         return made
 
@@ -212,7 +219,6 @@ class Service:
         return self.route("DELETE", path, rpc, summary, **{"body": "", **options})
 
 
-def view(method: str, path: str, function: Callable[..., Any], summary: str, *, tag: str,
-         **options: Any) -> Route:
+def view(method: str, path: str, function: Callable[..., Any], summary: str, *, tag: str, **options: Any) -> Route:
     """A hand-written view and its description (request, responses, statuses, headers)."""
     return Route(method, path, summary, tag, view=function, body="", **options)

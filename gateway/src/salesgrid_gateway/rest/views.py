@@ -1,5 +1,6 @@
 """Flask views generated from the route table: JSON (and path, query, If-Match, paging) in, the
 RPC called with the caller's token, the reply rendered as JSON out."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -18,8 +19,12 @@ CUSTOM_PREFIX = "cf_"
 
 
 def _is_string_map(field: Any) -> bool:
-    return bool(field is not None and field.message_type is not None and field.message_type.GetOptions().map_entry
-                and field.message_type.fields_by_name["value"].type == field.TYPE_STRING)
+    return bool(
+        field is not None
+        and field.message_type is not None
+        and field.message_type.GetOptions().map_entry
+        and field.message_type.fields_by_name["value"].type == field.TYPE_STRING
+    )
 
 
 def make_view(route: Route) -> Callable[..., Any]:
@@ -60,8 +65,11 @@ def _pass_through(route: Route) -> Callable[..., Any]:
             if rest in request.args:
                 values[proto] = sent[rest] = inputs.query_value(field, rest)
         if custom_filters:  # cf_<key>=value: custom field filters (the owning service checks them)
-            values["custom_fields"] = {name.removeprefix(CUSTOM_PREFIX): value for name, value in request.args.items()
-                                       if name.startswith(CUSTOM_PREFIX)}
+            values["custom_fields"] = {
+                name.removeprefix(CUSTOM_PREFIX): value
+                for name, value in request.args.items()
+                if name.startswith(CUSTOM_PREFIX)
+            }
             inputs.reject_nul(values["custom_fields"], "custom_fields")
         _require(route.required, sent)
         if version:
@@ -86,8 +94,10 @@ def _pass_through(route: Route) -> Callable[..., Any]:
             return "", 204
         if route.items:
             next_token = getattr(reply, paging[1]) if paging else ""
-            payload = {"items": [to_json(item) for item in getattr(reply, route.items)],
-                       "next_cursor": inputs.encode_cursor(scope, next_token)}
+            payload = {
+                "items": [to_json(item) for item in getattr(reply, route.items)],
+                "next_cursor": inputs.encode_cursor(scope, next_token),
+            }
             return jsonify(payload), route.status
         result = getattr(reply, route.result) if route.result else reply
         response = jsonify(to_json(result))
@@ -103,8 +113,11 @@ def _pass_through(route: Route) -> Callable[..., Any]:
 def _require(names: tuple[str, ...], sent: dict[str, Any]) -> None:
     missing = [name for name in names if sent.get(name) in (None, "", [], {})]
     if missing:
-        raise ApiProblem(400, f"missing required field(s): {', '.join(missing)}",
-                         errors=[{"field": name, "message": "is required"} for name in missing])
+        raise ApiProblem(
+            400,
+            f"missing required field(s): {', '.join(missing)}",
+            errors=[{"field": name, "message": "is required"} for name in missing],
+        )
 
 
 def _put(values: dict[str, Any], dotted: str, value: Any) -> None:
@@ -120,8 +133,9 @@ def _put(values: dict[str, Any], dotted: str, value: Any) -> None:
 def _renamed(problem: ApiProblem, names: dict[str, str], *, stale: bool) -> ApiProblem:
     """The service's problem in the client's words: fields as the client named them, and a
     stale If-Match as 412 Precondition Failed (a version conflict on a conditional request)."""
-    problem.errors = [{**error, "field": names.get(error.get("field", ""), error.get("field", ""))}
-                      for error in problem.errors]
+    problem.errors = [
+        {**error, "field": names.get(error.get("field", ""), error.get("field", ""))} for error in problem.errors
+    ]
     fields = {error.get("field", "") for error in problem.errors} or {""}
     if stale and problem.status == 409 and problem.code == "CONFLICT" and fields <= (VERSION_FIELDS | {"If-Match"}):
         problem.status = 412

@@ -1,6 +1,7 @@
 """Helpers for hand-written views (most routes are generated from the route table, rest/):
 audit reporting, ETag replies, and the older helpers kept for hand-written modules, each the
 same parsing as the generated views (rest/inputs.py)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -19,8 +20,11 @@ def json_body() -> dict[str, Any]:
 def require_fields(body: dict[str, Any], *names: str) -> None:
     missing = [name for name in names if body.get(name) in (None, "", [])]
     if missing:
-        raise ApiProblem(400, f"missing required field(s): {', '.join(missing)}",
-                         errors=[{"field": name, "message": "is required"} for name in missing])
+        raise ApiProblem(
+            400,
+            f"missing required field(s): {', '.join(missing)}",
+            errors=[{"field": name, "message": "is required"} for name in missing],
+        )
 
 
 def page_size() -> int:

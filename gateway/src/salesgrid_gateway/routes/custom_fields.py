@@ -2,6 +2,7 @@
 holds its definitions and validates the values written with its records (salesgrid.common.v1.
 CustomFields); records carry their values as `custom_fields`, lists filter with `cf_<key>=value`
 query parameters, exports with `cf_<key>` filters, customer imports with `cf_<key>` columns."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -24,8 +25,13 @@ from salesgrid_gateway.routes.common import expected_version, json_body, require
 blueprint = Blueprint("custom_fields", __name__)
 
 # entity -> the service that owns it (its gateway address setting)
-ENTITY_SERVICES = {"customers": "customers", "contacts": "customers", "leads": "pipeline", "opportunities": "pipeline",
-                   "contracts": "contracts"}
+ENTITY_SERVICES = {
+    "customers": "customers",
+    "contacts": "customers",
+    "leads": "pipeline",
+    "opportunities": "pipeline",
+    "contracts": "contracts",
+}
 FILTER_PREFIX = "cf_"
 TYPES = ["text", "number", "money", "date", "choice", "multi_choice", "user", "boolean"]
 
@@ -39,8 +45,11 @@ def _fields(entity: str) -> pb_grpc.CustomFieldsStub:
 
 def custom_field_filters() -> dict[str, str]:
     """The list's cf_<key>=value query parameters as key -> value (the owning service checks them)."""
-    return {name.removeprefix(FILTER_PREFIX): value for name, value in request.args.items()
-            if name.startswith(FILTER_PREFIX)}
+    return {
+        name.removeprefix(FILTER_PREFIX): value
+        for name, value in request.args.items()
+        if name.startswith(FILTER_PREFIX)
+    }
 
 
 def _definition(message: pb.FieldDefinition) -> dict[str, Any]:
@@ -54,23 +63,30 @@ def update_contract_custom_fields(contract_id: str) -> tuple[Response, int]:
     """Contracts change their terms only through amendments; their custom fields are set here, in any status."""
     body = json_body()
     version = expected_version(body)
-    contract = call(stub(contracts_grpc.ContractsStub, "contracts_addr").UpdateContractCustomFields,
-                    contracts_pb.UpdateContractCustomFieldsRequest(id=contract_id, expected_version=version,
-                                                                   custom_fields=_values(body)))
+    contract = call(
+        stub(contracts_grpc.ContractsStub, "contracts_addr").UpdateContractCustomFields,
+        contracts_pb.UpdateContractCustomFieldsRequest(
+            id=contract_id, expected_version=version, custom_fields=_values(body)
+        ),
+    )
     return with_etag(to_json(contract), contract.version)
 
 
 def _values(body: dict[str, Any]) -> Struct:
     values = body.get("custom_fields")
     if not isinstance(values, dict) or not values:
-        raise ApiProblem(400, "custom_fields must be an object naming at least one field",
-                         errors=[{"field": "custom_fields", "message": "an object"}])
+        raise ApiProblem(
+            400,
+            "custom_fields must be an object naming at least one field",
+            errors=[{"field": "custom_fields", "message": "an object"}],
+        )
     struct = Struct()
     try:
         struct.update(values)
     except (OverflowError, ValueError, TypeError) as error:  # e.g. a number past a double's range
-        raise ApiProblem(400, f"custom_fields cannot be read: {error}",
-                         errors=[{"field": "custom_fields", "message": str(error)}]) from None
+        raise ApiProblem(
+            400, f"custom_fields cannot be read: {error}", errors=[{"field": "custom_fields", "message": str(error)}]
+        ) from None
     return struct
 
 
@@ -78,9 +94,10 @@ def _values(body: dict[str, Any]) -> Struct:
 def update_lead_custom_fields(lead_id: str) -> tuple[Response, int]:
     body = json_body()
     version = expected_version(body)
-    lead = call(stub(pipeline_grpc.PipelineStub, "pipeline_addr").UpdateLeadCustomFields,
-                pipeline_pb.UpdateLeadCustomFieldsRequest(id=lead_id, expected_version=version,
-                                                          custom_fields=_values(body)))
+    lead = call(
+        stub(pipeline_grpc.PipelineStub, "pipeline_addr").UpdateLeadCustomFields,
+        pipeline_pb.UpdateLeadCustomFieldsRequest(id=lead_id, expected_version=version, custom_fields=_values(body)),
+    )
     return with_etag(to_json(lead), lead.version)
 
 
@@ -106,8 +123,14 @@ def update_field(entity: str, key: str) -> Response:
     for name in ("options", "business_lines"):
         if name in body:
             body[f"set_{name}"] = True
-    return jsonify(_definition(call(_fields(entity).UpdateField, from_json(
-        pb.UpdateFieldRequest, body, entity=entity, key=key, expected_version=version))))
+    return jsonify(
+        _definition(
+            call(
+                _fields(entity).UpdateField,
+                from_json(pb.UpdateFieldRequest, body, entity=entity, key=key, expected_version=version),
+            )
+        )
+    )
 
 
 @blueprint.post("/v1/custom-fields/<entity>/<key>/archive")
@@ -126,17 +149,20 @@ def delete_field(entity: str, key: str) -> tuple[str, int]:
     return "", 204
 
 
-MONEY_VALUE = obj(["amount", "currency"], amount={"type": "string", "description": "decimal string"},
-                  currency=STRING)
+MONEY_VALUE = obj(["amount", "currency"], amount={"type": "string", "description": "decimal string"}, currency=STRING)
 # Values by field key: text, choice, user (a user id), date (YYYY-MM-DD) and number (a decimal
 # string on output) as strings, money as {amount, currency}, multi_choice as a list, boolean.
-CUSTOM_FIELDS = {"type": "object", "description": "custom field values by key (GET /v1/custom-fields/{entity}); "
-                 "on a write, keys given are set and null clears one",
-                 "additionalProperties": {"oneOf": [STRING, {"type": "number"}, BOOLEAN, STRINGS, MONEY_VALUE,
-                                                    {"type": "null"}]}}
-FILTER_TEXT = ("Custom field filters: `cf_<key>=<value>` query parameters, one per field (OpenAPI cannot name "
-               "parameters by prefix), all must match: equality on the stored form (text case-insensitive, money "
-               "as `12.50 CNY`); for a multi_choice field, records whose value holds the option.")
+CUSTOM_FIELDS = {
+    "type": "object",
+    "description": "custom field values by key (GET /v1/custom-fields/{entity}); "
+    "on a write, keys given are set and null clears one",
+    "additionalProperties": {"oneOf": [STRING, {"type": "number"}, BOOLEAN, STRINGS, MONEY_VALUE, {"type": "null"}]},
+}
+FILTER_TEXT = (
+    "Custom field filters: `cf_<key>=<value>` query parameters, one per field (OpenAPI cannot name "
+    "parameters by prefix), all must match: equality on the stored form (text case-insensitive, money "
+    "as `12.50 CNY`); for a multi_choice field, records whose value holds the option."
+)
 
 
 def document_filters(api: OpenApi, path: str) -> None:
@@ -152,9 +178,21 @@ def _with_required_flag(schema: dict[str, Any]) -> dict[str, Any]:
 
 CUSTOM_FIELDS_REF = {"$ref": "#/components/schemas/CustomFields"}  # a record's or a body's custom_fields
 hint_struct("custom_fields", CUSTOM_FIELDS_REF)  # every message's custom_fields, in the route table's schemas
-DEFINITION = _with_required_flag(obj(
-    entity=STRING, key=STRING, label=STRING, type={"enum": TYPES}, options=STRINGS, business_lines=STRINGS,
-    active=BOOLEAN, version=INTEGER, values_stored=INTEGER, created_at=STRING, updated_at=STRING))
+DEFINITION = _with_required_flag(
+    obj(
+        entity=STRING,
+        key=STRING,
+        label=STRING,
+        type={"enum": TYPES},
+        options=STRINGS,
+        business_lines=STRINGS,
+        active=BOOLEAN,
+        version=INTEGER,
+        values_stored=INTEGER,
+        created_at=STRING,
+        updated_at=STRING,
+    )
+)
 
 
 def describe(api: OpenApi) -> None:
@@ -164,27 +202,80 @@ def describe(api: OpenApi) -> None:
     api.schemas["CustomFields"] = CUSTOM_FIELDS
     api.schemas["CustomFieldDefinition"] = DEFINITION
     definition = {"$ref": "#/components/schemas/CustomFieldDefinition"}
-    api.operation("/v1/custom-fields/{entity}", "get", "List the custom fields of customers, contacts, leads, "
-                  "opportunities or contracts (custom_fields:read)", tag=t, parameters=[entity, query_param(
-                      "include_archived", BOOLEAN)], response=obj(["items"], items={"type": "array",
-                                                                                    "items": definition}))
-    api.operation("/v1/custom-fields/{entity}", "post", "Define a custom field (custom_fields:manage); business_lines "
-                  "(opportunities: stage model codes) limit it to some records", tag=t, status=201,
-                  parameters=[entity], response=definition, request=_with_required_flag(obj(
-                      ["key", "label", "type"], key=STRING, label=STRING, type={"enum": TYPES}, options=STRINGS,
-                      business_lines=STRINGS)))
-    api.operation("/v1/custom-fields/{entity}/{key}", "patch", "Change label, required, options (never removed) or "
-                  "business lines (If-Match: version)", tag=t, parameters=ref, response=definition,
-                  request=_with_required_flag(obj(label=STRING, options=STRINGS, business_lines=STRINGS)))
-    api.operation("/v1/custom-fields/{entity}/{key}/archive", "post", "Archive a field: no new values; stored values "
-                  "are kept, read, filtered and exported", tag=t, parameters=ref, response=definition)
-    api.operation("/v1/custom-fields/{entity}/{key}/restore", "post", "Restore an archived field", tag=t,
-                  parameters=ref, response=definition)
-    api.operation("/v1/contracts/{contract_id}/custom-fields", "patch", "Set a contract's custom field values in "
-                  "any status (null clears one; If-Match: version)", tag=t, parameters=[path_param("contract_id")],
-                  request=obj(["custom_fields"], custom_fields=CUSTOM_FIELDS_REF))
-    api.operation("/v1/leads/{lead_id}/custom-fields", "patch", "Set a lead's custom field values (null clears "
-                  "one; If-Match: version)", tag=t, parameters=[path_param("lead_id")],
-                  request=obj(["custom_fields"], custom_fields=CUSTOM_FIELDS_REF))
-    api.operation("/v1/custom-fields/{entity}/{key}", "delete", "Delete a field no record holds a value of (409 "
-                  "otherwise: archive it)", tag=t, parameters=ref, status=204)
+    api.operation(
+        "/v1/custom-fields/{entity}",
+        "get",
+        "List the custom fields of customers, contacts, leads, opportunities or contracts (custom_fields:read)",
+        tag=t,
+        parameters=[entity, query_param("include_archived", BOOLEAN)],
+        response=obj(["items"], items={"type": "array", "items": definition}),
+    )
+    api.operation(
+        "/v1/custom-fields/{entity}",
+        "post",
+        "Define a custom field (custom_fields:manage); business_lines "
+        "(opportunities: stage model codes) limit it to some records",
+        tag=t,
+        status=201,
+        parameters=[entity],
+        response=definition,
+        request=_with_required_flag(
+            obj(
+                ["key", "label", "type"],
+                key=STRING,
+                label=STRING,
+                type={"enum": TYPES},
+                options=STRINGS,
+                business_lines=STRINGS,
+            )
+        ),
+    )
+    api.operation(
+        "/v1/custom-fields/{entity}/{key}",
+        "patch",
+        "Change label, required, options (never removed) or business lines (If-Match: version)",
+        tag=t,
+        parameters=ref,
+        response=definition,
+        request=_with_required_flag(obj(label=STRING, options=STRINGS, business_lines=STRINGS)),
+    )
+    api.operation(
+        "/v1/custom-fields/{entity}/{key}/archive",
+        "post",
+        "Archive a field: no new values; stored values are kept, read, filtered and exported",
+        tag=t,
+        parameters=ref,
+        response=definition,
+    )
+    api.operation(
+        "/v1/custom-fields/{entity}/{key}/restore",
+        "post",
+        "Restore an archived field",
+        tag=t,
+        parameters=ref,
+        response=definition,
+    )
+    api.operation(
+        "/v1/contracts/{contract_id}/custom-fields",
+        "patch",
+        "Set a contract's custom field values in any status (null clears one; If-Match: version)",
+        tag=t,
+        parameters=[path_param("contract_id")],
+        request=obj(["custom_fields"], custom_fields=CUSTOM_FIELDS_REF),
+    )
+    api.operation(
+        "/v1/leads/{lead_id}/custom-fields",
+        "patch",
+        "Set a lead's custom field values (null clears one; If-Match: version)",
+        tag=t,
+        parameters=[path_param("lead_id")],
+        request=obj(["custom_fields"], custom_fields=CUSTOM_FIELDS_REF),
+    )
+    api.operation(
+        "/v1/custom-fields/{entity}/{key}",
+        "delete",
+        "Delete a field no record holds a value of (409 otherwise: archive it)",
+        tag=t,
+        parameters=ref,
+        status=204,
+    )

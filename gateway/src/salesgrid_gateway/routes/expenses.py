@@ -1,6 +1,7 @@
 """/v1/expense-claims (+ receipts and the approval actions) and /v1/expense-policies. Money amounts
 travel as decimal strings ("1234.50"), dates as "YYYY-MM-DD"; a receipt is the raw request body
 (image/jpeg, image/png or application/pdf) with its file name in the `file_name` query parameter."""
+
 from __future__ import annotations
 
 from urllib.parse import quote
@@ -40,9 +41,17 @@ def add_receipt(claim_id: str, line_no: int) -> tuple[Response, int]:
     file_name = request.args.get("file_name", "")
     inputs.reject_nul(file_name, "file_name")
     version = inputs.if_match({}, required=False)
-    claim = call(_expenses().AddReceipt, pb.AddReceiptRequest(
-        claim_id=claim_id, line_no=line_no, file_name=file_name, content_type=request.mimetype,
-        content=request.get_data(), expected_version=version))
+    claim = call(
+        _expenses().AddReceipt,
+        pb.AddReceiptRequest(
+            claim_id=claim_id,
+            line_no=line_no,
+            file_name=file_name,
+            content_type=request.mimetype,
+            content=request.get_data(),
+            expected_version=version,
+        ),
+    )
     return with_etag(to_json(claim), claim.version, 201)
 
 
@@ -57,29 +66,75 @@ def get_receipt(claim_id: str, receipt_id: str) -> Response:
 
 CLAIM = {"$ref": "#/components/schemas/salesgrid.expenses.v1.ExpenseClaim"}
 ROUTES = [
-    api.post("/v1/expense-claims", "CreateClaim", "File a draft expense claim of your own (费用报销单)", status=201,
-             required=("currency", "lines")),
+    api.post(
+        "/v1/expense-claims",
+        "CreateClaim",
+        "File a draft expense claim of your own (费用报销单)",
+        status=201,
+        required=("currency", "lines"),
+    ),
     api.get("/v1/expense-claims", "ListClaims", "List expense claims in scope (newest first)", items="claims"),
     api.get("/v1/expense-claims/{claim_id}", "GetClaim", "Read an expense claim"),
-    view("POST", "/v1/expense-claims/{claim_id}/lines/{line_no}/receipts", add_receipt, "Attach a receipt to a "
-         "line of a draft: the body is the file (JPEG, PNG or PDF, at most 5 MiB)", tag="expenses", status=201,
-         converters={"line_no": "int"},  # int32 in the message: larger numbers are refused (400)
-         request_types=RECEIPT_TYPES, response_schema=CLAIM, if_match="optional",
-         parameters=({"name": "file_name", "in": "query", "required": False, "schema": {"type": "string"}},),
-         headers=("ETag",), messages=(pb.ExpenseClaim,)),
-    view("GET", "/v1/expense-claims/{claim_id}/receipts/{receipt_id}", get_receipt, "Download a receipt",
-         tag="expenses", response_types=RECEIPT_TYPES, headers=("Content-Disposition",)),
-    api.post("/v1/expense-claims/{claim_id}/submit", "SubmitClaim", "Submit a draft (a receipt on every line, "
-             "within the daily limits) for approval", optional_body=True),
-    api.post("/v1/expense-claims/{claim_id}/approve", "ApproveClaim", "Approve the current step (the approver "
-             "whose turn it is; never the owner)", optional_body=True),
-    api.post("/v1/expense-claims/{claim_id}/reject", "RejectClaim", "Reject the current step with a comment",
-             required=("comment",)),
-    api.post("/v1/expense-claims/{claim_id}/pay", "PayClaim", "Pay out an approved claim (finance)",
-             required=("paid_on", "payment_reference")),
-    api.put("/v1/expense-policies/{unit_id}", "SetPolicy", "Set an org unit's expense policy (admin): daily limits "
-            "per category, director approval above an amount; inherited down the org tree",
-            rename={"unit_id": "org_unit_id"}, required=("currency",)),
-    api.get("/v1/expense-policies/{unit_id}", "GetPolicy", "The expense policy in force for a unit (its own, an "
-            "ancestor's or the defaults)", rename={"unit_id": "org_unit_id"}),
+    view(
+        "POST",
+        "/v1/expense-claims/{claim_id}/lines/{line_no}/receipts",
+        add_receipt,
+        "Attach a receipt to a line of a draft: the body is the file (JPEG, PNG or PDF, at most 5 MiB)",
+        tag="expenses",
+        status=201,
+        converters={"line_no": "int"},  # int32 in the message: larger numbers are refused (400)
+        request_types=RECEIPT_TYPES,
+        response_schema=CLAIM,
+        if_match="optional",
+        parameters=({"name": "file_name", "in": "query", "required": False, "schema": {"type": "string"}},),
+        headers=("ETag",),
+        messages=(pb.ExpenseClaim,),
+    ),
+    view(
+        "GET",
+        "/v1/expense-claims/{claim_id}/receipts/{receipt_id}",
+        get_receipt,
+        "Download a receipt",
+        tag="expenses",
+        response_types=RECEIPT_TYPES,
+        headers=("Content-Disposition",),
+    ),
+    api.post(
+        "/v1/expense-claims/{claim_id}/submit",
+        "SubmitClaim",
+        "Submit a draft (a receipt on every line, within the daily limits) for approval",
+        optional_body=True,
+    ),
+    api.post(
+        "/v1/expense-claims/{claim_id}/approve",
+        "ApproveClaim",
+        "Approve the current step (the approver whose turn it is; never the owner)",
+        optional_body=True,
+    ),
+    api.post(
+        "/v1/expense-claims/{claim_id}/reject",
+        "RejectClaim",
+        "Reject the current step with a comment",
+        required=("comment",),
+    ),
+    api.post(
+        "/v1/expense-claims/{claim_id}/pay",
+        "PayClaim",
+        "Pay out an approved claim (finance)",
+        required=("paid_on", "payment_reference"),
+    ),
+    api.put(
+        "/v1/expense-policies/{unit_id}",
+        "SetPolicy",
+        "Set an org unit's expense policy (admin): daily limits "
+        "per category, director approval above an amount; inherited down the org tree",
+        rename={"unit_id": "org_unit_id"},
+        required=("currency",),
+    ),
+    api.get(
+        "/v1/expense-policies/{unit_id}",
+        "GetPolicy",
+        "The expense policy in force for a unit (its own, an ancestor's or the defaults)",
+        rename={"unit_id": "org_unit_id"},
+    ),
 ]

@@ -3,6 +3,7 @@ GET /v1/exports/{id} for progress; GET /v1/exports/{id}/file streams the file to
 The service owning the entity runs the job (salesgrid.common.v1.Exports); a job id is
 `<service>.<id>` so later calls find it. `GET /v1/exports?report=` (analytics, synchronous) is
 the older report download in routes/analytics.py."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -18,8 +19,16 @@ from salesgrid_gateway.rest.table import view
 
 
 # entity -> the service that owns it (its gateway address setting)
-ENTITY_SERVICES = {"customers": "customers", "contacts": "customers", "leads": "pipeline", "opportunities": "pipeline",
-                   "follow_ups": "activities", "contracts": "contracts", "receivables": "contracts", "analytics_report": "analytics"}
+ENTITY_SERVICES = {
+    "customers": "customers",
+    "contacts": "customers",
+    "leads": "pipeline",
+    "opportunities": "pipeline",
+    "follow_ups": "activities",
+    "contracts": "contracts",
+    "receivables": "contracts",
+    "analytics_report": "analytics",
+}
 
 
 def _exports(service: str) -> pb_grpc.ExportsStub:
@@ -45,18 +54,28 @@ def create_export() -> tuple[Response, int, dict[str, str]]:
     body = inputs.json_body()
     missing = [name for name in ("entity", "format") if not body.get(name)]
     if missing:
-        raise ApiProblem(400, f"missing required field(s): {', '.join(missing)}",
-                         errors=[{"field": name, "message": "is required"} for name in missing])
+        raise ApiProblem(
+            400,
+            f"missing required field(s): {', '.join(missing)}",
+            errors=[{"field": name, "message": "is required"} for name in missing],
+        )
     entity = str(body["entity"])
     service = ENTITY_SERVICES.get(entity)
     if service is None:
-        raise ApiProblem(400, f"entity must be one of {', '.join(sorted(ENTITY_SERVICES))}",
-                         errors=[{"field": "entity", "message": "unknown entity"}])
+        raise ApiProblem(
+            400,
+            f"entity must be one of {', '.join(sorted(ENTITY_SERVICES))}",
+            errors=[{"field": "entity", "message": "unknown entity"}],
+        )
     filters = body.get("filters") or {}
     if not isinstance(filters, dict):
         raise ApiProblem(400, "filters must be an object", errors=[{"field": "filters", "message": "an object"}])
-    job = call(_exports(service).CreateExport, pb.CreateExportRequest(
-        entity=entity, format=str(body["format"]), filters={str(k): str(v) for k, v in filters.items()}))
+    job = call(
+        _exports(service).CreateExport,
+        pb.CreateExportRequest(
+            entity=entity, format=str(body["format"]), filters={str(k): str(v) for k, v in filters.items()}
+        ),
+    )
     payload = _job(service, job)
     return jsonify(payload), 202, {"Location": f"/v1/exports/{payload['id']}"}
 
@@ -78,42 +97,85 @@ def download_export(export_id: str) -> Response:
         for seq in range(1, first.chunks):
             yield call(exports.DownloadExport, pb.DownloadExportRequest(id=job_id, seq=seq)).data
 
-    return Response(chunks(), mimetype=job.content_type, headers={
-        "Content-Disposition": f'attachment; filename="{job.filename}"', "Content-Length": str(job.bytes_written)})
+    return Response(
+        chunks(),
+        mimetype=job.content_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{job.filename}"',
+            "Content-Length": str(job.bytes_written),
+        },
+    )
 
 
 STRING = {"type": "string"}
 INTEGER = {"type": "integer"}
-EXPORT_JOB = {"type": "object", "required": ["id", "entity", "format", "status"], "properties": {
-    "id": STRING, "entity": STRING, "format": {"type": "string", "enum": ["csv", "xlsx"]},
-    "status": {"type": "string", "enum": ["queued", "running", "ready", "failed", "expired"]},
-    "rows_written": INTEGER, "bytes_written": INTEGER, "filters": {"type": "object", "additionalProperties": STRING},
-    "error": STRING, "filename": STRING, "content_type": STRING, "created_at": STRING, "finished_at": STRING,
-    "expires_at": STRING, "file": {"type": ["string", "null"]}}}
+EXPORT_JOB = {
+    "type": "object",
+    "required": ["id", "entity", "format", "status"],
+    "properties": {
+        "id": STRING,
+        "entity": STRING,
+        "format": {"type": "string", "enum": ["csv", "xlsx"]},
+        "status": {"type": "string", "enum": ["queued", "running", "ready", "failed", "expired"]},
+        "rows_written": INTEGER,
+        "bytes_written": INTEGER,
+        "filters": {"type": "object", "additionalProperties": STRING},
+        "error": STRING,
+        "filename": STRING,
+        "content_type": STRING,
+        "created_at": STRING,
+        "finished_at": STRING,
+        "expires_at": STRING,
+        "file": {"type": ["string", "null"]},
+    },
+}
 REF = {"$ref": "#/components/schemas/ExportJob"}
 T = "exports"
 SCHEMAS = {"ExportJob": EXPORT_JOB}
 ROUTES = [
-    view("POST", "/v1/exports", create_export, "Start an export job (202): the file holds exactly what you may read, "
-         "is kept for a limited time (default 24 h) and only you can download it; audited", tag=T, status=202,
-         response_schema=REF, headers=("Location",), request_schema={
-             "type": "object", "required": ["entity", "format"], "properties": {
-                 "entity": {"type": "string", "enum": sorted(ENTITY_SERVICES)},
-                 "format": {"type": "string", "enum": ["csv", "xlsx"]},
-                 "filters": {"type": "object", "additionalProperties": STRING,
-                               "description": "customers: tier, owner_id, updated_since (ISO 8601); contacts: "
-                                              "customer_id; leads: "
-                                              "status, owner_id; opportunities: status, stage, owner_id, "
-                                              "customer_id; follow_ups: customer_id, lead_id, owner_id, kind; "
-                                              "contracts: status, customer_id, owner_id; receivables: customer_id, owner_id, "
-                                              "outstanding_only (true); "
-                                              "analytics_report: report (performance, leaderboard, funnel, "
-                                              "forecast, targets, trend) and the report query (period, subtree, "
-                                              "rep_id, currency, time_zone, group_depth, by, limit, from_period, "
-                                              "to_period, metric)"}}}),
-    view("GET", "/v1/exports/{export_id}", get_export, "An export job's status and progress", tag=T,
-         response_schema=REF),
-    view("GET", "/v1/exports/{export_id}/file", download_export, "Download a ready export (creator only; "
-         "streamed)", tag=T, response_types=("text/csv", "application/vnd.openxmlformats-officedocument."
-                                            "spreadsheetml.sheet"), headers=("Content-Disposition",)),
+    view(
+        "POST",
+        "/v1/exports",
+        create_export,
+        "Start an export job (202): the file holds exactly what you may read, "
+        "is kept for a limited time (default 24 h) and only you can download it; audited",
+        tag=T,
+        status=202,
+        response_schema=REF,
+        headers=("Location",),
+        request_schema={
+            "type": "object",
+            "required": ["entity", "format"],
+            "properties": {
+                "entity": {"type": "string", "enum": sorted(ENTITY_SERVICES)},
+                "format": {"type": "string", "enum": ["csv", "xlsx"]},
+                "filters": {
+                    "type": "object",
+                    "additionalProperties": STRING,
+                    "description": "customers: tier, owner_id, updated_since (ISO 8601); contacts: "
+                    "customer_id; leads: "
+                    "status, owner_id; opportunities: status, stage, owner_id, "
+                    "customer_id; follow_ups: customer_id, lead_id, owner_id, kind; "
+                    "contracts: status, customer_id, owner_id; receivables: customer_id, owner_id, "
+                    "outstanding_only (true); "
+                    "analytics_report: report (performance, leaderboard, funnel, "
+                    "forecast, targets, trend) and the report query (period, subtree, "
+                    "rep_id, currency, time_zone, group_depth, by, limit, from_period, "
+                    "to_period, metric)",
+                },
+            },
+        },
+    ),
+    view(
+        "GET", "/v1/exports/{export_id}", get_export, "An export job's status and progress", tag=T, response_schema=REF
+    ),
+    view(
+        "GET",
+        "/v1/exports/{export_id}/file",
+        download_export,
+        "Download a ready export (creator only; streamed)",
+        tag=T,
+        response_types=("text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        headers=("Content-Disposition",),
+    ),
 ]

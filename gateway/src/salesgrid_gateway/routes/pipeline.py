@@ -1,6 +1,7 @@
 """/v1/opportunities (+ advance, regress, won, lost, history), /v1/leads, /v1/lead-pool,
 /v1/gate-violations, /v1/forecast, /v1/stage-models, /v1/quotes, /v1/lead-assignment-rules.
 Money travels as {"amount": "<decimal string>", "currency": "CNY"}."""
+
 from __future__ import annotations
 
 import csv
@@ -29,8 +30,18 @@ def _pipeline():  # type: ignore[no-untyped-def]
 
 IMPORT_MAX_ROWS = 5000
 IMPORT_BATCH_ROWS = 500
-IMPORT_COLUMNS = ("company_name", "contact_name", "phone", "email", "region", "industry", "source",
-                  "estimated_amount", "currency", "assign_to")
+IMPORT_COLUMNS = (
+    "company_name",
+    "contact_name",
+    "phone",
+    "email",
+    "region",
+    "industry",
+    "source",
+    "estimated_amount",
+    "currency",
+    "assign_to",
+)
 
 
 def import_leads() -> Response:
@@ -41,37 +52,55 @@ def import_leads() -> Response:
     try:
         text = request.get_data().decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ApiProblem(400, "the CSV file is not UTF-8 text", errors=[{"field": "body", "message": "not UTF-8"}]) from None
+        raise ApiProblem(
+            400, "the CSV file is not UTF-8 text", errors=[{"field": "body", "message": "not UTF-8"}]
+        ) from None
     try:
         records = [r for r in csv.reader(io.StringIO(text, newline="")) if any(cell.strip() for cell in r)]
     except csv.Error as error:
-        raise ApiProblem(400, f"the CSV file cannot be read: {error}",
-                         errors=[{"field": "body", "message": str(error)}]) from None
+        raise ApiProblem(
+            400, f"the CSV file cannot be read: {error}", errors=[{"field": "body", "message": str(error)}]
+        ) from None
     if not records:
-        raise ApiProblem(400, "the CSV file is empty: it needs a header row", errors=[{"field": "header", "message": "missing"}])
+        raise ApiProblem(
+            400, "the CSV file is empty: it needs a header row", errors=[{"field": "header", "message": "missing"}]
+        )
     header = [name.strip().lower() for name in records[0]]
     unknown = [name for name in header if name not in IMPORT_COLUMNS and not name.startswith(FILTER_PREFIX)]
     duplicates = sorted({name for name in header if header.count(name) > 1})
     if unknown or duplicates or "company_name" not in header:
-        problems = ([{"field": "header", "message": f"unknown column {name!r}"} for name in unknown]
-                    + [{"field": "header", "message": f"column {name!r} appears twice"} for name in duplicates]
-                    + ([] if "company_name" in header else [{"field": "header", "message": "company_name is required"}]))
-        raise ApiProblem(400, f"the header row must name columns among {', '.join(IMPORT_COLUMNS)} or "
-                              f"{FILTER_PREFIX}<custom field key>", errors=problems)
+        problems = (
+            [{"field": "header", "message": f"unknown column {name!r}"} for name in unknown]
+            + [{"field": "header", "message": f"column {name!r} appears twice"} for name in duplicates]
+            + ([] if "company_name" in header else [{"field": "header", "message": "company_name is required"}])
+        )
+        raise ApiProblem(
+            400,
+            f"the header row must name columns among {', '.join(IMPORT_COLUMNS)} or {FILTER_PREFIX}<custom field key>",
+            errors=problems,
+        )
     data = records[1:]
     if len(data) > IMPORT_MAX_ROWS:
-        raise ApiProblem(413, f"an import holds at most {IMPORT_MAX_ROWS} rows; this file has {len(data)}: split it",
-                         errors=[{"field": "body", "message": f"at most {IMPORT_MAX_ROWS} rows"}])
+        raise ApiProblem(
+            413,
+            f"an import holds at most {IMPORT_MAX_ROWS} rows; this file has {len(data)}: split it",
+            errors=[{"field": "body", "message": f"at most {IMPORT_MAX_ROWS} rows"}],
+        )
     errors: list[dict] = []
     numbered: list[tuple[int, pb.CreateLeadRequest]] = []
     for number, cells in enumerate(data, start=1):
         if len(cells) != len(header):
-            errors.append({"row": number, "column": "", "message": f"has {len(cells)} fields, the header {len(header)}"})
+            errors.append(
+                {"row": number, "column": "", "message": f"has {len(cells)} fields, the header {len(header)}"}
+            )
             continue
         values = {name: cell.strip() for name, cell in zip(header, cells)}
         amount, currency = values.pop("estimated_amount", ""), values.pop("currency", "")
-        custom = {name.removeprefix(FILTER_PREFIX): values.pop(name) for name in list(values)
-                  if name.startswith(FILTER_PREFIX)}
+        custom = {
+            name.removeprefix(FILTER_PREFIX): values.pop(name)
+            for name in list(values)
+            if name.startswith(FILTER_PREFIX)
+        }
         lead = pb.CreateLeadRequest(**values)
         lead.custom_fields.update({key: text for key, text in custom.items() if text})  # empty: no value
         if amount or currency:
@@ -79,7 +108,7 @@ def import_leads() -> Response:
         numbered.append((number, lead))
     created: list[str] = []
     for start in range(0, len(numbered), IMPORT_BATCH_ROWS):
-        batch = numbered[start:start + IMPORT_BATCH_ROWS]
+        batch = numbered[start : start + IMPORT_BATCH_ROWS]
         reply = call(_pipeline().ImportLeads, pb.ImportLeadsRequest(rows=[lead for _, lead in batch]))
         created.extend(reply.created_lead_ids)
         errors.extend({"row": batch[e.row - 1][0], "column": e.column, "message": e.message} for e in reply.errors)
@@ -89,59 +118,146 @@ def import_leads() -> Response:
 
 STRING = {"type": "string"}
 ROUTES = [
-    api.post("/v1/opportunities", "CreateOpportunity", "Create an opportunity (name unique per customer)",
-             status=201, required=("customer_id", "name", "amount", "expected_close_date")),
+    api.post(
+        "/v1/opportunities",
+        "CreateOpportunity",
+        "Create an opportunity (name unique per customer)",
+        status=201,
+        required=("customer_id", "name", "amount", "expected_close_date"),
+    ),
     api.get("/v1/opportunities", "ListOpportunities", "List opportunities in scope", items="opportunities"),
     api.get("/v1/opportunities/{opportunity_id}", "GetOpportunity", "Read an opportunity"),
-    api.patch("/v1/opportunities/{opportunity_id}", "UpdateOpportunity",
-              "Change amount, expected close date or the forecast commit flag (If-Match required)",
-              if_match="required"),
-    api.post("/v1/opportunities/{opportunity_id}/advance", "AdvanceOpportunity",
-             "Advance through the stage gates (rejections are recorded as gate violations)"),
-    api.post("/v1/opportunities/{opportunity_id}/regress", "RegressOpportunity", "Move back to an earlier stage",
-             required=("target_stage", "reason")),
+    api.patch(
+        "/v1/opportunities/{opportunity_id}",
+        "UpdateOpportunity",
+        "Change amount, expected close date or the forecast commit flag (If-Match required)",
+        if_match="required",
+    ),
+    api.post(
+        "/v1/opportunities/{opportunity_id}/advance",
+        "AdvanceOpportunity",
+        "Advance through the stage gates (rejections are recorded as gate violations)",
+    ),
+    api.post(
+        "/v1/opportunities/{opportunity_id}/regress",
+        "RegressOpportunity",
+        "Move back to an earlier stage",
+        required=("target_stage", "reason"),
+    ),
     api.post("/v1/opportunities/{opportunity_id}/won", "WinOpportunity", "Close as won (award notice gate)"),
-    api.post("/v1/opportunities/{opportunity_id}/lost", "LoseOpportunity", "Close as lost with a reason",
-             required=("reason",)),
-    api.get("/v1/opportunities/{opportunity_id}/history", "ListStageHistory",
-            "Stage history (who, when, from, to, facts)", items="changes"),
-    api.get("/v1/gate-violations", "ListGateViolations", "Rejected advances (虚假推进 attempts) in scope, per rep",
-            items="violations"),
-    api.get("/v1/forecast", "GetForecast", "Forecast by close month: count, amount, weighted, commit, best case",
-            items="buckets"),
+    api.post(
+        "/v1/opportunities/{opportunity_id}/lost",
+        "LoseOpportunity",
+        "Close as lost with a reason",
+        required=("reason",),
+    ),
+    api.get(
+        "/v1/opportunities/{opportunity_id}/history",
+        "ListStageHistory",
+        "Stage history (who, when, from, to, facts)",
+        items="changes",
+    ),
+    api.get(
+        "/v1/gate-violations",
+        "ListGateViolations",
+        "Rejected advances (虚假推进 attempts) in scope, per rep",
+        items="violations",
+    ),
+    api.get(
+        "/v1/forecast",
+        "GetForecast",
+        "Forecast by close month: count, amount, weighted, commit, best case",
+        items="buckets",
+    ),
     api.get("/v1/stage-models", "ListStageModels", "Stage models, one per business line", items="models"),
-    api.put("/v1/stage-models/{code}", "PutStageModel", "Create or replace a business line's stage model "
-            "(stage_models:update); validated as a whole", body="model", rename={"code": "model.code"},
-            required=("name", "entry_stage", "stages")),
+    api.put(
+        "/v1/stage-models/{code}",
+        "PutStageModel",
+        "Create or replace a business line's stage model (stage_models:update); validated as a whole",
+        body="model",
+        rename={"code": "model.code"},
+        required=("name", "entry_stage", "stages"),
+    ),
     api.get("/v1/stage-models/{code}", "GetStageModel", "Read a stage model"),
-    api.post("/v1/quotes", "CreateQuote", "Issue a quote version for an opportunity (supersedes the current one); "
-             "lines priced from the product catalogue", status=201, required=("opportunity_id", "lines")),
-    api.get("/v1/quotes", "ListQuotes", "Every version of an opportunity's quote", items="quotes",
-            required=("opportunity_id",)),
-    api.post("/v1/quotes/{quote_id}/accept", "AcceptQuote", "Accept the current quote version; with `contract` the "
-             "contract draft is created through the contracts service (its id in contract_id)", optional_body=True),
-    api.get("/v1/lead-assignment-rules", "GetLeadAssignmentRules",
-            "The lead assignment rule table (leads:assign, subtree or all)"),
-    api.put("/v1/lead-assignment-rules", "PutLeadAssignmentRules",
-            "Replace the lead assignment rules: by region / industry to a rep, or round robin in a team"),
-    api.post("/v1/leads", "CreateLead", "Create a lead (in the pool, or assigned with assign_to)", status=201,
-             required=("company_name",)),
-    view("POST", "/v1/leads/imports", import_leads, "Import leads from a CSV body (text/csv; columns company_name, "
-         "contact_name, phone, email, region, industry, source, estimated_amount, currency, assign_to), at most "
-         "5000 rows (413 beyond); each row created like POST /v1/leads; per-row errors reported", tag="pipeline",
-         request_types=("text/csv",), errors=(413,), response_schema={"type": "object", "properties": {
-             "rows": {"type": "integer"}, "created": {"type": "integer"},
-             "created_lead_ids": {"type": "array", "items": STRING},
-             "errors": {"type": "array", "items": {"type": "object", "properties": {
-                 "row": {"type": "integer"}, "column": STRING, "message": STRING}}}}}),
+    api.post(
+        "/v1/quotes",
+        "CreateQuote",
+        "Issue a quote version for an opportunity (supersedes the current one); "
+        "lines priced from the product catalogue",
+        status=201,
+        required=("opportunity_id", "lines"),
+    ),
+    api.get(
+        "/v1/quotes",
+        "ListQuotes",
+        "Every version of an opportunity's quote",
+        items="quotes",
+        required=("opportunity_id",),
+    ),
+    api.post(
+        "/v1/quotes/{quote_id}/accept",
+        "AcceptQuote",
+        "Accept the current quote version; with `contract` the "
+        "contract draft is created through the contracts service (its id in contract_id)",
+        optional_body=True,
+    ),
+    api.get(
+        "/v1/lead-assignment-rules",
+        "GetLeadAssignmentRules",
+        "The lead assignment rule table (leads:assign, subtree or all)",
+    ),
+    api.put(
+        "/v1/lead-assignment-rules",
+        "PutLeadAssignmentRules",
+        "Replace the lead assignment rules: by region / industry to a rep, or round robin in a team",
+    ),
+    api.post(
+        "/v1/leads",
+        "CreateLead",
+        "Create a lead (in the pool, or assigned with assign_to)",
+        status=201,
+        required=("company_name",),
+    ),
+    view(
+        "POST",
+        "/v1/leads/imports",
+        import_leads,
+        "Import leads from a CSV body (text/csv; columns company_name, "
+        "contact_name, phone, email, region, industry, source, estimated_amount, currency, assign_to), at most "
+        "5000 rows (413 beyond); each row created like POST /v1/leads; per-row errors reported",
+        tag="pipeline",
+        request_types=("text/csv",),
+        errors=(413,),
+        response_schema={
+            "type": "object",
+            "properties": {
+                "rows": {"type": "integer"},
+                "created": {"type": "integer"},
+                "created_lead_ids": {"type": "array", "items": STRING},
+                "errors": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {"row": {"type": "integer"}, "column": STRING, "message": STRING},
+                    },
+                },
+            },
+        },
+    ),
     api.get("/v1/leads", "ListLeads", "List leads in scope (status=pool for the pool)", items="leads"),
     api.get("/v1/leads/{lead_id}", "GetLead", "Read a lead"),
     api.post("/v1/leads/{lead_id}/assign", "AssignLead", "Assign a lead to a rep", required=("rep_id",)),
     api.post("/v1/leads/{lead_id}/claim", "ClaimLead", "Claim a lead from the pool", body=""),
     api.post("/v1/lead-pool/{lead_id}/claim", "ClaimLead", "Claim a lead from the pool", body=""),
-    api.post("/v1/leads/{lead_id}/convert", "ConvertLead", "Convert an assigned lead: customer (through customers, "
-             "with its duplicate check) + opportunity", status=201, required=("expected_close_date",)),
-    api.get("/v1/lead-pool", "ListLeads", "The lead pool visible to the caller", items="leads",
-            fixed={"status": "pool"}),
+    api.post(
+        "/v1/leads/{lead_id}/convert",
+        "ConvertLead",
+        "Convert an assigned lead: customer (through customers, with its duplicate check) + opportunity",
+        status=201,
+        required=("expected_close_date",),
+    ),
+    api.get(
+        "/v1/lead-pool", "ListLeads", "The lead pool visible to the caller", items="leads", fixed={"status": "pool"}
+    ),
     api.post("/v1/leads/{lead_id}/close", "CloseLead", "Close a lead as invalid with a reason", required=("reason",)),
 ]

@@ -1,4 +1,5 @@
 """/v1/webhooks (subscriptions, secret rotation, delivery log, redelivery), /v1/webhook-event-types."""
+
 from __future__ import annotations
 
 from flask import Response, jsonify
@@ -39,31 +40,74 @@ def list_event_types() -> Response:
 
 
 SUBSCRIPTION = {"$ref": "#/components/schemas/salesgrid.webhooks.v1.Subscription"}
-WITH_SECRET = {"allOf": [SUBSCRIPTION, {"type": "object", "required": ["secret"],
-                                        "properties": {"secret": {"type": "string"}}}]}
+WITH_SECRET = {
+    "allOf": [SUBSCRIPTION, {"type": "object", "required": ["secret"], "properties": {"secret": {"type": "string"}}}]
+}
 ROUTES = [
-    view("POST", "/v1/webhooks", create_subscription, "Subscribe an endpoint to event types; the signing secret "
-         "(Standard Webhooks, whsec_…) is in this answer only. Deliveries carry webhook-id, webhook-timestamp and "
-         "webhook-signature; only records the caller could read are sent", tag=T, status=201,
-         request_schema={"type": "object", "required": ["url", "event_types"], "properties": {
-             "url": {"type": "string"}, "event_types": {"type": "array", "items": {"type": "string"}},
-             "description": {"type": "string"}}},
-         response_schema=WITH_SECRET, messages=(pb.Subscription,)),
+    view(
+        "POST",
+        "/v1/webhooks",
+        create_subscription,
+        "Subscribe an endpoint to event types; the signing secret "
+        "(Standard Webhooks, whsec_…) is in this answer only. Deliveries carry webhook-id, webhook-timestamp and "
+        "webhook-signature; only records the caller could read are sent",
+        tag=T,
+        status=201,
+        request_schema={
+            "type": "object",
+            "required": ["url", "event_types"],
+            "properties": {
+                "url": {"type": "string"},
+                "event_types": {"type": "array", "items": {"type": "string"}},
+                "description": {"type": "string"},
+            },
+        },
+        response_schema=WITH_SECRET,
+        messages=(pb.Subscription,),
+    ),
     api.get("/v1/webhooks", "ListSubscriptions", "List webhook subscriptions", items="items"),
     api.get("/v1/webhooks/{subscription_id}", "GetSubscription", "Get a subscription"),
-    api.patch("/v1/webhooks/{subscription_id}", "UpdateSubscription", "Change URL, event types or description; "
-              "enable (also after an automatic disable) or disable"),
+    api.patch(
+        "/v1/webhooks/{subscription_id}",
+        "UpdateSubscription",
+        "Change URL, event types or description; enable (also after an automatic disable) or disable",
+    ),
     api.delete("/v1/webhooks/{subscription_id}", "DeleteSubscription", "Delete a subscription", status=204),
-    view("POST", "/v1/webhooks/{subscription_id}/rotate-secret", rotate_secret, "New signing secret (shown once); "
-         "the previous one also signs until the overlap ends (default 24 h)", tag=T,
-         request_schema={"type": "object", "properties": {"overlap_seconds": {
-             "type": "integer", "minimum": 0, "maximum": 2**31 - 1}}}, optional_body=True,
-         response_schema=WITH_SECRET, messages=(pb.Subscription,)),
-    api.get("/v1/webhooks/{subscription_id}/deliveries", "ListDeliveries", "Delivery log, newest first: status, "
-            "attempts with response code, latency and error", items="items"),
-    api.post("/v1/webhooks/{subscription_id}/deliveries/{delivery_id}/redeliver", "Redeliver",
-             "Send a delivery again now (same webhook-id)", status=202, body=""),
-    view("GET", "/v1/webhook-event-types", list_event_types, "Event types a subscription may name", tag=T,
-         response_schema=list_of({"type": "object", "required": ["event_type"],
-                                  "properties": {"event_type": {"type": "string"}}})),
+    view(
+        "POST",
+        "/v1/webhooks/{subscription_id}/rotate-secret",
+        rotate_secret,
+        "New signing secret (shown once); the previous one also signs until the overlap ends (default 24 h)",
+        tag=T,
+        request_schema={
+            "type": "object",
+            "properties": {"overlap_seconds": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}},
+        },
+        optional_body=True,
+        response_schema=WITH_SECRET,
+        messages=(pb.Subscription,),
+    ),
+    api.get(
+        "/v1/webhooks/{subscription_id}/deliveries",
+        "ListDeliveries",
+        "Delivery log, newest first: status, attempts with response code, latency and error",
+        items="items",
+    ),
+    api.post(
+        "/v1/webhooks/{subscription_id}/deliveries/{delivery_id}/redeliver",
+        "Redeliver",
+        "Send a delivery again now (same webhook-id)",
+        status=202,
+        body="",
+    ),
+    view(
+        "GET",
+        "/v1/webhook-event-types",
+        list_event_types,
+        "Event types a subscription may name",
+        tag=T,
+        response_schema=list_of(
+            {"type": "object", "required": ["event_type"], "properties": {"event_type": {"type": "string"}}}
+        ),
+    ),
 ]

@@ -1,6 +1,7 @@
 """Who acted, when no person did: the one rule for the actor of work a service does on its own
 (schedulers, time-driven rules). Every such event and audit entry names `system:<service>`, so the
 audit trail never shows an empty "who"."""
+
 from __future__ import annotations
 
 from typing import Protocol
@@ -11,6 +12,7 @@ class Caller(Protocol):
 
     @property
     def subject_id(self) -> str: ...
+
 
 SYSTEM_PREFIX = "system:"
 

@@ -76,7 +76,11 @@ def route_roles(roles: Sequence[str], submitter: str, chain: Sequence[tuple[str,
             raise ValidationFailed(f"must be one of {', '.join(ROLE_RANK)}", "role")
         need = ROLE_RANK[role]
         index = next(
-            (i for i in range(position, len(chain)) if chain[i][0] != submitter and ROLE_RANK.get(chain[i][1], 0) >= need),
+            (
+                i
+                for i in range(position, len(chain))
+                if chain[i][0] != submitter and ROLE_RANK.get(chain[i][1], 0) >= need
+            ),
             None,
         )
         if index is None:
@@ -148,9 +152,7 @@ def reject_step(flow: ApprovalFlow, approver_id: str, comment: str, now: datetim
     _require_aware(now, "now")
     reason = _require_text(comment, "comment", 2000)
     index = _turn(flow, approver_id)
-    steps = [
-        replace(s, status=StepStatus.CANCELLED) if i > index else s for i, s in enumerate(flow.steps)
-    ]
+    steps = [replace(s, status=StepStatus.CANCELLED) if i > index else s for i, s in enumerate(flow.steps)]
     steps[index] = replace(steps[index], status=StepStatus.REJECTED, decided_at=now, comment=reason)
     return replace(flow, steps=tuple(steps), status=FlowStatus.REJECTED, finished_at=now)
 
@@ -219,7 +221,17 @@ def store_steps(flow: ApprovalFlow, stored: Mapping[int, S]) -> list[tuple[S, st
 def stored_reminder_due(record: StoredStep, now: datetime, timeout: timedelta) -> bool:
     """Whether the current step's approver, waiting on `record` since its turn began (or since
     the last reminder), is due a reminder (see reminder_due)."""
-    flow = ApprovalFlow((ApprovalStep(order=1, role=record.role, approver_id=record.approver_id,
-                                      activated_at=record.activated_at, reminded_at=record.reminded_at),),
-                        FlowStatus.PENDING, record.activated_at or now)
+    flow = ApprovalFlow(
+        (
+            ApprovalStep(
+                order=1,
+                role=record.role,
+                approver_id=record.approver_id,
+                activated_at=record.activated_at,
+                reminded_at=record.reminded_at,
+            ),
+        ),
+        FlowStatus.PENDING,
+        record.activated_at or now,
+    )
     return reminder_due(flow, now, timeout) is not None

@@ -1,4 +1,5 @@
 """The management chain an approval is routed up, read from the directory replica."""
+
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession

@@ -1,5 +1,6 @@
 """Caller identity inside the platform: JWT verification against identity's JWKS, the
 `Principal` it yields, and data-scope filters for SQL queries. Everything fails closed."""
+
 from __future__ import annotations
 
 import contextvars
@@ -113,6 +114,7 @@ def scope_filter(
 
 # --- tokens -----------------------------------------------------------------------------------
 
+
 class UnknownKey(Unauthenticated):
     def __init__(self, kid: str) -> None:
         super().__init__(f"token signed with unknown key {kid!r}")
@@ -139,8 +141,9 @@ def decode_token(token: str, keys: KeySet, *, issuer: str, audience: str, client
     return decode_token_expiry(token, keys, issuer=issuer, audience=audience, client_ip=client_ip)[0]
 
 
-def decode_token_expiry(token: str, keys: KeySet, *, issuer: str, audience: str,
-                        client_ip: str = "") -> tuple[Principal, float]:
+def decode_token_expiry(
+    token: str, keys: KeySet, *, issuer: str, audience: str, client_ip: str = ""
+) -> tuple[Principal, float]:
     """The verified principal and the token's expiry (epoch seconds)."""
     try:
         header = jwt.get_unverified_header(token)
@@ -154,7 +157,11 @@ def decode_token_expiry(token: str, keys: KeySet, *, issuer: str, audience: str,
         raise UnknownKey(kid)
     try:
         claims = jwt.decode(
-            token, key, algorithms=[ALGORITHM], issuer=issuer, audience=audience,
+            token,
+            key,
+            algorithms=[ALGORITHM],
+            issuer=issuer,
+            audience=audience,
             options={"require": ["exp", "iat", "iss", "aud", "sub"]},
         )
     except jwt.ExpiredSignatureError:
@@ -195,15 +202,25 @@ def sign_token(claims: Mapping[str, Any], private_key: Any, kid: str) -> str:
     return jwt.encode(dict(claims), private_key, algorithm=ALGORITHM, headers={"kid": kid})
 
 
-def access_claims(principal: Principal, *, issuer: str, audience: str, ttl_seconds: int, token_id: str,
-                  now: float | None = None) -> dict[str, Any]:
+def access_claims(
+    principal: Principal, *, issuer: str, audience: str, ttl_seconds: int, token_id: str, now: float | None = None
+) -> dict[str, Any]:
     issued = int(now if now is not None else time.time())
     return {
-        "iss": issuer, "aud": audience, "sub": principal.subject_id, "iat": issued,
-        "exp": issued + ttl_seconds, "jti": token_id, "kind": principal.kind,
-        "unit": principal.unit_id, "org": principal.org_path, "roles": list(principal.roles),
-        "name": principal.name, "perms": {name: scope.name.lower() for name, scope in principal.permissions.items()},
-        "ipal": list(principal.ip_allowlist), "pwc": principal.password_change_required,
+        "iss": issuer,
+        "aud": audience,
+        "sub": principal.subject_id,
+        "iat": issued,
+        "exp": issued + ttl_seconds,
+        "jti": token_id,
+        "kind": principal.kind,
+        "unit": principal.unit_id,
+        "org": principal.org_path,
+        "roles": list(principal.roles),
+        "name": principal.name,
+        "perms": {name: scope.name.lower() for name, scope in principal.permissions.items()},
+        "ipal": list(principal.ip_allowlist),
+        "pwc": principal.password_change_required,
     }
 
 
@@ -250,8 +267,9 @@ class _VerifierCore:
     """Key cache and verified-token cache shared by the async (services) and sync (gateway)
     verifiers."""
 
-    def __init__(self, *, issuer: str, audience: str, min_refresh_interval: float = 5.0,
-                 cache: VerifiedTokens | None = None) -> None:
+    def __init__(
+        self, *, issuer: str, audience: str, min_refresh_interval: float = 5.0, cache: VerifiedTokens | None = None
+    ) -> None:
         self.issuer = issuer
         self.audience = audience
         self.min_refresh_interval = min_refresh_interval
@@ -263,8 +281,9 @@ class _VerifierCore:
         return self.verified.get(token, client_ip)
 
     def _decode(self, token: str, client_ip: str) -> Principal:
-        principal, expires = decode_token_expiry(token, self.keys, issuer=self.issuer, audience=self.audience,
-                                                 client_ip=client_ip)
+        principal, expires = decode_token_expiry(
+            token, self.keys, issuer=self.issuer, audience=self.audience, client_ip=client_ip
+        )
         self.verified.put(principal, expires)
         return principal
 

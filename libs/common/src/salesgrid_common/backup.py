@@ -14,6 +14,7 @@ Restore (the service stopped), then three steps keep the event pipeline exact:
    JetStream remembers it acknowledged, so the service's durable consumers are deleted; they are
    recreated on start from the beginning of each stream, and the inbox skips what the restored
    database already has and applies the rest exactly once."""
+
 from __future__ import annotations
 
 import os
@@ -60,8 +61,12 @@ def backup(database_url: str, directory: Path, service: str, keep: int = 7, now:
     else:
         target = directory / f"{service}-{stamp}.dump"
         args, env = _pg_args(database_url)
-        subprocess.run([_pg_tool("pg_dump"), *args, "-Fc", "-f", str(target), make_url(database_url).database or ""],
-                       check=True, env={**os.environ, **env}, capture_output=True)
+        subprocess.run(
+            [_pg_tool("pg_dump"), *args, "-Fc", "-f", str(target), make_url(database_url).database or ""],
+            check=True,
+            env={**os.environ, **env},
+            capture_output=True,
+        )
     prune(directory, service, keep)
     return target
 
@@ -87,16 +92,29 @@ def restore_database(database_url: str, backup_file: Path) -> None:
         target.close()
         return
     args, env = _pg_args(database_url)
-    subprocess.run([_pg_tool("pg_restore"), *args, "--clean", "--if-exists", "--no-owner", "-d",
-                    make_url(database_url).database or "", str(backup_file)],
-                   check=True, env={**os.environ, **env}, capture_output=True)
+    subprocess.run(
+        [
+            _pg_tool("pg_restore"),
+            *args,
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "-d",
+            make_url(database_url).database or "",
+            str(backup_file),
+        ],
+        check=True,
+        env={**os.environ, **env},
+        capture_output=True,
+    )
 
 
 async def after_restore(engine: AsyncEngine) -> None:
     """Step 2 of the module text: versions of every aggregate jump past anything published."""
     async with engine.begin() as conn:
-        await conn.execute(update(aggregate_versions).values(version=aggregate_versions.c.version
-                                                             + RESTORE_VERSION_JUMP))
+        await conn.execute(
+            update(aggregate_versions).values(version=aggregate_versions.c.version + RESTORE_VERSION_JUMP)
+        )
 
 
 async def rewind_consumers(js, service: str) -> list[str]:  # type: ignore[no-untyped-def]

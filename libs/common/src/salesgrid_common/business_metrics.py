@@ -7,6 +7,7 @@ entity (one per exporter a service declares).
 
 Imports write no event per job, so their counters are incremented by the customers import runner
 itself after each batch commits (`count_import_rows`, `count_import_completed`)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -20,16 +21,20 @@ from salesgrid.events.v1.export_events_pb2 import ExportAudited
 from salesgrid_common.currencies import MINOR_UNITS
 
 CUSTOMERS_CREATED = Counter("salesgrid_customers_created", "Customers created (by hand, API or import)")
-OPPORTUNITIES_CLOSED = Counter("salesgrid_opportunities_closed", "Opportunities closed, by outcome (won, lost)",
-                               ["outcome"])
-RECEIPTS_COLLECTED = Counter("salesgrid_receipts_collected", "Receipts recorded against contracts, by currency",
-                             ["currency"])
-RECEIPTS_AMOUNT = Counter("salesgrid_receipts_collected_amount", "Money collected by receipts, in major units of "
-                          "the currency", ["currency"])
+OPPORTUNITIES_CLOSED = Counter(
+    "salesgrid_opportunities_closed", "Opportunities closed, by outcome (won, lost)", ["outcome"]
+)
+RECEIPTS_COLLECTED = Counter(
+    "salesgrid_receipts_collected", "Receipts recorded against contracts, by currency", ["currency"]
+)
+RECEIPTS_AMOUNT = Counter(
+    "salesgrid_receipts_collected_amount", "Money collected by receipts, in major units of the currency", ["currency"]
+)
 EXPORTS_COMPLETED = Counter("salesgrid_exports_completed", "Export jobs completed, by exported entity", ["entity"])
 EXPORT_ROWS = Counter("salesgrid_export_rows", "Rows written by completed export jobs, by exported entity", ["entity"])
-IMPORT_ROWS = Counter("salesgrid_import_rows_processed", "Import rows processed, by outcome (created, failed)",
-                      ["outcome"])
+IMPORT_ROWS = Counter(
+    "salesgrid_import_rows_processed", "Import rows processed, by outcome (created, failed)", ["outcome"]
+)
 IMPORTS_COMPLETED = Counter("salesgrid_imports_completed", "Import jobs that processed their last row")
 
 OUTCOMES = ("won", "lost")

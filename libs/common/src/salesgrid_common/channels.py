@@ -11,6 +11,7 @@ and check an attribution with ``check_attribution``. The rules:
 - a direct sale names no partner;
 - an agent or distributor sale names an active partner of exactly that channel.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -45,8 +46,7 @@ def parse_channel(value: str, field: str = "channel") -> str:
     return channel
 
 
-def check_attribution(channel: str, partner_id: str, partner_channel: str | None, *,
-                      prefix: str = "") -> Attribution:
+def check_attribution(channel: str, partner_id: str, partner_channel: str | None, *, prefix: str = "") -> Attribution:
     """The attribution of a sale to ``channel`` and ``partner_id``; ``partner_channel`` is the
     named partner's channel as the replica knows it (None: no such active partner)."""
     channel = parse_channel(channel, f"{prefix}channel")
@@ -54,8 +54,9 @@ def check_attribution(channel: str, partner_id: str, partner_channel: str | None
     field = f"{prefix}partner_id"
     if channel == DIRECT:
         if partner:
-            raise ValidationFailed("a direct sale has no channel partner; leave it empty or pick agent or "
-                                   "distributor", field)
+            raise ValidationFailed(
+                "a direct sale has no channel partner; leave it empty or pick agent or distributor", field
+            )
         return Attribution(DIRECT, "")
     if not partner:
         raise ValidationFailed(f"is required for a sale through the {channel} channel", field)
@@ -70,8 +71,7 @@ def precheck_attribution(channel: str, partner_id: str, *, prefix: str = "") -> 
     """The checks that need no replica (a bad channel, a partner on a direct sale, a missing
     partner), for refusing bad input before any remote call."""
     partner = (partner_id or "").strip()
-    check_attribution(channel, partner, parse_channel(channel, f"{prefix}channel") if partner else None,
-                      prefix=prefix)
+    check_attribution(channel, partner, parse_channel(channel, f"{prefix}channel") if partner else None, prefix=prefix)
 
 
 # --- the replica of customers' channel partners, kept by each service that attributes sales ----
@@ -97,8 +97,13 @@ async def partner_channel(session: AsyncSession, partner_id: str) -> str | None:
     """The channel of an active partner, None when the id names none."""
     if not partner_id.strip():
         return None
-    row = (await session.execute(select(channel_partners.c.channel, channel_partners.c.active).where(
-        channel_partners.c.partner_id == partner_id.strip()))).first()
+    row = (
+        await session.execute(
+            select(channel_partners.c.channel, channel_partners.c.active).where(
+                channel_partners.c.partner_id == partner_id.strip()
+            )
+        )
+    ).first()
     if row is None or not row.active or not row.channel:
         return None
     return str(row.channel)
@@ -116,21 +121,30 @@ def channel_partners_subscription(consumer: str) -> Subscription:
     sub = Subscription(name=f"{consumer}-channel-partners", producer="customers")
 
     async def keep(session: AsyncSession, envelope: Envelope, customer: CustomerRecordState) -> None:
-        known = await session.scalar(select(channel_partners.c.partner_id).where(
-            channel_partners.c.partner_id == customer.customer_id))
+        known = await session.scalar(
+            select(channel_partners.c.partner_id).where(channel_partners.c.partner_id == customer.customer_id)
+        )
         if not customer.partner_channel and known is None:
             return  # an ordinary customer: nothing to keep
         if not await claim_newer(session, sub.name, customer.customer_id, envelope):
             return  # an older state redelivered late
         active = not envelope.type.endswith(".deactivated")  # merged away or deactivated
-        values = {"name": customer.legal_name, "channel": customer.partner_channel, "tier": customer.partner_tier,
-                  "owner_id": customer.owner_id, "org_path": customer.org_path, "active": active,
-                  "version": customer.version, "updated_at": from_timestamp(envelope.occurred_at)}
+        values = {
+            "name": customer.legal_name,
+            "channel": customer.partner_channel,
+            "tier": customer.partner_tier,
+            "owner_id": customer.owner_id,
+            "org_path": customer.org_path,
+            "active": active,
+            "version": customer.version,
+            "updated_at": from_timestamp(envelope.occurred_at),
+        }
         if known is None:
             await session.execute(channel_partners.insert().values(partner_id=customer.customer_id, **values))
         else:
-            await session.execute(channel_partners.update().where(
-                channel_partners.c.partner_id == customer.customer_id).values(**values))
+            await session.execute(
+                channel_partners.update().where(channel_partners.c.partner_id == customer.customer_id).values(**values)
+            )
 
     for verb in ("created", "updated", "deactivated"):
         sub.on(f"salesgrid.customers.customer.{verb}", CustomerRecordState)(keep)

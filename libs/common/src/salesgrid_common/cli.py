@@ -1,4 +1,5 @@
 """The command line every service shares: `python -m salesgrid_<svc> serve|migrate`."""
+
 from __future__ import annotations
 
 import argparse
@@ -26,13 +27,18 @@ def run_service_cli(
     extra_commands: dict[str, Command] | None = None,
 ) -> int:
     parser = argparse.ArgumentParser(prog=f"salesgrid-{definition.name}")
-    parser.add_argument("command", choices=["serve", "migrate", "replay-dead-letters", "backup", "restore",
-                                            *sorted(extra_commands or {})])
+    parser.add_argument(
+        "command",
+        choices=["serve", "migrate", "replay-dead-letters", "backup", "restore", *sorted(extra_commands or {})],
+    )
     parser.add_argument("args", nargs="*")
     parser.add_argument("--id", action="append", help="replay-dead-letters: only these dead letter ids")
     parser.add_argument("--keep", type=int, default=7, help="backup: how many backups to keep")
-    parser.add_argument("--after-recovery", action="store_true",
-                        help="restore: only the event-pipeline steps, the database was restored otherwise")
+    parser.add_argument(
+        "--after-recovery",
+        action="store_true",
+        help="restore: only the event-pipeline steps, the database was restored otherwise",
+    )
     options = parser.parse_args(argv)
     try:
         settings = load_settings(settings_cls, service_name=definition.name)
@@ -45,8 +51,12 @@ def run_service_cli(
         return 0
     if options.command in ("replay-dead-letters", "backup", "restore"):
         from salesgrid_common import operations
-        command = {"replay-dead-letters": operations.replay_command, "backup": operations.backup_command,
-                   "restore": operations.restore_command}[options.command]
+
+        command = {
+            "replay-dead-letters": operations.replay_command,
+            "backup": operations.backup_command,
+            "restore": operations.restore_command,
+        }[options.command]
         return command(definition, settings, options)
     if options.command == "serve":
         setup_tracing(definition.name, settings.otlp_endpoint)

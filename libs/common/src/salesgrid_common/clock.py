@@ -1,4 +1,5 @@
 """An injectable clock: services read time through it so schedulers can be tested with a fake one."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -12,6 +12,7 @@ both take a transaction-scoped advisory lock on the customer id: shared for a wr
 (`survivor_of`), exclusive for a merge (`record_merge`), whichever comes second waits for the
 first to commit. SQLite runs one writing transaction at a time and needs no lock.
 """
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -53,8 +54,9 @@ async def _lock(session: AsyncSession, customer_id: str, *, shared: bool) -> Non
 
 
 async def _lookup(session: AsyncSession, customer_id: str) -> str:
-    survivor = await session.scalar(select(customer_merges.c.survivor_id).where(
-        customer_merges.c.merged_id == customer_id))
+    survivor = await session.scalar(
+        select(customer_merges.c.survivor_id).where(customer_merges.c.merged_id == customer_id)
+    )
     return survivor or customer_id
 
 
@@ -66,22 +68,31 @@ async def record_merge(session: AsyncSession, survivor_id: str, merged_ids: Iter
         return []
     for customer_id in sorted(merged):  # a fixed order: two merges never wait on each other in a cycle
         await _lock(session, customer_id, shared=False)
-    earlier = list((await session.scalars(select(customer_merges.c.merged_id).where(
-        customer_merges.c.survivor_id.in_(merged)))).all())
+    earlier = list(
+        (
+            await session.scalars(select(customer_merges.c.merged_id).where(customer_merges.c.survivor_id.in_(merged)))
+        ).all()
+    )
     if earlier:
-        await session.execute(update(customer_merges).where(customer_merges.c.survivor_id.in_(merged))
-                              .values(survivor_id=survivor_id))
+        await session.execute(
+            update(customer_merges).where(customer_merges.c.survivor_id.in_(merged)).values(survivor_id=survivor_id)
+        )
     # A survivor that was itself merged away before (an un-merge is not a thing) keeps no stale row.
     await session.execute(customer_merges.delete().where(customer_merges.c.merged_id == survivor_id))
-    known = set((await session.scalars(select(customer_merges.c.merged_id).where(
-        customer_merges.c.merged_id.in_(merged)))).all())
+    known = set(
+        (
+            await session.scalars(select(customer_merges.c.merged_id).where(customer_merges.c.merged_id.in_(merged)))
+        ).all()
+    )
     if known:
-        await session.execute(update(customer_merges).where(customer_merges.c.merged_id.in_(known))
-                              .values(survivor_id=survivor_id))
+        await session.execute(
+            update(customer_merges).where(customer_merges.c.merged_id.in_(known)).values(survivor_id=survivor_id)
+        )
     for merged_id in merged:
         if merged_id not in known:
-            await session.execute(customer_merges.insert().values(merged_id=merged_id, survivor_id=survivor_id,
-                                                                   merged_at=at))
+            await session.execute(
+                customer_merges.insert().values(merged_id=merged_id, survivor_id=survivor_id, merged_at=at)
+            )
     return [*merged, *(i for i in earlier if i not in merged)]
 
 
@@ -108,8 +119,15 @@ async def survivor_of(session: AsyncSession, customer_id: str, *, writing: bool 
 
 async def merged_into(session: AsyncSession, survivor_id: str) -> list[str]:
     """Every id merged into `survivor_id` (for filters that must find the merged records' history)."""
-    return list((await session.scalars(select(customer_merges.c.merged_id).where(
-        customer_merges.c.survivor_id == survivor_id).order_by(customer_merges.c.merged_id))).all())
+    return list(
+        (
+            await session.scalars(
+                select(customer_merges.c.merged_id)
+                .where(customer_merges.c.survivor_id == survivor_id)
+                .order_by(customer_merges.c.merged_id)
+            )
+        ).all()
+    )
 
 
 def merge_subscription(name: str, repoint: Repoint) -> Subscription:
@@ -123,4 +141,3 @@ def merge_subscription(name: str, repoint: Repoint) -> Subscription:
             await repoint(session, event.survivor_id, ids)
 
     return sub
-

@@ -2,6 +2,7 @@
 the embedded platform and tests, postgresql+asyncpg in the cluster). SQLite URLs are served by
 `salesgrid_common.sqlite_loop`, which runs SQLite on the event loop instead of aiosqlite's
 thread (one hand-off per statement was most of a request's cost)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -137,5 +138,8 @@ async def upsert(session: AsyncSession, table: Table, values: dict[str, Any], ke
     SQLite and PostgreSQL (projections kept from events use it instead of the ORM's merge, which
     reads the row first and flushes it through the unit of work)."""
     statement = conflict_insert(session.get_bind().dialect.name)(table).values(**values)
-    await session.execute(statement.on_conflict_do_update(
-        index_elements=list(key), set_={name: statement.excluded[name] for name in values if name not in key}))
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=list(key), set_={name: statement.excluded[name] for name in values if name not in key}
+        )
+    )

@@ -5,6 +5,7 @@ codes that say nothing about the request) is not the client's fault: it becomes
 DependencyUnavailable, which the gateway answers 503 with Retry-After. Codes that do describe the
 request (not found, invalid, denied…) are for each client to map; anything else left over is a
 failed precondition naming the field."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -14,31 +15,45 @@ import grpc
 
 from salesgrid_common.errors import DependencyUnavailable, DomainError, FailedPrecondition, ValidationFailed
 
-OUTAGE_CODES = frozenset({
-    grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED,
-    grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL, grpc.StatusCode.DATA_LOSS, grpc.StatusCode.UNIMPLEMENTED,
-    grpc.StatusCode.RESOURCE_EXHAUSTED,
-})
+OUTAGE_CODES = frozenset(
+    {
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.CANCELLED,
+        grpc.StatusCode.UNKNOWN,
+        grpc.StatusCode.INTERNAL,
+        grpc.StatusCode.DATA_LOSS,
+        grpc.StatusCode.UNIMPLEMENTED,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+    }
+)
 
 
-def dependency_error(service: str, error: grpc.aio.AioRpcError, field: str, doing: str = "answer",
-                     consequence: str = "") -> DomainError:
+def dependency_error(
+    service: str, error: grpc.aio.AioRpcError, field: str, doing: str = "answer", consequence: str = ""
+) -> DomainError:
     code = error.code()
     tail = f"; {consequence}" if consequence else ""
     if code in OUTAGE_CODES:
-        return DependencyUnavailable(f"the {service} service could not {doing} ({code.name}){tail}; retry later",
-                                     field)
-    return FailedPrecondition(f"the {service} service could not {doing} ({code.name}: {error.details()}){tail}",
-                              field)
+        return DependencyUnavailable(f"the {service} service could not {doing} ({code.name}){tail}; retry later", field)
+    return FailedPrecondition(f"the {service} service could not {doing} ({code.name}: {error.details()}){tail}", field)
 
 
 # Not found and out of the caller's scope read the same (existence does not leak).
 HIDDEN_CODES = frozenset({grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSION_DENIED})
 
 
-def call_error(service: str, error: grpc.aio.AioRpcError, field: str, *, hidden: str | None = None,
-               passed: Mapping[grpc.StatusCode, tuple[type[DomainError], str]] | None = None,
-               prefer_details: bool = False, doing: str = "answer", consequence: str = "") -> DomainError:
+def call_error(
+    service: str,
+    error: grpc.aio.AioRpcError,
+    field: str,
+    *,
+    hidden: str | None = None,
+    passed: Mapping[grpc.StatusCode, tuple[type[DomainError], str]] | None = None,
+    prefer_details: bool = False,
+    doing: str = "answer",
+    consequence: str = "",
+) -> DomainError:
     """The one mapping of another service's gRPC error to our caller's domain error.
 
     `hidden`: the message of the ValidationFailed on `field` when the record is not found or out
@@ -63,8 +78,11 @@ def _outage_types() -> tuple[type[BaseException], ...]:
     try:  # asyncpg's own connection failures (e.g. "the database system is starting up")
         import asyncpg
 
-        types += [asyncpg.exceptions.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError,
-                  asyncpg.exceptions.InterfaceError]
+        types += [
+            asyncpg.exceptions.PostgresConnectionError,
+            asyncpg.exceptions.OperatorInterventionError,
+            asyncpg.exceptions.InterfaceError,
+        ]
     except ImportError:
         pass
     return tuple(types)

@@ -1,5 +1,6 @@
 """Each service's local replica of identity's org units and users, kept from identity events,
 so owners, managers, org paths and time zones resolve without a call to identity."""
+
 from __future__ import annotations
 
 import asyncio
@@ -98,8 +99,9 @@ def owned_tables(metadata: MetaData | None) -> list[Table]:
     return [table for table in metadata.sorted_tables if "org_path" in table.c]
 
 
-def directory_subscription(consumer_service: str, repath: Sequence[Table] = (),
-                           deactivated: DeactivatedUsers | None = None) -> Subscription:
+def directory_subscription(
+    consumer_service: str, repath: Sequence[Table] = (), deactivated: DeactivatedUsers | None = None
+) -> Subscription:
     """The identity events that keep the replica current, and keep the org paths stored on the
     service's own records (`repath`) right when a unit moves or a user moves to another unit,
     so a manager's subtree stays right everywhere."""
@@ -110,19 +112,31 @@ def directory_subscription(consumer_service: str, repath: Sequence[Table] = (),
             return  # an older move arriving late: the records already follow the newer state
         for table in repath:  # records follow their owner into his new unit
             if "owner_id" in table.c:
-                await session.execute(update(table).where(table.c.owner_id == user.user_id)
-                                      .values(org_path=user.org_path))
+                await session.execute(
+                    update(table).where(table.c.owner_id == user.user_id).values(org_path=user.org_path)
+                )
 
     async def on_user(session: AsyncSession, envelope: Envelope, user: UserState) -> bool:
         # Keep the newest: an older state redelivered late (after a crash) is ignored.
         if not await claim_newer(session, sub.name, user.user_id, envelope):
             return False
-        await _upsert(session, directory_users, "user_id", {
-            "user_id": user.user_id, "login": user.login, "display_name": user.display_name,
-            "unit_id": user.unit_id, "org_path": user.org_path, "manager_id": user.manager_id or None,
-            "roles": ",".join(user.roles), "active": user.active, "time_zone": user.time_zone or "UTC",
-            "updated_at": envelope.occurred_at.ToDatetime(tzinfo=UTC),
-        })
+        await _upsert(
+            session,
+            directory_users,
+            "user_id",
+            {
+                "user_id": user.user_id,
+                "login": user.login,
+                "display_name": user.display_name,
+                "unit_id": user.unit_id,
+                "org_path": user.org_path,
+                "manager_id": user.manager_id or None,
+                "roles": ",".join(user.roles),
+                "active": user.active,
+                "time_zone": user.time_zone or "UTC",
+                "updated_at": envelope.occurred_at.ToDatetime(tzinfo=UTC),
+            },
+        )
         if deactivated is not None:
             deactivated.mark(user.user_id, user.active)
         return True
@@ -132,11 +146,21 @@ def directory_subscription(consumer_service: str, repath: Sequence[Table] = (),
             return  # older than the unit state kept (the subtree rewrite of a move is applied anyway)
         # a unit published without a zone works on its parent's calendar (as identity stores it)
         zone = unit.time_zone or await localtime.unit_zone(session, unit.parent_id) or localtime.DEFAULT_ZONE
-        await _upsert(session, directory_units, "unit_id", {
-            "unit_id": unit.unit_id, "parent_id": unit.parent_id or None, "name": unit.name, "path": unit.path,
-            "time_zone": zone, "currency": unit.currency or "CNY", "active": unit.active,
-            "updated_at": envelope.occurred_at.ToDatetime(tzinfo=UTC),
-        })
+        await _upsert(
+            session,
+            directory_units,
+            "unit_id",
+            {
+                "unit_id": unit.unit_id,
+                "parent_id": unit.parent_id or None,
+                "name": unit.name,
+                "path": unit.path,
+                "time_zone": zone,
+                "currency": unit.currency or "CNY",
+                "active": unit.active,
+                "updated_at": envelope.occurred_at.ToDatetime(tzinfo=UTC),
+            },
+        )
 
     async def on_unit_moved(session: AsyncSession, envelope: Envelope, unit: OrgUnitState) -> None:
         await on_unit(session, envelope, unit)
@@ -160,9 +184,15 @@ async def get_user(session: AsyncSession, user_id: str) -> DirectoryUser | None:
     if row is None:
         return None
     return DirectoryUser(
-        user_id=row.user_id, login=row.login, display_name=row.display_name, unit_id=row.unit_id,
-        org_path=row.org_path, manager_id=row.manager_id, roles=tuple(r for r in row.roles.split(",") if r),
-        active=row.active, time_zone=row.time_zone,
+        user_id=row.user_id,
+        login=row.login,
+        display_name=row.display_name,
+        unit_id=row.unit_id,
+        org_path=row.org_path,
+        manager_id=row.manager_id,
+        roles=tuple(r for r in row.roles.split(",") if r),
+        active=row.active,
+        time_zone=row.time_zone,
     )
 
 
@@ -212,8 +242,9 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServicer):
     def __init__(self, sessions: SessionFactory) -> None:
         self.sessions = sessions
 
-    async def GetDirectoryUser(self, request: directory_pb2.GetDirectoryUserRequest,
-                               context: grpc.aio.ServicerContext) -> directory_pb2.DirectoryUser:
+    async def GetDirectoryUser(
+        self, request: directory_pb2.GetDirectoryUserRequest, context: grpc.aio.ServicerContext
+    ) -> directory_pb2.DirectoryUser:
         principal = caller()
         async with self.sessions() as session:
             user = await get_user(session, request.user_id)
@@ -222,6 +253,12 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServicer):
         if not principal.can_see("users:read", user.user_id, user.org_path):
             raise PermissionDenied("user is outside your data scope")
         return directory_pb2.DirectoryUser(
-            user_id=user.user_id, login=user.login, display_name=user.display_name, unit_id=user.unit_id,
-            org_path=user.org_path, manager_id=user.manager_id or "", active=user.active, time_zone=user.time_zone,
+            user_id=user.user_id,
+            login=user.login,
+            display_name=user.display_name,
+            unit_id=user.unit_id,
+            org_path=user.org_path,
+            manager_id=user.manager_id or "",
+            active=user.active,
+            time_zone=user.time_zone,
         )

@@ -1,5 +1,6 @@
 """Domain errors: raised by plain-Python business rules, mapped to gRPC status codes (with
 structured field violations) by the server interceptor and to problem+json by the gateway."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -11,17 +12,23 @@ class DomainError(Exception):
     code: str = "UNKNOWN"
     reason: str = "ERROR"
 
-    def __init__(self, message: str, field: str | None = None,
-                 violations: Iterable[tuple[str, str]] | None = None, *,
-                 info: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        field: str | None = None,
+        violations: Iterable[tuple[str, str]] | None = None,
+        *,
+        info: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
         # Structured facts a client acts on (e.g. who holds an existing record): gRPC ErrorInfo
         # metadata, problem+json `info`.
         self.info: dict[str, str] = dict(info or {})
-        self.violations: list[tuple[str, str]] = list(violations) if violations else (
-            [(field, message)] if field else [])
+        self.violations: list[tuple[str, str]] = (
+            list(violations) if violations else ([(field, message)] if field else [])
+        )
 
 
 class ValidationFailed(DomainError):

@@ -2,6 +2,7 @@
 grpc.aio channels to their peers): each call is a CLIENT span, child of the caller's current span,
 and the call's metadata carries that span's W3C context, so the callee's SERVER span is its
 child. Any traceparent/tracestate already in the metadata is replaced by the client span's."""
+
 from __future__ import annotations
 
 from collections import namedtuple
@@ -25,8 +26,11 @@ def traced_metadata(metadata: Sequence[tuple[str, Any]] | None) -> list[tuple[st
 
 def _start(method: str) -> Any:
     service, _, name = method.strip("/").partition("/")
-    return _TRACER.start_as_current_span(method.strip("/"), kind=SpanKind.CLIENT, attributes={
-        "rpc.system": "grpc", "rpc.service": service, "rpc.method": name})
+    return _TRACER.start_as_current_span(
+        method.strip("/"),
+        kind=SpanKind.CLIENT,
+        attributes={"rpc.system": "grpc", "rpc.service": service, "rpc.method": name},
+    )
 
 
 def _record(span: Span, code: grpc.StatusCode | None) -> None:
@@ -36,8 +40,10 @@ def _record(span: Span, code: grpc.StatusCode | None) -> None:
             span.set_status(Status(StatusCode.ERROR, code.name))
 
 
-class _Details(namedtuple("_Details", ("method", "timeout", "metadata", "credentials", "wait_for_ready",
-                                       "compression")), grpc.ClientCallDetails):
+class _Details(
+    namedtuple("_Details", ("method", "timeout", "metadata", "credentials", "wait_for_ready", "compression")),
+    grpc.ClientCallDetails,
+):
     pass
 
 
@@ -47,32 +53,48 @@ class TracingClientInterceptor(grpc.UnaryUnaryClientInterceptor, grpc.StreamUnar
 
     def _intercept(self, continuation: Callable[..., Any], details: grpc.ClientCallDetails, request: Any) -> Any:
         with _start(details.method) as span:
-            new = _Details(details.method, details.timeout, traced_metadata(details.metadata), details.credentials,
-                           getattr(details, "wait_for_ready", None), getattr(details, "compression", None))
+            new = _Details(
+                details.method,
+                details.timeout,
+                traced_metadata(details.metadata),
+                details.credentials,
+                getattr(details, "wait_for_ready", None),
+                getattr(details, "compression", None),
+            )
             outcome = continuation(new, request)
             outcome.exception()  # wait for the outcome inside the span
             _record(span, outcome.code())
             return outcome
 
-    def intercept_unary_unary(self, continuation: Callable[..., Any], client_call_details: grpc.ClientCallDetails,
-                              request: Any) -> Any:
+    def intercept_unary_unary(
+        self, continuation: Callable[..., Any], client_call_details: grpc.ClientCallDetails, request: Any
+    ) -> Any:
         return self._intercept(continuation, client_call_details, request)
 
-    def intercept_stream_unary(self, continuation: Callable[..., Any], client_call_details: grpc.ClientCallDetails,
-                               request_iterator: Any) -> Any:
+    def intercept_stream_unary(
+        self, continuation: Callable[..., Any], client_call_details: grpc.ClientCallDetails, request_iterator: Any
+    ) -> Any:
         return self._intercept(continuation, client_call_details, request_iterator)
 
 
 class AioTracingClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
     """For grpc.aio channels (`interceptors=[AioTracingClientInterceptor()]`)."""
 
-    async def intercept_unary_unary(self, continuation: Callable[..., Any],
-                                    client_call_details: grpc.aio.ClientCallDetails, request: Any) -> Any:
-        with _start(client_call_details.method if isinstance(client_call_details.method, str)
-                    else client_call_details.method.decode()) as span:
-            new = grpc.aio.ClientCallDetails(client_call_details.method, client_call_details.timeout,
-                                             grpc.aio.Metadata(*traced_metadata(client_call_details.metadata)),
-                                             client_call_details.credentials, client_call_details.wait_for_ready)
+    async def intercept_unary_unary(
+        self, continuation: Callable[..., Any], client_call_details: grpc.aio.ClientCallDetails, request: Any
+    ) -> Any:
+        with _start(
+            client_call_details.method
+            if isinstance(client_call_details.method, str)
+            else client_call_details.method.decode()
+        ) as span:
+            new = grpc.aio.ClientCallDetails(
+                client_call_details.method,
+                client_call_details.timeout,
+                grpc.aio.Metadata(*traced_metadata(client_call_details.metadata)),
+                client_call_details.credentials,
+                client_call_details.wait_for_ready,
+            )
             call = await continuation(new, request)
             try:
                 await call

@@ -1,6 +1,7 @@
 """The one server interceptor every service runs: tracing (W3C context from metadata), RED
 metrics, authentication of the caller's token, and mapping of domain errors to gRPC status
 codes with structured details (field violations, reason)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -20,7 +21,11 @@ from salesgrid_common.auth import AsyncTokenVerifier, Principal, current_princip
 from salesgrid_common.dependencies import is_outage
 from salesgrid_common.errors import DependencyUnavailable, DomainError, PermissionDenied, Unauthenticated
 from salesgrid_common.idempotency import (
-    METADATA_FINGERPRINT, METADATA_KEY, METADATA_REPLAYED, IdempotentCalls, StoredRefusal,
+    METADATA_FINGERPRINT,
+    METADATA_KEY,
+    METADATA_REPLAYED,
+    IdempotentCalls,
+    StoredRefusal,
 )
 from salesgrid_common.metrics import GRPC_HANDLED, GRPC_LATENCY, IDEMPOTENT_REPLAYS
 from salesgrid_common.tracing import context_from, tracer
@@ -33,8 +38,11 @@ _TRACER = tracer(__name__)
 
 # Always reachable without a token: probes, reflection and the login/JWKS endpoints that
 # services register through `public_methods`.
-ALWAYS_PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.ServerReflection/",
-                          "/grpc.reflection.v1.ServerReflection/")
+ALWAYS_PUBLIC_PREFIXES = (
+    "/grpc.health.v1.Health/",
+    "/grpc.reflection.v1alpha.ServerReflection/",
+    "/grpc.reflection.v1.ServerReflection/",
+)
 
 
 # Channel and server options, above gRPC's 4 MiB default for the largest single messages left
@@ -42,8 +50,12 @@ ALWAYS_PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.S
 MESSAGE_LIMITS = [("grpc.max_receive_message_length", 8 << 20), ("grpc.max_send_message_length", 8 << 20)]
 # Client channels to peers: after an outage, reconnect within ~2 s of the peer coming back (gRPC's
 # default back-off grows to 120 s, so a restarted dependency stayed "unavailable" for minutes).
-CLIENT_OPTIONS = [*MESSAGE_LIMITS, ("grpc.initial_reconnect_backoff_ms", 200),
-                  ("grpc.min_reconnect_backoff_ms", 200), ("grpc.max_reconnect_backoff_ms", 2000)]
+CLIENT_OPTIONS = [
+    *MESSAGE_LIMITS,
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.min_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", 2000),
+]
 
 
 def status_for(error: DomainError) -> status_pb2.Status:
@@ -77,9 +89,14 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
     """`checks` run after the token verified: each raises a DomainError to refuse the caller
     (e.g. a user deactivated since the token was issued)."""
 
-    def __init__(self, verifier: AsyncTokenVerifier, public_methods: frozenset[str] = frozenset(),
-                 checks: Sequence[PrincipalCheck] = (), password_change_methods: frozenset[str] = frozenset(),
-                 idempotent: IdempotentCalls | None = None) -> None:
+    def __init__(
+        self,
+        verifier: AsyncTokenVerifier,
+        public_methods: frozenset[str] = frozenset(),
+        checks: Sequence[PrincipalCheck] = (),
+        password_change_methods: frozenset[str] = frozenset(),
+        idempotent: IdempotentCalls | None = None,
+    ) -> None:
         self.verifier = verifier
         self.idempotent = idempotent  # unary calls with an `idempotency-key` execute once
         self.public_methods = public_methods
@@ -124,11 +141,22 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             return response if isinstance(response, bytes) else serialize(response)
 
         make = grpc.unary_unary_rpc_method_handler if handler.unary_unary else grpc.stream_unary_rpc_method_handler
-        return make(wrapped, request_deserializer=handler.request_deserializer,
-                    response_serializer=serialize_or_replay if keyed else serialize)
+        return make(
+            wrapped,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=serialize_or_replay if keyed else serialize,
+        )
 
-    async def _handle(self, method: str, public: bool, inner: Any, request: Any, context: grpc.aio.ServicerContext,
-                      serialize: Callable[[Any], bytes] | None = None, upload: bool = False) -> Any:
+    async def _handle(
+        self,
+        method: str,
+        public: bool,
+        inner: Any,
+        request: Any,
+        context: grpc.aio.ServicerContext,
+        serialize: Callable[[Any], bytes] | None = None,
+        upload: bool = False,
+    ) -> Any:
         service_name, _, method_name = method.strip("/").partition("/")
         metadata = {key: value for key, value in (context.invocation_metadata() or ()) if isinstance(value, str)}
         started = time.perf_counter()
@@ -148,10 +176,12 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                         principal = await self.verifier.verify(bearer, metadata.get("x-client-ip", ""))
                         if not principal.ip_permitted():
                             raise PermissionDenied(
-                                f"access from {principal.client_ip or 'an unknown address'} is not allowed for your unit")
+                                f"access from {principal.client_ip or 'an unknown address'} is not allowed for your unit"
+                            )
                         if principal.password_change_required and method not in self.password_change_methods:
-                            raise PermissionDenied("password change required: change your password, then refresh "
-                                                   "your tokens")
+                            raise PermissionDenied(
+                                "password change required: change your password, then refresh your tokens"
+                            )
                         for check in self.checks:
                             await check(principal)
                         principal_token = current_principal.set(principal)
@@ -159,13 +189,22 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                     if key and principal is not None and serialize is not None and self.idempotent is not None:
                         if upload:  # the stream cannot be fingerprinted before it is read: the gateway's
                             answer = await self.idempotent.run_upload(
-                                key, metadata.get(METADATA_FINGERPRINT, ""), principal, method, serialize, request,
-                                lambda requests: inner(requests, context))
+                                key,
+                                metadata.get(METADATA_FINGERPRINT, ""),
+                                principal,
+                                method,
+                                serialize,
+                                request,
+                                lambda requests: inner(requests, context),
+                            )
                         else:
-                            fingerprint = metadata.get(METADATA_FINGERPRINT) or hashlib.sha256(
-                                request.SerializeToString(deterministic=True)).hexdigest()
-                            answer = await self.idempotent.run(key, fingerprint, principal, method, serialize,
-                                                               lambda: inner(request, context))
+                            fingerprint = (
+                                metadata.get(METADATA_FINGERPRINT)
+                                or hashlib.sha256(request.SerializeToString(deterministic=True)).hexdigest()
+                            )
+                            answer = await self.idempotent.run(
+                                key, fingerprint, principal, method, serialize, lambda: inner(request, context)
+                            )
                         if isinstance(answer, bytes):  # the stored answer: tell the caller it is a replay
                             context.set_trailing_metadata(((METADATA_REPLAYED, "true"),))
                             IDEMPOTENT_REPLAYS.labels(service_name, method_name).inc()
@@ -187,8 +226,11 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                     if is_outage(exc):  # the database is down or busy: retry later, not a bug
                         code = grpc.StatusCode.UNAVAILABLE
                         log.warning("backing store unavailable in %s: %r", method, exc)
-                        await context.abort_with_status(rpc_status.to_status(status_for(
-                            DependencyUnavailable("the service's database is unavailable; retry later"))))
+                        await context.abort_with_status(
+                            rpc_status.to_status(
+                                status_for(DependencyUnavailable("the service's database is unavailable; retry later"))
+                            )
+                        )
                     code = grpc.StatusCode.INTERNAL
                     log.exception("unhandled error in %s", method)
                     await context.abort(grpc.StatusCode.INTERNAL, "internal error")
@@ -200,8 +242,15 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             elapsed = time.perf_counter() - started
             GRPC_LATENCY.labels(service_name, method_name).observe(elapsed)
             if rpc_log.isEnabledFor(logging.INFO):
-                rpc_log.info("rpc", extra={
-                    "grpc_method": method, "grpc_code": code.name, "duration_ms": round(elapsed * 1000, 2),
-                    "request_id": metadata.get("x-request-id", ""), "trace_id": trace_id,
-                    "principal_id": principal.subject_id if principal else "",
-                    "principal_kind": principal.kind if principal else ""})
+                rpc_log.info(
+                    "rpc",
+                    extra={
+                        "grpc_method": method,
+                        "grpc_code": code.name,
+                        "duration_ms": round(elapsed * 1000, 2),
+                        "request_id": metadata.get("x-request-id", ""),
+                        "trace_id": trace_id,
+                        "principal_id": principal.subject_id if principal else "",
+                        "principal_kind": principal.kind if principal else "",
+                    },
+                )

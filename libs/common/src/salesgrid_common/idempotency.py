@@ -28,6 +28,7 @@ first and, finding it committed, rolls its own work back and returns the first's
 Client-streaming calls (uploads, `run_upload`): the transaction begins once the client's stream
 has been read to the end, so no lock is held while a client uploads; writes the handler makes
 before that (none do) would not be covered. Keys are kept `TTL` (longer than the gateway's 24 h)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -71,6 +72,7 @@ idempotency_keys = Table(
 @dataclass
 class _CallScope:
     """The transaction of one keyed call, and whether the call wrote in it."""
+
     url: str
     connection: AsyncConnection | None  # None until an upload's stream has been read
     task: asyncio.Task[Any] | None
@@ -94,8 +96,12 @@ class CallSessions(async_sessionmaker[AsyncSession]):
 
     def __call__(self, **local_kw: Any) -> AsyncSession:
         scope = _current.get()
-        if (scope is not None and scope.connection is not None and scope.url == self._database
-                and scope.task is asyncio.current_task()):
+        if (
+            scope is not None
+            and scope.connection is not None
+            and scope.url == self._database
+            and scope.task is asyncio.current_task()
+        ):
             local_kw["bind"] = scope.connection
             local_kw["join_transaction_mode"] = "create_savepoint"
             local_kw["info"] = {**local_kw.get("info", {}), _SCOPE_INFO: scope}
@@ -145,8 +151,13 @@ class IdempotentCalls:
     """Runs keyed unary calls once (see the module's text). `on_commit` callbacks run after each
     commit of a call's transaction (the outbox relay's wake-up)."""
 
-    def __init__(self, engine: AsyncEngine, error_status: Callable[[DomainError], bytes], clock: Callable[[], datetime],
-                 on_commit: Sequence[Callable[[], None]] = ()) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        error_status: Callable[[DomainError], bytes],
+        clock: Callable[[], datetime],
+        on_commit: Sequence[Callable[[], None]] = (),
+    ) -> None:
         self.engine = engine
         self.error_status = error_status
         self.clock = clock
@@ -154,8 +165,15 @@ class IdempotentCalls:
         self._database = _url(engine)
         self._insert = conflict_insert(engine.url.get_backend_name())
 
-    async def run(self, key: str, fingerprint: str, principal: Principal, method: str,
-                  serialize: Callable[[Any], bytes], call: Callable[[], Awaitable[Any]]) -> Any:
+    async def run(
+        self,
+        key: str,
+        fingerprint: str,
+        principal: Principal,
+        method: str,
+        serialize: Callable[[Any], bytes],
+        call: Callable[[], Awaitable[Any]],
+    ) -> Any:
         """The call's answer, or the serialized answer (bytes) stored for its key."""
         row_id = key_id(principal, method, valid_key(key))
         fingerprint = fingerprint[:64]
@@ -168,9 +186,16 @@ class IdempotentCalls:
             scope = _CallScope(self._database, connection, asyncio.current_task())
             return await self._execute(scope, row_id, method, fingerprint, serialize, call)
 
-    async def run_upload(self, key: str, fingerprint: str, principal: Principal, method: str,
-                         serialize: Callable[[Any], bytes], requests: AsyncIterator[Any],
-                         call: Callable[[AsyncIterator[Any]], Awaitable[Any]]) -> Any:
+    async def run_upload(
+        self,
+        key: str,
+        fingerprint: str,
+        principal: Principal,
+        method: str,
+        serialize: Callable[[Any], bytes],
+        requests: AsyncIterator[Any],
+        call: Callable[[AsyncIterator[Any]], Awaitable[Any]],
+    ) -> Any:
         """A client-streaming call (an upload): its transaction begins once the client's stream
         has been read to the end, so no lock is held while the client uploads; what the handler
         writes after that commits with the key and the answer, as for a unary call."""
@@ -195,8 +220,15 @@ class IdempotentCalls:
             if scope.connection is not None:
                 await asyncio.shield(scope.connection.close())
 
-    async def _execute(self, scope: _CallScope, row_id: str, method: str, fingerprint: str,
-                       serialize: Callable[[Any], bytes], call: Callable[[], Awaitable[Any]]) -> Any:
+    async def _execute(
+        self,
+        scope: _CallScope,
+        row_id: str,
+        method: str,
+        fingerprint: str,
+        serialize: Callable[[Any], bytes],
+        call: Callable[[], Awaitable[Any]],
+    ) -> Any:
         token = _current.set(scope)
         try:
             response = await call()
@@ -228,26 +260,49 @@ class IdempotentCalls:
         return response
 
     async def _stored(self, connection: AsyncConnection, row_id: str) -> Any:
-        return (await connection.execute(select(idempotency_keys.c.fingerprint, idempotency_keys.c.response,
-                                                idempotency_keys.c.status)
-                                         .where(idempotency_keys.c.id == row_id))).one_or_none()
+        return (
+            await connection.execute(
+                select(idempotency_keys.c.fingerprint, idempotency_keys.c.response, idempotency_keys.c.status).where(
+                    idempotency_keys.c.id == row_id
+                )
+            )
+        ).one_or_none()
 
     @staticmethod
     def _replay(stored: Any, fingerprint: str) -> bytes:
         if stored.fingerprint != fingerprint:
-            raise KeyReused("this Idempotency-Key was already used for a different request; use a new "
-                            "key for a new request", "Idempotency-Key")
+            raise KeyReused(
+                "this Idempotency-Key was already used for a different request; use a new key for a new request",
+                "Idempotency-Key",
+            )
         if stored.status is not None:
             raise StoredRefusal(stored.status)
         return bytes(stored.response)
 
-    async def _keep(self, connection: AsyncConnection, row_id: str, method: str, fingerprint: str, *,
-                    response: bytes | None = None, status: bytes | None = None) -> bool:
+    async def _keep(
+        self,
+        connection: AsyncConnection,
+        row_id: str,
+        method: str,
+        fingerprint: str,
+        *,
+        response: bytes | None = None,
+        status: bytes | None = None,
+    ) -> bool:
         """Insert the key with the answer and commit; False (rolled back) when a concurrent call
         with the key committed first."""
-        inserted = await connection.execute(self._insert(idempotency_keys).values(
-            id=row_id, method=method[:200], fingerprint=fingerprint, response=response, status=status,
-            created_at=self.clock()).on_conflict_do_nothing(index_elements=["id"]))
+        inserted = await connection.execute(
+            self._insert(idempotency_keys)
+            .values(
+                id=row_id,
+                method=method[:200],
+                fingerprint=fingerprint,
+                response=response,
+                status=status,
+                created_at=self.clock(),
+            )
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
         if inserted.rowcount != 1:
             await connection.rollback()
             await connection.begin()
@@ -260,6 +315,7 @@ class IdempotentCalls:
     async def purge(self) -> int:
         """Delete keys older than TTL; returns how many."""
         async with self.engine.begin() as connection:
-            result = await connection.execute(delete(idempotency_keys).where(
-                idempotency_keys.c.created_at < self.clock() - TTL))
+            result = await connection.execute(
+                delete(idempotency_keys).where(idempotency_keys.c.created_at < self.clock() - TTL)
+            )
         return int(result.rowcount or 0)

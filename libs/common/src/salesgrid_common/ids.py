@@ -4,6 +4,7 @@ Within one process the ids are strictly increasing (RFC 9562 §6.2, method 3: "m
 ids made in the same millisecond, or after the clock stepped back, continue from the previous
 id by a random increment instead of drawing fresh random bits. The outbox relay publishes in
 event-id order, so two events of one transaction reach consumers in the order they were raised."""
+
 from __future__ import annotations
 
 import os
@@ -33,8 +34,8 @@ def new_id() -> str:
                 random_part = fresh & (_RANDOM_MASK >> 1)
         _last_ms, _last_random = unix_ms, random_part
     value = (unix_ms & ((1 << 48) - 1)) << 80
-    value |= 0x7 << 76                                # version 7
-    value |= (random_part >> 62) << 64                # rand_a (12 bits)
-    value |= 0b10 << 62                               # RFC 4122 variant
-    value |= random_part & ((1 << 62) - 1)            # rand_b (62 bits)
+    value |= 0x7 << 76  # version 7
+    value |= (random_part >> 62) << 64  # rand_a (12 bits)
+    value |= 0b10 << 62  # RFC 4122 variant
+    value |= random_part & ((1 << 62) - 1)  # rand_b (62 bits)
     return str(uuid.UUID(int=value))

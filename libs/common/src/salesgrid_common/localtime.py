@@ -3,18 +3,49 @@ here, so existing imports keep working); this module adds the one asynchronous l
 `unit_calendar`, which reads the service's directory replica (see `salesgrid_common.directory`)
 to find a unit's zone.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.zones import (DEFAULT_ZONE, UTC_CALENDAR, LocalCalendar, _instant, add_local_days,
-                                    at_local_time, calendar_for, day_bounds, earliest_local_date,
-                                    end_of_local_day, latest_local_date, local_date, local_day_window, zone)
+from salesgrid_common.zones import (
+    DEFAULT_ZONE,
+    UTC_CALENDAR,
+    LocalCalendar,
+    _instant,
+    add_local_days,
+    at_local_time,
+    calendar_for,
+    day_bounds,
+    earliest_local_date,
+    end_of_local_day,
+    latest_local_date,
+    local_date,
+    local_day_window,
+    zone,
+)
 
-__all__ = ["DEFAULT_ZONE", "UTC_CALENDAR", "LocalCalendar", "UnitCalendars", "add_local_days", "at_local_time",
-           "calendar_for", "day_bounds", "earliest_local_date", "end_of_local_day", "latest_local_date",
-           "local_date", "local_day_window", "unit_calendar", "unit_zone", "user_calendar", "zone", "_instant"]
+__all__ = [
+    "DEFAULT_ZONE",
+    "UTC_CALENDAR",
+    "LocalCalendar",
+    "UnitCalendars",
+    "add_local_days",
+    "at_local_time",
+    "calendar_for",
+    "day_bounds",
+    "earliest_local_date",
+    "end_of_local_day",
+    "latest_local_date",
+    "local_date",
+    "local_day_window",
+    "unit_calendar",
+    "unit_zone",
+    "user_calendar",
+    "zone",
+    "_instant",
+]
 
 
 # --- zone lookup in the service's directory replica ------------------------------------------
@@ -42,10 +73,15 @@ async def user_calendar(session: AsyncSession, user_id: str | None) -> LocalCale
 
     if not user_id:
         return UTC_CALENDAR
-    row = (await session.execute(
-        select(directory_units.c.time_zone.label("unit_zone"), directory_users.c.time_zone)
-        .select_from(directory_users.outerjoin(directory_units, directory_units.c.unit_id == directory_users.c.unit_id))
-        .where(directory_users.c.user_id == user_id))).first()
+    row = (
+        await session.execute(
+            select(directory_units.c.time_zone.label("unit_zone"), directory_users.c.time_zone)
+            .select_from(
+                directory_users.outerjoin(directory_units, directory_units.c.unit_id == directory_users.c.unit_id)
+            )
+            .where(directory_users.c.user_id == user_id)
+        )
+    ).first()
     if row is None:
         return UTC_CALENDAR
     return calendar_for(row.unit_zone or row.time_zone)

@@ -1,4 +1,5 @@
 """Structured JSON logs, one object per line, carrying the current trace and span ids."""
+
 from __future__ import annotations
 
 import json

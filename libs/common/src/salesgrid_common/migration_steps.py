@@ -4,6 +4,7 @@ the export-job tables.
 
 Frozen on purpose: a migration replays history, so these functions must keep creating exactly the
 v1 tables; a later change to those tables gets a new revision (and, if shared, a new `_v2` step)."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa

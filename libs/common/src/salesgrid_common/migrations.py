@@ -1,5 +1,6 @@
 """Alembic glue shared by every service: each service's migrations/env.py calls `run_env`, and
 its `migrate` command calls `upgrade`. Migrations run as a separate step, never at serve time."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,4 +1,5 @@
 """Operator commands every service shares besides serve/migrate (wired in cli.py)."""
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,10 @@ def replay_command(definition: ServiceDefinition, settings: ServiceSettings, opt
             await app.engine.dispose()
             if app.read_engine is not app.engine:
                 await app.read_engine.dispose()
-        print(f"applied {result.applied}, already applied {result.duplicates}, still failing {result.failed}, "
-              f"not handled here {result.skipped}")
+        print(
+            f"applied {result.applied}, already applied {result.duplicates}, still failing {result.failed}, "
+            f"not handled here {result.skipped}"
+        )
         return 1 if result.failed else 0
 
     return asyncio.run(run())
@@ -52,8 +55,11 @@ def restore_command(definition: ServiceDefinition, settings: ServiceSettings, op
     versions moved past anything published, the service's durable consumers rewound (see
     backup.py); on its next start the service re-applies what it consumed after the backup."""
     if not options.args and not options.after_recovery:
-        print("restore: name the backup file (or --after-recovery once the database was restored "
-              "by other means, e.g. CloudNativePG's bootstrap.recovery)", file=sys.stderr)
+        print(
+            "restore: name the backup file (or --after-recovery once the database was restored "
+            "by other means, e.g. CloudNativePG's bootstrap.recovery)",
+            file=sys.stderr,
+        )
         return 2
     if options.args:
         restore_database(settings.database_url, Path(options.args[0]))

@@ -74,7 +74,7 @@ def units_nearest_first(path: str) -> list[str]:
 
 
 def ancestor_paths(path: str) -> list[str]:
-    """"/c/r1/b1/" -> ["/c/", "/c/r1/", "/c/r1/b1/"]: the stored paths of the unit and every unit
+    """ "/c/r1/b1/" -> ["/c/", "/c/r1/", "/c/r1/b1/"]: the stored paths of the unit and every unit
     above it, root first."""
     parts = segments(path)
     return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]

@@ -1,5 +1,6 @@
 """Keyset (cursor) pagination on a time-ordered id: never skips or repeats a row, whatever is
 inserted meanwhile, and costs an index range scan instead of an OFFSET."""
+
 from __future__ import annotations
 
 import base64
@@ -30,8 +31,15 @@ def page_size(requested: int, default: int = DEFAULT_PAGE_SIZE, maximum: int = M
     return min(requested or default, maximum)
 
 
-async def keyset_page(session: AsyncSession, query: Select[Any], id_column: Any, requested_size: int, token: str,
-                      *, newest_first: bool = True) -> Page[Any]:
+async def keyset_page(
+    session: AsyncSession,
+    query: Select[Any],
+    id_column: Any,
+    requested_size: int,
+    token: str,
+    *,
+    newest_first: bool = True,
+) -> Page[Any]:
     """One page of `query` (a select of ORM entities with an `id`) ordered by `id_column`."""
     size = page_size(requested_size)
     if token:
@@ -43,8 +51,16 @@ async def keyset_page(session: AsyncSession, query: Select[Any], id_column: Any,
     return Page(rows, str(rows[-1].id) if more and rows else "")
 
 
-async def sorted_keyset_page(session: AsyncSession, query: Select[Any], sort_column: Any, id_column: Any,
-                             requested_size: int, token: str, *, descending: bool) -> Page[Any]:
+async def sorted_keyset_page(
+    session: AsyncSession,
+    query: Select[Any],
+    sort_column: Any,
+    id_column: Any,
+    requested_size: int,
+    token: str,
+    *,
+    descending: bool,
+) -> Page[Any]:
     """Keyset pages ordered by another column (name, update time…), the id breaking ties. The
     cursor carries the last row's (sort value, id), so rows inserted or updated meanwhile never
     make a page skip or repeat what a reader already holds."""

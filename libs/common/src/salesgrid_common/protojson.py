@@ -13,6 +13,7 @@ json_format over every message of every Salesgrid API.
 they are JSON numbers (json_format, after proto3's JSON mapping, writes them as strings so that
 JavaScript cannot lose precision; Salesgrid's int64 values, versions, sizes, seconds and counts,
 stay far below 2**53, where JavaScript numbers are exact)."""
+
 from __future__ import annotations
 
 import base64
@@ -25,16 +26,37 @@ from google.protobuf.internal import type_checkers
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-_WELL_KNOWN = frozenset({
-    "google.protobuf.Any", "google.protobuf.Duration", "google.protobuf.FieldMask", "google.protobuf.ListValue",
-    "google.protobuf.Struct", "google.protobuf.Timestamp", "google.protobuf.Value", "google.protobuf.BoolValue",
-    "google.protobuf.BytesValue", "google.protobuf.DoubleValue", "google.protobuf.FloatValue",
-    "google.protobuf.Int32Value", "google.protobuf.Int64Value", "google.protobuf.StringValue",
-    "google.protobuf.UInt32Value", "google.protobuf.UInt64Value", "google.protobuf.Empty",
-})
+_WELL_KNOWN = frozenset(
+    {
+        "google.protobuf.Any",
+        "google.protobuf.Duration",
+        "google.protobuf.FieldMask",
+        "google.protobuf.ListValue",
+        "google.protobuf.Struct",
+        "google.protobuf.Timestamp",
+        "google.protobuf.Value",
+        "google.protobuf.BoolValue",
+        "google.protobuf.BytesValue",
+        "google.protobuf.DoubleValue",
+        "google.protobuf.FloatValue",
+        "google.protobuf.Int32Value",
+        "google.protobuf.Int64Value",
+        "google.protobuf.StringValue",
+        "google.protobuf.UInt32Value",
+        "google.protobuf.UInt64Value",
+        "google.protobuf.Empty",
+    }
+)
 _AS_JSON_STRING = frozenset({"google.protobuf.Timestamp", "google.protobuf.Duration", "google.protobuf.FieldMask"})
-_INT64 = frozenset({FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_SINT64,
-                    FieldDescriptor.TYPE_FIXED64, FieldDescriptor.TYPE_SFIXED64})
+_INT64 = frozenset(
+    {
+        FieldDescriptor.TYPE_INT64,
+        FieldDescriptor.TYPE_UINT64,
+        FieldDescriptor.TYPE_SINT64,
+        FieldDescriptor.TYPE_FIXED64,
+        FieldDescriptor.TYPE_SFIXED64,
+    }
+)
 _FLOATS = frozenset({FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT})
 
 Converter = Callable[[Any], Any]
@@ -76,8 +98,9 @@ def _convert(message: Message, plans: dict[str, Plan], int64_numbers: bool) -> d
 
 
 def _json_format(message: Message) -> Any:
-    return json_format.MessageToDict(message, preserving_proto_field_name=True,
-                                     always_print_fields_with_no_presence=True)
+    return json_format.MessageToDict(
+        message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
 
 
 def _plan(descriptor: Descriptor, int64_numbers: bool) -> Plan:
@@ -102,8 +125,9 @@ def _map_converter(field: FieldDescriptor, int64_numbers: bool) -> Converter:
     bool_keys = key_field.type == FieldDescriptor.TYPE_BOOL
 
     def convert(mapping: Any) -> dict[str, Any]:
-        return {(("true" if key else "false") if bool_keys else str(key)): value_convert(mapping[key])
-                for key in mapping}
+        return {
+            (("true" if key else "false") if bool_keys else str(key)): value_convert(mapping[key]) for key in mapping
+        }
 
     return convert
 

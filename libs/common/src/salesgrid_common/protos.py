@@ -1,4 +1,5 @@
 """Conversions between Python values and protobuf well-known types, shared by all servicers."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime

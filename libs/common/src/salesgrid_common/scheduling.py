@@ -1,5 +1,6 @@
 """Periodic jobs inside a service process (SLA scans, pool returns, reminders): each job reads
 time from the injected clock and is idempotent, so a missed or repeated tick is harmless."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,5 +1,6 @@
 """Data scopes of a permission (part of the pure shared kernel; `salesgrid_common.auth` re-exports
 `Scope`, so domain code can name a scope without importing JWT or SQL code)."""
+
 from __future__ import annotations
 
 import enum

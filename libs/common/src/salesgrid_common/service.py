@@ -5,6 +5,7 @@ Lifecycle: connect database and NATS → declare the stream → start relay and 
 (health SERVING only while the database and NATS are reachable). On SIGTERM: NOT_SERVING →
 stop accepting and finish in-flight calls within the grace period → stop background tasks →
 drain NATS → dispose the database engine."""
+
 from __future__ import annotations
 
 import asyncio
@@ -95,8 +96,9 @@ class ServiceContext:
     def channel(self, address: str) -> grpc.aio.Channel:
         """A shared client channel to a peer service (created once per address)."""
         if address not in self.channels:
-            self.channels[address] = grpc.aio.insecure_channel(address, options=CLIENT_OPTIONS,
-                                                               interceptors=[AioTracingClientInterceptor()])
+            self.channels[address] = grpc.aio.insecure_channel(
+                address, options=CLIENT_OPTIONS, interceptors=[AioTracingClientInterceptor()]
+            )
         return self.channels[address]
 
 
@@ -135,18 +137,28 @@ class ServiceDefinition:
 
 
 class ServiceApp:
-    def __init__(self, definition: ServiceDefinition, settings: ServiceSettings, *, clock: Clock = utc_now,
-                 health_interval: float = 2.0) -> None:
+    def __init__(
+        self,
+        definition: ServiceDefinition,
+        settings: ServiceSettings,
+        *,
+        clock: Clock = utc_now,
+        health_interval: float = 2.0,
+    ) -> None:
         self.definition = definition
         self.settings = settings
         self.clock = clock
         self.health_interval = health_interval
         self.engine = create_engine(settings.database_url)
         self.read_engine = create_reader(settings.database_url, self.engine)
-        self.ctx = ServiceContext(settings=settings, engine=self.engine, sessions=session_factory(self.engine),
-                                  reader=session_factory(self.read_engine),
-                                  outbox=Outbox(definition.name, region=settings.region),
-                                  clock=clock)
+        self.ctx = ServiceContext(
+            settings=settings,
+            engine=self.engine,
+            sessions=session_factory(self.engine),
+            reader=session_factory(self.read_engine),
+            outbox=Outbox(definition.name, region=settings.region),
+            clock=clock,
+        )
         self.health = HealthServicer()
         self.server: grpc.aio.Server | None = None
         self.port: int | None = None
@@ -165,37 +177,52 @@ class ServiceApp:
         if deactivated is not None:
             await deactivated.reload()
             checks.append(deactivated.check)
-        idempotent = IdempotentCalls(self.engine, lambda error: status_for(error).SerializeToString(), self.clock,
-                                     on_commit=[self.ctx.outbox.signal.notify])
-        interceptor = ServerInterceptor(verifier, self.definition.public_methods, checks,
-                                        self.definition.password_change_methods, idempotent)
+        idempotent = IdempotentCalls(
+            self.engine,
+            lambda error: status_for(error).SerializeToString(),
+            self.clock,
+            on_commit=[self.ctx.outbox.signal.notify],
+        )
+        interceptor = ServerInterceptor(
+            verifier, self.definition.public_methods, checks, self.definition.password_change_methods, idempotent
+        )
         self.server = grpc.aio.server(options=MESSAGE_LIMITS, interceptors=[interceptor])
         names = list(self.definition.register(self.server, self.ctx))
         if self.definition.with_directory:
             directory_pb2_grpc.add_DirectoryServicer_to_server(  # type: ignore[no-untyped-call]
-                DirectoryServicer(self.ctx.reader), self.server)
+                DirectoryServicer(self.ctx.reader), self.server
+            )
             names.append(directory_pb2.DESCRIPTOR.services_by_name["Directory"].full_name)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self._service_names = names
-        reflection.enable_server_reflection([*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-                                             reflection.SERVICE_NAME], self.server)
+        reflection.enable_server_reflection(
+            [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME], self.server
+        )
         self.port = self.server.add_insecure_port(f"{s.grpc_host}:{s.grpc_port}")
         if self.port == 0:
             raise RuntimeError(f"cannot bind gRPC port {s.grpc_port}: already in use?")
 
         if s.relay_enabled:
-            relay = OutboxRelay(self.definition.name, self.ctx.sessions, JetStreamPublisher(self.ctx.js),
-                                self.ctx.outbox.signal, database_url=s.database_url, clock=self.clock)
+            relay = OutboxRelay(
+                self.definition.name,
+                self.ctx.sessions,
+                JetStreamPublisher(self.ctx.js),
+                self.ctx.outbox.signal,
+                database_url=s.database_url,
+                clock=self.clock,
+            )
             self._spawn(relay.run(), "outbox-relay")
         subscriptions = list(self.definition.subscriptions(self.ctx))
         if deactivated is not None:  # with_directory
-            subscriptions.append(directory_subscription(self.definition.name,
-                                                        owned_tables(self.definition.metadata), deactivated))
+            subscriptions.append(
+                directory_subscription(self.definition.name, owned_tables(self.definition.metadata), deactivated)
+            )
             self._spawn(deactivated.keep_current(), "deactivated-users")
         topology = Topology(s.region, s.source_region_list, s.stream_replicas)
         for sub in subscriptions:
-            self._spawn(EventConsumer(sub, self.ctx.js, self.ctx.sessions, clock=self.clock, topology=topology).run(),
-                        sub.name)
+            self._spawn(
+                EventConsumer(sub, self.ctx.js, self.ctx.sessions, clock=self.clock, topology=topology).run(), sub.name
+            )
         self._spawn(self._purge_idempotency_keys(idempotent), "idempotency-keys")
         for index, job in enumerate(self.definition.background(self.ctx)):
             self._spawn(job, f"background-{index}")

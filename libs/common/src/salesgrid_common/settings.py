@@ -1,5 +1,6 @@
 """Typed settings from the environment (prefix SALESGRID_). Building them fails fast, naming
 the variable, when a value is missing or unsafe for the environment."""
+
 from __future__ import annotations
 
 from typing import Literal, TypeVar

@@ -15,6 +15,7 @@ really waits asynchronous: the write lock.
 - Readers use deferred transactions in WAL mode, which never wait for writers.
 
 It is selected by `salesgrid_common.db.create_engine` for every `sqlite+aiosqlite` URL."""
+
 from __future__ import annotations
 
 import asyncio
@@ -34,7 +35,8 @@ _MAX_BACKOFF = 0.05
 
 # One write lock per database file and event loop (tests run several loops in one process).
 _write_locks: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]]" = (
-    weakref.WeakKeyDictionary())
+    weakref.WeakKeyDictionary()
+)
 
 
 def _write_lock(path: str) -> asyncio.Lock:

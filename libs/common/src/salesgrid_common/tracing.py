@@ -1,5 +1,6 @@
 """OpenTelemetry tracing with W3C trace context carried through gRPC metadata, NATS headers and
 event envelopes; spans exported over OTLP when an endpoint is configured."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping

@@ -5,6 +5,7 @@ An open opportunity weighs its amount × its current stage's win probability (a 
 the opportunity's own stage model); a won one weighs its whole amount, a lost one nothing. Weights
 are summed exactly and the sum is rounded half up once, to the currency's minor unit, per bucket.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable

@@ -4,6 +4,7 @@ of the unit the record belongs to (DESIGN: UTC in storage and on the wire, branc
 rules). A zone name in, dates and UTC instants out; no I/O. The lookups of a unit's zone in the
 directory replica are in `salesgrid_common.localtime`, which re-exports everything here.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

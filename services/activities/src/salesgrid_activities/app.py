@@ -1,4 +1,5 @@
 """Wiring of the activities service into the common bootstrap."""
+
 from __future__ import annotations
 
 from collections.abc import Coroutine, Sequence
@@ -6,8 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from salesgrid.activities.v1 import (activities_pb2, activities_pb2_grpc, announcements_pb2, announcements_pb2_grpc,
-                                     inbox_pb2, inbox_pb2_grpc, spot_checks_pb2, spot_checks_pb2_grpc)
+from salesgrid.activities.v1 import (
+    activities_pb2,
+    activities_pb2_grpc,
+    announcements_pb2,
+    announcements_pb2_grpc,
+    inbox_pb2,
+    inbox_pb2_grpc,
+    spot_checks_pb2,
+    spot_checks_pb2_grpc,
+)
 from salesgrid_common.exports.servicer import register as register_exports
 from salesgrid_common.exports.wiring import export_background, export_jobs
 from salesgrid_common.scheduling import every
@@ -47,25 +56,38 @@ def spot_checks_for(ctx: ServiceContext) -> SpotChecksUseCases:
 
 def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
     activities_pb2_grpc.add_ActivitiesServicer_to_server(ActivitiesServicer(usecases_for(ctx)), server)
-    inbox_pb2_grpc.add_InboxServicer_to_server(InboxServicer(InboxUseCases(ctx.sessions, ctx.clock, ctx.reader)),
-                                               server)
+    inbox_pb2_grpc.add_InboxServicer_to_server(
+        InboxServicer(InboxUseCases(ctx.sessions, ctx.clock, ctx.reader)), server
+    )
     announcements_pb2_grpc.add_AnnouncementsServicer_to_server(
-        AnnouncementsServicer(AnnouncementsUseCases(ctx.sessions, ctx.outbox, ctx.clock)), server)
+        AnnouncementsServicer(AnnouncementsUseCases(ctx.sessions, ctx.outbox, ctx.clock)), server
+    )
     spot_checks_pb2_grpc.add_SpotChecksServicer_to_server(SpotChecksServicer(spot_checks_for(ctx)), server)
-    return [*(service.full_name for pb2 in (activities_pb2, inbox_pb2, announcements_pb2, spot_checks_pb2)
-              for service in pb2.DESCRIPTOR.services_by_name.values()),
-            register_exports(server, export_jobs(ctx, "activities", EXPORTERS))]
+    return [
+        *(
+            service.full_name
+            for pb2 in (activities_pb2, inbox_pb2, announcements_pb2, spot_checks_pb2)
+            for service in pb2.DESCRIPTOR.services_by_name.values()
+        ),
+        register_exports(server, export_jobs(ctx, "activities", EXPORTERS)),
+    ]
 
 
 def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
     uc = usecases_for(ctx)
-    return [every(REPORT_SCHEDULER_INTERVAL_SECONDS, uc.close_report_days, "missing daily reports recorded"),
-            every(TASK_SCHEDULER_INTERVAL_SECONDS, uc.fire_due_reminders, "task reminders fired"),
-            every(TASK_SCHEDULER_INTERVAL_SECONDS, uc.fire_overdue_tasks, "overdue tasks reported"),
-            every(SPOT_CHECK_INTERVAL_SECONDS, spot_checks_for(ctx).draw_spot_checks, "follow-ups spot-checked"),
-            *export_background(export_jobs(ctx, "activities", EXPORTERS))]
+    return [
+        every(REPORT_SCHEDULER_INTERVAL_SECONDS, uc.close_report_days, "missing daily reports recorded"),
+        every(TASK_SCHEDULER_INTERVAL_SECONDS, uc.fire_due_reminders, "task reminders fired"),
+        every(TASK_SCHEDULER_INTERVAL_SECONDS, uc.fire_overdue_tasks, "overdue tasks reported"),
+        every(SPOT_CHECK_INTERVAL_SECONDS, spot_checks_for(ctx).draw_spot_checks, "follow-ups spot-checked"),
+        *export_background(export_jobs(ctx, "activities", EXPORTERS)),
+    ]
 
 
-DEFINITION = ServiceDefinition(name="activities", register=register, background=background,
-                               subscriptions=lambda ctx: [customer_locations(), customer_merges_subscription(),
-                                                          *inbox_subscriptions()], metadata=Base.metadata)
+DEFINITION = ServiceDefinition(
+    name="activities",
+    register=register,
+    background=background,
+    subscriptions=lambda ctx: [customer_locations(), customer_merges_subscription(), *inbox_subscriptions()],
+    metadata=Base.metadata,
+)

@@ -1,5 +1,6 @@
 """Events from other services that activities keeps: customers' coordinates, for check-in
 distances (no call to customers on each check-in)."""
+
 from __future__ import annotations
 
 from sqlalchemy import delete
@@ -22,9 +23,14 @@ def customer_locations() -> Subscription:
         if not customer.has_location:
             await session.execute(delete(CustomerLocation).where(CustomerLocation.customer_id == customer.customer_id))
             return
-        await session.merge(CustomerLocation(customer_id=customer.customer_id, latitude=customer.latitude,
-                                             longitude=customer.longitude,
-                                             updated_at=from_timestamp(envelope.occurred_at)))
+        await session.merge(
+            CustomerLocation(
+                customer_id=customer.customer_id,
+                latitude=customer.latitude,
+                longitude=customer.longitude,
+                updated_at=from_timestamp(envelope.occurred_at),
+            )
+        )
 
     for verb in ("created", "updated"):
         sub.on(f"salesgrid.customers.customer.{verb}", CustomerRecordState)(keep)

@@ -2,6 +2,7 @@
 re-attached to the survivor, and later requests naming a merged id (a follow-up or check-in logged
 offline, a list filter) are served for the survivor (`salesgrid_common.customer_merges`). Tasks
 and daily reports name no customer."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -18,8 +19,9 @@ async def reattach(session: AsyncSession, survivor_id: str, merged_ids: Sequence
     """Move follow-ups and check-ins of `merged_ids` to `survivor_id`; the number of rows moved."""
     moved = 0
     for model in (FollowUpRow, VisitRow):
-        result = await session.execute(update(model).where(model.customer_id.in_(merged_ids))
-                                       .values(customer_id=survivor_id))
+        result = await session.execute(
+            update(model).where(model.customer_id.in_(merged_ids)).values(customer_id=survivor_id)
+        )
         moved += result.rowcount or 0
     return moved
 

@@ -1,4 +1,5 @@
 """The activities service's own tables (nobody else reads them)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -171,9 +172,11 @@ class InboxItemRow(Base):
     event_id: Mapped[str] = mapped_column(String(36))
     occurred_at: Mapped[datetime]
     read_at: Mapped[datetime | None]
-    __table_args__ = (UniqueConstraint("event_id", "owner_id", name="uq_inbox_items_event_recipient"),
-                      Index("ix_inbox_items_owner_occurred", "owner_id", "occurred_at", "id"),
-                      Index("ix_inbox_items_owner_read", "owner_id", "read_at"))
+    __table_args__ = (
+        UniqueConstraint("event_id", "owner_id", name="uq_inbox_items_event_recipient"),
+        Index("ix_inbox_items_owner_occurred", "owner_id", "occurred_at", "id"),
+        Index("ix_inbox_items_owner_read", "owner_id", "read_at"),
+    )
 
 
 class AnnouncementRow(Base):

@@ -1,4 +1,5 @@
 """Thin gRPC servicer: proto ↔ use case translation, nothing else."""
+
 from __future__ import annotations
 
 from datetime import datetime, time
@@ -13,8 +14,7 @@ from salesgrid.activities.v1 import activities_pb2_grpc as pb_grpc
 from salesgrid_common.auth import caller
 from salesgrid_common.protos import from_timestamp, to_timestamp
 from salesgrid_activities.domain import daily_reports, unit_policies
-from salesgrid_activities.models import (DailyReportRow, FollowUpRow, ReportCommentRow, TaskRow, UnitPolicyRow,
-                                         VisitRow)
+from salesgrid_activities.models import DailyReportRow, FollowUpRow, ReportCommentRow, TaskRow, UnitPolicyRow, VisitRow
 from salesgrid_activities.usecases import ActivitiesUseCases, visit_domain
 
 Ctx = grpc.aio.ServicerContext
@@ -26,75 +26,176 @@ def _when(message: Message, field: str) -> datetime | None:
 
 def _reading(request: pb.CheckInRequest | pb.CheckOutRequest) -> dict[str, Any]:
     r = request.reading
-    return {"latitude": r.latitude, "longitude": r.longitude, "accuracy_m": r.accuracy_m,
-            "device_time": _when(r, "device_time"), "photo_ref": r.photo_ref or None}
+    return {
+        "latitude": r.latitude,
+        "longitude": r.longitude,
+        "accuracy_m": r.accuracy_m,
+        "device_time": _when(r, "device_time"),
+        "photo_ref": r.photo_ref or None,
+    }
 
 
 def follow_up_pb(row: FollowUpRow) -> pb.FollowUp:
-    return pb.FollowUp(id=row.id, owner_id=row.owner_id, org_path=row.org_path, kind=row.kind,
-                       occurred_at=to_timestamp(row.occurred_at), notes=row.notes, customer_id=row.customer_id or "",
-                       contact_id=row.contact_id or "", opportunity_id=row.opportunity_id or "",
-                       lead_id=row.lead_id or "",
-                       next_follow_up_on=row.next_follow_up_on.isoformat() if row.next_follow_up_on else "",
-                       created_at=to_timestamp(row.created_at), version=row.version)
+    return pb.FollowUp(
+        id=row.id,
+        owner_id=row.owner_id,
+        org_path=row.org_path,
+        kind=row.kind,
+        occurred_at=to_timestamp(row.occurred_at),
+        notes=row.notes,
+        customer_id=row.customer_id or "",
+        contact_id=row.contact_id or "",
+        opportunity_id=row.opportunity_id or "",
+        lead_id=row.lead_id or "",
+        next_follow_up_on=row.next_follow_up_on.isoformat() if row.next_follow_up_on else "",
+        created_at=to_timestamp(row.created_at),
+        version=row.version,
+    )
 
 
 def visit_pb(row: VisitRow) -> pb.Visit:
-    def end(lat: float | None, lon: float | None, acc: float | None, at: datetime | None, photo: str | None,
-            received: datetime | None, distance: float | None, flags: list[str]) -> pb.VisitEnd:
-        return pb.VisitEnd(reading=pb.LocationReading(latitude=lat or 0.0, longitude=lon or 0.0,
-                                                      accuracy_m=acc or 0.0, device_time=to_timestamp(at),
-                                                      photo_ref=photo or ""),
-                           received_at=to_timestamp(received), has_distance=distance is not None,
-                           distance_m=distance or 0.0, flags=flags)
+    def end(
+        lat: float | None,
+        lon: float | None,
+        acc: float | None,
+        at: datetime | None,
+        photo: str | None,
+        received: datetime | None,
+        distance: float | None,
+        flags: list[str],
+    ) -> pb.VisitEnd:
+        return pb.VisitEnd(
+            reading=pb.LocationReading(
+                latitude=lat or 0.0,
+                longitude=lon or 0.0,
+                accuracy_m=acc or 0.0,
+                device_time=to_timestamp(at),
+                photo_ref=photo or "",
+            ),
+            received_at=to_timestamp(received),
+            has_distance=distance is not None,
+            distance_m=distance or 0.0,
+            flags=flags,
+        )
 
     duration = visit_domain(row).duration
     return pb.Visit(
-        id=row.id, owner_id=row.owner_id, org_path=row.org_path, customer_id=row.customer_id,
-        check_in=end(row.in_latitude, row.in_longitude, row.in_accuracy_m, row.in_device_time, row.in_photo_ref,
-                     row.in_received_at, row.in_distance_m, row.in_flags),
-        check_out=None if row.open else end(row.out_latitude, row.out_longitude, row.out_accuracy_m,
-                                            row.out_device_time, row.out_photo_ref, row.out_received_at,
-                                            row.out_distance_m, row.out_flags),
-        flagged=row.flagged, duration_seconds=int(duration.total_seconds()) if duration else 0, version=row.version)
+        id=row.id,
+        owner_id=row.owner_id,
+        org_path=row.org_path,
+        customer_id=row.customer_id,
+        check_in=end(
+            row.in_latitude,
+            row.in_longitude,
+            row.in_accuracy_m,
+            row.in_device_time,
+            row.in_photo_ref,
+            row.in_received_at,
+            row.in_distance_m,
+            row.in_flags,
+        ),
+        check_out=None
+        if row.open
+        else end(
+            row.out_latitude,
+            row.out_longitude,
+            row.out_accuracy_m,
+            row.out_device_time,
+            row.out_photo_ref,
+            row.out_received_at,
+            row.out_distance_m,
+            row.out_flags,
+        ),
+        flagged=row.flagged,
+        duration_seconds=int(duration.total_seconds()) if duration else 0,
+        version=row.version,
+    )
 
 
 def report_pb(row: DailyReportRow) -> pb.DailyReport:
     return pb.DailyReport(
-        id=row.id, owner_id=row.owner_id, org_path=row.org_path, report_date=row.report_date.isoformat(),
-        time_zone=row.time_zone, status=row.status, summary=row.summary or "", visit_ids=row.visit_ids,
-        tomorrow_plan=row.tomorrow_plan or "", problems=row.problems or "", submitted_at=to_timestamp(row.submitted_at),
-        falsified=row.falsified, falsified_by=row.falsified_by or "", falsified_comment=row.falsified_comment or "",
-        version=row.version)
+        id=row.id,
+        owner_id=row.owner_id,
+        org_path=row.org_path,
+        report_date=row.report_date.isoformat(),
+        time_zone=row.time_zone,
+        status=row.status,
+        summary=row.summary or "",
+        visit_ids=row.visit_ids,
+        tomorrow_plan=row.tomorrow_plan or "",
+        problems=row.problems or "",
+        submitted_at=to_timestamp(row.submitted_at),
+        falsified=row.falsified,
+        falsified_by=row.falsified_by or "",
+        falsified_comment=row.falsified_comment or "",
+        version=row.version,
+    )
 
 
-def _policy_values(check_in_radius_m: float | None, deadline: time | None, late: Decimal | None,
-                   missing: Decimal | None, falsified: Decimal | None, currency: str | None) -> pb.PolicyValues:
+def _policy_values(
+    check_in_radius_m: float | None,
+    deadline: time | None,
+    late: Decimal | None,
+    missing: Decimal | None,
+    falsified: Decimal | None,
+    currency: str | None,
+) -> pb.PolicyValues:
     return pb.PolicyValues(
-        check_in_radius_m=check_in_radius_m, report_deadline=deadline.strftime("%H:%M") if deadline else None,
-        late_fine=None if late is None else str(late), missing_fine=None if missing is None else str(missing),
-        falsified_fine=None if falsified is None else str(falsified), currency=currency)
+        check_in_radius_m=check_in_radius_m,
+        report_deadline=deadline.strftime("%H:%M") if deadline else None,
+        late_fine=None if late is None else str(late),
+        missing_fine=None if missing is None else str(missing),
+        falsified_fine=None if falsified is None else str(falsified),
+        currency=currency,
+    )
 
 
 def unit_policy_pb(unit_id: str, row: UnitPolicyRow | None, policies: unit_policies.Policies) -> pb.UnitPolicy:
     r = policies.report
-    own = pb.PolicyValues() if row is None else _policy_values(
-        row.check_in_radius_m, time.fromisoformat(row.report_deadline) if row.report_deadline else None,
-        row.late_fine, row.missing_fine, row.falsified_fine, row.currency)
-    return pb.UnitPolicy(unit_id=unit_id, overrides=own, version=row.version if row else 0, effective=_policy_values(
-        policies.check_in.radius_m, r.deadline, r.late_fine, r.missing_fine, r.falsified_fine, r.currency))
+    own = (
+        pb.PolicyValues()
+        if row is None
+        else _policy_values(
+            row.check_in_radius_m,
+            time.fromisoformat(row.report_deadline) if row.report_deadline else None,
+            row.late_fine,
+            row.missing_fine,
+            row.falsified_fine,
+            row.currency,
+        )
+    )
+    return pb.UnitPolicy(
+        unit_id=unit_id,
+        overrides=own,
+        version=row.version if row else 0,
+        effective=_policy_values(
+            policies.check_in.radius_m, r.deadline, r.late_fine, r.missing_fine, r.falsified_fine, r.currency
+        ),
+    )
 
 
 def comment_pb(row: ReportCommentRow) -> pb.ReportComment:
-    return pb.ReportComment(id=row.id, report_id=row.report_id, author_id=row.author_id, body=row.body,
-                            created_at=to_timestamp(row.created_at))
+    return pb.ReportComment(
+        id=row.id,
+        report_id=row.report_id,
+        author_id=row.author_id,
+        body=row.body,
+        created_at=to_timestamp(row.created_at),
+    )
 
 
 def _counts(rep_id: str, counts: daily_reports.ComplianceCounts) -> pb.ComplianceCount:
     rate = counts.rate
-    return pb.ComplianceCount(rep_id=rep_id, on_time=counts.on_time, late=counts.late, missing=counts.missing,
-                              falsified=counts.falsified, compliant=counts.compliant, total=counts.total,
-                              rate="" if rate is None else str(rate))
+    return pb.ComplianceCount(
+        rep_id=rep_id,
+        on_time=counts.on_time,
+        late=counts.late,
+        missing=counts.missing,
+        falsified=counts.falsified,
+        compliant=counts.compliant,
+        total=counts.total,
+        rate="" if rate is None else str(rate),
+    )
 
 
 class ActivitiesServicer(pb_grpc.ActivitiesServicer):
@@ -106,25 +207,52 @@ class ActivitiesServicer(pb_grpc.ActivitiesServicer):
         viewer = caller().subject_id
         hidden = row.private and viewer not in (row.owner_id, row.creator_id)
         return pb.Task(
-            id=row.id, creator_id=row.creator_id, assignee_id=row.owner_id, org_path=row.org_path,
-            title="" if hidden else row.title, description="" if hidden else row.description or "",
-            start_at=to_timestamp(row.start_at), end_at=to_timestamp(row.end_at), due_at=to_timestamp(row.due_at),
-            reminder_minutes=row.reminder_minutes, private=row.private, status=row.status,
-            reject_reason=row.reject_reason or "", overdue=self.uc.is_overdue(row),
-            created_at=to_timestamp(row.created_at), completed_at=to_timestamp(row.completed_at), version=row.version)
+            id=row.id,
+            creator_id=row.creator_id,
+            assignee_id=row.owner_id,
+            org_path=row.org_path,
+            title="" if hidden else row.title,
+            description="" if hidden else row.description or "",
+            start_at=to_timestamp(row.start_at),
+            end_at=to_timestamp(row.end_at),
+            due_at=to_timestamp(row.due_at),
+            reminder_minutes=row.reminder_minutes,
+            private=row.private,
+            status=row.status,
+            reject_reason=row.reject_reason or "",
+            overdue=self.uc.is_overdue(row),
+            created_at=to_timestamp(row.created_at),
+            completed_at=to_timestamp(row.completed_at),
+            version=row.version,
+        )
 
     async def LogFollowUp(self, request: pb.LogFollowUpRequest, context: Ctx) -> pb.FollowUp:
-        return follow_up_pb(await self.uc.log_follow_up(
-            caller(), kind=request.kind, occurred_at=_when(request, "occurred_at"), notes=request.notes,
-            customer_id=request.customer_id, contact_id=request.contact_id, opportunity_id=request.opportunity_id,
-            lead_id=request.lead_id, next_follow_up_on=request.next_follow_up_on))
+        return follow_up_pb(
+            await self.uc.log_follow_up(
+                caller(),
+                kind=request.kind,
+                occurred_at=_when(request, "occurred_at"),
+                notes=request.notes,
+                customer_id=request.customer_id,
+                contact_id=request.contact_id,
+                opportunity_id=request.opportunity_id,
+                lead_id=request.lead_id,
+                next_follow_up_on=request.next_follow_up_on,
+            )
+        )
 
     async def ListFollowUps(self, request: pb.ListFollowUpsRequest, context: Ctx) -> pb.ListFollowUpsResponse:
-        page = await self.uc.list_follow_ups(caller(), customer_id=request.customer_id, lead_id=request.lead_id,
-                                             owner_id=request.owner_id, page_size=request.page_size,
-                                             page_token=request.page_token)
-        return pb.ListFollowUpsResponse(follow_ups=[follow_up_pb(r) for r in page.items],
-                                        next_page_token=page.next_token)
+        page = await self.uc.list_follow_ups(
+            caller(),
+            customer_id=request.customer_id,
+            lead_id=request.lead_id,
+            owner_id=request.owner_id,
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        return pb.ListFollowUpsResponse(
+            follow_ups=[follow_up_pb(r) for r in page.items], next_page_token=page.next_token
+        )
 
     async def CheckIn(self, request: pb.CheckInRequest, context: Ctx) -> pb.Visit:
         return visit_pb(await self.uc.check_in(caller(), customer_id=request.customer_id, reading=_reading(request)))
@@ -133,16 +261,30 @@ class ActivitiesServicer(pb_grpc.ActivitiesServicer):
         return visit_pb(await self.uc.check_out(caller(), visit_id=request.visit_id, reading=_reading(request)))
 
     async def ListVisits(self, request: pb.ListVisitsRequest, context: Ctx) -> pb.ListVisitsResponse:
-        page = await self.uc.list_visits(caller(), customer_id=request.customer_id, owner_id=request.owner_id,
-                                         flagged_only=request.flagged_only, page_size=request.page_size,
-                                         page_token=request.page_token)
+        page = await self.uc.list_visits(
+            caller(),
+            customer_id=request.customer_id,
+            owner_id=request.owner_id,
+            flagged_only=request.flagged_only,
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
         return pb.ListVisitsResponse(visits=[visit_pb(r) for r in page.items], next_page_token=page.next_token)
 
     async def CreateTask(self, request: pb.CreateTaskRequest, context: Ctx) -> pb.Task:
-        return self.task_pb(await self.uc.create_task(
-            caller(), assignee_id=request.assignee_id, title=request.title, description=request.description,
-            start_at=_when(request, "start_at"), end_at=_when(request, "end_at"), due_at=_when(request, "due_at"),
-            reminder_minutes=list(request.reminder_minutes), private=request.private))
+        return self.task_pb(
+            await self.uc.create_task(
+                caller(),
+                assignee_id=request.assignee_id,
+                title=request.title,
+                description=request.description,
+                start_at=_when(request, "start_at"),
+                end_at=_when(request, "end_at"),
+                due_at=_when(request, "due_at"),
+                reminder_minutes=list(request.reminder_minutes),
+                private=request.private,
+            )
+        )
 
     async def AcceptTask(self, request: pb.AcceptTaskRequest, context: Ctx) -> pb.Task:
         return self.task_pb(await self.uc.accept_task(caller(), request.id))
@@ -154,46 +296,85 @@ class ActivitiesServicer(pb_grpc.ActivitiesServicer):
         return self.task_pb(await self.uc.complete_task(caller(), request.id))
 
     async def ListTasks(self, request: pb.ListTasksRequest, context: Ctx) -> pb.ListTasksResponse:
-        page = await self.uc.list_tasks(caller(), assignee_id=request.assignee_id, status=request.status,
-                                        overdue_only=request.overdue_only, page_size=request.page_size,
-                                        page_token=request.page_token)
+        page = await self.uc.list_tasks(
+            caller(),
+            assignee_id=request.assignee_id,
+            status=request.status,
+            overdue_only=request.overdue_only,
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
         return pb.ListTasksResponse(tasks=[self.task_pb(r) for r in page.items], next_page_token=page.next_token)
 
     async def SubmitDailyReport(self, request: pb.SubmitDailyReportRequest, context: Ctx) -> pb.DailyReport:
-        return report_pb(await self.uc.submit_daily_report(
-            caller(), summary=request.summary, visit_ids=list(request.visit_ids),
-            tomorrow_plan=request.tomorrow_plan, problems=request.problems))
+        return report_pb(
+            await self.uc.submit_daily_report(
+                caller(),
+                summary=request.summary,
+                visit_ids=list(request.visit_ids),
+                tomorrow_plan=request.tomorrow_plan,
+                problems=request.problems,
+            )
+        )
 
     async def FalsifyDailyReport(self, request: pb.FalsifyDailyReportRequest, context: Ctx) -> pb.DailyReport:
         return report_pb(await self.uc.falsify_daily_report(caller(), request.id, request.comment))
 
-    async def ListDailyReports(self, request: pb.ListDailyReportsRequest,
-                               context: Ctx) -> pb.ListDailyReportsResponse:
-        page = await self.uc.list_daily_reports(caller(), owner_id=request.owner_id, from_date=request.from_date,
-                                                to_date=request.to_date, page_size=request.page_size,
-                                                page_token=request.page_token)
-        return pb.ListDailyReportsResponse(reports=[report_pb(r) for r in page.items],
-                                           next_page_token=page.next_token)
+    async def ListDailyReports(self, request: pb.ListDailyReportsRequest, context: Ctx) -> pb.ListDailyReportsResponse:
+        page = await self.uc.list_daily_reports(
+            caller(),
+            owner_id=request.owner_id,
+            from_date=request.from_date,
+            to_date=request.to_date,
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        return pb.ListDailyReportsResponse(reports=[report_pb(r) for r in page.items], next_page_token=page.next_token)
 
-    async def GetDailyReportCompliance(self, request: pb.GetDailyReportComplianceRequest,
-                                       context: Ctx) -> pb.DailyReportCompliance:
+    async def GetDailyReportCompliance(
+        self, request: pb.GetDailyReportComplianceRequest, context: Ctx
+    ) -> pb.DailyReportCompliance:
         summary = await self.uc.compliance(caller(), request.from_date, request.to_date)
-        return pb.DailyReportCompliance(reps=[_counts(rep, c) for rep, c in summary.per_rep.items()],
-                                        team=_counts("", summary.team))
+        return pb.DailyReportCompliance(
+            reps=[_counts(rep, c) for rep, c in summary.per_rep.items()], team=_counts("", summary.team)
+        )
 
     async def GetPolicyLedger(self, request: pb.GetPolicyLedgerRequest, context: Ctx) -> pb.PolicyLedger:
         ledgers = await self.uc.policy_ledger(caller(), request.from_date, request.to_date)
-        return pb.PolicyLedger(reps=[pb.RepPolicyLedger(
-            rep_id=ledger.rep_id, total=str(ledger.total.amount), currency=ledger.total.currency,
-            lines=[pb.PolicyLedgerLine(infraction=line.infraction.value, count=line.count,
-                                       unit_amount=str(line.unit_amount.amount), amount=str(line.amount.amount))
-                   for line in ledger.lines]) for ledger in ledgers])
+        return pb.PolicyLedger(
+            reps=[
+                pb.RepPolicyLedger(
+                    rep_id=ledger.rep_id,
+                    total=str(ledger.total.amount),
+                    currency=ledger.total.currency,
+                    lines=[
+                        pb.PolicyLedgerLine(
+                            infraction=line.infraction.value,
+                            count=line.count,
+                            unit_amount=str(line.unit_amount.amount),
+                            amount=str(line.amount.amount),
+                        )
+                        for line in ledger.lines
+                    ],
+                )
+                for ledger in ledgers
+            ]
+        )
 
     async def SetUnitPolicy(self, request: pb.SetUnitPolicyRequest, context: Ctx) -> pb.UnitPolicy:
         o = request.overrides
-        values = {name: getattr(o, name) for name in ("check_in_radius_m", "report_deadline", "late_fine",
-                                                       "missing_fine", "falsified_fine", "currency")
-                  if o.HasField(name)}
+        values = {
+            name: getattr(o, name)
+            for name in (
+                "check_in_radius_m",
+                "report_deadline",
+                "late_fine",
+                "missing_fine",
+                "falsified_fine",
+                "currency",
+            )
+            if o.HasField(name)
+        }
         row, policies = await self.uc.set_unit_policy(caller(), request.unit_id, values)
         return unit_policy_pb(request.unit_id, row, policies)
 
@@ -204,16 +385,32 @@ class ActivitiesServicer(pb_grpc.ActivitiesServicer):
     async def AddReportComment(self, request: pb.AddReportCommentRequest, context: Ctx) -> pb.ReportComment:
         return comment_pb(await self.uc.add_report_comment(caller(), request.report_id, request.body))
 
-    async def ListReportComments(self, request: pb.ListReportCommentsRequest,
-                                 context: Ctx) -> pb.ListReportCommentsResponse:
+    async def ListReportComments(
+        self, request: pb.ListReportCommentsRequest, context: Ctx
+    ) -> pb.ListReportCommentsResponse:
         rows = await self.uc.list_report_comments(caller(), request.report_id)
         return pb.ListReportCommentsResponse(comments=[comment_pb(r) for r in rows])
 
     async def GetCalendar(self, request: pb.GetCalendarRequest, context: Ctx) -> pb.Calendar:
-        items = await self.uc.calendar(caller(), user_id=request.user_id, unit_id=request.unit_id,
-                                       window_start=_when(request, "window_start"),
-                                       window_end=_when(request, "window_end"))
-        return pb.Calendar(entries=[pb.CalendarEntry(
-            task_id=i.task_id, owner_id=i.owner_id, start=to_timestamp(i.start), end=to_timestamp(i.end),
-            busy_only=i.busy_only, title=i.title or "", description=i.description or "", status=i.status.value)
-            for i in items])
+        items = await self.uc.calendar(
+            caller(),
+            user_id=request.user_id,
+            unit_id=request.unit_id,
+            window_start=_when(request, "window_start"),
+            window_end=_when(request, "window_end"),
+        )
+        return pb.Calendar(
+            entries=[
+                pb.CalendarEntry(
+                    task_id=i.task_id,
+                    owner_id=i.owner_id,
+                    start=to_timestamp(i.start),
+                    end=to_timestamp(i.end),
+                    busy_only=i.busy_only,
+                    title=i.title or "",
+                    description=i.description or "",
+                    status=i.status.value,
+                )
+                for i in items
+            ]
+        )

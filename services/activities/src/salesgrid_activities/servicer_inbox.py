@@ -1,4 +1,5 @@
 """Thin gRPC servicer of the inbox: proto ↔ use case translation, nothing else."""
+
 from __future__ import annotations
 
 import grpc
@@ -14,10 +15,17 @@ Ctx = grpc.aio.ServicerContext
 
 
 def item_pb(row: InboxItemRow) -> pb.InboxItem:
-    return pb.InboxItem(id=row.id, recipient_id=row.owner_id, kind=row.kind, title=row.title,
-                        record=pb.RecordLink(type=row.record_type, id=row.record_id),
-                        subject_owner_id=row.subject_owner_id, occurred_at=to_timestamp(row.occurred_at),
-                        read=row.read_at is not None, read_at=to_timestamp(row.read_at))
+    return pb.InboxItem(
+        id=row.id,
+        recipient_id=row.owner_id,
+        kind=row.kind,
+        title=row.title,
+        record=pb.RecordLink(type=row.record_type, id=row.record_id),
+        subject_owner_id=row.subject_owner_id,
+        occurred_at=to_timestamp(row.occurred_at),
+        read=row.read_at is not None,
+        read_at=to_timestamp(row.read_at),
+    )
 
 
 class InboxServicer(pb_grpc.InboxServicer):
@@ -25,8 +33,14 @@ class InboxServicer(pb_grpc.InboxServicer):
         self.uc = uc
 
     async def ListInbox(self, request: pb.ListInboxRequest, context: Ctx) -> pb.ListInboxResponse:
-        page = await self.uc.list(caller(), team=request.team, unread_only=request.unread_only, kind=request.kind,
-                                  page_size=request.page_size, page_token=request.page_token)
+        page = await self.uc.list(
+            caller(),
+            team=request.team,
+            unread_only=request.unread_only,
+            kind=request.kind,
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
         return pb.ListInboxResponse(items=[item_pb(r) for r in page.items], next_page_token=page.next_token)
 
     async def CountUnread(self, request: pb.CountUnreadRequest, context: Ctx) -> pb.CountUnreadResponse:

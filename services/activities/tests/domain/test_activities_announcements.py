@@ -1,4 +1,5 @@
 """Announcements: the draft, the target within scope, the audience of a unit's subtree, receipts."""
+
 from __future__ import annotations
 
 import pytest
@@ -23,8 +24,14 @@ def test_the_target_must_be_known_and_within_scope() -> None:
 
 
 def test_the_audience_is_the_active_people_of_the_subtree() -> None:
-    people = [("a", "/c/r1/b1/", True), ("b", "/c/r1/b1/t1/", True), ("c", "/c/r1/b1/t1/", False),
-              ("d", "/c/r1/b10/", True), ("e", "/c/r1/", True), ("b", "/c/r1/b1/t1/", True)]
+    people = [
+        ("a", "/c/r1/b1/", True),
+        ("b", "/c/r1/b1/t1/", True),
+        ("c", "/c/r1/b1/t1/", False),
+        ("d", "/c/r1/b10/", True),
+        ("e", "/c/r1/", True),
+        ("b", "/c/r1/b1/t1/", True),
+    ]
     assert announcements.audience("/c/r1/b1/", people) == ["a", "b"]
 
 

@@ -92,7 +92,12 @@ def test_bad_reading_is_rejected_naming_the_field(field: str, kwargs: dict[str, 
 
 def test_reading_edges_are_accepted() -> None:
     reading = validate_fix(
-        latitude=-90, longitude=180, accuracy_m=0, device_time=NOW + timedelta(minutes=10), now=NOW, photo_ref=" p/1.jpg "
+        latitude=-90,
+        longitude=180,
+        accuracy_m=0,
+        device_time=NOW + timedelta(minutes=10),
+        now=NOW,
+        photo_ref=" p/1.jpg ",
     )
     assert reading.point == GeoPoint(-90.0, 180.0)
     assert reading.photo_ref == "p/1.jpg"
@@ -103,7 +108,9 @@ def test_reading_edges_are_accepted() -> None:
 def test_future_limit_is_configurable() -> None:
     policy = CheckInPolicy(max_device_clock_ahead=timedelta(minutes=2))
     with pytest.raises(ValidationFailed) as info:
-        validate_fix(latitude=0, longitude=0, accuracy_m=5, device_time=NOW + timedelta(minutes=3), now=NOW, policy=policy)
+        validate_fix(
+            latitude=0, longitude=0, accuracy_m=5, device_time=NOW + timedelta(minutes=3), now=NOW, policy=policy
+        )
     assert info.value.field == "device_time"
 
 
@@ -165,7 +172,11 @@ def test_customer_without_coordinates_is_no_reference() -> None:
 
 @pytest.mark.parametrize(
     "kwargs,field",
-    [({"radius_m": 0}, "radius_m"), ({"max_accuracy_m": -5}, "max_accuracy_m"), ({"max_device_clock_ahead": timedelta(-1)}, "max_device_clock_ahead")],
+    [
+        ({"radius_m": 0}, "radius_m"),
+        ({"max_accuracy_m": -5}, "max_accuracy_m"),
+        ({"max_device_clock_ahead": timedelta(-1)}, "max_device_clock_ahead"),
+    ],
 )
 def test_policy_rejects_nonsense(kwargs: dict[str, object], field: str) -> None:
     with pytest.raises(ValidationFailed) as info:
@@ -205,8 +216,13 @@ def test_second_open_check_in_at_same_customer_is_a_conflict() -> None:
     first = open_visit()
     with pytest.raises(Conflict) as info:
         check_in(
-            visit_id="v-2", rep_id="rep-1", customer_id="cust-1", fix=fix(), customer_location=CUSTOMER,
-            open_visits=[first], now=NOW,
+            visit_id="v-2",
+            rep_id="rep-1",
+            customer_id="cust-1",
+            fix=fix(),
+            customer_location=CUSTOMER,
+            open_visits=[first],
+            now=NOW,
         )
     assert info.value.field == "customer_id"
 
@@ -215,17 +231,29 @@ def test_open_visit_elsewhere_or_by_another_rep_does_not_block() -> None:
     elsewhere = open_visit(customer_id="cust-2")
     colleague = open_visit(rep_id="rep-2")
     visit = check_in(
-        visit_id="v-3", rep_id="rep-1", customer_id="cust-1", fix=fix(), customer_location=CUSTOMER,
-        open_visits=[elsewhere, colleague], now=NOW,
+        visit_id="v-3",
+        rep_id="rep-1",
+        customer_id="cust-1",
+        fix=fix(),
+        customer_location=CUSTOMER,
+        open_visits=[elsewhere, colleague],
+        now=NOW,
     )
     assert visit.visit_id == "v-3"
 
 
 def test_closed_visit_at_same_customer_does_not_block() -> None:
-    closed = check_out(visit=open_visit(), rep_id="rep-1", fix=fix(at=NOW + timedelta(minutes=1)), customer_location=CUSTOMER, now=NOW)
+    closed = check_out(
+        visit=open_visit(), rep_id="rep-1", fix=fix(at=NOW + timedelta(minutes=1)), customer_location=CUSTOMER, now=NOW
+    )
     assert check_in(
-        visit_id="v-4", rep_id="rep-1", customer_id="cust-1", fix=fix(), customer_location=CUSTOMER,
-        open_visits=[closed], now=NOW,
+        visit_id="v-4",
+        rep_id="rep-1",
+        customer_id="cust-1",
+        fix=fix(),
+        customer_location=CUSTOMER,
+        open_visits=[closed],
+        now=NOW,
     )
 
 
@@ -238,7 +266,9 @@ def test_check_in_requires_ids() -> None:
 def test_check_out_gives_duration_by_device_time() -> None:
     start = NOW - timedelta(hours=3)  # both readings were taken offline and synced now
     visit = open_visit(reading=fix(at=start))
-    done = check_out(visit=visit, rep_id="rep-1", fix=fix(at=start + timedelta(minutes=47)), customer_location=CUSTOMER, now=NOW)
+    done = check_out(
+        visit=visit, rep_id="rep-1", fix=fix(at=start + timedelta(minutes=47)), customer_location=CUSTOMER, now=NOW
+    )
     assert not done.is_open
     assert done.duration == timedelta(minutes=47)
     assert done.check_out_received_at == NOW
@@ -247,8 +277,11 @@ def test_check_out_gives_duration_by_device_time() -> None:
 
 def test_check_out_far_away_flags_the_visit() -> None:
     done = check_out(
-        visit=open_visit(), rep_id="rep-1", fix=fix(*north_of(CUSTOMER, 3000), at=NOW + timedelta(minutes=5)),
-        customer_location=CUSTOMER, now=NOW,
+        visit=open_visit(),
+        rep_id="rep-1",
+        fix=fix(*north_of(CUSTOMER, 3000), at=NOW + timedelta(minutes=5)),
+        customer_location=CUSTOMER,
+        now=NOW,
     )
     assert not done.check_in_assessment.flagged
     assert done.flagged
@@ -269,5 +302,11 @@ def test_check_out_by_another_rep_is_denied() -> None:
 
 def test_check_out_before_check_in_is_invalid() -> None:
     with pytest.raises(ValidationFailed) as info:
-        check_out(visit=open_visit(), rep_id="rep-1", fix=fix(at=NOW - timedelta(seconds=1)), customer_location=CUSTOMER, now=NOW)
+        check_out(
+            visit=open_visit(),
+            rep_id="rep-1",
+            fix=fix(at=NOW - timedelta(seconds=1)),
+            customer_location=CUSTOMER,
+            now=NOW,
+        )
     assert info.value.field == "device_time"

@@ -141,7 +141,9 @@ def test_report_before_its_day_is_rejected() -> None:
     st.sampled_from([DAY, SPRING, AUTUMN, date(2026, 1, 1)]),
     st.data(),
 )
-def test_on_time_exactly_when_local_wall_clock_is_not_past_deadline(tz: ZoneInfo, day: date, data: st.DataObject) -> None:
+def test_on_time_exactly_when_local_wall_clock_is_not_past_deadline(
+    tz: ZoneInfo, day: date, data: st.DataObject
+) -> None:
     start, end = day_bounds_utc(day, tz)
     seconds = data.draw(st.integers(0, int((end - start).total_seconds()) - 1))
     instant = start + timedelta(seconds=seconds, microseconds=data.draw(st.integers(0, 999_999)))
@@ -166,7 +168,11 @@ def test_shanghai_closes_at_its_own_midnight_berlin_later() -> None:
 
 def test_catch_up_after_scheduler_downtime_and_idempotence() -> None:
     now = datetime(2026, 5, 12, 3, 0, tzinfo=UTC)  # 11:00 on the 12th in Shanghai
-    assert dates_to_mark_missing(now, SHANGHAI, date(2026, 5, 8)) == [date(2026, 5, 9), date(2026, 5, 10), date(2026, 5, 11)]
+    assert dates_to_mark_missing(now, SHANGHAI, date(2026, 5, 8)) == [
+        date(2026, 5, 9),
+        date(2026, 5, 10),
+        date(2026, 5, 11),
+    ]
     assert dates_to_mark_missing(now, SHANGHAI, date(2026, 5, 11)) == []
     assert dates_to_mark_missing(now, SHANGHAI, date(2026, 5, 20)) == []
 
@@ -192,7 +198,9 @@ def test_reps_missing_report_respects_report_days() -> None:
 
 
 def content():
-    return validate_report_content(summary=" Visited Acme and Globex ", visit_ids=["v1", "v2", "v1"], tomorrow_plan="Quote")
+    return validate_report_content(
+        summary=" Visited Acme and Globex ", visit_ids=["v1", "v2", "v1"], tomorrow_plan="Quote"
+    )
 
 
 def submitted(at: datetime, existing: DailyReport | None = None, tz: ZoneInfo = SHANGHAI) -> DailyReport:
@@ -230,15 +238,21 @@ def test_one_report_per_rep_per_date() -> None:
 
 
 def test_cannot_submit_over_a_missing_record() -> None:
-    closed = missing_report(report_id="m-1", rep_id="rep-1", report_date=DAY, tz=SHANGHAI, now=datetime(2026, 5, 12, 16, 0, tzinfo=UTC))
+    closed = missing_report(
+        report_id="m-1", rep_id="rep-1", report_date=DAY, tz=SHANGHAI, now=datetime(2026, 5, 12, 16, 0, tzinfo=UTC)
+    )
     with pytest.raises(FailedPrecondition):
         submitted(local(DAY, 13, 0, 0, SHANGHAI), existing=closed)
 
 
 def test_missing_record_only_after_the_local_day_ends() -> None:
     with pytest.raises(FailedPrecondition):
-        missing_report(report_id="m", rep_id="rep-1", report_date=DAY, tz=BERLIN, now=datetime(2026, 5, 12, 21, 59, 59, tzinfo=UTC))
-    record = missing_report(report_id="m", rep_id="rep-1", report_date=DAY, tz=BERLIN, now=datetime(2026, 5, 12, 22, 0, tzinfo=UTC))
+        missing_report(
+            report_id="m", rep_id="rep-1", report_date=DAY, tz=BERLIN, now=datetime(2026, 5, 12, 21, 59, 59, tzinfo=UTC)
+        )
+    record = missing_report(
+        report_id="m", rep_id="rep-1", report_date=DAY, tz=BERLIN, now=datetime(2026, 5, 12, 22, 0, tzinfo=UTC)
+    )
     assert record.status is ReportStatus.MISSING and record.content is None and record.submitted_at is None
 
 
@@ -263,6 +277,8 @@ def test_falsified_rules() -> None:
     flagged = mark_falsified(report, manager_id="mgr", comment="x", rep_in_scope=True, now=LATER)
     with pytest.raises(Conflict):
         mark_falsified(flagged, manager_id="mgr", comment="x", rep_in_scope=True, now=LATER)
-    missing = missing_report(report_id="m", rep_id="rep-1", report_date=DAY, tz=SHANGHAI, now=datetime(2026, 5, 13, tzinfo=UTC))
+    missing = missing_report(
+        report_id="m", rep_id="rep-1", report_date=DAY, tz=SHANGHAI, now=datetime(2026, 5, 13, tzinfo=UTC)
+    )
     with pytest.raises(FailedPrecondition):
         mark_falsified(missing, manager_id="mgr", comment="x", rep_in_scope=True, now=LATER)

@@ -61,6 +61,8 @@ def test_money_rejects_non_decimal_amounts(amount: object) -> None:
     assert info.value.field == "amount"
 
 
-@pytest.mark.parametrize("code,ok", [("CNY", True), ("EUR", True), ("cny", False), ("CN1", False), ("CNYY", False), ("CNY\n", False)])
+@pytest.mark.parametrize(
+    "code,ok", [("CNY", True), ("EUR", True), ("cny", False), ("CN1", False), ("CNYY", False), ("CNY\n", False)]
+)
 def test_currency_code_shape(code: str, ok: bool) -> None:
     assert is_currency_code(code) is ok

@@ -1,4 +1,5 @@
 """Who receives which notice, and where it links, as plain Python."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,8 +10,12 @@ from salesgrid_common.errors import ValidationFailed
 
 def test_sla_notices_always_reach_the_owner_once_and_escalations_are_their_own_kind() -> None:
     overdue = inbox.sla_notice("opp-1", "bidding", "overdue", ["mgr", "rep-a", ""], "rep-a", "2026-03-01")
-    assert (overdue.kind, overdue.recipients, overdue.record_type, overdue.subject_owner_id) == \
-        ("sla_overdue", ("rep-a", "mgr"), "opportunity", "rep-a")
+    assert (overdue.kind, overdue.recipients, overdue.record_type, overdue.subject_owner_id) == (
+        "sla_overdue",
+        ("rep-a", "mgr"),
+        "opportunity",
+        "rep-a",
+    )
     escalated = inbox.sla_notice("opp-1", "bidding", "escalated", ["mgr", "dir"], "rep-a", "2026-03-01")
     assert (escalated.kind, escalated.recipients) == ("sla_escalated", ("rep-a", "mgr", "dir"))
 
@@ -42,8 +47,18 @@ def test_tasks_pool_and_instalments() -> None:
 
 
 def test_every_kind_links_to_a_record_type_and_unknown_kinds_are_refused() -> None:
-    assert set(inbox.KINDS.values()) == {"opportunity", "customer", "share_request", "contract", "task", "expense_claim",
-                                         "announcement", "spot_check", "webhook_subscription", "quote"}
+    assert set(inbox.KINDS.values()) == {
+        "opportunity",
+        "customer",
+        "share_request",
+        "contract",
+        "task",
+        "expense_claim",
+        "announcement",
+        "spot_check",
+        "webhook_subscription",
+        "quote",
+    }
     assert inbox.check_kind("") == "" and inbox.check_kind("task_reminder") == "task_reminder"
     with pytest.raises(ValidationFailed) as error:
         inbox.check_kind("gossip")
@@ -63,6 +78,10 @@ def test_announcements_and_spot_checks() -> None:
 def test_a_disabled_webhook_tells_its_owner_why_and_a_partner_key_has_no_inbox() -> None:
     told = inbox.webhook_disabled("wh-1", "https://erp.example.com/hook", "failing for 5 days", "rep-a", "user")
     assert (told.kind, told.record_type, told.record_id, told.recipients) == (
-        "webhook_disabled", "webhook_subscription", "wh-1", ("rep-a",))
+        "webhook_disabled",
+        "webhook_subscription",
+        "wh-1",
+        ("rep-a",),
+    )
     assert "https://erp.example.com/hook" in told.title and "failing for 5 days" in told.title
     assert inbox.webhook_disabled("wh-2", "https://x", "r", "key-1", "api_key").recipients == ()

@@ -39,7 +39,9 @@ def filed(rep: str, offset: int, hh: int, mm: int = 0) -> DailyReport:
 
 
 def missing(rep: str, offset: int) -> DailyReport:
-    return missing_report(report_id=f"{rep}-m{offset}", rep_id=rep, report_date=BASE + timedelta(days=offset), tz=SHANGHAI, now=LATER)
+    return missing_report(
+        report_id=f"{rep}-m{offset}", rep_id=rep, report_date=BASE + timedelta(days=offset), tz=SHANGHAI, now=LATER
+    )
 
 
 def falsify(report: DailyReport) -> DailyReport:
@@ -91,7 +93,9 @@ def test_default_fines_are_10_30_50_cny() -> None:
 
 
 def test_amounts_and_currency_are_configurable() -> None:
-    policy = ReportPolicy(late_fine=Decimal("2.50"), missing_fine=Decimal("7"), falsified_fine=Decimal("12.25"), currency="EUR")
+    policy = ReportPolicy(
+        late_fine=Decimal("2.50"), missing_fine=Decimal("7"), falsified_fine=Decimal("12.25"), currency="EUR"
+    )
     alice, _ = policy_ledger(sample(), policy)
     assert alice.total == Money(Decimal("2.50") * 2 + Decimal("7") + Decimal("12.25") * 2, "EUR")
     assert alice.total.amount == Decimal("36.50")
@@ -122,7 +126,14 @@ def test_policy_rejects_bad_configuration(kwargs: dict[str, object], field: str)
 def test_compliance_summary_per_rep_and_team() -> None:
     summary = compliance_summary(sample(), rep_ids=["carol"])
     alice = summary.per_rep["alice"]
-    assert (alice.on_time, alice.late, alice.missing, alice.falsified, alice.compliant, alice.total) == (2, 2, 1, 2, 1, 5)
+    assert (alice.on_time, alice.late, alice.missing, alice.falsified, alice.compliant, alice.total) == (
+        2,
+        2,
+        1,
+        2,
+        1,
+        5,
+    )
     assert alice.rate == Decimal("0.2000")
     bob = summary.per_rep["bob"]
     assert (bob.on_time, bob.late, bob.compliant, bob.total, bob.rate) == (2, 0, 2, 2, Decimal("1.0000"))

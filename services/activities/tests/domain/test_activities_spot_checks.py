@@ -1,5 +1,6 @@
 """Weekly spot checks: the week boundaries, a draw that is reproducible and fair, the nearest
 sales administrator, and who may decide a finding."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -60,35 +61,49 @@ def test_the_nearest_administrator_checks_and_several_share_the_reps() -> None:
     assert spot_checks.choose_verifier("rep-9", "/c/r1/b10/", "2026-W10", ADMINS) == "adm-hq"  # b10 is not b1
     assert spot_checks.choose_verifier("rep-1", "/x/", "2026-W10", ADMINS) is None
     assert spot_checks.choose_verifier("adm-b2", "/c/r1/b2/", "2026-W10", ADMINS) == "adm-hq"  # not himself
-    assert spot_checks.choose_verifier("rep-1", "/c/r1/b1/t1/", "2026-W10", ADMINS) == \
-        spot_checks.choose_verifier("rep-1", "/c/r1/b1/t1/", "2026-W10", list(reversed(ADMINS)))
+    assert spot_checks.choose_verifier("rep-1", "/c/r1/b1/t1/", "2026-W10", ADMINS) == spot_checks.choose_verifier(
+        "rep-1", "/c/r1/b1/t1/", "2026-W10", list(reversed(ADMINS))
+    )
 
 
 def test_only_the_assignee_decides_once_and_false_needs_a_reason() -> None:
-    found = spot_checks.record_verdict(current=Verdict.PENDING, assignee_id="adm", verifier_id="adm",
-                                       verdict="false", note=" 客户说没有见过他 ")
+    found = spot_checks.record_verdict(
+        current=Verdict.PENDING, assignee_id="adm", verifier_id="adm", verdict="false", note=" 客户说没有见过他 "
+    )
     assert found == spot_checks.Finding(Verdict.FALSE, "客户说没有见过他")
-    assert spot_checks.record_verdict(current=Verdict.PENDING, assignee_id="adm", verifier_id="adm",
-                                      verdict="true", note="").verdict is Verdict.TRUE
+    assert (
+        spot_checks.record_verdict(
+            current=Verdict.PENDING, assignee_id="adm", verifier_id="adm", verdict="true", note=""
+        ).verdict
+        is Verdict.TRUE
+    )
     with pytest.raises(ValidationFailed) as caught:
-        spot_checks.record_verdict(current=Verdict.PENDING, assignee_id="adm", verifier_id="adm", verdict="false",
-                                   note=" ")
+        spot_checks.record_verdict(
+            current=Verdict.PENDING, assignee_id="adm", verifier_id="adm", verdict="false", note=" "
+        )
     assert caught.value.field == "note"
     with pytest.raises(ValidationFailed):
-        spot_checks.record_verdict(current=Verdict.PENDING, assignee_id="adm", verifier_id="adm", verdict="maybe",
-                                   note="")
+        spot_checks.record_verdict(
+            current=Verdict.PENDING, assignee_id="adm", verifier_id="adm", verdict="maybe", note=""
+        )
     with pytest.raises(PermissionDenied):
-        spot_checks.record_verdict(current=Verdict.PENDING, assignee_id="adm", verifier_id="mgr", verdict="true",
-                                   note="")
+        spot_checks.record_verdict(
+            current=Verdict.PENDING, assignee_id="adm", verifier_id="mgr", verdict="true", note=""
+        )
     with pytest.raises(Conflict):
-        spot_checks.record_verdict(current=Verdict.TRUE, assignee_id="adm", verifier_id="adm", verdict="false",
-                                   note="changed my mind")
+        spot_checks.record_verdict(
+            current=Verdict.TRUE, assignee_id="adm", verifier_id="adm", verdict="false", note="changed my mind"
+        )
 
 
 def test_ledger_totals_per_rep_and_currency() -> None:
     at = datetime(2026, 3, 9, tzinfo=UTC)
-    entries = [LedgerEntry("rep-1", "follow_up", "f1", at, "50.00", "CNY"),
-               LedgerEntry("rep-1", "daily_report", "d1", at, "50", "CNY"),
-               LedgerEntry("rep-2", "follow_up", "f2", at, "80.00", "CNY")]
-    assert spot_checks.ledger_totals(entries) == [("rep-1", 2, Decimal("100.00"), "CNY"),
-                                                  ("rep-2", 1, Decimal("80.00"), "CNY")]
+    entries = [
+        LedgerEntry("rep-1", "follow_up", "f1", at, "50.00", "CNY"),
+        LedgerEntry("rep-1", "daily_report", "d1", at, "50", "CNY"),
+        LedgerEntry("rep-2", "follow_up", "f2", at, "80.00", "CNY"),
+    ]
+    assert spot_checks.ledger_totals(entries) == [
+        ("rep-1", 2, Decimal("100.00"), "CNY"),
+        ("rep-2", 1, Decimal("80.00"), "CNY"),
+    ]

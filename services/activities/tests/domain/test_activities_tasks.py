@@ -254,11 +254,17 @@ def test_creator_sees_assigned_task_in_full() -> None:
 
 def test_calendar_window_overlap_and_rejected_entries() -> None:
     inside = make(task_id="in", creator_id="rep")
-    outside = make(task_id="out", creator_id="rep", start_at=START + timedelta(days=3), end_at=START + timedelta(days=3, hours=1))
-    touching = make(task_id="touch", creator_id="rep", start_at=START - timedelta(hours=13), end_at=START - timedelta(hours=12))
+    outside = make(
+        task_id="out", creator_id="rep", start_at=START + timedelta(days=3), end_at=START + timedelta(days=3, hours=1)
+    )
+    touching = make(
+        task_id="touch", creator_id="rep", start_at=START - timedelta(hours=13), end_at=START - timedelta(hours=12)
+    )
     due_only = make(task_id="due", creator_id="rep", start_at=None, end_at=None, due_at=START - timedelta(hours=1))
     rejected = reject_task(make(task_id="rej"), actor_id="rep", reason="x", now=NOW)
-    items = calendar_view([inside, outside, touching, due_only, rejected], viewer_id="rep", can_view_user=lambda _: True, **WINDOW)
+    items = calendar_view(
+        [inside, outside, touching, due_only, rejected], viewer_id="rep", can_view_user=lambda _: True, **WINDOW
+    )
     assert [i.task_id for i in items] == ["due", "in"]
 
 

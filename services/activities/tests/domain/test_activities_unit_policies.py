@@ -1,5 +1,6 @@
 """Per-unit overrides: validation naming each bad field, and the nearest unit on the path winning
 value by value over its ancestors and the company defaults."""
+
 from __future__ import annotations
 
 from datetime import time
@@ -13,16 +14,29 @@ from salesgrid_activities.domain.unit_policies import PolicyOverrides, effective
 
 def test_validation_names_every_bad_field() -> None:
     with pytest.raises(ValidationFailed) as info:
-        validate_overrides(check_in_radius_m=0, report_deadline="6pm", late_fine="-1", missing_fine="1.005",
-                           falsified_fine="NaN", currency="RMB1")
+        validate_overrides(
+            check_in_radius_m=0,
+            report_deadline="6pm",
+            late_fine="-1",
+            missing_fine="1.005",
+            falsified_fine="NaN",
+            currency="RMB1",
+        )
     assert [field for field, _ in info.value.violations] == [
-        "check_in_radius_m", "report_deadline", "late_fine", "missing_fine", "falsified_fine", "currency"]
+        "check_in_radius_m",
+        "report_deadline",
+        "late_fine",
+        "missing_fine",
+        "falsified_fine",
+        "currency",
+    ]
 
 
 def test_valid_overrides_parse() -> None:
     o = validate_overrides(check_in_radius_m=250, report_deadline="17:30", late_fine="12.50", currency="EUR")
-    assert o == PolicyOverrides(check_in_radius_m=250.0, report_deadline=time(17, 30), late_fine=Decimal("12.50"),
-                                currency="EUR")
+    assert o == PolicyOverrides(
+        check_in_radius_m=250.0, report_deadline=time(17, 30), late_fine=Decimal("12.50"), currency="EUR"
+    )
     assert validate_overrides().empty
 
 

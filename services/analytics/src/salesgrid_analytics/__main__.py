@@ -1,4 +1,5 @@
 """`python -m salesgrid_analytics serve|migrate|rebuild [DATABASE_URL]`."""
+
 import sys
 
 from salesgrid_common.cli import run_service_cli

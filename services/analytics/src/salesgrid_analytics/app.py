@@ -1,4 +1,5 @@
 """Wiring of the analytics service into the common bootstrap."""
+
 from __future__ import annotations
 
 from collections.abc import Coroutine, Sequence
@@ -26,15 +27,19 @@ def exports_for(ctx: ServiceContext) -> ExportJobs:
 
 
 def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
-    analytics_pb2_grpc.add_AnalyticsServicer_to_server(AnalyticsServicer(AnalyticsUseCases(ctx.sessions, ctx.clock)),
-                                                       server)
-    return [*(service.full_name for service in analytics_pb2.DESCRIPTOR.services_by_name.values()),
-            register_exports(server, exports_for(ctx))]
+    analytics_pb2_grpc.add_AnalyticsServicer_to_server(
+        AnalyticsServicer(AnalyticsUseCases(ctx.sessions, ctx.clock)), server
+    )
+    return [
+        *(service.full_name for service in analytics_pb2.DESCRIPTOR.services_by_name.values()),
+        register_exports(server, exports_for(ctx)),
+    ]
 
 
 def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
     return export_background(exports_for(ctx))
 
 
-DEFINITION = ServiceDefinition(name="analytics", register=register, subscriptions=subscriptions,
-                               background=background, metadata=Base.metadata)
+DEFINITION = ServiceDefinition(
+    name="analytics", register=register, subscriptions=subscriptions, background=background, metadata=Base.metadata
+)

@@ -1,5 +1,6 @@
 """Analytics reports as export jobs (salesgrid_common.exports), beside the older synchronous
 download: the same report tables, scoped the same way, written by the job runner."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -36,5 +37,11 @@ def report_exporter(usecases: AnalyticsUseCases) -> Exporter:
     async def table(principal: Principal, filters: Mapping[str, str]) -> tuple[Sequence[str], Iterable[Sequence[Any]]]:
         return await _REPORTS[filters["report"]](usecases, principal, _query(filters))
 
-    return Exporter(entity="analytics_report", permission=EXPORT, table=table, validate=_validate,
-                    filters=frozenset({"report", *TEXT_FILTERS, *NUMBER_FILTERS}), required=frozenset({"report"}))
+    return Exporter(
+        entity="analytics_report",
+        permission=EXPORT,
+        table=table,
+        validate=_validate,
+        filters=frozenset({"report", *TEXT_FILTERS, *NUMBER_FILTERS}),
+        required=frozenset({"report"}),
+    )

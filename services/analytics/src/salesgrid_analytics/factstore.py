@@ -3,6 +3,7 @@
 A row keeps the common fact fields as columns and the kind's own fields as JSON, so a new kind of
 fact needs no migration. Org paths are stored in the platform form ("/<unit>/…/").
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -26,8 +27,11 @@ from salesgrid_analytics.models import StoredFact
 # Freshness of the read models: how long after the producer's change a fact is applied (a replay
 # observes its own, large, lags; the live service's figures are the ones watched).
 PROJECTION_LAG = Histogram(
-    "salesgrid_projection_lag_seconds", "Time from an event's occurred_at to its fact being applied", ["kind"],
-    buckets=(0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0))
+    "salesgrid_projection_lag_seconds",
+    "Time from an event's occurred_at to its fact being applied",
+    ["kind"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0),
+)
 
 # Facts analytics keeps that are not domain facts (nothing reduces them but simple counts).
 USER_CREATED = "user_created"
@@ -75,23 +79,42 @@ def _decode(value: Any, kind: Any) -> Any:
     return value
 
 
-async def store(session: AsyncSession, kind: str, event_id: str, occurred_at: datetime, owner_id: str,
-                org_path: str, data: dict[str, Any]) -> bool:
+async def store(
+    session: AsyncSession,
+    kind: str,
+    event_id: str,
+    occurred_at: datetime,
+    owner_id: str,
+    org_path: str,
+    data: dict[str, Any],
+) -> bool:
     """Insert one fact unless its event id is already stored; True when inserted."""
     if await session.get(StoredFact, event_id) is not None:
         return False
-    session.add(StoredFact(event_id=event_id, kind=kind, occurred_at=occurred_at, owner_id=owner_id,
-                           org_path=platform_path(org_path), data=json.dumps(data, sort_keys=True)))
+    session.add(
+        StoredFact(
+            event_id=event_id,
+            kind=kind,
+            occurred_at=occurred_at,
+            owner_id=owner_id,
+            org_path=platform_path(org_path),
+            data=json.dumps(data, sort_keys=True),
+        )
+    )
     await session.flush()
     PROJECTION_LAG.labels(kind).observe(max(0.0, time.time() - occurred_at.timestamp()))
     return True
 
 
 async def store_fact(session: AsyncSession, fact: f.Fact) -> bool:
-    data = {field.name: _encode(getattr(fact, field.name)) for field in dataclasses.fields(fact)
-            if field.name not in _COMMON}
-    return await store(session, _KIND_OF[type(fact)], fact.event_id, fact.occurred_at, fact.owner_id,
-                       fact.org_path, data)
+    data = {
+        field.name: _encode(getattr(fact, field.name))
+        for field in dataclasses.fields(fact)
+        if field.name not in _COMMON
+    }
+    return await store(
+        session, _KIND_OF[type(fact)], fact.event_id, fact.occurred_at, fact.owner_id, fact.org_path, data
+    )
 
 
 def to_fact(row: StoredFact) -> f.Fact | None:
@@ -101,8 +124,9 @@ def to_fact(row: StoredFact) -> f.Fact | None:
         return None
     hints = typing.get_type_hints(cls)
     values = {name: _decode(value, hints.get(name)) for name, value in json.loads(row.data).items()}
-    return cls(event_id=row.event_id, occurred_at=row.occurred_at, owner_id=row.owner_id,
-               org_path=row.org_path, **values)
+    return cls(
+        event_id=row.event_id, occurred_at=row.occurred_at, owner_id=row.owner_id, org_path=row.org_path, **values
+    )
 
 
 async def find(session: AsyncSession, kind: str, field: str, value: str) -> StoredFact | None:
@@ -113,8 +137,9 @@ async def find(session: AsyncSession, kind: str, field: str, value: str) -> Stor
     return await session.scalar(query.order_by(StoredFact.occurred_at).limit(1))
 
 
-async def load(session: AsyncSession, subtree: str, owner_id: str | None = None,
-               kinds: typing.Collection[str] | None = None) -> list[StoredFact]:
+async def load(
+    session: AsyncSession, subtree: str, owner_id: str | None = None, kinds: typing.Collection[str] | None = None
+) -> list[StoredFact]:
     """Rows under `subtree` (platform form), or only `owner_id`'s when given; the reducers narrow further."""
     query = select(StoredFact)
     if owner_id is not None:

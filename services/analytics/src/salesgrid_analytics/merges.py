@@ -2,6 +2,7 @@
 lines of the merged customers are re-attached to the survivor, and facts arriving later under a merged id are stored
 under the survivor (`salesgrid_common.customer_merges`). A customer's creation stays the record
 of who created which record when (it counts as that rep's new customer in its period)."""
+
 from __future__ import annotations
 
 import json
@@ -22,9 +23,14 @@ EXPENSE_KIND = "expense_paid"
 async def reattach_facts(session: AsyncSession, survivor_id: str, merged_ids: Sequence[str]) -> int:
     """Point the activity facts of `merged_ids` at `survivor_id`; the number changed."""
     needles = [json.dumps({"customer_id": i})[1:-1] for i in merged_ids]  # stored JSON has sorted keys
-    rows = (await session.scalars(select(StoredFact).where(
-        StoredFact.kind.in_((*ACTIVITY_KINDS, EXPENSE_KIND)),
-        or_(*(StoredFact.data.contains(n, autoescape=True) for n in needles))))).all()
+    rows = (
+        await session.scalars(
+            select(StoredFact).where(
+                StoredFact.kind.in_((*ACTIVITY_KINDS, EXPENSE_KIND)),
+                or_(*(StoredFact.data.contains(n, autoescape=True) for n in needles)),
+            )
+        )
+    ).all()
     changed = 0
     for row in rows:
         data = json.loads(row.data)

@@ -1,4 +1,5 @@
 """The analytics service's own tables (nobody else reads them)."""
+
 from __future__ import annotations
 
 from datetime import datetime

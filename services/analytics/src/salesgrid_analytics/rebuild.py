@@ -6,6 +6,7 @@ throw-away consumer, so the live durable consumers keep their place; events are 
 live consumer's inbox name, so duplicates in a stream are absorbed exactly as they are live and
 the rebuilt database can later be served by the live consumers without applying anything twice.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,9 @@ class NotFresh(Exception):
     """The target database already holds facts: a rebuild only fills an empty one."""
 
 
-async def replay(sub: Subscription, js: JetStreamContext, sessions: SessionFactory, topology: Topology,
-                 batch: int = 200) -> int:
+async def replay(
+    sub: Subscription, js: JetStreamContext, sessions: SessionFactory, topology: Topology, batch: int = 200
+) -> int:
     """Apply every message of the producer's stream handled by `sub`, oldest first; the number applied."""
     stream = topology.stream(sub.producer)
     try:
@@ -46,9 +48,16 @@ async def replay(sub: Subscription, js: JetStreamContext, sessions: SessionFacto
     except NotFoundError:
         return 0  # the producer never started: nothing to replay
     name = f"{sub.name}-rebuild-{new_id()[-12:]}"
-    await js.add_consumer(stream, ConsumerConfig(
-        durable_name=name, ack_policy=AckPolicy.NONE, deliver_policy=DeliverPolicy.ALL, inactive_threshold=300.0,
-        filter_subjects=sorted(topology.filter_subject(t) for t in sub.handlers)))
+    await js.add_consumer(
+        stream,
+        ConsumerConfig(
+            durable_name=name,
+            ack_policy=AckPolicy.NONE,
+            deliver_policy=DeliverPolicy.ALL,
+            inactive_threshold=300.0,
+            filter_subjects=sorted(topology.filter_subject(t) for t in sub.handlers),
+        ),
+    )
     applied = 0
     try:
         psub = await js.pull_subscribe_bind(name, stream=stream)
@@ -100,8 +109,13 @@ async def copy_targets(source_url: str, sessions: SessionFactory) -> int:
 SINGLE_CELL = Topology()
 
 
-async def rebuild(database_url: str, nats_url: str, topology: Topology = SINGLE_CELL,
-                  migrations: Path | None = None, targets_from: str = "") -> dict[str, int]:
+async def rebuild(
+    database_url: str,
+    nats_url: str,
+    topology: Topology = SINGLE_CELL,
+    migrations: Path | None = None,
+    targets_from: str = "",
+) -> dict[str, int]:
     """Replay every stream into `database_url` (migrated first; must hold no facts), and copy the
     targets of `targets_from` when given; the number of events applied per consumer."""
     if migrations is not None:

@@ -1,5 +1,6 @@
 """The stage models analytics reports against, kept from pipeline's `stage_model.published`:
 the newest version per code wins (a late, older event changes nothing)."""
+
 from __future__ import annotations
 
 import json

@@ -21,12 +21,24 @@ REP_C = ("rep-c", "/acme/west/cd/t1")
 
 
 # Test data: a model as pipeline publishes its built-in default (stage_model.published, version 0).
-DEFAULT = StageModel("default", 0, (
-    Stage("lead", 5), Stage("opportunity", 10), Stage("approval", 25), Stage("formal_communication", 40),
-    Stage("bidding", 60), Stage("result", 80), Stage("won", 100, WON), Stage("lost", 0, LOST)))
+DEFAULT = StageModel(
+    "default",
+    0,
+    (
+        Stage("lead", 5),
+        Stage("opportunity", 10),
+        Stage("approval", 25),
+        Stage("formal_communication", 40),
+        Stage("bidding", 60),
+        Stage("result", 80),
+        Stage("won", 100, WON),
+        Stage("lost", 0, LOST),
+    ),
+)
 # A business line's own model, with codes of its own.
-CUSTOM = StageModel("retail", 3, (
-    Stage("contact", 20), Stage("demo", 50), Stage("closed_won", 100, WON), Stage("closed_lost", 0, LOST)))
+CUSTOM = StageModel(
+    "retail", 3, (Stage("contact", 20), Stage("demo", 50), Stage("closed_won", 100, WON), Stage("closed_lost", 0, LOST))
+)
 MODELS = {m.code: m for m in (DEFAULT, CUSTOM)}
 
 
@@ -44,19 +56,42 @@ def _base(owner: tuple[str, str], when: datetime, event_id: str | None) -> dict[
     }
 
 
-def created(opp: str, when: datetime, owner: tuple[str, str] = REP_A, stage: str = "opportunity",
-            amount: str = "1000.00", currency: str = "CNY", close: date = date(2026, 6, 15),
-            event_id: str | None = None, model: str = "default",
-            probability: int | None = None) -> f.OpportunityCreated:
-    return f.OpportunityCreated(**_base(owner, when, event_id), opportunity_id=opp, stage=stage,
-                                amount=Decimal(amount), currency=currency, expected_close=close, stage_model=model,
-                                probability=probability)
+def created(
+    opp: str,
+    when: datetime,
+    owner: tuple[str, str] = REP_A,
+    stage: str = "opportunity",
+    amount: str = "1000.00",
+    currency: str = "CNY",
+    close: date = date(2026, 6, 15),
+    event_id: str | None = None,
+    model: str = "default",
+    probability: int | None = None,
+) -> f.OpportunityCreated:
+    return f.OpportunityCreated(
+        **_base(owner, when, event_id),
+        opportunity_id=opp,
+        stage=stage,
+        amount=Decimal(amount),
+        currency=currency,
+        expected_close=close,
+        stage_model=model,
+        probability=probability,
+    )
 
 
-def moved(opp: str, frm: str, to: str, when: datetime, owner: tuple[str, str] = REP_A,
-          event_id: str | None = None, model: str = "default") -> f.StageChanged:
-    return f.StageChanged(**_base(owner, when, event_id), opportunity_id=opp, from_stage=frm, to_stage=to,
-                          stage_model=model)
+def moved(
+    opp: str,
+    frm: str,
+    to: str,
+    when: datetime,
+    owner: tuple[str, str] = REP_A,
+    event_id: str | None = None,
+    model: str = "default",
+) -> f.StageChanged:
+    return f.StageChanged(
+        **_base(owner, when, event_id), opportunity_id=opp, from_stage=frm, to_stage=to, stage_model=model
+    )
 
 
 def won(opp: str, when: datetime, owner: tuple[str, str] = REP_A) -> f.OpportunityWon:
@@ -67,14 +102,18 @@ def lost(opp: str, when: datetime, owner: tuple[str, str] = REP_A) -> f.Opportun
     return f.OpportunityLost(**_base(owner, when, None), opportunity_id=opp)
 
 
-def signed(contract: str, amount: str, when: datetime, owner: tuple[str, str] = REP_A,
-           currency: str = "CNY") -> f.ContractSigned:
+def signed(
+    contract: str, amount: str, when: datetime, owner: tuple[str, str] = REP_A, currency: str = "CNY"
+) -> f.ContractSigned:
     return f.ContractSigned(**_base(owner, when, None), contract_id=contract, amount=Decimal(amount), currency=currency)
 
 
-def receipt(contract: str, amount: str, when: datetime, owner: tuple[str, str] = REP_A,
-            currency: str = "CNY") -> f.ReceiptRecorded:
-    return f.ReceiptRecorded(**_base(owner, when, None), contract_id=contract, amount=Decimal(amount), currency=currency)
+def receipt(
+    contract: str, amount: str, when: datetime, owner: tuple[str, str] = REP_A, currency: str = "CNY"
+) -> f.ReceiptRecorded:
+    return f.ReceiptRecorded(
+        **_base(owner, when, None), contract_id=contract, amount=Decimal(amount), currency=currency
+    )
 
 
 def customer(when: datetime, owner: tuple[str, str] = REP_A) -> f.CustomerCreated:

@@ -1,7 +1,12 @@
 import pytest
 
 from salesgrid_analytics.domain.errors import (
-    Conflict, DomainError, FailedPrecondition, NotFound, PermissionDenied, ValidationFailed,
+    Conflict,
+    DomainError,
+    FailedPrecondition,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
 )
 
 

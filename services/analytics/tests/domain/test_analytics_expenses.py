@@ -1,4 +1,5 @@
 """Cost of sale per rep, customer and opportunity, and the expense-to-collection ratio."""
+
 from decimal import Decimal
 
 import pytest
@@ -13,8 +14,13 @@ MARCH = parse_period("2026-03")
 
 def paid(owner, when, claim: str, *lines: tuple[str, str, str], currency: str = "CNY") -> ExpensePaid:  # type: ignore[no-untyped-def]
     total = sum((Decimal(amount) for _c, _o, amount in lines), Decimal(0))
-    return ExpensePaid(**_base(owner, when, None), claim_id=claim, amount=total, currency=currency,
-                       lines=tuple({"customer_id": c, "opportunity_id": o, "amount": a} for c, o, a in lines))
+    return ExpensePaid(
+        **_base(owner, when, None),
+        claim_id=claim,
+        amount=total,
+        currency=currency,
+        lines=tuple({"customer_id": c, "opportunity_id": o, "amount": a} for c, o, a in lines),
+    )
 
 
 def receipt(owner, when, amount: str) -> f.ReceiptRecorded:  # type: ignore[no-untyped-def]
@@ -39,18 +45,29 @@ def test_per_rep_with_the_expense_to_collection_ratio() -> None:
     lines, total = view(CostBy.REP)
     assert [(l.key, l.expenses, l.claims, l.collected, l.ratio) for l in lines] == [
         ("rep-a", Decimal("450.00"), 2, Decimal("9000.00"), Decimal("0.0500")),
-        ("rep-b", Decimal("200.00"), 1, Decimal("0.00"), None)]  # nothing collected: no ratio
+        ("rep-b", Decimal("200.00"), 1, Decimal("0.00"), None),
+    ]  # nothing collected: no ratio
     assert (total.expenses, total.claims, total.collected, total.ratio) == (
-        Decimal("650.00"), 3, Decimal("9000.00"), Decimal("0.0722"))
+        Decimal("650.00"),
+        3,
+        Decimal("9000.00"),
+        Decimal("0.0722"),
+    )
 
 
 def test_per_customer_and_opportunity_from_the_lines() -> None:
     lines, _ = view(CostBy.CUSTOMER)
     assert [(l.key, l.expenses, l.claims, l.ratio) for l in lines] == [
-        ("cu-1", Decimal("400.00"), 1, None), ("cu-2", Decimal("200.00"), 1, None), ("", Decimal("50.00"), 1, None)]
+        ("cu-1", Decimal("400.00"), 1, None),
+        ("cu-2", Decimal("200.00"), 1, None),
+        ("", Decimal("50.00"), 1, None),
+    ]
     lines, _ = view(CostBy.OPPORTUNITY)
-    assert [(l.key, l.expenses) for l in lines] == [("o-1", Decimal("300.00")), ("o-2", Decimal("200.00")),
-                                                    ("", Decimal("150.00"))]
+    assert [(l.key, l.expenses) for l in lines] == [
+        ("o-1", Decimal("300.00")),
+        ("o-2", Decimal("200.00")),
+        ("", Decimal("150.00")),
+    ]
 
 
 def test_scope_selection_and_bad_grouping() -> None:

@@ -13,7 +13,7 @@ from salesgrid_analytics.domain.exports import to_csv, to_xlsx
 HEADER = ["销售员", "合同金额", "拜访", "日期", "时间"]
 ROWS = [
     ["张三", Decimal("1234.5"), 3, date(2026, 3, 1), datetime(2026, 3, 1, 18, 0, tzinfo=ZoneInfo("Asia/Shanghai"))],
-    ["=HYPERLINK(\"x\")", Decimal("0.125"), None, None, None],
+    ['=HYPERLINK("x")', Decimal("0.125"), None, None, None],
 ]
 
 

@@ -11,13 +11,16 @@ from analytics_factories import at, check_in, created, moved
 BASE = {"event_id": "e1", "occurred_at": at(2026, 3, 1), "owner_id": "rep-a", "org_path": "/acme/east"}
 
 
-@pytest.mark.parametrize(("override", "field"), [
-    ({"event_id": " "}, "event_id"),
-    ({"owner_id": ""}, "owner_id"),
-    ({"occurred_at": datetime(2026, 3, 1)}, "occurred_at"),
-    ({"org_path": "acme"}, "org_path"),
-    ({"org_path": "/acme//east"}, "org_path"),
-])
+@pytest.mark.parametrize(
+    ("override", "field"),
+    [
+        ({"event_id": " "}, "event_id"),
+        ({"owner_id": ""}, "owner_id"),
+        ({"occurred_at": datetime(2026, 3, 1)}, "occurred_at"),
+        ({"org_path": "acme"}, "org_path"),
+        ({"org_path": "/acme//east"}, "org_path"),
+    ],
+)
 def test_fact_envelope_validated(override, field):
     with pytest.raises(ValidationFailed) as info:
         f.CustomerCreated(**{**BASE, **override}, customer_id="c1")
@@ -28,9 +31,14 @@ def test_org_path_normalized():
     assert f.CustomerCreated(**{**BASE, "org_path": "/acme/east/"}, customer_id="c").org_path == "/acme/east"
 
 
-@pytest.mark.parametrize(("amount", "currency", "field"), [
-    (Decimal("-1"), "CNY", "amount"), (Decimal("1.001"), "CNY", "amount"), (Decimal("1"), "yuan", "currency"),
-])
+@pytest.mark.parametrize(
+    ("amount", "currency", "field"),
+    [
+        (Decimal("-1"), "CNY", "amount"),
+        (Decimal("1.001"), "CNY", "amount"),
+        (Decimal("1"), "yuan", "currency"),
+    ],
+)
 def test_money_facts_validated(amount, currency, field):
     with pytest.raises(ValidationFailed) as info:
         f.ContractSigned(**BASE, contract_id="k", amount=amount, currency=currency)

@@ -19,11 +19,27 @@ def scenario():
     return [
         created("o1", at(2026, 4, 1), amount="1000.00", close=date(2026, 6, 10)),
         moved("o1", "opportunity", "bidding", at(2026, 4, 20)),
-        OpportunityUpdated(event_id="upd-1", occurred_at=at(2026, 5, 1), owner_id=REP_A[0], org_path=REP_A[1],
-                           opportunity_id="o1", amount=Decimal("2000.00"), currency="CNY", expected_close=date(2026, 6, 10)),
+        OpportunityUpdated(
+            event_id="upd-1",
+            occurred_at=at(2026, 5, 1),
+            owner_id=REP_A[0],
+            org_path=REP_A[1],
+            opportunity_id="o1",
+            amount=Decimal("2000.00"),
+            currency="CNY",
+            expected_close=date(2026, 6, 10),
+        ),
         # An update after `now` is not known yet.
-        OpportunityUpdated(event_id="upd-2", occurred_at=at(2026, 5, 20), owner_id=REP_A[0], org_path=REP_A[1],
-                           opportunity_id="o1", amount=Decimal("9000.00"), currency="CNY", expected_close=date(2026, 6, 10)),
+        OpportunityUpdated(
+            event_id="upd-2",
+            occurred_at=at(2026, 5, 20),
+            owner_id=REP_A[0],
+            org_path=REP_A[1],
+            opportunity_id="o1",
+            amount=Decimal("9000.00"),
+            currency="CNY",
+            expected_close=date(2026, 6, 10),
+        ),
         created("o2", at(2026, 4, 2), stage="approval", amount="333.33", close=date(2026, 6, 30)),
         created("o3", at(2026, 4, 3), stage="result", amount="5000.00", close=date(2026, 4, 30)),
         won("o3", at(2026, 5, 3)),
@@ -39,9 +55,16 @@ def scenario():
 
 
 def test_won_plus_weighted_pipeline_by_close_month():
-    report = forecast_vs_target(scenario(), period=Q2, tz=SHANGHAI, currency="CNY", models=MODELS, now=NOW,
-                                targets={MAY: Decimal("4000.00"), JUNE: Decimal("1000.00")},
-                                selection=Selection("/acme/east"))
+    report = forecast_vs_target(
+        scenario(),
+        period=Q2,
+        tz=SHANGHAI,
+        currency="CNY",
+        models=MODELS,
+        now=NOW,
+        targets={MAY: Decimal("4000.00"), JUNE: Decimal("1000.00")},
+        selection=Selection("/acme/east"),
+    )
     april, may, june = report.months
     assert (april.won, april.weighted_pipeline, april.target, april.gap) == (0, 0, None, None)
     assert (may.won, may.weighted_pipeline) == (Decimal("5000.00"), Decimal("80.00"))
@@ -63,8 +86,16 @@ def test_whole_company_includes_other_regions():
 
 
 def test_later_now_sees_later_facts():
-    report = forecast_vs_target(scenario(), period=Q2, tz=SHANGHAI, currency="CNY", models=MODELS, now=at(2026, 5, 25),
-                                targets={}, selection=Selection("/acme/east"))
+    report = forecast_vs_target(
+        scenario(),
+        period=Q2,
+        tz=SHANGHAI,
+        currency="CNY",
+        models=MODELS,
+        now=at(2026, 5, 25),
+        targets={},
+        selection=Selection("/acme/east"),
+    )
     may, june = report.months[1], report.months[2]
     assert may.won == Decimal("5100.00") and may.weighted_pipeline == 0
     assert june.weighted_pipeline == Decimal("5483.33")  # 9000 × 0.60 + 83.33
@@ -75,7 +106,9 @@ def test_targets_must_be_months_and_now_aware():
         forecast_vs_target([], period=Q2, tz=SHANGHAI, currency="CNY", models=MODELS, now=NOW, targets={Q2: Decimal(1)})
     assert info.value.field == "targets"
     with pytest.raises(ValidationFailed) as info:
-        forecast_vs_target([], period=Q2, tz=SHANGHAI, currency="CNY", models=MODELS, now=NOW.replace(tzinfo=None), targets={})
+        forecast_vs_target(
+            [], period=Q2, tz=SHANGHAI, currency="CNY", models=MODELS, now=NOW.replace(tzinfo=None), targets={}
+        )
     assert info.value.field == "now"
 
 
@@ -84,11 +117,11 @@ def test_each_opportunity_weighs_by_its_own_models_probability():
         created("d", at(2026, 4, 1), stage="formal_communication", amount="100000.00", close=date(2026, 6, 1)),
         created("r", at(2026, 4, 1), stage="demo", amount="1000.00", close=date(2026, 6, 1), model="retail"),
         # a model not published yet: the probability sent with the stage event stands in
-        created("n", at(2026, 4, 1), stage="s1", amount="100.00", close=date(2026, 6, 1), model="new",
-                probability=30),
+        created("n", at(2026, 4, 1), stage="s1", amount="100.00", close=date(2026, 6, 1), model="new", probability=30),
     ]
     report = forecast_vs_target(facts, period=JUNE, tz=SHANGHAI, currency="CNY", models=MODELS, now=NOW, targets={})
     assert report.total.weighted_pipeline == Decimal("40530.00")  # 40,000 + 1000 × 50 % + 100 × 30 %
-    only_default = forecast_vs_target(facts, period=JUNE, tz=SHANGHAI, currency="CNY", models=MODELS, now=NOW,
-                                      targets={}, stage_model="default")
+    only_default = forecast_vs_target(
+        facts, period=JUNE, tz=SHANGHAI, currency="CNY", models=MODELS, now=NOW, targets={}, stage_model="default"
+    )
     assert only_default.total.weighted_pipeline == Decimal("40000.00")

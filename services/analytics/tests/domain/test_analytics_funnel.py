@@ -52,13 +52,24 @@ def test_counts_amounts_conversion_and_time_in_stage():
     assert communication.average_time == timedelta(days=20)  # ended by the win
     assert stats(report, "bidding").entered == 0
     assert stats(report, "bidding").conversion is None
-    assert (report.won, report.lost, report.win_rate, report.won_amount) == (1, 1, Decimal("0.5000"), Decimal("1000.00"))
+    assert (report.won, report.lost, report.win_rate, report.won_amount) == (
+        1,
+        1,
+        Decimal("0.5000"),
+        Decimal("1000.00"),
+    )
 
 
 def test_stage_order_follows_the_published_model():
     report = funnel_of([])
     assert tuple(s.stage for s in report.stages) == (
-        "lead", "opportunity", "approval", "formal_communication", "bidding", "result")
+        "lead",
+        "opportunity",
+        "approval",
+        "formal_communication",
+        "bidding",
+        "result",
+    )
     assert report.win_rate is None
 
 
@@ -89,8 +100,12 @@ def test_open_stay_has_no_time_yet():
 
 def test_last_open_stage_converts_to_won():
     model = StageModel("single", 1, (Stage("only", 50), Stage("yes", 100, WON)))
-    facts = [created("x", at(2026, 3, 1), stage="only", model="single"), won("x", at(2026, 3, 2)),
-             created("y", at(2026, 3, 1), stage="only", model="single"), lost("y", at(2026, 3, 2))]
+    facts = [
+        created("x", at(2026, 3, 1), stage="only", model="single"),
+        won("x", at(2026, 3, 2)),
+        created("y", at(2026, 3, 1), stage="only", model="single"),
+        lost("y", at(2026, 3, 2)),
+    ]
     report = funnel_of(facts, model)
     assert report.stages[0].conversion == Decimal("0.5000")
 
@@ -132,8 +147,13 @@ def test_every_stage_of_each_model_with_its_own_counts():
     ]
     default = funnel_of(facts)
     assert [(s.stage, s.entered, s.advanced) for s in default.stages] == [
-        ("lead", 0, 0), ("opportunity", 2, 2), ("approval", 2, 1), ("formal_communication", 1, 0),
-        ("bidding", 0, 0), ("result", 0, 0)]
+        ("lead", 0, 0),
+        ("opportunity", 2, 2),
+        ("approval", 2, 1),
+        ("formal_communication", 1, 0),
+        ("bidding", 0, 0),
+        ("result", 0, 0),
+    ]
     assert (default.won, default.model_code) == (0, "default")
     retail = funnel_of(facts, CUSTOM)
     assert [(s.stage, s.entered, s.advanced) for s in retail.stages] == [("contact", 2, 1), ("demo", 1, 1)]
@@ -142,6 +162,5 @@ def test_every_stage_of_each_model_with_its_own_counts():
 
 def test_a_model_not_published_yet_has_no_stage_rows_but_counts_outcomes():
     facts = [created("x", at(2026, 3, 1), stage="s1", model="new"), won("x", at(2026, 3, 2))]
-    report = funnel(facts, period=parse_period("2026"), tz=SHANGHAI, currency="CNY", stage_model=None,
-                    model_code="new")
+    report = funnel(facts, period=parse_period("2026"), tz=SHANGHAI, currency="CNY", stage_model=None, model_code="new")
     assert (report.stages, report.won, report.model_code) == ((), 1, "new")

@@ -8,15 +8,34 @@ from salesgrid_analytics.domain.errors import ValidationFailed
 from salesgrid_analytics.domain.facts import ReportTiming, Selection
 from salesgrid_analytics.domain.metrics import Metric
 from salesgrid_analytics.domain.performance import (
-    PerformanceRow, RankedEntry, attainment_report, actual, compliance, leaderboard, monthly_trend, performance,
+    PerformanceRow,
+    RankedEntry,
+    attainment_report,
+    actual,
+    compliance,
+    leaderboard,
+    monthly_trend,
+    performance,
     rank,
 )
 from salesgrid_analytics.domain.periods import parse_period
 from salesgrid_analytics.domain.targets import Holder, Target
 
 from analytics_factories import (
-    REP_B, REP_C, SHANGHAI, at, check_in, customer, falsified, follow_up, gate, missing,
-    receipt, report, signed, sla,
+    REP_B,
+    REP_C,
+    SHANGHAI,
+    at,
+    check_in,
+    customer,
+    falsified,
+    follow_up,
+    gate,
+    missing,
+    receipt,
+    report,
+    signed,
+    sla,
 )
 
 MARCH = parse_period("2026-03")
@@ -30,9 +49,11 @@ def scenario():
         receipt("k1", "5000.00", at(2026, 5, 10)),
         signed("k2", "4000.00", at(2026, 3, 20)),
         signed("k3", "100.00", at(2026, 3, 20), currency="USD"),
-        customer(at(2026, 3, 2)), customer(at(2026, 3, 3)),
+        customer(at(2026, 3, 2)),
+        customer(at(2026, 3, 3)),
         follow_up(at(2026, 3, 4)),
-        check_in(at(2026, 3, 5)), check_in(at(2026, 3, 6), flagged=True),
+        check_in(at(2026, 3, 5)),
+        check_in(at(2026, 3, 6), flagged=True),
         # 01:00 on 1 April in Shanghai although still 31 March in UTC: April's visit.
         check_in(datetime(2026, 3, 31, 17, 0, tzinfo=UTC)),
         report(date(2026, 3, 2), ReportTiming.ON_TIME, at(2026, 3, 2, 17)),
@@ -41,7 +62,8 @@ def scenario():
         missing(date(2026, 3, 31), at(2026, 4, 1, 9)),
         falsified(date(2026, 3, 2), at(2026, 3, 9)),
         sla("o1", at(2026, 3, 8)),
-        gate("o1", at(2026, 3, 8)), gate("o1", at(2026, 3, 9)),
+        gate("o1", at(2026, 3, 8)),
+        gate("o1", at(2026, 3, 9)),
         # Rep B in the same branch, rep C in another region.
         signed("k4", "7000.00", at(2026, 3, 1), owner=REP_B),
         receipt("k4", "7000.00", at(2026, 3, 2), owner=REP_B),
@@ -108,8 +130,10 @@ def test_bad_group_depth_rejected(depth):
 def test_rank_ties_share_a_rank():
     ranked = rank({"a": Decimal(100), "b": Decimal(100), "c": Decimal(50), "d": Decimal(200)})
     assert ranked == (
-        RankedEntry(1, "d", Decimal(200)), RankedEntry(2, "a", Decimal(100)),
-        RankedEntry(2, "b", Decimal(100)), RankedEntry(4, "c", Decimal(50)),
+        RankedEntry(1, "d", Decimal(200)),
+        RankedEntry(2, "a", Decimal(100)),
+        RankedEntry(2, "b", Decimal(100)),
+        RankedEntry(4, "c", Decimal(50)),
     )
     assert [e.rank for e in rank({"x": 1, "y": 1, "z": 1})] == [1, 1, 1]
     assert [e.key for e in rank({"a": 3, "b": 1}, descending=False)] == ["b", "a"]
@@ -136,8 +160,14 @@ def test_leaderboard_rejects_unknown_field_and_limit():
 def test_actual_per_metric():
     facts = scenario()
     q1 = parse_period("2026-Q1")
-    assert actual(facts, metric=Metric.COLLECTED_REVENUE, period=q1, tz=SHANGHAI, currency="CNY",
-                  selection=Selection("/acme", "rep-a")) == Decimal("5000.00")
+    assert actual(
+        facts,
+        metric=Metric.COLLECTED_REVENUE,
+        period=q1,
+        tz=SHANGHAI,
+        currency="CNY",
+        selection=Selection("/acme", "rep-a"),
+    ) == Decimal("5000.00")
     assert actual(facts, metric=Metric.CONTRACT_AMOUNT, period=q1, tz=SHANGHAI, currency="CNY") == Decimal("21500.00")
     assert actual(facts, metric=Metric.NEW_CUSTOMERS, period=q1, tz=SHANGHAI) == 3
     assert actual(facts, metric=Metric.VISITS, period=q1, tz=SHANGHAI) == 1  # flagged excluded, April excluded
@@ -150,10 +180,13 @@ def test_money_metric_needs_currency():
 
 
 def test_monthly_trend_has_every_month():
-    trend = monthly_trend(scenario(), metric=Metric.COLLECTED_REVENUE, period=parse_period("2026-Q1"),
-                          tz=SHANGHAI, currency="CNY")
+    trend = monthly_trend(
+        scenario(), metric=Metric.COLLECTED_REVENUE, period=parse_period("2026-Q1"), tz=SHANGHAI, currency="CNY"
+    )
     assert [(p.month.label, p.value) for p in trend] == [
-        ("2026-01", 0), ("2026-02", Decimal("3000.00")), ("2026-03", Decimal("9000.00")),
+        ("2026-01", 0),
+        ("2026-02", Decimal("3000.00")),
+        ("2026-03", Decimal("9000.00")),
     ]
     visits = monthly_trend(scenario(), metric=Metric.VISITS, period=parse_period("2026-Q2"), tz=SHANGHAI)
     assert [p.value for p in visits] == [1, 0, 0]
@@ -161,8 +194,13 @@ def test_monthly_trend_has_every_month():
 
 def test_attainment_report_per_target():
     targets = [
-        Target(Metric.COLLECTED_REVENUE, parse_period("2026-Q1"), Holder("/acme/east/sh/t1", "rep-a"),
-               Decimal("10000.00"), "CNY"),
+        Target(
+            Metric.COLLECTED_REVENUE,
+            parse_period("2026-Q1"),
+            Holder("/acme/east/sh/t1", "rep-a"),
+            Decimal("10000.00"),
+            "CNY",
+        ),
         Target(Metric.CONTRACT_AMOUNT, MARCH, Holder("/acme/east"), Decimal("22000.00"), "CNY"),
         Target(Metric.VISITS, MARCH, Holder("/acme/west"), Decimal(0)),
     ]

@@ -5,7 +5,12 @@ import pytest
 
 from salesgrid_analytics.domain.errors import ValidationFailed
 from salesgrid_analytics.domain.periods import (
-    Period, PeriodKind, month_of, parse_period, parse_span, period_range,
+    Period,
+    PeriodKind,
+    month_of,
+    parse_period,
+    parse_span,
+    period_range,
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -103,18 +108,31 @@ def test_next_and_within():
     assert not parse_period("2026-10").is_within(parse_period("2026-Q3"))
 
 
-@pytest.mark.parametrize(("start", "end", "label", "months"), [
-    ("2026-04", "2026-Q3", "2026-04..2026-09", 6), ("2026", "2026-03", "2026-01..2026-12", 12),
-    ("2025-Q4", "2026", "2025-10..2026-12", 15), ("2026-05", "2026-05", "2026-05..2026-05", 1)])
+@pytest.mark.parametrize(
+    ("start", "end", "label", "months"),
+    [
+        ("2026-04", "2026-Q3", "2026-04..2026-09", 6),
+        ("2026", "2026-03", "2026-01..2026-12", 12),
+        ("2025-Q4", "2026", "2025-10..2026-12", 15),
+        ("2026-05", "2026-05", "2026-05..2026-05", 1),
+    ],
+)
 def test_span_covers_whole_periods_both_included(start, end, label, months):
     span = parse_span(start, end)
     assert (span.kind, span.label, len(span.months())) == (PeriodKind.SPAN, label, months)
     assert span.contains(datetime(2026, 5, 31, 17, tzinfo=UTC), SHANGHAI) is (span.end > date(2026, 6, 1))
 
 
-@pytest.mark.parametrize(("start", "end", "field"), [
-    ("2026-05", "2026-04", "to"), ("2026-Q2", "2026-03", "to"), ("2027", "2026-Q4", "to"),
-    ("2026-00", "2026-04", "from"), ("2026-04", "soon", "to")])
+@pytest.mark.parametrize(
+    ("start", "end", "field"),
+    [
+        ("2026-05", "2026-04", "to"),
+        ("2026-Q2", "2026-03", "to"),
+        ("2027", "2026-Q4", "to"),
+        ("2026-00", "2026-04", "from"),
+        ("2026-04", "soon", "to"),
+    ],
+)
 def test_span_bad_ends_name_the_field(start, end, field):
     with pytest.raises(ValidationFailed) as error:
         parse_span(start, end)

@@ -31,9 +31,15 @@ def test_subtree_inside_scope_allowed():
     assert require_subtree(DIRECTOR, "/acme/west") == "/acme/west"
 
 
-@pytest.mark.parametrize(("scope", "unit"), [
-    (MANAGER, "/acme/east"), (MANAGER, "/acme/east/shenzhen"), (MANAGER, "/"), (REP, "/acme/east/sh/t1"),
-])
+@pytest.mark.parametrize(
+    ("scope", "unit"),
+    [
+        (MANAGER, "/acme/east"),
+        (MANAGER, "/acme/east/shenzhen"),
+        (MANAGER, "/"),
+        (REP, "/acme/east/sh/t1"),
+    ],
+)
 def test_subtree_outside_scope_denied_naming_unit(scope, unit):
     with pytest.raises(PermissionDenied) as info:
         require_subtree(scope, unit)

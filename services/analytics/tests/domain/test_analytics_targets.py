@@ -8,8 +8,13 @@ from salesgrid_analytics.domain.errors import ValidationFailed
 from salesgrid_analytics.domain.metrics import Metric
 from salesgrid_analytics.domain.periods import parse_period
 from salesgrid_analytics.domain.targets import (
-    Holder, Target, attainment, check_decomposition, decompose_over_holders,
-    decompose_over_periods, split_evenly,
+    Holder,
+    Target,
+    attainment,
+    check_decomposition,
+    decompose_over_holders,
+    decompose_over_periods,
+    split_evenly,
 )
 
 COMPANY = Holder("/acme")
@@ -26,6 +31,7 @@ def visits(period: str, amount: int, holder: Holder = COMPANY) -> Target:
 
 
 # --- split_evenly -----------------------------------------------------------------------------
+
 
 def test_split_distributes_remainder_to_first_parts():
     assert split_evenly(Decimal("100.00"), 3) == (Decimal("33.34"), Decimal("33.33"), Decimal("33.33"))
@@ -45,10 +51,17 @@ def test_split_sums_exactly_and_shares_differ_by_at_most_a_cent(cents, parts):
     assert max(shares) - min(shares) <= Decimal("0.01")
 
 
-@pytest.mark.parametrize(("amount", "parts", "field"), [
-    (Decimal("10"), 0, "parts"), (Decimal("10"), -2, "parts"), (Decimal("10"), True, "parts"),
-    (Decimal("-1"), 2, "amount"), (Decimal("1.005"), 2, "amount"), (1.5, 2, "amount"),
-])
+@pytest.mark.parametrize(
+    ("amount", "parts", "field"),
+    [
+        (Decimal("10"), 0, "parts"),
+        (Decimal("10"), -2, "parts"),
+        (Decimal("10"), True, "parts"),
+        (Decimal("-1"), 2, "amount"),
+        (Decimal("1.005"), 2, "amount"),
+        (1.5, 2, "amount"),
+    ],
+)
 def test_split_rejects_bad_input(amount, parts, field):
     with pytest.raises(ValidationFailed) as info:
         split_evenly(amount, parts)
@@ -56,6 +69,7 @@ def test_split_rejects_bad_input(amount, parts, field):
 
 
 # --- targets ----------------------------------------------------------------------------------
+
 
 def test_negative_target_rejected():
     with pytest.raises(ValidationFailed) as info:
@@ -76,6 +90,7 @@ def test_holder_path_validated():
 
 
 # --- check_decomposition ----------------------------------------------------------------------
+
 
 def test_quarters_adding_up_pass_in_reject_mode():
     year = revenue("2026", "1000.00")
@@ -170,7 +185,9 @@ def test_mixing_quarters_and_months_rejected():
 def test_rep_target_has_no_children():
     rep = Holder("/acme/east", "rep-a")
     with pytest.raises(ValidationFailed):
-        check_decomposition(revenue("2026", "1.00", rep), [revenue("2026", "1.00", Holder("/acme/east", "rep-b"))], "report")
+        check_decomposition(
+            revenue("2026", "1.00", rep), [revenue("2026", "1.00", Holder("/acme/east", "rep-b"))], "report"
+        )
 
 
 def test_unknown_mode_rejected():
@@ -180,6 +197,7 @@ def test_unknown_mode_rejected():
 
 
 # --- decomposition helpers --------------------------------------------------------------------
+
 
 def test_decompose_year_into_quarters_adds_up():
     year = revenue("2026", "1000.01")
@@ -211,6 +229,7 @@ def test_decompose_over_holders():
 
 
 # --- attainment -------------------------------------------------------------------------------
+
 
 def test_attainment_is_actual_over_target():
     assert attainment(Decimal("1025.00"), Decimal("1000.00")) == Decimal("1.0250")

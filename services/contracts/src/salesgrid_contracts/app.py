@@ -1,4 +1,5 @@
 """Wiring of the contracts service into the common bootstrap."""
+
 from __future__ import annotations
 
 import logging
@@ -34,8 +35,10 @@ log = logging.getLogger(__name__)
 
 def usecases_for(ctx: ServiceContext) -> ContractsUseCases:
     pipeline_addr = ctx.settings_as(ContractsSettings).pipeline_addr
-    return ctx.component(ContractsUseCases, lambda: ContractsUseCases(
-        ctx.sessions, ctx.outbox, ctx.clock, PipelineClient(ctx.channel(pipeline_addr))))
+    return ctx.component(
+        ContractsUseCases,
+        lambda: ContractsUseCases(ctx.sessions, ctx.outbox, ctx.clock, PipelineClient(ctx.channel(pipeline_addr))),
+    )
 
 
 def documents_for(ctx: ServiceContext) -> DocumentsUseCases:
@@ -49,20 +52,33 @@ def documents_for(ctx: ServiceContext) -> DocumentsUseCases:
 def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
     contracts_pb2_grpc.add_ContractsServicer_to_server(ContractsServicer(usecases_for(ctx)), server)
     documents_pb2_grpc.add_DocumentsServicer_to_server(DocumentsServicer(documents_for(ctx)), server)
-    return [*(service.full_name for pb2 in (contracts_pb2, documents_pb2)
-              for service in pb2.DESCRIPTOR.services_by_name.values()),
-            register_exports(server, export_jobs(ctx, "contracts", EXPORTERS)),
-            register_custom_fields(server, ctx, "contracts", (EntitySpec("contracts"),))]
+    return [
+        *(
+            service.full_name
+            for pb2 in (contracts_pb2, documents_pb2)
+            for service in pb2.DESCRIPTOR.services_by_name.values()
+        ),
+        register_exports(server, export_jobs(ctx, "contracts", EXPORTERS)),
+        register_custom_fields(server, ctx, "contracts", (EntitySpec("contracts"),)),
+    ]
 
 
 def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
     interval = ctx.settings_as(ContractsSettings).reminder_scan_seconds
-    return [every(interval, usecases_for(ctx).send_reminders, "contract reminders sent"),
-            *export_background(export_jobs(ctx, "contracts", EXPORTERS))]
+    return [
+        every(interval, usecases_for(ctx).send_reminders, "contract reminders sent"),
+        *export_background(export_jobs(ctx, "contracts", EXPORTERS)),
+    ]
 
 
-DEFINITION = ServiceDefinition(name="contracts", register=register, background=background,
-                               subscriptions=lambda ctx: [customer_merges_subscription(),
-                                                          customer_names_subscription(),
-                                                          channel_partners_subscription("contracts")],
-                               metadata=Base.metadata)
+DEFINITION = ServiceDefinition(
+    name="contracts",
+    register=register,
+    background=background,
+    subscriptions=lambda ctx: [
+        customer_merges_subscription(),
+        customer_names_subscription(),
+        channel_partners_subscription("contracts"),
+    ],
+    metadata=Base.metadata,
+)

@@ -1,5 +1,6 @@
 """Customers' legal names, kept from customers' customer.created/updated events, so printed
 contracts and receipts name the customer without a call to customers on each print."""
+
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,9 +20,16 @@ def customer_names_subscription() -> Subscription:
     async def keep(session: AsyncSession, envelope: Envelope, customer: CustomerRecordState) -> None:
         if not await claim_newer(session, sub.name, customer.customer_id, envelope):
             return  # an older state redelivered late: the newer one is already kept
-        await upsert(session, CustomerName.__table__, {
-            "customer_id": customer.customer_id, "legal_name": customer.legal_name,
-            "updated_at": from_timestamp(envelope.occurred_at)}, ["customer_id"])
+        await upsert(
+            session,
+            CustomerName.__table__,
+            {
+                "customer_id": customer.customer_id,
+                "legal_name": customer.legal_name,
+                "updated_at": from_timestamp(envelope.occurred_at),
+            },
+            ["customer_id"],
+        )
 
     for verb in ("created", "updated"):
         sub.on(f"salesgrid.customers.customer.{verb}", CustomerRecordState)(keep)

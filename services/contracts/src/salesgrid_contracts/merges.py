@@ -2,6 +2,7 @@
 payment plans, receipts, refunds and invoices, which hang off the contract) are re-attached to
 the survivor; later requests naming a merged id are served for the survivor
 (`salesgrid_common.customer_merges`)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -15,8 +16,9 @@ from salesgrid_contracts.models import Contract
 
 
 async def reattach(session: AsyncSession, survivor_id: str, merged_ids: Sequence[str]) -> int:
-    result = await session.execute(update(Contract).where(Contract.customer_id.in_(merged_ids))
-                                   .values(customer_id=survivor_id))
+    result = await session.execute(
+        update(Contract).where(Contract.customer_id.in_(merged_ids)).values(customer_id=survivor_id)
+    )
     return result.rowcount or 0
 
 

@@ -4,6 +4,7 @@ Chinese text uses ReportLab's built-in CID font STSong-Light (Adobe's Asian font
 readers bring the glyphs), so no system font is assumed and nothing is embedded. The output is
 deterministic (`invariant`): the same document and copy number give the same bytes.
 """
+
 from __future__ import annotations
 
 import io
@@ -62,14 +63,19 @@ def render(document: Document, letterhead: Letterhead, copy_number: int = 0) -> 
 
     story: list[object] = [_p(document.title, _TITLE)]
     fields = Table([[_p(r.label), _p(r.value)] for r in document.fields], colWidths=[55 * mm, 115 * mm])
-    fields.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
-                                ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.lightgrey)]))
+    fields.setStyle(
+        TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.lightgrey)])
+    )
     story += [fields, Spacer(1, 6 * mm)]
     if document.table is not None:
-        grid = Table([[_p(h) for h in document.table.header], *[[_p(c) for c in r] for r in document.table.rows]],
-                     repeatRows=1)
-        grid.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
-                                  ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke)]))
+        grid = Table(
+            [[_p(h) for h in document.table.header], *[[_p(c) for c in r] for r in document.table.rows]], repeatRows=1
+        )
+        grid.setStyle(
+            TableStyle(
+                [("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke)]
+            )
+        )
         story += [grid, Spacer(1, 6 * mm)]
     if document.body:
         story += [_p(paragraph) for paragraph in document.body.split("\n\n")]
@@ -77,8 +83,15 @@ def render(document: Document, letterhead: Letterhead, copy_number: int = 0) -> 
     if document.footer:
         story.append(_p(document.footer, _SMALL))
     buffer = io.BytesIO()
-    SimpleDocTemplate(buffer, pagesize=A4, topMargin=32 * mm, bottomMargin=20 * mm, leftMargin=20 * mm,
-                      rightMargin=20 * mm, title=f"{document.title} {document.number}",
-                      author=letterhead.company_name, invariant=1).build(
-        story, onFirstPage=decorate, onLaterPages=decorate)
+    SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        topMargin=32 * mm,
+        bottomMargin=20 * mm,
+        leftMargin=20 * mm,
+        rightMargin=20 * mm,
+        title=f"{document.title} {document.number}",
+        author=letterhead.company_name,
+        invariant=1,
+    ).build(story, onFirstPage=decorate, onLaterPages=decorate)
     return buffer.getvalue()

@@ -1,5 +1,6 @@
 """The pipeline service seen from contracts: a contract made from an opportunity needs it won and
 in the caller's scope. Calls go over gRPC on behalf of the caller (his token is forwarded)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -37,13 +38,26 @@ class PipelineClient:
         read the same (existence does not leak), both naming opportunity_id."""
         try:
             reply = await self.stub.GetOpportunity(
-                ppb.GetOpportunityRequest(id=opportunity_id), timeout=TIMEOUT_SECONDS,
-                metadata=outgoing_metadata(principal.token, principal.client_ip))
+                ppb.GetOpportunityRequest(id=opportunity_id),
+                timeout=TIMEOUT_SECONDS,
+                metadata=outgoing_metadata(principal.token, principal.client_ip),
+            )
         except grpc.aio.AioRpcError as error:
-            raise call_error("pipeline", error, "opportunity_id", hidden=(
-                f"opportunity {opportunity_id!r} does not exist or is outside your scope")) from None
+            raise call_error(
+                "pipeline",
+                error,
+                "opportunity_id",
+                hidden=(f"opportunity {opportunity_id!r} does not exist or is outside your scope"),
+            ) from None
         if reply.status != "won":
             raise FailedPrecondition(f"opportunity {reply.name!r} is {reply.status}, not won", "opportunity_id")
-        return WonOpportunity(reply.id, reply.name, reply.customer_id, reply.amount.amount, reply.amount.currency,
-                              tuple(p.product_id for p in reply.products), reply.channel or "direct",
-                              reply.partner_id)
+        return WonOpportunity(
+            reply.id,
+            reply.name,
+            reply.customer_id,
+            reply.amount.amount,
+            reply.amount.currency,
+            tuple(p.product_id for p in reply.products),
+            reply.channel or "direct",
+            reply.partner_id,
+        )

@@ -1,4 +1,5 @@
 """Thin gRPC servicer of printed documents: proto ↔ use case translation, nothing else."""
+
 from __future__ import annotations
 
 import grpc
@@ -14,15 +15,25 @@ Ctx = grpc.aio.ServicerContext
 
 
 def info_pb(row: PrintedDocument) -> pb.DocumentInfo:
-    return pb.DocumentInfo(id=row.id, kind=row.kind, subject_id=row.subject_id, revision=row.revision,
-                           contract_id=row.contract_id, number=row.number, file_name=row.file_name,
-                           content_type="application/pdf", size_bytes=row.size_bytes, sha256=row.sha256,
-                           copies=row.copies, printed_by=row.printed_by, printed_at=to_timestamp(row.printed_at))
+    return pb.DocumentInfo(
+        id=row.id,
+        kind=row.kind,
+        subject_id=row.subject_id,
+        revision=row.revision,
+        contract_id=row.contract_id,
+        number=row.number,
+        file_name=row.file_name,
+        content_type="application/pdf",
+        size_bytes=row.size_bytes,
+        sha256=row.sha256,
+        copies=row.copies,
+        printed_by=row.printed_by,
+        printed_at=to_timestamp(row.printed_at),
+    )
 
 
 def printed_pb(printed: Printed) -> pb.PrintedDocument:
-    return pb.PrintedDocument(document=info_pb(printed.row), copy_number=printed.copy_number,
-                              content=printed.content)
+    return pb.PrintedDocument(document=info_pb(printed.row), copy_number=printed.copy_number, content=printed.content)
 
 
 class DocumentsServicer(pb_grpc.DocumentsServicer):
@@ -36,5 +47,6 @@ class DocumentsServicer(pb_grpc.DocumentsServicer):
         return printed_pb(await self.uc.print_contract(caller(), request.contract_id))
 
     async def ListDocuments(self, request: pb.ListDocumentsRequest, context: Ctx) -> pb.ListDocumentsResponse:
-        return pb.ListDocumentsResponse(documents=[info_pb(r) for r in await self.uc.list_documents(
-            caller(), request.subject_id)])
+        return pb.ListDocumentsResponse(
+            documents=[info_pb(r) for r in await self.uc.list_documents(caller(), request.subject_id)]
+        )

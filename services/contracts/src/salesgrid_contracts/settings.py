@@ -1,5 +1,6 @@
 """Contracts settings: the common ones, the pipeline's address, the reminder scheduler's pace and
 the company's letterhead on printed documents."""
+
 from __future__ import annotations
 
 from pydantic import Field

@@ -29,18 +29,26 @@ def test_a_reference_is_normalised() -> None:
     assert item == Attachment("doc-1", "scan.PDF", "application/pdf", 1, SHA)
 
 
-@pytest.mark.parametrize("field, kwargs", [
-    ("attachment.document_id", {"document_id": " "}),
-    ("attachment.file_name", {"file_name": ""}),
-    ("attachment.content_type", {"content_type": "pdf"}),
-    ("attachment.size_bytes", {"size_bytes": 0}),
-    ("attachment.size_bytes", {"size_bytes": 100 * 1024 * 1024 + 1}),
-    ("attachment.sha256", {"sha256": "ab" * 31}),
-    ("attachment.sha256", {"sha256": "zz" * 32}),
-])
+@pytest.mark.parametrize(
+    "field, kwargs",
+    [
+        ("attachment.document_id", {"document_id": " "}),
+        ("attachment.file_name", {"file_name": ""}),
+        ("attachment.content_type", {"content_type": "pdf"}),
+        ("attachment.size_bytes", {"size_bytes": 0}),
+        ("attachment.size_bytes", {"size_bytes": 100 * 1024 * 1024 + 1}),
+        ("attachment.sha256", {"sha256": "ab" * 31}),
+        ("attachment.sha256", {"sha256": "zz" * 32}),
+    ],
+)
 def test_bad_references_name_the_field(field: str, kwargs: dict) -> None:  # type: ignore[type-arg]
-    values = {"document_id": "d", "file_name": "f.pdf", "content_type": "application/pdf", "size_bytes": 5,
-              "sha256": SHA} | kwargs
+    values = {
+        "document_id": "d",
+        "file_name": "f.pdf",
+        "content_type": "application/pdf",
+        "size_bytes": 5,
+        "sha256": SHA,
+    } | kwargs
     with pytest.raises(ValidationFailed) as raised:
         new_attachment(**values)
     assert raised.value.field == field

@@ -1,5 +1,6 @@
 """Printed documents: receipt numbers, what may be printed, and the PDF itself read back with
 pypdf (number, amounts, Chinese names, the letterhead, and the COPY mark only on copies)."""
+
 from __future__ import annotations
 
 import io
@@ -21,9 +22,17 @@ def text_of(content: bytes) -> str:
 
 def receipt(number: str = "SH-2026-R000007") -> documents.Document:
     return documents.receipt_document(
-        number=number, contract_number="SH-2026-000042", payer_name="杭州星辰科技有限公司", received_on="2026-03-02",
-        amount=Decimal("123456.70"), currency="CNY", method="bank_transfer", reference="TX-9",
-        received_by="张伟", issued_on="2026-03-03")
+        number=number,
+        contract_number="SH-2026-000042",
+        payer_name="杭州星辰科技有限公司",
+        received_on="2026-03-02",
+        amount=Decimal("123456.70"),
+        currency="CNY",
+        method="bank_transfer",
+        reference="TX-9",
+        received_by="张伟",
+        issued_on="2026-03-03",
+    )
 
 
 def test_receipt_numbers_are_per_branch_and_year_and_parse_back() -> None:
@@ -64,10 +73,19 @@ def test_copy_mark_only_on_copies() -> None:
 
 def test_document_survives_its_stored_form() -> None:
     doc = documents.contract_document(
-        number="SH-2026-000001", template_name="销售合同(标准文本)", template_version=2, customer="cust-1",
-        owner="李娜", start_date="2026-04-01", end_date="2027-03-31", currency="CNY",
+        number="SH-2026-000001",
+        template_name="销售合同(标准文本)",
+        template_version=2,
+        customer="cust-1",
+        owner="李娜",
+        start_date="2026-04-01",
+        end_date="2027-03-31",
+        currency="CNY",
         lines=[("CRM 座席", Decimal("3"), Decimal("1000.00"), Decimal("10"), Decimal("2700.00"))],
-        total=Decimal("2700.00"), terms="第一条 付款方式:验收后30日内付清。", revision=1)
+        total=Decimal("2700.00"),
+        terms="第一条 付款方式:验收后30日内付清。",
+        revision=1,
+    )
     assert documents.Document.from_json(doc.to_json()) == doc
     assert documents.Document.from_json(receipt().to_json()) == receipt()
 
@@ -76,8 +94,16 @@ def test_receipt_pdf_reads_back_with_number_amount_names_and_letterhead() -> Non
     content = pdf.render(receipt(), HEAD)
     assert content.startswith(b"%PDF-")
     text = text_of(content)
-    for expected in ("SH-2026-R000007", "SH-2026-000042", "CNY 123,456.70", "杭州星辰科技有限公司", "张伟",
-                     "上海示范销售有限公司", "上海市浦东新区世纪大道100号", "收据"):
+    for expected in (
+        "SH-2026-R000007",
+        "SH-2026-000042",
+        "CNY 123,456.70",
+        "杭州星辰科技有限公司",
+        "张伟",
+        "上海示范销售有限公司",
+        "上海市浦东新区世纪大道100号",
+        "收据",
+    ):
         assert expected in text, expected
     assert "COPY" not in text and "副本" not in text  # the original carries no copy mark
     assert pdf.render(receipt(), HEAD) == content  # deterministic: same document, same bytes
@@ -92,11 +118,27 @@ def test_reprint_is_marked_as_a_copy_with_its_number() -> None:
 def test_contract_pdf_carries_the_template_terms_and_lines() -> None:
     terms = "第一条 付款方式:验收后30日内付清。\n\n第二条 争议解决:提交上海仲裁委员会仲裁。"
     doc = documents.contract_document(
-        number="SH-2026-000001", template_name="销售合同(标准文本)", template_version=2, customer="cust-1",
-        owner="李娜", start_date="2026-04-01", end_date="2027-03-31", currency="CNY",
+        number="SH-2026-000001",
+        template_name="销售合同(标准文本)",
+        template_version=2,
+        customer="cust-1",
+        owner="李娜",
+        start_date="2026-04-01",
+        end_date="2027-03-31",
+        currency="CNY",
         lines=[("CRM 座席", Decimal("3"), Decimal("1000.00"), Decimal("10"), Decimal("2700.00"))],
-        total=Decimal("2700.00"), terms=terms, revision=1)
+        total=Decimal("2700.00"),
+        terms=terms,
+        revision=1,
+    )
     text = text_of(pdf.render(doc, HEAD)).replace("\n", "")
-    for expected in ("销售合同(标准文本)", "SH-2026-000001", "李娜", "CRM 座席", "2,700.00", "第二条 争议解决",
-                     "Standard template version 2"):
+    for expected in (
+        "销售合同(标准文本)",
+        "SH-2026-000001",
+        "李娜",
+        "CRM 座席",
+        "2,700.00",
+        "第二条 争议解决",
+        "Standard template version 2",
+    ):
         assert expected in text, expected

@@ -105,9 +105,16 @@ def test_start_must_not_be_after_end() -> None:
 def test_new_contract_reports_all_violations() -> None:
     with pytest.raises(ValidationFailed) as info:
         new_contract(
-            contract_id="c-1", number="", customer_id="cust", owner_id="", org_unit_id="u",
-            currency="CNY", start_date=date(2026, 5, 1), end_date=date(2026, 4, 1),
-            lines=[new_line(product(), Money(Decimal(1), "USD"), 1)], now=datetime(2026, 1, 1),
+            contract_id="c-1",
+            number="",
+            customer_id="cust",
+            owner_id="",
+            org_unit_id="u",
+            currency="CNY",
+            start_date=date(2026, 5, 1),
+            end_date=date(2026, 4, 1),
+            lines=[new_line(product(), Money(Decimal(1), "USD"), 1)],
+            now=datetime(2026, 1, 1),
         )
     assert [f for f, _ in info.value.violations] == ["number", "owner_id", "end_date", "lines[0].unit_price", "now"]
 
@@ -267,8 +274,11 @@ def test_rejected_amendment_returns_to_draft() -> None:
 def test_superseded_version_can_no_longer_change() -> None:
     current = active_contract()
     old, _ = apply_amendment(current, approve(submit_for_approval(amend(current, terms="x", now=LATER))))
-    for attempt in (lambda: complete(old), lambda: amend(old, now=LATER),
-                    lambda: request_termination(old, reason="x", requested_by="u", now=LATER)):
+    for attempt in (
+        lambda: complete(old),
+        lambda: amend(old, now=LATER),
+        lambda: request_termination(old, reason="x", requested_by="u", now=LATER),
+    ):
         with pytest.raises(FailedPrecondition) as info:
             attempt()
         assert info.value.field == "version"

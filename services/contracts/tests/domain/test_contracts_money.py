@@ -128,7 +128,7 @@ def test_money_of_renames_the_field() -> None:
     assert info.value.field == "deposit"
 
 
-@given(st.decimals(min_value=-10**9, max_value=10**9, allow_nan=False, allow_infinity=False, places=6))
+@given(st.decimals(min_value=-(10**9), max_value=10**9, allow_nan=False, allow_infinity=False, places=6))
 def test_rounding_moves_by_at_most_half_a_minor_unit(amount: Decimal) -> None:
     money = Money.rounded(amount, "CNY")
     assert abs(money.amount - amount) <= Decimal("0.005")

@@ -20,8 +20,14 @@ def test_format_pads_the_sequence() -> None:
 
 @pytest.mark.parametrize(
     ("branch", "year", "seq", "field"),
-    [("sh", 2026, 1, "branch_code"), ("S", 2026, 1, "branch_code"), ("SH-1", 2026, 1, "branch_code"),
-     ("SH", 26, 1, "year"), ("SH", 2026, 0, "seq"), ("SH", 2026, 1_000_000, "seq")],
+    [
+        ("sh", 2026, 1, "branch_code"),
+        ("S", 2026, 1, "branch_code"),
+        ("SH-1", 2026, 1, "branch_code"),
+        ("SH", 26, 1, "year"),
+        ("SH", 2026, 0, "seq"),
+        ("SH", 2026, 1_000_000, "seq"),
+    ],
 )
 def test_format_refuses_bad_parts_naming_them(branch: str, year: int, seq: int, field: str) -> None:
     with pytest.raises(ValidationFailed) as info:

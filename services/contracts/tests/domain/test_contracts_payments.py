@@ -49,7 +49,9 @@ def signed():
 
 def plan() -> tuple[Instalment, ...]:
     return build_payment_plan(
-        TOTAL, START, [(date(2026, 4, 1), cny("30000")), (date(2026, 7, 1), cny("30000")), (date(2026, 10, 1), cny("40000"))]
+        TOTAL,
+        START,
+        [(date(2026, 4, 1), cny("30000")), (date(2026, 7, 1), cny("30000")), (date(2026, 10, 1), cny("40000"))],
     )
 
 
@@ -85,7 +87,9 @@ def test_plan_must_sum_exactly_to_the_total_naming_the_difference(amounts: list[
 def test_plan_due_dates_in_order_and_not_before_start() -> None:
     with pytest.raises(ValidationFailed) as info:
         build_payment_plan(
-            TOTAL, START, [(date(2026, 3, 31), cny("50000")), (date(2026, 6, 1), cny("25000")), (date(2026, 5, 1), cny("25000"))]
+            TOTAL,
+            START,
+            [(date(2026, 3, 31), cny("50000")), (date(2026, 6, 1), cny("25000")), (date(2026, 5, 1), cny("25000"))],
         )
     assert info.value.violations == [
         ("instalments[0].due_date", "must not be before the contract start 2026-04-01"),
@@ -95,9 +99,7 @@ def test_plan_due_dates_in_order_and_not_before_start() -> None:
 
 def test_plan_amounts_positive_and_in_contract_currency() -> None:
     with pytest.raises(ValidationFailed) as info:
-        build_payment_plan(
-            TOTAL, START, [(START, cny("0")), (START, Money(Decimal(1), "USD")), (START, cny("100000"))]
-        )
+        build_payment_plan(TOTAL, START, [(START, cny("0")), (START, Money(Decimal(1), "USD")), (START, cny("100000"))])
     assert [f for f, _ in info.value.violations] == ["instalments[0].amount", "instalments[1].amount"]
 
 
@@ -115,11 +117,18 @@ def test_plan_needs_instalments_and_real_dates() -> None:
 
 def test_receipt_on_signed_or_active_contract() -> None:
     contract = signed()
-    made = record_receipt(contract, receipt_id="r-1", received_on=TODAY, amount=cny("500"), method="cash",
-                          reference=" ABC ", today=TODAY)
+    made = record_receipt(
+        contract, receipt_id="r-1", received_on=TODAY, amount=cny("500"), method="cash", reference=" ABC ", today=TODAY
+    )
     assert (made.method, made.reference) == (PaymentMethod.CASH, "ABC")
-    record_receipt(activate(contract, START), receipt_id="r-2", received_on=TODAY, amount=cny("1"),
-                   method="bank_transfer", today=TODAY)
+    record_receipt(
+        activate(contract, START),
+        receipt_id="r-2",
+        received_on=TODAY,
+        amount=cny("1"),
+        method="bank_transfer",
+        today=TODAY,
+    )
 
 
 @pytest.mark.parametrize("make", [draft, lambda: approve(submit_for_approval(draft()))])
@@ -131,12 +140,20 @@ def test_receipts_only_on_signed_or_active_contracts(make) -> None:
 
 def test_receipt_validation_names_each_field() -> None:
     with pytest.raises(ValidationFailed) as info:
-        record_receipt(signed(), receipt_id="r-1", received_on=TODAY + timedelta(days=1), amount=cny("0"),
-                       method="bitcoin", reference="x" * 101, today=TODAY)
+        record_receipt(
+            signed(),
+            receipt_id="r-1",
+            received_on=TODAY + timedelta(days=1),
+            amount=cny("0"),
+            method="bitcoin",
+            reference="x" * 101,
+            today=TODAY,
+        )
     assert [f for f, _ in info.value.violations] == ["amount", "received_on", "method", "reference"]
     with pytest.raises(ValidationFailed) as info:
-        record_receipt(signed(), receipt_id="r-1", received_on=TODAY, amount=Money(Decimal(5), "USD"),
-                       method="cash", today=TODAY)
+        record_receipt(
+            signed(), receipt_id="r-1", received_on=TODAY, amount=Money(Decimal(5), "USD"), method="cash", today=TODAY
+        )
     assert info.value.field == "amount"
 
 
@@ -145,12 +162,28 @@ def test_refund_cannot_exceed_what_was_collected_net() -> None:
     receipts = [receipt("r-1", TODAY, "1000")]
     refunds = [refund("f-1", TODAY, "600")]
     assert net_collected(receipts, refunds, "CNY") == cny("400")
-    made = record_refund(contract, refund_id="f-2", refunded_on=TODAY, amount=cny("400"), reason="dup",
-                         receipts=receipts, refunds=refunds, today=TODAY)
+    made = record_refund(
+        contract,
+        refund_id="f-2",
+        refunded_on=TODAY,
+        amount=cny("400"),
+        reason="dup",
+        receipts=receipts,
+        refunds=refunds,
+        today=TODAY,
+    )
     assert made.amount == cny("400")
     with pytest.raises(ValidationFailed, match="400.00 CNY collected") as info:
-        record_refund(contract, refund_id="f-2", refunded_on=TODAY, amount=cny("400.01"), reason="dup",
-                      receipts=receipts, refunds=refunds, today=TODAY)
+        record_refund(
+            contract,
+            refund_id="f-2",
+            refunded_on=TODAY,
+            amount=cny("400.01"),
+            reason="dup",
+            receipts=receipts,
+            refunds=refunds,
+            today=TODAY,
+        )
     assert info.value.field == "amount"
 
 
@@ -158,11 +191,27 @@ def test_refund_allowed_after_termination_but_not_on_a_draft() -> None:
     terminated = approve_termination(
         request_termination(signed(), reason="x", requested_by="u", now=draft().created_at), draft().created_at
     )
-    record_refund(terminated, refund_id="f-1", refunded_on=TODAY, amount=cny("1"), reason="back",
-                  receipts=[receipt("r-1", TODAY, "1")], refunds=[], today=TODAY)
+    record_refund(
+        terminated,
+        refund_id="f-1",
+        refunded_on=TODAY,
+        amount=cny("1"),
+        reason="back",
+        receipts=[receipt("r-1", TODAY, "1")],
+        refunds=[],
+        today=TODAY,
+    )
     with pytest.raises(FailedPrecondition):
-        record_refund(draft(), refund_id="f-1", refunded_on=TODAY, amount=cny("1"), reason="back",
-                      receipts=[], refunds=[], today=TODAY)
+        record_refund(
+            draft(),
+            refund_id="f-1",
+            refunded_on=TODAY,
+            amount=cny("1"),
+            reason="back",
+            receipts=[],
+            refunds=[],
+            today=TODAY,
+        )
 
 
 # --- allocation -------------------------------------------------------------------------------
@@ -211,8 +260,10 @@ def test_settle_refuses_a_refund_larger_than_collected_at_that_time() -> None:
     st.lists(st.integers(min_value=1, max_value=20_000_00), min_size=0, max_size=3),
 )
 def test_settlement_conserves_money(receipt_cents: list[int], refund_cents: list[int]) -> None:
-    receipts = [Receipt(f"r{i}", date(2026, 4, 1), Money(Decimal(c) / 100, "CNY"), PaymentMethod.CASH, "")
-                for i, c in enumerate(receipt_cents)]
+    receipts = [
+        Receipt(f"r{i}", date(2026, 4, 1), Money(Decimal(c) / 100, "CNY"), PaymentMethod.CASH, "")
+        for i, c in enumerate(receipt_cents)
+    ]
     collected = sum(receipt_cents)
     refunds, refunded = [], 0
     for i, c in enumerate(refund_cents):

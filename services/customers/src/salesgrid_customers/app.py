@@ -1,4 +1,5 @@
 """Wiring of the customers service into the common bootstrap."""
+
 from __future__ import annotations
 
 from collections.abc import Coroutine, Sequence
@@ -7,9 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from salesgrid.customers.v1 import (customers_pb2, customers_pb2_grpc, partners_pb2, partners_pb2_grpc,
-                                    pool_standing_pb2, pool_standing_pb2_grpc,
-                                    share_requests_pb2, share_requests_pb2_grpc)
+from salesgrid.customers.v1 import (
+    customers_pb2,
+    customers_pb2_grpc,
+    partners_pb2,
+    partners_pb2_grpc,
+    pool_standing_pb2,
+    pool_standing_pb2_grpc,
+    share_requests_pb2,
+    share_requests_pb2_grpc,
+)
 from salesgrid_common.custom_fields.registry import EntitySpec
 from salesgrid_common.custom_fields.wiring import register_custom_fields
 from salesgrid_common.events.consumer import Subscription
@@ -41,16 +49,31 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # shipped inside th
 def usecases_for(ctx: ServiceContext) -> CustomersUseCases:
     # ctx.extras["pool_policy"] (a domain.pool.PoolPolicy) overrides the default caps and periods;
     # ctx.extras["pool_policies"] maps org unit ids to their own policy (nearest unit wins).
-    return ctx.component(CustomersUseCases, lambda: CustomersUseCases(
-        ctx.sessions, ctx.outbox, ctx.clock, ctx.extras.get("pool_policy"), ctx.extras.get("pool_policies"),
-        reader=ctx.reader))
+    return ctx.component(
+        CustomersUseCases,
+        lambda: CustomersUseCases(
+            ctx.sessions,
+            ctx.outbox,
+            ctx.clock,
+            ctx.extras.get("pool_policy"),
+            ctx.extras.get("pool_policies"),
+            reader=ctx.reader,
+        ),
+    )
 
 
 def exports_for(ctx: ServiceContext) -> ExportJobs:
     if "exports" not in ctx.extras:
         settings = ctx.settings_as(CustomersSettings)
-        ctx.extras["exports"] = ExportJobs("customers", ctx.sessions, ctx.reader, ctx.outbox, ctx.clock, EXPORTERS,
-                                           retention=timedelta(hours=settings.export_retention_hours))
+        ctx.extras["exports"] = ExportJobs(
+            "customers",
+            ctx.sessions,
+            ctx.reader,
+            ctx.outbox,
+            ctx.clock,
+            EXPORTERS,
+            retention=timedelta(hours=settings.export_retention_hours),
+        )
     return ctx.extras["exports"]
 
 
@@ -58,13 +81,20 @@ def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
     customers_pb2_grpc.add_CustomersServicer_to_server(CustomersServicer(usecases_for(ctx)), server)
     partners_pb2_grpc.add_ChannelPartnersServicer_to_server(ChannelPartnersServicer(usecases_for(ctx)), server)
     share_requests_pb2_grpc.add_ShareRequestsServicer_to_server(
-        ShareRequestsServicer(ShareRequestUseCases(usecases_for(ctx))), server)
+        ShareRequestsServicer(ShareRequestUseCases(usecases_for(ctx))), server
+    )
     pool_standing_pb2_grpc.add_PoolStandingServicer_to_server(
-        PoolStandingServicer(PoolStandingUseCases(usecases_for(ctx))), server)
-    return [*(service.full_name for pb2 in (customers_pb2, share_requests_pb2, pool_standing_pb2, partners_pb2)
-              for service in pb2.DESCRIPTOR.services_by_name.values()),
-            register_exports(server, exports_for(ctx)),
-            register_custom_fields(server, ctx, "customers", CUSTOM_FIELD_ENTITIES)]
+        PoolStandingServicer(PoolStandingUseCases(usecases_for(ctx))), server
+    )
+    return [
+        *(
+            service.full_name
+            for pb2 in (customers_pb2, share_requests_pb2, pool_standing_pb2, partners_pb2)
+            for service in pb2.DESCRIPTOR.services_by_name.values()
+        ),
+        register_exports(server, exports_for(ctx)),
+        register_custom_fields(server, ctx, "customers", CUSTOM_FIELD_ENTITIES),
+    ]
 
 
 def subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:
@@ -73,11 +103,14 @@ def subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:
 
 def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
     settings = ctx.settings_as(CustomersSettings)
-    return [every(settings.pool_scan_seconds, usecases_for(ctx).pool_scan, "pool scan (returned, warned)"),
-            every(settings.import_seconds, usecases_for(ctx).run_imports, "imports (customers created)"),
-            every(settings.export_seconds, exports_for(ctx).run_all, "exports written"),
-            every(600, exports_for(ctx).purge_expired, "expired exports deleted")]
+    return [
+        every(settings.pool_scan_seconds, usecases_for(ctx).pool_scan, "pool scan (returned, warned)"),
+        every(settings.import_seconds, usecases_for(ctx).run_imports, "imports (customers created)"),
+        every(settings.export_seconds, exports_for(ctx).run_all, "exports written"),
+        every(600, exports_for(ctx).purge_expired, "expired exports deleted"),
+    ]
 
 
-DEFINITION = ServiceDefinition(name="customers", register=register, subscriptions=subscriptions,
-                               background=background, metadata=Base.metadata)
+DEFINITION = ServiceDefinition(
+    name="customers", register=register, subscriptions=subscriptions, background=background, metadata=Base.metadata
+)

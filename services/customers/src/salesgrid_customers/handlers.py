@@ -1,6 +1,7 @@
 """Event consumers: per customer and rep, the follow-up and opportunity times that ownership
 arbitration and the automatic return to the pool compare; opportunities, contracts and money
 for the customer 360 view. An event naming a merged customer counts for its survivor."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -9,8 +10,11 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.activities_events_pb2 import ActivitiesFollowUpLogged
-from salesgrid.events.v1.contracts_events_pb2 import (ContractsContractState, ContractsReceiptRecorded,
-                                                      ContractsRefundRecorded)
+from salesgrid.events.v1.contracts_events_pb2 import (
+    ContractsContractState,
+    ContractsReceiptRecorded,
+    ContractsRefundRecorded,
+)
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid.events.v1.pipeline_events_pb2 import PipelineOpportunityState
 from salesgrid_common.customer_merges import survivor_of
@@ -100,8 +104,15 @@ def pipeline_subscription() -> Subscription:
         # an older state redelivered late (after a crash) must not overwrite it.
         if not await claim_newer(session, sub.name, event.opportunity_id, envelope):
             return
-        await _upsert(session, models.OpportunityFact, event.opportunity_id, customer_id=customer_id,
-                      status=event.status, amount=_decimal(event.amount), currency=event.currency)
+        await _upsert(
+            session,
+            models.OpportunityFact,
+            event.opportunity_id,
+            customer_id=customer_id,
+            status=event.status,
+            amount=_decimal(event.amount),
+            currency=event.currency,
+        )
 
     for verb in ("created", "stage_changed", "won", "lost"):
         sub.on(f"salesgrid.pipeline.opportunity.{verb}", PipelineOpportunityState)(opportunity_state)
@@ -113,27 +124,51 @@ def contracts_subscription() -> Subscription:
 
     async def contract_state(session: AsyncSession, envelope: Envelope, event: ContractsContractState) -> None:
         if event.customer_id and await claim_newer(session, sub.name, event.contract_id, envelope):
-            await _upsert(session, models.ContractFact, event.contract_id,
-                          customer_id=await survivor_of(session, event.customer_id),
-                          status=event.status, total=_decimal(event.total), currency=event.currency)
+            await _upsert(
+                session,
+                models.ContractFact,
+                event.contract_id,
+                customer_id=await survivor_of(session, event.customer_id),
+                status=event.status,
+                total=_decimal(event.total),
+                currency=event.currency,
+            )
 
-    for verb in ("created", "submitted", "approved", "rejected", "signed", "activated", "completed", "terminated",
-                 "amended"):
+    for verb in (
+        "created",
+        "submitted",
+        "approved",
+        "rejected",
+        "signed",
+        "activated",
+        "completed",
+        "terminated",
+        "amended",
+    ):
         sub.on(f"salesgrid.contracts.contract.{verb}", ContractsContractState)(contract_state)
 
     @sub.on("salesgrid.contracts.receipt.recorded", ContractsReceiptRecorded)
     async def receipt(session: AsyncSession, envelope: Envelope, event: ContractsReceiptRecorded) -> None:
         if event.customer_id:
-            await _upsert(session, models.MoneyFact, event.receipt_id,
-                          customer_id=await survivor_of(session, event.customer_id),
-                          amount=_decimal(event.amount), currency=event.currency)
+            await _upsert(
+                session,
+                models.MoneyFact,
+                event.receipt_id,
+                customer_id=await survivor_of(session, event.customer_id),
+                amount=_decimal(event.amount),
+                currency=event.currency,
+            )
 
     @sub.on("salesgrid.contracts.refund.recorded", ContractsRefundRecorded)
     async def refund(session: AsyncSession, envelope: Envelope, event: ContractsRefundRecorded) -> None:
         if event.customer_id:
-            await _upsert(session, models.MoneyFact, event.refund_id,
-                          customer_id=await survivor_of(session, event.customer_id),
-                          amount=-_decimal(event.amount), currency=event.currency)
+            await _upsert(
+                session,
+                models.MoneyFact,
+                event.refund_id,
+                customer_id=await survivor_of(session, event.customer_id),
+                amount=-_decimal(event.amount),
+                currency=event.currency,
+            )
 
     return sub
-

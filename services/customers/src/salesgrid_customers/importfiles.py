@@ -1,4 +1,5 @@
 """Reading an uploaded import file row by row from its spool file (never whole in memory)."""
+
 from __future__ import annotations
 
 import csv
@@ -25,6 +26,7 @@ def _csv_rows(spool: IO[bytes]) -> Iterator[list[str]]:
 
 def _xlsx_rows(spool: IO[bytes]) -> Iterator[list[object]]:
     from openpyxl import load_workbook  # only imports pay for it
+
     spool.seek(0)
     try:
         book = load_workbook(spool, read_only=True, data_only=True)  # read-only: rows stream from the zip

@@ -1,4 +1,5 @@
 """The customers service's own tables (nobody else reads them)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -19,8 +20,15 @@ class Customer(Base):
     __tablename__ = "customers"
     # Two concurrent creates (or renames) of one normalised name: the duplicate check of each
     # passes, this index lets only one commit. Inactive (merged, deactivated) names are free.
-    __table_args__ = (Index("uq_customers_active_normalised_name", "normalised_name", unique=True,
-                            postgresql_where=text("active"), sqlite_where=text("active")),)
+    __table_args__ = (
+        Index(
+            "uq_customers_active_normalised_name",
+            "normalised_name",
+            unique=True,
+            postgresql_where=text("active"),
+            sqlite_where=text("active"),
+        ),
+    )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     legal_name: Mapped[str] = mapped_column(String(200))
     normalised_name: Mapped[str] = mapped_column(String(200), index=True)  # exact duplicate lookup
@@ -55,6 +63,7 @@ class CustomerNameKey(Base):
     """Name keys of active customers (search.index_keys): gram keys, which the duplicate check's
     probe keys and the name search look up, and prefix keys for short searches. The (key,
     customer) primary key is the index, so neither ever scans customers."""
+
     __tablename__ = "customer_name_keys"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), primary_key=True, index=True)
@@ -83,6 +92,7 @@ class Share(Base):
 
 class PoolClaim(Base):
     """Claims from the public pool, counted against the per-day cap."""
+
     __tablename__ = "customer_pool_claims"
     __table_args__ = (Index("ix_customer_pool_claims_user_time", "user_id", "claimed_at"),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -94,6 +104,7 @@ class PoolClaim(Base):
 class RepActivity(Base):
     """Per customer and rep, what the arbitration and the automatic return compare; kept from
     activities' follow-up and pipeline's opportunity events (never by calling those services)."""
+
     __tablename__ = "customer_rep_activity"
     customer_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     rep_id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -107,6 +118,7 @@ class RepActivity(Base):
 
 class Arbitration(Base):
     """An ownership arbitration: the competing records, the decision and the rule's evidence."""
+
     __tablename__ = "customer_arbitrations"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     customer_ids: Mapped[list[str]] = mapped_column(JSON)
@@ -124,6 +136,7 @@ class Arbitration(Base):
 class PoolWarning(Base):
     """Warnings already sent: the primary key (ReturnWarning.idempotency_key) makes the scheduler
     send each one once, whatever the number of replicas scanning."""
+
     __tablename__ = "customer_pool_warnings"
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     customer_id: Mapped[str] = mapped_column(String(36))
@@ -132,6 +145,7 @@ class PoolWarning(Base):
 
 class OpportunityFact(Base):
     """Pipeline's opportunities of a customer, as its events describe them (for the 360 view)."""
+
     __tablename__ = "customer_opportunity_facts"
     opportunity_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     customer_id: Mapped[str] = mapped_column(String(36), index=True)
@@ -142,6 +156,7 @@ class OpportunityFact(Base):
 
 class ContractFact(Base):
     """Contracts' contracts of a customer, as their events describe them (for the 360 view)."""
+
     __tablename__ = "customer_contract_facts"
     contract_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     customer_id: Mapped[str] = mapped_column(String(36), index=True)
@@ -152,6 +167,7 @@ class ContractFact(Base):
 
 class MoneyFact(Base):
     """Money collected from a customer: receipts positive, refunds negative."""
+
     __tablename__ = "customer_money_facts"
     entry_id: Mapped[str] = mapped_column(String(36), primary_key=True)  # receipt or refund id
     customer_id: Mapped[str] = mapped_column(String(36), index=True)
@@ -162,6 +178,7 @@ class MoneyFact(Base):
 class PoolPolicyRow(Base):
     """An org unit's own public-pool policy (domain.pool.PoolPolicy); NULL switches a rule off.
     Customers below the unit follow the nearest unit on their owner's path that has one."""
+
     __tablename__ = "customer_pool_policies"
     unit_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     max_customers_per_rep: Mapped[int | None] = mapped_column(Integer)
@@ -178,6 +195,7 @@ class PoolPolicyRow(Base):
 class ImportJob(Base):
     """An import: the importer's token claims (not the token) act for him on every row; the
     counters move in each row's own transaction, so they always match the rows."""
+
     __tablename__ = "customer_import_jobs"
     __table_args__ = (Index("ix_customer_import_jobs_status", "status", "id"),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -196,6 +214,7 @@ class ImportJob(Base):
 class ImportRow(Base):
     """A staged row of an import. id = "<job id>:<row, zero-padded>" so it orders by row within
     its job (the keyset of the paged errors)."""
+
     __tablename__ = "customer_import_rows"
     __table_args__ = (Index("ix_customer_import_rows_job_status", "job_id", "status", "id"),)
     id: Mapped[str] = mapped_column(String(48), primary_key=True)
@@ -224,6 +243,14 @@ class ShareRequestRow(Base):
     decision_note: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]
-    __table_args__ = (Index("ix_customer_share_requests_requester", "requester_id", "id"),
-                      Index("uq_customer_share_requests_pending", "customer_id", "requester_id", unique=True,
-                            postgresql_where=text("status = 'pending'"), sqlite_where=text("status = 'pending'")))
+    __table_args__ = (
+        Index("ix_customer_share_requests_requester", "requester_id", "id"),
+        Index(
+            "uq_customer_share_requests_pending",
+            "customer_id",
+            "requester_id",
+            unique=True,
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )

@@ -1,5 +1,6 @@
 """Names and units of record owners, from this service's directory replica (never a call to
 identity per request): duplicate warnings, 409s, import errors and share requests show them."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -16,11 +17,18 @@ async def owners_of(session: AsyncSession, user_ids: Iterable[str]) -> dict[str,
     ids = sorted({i for i in user_ids if i})
     if not ids:
         return {}
-    rows = (await session.execute(
-        select(directory_users.c.user_id, directory_users.c.display_name, directory_users.c.unit_id,
-               directory_units.c.name)
-        .outerjoin(directory_units, directory_units.c.unit_id == directory_users.c.unit_id)
-        .where(directory_users.c.user_id.in_(ids)))).all()
+    rows = (
+        await session.execute(
+            select(
+                directory_users.c.user_id,
+                directory_users.c.display_name,
+                directory_users.c.unit_id,
+                directory_units.c.name,
+            )
+            .outerjoin(directory_units, directory_units.c.unit_id == directory_users.c.unit_id)
+            .where(directory_users.c.user_id.in_(ids))
+        )
+    ).all()
     return {user_id: OwnerInfo(name, unit_id, unit_name or "") for user_id, name, unit_id, unit_name in rows}
 
 

@@ -1,4 +1,5 @@
 """Thin gRPC servicer: proto ↔ use case translation, nothing else."""
+
 from __future__ import annotations
 
 import tempfile
@@ -28,28 +29,56 @@ def customer_pb(row: models.Customer) -> pb.Customer:
     address = None
     if row.address_text:
         address = pb.CustomerAddress(text=row.address_text, latitude=row.latitude, longitude=row.longitude)
-    return pb.Customer(id=row.id, legal_name=row.legal_name, credit_code=row.credit_code or "",
-                       industry=row.industry or "", address=address, tier=row.tier, tags=row.tags,
-                       source=row.source or "", owner_id=row.owner_id or "", org_path=row.org_path,
-                       version=row.version, created_at=to_timestamp(row.created_at), updated_at=to_timestamp(row.updated_at),
-                       created_by=row.created_by, partner_channel=row.partner_channel or "",
-                       partner_tier=row.partner_tier or "", partner_contract_id=row.partner_contract_id or "",
-                       custom_fields=struct_of(row.custom_fields))
+    return pb.Customer(
+        id=row.id,
+        legal_name=row.legal_name,
+        credit_code=row.credit_code or "",
+        industry=row.industry or "",
+        address=address,
+        tier=row.tier,
+        tags=row.tags,
+        source=row.source or "",
+        owner_id=row.owner_id or "",
+        org_path=row.org_path,
+        version=row.version,
+        created_at=to_timestamp(row.created_at),
+        updated_at=to_timestamp(row.updated_at),
+        created_by=row.created_by,
+        partner_channel=row.partner_channel or "",
+        partner_tier=row.partner_tier or "",
+        partner_contract_id=row.partner_contract_id or "",
+        custom_fields=struct_of(row.custom_fields),
+    )
 
 
 def contact_pb(row: models.Contact) -> pb.Contact:
-    return pb.Contact(id=row.id, customer_id=row.customer_id, full_name=row.full_name, title=row.title or "",
-                      phones=row.phones, email=row.email or "", primary=row.is_primary,
-                      custom_fields=struct_of(row.custom_fields))
+    return pb.Contact(
+        id=row.id,
+        customer_id=row.customer_id,
+        full_name=row.full_name,
+        title=row.title or "",
+        phones=row.phones,
+        email=row.email or "",
+        primary=row.is_primary,
+        custom_fields=struct_of(row.custom_fields),
+    )
 
 
 def arbitration_pb(row: models.Arbitration) -> pb.ArbitrationDecision:
     return pb.ArbitrationDecision(
-        id=row.id, customer_ids=row.customer_ids, rep_ids=row.rep_ids, winner_rep_id=row.winner_rep_id or "",
-        winner_customer_id=row.winner_customer_id or "", rule=row.rule, reason=row.reason,
-        steps=[pb.ArbitrationStep(rule=st["rule"], compared=st["compared"], remaining=st["remaining"])
-               for st in row.steps],
-        decided_at=to_timestamp(row.decided_at), decided_by=row.decided_by)
+        id=row.id,
+        customer_ids=row.customer_ids,
+        rep_ids=row.rep_ids,
+        winner_rep_id=row.winner_rep_id or "",
+        winner_customer_id=row.winner_customer_id or "",
+        rule=row.rule,
+        reason=row.reason,
+        steps=[
+            pb.ArbitrationStep(rule=st["rule"], compared=st["compared"], remaining=st["remaining"]) for st in row.steps
+        ],
+        decided_at=to_timestamp(row.decided_at),
+        decided_by=row.decided_by,
+    )
 
 
 def _money(totals: Mapping[str, Decimal]) -> list[pb.MoneyAmount]:
@@ -57,10 +86,19 @@ def _money(totals: Mapping[str, Decimal]) -> list[pb.MoneyAmount]:
 
 
 def _matches(matches: Iterable[DuplicateMatch]) -> list[pb.DuplicateMatch]:
-    return [pb.DuplicateMatch(customer_id=m.customer_id, legal_name=m.legal_name, owner_id=m.owner_id or "",
-                              reason=m.reason.value, score=m.score, owner_name=m.owner.display_name if m.owner else "",
-                              owner_unit_id=m.owner.unit_id if m.owner else "",
-                              owner_unit_name=m.owner.unit_name if m.owner else "") for m in matches]
+    return [
+        pb.DuplicateMatch(
+            customer_id=m.customer_id,
+            legal_name=m.legal_name,
+            owner_id=m.owner_id or "",
+            reason=m.reason.value,
+            score=m.score,
+            owner_name=m.owner.display_name if m.owner else "",
+            owner_unit_id=m.owner.unit_id if m.owner else "",
+            owner_unit_name=m.owner.unit_name if m.owner else "",
+        )
+        for m in matches
+    ]
 
 
 def _shares(shares: Iterable[Share]) -> pb.ListSharesResponse:
@@ -71,34 +109,58 @@ def _address(message: pb.CreateCustomerRequest | pb.UpdateCustomerRequest) -> Ad
     if not message.HasField("address"):
         return None
     a = message.address
-    return AddressInput(a.text, a.latitude if a.HasField("latitude") else None,
-                        a.longitude if a.HasField("longitude") else None)
+    return AddressInput(
+        a.text, a.latitude if a.HasField("latitude") else None, a.longitude if a.HasField("longitude") else None
+    )
 
 
 SPOOL_IN_MEMORY = 8 * 1024 * 1024  # larger uploads spill to a temporary file
 
 
-def import_pb(job: models.ImportJob, errors: Iterable[models.ImportRow] = (), cursor: str = "",
-              owners: Mapping[str, OwnerInfo] | None = None) -> pb.ImportJob:
+def import_pb(
+    job: models.ImportJob,
+    errors: Iterable[models.ImportRow] = (),
+    cursor: str = "",
+    owners: Mapping[str, OwnerInfo] | None = None,
+) -> pb.ImportJob:
     owners = owners or {}
 
     def owner(row: models.ImportRow) -> OwnerInfo:
         return owners.get(row.existing_owner_id or "") or OwnerInfo("", "", "")
 
     return pb.ImportJob(
-        id=job.id, status=job.status, format=job.format, total=job.total, processed=job.processed,
-        created=job.created, failed=job.failed, next_cursor=cursor, created_at=to_timestamp(job.created_at),
-        finished_at=to_timestamp(job.finished_at) if job.finished_at else None, created_by=job.created_by,
-        errors=[pb.ImportRowError(row=e.row_number, column=e.error_column or "", message=e.error_message or "",
-                                  existing_owner_id=e.existing_owner_id or "",
-                                  existing_owner_name=owner(e).display_name,
-                                  existing_owner_unit_name=owner(e).unit_name) for e in errors])
+        id=job.id,
+        status=job.status,
+        format=job.format,
+        total=job.total,
+        processed=job.processed,
+        created=job.created,
+        failed=job.failed,
+        next_cursor=cursor,
+        created_at=to_timestamp(job.created_at),
+        finished_at=to_timestamp(job.finished_at) if job.finished_at else None,
+        created_by=job.created_by,
+        errors=[
+            pb.ImportRowError(
+                row=e.row_number,
+                column=e.error_column or "",
+                message=e.error_message or "",
+                existing_owner_id=e.existing_owner_id or "",
+                existing_owner_name=owner(e).display_name,
+                existing_owner_unit_name=owner(e).unit_name,
+            )
+            for e in errors
+        ],
+    )
 
 
 def policy_pb(unit_id: str, policy: PoolPolicy, source_unit_id: str) -> pb.PoolPolicy:
-    return pb.PoolPolicy(unit_id=unit_id, inherited=source_unit_id != unit_id, source_unit_id=source_unit_id,
-                         **{name: getattr(policy, name) for name in POLICY_FIELDS
-                            if getattr(policy, name) is not None})
+    return pb.PoolPolicy(
+        unit_id=unit_id,
+        inherited=source_unit_id != unit_id,
+        source_unit_id=source_unit_id,
+        **{name: getattr(policy, name) for name in POLICY_FIELDS if getattr(policy, name) is not None},
+    )
 
 
 def _optional(message: Message, name: str) -> Any:
@@ -111,9 +173,17 @@ class CustomersServicer(pb_grpc.CustomersServicer):
 
     async def CreateCustomer(self, request: pb.CreateCustomerRequest, context: Ctx) -> pb.CreateCustomerResponse:
         row, report = await self.uc.create_customer(
-            caller(), legal_name=request.legal_name, credit_code=request.credit_code, industry=request.industry,
-            address=_address(request), tier=request.tier, tags=list(request.tags), source=request.source,
-            owner_id=request.owner_id, custom_fields=values_from(request))
+            caller(),
+            legal_name=request.legal_name,
+            credit_code=request.credit_code,
+            industry=request.industry,
+            address=_address(request),
+            tier=request.tier,
+            tags=list(request.tags),
+            source=request.source,
+            owner_id=request.owner_id,
+            custom_fields=values_from(request),
+        )
         return pb.CreateCustomerResponse(customer=customer_pb(row), warnings=_matches(report.warnings))
 
     async def GetCustomer(self, request: pb.GetCustomerRequest, context: Ctx) -> pb.Customer:
@@ -121,32 +191,54 @@ class CustomersServicer(pb_grpc.CustomersServicer):
 
     async def UpdateCustomer(self, request: pb.UpdateCustomerRequest, context: Ctx) -> pb.Customer:
         changes = CustomerChanges(
-            legal_name=_optional(request, "legal_name"), credit_code=_optional(request, "credit_code"),
-            industry=_optional(request, "industry"), address=_address(request), tier=_optional(request, "tier"),
-            tags=list(request.tags) if request.set_tags else None, source=_optional(request, "source"),
-            owner_id=_optional(request, "owner_id"), custom_fields=values_from(request))
+            legal_name=_optional(request, "legal_name"),
+            credit_code=_optional(request, "credit_code"),
+            industry=_optional(request, "industry"),
+            address=_address(request),
+            tier=_optional(request, "tier"),
+            tags=list(request.tags) if request.set_tags else None,
+            source=_optional(request, "source"),
+            owner_id=_optional(request, "owner_id"),
+            custom_fields=values_from(request),
+        )
         return customer_pb(await self.uc.update_customer(caller(), request.id, request.expected_version, changes))
 
     async def ListCustomers(self, request: pb.ListCustomersRequest, context: Ctx) -> pb.ListCustomersResponse:
-        rows, cursor = await self.uc.list_customers(caller(), page_size=request.page_size, cursor=request.cursor,
-                                                    owner_id=request.owner_id, tier=request.tier,
-                                                    query=request.query, tag=request.tag, industry=request.industry,
-                                                    unit_id=request.unit_id,
-                                                    updated_since=from_timestamp(request.updated_since)
-                                                    if request.HasField("updated_since") else None,
-                                                    sort=request.sort, custom_fields=dict(request.custom_fields))
+        rows, cursor = await self.uc.list_customers(
+            caller(),
+            page_size=request.page_size,
+            cursor=request.cursor,
+            owner_id=request.owner_id,
+            tier=request.tier,
+            query=request.query,
+            tag=request.tag,
+            industry=request.industry,
+            unit_id=request.unit_id,
+            updated_since=from_timestamp(request.updated_since) if request.HasField("updated_since") else None,
+            sort=request.sort,
+            custom_fields=dict(request.custom_fields),
+        )
         return pb.ListCustomersResponse(customers=[customer_pb(r) for r in rows], next_cursor=cursor)
 
     async def CheckDuplicates(self, request: pb.CheckDuplicatesRequest, context: Ctx) -> pb.DuplicateReport:
-        report: DuplicateReport = await self.uc.check_duplicates(caller(), request.legal_name, request.credit_code,
-                                                                 request.exclude_customer_id)
+        report: DuplicateReport = await self.uc.check_duplicates(
+            caller(), request.legal_name, request.credit_code, request.exclude_customer_id
+        )
         return pb.DuplicateReport(blocking=_matches(report.blocking), warnings=_matches(report.warnings))
 
     async def AddContact(self, request: pb.AddContactRequest, context: Ctx) -> pb.Contact:
-        return contact_pb(await self.uc.add_contact(caller(), request.customer_id, full_name=request.full_name,
-                                                    title=request.title, phones=list(request.phones),
-                                                    email=request.email, primary=request.primary,
-                                                    custom_fields=values_from(request)))
+        return contact_pb(
+            await self.uc.add_contact(
+                caller(),
+                request.customer_id,
+                full_name=request.full_name,
+                title=request.title,
+                phones=list(request.phones),
+                email=request.email,
+                primary=request.primary,
+                custom_fields=values_from(request),
+            )
+        )
 
     async def ListContacts(self, request: pb.ListContactsRequest, context: Ctx) -> pb.ListContactsResponse:
         rows = await self.uc.list_contacts(caller(), request.customer_id)
@@ -175,10 +267,12 @@ class CustomersServicer(pb_grpc.CustomersServicer):
         return arbitration_pb(await self.uc.arbitrate(caller(), list(request.customer_ids), request.registered_name))
 
     async def MergeCustomers(self, request: pb.MergeCustomersRequest, context: Ctx) -> pb.MergeCustomersResponse:
-        row, plan = await self.uc.merge(caller(), request.survivor_id, list(request.duplicate_ids),
-                                        request.expected_version)
-        return pb.MergeCustomersResponse(customer=customer_pb(row), merged_ids=plan.merged_ids,
-                                         dropped_tags=plan.dropped_tags)
+        row, plan = await self.uc.merge(
+            caller(), request.survivor_id, list(request.duplicate_ids), request.expected_version
+        )
+        return pb.MergeCustomersResponse(
+            customer=customer_pb(row), merged_ids=plan.merged_ids, dropped_tags=plan.dropped_tags
+        )
 
     async def DeactivateCustomer(self, request: pb.DeactivateCustomerRequest, context: Ctx) -> pb.Customer:
         return customer_pb(await self.uc.deactivate(caller(), request.id, request.expected_version))
@@ -186,18 +280,32 @@ class CustomersServicer(pb_grpc.CustomersServicer):
     async def GetOverview(self, request: pb.GetCustomerRequest, context: Ctx) -> pb.CustomerOverview:
         view = await self.uc.overview(caller(), request.id)
         return pb.CustomerOverview(
-            customer=customer_pb(view.customer), contacts=[contact_pb(c) for c in view.contacts],
-            follow_up_count=view.follow_up_count, last_follow_up_at=to_timestamp(view.last_follow_up_at),
-            open_opportunities=view.open_opportunities, open_pipeline=_money(view.money.open_pipeline),
-            contracts=view.contracts, contracted=_money(view.money.contracted),
-            collected=_money(view.money.collected), outstanding=_money(view.money.outstanding))
+            customer=customer_pb(view.customer),
+            contacts=[contact_pb(c) for c in view.contacts],
+            follow_up_count=view.follow_up_count,
+            last_follow_up_at=to_timestamp(view.last_follow_up_at),
+            open_opportunities=view.open_opportunities,
+            open_pipeline=_money(view.money.open_pipeline),
+            contracts=view.contracts,
+            contracted=_money(view.money.contracted),
+            collected=_money(view.money.collected),
+            outstanding=_money(view.money.outstanding),
+        )
 
     async def UpdateContact(self, request: pb.UpdateContactRequest, context: Ctx) -> pb.Contact:
-        return contact_pb(await self.uc.update_contact(
-            caller(), request.customer_id, request.contact_id, full_name=_optional(request, "full_name"),
-            title=_optional(request, "title"), phones=list(request.phones) if request.set_phones else None,
-            email=_optional(request, "email"), primary=_optional(request, "primary"),
-            custom_fields=values_from(request)))
+        return contact_pb(
+            await self.uc.update_contact(
+                caller(),
+                request.customer_id,
+                request.contact_id,
+                full_name=_optional(request, "full_name"),
+                title=_optional(request, "title"),
+                phones=list(request.phones) if request.set_phones else None,
+                email=_optional(request, "email"),
+                primary=_optional(request, "primary"),
+                custom_fields=values_from(request),
+            )
+        )
 
     async def StartImport(self, request_iterator: AsyncIterator[pb.ImportChunk], context: Ctx) -> pb.ImportJob:
         fmt: str | None = None
@@ -211,15 +319,18 @@ class CustomersServicer(pb_grpc.CustomersServicer):
             return import_pb(await self.uc.start_import(caller(), fmt or "", spool))
 
     async def GetImport(self, request: pb.GetImportRequest, context: Ctx) -> pb.ImportJob:
-        job, errors, cursor, owners = await self.uc.get_import(caller(), request.id, request.page_size,
-                                                               request.cursor)
+        job, errors, cursor, owners = await self.uc.get_import(caller(), request.id, request.page_size, request.cursor)
         return import_pb(job, errors, cursor, owners)
 
     async def PutPoolPolicy(self, request: pb.PoolPolicy, context: Ctx) -> pb.PoolPolicy:
-        values = {name: _optional(request, name) for name in POLICY_FIELDS
-                  if name not in ("reclaim_cooldown_days", "warning_days_before")}
-        values.update(reclaim_cooldown_days=request.reclaim_cooldown_days,
-                      warning_days_before=request.warning_days_before)
+        values = {
+            name: _optional(request, name)
+            for name in POLICY_FIELDS
+            if name not in ("reclaim_cooldown_days", "warning_days_before")
+        }
+        values.update(
+            reclaim_cooldown_days=request.reclaim_cooldown_days, warning_days_before=request.warning_days_before
+        )
         policy = await self.uc.put_pool_policy(caller(), request.unit_id, values)
         return policy_pb(request.unit_id, policy, request.unit_id)
 

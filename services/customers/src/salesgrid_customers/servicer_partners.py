@@ -1,4 +1,5 @@
 """Thin gRPC servicer of channel partners: proto ↔ use case translation, nothing else."""
+
 from __future__ import annotations
 
 import grpc
@@ -18,11 +19,19 @@ class ChannelPartnersServicer(pb_grpc.ChannelPartnersServicer):
         self.uc = uc
 
     async def SetPartnerProfile(self, request: pb.SetPartnerProfileRequest, context: Ctx) -> cpb.Customer:
-        return customer_pb(await self.uc.set_partner_profile(
-            caller(), request.customer_id, channel=request.channel, tier=request.tier,
-            contract_id=request.contract_id, expected_version=request.expected_version))
+        return customer_pb(
+            await self.uc.set_partner_profile(
+                caller(),
+                request.customer_id,
+                channel=request.channel,
+                tier=request.tier,
+                contract_id=request.contract_id,
+                expected_version=request.expected_version,
+            )
+        )
 
     async def ListPartners(self, request: pb.ListPartnersRequest, context: Ctx) -> cpb.ListCustomersResponse:
-        rows, cursor = await self.uc.list_partners(caller(), channel=request.channel, tier=request.tier,
-                                                   page_size=request.page_size, cursor=request.cursor)
+        rows, cursor = await self.uc.list_partners(
+            caller(), channel=request.channel, tier=request.tier, page_size=request.page_size, cursor=request.cursor
+        )
         return cpb.ListCustomersResponse(customers=[customer_pb(r) for r in rows], next_cursor=cursor)

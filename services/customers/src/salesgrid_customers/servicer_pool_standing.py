@@ -1,4 +1,5 @@
 """Thin gRPC servicer of the caller's pool standing: proto ↔ use case translation, nothing else."""
+
 from __future__ import annotations
 
 import grpc
@@ -21,8 +22,17 @@ class PoolStandingServicer(pb_grpc.PoolStandingServicer):
         principal = caller()
         mine, zone_name = await self.uc.my_standing(principal)
         return pb.MyPoolStanding(
-            policy=policy_pb(principal.unit_id, mine.policy, mine.source_unit_id), held_count=mine.held_count,
-            claims_today=mine.claims_today, customers_left=mine.customers_left,
-            claims_left_today=mine.claims_left_today, can_claim=mine.can_claim, time_zone=zone_name,
-            cool_downs=[pb.PoolCoolDown(customer_id=c.customer_id, legal_name=c.legal_name,
-                                        claimable_from=to_timestamp(c.claimable_from)) for c in mine.cool_downs])
+            policy=policy_pb(principal.unit_id, mine.policy, mine.source_unit_id),
+            held_count=mine.held_count,
+            claims_today=mine.claims_today,
+            customers_left=mine.customers_left,
+            claims_left_today=mine.claims_left_today,
+            can_claim=mine.can_claim,
+            time_zone=zone_name,
+            cool_downs=[
+                pb.PoolCoolDown(
+                    customer_id=c.customer_id, legal_name=c.legal_name, claimable_from=to_timestamp(c.claimable_from)
+                )
+                for c in mine.cool_downs
+            ],
+        )

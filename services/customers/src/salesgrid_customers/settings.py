@@ -1,4 +1,5 @@
 """Customers settings: the common ones plus the public-pool scheduler's pace."""
+
 from __future__ import annotations
 
 from pydantic import Field

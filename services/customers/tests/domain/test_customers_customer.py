@@ -58,8 +58,12 @@ def test_address_with_coordinates() -> None:
 
 @pytest.mark.parametrize(
     ("lat", "lon", "field"),
-    [(90.1, 0.0, "address.latitude"), (-91.0, 0.0, "address.latitude"),
-     (0.0, 180.5, "address.longitude"), (0.0, -181.0, "address.longitude")],
+    [
+        (90.1, 0.0, "address.latitude"),
+        (-91.0, 0.0, "address.latitude"),
+        (0.0, 180.5, "address.longitude"),
+        (0.0, -181.0, "address.longitude"),
+    ],
 )
 def test_coordinate_ranges(lat: float, lon: float, field: str) -> None:
     with pytest.raises(ValidationFailed) as exc:
@@ -145,8 +149,14 @@ def test_email_rejected(raw: str) -> None:
 
 
 def test_make_contact_normalises() -> None:
-    c = make_contact("c1", " 王 小明 ", title=" 采购经理 ", phones=["138 0013 8000", "13800138000"],
-                     email="WXM@Corp.CN", primary=True)
+    c = make_contact(
+        "c1",
+        " 王 小明 ",
+        title=" 采购经理 ",
+        phones=["138 0013 8000", "13800138000"],
+        email="WXM@Corp.CN",
+        primary=True,
+    )
     assert c == Contact("c1", "王 小明", "采购经理", ("13800138000",), "WXM@corp.cn", True)
 
 
@@ -190,9 +200,18 @@ def test_set_primary_moves_the_flag() -> None:
 
 def test_make_customer_happy_path() -> None:
     customer = make_customer(
-        id="cu1", legal_name=" 华为技术有限公司 ", created_at=NOW, owner_id="u1", owner_unit_path=("root", "sz"),
-        credit_code="914403001922038216", industry="通信", address=Address("深圳"), tier="key",
-        tags=["VIP", "vip"], source="展会", contacts=[Contact("c1", "A", primary=True)],
+        id="cu1",
+        legal_name=" 华为技术有限公司 ",
+        created_at=NOW,
+        owner_id="u1",
+        owner_unit_path=("root", "sz"),
+        credit_code="914403001922038216",
+        industry="通信",
+        address=Address("深圳"),
+        tier="key",
+        tags=["VIP", "vip"],
+        source="展会",
+        contacts=[Contact("c1", "A", primary=True)],
     )
     assert customer.legal_name == "华为技术有限公司"
     assert customer.normalised_name == "华为技术"
@@ -206,14 +225,25 @@ def test_pool_customer_needs_no_unit_path() -> None:
 def test_make_customer_collects_every_violation() -> None:
     with pytest.raises(ValidationFailed) as exc:
         make_customer(
-            id="cu1", legal_name="", created_at=datetime(2024, 1, 1), owner_id="u1",
-            credit_code="91110000600037341X", tier="gold", tags=["x" * 40],
+            id="cu1",
+            legal_name="",
+            created_at=datetime(2024, 1, 1),
+            owner_id="u1",
+            credit_code="91110000600037341X",
+            tier="gold",
+            tags=["x" * 40],
             contacts=[Contact("a", "A", primary=True), Contact("b", "B", primary=True)],
             industry="x" * 201,
         )
     assert fields_of(exc.value) == {
-        "legal_name", "credit_code", "tier", "tags", "contacts.primary", "created_at",
-        "owner_unit_path", "industry",
+        "legal_name",
+        "credit_code",
+        "tier",
+        "tags",
+        "contacts.primary",
+        "created_at",
+        "owner_unit_path",
+        "industry",
     }
 
 

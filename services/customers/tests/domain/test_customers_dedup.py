@@ -272,7 +272,5 @@ def test_update_does_not_match_itself_and_dedupes_candidates() -> None:
 
 def test_credit_code_block_listed_first() -> None:
     code = "914403001922038216"
-    report = classify_matches(
-        DuplicateProbe("华为技术", code), [cand("a", "华为技术"), cand("b", "别名", code=code)]
-    )
+    report = classify_matches(DuplicateProbe("华为技术", code), [cand("a", "华为技术"), cand("b", "别名", code=code)])
     assert [m.customer_id for m in report.blocking] == ["b", "a"]

@@ -1,5 +1,6 @@
 """cf_<key> columns of customer imports (pure domain): accepted in the header, carried by the row,
 and row errors on a custom field name its column."""
+
 from __future__ import annotations
 
 import pytest

@@ -18,20 +18,33 @@ TEAM_A_SUPERVISOR = Actor("sup", PATH_A, frozenset({"supervisor"}))
 
 def customer(cid: str, owner: str | None = "rep-a", path: tuple[str, ...] = PATH_A, **kw: object) -> Customer:
     base: dict[str, object] = {
-        "id": cid, "legal_name": f"name {cid}", "normalised_name": f"name{cid}",
-        "created_at": T0, "owner_id": owner, "owner_unit_path": path if owner else (),
+        "id": cid,
+        "legal_name": f"name {cid}",
+        "normalised_name": f"name{cid}",
+        "created_at": T0,
+        "owner_id": owner,
+        "owner_unit_path": path if owner else (),
     }
     base.update(kw)
     return Customer(**base)  # type: ignore[arg-type]
 
 
 def test_merge_keeps_everything() -> None:
-    survivor = customer("s", tags=("vip", "制造"), contacts=(Contact("c1", "A", primary=True),),
-                        tier=Tier.NORMAL, version=4)
-    dup = customer("d", created_at=T0 - timedelta(days=5), tags=("制造", "华东"), tier=Tier.KEY,
-                   contacts=(Contact("c2", "B", primary=True), Contact("c3", "C")),
-                   credit_code="914403001922038216", industry="通信", address=Address("深圳"), source="展会",
-                   version=2)
+    survivor = customer(
+        "s", tags=("vip", "制造"), contacts=(Contact("c1", "A", primary=True),), tier=Tier.NORMAL, version=4
+    )
+    dup = customer(
+        "d",
+        created_at=T0 - timedelta(days=5),
+        tags=("制造", "华东"),
+        tier=Tier.KEY,
+        contacts=(Contact("c2", "B", primary=True), Contact("c3", "C")),
+        credit_code="914403001922038216",
+        industry="通信",
+        address=Address("深圳"),
+        source="展会",
+        version=2,
+    )
     plan = plan_merge(survivor, [dup], REP_A)
     merged = plan.survivor
     assert plan.survivor_id == "s" and plan.merged_ids == ("d",)
@@ -52,8 +65,11 @@ def test_survivor_fields_win_over_duplicates() -> None:
 
 
 def test_primary_taken_from_duplicate_when_survivor_has_none() -> None:
-    plan = plan_merge(customer("s", contacts=(Contact("c1", "A"),)),
-                      [customer("d", contacts=(Contact("c2", "B", primary=True),))], REP_A)
+    plan = plan_merge(
+        customer("s", contacts=(Contact("c1", "A"),)),
+        [customer("d", contacts=(Contact("c2", "B", primary=True),))],
+        REP_A,
+    )
     assert [c.primary for c in plan.survivor.contacts] == [False, True]
 
 
@@ -78,8 +94,9 @@ def test_bad_duplicate_lists(dups: list[Customer]) -> None:
 
 def test_different_credit_codes_are_different_companies() -> None:
     with pytest.raises(FailedPrecondition) as exc:
-        plan_merge(customer("s", credit_code="914403001922038216"),
-                   [customer("d", credit_code="91110000600037341L")], REP_A)
+        plan_merge(
+            customer("s", credit_code="914403001922038216"), [customer("d", credit_code="91110000600037341L")], REP_A
+        )
     assert exc.value.field == "credit_code"
 
 
@@ -102,9 +119,13 @@ def test_manager_of_one_team_cannot_merge_across_teams() -> None:
 
 def test_manager_over_both_owners_merges_and_old_owner_keeps_read_access() -> None:
     plan = plan_merge(
-        customer("s"), [customer("d", owner="rep-b", path=PATH_B)], BRANCH_MGR,
-        shares={"s": [Share("x", ShareRole.COLLABORATOR)],
-                "d": [Share("x", ShareRole.CO_OWNER), Share("rep-a", ShareRole.COLLABORATOR)]},
+        customer("s"),
+        [customer("d", owner="rep-b", path=PATH_B)],
+        BRANCH_MGR,
+        shares={
+            "s": [Share("x", ShareRole.COLLABORATOR)],
+            "d": [Share("x", ShareRole.CO_OWNER), Share("rep-a", ShareRole.COLLABORATOR)],
+        },
     )
     assert set(plan.shares) == {Share("x", ShareRole.CO_OWNER), Share("rep-b", ShareRole.COLLABORATOR)}
 

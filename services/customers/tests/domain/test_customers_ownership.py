@@ -34,9 +34,9 @@ def test_rule1_ignores_only_width_and_outer_spaces() -> None:
 
 def test_rule2_first_follow_up_wins_when_nobody_has_registered_name() -> None:
     decision = arbitrate_ownership(
-        [claim("a", "华为", follow=T0 + timedelta(hours=1), opp=T0),
-         claim("b", "华为技术", follow=T0)],
-        REGISTERED, NOW,
+        [claim("a", "华为", follow=T0 + timedelta(hours=1), opp=T0), claim("b", "华为技术", follow=T0)],
+        REGISTERED,
+        NOW,
     )
     assert decision.winner_rep_id == "b"
     assert decision.rule is ArbitrationRule.FIRST_FOLLOW_UP
@@ -49,25 +49,32 @@ def test_rule2_first_follow_up_wins_when_nobody_has_registered_name() -> None:
 def test_rule2_compares_instants_across_time_zones() -> None:
     shanghai = timezone(timedelta(hours=8))
     decision = arbitrate_ownership(
-        [claim("a", "x", follow=datetime(2024, 1, 1, 16, tzinfo=shanghai)),  # 08:00 UTC
-         claim("b", "y", follow=datetime(2024, 1, 1, 9, tzinfo=UTC))],
-        REGISTERED, NOW,
+        [
+            claim("a", "x", follow=datetime(2024, 1, 1, 16, tzinfo=shanghai)),  # 08:00 UTC
+            claim("b", "y", follow=datetime(2024, 1, 1, 9, tzinfo=UTC)),
+        ],
+        REGISTERED,
+        NOW,
     )
     assert decision.winner_rep_id == "a"
 
 
 def test_rep_without_follow_up_loses_rule2() -> None:
-    decision = arbitrate_ownership([claim("a", "x", opp=T0), claim("b", "y", follow=T0 + timedelta(days=9))],
-                                   REGISTERED, NOW)
+    decision = arbitrate_ownership(
+        [claim("a", "x", opp=T0), claim("b", "y", follow=T0 + timedelta(days=9))], REGISTERED, NOW
+    )
     assert decision.winner_rep_id == "b" and decision.rule is ArbitrationRule.FIRST_FOLLOW_UP
 
 
 def test_rule3_first_opportunity_when_follow_ups_tie() -> None:
     decision = arbitrate_ownership(
-        [claim("a", "x", follow=T0, opp=T0 + timedelta(days=2)),
-         claim("b", "y", follow=T0, opp=T0 + timedelta(days=1)),
-         claim("c", "z", follow=T0 + timedelta(days=1), opp=T0)],
-        REGISTERED, NOW,
+        [
+            claim("a", "x", follow=T0, opp=T0 + timedelta(days=2)),
+            claim("b", "y", follow=T0, opp=T0 + timedelta(days=1)),
+            claim("c", "z", follow=T0 + timedelta(days=1), opp=T0),
+        ],
+        REGISTERED,
+        NOW,
     )
     # c has the earliest opportunity but lost at rule 2
     assert decision.winner_rep_id == "b"
@@ -82,10 +89,13 @@ def test_rule3_when_nobody_followed_up() -> None:
 
 def test_two_exact_names_fall_through_to_follow_up_among_them() -> None:
     decision = arbitrate_ownership(
-        [claim("a", REGISTERED, follow=T0 + timedelta(days=1)),
-         claim("b", REGISTERED, follow=T0 + timedelta(days=2)),
-         claim("c", "华为", follow=T0)],
-        REGISTERED, NOW,
+        [
+            claim("a", REGISTERED, follow=T0 + timedelta(days=1)),
+            claim("b", REGISTERED, follow=T0 + timedelta(days=2)),
+            claim("c", "华为", follow=T0),
+        ],
+        REGISTERED,
+        NOW,
     )
     assert decision.winner_rep_id == "a"
     assert decision.rule is ArbitrationRule.FIRST_FOLLOW_UP
@@ -93,8 +103,9 @@ def test_two_exact_names_fall_through_to_follow_up_among_them() -> None:
 
 
 def test_undecided_when_no_rule_separates() -> None:
-    decision = arbitrate_ownership([claim("a", "x", follow=T0, opp=T0), claim("b", "y", follow=T0, opp=T0)],
-                                   REGISTERED, NOW)
+    decision = arbitrate_ownership(
+        [claim("a", "x", follow=T0, opp=T0), claim("b", "y", follow=T0, opp=T0)], REGISTERED, NOW
+    )
     assert decision.winner_rep_id is None and decision.winner_customer_id is None
     assert decision.rule is ArbitrationRule.UNDECIDED
     assert len(decision.steps) == 3

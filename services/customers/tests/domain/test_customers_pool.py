@@ -21,9 +21,13 @@ from salesgrid_customers.domain.pool import (
 UTC = UTC
 NOW = datetime(2024, 6, 15, 12, tzinfo=UTC)
 POLICY = PoolPolicy(
-    max_customers_per_rep=3, max_claims_per_day=2, reclaim_cooldown_days=7,
-    return_after_days_without_follow_up=30, return_after_days_without_opportunity=60,
-    return_after_days_without_deal=None, warning_days_before=3,
+    max_customers_per_rep=3,
+    max_claims_per_day=2,
+    reclaim_cooldown_days=7,
+    return_after_days_without_follow_up=30,
+    return_after_days_without_opportunity=60,
+    return_after_days_without_deal=None,
+    warning_days_before=3,
 )
 IN_POOL = PoolEntry("cu1", None, previous_owner_id="old", released_at=NOW - timedelta(days=2))
 
@@ -55,8 +59,12 @@ def test_policy_validation_names_field(kwargs: dict[str, object], field: str) ->
 
 
 def test_policy_rules_can_be_switched_off() -> None:
-    policy = PoolPolicy(return_after_days_without_follow_up=None, return_after_days_without_opportunity=None,
-                        return_after_days_without_deal=None, max_customers_per_rep=None)
+    policy = PoolPolicy(
+        return_after_days_without_follow_up=None,
+        return_after_days_without_opportunity=None,
+        return_after_days_without_deal=None,
+        max_customers_per_rep=None,
+    )
     assert policy.return_periods() == {}
 
 
@@ -201,8 +209,11 @@ def test_disabled_rule_never_fires() -> None:
 
 def test_period_starts_at_assignment_not_old_activity() -> None:
     # follow-up by the previous owner long ago must not count against the new owner
-    f = facts(assigned_at=NOW - timedelta(days=10), last_follow_up_at=NOW - timedelta(days=200),
-              last_opportunity_at=NOW - timedelta(days=200))
+    f = facts(
+        assigned_at=NOW - timedelta(days=10),
+        last_follow_up_at=NOW - timedelta(days=200),
+        last_opportunity_at=NOW - timedelta(days=200),
+    )
     assert due_for_return(f, POLICY, NOW) is None
 
 
@@ -251,7 +262,10 @@ def test_warning_off_when_zero_days() -> None:
 
 
 def test_no_rules_no_warning() -> None:
-    policy = PoolPolicy(return_after_days_without_follow_up=None, return_after_days_without_opportunity=None,
-                        return_after_days_without_deal=None)
+    policy = PoolPolicy(
+        return_after_days_without_follow_up=None,
+        return_after_days_without_opportunity=None,
+        return_after_days_without_deal=None,
+    )
     assert due_for_warning(facts(), policy, NOW) is None
     assert due_for_return(facts(), policy, NOW) is None

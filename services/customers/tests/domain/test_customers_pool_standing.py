@@ -1,5 +1,6 @@
 """A rep's standing under the pool policy agrees with what check_claim would decide: caps left,
 and the cool-downs of customers he released himself, counted on his branch calendar."""
+
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -23,9 +24,11 @@ def test_caps_left_and_no_cap() -> None:
 
 @pytest.mark.parametrize("zone", ["Asia/Shanghai", "America/New_York", "UTC"])
 def test_cool_downs_still_running_soonest_first_and_as_check_claim_decides(zone: str) -> None:
-    released = [Released("old", "Old Ltd", NOW - timedelta(days=8)),
-                Released("late", "Late Ltd", NOW - timedelta(days=1)),
-                Released("soon", "Soon Ltd", NOW - timedelta(days=6))]
+    released = [
+        Released("old", "Old Ltd", NOW - timedelta(days=8)),
+        Released("late", "Late Ltd", NOW - timedelta(days=1)),
+        Released("soon", "Soon Ltd", NOW - timedelta(days=6)),
+    ]
     mine = standing(POLICY, "t1", held_count=0, claims_today=0, released=released, now=NOW, zone_name=zone)
     assert [c.customer_id for c in mine.cool_downs] == ["soon", "late"]
     for item in released:
@@ -37,5 +40,6 @@ def test_cool_downs_still_running_soonest_first_and_as_check_claim_decides(zone:
         with pytest.raises(FailedPrecondition):
             check_claim(entry, "rep", held_count=0, claims_today=0, policy=POLICY, now=NOW, zone_name=zone)
         # From the announced instant on, the claim passes.
-        check_claim(entry, "rep", held_count=0, claims_today=0, policy=POLICY, now=cooling.claimable_from,
-                    zone_name=zone)
+        check_claim(
+            entry, "rep", held_count=0, claims_today=0, policy=POLICY, now=cooling.claimable_from, zone_name=zone
+        )

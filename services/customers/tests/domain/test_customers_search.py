@@ -1,5 +1,6 @@
 """Name search keys: every name containing a query carries the query's keys (so the index never
 misses a match), and short queries fall back to prefixes."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,16 +12,19 @@ from salesgrid_customers.domain.errors import ValidationFailed
 from salesgrid_customers.domain.search import MAX_QUERY_KEYS, MatchMode, index_keys, parse_query
 
 
-@pytest.mark.parametrize(("query", "mode", "text"), [
-    ("华为", MatchMode.CONTAINS, "华为"),
-    ("上海华为技术有限公司", MatchMode.CONTAINS, "上海华为技术"),
-    ("Acme Nova", MatchMode.CONTAINS, "acmenova"),
-    ("ＡＢＣ", MatchMode.CONTAINS, "abc"),
-    ("HP", MatchMode.PREFIX, "hp"),
-    ("3M", MatchMode.PREFIX, "3m"),
-    ("华", MatchMode.PREFIX, "华"),
-    ("ab华", MatchMode.PREFIX, "ab华"),  # no whole gram in any run
-])
+@pytest.mark.parametrize(
+    ("query", "mode", "text"),
+    [
+        ("华为", MatchMode.CONTAINS, "华为"),
+        ("上海华为技术有限公司", MatchMode.CONTAINS, "上海华为技术"),
+        ("Acme Nova", MatchMode.CONTAINS, "acmenova"),
+        ("ＡＢＣ", MatchMode.CONTAINS, "abc"),
+        ("HP", MatchMode.PREFIX, "hp"),
+        ("3M", MatchMode.PREFIX, "3m"),
+        ("华", MatchMode.PREFIX, "华"),
+        ("ab华", MatchMode.PREFIX, "ab华"),  # no whole gram in any run
+    ],
+)
 def test_query_modes(query: str, mode: MatchMode, text: str) -> None:
     parsed = parse_query(query)
     assert (parsed.mode, parsed.text) == (mode, text)
@@ -39,10 +43,18 @@ def test_unsearchable_queries_name_the_parameter(query: str) -> None:
     assert error.value.field == "query"
 
 
-@pytest.mark.parametrize(("name", "query"), [
-    ("上海华为技术有限公司", "为技"), ("北京小米科技有限责任公司", "小米科技"), ("Acme Nova Trading Co., Ltd.", "ova tra"),
-    ("中国平安保险(集团)股份有限公司", "平安保险"), ("3M China Ltd", "3m"), ("HP Inc.", "h"), ("ABC华为DEF", "bc华为de"),
-])
+@pytest.mark.parametrize(
+    ("name", "query"),
+    [
+        ("上海华为技术有限公司", "为技"),
+        ("北京小米科技有限责任公司", "小米科技"),
+        ("Acme Nova Trading Co., Ltd.", "ova tra"),
+        ("中国平安保险(集团)股份有限公司", "平安保险"),
+        ("3M China Ltd", "3m"),
+        ("HP Inc.", "h"),
+        ("ABC华为DEF", "bc华为de"),
+    ],
+)
 def test_a_matching_name_carries_every_query_key(name: str, query: str) -> None:
     normalised, parsed = normalise_name(name), parse_query(query)
     assert set(parsed.keys) <= index_keys(normalised)
@@ -56,7 +68,7 @@ _CHARS = st.sampled_from(list("华为科技小米上海abcxyz0123"))
 def test_any_substring_query_finds_its_name(raw: str, start: int, length: int) -> None:
     """No false negatives: a query cut from a name carries only keys that name is indexed under."""
     name = normalise_name(raw)
-    query = name[start:start + length]
+    query = name[start : start + length]
     if not query:
         return
     parsed = parse_query(query)

@@ -1,4 +1,5 @@
 """Share request rules as plain Python."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,8 +10,14 @@ from salesgrid_customers.domain.sharing import Share, ShareRole
 
 
 def check(**overrides: object) -> ShareRole:
-    args: dict[str, object] = {"requester_id": "rep-b", "owner_id": "rep-a", "shares": (), "role": "",
-                               "message": "", "already_pending": False}
+    args: dict[str, object] = {
+        "requester_id": "rep-b",
+        "owner_id": "rep-a",
+        "shares": (),
+        "role": "",
+        "message": "",
+        "already_pending": False,
+    }
     return rules.check_request(**{**args, **overrides})  # type: ignore[arg-type]
 
 
@@ -21,15 +28,18 @@ def test_a_rep_asks_for_collaboration_by_default_or_for_co_ownership() -> None:
     assert check(role="co_owner", shares=(Share("rep-b", ShareRole.COLLABORATOR),)) is ShareRole.CO_OWNER
 
 
-@pytest.mark.parametrize(("overrides", "error", "field"), [
-    ({"role": "boss"}, ValidationFailed, "role"),
-    ({"message": "x" * 501}, ValidationFailed, "message"),
-    ({"owner_id": None}, FailedPrecondition, "customer_id"),
-    ({"requester_id": "rep-a"}, FailedPrecondition, "customer_id"),
-    ({"shares": (Share("rep-b", ShareRole.CO_OWNER),)}, FailedPrecondition, "customer_id"),
-    ({"shares": (Share("rep-b", ShareRole.COLLABORATOR),)}, FailedPrecondition, "customer_id"),
-    ({"already_pending": True}, AlreadyExists, "customer_id"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "error", "field"),
+    [
+        ({"role": "boss"}, ValidationFailed, "role"),
+        ({"message": "x" * 501}, ValidationFailed, "message"),
+        ({"owner_id": None}, FailedPrecondition, "customer_id"),
+        ({"requester_id": "rep-a"}, FailedPrecondition, "customer_id"),
+        ({"shares": (Share("rep-b", ShareRole.CO_OWNER),)}, FailedPrecondition, "customer_id"),
+        ({"shares": (Share("rep-b", ShareRole.COLLABORATOR),)}, FailedPrecondition, "customer_id"),
+        ({"already_pending": True}, AlreadyExists, "customer_id"),
+    ],
+)
 def test_requests_that_make_no_sense_are_refused(overrides: dict, error: type, field: str) -> None:  # type: ignore[type-arg]
     with pytest.raises(error) as raised:
         check(**overrides)
@@ -59,9 +69,13 @@ def test_a_blocking_duplicate_names_the_owner_and_his_unit() -> None:
     with pytest.raises(Conflict) as raised:
         report.raise_if_blocked()
     assert "owned by 王芳 (华东一组)" in raised.value.message and raised.value.field == "legal_name"
-    assert raised.value.info == {"existing_customer_id": "c-1", "existing_owner_id": "rep-a",
-                                 "existing_owner_name": "王芳", "existing_owner_unit_id": "t1",
-                                 "existing_owner_unit": "华东一组"}
+    assert raised.value.info == {
+        "existing_customer_id": "c-1",
+        "existing_owner_id": "rep-a",
+        "existing_owner_name": "王芳",
+        "existing_owner_unit_id": "t1",
+        "existing_owner_unit": "华东一组",
+    }
     unknown = DuplicateReport((match,), ()).with_owners({})  # owner not replicated yet: his id at least
     with pytest.raises(Conflict) as raised:
         unknown.raise_if_blocked()

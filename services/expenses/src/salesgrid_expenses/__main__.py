@@ -1,4 +1,5 @@
 """`python -m salesgrid_expenses serve|migrate`."""
+
 import sys
 
 from salesgrid_common.cli import run_service_cli

@@ -1,4 +1,5 @@
 """Wiring of the expenses service into the common bootstrap."""
+
 from __future__ import annotations
 
 from collections.abc import Coroutine, Sequence
@@ -26,6 +27,7 @@ def usecases_for(ctx: ServiceContext) -> ExpensesUseCases:
         settings = ctx.settings_as(ExpensesSettings)
         links = LinksClient(ctx.channel(settings.customers_addr), ctx.channel(settings.pipeline_addr))
         return ExpensesUseCases(ctx.sessions, ctx.outbox, ctx.clock, links)
+
     return ctx.component(ExpensesUseCases, build)
 
 
@@ -37,9 +39,19 @@ def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
 def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
     settings = ctx.settings_as(ExpensesSettings)
     timeout = timedelta(hours=settings.approval_reminder_hours)
-    return [every(settings.reminder_scan_seconds, lambda: usecases_for(ctx).send_reminders(timeout),
-                  "expense approval reminders sent")]
+    return [
+        every(
+            settings.reminder_scan_seconds,
+            lambda: usecases_for(ctx).send_reminders(timeout),
+            "expense approval reminders sent",
+        )
+    ]
 
 
-DEFINITION = ServiceDefinition(name="expenses", register=register, background=background,
-                               subscriptions=lambda ctx: [customer_merges_subscription()], metadata=Base.metadata)
+DEFINITION = ServiceDefinition(
+    name="expenses",
+    register=register,
+    background=background,
+    subscriptions=lambda ctx: [customer_merges_subscription()],
+    metadata=Base.metadata,
+)

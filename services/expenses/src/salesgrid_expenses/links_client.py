@@ -1,6 +1,7 @@
 """The customers and pipeline services seen from expenses: a line linked to a customer or an
 opportunity must name one the claimant may read there (his token is forwarded, so each owning
 service applies his data scope); an opportunity brings its customer."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -38,13 +39,23 @@ class LinksClient:
             try:
                 if line.opportunity_id:
                     if line.opportunity_id not in opportunities:
-                        reply = await self._call(self.pipeline.GetOpportunity, ppb.GetOpportunityRequest(
-                            id=line.opportunity_id), metadata, "pipeline", f"{field}.opportunity_id")
+                        reply = await self._call(
+                            self.pipeline.GetOpportunity,
+                            ppb.GetOpportunityRequest(id=line.opportunity_id),
+                            metadata,
+                            "pipeline",
+                            f"{field}.opportunity_id",
+                        )
                         opportunities[line.opportunity_id] = reply.customer_id
                     line = link_opportunity(line, opportunities[line.opportunity_id], field)
                 if line.customer_id and line.customer_id not in customers:
-                    await self._call(self.customers.GetCustomer, cpb.GetCustomerRequest(id=line.customer_id),
-                                     metadata, "customers", f"{field}.customer_id")
+                    await self._call(
+                        self.customers.GetCustomer,
+                        cpb.GetCustomerRequest(id=line.customer_id),
+                        metadata,
+                        "customers",
+                        f"{field}.customer_id",
+                    )
                     customers.add(line.customer_id)
             except ValidationFailed as exc:
                 problems.extend(exc.violations)
@@ -58,6 +69,6 @@ class LinksClient:
         try:
             return await method(request, timeout=TIMEOUT_SECONDS, metadata=metadata)
         except grpc.aio.AioRpcError as error:
-            raise call_error(service, error, field,
-                             hidden=f"{request.id!r} does not exist or is outside your scope") from None
-
+            raise call_error(
+                service, error, field, hidden=f"{request.id!r} does not exist or is outside your scope"
+            ) from None

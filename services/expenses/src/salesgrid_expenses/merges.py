@@ -1,5 +1,6 @@
 """Expenses' side of a customer merge: claim lines spent on a merged customer are re-attached to
 the survivor from customers' `merged` event, idempotently (`salesgrid_common.customer_merges`)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -13,8 +14,9 @@ from salesgrid_expenses.models import ClaimLine
 
 
 async def reattach(session: AsyncSession, survivor_id: str, merged_ids: Sequence[str]) -> int:
-    result = await session.execute(update(ClaimLine).where(ClaimLine.customer_id.in_(merged_ids))
-                                   .values(customer_id=survivor_id))
+    result = await session.execute(
+        update(ClaimLine).where(ClaimLine.customer_id.in_(merged_ids)).values(customer_id=survivor_id)
+    )
     return result.rowcount or 0
 
 

@@ -2,6 +2,7 @@
 
 Money is stored as exact decimal text (`DecimalText`): SQLite has no exact numeric type, and the
 domain does all arithmetic in Decimal anyway."""
+
 from __future__ import annotations
 
 from datetime import date, datetime

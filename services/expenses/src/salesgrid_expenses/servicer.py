@@ -1,4 +1,5 @@
 """Thin gRPC servicer: proto ↔ use case translation, nothing else."""
+
 from __future__ import annotations
 
 import grpc
@@ -17,32 +18,67 @@ LINE_FIELDS = ("category", "spent_on", "amount", "description", "visit_id", "cus
 
 
 def receipt_pb(row: models.ReceiptRow) -> pb.ExpenseReceipt:
-    return pb.ExpenseReceipt(id=row.id, line_no=row.line_no, file_name=row.file_name, content_type=row.content_type,
-                             size_bytes=row.size_bytes, sha256=row.sha256)
+    return pb.ExpenseReceipt(
+        id=row.id,
+        line_no=row.line_no,
+        file_name=row.file_name,
+        content_type=row.content_type,
+        size_bytes=row.size_bytes,
+        sha256=row.sha256,
+    )
 
 
 def claim_pb(view: ClaimView) -> pb.ExpenseClaim:
     row = view.row
     return pb.ExpenseClaim(
-        id=row.id, owner_id=row.owner_id, org_path=row.org_path, title=row.title, currency=row.currency,
-        total=str(row.total), status=row.status, version=row.version, created_at=to_timestamp(row.created_at),
-        submitted_at=to_timestamp(row.submitted_at), payment_reference=row.payment_reference or "",
+        id=row.id,
+        owner_id=row.owner_id,
+        org_path=row.org_path,
+        title=row.title,
+        currency=row.currency,
+        total=str(row.total),
+        status=row.status,
+        version=row.version,
+        created_at=to_timestamp(row.created_at),
+        submitted_at=to_timestamp(row.submitted_at),
+        payment_reference=row.payment_reference or "",
         paid_on=row.paid_on.isoformat() if row.paid_on else "",
-        lines=[pb.ExpenseLine(line_no=line.line_no, category=line.category, spent_on=line.spent_on.isoformat(),
-                              amount=str(line.amount), description=line.description, visit_id=line.visit_id,
-                              customer_id=line.customer_id, opportunity_id=line.opportunity_id)
-               for line in view.lines],
+        lines=[
+            pb.ExpenseLine(
+                line_no=line.line_no,
+                category=line.category,
+                spent_on=line.spent_on.isoformat(),
+                amount=str(line.amount),
+                description=line.description,
+                visit_id=line.visit_id,
+                customer_id=line.customer_id,
+                opportunity_id=line.opportunity_id,
+            )
+            for line in view.lines
+        ],
         receipts=[receipt_pb(r) for r in view.receipts],
-        approval_steps=[pb.ExpenseApprovalStep(order=s.step_order, role=s.role, approver_id=s.approver_id,
-                                               status=s.status, comment=s.comment or "",
-                                               decided_at=to_timestamp(s.decided_at)) for s in view.steps])
+        approval_steps=[
+            pb.ExpenseApprovalStep(
+                order=s.step_order,
+                role=s.role,
+                approver_id=s.approver_id,
+                status=s.status,
+                comment=s.comment or "",
+                decided_at=to_timestamp(s.decided_at),
+            )
+            for s in view.steps
+        ],
+    )
 
 
 def policy_pb(policy: ExpensePolicy, org_unit_id: str) -> pb.ExpensePolicy:
     return pb.ExpensePolicy(
-        org_unit_id=org_unit_id, currency=policy.currency, source_unit_id=policy.org_unit_id,
+        org_unit_id=org_unit_id,
+        currency=policy.currency,
+        source_unit_id=policy.org_unit_id,
         director_above="" if policy.director_above is None else str(policy.director_above),
-        limits=[pb.CategoryLimit(category=k.value, daily_limit=str(v)) for k, v in sorted(policy.daily_limits.items())])
+        limits=[pb.CategoryLimit(category=k.value, daily_limit=str(v)) for k, v in sorted(policy.daily_limits.items())],
+    )
 
 
 class ExpensesServicer(pb_grpc.ExpensesServicer):
@@ -57,13 +93,23 @@ class ExpensesServicer(pb_grpc.ExpensesServicer):
         return claim_pb(await self.uc.get_claim(caller(), request.id))
 
     async def ListClaims(self, request: pb.ListClaimsRequest, context: Context) -> pb.ListClaimsResponse:
-        page = await self.uc.list_claims(caller(), request.status.strip(), request.owner_id.strip(),
-                                         request.page_size, request.cursor)
+        page = await self.uc.list_claims(
+            caller(), request.status.strip(), request.owner_id.strip(), request.page_size, request.cursor
+        )
         return pb.ListClaimsResponse(claims=[claim_pb(v) for v in page.items], next_cursor=page.next_token)
 
     async def AddReceipt(self, request: pb.AddReceiptRequest, context: Context) -> pb.ExpenseClaim:
-        return claim_pb(await self.uc.add_receipt(caller(), request.claim_id, request.line_no, request.file_name,
-                                                  request.content_type, request.content, request.expected_version))
+        return claim_pb(
+            await self.uc.add_receipt(
+                caller(),
+                request.claim_id,
+                request.line_no,
+                request.file_name,
+                request.content_type,
+                request.content,
+                request.expected_version,
+            )
+        )
 
     async def GetReceipt(self, request: pb.GetReceiptRequest, context: Context) -> pb.ReceiptContent:
         row = await self.uc.get_receipt(caller(), request.claim_id, request.receipt_id)
@@ -73,21 +119,34 @@ class ExpensesServicer(pb_grpc.ExpensesServicer):
         return claim_pb(await self.uc.submit(caller(), request.id, request.expected_version))
 
     async def ApproveClaim(self, request: pb.ClaimDecisionRequest, context: Context) -> pb.ExpenseClaim:
-        return claim_pb(await self.uc.decide(caller(), request.id, approve=True, comment=request.comment,
-                                             expected_version=request.expected_version))
+        return claim_pb(
+            await self.uc.decide(
+                caller(), request.id, approve=True, comment=request.comment, expected_version=request.expected_version
+            )
+        )
 
     async def RejectClaim(self, request: pb.ClaimDecisionRequest, context: Context) -> pb.ExpenseClaim:
-        return claim_pb(await self.uc.decide(caller(), request.id, approve=False, comment=request.comment,
-                                             expected_version=request.expected_version))
+        return claim_pb(
+            await self.uc.decide(
+                caller(), request.id, approve=False, comment=request.comment, expected_version=request.expected_version
+            )
+        )
 
     async def PayClaim(self, request: pb.PayClaimRequest, context: Context) -> pb.ExpenseClaim:
-        return claim_pb(await self.uc.pay(caller(), request.id, request.paid_on, request.payment_reference,
-                                          request.expected_version))
+        return claim_pb(
+            await self.uc.pay(
+                caller(), request.id, request.paid_on, request.payment_reference, request.expected_version
+            )
+        )
 
     async def SetPolicy(self, request: pb.ExpensePolicy, context: Context) -> pb.ExpensePolicy:
-        policy = await self.uc.set_policy(caller(), request.org_unit_id, request.currency,
-                                          [(limit.category, limit.daily_limit) for limit in request.limits],
-                                          request.director_above)
+        policy = await self.uc.set_policy(
+            caller(),
+            request.org_unit_id,
+            request.currency,
+            [(limit.category, limit.daily_limit) for limit in request.limits],
+            request.director_above,
+        )
         return policy_pb(policy, request.org_unit_id)
 
     async def GetPolicy(self, request: pb.GetPolicyRequest, context: Context) -> pb.ExpensePolicy:

@@ -1,5 +1,6 @@
 """Expenses settings: the common ones, the customers and pipeline services' addresses and the
 approval reminders' pace."""
+
 from __future__ import annotations
 
 from pydantic import Field

@@ -1,4 +1,5 @@
 """Expense rules as plain Python: lines, receipts, policies with daily limits, approver roles."""
+
 from datetime import date
 from decimal import Decimal
 
@@ -22,15 +23,18 @@ def fields(error: pytest.ExceptionInfo[ValidationFailed]) -> set[str]:
 
 def test_lines_are_validated_and_numbered() -> None:
     lines = claims.new_claim_lines([line(), line(category="Communication", amount="30")], "CNY", TODAY)
-    assert [(l.line_no, l.category, l.amount) for l in lines] == [(1, Category.TRAVEL, Decimal("120.50")),
-                                                                (2, Category.COMMUNICATION, Decimal("30.00"))]
+    assert [(l.line_no, l.category, l.amount) for l in lines] == [
+        (1, Category.TRAVEL, Decimal("120.50")),
+        (2, Category.COMMUNICATION, Decimal("30.00")),
+    ]
     assert claims.total(lines) == Decimal("150.50")
 
 
 def test_every_bad_field_is_named_by_index() -> None:
     with pytest.raises(ValidationFailed) as caught:
-        claims.new_claim_lines([line(), line(category="golf", spent_on="2026-03-03", amount="-1"),
-                                line(amount="1.005")], "CNY", TODAY)
+        claims.new_claim_lines(
+            [line(), line(category="golf", spent_on="2026-03-03", amount="-1"), line(amount="1.005")], "CNY", TODAY
+        )
     assert fields(caught) == {"lines[1].category", "lines[1].spent_on", "lines[1].amount", "lines[2].amount"}
 
 
@@ -38,8 +42,9 @@ def test_entertainment_names_the_customer_and_links_are_kept() -> None:
     with pytest.raises(ValidationFailed) as caught:
         claims.new_claim_lines([line(category="entertainment")], "CNY", TODAY)
     assert fields(caught) == {"lines[0].customer_id"}
-    (kept,) = claims.new_claim_lines([line(category="entertainment", customer_id="c-1", opportunity_id="o-1",
-                                           visit_id="v-1")], "CNY", TODAY)
+    (kept,) = claims.new_claim_lines(
+        [line(category="entertainment", customer_id="c-1", opportunity_id="o-1", visit_id="v-1")], "CNY", TODAY
+    )
     assert (kept.customer_id, kept.opportunity_id, kept.visit_id) == ("c-1", "o-1", "v-1")
     # an opportunity brings its customer; naming another customer is refused
     (by_opportunity,) = claims.new_claim_lines([line(category="entertainment", opportunity_id="o-2")], "CNY", TODAY)
@@ -102,9 +107,11 @@ def test_receipts_are_checked_by_type_content_and_size() -> None:
 
 def test_receipt_room_on_the_claim() -> None:
     receipts.check_room(1, {1, 2}, 0, "a" * 64, set())
-    for args, field in (((3, {1, 2}, 0, "a", set()), "line_no"),
-                        ((1, {1}, receipts.MAX_RECEIPTS_PER_LINE, "a", set()), "line_no"),
-                        ((1, {1}, 1, "a", {"a"}), "content")):
+    for args, field in (
+        ((3, {1, 2}, 0, "a", set()), "line_no"),
+        ((1, {1}, receipts.MAX_RECEIPTS_PER_LINE, "a", set()), "line_no"),
+        ((1, {1}, 1, "a", {"a"}), "content"),
+    ):
         with pytest.raises(ValidationFailed) as caught:
             receipts.check_room(*args)
         assert caught.value.field == field
@@ -128,8 +135,9 @@ def test_policy_input_is_validated() -> None:
 
 def test_daily_limits_count_the_day_across_lines_and_earlier_claims() -> None:
     rules = policy.new_policy("u", "CNY", [("travel", "500"), ("entertainment", "1000")], "")
-    lines = claims.new_claim_lines([line(amount="300"), line(amount="200"), line(category="other", amount="9999")],
-                                   "CNY", TODAY)
+    lines = claims.new_claim_lines(
+        [line(amount="300"), line(amount="200"), line(category="other", amount="9999")], "CNY", TODAY
+    )
     policy.check_daily_limits(rules, "CNY", lines, {})  # exactly at the limit; "other" is unlimited
     with pytest.raises(ValidationFailed) as caught:
         policy.check_daily_limits(rules, "CNY", lines, {(date(2026, 3, 1), Category.TRAVEL): Decimal("0.01")})

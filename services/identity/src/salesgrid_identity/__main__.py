@@ -1,4 +1,5 @@
 """`python -m salesgrid_identity serve|migrate|bootstrap`."""
+
 from __future__ import annotations
 
 import argparse
@@ -30,9 +31,12 @@ def bootstrap(settings: IdentitySettings, options: argparse.Namespace) -> int:  
             keys = SigningKeys(settings.private_key_pem(), settings.signing_key_id, settings.retired_public_keys)
             usecases = IdentityUseCases(session_factory(engine), Outbox("identity"), settings, keys, utc_now)
             return await usecases.bootstrap_admin(
-                login, password, os.environ.get("SALESGRID_COMPANY_NAME", "Salesgrid Demo Co."),
+                login,
+                password,
+                os.environ.get("SALESGRID_COMPANY_NAME", "Salesgrid Demo Co."),
                 os.environ.get("SALESGRID_COMPANY_TIME_ZONE", "Asia/Shanghai"),
-                os.environ.get("SALESGRID_COMPANY_CURRENCY", "CNY"))
+                os.environ.get("SALESGRID_COMPANY_CURRENCY", "CNY"),
+            )
         finally:
             await engine.dispose()
 
@@ -41,5 +45,6 @@ def bootstrap(settings: IdentitySettings, options: argparse.Namespace) -> int:  
 
 
 if __name__ == "__main__":
-    sys.exit(run_service_cli(DEFINITION, MIGRATIONS, settings_cls=IdentitySettings,
-                             extra_commands={"bootstrap": bootstrap}))
+    sys.exit(
+        run_service_cli(DEFINITION, MIGRATIONS, settings_cls=IdentitySettings, extra_commands={"bootstrap": bootstrap})
+    )

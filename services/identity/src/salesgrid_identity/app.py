@@ -1,4 +1,5 @@
 """Wiring of the identity service into the common bootstrap."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -30,10 +31,13 @@ PUBLIC_METHODS = frozenset(f"/{_AUTH}/{m}" for m in ("Login", "Refresh", "Logout
 def usecases_for(ctx: ServiceContext) -> IdentityUseCases:
     settings = ctx.settings
     assert isinstance(settings, IdentitySettings)
-    keys = ctx.component(SigningKeys, lambda: SigningKeys(settings.private_key_pem(), settings.signing_key_id,
-                                                          settings.retired_public_keys))
-    return ctx.component(IdentityUseCases, lambda: IdentityUseCases(ctx.sessions, ctx.outbox, settings, keys,
-                                                                     ctx.clock, ctx.reader))
+    keys = ctx.component(
+        SigningKeys,
+        lambda: SigningKeys(settings.private_key_pem(), settings.signing_key_id, settings.retired_public_keys),
+    )
+    return ctx.component(
+        IdentityUseCases, lambda: IdentityUseCases(ctx.sessions, ctx.outbox, settings, keys, ctx.clock, ctx.reader)
+    )
 
 
 def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
@@ -49,18 +53,31 @@ def audit_subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:
 
     async def record(session: AsyncSession, envelope: Envelope, _payload: bytes) -> None:
         # an event without an actor was raised by its service's own automation (one rule: system_actor)
-        await usecases.audit(session, envelope.type.removeprefix("salesgrid."),
-                             actor_id=envelope.actor_id or system_actor(envelope.producer),
-                             actor_ip=envelope.actor_ip, target_type=envelope.type.split(".")[2],
-                             target_id=envelope.aggregate_id, source=envelope.producer, event_id=envelope.event_id,
-                             occurred_at=envelope.occurred_at.ToDatetime(tzinfo=UTC))
+        await usecases.audit(
+            session,
+            envelope.type.removeprefix("salesgrid."),
+            actor_id=envelope.actor_id or system_actor(envelope.producer),
+            actor_ip=envelope.actor_ip,
+            target_type=envelope.type.split(".")[2],
+            target_id=envelope.aggregate_id,
+            source=envelope.producer,
+            event_id=envelope.event_id,
+            occurred_at=envelope.occurred_at.ToDatetime(tzinfo=UTC),
+        )
 
     async def sensitive_read(session: AsyncSession, envelope: Envelope, read: SensitiveRead) -> None:
         # The gateway's record of a read of a sensitive list or an export (see its audit_reads).
-        await usecases.audit(session, read.action[:200] or "sensitive_read", actor_id=envelope.actor_id,
-                             actor_ip=envelope.actor_ip, target_type=read.target_type, detail=read.detail,
-                             source="gateway", event_id=envelope.event_id,
-                             occurred_at=envelope.occurred_at.ToDatetime(tzinfo=UTC))
+        await usecases.audit(
+            session,
+            read.action[:200] or "sensitive_read",
+            actor_id=envelope.actor_id,
+            actor_ip=envelope.actor_ip,
+            target_type=read.target_type,
+            detail=read.detail,
+            source="gateway",
+            event_id=envelope.event_id,
+            occurred_at=envelope.occurred_at.ToDatetime(tzinfo=UTC),
+        )
 
     reads = Subscription(name="identity-audit-gateway", producer="gateway")
     reads.on("salesgrid.gateway.sensitive_read.recorded", SensitiveRead)(sensitive_read)

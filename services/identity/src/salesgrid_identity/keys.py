@@ -1,5 +1,6 @@
 """Identity's signing keys and the JWKS it publishes (current key plus retired ones during a
 rotation overlap, so tokens signed before the rotation stay valid until they expire)."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Identity's tables (its own database; no other service reads them)."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """Thin gRPC servicers: proto ↔ use case translation, nothing else."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -25,8 +26,10 @@ def _ts(value: datetime | None) -> Timestamp | None:
 
 
 def _perms(perms: Mapping[str, object]) -> list[pb.Permission]:
-    return [pb.Permission(name=name, scope=getattr(scope, "name", str(scope)).lower())
-            for name, scope in sorted(perms.items())]
+    return [
+        pb.Permission(name=name, scope=getattr(scope, "name", str(scope)).lower())
+        for name, scope in sorted(perms.items())
+    ]
 
 
 def _perm_map(perms: Iterable[pb.Permission]) -> dict[str, str]:
@@ -34,26 +37,50 @@ def _perm_map(perms: Iterable[pb.Permission]) -> dict[str, str]:
 
 
 def _tokens(tokens: Tokens) -> pb.TokenPair:
-    return pb.TokenPair(access_token=tokens.access_token, refresh_token=tokens.refresh_token,
-                        expires_in=tokens.expires_in, token_type="Bearer",
-                        password_change_required=tokens.password_change_required,
-                        rate_limit_per_minute=tokens.rate_limit_per_minute)
+    return pb.TokenPair(
+        access_token=tokens.access_token,
+        refresh_token=tokens.refresh_token,
+        expires_in=tokens.expires_in,
+        token_type="Bearer",
+        password_change_required=tokens.password_change_required,
+        rate_limit_per_minute=tokens.rate_limit_per_minute,
+    )
 
 
 def unit_pb(unit: models.OrgUnit) -> pb.OrgUnit:
-    return pb.OrgUnit(id=unit.id, parent_id=unit.parent_id or "", name=unit.name, code=unit.code, kind=unit.kind,
-                      path=unit.path, time_zone=unit.time_zone, currency=unit.currency,
-                      ip_allowlist=unit.ip_allowlist or [], ip_allowlist_inherited=not unit.has_ip_allowlist,
-                      active=unit.active, version=unit.version)
+    return pb.OrgUnit(
+        id=unit.id,
+        parent_id=unit.parent_id or "",
+        name=unit.name,
+        code=unit.code,
+        kind=unit.kind,
+        path=unit.path,
+        time_zone=unit.time_zone,
+        currency=unit.currency,
+        ip_allowlist=unit.ip_allowlist or [],
+        ip_allowlist_inherited=not unit.has_ip_allowlist,
+        active=unit.active,
+        version=unit.version,
+    )
 
 
 def user_pb(user: models.User, principal: Principal | None, org_path: str = "") -> pb.User:
-    return pb.User(id=user.id, login=user.login, display_name=user.display_name, email=user.email,
-                   unit_id=user.unit_id, org_path=principal.org_path if principal else org_path,
-                   manager_id=user.manager_id or "", roles=user.roles,
-                   permissions=_perms(principal.permissions) if principal else [], active=user.active,
-                   password_change_required=user.must_change_password, locked_until=_ts(user.locked_until),
-                   version=user.version, kind="user")
+    return pb.User(
+        id=user.id,
+        login=user.login,
+        display_name=user.display_name,
+        email=user.email,
+        unit_id=user.unit_id,
+        org_path=principal.org_path if principal else org_path,
+        manager_id=user.manager_id or "",
+        roles=user.roles,
+        permissions=_perms(principal.permissions) if principal else [],
+        active=user.active,
+        password_change_required=user.must_change_password,
+        locked_until=_ts(user.locked_until),
+        version=user.version,
+        kind="user",
+    )
 
 
 def login_protection_pb(view: ProtectionView) -> pb.LoginProtection:
@@ -65,21 +92,45 @@ def login_protection_pb(view: ProtectionView) -> pb.LoginProtection:
         max_failures_per_login_from_throttled_address=policy.max_failures_per_pair,
         window_minutes=int(policy.window.total_seconds() // 60),
         failure_delay_step_ms=int(policy.delay_step.total_seconds() * 1000),
-        failure_delay_max_ms=int(policy.max_delay.total_seconds() * 1000))
-    return pb.LoginProtection(limits=limits, accounts=[
-        pb.LockedAccount(user_id=a.user.id, login=a.user.login, display_name=a.user.display_name,
-                         unit_id=a.user.unit_id, org_path=a.org_path, failed_attempts=a.user.failed_attempts,
-                         locked_until=_ts(a.user.locked_until)) for a in view.accounts],
-        addresses=[pb.ThrottledAddress(address=a.address, failures=a.failures, logins=a.logins,
-                                       throttled_until=_ts(a.throttled_until)) for a in view.addresses])
+        failure_delay_max_ms=int(policy.max_delay.total_seconds() * 1000),
+    )
+    return pb.LoginProtection(
+        limits=limits,
+        accounts=[
+            pb.LockedAccount(
+                user_id=a.user.id,
+                login=a.user.login,
+                display_name=a.user.display_name,
+                unit_id=a.user.unit_id,
+                org_path=a.org_path,
+                failed_attempts=a.user.failed_attempts,
+                locked_until=_ts(a.user.locked_until),
+            )
+            for a in view.accounts
+        ],
+        addresses=[
+            pb.ThrottledAddress(
+                address=a.address, failures=a.failures, logins=a.logins, throttled_until=_ts(a.throttled_until)
+            )
+            for a in view.addresses
+        ],
+    )
 
 
 def api_key_pb(key: models.ApiKey) -> pb.ApiKey:
-    return pb.ApiKey(id=key.id, name=key.name, prefix=key.prefix, unit_id=key.unit_id,
-                     permissions=[pb.Permission(name=k, scope=v) for k, v in sorted(key.permissions.items())],
-                     expires_at=_ts(key.expires_at), revoked_at=_ts(key.revoked_at),
-                     last_used_at=_ts(key.last_used_at), created_at=_ts(key.created_at), created_by=key.created_by,
-                     rate_limit_per_minute=key.rate_limit_per_minute or 0)
+    return pb.ApiKey(
+        id=key.id,
+        name=key.name,
+        prefix=key.prefix,
+        unit_id=key.unit_id,
+        permissions=[pb.Permission(name=k, scope=v) for k, v in sorted(key.permissions.items())],
+        expires_at=_ts(key.expires_at),
+        revoked_at=_ts(key.revoked_at),
+        last_used_at=_ts(key.last_used_at),
+        created_at=_ts(key.created_at),
+        created_by=key.created_by,
+        rate_limit_per_minute=key.rate_limit_per_minute or 0,
+    )
 
 
 class AuthServicer(pb_grpc.AuthServicer):
@@ -100,8 +151,9 @@ class AuthServicer(pb_grpc.AuthServicer):
     async def GetJwks(self, request: pb.GetJwksRequest, context: grpc.aio.ServicerContext) -> pb.Jwks:
         return pb.Jwks(json=self.keys.jwks())
 
-    async def AuthenticateApiKey(self, request: pb.AuthenticateApiKeyRequest,
-                                 context: grpc.aio.ServicerContext) -> pb.TokenPair:
+    async def AuthenticateApiKey(
+        self, request: pb.AuthenticateApiKeyRequest, context: grpc.aio.ServicerContext
+    ) -> pb.TokenPair:
         return _tokens(await self.uc.authenticate_api_key(request.api_key, request.client_ip))
 
 
@@ -112,61 +164,95 @@ class IdentityServicer(pb_grpc.IdentityServicer):
     async def GetMe(self, request: pb.GetMeRequest, context: grpc.aio.ServicerContext) -> pb.User:
         user, principal = await self.uc.me(caller())
         if user is None:  # a partner key
-            return pb.User(id=principal.subject_id, display_name=principal.name, unit_id=principal.unit_id,
-                           org_path=principal.org_path, permissions=_perms(principal.permissions), active=True,
-                           kind="api_key")
+            return pb.User(
+                id=principal.subject_id,
+                display_name=principal.name,
+                unit_id=principal.unit_id,
+                org_path=principal.org_path,
+                permissions=_perms(principal.permissions),
+                active=True,
+                kind="api_key",
+            )
         return user_pb(user, principal)
 
-    async def ChangePassword(self, request: pb.ChangePasswordRequest,
-                             context: grpc.aio.ServicerContext) -> pb.ChangePasswordResponse:
+    async def ChangePassword(
+        self, request: pb.ChangePasswordRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ChangePasswordResponse:
         await self.uc.change_password(caller(), request.current_password, request.new_password)
         return pb.ChangePasswordResponse()
 
     async def CreateOrgUnit(self, request: pb.CreateOrgUnitRequest, context: grpc.aio.ServicerContext) -> pb.OrgUnit:
-        return unit_pb(await self.uc.create_org_unit(
-            caller(), parent_id=request.parent_id, name=request.name, code=request.code, kind=request.kind,
-            time_zone=request.time_zone, currency=request.currency, ip_allowlist=list(request.ip_allowlist)))
+        return unit_pb(
+            await self.uc.create_org_unit(
+                caller(),
+                parent_id=request.parent_id,
+                name=request.name,
+                code=request.code,
+                kind=request.kind,
+                time_zone=request.time_zone,
+                currency=request.currency,
+                ip_allowlist=list(request.ip_allowlist),
+            )
+        )
 
     async def UpdateOrgUnit(self, request: pb.UpdateOrgUnitRequest, context: grpc.aio.ServicerContext) -> pb.OrgUnit:
-        return unit_pb(await self.uc.update_org_unit(
-            caller(), request.id, request.expected_version,
-            name=request.name if request.HasField("name") else None,
-            time_zone=request.time_zone if request.HasField("time_zone") else None,
-            currency=request.currency if request.HasField("currency") else None,
-            ip_allowlist=list(request.ip_allowlist) if request.set_ip_allowlist else None))
+        return unit_pb(
+            await self.uc.update_org_unit(
+                caller(),
+                request.id,
+                request.expected_version,
+                name=request.name if request.HasField("name") else None,
+                time_zone=request.time_zone if request.HasField("time_zone") else None,
+                currency=request.currency if request.HasField("currency") else None,
+                ip_allowlist=list(request.ip_allowlist) if request.set_ip_allowlist else None,
+            )
+        )
 
     async def MoveOrgUnit(self, request: pb.MoveOrgUnitRequest, context: grpc.aio.ServicerContext) -> pb.OrgUnit:
         return unit_pb(await self.uc.move_org_unit(caller(), request.id, request.new_parent_id))
 
-    async def DeactivateOrgUnit(self, request: pb.DeactivateOrgUnitRequest,
-                                context: grpc.aio.ServicerContext) -> pb.OrgUnit:
+    async def DeactivateOrgUnit(
+        self, request: pb.DeactivateOrgUnitRequest, context: grpc.aio.ServicerContext
+    ) -> pb.OrgUnit:
         return unit_pb(await self.uc.deactivate_org_unit(caller(), request.id))
 
     async def GetOrgUnit(self, request: pb.GetOrgUnitRequest, context: grpc.aio.ServicerContext) -> pb.OrgUnit:
         return unit_pb(await self.uc.get_org_unit(caller(), request.id))
 
-    async def ListOrgUnits(self, request: pb.ListOrgUnitsRequest,
-                           context: grpc.aio.ServicerContext) -> pb.ListOrgUnitsResponse:
+    async def ListOrgUnits(
+        self, request: pb.ListOrgUnitsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListOrgUnitsResponse:
         units = await self.uc.list_org_units(caller(), request.include_inactive)
         return pb.ListOrgUnitsResponse(units=[unit_pb(u) for u in units])
 
     async def CreateUser(self, request: pb.CreateUserRequest, context: grpc.aio.ServicerContext) -> pb.User:
         user = await self.uc.create_user(
-            caller(), login=request.login, display_name=request.display_name, email=request.email,
-            unit_id=request.unit_id, manager_id=request.manager_id, role_codes=list(request.roles),
+            caller(),
+            login=request.login,
+            display_name=request.display_name,
+            email=request.email,
+            unit_id=request.unit_id,
+            manager_id=request.manager_id,
+            role_codes=list(request.roles),
             initial_password=request.initial_password,
-            temporary_password=request.password_change_required if request.HasField("password_change_required") else True)
+            temporary_password=request.password_change_required
+            if request.HasField("password_change_required")
+            else True,
+        )
         _, principal = await self.uc.get_user(caller(), user.id)
         return user_pb(user, principal)
 
     async def UpdateUser(self, request: pb.UpdateUserRequest, context: grpc.aio.ServicerContext) -> pb.User:
         user = await self.uc.update_user(
-            caller(), request.id, request.expected_version,
+            caller(),
+            request.id,
+            request.expected_version,
             display_name=request.display_name if request.HasField("display_name") else None,
             email=request.email if request.HasField("email") else None,
             unit_id=request.unit_id if request.HasField("unit_id") else None,
             manager_id=request.manager_id if request.HasField("manager_id") else None,
-            role_codes=list(request.roles) if request.set_roles else None)
+            role_codes=list(request.roles) if request.set_roles else None,
+        )
         _, principal = await self.uc.get_user(caller(), user.id)
         return user_pb(user, principal)
 
@@ -176,12 +262,14 @@ class IdentityServicer(pb_grpc.IdentityServicer):
     async def UnlockUser(self, request: pb.UnlockUserRequest, context: grpc.aio.ServicerContext) -> pb.User:
         return user_pb(await self.uc.unlock_user(caller(), request.id), None)
 
-    async def GetLoginProtection(self, request: pb.GetLoginProtectionRequest,
-                                 context: grpc.aio.ServicerContext) -> pb.LoginProtection:
+    async def GetLoginProtection(
+        self, request: pb.GetLoginProtectionRequest, context: grpc.aio.ServicerContext
+    ) -> pb.LoginProtection:
         return login_protection_pb(await LoginProtectionUseCases(self.uc).view(caller()))
 
-    async def ClearAddressThrottle(self, request: pb.ClearAddressThrottleRequest,
-                                   context: grpc.aio.ServicerContext) -> pb.ClearAddressThrottleResponse:
+    async def ClearAddressThrottle(
+        self, request: pb.ClearAddressThrottleRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ClearAddressThrottleResponse:
         cleared = await LoginProtectionUseCases(self.uc).clear_address(caller(), request.address)
         return pb.ClearAddressThrottleResponse(cleared_failures=cleared)
 
@@ -190,48 +278,90 @@ class IdentityServicer(pb_grpc.IdentityServicer):
         return user_pb(user, principal)
 
     async def ListUsers(self, request: pb.ListUsersRequest, context: grpc.aio.ServicerContext) -> pb.ListUsersResponse:
-        rows, next_token = await self.uc.list_users(caller(), request.unit_id, request.query, request.page_size,
-                                                    request.page_token)
+        rows, next_token = await self.uc.list_users(
+            caller(), request.unit_id, request.query, request.page_size, request.page_token
+        )
         return pb.ListUsersResponse(users=[user_pb(u, None, path) for u, path in rows], next_page_token=next_token)
 
     async def CreateRole(self, request: pb.CreateRoleRequest, context: grpc.aio.ServicerContext) -> pb.Role:
         role = await self.uc.create_role(caller(), request.code, request.name, _perm_map(request.permissions))
-        return pb.Role(code=role.code, name=role.name, builtin=role.builtin,
-                       permissions=[pb.Permission(name=k, scope=v) for k, v in sorted(role.permissions.items())])
+        return pb.Role(
+            code=role.code,
+            name=role.name,
+            builtin=role.builtin,
+            permissions=[pb.Permission(name=k, scope=v) for k, v in sorted(role.permissions.items())],
+        )
 
     async def ListRoles(self, request: pb.ListRolesRequest, context: grpc.aio.ServicerContext) -> pb.ListRolesResponse:
-        return pb.ListRolesResponse(roles=[
-            pb.Role(code=r.code, name=r.name, builtin=r.builtin,
-                    permissions=[pb.Permission(name=k, scope=v) for k, v in sorted(r.permissions.items())])
-            for r in await self.uc.list_roles(caller())])
+        return pb.ListRolesResponse(
+            roles=[
+                pb.Role(
+                    code=r.code,
+                    name=r.name,
+                    builtin=r.builtin,
+                    permissions=[pb.Permission(name=k, scope=v) for k, v in sorted(r.permissions.items())],
+                )
+                for r in await self.uc.list_roles(caller())
+            ]
+        )
 
-    async def CreateApiKey(self, request: pb.CreateApiKeyRequest, context: grpc.aio.ServicerContext) -> pb.CreatedApiKey:
-        key, secret = await self.uc.create_api_key(caller(), request.name, request.unit_id,
-                                                   _perm_map(request.permissions), request.ttl_days,
-                                                   request.rate_limit_per_minute)
+    async def CreateApiKey(
+        self, request: pb.CreateApiKeyRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreatedApiKey:
+        key, secret = await self.uc.create_api_key(
+            caller(),
+            request.name,
+            request.unit_id,
+            _perm_map(request.permissions),
+            request.ttl_days,
+            request.rate_limit_per_minute,
+        )
         return pb.CreatedApiKey(key=api_key_pb(key), secret=secret)
 
-    async def ListApiKeys(self, request: pb.ListApiKeysRequest,
-                          context: grpc.aio.ServicerContext) -> pb.ListApiKeysResponse:
+    async def ListApiKeys(
+        self, request: pb.ListApiKeysRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListApiKeysResponse:
         return pb.ListApiKeysResponse(keys=[api_key_pb(k) for k in await self.uc.list_api_keys(caller())])
 
     async def RevokeApiKey(self, request: pb.RevokeApiKeyRequest, context: grpc.aio.ServicerContext) -> pb.ApiKey:
         return api_key_pb(await self.uc.revoke_api_key(caller(), request.id))
 
-    async def RecordAudit(self, request: pb.RecordAuditRequest,
-                          context: grpc.aio.ServicerContext) -> pb.RecordAuditResponse:
-        entry_id = await self.uc.record_audit(caller(), request.action, request.target_type, request.target_id,
-                                              request.detail, request.client_ip)
+    async def RecordAudit(
+        self, request: pb.RecordAuditRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RecordAuditResponse:
+        entry_id = await self.uc.record_audit(
+            caller(), request.action, request.target_type, request.target_id, request.detail, request.client_ip
+        )
         return pb.RecordAuditResponse(id=entry_id)
 
-    async def ListAuditEvents(self, request: pb.ListAuditEventsRequest,
-                              context: grpc.aio.ServicerContext) -> pb.ListAuditEventsResponse:
+    async def ListAuditEvents(
+        self, request: pb.ListAuditEventsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListAuditEventsResponse:
         rows, next_token = await self.uc.list_audit(
-            caller(), actor_id=request.actor_id, action=request.action, target_id=request.target_id,
+            caller(),
+            actor_id=request.actor_id,
+            action=request.action,
+            target_id=request.target_id,
             since=request.since.ToDatetime(tzinfo=UTC) if request.HasField("since") else None,
             until=request.until.ToDatetime(tzinfo=UTC) if request.HasField("until") else None,
-            page_size=request.page_size, after=request.page_token)
-        return pb.ListAuditEventsResponse(events=[
-            pb.AuditEvent(id=e.id, occurred_at=_ts(e.occurred_at), actor_id=e.actor_id, actor_ip=e.actor_ip,
-                          action=e.action, target_type=e.target_type, target_id=e.target_id, outcome=e.outcome,
-                          detail=e.detail, source=e.source) for e in rows], next_page_token=next_token)
+            page_size=request.page_size,
+            after=request.page_token,
+        )
+        return pb.ListAuditEventsResponse(
+            events=[
+                pb.AuditEvent(
+                    id=e.id,
+                    occurred_at=_ts(e.occurred_at),
+                    actor_id=e.actor_id,
+                    actor_ip=e.actor_ip,
+                    action=e.action,
+                    target_type=e.target_type,
+                    target_id=e.target_id,
+                    outcome=e.outcome,
+                    detail=e.detail,
+                    source=e.source,
+                )
+                for e in rows
+            ],
+            next_page_token=next_token,
+        )

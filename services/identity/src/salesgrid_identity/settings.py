@@ -1,4 +1,5 @@
 """Identity's settings: the common service settings plus signing keys and security policies."""
+
 from __future__ import annotations
 
 from pydantic import Field, SecretStr, model_validator

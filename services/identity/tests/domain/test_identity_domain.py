@@ -1,5 +1,6 @@
 """Identity's domain rules as plain Python: API key format, lockout, org-tree rules, password
 policy, roles and permissions, unit defaults."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -40,12 +41,14 @@ def test_org_unit_fields_are_validated_naming_the_field() -> None:
     assert org.validate_currency("ZWG") == "ZWG"  # the shared table, not a 35-code copy
     assert org.validate_name("  East   China  ") == "East China"
     assert org.validate_cidrs([" 10.1.2.3/8", "2001:db8::1/32"]) == ["10.0.0.0/8", "2001:db8::/32"]
-    for call, field in ((lambda: org.validate_time_zone("Mars/Olympus"), "time_zone"),
-                        (lambda: org.validate_time_zone(""), "time_zone"),
-                        (lambda: org.validate_currency("ABC"), "currency"),
-                        (lambda: org.validate_name("   "), "name"),
-                        (lambda: org.validate_name("x" * 201), "name"),
-                        (lambda: org.validate_cidrs(["10.0.0.0/8", "nope"]), "ip_allowlist[1]")):
+    for call, field in (
+        (lambda: org.validate_time_zone("Mars/Olympus"), "time_zone"),
+        (lambda: org.validate_time_zone(""), "time_zone"),
+        (lambda: org.validate_currency("ABC"), "currency"),
+        (lambda: org.validate_name("   "), "name"),
+        (lambda: org.validate_name("x" * 201), "name"),
+        (lambda: org.validate_cidrs(["10.0.0.0/8", "nope"]), "ip_allowlist[1]"),
+    ):
         with pytest.raises(ValidationFailed) as info:
             call()
         assert info.value.field == field
@@ -67,8 +70,12 @@ def test_org_paths_moves_and_allowlists() -> None:
 def test_password_policy() -> None:
     policy = passwords.PasswordPolicy(min_length=10, max_length=20, expiry_days=90)
     passwords.check_password("Tea-Garden-42", "alice", policy)
-    for password, message in (("short1!", "at least 10"), ("x" * 21, "at most 20"),
-                              ("my-alice-pass1", "login"), ("password123", "commonly used")):
+    for password, message in (
+        ("short1!", "at least 10"),
+        ("x" * 21, "at most 20"),
+        ("my-alice-pass1", "login"),
+        ("password123", "commonly used"),
+    ):
         with pytest.raises(ValidationFailed) as info:
             passwords.check_password(password, "Alice", policy)
         assert info.value.field == "password" and message in info.value.message
@@ -108,17 +115,20 @@ def test_custom_roles_and_effective_permissions() -> None:
     for code in ("rep", "K", "1abc", "has-dash"):
         with pytest.raises(ValidationFailed):
             roles.validate_role_code(code)
-    merged = roles.effective_permissions([{"customers:read": Scope.OWN, "nope:x": Scope.ALL},
-                                          {"customers:read": Scope.SUBTREE, "leads:read": Scope.OWN}])
+    merged = roles.effective_permissions(
+        [{"customers:read": Scope.OWN, "nope:x": Scope.ALL}, {"customers:read": Scope.SUBTREE, "leads:read": Scope.OWN}]
+    )
     assert merged == {"customers:read": Scope.SUBTREE, "leads:read": Scope.OWN}  # widest wins, unknown dropped
-    assert roles.within_grant({"customers:read": Scope.ALL, "leads:read": Scope.OWN, "audit:read": Scope.OWN},
-                              {"customers:read": Scope.SUBTREE, "leads:read": Scope.TEAM}) == [
-        "audit:read", "customers:read"]
+    assert roles.within_grant(
+        {"customers:read": Scope.ALL, "leads:read": Scope.OWN, "audit:read": Scope.OWN},
+        {"customers:read": Scope.SUBTREE, "leads:read": Scope.TEAM},
+    ) == ["audit:read", "customers:read"]
 
 
 def test_a_new_unit_inherits_zone_and_currency() -> None:
     shanghai = unit_defaults.UnitDefaults("Asia/Shanghai", "CNY")
     assert unit_defaults.inherited(shanghai, time_zone="", currency="") == shanghai
     assert unit_defaults.inherited(shanghai, time_zone="Asia/Tokyo", currency="") == unit_defaults.UnitDefaults(
-        "Asia/Tokyo", "CNY")
+        "Asia/Tokyo", "CNY"
+    )
     assert unit_defaults.inherited(None, time_zone="", currency="USD") == unit_defaults.UnitDefaults("UTC", "USD")

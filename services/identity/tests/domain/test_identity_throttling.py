@@ -1,5 +1,6 @@
 """Address throttling rules as plain Python: a throttled address never refuses a login that has
 not failed from it, refuses a login that keeps failing, and slows failures progressively."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -7,8 +8,13 @@ from datetime import UTC, datetime, timedelta
 from salesgrid_identity.domain import throttling
 from salesgrid_identity.domain.throttling import AddressHistory, ThrottlePolicy
 
-POLICY = ThrottlePolicy(max_failures_per_address=20, max_failures_per_pair=3, window=timedelta(minutes=15),
-                        delay_step=timedelta(milliseconds=250), max_delay=timedelta(seconds=2))
+POLICY = ThrottlePolicy(
+    max_failures_per_address=20,
+    max_failures_per_pair=3,
+    window=timedelta(minutes=15),
+    delay_step=timedelta(milliseconds=250),
+    max_delay=timedelta(seconds=2),
+)
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
@@ -34,6 +40,7 @@ def test_failures_are_slowed_progressively_once_the_address_is_throttled_and_cap
 def test_retry_after_is_when_the_oldest_failure_of_the_login_leaves_the_window() -> None:
     history = AddressHistory(25, 3, oldest_pair_failure=NOW - timedelta(minutes=10))
     assert throttling.retry_after(history, POLICY, NOW) == timedelta(minutes=5)
-    assert throttling.retry_after(AddressHistory(25, 3, NOW - timedelta(minutes=15)), POLICY, NOW) == \
-        timedelta(seconds=1)
+    assert throttling.retry_after(AddressHistory(25, 3, NOW - timedelta(minutes=15)), POLICY, NOW) == timedelta(
+        seconds=1
+    )
     assert throttling.throttled_until(NOW, POLICY) == NOW + timedelta(minutes=15)

@@ -1,4 +1,5 @@
 """Wiring of the pipeline service into the common bootstrap."""
+
 from __future__ import annotations
 
 from collections.abc import Coroutine, Sequence
@@ -36,30 +37,47 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # shipped inside th
 
 def usecases_for(ctx: ServiceContext) -> PipelineUseCases:
     settings = ctx.settings_as(PipelineSettings)
-    return ctx.component(PipelineUseCases, lambda: PipelineUseCases(
-        ctx.sessions, ctx.outbox, ctx.clock, CustomersClient(ctx.channel(settings.customers_addr)),
-        ContractsClient(ctx.channel(settings.contracts_addr)), reclaim_after_days=settings.lead_reclaim_days))
+    return ctx.component(
+        PipelineUseCases,
+        lambda: PipelineUseCases(
+            ctx.sessions,
+            ctx.outbox,
+            ctx.clock,
+            CustomersClient(ctx.channel(settings.customers_addr)),
+            ContractsClient(ctx.channel(settings.contracts_addr)),
+            reclaim_after_days=settings.lead_reclaim_days,
+        ),
+    )
 
 
 def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
     pipeline_pb2_grpc.add_PipelineServicer_to_server(PipelineServicer(usecases_for(ctx)), server)
     pipeline_pb2_grpc.add_QuoteApprovalsServicer_to_server(QuoteApprovalsServicer(usecases_for(ctx)), server)
-    return [*(service.full_name for service in pipeline_pb2.DESCRIPTOR.services_by_name.values()),
-            register_exports(server, export_jobs(ctx, "pipeline", EXPORTERS)),
-            register_custom_fields(server, ctx, "pipeline", CUSTOM_FIELD_ENTITIES)]
+    return [
+        *(service.full_name for service in pipeline_pb2.DESCRIPTOR.services_by_name.values()),
+        register_exports(server, export_jobs(ctx, "pipeline", EXPORTERS)),
+        register_custom_fields(server, ctx, "pipeline", CUSTOM_FIELD_ENTITIES),
+    ]
 
 
 def subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:
-    return [follow_up_subscription(usecases_for(ctx)), customer_merges_subscription(usecases_for(ctx)),
-            channel_partners_subscription("pipeline")]
+    return [
+        follow_up_subscription(usecases_for(ctx)),
+        customer_merges_subscription(usecases_for(ctx)),
+        channel_partners_subscription("pipeline"),
+    ]
 
 
 def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
     interval = ctx.settings_as(PipelineSettings).sla_scan_seconds
-    return [every(interval, usecases_for(ctx).sla_scan, "SLA scan notices"),
-            every(interval, usecases_for(ctx).send_discount_reminders, "special-discount reminders"),
-            every(STAGE_MODEL_CHECK_SECONDS, usecases_for(ctx).publish_stage_models, "stage models published"),
-            *export_background(export_jobs(ctx, "pipeline", EXPORTERS))]
+    return [
+        every(interval, usecases_for(ctx).sla_scan, "SLA scan notices"),
+        every(interval, usecases_for(ctx).send_discount_reminders, "special-discount reminders"),
+        every(STAGE_MODEL_CHECK_SECONDS, usecases_for(ctx).publish_stage_models, "stage models published"),
+        *export_background(export_jobs(ctx, "pipeline", EXPORTERS)),
+    ]
 
 
-DEFINITION = ServiceDefinition(name="pipeline", register=register, subscriptions=subscriptions, background=background, metadata=Base.metadata)
+DEFINITION = ServiceDefinition(
+    name="pipeline", register=register, subscriptions=subscriptions, background=background, metadata=Base.metadata
+)

@@ -2,6 +2,7 @@
 its product catalogue, from which quote lines take each product's name and price and keep a
 snapshot (so later price changes leave issued quotes alone), and the draft contract an accepted
 quote creates there."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -36,15 +37,26 @@ class ContractsClient:
     async def products(self, principal: Principal, product_ids: Sequence[str]) -> dict[str, CatalogueProduct]:
         """The active catalogue products among ``product_ids`` (unknown or inactive ones are absent)."""
         try:
-            reply = await self.stub.ListProducts(kpb.ListProductsRequest(), timeout=TIMEOUT_SECONDS,
-                                                 metadata=outgoing_metadata(principal.token, principal.client_ip))
+            reply = await self.stub.ListProducts(
+                kpb.ListProductsRequest(),
+                timeout=TIMEOUT_SECONDS,
+                metadata=outgoing_metadata(principal.token, principal.client_ip),
+            )
         except grpc.aio.AioRpcError as error:
-            raise call_error("contracts", error, "lines", passed={
-                grpc.StatusCode.PERMISSION_DENIED: (PermissionDenied, "you may not read the product catalogue")}
+            raise call_error(
+                "contracts",
+                error,
+                "lines",
+                passed={
+                    grpc.StatusCode.PERMISSION_DENIED: (PermissionDenied, "you may not read the product catalogue")
+                },
             ) from None
         wanted = set(product_ids)
-        return {p.id: CatalogueProduct(p.id, p.name, {price.currency: Decimal(price.amount) for price in p.prices})
-                for p in reply.products if p.id in wanted and p.active}
+        return {
+            p.id: CatalogueProduct(p.id, p.name, {price.currency: Decimal(price.amount) for price in p.prices})
+            for p in reply.products
+            if p.id in wanted and p.active
+        }
 
     async def create_contract(self, principal: Principal, draft: ContractDraftRequest) -> str:
         return await create_contract(self.stub, principal, draft)
@@ -91,19 +103,40 @@ def _contract_field(error: grpc.aio.AioRpcError) -> str:
 async def create_contract(stub: kpb_grpc.ContractsStub, principal: Principal, draft: ContractDraftRequest) -> str:
     """Create the draft contract through the contracts service on behalf of the caller; its id."""
     request = kpb.CreateContractRequest(
-        customer_id=draft.customer_id, currency=draft.currency, branch_code=draft.branch_code,
-        start_date=draft.start_date, end_date=draft.end_date, terms=draft.terms,
-        lines=[kpb.ContractLineInput(product_id=line.product_id, quantity=line.quantity, unit_price=line.unit_price,
-                                     discount_percent=line.discount_percent, description=line.description)
-               for line in draft.lines], channel=draft.channel, partner_id=draft.partner_id)
+        customer_id=draft.customer_id,
+        currency=draft.currency,
+        branch_code=draft.branch_code,
+        start_date=draft.start_date,
+        end_date=draft.end_date,
+        terms=draft.terms,
+        lines=[
+            kpb.ContractLineInput(
+                product_id=line.product_id,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                discount_percent=line.discount_percent,
+                description=line.description,
+            )
+            for line in draft.lines
+        ],
+        channel=draft.channel,
+        partner_id=draft.partner_id,
+    )
     try:
-        reply = await stub.CreateContract(request, timeout=TIMEOUT_SECONDS,
-                                          metadata=outgoing_metadata(principal.token, principal.client_ip))
+        reply = await stub.CreateContract(
+            request, timeout=TIMEOUT_SECONDS, metadata=outgoing_metadata(principal.token, principal.client_ip)
+        )
     except grpc.aio.AioRpcError as error:
         if error.code() == grpc.StatusCode.INVALID_ARGUMENT:
-            raise ValidationFailed(f"the contracts service refused the draft: {error.details()}",
-                                   _contract_field(error)) from None
-        raise call_error("contracts", error, "contract", passed={
-            grpc.StatusCode.PERMISSION_DENIED: (PermissionDenied, "you may not create contracts: {details}")},
-            doing="create the draft", consequence="the quote was not accepted") from None
+            raise ValidationFailed(
+                f"the contracts service refused the draft: {error.details()}", _contract_field(error)
+            ) from None
+        raise call_error(
+            "contracts",
+            error,
+            "contract",
+            passed={grpc.StatusCode.PERMISSION_DENIED: (PermissionDenied, "you may not create contracts: {details}")},
+            doing="create the draft",
+            consequence="the quote was not accepted",
+        ) from None
     return reply.id

@@ -1,6 +1,7 @@
 """Gate facts (the evidence a stage gate asks for) to and from JSON, the codec of the stored rows:
 the stage model's fact type says how to read each back. (Not analytics' facts, which are projected
 events.)"""
+
 from __future__ import annotations
 
 from collections.abc import Mapping

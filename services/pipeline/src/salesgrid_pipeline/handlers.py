@@ -1,4 +1,5 @@
 """Event consumers: follow-ups logged in activities keep a lead's reclaim window open."""
+
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession

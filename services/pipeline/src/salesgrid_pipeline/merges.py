@@ -1,6 +1,7 @@
 """Pipeline's side of a customer merge: the merged customers' opportunities are re-attached to
 the survivor (each one announced as `opportunity.updated`, so replicas follow), and later requests
 naming a merged id are served for the survivor (`salesgrid_common.customer_merges`)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -16,16 +17,25 @@ from salesgrid_pipeline.models import Opportunity
 from salesgrid_pipeline.usecases import PipelineUseCases
 
 
-async def reattach_opportunities(uc: PipelineUseCases, session: AsyncSession, survivor_id: str,
-                                 merged_ids: Sequence[str]) -> int:
+async def reattach_opportunities(
+    uc: PipelineUseCases, session: AsyncSession, survivor_id: str, merged_ids: Sequence[str]
+) -> int:
     """Move every opportunity of `merged_ids` to `survivor_id`; the number moved (0 when re-applied)."""
-    moving = list((await session.scalars(select(Opportunity).where(Opportunity.customer_id.in_(merged_ids))
-                                          .order_by(Opportunity.created_at, Opportunity.id))).all())
+    moving = list(
+        (
+            await session.scalars(
+                select(Opportunity)
+                .where(Opportunity.customer_id.in_(merged_ids))
+                .order_by(Opportunity.created_at, Opportunity.id)
+            )
+        ).all()
+    )
     if not moving:
         return 0
     await uc._load_models(session)
-    taken = set((await session.scalars(select(Opportunity.name_key).where(
-        Opportunity.customer_id == survivor_id))).all())
+    taken = set(
+        (await session.scalars(select(Opportunity.name_key).where(Opportunity.customer_id == survivor_id))).all()
+    )
     now = uc.clock()
     for row in moving:
         row.name = name_on_survivor(row.name, taken)

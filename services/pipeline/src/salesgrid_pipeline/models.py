@@ -2,6 +2,7 @@
 
 Money amounts are stored as decimal strings next to their currency: exact on SQLite as well
 as PostgreSQL (SQLite's NUMERIC affinity would round through a float)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -37,7 +38,9 @@ class Opportunity(Base):
     lost_reason: Mapped[str] = mapped_column(Text, default="")
     facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     sla_level_notified: Mapped[int] = mapped_column(Integer, default=0)  # for the current stage entry
-    commit: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # the rep's forecast commit flag
+    commit: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )  # the rep's forecast commit flag
     channel: Mapped[str] = mapped_column(String(16), default="direct", server_default="direct")  # 销售渠道
     partner_id: Mapped[str] = mapped_column(String(64), default="", server_default="", index=True)
     # Custom field values by key (salesgrid_common.custom_fields; filtered through its value index).
@@ -45,8 +48,10 @@ class Opportunity(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
-    __table_args__ = (UniqueConstraint("customer_id", "name_key", name="uq_opportunities_customer_name"),
-                      Index("ix_opportunities_status_stage", "status", "stage_entered_at"))
+    __table_args__ = (
+        UniqueConstraint("customer_id", "name_key", name="uq_opportunities_customer_name"),
+        Index("ix_opportunities_status_stage", "status", "stage_entered_at"),
+    )
 
 
 class StageHistory(Base):

@@ -1,4 +1,5 @@
 """Thin gRPC servicer of special-discount approval (特批折扣): proto ↔ use case translation."""
+
 from __future__ import annotations
 
 import grpc
@@ -14,9 +15,12 @@ Ctx = grpc.aio.ServicerContext
 
 
 def policy_pb(policy: DiscountPolicy, asked_for: str) -> pb.DiscountPolicy:
-    return pb.DiscountPolicy(org_unit_id=asked_for, threshold_percent=str(policy.threshold_percent),
-                             director_above_percent=str(policy.director_above_percent),
-                             inherited=policy.org_unit_id != asked_for)
+    return pb.DiscountPolicy(
+        org_unit_id=asked_for,
+        threshold_percent=str(policy.threshold_percent),
+        director_above_percent=str(policy.director_above_percent),
+        inherited=policy.org_unit_id != asked_for,
+    )
 
 
 class QuoteApprovalsServicer(pb_grpc.QuoteApprovalsServicer):
@@ -24,17 +28,20 @@ class QuoteApprovalsServicer(pb_grpc.QuoteApprovalsServicer):
         self.uc = uc
 
     async def DecideQuoteDiscount(self, request: pb.DecideQuoteDiscountRequest, context: Ctx) -> pb.Quote:
-        row, steps = await self.uc.decide_quote_discount(caller(), request.quote_id, approve=request.approve,
-                                                         comment=request.comment)
+        row, steps = await self.uc.decide_quote_discount(
+            caller(), request.quote_id, approve=request.approve, comment=request.comment
+        )
         return quote_pb(row, steps)
 
-    async def ListPendingQuoteApprovals(self, request: pb.ListPendingQuoteApprovalsRequest,
-                                        context: Ctx) -> pb.ListQuotesResponse:
+    async def ListPendingQuoteApprovals(
+        self, request: pb.ListPendingQuoteApprovalsRequest, context: Ctx
+    ) -> pb.ListQuotesResponse:
         return pb.ListQuotesResponse(quotes=await quotes_pb(self.uc, await self.uc.pending_quote_approvals(caller())))
 
     async def SetDiscountPolicy(self, request: pb.DiscountPolicy, context: Ctx) -> pb.DiscountPolicy:
-        policy = await self.uc.set_discount_policy(caller(), request.org_unit_id, request.threshold_percent,
-                                                   request.director_above_percent)
+        policy = await self.uc.set_discount_policy(
+            caller(), request.org_unit_id, request.threshold_percent, request.director_above_percent
+        )
         return policy_pb(policy, policy.org_unit_id)
 
     async def GetDiscountPolicy(self, request: pb.GetDiscountPolicyRequest, context: Ctx) -> pb.DiscountPolicy:

@@ -1,4 +1,5 @@
 """Pipeline settings: the common ones, the SLA engine's pace and the customers and contracts services' addresses."""
+
 from __future__ import annotations
 
 from pydantic import Field

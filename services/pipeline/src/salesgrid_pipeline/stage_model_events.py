@@ -3,6 +3,7 @@ order, probabilities and outcomes to whoever reports on opportunities (analytics
 service keeps a copy. Sent when an administrator changes a model, and by a periodic check for each
 model in force whose definition differs from the one last published (the built-in default on a
 fresh database, or after a release changed it)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -33,10 +34,21 @@ Emit = Callable[[AsyncSession, str, Message, str, datetime], Awaitable[None]]
 
 def stage_model_state(model: StageModel, version: int) -> PipelineStageModelState:
     return PipelineStageModelState(
-        code=model.code, name=model.name, version=version, entry_stage=model.entry_stage_code,
-        stages=[PipelineStageDefinition(code=s.code, name=s.name, probability=s.probability,
-                                        outcome=s.outcome.value if s.outcome else "", sla_days=s.sla_days or 0)
-                for s in model.stages])
+        code=model.code,
+        name=model.name,
+        version=version,
+        entry_stage=model.entry_stage_code,
+        stages=[
+            PipelineStageDefinition(
+                code=s.code,
+                name=s.name,
+                probability=s.probability,
+                outcome=s.outcome.value if s.outcome else "",
+                sla_days=s.sla_days or 0,
+            )
+            for s in model.stages
+        ],
+    )
 
 
 def digest(model: StageModel, version: int) -> str:
@@ -44,8 +56,7 @@ def digest(model: StageModel, version: int) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-async def publish_if_changed(session: AsyncSession, emit: Emit, model: StageModel, version: int,
-                             now: datetime) -> bool:
+async def publish_if_changed(session: AsyncSession, emit: Emit, model: StageModel, version: int, now: datetime) -> bool:
     """Emit the model unless exactly this version and definition were published; True when emitted."""
     mark = digest(model, version)
     row = await session.get(StageModelPublication, model.code)
@@ -59,18 +70,21 @@ async def publish_if_changed(session: AsyncSession, emit: Emit, model: StageMode
     return True
 
 
-async def models_in_force(session: AsyncSession, default: StageModel,
-                          decode: Callable[[dict], StageModel]) -> list[tuple[StageModel, int]]:
+async def models_in_force(
+    session: AsyncSession, default: StageModel, decode: Callable[[dict], StageModel]
+) -> list[tuple[StageModel, int]]:
     """Every model opportunities may follow, with its version: the stored ones and, unless a stored
     model replaces it, the built-in default."""
-    stored = {row.code: (decode(row.definition), row.version)
-              for row in (await session.scalars(select(StageModelRow))).all()}
+    stored = {
+        row.code: (decode(row.definition), row.version) for row in (await session.scalars(select(StageModelRow))).all()
+    }
     stored.setdefault(default.code, (default, DEFAULT_VERSION))
     return [stored[code] for code in sorted(stored)]
 
 
-async def publish_models_in_force(sessions: SessionFactory, clock: Clock, emit: Emit, default: StageModel,
-                                  decode: Callable[[dict], StageModel]) -> int:
+async def publish_models_in_force(
+    sessions: SessionFactory, clock: Clock, emit: Emit, default: StageModel, decode: Callable[[dict], StageModel]
+) -> int:
     """The periodic check: publish each model in force not yet published as it stands."""
     try:
         async with sessions() as session, session.begin():

@@ -1,4 +1,5 @@
 """Special-discount approval rules (特批折扣) as plain Python."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -28,13 +29,22 @@ def test_nearest_unit_policy_wins_else_default() -> None:
     assert discounts.policy_for_unit(["team", "region", "c"], {"team": own, "region": parent}) is own
     assert discounts.policy_for_unit(["t2", "region", "c"], {"team": own, "region": parent}) is parent
     default = discounts.policy_for_unit(["t3", "c"], {})
-    assert (default.threshold_percent, default.director_above_percent) == (discounts.DEFAULT_THRESHOLD,
-                                                                           discounts.DEFAULT_DIRECTOR_ABOVE)
+    assert (default.threshold_percent, default.director_above_percent) == (
+        discounts.DEFAULT_THRESHOLD,
+        discounts.DEFAULT_DIRECTOR_ABOVE,
+    )
 
 
-@pytest.mark.parametrize("threshold, director, field", [
-    ("abc", "20", "threshold_percent"), ("-1", "20", "threshold_percent"), ("10", "101", "director_above_percent"),
-    ("30", "20", "director_above_percent"), ("NaN", "20", "threshold_percent")])
+@pytest.mark.parametrize(
+    "threshold, director, field",
+    [
+        ("abc", "20", "threshold_percent"),
+        ("-1", "20", "threshold_percent"),
+        ("10", "101", "director_above_percent"),
+        ("30", "20", "director_above_percent"),
+        ("NaN", "20", "threshold_percent"),
+    ],
+)
 def test_bad_policy_names_the_field(threshold: str, director: str, field: str) -> None:
     with pytest.raises(ValidationFailed) as raised:
         discounts.new_policy("u1", threshold, director)

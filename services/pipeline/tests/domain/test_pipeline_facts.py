@@ -15,7 +15,9 @@ from salesgrid_pipeline.domain.facts import (
 )
 from salesgrid_pipeline.domain.money import Money
 
-VISITS = FactSpec("visits", "Visits", FactType.VISITS, min_count=2, visit_kinds=frozenset({VisitKind.VISIT, VisitKind.MEETING}))
+VISITS = FactSpec(
+    "visits", "Visits", FactType.VISITS, min_count=2, visit_kinds=frozenset({VisitKind.VISIT, VisitKind.MEETING})
+)
 
 
 @pytest.mark.parametrize(
@@ -54,7 +56,11 @@ def test_visits_count_distinct_activities_of_the_required_kinds() -> None:
 def test_check_facts_reports_missing_and_invalid_by_code() -> None:
     specs = (FactSpec("budget", "Budget", FactType.AMOUNT), FactSpec("bid_date", "Bid date", FactType.DATE), VISITS)
     problems = check_facts(specs, {"bid_date": "tomorrow", "visits": None})
-    assert [(p.code, p.problem) for p in problems] == [("budget", "missing"), ("bid_date", "invalid"), ("visits", "missing")]
+    assert [(p.code, p.problem) for p in problems] == [
+        ("budget", "missing"),
+        ("bid_date", "invalid"),
+        ("visits", "missing"),
+    ]
 
 
 def test_amount_problem_names_the_sub_field() -> None:

@@ -18,10 +18,21 @@ from salesgrid_pipeline.domain.money import Money
 
 
 def row(
-    oid: str, amount: str, probability: int, *, owner: str = "rep-1", team: str = "t1", path: str = "hq/east/sh/t1",
-    month: int = 7, status: RowStatus = RowStatus.OPEN, flag: bool = False, currency: str = "CNY",
+    oid: str,
+    amount: str,
+    probability: int,
+    *,
+    owner: str = "rep-1",
+    team: str = "t1",
+    path: str = "hq/east/sh/t1",
+    month: int = 7,
+    status: RowStatus = RowStatus.OPEN,
+    flag: bool = False,
+    currency: str = "CNY",
 ) -> OpportunityRow:
-    return OpportunityRow(oid, owner, team, path, date(2024, month, 15), Money(Decimal(amount), currency), probability, status, flag)
+    return OpportunityRow(
+        oid, owner, team, path, date(2024, month, 15), Money(Decimal(amount), currency), probability, status, flag
+    )
 
 
 ROWS = [
@@ -55,14 +66,22 @@ def test_categories(r: OpportunityRow, expected: Category | None) -> None:
 
 def test_by_owner_month_and_currency() -> None:
     buckets = {(b.key, b.month, b.currency): b for b in forecast(ROWS, GroupBy.OWNER)}
-    assert set(buckets) == {("rep-1", "2024-07", "CNY"), ("rep-1", "2024-08", "CNY"), ("rep-1", "2024-07", "USD"), ("rep-2", "2024-07", "CNY")}
+    assert set(buckets) == {
+        ("rep-1", "2024-07", "CNY"),
+        ("rep-1", "2024-08", "CNY"),
+        ("rep-1", "2024-07", "USD"),
+        ("rep-2", "2024-07", "CNY"),
+    }
     july = buckets[("rep-1", "2024-07", "CNY")]
     assert july.count == 5  # lost row excluded
     assert july.amount == Decimal("2700.00")
     # 800 + 200 + 20 + 75 + 700 (won counts in full)
     assert july.weighted_amount == Decimal("1795.00")
     assert (july.won_amount, july.commit_amount, july.best_case_amount, july.pipeline_amount) == (
-        Decimal("700.00"), Decimal("1300.00"), Decimal("500.00"), Decimal("200.00"),
+        Decimal("700.00"),
+        Decimal("1300.00"),
+        Decimal("500.00"),
+        Decimal("200.00"),
     )
 
 

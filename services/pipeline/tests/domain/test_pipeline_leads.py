@@ -116,7 +116,12 @@ def test_close_invalid_needs_reason_and_is_final() -> None:
     assert info.value.field == "reason"
     closed = close_invalid(assigned(), "duplicate of lead-0", NOW)
     assert (closed.status, closed.closed_reason, closed.closed_at) == (LeadStatus.INVALID, "duplicate of lead-0", NOW)
-    for action in (lambda: claim(closed, "r", NOW), lambda: assign(closed, "r", NOW), lambda: convert(closed, NOW), lambda: close_invalid(closed, "x", NOW)):
+    for action in (
+        lambda: claim(closed, "r", NOW),
+        lambda: assign(closed, "r", NOW),
+        lambda: convert(closed, NOW),
+        lambda: close_invalid(closed, "x", NOW),
+    ):
         with pytest.raises(FailedPrecondition):
             action()
 
@@ -127,8 +132,17 @@ def test_convert_plans_customer_and_opportunity() -> None:
     plan = convert(lead, NOW, opportunity_name="HIS upgrade")
     assert plan.lead.status is LeadStatus.CONVERTED
     assert plan.customer is not None
-    assert (plan.customer.name, plan.customer.owner_id, plan.customer.contact_name, plan.customer.email) == ("上海某医院", "rep-1", "王工", "wang@example.com")
-    assert (plan.opportunity.name, plan.opportunity.owner_id, plan.opportunity.source_lead_id) == ("HIS upgrade", "rep-1", "lead-1")
+    assert (plan.customer.name, plan.customer.owner_id, plan.customer.contact_name, plan.customer.email) == (
+        "上海某医院",
+        "rep-1",
+        "王工",
+        "wang@example.com",
+    )
+    assert (plan.opportunity.name, plan.opportunity.owner_id, plan.opportunity.source_lead_id) == (
+        "HIS upgrade",
+        "rep-1",
+        "lead-1",
+    )
     assert plan.opportunity.amount == Money(Decimal("9"), "CNY")
 
 

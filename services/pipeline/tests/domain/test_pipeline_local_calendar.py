@@ -1,5 +1,6 @@
 """SLA days, lead reclaim and the expected close date on the owner's branch calendar: N days are N
 local days at the same wall time, also across a DST change (property over zones and instants)."""
+
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo

@@ -89,7 +89,14 @@ def test_competitors_are_validated() -> None:
 
 
 def test_products_are_validated() -> None:
-    data = replace(GOOD, products=(OpportunityProduct("", Decimal("1")), OpportunityProduct("p", Decimal("0")), OpportunityProduct("p", Decimal("1"))))
+    data = replace(
+        GOOD,
+        products=(
+            OpportunityProduct("", Decimal("1")),
+            OpportunityProduct("p", Decimal("0")),
+            OpportunityProduct("p", Decimal("1")),
+        ),
+    )
     assert violations(data) == ["products[0].product_id", "products[1].quantity", "products[2].product_id"]
 
 

@@ -60,9 +60,15 @@ def test_bad_lines_name_the_field(bad: QuoteLine, field: str) -> None:
 
 
 def test_quote_total_is_sum_of_rounded_line_nets() -> None:
-    pricing = price_quote([line("0.005"), line("0.005"), line("10", "2", Discount(DiscountKind.PERCENT, Decimal("10")))], "CNY")
+    pricing = price_quote(
+        [line("0.005"), line("0.005"), line("10", "2", Discount(DiscountKind.PERCENT, Decimal("10")))], "CNY"
+    )
     # each 0.005 line rounds to 0.01 on its own; the total adds the printed lines
-    assert (pricing.subtotal, pricing.discount_total, pricing.total) == (Decimal("20.02"), Decimal("2.00"), Decimal("18.02"))
+    assert (pricing.subtotal, pricing.discount_total, pricing.total) == (
+        Decimal("20.02"),
+        Decimal("2.00"),
+        Decimal("18.02"),
+    )
 
 
 def test_quote_needs_lines_and_known_currency() -> None:
@@ -75,7 +81,9 @@ def test_quote_needs_lines_and_known_currency() -> None:
 
 
 def issue(versions: list, qid: str) -> tuple:
-    revision = new_version(versions, quote_id=qid, opportunity_id="opp-1", currency="CNY", lines=[line("100")], actor="rep-1", now=NOW)
+    revision = new_version(
+        versions, quote_id=qid, opportunity_id="opp-1", currency="CNY", lines=[line("100")], actor="rep-1", now=NOW
+    )
     return revision.new, revision.superseded
 
 

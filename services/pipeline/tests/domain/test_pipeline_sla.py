@@ -26,7 +26,13 @@ def check(days_after: float, last: SlaLevel = SlaLevel.ON_TIME, sla_days: int | 
 
 @pytest.mark.parametrize(
     ("days_after", "level"),
-    [(0, SlaLevel.ON_TIME), (14, SlaLevel.ON_TIME), (14.001, SlaLevel.OVERDUE), (41.9, SlaLevel.OVERDUE), (42, SlaLevel.ESCALATED)],
+    [
+        (0, SlaLevel.ON_TIME),
+        (14, SlaLevel.ON_TIME),
+        (14.001, SlaLevel.OVERDUE),
+        (41.9, SlaLevel.OVERDUE),
+        (42, SlaLevel.ESCALATED),
+    ],
 )
 def test_levels_at_the_boundaries(days_after: float, level: SlaLevel) -> None:
     # due after 14 days; escalated when overdue by twice the SLA (14 + 28 = 42 days)
@@ -44,7 +50,9 @@ def test_overdue_reminds_owner_and_manager_once() -> None:
 
 def test_escalation_adds_escalation_recipients_and_is_sent_once() -> None:
     escalated = check(50, last=SlaLevel.OVERDUE)
-    assert [(n.level, n.recipient_ids) for n in escalated.notifications] == [(SlaLevel.ESCALATED, ("rep", "mgr", "director"))]
+    assert [(n.level, n.recipient_ids) for n in escalated.notifications] == [
+        (SlaLevel.ESCALATED, ("rep", "mgr", "director"))
+    ]
     assert check(60, last=SlaLevel.ESCALATED).notifications == ()
 
 
@@ -89,8 +97,14 @@ def test_replaying_checks_in_time_order_notifies_each_level_at_most_once(days: i
     sent: list[SlaLevel] = []
     for hours in sorted(offsets):
         result = due_notifications(
-            subject_id="o", stage_code="s", entered_at=ENTERED, sla_days=days,
-            now=ENTERED + timedelta(hours=hours), owner_id="rep", manager_id="mgr", last_level_notified=last,
+            subject_id="o",
+            stage_code="s",
+            entered_at=ENTERED,
+            sla_days=days,
+            now=ENTERED + timedelta(hours=hours),
+            owner_id="rep",
+            manager_id="mgr",
+            last_level_notified=last,
         )
         sent += [n.level for n in result.notifications]
         last = result.level_notified

@@ -8,7 +8,16 @@ from salesgrid_pipeline.domain.stage_model import Outcome, Stage, StageModel, mo
 
 
 def test_default_model_follows_the_source_documents(model: StageModel) -> None:
-    assert [s.code for s in model] == ["lead", "opportunity", "approval", "formal_communication", "bidding", "result", "won", "lost"]
+    assert [s.code for s in model] == [
+        "lead",
+        "opportunity",
+        "approval",
+        "formal_communication",
+        "bidding",
+        "result",
+        "won",
+        "lost",
+    ]
     # time allowed IN each stage: 线索到商机1个月, 商机到立项2周, 立项到正式沟通1个月, 正式沟通到投标1个月, 投标到结果2个月
     assert [s.sla_days for s in model.open_stages[:5]] == [30, 14, 30, 30, 60]
     assert [s.probability for s in model] == [5, 10, 25, 40, 60, 80, 100, 0]
@@ -22,14 +31,21 @@ def test_default_gates(model: StageModel) -> None:
         return {f.code for f in model.stage(stage).required_facts}
 
     assert codes("approval") == {
-        "budget", "our_expected_amount", "latest_expected_bid_date", "design_organisations",
-        "decision_organisations", "user_organisations", "decision_chain_visits",
+        "budget",
+        "our_expected_amount",
+        "latest_expected_bid_date",
+        "design_organisations",
+        "decision_organisations",
+        "user_organisations",
+        "decision_chain_visits",
     }
     assert codes("formal_communication") == {"expected_bid_date", "expected_winning_amount"}
     assert codes("bidding") == {"tender_document", "bid_document", "publication_date", "response_date"}
     assert codes("won") == {"award_notice", "bid_opening_documents"}
     visits = model.fact_spec("decision_chain_visits")
-    assert visits is not None and visits.min_count >= 1 and {k.value for k in visits.visit_kinds} == {"visit", "meeting"}
+    assert (
+        visits is not None and visits.min_count >= 1 and {k.value for k in visits.visit_kinds} == {"visit", "meeting"}
+    )
 
 
 def test_unknown_stage_is_not_found(model: StageModel) -> None:

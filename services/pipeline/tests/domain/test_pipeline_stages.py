@@ -32,25 +32,38 @@ def state(stage: str = "opportunity", facts: dict[str, FactValue] | None = None)
 
 def test_advance_with_all_facts_returns_transition(model: StageModel, approval_facts: dict[str, FactValue]) -> None:
     transition = advance(state(), "approval", approval_facts, model, "rep-1", NOW)
-    assert (transition.from_stage, transition.to_stage, transition.at, transition.by) == ("opportunity", "approval", NOW, "rep-1")
+    assert (transition.from_stage, transition.to_stage, transition.at, transition.by) == (
+        "opportunity",
+        "approval",
+        NOW,
+        "rep-1",
+    )
     assert transition.kind is TransitionKind.ADVANCE
     assert dict(transition.facts) == approval_facts
     new_state = apply_transition(state(), transition)
     assert (new_state.stage_code, new_state.entered_at) == ("approval", NOW)
 
 
-def test_advance_without_facts_is_rejected_with_every_missing_fact(model: StageModel, approval_facts: dict[str, FactValue]) -> None:
+def test_advance_without_facts_is_rejected_with_every_missing_fact(
+    model: StageModel, approval_facts: dict[str, FactValue]
+) -> None:
     partial = {k: v for k, v in approval_facts.items() if k not in {"budget", "decision_chain_visits"}}
     with pytest.raises(GateRejected) as info:
         advance(state(), "approval", partial, model, "rep-1", NOW)
     rejection = info.value
     assert isinstance(rejection, FailedPrecondition)
-    assert [(p.code, p.problem) for p in rejection.problems] == [("budget", "missing"), ("decision_chain_visits", "missing")]
+    assert [(p.code, p.problem) for p in rejection.problems] == [
+        ("budget", "missing"),
+        ("decision_chain_visits", "missing"),
+    ]
     assert ("facts.budget", "Budget / 预算 is required") in rejection.violations
 
 
 def test_invalid_fact_values_reject_the_gate(model: StageModel, approval_facts: dict[str, FactValue]) -> None:
-    too_few = {**approval_facts, "decision_chain_visits": (VisitRef("v1", VisitKind.VISIT), VisitRef("c1", VisitKind.CALL))}
+    too_few = {
+        **approval_facts,
+        "decision_chain_visits": (VisitRef("v1", VisitKind.VISIT), VisitRef("c1", VisitKind.CALL)),
+    }
     with pytest.raises(GateRejected) as info:
         advance(state(), "approval", too_few, model, "rep-1", NOW)
     assert [(p.code, p.problem) for p in info.value.problems] == [("decision_chain_visits", "invalid")]
@@ -67,7 +80,9 @@ def test_supplied_facts_override_recorded_ones(model: StageModel, approval_facts
     assert transition.facts["budget"] == new_budget
 
 
-def test_invalid_value_for_a_later_stage_fact_is_rejected_too(model: StageModel, approval_facts: dict[str, FactValue]) -> None:
+def test_invalid_value_for_a_later_stage_fact_is_rejected_too(
+    model: StageModel, approval_facts: dict[str, FactValue]
+) -> None:
     with pytest.raises(GateRejected) as info:
         advance(state(), "approval", {**approval_facts, "expected_bid_date": "soon"}, model, "rep-1", NOW)
     assert [(p.code, p.problem) for p in info.value.problems] == [("expected_bid_date", "invalid")]
@@ -179,7 +194,9 @@ def test_lose_needs_a_reason_and_works_from_any_open_stage(model: StageModel) ->
 
 
 @pytest.mark.parametrize("closed", ["won", "lost"])
-def test_closed_opportunities_cannot_change(model: StageModel, closed: str, approval_facts: dict[str, FactValue]) -> None:
+def test_closed_opportunities_cannot_change(
+    model: StageModel, closed: str, approval_facts: dict[str, FactValue]
+) -> None:
     closed_state = state(closed)
     with pytest.raises(FailedPrecondition):
         advance(closed_state, "approval", approval_facts, model, "rep-1", NOW)
@@ -195,8 +212,14 @@ def test_closed_opportunities_cannot_change(model: StageModel, closed: str, appr
 
 
 def test_regress_to_an_earlier_stage_with_reason(model: StageModel, approval_facts: dict[str, FactValue]) -> None:
-    transition = regress(state("formal_communication", approval_facts), "approval", "customer re-scoped", model, "mgr-1", NOW)
-    assert (transition.kind, transition.to_stage, transition.reason) == (TransitionKind.REGRESS, "approval", "customer re-scoped")
+    transition = regress(
+        state("formal_communication", approval_facts), "approval", "customer re-scoped", model, "mgr-1", NOW
+    )
+    assert (transition.kind, transition.to_stage, transition.reason) == (
+        TransitionKind.REGRESS,
+        "approval",
+        "customer re-scoped",
+    )
     assert dict(transition.facts) == approval_facts
 
 
@@ -214,7 +237,9 @@ def test_regress_requires_reason(model: StageModel) -> None:
 
 
 def test_update_facts_validates_each_value_naming_the_fact(model: StageModel) -> None:
-    merged = update_facts(state(facts={"budget": Money(Decimal("1"), "CNY")}), {"expected_bid_date": date(2024, 9, 1)}, model)
+    merged = update_facts(
+        state(facts={"budget": Money(Decimal("1"), "CNY")}), {"expected_bid_date": date(2024, 9, 1)}, model
+    )
     assert set(merged) == {"budget", "expected_bid_date"}
     with pytest.raises(ValidationFailed) as info:
         update_facts(state(), {"expected_bid_date": "2024-09-01", "design_organisations": ()}, model)

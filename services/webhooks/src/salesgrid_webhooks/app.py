@@ -5,6 +5,7 @@ to partner endpoints that may be slow or dead for days, with retries over more t
 growing delivery log; kept apart, that load and its failures never touch logins and token
 exchange, and it scales on its own. It reads every producer's stream with durable consumers,
 like analytics, and keeps the owner's scope with each subscription."""
+
 from __future__ import annotations
 
 from collections.abc import Coroutine, Sequence
@@ -39,5 +40,10 @@ def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
     return [Dispatcher(ctx.sessions, ctx.outbox, settings_for(ctx), ctx.clock).run()]
 
 
-DEFINITION = ServiceDefinition(name="webhooks", register=register, background=background,
-                               subscriptions=lambda ctx: fanout.subscriptions(ctx.clock), metadata=Base.metadata)
+DEFINITION = ServiceDefinition(
+    name="webhooks",
+    register=register,
+    background=background,
+    subscriptions=lambda ctx: fanout.subscriptions(ctx.clock),
+    metadata=Base.metadata,
+)

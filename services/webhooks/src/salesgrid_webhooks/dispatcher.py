@@ -5,6 +5,7 @@ others'), signed per Standard Webhooks with every valid secret, the same webhook
 attempt. A failure schedules the next attempt by the retry schedule; the last one marks the
 delivery failed. A subscription failing for longer than allowed is disabled and an event tells
 its owner (salesgrid.webhooks.subscription.disabled)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -66,12 +67,19 @@ class Dispatcher:
         """Claim and start what is due and has a free slot; returns how many were started."""
         now = self.clock()
         async with self.sessions() as session:
-            due = (await session.execute(
-                select(DeliveryRow.id, DeliveryRow.subscription_id, DeliveryRow.next_attempt_at)
-                .join(SubscriptionRow, SubscriptionRow.id == DeliveryRow.subscription_id)
-                .where(DeliveryRow.status == "pending", DeliveryRow.next_attempt_at <= now,
-                       SubscriptionRow.enabled.is_(True))
-                .order_by(DeliveryRow.next_attempt_at).limit(200))).all()
+            due = (
+                await session.execute(
+                    select(DeliveryRow.id, DeliveryRow.subscription_id, DeliveryRow.next_attempt_at)
+                    .join(SubscriptionRow, SubscriptionRow.id == DeliveryRow.subscription_id)
+                    .where(
+                        DeliveryRow.status == "pending",
+                        DeliveryRow.next_attempt_at <= now,
+                        SubscriptionRow.enabled.is_(True),
+                    )
+                    .order_by(DeliveryRow.next_attempt_at)
+                    .limit(200)
+                )
+            ).all()
         started = 0
         for delivery_id, subscription_id, due_at in due:
             if self._per_endpoint.get(subscription_id, 0) >= self.settings.max_in_flight_per_endpoint:
@@ -80,9 +88,14 @@ class Dispatcher:
                 break
             async with self.sessions() as session, session.begin():
                 claimed = await session.execute(
-                    update(DeliveryRow).where(DeliveryRow.id == delivery_id, DeliveryRow.status == "pending",
-                                              DeliveryRow.next_attempt_at == due_at)
-                    .values(next_attempt_at=now + self.lease))
+                    update(DeliveryRow)
+                    .where(
+                        DeliveryRow.id == delivery_id,
+                        DeliveryRow.status == "pending",
+                        DeliveryRow.next_attempt_at == due_at,
+                    )
+                    .values(next_attempt_at=now + self.lease)
+                )
             if claimed.rowcount != 1:
                 continue  # another replica took it
             await self._slots.acquire()
@@ -127,16 +140,26 @@ class Dispatcher:
             self._per_endpoint[subscription_id] -= 1
             self._slots.release()
 
-    async def _record(self, delivery_id: str, subscription_id: str, status_code: int, latency_ms: int,
-                      error: str) -> None:
+    async def _record(
+        self, delivery_id: str, subscription_id: str, status_code: int, latency_ms: int, error: str
+    ) -> None:
         now = self.clock()
         async with self.sessions() as session, session.begin():
             delivery = await session.get(DeliveryRow, delivery_id)
             sub = await session.get(SubscriptionRow, subscription_id)
             assert delivery is not None and sub is not None
             delivery.attempts += 1
-            session.add(AttemptRow(id=new_id(), delivery_id=delivery_id, attempt=delivery.attempts, at=now,
-                                   status_code=status_code, latency_ms=latency_ms, error=error))
+            session.add(
+                AttemptRow(
+                    id=new_id(),
+                    delivery_id=delivery_id,
+                    attempt=delivery.attempts,
+                    at=now,
+                    status_code=status_code,
+                    latency_ms=latency_ms,
+                    error=error,
+                )
+            )
             delivery.last_status_code, delivery.last_latency_ms, delivery.last_error = status_code, latency_ms, error
             if not error:
                 delivery.status, delivery.delivered_at, delivery.next_attempt_at = "succeeded", now, None
@@ -152,9 +175,16 @@ class Dispatcher:
             if sub.enabled and failing_for >= self.settings.disable_after_failing_seconds:
                 sub.enabled = False
                 sub.disabled_reason = f"deliveries failed for {failing_for / 86400:.1f} days (last: {error})"
-                await self.outbox.record(session, "salesgrid.webhooks.subscription.disabled",
-                                         WebhookSubscriptionDisabled(subscription_id=sub.id, owner_id=sub.owner_id,
-                                                                     owner_kind=sub.owner_kind, url=sub.url,
-                                                                     reason=sub.disabled_reason),
-                                         EventMeta(aggregate_id=sub.id, actor_id=SYSTEM_ACTOR, org_path=sub.org_path),
-                                         now)
+                await self.outbox.record(
+                    session,
+                    "salesgrid.webhooks.subscription.disabled",
+                    WebhookSubscriptionDisabled(
+                        subscription_id=sub.id,
+                        owner_id=sub.owner_id,
+                        owner_kind=sub.owner_kind,
+                        url=sub.url,
+                        reason=sub.disabled_reason,
+                    ),
+                    EventMeta(aggregate_id=sub.id, actor_id=SYSTEM_ACTOR, org_path=sub.org_path),
+                    now,
+                )

@@ -4,6 +4,7 @@ read the record -- in the consumer's inbox transaction, so an event becomes deli
 once, and nothing is sent from any request path. Identity's events about a subscription's owner
 (deactivated, roles or unit changed, API key revoked) stop its deliveries until the owner, with
 his current access, re-enables it."""
+
 from __future__ import annotations
 
 import json
@@ -26,10 +27,19 @@ from salesgrid_webhooks.models import DeliveryRow, SubscriptionRow
 def body_for(envelope: Envelope) -> str:
     """The Standard Webhooks payload: type, timestamp and a thin `data` naming the record."""
     aggregate = envelope.type.split(".")[2]
-    return json.dumps({"type": envelope.type,
-                       "timestamp": envelope.occurred_at.ToDatetime(tzinfo=UTC).isoformat().replace("+00:00", "Z"),
-                       "data": {"event_id": envelope.event_id, "object": aggregate, "id": envelope.aggregate_id,
-                                "actor_id": envelope.actor_id}}, separators=(",", ":"))
+    return json.dumps(
+        {
+            "type": envelope.type,
+            "timestamp": envelope.occurred_at.ToDatetime(tzinfo=UTC).isoformat().replace("+00:00", "Z"),
+            "data": {
+                "event_id": envelope.event_id,
+                "object": aggregate,
+                "id": envelope.aggregate_id,
+                "actor_id": envelope.actor_id,
+            },
+        },
+        separators=(",", ":"),
+    )
 
 
 async def fan_out(session: AsyncSession, envelope: Envelope, clock: Clock) -> int:
@@ -42,18 +52,33 @@ async def fan_out(session: AsyncSession, envelope: Envelope, clock: Clock) -> in
         if not events.visible(sub.permissions, sub.org_path, envelope.type, envelope.org_path):
             continue
         body = body or body_for(envelope)
-        session.add(DeliveryRow(id=new_id(), subscription_id=sub.id, event_id=envelope.event_id,
-                                event_type=envelope.type, body=body, status="pending", attempts=0,
-                                next_attempt_at=clock(), last_status_code=0, last_latency_ms=0, last_error="",
-                                created_at=clock(), delivered_at=None))
+        session.add(
+            DeliveryRow(
+                id=new_id(),
+                subscription_id=sub.id,
+                event_id=envelope.event_id,
+                event_type=envelope.type,
+                body=body,
+                status="pending",
+                attempts=0,
+                next_attempt_at=clock(),
+                last_status_code=0,
+                last_latency_ms=0,
+                last_error="",
+                created_at=clock(),
+                delivered_at=None,
+            )
+        )
         count += 1
     return count
 
 
 async def _stop_owner(session: AsyncSession, owner_id: str, reason: str) -> None:
-    await session.execute(update(SubscriptionRow).where(SubscriptionRow.owner_id == owner_id,
-                                                        SubscriptionRow.enabled.is_(True))
-                          .values(enabled=False, disabled_reason=reason))
+    await session.execute(
+        update(SubscriptionRow)
+        .where(SubscriptionRow.owner_id == owner_id, SubscriptionRow.enabled.is_(True))
+        .values(enabled=False, disabled_reason=reason)
+    )
 
 
 def subscriptions(clock: Clock) -> Sequence[Subscription]:
@@ -76,8 +101,13 @@ def subscriptions(clock: Clock) -> Sequence[Subscription]:
         if not payload.active:
             await _stop_owner(session, payload.user_id, "the owner was deactivated")
             return
-        for sub in (await session.scalars(select(SubscriptionRow).where(
-                SubscriptionRow.owner_id == payload.user_id, SubscriptionRow.enabled.is_(True)))).all():
+        for sub in (
+            await session.scalars(
+                select(SubscriptionRow).where(
+                    SubscriptionRow.owner_id == payload.user_id, SubscriptionRow.enabled.is_(True)
+                )
+            )
+        ).all():
             if sorted(sub.owner_roles) != sorted(payload.roles) or sub.org_path != payload.org_path:
                 sub.enabled, sub.disabled_reason = False, "the owner's roles or unit changed; re-enable to confirm"
 

@@ -1,4 +1,5 @@
 """The webhooks service's own tables."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -37,8 +38,10 @@ class SubscriptionRow(Base):
 
 class DeliveryRow(Base):
     __tablename__ = "webhook_deliveries"
-    __table_args__ = (Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
-                      Index("ix_webhook_deliveries_subscription", "subscription_id", "id"))
+    __table_args__ = (
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_subscription", "subscription_id", "id"),
+    )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # webhook-id; UUIDv7 orders the log
     subscription_id: Mapped[str] = mapped_column(ForeignKey("webhook_subscriptions.id"))
     event_id: Mapped[str] = mapped_column(String(36))

@@ -1,6 +1,7 @@
 """Signing secrets are kept encrypted (Fernet: AES-128-CBC + HMAC-SHA256) under a key from the
 service's settings (SALESGRID_SECRET_KEY), so a copy of the database alone cannot forge
 deliveries. HMAC signing needs the secret itself, so it is decrypted only to sign."""
+
 from __future__ import annotations
 
 import base64

@@ -1,4 +1,5 @@
 """Thin gRPC servicer: proto <-> use case translation."""
+
 from __future__ import annotations
 
 import grpc
@@ -16,23 +17,45 @@ Ctx = grpc.aio.ServicerContext
 
 
 def subscription_pb(row: SubscriptionRow) -> pb.Subscription:
-    return pb.Subscription(id=row.id, url=row.url, event_types=row.event_types, enabled=row.enabled,
-                           disabled_reason=row.disabled_reason, owner_id=row.owner_id, owner_kind=row.owner_kind,
-                           description=row.description, created_at=to_timestamp(row.created_at),
-                           failing_since=to_timestamp(row.failing_since),
-                           previous_secret_expires_at=to_timestamp(row.previous_secret_expires_at
-                                                                   if row.previous_secret else None))
+    return pb.Subscription(
+        id=row.id,
+        url=row.url,
+        event_types=row.event_types,
+        enabled=row.enabled,
+        disabled_reason=row.disabled_reason,
+        owner_id=row.owner_id,
+        owner_kind=row.owner_kind,
+        description=row.description,
+        created_at=to_timestamp(row.created_at),
+        failing_since=to_timestamp(row.failing_since),
+        previous_secret_expires_at=to_timestamp(row.previous_secret_expires_at if row.previous_secret else None),
+    )
 
 
 def delivery_pb(row: DeliveryRow, attempts: list[AttemptRow] = ()) -> pb.Delivery:  # type: ignore[assignment]
-    return pb.Delivery(id=row.id, subscription_id=row.subscription_id, event_id=row.event_id,
-                       event_type=row.event_type, status=row.status, attempts=row.attempts,
-                       created_at=to_timestamp(row.created_at), next_attempt_at=to_timestamp(row.next_attempt_at),
-                       last_status_code=row.last_status_code, last_latency_ms=row.last_latency_ms,
-                       last_error=row.last_error,
-                       attempt_log=[pb.DeliveryAttempt(attempt=a.attempt, at=to_timestamp(a.at),
-                                                       status_code=a.status_code, latency_ms=a.latency_ms,
-                                                       error=a.error) for a in attempts])
+    return pb.Delivery(
+        id=row.id,
+        subscription_id=row.subscription_id,
+        event_id=row.event_id,
+        event_type=row.event_type,
+        status=row.status,
+        attempts=row.attempts,
+        created_at=to_timestamp(row.created_at),
+        next_attempt_at=to_timestamp(row.next_attempt_at),
+        last_status_code=row.last_status_code,
+        last_latency_ms=row.last_latency_ms,
+        last_error=row.last_error,
+        attempt_log=[
+            pb.DeliveryAttempt(
+                attempt=a.attempt,
+                at=to_timestamp(a.at),
+                status_code=a.status_code,
+                latency_ms=a.latency_ms,
+                error=a.error,
+            )
+            for a in attempts
+        ],
+    )
 
 
 class WebhooksServicer(pb_grpc.WebhooksServicer):
@@ -43,7 +66,9 @@ class WebhooksServicer(pb_grpc.WebhooksServicer):
         row, secret = await self.uc.create(caller(), request.url, list(request.event_types), request.description)
         return pb.CreatedSubscription(subscription=subscription_pb(row), secret=secret)
 
-    async def ListSubscriptions(self, request: pb.ListSubscriptionsRequest, context: Ctx) -> pb.ListSubscriptionsResponse:
+    async def ListSubscriptions(
+        self, request: pb.ListSubscriptionsRequest, context: Ctx
+    ) -> pb.ListSubscriptionsResponse:
         return pb.ListSubscriptionsResponse(items=[subscription_pb(r) for r in await self.uc.list(caller())])
 
     async def GetSubscription(self, request: pb.GetSubscriptionRequest, context: Ctx) -> pb.Subscription:
@@ -51,9 +76,13 @@ class WebhooksServicer(pb_grpc.WebhooksServicer):
 
     async def UpdateSubscription(self, request: pb.UpdateSubscriptionRequest, context: Ctx) -> pb.Subscription:
         row = await self.uc.update(
-            caller(), request.id, url=request.url if request.HasField("url") else None,
-            event_types=list(request.event_types), enabled=request.enabled if request.HasField("enabled") else None,
-            description=request.description if request.HasField("description") else None)
+            caller(),
+            request.id,
+            url=request.url if request.HasField("url") else None,
+            event_types=list(request.event_types),
+            enabled=request.enabled if request.HasField("enabled") else None,
+            description=request.description if request.HasField("description") else None,
+        )
         return subscription_pb(row)
 
     async def DeleteSubscription(self, request: pb.DeleteSubscriptionRequest, context: Ctx) -> pb.Subscription:
@@ -64,10 +93,12 @@ class WebhooksServicer(pb_grpc.WebhooksServicer):
         return pb.CreatedSubscription(subscription=subscription_pb(row), secret=secret)
 
     async def ListDeliveries(self, request: pb.ListDeliveriesRequest, context: Ctx) -> pb.ListDeliveriesResponse:
-        page, attempts = await self.uc.deliveries(caller(), request.subscription_id, request.status,
-                                                  request.page_size, request.page_token)
-        return pb.ListDeliveriesResponse(items=[delivery_pb(d, attempts.get(d.id, [])) for d in page.items],
-                                         next_page_token=page.next_token)
+        page, attempts = await self.uc.deliveries(
+            caller(), request.subscription_id, request.status, request.page_size, request.page_token
+        )
+        return pb.ListDeliveriesResponse(
+            items=[delivery_pb(d, attempts.get(d.id, [])) for d in page.items], next_page_token=page.next_token
+        )
 
     async def Redeliver(self, request: pb.RedeliverRequest, context: Ctx) -> pb.Delivery:
         return delivery_pb(await self.uc.redeliver(caller(), request.subscription_id, request.delivery_id))

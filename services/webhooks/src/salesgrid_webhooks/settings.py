@@ -1,4 +1,5 @@
 """The webhooks service's settings: the common ones plus delivery behaviour."""
+
 from __future__ import annotations
 
 from pydantic import Field, SecretStr, model_validator

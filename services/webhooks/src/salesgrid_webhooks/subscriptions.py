@@ -1,6 +1,7 @@
 """Use cases of subscriptions: create (secret shown once), read, update, delete, rotate the secret,
 the delivery log and manual redelivery. An owner manages his own subscriptions; someone with
 `webhooks:<action>` over the owner's unit (an admin) manages them too."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -27,16 +28,18 @@ def scope_snapshot(principal: Principal) -> dict[str, str]:
 
 
 class SubscriptionUseCases:
-    def __init__(self, sessions: SessionFactory, reader: SessionFactory, settings: WebhooksSettings,
-                 clock: Clock) -> None:
+    def __init__(
+        self, sessions: SessionFactory, reader: SessionFactory, settings: WebhooksSettings, clock: Clock
+    ) -> None:
         self.sessions = sessions
         self.reader = reader
         self.settings = settings
         self.clock = clock
         self.box = settings.secret_box()
 
-    async def _get(self, session: AsyncSession, principal: Principal, subscription_id: str,
-                   action: str) -> SubscriptionRow:
+    async def _get(
+        self, session: AsyncSession, principal: Principal, subscription_id: str, action: str
+    ) -> SubscriptionRow:
         row = await session.get(SubscriptionRow, subscription_id)
         if row is None or row.deleted or not principal.can_see("webhooks:read", row.owner_id, row.org_path):
             raise NotFound(f"webhook subscription {subscription_id!r} does not exist", "id")
@@ -47,22 +50,40 @@ class SubscriptionUseCases:
     def _snapshot(self, row: SubscriptionRow, principal: Principal) -> None:
         """Deliveries follow the scope of whoever last set the subscription up: its owner."""
         if principal.subject_id == row.owner_id:
-            row.permissions, row.org_path, row.owner_roles = (scope_snapshot(principal), principal.org_path,
-                                                              list(principal.roles))
+            row.permissions, row.org_path, row.owner_roles = (
+                scope_snapshot(principal),
+                principal.org_path,
+                list(principal.roles),
+            )
 
-    async def create(self, principal: Principal, url: str, event_types: list[str],
-                     description: str) -> tuple[SubscriptionRow, str]:
+    async def create(
+        self, principal: Principal, url: str, event_types: list[str], description: str
+    ) -> tuple[SubscriptionRow, str]:
         principal.require("webhooks:create")
         url = endpoints.validate_url(url, allow_http=self.settings.allow_http_endpoints)
         types = events.validate_event_types(event_types)
         if len(description) > 500:
             raise ValidationFailed("at most 500 characters", "description")
         secret = signing.new_secret()
-        row = SubscriptionRow(id=new_id(), owner_id=principal.subject_id, owner_kind=principal.kind, url=url,
-                              description=description, event_types=types, secret=self.box.seal(secret),
-                              previous_secret=None,
-                              previous_secret_expires_at=None, enabled=True, disabled_reason="", failing_since=None,
-                              deleted=False, created_at=self.clock(), org_path="", permissions={}, owner_roles=[])
+        row = SubscriptionRow(
+            id=new_id(),
+            owner_id=principal.subject_id,
+            owner_kind=principal.kind,
+            url=url,
+            description=description,
+            event_types=types,
+            secret=self.box.seal(secret),
+            previous_secret=None,
+            previous_secret_expires_at=None,
+            enabled=True,
+            disabled_reason="",
+            failing_since=None,
+            deleted=False,
+            created_at=self.clock(),
+            org_path="",
+            permissions={},
+            owner_roles=[],
+        )
         self._snapshot(row, principal)
         async with self.sessions() as session, session.begin():
             session.add(row)
@@ -71,16 +92,27 @@ class SubscriptionUseCases:
     async def list(self, principal: Principal) -> list[SubscriptionRow]:
         principal.require("webhooks:read")
         async with self.reader() as session:
-            rows = (await session.scalars(select(SubscriptionRow).where(SubscriptionRow.deleted.is_(False))
-                                          .order_by(SubscriptionRow.id))).all()
+            rows = (
+                await session.scalars(
+                    select(SubscriptionRow).where(SubscriptionRow.deleted.is_(False)).order_by(SubscriptionRow.id)
+                )
+            ).all()
         return [r for r in rows if principal.can_see("webhooks:read", r.owner_id, r.org_path)]
 
     async def get(self, principal: Principal, subscription_id: str) -> SubscriptionRow:
         async with self.reader() as session:
             return await self._get(session, principal, subscription_id, "read")
 
-    async def update(self, principal: Principal, subscription_id: str, *, url: str | None,
-                     event_types: list[str], enabled: bool | None, description: str | None) -> SubscriptionRow:
+    async def update(
+        self,
+        principal: Principal,
+        subscription_id: str,
+        *,
+        url: str | None,
+        event_types: list[str],
+        enabled: bool | None,
+        description: str | None,
+    ) -> SubscriptionRow:
         async with self.sessions() as session, session.begin():
             row = await self._get(session, principal, subscription_id, "create")
             if url is not None:
@@ -104,8 +136,9 @@ class SubscriptionUseCases:
             row.deleted, row.enabled, row.disabled_reason = True, False, "deleted"
             return row
 
-    async def rotate_secret(self, principal: Principal, subscription_id: str,
-                            overlap_seconds: int) -> tuple[SubscriptionRow, str]:
+    async def rotate_secret(
+        self, principal: Principal, subscription_id: str, overlap_seconds: int
+    ) -> tuple[SubscriptionRow, str]:
         if overlap_seconds < 0 or overlap_seconds > 7 * 24 * 3600:
             raise ValidationFailed("must be between 0 and 604800", "overlap_seconds")
         overlap = overlap_seconds or self.settings.rotation_overlap_seconds
@@ -116,8 +149,9 @@ class SubscriptionUseCases:
             row.secret = self.box.seal(secret)
             return row, secret
 
-    async def deliveries(self, principal: Principal, subscription_id: str, status: str, size: int,
-                         token: str) -> tuple[Page[DeliveryRow], dict[str, list[AttemptRow]]]:
+    async def deliveries(
+        self, principal: Principal, subscription_id: str, status: str, size: int, token: str
+    ) -> tuple[Page[DeliveryRow], dict[str, list[AttemptRow]]]:
         if status and status not in STATUSES:
             raise ValidationFailed(f"must be one of {', '.join(STATUSES)}", "status")
         async with self.reader() as session:
@@ -128,9 +162,13 @@ class SubscriptionUseCases:
             page = await keyset_page(session, query, DeliveryRow.id, size, token)
             attempts: dict[str, list[AttemptRow]] = {}
             if page.items:
-                for attempt in (await session.scalars(
-                        select(AttemptRow).where(AttemptRow.delivery_id.in_([d.id for d in page.items]))
-                        .order_by(AttemptRow.attempt))).all():
+                for attempt in (
+                    await session.scalars(
+                        select(AttemptRow)
+                        .where(AttemptRow.delivery_id.in_([d.id for d in page.items]))
+                        .order_by(AttemptRow.attempt)
+                    )
+                ).all():
                     attempts.setdefault(attempt.delivery_id, []).append(attempt)
         return page, attempts
 

@@ -1,6 +1,7 @@
 """Webhook rules as plain Python: signatures (checked by the standardwebhooks library, an
 independent implementation), the retry schedule, which events a subscription may name and which
 records its owner may receive, endpoint URLs."""
+
 from __future__ import annotations
 
 import time
@@ -38,7 +39,9 @@ def test_the_default_schedule_retries_for_more_than_a_day() -> None:
 
 def test_event_types_are_validated_and_matched() -> None:
     assert events.validate_event_types(["salesgrid.customers.customer.*", "salesgrid.pipeline.lead.created"]) == [
-        "salesgrid.customers.customer.*", "salesgrid.pipeline.lead.created"]
+        "salesgrid.customers.customer.*",
+        "salesgrid.pipeline.lead.created",
+    ]
     for bad in ([], ["customers.created"], ["salesgrid.identity.auth.login_succeeded"], ["salesgrid.x.y.*"]):
         with pytest.raises(ValidationFailed) as error:
             events.validate_event_types(bad)
@@ -81,8 +84,14 @@ def test_secrets_are_sealed_and_prod_needs_its_own_key() -> None:
     assert "whsec_abc" not in sealed and box.open(sealed) == "whsec_abc"
     with pytest.raises(Exception):
         SecretBox("x" * 32).open(sealed)  # another key opens nothing
-    base = {"service_name": "webhooks", "database_url": "postgresql+asyncpg://x/y", "nats_url": "nats://x",
-            "grpc_port": 1, "identity_addr": "x:1", "environment": "prod"}
+    base = {
+        "service_name": "webhooks",
+        "database_url": "postgresql+asyncpg://x/y",
+        "nats_url": "nats://x",
+        "grpc_port": 1,
+        "identity_addr": "x:1",
+        "environment": "prod",
+    }
     for key in (None, DEV_SECRET_KEY, "short"):
         with pytest.raises(ValidationError):
             WebhooksSettings(**base, secret_key=key)

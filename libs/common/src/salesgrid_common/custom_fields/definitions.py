@@ -5,6 +5,7 @@ strings, number as a decimal string (never a float), money as {"amount": "12.50"
 "CNY"}, multi-choice as a sorted list of options, boolean as true/false. Each stored value has
 index tokens (strings) which list filters compare for equality: a multi-choice value has one
 token per option, so `contains` is equality against one token."""
+
 from __future__ import annotations
 
 import re
@@ -83,9 +84,17 @@ def _business_lines(lines: Sequence[str], allowed: bool) -> tuple[tuple[str, ...
     return cleaned, []
 
 
-def make_definition(entity: str, key: str, label: str, field_type: str, *, required: bool = False,
-                    options: Sequence[str] = (), business_lines: Sequence[str] = (),
-                    business_lines_allowed: bool = False) -> FieldDefinition:
+def make_definition(
+    entity: str,
+    key: str,
+    label: str,
+    field_type: str,
+    *,
+    required: bool = False,
+    options: Sequence[str] = (),
+    business_lines: Sequence[str] = (),
+    business_lines_allowed: bool = False,
+) -> FieldDefinition:
     problems: list[tuple[str, str]] = []
     key = (key or "").strip()
     if not KEY.match(key):
@@ -97,7 +106,8 @@ def make_definition(entity: str, key: str, label: str, field_type: str, *, requi
         kind = FieldType(field_type)
     except ValueError:
         raise ValidationFailed.many(
-            [*problems, ("type", f"must be one of {', '.join(t.value for t in FieldType)}")]) from None
+            [*problems, ("type", f"must be one of {', '.join(t.value for t in FieldType)}")]
+        ) from None
     cleaned, option_problems = _options(kind, options)
     lines, line_problems = _business_lines(business_lines, business_lines_allowed)
     problems += option_problems + line_problems
@@ -106,9 +116,15 @@ def make_definition(entity: str, key: str, label: str, field_type: str, *, requi
     return FieldDefinition(entity, key, label, kind, bool(required), cleaned, lines)
 
 
-def change_definition(current: FieldDefinition, *, label: str | None = None, required: bool | None = None,
-                      options: Sequence[str] | None = None, business_lines: Sequence[str] | None = None,
-                      business_lines_allowed: bool = False) -> FieldDefinition:
+def change_definition(
+    current: FieldDefinition,
+    *,
+    label: str | None = None,
+    required: bool | None = None,
+    options: Sequence[str] | None = None,
+    business_lines: Sequence[str] | None = None,
+    business_lines_allowed: bool = False,
+) -> FieldDefinition:
     """The type and key never change (stored values would no longer match). Options may be added
     or reordered, never removed: a stored value would name an option that no longer exists."""
     problems: list[tuple[str, str]] = []

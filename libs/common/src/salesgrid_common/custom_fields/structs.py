@@ -1,4 +1,5 @@
 """Custom field values on the wire: a google.protobuf.Struct on record messages and events."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping

@@ -1,6 +1,7 @@
 """Tables of custom fields, in the database of each service owning an entity: the definitions,
 and one row per (field, index token, record) so a list filter is an index lookup on either
 database (no JSON operators). Values themselves live on the record (a JSON column)."""
+
 from __future__ import annotations
 
 from sqlalchemy import JSON, Boolean, Column, Index, Integer, MetaData, String, Table

@@ -1,5 +1,6 @@
 """Custom field values: validation into canonical JSON, a record's write (merge), the index
 tokens list filters compare, and the text form of imports and exports (see definitions.py)."""
+
 from __future__ import annotations
 
 import re
@@ -9,8 +10,16 @@ from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
 
 from salesgrid_common.currencies import parse_amount, validate_currency
-from salesgrid_common.custom_fields.definitions import (COLUMN_PREFIX, FALSE_TEXT, NUMBER_DIGITS, TEXT_MAX, TOKEN_MAX,
-                                                        TRUE_TEXT, FieldDefinition, FieldType)
+from salesgrid_common.custom_fields.definitions import (
+    COLUMN_PREFIX,
+    FALSE_TEXT,
+    NUMBER_DIGITS,
+    TEXT_MAX,
+    TOKEN_MAX,
+    TRUE_TEXT,
+    FieldDefinition,
+    FieldType,
+)
 from salesgrid_common.errors import DomainError, ValidationFailed
 
 
@@ -33,7 +42,7 @@ def _number(value: object, field: str) -> str:
         raise ValidationFailed(f"must be a number, got {value!r}", field) from None
     if not _fits(number):
         raise ValidationFailed(f"must be a finite number of at most {NUMBER_DIGITS} digits", field)
-    if isinstance(value, float) and abs(value) >= 2 ** 53:  # a JSON number this large has lost digits already
+    if isinstance(value, float) and abs(value) >= 2**53:  # a JSON number this large has lost digits already
         raise ValidationFailed("numbers of 2^53 and more lose digits as JSON numbers: send a decimal string", field)
     return _decimal_text(number)
 
@@ -41,8 +50,11 @@ def _number(value: object, field: str) -> str:
 def _fits(number: Decimal) -> bool:
     """At most NUMBER_DIGITS significant digits, magnitude within 10^±NUMBER_DIGITS: the stored text
     and its index token stay short whatever the exponent, and nothing is ever rounded."""
-    return (number.is_finite() and len(number.as_tuple().digits) <= NUMBER_DIGITS
-            and -NUMBER_DIGITS <= number.adjusted() < NUMBER_DIGITS)
+    return (
+        number.is_finite()
+        and len(number.as_tuple().digits) <= NUMBER_DIGITS
+        and -NUMBER_DIGITS <= number.adjusted() < NUMBER_DIGITS
+    )
 
 
 def _money(value: object, field: str) -> dict[str, str]:
@@ -64,8 +76,9 @@ def _money(value: object, field: str) -> dict[str, str]:
     except InvalidOperation:
         too_long = False  # parse_amount names the bad text
     if too_long:  # (parse_amount's quantize would also fail past the default 28-digit precision)
-        raise ValidationFailed(f"must be an amount of at most {MONEY_WHOLE_DIGITS} digits before the point",
-                               f"{field}.amount")
+        raise ValidationFailed(
+            f"must be an amount of at most {MONEY_WHOLE_DIGITS} digits before the point", f"{field}.amount"
+        )
     return {"amount": str(parse_amount(amount, currency, f"{field}.amount")), "currency": currency}
 
 
@@ -129,9 +142,15 @@ def is_empty(value: object) -> bool:
     return value is None or value == "" or value == [] or value == ()
 
 
-def merge_values(definitions: Iterable[FieldDefinition], current: Mapping[str, Any],
-                 incoming: Mapping[str, Any] | None, *, business_line: str = "", creating: bool = False,
-                 prefix: str = "custom_fields") -> dict[str, Any]:
+def merge_values(
+    definitions: Iterable[FieldDefinition],
+    current: Mapping[str, Any],
+    incoming: Mapping[str, Any] | None,
+    *,
+    business_line: str = "",
+    creating: bool = False,
+    prefix: str = "custom_fields",
+) -> dict[str, Any]:
     """The record's values after a write of `incoming` (keys given are set; an empty value clears
     one). Unknown, archived and inapplicable keys are refused, every value is validated, and a
     required field applying to the record must be filled when the record is created, and cannot
@@ -161,9 +180,14 @@ def merge_values(definitions: Iterable[FieldDefinition], current: Mapping[str, A
     given = dict(incoming or {})
     for definition in by_key.values():
         key = definition.key
-        if (definition.active and definition.required and definition.applies_to(business_line)
-                and key not in merged and (creating or key in given)
-                and is_empty(given.get(key))):  # a bad value given is reported as such, not as missing
+        if (
+            definition.active
+            and definition.required
+            and definition.applies_to(business_line)
+            and key not in merged
+            and (creating or key in given)
+            and is_empty(given.get(key))
+        ):  # a bad value given is reported as such, not as missing
             problems.append((f"{prefix}.{definition.key}", "is required"))
     if problems:
         raise ValidationFailed.many(problems)
@@ -213,8 +237,9 @@ def cell_text(value: Any) -> str:
 
 def custom_filters(filters: Mapping[str, str]) -> dict[str, str]:
     """key -> value of the cf_<key> entries of a filter map (export filters, query parameters)."""
-    return {name.removeprefix(COLUMN_PREFIX): value for name, value in filters.items()
-            if name.startswith(COLUMN_PREFIX)}
+    return {
+        name.removeprefix(COLUMN_PREFIX): value for name, value in filters.items() if name.startswith(COLUMN_PREFIX)
+    }
 
 
 def parse_text(definition: FieldDefinition, raw: str, field: str) -> Any:

@@ -1,4 +1,5 @@
 """Plugging custom fields into a service: one registry per process (in ctx.extras) and its servicer."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -12,12 +13,14 @@ from salesgrid_common.service import ServiceContext
 
 def custom_field_registry(ctx: ServiceContext, service: str, entities: Sequence[EntitySpec]) -> CustomFieldRegistry:
     if "custom_fields" not in ctx.extras:
-        ctx.extras["custom_fields"] = CustomFieldRegistry(service, ctx.sessions, ctx.reader, ctx.outbox, ctx.clock,
-                                                          entities)
+        ctx.extras["custom_fields"] = CustomFieldRegistry(
+            service, ctx.sessions, ctx.reader, ctx.outbox, ctx.clock, entities
+        )
     return ctx.extras["custom_fields"]  # type: ignore[no-any-return]
 
 
-def register_custom_fields(server: grpc.aio.Server, ctx: ServiceContext, service: str,
-                           entities: Sequence[EntitySpec]) -> str:
+def register_custom_fields(
+    server: grpc.aio.Server, ctx: ServiceContext, service: str, entities: Sequence[EntitySpec]
+) -> str:
     """Serve salesgrid.common.v1.CustomFields for `entities`; returns the service name (reflection)."""
     return register(server, custom_field_registry(ctx, service, entities))

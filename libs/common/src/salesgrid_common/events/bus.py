@@ -1,4 +1,5 @@
 """NATS JetStream connection, stream declaration and the publisher the relay uses."""
+
 from __future__ import annotations
 
 import logging
@@ -22,9 +23,7 @@ async def connect(url: str, name: str) -> NATS:
 
     # A cluster is given as comma-separated URLs: the client fails over between them.
     servers = [part.strip() for part in url.split(",") if part.strip()]
-    return await nats.connect(
-        servers, name=name, error_cb=on_error, max_reconnect_attempts=-1, reconnect_time_wait=0.5
-    )
+    return await nats.connect(servers, name=name, error_cb=on_error, max_reconnect_attempts=-1, reconnect_time_wait=0.5)
 
 
 def stream_config(service: str, replicas: int, region: str = "") -> StreamConfig:

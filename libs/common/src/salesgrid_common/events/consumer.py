@@ -14,6 +14,7 @@ running the handler. So every event ends applied or in dead_letters.
 `ack_wait` is short (what a killed process held comes back within seconds); while a batch is
 being handled every message of it still waiting gets an in-progress heartbeat, so a slow handler
 is not redelivered under its own feet."""
+
 from __future__ import annotations
 
 import asyncio
@@ -39,14 +40,19 @@ from salesgrid_common.clock import Clock, utc_now
 from salesgrid_common.db import SessionFactory
 from salesgrid_common.dependencies import is_outage
 from salesgrid_common.events.bus import ensure_aggregate_stream
-from salesgrid_common.events.envelope import (aggregate_stream_name, parse_envelope, payload_of, producer_of,
-                                              stream_name, subject_for)
+from salesgrid_common.events.envelope import (
+    aggregate_stream_name,
+    parse_envelope,
+    payload_of,
+    producer_of,
+    stream_name,
+    subject_for,
+)
 from salesgrid_common.events.dead_letters import count_pending, record_dead_letter
 from salesgrid_common.events.tables import inbox
 from salesgrid_common.events.versions import count_attempt
 from salesgrid_common.events.versions import forget_attempts as _forget_attempts
-from salesgrid_common.metrics import (CONSUMER_LAG, DEAD_LETTERS, DEAD_LETTERS_PENDING, EVENTS_CONSUMED,
-                                      PROJECTION_LAG)
+from salesgrid_common.metrics import CONSUMER_LAG, DEAD_LETTERS, DEAD_LETTERS_PENDING, EVENTS_CONSUMED, PROJECTION_LAG
 from salesgrid_common.tracing import context_from, tracer
 
 log = logging.getLogger(__name__)
@@ -85,8 +91,16 @@ class Subscription:
         return self.handlers.get(event_type) or self.handlers.get(f"salesgrid.{self.producer}.>")
 
 
-async def apply_once(sessions: SessionFactory, consumer: str, envelope: Envelope, handler: Handler, payload: Any,
-                     clock: Clock = utc_now, *, forget_attempts: bool = False) -> bool:
+async def apply_once(
+    sessions: SessionFactory,
+    consumer: str,
+    envelope: Envelope,
+    handler: Handler,
+    payload: Any,
+    clock: Clock = utc_now,
+    *,
+    forget_attempts: bool = False,
+) -> bool:
     """Run the handler and record the inbox row in one transaction. False if already applied.
     `forget_attempts`: also delete the event's redelivery counter (it is settled either way)."""
     async with sessions() as session, session.begin():
@@ -104,8 +118,7 @@ async def apply_once(sessions: SessionFactory, consumer: str, envelope: Envelope
 
 def inbox_row(consumer: str, envelope: Envelope, clock: Clock) -> dict[str, Any]:
     """The row that marks `envelope` applied by `consumer`."""
-    return {"consumer": consumer, "event_id": envelope.event_id, "event_type": envelope.type,
-            "processed_at": clock()}
+    return {"consumer": consumer, "event_id": envelope.event_id, "event_type": envelope.type, "processed_at": clock()}
 
 
 def trace_carrier(msg: Any, envelope: Envelope) -> dict[str, str]:
@@ -140,9 +153,17 @@ PENDING_REFRESH_SECONDS = 30.0
 
 
 class EventConsumer:
-    def __init__(self, subscription: Subscription, js: JetStreamContext, sessions: SessionFactory,
-                 *, batch: int = 50, clock: Clock = utc_now, topology: Topology = Topology(),
-                 ack_wait: float = ACK_WAIT_SECONDS) -> None:
+    def __init__(
+        self,
+        subscription: Subscription,
+        js: JetStreamContext,
+        sessions: SessionFactory,
+        *,
+        batch: int = 50,
+        clock: Clock = utc_now,
+        topology: Topology = Topology(),
+        ack_wait: float = ACK_WAIT_SECONDS,
+    ) -> None:
         self.sub = subscription
         self.js = js
         self.sessions = sessions
@@ -164,8 +185,9 @@ class EventConsumer:
     async def _subscribe(self) -> Any:
         stream = self.topology.stream(self.sub.producer)
         if self.topology.source_regions:
-            await ensure_aggregate_stream(self.js, self.sub.producer, list(self.topology.source_regions),
-                                          self.topology.replicas)
+            await ensure_aggregate_stream(
+                self.js, self.sub.producer, list(self.topology.source_regions), self.topology.replicas
+            )
         while True:
             try:
                 await self.js.stream_info(stream)
@@ -203,8 +225,9 @@ class EventConsumer:
                     try:
                         await self.handle(msg)
                     except Exception as exc:
-                        log.warning("event not handled; redelivering", extra={
-                            "consumer": self.sub.name, "error": repr(exc)})
+                        log.warning(
+                            "event not handled; redelivering", extra={"consumer": self.sub.name, "error": repr(exc)}
+                        )
                         with contextlib.suppress(Exception):
                             await msg.nak(delay=self.sub.backoff_seconds[0])
                     waiting.remove(msg)
@@ -242,9 +265,14 @@ class EventConsumer:
         outcomes: list[tuple[Any, Envelope, str]] = []
         try:
             async with self.sessions() as session, session.begin():
-                seen = set(await session.scalars(select(inbox.c.event_id).where(
-                    inbox.c.consumer == self.sub.name,
-                    inbox.c.event_id.in_([envelope.event_id for _, envelope, _, _ in fresh]))))
+                seen = set(
+                    await session.scalars(
+                        select(inbox.c.event_id).where(
+                            inbox.c.consumer == self.sub.name,
+                            inbox.c.event_id.in_([envelope.event_id for _, envelope, _, _ in fresh]),
+                        )
+                    )
+                )
                 applied: list[dict[str, Any]] = []
                 for msg, envelope, payload_type, handler in fresh:
                     if envelope.event_id in seen:
@@ -264,8 +292,10 @@ class EventConsumer:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - a handler failed or the database is down: one by one
-            log.warning("batch not applied; handling its events one by one", extra={
-                "consumer": self.sub.name, "error": repr(exc)})
+            log.warning(
+                "batch not applied; handling its events one by one",
+                extra={"consumer": self.sub.name, "error": repr(exc)},
+            )
             return list(messages)
         for msg, envelope, outcome in outcomes:
             EVENTS_CONSUMED.labels(self.sub.name, envelope.type, outcome).inc()
@@ -279,9 +309,16 @@ class EventConsumer:
     def _span(self, envelope: Envelope) -> Any:
         """The handling span (CONSUMER), current while the handler runs: a child of the relay's
         publish span (see trace_carrier, attached by the caller)."""
-        return _TRACER.start_as_current_span(f"consume {envelope.type}", kind=SpanKind.CONSUMER, attributes={
-            "messaging.system": "nats", "messaging.consumer.group.name": self.sub.name,
-            "messaging.message.id": envelope.event_id, "messaging.destination.name": envelope.type})
+        return _TRACER.start_as_current_span(
+            f"consume {envelope.type}",
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "nats",
+                "messaging.consumer.group.name": self.sub.name,
+                "messaging.message.id": envelope.event_id,
+                "messaging.destination.name": envelope.type,
+            },
+        )
 
     def _observe_lag(self, envelope: Envelope) -> None:
         """Commit → projection: from the event's commit (its occurred_at, stamped in the producer's
@@ -330,16 +367,27 @@ class EventConsumer:
             attempt = 1 + await count_attempt(self.sessions, self.sub.name, envelope.event_id)
         if attempt > self.sub.max_deliver:
             # Earlier attempts were neither acked nor nak'ed: the process died holding the event.
-            await self._dead_letter(msg, envelope, RuntimeError(
-                f"handling started {attempt - 1} times without an outcome (the consumer process died while "
-                f"handling it: crash loop, OOM kill or an event that kills the process?)"))
+            await self._dead_letter(
+                msg,
+                envelope,
+                RuntimeError(
+                    f"handling started {attempt - 1} times without an outcome (the consumer process died while "
+                    f"handling it: crash loop, OOM kill or an event that kills the process?)"
+                ),
+            )
             return
         token = otel_context.attach(context_from(trace_carrier(msg, envelope)))
         try:
             with self._span(envelope):
-                applied = await apply_once(self.sessions, self.sub.name, envelope, handler,
-                                           payload_of(envelope, payload_type), self.clock,
-                                           forget_attempts=attempt > 1)
+                applied = await apply_once(
+                    self.sessions,
+                    self.sub.name,
+                    envelope,
+                    handler,
+                    payload_of(envelope, payload_type),
+                    self.clock,
+                    forget_attempts=attempt > 1,
+                )
             EVENTS_CONSUMED.labels(self.sub.name, envelope.type, "applied" if applied else "duplicate").inc()
             if applied:
                 self._observe_lag(envelope)
@@ -354,22 +402,37 @@ class EventConsumer:
                     async with self.sessions() as session, session.begin():
                         await _forget_attempts(session, self.sub.name, envelope.event_id)
                 delay = self.sub.backoff_seconds[min(1, len(self.sub.backoff_seconds) - 1)]
-                log.warning("database unavailable; redelivering", extra={
-                    "consumer": self.sub.name, "event_id": envelope.event_id, "error": str(exc), "retry_in": delay})
+                log.warning(
+                    "database unavailable; redelivering",
+                    extra={
+                        "consumer": self.sub.name,
+                        "event_id": envelope.event_id,
+                        "error": str(exc),
+                        "retry_in": delay,
+                    },
+                )
                 await msg.nak(delay=delay)
             elif attempt >= self.sub.max_deliver:
                 await self._dead_letter(msg, envelope, exc)
             else:
                 delay = self.sub.backoff_seconds[min(attempt, len(self.sub.backoff_seconds)) - 1]
-                log.warning("event handler failed; redelivering", extra={
-                    "consumer": self.sub.name, "event_id": envelope.event_id, "error": str(exc), "retry_in": delay})
+                log.warning(
+                    "event handler failed; redelivering",
+                    extra={
+                        "consumer": self.sub.name,
+                        "event_id": envelope.event_id,
+                        "error": str(exc),
+                        "retry_in": delay,
+                    },
+                )
                 await msg.nak(delay=delay)
         finally:
             otel_context.detach(token)
 
     async def _dead_letter(self, msg: Any, envelope: Envelope | None, exc: Exception) -> None:
-        outcome = await record_dead_letter(self.sessions, self.sub.name, msg.subject, msg.data, envelope, exc,
-                                           msg.metadata.num_delivered, self.clock())
+        outcome = await record_dead_letter(
+            self.sessions, self.sub.name, msg.subject, msg.data, envelope, exc, msg.metadata.num_delivered, self.clock()
+        )
         if outcome == "applied":
             await msg.ack()  # an earlier delivery applied it and its ack was lost
             return

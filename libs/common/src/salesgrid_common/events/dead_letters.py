@@ -5,6 +5,7 @@ terminating the message finds the row on the next delivery and writes no second 
 the inbox shows applied (its ack was lost) is never dead-lettered. Replaying applies the stored
 envelope through the consumer's own handler (inbox included: nothing is applied twice) and
 deletes the row in the same transaction."""
+
 from __future__ import annotations
 
 import logging
@@ -30,29 +31,61 @@ log = logging.getLogger(__name__)
 Outcome = Literal["written", "applied", "already"]
 
 
-async def record_dead_letter(sessions: SessionFactory, consumer: str, subject: str, data: bytes,
-                             envelope: Envelope | None, error: Exception, deliveries: int, at: datetime) -> Outcome:
+async def record_dead_letter(
+    sessions: SessionFactory,
+    consumer: str,
+    subject: str,
+    data: bytes,
+    envelope: Envelope | None,
+    error: Exception,
+    deliveries: int,
+    at: datetime,
+) -> Outcome:
     event_id = envelope.event_id if envelope else ""
     async with sessions() as session, session.begin():
         if event_id:
-            if await session.scalar(select(inbox.c.event_id).where(
-                    inbox.c.consumer == consumer, inbox.c.event_id == event_id)) is not None:
+            if (
+                await session.scalar(
+                    select(inbox.c.event_id).where(inbox.c.consumer == consumer, inbox.c.event_id == event_id)
+                )
+                is not None
+            ):
                 return "applied"
-            if await session.scalar(select(dead_letters.c.id).where(
-                    dead_letters.c.consumer == consumer, dead_letters.c.event_id == event_id)) is not None:
+            if (
+                await session.scalar(
+                    select(dead_letters.c.id).where(
+                        dead_letters.c.consumer == consumer, dead_letters.c.event_id == event_id
+                    )
+                )
+                is not None
+            ):
                 return "already"
         if event_id:
             await forget_attempts(session, consumer, event_id)
-        await session.execute(insert(dead_letters).values(
-            id=new_id(), consumer=consumer, event_id=event_id, event_type=envelope.type if envelope else "",
-            subject=subject, envelope=data, error=repr(error)[:4000], deliveries=deliveries, failed_at=at))
+        await session.execute(
+            insert(dead_letters).values(
+                id=new_id(),
+                consumer=consumer,
+                event_id=event_id,
+                event_type=envelope.type if envelope else "",
+                subject=subject,
+                envelope=data,
+                error=repr(error)[:4000],
+                deliveries=deliveries,
+                failed_at=at,
+            )
+        )
     return "written"
 
 
 async def count_pending(sessions: SessionFactory, consumer: str) -> int:
     async with sessions() as session:
-        return int(await session.scalar(
-            select(func.count()).select_from(dead_letters).where(dead_letters.c.consumer == consumer)) or 0)
+        return int(
+            await session.scalar(
+                select(func.count()).select_from(dead_letters).where(dead_letters.c.consumer == consumer)
+            )
+            or 0
+        )
 
 
 @dataclass(frozen=True)
@@ -63,8 +96,14 @@ class ReplayResult:
     skipped: int = 0  # no subscription of this service handles the row's consumer or type
 
 
-async def replay_dead_letters(sessions: SessionFactory, subscriptions: "list[Subscription]", *,
-                              consumer: str = "", ids: tuple[str, ...] = (), clock: Clock = utc_now) -> ReplayResult:
+async def replay_dead_letters(
+    sessions: SessionFactory,
+    subscriptions: "list[Subscription]",
+    *,
+    consumer: str = "",
+    ids: tuple[str, ...] = (),
+    clock: Clock = utc_now,
+) -> ReplayResult:
     """Apply dead letters again, oldest first, each in its own transaction with its inbox row;
     a success deletes the dead letter. Optionally only one consumer's or only the given ids."""
     from salesgrid_common.events.consumer import apply_once
@@ -100,11 +139,16 @@ async def replay_dead_letters(sessions: SessionFactory, subscriptions: "list[Sub
             done = await apply_once(sessions, row.consumer, envelope, handle_and_forget, payload, clock)
         except Exception as exc:
             failed += 1
-            log.error("dead letter replay failed", extra={"consumer": row.consumer, "event_id": row.event_id,
-                                                          "error": repr(exc)})
+            log.error(
+                "dead letter replay failed",
+                extra={"consumer": row.consumer, "event_id": row.event_id, "error": repr(exc)},
+            )
             async with sessions() as session, session.begin():
-                await session.execute(dead_letters.update().where(dead_letters.c.id == row.id).values(
-                    error=repr(exc)[:4000], failed_at=clock()))
+                await session.execute(
+                    dead_letters.update()
+                    .where(dead_letters.c.id == row.id)
+                    .values(error=repr(exc)[:4000], failed_at=clock())
+                )
             continue
         if done:
             applied += 1

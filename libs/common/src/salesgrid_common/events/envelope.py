@@ -1,4 +1,5 @@
 """Building and reading event envelopes. The type string is the routing key and the subject."""
+
 from __future__ import annotations
 
 import re
@@ -27,6 +28,7 @@ def validate_event_type(event_type: str) -> str:
 # Multi-region cells: every region runs its own services and streams in one NATS supercluster,
 # so a region's stream name and subjects carry the region; the event *type* never does (it is
 # the routing key). Without a region (single cell, embedded) names and subjects are plain.
+
 
 def _region_token(region: str) -> str:
     return region.upper().replace("-", "_")
@@ -72,8 +74,9 @@ class EventMeta:
         return cls(aggregate_id=aggregate_id, actor_id=actor_id, org_path=org_path, actor_ip=actor_ip)
 
 
-def build_envelope(event_type: str, producer: str, payload: Message, meta: EventMeta, occurred_at: datetime,
-                   aggregate_version: int = 0) -> Envelope:
+def build_envelope(
+    event_type: str, producer: str, payload: Message, meta: EventMeta, occurred_at: datetime, aggregate_version: int = 0
+) -> Envelope:
     validate_event_type(event_type)
     stamp = Timestamp()
     stamp.FromDatetime(occurred_at)

@@ -1,5 +1,6 @@
 """Writing events: an outbox row in the caller's transaction, and a wake-up for the relay once
 that transaction commits (so publication is prompt without polling hard)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -61,8 +62,10 @@ class Outbox:
         carries the aggregate's next version (see events.versions)."""
         version = await next_aggregate_version(session, meta.aggregate_id) if meta.aggregate_id else 0
         # The envelope carries this span's context: the relay's publish span is its child.
-        with _TRACER.start_as_current_span(f"outbox record {event_type}", attributes={
-                "messaging.destination.name": event_type, "salesgrid.aggregate_id": meta.aggregate_id}):
+        with _TRACER.start_as_current_span(
+            f"outbox record {event_type}",
+            attributes={"messaging.destination.name": event_type, "salesgrid.aggregate_id": meta.aggregate_id},
+        ):
             envelope = build_envelope(event_type, self.producer, payload, meta, occurred_at, version)
             await session.execute(insert(outbox).values(**self._row(envelope, occurred_at)))
         session.sync_session.info[_WAKE_KEY] = self.signal
@@ -70,11 +73,17 @@ class Outbox:
 
     def _row(self, envelope: Envelope, occurred_at: datetime) -> dict[str, Any]:
         """The outbox row of an envelope, waiting for the relay."""
-        return {"event_id": envelope.event_id, "subject": subject_for(envelope.type, self.region),
-                "envelope": envelope.SerializeToString(), "created_at": occurred_at, "attempts": 0}
+        return {
+            "event_id": envelope.event_id,
+            "subject": subject_for(envelope.type, self.region),
+            "envelope": envelope.SerializeToString(),
+            "created_at": occurred_at,
+            "attempts": 0,
+        }
 
-    async def record_new_aggregates(self, session: AsyncSession, event_type: str,
-                                    events: Sequence[tuple[Message, EventMeta]], occurred_at: datetime) -> list[str]:
+    async def record_new_aggregates(
+        self, session: AsyncSession, event_type: str, events: Sequence[tuple[Message, EventMeta]], occurred_at: datetime
+    ) -> list[str]:
         """Add one event per aggregate that did not exist before this transaction (a bulk
         create): each carries version 1, and the whole batch costs two statements. Should an
         aggregate id already have a version, the insert fails (IntegrityError) and nothing of
@@ -82,12 +91,16 @@ class Outbox:
         if not events:
             return []
         # One span for the batch; every envelope carries its context (see record).
-        with _TRACER.start_as_current_span(f"outbox record {event_type}", attributes={
-                "messaging.destination.name": event_type, "messaging.batch.message_count": len(events)}):
-            envelopes = [build_envelope(event_type, self.producer, payload, meta, occurred_at, 1)
-                         for payload, meta in events]
-            await session.execute(insert(aggregate_versions), [
-                {"aggregate_id": meta.aggregate_id, "version": 1} for _, meta in events])
+        with _TRACER.start_as_current_span(
+            f"outbox record {event_type}",
+            attributes={"messaging.destination.name": event_type, "messaging.batch.message_count": len(events)},
+        ):
+            envelopes = [
+                build_envelope(event_type, self.producer, payload, meta, occurred_at, 1) for payload, meta in events
+            ]
+            await session.execute(
+                insert(aggregate_versions), [{"aggregate_id": meta.aggregate_id, "version": 1} for _, meta in events]
+            )
             await session.execute(insert(outbox), [self._row(e, occurred_at) for e in envelopes])
         session.sync_session.info[_WAKE_KEY] = self.signal
         return [e.event_id for e in envelopes]

@@ -2,6 +2,7 @@
 them published only after JetStream acknowledged them. It starts with whatever a crashed
 process left behind; a row published but not marked is published again and JetStream's
 duplicate window (plus the consumers' inbox) absorbs it."""
+
 from __future__ import annotations
 
 import asyncio
@@ -148,19 +149,23 @@ class OutboxRelay:
         (its trace context travels in the envelope); the message headers carry this span's context
         so each consumer's span is its child."""
         envelope = parse_envelope(row.envelope)
-        with _TRACER.start_as_current_span(f"publish {envelope.type}", context=context_from(
-                dict(envelope.trace_context)), kind=SpanKind.PRODUCER,
-                attributes={"messaging.system": "nats", "messaging.destination.name": row.subject,
-                            "messaging.message.id": row.event_id}):
+        with _TRACER.start_as_current_span(
+            f"publish {envelope.type}",
+            context=context_from(dict(envelope.trace_context)),
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "nats",
+                "messaging.destination.name": row.subject,
+                "messaging.message.id": row.event_id,
+            },
+        ):
             headers = {**dict(envelope.trace_context), **current_trace_context(), "Nats-Msg-Id": row.event_id}
             await self.publisher.publish(row.subject, row.envelope, headers)
         return envelope
 
     async def _housekeeping(self) -> None:
         async with self.sessions() as session, session.begin():
-            await session.execute(
-                delete(outbox).where(outbox.c.published_at < self.clock() - self.keep_published)
-            )
+            await session.execute(delete(outbox).where(outbox.c.published_at < self.clock() - self.keep_published))
             backlog = await session.scalar(
                 select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
             )

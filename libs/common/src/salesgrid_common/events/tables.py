@@ -1,4 +1,5 @@
 """Tables every event-producing or -consuming service carries in its own database."""
+
 from __future__ import annotations
 
 from sqlalchemy import Column, Integer, LargeBinary, MetaData, String, Table, Text

@@ -4,6 +4,7 @@ Producer side: `next_aggregate_version` increments the aggregate's version in th
 records an event (the row lock on PostgreSQL, the database lock on SQLite serialise writers of one
 aggregate, so versions follow commit order). Consumer side: `claim_newer` tells a state projection
 whether an event's version is newer than what it applied for that key, and remembers it."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -19,8 +20,9 @@ from salesgrid_common.events.tables import aggregate_versions, delivery_attempts
 async def _increment(session: AsyncSession, table: Table, key: dict[str, Any], column: str) -> int:
     insert = conflict_insert(session.get_bind().dialect.name)
     statement = insert(table).values(**key, **{column: 1})
-    upsert = statement.on_conflict_do_update(index_elements=list(key),
-                                             set_={column: table.c[column] + 1}).returning(table.c[column])
+    upsert = statement.on_conflict_do_update(index_elements=list(key), set_={column: table.c[column] + 1}).returning(
+        table.c[column]
+    )
     return int((await session.execute(upsert)).scalar_one())
 
 
@@ -40,8 +42,8 @@ async def claim_newer(session: AsyncSession, projection: str, key: str, envelope
     # and the loser re-checks the condition against the winner's version (READ COMMITTED).
     statement = insert(projection_versions).values(projection=projection, key=key, version=version)
     upsert = statement.on_conflict_do_update(
-        index_elements=["projection", "key"], set_={"version": version},
-        where=projection_versions.c.version < version).returning(projection_versions.c.version)
+        index_elements=["projection", "key"], set_={"version": version}, where=projection_versions.c.version < version
+    ).returning(projection_versions.c.version)
     return bool((await session.execute(upsert)).scalar_one_or_none() == version)
 
 
@@ -53,5 +55,8 @@ async def count_attempt(sessions: SessionFactory, consumer: str, event_id: str) 
 
 
 async def forget_attempts(session: AsyncSession, consumer: str, event_id: str) -> None:
-    await session.execute(delete(delivery_attempts).where(
-        delivery_attempts.c.consumer == consumer, delivery_attempts.c.event_id == event_id))
+    await session.execute(
+        delete(delivery_attempts).where(
+            delivery_attempts.c.consumer == consumer, delivery_attempts.c.event_id == event_id
+        )
+    )

@@ -2,6 +2,7 @@
 of a million rows never holds them in memory. CSV is UTF-8 with a BOM (Excel reads Chinese);
 text a spreadsheet would run as a formula gets an apostrophe (formula injection); datetimes are
 UTC. XLSX uses openpyxl's write-only mode, which streams rows to a temporary file."""
+
 from __future__ import annotations
 
 import csv
@@ -13,7 +14,10 @@ from decimal import Decimal
 from typing import Any
 
 CHUNK_BYTES = 1 << 20
-FORMATS = {"csv": "text/csv; charset=utf-8", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+FORMATS = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 

@@ -1,6 +1,7 @@
 """Tables of export jobs, in the database of each service that serves them. The file lives in
 the database as ordered chunks: every replica can serve the download, nothing depends on a pod's
 disk, and the retention sweep deletes both."""
+
 from __future__ import annotations
 
 from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table, Text

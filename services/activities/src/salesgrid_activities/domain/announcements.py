@@ -4,6 +4,7 @@ The audience is fixed when the announcement is published: every active person wh
 target unit or below it. Each of them gets it in his inbox and has his own read receipt; the
 publisher (and whoever may publish over the target unit) sees how many have read it, and who.
 A publisher reaches only units within his own publish scope (a manager: his subtree)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable

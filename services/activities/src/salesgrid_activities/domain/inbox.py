@@ -3,6 +3,7 @@
 Each function turns one event's facts into a Notice: its kind, a one-line title, the record it
 links to and who receives it. Recipients each get their own item (own read state); the record
 owner's copy is the canonical one for team views ("a manager sees his team's escalations")."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -51,52 +52,90 @@ def _notice(kind: str, title: str, record_id: str, recipients: Iterable[str], ow
     return Notice(kind, title[:300], KINDS[kind], record_id, _unique(recipients), owner_id)
 
 
-def sla_notice(opportunity_id: str, stage: str, level: str, recipient_ids: Iterable[str], owner_id: str,
-               due_date: str) -> Notice:
+def sla_notice(
+    opportunity_id: str, stage: str, level: str, recipient_ids: Iterable[str], owner_id: str, due_date: str
+) -> Notice:
     """Overdue reminds the owner and his manager; escalated also his manager's manager (the
     pipeline names them). The owner always gets his own copy."""
     if level == "escalated":
-        return _notice("sla_escalated", f"Stage {stage} escalated: overdue since {due_date}", opportunity_id,
-                       [owner_id, *recipient_ids], owner_id)
-    return _notice("sla_overdue", f"Stage {stage} is overdue (due {due_date})", opportunity_id,
-                   [owner_id, *recipient_ids], owner_id)
+        return _notice(
+            "sla_escalated",
+            f"Stage {stage} escalated: overdue since {due_date}",
+            opportunity_id,
+            [owner_id, *recipient_ids],
+            owner_id,
+        )
+    return _notice(
+        "sla_overdue",
+        f"Stage {stage} is overdue (due {due_date})",
+        opportunity_id,
+        [owner_id, *recipient_ids],
+        owner_id,
+    )
 
 
 def pool_return_warning(customer_id: str, owner_id: str, rule: str, due_at: str) -> Notice:
     reason = POOL_RULES.get(rule, rule)
-    return _notice("pool_return_warning", f"Customer returns to the public pool on {due_at[:10]} ({reason})",
-                   customer_id, [owner_id], owner_id)
+    return _notice(
+        "pool_return_warning",
+        f"Customer returns to the public pool on {due_at[:10]} ({reason})",
+        customer_id,
+        [owner_id],
+        owner_id,
+    )
 
 
-def ownership_decided(customer_ids: Iterable[str], rep_ids: Iterable[str], winner_rep_id: str,
-                      winner_customer_id: str, rule: str, reason: str) -> Notice:
+def ownership_decided(
+    customer_ids: Iterable[str],
+    rep_ids: Iterable[str],
+    winner_rep_id: str,
+    winner_customer_id: str,
+    rule: str,
+    reason: str,
+) -> Notice:
     """Both (all) reps of an ownership conflict learn the decision and its reason."""
     customers = list(customer_ids)
-    title = (f"Ownership decided ({rule}): {reason}" if winner_rep_id
-             else f"Ownership undecided: {reason or rule}")
-    return _notice("ownership_decided", title, winner_customer_id or (customers[0] if customers else ""),
-                   rep_ids, winner_rep_id)
+    title = f"Ownership decided ({rule}): {reason}" if winner_rep_id else f"Ownership undecided: {reason or rule}"
+    return _notice(
+        "ownership_decided", title, winner_customer_id or (customers[0] if customers else ""), rep_ids, winner_rep_id
+    )
 
 
-def share_requested(request_id: str, requester_name: str, customer_name: str, owner_id: str,
-                    owner_manager_id: str) -> Notice:
+def share_requested(
+    request_id: str, requester_name: str, customer_name: str, owner_id: str, owner_manager_id: str
+) -> Notice:
     """The owner and his manager may decide; both are asked."""
-    return _notice("share_requested", f"{requester_name or 'A colleague'} asks to share {customer_name}",
-                   request_id, [owner_id, owner_manager_id], owner_id)
+    return _notice(
+        "share_requested",
+        f"{requester_name or 'A colleague'} asks to share {customer_name}",
+        request_id,
+        [owner_id, owner_manager_id],
+        owner_id,
+    )
 
 
-def share_request_decided(request_id: str, status: str, customer_name: str, requester_id: str, owner_id: str,
-                          decided_by_name: str) -> Notice:
-    return _notice("share_request_decided",
-                   f"Share request for {customer_name} {status} by {decided_by_name or 'the owner'}",
-                   request_id, [requester_id, owner_id], owner_id)
+def share_request_decided(
+    request_id: str, status: str, customer_name: str, requester_id: str, owner_id: str, decided_by_name: str
+) -> Notice:
+    return _notice(
+        "share_request_decided",
+        f"Share request for {customer_name} {status} by {decided_by_name or 'the owner'}",
+        request_id,
+        [requester_id, owner_id],
+        owner_id,
+    )
 
 
-def instalment_overdue(contract_id: str, number: str, seq: int, due_date: str, outstanding: str, currency: str,
-                       owner_id: str) -> Notice:
-    return _notice("instalment_overdue",
-                   f"Contract {number}: instalment {seq} due {due_date} is overdue ({outstanding} {currency})",
-                   contract_id, [owner_id], owner_id)
+def instalment_overdue(
+    contract_id: str, number: str, seq: int, due_date: str, outstanding: str, currency: str, owner_id: str
+) -> Notice:
+    return _notice(
+        "instalment_overdue",
+        f"Contract {number}: instalment {seq} due {due_date} is overdue ({outstanding} {currency})",
+        contract_id,
+        [owner_id],
+        owner_id,
+    )
 
 
 def task_reminder(task_id: str, title: str, assignee_id: str, minutes_before: int) -> Notice:
@@ -109,19 +148,24 @@ def task_overdue(task_id: str, title: str, assignee_id: str, creator_id: str) ->
     return _notice("task_overdue", f"Task overdue: {title}", task_id, [assignee_id, creator_id], assignee_id)
 
 
-def expense_approval(claim_id: str, approver_id: str, owner_id: str, total: str, currency: str,
-                     reminder: bool) -> Notice:
+def expense_approval(
+    claim_id: str, approver_id: str, owner_id: str, total: str, currency: str, reminder: bool
+) -> Notice:
     """An expense claim waits for this approver (again, when it is a reminder)."""
     title = f"Expense claim of {total} {currency} awaits your approval"
-    return _notice("expense_approval", f"Reminder: {title}" if reminder else title, claim_id, [approver_id],
-                   owner_id)
+    return _notice("expense_approval", f"Reminder: {title}" if reminder else title, claim_id, [approver_id], owner_id)
 
 
 def expense_settled(claim_id: str, status: str, total: str, currency: str, owner_id: str, comment: str) -> Notice:
     """The claimant learns that his claim was approved, rejected (with the reason) or paid."""
     reason = f": {comment}" if status == "rejected" and comment else ""
-    return _notice("expense_settled", f"Your expense claim of {total} {currency} was {status}{reason}", claim_id,
-                   [owner_id], owner_id)
+    return _notice(
+        "expense_settled",
+        f"Your expense claim of {total} {currency} was {status}{reason}",
+        claim_id,
+        [owner_id],
+        owner_id,
+    )
 
 
 def announcement(announcement_id: str, title: str, recipient_ids: Iterable[str], publisher_id: str) -> Notice:
@@ -130,14 +174,20 @@ def announcement(announcement_id: str, title: str, recipient_ids: Iterable[str],
 
 
 def spot_check_assigned(spot_check_id: str, week: str, verifier_id: str, rep_id: str) -> Notice:
-    return _notice("spot_check_assigned", f"Spot check {week}: verify a follow-up", spot_check_id, [verifier_id],
-                   rep_id)
+    return _notice(
+        "spot_check_assigned", f"Spot check {week}: verify a follow-up", spot_check_id, [verifier_id], rep_id
+    )
 
 
 def spot_check_false(spot_check_id: str, week: str, rep_id: str, manager_id: str, fine: str, currency: str) -> Notice:
     """A follow-up found false (虚报): the rep and his manager learn it, with the fine."""
-    return _notice("spot_check_false", f"Spot check {week}: a follow-up was found false (fine {fine} {currency})",
-                   spot_check_id, [rep_id, manager_id], rep_id)
+    return _notice(
+        "spot_check_false",
+        f"Spot check {week}: a follow-up was found false (fine {fine} {currency})",
+        spot_check_id,
+        [rep_id, manager_id],
+        rep_id,
+    )
 
 
 def webhook_disabled(subscription_id: str, url: str, reason: str, owner_id: str, owner_kind: str) -> Notice:
@@ -145,23 +195,31 @@ def webhook_disabled(subscription_id: str, url: str, reason: str, owner_id: str,
     `PATCH {"enabled": true}` turns it back on. A partner key has no inbox (the audit trail and the
     subscription itself say it)."""
     recipients = [owner_id] if owner_kind == "user" else []
-    return _notice("webhook_disabled", f"Webhook to {url} disabled: {reason}. Re-enable it once the endpoint "
-                   "answers again", subscription_id, recipients, owner_id)
+    return _notice(
+        "webhook_disabled",
+        f"Webhook to {url} disabled: {reason}. Re-enable it once the endpoint answers again",
+        subscription_id,
+        recipients,
+        owner_id,
+    )
 
 
 def discount_approval(quote_id: str, approver_id: str, owner_id: str, rate: str, reminder: bool = False) -> Notice:
     """A quote's special discount (特批折扣) waits for this approver (again, when it is a reminder)."""
     title = f"A special discount of {rate}% awaits your approval"
-    return _notice("discount_approval", f"Reminder: {title}" if reminder else title, quote_id, [approver_id],
-                   owner_id)
+    return _notice("discount_approval", f"Reminder: {title}" if reminder else title, quote_id, [approver_id], owner_id)
 
 
-def discount_settled(quote_id: str, status: str, rate: str, owner_id: str, submitter_id: str,
-                     comment: str) -> Notice:
+def discount_settled(quote_id: str, status: str, rate: str, owner_id: str, submitter_id: str, comment: str) -> Notice:
     """The quote's owner and whoever issued it learn the outcome (a rejection with its reason)."""
     reason = f": {comment}" if status == "rejected" and comment else ""
-    return _notice("discount_settled", f"The special discount of {rate}% was {status}{reason}", quote_id,
-                   [owner_id, submitter_id], owner_id)
+    return _notice(
+        "discount_settled",
+        f"The special discount of {rate}% was {status}{reason}",
+        quote_id,
+        [owner_id, submitter_id],
+        owner_id,
+    )
 
 
 def check_kind(kind: str) -> str:

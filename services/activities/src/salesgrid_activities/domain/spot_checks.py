@@ -6,6 +6,7 @@ follow-ups of that week is drawn and assigned to a sales administrator over the 
 one up his org path). The draw is reproducible, seeded by the week and the rep, and fair: every
 follow-up of the week is equally likely to be chosen. The administrator finds each true or false;
 a false one is counted in the falsification ledger (虚报) with the fine in force at that moment."""
+
 from __future__ import annotations
 
 import hashlib

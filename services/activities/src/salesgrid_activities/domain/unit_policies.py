@@ -2,6 +2,7 @@
 
 Each unit may set any of the values; a rep gets, value by value, the one set by the nearest
 unit on his org path (his own unit first, then its ancestors), else the company default."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -64,9 +65,15 @@ def _fine(value: str, name: str, v: Violations) -> Decimal | None:
     return amount
 
 
-def validate_overrides(*, check_in_radius_m: float | None = None, report_deadline: str | None = None,
-                       late_fine: str | None = None, missing_fine: str | None = None,
-                       falsified_fine: str | None = None, currency: str | None = None) -> PolicyOverrides:
+def validate_overrides(
+    *,
+    check_in_radius_m: float | None = None,
+    report_deadline: str | None = None,
+    late_fine: str | None = None,
+    missing_fine: str | None = None,
+    falsified_fine: str | None = None,
+    currency: str | None = None,
+) -> PolicyOverrides:
     """Wire values (None: not set) checked into overrides; every bad field is named at once."""
     v = Violations()
     radius = None
@@ -76,25 +83,42 @@ def validate_overrides(*, check_in_radius_m: float | None = None, report_deadlin
         else:
             radius = float(check_in_radius_m)
     deadline = _deadline(report_deadline, v) if report_deadline is not None else None
-    fines = {name: _fine(value, name, v) if value is not None else None
-             for name, value in (("late_fine", late_fine), ("missing_fine", missing_fine),
-                                 ("falsified_fine", falsified_fine))}
+    fines = {
+        name: _fine(value, name, v) if value is not None else None
+        for name, value in (
+            ("late_fine", late_fine),
+            ("missing_fine", missing_fine),
+            ("falsified_fine", falsified_fine),
+        )
+    }
     if currency is not None and not is_currency_code(currency):
         v.add("currency", "must be an ISO-4217 code such as CNY")
     v.raise_if_any()
     return PolicyOverrides(check_in_radius_m=radius, report_deadline=deadline, currency=currency, **fines)
 
 
-def effective_policies(org_path: str, overrides: Iterable[tuple[str, PolicyOverrides]],
-                       check_in: CheckInPolicy = CheckInPolicy(), report: ReportPolicy = ReportPolicy()) -> Policies:
+def effective_policies(
+    org_path: str,
+    overrides: Iterable[tuple[str, PolicyOverrides]],
+    check_in: CheckInPolicy = CheckInPolicy(),
+    report: ReportPolicy = ReportPolicy(),
+) -> Policies:
     """The policies for someone at ``org_path`` given (unit path, overrides) pairs of any units:
     only units on the path count, applied from the root down so the nearest one wins."""
     for _, o in sorted(((path, o) for path, o in overrides if org_path.startswith(path)), key=lambda p: len(p[0])):
         if o.check_in_radius_m is not None:
             check_in = replace(check_in, radius_m=o.check_in_radius_m)
-        changes: dict[str, Any] = {name: value for name, value in (
-            ("deadline", o.report_deadline), ("late_fine", o.late_fine), ("missing_fine", o.missing_fine),
-            ("falsified_fine", o.falsified_fine), ("currency", o.currency)) if value is not None}
+        changes: dict[str, Any] = {
+            name: value
+            for name, value in (
+                ("deadline", o.report_deadline),
+                ("late_fine", o.late_fine),
+                ("missing_fine", o.missing_fine),
+                ("falsified_fine", o.falsified_fine),
+                ("currency", o.currency),
+            )
+            if value is not None
+        }
         if changes:
             report = replace(report, **changes)
     return Policies(check_in, report)

@@ -1,5 +1,6 @@
 """Activities' use cases: each runs in one transaction, applies the domain rules, writes its
 events to the outbox in that same transaction, and checks the caller's permission and scope."""
+
 from __future__ import annotations
 
 from salesgrid_activities.usecases.unit_policies import UnitPoliciesMixin
@@ -12,10 +13,23 @@ from salesgrid_activities.usecases._support import EVENT_PREFIX, SYSTEM_ACTOR, p
 from salesgrid_activities.usecases.inbox import InboxUseCases, deliver
 
 
-class ActivitiesUseCases(UnitPoliciesMixin, FollowUpsMixin, CheckInsMixin, TasksMixin, CalendarMixin,
-                         DailyReportsMixin):
+class ActivitiesUseCases(
+    UnitPoliciesMixin, FollowUpsMixin, CheckInsMixin, TasksMixin, CalendarMixin, DailyReportsMixin
+):
     """Every use case of the service: one mixin per topic, the shared helpers in _support."""
 
 
-__all__ = ['EVENT_PREFIX', 'MAX_CALENDAR_WINDOW', 'REPORTING_ROLES', 'SYSTEM_ACTOR', 'log', 'parse_date',
-           'report_domain', 'task_domain', 'visit_domain', 'ActivitiesUseCases', 'InboxUseCases', 'deliver']
+__all__ = [
+    "EVENT_PREFIX",
+    "MAX_CALENDAR_WINDOW",
+    "REPORTING_ROLES",
+    "SYSTEM_ACTOR",
+    "log",
+    "parse_date",
+    "report_domain",
+    "task_domain",
+    "visit_domain",
+    "ActivitiesUseCases",
+    "InboxUseCases",
+    "deliver",
+]

@@ -1,4 +1,5 @@
 """Helpers shared by the use-case modules of this package."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, time
@@ -44,27 +45,47 @@ def _zone(name: str) -> ZoneInfo:
 
 def task_domain(row: TaskRow) -> tasks.Task:
     return tasks.Task(
-        task_id=row.id, creator_id=row.creator_id, assignee_id=row.owner_id, title=row.title,
-        description=row.description, start_at=row.start_at, end_at=row.end_at, due_at=row.due_at,
-        reminder_minutes=tuple(row.reminder_minutes), private=row.private, status=tasks.TaskStatus(row.status),
-        created_at=row.created_at, accepted_at=row.accepted_at, rejected_at=row.rejected_at,
-        reject_reason=row.reject_reason, completed_at=row.completed_at)
+        task_id=row.id,
+        creator_id=row.creator_id,
+        assignee_id=row.owner_id,
+        title=row.title,
+        description=row.description,
+        start_at=row.start_at,
+        end_at=row.end_at,
+        due_at=row.due_at,
+        reminder_minutes=tuple(row.reminder_minutes),
+        private=row.private,
+        status=tasks.TaskStatus(row.status),
+        created_at=row.created_at,
+        accepted_at=row.accepted_at,
+        rejected_at=row.rejected_at,
+        reject_reason=row.reject_reason,
+        completed_at=row.completed_at,
+    )
 
 
 def _overrides(row: UnitPolicyRow) -> unit_policies.PolicyOverrides:
     return unit_policies.PolicyOverrides(
         check_in_radius_m=row.check_in_radius_m,
         report_deadline=time.fromisoformat(row.report_deadline) if row.report_deadline else None,
-        late_fine=row.late_fine, missing_fine=row.missing_fine, falsified_fine=row.falsified_fine,
-        currency=row.currency)
+        late_fine=row.late_fine,
+        missing_fine=row.missing_fine,
+        falsified_fine=row.falsified_fine,
+        currency=row.currency,
+    )
 
 
 class ActivitiesUseCasesBase:
     """What every part of ActivitiesUseCases shares: its wiring and the helpers more than one topic uses."""
 
-    def __init__(self, sessions: SessionFactory, outbox: Outbox, clock: Clock,
-                 check_in_policy: check_ins.CheckInPolicy = check_ins.CheckInPolicy(),
-                 report_policy: daily_reports.ReportPolicy = daily_reports.ReportPolicy()) -> None:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        outbox: Outbox,
+        clock: Clock,
+        check_in_policy: check_ins.CheckInPolicy = check_ins.CheckInPolicy(),
+        report_policy: daily_reports.ReportPolicy = daily_reports.ReportPolicy(),
+    ) -> None:
         self.sessions = sessions
         self.outbox = outbox
         self.clock = clock
@@ -72,8 +93,17 @@ class ActivitiesUseCasesBase:
         self.check_in_policy = check_in_policy
         self.report_policy = report_policy
 
-    async def _emit(self, session: AsyncSession, verb: str, payload: Message, *, aggregate_id: str,
-                    org_path: str, principal: Principal | None, now: datetime) -> None:
+    async def _emit(
+        self,
+        session: AsyncSession,
+        verb: str,
+        payload: Message,
+        *,
+        aggregate_id: str,
+        org_path: str,
+        principal: Principal | None,
+        now: datetime,
+    ) -> None:
         meta = EventMeta.acting(principal, "activities", aggregate_id=aggregate_id, org_path=org_path)
         await self.outbox.record(session, EVENT_PREFIX + verb, payload, meta, now)
 
@@ -87,10 +117,16 @@ class ActivitiesUseCasesBase:
 
     async def _policies(self, session: AsyncSession, org_path: str) -> unit_policies.Policies:
         """The policies in force at org_path: defaults overridden by the units on the path."""
-        rows = (await session.execute(select(UnitPolicyRow, directory_units.c.path).join(
-            directory_units, directory_units.c.unit_id == UnitPolicyRow.unit_id))).all()
-        return unit_policies.effective_policies(org_path, [(path, _overrides(row)) for row, path in rows],
-                                                self.check_in_policy, self.report_policy)
+        rows = (
+            await session.execute(
+                select(UnitPolicyRow, directory_units.c.path).join(
+                    directory_units, directory_units.c.unit_id == UnitPolicyRow.unit_id
+                )
+            )
+        ).all()
+        return unit_policies.effective_policies(
+            org_path, [(path, _overrides(row)) for row, path in rows], self.check_in_policy, self.report_policy
+        )
 
     async def _advance_mark(self, session: AsyncSession, name: str, now: datetime) -> datetime | None:
         """The previous mark, moved to now in this transaction; None on first sight (nothing is
@@ -101,6 +137,9 @@ class ActivitiesUseCasesBase:
             return None
         if last >= now:
             return None
-        moved = await session.execute(update(SchedulerMark).where(
-            SchedulerMark.name == name, SchedulerMark.last_run_at == last).values(last_run_at=now))
+        moved = await session.execute(
+            update(SchedulerMark)
+            .where(SchedulerMark.name == name, SchedulerMark.last_run_at == last)
+            .values(last_run_at=now)
+        )
         return last if moved.rowcount == 1 else None

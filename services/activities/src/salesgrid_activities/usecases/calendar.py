@@ -1,4 +1,5 @@
 """Calendar use cases."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -22,25 +23,31 @@ MAX_CALENDAR_WINDOW = timedelta(days=62)
 class CalendarMixin(ActivitiesUseCasesBase):
     """ActivitiesUseCases: calendar."""
 
-    async def calendar(self, principal: Principal, *, user_id: str, unit_id: str, window_start: datetime | None,
-                       window_end: datetime | None) -> list[tasks.CalendarItem]:
+    async def calendar(
+        self,
+        principal: Principal,
+        *,
+        user_id: str,
+        unit_id: str,
+        window_start: datetime | None,
+        window_end: datetime | None,
+    ) -> list[tasks.CalendarItem]:
         """One person's or one team's entries in the window, as the caller may see them."""
         principal.require("tasks:read")
         if window_start is None or window_end is None:
             raise ValidationFailed("is required", "window_start" if window_start is None else "window_end")
         if window_end - window_start > MAX_CALENDAR_WINDOW:
-            raise ValidationFailed(f"must be at most {MAX_CALENDAR_WINDOW.days} days after window_start",
-                                   "window_end")
+            raise ValidationFailed(f"must be at most {MAX_CALENDAR_WINDOW.days} days after window_start", "window_end")
         if user_id and unit_id:
             raise ValidationFailed("give user_id or unit_id, not both", "unit_id")
         anchor = func.coalesce(TaskRow.start_at, TaskRow.due_at)
         # Coarse overlap in SQL (the domain decides exactly): starts before the end, ends after the start.
-        query = select(TaskRow).where(anchor < window_end,
-                                      func.coalesce(TaskRow.end_at, TaskRow.start_at, TaskRow.due_at) >= window_start)
+        query = select(TaskRow).where(
+            anchor < window_end, func.coalesce(TaskRow.end_at, TaskRow.start_at, TaskRow.due_at) >= window_start
+        )
         async with self.sessions() as session:
             if unit_id:
-                path = await session.scalar(select(directory_units.c.path).where(
-                    directory_units.c.unit_id == unit_id))
+                path = await session.scalar(select(directory_units.c.path).where(directory_units.c.unit_id == unit_id))
                 if path is None:
                     raise NotFound(f"org unit {unit_id} not found", "unit_id")
                 query = query.where(TaskRow.org_path.startswith(path, autoescape=True))
@@ -56,9 +63,12 @@ class CalendarMixin(ActivitiesUseCasesBase):
             rows = (await session.scalars(query)).all()
         paths = {row.owner_id: row.org_path for row in rows}
         return tasks.calendar_view(
-            [task_domain(r) for r in rows], viewer_id=principal.subject_id,
+            [task_domain(r) for r in rows],
+            viewer_id=principal.subject_id,
             can_view_user=lambda owner: principal.can_see("tasks:read", owner, paths[owner]),
-            window_start=window_start, window_end=window_end)
+            window_start=window_start,
+            window_end=window_end,
+        )
 
     async def fire_due_reminders(self) -> int:
         """reminder.due for each reminder whose time fell in (last run, now]; exactly once, since
@@ -69,16 +79,37 @@ class CalendarMixin(ActivitiesUseCasesBase):
             if last is None:
                 return 0
             anchor = func.coalesce(TaskRow.start_at, TaskRow.due_at)
-            rows = {r.id: r for r in (await session.scalars(select(TaskRow).where(
-                TaskRow.status.in_([s.value for s in tasks.OPEN_STATUSES]), anchor > last,
-                anchor <= now + timedelta(minutes=tasks.MAX_REMINDER_MINUTES)))).all()}
+            rows = {
+                r.id: r
+                for r in (
+                    await session.scalars(
+                        select(TaskRow).where(
+                            TaskRow.status.in_([s.value for s in tasks.OPEN_STATUSES]),
+                            anchor > last,
+                            anchor <= now + timedelta(minutes=tasks.MAX_REMINDER_MINUTES),
+                        )
+                    )
+                ).all()
+            }
             firings = tasks.reminders_due([task_domain(r) for r in rows.values()], after=last, until=now)
             for firing in firings:
                 row = rows[firing.task_id]
                 task = task_domain(row)
-                await self._emit(session, "reminder.due", ActivitiesReminderDue(
-                    task_id=row.id, assignee_id=row.owner_id, org_path=row.org_path, title=row.title,
-                    minutes_before=firing.minutes_before, fire_at=to_timestamp(firing.fire_at),
-                    anchor_at=to_timestamp(task.reminder_anchor)),
-                    aggregate_id=row.id, org_path=row.org_path, principal=None, now=now)
+                await self._emit(
+                    session,
+                    "reminder.due",
+                    ActivitiesReminderDue(
+                        task_id=row.id,
+                        assignee_id=row.owner_id,
+                        org_path=row.org_path,
+                        title=row.title,
+                        minutes_before=firing.minutes_before,
+                        fire_at=to_timestamp(firing.fire_at),
+                        anchor_at=to_timestamp(task.reminder_anchor),
+                    ),
+                    aggregate_id=row.id,
+                    org_path=row.org_path,
+                    principal=None,
+                    now=now,
+                )
             return len(firings)

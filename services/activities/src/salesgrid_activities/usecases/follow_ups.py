@@ -1,4 +1,5 @@
 """Follow ups use cases."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -21,9 +22,19 @@ from salesgrid_activities.usecases._support import ActivitiesUseCasesBase, parse
 class FollowUpsMixin(ActivitiesUseCasesBase):
     """ActivitiesUseCases: follow ups."""
 
-    async def log_follow_up(self, principal: Principal, *, kind: str, occurred_at: datetime | None, notes: str,
-                            customer_id: str, contact_id: str, opportunity_id: str, lead_id: str,
-                            next_follow_up_on: str) -> FollowUpRow:
+    async def log_follow_up(
+        self,
+        principal: Principal,
+        *,
+        kind: str,
+        occurred_at: datetime | None,
+        notes: str,
+        customer_id: str,
+        contact_id: str,
+        opportunity_id: str,
+        lead_id: str,
+        next_follow_up_on: str,
+    ) -> FollowUpRow:
         principal.require("activities:create")
         now = self.clock()
         next_on = parse_date(next_follow_up_on, "next_follow_up_on")
@@ -32,32 +43,68 @@ class FollowUpsMixin(ActivitiesUseCasesBase):
             zone = await self._my_zone(session, principal) or localtime.UTC_CALENDAR.tz
             customer_id = await survivor_of(session, customer_id)  # a merged customer's id: its survivor
             checked = follow_ups.validate_follow_up(
-                kind=kind, occurred_at=occurred_at, notes=notes,  # type: ignore[arg-type]
-                customer_id=customer_id or None, contact_id=contact_id or None,
-                opportunity_id=opportunity_id or None, lead_id=lead_id or None, next_follow_up_on=next_on,
-                tz=zone, now=now)
-            row = FollowUpRow(id=new_id(), owner_id=principal.subject_id, org_path=principal.org_path,
-                              kind=checked.kind.value, occurred_at=checked.occurred_at, notes=checked.notes,
-                              customer_id=checked.customer_id, contact_id=checked.contact_id,
-                              opportunity_id=checked.opportunity_id, lead_id=checked.lead_id,
-                              next_follow_up_on=checked.next_follow_up_on, created_at=now, version=1)
+                kind=kind,
+                occurred_at=occurred_at,
+                notes=notes,  # type: ignore[arg-type]
+                customer_id=customer_id or None,
+                contact_id=contact_id or None,
+                opportunity_id=opportunity_id or None,
+                lead_id=lead_id or None,
+                next_follow_up_on=next_on,
+                tz=zone,
+                now=now,
+            )
+            row = FollowUpRow(
+                id=new_id(),
+                owner_id=principal.subject_id,
+                org_path=principal.org_path,
+                kind=checked.kind.value,
+                occurred_at=checked.occurred_at,
+                notes=checked.notes,
+                customer_id=checked.customer_id,
+                contact_id=checked.contact_id,
+                opportunity_id=checked.opportunity_id,
+                lead_id=checked.lead_id,
+                next_follow_up_on=checked.next_follow_up_on,
+                created_at=now,
+                version=1,
+            )
             session.add(row)
-            await self._emit(session, "follow_up.logged", ActivitiesFollowUpLogged(
-                follow_up_id=row.id, owner_id=row.owner_id, org_path=row.org_path, kind=row.kind,
-                occurred_at=to_timestamp(row.occurred_at), customer_id=row.customer_id or "",
-                contact_id=row.contact_id or "", opportunity_id=row.opportunity_id or "", lead_id=row.lead_id or "",
-                next_follow_up_on=next_on.isoformat() if next_on else ""),
-                aggregate_id=row.id, org_path=row.org_path, principal=principal, now=now)
+            await self._emit(
+                session,
+                "follow_up.logged",
+                ActivitiesFollowUpLogged(
+                    follow_up_id=row.id,
+                    owner_id=row.owner_id,
+                    org_path=row.org_path,
+                    kind=row.kind,
+                    occurred_at=to_timestamp(row.occurred_at),
+                    customer_id=row.customer_id or "",
+                    contact_id=row.contact_id or "",
+                    opportunity_id=row.opportunity_id or "",
+                    lead_id=row.lead_id or "",
+                    next_follow_up_on=next_on.isoformat() if next_on else "",
+                ),
+                aggregate_id=row.id,
+                org_path=row.org_path,
+                principal=principal,
+                now=now,
+            )
             return row
 
-    async def list_follow_ups(self, principal: Principal, *, customer_id: str, lead_id: str, owner_id: str,
-                              page_size: int, page_token: str) -> Page:
+    async def list_follow_ups(
+        self, principal: Principal, *, customer_id: str, lead_id: str, owner_id: str, page_size: int, page_token: str
+    ) -> Page:
         query = select(FollowUpRow).where(
-            scope_filter(principal, "activities:read", FollowUpRow.owner_id, FollowUpRow.org_path))
+            scope_filter(principal, "activities:read", FollowUpRow.owner_id, FollowUpRow.org_path)
+        )
         async with self.sessions() as session:
             customer_id = await survivor_of(session, customer_id, writing=False)  # a merged id lists the survivor's
-            for column, value in ((FollowUpRow.customer_id, customer_id), (FollowUpRow.lead_id, lead_id),
-                                  (FollowUpRow.owner_id, owner_id)):
+            for column, value in (
+                (FollowUpRow.customer_id, customer_id),
+                (FollowUpRow.lead_id, lead_id),
+                (FollowUpRow.owner_id, owner_id),
+            ):
                 if value:
                     query = query.where(column == value)
             return await keyset_page(session, query, FollowUpRow.id, page_size, page_token)

@@ -1,6 +1,7 @@
 """Inbox use cases: deliver a notice to its recipients (from event handlers, in the consumer's
 transaction) and let each person list, count and mark his notices. A caller sees his own items;
 with `team` he sees the record owners' copies of notices within his activities:read scope."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,8 +27,9 @@ class UnreadCount:
     by_kind: dict[str, int]
 
 
-async def deliver(session: AsyncSession, notice: inbox.Notice, *, event_id: str, occurred_at: datetime,
-                  owner_org_path: str) -> int:
+async def deliver(
+    session: AsyncSession, notice: inbox.Notice, *, event_id: str, occurred_at: datetime, owner_org_path: str
+) -> int:
     """One item per recipient, each under his own org path (from the directory replica; the
     record's path for its owner when the replica does not know him yet). Returns items written."""
     if not notice.record_id:
@@ -35,24 +37,50 @@ async def deliver(session: AsyncSession, notice: inbox.Notice, *, event_id: str,
     paths: dict[str, str] = {}
     recipients = list(notice.recipients)
     for start in range(0, len(recipients), 1000):  # one query per thousand (an announcement reaches many)
-        paths.update((await session.execute(select(directory_users.c.user_id, directory_users.c.org_path).where(
-            directory_users.c.user_id.in_(recipients[start:start + 1000])))).tuples().all())
+        paths.update(
+            (
+                await session.execute(
+                    select(directory_users.c.user_id, directory_users.c.org_path).where(
+                        directory_users.c.user_id.in_(recipients[start : start + 1000])
+                    )
+                )
+            )
+            .tuples()
+            .all()
+        )
     written = 0
     for recipient in recipients:
         path = paths.get(recipient) or (owner_org_path if recipient == notice.subject_owner_id else "")
-        session.add(InboxItemRow(id=new_id(), owner_id=recipient, org_path=path, kind=notice.kind,
-                                 title=notice.title, record_type=notice.record_type, record_id=notice.record_id,
-                                 subject_owner_id=notice.subject_owner_id, event_id=event_id,
-                                 occurred_at=occurred_at, read_at=None))
+        session.add(
+            InboxItemRow(
+                id=new_id(),
+                owner_id=recipient,
+                org_path=path,
+                kind=notice.kind,
+                title=notice.title,
+                record_type=notice.record_type,
+                record_id=notice.record_id,
+                subject_owner_id=notice.subject_owner_id,
+                event_id=event_id,
+                occurred_at=occurred_at,
+                read_at=None,
+            )
+        )
         written += 1
     return written
 
 
 async def _receipts_read(session: AsyncSession, user_id: str, announcement_ids: list[str], now: datetime) -> None:
     if announcement_ids:
-        await session.execute(update(AnnouncementReceiptRow).where(
-            AnnouncementReceiptRow.user_id == user_id, AnnouncementReceiptRow.announcement_id.in_(announcement_ids),
-            AnnouncementReceiptRow.read_at.is_(None)).values(read_at=now))
+        await session.execute(
+            update(AnnouncementReceiptRow)
+            .where(
+                AnnouncementReceiptRow.user_id == user_id,
+                AnnouncementReceiptRow.announcement_id.in_(announcement_ids),
+                AnnouncementReceiptRow.read_at.is_(None),
+            )
+            .values(read_at=now)
+        )
 
 
 class InboxUseCases:
@@ -65,26 +93,39 @@ class InboxUseCases:
         if not team:
             return InboxItemRow.owner_id == principal.subject_id
         principal.require("activities:read")
-        return (scope_filter(principal, "activities:read", InboxItemRow.owner_id, InboxItemRow.org_path)
-                & (InboxItemRow.owner_id == InboxItemRow.subject_owner_id))
+        return scope_filter(principal, "activities:read", InboxItemRow.owner_id, InboxItemRow.org_path) & (
+            InboxItemRow.owner_id == InboxItemRow.subject_owner_id
+        )
 
-    async def list(self, principal: Principal, *, team: bool = False, unread_only: bool = False, kind: str = "",
-                   page_size: int = 0, page_token: str = "") -> Page:
+    async def list(
+        self,
+        principal: Principal,
+        *,
+        team: bool = False,
+        unread_only: bool = False,
+        kind: str = "",
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> Page:
         query = select(InboxItemRow).where(self._visible(principal, team))
         if unread_only:
             query = query.where(InboxItemRow.read_at.is_(None))
         if inbox.check_kind(kind):
             query = query.where(InboxItemRow.kind == kind)
         async with self.reader() as session:
-            return await sorted_keyset_page(session, query, InboxItemRow.occurred_at, InboxItemRow.id, page_size,
-                                            page_token, descending=True)
+            return await sorted_keyset_page(
+                session, query, InboxItemRow.occurred_at, InboxItemRow.id, page_size, page_token, descending=True
+            )
 
     async def unread_count(self, principal: Principal) -> UnreadCount:
         async with self.reader() as session:
-            rows = (await session.execute(
-                select(InboxItemRow.kind, func.count())
-                .where(InboxItemRow.owner_id == principal.subject_id, InboxItemRow.read_at.is_(None))
-                .group_by(InboxItemRow.kind))).all()
+            rows = (
+                await session.execute(
+                    select(InboxItemRow.kind, func.count())
+                    .where(InboxItemRow.owner_id == principal.subject_id, InboxItemRow.read_at.is_(None))
+                    .group_by(InboxItemRow.kind)
+                )
+            ).all()
         by_kind = {kind: count for kind, count in rows}
         return UnreadCount(sum(by_kind.values()), by_kind)
 
@@ -102,15 +143,26 @@ class InboxUseCases:
             return row
 
     async def mark_all_read(self, principal: Principal, kind: str = "") -> int:
-        stmt = (update(InboxItemRow)
-                .where(InboxItemRow.owner_id == principal.subject_id, InboxItemRow.read_at.is_(None)))
+        stmt = update(InboxItemRow).where(InboxItemRow.owner_id == principal.subject_id, InboxItemRow.read_at.is_(None))
         if inbox.check_kind(kind):
             stmt = stmt.where(InboxItemRow.kind == kind)
         now = self.clock()
         async with self.sessions() as session, session.begin():
             if kind in ("", "announcement"):
-                await _receipts_read(session, principal.subject_id, list((await session.scalars(
-                    select(InboxItemRow.record_id).where(
-                        InboxItemRow.owner_id == principal.subject_id, InboxItemRow.read_at.is_(None),
-                        InboxItemRow.record_type == "announcement"))).all()), now)
+                await _receipts_read(
+                    session,
+                    principal.subject_id,
+                    list(
+                        (
+                            await session.scalars(
+                                select(InboxItemRow.record_id).where(
+                                    InboxItemRow.owner_id == principal.subject_id,
+                                    InboxItemRow.read_at.is_(None),
+                                    InboxItemRow.record_type == "announcement",
+                                )
+                            )
+                        ).all()
+                    ),
+                    now,
+                )
             return (await session.execute(stmt.values(read_at=now))).rowcount or 0

@@ -1,5 +1,6 @@
 """Spot checks use cases (domain/spot_checks.py): the weekly draw (a background job), the sales
 administrators' findings, and the falsification ledger (虚报) managers read within their scope."""
+
 from __future__ import annotations
 
 import logging
@@ -32,13 +33,36 @@ CENT = Decimal("0.01")
 class SpotChecksUseCases(ActivitiesUseCasesBase):
     sample_size = spot_checks.DEFAULT_SAMPLE_SIZE
 
-    async def _emit_check(self, session: AsyncSession, verb: str, row: SpotCheckRow, principal: Principal | None,
-                          now: datetime, manager_id: str = "") -> None:
-        await self._emit(session, f"spot_check.{verb}", ActivitiesSpotCheck(
-            spot_check_id=row.id, follow_up_id=row.follow_up_id, week=row.week, owner_id=row.owner_id,
-            org_path=row.org_path, verifier_id=row.verifier_id, verdict=row.verdict, note=row.note,
-            fine="" if row.fine is None else str(row.fine), currency=row.currency or "", manager_id=manager_id),
-            aggregate_id=row.id, org_path=row.org_path, principal=principal, now=now)
+    async def _emit_check(
+        self,
+        session: AsyncSession,
+        verb: str,
+        row: SpotCheckRow,
+        principal: Principal | None,
+        now: datetime,
+        manager_id: str = "",
+    ) -> None:
+        await self._emit(
+            session,
+            f"spot_check.{verb}",
+            ActivitiesSpotCheck(
+                spot_check_id=row.id,
+                follow_up_id=row.follow_up_id,
+                week=row.week,
+                owner_id=row.owner_id,
+                org_path=row.org_path,
+                verifier_id=row.verifier_id,
+                verdict=row.verdict,
+                note=row.note,
+                fine="" if row.fine is None else str(row.fine),
+                currency=row.currency or "",
+                manager_id=manager_id,
+            ),
+            aggregate_id=row.id,
+            org_path=row.org_path,
+            principal=principal,
+            now=now,
+        )
 
     async def draw_spot_checks(self) -> int:
         """For every rep whose latest ended week (in his branch calendar) has not been drawn yet:
@@ -46,10 +70,13 @@ class SpotChecksUseCases(ActivitiesUseCasesBase):
         Returns how many follow-ups were assigned."""
         now = self.clock()
         async with self.sessions() as session:
-            people = (await session.execute(
-                select(directory_users, directory_units.c.time_zone.label("unit_zone"))
-                .outerjoin(directory_units, directory_units.c.unit_id == directory_users.c.unit_id)
-                .where(directory_users.c.active.is_(True)))).all()
+            people = (
+                await session.execute(
+                    select(directory_users, directory_units.c.time_zone.label("unit_zone"))
+                    .outerjoin(directory_units, directory_units.c.unit_id == directory_users.c.unit_id)
+                    .where(directory_users.c.active.is_(True))
+                )
+            ).all()
         admins = [(p.user_id, p.org_path) for p in people if VERIFIER_ROLE in p.roles.split(",")]
         assigned = 0
         for rep in people:
@@ -66,28 +93,59 @@ class SpotChecksUseCases(ActivitiesUseCasesBase):
             if verifier is None:
                 continue
             try:
-                assigned += await self._draw_week(rep.user_id, rep.org_path, week, verifier,
-                                                  calendar.day_bounds(monday)[0],
-                                                  calendar.day_bounds(monday + timedelta(days=6))[1], now)
+                assigned += await self._draw_week(
+                    rep.user_id,
+                    rep.org_path,
+                    week,
+                    verifier,
+                    calendar.day_bounds(monday)[0],
+                    calendar.day_bounds(monday + timedelta(days=6))[1],
+                    now,
+                )
             except IntegrityError:  # another replica drew this week first (the round's key is unique)
                 continue
         return assigned
 
-    async def _draw_week(self, rep_id: str, rep_path: str, week: str, verifier: str, start: datetime,
-                         end: datetime, now: datetime) -> int:
+    async def _draw_week(
+        self, rep_id: str, rep_path: str, week: str, verifier: str, start: datetime, end: datetime, now: datetime
+    ) -> int:
         async with self.sessions() as session, session.begin():
             if await session.get(SpotCheckRoundRow, (rep_id, week)) is not None:
                 return 0
-            ids = (await session.scalars(select(FollowUpRow.id).where(
-                FollowUpRow.owner_id == rep_id, FollowUpRow.occurred_at >= start,
-                FollowUpRow.occurred_at < end))).all()
+            ids = (
+                await session.scalars(
+                    select(FollowUpRow.id).where(
+                        FollowUpRow.owner_id == rep_id, FollowUpRow.occurred_at >= start, FollowUpRow.occurred_at < end
+                    )
+                )
+            ).all()
             chosen = spot_checks.draw(ids, week=week, rep_id=rep_id, size=self.sample_size)
-            session.add(SpotCheckRoundRow(rep_id=rep_id, week=week, verifier_id=verifier, sampled=len(chosen),
-                                          population=len(ids), drawn_at=now))
+            session.add(
+                SpotCheckRoundRow(
+                    rep_id=rep_id,
+                    week=week,
+                    verifier_id=verifier,
+                    sampled=len(chosen),
+                    population=len(ids),
+                    drawn_at=now,
+                )
+            )
             for follow_up_id in chosen:
-                row = SpotCheckRow(id=new_id(), follow_up_id=follow_up_id, week=week, owner_id=rep_id,
-                                   org_path=rep_path, verifier_id=verifier, verdict=spot_checks.Verdict.PENDING.value,
-                                   note="", fine=None, currency=None, assigned_at=now, verified_at=None, version=1)
+                row = SpotCheckRow(
+                    id=new_id(),
+                    follow_up_id=follow_up_id,
+                    week=week,
+                    owner_id=rep_id,
+                    org_path=rep_path,
+                    verifier_id=verifier,
+                    verdict=spot_checks.Verdict.PENDING.value,
+                    note="",
+                    fine=None,
+                    currency=None,
+                    assigned_at=now,
+                    verified_at=None,
+                    version=1,
+                )
                 session.add(row)
                 await self._emit_check(session, "assigned", row, None, now)
             return len(chosen)
@@ -99,46 +157,77 @@ class SpotChecksUseCases(ActivitiesUseCasesBase):
             return mine
         return mine | scope_filter(principal, "activities:read", SpotCheckRow.owner_id, SpotCheckRow.org_path)
 
-    async def list(self, principal: Principal, *, assigned_to_me: bool, verdict: str, week: str, rep_id: str,
-                   page_size: int, page_token: str) -> Page:
+    async def list(
+        self,
+        principal: Principal,
+        *,
+        assigned_to_me: bool,
+        verdict: str,
+        week: str,
+        rep_id: str,
+        page_size: int,
+        page_token: str,
+    ) -> Page:
         if verdict and verdict not in tuple(spot_checks.Verdict):
             raise ValidationFailed("must be pending, true or false", "verdict")
-        query = select(SpotCheckRow).where(SpotCheckRow.verifier_id == principal.subject_id if assigned_to_me
-                                           else self._visible(principal))
-        for column, value in ((SpotCheckRow.verdict, verdict), (SpotCheckRow.week, week),
-                              (SpotCheckRow.owner_id, rep_id)):
+        query = select(SpotCheckRow).where(
+            SpotCheckRow.verifier_id == principal.subject_id if assigned_to_me else self._visible(principal)
+        )
+        for column, value in (
+            (SpotCheckRow.verdict, verdict),
+            (SpotCheckRow.week, week),
+            (SpotCheckRow.owner_id, rep_id),
+        ):
             if value:
                 query = query.where(column == value)
         async with self.sessions() as session:
             return await keyset_page(session, query, SpotCheckRow.id, page_size, page_token)
 
-    async def verify(self, principal: Principal, spot_check_id: str, verdict: str, note: str,
-                     expected_version: int = 0) -> SpotCheckRow:
+    async def verify(
+        self, principal: Principal, spot_check_id: str, verdict: str, note: str, expected_version: int = 0
+    ) -> SpotCheckRow:
         principal.require(VERIFY)
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await session.scalar(select(SpotCheckRow).where(SpotCheckRow.id == spot_check_id)
-                                       .with_for_update())
-            if row is None or not principal.can_see(VERIFY, row.owner_id, row.org_path) and \
-                    row.verifier_id != principal.subject_id:
+            row = await session.scalar(select(SpotCheckRow).where(SpotCheckRow.id == spot_check_id).with_for_update())
+            if (
+                row is None
+                or not principal.can_see(VERIFY, row.owner_id, row.org_path)
+                and row.verifier_id != principal.subject_id
+            ):
                 raise NotFound(f"spot check {spot_check_id!r} not found", "id")
             if expected_version and expected_version != row.version:
                 raise Conflict(f"the spot check is at version {row.version}, not {expected_version}", "version")
-            finding = spot_checks.record_verdict(current=spot_checks.Verdict(row.verdict), assignee_id=row.verifier_id,
-                                                 verifier_id=principal.subject_id, verdict=verdict, note=note)
-            row.verdict, row.note, row.verified_at, row.version = finding.verdict.value, finding.note, now, row.version + 1
+            finding = spot_checks.record_verdict(
+                current=spot_checks.Verdict(row.verdict),
+                assignee_id=row.verifier_id,
+                verifier_id=principal.subject_id,
+                verdict=verdict,
+                note=note,
+            )
+            row.verdict, row.note, row.verified_at, row.version = (
+                finding.verdict.value,
+                finding.note,
+                now,
+                row.version + 1,
+            )
             manager_id = ""
             if finding.verdict is spot_checks.Verdict.FALSE:
                 # the fine in force for the rep's unit now (unit_policies' falsified fine, 虚报)
                 fine = (await self._policies(session, row.org_path)).report.fine(Infraction.FALSIFIED)
                 row.fine, row.currency = fine.amount.quantize(CENT), fine.currency
-                manager_id = await session.scalar(select(directory_users.c.manager_id).where(
-                    directory_users.c.user_id == row.owner_id)) or ""
+                manager_id = (
+                    await session.scalar(
+                        select(directory_users.c.manager_id).where(directory_users.c.user_id == row.owner_id)
+                    )
+                    or ""
+                )
             await self._emit_check(session, "verified", row, principal, now, manager_id)
             return row
 
-    async def ledger(self, principal: Principal, *, from_date: str, to_date: str, rep_id: str
-                     ) -> list[spot_checks.LedgerEntry]:
+    async def ledger(
+        self, principal: Principal, *, from_date: str, to_date: str, rep_id: str
+    ) -> list[spot_checks.LedgerEntry]:
         """Falsifications of reps within the caller's activities:read (follow-ups) and
         daily_reports:read (reports) scope, oldest first."""
         principal.require("activities:read")
@@ -149,26 +238,40 @@ class SpotChecksUseCases(ActivitiesUseCasesBase):
         upper = localtime.day_bounds(end, "UTC")[1] if end else None
         checks = select(SpotCheckRow).where(
             SpotCheckRow.verdict == spot_checks.Verdict.FALSE.value,
-            scope_filter(principal, "activities:read", SpotCheckRow.owner_id, SpotCheckRow.org_path))
-        reports = select(DailyReportRow).where(DailyReportRow.falsified.is_(True), scope_filter(
-            principal, "daily_reports:read", DailyReportRow.owner_id, DailyReportRow.org_path))
+            scope_filter(principal, "activities:read", SpotCheckRow.owner_id, SpotCheckRow.org_path),
+        )
+        reports = select(DailyReportRow).where(
+            DailyReportRow.falsified.is_(True),
+            scope_filter(principal, "daily_reports:read", DailyReportRow.owner_id, DailyReportRow.org_path),
+        )
         if rep_id:
-            checks, reports = checks.where(SpotCheckRow.owner_id == rep_id), reports.where(
-                DailyReportRow.owner_id == rep_id)
+            checks, reports = (
+                checks.where(SpotCheckRow.owner_id == rep_id),
+                reports.where(DailyReportRow.owner_id == rep_id),
+            )
         if lower:
-            checks, reports = checks.where(SpotCheckRow.verified_at >= lower), reports.where(
-                DailyReportRow.falsified_at >= lower)
+            checks, reports = (
+                checks.where(SpotCheckRow.verified_at >= lower),
+                reports.where(DailyReportRow.falsified_at >= lower),
+            )
         if upper:
-            checks, reports = checks.where(SpotCheckRow.verified_at < upper), reports.where(
-                DailyReportRow.falsified_at < upper)
+            checks, reports = (
+                checks.where(SpotCheckRow.verified_at < upper),
+                reports.where(DailyReportRow.falsified_at < upper),
+            )
         entries: list[spot_checks.LedgerEntry] = []
         async with self.sessions() as session:
             for c in (await session.scalars(checks)).all():
-                entries.append(spot_checks.LedgerEntry(c.owner_id, "follow_up", c.follow_up_id, c.verified_at,
-                                                       str(c.fine), c.currency or ""))
+                entries.append(
+                    spot_checks.LedgerEntry(
+                        c.owner_id, "follow_up", c.follow_up_id, c.verified_at, str(c.fine), c.currency or ""
+                    )
+                )
             for r in (await session.scalars(reports)).all():
                 fine = (await self._policies(session, r.org_path)).report.fine(Infraction.FALSIFIED)
-                entries.append(spot_checks.LedgerEntry(r.owner_id, "daily_report", r.id, r.falsified_at,
-                                                       str(fine.amount.quantize(CENT)), fine.currency))
+                entries.append(
+                    spot_checks.LedgerEntry(
+                        r.owner_id, "daily_report", r.id, r.falsified_at, str(fine.amount.quantize(CENT)), fine.currency
+                    )
+                )
         return sorted(entries, key=lambda e: (e.found_at, e.record_id))
-

@@ -1,4 +1,5 @@
 """Tasks use cases."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -23,9 +24,19 @@ from salesgrid_activities.usecases._support import ActivitiesUseCasesBase, task_
 class TasksMixin(ActivitiesUseCasesBase):
     """ActivitiesUseCases: tasks."""
 
-    async def create_task(self, principal: Principal, *, assignee_id: str, title: str, description: str,
-                          start_at: datetime | None, end_at: datetime | None, due_at: datetime | None,
-                          reminder_minutes: list[int], private: bool) -> TaskRow:
+    async def create_task(
+        self,
+        principal: Principal,
+        *,
+        assignee_id: str,
+        title: str,
+        description: str,
+        start_at: datetime | None,
+        end_at: datetime | None,
+        due_at: datetime | None,
+        reminder_minutes: list[int],
+        private: bool,
+    ) -> TaskRow:
         principal.require("tasks:create")
         now = self.clock()
         assignee_id = assignee_id.strip() or principal.subject_id
@@ -38,24 +49,61 @@ class TasksMixin(ActivitiesUseCasesBase):
                 org_path = assignee.org_path
                 in_scope = principal.can_see("tasks:create", assignee.user_id, assignee.org_path)
             task = tasks.create_task(
-                task_id=new_id(), creator_id=principal.subject_id, assignee_id=assignee_id, title=title,
-                description=description or None, start_at=start_at, end_at=end_at, due_at=due_at,
-                reminder_minutes=reminder_minutes, private=private, assignee_in_scope=in_scope, now=now)
-            row = TaskRow(id=task.task_id, creator_id=task.creator_id, owner_id=task.assignee_id, org_path=org_path,
-                          title=task.title, description=task.description, start_at=task.start_at,
-                          end_at=task.end_at, due_at=task.due_at, reminder_minutes=list(task.reminder_minutes),
-                          private=task.private, status=task.status.value, created_at=now,
-                          accepted_at=task.accepted_at, version=1)
+                task_id=new_id(),
+                creator_id=principal.subject_id,
+                assignee_id=assignee_id,
+                title=title,
+                description=description or None,
+                start_at=start_at,
+                end_at=end_at,
+                due_at=due_at,
+                reminder_minutes=reminder_minutes,
+                private=private,
+                assignee_in_scope=in_scope,
+                now=now,
+            )
+            row = TaskRow(
+                id=task.task_id,
+                creator_id=task.creator_id,
+                owner_id=task.assignee_id,
+                org_path=org_path,
+                title=task.title,
+                description=task.description,
+                start_at=task.start_at,
+                end_at=task.end_at,
+                due_at=task.due_at,
+                reminder_minutes=list(task.reminder_minutes),
+                private=task.private,
+                status=task.status.value,
+                created_at=now,
+                accepted_at=task.accepted_at,
+                version=1,
+            )
             session.add(row)
             await self._task_event(session, "task.created", row, principal, now)
             return row
 
-    async def _task_event(self, session: AsyncSession, verb: str, row: TaskRow, principal: Principal | None,
-                          now: datetime) -> None:
-        await self._emit(session, verb, ActivitiesTaskState(
-            task_id=row.id, creator_id=row.creator_id, assignee_id=row.owner_id, org_path=row.org_path,
-            title=row.title, status=row.status, due_at=to_timestamp(row.due_at), reject_reason=row.reject_reason or ""),
-            aggregate_id=row.id, org_path=row.org_path, principal=principal, now=now)
+    async def _task_event(
+        self, session: AsyncSession, verb: str, row: TaskRow, principal: Principal | None, now: datetime
+    ) -> None:
+        await self._emit(
+            session,
+            verb,
+            ActivitiesTaskState(
+                task_id=row.id,
+                creator_id=row.creator_id,
+                assignee_id=row.owner_id,
+                org_path=row.org_path,
+                title=row.title,
+                status=row.status,
+                due_at=to_timestamp(row.due_at),
+                reject_reason=row.reject_reason or "",
+            ),
+            aggregate_id=row.id,
+            org_path=row.org_path,
+            principal=principal,
+            now=now,
+        )
 
     async def _transition(self, principal: Principal, task_id: str, verb: str, **kwargs: Any) -> TaskRow:
         principal.require("tasks:update")
@@ -86,11 +134,22 @@ class TasksMixin(ActivitiesUseCasesBase):
     def _task_visible(principal: Principal, row: TaskRow) -> bool:
         return row.creator_id == principal.subject_id or principal.can_see("tasks:read", row.owner_id, row.org_path)
 
-    async def list_tasks(self, principal: Principal, *, assignee_id: str, status: str, overdue_only: bool,
-                         page_size: int, page_token: str) -> Page:
+    async def list_tasks(
+        self,
+        principal: Principal,
+        *,
+        assignee_id: str,
+        status: str,
+        overdue_only: bool,
+        page_size: int,
+        page_token: str,
+    ) -> Page:
         # Creators keep seeing what they handed out, whatever their read scope.
-        query = select(TaskRow).where(scope_filter(principal, "tasks:read", TaskRow.owner_id, TaskRow.org_path,
-                                                   TaskRow.creator_id == principal.subject_id))
+        query = select(TaskRow).where(
+            scope_filter(
+                principal, "tasks:read", TaskRow.owner_id, TaskRow.org_path, TaskRow.creator_id == principal.subject_id
+            )
+        )
         if assignee_id:
             query = query.where(TaskRow.owner_id == assignee_id)
         if status:
@@ -98,8 +157,9 @@ class TasksMixin(ActivitiesUseCasesBase):
                 raise ValidationFailed(f"must be one of {', '.join(s.value for s in tasks.TaskStatus)}", "status")
             query = query.where(TaskRow.status == status)
         if overdue_only:
-            query = query.where(TaskRow.due_at < self.clock(),
-                                TaskRow.status.in_([s.value for s in tasks.OPEN_STATUSES]))
+            query = query.where(
+                TaskRow.due_at < self.clock(), TaskRow.status.in_([s.value for s in tasks.OPEN_STATUSES])
+            )
         async with self.sessions() as session:
             return await keyset_page(session, query, TaskRow.id, page_size, page_token)
 
@@ -113,9 +173,17 @@ class TasksMixin(ActivitiesUseCasesBase):
             last = await self._advance_mark(session, "overdue_tasks", now)
             if last is None:
                 return 0
-            rows = (await session.scalars(select(TaskRow).where(
-                TaskRow.status.in_([s.value for s in tasks.OPEN_STATUSES]), TaskRow.due_at > last,
-                TaskRow.due_at < now).order_by(TaskRow.due_at, TaskRow.id))).all()
+            rows = (
+                await session.scalars(
+                    select(TaskRow)
+                    .where(
+                        TaskRow.status.in_([s.value for s in tasks.OPEN_STATUSES]),
+                        TaskRow.due_at > last,
+                        TaskRow.due_at < now,
+                    )
+                    .order_by(TaskRow.due_at, TaskRow.id)
+                )
+            ).all()
             overdue = [r for r in rows if tasks.is_overdue(task_domain(r), now)]
             for row in overdue:
                 await self._task_event(session, "task.overdue", row, None, now)

@@ -1,4 +1,5 @@
 """Unit policies use cases."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -18,8 +19,7 @@ from salesgrid_activities.usecases._support import ActivitiesUseCasesBase
 class UnitPoliciesMixin(ActivitiesUseCasesBase):
     """ActivitiesUseCases: unit policies."""
 
-    async def _policy_unit(self, session: AsyncSession, principal: Principal, unit_id: str,
-                           permission: str) -> str:
+    async def _policy_unit(self, session: AsyncSession, principal: Principal, unit_id: str, permission: str) -> str:
         """The unit's path, once the caller may act on it."""
         principal.require(permission)
         path = await session.scalar(select(directory_units.c.path).where(directory_units.c.unit_id == unit_id))
@@ -27,8 +27,9 @@ class UnitPoliciesMixin(ActivitiesUseCasesBase):
             raise NotFound(f"org unit {unit_id} not found", "unit_id")
         return path
 
-    async def set_unit_policy(self, principal: Principal, unit_id: str, values: dict[str, Any]
-                              ) -> tuple[UnitPolicyRow | None, unit_policies.Policies]:
+    async def set_unit_policy(
+        self, principal: Principal, unit_id: str, values: dict[str, Any]
+    ) -> tuple[UnitPolicyRow | None, unit_policies.Policies]:
         principal.require("org_units:update")
         now = self.clock()
         overrides = unit_policies.validate_overrides(**values)
@@ -52,8 +53,9 @@ class UnitPoliciesMixin(ActivitiesUseCasesBase):
             await session.flush()
             return row, await self._policies(session, path)
 
-    async def get_unit_policy(self, principal: Principal, unit_id: str
-                              ) -> tuple[UnitPolicyRow | None, unit_policies.Policies]:
+    async def get_unit_policy(
+        self, principal: Principal, unit_id: str
+    ) -> tuple[UnitPolicyRow | None, unit_policies.Policies]:
         async with self.sessions() as session:
             path = await self._policy_unit(session, principal, unit_id, "org_units:read")
             return await session.get(UnitPolicyRow, unit_id), await self._policies(session, path)

@@ -16,8 +16,16 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from .errors import ValidationFailed
-from .facts import (ContractSigned, Fact, OpportunityCreated, OpportunityLost, OpportunityWon, ReceiptRecorded,
-                    Selection, unique_facts)
+from .facts import (
+    ContractSigned,
+    Fact,
+    OpportunityCreated,
+    OpportunityLost,
+    OpportunityWon,
+    ReceiptRecorded,
+    Selection,
+    unique_facts,
+)
 from .money import ratio, round_money
 from .periods import Period
 
@@ -47,8 +55,15 @@ class ChannelLine:
     win_rate: Decimal | None  # won / (won + lost)
 
 
-def channel_performance(facts: Iterable[Fact], *, by: ChannelBy, period: Period, tz: ZoneInfo, currency: str,
-                        selection: Selection = Selection()) -> tuple[tuple[ChannelLine, ...], ChannelLine]:
+def channel_performance(
+    facts: Iterable[Fact],
+    *,
+    by: ChannelBy,
+    period: Period,
+    tz: ZoneInfo,
+    currency: str,
+    selection: Selection = Selection(),
+) -> tuple[tuple[ChannelLine, ...], ChannelLine]:
     """Lines ranked by contract amount (then collected, then key) and the selection's total."""
     facts = unique_facts(facts)
     attributed: dict[str, tuple[str, str]] = {}  # opportunity -> (channel, partner), whenever created
@@ -80,12 +95,30 @@ def channel_performance(facts: Iterable[Fact], *, by: ChannelBy, period: Period,
     if by is ChannelBy.PARTNER:
         keys = {k for k in keys if k[1]}  # partners only: direct sales have none
     ordered = sorted(keys, key=lambda k: (-amount[k], -collected[k], k))
-    lines = tuple(ChannelLine(rank, k[1] if by is ChannelBy.PARTNER else k[0], k[0], round_money(amount[k]),
-                              contracts[k], round_money(collected[k]), won[k], lost[k],
-                              ratio(won[k], won[k] + lost[k])) for rank, k in enumerate(ordered, 1))
+    lines = tuple(
+        ChannelLine(
+            rank,
+            k[1] if by is ChannelBy.PARTNER else k[0],
+            k[0],
+            round_money(amount[k]),
+            contracts[k],
+            round_money(collected[k]),
+            won[k],
+            lost[k],
+            ratio(won[k], won[k] + lost[k]),
+        )
+        for rank, k in enumerate(ordered, 1)
+    )
     total_won, total_lost = sum(line.won for line in lines), sum(line.lost for line in lines)
-    total = ChannelLine(0, "", "", round_money(sum((line.contract_amount for line in lines), Decimal(0))),
-                        sum(line.contracts for line in lines),
-                        round_money(sum((line.collected for line in lines), Decimal(0))), total_won, total_lost,
-                        ratio(total_won, total_won + total_lost))
+    total = ChannelLine(
+        0,
+        "",
+        "",
+        round_money(sum((line.contract_amount for line in lines), Decimal(0))),
+        sum(line.contracts for line in lines),
+        round_money(sum((line.collected for line in lines), Decimal(0))),
+        total_won,
+        total_lost,
+        ratio(total_won, total_won + total_lost),
+    )
     return lines, total

@@ -56,12 +56,22 @@ class CostLine:
 
 
 def _in_view(fact: Fact, period: Period, tz: ZoneInfo, selection: Selection, currency: str) -> bool:
-    return (selection.covers(fact.owner_id, fact.org_path) and period.contains(fact.occurred_at, tz)
-            and getattr(fact, "currency", None) == currency)
+    return (
+        selection.covers(fact.owner_id, fact.org_path)
+        and period.contains(fact.occurred_at, tz)
+        and getattr(fact, "currency", None) == currency
+    )
 
 
-def cost_of_sale(facts: Iterable[Fact], *, by: CostBy, period: Period, tz: ZoneInfo, currency: str,
-                 selection: Selection = Selection()) -> tuple[tuple[CostLine, ...], CostLine]:
+def cost_of_sale(
+    facts: Iterable[Fact],
+    *,
+    by: CostBy,
+    period: Period,
+    tz: ZoneInfo,
+    currency: str,
+    selection: Selection = Selection(),
+) -> tuple[tuple[CostLine, ...], CostLine]:
     """Lines sorted by expenses (largest first, then key) and the selection's total."""
     expenses: dict[str, Decimal] = defaultdict(Decimal)
     claims: dict[str, set[str]] = defaultdict(set)
@@ -83,11 +93,19 @@ def cost_of_sale(facts: Iterable[Fact], *, by: CostBy, period: Period, tz: ZoneI
     rows = []
     for key, spent in expenses.items():
         got = collected.get(key, Decimal(0)) if by is CostBy.REP else None
-        rows.append(CostLine(key, round_money(spent), len(claims[key]), None if got is None else round_money(got),
-                             None if got is None else ratio(spent, got)))
+        rows.append(
+            CostLine(
+                key,
+                round_money(spent),
+                len(claims[key]),
+                None if got is None else round_money(got),
+                None if got is None else ratio(spent, got),
+            )
+        )
     rows.sort(key=lambda r: (-r.expenses, r.key))
     spent_total, got_total = sum(expenses.values(), Decimal(0)), sum(collected.values(), Decimal(0))
     all_claims = {claim for ids in claims.values() for claim in ids}
-    total = CostLine("", round_money(spent_total), len(all_claims), round_money(got_total),
-                     ratio(spent_total, got_total))
+    total = CostLine(
+        "", round_money(spent_total), len(all_claims), round_money(got_total), ratio(spent_total, got_total)
+    )
     return tuple(rows), total

@@ -59,10 +59,14 @@ def funnel(
     is not known yet: outcomes are still counted, there are no stage rows)."""
     currency = validate_currency(currency)
     code = stage_model.code if stage_model is not None else model_code
-    lines = [t for t in build_timelines(facts).values()
-             if t.stage_model == code and selection.covers(t.owner_id, t.org_path)]
-    stats = tuple(_stage_stats(name, lines, period, tz, currency, stage_model)
-                  for name in stage_model.names) if stage_model is not None else ()
+    lines = [
+        t for t in build_timelines(facts).values() if t.stage_model == code and selection.covers(t.owner_id, t.org_path)
+    ]
+    stats = (
+        tuple(_stage_stats(name, lines, period, tz, currency, stage_model) for name in stage_model.names)
+        if stage_model is not None
+        else ()
+    )
     outcomes = [t for t in lines if t.outcome is not None and period.contains(t.outcome[0], tz)]
     won = [t for t in outcomes if t.outcome and t.outcome[1] == WON]
     lost = sum(1 for t in outcomes if t.outcome and t.outcome[1] == LOST)
@@ -96,7 +100,8 @@ def _stage_stats(
         if reached is not None and reached >= first:
             advanced += 1
         durations.extend(
-            s.duration for s in line.stays()
+            s.duration
+            for s in line.stays()
             if s.stage == name and s.duration is not None and period.contains(s.entered_at, tz)
         )
     average = sum(durations, timedelta()) / len(durations) if durations else None

@@ -76,7 +76,9 @@ def build_timelines(facts: Iterable[Fact], until: datetime | None = None) -> dic
     for fact in unique_facts(facts):
         if until is not None and fact.occurred_at > until:
             break
-        if not isinstance(fact, (OpportunityCreated, OpportunityUpdated, StageChanged, OpportunityWon, OpportunityLost)):
+        if not isinstance(
+            fact, (OpportunityCreated, OpportunityUpdated, StageChanged, OpportunityWon, OpportunityLost)
+        ):
             continue
         line = timelines.get(fact.opportunity_id)
         if line is None:

@@ -206,10 +206,14 @@ class ComplianceRow:
 
 def compliance(rows: Iterable[PerformanceRow], total_key: str) -> tuple[tuple[ComplianceRow, ...], ComplianceRow]:
     """The rows that had any daily report due or falsified, and their total under `total_key`."""
-    lines = tuple(ComplianceRow(r.key, r.reports_on_time, r.reports_late, r.reports_missing, r.reports_falsified)
-                  for r in rows if r.reports_on_time + r.reports_late + r.reports_missing + r.reports_falsified)
-    return lines, ComplianceRow(total_key, *(sum(getattr(line, name) for line in lines)
-                                             for name in ("on_time", "late", "missing", "falsified")))
+    lines = tuple(
+        ComplianceRow(r.key, r.reports_on_time, r.reports_late, r.reports_missing, r.reports_falsified)
+        for r in rows
+        if r.reports_on_time + r.reports_late + r.reports_missing + r.reports_falsified
+    )
+    return lines, ComplianceRow(
+        total_key, *(sum(getattr(line, name) for line in lines) for name in ("on_time", "late", "missing", "falsified"))
+    )
 
 
 @dataclass(frozen=True)
@@ -325,6 +329,8 @@ def attainment_report(facts: Iterable[Fact], targets: Iterable[Target], *, tz: Z
     rows = []
     for target in targets:
         selection = Selection(target.holder.org_path, target.holder.rep_id)
-        value = actual(known, metric=target.metric, period=target.period, tz=tz, selection=selection, currency=target.currency)
+        value = actual(
+            known, metric=target.metric, period=target.period, tz=tz, selection=selection, currency=target.currency
+        )
         rows.append(AttainmentRow(target, value, attainment(value, target.amount)))
     return tuple(rows)

@@ -49,9 +49,7 @@ class Period:
             return
         expected = _span(self.kind, self.start)
         if expected != (self.start, self.end):
-            raise ValidationFailed(
-                f"{self.start}..{self.end} is not a calendar {self.kind.value}", "period"
-            )
+            raise ValidationFailed(f"{self.start}..{self.end} is not a calendar {self.kind.value}", "period")
 
     @staticmethod
     def year(year: int) -> Period:
@@ -198,9 +196,7 @@ def period_range(
     first = start if isinstance(start, Period) else parse_period(start, start_field)
     last = end if isinstance(end, Period) else parse_period(end, end_field)
     if first.kind is not last.kind:
-        raise ValidationFailed(
-            f"must be a {first.kind.value} like {start_field!r}, got {last.label}", end_field
-        )
+        raise ValidationFailed(f"must be a {first.kind.value} like {start_field!r}, got {last.label}", end_field)
     if last.start < first.start:
         raise ValidationFailed(f"{last.label} is before {first.label}", end_field)
     return _covering(first.kind, first.start, last.end)

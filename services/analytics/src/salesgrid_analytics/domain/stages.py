@@ -28,8 +28,11 @@ class Stage:
     def __post_init__(self) -> None:
         if not isinstance(self.code, str) or not self.code.strip():
             raise ValidationFailed("is required", "stage.code")
-        if isinstance(self.probability, bool) or not isinstance(self.probability, int) \
-                or not 0 <= self.probability <= 100:
+        if (
+            isinstance(self.probability, bool)
+            or not isinstance(self.probability, int)
+            or not 0 <= self.probability <= 100
+        ):
             raise ValidationFailed("must be a whole percent 0..100", "stage.probability")
         if self.outcome not in ("", WON, LOST):
             raise ValidationFailed(f"must be won, lost or empty, got {self.outcome!r}", "stage.outcome")
@@ -75,11 +78,21 @@ class StageModel:
 
 def model_from_definition(code: str, version: int, definition: Mapping[str, Any]) -> StageModel:
     """A model from its stored JSON (see `definition_of`)."""
-    return StageModel(code=code, version=version, name=definition.get("name", ""), stages=tuple(
-        Stage(code=s["code"], probability=s["probability"], outcome=s.get("outcome", ""), name=s.get("name", ""))
-        for s in definition["stages"]))
+    return StageModel(
+        code=code,
+        version=version,
+        name=definition.get("name", ""),
+        stages=tuple(
+            Stage(code=s["code"], probability=s["probability"], outcome=s.get("outcome", ""), name=s.get("name", ""))
+            for s in definition["stages"]
+        ),
+    )
 
 
 def definition_of(model: StageModel) -> dict[str, Any]:
-    return {"name": model.name, "stages": [
-        {"code": s.code, "name": s.name, "probability": s.probability, "outcome": s.outcome} for s in model.stages]}
+    return {
+        "name": model.name,
+        "stages": [
+            {"code": s.code, "name": s.name, "probability": s.probability, "outcome": s.outcome} for s in model.stages
+        ],
+    }

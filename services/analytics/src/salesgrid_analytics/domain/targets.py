@@ -68,9 +68,7 @@ class DecompositionMode(StrEnum):
     REPORT = "report"  # return the difference for a warning
 
 
-def check_decomposition(
-    parent: Target, children: Sequence[Target], mode: DecompositionMode | str
-) -> Decimal:
+def check_decomposition(parent: Target, children: Sequence[Target], mode: DecompositionMode | str) -> Decimal:
     """Return parent − sum(children); in "reject" mode a non-zero difference raises.
 
     The children must all be of one kind: finer periods of the parent's holder, or child
@@ -108,11 +106,20 @@ def _validate_children(parent: Target, children: Sequence[Target]) -> None:
             violations.append((f"{where}.metric", f"is {child.metric.value}, parent is {parent.metric.value}"))
         if child.currency != parent.currency:
             violations.append((f"{where}.currency", f"is {child.currency}, parent is {parent.currency}"))
-        is_time = child.holder == parent.holder and child.period.is_finer_than(parent.period) and child.period.is_within(parent.period)
+        is_time = (
+            child.holder == parent.holder
+            and child.period.is_finer_than(parent.period)
+            and child.period.is_within(parent.period)
+        )
         is_org = child.period == parent.period and child.holder.is_child_of(parent.holder)
         if not (is_time or is_org):
-            violations.append((where, f"{child.holder.label} {child.period.label} is not a child of "
-                               f"{parent.holder.label} {parent.period.label}"))
+            violations.append(
+                (
+                    where,
+                    f"{child.holder.label} {child.period.label} is not a child of "
+                    f"{parent.holder.label} {parent.period.label}",
+                )
+            )
             continue
         if by_time is None:
             by_time, child_kind = is_time, child.period.kind
@@ -149,9 +156,7 @@ def decompose_over_periods(target: Target) -> tuple[Target, ...]:
     if not periods:
         raise ValidationFailed("a month target cannot be split into finer periods", "period")
     shares = split_evenly(target.amount, len(periods), target.quantum)
-    return tuple(
-        Target(target.metric, p, target.holder, share, target.currency) for p, share in zip(periods, shares)
-    )
+    return tuple(Target(target.metric, p, target.holder, share, target.currency) for p, share in zip(periods, shares))
 
 
 def decompose_over_holders(target: Target, holders: Sequence[Holder]) -> tuple[Target, ...]:
@@ -164,9 +169,7 @@ def decompose_over_holders(target: Target, holders: Sequence[Holder]) -> tuple[T
     if len(set(holders)) != len(holders):
         raise ValidationFailed("holders must not repeat", "holders")
     shares = split_evenly(target.amount, len(holders), target.quantum)
-    return tuple(
-        Target(target.metric, target.period, h, share, target.currency) for h, share in zip(holders, shares)
-    )
+    return tuple(Target(target.metric, target.period, h, share, target.currency) for h, share in zip(holders, shares))
 
 
 def attainment(actual: Decimal | int, target: Decimal | int) -> Decimal | None:

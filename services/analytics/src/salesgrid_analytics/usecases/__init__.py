@@ -1,4 +1,5 @@
 """Analytics use cases: resolve the caller's scope and the query, load stored facts, run the reducers."""
+
 from __future__ import annotations
 
 from salesgrid_analytics.usecases.reports import Dashboard, ReportsMixin
@@ -12,5 +13,19 @@ class AnalyticsUseCases(ReportsMixin, TargetsMixin, ExportsMixin):
     """Every use case of the service: one mixin per topic, the shared helpers in _support."""
 
 
-__all__ = ['DEFAULT_CURRENCY', 'Dashboard', 'EXPORT', 'Query', 'READ', 'TARGETS_READ', 'TARGETS_UPDATE', 'TargetSpec',
-           'View', '_REPORTS', 'domain_scope', 'AnalyticsUseCases', 'cost_of_sale_report', 'cost_of_sale_table']
+__all__ = [
+    "DEFAULT_CURRENCY",
+    "Dashboard",
+    "EXPORT",
+    "Query",
+    "READ",
+    "TARGETS_READ",
+    "TARGETS_UPDATE",
+    "TargetSpec",
+    "View",
+    "_REPORTS",
+    "domain_scope",
+    "AnalyticsUseCases",
+    "cost_of_sale_report",
+    "cost_of_sale_table",
+]

@@ -1,4 +1,5 @@
 """Helpers shared by the use-case modules of this package."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -64,7 +65,8 @@ def domain_scope(principal: Principal, permission: str) -> PrincipalScope:
     """The caller's grant as the domain's scope; a team grant reads as the caller's own subtree."""
     granted = principal.require(permission)
     kind = {Scope.ALL: ScopeKind.ALL, Scope.SUBTREE: ScopeKind.SUBTREE, Scope.TEAM: ScopeKind.SUBTREE}.get(
-        granted, ScopeKind.OWN)
+        granted, ScopeKind.OWN
+    )
     return PrincipalScope(kind, principal.subject_id, principal.org_path or "/")
 
 
@@ -78,8 +80,9 @@ def _selection(scope: PrincipalScope, subtree: str, rep_id: str) -> Selection:
 
 
 def _target_of(row: TargetRow) -> Target:
-    return Target(Metric(row.metric), parse_period(row.period), Holder(row.org_path, row.rep_id or None),
-                  row.amount, row.currency)
+    return Target(
+        Metric(row.metric), parse_period(row.period), Holder(row.org_path, row.rep_id or None), row.amount, row.currency
+    )
 
 
 class AnalyticsUseCasesBase:
@@ -95,12 +98,17 @@ class AnalyticsUseCasesBase:
             return None
         return await session.scalar(select(directory_units.c[column]).where(directory_units.c.unit_id == unit_id))
 
-    async def _view(self, session: AsyncSession, principal: Principal, permission: str, query: Query,
-                    need_period: bool = True) -> View:
+    async def _view(
+        self, session: AsyncSession, principal: Principal, permission: str, query: Query, need_period: bool = True
+    ) -> View:
         selection = _selection(domain_scope(principal, permission), query.subtree, query.rep_id)
         # the calendar of the unit reported on, else the caller's own unit's
-        zone = query.time_zone or await self._unit_value(session, selection.subtree, "time_zone") \
-            or await localtime.unit_zone(session, principal.unit_id) or localtime.DEFAULT_ZONE
+        zone = (
+            query.time_zone
+            or await self._unit_value(session, selection.subtree, "time_zone")
+            or await localtime.unit_zone(session, principal.unit_id)
+            or localtime.DEFAULT_ZONE
+        )
         tz = localtime.zone(zone)
         period = self._period(query, need_period, tz)
         currency = query.currency or await self._unit_value(session, selection.subtree, "currency") or DEFAULT_CURRENCY
@@ -117,14 +125,17 @@ class AnalyticsUseCasesBase:
             return parse_span(query.from_period, query.to_period)
         if not query.period and need_period:
             raise ValidationFailed("is required, e.g. 2026, 2026-Q3 or 2026-07 (or from and to)", "period")
-        return parse_period(query.period) if query.period else Period.year(localtime.local_date(self.clock(), tz.key).year)  # this year, locally
+        return (
+            parse_period(query.period) if query.period else Period.year(localtime.local_date(self.clock(), tz.key).year)
+        )  # this year, locally
 
     async def _facts(self, session: AsyncSession, view: View) -> list[Fact]:
         rows = await factstore.load(session, view.subtree, view.selection.owner_id)
         return [fact for fact in map(factstore.to_fact, rows) if fact is not None]
 
-    async def _stored_targets(self, session: AsyncSession, subtree: str, rep_id: str | None, metric: str,
-                              period: str) -> list[TargetRow]:
+    async def _stored_targets(
+        self, session: AsyncSession, subtree: str, rep_id: str | None, metric: str, period: str
+    ) -> list[TargetRow]:
         query = select(TargetRow)
         if subtree != orgpath.ROOT:
             query = query.where(TargetRow.org_path.startswith(subtree, autoescape=True))

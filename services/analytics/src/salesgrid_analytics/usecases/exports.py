@@ -1,4 +1,5 @@
 """Exports use cases."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -53,16 +54,27 @@ class ExportsMixin(AnalyticsUseCasesBase):
     async def _funnel_table(self, principal: Principal, query: Query) -> tuple[list[str], list[list[Cell]]]:
         _, report, _ = await self.funnel(principal, query)
         rows: list[list[Cell]] = [
-            [s.stage, s.entered, s.amount, s.advanced, s.conversion,
-             _hours(s.average_time.total_seconds()) if s.average_time is not None else None]
-            for s in report.stages]
+            [
+                s.stage,
+                s.entered,
+                s.amount,
+                s.advanced,
+                s.conversion,
+                _hours(s.average_time.total_seconds()) if s.average_time is not None else None,
+            ]
+            for s in report.stages
+        ]
         return ["stage", "entered", "amount", "advanced", "conversion", "average_hours"], rows
 
     async def _forecast_table(self, principal: Principal, query: Query) -> tuple[list[str], list[list[Cell]]]:
         _, report = await self.forecast(principal, query)
-        return (["period", "won", "weighted_pipeline", "forecast", "target", "gap", "coverage"],
-                [[r.period.label, r.won, r.weighted_pipeline, r.forecast, r.target, r.gap, r.coverage]
-                 for r in (*report.months, report.total)])
+        return (
+            ["period", "won", "weighted_pipeline", "forecast", "target", "gap", "coverage"],
+            [
+                [r.period.label, r.won, r.weighted_pipeline, r.forecast, r.target, r.gap, r.coverage]
+                for r in (*report.months, report.total)
+            ],
+        )
 
     async def _trend_table(self, principal: Principal, query: Query) -> tuple[list[str], list[list[Cell]]]:
         _, metric, points = await self.trend(principal, query)
@@ -70,10 +82,22 @@ class ExportsMixin(AnalyticsUseCasesBase):
 
     async def _targets_table(self, principal: Principal, query: Query) -> tuple[list[str], list[list[Cell]]]:
         rows = await self.list_targets(principal, query.subtree, "", query.period, query.time_zone)
-        return (["metric", "period", "org_path", "rep_id", "target", "currency", "actual", "attainment"],
-                [[r.target.metric.value, r.target.period.label, factstore.platform_path(r.target.holder.org_path),
-                  r.target.holder.rep_id or "", r.target.amount, r.target.currency, r.actual, r.attainment]
-                 for r in rows])
+        return (
+            ["metric", "period", "org_path", "rep_id", "target", "currency", "actual", "attainment"],
+            [
+                [
+                    r.target.metric.value,
+                    r.target.period.label,
+                    factstore.platform_path(r.target.holder.org_path),
+                    r.target.holder.rep_id or "",
+                    r.target.amount,
+                    r.target.currency,
+                    r.actual,
+                    r.attainment,
+                ]
+                for r in rows
+            ],
+        )
 
 
 _REPORTS = {

@@ -1,4 +1,5 @@
 """Reports use cases."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -58,12 +59,24 @@ class ReportsMixin(AnalyticsUseCasesBase):
             view = await self._view(session, principal, READ, query)
             models = await stage_models.load_all(session)
             if query.stage_model and query.stage_model not in models:
-                raise NotFound(f"stage model {query.stage_model!r} is not known (pipeline has not published it)",
-                               "stage_model")
+                raise NotFound(
+                    f"stage model {query.stage_model!r} is not known (pipeline has not published it)", "stage_model"
+                )
             facts = await self._facts(session, view)
         code = query.stage_model or DEFAULT_MODEL
-        return view, funnel(facts, period=view.period, tz=view.tz, currency=view.currency,
-                            stage_model=models.get(code), model_code=code, selection=view.selection), tuple(models)
+        return (
+            view,
+            funnel(
+                facts,
+                period=view.period,
+                tz=view.tz,
+                currency=view.currency,
+                stage_model=models.get(code),
+                model_code=code,
+                selection=view.selection,
+            ),
+            tuple(models),
+        )
 
     async def performance(self, principal: Principal, query: Query) -> tuple[View, tuple[perf.PerformanceRow, ...]]:
         view, facts = await self._resolved(principal, READ, query)
@@ -71,14 +84,16 @@ class ReportsMixin(AnalyticsUseCasesBase):
 
     @staticmethod
     def _performance(view: View, facts: list[Fact], depth: int | None) -> tuple[perf.PerformanceRow, ...]:
-        rows = perf.performance(facts, period=view.period, tz=view.tz, currency=view.currency,
-                                selection=view.selection, group_depth=depth)
+        rows = perf.performance(
+            facts, period=view.period, tz=view.tz, currency=view.currency, selection=view.selection, group_depth=depth
+        )
         if depth is None:
             return rows
         return tuple(perf.PerformanceRow(**{**vars(r), "key": factstore.platform_path(r.key)}) for r in rows)
 
-    async def compliance(self, principal: Principal, query: Query) -> tuple[
-            View, tuple[perf.ComplianceRow, ...], perf.ComplianceRow]:
+    async def compliance(
+        self, principal: Principal, query: Query
+    ) -> tuple[View, tuple[perf.ComplianceRow, ...], perf.ComplianceRow]:
         view, facts = await self._resolved(principal, READ, query)
         rows, total = perf.compliance(self._performance(view, facts, query.group_depth or None), view.subtree)
         return view, rows, total
@@ -89,8 +104,13 @@ class ReportsMixin(AnalyticsUseCasesBase):
         metric = parse_metric(query.metric)
         view, facts = await self._resolved(principal, READ, query)
         currency = view.currency if metric.is_money else None
-        return view, metric, perf.monthly_trend(facts, metric=metric, period=view.period, tz=view.tz,
-                                                selection=view.selection, currency=currency)
+        return (
+            view,
+            metric,
+            perf.monthly_trend(
+                facts, metric=metric, period=view.period, tz=view.tz, selection=view.selection, currency=currency
+            ),
+        )
 
     async def leaderboard(self, principal: Principal, query: Query) -> tuple[str, tuple[perf.RankedEntry, ...]]:
         view, facts = await self._resolved(principal, READ, query)
@@ -104,17 +124,31 @@ class ReportsMixin(AnalyticsUseCasesBase):
             facts = await self._facts(session, view)
             targets = await self._monthly_targets(session, view)
             models = await stage_models.load_all(session)
-        return view, fc.forecast_vs_target(facts, period=view.period, tz=view.tz, currency=view.currency,
-                                           now=self.clock(), targets=targets, models=models,
-                                           selection=view.selection, stage_model=query.stage_model)
+        return view, fc.forecast_vs_target(
+            facts,
+            period=view.period,
+            tz=view.tz,
+            currency=view.currency,
+            now=self.clock(),
+            targets=targets,
+            models=models,
+            selection=view.selection,
+            stage_model=query.stage_model,
+        )
 
     async def _monthly_targets(self, session: AsyncSession, view: View) -> dict[Period, Decimal]:
         """Contract-amount targets of the selection per month; a quarter or year target without
         month targets is split evenly."""
-        holder = (TargetRow.rep_id == view.selection.owner_id if view.selection.owner_id
-                  else (TargetRow.org_path == view.subtree) & (TargetRow.rep_id == ""))
-        rows = await session.scalars(select(TargetRow).where(
-            TargetRow.metric == Metric.CONTRACT_AMOUNT.value, TargetRow.currency == view.currency, holder))
+        holder = (
+            TargetRow.rep_id == view.selection.owner_id
+            if view.selection.owner_id
+            else (TargetRow.org_path == view.subtree) & (TargetRow.rep_id == "")
+        )
+        rows = await session.scalars(
+            select(TargetRow).where(
+                TargetRow.metric == Metric.CONTRACT_AMOUNT.value, TargetRow.currency == view.currency, holder
+            )
+        )
         stored = {t.period: t for t in map(_target_of, rows)}
         months: dict[Period, Decimal] = {}
         for target in sorted(stored.values(), key=lambda t: t.period.sort_key):
@@ -132,24 +166,45 @@ class ReportsMixin(AnalyticsUseCasesBase):
             rows = await factstore.load(session, view.subtree, view.selection.owner_id)
             facts = [fact for fact in map(factstore.to_fact, rows) if fact is not None]
             targets = await self._monthly_targets(session, view)
-            target_rows = await self._stored_targets(session, view.subtree, view.selection.owner_id, "",
-                                                     view.period.label)
+            target_rows = await self._stored_targets(
+                session, view.subtree, view.selection.owner_id, "", view.period.label
+            )
             models = await stage_models.load_all(session)
         depth = orgpath.depth(view.selection.subtree)
-        forecast = fc.forecast_vs_target(facts, period=view.period, tz=view.tz, currency=view.currency,
-                                         now=self.clock(), targets=targets, models=models, selection=view.selection)
-        new_users = Counter(r.org_path for r in rows if r.kind == factstore.USER_CREATED
-                            and view.period.contains(r.occurred_at, view.tz)
-                            and view.selection.covers(r.owner_id, r.org_path))
+        forecast = fc.forecast_vs_target(
+            facts,
+            period=view.period,
+            tz=view.tz,
+            currency=view.currency,
+            now=self.clock(),
+            targets=targets,
+            models=models,
+            selection=view.selection,
+        )
+        new_users = Counter(
+            r.org_path
+            for r in rows
+            if r.kind == factstore.USER_CREATED
+            and view.period.contains(r.occurred_at, view.tz)
+            and view.selection.covers(r.owner_id, r.org_path)
+        )
         return Dashboard(
             view=view,
             totals=self._performance(view, facts, max(depth, 1)),
             units=self._performance(view, facts, depth + 1),
             top_reps=perf.leaderboard(self._performance(view, facts, None), "contract_amount", limit=5),
-            funnel=funnel(facts, period=view.period, tz=view.tz, currency=view.currency,
-                          stage_model=models.get(DEFAULT_MODEL), model_code=DEFAULT_MODEL, selection=view.selection),
+            funnel=funnel(
+                facts,
+                period=view.period,
+                tz=view.tz,
+                currency=view.currency,
+                stage_model=models.get(DEFAULT_MODEL),
+                model_code=DEFAULT_MODEL,
+                selection=view.selection,
+            ),
             forecast=forecast.total,
-            targets=perf.attainment_report(facts, [t for t in map(_target_of, target_rows) if _is_own(t, view)],
-                                           tz=view.tz),
+            targets=perf.attainment_report(
+                facts, [t for t in map(_target_of, target_rows) if _is_own(t, view)], tz=view.tz
+            ),
             new_users=tuple(sorted(new_users.items())),
         )

@@ -1,4 +1,5 @@
 """Targets use cases."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -45,15 +46,20 @@ def _target(spec: TargetSpec, where: str) -> Target:
         holder = Holder(spec.org_path or "/", spec.rep_id or None)
         return Target(metric, parse_period(spec.period), holder, spec.amount, spec.currency or None)
     except ValidationFailed as error:
-        raise ValidationFailed.many([(f"{where}.{field}" if field else where, message)
-                                     for field, message in (error.violations or [("", error.message)])]) from None
+        raise ValidationFailed.many(
+            [
+                (f"{where}.{field}" if field else where, message)
+                for field, message in (error.violations or [("", error.message)])
+            ]
+        ) from None
 
 
 class TargetsMixin(AnalyticsUseCasesBase):
     """AnalyticsUseCases: targets."""
 
-    async def set_targets(self, principal: Principal, parent: TargetSpec, children: Sequence[TargetSpec],
-                          mode: str) -> tuple[tuple[Target, ...], Decimal | None]:
+    async def set_targets(
+        self, principal: Principal, parent: TargetSpec, children: Sequence[TargetSpec], mode: str
+    ) -> tuple[tuple[Target, ...], Decimal | None]:
         scope = domain_scope(principal, TARGETS_UPDATE)
         top = _target(parent, "parent")
         parts = [_target(child, f"children[{i}]") for i, child in enumerate(children)]
@@ -68,18 +74,34 @@ class TargetsMixin(AnalyticsUseCasesBase):
 
     async def _upsert(self, session: AsyncSession, target: Target, actor: str, now: datetime) -> None:
         org_path, rep_id = factstore.platform_path(target.holder.org_path), target.holder.rep_id or ""
-        row = await session.scalar(select(TargetRow).where(
-            TargetRow.metric == target.metric.value, TargetRow.period == target.period.label,
-            TargetRow.org_path == org_path, TargetRow.rep_id == rep_id))
+        row = await session.scalar(
+            select(TargetRow).where(
+                TargetRow.metric == target.metric.value,
+                TargetRow.period == target.period.label,
+                TargetRow.org_path == org_path,
+                TargetRow.rep_id == rep_id,
+            )
+        )
         if row is None:
-            session.add(TargetRow(id=new_id(), metric=target.metric.value, period=target.period.label,
-                                  org_path=org_path, rep_id=rep_id, amount=target.amount, currency=target.currency,
-                                  updated_at=now, updated_by=actor))
+            session.add(
+                TargetRow(
+                    id=new_id(),
+                    metric=target.metric.value,
+                    period=target.period.label,
+                    org_path=org_path,
+                    rep_id=rep_id,
+                    amount=target.amount,
+                    currency=target.currency,
+                    updated_at=now,
+                    updated_by=actor,
+                )
+            )
         else:
             row.amount, row.currency, row.updated_at, row.updated_by = target.amount, target.currency, now, actor
 
-    async def list_targets(self, principal: Principal, subtree: str, metric: str, period: str,
-                           time_zone: str) -> tuple[perf.AttainmentRow, ...]:
+    async def list_targets(
+        self, principal: Principal, subtree: str, metric: str, period: str, time_zone: str
+    ) -> tuple[perf.AttainmentRow, ...]:
         async with self.sessions() as session:
             query = Query(period=period, subtree=subtree, time_zone=time_zone)
             view = await self._view(session, principal, TARGETS_READ, query, need_period=False)

@@ -12,16 +12,41 @@ from decimal import Decimal
 
 # The flow itself (steps in turn, routing up the chain, reminders) is shared with every service
 # that approves: salesgrid_common.approval. Re-exported so the contracts domain reads as one.
-from salesgrid_common.approval import (ROLE_RANK, ApprovalFlow, ApprovalStep, FlowStatus, StepStatus,
-                                       approve_step, mark_reminded, reject_step, reminder_due, route_roles,
-                                       start_approval)
+from salesgrid_common.approval import (
+    ROLE_RANK,
+    ApprovalFlow,
+    ApprovalStep,
+    FlowStatus,
+    StepStatus,
+    approve_step,
+    mark_reminded,
+    reject_step,
+    reminder_due,
+    route_roles,
+    start_approval,
+)
 
 from .errors import ValidationFailed
 from .money import Money
 
-__all__ = ["ROLE_RANK", "ApprovalFlow", "ApprovalRule", "ApprovalRules", "ApprovalStep", "FlowStatus", "StepStatus",
-           "approve_step", "default_approval_rules", "mark_reminded", "reject_step", "reminder_due", "required_roles",
-           "route_approval", "rules_for_unit", "start_approval"]
+__all__ = [
+    "ROLE_RANK",
+    "ApprovalFlow",
+    "ApprovalRule",
+    "ApprovalRules",
+    "ApprovalStep",
+    "FlowStatus",
+    "StepStatus",
+    "approve_step",
+    "default_approval_rules",
+    "mark_reminded",
+    "reject_step",
+    "reminder_due",
+    "required_roles",
+    "route_approval",
+    "rules_for_unit",
+    "start_approval",
+]
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,9 @@ class Attachment:
     sha256: str
 
 
-def new_attachment(document_id: str, file_name: str, content_type: str, size_bytes: int, sha256: str,
-                   field: str = "attachment") -> Attachment:
+def new_attachment(
+    document_id: str, file_name: str, content_type: str, size_bytes: int, sha256: str, field: str = "attachment"
+) -> Attachment:
     """A validated reference; every bad field is named at once."""
     problems: list[tuple[str, str]] = []
 
@@ -99,7 +100,9 @@ class ContractTemplate:
     terms: str
 
 
-def new_template_version(template_id: str, name: str, terms: str, previous: ContractTemplate | None) -> ContractTemplate:
+def new_template_version(
+    template_id: str, name: str, terms: str, previous: ContractTemplate | None
+) -> ContractTemplate:
     problems: list[tuple[str, str]] = []
     values: dict[str, str] = {}
     for field, value, max_length in (("template_id", template_id, 64), ("name", name, 200), ("terms", terms, 20000)):
@@ -109,8 +112,9 @@ def new_template_version(template_id: str, name: str, terms: str, previous: Cont
             problems.append((field, exc.message))
     if problems:
         raise ValidationFailed.many(problems)
-    return ContractTemplate(values["template_id"], previous.version + 1 if previous else 1, values["name"],
-                            values["terms"])
+    return ContractTemplate(
+        values["template_id"], previous.version + 1 if previous else 1, values["name"], values["terms"]
+    )
 
 
 def terms_from(template_terms: str | None, terms: str) -> str:

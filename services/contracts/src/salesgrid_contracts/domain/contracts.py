@@ -401,9 +401,7 @@ def apply_amendment(current: Contract, amendment: Contract) -> tuple[Contract, C
     if current.superseded or current.status not in IN_FORCE:
         raise FailedPrecondition("the amended version is no longer in force", "status")
     if amendment.status is not ContractStatus.APPROVED:
-        raise FailedPrecondition(
-            f"the amendment must be approved first, it is {amendment.status.value}", "status"
-        )
+        raise FailedPrecondition(f"the amendment must be approved first, it is {amendment.status.value}", "status")
     return (
         replace(current, superseded=True),
         replace(amendment, status=current.status, signed_on=current.signed_on),

@@ -66,8 +66,11 @@ def check_payer_name(value: str, customer_name: str | None = None) -> str:
 
 def check_contract_printable(status: str, template_id: str | None) -> None:
     if not template_id:
-        raise FailedPrecondition("the contract was not made from the company's standard template "
-                                 "(合同采用公司统一文本): it cannot be printed", "template_id")
+        raise FailedPrecondition(
+            "the contract was not made from the company's standard template "
+            "(合同采用公司统一文本): it cannot be printed",
+            "template_id",
+        )
     if status not in PRINTABLE_CONTRACT_STATUSES:
         raise FailedPrecondition(f"the contract is {status}: it is printed once approved", "status")
 
@@ -106,53 +109,105 @@ class Document:
     footer: str = ""
 
     def to_json(self) -> dict[str, object]:
-        return {"kind": self.kind.value, "number": self.number, "title": self.title,
-                "fields": [[r.label, r.value] for r in self.fields],
-                "table": None if self.table is None else {"header": list(self.table.header),
-                                                          "rows": [list(r) for r in self.table.rows]},
-                "body": self.body, "footer": self.footer}
+        return {
+            "kind": self.kind.value,
+            "number": self.number,
+            "title": self.title,
+            "fields": [[r.label, r.value] for r in self.fields],
+            "table": None
+            if self.table is None
+            else {"header": list(self.table.header), "rows": [list(r) for r in self.table.rows]},
+            "body": self.body,
+            "footer": self.footer,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Document:  # Any: the stored JSON, as to_json wrote it
         table = data.get("table")
-        return cls(DocumentKind(str(data["kind"])), str(data["number"]), str(data["title"]),
-                   tuple(Row(str(label), str(value)) for label, value in data["fields"]),
-                   None if not table else Table(tuple(table["header"]),
-                                                tuple(tuple(r) for r in table["rows"])),
-                   str(data.get("body", "")), str(data.get("footer", "")))
+        return cls(
+            DocumentKind(str(data["kind"])),
+            str(data["number"]),
+            str(data["title"]),
+            tuple(Row(str(label), str(value)) for label, value in data["fields"]),
+            None if not table else Table(tuple(table["header"]), tuple(tuple(r) for r in table["rows"])),
+            str(data.get("body", "")),
+            str(data.get("footer", "")),
+        )
 
 
 def amount_text(amount: Decimal, currency: str) -> str:
     return f"{currency} {amount:,.2f}"
 
 
-def receipt_document(*, number: str, contract_number: str, payer_name: str, received_on: str, amount: Decimal,
-                     currency: str, method: str, reference: str, received_by: str, issued_on: str) -> Document:
-    fields = [Row("收据编号 Receipt No.", number), Row("开具日期 Issued on", issued_on),
-              Row("交款人 Received from", payer_name), Row("合同编号 Contract No.", contract_number),
-              Row("收款日期 Received on", received_on), Row("金额 Amount", amount_text(amount, currency)),
-              Row("付款方式 Method", method)]
+def receipt_document(
+    *,
+    number: str,
+    contract_number: str,
+    payer_name: str,
+    received_on: str,
+    amount: Decimal,
+    currency: str,
+    method: str,
+    reference: str,
+    received_by: str,
+    issued_on: str,
+) -> Document:
+    fields = [
+        Row("收据编号 Receipt No.", number),
+        Row("开具日期 Issued on", issued_on),
+        Row("交款人 Received from", payer_name),
+        Row("合同编号 Contract No.", contract_number),
+        Row("收款日期 Received on", received_on),
+        Row("金额 Amount", amount_text(amount, currency)),
+        Row("付款方式 Method", method),
+    ]
     if reference:
         fields.append(Row("参考号 Reference", reference))
     fields.append(Row("收款人 Received by", received_by))
-    return Document(DocumentKind.RECEIPT, number, "收据 RECEIPT", tuple(fields),
-                    footer="本收据由系统打印,手写无效。 This receipt is printed by the system.")
-
-
-def contract_document(*, number: str, template_name: str, template_version: int, customer: str, owner: str,
-                      start_date: str, end_date: str, currency: str, lines: list[tuple[str, Decimal, Decimal,
-                                                                                     Decimal, Decimal]],
-                      total: Decimal, terms: str, revision: int) -> Document:
-    """lines: (description, quantity, unit price, discount %, line total)."""
-    rows = tuple((d, f"{q.normalize():f}", f"{p:,.2f}", f"{disc.normalize():f}%", f"{t:,.2f}")
-                 for d, q, p, disc, t in lines)
     return Document(
-        DocumentKind.CONTRACT, number, template_name,
-        (Row("合同编号 Contract No.", number), Row("版本 Revision", str(revision)),
-         Row("客户 Customer", customer), Row("销售代表 Sales rep", owner),
-         Row("期限 Term", f"{start_date} – {end_date}"), Row("合同金额 Total", amount_text(total, currency))),
-        Table(("品名 Item", "数量 Qty", "单价 Unit price", "折扣 Discount", "金额 Amount"), rows), terms,
-        footer=f"公司统一文本 Standard template version {template_version}")
+        DocumentKind.RECEIPT,
+        number,
+        "收据 RECEIPT",
+        tuple(fields),
+        footer="本收据由系统打印,手写无效。 This receipt is printed by the system.",
+    )
+
+
+def contract_document(
+    *,
+    number: str,
+    template_name: str,
+    template_version: int,
+    customer: str,
+    owner: str,
+    start_date: str,
+    end_date: str,
+    currency: str,
+    lines: list[tuple[str, Decimal, Decimal, Decimal, Decimal]],
+    total: Decimal,
+    terms: str,
+    revision: int,
+) -> Document:
+    """lines: (description, quantity, unit price, discount %, line total)."""
+    rows = tuple(
+        (d, f"{q.normalize():f}", f"{p:,.2f}", f"{disc.normalize():f}%", f"{t:,.2f}") for d, q, p, disc, t in lines
+    )
+    return Document(
+        DocumentKind.CONTRACT,
+        number,
+        template_name,
+        (
+            Row("合同编号 Contract No.", number),
+            Row("版本 Revision", str(revision)),
+            Row("客户 Customer", customer),
+            Row("销售代表 Sales rep", owner),
+            Row("期限 Term", f"{start_date} – {end_date}"),
+            Row("合同金额 Total", amount_text(total, currency)),
+        ),
+        Table(("品名 Item", "数量 Qty", "单价 Unit price", "折扣 Discount", "金额 Amount"), rows),
+        terms,
+        footer=f"公司统一文本 Standard template version {template_version}",
+    )
 
 
 def copy_mark(copy_number: int) -> str:

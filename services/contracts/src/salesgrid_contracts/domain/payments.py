@@ -92,9 +92,7 @@ class Refund:
     reason: str
 
 
-def _check_payment(
-    contract: Contract, amount: object, on: object, today: date, on_field: str
-) -> list[tuple[str, str]]:
+def _check_payment(contract: Contract, amount: object, on: object, today: date, on_field: str) -> list[tuple[str, str]]:
     violations: list[tuple[str, str]] = []
     if not isinstance(amount, Money) or amount.currency != contract.currency:
         violations.append(("amount", f"must be Money in {contract.currency}"))
@@ -131,7 +129,9 @@ def record_receipt(
         violations.append(("reference", "must be text of at most 100 characters"))
     if violations:
         raise ValidationFailed.many(violations)
-    return Receipt(require_text(receipt_id, "receipt_id", max_length=64), received_on, amount, payment_method, reference.strip())
+    return Receipt(
+        require_text(receipt_id, "receipt_id", max_length=64), received_on, amount, payment_method, reference.strip()
+    )
 
 
 def net_collected(receipts: Iterable[Receipt], refunds: Iterable[Refund], currency: str) -> Money:
@@ -162,7 +162,10 @@ def record_refund(
     if amount > available:
         raise ValidationFailed(f"exceeds the {available} collected and not yet refunded", "amount")
     return Refund(
-        require_text(refund_id, "refund_id", max_length=64), refunded_on, amount, require_text(reason, "reason", max_length=2000)
+        require_text(refund_id, "refund_id", max_length=64),
+        refunded_on,
+        amount,
+        require_text(reason, "reason", max_length=2000),
     )
 
 
@@ -249,7 +252,9 @@ def settle(
                 allocations.append(Allocation(source_id, item.seq, -share))
         if left.is_positive:
             raise ValidationFailed(f"refund {source_id} exceeds what had been collected by then", "refunds")
-    balances = tuple(InstalmentBalance(i.seq, i.due_date, i.amount, paid[i.seq]) for i in sorted(plan, key=lambda i: i.seq))
+    balances = tuple(
+        InstalmentBalance(i.seq, i.due_date, i.amount, paid[i.seq]) for i in sorted(plan, key=lambda i: i.seq)
+    )
     return Settlement(balances, tuple(allocations), credit)
 
 

@@ -42,8 +42,12 @@ class GroupBy(StrEnum):
 
 
 def _key(row: InstalmentRow, group_by: GroupBy) -> str:
-    return {GroupBy.CONTRACT: row.contract_id, GroupBy.CUSTOMER: row.customer_id, GroupBy.OWNER: row.owner_id,
-            GroupBy.UNIT: row.org_unit_id}[group_by]
+    return {
+        GroupBy.CONTRACT: row.contract_id,
+        GroupBy.CUSTOMER: row.customer_id,
+        GroupBy.OWNER: row.owner_id,
+        GroupBy.UNIT: row.org_unit_id,
+    }[group_by]
 
 
 def outstanding_by(rows: Iterable[InstalmentRow], group_by: GroupBy) -> dict[str, dict[str, Money]]:
@@ -53,7 +57,9 @@ def outstanding_by(rows: Iterable[InstalmentRow], group_by: GroupBy) -> dict[str
         if not row.outstanding.is_positive:
             continue
         per_currency = totals.setdefault(_key(row, group_by), {})
-        per_currency[row.amount.currency] = per_currency.get(row.amount.currency, Money.zero(row.amount.currency)) + row.outstanding
+        per_currency[row.amount.currency] = (
+            per_currency.get(row.amount.currency, Money.zero(row.amount.currency)) + row.outstanding
+        )
     return totals
 
 

@@ -8,5 +8,15 @@ from salesgrid_common.idempotency import idempotency_metadata
 from salesgrid_common.migrations import run_env
 from salesgrid_contracts.models import Base
 
-run_env([Base.metadata, event_metadata, directory_metadata, export_metadata, merges_metadata, custom_field_metadata,
-         idempotency_metadata, channel_partner_metadata])
+run_env(
+    [
+        Base.metadata,
+        event_metadata,
+        directory_metadata,
+        export_metadata,
+        merges_metadata,
+        custom_field_metadata,
+        idempotency_metadata,
+        channel_partner_metadata,
+    ]
+)

@@ -1,5 +1,6 @@
 """Contracts use cases: each runs in one transaction, checks the caller's permission and data
 scope, applies the domain rules and writes its events to the outbox in that same transaction."""
+
 from __future__ import annotations
 
 from salesgrid_contracts.usecases.products import ProductsMixin
@@ -12,10 +13,21 @@ from salesgrid_contracts.usecases.receivables import COLLECTIBLE, ReceivablesMix
 from salesgrid_contracts.usecases._support import AttachmentInput, ContractView, SYSTEM_ACTOR, parse_day
 
 
-class ContractsUseCases(ProductsMixin, ContractsMixin, ApprovalMixin, AttachmentsMixin, PaymentsMixin,
-                        ReceivablesMixin, CustomFieldsMixin):
+class ContractsUseCases(
+    ProductsMixin, ContractsMixin, ApprovalMixin, AttachmentsMixin, PaymentsMixin, ReceivablesMixin, CustomFieldsMixin
+):
     """Every use case of the service: one mixin per topic, the shared helpers in _support."""
 
 
-__all__ = ['APPROVAL_REMINDER_AFTER', 'AttachmentInput', 'COLLECTIBLE', 'ContractView', 'LineInput', 'PlanView',
-           'ReceiptView', 'SYSTEM_ACTOR', 'parse_day', 'ContractsUseCases']
+__all__ = [
+    "APPROVAL_REMINDER_AFTER",
+    "AttachmentInput",
+    "COLLECTIBLE",
+    "ContractView",
+    "LineInput",
+    "PlanView",
+    "ReceiptView",
+    "SYSTEM_ACTOR",
+    "parse_day",
+    "ContractsUseCases",
+]

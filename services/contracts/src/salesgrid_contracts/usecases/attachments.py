@@ -1,4 +1,5 @@
 """Attachments use cases."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -10,58 +11,87 @@ from salesgrid_common.errors import NotFound, ValidationFailed
 from salesgrid_contracts import models
 from salesgrid_contracts.domain import attachments
 
-from salesgrid_contracts.usecases._support import (AttachmentInput, ContractView, ContractsUseCasesBase,
-                                                   _attachment_json)
+from salesgrid_contracts.usecases._support import AttachmentInput, ContractView, ContractsUseCasesBase, _attachment_json
 
 
 def _stored_attachments(stored: Sequence[dict[str, str | int]]) -> tuple[attachments.Attachment, ...]:
-    return tuple(attachments.Attachment(str(a["document_id"]), str(a["file_name"]), str(a["content_type"]),
-                                        int(a["size_bytes"]), str(a["sha256"])) for a in stored)
+    return tuple(
+        attachments.Attachment(
+            str(a["document_id"]), str(a["file_name"]), str(a["content_type"]), int(a["size_bytes"]), str(a["sha256"])
+        )
+        for a in stored
+    )
 
 
 class AttachmentsMixin(ContractsUseCasesBase):
     """ContractsUseCases: attachments."""
 
-    async def add_attachment(self, principal: Principal, contract_id: str, ref: AttachmentInput,
-                             expected_version: int) -> ContractView:
+    async def add_attachment(
+        self, principal: Principal, contract_id: str, ref: AttachmentInput, expected_version: int
+    ) -> ContractView:
         principal.require("contracts:update")  # before validating: no hints to those who may not
         item = attachments.new_attachment(*ref)
-        return await self._change_attachments(principal, contract_id, expected_version,
-                                              lambda status, held: attachments.add_attachment(status, held, item))
-
-    async def remove_attachment(self, principal: Principal, contract_id: str, document_id: str,
-                                expected_version: int) -> ContractView:
         return await self._change_attachments(
-            principal, contract_id, expected_version,
-            lambda status, held: attachments.remove_attachment(status, held, document_id))
+            principal,
+            contract_id,
+            expected_version,
+            lambda status, held: attachments.add_attachment(status, held, item),
+        )
+
+    async def remove_attachment(
+        self, principal: Principal, contract_id: str, document_id: str, expected_version: int
+    ) -> ContractView:
+        return await self._change_attachments(
+            principal,
+            contract_id,
+            expected_version,
+            lambda status, held: attachments.remove_attachment(status, held, document_id),
+        )
 
     async def _change_attachments(
-            self, principal: Principal, contract_id: str, expected_version: int,
-            change: Callable[[str, tuple[attachments.Attachment, ...]], tuple[attachments.Attachment, ...]],
+        self,
+        principal: Principal,
+        contract_id: str,
+        expected_version: int,
+        change: Callable[[str, tuple[attachments.Attachment, ...]], tuple[attachments.Attachment, ...]],
     ) -> ContractView:
         principal.require("contracts:update")
         async with self.sessions() as session, session.begin():
-            row = await self._load(session, principal, contract_id, "contracts:update", lock=True,
-                                   expected_version=expected_version)
+            row = await self._load(
+                session, principal, contract_id, "contracts:update", lock=True, expected_version=expected_version
+            )
             kept = change(row.status, _stored_attachments(row.attachments))
             row.attachments, row.version = [_attachment_json(a) for a in kept], row.version + 1
             await session.flush()
             return await self._view(session, row)
 
-    async def set_template(self, principal: Principal, template_id: str, name: str,
-                           terms: str) -> models.ContractTemplateRow:
+    async def set_template(
+        self, principal: Principal, template_id: str, name: str, terms: str
+    ) -> models.ContractTemplateRow:
         """A new version of the standard template; contracts made from older ones keep theirs."""
         principal.require("products:update")  # the commercial catalogue's keepers own the templates
         async with self.sessions() as session, session.begin():
-            latest = await session.scalar(select(models.ContractTemplateRow).where(
-                models.ContractTemplateRow.template_id == template_id.strip())
-                .order_by(models.ContractTemplateRow.version.desc()).limit(1).with_for_update())
-            previous = attachments.ContractTemplate(latest.template_id, latest.version, latest.name,
-                                                    latest.terms) if latest else None
+            latest = await session.scalar(
+                select(models.ContractTemplateRow)
+                .where(models.ContractTemplateRow.template_id == template_id.strip())
+                .order_by(models.ContractTemplateRow.version.desc())
+                .limit(1)
+                .with_for_update()
+            )
+            previous = (
+                attachments.ContractTemplate(latest.template_id, latest.version, latest.name, latest.terms)
+                if latest
+                else None
+            )
             template = attachments.new_template_version(template_id, name, terms, previous)
-            row = models.ContractTemplateRow(template_id=template.template_id, version=template.version,
-                                             name=template.name, terms=template.terms,
-                                             created_by=principal.subject_id, created_at=self.clock())
+            row = models.ContractTemplateRow(
+                template_id=template.template_id,
+                version=template.version,
+                name=template.name,
+                terms=template.terms,
+                created_by=principal.subject_id,
+                created_at=self.clock(),
+            )
             session.add(row)
         return row
 

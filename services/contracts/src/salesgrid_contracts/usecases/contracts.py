@@ -1,4 +1,5 @@
 """Contracts use cases."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -23,8 +24,16 @@ from salesgrid_contracts.domain import attachments, contracts, numbering, produc
 from salesgrid_contracts.domain.currencies import validate_currency
 from salesgrid_contracts.domain.money import Money, parse_decimal, parse_money
 
-from salesgrid_contracts.usecases._support import (CONTRACT_FIELDS, AttachmentInput, ContractView, ContractsUseCasesBase,
-                                                   _attachment_json, _line_json, _money, parse_day)
+from salesgrid_contracts.usecases._support import (
+    CONTRACT_FIELDS,
+    AttachmentInput,
+    ContractView,
+    ContractsUseCasesBase,
+    _attachment_json,
+    _line_json,
+    _money,
+    parse_day,
+)
 
 
 @dataclass(frozen=True)
@@ -51,18 +60,29 @@ class ContractsMixin(ContractsUseCasesBase):
         async with self.sessions() as session:
             return await self._view(session, await self._load(session, principal, contract_id, "contracts:read"))
 
-    async def list_contracts(self, principal: Principal, customer_id: str, status: str, page_size: int = 0,
-                             cursor: str = "", custom_fields: Mapping[str, str] | None = None) -> Page[ContractView]:
+    async def list_contracts(
+        self,
+        principal: Principal,
+        customer_id: str,
+        status: str,
+        page_size: int = 0,
+        cursor: str = "",
+        custom_fields: Mapping[str, str] | None = None,
+    ) -> Page[ContractView]:
         principal.require("contracts:read")
         query = select(models.Contract).where(
-            scope_filter(principal, "contracts:read", models.Contract.owner_id, models.Contract.org_path))
+            scope_filter(principal, "contracts:read", models.Contract.owner_id, models.Contract.org_path)
+        )
         if status:
             query = query.where(models.Contract.status == status)
         async with self.sessions() as session:
             if customer_id:  # a merged customer's id lists its survivor's contracts
-                query = query.where(models.Contract.customer_id == await survivor_of(session, customer_id,
-                                                                                        writing=False))
-            query = query.where(*await filter_clauses(session, CONTRACT_FIELDS, models.Contract.id, custom_fields or {}))
+                query = query.where(
+                    models.Contract.customer_id == await survivor_of(session, customer_id, writing=False)
+                )
+            query = query.where(
+                *await filter_clauses(session, CONTRACT_FIELDS, models.Contract.id, custom_fields or {})
+            )
             page = await keyset_page(session, query, models.Contract.id, page_size, cursor)
             return Page(await self._views(session, page.items), page.next_token)
 
@@ -71,17 +91,23 @@ class ContractsMixin(ContractsUseCasesBase):
         PostgreSQL; SQLite transactions are already serialised by BEGIN IMMEDIATE) and bumped in
         the creating transaction, so a rolled-back create gives its number back."""
         insert = conflict_insert(session.bind.dialect.name)
-        await session.execute(insert(models.ContractCounter).values(
-            branch_code=key.branch_code, year=key.year, last_seq=0).on_conflict_do_nothing())
-        counter = await session.scalar(select(models.ContractCounter).where(
-            models.ContractCounter.branch_code == key.branch_code, models.ContractCounter.year == key.year)
-            .with_for_update())
+        await session.execute(
+            insert(models.ContractCounter)
+            .values(branch_code=key.branch_code, year=key.year, last_seq=0)
+            .on_conflict_do_nothing()
+        )
+        counter = await session.scalar(
+            select(models.ContractCounter)
+            .where(models.ContractCounter.branch_code == key.branch_code, models.ContractCounter.year == key.year)
+            .with_for_update()
+        )
         assert counter is not None
         counter.last_seq = numbering.next_sequence(counter.last_seq or None)
         return counter.last_seq
 
-    async def _lines(self, session: AsyncSession, currency: str,
-                     inputs: Sequence[LineInput]) -> list[contracts.ContractLine]:
+    async def _lines(
+        self, session: AsyncSession, currency: str, inputs: Sequence[LineInput]
+    ) -> list[contracts.ContractLine]:
         result = []
         for index, item in enumerate(inputs):
             field = f"lines[{index}]"
@@ -94,20 +120,36 @@ class ContractsMixin(ContractsUseCasesBase):
             elif currency in row.prices:
                 price = Money(Decimal(row.prices[currency]), currency)
             else:
-                raise ValidationFailed(f"product {row.sku} has no {currency} price; give unit_price",
-                                       f"{field}.unit_price")
+                raise ValidationFailed(
+                    f"product {row.sku} has no {currency} price; give unit_price", f"{field}.unit_price"
+                )
             quantity = parse_decimal(item.quantity or "1", f"{field}.quantity")
             discount = parse_decimal(item.discount_percent or "0", f"{field}.discount_percent")
-            result.append(contracts.new_line(product, price, quantity, discount,
-                                             description=item.description or None, field=field))
+            result.append(
+                contracts.new_line(
+                    product, price, quantity, discount, description=item.description or None, field=field
+                )
+            )
         return result
 
-    async def create_contract(self, principal: Principal, *, customer_id: str, branch_code: str, currency: str,
-                              start_date: str, end_date: str, terms: str,
-                              lines: Sequence[LineInput], opportunity_id: str = "", template_id: str = "",
-                              attachment_refs: Sequence[AttachmentInput] = (),
-                              custom_fields: Mapping[str, Any] | None = None, channel: str = "",
-                              partner_id: str = "") -> ContractView:
+    async def create_contract(
+        self,
+        principal: Principal,
+        *,
+        customer_id: str,
+        branch_code: str,
+        currency: str,
+        start_date: str,
+        end_date: str,
+        terms: str,
+        lines: Sequence[LineInput],
+        opportunity_id: str = "",
+        template_id: str = "",
+        attachment_refs: Sequence[AttachmentInput] = (),
+        custom_fields: Mapping[str, Any] | None = None,
+        channel: str = "",
+        partner_id: str = "",
+    ) -> ContractView:
         """A draft contract, attributed to a sales channel and partner: an opportunity's own
         attribution, else the one given, checked against the partners customers' events publish."""
         principal.require("contracts:create")
@@ -119,11 +161,15 @@ class ContractsMixin(ContractsUseCasesBase):
                 customer_id = await survivor_of(session, customer_id, writing=False)
         if opportunity_id:
             customer_id, currency, lines, inherited = await self._from_opportunity(
-                principal, opportunity_id, customer_id, currency, lines)
+                principal, opportunity_id, customer_id, currency, lines
+            )
             given = Attribution(parse_channel(channel), partner_id.strip())
             if (channel.strip() or partner_id.strip()) and given != inherited:
-                raise ValidationFailed(f"the opportunity is attributed to {inherited.channel}"
-                                       f"{' / ' + inherited.partner_id if inherited.partner_id else ''}", "channel")
+                raise ValidationFailed(
+                    f"the opportunity is attributed to {inherited.channel}"
+                    f"{' / ' + inherited.partner_id if inherited.partner_id else ''}",
+                    "channel",
+                )
         validate_currency(currency)
         start, end = parse_day(start_date, "start_date"), parse_day(end_date, "end_date")
         now = self.clock()
@@ -135,35 +181,72 @@ class ContractsMixin(ContractsUseCasesBase):
             domain_lines = await self._lines(session, currency, lines)
             calendar = await unit_calendar(session, principal.unit_id)
             key = numbering.sequence_key(branch_code.strip().upper(), now, calendar.zone_name)
-            number = numbering.format_contract_number(key.branch_code, key.year,
-                                                      await self._allocate_number(session, key))
+            number = numbering.format_contract_number(
+                key.branch_code, key.year, await self._allocate_number(session, key)
+            )
             contract = contracts.new_contract(
-                contract_id=new_id(), number=number, customer_id=customer_id, owner_id=principal.subject_id,
-                org_unit_id=principal.unit_id or "-", currency=currency, start_date=start, end_date=end,
-                lines=domain_lines, terms=terms, now=now)
+                contract_id=new_id(),
+                number=number,
+                customer_id=customer_id,
+                owner_id=principal.subject_id,
+                org_unit_id=principal.unit_id or "-",
+                currency=currency,
+                start_date=start,
+                end_date=end,
+                lines=domain_lines,
+                terms=terms,
+                now=now,
+            )
             row = models.Contract(
-                id=contract.contract_id, number=contract.number, customer_id=contract.customer_id,
-                owner_id=contract.owner_id, org_unit_id=contract.org_unit_id, org_path=principal.org_path,
-                currency=currency, start_date=start, end_date=end, terms=terms, status=contract.status.value,
-                total=contract.total.amount, credit=Decimal(0), signed_on=None, approval_kind=None,
-                approval_round=0, version=1, created_at=now, opportunity_id=opportunity_id or None,
-                attachments=stored_attachments, template_id=template.template_id if template else None,
-                template_version=template.version if template else None, channel=sale.channel,
+                id=contract.contract_id,
+                number=contract.number,
+                customer_id=contract.customer_id,
+                owner_id=contract.owner_id,
+                org_unit_id=contract.org_unit_id,
+                org_path=principal.org_path,
+                currency=currency,
+                start_date=start,
+                end_date=end,
+                terms=terms,
+                status=contract.status.value,
+                total=contract.total.amount,
+                credit=Decimal(0),
+                signed_on=None,
+                approval_kind=None,
+                approval_round=0,
+                version=1,
+                created_at=now,
+                opportunity_id=opportunity_id or None,
+                attachments=stored_attachments,
+                template_id=template.template_id if template else None,
+                template_version=template.version if template else None,
+                channel=sale.channel,
                 partner_id=sale.partner_id,
-                custom_fields=await apply_values(session, CONTRACT_FIELDS, contract.contract_id, {}, custom_fields,
-                                                 creating=True))
+                custom_fields=await apply_values(
+                    session, CONTRACT_FIELDS, contract.contract_id, {}, custom_fields, creating=True
+                ),
+            )
             session.add(row)
             await session.flush()
             for position, line in enumerate(contract.lines):
-                session.add(models.ContractLine(
-                    contract_id=row.id, position=position, product_id=line.product_id, description=line.description,
-                    quantity=line.quantity, unit_price=line.unit_price.amount, discount_percent=line.discount_percent))
+                session.add(
+                    models.ContractLine(
+                        contract_id=row.id,
+                        position=position,
+                        product_id=line.product_id,
+                        description=line.description,
+                        quantity=line.quantity,
+                        unit_price=line.unit_price.amount,
+                        discount_percent=line.discount_percent,
+                    )
+                )
             await self._event(session, "contract.created", self._state(row), row.id, principal, row.org_path, now)
             await session.flush()
             return await self._view(session, row)
 
-    async def _from_opportunity(self, principal: Principal, opportunity_id: str, customer_id: str, currency: str,
-                                lines: Sequence[LineInput]) -> tuple[str, str, Sequence[LineInput], Attribution]:
+    async def _from_opportunity(
+        self, principal: Principal, opportunity_id: str, customer_id: str, currency: str, lines: Sequence[LineInput]
+    ) -> tuple[str, str, Sequence[LineInput], Attribution]:
         """Customer, currency and (without lines) a line at the amount, copied from a won
         opportunity in the caller's scope; what the caller gave must agree with it."""
         if self.pipeline is None:
@@ -179,46 +262,72 @@ class ContractsMixin(ContractsUseCasesBase):
             lines = [LineInput(won.product_ids[0], "1", won.amount, "0", won.name)]
         return won.customer_id, won.currency, lines, Attribution(won.channel, won.partner_id)
 
-    async def sign(self, principal: Principal, contract_id: str, signed_on: str,
-                   expected_version: int) -> ContractView:
+    async def sign(self, principal: Principal, contract_id: str, signed_on: str, expected_version: int) -> ContractView:
         principal.require("contracts:update")
         now = self.clock()
         day = parse_day(signed_on, "signed_on") if signed_on else None
         async with self.sessions() as session, session.begin():
-            row = await self._load(session, principal, contract_id, "contracts:update", lock=True,
-                                   expected_version=expected_version)
+            row = await self._load(
+                session, principal, contract_id, "contracts:update", lock=True, expected_version=expected_version
+            )
             calendar = await unit_calendar(session, row.org_unit_id)
-            signed = contracts.sign(self._domain(await self._view(session, row)), day or calendar.today(now),
-                                    created_on=calendar.date_of(row.created_at))
+            signed = contracts.sign(
+                self._domain(await self._view(session, row)),
+                day or calendar.today(now),
+                created_on=calendar.date_of(row.created_at),
+            )
             row.status, row.signed_on, row.version = signed.status.value, signed.signed_on, row.version + 1
             await self._event(session, "contract.signed", self._state(row), row.id, principal, row.org_path, now)
             await session.flush()
             return await self._view(session, row)
 
-    async def amend(self, principal: Principal, contract_id: str, *, lines: Sequence[LineInput], start_date: str,
-                    end_date: str, terms: str | None, expected_version: int,
-                    attachment_refs: Sequence[AttachmentInput] | None = None) -> ContractView:
+    async def amend(
+        self,
+        principal: Principal,
+        contract_id: str,
+        *,
+        lines: Sequence[LineInput],
+        start_date: str,
+        end_date: str,
+        terms: str | None,
+        expected_version: int,
+        attachment_refs: Sequence[AttachmentInput] | None = None,
+    ) -> ContractView:
         """Proposes the next version of a contract in force; it goes through approval on its own
         total, and the version in force stays untouched (and collectible) meanwhile."""
         principal.require("contracts:update")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await self._load(session, principal, contract_id, "contracts:update", lock=True,
-                                   expected_version=expected_version)
+            row = await self._load(
+                session, principal, contract_id, "contracts:update", lock=True, expected_version=expected_version
+            )
             if row.approval_kind is not None:
                 raise FailedPrecondition(f"an approval ({row.approval_kind}) is already under way", "status")
             current = self._domain(await self._view(session, row))
             amended = contracts.amend(
-                current, lines=await self._lines(session, row.currency, lines) if lines else None,
+                current,
+                lines=await self._lines(session, row.currency, lines) if lines else None,
                 start_date=parse_day(start_date, "start_date") if start_date else None,
-                end_date=parse_day(end_date, "end_date") if end_date else None, terms=terms, now=now)
+                end_date=parse_day(end_date, "end_date") if end_date else None,
+                terms=terms,
+                now=now,
+            )
             contracts.submit_for_approval(amended)  # at least one line and a positive total
-            session.add(models.ContractRevision(
-                contract_id=row.id, revision=amended.version, status="proposed", start_date=amended.start_date,
-                end_date=amended.end_date, terms=amended.terms, total=amended.total.amount,
-                attachments=list(row.attachments) if attachment_refs is None else _attachments(attachment_refs),
-                lines=[_line_json(line) for line in amended.lines], created_by=principal.subject_id,
-                created_at=now))
+            session.add(
+                models.ContractRevision(
+                    contract_id=row.id,
+                    revision=amended.version,
+                    status="proposed",
+                    start_date=amended.start_date,
+                    end_date=amended.end_date,
+                    terms=amended.terms,
+                    total=amended.total.amount,
+                    attachments=list(row.attachments) if attachment_refs is None else _attachments(attachment_refs),
+                    lines=[_line_json(line) for line in amended.lines],
+                    created_by=principal.subject_id,
+                    created_at=now,
+                )
+            )
             await self._start_flow(session, principal, row, "amendment", now, amended.total.amount)
             row.version += 1
             await self._event(session, "contract.submitted", self._state(row), row.id, principal, row.org_path, now)
@@ -231,23 +340,39 @@ class ContractsMixin(ContractsUseCasesBase):
         principal.require("contracts:read")
         async with self.sessions() as session:
             row = await self._load(session, principal, contract_id, "contracts:read")
-            stored = list(await session.scalars(select(models.ContractRevision).where(
-                models.ContractRevision.contract_id == row.id).order_by(models.ContractRevision.revision)))
+            stored = list(
+                await session.scalars(
+                    select(models.ContractRevision)
+                    .where(models.ContractRevision.contract_id == row.id)
+                    .order_by(models.ContractRevision.revision)
+                )
+            )
             if not any(r.revision == row.revision for r in stored):
                 view = await self._view(session, row)
-                stored.append(models.ContractRevision(
-                    contract_id=row.id, revision=row.revision, status="in_force", start_date=row.start_date,
-                    end_date=row.end_date, terms=row.terms, total=row.total, attachments=list(row.attachments),
-                    lines=[_line_json(line) for line in self._domain(view).lines], created_by=row.owner_id,
-                    created_at=row.created_at))
+                stored.append(
+                    models.ContractRevision(
+                        contract_id=row.id,
+                        revision=row.revision,
+                        status="in_force",
+                        start_date=row.start_date,
+                        end_date=row.end_date,
+                        terms=row.terms,
+                        total=row.total,
+                        attachments=list(row.attachments),
+                        lines=[_line_json(line) for line in self._domain(view).lines],
+                        created_by=row.owner_id,
+                        created_at=row.created_at,
+                    )
+                )
             return sorted(stored, key=lambda r: r.revision)
 
     async def activate(self, principal: Principal, contract_id: str, expected_version: int) -> ContractView:
         principal.require("contracts:update")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await self._load(session, principal, contract_id, "contracts:update", lock=True,
-                                   expected_version=expected_version)
+            row = await self._load(
+                session, principal, contract_id, "contracts:update", lock=True, expected_version=expected_version
+            )
             today = (await unit_calendar(session, row.org_unit_id)).today(now)
             active = contracts.activate(self._domain(await self._view(session, row)), today)
             row.status, row.version = active.status.value, row.version + 1
@@ -260,15 +385,15 @@ class ContractsMixin(ContractsUseCasesBase):
         principal.require("contracts:update")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await self._load(session, principal, contract_id, "contracts:update", lock=True,
-                                   expected_version=expected_version)
+            row = await self._load(
+                session, principal, contract_id, "contracts:update", lock=True, expected_version=expected_version
+            )
             if row.approval_kind is not None:
                 raise FailedPrecondition(f"an approval ({row.approval_kind}) is under way", "status")
             done = contracts.complete(self._domain(await self._view(session, row)))
             owed = sum((i.amount - i.paid for i in await self._instalments(session, row.id)), Decimal(0))
             if owed > 0:
-                raise FailedPrecondition(f"{_money(owed, row.currency)} {row.currency} is still outstanding",
-                                         "status")
+                raise FailedPrecondition(f"{_money(owed, row.currency)} {row.currency} is still outstanding", "status")
             row.status, row.version = done.status.value, row.version + 1
             await self._event(session, "contract.completed", self._state(row), row.id, principal, row.org_path, now)
             await session.flush()

@@ -1,5 +1,6 @@
 """Custom field values of contracts (definitions: salesgrid_common.custom_fields, served by this
 service for the `contracts` entity)."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -14,8 +15,9 @@ from salesgrid_contracts.usecases._support import CONTRACT_FIELDS, ContractsUseC
 class CustomFieldsMixin(ContractsUseCasesBase):
     """ContractsUseCases: custom field values."""
 
-    async def update_custom_fields(self, principal: Principal, contract_id: str, expected_version: int,
-                                   custom_fields: Mapping[str, Any] | None) -> ContractView:
+    async def update_custom_fields(
+        self, principal: Principal, contract_id: str, expected_version: int, custom_fields: Mapping[str, Any] | None
+    ) -> ContractView:
         """Set (an empty value clears) custom field values in any status: they describe the
         contract, they are not its terms (those change through amendments)."""
         principal.require("contracts:update")
@@ -23,11 +25,13 @@ class CustomFieldsMixin(ContractsUseCasesBase):
             raise ValidationFailed("give at least one custom field", "custom_fields")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await self._load(session, principal, contract_id, "contracts:update", lock=True,
-                                   expected_version=expected_version)
+            row = await self._load(
+                session, principal, contract_id, "contracts:update", lock=True, expected_version=expected_version
+            )
             row.custom_fields = await apply_values(session, CONTRACT_FIELDS, row.id, row.custom_fields, custom_fields)
             row.version += 1
             await session.flush()
-            await self._event(session, "contract.custom_fields_changed", self._state(row), row.id, principal,
-                              row.org_path, now)
+            await self._event(
+                session, "contract.custom_fields_changed", self._state(row), row.id, principal, row.org_path, now
+            )
             return await self._view(session, row)

@@ -1,6 +1,7 @@
 """Printed documents use cases (domain/documents.py): a receipt or a contract printed as PDF under
 the company's letterhead; the first print is the original kept as the record's attachment, every
 later one a copy marked as such. Each print is an event (so in the audit trail)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -56,32 +57,71 @@ class DocumentsUseCases(ContractsUseCasesBase):
     async def _allocate(self, session: AsyncSession, kind: DocumentKind, branch: str, year: int) -> int:
         """Next gap-free number of (kind, branch, year), locked and bumped in the printing transaction."""
         insert = conflict_insert(session.bind.dialect.name)
-        await session.execute(insert(models.DocumentCounter).values(
-            kind=kind.value, branch_code=branch, year=year, last_seq=0).on_conflict_do_nothing())
-        counter = await session.scalar(select(models.DocumentCounter).where(
-            models.DocumentCounter.kind == kind.value, models.DocumentCounter.branch_code == branch,
-            models.DocumentCounter.year == year).with_for_update())
+        await session.execute(
+            insert(models.DocumentCounter)
+            .values(kind=kind.value, branch_code=branch, year=year, last_seq=0)
+            .on_conflict_do_nothing()
+        )
+        counter = await session.scalar(
+            select(models.DocumentCounter)
+            .where(
+                models.DocumentCounter.kind == kind.value,
+                models.DocumentCounter.branch_code == branch,
+                models.DocumentCounter.year == year,
+            )
+            .with_for_update()
+        )
         assert counter is not None
         counter.last_seq = next_sequence(counter.last_seq or None)
         return counter.last_seq
 
     @staticmethod
-    async def _original(session: AsyncSession, kind: DocumentKind, subject_id: str,
-                        revision: int) -> models.PrintedDocument | None:
-        return await session.scalar(select(models.PrintedDocument).where(
-            models.PrintedDocument.kind == kind.value, models.PrintedDocument.subject_id == subject_id,
-            models.PrintedDocument.revision == revision).with_for_update())
+    async def _original(
+        session: AsyncSession, kind: DocumentKind, subject_id: str, revision: int
+    ) -> models.PrintedDocument | None:
+        return await session.scalar(
+            select(models.PrintedDocument)
+            .where(
+                models.PrintedDocument.kind == kind.value,
+                models.PrintedDocument.subject_id == subject_id,
+                models.PrintedDocument.revision == revision,
+            )
+            .with_for_update()
+        )
 
-    async def _store(self, session: AsyncSession, principal: Principal, document: Document, *, subject_id: str,
-                     revision: int, contract_id: str, owner_id: str, org_path: str, now: datetime) -> Printed:
+    async def _store(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        document: Document,
+        *,
+        subject_id: str,
+        revision: int,
+        contract_id: str,
+        owner_id: str,
+        org_path: str,
+        now: datetime,
+    ) -> Printed:
         content = await asyncio.to_thread(pdf.render, document, self.letterhead, 0)
         row = models.PrintedDocument(
-            id=new_id(), kind=document.kind.value, subject_id=subject_id, revision=revision,
-            contract_id=contract_id, number=document.number, owner_id=owner_id, org_path=org_path,
+            id=new_id(),
+            kind=document.kind.value,
+            subject_id=subject_id,
+            revision=revision,
+            contract_id=contract_id,
+            number=document.number,
+            owner_id=owner_id,
+            org_path=org_path,
             document={"document": document.to_json(), "letterhead": _letterhead_json(self.letterhead)},
-            file_name=f"{document.number}.pdf", content=content, size_bytes=len(content),
-            sha256=hashlib.sha256(content).hexdigest(), copies=0, printed_by=principal.subject_id,
-            printed_at=now, last_printed_at=now)
+            file_name=f"{document.number}.pdf",
+            content=content,
+            size_bytes=len(content),
+            sha256=hashlib.sha256(content).hexdigest(),
+            copies=0,
+            printed_by=principal.subject_id,
+            printed_at=now,
+            last_printed_at=now,
+        )
         session.add(row)
         return Printed(row, 0, content)
 
@@ -90,16 +130,34 @@ class DocumentsUseCases(ContractsUseCasesBase):
         row.copies += 1
         row.last_printed_at = now
         stored = row.document
-        content = await asyncio.to_thread(pdf.render, Document.from_json(stored["document"]),  # type: ignore[arg-type]
-                                          Letterhead(**stored["letterhead"]), row.copies)  # type: ignore[arg-type]
+        content = await asyncio.to_thread(
+            pdf.render,
+            Document.from_json(stored["document"]),  # type: ignore[arg-type]
+            Letterhead(**stored["letterhead"]),
+            row.copies,
+        )  # type: ignore[arg-type]
         return Printed(row, row.copies, content)
 
     async def _printed(self, session: AsyncSession, principal: Principal, printed: Printed, now: datetime) -> None:
         row = printed.row
-        await self._event(session, "document.printed", ContractsDocumentPrinted(
-            document_id=row.id, kind=row.kind, subject_id=row.subject_id, contract_id=row.contract_id,
-            number=row.number, copy_number=printed.copy_number, printed_by=principal.subject_id,
-            sha256=hashlib.sha256(printed.content).hexdigest()), row.id, principal, row.org_path, now)
+        await self._event(
+            session,
+            "document.printed",
+            ContractsDocumentPrinted(
+                document_id=row.id,
+                kind=row.kind,
+                subject_id=row.subject_id,
+                contract_id=row.contract_id,
+                number=row.number,
+                copy_number=printed.copy_number,
+                printed_by=principal.subject_id,
+                sha256=hashlib.sha256(printed.content).hexdigest(),
+            ),
+            row.id,
+            principal,
+            row.org_path,
+            now,
+        )
 
     async def print_receipt(self, principal: Principal, receipt_id: str, payer_name: str) -> Printed:
         principal.require(PRINT_PERMISSION[DocumentKind.RECEIPT])
@@ -107,8 +165,9 @@ class DocumentsUseCases(ContractsUseCasesBase):
             raise ValidationFailed("is required", "receipt_id")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            receipt = await session.scalar(select(models.ReceiptRow).where(
-                models.ReceiptRow.id == receipt_id.strip()).with_for_update())
+            receipt = await session.scalar(
+                select(models.ReceiptRow).where(models.ReceiptRow.id == receipt_id.strip()).with_for_update()
+            )
             if receipt is None or not principal.can_see("payments:read", receipt.owner_id, receipt.org_path):
                 raise NotFound(f"receipt {receipt_id} not found", "receipt_id")
             if not principal.can_see("payments:create", receipt.owner_id, receipt.org_path):
@@ -123,15 +182,31 @@ class DocumentsUseCases(ContractsUseCasesBase):
                 branch = documents.receipt_branch(contract.number)
                 issued_on = (await unit_calendar(session, contract.org_unit_id)).today(now)
                 number = documents.format_receipt_number(
-                    branch, issued_on.year, await self._allocate(session, DocumentKind.RECEIPT, branch, issued_on.year))
+                    branch, issued_on.year, await self._allocate(session, DocumentKind.RECEIPT, branch, issued_on.year)
+                )
                 document = documents.receipt_document(
-                    number=number, contract_number=contract.number, payer_name=payer,
-                    received_on=receipt.received_on.isoformat(), amount=receipt.amount, currency=receipt.currency,
-                    method=receipt.method, reference=receipt.reference,
-                    received_by=await self._person(session, receipt.recorded_by), issued_on=issued_on.isoformat())
-                printed = await self._store(session, principal, document, subject_id=receipt.id, revision=0,
-                                            contract_id=contract.id, owner_id=receipt.owner_id,
-                                            org_path=receipt.org_path, now=now)
+                    number=number,
+                    contract_number=contract.number,
+                    payer_name=payer,
+                    received_on=receipt.received_on.isoformat(),
+                    amount=receipt.amount,
+                    currency=receipt.currency,
+                    method=receipt.method,
+                    reference=receipt.reference,
+                    received_by=await self._person(session, receipt.recorded_by),
+                    issued_on=issued_on.isoformat(),
+                )
+                printed = await self._store(
+                    session,
+                    principal,
+                    document,
+                    subject_id=receipt.id,
+                    revision=0,
+                    contract_id=contract.id,
+                    owner_id=receipt.owner_id,
+                    org_path=receipt.org_path,
+                    now=now,
+                )
             await self._printed(session, principal, printed, now)
         return printed
 
@@ -148,16 +223,35 @@ class DocumentsUseCases(ContractsUseCasesBase):
                 template = await self._template(session, row.template_id or "", row.template_version or 0)
                 view = await self._view(session, row)
                 domain = self._domain(view)
-                lines = [(line.description, line.quantity, line.unit_price.amount, line.discount_percent,
-                          line.total.amount) for line in domain.lines]
+                lines = [
+                    (line.description, line.quantity, line.unit_price.amount, line.discount_percent, line.total.amount)
+                    for line in domain.lines
+                ]
                 document = documents.contract_document(
-                    number=row.number, template_name=template.name, template_version=template.version,
-                    customer=await legal_name(session, row.customer_id) or row.customer_id, owner=await self._person(session, row.owner_id),
-                    start_date=row.start_date.isoformat(), end_date=row.end_date.isoformat(), currency=row.currency,
-                    lines=lines, total=row.total, terms=row.terms, revision=row.revision)
-                printed = await self._store(session, principal, document, subject_id=row.id, revision=row.revision,
-                                            contract_id=row.id, owner_id=row.owner_id, org_path=row.org_path,
-                                            now=now)
+                    number=row.number,
+                    template_name=template.name,
+                    template_version=template.version,
+                    customer=await legal_name(session, row.customer_id) or row.customer_id,
+                    owner=await self._person(session, row.owner_id),
+                    start_date=row.start_date.isoformat(),
+                    end_date=row.end_date.isoformat(),
+                    currency=row.currency,
+                    lines=lines,
+                    total=row.total,
+                    terms=row.terms,
+                    revision=row.revision,
+                )
+                printed = await self._store(
+                    session,
+                    principal,
+                    document,
+                    subject_id=row.id,
+                    revision=row.revision,
+                    contract_id=row.id,
+                    owner_id=row.owner_id,
+                    org_path=row.org_path,
+                    now=now,
+                )
             await self._printed(session, principal, printed, now)
         return printed
 
@@ -165,7 +259,11 @@ class DocumentsUseCases(ContractsUseCasesBase):
         if not subject_id.strip():
             raise ValidationFailed("is required", "subject_id")
         async with self.sessions() as session:
-            rows = (await session.scalars(select(models.PrintedDocument).where(
-                models.PrintedDocument.subject_id == subject_id.strip()).order_by(
-                models.PrintedDocument.printed_at, models.PrintedDocument.id))).all()
+            rows = (
+                await session.scalars(
+                    select(models.PrintedDocument)
+                    .where(models.PrintedDocument.subject_id == subject_id.strip())
+                    .order_by(models.PrintedDocument.printed_at, models.PrintedDocument.id)
+                )
+            ).all()
         return [r for r in rows if principal.can_see(READ_PERMISSION[DocumentKind(r.kind)], r.owner_id, r.org_path)]

@@ -1,4 +1,5 @@
 """Payments use cases."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -8,9 +9,14 @@ from decimal import Decimal
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid.events.v1.contracts_events_pb2 import (ContractsInstalmentState, ContractsInvoiceIssued,
-                                                      ContractsPaymentPlanSet, ContractsReceiptAllocationState,
-                                                      ContractsReceiptRecorded, ContractsRefundRecorded)
+from salesgrid.events.v1.contracts_events_pb2 import (
+    ContractsInstalmentState,
+    ContractsInvoiceIssued,
+    ContractsPaymentPlanSet,
+    ContractsReceiptAllocationState,
+    ContractsReceiptRecorded,
+    ContractsRefundRecorded,
+)
 from salesgrid_common.auth import Principal, scope_filter
 from salesgrid_common.errors import AlreadyExists, FailedPrecondition, NotFound, ValidationFailed
 from salesgrid_common.ids import new_id
@@ -42,19 +48,28 @@ class PaymentsMixin(ContractsUseCasesBase):
         """Replay every receipt of the contract over its plan; stores paid amounts, credit and
         the allocations (a backdated receipt may move earlier receipts' shares)."""
         plan = await self._instalments(session, row.id)
-        receipts = list(await session.scalars(select(models.ReceiptRow).where(
-            models.ReceiptRow.contract_id == row.id)))
+        receipts = list(await session.scalars(select(models.ReceiptRow).where(models.ReceiptRow.contract_id == row.id)))
         settlement = payments.settle(
             [payments.Instalment(i.seq, i.due_date, Money(i.amount, row.currency)) for i in plan],
-            [payments.Receipt(r.id, r.received_on, Money(r.amount, row.currency), payments.PaymentMethod(r.method),
-                              r.reference) for r in receipts], await self._refunds(session, row), row.currency)
+            [
+                payments.Receipt(
+                    r.id, r.received_on, Money(r.amount, row.currency), payments.PaymentMethod(r.method), r.reference
+                )
+                for r in receipts
+            ],
+            await self._refunds(session, row),
+            row.currency,
+        )
         paid = {b.seq: b.paid.amount for b in settlement.balances}
         for instalment in plan:
             instalment.paid = paid[instalment.seq]
         row.credit = settlement.credit.amount
         if receipts:
-            await session.execute(delete(models.ReceiptAllocationRow).where(
-                models.ReceiptAllocationRow.receipt_id.in_([r.id for r in receipts])))
+            await session.execute(
+                delete(models.ReceiptAllocationRow).where(
+                    models.ReceiptAllocationRow.receipt_id.in_([r.id for r in receipts])
+                )
+            )
         shares: dict[tuple[str, int], Decimal] = {}
         receipt_ids = {r.id for r in receipts}
         # Refunds take money back from credit / instalments; only receipts' shares are stored.
@@ -65,28 +80,45 @@ class PaymentsMixin(ContractsUseCasesBase):
             session.add(models.ReceiptAllocationRow(receipt_id=receipt_id, instalment_seq=seq, amount=amount))
         return settlement
 
-    async def set_payment_plan(self, principal: Principal, contract_id: str,
-                               instalments: Sequence[tuple[str, str]]) -> PlanView:
+    async def set_payment_plan(
+        self, principal: Principal, contract_id: str, instalments: Sequence[tuple[str, str]]
+    ) -> PlanView:
         principal.require("contracts:update")
         now = self.clock()
         async with self.sessions() as session, session.begin():
             row = await self._load(session, principal, contract_id, "contracts:update", lock=True)
             if row.status in ("completed", "terminated"):
                 raise FailedPrecondition(f"a {row.status} contract's plan cannot change", "status")
-            pairs = [(parse_day(due, f"instalments[{i}].due_date"),
-                      parse_money(amount, row.currency, f"instalments[{i}].amount", allow_negative=True))
-                     for i, (due, amount) in enumerate(instalments)]
+            pairs = [
+                (
+                    parse_day(due, f"instalments[{i}].due_date"),
+                    parse_money(amount, row.currency, f"instalments[{i}].amount", allow_negative=True),
+                )
+                for i, (due, amount) in enumerate(instalments)
+            ]
             plan = payments.build_payment_plan(Money(row.total, row.currency), row.start_date, pairs)
             await session.execute(delete(models.InstalmentRow).where(models.InstalmentRow.contract_id == row.id))
             for item in plan:
-                session.add(models.InstalmentRow(contract_id=row.id, seq=item.seq, due_date=item.due_date,
-                                                 amount=item.amount.amount, paid=Decimal(0)))
+                session.add(
+                    models.InstalmentRow(
+                        contract_id=row.id,
+                        seq=item.seq,
+                        due_date=item.due_date,
+                        amount=item.amount.amount,
+                        paid=Decimal(0),
+                    )
+                )
             await session.flush()
             await self._resettle(session, row)
             row.version += 1
-            payload = ContractsPaymentPlanSet(contract_id=row.id, currency=row.currency, instalments=[
-                ContractsInstalmentState(seq=i.seq, due_date=i.due_date.isoformat(), amount=str(i.amount.amount))
-                for i in plan])
+            payload = ContractsPaymentPlanSet(
+                contract_id=row.id,
+                currency=row.currency,
+                instalments=[
+                    ContractsInstalmentState(seq=i.seq, due_date=i.due_date.isoformat(), amount=str(i.amount.amount))
+                    for i in plan
+                ],
+            )
             await self._event(session, "payment_plan.set", payload, row.id, principal, row.org_path, now)
             await session.flush()
             return PlanView(row, await self._instalments(session, row.id))
@@ -97,46 +129,80 @@ class PaymentsMixin(ContractsUseCasesBase):
             row = await self._load(session, principal, contract_id, "contracts:read")
             return PlanView(row, await self._instalments(session, row.id))
 
-    async def record_receipt(self, principal: Principal, *, contract_id: str, received_on: str, amount: str,
-                             method: str, reference: str) -> ReceiptView:
+    async def record_receipt(
+        self, principal: Principal, *, contract_id: str, received_on: str, amount: str, method: str, reference: str
+    ) -> ReceiptView:
         principal.require("payments:create")
         now = self.clock()
         async with self.sessions() as session, session.begin():
             row = await self._payable(session, principal, contract_id)
             today = (await unit_calendar(session, row.org_unit_id)).today(now)  # the branch's calendar
             receipt = payments.record_receipt(
-                self._domain(await self._view(session, row)), receipt_id=new_id(),
+                self._domain(await self._view(session, row)),
+                receipt_id=new_id(),
                 received_on=parse_day(received_on, "received_on") if received_on else today,
-                amount=parse_money(amount, row.currency, "amount"), method=method or "bank_transfer",
-                reference=reference, today=today)
+                amount=parse_money(amount, row.currency, "amount"),
+                method=method or "bank_transfer",
+                reference=reference,
+                today=today,
+            )
             stored = models.ReceiptRow(
-                id=receipt.receipt_id, contract_id=row.id, owner_id=row.owner_id, org_path=row.org_path,
-                received_on=receipt.received_on, amount=receipt.amount.amount, currency=row.currency,
-                method=receipt.method.value, reference=receipt.reference, recorded_by=principal.subject_id,
-                version=1, created_at=now)
+                id=receipt.receipt_id,
+                contract_id=row.id,
+                owner_id=row.owner_id,
+                org_path=row.org_path,
+                received_on=receipt.received_on,
+                amount=receipt.amount.amount,
+                currency=row.currency,
+                method=receipt.method.value,
+                reference=receipt.reference,
+                recorded_by=principal.subject_id,
+                version=1,
+                created_at=now,
+            )
             session.add(stored)
             await session.flush()
             await self._resettle(session, row)
             row.version += 1
             await session.flush()
-            allocations = list(await session.scalars(select(models.ReceiptAllocationRow).where(
-                models.ReceiptAllocationRow.receipt_id == stored.id).order_by(
-                models.ReceiptAllocationRow.instalment_seq)))
+            allocations = list(
+                await session.scalars(
+                    select(models.ReceiptAllocationRow)
+                    .where(models.ReceiptAllocationRow.receipt_id == stored.id)
+                    .order_by(models.ReceiptAllocationRow.instalment_seq)
+                )
+            )
             payload = ContractsReceiptRecorded(
-                receipt_id=stored.id, contract_id=row.id, customer_id=row.customer_id,
-                received_on=stored.received_on.isoformat(), amount=str(receipt.amount.amount), currency=row.currency,
-                method=stored.method, credit=_money(row.credit, row.currency), owner_id=row.owner_id,
-                channel=row.channel or "direct", partner_id=row.partner_id or "",
-                allocations=[ContractsReceiptAllocationState(instalment_seq=a.instalment_seq,
-                                                             amount=_money(a.amount, row.currency))
-                             for a in allocations])
+                receipt_id=stored.id,
+                contract_id=row.id,
+                customer_id=row.customer_id,
+                received_on=stored.received_on.isoformat(),
+                amount=str(receipt.amount.amount),
+                currency=row.currency,
+                method=stored.method,
+                credit=_money(row.credit, row.currency),
+                owner_id=row.owner_id,
+                channel=row.channel or "direct",
+                partner_id=row.partner_id or "",
+                allocations=[
+                    ContractsReceiptAllocationState(
+                        instalment_seq=a.instalment_seq, amount=_money(a.amount, row.currency)
+                    )
+                    for a in allocations
+                ],
+            )
             await self._event(session, "receipt.recorded", payload, stored.id, principal, row.org_path, now)
             return ReceiptView(stored, allocations)
 
     @staticmethod
-    async def _payments_page(session: AsyncSession, principal: Principal,
-                             table: type[models.ReceiptRow | models.RefundRow | models.InvoiceRow], contract_id: str,
-                             page_size: int, cursor: str) -> Page:  # type: ignore[type-arg]
+    async def _payments_page(
+        session: AsyncSession,
+        principal: Principal,
+        table: type[models.ReceiptRow | models.RefundRow | models.InvoiceRow],
+        contract_id: str,
+        page_size: int,
+        cursor: str,
+    ) -> Page:  # type: ignore[type-arg]
         """Receipts, refunds or invoices in the caller's payments scope, newest first."""
         principal.require("payments:read")
         query = select(table).where(scope_filter(principal, "payments:read", table.owner_id, table.org_path))
@@ -144,30 +210,36 @@ class PaymentsMixin(ContractsUseCasesBase):
             query = query.where(table.contract_id == contract_id)
         return await keyset_page(session, query, table.id, page_size, cursor)
 
-    async def list_receipts(self, principal: Principal, contract_id: str, page_size: int = 0,
-                            cursor: str = "") -> Page[ReceiptView]:
+    async def list_receipts(
+        self, principal: Principal, contract_id: str, page_size: int = 0, cursor: str = ""
+    ) -> Page[ReceiptView]:
         async with self.sessions() as session:
             page = await self._payments_page(session, principal, models.ReceiptRow, contract_id, page_size, cursor)
             result = []
             for row in page.items:
-                allocations = list(await session.scalars(select(models.ReceiptAllocationRow).where(
-                    models.ReceiptAllocationRow.receipt_id == row.id)))
+                allocations = list(
+                    await session.scalars(
+                        select(models.ReceiptAllocationRow).where(models.ReceiptAllocationRow.receipt_id == row.id)
+                    )
+                )
                 result.append(ReceiptView(row, allocations))
             return Page(result, page.next_token)
 
     async def _refunds(self, session: AsyncSession, row: models.Contract) -> list[payments.Refund]:
-        return [payments.Refund(r.id, r.refunded_on, Money(r.amount, row.currency), r.reason)
-                for r in await session.scalars(select(models.RefundRow).where(models.RefundRow.contract_id == row.id))]
+        return [
+            payments.Refund(r.id, r.refunded_on, Money(r.amount, row.currency), r.reason)
+            for r in await session.scalars(select(models.RefundRow).where(models.RefundRow.contract_id == row.id))
+        ]
 
     async def _payable(self, session: AsyncSession, principal: Principal, contract_id: str) -> models.Contract:
-        row = await session.scalar(select(models.Contract).where(models.Contract.id == contract_id)
-                                   .with_for_update())
+        row = await session.scalar(select(models.Contract).where(models.Contract.id == contract_id).with_for_update())
         if row is None or not principal.can_see("payments:create", row.owner_id, row.org_path):
             raise NotFound(f"contract {contract_id} not found", "contract_id")
         return row
 
-    async def record_refund(self, principal: Principal, *, contract_id: str, refunded_on: str, amount: str,
-                            reason: str) -> models.RefundRow:
+    async def record_refund(
+        self, principal: Principal, *, contract_id: str, refunded_on: str, amount: str, reason: str
+    ) -> models.RefundRow:
         """A refund of money received: never more than collected net of earlier refunds (also as
         of its own date, when backdated)."""
         principal.require("payments:create")
@@ -175,19 +247,34 @@ class PaymentsMixin(ContractsUseCasesBase):
         async with self.sessions() as session, session.begin():
             row = await self._payable(session, principal, contract_id)
             today = (await unit_calendar(session, row.org_unit_id)).today(now)
-            receipts = [payments.Receipt(r.id, r.received_on, Money(r.amount, row.currency),
-                                         payments.PaymentMethod(r.method), r.reference)
-                        for r in await session.scalars(select(models.ReceiptRow).where(
-                            models.ReceiptRow.contract_id == row.id))]
+            receipts = [
+                payments.Receipt(
+                    r.id, r.received_on, Money(r.amount, row.currency), payments.PaymentMethod(r.method), r.reference
+                )
+                for r in await session.scalars(select(models.ReceiptRow).where(models.ReceiptRow.contract_id == row.id))
+            ]
             refund = payments.record_refund(
-                self._domain(await self._view(session, row)), refund_id=new_id(),
+                self._domain(await self._view(session, row)),
+                refund_id=new_id(),
                 refunded_on=parse_day(refunded_on, "refunded_on") if refunded_on else today,
-                amount=parse_money(amount, row.currency, "amount", allow_negative=True), reason=reason,
-                receipts=receipts, refunds=await self._refunds(session, row), today=today)
+                amount=parse_money(amount, row.currency, "amount", allow_negative=True),
+                reason=reason,
+                receipts=receipts,
+                refunds=await self._refunds(session, row),
+                today=today,
+            )
             stored = models.RefundRow(
-                id=refund.refund_id, contract_id=row.id, owner_id=row.owner_id, org_path=row.org_path,
-                refunded_on=refund.refunded_on, amount=refund.amount.amount, currency=row.currency,
-                reason=refund.reason, recorded_by=principal.subject_id, created_at=now)
+                id=refund.refund_id,
+                contract_id=row.id,
+                owner_id=row.owner_id,
+                org_path=row.org_path,
+                refunded_on=refund.refunded_on,
+                amount=refund.amount.amount,
+                currency=row.currency,
+                reason=refund.reason,
+                recorded_by=principal.subject_id,
+                created_at=now,
+            )
             session.add(stored)
             await session.flush()
             try:
@@ -196,20 +283,28 @@ class PaymentsMixin(ContractsUseCasesBase):
                 raise ValidationFailed(exc.message, "refunded_on") from None
             row.version += 1
             payload = ContractsRefundRecorded(
-                refund_id=stored.id, contract_id=row.id, customer_id=row.customer_id,
-                refunded_on=stored.refunded_on.isoformat(), amount=_money(stored.amount, row.currency),
-                currency=row.currency, reason=stored.reason, channel=row.channel or "direct",
-                partner_id=row.partner_id or "")
+                refund_id=stored.id,
+                contract_id=row.id,
+                customer_id=row.customer_id,
+                refunded_on=stored.refunded_on.isoformat(),
+                amount=_money(stored.amount, row.currency),
+                currency=row.currency,
+                reason=stored.reason,
+                channel=row.channel or "direct",
+                partner_id=row.partner_id or "",
+            )
             await self._event(session, "refund.recorded", payload, stored.id, principal, row.org_path, now)
             return stored
 
-    async def list_refunds(self, principal: Principal, contract_id: str, page_size: int = 0,
-                           cursor: str = "") -> Page[models.RefundRow]:
+    async def list_refunds(
+        self, principal: Principal, contract_id: str, page_size: int = 0, cursor: str = ""
+    ) -> Page[models.RefundRow]:
         async with self.sessions() as session:
             return await self._payments_page(session, principal, models.RefundRow, contract_id, page_size, cursor)
 
-    async def issue_invoice(self, principal: Principal, *, contract_id: str, number: str, amount: str,
-                            issued_on: str) -> models.InvoiceRow:
+    async def issue_invoice(
+        self, principal: Principal, *, contract_id: str, number: str, amount: str, issued_on: str
+    ) -> models.InvoiceRow:
         """An invoice on a contract in force (or completed); the invoiced total never exceeds the
         contract total and numbers are unique."""
         principal.require("payments:create")
@@ -217,31 +312,49 @@ class PaymentsMixin(ContractsUseCasesBase):
         async with self.sessions() as session, session.begin():
             row = await self._payable(session, principal, contract_id)
             today = (await unit_calendar(session, row.org_unit_id)).today(now)
-            existing = [payments.Invoice(i.number, Money(i.amount, row.currency), i.issued_on,
-                                         payments.InvoiceStatus(i.status))
-                        for i in await session.scalars(select(models.InvoiceRow).where(
-                            models.InvoiceRow.contract_id == row.id))]
+            existing = [
+                payments.Invoice(i.number, Money(i.amount, row.currency), i.issued_on, payments.InvoiceStatus(i.status))
+                for i in await session.scalars(select(models.InvoiceRow).where(models.InvoiceRow.contract_id == row.id))
+            ]
             invoice = payments.issue_invoice(
-                self._domain(await self._view(session, row)), existing, number=number.strip(),
+                self._domain(await self._view(session, row)),
+                existing,
+                number=number.strip(),
                 amount=parse_money(amount, row.currency, "amount", allow_negative=True),
-                issued_on=parse_day(issued_on, "issued_on") if issued_on else today, today=today)
+                issued_on=parse_day(issued_on, "issued_on") if issued_on else today,
+                today=today,
+            )
             if await session.scalar(select(models.InvoiceRow.id).where(models.InvoiceRow.number == invoice.number)):
                 raise AlreadyExists(f"invoice {invoice.number} already exists", "number")
             stored = models.InvoiceRow(
-                id=new_id(), contract_id=row.id, owner_id=row.owner_id, org_path=row.org_path,
-                number=invoice.number, amount=invoice.amount.amount, currency=row.currency,
-                issued_on=invoice.issued_on, status=invoice.status.value, recorded_by=principal.subject_id,
-                created_at=now)
+                id=new_id(),
+                contract_id=row.id,
+                owner_id=row.owner_id,
+                org_path=row.org_path,
+                number=invoice.number,
+                amount=invoice.amount.amount,
+                currency=row.currency,
+                issued_on=invoice.issued_on,
+                status=invoice.status.value,
+                recorded_by=principal.subject_id,
+                created_at=now,
+            )
             session.add(stored)
             row.version += 1
             payload = ContractsInvoiceIssued(
-                invoice_id=stored.id, contract_id=row.id, customer_id=row.customer_id, number=stored.number,
-                amount=_money(stored.amount, row.currency), currency=row.currency,
-                issued_on=stored.issued_on.isoformat())
+                invoice_id=stored.id,
+                contract_id=row.id,
+                customer_id=row.customer_id,
+                number=stored.number,
+                amount=_money(stored.amount, row.currency),
+                currency=row.currency,
+                issued_on=stored.issued_on.isoformat(),
+            )
             await self._event(session, "invoice.issued", payload, stored.id, principal, row.org_path, now)
             return stored
 
-    async def list_invoices(self, principal: Principal, contract_id: str, page_size: int = 0,
-                            cursor: str = "") -> Page[models.InvoiceRow]:
+    async def list_invoices(
+        self, principal: Principal, contract_id: str, page_size: int = 0, cursor: str = ""
+    ) -> Page[models.InvoiceRow]:
         async with self.sessions() as session:
             return await self._payments_page(session, principal, models.InvoiceRow, contract_id, page_size, cursor)

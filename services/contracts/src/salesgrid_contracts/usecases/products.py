@@ -1,4 +1,5 @@
 """Products use cases."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -29,8 +30,9 @@ class ProductsMixin(ContractsUseCasesBase):
             price_map[currency] = str(parse_money(amount, currency, f"prices[{index}].amount").amount)
         return price_map
 
-    async def create_product(self, principal: Principal, sku: str, name: str,
-                             prices: Sequence[tuple[str, str]]) -> models.Product:
+    async def create_product(
+        self, principal: Principal, sku: str, name: str, prices: Sequence[tuple[str, str]]
+    ) -> models.Product:
         principal.require("products:create")
         product_id = new_id()
         product = products.new_product(product_id, sku, name)
@@ -38,14 +40,28 @@ class ProductsMixin(ContractsUseCasesBase):
         async with self.sessions() as session, session.begin():
             if await session.scalar(select(models.Product.id).where(models.Product.sku == product.sku)):
                 raise AlreadyExists(f"a product with SKU {product.sku} exists", "sku")
-            row = models.Product(id=product_id, sku=product.sku, name=product.name, active=True, prices=price_map,
-                                 version=1, created_at=self.clock())
+            row = models.Product(
+                id=product_id,
+                sku=product.sku,
+                name=product.name,
+                active=True,
+                prices=price_map,
+                version=1,
+                created_at=self.clock(),
+            )
             session.add(row)
         return row
 
-    async def update_product(self, principal: Principal, product_id: str, expected_version: int, *,
-                             name: str | None, prices: Sequence[tuple[str, str]] | None,
-                             active: bool | None) -> models.Product:
+    async def update_product(
+        self,
+        principal: Principal,
+        product_id: str,
+        expected_version: int,
+        *,
+        name: str | None,
+        prices: Sequence[tuple[str, str]] | None,
+        active: bool | None,
+    ) -> models.Product:
         principal.require("products:update")
         price_map = self._price_map(prices) if prices is not None else None
         async with self.sessions() as session, session.begin():

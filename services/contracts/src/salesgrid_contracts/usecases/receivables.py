@@ -1,4 +1,5 @@
 """Receivables use cases."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -23,17 +24,29 @@ class ReceivablesMixin(ContractsUseCasesBase):
 
     async def _receivable_rows(self, principal: Principal) -> list[receivables.InstalmentRow]:
         principal.require("payments:read")
-        query = (select(models.InstalmentRow, models.Contract)
-                 .join(models.Contract, models.Contract.id == models.InstalmentRow.contract_id)
-                 .where(models.Contract.status.in_(COLLECTIBLE),
-                        scope_filter(principal, "payments:read", models.Contract.owner_id, models.Contract.org_path)))
+        query = (
+            select(models.InstalmentRow, models.Contract)
+            .join(models.Contract, models.Contract.id == models.InstalmentRow.contract_id)
+            .where(
+                models.Contract.status.in_(COLLECTIBLE),
+                scope_filter(principal, "payments:read", models.Contract.owner_id, models.Contract.org_path),
+            )
+        )
         async with self.sessions() as session:
             result = await session.execute(query)
-            return [receivables.InstalmentRow(
-                contract_id=c.id, customer_id=c.customer_id, owner_id=c.owner_id, instalment_seq=i.seq,
-                due_date=i.due_date, amount=Money(i.amount, c.currency), paid=Money(i.paid, c.currency),
-                org_unit_id=c.org_unit_id)
-                for i, c in result.all()]
+            return [
+                receivables.InstalmentRow(
+                    contract_id=c.id,
+                    customer_id=c.customer_id,
+                    owner_id=c.owner_id,
+                    instalment_seq=i.seq,
+                    due_date=i.due_date,
+                    amount=Money(i.amount, c.currency),
+                    paid=Money(i.paid, c.currency),
+                    org_unit_id=c.org_unit_id,
+                )
+                for i, c in result.all()
+            ]
 
     @staticmethod
     def _group(group_by: str, *, optional: bool) -> receivables.GroupBy | None:
@@ -49,7 +62,9 @@ class ReceivablesMixin(ContractsUseCasesBase):
         assert grouping is not None
         return receivables.outstanding_by(await self._receivable_rows(principal), grouping)
 
-    async def ageing(self, principal: Principal, as_of: str, group_by: str) -> tuple[date, list[receivables.AgeingLine]]:
+    async def ageing(
+        self, principal: Principal, as_of: str, group_by: str
+    ) -> tuple[date, list[receivables.AgeingLine]]:
         grouping = self._group(group_by, optional=True)
         if as_of:
             day = parse_day(as_of, "as_of")

@@ -39,8 +39,6 @@ def is_owner_or_manager(actor: Actor, owner_id: str | None, owner_unit_path: Seq
     return is_manager_of(actor, owner_unit_path)
 
 
-def require_owner_or_manager(
-    actor: Actor, owner_id: str | None, owner_unit_path: Sequence[str], action: str
-) -> None:
+def require_owner_or_manager(actor: Actor, owner_id: str | None, owner_unit_path: Sequence[str], action: str) -> None:
     if not is_owner_or_manager(actor, owner_id, owner_unit_path):
         raise PermissionDenied(f"only the owner or his manager may {action}", "actor")

@@ -52,9 +52,7 @@ def validate_credit_code(raw: str) -> str:
         raise ValidationFailed(f"credit code must have 18 characters, got {len(code)}", FIELD)
     bad = sorted({ch for ch in code if ch not in _VALUES})
     if bad:
-        raise ValidationFailed(
-            f"credit code contains characters outside GB 32100 alphabet: {''.join(bad)}", FIELD
-        )
+        raise ValidationFailed(f"credit code contains characters outside GB 32100 alphabet: {''.join(bad)}", FIELD)
     if not code[2:8].isdigit():
         raise ValidationFailed("credit code positions 3-8 must be an administrative division code", FIELD)
     if compute_org_check_char(code[8:16]) != code[16]:

@@ -101,9 +101,7 @@ def validate_geo_point(latitude: float, longitude: float, field_prefix: str = "a
     return GeoPoint(latitude, longitude)
 
 
-def validate_address(
-    text: str, latitude: float | None = None, longitude: float | None = None
-) -> Address:
+def validate_address(text: str, latitude: float | None = None, longitude: float | None = None) -> Address:
     """Coordinates are optional but come as a pair (check-in distance needs both)."""
     clean = " ".join((text or "").split())
     if not clean:

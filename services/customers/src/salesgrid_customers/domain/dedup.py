@@ -52,12 +52,19 @@ _PLACE_SUFFIXES = ("特别行政区", "自治区", "省", "市", "区")
 _PARTNERSHIP_FORMS = frozenset({"有限合伙", "普通合伙", "特殊普通合伙", "lp", "llp"})
 # Longest first so 股份有限公司 is removed whole, not as 公司 leaving 股份有限.
 _CJK_LEGAL_SUFFIXES = (
-    "股份有限公司", "有限责任公司", "有限公司", "股份公司", "合伙企业", "有限合伙", "普通合伙",
-    "总公司", "集团", "公司",
+    "股份有限公司",
+    "有限责任公司",
+    "有限公司",
+    "股份公司",
+    "合伙企业",
+    "有限合伙",
+    "普通合伙",
+    "总公司",
+    "集团",
+    "公司",
 )
 _LATIN_LEGAL_SUFFIXES = frozenset(
-    "co company ltd limited inc incorporated llc corp corporation group plc gmbh ag sa pte pty "
-    "llp lp bv nv srl".split()
+    "co company ltd limited inc incorporated llc corp corporation group plc gmbh ag sa pte pty llp lp bv nv srl".split()
 )
 _BRACKETS = re.compile(r"[(\[{【〔「《<]([^)\]}】〕」》>]*)[)\]}】〕」》>]")
 _DOTTED_ACRONYM = re.compile(r"\b(?:[a-z]\.){2,}")
@@ -119,9 +126,7 @@ def normalise_name(name: str) -> str:
     # Brackets may nest poorly in user input; two passes cover "(a (b))"-style leftovers.
     for _ in range(2):
         text = _BRACKETS.sub(_drop_bracket, text)
-    text = "".join(
-        " " if unicodedata.category(ch)[0] in "PSZC" else ch for ch in text
-    )
+    text = "".join(" " if unicodedata.category(ch)[0] in "PSZC" else ch for ch in text)
     tokens = text.split()
     if tokens and tokens[0] == "the" and len(tokens) > 1:
         tokens = tokens[1:]
@@ -299,10 +304,14 @@ class DuplicateReport:
         field = "credit_code" if first.reason is MatchReason.SAME_CREDIT_CODE else "legal_name"
         info = {"existing_customer_id": first.customer_id, "existing_owner_id": first.owner_id or ""}
         if first.owner:
-            info |= {"existing_owner_name": first.owner.display_name, "existing_owner_unit_id": first.owner.unit_id,
-                     "existing_owner_unit": first.owner.unit_name}
-        raise Conflict(f"customer already exists: '{first.legal_name}' ({first.customer_id}), {holder}", field,
-                       info=info)
+            info |= {
+                "existing_owner_name": first.owner.display_name,
+                "existing_owner_unit_id": first.owner.unit_id,
+                "existing_owner_unit": first.owner.unit_name,
+            }
+        raise Conflict(
+            f"customer already exists: '{first.legal_name}' ({first.customer_id}), {holder}", field, info=info
+        )
 
 
 def classify_matches(

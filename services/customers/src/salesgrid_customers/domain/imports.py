@@ -1,5 +1,6 @@
 """Customer imports: the columns of a file, the header check and a row's fields (each row then
 goes through exactly the rules of a single create)."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -10,8 +11,18 @@ from salesgrid_common.custom_fields.definitions import KEY
 
 from .errors import ValidationFailed
 
-COLUMNS = ("legal_name", "credit_code", "industry", "address", "latitude", "longitude", "tier", "tags", "source",
-           "owner_id")
+COLUMNS = (
+    "legal_name",
+    "credit_code",
+    "industry",
+    "address",
+    "latitude",
+    "longitude",
+    "tier",
+    "tags",
+    "source",
+    "owner_id",
+)
 REQUIRED = ("legal_name",)
 MAX_ROWS = 500_000
 MAX_FILE_BYTES = 50 << 20  # 50 MiB: MAX_ROWS rows of a typical CSV line (~100 bytes)
@@ -55,8 +66,13 @@ def check_header(cells: Sequence[object]) -> tuple[str, ...]:
     violations: list[tuple[str, str]] = []
     unknown = [n or "(empty)" for n in names if n not in COLUMNS and not is_custom_column(n)]
     if unknown:
-        violations.append(("header", f"unknown columns {', '.join(unknown)}; expected {', '.join(COLUMNS)} "
-                                      f"or {CUSTOM_PREFIX}<custom field key>"))
+        violations.append(
+            (
+                "header",
+                f"unknown columns {', '.join(unknown)}; expected {', '.join(COLUMNS)} "
+                f"or {CUSTOM_PREFIX}<custom field key>",
+            )
+        )
     repeated = sorted({n for n in names if n and names.count(n) > 1})
     if repeated:
         violations.append(("header", f"repeated columns {', '.join(repeated)}"))
@@ -125,12 +141,20 @@ def parse_row(values: Mapping[str, str]) -> ImportedCustomer:
         raw_tags = raw_tags.replace(separator, TAG_SEPARATORS[0])
     tags = tuple(t.strip() for t in raw_tags.split(TAG_SEPARATORS[0]) if t.strip())
     return ImportedCustomer(
-        legal_name=values.get("legal_name", ""), credit_code=values.get("credit_code", ""),
-        industry=values.get("industry", ""), address=values.get("address", ""), latitude=latitude,
-        longitude=longitude, tier=values.get("tier", ""), tags=tags, source=values.get("source", ""),
+        legal_name=values.get("legal_name", ""),
+        credit_code=values.get("credit_code", ""),
+        industry=values.get("industry", ""),
+        address=values.get("address", ""),
+        latitude=latitude,
+        longitude=longitude,
+        tier=values.get("tier", ""),
+        tags=tags,
+        source=values.get("source", ""),
         owner_id=values.get("owner_id", ""),
-        custom_fields={name.removeprefix(CUSTOM_PREFIX): text for name, text in values.items()
-                       if is_custom_column(name) and text})
+        custom_fields={
+            name.removeprefix(CUSTOM_PREFIX): text for name, text in values.items() if is_custom_column(name) and text
+        },
+    )
 
 
 def column_of(field_name: str | None) -> str:

@@ -24,8 +24,11 @@ def _add(totals: dict[str, Decimal], currency: str, amount: Decimal) -> None:
     totals[currency] = totals.get(currency, Decimal(0)) + amount
 
 
-def summarise(opportunities: Iterable[tuple[str, Decimal, str]], contracts: Iterable[tuple[str, Decimal, str]],
-              money: Iterable[tuple[Decimal, str]]) -> MoneySummary:
+def summarise(
+    opportunities: Iterable[tuple[str, Decimal, str]],
+    contracts: Iterable[tuple[str, Decimal, str]],
+    money: Iterable[tuple[Decimal, str]],
+) -> MoneySummary:
     """opportunities and contracts: (status, amount, currency); money: (signed amount, currency)."""
     pipeline: dict[str, Decimal] = {}
     for status, amount, currency in opportunities:
@@ -38,6 +41,7 @@ def summarise(opportunities: Iterable[tuple[str, Decimal, str]], contracts: Iter
     collected: dict[str, Decimal] = {}
     for amount, currency in money:
         _add(collected, currency, amount)
-    outstanding = {currency: max(Decimal(0), total - collected.get(currency, Decimal(0)))
-                   for currency, total in contracted.items()}
+    outstanding = {
+        currency: max(Decimal(0), total - collected.get(currency, Decimal(0))) for currency, total in contracted.items()
+    }
     return MoneySummary(pipeline, contracted, collected, outstanding)

@@ -74,9 +74,7 @@ def _earliest(
     return [c for c in contenders if when(c) == first]
 
 
-def arbitrate_ownership(
-    claims: Sequence[OwnershipClaim], registered_name: str, now: datetime
-) -> OwnershipDecision:
+def arbitrate_ownership(claims: Sequence[OwnershipClaim], registered_name: str, now: datetime) -> OwnershipDecision:
     if len(claims) < 2:
         raise ValidationFailed("arbitration needs at least two competing records", "claims")
     reps = [c.rep_id for c in claims]
@@ -104,8 +102,13 @@ def arbitrate_ownership(
     if matching:
         contenders = matching
     if len(contenders) == 1:
-        return _decided(contenders[0], ArbitrationRule.REGISTERED_NAME,
-                        f"only {contenders[0].rep_id} recorded the registered name '{exact}'", steps, now)
+        return _decided(
+            contenders[0],
+            ArbitrationRule.REGISTERED_NAME,
+            f"only {contenders[0].rep_id} recorded the registered name '{exact}'",
+            steps,
+            now,
+        )
 
     by_time: tuple[tuple[ArbitrationRule, Callable[[OwnershipClaim], datetime | None], str], ...] = (
         (ArbitrationRule.FIRST_FOLLOW_UP, lambda c: c.first_follow_up_at, "first follow-up"),
@@ -123,13 +126,15 @@ def arbitrate_ownership(
         contenders = narrowed
         if len(contenders) == 1:
             winner = contenders[0]
-            return _decided(winner, rule,
-                            f"{winner.rep_id} logged the {label} at {_iso(when(winner))}", steps, now)
+            return _decided(winner, rule, f"{winner.rep_id} logged the {label} at {_iso(when(winner))}", steps, now)
 
     return OwnershipDecision(
-        None, None, ArbitrationRule.UNDECIDED,
+        None,
+        None,
+        ArbitrationRule.UNDECIDED,
         f"no rule separates {', '.join(c.rep_id for c in contenders)}; a manager must decide",
-        tuple(steps), now,
+        tuple(steps),
+        now,
     )
 
 
@@ -138,7 +143,10 @@ def _iso(ts: datetime | None) -> str | None:
 
 
 def _decided(
-    winner: OwnershipClaim, rule: ArbitrationRule, reason: str,
-    steps: list[ArbitrationStep], now: datetime,
+    winner: OwnershipClaim,
+    rule: ArbitrationRule,
+    reason: str,
+    steps: list[ArbitrationStep],
+    now: datetime,
 ) -> OwnershipDecision:
     return OwnershipDecision(winner.rep_id, winner.customer_id, rule, reason, tuple(steps), now)

@@ -68,9 +68,7 @@ class PoolPolicy:
         return {rule: days for rule, days in periods.items() if days is not None}
 
 
-def resolve_policy(
-    unit_path: Sequence[str], policies: Mapping[str, PoolPolicy], default: PoolPolicy
-) -> PoolPolicy:
+def resolve_policy(unit_path: Sequence[str], policies: Mapping[str, PoolPolicy], default: PoolPolicy) -> PoolPolicy:
     """The policy of the nearest unit on the path (own unit first, then its ancestors)."""
     for unit_id in reversed(unit_path):
         if unit_id in policies:
@@ -249,8 +247,9 @@ def _check_facts(facts: ActivityFacts, now: datetime) -> None:
             _require_aware(value, name)
 
 
-def due_for_return(facts: ActivityFacts, policy: PoolPolicy, now: datetime,
-                   zone_name: str = zones.DEFAULT_ZONE) -> ReturnDecision | None:
+def due_for_return(
+    facts: ActivityFacts, policy: PoolPolicy, now: datetime, zone_name: str = zones.DEFAULT_ZONE
+) -> ReturnDecision | None:
     """The earliest expired rule, or None (also None for customers already in the pool)."""
     _check_facts(facts, now)
     if facts.owner_id is None:
@@ -262,8 +261,9 @@ def due_for_return(facts: ActivityFacts, policy: PoolPolicy, now: datetime,
     return ReturnDecision(facts.customer_id, facts.owner_id, rule, start, due_at)
 
 
-def due_for_warning(facts: ActivityFacts, policy: PoolPolicy, now: datetime,
-                    zone_name: str = zones.DEFAULT_ZONE) -> ReturnWarning | None:
+def due_for_warning(
+    facts: ActivityFacts, policy: PoolPolicy, now: datetime, zone_name: str = zones.DEFAULT_ZONE
+) -> ReturnWarning | None:
     """Warn the owner within `warning_days_before` of the earliest return; None once due or off."""
     _check_facts(facts, now)
     if facts.owner_id is None or policy.warning_days_before == 0:

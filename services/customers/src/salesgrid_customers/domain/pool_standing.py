@@ -47,12 +47,31 @@ def _left(cap: int | None, used: int) -> int | None:
     return None if cap is None else max(0, cap - used)
 
 
-def standing(policy: PoolPolicy, source_unit_id: str, *, held_count: int, claims_today: int,
-             released: Iterable[Released], now: datetime, zone_name: str) -> PoolStanding:
+def standing(
+    policy: PoolPolicy,
+    source_unit_id: str,
+    *,
+    held_count: int,
+    claims_today: int,
+    released: Iterable[Released],
+    now: datetime,
+    zone_name: str,
+) -> PoolStanding:
     """The caps left and the cool-downs still running at `now` (soonest first)."""
-    cooling = sorted((CoolDown(r.customer_id, r.legal_name, until) for r in released
-                      if now < (until := reclaimable_from(r.released_at, policy, zone_name))),
-                     key=lambda c: (c.claimable_from, c.customer_id))
-    return PoolStanding(policy, source_unit_id, held_count, claims_today,
-                        _left(policy.max_customers_per_rep, held_count),
-                        _left(policy.max_claims_per_day, claims_today), tuple(cooling))
+    cooling = sorted(
+        (
+            CoolDown(r.customer_id, r.legal_name, until)
+            for r in released
+            if now < (until := reclaimable_from(r.released_at, policy, zone_name))
+        ),
+        key=lambda c: (c.claimable_from, c.customer_id),
+    )
+    return PoolStanding(
+        policy,
+        source_unit_id,
+        held_count,
+        claims_today,
+        _left(policy.max_customers_per_rep, held_count),
+        _left(policy.max_claims_per_day, claims_today),
+        tuple(cooling),
+    )

@@ -8,6 +8,7 @@ gram of any name containing the run, so the index narrows the candidates and a s
 confirms them. A shorter query (华, HP, 3M) has no whole gram; it matches names that START
 with it, through the prefix keys.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,6 +1,7 @@
 """Share requests: a rep who hits a duplicate he cannot see fully asks its owner for sharing; the
 owner or his manager accepts (which shares the customer under the ordinary sharing rules,
 domain/sharing.py) or declines. One open request per rep and customer; a decision is final."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -23,8 +24,9 @@ class Box(StrEnum):
     OUTGOING = "outgoing"  # requests the caller made
 
 
-def check_request(*, requester_id: str, owner_id: str | None, shares: Sequence[Share], role: str,
-                  message: str, already_pending: bool) -> ShareRole:
+def check_request(
+    *, requester_id: str, owner_id: str | None, shares: Sequence[Share], role: str, message: str, already_pending: bool
+) -> ShareRole:
     """The role asked for (collaborator unless said otherwise), or why the request makes no sense."""
     problems = []
     try:

@@ -27,9 +27,7 @@ def _parse_role(role: str | ShareRole) -> ShareRole:
     try:
         return ShareRole(role)
     except ValueError:
-        raise ValidationFailed(
-            f"role must be one of {', '.join(r.value for r in ShareRole)}", "role"
-        ) from None
+        raise ValidationFailed(f"role must be one of {', '.join(r.value for r in ShareRole)}", "role") from None
 
 
 def add_share(
@@ -72,9 +70,7 @@ def remove_share(
 
 def can_write(actor_id: str, owner_id: str | None, shares: Sequence[Share]) -> bool:
     """Owner and co-owners edit; collaborators only read."""
-    return actor_id == owner_id or any(
-        s.user_id == actor_id and s.role is ShareRole.CO_OWNER for s in shares
-    )
+    return actor_id == owner_id or any(s.user_id == actor_id and s.role is ShareRole.CO_OWNER for s in shares)
 
 
 def can_read(actor_id: str, owner_id: str | None, shares: Sequence[Share]) -> bool:

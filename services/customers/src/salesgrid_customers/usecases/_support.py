@@ -1,4 +1,5 @@
 """Helpers shared by the use-case modules of this package."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -9,8 +10,22 @@ from types import SimpleNamespace
 from typing import Any
 
 from google.protobuf.message import Message
-from sqlalchemy import (ColumnElement, Integer, Select, String, and_, bindparam, delete, exists, func, insert, or_, select,
-                        union, union_all)
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    union,
+    union_all,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,11 +46,23 @@ from salesgrid_customers import models
 from salesgrid_customers.domain import pool, sharing
 from salesgrid_customers.domain.access import Actor
 from salesgrid_customers.domain.customer import Address, Customer, Tier, make_customer, validate_address
-from salesgrid_customers.domain.dedup import (MAX_CANDIDATE_KEYS, CandidateCustomer, DuplicateProbe, DuplicateReport,
-                                              candidate_keys, classify_matches)
+from salesgrid_customers.domain.dedup import (
+    MAX_CANDIDATE_KEYS,
+    CandidateCustomer,
+    DuplicateProbe,
+    DuplicateReport,
+    candidate_keys,
+    classify_matches,
+)
 from salesgrid_customers.domain.search import index_keys
-from salesgrid_customers.domain.errors import (AlreadyExists, Conflict, FailedPrecondition, NotFound,
-                                               PermissionDenied, ValidationFailed)
+from salesgrid_customers.domain.errors import (
+    AlreadyExists,
+    Conflict,
+    FailedPrecondition,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from salesgrid_customers.owners import with_owner_names
 
 
@@ -83,39 +110,76 @@ def policy_of(row: models.PoolPolicyRow) -> pool.PoolPolicy:
 
 async def held_count(session: AsyncSession, owner_id: str) -> int:
     """Active customers the user owns (what the pool policy's cap is checked against)."""
-    return int(await session.scalar(select(func.count()).select_from(models.Customer).where(
-        models.Customer.owner_id == owner_id, models.Customer.active)) or 0)
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(models.Customer)
+            .where(models.Customer.owner_id == owner_id, models.Customer.active)
+        )
+        or 0
+    )
 
 
-def new_customer_values(customer: Customer, org_path: str, created_by: str, now: datetime,
-                        custom_fields: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def new_customer_values(
+    customer: Customer, org_path: str, created_by: str, now: datetime, custom_fields: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """The column values of a customer just created (owned by customer.owner_id, of unit org_path)."""
     point = customer.address.point if customer.address else None
     return dict(
-        id=customer.id, legal_name=customer.legal_name, normalised_name=customer.normalised_name,
-        credit_code=customer.credit_code, industry=customer.industry,
+        id=customer.id,
+        legal_name=customer.legal_name,
+        normalised_name=customer.normalised_name,
+        credit_code=customer.credit_code,
+        industry=customer.industry,
         address_text=customer.address.text if customer.address else None,
-        latitude=point.latitude if point else None, longitude=point.longitude if point else None,
-        tier=customer.tier.value, tags=list(customer.tags), source=customer.source, owner_id=customer.owner_id,
-        org_path=org_path, previous_owner_id=None, released_at=None, assigned_at=now, active=True, version=1,
-        created_by=created_by, created_at=now, updated_at=now, custom_fields=dict(custom_fields or {}),
-        partner_channel="", partner_tier="", partner_contract_id="")  # no channel partner until its profile is set
+        latitude=point.latitude if point else None,
+        longitude=point.longitude if point else None,
+        tier=customer.tier.value,
+        tags=list(customer.tags),
+        source=customer.source,
+        owner_id=customer.owner_id,
+        org_path=org_path,
+        previous_owner_id=None,
+        released_at=None,
+        assigned_at=now,
+        active=True,
+        version=1,
+        created_by=created_by,
+        created_at=now,
+        updated_at=now,
+        custom_fields=dict(custom_fields or {}),
+        partner_channel="",
+        partner_tier="",
+        partner_contract_id="",
+    )  # no channel partner until its profile is set
 
 
-def new_customer_row(customer: Customer, org_path: str, created_by: str, now: datetime,
-                     custom_fields: Mapping[str, Any] | None = None) -> models.Customer:
+def new_customer_row(
+    customer: Customer, org_path: str, created_by: str, now: datetime, custom_fields: Mapping[str, Any] | None = None
+) -> models.Customer:
     return models.Customer(**new_customer_values(customer, org_path, created_by, now, custom_fields))
 
 
 def state_payload(row: models.Customer | SimpleNamespace) -> CustomerRecordState:
     """The customer's state as its `created`/`updated` events carry it."""
     return CustomerRecordState(
-        customer_id=row.id, legal_name=row.legal_name, credit_code=row.credit_code or "", tier=row.tier,
-        owner_id=row.owner_id or "", org_path=row.org_path, version=row.version, tags=row.tags,
-        industry=row.industry or "", has_location=row.latitude is not None and row.longitude is not None,
-        latitude=row.latitude or 0.0, longitude=row.longitude or 0.0,
-        custom_fields=struct_of(getattr(row, "custom_fields", None)), partner_channel=row.partner_channel or "",
-        partner_tier=row.partner_tier or "", partner_contract_id=row.partner_contract_id or "")
+        customer_id=row.id,
+        legal_name=row.legal_name,
+        credit_code=row.credit_code or "",
+        tier=row.tier,
+        owner_id=row.owner_id or "",
+        org_path=row.org_path,
+        version=row.version,
+        tags=row.tags,
+        industry=row.industry or "",
+        has_location=row.latitude is not None and row.longitude is not None,
+        latitude=row.latitude or 0.0,
+        longitude=row.longitude or 0.0,
+        custom_fields=struct_of(getattr(row, "custom_fields", None)),
+        partner_channel=row.partner_channel or "",
+        partner_tier=row.partner_tier or "",
+        partner_contract_id=row.partner_contract_id or "",
+    )
 
 
 def _address(value: AddressInput | None) -> Address | None:
@@ -132,25 +196,49 @@ def _duplicate_candidates(key_count: int) -> Select[Any]:
     the rare grams too, whose lists are read whole."""
     customer, name_key = models.Customer, models.CustomerNameKey
     columns = (customer.id, customer.legal_name, customer.normalised_name, customer.credit_code, customer.owner_id)
-    exact = select(*columns).where(customer.active, or_(customer.normalised_name == bindparam("name", type_=String),
-                                                        customer.credit_code == bindparam("credit_code", type_=String)))
+    exact = select(*columns).where(
+        customer.active,
+        or_(
+            customer.normalised_name == bindparam("name", type_=String),
+            customer.credit_code == bindparam("credit_code", type_=String),
+        ),
+    )
     if not key_count:
         return exact
-    postings = union_all(*(select(name_key.customer_id).where(name_key.key == bindparam(f"key{index}", type_=String))
-                           .limit(KEY_POSTINGS).subquery().select() for index in range(key_count))).subquery()
+    postings = union_all(
+        *(
+            select(name_key.customer_id)
+            .where(name_key.key == bindparam(f"key{index}", type_=String))
+            .limit(KEY_POSTINGS)
+            .subquery()
+            .select()
+            for index in range(key_count)
+        )
+    ).subquery()
     shared = func.count()
-    nearest = (select(postings.c.customer_id).group_by(postings.c.customer_id)
-               .having(shared >= bindparam("least", type_=Integer)).order_by(shared.desc())
-               .limit(MAX_CANDIDATES).subquery())
+    nearest = (
+        select(postings.c.customer_id)
+        .group_by(postings.c.customer_id)
+        .having(shared >= bindparam("least", type_=Integer))
+        .order_by(shared.desc())
+        .limit(MAX_CANDIDATES)
+        .subquery()
+    )
     return union(exact, select(*columns).join(nearest, nearest.c.customer_id == customer.id).where(customer.active))
 
 
 class CustomersUseCasesBase:
     """What every part of CustomersUseCases shares: its wiring and the helpers more than one topic uses."""
 
-    def __init__(self, sessions: SessionFactory, outbox: Outbox, clock: Clock,
-                 policy: pool.PoolPolicy | None = None, unit_policies: Mapping[str, pool.PoolPolicy] | None = None,
-                 reader: SessionFactory | None = None) -> None:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        outbox: Outbox,
+        clock: Clock,
+        policy: pool.PoolPolicy | None = None,
+        unit_policies: Mapping[str, pool.PoolPolicy] | None = None,
+        reader: SessionFactory | None = None,
+    ) -> None:
         self.sessions = sessions
         # Read-only use cases: on SQLite a separate engine whose transactions never queue for
         # the write lock (the writer's begin IMMEDIATE); on PostgreSQL the same pool.
@@ -160,17 +248,39 @@ class CustomersUseCasesBase:
         self.policy = policy or pool.PoolPolicy()
         self.unit_policies = dict(unit_policies or {})
 
-    async def _emit(self, session: AsyncSession, verb: str, row: models.Customer, principal: Principal | None,
-                    payload: Message) -> None:
+    async def _emit(
+        self, session: AsyncSession, verb: str, row: models.Customer, principal: Principal | None, payload: Message
+    ) -> None:
         """principal None: the service itself acts (the pool scheduler)."""
-        await self.outbox.record(session, EVENT_PREFIX + verb, payload, EventMeta.acting(
-            principal, "customers", aggregate_id=row.id, org_path=row.org_path), self.clock())
+        await self.outbox.record(
+            session,
+            EVENT_PREFIX + verb,
+            payload,
+            EventMeta.acting(principal, "customers", aggregate_id=row.id, org_path=row.org_path),
+            self.clock(),
+        )
 
-    async def _owner_changed(self, session: AsyncSession, row: models.Customer, principal: Principal | None,
-                             previous_owner_id: str | None, reason: str) -> None:
-        await self._emit(session, "owner_changed", row, principal, CustomerOwnerChanged(
-            customer_id=row.id, previous_owner_id=previous_owner_id or "", new_owner_id=row.owner_id or "",
-            org_path=row.org_path, reason=reason))
+    async def _owner_changed(
+        self,
+        session: AsyncSession,
+        row: models.Customer,
+        principal: Principal | None,
+        previous_owner_id: str | None,
+        reason: str,
+    ) -> None:
+        await self._emit(
+            session,
+            "owner_changed",
+            row,
+            principal,
+            CustomerOwnerChanged(
+                customer_id=row.id,
+                previous_owner_id=previous_owner_id or "",
+                new_owner_id=row.owner_id or "",
+                org_path=row.org_path,
+                reason=reason,
+            ),
+        )
 
     async def _unit_policies(self, session: AsyncSession) -> dict[str, pool.PoolPolicy]:
         """Configured policies (ctx.extras) overridden by those stored per unit; org units are few."""
@@ -180,17 +290,31 @@ class CustomersUseCasesBase:
     async def _emit_state(self, session: AsyncSession, verb: str, row: models.Customer, principal: Principal) -> None:
         await self._emit(session, verb, row, principal, state_payload(row))
 
-    async def _load(self, session: AsyncSession, principal: Principal, customer_id: str, permission: str,
-                    shared: ColumnElement[bool]) -> models.Customer:
+    async def _load(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        customer_id: str,
+        permission: str,
+        shared: ColumnElement[bool],
+    ) -> models.Customer:
         """The active customer if it is in the caller's scope for `permission`; fails closed."""
         principal.require(permission)
-        row = await session.scalar(select(models.Customer).where(
-            models.Customer.id == customer_id, models.Customer.active,
-            scope_filter(principal, permission, models.Customer.owner_id, models.Customer.org_path, shared)))
+        row = await session.scalar(
+            select(models.Customer).where(
+                models.Customer.id == customer_id,
+                models.Customer.active,
+                scope_filter(principal, permission, models.Customer.owner_id, models.Customer.org_path, shared),
+            )
+        )
         if row is not None:
             return row
-        if await session.scalar(select(models.Customer.id).where(models.Customer.id == customer_id,
-                                                                   models.Customer.active)) is None:
+        if (
+            await session.scalar(
+                select(models.Customer.id).where(models.Customer.id == customer_id, models.Customer.active)
+            )
+            is None
+        ):
             survivor = await survivor_of(session, customer_id, writing=False)
             if survivor != customer_id:  # say where its records went
                 raise NotFound(f"customer {customer_id} was merged into customer {survivor}", "id")
@@ -202,11 +326,17 @@ class CustomersUseCasesBase:
 
     async def _writable(self, session: AsyncSession, principal: Principal, customer_id: str) -> models.Customer:
         # Collaborators only read; co-owners edit like the owner.
-        return await self._load(session, principal, customer_id, "customers:update",
-                                shared_with(principal, sharing.ShareRole.CO_OWNER.value))
+        return await self._load(
+            session,
+            principal,
+            customer_id,
+            "customers:update",
+            shared_with(principal, sharing.ShareRole.CO_OWNER.value),
+        )
 
-    async def _resolve_owner(self, session: AsyncSession, principal: Principal, owner_id: str,
-                             permission: str = "customers:create") -> tuple[str, str]:
+    async def _resolve_owner(
+        self, session: AsyncSession, principal: Principal, owner_id: str, permission: str = "customers:create"
+    ) -> tuple[str, str]:
         """(owner id, owner org path); another owner must be a known, active user in the caller's scope."""
         if not owner_id or owner_id == principal.subject_id:
             if not principal.org_path:
@@ -219,16 +349,22 @@ class CustomersUseCasesBase:
             raise PermissionDenied(f"owner {owner_id} is outside your data scope", "owner_id")
         return user.user_id, user.org_path
 
-    async def _duplicates(self, session: AsyncSession, normalised: str, credit_code: str | None,
-                          exclude_id: str | None) -> DuplicateReport:
+    async def _duplicates(
+        self, session: AsyncSession, normalised: str, credit_code: str | None, exclude_id: str | None
+    ) -> DuplicateReport:
         """Index-backed, one round trip (see _duplicate_candidates); never a scan of customers."""
         keys = sorted(candidate_keys(normalised))
         # Sharing one gram of many (科技) is chance, not similarity: classifying is the costly part.
-        parameters = {"name": normalised, "credit_code": credit_code, "least": 1 if len(keys) < 4 else 2,
-                      **{f"key{index}": key for index, key in enumerate(keys)}}
+        parameters = {
+            "name": normalised,
+            "credit_code": credit_code,
+            "least": 1 if len(keys) < 4 else 2,
+            **{f"key{index}": key for index, key in enumerate(keys)},
+        }
         rows = (await session.execute(_duplicate_candidates(len(keys)), parameters)).all()
-        report = classify_matches(DuplicateProbe(normalised, credit_code, exclude_id),
-                                  [CandidateCustomer(*row) for row in rows])
+        report = classify_matches(
+            DuplicateProbe(normalised, credit_code, exclude_id), [CandidateCustomer(*row) for row in rows]
+        )
         return await with_owner_names(session, report)  # a rep must see who to ask for sharing
 
     @staticmethod
@@ -249,8 +385,9 @@ class CustomersUseCasesBase:
         except IntegrityError:
             raise self._name_taken() from None
 
-    async def _write_name_keys(self, session: AsyncSession, customer_id: str, normalised: str, *,
-                               new: bool = False) -> None:
+    async def _write_name_keys(
+        self, session: AsyncSession, customer_id: str, normalised: str, *, new: bool = False
+    ) -> None:
         """Replace the customer's search keys (plain statements: a name has dozens of keys, and
         the ORM's unit of work for them cost more than the rest of a create). `new`: none yet."""
         keys = models.CustomerNameKey.__table__
@@ -267,23 +404,45 @@ class CustomersUseCasesBase:
             return 0, None
         return await held_count(session, owner_id), policy.max_customers_per_rep
 
-    async def _create(self, session: AsyncSession, principal: Principal, *, legal_name: str, credit_code: str,
-                      industry: str, address: AddressInput | None, tier: str, tags: Sequence[str], source: str,
-                      owner_id: str, cap_held: bool = False,
-                      custom_fields: Mapping[str, Any] | None = None) -> tuple[models.Customer, DuplicateReport]:
+    async def _create(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        *,
+        legal_name: str,
+        credit_code: str,
+        industry: str,
+        address: AddressInput | None,
+        tier: str,
+        tags: Sequence[str],
+        source: str,
+        owner_id: str,
+        cap_held: bool = False,
+        custom_fields: Mapping[str, Any] | None = None,
+    ) -> tuple[models.Customer, DuplicateReport]:
         """The create rules, shared by single creates and import rows. cap_held: a customer the
         caller takes himself counts against his pool policy's cap on customers held (imports)."""
         now = self.clock()
         owner, org_path = await self._resolve_owner(session, principal, owner_id)
         customer = make_customer(
-            id=new_id(), legal_name=legal_name, created_at=now, owner_id=owner,
-            owner_unit_path=unit_path(org_path), credit_code=credit_code or None, industry=industry or None,
-            address=_address(address), tier=tier or Tier.POTENTIAL, tags=tags, source=source or None)
+            id=new_id(),
+            legal_name=legal_name,
+            created_at=now,
+            owner_id=owner,
+            owner_unit_path=unit_path(org_path),
+            credit_code=credit_code or None,
+            industry=industry or None,
+            address=_address(address),
+            tier=tier or Tier.POTENTIAL,
+            tags=tags,
+            source=source or None,
+        )
         if cap_held and owner == principal.subject_id:
             held, cap = await self._held_and_cap(session, owner, org_path)
             if cap is not None and held >= cap:
-                raise FailedPrecondition(f"{owner} already holds {held} customers, the cap of the pool policy "
-                                         f"is {cap}", "owner_id")
+                raise FailedPrecondition(
+                    f"{owner} already holds {held} customers, the cap of the pool policy is {cap}", "owner_id"
+                )
         report = await self._duplicates(session, customer.normalised_name, customer.credit_code, None)
         self._block_duplicates(report)
         values = await apply_values(session, CUSTOMER_FIELDS, customer.id, {}, custom_fields, creating=True)
@@ -296,6 +455,9 @@ class CustomersUseCasesBase:
 
     @staticmethod
     async def _shares(session: AsyncSession, customer_id: str) -> tuple[sharing.Share, ...]:
-        rows = (await session.scalars(select(models.Share).where(models.Share.customer_id == customer_id)
-                                      .order_by(models.Share.user_id))).all()
+        rows = (
+            await session.scalars(
+                select(models.Share).where(models.Share.customer_id == customer_id).order_by(models.Share.user_id)
+            )
+        ).all()
         return tuple(sharing.Share(r.user_id, sharing.ShareRole(r.role)) for r in rows)

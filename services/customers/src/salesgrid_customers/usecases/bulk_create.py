@@ -12,6 +12,7 @@ single create would. Near-duplicate warnings are not a refusal, so they do not m
 The bulk insert runs in a savepoint: should it fail (a concurrent create took a name between the
 check and the insert: the unique index on active names), the savepoint is rolled back and the
 whole batch takes the one-by-one path."""
+
 from __future__ import annotations
 
 import asyncio
@@ -36,8 +37,16 @@ from salesgrid_customers.domain import imports
 from salesgrid_customers.domain.customer import Customer, Tier, make_customer
 from salesgrid_customers.domain.errors import DomainError
 from salesgrid_customers.domain.search import index_keys
-from salesgrid_customers.usecases._support import (CUSTOMER_FIELDS, EVENT_PREFIX, AddressInput, CustomersUseCasesBase, _address,
-                                                   new_customer_values, state_payload, unit_path)
+from salesgrid_customers.usecases._support import (
+    CUSTOMER_FIELDS,
+    EVENT_PREFIX,
+    AddressInput,
+    CustomersUseCasesBase,
+    _address,
+    new_customer_values,
+    state_payload,
+    unit_path,
+)
 
 
 @dataclass
@@ -49,8 +58,9 @@ class _Accepted:
 
 
 class BulkCreateMixin(CustomersUseCasesBase):
-    async def _create_batch(self, session: AsyncSession, acting: Principal,
-                            staged_rows: Sequence[models.ImportRow]) -> dict[str, dict[str, Any]]:
+    async def _create_batch(
+        self, session: AsyncSession, acting: Principal, staged_rows: Sequence[models.ImportRow]
+    ) -> dict[str, dict[str, Any]]:
         """{staged row id: outcome} for the rows created here; the others are not in it."""
         now = self.clock()
         owners: dict[str, tuple[str, str] | None] = {}
@@ -70,13 +80,22 @@ class BulkCreateMixin(CustomersUseCasesBase):
                 if resolved is None:
                     continue
                 owner, org_path = resolved
-                address = AddressInput(fields_.address, fields_.latitude, fields_.longitude) \
-                    if fields_.address else None
+                address = (
+                    AddressInput(fields_.address, fields_.latitude, fields_.longitude) if fields_.address else None
+                )
                 customer = make_customer(
-                    id=new_id(), legal_name=fields_.legal_name, created_at=now, owner_id=owner,
-                    owner_unit_path=unit_path(org_path), credit_code=fields_.credit_code or None,
-                    industry=fields_.industry or None, address=_address(address), tier=fields_.tier or Tier.POTENTIAL,
-                    tags=fields_.tags, source=fields_.source or None)
+                    id=new_id(),
+                    legal_name=fields_.legal_name,
+                    created_at=now,
+                    owner_id=owner,
+                    owner_unit_path=unit_path(org_path),
+                    credit_code=fields_.credit_code or None,
+                    industry=fields_.industry or None,
+                    address=_address(address),
+                    tier=fields_.tier or Tier.POTENTIAL,
+                    tags=fields_.tags,
+                    source=fields_.source or None,
+                )
                 values = merge_values(definitions, {}, fields_.custom_fields, creating=True)
                 if user_keys(definitions, values):
                     continue  # user fields: the one-by-one path checks the users
@@ -101,9 +120,14 @@ class BulkCreateMixin(CustomersUseCasesBase):
         taken_names: set[str] = set()
         taken_codes: set[str] = set()
         if candidates:
-            rows = (await session.execute(select(models.Customer.normalised_name, models.Customer.credit_code).where(
-                models.Customer.active, or_(models.Customer.normalised_name.in_(names),
-                                            models.Customer.credit_code.in_(codes))))).all()
+            rows = (
+                await session.execute(
+                    select(models.Customer.normalised_name, models.Customer.credit_code).where(
+                        models.Customer.active,
+                        or_(models.Customer.normalised_name.in_(names), models.Customer.credit_code.in_(codes)),
+                    )
+                )
+            ).all()
             taken_names = {name for name, _ in rows}
             taken_codes = {code for _, code in rows if code}
         kept = []
@@ -117,8 +141,9 @@ class BulkCreateMixin(CustomersUseCasesBase):
             kept.append(candidate)
         return kept
 
-    async def _within_caps(self, session: AsyncSession, acting: Principal,
-                           accepted: list[_Accepted]) -> list[_Accepted]:
+    async def _within_caps(
+        self, session: AsyncSession, acting: Principal, accepted: list[_Accepted]
+    ) -> list[_Accepted]:
         """The importer's own customers count against his pool policy's cap on customers held:
         rows past the cap are left to the one-by-one path, which refuses them."""
         mine = [a for a in accepted if a.customer.owner_id == acting.subject_id]
@@ -136,15 +161,36 @@ class BulkCreateMixin(CustomersUseCasesBase):
             kept.append(candidate)
         return kept
 
-    async def _insert_created(self, session: AsyncSession, acting: Principal, accepted: list[_Accepted],
-                              now: Any, definitions: Sequence[FieldDefinition]) -> None:
+    async def _insert_created(
+        self,
+        session: AsyncSession,
+        acting: Principal,
+        accepted: list[_Accepted],
+        now: Any,
+        definitions: Sequence[FieldDefinition],
+    ) -> None:
         rows = [new_customer_values(a.customer, a.org_path, acting.subject_id, now, a.custom_fields) for a in accepted]
         await session.execute(insert(models.Customer.__table__), rows)
-        await session.execute(insert(models.CustomerNameKey.__table__), [
-            {"key": key, "customer_id": row["id"]} for row in rows for key in index_keys(row["normalised_name"])])
-        if indexed := [entry for row in rows if row["custom_fields"] for entry in index_rows(
-                CUSTOMER_FIELDS, row["id"], definitions, row["custom_fields"])]:
+        await session.execute(
+            insert(models.CustomerNameKey.__table__),
+            [{"key": key, "customer_id": row["id"]} for row in rows for key in index_keys(row["normalised_name"])],
+        )
+        if indexed := [
+            entry
+            for row in rows
+            if row["custom_fields"]
+            for entry in index_rows(CUSTOMER_FIELDS, row["id"], definitions, row["custom_fields"])
+        ]:
             await session.execute(insert(custom_field_values), indexed)
-        await self.outbox.record_new_aggregates(session, EVENT_PREFIX + "created", [
-            (state_payload(SimpleNamespace(**row)), EventMeta.acting(
-                acting, "customers", aggregate_id=row["id"], org_path=row["org_path"])) for row in rows], now)
+        await self.outbox.record_new_aggregates(
+            session,
+            EVENT_PREFIX + "created",
+            [
+                (
+                    state_payload(SimpleNamespace(**row)),
+                    EventMeta.acting(acting, "customers", aggregate_id=row["id"], org_path=row["org_path"]),
+                )
+                for row in rows
+            ],
+            now,
+        )

@@ -1,4 +1,5 @@
 """Customers use cases."""
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,14 @@ from salesgrid_customers.domain.dedup import DuplicateReport
 from salesgrid_customers.domain.search import MatchMode, NameQuery, parse_query
 from salesgrid_customers.domain.errors import Conflict, ValidationFailed
 
-from salesgrid_customers.usecases._support import (CUSTOMER_FIELDS, AddressInput, CustomersUseCasesBase, _address,
-                                                   shared_with, unit_path)
+from salesgrid_customers.usecases._support import (
+    CUSTOMER_FIELDS,
+    AddressInput,
+    CustomersUseCasesBase,
+    _address,
+    shared_with,
+    unit_path,
+)
 
 
 SEARCH_CANDIDATES = 2000  # names a search reads from the key index before treating its words as common
@@ -73,30 +80,53 @@ class CustomersMixin(CustomersUseCasesBase):
             candidates = candidates.join(keyed, and_(keyed.customer_id == first.customer_id, keyed.key == key))
         ids = (await session.scalars(candidates.order_by(first.customer_id.desc()).limit(SEARCH_CANDIDATES))).all()
         column = models.Customer.normalised_name
-        confirm = (column.contains(name_query.text, autoescape=True) if name_query.mode is MatchMode.CONTAINS
-                   else column.startswith(name_query.text, autoescape=True))
+        confirm = (
+            column.contains(name_query.text, autoescape=True)
+            if name_query.mode is MatchMode.CONTAINS
+            else column.startswith(name_query.text, autoescape=True)
+        )
         if len(ids) < SEARCH_CANDIDATES:
             return stmt.where(models.Customer.id.in_(ids), confirm)
         keyed = models.CustomerNameKey
         return stmt.join(keyed, and_(keyed.customer_id == models.Customer.id, keyed.key == keys[0])).where(confirm)
 
-    async def create_customer(self, principal: Principal, *, legal_name: str, credit_code: str = "",
-                              industry: str = "", address: AddressInput | None = None, tier: str = "",
-                              tags: Sequence[str] = (), source: str = "",
-                              owner_id: str = "", custom_fields: Mapping[str, Any] | None = None,
-                              ) -> tuple[models.Customer, DuplicateReport]:
+    async def create_customer(
+        self,
+        principal: Principal,
+        *,
+        legal_name: str,
+        credit_code: str = "",
+        industry: str = "",
+        address: AddressInput | None = None,
+        tier: str = "",
+        tags: Sequence[str] = (),
+        source: str = "",
+        owner_id: str = "",
+        custom_fields: Mapping[str, Any] | None = None,
+    ) -> tuple[models.Customer, DuplicateReport]:
         principal.require("customers:create")
         async with self.sessions() as session, session.begin():
-            return await self._create(session, principal, legal_name=legal_name, credit_code=credit_code,
-                                      industry=industry, address=address, tier=tier, tags=tags, source=source,
-                                      owner_id=owner_id, custom_fields=custom_fields)
+            return await self._create(
+                session,
+                principal,
+                legal_name=legal_name,
+                credit_code=credit_code,
+                industry=industry,
+                address=address,
+                tier=tier,
+                tags=tags,
+                source=source,
+                owner_id=owner_id,
+                custom_fields=custom_fields,
+            )
 
     async def get_customer(self, principal: Principal, customer_id: str) -> models.Customer:
         async with self.reader() as session:
             return await self._readable(session, principal, customer_id)
 
-    async def update_customer(self, principal: Principal, customer_id: str, expected_version: int,
-                              changes: CustomerChanges) -> models.Customer:
+    async def update_customer(
+        self, principal: Principal, customer_id: str, expected_version: int, changes: CustomerChanges
+    ) -> models.Customer:
         now = self.clock()
         async with self.sessions() as session, session.begin():
             row = await self._writable(session, principal, customer_id)
@@ -106,41 +136,60 @@ class CustomersMixin(CustomersUseCasesBase):
             if changes.owner_id is not None and changes.owner_id != row.owner_id:
                 if not changes.owner_id.strip():
                     raise ValidationFailed("name the new owner (release puts a customer in the pool)", "owner_id")
-                owner, org_path = await self._resolve_owner(session, principal, changes.owner_id.strip(),
-                                                            "customers:update")
+                owner, org_path = await self._resolve_owner(
+                    session, principal, changes.owner_id.strip(), "customers:update"
+                )
             address = changes.address
             current_address = Address(row.address_text, None) if row.address_text else None
             merged = make_customer(
-                id=row.id, created_at=row.created_at, owner_id=owner, owner_unit_path=unit_path(org_path),
+                id=row.id,
+                created_at=row.created_at,
+                owner_id=owner,
+                owner_unit_path=unit_path(org_path),
                 legal_name=row.legal_name if changes.legal_name is None else changes.legal_name,
                 credit_code=row.credit_code if changes.credit_code is None else changes.credit_code,
                 industry=row.industry if changes.industry is None else changes.industry,
                 address=current_address if address is None else _address(address),
                 tier=row.tier if changes.tier is None else changes.tier,
                 tags=row.tags if changes.tags is None else changes.tags,
-                source=row.source if changes.source is None else changes.source)
+                source=row.source if changes.source is None else changes.source,
+            )
             renamed = merged.normalised_name != row.normalised_name or merged.credit_code != row.credit_code
             if renamed:
-                self._block_duplicates(await self._duplicates(session, merged.normalised_name, merged.credit_code,
-                                                              row.id))
+                self._block_duplicates(
+                    await self._duplicates(session, merged.normalised_name, merged.credit_code, row.id)
+                )
             values: dict[str, Any] = {
-                "legal_name": merged.legal_name, "normalised_name": merged.normalised_name,
-                "credit_code": merged.credit_code, "industry": merged.industry, "tier": merged.tier.value,
-                "tags": list(merged.tags), "source": merged.source, "updated_at": now,
-                "version": next_version(row.version)}
+                "legal_name": merged.legal_name,
+                "normalised_name": merged.normalised_name,
+                "credit_code": merged.credit_code,
+                "industry": merged.industry,
+                "tier": merged.tier.value,
+                "tags": list(merged.tags),
+                "source": merged.source,
+                "updated_at": now,
+                "version": next_version(row.version),
+            }
             if changes.custom_fields:
-                values["custom_fields"] = await apply_values(session, CUSTOMER_FIELDS, row.id, row.custom_fields,
-                                                             changes.custom_fields)
+                values["custom_fields"] = await apply_values(
+                    session, CUSTOMER_FIELDS, row.id, row.custom_fields, changes.custom_fields
+                )
             if owner != previous_owner:
                 values.update(owner_id=owner, org_path=org_path, previous_owner_id=previous_owner, assigned_at=now)
             if address is not None:
                 point = merged.address.point if merged.address else None
-                values.update(address_text=merged.address.text if merged.address else None,
-                              latitude=point.latitude if point else None, longitude=point.longitude if point else None)
+                values.update(
+                    address_text=merged.address.text if merged.address else None,
+                    latitude=point.latitude if point else None,
+                    longitude=point.longitude if point else None,
+                )
             # The version condition makes the write itself optimistic: a concurrent writer loses here.
             try:
-                result = await session.execute(update(models.Customer).where(
-                    models.Customer.id == row.id, models.Customer.version == expected_version).values(**values))
+                result = await session.execute(
+                    update(models.Customer)
+                    .where(models.Customer.id == row.id, models.Customer.version == expected_version)
+                    .values(**values)
+                )
             except IntegrityError:
                 raise self._name_taken() from None
             if result.rowcount != 1:
@@ -153,10 +202,22 @@ class CustomersMixin(CustomersUseCasesBase):
                 await self._owner_changed(session, row, principal, previous_owner, "update")
             return row
 
-    async def list_customers(self, principal: Principal, *, page_size: int = 50, cursor: str = "",
-                             owner_id: str = "", tier: str = "", query: str = "", tag: str = "", industry: str = "",
-                             unit_id: str = "", updated_since: datetime | None = None, sort: str = "",
-                             custom_fields: Mapping[str, str] | None = None) -> tuple[list[models.Customer], str]:
+    async def list_customers(
+        self,
+        principal: Principal,
+        *,
+        page_size: int = 50,
+        cursor: str = "",
+        owner_id: str = "",
+        tier: str = "",
+        query: str = "",
+        tag: str = "",
+        industry: str = "",
+        unit_id: str = "",
+        updated_since: datetime | None = None,
+        sort: str = "",
+        custom_fields: Mapping[str, str] | None = None,
+    ) -> tuple[list[models.Customer], str]:
         """Keyset-paged in the chosen order (newest first by default); only what the caller's
         scope shows."""
         principal.require("customers:read")
@@ -164,8 +225,10 @@ class CustomersMixin(CustomersUseCasesBase):
             raise ValidationFailed(f"sort must be one of {', '.join(LIST_ORDERS)}", "sort")
         stmt = select(models.Customer).where(
             models.Customer.active,
-            scope_filter(principal, "customers:read", models.Customer.owner_id, models.Customer.org_path,
-                         shared_with(principal)))
+            scope_filter(
+                principal, "customers:read", models.Customer.owner_id, models.Customer.org_path, shared_with(principal)
+            ),
+        )
         if owner_id:
             stmt = stmt.where(models.Customer.owner_id == owner_id)
         if tier:
@@ -192,6 +255,7 @@ class CustomersMixin(CustomersUseCasesBase):
                 found = await keyset_page(session, stmt, models.Customer.id, page_size, cursor)
             else:
                 column, descending = LIST_ORDERS[sort]
-                found = await sorted_keyset_page(session, stmt, column, models.Customer.id, page_size, cursor,
-                                                 descending=descending)
+                found = await sorted_keyset_page(
+                    session, stmt, column, models.Customer.id, page_size, cursor, descending=descending
+                )
         return found.items, found.next_token

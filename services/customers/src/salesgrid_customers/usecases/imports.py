@@ -1,4 +1,5 @@
 """Imports use cases."""
+
 from __future__ import annotations
 
 import asyncio
@@ -19,8 +20,14 @@ from salesgrid_customers import models
 from salesgrid_customers.domain import imports
 from salesgrid_customers.domain.customer import make_customer
 from salesgrid_customers.domain.dedup import OwnerInfo
-from salesgrid_customers.domain.errors import (AlreadyExists, DomainError, FailedPrecondition, NotFound,
-                                               PermissionDenied, ValidationFailed)
+from salesgrid_customers.domain.errors import (
+    AlreadyExists,
+    DomainError,
+    FailedPrecondition,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from salesgrid_customers.importfiles import read_rows
 from salesgrid_customers.owners import owners_of
 
@@ -60,10 +67,16 @@ def import_row_id(job_id: str, row_number: int) -> str:
 
 def principal_claims(principal: Principal) -> dict[str, Any]:
     """What the worker acts with: the token's claims, never the token itself."""
-    return {"sub": principal.subject_id, "kind": principal.kind, "unit": principal.unit_id,
-            "org": principal.org_path, "roles": list(principal.roles), "name": principal.name,
-            "perms": {name: scope.name.lower() for name, scope in principal.permissions.items()},
-            "ipal": list(principal.ip_allowlist)}
+    return {
+        "sub": principal.subject_id,
+        "kind": principal.kind,
+        "unit": principal.unit_id,
+        "org": principal.org_path,
+        "roles": list(principal.roles),
+        "name": principal.name,
+        "perms": {name: scope.name.lower() for name, scope in principal.permissions.items()},
+        "ipal": list(principal.ip_allowlist),
+    }
 
 
 class ImportsMixin(BulkCreateMixin):
@@ -89,17 +102,35 @@ class ImportsMixin(BulkCreateMixin):
         header = await _off_loop(_header, rows)
         total = 0
         async with self.sessions() as session, session.begin():
-            session.add(models.ImportJob(
-                id=job_id, status=imports.ImportStatus.QUEUED, format=fmt, claims=principal_claims(principal),
-                created_by=principal.subject_id, total=0, created_at=self.clock()))
+            session.add(
+                models.ImportJob(
+                    id=job_id,
+                    status=imports.ImportStatus.QUEUED,
+                    format=fmt,
+                    claims=principal_claims(principal),
+                    created_by=principal.subject_id,
+                    total=0,
+                    created_at=self.clock(),
+                )
+            )
             await session.flush()
             await self._check_custom_columns(session, header)
             while batch := await _off_loop(_next_rows, rows, header):
                 if total + len(batch) > imports.MAX_ROWS:
                     raise ValidationFailed(f"at most {imports.MAX_ROWS} rows per import", "file")
-                await session.execute(insert(models.ImportRow), [
-                    {"id": import_row_id(job_id, number), "job_id": job_id, "row_number": number, "data": values,
-                     "status": imports.RowStatus.PENDING} for number, values in enumerate(batch, start=total + 1)])
+                await session.execute(
+                    insert(models.ImportRow),
+                    [
+                        {
+                            "id": import_row_id(job_id, number),
+                            "job_id": job_id,
+                            "row_number": number,
+                            "data": values,
+                            "status": imports.RowStatus.PENDING,
+                        }
+                        for number, values in enumerate(batch, start=total + 1)
+                    ],
+                )
                 total += len(batch)
             if total == 0:
                 raise ValidationFailed("the file has no data rows", "file")
@@ -120,26 +151,38 @@ class ImportsMixin(BulkCreateMixin):
             assert job is not None
             return job
 
-    async def get_import(self, principal: Principal, job_id: str, page_size: int = 50,
-                         cursor: str = "") -> tuple[models.ImportJob, list[models.ImportRow], str,
-                                                    dict[str, OwnerInfo]]:
+    async def get_import(
+        self, principal: Principal, job_id: str, page_size: int = 50, cursor: str = ""
+    ) -> tuple[models.ImportJob, list[models.ImportRow], str, dict[str, OwnerInfo]]:
         """The job (only its importer sees it) and a page of its row errors, in row order."""
         principal.require("customers:create")
         async with self.sessions() as session:
             job = await session.get(models.ImportJob, job_id)
             if job is None or job.created_by != principal.subject_id:
                 raise NotFound(f"import {job_id} does not exist", "id")
-            found = await keyset_page(session, select(models.ImportRow).where(
-                models.ImportRow.job_id == job_id, models.ImportRow.status == imports.RowStatus.ERROR),
-                models.ImportRow.id, page_size, cursor, newest_first=False)
+            found = await keyset_page(
+                session,
+                select(models.ImportRow).where(
+                    models.ImportRow.job_id == job_id, models.ImportRow.status == imports.RowStatus.ERROR
+                ),
+                models.ImportRow.id,
+                page_size,
+                cursor,
+                newest_first=False,
+            )
             owners = await owners_of(session, (row.existing_owner_id or "" for row in found.items))
         return job, found.items, found.next_token, owners
 
     async def run_imports(self) -> int:
         """Process one batch of pending rows of each unfinished job (oldest first): rows created."""
         async with self.sessions() as session:
-            jobs = (await session.scalars(select(models.ImportJob).where(
-                models.ImportJob.status != imports.ImportStatus.DONE).order_by(models.ImportJob.id))).all()
+            jobs = (
+                await session.scalars(
+                    select(models.ImportJob)
+                    .where(models.ImportJob.status != imports.ImportStatus.DONE)
+                    .order_by(models.ImportJob.id)
+                )
+            ).all()
         created = 0
         for job in jobs:
             while (done := await self._import_batch(job)) is not None:  # the job's batches, to its end
@@ -156,21 +199,29 @@ class ImportsMixin(BulkCreateMixin):
         created = 0
         finished = False
         async with self.sessions() as session, session.begin():
-            query = (select(models.ImportRow).where(
-                models.ImportRow.job_id == job.id, models.ImportRow.status == imports.RowStatus.PENDING)
-                .order_by(models.ImportRow.id).limit(IMPORT_BATCH))
+            query = (
+                select(models.ImportRow)
+                .where(models.ImportRow.job_id == job.id, models.ImportRow.status == imports.RowStatus.PENDING)
+                .order_by(models.ImportRow.id)
+                .limit(IMPORT_BATCH)
+            )
             if session.bind.dialect.name != "sqlite":
                 query = query.with_for_update(skip_locked=True)
             pending = (await session.scalars(query)).all()
             if pending:
                 created = await self._import_pending(session, job, acting, pending)
             else:
-                done = await session.scalar(select(func.count()).select_from(models.ImportRow).where(
-                    models.ImportRow.job_id == job.id, models.ImportRow.status == imports.RowStatus.PENDING))
+                done = await session.scalar(
+                    select(func.count())
+                    .select_from(models.ImportRow)
+                    .where(models.ImportRow.job_id == job.id, models.ImportRow.status == imports.RowStatus.PENDING)
+                )
                 if not done:  # only the replica that marks the job done counts it
-                    marked = await session.execute(update(models.ImportJob).where(
-                        models.ImportJob.id == job.id, models.ImportJob.status != imports.ImportStatus.DONE).values(
-                        status=imports.ImportStatus.DONE, finished_at=self.clock()))
+                    marked = await session.execute(
+                        update(models.ImportJob)
+                        .where(models.ImportJob.id == job.id, models.ImportJob.status != imports.ImportStatus.DONE)
+                        .values(status=imports.ImportStatus.DONE, finished_at=self.clock())
+                    )
                     finished = marked.rowcount == 1
         # Committed: the business counters (salesgrid_common.business_metrics).
         if not pending:
@@ -180,61 +231,99 @@ class ImportsMixin(BulkCreateMixin):
         count_import_rows(created=created, failed=len(pending) - created)
         return created
 
-    async def _import_pending(self, session: AsyncSession, job: models.ImportJob, acting: Principal,
-                              pending: Sequence[models.ImportRow]) -> int:
+    async def _import_pending(
+        self, session: AsyncSession, job: models.ImportJob, acting: Principal, pending: Sequence[models.ImportRow]
+    ) -> int:
         """The claimed rows' outcomes and the job's counters, in the caller's transaction: the
         customers created."""
         bulk = await self._create_batch(session, acting, pending)  # the rows the rules simply accept
         if bulk:  # written first: a later row's "duplicate of row N" finds them
             rows = models.ImportRow.__table__
-            await session.execute(update(rows).where(rows.c.id == bindparam("row_id")).values(
-                status=imports.RowStatus.CREATED, customer_id=bindparam("new_customer_id")), [
-                {"row_id": row_id, "new_customer_id": outcome["customer_id"]} for row_id, outcome in bulk.items()])
+            await session.execute(
+                update(rows)
+                .where(rows.c.id == bindparam("row_id"))
+                .values(status=imports.RowStatus.CREATED, customer_id=bindparam("new_customer_id")),
+                [{"row_id": row_id, "new_customer_id": outcome["customer_id"]} for row_id, outcome in bulk.items()],
+            )
         created = len(bulk)
         for staged in pending:
             if staged.id in bulk:
                 continue
             outcome = await self._import_row(session, job.id, acting, staged)  # refused or name taken
             created += "customer_id" in outcome
-            await session.execute(update(models.ImportRow).where(models.ImportRow.id == staged.id).values(
-                **{"status": imports.RowStatus.CREATED, **outcome}))
+            await session.execute(
+                update(models.ImportRow)
+                .where(models.ImportRow.id == staged.id)
+                .values(**{"status": imports.RowStatus.CREATED, **outcome})
+            )
             await asyncio.sleep(0)  # SQLite runs on the loop: let reads in between rows
-        await session.execute(update(models.ImportJob).where(models.ImportJob.id == job.id).values(
-            status=imports.ImportStatus.RUNNING, processed=models.ImportJob.processed + len(pending),
-            created=models.ImportJob.created + created, failed=models.ImportJob.failed + len(pending) - created))
+        await session.execute(
+            update(models.ImportJob)
+            .where(models.ImportJob.id == job.id)
+            .values(
+                status=imports.ImportStatus.RUNNING,
+                processed=models.ImportJob.processed + len(pending),
+                created=models.ImportJob.created + created,
+                failed=models.ImportJob.failed + len(pending) - created,
+            )
+        )
         return created
 
-    async def _import_row(self, session: AsyncSession, job_id: str, acting: Principal,
-                          staged: models.ImportRow) -> dict[str, Any]:
+    async def _import_row(
+        self, session: AsyncSession, job_id: str, acting: Principal, staged: models.ImportRow
+    ) -> dict[str, Any]:
         """One row under the single-create rules, in a savepoint: its outcome (the customer id,
         or the error naming the column)."""
         try:
             async with session.begin_nested():
                 fields_ = imports.parse_row(staged.data)
-                address = AddressInput(fields_.address, fields_.latitude, fields_.longitude) \
-                    if fields_.address else None
+                address = (
+                    AddressInput(fields_.address, fields_.latitude, fields_.longitude) if fields_.address else None
+                )
                 row, _ = await self._create(
-                    session, acting, legal_name=fields_.legal_name, credit_code=fields_.credit_code,
-                    industry=fields_.industry, address=address, tier=fields_.tier, tags=fields_.tags,
-                    source=fields_.source, owner_id=fields_.owner_id, cap_held=True,
-                    custom_fields=fields_.custom_fields)
+                    session,
+                    acting,
+                    legal_name=fields_.legal_name,
+                    credit_code=fields_.credit_code,
+                    industry=fields_.industry,
+                    address=address,
+                    tier=fields_.tier,
+                    tags=fields_.tags,
+                    source=fields_.source,
+                    owner_id=fields_.owner_id,
+                    cap_held=True,
+                    custom_fields=fields_.custom_fields,
+                )
             return {"customer_id": row.id}
         except (ValidationFailed, AlreadyExists, PermissionDenied, FailedPrecondition, NotFound) as exc:
             return await self._row_error(session, job_id, staged.data, exc)
 
-    async def _row_error(self, session: AsyncSession, job_id: str, data: Mapping[str, str],
-                         exc: DomainError) -> dict[str, Any]:
+    async def _row_error(
+        self, session: AsyncSession, job_id: str, data: Mapping[str, str], exc: DomainError
+    ) -> dict[str, Any]:
         message, owner = exc.message, None
         if isinstance(exc, AlreadyExists):
-            probe = make_customer(id="probe", legal_name=data.get("legal_name", ""), created_at=self.clock(),
-                                  owner_id=None, credit_code=data.get("credit_code") or None)
+            probe = make_customer(
+                id="probe",
+                legal_name=data.get("legal_name", ""),
+                created_at=self.clock(),
+                owner_id=None,
+                credit_code=data.get("credit_code") or None,
+            )
             report = await self._duplicates(session, probe.normalised_name, probe.credit_code, None)
             if report.blocking:
                 first = report.blocking[0]
                 owner = first.owner_id
-                earlier = await session.scalar(select(models.ImportRow.row_number).where(
-                    models.ImportRow.job_id == job_id, models.ImportRow.customer_id == first.customer_id))
+                earlier = await session.scalar(
+                    select(models.ImportRow.row_number).where(
+                        models.ImportRow.job_id == job_id, models.ImportRow.customer_id == first.customer_id
+                    )
+                )
                 if earlier is not None:
                     message = f"duplicate of row {earlier} of this file: {message}"
-        return {"status": imports.RowStatus.ERROR, "error_column": imports.column_of(exc.field),
-                "error_message": message[:1000], "existing_owner_id": owner}
+        return {
+            "status": imports.RowStatus.ERROR,
+            "error_column": imports.column_of(exc.field),
+            "error_message": message[:1000],
+            "existing_owner_id": owner,
+        }

@@ -1,4 +1,5 @@
 """Ownership use cases."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -19,8 +20,9 @@ from salesgrid_customers.usecases._support import CustomersUseCasesBase, shared_
 class OwnershipMixin(CustomersUseCasesBase):
     """CustomersUseCases: ownership."""
 
-    async def arbitrate(self, principal: Principal, customer_ids: Sequence[str],
-                        registered_name: str) -> models.Arbitration:
+    async def arbitrate(
+        self, principal: Principal, customer_ids: Sequence[str], registered_name: str
+    ) -> models.Arbitration:
         """Near-duplicate records of different reps: DESIGN's three rules decide, the decision and
         its evidence are recorded and both reps are told by event. Nobody's record changes here."""
         ids = list(dict.fromkeys(i.strip() for i in customer_ids if i.strip()))
@@ -32,39 +34,79 @@ class OwnershipMixin(CustomersUseCasesBase):
             raise ValidationFailed("at most 200 characters", "registered_name")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            rows = [await self._load(session, principal, i, "customers:merge",
-                                     shared_with(principal, sharing.ShareRole.CO_OWNER.value)) for i in ids]
+            rows = [
+                await self._load(
+                    session, principal, i, "customers:merge", shared_with(principal, sharing.ShareRole.CO_OWNER.value)
+                )
+                for i in ids
+            ]
             owners = [r.owner_id for r in rows]
             if None in owners:
                 raise FailedPrecondition("a customer in the public pool has no owner to arbitrate", "customer_ids")
             if len(set(owners)) != len(owners):
                 raise FailedPrecondition("each customer must be held by a different rep", "customer_ids")
             first, others = rows[0], rows[1:]
-            report = classify_matches(DuplicateProbe(first.normalised_name, first.credit_code, first.id), [
-                CandidateCustomer(r.id, r.legal_name, r.normalised_name, r.credit_code, r.owner_id) for r in others])
+            report = classify_matches(
+                DuplicateProbe(first.normalised_name, first.credit_code, first.id),
+                [CandidateCustomer(r.id, r.legal_name, r.normalised_name, r.credit_code, r.owner_id) for r in others],
+            )
             matched = {m.customer_id for m in (*report.blocking, *report.warnings)}
             if unmatched := [r.id for r in others if r.id not in matched]:
                 raise FailedPrecondition(f"not near duplicates of {first.id}: {', '.join(unmatched)}", "customer_ids")
-            facts = {(f.customer_id, f.rep_id): f for f in (await session.scalars(select(models.RepActivity).where(
-                models.RepActivity.customer_id.in_(ids)))).all()}
+            facts = {
+                (f.customer_id, f.rep_id): f
+                for f in (
+                    await session.scalars(select(models.RepActivity).where(models.RepActivity.customer_id.in_(ids)))
+                ).all()
+            }
             claims = []
             for r in rows:
                 fact = facts.get((r.id, r.owner_id))
-                claims.append(ownership.OwnershipClaim(
-                    r.owner_id, r.id, r.legal_name, fact.first_follow_up_at if fact else None,
-                    fact.first_opportunity_at if fact else None))
+                claims.append(
+                    ownership.OwnershipClaim(
+                        r.owner_id,
+                        r.id,
+                        r.legal_name,
+                        fact.first_follow_up_at if fact else None,
+                        fact.first_opportunity_at if fact else None,
+                    )
+                )
             decision = ownership.arbitrate_ownership(claims, registered_name, now)
             record = models.Arbitration(
-                id=new_id(), customer_ids=ids, rep_ids=owners, registered_name=registered_name.strip(),
-                winner_rep_id=decision.winner_rep_id, winner_customer_id=decision.winner_customer_id,
-                rule=decision.rule.value, reason=decision.reason,
-                steps=[{"rule": st.rule.value, "compared": {rep: value or "" for rep, value in st.compared},
-                        "remaining": list(st.remaining)} for st in decision.steps],
-                decided_by=principal.subject_id, decided_at=now)
+                id=new_id(),
+                customer_ids=ids,
+                rep_ids=owners,
+                registered_name=registered_name.strip(),
+                winner_rep_id=decision.winner_rep_id,
+                winner_customer_id=decision.winner_customer_id,
+                rule=decision.rule.value,
+                reason=decision.reason,
+                steps=[
+                    {
+                        "rule": st.rule.value,
+                        "compared": {rep: value or "" for rep, value in st.compared},
+                        "remaining": list(st.remaining),
+                    }
+                    for st in decision.steps
+                ],
+                decided_by=principal.subject_id,
+                decided_at=now,
+            )
             session.add(record)
             anchor = next((r for r in rows if r.id == decision.winner_customer_id), first)
-            await self._emit(session, "arbitration_decided", anchor, principal, CustomerArbitrationDecided(
-                arbitration_id=record.id, customer_ids=ids, rep_ids=owners, winner_rep_id=decision.winner_rep_id or "",
-                winner_customer_id=decision.winner_customer_id or "", rule=decision.rule.value,
-                reason=decision.reason))
+            await self._emit(
+                session,
+                "arbitration_decided",
+                anchor,
+                principal,
+                CustomerArbitrationDecided(
+                    arbitration_id=record.id,
+                    customer_ids=ids,
+                    rep_ids=owners,
+                    winner_rep_id=decision.winner_rep_id or "",
+                    winner_customer_id=decision.winner_customer_id or "",
+                    rule=decision.rule.value,
+                    reason=decision.reason,
+                ),
+            )
             return record

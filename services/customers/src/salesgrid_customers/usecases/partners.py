@@ -1,6 +1,7 @@
 """Channel partners (渠道伙伴): making an account an agent or distributor with its own partner
 tier and partner agreement, and listing partners within the caller's scope. The profile travels
 in the customer's `updated` event, from which pipeline and contracts keep their replicas."""
+
 from __future__ import annotations
 
 from sqlalchemy import select, update
@@ -35,8 +36,16 @@ def check_profile(channel: str, tier: str, contract_id: str) -> tuple[str, str, 
 class PartnersMixin(CustomersUseCasesBase):
     """CustomersUseCases: channel partners."""
 
-    async def set_partner_profile(self, principal: Principal, customer_id: str, *, channel: str, tier: str,
-                                  contract_id: str, expected_version: int) -> models.Customer:
+    async def set_partner_profile(
+        self,
+        principal: Principal,
+        customer_id: str,
+        *,
+        channel: str,
+        tier: str,
+        contract_id: str,
+        expected_version: int,
+    ) -> models.Customer:
         """The owner (or whoever may update the account) sets its partner profile; a partner
         agreement must be one of this account's contracts as contracts' events describe them."""
         channel, tier, contract_id = check_profile(channel, tier, contract_id)
@@ -45,28 +54,40 @@ class PartnersMixin(CustomersUseCasesBase):
             row = await self._writable(session, principal, customer_id)
             check_version(expected_version, row.version)
             if contract_id:
-                owner = await session.scalar(select(models.ContractFact.customer_id).where(
-                    models.ContractFact.contract_id == contract_id))
+                owner = await session.scalar(
+                    select(models.ContractFact.customer_id).where(models.ContractFact.contract_id == contract_id)
+                )
                 if owner != row.id:
                     raise ValidationFailed("is not a known contract of this account", "contract_id")
-            result = await session.execute(update(models.Customer).where(
-                models.Customer.id == row.id, models.Customer.version == expected_version).values(
-                partner_channel=channel, partner_tier=tier, partner_contract_id=contract_id, updated_at=now,
-                version=next_version(row.version)))
+            result = await session.execute(
+                update(models.Customer)
+                .where(models.Customer.id == row.id, models.Customer.version == expected_version)
+                .values(
+                    partner_channel=channel,
+                    partner_tier=tier,
+                    partner_contract_id=contract_id,
+                    updated_at=now,
+                    version=next_version(row.version),
+                )
+            )
             if result.rowcount != 1:
                 raise Conflict("customer was modified concurrently", "version")
             await session.refresh(row)
             await self._emit_state(session, "updated", row, principal)
             return row
 
-    async def list_partners(self, principal: Principal, *, channel: str = "", tier: str = "", page_size: int = 50,
-                            cursor: str = "") -> tuple[list[models.Customer], str]:
+    async def list_partners(
+        self, principal: Principal, *, channel: str = "", tier: str = "", page_size: int = 50, cursor: str = ""
+    ) -> tuple[list[models.Customer], str]:
         """Partners in the caller's customer scope, newest first."""
         principal.require("customers:read")
         stmt = select(models.Customer).where(
-            models.Customer.active, models.Customer.partner_channel != "",
-            scope_filter(principal, "customers:read", models.Customer.owner_id, models.Customer.org_path,
-                         shared_with(principal)))
+            models.Customer.active,
+            models.Customer.partner_channel != "",
+            scope_filter(
+                principal, "customers:read", models.Customer.owner_id, models.Customer.org_path, shared_with(principal)
+            ),
+        )
         if channel.strip():
             if channel.strip() not in PARTNER_CHANNELS:
                 raise ValidationFailed(f"must be one of {', '.join(PARTNER_CHANNELS)}", "channel")

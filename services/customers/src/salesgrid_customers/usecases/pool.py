@@ -1,4 +1,5 @@
 """Pool use cases."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -8,8 +9,11 @@ from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid.events.v1.customers_events_pb2 import (CustomerClaimedFromPool, CustomerPoolReturnWarning,
-                                                      CustomerReleasedToPool)
+from salesgrid.events.v1.customers_events_pb2 import (
+    CustomerClaimedFromPool,
+    CustomerPoolReturnWarning,
+    CustomerReleasedToPool,
+)
 from salesgrid_common import localtime
 from salesgrid_common.auth import Principal, Scope
 from salesgrid_common.directory import directory_units
@@ -17,11 +21,9 @@ from salesgrid_common.ids import new_id
 from salesgrid_common.paging import keyset_page
 from salesgrid_customers import models
 from salesgrid_customers.domain import pool
-from salesgrid_customers.domain.errors import (Conflict, FailedPrecondition, NotFound, PermissionDenied,
-                                               ValidationFailed)
+from salesgrid_customers.domain.errors import Conflict, FailedPrecondition, NotFound, PermissionDenied, ValidationFailed
 
-from salesgrid_customers.usecases._support import (CustomersUseCasesBase, POLICY_FIELDS, actor_of, held_count,
-                                                   unit_path)
+from salesgrid_customers.usecases._support import CustomersUseCasesBase, POLICY_FIELDS, actor_of, held_count, unit_path
 
 
 SCAN_BATCH = 500
@@ -33,9 +35,18 @@ async def held_and_claimed_today(session: AsyncSession, user_id: str, now: datet
     held = await held_count(session, user_id)
     calendar = await localtime.user_calendar(session, user_id)
     start, end = calendar.day_bounds(calendar.today(now))
-    today = await session.scalar(select(func.count()).select_from(models.PoolClaim).where(
-        models.PoolClaim.user_id == user_id, models.PoolClaim.claimed_at >= start,
-        models.PoolClaim.claimed_at < end)) or 0
+    today = (
+        await session.scalar(
+            select(func.count())
+            .select_from(models.PoolClaim)
+            .where(
+                models.PoolClaim.user_id == user_id,
+                models.PoolClaim.claimed_at >= start,
+                models.PoolClaim.claimed_at < end,
+            )
+        )
+        or 0
+    )
     return int(held), int(today), calendar.zone_name
 
 
@@ -47,24 +58,49 @@ class PoolMixin(CustomersUseCasesBase):
         now = self.clock()
         async with self.sessions() as session, session.begin():
             row = await self._readable(session, principal, customer_id)
-            released = pool.check_release(pool.PoolEntry(row.id, row.owner_id, row.previous_owner_id, row.released_at),
-                                          unit_path(row.org_path), actor_of(principal), now, reason)
-            result = await session.execute(update(models.Customer).where(
-                models.Customer.id == row.id, models.Customer.owner_id == released.previous_owner_id).values(
-                owner_id=None, previous_owner_id=released.previous_owner_id, released_at=now, assigned_at=None,
-                version=models.Customer.version + 1, updated_at=now))
+            released = pool.check_release(
+                pool.PoolEntry(row.id, row.owner_id, row.previous_owner_id, row.released_at),
+                unit_path(row.org_path),
+                actor_of(principal),
+                now,
+                reason,
+            )
+            result = await session.execute(
+                update(models.Customer)
+                .where(models.Customer.id == row.id, models.Customer.owner_id == released.previous_owner_id)
+                .values(
+                    owner_id=None,
+                    previous_owner_id=released.previous_owner_id,
+                    released_at=now,
+                    assigned_at=None,
+                    version=models.Customer.version + 1,
+                    updated_at=now,
+                )
+            )
             if result.rowcount != 1:
                 raise Conflict("customer changed owner concurrently", "owner_id")
             # A pool customer cannot be shared (sharing.add_share): its shares end with the release.
             await session.execute(delete(models.Share).where(models.Share.customer_id == row.id))
             await session.refresh(row)
-            await self._emit(session, "released_to_pool", row, principal, CustomerReleasedToPool(
-                customer_id=row.id, previous_owner_id=released.previous_owner_id, released_by=released.released_by,
-                reason=released.reason, org_path=row.org_path))
+            await self._emit(
+                session,
+                "released_to_pool",
+                row,
+                principal,
+                CustomerReleasedToPool(
+                    customer_id=row.id,
+                    previous_owner_id=released.previous_owner_id,
+                    released_by=released.released_by,
+                    reason=released.reason,
+                    org_path=row.org_path,
+                ),
+            )
             await self._owner_changed(session, row, principal, released.previous_owner_id, "release")
             return row
 
-    async def list_pool(self, principal: Principal, page_size: int = 50, cursor: str = "") -> tuple[list[models.Customer], str]:
+    async def list_pool(
+        self, principal: Principal, page_size: int = 50, cursor: str = ""
+    ) -> tuple[list[models.Customer], str]:
         """The pool is public to everyone holding pool:read (公海), newest release first by id."""
         principal.require("pool:read")
         stmt = select(models.Customer).where(models.Customer.active, models.Customer.owner_id.is_(None))
@@ -79,25 +115,44 @@ class PoolMixin(CustomersUseCasesBase):
         me = principal.subject_id
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await session.scalar(select(models.Customer).where(models.Customer.id == customer_id,
-                                                                     models.Customer.active))
+            row = await session.scalar(
+                select(models.Customer).where(models.Customer.id == customer_id, models.Customer.active)
+            )
             if row is None:
                 raise NotFound(f"customer {customer_id} does not exist", "id")
             held, today, zone_name = await held_and_claimed_today(session, me, now)
-            pool.check_claim(pool.PoolEntry(row.id, row.owner_id, row.previous_owner_id, row.released_at), me,
-                             held_count=held, claims_today=today, now=now, zone_name=zone_name,
-                             policy=(await self._policy_in_force(session, principal.org_path))[0])
+            pool.check_claim(
+                pool.PoolEntry(row.id, row.owner_id, row.previous_owner_id, row.released_at),
+                me,
+                held_count=held,
+                claims_today=today,
+                now=now,
+                zone_name=zone_name,
+                policy=(await self._policy_in_force(session, principal.org_path))[0],
+            )
             # Only one concurrent claimant can match `owner_id IS NULL`; the others update nothing.
-            result = await session.execute(update(models.Customer).where(
-                models.Customer.id == row.id, models.Customer.owner_id.is_(None)).values(
-                owner_id=me, org_path=principal.org_path, assigned_at=now, version=models.Customer.version + 1,
-                updated_at=now))
+            result = await session.execute(
+                update(models.Customer)
+                .where(models.Customer.id == row.id, models.Customer.owner_id.is_(None))
+                .values(
+                    owner_id=me,
+                    org_path=principal.org_path,
+                    assigned_at=now,
+                    version=models.Customer.version + 1,
+                    updated_at=now,
+                )
+            )
             if result.rowcount != 1:
                 raise FailedPrecondition("customer was claimed by someone else", "owner_id")
             session.add(models.PoolClaim(id=new_id(), customer_id=row.id, user_id=me, claimed_at=now))
             await session.refresh(row)
-            await self._emit(session, "claimed", row, principal, CustomerClaimedFromPool(
-                customer_id=row.id, new_owner_id=me, org_path=row.org_path))
+            await self._emit(
+                session,
+                "claimed",
+                row,
+                principal,
+                CustomerClaimedFromPool(customer_id=row.id, new_owner_id=me, org_path=row.org_path),
+            )
             await self._owner_changed(session, row, principal, None, "claim")
             return row
 
@@ -110,12 +165,24 @@ class PoolMixin(CustomersUseCasesBase):
         after = ""
         while True:
             async with self.sessions() as session:
-                stmt = (select(models.Customer, models.RepActivity)
-                        .outerjoin(models.RepActivity, and_(models.RepActivity.customer_id == models.Customer.id,
-                                                            models.RepActivity.rep_id == models.Customer.owner_id))
-                        .where(models.Customer.active, models.Customer.owner_id.is_not(None),
-                               models.Customer.assigned_at.is_not(None), models.Customer.id > after)
-                        .order_by(models.Customer.id).limit(SCAN_BATCH))
+                stmt = (
+                    select(models.Customer, models.RepActivity)
+                    .outerjoin(
+                        models.RepActivity,
+                        and_(
+                            models.RepActivity.customer_id == models.Customer.id,
+                            models.RepActivity.rep_id == models.Customer.owner_id,
+                        ),
+                    )
+                    .where(
+                        models.Customer.active,
+                        models.Customer.owner_id.is_not(None),
+                        models.Customer.assigned_at.is_not(None),
+                        models.Customer.id > after,
+                    )
+                    .order_by(models.Customer.id)
+                    .limit(SCAN_BATCH)
+                )
                 batch = list((await session.execute(stmt)).tuples().all())
                 policies = await self._unit_policies(session)
                 calendars = localtime.UnitCalendars(session)
@@ -125,9 +192,13 @@ class PoolMixin(CustomersUseCasesBase):
             after = batch[-1][0].id
             for row, fact in batch:
                 facts = pool.ActivityFacts(
-                    row.id, row.owner_id, row.assigned_at,
-                    fact.last_follow_up_at if fact else None, fact.last_opportunity_at if fact else None,
-                    fact.last_deal_at if fact else None)
+                    row.id,
+                    row.owner_id,
+                    row.assigned_at,
+                    fact.last_follow_up_at if fact else None,
+                    fact.last_opportunity_at if fact else None,
+                    fact.last_deal_at if fact else None,
+                )
                 policy = pool.resolve_policy(unit_path(row.org_path), policies, self.policy)
                 zone_name = zones[row.owner_id]  # periods count on the owner's branch calendar
                 if (decision := pool.due_for_return(facts, policy, now, zone_name)) is not None:
@@ -138,19 +209,40 @@ class PoolMixin(CustomersUseCasesBase):
     async def _auto_return(self, row: models.Customer, decision: pool.ReturnDecision, now: datetime) -> int:
         async with self.sessions() as session, session.begin():
             # Only while the owner and his assignment are those the decision was made on.
-            result = await session.execute(update(models.Customer).where(
-                models.Customer.id == row.id, models.Customer.owner_id == decision.owner_id,
-                models.Customer.assigned_at == row.assigned_at).values(
-                owner_id=None, previous_owner_id=decision.owner_id, released_at=now, assigned_at=None,
-                version=models.Customer.version + 1, updated_at=now))
+            result = await session.execute(
+                update(models.Customer)
+                .where(
+                    models.Customer.id == row.id,
+                    models.Customer.owner_id == decision.owner_id,
+                    models.Customer.assigned_at == row.assigned_at,
+                )
+                .values(
+                    owner_id=None,
+                    previous_owner_id=decision.owner_id,
+                    released_at=now,
+                    assigned_at=None,
+                    version=models.Customer.version + 1,
+                    updated_at=now,
+                )
+            )
             if result.rowcount != 1:
                 return 0
             await session.execute(delete(models.Share).where(models.Share.customer_id == row.id))
             current = await session.get(models.Customer, row.id, populate_existing=True)
             assert current is not None
-            await self._emit(session, "released_to_pool", current, None, CustomerReleasedToPool(
-                customer_id=row.id, previous_owner_id=decision.owner_id, released_by="",
-                reason=f"auto:{decision.rule.value}", org_path=current.org_path))
+            await self._emit(
+                session,
+                "released_to_pool",
+                current,
+                None,
+                CustomerReleasedToPool(
+                    customer_id=row.id,
+                    previous_owner_id=decision.owner_id,
+                    released_by="",
+                    reason=f"auto:{decision.rule.value}",
+                    org_path=current.org_path,
+                ),
+            )
             await self._owner_changed(session, current, None, decision.owner_id, "auto_return")
         return 1
 
@@ -161,9 +253,18 @@ class PoolMixin(CustomersUseCasesBase):
                     return 0
                 session.add(models.PoolWarning(key=warning.idempotency_key, customer_id=row.id, sent_at=now))
                 await session.flush()  # a replica that inserted the same key first wins here
-                await self._emit(session, "pool_return_warning", row, None, CustomerPoolReturnWarning(
-                    customer_id=row.id, owner_id=warning.owner_id, rule=warning.rule.value,
-                    due_at=warning.due_at.isoformat()))
+                await self._emit(
+                    session,
+                    "pool_return_warning",
+                    row,
+                    None,
+                    CustomerPoolReturnWarning(
+                        customer_id=row.id,
+                        owner_id=warning.owner_id,
+                        rule=warning.rule.value,
+                        due_at=warning.due_at.isoformat(),
+                    ),
+                )
         except IntegrityError:
             return 0
         return 1
@@ -175,15 +276,18 @@ class PoolMixin(CustomersUseCasesBase):
             raise PermissionDenied("pool policies need customers:update at subtree or all scope")
         if not unit_id.strip():
             raise ValidationFailed("the org unit is required", "unit_id")
-        path = await session.scalar(select(directory_units.c.path).where(directory_units.c.unit_id == unit_id,
-                                                                          directory_units.c.active))
+        path = await session.scalar(
+            select(directory_units.c.path).where(directory_units.c.unit_id == unit_id, directory_units.c.active)
+        )
         if path is None:
             raise NotFound(f"org unit {unit_id} does not exist", "unit_id")
         if scope is Scope.SUBTREE and not (principal.org_path and path.startswith(principal.org_path)):
             raise PermissionDenied(f"org unit {unit_id} is outside your subtree")
         return path
 
-    async def put_pool_policy(self, principal: Principal, unit_id: str, values: Mapping[str, int | None]) -> pool.PoolPolicy:
+    async def put_pool_policy(
+        self, principal: Principal, unit_id: str, values: Mapping[str, int | None]
+    ) -> pool.PoolPolicy:
         policy = pool.PoolPolicy(**{name: values[name] for name in POLICY_FIELDS if name in values})
         async with self.sessions() as session, session.begin():
             await self._policy_unit(session, principal, unit_id)

@@ -2,6 +2,7 @@
 nearest ancestor's), how many customers he holds and claimed today, and the customers he released
 that are still cooling down for him. Read ahead of a claim with the counts the claim itself uses,
 so what the console shows is what the claim will decide."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -31,11 +32,18 @@ class PoolStandingUseCases:
             held, today, zone_name = await held_and_claimed_today(session, me, now)
             # Released by him, back in the pool, within the cool-down (a day of margin for DST).
             since = now - timedelta(days=policy.reclaim_cooldown_days + 1)
-            rows = (await session.execute(select(models.Customer.id, models.Customer.legal_name,
-                                                 models.Customer.released_at).where(
-                models.Customer.active, models.Customer.owner_id.is_(None), models.Customer.previous_owner_id == me,
-                models.Customer.released_at.is_not(None), models.Customer.released_at >= since))).all()
+            rows = (
+                await session.execute(
+                    select(models.Customer.id, models.Customer.legal_name, models.Customer.released_at).where(
+                        models.Customer.active,
+                        models.Customer.owner_id.is_(None),
+                        models.Customer.previous_owner_id == me,
+                        models.Customer.released_at.is_not(None),
+                        models.Customer.released_at >= since,
+                    )
+                )
+            ).all()
         released = [Released(row.id, row.legal_name, row.released_at) for row in rows]
-        return standing(policy, source, held_count=held, claims_today=today, released=released, now=now,
-                        zone_name=zone_name), zone_name
-
+        return standing(
+            policy, source, held_count=held, claims_today=today, released=released, now=now, zone_name=zone_name
+        ), zone_name

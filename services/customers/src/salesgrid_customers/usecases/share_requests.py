@@ -1,6 +1,7 @@
 """Share request use cases: ask, decide (accept shares under the ordinary sharing rules, in the
 same transaction), read and list. Each change is an event (share_request.created / accepted /
 declined) that reaches identity's audit trail and the people's inboxes (activities)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,8 +21,7 @@ from salesgrid_customers import models
 from salesgrid_customers.domain import share_requests as rules
 from salesgrid_customers.domain.access import MANAGER_ROLES, is_owner_or_manager
 from salesgrid_customers.domain.dedup import OwnerInfo
-from salesgrid_customers.domain.errors import (AlreadyExists, Conflict, NotFound, PermissionDenied,
-                                               ValidationFailed)
+from salesgrid_customers.domain.errors import AlreadyExists, Conflict, NotFound, PermissionDenied, ValidationFailed
 from salesgrid_customers.owners import owners_of
 from salesgrid_customers.usecases._support import actor_of, unit_path
 
@@ -43,14 +43,16 @@ class ShareRequestUseCases:
         self.customers = customers
 
     async def _customer(self, session: AsyncSession, customer_id: str) -> models.Customer:
-        row = await session.scalar(select(models.Customer).where(models.Customer.id == customer_id,
-                                                                 models.Customer.active))
+        row = await session.scalar(
+            select(models.Customer).where(models.Customer.id == customer_id, models.Customer.active)
+        )
         if row is None:
             raise NotFound(f"customer {customer_id} does not exist", "customer_id")
         return row
 
-    async def _view(self, session: AsyncSession, request: models.ShareRequestRow,
-                    customer: models.Customer) -> ShareRequestView:
+    async def _view(
+        self, session: AsyncSession, request: models.ShareRequestRow, customer: models.Customer
+    ) -> ShareRequestView:
         people = await owners_of(session, [request.requester_id, customer.owner_id or "", request.decided_by or ""])
         return ShareRequestView(request, customer, people)
 
@@ -58,13 +60,27 @@ class ShareRequestUseCases:
         request, customer, people = view.request, view.customer, view.people
         owner = await get_user(session, customer.owner_id) if customer.owner_id else None
         unknown = OwnerInfo("", "", "")
-        await self.customers.outbox.record(session, EVENT_PREFIX + verb, CustomerShareRequestState(
-            request_id=request.id, customer_id=customer.id, customer_name=customer.legal_name,
-            requester_id=request.requester_id, requester_name=people.get(request.requester_id, unknown).display_name,
-            owner_id=customer.owner_id or "", owner_manager_id=(owner.manager_id or "") if owner else "",
-            status=request.status, role=request.role, message=request.message, decided_by=request.decided_by or "",
-            decided_by_name=people.get(request.decided_by or "", unknown).display_name, org_path=customer.org_path),
-            EventMeta.acting(principal, "customers", aggregate_id=request.id, org_path=customer.org_path), self.customers.clock())
+        await self.customers.outbox.record(
+            session,
+            EVENT_PREFIX + verb,
+            CustomerShareRequestState(
+                request_id=request.id,
+                customer_id=customer.id,
+                customer_name=customer.legal_name,
+                requester_id=request.requester_id,
+                requester_name=people.get(request.requester_id, unknown).display_name,
+                owner_id=customer.owner_id or "",
+                owner_manager_id=(owner.manager_id or "") if owner else "",
+                status=request.status,
+                role=request.role,
+                message=request.message,
+                decided_by=request.decided_by or "",
+                decided_by_name=people.get(request.decided_by or "", unknown).display_name,
+                org_path=customer.org_path,
+            ),
+            EventMeta.acting(principal, "customers", aggregate_id=request.id, org_path=customer.org_path),
+            self.customers.clock(),
+        )
 
     def _may_decide(self, principal: Principal, customer: models.Customer) -> bool:
         return is_owner_or_manager(actor_of(principal), customer.owner_id, unit_path(customer.org_path))
@@ -78,23 +94,40 @@ class ShareRequestUseCases:
         message = message.strip()
         async with self.customers.sessions() as session, session.begin():
             customer = await self._customer(session, customer_id)
-            pending = await session.scalar(select(models.ShareRequestRow.id).where(
-                models.ShareRequestRow.customer_id == customer.id,
-                models.ShareRequestRow.requester_id == principal.subject_id,
-                models.ShareRequestRow.status == rules.RequestStatus.PENDING))
-            parsed = rules.check_request(requester_id=principal.subject_id, owner_id=customer.owner_id,
-                                         shares=await self.customers._shares(session, customer.id), role=role,
-                                         message=message, already_pending=pending is not None)
-            row = models.ShareRequestRow(id=new_id(), customer_id=customer.id, requester_id=principal.subject_id,
-                                         role=parsed.value, message=message, status=rules.RequestStatus.PENDING,
-                                         decided_by=None, decision_note="", created_at=self.customers.clock(),
-                                         decided_at=None)
+            pending = await session.scalar(
+                select(models.ShareRequestRow.id).where(
+                    models.ShareRequestRow.customer_id == customer.id,
+                    models.ShareRequestRow.requester_id == principal.subject_id,
+                    models.ShareRequestRow.status == rules.RequestStatus.PENDING,
+                )
+            )
+            parsed = rules.check_request(
+                requester_id=principal.subject_id,
+                owner_id=customer.owner_id,
+                shares=await self.customers._shares(session, customer.id),
+                role=role,
+                message=message,
+                already_pending=pending is not None,
+            )
+            row = models.ShareRequestRow(
+                id=new_id(),
+                customer_id=customer.id,
+                requester_id=principal.subject_id,
+                role=parsed.value,
+                message=message,
+                status=rules.RequestStatus.PENDING,
+                decided_by=None,
+                decision_note="",
+                created_at=self.customers.clock(),
+                decided_at=None,
+            )
             session.add(row)
             try:
                 await session.flush()
             except IntegrityError:  # a concurrent request of the same rep won the unique index
-                raise AlreadyExists("you already asked to share this customer; wait for the decision",
-                                    "customer_id") from None
+                raise AlreadyExists(
+                    "you already asked to share this customer; wait for the decision", "customer_id"
+                ) from None
             view = await self._view(session, row, customer)
             await self._emit(session, "created", view, principal)
             return view
@@ -114,10 +147,18 @@ class ShareRequestUseCases:
             if accept:
                 await self.customers.apply_share(session, principal, customer, row.requester_id, row.role)
             # Compare-and-set: of two deciders at once, one wins and the other is told.
-            decided = await session.execute(update(models.ShareRequestRow).where(
-                models.ShareRequestRow.id == row.id, models.ShareRequestRow.status == rules.RequestStatus.PENDING)
-                .values(status=rules.RequestStatus.ACCEPTED if accept else rules.RequestStatus.DECLINED,
-                        decided_by=principal.subject_id, decision_note=note, decided_at=self.customers.clock()))
+            decided = await session.execute(
+                update(models.ShareRequestRow)
+                .where(
+                    models.ShareRequestRow.id == row.id, models.ShareRequestRow.status == rules.RequestStatus.PENDING
+                )
+                .values(
+                    status=rules.RequestStatus.ACCEPTED if accept else rules.RequestStatus.DECLINED,
+                    decided_by=principal.subject_id,
+                    decision_note=note,
+                    decided_at=self.customers.clock(),
+                )
+            )
             if decided.rowcount != 1:
                 raise Conflict("the request was decided concurrently", "id")
             await session.refresh(row)
@@ -131,32 +172,52 @@ class ShareRequestUseCases:
             if row is None:
                 raise NotFound(f"share request {request_id!r} does not exist", "id")
             customer = await session.get(models.Customer, row.customer_id)
-            if customer is None or not (row.requester_id == principal.subject_id
-                                        or self._may_decide(principal, customer)):
+            if customer is None or not (
+                row.requester_id == principal.subject_id or self._may_decide(principal, customer)
+            ):
                 raise NotFound(f"share request {request_id!r} does not exist", "id")
             return await self._view(session, row, customer)
 
-    async def list(self, principal: Principal, box: str, status: str, page_size: int,
-                   cursor: str) -> tuple[list[ShareRequestView], str]:
+    async def list(
+        self, principal: Principal, box: str, status: str, page_size: int, cursor: str
+    ) -> tuple[list[ShareRequestView], str]:
         """outgoing: the caller's own requests; incoming: requests about customers he owns or, as
         a manager, about customers of his subtree; newest first."""
         which, wanted = rules.parse_box(box), rules.parse_status(status)
-        query = select(models.ShareRequestRow).join(models.Customer,
-                                                    models.Customer.id == models.ShareRequestRow.customer_id)
+        query = select(models.ShareRequestRow).join(
+            models.Customer, models.Customer.id == models.ShareRequestRow.customer_id
+        )
         if which is rules.Box.OUTGOING:
             query = query.where(models.ShareRequestRow.requester_id == principal.subject_id)
         else:
             mine = models.Customer.owner_id == principal.subject_id
             if set(principal.roles) & MANAGER_ROLES and principal.org_path:
-                mine = or_(mine, and_(models.Customer.owner_id.is_not(None),
-                                      models.Customer.org_path.startswith(principal.org_path, autoescape=True)))
+                mine = or_(
+                    mine,
+                    and_(
+                        models.Customer.owner_id.is_not(None),
+                        models.Customer.org_path.startswith(principal.org_path, autoescape=True),
+                    ),
+                )
             query = query.where(mine)
         if wanted is not None:
             query = query.where(models.ShareRequestRow.status == wanted)
         async with self.customers.sessions() as session:
             found = await keyset_page(session, query, models.ShareRequestRow.id, page_size, cursor)
-            customers = {c.id: c for c in (await session.scalars(select(models.Customer).where(
-                models.Customer.id.in_({r.customer_id for r in found.items})))).all()}
-            people = await owners_of(session, [i for r in found.items for i in (
-                r.requester_id, customers[r.customer_id].owner_id or "", r.decided_by or "")])
+            customers = {
+                c.id: c
+                for c in (
+                    await session.scalars(
+                        select(models.Customer).where(models.Customer.id.in_({r.customer_id for r in found.items}))
+                    )
+                ).all()
+            }
+            people = await owners_of(
+                session,
+                [
+                    i
+                    for r in found.items
+                    for i in (r.requester_id, customers[r.customer_id].owner_id or "", r.decided_by or "")
+                ],
+            )
         return [ShareRequestView(r, customers[r.customer_id], people) for r in found.items], found.next_token

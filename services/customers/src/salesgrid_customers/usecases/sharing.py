@@ -1,4 +1,5 @@
 """Sharing use cases."""
+
 from __future__ import annotations
 
 from sqlalchemy import delete
@@ -17,44 +18,68 @@ from salesgrid_customers.usecases._support import CustomersUseCasesBase, actor_o
 class SharingMixin(CustomersUseCasesBase):
     """CustomersUseCases: sharing."""
 
-    async def share_customer(self, principal: Principal, customer_id: str, user_id: str,
-                             role: str) -> tuple[sharing.Share, ...]:
+    async def share_customer(
+        self, principal: Principal, customer_id: str, user_id: str, role: str
+    ) -> tuple[sharing.Share, ...]:
         principal.require("customers:share")
         async with self.sessions() as session, session.begin():
             row = await self._readable(session, principal, customer_id)
             return await self.apply_share(session, principal, row, user_id, role)
 
-    async def apply_share(self, session: AsyncSession, principal: Principal, row: models.Customer, user_id: str,
-                          role: str) -> tuple[sharing.Share, ...]:
+    async def apply_share(
+        self, session: AsyncSession, principal: Principal, row: models.Customer, user_id: str, role: str
+    ) -> tuple[sharing.Share, ...]:
         """The sharing rules and their effects, in the caller's transaction (also behind an
         accepted share request)."""
         principal.require("customers:share")
-        shares = sharing.add_share(await self._shares(session, row.id), owner_id=row.owner_id,
-                                   owner_unit_path=unit_path(row.org_path), actor=actor_of(principal),
-                                   user_id=user_id, role=role)
+        shares = sharing.add_share(
+            await self._shares(session, row.id),
+            owner_id=row.owner_id,
+            owner_unit_path=unit_path(row.org_path),
+            actor=actor_of(principal),
+            user_id=user_id,
+            role=role,
+        )
         sharee = await get_user(session, user_id)
         if sharee is None or not sharee.active:
             raise ValidationFailed(f"unknown user {user_id}", "user_id")
         added = next(s for s in shares if s.user_id == user_id)
-        await session.execute(delete(models.Share).where(models.Share.customer_id == row.id,
-                                                         models.Share.user_id == user_id))
-        session.add(models.Share(customer_id=row.id, user_id=user_id, role=added.role.value,
-                                 created_at=self.clock()))
-        await self._emit(session, "shared", row, principal, CustomerShareChanged(
-            customer_id=row.id, user_id=user_id, role=added.role.value, owner_id=row.owner_id or ""))
+        await session.execute(
+            delete(models.Share).where(models.Share.customer_id == row.id, models.Share.user_id == user_id)
+        )
+        session.add(models.Share(customer_id=row.id, user_id=user_id, role=added.role.value, created_at=self.clock()))
+        await self._emit(
+            session,
+            "shared",
+            row,
+            principal,
+            CustomerShareChanged(
+                customer_id=row.id, user_id=user_id, role=added.role.value, owner_id=row.owner_id or ""
+            ),
+        )
         return shares
 
     async def unshare_customer(self, principal: Principal, customer_id: str, user_id: str) -> tuple[sharing.Share, ...]:
         principal.require("customers:share")
         async with self.sessions() as session, session.begin():
             row = await self._readable(session, principal, customer_id)
-            shares = sharing.remove_share(await self._shares(session, row.id), owner_id=row.owner_id,
-                                          owner_unit_path=unit_path(row.org_path), actor=actor_of(principal),
-                                          user_id=user_id)
-            await session.execute(delete(models.Share).where(models.Share.customer_id == row.id,
-                                                             models.Share.user_id == user_id))
-            await self._emit(session, "unshared", row, principal, CustomerShareChanged(
-                customer_id=row.id, user_id=user_id, owner_id=row.owner_id or ""))
+            shares = sharing.remove_share(
+                await self._shares(session, row.id),
+                owner_id=row.owner_id,
+                owner_unit_path=unit_path(row.org_path),
+                actor=actor_of(principal),
+                user_id=user_id,
+            )
+            await session.execute(
+                delete(models.Share).where(models.Share.customer_id == row.id, models.Share.user_id == user_id)
+            )
+            await self._emit(
+                session,
+                "unshared",
+                row,
+                principal,
+                CustomerShareChanged(customer_id=row.id, user_id=user_id, owner_id=row.owner_id or ""),
+            )
             return shares
 
     async def list_shares(self, principal: Principal, customer_id: str) -> tuple[sharing.Share, ...]:

@@ -54,9 +54,20 @@ def parse_category(value: object, field: str = "category") -> Category:
         raise ValidationFailed(f"must be one of {', '.join(c.value for c in Category)}", field) from None
 
 
-def new_line(line_no: int, *, category: str, spent_on: str, amount: str, currency: str, description: str = "",
-             visit_id: str = "", customer_id: str = "", opportunity_id: str = "", today: date,
-             field: str = "line") -> ExpenseLine:
+def new_line(
+    line_no: int,
+    *,
+    category: str,
+    spent_on: str,
+    amount: str,
+    currency: str,
+    description: str = "",
+    visit_id: str = "",
+    customer_id: str = "",
+    opportunity_id: str = "",
+    today: date,
+    field: str = "line",
+) -> ExpenseLine:
     """A validated line; every bad field is named at once (``<field>.amount``…)."""
     problems: list[tuple[str, str]] = []
 
@@ -78,20 +89,35 @@ def new_line(line_no: int, *, category: str, spent_on: str, amount: str, currenc
         if len((link or "").strip()) > MAX_LINK:
             problems.append((f"{field}.{name}", f"must be an id of at most {MAX_LINK} characters"))
     if kind is Category.ENTERTAINMENT and not ((customer_id or "").strip() or (opportunity_id or "").strip()):
-        problems.append((f"{field}.customer_id", "an entertainment expense names the customer entertained "
-                                                 "(or the opportunity, which brings its customer)"))
+        problems.append(
+            (
+                f"{field}.customer_id",
+                "an entertainment expense names the customer entertained "
+                "(or the opportunity, which brings its customer)",
+            )
+        )
     if problems:
         raise ValidationFailed.many(problems)
-    return ExpenseLine(line_no, kind, day, value, text, (visit_id or "").strip(), (customer_id or "").strip(),
-                       (opportunity_id or "").strip())
+    return ExpenseLine(
+        line_no,
+        kind,
+        day,
+        value,
+        text,
+        (visit_id or "").strip(),
+        (customer_id or "").strip(),
+        (opportunity_id or "").strip(),
+    )
 
 
 def link_opportunity(line: ExpenseLine, opportunity_customer: str, field: str = "line") -> ExpenseLine:
     """A line linked to an opportunity is spent on that opportunity's customer: taken from it when
     the line names none, refused when the line names another."""
     if line.customer_id and opportunity_customer and line.customer_id != opportunity_customer:
-        raise ValidationFailed(f"opportunity {line.opportunity_id} is with customer {opportunity_customer}, "
-                               f"not {line.customer_id}", f"{field}.opportunity_id")
+        raise ValidationFailed(
+            f"opportunity {line.opportunity_id} is with customer {opportunity_customer}, not {line.customer_id}",
+            f"{field}.opportunity_id",
+        )
     return replace(line, customer_id=line.customer_id or opportunity_customer)
 
 
@@ -136,8 +162,11 @@ def require_status(status: ClaimStatus, *allowed: ClaimStatus, action: str) -> N
 def check_submittable(status: ClaimStatus, lines: Sequence[ExpenseLine], receipts_per_line: dict[int, int]) -> None:
     """A draft whose every line has at least one receipt (如实填写…并附上相关凭证)."""
     require_status(status, ClaimStatus.DRAFT, action="submitted")
-    missing = [(f"lines[{line.line_no - 1}].receipts", "attach at least one receipt")
-               for line in lines if not receipts_per_line.get(line.line_no)]
+    missing = [
+        (f"lines[{line.line_no - 1}].receipts", "attach at least one receipt")
+        for line in lines
+        if not receipts_per_line.get(line.line_no)
+    ]
     if missing:
         raise ValidationFailed.many(missing)
 

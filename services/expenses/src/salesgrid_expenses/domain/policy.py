@@ -27,8 +27,9 @@ class ExpensePolicy:
     director_above: Decimal | None = None
 
 
-def new_policy(org_unit_id: str, currency: str, limits: Sequence[tuple[str, str]],
-               director_above: str) -> ExpensePolicy:
+def new_policy(
+    org_unit_id: str, currency: str, limits: Sequence[tuple[str, str]], director_above: str
+) -> ExpensePolicy:
     """A validated policy; every bad field named (``limits[1].daily_limit``…)."""
     problems: list[tuple[str, str]] = []
     unit = (org_unit_id or "").strip()
@@ -69,16 +70,20 @@ def policy_for_unit(unit_path: Sequence[str], policies: Mapping[str, ExpensePoli
     return ExpensePolicy("", DEFAULT_CURRENCY)
 
 
-def check_daily_limits(policy: ExpensePolicy, currency: str, lines: Iterable[ExpenseLine],
-                       already: Mapping[tuple[date, Category], Decimal]) -> None:
+def check_daily_limits(
+    policy: ExpensePolicy, currency: str, lines: Iterable[ExpenseLine], already: Mapping[tuple[date, Category], Decimal]
+) -> None:
     """Each (day, category) of ``lines`` plus what the same person already claimed for it
     (``already``: his submitted, approved and paid claims) stays within the daily limit."""
     lines = list(lines)
     if not policy.daily_limits:
         return
     if currency != policy.currency:
-        raise ValidationFailed(f"the expense policy in force ({policy.org_unit_id or 'default'}) is in "
-                               f"{policy.currency}: claim in {policy.currency}", "currency")
+        raise ValidationFailed(
+            f"the expense policy in force ({policy.org_unit_id or 'default'}) is in "
+            f"{policy.currency}: claim in {policy.currency}",
+            "currency",
+        )
     sums: dict[tuple[date, Category], Decimal] = {}
     first_line: dict[tuple[date, Category], int] = {}
     for line in lines:
@@ -92,9 +97,13 @@ def check_daily_limits(policy: ExpensePolicy, currency: str, lines: Iterable[Exp
             continue
         spent = amount + already.get(key, Decimal(0))
         if spent > limit:
-            problems.append((f"lines[{first_line[key] - 1}].amount",
-                             f"{key[1].value} on {key[0].isoformat()} comes to {spent} {currency}, above the daily "
-                             f"limit of {limit} {currency}"))
+            problems.append(
+                (
+                    f"lines[{first_line[key] - 1}].amount",
+                    f"{key[1].value} on {key[0].isoformat()} comes to {spent} {currency}, above the daily "
+                    f"limit of {limit} {currency}",
+                )
+            )
     if problems:
         raise ValidationFailed.many(problems)
 
@@ -102,8 +111,9 @@ def check_daily_limits(policy: ExpensePolicy, currency: str, lines: Iterable[Exp
 def approver_roles(policy: ExpensePolicy, claim_total: Decimal, currency: str) -> list[str]:
     """The nearest superior approves; above ``director_above`` the director approves after him."""
     if policy.director_above is not None and currency != policy.currency:
-        raise ValidationFailed(f"the expense policy in force is in {policy.currency}: claim in {policy.currency}",
-                               "currency")
+        raise ValidationFailed(
+            f"the expense policy in force is in {policy.currency}: claim in {policy.currency}", "currency"
+        )
     if policy.director_above is not None and claim_total > policy.director_above:
         return [FIRST_APPROVER, SECOND_APPROVER]
     return [FIRST_APPROVER]

@@ -11,11 +11,13 @@ from salesgrid_common.errors import ValidationFailed
 MAX_RECEIPT_BYTES = 5 * 1024 * 1024  # a phone photo or a scanned invoice; under the gRPC message limit
 MAX_RECEIPTS_PER_LINE = 10
 # Accepted media types and the signature their content starts with.
-SIGNATURES = MappingProxyType({
-    "image/jpeg": b"\xff\xd8\xff",
-    "image/png": b"\x89PNG\r\n\x1a\n",
-    "application/pdf": b"%PDF-",
-})
+SIGNATURES = MappingProxyType(
+    {
+        "image/jpeg": b"\xff\xd8\xff",
+        "image/png": b"\x89PNG\r\n\x1a\n",
+        "application/pdf": b"%PDF-",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -32,8 +34,9 @@ def check_receipt(line_no: int, file_name: str, content_type: str, content: byte
     problems: list[tuple[str, str]] = []
     name = (file_name or "").strip()
     if not name or len(name) > 255 or any(c in name for c in '/\\"') or any(ord(c) < 32 for c in name):
-        problems.append(("file_name", "must be a file name of 1-255 characters without a path, quotes or "
-                                      "control characters"))
+        problems.append(
+            ("file_name", "must be a file name of 1-255 characters without a path, quotes or control characters")
+        )
     kind = (content_type or "").split(";")[0].strip().lower()
     signature = SIGNATURES.get(kind)
     if signature is None:
@@ -49,8 +52,9 @@ def check_receipt(line_no: int, file_name: str, content_type: str, content: byte
     return Receipt(line_no, name, kind, len(content), hashlib.sha256(content).hexdigest())
 
 
-def check_room(line_no: int, line_numbers: set[int], receipts_on_line: int, sha256: str,
-               known_digests: set[str]) -> None:
+def check_room(
+    line_no: int, line_numbers: set[int], receipts_on_line: int, sha256: str, known_digests: set[str]
+) -> None:
     """The line exists, has room for another receipt, and the same file is not attached twice."""
     if line_no not in line_numbers:
         raise ValidationFailed(f"the claim has no line {line_no}", "line_no")

@@ -1,9 +1,18 @@
 """The expenses use cases, one object for the servicer: one mixin per topic (claims, approval,
 policy, reminders), the shared helpers in _support."""
+
 from __future__ import annotations
 
-from salesgrid_expenses.usecases._support import (APPROVE, CREATE, PAY, READ, UPDATE, ClaimView, ExpensesUseCasesBase,
-                                                  domain_lines)
+from salesgrid_expenses.usecases._support import (
+    APPROVE,
+    CREATE,
+    PAY,
+    READ,
+    UPDATE,
+    ClaimView,
+    ExpensesUseCasesBase,
+    domain_lines,
+)
 from salesgrid_expenses.usecases.approval import ApprovalMixin
 from salesgrid_expenses.usecases.claims import ClaimsMixin
 from salesgrid_expenses.usecases.policy import PolicyMixin, policy_in_force
@@ -14,6 +23,19 @@ class ExpensesUseCases(ClaimsMixin, ApprovalMixin, PolicyMixin, RemindersMixin):
     pass
 
 
-__all__ = ["APPROVE", "CREATE", "PAY", "READ", "UPDATE", "ApprovalMixin", "ClaimView", "ClaimsMixin",
-           "ExpensesUseCasesBase", "ExpensesUseCases", "PolicyMixin", "RemindersMixin", "domain_lines",
-           "policy_in_force"]
+__all__ = [
+    "APPROVE",
+    "CREATE",
+    "PAY",
+    "READ",
+    "UPDATE",
+    "ApprovalMixin",
+    "ClaimView",
+    "ClaimsMixin",
+    "ExpensesUseCasesBase",
+    "ExpensesUseCases",
+    "PolicyMixin",
+    "RemindersMixin",
+    "domain_lines",
+    "policy_in_force",
+]

@@ -3,6 +3,7 @@ its view, domain objects, events). Each use case runs in one transaction, checks
 permission and data scope, applies the domain rules and writes its events to the outbox in that
 same transaction. The topics: claims (drafts, receipts, reads), approval (submit, decide, pay),
 policy (the units' policies) and reminders (overdue approval steps)."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -27,8 +28,13 @@ from salesgrid_expenses import models
 from salesgrid_expenses.links_client import LinksClient
 from salesgrid_expenses.domain.claims import Category, ClaimStatus, ExpenseLine
 
-READ, CREATE, UPDATE, APPROVE, PAY = ("expenses:read", "expenses:create", "expenses:update", "expenses:approve",
-                                      "expenses:pay")
+READ, CREATE, UPDATE, APPROVE, PAY = (
+    "expenses:read",
+    "expenses:create",
+    "expenses:update",
+    "expenses:approve",
+    "expenses:pay",
+)
 
 
 @dataclass(frozen=True)
@@ -40,24 +46,48 @@ class ClaimView:
 
 
 def domain_lines(lines: list[models.ClaimLine]) -> tuple[ExpenseLine, ...]:
-    return tuple(ExpenseLine(line.line_no, Category(line.category), line.spent_on, line.amount, line.description,
-                             line.visit_id, line.customer_id, line.opportunity_id) for line in lines)
+    return tuple(
+        ExpenseLine(
+            line.line_no,
+            Category(line.category),
+            line.spent_on,
+            line.amount,
+            line.description,
+            line.visit_id,
+            line.customer_id,
+            line.opportunity_id,
+        )
+        for line in lines
+    )
 
 
 class ExpensesUseCasesBase:
-    def __init__(self, sessions: SessionFactory, outbox: Outbox, clock: Clock,
-                 links: LinksClient | None = None) -> None:
+    def __init__(
+        self, sessions: SessionFactory, outbox: Outbox, clock: Clock, links: LinksClient | None = None
+    ) -> None:
         self.sessions = sessions
         self.outbox = outbox
         self.clock = clock
         self.links = links  # None: lines linked to customers or opportunities are refused (fail closed)
 
-    async def _event(self, session: AsyncSession, verb: str, payload: Message, aggregate_id: str,
-                     principal: Principal | None, org_path: str, now: datetime) -> None:
+    async def _event(
+        self,
+        session: AsyncSession,
+        verb: str,
+        payload: Message,
+        aggregate_id: str,
+        principal: Principal | None,
+        org_path: str,
+        now: datetime,
+    ) -> None:
         """`principal` None: the service's own scheduler acted (system:expenses)."""
-        await self.outbox.record(session, f"salesgrid.expenses.{verb}", payload,
-                                 EventMeta.acting(principal, "expenses", aggregate_id=aggregate_id,
-                                                  org_path=org_path), now)
+        await self.outbox.record(
+            session,
+            f"salesgrid.expenses.{verb}",
+            payload,
+            EventMeta.acting(principal, "expenses", aggregate_id=aggregate_id, org_path=org_path),
+            now,
+        )
 
     @staticmethod
     async def _local_today(session: AsyncSession, owner_id: str, now: datetime) -> date:
@@ -72,15 +102,22 @@ class ExpensesUseCasesBase:
         lines: dict[str, list[models.ClaimLine]] = defaultdict(list)
         receipts: dict[str, list[models.ReceiptRow]] = defaultdict(list)
         steps: dict[str, list[models.ApprovalStepRow]] = defaultdict(list)
-        for line in await session.scalars(select(models.ClaimLine).where(models.ClaimLine.claim_id.in_(ids))
-                                          .order_by(models.ClaimLine.line_no)):
+        for line in await session.scalars(
+            select(models.ClaimLine).where(models.ClaimLine.claim_id.in_(ids)).order_by(models.ClaimLine.line_no)
+        ):
             lines[line.claim_id].append(line)
-        for receipt in await session.scalars(select(models.ReceiptRow).options(defer(models.ReceiptRow.content))
-                                             .where(models.ReceiptRow.claim_id.in_(ids))
-                                             .order_by(models.ReceiptRow.id)):
+        for receipt in await session.scalars(
+            select(models.ReceiptRow)
+            .options(defer(models.ReceiptRow.content))
+            .where(models.ReceiptRow.claim_id.in_(ids))
+            .order_by(models.ReceiptRow.id)
+        ):
             receipts[receipt.claim_id].append(receipt)
-        for step in await session.scalars(select(models.ApprovalStepRow).where(
-                models.ApprovalStepRow.claim_id.in_(ids)).order_by(models.ApprovalStepRow.step_order)):
+        for step in await session.scalars(
+            select(models.ApprovalStepRow)
+            .where(models.ApprovalStepRow.claim_id.in_(ids))
+            .order_by(models.ApprovalStepRow.step_order)
+        ):
             steps[step.claim_id].append(step)
         return [ClaimView(row, lines[row.id], receipts[row.id], steps[row.id]) for row in rows]
 
@@ -93,13 +130,22 @@ class ExpensesUseCasesBase:
         query = select(models.Claim).where(models.Claim.id == claim_id)
         return await session.scalar(query.with_for_update() if lock else query)
 
-    async def _load(self, session: AsyncSession, principal: Principal, claim_id: str, permission: str, *,
-                    lock: bool = False, expected_version: int = 0) -> models.Claim:
+    async def _load(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        claim_id: str,
+        permission: str,
+        *,
+        lock: bool = False,
+        expected_version: int = 0,
+    ) -> models.Claim:
         """The claim if the caller may see it (else NotFound: no hint that it exists) and
         `permission` covers it (else PermissionDenied)."""
         row = await self._row(session, claim_id, lock=lock)
-        if row is None or not (principal.can_see(READ, row.owner_id, row.org_path)
-                               or await self._is_approver(session, principal, row)):
+        if row is None or not (
+            principal.can_see(READ, row.owner_id, row.org_path) or await self._is_approver(session, principal, row)
+        ):
             raise NotFound(f"expense claim {claim_id} not found", "id")
         if permission != READ and not principal.can_see(permission, row.owner_id, row.org_path):
             raise PermissionDenied(f"{permission} does not cover this claim")
@@ -116,25 +162,46 @@ class ExpensesUseCasesBase:
         """An approver of the claim reads it (to decide) whatever his read scope."""
         if principal.scope_for(APPROVE) is None:
             return False
-        found = await session.scalar(select(models.ApprovalStepRow.step_order).where(
-            models.ApprovalStepRow.claim_id == row.id, models.ApprovalStepRow.approver_id == principal.subject_id))
+        found = await session.scalar(
+            select(models.ApprovalStepRow.step_order).where(
+                models.ApprovalStepRow.claim_id == row.id, models.ApprovalStepRow.approver_id == principal.subject_id
+            )
+        )
         return found is not None
 
     @staticmethod
     def _state(view: ClaimView, comment: str = "") -> ExpensesClaimState:
         row = view.row
         return ExpensesClaimState(
-            claim_id=row.id, owner_id=row.owner_id, org_path=row.org_path, currency=row.currency,
-            total=str(row.total), status=row.status, comment=comment, version=row.version,
+            claim_id=row.id,
+            owner_id=row.owner_id,
+            org_path=row.org_path,
+            currency=row.currency,
+            total=str(row.total),
+            status=row.status,
+            comment=comment,
+            version=row.version,
             paid_on=row.paid_on.isoformat() if row.paid_on else "",
-            lines=[ExpensesLineState(line_no=line.line_no, category=line.category, spent_on=line.spent_on.isoformat(),
-                                     amount=str(line.amount), visit_id=line.visit_id, customer_id=line.customer_id,
-                                     opportunity_id=line.opportunity_id) for line in view.lines])
+            lines=[
+                ExpensesLineState(
+                    line_no=line.line_no,
+                    category=line.category,
+                    spent_on=line.spent_on.isoformat(),
+                    amount=str(line.amount),
+                    visit_id=line.visit_id,
+                    customer_id=line.customer_id,
+                    opportunity_id=line.opportunity_id,
+                )
+                for line in view.lines
+            ],
+        )
 
-    async def _claim_event(self, session: AsyncSession, verb: str, view: ClaimView, principal: Principal,
-                           now: datetime, comment: str = "") -> None:
-        await self._event(session, f"claim.{verb}", self._state(view, comment), view.row.id, principal,
-                          view.row.org_path, now)
+    async def _claim_event(
+        self, session: AsyncSession, verb: str, view: ClaimView, principal: Principal, now: datetime, comment: str = ""
+    ) -> None:
+        await self._event(
+            session, f"claim.{verb}", self._state(view, comment), view.row.id, principal, view.row.org_path, now
+        )
 
     @staticmethod
     def status(row: models.Claim) -> ClaimStatus:

@@ -1,4 +1,5 @@
 """Drafting claims, attaching receipts and reading claims within the caller's scope."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -17,8 +18,9 @@ from salesgrid_expenses.usecases._support import CREATE, READ, UPDATE, ClaimView
 
 
 class ClaimsMixin(ExpensesUseCasesBase):
-    async def create_claim(self, principal: Principal, title: str, currency: str,
-                           lines: Sequence[dict[str, str]]) -> ClaimView:
+    async def create_claim(
+        self, principal: Principal, title: str, currency: str, lines: Sequence[dict[str, str]]
+    ) -> ClaimView:
         """A draft of the caller's own (a claim is filed by the person who spent the money)."""
         principal.require(CREATE)
         if principal.kind != "user":
@@ -34,23 +36,43 @@ class ClaimsMixin(ExpensesUseCasesBase):
         async with self.sessions() as session, session.begin():
             me = await get_user(session, principal.subject_id)
             org_path = me.org_path if me else principal.org_path
-            row = models.Claim(id=new_id(), owner_id=principal.subject_id, org_unit_id=principal.unit_id,
-                               org_path=org_path, title=name or f"Expenses {today.isoformat()}", currency=code,
-                               total=claims.total(parsed), status=claims.ClaimStatus.DRAFT.value, version=1,
-                               created_at=now)
+            row = models.Claim(
+                id=new_id(),
+                owner_id=principal.subject_id,
+                org_unit_id=principal.unit_id,
+                org_path=org_path,
+                title=name or f"Expenses {today.isoformat()}",
+                currency=code,
+                total=claims.total(parsed),
+                status=claims.ClaimStatus.DRAFT.value,
+                version=1,
+                created_at=now,
+            )
             session.add(row)
             await session.flush()
-            session.add_all(models.ClaimLine(
-                claim_id=row.id, line_no=line.line_no, owner_id=row.owner_id, category=line.category.value,
-                spent_on=line.spent_on, amount=line.amount, description=line.description, visit_id=line.visit_id,
-                customer_id=line.customer_id, opportunity_id=line.opportunity_id) for line in parsed)
+            session.add_all(
+                models.ClaimLine(
+                    claim_id=row.id,
+                    line_no=line.line_no,
+                    owner_id=row.owner_id,
+                    category=line.category.value,
+                    spent_on=line.spent_on,
+                    amount=line.amount,
+                    description=line.description,
+                    visit_id=line.visit_id,
+                    customer_id=line.customer_id,
+                    opportunity_id=line.opportunity_id,
+                )
+                for line in parsed
+            )
             await session.flush()
             view = await self._view(session, row)
             await self._claim_event(session, "created", view, principal, now)
             return view
 
-    async def _linked(self, principal: Principal,
-                      lines: tuple[claims.ExpenseLine, ...]) -> tuple[claims.ExpenseLine, ...]:
+    async def _linked(
+        self, principal: Principal, lines: tuple[claims.ExpenseLine, ...]
+    ) -> tuple[claims.ExpenseLine, ...]:
         """Links checked by the owning services, outside any local transaction (no lock held over
         a network call)."""
         if not any(line.customer_id or line.opportunity_id for line in lines):
@@ -59,8 +81,16 @@ class ClaimsMixin(ExpensesUseCasesBase):
             raise FailedPrecondition("linked customers and opportunities cannot be checked here", "lines")
         return await self.links.resolve(principal, lines)
 
-    async def add_receipt(self, principal: Principal, claim_id: str, line_no: int, file_name: str,
-                          content_type: str, content: bytes, expected_version: int = 0) -> ClaimView:
+    async def add_receipt(
+        self,
+        principal: Principal,
+        claim_id: str,
+        line_no: int,
+        file_name: str,
+        content_type: str,
+        content: bytes,
+        expected_version: int = 0,
+    ) -> ClaimView:
         principal.require(UPDATE)  # before validating: no hints to those who may not
         checked = receipts.check_receipt(line_no, file_name, content_type, content)
         now = self.clock()
@@ -70,17 +100,42 @@ class ClaimsMixin(ExpensesUseCasesBase):
                 raise FailedPrecondition("only the person who filed the claim attaches its receipts", "claim_id")
             claims.require_status(self.status(row), claims.ClaimStatus.DRAFT, action="changed")
             view = await self._view(session, row)
-            receipts.check_room(line_no, {line.line_no for line in view.lines},
-                                sum(1 for r in view.receipts if r.line_no == line_no), checked.sha256,
-                                {r.sha256 for r in view.receipts})
-            receipt = models.ReceiptRow(id=new_id(), claim_id=row.id, line_no=line_no, file_name=checked.file_name,
-                                        content_type=checked.content_type, size_bytes=checked.size_bytes,
-                                        sha256=checked.sha256, content=content, created_at=now)
+            receipts.check_room(
+                line_no,
+                {line.line_no for line in view.lines},
+                sum(1 for r in view.receipts if r.line_no == line_no),
+                checked.sha256,
+                {r.sha256 for r in view.receipts},
+            )
+            receipt = models.ReceiptRow(
+                id=new_id(),
+                claim_id=row.id,
+                line_no=line_no,
+                file_name=checked.file_name,
+                content_type=checked.content_type,
+                size_bytes=checked.size_bytes,
+                sha256=checked.sha256,
+                content=content,
+                created_at=now,
+            )
             session.add(receipt)
             row.version += 1
-            await self._event(session, "receipt.attached", ExpensesReceiptAttached(
-                claim_id=row.id, receipt_id=receipt.id, line_no=line_no, content_type=checked.content_type,
-                size_bytes=checked.size_bytes, sha256=checked.sha256), row.id, principal, row.org_path, now)
+            await self._event(
+                session,
+                "receipt.attached",
+                ExpensesReceiptAttached(
+                    claim_id=row.id,
+                    receipt_id=receipt.id,
+                    line_no=line_no,
+                    content_type=checked.content_type,
+                    size_bytes=checked.size_bytes,
+                    sha256=checked.sha256,
+                ),
+                row.id,
+                principal,
+                row.org_path,
+                now,
+            )
             await session.flush()
             return await self._view(session, row)
 
@@ -98,16 +153,18 @@ class ClaimsMixin(ExpensesUseCasesBase):
         async with self.sessions() as session:
             return await self._view(session, await self._load(session, principal, claim_id, READ))
 
-    async def list_claims(self, principal: Principal, status: str, owner_id: str, page_size: int = 0,
-                          cursor: str = "") -> Page[ClaimView]:
+    async def list_claims(
+        self, principal: Principal, status: str, owner_id: str, page_size: int = 0, cursor: str = ""
+    ) -> Page[ClaimView]:
         principal.require(READ)
         query = select(models.Claim).where(scope_filter(principal, READ, models.Claim.owner_id, models.Claim.org_path))
         if status:
             try:
                 query = query.where(models.Claim.status == claims.ClaimStatus(status).value)
             except ValueError:
-                raise ValidationFailed(f"must be one of {', '.join(s.value for s in claims.ClaimStatus)}",
-                                       "status") from None
+                raise ValidationFailed(
+                    f"must be one of {', '.join(s.value for s in claims.ClaimStatus)}", "status"
+                ) from None
         if owner_id:
             query = query.where(models.Claim.owner_id == owner_id)
         async with self.sessions() as session:

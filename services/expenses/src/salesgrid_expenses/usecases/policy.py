@@ -1,4 +1,5 @@
 """The org units' expense policies (admin-configured, inherited down the org tree)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -19,8 +20,9 @@ from salesgrid_expenses.usecases._support import ExpensesUseCasesBase
 
 
 def _policy(row: models.PolicyRow) -> rules.ExpensePolicy:
-    return rules.ExpensePolicy(row.org_unit_id, row.currency,
-                               {Category(k): Decimal(v) for k, v in row.limits.items()}, row.director_above)
+    return rules.ExpensePolicy(
+        row.org_unit_id, row.currency, {Category(k): Decimal(v) for k, v in row.limits.items()}, row.director_above
+    )
 
 
 def unit_path(org_path: str) -> list[str]:
@@ -35,38 +37,56 @@ async def policy_in_force(session: AsyncSession, org_path: str) -> rules.Expense
 
 
 class PolicyMixin(ExpensesUseCasesBase):
-    async def set_policy(self, principal: Principal, org_unit_id: str, currency: str,
-                         limits: Sequence[tuple[str, str]], director_above: str) -> rules.ExpensePolicy:
+    async def set_policy(
+        self,
+        principal: Principal,
+        org_unit_id: str,
+        currency: str,
+        limits: Sequence[tuple[str, str]],
+        director_above: str,
+    ) -> rules.ExpensePolicy:
         principal.require("org_units:update")
         policy = rules.new_policy(org_unit_id, (currency or "").strip().upper(), limits, director_above)
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            path = await session.scalar(select(directory_units.c.path).where(
-                directory_units.c.unit_id == policy.org_unit_id))
+            path = await session.scalar(
+                select(directory_units.c.path).where(directory_units.c.unit_id == policy.org_unit_id)
+            )
             if path is None:
                 raise ValidationFailed(f"unknown org unit {policy.org_unit_id}", "org_unit_id")
             if not principal.can_see("org_units:update", "", path):
                 raise ValidationFailed("is outside your data scope", "org_unit_id")
             stored = await session.get(models.PolicyRow, policy.org_unit_id)
-            values = {"currency": policy.currency, "director_above": policy.director_above,
-                      "limits": {k.value: str(v) for k, v in policy.daily_limits.items()},
-                      "updated_by": principal.subject_id, "updated_at": now}
+            values = {
+                "currency": policy.currency,
+                "director_above": policy.director_above,
+                "limits": {k.value: str(v) for k, v in policy.daily_limits.items()},
+                "updated_by": principal.subject_id,
+                "updated_at": now,
+            }
             if stored is None:
                 session.add(models.PolicyRow(org_unit_id=policy.org_unit_id, **values))
             else:
                 for name, value in values.items():
                     setattr(stored, name, value)
-            await self._event(session, "policy.set", ExpensesPolicySet(
-                org_unit_id=policy.org_unit_id, currency=policy.currency, limits=len(policy.daily_limits)),
-                policy.org_unit_id, principal, path, now)
+            await self._event(
+                session,
+                "policy.set",
+                ExpensesPolicySet(
+                    org_unit_id=policy.org_unit_id, currency=policy.currency, limits=len(policy.daily_limits)
+                ),
+                policy.org_unit_id,
+                principal,
+                path,
+                now,
+            )
         return policy
 
     async def get_policy(self, principal: Principal, org_unit_id: str) -> rules.ExpensePolicy:
         """The policy in force for the unit: its own, an ancestor's, or the defaults."""
         principal.require("org_units:read")
         async with self.sessions() as session:
-            path = await session.scalar(select(directory_units.c.path).where(
-                directory_units.c.unit_id == org_unit_id))
+            path = await session.scalar(select(directory_units.c.path).where(directory_units.c.unit_id == org_unit_id))
             if path is None:
                 raise ValidationFailed(f"unknown org unit {org_unit_id}", "org_unit_id")
             return await policy_in_force(session, path)

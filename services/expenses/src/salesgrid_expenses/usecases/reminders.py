@@ -1,4 +1,5 @@
 """Approvers who let a claim wait are reminded (approval.step_reminded, for the inbox)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -11,6 +12,7 @@ from salesgrid_expenses import models
 from salesgrid_expenses.domain.claims import ClaimStatus
 from salesgrid_expenses.usecases._support import ExpensesUseCasesBase
 
+
 class RemindersMixin(ExpensesUseCasesBase):
     async def send_reminders(self, approval_timeout: timedelta = timedelta(hours=24)) -> int:
         """One scheduler run on the service clock: a reminder for each current step that has waited
@@ -19,19 +21,37 @@ class RemindersMixin(ExpensesUseCasesBase):
         now = self.clock()
         sent = 0
         async with self.sessions() as session, session.begin():
-            pending = (select(models.ApprovalStepRow, models.Claim)
-                       .join(models.Claim, models.Claim.id == models.ApprovalStepRow.claim_id)
-                       .where(models.ApprovalStepRow.status == approval.StepStatus.PENDING.value,
-                              models.ApprovalStepRow.activated_at.is_not(None),
-                              models.Claim.status == ClaimStatus.SUBMITTED.value)
-                       .with_for_update(of=models.ApprovalStepRow, skip_locked=True))
+            pending = (
+                select(models.ApprovalStepRow, models.Claim)
+                .join(models.Claim, models.Claim.id == models.ApprovalStepRow.claim_id)
+                .where(
+                    models.ApprovalStepRow.status == approval.StepStatus.PENDING.value,
+                    models.ApprovalStepRow.activated_at.is_not(None),
+                    models.Claim.status == ClaimStatus.SUBMITTED.value,
+                )
+                .with_for_update(of=models.ApprovalStepRow, skip_locked=True)
+            )
             for step, claim in (await session.execute(pending)).all():
                 if not approval.stored_reminder_due(step, now, approval_timeout):
                     continue
                 step.reminded_at = now
-                await self._event(session, "approval.step_reminded", ExpensesApprovalStep(
-                    claim_id=claim.id, step_order=step.step_order, role=step.role, approver_id=step.approver_id,
-                    status=step.status, owner_id=claim.owner_id, total=str(claim.total), currency=claim.currency),
-                    claim.id, None, claim.org_path, now)
+                await self._event(
+                    session,
+                    "approval.step_reminded",
+                    ExpensesApprovalStep(
+                        claim_id=claim.id,
+                        step_order=step.step_order,
+                        role=step.role,
+                        approver_id=step.approver_id,
+                        status=step.status,
+                        owner_id=claim.owner_id,
+                        total=str(claim.total),
+                        currency=claim.currency,
+                    ),
+                    claim.id,
+                    None,
+                    claim.org_path,
+                    now,
+                )
                 sent += 1
         return sent

@@ -1,5 +1,6 @@
 """Partner API keys: `sg_` + random body + CRC32 checksum, so a leaked key is recognisable by
 scanners and a mistyped one is refused before any lookup. Only a SHA-256 hash is stored."""
+
 from __future__ import annotations
 
 import hashlib
@@ -33,7 +34,7 @@ def generate() -> str:
 def well_formed(key: str) -> bool:
     if not key.startswith(PREFIX) or len(key) != len(PREFIX) + _BODY_LENGTH + _CHECKSUM_LENGTH:
         return False
-    body = key[len(PREFIX):len(PREFIX) + _BODY_LENGTH]
+    body = key[len(PREFIX) : len(PREFIX) + _BODY_LENGTH]
     return all(c in _ALPHABET for c in body) and key.endswith(_checksum(body))
 
 

@@ -1,5 +1,6 @@
 """Lockout of one account after repeated login failures (addresses are throttled instead:
 domain/throttling.py)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,4 +23,3 @@ def after_failure(failures: int, policy: LockoutPolicy, now: datetime) -> tuple[
     if failures >= policy.max_failures_per_account:
         return failures, now + policy.lock_duration
     return failures, None
-

@@ -1,4 +1,5 @@
 """Org-tree rules: validation of units, materialised paths, moves without cycles, IP allow-lists."""
+
 from __future__ import annotations
 
 import ipaddress

@@ -1,4 +1,5 @@
 """Password policy and Argon2id hashing."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,5 +1,6 @@
 """The permission catalogue and the built-in roles. A permission is `resource:action` with a
 data scope; a user's effective permissions are the widest scope any of his roles grants."""
+
 from __future__ import annotations
 
 import re
@@ -37,8 +38,21 @@ RESOURCES: dict[str, tuple[str, ...]] = {
 CATALOGUE = frozenset(f"{resource}:{action}" for resource, actions in RESOURCES.items() for action in actions)
 _CODE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 
-SALES_RESOURCES = ("customers", "pool", "leads", "opportunities", "quotes", "activities", "tasks",
-                   "daily_reports", "contracts", "payments", "analytics", "targets", "expenses")
+SALES_RESOURCES = (
+    "customers",
+    "pool",
+    "leads",
+    "opportunities",
+    "quotes",
+    "activities",
+    "tasks",
+    "daily_reports",
+    "contracts",
+    "payments",
+    "analytics",
+    "targets",
+    "expenses",
+)
 
 
 def _grant(resources: Iterable[str], scope: Scope, actions: Iterable[str] | None = None) -> dict[str, Scope]:
@@ -74,14 +88,24 @@ BUILTIN_ROLES: dict[str, tuple[str, dict[str, Scope]]] = {
     "manager": ("Sales manager (销售经理)", _sales_role(Scope.SUBTREE, review=True)),
     "supervisor": ("Sales supervisor (销售主管)", _sales_role(Scope.TEAM, review=True)),
     "rep": ("Sales rep (销售业务员)", _sales_role(Scope.OWN, review=False)),
-    "finance": ("Finance", _grant(["contracts", "payments", "products"], Scope.ALL)
-                | _grant(["expenses"], Scope.ALL, ["read", "pay"])
-                | _grant(["customers", "analytics"], Scope.ALL, ["read", "export"])
-                | {"users:read": Scope.ALL, "org_units:read": Scope.ALL, "custom_fields:read": Scope.ALL}),
+    "finance": (
+        "Finance",
+        _grant(["contracts", "payments", "products"], Scope.ALL)
+        | _grant(["expenses"], Scope.ALL, ["read", "pay"])
+        | _grant(["customers", "analytics"], Scope.ALL, ["read", "export"])
+        | {"users:read": Scope.ALL, "org_units:read": Scope.ALL, "custom_fields:read": Scope.ALL},
+    ),
     # 销售管理专员: verifies the reps' follow-ups in the weekly spot checks of his subtree.
-    "sales_admin": ("Sales administrator (销售管理专员)", {
-        "spot_checks:verify": Scope.SUBTREE, "activities:read": Scope.SUBTREE, "customers:read": Scope.SUBTREE,
-        "users:read": Scope.SUBTREE, "org_units:read": Scope.ALL}),
+    "sales_admin": (
+        "Sales administrator (销售管理专员)",
+        {
+            "spot_checks:verify": Scope.SUBTREE,
+            "activities:read": Scope.SUBTREE,
+            "customers:read": Scope.SUBTREE,
+            "users:read": Scope.SUBTREE,
+            "org_units:read": Scope.ALL,
+        },
+    ),
     "auditor": ("Auditor", {name: Scope.ALL for name in CATALOGUE if name.endswith(":read")}),
 }
 

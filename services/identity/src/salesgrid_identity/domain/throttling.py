@@ -13,6 +13,7 @@ password of an account that has not failed from that address:
 - the refusal depends only on (address, login) history, never on whether the account exists,
   so it reveals nothing about which logins are real.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,5 +1,6 @@
 """What a new org unit takes from its parent when the creator leaves it out: a team created under
 a Shanghai branch without a zone works on Shanghai's calendar, not UTC's."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

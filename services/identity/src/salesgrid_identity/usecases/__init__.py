@@ -1,5 +1,6 @@
 """Identity's use cases: each runs in one transaction, applies the domain rules, writes its
 events to the outbox in that same transaction, and checks the caller's permission and scope."""
+
 from __future__ import annotations
 
 from salesgrid_identity.usecases.sessions import LOGIN_FAILED, SessionsMixin
@@ -17,4 +18,4 @@ class IdentityUseCases(SessionsMixin, PasswordsMixin, ApiKeysMixin, OrgMixin, Us
     """Every use case of the service: one mixin per topic, the shared helpers in _support."""
 
 
-__all__ = ['LOGIN_FAILED', 'Tokens', 'IdentityUseCases', 'LoginProtectionUseCases', 'ProtectionView']
+__all__ = ["LOGIN_FAILED", "Tokens", "IdentityUseCases", "LoginProtectionUseCases", "ProtectionView"]

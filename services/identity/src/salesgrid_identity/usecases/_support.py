@@ -1,4 +1,5 @@
 """Helpers shared by the use-case modules of this package."""
+
 from __future__ import annotations
 
 import asyncio
@@ -43,18 +44,27 @@ async def _verify_password(password_hash: str, password: str) -> bool:
 class IdentityUseCasesBase:
     """What every part of IdentityUseCases shares: its wiring and the helpers more than one topic uses."""
 
-    def __init__(self, sessions: SessionFactory, outbox: Outbox, settings: IdentitySettings, keys: SigningKeys,
-                 clock: Clock, reader: SessionFactory | None = None) -> None:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        outbox: Outbox,
+        settings: IdentitySettings,
+        keys: SigningKeys,
+        clock: Clock,
+        reader: SessionFactory | None = None,
+    ) -> None:
         self.sessions = sessions
         self.reader = reader or sessions
         self.outbox = outbox
         self.settings = settings
         self.keys = keys
         self.clock = clock
-        self.password_policy = passwords.PasswordPolicy(settings.password_min_length, 128,
-                                                        settings.password_expiry_days)
-        self.lockout_policy = lockout.LockoutPolicy(settings.lockout_max_failures,
-                                                    timedelta(minutes=settings.lockout_minutes))
+        self.password_policy = passwords.PasswordPolicy(
+            settings.password_min_length, 128, settings.password_expiry_days
+        )
+        self.lockout_policy = lockout.LockoutPolicy(
+            settings.lockout_max_failures, timedelta(minutes=settings.lockout_minutes)
+        )
         self.throttle_policy = throttle_policy(settings)
         self.sleep = asyncio.sleep  # the pause before answering a throttled failure (tests replace it)
 
@@ -62,13 +72,26 @@ class IdentityUseCasesBase:
         unit = await session.get(OrgUnit, user.unit_id)
         held = (await session.scalars(select(Role).where(Role.code.in_(user.roles)))).all() if user.roles else []
         grants = [roles.validate_permissions(role.permissions) for role in held]
-        return Principal(subject_id=user.id, kind="user", unit_id=user.unit_id, org_path=unit.path if unit else "",
-                         permissions=roles.effective_permissions(grants), roles=tuple(user.roles),
-                         name=user.display_name, ip_allowlist=tuple(await self._unit_allowlist(session, user.unit_id)))
+        return Principal(
+            subject_id=user.id,
+            kind="user",
+            unit_id=user.unit_id,
+            org_path=unit.path if unit else "",
+            permissions=roles.effective_permissions(grants),
+            roles=tuple(user.roles),
+            name=user.display_name,
+            ip_allowlist=tuple(await self._unit_allowlist(session, user.unit_id)),
+        )
 
     def _sign(self, principal: Principal, ttl: int) -> str:
-        claims = access_claims(principal, issuer=self.settings.jwt_issuer, audience=self.settings.jwt_audience,
-                               ttl_seconds=ttl, token_id=new_id(), now=self.clock().timestamp())
+        claims = access_claims(
+            principal,
+            issuer=self.settings.jwt_issuer,
+            audience=self.settings.jwt_audience,
+            ttl_seconds=ttl,
+            token_id=new_id(),
+            now=self.clock().timestamp(),
+        )
         return sign_token(claims, self.keys.private_key, self.keys.key_id)
 
     async def _unit_allowlist(self, session: AsyncSession, unit_id: str) -> list[str]:
@@ -98,7 +121,10 @@ class IdentityUseCasesBase:
 
     def _require_on_unit(self, principal: Principal, permission: str, unit: OrgUnit) -> None:
         scope = principal.require(permission)
-        if scope is Scope.ALL or (scope >= Scope.SUBTREE and unit.path.startswith(principal.org_path)) or \
-                (scope is Scope.TEAM and unit.path == principal.org_path):
+        if (
+            scope is Scope.ALL
+            or (scope >= Scope.SUBTREE and unit.path.startswith(principal.org_path))
+            or (scope is Scope.TEAM and unit.path == principal.org_path)
+        ):
             return
         raise PermissionDenied(f"org unit {unit.id} is outside your data scope")

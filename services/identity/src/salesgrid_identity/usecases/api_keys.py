@@ -1,4 +1,5 @@
 """Api keys use cases."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -32,14 +33,27 @@ class ApiKeysMixin(IdentityUseCasesBase):
             if unit is None or not unit.active:
                 raise Unauthenticated("API key's unit is inactive")
             row.last_used_at = now
-            principal = Principal(subject_id=row.id, kind="api_key", unit_id=row.unit_id, org_path=unit.path,
-                                  permissions=roles.validate_permissions(row.permissions), name=row.name,
-                                  ip_allowlist=tuple(await self._unit_allowlist(session, row.unit_id)))
+            principal = Principal(
+                subject_id=row.id,
+                kind="api_key",
+                unit_id=row.unit_id,
+                org_path=unit.path,
+                permissions=roles.validate_permissions(row.permissions),
+                name=row.name,
+                ip_allowlist=tuple(await self._unit_allowlist(session, row.unit_id)),
+            )
             ttl = self.settings.api_key_token_ttl_seconds
             return Tokens(self._sign(principal, ttl), "", ttl, rate_limit_per_minute=row.rate_limit_per_minute or 0)
 
-    async def create_api_key(self, principal: Principal, name: str, unit_id: str, permissions: dict[str, str],
-                             ttl_days: int, rate_limit_per_minute: int = 0) -> tuple[ApiKey, str]:
+    async def create_api_key(
+        self,
+        principal: Principal,
+        name: str,
+        unit_id: str,
+        permissions: dict[str, str],
+        ttl_days: int,
+        rate_limit_per_minute: int = 0,
+    ) -> tuple[ApiKey, str]:
         grants = roles.validate_permissions(permissions)
         if rate_limit_per_minute < 0 or rate_limit_per_minute > 1_000_000:
             raise ValidationFailed("must be between 1 and 1000000 (0 = the default)", "rate_limit_per_minute")
@@ -55,22 +69,39 @@ class ApiKeysMixin(IdentityUseCasesBase):
             self._require_on_unit(principal, "api_keys:create", unit)
             secret = api_keys.generate()
             now = self.clock()
-            key = ApiKey(id=new_id(), name=org.validate_name(name), prefix=api_keys.display_prefix(secret),
-                         key_hash=api_keys.key_hash(secret), unit_id=unit.id,
-                         permissions={k: v.name.lower() for k, v in grants.items()},
-                         expires_at=now + timedelta(days=ttl_days or 365), revoked_at=None, last_used_at=None,
-                         created_by=principal.subject_id, created_at=now,
-                         rate_limit_per_minute=rate_limit_per_minute or None)
+            key = ApiKey(
+                id=new_id(),
+                name=org.validate_name(name),
+                prefix=api_keys.display_prefix(secret),
+                key_hash=api_keys.key_hash(secret),
+                unit_id=unit.id,
+                permissions={k: v.name.lower() for k, v in grants.items()},
+                expires_at=now + timedelta(days=ttl_days or 365),
+                revoked_at=None,
+                last_used_at=None,
+                created_by=principal.subject_id,
+                created_at=now,
+                rate_limit_per_minute=rate_limit_per_minute or None,
+            )
             session.add(key)
-            await self.audit(session, "api_keys.create", actor_id=principal.subject_id, actor_ip=principal.client_ip,
-                             target_type="api_key", target_id=key.id)
+            await self.audit(
+                session,
+                "api_keys.create",
+                actor_id=principal.subject_id,
+                actor_ip=principal.client_ip,
+                target_type="api_key",
+                target_id=key.id,
+            )
             return key, secret
 
     async def list_api_keys(self, principal: Principal) -> list[ApiKey]:
         async with self.reader() as session:
-            stmt = (select(ApiKey).join(OrgUnit, ApiKey.unit_id == OrgUnit.id)
-                    .where(scope_filter(principal, "api_keys:read", ApiKey.created_by, OrgUnit.path))
-                    .order_by(ApiKey.id))
+            stmt = (
+                select(ApiKey)
+                .join(OrgUnit, ApiKey.unit_id == OrgUnit.id)
+                .where(scope_filter(principal, "api_keys:read", ApiKey.created_by, OrgUnit.path))
+                .order_by(ApiKey.id)
+            )
             return list((await session.scalars(stmt)).all())
 
     async def revoke_api_key(self, principal: Principal, key_id: str) -> ApiKey:
@@ -83,9 +114,19 @@ class ApiKeysMixin(IdentityUseCasesBase):
                 raise PermissionDenied("API key is outside your data scope")
             if key.revoked_at is None:
                 key.revoked_at = self.clock()
-                await self.outbox.record(session, "salesgrid.identity.api_key.revoked",
-                                         ApiKeyRevoked(api_key_id=key.id, unit_id=key.unit_id),
-                                         EventMeta.acting(principal, "identity", aggregate_id=key.id, org_path=unit.path), self.clock())
-            await self.audit(session, "api_keys.revoke", actor_id=principal.subject_id, actor_ip=principal.client_ip,
-                             target_type="api_key", target_id=key.id)
+                await self.outbox.record(
+                    session,
+                    "salesgrid.identity.api_key.revoked",
+                    ApiKeyRevoked(api_key_id=key.id, unit_id=key.unit_id),
+                    EventMeta.acting(principal, "identity", aggregate_id=key.id, org_path=unit.path),
+                    self.clock(),
+                )
+            await self.audit(
+                session,
+                "api_keys.revoke",
+                actor_id=principal.subject_id,
+                actor_ip=principal.client_ip,
+                target_type="api_key",
+                target_id=key.id,
+            )
             return key

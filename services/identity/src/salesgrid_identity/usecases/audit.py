@@ -1,4 +1,5 @@
 """Audit use cases."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -17,31 +18,70 @@ from salesgrid_identity.usecases._support import IdentityUseCasesBase
 class AuditMixin(IdentityUseCasesBase):
     """IdentityUseCases: audit."""
 
-    async def audit(self, session: AsyncSession, action: str, *, actor_id: str, actor_ip: str = "",
-                    target_type: str = "", target_id: str = "", outcome: str = "success", detail: str = "",
-                    source: str = "identity", event_id: str | None = None,
-                    occurred_at: datetime | None = None) -> str:
+    async def audit(
+        self,
+        session: AsyncSession,
+        action: str,
+        *,
+        actor_id: str,
+        actor_ip: str = "",
+        target_type: str = "",
+        target_id: str = "",
+        outcome: str = "success",
+        detail: str = "",
+        source: str = "identity",
+        event_id: str | None = None,
+        occurred_at: datetime | None = None,
+    ) -> str:
         # One plain INSERT: every write of every service reaches this through identity's audit
         # consumers, and the ORM's unit of work cost more than the statement itself.
         entry_id = new_id()
-        await session.execute(insert(AuditEntry.__table__).values(
-            id=entry_id, occurred_at=occurred_at or self.clock(), actor_id=actor_id, actor_ip=actor_ip, action=action,
-            target_type=target_type, target_id=target_id, outcome=outcome, detail=detail[:4000], source=source,
-            event_id=event_id))
+        await session.execute(
+            insert(AuditEntry.__table__).values(
+                id=entry_id,
+                occurred_at=occurred_at or self.clock(),
+                actor_id=actor_id,
+                actor_ip=actor_ip,
+                action=action,
+                target_type=target_type,
+                target_id=target_id,
+                outcome=outcome,
+                detail=detail[:4000],
+                source=source,
+                event_id=event_id,
+            )
+        )
         return entry_id
 
-    async def record_audit(self, principal: Principal, action: str, target_type: str, target_id: str,
-                           detail: str, client_ip: str) -> str:
+    async def record_audit(
+        self, principal: Principal, action: str, target_type: str, target_id: str, detail: str, client_ip: str
+    ) -> str:
         if not action or len(action) > 200:
             raise ValidationFailed("must be 1-200 characters", "action")
         async with self.sessions() as session, session.begin():
-            return await self.audit(session, action, actor_id=principal.subject_id,
-                                    actor_ip=client_ip or principal.client_ip, target_type=target_type,
-                                    target_id=target_id, detail=detail, source="gateway")
+            return await self.audit(
+                session,
+                action,
+                actor_id=principal.subject_id,
+                actor_ip=client_ip or principal.client_ip,
+                target_type=target_type,
+                target_id=target_id,
+                detail=detail,
+                source="gateway",
+            )
 
-    async def list_audit(self, principal: Principal, *, actor_id: str, action: str, target_id: str,
-                         since: datetime | None, until: datetime | None, page_size: int,
-                         after: str) -> tuple[list[AuditEntry], str]:
+    async def list_audit(
+        self,
+        principal: Principal,
+        *,
+        actor_id: str,
+        action: str,
+        target_id: str,
+        since: datetime | None,
+        until: datetime | None,
+        page_size: int,
+        after: str,
+    ) -> tuple[list[AuditEntry], str]:
         if principal.require("audit:read") is not Scope.ALL:
             raise PermissionDenied("the audit trail is for company-wide administrators and auditors")
         if since and until and until < since:

@@ -1,6 +1,7 @@
 """Login protection for administrators: the limits in force, the accounts locked or failing and
 the addresses being throttled (within the caller's scope), and clearing an address's throttle.
 Also the database side of the throttle the login use case applies (domain/throttling.py)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,18 +35,24 @@ def throttle_policy(settings: IdentitySettings) -> throttling.ThrottlePolicy:
         max_failures_per_pair=settings.login_throttle_failures_per_login,
         window=timedelta(minutes=settings.lockout_minutes),
         delay_step=timedelta(milliseconds=settings.login_throttle_delay_ms),
-        max_delay=timedelta(milliseconds=settings.login_throttle_max_delay_ms))
+        max_delay=timedelta(milliseconds=settings.login_throttle_max_delay_ms),
+    )
 
 
-async def address_history(session: AsyncSession, client_ip: str, login: str, policy: throttling.ThrottlePolicy,
-                          now: datetime) -> throttling.AddressHistory:
+async def address_history(
+    session: AsyncSession, client_ip: str, login: str, policy: throttling.ThrottlePolicy, now: datetime
+) -> throttling.AddressHistory:
     """One indexed query: the address's failures in the window, and those of this login."""
     if not client_ip:
         return throttling.AddressHistory(0, 0)
     pair = LoginFailure.login == login[:100]
-    row = (await session.execute(
-        select(func.count(), func.count(case((pair, 1))), func.min(case((pair, LoginFailure.at))))
-        .where(LoginFailure.client_ip == client_ip, LoginFailure.at > now - policy.window))).one()
+    row = (
+        await session.execute(
+            select(func.count(), func.count(case((pair, 1))), func.min(case((pair, LoginFailure.at)))).where(
+                LoginFailure.client_ip == client_ip, LoginFailure.at > now - policy.window
+            )
+        )
+    ).one()
     return throttling.AddressHistory(row[0] or 0, row[1] or 0, row[2])
 
 
@@ -84,24 +91,46 @@ class LoginProtectionUseCases:
         now = uc.clock()
         policy = uc.throttle_policy
         async with uc.reader() as session:
-            rows = (await session.execute(
-                select(User, OrgUnit.path).join(OrgUnit, User.unit_id == OrgUnit.id)
-                .where(scope_filter(principal, "users:update", User.id, OrgUnit.path),
-                       (User.failed_attempts > 0) | (User.locked_until > now))
-                .order_by(User.locked_until.desc(), User.id).limit(limit))).all()
+            rows = (
+                await session.execute(
+                    select(User, OrgUnit.path)
+                    .join(OrgUnit, User.unit_id == OrgUnit.id)
+                    .where(
+                        scope_filter(principal, "users:update", User.id, OrgUnit.path),
+                        (User.failed_attempts > 0) | (User.locked_until > now),
+                    )
+                    .order_by(User.locked_until.desc(), User.id)
+                    .limit(limit)
+                )
+            ).all()
             addresses: list[ThrottledAddress] = []
             if scope is Scope.ALL:
-                grouped = (await session.execute(
-                    select(LoginFailure.client_ip, func.count(), func.count(func.distinct(LoginFailure.login)),
-                           func.max(LoginFailure.at))
-                    .where(LoginFailure.at > now - policy.window, LoginFailure.client_ip != "")
-                    .group_by(LoginFailure.client_ip)
-                    .having(func.count() >= policy.max_failures_per_address)
-                    .order_by(func.count().desc()).limit(limit))).all()
-                addresses = [ThrottledAddress(ip, count, logins, throttling.throttled_until(newest, policy))
-                             for ip, count, logins, newest in grouped]
-        return ProtectionView(policy, uc.lockout_policy.max_failures_per_account, uc.lockout_policy.lock_duration,
-                              [LockedAccount(user, path) for user, path in rows], addresses)
+                grouped = (
+                    await session.execute(
+                        select(
+                            LoginFailure.client_ip,
+                            func.count(),
+                            func.count(func.distinct(LoginFailure.login)),
+                            func.max(LoginFailure.at),
+                        )
+                        .where(LoginFailure.at > now - policy.window, LoginFailure.client_ip != "")
+                        .group_by(LoginFailure.client_ip)
+                        .having(func.count() >= policy.max_failures_per_address)
+                        .order_by(func.count().desc())
+                        .limit(limit)
+                    )
+                ).all()
+                addresses = [
+                    ThrottledAddress(ip, count, logins, throttling.throttled_until(newest, policy))
+                    for ip, count, logins, newest in grouped
+                ]
+        return ProtectionView(
+            policy,
+            uc.lockout_policy.max_failures_per_account,
+            uc.lockout_policy.lock_duration,
+            [LockedAccount(user, path) for user, path in rows],
+            addresses,
+        )
 
     async def clear_address(self, principal: Principal, address: str) -> int:
         """Forget an address's recorded failures (its throttle ends); audited. Accounts keep
@@ -114,7 +143,13 @@ class LoginProtectionUseCases:
         uc = self.identity
         async with uc.sessions() as session, session.begin():
             cleared = (await session.execute(delete(LoginFailure).where(LoginFailure.client_ip == address))).rowcount
-            await uc.audit(session, "auth.throttle.clear", actor_id=principal.subject_id,
-                           actor_ip=principal.client_ip, target_type="address", target_id=address[:36],
-                           detail=f"{cleared} recorded failures from {address} cleared")
+            await uc.audit(
+                session,
+                "auth.throttle.clear",
+                actor_id=principal.subject_id,
+                actor_ip=principal.client_ip,
+                target_type="address",
+                target_id=address[:36],
+                detail=f"{cleared} recorded failures from {address} cleared",
+            )
         return cleared or 0

@@ -1,4 +1,5 @@
 """Org use cases."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -20,19 +21,47 @@ from salesgrid_identity.usecases._support import IdentityUseCasesBase
 class OrgMixin(IdentityUseCasesBase):
     """IdentityUseCases: org."""
 
-    async def _emit_unit(self, session: AsyncSession, verb: str, unit: OrgUnit, principal: Principal,
-                         previous_path: str = "") -> None:
-        await self.outbox.record(session, f"salesgrid.identity.org_unit.{verb}", OrgUnitState(
-            unit_id=unit.id, parent_id=unit.parent_id or "", name=unit.name, path=unit.path,
-            previous_path=previous_path, time_zone=unit.time_zone, currency=unit.currency, active=unit.active,
-            kind=unit.kind, code=unit.code,
-        ), EventMeta.acting(principal, "identity", aggregate_id=unit.id, org_path=unit.path), self.clock())
+    async def _emit_unit(
+        self, session: AsyncSession, verb: str, unit: OrgUnit, principal: Principal, previous_path: str = ""
+    ) -> None:
+        await self.outbox.record(
+            session,
+            f"salesgrid.identity.org_unit.{verb}",
+            OrgUnitState(
+                unit_id=unit.id,
+                parent_id=unit.parent_id or "",
+                name=unit.name,
+                path=unit.path,
+                previous_path=previous_path,
+                time_zone=unit.time_zone,
+                currency=unit.currency,
+                active=unit.active,
+                kind=unit.kind,
+                code=unit.code,
+            ),
+            EventMeta.acting(principal, "identity", aggregate_id=unit.id, org_path=unit.path),
+            self.clock(),
+        )
 
-    async def create_org_unit(self, principal: Principal, *, parent_id: str, name: str, code: str, kind: str,
-                              time_zone: str, currency: str, ip_allowlist: Sequence[str]) -> OrgUnit:
+    async def create_org_unit(
+        self,
+        principal: Principal,
+        *,
+        parent_id: str,
+        name: str,
+        code: str,
+        kind: str,
+        time_zone: str,
+        currency: str,
+        ip_allowlist: Sequence[str],
+    ) -> OrgUnit:
         problems = []
-        for check in (lambda: org.validate_name(name), lambda: time_zone and org.validate_time_zone(time_zone),
-                      lambda: currency and org.validate_currency(currency), lambda: org.validate_cidrs(ip_allowlist)):
+        for check in (
+            lambda: org.validate_name(name),
+            lambda: time_zone and org.validate_time_zone(time_zone),
+            lambda: currency and org.validate_currency(currency),
+            lambda: org.validate_cidrs(ip_allowlist),
+        ):
             try:
                 check()
             except ValidationFailed as exc:
@@ -46,8 +75,11 @@ class OrgMixin(IdentityUseCasesBase):
                 parent = await self._unit(session, parent_id, "parent_id")
                 self._require_on_unit(principal, "org_units:create", parent)
                 parent_path = parent.path
-                defaults = unit_defaults.inherited(unit_defaults.UnitDefaults(parent.time_zone, parent.currency),
-                                                   time_zone=time_zone, currency=currency)
+                defaults = unit_defaults.inherited(
+                    unit_defaults.UnitDefaults(parent.time_zone, parent.currency),
+                    time_zone=time_zone,
+                    currency=currency,
+                )
             else:
                 if principal.require("org_units:create") is not Scope.ALL:
                     raise PermissionDenied("only a company-wide administrator creates a root unit")
@@ -56,21 +88,45 @@ class OrgMixin(IdentityUseCasesBase):
                 parent_path = "/"
                 defaults = unit_defaults.inherited(None, time_zone=time_zone, currency=currency)
             unit_id = new_id()
-            unit = OrgUnit(id=unit_id, parent_id=parent_id or None, name=org.validate_name(name), code=code[:40],
-                           kind=kind or "other", path=org.child_path(parent_path, unit_id),
-                           time_zone=defaults.time_zone, currency=defaults.currency,
-                           has_ip_allowlist=bool(ip_allowlist), ip_allowlist=org.validate_cidrs(ip_allowlist),
-                           active=True, version=1, created_at=self.clock())
+            unit = OrgUnit(
+                id=unit_id,
+                parent_id=parent_id or None,
+                name=org.validate_name(name),
+                code=code[:40],
+                kind=kind or "other",
+                path=org.child_path(parent_path, unit_id),
+                time_zone=defaults.time_zone,
+                currency=defaults.currency,
+                has_ip_allowlist=bool(ip_allowlist),
+                ip_allowlist=org.validate_cidrs(ip_allowlist),
+                active=True,
+                version=1,
+                created_at=self.clock(),
+            )
             session.add(unit)
             await session.flush()
             await self._emit_unit(session, "created", unit, principal)
-            await self.audit(session, "org_units.create", actor_id=principal.subject_id, actor_ip=principal.client_ip,
-                             target_type="org_unit", target_id=unit.id)
+            await self.audit(
+                session,
+                "org_units.create",
+                actor_id=principal.subject_id,
+                actor_ip=principal.client_ip,
+                target_type="org_unit",
+                target_id=unit.id,
+            )
             return unit
 
-    async def update_org_unit(self, principal: Principal, unit_id: str, expected_version: int, *,
-                              name: str | None, time_zone: str | None, currency: str | None,
-                              ip_allowlist: Sequence[str] | None) -> OrgUnit:
+    async def update_org_unit(
+        self,
+        principal: Principal,
+        unit_id: str,
+        expected_version: int,
+        *,
+        name: str | None,
+        time_zone: str | None,
+        currency: str | None,
+        ip_allowlist: Sequence[str] | None,
+    ) -> OrgUnit:
         async with self.sessions() as session, session.begin():
             unit = await self._unit(session, unit_id)
             self._require_on_unit(principal, "org_units:update", unit)
@@ -87,8 +143,14 @@ class OrgMixin(IdentityUseCasesBase):
                 unit.has_ip_allowlist = bool(ip_allowlist)
             unit.version += 1
             await self._emit_unit(session, "updated", unit, principal)
-            await self.audit(session, "org_units.update", actor_id=principal.subject_id, actor_ip=principal.client_ip,
-                             target_type="org_unit", target_id=unit.id)
+            await self.audit(
+                session,
+                "org_units.update",
+                actor_id=principal.subject_id,
+                actor_ip=principal.client_ip,
+                target_type="org_unit",
+                target_id=unit.id,
+            )
             return unit
 
     async def move_org_unit(self, principal: Principal, unit_id: str, new_parent_id: str) -> OrgUnit:
@@ -101,27 +163,44 @@ class OrgMixin(IdentityUseCasesBase):
             old_path = unit.path
             new_path = org.child_path(parent.path, unit.id)
             for descendant in (await session.scalars(select(OrgUnit).where(OrgUnit.path.startswith(old_path)))).all():
-                descendant.path = new_path + descendant.path[len(old_path):]
+                descendant.path = new_path + descendant.path[len(old_path) :]
             unit.parent_id = parent.id
             unit.version += 1
             await self._emit_unit(session, "moved", unit, principal, previous_path=old_path)
-            await self.audit(session, "org_units.move", actor_id=principal.subject_id, actor_ip=principal.client_ip,
-                             target_type="org_unit", target_id=unit.id, detail=f"{old_path} -> {new_path}")
+            await self.audit(
+                session,
+                "org_units.move",
+                actor_id=principal.subject_id,
+                actor_ip=principal.client_ip,
+                target_type="org_unit",
+                target_id=unit.id,
+                detail=f"{old_path} -> {new_path}",
+            )
             return unit
 
     async def deactivate_org_unit(self, principal: Principal, unit_id: str) -> OrgUnit:
         async with self.sessions() as session, session.begin():
             unit = await self._unit(session, unit_id)
             self._require_on_unit(principal, "org_units:delete", unit)
-            active_users = await session.scalar(select(func.count()).select_from(User).join(OrgUnit, User.unit_id == OrgUnit.id)
-                                                .where(OrgUnit.path.startswith(unit.path), User.active.is_(True)))
+            active_users = await session.scalar(
+                select(func.count())
+                .select_from(User)
+                .join(OrgUnit, User.unit_id == OrgUnit.id)
+                .where(OrgUnit.path.startswith(unit.path), User.active.is_(True))
+            )
             if active_users:
                 raise FailedPrecondition(f"unit still has {active_users} active users; move or deactivate them first")
             unit.active = False
             unit.version += 1
             await self._emit_unit(session, "deactivated", unit, principal)
-            await self.audit(session, "org_units.deactivate", actor_id=principal.subject_id,
-                             actor_ip=principal.client_ip, target_type="org_unit", target_id=unit.id)
+            await self.audit(
+                session,
+                "org_units.deactivate",
+                actor_id=principal.subject_id,
+                actor_ip=principal.client_ip,
+                target_type="org_unit",
+                target_id=unit.id,
+            )
             return unit
 
     async def get_org_unit(self, principal: Principal, unit_id: str) -> OrgUnit:

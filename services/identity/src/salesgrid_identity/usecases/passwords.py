@@ -1,4 +1,5 @@
 """Passwords use cases."""
+
 from __future__ import annotations
 
 from salesgrid_common.auth import Principal
@@ -23,5 +24,11 @@ class PasswordsMixin(IdentityUseCasesBase):
             user.password_changed_at = self.clock()
             user.must_change_password = False
             user.version += 1
-            await self.audit(session, "users.password_changed", actor_id=user.id, actor_ip=principal.client_ip,
-                             target_type="user", target_id=user.id)
+            await self.audit(
+                session,
+                "users.password_changed",
+                actor_id=user.id,
+                actor_ip=principal.client_ip,
+                target_type="user",
+                target_id=user.id,
+            )

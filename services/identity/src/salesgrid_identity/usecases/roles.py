@@ -1,4 +1,5 @@
 """Roles use cases."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -25,11 +26,21 @@ class RolesMixin(IdentityUseCasesBase):
         async with self.sessions() as session, session.begin():
             if await session.get(Role, code):
                 raise AlreadyExists(f"role {code!r} exists", "code")
-            role = Role(code=code, name=org.validate_name(name), builtin=False,
-                        permissions={k: v.name.lower() for k, v in grants.items()})
+            role = Role(
+                code=code,
+                name=org.validate_name(name),
+                builtin=False,
+                permissions={k: v.name.lower() for k, v in grants.items()},
+            )
             session.add(role)
-            await self.audit(session, "roles.create", actor_id=principal.subject_id, actor_ip=principal.client_ip,
-                             target_type="role", target_id=code)
+            await self.audit(
+                session,
+                "roles.create",
+                actor_id=principal.subject_id,
+                actor_ip=principal.client_ip,
+                target_type="role",
+                target_id=code,
+            )
             return role
 
     async def list_roles(self, principal: Principal) -> list[Role]:

@@ -1,4 +1,5 @@
 """Sessions use cases."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -37,20 +38,33 @@ class SessionsMixin(IdentityUseCasesBase):
     """IdentityUseCases: sessions."""
 
     async def _issue(self, session: AsyncSession, user: User, family_id: str | None = None) -> Tokens:
-        principal = dataclasses.replace(await self._principal_for(session, user),
-                                        password_change_required=self._password_change_required(user))
+        principal = dataclasses.replace(
+            await self._principal_for(session, user), password_change_required=self._password_change_required(user)
+        )
         refresh = secrets.token_urlsafe(32)
         now = self.clock()
-        session.add(RefreshToken(id=new_id(), user_id=user.id, token_hash=_hash_refresh(refresh),
-                                 family_id=family_id or new_id(),
-                                 expires_at=now + timedelta(seconds=self.settings.refresh_token_ttl_seconds),
-                                 revoked_at=None, created_at=now))
-        return Tokens(self._sign(principal, self.settings.access_token_ttl_seconds), refresh,
-                      self.settings.access_token_ttl_seconds, self._password_change_required(user))
+        session.add(
+            RefreshToken(
+                id=new_id(),
+                user_id=user.id,
+                token_hash=_hash_refresh(refresh),
+                family_id=family_id or new_id(),
+                expires_at=now + timedelta(seconds=self.settings.refresh_token_ttl_seconds),
+                revoked_at=None,
+                created_at=now,
+            )
+        )
+        return Tokens(
+            self._sign(principal, self.settings.access_token_ttl_seconds),
+            refresh,
+            self.settings.access_token_ttl_seconds,
+            self._password_change_required(user),
+        )
 
     def _password_change_required(self, user: User) -> bool:
-        return user.must_change_password or passwords.is_expired(user.password_changed_at, self.password_policy,
-                                                                 self.clock())
+        return user.must_change_password or passwords.is_expired(
+            user.password_changed_at, self.password_policy, self.clock()
+        )
 
     async def check_ip(self, session: AsyncSession, unit_id: str, client_ip: str) -> None:
         _refuse_outside_allowlist(client_ip, await self._unit_allowlist(session, unit_id))
@@ -69,48 +83,89 @@ class SessionsMixin(IdentityUseCasesBase):
             history = await address_history(session, client_ip, login, self.throttle_policy, now)
             if client_ip and throttling.refuse_before_check(history, self.throttle_policy):
                 wait = throttling.retry_after(history, self.throttle_policy, now)
-                await self.audit(session, "auth.login", actor_id="", actor_ip=client_ip, outcome="denied",
-                                 detail=f"throttled: repeated failures of this login from this address (login {login})")
+                await self.audit(
+                    session,
+                    "auth.login",
+                    actor_id="",
+                    actor_ip=client_ip,
+                    outcome="denied",
+                    detail=f"throttled: repeated failures of this login from this address (login {login})",
+                )
                 await session.commit()  # the refusal is audited although the call fails
-                raise ResourceExhausted("too many failed logins for this login from this address; try again in "
-                                        f"{max(1, round(wait.total_seconds() / 60))} minutes",
-                                        info={"retry_after_seconds": str(max(1, int(wait.total_seconds())))})
+                raise ResourceExhausted(
+                    "too many failed logins for this login from this address; try again in "
+                    f"{max(1, round(wait.total_seconds() / 60))} minutes",
+                    info={"retry_after_seconds": str(max(1, int(wait.total_seconds())))},
+                )
             user = await session.scalar(select(User).where(User.login == login))
             if user is None or not user.active:
                 await _verify_password(passwords.DUMMY_HASH, password)  # same timing as a real check
                 await self._record_failure(session, login, client_ip, None, "unknown or inactive login", history)
             if lockout.is_locked(user.locked_until, now):
-                await self.audit(session, "auth.login", actor_id=user.id, actor_ip=client_ip, outcome="denied",
-                                 target_type="user", target_id=user.id, detail="account locked")
+                await self.audit(
+                    session,
+                    "auth.login",
+                    actor_id=user.id,
+                    actor_ip=client_ip,
+                    outcome="denied",
+                    target_type="user",
+                    target_id=user.id,
+                    detail="account locked",
+                )
                 await session.commit()
-                raise FailedPrecondition("account is locked after repeated failures; ask an administrator "
-                                         "or try again later")
+                raise FailedPrecondition(
+                    "account is locked after repeated failures; ask an administrator or try again later"
+                )
             if not await _verify_password(user.password_hash, password):
                 user.failed_attempts, user.locked_until = lockout.after_failure(
-                    user.failed_attempts, self.lockout_policy, now)
+                    user.failed_attempts, self.lockout_policy, now
+                )
                 await self._record_failure(session, login, client_ip, user, "wrong password", history)
             try:
                 await self.check_ip(session, user.unit_id, client_ip)
             except PermissionDenied:
-                await self.audit(session, "auth.login", actor_id=user.id, actor_ip=client_ip, outcome="denied",
-                                 target_type="user", target_id=user.id, detail="address not in allow-list")
+                await self.audit(
+                    session,
+                    "auth.login",
+                    actor_id=user.id,
+                    actor_ip=client_ip,
+                    outcome="denied",
+                    target_type="user",
+                    target_id=user.id,
+                    detail="address not in allow-list",
+                )
                 await session.commit()
                 raise
             user.failed_attempts = 0
             user.locked_until = None
             tokens = await self._issue(session, user)
-            await self.audit(session, "auth.login", actor_id=user.id, actor_ip=client_ip, target_type="user",
-                             target_id=user.id)
+            await self.audit(
+                session, "auth.login", actor_id=user.id, actor_ip=client_ip, target_type="user", target_id=user.id
+            )
             return tokens
 
-    async def _record_failure(self, session: AsyncSession, login: str, client_ip: str, user: User | None,
-                              reason: str, history: throttling.AddressHistory) -> NoReturn:
+    async def _record_failure(
+        self,
+        session: AsyncSession,
+        login: str,
+        client_ip: str,
+        user: User | None,
+        reason: str,
+        history: throttling.AddressHistory,
+    ) -> NoReturn:
         """Failures are committed even though the login call fails; raises the failed login with
         the pause its address has earned."""
         session.add(LoginFailure(id=new_id(), client_ip=client_ip, login=login[:100], at=self.clock()))
-        await self.audit(session, "auth.login", actor_id=user.id if user else "", actor_ip=client_ip,
-                         target_type="user", target_id=user.id if user else "", outcome="failure",
-                         detail=f"{reason} (login {login[:100]})")
+        await self.audit(
+            session,
+            "auth.login",
+            actor_id=user.id if user else "",
+            actor_ip=client_ip,
+            target_type="user",
+            target_id=user.id if user else "",
+            outcome="failure",
+            detail=f"{reason} (login {login[:100]})",
+        )
         await session.commit()
         delay = throttling.failure_delay(history.address_failures + 1, self.throttle_policy) if client_ip else None
         raise FailedLogin(delay or timedelta(0))
@@ -118,16 +173,26 @@ class SessionsMixin(IdentityUseCasesBase):
     async def refresh(self, refresh_token: str, client_ip: str) -> Tokens:
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await session.scalar(select(RefreshToken).where(RefreshToken.token_hash == _hash_refresh(refresh_token)))
+            row = await session.scalar(
+                select(RefreshToken).where(RefreshToken.token_hash == _hash_refresh(refresh_token))
+            )
             if row is None or row.expires_at <= now:
                 raise Unauthenticated("refresh token is invalid or expired")
             if row.revoked_at is not None:
                 # A rotated token used again: someone holds a stolen copy. Revoke the whole family.
-                await session.execute(update(RefreshToken).where(RefreshToken.family_id == row.family_id,
-                                                                 RefreshToken.revoked_at.is_(None))
-                                      .values(revoked_at=now))
-                await self.audit(session, "auth.refresh", actor_id=row.user_id, actor_ip=client_ip,
-                                 outcome="denied", detail="reuse of a rotated refresh token; session revoked")
+                await session.execute(
+                    update(RefreshToken)
+                    .where(RefreshToken.family_id == row.family_id, RefreshToken.revoked_at.is_(None))
+                    .values(revoked_at=now)
+                )
+                await self.audit(
+                    session,
+                    "auth.refresh",
+                    actor_id=row.user_id,
+                    actor_ip=client_ip,
+                    outcome="denied",
+                    detail="reuse of a rotated refresh token; session revoked",
+                )
                 await session.commit()
                 raise Unauthenticated("refresh token is invalid or expired")
             user = await session.get(User, row.user_id)
@@ -139,12 +204,16 @@ class SessionsMixin(IdentityUseCasesBase):
 
     async def logout(self, refresh_token: str) -> None:
         async with self.sessions() as session, session.begin():
-            row = await session.scalar(select(RefreshToken).where(RefreshToken.token_hash == _hash_refresh(refresh_token)))
+            row = await session.scalar(
+                select(RefreshToken).where(RefreshToken.token_hash == _hash_refresh(refresh_token))
+            )
             if row is None:
                 return
-            await session.execute(update(RefreshToken).where(RefreshToken.family_id == row.family_id,
-                                                             RefreshToken.revoked_at.is_(None))
-                                  .values(revoked_at=self.clock()))
+            await session.execute(
+                update(RefreshToken)
+                .where(RefreshToken.family_id == row.family_id, RefreshToken.revoked_at.is_(None))
+                .values(revoked_at=self.clock())
+            )
             await self.audit(session, "auth.logout", actor_id=row.user_id, target_type="user", target_id=row.user_id)
 
     async def me(self, principal: Principal) -> tuple[User | None, Principal]:

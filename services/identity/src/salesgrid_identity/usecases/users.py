@@ -1,4 +1,5 @@
 """Users use cases."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -8,8 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.identity_events_pb2 import UserState
 from salesgrid_common.auth import Principal, Scope, scope_filter
-from salesgrid_common.errors import (AlreadyExists, Conflict, FailedPrecondition, NotFound, PermissionDenied,
-                                     ValidationFailed)
+from salesgrid_common.errors import (
+    AlreadyExists,
+    Conflict,
+    FailedPrecondition,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.ids import new_id
 from salesgrid_identity.domain import org, passwords, roles
@@ -22,14 +29,27 @@ class UsersMixin(IdentityUseCasesBase):
     """IdentityUseCases: users."""
 
     def _user_state(self, user: User, unit: OrgUnit) -> UserState:
-        return UserState(user_id=user.id, login=user.login, display_name=user.display_name, unit_id=user.unit_id,
-                         org_path=unit.path, manager_id=user.manager_id or "", roles=list(user.roles),
-                         active=user.active, time_zone=unit.time_zone)
+        return UserState(
+            user_id=user.id,
+            login=user.login,
+            display_name=user.display_name,
+            unit_id=user.unit_id,
+            org_path=unit.path,
+            manager_id=user.manager_id or "",
+            roles=list(user.roles),
+            active=user.active,
+            time_zone=unit.time_zone,
+        )
 
     async def _emit_user(self, session: AsyncSession, verb: str, user: User, principal: Principal) -> None:
         unit = await self._unit(session, user.unit_id, "unit_id")
-        await self.outbox.record(session, f"salesgrid.identity.user.{verb}", self._user_state(user, unit),
-                                 EventMeta.acting(principal, "identity", aggregate_id=user.id, org_path=unit.path), self.clock())
+        await self.outbox.record(
+            session,
+            f"salesgrid.identity.user.{verb}",
+            self._user_state(user, unit),
+            EventMeta.acting(principal, "identity", aggregate_id=user.id, org_path=unit.path),
+            self.clock(),
+        )
 
     async def _check_roles(self, session: AsyncSession, principal: Principal, codes: Sequence[str]) -> list[str]:
         requested: list[dict[str, Scope]] = []
@@ -67,9 +87,19 @@ class UsersMixin(IdentityUseCasesBase):
             raise PermissionDenied(f"user {user_id} is outside your data scope")
         return user
 
-    async def create_user(self, principal: Principal, *, login: str, display_name: str, email: str, unit_id: str,
-                          manager_id: str, role_codes: Sequence[str], initial_password: str,
-                          temporary_password: bool = True) -> User:
+    async def create_user(
+        self,
+        principal: Principal,
+        *,
+        login: str,
+        display_name: str,
+        email: str,
+        unit_id: str,
+        manager_id: str,
+        role_codes: Sequence[str],
+        initial_password: str,
+        temporary_password: bool = True,
+    ) -> User:
         login = login.strip().lower()
         problems = []
         if not login or len(login) > 100 or any(c.isspace() for c in login):
@@ -97,21 +127,48 @@ class UsersMixin(IdentityUseCasesBase):
             await self._check_manager(session, manager_id, user_id)
             codes = await self._check_roles(session, principal, role_codes)
             now = self.clock()
-            user = User(id=user_id, login=login, display_name=org.validate_name(display_name, "display_name"),
-                        email=email.strip(), unit_id=unit.id, manager_id=manager_id or None, roles=codes,
-                        password_hash=await _hash_password(initial_password), password_changed_at=now,
-                        must_change_password=temporary_password, failed_attempts=0, locked_until=None, active=True, version=1,
-                        created_at=now)
+            user = User(
+                id=user_id,
+                login=login,
+                display_name=org.validate_name(display_name, "display_name"),
+                email=email.strip(),
+                unit_id=unit.id,
+                manager_id=manager_id or None,
+                roles=codes,
+                password_hash=await _hash_password(initial_password),
+                password_changed_at=now,
+                must_change_password=temporary_password,
+                failed_attempts=0,
+                locked_until=None,
+                active=True,
+                version=1,
+                created_at=now,
+            )
             session.add(user)
             await session.flush()
             await self._emit_user(session, "created", user, principal)
-            await self.audit(session, "users.create", actor_id=principal.subject_id, actor_ip=principal.client_ip,
-                             target_type="user", target_id=user.id)
+            await self.audit(
+                session,
+                "users.create",
+                actor_id=principal.subject_id,
+                actor_ip=principal.client_ip,
+                target_type="user",
+                target_id=user.id,
+            )
             return user
 
-    async def update_user(self, principal: Principal, user_id: str, expected_version: int, *,
-                          display_name: str | None, email: str | None, unit_id: str | None,
-                          manager_id: str | None, role_codes: Sequence[str] | None) -> User:
+    async def update_user(
+        self,
+        principal: Principal,
+        user_id: str,
+        expected_version: int,
+        *,
+        display_name: str | None,
+        email: str | None,
+        unit_id: str | None,
+        manager_id: str | None,
+        role_codes: Sequence[str] | None,
+    ) -> User:
         async with self.sessions() as session, session.begin():
             user = await self._user_in_scope(session, principal, "users:update", user_id)
             if expected_version and expected_version != user.version:
@@ -133,8 +190,14 @@ class UsersMixin(IdentityUseCasesBase):
                 user.roles = await self._check_roles(session, principal, role_codes)
             user.version += 1
             await self._emit_user(session, verb, user, principal)
-            await self.audit(session, f"users.{'move' if verb == 'moved' else 'update'}", actor_id=principal.subject_id,
-                             actor_ip=principal.client_ip, target_type="user", target_id=user.id)
+            await self.audit(
+                session,
+                f"users.{'move' if verb == 'moved' else 'update'}",
+                actor_id=principal.subject_id,
+                actor_ip=principal.client_ip,
+                target_type="user",
+                target_id=user.id,
+            )
             return user
 
     async def deactivate_user(self, principal: Principal, user_id: str) -> User:
@@ -144,12 +207,20 @@ class UsersMixin(IdentityUseCasesBase):
                 raise FailedPrecondition("you cannot deactivate yourself")
             user.active = False
             user.version += 1
-            await session.execute(update(RefreshToken).where(RefreshToken.user_id == user.id,
-                                                             RefreshToken.revoked_at.is_(None))
-                                  .values(revoked_at=self.clock()))
+            await session.execute(
+                update(RefreshToken)
+                .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+                .values(revoked_at=self.clock())
+            )
             await self._emit_user(session, "deactivated", user, principal)
-            await self.audit(session, "users.deactivate", actor_id=principal.subject_id, actor_ip=principal.client_ip,
-                             target_type="user", target_id=user.id)
+            await self.audit(
+                session,
+                "users.deactivate",
+                actor_id=principal.subject_id,
+                actor_ip=principal.client_ip,
+                target_type="user",
+                target_id=user.id,
+            )
             return user
 
     async def unlock_user(self, principal: Principal, user_id: str) -> User:
@@ -158,8 +229,14 @@ class UsersMixin(IdentityUseCasesBase):
             user.failed_attempts = 0
             user.locked_until = None
             user.version += 1
-            await self.audit(session, "users.unlock", actor_id=principal.subject_id, actor_ip=principal.client_ip,
-                             target_type="user", target_id=user.id)
+            await self.audit(
+                session,
+                "users.unlock",
+                actor_id=principal.subject_id,
+                actor_ip=principal.client_ip,
+                target_type="user",
+                target_id=user.id,
+            )
             return user
 
     async def get_user(self, principal: Principal, user_id: str) -> tuple[User, Principal]:
@@ -167,14 +244,19 @@ class UsersMixin(IdentityUseCasesBase):
             user = await self._user_in_scope(session, principal, "users:read", user_id)
             return user, await self._principal_for(session, user)
 
-    async def list_users(self, principal: Principal, unit_id: str, query: str, page_size: int,
-                         after: str) -> tuple[list[tuple[User, str]], str]:
+    async def list_users(
+        self, principal: Principal, unit_id: str, query: str, page_size: int, after: str
+    ) -> tuple[list[tuple[User, str]], str]:
         principal.require("users:read")
         page_size = max(1, min(page_size or 50, 200))
         async with self.reader() as session:
-            stmt = (select(User, OrgUnit.path).join(OrgUnit, User.unit_id == OrgUnit.id)
-                    .where(scope_filter(principal, "users:read", User.id, OrgUnit.path))
-                    .order_by(User.id).limit(page_size + 1))
+            stmt = (
+                select(User, OrgUnit.path)
+                .join(OrgUnit, User.unit_id == OrgUnit.id)
+                .where(scope_filter(principal, "users:read", User.id, OrgUnit.path))
+                .order_by(User.id)
+                .limit(page_size + 1)
+            )
             if unit_id:
                 unit = await self._unit(session, unit_id, "unit_id")
                 stmt = stmt.where(OrgUnit.path.startswith(unit.path))
@@ -190,16 +272,37 @@ class UsersMixin(IdentityUseCasesBase):
     async def bootstrap_admin(self, login: str, password: str, company: str, time_zone: str, currency: str) -> str:
         """Create the company root unit and the first administrator (once, on an empty database)."""
         await self.ensure_builtin_roles()
-        system = Principal(subject_id="system", kind="user", unit_id="", org_path="/",
-                           permissions={k: Scope.ALL for k in roles.CATALOGUE})
+        system = Principal(
+            subject_id="system",
+            kind="user",
+            unit_id="",
+            org_path="/",
+            permissions={k: Scope.ALL for k in roles.CATALOGUE},
+        )
         async with self.sessions() as session:
             existing = await session.scalar(select(User).where(User.login == login.strip().lower()))
             if existing is not None:
                 return existing.id
-        root = await self.create_org_unit(system, parent_id="", name=company, code="HQ", kind="company",
-                                          time_zone=time_zone, currency=currency, ip_allowlist=[])
-        admin = await self.create_user(system, login=login, display_name="Administrator", email="",
-                                       unit_id=root.id, manager_id="", role_codes=["admin"], initial_password=password)
+        root = await self.create_org_unit(
+            system,
+            parent_id="",
+            name=company,
+            code="HQ",
+            kind="company",
+            time_zone=time_zone,
+            currency=currency,
+            ip_allowlist=[],
+        )
+        admin = await self.create_user(
+            system,
+            login=login,
+            display_name="Administrator",
+            email="",
+            unit_id=root.id,
+            manager_id="",
+            role_codes=["admin"],
+            initial_password=password,
+        )
         async with self.sessions() as session, session.begin():
             user = await session.get(User, admin.id)
             assert user is not None

@@ -98,8 +98,11 @@ def required_roles(rate: Decimal, policy: DiscountPolicy) -> list[str]:
 def check_acceptable(status: DiscountApproval, rate: Decimal) -> None:
     """A special discount must be approved before its quote is accepted."""
     if status is DiscountApproval.PENDING:
-        raise FailedPrecondition(f"the special discount ({rate}%) is awaiting approval; the quote cannot be "
-                                 "accepted yet", "discount_approval")
+        raise FailedPrecondition(
+            f"the special discount ({rate}%) is awaiting approval; the quote cannot be accepted yet",
+            "discount_approval",
+        )
     if status is DiscountApproval.REJECTED:
-        raise FailedPrecondition(f"the special discount ({rate}%) was rejected; issue a new version of the quote",
-                                 "discount_approval")
+        raise FailedPrecondition(
+            f"the special discount ({rate}%) was rejected; issue a new version of the quote", "discount_approval"
+        )

@@ -105,7 +105,11 @@ def value_problems(spec: FactSpec, value: object) -> list[str]:
         case FactType.ORGANISATIONS:
             return _organisation_problems(value)
         case FactType.DOCUMENT:
-            if not isinstance(value, DocumentRef) or not isinstance(value.document_id, str) or not value.document_id.strip():
+            if (
+                not isinstance(value, DocumentRef)
+                or not isinstance(value.document_id, str)
+                or not value.document_id.strip()
+            ):
                 return ["must reference an archived document"]
             return []
         case FactType.VISITS:

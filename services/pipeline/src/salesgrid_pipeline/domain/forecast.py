@@ -106,7 +106,9 @@ def _aggregate(rows: Iterable[OpportunityRow], key_of: Callable[[OpportunityRow]
         if row_category is None:
             continue
         group = (key_of(row), f"{row.close_date:%Y-%m}", row.amount.currency)
-        acc = sums.setdefault(group, {"count": 0, "amount": Decimal(0), "weighted": Decimal(0), **{c.value: Decimal(0) for c in Category}})
+        acc = sums.setdefault(
+            group, {"count": 0, "amount": Decimal(0), "weighted": Decimal(0), **{c.value: Decimal(0) for c in Category}}
+        )
         acc["count"] += 1
         acc["amount"] += row.amount.amount
         # the platform's one definition of the weighted pipeline (analytics' forecast uses it too)
@@ -114,7 +116,10 @@ def _aggregate(rows: Iterable[OpportunityRow], key_of: Callable[[OpportunityRow]
         acc[row_category.value] += row.amount.amount
     buckets = []
     for (key, month, currency), acc in sorted(sums.items()):
-        money = {name: round_to_currency(Decimal(acc[name]), currency) for name in ("amount", "weighted", *(c.value for c in Category))}
+        money = {
+            name: round_to_currency(Decimal(acc[name]), currency)
+            for name in ("amount", "weighted", *(c.value for c in Category))
+        }
         buckets.append(
             ForecastBucket(
                 key=key,
@@ -134,7 +139,9 @@ def _aggregate(rows: Iterable[OpportunityRow], key_of: Callable[[OpportunityRow]
 
 def forecast(rows: Iterable[OpportunityRow], group_by: GroupBy) -> list[ForecastBucket]:
     """Buckets per owner or team, close month and currency, sorted by key then month."""
-    key_of: Callable[[OpportunityRow], str] = (lambda r: r.owner_id) if group_by is GroupBy.OWNER else (lambda r: r.team_id)
+    key_of: Callable[[OpportunityRow], str] = (
+        (lambda r: r.owner_id) if group_by is GroupBy.OWNER else (lambda r: r.team_id)
+    )
     return _aggregate(rows, key_of)
 
 

@@ -72,10 +72,20 @@ def new_lead(
     require_aware(now)
     problems = check_text(lead_id, "lead_id", max_length=64)
     problems += check_text(company_name, "company_name", max_length=NAME_MAX_LENGTH)
-    for field, value in (("contact_name", contact_name), ("phone", phone), ("region", region), ("industry", industry), ("source", source)):
+    for field, value in (
+        ("contact_name", contact_name),
+        ("phone", phone),
+        ("region", region),
+        ("industry", industry),
+        ("source", source),
+    ):
         problems += check_text(value, field, max_length=NAME_MAX_LENGTH, required=False)
     problems += check_text(email, "email", max_length=254, required=False)
-    if isinstance(email, str) and email.strip() and ("@" not in email or email.strip().startswith("@") or email.strip().endswith("@")):
+    if (
+        isinstance(email, str)
+        and email.strip()
+        and ("@" not in email or email.strip().startswith("@") or email.strip().endswith("@"))
+    ):
         problems.append(("email", "must be an e-mail address"))
     if estimated_amount is not None:
         problems += check_money(estimated_amount, "estimated_amount")
@@ -128,8 +138,9 @@ def record_follow_up(lead: Lead, at: datetime) -> Lead:
     return replace(lead, last_followed_up_at=at)
 
 
-def reclaim_due_at(lead: Lead, reclaim_after_days: int = RECLAIM_AFTER_DAYS,
-                   zone_name: str = zones.DEFAULT_ZONE) -> datetime | None:
+def reclaim_due_at(
+    lead: Lead, reclaim_after_days: int = RECLAIM_AFTER_DAYS, zone_name: str = zones.DEFAULT_ZONE
+) -> datetime | None:
     """When an assigned lead falls back to the pool if nobody follows it up (None if not assigned):
     ``reclaim_after_days`` days on the owner's branch calendar after the last touch."""
     if lead.status is not LeadStatus.ASSIGNED or lead.assigned_at is None:
@@ -140,15 +151,17 @@ def reclaim_due_at(lead: Lead, reclaim_after_days: int = RECLAIM_AFTER_DAYS,
     return zones.add_local_days(last_touch, reclaim_after_days, zone_name)
 
 
-def is_reclaim_due(lead: Lead, now: datetime, reclaim_after_days: int = RECLAIM_AFTER_DAYS,
-                   zone_name: str = zones.DEFAULT_ZONE) -> bool:
+def is_reclaim_due(
+    lead: Lead, now: datetime, reclaim_after_days: int = RECLAIM_AFTER_DAYS, zone_name: str = zones.DEFAULT_ZONE
+) -> bool:
     require_aware(now)
     due_at = reclaim_due_at(lead, reclaim_after_days, zone_name)
     return due_at is not None and now >= due_at
 
 
-def reclaim(lead: Lead, now: datetime, reclaim_after_days: int = RECLAIM_AFTER_DAYS,
-            zone_name: str = zones.DEFAULT_ZONE) -> Lead:
+def reclaim(
+    lead: Lead, now: datetime, reclaim_after_days: int = RECLAIM_AFTER_DAYS, zone_name: str = zones.DEFAULT_ZONE
+) -> Lead:
     """Return a neglected lead to the pool; refuses if the follow-up window has not passed."""
     _require_status(lead, "reclaim", LeadStatus.ASSIGNED)
     if not is_reclaim_due(lead, now, reclaim_after_days, zone_name):
@@ -210,7 +223,11 @@ def convert(
     require_aware(now)
     _require_status(lead, "convert", LeadStatus.ASSIGNED)
     assert lead.owner_id is not None
-    name = require_text(opportunity_name if opportunity_name is not None else lead.company_name, "opportunity_name", max_length=NAME_MAX_LENGTH)
+    name = require_text(
+        opportunity_name if opportunity_name is not None else lead.company_name,
+        "opportunity_name",
+        max_length=NAME_MAX_LENGTH,
+    )
     if existing_customer_id is not None:
         existing_customer_id = require_text(existing_customer_id, "existing_customer_id", max_length=64)
     customer = None
@@ -307,6 +324,8 @@ def choose_assignee(
     return Assignment(round_robin_next(teams[rule.team_id], last_assignees.get(rule.team_id)), rule.team_id)
 
 
-def leads_due_for_reclaim(leads: Iterable[Lead], now: datetime, reclaim_after_days: int = RECLAIM_AFTER_DAYS) -> list[Lead]:
+def leads_due_for_reclaim(
+    leads: Iterable[Lead], now: datetime, reclaim_after_days: int = RECLAIM_AFTER_DAYS
+) -> list[Lead]:
     """The assigned leads whose follow-up window has passed (for the periodic reclaim job)."""
     return [lead for lead in leads if is_reclaim_due(lead, now, reclaim_after_days)]

@@ -3,6 +3,7 @@
 Opportunity names are unique per customer, so a moved opportunity whose name the survivor already
 uses gets a suffix (" (merged)", then " (merged 2)", …) instead of being dropped or refused.
 """
+
 from __future__ import annotations
 
 from collections.abc import Set
@@ -19,7 +20,7 @@ def name_on_survivor(name: str, taken_keys: Set[str]) -> str:
     n = 1
     while True:
         suffix = " (merged)" if n == 1 else f" (merged {n})"
-        candidate = name[:MAX_NAME - len(suffix)] + suffix
+        candidate = name[: MAX_NAME - len(suffix)] + suffix
         if normalise_key(candidate) not in taken_keys:
             return candidate
         n += 1

@@ -70,8 +70,9 @@ def validate_opportunity(
     problems = check_text(data.customer_id, "customer_id", max_length=64)
     problems += check_text(data.name, "name", max_length=NAME_MAX_LENGTH)
     problems += check_money(data.amount, "amount")
-    problems += _close_date_problems(data.expected_close_date, today or now.astimezone(UTC).date(),
-                                     max_close_date_age_days)
+    problems += _close_date_problems(
+        data.expected_close_date, today or now.astimezone(UTC).date(), max_close_date_age_days
+    )
     problems += _competitor_problems(data.competitors)
     problems += _product_problems(data.products)
     if problems:
@@ -80,7 +81,9 @@ def validate_opportunity(
     if name_taken(name, existing_names):
         raise Conflict(f"the customer already has an opportunity named {name!r}", "name")
     competitors = tuple(Competitor(c.name.strip(), c.strengths.strip(), c.price) for c in data.competitors)
-    return OpportunityInput(data.customer_id.strip(), name, data.amount, data.expected_close_date, competitors, data.products)
+    return OpportunityInput(
+        data.customer_id.strip(), name, data.amount, data.expected_close_date, competitors, data.products
+    )
 
 
 def _close_date_problems(value: object, today: date, max_age_days: int) -> list[tuple[str, str]]:

@@ -187,5 +187,7 @@ def accept(versions: Sequence[Quote], version: int, actor: str, now: datetime) -
     if quote is None:
         raise NotFound(f"quote version {version} does not exist", "version")
     if quote.status is not QuoteStatus.CURRENT:
-        raise FailedPrecondition(f"version {version} was superseded; only the latest version can be accepted", "version")
+        raise FailedPrecondition(
+            f"version {version} was superseded; only the latest version can be accepted", "version"
+        )
     return replace(quote, status=QuoteStatus.ACCEPTED, accepted_at=now, accepted_by=actor)

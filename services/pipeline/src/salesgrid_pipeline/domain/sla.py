@@ -51,8 +51,7 @@ class SlaCheck:
     level_notified: SlaLevel  # store this; pass it back as ``last_level_notified`` next time
 
 
-def sla_status(entered_at: datetime, sla_days: int, now: datetime,
-               zone_name: str = zones.DEFAULT_ZONE) -> SlaStatus:
+def sla_status(entered_at: datetime, sla_days: int, now: datetime, zone_name: str = zones.DEFAULT_ZONE) -> SlaStatus:
     """Where a stage entry stands against its SLA at ``now``. SLA days are days on the owner's
     branch calendar (``zone_name``): due at the same local wall time ``sla_days`` days later."""
     require_aware(entered_at, "entered_at")

@@ -105,7 +105,11 @@ def model_problems(model: StageModel) -> list[tuple[str, str]]:
         seen_codes.add(stage.code)
         if not isinstance(stage.name, str) or not stage.name.strip():
             problems.append((f"{where}.name", "is required"))
-        if isinstance(stage.probability, bool) or not isinstance(stage.probability, int) or not 0 <= stage.probability <= 100:
+        if (
+            isinstance(stage.probability, bool)
+            or not isinstance(stage.probability, int)
+            or not 0 <= stage.probability <= 100
+        ):
             problems.append((f"{where}.probability", "must be a whole percent 0..100"))
         if stage.is_terminal:
             if stage.sla_days is not None:
@@ -119,7 +123,12 @@ def model_problems(model: StageModel) -> list[tuple[str, str]]:
             problems.extend(spec_problems(spec, fact_where))
             if isinstance(spec, FactSpec):
                 if spec.code in seen_facts:
-                    problems.append((f"{fact_where}.code", f"fact {spec.code!r} is already required by stage {seen_facts[spec.code]!r}"))
+                    problems.append(
+                        (
+                            f"{fact_where}.code",
+                            f"fact {spec.code!r} is already required by stage {seen_facts[spec.code]!r}",
+                        )
+                    )
                 seen_facts[spec.code] = stage.code
         keys = stage.required_custom_fields
         if any(not isinstance(k, str) or not CUSTOM_KEY.match(k) for k in keys) or len(set(keys)) != len(keys):
@@ -155,7 +164,11 @@ def _probability_problems(model: StageModel) -> list[tuple[str, str]]:
     """Probabilities never decrease along the open stages up to the won stage."""
     path = [s for s in model.stages if s.outcome is not Outcome.LOST]
     for before, after in zip(path, path[1:]):
-        if isinstance(before.probability, int) and isinstance(after.probability, int) and after.probability < before.probability:
+        if (
+            isinstance(before.probability, int)
+            and isinstance(after.probability, int)
+            and after.probability < before.probability
+        ):
             return [("stages", f"probability decreases from {before.code!r} to {after.code!r}")]
     return []
 

@@ -85,10 +85,9 @@ class GateRejected(FailedPrecondition):
         self.problems = problems
         self.unskippable_stages = unskippable_stages
         # custom-field problems are coded custom_fields.<key>, fact problems by the fact's code
-        self.violations = [(p.code if p.code.startswith(CUSTOM) else f"facts.{p.code}", p.message)
-                           for p in problems] + [
-            ("target_stage", f"stage {code!r} cannot be skipped") for code in unskippable_stages
-        ]
+        self.violations = [
+            (p.code if p.code.startswith(CUSTOM) else f"facts.{p.code}", p.message) for p in problems
+        ] + [("target_stage", f"stage {code!r} cannot be skipped") for code in unskippable_stages]
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +127,9 @@ def ensure_open(state: OpportunityState, model: StageModel) -> Stage:
 
 
 def _check_known_facts(supplied: Mapping[str, object], model: StageModel) -> None:
-    unknown = [(f"facts.{code}", "is not a fact of this stage model") for code in supplied if model.fact_spec(code) is None]
+    unknown = [
+        (f"facts.{code}", "is not a fact of this stage model") for code in supplied if model.fact_spec(code) is None
+    ]
     if unknown:
         raise ValidationFailed.many(unknown)
 
@@ -170,16 +171,20 @@ def advance(
         raise ValidationFailed("an opportunity is lost with a reason, not advanced to lost", "target_stage")
     current_index, target_index = model.index(current.code), model.index(target.code)
     if target_index <= current_index:
-        raise FailedPrecondition(f"{target.code!r} is not after the current stage {current.code!r}; regress instead", "target_stage")
+        raise FailedPrecondition(
+            f"{target.code!r} is not after the current stage {current.code!r}; regress instead", "target_stage"
+        )
     _check_known_facts(supplied_facts, model)
 
     crossed = model.stages[current_index + 1 : target_index + 1]
     skipped = crossed[:-1]
     merged: dict[str, FactValue] = {**state.facts, **supplied_facts}
     problems = check_facts(tuple(spec for stage in crossed for spec in stage.required_facts), merged)
-    problems += [FactProblem(f"{CUSTOM}{key}", "missing", "is required to enter this stage (custom field)")
-                 for key in dict.fromkeys(k for stage in crossed for k in stage.required_custom_fields)
-                 if key not in state.archived_custom_fields and state.custom_fields.get(key) in (None, "", [])]
+    problems += [
+        FactProblem(f"{CUSTOM}{key}", "missing", "is required to enter this stage (custom field)")
+        for key in dict.fromkeys(k for stage in crossed for k in stage.required_custom_fields)
+        if key not in state.archived_custom_fields and state.custom_fields.get(key) in (None, "", [])
+    ]
     # a supplied value for a later stage's fact must be valid too, even though not yet required
     required_codes = {spec.code for stage in crossed for spec in stage.required_facts}
     for code, value in supplied_facts.items():
@@ -261,5 +266,11 @@ def apply_transition(state: OpportunityState, transition: StageTransition) -> Op
     """The opportunity state after ``transition`` (stage entered at the transition time)."""
     if transition.opportunity_id != state.opportunity_id or transition.from_stage != state.stage_code:
         raise Conflict("transition does not start from this opportunity's current stage", "stage")
-    return OpportunityState(state.opportunity_id, transition.to_stage, transition.at, dict(transition.facts),
-                            state.custom_fields, state.archived_custom_fields)
+    return OpportunityState(
+        state.opportunity_id,
+        transition.to_stage,
+        transition.at,
+        dict(transition.facts),
+        state.custom_fields,
+        state.archived_custom_fields,
+    )

@@ -1,4 +1,5 @@
 """Helpers shared by the use-case modules of this package."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -50,9 +51,16 @@ SYSTEM_ACTOR = system_actor("pipeline")  # the actor of the SLA engine and lead 
 class PipelineUseCasesBase:
     """What every part of PipelineUseCases shares: its wiring and the helpers more than one topic uses."""
 
-    def __init__(self, sessions: SessionFactory, outbox: Outbox, clock: Clock, customers: CustomersClient,
-                 contracts: ContractsClient, model: StageModel | None = None,
-                 reclaim_after_days: int = lead_rules.RECLAIM_AFTER_DAYS) -> None:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        outbox: Outbox,
+        clock: Clock,
+        customers: CustomersClient,
+        contracts: ContractsClient,
+        model: StageModel | None = None,
+        reclaim_after_days: int = lead_rules.RECLAIM_AFTER_DAYS,
+    ) -> None:
         self.sessions = sessions
         self.customers = customers
         self.contracts = contracts
@@ -65,23 +73,56 @@ class PipelineUseCasesBase:
         self._versions: dict[str, int] = {self.model.code: DEFAULT_VERSION}
         self.reclaim_after_days = reclaim_after_days
 
-    async def _emit(self, session: AsyncSession, event_type: str, payload, aggregate_id: str,  # type: ignore[no-untyped-def]
-                    org_path: str, principal: Principal | None, now: datetime) -> None:
+    async def _emit(
+        self,
+        session: AsyncSession,
+        event_type: str,
+        payload,
+        aggregate_id: str,  # type: ignore[no-untyped-def]
+        org_path: str,
+        principal: Principal | None,
+        now: datetime,
+    ) -> None:
         meta = EventMeta.acting(principal, "pipeline", aggregate_id=aggregate_id, org_path=org_path)
         await self.outbox.record(session, f"salesgrid.pipeline.{event_type}", payload, meta, now)
 
-    async def _quote_event(self, session: AsyncSession, verb: str, row: Quote, opportunity: Opportunity,
-                           principal: Principal | None, now: datetime, superseded_id: str = "") -> None:
-        await self._emit(session, f"quote.{verb}", PipelineQuoteState(
-            quote_id=row.id, opportunity_id=row.opportunity_id, version=row.version, currency=row.currency,
-            total=row.total, status=row.status, owner_id=row.owner_id, superseded_quote_id=superseded_id,
-            product_ids=[line["product_id"] for line in row.lines], customer_id=opportunity.customer_id,
-            contract_id=row.contract_id or "", discount_rate=row.discount_rate or "0",
-            discount_approval=row.discount_approval or ""),
-            row.id, row.org_path, principal, now)
+    async def _quote_event(
+        self,
+        session: AsyncSession,
+        verb: str,
+        row: Quote,
+        opportunity: Opportunity,
+        principal: Principal | None,
+        now: datetime,
+        superseded_id: str = "",
+    ) -> None:
+        await self._emit(
+            session,
+            f"quote.{verb}",
+            PipelineQuoteState(
+                quote_id=row.id,
+                opportunity_id=row.opportunity_id,
+                version=row.version,
+                currency=row.currency,
+                total=row.total,
+                status=row.status,
+                owner_id=row.owner_id,
+                superseded_quote_id=superseded_id,
+                product_ids=[line["product_id"] for line in row.lines],
+                customer_id=opportunity.customer_id,
+                contract_id=row.contract_id or "",
+                discount_rate=row.discount_rate or "0",
+                discount_approval=row.discount_approval or "",
+            ),
+            row.id,
+            row.org_path,
+            principal,
+            now,
+        )
 
-    async def _user_in_scope(self, session: AsyncSession, principal: Principal, permission: str, user_id: str,
-                             field: str) -> tuple[str, str]:
+    async def _user_in_scope(
+        self, session: AsyncSession, principal: Principal, permission: str, user_id: str, field: str
+    ) -> tuple[str, str]:
         """(user id, org path) of a user the caller may act for; the caller himself needs no lookup."""
         if not user_id or user_id == principal.subject_id:
             return principal.subject_id, principal.org_path
@@ -92,18 +133,31 @@ class PipelineUseCasesBase:
             raise PermissionDenied(f"{field} is outside your scope", field)
         return user.user_id, user.org_path
 
-    def _opportunity_event(self, row: Opportunity, transition: StageTransition | None = None) -> PipelineOpportunityState:
+    def _opportunity_event(
+        self, row: Opportunity, transition: StageTransition | None = None
+    ) -> PipelineOpportunityState:
         return PipelineOpportunityState(
-            opportunity_id=row.id, customer_id=row.customer_id, name=row.name, owner_id=row.owner_id,
-            org_path=row.org_path, amount=row.amount, currency=row.currency,
-            expected_close_date=row.expected_close_date.isoformat(), stage=row.stage, status=row.status,
+            opportunity_id=row.id,
+            customer_id=row.customer_id,
+            name=row.name,
+            owner_id=row.owner_id,
+            org_path=row.org_path,
+            amount=row.amount,
+            currency=row.currency,
+            expected_close_date=row.expected_close_date.isoformat(),
+            stage=row.stage,
+            status=row.status,
             probability=self.model_of(row.stage_model).stage(row.stage).probability,
             from_stage=transition.from_stage if transition else "",
-            transition=transition.kind.value if transition else "", reason=transition.reason or "" if transition else "",
-            commit=row.commit, stage_model=row.stage_model, channel=row.channel or "direct",
+            transition=transition.kind.value if transition else "",
+            reason=transition.reason or "" if transition else "",
+            commit=row.commit,
+            stage_model=row.stage_model,
+            channel=row.channel or "direct",
             partner_id=row.partner_id or "",
             stage_model_version=self._versions.get(row.stage_model, DEFAULT_VERSION),
-            custom_fields=struct_of(row.custom_fields))
+            custom_fields=struct_of(row.custom_fields),
+        )
 
     async def _load_models(self, session: AsyncSession) -> dict[str, StageModel]:
         models = {self.model.code: self.model}
@@ -119,10 +173,19 @@ class PipelineUseCasesBase:
             raise ValidationFailed(f"stage model {code!r} does not exist", "stage_model")
         return model
 
-    async def _insert_opportunity(self, session: AsyncSession, principal: Principal, data: OpportunityInput,
-                                  owner: str, org_path: str, now: datetime, stage_model: str = "",
-                                  custom_fields: Mapping[str, Any] | None = None,
-                                  enforce_required: bool = True, attribution: Attribution = DIRECT_SALE) -> Opportunity:
+    async def _insert_opportunity(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        data: OpportunityInput,
+        owner: str,
+        org_path: str,
+        now: datetime,
+        stage_model: str = "",
+        custom_fields: Mapping[str, Any] | None = None,
+        enforce_required: bool = True,
+        attribution: Attribution = DIRECT_SALE,
+    ) -> Opportunity:
         """enforce_required False: a lead's conversion, which carries no custom fields; required
         ones are filled afterwards (a stage gate can insist on them). A lead's conversion is a
         direct sale."""
@@ -132,19 +195,49 @@ class PipelineUseCasesBase:
         today = (await localtime.user_calendar(session, owner)).today(now)
         valid = validate_opportunity(data, names, now, today=today)
         opportunity_id = new_id()
-        values = await apply_values(session, OPPORTUNITY_FIELDS, opportunity_id, {}, custom_fields,
-                                    business_line=model.code, creating=enforce_required)
+        values = await apply_values(
+            session,
+            OPPORTUNITY_FIELDS,
+            opportunity_id,
+            {},
+            custom_fields,
+            business_line=model.code,
+            creating=enforce_required,
+        )
         row = Opportunity(
-            id=opportunity_id, customer_id=valid.customer_id, name=valid.name, name_key=normalise_key(valid.name),
-            owner_id=owner, org_path=org_path, amount=str(valid.amount.amount), currency=valid.amount.currency,
+            id=opportunity_id,
+            customer_id=valid.customer_id,
+            name=valid.name,
+            name_key=normalise_key(valid.name),
+            owner_id=owner,
+            org_path=org_path,
+            amount=str(valid.amount.amount),
+            currency=valid.amount.currency,
             expected_close_date=valid.expected_close_date,
-            competitors=[{"name": c.name, "strengths": c.strengths,
-                          "price": {"amount": str(c.price.amount), "currency": c.price.currency} if c.price else None}
-                         for c in valid.competitors],
+            competitors=[
+                {
+                    "name": c.name,
+                    "strengths": c.strengths,
+                    "price": {"amount": str(c.price.amount), "currency": c.price.currency} if c.price else None,
+                }
+                for c in valid.competitors
+            ],
             products=[{"product_id": p.product_id, "quantity": str(p.quantity)} for p in valid.products],
-            stage_model=model.code, stage=model.entry_stage_code, stage_entered_at=now, status="open",
-            lost_reason="", facts={}, sla_level_notified=0, commit=False, version=1, created_at=now, updated_at=now,
-            custom_fields=values, channel=attribution.channel, partner_id=attribution.partner_id)
+            stage_model=model.code,
+            stage=model.entry_stage_code,
+            stage_entered_at=now,
+            status="open",
+            lost_reason="",
+            facts={},
+            sla_level_notified=0,
+            commit=False,
+            version=1,
+            created_at=now,
+            updated_at=now,
+            custom_fields=values,
+            channel=attribution.channel,
+            partner_id=attribution.partner_id,
+        )
         session.add(row)
         try:
             await session.flush()
@@ -153,8 +246,9 @@ class PipelineUseCasesBase:
         await self._emit(session, "opportunity.created", self._opportunity_event(row), row.id, org_path, principal, now)
         return row
 
-    async def _visible_opportunity(self, session: AsyncSession, principal: Principal, opportunity_id: str,
-                                   permission: str) -> Opportunity:
+    async def _visible_opportunity(
+        self, session: AsyncSession, principal: Principal, opportunity_id: str, permission: str
+    ) -> Opportunity:
         principal.require(permission)
         await self._load_models(session)
         row = await session.get(Opportunity, opportunity_id)
@@ -168,11 +262,23 @@ class PipelineUseCasesBase:
     def _lead_domain(row: Lead) -> lead_rules.Lead:
         amount = Money(Decimal(row.estimated_amount), row.estimated_currency or "") if row.estimated_amount else None
         return lead_rules.Lead(
-            lead_id=row.id, company_name=row.company_name, created_at=row.created_at,
-            status=lead_rules.LeadStatus(row.status), contact_name=row.contact_name, phone=row.phone, email=row.email,
-            region=row.region, industry=row.industry, source=row.source, estimated_amount=amount,
-            owner_id=row.owner_id or None, assigned_at=row.assigned_at, last_followed_up_at=row.last_followed_up_at,
-            closed_reason=row.closed_reason or None, closed_at=row.closed_at)
+            lead_id=row.id,
+            company_name=row.company_name,
+            created_at=row.created_at,
+            status=lead_rules.LeadStatus(row.status),
+            contact_name=row.contact_name,
+            phone=row.phone,
+            email=row.email,
+            region=row.region,
+            industry=row.industry,
+            source=row.source,
+            estimated_amount=amount,
+            owner_id=row.owner_id or None,
+            assigned_at=row.assigned_at,
+            last_followed_up_at=row.last_followed_up_at,
+            closed_reason=row.closed_reason or None,
+            closed_at=row.closed_at,
+        )
 
     @staticmethod
     def _lead_store(row: Lead, lead: lead_rules.Lead, org_path: str, now: datetime) -> None:
@@ -185,10 +291,32 @@ class PipelineUseCasesBase:
         row.closed_at = lead.closed_at
         row.version += 1
 
-    async def _lead_event(self, session: AsyncSession, verb: str, row: Lead, principal: Principal | None,
-                          now: datetime, previous_owner: str = "") -> None:
-        await self._emit(session, f"lead.{verb}", PipelineLeadState(
-            lead_id=row.id, company_name=row.company_name, status=row.status, owner_id=row.owner_id,
-            previous_owner_id=previous_owner, org_path=row.org_path, region=row.region, industry=row.industry,
-            closed_reason=row.closed_reason, custom_fields=struct_of(row.custom_fields)), row.id, row.org_path,
-            principal, now)
+    async def _lead_event(
+        self,
+        session: AsyncSession,
+        verb: str,
+        row: Lead,
+        principal: Principal | None,
+        now: datetime,
+        previous_owner: str = "",
+    ) -> None:
+        await self._emit(
+            session,
+            f"lead.{verb}",
+            PipelineLeadState(
+                lead_id=row.id,
+                company_name=row.company_name,
+                status=row.status,
+                owner_id=row.owner_id,
+                previous_owner_id=previous_owner,
+                org_path=row.org_path,
+                region=row.region,
+                industry=row.industry,
+                closed_reason=row.closed_reason,
+                custom_fields=struct_of(row.custom_fields),
+            ),
+            row.id,
+            row.org_path,
+            principal,
+            now,
+        )

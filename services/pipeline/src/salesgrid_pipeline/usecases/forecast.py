@@ -1,4 +1,5 @@
 """Forecast use cases."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -21,16 +22,25 @@ class ForecastMixin(PipelineUseCasesBase):
         principal.require(OPP_READ)
         if group_by not in ("", "owner", "team", "subtree"):
             raise ValidationFailed("must be owner, team or subtree", "group_by")
-        stmt = select(Opportunity).where(scope_filter(principal, OPP_READ, Opportunity.owner_id, Opportunity.org_path),
-                                         Opportunity.status != "lost")
+        stmt = select(Opportunity).where(
+            scope_filter(principal, OPP_READ, Opportunity.owner_id, Opportunity.org_path), Opportunity.status != "lost"
+        )
         async with self.sessions() as session:
             await self._load_models(session)
-            rows = [fc.OpportunityRow(
-                opportunity_id=r.id, owner_id=r.owner_id, team_id=r.org_path, org_path=r.org_path.strip("/"),
-                close_date=r.expected_close_date, amount=Money(Decimal(r.amount), r.currency),
-                probability=self.model_of(r.stage_model).stage(r.stage).probability, status=fc.RowStatus(r.status),
-                commit_flag=r.commit)
-                for r in (await session.scalars(stmt)).all()]
+            rows = [
+                fc.OpportunityRow(
+                    opportunity_id=r.id,
+                    owner_id=r.owner_id,
+                    team_id=r.org_path,
+                    org_path=r.org_path.strip("/"),
+                    close_date=r.expected_close_date,
+                    amount=Money(Decimal(r.amount), r.currency),
+                    probability=self.model_of(r.stage_model).stage(r.stage).probability,
+                    status=fc.RowStatus(r.status),
+                    commit_flag=r.commit,
+                )
+                for r in (await session.scalars(stmt)).all()
+            ]
         if group_by == "subtree":
             return fc.forecast_subtree(rows, (subtree or principal.org_path).strip("/"))
         return fc.forecast(rows, fc.GroupBy.TEAM if group_by == "team" else fc.GroupBy.OWNER)

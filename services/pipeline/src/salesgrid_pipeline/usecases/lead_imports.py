@@ -1,4 +1,5 @@
 """Lead imports use cases."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -49,8 +50,9 @@ def _import_column(field: str) -> str:
 class LeadImportsMixin(PipelineUseCasesBase):
     """PipelineUseCases: lead imports."""
 
-    async def import_leads(self, principal: Principal, rows: Sequence[ImportRow],
-                           first_row: int = 1) -> tuple[list[str], list[ImportError]]:
+    async def import_leads(
+        self, principal: Principal, rows: Sequence[ImportRow], first_row: int = 1
+    ) -> tuple[list[str], list[ImportError]]:
         """Each row created like create_lead (validation, scope, assignment rules), in its own
         transaction; a bad row is reported (row number, CSV column, message) and skipped."""
         principal.require(LEAD_CREATE)
@@ -68,8 +70,9 @@ class LeadImportsMixin(PipelineUseCasesBase):
                     try:
                         value = Decimal(item.estimated_amount.strip())
                     except InvalidOperation:
-                        raise ValidationFailed(f"{item.estimated_amount!r} is not a decimal number",
-                                               "estimated_amount.amount") from None
+                        raise ValidationFailed(
+                            f"{item.estimated_amount!r} is not a decimal number", "estimated_amount.amount"
+                        ) from None
                     if not value.is_finite():
                         raise ValidationFailed("must be a finite number", "estimated_amount.amount")
                     amount = Money(value, item.currency.strip())

@@ -1,4 +1,5 @@
 """Leads use cases."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -22,12 +23,19 @@ from salesgrid_pipeline.domain.money import Money
 from salesgrid_pipeline.domain.opportunities import OpportunityInput, validate_opportunity
 from salesgrid_pipeline.models import Lead, LeadAssignmentRule, Opportunity, RoundRobinState
 
-from salesgrid_pipeline.usecases._support import (LEAD_ASSIGN, LEAD_CREATE, LEAD_FIELDS, LEAD_READ, LEAD_UPDATE,
-                                                  OPP_CREATE, PipelineUseCasesBase)
+from salesgrid_pipeline.usecases._support import (
+    LEAD_ASSIGN,
+    LEAD_CREATE,
+    LEAD_FIELDS,
+    LEAD_READ,
+    LEAD_UPDATE,
+    OPP_CREATE,
+    PipelineUseCasesBase,
+)
 
 
 def _ancestor_paths(org_path: str) -> list[str]:
-    """"/c/r1/b1/" → ["/c/", "/c/r1/", "/c/r1/b1/"]: the units whose lead pools a member sees."""
+    """ "/c/r1/b1/" → ["/c/", "/c/r1/", "/c/r1/b1/"]: the units whose lead pools a member sees."""
     return orgpaths.ancestor_paths(org_path)
 
 
@@ -48,13 +56,23 @@ class LeadsMixin(PipelineUseCasesBase):
             raise PermissionDenied("this lead is outside your scope")
         return row
 
-    async def create_lead(self, principal: Principal, fields: Mapping[str, str], estimated_amount: Money | None,
-                          assign_to: str, custom_fields: Mapping[str, Any] | None = None) -> Lead:
+    async def create_lead(
+        self,
+        principal: Principal,
+        fields: Mapping[str, str],
+        estimated_amount: Money | None,
+        assign_to: str,
+        custom_fields: Mapping[str, Any] | None = None,
+    ) -> Lead:
         principal.require(LEAD_CREATE)
         now = self.clock()
-        lead = lead_rules.new_lead(new_id(), fields.get("company_name", ""), now, estimated_amount=estimated_amount,
-                                   **{k: fields.get(k, "") for k in ("contact_name", "phone", "email", "region",
-                                                                     "industry", "source")})
+        lead = lead_rules.new_lead(
+            new_id(),
+            fields.get("company_name", ""),
+            now,
+            estimated_amount=estimated_amount,
+            **{k: fields.get(k, "") for k in ("contact_name", "phone", "email", "region", "industry", "source")},
+        )
         async with self.sessions() as session, session.begin():
             org_path = principal.org_path
             if assign_to:
@@ -65,13 +83,24 @@ class LeadsMixin(PipelineUseCasesBase):
                 by_rule = await self._assign_by_rule(session, lead)
                 if by_rule is not None:
                     lead, org_path = lead_rules.assign(lead, by_rule.user_id, now), by_rule.org_path
-            row = Lead(id=lead.lead_id, company_name=lead.company_name, contact_name=lead.contact_name,
-                       phone=lead.phone, email=lead.email, region=lead.region, industry=lead.industry,
-                       source=lead.source, estimated_amount=str(estimated_amount.amount) if estimated_amount else None,
-                       estimated_currency=estimated_amount.currency if estimated_amount else None,
-                       created_at=now, created_by=principal.subject_id, version=0, status="pool", org_path=org_path,
-                       custom_fields=await apply_values(session, LEAD_FIELDS, lead.lead_id, {}, custom_fields,
-                                                        creating=True))
+            row = Lead(
+                id=lead.lead_id,
+                company_name=lead.company_name,
+                contact_name=lead.contact_name,
+                phone=lead.phone,
+                email=lead.email,
+                region=lead.region,
+                industry=lead.industry,
+                source=lead.source,
+                estimated_amount=str(estimated_amount.amount) if estimated_amount else None,
+                estimated_currency=estimated_amount.currency if estimated_amount else None,
+                created_at=now,
+                created_by=principal.subject_id,
+                version=0,
+                status="pool",
+                org_path=org_path,
+                custom_fields=await apply_values(session, LEAD_FIELDS, lead.lead_id, {}, custom_fields, creating=True),
+            )
             self._lead_store(row, lead, org_path, now)
             session.add(row)
             await self._lead_event(session, "created", row, principal, now)
@@ -79,8 +108,9 @@ class LeadsMixin(PipelineUseCasesBase):
                 await self._lead_event(session, "assigned", row, principal, now)
             return row
 
-    async def update_lead_custom_fields(self, principal: Principal, lead_id: str, expected_version: int,
-                                        custom_fields: Mapping[str, Any] | None) -> Lead:
+    async def update_lead_custom_fields(
+        self, principal: Principal, lead_id: str, expected_version: int, custom_fields: Mapping[str, Any] | None
+    ) -> Lead:
         if not custom_fields:
             raise ValidationFailed("give at least one custom field", "custom_fields")
         now = self.clock()
@@ -101,9 +131,13 @@ class LeadsMixin(PipelineUseCasesBase):
     @staticmethod
     async def _team_reps(session: AsyncSession, team_id: str) -> list[str]:
         """The team's active reps from the directory replica, in a stable order every replica shares."""
-        rows = (await session.execute(select(directory_users.c.user_id, directory_users.c.roles).where(
-            directory_users.c.unit_id == team_id, directory_users.c.active.is_(True))
-            .order_by(directory_users.c.user_id))).all()
+        rows = (
+            await session.execute(
+                select(directory_users.c.user_id, directory_users.c.roles)
+                .where(directory_users.c.unit_id == team_id, directory_users.c.active.is_(True))
+                .order_by(directory_users.c.user_id)
+            )
+        ).all()
         return [r.user_id for r in rows if "rep" in r.roles.split(",")]
 
     async def _assign_by_rule(self, session: AsyncSession, lead: lead_rules.Lead) -> DirectoryUser | None:
@@ -118,8 +152,9 @@ class LeadsMixin(PipelineUseCasesBase):
         last: dict[str, str] = {}
         state: RoundRobinState | None = None
         if rule.team_id:
-            state = await session.scalar(select(RoundRobinState).where(RoundRobinState.team_id == rule.team_id)
-                                         .with_for_update())
+            state = await session.scalar(
+                select(RoundRobinState).where(RoundRobinState.team_id == rule.team_id).with_for_update()
+            )
             teams[rule.team_id] = await self._team_reps(session, rule.team_id)
             if state is not None:
                 last[rule.team_id] = state.last_assignee
@@ -149,12 +184,20 @@ class LeadsMixin(PipelineUseCasesBase):
         async with self.sessions() as session:
             return await self._rules(session)
 
-    async def put_assignment_rules(self, principal: Principal,
-                                   rules: Sequence[lead_rules.AssignmentRule]) -> list[lead_rules.AssignmentRule]:
+    async def put_assignment_rules(
+        self, principal: Principal, rules: Sequence[lead_rules.AssignmentRule]
+    ) -> list[lead_rules.AssignmentRule]:
         """Replace the rule table; every target must be an active rep / a known team in the caller's scope."""
         self._require_rule_admin(principal)
-        rules = [lead_rules.AssignmentRule(r.region.strip(), r.industry.strip(), (r.rep_id or "").strip() or None,
-                                           (r.team_id or "").strip() or None) for r in rules]
+        rules = [
+            lead_rules.AssignmentRule(
+                r.region.strip(),
+                r.industry.strip(),
+                (r.rep_id or "").strip() or None,
+                (r.team_id or "").strip() or None,
+            )
+            for r in rules
+        ]
         lead_rules.validate_rules(rules)
         async with self.sessions() as session, session.begin():
             problems: list[tuple[str, str]] = []
@@ -166,8 +209,11 @@ class LeadsMixin(PipelineUseCasesBase):
                     elif not principal.can_see(LEAD_ASSIGN, user.user_id, user.org_path):
                         problems.append((f"rules[{i}].rep_id", "is outside your scope"))
                 else:
-                    path = await session.scalar(select(directory_units.c.path).where(
-                        directory_units.c.unit_id == rule.team_id, directory_units.c.active.is_(True)))
+                    path = await session.scalar(
+                        select(directory_units.c.path).where(
+                            directory_units.c.unit_id == rule.team_id, directory_units.c.active.is_(True)
+                        )
+                    )
                     if path is None:
                         problems.append((f"rules[{i}].team_id", "is not a known org unit"))
                     elif not principal.can_see(LEAD_ASSIGN, "", path):
@@ -177,19 +223,35 @@ class LeadsMixin(PipelineUseCasesBase):
             for old in (await session.scalars(select(LeadAssignmentRule))).all():
                 await session.delete(old)
             await session.flush()
-            session.add_all([LeadAssignmentRule(position=i, region=r.region, industry=r.industry, rep_id=r.rep_id or "",
-                                                team_id=r.team_id or "") for i, r in enumerate(rules)])
+            session.add_all(
+                [
+                    LeadAssignmentRule(
+                        position=i, region=r.region, industry=r.industry, rep_id=r.rep_id or "", team_id=r.team_id or ""
+                    )
+                    for i, r in enumerate(rules)
+                ]
+            )
         return rules
 
     async def get_lead(self, principal: Principal, lead_id: str) -> Lead:
         async with self.sessions() as session:
             return await self._visible_lead(session, principal, lead_id, LEAD_READ)
 
-    async def list_leads(self, principal: Principal, *, status: str, owner_id: str, page_size: int,
-                         after: str, custom_fields: Mapping[str, str] | None = None) -> tuple[list[Lead], str]:
+    async def list_leads(
+        self,
+        principal: Principal,
+        *,
+        status: str,
+        owner_id: str,
+        page_size: int,
+        after: str,
+        custom_fields: Mapping[str, str] | None = None,
+    ) -> tuple[list[Lead], str]:
         principal.require(LEAD_READ)
-        visible = or_(scope_filter(principal, LEAD_READ, Lead.owner_id, Lead.org_path),
-                      and_(Lead.status == "pool", Lead.org_path.in_(_ancestor_paths(principal.org_path))))
+        visible = or_(
+            scope_filter(principal, LEAD_READ, Lead.owner_id, Lead.org_path),
+            and_(Lead.status == "pool", Lead.org_path.in_(_ancestor_paths(principal.org_path))),
+        )
         stmt = select(Lead).where(visible)
         if status:
             stmt = stmt.where(Lead.status == status)
@@ -230,8 +292,9 @@ class LeadsMixin(PipelineUseCasesBase):
             await self._lead_event(session, "closed", row, principal, now)
             return row
 
-    async def convert_lead(self, principal: Principal, lead_id: str, opportunity_name: str, amount: Money | None,
-                           expected_close_date: date) -> tuple[Lead, Opportunity]:
+    async def convert_lead(
+        self, principal: Principal, lead_id: str, opportunity_name: str, amount: Money | None, expected_close_date: date
+    ) -> tuple[Lead, Opportunity]:
         """Customer through the customers service (its duplicate check applies), then here, in one
         transaction, the opportunity and the converted lead. Everything local is validated before
         the customer is created, so bad input leaves nothing behind in either service."""
@@ -244,24 +307,49 @@ class LeadsMixin(PipelineUseCasesBase):
         amount = amount or plan.opportunity.amount
         if amount is None:
             raise ValidationFailed("is required (the lead has no estimated amount)", "amount")
-        data = OpportunityInput(customer_id="(new)", name=plan.opportunity.name, amount=amount,
-                                expected_close_date=expected_close_date)
+        data = OpportunityInput(
+            customer_id="(new)", name=plan.opportunity.name, amount=amount, expected_close_date=expected_close_date
+        )
         validate_opportunity(data, (), now)
         assert plan.customer is not None  # converting always creates the customer
         customer = await self.customers.create_customer(principal, plan.customer, "company_name")
         async with self.sessions() as session, session.begin():
             row = await self._visible_lead(session, principal, lead_id, LEAD_UPDATE)
             if row.version != seen_version:
-                raise Conflict(f"the lead changed while converting; customer {customer.customer_id} was created, "
-                               "create the opportunity on it", "id")
+                raise Conflict(
+                    f"the lead changed while converting; customer {customer.customer_id} was created, "
+                    "create the opportunity on it",
+                    "id",
+                )
             opportunity = await self._insert_opportunity(
-                session, principal, replace(data, customer_id=customer.customer_id), owner, org_path, now,
-                enforce_required=False)
+                session,
+                principal,
+                replace(data, customer_id=customer.customer_id),
+                owner,
+                org_path,
+                now,
+                enforce_required=False,
+            )
             self._lead_store(row, plan.lead, org_path, now)
-            await self._emit(session, "lead.converted", PipelineLeadState(
-                lead_id=row.id, company_name=row.company_name, status=row.status, owner_id=row.owner_id,
-                org_path=row.org_path, region=row.region, industry=row.industry, customer_id=customer.customer_id,
-                opportunity_id=opportunity.id), row.id, row.org_path, principal, now)
+            await self._emit(
+                session,
+                "lead.converted",
+                PipelineLeadState(
+                    lead_id=row.id,
+                    company_name=row.company_name,
+                    status=row.status,
+                    owner_id=row.owner_id,
+                    org_path=row.org_path,
+                    region=row.region,
+                    industry=row.industry,
+                    customer_id=customer.customer_id,
+                    opportunity_id=opportunity.id,
+                ),
+                row.id,
+                row.org_path,
+                principal,
+                now,
+            )
             return row, opportunity
 
     async def record_lead_follow_up(self, session: AsyncSession, lead_id: str, owner_id: str, at: datetime) -> bool:

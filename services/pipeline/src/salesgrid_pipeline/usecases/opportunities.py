@@ -1,4 +1,5 @@
 """Opportunities use cases."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -24,13 +25,26 @@ from salesgrid_pipeline.domain.money import Money
 from salesgrid_pipeline.domain.opportunities import OpportunityInput, validate_opportunity
 from salesgrid_common.customer_merges import survivor_of
 from salesgrid_pipeline.domain.stage_model import StageModel
-from salesgrid_pipeline.domain.stages import (GateRejected, OpportunityState, StageTransition, advance,
-                                              gate_violation, lose, regress, win)
+from salesgrid_pipeline.domain.stages import (
+    GateRejected,
+    OpportunityState,
+    StageTransition,
+    advance,
+    gate_violation,
+    lose,
+    regress,
+    win,
+)
 from salesgrid_pipeline.gate_fact_codec import decode_facts, encode_facts
 from salesgrid_pipeline.models import GateViolation, Opportunity, StageHistory
 
-from salesgrid_pipeline.usecases._support import (OPP_CREATE, OPP_READ, OPP_UPDATE, OPPORTUNITY_FIELDS,
-                                                  PipelineUseCasesBase)
+from salesgrid_pipeline.usecases._support import (
+    OPP_CREATE,
+    OPP_READ,
+    OPP_UPDATE,
+    OPPORTUNITY_FIELDS,
+    PipelineUseCasesBase,
+)
 
 
 Decide = Callable[[OpportunityState, StageModel, datetime], StageTransition]
@@ -47,12 +61,20 @@ class OpportunitiesMixin(PipelineUseCasesBase):
     @staticmethod
     def _check_version(version: int, expected: int) -> None:
         if expected and version != expected:
-            raise Conflict(f"the record changed (version {version}, you sent {expected}); reload and retry",
-                           "expected_version")
+            raise Conflict(
+                f"the record changed (version {version}, you sent {expected}); reload and retry", "expected_version"
+            )
 
-    async def create_opportunity(self, principal: Principal, data: OpportunityInput, owner_id: str,
-                                 stage_model: str = "", custom_fields: Mapping[str, Any] | None = None,
-                                 channel: str = "", partner_id: str = "") -> Opportunity:
+    async def create_opportunity(
+        self,
+        principal: Principal,
+        data: OpportunityInput,
+        owner_id: str,
+        stage_model: str = "",
+        custom_fields: Mapping[str, Any] | None = None,
+        channel: str = "",
+        partner_id: str = "",
+    ) -> Opportunity:
         """A new opportunity, attributed to a sales channel (direct by default) and, through an
         agent or distributor, to an active partner of that channel as customers' events describe it."""
         principal.require(OPP_CREATE)
@@ -70,22 +92,36 @@ class OpportunitiesMixin(PipelineUseCasesBase):
                 raise Conflict("the customer was merged into another one meanwhile; retry", "customer_id")
             owner, org_path = await self._user_in_scope(session, principal, OPP_CREATE, owner_id, "owner_id")
             sale = await attribution(session, channel, partner_id)
-            return await self._insert_opportunity(session, principal, data, owner, org_path, now, stage_model,
-                                                  custom_fields, attribution=sale)
+            return await self._insert_opportunity(
+                session, principal, data, owner, org_path, now, stage_model, custom_fields, attribution=sale
+            )
 
     async def get_opportunity(self, principal: Principal, opportunity_id: str) -> Opportunity:
         async with self.sessions() as session:
             return await self._visible_opportunity(session, principal, opportunity_id, OPP_READ)
 
-    async def list_opportunities(self, principal: Principal, *, owner_id: str, customer_id: str, status: str,
-                                 stage: str, page_size: int, after: str,
-                                 custom_fields: Mapping[str, str] | None = None) -> tuple[list[Opportunity], str]:
+    async def list_opportunities(
+        self,
+        principal: Principal,
+        *,
+        owner_id: str,
+        customer_id: str,
+        status: str,
+        stage: str,
+        page_size: int,
+        after: str,
+        custom_fields: Mapping[str, str] | None = None,
+    ) -> tuple[list[Opportunity], str]:
         principal.require(OPP_READ)
         stmt = select(Opportunity).where(scope_filter(principal, OPP_READ, Opportunity.owner_id, Opportunity.org_path))
         async with self.sessions() as session:
             customer_id = await survivor_of(session, customer_id, writing=False)  # a merged id lists the survivor's
-            for column, value in ((Opportunity.owner_id, owner_id), (Opportunity.customer_id, customer_id),
-                                  (Opportunity.status, status), (Opportunity.stage, stage)):
+            for column, value in (
+                (Opportunity.owner_id, owner_id),
+                (Opportunity.customer_id, customer_id),
+                (Opportunity.status, status),
+                (Opportunity.stage, stage),
+            ):
                 if value:
                     stmt = stmt.where(column == value)
             stmt = stmt.where(*await filter_clauses(session, OPPORTUNITY_FIELDS, Opportunity.id, custom_fields or {}))
@@ -96,7 +132,9 @@ class OpportunitiesMixin(PipelineUseCasesBase):
     def facts_of(self, row: Opportunity) -> dict[str, FactValue]:
         return decode_facts(row.facts, self.model_of(row.stage_model))
 
-    async def _move(self, principal: Principal, opportunity_id: str, expected_version: int, decide: Decide) -> Opportunity:
+    async def _move(
+        self, principal: Principal, opportunity_id: str, expected_version: int, decide: Decide
+    ) -> Opportunity:
         """Apply one stage transition; a rejected advance is recorded as a gate violation and then raised."""
         now = self.clock()
         rejected: GateRejected | None = None
@@ -106,8 +144,9 @@ class OpportunitiesMixin(PipelineUseCasesBase):
                 self._check_version(row.version, expected_version)
                 before = self.facts_of(row)
                 archived = frozenset(d.key for d in await load_definitions(session, OPPORTUNITY_FIELDS) if not d.active)
-                state = OpportunityState(row.id, row.stage, row.stage_entered_at, before, dict(row.custom_fields or {}),
-                                         archived)
+                state = OpportunityState(
+                    row.id, row.stage, row.stage_entered_at, before, dict(row.custom_fields or {}), archived
+                )
                 try:
                     transition = decide(state, self.model_of(row.stage_model), now)
                 except GateRejected as rejection:
@@ -119,8 +158,15 @@ class OpportunitiesMixin(PipelineUseCasesBase):
                 raise rejected
             return row
 
-    async def _apply(self, session: AsyncSession, principal: Principal, row: Opportunity, transition: StageTransition,
-                     before: Mapping[str, FactValue], now: datetime) -> None:
+    async def _apply(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        row: Opportunity,
+        transition: StageTransition,
+        before: Mapping[str, FactValue],
+        now: datetime,
+    ) -> None:
         supplied = {code: value for code, value in transition.facts.items() if before.get(code) != value}
         row.stage = transition.to_stage
         row.stage_entered_at = transition.at
@@ -130,28 +176,68 @@ class OpportunitiesMixin(PipelineUseCasesBase):
         row.sla_level_notified = int(sla.SlaLevel.ON_TIME)  # a new stage entry starts its SLA afresh
         row.version += 1
         row.updated_at = now
-        session.add(StageHistory(id=new_id(), opportunity_id=row.id, kind=transition.kind.value,
-                                 from_stage=transition.from_stage, to_stage=transition.to_stage, at=transition.at,
-                                 by=transition.by, facts=encode_facts(supplied), reason=transition.reason or "",
-                                 skipped_stages=list(transition.skipped_stages)))
+        session.add(
+            StageHistory(
+                id=new_id(),
+                opportunity_id=row.id,
+                kind=transition.kind.value,
+                from_stage=transition.from_stage,
+                to_stage=transition.to_stage,
+                at=transition.at,
+                by=transition.by,
+                facts=encode_facts(supplied),
+                reason=transition.reason or "",
+                skipped_stages=list(transition.skipped_stages),
+            )
+        )
         verb = row.status if row.status in ("won", "lost") else "stage_changed"
-        await self._emit(session, f"opportunity.{verb}", self._opportunity_event(row, transition), row.id,
-                         row.org_path, principal, now)
+        await self._emit(
+            session,
+            f"opportunity.{verb}",
+            self._opportunity_event(row, transition),
+            row.id,
+            row.org_path,
+            principal,
+            now,
+        )
 
-    async def _record_violation(self, session: AsyncSession, principal: Principal, row: Opportunity,
-                                rejection: GateRejected, now: datetime) -> None:
+    async def _record_violation(
+        self, session: AsyncSession, principal: Principal, row: Opportunity, rejection: GateRejected, now: datetime
+    ) -> None:
         record = gate_violation(rejection)
         violation = GateViolation(
-            id=new_id(), opportunity_id=row.id, actor_id=record.actor, owner_id=row.owner_id, org_path=row.org_path,
-            at=record.at, from_stage=record.from_stage, target_stage=record.target_stage,
-            missing_facts=list(record.missing_facts), invalid_facts=[list(pair) for pair in record.invalid_facts],
-            unskippable_stages=list(record.unskippable_stages))
+            id=new_id(),
+            opportunity_id=row.id,
+            actor_id=record.actor,
+            owner_id=row.owner_id,
+            org_path=row.org_path,
+            at=record.at,
+            from_stage=record.from_stage,
+            target_stage=record.target_stage,
+            missing_facts=list(record.missing_facts),
+            invalid_facts=[list(pair) for pair in record.invalid_facts],
+            unskippable_stages=list(record.unskippable_stages),
+        )
         session.add(violation)
-        await self._emit(session, "gate.violated", PipelineGateViolated(
-            violation_id=violation.id, opportunity_id=row.id, actor_id=record.actor, owner_id=row.owner_id,
-            from_stage=record.from_stage, target_stage=record.target_stage, missing_facts=record.missing_facts,
-            invalid_facts=[f"{code}: {message}" for code, message in record.invalid_facts],
-            unskippable_stages=record.unskippable_stages), row.id, row.org_path, principal, now)
+        await self._emit(
+            session,
+            "gate.violated",
+            PipelineGateViolated(
+                violation_id=violation.id,
+                opportunity_id=row.id,
+                actor_id=record.actor,
+                owner_id=row.owner_id,
+                from_stage=record.from_stage,
+                target_stage=record.target_stage,
+                missing_facts=record.missing_facts,
+                invalid_facts=[f"{code}: {message}" for code, message in record.invalid_facts],
+                unskippable_stages=record.unskippable_stages,
+            ),
+            row.id,
+            row.org_path,
+            principal,
+            now,
+        )
 
     @staticmethod
     def _next_stage(model: StageModel, stage_code: str) -> str:
@@ -160,29 +246,53 @@ class OpportunitiesMixin(PipelineUseCasesBase):
             return model.won_stage.code
         return model.stages[index].code
 
-    async def advance_opportunity(self, principal: Principal, opportunity_id: str, target_stage: str,
-                                  facts: Mapping[str, FactValue], expected_version: int) -> Opportunity:
+    async def advance_opportunity(
+        self,
+        principal: Principal,
+        opportunity_id: str,
+        target_stage: str,
+        facts: Mapping[str, FactValue],
+        expected_version: int,
+    ) -> Opportunity:
         actor = principal.subject_id
-        return await self._move(principal, opportunity_id, expected_version, lambda state, model, now: advance(
-            state, target_stage or self._next_stage(model, state.stage_code), facts, model, actor, now))
+        return await self._move(
+            principal,
+            opportunity_id,
+            expected_version,
+            lambda state, model, now: advance(
+                state, target_stage or self._next_stage(model, state.stage_code), facts, model, actor, now
+            ),
+        )
 
-    async def regress_opportunity(self, principal: Principal, opportunity_id: str, target_stage: str, reason: str,
-                                  expected_version: int) -> Opportunity:
+    async def regress_opportunity(
+        self, principal: Principal, opportunity_id: str, target_stage: str, reason: str, expected_version: int
+    ) -> Opportunity:
         actor = principal.subject_id
-        return await self._move(principal, opportunity_id, expected_version,
-                                lambda state, model, now: regress(state, target_stage, reason, model, actor, now))
+        return await self._move(
+            principal,
+            opportunity_id,
+            expected_version,
+            lambda state, model, now: regress(state, target_stage, reason, model, actor, now),
+        )
 
-    async def win_opportunity(self, principal: Principal, opportunity_id: str, facts: Mapping[str, FactValue],
-                              expected_version: int) -> Opportunity:
+    async def win_opportunity(
+        self, principal: Principal, opportunity_id: str, facts: Mapping[str, FactValue], expected_version: int
+    ) -> Opportunity:
         actor = principal.subject_id
-        return await self._move(principal, opportunity_id, expected_version,
-                                lambda state, model, now: win(state, facts, model, actor, now))
+        return await self._move(
+            principal, opportunity_id, expected_version, lambda state, model, now: win(state, facts, model, actor, now)
+        )
 
-    async def lose_opportunity(self, principal: Principal, opportunity_id: str, reason: str,
-                               expected_version: int) -> Opportunity:
+    async def lose_opportunity(
+        self, principal: Principal, opportunity_id: str, reason: str, expected_version: int
+    ) -> Opportunity:
         actor = principal.subject_id
-        return await self._move(principal, opportunity_id, expected_version,
-                                lambda state, model, now: lose(state, reason, model, actor, now))
+        return await self._move(
+            principal,
+            opportunity_id,
+            expected_version,
+            lambda state, model, now: lose(state, reason, model, actor, now),
+        )
 
     async def stage_history(self, principal: Principal, opportunity_id: str) -> tuple[StageModel, list[StageHistory]]:
         """The opportunity's moves, with the model that reads their facts."""
@@ -191,46 +301,69 @@ class OpportunitiesMixin(PipelineUseCasesBase):
             stmt = select(StageHistory).where(StageHistory.opportunity_id == opportunity_id).order_by(StageHistory.id)
             return self.model_of(row.stage_model), list((await session.scalars(stmt)).all())
 
-    async def update_opportunity(self, principal: Principal, opportunity_id: str, *, amount: Money | None,
-                                 expected_close_date: date | None, commit: bool | None,
-                                 expected_version: int, custom_fields: Mapping[str, Any] | None = None) -> Opportunity:
+    async def update_opportunity(
+        self,
+        principal: Principal,
+        opportunity_id: str,
+        *,
+        amount: Money | None,
+        expected_close_date: date | None,
+        commit: bool | None,
+        expected_version: int,
+        custom_fields: Mapping[str, Any] | None = None,
+    ) -> Opportunity:
         """Amount, expected close date and the forecast commit flag of an open opportunity;
         the caller must send the version he read (If-Match)."""
         if not expected_version:
             raise ValidationFailed("is required (send If-Match with the version you read)", "expected_version")
         if amount is None and expected_close_date is None and commit is None and not custom_fields:
-            raise ValidationFailed("give at least one of amount, expected_close_date, commit and custom_fields",
-                                   "amount")
+            raise ValidationFailed(
+                "give at least one of amount, expected_close_date, commit and custom_fields", "amount"
+            )
         now = self.clock()
         async with self.sessions() as session, session.begin():
             row = await self._visible_opportunity(session, principal, opportunity_id, OPP_UPDATE)
             self._check_version(row.version, expected_version)
             if row.status != "open":
                 raise FailedPrecondition(f"the opportunity is closed ({row.status}); it cannot be changed", "status")
-            current = OpportunityInput(customer_id=row.customer_id, name=row.name,
-                                       amount=Money(Decimal(row.amount), row.currency),
-                                       expected_close_date=row.expected_close_date)
-            valid = validate_opportunity(replace(current, amount=amount or current.amount,
-                                                 expected_close_date=expected_close_date or current.expected_close_date),
-                                         (), now, today=(await localtime.user_calendar(session, row.owner_id)).today(now))
+            current = OpportunityInput(
+                customer_id=row.customer_id,
+                name=row.name,
+                amount=Money(Decimal(row.amount), row.currency),
+                expected_close_date=row.expected_close_date,
+            )
+            valid = validate_opportunity(
+                replace(
+                    current,
+                    amount=amount or current.amount,
+                    expected_close_date=expected_close_date or current.expected_close_date,
+                ),
+                (),
+                now,
+                today=(await localtime.user_calendar(session, row.owner_id)).today(now),
+            )
             row.amount, row.currency = str(valid.amount.amount), valid.amount.currency
             row.expected_close_date = valid.expected_close_date
             if commit is not None:
                 row.commit = commit
             if custom_fields:
-                row.custom_fields = await apply_values(session, OPPORTUNITY_FIELDS, row.id, row.custom_fields,
-                                                       custom_fields, business_line=row.stage_model)
+                row.custom_fields = await apply_values(
+                    session, OPPORTUNITY_FIELDS, row.id, row.custom_fields, custom_fields, business_line=row.stage_model
+                )
             row.version += 1
             row.updated_at = now
-            await self._emit(session, "opportunity.updated", self._opportunity_event(row), row.id, row.org_path,
-                             principal, now)
+            await self._emit(
+                session, "opportunity.updated", self._opportunity_event(row), row.id, row.org_path, principal, now
+            )
             return row
 
-    async def list_gate_violations(self, principal: Principal, *, actor_id: str, opportunity_id: str, page_size: int,
-                                   after: str) -> tuple[list[GateViolation], str]:
+    async def list_gate_violations(
+        self, principal: Principal, *, actor_id: str, opportunity_id: str, page_size: int, after: str
+    ) -> tuple[list[GateViolation], str]:
         principal.require(OPP_READ)
         stmt = select(GateViolation).where(
-            scope_filter(principal, OPP_READ, GateViolation.owner_id, GateViolation.org_path))
+            scope_filter(principal, OPP_READ, GateViolation.owner_id, GateViolation.org_path)
+        )
         if actor_id:
             stmt = stmt.where(GateViolation.actor_id == actor_id)
         if opportunity_id:

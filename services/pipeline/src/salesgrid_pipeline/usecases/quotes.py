@@ -1,4 +1,5 @@
 """Quotes use cases."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -48,24 +49,45 @@ class QuotesMixin(DiscountsMixin):
 
     @staticmethod
     def _quote_lines(row: Quote) -> list[quote_rules.QuoteLine]:
-        return [quote_rules.QuoteLine(
-            line["product_id"], line["name"], Decimal(line["unit_price"]), Decimal(line["quantity"]),
-            quote_rules.Discount(quote_rules.DiscountKind(line["discount_kind"]), Decimal(line["discount_value"]))
-            if line.get("discount_kind") else None) for line in row.lines]
+        return [
+            quote_rules.QuoteLine(
+                line["product_id"],
+                line["name"],
+                Decimal(line["unit_price"]),
+                Decimal(line["quantity"]),
+                quote_rules.Discount(quote_rules.DiscountKind(line["discount_kind"]), Decimal(line["discount_value"]))
+                if line.get("discount_kind")
+                else None,
+            )
+            for line in row.lines
+        ]
 
     def _quote_domain(self, row: Quote) -> quote_rules.Quote:
         lines = self._quote_lines(row)
         return quote_rules.Quote(
-            quote_id=row.id, opportunity_id=row.opportunity_id, version=row.version, currency=row.currency,
-            lines=tuple(lines), pricing=quote_rules.price_quote(lines, row.currency),
-            status=quote_rules.QuoteStatus(row.status), created_at=row.created_at, created_by=row.created_by)
+            quote_id=row.id,
+            opportunity_id=row.opportunity_id,
+            version=row.version,
+            currency=row.currency,
+            lines=tuple(lines),
+            pricing=quote_rules.price_quote(lines, row.currency),
+            status=quote_rules.QuoteStatus(row.status),
+            created_at=row.created_at,
+            created_by=row.created_by,
+        )
 
     async def _quote_versions(self, session: AsyncSession, opportunity_id: str) -> list[Quote]:
-        return list((await session.scalars(select(Quote).where(Quote.opportunity_id == opportunity_id)
-                                           .order_by(Quote.version))).all())
+        return list(
+            (
+                await session.scalars(
+                    select(Quote).where(Quote.opportunity_id == opportunity_id).order_by(Quote.version)
+                )
+            ).all()
+        )
 
-    async def create_quote(self, principal: Principal, opportunity_id: str, currency: str,
-                           lines: Sequence[QuoteLineRequest]) -> Quote:
+    async def create_quote(
+        self, principal: Principal, opportunity_id: str, currency: str, lines: Sequence[QuoteLineRequest]
+    ) -> Quote:
         """A new version of the opportunity's quote (the first one, or one superseding the
         current version), priced from the catalogue and snapshotted."""
         now = self.clock()
@@ -84,31 +106,61 @@ class QuotesMixin(DiscountsMixin):
             elif currency not in product.prices:
                 problems.append((f"lines[{i}].product_id", f"{product.name!r} has no {currency} price"))
             else:
-                priced.append(quote_rules.QuoteLine(product.product_id, product.name, product.prices[currency],
-                                                    line.quantity, line.discount))
+                priced.append(
+                    quote_rules.QuoteLine(
+                        product.product_id, product.name, product.prices[currency], line.quantity, line.discount
+                    )
+                )
         if problems:
             raise ValidationFailed.many(problems)
         async with self.sessions() as session, session.begin():
             opportunity = await self._visible_opportunity(session, principal, opportunity_id, QUOTE_CREATE)
             if opportunity.status != "open":
-                raise FailedPrecondition(f"the opportunity is closed ({opportunity.status}); it cannot be quoted",
-                                         "opportunity_id")
+                raise FailedPrecondition(
+                    f"the opportunity is closed ({opportunity.status}); it cannot be quoted", "opportunity_id"
+                )
             rows = await self._quote_versions(session, opportunity_id)
-            revision = quote_rules.new_version([self._quote_domain(r) for r in rows], quote_id=new_id(),
-                                               opportunity_id=opportunity_id, currency=currency, lines=priced,
-                                               actor=principal.subject_id, now=now)
+            revision = quote_rules.new_version(
+                [self._quote_domain(r) for r in rows],
+                quote_id=new_id(),
+                opportunity_id=opportunity_id,
+                currency=currency,
+                lines=priced,
+                actor=principal.subject_id,
+                now=now,
+            )
             quote, pricing = revision.new, revision.new.pricing
-            row = Quote(id=quote.quote_id, opportunity_id=opportunity_id, owner_id=opportunity.owner_id,
-                        org_path=opportunity.org_path, version=quote.version, currency=currency,
-                        lines=[{"product_id": line.product_id, "name": line.name, "unit_price": str(line.unit_price),
-                                "quantity": str(line.quantity),
-                                "discount_kind": line.discount.kind.value if line.discount else "",
-                                "discount_value": str(line.discount.value) if line.discount else "",
-                                "gross": str(price.gross), "discount": str(price.discount), "net": str(price.net)}
-                               for line, price in zip(quote.lines, pricing.lines)],
-                        subtotal=str(pricing.subtotal), discount_total=str(pricing.discount_total),
-                        total=str(pricing.total), status=quote.status.value, created_at=now,
-                        created_by=principal.subject_id, accepted_at=None, accepted_by="", contract_id="")
+            row = Quote(
+                id=quote.quote_id,
+                opportunity_id=opportunity_id,
+                owner_id=opportunity.owner_id,
+                org_path=opportunity.org_path,
+                version=quote.version,
+                currency=currency,
+                lines=[
+                    {
+                        "product_id": line.product_id,
+                        "name": line.name,
+                        "unit_price": str(line.unit_price),
+                        "quantity": str(line.quantity),
+                        "discount_kind": line.discount.kind.value if line.discount else "",
+                        "discount_value": str(line.discount.value) if line.discount else "",
+                        "gross": str(price.gross),
+                        "discount": str(price.discount),
+                        "net": str(price.net),
+                    }
+                    for line, price in zip(quote.lines, pricing.lines)
+                ],
+                subtotal=str(pricing.subtotal),
+                discount_total=str(pricing.discount_total),
+                total=str(pricing.total),
+                status=quote.status.value,
+                created_at=now,
+                created_by=principal.subject_id,
+                accepted_at=None,
+                accepted_by="",
+                contract_id="",
+            )
             superseded_id = ""
             if revision.superseded is not None:
                 previous = next(r for r in rows if r.id == revision.superseded.quote_id)
@@ -118,11 +170,13 @@ class QuotesMixin(DiscountsMixin):
             try:
                 await session.flush()
             except IntegrityError:  # a concurrent new version took this number
-                raise Conflict("another version of this quote was just issued; reload and retry",
-                               "opportunity_id") from None
+                raise Conflict(
+                    "another version of this quote was just issued; reload and retry", "opportunity_id"
+                ) from None
             await self._route_discount(session, principal, row, opportunity, now)
-            await self._quote_event(session, "versioned" if superseded_id else "created", row, opportunity,
-                                    principal, now, superseded_id)
+            await self._quote_event(
+                session, "versioned" if superseded_id else "created", row, opportunity, principal, now, superseded_id
+            )
             return row
 
     async def list_quotes(self, principal: Principal, opportunity_id: str) -> list[Quote]:
@@ -130,8 +184,9 @@ class QuotesMixin(DiscountsMixin):
             await self._visible_opportunity(session, principal, opportunity_id, QUOTE_READ)
             return await self._quote_versions(session, opportunity_id)
 
-    async def _acceptable_quote(self, session: AsyncSession, principal: Principal, quote_id: str,
-                                now: datetime) -> tuple[Quote, Opportunity, quote_rules.Quote]:
+    async def _acceptable_quote(
+        self, session: AsyncSession, principal: Principal, quote_id: str, now: datetime
+    ) -> tuple[Quote, Opportunity, quote_rules.Quote]:
         row = await session.get(Quote, quote_id)
         if row is None:
             raise NotFound(f"quote {quote_id!r} does not exist", "id")
@@ -168,13 +223,26 @@ class QuotesMixin(DiscountsMixin):
                 percent = (Decimal(line["discount"]) * 100 / Decimal(line["gross"])).quantize(Decimal("0.000001"))
             else:
                 percent = Decimal(0)
-            lines.append(ContractLineDraft(line["product_id"], line["quantity"], line["unit_price"],
-                                           format(percent.normalize(), "f") if percent else "0",
-                                           f"{line['name']} (quote v{row.version})"))
-        return ContractDraftRequest(customer_id=opportunity.customer_id, currency=row.currency,
-                                    channel=opportunity.channel or "direct", partner_id=opportunity.partner_id or "",
-                                    branch_code=block.branch_code.strip(), start_date=days["start_date"].isoformat(),
-                                    end_date=days["end_date"].isoformat(), terms=block.terms, lines=tuple(lines))
+            lines.append(
+                ContractLineDraft(
+                    line["product_id"],
+                    line["quantity"],
+                    line["unit_price"],
+                    format(percent.normalize(), "f") if percent else "0",
+                    f"{line['name']} (quote v{row.version})",
+                )
+            )
+        return ContractDraftRequest(
+            customer_id=opportunity.customer_id,
+            currency=row.currency,
+            channel=opportunity.channel or "direct",
+            partner_id=opportunity.partner_id or "",
+            branch_code=block.branch_code.strip(),
+            start_date=days["start_date"].isoformat(),
+            end_date=days["end_date"].isoformat(),
+            terms=block.terms,
+            lines=tuple(lines),
+        )
 
     async def accept_quote(self, principal: Principal, quote_id: str, contract: ContractBlock | None = None) -> Quote:
         """Accept the current version. With a contract block the draft contract is created through
@@ -198,11 +266,16 @@ class QuotesMixin(DiscountsMixin):
         except DomainError as error:
             if not contract_id:
                 raise
-            raise type(error)(f"{error.message}; the quote was not accepted, but draft contract {contract_id} "
-                              "was already created in the contracts service", error.field or "id") from None
+            raise type(error)(
+                f"{error.message}; the quote was not accepted, but draft contract {contract_id} "
+                "was already created in the contracts service",
+                error.field or "id",
+            ) from None
         except Exception:
             if not contract_id:
                 raise
-            raise FailedPrecondition(f"the acceptance could not be saved; the quote was not accepted, but draft "
-                                     f"contract {contract_id} was already created in the contracts service",
-                                     "id") from None
+            raise FailedPrecondition(
+                f"the acceptance could not be saved; the quote was not accepted, but draft "
+                f"contract {contract_id} was already created in the contracts service",
+                "id",
+            ) from None

@@ -1,4 +1,5 @@
 """Sla use cases."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -29,17 +30,27 @@ class SlaMixin(PipelineUseCasesBase):
                 owner = await get_user(session, row.owner_id)
                 manager = await get_user(session, owner.manager_id) if owner and owner.manager_id else None
                 check = sla.due_notifications(
-                    subject_id=row.id, stage_code=row.stage, entered_at=row.stage_entered_at,
-                    sla_days=self.model_of(row.stage_model).stage(row.stage).sla_days, now=now, owner_id=row.owner_id,
+                    subject_id=row.id,
+                    stage_code=row.stage,
+                    entered_at=row.stage_entered_at,
+                    sla_days=self.model_of(row.stage_model).stage(row.stage).sla_days,
+                    now=now,
+                    owner_id=row.owner_id,
                     manager_id=owner.manager_id if owner else None,
                     escalation_ids=(manager.manager_id,) if manager and manager.manager_id else (),
                     last_level_notified=sla.SlaLevel(row.sla_level_notified),
-                    zone_name=(await calendars.of_user(row.owner_id)).zone_name)
+                    zone_name=(await calendars.of_user(row.owner_id)).zone_name,
+                )
                 for notice in check.notifications:
                     level = "overdue" if notice.level is sla.SlaLevel.OVERDUE else "escalated"
-                    payload = PipelineSlaNotice(opportunity_id=row.id, stage=row.stage, level=level,
-                                                recipient_ids=notice.recipient_ids, owner_id=row.owner_id,
-                                                due_at=to_timestamp(notice.due_at))
+                    payload = PipelineSlaNotice(
+                        opportunity_id=row.id,
+                        stage=row.stage,
+                        level=level,
+                        recipient_ids=notice.recipient_ids,
+                        owner_id=row.owner_id,
+                        due_at=to_timestamp(notice.due_at),
+                    )
                     await self._emit(session, f"sla.{level}", payload, row.id, row.org_path, None, now)
                     written += 1
                 row.sla_level_notified = int(check.level_notified)
@@ -49,8 +60,9 @@ class SlaMixin(PipelineUseCasesBase):
                 zone_name = (await calendars.of_user(row.owner_id)).zone_name
                 if lead_rules.is_reclaim_due(lead, now, self.reclaim_after_days, zone_name):
                     previous = row.owner_id
-                    self._lead_store(row, lead_rules.reclaim(lead, now, self.reclaim_after_days, zone_name),
-                                     row.org_path, now)
+                    self._lead_store(
+                        row, lead_rules.reclaim(lead, now, self.reclaim_after_days, zone_name), row.org_path, now
+                    )
                     await self._lead_event(session, "reclaimed", row, None, now, previous)
                     written += 1
         return written

@@ -1,4 +1,5 @@
 """Stage model use cases."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -43,15 +44,33 @@ class StageModelMixin(PipelineUseCasesBase):
         now = self.clock()
         async with self.sessions() as session, session.begin():
             codes = {s.code for s in model.open_stages}
-            stranded = sorted(set((await session.scalars(select(Opportunity.stage).where(
-                Opportunity.stage_model == model.code, Opportunity.status == "open"))).all()) - codes)
+            stranded = sorted(
+                set(
+                    (
+                        await session.scalars(
+                            select(Opportunity.stage).where(
+                                Opportunity.stage_model == model.code, Opportunity.status == "open"
+                            )
+                        )
+                    ).all()
+                )
+                - codes
+            )
             if stranded:
-                raise FailedPrecondition(f"open opportunities are in stages the new version lacks: {', '.join(stranded)}",
-                                         "stages")
+                raise FailedPrecondition(
+                    f"open opportunities are in stages the new version lacks: {', '.join(stranded)}", "stages"
+                )
             row = await session.get(StageModelRow, model.code)
             if row is None:
-                session.add(StageModelRow(code=model.code, definition=encode_model(model), version=1, updated_at=now,
-                                          updated_by=principal.subject_id))
+                session.add(
+                    StageModelRow(
+                        code=model.code,
+                        definition=encode_model(model),
+                        version=1,
+                        updated_at=now,
+                        updated_by=principal.subject_id,
+                    )
+                )
             else:
                 row.definition, row.version = encode_model(model), row.version + 1
                 row.updated_at, row.updated_by = now, principal.subject_id
@@ -63,9 +82,16 @@ class StageModelMixin(PipelineUseCasesBase):
     def _emitter(self, principal: Principal | None) -> Emit:
         """Outbox writer for stage-model events: the administrator's change, or the periodic check
         (the service's system actor)."""
-        async def emit(session: AsyncSession, event_type: str, payload, aggregate_id: str,  # type: ignore[no-untyped-def]
-                       now: datetime) -> None:
+
+        async def emit(
+            session: AsyncSession,
+            event_type: str,
+            payload,
+            aggregate_id: str,  # type: ignore[no-untyped-def]
+            now: datetime,
+        ) -> None:
             await self._emit(session, event_type, payload, aggregate_id, "/", principal, now)
+
         return emit
 
     async def publish_stage_models(self) -> int:

@@ -1,5 +1,6 @@
 """Endpoint URLs: absolute http(s) with a host, no credentials; plain http only where allowed
 (dev and tests, receivers on the same machine)."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit

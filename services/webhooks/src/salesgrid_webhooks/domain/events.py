@@ -2,6 +2,7 @@
 receives an event only if its owner could read the record (`<resource>:read` in scope for the
 record's org path). Payloads are thin -- the event's id, type, time and record id -- and the
 partner reads the record through the API, where the owning service applies every field rule."""
+
 from __future__ import annotations
 
 import re
@@ -49,8 +50,9 @@ def validate_event_types(types: Sequence[str], field: str = "event_types") -> li
         if not _TYPE.match(event_type):
             raise ValidationFailed(f"{event_type!r} is not salesgrid.<service>.<aggregate>.<verb|*>", field)
         if aggregate_of(event_type) not in READ_PERMISSION:
-            raise ValidationFailed(f"{event_type!r}: no webhooks for {aggregate_of(event_type)!r}; see "
-                                   "GET /v1/webhook-event-types", field)
+            raise ValidationFailed(
+                f"{event_type!r}: no webhooks for {aggregate_of(event_type)!r}; see GET /v1/webhook-event-types", field
+            )
     return sorted(set(types))
 
 

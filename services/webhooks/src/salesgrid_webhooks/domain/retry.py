@@ -2,6 +2,7 @@
 30 min, 2 h, 5 h, 10 h, 10 h after the first attempt, ~27.6 h in all), so an endpoint that is
 down for a day still gets every message. After the last retry the delivery is `failed` and can be
 redelivered by hand."""
+
 from __future__ import annotations
 
 DEFAULT_SCHEDULE: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)

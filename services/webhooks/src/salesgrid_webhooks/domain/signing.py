@@ -3,6 +3,7 @@
 `webhook-signature: v1,<base64>`; during a secret rotation one `v1,` signature per valid secret,
 space-separated, so receivers holding either secret verify. Secrets are `whsec_` + base64 of 32
 random bytes."""
+
 from __future__ import annotations
 
 import base64
@@ -31,13 +32,17 @@ def signature_header(valid_secrets: list[str], msg_id: str, timestamp: int, body
 
 
 def headers(valid_secrets: list[str], msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
-    return {"webhook-id": msg_id, "webhook-timestamp": str(timestamp),
-            "webhook-signature": signature_header(valid_secrets, msg_id, timestamp, body),
-            "content-type": "application/json"}
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": signature_header(valid_secrets, msg_id, timestamp, body),
+        "content-type": "application/json",
+    }
 
 
-def verify(secret: str, msg_id: str, timestamp: int, body: bytes, header: str, now: int,
-           tolerance_seconds: int = 300) -> bool:
+def verify(
+    secret: str, msg_id: str, timestamp: int, body: bytes, header: str, now: int, tolerance_seconds: int = 300
+) -> bool:
     """What a receiver does: a fresh timestamp and one matching v1 signature (constant time)."""
     if abs(now - timestamp) > tolerance_seconds:
         return False

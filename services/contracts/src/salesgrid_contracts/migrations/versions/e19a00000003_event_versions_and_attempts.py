@@ -4,10 +4,11 @@ Revision ID: e19a00000003
 Revises: ce53df943abb
 Create Date: 2026-12-04 20:00:00
 """
+
 from salesgrid_common.migration_steps import create_event_tables_v2, drop_event_tables_v2
 
-revision = 'e19a00000003'
-down_revision = 'ce53df943abb'
+revision = "e19a00000003"
+down_revision = "ce53df943abb"
 branch_labels = None
 depends_on = None
 

@@ -4,11 +4,16 @@ Revision ID: a873dc7ee1db
 Revises:
 Create Date: 2026-11-23 16:27:17.957067
 """
-from salesgrid_common.migration_steps import (create_directory_tables_v1, create_event_tables_v1,
-                                              drop_directory_tables_v1, drop_event_tables_v1)
+
+from salesgrid_common.migration_steps import (
+    create_directory_tables_v1,
+    create_event_tables_v1,
+    drop_directory_tables_v1,
+    drop_event_tables_v1,
+)
 
 
-revision = 'a873dc7ee1db'
+revision = "a873dc7ee1db"
 down_revision = None
 branch_labels = None
 depends_on = None

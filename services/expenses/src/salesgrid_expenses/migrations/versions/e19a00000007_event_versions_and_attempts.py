@@ -4,10 +4,11 @@ Revision ID: e19a00000007
 Revises: f457b9f6dac6
 Create Date: 2026-12-04 20:00:00
 """
+
 from salesgrid_common.migration_steps import create_event_tables_v2, drop_event_tables_v2
 
-revision = 'e19a00000007'
-down_revision = 'f457b9f6dac6'
+revision = "e19a00000007"
+down_revision = "f457b9f6dac6"
 branch_labels = None
 depends_on = None
 

@@ -4,10 +4,11 @@ Revision ID: a17e00000001
 Revises: e19a00000005
 Create Date: 2026-12-04 23:00:00
 """
+
 from salesgrid_common.migration_steps import create_idempotency_tables_v1, drop_idempotency_tables_v1
 
-revision = 'a17e00000001'
-down_revision = 'e19a00000005'
+revision = "a17e00000001"
+down_revision = "e19a00000005"
 branch_labels = None
 depends_on = None
 

@@ -4,10 +4,11 @@ Revision ID: e19a00000006
 Revises: e0a8f0071169
 Create Date: 2026-12-04 20:00:00
 """
+
 from salesgrid_common.migration_steps import create_event_tables_v2, drop_event_tables_v2
 
-revision = 'e19a00000006'
-down_revision = 'e0a8f0071169'
+revision = "e19a00000006"
+down_revision = "e0a8f0071169"
 branch_labels = None
 depends_on = None
 
