@@ -58,6 +58,7 @@ def principal(
     permissions: Mapping[str, str] | None = None,
     kind: str = "user",
     roles: tuple[str, ...] = (),
+    responsible_id: str = "",
 ) -> Principal:
     return Principal(
         subject_id=user_id or new_id(),
@@ -66,6 +67,7 @@ def principal(
         org_path=org_path,
         permissions={k: Scope.parse(v) for k, v in (permissions or {}).items()},
         roles=roles,
+        responsible_id=responsible_id,
     )
 
 

@@ -265,6 +265,9 @@ async def test_api_key_is_a_scoped_principal_and_revocable(identity: RunningServ
     pair = await auth.AuthenticateApiKey(pb.AuthenticateApiKeyRequest(api_key=created.secret))
     me = await ident.GetMe(pb.GetMeRequest(), metadata=bearer(pair.access_token))
     assert me.kind == "api_key" and [(p.name, p.scope) for p in me.permissions] == [("customers:read", "subtree")]
+    # The key's token names its creator, the person answerable for it (webhooks tell him).
+    admin_me = await ident.GetMe(pb.GetMeRequest(), metadata=bearer(admin))
+    assert jwt.decode(pair.access_token, options={"verify_signature": False})["resp"] == admin_me.id
     # Held to its own permissions: it cannot list users.
     assert (
         await code_of(ident.ListUsers(pb.ListUsersRequest(), metadata=bearer(pair.access_token)))

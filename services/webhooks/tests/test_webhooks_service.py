@@ -19,11 +19,12 @@ from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook
 
 from salesgrid.events.v1.customers_events_pb2 import CustomerRecordState
+from salesgrid.events.v1.webhooks_events_pb2 import WebhookSubscriptionDisabled
 from salesgrid.webhooks.v1 import webhooks_pb2 as pb
 from salesgrid.webhooks.v1 import webhooks_pb2_grpc as pb_grpc
 from salesgrid_common.clock import utc_now
 from salesgrid_common.events.bus import connect, ensure_stream
-from salesgrid_common.events.envelope import EventMeta, build_envelope
+from salesgrid_common.events.envelope import EventMeta, build_envelope, parse_envelope, unpack
 from salesgrid_common.events.tables import outbox
 from salesgrid_dev.processes import free_port
 from salesgrid_dev.testing import bearer, eventually, field_violations, principal, run_service
@@ -120,7 +121,9 @@ async def test_deliveries_are_signed_retried_isolated_scoped_and_logged(
     database_url: str, nats_url: str, test_keys, receiver: Receiver
 ) -> None:  # type: ignore[no-untyped-def]
     admin = bearer(test_keys.token(principal("admin-1", "/c/", permissions=ADMIN)))
-    partner = bearer(test_keys.token(principal("key-1", "/c/a/", permissions=PARTNER, kind="api_key")))
+    partner = bearer(
+        test_keys.token(principal("key-1", "/c/a/", permissions=PARTNER, kind="api_key", responsible_id="maker-1"))
+    )
     async with run_service(
         DEFINITION,
         MIGRATIONS,
@@ -250,8 +253,19 @@ async def test_deliveries_are_signed_retried_isolated_scoped_and_logged(
         sub = await eventually(disabled, timeout=15)
         assert "failed for" in sub.disabled_reason
         async with running.app.ctx.sessions() as session:
-            types = (await session.scalars(select(outbox.c.subject))).all()
-        assert "salesgrid.webhooks.subscription.disabled" in types
+            told = (
+                await session.execute(
+                    select(outbox.c.envelope).where(outbox.c.subject == "salesgrid.webhooks.subscription.disabled")
+                )
+            ).all()
+        # The key's creator (from its token) is named: the inbox tells him (activities).
+        [notice] = [unpack(parse_envelope(e), WebhookSubscriptionDisabled) for (e,) in told]
+        assert (notice.subscription_id, notice.owner_id, notice.owner_kind, notice.responsible_id) == (
+            dead.subscription.id,
+            "key-1",
+            "api_key",
+            "maker-1",
+        )
         # Another owner's subscription is out of the partner's reach.
         with pytest.raises(grpc.aio.AioRpcError) as hidden:
             await stub.GetSubscription(pb.GetSubscriptionRequest(id=flaky.subscription.id), metadata=partner)

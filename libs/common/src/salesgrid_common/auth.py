@@ -40,6 +40,9 @@ class Principal:
     ip_allowlist: tuple[str, ...] = ()
     # A temporary or expired password: until it is changed the token opens nothing else.
     password_change_required: bool = False
+    # An API key's creator: the person answerable for what the key does (webhooks tell him when
+    # one of the key's subscriptions is disabled); "" for people and for older tokens.
+    responsible_id: str = ""
 
     def ip_permitted(self) -> bool:
         return ip_allowed(self.client_ip, self.ip_allowlist)
@@ -195,6 +198,7 @@ def principal_from_claims(claims: Mapping[str, Any], token: str = "", client_ip:
         client_ip=client_ip,
         ip_allowlist=tuple(str(c) for c in claims.get("ipal") or ()),
         password_change_required=bool(claims.get("pwc", False)),
+        responsible_id=str(claims.get("resp", "")),
     )
 
 
@@ -221,6 +225,7 @@ def access_claims(
         "perms": {name: scope.name.lower() for name, scope in principal.permissions.items()},
         "ipal": list(principal.ip_allowlist),
         "pwc": principal.password_change_required,
+        "resp": principal.responsible_id,
     }
 
 

@@ -184,6 +184,7 @@ class Dispatcher:
                         owner_kind=sub.owner_kind,
                         url=sub.url,
                         reason=sub.disabled_reason,
+                        responsible_id=sub.responsible_id,
                     ),
                     EventMeta(aggregate_id=sub.id, actor_id=SYSTEM_ACTOR, org_path=sub.org_path),
                     now,

@@ -55,6 +55,7 @@ class SubscriptionUseCases:
                 principal.org_path,
                 list(principal.roles),
             )
+            row.responsible_id = principal.responsible_id if principal.kind == "api_key" else ""
 
     async def create(
         self, principal: Principal, url: str, event_types: list[str], description: str
@@ -83,6 +84,7 @@ class SubscriptionUseCases:
             org_path="",
             permissions={},
             owner_roles=[],
+            responsible_id="",
         )
         self._snapshot(row, principal)
         async with self.sessions() as session, session.begin():

@@ -41,6 +41,7 @@ class ApiKeysMixin(IdentityUseCasesBase):
                 permissions=roles.validate_permissions(row.permissions),
                 name=row.name,
                 ip_allowlist=tuple(await self._unit_allowlist(session, row.unit_id)),
+                responsible_id=row.created_by,
             )
             ttl = self.settings.api_key_token_ttl_seconds
             return Tokens(self._sign(principal, ttl), "", ttl, rate_limit_per_minute=row.rate_limit_per_minute or 0)
