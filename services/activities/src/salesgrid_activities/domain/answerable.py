@@ -27,9 +27,7 @@ def answerable_for_key(creator: Person | None, key_path: str, people: Sequence[P
         return [creator.user_id]
     if not key_path:
         return []
-    over = [
-        p for p in people if p.active and ADMIN_ROLE in p.roles and p.org_path and key_path.startswith(p.org_path)
-    ]
+    over = [p for p in people if p.active and ADMIN_ROLE in p.roles and p.org_path and key_path.startswith(p.org_path)]
     if not over:
         return []
     nearest = max(len(p.org_path) for p in over)

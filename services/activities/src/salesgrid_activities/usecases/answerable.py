@@ -13,9 +13,7 @@ from salesgrid_activities.domain import answerable
 async def answerable_for_key(session: AsyncSession, creator_id: str, key_path: str) -> list[str]:
     creator = None
     if creator_id:
-        row = (
-            await session.execute(select(directory_users).where(directory_users.c.user_id == creator_id))
-        ).first()
+        row = (await session.execute(select(directory_users).where(directory_users.c.user_id == creator_id))).first()
         if row is not None:
             creator = answerable.Person(row.user_id, row.org_path, tuple(row.roles.split(",")), row.active)
     if creator is not None and creator.active:
