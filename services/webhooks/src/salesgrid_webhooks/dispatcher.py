@@ -66,20 +66,24 @@ class Dispatcher:
     async def tick(self, client: httpx.AsyncClient) -> int:
         """Claim and start what is due and has a free slot; returns how many were started."""
         now = self.clock()
+        # Endpoints already at their cap are left out of the query: a backlog of one slow
+        # endpoint (however many of its deliveries are due first) never hides the others'.
+        saturated = [s for s, n in self._per_endpoint.items() if n >= self.settings.max_in_flight_per_endpoint]
         async with self.sessions() as session:
-            due = (
-                await session.execute(
-                    select(DeliveryRow.id, DeliveryRow.subscription_id, DeliveryRow.next_attempt_at)
-                    .join(SubscriptionRow, SubscriptionRow.id == DeliveryRow.subscription_id)
-                    .where(
-                        DeliveryRow.status == "pending",
-                        DeliveryRow.next_attempt_at <= now,
-                        SubscriptionRow.enabled.is_(True),
-                    )
-                    .order_by(DeliveryRow.next_attempt_at)
-                    .limit(200)
+            query = (
+                select(DeliveryRow.id, DeliveryRow.subscription_id, DeliveryRow.next_attempt_at)
+                .join(SubscriptionRow, SubscriptionRow.id == DeliveryRow.subscription_id)
+                .where(
+                    DeliveryRow.status == "pending",
+                    DeliveryRow.next_attempt_at <= now,
+                    SubscriptionRow.enabled.is_(True),
                 )
-            ).all()
+                .order_by(DeliveryRow.next_attempt_at)
+                .limit(200)
+            )
+            if saturated:
+                query = query.where(DeliveryRow.subscription_id.not_in(saturated))
+            due = (await session.execute(query)).all()
         started = 0
         for delivery_id, subscription_id, due_at in due:
             if self._per_endpoint.get(subscription_id, 0) >= self.settings.max_in_flight_per_endpoint:
