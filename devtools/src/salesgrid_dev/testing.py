@@ -59,6 +59,7 @@ def principal(
     kind: str = "user",
     roles: tuple[str, ...] = (),
     responsible_id: str = "",
+    key_expires_at: float = 0.0,
 ) -> Principal:
     return Principal(
         subject_id=user_id or new_id(),
@@ -68,6 +69,7 @@ def principal(
         permissions={k: Scope.parse(v) for k, v in (permissions or {}).items()},
         roles=roles,
         responsible_id=responsible_id,
+        key_expires_at=key_expires_at,
     )
 
 

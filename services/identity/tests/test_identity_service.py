@@ -267,7 +267,11 @@ async def test_api_key_is_a_scoped_principal_and_revocable(identity: RunningServ
     assert me.kind == "api_key" and [(p.name, p.scope) for p in me.permissions] == [("customers:read", "subtree")]
     # The key's token names its creator, the person answerable for it (webhooks tell him).
     admin_me = await ident.GetMe(pb.GetMeRequest(), metadata=bearer(admin))
-    assert jwt.decode(pair.access_token, options={"verify_signature": False})["resp"] == admin_me.id
+    claims = jwt.decode(pair.access_token, options={"verify_signature": False})
+    assert claims["resp"] == admin_me.id
+    # ... and the key's own expiry (365 days by default), which outlives the token's.
+    assert claims["kexp"] == created.key.expires_at.seconds + created.key.expires_at.nanos / 1e9
+    assert claims["kexp"] > claims["exp"]
     # Held to its own permissions: it cannot list users.
     assert (
         await code_of(ident.ListUsers(pb.ListUsersRequest(), metadata=bearer(pair.access_token)))

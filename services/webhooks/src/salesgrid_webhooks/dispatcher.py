@@ -14,7 +14,7 @@ import time
 from datetime import timedelta
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from salesgrid.events.v1.webhooks_events_pb2 import WebhookSubscriptionDisabled
 from salesgrid_common.clock import Clock
@@ -77,6 +77,8 @@ class Dispatcher:
                     DeliveryRow.status == "pending",
                     DeliveryRow.next_attempt_at <= now,
                     SubscriptionRow.enabled.is_(True),
+                    # nothing more leaves for an API key past its expiry
+                    or_(SubscriptionRow.owner_expires_at.is_(None), SubscriptionRow.owner_expires_at > now),
                 )
                 .order_by(DeliveryRow.next_attempt_at)
                 .limit(200)

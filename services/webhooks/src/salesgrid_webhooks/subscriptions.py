@@ -6,7 +6,7 @@ trail records who set up, changed, removed or re-keyed each channel out of the p
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -82,7 +82,11 @@ class SubscriptionUseCases:
                 principal.org_path,
                 list(principal.roles),
             )
-            row.responsible_id = principal.responsible_id if principal.kind == "api_key" else ""
+            key = principal.kind == "api_key"
+            row.responsible_id = principal.responsible_id if key else ""
+            row.owner_expires_at = (
+                datetime.fromtimestamp(principal.key_expires_at, UTC) if key and principal.key_expires_at else None
+            )
 
     async def create(
         self, principal: Principal, url: str, event_types: list[str], description: str
@@ -112,6 +116,7 @@ class SubscriptionUseCases:
             permissions={},
             owner_roles=[],
             responsible_id="",
+            owner_expires_at=None,
         )
         self._snapshot(row, principal)
         async with self.sessions() as session, session.begin():

@@ -42,6 +42,7 @@ class ApiKeysMixin(IdentityUseCasesBase):
                 name=row.name,
                 ip_allowlist=tuple(await self._unit_allowlist(session, row.unit_id)),
                 responsible_id=row.created_by,
+                key_expires_at=row.expires_at.timestamp() if row.expires_at else 0.0,
             )
             ttl = self.settings.api_key_token_ttl_seconds
             return Tokens(self._sign(principal, ttl), "", ttl, rate_limit_per_minute=row.rate_limit_per_minute or 0)
