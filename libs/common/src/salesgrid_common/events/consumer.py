@@ -22,7 +22,6 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC
 from typing import Any
 
 from google.protobuf.message import Message
@@ -54,6 +53,7 @@ from salesgrid_common.events.versions import count_attempt
 from salesgrid_common.events.versions import forget_attempts as _forget_attempts
 from salesgrid_common.metrics import CONSUMER_LAG, DEAD_LETTERS, DEAD_LETTERS_PENDING, EVENTS_CONSUMED, PROJECTION_LAG
 from salesgrid_common.tracing import context_from, tracer
+from salesgrid_common.protos import from_timestamp
 
 log = logging.getLogger(__name__)
 _TRACER = tracer(__name__)
@@ -324,7 +324,7 @@ class EventConsumer:
         """Commit → projection: from the event's commit (its occurred_at, stamped in the producer's
         transaction) to this consumer having applied it."""
         if envelope.HasField("occurred_at"):
-            lag = (self.clock() - envelope.occurred_at.ToDatetime(tzinfo=UTC)).total_seconds()
+            lag = (self.clock() - from_timestamp(envelope.occurred_at)).total_seconds()
             PROJECTION_LAG.labels(self.sub.name).observe(max(lag, 0.0))
 
     async def _ack(self, msg: Any) -> None:
