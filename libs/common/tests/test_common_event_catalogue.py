@@ -15,7 +15,8 @@ from salesgrid_common.events import catalogue
 
 ROOT = Path(__file__).resolve().parents[3]
 SERVICES = sorted(p.name for p in (ROOT / "services").iterdir() if (p / "src").is_dir())
-FULL_TYPE = re.compile(r"salesgrid\.([a-z_]+)\.([a-z_]+)\.(?:[a-z_{<]|\{)")
+# a full type, a pattern of types or a prefix ("salesgrid.customers.customer." + verb)
+FULL_TYPE = re.compile(r"salesgrid\.([a-z_]+)\.([a-z_]+)\.(?:[a-z_{<*\"])")
 # what services hand to their event helpers: _emit(session, "task.created", ...) and the like
 HELPER = re.compile(r"_(?:emit|event)\(\s*session,\s*f?\"([a-z_]+)\.[a-z_{]", re.S)
 SKIP_SERVICES = {"common", "events", "v1"}  # package names in `salesgrid.common.v1` and the like
@@ -29,7 +30,7 @@ def documented_aggregates() -> set[str]:
     found = set()
     for proto in sorted((ROOT / "proto" / "salesgrid" / "events" / "v1").glob("*.proto")):
         for service, aggregate in FULL_TYPE.findall(proto.read_text()):
-            if service not in SKIP_SERVICES and service != "_":
+            if service not in SKIP_SERVICES:
                 found.add(f"salesgrid.{service}.{aggregate}")
     return found
 
