@@ -2,7 +2,7 @@
 PostgreSQL): past the key's own expiry (carried by its token) no event becomes a delivery and
 the subscription is disabled with the reason; when the key's unit is deactivated its
 subscriptions stop, while a person's subscription in that unit is left to identity's user
-events."""
+events. When a unit moves, its subscriptions' paths follow it."""
 
 from __future__ import annotations
 
@@ -110,3 +110,47 @@ async def test_a_keys_subscriptions_stop_at_its_expiry_and_with_its_unit(  # typ
             }
         assert states["unit-key"] == (False, "the owning API key's unit was deactivated")
         assert states["person"] == (True, "")
+
+
+async def test_subscriptions_follow_their_owners_unit_when_it_moves(  # type: ignore[no-untyped-def]
+    database_url: str, nats_url: str, test_keys
+) -> None:
+    async with run_service(
+        DEFINITION,
+        MIGRATIONS,
+        database_url,
+        nats_url,
+        test_keys,
+        settings_cls=WebhooksSettings,
+        allow_http_endpoints=True,
+    ) as running:
+        stub = pb_grpc.WebhooksStub(running.channel)
+        made = {}
+        for owner, path in (("key-moved", "/c/r1/b1/"), ("key-below", "/c/r1/b1/t1/"), ("key-other", "/c/r2/")):
+            created = await stub.CreateSubscription(
+                pb.CreateSubscriptionRequest(
+                    url=f"http://127.0.0.1:9/{owner}", event_types=["salesgrid.customers.customer.*"]
+                ),
+                metadata=bearer(test_keys.token(principal(owner, path, permissions=HOOKS, kind="api_key"))),
+            )
+            made[created.subscription.id] = owner
+        owners_sub = next(s for s in subscriptions(FakeClock(START)) if s.name == "webhooks-owners")
+        moved = build_envelope(
+            "salesgrid.identity.org_unit.moved",
+            "identity",
+            OrgUnitState(unit_id="b1", path="/c/r3/b1/", previous_path="/c/r1/b1/", active=True),
+            EventMeta(aggregate_id="b1", org_path="/c/r3/b1/"),
+            START,
+        )
+        route = owners_sub.route(moved.type)
+        assert route is not None and route[0] is not None
+        await apply_once(running.app.ctx.sessions, owners_sub.name, moved, route[1], unpack(moved, route[0]))
+        async with running.app.ctx.sessions() as session:
+            paths = {
+                made[r.id]: (r.org_path, r.enabled) for r in (await session.scalars(select(SubscriptionRow))).all()
+            }
+        assert paths == {
+            "key-moved": ("/c/r3/b1/", True),
+            "key-below": ("/c/r3/b1/t1/", True),
+            "key-other": ("/c/r2/", True),
+        }

@@ -16,12 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid.events.v1.identity_events_pb2 import ApiKeyRevoked, OrgUnitState, UserState
 from salesgrid_common.clock import Clock
+from salesgrid_common.directory import move_subtree
 from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.ids import new_id
 from salesgrid_common.protos import from_timestamp
 
 from salesgrid_webhooks.domain import events
-from salesgrid_webhooks.models import DeliveryRow, SubscriptionRow
+from salesgrid_webhooks.models import Base, DeliveryRow, SubscriptionRow
 
 
 def body_for(envelope: Envelope) -> str:
@@ -90,6 +91,7 @@ async def _stop_owner(session: AsyncSession, owner_id: str, reason: str) -> None
 
 
 KEY_EXPIRED = "the owning API key expired"
+SUBSCRIPTIONS = Base.metadata.tables[SubscriptionRow.__tablename__]
 
 
 def subscriptions(clock: Clock) -> Sequence[Subscription]:
@@ -120,6 +122,13 @@ def subscriptions(clock: Clock) -> Sequence[Subscription]:
             )
             .values(enabled=False, disabled_reason="the owning API key's unit was deactivated")
         )
+
+    @owners.on("salesgrid.identity.org_unit.moved", OrgUnitState)
+    async def unit_moved(session: AsyncSession, _envelope: Envelope, unit: OrgUnitState) -> None:
+        """Owners' unit paths follow a moved unit (as identity's own do), so each subscription
+        keeps reading the subtree its owner reads, under its new path."""
+        if unit.previous_path and unit.previous_path != unit.path:
+            await move_subtree(session, SUBSCRIPTIONS, "org_path", unit.previous_path, unit.path)
 
     async def user_changed(session: AsyncSession, _envelope: Envelope, payload: UserState) -> None:
         if not payload.active:
