@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import grpc
+import pytest
 from sqlalchemy import func, select
 
 from salesgrid.events.v1.customers_events_pb2 import CustomerRecordState
@@ -89,6 +91,13 @@ async def test_a_keys_subscriptions_stop_at_its_expiry_and_with_its_unit(  # typ
         async with sessions() as session:
             expired = await session.get(SubscriptionRow, next(s for s, n in subs.items() if n == "expiring"))
         assert expired is not None and not expired.enabled and expired.disabled_reason == KEY_EXPIRED
+        # Nobody turns it back on: an administrator cannot extend the key's life.
+        admin = principal("admin-1", "/c/", permissions={"webhooks:read": "all", "webhooks:create": "all"})
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.UpdateSubscription(
+                pb.UpdateSubscriptionRequest(id=expired.id, enabled=True), metadata=bearer(test_keys.token(admin))
+            )
+        assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
 
         assert await event("/c/k/") == {"expiring": 1, "unit-key": 1, "person": 1}
         owners_sub = next(s for s in subscriptions(clock) if s.name == "webhooks-owners")

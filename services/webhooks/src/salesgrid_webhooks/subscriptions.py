@@ -15,7 +15,7 @@ from salesgrid.events.v1.webhooks_events_pb2 import WebhookSubscriptionChanged
 from salesgrid_common.auth import Principal
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
-from salesgrid_common.errors import NotFound, PermissionDenied, ValidationFailed
+from salesgrid_common.errors import FailedPrecondition, NotFound, PermissionDenied, ValidationFailed
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.ids import new_id
@@ -158,11 +158,13 @@ class SubscriptionUseCases:
                 if len(description) > 500:
                     raise ValidationFailed("at most 500 characters", "description")
                 row.description = description
+            self._snapshot(row, principal)
             if enabled is not None:
+                if enabled and row.owner_expires_at is not None and row.owner_expires_at <= self.clock():
+                    raise FailedPrecondition("the owning API key has expired: subscribe again with a valid key")
                 row.enabled = enabled
                 if enabled:
                     row.disabled_reason, row.failing_since = "", None
-            self._snapshot(row, principal)
             await self._audit(session, "updated", row, principal)
             return row
 
