@@ -6,7 +6,7 @@ owner's copy is the canonical one for team views ("a manager sees his team's esc
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from salesgrid_common.errors import ValidationFailed
@@ -190,14 +190,17 @@ def spot_check_false(spot_check_id: str, week: str, rep_id: str, manager_id: str
     )
 
 
-def webhook_disabled(subscription_id: str, url: str, reason: str, owner_id: str, owner_kind: str) -> Notice:
-    """A person's webhook subscription that kept failing was disabled: he learns why, and that
-    `PATCH {"enabled": true}` turns it back on. A partner key has no inbox (the audit trail and the
-    subscription itself say it)."""
-    recipients = [owner_id] if owner_kind == "user" else []
+def webhook_disabled(
+    subscription_id: str, url: str, reason: str, owner_id: str, owner_kind: str, answerable: Sequence[str] = ()
+) -> Notice:
+    """A webhook subscription that kept failing was disabled: its owner learns why, and that
+    `PATCH {"enabled": true}` turns it back on. A partner key has no inbox: the people who answer
+    for the key (`answerable`, domain/answerable.py) are told instead."""
+    recipients = [owner_id] if owner_kind == "user" else list(answerable)
+    whose = "Webhook" if owner_kind == "user" else f"API key {owner_id}'s webhook"
     return _notice(
         "webhook_disabled",
-        f"Webhook to {url} disabled: {reason}. Re-enable it once the endpoint answers again",
+        f"{whose} to {url} disabled: {reason}. Re-enable it once the endpoint answers again",
         subscription_id,
         recipients,
         owner_id,
