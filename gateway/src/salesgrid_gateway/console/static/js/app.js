@@ -8,6 +8,8 @@ import * as approvalsView from "./views/approvals.js";
 import * as boardView from "./views/board.js";
 import * as customersView from "./views/customers.js";
 import * as dashboardView from "./views/dashboard.js";
+import * as expensesView from "./views/expenses.js";
+import * as inboxView from "./views/inbox.js";
 import * as teamView from "./views/team.js";
 import { renderLogin, renderPasswordChange } from "./views/login.js";
 import * as todayView from "./views/today.js";
@@ -17,11 +19,13 @@ const root = document.getElementById("app");
 /** Routes in menu order; `show` decides from the caller's permissions whether he sees it. */
 const ROUTES = [
   { path: "today", label: "Today", view: todayView, show: (c) => c.can("activities:create") },
+  { path: "inbox", label: "Inbox", view: inboxView, show: () => true },
   { path: "customers", label: "Customers", view: customersView, show: (c) => c.can("customers:read") },
   { path: "board", label: "Opportunities", view: boardView, show: (c) => c.can("opportunities:read") },
   { path: "dashboard", label: "Dashboard", view: dashboardView, show: (c) => c.wide("analytics:read") },
   { path: "team", label: "Team", view: teamView, show: (c) => teamView.visible(c) },
-  { path: "approvals", label: "Approvals", view: approvalsView, show: (c) => c.can("contracts:approve") },
+  { path: "expenses", label: "Expenses", view: expensesView, show: (c) => expensesView.visible(c) },
+  { path: "approvals", label: "Approvals", view: approvalsView, show: (c) => approvalsView.visible(c) },
   { path: "admin", label: "Administration", view: adminView, show: (c) => adminView.visible(c) },
 ];
 
