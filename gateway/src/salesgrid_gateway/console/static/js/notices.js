@@ -4,7 +4,7 @@
 // before parameters existed).
 import { bilingual, day, money, t } from "./i18n.js";
 
-const amount = (value, currency) => (value ? money({ amount: value, currency }) : "");
+const amount = (value, currency) => (value ? money({ amount: value, currency }, undefined, 2) : "");
 const reasonOf = (rule) => ({
   no_follow_up: t("no follow-up"), no_opportunity: t("no new opportunity"), no_deal: t("no deal"),
 })[rule] || rule;

@@ -28,7 +28,7 @@ export async function render(main, ctx) {
       mine.map((c) => contractItem(c, names, main, ctx, true))) : empty(t("Nothing waits for your decision."))) : null,
     ctx.can("expenses:approve") ? card(t("Expense claims"), myClaims.length
       ? h("ul", { class: "list", "data-testid": "expense-approvals" }, myClaims.map((c) => h("li", { dataset: { id: c.id } },
-        h("a", { href: `#/expenses/${encodeURIComponent(c.id)}` }, c.title || t("Expense claim")), " ", money(c.total, c.currency), " ",
+        h("a", { href: `#/expenses/${encodeURIComponent(c.id)}` }, c.title || t("Expense claim")), " ", money(c.total, c.currency, 2), " ",
         h("span", { class: "muted" }, t("by {owner}, {when}", { owner: names.get(c.owner_id) || c.owner_id, when: dateTime(c.submitted_at) })),
         decisionForm(c, redraw))))
       : empty(t("No expense claim waits for your decision."))) : null,

@@ -58,7 +58,7 @@ export async function render(main, ctx, [id] = []) {
 function claimItem(claim) {
   return h("li", { dataset: { id: claim.id, status: claim.status } },
     h("a", { href: `#/expenses/${encodeURIComponent(claim.id)}` }, claim.title || t("Expense claim")), " ",
-    money(claim.total, claim.currency), " ", h("span", { class: `tag ${claim.status === "rejected" ? "warn" : ""}` },
+    money(claim.total, claim.currency, 2), " ", h("span", { class: `tag ${claim.status === "rejected" ? "warn" : ""}` },
       statusLabel(claim.status)), " ", h("span", { class: "muted" }, dateTime(claim.submitted_at || claim.created_at)));
 }
 
@@ -83,7 +83,7 @@ function newClaimCard(main, ctx, policy, customers, deals, visits) {
   const lines = h("div", { class: "lines" }, lineFields(0, customers, deals, visits));
   const limits = (policy?.limits || []).length
     ? h("p", { class: "muted" }, t("Daily limits: {limits}", { limits: policy.limits.map((l) =>
-      `${categoryLabel(l.category)} ${money(l.daily_limit, policy.currency)}`).join(", ") }))
+      `${categoryLabel(l.category)} ${money(l.daily_limit, policy.currency, 2)}`).join(", ") }))
     : null;
   const add = h("button", { type: "button", class: "secondary", onclick: () =>
     lines.append(lineFields(lines.children.length, customers, deals, visits)) }, t("Add a line"));
@@ -106,8 +106,8 @@ function newClaimCard(main, ctx, policy, customers, deals, visits) {
     if (over.length || missing.length) {
       throw new Problem(400, { detail: t("Please correct the marked lines."), errors: [...missing, ...over.map((g) => ({
         field: `lines[${g.index}].amount`, message: t("{category} on {day} comes to {total}, above the daily limit of {limit}.",
-          { category: categoryLabel(g.category), day: day(g.spent_on), total: money(g.total, policy.currency),
-            limit: money(g.limit, policy.currency) }) }))] });
+          { category: categoryLabel(g.category), day: day(g.spent_on), total: money(g.total, policy.currency, 2),
+            limit: money(g.limit, policy.currency, 2) }) }))] });
     }
     let claim = await post("/v1/expense-claims", { title: data.title || "", currency: policy?.currency || branchCurrency(),
       lines: rows });
@@ -141,9 +141,9 @@ async function renderClaim(main, ctx, id) {
   replace(main, h("p", {}, h("a", { href: "#/expenses" }, "← ", t("Expenses"))),
     h("h1", {}, claim.title || t("Expense claim"), " ", h("span", { class: "tag", "data-testid": "claim-status" },
       statusLabel(claim.status))),
-    h("p", {}, t("{owner}: {total}", { owner: names.get(claim.owner_id) || claim.owner_id, total: money(claim.total, claim.currency) })),
+    h("p", {}, t("{owner}: {total}", { owner: names.get(claim.owner_id) || claim.owner_id, total: money(claim.total, claim.currency, 2) })),
     card(t("Lines"), h("ul", { class: "list" }, (claim.lines || []).map((line) => h("li", {},
-      h("strong", {}, categoryLabel(line.category)), " ", day(line.spent_on), " ", money(line.amount, claim.currency), " ",
+      h("strong", {}, categoryLabel(line.category)), " ", day(line.spent_on), " ", money(line.amount, claim.currency, 2), " ",
       h("span", { class: "muted" }, line.description || ""), " ",
       receipts(line).map((r) => h("button", { type: "button", class: "small secondary", onclick: () =>
         download(`/v1/expense-claims/${encodeURIComponent(claim.id)}/receipts/${encodeURIComponent(r.id)}`, r.file_name)
