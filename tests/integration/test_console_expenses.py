@@ -41,9 +41,7 @@ def _team(api: httpx.Client, admin_token: str, platform: Platform, name: str) ->
     replicated(platform, admin_token, [manager_id, rep_id], service="expenses")
     policy = {"currency": "CNY", "limits": [{"category": "entertainment", "daily_limit": "500"}]}
     poll(  # expenses learns of the new unit from identity's events
-        lambda: (
-            api.put(f"/v1/expense-policies/{unit['id']}", headers=auth(admin_token), json=policy).status_code == 200
-        )
+        lambda: api.put(f"/v1/expense-policies/{unit['id']}", headers=auth(admin_token), json=policy).status_code == 200
     )
 
     def customer() -> dict[str, Any] | None:
@@ -53,6 +51,8 @@ def _team(api: httpx.Client, admin_token: str, platform: Platform, name: str) ->
     return {
         "suffix": suffix,
         "unit": unit,
+        "manager_id": manager_id,
+        "rep_id": rep_id,
         "manager_token": manager_token,
         "rep_token": rep_token,
         "manager_login": f"{name}-mgr-{suffix}",
@@ -80,7 +80,9 @@ def test_a_rep_files_an_expense_claim_and_his_manager_approves_it(
     )
     claim.get_by_role("button", name="Submit for approval").click()
     # The policy's limit, beside the amount, before anything is written
-    expect(claim.locator('.field-error[data-for="lines[0].amount"]')).to_contain_text("above the daily limit of CN¥500.00")
+    expect(claim.locator('.field-error[data-for="lines[0].amount"]')).to_contain_text(
+        "above the daily limit of CN¥500.00"
+    )
     assert created(api.get("/v1/expense-claims", headers=rep), 200)["items"] == []
     claim.get_by_label("Amount", exact=True).fill("420")
     claim.get_by_role("button", name="Submit for approval").click()
@@ -275,3 +277,44 @@ def test_client_side_logic_of_notices_expenses_and_custom_fields(context: Browse
     }
     assert result["cleared"] == {"budget": None}
     assert result["fileName"] == "发票.png"
+
+
+def test_a_manager_publishes_an_announcement_sees_its_receipts_and_opens_channels_and_spot_checks(
+    browser: Browser, context: BrowserContext, platform: Platform, api: httpx.Client, admin_token: str
+) -> None:
+    team = _team(api, admin_token, platform, "news")
+    replicated(platform, admin_token, [team["manager_id"], team["rep_id"]], service="activities")
+    page = context.new_page()
+    log_in(page, platform, team["manager_login"])
+    page.get_by_role("link", name="Announcements", exact=True).click()
+    publish = page.get_by_role("form", name="Publish an announcement")
+    publish.get_by_label("To unit (and its subtree)").select_option(team["unit"]["id"])
+    publish.get_by_label("Title", exact=True).fill(f"Quarterly review {team['suffix']}")
+    publish.get_by_label("Text", exact=True).fill("Friday 3 pm, room 301.")
+
+    def published() -> bool:  # activities learns of the new unit's people asynchronously
+        publish.get_by_role("button", name="Publish").click()
+        page.wait_for_timeout(500)
+        return page.get_by_test_id("published").get_by_text(f"Quarterly review {team['suffix']}").count() > 0
+
+    poll(published)
+    reader = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    try:
+        rep_page = reader.new_page()
+        log_in(rep_page, platform, team["rep_login"])
+        rep_page.get_by_role("link", name="Announcements", exact=True).click()
+        rep_page.get_by_test_id("my-announcements").get_by_role(
+            "button", name=f"Mark read: Quarterly review {team['suffix']}"
+        ).click()
+        expect(rep_page.get_by_test_id("my-announcements")).to_contain_text("read")
+    finally:
+        reader.close()
+    page.reload()
+    item = page.get_by_test_id("published").locator("li", has_text=f"Quarterly review {team['suffix']}")
+    expect(item).to_contain_text("1 of 2 read")
+    item.get_by_role("button", name="Who has read it").click()
+    expect(item.get_by_test_id("receipts")).to_contain_text(team["rep_login"])
+    for screen, heading in (("Channels", "Channels"), ("Spot checks", "Spot checks"), ("Inbox", "Inbox")):
+        page.get_by_role("link", name=screen, exact=True).click()
+        expect(page.get_by_role("heading", level=1, name=heading)).to_be_visible()
+        expect(page.locator("main .error")).to_have_count(0)

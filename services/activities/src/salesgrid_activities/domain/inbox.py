@@ -245,9 +245,7 @@ def expense_settled(claim_id: str, status: str, total: str, currency: str, owner
 
 def announcement(announcement_id: str, title: str, recipient_ids: Iterable[str], publisher_id: str) -> Notice:
     """Every recipient of an announcement (新闻公告) gets his own copy; reading it is his receipt."""
-    return _notice(
-        "announcement", f"Announcement: {title}", announcement_id, recipient_ids, publisher_id, title=title
-    )
+    return _notice("announcement", f"Announcement: {title}", announcement_id, recipient_ids, publisher_id, title=title)
 
 
 def spot_check_assigned(spot_check_id: str, week: str, verifier_id: str, rep_id: str) -> Notice:

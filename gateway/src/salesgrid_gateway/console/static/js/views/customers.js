@@ -3,6 +3,7 @@
 import { api, get, post } from "../api.js";
 import { dateTime, day, money, t } from "../i18n.js";
 import { collect, controls, customFieldsCard, forForm } from "../custom_fields.js";
+import { contractDocuments } from "../documents.js";
 import { card, empty, failure, field, form, h, onSubmit, pagedList, replace, select, toast } from "../ui.js";
 import { exportCard } from "./exports.js";
 import * as poolView from "./pool.js";
@@ -125,7 +126,7 @@ async function renderCustomer(main, ctx, id, definitions) {
       card(t("Contracts"), contracts.error ? failure(contracts.error) : (contracts.items || []).length
         ? h("ul", { class: "list" }, contracts.items.map((k) => h("li", {},
           h("strong", {}, k.number || k.id.slice(0, 8)), " ", h("span", { class: "tag" }, t(`contract:${k.status}`)), " ",
-          money(k.total, k.currency))))
+          money(k.total, k.currency), " ", contractDocuments(k, ctx))))
         : empty(t("No contracts yet."))),
       card(t("Follow-ups"), pagedList((cursor) => get("/v1/follow-ups", { customer_id: id, cursor, limit: 10 }),
         (f) => h("li", {}, h("span", { class: "tag" }, t(`kind:${f.kind}`)), " ", h("span", { class: "muted" }, dateTime(f.occurred_at)),
