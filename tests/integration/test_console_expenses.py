@@ -279,7 +279,7 @@ def test_client_side_logic_of_notices_expenses_and_custom_fields(context: Browse
     assert result["fileName"] == "发票.png"
 
 
-def test_a_manager_publishes_an_announcement_sees_its_receipts_and_opens_channels_and_spot_checks(
+def test_a_manager_publishes_an_announcement_sees_its_receipts_and_makes_a_channel_partner(
     browser: Browser, context: BrowserContext, platform: Platform, api: httpx.Client, admin_token: str
 ) -> None:
     team = _team(api, admin_token, platform, "news")
@@ -318,3 +318,13 @@ def test_a_manager_publishes_an_announcement_sees_its_receipts_and_opens_channel
         page.get_by_role("link", name=screen, exact=True).click()
         expect(page.get_by_role("heading", level=1, name=heading)).to_be_visible()
         expect(page.locator("main .error")).to_have_count(0)
+    # The team's customer made a channel partner (an agent, gold tier) from the Channels screen
+    page.get_by_role("link", name="Channels", exact=True).click()
+    partner = page.get_by_role("form", name="Make an account a channel partner")
+    partner.get_by_label("Account", exact=True).select_option(team["customer"]["id"])
+    partner.get_by_label("Channel", exact=True).select_option("agent")
+    partner.get_by_label("Partner tier", exact=True).select_option("gold")
+    partner.get_by_role("button", name="Save").click()
+    partners = page.get_by_test_id("partners").locator(f'li[data-id="{team["customer"]["id"]}"]')
+    expect(partners).to_contain_text("Agent")
+    expect(partners).to_contain_text("Gold")
