@@ -1,17 +1,21 @@
 """The console's screens for sales expenses, custom fields and the inbox in the reader's language,
 in Debian's Chromium against the real platform: a rep files an expense claim (refused beside the
 amount above his unit's daily limit, before anything is written) and his manager approves it from
-the approvals inbox; an administrator defines a custom field and a rep fills it on a customer
+the approvals inbox; a contract and a receipt printed (the reprint a copy); an administrator defines a custom field and a rep fills it on a customer
 (checked beside the field, shown on the 360 view, edited, found by the list's filter); an inbox
 notice reads in Chinese on the zh-CN console; and the client-side logic behind them."""
 
 from __future__ import annotations
 
+import io
 import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from pypdf import PdfReader
 from salesgrid_dev.api import auth, created, org_unit, person, poll, replicated, root_unit
 from salesgrid_dev.browser import log_in
 from salesgrid_dev.platform import ADMIN_LOGIN, ADMIN_PASSWORD, Platform
@@ -328,3 +332,74 @@ def test_a_manager_publishes_an_announcement_sees_its_receipts_and_makes_a_chann
     partners = page.get_by_test_id("partners").locator(f'li[data-id="{team["customer"]["id"]}"]')
     expect(partners).to_contain_text("Agent")
     expect(partners).to_contain_text("Gold")
+
+
+def test_a_rep_prints_a_contract_and_a_receipt_whose_reprint_is_a_copy(
+    context: BrowserContext, platform: Platform, api: httpx.Client, admin_token: str
+) -> None:
+    team = _team(api, admin_token, platform, "print")
+    replicated(platform, admin_token, [team["manager_id"], team["rep_id"]])  # contracts' approval chain
+    rep, manager, admin = auth(team["rep_token"]), auth(team["manager_token"]), auth(admin_token)
+    suffix = team["suffix"]
+    created(
+        api.put(
+            f"/v1/contract-templates/std-{suffix}",
+            headers=admin,
+            json={"name": "销售合同(标准文本)", "terms": "验收后付清。"},
+        ),
+        200,
+    )
+    product = created(
+        api.post(
+            "/v1/products",
+            headers=admin,
+            json={"sku": f"PRN-{suffix}", "name": "Sensor", "prices": [{"currency": "CNY", "amount": "1000.00"}]},
+        )
+    )
+    today = datetime.now(UTC).date()
+    contract = created(
+        api.post(
+            "/v1/contracts",
+            headers=rep,
+            json={
+                "customer_id": team["customer"]["id"],
+                "branch_code": "SH",
+                "currency": "CNY",
+                "start_date": today.isoformat(),
+                "end_date": (today + timedelta(days=365)).isoformat(),
+                "template_id": f"std-{suffix}",
+                "lines": [{"product_id": product["id"], "quantity": "2"}],
+            },
+        )
+    )
+    created(api.post(f"/v1/contracts/{contract['id']}/submit", headers=rep), 200)
+    created(api.post(f"/v1/contracts/{contract['id']}/approve", headers=manager), 200)
+    created(api.post(f"/v1/contracts/{contract['id']}/sign", headers=rep), 200)
+    created(
+        api.post(
+            "/v1/receipts", headers=rep, json={"contract_id": contract["id"], "amount": "800.00", "method": "cash"}
+        )
+    )
+    page = context.new_page()
+    log_in(page, platform, team["rep_login"])
+    expect(page.get_by_role("link", name="Customers", exact=True)).to_be_visible()
+    page.goto(f"{platform.gateway_url}/console/#/customers/{team['customer']['id']}")
+    item = page.locator("li", has_text=contract["number"])
+    with page.expect_download() as printed:
+        item.get_by_role("button", name="Print contract (PDF)").click()
+    assert Path(printed.value.path()).read_bytes().startswith(b"%PDF")
+    expect(page.locator("#toast")).to_contain_text("downloaded: the original")
+    item.get_by_role("button", name="Receipts…").click()
+    receipt = item.locator(".receipts li").first
+    receipt.get_by_label("Payer (交款人, first print only)").fill("静安酒店")
+    with page.expect_download() as original:
+        receipt.get_by_role("button", name="Print receipt (PDF)").click()
+    expect(page.locator("#toast")).to_contain_text("downloaded: the original")
+    with page.expect_download() as copy:
+        receipt.get_by_role("button", name="Print receipt (PDF)").click()
+    expect(page.locator("#toast")).to_contain_text("a copy (副本), print 2")
+    texts = [
+        "".join(p.extract_text() for p in PdfReader(io.BytesIO(Path(d.value.path()).read_bytes())).pages)
+        for d in (original, copy)
+    ]
+    assert "COPY" not in texts[0] and "副本 COPY 1" in texts[1] and "静安酒店" in texts[0]

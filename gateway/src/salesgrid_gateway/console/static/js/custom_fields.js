@@ -57,7 +57,7 @@ export function controls(definitions, values = {}, users = []) {
     const current = values[d.key];
     const label = d.required ? `${d.label} *` : d.label;
     const attrs = { dataset: { cf: d.key, type: d.type } };
-    if (d.type === "choice" || d.type === "user") {
+    if (d.type === "choice" || (d.type === "user" && users.length)) {
       const options = d.type === "user" ? users.map((u) => [u.id, u.display_name || u.login]) : (d.options || []).map((o) => [o, o]);
       return field(name(d.key), label, {}, h("select", { name: name(d.key), ...attrs },
         h("option", { value: "" }, t("None")), options.map(([v, text]) => h("option", { value: v, selected: v === current }, text))));
