@@ -65,7 +65,7 @@ def _team(api: httpx.Client, admin_token: str, platform: Platform, name: str) ->
     }
 
 
-def test_a_rep_files_an_expense_claim_and_his_manager_approves_it(
+def test_a_rep_files_an_expense_claim_his_manager_approves_it_and_finance_pays_it(
     browser: Browser, context: BrowserContext, platform: Platform, api: httpx.Client, admin_token: str
 ) -> None:
     team = _team(api, admin_token, platform, "exp")
@@ -116,6 +116,20 @@ def test_a_rep_files_an_expense_claim_and_his_manager_approves_it(
     page.get_by_role("link", name=f"Client dinner {team['suffix']}").click()
     expect(page.get_by_test_id("claim-status")).to_have_text("Approved")
     expect(page.get_by_role("button", name="Receipt 发票.png")).to_be_visible()
+
+    # Finance (here the administrator, who holds expenses:pay) pays it from the claim's page.
+    finance = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    try:
+        payer = finance.new_page()
+        log_in(payer, platform, ADMIN_LOGIN, ADMIN_PASSWORD)
+        expect(payer.get_by_role("link", name="Expenses", exact=True)).to_be_visible()
+        payer.goto(f"{platform.gateway_url}/console/#/expenses/{filed['id']}")
+        payer.get_by_label("Payment reference").fill(f"PAY-{team['suffix']}")
+        payer.get_by_role("button", name="Mark paid").click()
+        expect(payer.get_by_test_id("claim-status")).to_have_text("Paid")
+        expect(payer.get_by_text(f"(PAY-{team['suffix']})")).to_be_visible()
+    finally:
+        finance.close()
 
 
 def test_an_admin_defines_a_custom_field_and_a_rep_fills_it_on_a_customer(
