@@ -555,4 +555,5 @@ export default {
   "{number} downloaded: a copy (副本), print {n}.": "{number} 已下载：副本，第 {n} 次打印。",
   "{number} downloaded: the original.": "{number} 已下载：正本。",
   "{read} of {n} read": "{n} 人中 {read} 人已读",
+  "{n} more unread in your inbox": "消息中还有 {n} 条未读",
 };

@@ -42,13 +42,16 @@ export function remindersCard(settled) {
   const heading = t("Reminders");
   if (settled.error) return card(heading, failure(settled.error));
   let items = reminders(settled.value?.items);
+  // Other unread notices (approvals waiting, settled claims, spot checks…) are in the inbox.
+  const others = (settled.value?.items || []).filter((n) => !n.read && !REMINDER_KINDS.includes(n.kind)).length;
+  const more = others ? h("p", {}, h("a", { href: "#/inbox?unread=true" }, t("{n} more unread in your inbox", { n: others }))) : null;
   const body = h("div", { "data-testid": "reminders" });
   const draw = () => replace(body, items.length
     ? h("ul", { class: "list" }, items.map((n) => item(n, (id) => {
       items = items.filter((x) => x.id !== id);
       draw();
     })))
-    : empty(t("No reminders.")));
+    : empty(t("No reminders.")), more);
   draw();
   return card(heading, body);
 }
