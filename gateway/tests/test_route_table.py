@@ -168,3 +168,21 @@ def test_gunicorn_refusals_are_problem_json() -> None:
     import json
 
     assert json.loads(body)["status"] == 414 and json.loads(body)["title"] == "URI Too Long"
+
+
+def test_every_paged_list_can_be_asked_for_its_total() -> None:
+    """Counts only when asked: each paged list documents include_total and the optional total,
+    and each paged list request of every service (page_size + token) carries the flag."""
+    from salesgrid_gateway.app import route_modules
+
+    paged = [route for module in route_modules() for route in getattr(module, "ROUTES", ()) if route.paging]
+    assert len(paged) >= 20
+    for route in paged:
+        assert "include_total" in route.request_descriptor.fields_by_name, route.rpc
+        assert route.reply_descriptor.fields_by_name["total"].has_presence, route.rpc
+    document = _app_client().get("/openapi.json").get_json()
+    for route in paged:
+        operation = document["paths"][route.path][route.method.lower()]
+        assert "include_total" in [p["name"] for p in operation["parameters"]], route.path
+        body = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        assert body["properties"]["total"]["type"] == "integer" and "total" not in body["required"], route.path

@@ -10,7 +10,7 @@ from typing import Any
 from salesgrid_gateway.problems import TITLES
 from salesgrid_gateway.rest import inputs
 from salesgrid_gateway.rest.schema import REF_PREFIX, Schemas, short_names
-from salesgrid_gateway.rest.table import Route, path_names
+from salesgrid_gateway.rest.table import TOTAL_FIELD, Route, path_names
 
 PROBLEM = {"$ref": "#/components/responses/Problem"}
 # Statuses any authenticated operation may answer: bad input, no or bad credentials, not allowed,
@@ -106,6 +106,8 @@ class OpenApi:
                     "description": "`next_cursor` of the previous page; a cursor of another list is 400",
                 },
             ]
+            if TOTAL_FIELD in fields:
+                parameters.append(INCLUDE_TOTAL)
         body = None
         if route.body:
             descriptor = route.request_descriptor
@@ -125,7 +127,7 @@ class OpenApi:
             body = self.types.object(descriptor, exclude=hidden, rename=rename, required=required, extra=extra)
         if route.items:
             item = self.types.ref(route.reply_descriptor.fields_by_name[route.items].message_type)
-            reply: dict[str, Any] | None = list_of(item)
+            reply: dict[str, Any] | None = list_of(item, counted=bool(route.paging) and TOTAL_FIELD in fields)
         else:
             reply = self.types.ref(route.result_descriptor)
         etag = not route.items and "version" in route.result_descriptor.fields_by_name
@@ -268,7 +270,7 @@ DESCRIPTION = (
     "Sales-force management platform: REST/JSON API under /v1, generated from the services' gRPC "
     "messages. Errors are RFC 9457 problem+json naming the field (`errors[].field`). Lists answer "
     '`{"items": [...], "next_cursor": ...}`: pass `next_cursor` back as `cursor` (and `limit`, '
-    "1-500) until it is null. 64-bit integers are JSON numbers. Records with a `version` answer "
+    "1-500) until it is null; `include_total=true` adds `total` (counted only when asked). 64-bit integers are JSON numbers. Records with a `version` answer "
     "`ETag`; changes take `If-Match` (428 without one where required, 412 when stale). Unsafe "
     "requests take `Idempotency-Key`. Rate limits: `RateLimit`/`RateLimit-Policy`, 429 with "
     "`Retry-After`."
@@ -302,19 +304,34 @@ def problem_response(status: int) -> dict[str, Any]:
     }
 
 
-def list_of(item: dict[str, Any]) -> dict[str, Any]:
-    """The one list envelope of the API."""
-    return {
-        "type": "object",
-        "required": ["items", LIST_ENVELOPE],
-        "properties": {
-            "items": {"type": "array", "items": item},
-            LIST_ENVELOPE: {
-                "type": ["string", "null"],
-                "description": "pass as `cursor` for the next page; null on the last",
-            },
+def list_of(item: dict[str, Any], *, counted: bool = False) -> dict[str, Any]:
+    """The one list envelope of the API (`total` on lists that can count themselves)."""
+    properties: dict[str, Any] = {
+        "items": {"type": "array", "items": item},
+        LIST_ENVELOPE: {
+            "type": ["string", "null"],
+            "description": "pass as `cursor` for the next page; null on the last",
         },
     }
+    if counted:
+        properties["total"] = {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0,
+            "description": "the records of the whole list (all pages) in the caller's data scope with the "
+            "same filters; present only when asked with include_total=true",
+        }
+    return {"type": "object", "required": ["items", LIST_ENVELOPE], "properties": properties}
+
+
+INCLUDE_TOTAL = {
+    "name": TOTAL_FIELD,
+    "in": "query",
+    "required": False,
+    "schema": {"type": "boolean", "default": False},
+    "description": "also count the whole list (in your data scope, with the same filters) into `total`; "
+    "counted only when asked, since a count costs a scan",
+}
 
 
 # -- helpers for hand-written descriptions --------------------------------------------------------

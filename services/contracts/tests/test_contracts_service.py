@@ -104,7 +104,7 @@ async def platform(database_url: str, nats_url: str, test_keys: TestKeys) -> Asy
                         updated_at=clock(),
                     )
                 )
-            for path in {p for _, path, _, _ in PEOPLE for p in unit_paths(path)}:
+            for path in {unit for _, person_path, _, _ in PEOPLE for unit in unit_paths(person_path)}:
                 await session.execute(
                     directory_units.insert().values(
                         unit_id=path.rstrip("/").rsplit("/", 1)[-1],

@@ -11,7 +11,7 @@ from flask import Response, g, jsonify, request
 from salesgrid_gateway.clients import call, from_json, stub, to_json
 from salesgrid_gateway.problems import ApiProblem
 from salesgrid_gateway.rest import inputs
-from salesgrid_gateway.rest.table import Route, path_names
+from salesgrid_gateway.rest.table import TOTAL_FIELD, Route, path_names
 from salesgrid_gateway.routes.common import report_sensitive_read
 
 VERSION_FIELDS = frozenset({"", "version", "expected_version"})
@@ -50,6 +50,7 @@ def _pass_through(route: Route) -> Callable[..., Any]:
     scope = route.endpoint
     token = "" if route.anonymous_call else None
     custom_filters = route.method == "GET" and _is_string_map(fields.get("custom_fields"))
+    count = bool(paging) and TOTAL_FIELD in fields  # the list can be asked for its total
 
     def handler(**path_values: Any) -> Response | tuple[Response, int] | tuple[str, int]:
         body: dict[str, Any] = {}
@@ -77,6 +78,8 @@ def _pass_through(route: Route) -> Callable[..., Any]:
         if paging:
             values["page_size"] = inputs.limit()
             values[paging[0]] = inputs.decode_cursor(scope)
+            if count and TOTAL_FIELD in request.args:
+                values[TOTAL_FIELD] = inputs.query_value(fields[TOTAL_FIELD], TOTAL_FIELD)
         if "client_ip" in fields:
             values["client_ip"] = g.client_ip
         values |= route.fixed
@@ -98,6 +101,8 @@ def _pass_through(route: Route) -> Callable[..., Any]:
                 "items": [to_json(item) for item in getattr(reply, route.items)],
                 "next_cursor": inputs.encode_cursor(scope, next_token),
             }
+            if count and reply.HasField("total"):
+                payload["total"] = reply.total
             return jsonify(payload), route.status
         result = getattr(reply, route.result) if route.result else reply
         response = jsonify(to_json(result))
