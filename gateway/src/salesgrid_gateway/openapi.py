@@ -206,35 +206,6 @@ class OpenApi:
             op["security"] = []
         return op
 
-    # -- the older, hand-written description (route modules not converted yet) -----------------
-    def operation(
-        self,
-        path: str,
-        method: str,
-        summary: str,
-        *,
-        tag: str,
-        request: dict[str, Any] | None = None,
-        response: dict[str, Any] | None = None,
-        status: int = 200,
-        public: bool = False,
-        parameters: list[dict[str, Any]] | None = None,
-    ) -> None:
-        route = Route(
-            method.upper(),
-            path,
-            summary,
-            tag,
-            status=status,
-            public=public,
-            body="",
-            request_schema=request,
-            response_schema=response,
-            if_match="required" if method.upper() == "PATCH" else "auto",
-            parameters=tuple(p for p in parameters or () if p.get("in") != "path"),
-        )
-        self.paths.setdefault(path, {})[method.lower()] = self._hand_written(route)
-
     def document(self) -> dict[str, Any]:
         names = short_names(self.types.components)
         schemas = {names[full]: schema for full, schema in sorted(self.types.components.items())}
@@ -332,24 +303,3 @@ INCLUDE_TOTAL = {
     "description": "also count the whole list (in your data scope, with the same filters) into `total`; "
     "counted only when asked, since a count costs a scan",
 }
-
-
-# -- helpers for hand-written descriptions --------------------------------------------------------
-def obj(required: list[str] | None = None, **properties: Any) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "object", "properties": properties}
-    if required:
-        schema["required"] = required
-    return schema
-
-
-INTEGER = {"type": "integer"}
-BOOLEAN = {"type": "boolean"}
-STRINGS = {"type": "array", "items": STRING}
-
-
-def path_param(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": STRING}
-
-
-def query_param(name: str, schema: dict[str, Any] = STRING) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "schema": schema}

@@ -60,6 +60,9 @@ class Route:
     audit: tuple[str, str] | None = None  # (action, target type) of a sensitive read
     public: bool = False  # no credentials (login, refresh, logout)
     anonymous_call: bool = False  # the RPC is called without the caller's token
+    # the address setting of the service to call, chosen from the path values (custom fields: the
+    # entity's owner; may raise a 404 ApiProblem); None: the Service's own
+    address: Callable[[dict[str, Any]], str] | None = None
     # -- declared for hand-written views (pass-throughs derive them) -----------------------------
     request_schema: dict[str, Any] | None = None
     request_message: type[Message] | None = None  # or the JSON body is this message (less `hidden`)

@@ -53,6 +53,7 @@ def _pass_through(route: Route) -> Callable[..., Any]:
     count = bool(paging) and TOTAL_FIELD in fields  # the list can be asked for its total
 
     def handler(**path_values: Any) -> Response | tuple[Response, int] | tuple[str, int]:
+        address = route.address(path_values) if route.address else service.address_setting
         body: dict[str, Any] = {}
         if route.body:
             body = inputs.json_body(optional=route.optional_body)
@@ -88,7 +89,7 @@ def _pass_through(route: Route) -> Callable[..., Any]:
             _put(values, bound[name], value)
         try:
             message = from_json(request_class, values)
-            reply = call(getattr(stub(service.stub_class, service.address_setting), rpc), message, token=token)
+            reply = call(getattr(stub(service.stub_class, address), rpc), message, token=token)
         except ApiProblem as problem:
             raise _renamed(problem, names, stale=bool(version)) from None
         if route.audit:
