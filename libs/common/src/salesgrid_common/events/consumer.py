@@ -22,7 +22,6 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC
 from typing import Any
 
 from google.protobuf.message import Message
@@ -32,7 +31,7 @@ from nats.js.errors import NotFoundError
 from nats.errors import TimeoutError as NatsTimeout
 from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanKind
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.envelope_pb2 import Envelope
@@ -54,6 +53,7 @@ from salesgrid_common.events.versions import count_attempt
 from salesgrid_common.events.versions import forget_attempts as _forget_attempts
 from salesgrid_common.metrics import CONSUMER_LAG, DEAD_LETTERS, DEAD_LETTERS_PENDING, EVENTS_CONSUMED, PROJECTION_LAG
 from salesgrid_common.tracing import context_from, tracer
+from salesgrid_common.protos import from_timestamp
 
 log = logging.getLogger(__name__)
 _TRACER = tracer(__name__)
@@ -106,14 +106,20 @@ async def apply_once(
     async with sessions() as session, session.begin():
         if forget_attempts:
             await _forget_attempts(session, consumer, envelope.event_id)
-        seen = await session.scalar(
-            select(inbox.c.event_id).where(inbox.c.consumer == consumer, inbox.c.event_id == envelope.event_id)
-        )
+        seen = await session.scalar(_SEEN, {"consumer": consumer, "event_ids": [envelope.event_id]})
         if seen is not None:
             return False
-        await session.execute(insert(inbox).values(**inbox_row(consumer, envelope, clock)))
+        await session.execute(_MARK_APPLIED, inbox_row(consumer, envelope, clock))
         await handler(session, envelope, payload)
     return True
+
+
+# Built once (the values are bound at execution, so SQLAlchemy's compiled-statement cache is hit
+# without computing a key from them on every event).
+_SEEN = select(inbox.c.event_id).where(
+    inbox.c.consumer == bindparam("consumer"), inbox.c.event_id.in_(bindparam("event_ids", expanding=True))
+)
+_MARK_APPLIED = insert(inbox)
 
 
 def inbox_row(consumer: str, envelope: Envelope, clock: Clock) -> dict[str, Any]:
@@ -265,14 +271,8 @@ class EventConsumer:
         outcomes: list[tuple[Any, Envelope, str]] = []
         try:
             async with self.sessions() as session, session.begin():
-                seen = set(
-                    await session.scalars(
-                        select(inbox.c.event_id).where(
-                            inbox.c.consumer == self.sub.name,
-                            inbox.c.event_id.in_([envelope.event_id for _, envelope, _, _ in fresh]),
-                        )
-                    )
-                )
+                event_ids = [envelope.event_id for _, envelope, _, _ in fresh]
+                seen = set(await session.scalars(_SEEN, {"consumer": self.sub.name, "event_ids": event_ids}))
                 applied: list[dict[str, Any]] = []
                 for msg, envelope, payload_type, handler in fresh:
                     if envelope.event_id in seen:
@@ -288,7 +288,7 @@ class EventConsumer:
                     applied.append(inbox_row(self.sub.name, envelope, self.clock))
                     outcomes.append((msg, envelope, "applied"))
                 if applied:
-                    await session.execute(insert(inbox), applied)
+                    await session.execute(_MARK_APPLIED, applied)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - a handler failed or the database is down: one by one
@@ -324,7 +324,7 @@ class EventConsumer:
         """Commit → projection: from the event's commit (its occurred_at, stamped in the producer's
         transaction) to this consumer having applied it."""
         if envelope.HasField("occurred_at"):
-            lag = (self.clock() - envelope.occurred_at.ToDatetime(tzinfo=UTC)).total_seconds()
+            lag = (self.clock() - from_timestamp(envelope.occurred_at)).total_seconds()
             PROJECTION_LAG.labels(self.sub.name).observe(max(lag, 0.0))
 
     async def _ack(self, msg: Any) -> None:
