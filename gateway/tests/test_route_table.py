@@ -53,6 +53,12 @@ def test_every_operation_documents_its_statuses_and_list_bodies() -> None:
                 assert "412" in statuses, (method, path)
             success = [s for s in statuses if s.startswith("2")]
             assert len(success) == 1, (method, path)
+            headers = [p["name"] for p in operation.get("parameters", []) if p["in"] == "header"]
+            answers = operation["responses"][success[0]]["headers"]
+            if operation.get("security") != []:  # RateLimit on every authenticated answer
+                assert {"RateLimit", "RateLimit-Policy", "X-Request-Id"} <= set(answers), (method, path)
+                if method in ("post", "put", "patch", "delete"):  # retry-safe writes
+                    assert "Idempotency-Key" in headers and "Idempotent-Replayed" in answers, (method, path)
             if method == "get" and success[0] == "200":  # every read describes what it answers
                 assert operation["responses"]["200"].get("content"), (method, path)
     assert "428" in document["paths"]["/v1/customers/{customer_id}"]["patch"]["responses"]  # If-Match required

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from salesgrid_gateway import idempotency
 from salesgrid_gateway.problems import TITLES
 from salesgrid_gateway.rest import inputs
 from salesgrid_gateway.rest.schema import REF_PREFIX, Schemas, short_names
@@ -41,6 +42,22 @@ IF_MATCH = {
     "schema": {"type": "string", "pattern": r'^(W/)?"?[0-9]{1,18}"?$'},
     "description": 'the version read (ETag), e.g. "3"; 412 when stale. Where a version is required, '
     "428 without it (or `version` in the body)",
+}
+
+IDEMPOTENCY_KEY = {
+    "name": idempotency.HEADER,
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x20-\\x7e]+$"},
+    "description": "retry-safe request: the first answer is stored for 24 h and replayed to a retry with the "
+    "same key (`Idempotent-Replayed: true`); the key with another request is 422, while the first still "
+    "runs 409",
+}
+REPLAYED = {
+    "Idempotent-Replayed": {
+        "description": "`true` when the answer is the stored one of an earlier request with the same Idempotency-Key",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
 }
 
 
@@ -168,7 +185,12 @@ class OpenApi:
         version_check = route.version_check
         if version_check != "none":
             parameters = [*parameters, {**IF_MATCH, "required": False}]
+        keyed = route.method in idempotency.METHODS and not route.public
+        if keyed:
+            parameters = [*parameters, IDEMPOTENCY_KEY]
         response_headers: dict[str, Any] = {**REQUEST_ID, **({} if route.public else RATE_HEADERS)}
+        if keyed:
+            response_headers |= REPLAYED
         for name in headers:
             response_headers[name] = {"schema": STRING, "required": True}
         success: dict[str, Any] = {
