@@ -62,6 +62,10 @@ def test_every_operation_documents_its_statuses_and_list_bodies() -> None:
             if method == "get" and success[0] == "200":  # every read describes what it answers
                 assert operation["responses"]["200"].get("content"), (method, path)
     assert "428" in document["paths"]["/v1/customers/{customer_id}"]["patch"]["responses"]  # If-Match required
+    for path in ("/v1/customers/{customer_id}", "/v1/opportunities/{opportunity_id}"):  # and documented so
+        assert {"name": "If-Match", "required": True} in [
+            {"name": p["name"], "required": p["required"]} for p in document["paths"][path]["patch"]["parameters"]
+        ], path
     advance = document["paths"]["/v1/opportunities/{opportunity_id}/advance"]["post"]["responses"]
     assert "412" in advance and "428" not in advance  # If-Match optional
     customers = document["paths"]["/v1/customers"]["get"]["responses"]["200"]["content"]["application/json"]

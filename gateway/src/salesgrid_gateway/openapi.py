@@ -40,8 +40,8 @@ IF_MATCH = {
     "name": "If-Match",
     "in": "header",
     "schema": {"type": "string", "pattern": r'^(W/)?"?[0-9]{1,18}"?$'},
-    "description": 'the version read (ETag), e.g. "3"; 412 when stale. Where a version is required, '
-    "428 without it (or `version` in the body)",
+    "description": 'the version read (ETag), e.g. "3"; 412 when stale. Required where the operation '
+    "changes a versioned record (428 without it; a `version` member of the JSON body is also accepted)",
 }
 
 IDEMPOTENCY_KEY = {
@@ -184,7 +184,7 @@ class OpenApi:
     ) -> dict[str, Any]:
         version_check = route.version_check
         if version_check != "none":
-            parameters = [*parameters, {**IF_MATCH, "required": False}]
+            parameters = [*parameters, {**IF_MATCH, "required": version_check == "required"}]
         keyed = route.method in idempotency.METHODS and not route.public
         if keyed:
             parameters = [*parameters, IDEMPOTENCY_KEY]
