@@ -137,7 +137,7 @@ class OpenApi:
                 extra["version"] = {
                     "type": "integer",
                     "minimum": 0,
-                    "description": "the version read, if not sent as If-Match",
+                    "description": "the version read, also accepted here instead of If-Match",
                 }
             rename = {k: v for k, v in route.rename.items() if "." not in v and k not in path_names(route.path)}
             required = tuple(name for name in route.required if name not in route.query)
