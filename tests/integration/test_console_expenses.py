@@ -2,7 +2,8 @@
 in Debian's Chromium against the real platform: a rep files an expense claim (refused beside the
 amount above his unit's daily limit, before anything is written) and his manager approves it from
 the approvals inbox; a contract and a receipt printed (the reprint a copy); an administrator defines a custom field and a rep fills it on a customer
-(checked beside the field, shown on the 360 view, edited, found by the list's filter); an inbox
+(checked beside the field, shown on the 360 view, edited, found by the list's filter) and one on a
+contact he adds there; an inbox
 notice reads in Chinese on the zh-CN console; and the client-side logic behind them."""
 
 from __future__ import annotations
@@ -177,10 +178,33 @@ def test_an_admin_defines_a_custom_field_and_a_rep_fills_it_on_a_customer(
         expect(results).to_contain_text(f"Fleet {suffix} Logistics Ltd")
         page.get_by_label("Field value").fill("151")
         expect(results).to_contain_text("No customer matches.")
+
+        # A contacts' field: filled when the rep adds a contact on the 360 view, shown beside it.
+        created(
+            api.post(
+                "/v1/custom-fields/contacts",
+                headers=auth(admin_token),
+                json={"key": key, "label": f"Decision role {suffix}", "type": "choice", "options": ["buyer", "user"]},
+            )
+        )
+        page.get_by_label("Field value").fill("150")
+        results.get_by_role("link", name=f"Fleet {suffix} Logistics Ltd").click()
+        page.get_by_text("New contact", exact=True).click()
+        contact = page.get_by_role("form", name="New contact")
+        contact.get_by_label("Full name").fill("王建国")
+        contact.get_by_label(f"Decision role {suffix}").select_option("buyer")
+        contact.get_by_role("button", name="Add contact").click()
+        shown = page.get_by_test_id("contacts").get_by_test_id("contact-fields")
+        expect(shown).to_contain_text(f"Decision role {suffix}")
+        expect(shown).to_contain_text("buyer")
+        customer_id = page.url.rsplit("/", 1)[1]
+        listed = api.get(f"/v1/customers/{customer_id}/contacts", headers=auth(admin_token)).json()["items"]
+        assert [(c["full_name"], c["custom_fields"]) for c in listed] == [("王建国", {key: "buyer"})]
     finally:
         rep.close()
-        # Other tests share the platform: the field is archived (its values are kept).
+        # Other tests share the platform: the fields are archived (their values are kept).
         api.post(f"/v1/custom-fields/customers/{key}/archive", headers=auth(admin_token))
+        api.post(f"/v1/custom-fields/contacts/{key}/archive", headers=auth(admin_token))
 
 
 @pytest.mark.parametrize("context", ["zh-CN"], indirect=True)

@@ -95,28 +95,31 @@ export function collect(formElement, definitions, options) {
   return values;
 }
 
-/** A record's custom fields, shown; editable with `path` (PATCH, If-Match: its version). */
-export function customFieldsCard(definitions, record, { path = "", users = [], onSaved = null } = {}) {
+/** A record's custom fields, shown; editable with `path` (PATCH, If-Match: its version when it has
+ * one: contacts have none). `title` and `testid` tell several such cards on one screen apart. */
+export function customFieldsCard(definitions, record, { path = "", users = [], onSaved = null, title = "", testid = "custom-fields" } = {}) {
   const values = record.custom_fields || {};
   const known = new Map(definitions.map((d) => [d.key, d]));
-  const shown = h("dl", { class: "facts", "data-testid": "custom-fields" },
+  const heading = title || t("Custom fields");
+  const shown = h("dl", { class: "facts", "data-testid": testid },
     [...new Set([...definitions.map((d) => d.key), ...Object.keys(values)])].map((key) => [
       h("dt", {}, known.get(key)?.label || key), h("dd", {}, showValue(known.get(key), values[key]))]));
   const editable = definitions.filter((d) => d.active !== false);
-  if (!path || !editable.length) return card(t("Custom fields"), shown);
+  if (!path || !editable.length) return card(heading, shown);
   const box = h("div", {}, shown);
   const edit = h("button", { type: "button", class: "secondary", onclick: () => {
-    const editor = form({ "aria-label": t("Edit custom fields") }, controls(editable, values, users),
+    const editor = form({ "aria-label": title ? t("Edit {title}", { title }) : t("Edit custom fields") }, controls(editable, values, users),
       h("div", { class: "actions" }, h("button", { type: "submit" }, t("Save")),
         h("button", { type: "button", class: "secondary", onclick: () => replace(box, shown, edit) }, t("Cancel"))));
     onSubmit(editor, async () => {
       const body = { custom_fields: collect(editor, editable, { clear: true, currency: branchCurrency() }) };
-      const saved = await api("PATCH", path, { body, headers: { "If-Match": `"${record.version}"` } });
+      const headers = record.version === undefined ? {} : { "If-Match": `"${record.version}"` };
+      const saved = await api("PATCH", path, { body, headers });
       toast(t("Saved."));
       if (onSaved) await onSaved(saved);
     });
     replace(box, editor);
-  } }, t("Edit"));
+  }, "aria-label": title ? t("Edit {title}", { title }) : undefined }, t("Edit"));
   box.append(edit);
-  return card(t("Custom fields"), box);
+  return card(heading, box);
 }

@@ -556,4 +556,11 @@ export default {
   "{number} downloaded: the original.": "{number} 已下载：正本。",
   "{read} of {n} read": "{n} 人中 {read} 人已读",
   "{n} more unread in your inbox": "消息中还有 {n} 条未读",
+  "Full name": "姓名",
+  "Job title": "职务",
+  "Email": "邮箱",
+  "Add contact": "添加联系人",
+  "Contact added.": "联系人已添加。",
+  "New contact": "新建联系人",
+  "Edit {title}": "编辑{title}",
 };

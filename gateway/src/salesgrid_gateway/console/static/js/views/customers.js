@@ -1,7 +1,7 @@
 // Customers: name search (Chinese or Latin) paged by the API's cursor, creation with live
 // duplicate warnings naming the owner of the existing record, the public pool, and the 360 view.
 import { api, get, post } from "../api.js";
-import { dateTime, day, money, t } from "../i18n.js";
+import { branchCurrency, dateTime, day, money, t } from "../i18n.js";
 import { collect, controls, customFieldsCard, forForm } from "../custom_fields.js";
 import { contractDocuments } from "../documents.js";
 import { card, empty, failure, field, form, h, onSubmit, pagedList, replace, select, toast } from "../ui.js";
@@ -93,12 +93,22 @@ async function checkDuplicates(name, box, ctx) {
   }
 }
 
+// The definitions of another entity's custom fields (contacts, contracts), none without the right.
+const definitionsOf = (ctx, entity) => (ctx.can("custom_fields:read")
+  ? get(`/v1/custom-fields/${entity}`).then((r) => r.items || []).catch(() => []) : []);
+
 async function renderCustomer(main, ctx, id, definitions) {
-  const [overview, opportunities, contracts] = await Promise.all([
+  const [overview, opportunities, contracts, contactFields, contractFields] = await Promise.all([
     get(`/v1/customers/${encodeURIComponent(id)}/overview`),
     get("/v1/opportunities", { customer_id: id, limit: 50 }).catch((e) => ({ error: e })),
     ctx.can("contracts:read") ? get("/v1/contracts", { customer_id: id, limit: 50 }).catch((e) => ({ error: e })) : { items: [] },
+    definitionsOf(ctx, "contacts"),
+    ctx.can("contracts:read") ? definitionsOf(ctx, "contracts") : [],
   ]);
+  const again = () => renderCustomer(main, ctx, id, definitions);
+  // A record's custom fields beside it, when it has some or some are defined (editable with `path`).
+  const fieldsOf = (defs, record, path, title, testid) => (defs.length || Object.keys(record.custom_fields || {}).length
+    ? customFieldsCard(defs, record, { path, title, testid, onSaved: again }) : null);
   const c = overview.customer;
   const sums = (list) => (list || []).map((m) => money(m)).join(" + ") || money(0);
   replace(main,
@@ -115,10 +125,13 @@ async function renderCustomer(main, ctx, id, definitions) {
     h("div", { class: "grid" },
       definitions.length || Object.keys(c.custom_fields || {}).length ? customFieldsCard(definitions, c, {
         path: ctx.can("customers:update") ? `/v1/customers/${encodeURIComponent(c.id)}` : "",
-        onSaved: () => renderCustomer(main, ctx, id, definitions) }) : null,
-      card(t("Contacts"), (overview.contacts || []).length ? h("ul", { class: "list" }, overview.contacts.map((p) =>
-        h("li", {}, h("strong", {}, p.full_name), " ", h("span", { class: "muted" }, [p.title, ...(p.phones || []), p.email].filter(Boolean).join(" · ")))))
-        : empty(t("No contacts yet."))),
+        onSaved: again }) : null,
+      card(t("Contacts"), (overview.contacts || []).length ? h("ul", { class: "list", "data-testid": "contacts" }, overview.contacts.map((p) =>
+        h("li", {}, h("strong", {}, p.full_name), " ", h("span", { class: "muted" }, [p.title, ...(p.phones || []), p.email].filter(Boolean).join(" · ")),
+          fieldsOf(contactFields, p, ctx.can("customers:update") ? `/v1/customers/${encodeURIComponent(c.id)}/contacts/${encodeURIComponent(p.id)}` : "",
+            t("Custom fields of {entity}", { entity: p.full_name }), "contact-fields"))))
+        : empty(t("No contacts yet.")),
+        ctx.can("customers:update") ? contactForm(c, forForm(contactFields), again) : null),
       card(t("Opportunities"), opportunities.error ? failure(opportunities.error) : (opportunities.items || []).length
         ? h("ul", { class: "list" }, opportunities.items.map((o) => h("li", {},
           h("a", { href: `#/board/${o.id}` }, o.name), " ", h("span", { class: "tag" }, o.stage), " ", money(o.amount))))
@@ -126,13 +139,35 @@ async function renderCustomer(main, ctx, id, definitions) {
       card(t("Contracts"), contracts.error ? failure(contracts.error) : (contracts.items || []).length
         ? h("ul", { class: "list" }, contracts.items.map((k) => h("li", {},
           h("strong", {}, k.number || k.id.slice(0, 8)), " ", h("span", { class: "tag" }, t(`contract:${k.status}`)), " ",
-          money(k.total, k.currency), " ", contractDocuments(k, ctx))))
+          money(k.total, k.currency), " ", contractDocuments(k, ctx),
+          fieldsOf(contractFields, k, ctx.can("contracts:update") ? `/v1/contracts/${encodeURIComponent(k.id)}/custom-fields` : "",
+            t("Custom fields of {entity}", { entity: k.number || k.id.slice(0, 8) }), "contract-fields"))))
         : empty(t("No contracts yet."))),
       card(t("Follow-ups"), pagedList((cursor) => get("/v1/follow-ups", { customer_id: id, cursor, limit: 10 }),
         (f) => h("li", {}, h("span", { class: "tag" }, t(`kind:${f.kind}`)), " ", h("span", { class: "muted" }, dateTime(f.occurred_at)),
           h("p", {}, f.notes), f.next_follow_up_on ? h("p", { class: "muted" }, t("Next: {date}", { date: day(f.next_follow_up_on) })) : null),
         { emptyText: t("No follow-ups yet.") }))),
     ctx.can("pool:release") && c.owner_id === ctx.me.id ? releaseForm(c) : null);
+}
+
+/** A new contact of the customer, with the contacts' custom fields. */
+function contactForm(customer, definitions, onAdded) {
+  const add = form({ "aria-label": t("New contact") },
+    field("full_name", t("Full name"), { required: true, autocomplete: "off" }),
+    field("title", t("Job title")),
+    field("phone", t("Phone"), { type: "tel", autocomplete: "off" }),
+    field("email", t("Email"), { type: "email", autocomplete: "off" }),
+    controls(definitions),
+    h("button", { type: "submit" }, t("Add contact")));
+  onSubmit(add, async (data) => {
+    const body = { full_name: data.full_name, title: data.title || "", email: data.email || "", phones: data.phone ? [data.phone] : [] };
+    const custom = collect(add, definitions, { currency: branchCurrency() });
+    if (Object.keys(custom).length) body.custom_fields = custom;
+    await post(`/v1/customers/${encodeURIComponent(customer.id)}/contacts`, body);
+    toast(t("Contact added."));
+    await onAdded();
+  });
+  return h("details", {}, h("summary", {}, t("New contact")), add);
 }
 
 function releaseForm(customer) {

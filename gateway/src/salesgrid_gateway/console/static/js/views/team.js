@@ -12,7 +12,11 @@ export function visible(ctx) {
 }
 
 export async function render(main, ctx) {
-  const users = await get("/v1/users", { limit: 500 }).then((r) => r.items || []).catch(() => []);
+  const [users, leadFields] = await Promise.all([
+    get("/v1/users", { limit: 500 }).then((r) => r.items || []).catch(() => []),
+    ctx.wide("leads:assign") && ctx.can("custom_fields:read")
+      ? get("/v1/custom-fields/leads").then((r) => r.items || []).catch(() => []) : [],
+  ]);
   const names = new Map(users.map((u) => [u.id, u.display_name || u.login]));
   const team = users.filter((u) => u.id !== ctx.me.id && u.active !== false);
   const today = branchToday();
@@ -23,7 +27,7 @@ export async function render(main, ctx) {
       h("div", { class: "stack" },
         ctx.wide("tasks:create") ? taskCard(team) : null,
         calendarCard(ctx, names)),
-      ctx.wide("leads:assign") ? leadsCard(team) : null,
+      ctx.wide("leads:assign") ? leadsCard(team, ctx, leadFields) : null,
       ctx.can("leads:export") ? exportCard("leads", t("Export leads")) : null,
       ctx.can("targets:update") ? targetsCard(ctx, team) : null));
 }
