@@ -30,7 +30,9 @@ def platform(tmp_path_factory: pytest.TempPathFactory, spans: SpanReceiver) -> I
         Path(tmp_path_factory.mktemp("platform")),
         Ports.free(),
         gateway_workers=1,
-        settings={"SALESGRID_OTLP_ENDPOINT": spans.endpoint},
+        # Activities draws reps' ended weeks for spot checks every few seconds instead of every 5
+        # minutes, so a test sees the draw (test_console_announcements.py).
+        settings={"SALESGRID_OTLP_ENDPOINT": spans.endpoint, "SALESGRID_ACTIVITIES__SPOT_CHECK_SECONDS": "3"},
     ).start()
     try:
         yield running

@@ -4,6 +4,7 @@ import sys
 
 from salesgrid_common.cli import run_service_cli
 from salesgrid_activities.app import DEFINITION, MIGRATIONS
+from salesgrid_activities.settings import ActivitiesSettings
 
 if __name__ == "__main__":
-    sys.exit(run_service_cli(DEFINITION, MIGRATIONS))
+    sys.exit(run_service_cli(DEFINITION, MIGRATIONS, settings_cls=ActivitiesSettings))

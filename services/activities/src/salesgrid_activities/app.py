@@ -30,6 +30,7 @@ from salesgrid_activities.models import Base
 from salesgrid_activities.servicer import ActivitiesServicer
 from salesgrid_activities.servicer_announcements import AnnouncementsServicer, SpotChecksServicer
 from salesgrid_activities.servicer_inbox import InboxServicer
+from salesgrid_activities.settings import ActivitiesSettings
 from salesgrid_activities.usecases import ActivitiesUseCases
 from salesgrid_activities.usecases.announcements import AnnouncementsUseCases
 from salesgrid_activities.usecases.inbox import InboxUseCases
@@ -40,8 +41,6 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # shipped inside th
 REPORT_SCHEDULER_INTERVAL_SECONDS = 60.0
 # Reminders and overdue tasks: a tick's lateness is how late a reminder may arrive.
 TASK_SCHEDULER_INTERVAL_SECONDS = 15.0
-# Weekly spot checks: how often reps' ended weeks are looked for (each is drawn once).
-SPOT_CHECK_INTERVAL_SECONDS = 300.0
 
 
 def usecases_for(ctx: ServiceContext) -> ActivitiesUseCases:
@@ -79,7 +78,11 @@ def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
         every(REPORT_SCHEDULER_INTERVAL_SECONDS, uc.close_report_days, "missing daily reports recorded"),
         every(TASK_SCHEDULER_INTERVAL_SECONDS, uc.fire_due_reminders, "task reminders fired"),
         every(TASK_SCHEDULER_INTERVAL_SECONDS, uc.fire_overdue_tasks, "overdue tasks reported"),
-        every(SPOT_CHECK_INTERVAL_SECONDS, spot_checks_for(ctx).draw_spot_checks, "follow-ups spot-checked"),
+        every(
+            ctx.settings_as(ActivitiesSettings).spot_check_seconds,
+            spot_checks_for(ctx).draw_spot_checks,
+            "follow-ups spot-checked",
+        ),
         *export_background(export_jobs(ctx, "activities", EXPORTERS)),
     ]
 
