@@ -19,7 +19,8 @@ import * as todayView from "./views/today.js";
 
 const root = document.getElementById("app");
 
-/** Routes in menu order; `show` decides from the caller's permissions whether he sees it. */
+/** Routes in menu order; `show` decides from the caller's permissions whether he sees it; `more`
+ * ones go under the "More" menu when the caller sees more than MENU_INLINE screens. */
 const ROUTES = [
   { path: "today", label: "Today", view: todayView, show: (c) => c.can("activities:create") },
   { path: "inbox", label: "Inbox", view: inboxView, show: () => true },
@@ -27,14 +28,15 @@ const ROUTES = [
   { path: "board", label: "Opportunities", view: boardView, show: (c) => c.can("opportunities:read") },
   { path: "dashboard", label: "Dashboard", view: dashboardView, show: (c) => c.wide("analytics:read") },
   { path: "team", label: "Team", view: teamView, show: (c) => teamView.visible(c) },
-  { path: "channels", label: "Channels", view: channelsView, show: (c) => channelsView.visible(c) },
+  { path: "channels", label: "Channels", view: channelsView, show: (c) => channelsView.visible(c), more: true },
   { path: "expenses", label: "Expenses", view: expensesView, show: (c) => expensesView.visible(c) },
   { path: "approvals", label: "Approvals", view: approvalsView, show: (c) => approvalsView.visible(c) },
-  { path: "announcements", label: "Announcements", view: bulletinsView, show: () => true },
-  { path: "spot-checks", label: "Spot checks", view: spotChecksView, show: (c) => spotChecksView.visible(c) },
+  { path: "announcements", label: "Announcements", view: bulletinsView, show: () => true, more: true },
+  { path: "spot-checks", label: "Spot checks", view: spotChecksView, show: (c) => spotChecksView.visible(c), more: true },
   { path: "admin", label: "Administration", view: adminView, show: (c) => adminView.visible(c) },
 ];
 
+const MENU_INLINE = 7;
 let context = null;
 const ME_KEY = "salesgrid.me";
 
@@ -111,8 +113,12 @@ function renderShell() {
     renderShell();
     route();
   });
-  const nav = h("nav", { "aria-label": t("Main") }, h("ul", {}, routes.map((r) =>
-    h("li", {}, h("a", { href: `#/${r.path}`, dataset: { route: r.path } }, t(r.label))))));
+  const link = (r) => h("li", {}, h("a", { href: `#/${r.path}`, dataset: { route: r.path } }, t(r.label)));
+  const grouped = routes.length > MENU_INLINE;
+  const inline = grouped ? routes.filter((r) => !r.more) : routes;
+  const secondary = grouped ? routes.filter((r) => r.more) : [];
+  const nav = h("nav", { "aria-label": t("Main") }, h("ul", {}, inline.map(link),
+    secondary.length ? moreMenu(secondary.map(link)) : null));
   const out = h("button", { type: "button", class: "link", onclick: async () => {
     await logout();
     context = null;
@@ -128,6 +134,33 @@ function renderShell() {
     h("main", { id: "main", tabindex: "-1" }));
 }
 
+/** A disclosure menu for the secondary screens: a button (aria-expanded) opening a list of links;
+ * Escape or a click elsewhere closes it (Escape gives the focus back to the button). */
+function moreMenu(items) {
+  const list = h("ul", { id: "more-menu", class: "menu", hidden: true }, items);
+  const button = h("button", { type: "button", class: "menu-button", "aria-expanded": "false", "aria-controls": "more-menu" }, t("More"));
+  const toggle = (open) => {
+    list.hidden = !open;
+    button.setAttribute("aria-expanded", String(open));
+  };
+  button.addEventListener("click", () => toggle(list.hidden));
+  const item = h("li", { class: "more" }, button, list);
+  item.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || list.hidden) return;
+    toggle(false);
+    button.focus();
+  });
+  item.addEventListener("focusout", (event) => {
+    if (!item.contains(event.relatedTarget)) toggle(false);
+  });
+  const outside = (event) => {
+    if (!item.isConnected) return document.removeEventListener("click", outside); // a shell drawn again
+    if (!item.contains(event.target) || event.target.closest("a")) toggle(false);
+  };
+  document.addEventListener("click", outside);
+  return item;
+}
+
 async function route() {
   if (!context) return;
   const [path, ...rest] = location.hash.replace(/^#\/?/, "").split("?")[0].split("/");
@@ -139,6 +172,7 @@ async function route() {
     return;
   }
   document.querySelectorAll("nav a").forEach((a) => a.toggleAttribute("aria-current", a.dataset.route === found.path));
+  document.querySelector("nav .menu-button")?.classList.toggle("current", Boolean(document.querySelector(".menu a[aria-current]")));
   document.title = `${t(found.label)} · Salesgrid`;
   // Each visit renders into its own container: a slower earlier screen that finishes late writes
   // into a detached one and never over the screen asked for last.

@@ -563,4 +563,5 @@ export default {
   "Contact added.": "联系人已添加。",
   "New contact": "新建联系人",
   "Edit {title}": "编辑{title}",
+  "More": "更多",
 };
