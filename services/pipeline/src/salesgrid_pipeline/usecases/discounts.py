@@ -17,7 +17,9 @@ from salesgrid_common.auth import Principal
 from salesgrid_common.directory import directory_units
 from salesgrid_common.errors import FailedPrecondition, NotFound, ValidationFailed
 from salesgrid_pipeline.domain import discounts
-from salesgrid_pipeline.models import DiscountPolicyRow, Opportunity, Quote, QuoteApprovalStep
+from salesgrid_pipeline.domain.opportunities import Opportunity
+from salesgrid_pipeline.models import DiscountPolicyRow, Quote, QuoteApprovalStep
+from salesgrid_pipeline.stores import opportunities as opportunity_store
 from salesgrid_pipeline.usecases._support import PipelineUseCasesBase
 
 QUOTE_APPROVE = "quotes:approve"
@@ -158,8 +160,7 @@ class DiscountsMixin(PipelineUseCasesBase):
                 await self._step_event(session, verb, row, stored, principal, now)
             if flow.status is not approval.FlowStatus.PENDING:
                 row.discount_approval = flow.status.value
-                opportunity = await session.get(Opportunity, row.opportunity_id)
-                assert opportunity is not None
+                opportunity = await opportunity_store.load(session, row.opportunity_id, self.model_of)
                 await self._quote_event(session, f"discount_{flow.status.value}", row, opportunity, principal, now)
             await session.flush()
             return row, steps

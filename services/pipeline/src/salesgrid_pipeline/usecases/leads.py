@@ -21,7 +21,8 @@ from salesgrid_common.paging import keyset_page
 from salesgrid_pipeline.domain import leads as lead_rules
 from salesgrid_pipeline.domain.money import Money
 from salesgrid_pipeline.domain.opportunities import OpportunityInput, validate_opportunity
-from salesgrid_pipeline.models import Lead, LeadAssignmentRule, Opportunity, RoundRobinState
+from salesgrid_pipeline.domain.opportunities import Opportunity
+from salesgrid_pipeline.models import Lead, LeadAssignmentRule, RoundRobinState
 
 from salesgrid_pipeline.usecases._support import (
     LEAD_ASSIGN,
@@ -343,7 +344,7 @@ class LeadsMixin(PipelineUseCasesBase):
                     region=row.region,
                     industry=row.industry,
                     customer_id=customer.customer_id,
-                    opportunity_id=opportunity.id,
+                    opportunity_id=opportunity.opportunity_id,
                 ),
                 row.id,
                 row.org_path,

@@ -6,7 +6,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from dataclasses import replace
 from datetime import date, datetime
-from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,13 +15,12 @@ from salesgrid_common import localtime
 from salesgrid_common.auth import Principal, scope_filter
 from salesgrid_common.channels import attribution, precheck_attribution
 from salesgrid_common.errors import Conflict, FailedPrecondition, ValidationFailed
-from salesgrid_common.custom_fields.registry import apply_values, filter_clauses, load_definitions
+from salesgrid_common.custom_fields.registry import apply_values, load_definitions
 from salesgrid_common.ids import new_id
 from salesgrid_common.paging import keyset_page
-from salesgrid_pipeline.domain import sla
 from salesgrid_pipeline.domain.facts import FactValue
 from salesgrid_pipeline.domain.money import Money
-from salesgrid_pipeline.domain.opportunities import OpportunityInput, validate_opportunity
+from salesgrid_pipeline.domain.opportunities import Opportunity, OpportunityInput, moved, state_of, validate_opportunity
 from salesgrid_common.customer_merges import survivor_of
 from salesgrid_pipeline.domain.stage_model import StageModel
 from salesgrid_pipeline.domain.stages import (
@@ -35,8 +33,9 @@ from salesgrid_pipeline.domain.stages import (
     regress,
     win,
 )
-from salesgrid_pipeline.gate_fact_codec import decode_facts, encode_facts
-from salesgrid_pipeline.models import GateViolation, Opportunity, StageHistory
+from salesgrid_pipeline.gate_fact_codec import encode_facts
+from salesgrid_pipeline.models import GateViolation, StageHistory
+from salesgrid_pipeline.stores import opportunities as opportunity_store
 
 from salesgrid_pipeline.usecases._support import (
     OPP_CREATE,
@@ -48,11 +47,6 @@ from salesgrid_pipeline.usecases._support import (
 
 
 Decide = Callable[[OpportunityState, StageModel, datetime], StageTransition]
-
-
-def _status_of(model: StageModel, stage_code: str) -> str:
-    outcome = model.stage(stage_code).outcome
-    return outcome.value if outcome else "open"
 
 
 class OpportunitiesMixin(PipelineUseCasesBase):
@@ -113,24 +107,19 @@ class OpportunitiesMixin(PipelineUseCasesBase):
         custom_fields: Mapping[str, str] | None = None,
     ) -> tuple[list[Opportunity], str]:
         principal.require(OPP_READ)
-        stmt = select(Opportunity).where(scope_filter(principal, OPP_READ, Opportunity.owner_id, Opportunity.org_path))
         async with self.sessions() as session:
             customer_id = await survivor_of(session, customer_id, writing=False)  # a merged id lists the survivor's
-            for column, value in (
-                (Opportunity.owner_id, owner_id),
-                (Opportunity.customer_id, customer_id),
-                (Opportunity.status, status),
-                (Opportunity.stage, stage),
-            ):
-                if value:
-                    stmt = stmt.where(column == value)
-            stmt = stmt.where(*await filter_clauses(session, OPPORTUNITY_FIELDS, Opportunity.id, custom_fields or {}))
             await self._load_models(session)
-            found = await keyset_page(session, stmt, Opportunity.id, page_size, after, newest_first=False)
-        return found.items, found.next_token
-
-    def facts_of(self, row: Opportunity) -> dict[str, FactValue]:
-        return decode_facts(row.facts, self.model_of(row.stage_model))
+            return await opportunity_store.page_in_scope(
+                session,
+                principal,
+                OPP_READ,
+                self.model_of,
+                equal={"owner_id": owner_id, "customer_id": customer_id, "status": status, "stage": stage},
+                custom_fields=custom_fields or {},
+                page_size=page_size,
+                after=after,
+            )
 
     async def _move(
         self, principal: Principal, opportunity_id: str, expected_version: int, decide: Decide
@@ -140,46 +129,37 @@ class OpportunitiesMixin(PipelineUseCasesBase):
         rejected: GateRejected | None = None
         async with self.sessions() as session:
             async with session.begin():
-                row = await self._visible_opportunity(session, principal, opportunity_id, OPP_UPDATE)
-                self._check_version(row.version, expected_version)
-                before = self.facts_of(row)
+                opportunity = await self._visible_opportunity(session, principal, opportunity_id, OPP_UPDATE)
+                self._check_version(opportunity.version, expected_version)
                 archived = frozenset(d.key for d in await load_definitions(session, OPPORTUNITY_FIELDS) if not d.active)
-                state = OpportunityState(
-                    row.id, row.stage, row.stage_entered_at, before, dict(row.custom_fields or {}), archived
-                )
+                model = self.model_of(opportunity.stage_model)
                 try:
-                    transition = decide(state, self.model_of(row.stage_model), now)
+                    transition = decide(state_of(opportunity, archived), model, now)
                 except GateRejected as rejection:
-                    await self._record_violation(session, principal, row, rejection, now)
+                    await self._record_violation(session, principal, opportunity, rejection, now)
                     rejected = rejection  # raised after the violation is committed
                 else:
-                    await self._apply(session, principal, row, transition, before, now)
+                    opportunity = await self._apply(session, principal, opportunity, transition, now)
             if rejected is not None:
                 raise rejected
-            return row
+            return opportunity
 
     async def _apply(
         self,
         session: AsyncSession,
         principal: Principal,
-        row: Opportunity,
+        before: Opportunity,
         transition: StageTransition,
-        before: Mapping[str, FactValue],
         now: datetime,
-    ) -> None:
-        supplied = {code: value for code, value in transition.facts.items() if before.get(code) != value}
-        row.stage = transition.to_stage
-        row.stage_entered_at = transition.at
-        row.status = _status_of(self.model_of(row.stage_model), transition.to_stage)
-        row.facts = encode_facts(transition.facts)
-        row.lost_reason = transition.reason or "" if row.status == "lost" else ""
-        row.sla_level_notified = int(sla.SlaLevel.ON_TIME)  # a new stage entry starts its SLA afresh
-        row.version += 1
-        row.updated_at = now
+    ) -> Opportunity:
+        supplied = {code: value for code, value in transition.facts.items() if before.facts.get(code) != value}
+        opportunity = await opportunity_store.save(
+            session, moved(before, transition, self.model_of(before.stage_model)), now
+        )
         session.add(
             StageHistory(
                 id=new_id(),
-                opportunity_id=row.id,
+                opportunity_id=opportunity.opportunity_id,
                 kind=transition.kind.value,
                 from_stage=transition.from_stage,
                 to_stage=transition.to_stage,
@@ -190,16 +170,17 @@ class OpportunitiesMixin(PipelineUseCasesBase):
                 skipped_stages=list(transition.skipped_stages),
             )
         )
-        verb = row.status if row.status in ("won", "lost") else "stage_changed"
+        verb = opportunity.status if opportunity.status in ("won", "lost") else "stage_changed"
         await self._emit(
             session,
             f"opportunity.{verb}",
-            self._opportunity_event(row, transition),
-            row.id,
-            row.org_path,
+            self._opportunity_event(opportunity, transition),
+            opportunity.opportunity_id,
+            opportunity.org_path,
             principal,
             now,
         )
+        return opportunity
 
     async def _record_violation(
         self, session: AsyncSession, principal: Principal, row: Opportunity, rejection: GateRejected, now: datetime
@@ -207,7 +188,7 @@ class OpportunitiesMixin(PipelineUseCasesBase):
         record = gate_violation(rejection)
         violation = GateViolation(
             id=new_id(),
-            opportunity_id=row.id,
+            opportunity_id=row.opportunity_id,
             actor_id=record.actor,
             owner_id=row.owner_id,
             org_path=row.org_path,
@@ -224,7 +205,7 @@ class OpportunitiesMixin(PipelineUseCasesBase):
             "gate.violated",
             PipelineGateViolated(
                 violation_id=violation.id,
-                opportunity_id=row.id,
+                opportunity_id=row.opportunity_id,
                 actor_id=record.actor,
                 owner_id=row.owner_id,
                 from_stage=record.from_stage,
@@ -233,7 +214,7 @@ class OpportunitiesMixin(PipelineUseCasesBase):
                 invalid_facts=[f"{code}: {message}" for code, message in record.invalid_facts],
                 unskippable_stages=record.unskippable_stages,
             ),
-            row.id,
+            row.opportunity_id,
             row.org_path,
             principal,
             now,
@@ -297,9 +278,9 @@ class OpportunitiesMixin(PipelineUseCasesBase):
     async def stage_history(self, principal: Principal, opportunity_id: str) -> tuple[StageModel, list[StageHistory]]:
         """The opportunity's moves, with the model that reads their facts."""
         async with self.sessions() as session:
-            row = await self._visible_opportunity(session, principal, opportunity_id, OPP_READ)
+            opportunity = await self._visible_opportunity(session, principal, opportunity_id, OPP_READ)
             stmt = select(StageHistory).where(StageHistory.opportunity_id == opportunity_id).order_by(StageHistory.id)
-            return self.model_of(row.stage_model), list((await session.scalars(stmt)).all())
+            return self.model_of(opportunity.stage_model), list((await session.scalars(stmt)).all())
 
     async def update_opportunity(
         self,
@@ -322,15 +303,17 @@ class OpportunitiesMixin(PipelineUseCasesBase):
             )
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await self._visible_opportunity(session, principal, opportunity_id, OPP_UPDATE)
-            self._check_version(row.version, expected_version)
-            if row.status != "open":
-                raise FailedPrecondition(f"the opportunity is closed ({row.status}); it cannot be changed", "status")
+            opportunity = await self._visible_opportunity(session, principal, opportunity_id, OPP_UPDATE)
+            self._check_version(opportunity.version, expected_version)
+            if opportunity.status != "open":
+                raise FailedPrecondition(
+                    f"the opportunity is closed ({opportunity.status}); it cannot be changed", "status"
+                )
             current = OpportunityInput(
-                customer_id=row.customer_id,
-                name=row.name,
-                amount=Money(Decimal(row.amount), row.currency),
-                expected_close_date=row.expected_close_date,
+                customer_id=opportunity.customer_id,
+                name=opportunity.name,
+                amount=opportunity.amount,
+                expected_close_date=opportunity.expected_close_date,
             )
             valid = validate_opportunity(
                 replace(
@@ -340,22 +323,37 @@ class OpportunitiesMixin(PipelineUseCasesBase):
                 ),
                 (),
                 now,
-                today=(await localtime.user_calendar(session, row.owner_id)).today(now),
+                today=(await localtime.user_calendar(session, opportunity.owner_id)).today(now),
             )
-            row.amount, row.currency = str(valid.amount.amount), valid.amount.currency
-            row.expected_close_date = valid.expected_close_date
-            if commit is not None:
-                row.commit = commit
+            changed = replace(
+                opportunity,
+                amount=valid.amount,
+                expected_close_date=valid.expected_close_date,
+                commit=opportunity.commit if commit is None else commit,
+            )
             if custom_fields:
-                row.custom_fields = await apply_values(
-                    session, OPPORTUNITY_FIELDS, row.id, row.custom_fields, custom_fields, business_line=row.stage_model
+                changed = replace(
+                    changed,
+                    custom_fields=await apply_values(
+                        session,
+                        OPPORTUNITY_FIELDS,
+                        opportunity.opportunity_id,
+                        opportunity.custom_fields,
+                        custom_fields,
+                        business_line=opportunity.stage_model,
+                    ),
                 )
-            row.version += 1
-            row.updated_at = now
+            saved = await opportunity_store.save(session, changed, now)
             await self._emit(
-                session, "opportunity.updated", self._opportunity_event(row), row.id, row.org_path, principal, now
+                session,
+                "opportunity.updated",
+                self._opportunity_event(saved),
+                saved.opportunity_id,
+                saved.org_path,
+                principal,
+                now,
             )
-            return row
+            return saved
 
     async def list_gate_violations(
         self, principal: Principal, *, actor_id: str, opportunity_id: str, page_size: int, after: str

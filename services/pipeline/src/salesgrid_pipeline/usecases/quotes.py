@@ -16,7 +16,8 @@ from salesgrid_common.errors import Conflict, DomainError, FailedPrecondition, N
 from salesgrid_common.ids import new_id
 from salesgrid_pipeline.domain import quotes as quote_rules
 from salesgrid_pipeline.contracts_client import ContractDraftRequest, ContractLineDraft
-from salesgrid_pipeline.models import Opportunity, Quote
+from salesgrid_pipeline.domain.opportunities import Opportunity
+from salesgrid_pipeline.models import Quote
 
 from salesgrid_pipeline.domain import discounts
 from salesgrid_pipeline.usecases.discounts import DiscountsMixin
@@ -93,7 +94,7 @@ class QuotesMixin(DiscountsMixin):
         now = self.clock()
         async with self.sessions() as session:
             opportunity = await self._visible_opportunity(session, principal, opportunity_id, QUOTE_CREATE)
-            currency = currency.strip() or opportunity.currency
+            currency = currency.strip() or opportunity.amount.currency
         if not lines:
             raise ValidationFailed("a quote needs at least one line", "lines")
         products = await self.contracts.products(principal, [line.product_id.strip() for line in lines])

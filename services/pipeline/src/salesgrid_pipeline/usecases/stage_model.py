@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth import Principal
@@ -12,7 +11,8 @@ from salesgrid_common.errors import FailedPrecondition, NotFound
 from salesgrid_pipeline.domain.stage_model import StageModel, validate_stage_model
 from salesgrid_pipeline.stage_model_events import Emit, publish_if_changed, publish_models_in_force
 from salesgrid_pipeline.stage_model_codec import decode_model, encode_model
-from salesgrid_pipeline.models import Opportunity, StageModelRow
+from salesgrid_pipeline.models import StageModelRow
+from salesgrid_pipeline.stores import opportunities as opportunity_store
 
 from salesgrid_pipeline.usecases._support import PipelineUseCasesBase
 
@@ -44,18 +44,7 @@ class StageModelMixin(PipelineUseCasesBase):
         now = self.clock()
         async with self.sessions() as session, session.begin():
             codes = {s.code for s in model.open_stages}
-            stranded = sorted(
-                set(
-                    (
-                        await session.scalars(
-                            select(Opportunity.stage).where(
-                                Opportunity.stage_model == model.code, Opportunity.status == "open"
-                            )
-                        )
-                    ).all()
-                )
-                - codes
-            )
+            stranded = sorted(await opportunity_store.open_stages(session, model.code) - codes)
             if stranded:
                 raise FailedPrecondition(
                     f"open opportunities are in stages the new version lacks: {', '.join(stranded)}", "stages"

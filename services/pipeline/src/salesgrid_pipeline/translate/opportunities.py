@@ -1,0 +1,103 @@
+"""Opportunities, their gate facts, stage history and gate violations -> proto."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+
+from salesgrid.pipeline.v1 import pipeline_pb2 as pb
+from salesgrid_common.custom_fields.structs import struct_of
+from salesgrid_common.protos import to_timestamp
+from salesgrid_pipeline import models
+from salesgrid_pipeline.domain.facts import DocumentRef, FactValue, VisitRef
+from salesgrid_pipeline.domain.money import Money
+from salesgrid_pipeline.domain.opportunities import Opportunity
+from salesgrid_pipeline.domain.stage_model import StageModel
+from salesgrid_pipeline.gate_fact_codec import decode_facts, encode_fact
+
+
+def fact_pb(code: str, value: FactValue) -> pb.Fact:
+    encoded = encode_fact(value)
+    if isinstance(value, Money):
+        return pb.Fact(code=code, amount=pb.PipelineMoney(**encoded))
+    if isinstance(value, date):
+        return pb.Fact(code=code, date=encoded)
+    if isinstance(value, DocumentRef):
+        return pb.Fact(code=code, document=pb.DocumentRef(**encoded))
+    if isinstance(value, str):
+        return pb.Fact(code=code, text=value)
+    if value and isinstance(value[0], VisitRef):
+        return pb.Fact(code=code, visits=pb.Visits(visits=[pb.VisitRef(**v) for v in encoded]))
+    return pb.Fact(code=code, organisations=pb.Organisations(names=list(value)))
+
+
+def facts_pb(facts: Mapping[str, FactValue]) -> list[pb.Fact]:
+    return [fact_pb(code, value) for code, value in sorted(facts.items())]
+
+
+def opportunity_pb(opportunity: Opportunity, model: StageModel) -> pb.Opportunity:
+    """`model`: the opportunity's stage model (its stage's probability)."""
+    return pb.Opportunity(
+        id=opportunity.opportunity_id,
+        customer_id=opportunity.customer_id,
+        name=opportunity.name,
+        owner_id=opportunity.owner_id,
+        org_path=opportunity.org_path,
+        amount=pb.PipelineMoney(amount=str(opportunity.amount.amount), currency=opportunity.amount.currency),
+        expected_close_date=opportunity.expected_close_date.isoformat(),
+        competitors=[
+            pb.Competitor(
+                name=c.name,
+                strengths=c.strengths,
+                price=pb.PipelineMoney(amount=str(c.price.amount), currency=c.price.currency) if c.price else None,
+            )
+            for c in opportunity.competitors
+        ],
+        products=[
+            pb.OpportunityProduct(product_id=p.product_id, quantity=str(p.quantity)) for p in opportunity.products
+        ],
+        stage=opportunity.stage,
+        stage_entered_at=to_timestamp(opportunity.stage_entered_at),
+        status=opportunity.status,
+        lost_reason=opportunity.lost_reason,
+        facts=facts_pb(opportunity.facts),
+        probability=model.stage(opportunity.stage).probability,
+        stage_model=opportunity.stage_model,
+        version=opportunity.version,
+        created_at=to_timestamp(opportunity.created_at),
+        commit=opportunity.commit,
+        channel=opportunity.channel,
+        partner_id=opportunity.partner_id,
+        custom_fields=struct_of(opportunity.custom_fields),
+    )
+
+
+def stage_change_pb(r: models.StageHistory, model: StageModel) -> pb.StageChange:
+    return pb.StageChange(
+        id=r.id,
+        opportunity_id=r.opportunity_id,
+        kind=r.kind,
+        from_stage=r.from_stage,
+        to_stage=r.to_stage,
+        at=to_timestamp(r.at),
+        by=r.by,
+        facts=facts_pb(decode_facts(r.facts, model)),
+        reason=r.reason,
+        skipped_stages=r.skipped_stages,
+    )
+
+
+def violation_pb(row: models.GateViolation) -> pb.GateViolation:
+    return pb.GateViolation(
+        id=row.id,
+        opportunity_id=row.opportunity_id,
+        actor_id=row.actor_id,
+        owner_id=row.owner_id,
+        org_path=row.org_path,
+        at=to_timestamp(row.at),
+        from_stage=row.from_stage,
+        target_stage=row.target_stage,
+        missing_facts=row.missing_facts,
+        invalid_facts=[pb.InvalidFact(code=c, message=m) for c, m in row.invalid_facts],
+        unskippable_stages=row.unskippable_stages,
+    )
