@@ -10,7 +10,8 @@ from salesgrid_contracts.usecases.attachments import AttachmentsMixin
 from salesgrid_contracts.usecases.custom_fields import CustomFieldsMixin
 from salesgrid_contracts.usecases.payments import PaymentsMixin, PlanView, ReceiptView
 from salesgrid_contracts.usecases.receivables import COLLECTIBLE, ReceivablesMixin
-from salesgrid_contracts.usecases._support import AttachmentInput, ContractView, SYSTEM_ACTOR, parse_day
+from salesgrid_contracts.usecases._support import AttachmentInput, SYSTEM_ACTOR, parse_day
+from salesgrid_contracts.stores.contracts import ContractView
 
 
 class ContractsUseCases(

@@ -11,7 +11,9 @@ from salesgrid_common.errors import NotFound, ValidationFailed
 from salesgrid_contracts import models
 from salesgrid_contracts.domain import attachments
 
-from salesgrid_contracts.usecases._support import AttachmentInput, ContractView, ContractsUseCasesBase, _attachment_json
+from salesgrid_contracts.stores import contracts as contract_store
+from salesgrid_contracts.usecases._support import AttachmentInput, ContractsUseCasesBase, _attachment_json
+from salesgrid_contracts.stores.contracts import ContractView
 
 
 def _stored_attachments(stored: Sequence[dict[str, str | int]]) -> tuple[attachments.Attachment, ...]:
@@ -57,13 +59,13 @@ class AttachmentsMixin(ContractsUseCasesBase):
     ) -> ContractView:
         principal.require("contracts:update")
         async with self.sessions() as session, session.begin():
-            row = await self._load(
+            row = await contract_store.load_in_scope(
                 session, principal, contract_id, "contracts:update", lock=True, expected_version=expected_version
             )
             kept = change(row.status, _stored_attachments(row.attachments))
             row.attachments, row.version = [_attachment_json(a) for a in kept], row.version + 1
             await session.flush()
-            return await self._view(session, row)
+            return await contract_store.view(session, row)
 
     async def set_template(
         self, principal: Principal, template_id: str, name: str, terms: str

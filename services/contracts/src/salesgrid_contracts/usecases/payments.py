@@ -26,6 +26,7 @@ from salesgrid_contracts import models
 from salesgrid_contracts.domain import payments
 from salesgrid_contracts.domain.money import Money, parse_money
 
+from salesgrid_contracts.stores import contracts as contract_store
 from salesgrid_contracts.usecases._support import ContractsUseCasesBase, _money, parse_day
 
 
@@ -86,7 +87,7 @@ class PaymentsMixin(ContractsUseCasesBase):
         principal.require("contracts:update")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await self._load(session, principal, contract_id, "contracts:update", lock=True)
+            row = await contract_store.load_in_scope(session, principal, contract_id, "contracts:update", lock=True)
             if row.status in ("completed", "terminated"):
                 raise FailedPrecondition(f"a {row.status} contract's plan cannot change", "status")
             pairs = [
@@ -126,7 +127,7 @@ class PaymentsMixin(ContractsUseCasesBase):
     async def get_payment_plan(self, principal: Principal, contract_id: str) -> PlanView:
         principal.require("contracts:read")
         async with self.sessions() as session:
-            row = await self._load(session, principal, contract_id, "contracts:read")
+            row = await contract_store.load_in_scope(session, principal, contract_id, "contracts:read")
             return PlanView(row, await self._instalments(session, row.id))
 
     async def record_receipt(
@@ -138,7 +139,7 @@ class PaymentsMixin(ContractsUseCasesBase):
             row = await self._payable(session, principal, contract_id)
             today = (await unit_calendar(session, row.org_unit_id)).today(now)  # the branch's calendar
             receipt = payments.record_receipt(
-                self._domain(await self._view(session, row)),
+                contract_store.domain_of(await contract_store.view(session, row)),
                 receipt_id=new_id(),
                 received_on=parse_day(received_on, "received_on") if received_on else today,
                 amount=parse_money(amount, row.currency, "amount"),
@@ -254,7 +255,7 @@ class PaymentsMixin(ContractsUseCasesBase):
                 for r in await session.scalars(select(models.ReceiptRow).where(models.ReceiptRow.contract_id == row.id))
             ]
             refund = payments.record_refund(
-                self._domain(await self._view(session, row)),
+                contract_store.domain_of(await contract_store.view(session, row)),
                 refund_id=new_id(),
                 refunded_on=parse_day(refunded_on, "refunded_on") if refunded_on else today,
                 amount=parse_money(amount, row.currency, "amount", allow_negative=True),
@@ -317,7 +318,7 @@ class PaymentsMixin(ContractsUseCasesBase):
                 for i in await session.scalars(select(models.InvoiceRow).where(models.InvoiceRow.contract_id == row.id))
             ]
             invoice = payments.issue_invoice(
-                self._domain(await self._view(session, row)),
+                contract_store.domain_of(await contract_store.view(session, row)),
                 existing,
                 number=number.strip(),
                 amount=parse_money(amount, row.currency, "amount", allow_negative=True),

@@ -1,0 +1,40 @@
+"""Products, contract templates and approval rules -> proto."""
+
+from __future__ import annotations
+
+from salesgrid.contracts.v1 import contracts_pb2 as pb
+from salesgrid_common.protos import to_timestamp
+from salesgrid_contracts import models
+from salesgrid_contracts.domain.approval import ApprovalRules
+
+
+def product_pb(row: models.Product) -> pb.Product:
+    return pb.Product(
+        id=row.id,
+        sku=row.sku,
+        name=row.name,
+        active=row.active,
+        version=row.version,
+        prices=[pb.ProductPrice(currency=c, amount=a) for c, a in sorted(row.prices.items())],
+    )
+
+
+def template_pb(row: models.ContractTemplateRow) -> pb.ContractTemplate:
+    return pb.ContractTemplate(
+        template_id=row.template_id,
+        version=row.version,
+        name=row.name,
+        terms=row.terms,
+        updated_by=row.created_by,
+        created_at=to_timestamp(row.created_at),
+    )
+
+
+def rules_pb(rules: ApprovalRules) -> pb.ApprovalRules:
+    return pb.ApprovalRules(
+        org_unit_id=rules.org_unit_id,
+        currency=rules.currency or "",
+        thresholds=[
+            pb.ApprovalThreshold(up_to=str(r.up_to.amount) if r.up_to else "", role=r.role) for r in rules.rules
+        ],
+    )
