@@ -16,7 +16,7 @@ from salesgrid_pipeline.translate.opportunities import stage_change_pb, violatio
 from salesgrid_pipeline.translate.quotes import quotes_pb
 from salesgrid_pipeline.translate.requests import (
     date_of,
-    facts_of,
+    gate_facts_of,
     money_of,
     opportunity_input,
     quote_lines,
@@ -76,7 +76,7 @@ class PipelineServicer(pb_grpc.PipelineServicer):
         self, request: pb.AdvanceOpportunityRequest, context: grpc.aio.ServicerContext
     ) -> pb.Opportunity:
         row = await self.uc.advance_opportunity(
-            caller(), request.id, request.target_stage, facts_of(request.facts), request.expected_version
+            caller(), request.id, request.target_stage, gate_facts_of(request.facts), request.expected_version
         )
         return opportunity_pb(row, self.uc)
 
@@ -91,7 +91,9 @@ class PipelineServicer(pb_grpc.PipelineServicer):
     async def WinOpportunity(
         self, request: pb.WinOpportunityRequest, context: grpc.aio.ServicerContext
     ) -> pb.Opportunity:
-        row = await self.uc.win_opportunity(caller(), request.id, facts_of(request.facts), request.expected_version)
+        row = await self.uc.win_opportunity(
+            caller(), request.id, gate_facts_of(request.facts), request.expected_version
+        )
         return opportunity_pb(row, self.uc)
 
     async def LoseOpportunity(

@@ -15,7 +15,7 @@ from typing import Any
 
 from ._checks import check_text, normalise_key, require_aware
 from .errors import Conflict, ValidationFailed
-from .facts import FactValue
+from .gate_facts import FactValue
 from .money import Money, check_decimal, check_money
 from .sla import SlaLevel
 from .stage_model import StageModel

@@ -16,7 +16,7 @@ from types import MappingProxyType
 
 from ._checks import require_aware, require_text
 from .errors import Conflict, FailedPrecondition, ValidationFailed
-from .facts import FactProblem, FactValue, check_facts, value_problems
+from .gate_facts import FactProblem, FactValue, check_facts, value_problems
 from .stage_model import Outcome, Stage, StageModel
 
 REASON_MAX_LENGTH = 1000

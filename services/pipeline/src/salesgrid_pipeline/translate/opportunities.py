@@ -9,7 +9,7 @@ from salesgrid.pipeline.v1 import pipeline_pb2 as pb
 from salesgrid_common.custom_fields.structs import struct_of
 from salesgrid_common.protos import to_timestamp
 from salesgrid_pipeline import models
-from salesgrid_pipeline.domain.facts import DocumentRef, FactValue, VisitRef
+from salesgrid_pipeline.domain.gate_facts import DocumentRef, FactValue, VisitRef
 from salesgrid_pipeline.domain.money import Money
 from salesgrid_pipeline.domain.opportunities import Opportunity
 from salesgrid_pipeline.domain.stage_model import StageModel

@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 
 from salesgrid.pipeline.v1 import pipeline_pb2 as pb
 from salesgrid_common.errors import ValidationFailed
-from salesgrid_pipeline.domain.facts import DocumentRef, FactSpec, FactType, FactValue, VisitKind, VisitRef
+from salesgrid_pipeline.domain.gate_facts import DocumentRef, FactSpec, FactType, FactValue, VisitKind, VisitRef
 from salesgrid_pipeline.domain.money import Money
 from salesgrid_pipeline.domain.opportunities import Competitor, OpportunityInput, OpportunityProduct
 from salesgrid_pipeline.domain.quotes import Discount, DiscountKind
@@ -39,7 +39,7 @@ def date_of(text: str, field: str) -> date:
         raise ValidationFailed("must be a date YYYY-MM-DD", field) from None
 
 
-def facts_of(facts: Iterable[pb.Fact]) -> dict[str, FactValue]:
+def gate_facts_of(facts: Iterable[pb.Fact]) -> dict[str, FactValue]:
     values: dict[str, FactValue] = {}
     for i, fact in enumerate(facts):
         field = f"facts.{fact.code or i}"

@@ -18,7 +18,7 @@ from salesgrid_common.errors import Conflict, FailedPrecondition, ValidationFail
 from salesgrid_common.custom_fields.registry import apply_values, load_definitions
 from salesgrid_common.ids import new_id
 from salesgrid_common.paging import keyset_page
-from salesgrid_pipeline.domain.facts import FactValue
+from salesgrid_pipeline.domain.gate_facts import FactValue
 from salesgrid_pipeline.domain.money import Money
 from salesgrid_pipeline.domain.opportunities import Opportunity, OpportunityInput, moved, state_of, validate_opportunity
 from salesgrid_common.customer_merges import survivor_of
