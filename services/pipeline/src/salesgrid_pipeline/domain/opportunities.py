@@ -13,10 +13,12 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from ._checks import check_text, normalise_key, require_aware
+from salesgrid_common.validation import check_decimal, check_text, require_aware
+
+from ._checks import normalise_key
 from .errors import Conflict, ValidationFailed
 from .gate_facts import FactValue
-from .money import Money, check_decimal, check_money
+from .money import Money, check_money
 from .sla import SlaLevel
 from .stage_model import StageModel
 from .stages import OpportunityState, StageTransition
@@ -71,7 +73,7 @@ def validate_opportunity(
     name is already used for this customer. ``today`` is the owner's local date (his branch's
     calendar); without it, the UTC date of ``now``.
     """
-    require_aware(now)
+    require_aware(now, "now")
     problems = check_text(data.customer_id, "customer_id", max_length=64)
     problems += check_text(data.name, "name", max_length=NAME_MAX_LENGTH)
     problems += check_money(data.amount, "amount")

@@ -14,9 +14,10 @@ from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 
-from ._checks import check_text, require_aware, require_text
+from salesgrid_common.currencies import MINOR_UNITS, round_to_currency, validate_currency
+from salesgrid_common.validation import check_decimal, check_text, require_aware, require_text
+
 from .errors import FailedPrecondition, NotFound, ValidationFailed
-from .money import MINOR_UNITS, check_decimal, round_to_currency, validate_currency
 
 
 class DiscountKind(str, Enum):
@@ -152,7 +153,7 @@ def new_version(
 
     ``versions`` are all existing versions for the opportunity. Refused once one was accepted.
     """
-    require_aware(now)
+    require_aware(now, "now")
     actor = require_text(actor, "actor", max_length=200)
     quote_id = require_text(quote_id, "quote_id", max_length=64)
     opportunity_id = require_text(opportunity_id, "opportunity_id", max_length=64)
@@ -179,7 +180,7 @@ def new_version(
 
 def accept(versions: Sequence[Quote], version: int, actor: str, now: datetime) -> Quote:
     """Accept one version: it must be the current one, and no version may be accepted yet."""
-    require_aware(now)
+    require_aware(now, "now")
     actor = require_text(actor, "actor", max_length=200)
     if any(q.status is QuoteStatus.ACCEPTED for q in versions):
         raise FailedPrecondition("a version of this quote was already accepted", "version")
