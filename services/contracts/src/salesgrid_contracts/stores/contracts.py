@@ -203,6 +203,7 @@ def new_row(
         approval_kind=None,
         approval_round=0,
         version=1,
+        revision=contract.version,
         created_at=now,
         opportunity_id=opportunity_id or None,
         attachments=attachments,

@@ -1,0 +1,119 @@
+"""The contract store: a new contract's rows read back as the same domain Contract, the rules'
+changes (signature, termination request and its withdrawal) go onto the row with the next version,
+and loading is scoped and checks the version the caller read -- on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+
+from salesgrid_common.db import create_engine, session_factory
+from salesgrid_common.errors import Conflict, NotFound, PermissionDenied
+from salesgrid_common.migrations import upgrade
+from salesgrid_contracts import models
+from salesgrid_contracts.app import MIGRATIONS
+from salesgrid_contracts.domain import contracts
+from salesgrid_contracts.domain.money import Money
+from salesgrid_contracts.payloads import contract_state
+from salesgrid_contracts.stores import contracts as store
+from salesgrid_dev.testing import principal
+
+NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+
+
+def draft() -> contracts.Contract:
+    return contracts.Contract(
+        contract_id="k-1",
+        number="SZ-2026-0001",
+        version=1,
+        customer_id="c-1",
+        owner_id="rep-a",
+        org_unit_id="sz",
+        currency="CNY",
+        start_date=date(2026, 4, 1),
+        end_date=date(2027, 3, 31),
+        lines=(
+            contracts.ContractLine("p-1", "Pump", Decimal("2"), Money(Decimal("1000.50"), "CNY"), Decimal("10")),
+            contracts.ContractLine("p-2", "Service", Decimal("1"), Money(Decimal("300"), "CNY")),
+        ),
+        terms="Net 30",
+        status=contracts.ContractStatus.DRAFT,
+        created_at=NOW,
+    )
+
+
+def rows(contract: contracts.Contract) -> store.ContractView:
+    row, lines = store.new_row(
+        contract,
+        org_path="/c/sz/",
+        opportunity_id="o-1",
+        attachments=[],
+        template=None,
+        channel="agent",
+        partner_id="pa-1",
+        custom_fields={"region_code": "SZ-01"},
+        now=NOW,
+    )
+    return store.ContractView(row, lines, [])
+
+
+def test_a_new_contracts_rows_read_back_as_the_same_contract() -> None:
+    view = rows(draft())
+    assert store.domain_of(view) == draft()
+    assert (view.row.total, view.row.version, view.row.opportunity_id) == (draft().total.amount, 1, "o-1")
+    state = contract_state(view.row, "ok")
+    assert (state.contract_id, state.total, state.channel, state.comment) == ("k-1", "2100.90", "agent", "ok")
+
+
+def test_the_rules_changes_go_onto_the_row_with_the_next_version() -> None:
+    view = rows(draft())
+    requested = replace(
+        draft(),
+        status=contracts.ContractStatus.SIGNED,
+        signed_on=date(2026, 3, 3),
+        termination=contracts.TerminationRequest("moved away", "rep-a", NOW),
+    )
+    store.save(view.row, requested)
+    assert view.row.version == 2 and store.domain_of(view) == requested
+    store.save(view.row, contracts.reject_termination(requested))
+    assert view.row.version == 3
+    assert (view.row.termination_reason, view.row.termination_requested_by, view.row.termination_requested_at) == (
+        None,
+        None,
+        None,
+    )
+
+
+async def test_loads_are_scoped_and_check_the_version(database_url: str) -> None:
+    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+    rep = principal("rep-a", "/c/sz/", permissions={"contracts:read": "own", "contracts:update": "own"})
+    reader = principal("mgr", "/c/", permissions={"contracts:read": "subtree"})
+    stranger = principal("rep-b", "/c/bj/", permissions={"contracts:read": "own"})
+    try:
+        async with sessions() as session, session.begin():
+            for product_id in ("p-1", "p-2"):
+                session.add(models.Product(id=product_id, sku=product_id, name=product_id, prices={}, created_at=NOW))
+            await session.flush()
+            view = rows(draft())
+            session.add(view.row)
+            await session.flush()
+            session.add_all(view.lines)
+        async with sessions() as session, session.begin():
+            row = await store.load_in_scope(session, rep, "k-1", "contracts:update", lock=True, expected_version=1)
+            assert store.domain_of(await store.view(session, row)) == draft()
+            with pytest.raises(Conflict):
+                await store.load_in_scope(session, rep, "k-1", "contracts:update", expected_version=2)
+            with pytest.raises(NotFound):  # out of scope reads as absent
+                await store.load_in_scope(session, stranger, "k-1", "contracts:read")
+            with pytest.raises(PermissionDenied):  # seen, but not his to change
+                await store.load_in_scope(session, reader, "k-1", "contracts:update")
+            [listed] = await store.views(session, [row])
+            assert store.domain_of(listed) == draft()
+    finally:
+        await engine.dispose()
