@@ -3,9 +3,15 @@ event touches this module and the aggregate's store only)."""
 
 from __future__ import annotations
 
-from salesgrid.events.v1.pipeline_events_pb2 import PipelineOpportunityState
+from salesgrid.events.v1.pipeline_events_pb2 import (
+    PipelineDiscountApprovalStep,
+    PipelineOpportunityState,
+    PipelineQuoteState,
+)
+from salesgrid_common.approval import ApprovalStep
 from salesgrid_common.custom_fields.structs import struct_of
 from salesgrid_pipeline.domain.opportunities import Opportunity
+from salesgrid_pipeline.domain.quotes import Quote
 from salesgrid_pipeline.domain.stage_model import StageModel
 from salesgrid_pipeline.domain.stages import StageTransition
 
@@ -35,4 +41,40 @@ def opportunity_state(
         partner_id=opportunity.partner_id,
         stage_model_version=model_version,
         custom_fields=struct_of(opportunity.custom_fields),
+    )
+
+
+def quote_state(quote: Quote, customer_id: str, superseded_id: str = "") -> PipelineQuoteState:
+    """`quote.*` events: the version as it is now (and the one it superseded)."""
+    return PipelineQuoteState(
+        quote_id=quote.quote_id,
+        opportunity_id=quote.opportunity_id,
+        version=quote.version,
+        currency=quote.currency,
+        total=str(quote.pricing.total),
+        status=quote.status.value,
+        owner_id=quote.owner_id,
+        superseded_quote_id=superseded_id,
+        product_ids=[line.product_id for line in quote.lines],
+        customer_id=customer_id,
+        contract_id=quote.contract_id,
+        discount_rate=str(quote.discount_rate),
+        discount_approval=quote.discount_approval,
+    )
+
+
+def discount_step(quote: Quote, step: ApprovalStep) -> PipelineDiscountApprovalStep:
+    """`discount_approval.step_*` events: one step of a quote's special-discount approval."""
+    return PipelineDiscountApprovalStep(
+        quote_id=quote.quote_id,
+        opportunity_id=quote.opportunity_id,
+        quote_version=quote.version,
+        step_order=step.order,
+        role=step.role,
+        approver_id=step.approver_id,
+        status=step.status.value,
+        comment=step.comment or "",
+        owner_id=quote.owner_id,
+        discount_rate=str(quote.discount_rate),
+        submitted_by=quote.created_by,
     )

@@ -74,6 +74,15 @@ class Quote:
     created_by: str
     accepted_at: datetime | None = None
     accepted_by: str | None = None
+    # as stored with it: the opportunity's owner and org path (the quote's scope), the draft contract
+    # started on acceptance, and the special discount (the deepest line discount in per cent and its
+    # approval: "" within the unit's threshold | pending | approved | rejected)
+    owner_id: str = ""
+    org_path: str = ""
+    contract_id: str = ""
+    discount_rate: Decimal = Decimal(0)
+    discount_approval: str = ""
+    approval_started_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid.events.v1.pipeline_events_pb2 import PipelineLeadState, PipelineOpportunityState, PipelineQuoteState
+from salesgrid.events.v1.pipeline_events_pb2 import PipelineLeadState, PipelineOpportunityState
 from salesgrid_common import localtime
 from salesgrid_common.actors import system_actor
 from salesgrid_common.auth import Principal
@@ -33,8 +33,9 @@ from salesgrid_pipeline.domain.stages import StageTransition
 from salesgrid_pipeline.contracts_client import ContractsClient
 from salesgrid_pipeline.customers_client import CustomersClient
 from salesgrid_pipeline.stage_model_codec import decode_model
-from salesgrid_pipeline.models import Lead, Quote, StageModelRow
-from salesgrid_pipeline.payloads import opportunity_state
+from salesgrid_pipeline.domain import quotes as quote_rules
+from salesgrid_pipeline.models import Lead, StageModelRow
+from salesgrid_pipeline.payloads import opportunity_state, quote_state
 from salesgrid_pipeline.stores import opportunities as opportunity_store
 
 OPPORTUNITY_FIELDS = "opportunities"  # the custom-field entities of this service
@@ -90,35 +91,14 @@ class PipelineUseCasesBase:
         self,
         session: AsyncSession,
         verb: str,
-        row: Quote,
+        quote: quote_rules.Quote,
         opportunity: Opportunity,
         principal: Principal | None,
         now: datetime,
         superseded_id: str = "",
     ) -> None:
-        await self._emit(
-            session,
-            f"quote.{verb}",
-            PipelineQuoteState(
-                quote_id=row.id,
-                opportunity_id=row.opportunity_id,
-                version=row.version,
-                currency=row.currency,
-                total=row.total,
-                status=row.status,
-                owner_id=row.owner_id,
-                superseded_quote_id=superseded_id,
-                product_ids=[line["product_id"] for line in row.lines],
-                customer_id=opportunity.customer_id,
-                contract_id=row.contract_id or "",
-                discount_rate=row.discount_rate or "0",
-                discount_approval=row.discount_approval or "",
-            ),
-            row.id,
-            row.org_path,
-            principal,
-            now,
-        )
+        payload = quote_state(quote, opportunity.customer_id, superseded_id)
+        await self._emit(session, f"quote.{verb}", payload, quote.quote_id, quote.org_path, principal, now)
 
     async def _user_in_scope(
         self, session: AsyncSession, principal: Principal, permission: str, user_id: str, field: str
