@@ -7,7 +7,6 @@ from typing import Any
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.pipeline_events_pb2 import PipelineLeadState, PipelineOpportunityState
@@ -32,9 +31,9 @@ from salesgrid_pipeline.stage_model_events import DEFAULT_VERSION
 from salesgrid_pipeline.domain.stages import StageTransition
 from salesgrid_pipeline.contracts_client import ContractsClient
 from salesgrid_pipeline.customers_client import CustomersClient
-from salesgrid_pipeline.stage_model_codec import decode_model
 from salesgrid_pipeline.domain import quotes as quote_rules
-from salesgrid_pipeline.models import Lead, StageModelRow
+from salesgrid_pipeline.models import Lead
+from salesgrid_pipeline.stores import stage_models as stage_model_store
 from salesgrid_pipeline.payloads import opportunity_state, quote_state
 from salesgrid_pipeline.stores import opportunities as opportunity_store
 
@@ -124,8 +123,8 @@ class PipelineUseCasesBase:
     async def _load_models(self, session: AsyncSession) -> dict[str, StageModel]:
         models = {self.model.code: self.model}
         versions = {self.model.code: DEFAULT_VERSION}
-        for row in (await session.scalars(select(StageModelRow))).all():
-            models[row.code], versions[row.code] = decode_model(row.definition), row.version
+        for code, (model, version) in (await stage_model_store.stored(session)).items():
+            models[code], versions[code] = model, version
         self._models, self._versions = models, versions
         return models
 
