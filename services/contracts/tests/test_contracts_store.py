@@ -1,4 +1,4 @@
-"""The contract store: a new contract's rows read back as the same domain Contract, the rules'
+"""The contract and product stores: a new contract's rows read back as the same domain Contract, the rules'
 changes (signature, termination request and its withdrawal) go onto the row with the next version,
 and loading is scoped and checks the version the caller read -- on SQLite and PostgreSQL."""
 
@@ -12,14 +12,16 @@ from decimal import Decimal
 import pytest
 
 from salesgrid_common.db import create_engine, session_factory
-from salesgrid_common.errors import Conflict, NotFound, PermissionDenied
+from salesgrid_common.errors import AlreadyExists, Conflict, NotFound, PermissionDenied
 from salesgrid_common.migrations import upgrade
 from salesgrid_contracts import models
 from salesgrid_contracts.app import MIGRATIONS
 from salesgrid_contracts.domain import contracts
 from salesgrid_contracts.domain.money import Money
 from salesgrid_contracts.payloads import contract_state
+from salesgrid_contracts.domain.products import Product
 from salesgrid_contracts.stores import contracts as store
+from salesgrid_contracts.stores import products as product_store
 from salesgrid_dev.testing import principal
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -115,5 +117,42 @@ async def test_loads_are_scoped_and_check_the_version(database_url: str) -> None
                 await store.load_in_scope(session, reader, "k-1", "contracts:update")
             [listed] = await store.views(session, [row])
             assert store.domain_of(listed) == draft()
+    finally:
+        await engine.dispose()
+
+
+def test_the_product_mapper_writes_every_column_and_reads_back_every_field() -> None:
+    product = Product("p-1", "PUMP-1", "Pump", False, {"CNY": Decimal("1000.50"), "JPY": Decimal("21000")}, 3, NOW)
+    row = models.Product()
+    product_store.to_row(product, row)
+    assert [c for c in models.Product.__table__.columns.keys() if getattr(row, c) is None] == []
+    assert row.prices == {"CNY": "1000.50", "JPY": "21000"}
+    assert product_store.from_row(row) == product
+
+
+async def test_products_are_saved_versioned_and_loaded_in_one_query(database_url: str) -> None:
+    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+    pump = Product("p-1", "PUMP-1", "Pump", True, {"CNY": Decimal("1000.50")}, 1, NOW)
+    valve = Product("p-2", "VALVE-1", "Valve", False, {}, 1, NOW)
+    try:
+        async with sessions() as session, session.begin():
+            await product_store.insert(session, pump)
+            await product_store.insert(session, valve)
+        async with sessions() as session, session.begin():
+            with pytest.raises(AlreadyExists):
+                await product_store.insert(session, replace(pump, product_id="p-3"))
+        async with sessions() as session, session.begin():
+            assert await product_store.by_ids(session, ["p-2", "p-1", "p-9", ""]) == {"p-1": pump, "p-2": valve}
+            assert await product_store.listed(session, include_inactive=False) == [pump]
+            saved = await product_store.save(session, replace(pump, name="Big pump"), expected_version=1)
+            assert saved.version == 2
+            with pytest.raises(Conflict):
+                await product_store.save(session, saved, expected_version=1)
+        async with sessions() as session:
+            assert await product_store.load(session, "p-1") == saved
+            with pytest.raises(NotFound):
+                await product_store.load(session, "p-9")
     finally:
         await engine.dispose()

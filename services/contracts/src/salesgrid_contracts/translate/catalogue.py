@@ -6,16 +6,17 @@ from salesgrid.contracts.v1 import contracts_pb2 as pb
 from salesgrid_common.protos import to_timestamp
 from salesgrid_contracts import models
 from salesgrid_contracts.domain.approval import ApprovalRules
+from salesgrid_contracts.domain.products import Product
 
 
-def product_pb(row: models.Product) -> pb.Product:
+def product_pb(product: Product) -> pb.Product:
     return pb.Product(
-        id=row.id,
-        sku=row.sku,
-        name=row.name,
-        active=row.active,
-        version=row.version,
-        prices=[pb.ProductPrice(currency=c, amount=a) for c, a in sorted(row.prices.items())],
+        id=product.product_id,
+        sku=product.sku,
+        name=product.name,
+        active=product.active,
+        version=product.version,
+        prices=[pb.ProductPrice(currency=c, amount=str(a)) for c, a in sorted(product.prices.items())],
     )
 
 

@@ -20,11 +20,12 @@ from salesgrid_common.ids import new_id
 from salesgrid_common.localtime import unit_calendar
 from salesgrid_common.paging import Page, keyset_page
 from salesgrid_contracts import models
-from salesgrid_contracts.domain import attachments, contracts, numbering, products
+from salesgrid_contracts.domain import attachments, contracts, numbering
 from salesgrid_contracts.domain.currencies import validate_currency
 from salesgrid_contracts.domain.money import Money, parse_decimal, parse_money
 
 from salesgrid_contracts.stores import contracts as contract_store
+from salesgrid_contracts.stores import products as product_store
 from salesgrid_contracts.payloads import contract_state
 from salesgrid_contracts.usecases._support import (
     CONTRACT_FIELDS,
@@ -112,19 +113,19 @@ class ContractsMixin(ContractsUseCasesBase):
         self, session: AsyncSession, currency: str, inputs: Sequence[LineInput]
     ) -> list[contracts.ContractLine]:
         result = []
+        catalogue = await product_store.by_ids(session, (item.product_id for item in inputs))  # one query
         for index, item in enumerate(inputs):
             field = f"lines[{index}]"
-            row = await session.get(models.Product, item.product_id) if item.product_id else None
-            if row is None:
+            product = catalogue.get(item.product_id)
+            if product is None:
                 raise ValidationFailed(f"unknown product {item.product_id!r}", f"{field}.product_id")
-            product = products.Product(row.id, row.sku, row.name, row.active)
             if item.unit_price.strip():
                 price = parse_money(item.unit_price, currency, f"{field}.unit_price")
-            elif currency in row.prices:
-                price = Money(Decimal(row.prices[currency]), currency)
+            elif currency in product.prices:
+                price = Money(product.prices[currency], currency)
             else:
                 raise ValidationFailed(
-                    f"product {row.sku} has no {currency} price; give unit_price", f"{field}.unit_price"
+                    f"product {product.sku} has no {currency} price; give unit_price", f"{field}.unit_price"
                 )
             quantity = parse_decimal(item.quantity or "1", f"{field}.quantity")
             discount = parse_decimal(item.discount_percent or "0", f"{field}.discount_percent")
