@@ -10,17 +10,19 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import event
 
 from salesgrid_common.db import create_engine, session_factory
 from salesgrid_common.errors import AlreadyExists, Conflict, NotFound, PermissionDenied
 from salesgrid_common.migrations import upgrade
 from salesgrid_contracts import models
 from salesgrid_contracts.app import MIGRATIONS
-from salesgrid_contracts.domain import contracts
+from salesgrid_contracts.domain import contracts, payments
 from salesgrid_contracts.domain.money import Money
 from salesgrid_contracts.payloads import contract_state
 from salesgrid_contracts.domain.products import Product
 from salesgrid_contracts.stores import contracts as store
+from salesgrid_contracts.stores import payments as payment_store
 from salesgrid_contracts.stores import products as product_store
 from salesgrid_dev.testing import principal
 
@@ -154,5 +156,62 @@ async def test_products_are_saved_versioned_and_loaded_in_one_query(database_url
             assert await product_store.load(session, "p-1") == saved
             with pytest.raises(NotFound):
                 await product_store.load(session, "p-9")
+    finally:
+        await engine.dispose()
+
+
+async def test_a_page_of_receipts_loads_its_allocations_in_one_query(database_url: str) -> None:
+    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+    selects: list[str] = []
+
+    def count(conn, cursor, statement: str, *args: object) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT") and "receipt_allocations" in statement:
+            selects.append(statement)
+
+    try:
+        async with sessions() as session, session.begin():
+            for product_id in ("p-1", "p-2"):
+                session.add(models.Product(id=product_id, sku=product_id, name=product_id, prices={}, created_at=NOW))
+            await session.flush()
+            view = rows(draft())
+            session.add(view.row)
+            await session.flush()
+            receipts = [
+                payment_store.new_receipt_row(
+                    payments.Receipt(
+                        f"r-{i}", date(2026, 4, i), Money(Decimal(100 * i), "CNY"), payments.PaymentMethod.CASH, ""
+                    ),
+                    view.row,
+                    "rep-a",
+                    NOW,
+                )
+                for i in (1, 2, 3)
+            ]
+            session.add_all(receipts)
+            await session.flush()
+            session.add_all(
+                [
+                    models.ReceiptAllocationRow(receipt_id="r-1", instalment_seq=1, amount=Decimal(100)),
+                    models.ReceiptAllocationRow(receipt_id="r-2", instalment_seq=1, amount=Decimal(50)),
+                    models.ReceiptAllocationRow(receipt_id="r-2", instalment_seq=0, amount=Decimal(150)),
+                ]
+            )
+        async with sessions() as session:
+            stored = await payment_store.receipt_rows(session, "k-1")
+            event.listen(engine.sync_engine, "before_cursor_execute", count)
+            try:
+                views = await payment_store.receipt_views(session, sorted(stored, key=lambda r: r.id))
+            finally:
+                event.remove(engine.sync_engine, "before_cursor_execute", count)
+            assert len(selects) == 1  # one query for the page, not one per receipt
+            shares = {v.row.id: sorted((a.instalment_seq, a.amount) for a in v.allocations) for v in views}
+            assert shares == {"r-1": [(1, Decimal(100))], "r-2": [(0, Decimal(150)), (1, Decimal(50))], "r-3": []}
+            assert [payment_store.receipt_of(v.row).amount for v in views] == [
+                Money(Decimal(100), "CNY"),
+                Money(Decimal(200), "CNY"),
+                Money(Decimal(300), "CNY"),
+            ]
     finally:
         await engine.dispose()

@@ -9,7 +9,7 @@ from salesgrid.contracts.v1 import contracts_pb2 as pb
 from salesgrid_contracts import models
 from salesgrid_contracts.domain.money import Money
 from salesgrid_contracts.domain.receivables import AgeingBucket, AgeingLine
-from salesgrid_contracts.usecases import PlanView, ReceiptView
+from salesgrid_contracts.stores.payments import PlanView, ReceiptView
 
 
 def plan_pb(view: PlanView) -> pb.PaymentPlan:

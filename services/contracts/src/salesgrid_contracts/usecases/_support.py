@@ -181,12 +181,3 @@ class ContractsUseCasesBase:
         if row is None:
             raise ValidationFailed(f"unknown contract template {template_id!r}", field)
         return row
-
-    async def _instalments(self, session: AsyncSession, contract_id: str) -> list[models.InstalmentRow]:
-        return list(
-            await session.scalars(
-                select(models.InstalmentRow)
-                .where(models.InstalmentRow.contract_id == contract_id)
-                .order_by(models.InstalmentRow.seq)
-            )
-        )

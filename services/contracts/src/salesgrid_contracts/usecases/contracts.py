@@ -25,6 +25,7 @@ from salesgrid_contracts.domain.currencies import validate_currency
 from salesgrid_contracts.domain.money import Money, parse_decimal, parse_money
 
 from salesgrid_contracts.stores import contracts as contract_store
+from salesgrid_contracts.stores import payments as payment_store
 from salesgrid_contracts.stores import products as product_store
 from salesgrid_contracts.payloads import contract_state
 from salesgrid_contracts.usecases._support import (
@@ -368,7 +369,7 @@ class ContractsMixin(ContractsUseCasesBase):
             if row.approval_kind is not None:
                 raise FailedPrecondition(f"an approval ({row.approval_kind}) is under way", "status")
             done = contracts.complete(contract_store.domain_of(await contract_store.view(session, row)))
-            owed = sum((i.amount - i.paid for i in await self._instalments(session, row.id)), Decimal(0))
+            owed = sum((i.amount - i.paid for i in await payment_store.instalments(session, row.id)), Decimal(0))
             if owed > 0:
                 raise FailedPrecondition(f"{_money(owed, row.currency)} {row.currency} is still outstanding", "status")
             contract_store.save(row, done)
