@@ -13,17 +13,19 @@ import pytest
 from sqlalchemy import event
 
 from salesgrid_common.db import create_engine, session_factory
-from salesgrid_common.errors import AlreadyExists, Conflict, NotFound, PermissionDenied
+from salesgrid_common.errors import AlreadyExists, Conflict, NotFound, PermissionDenied, ValidationFailed
 from salesgrid_common.migrations import upgrade
 from salesgrid_contracts import models
 from salesgrid_contracts.app import MIGRATIONS
 from salesgrid_contracts.domain import contracts, payments
 from salesgrid_contracts.domain.money import Money
 from salesgrid_contracts.payloads import contract_state
+from salesgrid_contracts.domain.attachments import ContractTemplate
 from salesgrid_contracts.domain.products import Product
 from salesgrid_contracts.stores import contracts as store
 from salesgrid_contracts.stores import payments as payment_store
 from salesgrid_contracts.stores import products as product_store
+from salesgrid_contracts.stores import templates as template_store
 from salesgrid_dev.testing import principal
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -213,5 +215,28 @@ async def test_a_page_of_receipts_loads_its_allocations_in_one_query(database_ur
                 Money(Decimal(200), "CNY"),
                 Money(Decimal(300), "CNY"),
             ]
+    finally:
+        await engine.dispose()
+
+
+async def test_template_versions_map_both_ways_and_load_by_version(database_url: str) -> None:
+    first = ContractTemplate("std", 1, "Standard", "Net 30", "admin", NOW)
+    row = template_store.to_row(first)
+    assert [c for c in models.ContractTemplateRow.__table__.columns.keys() if getattr(row, c) is None] == []
+    assert template_store.from_row(row) == first
+    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+    try:
+        async with sessions() as session, session.begin():
+            assert await template_store.latest(session, "std", lock=True) is None
+            template_store.add(session, first)
+            template_store.add(session, replace(first, version=2, terms="Net 60"))
+        async with sessions() as session:
+            assert (await template_store.load(session, "std")).terms == "Net 60"
+            assert await template_store.load(session, "std", 1) == first
+            assert (await template_store.latest(session, "std")) == replace(first, version=2, terms="Net 60")
+            with pytest.raises(ValidationFailed):
+                await template_store.load(session, "std", 3)
     finally:
         await engine.dispose()

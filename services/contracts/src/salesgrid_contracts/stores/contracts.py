@@ -16,6 +16,7 @@ from salesgrid_common.auth import Principal
 from salesgrid_common.errors import Conflict, NotFound, PermissionDenied
 from salesgrid_contracts import models
 from salesgrid_contracts.domain import contracts
+from salesgrid_contracts.domain.attachments import ContractTemplate
 from salesgrid_contracts.domain.money import Money
 
 
@@ -178,7 +179,7 @@ def new_row(
     org_path: str,
     opportunity_id: str,
     attachments: list[dict[str, str | int]],
-    template: models.ContractTemplateRow | None,
+    template: ContractTemplate | None,
     channel: str,
     partner_id: str,
     custom_fields: dict[str, object],

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from salesgrid.contracts.v1 import contracts_pb2 as pb
 from salesgrid_common.protos import to_timestamp
-from salesgrid_contracts import models
 from salesgrid_contracts.domain.approval import ApprovalRules
+from salesgrid_contracts.domain.attachments import ContractTemplate
 from salesgrid_contracts.domain.products import Product
 
 
@@ -20,7 +20,7 @@ def product_pb(product: Product) -> pb.Product:
     )
 
 
-def template_pb(row: models.ContractTemplateRow) -> pb.ContractTemplate:
+def template_pb(row: ContractTemplate) -> pb.ContractTemplate:
     return pb.ContractTemplate(
         template_id=row.template_id,
         version=row.version,

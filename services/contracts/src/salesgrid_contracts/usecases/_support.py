@@ -165,19 +165,3 @@ class ContractsUseCasesBase:
         ]
         session.add_all(stored)
         await self._step_event(session, "activated", row, stored[0], principal, now)
-
-    @staticmethod
-    async def _template(
-        session: AsyncSession, template_id: str, version: int = 0, field: str = "template_id"
-    ) -> models.ContractTemplateRow:
-        """The given version of a template (0: the latest)."""
-        query = select(models.ContractTemplateRow).where(models.ContractTemplateRow.template_id == template_id)
-        query = (
-            query.where(models.ContractTemplateRow.version == version)
-            if version
-            else query.order_by(models.ContractTemplateRow.version.desc()).limit(1)
-        )
-        row = await session.scalar(query)
-        if row is None:
-            raise ValidationFailed(f"unknown contract template {template_id!r}", field)
-        return row

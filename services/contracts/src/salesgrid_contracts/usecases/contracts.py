@@ -27,6 +27,7 @@ from salesgrid_contracts.domain.money import Money, parse_decimal, parse_money
 from salesgrid_contracts.stores import contracts as contract_store
 from salesgrid_contracts.stores import payments as payment_store
 from salesgrid_contracts.stores import products as product_store
+from salesgrid_contracts.stores import templates as template_store
 from salesgrid_contracts.payloads import contract_state
 from salesgrid_contracts.usecases._support import (
     CONTRACT_FIELDS,
@@ -181,7 +182,7 @@ class ContractsMixin(ContractsUseCasesBase):
         async with self.sessions() as session, session.begin():
             customer_id = await survivor_of(session, customer_id)  # a merged customer's id: its survivor
             sale = inherited or await attribution(session, channel, partner_id)
-            template = await self._template(session, template_id.strip()) if template_id.strip() else None
+            template = await template_store.load(session, template_id.strip()) if template_id.strip() else None
             terms = attachments.terms_from(template.terms if template else None, terms)
             domain_lines = await self._lines(session, currency, lines)
             calendar = await unit_calendar(session, principal.unit_id)

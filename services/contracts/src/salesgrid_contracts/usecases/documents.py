@@ -27,6 +27,7 @@ from salesgrid_contracts.domain import documents
 from salesgrid_contracts.domain.documents import Document, DocumentKind, Letterhead
 from salesgrid_contracts.domain.numbering import next_sequence
 from salesgrid_contracts.stores import contracts as contract_store
+from salesgrid_contracts.stores import templates as template_store
 from salesgrid_contracts.usecases._support import ContractsUseCasesBase
 
 # Who may print (and see the originals of) each kind of document, over the record's owner and path.
@@ -223,7 +224,7 @@ class DocumentsUseCases(ContractsUseCasesBase):
             if original is not None:
                 printed = await self._reprint(original, now)
             else:
-                template = await self._template(session, row.template_id or "", row.template_version or 0)
+                template = await template_store.load(session, row.template_id or "", row.template_version or 0)
                 view = await contract_store.view(session, row)
                 domain = contract_store.domain_of(view)
                 lines = [
