@@ -105,8 +105,8 @@ class PipelineServicer(pb_grpc.PipelineServicer):
     async def ListStageHistory(
         self, request: pb.ListStageHistoryRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListStageHistoryResponse:
-        model, rows = await self.uc.stage_history(caller(), request.opportunity_id)
-        return pb.ListStageHistoryResponse(changes=[stage_change_pb(r, model) for r in rows])
+        _, rows = await self.uc.stage_history(caller(), request.opportunity_id)
+        return pb.ListStageHistoryResponse(changes=[stage_change_pb(r) for r in rows])
 
     async def ListGateViolations(
         self, request: pb.ListGateViolationsRequest, context: grpc.aio.ServicerContext

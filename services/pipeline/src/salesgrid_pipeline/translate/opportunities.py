@@ -8,12 +8,12 @@ from datetime import date
 from salesgrid.pipeline.v1 import pipeline_pb2 as pb
 from salesgrid_common.custom_fields.structs import struct_of
 from salesgrid_common.protos import to_timestamp
-from salesgrid_pipeline import models
 from salesgrid_pipeline.domain.gate_facts import DocumentRef, FactValue, VisitRef
 from salesgrid_pipeline.domain.money import Money
 from salesgrid_pipeline.domain.opportunities import Opportunity
 from salesgrid_pipeline.domain.stage_model import StageModel
-from salesgrid_pipeline.gate_fact_codec import decode_facts, encode_fact
+from salesgrid_pipeline.gate_fact_codec import encode_fact
+from salesgrid_pipeline.stores.opportunity_records import RecordedViolation, StageChange
 
 
 def fact_pb(code: str, value: FactValue) -> pb.Fact:
@@ -72,32 +72,34 @@ def opportunity_pb(opportunity: Opportunity, model: StageModel) -> pb.Opportunit
     )
 
 
-def stage_change_pb(r: models.StageHistory, model: StageModel) -> pb.StageChange:
+def stage_change_pb(change: StageChange) -> pb.StageChange:
+    t = change.transition
     return pb.StageChange(
-        id=r.id,
-        opportunity_id=r.opportunity_id,
-        kind=r.kind,
-        from_stage=r.from_stage,
-        to_stage=r.to_stage,
-        at=to_timestamp(r.at),
-        by=r.by,
-        facts=facts_pb(decode_facts(r.facts, model)),
-        reason=r.reason,
-        skipped_stages=r.skipped_stages,
+        id=change.change_id,
+        opportunity_id=t.opportunity_id,
+        kind=t.kind.value,
+        from_stage=t.from_stage,
+        to_stage=t.to_stage,
+        at=to_timestamp(t.at),
+        by=t.by,
+        facts=facts_pb(t.facts),
+        reason=t.reason or "",
+        skipped_stages=list(t.skipped_stages),
     )
 
 
-def violation_pb(row: models.GateViolation) -> pb.GateViolation:
+def violation_pb(recorded: RecordedViolation) -> pb.GateViolation:
+    v = recorded.violation
     return pb.GateViolation(
-        id=row.id,
-        opportunity_id=row.opportunity_id,
-        actor_id=row.actor_id,
-        owner_id=row.owner_id,
-        org_path=row.org_path,
-        at=to_timestamp(row.at),
-        from_stage=row.from_stage,
-        target_stage=row.target_stage,
-        missing_facts=row.missing_facts,
-        invalid_facts=[pb.InvalidFact(code=c, message=m) for c, m in row.invalid_facts],
-        unskippable_stages=row.unskippable_stages,
+        id=recorded.violation_id,
+        opportunity_id=v.opportunity_id,
+        actor_id=v.actor,
+        owner_id=recorded.owner_id,
+        org_path=recorded.org_path,
+        at=to_timestamp(v.at),
+        from_stage=v.from_stage,
+        target_stage=v.target_stage,
+        missing_facts=list(v.missing_facts),
+        invalid_facts=[pb.InvalidFact(code=c, message=m) for c, m in v.invalid_facts],
+        unskippable_stages=list(v.unskippable_stages),
     )

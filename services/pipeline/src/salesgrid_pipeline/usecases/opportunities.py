@@ -7,17 +7,14 @@ from typing import Any
 from dataclasses import replace
 from datetime import date, datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.pipeline_events_pb2 import PipelineGateViolated
 from salesgrid_common import localtime
-from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.auth import Principal
 from salesgrid_common.channels import attribution, precheck_attribution
 from salesgrid_common.errors import Conflict, FailedPrecondition, ValidationFailed
 from salesgrid_common.custom_fields.registry import apply_values, load_definitions
-from salesgrid_common.ids import new_id
-from salesgrid_common.paging import keyset_page
 from salesgrid_pipeline.domain.gate_facts import FactValue
 from salesgrid_pipeline.domain.money import Money
 from salesgrid_pipeline.domain.opportunities import Opportunity, OpportunityInput, moved, state_of, validate_opportunity
@@ -33,8 +30,7 @@ from salesgrid_pipeline.domain.stages import (
     regress,
     win,
 )
-from salesgrid_pipeline.gate_fact_codec import encode_facts
-from salesgrid_pipeline.models import GateViolation, StageHistory
+from salesgrid_pipeline.stores import opportunity_records as records
 from salesgrid_pipeline.stores import opportunities as opportunity_store
 
 from salesgrid_pipeline.usecases._support import (
@@ -156,20 +152,7 @@ class OpportunitiesMixin(PipelineUseCasesBase):
         opportunity = await opportunity_store.save(
             session, moved(before, transition, self.model_of(before.stage_model)), now
         )
-        session.add(
-            StageHistory(
-                id=new_id(),
-                opportunity_id=opportunity.opportunity_id,
-                kind=transition.kind.value,
-                from_stage=transition.from_stage,
-                to_stage=transition.to_stage,
-                at=transition.at,
-                by=transition.by,
-                facts=encode_facts(supplied),
-                reason=transition.reason or "",
-                skipped_stages=list(transition.skipped_stages),
-            )
-        )
+        records.add_change(session, transition, supplied)
         verb = opportunity.status if opportunity.status in ("won", "lost") else "stage_changed"
         await self._emit(
             session,
@@ -186,25 +169,12 @@ class OpportunitiesMixin(PipelineUseCasesBase):
         self, session: AsyncSession, principal: Principal, row: Opportunity, rejection: GateRejected, now: datetime
     ) -> None:
         record = gate_violation(rejection)
-        violation = GateViolation(
-            id=new_id(),
-            opportunity_id=row.opportunity_id,
-            actor_id=record.actor,
-            owner_id=row.owner_id,
-            org_path=row.org_path,
-            at=record.at,
-            from_stage=record.from_stage,
-            target_stage=record.target_stage,
-            missing_facts=list(record.missing_facts),
-            invalid_facts=[list(pair) for pair in record.invalid_facts],
-            unskippable_stages=list(record.unskippable_stages),
-        )
-        session.add(violation)
+        violation = records.add_violation(session, row, record)
         await self._emit(
             session,
             "gate.violated",
             PipelineGateViolated(
-                violation_id=violation.id,
+                violation_id=violation.violation_id,
                 opportunity_id=row.opportunity_id,
                 actor_id=record.actor,
                 owner_id=row.owner_id,
@@ -275,12 +245,14 @@ class OpportunitiesMixin(PipelineUseCasesBase):
             lambda state, model, now: lose(state, reason, model, actor, now),
         )
 
-    async def stage_history(self, principal: Principal, opportunity_id: str) -> tuple[StageModel, list[StageHistory]]:
+    async def stage_history(
+        self, principal: Principal, opportunity_id: str
+    ) -> tuple[StageModel, list[records.StageChange]]:
         """The opportunity's moves, with the model that reads their facts."""
         async with self.sessions() as session:
             opportunity = await self._visible_opportunity(session, principal, opportunity_id, OPP_READ)
-            stmt = select(StageHistory).where(StageHistory.opportunity_id == opportunity_id).order_by(StageHistory.id)
-            return self.model_of(opportunity.stage_model), list((await session.scalars(stmt)).all())
+            model = self.model_of(opportunity.stage_model)
+            return model, await records.changes(session, opportunity_id, model)
 
     async def update_opportunity(
         self,
@@ -357,15 +329,15 @@ class OpportunitiesMixin(PipelineUseCasesBase):
 
     async def list_gate_violations(
         self, principal: Principal, *, actor_id: str, opportunity_id: str, page_size: int, after: str
-    ) -> tuple[list[GateViolation], str]:
+    ) -> tuple[list[records.RecordedViolation], str]:
         principal.require(OPP_READ)
-        stmt = select(GateViolation).where(
-            scope_filter(principal, OPP_READ, GateViolation.owner_id, GateViolation.org_path)
-        )
-        if actor_id:
-            stmt = stmt.where(GateViolation.actor_id == actor_id)
-        if opportunity_id:
-            stmt = stmt.where(GateViolation.opportunity_id == opportunity_id)
         async with self.sessions() as session:
-            found = await keyset_page(session, stmt, GateViolation.id, page_size, after, newest_first=False)
-        return found.items, found.next_token
+            return await records.violations_in_scope(
+                session,
+                principal,
+                OPP_READ,
+                actor_id=actor_id,
+                opportunity_id=opportunity_id,
+                page_size=page_size,
+                after=after,
+            )
