@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from salesgrid.events.v1.pipeline_events_pb2 import (
     PipelineDiscountApprovalStep,
+    PipelineLeadState,
     PipelineOpportunityState,
     PipelineQuoteState,
 )
 from salesgrid_common.approval import ApprovalStep
 from salesgrid_common.custom_fields.structs import struct_of
+from salesgrid_pipeline.domain.leads import Lead
 from salesgrid_pipeline.domain.opportunities import Opportunity
 from salesgrid_pipeline.domain.quotes import Quote
 from salesgrid_pipeline.domain.stage_model import StageModel
@@ -77,4 +79,35 @@ def discount_step(quote: Quote, step: ApprovalStep) -> PipelineDiscountApprovalS
         owner_id=quote.owner_id,
         discount_rate=str(quote.discount_rate),
         submitted_by=quote.created_by,
+    )
+
+
+def lead_state(lead: Lead, previous_owner: str = "") -> PipelineLeadState:
+    """`lead.*` events: the lead as it is now (and whom an assignment or reclaim took it from)."""
+    return PipelineLeadState(
+        lead_id=lead.lead_id,
+        company_name=lead.company_name,
+        status=lead.status.value,
+        owner_id=lead.owner_id or "",
+        previous_owner_id=previous_owner,
+        org_path=lead.org_path,
+        region=lead.region,
+        industry=lead.industry,
+        closed_reason=lead.closed_reason or "",
+        custom_fields=struct_of(lead.custom_fields),
+    )
+
+
+def lead_converted(lead: Lead, customer_id: str, opportunity_id: str) -> PipelineLeadState:
+    """`lead.converted`: the customer and the opportunity the lead became."""
+    return PipelineLeadState(
+        lead_id=lead.lead_id,
+        company_name=lead.company_name,
+        status=lead.status.value,
+        owner_id=lead.owner_id or "",
+        org_path=lead.org_path,
+        region=lead.region,
+        industry=lead.industry,
+        customer_id=customer_id,
+        opportunity_id=opportunity_id,
     )

@@ -13,9 +13,10 @@ assignment or last follow-up goes back to the pool (source: 线索2周没有跟�
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
 from salesgrid_common import zones
 
@@ -55,6 +56,12 @@ class Lead:
     last_followed_up_at: datetime | None = None
     closed_reason: str | None = None
     closed_at: datetime | None = None
+    # as stored with it: the owner's unit (or the pool's), who created it, its version and the
+    # custom field values
+    org_path: str = ""
+    created_by: str = ""
+    version: int = 1
+    custom_fields: Mapping[str, Any] = field(default_factory=dict)
 
 
 def new_lead(
@@ -74,14 +81,14 @@ def new_lead(
     require_aware(now, "now")
     problems = check_text(lead_id, "lead_id", max_length=64)
     problems += check_text(company_name, "company_name", max_length=NAME_MAX_LENGTH)
-    for field, value in (
+    for name, value in (
         ("contact_name", contact_name),
         ("phone", phone),
         ("region", region),
         ("industry", industry),
         ("source", source),
     ):
-        problems += check_text(value, field, max_length=NAME_MAX_LENGTH, required=False)
+        problems += check_text(value, name, max_length=NAME_MAX_LENGTH, required=False)
     problems += check_text(email, "email", max_length=254, required=False)
     if (
         isinstance(email, str)

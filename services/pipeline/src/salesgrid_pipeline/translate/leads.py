@@ -7,8 +7,7 @@ from collections.abc import Iterable
 from salesgrid.pipeline.v1 import pipeline_pb2 as pb
 from salesgrid_common.custom_fields.structs import struct_of
 from salesgrid_common.protos import to_timestamp
-from salesgrid_pipeline import models
-from salesgrid_pipeline.domain.leads import AssignmentRule
+from salesgrid_pipeline.domain.leads import AssignmentRule, Lead
 
 
 def rules_pb(rules: Iterable[AssignmentRule]) -> pb.LeadAssignmentRules:
@@ -20,31 +19,27 @@ def rules_pb(rules: Iterable[AssignmentRule]) -> pb.LeadAssignmentRules:
     )
 
 
-def lead_pb(row: models.Lead) -> pb.Lead:
-    amount = (
-        pb.PipelineMoney(amount=row.estimated_amount, currency=row.estimated_currency or "")
-        if row.estimated_amount
-        else None
-    )
+def lead_pb(lead: Lead) -> pb.Lead:
+    amount = lead.estimated_amount
     return pb.Lead(
-        id=row.id,
-        company_name=row.company_name,
-        contact_name=row.contact_name,
-        phone=row.phone,
-        email=row.email,
-        region=row.region,
-        industry=row.industry,
-        source=row.source,
-        estimated_amount=amount,
-        status=row.status,
-        owner_id=row.owner_id,
-        org_path=row.org_path,
-        assigned_at=to_timestamp(row.assigned_at),
-        last_followed_up_at=to_timestamp(row.last_followed_up_at),
-        closed_reason=row.closed_reason,
-        closed_at=to_timestamp(row.closed_at),
-        created_at=to_timestamp(row.created_at),
-        created_by=row.created_by,
-        version=row.version,
-        custom_fields=struct_of(row.custom_fields),
+        id=lead.lead_id,
+        company_name=lead.company_name,
+        contact_name=lead.contact_name,
+        phone=lead.phone,
+        email=lead.email,
+        region=lead.region,
+        industry=lead.industry,
+        source=lead.source,
+        estimated_amount=pb.PipelineMoney(amount=str(amount.amount), currency=amount.currency) if amount else None,
+        status=lead.status.value,
+        owner_id=lead.owner_id or "",
+        org_path=lead.org_path,
+        assigned_at=to_timestamp(lead.assigned_at),
+        last_followed_up_at=to_timestamp(lead.last_followed_up_at),
+        closed_reason=lead.closed_reason or "",
+        closed_at=to_timestamp(lead.closed_at),
+        created_at=to_timestamp(lead.created_at),
+        created_by=lead.created_by,
+        version=lead.version,
+        custom_fields=struct_of(lead.custom_fields),
     )

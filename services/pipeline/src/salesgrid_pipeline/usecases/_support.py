@@ -5,18 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 from datetime import datetime
-from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid.events.v1.pipeline_events_pb2 import PipelineLeadState, PipelineOpportunityState
+from salesgrid.events.v1.pipeline_events_pb2 import PipelineOpportunityState
 from salesgrid_common import localtime
 from salesgrid_common.actors import system_actor
 from salesgrid_common.auth import Principal
 from salesgrid_common.channels import DIRECT, Attribution
 from salesgrid_common.clock import Clock
 from salesgrid_common.custom_fields.registry import apply_values
-from salesgrid_common.custom_fields.structs import struct_of
 from salesgrid_common.db import SessionFactory
 from salesgrid_common.directory import get_user
 from salesgrid_common.errors import PermissionDenied, ValidationFailed
@@ -24,7 +22,6 @@ from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.ids import new_id
 from salesgrid_pipeline.domain import leads as lead_rules
-from salesgrid_pipeline.domain.money import Money
 from salesgrid_pipeline.domain.opportunities import Opportunity, OpportunityInput, validate_opportunity
 from salesgrid_pipeline.domain.stage_model import StageModel, default_stage_model
 from salesgrid_pipeline.stage_model_events import DEFAULT_VERSION
@@ -32,9 +29,8 @@ from salesgrid_pipeline.domain.stages import StageTransition
 from salesgrid_pipeline.contracts_client import ContractsClient
 from salesgrid_pipeline.customers_client import CustomersClient
 from salesgrid_pipeline.domain import quotes as quote_rules
-from salesgrid_pipeline.models import Lead
 from salesgrid_pipeline.stores import stage_models as stage_model_store
-from salesgrid_pipeline.payloads import opportunity_state, quote_state
+from salesgrid_pipeline.payloads import lead_state, opportunity_state, quote_state
 from salesgrid_pipeline.stores import opportunities as opportunity_store
 
 OPPORTUNITY_FIELDS = "opportunities"  # the custom-field entities of this service
@@ -202,65 +198,14 @@ class PipelineUseCasesBase:
         await self._load_models(session)
         return await opportunity_store.load_in_scope(session, principal, opportunity_id, permission, self.model_of)
 
-    @staticmethod
-    def _lead_domain(row: Lead) -> lead_rules.Lead:
-        amount = Money(Decimal(row.estimated_amount), row.estimated_currency or "") if row.estimated_amount else None
-        return lead_rules.Lead(
-            lead_id=row.id,
-            company_name=row.company_name,
-            created_at=row.created_at,
-            status=lead_rules.LeadStatus(row.status),
-            contact_name=row.contact_name,
-            phone=row.phone,
-            email=row.email,
-            region=row.region,
-            industry=row.industry,
-            source=row.source,
-            estimated_amount=amount,
-            owner_id=row.owner_id or None,
-            assigned_at=row.assigned_at,
-            last_followed_up_at=row.last_followed_up_at,
-            closed_reason=row.closed_reason or None,
-            closed_at=row.closed_at,
-        )
-
-    @staticmethod
-    def _lead_store(row: Lead, lead: lead_rules.Lead, org_path: str, now: datetime) -> None:
-        row.status = lead.status.value
-        row.owner_id = lead.owner_id or ""
-        row.org_path = org_path
-        row.assigned_at = lead.assigned_at
-        row.last_followed_up_at = lead.last_followed_up_at
-        row.closed_reason = lead.closed_reason or ""
-        row.closed_at = lead.closed_at
-        row.version += 1
-
     async def _lead_event(
         self,
         session: AsyncSession,
         verb: str,
-        row: Lead,
+        lead: lead_rules.Lead,
         principal: Principal | None,
         now: datetime,
         previous_owner: str = "",
     ) -> None:
-        await self._emit(
-            session,
-            f"lead.{verb}",
-            PipelineLeadState(
-                lead_id=row.id,
-                company_name=row.company_name,
-                status=row.status,
-                owner_id=row.owner_id,
-                previous_owner_id=previous_owner,
-                org_path=row.org_path,
-                region=row.region,
-                industry=row.industry,
-                closed_reason=row.closed_reason,
-                custom_fields=struct_of(row.custom_fields),
-            ),
-            row.id,
-            row.org_path,
-            principal,
-            now,
-        )
+        payload = lead_state(lead, previous_owner)
+        await self._emit(session, f"lead.{verb}", payload, lead.lead_id, lead.org_path, principal, now)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 
 from salesgrid.events.v1.pipeline_events_pb2 import PipelineSlaNotice
 from salesgrid_common import localtime
@@ -10,7 +9,7 @@ from salesgrid_common.directory import DirectoryUser, get_user
 from salesgrid_common.protos import to_timestamp
 from salesgrid_pipeline.domain import leads as lead_rules
 from salesgrid_pipeline.domain import sla
-from salesgrid_pipeline.models import Lead
+from salesgrid_pipeline.stores import leads as lead_store
 from salesgrid_pipeline.stores import opportunities as opportunity_store
 
 from salesgrid_pipeline.usecases._support import PipelineUseCasesBase
@@ -67,15 +66,12 @@ class SlaMixin(PipelineUseCasesBase):
                     await opportunity_store.set_sla_level(
                         session, opportunity.opportunity_id, int(check.level_notified)
                     )
-            assigned = (await session.scalars(select(Lead).where(Lead.status == "assigned"))).all()
-            for row in assigned:
-                lead = self._lead_domain(row)
-                zone_name = (await calendars.of_user(row.owner_id)).zone_name
+            for lead in await lead_store.assigned(session):
+                zone_name = (await calendars.of_user(lead.owner_id or "")).zone_name
                 if lead_rules.is_reclaim_due(lead, now, self.reclaim_after_days, zone_name):
-                    previous = row.owner_id
-                    self._lead_store(
-                        row, lead_rules.reclaim(lead, now, self.reclaim_after_days, zone_name), row.org_path, now
-                    )
-                    await self._lead_event(session, "reclaimed", row, None, now, previous)
+                    previous = lead.owner_id or ""
+                    reclaimed = lead_rules.reclaim(lead, now, self.reclaim_after_days, zone_name)
+                    reclaimed = await lead_store.save(session, reclaimed)
+                    await self._lead_event(session, "reclaimed", reclaimed, None, now, previous)
                     written += 1
         return written
