@@ -32,7 +32,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salesgrid.events.v1.customers_events_pb2 import CustomerRecordState, CustomerOwnerChanged
 from salesgrid_common import orgpaths
 from salesgrid_common.actors import system_actor
-from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.auth import (
+    SCOPE_SUBJECT,
+    Principal,
+    ScopeShape,
+    scope_clause,
+    scope_params,
+    scope_shape,
+)
 from salesgrid_common.clock import Clock
 from salesgrid_common.custom_fields.registry import apply_values
 from salesgrid_common.custom_fields.structs import struct_of
@@ -91,6 +98,22 @@ def unit_path(org_path: str) -> tuple[str, ...]:
 
 def actor_of(principal: Principal) -> Actor:
     return Actor(principal.subject_id, unit_path(principal.org_path), frozenset(principal.roles))
+
+
+CO_OWNERS = (sharing.ShareRole.CO_OWNER.value,)
+
+
+@lru_cache(maxsize=64)
+def _load_statement(shape: ScopeShape, shared_roles: tuple[str, ...]) -> Select[tuple[models.Customer]]:
+    """One active customer by id within a scope shape, built once per shape (auth.scope_clause)."""
+    shared = and_(models.Share.customer_id == models.Customer.id, models.Share.user_id == bindparam(SCOPE_SUBJECT))
+    if shared_roles:
+        shared = and_(shared, models.Share.role.in_(shared_roles))
+    return select(models.Customer).where(
+        models.Customer.id == bindparam("customer_id"),
+        models.Customer.active,
+        scope_clause(shape, models.Customer.owner_id, models.Customer.org_path, exists().where(shared)),
+    )
 
 
 def shared_with(principal: Principal, *roles: str) -> ColumnElement[bool]:
@@ -296,16 +319,14 @@ class CustomersUseCasesBase:
         principal: Principal,
         customer_id: str,
         permission: str,
-        shared: ColumnElement[bool],
+        shared_roles: tuple[str, ...] = (),
     ) -> models.Customer:
-        """The active customer if it is in the caller's scope for `permission`; fails closed."""
+        """The active customer if it is in the caller's scope for `permission` (or shared with him,
+        in any role or only in `shared_roles`); fails closed."""
         principal.require(permission)
         row = await session.scalar(
-            select(models.Customer).where(
-                models.Customer.id == customer_id,
-                models.Customer.active,
-                scope_filter(principal, permission, models.Customer.owner_id, models.Customer.org_path, shared),
-            )
+            _load_statement(scope_shape(principal, permission), shared_roles),
+            {**scope_params(principal), "customer_id": customer_id},
         )
         if row is not None:
             return row
@@ -322,17 +343,11 @@ class CustomersUseCasesBase:
         raise PermissionDenied(f"customer {customer_id} is outside your data scope ({permission})")
 
     async def _readable(self, session: AsyncSession, principal: Principal, customer_id: str) -> models.Customer:
-        return await self._load(session, principal, customer_id, "customers:read", shared_with(principal))
+        return await self._load(session, principal, customer_id, "customers:read")
 
     async def _writable(self, session: AsyncSession, principal: Principal, customer_id: str) -> models.Customer:
         # Collaborators only read; co-owners edit like the owner.
-        return await self._load(
-            session,
-            principal,
-            customer_id,
-            "customers:update",
-            shared_with(principal, sharing.ShareRole.CO_OWNER.value),
-        )
+        return await self._load(session, principal, customer_id, "customers:update", CO_OWNERS)
 
     async def _resolve_owner(
         self, session: AsyncSession, principal: Principal, owner_id: str, permission: str = "customers:create"

@@ -12,12 +12,12 @@ from salesgrid.events.v1.customers_events_pb2 import CustomerMerged
 from salesgrid_common.auth import Principal
 from salesgrid_common.customer_merges import record_merge
 from salesgrid_customers import models
-from salesgrid_customers.domain import customer as domain, merge, sharing
+from salesgrid_customers.domain import customer as domain, merge
 from salesgrid_customers.domain.concurrency import check_version
 from salesgrid_customers.domain.customer import Address, GeoPoint, Tier
 from salesgrid_customers.domain.errors import Conflict, ValidationFailed
 
-from salesgrid_customers.usecases._support import CustomersUseCasesBase, actor_of, shared_with, unit_path
+from salesgrid_customers.usecases._support import CO_OWNERS, CustomersUseCasesBase, actor_of, unit_path
 
 
 class MergeMixin(CustomersUseCasesBase):
@@ -64,12 +64,11 @@ class MergeMixin(CustomersUseCasesBase):
             raise ValidationFailed("name the customers to merge", "duplicate_ids")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            co_owned = shared_with(principal, sharing.ShareRole.CO_OWNER.value)
-            survivor_row = await self._load(session, principal, survivor_id, "customers:merge", co_owned)
+            survivor_row = await self._load(session, principal, survivor_id, "customers:merge", CO_OWNERS)
             check_version(expected_version or survivor_row.version, survivor_row.version)
             if len(set(duplicate_ids)) != len(duplicate_ids) or survivor_id in duplicate_ids:
                 raise ValidationFailed("distinct customers other than the survivor", "duplicate_ids")
-            rows = [await self._load(session, principal, i, "customers:merge", co_owned) for i in duplicate_ids]
+            rows = [await self._load(session, principal, i, "customers:merge", CO_OWNERS) for i in duplicate_ids]
             plan = merge.plan_merge(
                 await self._as_domain(session, survivor_row),
                 [await self._as_domain(session, r) for r in rows],
@@ -169,13 +168,7 @@ class MergeMixin(CustomersUseCasesBase):
         principal.require("customers:delete")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await self._load(
-                session,
-                principal,
-                customer_id,
-                "customers:delete",
-                shared_with(principal, sharing.ShareRole.CO_OWNER.value),
-            )
+            row = await self._load(session, principal, customer_id, "customers:delete", CO_OWNERS)
             check_version(expected_version, row.version)
             result = await session.execute(
                 update(models.Customer)

@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common import orgpaths
@@ -41,6 +41,11 @@ async def _verify_password(password_hash: str, password: str) -> bool:
     return await asyncio.to_thread(passwords.verify_password, password_hash, password)
 
 
+# Built once, bound at execution: every GetMe and login runs both.
+_ROLES = select(Role).where(Role.code.in_(bindparam("codes", expanding=True)))
+_UNITS = select(OrgUnit).where(OrgUnit.id.in_(bindparam("ids", expanding=True)))
+
+
 class IdentityUseCasesBase:
     """What every part of IdentityUseCases shares: its wiring and the helpers more than one topic uses."""
 
@@ -70,7 +75,7 @@ class IdentityUseCasesBase:
 
     async def _principal_for(self, session: AsyncSession, user: User) -> Principal:
         unit = await session.get(OrgUnit, user.unit_id)
-        held = (await session.scalars(select(Role).where(Role.code.in_(user.roles)))).all() if user.roles else []
+        held = (await session.scalars(_ROLES, {"codes": list(user.roles)})).all() if user.roles else []
         grants = [roles.validate_permissions(role.permissions) for role in held]
         return Principal(
             subject_id=user.id,
@@ -101,7 +106,7 @@ class IdentityUseCasesBase:
         if unit is None:
             return []
         chain_ids = list(orgpaths.segments(unit.path))
-        by_id = {u.id: u for u in (await session.scalars(select(OrgUnit).where(OrgUnit.id.in_(chain_ids)))).all()}
+        by_id = {u.id: u for u in (await session.scalars(_UNITS, {"ids": chain_ids})).all()}
         chain = [(by_id[i].has_ip_allowlist, by_id[i].ip_allowlist or []) for i in reversed(chain_ids) if i in by_id]
         return org.effective_allowlist(chain)
 
