@@ -17,7 +17,7 @@ from salesgrid_common.clock import Clock
 from salesgrid_common.custom_fields.registry import apply_values
 from salesgrid_common.db import SessionFactory
 from salesgrid_common.directory import get_user
-from salesgrid_common.errors import PermissionDenied, ValidationFailed
+from salesgrid_common.errors import Conflict, PermissionDenied, ValidationFailed
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.ids import new_id
@@ -68,6 +68,13 @@ class PipelineUseCasesBase:
         self._models: dict[str, StageModel] = {self.model.code: self.model}
         self._versions: dict[str, int] = {self.model.code: DEFAULT_VERSION}
         self.reclaim_after_days = reclaim_after_days
+
+    @staticmethod
+    def _check_version(version: int, expected: int) -> None:
+        if expected and version != expected:
+            raise Conflict(
+                f"the record changed (version {version}, you sent {expected}); reload and retry", "expected_version"
+            )
 
     async def _emit(
         self,
