@@ -4,6 +4,7 @@ scope, applies the domain rules and writes its events to the outbox in that same
 from __future__ import annotations
 
 from salesgrid_contracts.usecases.products import ProductsMixin
+from salesgrid_contracts.usecases.amendments import AmendmentsMixin
 from salesgrid_contracts.usecases.contracts import ContractsMixin, LineInput
 from salesgrid_contracts.usecases.approval import APPROVAL_REMINDER_AFTER, ApprovalMixin
 from salesgrid_contracts.usecases.attachments import AttachmentsMixin
@@ -15,7 +16,14 @@ from salesgrid_contracts.stores.contracts import ContractView
 
 
 class ContractsUseCases(
-    ProductsMixin, ContractsMixin, ApprovalMixin, AttachmentsMixin, PaymentsMixin, ReceivablesMixin, CustomFieldsMixin
+    ProductsMixin,
+    AmendmentsMixin,
+    ContractsMixin,
+    ApprovalMixin,
+    AttachmentsMixin,
+    PaymentsMixin,
+    ReceivablesMixin,
+    CustomFieldsMixin,
 ):
     """Every use case of the service: one mixin per topic, the shared helpers in _support."""
 
