@@ -19,6 +19,7 @@ from salesgrid_common.errors import (
 )
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.ids import new_id
+from salesgrid_common.paging import count_if_asked
 from salesgrid_identity.domain import org, passwords, roles
 from salesgrid_identity.models import OrgUnit, RefreshToken, Role, User
 
@@ -263,6 +264,7 @@ class UsersMixin(IdentityUseCasesBase):
             if query:
                 like = f"%{query.strip().lower()}%"
                 stmt = stmt.where(func.lower(User.login).like(like) | func.lower(User.display_name).like(like))
+            await count_if_asked(session, stmt)  # the total, when the call asked for it
             if after:
                 stmt = stmt.where(User.id > after)
             rows = [(row[0], row[1]) for row in (await session.execute(stmt)).all()]
