@@ -21,8 +21,12 @@ async def reattach_opportunities(
     uc: PipelineUseCases, session: AsyncSession, survivor_id: str, merged_ids: Sequence[str]
 ) -> int:
     """Move every opportunity of `merged_ids` to `survivor_id`; the number moved (0 when re-applied)."""
-    await uc._load_models(session)
-    moving = await opportunity_store.of_customers(session, merged_ids, uc.model_of)
+
+    async def models() -> opportunity_store.ModelOf:
+        await uc._load_models(session)
+        return uc.model_of
+
+    moving = await opportunity_store.of_customers(session, merged_ids, models)
     if not moving:
         return 0
     taken = await opportunity_store.name_keys_of(session, survivor_id)

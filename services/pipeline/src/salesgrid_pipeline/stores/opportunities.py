@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
@@ -192,10 +192,17 @@ async def open_ones(session: AsyncSession, model_of: ModelOf) -> list[Opportunit
     return await _many(session, select(Row).where(Row.status == "open"), model_of)
 
 
-async def of_customers(session: AsyncSession, customer_ids: Sequence[str], model_of: ModelOf) -> list[Opportunity]:
-    """The customers' opportunities, oldest first."""
+async def of_customers(
+    session: AsyncSession, customer_ids: Sequence[str], models: Callable[[], Awaitable[ModelOf]]
+) -> list[Opportunity]:
+    """The customers' opportunities, oldest first; the stage models are read (`models`) only when
+    there are any."""
     stmt = select(Row).where(Row.customer_id.in_(customer_ids)).order_by(Row.created_at, Row.id)
-    return await _many(session, stmt, model_of)
+    rows = (await session.scalars(stmt)).all()
+    if not rows:
+        return []
+    model_of = await models()
+    return [from_row(row, model_of(row.stage_model)) for row in rows]
 
 
 async def names_of(session: AsyncSession, customer_id: str) -> list[str]:
