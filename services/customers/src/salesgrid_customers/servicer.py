@@ -17,6 +17,7 @@ from salesgrid_common.custom_fields.structs import struct_of, values_from
 from salesgrid_common.protos import from_timestamp, to_timestamp
 from salesgrid_customers import models
 from salesgrid_customers.domain import imports
+from salesgrid_customers.domain.customer import Customer
 from salesgrid_customers.domain.dedup import DuplicateMatch, DuplicateReport, OwnerInfo
 from salesgrid_customers.domain.pool import PoolPolicy
 from salesgrid_customers.domain.sharing import Share
@@ -25,29 +26,34 @@ from salesgrid_customers.usecases import POLICY_FIELDS, AddressInput, CustomerCh
 Ctx = grpc.aio.ServicerContext
 
 
-def customer_pb(row: models.Customer) -> pb.Customer:
+def customer_pb(customer: Customer) -> pb.Customer:
     address = None
-    if row.address_text:
-        address = pb.CustomerAddress(text=row.address_text, latitude=row.latitude, longitude=row.longitude)
+    if customer.address:
+        point = customer.address.point
+        address = pb.CustomerAddress(
+            text=customer.address.text,
+            latitude=point.latitude if point else None,
+            longitude=point.longitude if point else None,
+        )
     return pb.Customer(
-        id=row.id,
-        legal_name=row.legal_name,
-        credit_code=row.credit_code or "",
-        industry=row.industry or "",
+        id=customer.id,
+        legal_name=customer.legal_name,
+        credit_code=customer.credit_code or "",
+        industry=customer.industry or "",
         address=address,
-        tier=row.tier,
-        tags=row.tags,
-        source=row.source or "",
-        owner_id=row.owner_id or "",
-        org_path=row.org_path,
-        version=row.version,
-        created_at=to_timestamp(row.created_at),
-        updated_at=to_timestamp(row.updated_at),
-        created_by=row.created_by,
-        partner_channel=row.partner_channel or "",
-        partner_tier=row.partner_tier or "",
-        partner_contract_id=row.partner_contract_id or "",
-        custom_fields=struct_of(row.custom_fields),
+        tier=customer.tier.value,
+        tags=customer.tags,
+        source=customer.source or "",
+        owner_id=customer.owner_id or "",
+        org_path=customer.org_path,
+        version=customer.version,
+        created_at=to_timestamp(customer.created_at),
+        updated_at=to_timestamp(customer.updated_at or customer.created_at),
+        created_by=customer.created_by,
+        partner_channel=customer.partner.channel,
+        partner_tier=customer.partner.tier,
+        partner_contract_id=customer.partner.contract_id,
+        custom_fields=struct_of(customer.custom_fields),
     )
 
 

@@ -14,7 +14,7 @@ from salesgrid_common.custom_fields.registry import apply_values
 from salesgrid_common.custom_fields.structs import struct_of
 from salesgrid_common.ids import new_id
 from salesgrid_customers import models
-from salesgrid_customers.domain.customer import MAX_CONTACTS, make_contact
+from salesgrid_customers.domain.customer import MAX_CONTACTS, Customer, make_contact
 from salesgrid_customers.domain.errors import FailedPrecondition, NotFound
 
 from salesgrid_customers.usecases._support import CONTACT_FIELDS, CustomersUseCasesBase
@@ -24,7 +24,7 @@ class ContactsMixin(CustomersUseCasesBase):
     """CustomersUseCases: contacts."""
 
     async def _emit_contact(
-        self, session: AsyncSession, verb: str, row: models.Customer, principal: Principal, contact: models.Contact
+        self, session: AsyncSession, verb: str, row: Customer, principal: Principal, contact: models.Contact
     ) -> None:
         await self._emit(
             session,

@@ -10,13 +10,14 @@ from sqlalchemy import func, select
 from salesgrid_common.auth import Principal
 from salesgrid_customers import models
 from salesgrid_customers.domain import overview
+from salesgrid_customers.domain.customer import Customer
 
 from salesgrid_customers.usecases._support import CustomersUseCasesBase
 
 
 @dataclass(frozen=True)
 class Overview:
-    customer: models.Customer
+    customer: Customer
     contacts: list[models.Contact]
     follow_up_count: int
     last_follow_up_at: datetime | None

@@ -14,6 +14,7 @@ from salesgrid_customers.domain import ownership, sharing
 from salesgrid_customers.domain.dedup import CandidateCustomer, DuplicateProbe, classify_matches
 from salesgrid_customers.domain.errors import FailedPrecondition, ValidationFailed
 
+from salesgrid_customers.stores.customers import load_customer
 from salesgrid_customers.usecases._support import CustomersUseCasesBase, shared_with
 
 
@@ -35,7 +36,7 @@ class OwnershipMixin(CustomersUseCasesBase):
         now = self.clock()
         async with self.sessions() as session, session.begin():
             rows = [
-                await self._load(
+                await load_customer(
                     session, principal, i, "customers:merge", shared_with(principal, sharing.ShareRole.CO_OWNER.value)
                 )
                 for i in ids

@@ -20,10 +20,12 @@ from salesgrid_common.paging import keyset_page
 from salesgrid_customers import models
 from salesgrid_customers.domain import share_requests as rules
 from salesgrid_customers.domain.access import MANAGER_ROLES, is_owner_or_manager
+from salesgrid_customers.domain.customer import Customer
 from salesgrid_customers.domain.dedup import OwnerInfo
+from salesgrid_customers.stores.customers import active_customer, customer_from_row
 from salesgrid_customers.domain.errors import AlreadyExists, Conflict, NotFound, PermissionDenied, ValidationFailed
 from salesgrid_customers.owners import owners_of
-from salesgrid_customers.usecases._support import actor_of, unit_path
+from salesgrid_customers.usecases._support import actor_of
 
 if TYPE_CHECKING:
     from salesgrid_customers.usecases import CustomersUseCases
@@ -34,7 +36,7 @@ EVENT_PREFIX = "salesgrid.customers.share_request."
 @dataclass(frozen=True)
 class ShareRequestView:
     request: models.ShareRequestRow
-    customer: models.Customer
+    customer: Customer
     people: dict[str, OwnerInfo]  # requester, owner and decider, by user id
 
 
@@ -42,16 +44,14 @@ class ShareRequestUseCases:
     def __init__(self, customers: CustomersUseCases) -> None:
         self.customers = customers
 
-    async def _customer(self, session: AsyncSession, customer_id: str) -> models.Customer:
-        row = await session.scalar(
-            select(models.Customer).where(models.Customer.id == customer_id, models.Customer.active)
-        )
-        if row is None:
+    async def _customer(self, session: AsyncSession, customer_id: str) -> Customer:
+        customer = await active_customer(session, customer_id)
+        if customer is None:
             raise NotFound(f"customer {customer_id} does not exist", "customer_id")
-        return row
+        return customer
 
     async def _view(
-        self, session: AsyncSession, request: models.ShareRequestRow, customer: models.Customer
+        self, session: AsyncSession, request: models.ShareRequestRow, customer: Customer
     ) -> ShareRequestView:
         people = await owners_of(session, [request.requester_id, customer.owner_id or "", request.decided_by or ""])
         return ShareRequestView(request, customer, people)
@@ -82,8 +82,8 @@ class ShareRequestUseCases:
             self.customers.clock(),
         )
 
-    def _may_decide(self, principal: Principal, customer: models.Customer) -> bool:
-        return is_owner_or_manager(actor_of(principal), customer.owner_id, unit_path(customer.org_path))
+    def _may_decide(self, principal: Principal, customer: Customer) -> bool:
+        return is_owner_or_manager(actor_of(principal), customer.owner_id, customer.owner_unit_path)
 
     async def request_share(self, principal: Principal, customer_id: str, role: str, message: str) -> ShareRequestView:
         """Any rep who may read customers may ask, for a customer he cannot see (he learnt its id
@@ -171,7 +171,8 @@ class ShareRequestUseCases:
             row = await session.get(models.ShareRequestRow, request_id) if request_id else None
             if row is None:
                 raise NotFound(f"share request {request_id!r} does not exist", "id")
-            customer = await session.get(models.Customer, row.customer_id)
+            stored = await session.get(models.Customer, row.customer_id)
+            customer = None if stored is None else customer_from_row(stored)
             if customer is None or not (
                 row.requester_id == principal.subject_id or self._may_decide(principal, customer)
             ):
@@ -205,7 +206,7 @@ class ShareRequestUseCases:
         async with self.customers.sessions() as session:
             found = await keyset_page(session, query, models.ShareRequestRow.id, page_size, cursor)
             customers = {
-                c.id: c
+                c.id: customer_from_row(c)
                 for c in (
                     await session.scalars(
                         select(models.Customer).where(models.Customer.id.in_({r.customer_id for r in found.items}))

@@ -1,0 +1,199 @@
+"""The customer store: the one mapping between a `customers` row and the domain Customer
+(`customer_from_row` / `customer_to_row`), loading in the caller's scope, versioned saves (which
+keep the name-key index in step) and the batched contacts loader."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salesgrid_common import orgpaths
+from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.customer_merges import survivor_of
+from salesgrid_customers import models
+from salesgrid_customers.domain.customer import Address, Contact, Customer, GeoPoint, PartnerProfile, Tier
+from salesgrid_customers.domain.errors import AlreadyExists, Conflict, NotFound, PermissionDenied
+from salesgrid_customers.domain.search import index_keys
+
+Row = models.Customer
+
+
+def customer_from_row(row: Row, contacts: Sequence[Contact] = ()) -> Customer:
+    """The stored customer (trusted: the rules ran when it was written)."""
+    point = GeoPoint(row.latitude, row.longitude) if row.latitude is not None and row.longitude is not None else None
+    return Customer(
+        id=row.id,
+        legal_name=row.legal_name,
+        normalised_name=row.normalised_name,
+        created_at=row.created_at,
+        owner_id=row.owner_id,
+        owner_unit_path=orgpaths.segments(row.org_path),
+        credit_code=row.credit_code,
+        industry=row.industry,
+        address=Address(row.address_text, point) if row.address_text else None,
+        tier=Tier(row.tier),
+        tags=tuple(row.tags),
+        source=row.source,
+        contacts=tuple(contacts),
+        version=row.version,
+        org_path=row.org_path,
+        created_by=row.created_by,
+        updated_at=row.updated_at,
+        active=row.active,
+        previous_owner_id=row.previous_owner_id,
+        assigned_at=row.assigned_at,
+        released_at=row.released_at,
+        partner=PartnerProfile(row.partner_channel or "", row.partner_tier or "", row.partner_contract_id or ""),
+        custom_fields=dict(row.custom_fields or {}),
+    )
+
+
+def customer_to_row(customer: Customer) -> dict[str, Any]:
+    """Every column of the customer's row (contacts are rows of their own)."""
+    point = customer.address.point if customer.address else None
+    return {
+        "id": customer.id,
+        "legal_name": customer.legal_name,
+        "normalised_name": customer.normalised_name,
+        "credit_code": customer.credit_code,
+        "industry": customer.industry,
+        "address_text": customer.address.text if customer.address else None,
+        "latitude": point.latitude if point else None,
+        "longitude": point.longitude if point else None,
+        "tier": customer.tier.value,
+        "tags": list(customer.tags),
+        "source": customer.source,
+        "owner_id": customer.owner_id,
+        "org_path": customer.org_path,
+        "previous_owner_id": customer.previous_owner_id,
+        "released_at": customer.released_at,
+        "assigned_at": customer.assigned_at,
+        "active": customer.active,
+        "version": customer.version,
+        "created_by": customer.created_by,
+        "created_at": customer.created_at,
+        "updated_at": customer.updated_at or customer.created_at,
+        "custom_fields": dict(customer.custom_fields),
+        "partner_channel": customer.partner.channel,
+        "partner_tier": customer.partner.tier,
+        "partner_contract_id": customer.partner.contract_id,
+    }
+
+
+def customers_from_rows(rows: Iterable[Row]) -> list[Customer]:
+    return [customer_from_row(row) for row in rows]
+
+
+def name_taken() -> AlreadyExists:
+    return AlreadyExists("a customer with this normalised name was just created or renamed", "legal_name")
+
+
+async def insert_customer(session: AsyncSession, customer: Customer) -> None:
+    """A new customer and its name keys; the unique index on active normalised names decides
+    between concurrent creates."""
+    session.add(Row(**customer_to_row(customer)))
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise name_taken() from None
+    await write_name_keys(session, customer.id, customer.normalised_name, new=True)
+
+
+async def write_name_keys(session: AsyncSession, customer_id: str, normalised: str, *, new: bool = False) -> None:
+    """Replace the customer's search keys (plain statements: a name has dozens of keys, and the
+    ORM's unit of work for them cost more than the rest of a create). `new`: none yet."""
+    keys = models.CustomerNameKey.__table__
+    if not new:
+        await session.execute(delete(keys).where(keys.c.customer_id == customer_id))
+    if rows := [{"key": key, "customer_id": customer_id} for key in index_keys(normalised)]:
+        await session.execute(insert(keys), rows)
+
+
+async def load_customer(
+    session: AsyncSession, principal: Principal, customer_id: str, permission: str, shared: ColumnElement[bool]
+) -> Customer:
+    """The active customer if it is in the caller's scope for `permission`; fails closed."""
+    principal.require(permission)
+    row = await session.scalar(
+        select(Row).where(
+            Row.id == customer_id, Row.active, scope_filter(principal, permission, Row.owner_id, Row.org_path, shared)
+        )
+    )
+    if row is not None:
+        return customer_from_row(row)
+    if await session.scalar(select(Row.id).where(Row.id == customer_id, Row.active)) is None:
+        survivor = await survivor_of(session, customer_id, writing=False)
+        if survivor != customer_id:  # say where its records went
+            raise NotFound(f"customer {customer_id} was merged into customer {survivor}", "id")
+        raise NotFound(f"customer {customer_id} does not exist", "id")
+    raise PermissionDenied(f"customer {customer_id} is outside your data scope ({permission})")
+
+
+async def active_customer(session: AsyncSession, customer_id: str) -> Customer | None:
+    """The active customer whatever the caller's scope (the pool is public)."""
+    row = await session.scalar(select(Row).where(Row.id == customer_id, Row.active))
+    return None if row is None else customer_from_row(row)
+
+
+async def save_customer(session: AsyncSession, before: Customer, after: Customer) -> Customer:
+    """Store `after` if the row is still at `before`'s version (a concurrent writer loses here);
+    the stored customer, one version on."""
+    if not await _update(session, before, after, Row.version == before.version):
+        raise Conflict("customer was modified concurrently", "version")
+    return _stored(before, after)
+
+
+async def move_customer(
+    session: AsyncSession, before: Customer, after: Customer, guard: ColumnElement[bool]
+) -> Customer | None:
+    """Store `after` while `guard` holds on the row (the pool's owner moves check the owner, not
+    the version); the stored customer, or None when the guard no longer held."""
+    if not await _update(session, before, after, guard):
+        return None
+    row = await session.get(Row, before.id, populate_existing=True)  # other writers may have moved the version
+    assert row is not None
+    return customer_from_row(row)
+
+
+async def _update(session: AsyncSession, before: Customer, after: Customer, guard: ColumnElement[bool]) -> bool:
+    old, new = customer_to_row(before), customer_to_row(after)
+    changed = {name: value for name, value in new.items() if value != old[name] and name != "version"}
+    try:
+        result = await session.execute(
+            update(Row).where(Row.id == before.id, guard).values(**changed, version=Row.version + 1)
+        )
+    except IntegrityError:
+        raise name_taken() from None
+    if result.rowcount != 1:
+        return False
+    if not after.active and before.active:
+        await session.execute(delete(models.CustomerNameKey).where(models.CustomerNameKey.customer_id == before.id))
+    elif after.normalised_name != before.normalised_name:
+        await write_name_keys(session, after.id, after.normalised_name)
+    return True
+
+
+def _stored(before: Customer, after: Customer) -> Customer:
+    return replace(after, version=before.version + 1)
+
+
+async def contacts_by_customer(session: AsyncSession, customer_ids: Sequence[str]) -> dict[str, tuple[Contact, ...]]:
+    """The contacts of several customers in one query, in id order."""
+    rows = (
+        await session.scalars(
+            select(models.Contact).where(models.Contact.customer_id.in_(customer_ids)).order_by(models.Contact.id)
+        )
+    ).all()
+    found: dict[str, list[Contact]] = {customer_id: [] for customer_id in customer_ids}
+    for row in rows:
+        found[row.customer_id].append(contact_from_row(row))
+    return {customer_id: tuple(contacts) for customer_id, contacts in found.items()}
+
+
+def contact_from_row(row: models.Contact) -> Contact:
+    return Contact(row.id, row.full_name, row.title, tuple(row.phones), row.email, row.is_primary)
