@@ -33,7 +33,6 @@ def optional_text(raw: str | None, field_name: str, violations: list[tuple[str, 
     return clean or None
 
 
-
 _PHONE_SEPARATORS = re.compile(r"[\s\-().]")
 _PHONE_BODY = re.compile(r"\+?\d{5,15}")
 _EXTENSION = re.compile(r"^(?P<number>.+?)(?:ext\.?|x|#|转)\s*(?P<ext>\d{1,6})$", re.IGNORECASE)

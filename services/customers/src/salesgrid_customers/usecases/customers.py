@@ -212,7 +212,9 @@ class CustomersMixin(CustomersUseCasesBase):
         return customers_from_rows(found.items), found.next_token
 
 
-def revised(current: Customer, changes: CustomerChanges, owner_id: str | None, org_path: str, now: datetime) -> Customer:
+def revised(
+    current: Customer, changes: CustomerChanges, owner_id: str | None, org_path: str, now: datetime
+) -> Customer:
     """The customer with `changes` applied (every field checked again) and owned by `owner_id`."""
     checked = make_customer(
         id=current.id,

@@ -40,7 +40,9 @@ class MergeMixin(CustomersUseCasesBase):
             check_version(expected_version or survivor.version, survivor.version)
             if len(set(duplicate_ids)) != len(duplicate_ids) or survivor_id in duplicate_ids:
                 raise ValidationFailed("distinct customers other than the survivor", "duplicate_ids")
-            duplicates = [await load_customer(session, principal, i, "customers:merge", co_owned) for i in duplicate_ids]
+            duplicates = [
+                await load_customer(session, principal, i, "customers:merge", co_owned) for i in duplicate_ids
+            ]
             contacts = await contacts_by_customer(session, [survivor_id, *duplicate_ids])
             survivor, duplicates = (
                 replace(survivor, contacts=contacts[survivor.id]),

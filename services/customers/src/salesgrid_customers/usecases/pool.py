@@ -83,7 +83,9 @@ class PoolMixin(CustomersUseCasesBase):
             await self._owner_changed(session, stored, principal, released.previous_owner_id, "release")
             return stored
 
-    async def list_pool(self, principal: Principal, page_size: int = 50, cursor: str = "") -> tuple[list[Customer], str]:
+    async def list_pool(
+        self, principal: Principal, page_size: int = 50, cursor: str = ""
+    ) -> tuple[list[Customer], str]:
         """The pool is public to everyone holding pool:read (公海), newest release first by id."""
         principal.require("pool:read")
         stmt = select(models.Customer).where(models.Customer.active, models.Customer.owner_id.is_(None))
