@@ -12,6 +12,7 @@ from salesgrid.identity.v1 import identity_pb2 as pb
 from salesgrid.identity.v1 import identity_pb2_grpc as pb_grpc
 from salesgrid_common.auth import Principal, caller
 from salesgrid_identity import models
+from salesgrid_identity.domain.users import User
 from salesgrid_identity.keys import SigningKeys
 from salesgrid_identity.usecases import IdentityUseCases, Tokens
 from salesgrid_identity.usecases.login_protection import LoginProtectionUseCases, ProtectionView
@@ -64,7 +65,7 @@ def unit_pb(unit: models.OrgUnit) -> pb.OrgUnit:
     )
 
 
-def user_pb(user: models.User, principal: Principal | None, org_path: str = "") -> pb.User:
+def user_pb(user: User, principal: Principal | None, org_path: str = "") -> pb.User:
     return pb.User(
         id=user.id,
         login=user.login,
@@ -73,7 +74,7 @@ def user_pb(user: models.User, principal: Principal | None, org_path: str = "") 
         unit_id=user.unit_id,
         org_path=principal.org_path if principal else org_path,
         manager_id=user.manager_id or "",
-        roles=user.roles,
+        roles=list(user.roles),
         permissions=_perms(principal.permissions) if principal else [],
         active=user.active,
         password_change_required=user.must_change_password,

@@ -18,8 +18,10 @@ from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.ids import new_id
 from salesgrid_identity.domain import lockout, org, passwords, roles
 from salesgrid_identity.keys import SigningKeys
-from salesgrid_identity.models import OrgUnit, Role, User
+from salesgrid_identity.domain.users import User
+from salesgrid_identity.models import OrgUnit, Role
 from salesgrid_identity.settings import IdentitySettings
+from salesgrid_identity.stores.users import get_user
 from salesgrid_identity.usecases.login_protection import throttle_policy
 
 
@@ -108,7 +110,7 @@ class IdentityUseCasesBase:
     async def _active_user(self, session: AsyncSession, principal: Principal) -> User:
         if principal.kind != "user":
             raise PermissionDenied("only people have a user record")
-        user = await session.get(User, principal.subject_id)
+        user = await get_user(session, principal.subject_id)
         if user is None or not user.active:
             raise Unauthenticated("user is deactivated")
         return user
