@@ -14,7 +14,8 @@ from salesgrid.activities.v1 import activities_pb2_grpc as pb_grpc
 from salesgrid_common.auth import caller
 from salesgrid_common.protos import from_timestamp, to_timestamp
 from salesgrid_activities.domain import daily_reports, unit_policies
-from salesgrid_activities.models import DailyReportRow, FollowUpRow, ReportCommentRow, TaskRow, UnitPolicyRow, VisitRow
+from salesgrid_activities.domain.follow_ups import FollowUp
+from salesgrid_activities.models import DailyReportRow, ReportCommentRow, TaskRow, UnitPolicyRow, VisitRow
 from salesgrid_activities.usecases import ActivitiesUseCases, visit_domain
 
 Ctx = grpc.aio.ServicerContext
@@ -35,21 +36,21 @@ def _reading(request: pb.CheckInRequest | pb.CheckOutRequest) -> dict[str, Any]:
     }
 
 
-def follow_up_pb(row: FollowUpRow) -> pb.FollowUp:
+def follow_up_pb(follow_up: FollowUp) -> pb.FollowUp:
     return pb.FollowUp(
-        id=row.id,
-        owner_id=row.owner_id,
-        org_path=row.org_path,
-        kind=row.kind,
-        occurred_at=to_timestamp(row.occurred_at),
-        notes=row.notes,
-        customer_id=row.customer_id or "",
-        contact_id=row.contact_id or "",
-        opportunity_id=row.opportunity_id or "",
-        lead_id=row.lead_id or "",
-        next_follow_up_on=row.next_follow_up_on.isoformat() if row.next_follow_up_on else "",
-        created_at=to_timestamp(row.created_at),
-        version=row.version,
+        id=follow_up.id,
+        owner_id=follow_up.owner_id,
+        org_path=follow_up.org_path,
+        kind=follow_up.kind.value,
+        occurred_at=to_timestamp(follow_up.occurred_at),
+        notes=follow_up.notes,
+        customer_id=follow_up.customer_id or "",
+        contact_id=follow_up.contact_id or "",
+        opportunity_id=follow_up.opportunity_id or "",
+        lead_id=follow_up.lead_id or "",
+        next_follow_up_on=follow_up.next_follow_up_on.isoformat() if follow_up.next_follow_up_on else "",
+        created_at=to_timestamp(follow_up.created_at) if follow_up.created_at else None,
+        version=follow_up.version,
     )
 
 

@@ -1,0 +1,42 @@
+"""The follow-up store's mapper covers every column both ways, and the `logged` event is built
+from the domain FollowUp."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from salesgrid_activities.domain.follow_ups import FollowUp, FollowUpKind
+from salesgrid_activities.follow_up_events import follow_up_logged
+from salesgrid_activities.models import FollowUpRow
+from salesgrid_activities.stores.follow_ups import follow_up_from_row, follow_up_to_row
+
+NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+
+
+def logged() -> FollowUp:
+    checked = FollowUp(
+        kind=FollowUpKind.VISIT,
+        occurred_at=NOW,
+        notes="demo at the plant",
+        customer_id="c-1",
+        contact_id="k-1",
+        opportunity_id="o-1",
+        lead_id="l-1",
+        next_follow_up_on=date(2026, 3, 9),
+    )
+    return checked.logged(id="f-1", owner_id="rep-a", org_path="/c/sz/", now=NOW)
+
+
+def test_the_mapper_writes_every_column_and_reads_back_every_field() -> None:
+    follow_up = logged()
+    values = follow_up_to_row(follow_up)
+    assert set(values) == set(FollowUpRow.__table__.columns.keys())  # a new column must be mapped
+    assert follow_up_from_row(FollowUpRow(**values)) == follow_up
+    assert (follow_up.created_at, follow_up.version) == (NOW, 1)
+
+
+def test_the_logged_event_is_built_from_the_domain_follow_up() -> None:
+    event = follow_up_logged(logged())
+    assert (event.follow_up_id, event.owner_id, event.org_path, event.kind) == ("f-1", "rep-a", "/c/sz/", "visit")
+    assert (event.customer_id, event.contact_id, event.opportunity_id, event.lead_id) == ("c-1", "k-1", "o-1", "l-1")
+    assert (event.next_follow_up_on, event.occurred_at.ToDatetime(UTC)) == ("2026-03-09", NOW)
