@@ -93,7 +93,7 @@ MAX_BODY_BYTES = 64 << 20  # imports carry whole files; JSON bodies are small an
 def create_app(settings: GatewaySettings | None = None) -> Flask:
     settings = settings or load_settings(GatewaySettings)
     setup_logging("gateway", settings.log_level)
-    setup_tracing("gateway", settings.otlp_endpoint)
+    setup_tracing("gateway", settings.otlp_endpoint, settings.trace_sample_ratio)
     app = Flask(__name__)
     app.json = OrjsonProvider(app)
     app.config.update(SETTINGS=settings, CHANNELS=Channels(), MAX_CONTENT_LENGTH=MAX_BODY_BYTES)

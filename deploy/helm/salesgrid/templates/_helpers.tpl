@@ -135,6 +135,8 @@ capabilities:
   value: {{ $root.Values.streams.replicas | quote }}
 - name: SALESGRID_OTLP_ENDPOINT
   value: {{ $root.Values.otlp.endpoint | quote }}
+- name: SALESGRID_TRACE_SAMPLE_RATIO
+  value: {{ $root.Values.otlp.sampleRatio | quote }}
 - name: SALESGRID_JWT_ISSUER
   value: {{ $root.Values.jwt.issuer | quote }}
 - name: SALESGRID_JWT_AUDIENCE

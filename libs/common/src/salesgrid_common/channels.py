@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, select
+from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.customers_events_pb2 import CustomerRecordState
@@ -114,6 +114,10 @@ async def attribution(session: AsyncSession, channel: str, partner_id: str, pref
     return check_attribution(channel, partner_id, await partner_channel(session, partner_id), prefix=prefix)
 
 
+# Built once, bound at execution (every customer event of every import passes here).
+_KNOWN_PARTNER = select(channel_partners.c.partner_id).where(channel_partners.c.partner_id == bindparam("partner_id"))
+
+
 def channel_partners_subscription(consumer: str) -> Subscription:
     """Keeps ``channel_partners`` from customers' customer events (newest state wins); an account
     that stops being a partner stays with an empty channel, and a deactivated (merged) one is
@@ -121,9 +125,7 @@ def channel_partners_subscription(consumer: str) -> Subscription:
     sub = Subscription(name=f"{consumer}-channel-partners", producer="customers")
 
     async def keep(session: AsyncSession, envelope: Envelope, customer: CustomerRecordState) -> None:
-        known = await session.scalar(
-            select(channel_partners.c.partner_id).where(channel_partners.c.partner_id == customer.customer_id)
-        )
+        known = await session.scalar(_KNOWN_PARTNER, {"partner_id": customer.customer_id})
         if not customer.partner_channel and known is None:
             return  # an ordinary customer: nothing to keep
         if not await claim_newer(session, sub.name, customer.customer_id, envelope):

@@ -59,7 +59,7 @@ def run_service_cli(
         }[options.command]
         return command(definition, settings, options)
     if options.command == "serve":
-        setup_tracing(definition.name, settings.otlp_endpoint)
+        setup_tracing(definition.name, settings.otlp_endpoint, settings.trace_sample_ratio)
         serve_metrics(settings.metrics_port)
         asyncio.run(ServiceApp(definition, settings).serve_until_signalled())
         return 0

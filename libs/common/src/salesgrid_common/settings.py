@@ -24,6 +24,8 @@ class BaseAppSettings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     metrics_port: int = Field(default=9464, ge=0, le=65535)  # 0 = no metrics endpoint
     otlp_endpoint: str | None = None
+    # Share of new traces recorded and exported (a caller's sampled traceparent is always followed).
+    trace_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
     jwt_issuer: str = "salesgrid-identity"
     jwt_audience: str = "salesgrid"
 

@@ -1,5 +1,11 @@
 """OpenTelemetry tracing with W3C trace context carried through gRPC metadata, NATS headers and
-event envelopes; spans exported over OTLP when an endpoint is configured."""
+event envelopes; spans exported over OTLP when an endpoint is configured.
+
+Without an endpoint no span is recorded (a recorded span nobody exports cost ~50 µs each, three
+or more per request): spans are non-recording, but they still carry the caller's trace id, so
+trace context keeps flowing through every hop and into the logs. With an endpoint, root spans are
+sampled at `SALESGRID_TRACE_SAMPLE_RATIO` (default: all) and a caller's sampling decision in its
+`traceparent` is followed."""
 
 from __future__ import annotations
 
@@ -11,15 +17,25 @@ from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, Sampler, TraceIdRatioBased
 
 _configured = False
 
 
-def setup_tracing(service: str, otlp_endpoint: str | None) -> None:
+def sampler_for(otlp_endpoint: str | None, sample_ratio: float = 1.0) -> Sampler:
+    """Nothing recorded without an exporter; else roots at `sample_ratio`, children as their parent."""
+    if not otlp_endpoint:
+        return ALWAYS_OFF
+    return ParentBased(TraceIdRatioBased(sample_ratio))
+
+
+def setup_tracing(service: str, otlp_endpoint: str | None, sample_ratio: float = 1.0) -> None:
     global _configured
     if _configured:
         return
-    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": service}), sampler=sampler_for(otlp_endpoint, sample_ratio)
+    )
     if otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 

@@ -10,6 +10,7 @@ import dataclasses
 import json
 import time
 import typing
+from functools import lru_cache
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -19,6 +20,7 @@ from prometheus_client import Histogram
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from salesgrid_common.db import conflict_insert
 from salesgrid_analytics.domain import facts as f
 from salesgrid_analytics.domain import orgpath
 from salesgrid_analytics.domain.expenses import ExpensePaid
@@ -79,6 +81,14 @@ def _decode(value: Any, kind: Any) -> Any:
     return value
 
 
+@lru_cache(maxsize=4)
+def _insert_new(dialect: str) -> Any:
+    facts = StoredFact.__table__
+    return (
+        conflict_insert(dialect)(facts).on_conflict_do_nothing(index_elements=["event_id"]).returning(facts.c.event_id)
+    )
+
+
 async def store(
     session: AsyncSession,
     kind: str,
@@ -88,20 +98,21 @@ async def store(
     org_path: str,
     data: dict[str, Any],
 ) -> bool:
-    """Insert one fact unless its event id is already stored; True when inserted."""
-    if await session.get(StoredFact, event_id) is not None:
-        return False
-    session.add(
-        StoredFact(
-            event_id=event_id,
-            kind=kind,
-            occurred_at=occurred_at,
-            owner_id=owner_id,
-            org_path=platform_path(org_path),
-            data=json.dumps(data, sort_keys=True),
-        )
+    """Insert one fact unless its event id is already stored; True when inserted. One statement,
+    built once and bound at execution (every event analytics keeps passes here)."""
+    inserted = await session.scalar(
+        _insert_new(session.get_bind().dialect.name),
+        {
+            "event_id": event_id,
+            "kind": kind,
+            "occurred_at": occurred_at,
+            "owner_id": owner_id,
+            "org_path": platform_path(org_path),
+            "data": json.dumps(data, sort_keys=True),
+        },
     )
-    await session.flush()
+    if inserted is None:
+        return False
     PROJECTION_LAG.labels(kind).observe(max(0.0, time.time() - occurred_at.timestamp()))
     return True
 

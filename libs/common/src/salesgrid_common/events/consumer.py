@@ -32,7 +32,7 @@ from nats.js.errors import NotFoundError
 from nats.errors import TimeoutError as NatsTimeout
 from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanKind
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.envelope_pb2 import Envelope
@@ -106,14 +106,20 @@ async def apply_once(
     async with sessions() as session, session.begin():
         if forget_attempts:
             await _forget_attempts(session, consumer, envelope.event_id)
-        seen = await session.scalar(
-            select(inbox.c.event_id).where(inbox.c.consumer == consumer, inbox.c.event_id == envelope.event_id)
-        )
+        seen = await session.scalar(_SEEN, {"consumer": consumer, "event_ids": [envelope.event_id]})
         if seen is not None:
             return False
-        await session.execute(insert(inbox).values(**inbox_row(consumer, envelope, clock)))
+        await session.execute(_MARK_APPLIED, inbox_row(consumer, envelope, clock))
         await handler(session, envelope, payload)
     return True
+
+
+# Built once (the values are bound at execution, so SQLAlchemy's compiled-statement cache is hit
+# without computing a key from them on every event).
+_SEEN = select(inbox.c.event_id).where(
+    inbox.c.consumer == bindparam("consumer"), inbox.c.event_id.in_(bindparam("event_ids", expanding=True))
+)
+_MARK_APPLIED = insert(inbox)
 
 
 def inbox_row(consumer: str, envelope: Envelope, clock: Clock) -> dict[str, Any]:
@@ -265,14 +271,8 @@ class EventConsumer:
         outcomes: list[tuple[Any, Envelope, str]] = []
         try:
             async with self.sessions() as session, session.begin():
-                seen = set(
-                    await session.scalars(
-                        select(inbox.c.event_id).where(
-                            inbox.c.consumer == self.sub.name,
-                            inbox.c.event_id.in_([envelope.event_id for _, envelope, _, _ in fresh]),
-                        )
-                    )
-                )
+                event_ids = [envelope.event_id for _, envelope, _, _ in fresh]
+                seen = set(await session.scalars(_SEEN, {"consumer": self.sub.name, "event_ids": event_ids}))
                 applied: list[dict[str, Any]] = []
                 for msg, envelope, payload_type, handler in fresh:
                     if envelope.event_id in seen:
@@ -288,7 +288,7 @@ class EventConsumer:
                     applied.append(inbox_row(self.sub.name, envelope, self.clock))
                     outcomes.append((msg, envelope, "applied"))
                 if applied:
-                    await session.execute(insert(inbox), applied)
+                    await session.execute(_MARK_APPLIED, applied)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - a handler failed or the database is down: one by one

@@ -7,6 +7,7 @@ whether an event's version is newer than what it applied for that key, and remem
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Table, delete
@@ -17,13 +18,34 @@ from salesgrid_common.db import SessionFactory, conflict_insert
 from salesgrid_common.events.tables import aggregate_versions, delivery_attempts, projection_versions
 
 
-async def _increment(session: AsyncSession, table: Table, key: dict[str, Any], column: str) -> int:
-    insert = conflict_insert(session.get_bind().dialect.name)
-    statement = insert(table).values(**key, **{column: 1})
-    upsert = statement.on_conflict_do_update(index_elements=list(key), set_={column: table.c[column] + 1}).returning(
-        table.c[column]
+# Statements are built once per shape and the values bound at execution (see db.upsert: SQLAlchemy
+# would otherwise compute their cache key from the values on every call).
+
+
+@lru_cache(maxsize=64)
+def _increment_statement(dialect: str, table: Table, key: tuple[str, ...], column: str) -> Any:
+    return (
+        conflict_insert(dialect)(table)
+        .on_conflict_do_update(index_elements=list(key), set_={column: table.c[column] + 1})
+        .returning(table.c[column])
     )
-    return int((await session.execute(upsert)).scalar_one())
+
+
+async def _increment(session: AsyncSession, table: Table, key: dict[str, Any], column: str) -> int:
+    statement = _increment_statement(session.get_bind().dialect.name, table, tuple(key), column)
+    return int((await session.execute(statement, {**key, column: 1})).scalar_one())
+
+
+@lru_cache(maxsize=4)
+def _claim_statement(dialect: str) -> Any:
+    # One conditional statement: replicas of a consumer racing on one key serialise on the row,
+    # and the loser re-checks the condition against the winner's version (READ COMMITTED).
+    statement = conflict_insert(dialect)(projection_versions)
+    return statement.on_conflict_do_update(
+        index_elements=["projection", "key"],
+        set_={"version": statement.excluded.version},
+        where=projection_versions.c.version < statement.excluded.version,
+    ).returning(projection_versions.c.version)
 
 
 async def next_aggregate_version(session: AsyncSession, aggregate_id: str) -> int:
@@ -37,14 +59,9 @@ async def claim_newer(session: AsyncSession, projection: str, key: str, envelope
     version = envelope.aggregate_version
     if not version:
         return True
-    insert = conflict_insert(session.get_bind().dialect.name)
-    # One conditional statement: replicas of a consumer racing on one key serialise on the row,
-    # and the loser re-checks the condition against the winner's version (READ COMMITTED).
-    statement = insert(projection_versions).values(projection=projection, key=key, version=version)
-    upsert = statement.on_conflict_do_update(
-        index_elements=["projection", "key"], set_={"version": version}, where=projection_versions.c.version < version
-    ).returning(projection_versions.c.version)
-    return bool((await session.execute(upsert)).scalar_one_or_none() == version)
+    statement = _claim_statement(session.get_bind().dialect.name)
+    row = await session.execute(statement, {"projection": projection, "key": key, "version": version})
+    return bool(row.scalar_one_or_none() == version)
 
 
 async def count_attempt(sessions: SessionFactory, consumer: str, event_id: str) -> int:

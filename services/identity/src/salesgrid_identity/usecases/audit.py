@@ -15,6 +15,11 @@ from salesgrid_identity.models import AuditEntry
 from salesgrid_identity.usecases._support import IdentityUseCasesBase
 
 
+# Built once, values bound at execution: a statement with its values inside costs SQLAlchemy a
+# cache key computed from them on every call.
+_INSERT_ENTRY = insert(AuditEntry.__table__)
+
+
 class AuditMixin(IdentityUseCasesBase):
     """IdentityUseCases: audit."""
 
@@ -37,19 +42,20 @@ class AuditMixin(IdentityUseCasesBase):
         # consumers, and the ORM's unit of work cost more than the statement itself.
         entry_id = new_id()
         await session.execute(
-            insert(AuditEntry.__table__).values(
-                id=entry_id,
-                occurred_at=occurred_at or self.clock(),
-                actor_id=actor_id,
-                actor_ip=actor_ip,
-                action=action,
-                target_type=target_type,
-                target_id=target_id,
-                outcome=outcome,
-                detail=detail[:4000],
-                source=source,
-                event_id=event_id,
-            )
+            _INSERT_ENTRY,
+            {
+                "id": entry_id,
+                "occurred_at": occurred_at or self.clock(),
+                "actor_id": actor_id,
+                "actor_ip": actor_ip,
+                "action": action,
+                "target_type": target_type,
+                "target_id": target_id,
+                "outcome": outcome,
+                "detail": detail[:4000],
+                "source": source,
+                "event_id": event_id,
+            },
         )
         return entry_id
 
