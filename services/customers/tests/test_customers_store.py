@@ -14,10 +14,11 @@ from salesgrid_common.db import create_engine, session_factory
 from salesgrid_common.migrations import upgrade
 from salesgrid_customers import models
 from salesgrid_customers.app import MIGRATIONS
-from salesgrid_customers.customer_events import customer_state
-from salesgrid_customers.domain.customer import Address, Customer, GeoPoint, PartnerProfile, Tier
+from salesgrid_customers.customer_events import contact_state, customer_state
+from salesgrid_customers.domain.customer import Address, Contact, Customer, GeoPoint, PartnerProfile, Tier
 from salesgrid_customers.domain.search import index_keys
 from salesgrid_customers.domain.errors import Conflict, NotFound, PermissionDenied
+from salesgrid_customers.stores.contacts import contact_from_row, contact_to_row
 from salesgrid_customers.stores.customers import (
     customer_from_row,
     customer_to_row,
@@ -64,6 +65,30 @@ def test_the_mapper_writes_every_column_and_reads_back_every_field() -> None:
     values = customer_to_row(customer)
     assert set(values) == set(models.Customer.__table__.columns.keys())  # a new column must be mapped
     assert customer_from_row(models.Customer(**values)) == customer  # and read back
+
+
+def test_the_contact_mapper_writes_every_column_and_reads_back_every_field() -> None:
+    contact = Contact(
+        "k-1",
+        "王芳",
+        "采购经理",
+        ("+8613800000000",),
+        "wang@example.com",
+        True,
+        customer_id="c-1",
+        created_at=NOW,
+        custom_fields={"wechat": "wf88"},
+    )
+    values = contact_to_row(contact)
+    assert set(values) == set(models.Contact.__table__.columns.keys())
+    assert contact_from_row(models.Contact(**values)) == contact
+    event = contact_state(contact)
+    assert (event.contact_id, event.customer_id, event.primary, dict(event.custom_fields)) == (
+        "k-1",
+        "c-1",
+        True,
+        {"wechat": "wf88"},
+    )
 
 
 def test_the_state_event_is_built_from_the_domain_customer() -> None:

@@ -6,12 +6,14 @@ from collections.abc import Sequence
 
 from salesgrid.events.v1.customers_events_pb2 import (
     CustomerClaimedFromPool,
+    CustomerContactState,
     CustomerMerged,
     CustomerOwnerChanged,
     CustomerRecordState,
     CustomerReleasedToPool,
 )
 from salesgrid_common.custom_fields.structs import struct_of
+from salesgrid_customers.domain.contact import Contact
 from salesgrid_customers.domain.customer import Customer
 
 
@@ -67,4 +69,18 @@ def claimed_from_pool(customer: Customer) -> CustomerClaimedFromPool:
 def merged(survivor: Customer, merged_ids: Sequence[str]) -> CustomerMerged:
     return CustomerMerged(
         survivor_id=survivor.id, merged_ids=merged_ids, owner_id=survivor.owner_id or "", org_path=survivor.org_path
+    )
+
+
+def contact_state(contact: Contact) -> CustomerContactState:
+    """A contact as its `contact_created`/`contact_updated` events carry it."""
+    return CustomerContactState(
+        contact_id=contact.id,
+        customer_id=contact.customer_id,
+        full_name=contact.full_name,
+        title=contact.title or "",
+        phones=contact.phones,
+        email=contact.email or "",
+        primary=contact.primary,
+        custom_fields=struct_of(contact.custom_fields),
     )

@@ -17,7 +17,7 @@ from salesgrid_common.custom_fields.structs import struct_of, values_from
 from salesgrid_common.protos import from_timestamp, to_timestamp
 from salesgrid_customers import models
 from salesgrid_customers.domain import imports
-from salesgrid_customers.domain.customer import Customer
+from salesgrid_customers.domain.customer import Contact, Customer
 from salesgrid_customers.domain.dedup import DuplicateMatch, DuplicateReport, OwnerInfo
 from salesgrid_customers.domain.pool import PoolPolicy
 from salesgrid_customers.domain.sharing import Share
@@ -57,16 +57,16 @@ def customer_pb(customer: Customer) -> pb.Customer:
     )
 
 
-def contact_pb(row: models.Contact) -> pb.Contact:
+def contact_pb(contact: Contact) -> pb.Contact:
     return pb.Contact(
-        id=row.id,
-        customer_id=row.customer_id,
-        full_name=row.full_name,
-        title=row.title or "",
-        phones=row.phones,
-        email=row.email or "",
-        primary=row.is_primary,
-        custom_fields=struct_of(row.custom_fields),
+        id=contact.id,
+        customer_id=contact.customer_id,
+        full_name=contact.full_name,
+        title=contact.title or "",
+        phones=contact.phones,
+        email=contact.email or "",
+        primary=contact.primary,
+        custom_fields=struct_of(contact.custom_fields),
     )
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
 
 from .errors import ValidationFailed
 
@@ -22,6 +24,10 @@ class Contact:
     phones: tuple[str, ...] = ()
     email: str | None = None
     primary: bool = False
+    # The rest of the record (stores.contacts maps every field to its row and back):
+    customer_id: str = ""
+    created_at: datetime | None = None
+    custom_fields: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
 
 def optional_text(raw: str | None, field_name: str, violations: list[tuple[str, str]]) -> str | None:

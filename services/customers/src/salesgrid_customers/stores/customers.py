@@ -180,20 +180,3 @@ async def _update(session: AsyncSession, before: Customer, after: Customer, guar
 
 def _stored(before: Customer, after: Customer) -> Customer:
     return replace(after, version=before.version + 1)
-
-
-async def contacts_by_customer(session: AsyncSession, customer_ids: Sequence[str]) -> dict[str, tuple[Contact, ...]]:
-    """The contacts of several customers in one query, in id order."""
-    rows = (
-        await session.scalars(
-            select(models.Contact).where(models.Contact.customer_id.in_(customer_ids)).order_by(models.Contact.id)
-        )
-    ).all()
-    found: dict[str, list[Contact]] = {customer_id: [] for customer_id in customer_ids}
-    for row in rows:
-        found[row.customer_id].append(contact_from_row(row))
-    return {customer_id: tuple(contacts) for customer_id, contacts in found.items()}
-
-
-def contact_from_row(row: models.Contact) -> Contact:
-    return Contact(row.id, row.full_name, row.title, tuple(row.phones), row.email, row.is_primary)

@@ -14,7 +14,8 @@ from salesgrid_customers import customer_events, models
 from salesgrid_customers.domain import merge, sharing
 from salesgrid_customers.domain.concurrency import check_version
 from salesgrid_customers.domain.customer import Customer
-from salesgrid_customers.stores.customers import contacts_by_customer, load_customer, save_customer
+from salesgrid_customers.stores.contacts import contacts_by_customer, save_contact
+from salesgrid_customers.stores.customers import load_customer, save_customer
 from salesgrid_customers.domain.errors import Conflict, ValidationFailed
 
 from salesgrid_customers.usecases._support import CustomersUseCasesBase, actor_of, shared_with
@@ -64,12 +65,9 @@ class MergeMixin(CustomersUseCasesBase):
                     await save_customer(session, duplicate, replace(duplicate, active=False, updated_at=now))
             except Conflict:
                 raise Conflict("a customer of the merge was modified concurrently", "version") from None
-            for contact in plan.survivor.contacts:
-                await session.execute(
-                    update(models.Contact)
-                    .where(models.Contact.id == contact.id)
-                    .values(customer_id=survivor.id, is_primary=contact.primary)
-                )
+            loaded = {c.id: c for held in contacts.values() for c in held}
+            for contact in plan.survivor.contacts:  # the duplicates' contacts move to the survivor
+                await save_contact(session, loaded[contact.id], replace(contact, customer_id=survivor.id))
             involved = [survivor.id, *plan.merged_ids]
             await session.execute(delete(models.Share).where(models.Share.customer_id.in_(involved)))
             session.add_all(

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from salesgrid_common.auth import Principal
 from salesgrid_customers import models
 from salesgrid_customers.domain import overview
-from salesgrid_customers.domain.customer import Customer
+from salesgrid_customers.domain.customer import Contact, Customer
+from salesgrid_customers.stores.contacts import contacts_of
 
 from salesgrid_customers.usecases._support import CustomersUseCasesBase
 
@@ -18,7 +19,7 @@ from salesgrid_customers.usecases._support import CustomersUseCasesBase
 @dataclass(frozen=True)
 class Overview:
     customer: Customer
-    contacts: list[models.Contact]
+    contacts: list[Contact]
     follow_up_count: int
     last_follow_up_at: datetime | None
     open_opportunities: int
@@ -32,13 +33,7 @@ class OverviewMixin(CustomersUseCasesBase):
     async def overview(self, principal: Principal, customer_id: str) -> Overview:
         async with self.reader() as session:
             row = await self._readable(session, principal, customer_id)
-            contacts = list(
-                (
-                    await session.scalars(
-                        select(models.Contact).where(models.Contact.customer_id == row.id).order_by(models.Contact.id)
-                    )
-                ).all()
-            )
+            contacts = await contacts_of(session, row.id)
             count, last = (
                 await session.execute(
                     select(
