@@ -11,7 +11,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from salesgrid.identity.v1 import identity_pb2 as pb
 from salesgrid.identity.v1 import identity_pb2_grpc as pb_grpc
 from salesgrid_common.auth import Principal, caller
-from salesgrid_identity import models
+from salesgrid_identity.domain.api_keys import ApiKey
+from salesgrid_identity.domain.org import OrgUnit
 from salesgrid_identity.domain.users import User
 from salesgrid_identity.keys import SigningKeys
 from salesgrid_identity.usecases import IdentityUseCases, Tokens
@@ -48,7 +49,7 @@ def _tokens(tokens: Tokens) -> pb.TokenPair:
     )
 
 
-def unit_pb(unit: models.OrgUnit) -> pb.OrgUnit:
+def unit_pb(unit: OrgUnit) -> pb.OrgUnit:
     return pb.OrgUnit(
         id=unit.id,
         parent_id=unit.parent_id or "",
@@ -58,7 +59,7 @@ def unit_pb(unit: models.OrgUnit) -> pb.OrgUnit:
         path=unit.path,
         time_zone=unit.time_zone,
         currency=unit.currency,
-        ip_allowlist=unit.ip_allowlist or [],
+        ip_allowlist=list(unit.ip_allowlist),
         ip_allowlist_inherited=not unit.has_ip_allowlist,
         active=unit.active,
         version=unit.version,
@@ -118,7 +119,7 @@ def login_protection_pb(view: ProtectionView) -> pb.LoginProtection:
     )
 
 
-def api_key_pb(key: models.ApiKey) -> pb.ApiKey:
+def api_key_pb(key: ApiKey) -> pb.ApiKey:
     return pb.ApiKey(
         id=key.id,
         name=key.name,

@@ -19,8 +19,10 @@ from salesgrid_common.ids import new_id
 from salesgrid_identity.domain import lockout, org, passwords, roles
 from salesgrid_identity.keys import SigningKeys
 from salesgrid_identity.domain.users import User
-from salesgrid_identity.models import OrgUnit, Role
+from salesgrid_identity.domain.org import OrgUnit
+from salesgrid_identity.models import Role
 from salesgrid_identity.settings import IdentitySettings
+from salesgrid_identity.stores.org_units import get_unit, units_by_id
 from salesgrid_identity.stores.users import get_user
 from salesgrid_identity.usecases.login_protection import throttle_policy
 
@@ -71,7 +73,7 @@ class IdentityUseCasesBase:
         self.sleep = asyncio.sleep  # the pause before answering a throttled failure (tests replace it)
 
     async def _principal_for(self, session: AsyncSession, user: User) -> Principal:
-        unit = await session.get(OrgUnit, user.unit_id)
+        unit = await get_unit(session, user.unit_id)
         held = (await session.scalars(select(Role).where(Role.code.in_(user.roles)))).all() if user.roles else []
         grants = [roles.validate_permissions(role.permissions) for role in held]
         return Principal(
@@ -99,12 +101,12 @@ class IdentityUseCasesBase:
     async def _unit_allowlist(self, session: AsyncSession, unit_id: str) -> list[str]:
         """The allow-list in force for a unit: its own, else the nearest ancestor's. The unit's
         materialised path names every ancestor, so the whole chain is one query."""
-        unit = await session.get(OrgUnit, unit_id)
+        unit = await get_unit(session, unit_id)
         if unit is None:
             return []
         chain_ids = list(orgpaths.segments(unit.path))
-        by_id = {u.id: u for u in (await session.scalars(select(OrgUnit).where(OrgUnit.id.in_(chain_ids)))).all()}
-        chain = [(by_id[i].has_ip_allowlist, by_id[i].ip_allowlist or []) for i in reversed(chain_ids) if i in by_id]
+        by_id = await units_by_id(session, chain_ids)
+        chain = [(by_id[i].has_ip_allowlist, list(by_id[i].ip_allowlist)) for i in reversed(chain_ids) if i in by_id]
         return org.effective_allowlist(chain)
 
     async def _active_user(self, session: AsyncSession, principal: Principal) -> User:
@@ -116,7 +118,7 @@ class IdentityUseCasesBase:
         return user
 
     async def _unit(self, session: AsyncSession, unit_id: str, field: str = "id") -> OrgUnit:
-        unit = await session.get(OrgUnit, unit_id) if unit_id else None
+        unit = await get_unit(session, unit_id)
         if unit is None:
             raise NotFound(f"org unit {unit_id!r} does not exist", field)
         return unit

@@ -23,7 +23,8 @@ from salesgrid_common.ids import new_id
 from salesgrid_identity import models
 from salesgrid_identity.domain import org, passwords, roles
 from salesgrid_identity.domain.users import User, login_violations, normalise_login
-from salesgrid_identity.models import OrgUnit, RefreshToken, Role
+from salesgrid_identity.models import OrgUnit as UnitRow
+from salesgrid_identity.models import RefreshToken, Role
 from salesgrid_identity.stores.users import (
     get_user,
     insert_user,
@@ -241,15 +242,15 @@ class UsersMixin(IdentityUseCasesBase):
         page_size = max(1, min(page_size or 50, 200))
         async with self.reader() as session:
             stmt = (
-                select(models.User, OrgUnit.path)
-                .join(OrgUnit, models.User.unit_id == OrgUnit.id)
-                .where(scope_filter(principal, "users:read", models.User.id, OrgUnit.path))
+                select(models.User, UnitRow.path)
+                .join(UnitRow, models.User.unit_id == UnitRow.id)
+                .where(scope_filter(principal, "users:read", models.User.id, UnitRow.path))
                 .order_by(models.User.id)
                 .limit(page_size + 1)
             )
             if unit_id:
                 unit = await self._unit(session, unit_id, "unit_id")
-                stmt = stmt.where(OrgUnit.path.startswith(unit.path))
+                stmt = stmt.where(UnitRow.path.startswith(unit.path))
             if query:
                 like = f"%{query.strip().lower()}%"
                 stmt = stmt.where(
