@@ -84,7 +84,7 @@ class IdentityUseCasesBase:
             permissions=roles.effective_permissions(grants),
             roles=tuple(user.roles),
             name=user.display_name,
-            ip_allowlist=tuple(await self._unit_allowlist(session, user.unit_id)),
+            ip_allowlist=tuple(await self._chain_allowlist(session, unit) if unit else ()),
         )
 
     def _sign(self, principal: Principal, ttl: int) -> str:
@@ -102,8 +102,10 @@ class IdentityUseCasesBase:
         """The allow-list in force for a unit: its own, else the nearest ancestor's. The unit's
         materialised path names every ancestor, so the whole chain is one query."""
         unit = await get_unit(session, unit_id)
-        if unit is None:
-            return []
+        return [] if unit is None else await self._chain_allowlist(session, unit)
+
+    @staticmethod
+    async def _chain_allowlist(session: AsyncSession, unit: OrgUnit) -> list[str]:
         chain_ids = list(orgpaths.segments(unit.path))
         by_id = await units_by_id(session, chain_ids)
         chain = [(by_id[i].has_ip_allowlist, list(by_id[i].ip_allowlist)) for i in reversed(chain_ids) if i in by_id]
