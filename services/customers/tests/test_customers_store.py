@@ -18,6 +18,10 @@ from salesgrid_customers.customer_events import contact_state, customer_state
 from salesgrid_customers.domain.customer import Address, Contact, Customer, GeoPoint, PartnerProfile, Tier
 from salesgrid_customers.domain.search import index_keys
 from salesgrid_customers.domain.errors import Conflict, NotFound, PermissionDenied
+from salesgrid_customers.domain.imports import RowError
+from salesgrid_customers.domain.ownership import Arbitration, ArbitrationRule, ArbitrationStep, OwnershipDecision
+from salesgrid_customers.stores.arbitrations import arbitration_to_row
+from salesgrid_customers.stores.import_jobs import import_job_from_row, row_error_from_row
 from salesgrid_customers.stores.contacts import contact_from_row, contact_to_row
 from salesgrid_customers.stores.customers import (
     customer_from_row,
@@ -139,3 +143,35 @@ async def test_saves_are_versioned_and_keep_the_name_index(database_url: str) ->
                 await load_customer(session, rep, "c-1", "customers:read", shared_with(rep))
     finally:
         await engine.dispose()
+
+
+def test_the_arbitration_mapper_writes_every_column() -> None:
+    step = ArbitrationStep(ArbitrationRule.FIRST_FOLLOW_UP, (("rep-a", NOW.isoformat()), ("rep-b", None)), ("rep-a",))
+    decision = OwnershipDecision("rep-a", "c-1", ArbitrationRule.FIRST_FOLLOW_UP, "first follow-up", (step,), NOW)
+    values = arbitration_to_row(Arbitration("arb-1", ("c-1", "c-2"), ("rep-a", "rep-b"), "Acme", decision, "mgr"))
+    assert set(values) == set(models.Arbitration.__table__.columns.keys())
+    assert values["steps"] == [
+        {"rule": "first_follow_up", "compared": {"rep-a": NOW.isoformat(), "rep-b": ""}, "remaining": ["rep-a"]}
+    ]
+
+
+def test_the_import_job_and_its_row_errors_read_every_column_the_importer_sees() -> None:
+    row = models.ImportJob(
+        id="j-1",
+        status="done",
+        format="csv",
+        claims={},
+        created_by="rep-a",
+        total=3,
+        processed=3,
+        created=2,
+        failed=1,
+        created_at=NOW,
+        finished_at=NOW,
+    )
+    job = import_job_from_row(row)
+    assert (job.id, job.status, job.total, job.created, job.failed, job.finished_at) == ("j-1", "done", 3, 2, 1, NOW)
+    error = row_error_from_row(
+        models.ImportRow(row_number=2, error_column="legal_name", error_message="taken", existing_owner_id="rep-b")
+    )
+    assert error == RowError(2, "legal_name", "taken", "rep-b")

@@ -15,9 +15,9 @@ from salesgrid.customers.v1 import customers_pb2_grpc as pb_grpc
 from salesgrid_common.auth import caller
 from salesgrid_common.custom_fields.structs import struct_of, values_from
 from salesgrid_common.protos import from_timestamp, to_timestamp
-from salesgrid_customers import models
 from salesgrid_customers.domain import imports
 from salesgrid_customers.domain.customer import Contact, Customer
+from salesgrid_customers.domain.ownership import Arbitration
 from salesgrid_customers.domain.dedup import DuplicateMatch, DuplicateReport, OwnerInfo
 from salesgrid_customers.domain.pool import PoolPolicy
 from salesgrid_customers.domain.sharing import Share
@@ -70,20 +70,26 @@ def contact_pb(contact: Contact) -> pb.Contact:
     )
 
 
-def arbitration_pb(row: models.Arbitration) -> pb.ArbitrationDecision:
+def arbitration_pb(arbitration: Arbitration) -> pb.ArbitrationDecision:
+    decision = arbitration.decision
     return pb.ArbitrationDecision(
-        id=row.id,
-        customer_ids=row.customer_ids,
-        rep_ids=row.rep_ids,
-        winner_rep_id=row.winner_rep_id or "",
-        winner_customer_id=row.winner_customer_id or "",
-        rule=row.rule,
-        reason=row.reason,
+        id=arbitration.id,
+        customer_ids=arbitration.customer_ids,
+        rep_ids=arbitration.rep_ids,
+        winner_rep_id=decision.winner_rep_id or "",
+        winner_customer_id=decision.winner_customer_id or "",
+        rule=decision.rule.value,
+        reason=decision.reason,
         steps=[
-            pb.ArbitrationStep(rule=st["rule"], compared=st["compared"], remaining=st["remaining"]) for st in row.steps
+            pb.ArbitrationStep(
+                rule=step.rule.value,
+                compared={rep: value or "" for rep, value in step.compared},
+                remaining=step.remaining,
+            )
+            for step in decision.steps
         ],
-        decided_at=to_timestamp(row.decided_at),
-        decided_by=row.decided_by,
+        decided_at=to_timestamp(decision.decided_at),
+        decided_by=arbitration.decided_by,
     )
 
 
@@ -124,15 +130,15 @@ SPOOL_IN_MEMORY = 8 * 1024 * 1024  # larger uploads spill to a temporary file
 
 
 def import_pb(
-    job: models.ImportJob,
-    errors: Iterable[models.ImportRow] = (),
+    job: imports.ImportJob,
+    errors: Iterable[imports.RowError] = (),
     cursor: str = "",
     owners: Mapping[str, OwnerInfo] | None = None,
 ) -> pb.ImportJob:
     owners = owners or {}
 
-    def owner(row: models.ImportRow) -> OwnerInfo:
-        return owners.get(row.existing_owner_id or "") or OwnerInfo("", "", "")
+    def owner(error: imports.RowError) -> OwnerInfo:
+        return owners.get(error.existing_owner_id) or OwnerInfo("", "", "")
 
     return pb.ImportJob(
         id=job.id,
@@ -144,14 +150,14 @@ def import_pb(
         failed=job.failed,
         next_cursor=cursor,
         created_at=to_timestamp(job.created_at),
-        finished_at=to_timestamp(job.finished_at) if job.finished_at else None,
+        finished_at=to_timestamp(job.finished_at),
         created_by=job.created_by,
         errors=[
             pb.ImportRowError(
                 row=e.row_number,
-                column=e.error_column or "",
-                message=e.error_message or "",
-                existing_owner_id=e.existing_owner_id or "",
+                column=e.column,
+                message=e.message,
+                existing_owner_id=e.existing_owner_id,
                 existing_owner_name=owner(e).display_name,
                 existing_owner_unit_name=owner(e).unit_name,
             )
