@@ -15,7 +15,8 @@ from salesgrid_common.auth import caller
 from salesgrid_common.protos import from_timestamp, to_timestamp
 from salesgrid_activities.domain import daily_reports, unit_policies
 from salesgrid_activities.domain.follow_ups import FollowUp
-from salesgrid_activities.models import DailyReportRow, ReportCommentRow, TaskRow, UnitPolicyRow, VisitRow
+from salesgrid_activities.domain.tasks import Task
+from salesgrid_activities.models import DailyReportRow, ReportCommentRow, UnitPolicyRow, VisitRow
 from salesgrid_activities.usecases import ActivitiesUseCases, visit_domain
 
 Ctx = grpc.aio.ServicerContext
@@ -203,28 +204,28 @@ class ActivitiesServicer(pb_grpc.ActivitiesServicer):
     def __init__(self, usecases: ActivitiesUseCases) -> None:
         self.uc = usecases
 
-    def task_pb(self, row: TaskRow) -> pb.Task:
+    def task_pb(self, task: Task) -> pb.Task:
         # Others' private entries show as busy time only.
         viewer = caller().subject_id
-        hidden = row.private and viewer not in (row.owner_id, row.creator_id)
+        hidden = task.private and viewer not in (task.assignee_id, task.creator_id)
         return pb.Task(
-            id=row.id,
-            creator_id=row.creator_id,
-            assignee_id=row.owner_id,
-            org_path=row.org_path,
-            title="" if hidden else row.title,
-            description="" if hidden else row.description or "",
-            start_at=to_timestamp(row.start_at),
-            end_at=to_timestamp(row.end_at),
-            due_at=to_timestamp(row.due_at),
-            reminder_minutes=row.reminder_minutes,
-            private=row.private,
-            status=row.status,
-            reject_reason=row.reject_reason or "",
-            overdue=self.uc.is_overdue(row),
-            created_at=to_timestamp(row.created_at),
-            completed_at=to_timestamp(row.completed_at),
-            version=row.version,
+            id=task.task_id,
+            creator_id=task.creator_id,
+            assignee_id=task.assignee_id,
+            org_path=task.org_path,
+            title="" if hidden else task.title,
+            description="" if hidden else task.description or "",
+            start_at=to_timestamp(task.start_at),
+            end_at=to_timestamp(task.end_at),
+            due_at=to_timestamp(task.due_at),
+            reminder_minutes=task.reminder_minutes,
+            private=task.private,
+            status=task.status.value,
+            reject_reason=task.reject_reason or "",
+            overdue=self.uc.is_overdue(task),
+            created_at=to_timestamp(task.created_at),
+            completed_at=to_timestamp(task.completed_at),
+            version=task.version,
         )
 
     async def LogFollowUp(self, request: pb.LogFollowUpRequest, context: Ctx) -> pb.FollowUp:

@@ -9,7 +9,7 @@ from salesgrid_activities.usecases.check_ins import CheckInsMixin, visit_domain
 from salesgrid_activities.usecases.tasks import TasksMixin
 from salesgrid_activities.usecases.calendar import CalendarMixin, MAX_CALENDAR_WINDOW
 from salesgrid_activities.usecases.daily_reports import DailyReportsMixin, REPORTING_ROLES, log, report_domain
-from salesgrid_activities.usecases._support import EVENT_PREFIX, SYSTEM_ACTOR, parse_date, task_domain
+from salesgrid_activities.usecases._support import EVENT_PREFIX, SYSTEM_ACTOR, parse_date
 from salesgrid_activities.usecases.inbox import InboxUseCases, deliver
 
 
@@ -27,7 +27,6 @@ __all__ = [
     "log",
     "parse_date",
     "report_domain",
-    "task_domain",
     "visit_domain",
     "ActivitiesUseCases",
     "InboxUseCases",

@@ -18,8 +18,8 @@ from salesgrid_common.directory import directory_units, get_user
 from salesgrid_common.errors import FailedPrecondition, ValidationFailed
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
-from salesgrid_activities.domain import check_ins, daily_reports, tasks, unit_policies
-from salesgrid_activities.models import SchedulerMark, TaskRow, UnitPolicyRow
+from salesgrid_activities.domain import check_ins, daily_reports, unit_policies
+from salesgrid_activities.models import SchedulerMark, UnitPolicyRow
 
 
 EVENT_PREFIX = "salesgrid.activities."
@@ -41,27 +41,6 @@ def _zone(name: str) -> ZoneInfo:
         return localtime.zone(name)
     except ValidationFailed:
         raise FailedPrecondition(f"time zone {name!r} is not known", "time_zone") from None
-
-
-def task_domain(row: TaskRow) -> tasks.Task:
-    return tasks.Task(
-        task_id=row.id,
-        creator_id=row.creator_id,
-        assignee_id=row.owner_id,
-        title=row.title,
-        description=row.description,
-        start_at=row.start_at,
-        end_at=row.end_at,
-        due_at=row.due_at,
-        reminder_minutes=tuple(row.reminder_minutes),
-        private=row.private,
-        status=tasks.TaskStatus(row.status),
-        created_at=row.created_at,
-        accepted_at=row.accepted_at,
-        rejected_at=row.rejected_at,
-        reject_reason=row.reject_reason,
-        completed_at=row.completed_at,
-    )
 
 
 def _overrides(row: UnitPolicyRow) -> unit_policies.PolicyOverrides:

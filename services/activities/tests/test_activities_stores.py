@@ -1,5 +1,5 @@
-"""The follow-up store's mapper covers every column both ways, and the `logged` event is built
-from the domain FollowUp."""
+"""The follow-up and task stores' mappers cover every column both ways, and their events are built
+from the domain objects."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from datetime import UTC, date, datetime
 
 from salesgrid_activities.domain.follow_ups import FollowUp, FollowUpKind
 from salesgrid_activities.follow_up_events import follow_up_logged
-from salesgrid_activities.models import FollowUpRow
+from salesgrid_activities.domain.tasks import Task, TaskStatus
+from salesgrid_activities.models import FollowUpRow, TaskRow
+from salesgrid_activities.stores.tasks import task_from_row, task_to_row
+from salesgrid_activities.task_events import task_state
 from salesgrid_activities.stores.follow_ups import follow_up_from_row, follow_up_to_row
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -40,3 +43,37 @@ def test_the_logged_event_is_built_from_the_domain_follow_up() -> None:
     assert (event.follow_up_id, event.owner_id, event.org_path, event.kind) == ("f-1", "rep-a", "/c/sz/", "visit")
     assert (event.customer_id, event.contact_id, event.opportunity_id, event.lead_id) == ("c-1", "k-1", "o-1", "l-1")
     assert (event.next_follow_up_on, event.occurred_at.ToDatetime(UTC)) == ("2026-03-09", NOW)
+
+
+def test_the_task_mapper_writes_every_column_and_reads_back_every_field() -> None:
+    task = Task(
+        task_id="t-1",
+        creator_id="mgr",
+        assignee_id="rep-a",
+        title="Quote for Acme",
+        description="with the discount",
+        start_at=NOW,
+        end_at=NOW,
+        due_at=NOW,
+        reminder_minutes=(60, 15),
+        private=True,
+        status=TaskStatus.REJECTED,
+        created_at=NOW,
+        accepted_at=NOW,
+        rejected_at=NOW,
+        reject_reason="on leave",
+        completed_at=NOW,
+        org_path="/c/sz/",
+        version=3,
+    )
+    values = task_to_row(task)
+    assert set(values) == set(TaskRow.__table__.columns.keys())
+    assert task_from_row(TaskRow(**values)) == task
+    state = task_state(task)
+    assert (state.task_id, state.assignee_id, state.org_path, state.status, state.reject_reason) == (
+        "t-1",
+        "rep-a",
+        "/c/sz/",
+        "rejected",
+        "on leave",
+    )
