@@ -1,14 +1,17 @@
-"""The follow-up and task stores' mappers cover every column both ways, and their events are built
+"""The follow-up, task and visit stores' mappers cover every column both ways, and their events are built
 from the domain objects."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from salesgrid_activities.domain.follow_ups import FollowUp, FollowUpKind
 from salesgrid_activities.follow_up_events import follow_up_logged
+from salesgrid_activities.domain.check_ins import FlagReason, GeoPoint, LocationAssessment, LocationFix, Visit
 from salesgrid_activities.domain.tasks import Task, TaskStatus
-from salesgrid_activities.models import FollowUpRow, TaskRow
+from salesgrid_activities.models import FollowUpRow, TaskRow, VisitRow
+from salesgrid_activities.stores.visits import visit_from_row, visit_to_row
+from salesgrid_activities.visit_events import check_out_reading
 from salesgrid_activities.stores.tasks import task_from_row, task_to_row
 from salesgrid_activities.task_events import task_state
 from salesgrid_activities.stores.follow_ups import follow_up_from_row, follow_up_to_row
@@ -76,4 +79,33 @@ def test_the_task_mapper_writes_every_column_and_reads_back_every_field() -> Non
         "/c/sz/",
         "rejected",
         "on leave",
+    )
+
+
+def test_the_visit_mapper_writes_every_column_and_reads_back_every_field() -> None:
+    check_in = LocationFix(GeoPoint(22.54, 113.95), 12.0, NOW, "photo-in")
+    check_out = LocationFix(GeoPoint(22.55, 113.96), 8.0, NOW + timedelta(hours=1), None)
+    visit = Visit(
+        visit_id="v-1",
+        rep_id="rep-a",
+        customer_id="c-1",
+        check_in=check_in,
+        check_in_received_at=NOW,
+        check_in_assessment=LocationAssessment(120.5, (FlagReason.TOO_FAR,)),
+        check_out=check_out,
+        check_out_received_at=NOW + timedelta(hours=1),
+        check_out_assessment=LocationAssessment(None, ()),
+        org_path="/c/sz/",
+        version=2,
+    )
+    values = visit_to_row(visit)
+    assert set(values) == set(VisitRow.__table__.columns.keys())
+    assert (values["open"], values["flagged"]) == (False, True)
+    assert visit_from_row(VisitRow(**values)) == visit
+    reading = check_out_reading(visit)
+    assert (reading.visit_id, reading.org_path, reading.duration_seconds, reading.has_distance) == (
+        "v-1",
+        "/c/sz/",
+        3600,
+        False,
     )

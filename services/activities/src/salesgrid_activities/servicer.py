@@ -16,8 +16,9 @@ from salesgrid_common.protos import from_timestamp, to_timestamp
 from salesgrid_activities.domain import daily_reports, unit_policies
 from salesgrid_activities.domain.follow_ups import FollowUp
 from salesgrid_activities.domain.tasks import Task
-from salesgrid_activities.models import DailyReportRow, ReportCommentRow, UnitPolicyRow, VisitRow
-from salesgrid_activities.usecases import ActivitiesUseCases, visit_domain
+from salesgrid_activities.domain.check_ins import LocationAssessment, LocationFix, Visit
+from salesgrid_activities.models import DailyReportRow, ReportCommentRow, UnitPolicyRow
+from salesgrid_activities.usecases import ActivitiesUseCases
 
 Ctx = grpc.aio.ServicerContext
 
@@ -55,62 +56,37 @@ def follow_up_pb(follow_up: FollowUp) -> pb.FollowUp:
     )
 
 
-def visit_pb(row: VisitRow) -> pb.Visit:
-    def end(
-        lat: float | None,
-        lon: float | None,
-        acc: float | None,
-        at: datetime | None,
-        photo: str | None,
-        received: datetime | None,
-        distance: float | None,
-        flags: list[str],
-    ) -> pb.VisitEnd:
-        return pb.VisitEnd(
-            reading=pb.LocationReading(
-                latitude=lat or 0.0,
-                longitude=lon or 0.0,
-                accuracy_m=acc or 0.0,
-                device_time=to_timestamp(at),
-                photo_ref=photo or "",
-            ),
-            received_at=to_timestamp(received),
-            has_distance=distance is not None,
-            distance_m=distance or 0.0,
-            flags=flags,
-        )
+def visit_end_pb(fix: LocationFix, received_at: datetime | None, assessment: LocationAssessment) -> pb.VisitEnd:
+    return pb.VisitEnd(
+        reading=pb.LocationReading(
+            latitude=fix.point.latitude,
+            longitude=fix.point.longitude,
+            accuracy_m=fix.accuracy_m,
+            device_time=to_timestamp(fix.device_time),
+            photo_ref=fix.photo_ref or "",
+        ),
+        received_at=to_timestamp(received_at),
+        has_distance=assessment.distance_m is not None,
+        distance_m=assessment.distance_m or 0.0,
+        flags=[r.value for r in assessment.reasons],
+    )
 
-    duration = visit_domain(row).duration
+
+def visit_pb(visit: Visit) -> pb.Visit:
+    duration = visit.duration
+    out, out_assessment = visit.check_out, visit.check_out_assessment
     return pb.Visit(
-        id=row.id,
-        owner_id=row.owner_id,
-        org_path=row.org_path,
-        customer_id=row.customer_id,
-        check_in=end(
-            row.in_latitude,
-            row.in_longitude,
-            row.in_accuracy_m,
-            row.in_device_time,
-            row.in_photo_ref,
-            row.in_received_at,
-            row.in_distance_m,
-            row.in_flags,
-        ),
+        id=visit.visit_id,
+        owner_id=visit.rep_id,
+        org_path=visit.org_path,
+        customer_id=visit.customer_id,
+        check_in=visit_end_pb(visit.check_in, visit.check_in_received_at, visit.check_in_assessment),
         check_out=None
-        if row.open
-        else end(
-            row.out_latitude,
-            row.out_longitude,
-            row.out_accuracy_m,
-            row.out_device_time,
-            row.out_photo_ref,
-            row.out_received_at,
-            row.out_distance_m,
-            row.out_flags,
-        ),
-        flagged=row.flagged,
+        if out is None or out_assessment is None
+        else visit_end_pb(out, visit.check_out_received_at, out_assessment),
+        flagged=visit.flagged,
         duration_seconds=int(duration.total_seconds()) if duration else 0,
-        version=row.version,
+        version=visit.version,
     )
 
 

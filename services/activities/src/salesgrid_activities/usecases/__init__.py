@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from salesgrid_activities.usecases.unit_policies import UnitPoliciesMixin
 from salesgrid_activities.usecases.follow_ups import FollowUpsMixin
-from salesgrid_activities.usecases.check_ins import CheckInsMixin, visit_domain
+from salesgrid_activities.usecases.check_ins import CheckInsMixin
 from salesgrid_activities.usecases.tasks import TasksMixin
 from salesgrid_activities.usecases.calendar import CalendarMixin, MAX_CALENDAR_WINDOW
 from salesgrid_activities.usecases.daily_reports import DailyReportsMixin, REPORTING_ROLES, log, report_domain
@@ -27,7 +27,6 @@ __all__ = [
     "log",
     "parse_date",
     "report_domain",
-    "visit_domain",
     "ActivitiesUseCases",
     "InboxUseCases",
     "deliver",
