@@ -1,4 +1,4 @@
-"""The follow-up, task and visit stores' mappers cover every column both ways, and their events are built
+"""The follow-up, task, visit and daily-report stores' mappers cover every column both ways, and their events are built
 from the domain objects."""
 
 from __future__ import annotations
@@ -7,9 +7,14 @@ from datetime import UTC, date, datetime, timedelta
 
 from salesgrid_activities.domain.follow_ups import FollowUp, FollowUpKind
 from salesgrid_activities.follow_up_events import follow_up_logged
+import pytest
+
+from salesgrid_activities.daily_report_events import report_state
+from salesgrid_activities.domain.daily_reports import DailyReport, ReportContent, ReportStatus
 from salesgrid_activities.domain.check_ins import FlagReason, GeoPoint, LocationAssessment, LocationFix, Visit
 from salesgrid_activities.domain.tasks import Task, TaskStatus
-from salesgrid_activities.models import FollowUpRow, TaskRow, VisitRow
+from salesgrid_activities.models import DailyReportRow, FollowUpRow, TaskRow, VisitRow
+from salesgrid_activities.stores.daily_reports import report_from_row, report_to_row
 from salesgrid_activities.stores.visits import visit_from_row, visit_to_row
 from salesgrid_activities.visit_events import check_out_reading
 from salesgrid_activities.stores.tasks import task_from_row, task_to_row
@@ -108,4 +113,34 @@ def test_the_visit_mapper_writes_every_column_and_reads_back_every_field() -> No
         "/c/sz/",
         3600,
         False,
+    )
+
+
+@pytest.mark.parametrize("content", [ReportContent("visited two plants", ("v-1", "v-2"), "quote", "none"), None])
+def test_the_daily_report_mapper_writes_every_column_and_reads_back_every_field(content: ReportContent | None) -> None:
+    report = DailyReport(
+        report_id="r-1",
+        rep_id="rep-a",
+        report_date=date(2026, 3, 2),
+        time_zone="Asia/Shanghai",
+        status=ReportStatus.LATE if content else ReportStatus.MISSING,
+        content=content,
+        submitted_at=NOW if content else None,
+        recorded_at=NOW,
+        falsified=True,
+        falsified_by="mgr",
+        falsified_comment="no such visit",
+        falsified_at=NOW,
+        org_path="/c/sz/",
+        version=2,
+    )
+    values = report_to_row(report)
+    assert set(values) == set(DailyReportRow.__table__.columns.keys())
+    assert report_from_row(DailyReportRow(**values)) == report
+    state = report_state(report)
+    assert (state.report_id, state.org_path, state.report_date, state.falsified_by) == (
+        "r-1",
+        "/c/sz/",
+        "2026-03-02",
+        "mgr",
     )

@@ -17,7 +17,9 @@ from salesgrid_activities.domain import daily_reports, unit_policies
 from salesgrid_activities.domain.follow_ups import FollowUp
 from salesgrid_activities.domain.tasks import Task
 from salesgrid_activities.domain.check_ins import LocationAssessment, LocationFix, Visit
-from salesgrid_activities.models import DailyReportRow, ReportCommentRow, UnitPolicyRow
+from salesgrid_activities.domain.daily_reports import DailyReport
+from salesgrid_activities.domain.report_comments import ReportComment
+from salesgrid_activities.models import UnitPolicyRow
 from salesgrid_activities.usecases import ActivitiesUseCases
 
 Ctx = grpc.aio.ServicerContext
@@ -90,23 +92,24 @@ def visit_pb(visit: Visit) -> pb.Visit:
     )
 
 
-def report_pb(row: DailyReportRow) -> pb.DailyReport:
+def report_pb(report: DailyReport) -> pb.DailyReport:
+    content = report.content
     return pb.DailyReport(
-        id=row.id,
-        owner_id=row.owner_id,
-        org_path=row.org_path,
-        report_date=row.report_date.isoformat(),
-        time_zone=row.time_zone,
-        status=row.status,
-        summary=row.summary or "",
-        visit_ids=row.visit_ids,
-        tomorrow_plan=row.tomorrow_plan or "",
-        problems=row.problems or "",
-        submitted_at=to_timestamp(row.submitted_at),
-        falsified=row.falsified,
-        falsified_by=row.falsified_by or "",
-        falsified_comment=row.falsified_comment or "",
-        version=row.version,
+        id=report.report_id,
+        owner_id=report.rep_id,
+        org_path=report.org_path,
+        report_date=report.report_date.isoformat(),
+        time_zone=report.time_zone,
+        status=report.status.value,
+        summary=content.summary if content else "",
+        visit_ids=content.visit_ids if content else (),
+        tomorrow_plan=(content.tomorrow_plan if content else None) or "",
+        problems=(content.problems if content else None) or "",
+        submitted_at=to_timestamp(report.submitted_at),
+        falsified=report.falsified,
+        falsified_by=report.falsified_by or "",
+        falsified_comment=report.falsified_comment or "",
+        version=report.version,
     )
 
 
@@ -152,13 +155,13 @@ def unit_policy_pb(unit_id: str, row: UnitPolicyRow | None, policies: unit_polic
     )
 
 
-def comment_pb(row: ReportCommentRow) -> pb.ReportComment:
+def comment_pb(comment: ReportComment) -> pb.ReportComment:
     return pb.ReportComment(
-        id=row.id,
-        report_id=row.report_id,
-        author_id=row.author_id,
-        body=row.body,
-        created_at=to_timestamp(row.created_at),
+        id=comment.id,
+        report_id=comment.report_id,
+        author_id=comment.author_id,
+        body=comment.body,
+        created_at=to_timestamp(comment.created_at),
     )
 
 
