@@ -15,7 +15,7 @@ from typing import Any
 
 import jwt
 from jwt import PyJWK
-from sqlalchemy import ColumnElement, false, or_, true
+from sqlalchemy import ColumnElement, bindparam, false, or_, true
 from sqlalchemy.sql.elements import ColumnElement as _Column
 
 from salesgrid_common.errors import DependencyUnavailable, PermissionDenied, Unauthenticated
@@ -109,6 +109,60 @@ def scope_filter(
         clauses.append(org_path_column.startswith(principal.org_path, autoescape=True))
     elif scope is Scope.TEAM and principal.org_path:
         clauses.append(org_path_column == principal.org_path)
+    return or_(*clauses)
+
+
+# Hot paths build their scoped statement once per shape and bind the caller's values at execution
+# (building a scoped SELECT and computing its cache key cost more than running it):
+#     @lru_cache
+#     def _statement(shape: ScopeShape) -> Select: ... .where(scope_clause(shape, owner, path))
+#     await session.scalar(_statement(scope_shape(p, perm)), {**scope_params(p), ...})
+SCOPE_SUBJECT = "scope_subject"  # the caller's id
+SCOPE_PATH_PATTERN = "scope_path_pattern"  # LIKE pattern: the caller's org path, escaped, then %
+SCOPE_PATH = "scope_path"  # the caller's org path
+_LIKE_ESCAPE = "\\"
+
+
+@dataclass(frozen=True)
+class ScopeShape:
+    """What a scope filter looks like for one caller and permission, without his values."""
+
+    scope: Scope | None
+    has_path: bool
+
+
+def scope_shape(principal: Principal, permission: str) -> ScopeShape:
+    return ScopeShape(principal.scope_for(permission), bool(principal.org_path))
+
+
+def scope_params(principal: Principal) -> dict[str, str]:
+    """The values a `scope_clause` is executed with."""
+    path = principal.org_path
+    escaped = (
+        path.replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2).replace("%", _LIKE_ESCAPE + "%").replace("_", _LIKE_ESCAPE + "_")
+    )
+    return {SCOPE_SUBJECT: principal.subject_id, SCOPE_PATH: path, SCOPE_PATH_PATTERN: escaped + "%"}
+
+
+def scope_clause(
+    shape: ScopeShape,
+    owner_column: _Column[Any],
+    org_path_column: _Column[Any],
+    shared_with: ColumnElement[bool] | None = None,
+) -> ColumnElement[bool]:
+    """`scope_filter` with the caller's values as named parameters (see scope_params); a shared
+    clause names the caller as `bindparam(SCOPE_SUBJECT)`."""
+    if shape.scope is None:
+        return false()
+    if shape.scope is Scope.ALL:
+        return true()
+    clauses: list[ColumnElement[bool]] = [owner_column == bindparam(SCOPE_SUBJECT)]
+    if shared_with is not None:
+        clauses.append(shared_with)
+    if shape.scope is Scope.SUBTREE and shape.has_path:
+        clauses.append(org_path_column.like(bindparam(SCOPE_PATH_PATTERN), escape=_LIKE_ESCAPE))
+    elif shape.scope is Scope.TEAM and shape.has_path:
+        clauses.append(org_path_column == bindparam(SCOPE_PATH))
     return or_(*clauses)
 
 

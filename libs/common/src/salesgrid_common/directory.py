@@ -7,7 +7,6 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC
 
 import grpc
 from sqlalchemy import Boolean, Column, MetaData, String, Table, Text, func, select, update
@@ -22,6 +21,7 @@ from salesgrid_common.db import SessionFactory, UtcDateTime
 from salesgrid_common.errors import NotFound, PermissionDenied, Unauthenticated
 from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.events.versions import claim_newer
+from salesgrid_common.protos import from_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +134,7 @@ def directory_subscription(
                 "roles": ",".join(user.roles),
                 "active": user.active,
                 "time_zone": user.time_zone or "UTC",
-                "updated_at": envelope.occurred_at.ToDatetime(tzinfo=UTC),
+                "updated_at": from_timestamp(envelope.occurred_at),
             },
         )
         if deactivated is not None:
@@ -158,7 +158,7 @@ def directory_subscription(
                 "time_zone": zone,
                 "currency": unit.currency or "CNY",
                 "active": unit.active,
-                "updated_at": envelope.occurred_at.ToDatetime(tzinfo=UTC),
+                "updated_at": from_timestamp(envelope.occurred_at),
             },
         )
 

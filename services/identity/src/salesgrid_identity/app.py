@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC
 from pathlib import Path
 
 import grpc
@@ -13,6 +12,7 @@ from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
 from salesgrid_common.actors import system_actor
 from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.service import ServiceContext, ServiceDefinition
+from salesgrid_common.protos import from_timestamp
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_identity.keys import SigningKeys
@@ -62,7 +62,7 @@ def audit_subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:
             target_id=envelope.aggregate_id,
             source=envelope.producer,
             event_id=envelope.event_id,
-            occurred_at=envelope.occurred_at.ToDatetime(tzinfo=UTC),
+            occurred_at=from_timestamp(envelope.occurred_at),
         )
 
     async def sensitive_read(session: AsyncSession, envelope: Envelope, read: SensitiveRead) -> None:
@@ -76,7 +76,7 @@ def audit_subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:
             detail=read.detail,
             source="gateway",
             event_id=envelope.event_id,
-            occurred_at=envelope.occurred_at.ToDatetime(tzinfo=UTC),
+            occurred_at=from_timestamp(envelope.occurred_at),
         )
 
     reads = Subscription(name="identity-audit-gateway", producer="gateway")

@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from salesgrid.identity.v1 import identity_pb2 as pb
 from salesgrid.identity.v1 import identity_pb2_grpc as pb_grpc
 from salesgrid_common.auth import Principal, caller
+from salesgrid_common.protos import from_timestamp, to_timestamp
 from salesgrid_identity.domain.api_keys import ApiKey
 from salesgrid_identity.domain.org import OrgUnit
 from salesgrid_identity.domain.users import User
 from salesgrid_identity.keys import SigningKeys
 from salesgrid_identity.usecases import IdentityUseCases, Tokens
 from salesgrid_identity.usecases.login_protection import LoginProtectionUseCases, ProtectionView
-
-
-def _ts(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
 
 
 def _perms(perms: Mapping[str, object]) -> list[pb.Permission]:
@@ -79,7 +70,7 @@ def user_pb(user: User, principal: Principal | None, org_path: str = "") -> pb.U
         permissions=_perms(principal.permissions) if principal else [],
         active=user.active,
         password_change_required=user.must_change_password,
-        locked_until=_ts(user.locked_until),
+        locked_until=to_timestamp(user.locked_until),
         version=user.version,
         kind="user",
     )
@@ -106,13 +97,13 @@ def login_protection_pb(view: ProtectionView) -> pb.LoginProtection:
                 unit_id=a.user.unit_id,
                 org_path=a.org_path,
                 failed_attempts=a.user.failed_attempts,
-                locked_until=_ts(a.user.locked_until),
+                locked_until=to_timestamp(a.user.locked_until),
             )
             for a in view.accounts
         ],
         addresses=[
             pb.ThrottledAddress(
-                address=a.address, failures=a.failures, logins=a.logins, throttled_until=_ts(a.throttled_until)
+                address=a.address, failures=a.failures, logins=a.logins, throttled_until=to_timestamp(a.throttled_until)
             )
             for a in view.addresses
         ],
@@ -126,10 +117,10 @@ def api_key_pb(key: ApiKey) -> pb.ApiKey:
         prefix=key.prefix,
         unit_id=key.unit_id,
         permissions=[pb.Permission(name=k, scope=v) for k, v in sorted(key.permissions.items())],
-        expires_at=_ts(key.expires_at),
-        revoked_at=_ts(key.revoked_at),
-        last_used_at=_ts(key.last_used_at),
-        created_at=_ts(key.created_at),
+        expires_at=to_timestamp(key.expires_at),
+        revoked_at=to_timestamp(key.revoked_at),
+        last_used_at=to_timestamp(key.last_used_at),
+        created_at=to_timestamp(key.created_at),
         created_by=key.created_by,
         rate_limit_per_minute=key.rate_limit_per_minute or 0,
     )
@@ -344,8 +335,8 @@ class IdentityServicer(pb_grpc.IdentityServicer):
             actor_id=request.actor_id,
             action=request.action,
             target_id=request.target_id,
-            since=request.since.ToDatetime(tzinfo=UTC) if request.HasField("since") else None,
-            until=request.until.ToDatetime(tzinfo=UTC) if request.HasField("until") else None,
+            since=from_timestamp(request.since) if request.HasField("since") else None,
+            until=from_timestamp(request.until) if request.HasField("until") else None,
             page_size=request.page_size,
             after=request.page_token,
         )
@@ -353,7 +344,7 @@ class IdentityServicer(pb_grpc.IdentityServicer):
             events=[
                 pb.AuditEvent(
                     id=e.id,
-                    occurred_at=_ts(e.occurred_at),
+                    occurred_at=to_timestamp(e.occurred_at),
                     actor_id=e.actor_id,
                     actor_ip=e.actor_ip,
                     action=e.action,

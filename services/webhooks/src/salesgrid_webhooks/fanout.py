@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +18,7 @@ from salesgrid.events.v1.identity_events_pb2 import ApiKeyRevoked, UserState
 from salesgrid_common.clock import Clock
 from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.ids import new_id
+from salesgrid_common.protos import from_timestamp
 
 from salesgrid_webhooks.domain import events
 from salesgrid_webhooks.models import DeliveryRow, SubscriptionRow
@@ -30,7 +30,7 @@ def body_for(envelope: Envelope) -> str:
     return json.dumps(
         {
             "type": envelope.type,
-            "timestamp": envelope.occurred_at.ToDatetime(tzinfo=UTC).isoformat().replace("+00:00", "Z"),
+            "timestamp": from_timestamp(envelope.occurred_at).isoformat().replace("+00:00", "Z"),
             "data": {
                 "event_id": envelope.event_id,
                 "object": aggregate,
@@ -42,8 +42,12 @@ def body_for(envelope: Envelope) -> str:
     )
 
 
+# Built once: every event of every producer runs this query.
+_ENABLED = select(SubscriptionRow).where(SubscriptionRow.enabled.is_(True))
+
+
 async def fan_out(session: AsyncSession, envelope: Envelope, clock: Clock) -> int:
-    rows = (await session.scalars(select(SubscriptionRow).where(SubscriptionRow.enabled.is_(True)))).all()
+    rows = (await session.scalars(_ENABLED)).all()
     body = None
     count = 0
     for sub in rows:

@@ -22,7 +22,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC
+from functools import lru_cache
 from typing import Any
 
 from google.protobuf.message import Message
@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid_common.clock import Clock, utc_now
-from salesgrid_common.db import SessionFactory
+from salesgrid_common.db import SessionFactory, conflict_insert
 from salesgrid_common.dependencies import is_outage
 from salesgrid_common.events.bus import ensure_aggregate_stream
 from salesgrid_common.events.envelope import (
@@ -54,6 +54,7 @@ from salesgrid_common.events.versions import count_attempt
 from salesgrid_common.events.versions import forget_attempts as _forget_attempts
 from salesgrid_common.metrics import CONSUMER_LAG, DEAD_LETTERS, DEAD_LETTERS_PENDING, EVENTS_CONSUMED, PROJECTION_LAG
 from salesgrid_common.tracing import context_from, tracer
+from salesgrid_common.protos import from_timestamp
 
 log = logging.getLogger(__name__)
 _TRACER = tracer(__name__)
@@ -106,10 +107,11 @@ async def apply_once(
     async with sessions() as session, session.begin():
         if forget_attempts:
             await _forget_attempts(session, consumer, envelope.event_id)
-        seen = await session.scalar(_SEEN, {"consumer": consumer, "event_ids": [envelope.event_id]})
-        if seen is not None:
+        # One statement claims the event: nothing comes back if it was applied before (or a
+        # replica's uncommitted claim wins the row, which it waits for on PostgreSQL).
+        claimed = await session.scalar(_claim(session.get_bind().dialect.name), inbox_row(consumer, envelope, clock))
+        if claimed is None:
             return False
-        await session.execute(_MARK_APPLIED, inbox_row(consumer, envelope, clock))
         await handler(session, envelope, payload)
     return True
 
@@ -120,6 +122,11 @@ _SEEN = select(inbox.c.event_id).where(
     inbox.c.consumer == bindparam("consumer"), inbox.c.event_id.in_(bindparam("event_ids", expanding=True))
 )
 _MARK_APPLIED = insert(inbox)
+
+
+@lru_cache(maxsize=4)
+def _claim(dialect: str) -> Any:
+    return conflict_insert(dialect)(inbox).on_conflict_do_nothing().returning(inbox.c.event_id)
 
 
 def inbox_row(consumer: str, envelope: Envelope, clock: Clock) -> dict[str, Any]:
@@ -324,7 +331,7 @@ class EventConsumer:
         """Commit → projection: from the event's commit (its occurred_at, stamped in the producer's
         transaction) to this consumer having applied it."""
         if envelope.HasField("occurred_at"):
-            lag = (self.clock() - envelope.occurred_at.ToDatetime(tzinfo=UTC)).total_seconds()
+            lag = (self.clock() - from_timestamp(envelope.occurred_at)).total_seconds()
             PROJECTION_LAG.labels(self.sub.name).observe(max(lag, 0.0))
 
     async def _ack(self, msg: Any) -> None:

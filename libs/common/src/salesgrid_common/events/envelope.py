@@ -8,12 +8,12 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from google.protobuf.message import Message
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid_common.actors import Caller, actor_of
 from salesgrid_common.ids import new_id
 from salesgrid_common.tracing import current_trace_context
+from salesgrid_common.protos import to_timestamp
 
 _TYPE_PATTERN = re.compile(r"^salesgrid\.[a-z_]+\.[a-z_]+\.[a-z_]+$")
 M = TypeVar("M", bound=Message)
@@ -78,12 +78,10 @@ def build_envelope(
     event_type: str, producer: str, payload: Message, meta: EventMeta, occurred_at: datetime, aggregate_version: int = 0
 ) -> Envelope:
     validate_event_type(event_type)
-    stamp = Timestamp()
-    stamp.FromDatetime(occurred_at)
     return Envelope(
         event_id=new_id(),
         type=event_type,
-        occurred_at=stamp,
+        occurred_at=to_timestamp(occurred_at),
         producer=producer,
         aggregate_id=meta.aggregate_id,
         actor_id=meta.actor_id,

@@ -6,19 +6,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, insert, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, delete, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common import orgpaths
-from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.auth import SCOPE_SUBJECT, Principal, ScopeShape, scope_clause, scope_params, scope_shape
 from salesgrid_common.customer_merges import survivor_of
 from salesgrid_customers import models
 from salesgrid_customers.domain.customer import Address, Contact, Customer, GeoPoint, PartnerProfile, Tier
 from salesgrid_customers.domain.errors import AlreadyExists, Conflict, NotFound, PermissionDenied
 from salesgrid_customers.domain.search import index_keys
+from salesgrid_customers.domain.sharing import ShareRole
 
 Row = models.Customer
 
@@ -114,15 +116,31 @@ async def write_name_keys(session: AsyncSession, customer_id: str, normalised: s
         await session.execute(insert(keys), rows)
 
 
+CO_OWNERS = (ShareRole.CO_OWNER.value,)
+
+
+@lru_cache(maxsize=64)
+def _load_statement(shape: ScopeShape, shared_roles: tuple[str, ...]) -> Select[tuple[Row]]:
+    """One active customer by id within a scope shape, built once per shape (auth.scope_clause)."""
+    shared = and_(models.Share.customer_id == Row.id, models.Share.user_id == bindparam(SCOPE_SUBJECT))
+    if shared_roles:
+        shared = and_(shared, models.Share.role.in_(shared_roles))
+    return select(Row).where(
+        Row.id == bindparam("customer_id"),
+        Row.active,
+        scope_clause(shape, Row.owner_id, Row.org_path, exists().where(shared)),
+    )
+
+
 async def load_customer(
-    session: AsyncSession, principal: Principal, customer_id: str, permission: str, shared: ColumnElement[bool]
+    session: AsyncSession, principal: Principal, customer_id: str, permission: str, shared_roles: tuple[str, ...] = ()
 ) -> Customer:
-    """The active customer if it is in the caller's scope for `permission`; fails closed."""
+    """The active customer if it is in the caller's scope for `permission` (or shared with him, in
+    any role or only in `shared_roles`); fails closed."""
     principal.require(permission)
     row = await session.scalar(
-        select(Row).where(
-            Row.id == customer_id, Row.active, scope_filter(principal, permission, Row.owner_id, Row.org_path, shared)
-        )
+        _load_statement(scope_shape(principal, permission), shared_roles),
+        {**scope_params(principal), "customer_id": customer_id},
     )
     if row is not None:
         return customer_from_row(row)

@@ -55,7 +55,7 @@ from salesgrid_customers.domain.errors import (
 )
 from salesgrid_customers.owners import with_owner_names
 from salesgrid_customers import customer_events
-from salesgrid_customers.stores.customers import insert_customer, load_customer
+from salesgrid_customers.stores.customers import CO_OWNERS, insert_customer, load_customer
 
 
 MAX_CANDIDATES = 60  # rows sharing the most candidate keys, classified in Python
@@ -206,17 +206,11 @@ class CustomersUseCasesBase:
         await self._emit(session, verb, customer, principal, customer_events.customer_state(customer))
 
     async def _readable(self, session: AsyncSession, principal: Principal, customer_id: str) -> Customer:
-        return await load_customer(session, principal, customer_id, "customers:read", shared_with(principal))
+        return await load_customer(session, principal, customer_id, "customers:read")
 
     async def _writable(self, session: AsyncSession, principal: Principal, customer_id: str) -> Customer:
         # Collaborators only read; co-owners edit like the owner.
-        return await load_customer(
-            session,
-            principal,
-            customer_id,
-            "customers:update",
-            shared_with(principal, sharing.ShareRole.CO_OWNER.value),
-        )
+        return await load_customer(session, principal, customer_id, "customers:update", CO_OWNERS)
 
     async def _resolve_owner(
         self, session: AsyncSession, principal: Principal, owner_id: str, permission: str = "customers:create"

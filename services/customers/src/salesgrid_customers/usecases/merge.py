@@ -11,14 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salesgrid_common.auth import Principal
 from salesgrid_common.customer_merges import record_merge
 from salesgrid_customers import customer_events, models
-from salesgrid_customers.domain import merge, sharing
+from salesgrid_customers.domain import merge
 from salesgrid_customers.domain.concurrency import check_version
 from salesgrid_customers.domain.customer import Customer
 from salesgrid_customers.stores.contacts import contacts_by_customer, save_contact
-from salesgrid_customers.stores.customers import load_customer, save_customer
+from salesgrid_customers.stores.customers import CO_OWNERS, load_customer, save_customer
 from salesgrid_customers.domain.errors import Conflict, ValidationFailed
 
-from salesgrid_customers.usecases._support import CustomersUseCasesBase, actor_of, shared_with
+from salesgrid_customers.usecases._support import CustomersUseCasesBase, actor_of
 
 
 class MergeMixin(CustomersUseCasesBase):
@@ -36,13 +36,12 @@ class MergeMixin(CustomersUseCasesBase):
             raise ValidationFailed("name the customers to merge", "duplicate_ids")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            co_owned = shared_with(principal, sharing.ShareRole.CO_OWNER.value)
-            survivor = await load_customer(session, principal, survivor_id, "customers:merge", co_owned)
+            survivor = await load_customer(session, principal, survivor_id, "customers:merge", CO_OWNERS)
             check_version(expected_version or survivor.version, survivor.version)
             if len(set(duplicate_ids)) != len(duplicate_ids) or survivor_id in duplicate_ids:
                 raise ValidationFailed("distinct customers other than the survivor", "duplicate_ids")
             duplicates = [
-                await load_customer(session, principal, i, "customers:merge", co_owned) for i in duplicate_ids
+                await load_customer(session, principal, i, "customers:merge", CO_OWNERS) for i in duplicate_ids
             ]
             contacts = await contacts_by_customer(session, [survivor_id, *duplicate_ids])
             survivor, duplicates = (
@@ -111,13 +110,7 @@ class MergeMixin(CustomersUseCasesBase):
         principal.require("customers:delete")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            current = await load_customer(
-                session,
-                principal,
-                customer_id,
-                "customers:delete",
-                shared_with(principal, sharing.ShareRole.CO_OWNER.value),
-            )
+            current = await load_customer(session, principal, customer_id, "customers:delete", CO_OWNERS)
             check_version(expected_version, current.version)
             stored = await save_customer(session, current, replace(current, active=False, updated_at=now))
             await self._emit_state(session, "deactivated", stored, principal)

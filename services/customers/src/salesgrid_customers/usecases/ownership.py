@@ -10,14 +10,14 @@ from salesgrid.events.v1.customers_events_pb2 import CustomerArbitrationDecided
 from salesgrid_common.auth import Principal
 from salesgrid_common.ids import new_id
 from salesgrid_customers import models
-from salesgrid_customers.domain import ownership, sharing
+from salesgrid_customers.domain import ownership
 from salesgrid_customers.domain.ownership import Arbitration
 from salesgrid_customers.stores.arbitrations import insert_arbitration
 from salesgrid_customers.domain.dedup import CandidateCustomer, DuplicateProbe, classify_matches
 from salesgrid_customers.domain.errors import FailedPrecondition, ValidationFailed
 
-from salesgrid_customers.stores.customers import load_customer
-from salesgrid_customers.usecases._support import CustomersUseCasesBase, shared_with
+from salesgrid_customers.stores.customers import CO_OWNERS, load_customer
+from salesgrid_customers.usecases._support import CustomersUseCasesBase
 
 
 class OwnershipMixin(CustomersUseCasesBase):
@@ -35,12 +35,7 @@ class OwnershipMixin(CustomersUseCasesBase):
             raise ValidationFailed("at most 200 characters", "registered_name")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            rows = [
-                await load_customer(
-                    session, principal, i, "customers:merge", shared_with(principal, sharing.ShareRole.CO_OWNER.value)
-                )
-                for i in ids
-            ]
+            rows = [await load_customer(session, principal, i, "customers:merge", CO_OWNERS) for i in ids]
             owners = [r.owner_id for r in rows]
             if None in owners:
                 raise FailedPrecondition("a customer in the public pool has no owner to arbitrate", "customer_ids")

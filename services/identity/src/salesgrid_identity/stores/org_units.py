@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.errors import Conflict
@@ -58,9 +58,13 @@ async def get_unit(session: AsyncSession, unit_id: str) -> OrgUnit | None:
     return None if row is None else unit_from_row(row)
 
 
+# Built once, bound at execution: every GetMe and login runs it for the unit's chain.
+_UNITS = select(Row).where(Row.id.in_(bindparam("ids", expanding=True)))
+
+
 async def units_by_id(session: AsyncSession, unit_ids: Sequence[str]) -> dict[str, OrgUnit]:
     """Several units in one query (a unit's chain of ancestors)."""
-    return {row.id: unit_from_row(row) for row in (await session.scalars(select(Row).where(Row.id.in_(unit_ids))))}
+    return {row.id: unit_from_row(row) for row in (await session.scalars(_UNITS, {"ids": list(unit_ids)}))}
 
 
 async def insert_unit(session: AsyncSession, unit: OrgUnit) -> None:

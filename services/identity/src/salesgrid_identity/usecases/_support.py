@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common import orgpaths
@@ -45,6 +45,10 @@ async def _verify_password(password_hash: str, password: str) -> bool:
     return await asyncio.to_thread(passwords.verify_password, password_hash, password)
 
 
+# Built once, bound at execution: every GetMe and login runs it (and stores.org_units.units_by_id).
+_ROLES = select(Role).where(Role.code.in_(bindparam("codes", expanding=True)))
+
+
 class IdentityUseCasesBase:
     """What every part of IdentityUseCases shares: its wiring and the helpers more than one topic uses."""
 
@@ -74,7 +78,7 @@ class IdentityUseCasesBase:
 
     async def _principal_for(self, session: AsyncSession, user: User) -> Principal:
         unit = await get_unit(session, user.unit_id)
-        held = (await session.scalars(select(Role).where(Role.code.in_(user.roles)))).all() if user.roles else []
+        held = (await session.scalars(_ROLES, {"codes": list(user.roles)})).all() if user.roles else []
         grants = [roles.validate_permissions(role.permissions) for role in held]
         return Principal(
             subject_id=user.id,
