@@ -30,7 +30,6 @@ from salesgrid_customers.stores.customers import (
     load_customer,
     save_customer,
 )
-from salesgrid_customers.usecases import shared_with
 from salesgrid_dev.testing import principal
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -115,7 +114,7 @@ async def test_saves_are_versioned_and_keep_the_name_index(database_url: str) ->
         async with sessions() as session, session.begin():
             await insert_customer(session, stored)
         async with sessions() as session, session.begin():
-            loaded = await load_customer(session, rep, "c-1", "customers:update", shared_with(rep))
+            loaded = await load_customer(session, rep, "c-1", "customers:update")
             assert loaded == stored
             renamed = replace(loaded, legal_name="微众银行", normalised_name="微众银行", updated_at=NOW)
             saved = await save_customer(session, loaded, renamed)
@@ -123,7 +122,7 @@ async def test_saves_are_versioned_and_keep_the_name_index(database_url: str) ->
             with pytest.raises(Conflict):  # a second writer holding version 1 loses
                 await save_customer(session, loaded, replace(loaded, industry="insurance"))
         async with sessions() as session, session.begin():
-            again = await load_customer(session, rep, "c-1", "customers:read", shared_with(rep))
+            again = await load_customer(session, rep, "c-1", "customers:read")
             assert again == saved  # what save returned is what is stored
             keys = set(
                 (
@@ -134,13 +133,13 @@ async def test_saves_are_versioned_and_keep_the_name_index(database_url: str) ->
             )
             assert keys == set(index_keys("微众银行"))  # the new name's keys, none of the old name's
             with pytest.raises(PermissionDenied):
-                await load_customer(session, stranger, "c-1", "customers:read", shared_with(stranger))
+                await load_customer(session, stranger, "c-1", "customers:read")
             gone = await save_customer(session, again, replace(again, active=False))
             assert gone.version == 3 and not gone.active
             count = select(func.count()).where(models.CustomerNameKey.customer_id == "c-1")
             assert await session.scalar(count) == 0  # a deactivated name is no longer searched
             with pytest.raises(NotFound):
-                await load_customer(session, rep, "c-1", "customers:read", shared_with(rep))
+                await load_customer(session, rep, "c-1", "customers:read")
     finally:
         await engine.dispose()
 
