@@ -16,6 +16,7 @@ from sqlalchemy import DateTime, String, Table, TypeDecorator, event, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Mapper
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 SessionFactory = async_sessionmaker[AsyncSession]
@@ -159,12 +160,12 @@ def loaded_values(row: Any) -> Mapping[str, Any]:
     a page of rows feels. A row with an attribute not loaded (expired, deferred) is read through
     the descriptors, which load it."""
     values: dict[str, Any] = row.__dict__
-    names = _column_names(type(row))
+    names = _column_names(row.__mapper__)
     if names <= values.keys():
         return values
     return {name: getattr(row, name) for name in names}
 
 
 @lru_cache(maxsize=None)
-def _column_names(model: type) -> frozenset[str]:
-    return frozenset(model.__mapper__.column_attrs.keys())  # type: ignore[attr-defined]
+def _column_names(mapper: Mapper[Any]) -> frozenset[str]:
+    return frozenset(mapper.column_attrs.keys())
