@@ -15,7 +15,7 @@ from google.protobuf.message import Message
 from salesgrid_common.grpc_client import TracingClientInterceptor
 from salesgrid_common.grpc_server import CLIENT_OPTIONS
 from salesgrid_common.protojson import message_to_api_dict
-from salesgrid_common.tracing import current_trace_context
+from salesgrid_common.tracing import current_trace_context, exporting
 from salesgrid_gateway.problems import ApiProblem, from_rpc
 
 M = TypeVar("M", bound=Message)
@@ -37,9 +37,11 @@ class Channels:
         if not address:
             raise ApiProblem(503, "this part of the platform is not configured")
         if address not in self._channels:
-            # each call a CLIENT span whose context the call carries (grpc_client)
-            self._channels[address] = grpc.intercept_channel(
-                grpc.insecure_channel(address, options=CLIENT_OPTIONS), TracingClientInterceptor()
+            channel = grpc.insecure_channel(address, options=CLIENT_OPTIONS)
+            # Each call a CLIENT span whose context the call carries (grpc_client), when spans are
+            # exported; otherwise the call carries the request's context (metadata()) without one.
+            self._channels[address] = (
+                grpc.intercept_channel(channel, TracingClientInterceptor()) if exporting() else channel
             )
         return self._channels[address]
 

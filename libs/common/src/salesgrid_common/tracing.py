@@ -20,6 +20,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, Sampler, TraceIdRatioBased
 
 _configured = False
+_exporting = False
 
 
 def sampler_for(otlp_endpoint: str | None, sample_ratio: float = 1.0) -> Sampler:
@@ -29,10 +30,17 @@ def sampler_for(otlp_endpoint: str | None, sample_ratio: float = 1.0) -> Sampler
     return ParentBased(TraceIdRatioBased(sample_ratio))
 
 
+def exporting() -> bool:
+    """Whether this process exports spans (set up with an endpoint): without, a span is never
+    recorded, so a caller may skip making one where only the context needs to travel."""
+    return _exporting
+
+
 def setup_tracing(service: str, otlp_endpoint: str | None, sample_ratio: float = 1.0) -> None:
-    global _configured
+    global _configured, _exporting
     if _configured:
         return
+    _exporting = bool(otlp_endpoint)
     provider = TracerProvider(
         resource=Resource.create({"service.name": service}), sampler=sampler_for(otlp_endpoint, sample_ratio)
     )
