@@ -1,4 +1,4 @@
-"""The user store: the one mapper covers every column both ways, edits are versioned and the
+"""The identity stores (user, role, org unit, API key); the user store: the one mapper covers every column both ways, edits are versioned and the
 sign-in state is written without a new version -- on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -15,6 +15,13 @@ from salesgrid_common.migrations import upgrade
 from salesgrid_identity import models
 from salesgrid_identity.app import MIGRATIONS
 from salesgrid_identity.domain import lockout
+from salesgrid_identity.domain.api_keys import ApiKey
+from salesgrid_identity.domain.org import OrgUnit
+from salesgrid_identity.domain.roles import Role
+from salesgrid_identity.org_unit_events import org_unit_state
+from salesgrid_identity.stores.api_keys import api_key_from_row, api_key_to_row
+from salesgrid_identity.stores.org_units import unit_from_row, unit_to_row
+from salesgrid_identity.stores.roles import role_from_row, role_to_row
 from salesgrid_identity.domain.users import User
 from salesgrid_identity.stores.users import (
     get_user,
@@ -114,3 +121,30 @@ async def test_edits_are_versioned_and_sign_in_state_is_not(database_url: str) -
             assert signed_in.version == 2 and (signed_in.failed_attempts, signed_in.locked_until) == (0, None)
     finally:
         await engine.dispose()
+
+
+def test_the_role_and_unit_and_api_key_mappers_write_every_column_and_read_back_every_field() -> None:
+    role = Role("buyer", "Buyer", {"customers:read": "own"}, builtin=True)
+    assert set(role_to_row(role)) == set(models.Role.__table__.columns.keys())
+    assert role_from_row(models.Role(**role_to_row(role))) == role
+    unit = OrgUnit(
+        "u-sz",
+        "c",
+        "Shenzhen",
+        "SZ",
+        "branch",
+        "/c/u-sz/",
+        "Asia/Shanghai",
+        "CNY",
+        NOW,
+        True,
+        ("10.0.0.0/8",),
+        False,
+        3,
+    )
+    assert set(unit_to_row(unit)) == set(models.OrgUnit.__table__.columns.keys())
+    assert unit_from_row(models.OrgUnit(**unit_to_row(unit))) == unit
+    key = ApiKey("k-1", "ERP", "sg_abc", "hash", "u-sz", "admin", NOW, {"customers:read": "all"}, NOW, NOW, NOW, 120)
+    assert set(api_key_to_row(key)) == set(models.ApiKey.__table__.columns.keys())
+    assert api_key_from_row(models.ApiKey(**api_key_to_row(key))) == key
+    assert (org_unit_state(unit, "/c/old/").previous_path, org_unit_state(unit).path) == ("/c/old/", "/c/u-sz/")
