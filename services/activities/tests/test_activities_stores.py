@@ -1,9 +1,10 @@
-"""The follow-up, task, visit and daily-report stores' mappers cover every column both ways, and their events are built
+"""The follow-up, task, visit, daily-report and unit-policy stores' mappers cover every column both ways, and their events are built
 from the domain objects."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 
 from salesgrid_activities.domain.follow_ups import FollowUp, FollowUpKind
 from salesgrid_activities.follow_up_events import follow_up_logged
@@ -13,7 +14,9 @@ from salesgrid_activities.daily_report_events import report_state
 from salesgrid_activities.domain.daily_reports import DailyReport, ReportContent, ReportStatus
 from salesgrid_activities.domain.check_ins import FlagReason, GeoPoint, LocationAssessment, LocationFix, Visit
 from salesgrid_activities.domain.tasks import Task, TaskStatus
-from salesgrid_activities.models import DailyReportRow, FollowUpRow, TaskRow, VisitRow
+from salesgrid_activities.domain.unit_policies import PolicyOverrides, UnitPolicy
+from salesgrid_activities.models import DailyReportRow, FollowUpRow, TaskRow, UnitPolicyRow, VisitRow
+from salesgrid_activities.stores.unit_policies import unit_policy_from_row, unit_policy_to_row
 from salesgrid_activities.stores.daily_reports import report_from_row, report_to_row
 from salesgrid_activities.stores.visits import visit_from_row, visit_to_row
 from salesgrid_activities.visit_events import check_out_reading
@@ -144,3 +147,12 @@ def test_the_daily_report_mapper_writes_every_column_and_reads_back_every_field(
         "2026-03-02",
         "mgr",
     )
+
+
+def test_the_unit_policy_mapper_writes_every_column_and_reads_back_every_field() -> None:
+    overrides = PolicyOverrides(250.0, time(19, 30), Decimal("5"), Decimal("20"), Decimal("40"), "CNY")
+    policy = UnitPolicy("u-sz", overrides, "admin", NOW, 4)
+    values = unit_policy_to_row(policy)
+    assert set(values) == set(UnitPolicyRow.__table__.columns.keys())
+    assert values["report_deadline"] == "19:30"
+    assert unit_policy_from_row(UnitPolicyRow(**values)) == policy

@@ -19,7 +19,6 @@ from salesgrid_activities.domain.tasks import Task
 from salesgrid_activities.domain.check_ins import LocationAssessment, LocationFix, Visit
 from salesgrid_activities.domain.daily_reports import DailyReport
 from salesgrid_activities.domain.report_comments import ReportComment
-from salesgrid_activities.models import UnitPolicyRow
 from salesgrid_activities.usecases import ActivitiesUseCases
 
 Ctx = grpc.aio.ServicerContext
@@ -131,24 +130,23 @@ def _policy_values(
     )
 
 
-def unit_policy_pb(unit_id: str, row: UnitPolicyRow | None, policies: unit_policies.Policies) -> pb.UnitPolicy:
-    r = policies.report
-    own = (
-        pb.PolicyValues()
-        if row is None
-        else _policy_values(
-            row.check_in_radius_m,
-            time.fromisoformat(row.report_deadline) if row.report_deadline else None,
-            row.late_fine,
-            row.missing_fine,
-            row.falsified_fine,
-            row.currency,
-        )
-    )
+def unit_policy_pb(
+    unit_id: str, policy: unit_policies.UnitPolicy | None, policies: unit_policies.Policies
+) -> pb.UnitPolicy:
+    r, own = policies.report, policy.overrides if policy else None
     return pb.UnitPolicy(
         unit_id=unit_id,
-        overrides=own,
-        version=row.version if row else 0,
+        overrides=pb.PolicyValues()
+        if own is None
+        else _policy_values(
+            own.check_in_radius_m,
+            own.report_deadline,
+            own.late_fine,
+            own.missing_fine,
+            own.falsified_fine,
+            own.currency,
+        ),
+        version=policy.version if policy else 0,
         effective=_policy_values(
             policies.check_in.radius_m, r.deadline, r.late_fine, r.missing_fine, r.falsified_fine, r.currency
         ),
