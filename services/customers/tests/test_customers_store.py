@@ -22,6 +22,8 @@ from salesgrid_customers.domain.imports import RowError
 from salesgrid_customers.domain.ownership import Arbitration, ArbitrationRule, ArbitrationStep, OwnershipDecision
 from salesgrid_customers.stores.arbitrations import arbitration_to_row
 from salesgrid_customers.stores.import_jobs import import_job_from_row, row_error_from_row
+from salesgrid_customers.domain.share_requests import RequestStatus, ShareRequest
+from salesgrid_customers.stores.share_requests import share_request_from_row, share_request_to_row
 from salesgrid_customers.stores.contacts import contact_from_row, contact_to_row
 from salesgrid_customers.stores.customers import (
     customer_from_row,
@@ -174,3 +176,12 @@ def test_the_import_job_and_its_row_errors_read_every_column_the_importer_sees()
         models.ImportRow(row_number=2, error_column="legal_name", error_message="taken", existing_owner_id="rep-b")
     )
     assert error == RowError(2, "legal_name", "taken", "rep-b")
+
+
+def test_the_share_request_mapper_writes_every_column_and_reads_back_every_field() -> None:
+    pending = ShareRequest("s-1", "c-1", "rep-b", "collaborator", "may I?", RequestStatus.PENDING, NOW)
+    decided = pending.decided(False, "rep-a", "not now", NOW)
+    values = share_request_to_row(decided)
+    assert set(values) == set(models.ShareRequestRow.__table__.columns.keys())
+    assert share_request_from_row(models.ShareRequestRow(**values)) == decided
+    assert (decided.status, decided.decided_by, decided.decision_note) == (RequestStatus.DECLINED, "rep-a", "not now")
