@@ -24,6 +24,8 @@ from salesgrid_customers.stores.arbitrations import arbitration_to_row
 from salesgrid_customers.stores.import_jobs import import_job_from_row, row_error_from_row
 from salesgrid_customers.domain.share_requests import RequestStatus, ShareRequest
 from salesgrid_customers.stores.share_requests import share_request_from_row, share_request_to_row
+from salesgrid_customers.domain.pool import PoolPolicy
+from salesgrid_customers.stores.pool_policies import pool_policy_from_row, pool_policy_to_row
 from salesgrid_customers.stores.contacts import contact_from_row, contact_to_row
 from salesgrid_customers.stores.customers import (
     customer_from_row,
@@ -185,3 +187,18 @@ def test_the_share_request_mapper_writes_every_column_and_reads_back_every_field
     assert set(values) == set(models.ShareRequestRow.__table__.columns.keys())
     assert share_request_from_row(models.ShareRequestRow(**values)) == decided
     assert (decided.status, decided.decided_by, decided.decision_note) == (RequestStatus.DECLINED, "rep-a", "not now")
+
+
+def test_the_pool_policy_mapper_writes_every_column_and_reads_back_every_rule() -> None:
+    policy = PoolPolicy(
+        max_customers_per_rep=80,
+        max_claims_per_day=5,
+        reclaim_cooldown_days=7,
+        return_after_days_without_follow_up=30,
+        return_after_days_without_opportunity=60,
+        return_after_days_without_deal=None,
+        warning_days_before=3,
+    )
+    values = pool_policy_to_row("u-sz", policy, "admin", NOW)
+    assert set(values) == set(models.PoolPolicyRow.__table__.columns.keys())
+    assert pool_policy_from_row(models.PoolPolicyRow(**values)) == policy

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -56,6 +56,7 @@ from salesgrid_customers.domain.errors import (
 from salesgrid_customers.owners import with_owner_names
 from salesgrid_customers import customer_events
 from salesgrid_customers.stores.customers import CO_OWNERS, insert_customer, load_customer
+from salesgrid_customers.stores.pool_policies import RULES, stored_pool_policies
 
 
 MAX_CANDIDATES = 60  # rows sharing the most candidate keys, classified in Python
@@ -93,11 +94,7 @@ def shared_with(principal: Principal, *roles: str) -> ColumnElement[bool]:
     return exists().where(clause)
 
 
-POLICY_FIELDS = tuple(f.name for f in fields(pool.PoolPolicy))
-
-
-def policy_of(row: models.PoolPolicyRow) -> pool.PoolPolicy:
-    return pool.PoolPolicy(**{name: getattr(row, name) for name in POLICY_FIELDS})
+POLICY_FIELDS = RULES  # the policy's rules, by name (requests and responses carry each)
 
 
 async def held_count(session: AsyncSession, owner_id: str) -> int:
@@ -199,8 +196,7 @@ class CustomersUseCasesBase:
 
     async def _unit_policies(self, session: AsyncSession) -> dict[str, pool.PoolPolicy]:
         """Configured policies (ctx.extras) overridden by those stored per unit; org units are few."""
-        stored = (await session.scalars(select(models.PoolPolicyRow))).all()
-        return {**self.unit_policies, **{r.unit_id: policy_of(r) for r in stored}}
+        return {**self.unit_policies, **await stored_pool_policies(session)}
 
     async def _emit_state(self, session: AsyncSession, verb: str, customer: Customer, principal: Principal) -> None:
         await self._emit(session, verb, customer, principal, customer_events.customer_state(customer))

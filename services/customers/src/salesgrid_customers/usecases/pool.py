@@ -17,6 +17,7 @@ from salesgrid_common.ids import new_id
 from salesgrid_common.paging import keyset_page
 from salesgrid_customers import customer_events, models
 from salesgrid_customers.domain.customer import Customer
+from salesgrid_customers.stores.pool_policies import put_pool_policy
 from salesgrid_customers.stores.customers import active_customer, customer_from_row, customers_from_rows, move_customer
 from salesgrid_customers.domain import pool
 from salesgrid_customers.domain.errors import Conflict, FailedPrecondition, NotFound, PermissionDenied, ValidationFailed
@@ -247,13 +248,7 @@ class PoolMixin(CustomersUseCasesBase):
         policy = pool.PoolPolicy(**{name: values[name] for name in POLICY_FIELDS if name in values})
         async with self.sessions() as session, session.begin():
             await self._policy_unit(session, principal, unit_id)
-            row = await session.get(models.PoolPolicyRow, unit_id)
-            if row is None:
-                row = models.PoolPolicyRow(unit_id=unit_id)
-                session.add(row)
-            for name in POLICY_FIELDS:
-                setattr(row, name, getattr(policy, name))
-            row.updated_by, row.updated_at = principal.subject_id, self.clock()
+            await put_pool_policy(session, unit_id, policy, principal.subject_id, self.clock())
         return policy
 
     async def get_pool_policy(self, principal: Principal, unit_id: str) -> tuple[pool.PoolPolicy, str]:
