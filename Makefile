@@ -47,7 +47,7 @@ format: setup
 	$(BIN)/ruff format .
 
 test: setup lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 # The long NATS-cluster chaos run: >= 30,000 events while nodes are killed -9 one after another.
 chaos: setup

@@ -16,6 +16,7 @@ SHOTS = [  # (file, login, screen, locale, viewport)
     ("console-rep-day-phone-zh.png", "rep1111", "today", "zh-CN", {"width": 390, "height": 1500}),
     ("console-manager-dashboard.png", "manager11", "dashboard", "en-US", {"width": 1360, "height": 900}),
     ("console-board.png", "rep1111", "board", "en-US", {"width": 1360, "height": 820}),
+    ("console-approvals.png", "sup111", "approvals", "en-US", {"width": 1200, "height": 760}),
 ]
 
 

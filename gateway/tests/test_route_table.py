@@ -168,3 +168,9 @@ def test_gunicorn_refusals_are_problem_json() -> None:
     import json
 
     assert json.loads(body)["status"] == 414 and json.loads(body)["title"] == "URI Too Long"
+
+
+def test_inbox_items_document_their_kind_parameters_for_clients_that_translate() -> None:
+    item = _app_client().get("/openapi.json").get_json()["components"]["schemas"]["InboxItem"]["properties"]
+    assert item["params"]["type"] == "object" and item["params"]["additionalProperties"] == {"type": "string"}
+    assert "instalment_overdue" in item["params"]["description"] and "English" in item["title"]["description"]

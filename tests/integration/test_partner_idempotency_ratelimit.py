@@ -109,3 +109,16 @@ def test_an_admin_sets_a_partner_keys_own_limit(api: httpx.Client, admin_token: 
     hits = [api.get("/v1/customers", headers={"X-API-Key": key.json()["secret"]}) for _ in range(20)]
     assert [h.status_code for h in hits] == [200] * 15 + [429] * 5
     assert hits[0].headers["RateLimit-Policy"] == "15;w=60"
+
+    # The admin changes the live key's limit (no new key); gateways apply it from the key's next
+    # token exchange (within a minute). Bad input names the field.
+    key_id = key.json()["key"]["id"]
+    problem(
+        api.put(f"/v1/api-keys/{key_id}/rate-limit", headers=admin, json={"rate_limit_per_minute": 2_000_000}),
+        400,
+        "rate_limit_per_minute",
+    )
+    raised = api.put(f"/v1/api-keys/{key_id}/rate-limit", headers=admin, json={"rate_limit_per_minute": 40})
+    assert raised.status_code == 200 and raised.json()["rate_limit_per_minute"] == 40, raised.text
+    listed = {k["id"]: k for k in api.get("/v1/api-keys", headers=admin).json()["items"]}
+    assert listed[key_id]["rate_limit_per_minute"] == 40

@@ -50,6 +50,7 @@ def test_a_small_book_reaches_every_stage_and_leaves_overdue_receivables(
     }, book.opportunities
     assert book.follow_ups >= book.customers
     assert book.check_ins == 6 and book.reports == 1 and book.tasks == 2 and book.targets == 2
+    assert book.expense_claims == 2 and book.announcements == 1
     assert book.contracts >= 1 and book.receipts >= 1
     manager = auth(manager_token)
     stages = {o["stage"] for o in api.get("/v1/opportunities", headers=manager, params={"limit": 100}).json()["items"]}
@@ -67,3 +68,7 @@ def test_a_small_book_reaches_every_stage_and_leaves_overdue_receivables(
         )
 
     poll(overdue)
+    # Expenses: each rep's claim, one approved by the manager and one waiting for him
+    claims = api.get("/v1/expense-claims", headers=manager, params={"limit": 10}).json()["items"]
+    assert sorted(c["status"] for c in claims) == ["approved", "submitted"]
+    assert all(len(c["receipts"]) == 2 for c in claims)

@@ -66,7 +66,8 @@ def main() -> int:
                 f"  {book.customers} customers, {book.contacts} contacts, {sum(book.opportunities.values())} "
                 f"opportunities {book.opportunities}, {book.follow_ups} follow-ups, {book.check_ins} check-ins, "
                 f"{book.reports} daily reports, {book.contracts} contracts, {book.receipts} receipts, "
-                f"{book.targets} targets, {book.tasks} tasks in {time.monotonic() - started:.0f} s",
+                f"{book.targets} targets, {book.tasks} tasks, {book.expense_claims} expense claims, "
+                f"{book.announcements} announcements in {time.monotonic() - started:.0f} s",
                 flush=True,
             )
         print(f"\nSalesgrid is running: {platform.gateway_url}  (API docs: {platform.gateway_url}/docs)")

@@ -1,7 +1,8 @@
 """A book of business for the demo organisation, through the public REST API under each person's
 own token (the same rules as any client): customers with contacts and coordinates, opportunities
 at every stage of the default model (advanced gate by gate with their facts), three months of
-follow-ups, today's check-ins and daily reports, tasks, contracts (approved by the real approval
+follow-ups, today's check-ins and daily reports, tasks, expense claims and announcements
+(seed_extras), contracts (approved by the real approval
 chain, signed, with payment plans whose early instalments are overdue and receipts), and targets.
 Requests run on a few threads; the whole book takes well under a minute on the embedded platform."""
 
@@ -17,6 +18,7 @@ import httpx
 
 from salesgrid_dev.api import WIN_FACTS, gate_facts
 from salesgrid_dev.seed_contracts import Person, auth as _auth, contract, retry as _retry, targets
+from salesgrid_dev.seed_extras import announcement, expense_claim
 
 WORKERS = 6
 CN_CITIES = ["上海", "苏州", "杭州", "宁波", "无锡", "南京", "嘉兴", "常州", "合肥", "南通"]
@@ -118,6 +120,8 @@ class Book:
     receipts: int = 0
     targets: int = 0
     tasks: int = 0
+    expense_claims: int = 0
+    announcements: int = 0
 
 
 def seed_book(base_url: str, passwords: dict[str, str], *, per_rep: int = 50, seed: int = 2026) -> Book:
@@ -156,6 +160,15 @@ def seed_book(base_url: str, passwords: dict[str, str], *, per_rep: int = 50, se
             )
             book.reports = sum(pool.map(lambda r: _report(client, r), reps[: max(1, len(reps) * 2 // 3)]))
             book.tasks = sum(_task(client, by_id.get(r.manager_id), r) for r in reps)
+            book.expense_claims = sum(
+                pool.map(
+                    lambda n_r: expense_claim(client, n_r[1], by_id.get(n_r[1].manager_id), n_r[0] % 2 == 0),
+                    enumerate(reps),
+                )
+            )
+            book.announcements = sum(
+                announcement(client, p) for login, p in people.items() if login.startswith("manager")
+            )
             contracts = [(r, c, n) for r in reps for n, c in enumerate(r.won)]
             done = list(pool.map(lambda rcn: contract(client, rcn[0], rcn[1], rcn[2], products, by_id), contracts))
             book.contracts = sum(1 for d in done if d >= 0)

@@ -58,6 +58,8 @@ def principal(
     permissions: Mapping[str, str] | None = None,
     kind: str = "user",
     roles: tuple[str, ...] = (),
+    responsible_id: str = "",
+    key_expires_at: float = 0.0,
 ) -> Principal:
     return Principal(
         subject_id=user_id or new_id(),
@@ -66,6 +68,8 @@ def principal(
         org_path=org_path,
         permissions={k: Scope.parse(v) for k, v in (permissions or {}).items()},
         roles=roles,
+        responsible_id=responsible_id,
+        key_expires_at=key_expires_at,
     )
 
 

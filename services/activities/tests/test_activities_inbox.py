@@ -177,6 +177,9 @@ async def test_notices_become_items_newest_first_with_links_counts_and_read_mark
             ("pool_return_warning", "customer", "cust-1"),
         ]
         assert "HT-001" in listed.items[2].title and "2026-03-17" in listed.items[3].title
+        # ... and the facts of each title, for clients that render it in their own language
+        assert listed.items[2].params["number"] == "HT-001"
+        assert dict(listed.items[3].params) == {"date": "2026-03-17", "rule": listed.items[3].params["rule"]}
         assert not any(i.read for i in listed.items)
         # Both reps of the ownership conflict are told; the manager gets the SLA reminder.
         other = await stub.ListInbox(pb.ListInboxRequest(), metadata=who["other"])

@@ -1,5 +1,6 @@
 """A webhook subscription disabled after failing for days reaches its owner's inbox through
-activities' consumer of the webhooks stream (SQLite and PostgreSQL); a partner key's does not."""
+activities' consumer of the webhooks stream (SQLite and PostgreSQL); a partner key's reaches the
+person who created the key, or, when he is gone, the administrators over the key's unit."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from salesgrid.events.v1.webhooks_events_pb2 import WebhookSubscriptionDisabled
 from salesgrid_activities.app import DEFINITION, MIGRATIONS
 from salesgrid_activities.handlers_inbox import webhooks_notices
 from salesgrid_common.clock import FakeClock
+from salesgrid_common.directory import directory_users
+from salesgrid_activities.models import InboxItemRow
+from sqlalchemy import select
 from salesgrid_common.events.consumer import apply_once
 from salesgrid_common.events.envelope import EventMeta, build_envelope, unpack
 from salesgrid_dev.testing import RunningService, bearer, principal, run_service
@@ -21,9 +25,9 @@ SUB = webhooks_notices()
 TYPE = "salesgrid.webhooks.subscription.disabled"
 
 
-async def deliver(running: RunningService, payload: WebhookSubscriptionDisabled) -> None:
+async def deliver(running: RunningService, payload: WebhookSubscriptionDisabled, org_path: str = TEAM) -> None:
     envelope = build_envelope(
-        TYPE, "webhooks", payload, EventMeta(aggregate_id=payload.subscription_id, org_path=TEAM), START
+        TYPE, "webhooks", payload, EventMeta(aggregate_id=payload.subscription_id, org_path=org_path), START
     )
     route = SUB.route(TYPE)
     assert route is not None and route[0] is not None
@@ -58,3 +62,85 @@ async def test_a_disabled_webhook_reaches_its_owners_inbox(database_url: str, na
         ]
         key = bearer(test_keys.token(principal("key-1", TEAM, permissions={"activities:read": "own"}, kind="api_key")))
         assert list((await stub.ListInbox(pb.ListInboxRequest(), metadata=key)).items) == []
+
+
+BRANCH = "/c/r1/b1/"
+PEOPLE = (  # user id, unit path, roles, active
+    ("creator", TEAM, "manager", True),
+    ("gone", TEAM, "manager", False),
+    ("branch-admin", BRANCH, "admin", True),
+    ("branch-admin-2", BRANCH, "rep,admin", True),
+    ("head-admin", "/c/", "admin", True),
+    ("other-admin", "/c/r2/", "admin", True),
+    ("idle-admin", BRANCH, "admin", False),
+)
+
+
+async def inbox_of(stub: pb_grpc.InboxStub, keys, user_id: str, path: str) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    token = bearer(keys.token(principal(user_id, path, permissions={"activities:read": "own"})))
+    return sorted((i.kind, i.record.id) for i in (await stub.ListInbox(pb.ListInboxRequest(), metadata=token)).items)
+
+
+async def test_an_api_keys_disabled_webhook_reaches_whoever_answers_for_the_key(  # type: ignore[no-untyped-def]
+    database_url: str, nats_url: str, test_keys
+) -> None:
+    async with run_service(
+        DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=FakeClock(START)
+    ) as running:
+        async with running.app.ctx.sessions() as session, session.begin():
+            for user_id, path, roles, active in PEOPLE:
+                await session.execute(
+                    directory_users.insert().values(
+                        user_id=user_id,
+                        login=user_id,
+                        display_name=user_id,
+                        unit_id="u",
+                        org_path=path,
+                        manager_id=None,
+                        roles=roles,
+                        active=active,
+                        time_zone="Asia/Shanghai",
+                        updated_at=START,
+                    )
+                )
+        stub = pb_grpc.InboxStub(running.channel)
+
+        def disabled(sub_id: str, responsible: str) -> WebhookSubscriptionDisabled:
+            return WebhookSubscriptionDisabled(
+                subscription_id=sub_id,
+                owner_id="key-1",
+                owner_kind="api_key",
+                url="https://erp.example.com/hook",
+                reason="deliveries failed for 5.0 days",
+                responsible_id=responsible,
+            )
+
+        await deliver(running, disabled("wh-creator", "creator"))  # its creator is active: he alone
+        await deliver(running, disabled("wh-gone", "gone"))  # deactivated: the branch's administrators
+        await deliver(running, disabled("wh-unknown", ""))  # a subscription from before: the same
+        await deliver(running, disabled("wh-head", "gone"), org_path="/c/r3/")  # no branch admin: head office
+
+        # Deactivated people cannot call (their tokens are refused), so the items are read from
+        # the table; the active ones' inboxes through the API agree with it.
+        async with running.app.ctx.sessions() as session:
+            rows = (
+                await session.execute(select(InboxItemRow.owner_id, InboxItemRow.kind, InboxItemRow.record_id))
+            ).all()
+        got = {
+            user_id: sorted((kind, record) for owner, kind, record in rows if owner == user_id)
+            for user_id, *_ in PEOPLE
+        }
+        for user_id, path, _, active in PEOPLE:
+            if active:
+                assert await inbox_of(stub, test_keys, user_id, path) == got[user_id]
+        assert got == {
+            "creator": [("webhook_disabled", "wh-creator")],
+            "gone": [],
+            "branch-admin": [("webhook_disabled", "wh-gone"), ("webhook_disabled", "wh-unknown")],
+            "branch-admin-2": [("webhook_disabled", "wh-gone"), ("webhook_disabled", "wh-unknown")],
+            "head-admin": [("webhook_disabled", "wh-head")],
+            "other-admin": [],
+            "idle-admin": [],
+        }
+        # The key itself has no inbox.
+        assert await inbox_of(stub, test_keys, "key-1", TEAM) == []

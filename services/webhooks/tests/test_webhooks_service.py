@@ -6,27 +6,24 @@ manual redelivery; a dead endpoint disabled with its owner told by an event."""
 
 from __future__ import annotations
 
-import json
-import threading
-import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import grpc
 import pytest
 from sqlalchemy import select
-from standardwebhooks.webhooks import Webhook
 
 from salesgrid.events.v1.customers_events_pb2 import CustomerRecordState
+from salesgrid.events.v1.webhooks_events_pb2 import WebhookSubscriptionDisabled
 from salesgrid.webhooks.v1 import webhooks_pb2 as pb
 from salesgrid.webhooks.v1 import webhooks_pb2_grpc as pb_grpc
 from salesgrid_common.clock import utc_now
 from salesgrid_common.events.bus import connect, ensure_stream
-from salesgrid_common.events.envelope import EventMeta, build_envelope
+from salesgrid_common.events.envelope import EventMeta, build_envelope, parse_envelope, unpack
 from salesgrid_common.events.tables import outbox
 from salesgrid_dev.processes import free_port
 from salesgrid_dev.testing import bearer, eventually, field_violations, principal, run_service
+from salesgrid_dev.webhook_receiver import Receiver, running_receiver
 from salesgrid_webhooks.app import DEFINITION, MIGRATIONS
 from salesgrid_webhooks.models import SubscriptionRow
 from salesgrid_webhooks.settings import WebhooksSettings
@@ -35,69 +32,10 @@ ADMIN = {"webhooks:read": "all", "webhooks:create": "all", "webhooks:delete": "a
 PARTNER = {"webhooks:read": "own", "webhooks:create": "own", "customers:read": "subtree"}
 
 
-class Receiver:
-    """HTTP endpoints on 127.0.0.1: each message (webhook-id) at a path is answered from the
-    path's script, attempt by attempt (a status, or 'hang' to outlast the sender's timeout),
-    then 200; every request's signature is verified."""
-
-    def __init__(self) -> None:
-        self.scripts: dict[str, list[Any]] = {}
-        self.secrets: dict[str, list[str]] = {}
-        self.received: list[dict[str, Any]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                verified = {s: _verifies(s, body, headers) for s in receiver.secrets.get(self.path, [])}
-                script = receiver.scripts.get(self.path, [])
-                seen = len([r for r in receiver.at(self.path) if r["id"] == headers.get("webhook-id")])
-                action = script[seen] if seen < len(script) else 200
-                receiver.received.append(
-                    {
-                        "path": self.path,
-                        "id": headers.get("webhook-id"),
-                        "body": json.loads(body),
-                        "verified": verified,
-                        "signature": headers.get("webhook-signature", ""),
-                        "action": action,
-                        "at": time.monotonic(),
-                    }
-                )
-                if action == "hang":
-                    time.sleep(1.5)
-                    action = 200
-                try:
-                    self.send_response(action)
-                    self.end_headers()
-                except OSError:
-                    pass
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def at(self, path: str) -> list[dict[str, Any]]:
-        return [r for r in self.received if r["path"] == path]
-
-
-def _verifies(secret: str, body: bytes, headers: dict[str, str]) -> bool:
-    try:
-        Webhook(secret).verify(body, headers)
-        return True
-    except Exception:
-        return False
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    running = Receiver()
-    yield running
-    running.server.shutdown()
+    with running_receiver() as running:
+        yield running
 
 
 async def publish(nats_url: str, customer_id: str, org_path: str) -> str:
@@ -120,7 +58,9 @@ async def test_deliveries_are_signed_retried_isolated_scoped_and_logged(
     database_url: str, nats_url: str, test_keys, receiver: Receiver
 ) -> None:  # type: ignore[no-untyped-def]
     admin = bearer(test_keys.token(principal("admin-1", "/c/", permissions=ADMIN)))
-    partner = bearer(test_keys.token(principal("key-1", "/c/a/", permissions=PARTNER, kind="api_key")))
+    partner = bearer(
+        test_keys.token(principal("key-1", "/c/a/", permissions=PARTNER, kind="api_key", responsible_id="maker-1"))
+    )
     async with run_service(
         DEFINITION,
         MIGRATIONS,
@@ -251,8 +191,19 @@ async def test_deliveries_are_signed_retried_isolated_scoped_and_logged(
         sub = await eventually(disabled, timeout=15)
         assert "failed for" in sub.disabled_reason
         async with running.app.ctx.sessions() as session:
-            types = (await session.scalars(select(outbox.c.subject))).all()
-        assert "salesgrid.webhooks.subscription.disabled" in types
+            told = (
+                await session.execute(
+                    select(outbox.c.envelope).where(outbox.c.subject == "salesgrid.webhooks.subscription.disabled")
+                )
+            ).all()
+        # The key's creator (from its token) is named: the inbox tells him (activities).
+        [notice] = [unpack(parse_envelope(e), WebhookSubscriptionDisabled) for (e,) in told]
+        assert (notice.subscription_id, notice.owner_id, notice.owner_kind, notice.responsible_id) == (
+            dead.subscription.id,
+            "key-1",
+            "api_key",
+            "maker-1",
+        )
         # Another owner's subscription is out of the partner's reach.
         with pytest.raises(grpc.aio.AioRpcError) as hidden:
             await stub.GetSubscription(pb.GetSubscriptionRequest(id=flaky.subscription.id), metadata=partner)

@@ -124,7 +124,7 @@ class Schemas:
     def field(self, field: FieldDescriptor, owner: str = "") -> dict[str, Any]:
         if field.message_type is not None and field.message_type.GetOptions().map_entry:
             value = self.field(field.message_type.fields_by_name["value"])
-            return {"type": "object", "additionalProperties": value}
+            return {"type": "object", "additionalProperties": value, **HINTS.get(owner, {}).get(field.name, {})}
         single = self.single(field)
         extra = HINTS.get(owner, {}).get(field.name)
         if field.is_repeated:

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from salesgrid.activities.v1 import inbox_pb2 as pb
+from salesgrid_gateway.rest.schema import hint
 from salesgrid_gateway.rest.table import Service
 
 api = Service(pb, "Inbox", "activities_addr", tag="inbox")
+hint(
+    "salesgrid.activities.v1.InboxItem",
+    title={"description": "the notice in English (the fallback; render kind + params to translate)"},
+    params={
+        "description": "the facts the title is made of, by name, fixed per kind (see the Inbox proto's InboxItem): "
+        "e.g. sla_overdue {stage, due_date}, instalment_overdue {number, seq, due_date, outstanding, currency}, "
+        "expense_approval {total, currency, reminder}; empty on notices stored before parameters existed",
+    },
+)
 
 ROUTES = [
     api.get(

@@ -40,6 +40,12 @@ class Principal:
     ip_allowlist: tuple[str, ...] = ()
     # A temporary or expired password: until it is changed the token opens nothing else.
     password_change_required: bool = False
+    # An API key's creator: the person answerable for what the key does (webhooks tell him when
+    # one of the key's subscriptions is disabled); "" for people and for older tokens.
+    responsible_id: str = ""
+    # An API key's own expiry (epoch seconds; 0: none known), for what outlives one token
+    # (webhook subscriptions stop when the key expires).
+    key_expires_at: float = 0.0
 
     def ip_permitted(self) -> bool:
         return ip_allowed(self.client_ip, self.ip_allowlist)
@@ -249,6 +255,8 @@ def principal_from_claims(claims: Mapping[str, Any], token: str = "", client_ip:
         client_ip=client_ip,
         ip_allowlist=tuple(str(c) for c in claims.get("ipal") or ()),
         password_change_required=bool(claims.get("pwc", False)),
+        responsible_id=str(claims.get("resp", "")),
+        key_expires_at=float(claims.get("kexp") or 0.0),
     )
 
 
@@ -275,6 +283,8 @@ def access_claims(
         "perms": {name: scope.name.lower() for name, scope in principal.permissions.items()},
         "ipal": list(principal.ip_allowlist),
         "pwc": principal.password_change_required,
+        "resp": principal.responsible_id,
+        "kexp": principal.key_expires_at,
     }
 
 

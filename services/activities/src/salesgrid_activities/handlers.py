@@ -40,6 +40,6 @@ def customer_locations() -> Subscription:
             ["customer_id"],
         )
 
-    for verb in ("created", "updated"):
+    for verb in ("created", "updated", "restated"):  # restated: customers' backfill (restate.py)
         sub.on(f"salesgrid.customers.customer.{verb}", CustomerRecordState)(keep)
     return sub

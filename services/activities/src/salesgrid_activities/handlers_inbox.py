@@ -29,6 +29,7 @@ from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.protos import from_timestamp
 from salesgrid_activities.domain import inbox
 from salesgrid_activities.models import AnnouncementReceiptRow, InboxItemRow
+from salesgrid_activities.usecases.answerable import answerable_for_key
 from salesgrid_activities.usecases.inbox import deliver
 
 
@@ -225,14 +226,17 @@ def expenses_notices() -> Subscription:
 
 
 def webhooks_notices() -> Subscription:
-    """The owner of a webhook subscription that was disabled after failing for days."""
+    """The owner of a webhook subscription that was disabled after failing for days (for an API
+    key's, the people who answer for the key)."""
     sub = Subscription(name="activities-inbox-webhooks", producer="webhooks")
 
     @sub.on("salesgrid.webhooks.subscription.disabled", WebhookSubscriptionDisabled)
     async def disabled(session: AsyncSession, envelope: Envelope, d: WebhookSubscriptionDisabled) -> None:
-        await _deliver(
-            session, envelope, inbox.webhook_disabled(d.subscription_id, d.url, d.reason, d.owner_id, d.owner_kind)
-        )
+        answerable: list[str] = []
+        if d.owner_kind == "api_key":
+            answerable = await answerable_for_key(session, d.responsible_id, envelope.org_path)
+        notice = inbox.webhook_disabled(d.subscription_id, d.url, d.reason, d.owner_id, d.owner_kind, answerable)
+        await _deliver(session, envelope, notice)
 
     return sub
 

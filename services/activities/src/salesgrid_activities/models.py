@@ -165,7 +165,8 @@ class InboxItemRow(Base):
     owner_id: Mapped[str] = mapped_column(String(36))
     org_path: Mapped[str] = mapped_column(String(1000), index=True)
     kind: Mapped[str] = mapped_column(String(40))
-    title: Mapped[str] = mapped_column(String(300))
+    title: Mapped[str] = mapped_column(String(300))  # English, the fallback for clients without templates
+    params: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)  # domain/inbox.py PARAMS[kind]
     record_type: Mapped[str] = mapped_column(String(40))
     record_id: Mapped[str] = mapped_column(String(128))
     subject_owner_id: Mapped[str] = mapped_column(String(36), default="")

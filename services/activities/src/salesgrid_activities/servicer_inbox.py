@@ -20,6 +20,7 @@ def item_pb(row: InboxItemRow) -> pb.InboxItem:
         recipient_id=row.owner_id,
         kind=row.kind,
         title=row.title,
+        params=row.params or {},
         record=pb.RecordLink(type=row.record_type, id=row.record_id),
         subject_owner_id=row.subject_owner_id,
         occurred_at=to_timestamp(row.occurred_at),

@@ -85,3 +85,43 @@ def test_a_disabled_webhook_tells_its_owner_why_and_a_partner_key_has_no_inbox()
     )
     assert "https://erp.example.com/hook" in told.title and "failing for 5 days" in told.title
     assert inbox.webhook_disabled("wh-2", "https://x", "r", "key-1", "api_key").recipients == ()
+
+
+def test_every_notice_carries_the_parameters_its_kind_documents_as_strings() -> None:
+    """Clients render titles in their own language from kind + params; the English title stays."""
+    notices = [
+        inbox.sla_notice("opp-1", "bidding", "overdue", [], "rep-a", "2026-03-01"),
+        inbox.sla_notice("opp-1", "bidding", "escalated", [], "rep-a", "2026-03-01"),
+        inbox.pool_return_warning("c-1", "rep-a", "no_follow_up", "2026-03-17T00:00:00Z"),
+        inbox.ownership_decided(["c-1"], ["rep-a", "rep-b"], "rep-a", "c-1", "first_registered", "earlier"),
+        inbox.share_requested("sr-1", "Rep B", "Acme", "rep-a", "mgr"),
+        inbox.share_request_decided("sr-1", "accepted", "Acme", "rep-b", "rep-a", "Mgr"),
+        inbox.instalment_overdue("k-1", "HT-001", 2, "2026-03-01", "5000.00", "CNY", "rep-a"),
+        inbox.task_reminder("t-1", "Call back", "rep-a", 15),
+        inbox.task_overdue("t-1", "Call back", "rep-a", "mgr"),
+        inbox.expense_approval("x-1", "mgr", "rep-a", "420.00", "CNY", reminder=True),
+        inbox.expense_settled("x-1", "rejected", "420.00", "CNY", "rep-a", "no receipt"),
+        inbox.announcement("a-1", "月度例会", ["rep-a"], "mgr"),
+        inbox.spot_check_assigned("s-1", "2026-W10", "admin", "rep-a"),
+        inbox.spot_check_false("s-1", "2026-W10", "rep-a", "mgr", "200.00", "CNY"),
+        inbox.discount_approval("q-1", "mgr", "rep-a", "15.0", reminder=False),
+        inbox.discount_settled("q-1", "approved", "15.0", "rep-a", "rep-a", "ignored unless rejected"),
+        inbox.webhook_disabled("w-1", "https://example.com/h", "410 Gone", "u-1", "user"),
+    ]
+    assert {n.kind for n in notices} == set(inbox.KINDS) == set(inbox.PARAMS)
+    for notice in notices:
+        assert set(notice.params) == set(inbox.PARAMS[notice.kind]), notice.kind
+        assert all(isinstance(v, str) for v in notice.params.values())
+    by_kind = {n.kind: n for n in notices}
+    assert by_kind["pool_return_warning"].params == {"date": "2026-03-17", "rule": "no_follow_up"}
+    assert by_kind["instalment_overdue"].params == {
+        "number": "HT-001",
+        "seq": "2",
+        "due_date": "2026-03-01",
+        "outstanding": "5000.00",
+        "currency": "CNY",
+    }
+    assert by_kind["expense_approval"].params["reminder"] == "true"
+    assert by_kind["expense_settled"].params["comment"] == "no receipt"
+    assert by_kind["discount_settled"].params == {"rate": "15.0", "status": "approved", "comment": ""}
+    assert by_kind["announcement"].params == {"title": "月度例会"} and "月度例会" in by_kind["announcement"].title

@@ -1,5 +1,8 @@
 """Customers' legal names, kept from customers' customer.created/updated events, so printed
-contracts and receipts name the customer without a call to customers on each print."""
+contracts and receipts name the customer without a call to customers on each print. Customers
+this projection never saw (created before it existed, or before contracts consumed customers'
+stream) arrive by `customer.restated`, which customers publishes for every customer on
+`python -m salesgrid_customers restate-customers` (the backfill: no copy of customers' data)."""
 
 from __future__ import annotations
 
@@ -31,7 +34,7 @@ def customer_names_subscription() -> Subscription:
             ["customer_id"],
         )
 
-    for verb in ("created", "updated"):
+    for verb in ("created", "updated", "restated"):
         sub.on(f"salesgrid.customers.customer.{verb}", CustomerRecordState)(keep)
     return sub
 

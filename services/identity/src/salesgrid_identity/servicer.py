@@ -319,6 +319,11 @@ class IdentityServicer(pb_grpc.IdentityServicer):
     async def RevokeApiKey(self, request: pb.RevokeApiKeyRequest, context: grpc.aio.ServicerContext) -> pb.ApiKey:
         return api_key_pb(await self.uc.revoke_api_key(caller(), request.id))
 
+    async def SetApiKeyRateLimit(
+        self, request: pb.SetApiKeyRateLimitRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ApiKey:
+        return api_key_pb(await self.uc.set_api_key_rate_limit(caller(), request.id, request.rate_limit_per_minute))
+
     async def RecordAudit(
         self, request: pb.RecordAuditRequest, context: grpc.aio.ServicerContext
     ) -> pb.RecordAuditResponse:

@@ -1,7 +1,7 @@
 """Sends due deliveries: each one claimed with a compare-and-set lease on `next_attempt_at` (so
 several replicas never send one attempt twice at once), sent in its own task under a global and a
-per-endpoint concurrency cap (a slow or dead endpoint holds at most its own few slots, never the
-others'), signed per Standard Webhooks with every valid secret, the same webhook-id on every
+per-endpoint concurrency cap (per URL, whichever subscriptions name it: a slow or dead endpoint
+holds at most its own few slots, never the others'), signed per Standard Webhooks with every valid secret, the same webhook-id on every
 attempt. A failure schedules the next attempt by the retry schedule; the last one marks the
 delivery failed. A subscription failing for longer than allowed is disabled and an event tells
 its owner (salesgrid.webhooks.subscription.disabled)."""
@@ -14,7 +14,7 @@ import time
 from datetime import timedelta
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from salesgrid.events.v1.webhooks_events_pb2 import WebhookSubscriptionDisabled
 from salesgrid_common.clock import Clock
@@ -66,23 +66,31 @@ class Dispatcher:
     async def tick(self, client: httpx.AsyncClient) -> int:
         """Claim and start what is due and has a free slot; returns how many were started."""
         now = self.clock()
+        # Endpoints (URLs: several subscriptions to one URL share its slots) already at their cap
+        # are left out of the query: a backlog of one slow endpoint (however many of its
+        # deliveries are due first) never hides the others'.
+        cap = self.settings.max_in_flight_per_endpoint
+        saturated = [url for url, n in self._per_endpoint.items() if n >= cap]
         async with self.sessions() as session:
-            due = (
-                await session.execute(
-                    select(DeliveryRow.id, DeliveryRow.subscription_id, DeliveryRow.next_attempt_at)
-                    .join(SubscriptionRow, SubscriptionRow.id == DeliveryRow.subscription_id)
-                    .where(
-                        DeliveryRow.status == "pending",
-                        DeliveryRow.next_attempt_at <= now,
-                        SubscriptionRow.enabled.is_(True),
-                    )
-                    .order_by(DeliveryRow.next_attempt_at)
-                    .limit(200)
+            query = (
+                select(DeliveryRow.id, DeliveryRow.subscription_id, DeliveryRow.next_attempt_at, SubscriptionRow.url)
+                .join(SubscriptionRow, SubscriptionRow.id == DeliveryRow.subscription_id)
+                .where(
+                    DeliveryRow.status == "pending",
+                    DeliveryRow.next_attempt_at <= now,
+                    SubscriptionRow.enabled.is_(True),
+                    # nothing more leaves for an API key past its expiry
+                    or_(SubscriptionRow.owner_expires_at.is_(None), SubscriptionRow.owner_expires_at > now),
                 )
-            ).all()
+                .order_by(DeliveryRow.next_attempt_at)
+                .limit(200)
+            )
+            if saturated:
+                query = query.where(SubscriptionRow.url.not_in(saturated))
+            due = (await session.execute(query)).all()
         started = 0
-        for delivery_id, subscription_id, due_at in due:
-            if self._per_endpoint.get(subscription_id, 0) >= self.settings.max_in_flight_per_endpoint:
+        for delivery_id, subscription_id, due_at, url in due:
+            if self._per_endpoint.get(url, 0) >= cap:
                 continue
             if self._slots.locked():
                 break
@@ -99,14 +107,14 @@ class Dispatcher:
             if claimed.rowcount != 1:
                 continue  # another replica took it
             await self._slots.acquire()
-            self._per_endpoint[subscription_id] = self._per_endpoint.get(subscription_id, 0) + 1
-            task = asyncio.create_task(self._send(client, delivery_id, subscription_id))
+            self._per_endpoint[url] = self._per_endpoint.get(url, 0) + 1
+            task = asyncio.create_task(self._send(client, delivery_id, subscription_id, url))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             started += 1
         return started
 
-    async def _send(self, client: httpx.AsyncClient, delivery_id: str, subscription_id: str) -> None:
+    async def _send(self, client: httpx.AsyncClient, delivery_id: str, subscription_id: str, endpoint: str) -> None:
         try:
             async with self.sessions() as session:
                 delivery = await session.get(DeliveryRow, delivery_id)
@@ -137,7 +145,7 @@ class Dispatcher:
         except Exception:
             log.exception("webhook delivery %s failed unexpectedly", delivery_id)
         finally:
-            self._per_endpoint[subscription_id] -= 1
+            self._per_endpoint[endpoint] -= 1
             self._slots.release()
 
     async def _record(
@@ -184,6 +192,7 @@ class Dispatcher:
                         owner_kind=sub.owner_kind,
                         url=sub.url,
                         reason=sub.disabled_reason,
+                        responsible_id=sub.responsible_id,
                     ),
                     EventMeta(aggregate_id=sub.id, actor_id=SYSTEM_ACTOR, org_path=sub.org_path),
                     now,

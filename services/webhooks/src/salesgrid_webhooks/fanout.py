@@ -2,8 +2,8 @@
 into one pending delivery per enabled subscription that names its type and whose owner could
 read the record -- in the consumer's inbox transaction, so an event becomes deliveries exactly
 once, and nothing is sent from any request path. Identity's events about a subscription's owner
-(deactivated, roles or unit changed, API key revoked) stop its deliveries until the owner, with
-his current access, re-enables it."""
+(deactivated, roles or unit changed, API key revoked, the key's unit deactivated) and an API
+key's expiry stop its deliveries until the owner, with his current access, re-enables it."""
 
 from __future__ import annotations
 
@@ -14,14 +14,15 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.envelope_pb2 import Envelope
-from salesgrid.events.v1.identity_events_pb2 import ApiKeyRevoked, UserState
+from salesgrid.events.v1.identity_events_pb2 import ApiKeyRevoked, OrgUnitState, UserState
 from salesgrid_common.clock import Clock
+from salesgrid_common.directory import move_subtree
 from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.ids import new_id
 from salesgrid_common.protos import from_timestamp
 
 from salesgrid_webhooks.domain import events
-from salesgrid_webhooks.models import DeliveryRow, SubscriptionRow
+from salesgrid_webhooks.models import Base, DeliveryRow, SubscriptionRow
 
 
 def body_for(envelope: Envelope) -> str:
@@ -50,8 +51,12 @@ async def fan_out(session: AsyncSession, envelope: Envelope, clock: Clock) -> in
     rows = (await session.scalars(_ENABLED)).all()
     body = None
     count = 0
+    now = clock()
     for sub in rows:
         if not events.matches(sub.event_types, envelope.type):
+            continue
+        if sub.owner_expires_at is not None and sub.owner_expires_at <= now:
+            sub.enabled, sub.disabled_reason = False, KEY_EXPIRED  # its key opens nothing any more
             continue
         if not events.visible(sub.permissions, sub.org_path, envelope.type, envelope.org_path):
             continue
@@ -85,6 +90,10 @@ async def _stop_owner(session: AsyncSession, owner_id: str, reason: str) -> None
     )
 
 
+KEY_EXPIRED = "the owning API key expired"
+SUBSCRIPTIONS = Base.metadata.tables[SubscriptionRow.__tablename__]
+
+
 def subscriptions(clock: Clock) -> Sequence[Subscription]:
     async def deliver(session: AsyncSession, envelope: Envelope, _payload: bytes) -> None:
         await fan_out(session, envelope, clock)
@@ -100,6 +109,26 @@ def subscriptions(clock: Clock) -> Sequence[Subscription]:
     @owners.on("salesgrid.identity.api_key.revoked", ApiKeyRevoked)
     async def key_revoked(session: AsyncSession, _envelope: Envelope, payload: ApiKeyRevoked) -> None:
         await _stop_owner(session, payload.api_key_id, "the owning API key was revoked")
+
+    @owners.on("salesgrid.identity.org_unit.deactivated", OrgUnitState)
+    async def unit_closed(session: AsyncSession, _envelope: Envelope, unit: OrgUnitState) -> None:
+        """A key of a deactivated unit opens nothing (identity refuses it): its subscriptions stop."""
+        await session.execute(
+            update(SubscriptionRow)
+            .where(
+                SubscriptionRow.owner_kind == "api_key",
+                SubscriptionRow.org_path == unit.path,
+                SubscriptionRow.enabled.is_(True),
+            )
+            .values(enabled=False, disabled_reason="the owning API key's unit was deactivated")
+        )
+
+    @owners.on("salesgrid.identity.org_unit.moved", OrgUnitState)
+    async def unit_moved(session: AsyncSession, _envelope: Envelope, unit: OrgUnitState) -> None:
+        """Owners' unit paths follow a moved unit (as identity's own do), so each subscription
+        keeps reading the subtree its owner reads, under its new path."""
+        if unit.previous_path and unit.previous_path != unit.path:
+            await move_subtree(session, SUBSCRIPTIONS, "org_path", unit.previous_path, unit.path)
 
     async def user_changed(session: AsyncSession, _envelope: Envelope, payload: UserState) -> None:
         if not payload.active:

@@ -23,6 +23,10 @@ class SubscriptionRow(Base):
     org_path: Mapped[str] = mapped_column(String(1000))
     permissions: Mapped[dict[str, str]] = mapped_column(JSON)
     owner_roles: Mapped[list[str]] = mapped_column(JSON)
+    # An API key owner's creator (from the key's token): told when the subscription is disabled.
+    responsible_id: Mapped[str] = mapped_column(String(36), default="", server_default="")
+    # An API key owner's own expiry (from its token): deliveries stop then.
+    owner_expires_at: Mapped[datetime | None]
     url: Mapped[str] = mapped_column(String(2000))
     description: Mapped[str] = mapped_column(String(500), default="")
     event_types: Mapped[list[str]] = mapped_column(JSON)

@@ -104,4 +104,4 @@ class WebhooksServicer(pb_grpc.WebhooksServicer):
         return delivery_pb(await self.uc.redeliver(caller(), request.subscription_id, request.delivery_id))
 
     async def ListEventTypes(self, request: pb.ListEventTypesRequest, context: Ctx) -> pb.ListEventTypesResponse:
-        return pb.ListEventTypesResponse(event_types=[f"{a}.*" for a in sorted(events.READ_PERMISSION)])
+        return pb.ListEventTypesResponse(event_types=[f"{a}.*" for a in sorted(events.READ_PERMISSIONS)])

@@ -22,6 +22,7 @@ class WebhooksSettings(ServiceSettings):
     disable_after_failing_seconds: float = Field(default=5 * 24 * 3600, gt=0)
     rotation_overlap_seconds: int = Field(default=24 * 3600, ge=0)
     poll_interval_seconds: float = Field(default=1.0, gt=0)
+    delivery_log_retention_days: float = Field(default=30, gt=0)  # finished deliveries, then deleted
     allow_http_endpoints: bool = False  # plain http:// endpoints (dev and tests only)
     # Encrypts the signing secrets at rest (at least 32 characters); required in prod.
     secret_key: SecretStr | None = None

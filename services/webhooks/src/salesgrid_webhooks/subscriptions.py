@@ -1,18 +1,23 @@
 """Use cases of subscriptions: create (secret shown once), read, update, delete, rotate the secret,
 the delivery log and manual redelivery. An owner manages his own subscriptions; someone with
-`webhooks:<action>` over the owner's unit (an admin) manages them too."""
+`webhooks:<action>` over the owner's unit (an admin) manages them too. Every change is an event
+(`salesgrid.webhooks.subscription.<verb>`, in the change's transaction), so identity's audit
+trail records who set up, changed, removed or re-keyed each channel out of the platform."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from salesgrid.events.v1.webhooks_events_pb2 import WebhookSubscriptionChanged
 from salesgrid_common.auth import Principal
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
-from salesgrid_common.errors import NotFound, PermissionDenied, ValidationFailed
+from salesgrid_common.errors import FailedPrecondition, NotFound, PermissionDenied, ValidationFailed
+from salesgrid_common.events.envelope import EventMeta
+from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.ids import new_id
 from salesgrid_common.paging import Page, keyset_page
 
@@ -29,9 +34,15 @@ def scope_snapshot(principal: Principal) -> dict[str, str]:
 
 class SubscriptionUseCases:
     def __init__(
-        self, sessions: SessionFactory, reader: SessionFactory, settings: WebhooksSettings, clock: Clock
+        self,
+        sessions: SessionFactory,
+        reader: SessionFactory,
+        settings: WebhooksSettings,
+        clock: Clock,
+        outbox: Outbox,
     ) -> None:
         self.sessions = sessions
+        self.outbox = outbox
         self.reader = reader
         self.settings = settings
         self.clock = clock
@@ -47,6 +58,22 @@ class SubscriptionUseCases:
             raise PermissionDenied(f"missing permission webhooks:{action} for this subscription")
         return row
 
+    async def _audit(self, session: AsyncSession, verb: str, row: SubscriptionRow, principal: Principal) -> None:
+        await self.outbox.record(
+            session,
+            f"salesgrid.webhooks.subscription.{verb}",
+            WebhookSubscriptionChanged(
+                subscription_id=row.id,
+                owner_id=row.owner_id,
+                owner_kind=row.owner_kind,
+                url=row.url,
+                event_types=row.event_types,
+                enabled=row.enabled,
+            ),
+            EventMeta.acting(principal, "webhooks", aggregate_id=row.id, org_path=row.org_path),
+            self.clock(),
+        )
+
     def _snapshot(self, row: SubscriptionRow, principal: Principal) -> None:
         """Deliveries follow the scope of whoever last set the subscription up: its owner."""
         if principal.subject_id == row.owner_id:
@@ -54,6 +81,11 @@ class SubscriptionUseCases:
                 scope_snapshot(principal),
                 principal.org_path,
                 list(principal.roles),
+            )
+            key = principal.kind == "api_key"
+            row.responsible_id = principal.responsible_id if key else ""
+            row.owner_expires_at = (
+                datetime.fromtimestamp(principal.key_expires_at, UTC) if key and principal.key_expires_at else None
             )
 
     async def create(
@@ -83,10 +115,13 @@ class SubscriptionUseCases:
             org_path="",
             permissions={},
             owner_roles=[],
+            responsible_id="",
+            owner_expires_at=None,
         )
         self._snapshot(row, principal)
         async with self.sessions() as session, session.begin():
             session.add(row)
+            await self._audit(session, "created", row, principal)
         return row, secret
 
     async def list(self, principal: Principal) -> list[SubscriptionRow]:
@@ -123,17 +158,21 @@ class SubscriptionUseCases:
                 if len(description) > 500:
                     raise ValidationFailed("at most 500 characters", "description")
                 row.description = description
+            self._snapshot(row, principal)
             if enabled is not None:
+                if enabled and row.owner_expires_at is not None and row.owner_expires_at <= self.clock():
+                    raise FailedPrecondition("the owning API key has expired: subscribe again with a valid key")
                 row.enabled = enabled
                 if enabled:
                     row.disabled_reason, row.failing_since = "", None
-            self._snapshot(row, principal)
+            await self._audit(session, "updated", row, principal)
             return row
 
     async def delete(self, principal: Principal, subscription_id: str) -> SubscriptionRow:
         async with self.sessions() as session, session.begin():
             row = await self._get(session, principal, subscription_id, "delete")
             row.deleted, row.enabled, row.disabled_reason = True, False, "deleted"
+            await self._audit(session, "deleted", row, principal)
             return row
 
     async def rotate_secret(
@@ -147,6 +186,7 @@ class SubscriptionUseCases:
             secret = signing.new_secret()
             row.previous_secret, row.previous_secret_expires_at = row.secret, self.clock() + timedelta(seconds=overlap)
             row.secret = self.box.seal(secret)
+            await self._audit(session, "secret_rotated", row, principal)
             return row, secret
 
     async def deliveries(

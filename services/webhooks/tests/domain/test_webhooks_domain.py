@@ -98,3 +98,28 @@ def test_secrets_are_sealed_and_prod_needs_its_own_key() -> None:
     with pytest.raises(ValidationError):
         WebhooksSettings(**base, secret_key="p" * 40, retry_schedule="5,300")  # less than a day of retries
     assert WebhooksSettings(**base, secret_key="p" * 40).schedule == retry.DEFAULT_SCHEDULE
+
+
+def test_every_deliverable_event_comes_from_the_bus_catalogue() -> None:
+    from salesgrid_common.events import catalogue
+
+    assert events.READ_PERMISSIONS == catalogue.deliverable_aggregates()
+    assert "expenses" in events.PRODUCERS and "pipeline" in events.PRODUCERS
+    assert events.validate_event_types(["salesgrid.pipeline.discount_approval.*", "salesgrid.expenses.claim.paid"])
+    for internal in ("salesgrid.pipeline.sla.*", "salesgrid.webhooks.subscription.disabled"):
+        with pytest.raises(ValidationFailed):
+            events.validate_event_types([internal])
+    with pytest.raises(ValidationFailed):  # a re-statement changes nothing: never delivered
+        events.validate_event_types(["salesgrid.customers.customer.restated"])
+    assert not events.matches(["salesgrid.customers.customer.*"], "salesgrid.customers.customer.restated")
+
+
+def test_a_printed_document_needs_both_contract_and_payment_reading() -> None:
+    t = "salesgrid.contracts.document.printed"
+    both = {"contracts:read": "subtree", "payments:read": "subtree"}
+    assert events.visible(both, "/c/a/", t, "/c/a/x/")
+    assert not events.visible({"contracts:read": "all"}, "/c/", t, "/c/a/")
+    assert not events.visible({**both, "payments:read": "team"}, "/c/a/", t, "/c/a/x/")
+    d = "salesgrid.pipeline.discount_approval.step_activated"
+    assert events.visible({"quotes:read": "subtree"}, "/c/a/", d, "/c/a/x/")
+    assert not events.visible({"opportunities:read": "all"}, "/c/", d, "/c/a/")

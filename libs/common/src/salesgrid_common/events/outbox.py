@@ -24,6 +24,9 @@ _TRACER = tracer(__name__)
 _WAKE_KEY = "salesgrid_outbox_wake"
 
 
+_INSERT = insert(outbox)
+
+
 class OutboxSignal:
     """Set after a commit that wrote outbox rows; the relay waits on it between polls."""
 
@@ -67,7 +70,7 @@ class Outbox:
             attributes={"messaging.destination.name": event_type, "salesgrid.aggregate_id": meta.aggregate_id},
         ):
             envelope = build_envelope(event_type, self.producer, payload, meta, occurred_at, version)
-            await session.execute(insert(outbox).values(**self._row(envelope, occurred_at)))
+            await session.execute(_INSERT, self._row(envelope, occurred_at))  # built once, bound here
         session.sync_session.info[_WAKE_KEY] = self.signal
         return envelope.event_id
 
@@ -101,7 +104,7 @@ class Outbox:
             await session.execute(
                 insert(aggregate_versions), [{"aggregate_id": meta.aggregate_id, "version": 1} for _, meta in events]
             )
-            await session.execute(insert(outbox), [self._row(e, occurred_at) for e in envelopes])
+            await session.execute(_INSERT, [self._row(e, occurred_at) for e in envelopes])
         session.sync_session.info[_WAKE_KEY] = self.signal
         return [e.event_id for e in envelopes]
 

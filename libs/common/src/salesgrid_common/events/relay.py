@@ -6,12 +6,13 @@ duplicate window (plus the consumers' inbox) absorbs it."""
 from __future__ import annotations
 
 import asyncio
+from functools import lru_cache
 import logging
 from datetime import timedelta
 from typing import Any, Protocol
 
 from opentelemetry.trace import SpanKind
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid_common.business_metrics import count_published
@@ -29,6 +30,24 @@ _TRACER = tracer(__name__)
 
 class Publisher(Protocol):
     async def publish(self, subject: str, payload: bytes, headers: dict[str, str]) -> None: ...
+
+
+# Built once (each tick and each published batch runs them; see db.upsert on why).
+@lru_cache(maxsize=8)
+def _unpublished(batch_size: int) -> Any:
+    return (
+        select(outbox.c.event_id, outbox.c.subject, outbox.c.envelope)
+        .where(outbox.c.published_at.is_(None))
+        .order_by(outbox.c.event_id)
+        .limit(batch_size)
+    )
+
+
+_MARK_PUBLISHED = (
+    update(outbox)
+    .where(outbox.c.event_id.in_(bindparam("ids", expanding=True)))
+    .values(published_at=bindparam("published_at"))
+)
 
 
 class OutboxRelay:
@@ -91,12 +110,7 @@ class OutboxRelay:
         short transaction: holding the database's single write lock while JetStream acknowledges
         would stall every writer of the service (past busy_timeout when a NATS node is down)."""
         failure: BaseException | None = None
-        query = (
-            select(outbox.c.event_id, outbox.c.subject, outbox.c.envelope)
-            .where(outbox.c.published_at.is_(None))
-            .order_by(outbox.c.event_id)
-            .limit(self.batch_size)
-        )
+        query = _unpublished(self.batch_size)
         async with self.sessions() as session:
             if self._lock_rows:
                 rows = (await session.execute(query.with_for_update(skip_locked=True))).all()
@@ -140,9 +154,7 @@ class OutboxRelay:
                 .values(attempts=outbox.c.attempts + 1, last_error=str(failure)[:2000])
             )
         if acknowledged:
-            await session.execute(
-                update(outbox).where(outbox.c.event_id.in_(acknowledged)).values(published_at=self.clock())
-            )
+            await session.execute(_MARK_PUBLISHED, {"ids": acknowledged, "published_at": self.clock()})
 
     async def _publish(self, row: Any) -> Envelope:
         """Publish one row, in a PRODUCER span that is a child of the span that recorded the event

@@ -1,13 +1,14 @@
 """The per-user inbox: what each notice raised elsewhere means for the people it concerns.
 
-Each function turns one event's facts into a Notice: its kind, a one-line title, the record it
-links to and who receives it. Recipients each get their own item (own read state); the record
+Each function turns one event's facts into a Notice: its kind, its parameters (the facts a client
+renders the title from in its own language: the console's templates are per kind), a one-line
+English title kept as the fallback for API clients, the record it links to and who receives it. Recipients each get their own item (own read state); the record
 owner's copy is the canonical one for team views ("a manager sees his team's escalations")."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from salesgrid_common.errors import ValidationFailed
 
@@ -31,6 +32,28 @@ KINDS: dict[str, str] = {
     "discount_settled": "quote",
     "webhook_disabled": "webhook_subscription",
 }
+# kind → the parameters every notice of that kind carries (strings; "" when a fact is unknown).
+# `reminder` is "true" for a repeated request; `status` is the outcome's code (approved, rejected,
+# paid, accepted, declined); `rule` a pool-return rule code (no_follow_up, no_opportunity, no_deal).
+PARAMS: dict[str, tuple[str, ...]] = {
+    "sla_overdue": ("stage", "due_date"),
+    "sla_escalated": ("stage", "due_date"),
+    "pool_return_warning": ("date", "rule"),
+    "ownership_decided": ("decided", "rule", "reason"),
+    "share_requested": ("requester", "customer"),
+    "share_request_decided": ("customer", "status", "decided_by"),
+    "instalment_overdue": ("number", "seq", "due_date", "outstanding", "currency"),
+    "task_reminder": ("task", "minutes_before"),
+    "task_overdue": ("task",),
+    "expense_approval": ("total", "currency", "reminder"),
+    "expense_settled": ("total", "currency", "status", "comment"),
+    "announcement": ("title",),
+    "spot_check_assigned": ("week",),
+    "spot_check_false": ("week", "fine", "currency"),
+    "discount_approval": ("rate", "reminder"),
+    "discount_settled": ("rate", "status", "comment"),
+    "webhook_disabled": ("url", "reason"),
+}
 POOL_RULES = {"no_follow_up": "no follow-up", "no_opportunity": "no new opportunity", "no_deal": "no deal"}
 
 
@@ -42,14 +65,19 @@ class Notice:
     record_id: str
     recipients: tuple[str, ...]
     subject_owner_id: str  # owner of the record the notice is about; "" when nobody owns it
+    params: Mapping[str, str] = field(default_factory=dict)  # the title's facts, by name (PARAMS[kind])
 
 
 def _unique(ids: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(i for i in ids if i))
 
 
-def _notice(kind: str, title: str, record_id: str, recipients: Iterable[str], owner_id: str) -> Notice:
-    return Notice(kind, title[:300], KINDS[kind], record_id, _unique(recipients), owner_id)
+def _notice(
+    kind: str, title: str, record_id: str, recipients: Iterable[str], owner_id: str, /, **params: object
+) -> Notice:
+    facts = {name: str(value)[:300] for name, value in params.items()}
+    assert set(facts) == set(PARAMS[kind]), (kind, sorted(facts))  # the documented set, always all of it
+    return Notice(kind, title[:300], KINDS[kind], record_id, _unique(recipients), owner_id, facts)
 
 
 def sla_notice(
@@ -64,6 +92,8 @@ def sla_notice(
             opportunity_id,
             [owner_id, *recipient_ids],
             owner_id,
+            stage=stage,
+            due_date=due_date,
         )
     return _notice(
         "sla_overdue",
@@ -71,6 +101,8 @@ def sla_notice(
         opportunity_id,
         [owner_id, *recipient_ids],
         owner_id,
+        stage=stage,
+        due_date=due_date,
     )
 
 
@@ -82,6 +114,8 @@ def pool_return_warning(customer_id: str, owner_id: str, rule: str, due_at: str)
         customer_id,
         [owner_id],
         owner_id,
+        date=due_at[:10],
+        rule=rule,
     )
 
 
@@ -97,7 +131,14 @@ def ownership_decided(
     customers = list(customer_ids)
     title = f"Ownership decided ({rule}): {reason}" if winner_rep_id else f"Ownership undecided: {reason or rule}"
     return _notice(
-        "ownership_decided", title, winner_customer_id or (customers[0] if customers else ""), rep_ids, winner_rep_id
+        "ownership_decided",
+        title,
+        winner_customer_id or (customers[0] if customers else ""),
+        rep_ids,
+        winner_rep_id,
+        decided="true" if winner_rep_id else "false",
+        rule=rule,
+        reason=reason,
     )
 
 
@@ -111,6 +152,8 @@ def share_requested(
         request_id,
         [owner_id, owner_manager_id],
         owner_id,
+        requester=requester_name,
+        customer=customer_name,
     )
 
 
@@ -123,6 +166,9 @@ def share_request_decided(
         request_id,
         [requester_id, owner_id],
         owner_id,
+        customer=customer_name,
+        status=status,
+        decided_by=decided_by_name,
     )
 
 
@@ -135,17 +181,32 @@ def instalment_overdue(
         contract_id,
         [owner_id],
         owner_id,
+        number=number,
+        seq=seq,
+        due_date=due_date,
+        outstanding=outstanding,
+        currency=currency,
     )
 
 
 def task_reminder(task_id: str, title: str, assignee_id: str, minutes_before: int) -> Notice:
     when = f"in {minutes_before} min" if minutes_before > 0 else "now"
-    return _notice("task_reminder", f"Reminder: {title} ({when})", task_id, [assignee_id], assignee_id)
+    return _notice(
+        "task_reminder",
+        f"Reminder: {title} ({when})",
+        task_id,
+        [assignee_id],
+        assignee_id,
+        task=title,
+        minutes_before=max(minutes_before, 0),
+    )
 
 
 def task_overdue(task_id: str, title: str, assignee_id: str, creator_id: str) -> Notice:
     """The assignee, and whoever gave him the task."""
-    return _notice("task_overdue", f"Task overdue: {title}", task_id, [assignee_id, creator_id], assignee_id)
+    return _notice(
+        "task_overdue", f"Task overdue: {title}", task_id, [assignee_id, creator_id], assignee_id, task=title
+    )
 
 
 def expense_approval(
@@ -153,7 +214,16 @@ def expense_approval(
 ) -> Notice:
     """An expense claim waits for this approver (again, when it is a reminder)."""
     title = f"Expense claim of {total} {currency} awaits your approval"
-    return _notice("expense_approval", f"Reminder: {title}" if reminder else title, claim_id, [approver_id], owner_id)
+    return _notice(
+        "expense_approval",
+        f"Reminder: {title}" if reminder else title,
+        claim_id,
+        [approver_id],
+        owner_id,
+        total=total,
+        currency=currency,
+        reminder="true" if reminder else "false",
+    )
 
 
 def expense_settled(claim_id: str, status: str, total: str, currency: str, owner_id: str, comment: str) -> Notice:
@@ -165,17 +235,26 @@ def expense_settled(claim_id: str, status: str, total: str, currency: str, owner
         claim_id,
         [owner_id],
         owner_id,
+        total=total,
+        currency=currency,
+        status=status,
+        comment=comment if status == "rejected" else "",
     )
 
 
 def announcement(announcement_id: str, title: str, recipient_ids: Iterable[str], publisher_id: str) -> Notice:
     """Every recipient of an announcement (新闻公告) gets his own copy; reading it is his receipt."""
-    return _notice("announcement", f"Announcement: {title}", announcement_id, recipient_ids, publisher_id)
+    return _notice("announcement", f"Announcement: {title}", announcement_id, recipient_ids, publisher_id, title=title)
 
 
 def spot_check_assigned(spot_check_id: str, week: str, verifier_id: str, rep_id: str) -> Notice:
     return _notice(
-        "spot_check_assigned", f"Spot check {week}: verify a follow-up", spot_check_id, [verifier_id], rep_id
+        "spot_check_assigned",
+        f"Spot check {week}: verify a follow-up",
+        spot_check_id,
+        [verifier_id],
+        rep_id,
+        week=week,
     )
 
 
@@ -187,27 +266,43 @@ def spot_check_false(spot_check_id: str, week: str, rep_id: str, manager_id: str
         spot_check_id,
         [rep_id, manager_id],
         rep_id,
+        week=week,
+        fine=fine,
+        currency=currency,
     )
 
 
-def webhook_disabled(subscription_id: str, url: str, reason: str, owner_id: str, owner_kind: str) -> Notice:
-    """A person's webhook subscription that kept failing was disabled: he learns why, and that
-    `PATCH {"enabled": true}` turns it back on. A partner key has no inbox (the audit trail and the
-    subscription itself say it)."""
-    recipients = [owner_id] if owner_kind == "user" else []
+def webhook_disabled(
+    subscription_id: str, url: str, reason: str, owner_id: str, owner_kind: str, answerable: Sequence[str] = ()
+) -> Notice:
+    """A webhook subscription that kept failing was disabled: its owner learns why, and that
+    `PATCH {"enabled": true}` turns it back on. A partner key has no inbox: the people who answer
+    for the key (`answerable`, domain/answerable.py) are told instead."""
+    recipients = [owner_id] if owner_kind == "user" else list(answerable)
+    whose = "Webhook" if owner_kind == "user" else f"API key {owner_id}'s webhook"
     return _notice(
         "webhook_disabled",
-        f"Webhook to {url} disabled: {reason}. Re-enable it once the endpoint answers again",
+        f"{whose} to {url} disabled: {reason}. Re-enable it once the endpoint answers again",
         subscription_id,
         recipients,
         owner_id,
+        url=url,
+        reason=reason,
     )
 
 
 def discount_approval(quote_id: str, approver_id: str, owner_id: str, rate: str, reminder: bool = False) -> Notice:
     """A quote's special discount (特批折扣) waits for this approver (again, when it is a reminder)."""
     title = f"A special discount of {rate}% awaits your approval"
-    return _notice("discount_approval", f"Reminder: {title}" if reminder else title, quote_id, [approver_id], owner_id)
+    return _notice(
+        "discount_approval",
+        f"Reminder: {title}" if reminder else title,
+        quote_id,
+        [approver_id],
+        owner_id,
+        rate=rate,
+        reminder="true" if reminder else "false",
+    )
 
 
 def discount_settled(quote_id: str, status: str, rate: str, owner_id: str, submitter_id: str, comment: str) -> Notice:
@@ -219,6 +314,9 @@ def discount_settled(quote_id: str, status: str, rate: str, owner_id: str, submi
         quote_id,
         [owner_id, submitter_id],
         owner_id,
+        rate=rate,
+        status=status,
+        comment=comment if status == "rejected" else "",
     )
 
 

@@ -58,6 +58,7 @@ async def deliver(
                 org_path=path,
                 kind=notice.kind,
                 title=notice.title,
+                params=dict(notice.params),
                 record_type=notice.record_type,
                 record_id=notice.record_id,
                 subject_owner_id=notice.subject_owner_id,

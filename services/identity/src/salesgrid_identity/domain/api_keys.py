@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from salesgrid_common.errors import ValidationFailed
+
 PREFIX = "sg_"
 _ALPHABET = string.ascii_letters + string.digits
 _BODY_LENGTH = 36
@@ -69,3 +71,12 @@ def key_hash(key: str) -> str:
 
 def display_prefix(key: str) -> str:
     return key[:10]
+
+
+MAX_RATE_LIMIT = 1_000_000
+
+
+def check_rate_limit(per_minute: int) -> None:
+    """A key's own limit: 1..1,000,000 requests a minute, or 0 for the gateway's default."""
+    if per_minute < 0 or per_minute > MAX_RATE_LIMIT:
+        raise ValidationFailed(f"must be between 1 and {MAX_RATE_LIMIT} (0 = the default)", "rate_limit_per_minute")

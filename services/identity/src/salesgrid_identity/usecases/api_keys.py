@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from salesgrid.events.v1.identity_events_pb2 import ApiKeyRevoked
 from salesgrid_common.auth import Principal, scope_filter
-from salesgrid_common.errors import NotFound, PermissionDenied, Unauthenticated, ValidationFailed
+from salesgrid_common.errors import FailedPrecondition, NotFound, PermissionDenied, Unauthenticated, ValidationFailed
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.ids import new_id
 from salesgrid_identity.domain import api_keys, org, roles
@@ -51,6 +51,8 @@ class ApiKeysMixin(IdentityUseCasesBase):
                 permissions=roles.validate_permissions(row.permissions),
                 name=row.name,
                 ip_allowlist=tuple(await self._unit_allowlist(session, row.unit_id)),
+                responsible_id=row.created_by,
+                key_expires_at=row.expires_at.timestamp() if row.expires_at else 0.0,
             )
             ttl = self.settings.api_key_token_ttl_seconds
             return Tokens(self._sign(principal, ttl), "", ttl, rate_limit_per_minute=row.rate_limit_per_minute or 0)
@@ -65,8 +67,7 @@ class ApiKeysMixin(IdentityUseCasesBase):
         rate_limit_per_minute: int = 0,
     ) -> tuple[api_keys.ApiKey, str]:
         grants = roles.validate_permissions(permissions)
-        if rate_limit_per_minute < 0 or rate_limit_per_minute > 1_000_000:
-            raise ValidationFailed("must be between 1 and 1000000 (0 = the default)", "rate_limit_per_minute")
+        api_keys.check_rate_limit(rate_limit_per_minute)
         if not grants:
             raise ValidationFailed("an API key needs at least one permission", "permissions")
         if ttl_days < 0 or ttl_days > 730:
@@ -101,6 +102,35 @@ class ApiKeysMixin(IdentityUseCasesBase):
                 target_id=key.id,
             )
             return key, secret
+
+    async def set_api_key_rate_limit(
+        self, principal: Principal, key_id: str, rate_limit_per_minute: int
+    ) -> api_keys.ApiKey:
+        """An administrator over the key's unit changes its own limit (0: the gateway's default);
+        gateways apply it from the key's next token exchange."""
+        api_keys.check_rate_limit(rate_limit_per_minute)
+        async with self.sessions() as session, session.begin():
+            key = await get_api_key(session, key_id)
+            if key is None:
+                raise NotFound(f"API key {key_id!r} does not exist", "id")
+            unit = await self._unit(session, key.unit_id, "unit_id")
+            if not principal.can_see("api_keys:read", key.created_by, unit.path):
+                raise NotFound(f"API key {key_id!r} does not exist", "id")
+            self._require_on_unit(principal, "api_keys:create", unit)
+            if key.revoked_at is not None:
+                raise FailedPrecondition("the API key is revoked")
+            previous = key.rate_limit_per_minute or 0
+            key = await save_api_key(session, key, replace(key, rate_limit_per_minute=rate_limit_per_minute or None))
+            await self.audit(
+                session,
+                "api_keys.rate_limit",
+                actor_id=principal.subject_id,
+                actor_ip=principal.client_ip,
+                target_type="api_key",
+                target_id=key.id,
+                detail=f"{previous} -> {rate_limit_per_minute} per minute (0: the default)",
+            )
+            return key
 
     async def list_api_keys(self, principal: Principal) -> list[api_keys.ApiKey]:
         async with self.reader() as session:

@@ -6,8 +6,13 @@ import { failure, h, replace } from "./ui.js";
 import * as adminView from "./views/admin.js";
 import * as approvalsView from "./views/approvals.js";
 import * as boardView from "./views/board.js";
+import * as bulletinsView from "./views/bulletins.js";
+import * as channelsView from "./views/channels.js";
 import * as customersView from "./views/customers.js";
 import * as dashboardView from "./views/dashboard.js";
+import * as expensesView from "./views/expenses.js";
+import * as inboxView from "./views/inbox.js";
+import * as spotChecksView from "./views/spot_checks.js";
 import * as teamView from "./views/team.js";
 import { renderLogin, renderPasswordChange } from "./views/login.js";
 import * as todayView from "./views/today.js";
@@ -17,11 +22,16 @@ const root = document.getElementById("app");
 /** Routes in menu order; `show` decides from the caller's permissions whether he sees it. */
 const ROUTES = [
   { path: "today", label: "Today", view: todayView, show: (c) => c.can("activities:create") },
+  { path: "inbox", label: "Inbox", view: inboxView, show: () => true },
   { path: "customers", label: "Customers", view: customersView, show: (c) => c.can("customers:read") },
   { path: "board", label: "Opportunities", view: boardView, show: (c) => c.can("opportunities:read") },
   { path: "dashboard", label: "Dashboard", view: dashboardView, show: (c) => c.wide("analytics:read") },
   { path: "team", label: "Team", view: teamView, show: (c) => teamView.visible(c) },
-  { path: "approvals", label: "Approvals", view: approvalsView, show: (c) => c.can("contracts:approve") },
+  { path: "channels", label: "Channels", view: channelsView, show: (c) => channelsView.visible(c) },
+  { path: "expenses", label: "Expenses", view: expensesView, show: (c) => expensesView.visible(c) },
+  { path: "approvals", label: "Approvals", view: approvalsView, show: (c) => approvalsView.visible(c) },
+  { path: "announcements", label: "Announcements", view: bulletinsView, show: () => true },
+  { path: "spot-checks", label: "Spot checks", view: spotChecksView, show: (c) => spotChecksView.visible(c) },
   { path: "admin", label: "Administration", view: adminView, show: (c) => adminView.visible(c) },
 ];
 

@@ -52,12 +52,13 @@ export function branchCurrency() {
   return branch.currency;
 }
 
-export function money(amount, currency) {
+/** Money per locale; whole units unless `digits` (expenses and receipts show their cents). */
+export function money(amount, currency, digits = 0) {
   const value = Number(typeof amount === "object" && amount ? amount.amount : amount);
   const code = (typeof amount === "object" && amount ? amount.currency : currency) || branch.currency;
   if (!Number.isFinite(value)) return "–";
   try {
-    return new Intl.NumberFormat(locale, { style: "currency", currency: code, maximumFractionDigits: 0 }).format(value);
+    return new Intl.NumberFormat(locale, { style: "currency", currency: code, maximumFractionDigits: digits }).format(value);
   } catch {
     return `${number(value)} ${code}`;
   }

@@ -3,6 +3,7 @@
 import { api, get, post } from "../api.js";
 import { dateTime, t } from "../i18n.js";
 import { card, empty, field, form, h, onSubmit, pagedList, replace, select, toast } from "../ui.js";
+import { fieldsTab } from "./admin_fields.js";
 import { orgTab } from "./admin_org.js";
 import { rolesTab } from "./admin_roles.js";
 
@@ -12,6 +13,7 @@ const TABS = [
   { code: "audit", label: "Audit trail", permission: "audit:read" },
   { code: "roles", label: "Roles and data scopes", permission: "roles:read" },
   { code: "org", label: "Org tree", permission: "org_units:update" },
+  { code: "fields", label: "Custom fields", permission: "custom_fields:manage" },
 ];
 
 export function visible(ctx) {
@@ -30,7 +32,7 @@ export async function render(main, ctx, [tabCode]) {
     get("/v1/org-units").then((r) => r.items || []).catch(() => []),
     ctx.can("roles:read") ? get("/v1/roles").then((r) => r.items || []).catch(() => []) : [],
   ]);
-  const views = { users: usersTab, keys: keysTab, audit: auditTab, roles: rolesTab, org: orgTab };
+  const views = { users: usersTab, keys: keysTab, audit: auditTab, roles: rolesTab, org: orgTab, fields: fieldsTab };
   const reload = () => render(main, ctx, [tab.code]);
   await views[tab.code](body, ctx, units, roles, reload);
 }

@@ -2,6 +2,7 @@
 // stage's gate requires (from the stage model); a refusal shows each missing fact beside its field.
 import { get, post } from "../api.js";
 import { bilingual, branchCurrency, day, money, t } from "../i18n.js";
+import { customFieldsCard } from "../custom_fields.js";
 import { newKey } from "../queue.js";
 import { exportCard } from "./exports.js";
 import { empty, failure, field, form, h, onSubmit, replace, toast } from "../ui.js";
@@ -119,11 +120,18 @@ async function openGate(dialog, model, opportunity, ctx, main) {
   if (!target) return;
   const needsVisits = (target.required_facts || []).some((f) => f.type === "visits");
   let visits = [];
+  let definitions = [];
   try {
-    if (needsVisits) visits = (await get("/v1/follow-ups", { customer_id: opportunity.customer_id, limit: 100 })).items || [];
+    [visits, definitions] = await Promise.all([
+      needsVisits ? get("/v1/follow-ups", { customer_id: opportunity.customer_id, limit: 100 }).then((r) => r.items || []) : [],
+      ctx.can("custom_fields:read") ? get("/v1/custom-fields/opportunities").then((r) => r.items || []).catch(() => []) : [],
+    ]);
   } catch (error) {
     replace(dialog, failure(error));
   }
+  // The opportunity's custom fields: those of every business line and those of its stage model.
+  const line = opportunity.stage_model || "default";
+  definitions = definitions.filter((d) => !(d.business_lines || []).length || d.business_lines.includes(line));
   const gateForm = form({ method: "dialog", "aria-label": t("Advance to {stage}", { stage: bilingual(target.name) }) },
     h("h2", { id: "gate-title" }, opportunity.name, " → ", bilingual(target.name)),
     (target.required_facts || []).length ? h("p", {}, t("The gate needs these facts:"))
@@ -153,7 +161,12 @@ async function openGate(dialog, model, opportunity, ctx, main) {
       toast(error.detail || String(error), "error");
     }
   }
-  replace(dialog, gateForm);
+  const fields = definitions.length || Object.keys(opportunity.custom_fields || {}).length
+    ? customFieldsCard(definitions, opportunity, {
+      path: ctx.can("opportunities:update") ? `/v1/opportunities/${encodeURIComponent(opportunity.id)}` : "",
+      onSaved: (saved) => openGate(dialog, model, saved, ctx, main) })
+    : null;
+  replace(dialog, gateForm, fields);
   if (!dialog.open) dialog.showModal();
   gateForm.querySelector("input, button")?.focus();
 }

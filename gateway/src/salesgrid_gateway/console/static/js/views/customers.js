@@ -2,6 +2,8 @@
 // duplicate warnings naming the owner of the existing record, the public pool, and the 360 view.
 import { api, get, post } from "../api.js";
 import { dateTime, day, money, t } from "../i18n.js";
+import { collect, controls, customFieldsCard, forForm } from "../custom_fields.js";
+import { contractDocuments } from "../documents.js";
 import { card, empty, failure, field, form, h, onSubmit, pagedList, replace, select, toast } from "../ui.js";
 import { exportCard } from "./exports.js";
 import * as poolView from "./pool.js";
@@ -9,30 +11,39 @@ import { askButton } from "./shares.js";
 
 export async function render(main, ctx, [id]) {
   if (id === "pool") return poolView.render(main, ctx);
-  if (id) return renderCustomer(main, ctx, id);
+  const definitions = ctx.can("custom_fields:read")
+    ? (await get("/v1/custom-fields/customers").catch(() => ({ items: [] }))).items || [] : [];
+  if (id) return renderCustomer(main, ctx, id, definitions);
   const results = h("div", { "data-testid": "customer-results" });
   const search = h("input", { type: "search", name: "q", placeholder: t("Search by name"), "aria-label": t("Search by name") });
+  // A custom field filter (cf_<key>=value, equality as the API compares)
+  const filterField = h("select", { name: "cf", "aria-label": t("Filter by field") },
+    h("option", { value: "" }, t("Filter by field")), definitions.map((d) => h("option", { value: d.key }, d.label)));
+  const filterValue = h("input", { type: "search", name: "cf_value", "aria-label": t("Field value"), placeholder: t("Field value") });
+  const filters = () => (filterField.value && filterValue.value.trim() ? { [`cf_${filterField.value}`]: filterValue.value.trim() } : {});
   const load = () => replace(results, pagedList(
-    (cursor) => get("/v1/customers", { q: search.value.trim(), cursor, limit: 20 }),
+    (cursor) => get("/v1/customers", { q: search.value.trim(), cursor, limit: 20, ...filters() }),
     (c) => h("li", {}, h("a", { href: `#/customers/${c.id}` }, c.legal_name), " ",
       h("span", { class: "tag" }, t(`tier:${c.tier}`)), " ", h("span", { class: "muted" }, c.industry || "")),
     { emptyText: t("No customer matches.") }));
   let timer;
-  search.addEventListener("input", () => {
-    clearTimeout(timer);
-    timer = setTimeout(load, 300);
-  });
+  for (const control of [search, filterValue, filterField]) {
+    control.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(load, 300);
+    });
+  }
   replace(main, h("h1", {}, t("Customers")),
-    h("div", { class: "toolbar" }, search,
+    h("div", { class: "toolbar" }, search, definitions.length ? [filterField, filterValue] : null,
       ctx.can("pool:read") ? h("a", { class: "button secondary", href: "#/customers/pool" }, t("Public pool")) : null),
     h("div", { class: "grid wide-first" }, card(t("Customers"), results),
-      h("div", { class: "stack" }, ctx.can("customers:create") ? createCard(ctx) : null,
+      h("div", { class: "stack" }, ctx.can("customers:create") ? createCard(ctx, forForm(definitions)) : null,
         ctx.can("customers:import") ? importCard() : null,
         ctx.can("customers:export") ? exportCard("customers", t("Export customers")) : null)));
   load();
 }
 
-function createCard(ctx) {
+function createCard(ctx, definitions) {
   const warnings = h("div", { class: "warnings", role: "status", "aria-live": "polite", "data-testid": "duplicates" });
   const createForm = form({ "aria-label": t("New customer") },
     field("legal_name", t("Legal name"), { required: true, autocomplete: "organization" }), warnings,
@@ -40,6 +51,7 @@ function createCard(ctx) {
     field("industry", t("Industry")),
     field("tier", t("Tier"), {}, select("tier", ["potential", "normal", "key"].map((v) => [v, t(`tier:${v}`)]))),
     field("address", t("Address")),
+    controls(definitions),
     h("button", { type: "submit" }, t("Create customer")));
   const name = createForm.querySelector('[name="legal_name"]');
   let timer;
@@ -48,8 +60,10 @@ function createCard(ctx) {
     timer = setTimeout(() => checkDuplicates(name.value.trim(), warnings, ctx), 350);
   });
   onSubmit(createForm, async (data) => {
-    const body = { ...data };
+    const body = Object.fromEntries(Object.entries(data).filter(([key]) => !key.startsWith("custom_fields.")));
     if (data.address) body.address = { text: data.address };
+    const custom = collect(createForm, definitions);
+    if (Object.keys(custom).length) body.custom_fields = custom;
     const created = await post("/v1/customers", body);
     toast(t("Customer created."));
     if (created.duplicate_warnings?.length) toast(t("Created, but similar customers exist."), "warn");
@@ -79,7 +93,7 @@ async function checkDuplicates(name, box, ctx) {
   }
 }
 
-async function renderCustomer(main, ctx, id) {
+async function renderCustomer(main, ctx, id, definitions) {
   const [overview, opportunities, contracts] = await Promise.all([
     get(`/v1/customers/${encodeURIComponent(id)}/overview`),
     get("/v1/opportunities", { customer_id: id, limit: 50 }).catch((e) => ({ error: e })),
@@ -99,6 +113,9 @@ async function renderCustomer(main, ctx, id) {
       h("dt", {}, t("Follow-ups")), h("dd", {}, String(overview.follow_up_count || 0)),
       h("dt", {}, t("Address")), h("dd", {}, c.address?.text || "–")),
     h("div", { class: "grid" },
+      definitions.length || Object.keys(c.custom_fields || {}).length ? customFieldsCard(definitions, c, {
+        path: ctx.can("customers:update") ? `/v1/customers/${encodeURIComponent(c.id)}` : "",
+        onSaved: () => renderCustomer(main, ctx, id, definitions) }) : null,
       card(t("Contacts"), (overview.contacts || []).length ? h("ul", { class: "list" }, overview.contacts.map((p) =>
         h("li", {}, h("strong", {}, p.full_name), " ", h("span", { class: "muted" }, [p.title, ...(p.phones || []), p.email].filter(Boolean).join(" · ")))))
         : empty(t("No contacts yet."))),
@@ -109,7 +126,7 @@ async function renderCustomer(main, ctx, id) {
       card(t("Contracts"), contracts.error ? failure(contracts.error) : (contracts.items || []).length
         ? h("ul", { class: "list" }, contracts.items.map((k) => h("li", {},
           h("strong", {}, k.number || k.id.slice(0, 8)), " ", h("span", { class: "tag" }, t(`contract:${k.status}`)), " ",
-          money(k.total, k.currency))))
+          money(k.total, k.currency), " ", contractDocuments(k, ctx))))
         : empty(t("No contracts yet."))),
       card(t("Follow-ups"), pagedList((cursor) => get("/v1/follow-ups", { customer_id: id, cursor, limit: 10 }),
         (f) => h("li", {}, h("span", { class: "tag" }, t(`kind:${f.kind}`)), " ", h("span", { class: "muted" }, dateTime(f.occurred_at)),
