@@ -6,10 +6,12 @@ the response schema. Bounded examples keep the run short (SALESGRID_FUZZ_EXAMPLE
 
 from __future__ import annotations
 
+import itertools
 import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,6 +21,7 @@ from hypothesis import HealthCheck, Phase, settings
 from salesgrid_dev.api import person, root_unit
 from salesgrid_dev.platform import ADMIN_LOGIN, ADMIN_PASSWORD, Platform, Ports
 from schemathesis.checks import not_a_server_error
+from schemathesis.generation.meta import TestPhase
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
@@ -44,13 +47,26 @@ def _document() -> dict:  # type: ignore[type-arg]
     return app.test_client().get("/openapi.json").get_json()  # type: ignore[no-any-return]
 
 
-# The coverage phase (boundary and negative values of every parameter) takes about ten times as
-# long: SALESGRID_FUZZ_PHASES=examples,coverage,fuzzing runs it.
-PHASES = os.environ.get("SALESGRID_FUZZ_PHASES", "examples,fuzzing").split(",")
+# Phases: examples, coverage (boundary and negative values of every parameter, each case sent as
+# one of the three callers in turn: sending each as all three tripled the run), fuzzing (every
+# case as all three) and stateful (sequences following the links inferred from the document, once
+# per caller, bounded by SALESGRID_FUZZ_SCENARIOS and SALESGRID_FUZZ_STEPS).
+PHASES = os.environ.get("SALESGRID_FUZZ_PHASES", "examples,coverage,fuzzing,stateful").split(",")
+SCENARIOS = int(os.environ.get("SALESGRID_FUZZ_SCENARIOS", "5"))
+STEPS = int(os.environ.get("SALESGRID_FUZZ_STEPS", "6"))
+CALLERS = ("admin", "rep", "anonymous")
 SCHEMA = schemathesis.openapi.from_dict(
     _document(),
     config=schemathesis.config.SchemathesisConfig.from_dict(
-        {"phases": {name: {"enabled": name in PHASES} for name in ("examples", "coverage", "fuzzing", "stateful")}}
+        {
+            "phases": {
+                "examples": {"enabled": "examples" in PHASES},
+                # unexpected methods are the same 405 for every path: checked once, below
+                "coverage": {"enabled": "coverage" in PHASES, "unexpected-methods": []},
+                "fuzzing": {"enabled": "fuzzing" in PHASES},
+                "stateful": {"enabled": "stateful" in PHASES},
+            }
+        }
     ),
 )
 
@@ -105,11 +121,61 @@ def test_every_answer_is_documented(
     credentials: dict[str, dict[str, str]],
     session: requests.Session,
 ) -> None:
-    """Each generated request is sent as an admin, as a rep and without credentials."""
+    """Each generated request is sent as an admin, as a rep and without credentials (a coverage
+    case as one of them, in turn)."""
     headers = {k: v for k, v in (case.headers or {}).items() if k.lower() not in ("authorization", "x-api-key")}
-    for who in ("admin", "rep", "anonymous"):
+    callers = CALLERS
+    if case.meta is not None and case.meta.phase.name == TestPhase.COVERAGE:
+        callers = (CALLERS[next(_coverage_turn) % len(CALLERS)],)
+    for who in callers:
         case.headers = {**headers, **credentials[who]}
         case.call_and_validate(base_url=fuzzed_platform.gateway_url, session=session, checks=CHECKS, timeout=30)
+
+
+_coverage_turn = itertools.count()
+
+
+@pytest.mark.skipif("stateful" not in PHASES, reason="stateful phase not selected")
+@pytest.mark.parametrize("who", CALLERS)
+def test_sequences_of_calls_are_documented(
+    who: str, fuzzed_platform: Platform, credentials: dict[str, dict[str, str]], session: requests.Session
+) -> None:
+    """Stateful: sequences of calls, each feeding the next through the links Schemathesis infers
+    (a created record's id read, changed, listed...), every answer checked like above."""
+    machine = SCHEMA.as_state_machine()
+
+    class Sequences(machine):  # type: ignore[valid-type, misc]
+        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
+            case.headers = {
+                **{k: v for k, v in (case.headers or {}).items() if k.lower() not in ("authorization", "x-api-key")},
+                **credentials[who],
+            }
+            return {"base_url": fuzzed_platform.gateway_url, "session": session, "timeout": 30}
+
+        def validate_response(self, response: Any, case: schemathesis.Case, *_: Any, **kwargs: Any) -> None:
+            case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs or None, recorder=self.recorder)
+
+    Sequences.run(
+        settings=settings(
+            max_examples=SCENARIOS,
+            stateful_step_count=STEPS,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+
+
+def test_an_unexpected_method_is_problem_json(
+    fuzzed_platform: Platform, credentials: dict[str, dict[str, str]]
+) -> None:
+    """What the coverage phase's unexpected-methods cases would send to every path, once."""
+    for method in ("TRACE", "DELETE", "PUT"):
+        reply = httpx.request(
+            method, f"{fuzzed_platform.gateway_url}/v1/customers", headers=credentials["admin"], timeout=10
+        )
+        assert (reply.status_code, reply.headers["Content-Type"]) == (405, "application/problem+json"), method
 
 
 def test_a_request_line_over_the_limit_is_problem_json(fuzzed_platform: Platform) -> None:

@@ -78,6 +78,16 @@ async def test_contracts_rest_routes(database_url: str, nats_url: str, test_keys
 
         listed = await send("get", "/v1/contracts")
         assert [c["id"] for c in listed.get_json()["items"]] == [contract["id"]]
+        counted = await send("get", "/v1/contracts?include_total=true&limit=1")
+        assert (counted.get_json()["total"], "total" in listed.get_json()) == (1, False)
+
+        # approval rules of a unit that does not exist: 404 naming the unit, not the defaults
+        admin = test_keys.token(principal("admin", "/c/", permissions={"org_units:read": "all"}))
+        unknown = await asyncio.to_thread(
+            client.get, "/v1/approval-rules/no-such-unit", headers={"Authorization": f"Bearer {admin}"}
+        )
+        assert (unknown.status_code, unknown.mimetype) == (404, "application/problem+json"), unknown.get_json()
+        assert [e["field"] for e in unknown.get_json()["errors"]] == ["unit_id"]
         ageing = await send("get", "/v1/receivables/ageing?as_of=2026-06-01")
         assert ageing.status_code == 200 and ageing.get_json()["as_of"] == "2026-06-01"
 

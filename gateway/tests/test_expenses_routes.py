@@ -55,6 +55,15 @@ async def test_expense_claim_rest_routes(database_url: str, nats_url: str, test_
         assert bad.status_code == 400 and bad.mimetype == "application/problem+json"
         assert [e["field"] for e in bad.get_json()["errors"]] == ["lines[0].customer_id"]
 
+        for amount in ("1" * 27, "9" * 40):  # past Decimal's 28 digits: a 400 naming the field, not a 500
+            huge = await send(
+                "post",
+                "/v1/expense-claims",
+                json={"currency": "CNY", "lines": [{"category": "travel", "spent_on": "2026-03-01", "amount": amount}]},
+            )
+            assert (huge.status_code, huge.mimetype) == (400, "application/problem+json"), huge.get_json()
+            assert [e["field"] for e in huge.get_json()["errors"]] == ["lines[0].amount"]
+
         receipts = f"/v1/expense-claims/{claim['id']}/lines/1/receipts?file_name=%E5%8F%91%E7%A5%A8.pdf"  # 发票.pdf
         wrong_type = await send("post", receipts, data=b"GIF89a", content_type="image/gif")
         assert wrong_type.status_code == 415

@@ -53,9 +53,19 @@ def test_every_operation_documents_its_statuses_and_list_bodies() -> None:
                 assert "412" in statuses, (method, path)
             success = [s for s in statuses if s.startswith("2")]
             assert len(success) == 1, (method, path)
+            headers = [p["name"] for p in operation.get("parameters", []) if p["in"] == "header"]
+            answers = operation["responses"][success[0]]["headers"]
+            if operation.get("security") != []:  # RateLimit on every authenticated answer
+                assert {"RateLimit", "RateLimit-Policy", "X-Request-Id"} <= set(answers), (method, path)
+                if method in ("post", "put", "patch", "delete"):  # retry-safe writes
+                    assert "Idempotency-Key" in headers and "Idempotent-Replayed" in answers, (method, path)
             if method == "get" and success[0] == "200":  # every read describes what it answers
                 assert operation["responses"]["200"].get("content"), (method, path)
     assert "428" in document["paths"]["/v1/customers/{customer_id}"]["patch"]["responses"]  # If-Match required
+    for path in ("/v1/customers/{customer_id}", "/v1/opportunities/{opportunity_id}"):  # and documented so
+        assert {"name": "If-Match", "required": True} in [
+            {"name": p["name"], "required": p["required"]} for p in document["paths"][path]["patch"]["parameters"]
+        ], path
     advance = document["paths"]["/v1/opportunities/{opportunity_id}/advance"]["post"]["responses"]
     assert "412" in advance and "428" not in advance  # If-Match optional
     customers = document["paths"]["/v1/customers"]["get"]["responses"]["200"]["content"]["application/json"]
@@ -174,3 +184,21 @@ def test_inbox_items_document_their_kind_parameters_for_clients_that_translate()
     item = _app_client().get("/openapi.json").get_json()["components"]["schemas"]["InboxItem"]["properties"]
     assert item["params"]["type"] == "object" and item["params"]["additionalProperties"] == {"type": "string"}
     assert "instalment_overdue" in item["params"]["description"] and "English" in item["title"]["description"]
+
+
+def test_every_paged_list_can_be_asked_for_its_total() -> None:
+    """Counts only when asked: each paged list documents include_total and the optional total,
+    and each paged list request of every service (page_size + token) carries the flag."""
+    from salesgrid_gateway.app import route_modules
+
+    paged = [route for module in route_modules() for route in getattr(module, "ROUTES", ()) if route.paging]
+    assert len(paged) >= 20
+    for route in paged:
+        assert "include_total" in route.request_descriptor.fields_by_name, route.rpc
+        assert route.reply_descriptor.fields_by_name["total"].has_presence, route.rpc
+    document = _app_client().get("/openapi.json").get_json()
+    for route in paged:
+        operation = document["paths"][route.path][route.method.lower()]
+        assert "include_total" in [p["name"] for p in operation["parameters"]], route.path
+        body = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        assert body["properties"]["total"]["type"] == "integer" and "total" not in body["required"], route.path

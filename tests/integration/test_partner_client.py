@@ -99,7 +99,8 @@ def test_generated_client_syncs_customers_incrementally_and_consumes_webhooks(
         changed = patch.sync_detailed(
             client=rep,
             customer_id=ids[2],
-            body=models.PatchV1CustomersCustomerIdBody(legal_name=f"Client {suffix} Renamed Ltd", version=1),
+            body=models.PatchV1CustomersCustomerIdBody(legal_name=f"Client {suffix} Renamed Ltd"),
+            if_match='"1"',  # required by the document where the route requires a version
         )
         assert changed.status_code == 200, changed.content
         fetched = poll(lambda: synced.get(ids[2]), timeout=30)

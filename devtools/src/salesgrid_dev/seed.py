@@ -107,7 +107,7 @@ def seed_demo(base_url: str) -> DemoOrg:
 
 def expense_policy(client: httpx.Client, unit_id: str, currency: str, wait: float = 15.0) -> None:
     """The region's expense policy; the expenses service learns of the new unit from identity's
-    events, so a moment after its creation it may not know it yet."""
+    events, so a moment after its creation it may not know it yet (404 until then)."""
     limits, director_above = EXPENSE_POLICY[currency]
     body = {
         "currency": currency,
@@ -117,7 +117,7 @@ def expense_policy(client: httpx.Client, unit_id: str, currency: str, wait: floa
     deadline = time.monotonic() + wait
     while True:
         reply = client.put(f"/v1/expense-policies/{unit_id}", json=body)
-        if reply.status_code != 400 or time.monotonic() > deadline:
+        if reply.status_code != 404 or time.monotonic() > deadline:
             reply.raise_for_status()
             return
         time.sleep(0.2)

@@ -50,13 +50,12 @@ def trace_headers(headers: Headers) -> dict[str, str]:
 
 
 def route_modules() -> list:  # type: ignore[type-arg]
-    """Every module in salesgrid_gateway.routes exposing a route table `ROUTES` (or, the older
-    form, `blueprint` and `describe(api)`): a service's REST surface is added by dropping in one
-    module."""
+    """Every module in salesgrid_gateway.routes exposing a route table `ROUTES`: a service's REST
+    surface is added by dropping in one module."""
     found = []
     for info in sorted(pkgutil.iter_modules(routes.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{routes.__name__}.{info.name}")
-        if hasattr(module, "ROUTES") or (hasattr(module, "blueprint") and hasattr(module, "describe")):
+        if hasattr(module, "ROUTES"):
             found.append(module)
     return found
 
@@ -67,11 +66,7 @@ def register_routes(app: Flask, api: OpenApi) -> None:
         for route in getattr(module, "ROUTES", ()):
             app.add_url_rule(route.flask_path, route.endpoint, make_view(route), methods=[route.method])
             api.add(route)
-        api.schemas.update(getattr(module, "SCHEMAS", {}))  # named schemas hand-written views refer to
-        if hasattr(module, "blueprint"):
-            app.register_blueprint(module.blueprint)
-        if hasattr(module, "describe"):
-            module.describe(api)
+        api.schemas.update(getattr(module, "SCHEMAS", {}))  # named schemas the routes refer to
 
 
 PUBLIC_PATHS = frozenset(

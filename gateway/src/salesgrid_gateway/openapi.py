@@ -7,10 +7,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from salesgrid_gateway import idempotency
 from salesgrid_gateway.problems import TITLES
 from salesgrid_gateway.rest import inputs
 from salesgrid_gateway.rest.schema import REF_PREFIX, Schemas, short_names
-from salesgrid_gateway.rest.table import Route, path_names
+from salesgrid_gateway.rest.table import TOTAL_FIELD, Route, path_names
 
 PROBLEM = {"$ref": "#/components/responses/Problem"}
 # Statuses any authenticated operation may answer: bad input, no or bad credentials, not allowed,
@@ -39,8 +40,24 @@ IF_MATCH = {
     "name": "If-Match",
     "in": "header",
     "schema": {"type": "string", "pattern": r'^(W/)?"?[0-9]{1,18}"?$'},
-    "description": 'the version read (ETag), e.g. "3"; 412 when stale. Where a version is required, '
-    "428 without it (or `version` in the body)",
+    "description": 'the version read (ETag), e.g. "3"; 412 when stale. Required where the operation '
+    "changes a versioned record (428 without it; a `version` member of the JSON body is also accepted)",
+}
+
+IDEMPOTENCY_KEY = {
+    "name": idempotency.HEADER,
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x20-\\x7e]+$"},
+    "description": "retry-safe request: the first answer is stored for 24 h and replayed to a retry with the "
+    "same key (`Idempotent-Replayed: true`); the key with another request is 422, while the first still "
+    "runs 409",
+}
+REPLAYED = {
+    "Idempotent-Replayed": {
+        "description": "`true` when the answer is the stored one of an earlier request with the same Idempotency-Key",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
 }
 
 
@@ -106,6 +123,8 @@ class OpenApi:
                     "description": "`next_cursor` of the previous page; a cursor of another list is 400",
                 },
             ]
+            if TOTAL_FIELD in fields:
+                parameters.append(INCLUDE_TOTAL)
         body = None
         if route.body:
             descriptor = route.request_descriptor
@@ -118,14 +137,14 @@ class OpenApi:
                 extra["version"] = {
                     "type": "integer",
                     "minimum": 0,
-                    "description": "the version read, if not sent as If-Match",
+                    "description": "the version read, also accepted here instead of If-Match",
                 }
             rename = {k: v for k, v in route.rename.items() if "." not in v and k not in path_names(route.path)}
             required = tuple(name for name in route.required if name not in route.query)
             body = self.types.object(descriptor, exclude=hidden, rename=rename, required=required, extra=extra)
         if route.items:
             item = self.types.ref(route.reply_descriptor.fields_by_name[route.items].message_type)
-            reply: dict[str, Any] | None = list_of(item)
+            reply: dict[str, Any] | None = list_of(item, counted=bool(route.paging) and TOTAL_FIELD in fields)
         else:
             reply = self.types.ref(route.result_descriptor)
         etag = not route.items and "version" in route.result_descriptor.fields_by_name
@@ -165,8 +184,13 @@ class OpenApi:
     ) -> dict[str, Any]:
         version_check = route.version_check
         if version_check != "none":
-            parameters = [*parameters, {**IF_MATCH, "required": False}]
+            parameters = [*parameters, {**IF_MATCH, "required": version_check == "required"}]
+        keyed = route.method in idempotency.METHODS and not route.public
+        if keyed:
+            parameters = [*parameters, IDEMPOTENCY_KEY]
         response_headers: dict[str, Any] = {**REQUEST_ID, **({} if route.public else RATE_HEADERS)}
+        if keyed:
+            response_headers |= REPLAYED
         for name in headers:
             response_headers[name] = {"schema": STRING, "required": True}
         success: dict[str, Any] = {
@@ -204,35 +228,6 @@ class OpenApi:
             op["security"] = []
         return op
 
-    # -- the older, hand-written description (route modules not converted yet) -----------------
-    def operation(
-        self,
-        path: str,
-        method: str,
-        summary: str,
-        *,
-        tag: str,
-        request: dict[str, Any] | None = None,
-        response: dict[str, Any] | None = None,
-        status: int = 200,
-        public: bool = False,
-        parameters: list[dict[str, Any]] | None = None,
-    ) -> None:
-        route = Route(
-            method.upper(),
-            path,
-            summary,
-            tag,
-            status=status,
-            public=public,
-            body="",
-            request_schema=request,
-            response_schema=response,
-            if_match="required" if method.upper() == "PATCH" else "auto",
-            parameters=tuple(p for p in parameters or () if p.get("in") != "path"),
-        )
-        self.paths.setdefault(path, {})[method.lower()] = self._hand_written(route)
-
     def document(self) -> dict[str, Any]:
         names = short_names(self.types.components)
         schemas = {names[full]: schema for full, schema in sorted(self.types.components.items())}
@@ -268,7 +263,7 @@ DESCRIPTION = (
     "Sales-force management platform: REST/JSON API under /v1, generated from the services' gRPC "
     "messages. Errors are RFC 9457 problem+json naming the field (`errors[].field`). Lists answer "
     '`{"items": [...], "next_cursor": ...}`: pass `next_cursor` back as `cursor` (and `limit`, '
-    "1-500) until it is null. 64-bit integers are JSON numbers. Records with a `version` answer "
+    "1-500) until it is null; `include_total=true` adds `total` (counted only when asked). 64-bit integers are JSON numbers. Records with a `version` answer "
     "`ETag`; changes take `If-Match` (428 without one where required, 412 when stale). Unsafe "
     "requests take `Idempotency-Key`. Rate limits: `RateLimit`/`RateLimit-Policy`, 429 with "
     "`Retry-After`."
@@ -302,37 +297,31 @@ def problem_response(status: int) -> dict[str, Any]:
     }
 
 
-def list_of(item: dict[str, Any]) -> dict[str, Any]:
-    """The one list envelope of the API."""
-    return {
-        "type": "object",
-        "required": ["items", LIST_ENVELOPE],
-        "properties": {
-            "items": {"type": "array", "items": item},
-            LIST_ENVELOPE: {
-                "type": ["string", "null"],
-                "description": "pass as `cursor` for the next page; null on the last",
-            },
+def list_of(item: dict[str, Any], *, counted: bool = False) -> dict[str, Any]:
+    """The one list envelope of the API (`total` on lists that can count themselves)."""
+    properties: dict[str, Any] = {
+        "items": {"type": "array", "items": item},
+        LIST_ENVELOPE: {
+            "type": ["string", "null"],
+            "description": "pass as `cursor` for the next page; null on the last",
         },
     }
+    if counted:
+        properties["total"] = {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0,
+            "description": "the records of the whole list (all pages) in the caller's data scope with the "
+            "same filters; present only when asked with include_total=true",
+        }
+    return {"type": "object", "required": ["items", LIST_ENVELOPE], "properties": properties}
 
 
-# -- helpers for hand-written descriptions --------------------------------------------------------
-def obj(required: list[str] | None = None, **properties: Any) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "object", "properties": properties}
-    if required:
-        schema["required"] = required
-    return schema
-
-
-INTEGER = {"type": "integer"}
-BOOLEAN = {"type": "boolean"}
-STRINGS = {"type": "array", "items": STRING}
-
-
-def path_param(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": STRING}
-
-
-def query_param(name: str, schema: dict[str, Any] = STRING) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "schema": schema}
+INCLUDE_TOTAL = {
+    "name": TOTAL_FIELD,
+    "in": "query",
+    "required": False,
+    "schema": {"type": "boolean", "default": False},
+    "description": "also count the whole list (in your data scope, with the same filters) into `total`; "
+    "counted only when asked, since a count costs a scan",
+}

@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from salesgrid_common.currencies import minor_units, parse_amount, validate_currency
 from salesgrid_common.errors import ValidationFailed
+from salesgrid_common.money import parse_decimal, parse_money
 
 
 def test_codes_and_minor_units() -> None:
@@ -32,3 +33,19 @@ def test_amounts_are_exact_in_the_currency() -> None:
         with pytest.raises(ValidationFailed) as caught:
             parse_amount(text, currency, "amount", positive=positive)
         assert caught.value.field == "amount", text
+
+
+def test_amounts_past_twenty_whole_digits_are_refused_naming_the_field() -> None:
+    """Past 28 significant digits Decimal's quantize() raises InvalidOperation (a 500 at the
+    gateway); every amount parser refuses such text as bad input instead."""
+    assert parse_amount("9" * 20 + ".99", "CNY") == Decimal("9" * 20 + ".99")
+    assert parse_money("9" * 20, "CNY").amount == Decimal("9" * 20 + ".00")
+    for text in ("1" * 21, "1" * 27, "1" * 40, "1e30", "-" + "9" * 30):
+        for parse in (
+            lambda: parse_amount(text, "CNY", "lines[0].amount"),
+            lambda: parse_money(text, "CNY", "lines[0].amount", allow_negative=True),
+            lambda: parse_decimal(text, "lines[0].amount"),
+        ):
+            with pytest.raises(ValidationFailed) as caught:
+                parse()
+            assert caught.value.field == "lines[0].amount", text

@@ -140,7 +140,15 @@ async def test_follow_ups_and_check_ins(database_url: str, nats_url: str, test_k
         # Scope: the rep and his manager see the follow-up, a rep of another branch does not.
         for who, expected in (("rep", 1), ("manager", 1), ("other", 0)):
             listed = await w.stub.ListFollowUps(pb.ListFollowUpsRequest(customer_id="cust-1"), metadata=w.meta[who])
-            assert len(listed.follow_ups) == expected, who
+            assert len(listed.follow_ups) == expected and not listed.HasField("total"), who  # counted when asked
+            counted = await w.stub.ListFollowUps(
+                pb.ListFollowUpsRequest(customer_id="cust-1", include_total=True), metadata=w.meta[who]
+            )
+            assert (len(counted.follow_ups), counted.total) == (expected, expected), who  # within his scope
+        other_customer = await w.stub.ListFollowUps(
+            pb.ListFollowUpsRequest(customer_id="cust-2", include_total=True), metadata=w.meta["rep"]
+        )
+        assert (list(other_customer.follow_ups), other_customer.total) == ([], 0)  # the same filters
 
         reading = pb.LocationReading(latitude=91, longitude=121.47, accuracy_m=10, device_time=ts(START))
         bad = await rpc_error(

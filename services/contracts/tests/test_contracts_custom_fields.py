@@ -186,7 +186,7 @@ async def test_contract_custom_fields_through_the_gateway(database_url: str, nat
             rep | {"If-Match": '"9"'},
             {"custom_fields": {"region": "s"}},
         )
-        assert stale.status_code == 409
+        assert stale.status_code == 412  # a stale If-Match: Precondition Failed
         bad = await send(
             "patch",
             f"/v1/contracts/{contract['id']}/custom-fields",

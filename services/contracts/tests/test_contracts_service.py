@@ -25,7 +25,7 @@ from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid.pipeline.v1 import pipeline_pb2, pipeline_pb2_grpc
 from salesgrid_common.actors import system_actor
 from salesgrid_common.clock import FakeClock
-from salesgrid_common.directory import directory_users
+from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.events.tables import outbox
 from salesgrid_contracts.app import DEFINITION, MIGRATIONS
 from salesgrid_contracts.settings import ContractsSettings
@@ -78,6 +78,12 @@ class Platform:
     running: object
 
 
+def unit_paths(path: str) -> list[str]:
+    """/c/r1/b1/ -> /c/, /c/r1/, /c/r1/b1/: the units on an org path."""
+    parts = [part for part in path.split("/") if part]
+    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+
+
 @pytest.fixture
 async def platform(database_url: str, nats_url: str, test_keys: TestKeys) -> AsyncIterator[Platform]:
     clock = FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
@@ -95,6 +101,19 @@ async def platform(database_url: str, nats_url: str, test_keys: TestKeys) -> Asy
                         roles=role,
                         active=True,
                         time_zone="Asia/Shanghai",
+                        updated_at=clock(),
+                    )
+                )
+            for path in {unit for _, person_path, _, _ in PEOPLE for unit in unit_paths(person_path)}:
+                await session.execute(
+                    directory_units.insert().values(
+                        unit_id=path.rstrip("/").rsplit("/", 1)[-1],
+                        parent_id=None,
+                        name=path,
+                        path=path,
+                        time_zone="Asia/Shanghai",
+                        currency="CNY",
+                        active=True,
                         updated_at=clock(),
                     )
                 )
@@ -836,6 +855,15 @@ async def test_approval_rules_of_the_nearest_unit_win(platform: Platform) -> Non
     )
     assert (code, fields) == (grpc.StatusCode.INVALID_ARGUMENT, ["thresholds[1].up_to"])
     default = await p.api.GetApprovalRules(pb.GetApprovalRulesRequest(org_unit_id="b1"), metadata=admin)
+    # A unit that does not exist has no rules to read or set (not the defaults of a made-up unit).
+    for call in (
+        p.api.GetApprovalRules(pb.GetApprovalRulesRequest(org_unit_id="no-such-unit"), metadata=admin),
+        p.api.SetApprovalRules(
+            pb.SetApprovalRulesRequest(org_unit_id="no-such-unit", currency="CNY", thresholds=rules(("", "manager"))),
+            metadata=admin,
+        ),
+    ):
+        assert await failure(call) == (grpc.StatusCode.NOT_FOUND, ["org_unit_id"])
     assert [t.up_to for t in default.thresholds] == ["100000.00", "1000000.00", ""]
     code, _ = await failure(
         p.api.SetApprovalRules(

@@ -204,6 +204,18 @@ async def test_customer_lifecycle_scope_sharing_and_events(database_url: str, na
         assert not found.customers  # the search is on the normalised name
         found = await api.ListCustomers(pb.ListCustomersRequest(query="华为技术"), metadata=mgr)
         assert len(found.customers) == 2
+        # Totals only when asked: the whole list in the caller's scope and filters, on any page and sort.
+        assert not first.HasField("total")
+        for request, who, expected in (
+            (pb.ListCustomersRequest(page_size=3), a, 4),  # a rep counts only his own customers
+            (pb.ListCustomersRequest(page_size=3, cursor=first.next_cursor), a, 4),
+            (pb.ListCustomersRequest(page_size=2, sort="name"), a, 4),
+            (pb.ListCustomersRequest(page_size=1), mgr, 5),
+            (pb.ListCustomersRequest(), c, 0),
+            (pb.ListCustomersRequest(query="华为技术", page_size=1), mgr, 2),
+        ):
+            request.include_total = True
+            assert (await api.ListCustomers(request, metadata=who)).total == expected, request
 
         # Optimistic update: the version must match; a stale copy is refused.
         updated = await api.UpdateCustomer(
@@ -459,6 +471,14 @@ def _gateway_scenario(gateway, a: dict[str, str], b: dict[str, str]) -> None:  #
     assert check.status_code == 200 and [w["customer_id"] for w in check.json["warnings"]] == [cid]
     bad = gateway.post("/v1/customers", json={"legal_name": "X", "credit_code": "123"}, headers=a)
     assert bad.status_code == 400 and {e["field"] for e in bad.json["errors"]} == {"credit_code"}
+
+    # the total only when asked (include_total=true), within the caller's scope: rep-b holds none
+    assert "total" not in gateway.get("/v1/customers?limit=1", headers=a).json
+    for who, expected in ((a, 1), (b, 0)):
+        counted = gateway.get("/v1/customers?limit=1&include_total=true", headers=who)
+        assert (counted.status_code, counted.json.get("total")) == (200, expected), counted.json
+    wrong = gateway.get("/v1/customers?include_total=maybe", headers=a)
+    assert wrong.status_code == 400 and [e["field"] for e in wrong.json["errors"]] == ["include_total"]
 
     assert gateway.get(f"/v1/customers/{cid}", headers=b).status_code == 403
     assert gateway.patch(f"/v1/customers/{cid}", json={"tier": "normal"}, headers=a).status_code == 428

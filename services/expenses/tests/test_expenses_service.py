@@ -366,6 +366,11 @@ async def test_policy_limits_inherited_director_threshold_and_no_self_approval(e
     assert (
         await x.api.GetPolicy(pb.GetPolicyRequest(org_unit_id="t2"), metadata=x.tokens["admin"])
     ).source_unit_id == ""  # another branch: the defaults
+    for unknown in (  # a unit that does not exist: 404, not the defaults of a made-up unit
+        x.api.GetPolicy(pb.GetPolicyRequest(org_unit_id="no-such-unit"), metadata=x.tokens["admin"]),
+        x.api.SetPolicy(pb.ExpensePolicy(org_unit_id="no-such-unit", currency="CNY"), metadata=x.tokens["admin"]),
+    ):
+        assert await failure(unknown) == (grpc.StatusCode.NOT_FOUND, ["org_unit_id"])
     # only administrators set policies, and bad limits are named
     assert (
         await failure(x.api.SetPolicy(pb.ExpensePolicy(org_unit_id="b1", currency="CNY"), metadata=x.tokens["mgr-1"]))

@@ -165,7 +165,12 @@ async def test_special_discount_needs_approval_up_the_chain_before_acceptance(
                 pb.DiscountPolicy(org_unit_id="nowhere", threshold_percent="5", director_above_percent="15"),
                 metadata=admin,
             ),
-            grpc.StatusCode.INVALID_ARGUMENT,
+            grpc.StatusCode.NOT_FOUND,
+            "org_unit_id",
+        )
+        await expect_error(
+            approvals.GetDiscountPolicy(pb.GetDiscountPolicyRequest(org_unit_id="nowhere"), metadata=admin),
+            grpc.StatusCode.NOT_FOUND,
             "org_unit_id",
         )
         await expect_error(

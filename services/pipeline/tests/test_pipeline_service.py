@@ -248,6 +248,7 @@ async def test_opportunity_lifecycle_gates_scope_and_forecast(
         assert [o.id for o in listed.opportunities] == [opp.id]
         mine = await api.ListOpportunities(pb.ListOpportunitiesRequest(page_size=1), metadata=other)
         assert len(mine.opportunities) == 1 and mine.next_page_token == ""
+        assert not mine.HasField("total")  # counted only when asked
 
         # a gate without its facts is refused, names them, and is recorded as a violation
         error = await expect_error(
@@ -322,6 +323,31 @@ async def test_opportunity_lifecycle_gates_scope_and_forecast(
             "salesgrid.pipeline.opportunity.stage_changed",
             "salesgrid.pipeline.opportunity.lost",
         ]
+
+        # the total, when asked: the whole list in the caller's scope with the same filters, on every page
+        second = await api.CreateOpportunity(
+            pb.CreateOpportunityRequest(
+                customer_id=cust_1, name="Second line", amount=money("500"), expected_close_date="2026-10-31"
+            ),
+            metadata=rep,
+        )
+        first_page = await api.ListOpportunities(
+            pb.ListOpportunitiesRequest(page_size=1, include_total=True), metadata=manager
+        )
+        assert (len(first_page.opportunities), first_page.total) == (1, 2) and first_page.next_page_token
+        last_page = await api.ListOpportunities(
+            pb.ListOpportunitiesRequest(page_size=1, page_token=first_page.next_page_token, include_total=True),
+            metadata=manager,
+        )
+        assert (len(last_page.opportunities), last_page.total, last_page.next_page_token) == (1, 2, "")
+        for who, expected in ((other, 1), (rep, 2)):  # a rep's total counts only his own records
+            assert (
+                await api.ListOpportunities(pb.ListOpportunitiesRequest(include_total=True), metadata=who)
+            ).total == expected
+        filtered = await api.ListOpportunities(
+            pb.ListOpportunitiesRequest(status="open", page_size=5, include_total=True), metadata=manager
+        )
+        assert ([o.id for o in filtered.opportunities], filtered.total) == ([second.id], 1)  # filters apply
 
 
 async def test_leads_and_sla_scheduler(database_url: str, nats_url: str, test_keys, customers_service) -> None:

@@ -13,7 +13,7 @@ A pass-through operation is one line naming the HTTP method, path and RPC:
 Everything else is derived from the RPC's messages: path parameters fill the request field of
 the same name (or `id`); a GET's other scalar fields are query parameters; other methods take
 the rest of the request message as the JSON body; `page_size` + `page_token`/`cursor` make the
-route paged (`limit`, `cursor` → `{"items", "next_cursor"}`); `expected_version` makes it take
+route paged (`limit`, `cursor`, `include_total` → `{"items", "next_cursor", "total"}`); `expected_version` makes it take
 If-Match; `set_<field>` flags are set when `<field>` is sent; a `client_ip` field gets the
 caller's address; a reply with `version` sets ETag. A view that is not a pass-through
 (uploads, downloads, replies reshaped) is a `View`: a hand-written function with its request,
@@ -32,6 +32,7 @@ from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 
 PAGE_TOKENS = (("page_token", "next_page_token"), ("cursor", "next_cursor"))
+TOTAL_FIELD = "include_total"  # a paged list request's flag: count the list into the reply's `total`
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,9 @@ class Route:
     audit: tuple[str, str] | None = None  # (action, target type) of a sensitive read
     public: bool = False  # no credentials (login, refresh, logout)
     anonymous_call: bool = False  # the RPC is called without the caller's token
+    # the address setting of the service to call, chosen from the path values (custom fields: the
+    # entity's owner; may raise a 404 ApiProblem); None: the Service's own
+    address: Callable[[dict[str, Any]], str] | None = None
     # -- declared for hand-written views (pass-throughs derive them) -----------------------------
     request_schema: dict[str, Any] | None = None
     request_message: type[Message] | None = None  # or the JSON body is this message (less `hidden`)
@@ -145,7 +149,7 @@ class Route:
         if self.version_check != "none":
             hidden.add("expected_version")
         if self.paging:
-            hidden |= {"page_size", self.paging[0]}
+            hidden |= {"page_size", self.paging[0], TOTAL_FIELD}
         return hidden
 
     def query_fields(self) -> list[str]:

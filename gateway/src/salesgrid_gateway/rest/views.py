@@ -11,7 +11,7 @@ from flask import Response, g, jsonify, request
 from salesgrid_gateway.clients import call, from_json, stub, to_json
 from salesgrid_gateway.problems import ApiProblem
 from salesgrid_gateway.rest import inputs
-from salesgrid_gateway.rest.table import Route, path_names
+from salesgrid_gateway.rest.table import TOTAL_FIELD, Route, path_names
 from salesgrid_gateway.routes.common import report_sensitive_read
 
 VERSION_FIELDS = frozenset({"", "version", "expected_version"})
@@ -50,8 +50,10 @@ def _pass_through(route: Route) -> Callable[..., Any]:
     scope = route.endpoint
     token = "" if route.anonymous_call else None
     custom_filters = route.method == "GET" and _is_string_map(fields.get("custom_fields"))
+    count = bool(paging) and TOTAL_FIELD in fields  # the list can be asked for its total
 
     def handler(**path_values: Any) -> Response | tuple[Response, int] | tuple[str, int]:
+        address = route.address(path_values) if route.address else service.address_setting
         body: dict[str, Any] = {}
         if route.body:
             body = inputs.json_body(optional=route.optional_body)
@@ -77,6 +79,8 @@ def _pass_through(route: Route) -> Callable[..., Any]:
         if paging:
             values["page_size"] = inputs.limit()
             values[paging[0]] = inputs.decode_cursor(scope)
+            if count and TOTAL_FIELD in request.args:
+                values[TOTAL_FIELD] = inputs.query_value(fields[TOTAL_FIELD], TOTAL_FIELD)
         if "client_ip" in fields:
             values["client_ip"] = g.client_ip
         values |= route.fixed
@@ -85,7 +89,7 @@ def _pass_through(route: Route) -> Callable[..., Any]:
             _put(values, bound[name], value)
         try:
             message = from_json(request_class, values)
-            reply = call(getattr(stub(service.stub_class, service.address_setting), rpc), message, token=token)
+            reply = call(getattr(stub(service.stub_class, address), rpc), message, token=token)
         except ApiProblem as problem:
             raise _renamed(problem, names, stale=bool(version)) from None
         if route.audit:
@@ -98,6 +102,8 @@ def _pass_through(route: Route) -> Callable[..., Any]:
                 "items": [to_json(item) for item in getattr(reply, route.items)],
                 "next_cursor": inputs.encode_cursor(scope, next_token),
             }
+            if count and reply.HasField("total"):
+                payload["total"] = reply.total
             return jsonify(payload), route.status
         result = getattr(reply, route.result) if route.result else reply
         response = jsonify(to_json(result))

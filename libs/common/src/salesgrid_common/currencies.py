@@ -44,6 +44,17 @@ def minor_units(code: str, field: str = "currency") -> int:
     return MINOR_UNITS[validate_currency(code, field)]
 
 
+# Amounts (and the decimals read with them) have at most this many digits before the point: far
+# beyond any real amount, and within what is stored (DecimalText, 40 characters) and what Decimal
+# computes exactly (28 significant digits, past which quantize() raises instead of answering).
+AMOUNT_WHOLE_DIGITS = 20
+
+
+def check_whole_digits(value: Decimal, field: str) -> None:
+    if value and value.adjusted() >= AMOUNT_WHOLE_DIGITS:
+        raise ValidationFailed(f"must have at most {AMOUNT_WHOLE_DIGITS} digits before the point", field)
+
+
 def parse_amount(text: object, currency: str, field: str = "amount", *, positive: bool = False) -> Decimal:
     """A decimal string as an exact amount of ``currency``: finite, not negative (positive when
     asked) and with no more decimals than the currency's minor units (never rounded silently)."""
@@ -54,6 +65,7 @@ def parse_amount(text: object, currency: str, field: str = "amount", *, positive
         raise ValidationFailed(f"must be a decimal amount such as 12.50, got {text!r}", field) from None
     if not value.is_finite():
         raise ValidationFailed("must be a finite amount", field)
+    check_whole_digits(value, field)
     if value < 0 or (positive and value == 0):
         raise ValidationFailed("must be positive" if positive else "must not be negative", field)
     if value != value.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP):

@@ -262,3 +262,15 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServicer):
             active=user.active,
             time_zone=user.time_zone,
         )
+
+
+async def unit_path_in_scope(
+    session: AsyncSession, principal: Principal, unit_id: str, permission: str, field: str = "unit_id"
+) -> str:
+    """The org path of a unit the caller may act on with `permission`; NotFound naming `field`
+    when the unit does not exist or lies outside the caller's data scope (fail closed: the
+    answer does not tell which)."""
+    path = await session.scalar(select(directory_units.c.path).where(directory_units.c.unit_id == unit_id.strip()))
+    if path is None or not principal.can_see(permission, "", path):
+        raise NotFound(f"org unit {unit_id} not found", field)
+    return str(path)

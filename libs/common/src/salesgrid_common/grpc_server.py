@@ -17,6 +17,7 @@ from grpc_status import rpc_status
 from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from salesgrid_common import paging
 from salesgrid_common.auth import AsyncTokenVerifier, Principal, current_principal
 from salesgrid_common.dependencies import is_outage
 from salesgrid_common.errors import DependencyUnavailable, DomainError, PermissionDenied, Unauthenticated
@@ -209,7 +210,10 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                             context.set_trailing_metadata(((METADATA_REPLAYED, "true"),))
                             IDEMPOTENT_REPLAYS.labels(service_name, method_name).inc()
                         return answer
-                    return await inner(request, context)
+                    with paging.asked_for(request) as wanted:  # counts only when asked
+                        reply = await inner(request, context)
+                    paging.answer(reply, wanted)
+                    return reply
                 except StoredRefusal as refusal:  # a refusal committed with the key, replayed
                     stored = status_pb2.Status.FromString(refusal.status)
                     code = next(c for c in grpc.StatusCode if c.value[0] == stored.code)

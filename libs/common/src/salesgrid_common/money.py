@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Self
 
-from salesgrid_common.currencies import minor_units, validate_currency
+from salesgrid_common.currencies import check_whole_digits, minor_units, validate_currency
 from salesgrid_common.errors import ValidationFailed
 
 _PLAIN_DECIMAL = re.compile(r"^[+-]?\d+(\.\d+)?$")
@@ -44,9 +44,11 @@ def parse_decimal(text: object, field: str) -> Decimal:
     if not isinstance(text, str) or not _PLAIN_DECIMAL.fullmatch(text.strip()):
         raise ValidationFailed(f"must be a decimal number such as 1234.50, got {text!r}", field)
     try:
-        return Decimal(text.strip())
+        value = Decimal(text.strip())
     except InvalidOperation as exc:  # pragma: no cover - the pattern already guards this
         raise ValidationFailed("must be a decimal number", field) from exc
+    check_whole_digits(value, field)
+    return value
 
 
 @dataclass(frozen=True)

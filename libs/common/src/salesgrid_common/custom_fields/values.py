@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
 
-from salesgrid_common.currencies import parse_amount, validate_currency
+from salesgrid_common.currencies import AMOUNT_WHOLE_DIGITS, parse_amount, validate_currency
 from salesgrid_common.custom_fields.definitions import (
     COLUMN_PREFIX,
     FALSE_TEXT,
@@ -23,7 +23,7 @@ from salesgrid_common.custom_fields.definitions import (
 from salesgrid_common.errors import DomainError, ValidationFailed
 
 
-MONEY_WHOLE_DIGITS = 20
+MONEY_WHOLE_DIGITS = AMOUNT_WHOLE_DIGITS
 
 
 def _decimal_text(value: Decimal) -> str:

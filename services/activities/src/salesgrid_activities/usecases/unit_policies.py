@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth import Principal
-from salesgrid_common.directory import directory_units
-from salesgrid_common.errors import NotFound
+from salesgrid_common.directory import unit_path_in_scope
 from salesgrid_activities.domain import unit_policies
 from salesgrid_activities.stores.unit_policies import get_unit_policy, put_unit_policy
 
@@ -22,10 +20,7 @@ class UnitPoliciesMixin(ActivitiesUseCasesBase):
     async def _policy_unit(self, session: AsyncSession, principal: Principal, unit_id: str, permission: str) -> str:
         """The unit's path, once the caller may act on it."""
         principal.require(permission)
-        path = await session.scalar(select(directory_units.c.path).where(directory_units.c.unit_id == unit_id))
-        if path is None or not principal.can_see(permission, "", path):
-            raise NotFound(f"org unit {unit_id} not found", "unit_id")
-        return path
+        return await unit_path_in_scope(session, principal, unit_id, permission)
 
     async def set_unit_policy(
         self, principal: Principal, unit_id: str, values: dict[str, Any]

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salesgrid.events.v1.contracts_events_pb2 import ContractsInstalmentOverdue
 from salesgrid_common.approval import store_steps, stored_reminder_due
 from salesgrid_common.auth import Principal
+from salesgrid_common.directory import unit_path_in_scope
 from salesgrid_common.errors import Conflict, FailedPrecondition, NotFound, ValidationFailed
 from salesgrid_common.localtime import UnitCalendars, latest_local_date
 from salesgrid_contracts import models
@@ -76,6 +77,7 @@ class ApprovalMixin(ContractsUseCasesBase):
             {"up_to": None if r.up_to is None else str(r.up_to.amount), "role": r.role} for r in rules.rules
         ]
         async with self.sessions() as session, session.begin():
+            await unit_path_in_scope(session, principal, unit, "org_units:update", "org_unit_id")
             stored = await session.get(models.ApprovalRuleSet, unit)
             if stored is None:
                 session.add(
@@ -96,6 +98,7 @@ class ApprovalMixin(ContractsUseCasesBase):
         """The unit's own rules, else the defaults (CNY)."""
         principal.require("org_units:read")
         async with self.sessions() as session:
+            await unit_path_in_scope(session, principal, org_unit_id, "org_units:read", "org_unit_id")
             stored = await session.get(models.ApprovalRuleSet, org_unit_id)
             return self._rule_set(stored) if stored else approval.default_approval_rules(org_unit_id)
 

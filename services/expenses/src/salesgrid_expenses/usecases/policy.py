@@ -11,8 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salesgrid.events.v1.expenses_events_pb2 import ExpensesPolicySet
 from salesgrid_common import orgpaths
 from salesgrid_common.auth import Principal
-from salesgrid_common.directory import directory_units
-from salesgrid_common.errors import ValidationFailed
+from salesgrid_common.directory import unit_path_in_scope
 from salesgrid_expenses import models
 from salesgrid_expenses.domain import policy as rules
 from salesgrid_expenses.domain.claims import Category
@@ -49,13 +48,7 @@ class PolicyMixin(ExpensesUseCasesBase):
         policy = rules.new_policy(org_unit_id, (currency or "").strip().upper(), limits, director_above)
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            path = await session.scalar(
-                select(directory_units.c.path).where(directory_units.c.unit_id == policy.org_unit_id)
-            )
-            if path is None:
-                raise ValidationFailed(f"unknown org unit {policy.org_unit_id}", "org_unit_id")
-            if not principal.can_see("org_units:update", "", path):
-                raise ValidationFailed("is outside your data scope", "org_unit_id")
+            path = await unit_path_in_scope(session, principal, policy.org_unit_id, "org_units:update", "org_unit_id")
             stored = await session.get(models.PolicyRow, policy.org_unit_id)
             values = {
                 "currency": policy.currency,
@@ -86,7 +79,5 @@ class PolicyMixin(ExpensesUseCasesBase):
         """The policy in force for the unit: its own, an ancestor's, or the defaults."""
         principal.require("org_units:read")
         async with self.sessions() as session:
-            path = await session.scalar(select(directory_units.c.path).where(directory_units.c.unit_id == org_unit_id))
-            if path is None:
-                raise ValidationFailed(f"unknown org unit {org_unit_id}", "org_unit_id")
+            path = await unit_path_in_scope(session, principal, org_unit_id, "org_units:read", "org_unit_id")
             return await policy_in_force(session, path)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salesgrid_common.auth import Principal, Scope
 from salesgrid_common.errors import PermissionDenied, ValidationFailed
 from salesgrid_common.ids import new_id
+from salesgrid_common.paging import count_if_asked
 from salesgrid_identity.models import AuditEntry
 
 from salesgrid_identity.usecases._support import IdentityUseCasesBase
@@ -105,6 +106,7 @@ class AuditMixin(IdentityUseCasesBase):
                 stmt = stmt.where(AuditEntry.occurred_at >= since)
             if until:
                 stmt = stmt.where(AuditEntry.occurred_at < until)
+            await count_if_asked(session, stmt)  # the total, when the call asked for it
             if after:
                 stmt = stmt.where(AuditEntry.id < after)
             rows = list((await session.scalars(stmt)).all())

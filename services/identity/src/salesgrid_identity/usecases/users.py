@@ -20,6 +20,7 @@ from salesgrid_common.errors import (
 )
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.ids import new_id
+from salesgrid_common.paging import count_if_asked
 from salesgrid_identity import models
 from salesgrid_identity.domain import org, passwords, roles
 from salesgrid_identity.domain.users import User, login_violations, normalise_login
@@ -256,6 +257,7 @@ class UsersMixin(IdentityUseCasesBase):
                 stmt = stmt.where(
                     func.lower(models.User.login).like(like) | func.lower(models.User.display_name).like(like)
                 )
+            await count_if_asked(session, stmt)  # the total, when the call asked for it
             if after:
                 stmt = stmt.where(models.User.id > after)
             rows = [(user_from_row(row[0]), row[1]) for row in (await session.execute(stmt)).all()]

@@ -14,7 +14,7 @@ from salesgrid.events.v1.pipeline_events_pb2 import PipelineDiscountApprovalStep
 from salesgrid_common import approval
 from salesgrid_common.approval_chain import management_chain
 from salesgrid_common.auth import Principal
-from salesgrid_common.directory import directory_units
+from salesgrid_common.directory import unit_path_in_scope
 from salesgrid_common.errors import FailedPrecondition, NotFound, ValidationFailed
 from salesgrid_pipeline.domain import discounts
 from salesgrid_pipeline.models import DiscountPolicyRow, Opportunity, Quote, QuoteApprovalStep
@@ -235,12 +235,7 @@ class DiscountsMixin(PipelineUseCasesBase):
         unit = org_unit_id.strip()
         if not unit:
             raise ValidationFailed("is required", "org_unit_id")
-        path = await session.scalar(select(directory_units.c.path).where(directory_units.c.unit_id == unit))
-        if path is None:
-            raise ValidationFailed(f"unknown org unit {unit}", "org_unit_id")
-        if not principal.can_see(permission, "", path):
-            raise ValidationFailed("is outside your data scope", "org_unit_id")
-        return path
+        return await unit_path_in_scope(session, principal, unit, permission, "org_unit_id")
 
     async def set_discount_policy(
         self, principal: Principal, org_unit_id: str, threshold_percent: str, director_above_percent: str
