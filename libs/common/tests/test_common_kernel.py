@@ -31,6 +31,7 @@ KERNEL = frozenset(
         "actors",
         "clock",
         "custom_fields.definitions",
+        "events.catalogue",
     }
 )
 FORBIDDEN = ("grpc", "sqlalchemy", "nats", "flask", "httpx", "jwt", "google", "salesgrid.", "asyncpg", "aiosqlite")

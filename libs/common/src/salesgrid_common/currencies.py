@@ -71,3 +71,13 @@ def parse_amount(text: object, currency: str, field: str = "amount", *, positive
     if value != value.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP):
         raise ValidationFailed(f"{currency} amounts have at most {digits} decimals", field)
     return value.quantize(Decimal(1).scaleb(-digits))
+
+
+def minor_unit_exponent(currency: str) -> Decimal:
+    """``Decimal('0.01')`` for a two-decimal currency, ``Decimal('1')`` for JPY, and so on."""
+    return Decimal(1).scaleb(-minor_units(currency))
+
+
+def round_to_currency(amount: Decimal, currency: str) -> Decimal:
+    """``amount`` rounded ROUND_HALF_UP to the currency's minor units (the one rounding rule of money)."""
+    return amount.quantize(minor_unit_exponent(currency), rounding=ROUND_HALF_UP)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -16,6 +16,7 @@ from sqlalchemy import DateTime, String, Table, TypeDecorator, event, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Mapper
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 SessionFactory = async_sessionmaker[AsyncSession]
@@ -151,3 +152,20 @@ def _upsert_statement(dialect: str, table: Table, columns: tuple[str, ...], key:
     return statement.on_conflict_do_update(
         index_elements=list(key), set_={name: statement.excluded[name] for name in columns if name not in key}
     )
+
+
+def loaded_values(row: Any) -> Mapping[str, Any]:
+    """A loaded ORM row's column values by attribute name, read from its instance state: the ORM's
+    per-attribute descriptors cost more than the rest of mapping a row to a domain object, which
+    a page of rows feels. A row with an attribute not loaded (expired, deferred) is read through
+    the descriptors, which load it."""
+    values: dict[str, Any] = row.__dict__
+    names = _column_names(row.__mapper__)
+    if names <= values.keys():
+        return values
+    return {name: getattr(row, name) for name in names}
+
+
+@lru_cache(maxsize=None)
+def _column_names(mapper: Mapper[Any]) -> frozenset[str]:
+    return frozenset(mapper.column_attrs.keys())

@@ -25,6 +25,10 @@ class Violations:
     def __bool__(self) -> bool:
         return bool(self._items)
 
+    @property
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._items)
+
     def raise_if_any(self) -> None:
         if self._items:
             raise ValidationFailed.many(self._items)
@@ -108,3 +112,22 @@ def require_date(value: object, field: str) -> date:
     if not isinstance(value, date) or isinstance(value, datetime):
         raise ValidationFailed("must be a date", field)
     return value
+
+
+def check_text(value: object, field: str, *, max_length: int, required: bool = True) -> list[tuple[str, str]]:
+    """The violations of a text value that is trimmed before use (for rules that add up lists)."""
+    violations = Violations()
+    violations.text(value, field, max_length=max_length, required=required)
+    return violations.items
+
+
+def check_decimal(value: object, field: str, *, allow_negative: bool = False) -> list[tuple[str, str]]:
+    """The violations of a monetary or quantity Decimal: finite, and not negative unless allowed
+    (floats and bools are refused)."""
+    if isinstance(value, bool) or not isinstance(value, Decimal):
+        return [(field, "must be a Decimal (never a float)")]
+    if not value.is_finite():
+        return [(field, "must be a finite number")]
+    if not allow_negative and value < 0:
+        return [(field, "must not be negative")]
+    return []

@@ -14,8 +14,12 @@ from salesgrid.activities.v1 import activities_pb2_grpc as pb_grpc
 from salesgrid_common.auth import caller
 from salesgrid_common.protos import from_timestamp, to_timestamp
 from salesgrid_activities.domain import daily_reports, unit_policies
-from salesgrid_activities.models import DailyReportRow, FollowUpRow, ReportCommentRow, TaskRow, UnitPolicyRow, VisitRow
-from salesgrid_activities.usecases import ActivitiesUseCases, visit_domain
+from salesgrid_activities.domain.follow_ups import FollowUp
+from salesgrid_activities.domain.tasks import Task
+from salesgrid_activities.domain.check_ins import LocationAssessment, LocationFix, Visit
+from salesgrid_activities.domain.daily_reports import DailyReport
+from salesgrid_activities.domain.report_comments import ReportComment
+from salesgrid_activities.usecases import ActivitiesUseCases
 
 Ctx = grpc.aio.ServicerContext
 
@@ -35,100 +39,76 @@ def _reading(request: pb.CheckInRequest | pb.CheckOutRequest) -> dict[str, Any]:
     }
 
 
-def follow_up_pb(row: FollowUpRow) -> pb.FollowUp:
+def follow_up_pb(follow_up: FollowUp) -> pb.FollowUp:
     return pb.FollowUp(
-        id=row.id,
-        owner_id=row.owner_id,
-        org_path=row.org_path,
-        kind=row.kind,
-        occurred_at=to_timestamp(row.occurred_at),
-        notes=row.notes,
-        customer_id=row.customer_id or "",
-        contact_id=row.contact_id or "",
-        opportunity_id=row.opportunity_id or "",
-        lead_id=row.lead_id or "",
-        next_follow_up_on=row.next_follow_up_on.isoformat() if row.next_follow_up_on else "",
-        created_at=to_timestamp(row.created_at),
-        version=row.version,
+        id=follow_up.id,
+        owner_id=follow_up.owner_id,
+        org_path=follow_up.org_path,
+        kind=follow_up.kind.value,
+        occurred_at=to_timestamp(follow_up.occurred_at),
+        notes=follow_up.notes,
+        customer_id=follow_up.customer_id or "",
+        contact_id=follow_up.contact_id or "",
+        opportunity_id=follow_up.opportunity_id or "",
+        lead_id=follow_up.lead_id or "",
+        next_follow_up_on=follow_up.next_follow_up_on.isoformat() if follow_up.next_follow_up_on else "",
+        created_at=to_timestamp(follow_up.created_at) if follow_up.created_at else None,
+        version=follow_up.version,
     )
 
 
-def visit_pb(row: VisitRow) -> pb.Visit:
-    def end(
-        lat: float | None,
-        lon: float | None,
-        acc: float | None,
-        at: datetime | None,
-        photo: str | None,
-        received: datetime | None,
-        distance: float | None,
-        flags: list[str],
-    ) -> pb.VisitEnd:
-        return pb.VisitEnd(
-            reading=pb.LocationReading(
-                latitude=lat or 0.0,
-                longitude=lon or 0.0,
-                accuracy_m=acc or 0.0,
-                device_time=to_timestamp(at),
-                photo_ref=photo or "",
-            ),
-            received_at=to_timestamp(received),
-            has_distance=distance is not None,
-            distance_m=distance or 0.0,
-            flags=flags,
-        )
+def visit_end_pb(fix: LocationFix, received_at: datetime | None, assessment: LocationAssessment) -> pb.VisitEnd:
+    return pb.VisitEnd(
+        reading=pb.LocationReading(
+            latitude=fix.point.latitude,
+            longitude=fix.point.longitude,
+            accuracy_m=fix.accuracy_m,
+            device_time=to_timestamp(fix.device_time),
+            photo_ref=fix.photo_ref or "",
+        ),
+        received_at=to_timestamp(received_at),
+        has_distance=assessment.distance_m is not None,
+        distance_m=assessment.distance_m or 0.0,
+        flags=[r.value for r in assessment.reasons],
+    )
 
-    duration = visit_domain(row).duration
+
+def visit_pb(visit: Visit) -> pb.Visit:
+    duration = visit.duration
+    out, out_assessment = visit.check_out, visit.check_out_assessment
     return pb.Visit(
-        id=row.id,
-        owner_id=row.owner_id,
-        org_path=row.org_path,
-        customer_id=row.customer_id,
-        check_in=end(
-            row.in_latitude,
-            row.in_longitude,
-            row.in_accuracy_m,
-            row.in_device_time,
-            row.in_photo_ref,
-            row.in_received_at,
-            row.in_distance_m,
-            row.in_flags,
-        ),
+        id=visit.visit_id,
+        owner_id=visit.rep_id,
+        org_path=visit.org_path,
+        customer_id=visit.customer_id,
+        check_in=visit_end_pb(visit.check_in, visit.check_in_received_at, visit.check_in_assessment),
         check_out=None
-        if row.open
-        else end(
-            row.out_latitude,
-            row.out_longitude,
-            row.out_accuracy_m,
-            row.out_device_time,
-            row.out_photo_ref,
-            row.out_received_at,
-            row.out_distance_m,
-            row.out_flags,
-        ),
-        flagged=row.flagged,
+        if out is None or out_assessment is None
+        else visit_end_pb(out, visit.check_out_received_at, out_assessment),
+        flagged=visit.flagged,
         duration_seconds=int(duration.total_seconds()) if duration else 0,
-        version=row.version,
+        version=visit.version,
     )
 
 
-def report_pb(row: DailyReportRow) -> pb.DailyReport:
+def report_pb(report: DailyReport) -> pb.DailyReport:
+    content = report.content
     return pb.DailyReport(
-        id=row.id,
-        owner_id=row.owner_id,
-        org_path=row.org_path,
-        report_date=row.report_date.isoformat(),
-        time_zone=row.time_zone,
-        status=row.status,
-        summary=row.summary or "",
-        visit_ids=row.visit_ids,
-        tomorrow_plan=row.tomorrow_plan or "",
-        problems=row.problems or "",
-        submitted_at=to_timestamp(row.submitted_at),
-        falsified=row.falsified,
-        falsified_by=row.falsified_by or "",
-        falsified_comment=row.falsified_comment or "",
-        version=row.version,
+        id=report.report_id,
+        owner_id=report.rep_id,
+        org_path=report.org_path,
+        report_date=report.report_date.isoformat(),
+        time_zone=report.time_zone,
+        status=report.status.value,
+        summary=content.summary if content else "",
+        visit_ids=content.visit_ids if content else (),
+        tomorrow_plan=(content.tomorrow_plan if content else None) or "",
+        problems=(content.problems if content else None) or "",
+        submitted_at=to_timestamp(report.submitted_at),
+        falsified=report.falsified,
+        falsified_by=report.falsified_by or "",
+        falsified_comment=report.falsified_comment or "",
+        version=report.version,
     )
 
 
@@ -150,37 +130,36 @@ def _policy_values(
     )
 
 
-def unit_policy_pb(unit_id: str, row: UnitPolicyRow | None, policies: unit_policies.Policies) -> pb.UnitPolicy:
-    r = policies.report
-    own = (
-        pb.PolicyValues()
-        if row is None
-        else _policy_values(
-            row.check_in_radius_m,
-            time.fromisoformat(row.report_deadline) if row.report_deadline else None,
-            row.late_fine,
-            row.missing_fine,
-            row.falsified_fine,
-            row.currency,
-        )
-    )
+def unit_policy_pb(
+    unit_id: str, policy: unit_policies.UnitPolicy | None, policies: unit_policies.Policies
+) -> pb.UnitPolicy:
+    r, own = policies.report, policy.overrides if policy else None
     return pb.UnitPolicy(
         unit_id=unit_id,
-        overrides=own,
-        version=row.version if row else 0,
+        overrides=pb.PolicyValues()
+        if own is None
+        else _policy_values(
+            own.check_in_radius_m,
+            own.report_deadline,
+            own.late_fine,
+            own.missing_fine,
+            own.falsified_fine,
+            own.currency,
+        ),
+        version=policy.version if policy else 0,
         effective=_policy_values(
             policies.check_in.radius_m, r.deadline, r.late_fine, r.missing_fine, r.falsified_fine, r.currency
         ),
     )
 
 
-def comment_pb(row: ReportCommentRow) -> pb.ReportComment:
+def comment_pb(comment: ReportComment) -> pb.ReportComment:
     return pb.ReportComment(
-        id=row.id,
-        report_id=row.report_id,
-        author_id=row.author_id,
-        body=row.body,
-        created_at=to_timestamp(row.created_at),
+        id=comment.id,
+        report_id=comment.report_id,
+        author_id=comment.author_id,
+        body=comment.body,
+        created_at=to_timestamp(comment.created_at),
     )
 
 
@@ -202,28 +181,28 @@ class ActivitiesServicer(pb_grpc.ActivitiesServicer):
     def __init__(self, usecases: ActivitiesUseCases) -> None:
         self.uc = usecases
 
-    def task_pb(self, row: TaskRow) -> pb.Task:
+    def task_pb(self, task: Task) -> pb.Task:
         # Others' private entries show as busy time only.
         viewer = caller().subject_id
-        hidden = row.private and viewer not in (row.owner_id, row.creator_id)
+        hidden = task.private and viewer not in (task.assignee_id, task.creator_id)
         return pb.Task(
-            id=row.id,
-            creator_id=row.creator_id,
-            assignee_id=row.owner_id,
-            org_path=row.org_path,
-            title="" if hidden else row.title,
-            description="" if hidden else row.description or "",
-            start_at=to_timestamp(row.start_at),
-            end_at=to_timestamp(row.end_at),
-            due_at=to_timestamp(row.due_at),
-            reminder_minutes=row.reminder_minutes,
-            private=row.private,
-            status=row.status,
-            reject_reason=row.reject_reason or "",
-            overdue=self.uc.is_overdue(row),
-            created_at=to_timestamp(row.created_at),
-            completed_at=to_timestamp(row.completed_at),
-            version=row.version,
+            id=task.task_id,
+            creator_id=task.creator_id,
+            assignee_id=task.assignee_id,
+            org_path=task.org_path,
+            title="" if hidden else task.title,
+            description="" if hidden else task.description or "",
+            start_at=to_timestamp(task.start_at),
+            end_at=to_timestamp(task.end_at),
+            due_at=to_timestamp(task.due_at),
+            reminder_minutes=task.reminder_minutes,
+            private=task.private,
+            status=task.status.value,
+            reject_reason=task.reject_reason or "",
+            overdue=self.uc.is_overdue(task),
+            created_at=to_timestamp(task.created_at),
+            completed_at=to_timestamp(task.completed_at),
+            version=task.version,
         )
 
     async def LogFollowUp(self, request: pb.LogFollowUpRequest, context: Ctx) -> pb.FollowUp:

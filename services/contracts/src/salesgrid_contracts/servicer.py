@@ -1,230 +1,19 @@
-"""Thin gRPC servicer: proto ↔ use case translation, nothing else."""
+"""Thin gRPC servicer: requests go to the use cases, answers through translate/ (records -> proto)."""
 
 from __future__ import annotations
-
-from collections.abc import Iterable
-from decimal import Decimal
 
 import grpc
 
 from salesgrid.contracts.v1 import contracts_pb2 as pb
 from salesgrid.contracts.v1 import contracts_pb2_grpc as pb_grpc
 from salesgrid_common.auth import caller
-from salesgrid_common.custom_fields.structs import struct_of, values_from
-from salesgrid_common.protos import to_timestamp
-from salesgrid_contracts import models
-from salesgrid_contracts.domain.approval import ApprovalRules
-from salesgrid_contracts.domain.contracts import line_total
-from salesgrid_contracts.domain.money import Money
-from salesgrid_contracts.domain.receivables import AgeingBucket
-from salesgrid_contracts.usecases import (
-    AttachmentInput,
-    ContractsUseCases,
-    ContractView,
-    LineInput,
-    PlanView,
-    ReceiptView,
-)
+from salesgrid_common.custom_fields.structs import values_from
+from salesgrid_contracts.translate.catalogue import product_pb, rules_pb, template_pb
+from salesgrid_contracts.translate.contracts import attachment_inputs, contract_pb, version_pb
+from salesgrid_contracts.translate.payments import ageing_pb, invoice_pb, plan_pb, receipt_pb, receivables_pb, refund_pb
+from salesgrid_contracts.usecases import ContractsUseCases, LineInput
 
 Context = grpc.aio.ServicerContext
-
-
-def product_pb(row: models.Product) -> pb.Product:
-    return pb.Product(
-        id=row.id,
-        sku=row.sku,
-        name=row.name,
-        active=row.active,
-        version=row.version,
-        prices=[pb.ProductPrice(currency=c, amount=a) for c, a in sorted(row.prices.items())],
-    )
-
-
-def _line_pb(line: dict[str, str], currency: str) -> pb.ContractLine:
-    price, quantity, discount = (
-        Money(Decimal(line["unit_price"]), currency),
-        Decimal(line["quantity"]),
-        Decimal(line["discount_percent"]),
-    )
-    return pb.ContractLine(
-        product_id=line["product_id"],
-        description=line["description"],
-        quantity=str(quantity),
-        unit_price=str(price.amount),
-        discount_percent=str(discount),
-        total=str(line_total(quantity, price, discount).amount),
-    )
-
-
-def attachments_pb(stored: list[dict[str, str | int]]) -> list[pb.AttachmentRef]:
-    return [
-        pb.AttachmentRef(
-            document_id=str(a["document_id"]),
-            file_name=str(a["file_name"]),
-            content_type=str(a["content_type"]),
-            size_bytes=int(a["size_bytes"]),
-            sha256=str(a["sha256"]),
-        )
-        for a in stored
-    ]
-
-
-def attachment_inputs(refs: Iterable[pb.AttachmentRef]) -> list[AttachmentInput]:
-    return [(a.document_id, a.file_name, a.content_type, a.size_bytes, a.sha256) for a in refs]
-
-
-def template_pb(row: models.ContractTemplateRow) -> pb.ContractTemplate:
-    return pb.ContractTemplate(
-        template_id=row.template_id,
-        version=row.version,
-        name=row.name,
-        terms=row.terms,
-        updated_by=row.created_by,
-        created_at=to_timestamp(row.created_at),
-    )
-
-
-def version_pb(row: models.ContractRevision, currency: str) -> pb.ContractVersion:
-    return pb.ContractVersion(
-        revision=row.revision,
-        status=row.status,
-        start_date=row.start_date.isoformat(),
-        end_date=row.end_date.isoformat(),
-        terms=row.terms,
-        lines=[_line_pb(line, currency) for line in row.lines],
-        total=str(Money(row.total, currency).amount),
-        created_by=row.created_by,
-        created_at=to_timestamp(row.created_at),
-        attachments=attachments_pb(row.attachments),
-    )
-
-
-def refund_pb(row: models.RefundRow) -> pb.Refund:
-    return pb.Refund(
-        id=row.id,
-        contract_id=row.contract_id,
-        refunded_on=row.refunded_on.isoformat(),
-        amount=str(Money(row.amount, row.currency).amount),
-        currency=row.currency,
-        reason=row.reason,
-    )
-
-
-def invoice_pb(row: models.InvoiceRow) -> pb.Invoice:
-    return pb.Invoice(
-        id=row.id,
-        contract_id=row.contract_id,
-        number=row.number,
-        amount=str(Money(row.amount, row.currency).amount),
-        currency=row.currency,
-        issued_on=row.issued_on.isoformat(),
-        status=row.status,
-    )
-
-
-def contract_pb(view: ContractView) -> pb.Contract:
-    row = view.row
-    lines = [
-        pb.ContractLine(
-            product_id=line.product_id,
-            description=line.description,
-            quantity=str(line.quantity),
-            unit_price=str(Money(line.unit_price, row.currency).amount),
-            discount_percent=str(line.discount_percent),
-            total=str(line_total(line.quantity, Money(line.unit_price, row.currency), line.discount_percent).amount),
-        )
-        for line in view.lines
-    ]
-    steps = [
-        pb.ApprovalStep(
-            order=s.step_order,
-            role=s.role,
-            approver_id=s.approver_id,
-            status=s.status,
-            comment=s.comment or "",
-            decided_at=to_timestamp(s.decided_at),
-        )
-        for s in view.steps
-    ]
-    return pb.Contract(
-        id=row.id,
-        number=row.number,
-        customer_id=row.customer_id,
-        owner_id=row.owner_id,
-        org_path=row.org_path,
-        currency=row.currency,
-        start_date=row.start_date.isoformat(),
-        end_date=row.end_date.isoformat(),
-        terms=row.terms,
-        status=row.status,
-        lines=lines,
-        total=str(Money(row.total, row.currency).amount),
-        signed_on=row.signed_on.isoformat() if row.signed_on else "",
-        approval_kind=row.approval_kind or "",
-        approval_steps=steps,
-        termination_reason=row.termination_reason or "",
-        credit=str(Money(row.credit, row.currency).amount),
-        version=row.version,
-        created_at=to_timestamp(row.created_at),
-        revision=row.revision,
-        opportunity_id=row.opportunity_id or "",
-        attachments=attachments_pb(row.attachments),
-        template_id=row.template_id or "",
-        template_version=row.template_version or 0,
-        channel=row.channel or "direct",
-        partner_id=row.partner_id or "",
-        proposed=version_pb(view.proposed, row.currency) if view.proposed else None,
-        custom_fields=struct_of(row.custom_fields),
-    )
-
-
-def plan_pb(view: PlanView) -> pb.PaymentPlan:
-    currency = view.contract.currency
-    items = []
-    for i in view.instalments:
-        status = "unpaid" if i.paid == 0 else ("paid" if i.paid == i.amount else "partially_paid")
-        items.append(
-            pb.Instalment(
-                seq=i.seq,
-                due_date=i.due_date.isoformat(),
-                amount=str(Money(i.amount, currency).amount),
-                paid=str(Money(i.paid, currency).amount),
-                status=status,
-            )
-        )
-    return pb.PaymentPlan(
-        contract_id=view.contract.id,
-        currency=currency,
-        instalments=items,
-        credit=str(Money(view.contract.credit, currency).amount),
-    )
-
-
-def receipt_pb(view: ReceiptView) -> pb.Receipt:
-    row = view.row
-    return pb.Receipt(
-        id=row.id,
-        contract_id=row.contract_id,
-        received_on=row.received_on.isoformat(),
-        amount=str(Money(row.amount, row.currency).amount),
-        currency=row.currency,
-        method=row.method,
-        reference=row.reference,
-        allocations=[
-            pb.ReceiptAllocation(instalment_seq=a.instalment_seq, amount=str(Money(a.amount, row.currency).amount))
-            for a in sorted(view.allocations, key=lambda a: a.instalment_seq)
-        ],
-    )
-
-
-def rules_pb(rules: ApprovalRules) -> pb.ApprovalRules:
-    return pb.ApprovalRules(
-        org_unit_id=rules.org_unit_id,
-        currency=rules.currency or "",
-        thresholds=[
-            pb.ApprovalThreshold(up_to=str(r.up_to.amount) if r.up_to else "", role=r.role) for r in rules.rules
-        ],
-    )
 
 
 class ContractsServicer(pb_grpc.ContractsServicer):
@@ -413,34 +202,11 @@ class ContractsServicer(pb_grpc.ContractsServicer):
 
     async def GetReceivables(self, request: pb.GetReceivablesRequest, context: Context) -> pb.Receivables:
         totals = await self.uc.outstanding(caller(), request.group_by)
-        return pb.Receivables(
-            groups=[
-                pb.ReceivablesGroup(
-                    key=key,
-                    outstanding=[pb.CurrencyAmount(currency=c, amount=str(m.amount)) for c, m in sorted(per.items())],
-                )
-                for key, per in sorted(totals.items())
-            ]
-        )
+        return receivables_pb(totals)
 
     async def GetAgeing(self, request: pb.GetAgeingRequest, context: Context) -> pb.Ageing:
         as_of, lines = await self.uc.ageing(caller(), request.as_of, request.group_by)
-        return pb.Ageing(
-            as_of=as_of.isoformat(),
-            lines=[
-                pb.AgeingLine(
-                    key=line.key or "",
-                    currency=line.currency,
-                    not_due=str(line.buckets[AgeingBucket.NOT_DUE].amount),
-                    days_1_30=str(line.buckets[AgeingBucket.DAYS_1_30].amount),
-                    days_31_60=str(line.buckets[AgeingBucket.DAYS_31_60].amount),
-                    days_61_90=str(line.buckets[AgeingBucket.DAYS_61_90].amount),
-                    over_90=str(line.buckets[AgeingBucket.OVER_90].amount),
-                    total=str(line.total.amount),
-                )
-                for line in lines
-            ],
-        )
+        return ageing_pb(as_of, lines)
 
     async def SetApprovalRules(self, request: pb.SetApprovalRulesRequest, context: Context) -> pb.ApprovalRules:
         return rules_pb(

@@ -26,7 +26,9 @@ from salesgrid_common.service import ServiceApp, ServiceDefinition
 from salesgrid_common.settings import ServiceSettings
 
 from salesgrid_customers import models
-from salesgrid_customers.usecases._support import EVENT_PREFIX, state_payload
+from salesgrid_customers.customer_events import customer_state
+from salesgrid_customers.stores.customers import customers_from_rows
+from salesgrid_customers.usecases._support import EVENT_PREFIX
 
 RESTATED = EVENT_PREFIX + "restated"
 BATCH = 500
@@ -47,12 +49,12 @@ async def restate_customers(sessions: SessionFactory, outbox: Outbox, clock: Clo
                     .with_for_update()
                 )
             ).all()
-            for row in rows:
+            for customer in customers_from_rows(rows):
                 await outbox.record(
                     session,
                     RESTATED,
-                    state_payload(row),
-                    EventMeta.acting(None, "customers", aggregate_id=row.id, org_path=row.org_path),
+                    customer_state(customer),
+                    EventMeta.acting(None, "customers", aggregate_id=customer.id, org_path=customer.org_path),
                     clock(),
                 )
         if not rows:

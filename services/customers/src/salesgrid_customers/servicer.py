@@ -13,72 +13,16 @@ from google.protobuf.message import Message
 from salesgrid.customers.v1 import customers_pb2 as pb
 from salesgrid.customers.v1 import customers_pb2_grpc as pb_grpc
 from salesgrid_common.auth import caller
-from salesgrid_common.custom_fields.structs import struct_of, values_from
+from salesgrid_common.custom_fields.structs import values_from
 from salesgrid_common.protos import from_timestamp, to_timestamp
-from salesgrid_customers import models
 from salesgrid_customers.domain import imports
-from salesgrid_customers.domain.dedup import DuplicateMatch, DuplicateReport, OwnerInfo
+from salesgrid_customers.domain.dedup import DuplicateMatch, DuplicateReport
 from salesgrid_customers.domain.pool import PoolPolicy
 from salesgrid_customers.domain.sharing import Share
+from salesgrid_customers.messages import arbitration_pb, contact_pb, customer_pb, import_pb
 from salesgrid_customers.usecases import POLICY_FIELDS, AddressInput, CustomerChanges, CustomersUseCases
 
 Ctx = grpc.aio.ServicerContext
-
-
-def customer_pb(row: models.Customer) -> pb.Customer:
-    address = None
-    if row.address_text:
-        address = pb.CustomerAddress(text=row.address_text, latitude=row.latitude, longitude=row.longitude)
-    return pb.Customer(
-        id=row.id,
-        legal_name=row.legal_name,
-        credit_code=row.credit_code or "",
-        industry=row.industry or "",
-        address=address,
-        tier=row.tier,
-        tags=row.tags,
-        source=row.source or "",
-        owner_id=row.owner_id or "",
-        org_path=row.org_path,
-        version=row.version,
-        created_at=to_timestamp(row.created_at),
-        updated_at=to_timestamp(row.updated_at),
-        created_by=row.created_by,
-        partner_channel=row.partner_channel or "",
-        partner_tier=row.partner_tier or "",
-        partner_contract_id=row.partner_contract_id or "",
-        custom_fields=struct_of(row.custom_fields),
-    )
-
-
-def contact_pb(row: models.Contact) -> pb.Contact:
-    return pb.Contact(
-        id=row.id,
-        customer_id=row.customer_id,
-        full_name=row.full_name,
-        title=row.title or "",
-        phones=row.phones,
-        email=row.email or "",
-        primary=row.is_primary,
-        custom_fields=struct_of(row.custom_fields),
-    )
-
-
-def arbitration_pb(row: models.Arbitration) -> pb.ArbitrationDecision:
-    return pb.ArbitrationDecision(
-        id=row.id,
-        customer_ids=row.customer_ids,
-        rep_ids=row.rep_ids,
-        winner_rep_id=row.winner_rep_id or "",
-        winner_customer_id=row.winner_customer_id or "",
-        rule=row.rule,
-        reason=row.reason,
-        steps=[
-            pb.ArbitrationStep(rule=st["rule"], compared=st["compared"], remaining=st["remaining"]) for st in row.steps
-        ],
-        decided_at=to_timestamp(row.decided_at),
-        decided_by=row.decided_by,
-    )
 
 
 def _money(totals: Mapping[str, Decimal]) -> list[pb.MoneyAmount]:
@@ -115,43 +59,6 @@ def _address(message: pb.CreateCustomerRequest | pb.UpdateCustomerRequest) -> Ad
 
 
 SPOOL_IN_MEMORY = 8 * 1024 * 1024  # larger uploads spill to a temporary file
-
-
-def import_pb(
-    job: models.ImportJob,
-    errors: Iterable[models.ImportRow] = (),
-    cursor: str = "",
-    owners: Mapping[str, OwnerInfo] | None = None,
-) -> pb.ImportJob:
-    owners = owners or {}
-
-    def owner(row: models.ImportRow) -> OwnerInfo:
-        return owners.get(row.existing_owner_id or "") or OwnerInfo("", "", "")
-
-    return pb.ImportJob(
-        id=job.id,
-        status=job.status,
-        format=job.format,
-        total=job.total,
-        processed=job.processed,
-        created=job.created,
-        failed=job.failed,
-        next_cursor=cursor,
-        created_at=to_timestamp(job.created_at),
-        finished_at=to_timestamp(job.finished_at) if job.finished_at else None,
-        created_by=job.created_by,
-        errors=[
-            pb.ImportRowError(
-                row=e.row_number,
-                column=e.error_column or "",
-                message=e.error_message or "",
-                existing_owner_id=e.existing_owner_id or "",
-                existing_owner_name=owner(e).display_name,
-                existing_owner_unit_name=owner(e).unit_name,
-            )
-            for e in errors
-        ],
-    )
 
 
 def policy_pb(unit_id: str, policy: PoolPolicy, source_unit_id: str) -> pb.PoolPolicy:

@@ -35,7 +35,7 @@ def share_request_pb(view: ShareRequestView) -> pb.ShareRequest:
         owner=_person(view, c.owner_id),
         role=r.role,
         message=r.message,
-        status=r.status,
+        status=r.status.value,
         decided_by=_person(view, r.decided_by),
         decision_note=r.decision_note,
         created_at=to_timestamp(r.created_at),

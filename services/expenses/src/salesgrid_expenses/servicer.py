@@ -8,8 +8,8 @@ from salesgrid.expenses.v1 import expenses_pb2 as pb
 from salesgrid.expenses.v1 import expenses_pb2_grpc as pb_grpc
 from salesgrid_common.auth import caller
 from salesgrid_common.protos import to_timestamp
-from salesgrid_expenses import models
 from salesgrid_expenses.domain.policy import ExpensePolicy
+from salesgrid_expenses.domain.receipts import Receipt
 from salesgrid_expenses.usecases import ClaimView
 from salesgrid_expenses.usecases import ExpensesUseCases
 
@@ -17,36 +17,36 @@ Context = grpc.aio.ServicerContext
 LINE_FIELDS = ("category", "spent_on", "amount", "description", "visit_id", "customer_id", "opportunity_id")
 
 
-def receipt_pb(row: models.ReceiptRow) -> pb.ExpenseReceipt:
+def receipt_pb(receipt: Receipt) -> pb.ExpenseReceipt:
     return pb.ExpenseReceipt(
-        id=row.id,
-        line_no=row.line_no,
-        file_name=row.file_name,
-        content_type=row.content_type,
-        size_bytes=row.size_bytes,
-        sha256=row.sha256,
+        id=receipt.id,
+        line_no=receipt.line_no,
+        file_name=receipt.file_name,
+        content_type=receipt.content_type,
+        size_bytes=receipt.size_bytes,
+        sha256=receipt.sha256,
     )
 
 
 def claim_pb(view: ClaimView) -> pb.ExpenseClaim:
-    row = view.row
+    claim = view.claim
     return pb.ExpenseClaim(
-        id=row.id,
-        owner_id=row.owner_id,
-        org_path=row.org_path,
-        title=row.title,
-        currency=row.currency,
-        total=str(row.total),
-        status=row.status,
-        version=row.version,
-        created_at=to_timestamp(row.created_at),
-        submitted_at=to_timestamp(row.submitted_at),
-        payment_reference=row.payment_reference or "",
-        paid_on=row.paid_on.isoformat() if row.paid_on else "",
+        id=claim.id,
+        owner_id=claim.owner_id,
+        org_path=claim.org_path,
+        title=claim.title,
+        currency=claim.currency,
+        total=str(claim.total),
+        status=claim.status.value,
+        version=claim.version,
+        created_at=to_timestamp(claim.created_at),
+        submitted_at=to_timestamp(claim.submitted_at),
+        payment_reference=claim.payment_reference or "",
+        paid_on=claim.paid_on.isoformat() if claim.paid_on else "",
         lines=[
             pb.ExpenseLine(
                 line_no=line.line_no,
-                category=line.category,
+                category=line.category.value,
                 spent_on=line.spent_on.isoformat(),
                 amount=str(line.amount),
                 description=line.description,
@@ -54,15 +54,15 @@ def claim_pb(view: ClaimView) -> pb.ExpenseClaim:
                 customer_id=line.customer_id,
                 opportunity_id=line.opportunity_id,
             )
-            for line in view.lines
+            for line in claim.lines
         ],
         receipts=[receipt_pb(r) for r in view.receipts],
         approval_steps=[
             pb.ExpenseApprovalStep(
-                order=s.step_order,
+                order=s.order,
                 role=s.role,
                 approver_id=s.approver_id,
-                status=s.status,
+                status=s.status.value,
                 comment=s.comment or "",
                 decided_at=to_timestamp(s.decided_at),
             )
@@ -112,8 +112,8 @@ class ExpensesServicer(pb_grpc.ExpensesServicer):
         )
 
     async def GetReceipt(self, request: pb.GetReceiptRequest, context: Context) -> pb.ReceiptContent:
-        row = await self.uc.get_receipt(caller(), request.claim_id, request.receipt_id)
-        return pb.ReceiptContent(receipt=receipt_pb(row), content=row.content)
+        receipt, content = await self.uc.get_receipt(caller(), request.claim_id, request.receipt_id)
+        return pb.ReceiptContent(receipt=receipt_pb(receipt), content=content)
 
     async def SubmitClaim(self, request: pb.ClaimActionRequest, context: Context) -> pb.ExpenseClaim:
         return claim_pb(await self.uc.submit(caller(), request.id, request.expected_version))

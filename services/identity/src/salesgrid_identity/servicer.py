@@ -10,7 +10,9 @@ from salesgrid.identity.v1 import identity_pb2 as pb
 from salesgrid.identity.v1 import identity_pb2_grpc as pb_grpc
 from salesgrid_common.auth import Principal, caller
 from salesgrid_common.protos import from_timestamp, to_timestamp
-from salesgrid_identity import models
+from salesgrid_identity.domain.api_keys import ApiKey
+from salesgrid_identity.domain.org import OrgUnit
+from salesgrid_identity.domain.users import User
 from salesgrid_identity.keys import SigningKeys
 from salesgrid_identity.usecases import IdentityUseCases, Tokens
 from salesgrid_identity.usecases.login_protection import LoginProtectionUseCases, ProtectionView
@@ -38,7 +40,7 @@ def _tokens(tokens: Tokens) -> pb.TokenPair:
     )
 
 
-def unit_pb(unit: models.OrgUnit) -> pb.OrgUnit:
+def unit_pb(unit: OrgUnit) -> pb.OrgUnit:
     return pb.OrgUnit(
         id=unit.id,
         parent_id=unit.parent_id or "",
@@ -48,14 +50,14 @@ def unit_pb(unit: models.OrgUnit) -> pb.OrgUnit:
         path=unit.path,
         time_zone=unit.time_zone,
         currency=unit.currency,
-        ip_allowlist=unit.ip_allowlist or [],
+        ip_allowlist=list(unit.ip_allowlist),
         ip_allowlist_inherited=not unit.has_ip_allowlist,
         active=unit.active,
         version=unit.version,
     )
 
 
-def user_pb(user: models.User, principal: Principal | None, org_path: str = "") -> pb.User:
+def user_pb(user: User, principal: Principal | None, org_path: str = "") -> pb.User:
     return pb.User(
         id=user.id,
         login=user.login,
@@ -64,7 +66,7 @@ def user_pb(user: models.User, principal: Principal | None, org_path: str = "") 
         unit_id=user.unit_id,
         org_path=principal.org_path if principal else org_path,
         manager_id=user.manager_id or "",
-        roles=user.roles,
+        roles=list(user.roles),
         permissions=_perms(principal.permissions) if principal else [],
         active=user.active,
         password_change_required=user.must_change_password,
@@ -108,7 +110,7 @@ def login_protection_pb(view: ProtectionView) -> pb.LoginProtection:
     )
 
 
-def api_key_pb(key: models.ApiKey) -> pb.ApiKey:
+def api_key_pb(key: ApiKey) -> pb.ApiKey:
     return pb.ApiKey(
         id=key.id,
         name=key.name,

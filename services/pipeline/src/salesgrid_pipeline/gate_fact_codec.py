@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from salesgrid_pipeline.domain.facts import DocumentRef, FactType, FactValue, VisitKind, VisitRef
+from salesgrid_pipeline.domain.gate_facts import DocumentRef, FactType, FactValue, VisitKind, VisitRef
 from salesgrid_pipeline.domain.money import Money
 from salesgrid_pipeline.domain.stage_model import StageModel
 

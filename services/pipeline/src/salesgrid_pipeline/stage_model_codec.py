@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from salesgrid_pipeline.domain.facts import FactSpec, FactType, VisitKind
+from salesgrid_pipeline.domain.gate_facts import FactSpec, FactType, VisitKind
 from salesgrid_pipeline.domain.stage_model import Outcome, Stage, StageModel
 
 

@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from google.protobuf.message import Message
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,7 +21,8 @@ from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
 from salesgrid_pipeline.domain.stage_model import StageModel
 from salesgrid_pipeline.stage_model_codec import encode_model
-from salesgrid_pipeline.models import StageModelPublication, StageModelRow
+from salesgrid_pipeline.models import StageModelPublication
+from salesgrid_pipeline.stores import stage_models as stage_model_store
 
 log = logging.getLogger(__name__)
 EVENT = "stage_model.published"
@@ -70,26 +70,20 @@ async def publish_if_changed(session: AsyncSession, emit: Emit, model: StageMode
     return True
 
 
-async def models_in_force(
-    session: AsyncSession, default: StageModel, decode: Callable[[dict], StageModel]
-) -> list[tuple[StageModel, int]]:
+async def models_in_force(session: AsyncSession, default: StageModel) -> list[tuple[StageModel, int]]:
     """Every model opportunities may follow, with its version: the stored ones and, unless a stored
     model replaces it, the built-in default."""
-    stored = {
-        row.code: (decode(row.definition), row.version) for row in (await session.scalars(select(StageModelRow))).all()
-    }
+    stored = await stage_model_store.stored(session)
     stored.setdefault(default.code, (default, DEFAULT_VERSION))
     return [stored[code] for code in sorted(stored)]
 
 
-async def publish_models_in_force(
-    sessions: SessionFactory, clock: Clock, emit: Emit, default: StageModel, decode: Callable[[dict], StageModel]
-) -> int:
+async def publish_models_in_force(sessions: SessionFactory, clock: Clock, emit: Emit, default: StageModel) -> int:
     """The periodic check: publish each model in force not yet published as it stands."""
     try:
         async with sessions() as session, session.begin():
             sent = 0
-            for model, version in await models_in_force(session, default, decode):
+            for model, version in await models_in_force(session, default):
                 sent += await publish_if_changed(session, emit, model, version, clock())
             return sent
     except IntegrityError:  # another replica published the same change at the same moment

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from salesgrid_pipeline.domain.facts import DocumentRef, FactValue, VisitKind, VisitRef
+from salesgrid_pipeline.domain.gate_facts import DocumentRef, FactValue, VisitKind, VisitRef
 from salesgrid_pipeline.domain.money import Money
 from salesgrid_pipeline.domain.stage_model import StageModel, default_stage_model
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from salesgrid_pipeline.domain.errors import ValidationFailed
-from salesgrid_pipeline.domain.facts import FactSpec, FactType
+from salesgrid_pipeline.domain.gate_facts import FactSpec, FactType
 from salesgrid_pipeline.domain.stage_model import Outcome, Stage, StageModel, validate_stage_model
 from salesgrid_pipeline.domain.stages import GateRejected, OpportunityState, advance, apply_transition, gate_violation
 

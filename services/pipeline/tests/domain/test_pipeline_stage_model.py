@@ -3,7 +3,7 @@ from dataclasses import replace
 import pytest
 
 from salesgrid_pipeline.domain.errors import NotFound, ValidationFailed
-from salesgrid_pipeline.domain.facts import FactSpec, FactType
+from salesgrid_pipeline.domain.gate_facts import FactSpec, FactType
 from salesgrid_pipeline.domain.stage_model import Outcome, Stage, StageModel, model_problems, validate_stage_model
 
 

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from salesgrid_pipeline.domain.errors import Conflict, FailedPrecondition, NotFound, ValidationFailed
-from salesgrid_pipeline.domain.facts import FactValue, VisitKind, VisitRef
+from salesgrid_pipeline.domain.gate_facts import FactValue, VisitKind, VisitRef
 from salesgrid_pipeline.domain.money import Money
 from salesgrid_pipeline.domain.stage_model import Outcome, Stage, StageModel
 from salesgrid_pipeline.domain.stages import (

@@ -151,6 +151,8 @@ class Visit:
     check_out: LocationFix | None = None
     check_out_received_at: datetime | None = None
     check_out_assessment: LocationAssessment | None = None
+    org_path: str = ""  # the rep's: the visit's scope
+    version: int = 1
 
     @property
     def is_open(self) -> bool:

@@ -203,6 +203,8 @@ class DailyReport:
     falsified_by: str | None = None
     falsified_comment: str | None = None
     falsified_at: datetime | None = None
+    org_path: str = ""  # the rep's: the report's scope
+    version: int = 1
 
 
 def submit_report(

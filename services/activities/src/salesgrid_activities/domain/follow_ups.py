@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -26,7 +26,8 @@ class FollowUpKind(StrEnum):
 
 @dataclass(frozen=True)
 class FollowUp:
-    """A validated, normalised follow-up (ids stripped, ``occurred_at`` in UTC)."""
+    """A validated, normalised follow-up (ids stripped, ``occurred_at`` in UTC); once logged, also
+    its id, who logged it, his org path (its scope) and when."""
 
     kind: FollowUpKind
     occurred_at: datetime
@@ -36,6 +37,15 @@ class FollowUp:
     opportunity_id: str | None
     lead_id: str | None
     next_follow_up_on: date | None
+    id: str = ""
+    owner_id: str = ""
+    org_path: str = ""
+    created_at: datetime | None = None
+    version: int = 1
+
+    def logged(self, *, id: str, owner_id: str, org_path: str, now: datetime) -> FollowUp:
+        """The follow-up as the rep `owner_id` of `org_path` logs it now."""
+        return replace(self, id=id, owner_id=owner_id, org_path=org_path, created_at=now, version=1)
 
 
 def validate_follow_up(

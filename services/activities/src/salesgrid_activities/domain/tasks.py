@@ -47,6 +47,8 @@ class Task:
     rejected_at: datetime | None = None
     reject_reason: str | None = None
     completed_at: datetime | None = None
+    org_path: str = ""  # the assignee's: the task's scope
+    version: int = 1
 
     @property
     def reminder_anchor(self) -> datetime | None:

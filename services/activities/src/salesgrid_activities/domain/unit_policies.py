@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
-from datetime import time
+from datetime import datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -35,6 +35,17 @@ class PolicyOverrides:
     @property
     def empty(self) -> bool:
         return all(getattr(self, f.name) is None for f in fields(self))
+
+
+@dataclass(frozen=True)
+class UnitPolicy:
+    """A unit's own overrides as stored: who set them last, when, and the record's version."""
+
+    unit_id: str
+    overrides: PolicyOverrides
+    updated_by: str
+    updated_at: datetime
+    version: int = 1
 
 
 @dataclass(frozen=True)

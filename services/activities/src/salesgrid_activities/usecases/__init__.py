@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from salesgrid_activities.usecases.unit_policies import UnitPoliciesMixin
 from salesgrid_activities.usecases.follow_ups import FollowUpsMixin
-from salesgrid_activities.usecases.check_ins import CheckInsMixin, visit_domain
+from salesgrid_activities.usecases.check_ins import CheckInsMixin
 from salesgrid_activities.usecases.tasks import TasksMixin
 from salesgrid_activities.usecases.calendar import CalendarMixin, MAX_CALENDAR_WINDOW
-from salesgrid_activities.usecases.daily_reports import DailyReportsMixin, REPORTING_ROLES, log, report_domain
-from salesgrid_activities.usecases._support import EVENT_PREFIX, SYSTEM_ACTOR, parse_date, task_domain
+from salesgrid_activities.usecases.daily_reports import DailyReportsMixin, REPORTING_ROLES, log
+from salesgrid_activities.usecases._support import EVENT_PREFIX, SYSTEM_ACTOR, parse_date
 from salesgrid_activities.usecases.inbox import InboxUseCases, deliver
 
 
@@ -26,9 +26,6 @@ __all__ = [
     "SYSTEM_ACTOR",
     "log",
     "parse_date",
-    "report_domain",
-    "task_domain",
-    "visit_domain",
     "ActivitiesUseCases",
     "InboxUseCases",
     "deliver",

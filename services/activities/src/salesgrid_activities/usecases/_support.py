@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from google.protobuf.message import Message
@@ -18,8 +18,9 @@ from salesgrid_common.directory import directory_units, get_user
 from salesgrid_common.errors import FailedPrecondition, ValidationFailed
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
-from salesgrid_activities.domain import check_ins, daily_reports, tasks, unit_policies
-from salesgrid_activities.models import SchedulerMark, TaskRow, UnitPolicyRow
+from salesgrid_activities.domain import check_ins, daily_reports, unit_policies
+from salesgrid_activities.models import SchedulerMark, UnitPolicyRow
+from salesgrid_activities.stores.unit_policies import unit_policy_from_row
 
 
 EVENT_PREFIX = "salesgrid.activities."
@@ -41,38 +42,6 @@ def _zone(name: str) -> ZoneInfo:
         return localtime.zone(name)
     except ValidationFailed:
         raise FailedPrecondition(f"time zone {name!r} is not known", "time_zone") from None
-
-
-def task_domain(row: TaskRow) -> tasks.Task:
-    return tasks.Task(
-        task_id=row.id,
-        creator_id=row.creator_id,
-        assignee_id=row.owner_id,
-        title=row.title,
-        description=row.description,
-        start_at=row.start_at,
-        end_at=row.end_at,
-        due_at=row.due_at,
-        reminder_minutes=tuple(row.reminder_minutes),
-        private=row.private,
-        status=tasks.TaskStatus(row.status),
-        created_at=row.created_at,
-        accepted_at=row.accepted_at,
-        rejected_at=row.rejected_at,
-        reject_reason=row.reject_reason,
-        completed_at=row.completed_at,
-    )
-
-
-def _overrides(row: UnitPolicyRow) -> unit_policies.PolicyOverrides:
-    return unit_policies.PolicyOverrides(
-        check_in_radius_m=row.check_in_radius_m,
-        report_deadline=time.fromisoformat(row.report_deadline) if row.report_deadline else None,
-        late_fine=row.late_fine,
-        missing_fine=row.missing_fine,
-        falsified_fine=row.falsified_fine,
-        currency=row.currency,
-    )
 
 
 class ActivitiesUseCasesBase:
@@ -125,7 +94,10 @@ class ActivitiesUseCasesBase:
             )
         ).all()
         return unit_policies.effective_policies(
-            org_path, [(path, _overrides(row)) for row, path in rows], self.check_in_policy, self.report_policy
+            org_path,
+            [(path, unit_policy_from_row(row).overrides) for row, path in rows],
+            self.check_in_policy,
+            self.report_policy,
         )
 
     async def _advance_mark(self, session: AsyncSession, name: str, now: datetime) -> datetime | None:

@@ -6,15 +6,15 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from salesgrid.events.v1.activities_events_pb2 import ActivitiesReminderDue
 from salesgrid_common.auth import Principal
 from salesgrid_common.directory import directory_units, get_user
 from salesgrid_common.errors import NotFound, PermissionDenied, ValidationFailed
-from salesgrid_common.protos import to_timestamp
 from salesgrid_activities.domain import tasks
 from salesgrid_activities.models import TaskRow
+from salesgrid_activities.stores.tasks import task_from_row, tasks_from_rows
+from salesgrid_activities.task_events import reminder_due
 
-from salesgrid_activities.usecases._support import ActivitiesUseCasesBase, task_domain
+from salesgrid_activities.usecases._support import ActivitiesUseCasesBase
 
 
 MAX_CALENDAR_WINDOW = timedelta(days=62)
@@ -61,9 +61,10 @@ class CalendarMixin(ActivitiesUseCasesBase):
                         raise PermissionDenied("this user's calendar is outside your data scope")
                 query = query.where(TaskRow.owner_id == user_id)
             rows = (await session.scalars(query)).all()
-        paths = {row.owner_id: row.org_path for row in rows}
+        found = tasks_from_rows(rows)
+        paths = {task.assignee_id: task.org_path for task in found}
         return tasks.calendar_view(
-            [task_domain(r) for r in rows],
+            found,
             viewer_id=principal.subject_id,
             can_view_user=lambda owner: principal.can_see("tasks:read", owner, paths[owner]),
             window_start=window_start,
@@ -79,8 +80,8 @@ class CalendarMixin(ActivitiesUseCasesBase):
             if last is None:
                 return 0
             anchor = func.coalesce(TaskRow.start_at, TaskRow.due_at)
-            rows = {
-                r.id: r
+            by_id = {
+                r.id: task_from_row(r)
                 for r in (
                     await session.scalars(
                         select(TaskRow).where(
@@ -91,24 +92,15 @@ class CalendarMixin(ActivitiesUseCasesBase):
                     )
                 ).all()
             }
-            firings = tasks.reminders_due([task_domain(r) for r in rows.values()], after=last, until=now)
+            firings = tasks.reminders_due(list(by_id.values()), after=last, until=now)
             for firing in firings:
-                row = rows[firing.task_id]
-                task = task_domain(row)
+                task = by_id[firing.task_id]
                 await self._emit(
                     session,
                     "reminder.due",
-                    ActivitiesReminderDue(
-                        task_id=row.id,
-                        assignee_id=row.owner_id,
-                        org_path=row.org_path,
-                        title=row.title,
-                        minutes_before=firing.minutes_before,
-                        fire_at=to_timestamp(firing.fire_at),
-                        anchor_at=to_timestamp(task.reminder_anchor),
-                    ),
-                    aggregate_id=row.id,
-                    org_path=row.org_path,
+                    reminder_due(task, firing),
+                    aggregate_id=task.task_id,
+                    org_path=task.org_path,
                     principal=None,
                     now=now,
                 )

@@ -3,21 +3,33 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid.events.v1.activities_events_pb2 import ActivitiesDailyReportState
 from salesgrid_common.auth import Principal, scope_filter
 from salesgrid_common.directory import directory_units, directory_users
-from salesgrid_common.errors import Conflict, FailedPrecondition, NotFound, ValidationFailed
+from salesgrid_common.errors import FailedPrecondition, NotFound, ValidationFailed
 from salesgrid_common.ids import new_id
-from salesgrid_common.paging import Page, keyset_page
+from salesgrid_common.paging import Page
 from salesgrid_activities.domain import daily_reports
-from salesgrid_activities.models import DailyReportRow, ReportCommentRow, ReportDayMark
+from salesgrid_activities.daily_report_events import report_state
+from salesgrid_activities.domain.report_comments import ReportComment
+from salesgrid_activities.models import DailyReportRow, ReportDayMark
+from salesgrid_activities.stores.daily_reports import (
+    add_comment,
+    add_report,
+    comments_of,
+    get_report,
+    insert_report,
+    report_of_day,
+    report_page,
+    reports_from_rows,
+    save_report,
+)
 
 from salesgrid_activities.usecases._support import ActivitiesUseCasesBase, _zone, parse_date
 
@@ -28,34 +40,12 @@ log = logging.getLogger(__name__)
 REPORTING_ROLES = frozenset({"rep"})
 
 
-def report_domain(row: DailyReportRow) -> daily_reports.DailyReport:
-    content = (
-        None
-        if row.summary is None
-        else daily_reports.ReportContent(row.summary, tuple(row.visit_ids), row.tomorrow_plan, row.problems)
-    )
-    return daily_reports.DailyReport(
-        report_id=row.id,
-        rep_id=row.owner_id,
-        report_date=row.report_date,
-        time_zone=row.time_zone,
-        status=daily_reports.ReportStatus(row.status),
-        content=content,
-        submitted_at=row.submitted_at,
-        recorded_at=row.recorded_at,
-        falsified=row.falsified,
-        falsified_by=row.falsified_by,
-        falsified_comment=row.falsified_comment,
-        falsified_at=row.falsified_at,
-    )
-
-
 class DailyReportsMixin(ActivitiesUseCasesBase):
     """ActivitiesUseCases: daily reports."""
 
     async def submit_daily_report(
         self, principal: Principal, *, summary: str, visit_ids: list[str], tomorrow_plan: str, problems: str
-    ) -> DailyReportRow:
+    ) -> daily_reports.DailyReport:
         principal.require("daily_reports:create")
         now = self.clock()
         content = daily_reports.validate_report_content(
@@ -67,11 +57,6 @@ class DailyReportsMixin(ActivitiesUseCasesBase):
             if zone is None:
                 raise FailedPrecondition("your user is not known to activities yet; try again shortly")
             report_date = daily_reports.local_report_date(now, zone)
-            existing = await session.scalar(
-                select(DailyReportRow).where(
-                    DailyReportRow.owner_id == principal.subject_id, DailyReportRow.report_date == report_date
-                )
-            )
             report = daily_reports.submit_report(
                 report_id=new_id(),
                 rep_id=principal.subject_id,
@@ -79,110 +64,79 @@ class DailyReportsMixin(ActivitiesUseCasesBase):
                 content=content,
                 submitted_at=now,
                 tz=zone,
-                existing=report_domain(existing) if existing else None,
+                existing=await report_of_day(session, principal.subject_id, report_date),
                 policy=(await self._policies(session, principal.org_path)).report,
             )
-            row = DailyReportRow(
-                id=report.report_id,
-                owner_id=report.rep_id,
-                org_path=principal.org_path,
-                report_date=report.report_date,
-                time_zone=report.time_zone,
-                status=report.status.value,
-                summary=content.summary,
-                visit_ids=list(content.visit_ids),
-                tomorrow_plan=content.tomorrow_plan,
-                problems=content.problems,
-                submitted_at=now,
-                recorded_at=now,
-                falsified=False,
-                version=1,
-            )
-            session.add(row)
-            await self._report_event(session, "daily_report.submitted", row, principal, now)
+            report = replace(report, org_path=principal.org_path)
+            await insert_report(session, report)
+            await self._report_event(session, "daily_report.submitted", report, principal, now)
             if report.status is daily_reports.ReportStatus.LATE:
-                await self._report_event(session, "daily_report.late", row, principal, now)
-            try:
-                await session.flush()
-            except IntegrityError:  # a concurrent submission for the same day won
-                raise Conflict("a report for this date already exists", "report_date") from None
-            return row
+                await self._report_event(session, "daily_report.late", report, principal, now)
+            return report
 
     async def _report_event(
-        self, session: AsyncSession, verb: str, row: DailyReportRow, principal: Principal | None, now: datetime
+        self,
+        session: AsyncSession,
+        verb: str,
+        report: daily_reports.DailyReport,
+        principal: Principal | None,
+        now: datetime,
     ) -> None:
         await self._emit(
             session,
             verb,
-            ActivitiesDailyReportState(
-                report_id=row.id,
-                owner_id=row.owner_id,
-                org_path=row.org_path,
-                report_date=row.report_date.isoformat(),
-                time_zone=row.time_zone,
-                status=row.status,
-                falsified=row.falsified,
-                falsified_by=row.falsified_by or "",
-            ),
-            aggregate_id=row.id,
-            org_path=row.org_path,
+            report_state(report),
+            aggregate_id=report.report_id,
+            org_path=report.org_path,
             principal=principal,
             now=now,
         )
 
-    async def falsify_daily_report(self, principal: Principal, report_id: str, comment: str) -> DailyReportRow:
+    async def falsify_daily_report(
+        self, principal: Principal, report_id: str, comment: str
+    ) -> daily_reports.DailyReport:
         principal.require("daily_reports:review")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await session.get(DailyReportRow, report_id)
-            if row is None or not principal.can_see("daily_reports:read", row.owner_id, row.org_path):
+            current = await get_report(session, report_id)
+            if current is None or not principal.can_see("daily_reports:read", current.rep_id, current.org_path):
                 raise NotFound(f"daily report {report_id} not found", "id")
-            in_scope = principal.can_see("daily_reports:review", row.owner_id, row.org_path)
+            in_scope = principal.can_see("daily_reports:review", current.rep_id, current.org_path)
             report = daily_reports.mark_falsified(
-                report_domain(row), manager_id=principal.subject_id, comment=comment, rep_in_scope=in_scope, now=now
+                current, manager_id=principal.subject_id, comment=comment, rep_in_scope=in_scope, now=now
             )
-            row.falsified, row.falsified_by = True, report.falsified_by
-            row.falsified_comment, row.falsified_at = report.falsified_comment, report.falsified_at
-            row.version += 1
-            await self._report_event(session, "daily_report.falsified", row, principal, now)
-            return row
+            report = await save_report(session, current, report)
+            await self._report_event(session, "daily_report.falsified", report, principal, now)
+            return report
 
-    async def _commentable_report(self, session: AsyncSession, principal: Principal, report_id: str) -> DailyReportRow:
-        row = await session.get(DailyReportRow, report_id)
-        if row is None or not principal.can_see("daily_reports:read", row.owner_id, row.org_path):
+    async def _commentable_report(
+        self, session: AsyncSession, principal: Principal, report_id: str
+    ) -> daily_reports.DailyReport:
+        report = await get_report(session, report_id)
+        if report is None or not principal.can_see("daily_reports:read", report.rep_id, report.org_path):
             raise NotFound(f"daily report {report_id} not found", "report_id")
-        return row
+        return report
 
-    async def add_report_comment(self, principal: Principal, report_id: str, body: str) -> ReportCommentRow:
+    async def add_report_comment(self, principal: Principal, report_id: str, body: str) -> ReportComment:
         principal.require("daily_reports:read")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await self._commentable_report(session, principal, report_id)
+            report = await self._commentable_report(session, principal, report_id)
             text = daily_reports.check_comment(
-                report_domain(row),
+                report,
                 author_id=principal.subject_id,
                 body=body,
-                may_review=principal.can_see("daily_reports:review", row.owner_id, row.org_path),
+                may_review=principal.can_see("daily_reports:review", report.rep_id, report.org_path),
             )
-            comment = ReportCommentRow(
-                id=new_id(), report_id=row.id, author_id=principal.subject_id, body=text, created_at=now
-            )
-            session.add(comment)
+            comment = ReportComment(new_id(), report.report_id, principal.subject_id, text, now)
+            add_comment(session, comment)
             return comment
 
-    async def list_report_comments(self, principal: Principal, report_id: str) -> list[ReportCommentRow]:
+    async def list_report_comments(self, principal: Principal, report_id: str) -> list[ReportComment]:
         principal.require("daily_reports:read")
         async with self.sessions() as session:
             await self._commentable_report(session, principal, report_id)
-            return list(
-                (
-                    await session.scalars(
-                        select(ReportCommentRow)
-                        .where(ReportCommentRow.report_id == report_id)
-                        .order_by(ReportCommentRow.id)
-                    )
-                ).all()
-            )
+            return await comments_of(session, report_id)
 
     def _reports_query(self, principal: Principal, from_date: str, to_date: str) -> Select[Any]:
         start, end = parse_date(from_date, "from_date"), parse_date(to_date, "to_date")
@@ -199,19 +153,19 @@ class DailyReportsMixin(ActivitiesUseCasesBase):
 
     async def list_daily_reports(
         self, principal: Principal, *, owner_id: str, from_date: str, to_date: str, page_size: int, page_token: str
-    ) -> Page:
+    ) -> Page[daily_reports.DailyReport]:
         query = self._reports_query(principal, from_date, to_date)
         if owner_id:
             query = query.where(DailyReportRow.owner_id == owner_id)
         async with self.sessions() as session:
-            return await keyset_page(session, query, DailyReportRow.id, page_size, page_token)
+            return await report_page(session, query, page_size, page_token)
 
     async def _reports_in_scope(
         self, principal: Principal, from_date: str, to_date: str
     ) -> list[daily_reports.DailyReport]:
         query = self._reports_query(principal, from_date, to_date)
         async with self.sessions() as session:
-            return [report_domain(r) for r in (await session.scalars(query)).all()]
+            return reports_from_rows((await session.scalars(query)).all())
 
     async def compliance(self, principal: Principal, from_date: str, to_date: str) -> daily_reports.TeamCompliance:
         return daily_reports.compliance_summary(await self._reports_in_scope(principal, from_date, to_date))
@@ -220,14 +174,14 @@ class DailyReportsMixin(ActivitiesUseCasesBase):
         """Each rep's amounts follow the policy of the unit of his latest report in the period."""
         query = self._reports_query(principal, from_date, to_date)
         async with self.sessions() as session:
-            rows = (await session.scalars(query.order_by(DailyReportRow.report_date))).all()
-            by_rep: dict[str, list[DailyReportRow]] = {}
-            for row in rows:
-                by_rep.setdefault(row.owner_id, []).append(row)
+            found = reports_from_rows((await session.scalars(query.order_by(DailyReportRow.report_date))).all())
+            by_rep: dict[str, list[daily_reports.DailyReport]] = {}
+            for report in found:
+                by_rep.setdefault(report.rep_id, []).append(report)
             ledgers: list[daily_reports.RepLedger] = []
-            for rep_rows in by_rep.values():
-                policy = (await self._policies(session, rep_rows[-1].org_path)).report
-                ledgers += daily_reports.policy_ledger([report_domain(r) for r in rep_rows], policy)
+            for reports in by_rep.values():
+                policy = (await self._policies(session, reports[-1].org_path)).report
+                ledgers += daily_reports.policy_ledger(reports, policy)
         return sorted(ledgers, key=lambda ledger: ledger.rep_id)
 
     async def close_report_days(self) -> int:
@@ -287,20 +241,9 @@ class DailyReportsMixin(ActivitiesUseCasesBase):
                     report = daily_reports.missing_report(
                         report_id=new_id(), rep_id=rep_id, report_date=day, tz=zone, now=now
                     )
-                    row = DailyReportRow(
-                        id=report.report_id,
-                        owner_id=rep_id,
-                        org_path=rep_paths[rep_id],
-                        report_date=day,
-                        time_zone=zone_name,
-                        status=report.status.value,
-                        visit_ids=[],
-                        recorded_at=now,
-                        falsified=False,
-                        version=1,
-                    )
-                    session.add(row)
-                    await self._report_event(session, "daily_report.missing", row, None, now)
+                    report = replace(report, org_path=rep_paths[rep_id])
+                    add_report(session, report)
+                    await self._report_event(session, "daily_report.missing", report, None, now)
                     written += 1
             if days:
                 mark.last_closed_date = days[-1]

@@ -6,15 +6,15 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from salesgrid.events.v1.activities_events_pb2 import ActivitiesFollowUpLogged
 from salesgrid_common.auth import Principal, scope_filter
 from salesgrid_common.customer_merges import survivor_of
 from salesgrid_common import localtime
 from salesgrid_common.ids import new_id
-from salesgrid_common.paging import Page, keyset_page
-from salesgrid_common.protos import to_timestamp
+from salesgrid_common.paging import Page
 from salesgrid_activities.domain import follow_ups
+from salesgrid_activities.follow_up_events import follow_up_logged
 from salesgrid_activities.models import FollowUpRow
+from salesgrid_activities.stores.follow_ups import follow_up_page, insert_follow_up
 
 from salesgrid_activities.usecases._support import ActivitiesUseCasesBase, parse_date
 
@@ -34,7 +34,7 @@ class FollowUpsMixin(ActivitiesUseCasesBase):
         opportunity_id: str,
         lead_id: str,
         next_follow_up_on: str,
-    ) -> FollowUpRow:
+    ) -> follow_ups.FollowUp:
         principal.require("activities:create")
         now = self.clock()
         next_on = parse_date(next_follow_up_on, "next_follow_up_on")
@@ -54,47 +54,22 @@ class FollowUpsMixin(ActivitiesUseCasesBase):
                 tz=zone,
                 now=now,
             )
-            row = FollowUpRow(
-                id=new_id(),
-                owner_id=principal.subject_id,
-                org_path=principal.org_path,
-                kind=checked.kind.value,
-                occurred_at=checked.occurred_at,
-                notes=checked.notes,
-                customer_id=checked.customer_id,
-                contact_id=checked.contact_id,
-                opportunity_id=checked.opportunity_id,
-                lead_id=checked.lead_id,
-                next_follow_up_on=checked.next_follow_up_on,
-                created_at=now,
-                version=1,
-            )
-            session.add(row)
+            follow_up = checked.logged(id=new_id(), owner_id=principal.subject_id, org_path=principal.org_path, now=now)
+            insert_follow_up(session, follow_up)
             await self._emit(
                 session,
                 "follow_up.logged",
-                ActivitiesFollowUpLogged(
-                    follow_up_id=row.id,
-                    owner_id=row.owner_id,
-                    org_path=row.org_path,
-                    kind=row.kind,
-                    occurred_at=to_timestamp(row.occurred_at),
-                    customer_id=row.customer_id or "",
-                    contact_id=row.contact_id or "",
-                    opportunity_id=row.opportunity_id or "",
-                    lead_id=row.lead_id or "",
-                    next_follow_up_on=next_on.isoformat() if next_on else "",
-                ),
-                aggregate_id=row.id,
-                org_path=row.org_path,
+                follow_up_logged(follow_up),
+                aggregate_id=follow_up.id,
+                org_path=follow_up.org_path,
                 principal=principal,
                 now=now,
             )
-            return row
+            return follow_up
 
     async def list_follow_ups(
         self, principal: Principal, *, customer_id: str, lead_id: str, owner_id: str, page_size: int, page_token: str
-    ) -> Page:
+    ) -> Page[follow_ups.FollowUp]:
         query = select(FollowUpRow).where(
             scope_filter(principal, "activities:read", FollowUpRow.owner_id, FollowUpRow.org_path)
         )
@@ -107,4 +82,4 @@ class FollowUpsMixin(ActivitiesUseCasesBase):
             ):
                 if value:
                     query = query.where(column == value)
-            return await keyset_page(session, query, FollowUpRow.id, page_size, page_token)
+            return await follow_up_page(session, query, page_size, page_token)

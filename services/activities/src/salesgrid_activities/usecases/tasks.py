@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid.events.v1.activities_events_pb2 import ActivitiesTaskState
 from salesgrid_common.auth import Principal, scope_filter
 from salesgrid_common.directory import get_user
 from salesgrid_common.errors import NotFound, ValidationFailed
 from salesgrid_common.ids import new_id
-from salesgrid_common.paging import Page, keyset_page
-from salesgrid_common.protos import to_timestamp
+from salesgrid_common.paging import Page
 from salesgrid_activities.domain import tasks
 from salesgrid_activities.models import TaskRow
+from salesgrid_activities.stores.tasks import get_task, insert_task, save_task, task_page, tasks_from_rows
+from salesgrid_activities.task_events import task_state
 
-from salesgrid_activities.usecases._support import ActivitiesUseCasesBase, task_domain
+from salesgrid_activities.usecases._support import ActivitiesUseCasesBase
 
 
 class TasksMixin(ActivitiesUseCasesBase):
@@ -36,7 +37,7 @@ class TasksMixin(ActivitiesUseCasesBase):
         due_at: datetime | None,
         reminder_minutes: list[int],
         private: bool,
-    ) -> TaskRow:
+    ) -> tasks.Task:
         principal.require("tasks:create")
         now = self.clock()
         assignee_id = assignee_id.strip() or principal.subject_id
@@ -62,77 +63,52 @@ class TasksMixin(ActivitiesUseCasesBase):
                 assignee_in_scope=in_scope,
                 now=now,
             )
-            row = TaskRow(
-                id=task.task_id,
-                creator_id=task.creator_id,
-                owner_id=task.assignee_id,
-                org_path=org_path,
-                title=task.title,
-                description=task.description,
-                start_at=task.start_at,
-                end_at=task.end_at,
-                due_at=task.due_at,
-                reminder_minutes=list(task.reminder_minutes),
-                private=task.private,
-                status=task.status.value,
-                created_at=now,
-                accepted_at=task.accepted_at,
-                version=1,
-            )
-            session.add(row)
-            await self._task_event(session, "task.created", row, principal, now)
-            return row
+            task = replace(task, org_path=org_path)
+            insert_task(session, task)
+            await self._task_event(session, "task.created", task, principal, now)
+            return task
 
     async def _task_event(
-        self, session: AsyncSession, verb: str, row: TaskRow, principal: Principal | None, now: datetime
+        self, session: AsyncSession, verb: str, task: tasks.Task, principal: Principal | None, now: datetime
     ) -> None:
         await self._emit(
             session,
             verb,
-            ActivitiesTaskState(
-                task_id=row.id,
-                creator_id=row.creator_id,
-                assignee_id=row.owner_id,
-                org_path=row.org_path,
-                title=row.title,
-                status=row.status,
-                due_at=to_timestamp(row.due_at),
-                reject_reason=row.reject_reason or "",
-            ),
-            aggregate_id=row.id,
-            org_path=row.org_path,
+            task_state(task),
+            aggregate_id=task.task_id,
+            org_path=task.org_path,
             principal=principal,
             now=now,
         )
 
-    async def _transition(self, principal: Principal, task_id: str, verb: str, **kwargs: Any) -> TaskRow:
+    async def _transition(self, principal: Principal, task_id: str, verb: str, **kwargs: Any) -> tasks.Task:
         principal.require("tasks:update")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await session.get(TaskRow, task_id)
-            if row is None or not self._task_visible(principal, row):
+            current = await get_task(session, task_id)
+            if current is None or not self._task_visible(principal, current):
                 raise NotFound(f"task {task_id} not found", "id")
             rule = {"accepted": tasks.accept_task, "rejected": tasks.reject_task, "completed": tasks.complete_task}
-            task = rule[verb](task_domain(row), actor_id=principal.subject_id, now=now, **kwargs)
-            row.status = task.status.value
-            row.accepted_at, row.rejected_at, row.completed_at = task.accepted_at, task.rejected_at, task.completed_at
-            row.reject_reason = task.reject_reason
-            row.version += 1
-            await self._task_event(session, f"task.{verb}", row, principal, now)
-            return row
+            task = await save_task(
+                session, current, rule[verb](current, actor_id=principal.subject_id, now=now, **kwargs)
+            )
+            await self._task_event(session, f"task.{verb}", task, principal, now)
+            return task
 
-    async def accept_task(self, principal: Principal, task_id: str) -> TaskRow:
+    async def accept_task(self, principal: Principal, task_id: str) -> tasks.Task:
         return await self._transition(principal, task_id, "accepted")
 
-    async def reject_task(self, principal: Principal, task_id: str, reason: str) -> TaskRow:
+    async def reject_task(self, principal: Principal, task_id: str, reason: str) -> tasks.Task:
         return await self._transition(principal, task_id, "rejected", reason=reason)
 
-    async def complete_task(self, principal: Principal, task_id: str) -> TaskRow:
+    async def complete_task(self, principal: Principal, task_id: str) -> tasks.Task:
         return await self._transition(principal, task_id, "completed")
 
     @staticmethod
-    def _task_visible(principal: Principal, row: TaskRow) -> bool:
-        return row.creator_id == principal.subject_id or principal.can_see("tasks:read", row.owner_id, row.org_path)
+    def _task_visible(principal: Principal, task: tasks.Task) -> bool:
+        return task.creator_id == principal.subject_id or principal.can_see(
+            "tasks:read", task.assignee_id, task.org_path
+        )
 
     async def list_tasks(
         self,
@@ -143,7 +119,7 @@ class TasksMixin(ActivitiesUseCasesBase):
         overdue_only: bool,
         page_size: int,
         page_token: str,
-    ) -> Page:
+    ) -> Page[tasks.Task]:
         # Creators keep seeing what they handed out, whatever their read scope.
         query = select(TaskRow).where(
             scope_filter(
@@ -161,10 +137,10 @@ class TasksMixin(ActivitiesUseCasesBase):
                 TaskRow.due_at < self.clock(), TaskRow.status.in_([s.value for s in tasks.OPEN_STATUSES])
             )
         async with self.sessions() as session:
-            return await keyset_page(session, query, TaskRow.id, page_size, page_token)
+            return await task_page(session, query, page_size, page_token)
 
-    def is_overdue(self, row: TaskRow) -> bool:
-        return tasks.is_overdue(task_domain(row), self.clock())
+    def is_overdue(self, task: tasks.Task) -> bool:
+        return tasks.is_overdue(task, self.clock())
 
     async def fire_overdue_tasks(self) -> int:
         """task.overdue once for each open task whose due time fell in (last run, now]."""
@@ -184,7 +160,7 @@ class TasksMixin(ActivitiesUseCasesBase):
                     .order_by(TaskRow.due_at, TaskRow.id)
                 )
             ).all()
-            overdue = [r for r in rows if tasks.is_overdue(task_domain(r), now)]
-            for row in overdue:
-                await self._task_event(session, "task.overdue", row, None, now)
+            overdue = [task for task in tasks_from_rows(rows) if tasks.is_overdue(task, now)]
+            for task in overdue:
+                await self._task_event(session, "task.overdue", task, None, now)
             return len(overdue)

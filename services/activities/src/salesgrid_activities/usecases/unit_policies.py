@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salesgrid_common.auth import Principal
 from salesgrid_common.directory import unit_path_in_scope
 from salesgrid_activities.domain import unit_policies
-from salesgrid_activities.models import UnitPolicyRow
+from salesgrid_activities.stores.unit_policies import get_unit_policy, put_unit_policy
 
 from salesgrid_activities.usecases._support import ActivitiesUseCasesBase
 
@@ -24,33 +24,26 @@ class UnitPoliciesMixin(ActivitiesUseCasesBase):
 
     async def set_unit_policy(
         self, principal: Principal, unit_id: str, values: dict[str, Any]
-    ) -> tuple[UnitPolicyRow | None, unit_policies.Policies]:
+    ) -> tuple[unit_policies.UnitPolicy | None, unit_policies.Policies]:
         principal.require("org_units:update")
         now = self.clock()
         overrides = unit_policies.validate_overrides(**values)
         async with self.sessions() as session, session.begin():
             path = await self._policy_unit(session, principal, unit_id, "org_units:update")
-            row = await session.get(UnitPolicyRow, unit_id)
-            if overrides.empty:
-                if row is not None:
-                    await session.delete(row)
-                row = None
-            else:
-                if row is None:
-                    row = UnitPolicyRow(unit_id=unit_id, version=0)
-                    session.add(row)
-                row.check_in_radius_m = overrides.check_in_radius_m
-                deadline = overrides.report_deadline
-                row.report_deadline = deadline.strftime("%H:%M") if deadline else None
-                row.late_fine, row.missing_fine = overrides.late_fine, overrides.missing_fine
-                row.falsified_fine, row.currency = overrides.falsified_fine, overrides.currency
-                row.updated_by, row.updated_at, row.version = principal.subject_id, now, row.version + 1
-            await session.flush()
-            return row, await self._policies(session, path)
+            current = await get_unit_policy(session, unit_id)
+            policy = (
+                None
+                if overrides.empty
+                else unit_policies.UnitPolicy(
+                    unit_id, overrides, principal.subject_id, now, current.version + 1 if current else 1
+                )
+            )
+            await put_unit_policy(session, current, policy)
+            return policy, await self._policies(session, path)
 
     async def get_unit_policy(
         self, principal: Principal, unit_id: str
-    ) -> tuple[UnitPolicyRow | None, unit_policies.Policies]:
+    ) -> tuple[unit_policies.UnitPolicy | None, unit_policies.Policies]:
         async with self.sessions() as session:
             path = await self._policy_unit(session, principal, unit_id, "org_units:read")
-            return await session.get(UnitPolicyRow, unit_id), await self._policies(session, path)
+            return await get_unit_policy(session, unit_id), await self._policies(session, path)

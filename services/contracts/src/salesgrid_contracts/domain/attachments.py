@@ -8,6 +8,8 @@ file later. Attachments change freely while the contract is a draft; after that 
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -98,6 +100,8 @@ class ContractTemplate:
     version: int
     name: str
     terms: str
+    created_by: str = ""  # as stored with the version
+    created_at: datetime | None = None
 
 
 def new_template_version(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
 from types import MappingProxyType
 
 from ._validation import require_text
@@ -18,6 +20,10 @@ class Product:
     sku: str
     name: str
     active: bool = True
+    # the price list (currency -> unit price) and what is stored with it
+    prices: Mapping[str, Decimal] = field(default_factory=dict)
+    version: int = 1
+    created_at: datetime | None = None
 
 
 def new_product(product_id: str, sku: str, name: str) -> Product:

@@ -4,17 +4,26 @@ scope, applies the domain rules and writes its events to the outbox in that same
 from __future__ import annotations
 
 from salesgrid_contracts.usecases.products import ProductsMixin
+from salesgrid_contracts.usecases.amendments import AmendmentsMixin
 from salesgrid_contracts.usecases.contracts import ContractsMixin, LineInput
 from salesgrid_contracts.usecases.approval import APPROVAL_REMINDER_AFTER, ApprovalMixin
 from salesgrid_contracts.usecases.attachments import AttachmentsMixin
 from salesgrid_contracts.usecases.custom_fields import CustomFieldsMixin
 from salesgrid_contracts.usecases.payments import PaymentsMixin, PlanView, ReceiptView
 from salesgrid_contracts.usecases.receivables import COLLECTIBLE, ReceivablesMixin
-from salesgrid_contracts.usecases._support import AttachmentInput, ContractView, SYSTEM_ACTOR, parse_day
+from salesgrid_contracts.usecases._support import AttachmentInput, SYSTEM_ACTOR, parse_day
+from salesgrid_contracts.stores.contracts import ContractView
 
 
 class ContractsUseCases(
-    ProductsMixin, ContractsMixin, ApprovalMixin, AttachmentsMixin, PaymentsMixin, ReceivablesMixin, CustomFieldsMixin
+    ProductsMixin,
+    AmendmentsMixin,
+    ContractsMixin,
+    ApprovalMixin,
+    AttachmentsMixin,
+    PaymentsMixin,
+    ReceivablesMixin,
+    CustomFieldsMixin,
 ):
     """Every use case of the service: one mixin per topic, the shared helpers in _support."""
 

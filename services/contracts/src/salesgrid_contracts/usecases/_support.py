@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -11,19 +9,18 @@ from google.protobuf.message import Message
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid.events.v1.contracts_events_pb2 import ContractsApprovalStep, ContractsContractState
+from salesgrid.events.v1.contracts_events_pb2 import ContractsApprovalStep
 from salesgrid_common import orgpaths
-from salesgrid_common.custom_fields.structs import struct_of
 from salesgrid_common.actors import system_actor
 from salesgrid_common.approval_chain import management_chain
 from salesgrid_common.auth import Principal
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
-from salesgrid_common.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from salesgrid_common.errors import ValidationFailed
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_contracts import models
-from salesgrid_contracts.domain import approval, attachments, contracts
+from salesgrid_contracts.domain import approval, attachments
 from salesgrid_contracts.domain.money import Money
 from salesgrid_contracts.pipeline_client import PipelineClient
 
@@ -41,26 +38,8 @@ def parse_day(text: str, field: str) -> date:
         raise ValidationFailed(f"must be a date such as 2026-04-01, got {text!r}", field) from None
 
 
-@dataclass(frozen=True)
-class ContractView:
-    row: models.Contract
-    lines: list[models.ContractLine]
-    steps: list[models.ApprovalStepRow]
-    proposed: models.ContractRevision | None = None
-
-
 def _money(amount: Decimal, currency: str) -> str:
     return str(Money(amount, currency).amount)
-
-
-def _line_json(line: contracts.ContractLine) -> dict[str, str]:
-    return {
-        "product_id": line.product_id,
-        "description": line.description,
-        "quantity": str(line.quantity),
-        "unit_price": str(line.unit_price.amount),
-        "discount_percent": str(line.discount_percent),
-    }
 
 
 # document_id, file_name, content_type, size_bytes, sha256 as the caller gave them
@@ -105,138 +84,6 @@ class ContractsUseCasesBase:
             payload,
             EventMeta.acting(principal, "contracts", aggregate_id=aggregate_id, org_path=org_path),
             now,
-        )
-
-    async def _view(self, session: AsyncSession, row: models.Contract) -> ContractView:
-        lines = list(
-            await session.scalars(
-                select(models.ContractLine)
-                .where(models.ContractLine.contract_id == row.id)
-                .order_by(models.ContractLine.position)
-            )
-        )
-        steps = list(
-            await session.scalars(
-                select(models.ApprovalStepRow)
-                .where(models.ApprovalStepRow.contract_id == row.id, models.ApprovalStepRow.round == row.approval_round)
-                .order_by(models.ApprovalStepRow.step_order)
-            )
-        )
-        proposed = None
-        if row.approval_kind == "amendment":
-            proposed = await session.get(models.ContractRevision, (row.id, row.revision + 1))
-        return ContractView(row, lines, steps, proposed)
-
-    async def _views(self, session: AsyncSession, rows: Sequence[models.Contract]) -> list[ContractView]:
-        """`_view` for a page of contracts in three queries, whatever the page size (lines, the
-        current round's approval steps, the proposed amendments), not two or three per row."""
-        ids = [row.id for row in rows]
-        if not ids:
-            return []
-        lines: dict[str, list[models.ContractLine]] = {contract_id: [] for contract_id in ids}
-        for line in await session.scalars(
-            select(models.ContractLine)
-            .where(models.ContractLine.contract_id.in_(ids))
-            .order_by(models.ContractLine.position)
-        ):
-            lines[line.contract_id].append(line)
-        rounds = {row.id: row.approval_round for row in rows}
-        steps: dict[str, list[models.ApprovalStepRow]] = {contract_id: [] for contract_id in ids}
-        for step in await session.scalars(
-            select(models.ApprovalStepRow)
-            .where(models.ApprovalStepRow.contract_id.in_(ids))
-            .order_by(models.ApprovalStepRow.step_order)
-        ):
-            if step.round == rounds[step.contract_id]:
-                steps[step.contract_id].append(step)
-        wanted = {(row.id, row.revision + 1) for row in rows if row.approval_kind == "amendment"}
-        proposed: dict[str, models.ContractRevision] = {}
-        if wanted:
-            for revision in await session.scalars(
-                select(models.ContractRevision).where(
-                    models.ContractRevision.contract_id.in_([contract_id for contract_id, _ in wanted])
-                )
-            ):
-                if (revision.contract_id, revision.revision) in wanted:
-                    proposed[revision.contract_id] = revision
-        return [ContractView(row, lines[row.id], steps[row.id], proposed.get(row.id)) for row in rows]
-
-    async def _load(
-        self,
-        session: AsyncSession,
-        principal: Principal,
-        contract_id: str,
-        permission: str,
-        *,
-        lock: bool = False,
-        expected_version: int = 0,
-    ) -> models.Contract:
-        query = select(models.Contract).where(models.Contract.id == contract_id)
-        if lock:
-            query = query.with_for_update()
-        row = await session.scalar(query)
-        if row is None or not principal.can_see("contracts:read", row.owner_id, row.org_path):
-            raise NotFound(f"contract {contract_id} not found", "id")
-        if permission != "contracts:read" and not principal.can_see(permission, row.owner_id, row.org_path):
-            raise PermissionDenied(f"{permission} does not cover this contract")
-        if expected_version and expected_version != row.version:
-            raise Conflict(f"contract {row.number} is at version {row.version}, not {expected_version}", "version")
-        return row
-
-    @staticmethod
-    def _domain(view: ContractView) -> contracts.Contract:
-        row = view.row
-        lines = tuple(
-            contracts.ContractLine(
-                line.product_id,
-                line.description,
-                line.quantity,
-                Money(line.unit_price, row.currency),
-                line.discount_percent,
-            )
-            for line in view.lines
-        )
-        termination = None
-        if row.termination_reason is not None and row.termination_requested_at is not None:
-            termination = contracts.TerminationRequest(
-                row.termination_reason, row.termination_requested_by or "", row.termination_requested_at
-            )
-        return contracts.Contract(
-            contract_id=row.id,
-            number=row.number,
-            version=row.revision,
-            customer_id=row.customer_id,
-            owner_id=row.owner_id,
-            org_unit_id=row.org_unit_id,
-            currency=row.currency,
-            start_date=row.start_date,
-            end_date=row.end_date,
-            lines=lines,
-            terms=row.terms,
-            status=contracts.ContractStatus(row.status),
-            created_at=row.created_at,
-            signed_on=row.signed_on,
-            termination=termination,
-            terminated_at=row.terminated_at,
-        )
-
-    def _state(self, row: models.Contract, comment: str = "") -> ContractsContractState:
-        return ContractsContractState(
-            contract_id=row.id,
-            number=row.number,
-            customer_id=row.customer_id,
-            owner_id=row.owner_id,
-            org_path=row.org_path,
-            currency=row.currency,
-            total=_money(row.total, row.currency),
-            status=row.status,
-            approval_kind=row.approval_kind or "",
-            comment=comment,
-            version=row.version,
-            revision=row.revision,
-            custom_fields=struct_of(row.custom_fields),
-            channel=row.channel or "direct",
-            partner_id=row.partner_id or "",
         )
 
     async def _chain(self, session: AsyncSession, submitter_id: str, owner_id: str) -> list[tuple[str, str]]:
@@ -318,28 +165,3 @@ class ContractsUseCasesBase:
         ]
         session.add_all(stored)
         await self._step_event(session, "activated", row, stored[0], principal, now)
-
-    @staticmethod
-    async def _template(
-        session: AsyncSession, template_id: str, version: int = 0, field: str = "template_id"
-    ) -> models.ContractTemplateRow:
-        """The given version of a template (0: the latest)."""
-        query = select(models.ContractTemplateRow).where(models.ContractTemplateRow.template_id == template_id)
-        query = (
-            query.where(models.ContractTemplateRow.version == version)
-            if version
-            else query.order_by(models.ContractTemplateRow.version.desc()).limit(1)
-        )
-        row = await session.scalar(query)
-        if row is None:
-            raise ValidationFailed(f"unknown contract template {template_id!r}", field)
-        return row
-
-    async def _instalments(self, session: AsyncSession, contract_id: str) -> list[models.InstalmentRow]:
-        return list(
-            await session.scalars(
-                select(models.InstalmentRow)
-                .where(models.InstalmentRow.contract_id == contract_id)
-                .order_by(models.InstalmentRow.seq)
-            )
-        )

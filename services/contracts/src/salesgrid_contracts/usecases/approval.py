@@ -21,7 +21,10 @@ from salesgrid_contracts.domain import approval, contracts
 from salesgrid_contracts.domain.currencies import validate_currency
 from salesgrid_contracts.domain.money import parse_money
 
-from salesgrid_contracts.usecases._support import ContractView, ContractsUseCasesBase, _line_json, _money
+from salesgrid_contracts.stores import contracts as contract_store
+from salesgrid_contracts.payloads import contract_state
+from salesgrid_contracts.usecases._support import ContractsUseCasesBase, _money
+from salesgrid_contracts.stores.contracts import ContractView
 
 
 APPROVAL_REMINDER_AFTER = timedelta(hours=24)  # a pending step reminds its approver after this wait
@@ -119,15 +122,15 @@ class ApprovalMixin(ContractsUseCasesBase):
         principal.require("contracts:update")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await self._load(
+            row = await contract_store.load_in_scope(
                 session, principal, contract_id, "contracts:update", lock=True, expected_version=expected_version
             )
-            submitted = contracts.submit_for_approval(self._domain(await self._view(session, row)))
+            submitted = contracts.submit_for_approval(contract_store.domain_of(await contract_store.view(session, row)))
             await self._start_flow(session, principal, row, "contract", now)
-            row.status, row.version = submitted.status.value, row.version + 1
-            await self._event(session, "contract.submitted", self._state(row), row.id, principal, row.org_path, now)
+            contract_store.save(row, submitted)
+            await self._event(session, "contract.submitted", contract_state(row), row.id, principal, row.org_path, now)
             await session.flush()
-            return await self._view(session, row)
+            return await contract_store.view(session, row)
 
     async def decide(
         self, principal: Principal, contract_id: str, *, approve: bool, comment: str, expected_version: int
@@ -144,7 +147,7 @@ class ApprovalMixin(ContractsUseCasesBase):
                 raise NotFound(f"contract {contract_id} not found", "id")
             if expected_version and expected_version != row.version:
                 raise Conflict(f"contract {row.number} is at version {row.version}, not {expected_version}", "version")
-            view = await self._view(session, row)
+            view = await contract_store.view(session, row)
             flow, kind = self._flow(view), row.approval_kind
             if approve:
                 flow = approval.approve_step(flow, principal.subject_id, now, comment or None)
@@ -154,30 +157,28 @@ class ApprovalMixin(ContractsUseCasesBase):
             row.version += 1
             if flow.status is approval.FlowStatus.PENDING:
                 await session.flush()
-                return await self._view(session, row)
-            contract = self._domain(view)
+                return await contract_store.view(session, row)
+            contract = contract_store.domain_of(view)
             if kind == "amendment":
                 await self._settle_amendment(session, view, approve)
             elif kind == "contract":
                 contract = contracts.approve(contract) if approve else contracts.reject(contract)
             elif approve:
                 contract = contracts.approve_termination(contract, now)
-                row.terminated_at = contract.terminated_at
             else:
                 contract = contracts.reject_termination(contract)
-                row.termination_reason = row.termination_requested_by = row.termination_requested_at = None
-            row.status = contract.status.value
+            contract_store.to_row(contract, row)
             verb = (
                 {"termination": "terminated", "amendment": "amended"}.get(kind or "", "approved")
                 if approve
                 else "rejected"
             )
-            state = self._state(row, comment)
+            state = contract_state(row, comment)
             state.approval_kind = kind or ""
             row.approval_kind = None
             await self._event(session, f"contract.{verb}", state, row.id, principal, row.org_path, now)
             await session.flush()
-            return await self._view(session, row)
+            return await contract_store.view(session, row)
 
     async def request_termination(
         self, principal: Principal, contract_id: str, reason: str, expected_version: int
@@ -185,21 +186,21 @@ class ApprovalMixin(ContractsUseCasesBase):
         principal.require("contracts:update")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await self._load(
+            row = await contract_store.load_in_scope(
                 session, principal, contract_id, "contracts:update", lock=True, expected_version=expected_version
             )
             if row.approval_kind is not None:
                 raise FailedPrecondition(f"an approval ({row.approval_kind}) is already under way", "status")
             requested = contracts.request_termination(
-                self._domain(await self._view(session, row)), reason=reason, requested_by=principal.subject_id, now=now
+                contract_store.domain_of(await contract_store.view(session, row)),
+                reason=reason,
+                requested_by=principal.subject_id,
+                now=now,
             )
-            assert requested.termination is not None
             await self._start_flow(session, principal, row, "termination", now)
-            row.termination_reason = requested.termination.reason
-            row.termination_requested_by, row.termination_requested_at = principal.subject_id, now
-            row.version += 1
+            contract_store.save(row, requested)
             await session.flush()
-            return await self._view(session, row)
+            return await contract_store.view(session, row)
 
     async def _settle_amendment(self, session: AsyncSession, view: ContractView, approve: bool) -> None:
         """Approved: the version in force is kept as superseded and the proposal takes its place
@@ -209,7 +210,7 @@ class ApprovalMixin(ContractsUseCasesBase):
         if not approve:
             proposed.status = "rejected"
             return
-        current = self._domain(view)
+        current = contract_store.domain_of(view)
         contracts.apply_amendment(
             current,
             replace(
@@ -231,7 +232,7 @@ class ApprovalMixin(ContractsUseCasesBase):
                     terms=row.terms,
                     total=row.total,
                     attachments=list(row.attachments),
-                    lines=[_line_json(line) for line in current.lines],
+                    lines=[contract_store.line_json(line) for line in current.lines],
                     created_by=row.owner_id,
                     created_at=row.created_at,
                 )

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
-from sqlalchemy import select
 
 from salesgrid_common.auth import Principal
 from salesgrid_common.errors import NotFound, ValidationFailed
-from salesgrid_contracts import models
 from salesgrid_contracts.domain import attachments
 
-from salesgrid_contracts.usecases._support import AttachmentInput, ContractView, ContractsUseCasesBase, _attachment_json
+from salesgrid_contracts.stores import contracts as contract_store
+from salesgrid_contracts.stores import templates as template_store
+from salesgrid_contracts.usecases._support import AttachmentInput, ContractsUseCasesBase, _attachment_json
+from salesgrid_contracts.stores.contracts import ContractView
 
 
 def _stored_attachments(stored: Sequence[dict[str, str | int]]) -> tuple[attachments.Attachment, ...]:
@@ -57,50 +59,35 @@ class AttachmentsMixin(ContractsUseCasesBase):
     ) -> ContractView:
         principal.require("contracts:update")
         async with self.sessions() as session, session.begin():
-            row = await self._load(
+            row = await contract_store.load_in_scope(
                 session, principal, contract_id, "contracts:update", lock=True, expected_version=expected_version
             )
             kept = change(row.status, _stored_attachments(row.attachments))
             row.attachments, row.version = [_attachment_json(a) for a in kept], row.version + 1
             await session.flush()
-            return await self._view(session, row)
+            return await contract_store.view(session, row)
 
     async def set_template(
         self, principal: Principal, template_id: str, name: str, terms: str
-    ) -> models.ContractTemplateRow:
+    ) -> attachments.ContractTemplate:
         """A new version of the standard template; contracts made from older ones keep theirs."""
         principal.require("products:update")  # the commercial catalogue's keepers own the templates
         async with self.sessions() as session, session.begin():
-            latest = await session.scalar(
-                select(models.ContractTemplateRow)
-                .where(models.ContractTemplateRow.template_id == template_id.strip())
-                .order_by(models.ContractTemplateRow.version.desc())
-                .limit(1)
-                .with_for_update()
-            )
-            previous = (
-                attachments.ContractTemplate(latest.template_id, latest.version, latest.name, latest.terms)
-                if latest
-                else None
-            )
-            template = attachments.new_template_version(template_id, name, terms, previous)
-            row = models.ContractTemplateRow(
-                template_id=template.template_id,
-                version=template.version,
-                name=template.name,
-                terms=template.terms,
+            previous = await template_store.latest(session, template_id.strip(), lock=True)
+            template = replace(
+                attachments.new_template_version(template_id, name, terms, previous),
                 created_by=principal.subject_id,
                 created_at=self.clock(),
             )
-            session.add(row)
-        return row
+            template_store.add(session, template)
+        return template
 
-    async def get_template(self, principal: Principal, template_id: str, version: int) -> models.ContractTemplateRow:
+    async def get_template(self, principal: Principal, template_id: str, version: int) -> attachments.ContractTemplate:
         principal.require("products:read")
         if version < 0:
             raise ValidationFailed("must be a version number (0: the latest)", "version")
         async with self.sessions() as session:
             try:
-                return await self._template(session, template_id.strip(), version)
+                return await template_store.load(session, template_id.strip(), version)
             except ValidationFailed:
                 raise NotFound(f"contract template {template_id!r} not found", "template_id") from None

@@ -20,20 +20,24 @@ from salesgrid_common.ids import new_id
 from salesgrid_common.localtime import unit_calendar
 from salesgrid_common.paging import Page, keyset_page
 from salesgrid_contracts import models
-from salesgrid_contracts.domain import attachments, contracts, numbering, products
+from salesgrid_contracts.domain import attachments, contracts, numbering
 from salesgrid_contracts.domain.currencies import validate_currency
 from salesgrid_contracts.domain.money import Money, parse_decimal, parse_money
 
+from salesgrid_contracts.stores import contracts as contract_store
+from salesgrid_contracts.stores import payments as payment_store
+from salesgrid_contracts.stores import products as product_store
+from salesgrid_contracts.stores import templates as template_store
+from salesgrid_contracts.payloads import contract_state
 from salesgrid_contracts.usecases._support import (
     CONTRACT_FIELDS,
     AttachmentInput,
-    ContractView,
     ContractsUseCasesBase,
     _attachment_json,
-    _line_json,
     _money,
     parse_day,
 )
+from salesgrid_contracts.stores.contracts import ContractView
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,9 @@ class ContractsMixin(ContractsUseCasesBase):
     async def get_contract(self, principal: Principal, contract_id: str) -> ContractView:
         principal.require("contracts:read")
         async with self.sessions() as session:
-            return await self._view(session, await self._load(session, principal, contract_id, "contracts:read"))
+            return await contract_store.view(
+                session, await contract_store.load_in_scope(session, principal, contract_id, "contracts:read")
+            )
 
     async def list_contracts(
         self,
@@ -84,7 +90,7 @@ class ContractsMixin(ContractsUseCasesBase):
                 *await filter_clauses(session, CONTRACT_FIELDS, models.Contract.id, custom_fields or {})
             )
             page = await keyset_page(session, query, models.Contract.id, page_size, cursor)
-            return Page(await self._views(session, page.items), page.next_token)
+            return Page(await contract_store.views(session, page.items), page.next_token)
 
     async def _allocate_number(self, session: AsyncSession, key: numbering.SequenceKey) -> int:
         """Next gap-free sequence of (branch, year): the counter row is locked (FOR UPDATE on
@@ -109,19 +115,19 @@ class ContractsMixin(ContractsUseCasesBase):
         self, session: AsyncSession, currency: str, inputs: Sequence[LineInput]
     ) -> list[contracts.ContractLine]:
         result = []
+        catalogue = await product_store.by_ids(session, (item.product_id for item in inputs))  # one query
         for index, item in enumerate(inputs):
             field = f"lines[{index}]"
-            row = await session.get(models.Product, item.product_id) if item.product_id else None
-            if row is None:
+            product = catalogue.get(item.product_id)
+            if product is None:
                 raise ValidationFailed(f"unknown product {item.product_id!r}", f"{field}.product_id")
-            product = products.Product(row.id, row.sku, row.name, row.active)
             if item.unit_price.strip():
                 price = parse_money(item.unit_price, currency, f"{field}.unit_price")
-            elif currency in row.prices:
-                price = Money(Decimal(row.prices[currency]), currency)
+            elif currency in product.prices:
+                price = Money(product.prices[currency], currency)
             else:
                 raise ValidationFailed(
-                    f"product {row.sku} has no {currency} price; give unit_price", f"{field}.unit_price"
+                    f"product {product.sku} has no {currency} price; give unit_price", f"{field}.unit_price"
                 )
             quantity = parse_decimal(item.quantity or "1", f"{field}.quantity")
             discount = parse_decimal(item.discount_percent or "0", f"{field}.discount_percent")
@@ -176,7 +182,7 @@ class ContractsMixin(ContractsUseCasesBase):
         async with self.sessions() as session, session.begin():
             customer_id = await survivor_of(session, customer_id)  # a merged customer's id: its survivor
             sale = inherited or await attribution(session, channel, partner_id)
-            template = await self._template(session, template_id.strip()) if template_id.strip() else None
+            template = await template_store.load(session, template_id.strip()) if template_id.strip() else None
             terms = attachments.terms_from(template.terms if template else None, terms)
             domain_lines = await self._lines(session, currency, lines)
             calendar = await unit_calendar(session, principal.unit_id)
@@ -197,52 +203,25 @@ class ContractsMixin(ContractsUseCasesBase):
                 terms=terms,
                 now=now,
             )
-            row = models.Contract(
-                id=contract.contract_id,
-                number=contract.number,
-                customer_id=contract.customer_id,
-                owner_id=contract.owner_id,
-                org_unit_id=contract.org_unit_id,
+            row, line_rows = contract_store.new_row(
+                contract,
                 org_path=principal.org_path,
-                currency=currency,
-                start_date=start,
-                end_date=end,
-                terms=terms,
-                status=contract.status.value,
-                total=contract.total.amount,
-                credit=Decimal(0),
-                signed_on=None,
-                approval_kind=None,
-                approval_round=0,
-                version=1,
-                created_at=now,
-                opportunity_id=opportunity_id or None,
+                opportunity_id=opportunity_id,
                 attachments=stored_attachments,
-                template_id=template.template_id if template else None,
-                template_version=template.version if template else None,
+                template=template,
                 channel=sale.channel,
                 partner_id=sale.partner_id,
                 custom_fields=await apply_values(
                     session, CONTRACT_FIELDS, contract.contract_id, {}, custom_fields, creating=True
                 ),
+                now=now,
             )
             session.add(row)
             await session.flush()
-            for position, line in enumerate(contract.lines):
-                session.add(
-                    models.ContractLine(
-                        contract_id=row.id,
-                        position=position,
-                        product_id=line.product_id,
-                        description=line.description,
-                        quantity=line.quantity,
-                        unit_price=line.unit_price.amount,
-                        discount_percent=line.discount_percent,
-                    )
-                )
-            await self._event(session, "contract.created", self._state(row), row.id, principal, row.org_path, now)
+            session.add_all(line_rows)
+            await self._event(session, "contract.created", contract_state(row), row.id, principal, row.org_path, now)
             await session.flush()
-            return await self._view(session, row)
+            return await contract_store.view(session, row)
 
     async def _from_opportunity(
         self, principal: Principal, opportunity_id: str, customer_id: str, currency: str, lines: Sequence[LineInput]
@@ -267,134 +246,49 @@ class ContractsMixin(ContractsUseCasesBase):
         now = self.clock()
         day = parse_day(signed_on, "signed_on") if signed_on else None
         async with self.sessions() as session, session.begin():
-            row = await self._load(
+            row = await contract_store.load_in_scope(
                 session, principal, contract_id, "contracts:update", lock=True, expected_version=expected_version
             )
             calendar = await unit_calendar(session, row.org_unit_id)
             signed = contracts.sign(
-                self._domain(await self._view(session, row)),
+                contract_store.domain_of(await contract_store.view(session, row)),
                 day or calendar.today(now),
                 created_on=calendar.date_of(row.created_at),
             )
-            row.status, row.signed_on, row.version = signed.status.value, signed.signed_on, row.version + 1
-            await self._event(session, "contract.signed", self._state(row), row.id, principal, row.org_path, now)
+            contract_store.save(row, signed)
+            await self._event(session, "contract.signed", contract_state(row), row.id, principal, row.org_path, now)
             await session.flush()
-            return await self._view(session, row)
-
-    async def amend(
-        self,
-        principal: Principal,
-        contract_id: str,
-        *,
-        lines: Sequence[LineInput],
-        start_date: str,
-        end_date: str,
-        terms: str | None,
-        expected_version: int,
-        attachment_refs: Sequence[AttachmentInput] | None = None,
-    ) -> ContractView:
-        """Proposes the next version of a contract in force; it goes through approval on its own
-        total, and the version in force stays untouched (and collectible) meanwhile."""
-        principal.require("contracts:update")
-        now = self.clock()
-        async with self.sessions() as session, session.begin():
-            row = await self._load(
-                session, principal, contract_id, "contracts:update", lock=True, expected_version=expected_version
-            )
-            if row.approval_kind is not None:
-                raise FailedPrecondition(f"an approval ({row.approval_kind}) is already under way", "status")
-            current = self._domain(await self._view(session, row))
-            amended = contracts.amend(
-                current,
-                lines=await self._lines(session, row.currency, lines) if lines else None,
-                start_date=parse_day(start_date, "start_date") if start_date else None,
-                end_date=parse_day(end_date, "end_date") if end_date else None,
-                terms=terms,
-                now=now,
-            )
-            contracts.submit_for_approval(amended)  # at least one line and a positive total
-            session.add(
-                models.ContractRevision(
-                    contract_id=row.id,
-                    revision=amended.version,
-                    status="proposed",
-                    start_date=amended.start_date,
-                    end_date=amended.end_date,
-                    terms=amended.terms,
-                    total=amended.total.amount,
-                    attachments=list(row.attachments) if attachment_refs is None else _attachments(attachment_refs),
-                    lines=[_line_json(line) for line in amended.lines],
-                    created_by=principal.subject_id,
-                    created_at=now,
-                )
-            )
-            await self._start_flow(session, principal, row, "amendment", now, amended.total.amount)
-            row.version += 1
-            await self._event(session, "contract.submitted", self._state(row), row.id, principal, row.org_path, now)
-            await session.flush()
-            return await self._view(session, row)
-
-    async def list_versions(self, principal: Principal, contract_id: str) -> list[models.ContractRevision]:
-        """Every version of the contract, oldest first; the original one is synthesised while it
-        has never been amended."""
-        principal.require("contracts:read")
-        async with self.sessions() as session:
-            row = await self._load(session, principal, contract_id, "contracts:read")
-            stored = list(
-                await session.scalars(
-                    select(models.ContractRevision)
-                    .where(models.ContractRevision.contract_id == row.id)
-                    .order_by(models.ContractRevision.revision)
-                )
-            )
-            if not any(r.revision == row.revision for r in stored):
-                view = await self._view(session, row)
-                stored.append(
-                    models.ContractRevision(
-                        contract_id=row.id,
-                        revision=row.revision,
-                        status="in_force",
-                        start_date=row.start_date,
-                        end_date=row.end_date,
-                        terms=row.terms,
-                        total=row.total,
-                        attachments=list(row.attachments),
-                        lines=[_line_json(line) for line in self._domain(view).lines],
-                        created_by=row.owner_id,
-                        created_at=row.created_at,
-                    )
-                )
-            return sorted(stored, key=lambda r: r.revision)
+            return await contract_store.view(session, row)
 
     async def activate(self, principal: Principal, contract_id: str, expected_version: int) -> ContractView:
         principal.require("contracts:update")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await self._load(
+            row = await contract_store.load_in_scope(
                 session, principal, contract_id, "contracts:update", lock=True, expected_version=expected_version
             )
             today = (await unit_calendar(session, row.org_unit_id)).today(now)
-            active = contracts.activate(self._domain(await self._view(session, row)), today)
-            row.status, row.version = active.status.value, row.version + 1
-            await self._event(session, "contract.activated", self._state(row), row.id, principal, row.org_path, now)
+            active = contracts.activate(contract_store.domain_of(await contract_store.view(session, row)), today)
+            contract_store.save(row, active)
+            await self._event(session, "contract.activated", contract_state(row), row.id, principal, row.org_path, now)
             await session.flush()
-            return await self._view(session, row)
+            return await contract_store.view(session, row)
 
     async def complete(self, principal: Principal, contract_id: str, expected_version: int) -> ContractView:
         """active -> completed, once every instalment is paid (money still owed keeps it active)."""
         principal.require("contracts:update")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await self._load(
+            row = await contract_store.load_in_scope(
                 session, principal, contract_id, "contracts:update", lock=True, expected_version=expected_version
             )
             if row.approval_kind is not None:
                 raise FailedPrecondition(f"an approval ({row.approval_kind}) is under way", "status")
-            done = contracts.complete(self._domain(await self._view(session, row)))
-            owed = sum((i.amount - i.paid for i in await self._instalments(session, row.id)), Decimal(0))
+            done = contracts.complete(contract_store.domain_of(await contract_store.view(session, row)))
+            owed = sum((i.amount - i.paid for i in await payment_store.instalments(session, row.id)), Decimal(0))
             if owed > 0:
                 raise FailedPrecondition(f"{_money(owed, row.currency)} {row.currency} is still outstanding", "status")
-            row.status, row.version = done.status.value, row.version + 1
-            await self._event(session, "contract.completed", self._state(row), row.id, principal, row.org_path, now)
+            contract_store.save(row, done)
+            await self._event(session, "contract.completed", contract_state(row), row.id, principal, row.org_path, now)
             await session.flush()
-            return await self._view(session, row)
+            return await contract_store.view(session, row)

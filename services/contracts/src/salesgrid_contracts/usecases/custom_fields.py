@@ -9,7 +9,10 @@ from typing import Any
 from salesgrid_common.auth import Principal
 from salesgrid_common.custom_fields.registry import apply_values
 from salesgrid_common.errors import ValidationFailed
-from salesgrid_contracts.usecases._support import CONTRACT_FIELDS, ContractsUseCasesBase, ContractView
+from salesgrid_contracts.stores import contracts as contract_store
+from salesgrid_contracts.payloads import contract_state
+from salesgrid_contracts.usecases._support import CONTRACT_FIELDS, ContractsUseCasesBase
+from salesgrid_contracts.stores.contracts import ContractView
 
 
 class CustomFieldsMixin(ContractsUseCasesBase):
@@ -25,13 +28,13 @@ class CustomFieldsMixin(ContractsUseCasesBase):
             raise ValidationFailed("give at least one custom field", "custom_fields")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await self._load(
+            row = await contract_store.load_in_scope(
                 session, principal, contract_id, "contracts:update", lock=True, expected_version=expected_version
             )
             row.custom_fields = await apply_values(session, CONTRACT_FIELDS, row.id, row.custom_fields, custom_fields)
             row.version += 1
             await session.flush()
             await self._event(
-                session, "contract.custom_fields_changed", self._state(row), row.id, principal, row.org_path, now
+                session, "contract.custom_fields_changed", contract_state(row), row.id, principal, row.org_path, now
             )
-            return await self._view(session, row)
+            return await contract_store.view(session, row)

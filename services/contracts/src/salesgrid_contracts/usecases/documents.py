@@ -26,6 +26,8 @@ from salesgrid_contracts.customer_names import legal_name
 from salesgrid_contracts.domain import documents
 from salesgrid_contracts.domain.documents import Document, DocumentKind, Letterhead
 from salesgrid_contracts.domain.numbering import next_sequence
+from salesgrid_contracts.stores import contracts as contract_store
+from salesgrid_contracts.stores import templates as template_store
 from salesgrid_contracts.usecases._support import ContractsUseCasesBase
 
 # Who may print (and see the originals of) each kind of document, over the record's owner and path.
@@ -214,15 +216,17 @@ class DocumentsUseCases(ContractsUseCasesBase):
         principal.require(PRINT_PERMISSION[DocumentKind.CONTRACT])
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await self._load(session, principal, contract_id.strip(), "contracts:read", lock=True)
+            row = await contract_store.load_in_scope(
+                session, principal, contract_id.strip(), "contracts:read", lock=True
+            )
             documents.check_contract_printable(row.status, row.template_id)
             original = await self._original(session, DocumentKind.CONTRACT, row.id, row.revision)
             if original is not None:
                 printed = await self._reprint(original, now)
             else:
-                template = await self._template(session, row.template_id or "", row.template_version or 0)
-                view = await self._view(session, row)
-                domain = self._domain(view)
+                template = await template_store.load(session, row.template_id or "", row.template_version or 0)
+                view = await contract_store.view(session, row)
+                domain = contract_store.domain_of(view)
                 lines = [
                     (line.description, line.quantity, line.unit_price.amount, line.discount_percent, line.total.amount)
                     for line in domain.lines

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import delete, select
@@ -26,19 +25,10 @@ from salesgrid_contracts import models
 from salesgrid_contracts.domain import payments
 from salesgrid_contracts.domain.money import Money, parse_money
 
+from salesgrid_contracts.stores import contracts as contract_store
+from salesgrid_contracts.stores import payments as payment_store
+from salesgrid_contracts.stores.payments import PlanView, ReceiptView
 from salesgrid_contracts.usecases._support import ContractsUseCasesBase, _money, parse_day
-
-
-@dataclass(frozen=True)
-class ReceiptView:
-    row: models.ReceiptRow
-    allocations: list[models.ReceiptAllocationRow]
-
-
-@dataclass(frozen=True)
-class PlanView:
-    contract: models.Contract
-    instalments: list[models.InstalmentRow]
 
 
 class PaymentsMixin(ContractsUseCasesBase):
@@ -47,17 +37,12 @@ class PaymentsMixin(ContractsUseCasesBase):
     async def _resettle(self, session: AsyncSession, row: models.Contract) -> payments.Settlement:
         """Replay every receipt of the contract over its plan; stores paid amounts, credit and
         the allocations (a backdated receipt may move earlier receipts' shares)."""
-        plan = await self._instalments(session, row.id)
-        receipts = list(await session.scalars(select(models.ReceiptRow).where(models.ReceiptRow.contract_id == row.id)))
+        plan = await payment_store.instalments(session, row.id)
+        receipts = await payment_store.receipt_rows(session, row.id)
         settlement = payments.settle(
-            [payments.Instalment(i.seq, i.due_date, Money(i.amount, row.currency)) for i in plan],
-            [
-                payments.Receipt(
-                    r.id, r.received_on, Money(r.amount, row.currency), payments.PaymentMethod(r.method), r.reference
-                )
-                for r in receipts
-            ],
-            await self._refunds(session, row),
+            [payment_store.instalment_of(i, row.currency) for i in plan],
+            [payment_store.receipt_of(r) for r in receipts],
+            await payment_store.refunds(session, row.id),
             row.currency,
         )
         paid = {b.seq: b.paid.amount for b in settlement.balances}
@@ -86,7 +71,7 @@ class PaymentsMixin(ContractsUseCasesBase):
         principal.require("contracts:update")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await self._load(session, principal, contract_id, "contracts:update", lock=True)
+            row = await contract_store.load_in_scope(session, principal, contract_id, "contracts:update", lock=True)
             if row.status in ("completed", "terminated"):
                 raise FailedPrecondition(f"a {row.status} contract's plan cannot change", "status")
             pairs = [
@@ -98,16 +83,7 @@ class PaymentsMixin(ContractsUseCasesBase):
             ]
             plan = payments.build_payment_plan(Money(row.total, row.currency), row.start_date, pairs)
             await session.execute(delete(models.InstalmentRow).where(models.InstalmentRow.contract_id == row.id))
-            for item in plan:
-                session.add(
-                    models.InstalmentRow(
-                        contract_id=row.id,
-                        seq=item.seq,
-                        due_date=item.due_date,
-                        amount=item.amount.amount,
-                        paid=Decimal(0),
-                    )
-                )
+            session.add_all(payment_store.new_instalment_rows(row.id, plan))
             await session.flush()
             await self._resettle(session, row)
             row.version += 1
@@ -121,13 +97,13 @@ class PaymentsMixin(ContractsUseCasesBase):
             )
             await self._event(session, "payment_plan.set", payload, row.id, principal, row.org_path, now)
             await session.flush()
-            return PlanView(row, await self._instalments(session, row.id))
+            return PlanView(row, await payment_store.instalments(session, row.id))
 
     async def get_payment_plan(self, principal: Principal, contract_id: str) -> PlanView:
         principal.require("contracts:read")
         async with self.sessions() as session:
-            row = await self._load(session, principal, contract_id, "contracts:read")
-            return PlanView(row, await self._instalments(session, row.id))
+            row = await contract_store.load_in_scope(session, principal, contract_id, "contracts:read")
+            return PlanView(row, await payment_store.instalments(session, row.id))
 
     async def record_receipt(
         self, principal: Principal, *, contract_id: str, received_on: str, amount: str, method: str, reference: str
@@ -138,7 +114,7 @@ class PaymentsMixin(ContractsUseCasesBase):
             row = await self._payable(session, principal, contract_id)
             today = (await unit_calendar(session, row.org_unit_id)).today(now)  # the branch's calendar
             receipt = payments.record_receipt(
-                self._domain(await self._view(session, row)),
+                contract_store.domain_of(await contract_store.view(session, row)),
                 receipt_id=new_id(),
                 received_on=parse_day(received_on, "received_on") if received_on else today,
                 amount=parse_money(amount, row.currency, "amount"),
@@ -146,32 +122,13 @@ class PaymentsMixin(ContractsUseCasesBase):
                 reference=reference,
                 today=today,
             )
-            stored = models.ReceiptRow(
-                id=receipt.receipt_id,
-                contract_id=row.id,
-                owner_id=row.owner_id,
-                org_path=row.org_path,
-                received_on=receipt.received_on,
-                amount=receipt.amount.amount,
-                currency=row.currency,
-                method=receipt.method.value,
-                reference=receipt.reference,
-                recorded_by=principal.subject_id,
-                version=1,
-                created_at=now,
-            )
+            stored = payment_store.new_receipt_row(receipt, row, principal.subject_id, now)
             session.add(stored)
             await session.flush()
             await self._resettle(session, row)
             row.version += 1
             await session.flush()
-            allocations = list(
-                await session.scalars(
-                    select(models.ReceiptAllocationRow)
-                    .where(models.ReceiptAllocationRow.receipt_id == stored.id)
-                    .order_by(models.ReceiptAllocationRow.instalment_seq)
-                )
-            )
+            allocations = (await payment_store.allocations(session, [stored.id], ordered=True))[stored.id]
             payload = ContractsReceiptRecorded(
                 receipt_id=stored.id,
                 contract_id=row.id,
@@ -215,21 +172,7 @@ class PaymentsMixin(ContractsUseCasesBase):
     ) -> Page[ReceiptView]:
         async with self.sessions() as session:
             page = await self._payments_page(session, principal, models.ReceiptRow, contract_id, page_size, cursor)
-            result = []
-            for row in page.items:
-                allocations = list(
-                    await session.scalars(
-                        select(models.ReceiptAllocationRow).where(models.ReceiptAllocationRow.receipt_id == row.id)
-                    )
-                )
-                result.append(ReceiptView(row, allocations))
-            return Page(result, page.next_token)
-
-    async def _refunds(self, session: AsyncSession, row: models.Contract) -> list[payments.Refund]:
-        return [
-            payments.Refund(r.id, r.refunded_on, Money(r.amount, row.currency), r.reason)
-            for r in await session.scalars(select(models.RefundRow).where(models.RefundRow.contract_id == row.id))
-        ]
+            return Page(await payment_store.receipt_views(session, page.items), page.next_token)
 
     async def _payable(self, session: AsyncSession, principal: Principal, contract_id: str) -> models.Contract:
         row = await session.scalar(select(models.Contract).where(models.Contract.id == contract_id).with_for_update())
@@ -247,34 +190,18 @@ class PaymentsMixin(ContractsUseCasesBase):
         async with self.sessions() as session, session.begin():
             row = await self._payable(session, principal, contract_id)
             today = (await unit_calendar(session, row.org_unit_id)).today(now)
-            receipts = [
-                payments.Receipt(
-                    r.id, r.received_on, Money(r.amount, row.currency), payments.PaymentMethod(r.method), r.reference
-                )
-                for r in await session.scalars(select(models.ReceiptRow).where(models.ReceiptRow.contract_id == row.id))
-            ]
+            receipts = [payment_store.receipt_of(r) for r in await payment_store.receipt_rows(session, row.id)]
             refund = payments.record_refund(
-                self._domain(await self._view(session, row)),
+                contract_store.domain_of(await contract_store.view(session, row)),
                 refund_id=new_id(),
                 refunded_on=parse_day(refunded_on, "refunded_on") if refunded_on else today,
                 amount=parse_money(amount, row.currency, "amount", allow_negative=True),
                 reason=reason,
                 receipts=receipts,
-                refunds=await self._refunds(session, row),
+                refunds=await payment_store.refunds(session, row.id),
                 today=today,
             )
-            stored = models.RefundRow(
-                id=refund.refund_id,
-                contract_id=row.id,
-                owner_id=row.owner_id,
-                org_path=row.org_path,
-                refunded_on=refund.refunded_on,
-                amount=refund.amount.amount,
-                currency=row.currency,
-                reason=refund.reason,
-                recorded_by=principal.subject_id,
-                created_at=now,
-            )
+            stored = payment_store.new_refund_row(refund, row, principal.subject_id, now)
             session.add(stored)
             await session.flush()
             try:
@@ -312,33 +239,18 @@ class PaymentsMixin(ContractsUseCasesBase):
         async with self.sessions() as session, session.begin():
             row = await self._payable(session, principal, contract_id)
             today = (await unit_calendar(session, row.org_unit_id)).today(now)
-            existing = [
-                payments.Invoice(i.number, Money(i.amount, row.currency), i.issued_on, payments.InvoiceStatus(i.status))
-                for i in await session.scalars(select(models.InvoiceRow).where(models.InvoiceRow.contract_id == row.id))
-            ]
+            existing = await payment_store.invoices(session, row.id)
             invoice = payments.issue_invoice(
-                self._domain(await self._view(session, row)),
+                contract_store.domain_of(await contract_store.view(session, row)),
                 existing,
                 number=number.strip(),
                 amount=parse_money(amount, row.currency, "amount", allow_negative=True),
                 issued_on=parse_day(issued_on, "issued_on") if issued_on else today,
                 today=today,
             )
-            if await session.scalar(select(models.InvoiceRow.id).where(models.InvoiceRow.number == invoice.number)):
+            if await payment_store.invoice_number_taken(session, invoice.number):
                 raise AlreadyExists(f"invoice {invoice.number} already exists", "number")
-            stored = models.InvoiceRow(
-                id=new_id(),
-                contract_id=row.id,
-                owner_id=row.owner_id,
-                org_path=row.org_path,
-                number=invoice.number,
-                amount=invoice.amount.amount,
-                currency=row.currency,
-                issued_on=invoice.issued_on,
-                status=invoice.status.value,
-                recorded_by=principal.subject_id,
-                created_at=now,
-            )
+            stored = payment_store.new_invoice_row(new_id(), invoice, row, principal.subject_id, now)
             session.add(stored)
             row.version += 1
             payload = ContractsInvoiceIssued(

@@ -1,15 +1,28 @@
-"""Customer and contact values and their field rules."""
+"""The customer aggregate and its field rules (its contacts' rules are in .contact)."""
 
 from __future__ import annotations
 
-import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from salesgrid_common import orgpaths
+
+from .contact import (
+    MAX_CONTACTS,
+    MAX_PHONES,
+    MAX_TEXT_LENGTH,
+    Contact,
+    check_contacts,
+    make_contact,
+    normalise_phone,
+    optional_text,
+    set_primary_contact,
+    validate_email,
+)
 from .credit_code import validate_credit_code
 from .dedup import normalise_name
 from .errors import ValidationFailed
@@ -19,9 +32,18 @@ T = TypeVar("T")
 MAX_NAME_LENGTH = 200
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 32
-MAX_PHONES = 5
-MAX_TEXT_LENGTH = 200
-MAX_CONTACTS = 200
+
+__all__ = [  # the contact rules, long imported from here
+    "MAX_CONTACTS",
+    "MAX_PHONES",
+    "MAX_TEXT_LENGTH",
+    "Contact",
+    "check_contacts",
+    "make_contact",
+    "normalise_phone",
+    "set_primary_contact",
+    "validate_email",
+]
 
 
 class Tier(StrEnum):
@@ -48,13 +70,13 @@ class Address:
 
 
 @dataclass(frozen=True)
-class Contact:
-    id: str
-    full_name: str
-    title: str | None = None
-    phones: tuple[str, ...] = ()
-    email: str | None = None
-    primary: bool = False
+class PartnerProfile:
+    """A channel partner's profile (渠道伙伴): agent | distributor, its partner tier and agreement
+    (a contract of this account); an empty channel is an ordinary customer."""
+
+    channel: str = ""
+    tier: str = ""
+    contract_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -75,6 +97,33 @@ class Customer:
     source: str | None = None
     contacts: tuple[Contact, ...] = field(default=())
     version: int = 1
+    # The rest of the record (stores.customers maps every field to its row and back):
+    org_path: str = ""  # the owner's org path as stored ("/c/r1/"); a pool customer keeps the last one
+    created_by: str = ""
+    updated_at: datetime | None = None
+    active: bool = True  # False: merged away or deactivated
+    previous_owner_id: str | None = None
+    assigned_at: datetime | None = None
+    released_at: datetime | None = None
+    partner: PartnerProfile = PartnerProfile()
+    custom_fields: Mapping[str, Any] = field(default_factory=dict, hash=False)
+
+    def claimed_by(self, owner_id: str, org_path: str, now: datetime) -> Customer:
+        """Taken from the pool by `owner_id`, whose org path scopes it from now on."""
+        return replace(
+            self,
+            owner_id=owner_id,
+            org_path=org_path,
+            owner_unit_path=orgpaths.segments(org_path),
+            assigned_at=now,
+            updated_at=now,
+        )
+
+    def released_to_pool(self, previous_owner_id: str | None, now: datetime) -> Customer:
+        """In the public pool; the org path of the last owner stays (whose managers still see it)."""
+        return replace(
+            self, owner_id=None, previous_owner_id=previous_owner_id, released_at=now, assigned_at=None, updated_at=now
+        )
 
 
 # ---------------------------------------------------------------- single-field rules
@@ -135,117 +184,6 @@ def normalise_tags(raw: Iterable[str], field_name: str = "tags") -> tuple[str, .
     return tuple(result)
 
 
-_PHONE_SEPARATORS = re.compile(r"[\s\-().]")
-_PHONE_BODY = re.compile(r"\+?\d{5,15}")
-_EXTENSION = re.compile(r"^(?P<number>.+?)(?:ext\.?|x|#|转)\s*(?P<ext>\d{1,6})$", re.IGNORECASE)
-
-
-def normalise_phone(raw: str, field_name: str = "phone") -> str:
-    """Loose validation: digits with an optional leading '+', 5-15 digits, optional extension.
-
-    Separators (spaces, hyphens, dots, brackets) are removed; '00' international prefix becomes '+';
-    '+86' mobile numbers keep their prefix. An extension is kept as ';ext=NNN' (RFC 3966 style).
-    """
-    text = unicodedata.normalize("NFKC", raw or "").strip()
-    if not text:
-        raise ValidationFailed("phone number is empty", field_name)
-    extension = ""
-    match = _EXTENSION.match(text)
-    if match:
-        text, extension = match.group("number"), f";ext={match.group('ext')}"
-    compact = _PHONE_SEPARATORS.sub("", text)
-    if compact.startswith("00"):
-        compact = "+" + compact[2:]
-    if not _PHONE_BODY.fullmatch(compact):
-        raise ValidationFailed(f"'{raw}' is not a phone number", field_name)
-    return compact + extension
-
-
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
-
-
-def validate_email(raw: str, field_name: str = "email") -> str:
-    """Loose shape check; the domain part is lower-cased (local parts may be case-sensitive)."""
-    text = unicodedata.normalize("NFKC", raw or "").strip()
-    if len(text) > 254 or not _EMAIL.match(text) or ".." in text:
-        raise ValidationFailed(f"'{raw}' is not an e-mail address", field_name)
-    local, domain = text.rsplit("@", 1)
-    return f"{local}@{domain.lower()}"
-
-
-def _optional_text(raw: str | None, field_name: str, violations: list[tuple[str, str]]) -> str | None:
-    if raw is None:
-        return None
-    clean = " ".join(raw.split())
-    if len(clean) > MAX_TEXT_LENGTH:
-        violations.append((field_name, f"must be at most {MAX_TEXT_LENGTH} characters"))
-    return clean or None
-
-
-# ---------------------------------------------------------------- contacts
-
-
-def make_contact(
-    id: str,
-    full_name: str,
-    *,
-    title: str | None = None,
-    phones: Sequence[str] = (),
-    email: str | None = None,
-    primary: bool = False,
-    field_prefix: str = "contact",
-) -> Contact:
-    """Build a contact, collecting every violation (field names are prefixed, e.g. contacts[2].email)."""
-    violations: list[tuple[str, str]] = []
-    name = " ".join((full_name or "").split())
-    if not name:
-        violations.append((f"{field_prefix}.full_name", "full name is required"))
-    elif len(name) > MAX_TEXT_LENGTH:
-        violations.append((f"{field_prefix}.full_name", f"must be at most {MAX_TEXT_LENGTH} characters"))
-    clean_title = _optional_text(title, f"{field_prefix}.title", violations)
-    clean_phones: list[str] = []
-    for i, phone in enumerate(phones):
-        try:
-            number = normalise_phone(phone, f"{field_prefix}.phones[{i}]")
-        except ValidationFailed as exc:
-            violations.extend(exc.violations)
-            continue
-        if number not in clean_phones:
-            clean_phones.append(number)
-    if len(clean_phones) > MAX_PHONES:
-        violations.append((f"{field_prefix}.phones", f"at most {MAX_PHONES} phone numbers"))
-    clean_email: str | None = None
-    if email is not None and email.strip():
-        try:
-            clean_email = validate_email(email, f"{field_prefix}.email")
-        except ValidationFailed as exc:
-            violations.extend(exc.violations)
-    if violations:
-        raise ValidationFailed.many(violations)
-    return Contact(id, name, clean_title, tuple(clean_phones), clean_email, primary)
-
-
-def check_contacts(contacts: Sequence[Contact]) -> None:
-    """At most one primary contact, unique ids, bounded count."""
-    if len(contacts) > MAX_CONTACTS:
-        raise ValidationFailed(f"at most {MAX_CONTACTS} contacts per customer", "contacts")
-    ids = [c.id for c in contacts]
-    if len(set(ids)) != len(ids):
-        raise ValidationFailed("contact ids must be unique", "contacts")
-    primaries = [c.id for c in contacts if c.primary]
-    if len(primaries) > 1:
-        raise ValidationFailed(
-            f"at most one primary contact, got {len(primaries)}: {', '.join(primaries)}", "contacts.primary"
-        )
-
-
-def set_primary_contact(contacts: Sequence[Contact], contact_id: str) -> tuple[Contact, ...]:
-    """Make one contact primary and demote the previous one (the usual UI action)."""
-    if contact_id not in {c.id for c in contacts}:
-        raise ValidationFailed(f"contact {contact_id} does not belong to this customer", "contact_id")
-    return tuple(replace(c, primary=c.id == contact_id) for c in contacts)
-
-
 # ---------------------------------------------------------------- customer
 
 
@@ -264,8 +202,14 @@ def make_customer(
     source: str | None = None,
     contacts: Sequence[Contact] = (),
     version: int = 1,
+    org_path: str = "",
+    created_by: str = "",
+    custom_fields: Mapping[str, Any] | None = None,
 ) -> Customer:
-    """Validate every field and build a Customer; all violations are reported together."""
+    """Validate every field and build a Customer; all violations are reported together. The owner's
+    unit path defaults to the segments of `org_path`; a new record was updated, and assigned to
+    its owner, when it was created."""
+    owner_unit_path = owner_unit_path or orgpaths.segments(org_path)
     violations: list[tuple[str, str]] = []
 
     def collect(fn: Callable[[Any], T], arg: Any) -> T | None:
@@ -279,8 +223,8 @@ def make_customer(
     code = collect(validate_credit_code, credit_code) if credit_code and credit_code.strip() else None
     clean_tags = collect(normalise_tags, tags) or ()
     collect(check_contacts, contacts)
-    clean_industry = _optional_text(industry, "industry", violations)
-    clean_source = _optional_text(source, "source", violations)
+    clean_industry = optional_text(industry, "industry", violations)
+    clean_source = optional_text(source, "source", violations)
     try:
         clean_tier = Tier(tier)
     except ValueError:
@@ -308,4 +252,9 @@ def make_customer(
         source=clean_source,
         contacts=tuple(contacts),
         version=version,
+        org_path=org_path,
+        created_by=created_by,
+        updated_at=created_at,
+        assigned_at=created_at if owner_id is not None else None,
+        custom_fields=dict(custom_fields or {}),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from salesgrid_common.custom_fields.definitions import COLUMN_PREFIX as CUSTOM_PREFIX
 from salesgrid_common.custom_fields.definitions import KEY
@@ -41,6 +42,32 @@ class RowStatus:
     PENDING = "pending"
     CREATED = "created"
     ERROR = "error"
+
+
+@dataclass(frozen=True)
+class ImportJob:
+    """An import's progress as its importer sees it (the worker's state stays in its rows)."""
+
+    id: str
+    status: str  # ImportStatus
+    format: str
+    created_by: str
+    total: int
+    processed: int
+    created: int
+    failed: int
+    created_at: datetime
+    finished_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RowError:
+    """Why a row of an import was refused; the owner of the existing customer it duplicates."""
+
+    row_number: int
+    column: str
+    message: str
+    existing_owner_id: str
 
 
 def check_format(value: str) -> str:

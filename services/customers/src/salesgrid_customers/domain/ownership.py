@@ -60,6 +60,18 @@ class OwnershipDecision:
     decided_at: datetime
 
 
+@dataclass(frozen=True)
+class Arbitration:
+    """A recorded arbitration: the competing records and reps, who asked, and the decision."""
+
+    id: str
+    customer_ids: tuple[str, ...]
+    rep_ids: tuple[str, ...]
+    registered_name: str
+    decision: OwnershipDecision
+    decided_by: str
+
+
 def _exact(name: str) -> str:
     return unicodedata.normalize("NFKC", name).strip()
 

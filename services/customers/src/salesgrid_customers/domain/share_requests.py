@@ -5,6 +5,8 @@ domain/sharing.py) or declines. One open request per rep and customer; a decisio
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
 from enum import StrEnum
 
 from .errors import AlreadyExists, FailedPrecondition, ValidationFailed
@@ -17,6 +19,26 @@ class RequestStatus(StrEnum):
     PENDING = "pending"
     ACCEPTED = "accepted"
     DECLINED = "declined"
+
+
+@dataclass(frozen=True)
+class ShareRequest:
+    """One rep's request to share one customer, and once decided, who decided how and why."""
+
+    id: str
+    customer_id: str
+    requester_id: str
+    role: str
+    message: str
+    status: RequestStatus
+    created_at: datetime
+    decided_by: str | None = None
+    decision_note: str = ""
+    decided_at: datetime | None = None
+
+    def decided(self, accept: bool, decider_id: str, note: str, now: datetime) -> ShareRequest:
+        status = RequestStatus.ACCEPTED if accept else RequestStatus.DECLINED
+        return replace(self, status=status, decided_by=decider_id, decision_note=note, decided_at=now)
 
 
 class Box(StrEnum):

@@ -29,7 +29,6 @@ from salesgrid_customers.usecases._support import (
     POLICY_FIELDS,
     SYSTEM_ACTOR,
     actor_of,
-    policy_of,
     shared_with,
     unit_path,
 )
@@ -68,7 +67,6 @@ __all__ = [
     "T",
     "actor_of",
     "import_row_id",
-    "policy_of",
     "principal_claims",
     "shared_with",
     "unit_path",

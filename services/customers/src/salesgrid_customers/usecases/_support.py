@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
-from datetime import datetime
+from dataclasses import dataclass, replace
 from functools import lru_cache
-from types import SimpleNamespace
 from typing import Any
 
 from google.protobuf.message import Message
@@ -17,33 +15,20 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
-    delete,
     exists,
     func,
-    insert,
     or_,
     select,
     union,
     union_all,
 )
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid.events.v1.customers_events_pb2 import CustomerRecordState, CustomerOwnerChanged
 from salesgrid_common import orgpaths
 from salesgrid_common.actors import system_actor
-from salesgrid_common.auth import (
-    SCOPE_SUBJECT,
-    Principal,
-    ScopeShape,
-    scope_clause,
-    scope_params,
-    scope_shape,
-)
+from salesgrid_common.auth import Principal
 from salesgrid_common.clock import Clock
 from salesgrid_common.custom_fields.registry import apply_values
-from salesgrid_common.custom_fields.structs import struct_of
-from salesgrid_common.customer_merges import survivor_of
 from salesgrid_common.db import SessionFactory
 from salesgrid_common.directory import get_user
 from salesgrid_common.events.envelope import EventMeta
@@ -61,16 +46,17 @@ from salesgrid_customers.domain.dedup import (
     candidate_keys,
     classify_matches,
 )
-from salesgrid_customers.domain.search import index_keys
 from salesgrid_customers.domain.errors import (
     AlreadyExists,
     Conflict,
     FailedPrecondition,
-    NotFound,
     PermissionDenied,
     ValidationFailed,
 )
 from salesgrid_customers.owners import with_owner_names
+from salesgrid_customers import customer_events
+from salesgrid_customers.stores.customers import CO_OWNERS, insert_customer, load_customer
+from salesgrid_customers.stores.pool_policies import RULES, stored_pool_policies
 
 
 MAX_CANDIDATES = 60  # rows sharing the most candidate keys, classified in Python
@@ -100,22 +86,6 @@ def actor_of(principal: Principal) -> Actor:
     return Actor(principal.subject_id, unit_path(principal.org_path), frozenset(principal.roles))
 
 
-CO_OWNERS = (sharing.ShareRole.CO_OWNER.value,)
-
-
-@lru_cache(maxsize=64)
-def _load_statement(shape: ScopeShape, shared_roles: tuple[str, ...]) -> Select[tuple[models.Customer]]:
-    """One active customer by id within a scope shape, built once per shape (auth.scope_clause)."""
-    shared = and_(models.Share.customer_id == models.Customer.id, models.Share.user_id == bindparam(SCOPE_SUBJECT))
-    if shared_roles:
-        shared = and_(shared, models.Share.role.in_(shared_roles))
-    return select(models.Customer).where(
-        models.Customer.id == bindparam("customer_id"),
-        models.Customer.active,
-        scope_clause(shape, models.Customer.owner_id, models.Customer.org_path, exists().where(shared)),
-    )
-
-
 def shared_with(principal: Principal, *roles: str) -> ColumnElement[bool]:
     """Rows shared with the caller (in any role, or only in `roles`): the scope filter's shared clause."""
     clause = and_(models.Share.customer_id == models.Customer.id, models.Share.user_id == principal.subject_id)
@@ -124,11 +94,7 @@ def shared_with(principal: Principal, *roles: str) -> ColumnElement[bool]:
     return exists().where(clause)
 
 
-POLICY_FIELDS = tuple(f.name for f in fields(pool.PoolPolicy))
-
-
-def policy_of(row: models.PoolPolicyRow) -> pool.PoolPolicy:
-    return pool.PoolPolicy(**{name: getattr(row, name) for name in POLICY_FIELDS})
+POLICY_FIELDS = RULES  # the policy's rules, by name (requests and responses carry each)
 
 
 async def held_count(session: AsyncSession, owner_id: str) -> int:
@@ -140,68 +106,6 @@ async def held_count(session: AsyncSession, owner_id: str) -> int:
             .where(models.Customer.owner_id == owner_id, models.Customer.active)
         )
         or 0
-    )
-
-
-def new_customer_values(
-    customer: Customer, org_path: str, created_by: str, now: datetime, custom_fields: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
-    """The column values of a customer just created (owned by customer.owner_id, of unit org_path)."""
-    point = customer.address.point if customer.address else None
-    return dict(
-        id=customer.id,
-        legal_name=customer.legal_name,
-        normalised_name=customer.normalised_name,
-        credit_code=customer.credit_code,
-        industry=customer.industry,
-        address_text=customer.address.text if customer.address else None,
-        latitude=point.latitude if point else None,
-        longitude=point.longitude if point else None,
-        tier=customer.tier.value,
-        tags=list(customer.tags),
-        source=customer.source,
-        owner_id=customer.owner_id,
-        org_path=org_path,
-        previous_owner_id=None,
-        released_at=None,
-        assigned_at=now,
-        active=True,
-        version=1,
-        created_by=created_by,
-        created_at=now,
-        updated_at=now,
-        custom_fields=dict(custom_fields or {}),
-        partner_channel="",
-        partner_tier="",
-        partner_contract_id="",
-    )  # no channel partner until its profile is set
-
-
-def new_customer_row(
-    customer: Customer, org_path: str, created_by: str, now: datetime, custom_fields: Mapping[str, Any] | None = None
-) -> models.Customer:
-    return models.Customer(**new_customer_values(customer, org_path, created_by, now, custom_fields))
-
-
-def state_payload(row: models.Customer | SimpleNamespace) -> CustomerRecordState:
-    """The customer's state as its `created`/`updated` events carry it."""
-    return CustomerRecordState(
-        customer_id=row.id,
-        legal_name=row.legal_name,
-        credit_code=row.credit_code or "",
-        tier=row.tier,
-        owner_id=row.owner_id or "",
-        org_path=row.org_path,
-        version=row.version,
-        tags=row.tags,
-        industry=row.industry or "",
-        has_location=row.latitude is not None and row.longitude is not None,
-        latitude=row.latitude or 0.0,
-        longitude=row.longitude or 0.0,
-        custom_fields=struct_of(getattr(row, "custom_fields", None)),
-        partner_channel=row.partner_channel or "",
-        partner_tier=row.partner_tier or "",
-        partner_contract_id=row.partner_contract_id or "",
     )
 
 
@@ -272,82 +176,37 @@ class CustomersUseCasesBase:
         self.unit_policies = dict(unit_policies or {})
 
     async def _emit(
-        self, session: AsyncSession, verb: str, row: models.Customer, principal: Principal | None, payload: Message
+        self, session: AsyncSession, verb: str, customer: Customer, principal: Principal | None, payload: Message
     ) -> None:
         """principal None: the service itself acts (the pool scheduler)."""
         await self.outbox.record(
             session,
             EVENT_PREFIX + verb,
             payload,
-            EventMeta.acting(principal, "customers", aggregate_id=row.id, org_path=row.org_path),
+            EventMeta.acting(principal, "customers", aggregate_id=customer.id, org_path=customer.org_path),
             self.clock(),
         )
 
     async def _owner_changed(
-        self,
-        session: AsyncSession,
-        row: models.Customer,
-        principal: Principal | None,
-        previous_owner_id: str | None,
-        reason: str,
+        self, session: AsyncSession, customer: Customer, principal: Principal | None, previous: str | None, reason: str
     ) -> None:
         await self._emit(
-            session,
-            "owner_changed",
-            row,
-            principal,
-            CustomerOwnerChanged(
-                customer_id=row.id,
-                previous_owner_id=previous_owner_id or "",
-                new_owner_id=row.owner_id or "",
-                org_path=row.org_path,
-                reason=reason,
-            ),
+            session, "owner_changed", customer, principal, customer_events.owner_changed(customer, previous, reason)
         )
 
     async def _unit_policies(self, session: AsyncSession) -> dict[str, pool.PoolPolicy]:
         """Configured policies (ctx.extras) overridden by those stored per unit; org units are few."""
-        stored = (await session.scalars(select(models.PoolPolicyRow))).all()
-        return {**self.unit_policies, **{r.unit_id: policy_of(r) for r in stored}}
+        return {**self.unit_policies, **await stored_pool_policies(session)}
 
-    async def _emit_state(self, session: AsyncSession, verb: str, row: models.Customer, principal: Principal) -> None:
-        await self._emit(session, verb, row, principal, state_payload(row))
+    async def _emit_state(self, session: AsyncSession, verb: str, customer: Customer, principal: Principal) -> None:
+        await self._emit(session, verb, customer, principal, customer_events.customer_state(customer))
 
-    async def _load(
-        self,
-        session: AsyncSession,
-        principal: Principal,
-        customer_id: str,
-        permission: str,
-        shared_roles: tuple[str, ...] = (),
-    ) -> models.Customer:
-        """The active customer if it is in the caller's scope for `permission` (or shared with him,
-        in any role or only in `shared_roles`); fails closed."""
-        principal.require(permission)
-        row = await session.scalar(
-            _load_statement(scope_shape(principal, permission), shared_roles),
-            {**scope_params(principal), "customer_id": customer_id},
-        )
-        if row is not None:
-            return row
-        if (
-            await session.scalar(
-                select(models.Customer.id).where(models.Customer.id == customer_id, models.Customer.active)
-            )
-            is None
-        ):
-            survivor = await survivor_of(session, customer_id, writing=False)
-            if survivor != customer_id:  # say where its records went
-                raise NotFound(f"customer {customer_id} was merged into customer {survivor}", "id")
-            raise NotFound(f"customer {customer_id} does not exist", "id")
-        raise PermissionDenied(f"customer {customer_id} is outside your data scope ({permission})")
+    async def _readable(self, session: AsyncSession, principal: Principal, customer_id: str) -> Customer:
+        return await load_customer(session, principal, customer_id, "customers:read")
 
-    async def _readable(self, session: AsyncSession, principal: Principal, customer_id: str) -> models.Customer:
-        return await self._load(session, principal, customer_id, "customers:read")
-
-    async def _writable(self, session: AsyncSession, principal: Principal, customer_id: str) -> models.Customer:
+    async def _writable(self, session: AsyncSession, principal: Principal, customer_id: str) -> Customer:
         # Collaborators only read; co-owners edit like the owner.
-        return await self._load(session, principal, customer_id, "customers:update", CO_OWNERS)
+        return await load_customer(session, principal, customer_id, "customers:update", CO_OWNERS)
 
     async def _resolve_owner(
         self, session: AsyncSession, principal: Principal, owner_id: str, permission: str = "customers:create"
@@ -389,28 +248,6 @@ class CustomersUseCasesBase:
         except Conflict as exc:  # a duplicate is an existing resource, not a concurrency conflict
             raise AlreadyExists(exc.message, exc.field, info=exc.info) from None
 
-    @staticmethod
-    def _name_taken() -> AlreadyExists:
-        return AlreadyExists("a customer with this normalised name was just created or renamed", "legal_name")
-
-    async def _flush_unique_name(self, session: AsyncSession) -> None:
-        """The unique index on active normalised names decides between concurrent writers."""
-        try:
-            await session.flush()
-        except IntegrityError:
-            raise self._name_taken() from None
-
-    async def _write_name_keys(
-        self, session: AsyncSession, customer_id: str, normalised: str, *, new: bool = False
-    ) -> None:
-        """Replace the customer's search keys (plain statements: a name has dozens of keys, and
-        the ORM's unit of work for them cost more than the rest of a create). `new`: none yet."""
-        keys = models.CustomerNameKey.__table__
-        if not new:
-            await session.execute(delete(keys).where(keys.c.customer_id == customer_id))
-        if rows := [{"key": key, "customer_id": customer_id} for key in index_keys(normalised)]:
-            await session.execute(insert(keys), rows)
-
     async def _held_and_cap(self, session: AsyncSession, owner_id: str, org_path: str) -> tuple[int, int | None]:
         """How many active customers the owner holds, and the cap on that of the pool policy in
         force for his unit (None: no cap)."""
@@ -434,7 +271,7 @@ class CustomersUseCasesBase:
         owner_id: str,
         cap_held: bool = False,
         custom_fields: Mapping[str, Any] | None = None,
-    ) -> tuple[models.Customer, DuplicateReport]:
+    ) -> tuple[Customer, DuplicateReport]:
         """The create rules, shared by single creates and import rows. cap_held: a customer the
         caller takes himself counts against his pool policy's cap on customers held (imports)."""
         now = self.clock()
@@ -444,7 +281,8 @@ class CustomersUseCasesBase:
             legal_name=legal_name,
             created_at=now,
             owner_id=owner,
-            owner_unit_path=unit_path(org_path),
+            org_path=org_path,
+            created_by=principal.subject_id,
             credit_code=credit_code or None,
             industry=industry or None,
             address=_address(address),
@@ -461,12 +299,10 @@ class CustomersUseCasesBase:
         report = await self._duplicates(session, customer.normalised_name, customer.credit_code, None)
         self._block_duplicates(report)
         values = await apply_values(session, CUSTOMER_FIELDS, customer.id, {}, custom_fields, creating=True)
-        row = new_customer_row(customer, org_path, principal.subject_id, now, values)
-        session.add(row)
-        await self._flush_unique_name(session)
-        await self._write_name_keys(session, row.id, row.normalised_name, new=True)
-        await self._emit_state(session, "created", row, principal)
-        return row, report
+        customer = replace(customer, custom_fields=values)
+        await insert_customer(session, customer)
+        await self._emit_state(session, "created", customer, principal)
+        return customer, report
 
     @staticmethod
     async def _shares(session: AsyncSession, customer_id: str) -> tuple[sharing.Share, ...]:

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
-from types import SimpleNamespace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import insert, or_, select
@@ -33,19 +32,18 @@ from salesgrid_common.custom_fields.values import merge_values, user_keys
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.ids import new_id
 from salesgrid_customers import models
+from salesgrid_customers.customer_events import customer_state
 from salesgrid_customers.domain import imports
 from salesgrid_customers.domain.customer import Customer, Tier, make_customer
 from salesgrid_customers.domain.errors import DomainError
 from salesgrid_customers.domain.search import index_keys
+from salesgrid_customers.stores.customers import customer_to_row
 from salesgrid_customers.usecases._support import (
     CUSTOMER_FIELDS,
     EVENT_PREFIX,
     AddressInput,
     CustomersUseCasesBase,
     _address,
-    new_customer_values,
-    state_payload,
-    unit_path,
 )
 
 
@@ -53,8 +51,6 @@ from salesgrid_customers.usecases._support import (
 class _Accepted:
     staged_id: str
     customer: Customer
-    org_path: str
-    custom_fields: dict[str, Any]
 
 
 class BulkCreateMixin(CustomersUseCasesBase):
@@ -88,7 +84,8 @@ class BulkCreateMixin(CustomersUseCasesBase):
                     legal_name=fields_.legal_name,
                     created_at=now,
                     owner_id=owner,
-                    owner_unit_path=unit_path(org_path),
+                    org_path=org_path,
+                    created_by=acting.subject_id,
                     credit_code=fields_.credit_code or None,
                     industry=fields_.industry or None,
                     address=_address(address),
@@ -101,7 +98,7 @@ class BulkCreateMixin(CustomersUseCasesBase):
                     continue  # user fields: the one-by-one path checks the users
             except DomainError:
                 continue  # refused: the one-by-one path words the error
-            candidates.append(_Accepted(staged.id, customer, org_path, values))
+            candidates.append(_Accepted(staged.id, replace(customer, custom_fields=values)))
         accepted = await self._without_taken_names(session, candidates)
         accepted = await self._within_caps(session, acting, accepted)
         if not accepted:
@@ -149,7 +146,7 @@ class BulkCreateMixin(CustomersUseCasesBase):
         mine = [a for a in accepted if a.customer.owner_id == acting.subject_id]
         if not mine:
             return accepted
-        held, cap = await self._held_and_cap(session, acting.subject_id, mine[0].org_path)
+        held, cap = await self._held_and_cap(session, acting.subject_id, mine[0].customer.org_path)
         if cap is None:
             return accepted
         kept = []
@@ -169,7 +166,7 @@ class BulkCreateMixin(CustomersUseCasesBase):
         now: Any,
         definitions: Sequence[FieldDefinition],
     ) -> None:
-        rows = [new_customer_values(a.customer, a.org_path, acting.subject_id, now, a.custom_fields) for a in accepted]
+        rows = [customer_to_row(a.customer) for a in accepted]
         await session.execute(insert(models.Customer.__table__), rows)
         await session.execute(
             insert(models.CustomerNameKey.__table__),
@@ -187,10 +184,10 @@ class BulkCreateMixin(CustomersUseCasesBase):
             EVENT_PREFIX + "created",
             [
                 (
-                    state_payload(SimpleNamespace(**row)),
-                    EventMeta.acting(acting, "customers", aggregate_id=row["id"], org_path=row["org_path"]),
+                    customer_state(a.customer),
+                    EventMeta.acting(acting, "customers", aggregate_id=a.customer.id, org_path=a.customer.org_path),
                 )
-                for row in rows
+                for a in accepted
             ],
             now,
         )

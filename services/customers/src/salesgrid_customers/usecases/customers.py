@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, String, and_, bindparam, cast, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Select, String, and_, bindparam, cast, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,11 +16,12 @@ from salesgrid_common.auth import Principal, scope_filter
 from salesgrid_common.custom_fields.registry import apply_values, filter_clauses
 from salesgrid_common.paging import keyset_page, sorted_keyset_page
 from salesgrid_customers import models
-from salesgrid_customers.domain.concurrency import check_version, next_version
-from salesgrid_customers.domain.customer import Address, Tier, make_customer, normalise_tag
+from salesgrid_customers.domain.concurrency import check_version
+from salesgrid_customers.domain.customer import Customer, Tier, make_customer, normalise_tag
 from salesgrid_customers.domain.dedup import DuplicateReport
 from salesgrid_customers.domain.search import MatchMode, NameQuery, parse_query
-from salesgrid_customers.domain.errors import Conflict, ValidationFailed
+from salesgrid_customers.domain.errors import ValidationFailed
+from salesgrid_customers.stores.customers import customers_from_rows, save_customer
 
 from salesgrid_customers.usecases._support import (
     CUSTOMER_FIELDS,
@@ -29,7 +29,6 @@ from salesgrid_customers.usecases._support import (
     CustomersUseCasesBase,
     _address,
     shared_with,
-    unit_path,
 )
 
 
@@ -103,7 +102,7 @@ class CustomersMixin(CustomersUseCasesBase):
         source: str = "",
         owner_id: str = "",
         custom_fields: Mapping[str, Any] | None = None,
-    ) -> tuple[models.Customer, DuplicateReport]:
+    ) -> tuple[Customer, DuplicateReport]:
         principal.require("customers:create")
         async with self.sessions() as session, session.begin():
             return await self._create(
@@ -120,87 +119,39 @@ class CustomersMixin(CustomersUseCasesBase):
                 custom_fields=custom_fields,
             )
 
-    async def get_customer(self, principal: Principal, customer_id: str) -> models.Customer:
+    async def get_customer(self, principal: Principal, customer_id: str) -> Customer:
         async with self.reader() as session:
             return await self._readable(session, principal, customer_id)
 
     async def update_customer(
         self, principal: Principal, customer_id: str, expected_version: int, changes: CustomerChanges
-    ) -> models.Customer:
+    ) -> Customer:
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await self._writable(session, principal, customer_id)
-            check_version(expected_version, row.version)
-            previous_owner = row.owner_id
-            owner, org_path = row.owner_id, row.org_path
-            if changes.owner_id is not None and changes.owner_id != row.owner_id:
+            current = await self._writable(session, principal, customer_id)
+            check_version(expected_version, current.version)
+            owner, org_path = current.owner_id, current.org_path
+            if changes.owner_id is not None and changes.owner_id != current.owner_id:
                 if not changes.owner_id.strip():
                     raise ValidationFailed("name the new owner (release puts a customer in the pool)", "owner_id")
                 owner, org_path = await self._resolve_owner(
                     session, principal, changes.owner_id.strip(), "customers:update"
                 )
-            address = changes.address
-            current_address = Address(row.address_text, None) if row.address_text else None
-            merged = make_customer(
-                id=row.id,
-                created_at=row.created_at,
-                owner_id=owner,
-                owner_unit_path=unit_path(org_path),
-                legal_name=row.legal_name if changes.legal_name is None else changes.legal_name,
-                credit_code=row.credit_code if changes.credit_code is None else changes.credit_code,
-                industry=row.industry if changes.industry is None else changes.industry,
-                address=current_address if address is None else _address(address),
-                tier=row.tier if changes.tier is None else changes.tier,
-                tags=row.tags if changes.tags is None else changes.tags,
-                source=row.source if changes.source is None else changes.source,
-            )
-            renamed = merged.normalised_name != row.normalised_name or merged.credit_code != row.credit_code
-            if renamed:
+            updated = revised(current, changes, owner, org_path, now)
+            if updated.normalised_name != current.normalised_name or updated.credit_code != current.credit_code:
                 self._block_duplicates(
-                    await self._duplicates(session, merged.normalised_name, merged.credit_code, row.id)
+                    await self._duplicates(session, updated.normalised_name, updated.credit_code, current.id)
                 )
-            values: dict[str, Any] = {
-                "legal_name": merged.legal_name,
-                "normalised_name": merged.normalised_name,
-                "credit_code": merged.credit_code,
-                "industry": merged.industry,
-                "tier": merged.tier.value,
-                "tags": list(merged.tags),
-                "source": merged.source,
-                "updated_at": now,
-                "version": next_version(row.version),
-            }
             if changes.custom_fields:
-                values["custom_fields"] = await apply_values(
-                    session, CUSTOMER_FIELDS, row.id, row.custom_fields, changes.custom_fields
+                values = await apply_values(
+                    session, CUSTOMER_FIELDS, current.id, current.custom_fields, changes.custom_fields
                 )
-            if owner != previous_owner:
-                values.update(owner_id=owner, org_path=org_path, previous_owner_id=previous_owner, assigned_at=now)
-            if address is not None:
-                point = merged.address.point if merged.address else None
-                values.update(
-                    address_text=merged.address.text if merged.address else None,
-                    latitude=point.latitude if point else None,
-                    longitude=point.longitude if point else None,
-                )
-            # The version condition makes the write itself optimistic: a concurrent writer loses here.
-            try:
-                result = await session.execute(
-                    update(models.Customer)
-                    .where(models.Customer.id == row.id, models.Customer.version == expected_version)
-                    .values(**values)
-                )
-            except IntegrityError:
-                raise self._name_taken() from None
-            if result.rowcount != 1:
-                raise Conflict("customer was modified concurrently", "version")
-            await session.refresh(row)
-            if renamed:
-                await self._write_name_keys(session, row.id, row.normalised_name)
-            await self._emit_state(session, "updated", row, principal)
-            if owner != previous_owner:
-                await self._owner_changed(session, row, principal, previous_owner, "update")
-            return row
+                updated = replace(updated, custom_fields=values)
+            stored = await save_customer(session, current, updated)
+            await self._emit_state(session, "updated", stored, principal)
+            if owner != current.owner_id:
+                await self._owner_changed(session, stored, principal, current.owner_id, "update")
+            return stored
 
     async def list_customers(
         self,
@@ -217,7 +168,7 @@ class CustomersMixin(CustomersUseCasesBase):
         updated_since: datetime | None = None,
         sort: str = "",
         custom_fields: Mapping[str, str] | None = None,
-    ) -> tuple[list[models.Customer], str]:
+    ) -> tuple[list[Customer], str]:
         """Keyset-paged in the chosen order (newest first by default); only what the caller's
         scope shows."""
         principal.require("customers:read")
@@ -258,4 +209,41 @@ class CustomersMixin(CustomersUseCasesBase):
                 found = await sorted_keyset_page(
                     session, stmt, column, models.Customer.id, page_size, cursor, descending=descending
                 )
-        return found.items, found.next_token
+        return customers_from_rows(found.items), found.next_token
+
+
+def revised(
+    current: Customer, changes: CustomerChanges, owner_id: str | None, org_path: str, now: datetime
+) -> Customer:
+    """The customer with `changes` applied (every field checked again) and owned by `owner_id`."""
+    checked = make_customer(
+        id=current.id,
+        created_at=current.created_at,
+        owner_id=owner_id,
+        org_path=org_path,
+        legal_name=current.legal_name if changes.legal_name is None else changes.legal_name,
+        credit_code=current.credit_code if changes.credit_code is None else changes.credit_code,
+        industry=current.industry if changes.industry is None else changes.industry,
+        address=current.address if changes.address is None else _address(changes.address),
+        tier=current.tier if changes.tier is None else changes.tier,
+        tags=current.tags if changes.tags is None else changes.tags,
+        source=current.source if changes.source is None else changes.source,
+    )
+    moved = owner_id != current.owner_id
+    return replace(
+        current,
+        legal_name=checked.legal_name,
+        normalised_name=checked.normalised_name,
+        credit_code=checked.credit_code,
+        industry=checked.industry,
+        address=checked.address,
+        tier=checked.tier,
+        tags=checked.tags,
+        source=checked.source,
+        owner_id=owner_id,
+        org_path=org_path,
+        owner_unit_path=checked.owner_unit_path,
+        previous_owner_id=current.owner_id if moved else current.previous_owner_id,
+        assigned_at=now if moved else current.assigned_at,
+        updated_at=now,
+    )

@@ -19,6 +19,7 @@ from salesgrid_common.paging import keyset_page
 from salesgrid_customers import models
 from salesgrid_customers.domain import imports
 from salesgrid_customers.domain.customer import make_customer
+from salesgrid_customers.stores.import_jobs import import_job_from_row, row_error_from_row
 from salesgrid_customers.domain.dedup import OwnerInfo
 from salesgrid_customers.domain.errors import (
     AlreadyExists,
@@ -82,7 +83,7 @@ def principal_claims(principal: Principal) -> dict[str, Any]:
 class ImportsMixin(BulkCreateMixin):
     """CustomersUseCases: imports."""
 
-    async def start_import(self, principal: Principal, fmt: str, spool: IO[bytes]) -> models.ImportJob:
+    async def start_import(self, principal: Principal, fmt: str, spool: IO[bytes]) -> imports.ImportJob:
         """Stage the file's rows (header checked first: a bad file writes nothing) and queue the
         job; the worker creates the customers."""
         principal.require("customers:create")
@@ -95,7 +96,7 @@ class ImportsMixin(BulkCreateMixin):
         finally:
             rows.close()  # type: ignore[attr-defined]  # while the spool is still open
 
-    async def _stage(self, principal: Principal, fmt: str, rows: Iterator[list[object]]) -> models.ImportJob:
+    async def _stage(self, principal: Principal, fmt: str, rows: Iterator[list[object]]) -> imports.ImportJob:
         """Parsing (csv, openpyxl) is CPU work: it runs in worker threads a batch at a time while the
         inserts stay on the loop, all in one transaction, so a refused file leaves nothing behind."""
         job_id = new_id()
@@ -145,15 +146,15 @@ class ImportsMixin(BulkCreateMixin):
         if unknown:
             raise ValidationFailed(f"columns {', '.join(unknown)} name no active custom field of customers", "header")
 
-    async def _job(self, job_id: str) -> models.ImportJob:
+    async def _job(self, job_id: str) -> imports.ImportJob:
         async with self.sessions() as session:
             job = await session.get(models.ImportJob, job_id)
             assert job is not None
-            return job
+            return import_job_from_row(job)
 
     async def get_import(
         self, principal: Principal, job_id: str, page_size: int = 50, cursor: str = ""
-    ) -> tuple[models.ImportJob, list[models.ImportRow], str, dict[str, OwnerInfo]]:
+    ) -> tuple[imports.ImportJob, list[imports.RowError], str, dict[str, OwnerInfo]]:
         """The job (only its importer sees it) and a page of its row errors, in row order."""
         principal.require("customers:create")
         async with self.sessions() as session:
@@ -171,7 +172,7 @@ class ImportsMixin(BulkCreateMixin):
                 newest_first=False,
             )
             owners = await owners_of(session, (row.existing_owner_id or "" for row in found.items))
-        return job, found.items, found.next_token, owners
+        return import_job_from_row(job), [row_error_from_row(r) for r in found.items], found.next_token, owners
 
     async def run_imports(self) -> int:
         """Process one batch of pending rows of each unfinished job (oldest first): rows created."""

@@ -3,58 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import replace
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid.events.v1.customers_events_pb2 import CustomerMerged
 from salesgrid_common.auth import Principal
 from salesgrid_common.customer_merges import record_merge
-from salesgrid_customers import models
-from salesgrid_customers.domain import customer as domain, merge
+from salesgrid_customers import customer_events, models
+from salesgrid_customers.domain import merge
 from salesgrid_customers.domain.concurrency import check_version
-from salesgrid_customers.domain.customer import Address, GeoPoint, Tier
+from salesgrid_customers.domain.customer import Customer
+from salesgrid_customers.stores.contacts import contacts_by_customer, save_contact
+from salesgrid_customers.stores.customers import CO_OWNERS, load_customer, save_customer
 from salesgrid_customers.domain.errors import Conflict, ValidationFailed
 
-from salesgrid_customers.usecases._support import CO_OWNERS, CustomersUseCasesBase, actor_of, unit_path
+from salesgrid_customers.usecases._support import CustomersUseCasesBase, actor_of
 
 
 class MergeMixin(CustomersUseCasesBase):
     """CustomersUseCases: merge."""
 
-    @staticmethod
-    async def _as_domain(session: AsyncSession, row: models.Customer) -> domain.Customer:
-        contacts = (
-            await session.scalars(
-                select(models.Contact).where(models.Contact.customer_id == row.id).order_by(models.Contact.id)
-            )
-        ).all()
-        point = (
-            GeoPoint(row.latitude, row.longitude) if row.latitude is not None and row.longitude is not None else None
-        )
-        return domain.Customer(
-            id=row.id,
-            legal_name=row.legal_name,
-            normalised_name=row.normalised_name,
-            created_at=row.created_at,
-            owner_id=row.owner_id,
-            owner_unit_path=unit_path(row.org_path),
-            credit_code=row.credit_code,
-            industry=row.industry,
-            address=Address(row.address_text, point) if row.address_text else None,
-            tier=Tier(row.tier),
-            tags=tuple(row.tags),
-            source=row.source,
-            version=row.version,
-            contacts=tuple(
-                domain.Contact(c.id, c.full_name, c.title, tuple(c.phones), c.email, c.is_primary) for c in contacts
-            ),
-        )
-
     async def merge(
         self, principal: Principal, survivor_id: str, duplicate_ids: Sequence[str], expected_version: int = 0
-    ) -> tuple[models.Customer, merge.MergePlan]:
+    ) -> tuple[Customer, merge.MergePlan]:
         """Fold duplicates into the survivor: contacts move over, shares unite, the duplicates are
         deactivated, and `merged` tells pipeline, activities and contracts to re-point."""
         principal.require("customers:merge")
@@ -64,77 +36,47 @@ class MergeMixin(CustomersUseCasesBase):
             raise ValidationFailed("name the customers to merge", "duplicate_ids")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            survivor_row = await self._load(session, principal, survivor_id, "customers:merge", CO_OWNERS)
-            check_version(expected_version or survivor_row.version, survivor_row.version)
+            survivor = await load_customer(session, principal, survivor_id, "customers:merge", CO_OWNERS)
+            check_version(expected_version or survivor.version, survivor.version)
             if len(set(duplicate_ids)) != len(duplicate_ids) or survivor_id in duplicate_ids:
                 raise ValidationFailed("distinct customers other than the survivor", "duplicate_ids")
-            rows = [await self._load(session, principal, i, "customers:merge", CO_OWNERS) for i in duplicate_ids]
+            duplicates = [
+                await load_customer(session, principal, i, "customers:merge", CO_OWNERS) for i in duplicate_ids
+            ]
+            contacts = await contacts_by_customer(session, [survivor_id, *duplicate_ids])
+            survivor, duplicates = (
+                replace(survivor, contacts=contacts[survivor.id]),
+                [replace(d, contacts=contacts[d.id]) for d in duplicates],
+            )
             plan = merge.plan_merge(
-                await self._as_domain(session, survivor_row),
-                [await self._as_domain(session, r) for r in rows],
+                survivor,
+                duplicates,
                 actor_of(principal),
-                {r.id: await self._shares(session, r.id) for r in (survivor_row, *rows)},
+                {c.id: await self._shares(session, c.id) for c in (survivor, *duplicates)},
             )
             # Later events about a merged id (consumed in handlers) count for the survivor; first, so
             # a handler writing facts of a merged id finishes before the facts are moved, or waits.
-            await record_merge(session, survivor_row.id, plan.merged_ids, now)
-            merged = plan.survivor
-            point = merged.address.point if merged.address else None
+            await record_merge(session, survivor.id, plan.merged_ids, now)
             # Every record must still be at the version the plan was made from.
-            for row in (survivor_row, *rows):
-                values: dict[str, Any] = {"version": row.version + 1, "updated_at": now}
-                if row is survivor_row:
-                    values.update(
-                        credit_code=merged.credit_code,
-                        industry=merged.industry,
-                        tier=merged.tier.value,
-                        tags=list(merged.tags),
-                        source=merged.source,
-                        created_at=merged.created_at,
-                        address_text=merged.address.text if merged.address else None,
-                        latitude=point.latitude if point else None,
-                        longitude=point.longitude if point else None,
-                    )
-                else:
-                    values["active"] = False
-                result = await session.execute(
-                    update(models.Customer)
-                    .where(models.Customer.id == row.id, models.Customer.version == plan.expected_versions[row.id])
-                    .values(**values)
-                )
-                if result.rowcount != 1:
-                    raise Conflict(f"customer {row.id} was modified concurrently", "version")
-            for contact in merged.contacts:
-                await session.execute(
-                    update(models.Contact)
-                    .where(models.Contact.id == contact.id)
-                    .values(customer_id=survivor_row.id, is_primary=contact.primary)
-                )
-            involved = [survivor_row.id, *plan.merged_ids]
+            try:
+                stored = await save_customer(session, survivor, replace(plan.survivor, updated_at=now))
+                for duplicate in duplicates:
+                    await save_customer(session, duplicate, replace(duplicate, active=False, updated_at=now))
+            except Conflict:
+                raise Conflict("a customer of the merge was modified concurrently", "version") from None
+            loaded = {c.id: c for held in contacts.values() for c in held}
+            for contact in plan.survivor.contacts:  # the duplicates' contacts move to the survivor
+                await save_contact(session, loaded[contact.id], replace(contact, customer_id=survivor.id))
+            involved = [survivor.id, *plan.merged_ids]
             await session.execute(delete(models.Share).where(models.Share.customer_id.in_(involved)))
             session.add_all(
-                models.Share(customer_id=survivor_row.id, user_id=sh.user_id, role=sh.role.value, created_at=now)
+                models.Share(customer_id=survivor.id, user_id=sh.user_id, role=sh.role.value, created_at=now)
                 for sh in plan.shares
             )
-            await session.execute(
-                delete(models.CustomerNameKey).where(models.CustomerNameKey.customer_id.in_(plan.merged_ids))
-            )
-            await self._repoint_facts(session, survivor_row.id, plan.merged_ids)
-            await session.refresh(survivor_row)
-            await self._emit(
-                session,
-                "merged",
-                survivor_row,
-                principal,
-                CustomerMerged(
-                    survivor_id=survivor_row.id,
-                    merged_ids=plan.merged_ids,
-                    owner_id=survivor_row.owner_id or "",
-                    org_path=survivor_row.org_path,
-                ),
-            )
-            await self._emit_state(session, "updated", survivor_row, principal)
-            return survivor_row, plan
+            await self._repoint_facts(session, survivor.id, plan.merged_ids)
+            await self._emit(session, "merged", stored, principal, customer_events.merged(stored, plan.merged_ids))
+            await self._emit_state(session, "updated", stored, principal)
+            return stored, plan
 
     @staticmethod
     async def _repoint_facts(session: AsyncSession, survivor_id: str, merged_ids: Sequence[str]) -> None:
@@ -164,20 +106,12 @@ class MergeMixin(CustomersUseCasesBase):
                 setattr(target, name, pick(known) if known else None)
             await session.delete(fact)
 
-    async def deactivate(self, principal: Principal, customer_id: str, expected_version: int) -> models.Customer:
+    async def deactivate(self, principal: Principal, customer_id: str, expected_version: int) -> Customer:
         principal.require("customers:delete")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await self._load(session, principal, customer_id, "customers:delete", CO_OWNERS)
-            check_version(expected_version, row.version)
-            result = await session.execute(
-                update(models.Customer)
-                .where(models.Customer.id == row.id, models.Customer.version == expected_version)
-                .values(active=False, version=expected_version + 1, updated_at=now)
-            )
-            if result.rowcount != 1:
-                raise Conflict("customer was modified concurrently", "version")
-            await session.execute(delete(models.CustomerNameKey).where(models.CustomerNameKey.customer_id == row.id))
-            await session.refresh(row)
-            await self._emit_state(session, "deactivated", row, principal)
-            return row
+            current = await load_customer(session, principal, customer_id, "customers:delete", CO_OWNERS)
+            check_version(expected_version, current.version)
+            stored = await save_customer(session, current, replace(current, active=False, updated_at=now))
+            await self._emit_state(session, "deactivated", stored, principal)
+            return stored

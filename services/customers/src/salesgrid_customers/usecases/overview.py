@@ -10,14 +10,16 @@ from sqlalchemy import func, select
 from salesgrid_common.auth import Principal
 from salesgrid_customers import models
 from salesgrid_customers.domain import overview
+from salesgrid_customers.domain.customer import Contact, Customer
+from salesgrid_customers.stores.contacts import contacts_of
 
 from salesgrid_customers.usecases._support import CustomersUseCasesBase
 
 
 @dataclass(frozen=True)
 class Overview:
-    customer: models.Customer
-    contacts: list[models.Contact]
+    customer: Customer
+    contacts: list[Contact]
     follow_up_count: int
     last_follow_up_at: datetime | None
     open_opportunities: int
@@ -31,13 +33,7 @@ class OverviewMixin(CustomersUseCasesBase):
     async def overview(self, principal: Principal, customer_id: str) -> Overview:
         async with self.reader() as session:
             row = await self._readable(session, principal, customer_id)
-            contacts = list(
-                (
-                    await session.scalars(
-                        select(models.Contact).where(models.Contact.customer_id == row.id).order_by(models.Contact.id)
-                    )
-                ).all()
-            )
+            contacts = await contacts_of(session, row.id)
             count, last = (
                 await session.execute(
                     select(

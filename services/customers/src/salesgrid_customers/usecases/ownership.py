@@ -11,18 +11,19 @@ from salesgrid_common.auth import Principal
 from salesgrid_common.ids import new_id
 from salesgrid_customers import models
 from salesgrid_customers.domain import ownership
+from salesgrid_customers.domain.ownership import Arbitration
+from salesgrid_customers.stores.arbitrations import insert_arbitration
 from salesgrid_customers.domain.dedup import CandidateCustomer, DuplicateProbe, classify_matches
 from salesgrid_customers.domain.errors import FailedPrecondition, ValidationFailed
 
-from salesgrid_customers.usecases._support import CO_OWNERS, CustomersUseCasesBase
+from salesgrid_customers.stores.customers import CO_OWNERS, load_customer
+from salesgrid_customers.usecases._support import CustomersUseCasesBase
 
 
 class OwnershipMixin(CustomersUseCasesBase):
     """CustomersUseCases: ownership."""
 
-    async def arbitrate(
-        self, principal: Principal, customer_ids: Sequence[str], registered_name: str
-    ) -> models.Arbitration:
+    async def arbitrate(self, principal: Principal, customer_ids: Sequence[str], registered_name: str) -> Arbitration:
         """Near-duplicate records of different reps: DESIGN's three rules decide, the decision and
         its evidence are recorded and both reps are told by event. Nobody's record changes here."""
         ids = list(dict.fromkeys(i.strip() for i in customer_ids if i.strip()))
@@ -34,7 +35,7 @@ class OwnershipMixin(CustomersUseCasesBase):
             raise ValidationFailed("at most 200 characters", "registered_name")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            rows = [await self._load(session, principal, i, "customers:merge", CO_OWNERS) for i in ids]
+            rows = [await load_customer(session, principal, i, "customers:merge", CO_OWNERS) for i in ids]
             owners = [r.owner_id for r in rows]
             if None in owners:
                 raise FailedPrecondition("a customer in the public pool has no owner to arbitrate", "customer_ids")
@@ -67,27 +68,15 @@ class OwnershipMixin(CustomersUseCasesBase):
                     )
                 )
             decision = ownership.arbitrate_ownership(claims, registered_name, now)
-            record = models.Arbitration(
-                id=new_id(),
-                customer_ids=ids,
-                rep_ids=owners,
-                registered_name=registered_name.strip(),
-                winner_rep_id=decision.winner_rep_id,
-                winner_customer_id=decision.winner_customer_id,
-                rule=decision.rule.value,
-                reason=decision.reason,
-                steps=[
-                    {
-                        "rule": st.rule.value,
-                        "compared": {rep: value or "" for rep, value in st.compared},
-                        "remaining": list(st.remaining),
-                    }
-                    for st in decision.steps
-                ],
-                decided_by=principal.subject_id,
-                decided_at=now,
+            record = Arbitration(
+                new_id(),
+                tuple(ids),
+                tuple(o for o in owners if o),
+                registered_name.strip(),
+                decision,
+                principal.subject_id,
             )
-            session.add(record)
+            insert_arbitration(session, record)
             anchor = next((r for r in rows if r.id == decision.winner_customer_id), first)
             await self._emit(
                 session,

@@ -4,14 +4,18 @@ in the customer's `updated` event, from which pipeline and contracts keep their 
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from dataclasses import replace
+
+from sqlalchemy import select
 
 from salesgrid_common.auth import Principal, scope_filter
 from salesgrid_common.channels import PARTNER_CHANNELS, PARTNER_TIERS
 from salesgrid_common.paging import keyset_page
 from salesgrid_customers import models
-from salesgrid_customers.domain.concurrency import check_version, next_version
-from salesgrid_customers.domain.errors import Conflict, ValidationFailed
+from salesgrid_customers.domain.concurrency import check_version
+from salesgrid_customers.domain.customer import Customer, PartnerProfile
+from salesgrid_customers.domain.errors import ValidationFailed
+from salesgrid_customers.stores.customers import customers_from_rows, save_customer
 from salesgrid_customers.usecases._support import CustomersUseCasesBase, shared_with
 
 
@@ -45,40 +49,29 @@ class PartnersMixin(CustomersUseCasesBase):
         tier: str,
         contract_id: str,
         expected_version: int,
-    ) -> models.Customer:
+    ) -> Customer:
         """The owner (or whoever may update the account) sets its partner profile; a partner
         agreement must be one of this account's contracts as contracts' events describe them."""
         channel, tier, contract_id = check_profile(channel, tier, contract_id)
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await self._writable(session, principal, customer_id)
-            check_version(expected_version, row.version)
+            current = await self._writable(session, principal, customer_id)
+            check_version(expected_version, current.version)
             if contract_id:
                 owner = await session.scalar(
                     select(models.ContractFact.customer_id).where(models.ContractFact.contract_id == contract_id)
                 )
-                if owner != row.id:
+                if owner != current.id:
                     raise ValidationFailed("is not a known contract of this account", "contract_id")
-            result = await session.execute(
-                update(models.Customer)
-                .where(models.Customer.id == row.id, models.Customer.version == expected_version)
-                .values(
-                    partner_channel=channel,
-                    partner_tier=tier,
-                    partner_contract_id=contract_id,
-                    updated_at=now,
-                    version=next_version(row.version),
-                )
+            stored = await save_customer(
+                session, current, replace(current, partner=PartnerProfile(channel, tier, contract_id), updated_at=now)
             )
-            if result.rowcount != 1:
-                raise Conflict("customer was modified concurrently", "version")
-            await session.refresh(row)
-            await self._emit_state(session, "updated", row, principal)
-            return row
+            await self._emit_state(session, "updated", stored, principal)
+            return stored
 
     async def list_partners(
         self, principal: Principal, *, channel: str = "", tier: str = "", page_size: int = 50, cursor: str = ""
-    ) -> tuple[list[models.Customer], str]:
+    ) -> tuple[list[Customer], str]:
         """Partners in the caller's customer scope, newest first."""
         principal.require("customers:read")
         stmt = select(models.Customer).where(
@@ -98,4 +91,4 @@ class PartnersMixin(CustomersUseCasesBase):
             stmt = stmt.where(models.Customer.partner_tier == tier.strip())
         async with self.reader() as session:
             found = await keyset_page(session, stmt, models.Customer.id, page_size, cursor)
-        return found.items, found.next_token
+        return customers_from_rows(found.items), found.next_token

@@ -5,21 +5,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid.events.v1.customers_events_pb2 import (
-    CustomerClaimedFromPool,
-    CustomerPoolReturnWarning,
-    CustomerReleasedToPool,
-)
+from salesgrid.events.v1.customers_events_pb2 import CustomerPoolReturnWarning
 from salesgrid_common import localtime
 from salesgrid_common.auth import Principal, Scope
 from salesgrid_common.directory import directory_units
 from salesgrid_common.ids import new_id
 from salesgrid_common.paging import keyset_page
-from salesgrid_customers import models
+from salesgrid_customers import customer_events, models
+from salesgrid_customers.domain.customer import Customer
+from salesgrid_customers.stores.pool_policies import put_pool_policy
+from salesgrid_customers.stores.customers import active_customer, customer_from_row, customers_from_rows, move_customer
 from salesgrid_customers.domain import pool
 from salesgrid_customers.domain.errors import Conflict, FailedPrecondition, NotFound, PermissionDenied, ValidationFailed
 
@@ -53,76 +52,61 @@ async def held_and_claimed_today(session: AsyncSession, user_id: str, now: datet
 class PoolMixin(CustomersUseCasesBase):
     """CustomersUseCases: pool."""
 
-    async def release(self, principal: Principal, customer_id: str, reason: str = "") -> models.Customer:
+    async def release(self, principal: Principal, customer_id: str, reason: str = "") -> Customer:
         principal.require("pool:release")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await self._readable(session, principal, customer_id)
+            current = await self._readable(session, principal, customer_id)
             released = pool.check_release(
-                pool.PoolEntry(row.id, row.owner_id, row.previous_owner_id, row.released_at),
-                unit_path(row.org_path),
+                pool.PoolEntry(current.id, current.owner_id, current.previous_owner_id, current.released_at),
+                current.owner_unit_path,
                 actor_of(principal),
                 now,
                 reason,
             )
-            result = await session.execute(
-                update(models.Customer)
-                .where(models.Customer.id == row.id, models.Customer.owner_id == released.previous_owner_id)
-                .values(
-                    owner_id=None,
-                    previous_owner_id=released.previous_owner_id,
-                    released_at=now,
-                    assigned_at=None,
-                    version=models.Customer.version + 1,
-                    updated_at=now,
-                )
+            stored = await move_customer(
+                session,
+                current,
+                current.released_to_pool(released.previous_owner_id, now),
+                models.Customer.owner_id == released.previous_owner_id,
             )
-            if result.rowcount != 1:
+            if stored is None:
                 raise Conflict("customer changed owner concurrently", "owner_id")
             # A pool customer cannot be shared (sharing.add_share): its shares end with the release.
-            await session.execute(delete(models.Share).where(models.Share.customer_id == row.id))
-            await session.refresh(row)
+            await session.execute(delete(models.Share).where(models.Share.customer_id == current.id))
             await self._emit(
                 session,
                 "released_to_pool",
-                row,
+                stored,
                 principal,
-                CustomerReleasedToPool(
-                    customer_id=row.id,
-                    previous_owner_id=released.previous_owner_id,
-                    released_by=released.released_by,
-                    reason=released.reason,
-                    org_path=row.org_path,
-                ),
+                customer_events.released_to_pool(stored, released.released_by, released.reason),
             )
-            await self._owner_changed(session, row, principal, released.previous_owner_id, "release")
-            return row
+            await self._owner_changed(session, stored, principal, released.previous_owner_id, "release")
+            return stored
 
     async def list_pool(
         self, principal: Principal, page_size: int = 50, cursor: str = ""
-    ) -> tuple[list[models.Customer], str]:
+    ) -> tuple[list[Customer], str]:
         """The pool is public to everyone holding pool:read (公海), newest release first by id."""
         principal.require("pool:read")
         stmt = select(models.Customer).where(models.Customer.active, models.Customer.owner_id.is_(None))
         async with self.sessions() as session:
             found = await keyset_page(session, stmt, models.Customer.id, page_size, cursor)
-        return found.items, found.next_token
+        return customers_from_rows(found.items), found.next_token
 
-    async def claim(self, principal: Principal, customer_id: str) -> models.Customer:
+    async def claim(self, principal: Principal, customer_id: str) -> Customer:
         principal.require("pool:claim")
         if not principal.org_path:
             raise FailedPrecondition("the caller has no org unit to own customers", "owner_id")
         me = principal.subject_id
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await session.scalar(
-                select(models.Customer).where(models.Customer.id == customer_id, models.Customer.active)
-            )
-            if row is None:
+            current = await active_customer(session, customer_id)
+            if current is None:
                 raise NotFound(f"customer {customer_id} does not exist", "id")
             held, today, zone_name = await held_and_claimed_today(session, me, now)
             pool.check_claim(
-                pool.PoolEntry(row.id, row.owner_id, row.previous_owner_id, row.released_at),
+                pool.PoolEntry(current.id, current.owner_id, current.previous_owner_id, current.released_at),
                 me,
                 held_count=held,
                 claims_today=today,
@@ -131,30 +115,18 @@ class PoolMixin(CustomersUseCasesBase):
                 policy=(await self._policy_in_force(session, principal.org_path))[0],
             )
             # Only one concurrent claimant can match `owner_id IS NULL`; the others update nothing.
-            result = await session.execute(
-                update(models.Customer)
-                .where(models.Customer.id == row.id, models.Customer.owner_id.is_(None))
-                .values(
-                    owner_id=me,
-                    org_path=principal.org_path,
-                    assigned_at=now,
-                    version=models.Customer.version + 1,
-                    updated_at=now,
-                )
-            )
-            if result.rowcount != 1:
-                raise FailedPrecondition("customer was claimed by someone else", "owner_id")
-            session.add(models.PoolClaim(id=new_id(), customer_id=row.id, user_id=me, claimed_at=now))
-            await session.refresh(row)
-            await self._emit(
+            stored = await move_customer(
                 session,
-                "claimed",
-                row,
-                principal,
-                CustomerClaimedFromPool(customer_id=row.id, new_owner_id=me, org_path=row.org_path),
+                current,
+                current.claimed_by(me, principal.org_path, now),
+                models.Customer.owner_id.is_(None),
             )
-            await self._owner_changed(session, row, principal, None, "claim")
-            return row
+            if stored is None:
+                raise FailedPrecondition("customer was claimed by someone else", "owner_id")
+            session.add(models.PoolClaim(id=new_id(), customer_id=current.id, user_id=me, claimed_at=now))
+            await self._emit(session, "claimed", stored, principal, customer_events.claimed_from_pool(stored))
+            await self._owner_changed(session, stored, principal, None, "claim")
+            return stored
 
     async def pool_scan(self) -> tuple[int, int]:
         """Return overdue customers to the pool and warn owners ahead of it: (returned, warned).
@@ -190,63 +162,48 @@ class PoolMixin(CustomersUseCasesBase):
             if not batch:
                 return returned, warned
             after = batch[-1][0].id
-            for row, fact in batch:
+            for customer, fact in ((customer_from_row(row), fact) for row, fact in batch):
                 facts = pool.ActivityFacts(
-                    row.id,
-                    row.owner_id,
-                    row.assigned_at,
+                    customer.id,
+                    customer.owner_id,
+                    customer.assigned_at,
                     fact.last_follow_up_at if fact else None,
                     fact.last_opportunity_at if fact else None,
                     fact.last_deal_at if fact else None,
                 )
-                policy = pool.resolve_policy(unit_path(row.org_path), policies, self.policy)
-                zone_name = zones[row.owner_id]  # periods count on the owner's branch calendar
+                policy = pool.resolve_policy(customer.owner_unit_path, policies, self.policy)
+                zone_name = zones[customer.owner_id]  # periods count on the owner's branch calendar
                 if (decision := pool.due_for_return(facts, policy, now, zone_name)) is not None:
-                    returned += await self._auto_return(row, decision, now)
+                    returned += await self._auto_return(customer, decision, now)
                 elif (warning := pool.due_for_warning(facts, policy, now, zone_name)) is not None:
-                    warned += await self._warn(row, warning, now)
+                    warned += await self._warn(customer, warning, now)
 
-    async def _auto_return(self, row: models.Customer, decision: pool.ReturnDecision, now: datetime) -> int:
+    async def _auto_return(self, customer: Customer, decision: pool.ReturnDecision, now: datetime) -> int:
         async with self.sessions() as session, session.begin():
             # Only while the owner and his assignment are those the decision was made on.
-            result = await session.execute(
-                update(models.Customer)
-                .where(
-                    models.Customer.id == row.id,
+            stored = await move_customer(
+                session,
+                customer,
+                customer.released_to_pool(decision.owner_id, now),
+                and_(
                     models.Customer.owner_id == decision.owner_id,
-                    models.Customer.assigned_at == row.assigned_at,
-                )
-                .values(
-                    owner_id=None,
-                    previous_owner_id=decision.owner_id,
-                    released_at=now,
-                    assigned_at=None,
-                    version=models.Customer.version + 1,
-                    updated_at=now,
-                )
+                    models.Customer.assigned_at == customer.assigned_at,
+                ),
             )
-            if result.rowcount != 1:
+            if stored is None:
                 return 0
-            await session.execute(delete(models.Share).where(models.Share.customer_id == row.id))
-            current = await session.get(models.Customer, row.id, populate_existing=True)
-            assert current is not None
+            await session.execute(delete(models.Share).where(models.Share.customer_id == customer.id))
             await self._emit(
                 session,
                 "released_to_pool",
-                current,
+                stored,
                 None,
-                CustomerReleasedToPool(
-                    customer_id=row.id,
-                    previous_owner_id=decision.owner_id,
-                    released_by="",
-                    reason=f"auto:{decision.rule.value}",
-                    org_path=current.org_path,
-                ),
+                customer_events.released_to_pool(stored, "", f"auto:{decision.rule.value}"),
             )
-            await self._owner_changed(session, current, None, decision.owner_id, "auto_return")
+            await self._owner_changed(session, stored, None, decision.owner_id, "auto_return")
         return 1
 
-    async def _warn(self, row: models.Customer, warning: pool.ReturnWarning, now: datetime) -> int:
+    async def _warn(self, row: Customer, warning: pool.ReturnWarning, now: datetime) -> int:
         try:
             async with self.sessions() as session, session.begin():
                 if await session.get(models.PoolWarning, warning.idempotency_key) is not None:
@@ -291,13 +248,7 @@ class PoolMixin(CustomersUseCasesBase):
         policy = pool.PoolPolicy(**{name: values[name] for name in POLICY_FIELDS if name in values})
         async with self.sessions() as session, session.begin():
             await self._policy_unit(session, principal, unit_id)
-            row = await session.get(models.PoolPolicyRow, unit_id)
-            if row is None:
-                row = models.PoolPolicyRow(unit_id=unit_id)
-                session.add(row)
-            for name in POLICY_FIELDS:
-                setattr(row, name, getattr(policy, name))
-            row.updated_by, row.updated_at = principal.subject_id, self.clock()
+            await put_pool_policy(session, unit_id, policy, principal.subject_id, self.clock())
         return policy
 
     async def get_pool_policy(self, principal: Principal, unit_id: str) -> tuple[pool.PoolPolicy, str]:

@@ -7,8 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.customers_events_pb2 import CustomerShareRequestState
@@ -20,10 +19,18 @@ from salesgrid_common.paging import keyset_page
 from salesgrid_customers import models
 from salesgrid_customers.domain import share_requests as rules
 from salesgrid_customers.domain.access import MANAGER_ROLES, is_owner_or_manager
+from salesgrid_customers.domain.customer import Customer
 from salesgrid_customers.domain.dedup import OwnerInfo
-from salesgrid_customers.domain.errors import AlreadyExists, Conflict, NotFound, PermissionDenied, ValidationFailed
+from salesgrid_customers.stores.customers import active_customer, customer_from_row
+from salesgrid_customers.stores.share_requests import (
+    get_share_request,
+    insert_share_request,
+    save_decision,
+    share_request_from_row,
+)
+from salesgrid_customers.domain.errors import NotFound, PermissionDenied, ValidationFailed
 from salesgrid_customers.owners import owners_of
-from salesgrid_customers.usecases._support import actor_of, unit_path
+from salesgrid_customers.usecases._support import actor_of
 
 if TYPE_CHECKING:
     from salesgrid_customers.usecases import CustomersUseCases
@@ -33,8 +40,8 @@ EVENT_PREFIX = "salesgrid.customers.share_request."
 
 @dataclass(frozen=True)
 class ShareRequestView:
-    request: models.ShareRequestRow
-    customer: models.Customer
+    request: rules.ShareRequest
+    customer: Customer
     people: dict[str, OwnerInfo]  # requester, owner and decider, by user id
 
 
@@ -42,17 +49,13 @@ class ShareRequestUseCases:
     def __init__(self, customers: CustomersUseCases) -> None:
         self.customers = customers
 
-    async def _customer(self, session: AsyncSession, customer_id: str) -> models.Customer:
-        row = await session.scalar(
-            select(models.Customer).where(models.Customer.id == customer_id, models.Customer.active)
-        )
-        if row is None:
+    async def _customer(self, session: AsyncSession, customer_id: str) -> Customer:
+        customer = await active_customer(session, customer_id)
+        if customer is None:
             raise NotFound(f"customer {customer_id} does not exist", "customer_id")
-        return row
+        return customer
 
-    async def _view(
-        self, session: AsyncSession, request: models.ShareRequestRow, customer: models.Customer
-    ) -> ShareRequestView:
+    async def _view(self, session: AsyncSession, request: rules.ShareRequest, customer: Customer) -> ShareRequestView:
         people = await owners_of(session, [request.requester_id, customer.owner_id or "", request.decided_by or ""])
         return ShareRequestView(request, customer, people)
 
@@ -71,7 +74,7 @@ class ShareRequestUseCases:
                 requester_name=people.get(request.requester_id, unknown).display_name,
                 owner_id=customer.owner_id or "",
                 owner_manager_id=(owner.manager_id or "") if owner else "",
-                status=request.status,
+                status=request.status.value,
                 role=request.role,
                 message=request.message,
                 decided_by=request.decided_by or "",
@@ -82,8 +85,8 @@ class ShareRequestUseCases:
             self.customers.clock(),
         )
 
-    def _may_decide(self, principal: Principal, customer: models.Customer) -> bool:
-        return is_owner_or_manager(actor_of(principal), customer.owner_id, unit_path(customer.org_path))
+    def _may_decide(self, principal: Principal, customer: Customer) -> bool:
+        return is_owner_or_manager(actor_of(principal), customer.owner_id, customer.owner_unit_path)
 
     async def request_share(self, principal: Principal, customer_id: str, role: str, message: str) -> ShareRequestView:
         """Any rep who may read customers may ask, for a customer he cannot see (he learnt its id
@@ -109,26 +112,17 @@ class ShareRequestUseCases:
                 message=message,
                 already_pending=pending is not None,
             )
-            row = models.ShareRequestRow(
+            request = rules.ShareRequest(
                 id=new_id(),
                 customer_id=customer.id,
                 requester_id=principal.subject_id,
                 role=parsed.value,
                 message=message,
                 status=rules.RequestStatus.PENDING,
-                decided_by=None,
-                decision_note="",
                 created_at=self.customers.clock(),
-                decided_at=None,
             )
-            session.add(row)
-            try:
-                await session.flush()
-            except IntegrityError:  # a concurrent request of the same rep won the unique index
-                raise AlreadyExists(
-                    "you already asked to share this customer; wait for the decision", "customer_id"
-                ) from None
-            view = await self._view(session, row, customer)
+            await insert_share_request(session, request)
+            view = await self._view(session, request, customer)
             await self._emit(session, "created", view, principal)
             return view
 
@@ -137,46 +131,34 @@ class ShareRequestUseCases:
         sharing rules (the decider needs customers:share as for any share)."""
         note = note.strip()
         async with self.customers.sessions() as session, session.begin():
-            row = await session.get(models.ShareRequestRow, request_id) if request_id else None
-            if row is None:
+            request = await get_share_request(session, request_id)
+            if request is None:
                 raise NotFound(f"share request {request_id!r} does not exist", "id")
-            customer = await self._customer(session, row.customer_id)
+            customer = await self._customer(session, request.customer_id)
             if not self._may_decide(principal, customer):
                 raise PermissionDenied("only the customer's owner or his manager may decide this request")
-            rules.check_decision(row.status, note)
+            rules.check_decision(request.status, note)
             if accept:
-                await self.customers.apply_share(session, principal, customer, row.requester_id, row.role)
-            # Compare-and-set: of two deciders at once, one wins and the other is told.
-            decided = await session.execute(
-                update(models.ShareRequestRow)
-                .where(
-                    models.ShareRequestRow.id == row.id, models.ShareRequestRow.status == rules.RequestStatus.PENDING
-                )
-                .values(
-                    status=rules.RequestStatus.ACCEPTED if accept else rules.RequestStatus.DECLINED,
-                    decided_by=principal.subject_id,
-                    decision_note=note,
-                    decided_at=self.customers.clock(),
-                )
+                await self.customers.apply_share(session, principal, customer, request.requester_id, request.role)
+            decided = await save_decision(
+                session, request.decided(accept, principal.subject_id, note, self.customers.clock())
             )
-            if decided.rowcount != 1:
-                raise Conflict("the request was decided concurrently", "id")
-            await session.refresh(row)
-            view = await self._view(session, row, customer)
-            await self._emit(session, row.status, view, principal)
+            view = await self._view(session, decided, customer)
+            await self._emit(session, decided.status.value, view, principal)
             return view
 
     async def get(self, principal: Principal, request_id: str) -> ShareRequestView:
         async with self.customers.sessions() as session:
-            row = await session.get(models.ShareRequestRow, request_id) if request_id else None
-            if row is None:
+            request = await get_share_request(session, request_id)
+            if request is None:
                 raise NotFound(f"share request {request_id!r} does not exist", "id")
-            customer = await session.get(models.Customer, row.customer_id)
+            stored = await session.get(models.Customer, request.customer_id)
+            customer = None if stored is None else customer_from_row(stored)
             if customer is None or not (
-                row.requester_id == principal.subject_id or self._may_decide(principal, customer)
+                request.requester_id == principal.subject_id or self._may_decide(principal, customer)
             ):
                 raise NotFound(f"share request {request_id!r} does not exist", "id")
-            return await self._view(session, row, customer)
+            return await self._view(session, request, customer)
 
     async def list(
         self, principal: Principal, box: str, status: str, page_size: int, cursor: str
@@ -205,7 +187,7 @@ class ShareRequestUseCases:
         async with self.customers.sessions() as session:
             found = await keyset_page(session, query, models.ShareRequestRow.id, page_size, cursor)
             customers = {
-                c.id: c
+                c.id: customer_from_row(c)
                 for c in (
                     await session.scalars(
                         select(models.Customer).where(models.Customer.id.in_({r.customer_id for r in found.items}))
@@ -220,4 +202,5 @@ class ShareRequestUseCases:
                     for i in (r.requester_id, customers[r.customer_id].owner_id or "", r.decided_by or "")
                 ],
             )
-        return [ShareRequestView(r, customers[r.customer_id], people) for r in found.items], found.next_token
+        requests = [share_request_from_row(r) for r in found.items]
+        return [ShareRequestView(r, customers[r.customer_id], people) for r in requests], found.next_token

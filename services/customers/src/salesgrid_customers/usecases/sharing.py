@@ -10,9 +10,10 @@ from salesgrid_common.auth import Principal
 from salesgrid_common.directory import get_user
 from salesgrid_customers import models
 from salesgrid_customers.domain import sharing
+from salesgrid_customers.domain.customer import Customer
 from salesgrid_customers.domain.errors import ValidationFailed
 
-from salesgrid_customers.usecases._support import CustomersUseCasesBase, actor_of, unit_path
+from salesgrid_customers.usecases._support import CustomersUseCasesBase, actor_of
 
 
 class SharingMixin(CustomersUseCasesBase):
@@ -27,7 +28,7 @@ class SharingMixin(CustomersUseCasesBase):
             return await self.apply_share(session, principal, row, user_id, role)
 
     async def apply_share(
-        self, session: AsyncSession, principal: Principal, row: models.Customer, user_id: str, role: str
+        self, session: AsyncSession, principal: Principal, row: Customer, user_id: str, role: str
     ) -> tuple[sharing.Share, ...]:
         """The sharing rules and their effects, in the caller's transaction (also behind an
         accepted share request)."""
@@ -35,7 +36,7 @@ class SharingMixin(CustomersUseCasesBase):
         shares = sharing.add_share(
             await self._shares(session, row.id),
             owner_id=row.owner_id,
-            owner_unit_path=unit_path(row.org_path),
+            owner_unit_path=row.owner_unit_path,
             actor=actor_of(principal),
             user_id=user_id,
             role=role,
@@ -66,7 +67,7 @@ class SharingMixin(CustomersUseCasesBase):
             shares = sharing.remove_share(
                 await self._shares(session, row.id),
                 owner_id=row.owner_id,
-                owner_unit_path=unit_path(row.org_path),
+                owner_unit_path=row.owner_unit_path,
                 actor=actor_of(principal),
                 user_id=user_id,
             )

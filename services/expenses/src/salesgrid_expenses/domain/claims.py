@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -188,3 +188,37 @@ def check_payable(status: ClaimStatus, paid_on: str, reference: str, approved_on
         raise ValidationFailed.many(problems)
     assert day is not None
     return day
+
+
+@dataclass(frozen=True)
+class ExpenseClaim:
+    """A claim and its lines, as stored (stores.claims maps every field to its rows and back)."""
+
+    id: str
+    owner_id: str
+    org_unit_id: str
+    org_path: str  # the owner's, at filing: the claim's scope
+    title: str
+    currency: str
+    total: Decimal
+    status: ClaimStatus
+    created_at: datetime
+    lines: tuple[ExpenseLine, ...] = ()
+    submitted_at: datetime | None = None
+    approval_started_at: datetime | None = None
+    decided_at: datetime | None = None
+    paid_on: date | None = None
+    payment_reference: str | None = None
+    version: int = 1
+
+    def submitted(self, now: datetime) -> ExpenseClaim:
+        """Sent for approval now (check_submittable has passed)."""
+        return replace(self, status=ClaimStatus.SUBMITTED, submitted_at=now, approval_started_at=now)
+
+    def decided(self, approved: bool, now: datetime) -> ExpenseClaim:
+        """Settled by the last approval or any rejection."""
+        return replace(self, status=ClaimStatus.APPROVED if approved else ClaimStatus.REJECTED, decided_at=now)
+
+    def paid(self, paid_on: date, reference: str) -> ExpenseClaim:
+        """Paid out (check_payable has passed)."""
+        return replace(self, status=ClaimStatus.PAID, paid_on=paid_on, payment_reference=reference.strip())

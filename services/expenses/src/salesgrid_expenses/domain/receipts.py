@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 from types import MappingProxyType
 
 from salesgrid_common.errors import ValidationFailed
@@ -27,6 +28,8 @@ class Receipt:
     content_type: str
     size_bytes: int
     sha256: str
+    id: str = ""  # once attached
+    created_at: datetime | None = None
 
 
 def check_receipt(line_no: int, file_name: str, content_type: str, content: bytes) -> Receipt:

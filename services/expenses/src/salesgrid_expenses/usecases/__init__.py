@@ -9,10 +9,9 @@ from salesgrid_expenses.usecases._support import (
     PAY,
     READ,
     UPDATE,
-    ClaimView,
     ExpensesUseCasesBase,
-    domain_lines,
 )
+from salesgrid_expenses.stores.claims import ClaimView
 from salesgrid_expenses.usecases.approval import ApprovalMixin
 from salesgrid_expenses.usecases.claims import ClaimsMixin
 from salesgrid_expenses.usecases.policy import PolicyMixin, policy_in_force
@@ -36,6 +35,5 @@ __all__ = [
     "ExpensesUseCases",
     "PolicyMixin",
     "RemindersMixin",
-    "domain_lines",
     "policy_in_force",
 ]

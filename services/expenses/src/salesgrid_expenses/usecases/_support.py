@@ -1,22 +1,17 @@
 """Expenses use cases: what every topic module shares (loading a claim within the caller's scope,
-its view, domain objects, events). Each use case runs in one transaction, checks the caller's
+events; the claim's rows are mapped in stores.claims). Each use case runs in one transaction, checks the caller's
 permission and data scope, applies the domain rules and writes its events to the outbox in that
 same transaction. The topics: claims (drafts, receipts, reads), approval (submit, decide, pay),
 policy (the units' policies) and reminders (overdue approval steps)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 
 from google.protobuf.message import Message
 from sqlalchemy import select
-from sqlalchemy.orm import defer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid.events.v1.expenses_events_pb2 import ExpensesClaimState, ExpensesLineState
 from salesgrid_common.auth import Principal
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
@@ -24,9 +19,10 @@ from salesgrid_common.localtime import user_calendar
 from salesgrid_common.errors import Conflict, NotFound, PermissionDenied
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
-from salesgrid_expenses import models
+from salesgrid_expenses import claim_events, models
+from salesgrid_expenses.domain.claims import ExpenseClaim
 from salesgrid_expenses.links_client import LinksClient
-from salesgrid_expenses.domain.claims import Category, ClaimStatus, ExpenseLine
+from salesgrid_expenses.stores.claims import claim_row
 
 READ, CREATE, UPDATE, APPROVE, PAY = (
     "expenses:read",
@@ -35,30 +31,6 @@ READ, CREATE, UPDATE, APPROVE, PAY = (
     "expenses:approve",
     "expenses:pay",
 )
-
-
-@dataclass(frozen=True)
-class ClaimView:
-    row: models.Claim
-    lines: list[models.ClaimLine]
-    receipts: list[models.ReceiptRow]
-    steps: list[models.ApprovalStepRow]
-
-
-def domain_lines(lines: list[models.ClaimLine]) -> tuple[ExpenseLine, ...]:
-    return tuple(
-        ExpenseLine(
-            line.line_no,
-            Category(line.category),
-            line.spent_on,
-            line.amount,
-            line.description,
-            line.visit_id,
-            line.customer_id,
-            line.opportunity_id,
-        )
-        for line in lines
-    )
 
 
 class ExpensesUseCasesBase:
@@ -94,42 +66,6 @@ class ExpensesUseCasesBase:
         """The day on the calendar of the claimant's branch (the platform's local-calendar rule)."""
         return (await user_calendar(session, owner_id)).today(now)
 
-    @staticmethod
-    async def _views(session: AsyncSession, rows: Sequence[models.Claim]) -> list[ClaimView]:
-        """Claims with their lines, receipts (metadata only: the file stays in the database until
-        downloaded) and approval steps, in three queries whatever the number of claims."""
-        ids = [row.id for row in rows]
-        lines: dict[str, list[models.ClaimLine]] = defaultdict(list)
-        receipts: dict[str, list[models.ReceiptRow]] = defaultdict(list)
-        steps: dict[str, list[models.ApprovalStepRow]] = defaultdict(list)
-        for line in await session.scalars(
-            select(models.ClaimLine).where(models.ClaimLine.claim_id.in_(ids)).order_by(models.ClaimLine.line_no)
-        ):
-            lines[line.claim_id].append(line)
-        for receipt in await session.scalars(
-            select(models.ReceiptRow)
-            .options(defer(models.ReceiptRow.content))
-            .where(models.ReceiptRow.claim_id.in_(ids))
-            .order_by(models.ReceiptRow.id)
-        ):
-            receipts[receipt.claim_id].append(receipt)
-        for step in await session.scalars(
-            select(models.ApprovalStepRow)
-            .where(models.ApprovalStepRow.claim_id.in_(ids))
-            .order_by(models.ApprovalStepRow.step_order)
-        ):
-            steps[step.claim_id].append(step)
-        return [ClaimView(row, lines[row.id], receipts[row.id], steps[row.id]) for row in rows]
-
-    @classmethod
-    async def _view(cls, session: AsyncSession, row: models.Claim) -> ClaimView:
-        return (await cls._views(session, [row]))[0]
-
-    @staticmethod
-    async def _row(session: AsyncSession, claim_id: str, *, lock: bool = False) -> models.Claim | None:
-        query = select(models.Claim).where(models.Claim.id == claim_id)
-        return await session.scalar(query.with_for_update() if lock else query)
-
     async def _load(
         self,
         session: AsyncSession,
@@ -142,7 +78,7 @@ class ExpensesUseCasesBase:
     ) -> models.Claim:
         """The claim if the caller may see it (else NotFound: no hint that it exists) and
         `permission` covers it (else PermissionDenied)."""
-        row = await self._row(session, claim_id, lock=lock)
+        row = await claim_row(session, claim_id, lock=lock)
         if row is None or not (
             principal.can_see(READ, row.owner_id, row.org_path) or await self._is_approver(session, principal, row)
         ):
@@ -169,40 +105,15 @@ class ExpensesUseCasesBase:
         )
         return found is not None
 
-    @staticmethod
-    def _state(view: ClaimView, comment: str = "") -> ExpensesClaimState:
-        row = view.row
-        return ExpensesClaimState(
-            claim_id=row.id,
-            owner_id=row.owner_id,
-            org_path=row.org_path,
-            currency=row.currency,
-            total=str(row.total),
-            status=row.status,
-            comment=comment,
-            version=row.version,
-            paid_on=row.paid_on.isoformat() if row.paid_on else "",
-            lines=[
-                ExpensesLineState(
-                    line_no=line.line_no,
-                    category=line.category,
-                    spent_on=line.spent_on.isoformat(),
-                    amount=str(line.amount),
-                    visit_id=line.visit_id,
-                    customer_id=line.customer_id,
-                    opportunity_id=line.opportunity_id,
-                )
-                for line in view.lines
-            ],
-        )
-
     async def _claim_event(
-        self, session: AsyncSession, verb: str, view: ClaimView, principal: Principal, now: datetime, comment: str = ""
+        self,
+        session: AsyncSession,
+        verb: str,
+        claim: ExpenseClaim,
+        principal: Principal,
+        now: datetime,
+        comment: str = "",
     ) -> None:
         await self._event(
-            session, f"claim.{verb}", self._state(view, comment), view.row.id, principal, view.row.org_path, now
+            session, f"claim.{verb}", claim_events.claim_state(claim, comment), claim.id, principal, claim.org_path, now
         )
-
-    @staticmethod
-    def status(row: models.Claim) -> ClaimStatus:
-        return ClaimStatus(row.status)

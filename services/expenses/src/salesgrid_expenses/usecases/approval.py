@@ -10,16 +10,24 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid.events.v1.expenses_events_pb2 import ExpensesApprovalStep
 from salesgrid_common import approval
 from salesgrid_common.approval_chain import management_chain
 from salesgrid_common.auth import Principal
 from salesgrid_common.errors import FailedPrecondition, NotFound
-from salesgrid_expenses import models
+from salesgrid_expenses import claim_events, models
 from salesgrid_expenses.domain import claims
 from salesgrid_expenses.domain import policy as rules
-from salesgrid_expenses.domain.claims import COUNTED, Category, ClaimStatus
-from salesgrid_expenses.usecases._support import APPROVE, PAY, UPDATE, ClaimView, ExpensesUseCasesBase, domain_lines
+from salesgrid_expenses.domain.claims import COUNTED, Category, ClaimStatus, ExpenseClaim
+from salesgrid_expenses.stores.claims import (
+    ClaimView,
+    claim_row,
+    claim_view,
+    insert_steps,
+    save_claim,
+    step_from_row,
+    step_rows,
+)
+from salesgrid_expenses.usecases._support import APPROVE, PAY, UPDATE, ExpensesUseCasesBase
 from salesgrid_expenses.usecases.policy import policy_in_force
 
 
@@ -47,28 +55,18 @@ class ApprovalMixin(ExpensesUseCasesBase):
         self,
         session: AsyncSession,
         verb: str,
-        row: models.Claim,
-        step: models.ApprovalStepRow,
+        claim: ExpenseClaim,
+        step: approval.ApprovalStep,
         principal: Principal,
         now: datetime,
     ) -> None:
         await self._event(
             session,
             f"approval.step_{verb}",
-            ExpensesApprovalStep(
-                claim_id=row.id,
-                step_order=step.step_order,
-                role=step.role,
-                approver_id=step.approver_id,
-                status=step.status,
-                comment=step.comment or "",
-                owner_id=row.owner_id,
-                total=str(row.total),
-                currency=row.currency,
-            ),
-            row.id,
+            claim_events.approval_step(claim, step),
+            claim.id,
             principal,
-            row.org_path,
+            claim.org_path,
             now,
         )
 
@@ -84,58 +82,38 @@ class ApprovalMixin(ExpensesUseCasesBase):
                 .order_by(models.Claim.id)
                 .with_for_update()
             )
-            row = await self._load(session, principal, claim_id, UPDATE, lock=True, expected_version=expected_version)
-            if row.owner_id != principal.subject_id:
+            view = await claim_view(
+                session,
+                await self._load(session, principal, claim_id, UPDATE, lock=True, expected_version=expected_version),
+            )
+            claim = view.claim
+            if claim.owner_id != principal.subject_id:
                 raise FailedPrecondition("only the person who filed the claim submits it", "id")
-            view = await self._view(session, row)
-            lines = domain_lines(view.lines)
             per_line: dict[int, int] = defaultdict(int)
             for receipt in view.receipts:
                 per_line[receipt.line_no] += 1
-            claims.check_submittable(self.status(row), lines, per_line)
-            policy = await policy_in_force(session, row.org_path)
-            already = await self._already_claimed(session, row.owner_id, {line.spent_on for line in lines}, row.id)
-            rules.check_daily_limits(policy, row.currency, lines, already)
-            roles = rules.approver_roles(policy, row.total, row.currency)
-            chain = await management_chain(session, row.owner_id, row.owner_id)
-            flow = approval.start_approval(approval.route_roles(roles, row.owner_id, chain), now)
-            stored = [
-                models.ApprovalStepRow(
-                    claim_id=row.id,
-                    step_order=s.order,
-                    role=s.role,
-                    approver_id=s.approver_id,
-                    status=s.status.value,
-                    activated_at=s.activated_at,
-                )
-                for s in flow.steps
-            ]
-            session.add_all(stored)
-            row.status, row.submitted_at, row.approval_started_at = ClaimStatus.SUBMITTED.value, now, now
-            row.version += 1
+            claims.check_submittable(claim.status, claim.lines, per_line)
+            policy = await policy_in_force(session, claim.org_path)
+            already = await self._already_claimed(
+                session, claim.owner_id, {line.spent_on for line in claim.lines}, claim.id
+            )
+            rules.check_daily_limits(policy, claim.currency, claim.lines, already)
+            roles = rules.approver_roles(policy, claim.total, claim.currency)
+            chain = await management_chain(session, claim.owner_id, claim.owner_id)
+            flow = approval.start_approval(approval.route_roles(roles, claim.owner_id, chain), now)
+            insert_steps(session, claim, flow.steps)
+            submitted = await save_claim(session, claim, claim.submitted(now))
             await session.flush()
-            view = await self._view(session, row)
-            await self._claim_event(session, "submitted", view, principal, now)
-            await self._step_event(session, "activated", row, stored[0], principal, now)
-            return view
+            await self._claim_event(session, "submitted", submitted, principal, now)
+            await self._step_event(session, "activated", submitted, flow.steps[0], principal, now)
+            return ClaimView(submitted, view.receipts, flow.steps)
 
     @staticmethod
     def _flow(view: ClaimView) -> approval.ApprovalFlow:
-        if view.row.approval_started_at is None or view.row.status != ClaimStatus.SUBMITTED.value:
-            raise FailedPrecondition(f"the claim is {view.row.status}: nothing to decide", "status")
-        steps = tuple(
-            approval.ApprovalStep(
-                order=s.step_order,
-                role=s.role,
-                approver_id=s.approver_id,
-                status=approval.StepStatus(s.status),
-                activated_at=s.activated_at,
-                decided_at=s.decided_at,
-                comment=s.comment,
-            )
-            for s in view.steps
-        )
-        return approval.ApprovalFlow(steps, approval.FlowStatus.PENDING, view.row.approval_started_at)
+        claim = view.claim
+        if claim.approval_started_at is None or claim.status is not ClaimStatus.SUBMITTED:
+            raise FailedPrecondition(f"the claim is {claim.status.value}: nothing to decide", "status")
+        return approval.ApprovalFlow(view.steps, approval.FlowStatus.PENDING, claim.approval_started_at)
 
     async def decide(
         self, principal: Principal, claim_id: str, *, approve: bool, comment: str, expected_version: int = 0
@@ -145,29 +123,28 @@ class ApprovalMixin(ExpensesUseCasesBase):
         principal.require(APPROVE)
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await self._row(session, claim_id, lock=True)
+            row = await claim_row(session, claim_id, lock=True)
             if row is None:
                 raise NotFound(f"expense claim {claim_id} not found", "id")
             self._check_version(row, expected_version)
-            if row.owner_id == principal.subject_id:
+            view = await claim_view(session, row)
+            claim = view.claim
+            if claim.owner_id == principal.subject_id:
                 raise FailedPrecondition("nobody approves his own expense claim", "id")
-            view = await self._view(session, row)
             flow = self._flow(view)
             flow = (
                 approval.approve_step(flow, principal.subject_id, now, comment or None)
                 if approve
                 else approval.reject_step(flow, principal.subject_id, comment, now)
             )
-            for stored, verb in approval.store_steps(flow, {s.step_order: s for s in view.steps}):
-                await self._step_event(session, verb, row, stored, principal, now)
-            row.version += 1
-            if flow.status is not approval.FlowStatus.PENDING:
-                row.status = (ClaimStatus.APPROVED if approve else ClaimStatus.REJECTED).value
-                row.decided_at = now
+            for stored, verb in approval.store_steps(flow, await step_rows(session, claim.id)):
+                await self._step_event(session, verb, claim, step_from_row(stored), principal, now)
+            settled = flow.status is not approval.FlowStatus.PENDING
+            decided = await save_claim(session, claim, claim.decided(approve, now) if settled else claim)
             await session.flush()
-            view = await self._view(session, row)
-            if flow.status is not approval.FlowStatus.PENDING:
-                await self._claim_event(session, row.status, view, principal, now, comment)
+            view = await claim_view(session, row)
+            if settled:
+                await self._claim_event(session, decided.status.value, view.claim, principal, now, comment)
             return view
 
     async def pay(
@@ -176,14 +153,16 @@ class ApprovalMixin(ExpensesUseCasesBase):
         principal.require(PAY)
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await self._load(session, principal, claim_id, PAY, lock=True, expected_version=expected_version)
-            if row.owner_id == principal.subject_id:
+            view = await claim_view(
+                session,
+                await self._load(session, principal, claim_id, PAY, lock=True, expected_version=expected_version),
+            )
+            claim = view.claim
+            if claim.owner_id == principal.subject_id:
                 raise FailedPrecondition("nobody pays out his own expense claim", "id")
-            approved_on = await self._local_today(session, row.owner_id, row.decided_at or now)
-            row.paid_on = claims.check_payable(self.status(row), paid_on, reference, approved_on)
-            row.payment_reference = reference.strip()
-            row.status, row.version = ClaimStatus.PAID.value, row.version + 1
+            approved_on = await self._local_today(session, claim.owner_id, claim.decided_at or now)
+            paid_on = claims.check_payable(claim.status, paid_on, reference, approved_on)
+            paid = await save_claim(session, claim, claim.paid(paid_on, reference))
             await session.flush()
-            view = await self._view(session, row)
-            await self._claim_event(session, "paid", view, principal, now)
-            return view
+            await self._claim_event(session, "paid", paid, principal, now)
+            return ClaimView(paid, view.receipts, view.steps)

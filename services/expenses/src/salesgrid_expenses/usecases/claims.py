@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from sqlalchemy import select
 
@@ -14,7 +15,17 @@ from salesgrid_common.ids import new_id
 from salesgrid_common.paging import Page, keyset_page
 from salesgrid_expenses import models
 from salesgrid_expenses.domain import claims, receipts
-from salesgrid_expenses.usecases._support import CREATE, READ, UPDATE, ClaimView, ExpensesUseCasesBase
+from salesgrid_expenses.domain.claims import ExpenseClaim
+from salesgrid_expenses.stores.claims import (
+    ClaimView,
+    claim_view,
+    claim_views,
+    insert_claim,
+    insert_receipt,
+    receipt_with_content,
+    save_claim,
+)
+from salesgrid_expenses.usecases._support import CREATE, READ, UPDATE, ExpensesUseCasesBase
 
 
 class ClaimsMixin(ExpensesUseCasesBase):
@@ -36,7 +47,7 @@ class ClaimsMixin(ExpensesUseCasesBase):
         async with self.sessions() as session, session.begin():
             me = await get_user(session, principal.subject_id)
             org_path = me.org_path if me else principal.org_path
-            row = models.Claim(
+            claim = ExpenseClaim(
                 id=new_id(),
                 owner_id=principal.subject_id,
                 org_unit_id=principal.unit_id,
@@ -44,31 +55,13 @@ class ClaimsMixin(ExpensesUseCasesBase):
                 title=name or f"Expenses {today.isoformat()}",
                 currency=code,
                 total=claims.total(parsed),
-                status=claims.ClaimStatus.DRAFT.value,
-                version=1,
+                status=claims.ClaimStatus.DRAFT,
                 created_at=now,
+                lines=parsed,
             )
-            session.add(row)
-            await session.flush()
-            session.add_all(
-                models.ClaimLine(
-                    claim_id=row.id,
-                    line_no=line.line_no,
-                    owner_id=row.owner_id,
-                    category=line.category.value,
-                    spent_on=line.spent_on,
-                    amount=line.amount,
-                    description=line.description,
-                    visit_id=line.visit_id,
-                    customer_id=line.customer_id,
-                    opportunity_id=line.opportunity_id,
-                )
-                for line in parsed
-            )
-            await session.flush()
-            view = await self._view(session, row)
-            await self._claim_event(session, "created", view, principal, now)
-            return view
+            await insert_claim(session, claim)
+            await self._claim_event(session, "created", claim, principal, now)
+            return ClaimView(claim, (), ())
 
     async def _linked(
         self, principal: Principal, lines: tuple[claims.ExpenseLine, ...]
@@ -95,63 +88,57 @@ class ClaimsMixin(ExpensesUseCasesBase):
         checked = receipts.check_receipt(line_no, file_name, content_type, content)
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await self._load(session, principal, claim_id, UPDATE, lock=True, expected_version=expected_version)
-            if row.owner_id != principal.subject_id:
+            view = await claim_view(
+                session,
+                await self._load(session, principal, claim_id, UPDATE, lock=True, expected_version=expected_version),
+            )
+            claim = view.claim
+            if claim.owner_id != principal.subject_id:
                 raise FailedPrecondition("only the person who filed the claim attaches its receipts", "claim_id")
-            claims.require_status(self.status(row), claims.ClaimStatus.DRAFT, action="changed")
-            view = await self._view(session, row)
+            claims.require_status(claim.status, claims.ClaimStatus.DRAFT, action="changed")
             receipts.check_room(
                 line_no,
-                {line.line_no for line in view.lines},
+                {line.line_no for line in claim.lines},
                 sum(1 for r in view.receipts if r.line_no == line_no),
                 checked.sha256,
                 {r.sha256 for r in view.receipts},
             )
-            receipt = models.ReceiptRow(
-                id=new_id(),
-                claim_id=row.id,
-                line_no=line_no,
-                file_name=checked.file_name,
-                content_type=checked.content_type,
-                size_bytes=checked.size_bytes,
-                sha256=checked.sha256,
-                content=content,
-                created_at=now,
-            )
-            session.add(receipt)
-            row.version += 1
+            receipt = replace(checked, id=new_id(), created_at=now)
+            await insert_receipt(session, claim, receipt, content)
+            stored = await save_claim(session, claim, claim)  # a new receipt is a new version
             await self._event(
                 session,
                 "receipt.attached",
                 ExpensesReceiptAttached(
-                    claim_id=row.id,
+                    claim_id=claim.id,
                     receipt_id=receipt.id,
                     line_no=line_no,
                     content_type=checked.content_type,
                     size_bytes=checked.size_bytes,
                     sha256=checked.sha256,
                 ),
-                row.id,
+                claim.id,
                 principal,
-                row.org_path,
+                claim.org_path,
                 now,
             )
             await session.flush()
-            return await self._view(session, row)
+            return ClaimView(stored, (*view.receipts, receipt), view.steps)
 
-    async def get_receipt(self, principal: Principal, claim_id: str, receipt_id: str) -> models.ReceiptRow:
+    async def get_receipt(self, principal: Principal, claim_id: str, receipt_id: str) -> tuple[receipts.Receipt, bytes]:
+        """The receipt and its file."""
         principal.require(READ)
         async with self.sessions() as session:
             await self._load(session, principal, claim_id, READ)
-            receipt = await session.get(models.ReceiptRow, receipt_id)
-            if receipt is None or receipt.claim_id != claim_id:
+            found = await receipt_with_content(session, claim_id, receipt_id)
+            if found is None:
                 raise NotFound(f"receipt {receipt_id} not found on this claim", "receipt_id")
-            return receipt
+            return found
 
     async def get_claim(self, principal: Principal, claim_id: str) -> ClaimView:
         principal.require(READ)
         async with self.sessions() as session:
-            return await self._view(session, await self._load(session, principal, claim_id, READ))
+            return await claim_view(session, await self._load(session, principal, claim_id, READ))
 
     async def list_claims(
         self, principal: Principal, status: str, owner_id: str, page_size: int = 0, cursor: str = ""
@@ -169,4 +156,4 @@ class ClaimsMixin(ExpensesUseCasesBase):
             query = query.where(models.Claim.owner_id == owner_id)
         async with self.sessions() as session:
             page = await keyset_page(session, query, models.Claim.id, page_size, cursor)
-            return Page(await self._views(session, page.items), page.next_token)
+            return Page(await claim_views(session, page.items), page.next_token)

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from salesgrid.events.v1.expenses_events_pb2 import ExpensesApprovalStep
 from salesgrid_common import approval
-from salesgrid_expenses import models
+from salesgrid_expenses import claim_events, models
 from salesgrid_expenses.domain.claims import ClaimStatus
+from salesgrid_expenses.stores.claims import claim_from_row, step_from_row
 from salesgrid_expenses.usecases._support import ExpensesUseCasesBase
 
 
@@ -38,16 +38,7 @@ class RemindersMixin(ExpensesUseCasesBase):
                 await self._event(
                     session,
                     "approval.step_reminded",
-                    ExpensesApprovalStep(
-                        claim_id=claim.id,
-                        step_order=step.step_order,
-                        role=step.role,
-                        approver_id=step.approver_id,
-                        status=step.status,
-                        owner_id=claim.owner_id,
-                        total=str(claim.total),
-                        currency=claim.currency,
-                    ),
+                    claim_events.approval_step(claim_from_row(claim), step_from_row(step)),
                     claim.id,
                     None,
                     claim.org_path,

@@ -7,6 +7,9 @@ import hashlib
 import secrets
 import string
 import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from salesgrid_common.errors import ValidationFailed
 
@@ -14,6 +17,27 @@ PREFIX = "sg_"
 _ALPHABET = string.ascii_letters + string.digits
 _BODY_LENGTH = 36
 _CHECKSUM_LENGTH = 6
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A partner's key: its own permissions (scope names by permission) within one unit."""
+
+    id: str
+    name: str
+    prefix: str  # shown to tell keys apart; the secret itself is never stored
+    key_hash: str
+    unit_id: str
+    created_by: str
+    created_at: datetime
+    permissions: Mapping[str, str] = field(default_factory=dict, hash=False)
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
+    rate_limit_per_minute: int | None = None  # None: the gateway's default
+
+    def usable(self, now: datetime) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
 
 
 def _base62(number: int, width: int) -> str:

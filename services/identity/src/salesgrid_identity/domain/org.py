@@ -4,11 +4,32 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from salesgrid_common import currencies, zones
 from salesgrid_common.errors import ValidationFailed
 
 UNIT_KINDS = ("company", "region", "branch", "team", "other")
+
+
+@dataclass(frozen=True)
+class OrgUnit:
+    """A unit of the org tree; `path` names its ancestors root first ("/c/r1/b1/")."""
+
+    id: str
+    parent_id: str | None
+    name: str
+    code: str
+    kind: str
+    path: str
+    time_zone: str
+    currency: str
+    created_at: datetime
+    has_ip_allowlist: bool = False  # False: the nearest ancestor's allow-list applies
+    ip_allowlist: tuple[str, ...] = ()
+    active: bool = True
+    version: int = 1
 
 
 def validate_time_zone(name: str, field: str = "time_zone") -> str:

@@ -5,9 +5,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from salesgrid_common.scopes import Scope
 from salesgrid_common.errors import ValidationFailed
+
+
+@dataclass(frozen=True)
+class Role:
+    """A named set of permissions (scope names by permission); built-in roles come with the platform."""
+
+    code: str
+    name: str
+    permissions: Mapping[str, str] = field(default_factory=dict, hash=False)
+    builtin: bool = False
+
 
 RESOURCES: dict[str, tuple[str, ...]] = {
     "org_units": ("read", "create", "update", "delete"),

@@ -18,8 +18,12 @@ from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.ids import new_id
 from salesgrid_identity.domain import lockout, org, passwords, roles
 from salesgrid_identity.keys import SigningKeys
-from salesgrid_identity.models import OrgUnit, Role, User
+from salesgrid_identity.domain.users import User
+from salesgrid_identity.domain.org import OrgUnit
+from salesgrid_identity.models import Role
 from salesgrid_identity.settings import IdentitySettings
+from salesgrid_identity.stores.org_units import get_unit, units_by_id
+from salesgrid_identity.stores.users import get_user
 from salesgrid_identity.usecases.login_protection import throttle_policy
 
 
@@ -41,9 +45,8 @@ async def _verify_password(password_hash: str, password: str) -> bool:
     return await asyncio.to_thread(passwords.verify_password, password_hash, password)
 
 
-# Built once, bound at execution: every GetMe and login runs both.
+# Built once, bound at execution: every GetMe and login runs it (and stores.org_units.units_by_id).
 _ROLES = select(Role).where(Role.code.in_(bindparam("codes", expanding=True)))
-_UNITS = select(OrgUnit).where(OrgUnit.id.in_(bindparam("ids", expanding=True)))
 
 
 class IdentityUseCasesBase:
@@ -74,7 +77,7 @@ class IdentityUseCasesBase:
         self.sleep = asyncio.sleep  # the pause before answering a throttled failure (tests replace it)
 
     async def _principal_for(self, session: AsyncSession, user: User) -> Principal:
-        unit = await session.get(OrgUnit, user.unit_id)
+        unit = await get_unit(session, user.unit_id)
         held = (await session.scalars(_ROLES, {"codes": list(user.roles)})).all() if user.roles else []
         grants = [roles.validate_permissions(role.permissions) for role in held]
         return Principal(
@@ -85,7 +88,7 @@ class IdentityUseCasesBase:
             permissions=roles.effective_permissions(grants),
             roles=tuple(user.roles),
             name=user.display_name,
-            ip_allowlist=tuple(await self._unit_allowlist(session, user.unit_id)),
+            ip_allowlist=tuple(await self._chain_allowlist(session, unit) if unit else ()),
         )
 
     def _sign(self, principal: Principal, ttl: int) -> str:
@@ -102,24 +105,26 @@ class IdentityUseCasesBase:
     async def _unit_allowlist(self, session: AsyncSession, unit_id: str) -> list[str]:
         """The allow-list in force for a unit: its own, else the nearest ancestor's. The unit's
         materialised path names every ancestor, so the whole chain is one query."""
-        unit = await session.get(OrgUnit, unit_id)
-        if unit is None:
-            return []
+        unit = await get_unit(session, unit_id)
+        return [] if unit is None else await self._chain_allowlist(session, unit)
+
+    @staticmethod
+    async def _chain_allowlist(session: AsyncSession, unit: OrgUnit) -> list[str]:
         chain_ids = list(orgpaths.segments(unit.path))
-        by_id = {u.id: u for u in (await session.scalars(_UNITS, {"ids": chain_ids})).all()}
-        chain = [(by_id[i].has_ip_allowlist, by_id[i].ip_allowlist or []) for i in reversed(chain_ids) if i in by_id]
+        by_id = await units_by_id(session, chain_ids)
+        chain = [(by_id[i].has_ip_allowlist, list(by_id[i].ip_allowlist)) for i in reversed(chain_ids) if i in by_id]
         return org.effective_allowlist(chain)
 
     async def _active_user(self, session: AsyncSession, principal: Principal) -> User:
         if principal.kind != "user":
             raise PermissionDenied("only people have a user record")
-        user = await session.get(User, principal.subject_id)
+        user = await get_user(session, principal.subject_id)
         if user is None or not user.active:
             raise Unauthenticated("user is deactivated")
         return user
 
     async def _unit(self, session: AsyncSession, unit_id: str, field: str = "id") -> OrgUnit:
-        unit = await session.get(OrgUnit, unit_id) if unit_id else None
+        unit = await get_unit(session, unit_id)
         if unit is None:
             raise NotFound(f"org unit {unit_id!r} does not exist", field)
         return unit

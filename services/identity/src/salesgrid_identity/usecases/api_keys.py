@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -12,7 +13,16 @@ from salesgrid_common.errors import FailedPrecondition, NotFound, PermissionDeni
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.ids import new_id
 from salesgrid_identity.domain import api_keys, org, roles
-from salesgrid_identity.models import ApiKey, OrgUnit
+from salesgrid_identity.models import ApiKey as ApiKeyRow
+from salesgrid_identity.models import OrgUnit as UnitRow
+from salesgrid_identity.stores.api_keys import (
+    api_key_by_hash,
+    api_key_from_row,
+    get_api_key,
+    insert_api_key,
+    save_api_key,
+)
+from salesgrid_identity.stores.org_units import get_unit
 
 from salesgrid_identity.usecases._support import IdentityUseCasesBase, Tokens
 
@@ -25,14 +35,14 @@ class ApiKeysMixin(IdentityUseCasesBase):
             raise Unauthenticated("API key is malformed")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await session.scalar(select(ApiKey).where(ApiKey.key_hash == api_keys.key_hash(key)))
-            if row is None or row.revoked_at is not None or (row.expires_at and row.expires_at <= now):
+            row = await api_key_by_hash(session, api_keys.key_hash(key))
+            if row is None or not row.usable(now):
                 raise Unauthenticated("API key is unknown, revoked or expired")
             await self.check_ip(session, row.unit_id, client_ip)
-            unit = await session.get(OrgUnit, row.unit_id)
+            unit = await get_unit(session, row.unit_id)
             if unit is None or not unit.active:
                 raise Unauthenticated("API key's unit is inactive")
-            row.last_used_at = now
+            row = await save_api_key(session, row, replace(row, last_used_at=now))
             principal = Principal(
                 subject_id=row.id,
                 kind="api_key",
@@ -55,7 +65,7 @@ class ApiKeysMixin(IdentityUseCasesBase):
         permissions: dict[str, str],
         ttl_days: int,
         rate_limit_per_minute: int = 0,
-    ) -> tuple[ApiKey, str]:
+    ) -> tuple[api_keys.ApiKey, str]:
         grants = roles.validate_permissions(permissions)
         api_keys.check_rate_limit(rate_limit_per_minute)
         if not grants:
@@ -70,7 +80,7 @@ class ApiKeysMixin(IdentityUseCasesBase):
             self._require_on_unit(principal, "api_keys:create", unit)
             secret = api_keys.generate()
             now = self.clock()
-            key = ApiKey(
+            key = api_keys.ApiKey(
                 id=new_id(),
                 name=org.validate_name(name),
                 prefix=api_keys.display_prefix(secret),
@@ -78,13 +88,11 @@ class ApiKeysMixin(IdentityUseCasesBase):
                 unit_id=unit.id,
                 permissions={k: v.name.lower() for k, v in grants.items()},
                 expires_at=now + timedelta(days=ttl_days or 365),
-                revoked_at=None,
-                last_used_at=None,
                 created_by=principal.subject_id,
                 created_at=now,
                 rate_limit_per_minute=rate_limit_per_minute or None,
             )
-            session.add(key)
+            await insert_api_key(session, key)
             await self.audit(
                 session,
                 "api_keys.create",
@@ -95,12 +103,14 @@ class ApiKeysMixin(IdentityUseCasesBase):
             )
             return key, secret
 
-    async def set_api_key_rate_limit(self, principal: Principal, key_id: str, rate_limit_per_minute: int) -> ApiKey:
+    async def set_api_key_rate_limit(
+        self, principal: Principal, key_id: str, rate_limit_per_minute: int
+    ) -> api_keys.ApiKey:
         """An administrator over the key's unit changes its own limit (0: the gateway's default);
         gateways apply it from the key's next token exchange."""
         api_keys.check_rate_limit(rate_limit_per_minute)
         async with self.sessions() as session, session.begin():
-            key = await session.get(ApiKey, key_id)
+            key = await get_api_key(session, key_id)
             if key is None:
                 raise NotFound(f"API key {key_id!r} does not exist", "id")
             unit = await self._unit(session, key.unit_id, "unit_id")
@@ -110,7 +120,7 @@ class ApiKeysMixin(IdentityUseCasesBase):
             if key.revoked_at is not None:
                 raise FailedPrecondition("the API key is revoked")
             previous = key.rate_limit_per_minute or 0
-            key.rate_limit_per_minute = rate_limit_per_minute or None
+            key = await save_api_key(session, key, replace(key, rate_limit_per_minute=rate_limit_per_minute or None))
             await self.audit(
                 session,
                 "api_keys.rate_limit",
@@ -122,26 +132,26 @@ class ApiKeysMixin(IdentityUseCasesBase):
             )
             return key
 
-    async def list_api_keys(self, principal: Principal) -> list[ApiKey]:
+    async def list_api_keys(self, principal: Principal) -> list[api_keys.ApiKey]:
         async with self.reader() as session:
             stmt = (
-                select(ApiKey)
-                .join(OrgUnit, ApiKey.unit_id == OrgUnit.id)
-                .where(scope_filter(principal, "api_keys:read", ApiKey.created_by, OrgUnit.path))
-                .order_by(ApiKey.id)
+                select(ApiKeyRow)
+                .join(UnitRow, ApiKeyRow.unit_id == UnitRow.id)
+                .where(scope_filter(principal, "api_keys:read", ApiKeyRow.created_by, UnitRow.path))
+                .order_by(ApiKeyRow.id)
             )
-            return list((await session.scalars(stmt)).all())
+            return [api_key_from_row(row) for row in (await session.scalars(stmt)).all()]
 
-    async def revoke_api_key(self, principal: Principal, key_id: str) -> ApiKey:
+    async def revoke_api_key(self, principal: Principal, key_id: str) -> api_keys.ApiKey:
         async with self.sessions() as session, session.begin():
-            key = await session.get(ApiKey, key_id)
+            key = await get_api_key(session, key_id)
             if key is None:
                 raise NotFound(f"API key {key_id!r} does not exist", "id")
             unit = await self._unit(session, key.unit_id, "unit_id")
             if not principal.can_see("api_keys:delete", key.created_by, unit.path):
                 raise PermissionDenied("API key is outside your data scope")
             if key.revoked_at is None:
-                key.revoked_at = self.clock()
+                key = await save_api_key(session, key, replace(key, revoked_at=self.clock()))
                 await self.outbox.record(
                     session,
                     "salesgrid.identity.api_key.revoked",

@@ -14,7 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salesgrid_common.auth import Principal, Scope, scope_filter
 from salesgrid_common.errors import PermissionDenied, Unauthenticated, ValidationFailed
 from salesgrid_identity.domain import throttling
-from salesgrid_identity.models import LoginFailure, OrgUnit, User
+from salesgrid_identity.domain.users import User
+from salesgrid_identity.models import LoginFailure, OrgUnit
+from salesgrid_identity.models import User as UserRow
+from salesgrid_identity.stores.users import user_from_row
 from salesgrid_identity.settings import IdentitySettings
 
 if TYPE_CHECKING:
@@ -93,13 +96,13 @@ class LoginProtectionUseCases:
         async with uc.reader() as session:
             rows = (
                 await session.execute(
-                    select(User, OrgUnit.path)
-                    .join(OrgUnit, User.unit_id == OrgUnit.id)
+                    select(UserRow, OrgUnit.path)
+                    .join(OrgUnit, UserRow.unit_id == OrgUnit.id)
                     .where(
-                        scope_filter(principal, "users:update", User.id, OrgUnit.path),
-                        (User.failed_attempts > 0) | (User.locked_until > now),
+                        scope_filter(principal, "users:update", UserRow.id, OrgUnit.path),
+                        (UserRow.failed_attempts > 0) | (UserRow.locked_until > now),
                     )
-                    .order_by(User.locked_until.desc(), User.id)
+                    .order_by(UserRow.locked_until.desc(), UserRow.id)
                     .limit(limit)
                 )
             ).all()
@@ -128,7 +131,7 @@ class LoginProtectionUseCases:
             policy,
             uc.lockout_policy.max_failures_per_account,
             uc.lockout_policy.lock_duration,
-            [LockedAccount(user, path) for user, path in rows],
+            [LockedAccount(user_from_row(user), path) for user, path in rows],
             addresses,
         )
 

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid.events.v1.identity_events_pb2 import OrgUnitState
 from salesgrid_common.auth import Principal, Scope
 from salesgrid_common.errors import Conflict, FailedPrecondition, PermissionDenied, ValidationFailed
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.ids import new_id
 from salesgrid_identity.domain import org, unit_defaults
-from salesgrid_identity.models import OrgUnit, User
+from salesgrid_identity.domain.org import OrgUnit
+from salesgrid_identity.models import OrgUnit as UnitRow
+from salesgrid_identity.models import User
+from salesgrid_identity.org_unit_events import org_unit_state
+from salesgrid_identity.stores.org_units import insert_unit, repath_subtree, save_unit, unit_from_row
 
 from salesgrid_identity.usecases._support import IdentityUseCasesBase
 
@@ -27,18 +32,7 @@ class OrgMixin(IdentityUseCasesBase):
         await self.outbox.record(
             session,
             f"salesgrid.identity.org_unit.{verb}",
-            OrgUnitState(
-                unit_id=unit.id,
-                parent_id=unit.parent_id or "",
-                name=unit.name,
-                path=unit.path,
-                previous_path=previous_path,
-                time_zone=unit.time_zone,
-                currency=unit.currency,
-                active=unit.active,
-                kind=unit.kind,
-                code=unit.code,
-            ),
+            org_unit_state(unit, previous_path),
             EventMeta.acting(principal, "identity", aggregate_id=unit.id, org_path=unit.path),
             self.clock(),
         )
@@ -83,7 +77,7 @@ class OrgMixin(IdentityUseCasesBase):
             else:
                 if principal.require("org_units:create") is not Scope.ALL:
                     raise PermissionDenied("only a company-wide administrator creates a root unit")
-                if await session.scalar(select(func.count()).select_from(OrgUnit).where(OrgUnit.parent_id.is_(None))):
+                if await session.scalar(select(func.count()).select_from(UnitRow).where(UnitRow.parent_id.is_(None))):
                     raise ValidationFailed("a company root already exists; give a parent", "parent_id")
                 parent_path = "/"
                 defaults = unit_defaults.inherited(None, time_zone=time_zone, currency=currency)
@@ -98,13 +92,10 @@ class OrgMixin(IdentityUseCasesBase):
                 time_zone=defaults.time_zone,
                 currency=defaults.currency,
                 has_ip_allowlist=bool(ip_allowlist),
-                ip_allowlist=org.validate_cidrs(ip_allowlist),
-                active=True,
-                version=1,
+                ip_allowlist=tuple(org.validate_cidrs(ip_allowlist)),
                 created_at=self.clock(),
             )
-            session.add(unit)
-            await session.flush()
+            await insert_unit(session, unit)
             await self._emit_unit(session, "created", unit, principal)
             await self.audit(
                 session,
@@ -128,20 +119,21 @@ class OrgMixin(IdentityUseCasesBase):
         ip_allowlist: Sequence[str] | None,
     ) -> OrgUnit:
         async with self.sessions() as session, session.begin():
-            unit = await self._unit(session, unit_id)
-            self._require_on_unit(principal, "org_units:update", unit)
-            if expected_version and expected_version != unit.version:
-                raise Conflict(f"org unit changed since version {expected_version} (now {unit.version})")
+            current = await self._unit(session, unit_id)
+            self._require_on_unit(principal, "org_units:update", current)
+            if expected_version and expected_version != current.version:
+                raise Conflict(f"org unit changed since version {expected_version} (now {current.version})")
+            changes: dict[str, Any] = {}
             if name is not None:
-                unit.name = org.validate_name(name)
+                changes["name"] = org.validate_name(name)
             if time_zone is not None:
-                unit.time_zone = org.validate_time_zone(time_zone)
+                changes["time_zone"] = org.validate_time_zone(time_zone)
             if currency is not None:
-                unit.currency = org.validate_currency(currency)
+                changes["currency"] = org.validate_currency(currency)
             if ip_allowlist is not None:
-                unit.ip_allowlist = org.validate_cidrs(ip_allowlist)
-                unit.has_ip_allowlist = bool(ip_allowlist)
-            unit.version += 1
+                changes["ip_allowlist"] = tuple(org.validate_cidrs(ip_allowlist))
+                changes["has_ip_allowlist"] = bool(ip_allowlist)
+            unit = await save_unit(session, current, replace(current, **changes))
             await self._emit_unit(session, "updated", unit, principal)
             await self.audit(
                 session,
@@ -155,17 +147,15 @@ class OrgMixin(IdentityUseCasesBase):
 
     async def move_org_unit(self, principal: Principal, unit_id: str, new_parent_id: str) -> OrgUnit:
         async with self.sessions() as session, session.begin():
-            unit = await self._unit(session, unit_id)
+            current = await self._unit(session, unit_id)
             parent = await self._unit(session, new_parent_id, "new_parent_id")
-            self._require_on_unit(principal, "org_units:update", unit)
+            self._require_on_unit(principal, "org_units:update", current)
             self._require_on_unit(principal, "org_units:update", parent)
-            org.check_move(unit.path, parent.path)
-            old_path = unit.path
-            new_path = org.child_path(parent.path, unit.id)
-            for descendant in (await session.scalars(select(OrgUnit).where(OrgUnit.path.startswith(old_path)))).all():
-                descendant.path = new_path + descendant.path[len(old_path) :]
-            unit.parent_id = parent.id
-            unit.version += 1
+            org.check_move(current.path, parent.path)
+            old_path = current.path
+            new_path = org.child_path(parent.path, current.id)
+            await repath_subtree(session, old_path, new_path)
+            unit = await save_unit(session, current, replace(current, parent_id=parent.id, path=new_path))
             await self._emit_unit(session, "moved", unit, principal, previous_path=old_path)
             await self.audit(
                 session,
@@ -180,18 +170,17 @@ class OrgMixin(IdentityUseCasesBase):
 
     async def deactivate_org_unit(self, principal: Principal, unit_id: str) -> OrgUnit:
         async with self.sessions() as session, session.begin():
-            unit = await self._unit(session, unit_id)
-            self._require_on_unit(principal, "org_units:delete", unit)
+            current = await self._unit(session, unit_id)
+            self._require_on_unit(principal, "org_units:delete", current)
             active_users = await session.scalar(
                 select(func.count())
                 .select_from(User)
-                .join(OrgUnit, User.unit_id == OrgUnit.id)
-                .where(OrgUnit.path.startswith(unit.path), User.active.is_(True))
+                .join(UnitRow, User.unit_id == UnitRow.id)
+                .where(UnitRow.path.startswith(current.path), User.active.is_(True))
             )
             if active_users:
                 raise FailedPrecondition(f"unit still has {active_users} active users; move or deactivate them first")
-            unit.active = False
-            unit.version += 1
+            unit = await save_unit(session, current, replace(current, active=False))
             await self._emit_unit(session, "deactivated", unit, principal)
             await self.audit(
                 session,
@@ -212,9 +201,9 @@ class OrgMixin(IdentityUseCasesBase):
     async def list_org_units(self, principal: Principal, include_inactive: bool) -> list[OrgUnit]:
         principal.require("org_units:read")
         async with self.reader() as session:
-            query = select(OrgUnit).order_by(OrgUnit.path)
+            query = select(UnitRow).order_by(UnitRow.path)
             if principal.require("org_units:read") is not Scope.ALL:
-                query = query.where(OrgUnit.path.startswith(principal.org_path))
+                query = query.where(UnitRow.path.startswith(principal.org_path))
             if not include_inactive:
-                query = query.where(OrgUnit.active.is_(True))
-            return list((await session.scalars(query)).all())
+                query = query.where(UnitRow.active.is_(True))
+            return [unit_from_row(row) for row in (await session.scalars(query)).all()]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from salesgrid_common.auth import Principal
 from salesgrid_common.errors import ValidationFailed
 from salesgrid_identity.domain import passwords
+from salesgrid_identity.stores.users import save_user
 
 from salesgrid_identity.usecases._support import IdentityUseCasesBase, _hash_password, _verify_password
 
@@ -20,10 +21,7 @@ class PasswordsMixin(IdentityUseCasesBase):
             passwords.check_password(new, user.login, self.password_policy, "new_password")
             if await _verify_password(user.password_hash, new):
                 raise ValidationFailed("must differ from the current password", "new_password")
-            user.password_hash = await _hash_password(new)
-            user.password_changed_at = self.clock()
-            user.must_change_password = False
-            user.version += 1
+            user = await save_user(session, user, user.with_password(await _hash_password(new), self.clock()))
             await self.audit(
                 session,
                 "users.password_changed",

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from salesgrid_common.auth import Principal, Scope
 from salesgrid_common.errors import AlreadyExists, PermissionDenied, ValidationFailed
 from salesgrid_identity.domain import org, roles
-from salesgrid_identity.models import Role
+from salesgrid_identity.stores.roles import all_roles, insert_role, put_builtin_role, role_exists
 
 from salesgrid_identity.usecases._support import IdentityUseCasesBase
 
@@ -16,7 +15,7 @@ from salesgrid_identity.usecases._support import IdentityUseCasesBase
 class RolesMixin(IdentityUseCasesBase):
     """IdentityUseCases: roles."""
 
-    async def create_role(self, principal: Principal, code: str, name: str, permissions: dict[str, str]) -> Role:
+    async def create_role(self, principal: Principal, code: str, name: str, permissions: dict[str, str]) -> roles.Role:
         if principal.require("roles:create") is not Scope.ALL:
             raise PermissionDenied("custom roles are created by company-wide administrators")
         code = roles.validate_role_code(code)
@@ -24,15 +23,10 @@ class RolesMixin(IdentityUseCasesBase):
         if not grants:
             raise ValidationFailed("a role needs at least one permission", "permissions")
         async with self.sessions() as session, session.begin():
-            if await session.get(Role, code):
+            if await role_exists(session, code):
                 raise AlreadyExists(f"role {code!r} exists", "code")
-            role = Role(
-                code=code,
-                name=org.validate_name(name),
-                builtin=False,
-                permissions={k: v.name.lower() for k, v in grants.items()},
-            )
-            session.add(role)
+            role = roles.Role(code, org.validate_name(name), {k: v.name.lower() for k, v in grants.items()})
+            insert_role(session, role)
             await self.audit(
                 session,
                 "roles.create",
@@ -43,10 +37,10 @@ class RolesMixin(IdentityUseCasesBase):
             )
             return role
 
-    async def list_roles(self, principal: Principal) -> list[Role]:
+    async def list_roles(self, principal: Principal) -> list[roles.Role]:
         principal.require("roles:read")
         async with self.reader() as session:
-            return list((await session.scalars(select(Role).order_by(Role.code))).all())
+            return await all_roles(session)
 
     async def ensure_builtin_roles(self) -> None:
         """Idempotent; replicas starting together may race, so a lost insert race is retried."""
@@ -61,9 +55,6 @@ class RolesMixin(IdentityUseCasesBase):
     async def _upsert_builtin_roles(self) -> None:
         async with self.sessions() as session, session.begin():
             for code, (name, grants) in roles.BUILTIN_ROLES.items():
-                role = await session.get(Role, code)
-                perms = {k: v.name.lower() for k, v in grants.items()}
-                if role is None:
-                    session.add(Role(code=code, name=name, builtin=True, permissions=perms))
-                else:
-                    role.name, role.permissions = name, perms
+                await put_builtin_role(
+                    session, roles.Role(code, name, {k: v.name.lower() for k, v in grants.items()}, True)
+                )

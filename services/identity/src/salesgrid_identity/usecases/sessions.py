@@ -16,7 +16,9 @@ from salesgrid_common.auth import Principal, ip_allowed
 from salesgrid_common.errors import FailedPrecondition, PermissionDenied, ResourceExhausted, Unauthenticated
 from salesgrid_common.ids import new_id
 from salesgrid_identity.domain import lockout, passwords, throttling
-from salesgrid_identity.models import LoginFailure, RefreshToken, User
+from salesgrid_identity.domain.users import User
+from salesgrid_identity.models import LoginFailure, RefreshToken
+from salesgrid_identity.stores.users import get_user, save_sign_in_state, user_by_login
 from salesgrid_identity.usecases.login_protection import FailedLogin, address_history
 
 from salesgrid_identity.usecases._support import IdentityUseCasesBase, Tokens, _verify_password
@@ -97,7 +99,7 @@ class SessionsMixin(IdentityUseCasesBase):
                     f"{max(1, round(wait.total_seconds() / 60))} minutes",
                     info={"retry_after_seconds": str(max(1, int(wait.total_seconds())))},
                 )
-            user = await session.scalar(select(User).where(User.login == login))
+            user = await user_by_login(session, login)
             if user is None or not user.active:
                 await _verify_password(passwords.DUMMY_HASH, password)  # same timing as a real check
                 await self._record_failure(session, login, client_ip, None, "unknown or inactive login", history)
@@ -117,9 +119,7 @@ class SessionsMixin(IdentityUseCasesBase):
                     "account is locked after repeated failures; ask an administrator or try again later"
                 )
             if not await _verify_password(user.password_hash, password):
-                user.failed_attempts, user.locked_until = lockout.after_failure(
-                    user.failed_attempts, self.lockout_policy, now
-                )
+                user = await save_sign_in_state(session, user, user.after_failed_login(self.lockout_policy, now))
                 await self._record_failure(session, login, client_ip, user, "wrong password", history)
             try:
                 await self.check_ip(session, user.unit_id, client_ip)
@@ -136,8 +136,7 @@ class SessionsMixin(IdentityUseCasesBase):
                 )
                 await session.commit()
                 raise
-            user.failed_attempts = 0
-            user.locked_until = None
+            user = await save_sign_in_state(session, user, user.unlocked())
             tokens = await self._issue(session, user)
             await self.audit(
                 session, "auth.login", actor_id=user.id, actor_ip=client_ip, target_type="user", target_id=user.id
@@ -195,7 +194,7 @@ class SessionsMixin(IdentityUseCasesBase):
                 )
                 await session.commit()
                 raise Unauthenticated("refresh token is invalid or expired")
-            user = await session.get(User, row.user_id)
+            user = await get_user(session, row.user_id)
             if user is None or not user.active:
                 raise Unauthenticated("refresh token is invalid or expired")
             await self.check_ip(session, user.unit_id, client_ip)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid.events.v1.identity_events_pb2 import UserState
 from salesgrid_common.auth import Principal, Scope, scope_filter
 from salesgrid_common.errors import (
     AlreadyExists,
@@ -20,8 +21,20 @@ from salesgrid_common.errors import (
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.ids import new_id
 from salesgrid_common.paging import count_if_asked
+from salesgrid_identity import models
 from salesgrid_identity.domain import org, passwords, roles
-from salesgrid_identity.models import OrgUnit, RefreshToken, Role, User
+from salesgrid_identity.domain.users import User, login_violations, normalise_login
+from salesgrid_identity.models import OrgUnit as UnitRow
+from salesgrid_identity.models import RefreshToken, Role
+from salesgrid_identity.stores.users import (
+    get_user,
+    insert_user,
+    save_sign_in_state,
+    save_user,
+    user_by_login,
+    user_from_row,
+)
+from salesgrid_identity.user_events import user_state
 
 from salesgrid_identity.usecases._support import IdentityUseCasesBase, _hash_password
 
@@ -29,25 +42,12 @@ from salesgrid_identity.usecases._support import IdentityUseCasesBase, _hash_pas
 class UsersMixin(IdentityUseCasesBase):
     """IdentityUseCases: users."""
 
-    def _user_state(self, user: User, unit: OrgUnit) -> UserState:
-        return UserState(
-            user_id=user.id,
-            login=user.login,
-            display_name=user.display_name,
-            unit_id=user.unit_id,
-            org_path=unit.path,
-            manager_id=user.manager_id or "",
-            roles=list(user.roles),
-            active=user.active,
-            time_zone=unit.time_zone,
-        )
-
     async def _emit_user(self, session: AsyncSession, verb: str, user: User, principal: Principal) -> None:
         unit = await self._unit(session, user.unit_id, "unit_id")
         await self.outbox.record(
             session,
             f"salesgrid.identity.user.{verb}",
-            self._user_state(user, unit),
+            user_state(user, unit.path, unit.time_zone),
             EventMeta.acting(principal, "identity", aggregate_id=user.id, org_path=unit.path),
             self.clock(),
         )
@@ -70,17 +70,17 @@ class UsersMixin(IdentityUseCasesBase):
         if manager_id == user_id:
             raise ValidationFailed("a user cannot be his own manager", "manager_id")
         seen = {user_id}
-        current = await session.get(User, manager_id)
+        current = await get_user(session, manager_id)
         if current is None:
             raise ValidationFailed(f"manager {manager_id!r} does not exist", "manager_id")
         while current is not None:
             if current.id in seen:
                 raise ValidationFailed("this manager would create a reporting cycle", "manager_id")
             seen.add(current.id)
-            current = await session.get(User, current.manager_id) if current.manager_id else None
+            current = await get_user(session, current.manager_id) if current.manager_id else None
 
     async def _user_in_scope(self, session: AsyncSession, principal: Principal, permission: str, user_id: str) -> User:
-        user = await session.get(User, user_id) if user_id else None
+        user = await get_user(session, user_id)
         if user is None:
             raise NotFound(f"user {user_id!r} does not exist", "id")
         unit = await self._unit(session, user.unit_id, "unit_id")
@@ -101,10 +101,8 @@ class UsersMixin(IdentityUseCasesBase):
         initial_password: str,
         temporary_password: bool = True,
     ) -> User:
-        login = login.strip().lower()
-        problems = []
-        if not login or len(login) > 100 or any(c.isspace() for c in login):
-            problems.append(("login", "must be 1-100 characters without spaces"))
+        login = normalise_login(login)
+        problems = login_violations(login)
         try:
             org.validate_name(display_name, "display_name")
         except ValidationFailed as exc:
@@ -122,7 +120,7 @@ class UsersMixin(IdentityUseCasesBase):
             if not unit.active:
                 raise ValidationFailed("unit is deactivated", "unit_id")
             self._require_on_unit(principal, "users:create", unit)
-            if await session.scalar(select(User.id).where(User.login == login)):
+            if await session.scalar(select(models.User.id).where(models.User.login == login)):
                 raise AlreadyExists(f"login {login!r} is taken", "login")
             user_id = new_id()
             await self._check_manager(session, manager_id, user_id)
@@ -135,18 +133,13 @@ class UsersMixin(IdentityUseCasesBase):
                 email=email.strip(),
                 unit_id=unit.id,
                 manager_id=manager_id or None,
-                roles=codes,
+                roles=tuple(codes),
                 password_hash=await _hash_password(initial_password),
                 password_changed_at=now,
                 must_change_password=temporary_password,
-                failed_attempts=0,
-                locked_until=None,
-                active=True,
-                version=1,
                 created_at=now,
             )
-            session.add(user)
-            await session.flush()
+            await insert_user(session, user)
             await self._emit_user(session, "created", user, principal)
             await self.audit(
                 session,
@@ -171,25 +164,26 @@ class UsersMixin(IdentityUseCasesBase):
         role_codes: Sequence[str] | None,
     ) -> User:
         async with self.sessions() as session, session.begin():
-            user = await self._user_in_scope(session, principal, "users:update", user_id)
-            if expected_version and expected_version != user.version:
-                raise Conflict(f"user changed since version {expected_version} (now {user.version})")
+            current = await self._user_in_scope(session, principal, "users:update", user_id)
+            if expected_version and expected_version != current.version:
+                raise Conflict(f"user changed since version {expected_version} (now {current.version})")
             verb = "updated"
+            changes: dict[str, Any] = {}
             if display_name is not None:
-                user.display_name = org.validate_name(display_name, "display_name")
+                changes["display_name"] = org.validate_name(display_name, "display_name")
             if email is not None:
-                user.email = email.strip()
-            if unit_id is not None and unit_id != user.unit_id:
+                changes["email"] = email.strip()
+            if unit_id is not None and unit_id != current.unit_id:
                 unit = await self._unit(session, unit_id, "unit_id")
                 self._require_on_unit(principal, "users:update", unit)
-                user.unit_id = unit.id
+                changes["unit_id"] = unit.id
                 verb = "moved"
             if manager_id is not None:
-                await self._check_manager(session, manager_id, user.id)
-                user.manager_id = manager_id or None
+                await self._check_manager(session, manager_id, current.id)
+                changes["manager_id"] = manager_id or None
             if role_codes is not None:
-                user.roles = await self._check_roles(session, principal, role_codes)
-            user.version += 1
+                changes["roles"] = tuple(await self._check_roles(session, principal, role_codes))
+            user = await save_user(session, current, replace(current, **changes))
             await self._emit_user(session, verb, user, principal)
             await self.audit(
                 session,
@@ -203,11 +197,10 @@ class UsersMixin(IdentityUseCasesBase):
 
     async def deactivate_user(self, principal: Principal, user_id: str) -> User:
         async with self.sessions() as session, session.begin():
-            user = await self._user_in_scope(session, principal, "users:delete", user_id)
-            if user.id == principal.subject_id:
+            current = await self._user_in_scope(session, principal, "users:delete", user_id)
+            if current.id == principal.subject_id:
                 raise FailedPrecondition("you cannot deactivate yourself")
-            user.active = False
-            user.version += 1
+            user = await save_user(session, current, replace(current, active=False))
             await session.execute(
                 update(RefreshToken)
                 .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
@@ -226,10 +219,8 @@ class UsersMixin(IdentityUseCasesBase):
 
     async def unlock_user(self, principal: Principal, user_id: str) -> User:
         async with self.sessions() as session, session.begin():
-            user = await self._user_in_scope(session, principal, "users:update", user_id)
-            user.failed_attempts = 0
-            user.locked_until = None
-            user.version += 1
+            current = await self._user_in_scope(session, principal, "users:update", user_id)
+            user = await save_user(session, current, current.unlocked())
             await self.audit(
                 session,
                 "users.unlock",
@@ -252,22 +243,24 @@ class UsersMixin(IdentityUseCasesBase):
         page_size = max(1, min(page_size or 50, 200))
         async with self.reader() as session:
             stmt = (
-                select(User, OrgUnit.path)
-                .join(OrgUnit, User.unit_id == OrgUnit.id)
-                .where(scope_filter(principal, "users:read", User.id, OrgUnit.path))
-                .order_by(User.id)
+                select(models.User, UnitRow.path)
+                .join(UnitRow, models.User.unit_id == UnitRow.id)
+                .where(scope_filter(principal, "users:read", models.User.id, UnitRow.path))
+                .order_by(models.User.id)
                 .limit(page_size + 1)
             )
             if unit_id:
                 unit = await self._unit(session, unit_id, "unit_id")
-                stmt = stmt.where(OrgUnit.path.startswith(unit.path))
+                stmt = stmt.where(UnitRow.path.startswith(unit.path))
             if query:
                 like = f"%{query.strip().lower()}%"
-                stmt = stmt.where(func.lower(User.login).like(like) | func.lower(User.display_name).like(like))
+                stmt = stmt.where(
+                    func.lower(models.User.login).like(like) | func.lower(models.User.display_name).like(like)
+                )
             await count_if_asked(session, stmt)  # the total, when the call asked for it
             if after:
-                stmt = stmt.where(User.id > after)
-            rows = [(row[0], row[1]) for row in (await session.execute(stmt)).all()]
+                stmt = stmt.where(models.User.id > after)
+            rows = [(user_from_row(row[0]), row[1]) for row in (await session.execute(stmt)).all()]
         next_token = rows[page_size - 1][0].id if len(rows) > page_size else ""
         return rows[:page_size], next_token
 
@@ -282,7 +275,7 @@ class UsersMixin(IdentityUseCasesBase):
             permissions={k: Scope.ALL for k in roles.CATALOGUE},
         )
         async with self.sessions() as session:
-            existing = await session.scalar(select(User).where(User.login == login.strip().lower()))
+            existing = await user_by_login(session, normalise_login(login))
             if existing is not None:
                 return existing.id
         root = await self.create_org_unit(
@@ -306,7 +299,6 @@ class UsersMixin(IdentityUseCasesBase):
             initial_password=password,
         )
         async with self.sessions() as session, session.begin():
-            user = await session.get(User, admin.id)
-            assert user is not None
-            user.must_change_password = False  # the operator chose this password at bootstrap
+            # The operator chose this password at bootstrap.
+            await save_sign_in_state(session, admin, replace(admin, must_change_password=False))
         return admin.id

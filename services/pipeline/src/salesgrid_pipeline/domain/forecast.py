@@ -23,7 +23,9 @@ from salesgrid_common import orgpaths
 from salesgrid_common.weighted_pipeline import weighted_amount
 
 from .errors import ValidationFailed
-from .money import Money, round_to_currency
+from salesgrid_common.currencies import round_to_currency
+
+from .money import Money
 
 COMMIT_MIN_PROBABILITY = 60
 BEST_CASE_MIN_PROBABILITY = 25

@@ -13,13 +13,16 @@ assignment or last follow-up goes back to the pool (source: 线索2周没有跟�
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
 from salesgrid_common import zones
 
-from ._checks import check_text, normalise_key, require_aware, require_text
+from salesgrid_common.validation import check_text, require_aware, require_text
+
+from ._checks import normalise_key
 from .errors import FailedPrecondition, ValidationFailed
 from .money import Money, check_money
 
@@ -53,6 +56,12 @@ class Lead:
     last_followed_up_at: datetime | None = None
     closed_reason: str | None = None
     closed_at: datetime | None = None
+    # as stored with it: the owner's unit (or the pool's), who created it, its version and the
+    # custom field values
+    org_path: str = ""
+    created_by: str = ""
+    version: int = 1
+    custom_fields: Mapping[str, Any] = field(default_factory=dict)
 
 
 def new_lead(
@@ -69,17 +78,17 @@ def new_lead(
     estimated_amount: Money | None = None,
 ) -> Lead:
     """A validated lead in the pool."""
-    require_aware(now)
+    require_aware(now, "now")
     problems = check_text(lead_id, "lead_id", max_length=64)
     problems += check_text(company_name, "company_name", max_length=NAME_MAX_LENGTH)
-    for field, value in (
+    for name, value in (
         ("contact_name", contact_name),
         ("phone", phone),
         ("region", region),
         ("industry", industry),
         ("source", source),
     ):
-        problems += check_text(value, field, max_length=NAME_MAX_LENGTH, required=False)
+        problems += check_text(value, name, max_length=NAME_MAX_LENGTH, required=False)
     problems += check_text(email, "email", max_length=254, required=False)
     if (
         isinstance(email, str)
@@ -114,7 +123,7 @@ def _require_status(lead: Lead, action: str, *allowed: LeadStatus) -> None:
 def assign(lead: Lead, rep_id: str, now: datetime) -> Lead:
     """Assign (or re-assign) to a rep; the follow-up clock starts again."""
     rep_id = require_text(rep_id, "rep_id", max_length=64)
-    require_aware(now)
+    require_aware(now, "now")
     _require_status(lead, "assign", LeadStatus.POOL, LeadStatus.ASSIGNED)
     if lead.owner_id == rep_id:
         raise FailedPrecondition("lead is already assigned to this rep", "rep_id")
@@ -124,7 +133,7 @@ def assign(lead: Lead, rep_id: str, now: datetime) -> Lead:
 def claim(lead: Lead, rep_id: str, now: datetime) -> Lead:
     """A rep takes a lead from the pool."""
     rep_id = require_text(rep_id, "rep_id", max_length=64)
-    require_aware(now)
+    require_aware(now, "now")
     _require_status(lead, "claim", LeadStatus.POOL)
     return replace(lead, status=LeadStatus.ASSIGNED, owner_id=rep_id, assigned_at=now, last_followed_up_at=None)
 
@@ -154,7 +163,7 @@ def reclaim_due_at(
 def is_reclaim_due(
     lead: Lead, now: datetime, reclaim_after_days: int = RECLAIM_AFTER_DAYS, zone_name: str = zones.DEFAULT_ZONE
 ) -> bool:
-    require_aware(now)
+    require_aware(now, "now")
     due_at = reclaim_due_at(lead, reclaim_after_days, zone_name)
     return due_at is not None and now >= due_at
 
@@ -172,7 +181,7 @@ def reclaim(
 def close_invalid(lead: Lead, reason: str, now: datetime) -> Lead:
     """Close a lead as invalid (junk, duplicate, no need); a reason is required."""
     reason = require_text(reason, "reason", max_length=REASON_MAX_LENGTH)
-    require_aware(now)
+    require_aware(now, "now")
     _require_status(lead, "close", LeadStatus.POOL, LeadStatus.ASSIGNED)
     return replace(lead, status=LeadStatus.INVALID, closed_reason=reason, closed_at=now)
 
@@ -220,7 +229,7 @@ def convert(
     existing_customer_id: str | None = None,
 ) -> ConversionPlan:
     """Convert an assigned lead into a customer (new or existing) and an opportunity."""
-    require_aware(now)
+    require_aware(now, "now")
     _require_status(lead, "convert", LeadStatus.ASSIGNED)
     assert lead.owner_id is not None
     name = require_text(

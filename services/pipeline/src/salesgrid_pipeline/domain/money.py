@@ -1,59 +1,42 @@
-"""Money: ``Decimal`` amounts with an ISO-4217 currency from a bundled table of active codes."""
+"""Money is the shared kernel's (salesgrid_common.money, .currencies: one class, one ISO-4217 table,
+one rounding rule), with one difference pipeline's rules and API depend on: an amount keeps the
+scale it was given ("1000" stays "1000") and is checked where it is used, so a request's every bad
+field is reported at once (`check_money`, naming ``<field>.amount`` / ``<field>.currency``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-from salesgrid_common.currencies import MINOR_UNITS as SHARED_MINOR_UNITS
+from salesgrid_common.currencies import MINOR_UNITS, minor_unit_exponent, round_to_currency, validate_currency
+from salesgrid_common.errors import ValidationFailed
+from salesgrid_common.money import Money as _Money
+from salesgrid_common.validation import check_decimal
 
-from .errors import ValidationFailed
-
-# Active ISO-4217 codes -> minor units: the platform's one table (salesgrid_common.currencies).
-MINOR_UNITS: Mapping[str, int] = SHARED_MINOR_UNITS
 CURRENCIES: frozenset[str] = frozenset(MINOR_UNITS)
 
-
-def validate_currency(code: object, field: str = "currency") -> str:
-    """Return the code if it is a known ISO-4217 code (upper case, exact); raise otherwise."""
-    if not isinstance(code, str) or code not in MINOR_UNITS:
-        raise ValidationFailed(f"unknown ISO-4217 currency code {code!r}", field)
-    return code
-
-
-def minor_unit_exponent(currency: str) -> Decimal:
-    """``Decimal('0.01')`` for a two-decimal currency, ``Decimal('1')`` for JPY, and so on."""
-    return Decimal(1).scaleb(-MINOR_UNITS[validate_currency(currency)])
-
-
-def round_to_currency(amount: Decimal, currency: str) -> Decimal:
-    """Round half up to the currency's minor units (the one rounding rule used for money)."""
-    return amount.quantize(minor_unit_exponent(currency), rounding=ROUND_HALF_UP)
+__all__ = [
+    "CURRENCIES",
+    "MINOR_UNITS",
+    "Money",
+    "check_decimal",
+    "check_money",
+    "minor_unit_exponent",
+    "money",
+    "round_to_currency",
+    "validate_currency",
+]
 
 
-def check_decimal(value: object, field: str, *, allow_negative: bool = False) -> list[tuple[str, str]]:
-    """Violations of a monetary or quantity ``Decimal`` (finite, and ≥ 0 unless allowed)."""
-    if isinstance(value, bool) or not isinstance(value, Decimal):
-        return [(field, "must be a Decimal (never a float)")]
-    if not value.is_finite():
-        return [(field, "must be a finite number")]
-    if not allow_negative and value < 0:
-        return [(field, "must not be negative")]
-    return []
+class Money(_Money):
+    """The kernel's Money, checked by :func:`check_money` instead of on construction."""
 
-
-@dataclass(frozen=True, slots=True)
-class Money:
-    """An amount in one currency; build with :func:`money` to validate."""
-
-    amount: Decimal
-    currency: str
+    def __post_init__(self) -> None:
+        pass
 
 
 def check_money(value: object, field: str) -> list[tuple[str, str]]:
     """Violations of a non-negative :class:`Money` value, with fields ``<field>.amount``/``.currency``."""
-    if not isinstance(value, Money):
+    if not isinstance(value, _Money):
         return [(field, "must be an amount with a currency")]
     problems = check_decimal(value.amount, f"{field}.amount")
     if not isinstance(value.currency, str) or value.currency not in MINOR_UNITS:
@@ -62,7 +45,7 @@ def check_money(value: object, field: str) -> list[tuple[str, str]]:
 
 
 def money(amount: Decimal, currency: str, field: str = "amount") -> Money:
-    """A validated non-negative :class:`Money`; raises ``ValidationFailed`` naming ``field``."""
+    """A checked non-negative :class:`Money`; raises ``ValidationFailed`` naming ``field``."""
     value = Money(amount, currency)
     problems = check_money(value, field)
     if problems:

@@ -7,14 +7,21 @@ opportunity that slipped a little can still be saved and then corrected.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
-from ._checks import check_text, normalise_key, require_aware
+from salesgrid_common.validation import check_decimal, check_text, require_aware
+
+from ._checks import normalise_key
 from .errors import Conflict, ValidationFailed
-from .money import Money, check_decimal, check_money
+from .gate_facts import FactValue
+from .money import Money, check_money
+from .sla import SlaLevel
+from .stage_model import StageModel
+from .stages import OpportunityState, StageTransition
 
 NAME_MAX_LENGTH = 200
 TEXT_MAX_LENGTH = 2000
@@ -66,7 +73,7 @@ def validate_opportunity(
     name is already used for this customer. ``today`` is the owner's local date (his branch's
     calendar); without it, the UTC date of ``now``.
     """
-    require_aware(now)
+    require_aware(now, "now")
     problems = check_text(data.customer_id, "customer_id", max_length=64)
     problems += check_text(data.name, "name", max_length=NAME_MAX_LENGTH)
     problems += check_money(data.amount, "amount")
@@ -135,3 +142,69 @@ def _product_problems(products: tuple[OpportunityProduct, ...]) -> list[tuple[st
                 problems.append((f"{where}.product_id", "product listed twice"))
             seen.add(product.product_id)
     return problems
+
+
+@dataclass(frozen=True, slots=True)
+class Opportunity:
+    """The opportunity aggregate as stored: what the store loads, the rules change and the store
+    saves. ``facts`` are the gate facts the opportunity's stage model reads; ``retained_facts`` the
+    stored ones it no longer reads, kept as they were until the next stage move drops them."""
+
+    opportunity_id: str
+    customer_id: str
+    name: str
+    owner_id: str
+    org_path: str
+    amount: Money
+    expected_close_date: date
+    stage_model: str
+    stage: str
+    stage_entered_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    status: str = "open"  # open | won | lost
+    competitors: tuple[Competitor, ...] = ()
+    products: tuple[OpportunityProduct, ...] = ()
+    lost_reason: str = ""
+    facts: Mapping[str, FactValue] = field(default_factory=dict)
+    retained_facts: Mapping[str, Any] = field(default_factory=dict)
+    sla_level_notified: int = 0  # for the current stage entry
+    commit: bool = False  # the rep's forecast commit flag
+    channel: str = "direct"
+    partner_id: str = ""
+    custom_fields: Mapping[str, Any] = field(default_factory=dict)
+    version: int = 1
+
+
+def status_of(model: StageModel, stage_code: str) -> str:
+    """open, or the outcome (won / lost) of a terminal stage."""
+    outcome = model.stage(stage_code).outcome
+    return outcome.value if outcome else "open"
+
+
+def moved(opportunity: Opportunity, transition: StageTransition, model: StageModel) -> Opportunity:
+    """The opportunity after a stage transition: a new stage entry starts its SLA afresh, the
+    facts are the transition's, and a lost reason is kept only while lost."""
+    status = status_of(model, transition.to_stage)
+    return replace(
+        opportunity,
+        stage=transition.to_stage,
+        stage_entered_at=transition.at,
+        status=status,
+        facts=dict(transition.facts),
+        retained_facts={},
+        lost_reason=transition.reason or "" if status == "lost" else "",
+        sla_level_notified=int(SlaLevel.ON_TIME),
+    )
+
+
+def state_of(opportunity: Opportunity, archived_custom_fields: frozenset[str] = frozenset()) -> OpportunityState:
+    """What the stage rules need of the opportunity."""
+    return OpportunityState(
+        opportunity.opportunity_id,
+        opportunity.stage,
+        opportunity.stage_entered_at,
+        opportunity.facts,
+        dict(opportunity.custom_fields),
+        archived_custom_fields,
+    )

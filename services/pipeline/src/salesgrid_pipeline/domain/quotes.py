@@ -14,9 +14,10 @@ from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 
-from ._checks import check_text, require_aware, require_text
+from salesgrid_common.currencies import MINOR_UNITS, round_to_currency, validate_currency
+from salesgrid_common.validation import check_decimal, check_text, require_aware, require_text
+
 from .errors import FailedPrecondition, NotFound, ValidationFailed
-from .money import MINOR_UNITS, check_decimal, round_to_currency, validate_currency
 
 
 class DiscountKind(str, Enum):
@@ -73,6 +74,15 @@ class Quote:
     created_by: str
     accepted_at: datetime | None = None
     accepted_by: str | None = None
+    # as stored with it: the opportunity's owner and org path (the quote's scope), the draft contract
+    # started on acceptance, and the special discount (the deepest line discount in per cent and its
+    # approval: "" within the unit's threshold | pending | approved | rejected)
+    owner_id: str = ""
+    org_path: str = ""
+    contract_id: str = ""
+    discount_rate: Decimal = Decimal(0)
+    discount_approval: str = ""
+    approval_started_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +162,7 @@ def new_version(
 
     ``versions`` are all existing versions for the opportunity. Refused once one was accepted.
     """
-    require_aware(now)
+    require_aware(now, "now")
     actor = require_text(actor, "actor", max_length=200)
     quote_id = require_text(quote_id, "quote_id", max_length=64)
     opportunity_id = require_text(opportunity_id, "opportunity_id", max_length=64)
@@ -179,7 +189,7 @@ def new_version(
 
 def accept(versions: Sequence[Quote], version: int, actor: str, now: datetime) -> Quote:
     """Accept one version: it must be the current one, and no version may be accepted yet."""
-    require_aware(now)
+    require_aware(now, "now")
     actor = require_text(actor, "actor", max_length=200)
     if any(q.status is QuoteStatus.ACCEPTED for q in versions):
         raise FailedPrecondition("a version of this quote was already accepted", "version")

@@ -15,7 +15,8 @@ from enum import IntEnum
 
 from salesgrid_common import zones
 
-from ._checks import require_aware
+from salesgrid_common.validation import require_aware
+
 from .errors import ValidationFailed
 
 ESCALATION_FACTOR = 2  # escalate when overdue by this many SLA periods
@@ -55,7 +56,7 @@ def sla_status(entered_at: datetime, sla_days: int, now: datetime, zone_name: st
     """Where a stage entry stands against its SLA at ``now``. SLA days are days on the owner's
     branch calendar (``zone_name``): due at the same local wall time ``sla_days`` days later."""
     require_aware(entered_at, "entered_at")
-    require_aware(now)
+    require_aware(now, "now")
     if isinstance(sla_days, bool) or not isinstance(sla_days, int) or sla_days <= 0:
         raise ValidationFailed("must be a positive number of days", "sla_days")
     due_at = zones.add_local_days(entered_at, sla_days, zone_name)
@@ -90,7 +91,7 @@ def due_notifications(
     never late.
     """
     if sla_days is None:
-        require_aware(now)
+        require_aware(now, "now")
         status = SlaStatus(SlaLevel.ON_TIME, now, now, timedelta(0))
         return SlaCheck(status, (), last_level_notified)
     status = sla_status(entered_at, sla_days, now, zone_name)

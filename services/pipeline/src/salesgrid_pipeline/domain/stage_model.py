@@ -15,7 +15,7 @@ from enum import Enum
 from .errors import NotFound, ValidationFailed
 from salesgrid_common.custom_fields.definitions import KEY as CUSTOM_KEY
 
-from .facts import FactSpec, FactType, VisitKind, spec_problems
+from .gate_facts import FactSpec, FactType, VisitKind, spec_problems
 
 
 class Outcome(str, Enum):

@@ -14,9 +14,10 @@ from datetime import datetime
 from enum import Enum
 from types import MappingProxyType
 
-from ._checks import require_aware, require_text
+from salesgrid_common.validation import require_aware, require_text
+
 from .errors import Conflict, FailedPrecondition, ValidationFailed
-from .facts import FactProblem, FactValue, check_facts, value_problems
+from .gate_facts import FactProblem, FactValue, check_facts, value_problems
 from .stage_model import Outcome, Stage, StageModel
 
 REASON_MAX_LENGTH = 1000
@@ -164,7 +165,7 @@ def advance(
     archived no longer takes values, so its gate no longer requires it.
     """
     actor = require_text(actor, "actor", max_length=200)
-    require_aware(now)
+    require_aware(now, "now")
     current = ensure_open(state, model)
     target = model.stage(target_stage, "target_stage")
     if target.outcome is Outcome.LOST:
@@ -225,7 +226,7 @@ def lose(state: OpportunityState, reason: str, model: StageModel, actor: str, no
     """Close as lost from any open stage; a reason is required."""
     reason = require_text(reason, "reason", max_length=REASON_MAX_LENGTH)
     actor = require_text(actor, "actor", max_length=200)
-    require_aware(now)
+    require_aware(now, "now")
     current = ensure_open(state, model)
     return StageTransition(
         opportunity_id=state.opportunity_id,
@@ -245,7 +246,7 @@ def regress(
     """Move back to an earlier open stage with a reason; facts already recorded are kept."""
     reason = require_text(reason, "reason", max_length=REASON_MAX_LENGTH)
     actor = require_text(actor, "actor", max_length=200)
-    require_aware(now)
+    require_aware(now, "now")
     current = ensure_open(state, model)
     target = model.stage(target_stage, "target_stage")
     if target.is_terminal or model.index(target.code) >= model.index(current.code):

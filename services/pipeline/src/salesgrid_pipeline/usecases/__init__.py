@@ -9,7 +9,8 @@ follows the model whose code it carries (the built-in default until an admin rep
 from __future__ import annotations
 
 from salesgrid_pipeline.usecases.stage_model import StageModelMixin
-from salesgrid_pipeline.usecases.opportunities import Decide, OpportunitiesMixin
+from salesgrid_pipeline.usecases.opportunities import OpportunitiesMixin
+from salesgrid_pipeline.usecases.stage_moves import Decide, StageMovesMixin
 from salesgrid_pipeline.usecases.quotes import (
     ContractBlock,
     QUOTE_CREATE,
@@ -36,7 +37,14 @@ from salesgrid_pipeline.usecases._support import (
 
 
 class PipelineUseCases(
-    StageModelMixin, OpportunitiesMixin, QuotesMixin, LeadsMixin, LeadImportsMixin, SlaMixin, ForecastMixin
+    StageModelMixin,
+    OpportunitiesMixin,
+    StageMovesMixin,
+    QuotesMixin,
+    LeadsMixin,
+    LeadImportsMixin,
+    SlaMixin,
+    ForecastMixin,
 ):
     """Every use case of the service: one mixin per topic, the shared helpers in _support."""
 

@@ -5,37 +5,33 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 from datetime import datetime
-from decimal import Decimal
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid.events.v1.pipeline_events_pb2 import PipelineLeadState, PipelineOpportunityState, PipelineQuoteState
+from salesgrid.events.v1.pipeline_events_pb2 import PipelineOpportunityState
 from salesgrid_common import localtime
 from salesgrid_common.actors import system_actor
 from salesgrid_common.auth import Principal
 from salesgrid_common.channels import DIRECT, Attribution
 from salesgrid_common.clock import Clock
 from salesgrid_common.custom_fields.registry import apply_values
-from salesgrid_common.custom_fields.structs import struct_of
 from salesgrid_common.db import SessionFactory
 from salesgrid_common.directory import get_user
-from salesgrid_common.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from salesgrid_common.errors import Conflict, PermissionDenied, ValidationFailed
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.ids import new_id
 from salesgrid_pipeline.domain import leads as lead_rules
-from salesgrid_pipeline.domain._checks import normalise_key
-from salesgrid_pipeline.domain.money import Money
-from salesgrid_pipeline.domain.opportunities import OpportunityInput, validate_opportunity
+from salesgrid_pipeline.domain.opportunities import Opportunity, OpportunityInput, validate_opportunity
 from salesgrid_pipeline.domain.stage_model import StageModel, default_stage_model
 from salesgrid_pipeline.stage_model_events import DEFAULT_VERSION
 from salesgrid_pipeline.domain.stages import StageTransition
 from salesgrid_pipeline.contracts_client import ContractsClient
 from salesgrid_pipeline.customers_client import CustomersClient
-from salesgrid_pipeline.stage_model_codec import decode_model
-from salesgrid_pipeline.models import Lead, Opportunity, Quote, StageModelRow
+from salesgrid_pipeline.domain import quotes as quote_rules
+from salesgrid_pipeline.stores import stage_models as stage_model_store
+from salesgrid_pipeline.payloads import lead_state, opportunity_state, quote_state
+from salesgrid_pipeline.stores import opportunities as opportunity_store
 
 OPPORTUNITY_FIELDS = "opportunities"  # the custom-field entities of this service
 LEAD_FIELDS = "leads"
@@ -73,6 +69,13 @@ class PipelineUseCasesBase:
         self._versions: dict[str, int] = {self.model.code: DEFAULT_VERSION}
         self.reclaim_after_days = reclaim_after_days
 
+    @staticmethod
+    def _check_version(version: int, expected: int) -> None:
+        if expected and version != expected:
+            raise Conflict(
+                f"the record changed (version {version}, you sent {expected}); reload and retry", "expected_version"
+            )
+
     async def _emit(
         self,
         session: AsyncSession,
@@ -90,35 +93,14 @@ class PipelineUseCasesBase:
         self,
         session: AsyncSession,
         verb: str,
-        row: Quote,
+        quote: quote_rules.Quote,
         opportunity: Opportunity,
         principal: Principal | None,
         now: datetime,
         superseded_id: str = "",
     ) -> None:
-        await self._emit(
-            session,
-            f"quote.{verb}",
-            PipelineQuoteState(
-                quote_id=row.id,
-                opportunity_id=row.opportunity_id,
-                version=row.version,
-                currency=row.currency,
-                total=row.total,
-                status=row.status,
-                owner_id=row.owner_id,
-                superseded_quote_id=superseded_id,
-                product_ids=[line["product_id"] for line in row.lines],
-                customer_id=opportunity.customer_id,
-                contract_id=row.contract_id or "",
-                discount_rate=row.discount_rate or "0",
-                discount_approval=row.discount_approval or "",
-            ),
-            row.id,
-            row.org_path,
-            principal,
-            now,
-        )
+        payload = quote_state(quote, opportunity.customer_id, superseded_id)
+        await self._emit(session, f"quote.{verb}", payload, quote.quote_id, quote.org_path, principal, now)
 
     async def _user_in_scope(
         self, session: AsyncSession, principal: Principal, permission: str, user_id: str, field: str
@@ -134,36 +116,18 @@ class PipelineUseCasesBase:
         return user.user_id, user.org_path
 
     def _opportunity_event(
-        self, row: Opportunity, transition: StageTransition | None = None
+        self, opportunity: Opportunity, transition: StageTransition | None = None
     ) -> PipelineOpportunityState:
-        return PipelineOpportunityState(
-            opportunity_id=row.id,
-            customer_id=row.customer_id,
-            name=row.name,
-            owner_id=row.owner_id,
-            org_path=row.org_path,
-            amount=row.amount,
-            currency=row.currency,
-            expected_close_date=row.expected_close_date.isoformat(),
-            stage=row.stage,
-            status=row.status,
-            probability=self.model_of(row.stage_model).stage(row.stage).probability,
-            from_stage=transition.from_stage if transition else "",
-            transition=transition.kind.value if transition else "",
-            reason=transition.reason or "" if transition else "",
-            commit=row.commit,
-            stage_model=row.stage_model,
-            channel=row.channel or "direct",
-            partner_id=row.partner_id or "",
-            stage_model_version=self._versions.get(row.stage_model, DEFAULT_VERSION),
-            custom_fields=struct_of(row.custom_fields),
+        code = opportunity.stage_model
+        return opportunity_state(
+            opportunity, self.model_of(code), self._versions.get(code, DEFAULT_VERSION), transition
         )
 
     async def _load_models(self, session: AsyncSession) -> dict[str, StageModel]:
         models = {self.model.code: self.model}
         versions = {self.model.code: DEFAULT_VERSION}
-        for row in (await session.scalars(select(StageModelRow))).all():
-            models[row.code], versions[row.code] = decode_model(row.definition), row.version
+        for code, (model, version) in (await stage_model_store.stored(session)).items():
+            models[code], versions[code] = model, version
         self._models, self._versions = models, versions
         return models
 
@@ -190,8 +154,7 @@ class PipelineUseCasesBase:
         ones are filled afterwards (a stage gate can insist on them). A lead's conversion is a
         direct sale."""
         model = self._model_for_new(await self._load_models(session), stage_model)
-        customer_id = data.customer_id.strip()
-        names = (await session.scalars(select(Opportunity.name).where(Opportunity.customer_id == customer_id))).all()
+        names = await opportunity_store.names_of(session, data.customer_id.strip())
         today = (await localtime.user_calendar(session, owner)).today(now)
         valid = validate_opportunity(data, names, now, today=today)
         opportunity_id = new_id()
@@ -204,119 +167,52 @@ class PipelineUseCasesBase:
             business_line=model.code,
             creating=enforce_required,
         )
-        row = Opportunity(
-            id=opportunity_id,
+        opportunity = Opportunity(
+            opportunity_id=opportunity_id,
             customer_id=valid.customer_id,
             name=valid.name,
-            name_key=normalise_key(valid.name),
             owner_id=owner,
             org_path=org_path,
-            amount=str(valid.amount.amount),
-            currency=valid.amount.currency,
+            amount=valid.amount,
             expected_close_date=valid.expected_close_date,
-            competitors=[
-                {
-                    "name": c.name,
-                    "strengths": c.strengths,
-                    "price": {"amount": str(c.price.amount), "currency": c.price.currency} if c.price else None,
-                }
-                for c in valid.competitors
-            ],
-            products=[{"product_id": p.product_id, "quantity": str(p.quantity)} for p in valid.products],
+            competitors=valid.competitors,
+            products=valid.products,
             stage_model=model.code,
             stage=model.entry_stage_code,
             stage_entered_at=now,
-            status="open",
-            lost_reason="",
-            facts={},
-            sla_level_notified=0,
-            commit=False,
-            version=1,
             created_at=now,
             updated_at=now,
             custom_fields=values,
             channel=attribution.channel,
             partner_id=attribution.partner_id,
         )
-        session.add(row)
-        try:
-            await session.flush()
-        except IntegrityError:  # a concurrent create of the same name won the race
-            raise Conflict(f"the customer already has an opportunity named {valid.name!r}", "name") from None
-        await self._emit(session, "opportunity.created", self._opportunity_event(row), row.id, org_path, principal, now)
-        return row
+        await opportunity_store.insert(session, opportunity)
+        await self._emit(
+            session,
+            "opportunity.created",
+            self._opportunity_event(opportunity),
+            opportunity_id,
+            org_path,
+            principal,
+            now,
+        )
+        return opportunity
 
     async def _visible_opportunity(
         self, session: AsyncSession, principal: Principal, opportunity_id: str, permission: str
     ) -> Opportunity:
         principal.require(permission)
         await self._load_models(session)
-        row = await session.get(Opportunity, opportunity_id)
-        if row is None:
-            raise NotFound(f"opportunity {opportunity_id!r} does not exist", "id")
-        if not principal.can_see(permission, row.owner_id, row.org_path):
-            raise PermissionDenied("this opportunity is outside your scope")
-        return row
-
-    @staticmethod
-    def _lead_domain(row: Lead) -> lead_rules.Lead:
-        amount = Money(Decimal(row.estimated_amount), row.estimated_currency or "") if row.estimated_amount else None
-        return lead_rules.Lead(
-            lead_id=row.id,
-            company_name=row.company_name,
-            created_at=row.created_at,
-            status=lead_rules.LeadStatus(row.status),
-            contact_name=row.contact_name,
-            phone=row.phone,
-            email=row.email,
-            region=row.region,
-            industry=row.industry,
-            source=row.source,
-            estimated_amount=amount,
-            owner_id=row.owner_id or None,
-            assigned_at=row.assigned_at,
-            last_followed_up_at=row.last_followed_up_at,
-            closed_reason=row.closed_reason or None,
-            closed_at=row.closed_at,
-        )
-
-    @staticmethod
-    def _lead_store(row: Lead, lead: lead_rules.Lead, org_path: str, now: datetime) -> None:
-        row.status = lead.status.value
-        row.owner_id = lead.owner_id or ""
-        row.org_path = org_path
-        row.assigned_at = lead.assigned_at
-        row.last_followed_up_at = lead.last_followed_up_at
-        row.closed_reason = lead.closed_reason or ""
-        row.closed_at = lead.closed_at
-        row.version += 1
+        return await opportunity_store.load_in_scope(session, principal, opportunity_id, permission, self.model_of)
 
     async def _lead_event(
         self,
         session: AsyncSession,
         verb: str,
-        row: Lead,
+        lead: lead_rules.Lead,
         principal: Principal | None,
         now: datetime,
         previous_owner: str = "",
     ) -> None:
-        await self._emit(
-            session,
-            f"lead.{verb}",
-            PipelineLeadState(
-                lead_id=row.id,
-                company_name=row.company_name,
-                status=row.status,
-                owner_id=row.owner_id,
-                previous_owner_id=previous_owner,
-                org_path=row.org_path,
-                region=row.region,
-                industry=row.industry,
-                closed_reason=row.closed_reason,
-                custom_fields=struct_of(row.custom_fields),
-            ),
-            row.id,
-            row.org_path,
-            principal,
-            now,
-        )
+        payload = lead_state(lead, previous_owner)
+        await self._emit(session, f"lead.{verb}", payload, lead.lead_id, lead.org_path, principal, now)

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from sqlalchemy import select
-
-from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.auth import Principal
 from salesgrid_common.errors import ValidationFailed
 from salesgrid_pipeline.domain import forecast as fc
-from salesgrid_pipeline.domain.money import Money
-from salesgrid_pipeline.models import Opportunity
+from salesgrid_pipeline.stores import opportunities as opportunity_store
 
 from salesgrid_pipeline.usecases._support import OPP_READ, PipelineUseCasesBase
 
@@ -22,24 +17,21 @@ class ForecastMixin(PipelineUseCasesBase):
         principal.require(OPP_READ)
         if group_by not in ("", "owner", "team", "subtree"):
             raise ValidationFailed("must be owner, team or subtree", "group_by")
-        stmt = select(Opportunity).where(
-            scope_filter(principal, OPP_READ, Opportunity.owner_id, Opportunity.org_path), Opportunity.status != "lost"
-        )
         async with self.sessions() as session:
             await self._load_models(session)
             rows = [
                 fc.OpportunityRow(
-                    opportunity_id=r.id,
-                    owner_id=r.owner_id,
-                    team_id=r.org_path,
-                    org_path=r.org_path.strip("/"),
-                    close_date=r.expected_close_date,
-                    amount=Money(Decimal(r.amount), r.currency),
-                    probability=self.model_of(r.stage_model).stage(r.stage).probability,
-                    status=fc.RowStatus(r.status),
-                    commit_flag=r.commit,
+                    opportunity_id=o.opportunity_id,
+                    owner_id=o.owner_id,
+                    team_id=o.org_path,
+                    org_path=o.org_path.strip("/"),
+                    close_date=o.expected_close_date,
+                    amount=o.amount,
+                    probability=self.model_of(o.stage_model).stage(o.stage).probability,
+                    status=fc.RowStatus(o.status),
+                    commit_flag=o.commit,
                 )
-                for r in (await session.scalars(stmt)).all()
+                for o in await opportunity_store.not_lost_in_scope(session, principal, OPP_READ, self.model_of)
             ]
         if group_by == "subtree":
             return fc.forecast_subtree(rows, (subtree or principal.org_path).strip("/"))

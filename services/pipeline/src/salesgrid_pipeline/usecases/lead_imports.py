@@ -77,7 +77,7 @@ class LeadImportsMixin(PipelineUseCasesBase):
                         raise ValidationFailed("must be a finite number", "estimated_amount.amount")
                     amount = Money(value, item.currency.strip())
                 row = await self.create_lead(principal, item.fields, amount, item.assign_to.strip(), item.custom_fields)
-                created.append(row.id)
+                created.append(row.lead_id)
             except DomainError as error:
                 violations = error.violations or [(error.field or "", error.message)]
                 for field, message in violations:

@@ -2,41 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from dataclasses import replace
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import date
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid.events.v1.pipeline_events_pb2 import PipelineGateViolated
 from salesgrid_common import localtime
-from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.auth import Principal
 from salesgrid_common.channels import attribution, precheck_attribution
 from salesgrid_common.errors import Conflict, FailedPrecondition, ValidationFailed
-from salesgrid_common.custom_fields.registry import apply_values, filter_clauses, load_definitions
-from salesgrid_common.ids import new_id
-from salesgrid_common.paging import keyset_page
-from salesgrid_pipeline.domain import sla
-from salesgrid_pipeline.domain.facts import FactValue
+from salesgrid_common.custom_fields.registry import apply_values
 from salesgrid_pipeline.domain.money import Money
-from salesgrid_pipeline.domain.opportunities import OpportunityInput, validate_opportunity
+from salesgrid_pipeline.domain.opportunities import Opportunity, OpportunityInput, validate_opportunity
 from salesgrid_common.customer_merges import survivor_of
-from salesgrid_pipeline.domain.stage_model import StageModel
-from salesgrid_pipeline.domain.stages import (
-    GateRejected,
-    OpportunityState,
-    StageTransition,
-    advance,
-    gate_violation,
-    lose,
-    regress,
-    win,
-)
-from salesgrid_pipeline.gate_fact_codec import decode_facts, encode_facts
-from salesgrid_pipeline.models import GateViolation, Opportunity, StageHistory
+from salesgrid_pipeline.stores import opportunities as opportunity_store
 
 from salesgrid_pipeline.usecases._support import (
     OPP_CREATE,
@@ -47,23 +27,8 @@ from salesgrid_pipeline.usecases._support import (
 )
 
 
-Decide = Callable[[OpportunityState, StageModel, datetime], StageTransition]
-
-
-def _status_of(model: StageModel, stage_code: str) -> str:
-    outcome = model.stage(stage_code).outcome
-    return outcome.value if outcome else "open"
-
-
 class OpportunitiesMixin(PipelineUseCasesBase):
     """PipelineUseCases: opportunities."""
-
-    @staticmethod
-    def _check_version(version: int, expected: int) -> None:
-        if expected and version != expected:
-            raise Conflict(
-                f"the record changed (version {version}, you sent {expected}); reload and retry", "expected_version"
-            )
 
     async def create_opportunity(
         self,
@@ -113,193 +78,19 @@ class OpportunitiesMixin(PipelineUseCasesBase):
         custom_fields: Mapping[str, str] | None = None,
     ) -> tuple[list[Opportunity], str]:
         principal.require(OPP_READ)
-        stmt = select(Opportunity).where(scope_filter(principal, OPP_READ, Opportunity.owner_id, Opportunity.org_path))
         async with self.sessions() as session:
             customer_id = await survivor_of(session, customer_id, writing=False)  # a merged id lists the survivor's
-            for column, value in (
-                (Opportunity.owner_id, owner_id),
-                (Opportunity.customer_id, customer_id),
-                (Opportunity.status, status),
-                (Opportunity.stage, stage),
-            ):
-                if value:
-                    stmt = stmt.where(column == value)
-            stmt = stmt.where(*await filter_clauses(session, OPPORTUNITY_FIELDS, Opportunity.id, custom_fields or {}))
             await self._load_models(session)
-            found = await keyset_page(session, stmt, Opportunity.id, page_size, after, newest_first=False)
-        return found.items, found.next_token
-
-    def facts_of(self, row: Opportunity) -> dict[str, FactValue]:
-        return decode_facts(row.facts, self.model_of(row.stage_model))
-
-    async def _move(
-        self, principal: Principal, opportunity_id: str, expected_version: int, decide: Decide
-    ) -> Opportunity:
-        """Apply one stage transition; a rejected advance is recorded as a gate violation and then raised."""
-        now = self.clock()
-        rejected: GateRejected | None = None
-        async with self.sessions() as session:
-            async with session.begin():
-                row = await self._visible_opportunity(session, principal, opportunity_id, OPP_UPDATE)
-                self._check_version(row.version, expected_version)
-                before = self.facts_of(row)
-                archived = frozenset(d.key for d in await load_definitions(session, OPPORTUNITY_FIELDS) if not d.active)
-                state = OpportunityState(
-                    row.id, row.stage, row.stage_entered_at, before, dict(row.custom_fields or {}), archived
-                )
-                try:
-                    transition = decide(state, self.model_of(row.stage_model), now)
-                except GateRejected as rejection:
-                    await self._record_violation(session, principal, row, rejection, now)
-                    rejected = rejection  # raised after the violation is committed
-                else:
-                    await self._apply(session, principal, row, transition, before, now)
-            if rejected is not None:
-                raise rejected
-            return row
-
-    async def _apply(
-        self,
-        session: AsyncSession,
-        principal: Principal,
-        row: Opportunity,
-        transition: StageTransition,
-        before: Mapping[str, FactValue],
-        now: datetime,
-    ) -> None:
-        supplied = {code: value for code, value in transition.facts.items() if before.get(code) != value}
-        row.stage = transition.to_stage
-        row.stage_entered_at = transition.at
-        row.status = _status_of(self.model_of(row.stage_model), transition.to_stage)
-        row.facts = encode_facts(transition.facts)
-        row.lost_reason = transition.reason or "" if row.status == "lost" else ""
-        row.sla_level_notified = int(sla.SlaLevel.ON_TIME)  # a new stage entry starts its SLA afresh
-        row.version += 1
-        row.updated_at = now
-        session.add(
-            StageHistory(
-                id=new_id(),
-                opportunity_id=row.id,
-                kind=transition.kind.value,
-                from_stage=transition.from_stage,
-                to_stage=transition.to_stage,
-                at=transition.at,
-                by=transition.by,
-                facts=encode_facts(supplied),
-                reason=transition.reason or "",
-                skipped_stages=list(transition.skipped_stages),
+            return await opportunity_store.page_in_scope(
+                session,
+                principal,
+                OPP_READ,
+                self.model_of,
+                equal={"owner_id": owner_id, "customer_id": customer_id, "status": status, "stage": stage},
+                custom_fields=custom_fields or {},
+                page_size=page_size,
+                after=after,
             )
-        )
-        verb = row.status if row.status in ("won", "lost") else "stage_changed"
-        await self._emit(
-            session,
-            f"opportunity.{verb}",
-            self._opportunity_event(row, transition),
-            row.id,
-            row.org_path,
-            principal,
-            now,
-        )
-
-    async def _record_violation(
-        self, session: AsyncSession, principal: Principal, row: Opportunity, rejection: GateRejected, now: datetime
-    ) -> None:
-        record = gate_violation(rejection)
-        violation = GateViolation(
-            id=new_id(),
-            opportunity_id=row.id,
-            actor_id=record.actor,
-            owner_id=row.owner_id,
-            org_path=row.org_path,
-            at=record.at,
-            from_stage=record.from_stage,
-            target_stage=record.target_stage,
-            missing_facts=list(record.missing_facts),
-            invalid_facts=[list(pair) for pair in record.invalid_facts],
-            unskippable_stages=list(record.unskippable_stages),
-        )
-        session.add(violation)
-        await self._emit(
-            session,
-            "gate.violated",
-            PipelineGateViolated(
-                violation_id=violation.id,
-                opportunity_id=row.id,
-                actor_id=record.actor,
-                owner_id=row.owner_id,
-                from_stage=record.from_stage,
-                target_stage=record.target_stage,
-                missing_facts=record.missing_facts,
-                invalid_facts=[f"{code}: {message}" for code, message in record.invalid_facts],
-                unskippable_stages=record.unskippable_stages,
-            ),
-            row.id,
-            row.org_path,
-            principal,
-            now,
-        )
-
-    @staticmethod
-    def _next_stage(model: StageModel, stage_code: str) -> str:
-        index = model.index(stage_code) + 1
-        if index >= len(model.stages) or model.stages[index].is_terminal:
-            return model.won_stage.code
-        return model.stages[index].code
-
-    async def advance_opportunity(
-        self,
-        principal: Principal,
-        opportunity_id: str,
-        target_stage: str,
-        facts: Mapping[str, FactValue],
-        expected_version: int,
-    ) -> Opportunity:
-        actor = principal.subject_id
-        return await self._move(
-            principal,
-            opportunity_id,
-            expected_version,
-            lambda state, model, now: advance(
-                state, target_stage or self._next_stage(model, state.stage_code), facts, model, actor, now
-            ),
-        )
-
-    async def regress_opportunity(
-        self, principal: Principal, opportunity_id: str, target_stage: str, reason: str, expected_version: int
-    ) -> Opportunity:
-        actor = principal.subject_id
-        return await self._move(
-            principal,
-            opportunity_id,
-            expected_version,
-            lambda state, model, now: regress(state, target_stage, reason, model, actor, now),
-        )
-
-    async def win_opportunity(
-        self, principal: Principal, opportunity_id: str, facts: Mapping[str, FactValue], expected_version: int
-    ) -> Opportunity:
-        actor = principal.subject_id
-        return await self._move(
-            principal, opportunity_id, expected_version, lambda state, model, now: win(state, facts, model, actor, now)
-        )
-
-    async def lose_opportunity(
-        self, principal: Principal, opportunity_id: str, reason: str, expected_version: int
-    ) -> Opportunity:
-        actor = principal.subject_id
-        return await self._move(
-            principal,
-            opportunity_id,
-            expected_version,
-            lambda state, model, now: lose(state, reason, model, actor, now),
-        )
-
-    async def stage_history(self, principal: Principal, opportunity_id: str) -> tuple[StageModel, list[StageHistory]]:
-        """The opportunity's moves, with the model that reads their facts."""
-        async with self.sessions() as session:
-            row = await self._visible_opportunity(session, principal, opportunity_id, OPP_READ)
-            stmt = select(StageHistory).where(StageHistory.opportunity_id == opportunity_id).order_by(StageHistory.id)
-            return self.model_of(row.stage_model), list((await session.scalars(stmt)).all())
 
     async def update_opportunity(
         self,
@@ -322,15 +113,17 @@ class OpportunitiesMixin(PipelineUseCasesBase):
             )
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await self._visible_opportunity(session, principal, opportunity_id, OPP_UPDATE)
-            self._check_version(row.version, expected_version)
-            if row.status != "open":
-                raise FailedPrecondition(f"the opportunity is closed ({row.status}); it cannot be changed", "status")
+            opportunity = await self._visible_opportunity(session, principal, opportunity_id, OPP_UPDATE)
+            self._check_version(opportunity.version, expected_version)
+            if opportunity.status != "open":
+                raise FailedPrecondition(
+                    f"the opportunity is closed ({opportunity.status}); it cannot be changed", "status"
+                )
             current = OpportunityInput(
-                customer_id=row.customer_id,
-                name=row.name,
-                amount=Money(Decimal(row.amount), row.currency),
-                expected_close_date=row.expected_close_date,
+                customer_id=opportunity.customer_id,
+                name=opportunity.name,
+                amount=opportunity.amount,
+                expected_close_date=opportunity.expected_close_date,
             )
             valid = validate_opportunity(
                 replace(
@@ -340,34 +133,34 @@ class OpportunitiesMixin(PipelineUseCasesBase):
                 ),
                 (),
                 now,
-                today=(await localtime.user_calendar(session, row.owner_id)).today(now),
+                today=(await localtime.user_calendar(session, opportunity.owner_id)).today(now),
             )
-            row.amount, row.currency = str(valid.amount.amount), valid.amount.currency
-            row.expected_close_date = valid.expected_close_date
-            if commit is not None:
-                row.commit = commit
+            changed = replace(
+                opportunity,
+                amount=valid.amount,
+                expected_close_date=valid.expected_close_date,
+                commit=opportunity.commit if commit is None else commit,
+            )
             if custom_fields:
-                row.custom_fields = await apply_values(
-                    session, OPPORTUNITY_FIELDS, row.id, row.custom_fields, custom_fields, business_line=row.stage_model
+                changed = replace(
+                    changed,
+                    custom_fields=await apply_values(
+                        session,
+                        OPPORTUNITY_FIELDS,
+                        opportunity.opportunity_id,
+                        opportunity.custom_fields,
+                        custom_fields,
+                        business_line=opportunity.stage_model,
+                    ),
                 )
-            row.version += 1
-            row.updated_at = now
+            saved = await opportunity_store.save(session, changed, now)
             await self._emit(
-                session, "opportunity.updated", self._opportunity_event(row), row.id, row.org_path, principal, now
+                session,
+                "opportunity.updated",
+                self._opportunity_event(saved),
+                saved.opportunity_id,
+                saved.org_path,
+                principal,
+                now,
             )
-            return row
-
-    async def list_gate_violations(
-        self, principal: Principal, *, actor_id: str, opportunity_id: str, page_size: int, after: str
-    ) -> tuple[list[GateViolation], str]:
-        principal.require(OPP_READ)
-        stmt = select(GateViolation).where(
-            scope_filter(principal, OPP_READ, GateViolation.owner_id, GateViolation.org_path)
-        )
-        if actor_id:
-            stmt = stmt.where(GateViolation.actor_id == actor_id)
-        if opportunity_id:
-            stmt = stmt.where(GateViolation.opportunity_id == opportunity_id)
-        async with self.sessions() as session:
-            found = await keyset_page(session, stmt, GateViolation.id, page_size, after, newest_first=False)
-        return found.items, found.next_token
+            return saved

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth import Principal
-from salesgrid_common.errors import Conflict, DomainError, FailedPrecondition, NotFound, ValidationFailed
+from salesgrid_common.errors import DomainError, FailedPrecondition, ValidationFailed
 from salesgrid_common.ids import new_id
 from salesgrid_pipeline.domain import quotes as quote_rules
 from salesgrid_pipeline.contracts_client import ContractDraftRequest, ContractLineDraft
-from salesgrid_pipeline.models import Opportunity, Quote
+from salesgrid_pipeline.domain.opportunities import Opportunity
+from salesgrid_pipeline.stores import quotes as quote_store
 
 from salesgrid_pipeline.domain import discounts
 from salesgrid_pipeline.usecases.discounts import DiscountsMixin
@@ -47,53 +46,15 @@ class ContractBlock:
 class QuotesMixin(DiscountsMixin):
     """PipelineUseCases: quotes."""
 
-    @staticmethod
-    def _quote_lines(row: Quote) -> list[quote_rules.QuoteLine]:
-        return [
-            quote_rules.QuoteLine(
-                line["product_id"],
-                line["name"],
-                Decimal(line["unit_price"]),
-                Decimal(line["quantity"]),
-                quote_rules.Discount(quote_rules.DiscountKind(line["discount_kind"]), Decimal(line["discount_value"]))
-                if line.get("discount_kind")
-                else None,
-            )
-            for line in row.lines
-        ]
-
-    def _quote_domain(self, row: Quote) -> quote_rules.Quote:
-        lines = self._quote_lines(row)
-        return quote_rules.Quote(
-            quote_id=row.id,
-            opportunity_id=row.opportunity_id,
-            version=row.version,
-            currency=row.currency,
-            lines=tuple(lines),
-            pricing=quote_rules.price_quote(lines, row.currency),
-            status=quote_rules.QuoteStatus(row.status),
-            created_at=row.created_at,
-            created_by=row.created_by,
-        )
-
-    async def _quote_versions(self, session: AsyncSession, opportunity_id: str) -> list[Quote]:
-        return list(
-            (
-                await session.scalars(
-                    select(Quote).where(Quote.opportunity_id == opportunity_id).order_by(Quote.version)
-                )
-            ).all()
-        )
-
     async def create_quote(
         self, principal: Principal, opportunity_id: str, currency: str, lines: Sequence[QuoteLineRequest]
-    ) -> Quote:
+    ) -> quote_rules.Quote:
         """A new version of the opportunity's quote (the first one, or one superseding the
         current version), priced from the catalogue and snapshotted."""
         now = self.clock()
         async with self.sessions() as session:
             opportunity = await self._visible_opportunity(session, principal, opportunity_id, QUOTE_CREATE)
-            currency = currency.strip() or opportunity.currency
+            currency = currency.strip() or opportunity.amount.currency
         if not lines:
             raise ValidationFailed("a quote needs at least one line", "lines")
         products = await self.contracts.products(principal, [line.product_id.strip() for line in lines])
@@ -119,9 +80,9 @@ class QuotesMixin(DiscountsMixin):
                 raise FailedPrecondition(
                     f"the opportunity is closed ({opportunity.status}); it cannot be quoted", "opportunity_id"
                 )
-            rows = await self._quote_versions(session, opportunity_id)
+            existing = await quote_store.versions(session, opportunity_id)
             revision = quote_rules.new_version(
-                [self._quote_domain(r) for r in rows],
+                existing,
                 quote_id=new_id(),
                 opportunity_id=opportunity_id,
                 currency=currency,
@@ -129,76 +90,38 @@ class QuotesMixin(DiscountsMixin):
                 actor=principal.subject_id,
                 now=now,
             )
-            quote, pricing = revision.new, revision.new.pricing
-            row = Quote(
-                id=quote.quote_id,
-                opportunity_id=opportunity_id,
-                owner_id=opportunity.owner_id,
-                org_path=opportunity.org_path,
-                version=quote.version,
-                currency=currency,
-                lines=[
-                    {
-                        "product_id": line.product_id,
-                        "name": line.name,
-                        "unit_price": str(line.unit_price),
-                        "quantity": str(line.quantity),
-                        "discount_kind": line.discount.kind.value if line.discount else "",
-                        "discount_value": str(line.discount.value) if line.discount else "",
-                        "gross": str(price.gross),
-                        "discount": str(price.discount),
-                        "net": str(price.net),
-                    }
-                    for line, price in zip(quote.lines, pricing.lines)
-                ],
-                subtotal=str(pricing.subtotal),
-                discount_total=str(pricing.discount_total),
-                total=str(pricing.total),
-                status=quote.status.value,
-                created_at=now,
-                created_by=principal.subject_id,
-                accepted_at=None,
-                accepted_by="",
-                contract_id="",
-            )
+            quote = replace(revision.new, owner_id=opportunity.owner_id, org_path=opportunity.org_path)
             superseded_id = ""
             if revision.superseded is not None:
-                previous = next(r for r in rows if r.id == revision.superseded.quote_id)
-                previous.status = revision.superseded.status.value
-                superseded_id = previous.id
-            session.add(row)
-            try:
-                await session.flush()
-            except IntegrityError:  # a concurrent new version took this number
-                raise Conflict(
-                    "another version of this quote was just issued; reload and retry", "opportunity_id"
-                ) from None
-            await self._route_discount(session, principal, row, opportunity, now)
+                await quote_store.save(session, revision.superseded)
+                superseded_id = revision.superseded.quote_id
+            await quote_store.insert(session, quote)
+            quote = await self._route_discount(session, principal, quote, opportunity, now)
             await self._quote_event(
-                session, "versioned" if superseded_id else "created", row, opportunity, principal, now, superseded_id
+                session, "versioned" if superseded_id else "created", quote, opportunity, principal, now, superseded_id
             )
-            return row
+            return quote
 
-    async def list_quotes(self, principal: Principal, opportunity_id: str) -> list[Quote]:
+    async def list_quotes(self, principal: Principal, opportunity_id: str) -> list[quote_rules.Quote]:
         async with self.sessions() as session:
             await self._visible_opportunity(session, principal, opportunity_id, QUOTE_READ)
-            return await self._quote_versions(session, opportunity_id)
+            return await quote_store.versions(session, opportunity_id)
 
     async def _acceptable_quote(
         self, session: AsyncSession, principal: Principal, quote_id: str, now: datetime
-    ) -> tuple[Quote, Opportunity, quote_rules.Quote]:
-        row = await session.get(Quote, quote_id)
-        if row is None:
-            raise NotFound(f"quote {quote_id!r} does not exist", "id")
-        opportunity = await self._visible_opportunity(session, principal, row.opportunity_id, QUOTE_UPDATE)
-        if row.status == quote_rules.QuoteStatus.CURRENT.value:
-            discounts.check_acceptable(discounts.DiscountApproval(row.discount_approval or ""), row.discount_rate)
-        rows = await self._quote_versions(session, row.opportunity_id)
-        accepted = quote_rules.accept([self._quote_domain(r) for r in rows], row.version, principal.subject_id, now)
-        return row, opportunity, accepted
+    ) -> tuple[Opportunity, quote_rules.Quote]:
+        """The opportunity and the quote as accepting it would leave it (nothing stored yet)."""
+        quote = await quote_store.load(session, quote_id)
+        opportunity = await self._visible_opportunity(session, principal, quote.opportunity_id, QUOTE_UPDATE)
+        if quote.status is quote_rules.QuoteStatus.CURRENT:
+            discounts.check_acceptable(discounts.DiscountApproval(quote.discount_approval), quote.discount_rate)
+        versions = await quote_store.versions(session, quote.opportunity_id)
+        return opportunity, quote_rules.accept(versions, quote.version, principal.subject_id, now)
 
     @staticmethod
-    def _contract_draft(row: Quote, opportunity: Opportunity, block: ContractBlock) -> ContractDraftRequest:
+    def _contract_draft(
+        quote: quote_rules.Quote, opportunity: Opportunity, block: ContractBlock
+    ) -> ContractDraftRequest:
         """The contract draft for an accepted quote: its lines at their snapshot prices; an amount
         discount becomes the equivalent percentage of the line's gross (the contract's discounts are
         percentages)."""
@@ -216,25 +139,25 @@ class QuotesMixin(DiscountsMixin):
         if problems:
             raise ValidationFailed.many(problems)
         lines = []
-        for line in row.lines:
-            if line.get("discount_kind") == quote_rules.DiscountKind.PERCENT.value:
-                percent = Decimal(line["discount_value"])
-            elif line.get("discount_kind") and Decimal(line["gross"]):
-                percent = (Decimal(line["discount"]) * 100 / Decimal(line["gross"])).quantize(Decimal("0.000001"))
+        for line, price in zip(quote.lines, quote.pricing.lines, strict=True):
+            if line.discount is not None and line.discount.kind is quote_rules.DiscountKind.PERCENT:
+                percent = line.discount.value
+            elif line.discount is not None and price.gross:
+                percent = (price.discount * 100 / price.gross).quantize(Decimal("0.000001"))
             else:
                 percent = Decimal(0)
             lines.append(
                 ContractLineDraft(
-                    line["product_id"],
-                    line["quantity"],
-                    line["unit_price"],
+                    line.product_id,
+                    str(line.quantity),
+                    str(line.unit_price),
                     format(percent.normalize(), "f") if percent else "0",
-                    f"{line['name']} (quote v{row.version})",
+                    f"{line.name} (quote v{quote.version})",
                 )
             )
         return ContractDraftRequest(
             customer_id=opportunity.customer_id,
-            currency=row.currency,
+            currency=quote.currency,
             channel=opportunity.channel or "direct",
             partner_id=opportunity.partner_id or "",
             branch_code=block.branch_code.strip(),
@@ -244,7 +167,9 @@ class QuotesMixin(DiscountsMixin):
             lines=tuple(lines),
         )
 
-    async def accept_quote(self, principal: Principal, quote_id: str, contract: ContractBlock | None = None) -> Quote:
+    async def accept_quote(
+        self, principal: Principal, quote_id: str, contract: ContractBlock | None = None
+    ) -> quote_rules.Quote:
         """Accept the current version. With a contract block the draft contract is created through
         the contracts service after every local check passed and before the acceptance commits: if
         the contracts service refuses, nothing is accepted; if the commit then fails, the error
@@ -253,16 +178,16 @@ class QuotesMixin(DiscountsMixin):
         contract_id = ""
         if contract is not None:
             async with self.sessions() as session:
-                row, opportunity, _ = await self._acceptable_quote(session, principal, quote_id, now)
-                draft = self._contract_draft(row, opportunity, contract)
+                opportunity, accepted = await self._acceptable_quote(session, principal, quote_id, now)
+                draft = self._contract_draft(accepted, opportunity, contract)
             contract_id = await self.contracts.create_contract(principal, draft)
         try:
             async with self.sessions() as session, session.begin():
-                row, opportunity, accepted = await self._acceptable_quote(session, principal, quote_id, now)
-                row.status, row.accepted_at, row.accepted_by = accepted.status.value, now, principal.subject_id
-                row.contract_id = contract_id
-                await self._quote_event(session, "accepted", row, opportunity, principal, now)
-                return row
+                opportunity, accepted = await self._acceptable_quote(session, principal, quote_id, now)
+                accepted = replace(accepted, contract_id=contract_id)
+                await quote_store.save(session, accepted)
+                await self._quote_event(session, "accepted", accepted, opportunity, principal, now)
+                return accepted
         except DomainError as error:
             if not contract_id:
                 raise

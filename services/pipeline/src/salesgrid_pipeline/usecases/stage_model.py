@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth import Principal
 from salesgrid_common.errors import FailedPrecondition, NotFound
 from salesgrid_pipeline.domain.stage_model import StageModel, validate_stage_model
 from salesgrid_pipeline.stage_model_events import Emit, publish_if_changed, publish_models_in_force
-from salesgrid_pipeline.stage_model_codec import decode_model, encode_model
-from salesgrid_pipeline.models import Opportunity, StageModelRow
+from salesgrid_pipeline.stores import stage_models as stage_model_store
+from salesgrid_pipeline.stores import opportunities as opportunity_store
 
 from salesgrid_pipeline.usecases._support import PipelineUseCasesBase
 
@@ -44,38 +43,13 @@ class StageModelMixin(PipelineUseCasesBase):
         now = self.clock()
         async with self.sessions() as session, session.begin():
             codes = {s.code for s in model.open_stages}
-            stranded = sorted(
-                set(
-                    (
-                        await session.scalars(
-                            select(Opportunity.stage).where(
-                                Opportunity.stage_model == model.code, Opportunity.status == "open"
-                            )
-                        )
-                    ).all()
-                )
-                - codes
-            )
+            stranded = sorted(await opportunity_store.open_stages(session, model.code) - codes)
             if stranded:
                 raise FailedPrecondition(
                     f"open opportunities are in stages the new version lacks: {', '.join(stranded)}", "stages"
                 )
-            row = await session.get(StageModelRow, model.code)
-            if row is None:
-                session.add(
-                    StageModelRow(
-                        code=model.code,
-                        definition=encode_model(model),
-                        version=1,
-                        updated_at=now,
-                        updated_by=principal.subject_id,
-                    )
-                )
-            else:
-                row.definition, row.version = encode_model(model), row.version + 1
-                row.updated_at, row.updated_by = now, principal.subject_id
             self._models[model.code] = model
-            self._versions[model.code] = row.version if row is not None else 1
+            self._versions[model.code] = await stage_model_store.save(session, model, principal.subject_id, now)
             await publish_if_changed(session, self._emitter(principal), model, self._versions[model.code], now)
             return model
 
@@ -96,4 +70,4 @@ class StageModelMixin(PipelineUseCasesBase):
 
     async def publish_stage_models(self) -> int:
         """Publish each model in force whose definition was not published yet (periodic)."""
-        return await publish_models_in_force(self.sessions, self.clock, self._emitter(None), self.model, decode_model)
+        return await publish_models_in_force(self.sessions, self.clock, self._emitter(None), self.model)

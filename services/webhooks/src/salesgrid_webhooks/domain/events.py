@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from salesgrid_common.events import catalogue
+import salesgrid_common.events.catalogue as catalogue
 from salesgrid_common.scopes import Scope
 from salesgrid_common.errors import ValidationFailed
 

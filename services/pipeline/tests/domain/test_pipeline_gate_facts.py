@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from salesgrid_pipeline.domain.facts import (
+from salesgrid_pipeline.domain.gate_facts import (
     DocumentRef,
     FactSpec,
     FactType,

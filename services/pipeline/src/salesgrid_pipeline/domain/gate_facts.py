@@ -1,4 +1,6 @@
-"""Typed facts that stage gates require (budget, dates, organisations, documents, visits)."""
+"""Gate facts: the typed evidence a stage gate requires of an opportunity (budget, dates,
+organisations, documents, visits). Not analytics' facts, which are events projected for reporting
+(salesgrid_analytics.factstore); on the wire these stay `Fact` / `facts` / `required_facts`."""
 
 from __future__ import annotations
 

@@ -1,0 +1,141 @@
+"""The daily-report store: the one mapping between a `daily_reports` row and the domain
+DailyReport (`report_from_row` / `report_to_row`), and of its comments; lookups, inserts,
+versioned saves and pages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salesgrid_common.errors import Conflict
+from salesgrid_common.paging import Page, keyset_page
+from salesgrid_activities.domain.daily_reports import DailyReport, ReportContent, ReportStatus
+from salesgrid_activities.domain.report_comments import ReportComment
+from salesgrid_activities.models import DailyReportRow, ReportCommentRow
+
+
+def report_from_row(row: DailyReportRow) -> DailyReport:
+    content = (
+        None
+        if row.summary is None
+        else ReportContent(row.summary, tuple(row.visit_ids), row.tomorrow_plan, row.problems)
+    )
+    return DailyReport(
+        report_id=row.id,
+        rep_id=row.owner_id,
+        report_date=row.report_date,
+        time_zone=row.time_zone,
+        status=ReportStatus(row.status),
+        content=content,
+        submitted_at=row.submitted_at,
+        recorded_at=row.recorded_at,
+        falsified=row.falsified,
+        falsified_by=row.falsified_by,
+        falsified_comment=row.falsified_comment,
+        falsified_at=row.falsified_at,
+        org_path=row.org_path,
+        version=row.version,
+    )
+
+
+def report_to_row(report: DailyReport) -> dict[str, Any]:
+    content = report.content
+    return {
+        "id": report.report_id,
+        "owner_id": report.rep_id,
+        "org_path": report.org_path,
+        "report_date": report.report_date,
+        "time_zone": report.time_zone,
+        "status": report.status.value,
+        "summary": content.summary if content else None,
+        "visit_ids": list(content.visit_ids) if content else [],
+        "tomorrow_plan": content.tomorrow_plan if content else None,
+        "problems": content.problems if content else None,
+        "submitted_at": report.submitted_at,
+        "recorded_at": report.recorded_at,
+        "falsified": report.falsified,
+        "falsified_by": report.falsified_by,
+        "falsified_comment": report.falsified_comment,
+        "falsified_at": report.falsified_at,
+        "version": report.version,
+    }
+
+
+def reports_from_rows(rows: Iterable[DailyReportRow]) -> list[DailyReport]:
+    return [report_from_row(row) for row in rows]
+
+
+async def get_report(session: AsyncSession, report_id: str) -> DailyReport | None:
+    row = await session.get(DailyReportRow, report_id)
+    return None if row is None else report_from_row(row)
+
+
+async def report_of_day(session: AsyncSession, rep_id: str, report_date: date) -> DailyReport | None:
+    row = await session.scalar(
+        select(DailyReportRow).where(DailyReportRow.owner_id == rep_id, DailyReportRow.report_date == report_date)
+    )
+    return None if row is None else report_from_row(row)
+
+
+def add_report(session: AsyncSession, report: DailyReport) -> None:
+    """Added to the session; written with the transaction's next flush (insert_report: now)."""
+    session.add(DailyReportRow(**report_to_row(report)))
+
+
+async def insert_report(session: AsyncSession, report: DailyReport) -> None:
+    """The report, written now: one report per rep and local date, which the database decides."""
+    add_report(session, report)
+    try:
+        await session.flush()
+    except IntegrityError:  # a concurrent submission for the same day won
+        raise Conflict("a report for this date already exists", "report_date") from None
+
+
+async def save_report(session: AsyncSession, before: DailyReport, after: DailyReport) -> DailyReport:
+    """Store `after` if the row is still at `before`'s version; the stored report, one version on."""
+    old, new = report_to_row(before), report_to_row(after)
+    changed = {name: value for name, value in new.items() if value != old[name] and name != "version"}
+    result = await session.execute(
+        update(DailyReportRow)
+        .where(DailyReportRow.id == before.report_id, DailyReportRow.version == before.version)
+        .values(**changed, version=DailyReportRow.version + 1)
+    )
+    if result.rowcount != 1:
+        raise Conflict(f"daily report {before.report_id} was modified concurrently", "version")
+    return replace(after, version=before.version + 1)
+
+
+async def report_page(
+    session: AsyncSession, query: Select[tuple[DailyReportRow]], page_size: int, page_token: str
+) -> Page[DailyReport]:
+    found = await keyset_page(session, query, DailyReportRow.id, page_size, page_token)
+    return Page(reports_from_rows(found.items), found.next_token)
+
+
+def comment_from_row(row: ReportCommentRow) -> ReportComment:
+    return ReportComment(row.id, row.report_id, row.author_id, row.body, row.created_at)
+
+
+def add_comment(session: AsyncSession, comment: ReportComment) -> None:
+    session.add(
+        ReportCommentRow(
+            id=comment.id,
+            report_id=comment.report_id,
+            author_id=comment.author_id,
+            body=comment.body,
+            created_at=comment.created_at,
+        )
+    )
+
+
+async def comments_of(session: AsyncSession, report_id: str) -> list[ReportComment]:
+    rows = await session.scalars(
+        select(ReportCommentRow).where(ReportCommentRow.report_id == report_id).order_by(ReportCommentRow.id)
+    )
+    return [comment_from_row(row) for row in rows.all()]

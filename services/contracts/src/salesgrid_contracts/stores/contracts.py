@@ -1,0 +1,229 @@
+"""The contract store: a contract's row with its lines, the current round's approval steps and
+a proposed amendment (ContractView) <-> the domain's Contract; loading in the caller's scope and a
+page of contracts in a fixed number of queries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salesgrid_common.auth import Principal
+from salesgrid_common.errors import Conflict, NotFound, PermissionDenied
+from salesgrid_contracts import models
+from salesgrid_contracts.domain import contracts
+from salesgrid_contracts.domain.attachments import ContractTemplate
+from salesgrid_contracts.domain.money import Money
+
+
+@dataclass(frozen=True)
+class ContractView:
+    row: models.Contract
+    lines: list[models.ContractLine]
+    steps: list[models.ApprovalStepRow]
+    proposed: models.ContractRevision | None = None
+
+
+def line_json(line: contracts.ContractLine) -> dict[str, str]:
+    return {
+        "product_id": line.product_id,
+        "description": line.description,
+        "quantity": str(line.quantity),
+        "unit_price": str(line.unit_price.amount),
+        "discount_percent": str(line.discount_percent),
+    }
+
+
+async def view(session: AsyncSession, row: models.Contract) -> ContractView:
+    lines = list(
+        await session.scalars(
+            select(models.ContractLine)
+            .where(models.ContractLine.contract_id == row.id)
+            .order_by(models.ContractLine.position)
+        )
+    )
+    steps = list(
+        await session.scalars(
+            select(models.ApprovalStepRow)
+            .where(models.ApprovalStepRow.contract_id == row.id, models.ApprovalStepRow.round == row.approval_round)
+            .order_by(models.ApprovalStepRow.step_order)
+        )
+    )
+    proposed = None
+    if row.approval_kind == "amendment":
+        proposed = await session.get(models.ContractRevision, (row.id, row.revision + 1))
+    return ContractView(row, lines, steps, proposed)
+
+
+async def views(session: AsyncSession, rows: Sequence[models.Contract]) -> list[ContractView]:
+    """`view` for a page of contracts in three queries, whatever the page size (lines, the
+    current round's approval steps, the proposed amendments), not two or three per row."""
+    ids = [row.id for row in rows]
+    if not ids:
+        return []
+    lines: dict[str, list[models.ContractLine]] = {contract_id: [] for contract_id in ids}
+    for line in await session.scalars(
+        select(models.ContractLine)
+        .where(models.ContractLine.contract_id.in_(ids))
+        .order_by(models.ContractLine.position)
+    ):
+        lines[line.contract_id].append(line)
+    rounds = {row.id: row.approval_round for row in rows}
+    steps: dict[str, list[models.ApprovalStepRow]] = {contract_id: [] for contract_id in ids}
+    for step in await session.scalars(
+        select(models.ApprovalStepRow)
+        .where(models.ApprovalStepRow.contract_id.in_(ids))
+        .order_by(models.ApprovalStepRow.step_order)
+    ):
+        if step.round == rounds[step.contract_id]:
+            steps[step.contract_id].append(step)
+    wanted = {(row.id, row.revision + 1) for row in rows if row.approval_kind == "amendment"}
+    proposed: dict[str, models.ContractRevision] = {}
+    if wanted:
+        for revision in await session.scalars(
+            select(models.ContractRevision).where(
+                models.ContractRevision.contract_id.in_([contract_id for contract_id, _ in wanted])
+            )
+        ):
+            if (revision.contract_id, revision.revision) in wanted:
+                proposed[revision.contract_id] = revision
+    return [ContractView(row, lines[row.id], steps[row.id], proposed.get(row.id)) for row in rows]
+
+
+async def load_in_scope(
+    session: AsyncSession,
+    principal: Principal,
+    contract_id: str,
+    permission: str,
+    *,
+    lock: bool = False,
+    expected_version: int = 0,
+) -> models.Contract:
+    query = select(models.Contract).where(models.Contract.id == contract_id)
+    if lock:
+        query = query.with_for_update()
+    row = await session.scalar(query)
+    if row is None or not principal.can_see("contracts:read", row.owner_id, row.org_path):
+        raise NotFound(f"contract {contract_id} not found", "id")
+    if permission != "contracts:read" and not principal.can_see(permission, row.owner_id, row.org_path):
+        raise PermissionDenied(f"{permission} does not cover this contract")
+    if expected_version and expected_version != row.version:
+        raise Conflict(f"contract {row.number} is at version {row.version}, not {expected_version}", "version")
+    return row
+
+
+def domain_of(view: ContractView) -> contracts.Contract:
+    row = view.row
+    lines = tuple(
+        contracts.ContractLine(
+            line.product_id,
+            line.description,
+            line.quantity,
+            Money(line.unit_price, row.currency),
+            line.discount_percent,
+        )
+        for line in view.lines
+    )
+    termination = None
+    if row.termination_reason is not None and row.termination_requested_at is not None:
+        termination = contracts.TerminationRequest(
+            row.termination_reason, row.termination_requested_by or "", row.termination_requested_at
+        )
+    return contracts.Contract(
+        contract_id=row.id,
+        number=row.number,
+        version=row.revision,
+        customer_id=row.customer_id,
+        owner_id=row.owner_id,
+        org_unit_id=row.org_unit_id,
+        currency=row.currency,
+        start_date=row.start_date,
+        end_date=row.end_date,
+        lines=lines,
+        terms=row.terms,
+        status=contracts.ContractStatus(row.status),
+        created_at=row.created_at,
+        signed_on=row.signed_on,
+        termination=termination,
+        terminated_at=row.terminated_at,
+    )
+
+
+def to_row(contract: contracts.Contract, row: models.Contract) -> None:
+    """The fields the contract rules change, onto the contract's row (its lines are stored as they
+    were created; an amendment is stored as a ContractRevision)."""
+    row.status = contract.status.value
+    row.signed_on = contract.signed_on
+    row.terminated_at = contract.terminated_at
+    termination = contract.termination
+    row.termination_reason = termination.reason if termination else None
+    row.termination_requested_by = termination.requested_by if termination else None
+    row.termination_requested_at = termination.requested_at if termination else None
+
+
+def save(row: models.Contract, contract: contracts.Contract | None = None) -> None:
+    """The contract as its next version (the caller loaded the row in scope, locked, at the version
+    he read), with the domain's changes when given."""
+    if contract is not None:
+        to_row(contract, row)
+    row.version += 1
+
+
+def new_row(
+    contract: contracts.Contract,
+    *,
+    org_path: str,
+    opportunity_id: str,
+    attachments: list[dict[str, str | int]],
+    template: ContractTemplate | None,
+    channel: str,
+    partner_id: str,
+    custom_fields: dict[str, object],
+    now: datetime,
+) -> tuple[models.Contract, list[models.ContractLine]]:
+    """The rows of a new contract: the contract's and one per line."""
+    row = models.Contract(
+        id=contract.contract_id,
+        number=contract.number,
+        customer_id=contract.customer_id,
+        owner_id=contract.owner_id,
+        org_unit_id=contract.org_unit_id,
+        org_path=org_path,
+        currency=contract.currency,
+        start_date=contract.start_date,
+        end_date=contract.end_date,
+        terms=contract.terms,
+        status=contract.status.value,
+        total=contract.total.amount,
+        credit=Decimal(0),
+        signed_on=None,
+        approval_kind=None,
+        approval_round=0,
+        version=1,
+        revision=contract.version,
+        created_at=now,
+        opportunity_id=opportunity_id or None,
+        attachments=attachments,
+        template_id=template.template_id if template else None,
+        template_version=template.version if template else None,
+        channel=channel,
+        partner_id=partner_id,
+        custom_fields=custom_fields,
+    )
+    lines = [
+        models.ContractLine(
+            contract_id=contract.contract_id,
+            position=position,
+            product_id=line.product_id,
+            description=line.description,
+            quantity=line.quantity,
+            unit_price=line.unit_price.amount,
+            discount_percent=line.discount_percent,
+        )
+        for position, line in enumerate(contract.lines)
+    ]
+    return row, lines

@@ -1,0 +1,158 @@
+"""The payments store: a contract's instalments, receipts (with how each was allocated), refunds
+and invoices <-> the domain's payment records; pages of receipts load their allocations in one
+query, not one per receipt."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salesgrid_contracts import models
+from salesgrid_contracts.domain import payments
+from salesgrid_contracts.domain.money import Money
+
+
+@dataclass(frozen=True)
+class ReceiptView:
+    row: models.ReceiptRow
+    allocations: list[models.ReceiptAllocationRow]
+
+
+@dataclass(frozen=True)
+class PlanView:
+    contract: models.Contract
+    instalments: list[models.InstalmentRow]
+
+
+def instalment_of(row: models.InstalmentRow, currency: str) -> payments.Instalment:
+    return payments.Instalment(row.seq, row.due_date, Money(row.amount, currency))
+
+
+def receipt_of(row: models.ReceiptRow) -> payments.Receipt:
+    return payments.Receipt(
+        row.id, row.received_on, Money(row.amount, row.currency), payments.PaymentMethod(row.method), row.reference
+    )
+
+
+def refund_of(row: models.RefundRow) -> payments.Refund:
+    return payments.Refund(row.id, row.refunded_on, Money(row.amount, row.currency), row.reason)
+
+
+def invoice_of(row: models.InvoiceRow) -> payments.Invoice:
+    return payments.Invoice(
+        row.number, Money(row.amount, row.currency), row.issued_on, payments.InvoiceStatus(row.status)
+    )
+
+
+async def instalments(session: AsyncSession, contract_id: str) -> list[models.InstalmentRow]:
+    """The contract's plan as stored, by sequence (paid amounts are updated in place on resettling)."""
+    stmt = select(models.InstalmentRow).where(models.InstalmentRow.contract_id == contract_id)
+    return list(await session.scalars(stmt.order_by(models.InstalmentRow.seq)))
+
+
+def new_instalment_rows(contract_id: str, plan: Sequence[payments.Instalment]) -> list[models.InstalmentRow]:
+    return [
+        models.InstalmentRow(
+            contract_id=contract_id, seq=item.seq, due_date=item.due_date, amount=item.amount.amount, paid=Decimal(0)
+        )
+        for item in plan
+    ]
+
+
+async def receipt_rows(session: AsyncSession, contract_id: str) -> list[models.ReceiptRow]:
+    stmt = select(models.ReceiptRow).where(models.ReceiptRow.contract_id == contract_id)
+    return list(await session.scalars(stmt))
+
+
+async def refunds(session: AsyncSession, contract_id: str) -> list[payments.Refund]:
+    stmt = select(models.RefundRow).where(models.RefundRow.contract_id == contract_id)
+    return [refund_of(row) for row in await session.scalars(stmt)]
+
+
+async def invoices(session: AsyncSession, contract_id: str) -> list[payments.Invoice]:
+    stmt = select(models.InvoiceRow).where(models.InvoiceRow.contract_id == contract_id)
+    return [invoice_of(row) for row in await session.scalars(stmt)]
+
+
+async def invoice_number_taken(session: AsyncSession, number: str) -> bool:
+    return bool(await session.scalar(select(models.InvoiceRow.id).where(models.InvoiceRow.number == number)))
+
+
+def new_receipt_row(
+    receipt: payments.Receipt, contract: models.Contract, recorded_by: str, now: datetime
+) -> models.ReceiptRow:
+    return models.ReceiptRow(
+        id=receipt.receipt_id,
+        contract_id=contract.id,
+        owner_id=contract.owner_id,
+        org_path=contract.org_path,
+        received_on=receipt.received_on,
+        amount=receipt.amount.amount,
+        currency=receipt.amount.currency,
+        method=receipt.method.value,
+        reference=receipt.reference,
+        recorded_by=recorded_by,
+        version=1,
+        created_at=now,
+    )
+
+
+def new_refund_row(
+    refund: payments.Refund, contract: models.Contract, recorded_by: str, now: datetime
+) -> models.RefundRow:
+    return models.RefundRow(
+        id=refund.refund_id,
+        contract_id=contract.id,
+        owner_id=contract.owner_id,
+        org_path=contract.org_path,
+        refunded_on=refund.refunded_on,
+        amount=refund.amount.amount,
+        currency=refund.amount.currency,
+        reason=refund.reason,
+        recorded_by=recorded_by,
+        created_at=now,
+    )
+
+
+def new_invoice_row(
+    invoice_id: str, invoice: payments.Invoice, contract: models.Contract, recorded_by: str, now: datetime
+) -> models.InvoiceRow:
+    return models.InvoiceRow(
+        id=invoice_id,
+        contract_id=contract.id,
+        owner_id=contract.owner_id,
+        org_path=contract.org_path,
+        number=invoice.number,
+        amount=invoice.amount.amount,
+        currency=invoice.amount.currency,
+        issued_on=invoice.issued_on,
+        status=invoice.status.value,
+        recorded_by=recorded_by,
+        created_at=now,
+    )
+
+
+async def allocations(
+    session: AsyncSession, receipt_ids: Sequence[str], *, ordered: bool = False
+) -> dict[str, list[models.ReceiptAllocationRow]]:
+    """How each of these receipts was applied, in one query (`ordered`: by instalment)."""
+    found: dict[str, list[models.ReceiptAllocationRow]] = {receipt_id: [] for receipt_id in receipt_ids}
+    if not found:
+        return found
+    stmt = select(models.ReceiptAllocationRow).where(models.ReceiptAllocationRow.receipt_id.in_(list(found)))
+    if ordered:
+        stmt = stmt.order_by(models.ReceiptAllocationRow.instalment_seq)
+    for allocation in await session.scalars(stmt):
+        found[allocation.receipt_id].append(allocation)
+    return found
+
+
+async def receipt_views(session: AsyncSession, rows: Sequence[models.ReceiptRow]) -> list[ReceiptView]:
+    """A page of receipts with their allocations: two queries whatever the page size."""
+    shares = await allocations(session, [row.id for row in rows])
+    return [ReceiptView(row, shares[row.id]) for row in rows]

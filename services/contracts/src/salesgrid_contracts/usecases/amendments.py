@@ -1,0 +1,110 @@
+"""Contract amendments: proposing the next version of a contract in force, and its versions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+
+from salesgrid_common.auth import Principal
+from salesgrid_common.errors import FailedPrecondition
+from salesgrid_contracts import models
+from salesgrid_contracts.domain import contracts
+
+from salesgrid_contracts.stores import contracts as contract_store
+from salesgrid_contracts.payloads import contract_state
+from salesgrid_contracts.usecases._support import (
+    AttachmentInput,
+    parse_day,
+)
+from salesgrid_contracts.stores.contracts import ContractView
+from salesgrid_contracts.usecases.contracts import ContractsMixin, LineInput, _attachments
+
+
+class AmendmentsMixin(ContractsMixin):
+    """ContractsUseCases: amendments and versions."""
+
+    async def amend(
+        self,
+        principal: Principal,
+        contract_id: str,
+        *,
+        lines: Sequence[LineInput],
+        start_date: str,
+        end_date: str,
+        terms: str | None,
+        expected_version: int,
+        attachment_refs: Sequence[AttachmentInput] | None = None,
+    ) -> ContractView:
+        """Proposes the next version of a contract in force; it goes through approval on its own
+        total, and the version in force stays untouched (and collectible) meanwhile."""
+        principal.require("contracts:update")
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            row = await contract_store.load_in_scope(
+                session, principal, contract_id, "contracts:update", lock=True, expected_version=expected_version
+            )
+            if row.approval_kind is not None:
+                raise FailedPrecondition(f"an approval ({row.approval_kind}) is already under way", "status")
+            current = contract_store.domain_of(await contract_store.view(session, row))
+            amended = contracts.amend(
+                current,
+                lines=await self._lines(session, row.currency, lines) if lines else None,
+                start_date=parse_day(start_date, "start_date") if start_date else None,
+                end_date=parse_day(end_date, "end_date") if end_date else None,
+                terms=terms,
+                now=now,
+            )
+            contracts.submit_for_approval(amended)  # at least one line and a positive total
+            session.add(
+                models.ContractRevision(
+                    contract_id=row.id,
+                    revision=amended.version,
+                    status="proposed",
+                    start_date=amended.start_date,
+                    end_date=amended.end_date,
+                    terms=amended.terms,
+                    total=amended.total.amount,
+                    attachments=list(row.attachments) if attachment_refs is None else _attachments(attachment_refs),
+                    lines=[contract_store.line_json(line) for line in amended.lines],
+                    created_by=principal.subject_id,
+                    created_at=now,
+                )
+            )
+            await self._start_flow(session, principal, row, "amendment", now, amended.total.amount)
+            row.version += 1
+            await self._event(session, "contract.submitted", contract_state(row), row.id, principal, row.org_path, now)
+            await session.flush()
+            return await contract_store.view(session, row)
+
+    async def list_versions(self, principal: Principal, contract_id: str) -> list[models.ContractRevision]:
+        """Every version of the contract, oldest first; the original one is synthesised while it
+        has never been amended."""
+        principal.require("contracts:read")
+        async with self.sessions() as session:
+            row = await contract_store.load_in_scope(session, principal, contract_id, "contracts:read")
+            stored = list(
+                await session.scalars(
+                    select(models.ContractRevision)
+                    .where(models.ContractRevision.contract_id == row.id)
+                    .order_by(models.ContractRevision.revision)
+                )
+            )
+            if not any(r.revision == row.revision for r in stored):
+                view = await contract_store.view(session, row)
+                stored.append(
+                    models.ContractRevision(
+                        contract_id=row.id,
+                        revision=row.revision,
+                        status="in_force",
+                        start_date=row.start_date,
+                        end_date=row.end_date,
+                        terms=row.terms,
+                        total=row.total,
+                        attachments=list(row.attachments),
+                        lines=[contract_store.line_json(line) for line in contract_store.domain_of(view).lines],
+                        created_by=row.owner_id,
+                        created_at=row.created_at,
+                    )
+                )
+            return sorted(stored, key=lambda r: r.revision)

@@ -1,0 +1,226 @@
+"""The customer store: the one mapping between a `customers` row and the domain Customer
+(`customer_from_row` / `customer_to_row`), loading in the caller's scope, versioned saves (which
+keep the name-key index in step) and the batched contacts loader."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from functools import lru_cache
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, and_, bindparam, delete, exists, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salesgrid_common import orgpaths
+from salesgrid_common.auth import SCOPE_SUBJECT, Principal, ScopeShape, scope_clause, scope_params, scope_shape
+from salesgrid_common.customer_merges import survivor_of
+from salesgrid_common.db import loaded_values
+from salesgrid_customers import models
+from salesgrid_customers.domain.customer import Address, Contact, Customer, GeoPoint, PartnerProfile, Tier
+from salesgrid_customers.domain.errors import AlreadyExists, Conflict, NotFound, PermissionDenied
+from salesgrid_customers.domain.search import index_keys
+from salesgrid_customers.domain.sharing import ShareRole
+
+Row = models.Customer
+
+
+def customer_from_row(row: Row, contacts: Sequence[Contact] = ()) -> Customer:
+    """The stored customer (trusted: the rules ran when it was written). A page maps fifty of
+    these per request, so this skips what costs and checks nothing here: the ORM's per-attribute
+    descriptors (loaded_values) and the frozen dataclass's per-field __setattr__ (_trusted)."""
+    v = loaded_values(row)
+    latitude, longitude, address_text = v["latitude"], v["longitude"], v["address_text"]
+    point = GeoPoint(latitude, longitude) if latitude is not None and longitude is not None else None
+    return _trusted(
+        Customer,
+        id=v["id"],
+        legal_name=v["legal_name"],
+        normalised_name=v["normalised_name"],
+        created_at=v["created_at"],
+        owner_id=v["owner_id"],
+        owner_unit_path=_unit_path(v["org_path"]),
+        credit_code=v["credit_code"],
+        industry=v["industry"],
+        address=Address(address_text, point) if address_text else None,
+        tier=Tier(v["tier"]),
+        tags=tuple(v["tags"]),
+        source=v["source"],
+        contacts=tuple(contacts),
+        version=v["version"],
+        org_path=v["org_path"],
+        created_by=v["created_by"],
+        updated_at=v["updated_at"],
+        active=v["active"],
+        previous_owner_id=v["previous_owner_id"],
+        assigned_at=v["assigned_at"],
+        released_at=v["released_at"],
+        partner=_trusted(
+            PartnerProfile,
+            channel=v["partner_channel"] or "",
+            tier=v["partner_tier"] or "",
+            contract_id=v["partner_contract_id"] or "",
+        ),
+        custom_fields=dict(v["custom_fields"] or {}),
+    )
+
+
+T = TypeVar("T")
+
+
+def _trusted(cls: type[T], **fields: Any) -> T:
+    """An instance of a frozen dataclass from every one of its fields, without its __init__ (the
+    mapper test compares a round trip field by field, so a field left out fails there)."""
+    instance = object.__new__(cls)
+    instance.__dict__.update(fields)
+    return instance
+
+
+# Org paths are few (one per unit): their segments are computed once each.
+_unit_path = lru_cache(maxsize=4096)(orgpaths.segments)
+
+
+def customer_to_row(customer: Customer) -> dict[str, Any]:
+    """Every column of the customer's row (contacts are rows of their own)."""
+    point = customer.address.point if customer.address else None
+    return {
+        "id": customer.id,
+        "legal_name": customer.legal_name,
+        "normalised_name": customer.normalised_name,
+        "credit_code": customer.credit_code,
+        "industry": customer.industry,
+        "address_text": customer.address.text if customer.address else None,
+        "latitude": point.latitude if point else None,
+        "longitude": point.longitude if point else None,
+        "tier": customer.tier.value,
+        "tags": list(customer.tags),
+        "source": customer.source,
+        "owner_id": customer.owner_id,
+        "org_path": customer.org_path,
+        "previous_owner_id": customer.previous_owner_id,
+        "released_at": customer.released_at,
+        "assigned_at": customer.assigned_at,
+        "active": customer.active,
+        "version": customer.version,
+        "created_by": customer.created_by,
+        "created_at": customer.created_at,
+        "updated_at": customer.updated_at or customer.created_at,
+        "custom_fields": dict(customer.custom_fields),
+        "partner_channel": customer.partner.channel,
+        "partner_tier": customer.partner.tier,
+        "partner_contract_id": customer.partner.contract_id,
+    }
+
+
+def customers_from_rows(rows: Iterable[Row]) -> list[Customer]:
+    return [customer_from_row(row) for row in rows]
+
+
+def name_taken() -> AlreadyExists:
+    return AlreadyExists("a customer with this normalised name was just created or renamed", "legal_name")
+
+
+async def insert_customer(session: AsyncSession, customer: Customer) -> None:
+    """A new customer and its name keys; the unique index on active normalised names decides
+    between concurrent creates."""
+    session.add(Row(**customer_to_row(customer)))
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise name_taken() from None
+    await write_name_keys(session, customer.id, customer.normalised_name, new=True)
+
+
+async def write_name_keys(session: AsyncSession, customer_id: str, normalised: str, *, new: bool = False) -> None:
+    """Replace the customer's search keys (plain statements: a name has dozens of keys, and the
+    ORM's unit of work for them cost more than the rest of a create). `new`: none yet."""
+    keys = models.CustomerNameKey.__table__
+    if not new:
+        await session.execute(delete(keys).where(keys.c.customer_id == customer_id))
+    if rows := [{"key": key, "customer_id": customer_id} for key in index_keys(normalised)]:
+        await session.execute(insert(keys), rows)
+
+
+CO_OWNERS = (ShareRole.CO_OWNER.value,)
+
+
+@lru_cache(maxsize=64)
+def _load_statement(shape: ScopeShape, shared_roles: tuple[str, ...]) -> Select[tuple[Row]]:
+    """One active customer by id within a scope shape, built once per shape (auth.scope_clause)."""
+    shared = and_(models.Share.customer_id == Row.id, models.Share.user_id == bindparam(SCOPE_SUBJECT))
+    if shared_roles:
+        shared = and_(shared, models.Share.role.in_(shared_roles))
+    return select(Row).where(
+        Row.id == bindparam("customer_id"),
+        Row.active,
+        scope_clause(shape, Row.owner_id, Row.org_path, exists().where(shared)),
+    )
+
+
+async def load_customer(
+    session: AsyncSession, principal: Principal, customer_id: str, permission: str, shared_roles: tuple[str, ...] = ()
+) -> Customer:
+    """The active customer if it is in the caller's scope for `permission` (or shared with him, in
+    any role or only in `shared_roles`); fails closed."""
+    principal.require(permission)
+    row = await session.scalar(
+        _load_statement(scope_shape(principal, permission), shared_roles),
+        {**scope_params(principal), "customer_id": customer_id},
+    )
+    if row is not None:
+        return customer_from_row(row)
+    if await session.scalar(select(Row.id).where(Row.id == customer_id, Row.active)) is None:
+        survivor = await survivor_of(session, customer_id, writing=False)
+        if survivor != customer_id:  # say where its records went
+            raise NotFound(f"customer {customer_id} was merged into customer {survivor}", "id")
+        raise NotFound(f"customer {customer_id} does not exist", "id")
+    raise PermissionDenied(f"customer {customer_id} is outside your data scope ({permission})")
+
+
+async def active_customer(session: AsyncSession, customer_id: str) -> Customer | None:
+    """The active customer whatever the caller's scope (the pool is public)."""
+    row = await session.scalar(select(Row).where(Row.id == customer_id, Row.active))
+    return None if row is None else customer_from_row(row)
+
+
+async def save_customer(session: AsyncSession, before: Customer, after: Customer) -> Customer:
+    """Store `after` if the row is still at `before`'s version (a concurrent writer loses here);
+    the stored customer, one version on."""
+    if not await _update(session, before, after, Row.version == before.version):
+        raise Conflict("customer was modified concurrently", "version")
+    return _stored(before, after)
+
+
+async def move_customer(
+    session: AsyncSession, before: Customer, after: Customer, guard: ColumnElement[bool]
+) -> Customer | None:
+    """Store `after` while `guard` holds on the row (the pool's owner moves check the owner, not
+    the version); the stored customer, or None when the guard no longer held."""
+    if not await _update(session, before, after, guard):
+        return None
+    row = await session.get(Row, before.id, populate_existing=True)  # other writers may have moved the version
+    assert row is not None
+    return customer_from_row(row)
+
+
+async def _update(session: AsyncSession, before: Customer, after: Customer, guard: ColumnElement[bool]) -> bool:
+    old, new = customer_to_row(before), customer_to_row(after)
+    changed = {name: value for name, value in new.items() if value != old[name] and name != "version"}
+    try:
+        result = await session.execute(
+            update(Row).where(Row.id == before.id, guard).values(**changed, version=Row.version + 1)
+        )
+    except IntegrityError:
+        raise name_taken() from None
+    if result.rowcount != 1:
+        return False
+    if not after.active and before.active:
+        await session.execute(delete(models.CustomerNameKey).where(models.CustomerNameKey.customer_id == before.id))
+    elif after.normalised_name != before.normalised_name:
+        await write_name_keys(session, after.id, after.normalised_name)
+    return True
+
+
+def _stored(before: Customer, after: Customer) -> Customer:
+    return replace(after, version=before.version + 1)

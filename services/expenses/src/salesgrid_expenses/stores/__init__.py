@@ -1,0 +1,1 @@
+"""One store per aggregate: the only code that maps its rows to domain objects and back."""

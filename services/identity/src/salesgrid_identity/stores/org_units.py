@@ -1,0 +1,91 @@
+"""The org-unit store: the one mapping between an `org_units` row and the domain OrgUnit
+(`unit_from_row` / `unit_to_row`), lookups, inserts, versioned saves and subtree moves."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salesgrid_common.errors import Conflict
+from salesgrid_identity import models
+from salesgrid_identity.domain.org import OrgUnit
+
+Row = models.OrgUnit
+
+
+def unit_from_row(row: Row) -> OrgUnit:
+    return OrgUnit(
+        id=row.id,
+        parent_id=row.parent_id,
+        name=row.name,
+        code=row.code,
+        kind=row.kind,
+        path=row.path,
+        time_zone=row.time_zone,
+        currency=row.currency,
+        created_at=row.created_at,
+        has_ip_allowlist=row.has_ip_allowlist,
+        ip_allowlist=tuple(row.ip_allowlist or ()),
+        active=row.active,
+        version=row.version,
+    )
+
+
+def unit_to_row(unit: OrgUnit) -> dict[str, Any]:
+    return {
+        "id": unit.id,
+        "parent_id": unit.parent_id,
+        "name": unit.name,
+        "code": unit.code,
+        "kind": unit.kind,
+        "path": unit.path,
+        "time_zone": unit.time_zone,
+        "currency": unit.currency,
+        "has_ip_allowlist": unit.has_ip_allowlist,
+        "ip_allowlist": list(unit.ip_allowlist),
+        "active": unit.active,
+        "version": unit.version,
+        "created_at": unit.created_at,
+    }
+
+
+async def get_unit(session: AsyncSession, unit_id: str) -> OrgUnit | None:
+    row = await session.get(Row, unit_id) if unit_id else None
+    return None if row is None else unit_from_row(row)
+
+
+# Built once, bound at execution: every GetMe and login runs it for the unit's chain.
+_UNITS = select(Row).where(Row.id.in_(bindparam("ids", expanding=True)))
+
+
+async def units_by_id(session: AsyncSession, unit_ids: Sequence[str]) -> dict[str, OrgUnit]:
+    """Several units in one query (a unit's chain of ancestors)."""
+    return {row.id: unit_from_row(row) for row in (await session.scalars(_UNITS, {"ids": list(unit_ids)}))}
+
+
+async def insert_unit(session: AsyncSession, unit: OrgUnit) -> None:
+    session.add(Row(**unit_to_row(unit)))
+    await session.flush()
+
+
+async def save_unit(session: AsyncSession, before: OrgUnit, after: OrgUnit) -> OrgUnit:
+    """Store an edit if the row is still at `before`'s version; the stored unit, one version on."""
+    old, new = unit_to_row(before), unit_to_row(after)
+    changed = {name: value for name, value in new.items() if value != old[name] and name != "version"}
+    result = await session.execute(
+        update(Row).where(Row.id == before.id, Row.version == before.version).values(**changed, version=Row.version + 1)
+    )
+    if result.rowcount != 1:
+        raise Conflict(f"org unit changed since version {before.version}", "version")
+    return replace(after, version=before.version + 1)
+
+
+async def repath_subtree(session: AsyncSession, old_path: str, new_path: str) -> None:
+    """Every unit under `old_path` (itself included) moves under `new_path`."""
+    for row in (await session.scalars(select(Row).where(Row.path.startswith(old_path)))).all():
+        row.path = new_path + row.path[len(old_path) :]
+    await session.flush()
