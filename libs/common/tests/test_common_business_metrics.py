@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+from salesgrid_common.tracing import export_spans
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import REGISTRY
 
@@ -75,12 +76,8 @@ async def sessions(database_url: str) -> AsyncIterator[SessionFactory]:
 
 @pytest.fixture(scope="module")
 def exported() -> InMemorySpanExporter:
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):  # no process-wide setup_tracing yet
-        provider = TracerProvider()
-        trace.set_tracer_provider(provider)
     exporter = InMemorySpanExporter()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    export_spans(SimpleSpanProcessor(exporter))  # records from now on, whatever set tracing up before
     return exporter
 
 

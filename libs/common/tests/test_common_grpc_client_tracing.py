@@ -12,8 +12,9 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+from salesgrid_common.tracing import export_spans
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from salesgrid_common.grpc_client import AioTracingClientInterceptor
@@ -31,12 +32,8 @@ class Recorder(grpc.aio.ServerInterceptor):
 
 @pytest.fixture(scope="module")
 def exported() -> InMemorySpanExporter:
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        provider = TracerProvider()
-        trace.set_tracer_provider(provider)
     exporter = InMemorySpanExporter()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    export_spans(SimpleSpanProcessor(exporter))  # records from now on, whatever set tracing up before
     return exporter
 
 

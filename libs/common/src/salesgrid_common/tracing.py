@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
+from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, Sampler, TraceIdRatioBased
+from opentelemetry.sdk.trace import SpanProcessor
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, Sampler, SamplingResult, TraceIdRatioBased
 
 _configured = False
 _exporting = False
@@ -30,6 +32,37 @@ def sampler_for(otlp_endpoint: str | None, sample_ratio: float = 1.0) -> Sampler
     return ParentBased(TraceIdRatioBased(sample_ratio))
 
 
+class _ProcessSampler(Sampler):
+    """The process's sampler: `sampler_for` its settings, until something asks for the spans
+    (export_spans), from then on the ratio's."""
+
+    def __init__(self, otlp_endpoint: str | None, sample_ratio: float) -> None:
+        self.ratio = sample_ratio
+        self.current = sampler_for(otlp_endpoint, sample_ratio)
+
+    def should_sample(self, *args: Any, **kwargs: Any) -> SamplingResult:
+        return self.current.should_sample(*args, **kwargs)
+
+    def get_description(self) -> str:
+        return f"salesgrid({self.current.get_description()})"
+
+
+_sampler: _ProcessSampler | None = None
+
+
+def export_spans(processor: SpanProcessor) -> None:
+    """Send this process's spans to `processor` too (tests read spans in memory this way): spans
+    are recorded from now on, even where no endpoint was configured."""
+    global _exporting
+    if _sampler is None:
+        setup_tracing("salesgrid", None)
+    provider = trace.get_tracer_provider()
+    assert isinstance(provider, TracerProvider) and _sampler is not None
+    _sampler.current = sampler_for("in-process", _sampler.ratio)
+    provider.add_span_processor(processor)
+    _exporting = True
+
+
 def exporting() -> bool:
     """Whether this process exports spans (set up with an endpoint): without, a span is never
     recorded, so a caller may skip making one where only the context needs to travel."""
@@ -37,13 +70,12 @@ def exporting() -> bool:
 
 
 def setup_tracing(service: str, otlp_endpoint: str | None, sample_ratio: float = 1.0) -> None:
-    global _configured, _exporting
+    global _configured, _exporting, _sampler
     if _configured:
         return
     _exporting = bool(otlp_endpoint)
-    provider = TracerProvider(
-        resource=Resource.create({"service.name": service}), sampler=sampler_for(otlp_endpoint, sample_ratio)
-    )
+    _sampler = _ProcessSampler(otlp_endpoint, sample_ratio)
+    provider = TracerProvider(resource=Resource.create({"service.name": service}), sampler=_sampler)
     if otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 

@@ -60,6 +60,8 @@ async def replay(
     )
     applied = 0
     try:
+        if (await js.consumer_info(stream, name)).num_pending == 0:
+            return 0  # nothing of this kind was ever published: no fetch to wait out
         psub = await js.pull_subscribe_bind(name, stream=stream)
         while True:
             try:
