@@ -2,16 +2,20 @@
 // Tokens live in localStorage so a rep without signal who reopens the tab still has his session
 // (and his queue, see queue.js); the refresh token is rotated by every refresh.
 
+import { localize, problemCode } from "./problems.js";
+
 const SESSION_KEY = "salesgrid.session";
 
-/** A problem+json answer (RFC 9457): status, detail, and `errors` naming fields. */
+/** A problem+json answer (RFC 9457): status, detail, and `errors` naming fields, in the reader's
+ * language (problems.js); the API's own words stay in `body`. `code` is the stable code of `type`. */
 export class Problem extends Error {
   constructor(status, body) {
-    super(body?.detail || body?.title || `HTTP ${status}`);
+    const { detail, errors } = localize(status, body);
+    super(detail);
     this.status = status;
-    this.detail = body?.detail || body?.title || `HTTP ${status}`;
-    this.code = body?.code || "";
-    this.errors = Array.isArray(body?.errors) ? body.errors : [];
+    this.detail = detail;
+    this.code = problemCode(body);
+    this.errors = errors;
     this.body = body || {};
   }
 }
