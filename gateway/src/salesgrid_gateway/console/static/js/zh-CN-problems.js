@@ -52,7 +52,7 @@ export const byStatus = {
 
 /** Field names as the console's forms label them. */
 export const fields = {
-  legal_name: "企业名称", credit_code: "统一社会信用代码", industry: "行业", tier: "客户等级", address: "地址",
+  legal_name: "客户全称", credit_code: "统一社会信用代码", industry: "行业", tier: "客户等级", address: "地址",
   "address.text": "地址", contacts: "联系人", full_name: "姓名", phones: "电话", phone: "电话", emails: "邮箱",
   email: "邮箱", title: "职务", name: "名称", amount: "金额", "amount.amount": "金额", currency: "币种",
   expected_close_date: "预计成交日期", customer_id: "客户", notes: "内容", occurred_at: "发生时间", kind: "类型",
