@@ -81,6 +81,7 @@ def team(api: httpx.Client, admin_token: str) -> dict[str, Any]:
         "rep_id": rep_id,
         "rep_token": rep_token,
         "other_id": other_id,
+        "manager_login": f"prob-mgr-{suffix}",
         "rep_login": f"prob-rep-{suffix}",
         "other_login": f"prob-rep2-{suffix}",
         "mine": mine,
@@ -126,6 +127,12 @@ def test_a_refused_customer_create_and_a_customer_out_of_scope_read_in_chinese(
     expect(name_error).to_contain_text("可以请其或您的上级共享给您")
     expect(create).not_to_contain_text("already exists")
     expect(create).not_to_contain_text("is required")
+    # An address over the limit: the API names "address.text", the message lands beside 地址.
+    create.get_by_label("客户全称").fill(f"宝山{team['suffix']}仪表有限公司")
+    create.get_by_label("地址").fill("长" * 401)
+    create.get_by_role("button", name="创建客户").click()
+    expect(create.locator('.field-error[data-for="address"]')).to_have_text("地址不能超过 400 个字符")
+    expect(create.get_by_label("地址")).to_have_attribute("aria-invalid", "true")
     # Outside his data scope: the 360 view says so in Chinese.
     page.goto(f"{platform.gateway_url}/console/#/customers/{team['theirs']['id']}")
     expect(page.locator("#main")).to_contain_text("该客户不在您的数据范围内。")
@@ -249,3 +256,23 @@ def test_problem_texts_are_translated_from_type_fields_info_and_parameters(
     assert result["stale"] == "记录已被他人修改：请刷新后重试。"
     assert result["cooldown"] == "您释放的客户须到 2026年4月1日 04:30 之后才能重新领取。"  # Shanghai time
     assert result["rate"] == "请求过于频繁（每分钟最多 120 次）：请稍后再试。"
+
+
+@pytest.mark.parametrize("context", ["zh-CN"], indirect=True)
+def test_a_target_split_that_does_not_add_up_reads_in_chinese(
+    context: BrowserContext, platform: Platform, team: dict[str, Any]
+) -> None:
+    page = context.new_page()
+    log_in(page, platform, team["manager_login"], labels=CHINESE)
+    page.goto(f"{platform.gateway_url}/console/#/team")
+    split = page.get_by_role("form", name="目标分解")
+    split.get_by_label("期间").fill("2031-02")
+    parts = split.locator("input[data-rep]")
+    for n in range(parts.count()):
+        parts.nth(n).fill("30000")
+    split.get_by_label("团队目标").fill(str(30000 * parts.count() + 40000))
+    split.get_by_role("button", name="保存目标").click()
+    expect(split.locator(".form-error")).to_contain_text(
+        f"各代表目标合计 {30000 * parts.count():,}，比团队目标少 40,000（团队目标 {30000 * parts.count() + 40000:,}）"
+    )
+    expect(split).not_to_contain_text("add up to")

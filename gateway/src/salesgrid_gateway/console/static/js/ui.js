@@ -68,8 +68,11 @@ export function showProblem(form, error) {
   }
   let placed = false;
   for (const { field: name, message } of error.errors) {
-    // "facts.budget" or "ip_allowlist[1]": the field itself, else its last part, else the list.
-    const candidates = [String(name), String(name).split(".").pop(), String(name).replace(/\[\d+\]$/, "")];
+    // "facts.budget", "ip_allowlist[1]" or "address.text": the field itself, else its last part,
+    // else the list or object it is in (nearest first).
+    const parts = String(name).split(".");
+    const candidates = [String(name), parts.at(-1), String(name).replace(/\[\d+\]$/, ""),
+      ...parts.slice(0, -1).map((_, i) => parts.slice(0, parts.length - 1 - i).join(".").replace(/\[\d+\]$/, ""))];
     const slot = candidates.map((n) => form.querySelector(`.field-error[data-for="${CSS.escape(n)}"]`)).find(Boolean);
     if (slot) {
       slot.textContent = message || error.detail;

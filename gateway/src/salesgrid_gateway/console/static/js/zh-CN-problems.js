@@ -1,8 +1,8 @@
 // Simplified Chinese for the API's problem details (see problems.js): lead-ins by problem type and
 // status, field names, and the services' message templates with their parameters. A template's
 // regular expression matches the API's whole English text; `x` offers field names (x.field),
-// bilingual stage-model names (x.name), times in the branch's zone (x.when), a nested message
-// (x.say) and the problem's structured facts (x.info).
+// bilingual stage-model names (x.name), numbers (x.num), times in the branch's zone (x.when), a
+// nested message (x.say) and the problem's structured facts (x.info).
 
 /** What kind of refusal, for a text the catalogue does not know (shown before the API's words). */
 export const titles = {
@@ -86,7 +86,12 @@ export const messages = [
   [/^the org unit is required$/, () => "请选择部门"],
   [/^must be at most (?<n>\d+) characters$|^at most (?<m>\d+) characters$/, (g) => `最多 ${g.n || g.m} 个字符`],
   [/^must be at least (?<n>\d+) characters$/, (g) => `至少 ${g.n} 个字符`],
-  [/^legal name exceeds (?<n>\d+) characters$/, (g) => `企业名称不能超过 ${g.n} 个字符`],
+  [/^legal name is required$/, () => "请填写客户全称"],
+  [/^legal name exceeds (?<n>\d+) characters$/, (g) => `客户全称不能超过 ${g.n} 个字符`],
+  [/^address exceeds (?<n>\d+) characters$/, (g) => `地址不能超过 ${g.n} 个字符`],
+  [/^address text is required when an address is given$/, () => "请填写地址"],
+  [/^at most (?<n>\d+) tags are allowed, got (?<m>\d+)$/, (g) => `最多 ${g.n} 个标签，当前 ${g.m} 个`],
+  [/^(tier|role|sort|format) must be one of (?<list>.+)$/, (g) => `须为以下之一：${g.list}`],
   [/^must be a date( YYYY-MM-DD| such as [\d-]+, got .*)?$/, () => "须为日期（年-月-日）"],
   [/^must be a whole number$/, () => "须为整数"],
   [/^must be a finite (number|Decimal)$|^.+ is not a decimal number$/, () => "须为有效数字"],
@@ -180,6 +185,11 @@ export const messages = [
     (g) => `记录已被他人修改（当前为第 ${g.now} 版，您提交的是第 ${g.sent} 版）：请刷新后重试。`],
   [/^[^:]*\b(modified|changed|decided)\b[^:]*concurrently/, () => "记录已被他人修改：请刷新后重试。"],
   [/^(.+) (is at version|changed since version) (?<a>\d+)/, () => "记录已被他人修改：请刷新后重试。"],
+
+  // Targets: the decomposition must add up.
+  [/^children of .+ add up to (?<total>[\d.]+), (?<gap>[\d.]+) (?<way>short of|over) the target (?<goal>[\d.]+) \(difference -?[\d.]+\)$/,
+    (g, x) => `各代表目标合计 ${x.num(g.total)}，比团队目标${g.way === "over" ? "多" : "少"} ${x.num(g.gap)}`
+      + `（团队目标 ${x.num(g.goal)}）：分解之和须等于团队目标。`],
 
   // The opportunity's gates.
   [/^cannot enter stage '(?<stage>[^']+)': (?<rest>.+)$/, (g, x) => {
