@@ -15,7 +15,7 @@ import httpx
 import pytest
 from salesgrid_dev.api import auth, created, org_unit, person, poll, root_unit
 from salesgrid_dev.browser import log_in
-from salesgrid_dev.platform import Platform
+from salesgrid_dev.platform import ADMIN_LOGIN, ADMIN_PASSWORD, Platform
 
 pytest.importorskip("playwright")
 from playwright.sync_api import BrowserContext, Page, expect
@@ -276,3 +276,32 @@ def test_a_target_split_that_does_not_add_up_reads_in_chinese(
         f"各代表目标合计 {30000 * parts.count():,}，比团队目标少 40,000（团队目标 {30000 * parts.count() + 40000:,}）"
     )
     expect(split).not_to_contain_text("add up to")
+
+
+@pytest.mark.parametrize("context", ["zh-CN"], indirect=True)
+def test_an_imports_refused_rows_read_in_chinese(
+    context: BrowserContext, platform: Platform, team: dict[str, Any]
+) -> None:
+    """An import's refused rows carry the services' messages (not a problem document): each reads
+    in Chinese, a duplicate naming the colleague who owns the existing record."""
+    page = context.new_page()
+    log_in(page, platform, ADMIN_LOGIN, ADMIN_PASSWORD, labels=CHINESE)
+    page.get_by_role("link", name="客户", exact=True).click()
+    csv = (
+        "legal_name,credit_code,tier\n"
+        f"导入{team['suffix']}坏码有限公司,123,\n"
+        f"导入{team['suffix']}等级有限公司,,gold\n"
+        f"{team['theirs']['legal_name']},,\n"
+    )
+    importer = page.get_by_role("form", name="导入客户")
+    importer.get_by_label("CSV 或 Excel 文件").set_input_files(
+        {"name": "customers.csv", "mimeType": "text/csv", "buffer": csv.encode()}
+    )
+    importer.get_by_role("button", name="导入", exact=True).click()
+    expect(page.get_by_test_id("import-status")).to_have_text("已处理 3/3 行：创建 0，拒绝 3")
+    rows = importer.locator("li.error")
+    expect(rows.nth(0)).to_contain_text("统一社会信用代码须为 18 位，当前为 3 位")
+    expect(rows.nth(1)).to_contain_text("须为以下之一：")
+    expect(rows.nth(2)).to_contain_text(f"的负责人是 {team['other_login']}")
+    expect(importer).not_to_contain_text("must")
+    expect(importer).not_to_contain_text("already exists")

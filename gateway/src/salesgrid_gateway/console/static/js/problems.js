@@ -38,6 +38,15 @@ export function localize(status, body, locale = currentLocale()) {
   return { detail: title ? catalogue.unknown(title, detail) : detail, errors };
 }
 
+/** One message of the API outside a problem (an import's refused row, with its facts as `info`)
+ * in the current language; the API's words when the catalogue does not know it. */
+export function translate(text, info = {}, locale = currentLocale()) {
+  const catalogue = CATALOGUES[locale];
+  if (!catalogue) return text;
+  const say = speaker(catalogue, info);
+  return say(String(text ?? "")) ?? composite(say, catalogue, String(text ?? "")) ?? text;
+}
+
 /** A translator of one message: the catalogue's first matching template, or null. */
 function speaker(catalogue, info) {
   const helpers = {

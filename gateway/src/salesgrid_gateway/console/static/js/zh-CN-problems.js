@@ -71,6 +71,8 @@ export const fields = {
 
 // "Budget / 预算 is required": a gate's fact, named in both languages by the stage model.
 const MISSING = /^(?<name>[^:;]+ \/ [^:;]+) is required$/;
+// The existing record's unit: a problem's `info` and an import's refused row spell it differently.
+const unitOf = (info) => info.existing_owner_unit || info.existing_owner_unit_name || "";
 const KINDS = { visit: "拜访", meeting: "会面", call: "电话", email: "邮件", wechat: "微信", other: "其他" };
 const kinds = (list) => String(list).split("/").map((k) => KINDS[k] || k).join("/");
 
@@ -90,6 +92,8 @@ export const messages = [
   [/^legal name exceeds (?<n>\d+) characters$/, (g) => `客户全称不能超过 ${g.n} 个字符`],
   [/^address exceeds (?<n>\d+) characters$/, (g) => `地址不能超过 ${g.n} 个字符`],
   [/^address text is required when an address is given$/, () => "请填写地址"],
+  [/^coordinates need an address$/, () => "填写坐标时须同时填写地址"],
+  [/^latitude and longitude must be given together$/, () => "纬度和经度须同时填写"],
   [/^at most (?<n>\d+) tags are allowed, got (?<m>\d+)$/, (g) => `最多 ${g.n} 个标签，当前 ${g.m} 个`],
   [/^(tier|role|sort|format) must be one of (?<list>.+)$/, (g) => `须为以下之一：${g.list}`],
   [/^must be a date( YYYY-MM-DD| such as [\d-]+, got .*)?$/, () => "须为日期（年-月-日）"],
@@ -156,7 +160,7 @@ export const messages = [
   [/^customer already exists: '(?<name>.*)' \(\S+\), (?<holder>.+)$/, (g, x) => (g.holder === "in the public pool"
     ? `客户已存在：“${g.name}”在公海中，请从公海领取。`
     : `客户已存在：“${g.name}”的负责人是 ${x.info.existing_owner_name || g.holder.replace(/^owned by /, "")}`
-      + `${x.info.existing_owner_unit ? `（${x.info.existing_owner_unit}）` : ""}，可以请其或您的上级共享给您。`)],
+      + `${unitOf(x.info) ? `（${unitOf(x.info)}）` : ""}，可以请其或您的上级共享给您。`)],
   [/^a customer with this normalised name was just created or renamed$/, () => "刚刚已有同名客户被创建或改名为此名称。"],
   [/^you already asked to share this customer; wait for the decision$/, () => "您已申请共享该客户：请等待处理结果。"],
   [/^the customer is in the public pool: claim it instead$/, () => "该客户在公海中：请直接领取。"],

@@ -4,6 +4,7 @@ import { api, get, post } from "../api.js";
 import { branchCurrency, dateTime, day, money, t } from "../i18n.js";
 import { collect, controls, customFieldsCard, forForm } from "../custom_fields.js";
 import { contractDocuments } from "../documents.js";
+import { translate } from "../problems.js";
 import { card, empty, failure, field, form, h, onSubmit, pagedList, replace, select, toast } from "../ui.js";
 import { exportCard } from "./exports.js";
 import * as poolView from "./pool.js";
@@ -212,7 +213,7 @@ function importCard() {
       job = await get(`/v1/customers/imports/${job.id}`, { limit: 100 });
     }
     replace(rows, (job.errors || []).map((e) => h("li", { class: "error" }, t("Row {row}", { row: e.row }), " ",
-      e.column ? h("code", {}, e.column) : null, " ", e.message)));
+      e.column ? h("code", {}, e.column) : null, " ", translate(e.message, e))));
   });
   return card(t("Import customers"), importForm);
 }
