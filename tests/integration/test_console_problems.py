@@ -78,6 +78,7 @@ def team(api: httpx.Client, admin_token: str) -> dict[str, Any]:
     )
     return {
         "suffix": suffix,
+        "unit_id": unit["id"],
         "rep_id": rep_id,
         "rep_token": rep_token,
         "other_id": other_id,
@@ -305,3 +306,33 @@ def test_an_imports_refused_rows_read_in_chinese(
     expect(rows.nth(2)).to_contain_text(f"的负责人是 {team['other_login']}")
     expect(importer).not_to_contain_text("must")
     expect(importer).not_to_contain_text("already exists")
+
+
+def test_a_password_change_the_api_still_requires_opens_the_change_form(
+    context: BrowserContext, platform: Platform, api: httpx.Client, admin_token: str, team: dict[str, Any]
+) -> None:
+    """The console knows a refusal by its stable code (the problem's type): a session whose
+    tokens still require the first password change, whatever the device remembers, is sent to
+    the change form instead of an error page."""
+    login = f"prob-new-{team['suffix']}"
+    new_user = {
+        "login": login,
+        "display_name": "New Rep 新人",
+        "unit_id": team["unit_id"],
+        "roles": ["rep"],
+        "initial_password": "Welcome-Field-2027",
+    }
+    created(api.post("/v1/users", headers=auth(admin_token), json=new_user))
+    page = context.new_page()
+    log_in(page, platform, login, "Welcome-Field-2027")
+    expect(page.get_by_label("New password", exact=True)).to_be_visible()
+    page.evaluate("""() => { const s = JSON.parse(localStorage.getItem('salesgrid.session'));
+        s.password_change_required = false; localStorage.setItem('salesgrid.session', JSON.stringify(s)); }""")
+    page.reload()  # /v1/me answers 403 password-change-required
+    expect(page.get_by_label("Current password")).to_be_visible()
+    page.get_by_label("Current password").fill("Welcome-Field-2027")
+    page.get_by_label("New password", exact=True).fill("My-Own-Secret-2027")
+    page.get_by_label("Repeat the new password").fill("My-Own-Secret-2027")
+    page.get_by_role("button", name="Save password").click()
+    expect(page.get_by_role("heading", level=1, name=re.compile("^Today"))).to_be_visible()
+    expect(page.locator("body")).not_to_contain_text("password change required")

@@ -134,6 +134,8 @@ export async function api(method, path, options = {}) {
     const retry = error instanceof Problem && error.status === 401 && options.auth !== false
       && session?.refresh_token && !path.startsWith("/v1/auth/");
     if (!retry) {
+      // Tokens that still require the first password change: every screen would be refused.
+      if (error instanceof Problem && error.code === "PASSWORD_CHANGE_REQUIRED") window.dispatchEvent(new CustomEvent("sg:password"));
       if (error instanceof Problem && error.status === 401 && options.auth !== false && !path.startsWith("/v1/auth/")) {
         clearSession();
         window.dispatchEvent(new CustomEvent("sg:expired"));

@@ -65,6 +65,8 @@ async function start() {
   let me;
   try {
     me = await get("/v1/me");
+    // The server's word on the first password change, whatever this device remembers of it.
+    if (me.password_change_required) return renderPasswordChange(root, start);
     localStorage.setItem(ME_KEY, JSON.stringify(me));
   } catch (error) {
     if (!currentSession()) return renderLogin(root, start);
@@ -192,6 +194,10 @@ async function route() {
 }
 
 window.addEventListener("hashchange", route);
+window.addEventListener("sg:password", () => {
+  context = null;
+  renderPasswordChange(root, start);
+});
 window.addEventListener("sg:expired", () => {
   context = null;
   renderLogin(root, start, t("Your session has expired. Please log in again."));
