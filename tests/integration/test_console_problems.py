@@ -336,3 +336,18 @@ def test_a_password_change_the_api_still_requires_opens_the_change_form(
     page.get_by_role("button", name="Save password").click()
     expect(page.get_by_role("heading", level=1, name=re.compile("^Today"))).to_be_visible()
     expect(page.locator("body")).not_to_contain_text("password change required")
+
+
+@pytest.mark.parametrize("context", ["zh-CN"], indirect=True)
+def test_built_in_role_names_read_in_the_readers_language(context: BrowserContext, platform: Platform) -> None:
+    """Built-in roles are named "Sales rep (销售业务员)": an administrator reads his half of it."""
+    page = context.new_page()
+    log_in(page, platform, ADMIN_LOGIN, ADMIN_PASSWORD, labels=CHINESE)
+    page.goto(f"{platform.gateway_url}/console/#/admin/roles")
+    roles = page.get_by_test_id("roles")
+    expect(roles).to_contain_text("销售业务员")
+    expect(roles).not_to_contain_text("Sales rep")
+    page.goto(f"{platform.gateway_url}/console/#/admin/users")
+    expect(page.get_by_role("form", name="新建用户").locator('select[name="roles"] option[value="rep"]')).to_have_text(
+        "销售业务员"
+    )

@@ -32,11 +32,14 @@ export function t(text, vars = {}) {
   return found.replace(/\{(\w+)\}/g, (_, name) => (name in vars ? String(vars[name]) : `{${name}}`));
 }
 
-/** Stage and fact names come as "English / 中文" from the stage model: show the right half. */
+/** Stage and fact names come as "English / 中文" from the stage model, built-in role names as
+ * "Sales rep (销售业务员)": show the reader's half. */
 export function bilingual(name) {
   const parts = String(name || "").split(" / ");
-  if (parts.length !== 2) return name;
-  return locale === "zh-CN" ? parts[1] : parts[0];
+  if (parts.length === 2) return locale === "zh-CN" ? parts[1] : parts[0];
+  const glossed = /^(.+?) \(([^()]*\p{Script=Han}[^()]*)\)$/u.exec(String(name || ""));
+  if (glossed) return locale === "zh-CN" ? glossed[2] : glossed[1];
+  return name;
 }
 
 export function setBranch(unit) {

@@ -1,7 +1,7 @@
 // Administration: users (create, deactivate, unlock, roles), API keys (the secret is shown once,
 // revoke), the audit trail, and the org tree. Each tab shows only if /v1/me grants its permission.
 import { api, get, post } from "../api.js";
-import { dateTime, t } from "../i18n.js";
+import { bilingual, dateTime, t } from "../i18n.js";
 import { card, empty, field, form, h, onSubmit, pagedList, replace, select, toast } from "../ui.js";
 import { fieldsTab } from "./admin_fields.js";
 import { orgTab } from "./admin_org.js";
@@ -38,7 +38,7 @@ export async function render(main, ctx, [tabCode]) {
 }
 
 const unitOptions = (units) => units.map((u) => [u.id, u.name]);
-const roleOptions = (roles) => roles.map((r) => [r.code, r.name]);
+const roleOptions = (roles) => roles.map((r) => [r.code, bilingual(r.name)]);
 
 function usersTab(body, ctx, units, roles) {
   const list = h("div", {});

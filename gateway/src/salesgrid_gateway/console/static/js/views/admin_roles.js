@@ -1,7 +1,7 @@
 // Administration, roles and data scopes: every role with its permissions and their scopes, and a
 // new custom role built permission by permission (scope own, team, subtree or all; none leaves it out).
 import { post } from "../api.js";
-import { t } from "../i18n.js";
+import { bilingual, t } from "../i18n.js";
 import { card, field, form, h, onSubmit, replace, select, toast } from "../ui.js";
 
 const SCOPES = ["own", "team", "subtree", "all"];
@@ -34,7 +34,7 @@ function createForm(roles, reload) {
 export function rolesTab(body, ctx, units, roles, reload) {
   replace(body, h("div", { class: "grid wide-first" },
     card(t("Roles and data scopes"), h("ul", { class: "list", "data-testid": "roles" }, roles.map((role) => h("li", { dataset: { role: role.code } },
-      h("strong", {}, role.name), " ", h("code", {}, role.code), role.builtin ? h("span", { class: "tag" }, t("built-in")) : null,
+      h("strong", {}, bilingual(role.name)), " ", h("code", {}, role.code), role.builtin ? h("span", { class: "tag" }, t("built-in")) : null,
       h("details", {}, h("summary", {}, t("{n} permissions", { n: (role.permissions || []).length })),
         h("p", { class: "muted" }, (role.permissions || []).map((p) => `${p.name} (${t(`scope:${p.scope}`)})`).join(", "))))))),
     ctx.can("roles:create") ? card(t("New role"), createForm(roles, reload)) : null));
