@@ -239,6 +239,9 @@ def test_problem_texts_are_translated_from_type_fields_info_and_parameters(
         out.cooldown = p.localize(422, { type: type('failed-precondition'),
           detail: 'previous owner may re-claim only after 2026-03-31T20:30:00+00:00' }).detail;
         out.rate = p.localize(429, { type: type('rate-limited'), detail: 'rate limit of 120 requests per minute exceeded' }).detail;
+        out.limit = p.translate('entertainment on 2026-04-01 comes to 600.00 CNY, above the daily limit of 500.00 CNY');
+        out.row = p.translate('credit_code: credit code must have 18 characters, got 3');
+        out.unknownRow = p.translate('the moon is full');
         i18n.setLocale('en');
         return out;
     }""",
@@ -256,6 +259,9 @@ def test_problem_texts_are_translated_from_type_fields_info_and_parameters(
     assert result["fields"]["errors"][0]["message"] == "“x@”不是有效的邮箱地址"
     assert result["stale"] == "记录已被他人修改：请刷新后重试。"
     assert result["cooldown"] == "您释放的客户须到 2026年4月1日 04:30 之后才能重新领取。"  # Shanghai time
+    assert result["limit"] == "2026年4月1日 的招待费合计 ¥600.00，超过每日限额 ¥500.00。"
+    assert result["row"] == "统一社会信用代码：统一社会信用代码须为 18 位，当前为 3 位"
+    assert result["unknownRow"] == "the moon is full"
     assert result["rate"] == "请求过于频繁（每分钟最多 120 次）：请稍后再试。"
 
 

@@ -4,7 +4,7 @@
 // existing customer…) and the parameters of the services' message templates (caps, dates,
 // versions, fact names). Anything it does not know stays in the API's words, after a lead-in in
 // the reader's language saying what kind of refusal it is.
-import { bilingual, currentLocale, dateTime, number } from "./i18n.js";
+import { bilingual, currentLocale, dateTime, day, money, number } from "./i18n.js";
 import * as zh from "./zh-CN-problems.js";
 
 const CATALOGUES = { "zh-CN": zh };
@@ -54,6 +54,8 @@ function speaker(catalogue, info) {
     fields: (list) => String(list).split(/,\s*/).map((name) => fieldLabel(catalogue, name)).join("、"),
     name: (text) => bilingual(text),
     num: (value) => number(value, 2),
+    money: (amount, currency) => money(amount, currency, 2),
+    day: (value) => day(value),
     when: (iso) => (Number.isNaN(Date.parse(iso)) ? iso : dateTime(iso)),
     info,
   };

@@ -1,8 +1,8 @@
 // Simplified Chinese for the API's problem details (see problems.js): lead-ins by problem type and
 // status, field names, and the services' message templates with their parameters. A template's
 // regular expression matches the API's whole English text; `x` offers field names (x.field),
-// bilingual stage-model names (x.name), numbers (x.num), times in the branch's zone (x.when), a
-// nested message (x.say) and the problem's structured facts (x.info).
+// bilingual stage-model names (x.name), numbers, money and days (x.num, x.money, x.day), times in
+// the branch's zone (x.when), a nested message (x.say) and the problem's facts (x.info).
 
 /** What kind of refusal, for a text the catalogue does not know (shown before the API's words). */
 export const titles = {
@@ -73,6 +73,7 @@ export const fields = {
 const MISSING = /^(?<name>[^:;]+ \/ [^:;]+) is required$/;
 // The existing record's unit: a problem's `info` and an import's refused row spell it differently.
 const unitOf = (info) => info.existing_owner_unit || info.existing_owner_unit_name || "";
+const CATEGORIES = { travel: "差旅费", communication: "通讯费", entertainment: "招待费", other: "其他" };
 const KINDS = { visit: "拜访", meeting: "会面", call: "电话", email: "邮件", wechat: "微信", other: "其他" };
 const kinds = (list) => String(list).split("/").map((k) => KINDS[k] || k).join("/");
 
@@ -208,6 +209,16 @@ export const messages = [
   [/^is not a fact of this stage model$/, () => "不是该阶段模型的要素"],
   [/^opportunity is closed \((?<stage>\w+)\); it can no longer change$/, () => "商机已关闭，不能再修改。"],
   [/^the opportunity is closed \((?<status>\w+)\); it cannot be (changed|quoted)$/, () => "商机已关闭，不能再修改。"],
+
+  // Expense claims.
+  [/^(?<cat>\w+) on (?<day>[\d-]+) comes to (?<spent>[\d.]+) (?<cur>[A-Z]{3}), above the daily limit of (?<limit>[\d.]+) [A-Z]{3}$/,
+    (g, x) => `${x.day(g.day)} 的${CATEGORIES[g.cat] || g.cat}合计 ${x.money(g.spent, g.cur)}，超过每日限额 ${x.money(g.limit, g.cur)}。`],
+  [/^attach at least one receipt$/, () => "请至少附上一张凭证"],
+  [/^cannot be in the future$/, () => "不能晚于今天"],
+  [/^nobody approves his own expense claim$/, () => "不能审批自己的报销单。"],
+  [/^nobody pays out his own expense claim$/, () => "不能为自己的报销单付款。"],
+  [/^is required \(at most (?<n>\d+) characters\)$/, (g) => `必填（最多 ${g.n} 个字符）`],
+  [/^the expense policy in force( \(\S+\))? is in (?<cur>[A-Z]{3}): claim in [A-Z]{3}$/, (g) => `报销规则以 ${g.cur} 计：请用 ${g.cur} 报销。`],
 
   // Field work: check-ins, follow-ups, daily reports, tasks.
   [/^an open check-in at this customer already exists$/, () => "您在该客户处已有未签退的签到。"],
