@@ -191,10 +191,15 @@ def test_pool_claims_refused_for_the_cool_down_and_the_daily_cap_read_in_chinese
     expect(toast).to_contain_text("您释放的客户须到 ")
     expect(toast).to_contain_text(" 之后才能重新领取。")
     expect(toast).not_to_contain_text("re-claim")
+    # The page draws the standing as it is now: the cool-down in place of the claim.
+    expect(page.locator(f'li[data-id="{first["id"]}"]')).to_contain_text("您可在 ")
+    expect(page.locator(f'li[data-id="{first["id"]}"]').get_by_role("button")).to_have_count(0)
     # The second claim of the day elsewhere: the third is over the daily cap.
     created(api.post(f"/v1/pool/{second['id']}/claim", headers=rep, json={}), 200)
     page.locator(f'li[data-id="{third["id"]}"]').get_by_role("button").click()
     expect(toast).to_have_text("您今天已领取 2 个客户，达到每日上限（2 个）：请明天再领取。")
+    expect(page.get_by_test_id("pool-blocked")).to_have_text("今日领取次数已用完：请明天再领取。")
+    expect(page.locator(f'li[data-id="{third["id"]}"]').get_by_role("button")).to_be_disabled()
     still_pooled = api.get("/v1/pool", headers=rep, params={"limit": 500}).json()["items"]
     assert third["id"] in {c["id"] for c in still_pooled}  # nothing half-done
 

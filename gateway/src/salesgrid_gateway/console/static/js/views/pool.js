@@ -1,7 +1,7 @@
 // The public pool (公海). Before any claim the rep sees the policy of his unit and where he stands
 // under it (from /v1/pool/standing): customers held against the cap, claims left today, and the
 // customers he released himself that he may not claim back yet. A claim the caps refuse is not offered.
-import { get, post } from "../api.js";
+import { Problem, get, post } from "../api.js";
 import { dateTime, number, t } from "../i18n.js";
 import { card, failure, h, pagedList, replace, toast } from "../ui.js";
 
@@ -54,6 +54,9 @@ export async function render(main, ctx) {
         } catch (error) {
           event.target.disabled = false;
           toast(error.detail || String(error), "error");
+          // Refused by a standing that changed since the page was drawn (a claim or release from
+          // another device): draw the allowance and the cool-downs as they are now.
+          if (error instanceof Problem && error.status === 422) await render(main, ctx).catch(() => {});
         }
       } }, t("Claim"));
   };
