@@ -9,7 +9,7 @@ from sqlalchemy import select
 from salesgrid_common.auth import Principal
 from salesgrid_common.errors import FailedPrecondition
 from salesgrid_contracts import models
-from salesgrid_contracts.domain import contracts
+from salesgrid_contracts.domain import amendments, contracts
 
 from salesgrid_contracts.stores import contracts as contract_store
 from salesgrid_contracts.payloads import contract_state
@@ -47,7 +47,7 @@ class AmendmentsMixin(ContractsMixin):
             if row.approval_kind is not None:
                 raise FailedPrecondition(f"an approval ({row.approval_kind}) is already under way", "status")
             current = contract_store.domain_of(await contract_store.view(session, row))
-            amended = contracts.amend(
+            amended = amendments.amend(
                 current,
                 lines=await self._lines(session, row.currency, lines) if lines else None,
                 start_date=parse_day(start_date, "start_date") if start_date else None,

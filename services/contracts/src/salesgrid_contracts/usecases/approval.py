@@ -17,7 +17,7 @@ from salesgrid_common.directory import unit_path_in_scope
 from salesgrid_common.errors import Conflict, FailedPrecondition, NotFound, ValidationFailed
 from salesgrid_common.localtime import UnitCalendars, latest_local_date
 from salesgrid_contracts import models
-from salesgrid_contracts.domain import approval, contracts
+from salesgrid_contracts.domain import amendments, approval, contracts
 from salesgrid_contracts.domain.currencies import validate_currency
 from salesgrid_contracts.domain.money import parse_money
 
@@ -211,7 +211,7 @@ class ApprovalMixin(ContractsUseCasesBase):
             proposed.status = "rejected"
             return
         current = contract_store.domain_of(view)
-        contracts.apply_amendment(
+        amendments.apply_amendment(
             current,
             replace(
                 current,

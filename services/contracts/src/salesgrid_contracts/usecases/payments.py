@@ -23,6 +23,7 @@ from salesgrid_common.localtime import unit_calendar
 from salesgrid_common.paging import Page, keyset_page
 from salesgrid_contracts import models
 from salesgrid_contracts.domain import payments
+from salesgrid_contracts.domain import settlement as settling
 from salesgrid_contracts.domain.money import Money, parse_money
 
 from salesgrid_contracts.stores import contracts as contract_store
@@ -34,12 +35,12 @@ from salesgrid_contracts.usecases._support import ContractsUseCasesBase, _money,
 class PaymentsMixin(ContractsUseCasesBase):
     """ContractsUseCases: payments."""
 
-    async def _resettle(self, session: AsyncSession, row: models.Contract) -> payments.Settlement:
+    async def _resettle(self, session: AsyncSession, row: models.Contract) -> settling.Settlement:
         """Replay every receipt of the contract over its plan; stores paid amounts, credit and
         the allocations (a backdated receipt may move earlier receipts' shares)."""
         plan = await payment_store.instalments(session, row.id)
         receipts = await payment_store.receipt_rows(session, row.id)
-        settlement = payments.settle(
+        settlement = settling.settle(
             [payment_store.instalment_of(i, row.currency) for i in plan],
             [payment_store.receipt_of(r) for r in receipts],
             await payment_store.refunds(session, row.id),
