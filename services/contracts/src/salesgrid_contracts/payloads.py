@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from salesgrid.events.v1.contracts_events_pb2 import ContractsContractState
+from salesgrid.events.v1.contracts_events_pb2 import (
+    ContractsApprovalStep,
+    ContractsContractState,
+    ContractsInstalmentOverdue,
+)
 from salesgrid_common.custom_fields.structs import struct_of
 from salesgrid_contracts import models
 from salesgrid_contracts.domain.money import Money
@@ -25,4 +29,31 @@ def contract_state(row: models.Contract, comment: str = "") -> ContractsContract
         custom_fields=struct_of(row.custom_fields),
         channel=row.channel or "direct",
         partner_id=row.partner_id or "",
+    )
+
+
+def approval_step(row: models.Contract, step: models.ApprovalStepRow) -> ContractsApprovalStep:
+    return ContractsApprovalStep(
+        contract_id=row.id,
+        number=row.number,
+        approval_kind=step.kind,
+        round=step.round,
+        step_order=step.step_order,
+        role=step.role,
+        approver_id=step.approver_id,
+        status=step.status,
+        comment=step.comment or "",
+    )
+
+
+def instalment_overdue(row: models.Contract, instalment: models.InstalmentRow) -> ContractsInstalmentOverdue:
+    return ContractsInstalmentOverdue(
+        contract_id=row.id,
+        number=row.number,
+        customer_id=row.customer_id,
+        owner_id=row.owner_id,
+        seq=instalment.seq,
+        due_date=instalment.due_date.isoformat(),
+        outstanding=str(Money(instalment.amount - instalment.paid, row.currency).amount),
+        currency=row.currency,
     )

@@ -4,7 +4,7 @@ page of contracts in a fixed number of queries."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -12,12 +12,16 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.custom_fields.registry import filter_clauses
 from salesgrid_common.errors import Conflict, NotFound, PermissionDenied
+from salesgrid_common.paging import Page, keyset_page
 from salesgrid_contracts import models
 from salesgrid_contracts.domain import contracts
-from salesgrid_contracts.domain.attachments import ContractTemplate
+from salesgrid_contracts.domain.attachments import Attachment, ContractTemplate
 from salesgrid_contracts.domain.money import Money
+
+FIELDS = "contracts"  # the custom-field entity
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,55 @@ async def load_in_scope(
     return row
 
 
+async def load_locked(session: AsyncSession, contract_id: str, expected_version: int = 0) -> models.Contract:
+    """Locked, without a scope check (an approver decides on contracts outside his own scope)."""
+    row = await session.scalar(select(models.Contract).where(models.Contract.id == contract_id).with_for_update())
+    if row is None:
+        raise NotFound(f"contract {contract_id} not found", "id")
+    if expected_version and expected_version != row.version:
+        raise Conflict(f"contract {row.number} is at version {row.version}, not {expected_version}", "version")
+    return row
+
+
+async def payable(session: AsyncSession, principal: Principal, contract_id: str) -> models.Contract:
+    """Locked, within the caller's payments:create scope."""
+    row = await session.scalar(select(models.Contract).where(models.Contract.id == contract_id).with_for_update())
+    if row is None or not principal.can_see("payments:create", row.owner_id, row.org_path):
+        raise NotFound(f"contract {contract_id} not found", "contract_id")
+    return row
+
+
+async def page_in_scope(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    status: str,
+    customer_id: str,
+    custom_fields: Mapping[str, str],
+    page_size: int,
+    cursor: str,
+) -> Page[ContractView]:
+    """A page of the contracts the caller may read, with their lines, steps and proposals, in a
+    fixed number of queries (blank filters are ignored)."""
+    stmt = select(models.Contract).where(
+        scope_filter(principal, "contracts:read", models.Contract.owner_id, models.Contract.org_path)
+    )
+    if status:
+        stmt = stmt.where(models.Contract.status == status)
+    if customer_id:
+        stmt = stmt.where(models.Contract.customer_id == customer_id)
+    stmt = stmt.where(*await filter_clauses(session, FIELDS, models.Contract.id, custom_fields))
+    page = await keyset_page(session, stmt, models.Contract.id, page_size, cursor)
+    return Page(await views(session, page.items), page.next_token)
+
+
+async def insert(session: AsyncSession, row: models.Contract, lines: Sequence[models.ContractLine]) -> None:
+    """A new contract's rows (the contract's first: its lines refer to it)."""
+    session.add(row)
+    await session.flush()
+    session.add_all(lines)
+
+
 def domain_of(view: ContractView) -> contracts.Contract:
     row = view.row
     lines = tuple(
@@ -165,12 +218,41 @@ def to_row(contract: contracts.Contract, row: models.Contract) -> None:
     row.termination_requested_at = termination.requested_at if termination else None
 
 
-def save(row: models.Contract, contract: contracts.Contract | None = None) -> None:
+def save(
+    row: models.Contract,
+    contract: contracts.Contract | None = None,
+    *,
+    attachments: Sequence[Attachment] | None = None,
+    custom_fields: dict[str, object] | None = None,
+) -> None:
     """The contract as its next version (the caller loaded the row in scope, locked, at the version
-    he read), with the domain's changes when given."""
+    he read), with the domain's changes, its attachments and custom field values when given."""
     if contract is not None:
         to_row(contract, row)
+    if attachments is not None:
+        row.attachments = [attachment_json(a) for a in attachments]
+    if custom_fields is not None:
+        row.custom_fields = custom_fields
     row.version += 1
+
+
+def attachment_json(ref: Attachment) -> dict[str, str | int]:
+    return {
+        "document_id": ref.document_id,
+        "file_name": ref.file_name,
+        "content_type": ref.content_type,
+        "size_bytes": ref.size_bytes,
+        "sha256": ref.sha256,
+    }
+
+
+def attachments_of(row: models.Contract) -> tuple[Attachment, ...]:
+    return tuple(
+        Attachment(
+            str(a["document_id"]), str(a["file_name"]), str(a["content_type"]), int(a["size_bytes"]), str(a["sha256"])
+        )
+        for a in row.attachments
+    )
 
 
 def new_row(

@@ -17,7 +17,7 @@ from salesgrid.events.v1.contracts_events_pb2 import (
     ContractsRefundRecorded,
 )
 from salesgrid_common.auth import Principal, scope_filter
-from salesgrid_common.errors import AlreadyExists, FailedPrecondition, NotFound, ValidationFailed
+from salesgrid_common.errors import AlreadyExists, FailedPrecondition, ValidationFailed
 from salesgrid_common.ids import new_id
 from salesgrid_common.localtime import unit_calendar
 from salesgrid_common.paging import Page, keyset_page
@@ -112,7 +112,7 @@ class PaymentsMixin(ContractsUseCasesBase):
         principal.require("payments:create")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await self._payable(session, principal, contract_id)
+            row = await contract_store.payable(session, principal, contract_id)
             today = (await unit_calendar(session, row.org_unit_id)).today(now)  # the branch's calendar
             receipt = payments.record_receipt(
                 contract_store.domain_of(await contract_store.view(session, row)),
@@ -175,12 +175,6 @@ class PaymentsMixin(ContractsUseCasesBase):
             page = await self._payments_page(session, principal, models.ReceiptRow, contract_id, page_size, cursor)
             return Page(await payment_store.receipt_views(session, page.items), page.next_token)
 
-    async def _payable(self, session: AsyncSession, principal: Principal, contract_id: str) -> models.Contract:
-        row = await session.scalar(select(models.Contract).where(models.Contract.id == contract_id).with_for_update())
-        if row is None or not principal.can_see("payments:create", row.owner_id, row.org_path):
-            raise NotFound(f"contract {contract_id} not found", "contract_id")
-        return row
-
     async def record_refund(
         self, principal: Principal, *, contract_id: str, refunded_on: str, amount: str, reason: str
     ) -> models.RefundRow:
@@ -189,7 +183,7 @@ class PaymentsMixin(ContractsUseCasesBase):
         principal.require("payments:create")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await self._payable(session, principal, contract_id)
+            row = await contract_store.payable(session, principal, contract_id)
             today = (await unit_calendar(session, row.org_unit_id)).today(now)
             receipts = [payment_store.receipt_of(r) for r in await payment_store.receipt_rows(session, row.id)]
             refund = payments.record_refund(
@@ -238,7 +232,7 @@ class PaymentsMixin(ContractsUseCasesBase):
         principal.require("payments:create")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await self._payable(session, principal, contract_id)
+            row = await contract_store.payable(session, principal, contract_id)
             today = (await unit_calendar(session, row.org_unit_id)).today(now)
             existing = await payment_store.invoices(session, row.id)
             invoice = payments.issue_invoice(
