@@ -120,6 +120,13 @@ async def load_in_scope(
     return row
 
 
+async def get(session: AsyncSession, contract_id: str) -> models.Contract:
+    """Without a scope check (the caller holds a record of the contract he may see)."""
+    found = await session.get(models.Contract, contract_id)
+    assert found is not None
+    return found
+
+
 async def load_locked(session: AsyncSession, contract_id: str, expected_version: int = 0) -> models.Contract:
     """Locked, without a scope check (an approver decides on contracts outside his own scope)."""
     row = await session.scalar(select(models.Contract).where(models.Contract.id == contract_id).with_for_update())

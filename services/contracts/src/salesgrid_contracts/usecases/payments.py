@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
 
-from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.contracts_events_pb2 import (
@@ -16,11 +14,11 @@ from salesgrid.events.v1.contracts_events_pb2 import (
     ContractsReceiptRecorded,
     ContractsRefundRecorded,
 )
-from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.auth import Principal
 from salesgrid_common.errors import AlreadyExists, FailedPrecondition, ValidationFailed
 from salesgrid_common.ids import new_id
 from salesgrid_common.localtime import unit_calendar
-from salesgrid_common.paging import Page, keyset_page
+from salesgrid_common.paging import Page
 from salesgrid_contracts import models
 from salesgrid_contracts.domain import payments
 from salesgrid_contracts.domain import settlement as settling
@@ -46,24 +44,7 @@ class PaymentsMixin(ContractsUseCasesBase):
             await payment_store.refunds(session, row.id),
             row.currency,
         )
-        paid = {b.seq: b.paid.amount for b in settlement.balances}
-        for instalment in plan:
-            instalment.paid = paid[instalment.seq]
-        row.credit = settlement.credit.amount
-        if receipts:
-            await session.execute(
-                delete(models.ReceiptAllocationRow).where(
-                    models.ReceiptAllocationRow.receipt_id.in_([r.id for r in receipts])
-                )
-            )
-        shares: dict[tuple[str, int], Decimal] = {}
-        receipt_ids = {r.id for r in receipts}
-        # Refunds take money back from credit / instalments; only receipts' shares are stored.
-        for allocation in (a for a in settlement.allocations if a.source_id in receipt_ids):
-            key = (allocation.source_id, allocation.instalment_seq or 0)
-            shares[key] = shares.get(key, Decimal(0)) + allocation.amount.amount
-        for (receipt_id, seq), amount in shares.items():
-            session.add(models.ReceiptAllocationRow(receipt_id=receipt_id, instalment_seq=seq, amount=amount))
+        await payment_store.store_settlement(session, row, plan, [r.id for r in receipts], settlement)
         return settlement
 
     async def set_payment_plan(
@@ -83,11 +64,9 @@ class PaymentsMixin(ContractsUseCasesBase):
                 for i, (due, amount) in enumerate(instalments)
             ]
             plan = payments.build_payment_plan(Money(row.total, row.currency), row.start_date, pairs)
-            await session.execute(delete(models.InstalmentRow).where(models.InstalmentRow.contract_id == row.id))
-            session.add_all(payment_store.new_instalment_rows(row.id, plan))
-            await session.flush()
+            await payment_store.replace_plan(session, row.id, plan)
             await self._resettle(session, row)
-            row.version += 1
+            contract_store.save(row)
             payload = ContractsPaymentPlanSet(
                 contract_id=row.id,
                 currency=row.currency,
@@ -127,7 +106,7 @@ class PaymentsMixin(ContractsUseCasesBase):
             session.add(stored)
             await session.flush()
             await self._resettle(session, row)
-            row.version += 1
+            contract_store.save(row)
             await session.flush()
             allocations = (await payment_store.allocations(session, [stored.id], ordered=True))[stored.id]
             payload = ContractsReceiptRecorded(
@@ -152,27 +131,13 @@ class PaymentsMixin(ContractsUseCasesBase):
             await self._event(session, "receipt.recorded", payload, stored.id, principal, row.org_path, now)
             return ReceiptView(stored, allocations)
 
-    @staticmethod
-    async def _payments_page(
-        session: AsyncSession,
-        principal: Principal,
-        table: type[models.ReceiptRow | models.RefundRow | models.InvoiceRow],
-        contract_id: str,
-        page_size: int,
-        cursor: str,
-    ) -> Page:  # type: ignore[type-arg]
-        """Receipts, refunds or invoices in the caller's payments scope, newest first."""
-        principal.require("payments:read")
-        query = select(table).where(scope_filter(principal, "payments:read", table.owner_id, table.org_path))
-        if contract_id:
-            query = query.where(table.contract_id == contract_id)
-        return await keyset_page(session, query, table.id, page_size, cursor)
-
     async def list_receipts(
         self, principal: Principal, contract_id: str, page_size: int = 0, cursor: str = ""
     ) -> Page[ReceiptView]:
         async with self.sessions() as session:
-            page = await self._payments_page(session, principal, models.ReceiptRow, contract_id, page_size, cursor)
+            page = await payment_store.page_in_scope(
+                session, principal, models.ReceiptRow, contract_id, page_size, cursor
+            )
             return Page(await payment_store.receipt_views(session, page.items), page.next_token)
 
     async def record_refund(
@@ -203,7 +168,7 @@ class PaymentsMixin(ContractsUseCasesBase):
                 await self._resettle(session, row)
             except ValidationFailed as exc:  # collected in total, but not yet by the refund's date
                 raise ValidationFailed(exc.message, "refunded_on") from None
-            row.version += 1
+            contract_store.save(row)
             payload = ContractsRefundRecorded(
                 refund_id=stored.id,
                 contract_id=row.id,
@@ -222,7 +187,9 @@ class PaymentsMixin(ContractsUseCasesBase):
         self, principal: Principal, contract_id: str, page_size: int = 0, cursor: str = ""
     ) -> Page[models.RefundRow]:
         async with self.sessions() as session:
-            return await self._payments_page(session, principal, models.RefundRow, contract_id, page_size, cursor)
+            return await payment_store.page_in_scope(
+                session, principal, models.RefundRow, contract_id, page_size, cursor
+            )
 
     async def issue_invoice(
         self, principal: Principal, *, contract_id: str, number: str, amount: str, issued_on: str
@@ -247,7 +214,7 @@ class PaymentsMixin(ContractsUseCasesBase):
                 raise AlreadyExists(f"invoice {invoice.number} already exists", "number")
             stored = payment_store.new_invoice_row(new_id(), invoice, row, principal.subject_id, now)
             session.add(stored)
-            row.version += 1
+            contract_store.save(row)
             payload = ContractsInvoiceIssued(
                 invoice_id=stored.id,
                 contract_id=row.id,
@@ -264,4 +231,6 @@ class PaymentsMixin(ContractsUseCasesBase):
         self, principal: Principal, contract_id: str, page_size: int = 0, cursor: str = ""
     ) -> Page[models.InvoiceRow]:
         async with self.sessions() as session:
-            return await self._payments_page(session, principal, models.InvoiceRow, contract_id, page_size, cursor)
+            return await payment_store.page_in_scope(
+                session, principal, models.InvoiceRow, contract_id, page_size, cursor
+            )
