@@ -1,35 +1,26 @@
-"""The contract store: a contract's row with its lines, the current round's approval steps and
-a proposed amendment (ContractView) <-> the domain's Contract; loading in the caller's scope and a
-page of contracts in a fixed number of queries."""
+"""The contract store: a contract's rows (ContractView, loaded by contract_views) <-> the domain's
+Contract; loading in the caller's scope, locked, at the version the caller read; versioned saves
+and a new contract's rows."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.auth import Principal, scope_filter
-from salesgrid_common.custom_fields.registry import filter_clauses
+from salesgrid_common.auth import Principal
 from salesgrid_common.errors import Conflict, NotFound, PermissionDenied
-from salesgrid_common.paging import Page, keyset_page
 from salesgrid_contracts import models
 from salesgrid_contracts.domain import contracts
 from salesgrid_contracts.domain.attachments import Attachment, ContractTemplate
 from salesgrid_contracts.domain.money import Money
+from salesgrid_contracts.stores.contract_views import ContractView, page_in_scope, view, views
 
-FIELDS = "contracts"  # the custom-field entity
-
-
-@dataclass(frozen=True)
-class ContractView:
-    row: models.Contract
-    lines: list[models.ContractLine]
-    steps: list[models.ApprovalStepRow]
-    proposed: models.ContractRevision | None = None
+# The loaders are named here too: callers load and map contracts through this one module.
+__all__ = ["ContractView", "page_in_scope", "view", "views"]
 
 
 def line_json(line: contracts.ContractLine) -> dict[str, str]:
@@ -40,62 +31,6 @@ def line_json(line: contracts.ContractLine) -> dict[str, str]:
         "unit_price": str(line.unit_price.amount),
         "discount_percent": str(line.discount_percent),
     }
-
-
-async def view(session: AsyncSession, row: models.Contract) -> ContractView:
-    lines = list(
-        await session.scalars(
-            select(models.ContractLine)
-            .where(models.ContractLine.contract_id == row.id)
-            .order_by(models.ContractLine.position)
-        )
-    )
-    steps = list(
-        await session.scalars(
-            select(models.ApprovalStepRow)
-            .where(models.ApprovalStepRow.contract_id == row.id, models.ApprovalStepRow.round == row.approval_round)
-            .order_by(models.ApprovalStepRow.step_order)
-        )
-    )
-    proposed = None
-    if row.approval_kind == "amendment":
-        proposed = await session.get(models.ContractRevision, (row.id, row.revision + 1))
-    return ContractView(row, lines, steps, proposed)
-
-
-async def views(session: AsyncSession, rows: Sequence[models.Contract]) -> list[ContractView]:
-    """`view` for a page of contracts in three queries, whatever the page size (lines, the
-    current round's approval steps, the proposed amendments), not two or three per row."""
-    ids = [row.id for row in rows]
-    if not ids:
-        return []
-    lines: dict[str, list[models.ContractLine]] = {contract_id: [] for contract_id in ids}
-    for line in await session.scalars(
-        select(models.ContractLine)
-        .where(models.ContractLine.contract_id.in_(ids))
-        .order_by(models.ContractLine.position)
-    ):
-        lines[line.contract_id].append(line)
-    rounds = {row.id: row.approval_round for row in rows}
-    steps: dict[str, list[models.ApprovalStepRow]] = {contract_id: [] for contract_id in ids}
-    for step in await session.scalars(
-        select(models.ApprovalStepRow)
-        .where(models.ApprovalStepRow.contract_id.in_(ids))
-        .order_by(models.ApprovalStepRow.step_order)
-    ):
-        if step.round == rounds[step.contract_id]:
-            steps[step.contract_id].append(step)
-    wanted = {(row.id, row.revision + 1) for row in rows if row.approval_kind == "amendment"}
-    proposed: dict[str, models.ContractRevision] = {}
-    if wanted:
-        for revision in await session.scalars(
-            select(models.ContractRevision).where(
-                models.ContractRevision.contract_id.in_([contract_id for contract_id, _ in wanted])
-            )
-        ):
-            if (revision.contract_id, revision.revision) in wanted:
-                proposed[revision.contract_id] = revision
-    return [ContractView(row, lines[row.id], steps[row.id], proposed.get(row.id)) for row in rows]
 
 
 async def load_in_scope(
@@ -135,38 +70,6 @@ async def load_locked(session: AsyncSession, contract_id: str, expected_version:
     if expected_version and expected_version != row.version:
         raise Conflict(f"contract {row.number} is at version {row.version}, not {expected_version}", "version")
     return row
-
-
-async def payable(session: AsyncSession, principal: Principal, contract_id: str) -> models.Contract:
-    """Locked, within the caller's payments:create scope."""
-    row = await session.scalar(select(models.Contract).where(models.Contract.id == contract_id).with_for_update())
-    if row is None or not principal.can_see("payments:create", row.owner_id, row.org_path):
-        raise NotFound(f"contract {contract_id} not found", "contract_id")
-    return row
-
-
-async def page_in_scope(
-    session: AsyncSession,
-    principal: Principal,
-    *,
-    status: str,
-    customer_id: str,
-    custom_fields: Mapping[str, str],
-    page_size: int,
-    cursor: str,
-) -> Page[ContractView]:
-    """A page of the contracts the caller may read, with their lines, steps and proposals, in a
-    fixed number of queries (blank filters are ignored)."""
-    stmt = select(models.Contract).where(
-        scope_filter(principal, "contracts:read", models.Contract.owner_id, models.Contract.org_path)
-    )
-    if status:
-        stmt = stmt.where(models.Contract.status == status)
-    if customer_id:
-        stmt = stmt.where(models.Contract.customer_id == customer_id)
-    stmt = stmt.where(*await filter_clauses(session, FIELDS, models.Contract.id, custom_fields))
-    page = await keyset_page(session, stmt, models.Contract.id, page_size, cursor)
-    return Page(await views(session, page.items), page.next_token)
 
 
 async def insert(session: AsyncSession, row: models.Contract, lines: Sequence[models.ContractLine]) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.errors import NotFound
 from salesgrid_common.paging import Page, keyset_page
 from salesgrid_contracts import models
 from salesgrid_contracts.domain import payments, receivables
@@ -240,3 +241,11 @@ async def receivable_instalments(
         )
         for i, c in (await session.execute(stmt)).tuples().all()
     ]
+
+
+async def payable(session: AsyncSession, principal: Principal, contract_id: str) -> models.Contract:
+    """Locked, within the caller's payments:create scope."""
+    row = await session.scalar(select(models.Contract).where(models.Contract.id == contract_id).with_for_update())
+    if row is None or not principal.can_see("payments:create", row.owner_id, row.org_path):
+        raise NotFound(f"contract {contract_id} not found", "contract_id")
+    return row

@@ -91,7 +91,7 @@ class PaymentsMixin(ContractsUseCasesBase):
         principal.require("payments:create")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await contract_store.payable(session, principal, contract_id)
+            row = await payment_store.payable(session, principal, contract_id)
             today = (await unit_calendar(session, row.org_unit_id)).today(now)  # the branch's calendar
             receipt = payments.record_receipt(
                 contract_store.domain_of(await contract_store.view(session, row)),
@@ -148,7 +148,7 @@ class PaymentsMixin(ContractsUseCasesBase):
         principal.require("payments:create")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await contract_store.payable(session, principal, contract_id)
+            row = await payment_store.payable(session, principal, contract_id)
             today = (await unit_calendar(session, row.org_unit_id)).today(now)
             receipts = [payment_store.receipt_of(r) for r in await payment_store.receipt_rows(session, row.id)]
             refund = payments.record_refund(
@@ -199,7 +199,7 @@ class PaymentsMixin(ContractsUseCasesBase):
         principal.require("payments:create")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await contract_store.payable(session, principal, contract_id)
+            row = await payment_store.payable(session, principal, contract_id)
             today = (await unit_calendar(session, row.org_unit_id)).today(now)
             existing = await payment_store.invoices(session, row.id)
             invoice = payments.issue_invoice(
