@@ -19,7 +19,7 @@ from salesgrid_common.events.outbox import Outbox
 from salesgrid_contracts import models
 from salesgrid_contracts.domain import approval
 from salesgrid_contracts.domain.money import Money
-from salesgrid_contracts.payloads import approval_step
+from salesgrid_contracts.payloads import approval_step, money_text
 from salesgrid_contracts.pipeline_client import PipelineClient
 from salesgrid_contracts.stores import approvals as approval_store
 
@@ -37,8 +37,7 @@ def parse_day(text: str, field: str) -> date:
         raise ValidationFailed(f"must be a date such as 2026-04-01, got {text!r}", field) from None
 
 
-def _money(amount: Decimal, currency: str) -> str:
-    return str(Money(amount, currency).amount)
+_money = money_text  # the amount as events and messages carry it
 
 
 # document_id, file_name, content_type, size_bytes, sha256 as the caller gave them

@@ -5,13 +5,11 @@ later one a copy marked as such. Each print is an event (so in the audit trail).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid.events.v1.contracts_events_pb2 import ContractsDocumentPrinted
 from salesgrid_common.auth import Principal
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
@@ -23,6 +21,7 @@ from salesgrid_contracts import models, pdf
 from salesgrid_contracts.customer_names import legal_name
 from salesgrid_contracts.domain import documents
 from salesgrid_contracts.domain.documents import Document, DocumentKind, Letterhead
+from salesgrid_contracts.payloads import document_printed
 from salesgrid_contracts.stores import contracts as contract_store
 from salesgrid_contracts.stores import documents as document_store
 from salesgrid_contracts.stores import payments as payment_store
@@ -92,16 +91,7 @@ class DocumentsUseCases(ContractsUseCasesBase):
         await self._event(
             session,
             "document.printed",
-            ContractsDocumentPrinted(
-                document_id=row.id,
-                kind=row.kind,
-                subject_id=row.subject_id,
-                contract_id=row.contract_id,
-                number=row.number,
-                copy_number=printed.copy_number,
-                printed_by=principal.subject_id,
-                sha256=hashlib.sha256(printed.content).hexdigest(),
-            ),
+            document_printed(row, printed.copy_number, principal.subject_id, printed.content),
             row.id,
             principal,
             row.org_path,

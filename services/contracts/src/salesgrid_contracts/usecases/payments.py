@@ -6,14 +6,6 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid.events.v1.contracts_events_pb2 import (
-    ContractsInstalmentState,
-    ContractsInvoiceIssued,
-    ContractsPaymentPlanSet,
-    ContractsReceiptAllocationState,
-    ContractsReceiptRecorded,
-    ContractsRefundRecorded,
-)
 from salesgrid_common.auth import Principal
 from salesgrid_common.errors import AlreadyExists, FailedPrecondition, ValidationFailed
 from salesgrid_common.ids import new_id
@@ -27,7 +19,8 @@ from salesgrid_contracts.domain.money import Money, parse_money
 from salesgrid_contracts.stores import contracts as contract_store
 from salesgrid_contracts.stores import payments as payment_store
 from salesgrid_contracts.stores.payments import PlanView, ReceiptView
-from salesgrid_contracts.usecases._support import ContractsUseCasesBase, _money, parse_day
+from salesgrid_contracts.payloads import invoice_issued, payment_plan_set, receipt_recorded, refund_recorded
+from salesgrid_contracts.usecases._support import ContractsUseCasesBase, parse_day
 
 
 class PaymentsMixin(ContractsUseCasesBase):
@@ -67,14 +60,7 @@ class PaymentsMixin(ContractsUseCasesBase):
             await payment_store.replace_plan(session, row.id, plan)
             await self._resettle(session, row)
             contract_store.save(row)
-            payload = ContractsPaymentPlanSet(
-                contract_id=row.id,
-                currency=row.currency,
-                instalments=[
-                    ContractsInstalmentState(seq=i.seq, due_date=i.due_date.isoformat(), amount=str(i.amount.amount))
-                    for i in plan
-                ],
-            )
+            payload = payment_plan_set(row, plan)
             await self._event(session, "payment_plan.set", payload, row.id, principal, row.org_path, now)
             await session.flush()
             return PlanView(row, await payment_store.instalments(session, row.id))
@@ -109,25 +95,7 @@ class PaymentsMixin(ContractsUseCasesBase):
             contract_store.save(row)
             await session.flush()
             allocations = (await payment_store.allocations(session, [stored.id], ordered=True))[stored.id]
-            payload = ContractsReceiptRecorded(
-                receipt_id=stored.id,
-                contract_id=row.id,
-                customer_id=row.customer_id,
-                received_on=stored.received_on.isoformat(),
-                amount=str(receipt.amount.amount),
-                currency=row.currency,
-                method=stored.method,
-                credit=_money(row.credit, row.currency),
-                owner_id=row.owner_id,
-                channel=row.channel or "direct",
-                partner_id=row.partner_id or "",
-                allocations=[
-                    ContractsReceiptAllocationState(
-                        instalment_seq=a.instalment_seq, amount=_money(a.amount, row.currency)
-                    )
-                    for a in allocations
-                ],
-            )
+            payload = receipt_recorded(receipt, row, allocations)
             await self._event(session, "receipt.recorded", payload, stored.id, principal, row.org_path, now)
             return ReceiptView(stored, allocations)
 
@@ -169,17 +137,7 @@ class PaymentsMixin(ContractsUseCasesBase):
             except ValidationFailed as exc:  # collected in total, but not yet by the refund's date
                 raise ValidationFailed(exc.message, "refunded_on") from None
             contract_store.save(row)
-            payload = ContractsRefundRecorded(
-                refund_id=stored.id,
-                contract_id=row.id,
-                customer_id=row.customer_id,
-                refunded_on=stored.refunded_on.isoformat(),
-                amount=_money(stored.amount, row.currency),
-                currency=row.currency,
-                reason=stored.reason,
-                channel=row.channel or "direct",
-                partner_id=row.partner_id or "",
-            )
+            payload = refund_recorded(refund, row)
             await self._event(session, "refund.recorded", payload, stored.id, principal, row.org_path, now)
             return stored
 
@@ -215,15 +173,7 @@ class PaymentsMixin(ContractsUseCasesBase):
             stored = payment_store.new_invoice_row(new_id(), invoice, row, principal.subject_id, now)
             session.add(stored)
             contract_store.save(row)
-            payload = ContractsInvoiceIssued(
-                invoice_id=stored.id,
-                contract_id=row.id,
-                customer_id=row.customer_id,
-                number=stored.number,
-                amount=_money(stored.amount, row.currency),
-                currency=row.currency,
-                issued_on=stored.issued_on.isoformat(),
-            )
+            payload = invoice_issued(stored.id, invoice, row)
             await self._event(session, "invoice.issued", payload, stored.id, principal, row.org_path, now)
             return stored
 
