@@ -1,4 +1,4 @@
-"""The follow-up, task, visit, daily-report and unit-policy stores' mappers cover every column both ways, and their events are built
+"""The follow-up, task, visit, daily-report, unit-policy, inbox and spot-check stores' mappers cover every column both ways, and their events are built
 from the domain objects."""
 
 from __future__ import annotations
@@ -15,7 +15,19 @@ from salesgrid_activities.domain.daily_reports import DailyReport, ReportContent
 from salesgrid_activities.domain.check_ins import FlagReason, GeoPoint, LocationAssessment, LocationFix, Visit
 from salesgrid_activities.domain.tasks import Task, TaskStatus
 from salesgrid_activities.domain.unit_policies import PolicyOverrides, UnitPolicy
-from salesgrid_activities.models import DailyReportRow, FollowUpRow, TaskRow, UnitPolicyRow, VisitRow
+from salesgrid_activities.domain.inbox import InboxItem
+from salesgrid_activities.domain.spot_checks import SpotCheck, Verdict
+from salesgrid_activities.models import (
+    DailyReportRow,
+    FollowUpRow,
+    InboxItemRow,
+    SpotCheckRow,
+    TaskRow,
+    UnitPolicyRow,
+    VisitRow,
+)
+from salesgrid_activities.stores.inbox import item_from_row, item_to_row
+from salesgrid_activities.stores.spot_checks import spot_check_from_row, spot_check_to_row
 from salesgrid_activities.stores.unit_policies import unit_policy_from_row, unit_policy_to_row
 from salesgrid_activities.stores.daily_reports import report_from_row, report_to_row
 from salesgrid_activities.stores.visits import visit_from_row, visit_to_row
@@ -156,3 +168,46 @@ def test_the_unit_policy_mapper_writes_every_column_and_reads_back_every_field()
     assert set(values) == set(UnitPolicyRow.__table__.columns.keys())
     assert values["report_deadline"] == "19:30"
     assert unit_policy_from_row(UnitPolicyRow(**values)) == policy
+
+
+def test_the_inbox_item_mapper_writes_every_column_and_reads_back_every_field() -> None:
+    item = InboxItem(
+        id="i-1",
+        owner_id="rep-a",
+        org_path="/c/sz/",
+        kind="task_overdue",
+        title="Task Call back is overdue",
+        params={"task": "Call back"},
+        record_type="task",
+        record_id="t-1",
+        subject_owner_id="rep-a",
+        event_id="e-1",
+        occurred_at=NOW,
+        read_at=NOW + timedelta(minutes=5),
+    )
+    values = item_to_row(item)
+    assert set(values) == set(InboxItemRow.__table__.columns.keys())  # a new column must be mapped
+    assert item_from_row(InboxItemRow(**values)) == item
+
+
+@pytest.mark.parametrize("fine", [None, Decimal("50.00")])
+def test_the_spot_check_mapper_writes_every_column_and_reads_back_every_field(fine: Decimal | None) -> None:
+    check = SpotCheck(
+        id="s-1",
+        follow_up_id="f-1",
+        week="2026-W09",
+        owner_id="rep-a",
+        org_path="/c/sz/",
+        verifier_id="adm-1",
+        verdict=Verdict.FALSE if fine else Verdict.PENDING,
+        assigned_at=NOW,
+        note="no such visit" if fine else "",
+        fine=fine,
+        currency="CNY" if fine else "",
+        verified_at=NOW + timedelta(days=1) if fine else None,
+        version=2 if fine else 1,
+    )
+    values = spot_check_to_row(check)
+    assert set(values) == set(SpotCheckRow.__table__.columns.keys())  # a new column must be mapped
+    assert values["currency"] == ("CNY" if fine else None)  # stored as NULL until a fine is set
+    assert spot_check_from_row(SpotCheckRow(**values)) == check

@@ -1,4 +1,4 @@
-"""The contract and product stores: a new contract's rows read back as the same domain Contract, the rules'
+"""The contract, product and approval-rule stores: a new contract's rows read back as the same domain Contract, the rules'
 changes (signature, termination request and its withdrawal) go onto the row with the next version,
 and loading is scoped and checks the version the caller read -- on SQLite and PostgreSQL."""
 
@@ -17,11 +17,12 @@ from salesgrid_common.errors import AlreadyExists, Conflict, NotFound, Permissio
 from salesgrid_common.migrations import upgrade
 from salesgrid_contracts import models
 from salesgrid_contracts.app import MIGRATIONS
-from salesgrid_contracts.domain import contracts, payments
+from salesgrid_contracts.domain import approval, contracts, payments
 from salesgrid_contracts.domain.money import Money
 from salesgrid_contracts.payloads import contract_state
 from salesgrid_contracts.domain.attachments import ContractTemplate
 from salesgrid_contracts.domain.products import Product
+from salesgrid_contracts.stores import approvals as approval_store
 from salesgrid_contracts.stores import contracts as store
 from salesgrid_contracts.stores import payments as payment_store
 from salesgrid_contracts.stores import products as product_store
@@ -240,3 +241,18 @@ async def test_template_versions_map_both_ways_and_load_by_version(database_url:
                 await template_store.load(session, "std", 3)
     finally:
         await engine.dispose()
+
+
+def test_approval_rules_are_stored_as_thresholds_and_read_back() -> None:
+    rules = approval.ApprovalRules(
+        "sz",
+        (
+            approval.ApprovalRule(Money(Decimal("50000"), "CNY"), "manager"),
+            approval.ApprovalRule(None, "director"),
+        ),
+    )
+    row = models.ApprovalRuleSet()
+    approval_store.rules_to_row(rules, "CNY", "adm-1", NOW, row)
+    assert row.thresholds == [{"up_to": "50000.00", "role": "manager"}, {"up_to": None, "role": "director"}]
+    assert (row.org_unit_id, row.currency, row.updated_by, row.updated_at) == ("sz", "CNY", "adm-1", NOW)
+    assert approval_store.rules_from_row(row) == rules

@@ -2,179 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
-from decimal import Decimal
-from typing import Any
-
 import grpc
-from google.protobuf.message import Message
 
 from salesgrid.activities.v1 import activities_pb2 as pb
 from salesgrid.activities.v1 import activities_pb2_grpc as pb_grpc
 from salesgrid_common.auth import caller
-from salesgrid_common.protos import from_timestamp, to_timestamp
-from salesgrid_activities.domain import daily_reports, unit_policies
-from salesgrid_activities.domain.follow_ups import FollowUp
+from salesgrid_common.protos import to_timestamp
 from salesgrid_activities.domain.tasks import Task
-from salesgrid_activities.domain.check_ins import LocationAssessment, LocationFix, Visit
-from salesgrid_activities.domain.daily_reports import DailyReport
-from salesgrid_activities.domain.report_comments import ReportComment
+from salesgrid_activities.translate.daily_reports import comment_pb, counts_pb, report_pb, unit_policy_pb
+from salesgrid_activities.translate.field_work import follow_up_pb, reading_of, visit_pb, when
 from salesgrid_activities.usecases import ActivitiesUseCases
 
 Ctx = grpc.aio.ServicerContext
-
-
-def _when(message: Message, field: str) -> datetime | None:
-    return from_timestamp(getattr(message, field)) if message.HasField(field) else None
-
-
-def _reading(request: pb.CheckInRequest | pb.CheckOutRequest) -> dict[str, Any]:
-    r = request.reading
-    return {
-        "latitude": r.latitude,
-        "longitude": r.longitude,
-        "accuracy_m": r.accuracy_m,
-        "device_time": _when(r, "device_time"),
-        "photo_ref": r.photo_ref or None,
-    }
-
-
-def follow_up_pb(follow_up: FollowUp) -> pb.FollowUp:
-    return pb.FollowUp(
-        id=follow_up.id,
-        owner_id=follow_up.owner_id,
-        org_path=follow_up.org_path,
-        kind=follow_up.kind.value,
-        occurred_at=to_timestamp(follow_up.occurred_at),
-        notes=follow_up.notes,
-        customer_id=follow_up.customer_id or "",
-        contact_id=follow_up.contact_id or "",
-        opportunity_id=follow_up.opportunity_id or "",
-        lead_id=follow_up.lead_id or "",
-        next_follow_up_on=follow_up.next_follow_up_on.isoformat() if follow_up.next_follow_up_on else "",
-        created_at=to_timestamp(follow_up.created_at) if follow_up.created_at else None,
-        version=follow_up.version,
-    )
-
-
-def visit_end_pb(fix: LocationFix, received_at: datetime | None, assessment: LocationAssessment) -> pb.VisitEnd:
-    return pb.VisitEnd(
-        reading=pb.LocationReading(
-            latitude=fix.point.latitude,
-            longitude=fix.point.longitude,
-            accuracy_m=fix.accuracy_m,
-            device_time=to_timestamp(fix.device_time),
-            photo_ref=fix.photo_ref or "",
-        ),
-        received_at=to_timestamp(received_at),
-        has_distance=assessment.distance_m is not None,
-        distance_m=assessment.distance_m or 0.0,
-        flags=[r.value for r in assessment.reasons],
-    )
-
-
-def visit_pb(visit: Visit) -> pb.Visit:
-    duration = visit.duration
-    out, out_assessment = visit.check_out, visit.check_out_assessment
-    return pb.Visit(
-        id=visit.visit_id,
-        owner_id=visit.rep_id,
-        org_path=visit.org_path,
-        customer_id=visit.customer_id,
-        check_in=visit_end_pb(visit.check_in, visit.check_in_received_at, visit.check_in_assessment),
-        check_out=None
-        if out is None or out_assessment is None
-        else visit_end_pb(out, visit.check_out_received_at, out_assessment),
-        flagged=visit.flagged,
-        duration_seconds=int(duration.total_seconds()) if duration else 0,
-        version=visit.version,
-    )
-
-
-def report_pb(report: DailyReport) -> pb.DailyReport:
-    content = report.content
-    return pb.DailyReport(
-        id=report.report_id,
-        owner_id=report.rep_id,
-        org_path=report.org_path,
-        report_date=report.report_date.isoformat(),
-        time_zone=report.time_zone,
-        status=report.status.value,
-        summary=content.summary if content else "",
-        visit_ids=content.visit_ids if content else (),
-        tomorrow_plan=(content.tomorrow_plan if content else None) or "",
-        problems=(content.problems if content else None) or "",
-        submitted_at=to_timestamp(report.submitted_at),
-        falsified=report.falsified,
-        falsified_by=report.falsified_by or "",
-        falsified_comment=report.falsified_comment or "",
-        version=report.version,
-    )
-
-
-def _policy_values(
-    check_in_radius_m: float | None,
-    deadline: time | None,
-    late: Decimal | None,
-    missing: Decimal | None,
-    falsified: Decimal | None,
-    currency: str | None,
-) -> pb.PolicyValues:
-    return pb.PolicyValues(
-        check_in_radius_m=check_in_radius_m,
-        report_deadline=deadline.strftime("%H:%M") if deadline else None,
-        late_fine=None if late is None else str(late),
-        missing_fine=None if missing is None else str(missing),
-        falsified_fine=None if falsified is None else str(falsified),
-        currency=currency,
-    )
-
-
-def unit_policy_pb(
-    unit_id: str, policy: unit_policies.UnitPolicy | None, policies: unit_policies.Policies
-) -> pb.UnitPolicy:
-    r, own = policies.report, policy.overrides if policy else None
-    return pb.UnitPolicy(
-        unit_id=unit_id,
-        overrides=pb.PolicyValues()
-        if own is None
-        else _policy_values(
-            own.check_in_radius_m,
-            own.report_deadline,
-            own.late_fine,
-            own.missing_fine,
-            own.falsified_fine,
-            own.currency,
-        ),
-        version=policy.version if policy else 0,
-        effective=_policy_values(
-            policies.check_in.radius_m, r.deadline, r.late_fine, r.missing_fine, r.falsified_fine, r.currency
-        ),
-    )
-
-
-def comment_pb(comment: ReportComment) -> pb.ReportComment:
-    return pb.ReportComment(
-        id=comment.id,
-        report_id=comment.report_id,
-        author_id=comment.author_id,
-        body=comment.body,
-        created_at=to_timestamp(comment.created_at),
-    )
-
-
-def _counts(rep_id: str, counts: daily_reports.ComplianceCounts) -> pb.ComplianceCount:
-    rate = counts.rate
-    return pb.ComplianceCount(
-        rep_id=rep_id,
-        on_time=counts.on_time,
-        late=counts.late,
-        missing=counts.missing,
-        falsified=counts.falsified,
-        compliant=counts.compliant,
-        total=counts.total,
-        rate="" if rate is None else str(rate),
-    )
 
 
 class ActivitiesServicer(pb_grpc.ActivitiesServicer):
@@ -210,7 +49,7 @@ class ActivitiesServicer(pb_grpc.ActivitiesServicer):
             await self.uc.log_follow_up(
                 caller(),
                 kind=request.kind,
-                occurred_at=_when(request, "occurred_at"),
+                occurred_at=when(request, "occurred_at"),
                 notes=request.notes,
                 customer_id=request.customer_id,
                 contact_id=request.contact_id,
@@ -234,10 +73,10 @@ class ActivitiesServicer(pb_grpc.ActivitiesServicer):
         )
 
     async def CheckIn(self, request: pb.CheckInRequest, context: Ctx) -> pb.Visit:
-        return visit_pb(await self.uc.check_in(caller(), customer_id=request.customer_id, reading=_reading(request)))
+        return visit_pb(await self.uc.check_in(caller(), customer_id=request.customer_id, reading=reading_of(request)))
 
     async def CheckOut(self, request: pb.CheckOutRequest, context: Ctx) -> pb.Visit:
-        return visit_pb(await self.uc.check_out(caller(), visit_id=request.visit_id, reading=_reading(request)))
+        return visit_pb(await self.uc.check_out(caller(), visit_id=request.visit_id, reading=reading_of(request)))
 
     async def ListVisits(self, request: pb.ListVisitsRequest, context: Ctx) -> pb.ListVisitsResponse:
         page = await self.uc.list_visits(
@@ -257,9 +96,9 @@ class ActivitiesServicer(pb_grpc.ActivitiesServicer):
                 assignee_id=request.assignee_id,
                 title=request.title,
                 description=request.description,
-                start_at=_when(request, "start_at"),
-                end_at=_when(request, "end_at"),
-                due_at=_when(request, "due_at"),
+                start_at=when(request, "start_at"),
+                end_at=when(request, "end_at"),
+                due_at=when(request, "due_at"),
                 reminder_minutes=list(request.reminder_minutes),
                 private=request.private,
             )
@@ -315,7 +154,7 @@ class ActivitiesServicer(pb_grpc.ActivitiesServicer):
     ) -> pb.DailyReportCompliance:
         summary = await self.uc.compliance(caller(), request.from_date, request.to_date)
         return pb.DailyReportCompliance(
-            reps=[_counts(rep, c) for rep, c in summary.per_rep.items()], team=_counts("", summary.team)
+            reps=[counts_pb(rep, c) for rep, c in summary.per_rep.items()], team=counts_pb("", summary.team)
         )
 
     async def GetPolicyLedger(self, request: pb.GetPolicyLedgerRequest, context: Ctx) -> pb.PolicyLedger:
@@ -375,8 +214,8 @@ class ActivitiesServicer(pb_grpc.ActivitiesServicer):
             caller(),
             user_id=request.user_id,
             unit_id=request.unit_id,
-            window_start=_when(request, "window_start"),
-            window_end=_when(request, "window_end"),
+            window_start=when(request, "window_start"),
+            window_end=when(request, "window_end"),
         )
         return pb.Calendar(
             entries=[

@@ -10,8 +10,7 @@ from salesgrid.activities.v1 import spot_checks_pb2 as spb
 from salesgrid.activities.v1 import spot_checks_pb2_grpc as spb_grpc
 from salesgrid_common.auth import caller
 from salesgrid_common.protos import to_timestamp
-from salesgrid_activities.domain.spot_checks import ledger_totals
-from salesgrid_activities.models import SpotCheckRow
+from salesgrid_activities.domain.spot_checks import SpotCheck, ledger_totals
 from salesgrid_activities.usecases.announcements import AnnouncementsUseCases, AnnouncementView
 from salesgrid_activities.usecases.spot_checks import SpotChecksUseCases
 
@@ -78,17 +77,17 @@ class AnnouncementsServicer(apb_grpc.AnnouncementsServicer):
         )
 
 
-def spot_check_pb(row: SpotCheckRow) -> spb.SpotCheck:
+def spot_check_pb(row: SpotCheck) -> spb.SpotCheck:
     return spb.SpotCheck(
         id=row.id,
         follow_up_id=row.follow_up_id,
         week=row.week,
         rep_id=row.owner_id,
         verifier_id=row.verifier_id,
-        verdict=row.verdict,
+        verdict=row.verdict.value,
         note=row.note,
         fine="" if row.fine is None else str(row.fine),
-        currency=row.currency or "",
+        currency=row.currency,
         assigned_at=to_timestamp(row.assigned_at),
         verified_at=to_timestamp(row.verified_at),
         version=row.version,

@@ -8,19 +8,19 @@ from salesgrid.activities.v1 import inbox_pb2 as pb
 from salesgrid.activities.v1 import inbox_pb2_grpc as pb_grpc
 from salesgrid_common.auth import caller
 from salesgrid_common.protos import to_timestamp
-from salesgrid_activities.models import InboxItemRow
+from salesgrid_activities.domain.inbox import InboxItem
 from salesgrid_activities.usecases.inbox import InboxUseCases
 
 Ctx = grpc.aio.ServicerContext
 
 
-def item_pb(row: InboxItemRow) -> pb.InboxItem:
+def item_pb(row: InboxItem) -> pb.InboxItem:
     return pb.InboxItem(
         id=row.id,
         recipient_id=row.owner_id,
         kind=row.kind,
         title=row.title,
-        params=row.params or {},
+        params=dict(row.params),
         record=pb.RecordLink(type=row.record_type, id=row.record_id),
         subject_owner_id=row.subject_owner_id,
         occurred_at=to_timestamp(row.occurred_at),

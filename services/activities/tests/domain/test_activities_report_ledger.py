@@ -8,14 +8,12 @@ from salesgrid_activities.domain.daily_reports import (
     DailyReport,
     Infraction,
     ReportPolicy,
-    compliance_summary,
-    infractions,
     mark_falsified,
     missing_report,
-    policy_ledger,
     submit_report,
     validate_report_content,
 )
+from salesgrid_activities.domain.report_ledger import compliance_summary, infractions, policy_ledger
 from salesgrid_activities.domain.errors import ValidationFailed
 from salesgrid_activities.domain.money import Money
 

@@ -10,7 +10,8 @@ from salesgrid.analytics.v1 import analytics_pb2 as pb
 from salesgrid.analytics.v1 import analytics_pb2_grpc as pb_grpc
 from salesgrid_analytics.domain.forecast import ForecastRow
 from salesgrid_analytics.domain.funnel import FunnelReport
-from salesgrid_analytics.domain.performance import AttainmentRow, ComplianceRow, PerformanceRow, RankedEntry
+from salesgrid_analytics.domain.attainment import AttainmentRow
+from salesgrid_analytics.domain.performance import ComplianceRow, PerformanceRow, RankedEntry
 from salesgrid_analytics.domain.targets import Target
 from salesgrid_analytics.factstore import platform_path
 from salesgrid_analytics.domain.expenses import CostLine

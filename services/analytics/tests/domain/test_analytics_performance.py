@@ -7,14 +7,12 @@ from salesgrid_analytics.domain import orgpath
 from salesgrid_analytics.domain.errors import ValidationFailed
 from salesgrid_analytics.domain.facts import ReportTiming, Selection
 from salesgrid_analytics.domain.metrics import Metric
+from salesgrid_analytics.domain.attainment import actual, attainment_report, monthly_trend
 from salesgrid_analytics.domain.performance import (
     PerformanceRow,
     RankedEntry,
-    attainment_report,
-    actual,
     compliance,
     leaderboard,
-    monthly_trend,
     performance,
     rank,
 )

@@ -11,7 +11,8 @@ from salesgrid_analytics.domain import orgpath
 from salesgrid_analytics.domain.forecast import forecast_vs_target
 from salesgrid_analytics.domain.funnel import funnel
 from salesgrid_analytics.domain.metrics import Metric
-from salesgrid_analytics.domain.performance import monthly_trend, performance
+from salesgrid_analytics.domain.attainment import monthly_trend
+from salesgrid_analytics.domain.performance import performance
 from salesgrid_analytics.domain.periods import parse_period
 
 from analytics_factories import DEFAULT, MODELS, REP_A, REP_B, REP_C, SHANGHAI

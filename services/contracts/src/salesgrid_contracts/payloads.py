@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
-from salesgrid.events.v1.contracts_events_pb2 import ContractsContractState
+import hashlib
+from collections.abc import Sequence
+from decimal import Decimal
+
+from salesgrid.events.v1.contracts_events_pb2 import (
+    ContractsApprovalStep,
+    ContractsContractState,
+    ContractsDocumentPrinted,
+    ContractsInstalmentOverdue,
+    ContractsInstalmentState,
+    ContractsInvoiceIssued,
+    ContractsPaymentPlanSet,
+    ContractsReceiptAllocationState,
+    ContractsReceiptRecorded,
+    ContractsRefundRecorded,
+)
 from salesgrid_common.custom_fields.structs import struct_of
 from salesgrid_contracts import models
+from salesgrid_contracts.domain import payments
 from salesgrid_contracts.domain.money import Money
 
 
@@ -25,4 +41,112 @@ def contract_state(row: models.Contract, comment: str = "") -> ContractsContract
         custom_fields=struct_of(row.custom_fields),
         channel=row.channel or "direct",
         partner_id=row.partner_id or "",
+    )
+
+
+def approval_step(row: models.Contract, step: models.ApprovalStepRow) -> ContractsApprovalStep:
+    return ContractsApprovalStep(
+        contract_id=row.id,
+        number=row.number,
+        approval_kind=step.kind,
+        round=step.round,
+        step_order=step.step_order,
+        role=step.role,
+        approver_id=step.approver_id,
+        status=step.status,
+        comment=step.comment or "",
+    )
+
+
+def instalment_overdue(row: models.Contract, instalment: models.InstalmentRow) -> ContractsInstalmentOverdue:
+    return ContractsInstalmentOverdue(
+        contract_id=row.id,
+        number=row.number,
+        customer_id=row.customer_id,
+        owner_id=row.owner_id,
+        seq=instalment.seq,
+        due_date=instalment.due_date.isoformat(),
+        outstanding=money_text(instalment.amount - instalment.paid, row.currency),
+        currency=row.currency,
+    )
+
+
+def money_text(amount: Decimal, currency: str) -> str:
+    """An amount as events carry it: in the currency's minor units."""
+    return str(Money(amount, currency).amount)
+
+
+def payment_plan_set(row: models.Contract, plan: Sequence[payments.Instalment]) -> ContractsPaymentPlanSet:
+    return ContractsPaymentPlanSet(
+        contract_id=row.id,
+        currency=row.currency,
+        instalments=[
+            ContractsInstalmentState(seq=i.seq, due_date=i.due_date.isoformat(), amount=str(i.amount.amount))
+            for i in plan
+        ],
+    )
+
+
+def receipt_recorded(
+    receipt: payments.Receipt, row: models.Contract, allocations: Sequence[models.ReceiptAllocationRow]
+) -> ContractsReceiptRecorded:
+    """The receipt with how it was applied and the contract's credit after it."""
+    return ContractsReceiptRecorded(
+        receipt_id=receipt.receipt_id,
+        contract_id=row.id,
+        customer_id=row.customer_id,
+        received_on=receipt.received_on.isoformat(),
+        amount=str(receipt.amount.amount),
+        currency=row.currency,
+        method=receipt.method.value,
+        credit=money_text(row.credit, row.currency),
+        owner_id=row.owner_id,
+        channel=row.channel or "direct",
+        partner_id=row.partner_id or "",
+        allocations=[
+            ContractsReceiptAllocationState(instalment_seq=a.instalment_seq, amount=money_text(a.amount, row.currency))
+            for a in allocations
+        ],
+    )
+
+
+def refund_recorded(refund: payments.Refund, row: models.Contract) -> ContractsRefundRecorded:
+    return ContractsRefundRecorded(
+        refund_id=refund.refund_id,
+        contract_id=row.id,
+        customer_id=row.customer_id,
+        refunded_on=refund.refunded_on.isoformat(),
+        amount=money_text(refund.amount.amount, row.currency),
+        currency=row.currency,
+        reason=refund.reason,
+        channel=row.channel or "direct",
+        partner_id=row.partner_id or "",
+    )
+
+
+def invoice_issued(invoice_id: str, invoice: payments.Invoice, row: models.Contract) -> ContractsInvoiceIssued:
+    return ContractsInvoiceIssued(
+        invoice_id=invoice_id,
+        contract_id=row.id,
+        customer_id=row.customer_id,
+        number=invoice.number,
+        amount=money_text(invoice.amount.amount, row.currency),
+        currency=row.currency,
+        issued_on=invoice.issued_on.isoformat(),
+    )
+
+
+def document_printed(
+    row: models.PrintedDocument, copy_number: int, printed_by: str, content: bytes
+) -> ContractsDocumentPrinted:
+    """A print of a document: the original (copy 0) or a copy, with the digest of what was printed."""
+    return ContractsDocumentPrinted(
+        document_id=row.id,
+        kind=row.kind,
+        subject_id=row.subject_id,
+        contract_id=row.contract_id,
+        number=row.number,
+        copy_number=copy_number,
+        printed_by=printed_by,
+        sha256=hashlib.sha256(content).hexdigest(),
     )

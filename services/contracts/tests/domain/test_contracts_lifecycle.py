@@ -4,13 +4,12 @@ from decimal import Decimal
 
 import pytest
 from contracts_builders import END, NOW, START, cny, draft, line, product
+from salesgrid_contracts.domain.amendments import amend, apply_amendment
 from salesgrid_contracts.domain.contracts import (
     TRANSITIONS,
     ContractAction,
     ContractStatus,
     activate,
-    amend,
-    apply_amendment,
     approve,
     approve_termination,
     complete,

@@ -21,9 +21,7 @@ from salesgrid_contracts.domain.errors import (
 )
 from salesgrid_contracts.domain.money import Money
 from salesgrid_contracts.domain.payments import (
-    Allocation,
     Instalment,
-    InstalmentStatus,
     Invoice,
     InvoiceStatus,
     PaymentMethod,
@@ -35,9 +33,9 @@ from salesgrid_contracts.domain.payments import (
     net_collected,
     record_receipt,
     record_refund,
-    settle,
     void_invoice,
 )
+from salesgrid_contracts.domain.settlement import Allocation, InstalmentStatus, settle
 
 TODAY = date(2026, 6, 1)
 TOTAL = cny("100000.00")

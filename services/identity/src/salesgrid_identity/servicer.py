@@ -2,128 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-
 import grpc
 
 from salesgrid.identity.v1 import identity_pb2 as pb
 from salesgrid.identity.v1 import identity_pb2_grpc as pb_grpc
-from salesgrid_common.auth import Principal, caller
+from salesgrid_common.auth import caller
 from salesgrid_common.protos import from_timestamp, to_timestamp
-from salesgrid_identity.domain.api_keys import ApiKey
-from salesgrid_identity.domain.org import OrgUnit
-from salesgrid_identity.domain.users import User
 from salesgrid_identity.keys import SigningKeys
-from salesgrid_identity.usecases import IdentityUseCases, Tokens
-from salesgrid_identity.usecases.login_protection import LoginProtectionUseCases, ProtectionView
-
-
-def _perms(perms: Mapping[str, object]) -> list[pb.Permission]:
-    return [
-        pb.Permission(name=name, scope=getattr(scope, "name", str(scope)).lower())
-        for name, scope in sorted(perms.items())
-    ]
-
-
-def _perm_map(perms: Iterable[pb.Permission]) -> dict[str, str]:
-    return {p.name: p.scope for p in perms}
-
-
-def _tokens(tokens: Tokens) -> pb.TokenPair:
-    return pb.TokenPair(
-        access_token=tokens.access_token,
-        refresh_token=tokens.refresh_token,
-        expires_in=tokens.expires_in,
-        token_type="Bearer",
-        password_change_required=tokens.password_change_required,
-        rate_limit_per_minute=tokens.rate_limit_per_minute,
-    )
-
-
-def unit_pb(unit: OrgUnit) -> pb.OrgUnit:
-    return pb.OrgUnit(
-        id=unit.id,
-        parent_id=unit.parent_id or "",
-        name=unit.name,
-        code=unit.code,
-        kind=unit.kind,
-        path=unit.path,
-        time_zone=unit.time_zone,
-        currency=unit.currency,
-        ip_allowlist=list(unit.ip_allowlist),
-        ip_allowlist_inherited=not unit.has_ip_allowlist,
-        active=unit.active,
-        version=unit.version,
-    )
-
-
-def user_pb(user: User, principal: Principal | None, org_path: str = "") -> pb.User:
-    return pb.User(
-        id=user.id,
-        login=user.login,
-        display_name=user.display_name,
-        email=user.email,
-        unit_id=user.unit_id,
-        org_path=principal.org_path if principal else org_path,
-        manager_id=user.manager_id or "",
-        roles=list(user.roles),
-        permissions=_perms(principal.permissions) if principal else [],
-        active=user.active,
-        password_change_required=user.must_change_password,
-        locked_until=to_timestamp(user.locked_until),
-        version=user.version,
-        kind="user",
-    )
-
-
-def login_protection_pb(view: ProtectionView) -> pb.LoginProtection:
-    policy = view.policy
-    limits = pb.LoginLimits(
-        max_failures_per_account=view.max_failures_per_account,
-        account_lock_minutes=int(view.account_lock.total_seconds() // 60),
-        max_failures_per_address=policy.max_failures_per_address,
-        max_failures_per_login_from_throttled_address=policy.max_failures_per_pair,
-        window_minutes=int(policy.window.total_seconds() // 60),
-        failure_delay_step_ms=int(policy.delay_step.total_seconds() * 1000),
-        failure_delay_max_ms=int(policy.max_delay.total_seconds() * 1000),
-    )
-    return pb.LoginProtection(
-        limits=limits,
-        accounts=[
-            pb.LockedAccount(
-                user_id=a.user.id,
-                login=a.user.login,
-                display_name=a.user.display_name,
-                unit_id=a.user.unit_id,
-                org_path=a.org_path,
-                failed_attempts=a.user.failed_attempts,
-                locked_until=to_timestamp(a.user.locked_until),
-            )
-            for a in view.accounts
-        ],
-        addresses=[
-            pb.ThrottledAddress(
-                address=a.address, failures=a.failures, logins=a.logins, throttled_until=to_timestamp(a.throttled_until)
-            )
-            for a in view.addresses
-        ],
-    )
-
-
-def api_key_pb(key: ApiKey) -> pb.ApiKey:
-    return pb.ApiKey(
-        id=key.id,
-        name=key.name,
-        prefix=key.prefix,
-        unit_id=key.unit_id,
-        permissions=[pb.Permission(name=k, scope=v) for k, v in sorted(key.permissions.items())],
-        expires_at=to_timestamp(key.expires_at),
-        revoked_at=to_timestamp(key.revoked_at),
-        last_used_at=to_timestamp(key.last_used_at),
-        created_at=to_timestamp(key.created_at),
-        created_by=key.created_by,
-        rate_limit_per_minute=key.rate_limit_per_minute or 0,
-    )
+from salesgrid_identity.translate.records import (
+    api_key_pb,
+    login_protection_pb,
+    perm_map,
+    perms_pb,
+    tokens_pb,
+    unit_pb,
+    user_pb,
+)
+from salesgrid_identity.usecases import IdentityUseCases
+from salesgrid_identity.usecases.login_protection import LoginProtectionUseCases
 
 
 class AuthServicer(pb_grpc.AuthServicer):
@@ -132,10 +28,10 @@ class AuthServicer(pb_grpc.AuthServicer):
         self.keys = keys
 
     async def Login(self, request: pb.LoginRequest, context: grpc.aio.ServicerContext) -> pb.TokenPair:
-        return _tokens(await self.uc.login(request.login.strip().lower(), request.password, request.client_ip))
+        return tokens_pb(await self.uc.login(request.login.strip().lower(), request.password, request.client_ip))
 
     async def Refresh(self, request: pb.RefreshRequest, context: grpc.aio.ServicerContext) -> pb.TokenPair:
-        return _tokens(await self.uc.refresh(request.refresh_token, request.client_ip))
+        return tokens_pb(await self.uc.refresh(request.refresh_token, request.client_ip))
 
     async def Logout(self, request: pb.LogoutRequest, context: grpc.aio.ServicerContext) -> pb.LogoutResponse:
         await self.uc.logout(request.refresh_token)
@@ -147,7 +43,7 @@ class AuthServicer(pb_grpc.AuthServicer):
     async def AuthenticateApiKey(
         self, request: pb.AuthenticateApiKeyRequest, context: grpc.aio.ServicerContext
     ) -> pb.TokenPair:
-        return _tokens(await self.uc.authenticate_api_key(request.api_key, request.client_ip))
+        return tokens_pb(await self.uc.authenticate_api_key(request.api_key, request.client_ip))
 
 
 class IdentityServicer(pb_grpc.IdentityServicer):
@@ -162,7 +58,7 @@ class IdentityServicer(pb_grpc.IdentityServicer):
                 display_name=principal.name,
                 unit_id=principal.unit_id,
                 org_path=principal.org_path,
-                permissions=_perms(principal.permissions),
+                permissions=perms_pb(principal.permissions),
                 active=True,
                 kind="api_key",
             )
@@ -277,7 +173,7 @@ class IdentityServicer(pb_grpc.IdentityServicer):
         return pb.ListUsersResponse(users=[user_pb(u, None, path) for u, path in rows], next_page_token=next_token)
 
     async def CreateRole(self, request: pb.CreateRoleRequest, context: grpc.aio.ServicerContext) -> pb.Role:
-        role = await self.uc.create_role(caller(), request.code, request.name, _perm_map(request.permissions))
+        role = await self.uc.create_role(caller(), request.code, request.name, perm_map(request.permissions))
         return pb.Role(
             code=role.code,
             name=role.name,
@@ -305,7 +201,7 @@ class IdentityServicer(pb_grpc.IdentityServicer):
             caller(),
             request.name,
             request.unit_id,
-            _perm_map(request.permissions),
+            perm_map(request.permissions),
             request.ttl_days,
             request.rate_limit_per_minute,
         )

@@ -8,7 +8,7 @@ from salesgrid.pipeline.v1 import pipeline_pb2 as pb
 from salesgrid.pipeline.v1 import pipeline_pb2_grpc as pb_grpc
 from salesgrid_common.auth import caller
 from salesgrid_common.custom_fields.structs import values_from
-from salesgrid_pipeline.domain.leads import AssignmentRule
+from salesgrid_pipeline.domain.lead_assignment import AssignmentRule
 from salesgrid_pipeline.domain.opportunities import Opportunity
 from salesgrid_pipeline.translate.leads import lead_pb, rules_pb
 from salesgrid_pipeline.translate.opportunities import opportunity_pb as _opportunity_pb

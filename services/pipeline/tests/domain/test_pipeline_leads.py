@@ -5,24 +5,26 @@ from decimal import Decimal
 import pytest
 
 from salesgrid_pipeline.domain.errors import FailedPrecondition, ValidationFailed
-from salesgrid_pipeline.domain.leads import (
+from salesgrid_pipeline.domain.lead_assignment import (
     Assignment,
     AssignmentRule,
+    choose_assignee,
+    match_rule,
+    round_robin_next,
+)
+from salesgrid_pipeline.domain.leads import (
     Lead,
     LeadStatus,
     assign,
-    choose_assignee,
     claim,
     close_invalid,
     convert,
     is_reclaim_due,
     leads_due_for_reclaim,
-    match_rule,
     new_lead,
     reclaim,
     reclaim_due_at,
     record_follow_up,
-    round_robin_next,
 )
 from salesgrid_pipeline.domain.money import Money
 

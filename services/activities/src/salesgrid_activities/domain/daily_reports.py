@@ -7,11 +7,10 @@ The deadline time and the amounts are per-unit configuration (:class:`ReportPoli
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -26,7 +25,6 @@ MAX_PLAN_LENGTH = 5000
 MAX_PROBLEMS_LENGTH = 5000
 MAX_COMMENT_LENGTH = 2000
 MAX_VISITS = 100
-RATE_PLACES = Decimal("0.0001")
 
 
 class ReportStatus(StrEnum):
@@ -287,108 +285,3 @@ def mark_falsified(
 
 
 # --- policy ledger and compliance --------------------------------------------------------------
-
-
-def infractions(report: DailyReport) -> list[Infraction]:
-    """What one report counts against its rep: late or missing, plus falsified (both can apply)."""
-    found: list[Infraction] = []
-    if report.status is ReportStatus.LATE:
-        found.append(Infraction.LATE)
-    elif report.status is ReportStatus.MISSING:
-        found.append(Infraction.MISSING)
-    if report.falsified:
-        found.append(Infraction.FALSIFIED)
-    return found
-
-
-@dataclass(frozen=True)
-class LedgerLine:
-    infraction: Infraction
-    count: int
-    unit_amount: Money
-    amount: Money
-
-
-@dataclass(frozen=True)
-class RepLedger:
-    rep_id: str
-    lines: tuple[LedgerLine, ...]  # one per infraction kind, in Infraction order, zero counts included
-    total: Money
-
-
-def check_comment(report: DailyReport, *, author_id: str, may_review: bool, body: str) -> str:
-    """The rep's reviewing managers comment on a report, and the rep himself to answer; nobody else."""
-    if author_id != report.rep_id and not may_review:
-        raise PermissionDenied("only the rep and his reviewing managers comment on a report")
-    v = Violations()
-    text = v.text(body, "body", max_length=MAX_COMMENT_LENGTH, required=True)
-    v.raise_if_any()
-    assert text is not None
-    return text
-
-
-def policy_ledger(reports: Iterable[DailyReport], policy: ReportPolicy = ReportPolicy()) -> list[RepLedger]:
-    """Occurrences and amounts per rep over the given reports, sorted by rep id."""
-    per_rep: dict[str, Counter[Infraction]] = {}
-    for report in reports:
-        counter = per_rep.setdefault(report.rep_id, Counter())
-        counter.update(infractions(report))
-    ledgers: list[RepLedger] = []
-    for rep_id in sorted(per_rep):
-        lines = tuple(
-            LedgerLine(kind, per_rep[rep_id][kind], policy.fine(kind), policy.fine(kind).times(per_rep[rep_id][kind]))
-            for kind in Infraction
-        )
-        total = Money.zero(policy.currency)
-        for line in lines:
-            total = total + line.amount
-        ledgers.append(RepLedger(rep_id, lines, total))
-    return ledgers
-
-
-@dataclass(frozen=True)
-class ComplianceCounts:
-    on_time: int
-    late: int
-    missing: int
-    falsified: int
-    compliant: int  # on time and not falsified
-    total: int
-
-    @property
-    def rate(self) -> Decimal | None:
-        """Share of compliant reports, four places; ``None`` when nothing was due."""
-        if self.total == 0:
-            return None
-        return (Decimal(self.compliant) / Decimal(self.total)).quantize(RATE_PLACES, ROUND_HALF_UP)
-
-
-@dataclass(frozen=True)
-class TeamCompliance:
-    per_rep: dict[str, ComplianceCounts]
-    team: ComplianceCounts
-
-
-def compliance_summary(reports: Iterable[DailyReport], rep_ids: Iterable[str] = ()) -> TeamCompliance:
-    """Counts and compliance rate per rep and for the team; ``rep_ids`` adds reps with no records."""
-    grouped: dict[str, list[DailyReport]] = {rep: [] for rep in rep_ids}
-    all_reports: list[DailyReport] = []
-    for report in reports:
-        grouped.setdefault(report.rep_id, []).append(report)
-        all_reports.append(report)
-    return TeamCompliance(
-        per_rep={rep: _count(grouped[rep]) for rep in sorted(grouped)},
-        team=_count(all_reports),
-    )
-
-
-def _count(reports: list[DailyReport]) -> ComplianceCounts:
-    status = Counter(report.status for report in reports)
-    return ComplianceCounts(
-        on_time=status[ReportStatus.ON_TIME],
-        late=status[ReportStatus.LATE],
-        missing=status[ReportStatus.MISSING],
-        falsified=sum(1 for report in reports if report.falsified),
-        compliant=sum(1 for r in reports if r.status is ReportStatus.ON_TIME and not r.falsified),
-        total=len(reports),
-    )

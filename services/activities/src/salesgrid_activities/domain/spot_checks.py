@@ -72,6 +72,26 @@ def choose_verifier(rep_id: str, rep_path: str, week: str, admins: Sequence[tupl
 
 
 @dataclass(frozen=True)
+class SpotCheck:
+    """One sampled follow-up of a rep (`owner_id`), the administrator who verifies it and his
+    finding; a false one carries the fine in force when it was found."""
+
+    id: str
+    follow_up_id: str
+    week: str
+    owner_id: str
+    org_path: str
+    verifier_id: str
+    verdict: Verdict
+    assigned_at: datetime
+    note: str = ""
+    fine: Decimal | None = None
+    currency: str = ""
+    verified_at: datetime | None = None
+    version: int = 1
+
+
+@dataclass(frozen=True)
 class Finding:
     verdict: Verdict
     note: str

@@ -15,7 +15,7 @@ from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.errors import FailedPrecondition, NotFound, ValidationFailed
 from salesgrid_common.ids import new_id
 from salesgrid_common.paging import Page
-from salesgrid_activities.domain import daily_reports
+from salesgrid_activities.domain import daily_reports, report_comments, report_ledger
 from salesgrid_activities.daily_report_events import report_state
 from salesgrid_activities.domain.report_comments import ReportComment
 from salesgrid_activities.models import DailyReportRow, ReportDayMark
@@ -122,7 +122,7 @@ class DailyReportsMixin(ActivitiesUseCasesBase):
         now = self.clock()
         async with self.sessions() as session, session.begin():
             report = await self._commentable_report(session, principal, report_id)
-            text = daily_reports.check_comment(
+            text = report_comments.check_comment(
                 report,
                 author_id=principal.subject_id,
                 body=body,
@@ -167,10 +167,10 @@ class DailyReportsMixin(ActivitiesUseCasesBase):
         async with self.sessions() as session:
             return reports_from_rows((await session.scalars(query)).all())
 
-    async def compliance(self, principal: Principal, from_date: str, to_date: str) -> daily_reports.TeamCompliance:
-        return daily_reports.compliance_summary(await self._reports_in_scope(principal, from_date, to_date))
+    async def compliance(self, principal: Principal, from_date: str, to_date: str) -> report_ledger.TeamCompliance:
+        return report_ledger.compliance_summary(await self._reports_in_scope(principal, from_date, to_date))
 
-    async def policy_ledger(self, principal: Principal, from_date: str, to_date: str) -> list[daily_reports.RepLedger]:
+    async def policy_ledger(self, principal: Principal, from_date: str, to_date: str) -> list[report_ledger.RepLedger]:
         """Each rep's amounts follow the policy of the unit of his latest report in the period."""
         query = self._reports_query(principal, from_date, to_date)
         async with self.sessions() as session:
@@ -178,10 +178,10 @@ class DailyReportsMixin(ActivitiesUseCasesBase):
             by_rep: dict[str, list[daily_reports.DailyReport]] = {}
             for report in found:
                 by_rep.setdefault(report.rep_id, []).append(report)
-            ledgers: list[daily_reports.RepLedger] = []
+            ledgers: list[report_ledger.RepLedger] = []
             for reports in by_rep.values():
                 policy = (await self._policies(session, reports[-1].org_path)).report
-                ledgers += daily_reports.policy_ledger(reports, policy)
+                ledgers += report_ledger.policy_ledger(reports, policy)
         return sorted(ledgers, key=lambda ledger: ledger.rep_id)
 
     async def close_report_days(self) -> int:

@@ -7,18 +7,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.auth import Principal
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
 from salesgrid_common.directory import directory_users
 from salesgrid_common.errors import NotFound, ValidationFailed
 from salesgrid_common.ids import new_id
-from salesgrid_common.paging import Page, sorted_keyset_page
+from salesgrid_common.paging import Page
 from salesgrid_activities.domain import inbox
-from salesgrid_activities.models import AnnouncementReceiptRow, InboxItemRow
+from salesgrid_activities.models import AnnouncementReceiptRow
+from salesgrid_activities.stores import inbox as inbox_store
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,9 @@ async def deliver(
     written = 0
     for recipient in recipients:
         path = paths.get(recipient) or (owner_org_path if recipient == notice.subject_owner_id else "")
-        session.add(
-            InboxItemRow(
+        inbox_store.insert(
+            session,
+            inbox.InboxItem(
                 id=new_id(),
                 owner_id=recipient,
                 org_path=path,
@@ -64,8 +66,7 @@ async def deliver(
                 subject_owner_id=notice.subject_owner_id,
                 event_id=event_id,
                 occurred_at=occurred_at,
-                read_at=None,
-            )
+            ),
         )
         written += 1
     return written
@@ -90,14 +91,6 @@ class InboxUseCases:
         self.reader = reader or sessions
         self.clock = clock
 
-    def _visible(self, principal: Principal, team: bool):  # type: ignore[no-untyped-def]
-        if not team:
-            return InboxItemRow.owner_id == principal.subject_id
-        principal.require("activities:read")
-        return scope_filter(principal, "activities:read", InboxItemRow.owner_id, InboxItemRow.org_path) & (
-            InboxItemRow.owner_id == InboxItemRow.subject_owner_id
-        )
-
     async def list(
         self,
         principal: Principal,
@@ -107,63 +100,48 @@ class InboxUseCases:
         kind: str = "",
         page_size: int = 0,
         page_token: str = "",
-    ) -> Page:
-        query = select(InboxItemRow).where(self._visible(principal, team))
-        if unread_only:
-            query = query.where(InboxItemRow.read_at.is_(None))
-        if inbox.check_kind(kind):
-            query = query.where(InboxItemRow.kind == kind)
+    ) -> Page[inbox.InboxItem]:
+        if team:
+            principal.require("activities:read")
+        kind = kind if inbox.check_kind(kind) else ""
         async with self.reader() as session:
-            return await sorted_keyset_page(
-                session, query, InboxItemRow.occurred_at, InboxItemRow.id, page_size, page_token, descending=True
+            return await inbox_store.page(
+                session,
+                principal,
+                team=team,
+                unread_only=unread_only,
+                kind=kind,
+                page_size=page_size,
+                page_token=page_token,
             )
 
     async def unread_count(self, principal: Principal) -> UnreadCount:
         async with self.reader() as session:
-            rows = (
-                await session.execute(
-                    select(InboxItemRow.kind, func.count())
-                    .where(InboxItemRow.owner_id == principal.subject_id, InboxItemRow.read_at.is_(None))
-                    .group_by(InboxItemRow.kind)
-                )
-            ).all()
-        by_kind = {kind: count for kind, count in rows}
+            by_kind = await inbox_store.unread_by_kind(session, principal.subject_id)
         return UnreadCount(sum(by_kind.values()), by_kind)
 
-    async def mark_read(self, principal: Principal, item_id: str) -> InboxItemRow:
+    async def mark_read(self, principal: Principal, item_id: str) -> inbox.InboxItem:
         """Only one's own items; another's item answers as if it did not exist."""
         if not item_id:
             raise ValidationFailed("is required", "id")
         async with self.sessions() as session, session.begin():
-            row = await session.get(InboxItemRow, item_id)
-            if row is None or row.owner_id != principal.subject_id:
+            item = await inbox_store.load(session, item_id)
+            if item is None or item.owner_id != principal.subject_id:
                 raise NotFound(f"inbox item {item_id!r} does not exist", "id")
-            row.read_at = row.read_at or self.clock()
-            if row.record_type == "announcement":  # reading it in the inbox is the read receipt
-                await _receipts_read(session, principal.subject_id, [row.record_id], row.read_at)
-            return row
+            item = await inbox_store.mark_read(session, item, item.read_at or self.clock())
+            if item.record_type == "announcement" and item.read_at:  # reading it in the inbox is the read receipt
+                await _receipts_read(session, principal.subject_id, [item.record_id], item.read_at)
+            return item
 
     async def mark_all_read(self, principal: Principal, kind: str = "") -> int:
-        stmt = update(InboxItemRow).where(InboxItemRow.owner_id == principal.subject_id, InboxItemRow.read_at.is_(None))
-        if inbox.check_kind(kind):
-            stmt = stmt.where(InboxItemRow.kind == kind)
+        kind = kind if inbox.check_kind(kind) else ""
         now = self.clock()
         async with self.sessions() as session, session.begin():
             if kind in ("", "announcement"):
                 await _receipts_read(
                     session,
                     principal.subject_id,
-                    list(
-                        (
-                            await session.scalars(
-                                select(InboxItemRow.record_id).where(
-                                    InboxItemRow.owner_id == principal.subject_id,
-                                    InboxItemRow.read_at.is_(None),
-                                    InboxItemRow.record_type == "announcement",
-                                )
-                            )
-                        ).all()
-                    ),
+                    await inbox_store.unread_announcement_ids(session, principal.subject_id),
                     now,
                 )
-            return (await session.execute(stmt.values(read_at=now))).rowcount or 0
+            return await inbox_store.mark_all_read(session, principal.subject_id, kind, now)

@@ -4,6 +4,7 @@ administrators' findings, and the falsification ledger (虚报) managers read wi
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -15,12 +16,13 @@ from salesgrid.events.v1.activities_events_pb2 import ActivitiesSpotCheck
 from salesgrid_common import localtime
 from salesgrid_common.auth import Principal, scope_filter
 from salesgrid_common.directory import directory_units, directory_users
-from salesgrid_common.errors import Conflict, NotFound, ValidationFailed
+from salesgrid_common.errors import NotFound, ValidationFailed
 from salesgrid_common.ids import new_id
-from salesgrid_common.paging import Page, keyset_page
+from salesgrid_common.paging import Page
 from salesgrid_activities.domain import spot_checks
 from salesgrid_activities.domain.daily_reports import Infraction
 from salesgrid_activities.models import DailyReportRow, FollowUpRow, SpotCheckRoundRow, SpotCheckRow
+from salesgrid_activities.stores import spot_checks as spot_check_store
 from salesgrid_activities.usecases._support import ActivitiesUseCasesBase, parse_date
 
 log = logging.getLogger(__name__)
@@ -37,7 +39,7 @@ class SpotChecksUseCases(ActivitiesUseCasesBase):
         self,
         session: AsyncSession,
         verb: str,
-        row: SpotCheckRow,
+        check: spot_checks.SpotCheck,
         principal: Principal | None,
         now: datetime,
         manager_id: str = "",
@@ -46,20 +48,20 @@ class SpotChecksUseCases(ActivitiesUseCasesBase):
             session,
             f"spot_check.{verb}",
             ActivitiesSpotCheck(
-                spot_check_id=row.id,
-                follow_up_id=row.follow_up_id,
-                week=row.week,
-                owner_id=row.owner_id,
-                org_path=row.org_path,
-                verifier_id=row.verifier_id,
-                verdict=row.verdict,
-                note=row.note,
-                fine="" if row.fine is None else str(row.fine),
-                currency=row.currency or "",
+                spot_check_id=check.id,
+                follow_up_id=check.follow_up_id,
+                week=check.week,
+                owner_id=check.owner_id,
+                org_path=check.org_path,
+                verifier_id=check.verifier_id,
+                verdict=check.verdict.value,
+                note=check.note,
+                fine="" if check.fine is None else str(check.fine),
+                currency=check.currency,
                 manager_id=manager_id,
             ),
-            aggregate_id=row.id,
-            org_path=row.org_path,
+            aggregate_id=check.id,
+            org_path=check.org_path,
             principal=principal,
             now=now,
         )
@@ -131,31 +133,19 @@ class SpotChecksUseCases(ActivitiesUseCasesBase):
                 )
             )
             for follow_up_id in chosen:
-                row = SpotCheckRow(
+                check = spot_checks.SpotCheck(
                     id=new_id(),
                     follow_up_id=follow_up_id,
                     week=week,
                     owner_id=rep_id,
                     org_path=rep_path,
                     verifier_id=verifier,
-                    verdict=spot_checks.Verdict.PENDING.value,
-                    note="",
-                    fine=None,
-                    currency=None,
+                    verdict=spot_checks.Verdict.PENDING,
                     assigned_at=now,
-                    verified_at=None,
-                    version=1,
                 )
-                session.add(row)
-                await self._emit_check(session, "assigned", row, None, now)
+                spot_check_store.insert(session, check)
+                await self._emit_check(session, "assigned", check, None, now)
             return len(chosen)
-
-    def _visible(self, principal: Principal):  # type: ignore[no-untyped-def]
-        """The checks a caller may read: those assigned to him, and his reps' (activities:read)."""
-        mine = SpotCheckRow.verifier_id == principal.subject_id
-        if principal.scope_for("activities:read") is None:
-            return mine
-        return mine | scope_filter(principal, "activities:read", SpotCheckRow.owner_id, SpotCheckRow.org_path)
 
     async def list(
         self,
@@ -167,63 +157,57 @@ class SpotChecksUseCases(ActivitiesUseCasesBase):
         rep_id: str,
         page_size: int,
         page_token: str,
-    ) -> Page:
+    ) -> Page[spot_checks.SpotCheck]:
         if verdict and verdict not in tuple(spot_checks.Verdict):
             raise ValidationFailed("must be pending, true or false", "verdict")
-        query = select(SpotCheckRow).where(
-            SpotCheckRow.verifier_id == principal.subject_id if assigned_to_me else self._visible(principal)
-        )
-        for column, value in (
-            (SpotCheckRow.verdict, verdict),
-            (SpotCheckRow.week, week),
-            (SpotCheckRow.owner_id, rep_id),
-        ):
-            if value:
-                query = query.where(column == value)
         async with self.sessions() as session:
-            return await keyset_page(session, query, SpotCheckRow.id, page_size, page_token)
+            return await spot_check_store.page(
+                session,
+                principal,
+                assigned_to_me=assigned_to_me,
+                verdict=verdict,
+                week=week,
+                rep_id=rep_id,
+                page_size=page_size,
+                page_token=page_token,
+            )
 
     async def verify(
         self, principal: Principal, spot_check_id: str, verdict: str, note: str, expected_version: int = 0
-    ) -> SpotCheckRow:
+    ) -> spot_checks.SpotCheck:
         principal.require(VERIFY)
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await session.scalar(select(SpotCheckRow).where(SpotCheckRow.id == spot_check_id).with_for_update())
+            check = await spot_check_store.load_for_update(session, spot_check_id)
             if (
-                row is None
-                or not principal.can_see(VERIFY, row.owner_id, row.org_path)
-                and row.verifier_id != principal.subject_id
+                check is None
+                or not principal.can_see(VERIFY, check.owner_id, check.org_path)
+                and check.verifier_id != principal.subject_id
             ):
                 raise NotFound(f"spot check {spot_check_id!r} not found", "id")
-            if expected_version and expected_version != row.version:
-                raise Conflict(f"the spot check is at version {row.version}, not {expected_version}", "version")
+            spot_check_store.require_version(check, expected_version)
             finding = spot_checks.record_verdict(
-                current=spot_checks.Verdict(row.verdict),
-                assignee_id=row.verifier_id,
+                current=check.verdict,
+                assignee_id=check.verifier_id,
                 verifier_id=principal.subject_id,
                 verdict=verdict,
                 note=note,
             )
-            row.verdict, row.note, row.verified_at, row.version = (
-                finding.verdict.value,
-                finding.note,
-                now,
-                row.version + 1,
-            )
+            check = replace(check, verdict=finding.verdict, note=finding.note, verified_at=now)
             manager_id = ""
             if finding.verdict is spot_checks.Verdict.FALSE:
                 # the fine in force for the rep's unit now (unit_policies' falsified fine, 虚报)
-                fine = (await self._policies(session, row.org_path)).report.fine(Infraction.FALSIFIED)
-                row.fine, row.currency = fine.amount.quantize(CENT), fine.currency
+                fine = (await self._policies(session, check.org_path)).report.fine(Infraction.FALSIFIED)
+                check = replace(check, fine=fine.amount.quantize(CENT), currency=fine.currency)
                 manager_id = (
                     await session.scalar(
-                        select(directory_users.c.manager_id).where(directory_users.c.user_id == row.owner_id)
+                        select(directory_users.c.manager_id).where(directory_users.c.user_id == check.owner_id)
                     )
                     or ""
                 )
-            await self._emit_check(session, "verified", row, principal, now, manager_id)
-            return row
+            check = await spot_check_store.save(session, check)
+            await self._emit_check(session, "verified", check, principal, now, manager_id)
+            return check
 
     async def ledger(
         self, principal: Principal, *, from_date: str, to_date: str, rep_id: str

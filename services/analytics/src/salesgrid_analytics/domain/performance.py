@@ -1,4 +1,5 @@
-"""Performance (业绩) per rep or per org level, leaderboards, monthly trends and attainment.
+"""Performance (业绩) per rep or per org level, daily-report compliance and leaderboards
+(attainment.py: a target metric's actual value, monthly trend and attainment).
 
 Facts are placed in a period by their local date in `tz` (daily reports by the day they are
 for). Receivables are what signed contracts still await at the end of the period.
@@ -31,10 +32,8 @@ from .facts import (
     SlaOverdue,
     unique_facts,
 )
-from .metrics import Metric
 from .money import ratio, validate_currency
-from .periods import Period, local_date, month_containing
-from .targets import Target, attainment
+from .periods import Period
 
 
 @dataclass(frozen=True)
@@ -244,93 +243,3 @@ def leaderboard(
     values = {r.key: getattr(r, by) for r in rows if getattr(r, by) is not None}
     ranked = rank(values, descending=descending)
     return ranked[:limit] if limit is not None else ranked
-
-
-def _metric_value(fact: Fact, metric: Metric, currency: str | None) -> Decimal | int:
-    match metric, fact:
-        case Metric.COLLECTED_REVENUE, ReceiptRecorded() if fact.currency == currency:
-            return fact.amount
-        case Metric.CONTRACT_AMOUNT, ContractSigned() if fact.currency == currency:
-            return fact.amount
-        case Metric.NEW_CUSTOMERS, CustomerCreated():
-            return 1
-        case Metric.VISITS, CheckInRecorded(flagged=False):
-            return 1
-    return 0
-
-
-def _zero(metric: Metric) -> Decimal | int:
-    return Decimal("0.00") if metric.is_money else 0
-
-
-def _check_currency(metric: Metric, currency: str | None) -> str | None:
-    if metric.is_money:
-        if currency is None:
-            raise ValidationFailed(f"{metric.value} needs a currency", "currency")
-        return validate_currency(currency)
-    return None
-
-
-def actual(
-    facts: Iterable[Fact],
-    *,
-    metric: Metric,
-    period: Period,
-    tz: ZoneInfo,
-    selection: Selection = Selection(),
-    currency: str | None = None,
-) -> Decimal | int:
-    """The achieved value of `metric` in `period` for the selection (money metrics need `currency`)."""
-    currency = _check_currency(metric, currency)
-    total = _zero(metric)
-    for fact in unique_facts(facts):
-        if selection.covers(fact.owner_id, fact.org_path) and period.contains(fact.occurred_at, tz):
-            total += _metric_value(fact, metric, currency)
-    return total
-
-
-@dataclass(frozen=True)
-class TrendPoint:
-    month: Period
-    value: Decimal | int
-
-
-def monthly_trend(
-    facts: Iterable[Fact],
-    *,
-    metric: Metric,
-    period: Period,
-    tz: ZoneInfo,
-    selection: Selection = Selection(),
-    currency: str | None = None,
-) -> tuple[TrendPoint, ...]:
-    """`metric` per month of `period`, every month present (zero when nothing happened)."""
-    currency = _check_currency(metric, currency)
-    buckets: dict[Period, Decimal | int] = {m: _zero(metric) for m in period.months()}
-    for fact in unique_facts(facts):
-        if not selection.covers(fact.owner_id, fact.org_path):
-            continue
-        month = month_containing(local_date(fact.occurred_at, tz))
-        if month in buckets:
-            buckets[month] += _metric_value(fact, metric, currency)
-    return tuple(TrendPoint(m, v) for m, v in buckets.items())
-
-
-@dataclass(frozen=True)
-class AttainmentRow:
-    target: Target
-    actual: Decimal | int
-    attainment: Decimal | None  # None when the target is zero
-
-
-def attainment_report(facts: Iterable[Fact], targets: Iterable[Target], *, tz: ZoneInfo) -> tuple[AttainmentRow, ...]:
-    """Actual vs target for each target's period and holder (a unit covers its whole subtree)."""
-    known = unique_facts(facts)
-    rows = []
-    for target in targets:
-        selection = Selection(target.holder.org_path, target.holder.rep_id)
-        value = actual(
-            known, metric=target.metric, period=target.period, tz=tz, selection=selection, currency=target.currency
-        )
-        rows.append(AttainmentRow(target, value, attainment(value, target.amount)))
-    return tuple(rows)

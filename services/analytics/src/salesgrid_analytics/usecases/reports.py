@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salesgrid_analytics import factstore, stage_models
 from salesgrid_analytics.domain import forecast as fc
 from salesgrid_analytics.domain import orgpath
+from salesgrid_analytics.domain import attainment as att
 from salesgrid_analytics.domain import performance as perf
 from salesgrid_analytics.domain.facts import Fact
 from salesgrid_analytics.domain.funnel import FunnelReport, funnel
@@ -34,7 +35,7 @@ class Dashboard:
     top_reps: tuple[perf.RankedEntry, ...]
     funnel: FunnelReport
     forecast: fc.ForecastRow
-    targets: tuple[perf.AttainmentRow, ...]
+    targets: tuple[att.AttainmentRow, ...]
     new_users: tuple[tuple[str, int], ...]
 
 
@@ -98,7 +99,7 @@ class ReportsMixin(AnalyticsUseCasesBase):
         rows, total = perf.compliance(self._performance(view, facts, query.group_depth or None), view.subtree)
         return view, rows, total
 
-    async def trend(self, principal: Principal, query: Query) -> tuple[View, Metric, tuple[perf.TrendPoint, ...]]:
+    async def trend(self, principal: Principal, query: Query) -> tuple[View, Metric, tuple[att.TrendPoint, ...]]:
         if not query.metric:
             raise ValidationFailed("is required: " + ", ".join(m.value for m in Metric), "metric")
         metric = parse_metric(query.metric)
@@ -107,7 +108,7 @@ class ReportsMixin(AnalyticsUseCasesBase):
         return (
             view,
             metric,
-            perf.monthly_trend(
+            att.monthly_trend(
                 facts, metric=metric, period=view.period, tz=view.tz, selection=view.selection, currency=currency
             ),
         )
@@ -203,7 +204,7 @@ class ReportsMixin(AnalyticsUseCasesBase):
                 selection=view.selection,
             ),
             forecast=forecast.total,
-            targets=perf.attainment_report(
+            targets=att.attainment_report(
                 facts, [t for t in map(_target_of, target_rows) if _is_own(t, view)], tz=view.tz
             ),
             new_users=tuple(sorted(new_users.items())),

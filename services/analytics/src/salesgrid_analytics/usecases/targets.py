@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_analytics import factstore
-from salesgrid_analytics.domain import performance as perf
+from salesgrid_analytics.domain import attainment as att
 from salesgrid_analytics.domain.metrics import parse_metric
 from salesgrid_analytics.domain.periods import parse_period
 from salesgrid_analytics.domain.scope import require_subtree
@@ -101,10 +101,10 @@ class TargetsMixin(AnalyticsUseCasesBase):
 
     async def list_targets(
         self, principal: Principal, subtree: str, metric: str, period: str, time_zone: str
-    ) -> tuple[perf.AttainmentRow, ...]:
+    ) -> tuple[att.AttainmentRow, ...]:
         async with self.sessions() as session:
             query = Query(period=period, subtree=subtree, time_zone=time_zone)
             view = await self._view(session, principal, TARGETS_READ, query, need_period=False)
             rows = await self._stored_targets(session, view.subtree, view.selection.owner_id, metric, period)
             facts = await self._facts(session, view)
-        return perf.attainment_report(facts, [_target_of(r) for r in rows], tz=view.tz)
+        return att.attainment_report(facts, [_target_of(r) for r in rows], tz=view.tz)

@@ -1,4 +1,5 @@
-"""Contracts: lines and totals, the status machine, amendments (new versions) and termination.
+"""Contracts: the aggregate, its life cycle and termination (lines and totals: contract_lines.py;
+the status machine: contract_status.py; amendments, the new versions: amendments.py).
 
 Every change returns a new frozen ``Contract``; the persistence layer stores each version as its
 own row, so an amendment keeps the version it amends untouched until it takes effect.
@@ -6,127 +7,40 @@ own row, so an amendment keeps the version it amends untouched until it takes ef
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from decimal import Decimal
-from enum import StrEnum
-from types import MappingProxyType
 
 from ._validation import require_aware, require_date, require_text
 from .currencies import validate_currency
 from .errors import FailedPrecondition, ValidationFailed
-from .money import Money, sum_money, to_decimal
-from .products import Product, ensure_sellable
+from .money import Money, sum_money
+from .contract_lines import ContractLine, line_total, new_line
+from .contract_status import IN_FORCE, TRANSITIONS, ContractAction, ContractStatus, next_status
 
-HUNDRED = Decimal(100)
-
-
-class ContractStatus(StrEnum):
-    DRAFT = "draft"
-    PENDING_APPROVAL = "pending_approval"
-    APPROVED = "approved"
-    SIGNED = "signed"
-    ACTIVE = "active"
-    COMPLETED = "completed"
-    TERMINATED = "terminated"
-
-
-class ContractAction(StrEnum):
-    SUBMIT = "submit"
-    APPROVE = "approve"
-    REJECT = "reject"
-    SIGN = "sign"
-    ACTIVATE = "activate"
-    COMPLETE = "complete"
-    TERMINATE = "terminate"
-
-
-S, A = ContractStatus, ContractAction
-TRANSITIONS: Mapping[tuple[ContractStatus, ContractAction], ContractStatus] = MappingProxyType(
-    {
-        (S.DRAFT, A.SUBMIT): S.PENDING_APPROVAL,
-        (S.PENDING_APPROVAL, A.APPROVE): S.APPROVED,
-        (S.PENDING_APPROVAL, A.REJECT): S.DRAFT,
-        (S.APPROVED, A.SIGN): S.SIGNED,
-        (S.SIGNED, A.ACTIVATE): S.ACTIVE,
-        (S.ACTIVE, A.COMPLETE): S.COMPLETED,
-        # Reached only through an approved termination request (see approve_termination).
-        (S.SIGNED, A.TERMINATE): S.TERMINATED,
-        (S.ACTIVE, A.TERMINATE): S.TERMINATED,
-    }
-)
-del S, A
-
-# Statuses in which the contract binds both parties: receipts, invoices, amendments, termination.
-IN_FORCE: frozenset[ContractStatus] = frozenset({ContractStatus.SIGNED, ContractStatus.ACTIVE})
-
-
-def next_status(status: ContractStatus, action: ContractAction) -> ContractStatus:
-    """The status ``action`` leads to from ``status``, or FailedPrecondition naming both."""
-    target = TRANSITIONS.get((status, action))
-    if target is None:
-        allowed = sorted(a.value for (s, a) in TRANSITIONS if s is status) or ["none"]
-        raise FailedPrecondition(
-            f"cannot {action.value} a contract that is {status.value} (allowed: {', '.join(allowed)})", "status"
-        )
-    return target
-
-
-def line_total(quantity: Decimal, unit_price: Money, discount_percent: Decimal) -> Money:
-    """quantity x unit price x (1 - discount/100), rounded once ROUND_HALF_UP to minor units."""
-    return Money.rounded(quantity * unit_price.amount * (HUNDRED - discount_percent) / HUNDRED, unit_price.currency)
-
-
-@dataclass(frozen=True)
-class ContractLine:
-    product_id: str
-    description: str
-    quantity: Decimal
-    unit_price: Money
-    discount_percent: Decimal = Decimal(0)
-
-    @property
-    def total(self) -> Money:
-        return line_total(self.quantity, self.unit_price, self.discount_percent)
-
-
-def new_line(
-    product: Product,
-    unit_price: Money,
-    quantity: Decimal | int,
-    discount_percent: Decimal | int = 0,
-    *,
-    description: str | None = None,
-    field: str = "line",
-) -> ContractLine:
-    """A line for a new contract or a new line of an amendment; the product must be active.
-
-    Errors name ``field`` + the attribute, e.g. "lines[2].quantity".
-    """
-    ensure_sellable(product, f"{field}.product_id")
-    violations: list[tuple[str, str]] = []
-    qty = disc = Decimal(0)
-    try:
-        qty = to_decimal(quantity, f"{field}.quantity")
-        if qty <= 0:
-            violations.append((f"{field}.quantity", "must be greater than 0"))
-    except ValidationFailed as exc:
-        violations.append((f"{field}.quantity", exc.message))
-    try:
-        disc = to_decimal(discount_percent, f"{field}.discount_percent")
-        if not 0 <= disc <= 100:
-            violations.append((f"{field}.discount_percent", "must be between 0 and 100"))
-    except ValidationFailed as exc:
-        violations.append((f"{field}.discount_percent", exc.message))
-    if not isinstance(unit_price, Money):
-        violations.append((f"{field}.unit_price", "must be Money"))
-    elif unit_price.is_negative:
-        violations.append((f"{field}.unit_price", "must not be negative"))
-    if violations:
-        raise ValidationFailed.many(violations)
-    text = product.name if description is None else require_text(description, f"{field}.description", max_length=500)
-    return ContractLine(product.product_id, text, qty, unit_price, disc)
+__all__ = [
+    "IN_FORCE",
+    "TRANSITIONS",
+    "Contract",
+    "ContractAction",
+    "ContractLine",
+    "ContractStatus",
+    "TerminationRequest",
+    "activate",
+    "approve",
+    "approve_termination",
+    "complete",
+    "line_total",
+    "new_contract",
+    "new_line",
+    "next_status",
+    "reject",
+    "reject_termination",
+    "request_termination",
+    "revise_draft",
+    "sign",
+    "submit_for_approval",
+]
 
 
 @dataclass(frozen=True)
@@ -359,50 +273,3 @@ def reject_termination(contract: Contract) -> Contract:
     """The contract stays in force; the request is dropped."""
     _pending_termination(contract)
     return replace(contract, termination=None)
-
-
-def amend(
-    current: Contract,
-    *,
-    lines: Sequence[ContractLine] | None = None,
-    start_date: date | None = None,
-    end_date: date | None = None,
-    terms: str | None = None,
-    now: datetime,
-) -> Contract:
-    """A draft amendment: version + 1 of a signed or active contract, which stays in force
-    (and unchanged) until the amendment is approved and applied."""
-    require_aware(now, "now")
-    _ensure_current(current)
-    if current.status not in IN_FORCE:
-        raise FailedPrecondition(
-            f"only a signed or active contract can be amended, this one is {current.status.value}", "status"
-        )
-    if current.termination is not None:
-        raise FailedPrecondition("a termination request is pending", "termination")
-    draft = replace(
-        current,
-        version=current.version + 1,
-        previous_version=current.version,
-        status=ContractStatus.DRAFT,
-        created_at=now,
-        signed_on=None,
-    )
-    return revise_draft(draft, lines=lines, start_date=start_date, end_date=end_date, terms=terms)
-
-
-def apply_amendment(current: Contract, amendment: Contract) -> tuple[Contract, Contract]:
-    """Put an approved amendment in force: returns (the old version marked superseded, the new
-    version carrying the old one's signed/active status)."""
-    if amendment.contract_id != current.contract_id or amendment.previous_version != current.version:
-        raise FailedPrecondition(
-            f"version {amendment.version} does not amend version {current.version} of {current.number}", "version"
-        )
-    if current.superseded or current.status not in IN_FORCE:
-        raise FailedPrecondition("the amended version is no longer in force", "status")
-    if amendment.status is not ContractStatus.APPROVED:
-        raise FailedPrecondition(f"the amendment must be approved first, it is {amendment.status.value}", "status")
-    return (
-        replace(current, superseded=True),
-        replace(amendment, status=current.status, signed_on=current.signed_on),
-    )

@@ -1,11 +1,10 @@
-"""The contract store: a contract's row with its lines, the current round's approval steps and
-a proposed amendment (ContractView) <-> the domain's Contract; loading in the caller's scope and a
-page of contracts in a fixed number of queries."""
+"""The contract store: a contract's rows (ContractView, loaded by contract_views) <-> the domain's
+Contract; loading in the caller's scope, locked, at the version the caller read; versioned saves
+and a new contract's rows."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -16,16 +15,12 @@ from salesgrid_common.auth import Principal
 from salesgrid_common.errors import Conflict, NotFound, PermissionDenied
 from salesgrid_contracts import models
 from salesgrid_contracts.domain import contracts
-from salesgrid_contracts.domain.attachments import ContractTemplate
+from salesgrid_contracts.domain.attachments import Attachment, ContractTemplate
 from salesgrid_contracts.domain.money import Money
+from salesgrid_contracts.stores.contract_views import ContractView, page_in_scope, view, views
 
-
-@dataclass(frozen=True)
-class ContractView:
-    row: models.Contract
-    lines: list[models.ContractLine]
-    steps: list[models.ApprovalStepRow]
-    proposed: models.ContractRevision | None = None
+# The loaders are named here too: callers load and map contracts through this one module.
+__all__ = ["ContractView", "page_in_scope", "view", "views"]
 
 
 def line_json(line: contracts.ContractLine) -> dict[str, str]:
@@ -36,62 +31,6 @@ def line_json(line: contracts.ContractLine) -> dict[str, str]:
         "unit_price": str(line.unit_price.amount),
         "discount_percent": str(line.discount_percent),
     }
-
-
-async def view(session: AsyncSession, row: models.Contract) -> ContractView:
-    lines = list(
-        await session.scalars(
-            select(models.ContractLine)
-            .where(models.ContractLine.contract_id == row.id)
-            .order_by(models.ContractLine.position)
-        )
-    )
-    steps = list(
-        await session.scalars(
-            select(models.ApprovalStepRow)
-            .where(models.ApprovalStepRow.contract_id == row.id, models.ApprovalStepRow.round == row.approval_round)
-            .order_by(models.ApprovalStepRow.step_order)
-        )
-    )
-    proposed = None
-    if row.approval_kind == "amendment":
-        proposed = await session.get(models.ContractRevision, (row.id, row.revision + 1))
-    return ContractView(row, lines, steps, proposed)
-
-
-async def views(session: AsyncSession, rows: Sequence[models.Contract]) -> list[ContractView]:
-    """`view` for a page of contracts in three queries, whatever the page size (lines, the
-    current round's approval steps, the proposed amendments), not two or three per row."""
-    ids = [row.id for row in rows]
-    if not ids:
-        return []
-    lines: dict[str, list[models.ContractLine]] = {contract_id: [] for contract_id in ids}
-    for line in await session.scalars(
-        select(models.ContractLine)
-        .where(models.ContractLine.contract_id.in_(ids))
-        .order_by(models.ContractLine.position)
-    ):
-        lines[line.contract_id].append(line)
-    rounds = {row.id: row.approval_round for row in rows}
-    steps: dict[str, list[models.ApprovalStepRow]] = {contract_id: [] for contract_id in ids}
-    for step in await session.scalars(
-        select(models.ApprovalStepRow)
-        .where(models.ApprovalStepRow.contract_id.in_(ids))
-        .order_by(models.ApprovalStepRow.step_order)
-    ):
-        if step.round == rounds[step.contract_id]:
-            steps[step.contract_id].append(step)
-    wanted = {(row.id, row.revision + 1) for row in rows if row.approval_kind == "amendment"}
-    proposed: dict[str, models.ContractRevision] = {}
-    if wanted:
-        for revision in await session.scalars(
-            select(models.ContractRevision).where(
-                models.ContractRevision.contract_id.in_([contract_id for contract_id, _ in wanted])
-            )
-        ):
-            if (revision.contract_id, revision.revision) in wanted:
-                proposed[revision.contract_id] = revision
-    return [ContractView(row, lines[row.id], steps[row.id], proposed.get(row.id)) for row in rows]
 
 
 async def load_in_scope(
@@ -114,6 +53,30 @@ async def load_in_scope(
     if expected_version and expected_version != row.version:
         raise Conflict(f"contract {row.number} is at version {row.version}, not {expected_version}", "version")
     return row
+
+
+async def get(session: AsyncSession, contract_id: str) -> models.Contract:
+    """Without a scope check (the caller holds a record of the contract he may see)."""
+    found = await session.get(models.Contract, contract_id)
+    assert found is not None
+    return found
+
+
+async def load_locked(session: AsyncSession, contract_id: str, expected_version: int = 0) -> models.Contract:
+    """Locked, without a scope check (an approver decides on contracts outside his own scope)."""
+    row = await session.scalar(select(models.Contract).where(models.Contract.id == contract_id).with_for_update())
+    if row is None:
+        raise NotFound(f"contract {contract_id} not found", "id")
+    if expected_version and expected_version != row.version:
+        raise Conflict(f"contract {row.number} is at version {row.version}, not {expected_version}", "version")
+    return row
+
+
+async def insert(session: AsyncSession, row: models.Contract, lines: Sequence[models.ContractLine]) -> None:
+    """A new contract's rows (the contract's first: its lines refer to it)."""
+    session.add(row)
+    await session.flush()
+    session.add_all(lines)
 
 
 def domain_of(view: ContractView) -> contracts.Contract:
@@ -165,12 +128,41 @@ def to_row(contract: contracts.Contract, row: models.Contract) -> None:
     row.termination_requested_at = termination.requested_at if termination else None
 
 
-def save(row: models.Contract, contract: contracts.Contract | None = None) -> None:
+def save(
+    row: models.Contract,
+    contract: contracts.Contract | None = None,
+    *,
+    attachments: Sequence[Attachment] | None = None,
+    custom_fields: dict[str, object] | None = None,
+) -> None:
     """The contract as its next version (the caller loaded the row in scope, locked, at the version
-    he read), with the domain's changes when given."""
+    he read), with the domain's changes, its attachments and custom field values when given."""
     if contract is not None:
         to_row(contract, row)
+    if attachments is not None:
+        row.attachments = [attachment_json(a) for a in attachments]
+    if custom_fields is not None:
+        row.custom_fields = custom_fields
     row.version += 1
+
+
+def attachment_json(ref: Attachment) -> dict[str, str | int]:
+    return {
+        "document_id": ref.document_id,
+        "file_name": ref.file_name,
+        "content_type": ref.content_type,
+        "size_bytes": ref.size_bytes,
+        "sha256": ref.sha256,
+    }
+
+
+def attachments_of(row: models.Contract) -> tuple[Attachment, ...]:
+    return tuple(
+        Attachment(
+            str(a["document_id"]), str(a["file_name"]), str(a["content_type"]), int(a["size_bytes"]), str(a["sha256"])
+        )
+        for a in row.attachments
+    )
 
 
 def new_row(

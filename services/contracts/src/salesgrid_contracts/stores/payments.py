@@ -9,12 +9,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.errors import NotFound
+from salesgrid_common.paging import Page, keyset_page
 from salesgrid_contracts import models
-from salesgrid_contracts.domain import payments
+from salesgrid_contracts.domain import payments, receivables
 from salesgrid_contracts.domain.money import Money
+from salesgrid_contracts.domain.settlement import Settlement
 
 
 @dataclass(frozen=True)
@@ -156,3 +160,92 @@ async def receipt_views(session: AsyncSession, rows: Sequence[models.ReceiptRow]
     """A page of receipts with their allocations: two queries whatever the page size."""
     shares = await allocations(session, [row.id for row in rows])
     return [ReceiptView(row, shares[row.id]) for row in rows]
+
+
+async def replace_plan(session: AsyncSession, contract_id: str, plan: Sequence[payments.Instalment]) -> None:
+    """The contract's instalments, nothing paid yet (the caller resettles)."""
+    await session.execute(delete(models.InstalmentRow).where(models.InstalmentRow.contract_id == contract_id))
+    session.add_all(new_instalment_rows(contract_id, plan))
+    await session.flush()
+
+
+async def store_settlement(
+    session: AsyncSession,
+    contract: models.Contract,
+    plan: Sequence[models.InstalmentRow],
+    receipt_ids: Sequence[str],
+    settlement: Settlement,
+) -> None:
+    """What each instalment has been paid, the contract's credit and how each receipt was applied
+    (only receipts' shares are stored: refunds take money back from credit and instalments)."""
+    paid = {b.seq: b.paid.amount for b in settlement.balances}
+    for instalment in plan:
+        instalment.paid = paid[instalment.seq]
+    contract.credit = settlement.credit.amount
+    if receipt_ids:
+        await session.execute(
+            delete(models.ReceiptAllocationRow).where(models.ReceiptAllocationRow.receipt_id.in_(list(receipt_ids)))
+        )
+    shares: dict[tuple[str, int], Decimal] = {}
+    known = set(receipt_ids)
+    for allocation in (a for a in settlement.allocations if a.source_id in known):
+        key = (allocation.source_id, allocation.instalment_seq or 0)
+        shares[key] = shares.get(key, Decimal(0)) + allocation.amount.amount
+    for (receipt_id, seq), amount in shares.items():
+        session.add(models.ReceiptAllocationRow(receipt_id=receipt_id, instalment_seq=seq, amount=amount))
+
+
+async def page_in_scope(
+    session: AsyncSession,
+    principal: Principal,
+    table: type[models.ReceiptRow | models.RefundRow | models.InvoiceRow],
+    contract_id: str,
+    page_size: int,
+    cursor: str,
+) -> Page:  # type: ignore[type-arg]
+    """Receipts, refunds or invoices in the caller's payments scope, in one query."""
+    principal.require("payments:read")
+    query = select(table).where(scope_filter(principal, "payments:read", table.owner_id, table.org_path))
+    if contract_id:
+        query = query.where(table.contract_id == contract_id)
+    return await keyset_page(session, query, table.id, page_size, cursor)
+
+
+async def receipt_locked(session: AsyncSession, receipt_id: str) -> models.ReceiptRow | None:
+    return await session.scalar(select(models.ReceiptRow).where(models.ReceiptRow.id == receipt_id).with_for_update())
+
+
+async def receivable_instalments(
+    session: AsyncSession, principal: Principal, statuses: Sequence[str]
+) -> list[receivables.InstalmentRow]:
+    """Every instalment of the contracts in these statuses within the caller's payments:read
+    scope, with what was paid on it, in one query."""
+    stmt = (
+        select(models.InstalmentRow, models.Contract)
+        .join(models.Contract, models.Contract.id == models.InstalmentRow.contract_id)
+        .where(
+            models.Contract.status.in_(statuses),
+            scope_filter(principal, "payments:read", models.Contract.owner_id, models.Contract.org_path),
+        )
+    )
+    return [
+        receivables.InstalmentRow(
+            contract_id=c.id,
+            customer_id=c.customer_id,
+            owner_id=c.owner_id,
+            instalment_seq=i.seq,
+            due_date=i.due_date,
+            amount=Money(i.amount, c.currency),
+            paid=Money(i.paid, c.currency),
+            org_unit_id=c.org_unit_id,
+        )
+        for i, c in (await session.execute(stmt)).tuples().all()
+    ]
+
+
+async def payable(session: AsyncSession, principal: Principal, contract_id: str) -> models.Contract:
+    """Locked, within the caller's payments:create scope."""
+    row = await session.scalar(select(models.Contract).where(models.Contract.id == contract_id).with_for_update())
+    if row is None or not principal.can_see("payments:create", row.owner_id, row.org_path):
+        raise NotFound(f"contract {contract_id} not found", "contract_id")
+    return row

@@ -6,7 +6,9 @@ from __future__ import annotations
 from salesgrid_contracts.usecases.products import ProductsMixin
 from salesgrid_contracts.usecases.amendments import AmendmentsMixin
 from salesgrid_contracts.usecases.contracts import ContractsMixin, LineInput
-from salesgrid_contracts.usecases.approval import APPROVAL_REMINDER_AFTER, ApprovalMixin
+from salesgrid_contracts.usecases.approval import ApprovalMixin
+from salesgrid_contracts.usecases.approval_rules import ApprovalRulesMixin
+from salesgrid_contracts.usecases.reminders import APPROVAL_REMINDER_AFTER, RemindersMixin
 from salesgrid_contracts.usecases.attachments import AttachmentsMixin
 from salesgrid_contracts.usecases.custom_fields import CustomFieldsMixin
 from salesgrid_contracts.usecases.payments import PaymentsMixin, PlanView, ReceiptView
@@ -20,6 +22,8 @@ class ContractsUseCases(
     AmendmentsMixin,
     ContractsMixin,
     ApprovalMixin,
+    ApprovalRulesMixin,
+    RemindersMixin,
     AttachmentsMixin,
     PaymentsMixin,
     ReceivablesMixin,

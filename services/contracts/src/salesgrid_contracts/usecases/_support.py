@@ -6,11 +6,8 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from google.protobuf.message import Message
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid.events.v1.contracts_events_pb2 import ContractsApprovalStep
-from salesgrid_common import orgpaths
 from salesgrid_common.actors import system_actor
 from salesgrid_common.approval_chain import management_chain
 from salesgrid_common.auth import Principal
@@ -20,9 +17,11 @@ from salesgrid_common.errors import ValidationFailed
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_contracts import models
-from salesgrid_contracts.domain import approval, attachments
+from salesgrid_contracts.domain import approval
 from salesgrid_contracts.domain.money import Money
+from salesgrid_contracts.payloads import approval_step, money_text
 from salesgrid_contracts.pipeline_client import PipelineClient
+from salesgrid_contracts.stores import approvals as approval_store
 
 
 CONTRACT_FIELDS = "contracts"  # the custom-field entity of this service
@@ -38,22 +37,11 @@ def parse_day(text: str, field: str) -> date:
         raise ValidationFailed(f"must be a date such as 2026-04-01, got {text!r}", field) from None
 
 
-def _money(amount: Decimal, currency: str) -> str:
-    return str(Money(amount, currency).amount)
+_money = money_text  # the amount as events and messages carry it
 
 
 # document_id, file_name, content_type, size_bytes, sha256 as the caller gave them
 AttachmentInput = tuple[str, str, str, int, str]
-
-
-def _attachment_json(ref: attachments.Attachment) -> dict[str, str | int]:
-    return {
-        "document_id": ref.document_id,
-        "file_name": ref.file_name,
-        "content_type": ref.content_type,
-        "size_bytes": ref.size_bytes,
-        "sha256": ref.sha256,
-    }
 
 
 class ContractsUseCasesBase:
@@ -100,38 +88,8 @@ class ContractsUseCasesBase:
         principal: Principal | None,
         now: datetime,
     ) -> None:
-        payload = ContractsApprovalStep(
-            contract_id=row.id,
-            number=row.number,
-            approval_kind=step.kind,
-            round=step.round,
-            step_order=step.step_order,
-            role=step.role,
-            approver_id=step.approver_id,
-            status=step.status,
-            comment=step.comment or "",
-        )
+        payload = approval_step(row, step)
         await self._event(session, f"approval.step_{verb}", payload, row.id, principal, row.org_path, now)
-
-    @staticmethod
-    def _rule_set(stored: models.ApprovalRuleSet) -> approval.ApprovalRules:
-        return approval.ApprovalRules(
-            stored.org_unit_id,
-            tuple(
-                approval.ApprovalRule(
-                    None if t["up_to"] is None else Money(Decimal(t["up_to"]), stored.currency), str(t["role"])
-                )
-                for t in stored.thresholds
-            ),
-        )
-
-    async def _rules(self, session: AsyncSession, org_path: str, currency: str) -> approval.ApprovalRules:
-        """The rules of the nearest unit on the owner's org path (own unit first) that has its own."""
-        path = orgpaths.units_nearest_first(org_path)
-        stored = list(
-            await session.scalars(select(models.ApprovalRuleSet).where(models.ApprovalRuleSet.org_unit_id.in_(path)))
-        )
-        return approval.rules_for_unit(path, {r.org_unit_id: self._rule_set(r) for r in stored}, currency)
 
     async def _start_flow(
         self,
@@ -144,24 +102,9 @@ class ContractsUseCasesBase:
     ) -> None:
         """Routes the approval of `amount` (default: the contract total) up the submitter's chain."""
         chain = await self._chain(session, principal.subject_id, row.owner_id)
-        rules = await self._rules(session, row.org_path, row.currency)
+        rules = await approval_store.rules_on_path(session, row.org_path, row.currency)
         steps = approval.route_approval(
             Money(row.total if amount is None else amount, row.currency), rules, principal.subject_id, chain
         )
-        flow = approval.start_approval(steps, now)
-        row.approval_kind, row.approval_round, row.approval_started_at = kind, row.approval_round + 1, now
-        stored = [
-            models.ApprovalStepRow(
-                contract_id=row.id,
-                round=row.approval_round,
-                step_order=step.order,
-                kind=kind,
-                role=step.role,
-                approver_id=step.approver_id,
-                status=step.status.value,
-                activated_at=step.activated_at,
-            )
-            for step in flow.steps
-        ]
-        session.add_all(stored)
+        stored = approval_store.start(session, row, kind, approval.start_approval(steps, now), now)
         await self._step_event(session, "activated", row, stored[0], principal, now)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
 
 from salesgrid_common.auth import Principal
 from salesgrid_common.errors import FailedPrecondition
 from salesgrid_contracts import models
-from salesgrid_contracts.domain import contracts
+from salesgrid_contracts.domain import amendments, contracts
 
 from salesgrid_contracts.stores import contracts as contract_store
+from salesgrid_contracts.stores import revisions as revision_store
 from salesgrid_contracts.payloads import contract_state
 from salesgrid_contracts.usecases._support import (
     AttachmentInput,
@@ -47,7 +47,7 @@ class AmendmentsMixin(ContractsMixin):
             if row.approval_kind is not None:
                 raise FailedPrecondition(f"an approval ({row.approval_kind}) is already under way", "status")
             current = contract_store.domain_of(await contract_store.view(session, row))
-            amended = contracts.amend(
+            amended = amendments.amend(
                 current,
                 lines=await self._lines(session, row.currency, lines) if lines else None,
                 start_date=parse_day(start_date, "start_date") if start_date else None,
@@ -56,23 +56,16 @@ class AmendmentsMixin(ContractsMixin):
                 now=now,
             )
             contracts.submit_for_approval(amended)  # at least one line and a positive total
-            session.add(
-                models.ContractRevision(
-                    contract_id=row.id,
-                    revision=amended.version,
-                    status="proposed",
-                    start_date=amended.start_date,
-                    end_date=amended.end_date,
-                    terms=amended.terms,
-                    total=amended.total.amount,
-                    attachments=list(row.attachments) if attachment_refs is None else _attachments(attachment_refs),
-                    lines=[contract_store.line_json(line) for line in amended.lines],
-                    created_by=principal.subject_id,
-                    created_at=now,
-                )
+            revision_store.propose(
+                session,
+                row,
+                amended,
+                list(row.attachments) if attachment_refs is None else _attachments(attachment_refs),
+                principal.subject_id,
+                now,
             )
             await self._start_flow(session, principal, row, "amendment", now, amended.total.amount)
-            row.version += 1
+            contract_store.save(row)
             await self._event(session, "contract.submitted", contract_state(row), row.id, principal, row.org_path, now)
             await session.flush()
             return await contract_store.view(session, row)
@@ -83,28 +76,4 @@ class AmendmentsMixin(ContractsMixin):
         principal.require("contracts:read")
         async with self.sessions() as session:
             row = await contract_store.load_in_scope(session, principal, contract_id, "contracts:read")
-            stored = list(
-                await session.scalars(
-                    select(models.ContractRevision)
-                    .where(models.ContractRevision.contract_id == row.id)
-                    .order_by(models.ContractRevision.revision)
-                )
-            )
-            if not any(r.revision == row.revision for r in stored):
-                view = await contract_store.view(session, row)
-                stored.append(
-                    models.ContractRevision(
-                        contract_id=row.id,
-                        revision=row.revision,
-                        status="in_force",
-                        start_date=row.start_date,
-                        end_date=row.end_date,
-                        terms=row.terms,
-                        total=row.total,
-                        attachments=list(row.attachments),
-                        lines=[contract_store.line_json(line) for line in contract_store.domain_of(view).lines],
-                        created_by=row.owner_id,
-                        created_at=row.created_at,
-                    )
-                )
-            return sorted(stored, key=lambda r: r.revision)
+            return await revision_store.versions(session, row)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import replace
 
 
@@ -12,17 +12,8 @@ from salesgrid_contracts.domain import attachments
 
 from salesgrid_contracts.stores import contracts as contract_store
 from salesgrid_contracts.stores import templates as template_store
-from salesgrid_contracts.usecases._support import AttachmentInput, ContractsUseCasesBase, _attachment_json
+from salesgrid_contracts.usecases._support import AttachmentInput, ContractsUseCasesBase
 from salesgrid_contracts.stores.contracts import ContractView
-
-
-def _stored_attachments(stored: Sequence[dict[str, str | int]]) -> tuple[attachments.Attachment, ...]:
-    return tuple(
-        attachments.Attachment(
-            str(a["document_id"]), str(a["file_name"]), str(a["content_type"]), int(a["size_bytes"]), str(a["sha256"])
-        )
-        for a in stored
-    )
 
 
 class AttachmentsMixin(ContractsUseCasesBase):
@@ -62,8 +53,7 @@ class AttachmentsMixin(ContractsUseCasesBase):
             row = await contract_store.load_in_scope(
                 session, principal, contract_id, "contracts:update", lock=True, expected_version=expected_version
             )
-            kept = change(row.status, _stored_attachments(row.attachments))
-            row.attachments, row.version = [_attachment_json(a) for a in kept], row.version + 1
+            contract_store.save(row, attachments=change(row.status, contract_store.attachments_of(row)))
             await session.flush()
             return await contract_store.view(session, row)
 

@@ -7,24 +7,22 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.auth import Principal
 from salesgrid_common.channels import Attribution, attribution, parse_channel, precheck_attribution
-from salesgrid_common.custom_fields.registry import apply_values, filter_clauses
+from salesgrid_common.custom_fields.registry import apply_values
 from salesgrid_common.customer_merges import survivor_of
-from salesgrid_common.db import conflict_insert
 from salesgrid_common.errors import FailedPrecondition, ValidationFailed
 from salesgrid_common.ids import new_id
 from salesgrid_common.localtime import unit_calendar
-from salesgrid_common.paging import Page, keyset_page
-from salesgrid_contracts import models
+from salesgrid_common.paging import Page
 from salesgrid_contracts.domain import attachments, contracts, numbering
 from salesgrid_contracts.domain.currencies import validate_currency
 from salesgrid_contracts.domain.money import Money, parse_decimal, parse_money
 
 from salesgrid_contracts.stores import contracts as contract_store
+from salesgrid_contracts.stores import numbers as number_store
 from salesgrid_contracts.stores import payments as payment_store
 from salesgrid_contracts.stores import products as product_store
 from salesgrid_contracts.stores import templates as template_store
@@ -33,7 +31,6 @@ from salesgrid_contracts.usecases._support import (
     CONTRACT_FIELDS,
     AttachmentInput,
     ContractsUseCasesBase,
-    _attachment_json,
     _money,
     parse_day,
 )
@@ -53,7 +50,7 @@ def _attachments(inputs: Sequence[AttachmentInput], field: str = "attachments") 
     """Validated references as stored; each document once."""
     refs = [attachments.new_attachment(*item, field=f"{field}[{i}]") for i, item in enumerate(inputs)]
     attachments.check_attachments(refs, field)
-    return [_attachment_json(ref) for ref in refs]
+    return [contract_store.attachment_json(ref) for ref in refs]
 
 
 class ContractsMixin(ContractsUseCasesBase):
@@ -76,40 +73,17 @@ class ContractsMixin(ContractsUseCasesBase):
         custom_fields: Mapping[str, str] | None = None,
     ) -> Page[ContractView]:
         principal.require("contracts:read")
-        query = select(models.Contract).where(
-            scope_filter(principal, "contracts:read", models.Contract.owner_id, models.Contract.org_path)
-        )
-        if status:
-            query = query.where(models.Contract.status == status)
         async with self.sessions() as session:
-            if customer_id:  # a merged customer's id lists its survivor's contracts
-                query = query.where(
-                    models.Contract.customer_id == await survivor_of(session, customer_id, writing=False)
-                )
-            query = query.where(
-                *await filter_clauses(session, CONTRACT_FIELDS, models.Contract.id, custom_fields or {})
+            return await contract_store.page_in_scope(
+                session,
+                principal,
+                status=status,
+                # a merged customer's id lists its survivor's contracts
+                customer_id=await survivor_of(session, customer_id, writing=False) if customer_id else "",
+                custom_fields=custom_fields or {},
+                page_size=page_size,
+                cursor=cursor,
             )
-            page = await keyset_page(session, query, models.Contract.id, page_size, cursor)
-            return Page(await contract_store.views(session, page.items), page.next_token)
-
-    async def _allocate_number(self, session: AsyncSession, key: numbering.SequenceKey) -> int:
-        """Next gap-free sequence of (branch, year): the counter row is locked (FOR UPDATE on
-        PostgreSQL; SQLite transactions are already serialised by BEGIN IMMEDIATE) and bumped in
-        the creating transaction, so a rolled-back create gives its number back."""
-        insert = conflict_insert(session.bind.dialect.name)
-        await session.execute(
-            insert(models.ContractCounter)
-            .values(branch_code=key.branch_code, year=key.year, last_seq=0)
-            .on_conflict_do_nothing()
-        )
-        counter = await session.scalar(
-            select(models.ContractCounter)
-            .where(models.ContractCounter.branch_code == key.branch_code, models.ContractCounter.year == key.year)
-            .with_for_update()
-        )
-        assert counter is not None
-        counter.last_seq = numbering.next_sequence(counter.last_seq or None)
-        return counter.last_seq
 
     async def _lines(
         self, session: AsyncSession, currency: str, inputs: Sequence[LineInput]
@@ -188,7 +162,7 @@ class ContractsMixin(ContractsUseCasesBase):
             calendar = await unit_calendar(session, principal.unit_id)
             key = numbering.sequence_key(branch_code.strip().upper(), now, calendar.zone_name)
             number = numbering.format_contract_number(
-                key.branch_code, key.year, await self._allocate_number(session, key)
+                key.branch_code, key.year, await number_store.next_sequence(session, key)
             )
             contract = contracts.new_contract(
                 contract_id=new_id(),
@@ -216,9 +190,7 @@ class ContractsMixin(ContractsUseCasesBase):
                 ),
                 now=now,
             )
-            session.add(row)
-            await session.flush()
-            session.add_all(line_rows)
+            await contract_store.insert(session, row, line_rows)
             await self._event(session, "contract.created", contract_state(row), row.id, principal, row.org_path, now)
             await session.flush()
             return await contract_store.view(session, row)

@@ -31,8 +31,8 @@ class CustomFieldsMixin(ContractsUseCasesBase):
             row = await contract_store.load_in_scope(
                 session, principal, contract_id, "contracts:update", lock=True, expected_version=expected_version
             )
-            row.custom_fields = await apply_values(session, CONTRACT_FIELDS, row.id, row.custom_fields, custom_fields)
-            row.version += 1
+            values = await apply_values(session, CONTRACT_FIELDS, row.id, row.custom_fields, custom_fields)
+            contract_store.save(row, custom_fields=values)
             await session.flush()
             await self._event(
                 session, "contract.custom_fields_changed", contract_state(row), row.id, principal, row.org_path, now

@@ -3,66 +3,41 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
 
-from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid.events.v1.contracts_events_pb2 import (
-    ContractsInstalmentState,
-    ContractsInvoiceIssued,
-    ContractsPaymentPlanSet,
-    ContractsReceiptAllocationState,
-    ContractsReceiptRecorded,
-    ContractsRefundRecorded,
-)
-from salesgrid_common.auth import Principal, scope_filter
-from salesgrid_common.errors import AlreadyExists, FailedPrecondition, NotFound, ValidationFailed
+from salesgrid_common.auth import Principal
+from salesgrid_common.errors import AlreadyExists, FailedPrecondition, ValidationFailed
 from salesgrid_common.ids import new_id
 from salesgrid_common.localtime import unit_calendar
-from salesgrid_common.paging import Page, keyset_page
+from salesgrid_common.paging import Page
 from salesgrid_contracts import models
 from salesgrid_contracts.domain import payments
+from salesgrid_contracts.domain import settlement as settling
 from salesgrid_contracts.domain.money import Money, parse_money
 
 from salesgrid_contracts.stores import contracts as contract_store
 from salesgrid_contracts.stores import payments as payment_store
 from salesgrid_contracts.stores.payments import PlanView, ReceiptView
-from salesgrid_contracts.usecases._support import ContractsUseCasesBase, _money, parse_day
+from salesgrid_contracts.payloads import invoice_issued, payment_plan_set, receipt_recorded, refund_recorded
+from salesgrid_contracts.usecases._support import ContractsUseCasesBase, parse_day
 
 
 class PaymentsMixin(ContractsUseCasesBase):
     """ContractsUseCases: payments."""
 
-    async def _resettle(self, session: AsyncSession, row: models.Contract) -> payments.Settlement:
+    async def _resettle(self, session: AsyncSession, row: models.Contract) -> settling.Settlement:
         """Replay every receipt of the contract over its plan; stores paid amounts, credit and
         the allocations (a backdated receipt may move earlier receipts' shares)."""
         plan = await payment_store.instalments(session, row.id)
         receipts = await payment_store.receipt_rows(session, row.id)
-        settlement = payments.settle(
+        settlement = settling.settle(
             [payment_store.instalment_of(i, row.currency) for i in plan],
             [payment_store.receipt_of(r) for r in receipts],
             await payment_store.refunds(session, row.id),
             row.currency,
         )
-        paid = {b.seq: b.paid.amount for b in settlement.balances}
-        for instalment in plan:
-            instalment.paid = paid[instalment.seq]
-        row.credit = settlement.credit.amount
-        if receipts:
-            await session.execute(
-                delete(models.ReceiptAllocationRow).where(
-                    models.ReceiptAllocationRow.receipt_id.in_([r.id for r in receipts])
-                )
-            )
-        shares: dict[tuple[str, int], Decimal] = {}
-        receipt_ids = {r.id for r in receipts}
-        # Refunds take money back from credit / instalments; only receipts' shares are stored.
-        for allocation in (a for a in settlement.allocations if a.source_id in receipt_ids):
-            key = (allocation.source_id, allocation.instalment_seq or 0)
-            shares[key] = shares.get(key, Decimal(0)) + allocation.amount.amount
-        for (receipt_id, seq), amount in shares.items():
-            session.add(models.ReceiptAllocationRow(receipt_id=receipt_id, instalment_seq=seq, amount=amount))
+        await payment_store.store_settlement(session, row, plan, [r.id for r in receipts], settlement)
         return settlement
 
     async def set_payment_plan(
@@ -82,19 +57,10 @@ class PaymentsMixin(ContractsUseCasesBase):
                 for i, (due, amount) in enumerate(instalments)
             ]
             plan = payments.build_payment_plan(Money(row.total, row.currency), row.start_date, pairs)
-            await session.execute(delete(models.InstalmentRow).where(models.InstalmentRow.contract_id == row.id))
-            session.add_all(payment_store.new_instalment_rows(row.id, plan))
-            await session.flush()
+            await payment_store.replace_plan(session, row.id, plan)
             await self._resettle(session, row)
-            row.version += 1
-            payload = ContractsPaymentPlanSet(
-                contract_id=row.id,
-                currency=row.currency,
-                instalments=[
-                    ContractsInstalmentState(seq=i.seq, due_date=i.due_date.isoformat(), amount=str(i.amount.amount))
-                    for i in plan
-                ],
-            )
+            contract_store.save(row)
+            payload = payment_plan_set(row, plan)
             await self._event(session, "payment_plan.set", payload, row.id, principal, row.org_path, now)
             await session.flush()
             return PlanView(row, await payment_store.instalments(session, row.id))
@@ -111,7 +77,7 @@ class PaymentsMixin(ContractsUseCasesBase):
         principal.require("payments:create")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await self._payable(session, principal, contract_id)
+            row = await payment_store.payable(session, principal, contract_id)
             today = (await unit_calendar(session, row.org_unit_id)).today(now)  # the branch's calendar
             receipt = payments.record_receipt(
                 contract_store.domain_of(await contract_store.view(session, row)),
@@ -126,59 +92,21 @@ class PaymentsMixin(ContractsUseCasesBase):
             session.add(stored)
             await session.flush()
             await self._resettle(session, row)
-            row.version += 1
+            contract_store.save(row)
             await session.flush()
             allocations = (await payment_store.allocations(session, [stored.id], ordered=True))[stored.id]
-            payload = ContractsReceiptRecorded(
-                receipt_id=stored.id,
-                contract_id=row.id,
-                customer_id=row.customer_id,
-                received_on=stored.received_on.isoformat(),
-                amount=str(receipt.amount.amount),
-                currency=row.currency,
-                method=stored.method,
-                credit=_money(row.credit, row.currency),
-                owner_id=row.owner_id,
-                channel=row.channel or "direct",
-                partner_id=row.partner_id or "",
-                allocations=[
-                    ContractsReceiptAllocationState(
-                        instalment_seq=a.instalment_seq, amount=_money(a.amount, row.currency)
-                    )
-                    for a in allocations
-                ],
-            )
+            payload = receipt_recorded(receipt, row, allocations)
             await self._event(session, "receipt.recorded", payload, stored.id, principal, row.org_path, now)
             return ReceiptView(stored, allocations)
-
-    @staticmethod
-    async def _payments_page(
-        session: AsyncSession,
-        principal: Principal,
-        table: type[models.ReceiptRow | models.RefundRow | models.InvoiceRow],
-        contract_id: str,
-        page_size: int,
-        cursor: str,
-    ) -> Page:  # type: ignore[type-arg]
-        """Receipts, refunds or invoices in the caller's payments scope, newest first."""
-        principal.require("payments:read")
-        query = select(table).where(scope_filter(principal, "payments:read", table.owner_id, table.org_path))
-        if contract_id:
-            query = query.where(table.contract_id == contract_id)
-        return await keyset_page(session, query, table.id, page_size, cursor)
 
     async def list_receipts(
         self, principal: Principal, contract_id: str, page_size: int = 0, cursor: str = ""
     ) -> Page[ReceiptView]:
         async with self.sessions() as session:
-            page = await self._payments_page(session, principal, models.ReceiptRow, contract_id, page_size, cursor)
+            page = await payment_store.page_in_scope(
+                session, principal, models.ReceiptRow, contract_id, page_size, cursor
+            )
             return Page(await payment_store.receipt_views(session, page.items), page.next_token)
-
-    async def _payable(self, session: AsyncSession, principal: Principal, contract_id: str) -> models.Contract:
-        row = await session.scalar(select(models.Contract).where(models.Contract.id == contract_id).with_for_update())
-        if row is None or not principal.can_see("payments:create", row.owner_id, row.org_path):
-            raise NotFound(f"contract {contract_id} not found", "contract_id")
-        return row
 
     async def record_refund(
         self, principal: Principal, *, contract_id: str, refunded_on: str, amount: str, reason: str
@@ -188,7 +116,7 @@ class PaymentsMixin(ContractsUseCasesBase):
         principal.require("payments:create")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await self._payable(session, principal, contract_id)
+            row = await payment_store.payable(session, principal, contract_id)
             today = (await unit_calendar(session, row.org_unit_id)).today(now)
             receipts = [payment_store.receipt_of(r) for r in await payment_store.receipt_rows(session, row.id)]
             refund = payments.record_refund(
@@ -208,18 +136,8 @@ class PaymentsMixin(ContractsUseCasesBase):
                 await self._resettle(session, row)
             except ValidationFailed as exc:  # collected in total, but not yet by the refund's date
                 raise ValidationFailed(exc.message, "refunded_on") from None
-            row.version += 1
-            payload = ContractsRefundRecorded(
-                refund_id=stored.id,
-                contract_id=row.id,
-                customer_id=row.customer_id,
-                refunded_on=stored.refunded_on.isoformat(),
-                amount=_money(stored.amount, row.currency),
-                currency=row.currency,
-                reason=stored.reason,
-                channel=row.channel or "direct",
-                partner_id=row.partner_id or "",
-            )
+            contract_store.save(row)
+            payload = refund_recorded(refund, row)
             await self._event(session, "refund.recorded", payload, stored.id, principal, row.org_path, now)
             return stored
 
@@ -227,7 +145,9 @@ class PaymentsMixin(ContractsUseCasesBase):
         self, principal: Principal, contract_id: str, page_size: int = 0, cursor: str = ""
     ) -> Page[models.RefundRow]:
         async with self.sessions() as session:
-            return await self._payments_page(session, principal, models.RefundRow, contract_id, page_size, cursor)
+            return await payment_store.page_in_scope(
+                session, principal, models.RefundRow, contract_id, page_size, cursor
+            )
 
     async def issue_invoice(
         self, principal: Principal, *, contract_id: str, number: str, amount: str, issued_on: str
@@ -237,7 +157,7 @@ class PaymentsMixin(ContractsUseCasesBase):
         principal.require("payments:create")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await self._payable(session, principal, contract_id)
+            row = await payment_store.payable(session, principal, contract_id)
             today = (await unit_calendar(session, row.org_unit_id)).today(now)
             existing = await payment_store.invoices(session, row.id)
             invoice = payments.issue_invoice(
@@ -252,16 +172,8 @@ class PaymentsMixin(ContractsUseCasesBase):
                 raise AlreadyExists(f"invoice {invoice.number} already exists", "number")
             stored = payment_store.new_invoice_row(new_id(), invoice, row, principal.subject_id, now)
             session.add(stored)
-            row.version += 1
-            payload = ContractsInvoiceIssued(
-                invoice_id=stored.id,
-                contract_id=row.id,
-                customer_id=row.customer_id,
-                number=stored.number,
-                amount=_money(stored.amount, row.currency),
-                currency=row.currency,
-                issued_on=stored.issued_on.isoformat(),
-            )
+            contract_store.save(row)
+            payload = invoice_issued(stored.id, invoice, row)
             await self._event(session, "invoice.issued", payload, stored.id, principal, row.org_path, now)
             return stored
 
@@ -269,4 +181,6 @@ class PaymentsMixin(ContractsUseCasesBase):
         self, principal: Principal, contract_id: str, page_size: int = 0, cursor: str = ""
     ) -> Page[models.InvoiceRow]:
         async with self.sessions() as session:
-            return await self._payments_page(session, principal, models.InvoiceRow, contract_id, page_size, cursor)
+            return await payment_store.page_in_scope(
+                session, principal, models.InvoiceRow, contract_id, page_size, cursor
+            )

@@ -1,18 +1,18 @@
-"""Receivables use cases."""
+"""Receivables use cases: what signed, active and completed contracts still await, by group, and
+its ageing as of a day."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
 
-from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.auth import Principal
 from salesgrid_common.errors import ValidationFailed
 from salesgrid_common.localtime import unit_calendar
-from salesgrid_contracts import models
 from salesgrid_contracts.domain import receivables
 from salesgrid_contracts.domain.money import Money
 
+from salesgrid_contracts.stores import payments as payment_store
 from salesgrid_contracts.usecases._support import ContractsUseCasesBase, parse_day
 
 
@@ -24,29 +24,8 @@ class ReceivablesMixin(ContractsUseCasesBase):
 
     async def _receivable_rows(self, principal: Principal) -> list[receivables.InstalmentRow]:
         principal.require("payments:read")
-        query = (
-            select(models.InstalmentRow, models.Contract)
-            .join(models.Contract, models.Contract.id == models.InstalmentRow.contract_id)
-            .where(
-                models.Contract.status.in_(COLLECTIBLE),
-                scope_filter(principal, "payments:read", models.Contract.owner_id, models.Contract.org_path),
-            )
-        )
         async with self.sessions() as session:
-            result = await session.execute(query)
-            return [
-                receivables.InstalmentRow(
-                    contract_id=c.id,
-                    customer_id=c.customer_id,
-                    owner_id=c.owner_id,
-                    instalment_seq=i.seq,
-                    due_date=i.due_date,
-                    amount=Money(i.amount, c.currency),
-                    paid=Money(i.paid, c.currency),
-                    org_unit_id=c.org_unit_id,
-                )
-                for i, c in result.all()
-            ]
+            return await payment_store.receivable_instalments(session, principal, COLLECTIBLE)
 
     @staticmethod
     def _group(group_by: str, *, optional: bool) -> receivables.GroupBy | None:

@@ -24,14 +24,13 @@ from salesgrid_customers.usecases.imports import (
 from salesgrid_customers.usecases._support import (
     AddressInput,
     EVENT_PREFIX,
-    KEY_POSTINGS,
-    MAX_CANDIDATES,
     POLICY_FIELDS,
     SYSTEM_ACTOR,
     actor_of,
     shared_with,
     unit_path,
 )
+from salesgrid_customers.stores.duplicates import KEY_POSTINGS, MAX_CANDIDATES
 from salesgrid_customers.usecases.share_requests import ShareRequestUseCases, ShareRequestView
 
 

@@ -4,23 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from typing import Any
 
 from google.protobuf.message import Message
 from sqlalchemy import (
     ColumnElement,
-    Integer,
-    Select,
-    String,
     and_,
-    bindparam,
     exists,
     func,
-    or_,
     select,
-    union,
-    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,11 +31,8 @@ from salesgrid_customers.domain import pool, sharing
 from salesgrid_customers.domain.access import Actor
 from salesgrid_customers.domain.customer import Address, Customer, Tier, make_customer, validate_address
 from salesgrid_customers.domain.dedup import (
-    MAX_CANDIDATE_KEYS,
-    CandidateCustomer,
     DuplicateProbe,
     DuplicateReport,
-    candidate_keys,
     classify_matches,
 )
 from salesgrid_customers.domain.errors import (
@@ -56,11 +45,9 @@ from salesgrid_customers.domain.errors import (
 from salesgrid_customers.owners import with_owner_names
 from salesgrid_customers import customer_events
 from salesgrid_customers.stores.customers import CO_OWNERS, insert_customer, load_customer
+from salesgrid_customers.stores.duplicates import duplicate_candidates
 from salesgrid_customers.stores.pool_policies import RULES, stored_pool_policies
 
-
-MAX_CANDIDATES = 60  # rows sharing the most candidate keys, classified in Python
-KEY_POSTINGS = 300  # rows read per candidate key
 
 EVENT_PREFIX = "salesgrid.customers.customer."
 
@@ -111,47 +98,6 @@ async def held_count(session: AsyncSession, owner_id: str) -> int:
 
 def _address(value: AddressInput | None) -> Address | None:
     return None if value is None else validate_address(value.text, value.latitude, value.longitude)
-
-
-@lru_cache(maxsize=MAX_CANDIDATE_KEYS + 1)
-def _duplicate_candidates(key_count: int) -> Select[Any]:
-    """The duplicate check's query for a probe with `key_count` keys, built once and then only run
-    with new parameters (building it costs more than PostgreSQL takes to run it): the exact name
-    and the credit code through their indexes, and the rows sharing the most of the probe's keys
-    through the key table. Each key's posting list is read up to KEY_POSTINGS rows: common grams
-    (科技) would otherwise cost time in proportion to the table, while a near duplicate shares
-    the rare grams too, whose lists are read whole."""
-    customer, name_key = models.Customer, models.CustomerNameKey
-    columns = (customer.id, customer.legal_name, customer.normalised_name, customer.credit_code, customer.owner_id)
-    exact = select(*columns).where(
-        customer.active,
-        or_(
-            customer.normalised_name == bindparam("name", type_=String),
-            customer.credit_code == bindparam("credit_code", type_=String),
-        ),
-    )
-    if not key_count:
-        return exact
-    postings = union_all(
-        *(
-            select(name_key.customer_id)
-            .where(name_key.key == bindparam(f"key{index}", type_=String))
-            .limit(KEY_POSTINGS)
-            .subquery()
-            .select()
-            for index in range(key_count)
-        )
-    ).subquery()
-    shared = func.count()
-    nearest = (
-        select(postings.c.customer_id)
-        .group_by(postings.c.customer_id)
-        .having(shared >= bindparam("least", type_=Integer))
-        .order_by(shared.desc())
-        .limit(MAX_CANDIDATES)
-        .subquery()
-    )
-    return union(exact, select(*columns).join(nearest, nearest.c.customer_id == customer.id).where(customer.active))
 
 
 class CustomersUseCasesBase:
@@ -226,19 +172,9 @@ class CustomersUseCasesBase:
     async def _duplicates(
         self, session: AsyncSession, normalised: str, credit_code: str | None, exclude_id: str | None
     ) -> DuplicateReport:
-        """Index-backed, one round trip (see _duplicate_candidates); never a scan of customers."""
-        keys = sorted(candidate_keys(normalised))
-        # Sharing one gram of many (科技) is chance, not similarity: classifying is the costly part.
-        parameters = {
-            "name": normalised,
-            "credit_code": credit_code,
-            "least": 1 if len(keys) < 4 else 2,
-            **{f"key{index}": key for index, key in enumerate(keys)},
-        }
-        rows = (await session.execute(_duplicate_candidates(len(keys)), parameters)).all()
-        report = classify_matches(
-            DuplicateProbe(normalised, credit_code, exclude_id), [CandidateCustomer(*row) for row in rows]
-        )
+        """Index-backed, one round trip (stores/duplicates.py); never a scan of customers."""
+        candidates = await duplicate_candidates(session, normalised, credit_code)
+        report = classify_matches(DuplicateProbe(normalised, credit_code, exclude_id), candidates)
         return await with_owner_names(session, report)  # a rep must see who to ask for sharing
 
     @staticmethod

@@ -10,11 +10,14 @@ from salesgrid_identity.usecases.org import OrgMixin
 from salesgrid_identity.usecases.users import UsersMixin
 from salesgrid_identity.usecases.roles import RolesMixin
 from salesgrid_identity.usecases.audit import AuditMixin
+from salesgrid_identity.usecases.bootstrap import BootstrapMixin
 from salesgrid_identity.usecases._support import Tokens
 from salesgrid_identity.usecases.login_protection import LoginProtectionUseCases, ProtectionView
 
 
-class IdentityUseCases(SessionsMixin, PasswordsMixin, ApiKeysMixin, OrgMixin, UsersMixin, RolesMixin, AuditMixin):
+class IdentityUseCases(
+    BootstrapMixin, SessionsMixin, PasswordsMixin, ApiKeysMixin, OrgMixin, UsersMixin, RolesMixin, AuditMixin
+):
     """Every use case of the service: one mixin per topic, the shared helpers in _support."""
 
 

@@ -29,9 +29,7 @@ from salesgrid_identity.models import RefreshToken, Role
 from salesgrid_identity.stores.users import (
     get_user,
     insert_user,
-    save_sign_in_state,
     save_user,
-    user_by_login,
     user_from_row,
 )
 from salesgrid_identity.user_events import user_state
@@ -263,42 +261,3 @@ class UsersMixin(IdentityUseCasesBase):
             rows = [(user_from_row(row[0]), row[1]) for row in (await session.execute(stmt)).all()]
         next_token = rows[page_size - 1][0].id if len(rows) > page_size else ""
         return rows[:page_size], next_token
-
-    async def bootstrap_admin(self, login: str, password: str, company: str, time_zone: str, currency: str) -> str:
-        """Create the company root unit and the first administrator (once, on an empty database)."""
-        await self.ensure_builtin_roles()
-        system = Principal(
-            subject_id="system",
-            kind="user",
-            unit_id="",
-            org_path="/",
-            permissions={k: Scope.ALL for k in roles.CATALOGUE},
-        )
-        async with self.sessions() as session:
-            existing = await user_by_login(session, normalise_login(login))
-            if existing is not None:
-                return existing.id
-        root = await self.create_org_unit(
-            system,
-            parent_id="",
-            name=company,
-            code="HQ",
-            kind="company",
-            time_zone=time_zone,
-            currency=currency,
-            ip_allowlist=[],
-        )
-        admin = await self.create_user(
-            system,
-            login=login,
-            display_name="Administrator",
-            email="",
-            unit_id=root.id,
-            manager_id="",
-            role_codes=["admin"],
-            initial_password=password,
-        )
-        async with self.sessions() as session, session.begin():
-            # The operator chose this password at bootstrap.
-            await save_sign_in_state(session, admin, replace(admin, must_change_password=False))
-        return admin.id

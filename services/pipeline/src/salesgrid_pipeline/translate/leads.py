@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from salesgrid.pipeline.v1 import pipeline_pb2 as pb
 from salesgrid_common.custom_fields.structs import struct_of
 from salesgrid_common.protos import to_timestamp
-from salesgrid_pipeline.domain.leads import AssignmentRule, Lead
+from salesgrid_pipeline.domain.lead_assignment import AssignmentRule
+from salesgrid_pipeline.domain.leads import Lead
 
 
 def rules_pb(rules: Iterable[AssignmentRule]) -> pb.LeadAssignmentRules:

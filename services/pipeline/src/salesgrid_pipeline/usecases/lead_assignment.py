@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salesgrid_common.auth import Principal, Scope
 from salesgrid_common.directory import DirectoryUser, directory_units, directory_users, get_user
 from salesgrid_common.errors import FailedPrecondition, PermissionDenied, ValidationFailed
+from salesgrid_pipeline.domain import lead_assignment as assignment_rules
 from salesgrid_pipeline.domain import leads as lead_rules
 from salesgrid_pipeline.models import LeadAssignmentRule, RoundRobinState
 
@@ -23,9 +24,11 @@ class LeadAssignmentMixin(PipelineUseCasesBase):
     """PipelineUseCases: the lead assignment rules."""
 
     @staticmethod
-    async def _rules(session: AsyncSession) -> list[lead_rules.AssignmentRule]:
+    async def _rules(session: AsyncSession) -> list[assignment_rules.AssignmentRule]:
         rows = (await session.scalars(select(LeadAssignmentRule).order_by(LeadAssignmentRule.position))).all()
-        return [lead_rules.AssignmentRule(r.region, r.industry, r.rep_id or None, r.team_id or None) for r in rows]
+        return [
+            assignment_rules.AssignmentRule(r.region, r.industry, r.rep_id or None, r.team_id or None) for r in rows
+        ]
 
     @staticmethod
     async def _team_reps(session: AsyncSession, team_id: str) -> list[str]:
@@ -44,7 +47,7 @@ class LeadAssignmentMixin(PipelineUseCasesBase):
         Round robin reads and advances the team's state row in the lead's transaction, locked on
         PostgreSQL, so replicas hand out leads in one shared order."""
         rules = await self._rules(session)
-        rule = lead_rules.match_rule(rules, lead.region, lead.industry)
+        rule = assignment_rules.match_rule(rules, lead.region, lead.industry)
         if rule is None:
             return None
         teams: dict[str, list[str]] = {}
@@ -58,7 +61,7 @@ class LeadAssignmentMixin(PipelineUseCasesBase):
             if state is not None:
                 last[rule.team_id] = state.last_assignee
         try:
-            chosen = lead_rules.choose_assignee(lead, rules, teams, last)
+            chosen = assignment_rules.choose_assignee(lead, rules, teams, last)
         except FailedPrecondition:  # a team without active reps: the lead waits in the pool
             return None
         if chosen is None:
@@ -78,18 +81,18 @@ class LeadAssignmentMixin(PipelineUseCasesBase):
         if principal.require(LEAD_ASSIGN) < Scope.SUBTREE:
             raise PermissionDenied(f"{LEAD_ASSIGN} at scope subtree or all is needed to manage assignment rules")
 
-    async def get_assignment_rules(self, principal: Principal) -> list[lead_rules.AssignmentRule]:
+    async def get_assignment_rules(self, principal: Principal) -> list[assignment_rules.AssignmentRule]:
         self._require_rule_admin(principal)
         async with self.sessions() as session:
             return await self._rules(session)
 
     async def put_assignment_rules(
-        self, principal: Principal, rules: Sequence[lead_rules.AssignmentRule]
-    ) -> list[lead_rules.AssignmentRule]:
+        self, principal: Principal, rules: Sequence[assignment_rules.AssignmentRule]
+    ) -> list[assignment_rules.AssignmentRule]:
         """Replace the rule table; every target must be an active rep / a known team in the caller's scope."""
         self._require_rule_admin(principal)
         rules = [
-            lead_rules.AssignmentRule(
+            assignment_rules.AssignmentRule(
                 r.region.strip(),
                 r.industry.strip(),
                 (r.rep_id or "").strip() or None,
@@ -97,7 +100,7 @@ class LeadAssignmentMixin(PipelineUseCasesBase):
             )
             for r in rules
         ]
-        lead_rules.validate_rules(rules)
+        assignment_rules.validate_rules(rules)
         async with self.sessions() as session, session.begin():
             problems: list[tuple[str, str]] = []
             for i, rule in enumerate(rules):

@@ -1,0 +1,160 @@
+"""The approval store: an org unit's own approval rules (rows of `approval_rules` <-> the domain's
+ApprovalRules), a contract's approval flow (the current round's `approval_steps` and the approval
+state on the contract's row <-> the domain's ApprovalFlow), and the scheduler's loads of pending
+steps and unpaid instalments, locked so replicas skip what another one holds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salesgrid_common import orgpaths
+from salesgrid_common.approval import store_steps
+from salesgrid_common.errors import FailedPrecondition
+from salesgrid_common.localtime import latest_local_date
+from salesgrid_contracts import models
+from salesgrid_contracts.domain import approval
+from salesgrid_contracts.domain.money import Money
+from salesgrid_contracts.stores.contracts import ContractView
+
+StepRow = models.ApprovalStepRow
+
+
+def rules_from_row(stored: models.ApprovalRuleSet) -> approval.ApprovalRules:
+    return approval.ApprovalRules(
+        stored.org_unit_id,
+        tuple(
+            approval.ApprovalRule(
+                None if t["up_to"] is None else Money(Decimal(t["up_to"]), stored.currency), str(t["role"])
+            )
+            for t in stored.thresholds
+        ),
+    )
+
+
+def rules_to_row(
+    rules: approval.ApprovalRules, currency: str, updated_by: str, now: datetime, stored: models.ApprovalRuleSet
+) -> None:
+    stored.org_unit_id, stored.currency = rules.org_unit_id, currency
+    stored.thresholds = [
+        {"up_to": None if r.up_to is None else str(r.up_to.amount), "role": r.role} for r in rules.rules
+    ]
+    stored.updated_by, stored.updated_at = updated_by, now
+
+
+async def own_rules(session: AsyncSession, org_unit_id: str) -> approval.ApprovalRules | None:
+    """The unit's own rules, None when it has none."""
+    stored = await session.get(models.ApprovalRuleSet, org_unit_id)
+    return rules_from_row(stored) if stored else None
+
+
+async def save_rules(
+    session: AsyncSession, rules: approval.ApprovalRules, currency: str, updated_by: str, now: datetime
+) -> None:
+    """The unit's own rules, added or replaced."""
+    stored = await session.get(models.ApprovalRuleSet, rules.org_unit_id)
+    if stored is None:
+        stored = models.ApprovalRuleSet()
+        session.add(stored)
+    rules_to_row(rules, currency, updated_by, now, stored)
+
+
+async def rules_on_path(session: AsyncSession, org_path: str, currency: str) -> approval.ApprovalRules:
+    """The rules of the nearest unit on the org path (own unit first) that has its own, in one query."""
+    path = orgpaths.units_nearest_first(org_path)
+    stored = await session.scalars(select(models.ApprovalRuleSet).where(models.ApprovalRuleSet.org_unit_id.in_(path)))
+    return approval.rules_for_unit(path, {r.org_unit_id: rules_from_row(r) for r in stored}, currency)
+
+
+def flow_of(view: ContractView) -> approval.ApprovalFlow:
+    """The flow under way on the contract (its current round's steps)."""
+    row = view.row
+    if row.approval_kind is None or row.approval_started_at is None:
+        raise FailedPrecondition("this contract has no approval under way", "status")
+    steps = tuple(
+        approval.ApprovalStep(
+            order=s.step_order,
+            role=s.role,
+            approver_id=s.approver_id,
+            status=approval.StepStatus(s.status),
+            activated_at=s.activated_at,
+            decided_at=s.decided_at,
+            comment=s.comment,
+            reminded_at=s.reminded_at,
+        )
+        for s in view.steps
+    )
+    return approval.ApprovalFlow(steps, approval.FlowStatus.PENDING, row.approval_started_at)
+
+
+def start(
+    session: AsyncSession, row: models.Contract, kind: str, flow: approval.ApprovalFlow, now: datetime
+) -> list[StepRow]:
+    """A new round of approval of `kind` on the contract: its steps as stored, in order."""
+    row.approval_kind, row.approval_round, row.approval_started_at = kind, row.approval_round + 1, now
+    stored = [
+        StepRow(
+            contract_id=row.id,
+            round=row.approval_round,
+            step_order=step.order,
+            kind=kind,
+            role=step.role,
+            approver_id=step.approver_id,
+            status=step.status.value,
+            activated_at=step.activated_at,
+        )
+        for step in flow.steps
+    ]
+    session.add_all(stored)
+    return stored
+
+
+def save_flow(view: ContractView, flow: approval.ApprovalFlow) -> list[tuple[StepRow, str]]:
+    """The flow's steps onto the round's rows; what happened to which step, in step order
+    ("approved" | "rejected" for the step decided, "activated" for the one whose turn began)."""
+    return store_steps(flow, {s.step_order: s for s in view.steps})
+
+
+def end(row: models.Contract) -> None:
+    """No approval under way any more (the round's steps stay as they were decided)."""
+    row.approval_kind = None
+
+
+async def pending_steps(session: AsyncSession) -> Sequence[tuple[StepRow, models.Contract]]:
+    """Every activated, undecided step of a round under way, with its contract; the steps are
+    locked (rows another replica holds are skipped)."""
+    stmt = (
+        select(StepRow, models.Contract)
+        .join(models.Contract, models.Contract.id == StepRow.contract_id)
+        .where(
+            StepRow.status == "pending",
+            StepRow.activated_at.is_not(None),
+            StepRow.round == models.Contract.approval_round,
+            models.Contract.approval_kind.is_not(None),
+        )
+        .with_for_update(of=StepRow, skip_locked=True)
+    )
+    return (await session.execute(stmt)).tuples().all()
+
+
+async def unreminded_overdue_instalments(
+    session: AsyncSession, now: datetime
+) -> Sequence[tuple[models.InstalmentRow, models.Contract]]:
+    """Instalments of signed or active contracts not yet reminded of and due before the latest
+    local date on earth (each is then judged on its own branch's calendar), with their contracts;
+    locked like `pending_steps`."""
+    stmt = (
+        select(models.InstalmentRow, models.Contract)
+        .join(models.Contract, models.Contract.id == models.InstalmentRow.contract_id)
+        .where(
+            models.Contract.status.in_(("signed", "active")),
+            models.InstalmentRow.overdue_reminded_at.is_(None),
+            models.InstalmentRow.due_date < latest_local_date(now),
+        )
+        .with_for_update(of=models.InstalmentRow, skip_locked=True)
+    )
+    return (await session.execute(stmt)).tuples().all()

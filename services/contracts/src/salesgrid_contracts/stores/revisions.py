@@ -1,0 +1,106 @@
+"""The revision store: a contract's versions kept beside it (`contract_revisions`: the version an
+amendment superseded, a proposed amendment under approval, a rejected one) and putting an
+approved amendment in force on the contract's own rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salesgrid_contracts import models
+from salesgrid_contracts.domain import contracts
+from salesgrid_contracts.stores.contracts import ContractView, domain_of, line_json, view
+
+Row = models.ContractRevision
+
+
+def _in_force(view: ContractView, status: str) -> Row:
+    """The version on the contract's own rows, as a revision row of `status`."""
+    row = view.row
+    return Row(
+        contract_id=row.id,
+        revision=row.revision,
+        status=status,
+        start_date=row.start_date,
+        end_date=row.end_date,
+        terms=row.terms,
+        total=row.total,
+        attachments=list(row.attachments),
+        lines=[line_json(line) for line in domain_of(view).lines],
+        created_by=row.owner_id,
+        created_at=row.created_at,
+    )
+
+
+def propose(
+    session: AsyncSession,
+    row: models.Contract,
+    amended: contracts.Contract,
+    attachments: list[dict[str, str | int]],
+    created_by: str,
+    now: datetime,
+) -> None:
+    """The amendment, stored as the proposed next version of the contract."""
+    session.add(
+        Row(
+            contract_id=row.id,
+            revision=amended.version,
+            status="proposed",
+            start_date=amended.start_date,
+            end_date=amended.end_date,
+            terms=amended.terms,
+            total=amended.total.amount,
+            attachments=attachments,
+            lines=[line_json(line) for line in amended.lines],
+            created_by=created_by,
+            created_at=now,
+        )
+    )
+
+
+def reject(view: ContractView) -> None:
+    """The proposed version is kept, as rejected."""
+    assert view.proposed is not None
+    view.proposed.status = "rejected"
+
+
+async def put_in_force(session: AsyncSession, view: ContractView) -> None:
+    """The proposed version takes the place of the one in force, which is kept as superseded;
+    the contract's rows carry the new body (status and signature stay)."""
+    row, proposed = view.row, view.proposed
+    assert proposed is not None
+    old = await session.get(Row, (row.id, row.revision))
+    if old is None:
+        session.add(_in_force(view, "superseded"))
+    else:
+        old.status = "superseded"
+    proposed.status = "in_force"
+    await session.execute(delete(models.ContractLine).where(models.ContractLine.contract_id == row.id))
+    for position, line in enumerate(proposed.lines):
+        session.add(
+            models.ContractLine(
+                contract_id=row.id,
+                position=position,
+                product_id=line["product_id"],
+                description=line["description"],
+                quantity=Decimal(line["quantity"]),
+                unit_price=Decimal(line["unit_price"]),
+                discount_percent=Decimal(line["discount_percent"]),
+            )
+        )
+    row.start_date, row.end_date, row.terms = proposed.start_date, proposed.end_date, proposed.terms
+    row.total, row.revision = proposed.total, proposed.revision
+    row.attachments = list(proposed.attachments)
+
+
+async def versions(session: AsyncSession, row: models.Contract) -> list[Row]:
+    """Every version of the contract, oldest first; the one in force is synthesised from the
+    contract's rows while it has never been amended."""
+    stmt = select(Row).where(Row.contract_id == row.id).order_by(Row.revision)
+    stored = list(await session.scalars(stmt))
+    if not any(r.revision == row.revision for r in stored):
+        stored.append(_in_force(await view(session, row), "in_force"))
+    return sorted(stored, key=lambda r: r.revision)

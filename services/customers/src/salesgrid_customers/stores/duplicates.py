@@ -1,0 +1,74 @@
+"""The duplicate check's reads: the active customers that may duplicate a probe, found through
+the exact name and credit code indexes and the name key table (`customer_name_keys`), in one
+round trip whatever the table's size."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Integer, Select, String, bindparam, func, or_, select, union, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salesgrid_customers import models
+from salesgrid_customers.domain.dedup import MAX_CANDIDATE_KEYS, CandidateCustomer, candidate_keys
+
+MAX_CANDIDATES = 60  # rows sharing the most candidate keys, classified in Python
+KEY_POSTINGS = 300  # rows read per candidate key
+
+
+@lru_cache(maxsize=MAX_CANDIDATE_KEYS + 1)
+def _duplicate_candidates(key_count: int) -> Select[Any]:
+    """The duplicate check's query for a probe with `key_count` keys, built once and then only run
+    with new parameters (building it costs more than PostgreSQL takes to run it): the exact name
+    and the credit code through their indexes, and the rows sharing the most of the probe's keys
+    through the key table. Each key's posting list is read up to KEY_POSTINGS rows: common grams
+    (科技) would otherwise cost time in proportion to the table, while a near duplicate shares
+    the rare grams too, whose lists are read whole."""
+    customer, name_key = models.Customer, models.CustomerNameKey
+    columns = (customer.id, customer.legal_name, customer.normalised_name, customer.credit_code, customer.owner_id)
+    exact = select(*columns).where(
+        customer.active,
+        or_(
+            customer.normalised_name == bindparam("name", type_=String),
+            customer.credit_code == bindparam("credit_code", type_=String),
+        ),
+    )
+    if not key_count:
+        return exact
+    postings = union_all(
+        *(
+            select(name_key.customer_id)
+            .where(name_key.key == bindparam(f"key{index}", type_=String))
+            .limit(KEY_POSTINGS)
+            .subquery()
+            .select()
+            for index in range(key_count)
+        )
+    ).subquery()
+    shared = func.count()
+    nearest = (
+        select(postings.c.customer_id)
+        .group_by(postings.c.customer_id)
+        .having(shared >= bindparam("least", type_=Integer))
+        .order_by(shared.desc())
+        .limit(MAX_CANDIDATES)
+        .subquery()
+    )
+    return union(exact, select(*columns).join(nearest, nearest.c.customer_id == customer.id).where(customer.active))
+
+
+async def duplicate_candidates(
+    session: AsyncSession, normalised: str, credit_code: str | None
+) -> list[CandidateCustomer]:
+    """The customers to classify against a probe of this normalised name and credit code."""
+    keys = sorted(candidate_keys(normalised))
+    # Sharing one gram of many (科技) is chance, not similarity: classifying is the costly part.
+    parameters = {
+        "name": normalised,
+        "credit_code": credit_code,
+        "least": 1 if len(keys) < 4 else 2,
+        **{f"key{index}": key for index, key in enumerate(keys)},
+    }
+    rows = (await session.execute(_duplicate_candidates(len(keys)), parameters)).all()
+    return [CandidateCustomer(*row) for row in rows]

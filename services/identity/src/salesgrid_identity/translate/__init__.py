@@ -1,0 +1,1 @@
+"""Domain records -> proto for the identity servicers, so the servicers stay thin."""
