@@ -22,6 +22,9 @@ PUBLIC_ERRORS = (400, 401, 409, 414, 422, 429, 431, 503)
 BODY_ERRORS = (413, 415)
 STRING = {"type": "string"}
 LIST_ENVELOPE = "next_cursor"
+NEXT_CURSOR = {
+    LIST_ENVELOPE: {"type": ["string", "null"], "description": "pass as `cursor` for the next page; null on the last"}
+}
 RATE_HEADERS = {
     "RateLimit": {
         "description": "remaining quota in the current window (IETF RateLimit header fields draft)",
@@ -96,12 +99,12 @@ class OpenApi:
                 {
                     "name": route.rest_name(name),
                     "in": "query",
-                    "required": route.rest_name(name) in route.required,
+                    "required": route.rest_name(name) in route.required_fields,
                     "schema": schema,
                     **({"style": "form", "explode": True} if schema.get("type") == "array" else {}),
                 }
             )
-        if route.paging:
+        if route.paging or route.record_paging:
             parameters += [
                 {
                     "name": "limit",
@@ -123,7 +126,7 @@ class OpenApi:
                     "description": "`next_cursor` of the previous page; a cursor of another list is 400",
                 },
             ]
-            if TOTAL_FIELD in fields:
+            if route.paging and TOTAL_FIELD in fields:
                 parameters.append(INCLUDE_TOTAL)
         body = None
         if route.body:
@@ -140,19 +143,34 @@ class OpenApi:
                     "description": "the version read, also accepted here instead of If-Match",
                 }
             rename = {k: v for k, v in route.rename.items() if "." not in v and k not in path_names(route.path)}
-            required = tuple(name for name in route.required if name not in route.query)
+            required = tuple(name for name in route.required_fields if name not in route.query)
             body = self.types.object(descriptor, exclude=hidden, rename=rename, required=required, extra=extra)
         if route.items:
-            item = self.types.ref(route.reply_descriptor.fields_by_name[route.items].message_type)
+            listed = route.reply_descriptor.fields_by_name[route.items]
+            item = self.types.single(listed)
+            if route.item_name:
+                item = {"type": "object", "required": [route.item_name], "properties": {route.item_name: item}}
             reply: dict[str, Any] | None = list_of(item, counted=bool(route.paging) and TOTAL_FIELD in fields)
+        elif route.record_paging:  # a record holding a paged list: its token is the list's cursor
+            reply = self.types.object(route.result_descriptor, exclude={route.record_paging[1]}, extra=NEXT_CURSOR)
         else:
             reply = self.types.ref(route.result_descriptor)
+        if route.also:
+            reply = {"allOf": [reply, self._also(route)]}
         etag = not route.items and "version" in route.result_descriptor.fields_by_name
         operation = self._operation(route, parameters, body, reply, headers=("ETag",) if etag else ())
         custom = fields.get("custom_fields")
         if route.method == "GET" and custom is not None and custom.message_type.GetOptions().map_entry:
             operation["description"] = CUSTOM_FILTERS
         return operation
+
+    def _also(self, route: Route) -> dict[str, Any]:
+        """The reply fields returned beside the result's (always present unless they have presence)."""
+        fields = route.reply_descriptor.fields_by_name
+        owner = route.reply_descriptor.full_name
+        properties = {rest: self.types.field(fields[name], owner) for rest, name in route.also.items()}
+        required = [rest for rest, name in route.also.items() if not fields[name].has_presence]
+        return {"type": "object", "required": required, "properties": properties}
 
     def _hand_written(self, route: Route) -> dict[str, Any]:
         for message in route.messages:
@@ -165,7 +183,7 @@ class OpenApi:
         body = route.request_schema
         if route.request_message is not None:
             body = self.types.object(
-                route.request_message.DESCRIPTOR, exclude=set(route.hidden), required=route.required
+                route.request_message.DESCRIPTOR, exclude=set(route.hidden), required=route.required or ()
             )
         return self._operation(route, parameters, body, route.response_schema, headers=route.headers)
 
