@@ -155,22 +155,20 @@ class OpenApi:
             reply = self.types.object(route.result_descriptor, exclude={route.record_paging[1]}, extra=NEXT_CURSOR)
         else:
             reply = self.types.ref(route.result_descriptor)
-        if route.also:
-            reply = {"allOf": [reply, self._also(route)]}
+        if route.also:  # reply fields beside the result's (always present unless they have presence)
+            also = route.reply_descriptor.fields_by_name
+            extra = {
+                rest: self.types.field(also[name], route.reply_descriptor.full_name)
+                for rest, name in route.also.items()
+            }
+            reply = self.types.object(route.result_descriptor, extra=extra)
+            reply["required"] = [rest for rest, name in route.also.items() if not also[name].has_presence]
         etag = not route.items and "version" in route.result_descriptor.fields_by_name
         operation = self._operation(route, parameters, body, reply, headers=("ETag",) if etag else ())
         custom = fields.get("custom_fields")
         if route.method == "GET" and custom is not None and custom.message_type.GetOptions().map_entry:
             operation["description"] = CUSTOM_FILTERS
         return operation
-
-    def _also(self, route: Route) -> dict[str, Any]:
-        """The reply fields returned beside the result's (always present unless they have presence)."""
-        fields = route.reply_descriptor.fields_by_name
-        owner = route.reply_descriptor.full_name
-        properties = {rest: self.types.field(fields[name], owner) for rest, name in route.also.items()}
-        required = [rest for rest, name in route.also.items() if not fields[name].has_presence]
-        return {"type": "object", "required": required, "properties": properties}
 
     def _hand_written(self, route: Route) -> dict[str, Any]:
         for message in route.messages:

@@ -22,6 +22,8 @@ TIER = {"enum": ["key", "normal", "potential"]}
 SHARE_ROLE = {"enum": ["co_owner", "collaborator"]}
 GROUP_BY = {"enum": ["contract", "customer", "owner", "unit"]}
 METRIC = {"enum": ["collected_revenue", "contract_amount", "new_customers", "visits"]}
+# a year, quarter or month (analytics refuses other years than 1-9998; the document keeps to 1000-8999)
+PERIOD = {"pattern": "^[1-8][0-9]{3}(-Q[1-4]|-(0[1-9]|1[0-2]))?$", "description": "2026, 2026-Q3 or 2026-07"}
 FIELD_TYPES = {"enum": ["text", "number", "money", "date", "choice", "multi_choice", "user", "boolean"]}
 
 C, P, A, ID, S = (f"salesgrid.{name}.v1." for name in ("customers", "pipeline", "activities", "identity", "contracts"))
@@ -97,7 +99,14 @@ FIELDS: dict[str, dict[str, dict[str, Any]]] = {
     S + "GetReceivablesRequest": {"group_by": GROUP_BY},
     S + "GetAgeingRequest": {"group_by": GROUP_BY, "as_of": DATE},
     # analytics, expenses, custom fields
-    "salesgrid.analytics.v1.AnalyticsTarget": {"metric": METRIC},
+    "salesgrid.analytics.v1.AnalyticsTarget": {"metric": METRIC, "period": PERIOD},
+    "salesgrid.analytics.v1.ListTargetsRequest": {"metric": METRIC, "period": PERIOD},
+    "salesgrid.analytics.v1.AnalyticsQuery": {
+        "period": PERIOD,
+        "from_period": PERIOD,
+        "to_period": PERIOD,
+        "metric": METRIC,
+    },
     "salesgrid.expenses.v1.ExpenseLineInput": {
         "category": {"enum": ["travel", "communication", "entertainment", "other"]},
         "spent_on": DATE,

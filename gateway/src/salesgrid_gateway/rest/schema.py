@@ -68,6 +68,23 @@ STRUCT_FIELDS = constraints.STRUCT_FIELDS
 REF_PREFIX = "#/components/schemas/"
 
 
+def not_empty(schema: dict[str, Any]) -> dict[str, Any]:
+    """A required member's schema: the gateway refuses it empty ("", [], {}), the services
+    refuse blank text."""
+    kind = schema.get("type")
+    if kind == "string" and not {"enum", "format", "pattern"} & set(schema):
+        return {**schema, "minLength": 1, "pattern": r"\S"}
+    if kind == "string":
+        return {**schema, "minLength": 1}
+    if kind == "array":
+        return {**schema, "minItems": 1}
+    if kind == "object":
+        return {**schema, "minProperties": 1}
+    if "$ref" in schema:
+        return {"allOf": [schema], "minProperties": 1}
+    return schema
+
+
 def is_int64(field: FieldDescriptor) -> bool:
     return SCALARS.get(field.type) in (INT64, UINT64)
 
@@ -103,9 +120,13 @@ class Schemas:
                 continue
             properties[names.get(field.name, field.name)] = self.field(field, descriptor.full_name)
         properties.update(extra or {})
-        schema: dict[str, Any] = {"type": "object", "properties": properties}
+        # unknown members are refused (clients.from_json), so the schema says so
+        schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
         if required:
             schema["required"] = list(required)
+            for name in required:
+                if name in properties:
+                    properties[name] = not_empty(properties[name])
         return schema
 
     def field(self, field: FieldDescriptor, owner: str = "") -> dict[str, Any]:

@@ -73,7 +73,7 @@ ROUTES = [
     api.get(A + "forecast", "GetForecast", "Weighted pipeline by close month against target (each opportunity weighted by its own stage model, as in /v1/forecast; stage_model narrows to one)", rename=RANGE),
     api.get(A + "dashboard", "GetDashboard", "A manager's dashboard for his subtree", rename=RANGE),
     api.get(A + "compliance", "GetCompliance", "Daily-report compliance per rep or per org level", rename=RANGE),
-    api.get(A + "trend", "GetTrend", "One metric per month of the period", rename=RANGE),
+    api.get(A + "trend", "GetTrend", "One metric per month of the period", rename=RANGE, required=("metric",)),
     api.get(A + "cost-of-sale", "GetCostOfSale", "Paid expenses per rep, customer or opportunity (`by`) and the expense-to-collection ratio per rep and in total", rename=RANGE),
     api.get(A + "channels", "GetChannelPerformance", "Channel (by=channel) or partner (by=partner) performance in scope: contract amount, collections, won/lost and win rate, ranked by contract amount", rename=RANGE),
     view("GET", "/v1/exports", export_report, "Download a report as CSV or XLSX (audited)", tag="analytics", parameters=REPORT + FORMAT + _query_parameters(), response_types=FILES, headers=("Content-Disposition",)),
