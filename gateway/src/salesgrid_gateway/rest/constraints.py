@@ -14,8 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from salesgrid_common.channels import PARTNER_CHANNELS, PARTNER_TIERS
+from salesgrid_common.currencies import MINOR_UNITS
 
 DATE = {"format": "date"}
+CURRENCY = {"enum": sorted(MINOR_UNITS), "description": "ISO 4217 code"}
 MONEY = {"pattern": r"^-?[0-9]+(\.[0-9]+)?$", "description": "decimal amount, e.g. 1234.50"}
 AMOUNT = {"pattern": r"^[0-9]+(\.[0-9]+)?$", "description": "decimal amount, e.g. 1234.50"}
 TIER = {"enum": ["key", "normal", "potential"]}
@@ -54,6 +56,10 @@ FIELDS: dict[str, dict[str, dict[str, Any]]] = {
         "kind": {"enum": ["call", "email", "meeting", "visit", "other"]},
         "next_follow_up_on": DATE,
     },
+    A + "LocationReading": {
+        "latitude": {"minimum": -90, "maximum": 90},
+        "longitude": {"minimum": -180, "maximum": 180},
+    },
     A + "Task": {"status": {"enum": ["pending_acceptance", "accepted", "rejected", "completed"]}},
     A + "PolicyValues": {"report_deadline": {"pattern": "^([0-2][0-9]:[0-5][0-9])?$"}},
     A + "VerifySpotCheckRequest": {"verdict": {"enum": ["true", "false"]}},
@@ -67,6 +73,7 @@ FIELDS: dict[str, dict[str, dict[str, Any]]] = {
         },
     },
     # identity
+    ID + "CreateRoleRequest": {"code": {"pattern": "^[a-z][a-z0-9_]{1,39}$"}},
     ID + "Permission": {"scope": {"enum": ["own", "team", "subtree", "all"]}},
     ID + "CreateUserRequest": {
         "password_change_required": {
@@ -96,6 +103,7 @@ FIELDS: dict[str, dict[str, dict[str, Any]]] = {
             "description": "decimal amount; empty on the top tier (no upper bound)",
         }
     },
+    S + "SetApprovalRulesRequest": {"currency": CURRENCY},
     S + "GetReceivablesRequest": {"group_by": GROUP_BY},
     S + "GetAgeingRequest": {"group_by": GROUP_BY, "as_of": DATE},
     # analytics, expenses, custom fields
@@ -113,6 +121,8 @@ FIELDS: dict[str, dict[str, dict[str, Any]]] = {
         "amount": AMOUNT,
     },
     "salesgrid.expenses.v1.PayClaimRequest": {"paid_on": DATE},
+    "salesgrid.expenses.v1.CreateClaimRequest": {"currency": CURRENCY},
+    "salesgrid.webhooks.v1.CreateSubscriptionRequest": {"url": {"format": "uri", "pattern": "^https://"}},
     "salesgrid.webhooks.v1.RotateSecretRequest": {"overlap_seconds": {"minimum": 0}},
     "salesgrid.common.v1.FieldDefinition": {"type": FIELD_TYPES},
     "salesgrid.common.v1.DefineFieldRequest": {"type": FIELD_TYPES},
