@@ -59,6 +59,7 @@ FIELDS: dict[str, dict[str, dict[str, Any]]] = {
     A + "LocationReading": {
         "latitude": {"minimum": -90, "maximum": 90},
         "longitude": {"minimum": -180, "maximum": 180},
+        "accuracy_m": {"minimum": 0},
     },
     A + "Task": {"status": {"enum": ["pending_acceptance", "accepted", "rejected", "completed"]}},
     A + "PolicyValues": {"report_deadline": {"pattern": "^([0-2][0-9]:[0-5][0-9])?$"}},
