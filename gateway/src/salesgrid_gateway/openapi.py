@@ -10,6 +10,7 @@ from typing import Any
 from salesgrid_gateway import idempotency
 from salesgrid_gateway.problems import TITLES
 from salesgrid_gateway.rest import inputs
+from salesgrid_gateway.rest.links import links
 from salesgrid_gateway.rest.schema import REF_PREFIX, Schemas, short_names
 from salesgrid_gateway.rest.table import TOTAL_FIELD, Route, path_names
 
@@ -76,6 +77,7 @@ class OpenApi:
         self.paths: dict[str, dict[str, Any]] = {}
         self.schemas: dict[str, Any] = {}  # named schemas of hand-written views
         self.types = Schemas()
+        self.routes: list[Route] = []
 
     # -- from the route table ------------------------------------------------------------------
     def add(self, route: Route) -> None:
@@ -84,6 +86,7 @@ class OpenApi:
         else:
             operation = self._hand_written(route)
         self.paths.setdefault(route.path, {})[route.method.lower()] = operation
+        self.routes.append(route)
 
     def _pass_through(self, route: Route) -> dict[str, Any]:
         fields = route.request_descriptor.fields_by_name
@@ -245,6 +248,7 @@ class OpenApi:
         return op
 
     def document(self) -> dict[str, Any]:
+        links(self.routes, self.paths)
         names = short_names(self.types.components)
         schemas = {names[full]: schema for full, schema in sorted(self.types.components.items())}
         document = {
