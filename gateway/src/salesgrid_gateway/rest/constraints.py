@@ -123,7 +123,13 @@ FIELDS: dict[str, dict[str, dict[str, Any]]] = {
     },
     "salesgrid.expenses.v1.PayClaimRequest": {"paid_on": DATE},
     "salesgrid.expenses.v1.CreateClaimRequest": {"currency": CURRENCY},
-    "salesgrid.webhooks.v1.CreateSubscriptionRequest": {"url": {"format": "uri", "pattern": "^https://"}},
+    "salesgrid.webhooks.v1.CreateSubscriptionRequest": {
+        "url": {
+            "format": "uri",
+            "pattern": "^https?://[^/?#\\s]",
+            "description": "an absolute https:// URL (http:// only where the platform allows it, e.g. development)",
+        }
+    },
     "salesgrid.webhooks.v1.RotateSecretRequest": {"overlap_seconds": {"minimum": 0}},
     "salesgrid.common.v1.FieldDefinition": {"type": FIELD_TYPES},
     "salesgrid.common.v1.DefineFieldRequest": {"type": FIELD_TYPES},
