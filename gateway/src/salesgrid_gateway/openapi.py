@@ -147,7 +147,10 @@ class OpenApi:
             body = self.types.object(
                 route.request_message.DESCRIPTOR, exclude=set(route.hidden), required=route.required or ()
             )
-        return self._operation(route, parameters, body, route.response_schema, headers=route.headers)
+        reply = route.response_schema
+        if route.response_message is not None:
+            reply = self.types.object(route.response_message.DESCRIPTOR, extra=route.response_extra)
+        return self._operation(route, parameters, body, reply, headers=route.headers)
 
     @staticmethod
     def _path_param(name: str, schema: dict[str, Any]) -> dict[str, Any]:

@@ -131,6 +131,11 @@ FIELDS: dict[str, dict[str, dict[str, Any]]] = {
         }
     },
     "salesgrid.webhooks.v1.RotateSecretRequest": {"overlap_seconds": {"minimum": 0}},
+    "salesgrid.common.v1.ExportJob": {
+        "id": {"description": "<service>.<job id>"},
+        "format": {"enum": ["csv", "xlsx"]},
+        "status": {"enum": ["queued", "running", "ready", "failed", "expired"]},
+    },
     "salesgrid.common.v1.FieldDefinition": {"type": FIELD_TYPES},
     "salesgrid.common.v1.DefineFieldRequest": {"type": FIELD_TYPES},
 }

@@ -76,6 +76,8 @@ class Route:
     hidden: tuple[str, ...] = ()  # request_message fields the client does not send
     request_types: tuple[str, ...] = ()  # non-JSON bodies: the media types accepted (uploads)
     response_schema: dict[str, Any] | None = None
+    response_message: type[Message] | None = None  # or the JSON answer is this message plus `response_extra`
+    response_extra: dict[str, Any] = field(default_factory=dict)  # members a hand-written view adds
     response_types: tuple[str, ...] = ()  # non-JSON answers: the media types produced (downloads)
     parameters: tuple[dict[str, Any], ...] = ()  # query parameters of a hand-written view
     headers: tuple[str, ...] = ()  # response headers set (ETag, Location, Content-Disposition)
