@@ -8,7 +8,7 @@ PACKAGES := proto libs/common $(addprefix services/,$(SERVICES)) gateway devtool
 STAMP := $(VENV)/.installed
 PROTOS := $(shell find proto -name '*.proto')
 
-.PHONY: setup proto run lint format test chaos bench migration client clean roster lock
+.PHONY: setup proto run lint format test test-deps chaos bench migration client clean roster lock
 
 setup: $(STAMP) proto
 
@@ -46,7 +46,13 @@ lint: setup
 format: setup
 	$(BIN)/ruff format .
 
-test: setup lint
+# What the tests need beyond Python, installed from Debian when missing: PostgreSQL (throwaway
+# clusters), prometheus + promtool (scrape and alert-rule tests), Chromium (the console's browser tests).
+test-deps:
+	tools/debian_packages.sh "initdb|/usr/lib/postgresql/*/bin/initdb=postgresql" \
+	  promtool=prometheus prometheus=prometheus /usr/bin/chromium=chromium /usr/bin/chromedriver=chromium-driver
+
+test: setup test-deps lint
 	$(BIN)/python -m pytest -q --durations=15
 
 # The long NATS-cluster chaos run: >= 30,000 events while nodes are killed -9 one after another.
@@ -54,6 +60,7 @@ chaos: setup
 	SALESGRID_CHAOS_EVENTS=30000 $(BIN)/python -m pytest -q -p no:randomly --timeout=1800 tests/chaos
 
 bench: setup
+	tools/debian_packages.sh wrk=wrk "initdb|/usr/lib/postgresql/*/bin/initdb=postgresql"
 	$(BIN)/python bench/gateway.py
 	$(BIN)/python bench/imports.py
 	$(BIN)/python bench/customers_dedup.py

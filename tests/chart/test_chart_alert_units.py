@@ -1,7 +1,7 @@
 """`promtool test rules` over the chart's rendered PrometheusRule: every alert (RED, event bus,
 pods, and the SLO burn-rate alerts) fires on synthetic series that should fire it and stays silent
 on healthy ones (tests/chart/alert_tests/*.yaml). A missing promtool is a failure, not a skip
-(.ci/run installs Debian's prometheus package)."""
+(make test-deps installs Debian's prometheus package)."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def _cases() -> list[dict[str, Any]]:
 def test_promtool_unit_tests_of_every_alert(rendered: dict[str, list[dict[str, Any]]], tmp_path: Path) -> None:
     promtool = shutil.which("promtool")
     if promtool is None:
-        pytest.fail("promtool not found: install Debian's prometheus package (.ci/run does)")
+        pytest.fail("promtool not found: install Debian's prometheus package (make test-deps does)")
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump({"groups": _rule_groups(rendered["production"])}))
     for path in _unit_files():
         shutil.copy(path, tmp_path / path.name)

@@ -1,5 +1,5 @@
 """The rendered PrometheusRule passes `promtool check rules` (Debian's prometheus package,
-installed by .ci/run). A missing promtool is a failure, not a skip."""
+installed by make test-deps). A missing promtool is a failure, not a skip."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def test_alerts_cover_red_event_bus_and_restarts(rendered: dict[str, list[dict[s
 def test_promtool_check_rules(rendered: dict[str, list[dict[str, Any]]], tmp_path: Path) -> None:
     promtool = shutil.which("promtool")
     if promtool is None:
-        pytest.fail("promtool not found: install Debian's prometheus package (.ci/run does)")
+        pytest.fail("promtool not found: install Debian's prometheus package (make test-deps does)")
     rules_file = tmp_path / "salesgrid-rules.yaml"
     rules_file.write_text(yaml.safe_dump({"groups": _rule_groups(rendered["production"])}))
     result = subprocess.run([promtool, "check", "rules", str(rules_file)], capture_output=True, text=True, timeout=30)

@@ -21,19 +21,18 @@ import httpx
 import pytest
 from salesgrid_dev.api import auth, person, root_unit
 from salesgrid_dev.platform import Platform
-from salesgrid_dev.processes import CHILD_OPTIONS, ThrowawayPostgres, free_port
+from salesgrid_dev.processes import ThrowawayPostgres, free_port, spawn_child
 
 FAULTY = Path(__file__).with_name("faulty_service.py")
 
 
 def start_faulty_activities(platform: Platform, fault: str, **overrides: str) -> None:
     stop_activities(platform)
-    platform.processes["activities"] = subprocess.Popen(
+    platform.processes["activities"] = spawn_child(
         [sys.executable, str(FAULTY), "activities"],
         env={**platform.service_env("activities", **overrides), "SALESGRID_TEST_FAULT": fault},
         stdout=platform._log("activities-faulty"),
         stderr=subprocess.STDOUT,
-        **CHILD_OPTIONS,
     )
     platform.wait_serving("activities")
 

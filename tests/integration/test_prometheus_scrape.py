@@ -1,4 +1,4 @@
-"""A real Prometheus (Debian's, installed by .ci/run) scrapes the embedded platform with scrape jobs
+"""A real Prometheus (Debian's, installed by make test-deps) scrapes the embedded platform with scrape jobs
 generated from the chart's ServiceMonitors and evaluates the chart's PrometheusRule. After a
 business day of traffic, every metric that an alert rule, a recording rule or a panel of the
 Grafana dashboard reads exists and returns series carrying the labels the query uses (found
@@ -40,7 +40,7 @@ def monitoring() -> ChartMonitoring:
 @pytest.fixture(scope="module")
 def prometheus(platform: Platform, monitoring: ChartMonitoring) -> Iterator[PrometheusServer]:
     if prometheus_binary() is None:
-        pytest.fail("prometheus not found: install Debian's prometheus package (.ci/run does)")
+        pytest.fail("prometheus not found: install Debian's prometheus package (make test-deps does)")
     server = prometheus_for(platform, free_port(), interval="1s", monitoring=monitoring)
     server.start()
     try:

@@ -80,7 +80,7 @@ def test_make_run_starts_prometheus_unless_the_runner_setting_says_no(tmp_path: 
         settings_for("runner", operator_settings({"SALESGRID_RUNNER__PROMETHEUS": "true"}, env_file))
     )
     if prometheus_binary() is None:
-        pytest.fail("prometheus not found: install Debian's prometheus package (.ci/run does)")
+        pytest.fail("prometheus not found: install Debian's prometheus package (make test-deps does)")
     platform = Platform(tmp_path, Ports.free(), with_prometheus=True)
     server = platform.start_prometheus(interval="1s")
     try:

@@ -14,11 +14,11 @@ from pathlib import Path
 import httpx
 
 from salesgrid_dev.platform import Platform, Ports
-from salesgrid_dev.processes import CHILD_OPTIONS
+from salesgrid_dev.processes import spawn_child
 
 
 def sleeper() -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"], **CHILD_OPTIONS)  # type: ignore[arg-type]
+    return spawn_child([sys.executable, "-c", "import time; time.sleep(120)"])
 
 
 def wait(check, timeout: float = 10.0):  # type: ignore[no-untyped-def]
@@ -98,8 +98,8 @@ def test_children_die_with_a_killed_runner() -> None:
             "-c",
             (
                 "import subprocess, sys, time\n"
-                "from salesgrid_dev.processes import CHILD_OPTIONS\n"
-                "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'], **CHILD_OPTIONS)\n"
+                "from salesgrid_dev.processes import spawn_child\n"
+                "child = spawn_child([sys.executable, '-c', 'import time; time.sleep(120)'])\n"
                 "print(child.pid, flush=True)\n"
                 "time.sleep(120)\n"
             ),

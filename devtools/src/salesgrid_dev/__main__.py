@@ -12,7 +12,7 @@ from pathlib import Path
 
 from salesgrid_dev.monitoring import prometheus_binary, prometheus_wanted, runner_flag
 from salesgrid_dev.platform import ADMIN_LOGIN, ADMIN_PASSWORD, Platform, Ports, operator_settings, settings_for
-from salesgrid_dev.processes import CHILD_OPTIONS, PortInUse, ensure_free
+from salesgrid_dev.processes import PortInUse, ensure_free, spawn_child
 from salesgrid_dev.seed import DEMO_PASSWORD, seed_demo
 from salesgrid_dev.seed_book import seed_book
 from salesgrid_dev.spans import SpanReceiver
@@ -35,7 +35,7 @@ def main() -> int:
             ensure_free(options.port_base + 32, "span receiver")
             (data_dir / "logs").mkdir(parents=True, exist_ok=True)
             spans = SpanReceiver(data_dir / "logs" / "spans.jsonl", port=options.port_base + 32)
-            spans.popen_options = CHILD_OPTIONS
+            spans.spawn = spawn_child
             spans.start()
             settings = {**settings, "SALESGRID_OTLP_ENDPOINT": spans.endpoint}
         platform = Platform(

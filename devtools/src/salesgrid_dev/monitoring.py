@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -176,7 +176,7 @@ class PrometheusServer:
         self.interval = interval
         self.retention = retention
         self.process: subprocess.Popen[bytes] | None = None
-        self.popen_options: dict[str, Any] = {}
+        self.spawn: Callable[..., subprocess.Popen[bytes]] = subprocess.Popen  # the runner: spawn_child
 
     @property
     def url(self) -> str:
@@ -204,7 +204,7 @@ class PrometheusServer:
             raise RuntimeError("prometheus not found: install Debian's prometheus package")
         config = self.write_config()
         log = open(self.data_dir / "prometheus.log", "ab")
-        self.process = subprocess.Popen(
+        self.process = self.spawn(
             [
                 binary,
                 f"--config.file={config}",
@@ -214,7 +214,6 @@ class PrometheusServer:
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
-            **self.popen_options,
         )
         wait_for_port(self.port, timeout, self.process, "prometheus")
         deadline = time.monotonic() + timeout

@@ -21,7 +21,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from salesgrid_common.backup import backup
 from salesgrid_dev import roster
 from salesgrid_dev.monitoring import PrometheusServer, prometheus_for
-from salesgrid_dev.processes import CHILD_OPTIONS, NatsServer, ensure_free, free_port, wait_for_port
+from salesgrid_dev.processes import NatsServer, ensure_free, free_port, spawn_child, wait_for_port
 from salesgrid_dev.supervisor import Supervisor
 
 SERVICES = roster.names()  # services/roster.toml
@@ -179,12 +179,11 @@ class Platform:
             raise RuntimeError(f"identity bootstrap failed:\n{result.stderr.decode()[-3000:]}")
 
     def _spawn_service(self, service: str, **overrides: str) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(
+        process = spawn_child(
             [sys.executable, "-m", f"salesgrid_{service}", "serve"],
             env=self.service_env(service, **overrides),
             stdout=self._log(service),
             stderr=subprocess.STDOUT,
-            **CHILD_OPTIONS,
         )
         self.processes[service] = process
         return process
@@ -233,7 +232,7 @@ class Platform:
             "SALESGRID_NATS_URL": f"nats://127.0.0.1:{self.ports.nats}",
             **overrides,
         }
-        process = subprocess.Popen(
+        process = spawn_child(
             [
                 sys.executable,
                 "-m",
@@ -251,7 +250,6 @@ class Platform:
             env=env,
             stdout=self._log("gateway" if port == self.ports.http else f"gateway-{port}"),
             stderr=subprocess.STDOUT,
-            **CHILD_OPTIONS,
         )
         try:
             wait_for_port(port, 30, process, "gateway")
@@ -272,7 +270,7 @@ class Platform:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.check_ports()
         self.nats = NatsServer(self.data_dir / "nats", self.ports.nats)
-        self.nats.popen_options = CHILD_OPTIONS
+        self.nats.spawn = spawn_child
         self.nats.start()
         try:
             self.migrate()
@@ -295,7 +293,7 @@ class Platform:
     def start_prometheus(self, interval: str = "5s") -> PrometheusServer:
         """Prometheus on its port, scraping every process as the chart's ServiceMonitors say."""
         self.prometheus = prometheus_for(self, self.ports.prometheus, interval=interval)
-        self.prometheus.popen_options = CHILD_OPTIONS
+        self.prometheus.spawn = spawn_child
         self.prometheus.start()
         return self.prometheus
 

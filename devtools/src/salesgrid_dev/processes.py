@@ -10,31 +10,43 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 
-def _load_prctl():  # type: ignore[no-untyped-def]
+# setpriv (util-linux) sets the parent-death signal and execs the command: the child dies with
+# the runner (even by kill -9) without a `preexec_fn`, which would make subprocess fork the whole
+# threaded parent instead of vfork-ing it (a child of a threaded parent may deadlock between fork
+# and exec in a lock another thread held: seen as a platform start hanging in _fork_exec).
+_SETPRIV = shutil.which("setpriv")
+
+
+def _die_with_parent() -> None:  # pragma: no cover - only without setpriv (not Linux)
+    """The fallback before exec when setpriv is missing: PR_SET_PDEATHSIG where prctl exists."""
     try:
         import ctypes
 
-        return ctypes.CDLL(None, use_errno=True).prctl  # resolved here, never after fork
-    except (OSError, AttributeError):  # not Linux
-        return None
-
-
-_PRCTL = _load_prctl()
-
-
-def _die_with_parent() -> None:
-    """In the child before exec: SIGTERM when the runner dies (even by kill -9), so no child
-    outlives it (Linux PR_SET_PDEATHSIG = 1; elsewhere a no-op)."""
-    if _PRCTL is not None:
-        _PRCTL(1, signal.SIGTERM)
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
 
 
 # Children get their own session (a terminal's Ctrl-C reaches only the runner, which stops them in
-# order instead of racing its supervisor) and die with the runner.
-CHILD_OPTIONS: dict[str, object] = {"start_new_session": True, "preexec_fn": _die_with_parent}
+# order instead of racing its supervisor) and die with the runner (see spawn_child).
+CHILD_OPTIONS: dict[str, object] = {"start_new_session": True}
+
+
+def child_command(argv: Sequence[str]) -> list[str]:
+    """`argv`, run so that it gets SIGTERM when the process that started it dies."""
+    return [_SETPRIV, "--pdeathsig", "TERM", "--", *argv] if _SETPRIV else list(argv)
+
+
+def spawn_child(argv: Sequence[str], **options: Any) -> subprocess.Popen[bytes]:
+    """Start a child of the runner: its own session, dies with the runner (kill -9 included)."""
+    if _SETPRIV is None:
+        options.setdefault("preexec_fn", _die_with_parent)
+    return subprocess.Popen(child_command(argv), **CHILD_OPTIONS, **options)  # type: ignore[call-overload, no-any-return]
 
 
 class PortInUse(RuntimeError):
@@ -97,7 +109,7 @@ class NatsServer:
         self.data_dir = data_dir
         self.port = port or free_port()
         self.process: subprocess.Popen[bytes] | None = None
-        self.popen_options: dict[str, object] = {}  # the embedded runner passes CHILD_OPTIONS
+        self.spawn: Callable[..., subprocess.Popen[bytes]] = subprocess.Popen  # the runner: spawn_child
 
     @property
     def url(self) -> str:
@@ -112,9 +124,7 @@ class NatsServer:
             f'jetstream {{\n  store_dir: "{self.data_dir / "jetstream"}"\n  sync_interval: always\n}}\n'
         )
         log = open(self.data_dir / "nats.log", "ab")
-        self.process = subprocess.Popen(
-            [nats_server_binary(), "-c", str(config)], stdout=log, stderr=log, **self.popen_options
-        )  # type: ignore[arg-type]
+        self.process = self.spawn([nats_server_binary(), "-c", str(config)], stdout=log, stderr=log)
         wait_for_port(self.port, 15, self.process, "nats-server")
         return self
 

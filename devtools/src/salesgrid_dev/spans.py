@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,16 +92,14 @@ class SpanReceiver:
         self.path = path
         self.port = port or free_port()
         self.process: subprocess.Popen[bytes] | None = None
-        self.popen_options: dict[str, Any] = {}  # the embedded runner passes CHILD_OPTIONS
+        self.spawn: Callable[..., subprocess.Popen[bytes]] = subprocess.Popen  # the runner: spawn_child
 
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> "SpanReceiver":
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "salesgrid_dev.spans", str(self.port), str(self.path)], **self.popen_options
-        )
+        self.process = self.spawn([sys.executable, "-m", "salesgrid_dev.spans", str(self.port), str(self.path)])
         wait_for_port(self.port, 15, self.process, "span receiver")
         return self
 
