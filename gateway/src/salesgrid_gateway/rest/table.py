@@ -6,17 +6,18 @@ A pass-through operation is one line naming the HTTP method, path and RPC:
     api = Service(customers_pb2, "Customers", "customers_addr", tag="customers")
     ROUTES = [
         api.get("/v1/customers/{customer_id}", "GetCustomer", "Read a customer"),
-        api.post("/v1/customers", "CreateCustomer", "Create a customer", status=201, required=("legal_name",)),
+        api.post("/v1/customers", "CreateCustomer", "Create a customer", status=201),
         api.get("/v1/pool", "ListPool", "The public pool", items="customers"),
     ]
 
 Everything else is derived from the RPC's messages: path parameters fill the request field of
 the same name (or `id`); a GET's other scalar fields are query parameters; other methods take
 the rest of the request message as the JSON body; `page_size` + `page_token`/`cursor` make the
-route paged (`limit`, `cursor`, `include_total` → `{"items", "next_cursor", "total"}`); `expected_version` makes it take
-If-Match; `set_<field>` flags are set when `<field>` is sent; a `client_ip` field gets the
-caller's address; a reply with `version` sets ETag. A view that is not a pass-through
-(uploads, downloads, replies reshaped) is a `View`: a hand-written function with its request,
+route paged (`limit`, `cursor`, `include_total` → `{"items", "next_cursor", "total"}`);
+`expected_version` makes it take If-Match; required members come from rest/constraints.py;
+`set_<field>` flags are set when `<field>` is sent; a `client_ip` field gets the caller's
+address; a reply with `version` sets ETag; `result`/`also` pick reply fields. A view that is not a pass-through
+(uploads, downloads, export jobs) is a `view(...)`: a hand-written function with its request,
 responses and statuses declared in the same table."""
 
 from __future__ import annotations
