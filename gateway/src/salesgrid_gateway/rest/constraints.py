@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from salesgrid_common.approval import ROLE_RANK
 from salesgrid_common.channels import PARTNER_CHANNELS, PARTNER_TIERS
 from salesgrid_common.currencies import MINOR_UNITS
 
@@ -26,6 +27,7 @@ GROUP_BY = {"enum": ["contract", "customer", "owner", "unit"]}
 METRIC = {"enum": ["collected_revenue", "contract_amount", "new_customers", "visits"]}
 # a year, quarter or month (analytics refuses other years than 1-9998; the document keeps to 1000-8999)
 PERIOD = {"pattern": "^[1-8][0-9]{3}(-Q[1-4]|-(0[1-9]|1[0-2]))?$", "description": "2026, 2026-Q3 or 2026-07"}
+DISCOUNT_KIND = {"enum": ["", "percent", "amount"], "description": "empty: no discount"}
 FIELD_TYPES = {"enum": ["text", "number", "money", "date", "choice", "multi_choice", "user", "boolean"]}
 
 C, P, A, ID, S = (f"salesgrid.{name}.v1." for name in ("customers", "pipeline", "activities", "identity", "contracts"))
@@ -50,6 +52,9 @@ FIELDS: dict[str, dict[str, dict[str, Any]]] = {
     P + "CreateOpportunityRequest": {"expected_close_date": DATE},
     P + "UpdateOpportunityRequest": {"expected_close_date": DATE},
     P + "ConvertLeadRequest": {"expected_close_date": DATE},
+    P + "Stage": {"outcome": {"enum": ["", "won", "lost"]}},
+    P + "QuoteLineInput": {"discount_kind": DISCOUNT_KIND},
+    P + "QuoteLine": {"discount_kind": DISCOUNT_KIND},
     P + "GetForecastRequest": {"group_by": {"enum": ["owner", "team", "subtree"]}},
     # activities
     A + "LogFollowUpRequest": {
@@ -97,12 +102,17 @@ FIELDS: dict[str, dict[str, dict[str, Any]]] = {
     S + "RecordRefundRequest": {"amount": MONEY, "refunded_on": DATE},
     S + "IssueInvoiceRequest": {"amount": MONEY, "issued_on": DATE},
     S + "InstalmentInput": {"amount": MONEY, "due_date": DATE},
-    S + "AttachmentRef": {"sha256": {"pattern": "^[0-9a-f]{64}$"}},
+    S + "AttachmentRef": {
+        "sha256": {"pattern": "^[0-9a-f]{64}$"},
+        "content_type": {"pattern": "^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$"},
+        "size_bytes": {"minimum": 1, "maximum": 100 * 1024 * 1024},
+    },
     S + "ApprovalThreshold": {
         "up_to": {
             "pattern": r"^([0-9]+(\.[0-9]+)?)?$",
             "description": "decimal amount; empty on the top tier (no upper bound)",
-        }
+        },
+        "role": {"enum": list(ROLE_RANK)},
     },
     S + "SetApprovalRulesRequest": {"currency": CURRENCY},
     S + "GetReceivablesRequest": {"group_by": GROUP_BY},
