@@ -4,6 +4,8 @@
    GET /v1/customers/{id}, a manager's scoped first page GET /v1/customers?limit=20 and
    POST /v1/follow-ups (outbox included), against a bare Flask hello served by gunicorn with the
    same worker/thread set-up. Then the same routes at 4 connections for latency at part load.
+   Two floors come first: the gateway's /healthz (its middleware, no call) and /readyz (the same
+   plus one gRPC call to a trivial handler), the least any route that calls a service can cost.
 2. One service over gRPC (16 calls in flight from a grpc.aio client): GetCustomer and a manager's
    ListCustomers first page against a trivial grpc.aio servicer returning a constant.
 3. The sequential CRM workload of issue 13 (log in; 500 creates; 200 list pages; 100 name
@@ -189,10 +191,17 @@ def gateway_scenarios(
         ("GET /v1/customers?limit=20 (manager)", f"{url}/v1/customers?limit=20", data["manager"], None, 0.25),
         ("POST /v1/follow-ups", f"{url}/v1/follow-ups", data["rep"], script, 0.10),
     ]
+    # Floors, no goal: the gateway's own middleware with no call (/healthz), and the same plus one
+    # gRPC round trip to a trivial handler (/readyz: identity's health check). What any route that
+    # calls a service costs before its service does any work.
+    floors: list[tuple[str, str, str, Path | None, float]] = [
+        ("floor: GET /healthz (no call)", f"{url}/healthz", data["rep"], None, 0.0),
+        ("floor: GET /readyz (one trivial gRPC call)", f"{url}/readyz", data["rep"], None, 0.0),
+    ]
     results = []
     for connections in (16, 4):
         baseline = wrk(f"{bare_url}/hello", data["rep"], connections)
-        for name, target, token, lua, goal in routes:
+        for name, target, token, lua, goal in (floors if connections == 16 else []) + routes:
             measured = wrk(target, token, connections, lua)
             results.append(
                 (f"{name} c={connections}", measured, {**baseline, "goal": goal if connections == 16 else 0})

@@ -81,7 +81,7 @@ TIMING = """() => {
     return { interactive: nav.domInteractive, screen: screen ? screen.startTime : null,
              path: screen ? screen.detail : null,
              api: performance.getEntriesByType('resource').filter((r) => new URL(r.name).pathname.startsWith('/v1/'))
-               .map((r) => ({ start: r.startTime, end: r.responseEnd })) };
+               .map((r) => ({ start: r.startTime, end: r.responseEnd, name: new URL(r.name).pathname, queued: r.requestStart - r.startTime })) };
 }"""
 
 
