@@ -204,10 +204,6 @@ class IdempotentCalls:
         async with self.engine.connect() as probe:
             stored = await self._stored(probe, row_id)
         if stored is not None:
-            # The retried upload is read to its end first: answering while the client still
-            # sends would race the trailing metadata that marks the replay (seen lost now and then).
-            async for _ in requests:
-                pass
             return self._replay(stored, fingerprint)
         scope = _CallScope(self._database, None, asyncio.current_task())
 
