@@ -10,7 +10,7 @@ from flask import Response, g, json
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from salesgrid_common.errors import DomainError
+from salesgrid_common.errors import CATEGORY_KEY, DomainError
 
 HTTP_FOR_GRPC = {
     grpc.StatusCode.INVALID_ARGUMENT: 400,
@@ -61,9 +61,13 @@ class ApiProblem(Exception):
         code: str = "",
         headers: dict[str, str] | None = None,
         info: dict[str, str] | None = None,
+        category: str = "",
     ) -> None:
         super().__init__(detail)
         self.info = info or {}
+        # The kind of refusal when `code` is a specific one (POOL_DAILY_CLAIMS is a
+        # FAILED_PRECONDITION): `type` names the kind, the body's `code` member the specific reason.
+        self.category = category
         self.status = status
         self.detail = detail
         self.errors = errors or []
@@ -72,12 +76,15 @@ class ApiProblem(Exception):
 
 
 def problem_response(problem: ApiProblem) -> Response:
+    kind = problem.category or problem.code or TITLES.get(problem.status, "error")
     body: dict[str, Any] = {
-        "type": f"https://salesgrid.dev/problems/{(problem.code or TITLES.get(problem.status, 'error')).lower().replace(' ', '-').replace('_', '-')}",
+        "type": f"https://salesgrid.dev/problems/{kind.lower().replace(' ', '-').replace('_', '-')}",
         "title": TITLES.get(problem.status, "Error"),
         "status": problem.status,
         "detail": problem.detail,
     }
+    if problem.category and problem.code and problem.code != problem.category:
+        body["code"] = problem.code
     if problem.errors:
         body["errors"] = problem.errors
     if problem.info:
@@ -101,6 +108,7 @@ def from_domain(error: DomainError) -> ApiProblem:
         error.message,
         errors=[{"field": f, "message": m} for f, m in error.violations],
         code=error.reason,
+        category=error.category,
         info=error.info,
         headers={"Retry-After": RETRY_AFTER_SECONDS} if code in OUTAGE else None,
     )
@@ -117,6 +125,7 @@ def from_rpc(error: grpc.RpcError) -> ApiProblem:
         detail = "a backing service is unavailable; try again"
     errors: list[dict[str, str]] = []
     reason = ""
+    category = ""
     facts: dict[str, str] = {}
     status_proto = rpc_status.from_call(error) if hasattr(error, "trailing_metadata") else None
     if status_proto is not None:
@@ -130,11 +139,19 @@ def from_rpc(error: grpc.RpcError) -> ApiProblem:
                 detail_any.Unpack(info)
                 reason = info.reason
                 facts = dict(info.metadata) if status < 500 else {}
+                category = dict(info.metadata).get(CATEGORY_KEY, "")
+                facts.pop(CATEGORY_KEY, None)
     retry = {"Retry-After": facts["retry_after_seconds"]} if status == 429 and "retry_after_seconds" in facts else {}
     if outage:
         retry = {"Retry-After": RETRY_AFTER_SECONDS}
         if reason == "DEPENDENCY_UNAVAILABLE" and hasattr(error, "details") and error.details():
             detail = error.details()  # a service's own words on which dependency is down (no internals)
     return ApiProblem(
-        status, detail or TITLES.get(status, "error"), errors=errors, code=reason, info=facts, headers=retry
+        status,
+        detail or TITLES.get(status, "error"),
+        errors=errors,
+        code=reason,
+        category=category,
+        info=facts,
+        headers=retry,
     )

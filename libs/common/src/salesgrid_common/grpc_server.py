@@ -72,7 +72,7 @@ def status_for(error: DomainError) -> status_pb2.Status:
         packed.Pack(bad_request)
         details.append(packed)
     info = any_pb2.Any()
-    info.Pack(error_details_pb2.ErrorInfo(reason=error.reason, domain="salesgrid", metadata=error.info))
+    info.Pack(error_details_pb2.ErrorInfo(reason=error.reason, domain="salesgrid", metadata=error.wire_info()))
     details.append(info)
     return status_pb2.Status(code=grpc.StatusCode[error.code].value[0], message=error.message, details=details)
 
