@@ -61,13 +61,13 @@ class ApiProblem(Exception):
         code: str = "",
         headers: dict[str, str] | None = None,
         info: dict[str, str] | None = None,
-        category: str = "",
+        reason: str = "",
     ) -> None:
         super().__init__(detail)
         self.info = info or {}
-        # The kind of refusal when `code` is a specific one (POOL_DAILY_CLAIMS is a
-        # FAILED_PRECONDITION): `type` names the kind, the body's `code` member the specific reason.
-        self.category = category
+        # `code` is the kind of refusal (the `type`: FAILED_PRECONDITION); `reason` a more specific
+        # one when the service names it (POOL_DAILY_CLAIMS), sent as the body's `code` member.
+        self.reason = reason
         self.status = status
         self.detail = detail
         self.errors = errors or []
@@ -76,15 +76,15 @@ class ApiProblem(Exception):
 
 
 def problem_response(problem: ApiProblem) -> Response:
-    kind = problem.category or problem.code or TITLES.get(problem.status, "error")
+    kind = problem.code or TITLES.get(problem.status, "error")
     body: dict[str, Any] = {
         "type": f"https://salesgrid.dev/problems/{kind.lower().replace(' ', '-').replace('_', '-')}",
         "title": TITLES.get(problem.status, "Error"),
         "status": problem.status,
         "detail": problem.detail,
     }
-    if problem.category and problem.code and problem.code != problem.category:
-        body["code"] = problem.code
+    if problem.reason and problem.reason != problem.code:
+        body["code"] = problem.reason
     if problem.errors:
         body["errors"] = problem.errors
     if problem.info:
@@ -107,8 +107,8 @@ def from_domain(error: DomainError) -> ApiProblem:
         status,
         error.message,
         errors=[{"field": f, "message": m} for f, m in error.violations],
-        code=error.reason,
-        category=error.category,
+        code=error.category,
+        reason=error.reason,
         info=error.info,
         headers={"Retry-After": RETRY_AFTER_SECONDS} if code in OUTAGE else None,
     )
@@ -150,8 +150,8 @@ def from_rpc(error: grpc.RpcError) -> ApiProblem:
         status,
         detail or TITLES.get(status, "error"),
         errors=errors,
-        code=reason,
-        category=category,
+        code=category or reason,
+        reason=reason if category else "",
         info=facts,
         headers=retry,
     )
