@@ -11,6 +11,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from salesgrid_common.errors import CATEGORY_KEY, DomainError
+from salesgrid_common.validation import violation_code
 
 HTTP_FOR_GRPC = {
     grpc.StatusCode.INVALID_ARGUMENT: 400,
@@ -100,13 +101,21 @@ def problem_response(problem: ApiProblem) -> Response:
     return response
 
 
+def violation(field: str, message: str, code: str) -> dict[str, str]:
+    """An `errors[]` item: the field, the English message, and its stable code when known."""
+    item = {"field": field, "message": str(message)}
+    if code:
+        item["code"] = code
+    return item
+
+
 def from_domain(error: DomainError) -> ApiProblem:
     code = grpc.StatusCode[error.code]
     status = HTTP_FOR_GRPC.get(code, 400)
     return ApiProblem(
         status,
         error.message,
-        errors=[{"field": f, "message": m} for f, m in error.violations],
+        errors=[violation(f, m, violation_code(m)) for f, m in error.violations],
         code=error.category,
         reason=error.reason,
         info=error.info,
@@ -133,7 +142,7 @@ def from_rpc(error: grpc.RpcError) -> ApiProblem:
             if detail_any.Is(error_details_pb2.BadRequest.DESCRIPTOR):
                 bad = error_details_pb2.BadRequest()
                 detail_any.Unpack(bad)
-                errors.extend({"field": v.field, "message": v.description} for v in bad.field_violations)
+                errors.extend(violation(v.field, v.description, v.reason) for v in bad.field_violations)
             elif detail_any.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
                 info = error_details_pb2.ErrorInfo()
                 detail_any.Unpack(info)

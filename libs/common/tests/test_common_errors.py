@@ -1,10 +1,24 @@
 """A refusal's specific reason and its values travel in google.rpc.ErrorInfo; the kind of refusal
 (the class's reason) rides along so that the gateway keeps the problem `type` generic."""
 
+from datetime import datetime
+from decimal import Decimal
+
+import pytest
 from google.rpc import error_details_pb2
 
 from salesgrid_common.errors import CATEGORY_KEY, Conflict, FailedPrecondition, ValidationFailed
 from salesgrid_common.grpc_server import status_for
+from salesgrid_common.validation import (
+    INVALID_FORMAT,
+    OUT_OF_RANGE,
+    REQUIRED,
+    TOO_LONG,
+    Violations,
+    check_decimal,
+    require_text,
+    violation_code,
+)
 
 
 def error_info(error: Exception) -> error_details_pb2.ErrorInfo:
@@ -42,3 +56,34 @@ def test_stale_version_and_many_violations_carry_a_reason() -> None:
         {"n": "2"},
         [("a", "x"), ("b", "y")],
     )
+
+
+def field_reasons(error: ValidationFailed) -> list[tuple[str, str]]:
+    for detail in status_for(error).details:
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            return [(v.field, v.reason) for v in bad.field_violations]
+    raise AssertionError("no BadRequest")
+
+
+def test_the_common_field_checks_send_their_codes() -> None:
+    checks = Violations()
+    checks.text(None, "legal_name", max_length=10, required=True)
+    checks.text("x" * 11, "title", max_length=10, required=True)
+    checks.instant(datetime(2026, 1, 1), "occurred_at")  # naive
+    checks.add("tier", "is not a tier")  # a service's own check: no code
+    items = checks.items + check_decimal(Decimal(-1), "amount")
+    assert [violation_code(m) for _, m in items] == [REQUIRED, TOO_LONG, INVALID_FORMAT, "", OUT_OF_RANGE]
+    error = ValidationFailed.many(items)
+    assert field_reasons(error) == [
+        ("legal_name", "REQUIRED"),
+        ("title", "TOO_LONG"),
+        ("occurred_at", "INVALID_FORMAT"),
+        ("tier", ""),
+        ("amount", "OUT_OF_RANGE"),
+    ]
+    assert error.violations[0] == ("legal_name", "is required")  # still the plain message
+    with pytest.raises(ValidationFailed) as single:
+        require_text("  ", "name")
+    assert field_reasons(single.value) == [("name", "REQUIRED")]
