@@ -272,6 +272,10 @@ def test_problem_texts_are_translated_from_type_fields_info_and_parameters(
           info: { total: '1100.00', target: '1000.00', difference: '-100.00' } }).detail;
         out.codedLimit = p.localize(400, { type: type('validation-failed'), code: 'EXPENSE_DAILY_LIMIT', detail: nonsense,
           info: { category: 'travel', day: '2026-04-01', spent: '600.00', limit: '500.00', currency: 'CNY' } }).detail;
+        out.codedFields = p.localize(400, { type: type('validation-failed'), detail: nonsense, errors: [
+          { field: 'legal_name', message: nonsense, code: 'REQUIRED' },
+          { field: 'title', message: 'must be at most 50 characters', code: 'TOO_LONG' },
+          { field: 'notes', message: nonsense }] }).errors.map((e) => e.message);
         out.codedUnknown = p.localize(422, { type: type('failed-precondition'), code: 'SOMETHING_NEW', detail: nonsense }).detail;
         out.limit = p.translate('entertainment on 2026-04-01 comes to 600.00 CNY, above the daily limit of 500.00 CNY');
         out.row = p.translate('credit_code: credit code must have 18 characters, got 3');
@@ -304,6 +308,8 @@ def test_problem_texts_are_translated_from_type_fields_info_and_parameters(
     assert result["codedStale"] == "记录已被他人修改（当前为第 4 版，您提交的是第 3 版）：请刷新后重试。"
     assert result["codedSplit"] == "各代表目标合计 1,100，比团队目标多 100（团队目标 1,000）：分解之和须等于团队目标。"
     assert result["codedLimit"] == "2026年4月1日 的差旅费合计 ¥600.00，超过每日限额 ¥500.00。"
+    # a field check's code when its text is unknown; a known text (with its limit) first
+    assert result["codedFields"] == ["必填", "最多 50 个字符", "the moon is full"]
     assert result["codedUnknown"] == "当前无法执行此操作：the moon is full"  # an unknown code: the kind's lead-in
     assert result["rate"] == "请求过于频繁（每分钟最多 120 次）：请稍后再试。"
 

@@ -36,7 +36,8 @@ export function localize(status, body, locale = currentLocale()) {
       error.message = coded;
       continue;
     }
-    const said = say(String(error.message || ""));
+    // A known text says the most (its limits, names); a field check's code the kind of fault.
+    const said = say(String(error.message || "")) ?? catalogue.byViolation?.[error.code] ?? null;
     if (said !== null) error.message = said;
   }
   const fromType = catalogue.byType[type] || catalogue.byStatus[status];

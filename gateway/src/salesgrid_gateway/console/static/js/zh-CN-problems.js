@@ -107,6 +107,14 @@ export const byCode = {
     + `超过每日限额 ${x.money(i.limit, i.currency)}。`,
 };
 
+/** Field violations by their `errors[].code` (the shared checks' codes), when the text is unknown. */
+export const byViolation = {
+  REQUIRED: "必填",
+  TOO_LONG: "内容过长",
+  INVALID_FORMAT: "格式不正确",
+  OUT_OF_RANGE: "超出允许范围",
+};
+
 /** [the API's English text (whole), its words in Chinese]. First match wins. */
 export const messages = [
   // Fields: what a value must be.
