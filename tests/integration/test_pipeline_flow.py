@@ -68,7 +68,7 @@ def test_lead_to_won_with_gates_scope_and_bad_input(api: httpx.Client, admin_tok
         json={"customer_id": customer_id, "name": "Line 3", "amount": money("-5"), "expected_close_date": "2027-03-31"},
     )
     assert bad.status_code == 400 and bad.headers["content-type"].startswith("application/problem+json")
-    assert [e["field"] for e in bad.json()["errors"]] == ["amount.amount"]
+    assert [(e["field"], e.get("code")) for e in bad.json()["errors"]] == [("amount.amount", "OUT_OF_RANGE")]
     foreign = api.post(
         "/v1/opportunities",
         headers=r2,
