@@ -186,6 +186,13 @@ def test_pool_claims_refused_for_the_cool_down_and_the_daily_cap_read_in_chinese
     # Claimed and released elsewhere: the rep may not claim it back for three days.
     created(api.post(f"/v1/pool/{first['id']}/claim", headers=rep, json={}), 200)
     created(api.post(f"/v1/customers/{first['id']}/release", headers=rep, json={}), 200)
+    cooling = api.post(f"/v1/pool/{first['id']}/claim", headers=rep, json={})
+    assert cooling.status_code == 422, cooling.text
+    assert (cooling.json()["type"], cooling.json()["code"]) == (
+        "https://salesgrid.dev/problems/failed-precondition",
+        "POOL_RECLAIM_COOLDOWN",
+    )
+    assert datetime.fromisoformat(cooling.json()["info"]["claimable_from"]) > datetime.now(UTC)
     page.locator(f'li[data-id="{first["id"]}"]').get_by_role("button").click()
     toast = page.locator("#toast")
     expect(toast).to_contain_text("您释放的客户须到 ")
@@ -196,6 +203,10 @@ def test_pool_claims_refused_for_the_cool_down_and_the_daily_cap_read_in_chinese
     expect(page.locator(f'li[data-id="{first["id"]}"]').get_by_role("button")).to_have_count(0)
     # The second claim of the day elsewhere: the third is over the daily cap.
     created(api.post(f"/v1/pool/{second['id']}/claim", headers=rep, json={}), 200)
+    capped = api.post(f"/v1/pool/{third['id']}/claim", headers=rep, json={})
+    assert capped.status_code == 422, capped.text
+    assert capped.json()["code"] == "POOL_DAILY_CLAIMS"
+    assert capped.json()["info"] == {"claims_today": "2", "cap": "2"}
     page.locator(f'li[data-id="{third["id"]}"]').get_by_role("button").click()
     expect(toast).to_have_text("您今天已领取 2 个客户，达到每日上限（2 个）：请明天再领取。")
     expect(page.get_by_test_id("pool-blocked")).to_have_text("今日领取次数已用完：请明天再领取。")
@@ -244,6 +255,28 @@ def test_problem_texts_are_translated_from_type_fields_info_and_parameters(
         out.cooldown = p.localize(422, { type: type('failed-precondition'),
           detail: 'previous owner may re-claim only after 2026-03-31T20:30:00+00:00' }).detail;
         out.rate = p.localize(429, { type: type('rate-limited'), detail: 'rate limit of 120 requests per minute exceeded' }).detail;
+        // Coded refusals are told from their code and info: the English may say anything.
+        const nonsense = 'the moon is full';
+        out.codedDaily = p.localize(422, { type: type('failed-precondition'), code: 'POOL_DAILY_CLAIMS', detail: nonsense,
+          info: { claims_today: '5', cap: '5' }, errors: [{ field: 'max_claims_per_day', message: nonsense }] });
+        out.codedHeld = p.localize(422, { type: type('failed-precondition'), code: 'POOL_CUSTOMER_CAP', detail: nonsense,
+          info: { held: '30', cap: '30' } }).detail;
+        out.codedCooldown = p.localize(422, { type: type('failed-precondition'), code: 'POOL_RECLAIM_COOLDOWN',
+          detail: nonsense, info: { claimable_from: '2026-03-31T20:30:00+00:00' } }).detail;
+        out.codedGate = p.localize(422, { type: type('failed-precondition'), code: 'STAGE_GATE_UNMET', detail: nonsense,
+          info: { target_stage: 'approval', missing_facts: 'budget,decision_chain_visits', invalid_facts: '', unskippable_stages: 'offer' },
+          errors: [{ field: 'facts.budget', message: 'Budget / 预算 is required' }] }).detail;
+        out.codedStale = p.localize(409, { type: type('conflict'), code: 'STALE_VERSION', detail: nonsense,
+          info: { current_version: '4', sent_version: '3' } }).detail;
+        out.codedSplit = p.localize(400, { type: type('validation-failed'), code: 'TARGET_SPLIT_MISMATCH', detail: nonsense,
+          info: { total: '1100.00', target: '1000.00', difference: '-100.00' } }).detail;
+        out.codedLimit = p.localize(400, { type: type('validation-failed'), code: 'EXPENSE_DAILY_LIMIT', detail: nonsense,
+          info: { category: 'travel', day: '2026-04-01', spent: '600.00', limit: '500.00', currency: 'CNY' } }).detail;
+        out.codedFields = p.localize(400, { type: type('validation-failed'), detail: nonsense, errors: [
+          { field: 'legal_name', message: nonsense, code: 'REQUIRED' },
+          { field: 'title', message: 'must be at most 50 characters', code: 'TOO_LONG' },
+          { field: 'notes', message: nonsense }] }).errors.map((e) => e.message);
+        out.codedUnknown = p.localize(422, { type: type('failed-precondition'), code: 'SOMETHING_NEW', detail: nonsense }).detail;
         out.limit = p.translate('entertainment on 2026-04-01 comes to 600.00 CNY, above the daily limit of 500.00 CNY');
         out.row = p.translate('credit_code: credit code must have 18 characters, got 3');
         out.unknownRow = p.translate('the moon is full');
@@ -267,6 +300,17 @@ def test_problem_texts_are_translated_from_type_fields_info_and_parameters(
     assert result["limit"] == "2026年4月1日 的招待费合计 ¥600.00，超过每日限额 ¥500.00。"
     assert result["row"] == "统一社会信用代码：统一社会信用代码须为 18 位，当前为 3 位"
     assert result["unknownRow"] == "the moon is full"
+    daily = "您今天已领取 5 个客户，达到每日上限（5 个）：请明天再领取。"
+    assert result["codedDaily"] == {"detail": daily, "errors": [{"field": "max_claims_per_day", "message": daily}]}
+    assert result["codedHeld"] == "您已持有 30 个客户，达到上限（30 个）：请先释放部分客户。"
+    assert result["codedCooldown"] == "您释放的客户须到 2026年4月1日 04:30 之后才能重新领取。"
+    assert result["codedGate"] == "无法进入下一阶段：还缺少预算、decision_chain_visits；阶段“offer”不可跳过。"
+    assert result["codedStale"] == "记录已被他人修改（当前为第 4 版，您提交的是第 3 版）：请刷新后重试。"
+    assert result["codedSplit"] == "各代表目标合计 1,100，比团队目标多 100（团队目标 1,000）：分解之和须等于团队目标。"
+    assert result["codedLimit"] == "2026年4月1日 的差旅费合计 ¥600.00，超过每日限额 ¥500.00。"
+    # a field check's code when its text is unknown; a known text (with its limit) first
+    assert result["codedFields"] == ["必填", "最多 50 个字符", "the moon is full"]
+    assert result["codedUnknown"] == "当前无法执行此操作：the moon is full"  # an unknown code: the kind's lead-in
     assert result["rate"] == "请求过于频繁（每分钟最多 120 次）：请稍后再试。"
 
 

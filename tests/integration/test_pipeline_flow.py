@@ -68,7 +68,7 @@ def test_lead_to_won_with_gates_scope_and_bad_input(api: httpx.Client, admin_tok
         json={"customer_id": customer_id, "name": "Line 3", "amount": money("-5"), "expected_close_date": "2027-03-31"},
     )
     assert bad.status_code == 400 and bad.headers["content-type"].startswith("application/problem+json")
-    assert [e["field"] for e in bad.json()["errors"]] == ["amount.amount"]
+    assert [(e["field"], e.get("code")) for e in bad.json()["errors"]] == [("amount.amount", "OUT_OF_RANGE")]
     foreign = api.post(
         "/v1/opportunities",
         headers=r2,
@@ -85,6 +85,12 @@ def test_lead_to_won_with_gates_scope_and_bad_input(api: httpx.Client, admin_tok
     rejected = api.post(f"/v1/opportunities/{opp_id}/advance", headers=r1, json={})
     assert rejected.status_code in (409, 412, 422), rejected.text
     assert "budget" in rejected.json()["detail"]
+    # the refusal's stable code and values: the kind stays the `type`, the English is not needed
+    gate = rejected.json()
+    assert (gate["type"], gate["code"]) == ("https://salesgrid.dev/problems/failed-precondition", "STAGE_GATE_UNMET")
+    assert gate["info"]["target_stage"] == "approval"
+    assert {"budget", "decision_chain_visits"} <= set(gate["info"]["missing_facts"].split(","))
+    assert "problem_category" not in gate["info"]
     violations = api.get("/v1/gate-violations", headers=mgr, params={"actor_id": rep1}).json()["items"]
     assert [(v["opportunity_id"], v["target_stage"]) for v in violations] == [(opp_id, "approval")]
     assert "decision_chain_visits" in violations[0]["missing_facts"]

@@ -10,7 +10,8 @@ from flask import Response, g, json
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from salesgrid_common.errors import DomainError
+from salesgrid_common.errors import CATEGORY_KEY, DomainError
+from salesgrid_common.validation import violation_code
 
 HTTP_FOR_GRPC = {
     grpc.StatusCode.INVALID_ARGUMENT: 400,
@@ -61,9 +62,13 @@ class ApiProblem(Exception):
         code: str = "",
         headers: dict[str, str] | None = None,
         info: dict[str, str] | None = None,
+        reason: str = "",
     ) -> None:
         super().__init__(detail)
         self.info = info or {}
+        # `code` is the kind of refusal (the `type`: FAILED_PRECONDITION); `reason` a more specific
+        # one when the service names it (POOL_DAILY_CLAIMS), sent as the body's `code` member.
+        self.reason = reason
         self.status = status
         self.detail = detail
         self.errors = errors or []
@@ -72,12 +77,15 @@ class ApiProblem(Exception):
 
 
 def problem_response(problem: ApiProblem) -> Response:
+    kind = problem.code or TITLES.get(problem.status, "error")
     body: dict[str, Any] = {
-        "type": f"https://salesgrid.dev/problems/{(problem.code or TITLES.get(problem.status, 'error')).lower().replace(' ', '-').replace('_', '-')}",
+        "type": f"https://salesgrid.dev/problems/{kind.lower().replace(' ', '-').replace('_', '-')}",
         "title": TITLES.get(problem.status, "Error"),
         "status": problem.status,
         "detail": problem.detail,
     }
+    if problem.reason and problem.reason != problem.code:
+        body["code"] = problem.reason
     if problem.errors:
         body["errors"] = problem.errors
     if problem.info:
@@ -93,14 +101,23 @@ def problem_response(problem: ApiProblem) -> Response:
     return response
 
 
+def violation(field: str, message: str, code: str) -> dict[str, str]:
+    """An `errors[]` item: the field, the English message, and its stable code when known."""
+    item = {"field": field, "message": str(message)}
+    if code:
+        item["code"] = code
+    return item
+
+
 def from_domain(error: DomainError) -> ApiProblem:
     code = grpc.StatusCode[error.code]
     status = HTTP_FOR_GRPC.get(code, 400)
     return ApiProblem(
         status,
         error.message,
-        errors=[{"field": f, "message": m} for f, m in error.violations],
-        code=error.reason,
+        errors=[violation(f, m, violation_code(m)) for f, m in error.violations],
+        code=error.category,
+        reason=error.reason,
         info=error.info,
         headers={"Retry-After": RETRY_AFTER_SECONDS} if code in OUTAGE else None,
     )
@@ -117,6 +134,7 @@ def from_rpc(error: grpc.RpcError) -> ApiProblem:
         detail = "a backing service is unavailable; try again"
     errors: list[dict[str, str]] = []
     reason = ""
+    category = ""
     facts: dict[str, str] = {}
     status_proto = rpc_status.from_call(error) if hasattr(error, "trailing_metadata") else None
     if status_proto is not None:
@@ -124,17 +142,25 @@ def from_rpc(error: grpc.RpcError) -> ApiProblem:
             if detail_any.Is(error_details_pb2.BadRequest.DESCRIPTOR):
                 bad = error_details_pb2.BadRequest()
                 detail_any.Unpack(bad)
-                errors.extend({"field": v.field, "message": v.description} for v in bad.field_violations)
+                errors.extend(violation(v.field, v.description, v.reason) for v in bad.field_violations)
             elif detail_any.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
                 info = error_details_pb2.ErrorInfo()
                 detail_any.Unpack(info)
                 reason = info.reason
                 facts = dict(info.metadata) if status < 500 else {}
+                category = dict(info.metadata).get(CATEGORY_KEY, "")
+                facts.pop(CATEGORY_KEY, None)
     retry = {"Retry-After": facts["retry_after_seconds"]} if status == 429 and "retry_after_seconds" in facts else {}
     if outage:
         retry = {"Retry-After": RETRY_AFTER_SECONDS}
         if reason == "DEPENDENCY_UNAVAILABLE" and hasattr(error, "details") and error.details():
             detail = error.details()  # a service's own words on which dependency is down (no internals)
     return ApiProblem(
-        status, detail or TITLES.get(status, "error"), errors=errors, code=reason, info=facts, headers=retry
+        status,
+        detail or TITLES.get(status, "error"),
+        errors=errors,
+        code=category or reason,
+        reason=reason if category else "",
+        info=facts,
+        headers=retry,
     )

@@ -30,6 +30,7 @@ from salesgrid_common.idempotency import (
 )
 from salesgrid_common.metrics import GRPC_HANDLED, GRPC_LATENCY, IDEMPOTENT_REPLAYS
 from salesgrid_common.tracing import context_from, tracer
+from salesgrid_common.validation import violation_code
 
 log = logging.getLogger(__name__)
 # One structured line per RPC (method, status, duration, request and trace ids, principal); never
@@ -64,7 +65,9 @@ def status_for(error: DomainError) -> status_pb2.Status:
     if error.violations:
         bad_request = error_details_pb2.BadRequest(
             field_violations=[
-                error_details_pb2.BadRequest.FieldViolation(field=field, description=message)
+                error_details_pb2.BadRequest.FieldViolation(
+                    field=field, description=message, reason=violation_code(message)
+                )
                 for field, message in error.violations
             ]
         )
@@ -72,7 +75,7 @@ def status_for(error: DomainError) -> status_pb2.Status:
         packed.Pack(bad_request)
         details.append(packed)
     info = any_pb2.Any()
-    info.Pack(error_details_pb2.ErrorInfo(reason=error.reason, domain="salesgrid", metadata=error.info))
+    info.Pack(error_details_pb2.ErrorInfo(reason=error.reason, domain="salesgrid", metadata=error.wire_info()))
     details.append(info)
     return status_pb2.Status(code=grpc.StatusCode[error.code].value[0], message=error.message, details=details)
 

@@ -12,6 +12,29 @@ from salesgrid_common.errors import ValidationFailed
 
 MAX_ID_LENGTH = 128
 
+# Stable codes of the common field checks (problem+json `errors[].code`, FieldViolation.reason).
+REQUIRED = "REQUIRED"
+TOO_LONG = "TOO_LONG"
+INVALID_FORMAT = "INVALID_FORMAT"
+OUT_OF_RANGE = "OUT_OF_RANGE"
+
+
+class Coded(str):
+    """A violation message that carries its stable code: still the plain ``str`` of a
+    ``(field, message)`` pair wherever violations are collected, combined or compared."""
+
+    code: str
+
+    def __new__(cls, message: str, code: str = "") -> "Coded":  # "": unpickling restores it
+        made = super().__new__(cls, message)
+        made.code = code
+        return made
+
+
+def violation_code(message: str) -> str:
+    """The stable code of a violation message, "" when the check that made it gave none."""
+    return getattr(message, "code", "")
+
 
 class Violations:
     """Collects ``(field, message)`` pairs so one error reports every bad field."""
@@ -37,18 +60,18 @@ class Violations:
         """Stripped text, ``None`` when blank and optional."""
         if value is None:
             if required:
-                self.add(field, "is required")
+                self.add(field, Coded("is required", REQUIRED))
             return None
         if not isinstance(value, str):
-            self.add(field, "must be text")
+            self.add(field, Coded("must be text", INVALID_FORMAT))
             return None
         cleaned = value.strip()
         if not cleaned:
             if required:
-                self.add(field, "is required")
+                self.add(field, Coded("is required", REQUIRED))
             return None
         if len(cleaned) > max_length:
-            self.add(field, f"must be at most {max_length} characters")
+            self.add(field, Coded(f"must be at most {max_length} characters", TOO_LONG))
             return None
         return cleaned
 
@@ -59,24 +82,24 @@ class Violations:
         """A timezone-aware datetime, normalised to UTC."""
         if value is None:
             if required:
-                self.add(field, "is required")
+                self.add(field, Coded("is required", REQUIRED))
             return None
         if not isinstance(value, datetime):
-            self.add(field, "must be a datetime")
+            self.add(field, Coded("must be a datetime", INVALID_FORMAT))
             return None
         if value.tzinfo is None or value.utcoffset() is None:
-            self.add(field, "must be timezone-aware")
+            self.add(field, Coded("must be timezone-aware", INVALID_FORMAT))
             return None
         return value.astimezone(UTC)
 
     def number(self, value: object, field: str) -> float | None:
         """A finite real number (bools are refused: they are a frequent client mistake)."""
         if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
-            self.add(field, "must be a number")
+            self.add(field, Coded("must be a number", INVALID_FORMAT))
             return None
         number = float(value)
         if not math.isfinite(number):
-            self.add(field, "must be a finite number")
+            self.add(field, Coded("must be a finite number", OUT_OF_RANGE))
             return None
         return number
 
@@ -93,24 +116,24 @@ def require_instant(value: object, field: str) -> datetime:
 def require_text(value: object, field: str, *, max_length: int = 200) -> str:
     """A non-blank string, stripped, at most ``max_length`` characters."""
     if not isinstance(value, str) or not value.strip():
-        raise ValidationFailed("is required", field)
+        raise ValidationFailed(Coded("is required", REQUIRED), field)
     text = value.strip()
     if len(text) > max_length:
-        raise ValidationFailed(f"must be at most {max_length} characters", field)
+        raise ValidationFailed(Coded(f"must be at most {max_length} characters", TOO_LONG), field)
     return text
 
 
 def require_aware(value: object, field: str) -> datetime:
     """A timezone-aware datetime (naive ones are ambiguous across branches' zones)."""
     if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
-        raise ValidationFailed("must be a timezone-aware datetime", field)
+        raise ValidationFailed(Coded("must be a timezone-aware datetime", INVALID_FORMAT), field)
     return value
 
 
 def require_date(value: object, field: str) -> date:
     """A calendar date (a datetime is refused: it would silently carry a time and zone)."""
     if not isinstance(value, date) or isinstance(value, datetime):
-        raise ValidationFailed("must be a date", field)
+        raise ValidationFailed(Coded("must be a date", INVALID_FORMAT), field)
     return value
 
 
@@ -125,9 +148,9 @@ def check_decimal(value: object, field: str, *, allow_negative: bool = False) ->
     """The violations of a monetary or quantity Decimal: finite, and not negative unless allowed
     (floats and bools are refused)."""
     if isinstance(value, bool) or not isinstance(value, Decimal):
-        return [(field, "must be a Decimal (never a float)")]
+        return [(field, Coded("must be a Decimal (never a float)", INVALID_FORMAT))]
     if not value.is_finite():
-        return [(field, "must be a finite number")]
+        return [(field, Coded("must be a finite number", OUT_OF_RANGE))]
     if not allow_negative and value < 0:
-        return [(field, "must not be negative")]
+        return [(field, Coded("must not be negative", OUT_OF_RANGE))]
     return []

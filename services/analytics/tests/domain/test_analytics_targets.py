@@ -105,6 +105,8 @@ def test_quarters_short_are_rejected_naming_the_difference():
         check_decomposition(year, quarters, "reject")
     assert info.value.field == "children"
     assert "10.00" in info.value.message
+    assert info.value.reason == "TARGET_SPLIT_MISMATCH"
+    assert info.value.info == {"total": "990.00", "target": "1000.00", "difference": "10.00"}
 
 
 def test_report_mode_returns_signed_difference():

@@ -57,3 +57,18 @@ def test_check_version_rejects_nonsense_expected() -> None:
 
 def test_next_version_increments() -> None:
     assert next_version(1) == 2
+
+
+def test_stale_version_names_both_versions() -> None:
+    with pytest.raises(Conflict) as exc:
+        check_version(3, 5)
+    assert (exc.value.reason, exc.value.category) == ("STALE_VERSION", "CONFLICT")
+    assert exc.value.info == {"current_version": "5", "sent_version": "3"}
+    assert exc.value.wire_info() == {"current_version": "5", "sent_version": "3", "problem_category": "CONFLICT"}
+
+
+def test_a_plain_error_keeps_the_class_reason_and_sends_no_category() -> None:
+    err = FailedPrecondition("no", info={"a": "b"})
+    assert err.reason == err.category == "FAILED_PRECONDITION"
+    assert err.wire_info() == {"a": "b"}
+    assert FailedPrecondition.reason == "FAILED_PRECONDITION"  # the instance's reason is its own

@@ -123,12 +123,16 @@ def test_claim_cap_on_held_customers() -> None:
     with pytest.raises(FailedPrecondition) as exc:
         check_claim(IN_POOL, "rep", held_count=3, claims_today=0, policy=POLICY, now=NOW)
     assert exc.value.field == "max_customers_per_rep"
+    assert (exc.value.reason, exc.value.category) == ("POOL_CUSTOMER_CAP", "FAILED_PRECONDITION")
+    assert exc.value.info == {"held": "3", "cap": "3"}
 
 
 def test_claim_cap_per_day() -> None:
     with pytest.raises(FailedPrecondition) as exc:
         check_claim(IN_POOL, "rep", held_count=0, claims_today=2, policy=POLICY, now=NOW)
     assert exc.value.field == "max_claims_per_day"
+    assert exc.value.reason == "POOL_DAILY_CLAIMS"
+    assert exc.value.info == {"claims_today": "2", "cap": "2"}
 
 
 def test_caps_off_allow_anything() -> None:
@@ -140,6 +144,8 @@ def test_previous_owner_cool_down() -> None:
     with pytest.raises(FailedPrecondition) as exc:
         check_claim(IN_POOL, "old", held_count=0, claims_today=0, policy=POLICY, now=NOW)
     assert exc.value.field == "reclaim_cooldown_days"
+    assert exc.value.reason == "POOL_RECLAIM_COOLDOWN"
+    assert exc.value.info == {"claimable_from": (NOW + timedelta(days=5)).isoformat()}
     # another rep is not affected, and the previous owner may claim once the cool-down ends
     check_claim(IN_POOL, "rep", held_count=0, claims_today=0, policy=POLICY, now=NOW)
     end = IN_POOL.released_at + timedelta(days=7)  # type: ignore[operator]

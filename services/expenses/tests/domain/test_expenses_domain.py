@@ -142,6 +142,14 @@ def test_daily_limits_count_the_day_across_lines_and_earlier_claims() -> None:
     with pytest.raises(ValidationFailed) as caught:
         policy.check_daily_limits(rules, "CNY", lines, {(date(2026, 3, 1), Category.TRAVEL): Decimal("0.01")})
     assert fields(caught) == {"lines[0].amount"}
+    assert (caught.value.reason, caught.value.category) == ("EXPENSE_DAILY_LIMIT", "VALIDATION_FAILED")
+    assert caught.value.info == {
+        "category": "travel",
+        "day": "2026-03-01",
+        "spent": "500.01",
+        "limit": "500.00",
+        "currency": "CNY",
+    }
     # another day's travel does not count
     policy.check_daily_limits(rules, "CNY", lines, {(date(2026, 2, 28), Category.TRAVEL): Decimal("400")})
     with pytest.raises(ValidationFailed) as caught:

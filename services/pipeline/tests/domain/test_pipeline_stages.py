@@ -57,6 +57,13 @@ def test_advance_without_facts_is_rejected_with_every_missing_fact(
         ("decision_chain_visits", "missing"),
     ]
     assert ("facts.budget", "Budget / 预算 is required") in rejection.violations
+    assert (rejection.reason, rejection.category) == ("STAGE_GATE_UNMET", "FAILED_PRECONDITION")
+    assert rejection.info == {
+        "target_stage": "approval",
+        "missing_facts": "budget,decision_chain_visits",
+        "invalid_facts": "",
+        "unskippable_stages": "",
+    }
 
 
 def test_invalid_fact_values_reject_the_gate(model: StageModel, approval_facts: dict[str, FactValue]) -> None:
@@ -86,6 +93,8 @@ def test_invalid_value_for_a_later_stage_fact_is_rejected_too(
     with pytest.raises(GateRejected) as info:
         advance(state(), "approval", {**approval_facts, "expected_bid_date": "soon"}, model, "rep-1", NOW)
     assert [(p.code, p.problem) for p in info.value.problems] == [("expected_bid_date", "invalid")]
+    assert (info.value.reason, info.value.info["invalid_facts"]) == ("STAGE_GATE_UNMET", "expected_bid_date")
+    assert info.value.info["missing_facts"] == ""
 
 
 def test_unknown_fact_code_is_bad_input(model: StageModel, approval_facts: dict[str, FactValue]) -> None:

@@ -65,7 +65,12 @@ async def load_for_update(session: AsyncSession, spot_check_id: str) -> SpotChec
 def require_version(check: SpotCheck, expected_version: int) -> None:
     """The version the caller read (0: any) must still be the check's."""
     if expected_version and expected_version != check.version:
-        raise Conflict(f"the spot check is at version {check.version}, not {expected_version}", "version")
+        raise Conflict.stale_version(
+            f"the spot check is at version {check.version}, not {expected_version}",
+            "version",
+            current=check.version,
+            sent=expected_version,
+        )
 
 
 async def save(session: AsyncSession, check: SpotCheck) -> SpotCheck:

@@ -84,6 +84,8 @@ def check_decomposition(parent: Target, children: Sequence[Target], mode: Decomp
             f"children of {parent.holder.label} {parent.period.label} add up to {total}, "
             f"{abs(difference)} {direction} the target {parent.amount} (difference {difference})",
             "children",
+            reason="TARGET_SPLIT_MISMATCH",
+            info={"total": str(total), "target": str(parent.amount), "difference": str(difference)},
         )
     return difference
 

@@ -51,7 +51,12 @@ async def load_in_scope(
     if permission != "contracts:read" and not principal.can_see(permission, row.owner_id, row.org_path):
         raise PermissionDenied(f"{permission} does not cover this contract")
     if expected_version and expected_version != row.version:
-        raise Conflict(f"contract {row.number} is at version {row.version}, not {expected_version}", "version")
+        raise Conflict.stale_version(
+            f"contract {row.number} is at version {row.version}, not {expected_version}",
+            "version",
+            current=row.version,
+            sent=expected_version,
+        )
     return row
 
 
@@ -68,7 +73,12 @@ async def load_locked(session: AsyncSession, contract_id: str, expected_version:
     if row is None:
         raise NotFound(f"contract {contract_id} not found", "id")
     if expected_version and expected_version != row.version:
-        raise Conflict(f"contract {row.number} is at version {row.version}, not {expected_version}", "version")
+        raise Conflict.stale_version(
+            f"contract {row.number} is at version {row.version}, not {expected_version}",
+            "version",
+            current=row.version,
+            sent=expected_version,
+        )
     return row
 
 

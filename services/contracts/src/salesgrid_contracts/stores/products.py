@@ -60,7 +60,12 @@ async def save(session: AsyncSession, product: Product, expected_version: int = 
     if row is None:
         raise NotFound(f"product {product.product_id!r} does not exist", "id")
     if expected_version and expected_version != row.version:
-        raise Conflict(f"product changed since version {expected_version} (now {row.version})", "version")
+        raise Conflict.stale_version(
+            f"product changed since version {expected_version} (now {row.version})",
+            "version",
+            current=row.version,
+            sent=expected_version,
+        )
     saved = replace(product, version=row.version + 1)
     to_row(saved, row)
     return saved

@@ -56,7 +56,12 @@ class ProductsMixin(ContractsUseCasesBase):
         async with self.sessions() as session, session.begin():
             product = await product_store.load(session, product_id)
             if expected_version and expected_version != product.version:
-                raise Conflict(f"product changed since version {expected_version} (now {product.version})", "version")
+                raise Conflict.stale_version(
+                    f"product changed since version {expected_version} (now {product.version})",
+                    "version",
+                    current=product.version,
+                    sent=expected_version,
+                )
             if name is not None:  # same name rules as on create
                 product = replace(product, name=products.new_product(product.product_id, product.sku, name).name)
             if price_map is not None:

@@ -10,9 +10,11 @@ def check_version(expected: int, actual: int) -> None:
     if expected < 1:
         raise ValidationFailed("version must be a positive integer", "version")
     if expected != actual:
-        raise Conflict(
+        raise Conflict.stale_version(
             f"customer was modified concurrently: expected version {expected}, current is {actual}",
             "version",
+            current=actual,
+            sent=expected,
         )
 
 

@@ -145,17 +145,24 @@ def check_claim(
         raise FailedPrecondition(
             f"rep already holds {held_count} customers (cap {policy.max_customers_per_rep})",
             "max_customers_per_rep",
+            reason="POOL_CUSTOMER_CAP",
+            info={"held": str(held_count), "cap": str(policy.max_customers_per_rep)},
         )
     if policy.max_claims_per_day is not None and claims_today >= policy.max_claims_per_day:
         raise FailedPrecondition(
             f"rep already claimed {claims_today} customers today (cap {policy.max_claims_per_day})",
             "max_claims_per_day",
+            reason="POOL_DAILY_CLAIMS",
+            info={"claims_today": str(claims_today), "cap": str(policy.max_claims_per_day)},
         )
     if entry.previous_owner_id == claimant_id and entry.released_at is not None:
         until = reclaimable_from(entry.released_at, policy, zone_name)
         if now < until:
             raise FailedPrecondition(
-                f"previous owner may re-claim only after {until.isoformat()}", "reclaim_cooldown_days"
+                f"previous owner may re-claim only after {until.isoformat()}",
+                "reclaim_cooldown_days",
+                reason="POOL_RECLAIM_COOLDOWN",
+                info={"claimable_from": until.isoformat()},
             )
     return Claim(entry.customer_id, claimant_id, now)
 

@@ -230,7 +230,10 @@ class CustomersUseCasesBase:
             held, cap = await self._held_and_cap(session, owner, org_path)
             if cap is not None and held >= cap:
                 raise FailedPrecondition(
-                    f"{owner} already holds {held} customers, the cap of the pool policy is {cap}", "owner_id"
+                    f"{owner} already holds {held} customers, the cap of the pool policy is {cap}",
+                    "owner_id",
+                    reason="POOL_CUSTOMER_CAP",
+                    info={"held": str(held), "cap": str(cap)},
                 )
         report = await self._duplicates(session, customer.normalised_name, customer.credit_code, None)
         self._block_duplicates(report)

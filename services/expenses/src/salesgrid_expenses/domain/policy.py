@@ -91,12 +91,20 @@ def check_daily_limits(
         sums[key] = sums.get(key, Decimal(0)) + line.amount
         first_line.setdefault(key, line.line_no)
     problems = []
+    first_over: dict[str, str] = {}
     for key, amount in sums.items():
         limit = policy.daily_limits.get(key[1])
         if limit is None:
             continue
         spent = amount + already.get(key, Decimal(0))
         if spent > limit:
+            first_over = first_over or {
+                "category": key[1].value,
+                "day": key[0].isoformat(),
+                "spent": str(spent),
+                "limit": str(limit),
+                "currency": currency,
+            }
             problems.append(
                 (
                     f"lines[{first_line[key] - 1}].amount",
@@ -105,7 +113,8 @@ def check_daily_limits(
                 )
             )
     if problems:
-        raise ValidationFailed.many(problems)
+        # `info`: the first (day, category) over its limit; each one is in the field violations
+        raise ValidationFailed.many(problems, reason="EXPENSE_DAILY_LIMIT", info=first_over)
 
 
 def approver_roles(policy: ExpensePolicy, claim_total: Decimal, currency: str) -> list[str]:

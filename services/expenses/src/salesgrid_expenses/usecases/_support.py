@@ -91,7 +91,12 @@ class ExpensesUseCasesBase:
     @staticmethod
     def _check_version(row: models.Claim, expected_version: int) -> None:
         if expected_version and expected_version != row.version:
-            raise Conflict(f"expense claim {row.id} is at version {row.version}, not {expected_version}", "version")
+            raise Conflict.stale_version(
+                f"expense claim {row.id} is at version {row.version}, not {expected_version}",
+                "version",
+                current=row.version,
+                sent=expected_version,
+            )
 
     @staticmethod
     async def _is_approver(session: AsyncSession, principal: Principal, row: models.Claim) -> bool:

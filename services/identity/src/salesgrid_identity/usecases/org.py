@@ -122,7 +122,11 @@ class OrgMixin(IdentityUseCasesBase):
             current = await self._unit(session, unit_id)
             self._require_on_unit(principal, "org_units:update", current)
             if expected_version and expected_version != current.version:
-                raise Conflict(f"org unit changed since version {expected_version} (now {current.version})")
+                raise Conflict.stale_version(
+                    f"org unit changed since version {expected_version} (now {current.version})",
+                    current=current.version,
+                    sent=expected_version,
+                )
             changes: dict[str, Any] = {}
             if name is not None:
                 changes["name"] = org.validate_name(name)

@@ -164,7 +164,11 @@ class UsersMixin(IdentityUseCasesBase):
         async with self.sessions() as session, session.begin():
             current = await self._user_in_scope(session, principal, "users:update", user_id)
             if expected_version and expected_version != current.version:
-                raise Conflict(f"user changed since version {expected_version} (now {current.version})")
+                raise Conflict.stale_version(
+                    f"user changed since version {expected_version} (now {current.version})",
+                    current=current.version,
+                    sent=expected_version,
+                )
             verb = "updated"
             changes: dict[str, Any] = {}
             if display_name is not None:

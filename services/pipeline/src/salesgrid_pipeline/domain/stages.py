@@ -77,7 +77,18 @@ class GateRejected(FailedPrecondition):
     ) -> None:
         parts = [f"{p.code}: {p.message}" for p in problems]
         parts += [f"stage {code!r} cannot be skipped" for code in unskippable_stages]
-        super().__init__(f"cannot enter stage {target_stage!r}: " + "; ".join(parts), "target_stage")
+        super().__init__(
+            f"cannot enter stage {target_stage!r}: " + "; ".join(parts),
+            "target_stage",
+            reason="STAGE_GATE_UNMET",
+            info={
+                "target_stage": target_stage,
+                # fact codes (custom fields as custom_fields.<key>), comma-separated
+                "missing_facts": ",".join(p.code for p in problems if p.problem == "missing"),
+                "invalid_facts": ",".join(dict.fromkeys(p.code for p in problems if p.problem == "invalid")),
+                "unskippable_stages": ",".join(unskippable_stages),
+            },
+        )
         self.opportunity_id = opportunity_id
         self.from_stage = from_stage
         self.target_stage = target_stage

@@ -141,8 +141,11 @@ async def save(
     row = await _row(session, opportunity.opportunity_id)
     expected = expected_version or opportunity.version
     if row.version != expected:
-        raise Conflict(
-            f"the record changed (version {row.version}, you sent {expected}); reload and retry", "expected_version"
+        raise Conflict.stale_version(
+            f"the record changed (version {row.version}, you sent {expected}); reload and retry",
+            "expected_version",
+            current=row.version,
+            sent=expected,
         )
     saved = replace(opportunity, version=row.version + 1, updated_at=now)
     to_row(saved, row)

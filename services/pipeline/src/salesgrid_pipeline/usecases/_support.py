@@ -72,8 +72,11 @@ class PipelineUseCasesBase:
     @staticmethod
     def _check_version(version: int, expected: int) -> None:
         if expected and version != expected:
-            raise Conflict(
-                f"the record changed (version {version}, you sent {expected}); reload and retry", "expected_version"
+            raise Conflict.stale_version(
+                f"the record changed (version {version}, you sent {expected}); reload and retry",
+                "expected_version",
+                current=version,
+                sent=expected,
             )
 
     async def _emit(

@@ -93,7 +93,12 @@ class LeadsMixin(LeadAssignmentMixin):
         async with self.sessions() as session, session.begin():
             lead = await self._visible_lead(session, principal, lead_id, LEAD_UPDATE)
             if expected_version != lead.version:
-                raise Conflict(f"the lead is at version {lead.version}, not {expected_version}", "expected_version")
+                raise Conflict.stale_version(
+                    f"the lead is at version {lead.version}, not {expected_version}",
+                    "expected_version",
+                    current=lead.version,
+                    sent=expected_version,
+                )
             values = await apply_values(session, LEAD_FIELDS, lead.lead_id, lead.custom_fields, custom_fields)
             lead = await lead_store.save(session, replace(lead, custom_fields=values))
             await self._lead_event(session, "custom_fields_changed", lead, principal, now)

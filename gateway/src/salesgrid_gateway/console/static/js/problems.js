@@ -1,9 +1,10 @@
 // The API's problem details (RFC 9457) in the reader's language. The public API speaks one
 // language (English); the console translates what it shows from what is stable on the wire: the
-// problem's `type`, its `status`, the fields its `errors` name, its structured `info` (who owns an
+// problem's specific `code` with its values in `info` (POOL_DAILY_CLAIMS: claims_today, cap) first,
+// then its `type`, its `status`, the fields its `errors` name, its structured `info` (who owns an
 // existing customer…) and the parameters of the services' message templates (caps, dates,
-// versions, fact names). Anything it does not know stays in the API's words, after a lead-in in
-// the reader's language saying what kind of refusal it is.
+// versions, fact names) as the fallback. Anything it does not know stays in the API's words,
+// after a lead-in in the reader's language saying what kind of refusal it is.
 import { bilingual, currentLocale, dateTime, day, money, number } from "./i18n.js";
 import * as zh from "./zh-CN-problems.js";
 
@@ -27,12 +28,20 @@ export function localize(status, body, locale = currentLocale()) {
   if (!catalogue) return { detail, errors };
   const say = speaker(catalogue, body?.info || {});
   const type = problemType(body);
+  const fromCode = body?.code ? catalogue.byCode?.[body.code] : null;
+  const coded = fromCode ? fromCode(body?.info || {}, say.helpers, errors) : null;
   for (const error of errors) {
-    const said = say(String(error.message || ""));
+    // The field named by a coded refusal carries the API's detail: the same words in Chinese.
+    if (coded !== null && error.message === detail) {
+      error.message = coded;
+      continue;
+    }
+    // A known text says the most (its limits, names); a field check's code the kind of fault.
+    const said = say(String(error.message || "")) ?? catalogue.byViolation?.[error.code] ?? null;
     if (said !== null) error.message = said;
   }
   const fromType = catalogue.byType[type] || catalogue.byStatus[status];
-  const known = say(detail) ?? composite(say, catalogue, detail) ?? (fromType ? fromType(body?.info || {}) : null);
+  const known = coded ?? say(detail) ?? composite(say, catalogue, detail) ?? (fromType ? fromType(body?.info || {}) : null);
   if (known !== null) return { detail: known, errors };
   const title = catalogue.titles[type] || catalogue.statusTitles[status] || catalogue.statusTitles[Math.floor(status / 100) * 100];
   return { detail: title ? catalogue.unknown(title, detail) : detail, errors };
@@ -68,6 +77,7 @@ function speaker(catalogue, info) {
     return null;
   };
   helpers.say = (text) => say(text) ?? text;
+  say.helpers = helpers;
   return say;
 }
 

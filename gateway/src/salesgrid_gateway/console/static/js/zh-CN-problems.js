@@ -77,6 +77,44 @@ const CATEGORIES = { travel: "差旅费", communication: "通讯费", entertainm
 const KINDS = { visit: "拜访", meeting: "会面", call: "电话", email: "邮件", wechat: "微信", other: "其他" };
 const kinds = (list) => String(list).split("/").map((k) => KINDS[k] || k).join("/");
 
+/** Refusals by their specific `code`, told from their values in `info` (the English text is not
+ * read): (info, x, errors) -> the Chinese text, or null to fall back to the templates below. */
+export const byCode = {
+  POOL_CUSTOMER_CAP: (i) => `您已持有 ${i.held} 个客户，达到上限（${i.cap} 个）：请先释放部分客户。`,
+  POOL_DAILY_CLAIMS: (i) => `您今天已领取 ${i.claims_today} 个客户，达到每日上限（${i.cap} 个）：请明天再领取。`,
+  POOL_RECLAIM_COOLDOWN: (i, x) => `您释放的客户须到 ${x.when(i.claimable_from)} 之后才能重新领取。`,
+  STALE_VERSION: (i) => `记录已被他人修改（当前为第 ${i.current_version} 版，您提交的是第 ${i.sent_version} 版）：请刷新后重试。`,
+  STAGE_GATE_UNMET: (i, x, errors) => {
+    const list = (value) => String(value || "").split(",").filter(Boolean);
+    const said = (code) => errors.find((e) => e.field === code || e.field === `facts.${code}`)?.message;
+    const label = (code) => {
+      const name = MISSING.exec(String(said(code) || ""))?.groups.name;
+      if (name) return x.name(name);
+      return code.startsWith("custom_fields.") ? `${code.slice(14)}（自定义字段）` : x.field(code);
+    };
+    const missing = list(i.missing_facts).map(label);
+    const invalid = list(i.invalid_facts).map((code) => (said(code) ? `${label(code)}：${x.say(said(code))}` : `${label(code)}填写有误`));
+    const skipped = list(i.unskippable_stages).map((stage) => `阶段“${stage}”不可跳过`);
+    const parts = [missing.length ? `还缺少${missing.join("、")}` : "", ...invalid, ...skipped].filter(Boolean);
+    return `无法进入下一阶段：${parts.join("；")}。`;
+  },
+  TARGET_SPLIT_MISMATCH: (i, x) => {
+    const over = String(i.difference).startsWith("-");
+    return `各代表目标合计 ${x.num(i.total)}，比团队目标${over ? "多" : "少"} ${x.num(String(i.difference).replace(/^-/, ""))}`
+      + `（团队目标 ${x.num(i.target)}）：分解之和须等于团队目标。`;
+  },
+  EXPENSE_DAILY_LIMIT: (i, x) => `${x.day(i.day)} 的${CATEGORIES[i.category] || i.category}合计 ${x.money(i.spent, i.currency)}，`
+    + `超过每日限额 ${x.money(i.limit, i.currency)}。`,
+};
+
+/** Field violations by their `errors[].code` (the shared checks' codes), when the text is unknown. */
+export const byViolation = {
+  REQUIRED: "必填",
+  TOO_LONG: "内容过长",
+  INVALID_FORMAT: "格式不正确",
+  OUT_OF_RANGE: "超出允许范围",
+};
+
 /** [the API's English text (whole), its words in Chinese]. First match wins. */
 export const messages = [
   // Fields: what a value must be.
