@@ -59,6 +59,11 @@ async def instalments(session: AsyncSession, contract_id: str) -> list[models.In
     return list(await session.scalars(stmt.order_by(models.InstalmentRow.seq)))
 
 
+async def outstanding(session: AsyncSession, contract_id: str) -> Decimal:
+    """What the contract's instalments still owe."""
+    return sum((i.amount - i.paid for i in await instalments(session, contract_id)), Decimal(0))
+
+
 def new_instalment_rows(contract_id: str, plan: Sequence[payments.Instalment]) -> list[models.InstalmentRow]:
     return [
         models.InstalmentRow(
