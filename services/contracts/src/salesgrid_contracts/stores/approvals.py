@@ -200,3 +200,8 @@ async def unreminded_overdue_instalments(
         .with_for_update(of=models.InstalmentRow, skip_locked=True)
     )
     return (await session.execute(stmt)).tuples().all()
+
+
+def mark_overdue_reminded(instalment: models.InstalmentRow, now: datetime) -> None:
+    """The instalment's overdue reminder is sent (once: `unreminded_overdue_instalments` skips it)."""
+    instalment.overdue_reminded_at = now

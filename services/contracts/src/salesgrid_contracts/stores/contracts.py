@@ -1,8 +1,6 @@
 """The contract store: a contract's rows (ContractView, loaded by contract_views) <-> the domain's
-Contract and ContractRecord; loading in the caller's scope, locked, at the version the caller read;
-versioned saves and a new contract's rows. Use cases hold a ContractRecord (`load` / `load_locked_record`
--> domain step -> `save_record`); the row-level `load_in_scope` / `save` remain for the callers that
-still work on rows."""
+Contract and ContractRecord (what use cases hold: `load` -> domain step -> `save_record`); loading
+in the caller's scope, locked, at the version the caller read; versioned saves; new contracts."""
 
 from __future__ import annotations
 

@@ -146,6 +146,36 @@ def new_invoice_row(
     )
 
 
+def add_receipt(
+    session: AsyncSession, receipt: payments.Receipt, contract: models.Contract, recorded_by: str, now: datetime
+) -> models.ReceiptRow:
+    """A new receipt's row, added to the session."""
+    stored = new_receipt_row(receipt, contract, recorded_by, now)
+    session.add(stored)
+    return stored
+
+
+def add_refund(
+    session: AsyncSession, refund: payments.Refund, contract: models.Contract, recorded_by: str, now: datetime
+) -> models.RefundRow:
+    stored = new_refund_row(refund, contract, recorded_by, now)
+    session.add(stored)
+    return stored
+
+
+def add_invoice(
+    session: AsyncSession,
+    invoice_id: str,
+    invoice: payments.Invoice,
+    contract: models.Contract,
+    recorded_by: str,
+    now: datetime,
+) -> models.InvoiceRow:
+    stored = new_invoice_row(invoice_id, invoice, contract, recorded_by, now)
+    session.add(stored)
+    return stored
+
+
 async def allocations(
     session: AsyncSession, receipt_ids: Sequence[str], *, ordered: bool = False
 ) -> dict[str, list[models.ReceiptAllocationRow]]:

@@ -33,7 +33,7 @@ class RemindersMixin(ContractsUseCasesBase):
                     continue
                 if instalment.due_date >= (await calendars.of_unit(row.org_unit_id)).today(now):
                     continue
-                instalment.overdue_reminded_at = now
+                approval_store.mark_overdue_reminded(instalment, now)
                 payload = instalment_overdue(row, instalment)
                 await self._event(session, "instalment.overdue", payload, row.id, None, row.org_path, now)
                 sent += 1
