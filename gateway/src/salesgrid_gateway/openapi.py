@@ -10,61 +10,26 @@ from typing import Any
 from salesgrid_gateway import idempotency
 from salesgrid_gateway.problems import TITLES
 from salesgrid_gateway.rest import inputs
+from salesgrid_gateway.rest.links import links
 from salesgrid_gateway.rest.schema import REF_PREFIX, Schemas, short_names
 from salesgrid_gateway.rest.table import TOTAL_FIELD, Route, path_names
-
-PROBLEM = {"$ref": "#/components/responses/Problem"}
-# Statuses any authenticated operation may answer: bad input, no or bad credentials, not allowed,
-# unknown record, conflict (also a request with the same Idempotency-Key still running), a rule
-# refusing the change (also an Idempotency-Key reused with another request), rate limit, outage.
-COMMON_ERRORS = (400, 401, 403, 404, 409, 414, 422, 429, 431, 503)
-PUBLIC_ERRORS = (400, 401, 409, 414, 422, 429, 431, 503)
-BODY_ERRORS = (413, 415)
-STRING = {"type": "string"}
-LIST_ENVELOPE = "next_cursor"
-RATE_HEADERS = {
-    "RateLimit": {
-        "description": "remaining quota in the current window (IETF RateLimit header fields draft)",
-        "schema": STRING,
-    },
-    "RateLimit-Policy": {"description": "the caller's limit per window", "schema": STRING},
-}
-REQUEST_ID = {
-    "X-Request-Id": {
-        "description": "the request's id (sent or generated), also in logs and traces",
-        "schema": STRING,
-        "required": True,
-    }
-}
-IF_MATCH = {
-    "name": "If-Match",
-    "in": "header",
-    "schema": {"type": "string", "pattern": r'^(W/)?"?[0-9]{1,18}"?$'},
-    "description": 'the version read (ETag), e.g. "3"; 412 when stale. Required where the operation '
-    "changes a versioned record (428 without it; a `version` member of the JSON body is also accepted)",
-}
-
-IDEMPOTENCY_KEY = {
-    "name": idempotency.HEADER,
-    "in": "header",
-    "required": False,
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x20-\\x7e]+$"},
-    "description": "retry-safe request: the first answer is stored for 24 h and replayed to a retry with the "
-    "same key (`Idempotent-Replayed: true`); the key with another request is 422, while the first still "
-    "runs 409",
-}
-REPLAYED = {
-    "Idempotent-Replayed": {
-        "description": "`true` when the answer is the stored one of an earlier request with the same Idempotency-Key",
-        "schema": {"type": "string", "enum": ["true"]},
-    }
-}
-
-
-CUSTOM_FILTERS = (
-    "Custom field filters: `cf_<key>=<value>` query parameters, one per field (OpenAPI cannot name "
-    "parameters by prefix), all must match: equality on the stored form (text case-insensitive, "
-    "money as `12.50 CNY`); for a multi_choice field, records whose value holds the option."
+from salesgrid_gateway.rest.parts import (
+    COMMON_ERRORS,
+    PUBLIC_ERRORS,
+    BODY_ERRORS,
+    STRING,
+    NEXT_CURSOR,
+    RATE_HEADERS,
+    REQUEST_ID,
+    IF_MATCH,
+    IDEMPOTENCY_KEY,
+    REPLAYED,
+    CUSTOM_FILTERS,
+    DESCRIPTION,
+    PROBLEM_SCHEMA,
+    problem_response,
+    list_of,
+    INCLUDE_TOTAL,
 )
 
 
@@ -73,6 +38,7 @@ class OpenApi:
         self.paths: dict[str, dict[str, Any]] = {}
         self.schemas: dict[str, Any] = {}  # named schemas of hand-written views
         self.types = Schemas()
+        self.routes: list[Route] = []
 
     # -- from the route table ------------------------------------------------------------------
     def add(self, route: Route) -> None:
@@ -81,6 +47,7 @@ class OpenApi:
         else:
             operation = self._hand_written(route)
         self.paths.setdefault(route.path, {})[route.method.lower()] = operation
+        self.routes.append(route)
 
     def _pass_through(self, route: Route) -> dict[str, Any]:
         fields = route.request_descriptor.fields_by_name
@@ -96,12 +63,12 @@ class OpenApi:
                 {
                     "name": route.rest_name(name),
                     "in": "query",
-                    "required": route.rest_name(name) in route.required,
+                    "required": route.rest_name(name) in route.required_fields,
                     "schema": schema,
                     **({"style": "form", "explode": True} if schema.get("type") == "array" else {}),
                 }
             )
-        if route.paging:
+        if route.paging or route.record_paging:
             parameters += [
                 {
                     "name": "limit",
@@ -123,7 +90,7 @@ class OpenApi:
                     "description": "`next_cursor` of the previous page; a cursor of another list is 400",
                 },
             ]
-            if TOTAL_FIELD in fields:
+            if route.paging and TOTAL_FIELD in fields:
                 parameters.append(INCLUDE_TOTAL)
         body = None
         if route.body:
@@ -140,13 +107,26 @@ class OpenApi:
                     "description": "the version read, also accepted here instead of If-Match",
                 }
             rename = {k: v for k, v in route.rename.items() if "." not in v and k not in path_names(route.path)}
-            required = tuple(name for name in route.required if name not in route.query)
+            required = tuple(name for name in route.required_fields if name not in route.query)
             body = self.types.object(descriptor, exclude=hidden, rename=rename, required=required, extra=extra)
         if route.items:
-            item = self.types.ref(route.reply_descriptor.fields_by_name[route.items].message_type)
+            listed = route.reply_descriptor.fields_by_name[route.items]
+            item = self.types.single(listed)
+            if route.item_name:
+                item = {"type": "object", "required": [route.item_name], "properties": {route.item_name: item}}
             reply: dict[str, Any] | None = list_of(item, counted=bool(route.paging) and TOTAL_FIELD in fields)
+        elif route.record_paging:  # a record holding a paged list: its token is the list's cursor
+            reply = self.types.object(route.result_descriptor, exclude={route.record_paging[1]}, extra=NEXT_CURSOR)
         else:
             reply = self.types.ref(route.result_descriptor)
+        if route.also:  # reply fields beside the result's (always present unless they have presence)
+            also = route.reply_descriptor.fields_by_name
+            extra = {
+                rest: self.types.field(also[name], route.reply_descriptor.full_name)
+                for rest, name in route.also.items()
+            }
+            reply = self.types.object(route.result_descriptor, extra=extra)
+            reply["required"] = [rest for rest, name in route.also.items() if not also[name].has_presence]
         etag = not route.items and "version" in route.result_descriptor.fields_by_name
         operation = self._operation(route, parameters, body, reply, headers=("ETag",) if etag else ())
         custom = fields.get("custom_fields")
@@ -165,9 +145,12 @@ class OpenApi:
         body = route.request_schema
         if route.request_message is not None:
             body = self.types.object(
-                route.request_message.DESCRIPTOR, exclude=set(route.hidden), required=route.required
+                route.request_message.DESCRIPTOR, exclude=set(route.hidden), required=route.required or ()
             )
-        return self._operation(route, parameters, body, route.response_schema, headers=route.headers)
+        reply = route.response_schema
+        if route.response_message is not None:
+            reply = self.types.object(route.response_message.DESCRIPTOR, extra=route.response_extra)
+        return self._operation(route, parameters, body, reply, headers=route.headers)
 
     @staticmethod
     def _path_param(name: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -229,6 +212,7 @@ class OpenApi:
         return op
 
     def document(self) -> dict[str, Any]:
+        links(self.routes, self.paths)
         names = short_names(self.types.components)
         schemas = {names[full]: schema for full, schema in sorted(self.types.components.items())}
         document = {
@@ -257,71 +241,3 @@ class OpenApi:
         for full, short in names.items():  # refs were written with the full proto names
             text = text.replace(f'"{REF_PREFIX}{full}"', f'"{REF_PREFIX}{short}"')
         return json.loads(text)  # type: ignore[no-any-return]
-
-
-DESCRIPTION = (
-    "Sales-force management platform: REST/JSON API under /v1, generated from the services' gRPC "
-    "messages. Errors are RFC 9457 problem+json naming the field (`errors[].field`). Lists answer "
-    '`{"items": [...], "next_cursor": ...}`: pass `next_cursor` back as `cursor` (and `limit`, '
-    "1-500) until it is null; `include_total=true` adds `total` (counted only when asked). 64-bit integers are JSON numbers. Records with a `version` answer "
-    "`ETag`; changes take `If-Match` (428 without one where required, 412 when stale). Unsafe "
-    "requests take `Idempotency-Key`. Rate limits: `RateLimit`/`RateLimit-Policy`, 429 with "
-    "`Retry-After`."
-)
-
-PROBLEM_SCHEMA = {
-    "type": "object",
-    "required": ["type", "title", "status"],
-    "properties": {
-        "type": STRING,
-        "title": STRING,
-        "status": {"type": "integer"},
-        "detail": STRING,
-        "instance": STRING,
-        "info": {"type": "object", "additionalProperties": STRING},
-        "errors": {"type": "array", "items": {"type": "object", "properties": {"field": STRING, "message": STRING}}},
-    },
-}
-
-
-def problem_response(status: int) -> dict[str, Any]:
-    headers: dict[str, Any] = dict(REQUEST_ID)
-    if status in (429, 503):
-        headers["Retry-After"] = {"description": "seconds to wait before retrying", "schema": STRING}
-    if status == 401:
-        headers["WWW-Authenticate"] = {"schema": STRING}
-    return {
-        "description": TITLES.get(status, "Problem details (RFC 9457)"),
-        "headers": headers,
-        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
-    }
-
-
-def list_of(item: dict[str, Any], *, counted: bool = False) -> dict[str, Any]:
-    """The one list envelope of the API (`total` on lists that can count themselves)."""
-    properties: dict[str, Any] = {
-        "items": {"type": "array", "items": item},
-        LIST_ENVELOPE: {
-            "type": ["string", "null"],
-            "description": "pass as `cursor` for the next page; null on the last",
-        },
-    }
-    if counted:
-        properties["total"] = {
-            "type": "integer",
-            "format": "int64",
-            "minimum": 0,
-            "description": "the records of the whole list (all pages) in the caller's data scope with the "
-            "same filters; present only when asked with include_total=true",
-        }
-    return {"type": "object", "required": ["items", LIST_ENVELOPE], "properties": properties}
-
-
-INCLUDE_TOTAL = {
-    "name": TOTAL_FIELD,
-    "in": "query",
-    "required": False,
-    "schema": {"type": "boolean", "default": False},
-    "description": "also count the whole list (in your data scope, with the same filters) into `total`; "
-    "counted only when asked, since a count costs a scan",
-}

@@ -1,10 +1,9 @@
 """A rep reads the pool policy in force for him and where he stands under it (caps left, his own
-cool-downs) through gRPC and the gateway's /v1/pool/standing, on SQLite and PostgreSQL: the
-numbers are those the claim then enforces, and the answer is only ever about the caller."""
+cool-downs) through gRPC on SQLite and PostgreSQL: the numbers are those the claim then enforces,
+and the answer is only ever about the caller. Through the gateway: gateway/tests/test_pool_standing_routes.py."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 
 import grpc
@@ -21,10 +20,7 @@ from salesgrid_dev.testing import (
     bearer,
     principal,
     run_service,
-    stand_in_identity,
 )
-from salesgrid_gateway.app import create_app
-from salesgrid_gateway.settings import GatewaySettings
 from sqlalchemy import insert
 
 REP = {
@@ -79,10 +75,7 @@ async def seed(running: RunningService) -> None:
 
 
 async def test_my_pool_standing_matches_what_the_claim_enforces(database_url: str, nats_url: str, test_keys) -> None:  # type: ignore[no-untyped-def]
-    async with (
-        stand_in_identity(test_keys) as identity_addr,
-        run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys) as running,
-    ):
+    async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys) as running:
         await seed(running)
         api, standing = pb_grpc.CustomersStub(running.channel), spb_grpc.PoolStandingStub(running.channel)
         a, b, c, mgr = (who(test_keys, u) for u in ("rep-a", "rep-b", "rep-c", "mgr"))
@@ -145,37 +138,6 @@ async def test_my_pool_standing_matches_what_the_claim_enforces(database_url: st
         assert (
             await _error(standing.GetMyPoolStanding(spb.GetMyPoolStandingRequest(), metadata=homeless))
         ).code() == grpc.StatusCode.FAILED_PRECONDITION
-
-        gateway = create_app(
-            GatewaySettings(
-                environment="test", identity_addr=identity_addr, customers_addr=running.address, metrics_port=0
-            )
-        ).test_client()
-        await asyncio.to_thread(
-            _through_the_gateway,
-            gateway,
-            {"Authorization": a[0][1]},
-            {"Authorization": who(test_keys, "rep-a", {"customers:read": "own"})[0][1]},
-            mine.id,
-        )
-
-
-def _through_the_gateway(gateway, rep: dict[str, str], no_pool: dict[str, str], cooling_id: str) -> None:  # type: ignore[no-untyped-def]
-    reply = gateway.get("/v1/pool/standing", headers=rep)
-    assert reply.status_code == 200, reply.json
-    body = reply.json
-    assert (
-        body["held_count"],
-        body["claims_today"],
-        body["customers_left"],
-        body["claims_left_today"],
-        body["can_claim"],
-    ) == (2, 1, 1, 0, False)
-    assert body["policy"]["max_claims_per_day"] == 1 and body["policy"]["reclaim_cooldown_days"] == 5
-    assert [x["customer_id"] for x in body["cool_downs"]] == [cooling_id]
-    refused = gateway.get("/v1/pool/standing", headers=no_pool)
-    assert refused.status_code == 403 and refused.mimetype == "application/problem+json"
-    assert gateway.get("/v1/pool/standing").status_code == 401
 
 
 async def _error(call) -> grpc.aio.AioRpcError:  # type: ignore[no-untyped-def]

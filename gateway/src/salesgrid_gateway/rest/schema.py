@@ -11,8 +11,8 @@ The mapping, chosen once for the whole API:
   other field is always present in responses.
 
 What proto3 cannot say (allowed values of a string, a decimal pattern, a date) comes from
-HINTS, keyed by the message's full name and field: knowledge the services own, declared once
-here next to the types so requests and responses share it."""
+rest/constraints.py, keyed by the message's full name and field: knowledge the services own,
+declared once so requests and responses share it."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ import copy
 from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
+
+from salesgrid_gateway.rest import constraints
 
 INT32 = {"type": "integer", "format": "int32", "minimum": -(2**31), "maximum": 2**31 - 1}
 UINT32 = {"type": "integer", "minimum": 0, "maximum": 2**32 - 1}
@@ -61,24 +63,26 @@ WELL_KNOWN: dict[str, dict[str, Any]] = {
     "google.protobuf.BytesValue": {"type": "string", "contentEncoding": "base64"},
 }
 
-# message full name -> field -> schema keywords merged into the derived schema. Only what holds
-# in both directions (a value the service validates on input and always writes on output).
-HINTS: dict[str, dict[str, dict[str, Any]]] = {}
+HINTS = constraints.FIELDS
+STRUCT_FIELDS = constraints.STRUCT_FIELDS
 REF_PREFIX = "#/components/schemas/"
 
 
-# field name -> schema for a google.protobuf.Struct field of that name in any message (custom_fields)
-STRUCT_FIELDS: dict[str, dict[str, Any]] = {}
-
-
-def hint_struct(name: str, schema: dict[str, Any]) -> None:
-    """What every Struct field called `name` holds (e.g. custom field values)."""
-    STRUCT_FIELDS[name] = schema
-
-
-def hint(message: str, **fields: dict[str, Any]) -> None:
-    """Declare what proto3 cannot say about fields of a message (route modules call this)."""
-    HINTS.setdefault(message, {}).update(fields)
+def not_empty(schema: dict[str, Any]) -> dict[str, Any]:
+    """A required member's schema: the gateway refuses it empty ("", [], {}), the services
+    refuse blank text."""
+    kind = schema.get("type")
+    if kind == "string" and not {"enum", "format", "pattern"} & set(schema):
+        return {**schema, "minLength": 1, "pattern": r"\S"}
+    if kind == "string":
+        return {**schema, "minLength": 1}
+    if kind == "array":
+        return {**schema, "minItems": 1}
+    if kind == "object":
+        return {**schema, "minProperties": 1}
+    if "$ref" in schema:
+        return {"allOf": [schema], "minProperties": 1}
+    return schema
 
 
 def is_int64(field: FieldDescriptor) -> bool:
@@ -116,9 +120,13 @@ class Schemas:
                 continue
             properties[names.get(field.name, field.name)] = self.field(field, descriptor.full_name)
         properties.update(extra or {})
-        schema: dict[str, Any] = {"type": "object", "properties": properties}
+        # unknown members are refused (clients.from_json), so the schema says so
+        schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
         if required:
             schema["required"] = list(required)
+            for name in required:
+                if name in properties:
+                    properties[name] = not_empty(properties[name])
         return schema
 
     def field(self, field: FieldDescriptor, owner: str = "") -> dict[str, Any]:

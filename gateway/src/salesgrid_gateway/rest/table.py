@@ -6,17 +6,18 @@ A pass-through operation is one line naming the HTTP method, path and RPC:
     api = Service(customers_pb2, "Customers", "customers_addr", tag="customers")
     ROUTES = [
         api.get("/v1/customers/{customer_id}", "GetCustomer", "Read a customer"),
-        api.post("/v1/customers", "CreateCustomer", "Create a customer", status=201, required=("legal_name",)),
+        api.post("/v1/customers", "CreateCustomer", "Create a customer", status=201),
         api.get("/v1/pool", "ListPool", "The public pool", items="customers"),
     ]
 
 Everything else is derived from the RPC's messages: path parameters fill the request field of
 the same name (or `id`); a GET's other scalar fields are query parameters; other methods take
 the rest of the request message as the JSON body; `page_size` + `page_token`/`cursor` make the
-route paged (`limit`, `cursor`, `include_total` → `{"items", "next_cursor", "total"}`); `expected_version` makes it take
-If-Match; `set_<field>` flags are set when `<field>` is sent; a `client_ip` field gets the
-caller's address; a reply with `version` sets ETag. A view that is not a pass-through
-(uploads, downloads, replies reshaped) is a `View`: a hand-written function with its request,
+route paged (`limit`, `cursor`, `include_total` → `{"items", "next_cursor", "total"}`);
+`expected_version` makes it take If-Match; required members come from rest/constraints.py;
+`set_<field>` flags are set when `<field>` is sent; a `client_ip` field gets the caller's
+address; a reply with `version` sets ETag; `result`/`also` pick reply fields. A view that is not a pass-through
+(uploads, downloads, export jobs) is a `view(...)`: a hand-written function with its request,
 responses and statuses declared in the same table."""
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from typing import Any
 from google.protobuf.descriptor import Descriptor, MethodDescriptor
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
+
+from salesgrid_gateway.rest import constraints
 
 PAGE_TOKENS = (("page_token", "next_page_token"), ("cursor", "next_cursor"))
 TOTAL_FIELD = "include_total"  # a paged list request's flag: count the list into the reply's `total`
@@ -49,13 +52,18 @@ class Route:
     view: Callable[..., Any] | None = None
     # -- pass-through options -------------------------------------------------------------------
     items: str = ""  # reply's repeated field listed as {"items": [...], "next_cursor": ...}
+    paged: bool = False  # a record (not a list) holding a paged list, e.g. an import job's row errors
+    item_name: str = ""  # items of a repeated scalar: each as {item_name: value}
     result: str = ""  # reply's field returned instead of the whole reply
+    also: dict[str, str] = field(default_factory=dict)  # REST name -> reply field returned beside `result`'s
     body: str = "*"  # "*": the request message (less path/query fields); "<field>": that field; "": none
     optional_body: bool = False  # the body may be left out (e.g. an action with an optional comment)
     query: tuple[str, ...] = ()  # request fields read from the query string on a non-GET
     rename: dict[str, str] = field(default_factory=dict)  # REST name -> request field (`q` -> `query`)
     fixed: dict[str, Any] = field(default_factory=dict)  # request fields set by the route itself
-    required: tuple[str, ...] = ()  # body (or query) members that must be present and not empty
+    # body (or query) members that must be present and not empty; default: the request (body)
+    # message's required fields declared in rest/constraints.py
+    required: tuple[str, ...] | None = None
     if_match: str = "auto"  # "required", "optional" or "none"; auto: optional if expected_version
     audit: tuple[str, str] | None = None  # (action, target type) of a sensitive read
     public: bool = False  # no credentials (login, refresh, logout)
@@ -69,6 +77,8 @@ class Route:
     hidden: tuple[str, ...] = ()  # request_message fields the client does not send
     request_types: tuple[str, ...] = ()  # non-JSON bodies: the media types accepted (uploads)
     response_schema: dict[str, Any] | None = None
+    response_message: type[Message] | None = None  # or the JSON answer is this message plus `response_extra`
+    response_extra: dict[str, Any] = field(default_factory=dict)  # members a hand-written view adds
     response_types: tuple[str, ...] = ()  # non-JSON answers: the media types produced (downloads)
     parameters: tuple[dict[str, Any], ...] = ()  # query parameters of a hand-written view
     headers: tuple[str, ...] = ()  # response headers set (ETag, Location, Content-Disposition)
@@ -115,8 +125,15 @@ class Route:
     @property
     def paging(self) -> tuple[str, str] | None:
         """(request token field, reply token field) of a paged list."""
-        if not self.items:
-            return None
+        return self._tokens() if self.items else None
+
+    @property
+    def record_paging(self) -> tuple[str, str] | None:
+        """The tokens of a record (not a list) holding a paged list, e.g. an import job's row
+        errors: its token is answered as the record's `next_cursor`."""
+        return self._tokens() if self.paged and not self.items else None
+
+    def _tokens(self) -> tuple[str, str] | None:
         request_fields = self.request_descriptor.fields_by_name
         reply_fields = self.reply_descriptor.fields_by_name
         for token, next_token in PAGE_TOKENS:
@@ -137,6 +154,22 @@ class Route:
         reply = self.reply_descriptor
         return reply.fields_by_name[self.result].message_type if self.result else reply
 
+    @property
+    def body_descriptor(self) -> Descriptor:
+        """The message the JSON body is: the request, or its field named by `body`."""
+        if self.body in ("", "*"):
+            return self.request_descriptor
+        return self.request_descriptor.fields_by_name[self.body].message_type
+
+    @property
+    def required_fields(self) -> tuple[str, ...]:
+        if self.required is not None:
+            return self.required
+        if self.method_descriptor is None:
+            return ()
+        names = constraints.REQUIRED.get(self.body_descriptor.full_name, ())
+        return tuple(self.rest_name(name) for name in names)
+
     def request_class(self) -> type[Message]:
         return GetMessageClass(self.request_descriptor)
 
@@ -148,8 +181,8 @@ class Route:
         hidden |= {name for name in fields if name.startswith("set_") and name[4:] in fields}
         if self.version_check != "none":
             hidden.add("expected_version")
-        if self.paging:
-            hidden |= {"page_size", self.paging[0], TOTAL_FIELD}
+        if tokens := self.paging or self.record_paging:
+            hidden |= {"page_size", tokens[0], TOTAL_FIELD}
         return hidden
 
     def query_fields(self) -> list[str]:

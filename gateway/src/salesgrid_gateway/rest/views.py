@@ -39,7 +39,7 @@ def _pass_through(route: Route) -> Callable[..., Any]:
     request_class = route.request_class()
     fields = route.request_descriptor.fields_by_name
     query_fields = [(name, route.rest_name(name), fields[name]) for name in route.query_fields()]
-    paging = route.paging
+    paging = route.paging or route.record_paging
     version_check = route.version_check
     set_flags = {name[4:]: name for name in fields if name.startswith("set_") and name[4:] in fields}
     bound = {name: route.bound(name) for name in path_names(route.path)}
@@ -51,6 +51,7 @@ def _pass_through(route: Route) -> Callable[..., Any]:
     token = "" if route.anonymous_call else None
     custom_filters = route.method == "GET" and _is_string_map(fields.get("custom_fields"))
     count = bool(paging) and TOTAL_FIELD in fields  # the list can be asked for its total
+    required = route.required_fields
 
     def handler(**path_values: Any) -> Response | tuple[Response, int] | tuple[str, int]:
         address = route.address(path_values) if route.address else service.address_setting
@@ -73,7 +74,7 @@ def _pass_through(route: Route) -> Callable[..., Any]:
                 if name.startswith(CUSTOM_PREFIX)
             }
             inputs.reject_nul(values["custom_fields"], "custom_fields")
-        _require(route.required, sent)
+        _require(required, sent)
         if version:
             values["expected_version"] = version
         if paging:
@@ -98,15 +99,25 @@ def _pass_through(route: Route) -> Callable[..., Any]:
             return "", 204
         if route.items:
             next_token = getattr(reply, paging[1]) if paging else ""
+            listed = getattr(reply, route.items)
             payload = {
-                "items": [to_json(item) for item in getattr(reply, route.items)],
+                "items": [{route.item_name: item} for item in listed]
+                if route.item_name
+                else list(map(to_json, listed)),
                 "next_cursor": inputs.encode_cursor(scope, next_token),
             }
             if count and reply.HasField("total"):
                 payload["total"] = reply.total
             return jsonify(payload), route.status
         result = getattr(reply, route.result) if route.result else reply
-        response = jsonify(to_json(result))
+        rendered = to_json(result)
+        if route.also:  # reply fields beside the result's (a created record's warnings, a secret)
+            whole = to_json(reply)
+            rendered |= {rest: whole.get(name) for rest, name in route.also.items()}
+        if paging:  # a record holding a paged list: its token as the list's cursor
+            rendered.pop(paging[1], None)
+            rendered["next_cursor"] = inputs.encode_cursor(scope, getattr(reply, paging[1]))
+        response = jsonify(rendered)
         if etag:
             response.headers["ETag"] = f'"{result.version}"'
         return response, route.status

@@ -10,19 +10,13 @@ from flask import Response, request
 from salesgrid.analytics.v1 import analytics_pb2 as pb
 from salesgrid_gateway.clients import call, from_json, stub
 from salesgrid_gateway.rest import inputs
-from salesgrid_gateway.rest.schema import Schemas, hint
+from salesgrid_gateway.rest.schema import Schemas
 from salesgrid_gateway.rest.table import Service, view
 from salesgrid_gateway.routes.common import report_sensitive_read
 
 api = Service(pb, "Analytics", "analytics_addr", tag="analytics")
 RANGE = {"from": "from_period", "to": "to_period"}  # a range of periods instead of `period`
-METRIC = {"enum": ["collected_revenue", "contract_amount", "new_customers", "visits"]}
-hint("salesgrid.analytics.v1.AnalyticsTarget", metric=METRIC)
 REPORTS = ("performance", "leaderboard", "funnel", "forecast", "targets", "trend", "cost_of_sale", "channels")
-
-
-def _report(path: str, rpc: str, summary: str) -> Any:
-    return api.get(f"/v1/analytics/{path}", rpc, summary, rename=RANGE)
 
 
 def _query() -> pb.AnalyticsQuery:
@@ -65,52 +59,23 @@ def _query_parameters() -> tuple[dict[str, Any], ...]:
     )
 
 
+FILES = ("text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+REPORT = ({"name": "report", "in": "query", "required": True, "schema": {"enum": list(REPORTS)}},)
+FORMAT = ({"name": "format", "in": "query", "required": False, "schema": {"enum": ["csv", "xlsx"]}},)
+A = "/v1/analytics/"
+# fmt: off
 ROUTES = [
-    api.post(
-        "/v1/targets", "SetTargets", "Set a target and its decomposition (children must add up)", required=("parent",)
-    ),
+    api.post("/v1/targets", "SetTargets", "Set a target and its decomposition (children must add up)"),
     api.get("/v1/targets", "ListTargets", "List targets in scope with actual and attainment"),
-    _report(
-        "funnel",
-        "GetFunnel",
-        "Funnel per stage of one pipeline stage model (stage_model, default: default), "
-        "conversion, time in stage and win rate",
-    ),
-    _report("performance", "GetPerformance", "Performance per rep or per org level"),
-    _report("leaderboard", "GetLeaderboard", "Ranking on one performance field"),
-    _report(
-        "forecast",
-        "GetForecast",
-        "Weighted pipeline by close month against target (each opportunity "
-        "weighted by its own stage model, as in /v1/forecast; stage_model narrows to one)",
-    ),
-    _report("dashboard", "GetDashboard", "A manager's dashboard for his subtree"),
-    _report("compliance", "GetCompliance", "Daily-report compliance per rep or per org level"),
-    _report("trend", "GetTrend", "One metric per month of the period"),
-    _report(
-        "cost-of-sale",
-        "GetCostOfSale",
-        "Paid expenses per rep, customer or opportunity (`by`) and the "
-        "expense-to-collection ratio per rep and in total",
-    ),
-    _report(
-        "channels",
-        "GetChannelPerformance",
-        "Channel (by=channel) or partner (by=partner) performance in "
-        "scope: contract amount, collections, won/lost and win rate, ranked by contract amount",
-    ),
-    view(
-        "GET",
-        "/v1/exports",
-        export_report,
-        "Download a report as CSV or XLSX (audited)",
-        tag="analytics",
-        parameters=(
-            {"name": "report", "in": "query", "required": True, "schema": {"enum": list(REPORTS)}},
-            {"name": "format", "in": "query", "required": False, "schema": {"enum": ["csv", "xlsx"]}},
-            *_query_parameters(),
-        ),
-        response_types=("text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        headers=("Content-Disposition",),
-    ),
+    api.get(A + "funnel", "GetFunnel", "Funnel per stage of one pipeline stage model (stage_model, default: default), conversion, time in stage and win rate", rename=RANGE),
+    api.get(A + "performance", "GetPerformance", "Performance per rep or per org level", rename=RANGE),
+    api.get(A + "leaderboard", "GetLeaderboard", "Ranking on one performance field", rename=RANGE),
+    api.get(A + "forecast", "GetForecast", "Weighted pipeline by close month against target (each opportunity weighted by its own stage model, as in /v1/forecast; stage_model narrows to one)", rename=RANGE),
+    api.get(A + "dashboard", "GetDashboard", "A manager's dashboard for his subtree", rename=RANGE),
+    api.get(A + "compliance", "GetCompliance", "Daily-report compliance per rep or per org level", rename=RANGE),
+    api.get(A + "trend", "GetTrend", "One metric per month of the period", rename=RANGE, required=("metric",)),
+    api.get(A + "cost-of-sale", "GetCostOfSale", "Paid expenses per rep, customer or opportunity (`by`) and the expense-to-collection ratio per rep and in total", rename=RANGE),
+    api.get(A + "channels", "GetChannelPerformance", "Channel (by=channel) or partner (by=partner) performance in scope: contract amount, collections, won/lost and win rate, ranked by contract amount", rename=RANGE),
+    view("GET", "/v1/exports", export_report, "Download a report as CSV or XLSX (audited)", tag="analytics", parameters=REPORT + FORMAT + _query_parameters(), response_types=FILES, headers=("Content-Disposition",)),
 ]
+# fmt: on

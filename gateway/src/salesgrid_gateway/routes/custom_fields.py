@@ -11,7 +11,6 @@ from salesgrid.common.v1 import custom_fields_pb2 as pb
 from salesgrid.contracts.v1 import contracts_pb2
 from salesgrid.pipeline.v1 import pipeline_pb2
 from salesgrid_gateway.problems import ApiProblem
-from salesgrid_gateway.rest.schema import hint, hint_struct
 from salesgrid_gateway.rest.table import Service
 
 # entity -> the gateway setting with the address of the service that owns it
@@ -23,7 +22,6 @@ ENTITY_SERVICES = {
     "contracts": "contracts_addr",
 }
 FILTER_PREFIX = "cf_"
-TYPES = ["text", "number", "money", "date", "choice", "multi_choice", "user", "boolean"]
 STRING, STRINGS = {"type": "string"}, {"type": "array", "items": {"type": "string"}}
 
 
@@ -52,66 +50,21 @@ SCHEMAS = {
         },
     }
 }
-hint_struct("custom_fields", {"$ref": "#/components/schemas/CustomFields"})  # every message's custom_fields
-for message in ("FieldDefinition", "DefineFieldRequest"):
-    hint(f"salesgrid.common.v1.{message}", type={"enum": TYPES})
 
 fields = Service(pb, "CustomFields", "customers_addr", tag="custom fields")
 contracts = Service(contracts_pb2, "Contracts", "contracts_addr", tag="custom fields")
 pipeline = Service(pipeline_pb2, "Pipeline", "pipeline_addr", tag="custom fields")
 ENTITY = "/v1/custom-fields/{entity}"
-FIELD = ENTITY + "/{key}"
+FIELD, OWNED = ENTITY + "/{key}", {"address": owner_of}
+# fmt: off
 ROUTES = [
-    fields.get(
-        ENTITY,
-        "ListFields",
-        "List the custom fields of customers, contacts, leads, opportunities or contracts (custom_fields:read)",
-        items="fields",
-        address=owner_of,
-    ),
-    fields.post(
-        ENTITY,
-        "DefineField",
-        "Define a custom field (custom_fields:manage); business_lines "
-        "(opportunities: stage model codes) limit it to some records",
-        status=201,
-        required=("key", "label", "type"),
-        address=owner_of,
-    ),
-    fields.patch(
-        FIELD,
-        "UpdateField",
-        "Change label, required, options (never removed) or business lines (If-Match: version)",
-        if_match="required",
-        address=owner_of,
-    ),
-    fields.post(
-        FIELD + "/archive",
-        "ArchiveField",
-        "Archive a field: no new values; stored values are kept, read, filtered and exported",
-        body="",
-        address=owner_of,
-    ),
-    fields.post(FIELD + "/restore", "RestoreField", "Restore an archived field", body="", address=owner_of),
-    fields.delete(
-        FIELD,
-        "DeleteField",
-        "Delete a field no record holds a value of (409 otherwise: archive it)",
-        status=204,
-        address=owner_of,
-    ),
-    contracts.patch(
-        "/v1/contracts/{contract_id}/custom-fields",
-        "UpdateContractCustomFields",
-        "Set a contract's custom field values in any status (null clears one; If-Match: version)",
-        if_match="required",
-        required=("custom_fields",),
-    ),
-    pipeline.patch(
-        "/v1/leads/{lead_id}/custom-fields",
-        "UpdateLeadCustomFields",
-        "Set a lead's custom field values (null clears one; If-Match: version)",
-        if_match="required",
-        required=("custom_fields",),
-    ),
+    fields.get(ENTITY, "ListFields", "List the custom fields of customers, contacts, leads, opportunities or contracts (custom_fields:read)", items="fields", **OWNED),
+    fields.post(ENTITY, "DefineField", "Define a custom field (custom_fields:manage); business_lines (opportunities: stage model codes) limit it to some records", status=201, **OWNED),
+    fields.patch(FIELD, "UpdateField", "Change label, required, options (never removed) or business lines (If-Match: version)", if_match="required", **OWNED),
+    fields.post(FIELD + "/archive", "ArchiveField", "Archive a field: no new values; stored values are kept, read, filtered and exported", body="", **OWNED),
+    fields.post(FIELD + "/restore", "RestoreField", "Restore an archived field", body="", **OWNED),
+    fields.delete(FIELD, "DeleteField", "Delete a field no record holds a value of (409 otherwise: archive it)", status=204, **OWNED),
+    contracts.patch("/v1/contracts/{contract_id}/custom-fields", "UpdateContractCustomFields", "Set a contract's custom field values in any status (null clears one; If-Match: version)", if_match="required"),
+    pipeline.patch("/v1/leads/{lead_id}/custom-fields", "UpdateLeadCustomFields", "Set a lead's custom field values (null clears one; If-Match: version)", if_match="required"),
 ]
+# fmt: on

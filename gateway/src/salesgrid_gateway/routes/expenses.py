@@ -12,7 +12,6 @@ from salesgrid.expenses.v1 import expenses_pb2 as pb
 from salesgrid_gateway.clients import call, stub, to_json
 from salesgrid_gateway.problems import ApiProblem
 from salesgrid_gateway.rest import inputs
-from salesgrid_gateway.rest.schema import hint
 from salesgrid_gateway.rest.table import Service, view
 from salesgrid_gateway.routes.common import with_etag
 
@@ -20,10 +19,6 @@ api = Service(pb, "Expenses", "expenses_addr", tag="expenses")
 # The service checks type and content; the gateway refuses what cannot be a receipt before reading it.
 RECEIPT_TYPES = ("image/jpeg", "image/png", "application/pdf")
 MAX_RECEIPT_BYTES = 5 << 20
-MONEY = {"pattern": r"^[0-9]+(\.[0-9]+)?$", "description": "decimal amount, e.g. 1234.50"}
-CATEGORY = {"enum": ["travel", "communication", "entertainment", "other"]}
-hint("salesgrid.expenses.v1.ExpenseLineInput", category=CATEGORY, spent_on={"format": "date"}, amount=MONEY)
-hint("salesgrid.expenses.v1.PayClaimRequest", paid_on={"format": "date"})
 
 
 def _expenses():  # type: ignore[no-untyped-def]
@@ -64,77 +59,21 @@ def get_receipt(claim_id: str, receipt_id: str) -> Response:
     return response
 
 
-CLAIM = {"$ref": "#/components/schemas/salesgrid.expenses.v1.ExpenseClaim"}
+CLAIM, E = {"$ref": "#/components/schemas/salesgrid.expenses.v1.ExpenseClaim"}, "/v1/expense-claims/{claim_id}"
+FILE_NAME = {"name": "file_name", "in": "query", "required": False, "schema": {"type": "string"}}
+# fmt: off
 ROUTES = [
-    api.post(
-        "/v1/expense-claims",
-        "CreateClaim",
-        "File a draft expense claim of your own (费用报销单)",
-        status=201,
-        required=("currency", "lines"),
-    ),
+    api.post("/v1/expense-claims", "CreateClaim", "File a draft expense claim of your own (费用报销单)", status=201),
     api.get("/v1/expense-claims", "ListClaims", "List expense claims in scope (newest first)", items="claims"),
-    api.get("/v1/expense-claims/{claim_id}", "GetClaim", "Read an expense claim"),
-    view(
-        "POST",
-        "/v1/expense-claims/{claim_id}/lines/{line_no}/receipts",
-        add_receipt,
-        "Attach a receipt to a line of a draft: the body is the file (JPEG, PNG or PDF, at most 5 MiB)",
-        tag="expenses",
-        status=201,
-        converters={"line_no": "int"},  # int32 in the message: larger numbers are refused (400)
-        request_types=RECEIPT_TYPES,
-        response_schema=CLAIM,
-        if_match="optional",
-        parameters=({"name": "file_name", "in": "query", "required": False, "schema": {"type": "string"}},),
-        headers=("ETag",),
-        messages=(pb.ExpenseClaim,),
-    ),
-    view(
-        "GET",
-        "/v1/expense-claims/{claim_id}/receipts/{receipt_id}",
-        get_receipt,
-        "Download a receipt",
-        tag="expenses",
-        response_types=RECEIPT_TYPES,
-        headers=("Content-Disposition",),
-    ),
-    api.post(
-        "/v1/expense-claims/{claim_id}/submit",
-        "SubmitClaim",
-        "Submit a draft (a receipt on every line, within the daily limits) for approval",
-        optional_body=True,
-    ),
-    api.post(
-        "/v1/expense-claims/{claim_id}/approve",
-        "ApproveClaim",
-        "Approve the current step (the approver whose turn it is; never the owner)",
-        optional_body=True,
-    ),
-    api.post(
-        "/v1/expense-claims/{claim_id}/reject",
-        "RejectClaim",
-        "Reject the current step with a comment",
-        required=("comment",),
-    ),
-    api.post(
-        "/v1/expense-claims/{claim_id}/pay",
-        "PayClaim",
-        "Pay out an approved claim (finance)",
-        required=("paid_on", "payment_reference"),
-    ),
-    api.put(
-        "/v1/expense-policies/{unit_id}",
-        "SetPolicy",
-        "Set an org unit's expense policy (admin): daily limits "
-        "per category, director approval above an amount; inherited down the org tree",
-        rename={"unit_id": "org_unit_id"},
-        required=("currency",),
-    ),
-    api.get(
-        "/v1/expense-policies/{unit_id}",
-        "GetPolicy",
-        "The expense policy in force for a unit (its own, an ancestor's or the defaults)",
-        rename={"unit_id": "org_unit_id"},
-    ),
+    api.get(E, "GetClaim", "Read an expense claim"),
+    # line_no: int32 in the message, larger numbers are refused (400)
+    view("POST", E + "/lines/{line_no}/receipts", add_receipt, "Attach a receipt to a line of a draft: the body is the file (JPEG, PNG or PDF, at most 5 MiB)", tag="expenses", status=201, converters={"line_no": "int"}, request_types=RECEIPT_TYPES, response_schema=CLAIM, if_match="optional", parameters=(FILE_NAME,), headers=("ETag",), messages=(pb.ExpenseClaim,)),
+    view("GET", E + "/receipts/{receipt_id}", get_receipt, "Download a receipt", tag="expenses", response_types=RECEIPT_TYPES, headers=("Content-Disposition",)),
+    api.post(E + "/submit", "SubmitClaim", "Submit a draft (a receipt on every line, within the daily limits) for approval", optional_body=True),
+    api.post(E + "/approve", "ApproveClaim", "Approve the current step (the approver whose turn it is; never the owner)", optional_body=True),
+    api.post(E + "/reject", "RejectClaim", "Reject the current step with a comment", required=("comment",)),
+    api.post(E + "/pay", "PayClaim", "Pay out an approved claim (finance)"),
+    api.put("/v1/expense-policies/{unit_id}", "SetPolicy", "Set an org unit's expense policy (admin): daily limits per category, director approval above an amount; inherited down the org tree", rename={"unit_id": "org_unit_id"}),
+    api.get("/v1/expense-policies/{unit_id}", "GetPolicy", "The expense policy in force for a unit (its own, an ancestor's or the defaults)", rename={"unit_id": "org_unit_id"}),
 ]
+# fmt: on

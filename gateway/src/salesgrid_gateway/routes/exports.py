@@ -38,7 +38,6 @@ def _exports(service: str) -> pb_grpc.ExportsStub:
 def _job(service: str, job: pb.ExportJob) -> dict:  # type: ignore[type-arg]
     body = to_json(job)
     body["id"] = f"{service}.{job.id}"
-    body["rows_written"], body["bytes_written"] = job.rows_written, job.bytes_written  # numbers, not int64 strings
     body["file"] = f"/v1/exports/{body['id']}/file" if job.status == "ready" else None
     return body
 
@@ -108,30 +107,11 @@ def download_export(export_id: str) -> Response:
 
 
 STRING = {"type": "string"}
-INTEGER = {"type": "integer"}
-EXPORT_JOB = {
-    "type": "object",
-    "required": ["id", "entity", "format", "status"],
-    "properties": {
-        "id": STRING,
-        "entity": STRING,
-        "format": {"type": "string", "enum": ["csv", "xlsx"]},
-        "status": {"type": "string", "enum": ["queued", "running", "ready", "failed", "expired"]},
-        "rows_written": INTEGER,
-        "bytes_written": INTEGER,
-        "filters": {"type": "object", "additionalProperties": STRING},
-        "error": STRING,
-        "filename": STRING,
-        "content_type": STRING,
-        "created_at": STRING,
-        "finished_at": STRING,
-        "expires_at": STRING,
-        "file": {"type": ["string", "null"]},
-    },
+JOB = {
+    "response_message": pb.ExportJob,
+    "response_extra": {"file": {"type": ["string", "null"], "description": "the download's path once ready"}},
 }
-REF = {"$ref": "#/components/schemas/ExportJob"}
 T = "exports"
-SCHEMAS = {"ExportJob": EXPORT_JOB}
 ROUTES = [
     view(
         "POST",
@@ -141,8 +121,8 @@ ROUTES = [
         "is kept for a limited time (default 24 h) and only you can download it; audited",
         tag=T,
         status=202,
-        response_schema=REF,
         headers=("Location",),
+        **JOB,
         request_schema={
             "type": "object",
             "required": ["entity", "format"],
@@ -166,9 +146,7 @@ ROUTES = [
             },
         },
     ),
-    view(
-        "GET", "/v1/exports/{export_id}", get_export, "An export job's status and progress", tag=T, response_schema=REF
-    ),
+    view("GET", "/v1/exports/{export_id}", get_export, "An export job's status and progress", tag=T, **JOB),
     view(
         "GET",
         "/v1/exports/{export_id}/file",
