@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth import Principal, scope_filter
@@ -90,6 +90,20 @@ async def mark_read(session: AsyncSession, announcement_id: str, user_id: str, n
         return False
     row.read_at = now
     return True
+
+
+async def mark_many_read(session: AsyncSession, user_id: str, announcement_ids: list[str], now: datetime) -> None:
+    """The user's unread receipts of these announcements read at `now` (one statement)."""
+    if announcement_ids:
+        await session.execute(
+            update(ReceiptRow)
+            .where(
+                ReceiptRow.user_id == user_id,
+                ReceiptRow.announcement_id.in_(announcement_ids),
+                ReceiptRow.read_at.is_(None),
+            )
+            .values(read_at=now)
+        )
 
 
 async def page(
