@@ -124,8 +124,7 @@ def domain_of(view: ContractView) -> contracts.Contract:
 
 
 def to_row(contract: contracts.Contract, row: models.Contract) -> None:
-    """The fields the contract rules change, onto the contract's row (its lines are stored as they
-    were created; an amendment is stored as a ContractRevision)."""
+    """The fields the contract rules change, onto its row (an amendment: a ContractRevision)."""
     row.status = contract.status.value
     row.signed_on = contract.signed_on
     row.terminated_at = contract.terminated_at
@@ -259,8 +258,7 @@ async def load(
 
 
 async def save_record(session: AsyncSession, record: ContractRecord) -> ContractRecord:
-    """The record (loaded in this transaction, locked) as its next version: the domain's changes,
-    its attachments and custom field values onto the contract's row."""
+    """The record (loaded in this transaction, locked) as its next version, onto the contract's row."""
     row = await get(session, record.contract_id)  # the identity map's row once loaded
     if row.version != record.version:
         raise Conflict(f"contract {row.number} is at version {row.version}, not {record.version}", "version")
