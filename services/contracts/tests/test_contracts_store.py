@@ -72,7 +72,7 @@ def test_a_new_contracts_rows_read_back_as_the_same_contract() -> None:
     view = rows(draft())
     assert store.domain_of(view) == draft()
     assert (view.row.total, view.row.version, view.row.opportunity_id) == (draft().total.amount, 1, "o-1")
-    state = contract_state(view.row, "ok")
+    state = contract_state(store.record_of(view), "ok")
     assert (state.contract_id, state.total, state.channel, state.comment) == ("k-1", "2100.90", "agent", "ok")
 
 

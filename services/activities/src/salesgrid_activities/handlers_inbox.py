@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.activities_events_pb2 import (
@@ -28,7 +27,8 @@ from salesgrid.events.v1.webhooks_events_pb2 import WebhookSubscriptionDisabled
 from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.protos import from_timestamp
 from salesgrid_activities.domain import inbox
-from salesgrid_activities.models import AnnouncementReceiptRow, InboxItemRow
+from salesgrid_activities.stores import announcements as announcement_store
+from salesgrid_activities.stores import inbox as inbox_store
 from salesgrid_activities.usecases.answerable import answerable_for_key
 from salesgrid_activities.usecases.inbox import deliver
 
@@ -131,11 +131,7 @@ def customers_notices() -> Subscription:
     async def merged(session: AsyncSession, envelope: Envelope, m: CustomerMerged) -> None:
         """Links to a merged customer lead to the survivor (the merged record answers 404)."""
         if m.survivor_id and m.merged_ids:
-            await session.execute(
-                update(InboxItemRow)
-                .where(InboxItemRow.record_type == "customer", InboxItemRow.record_id.in_(list(m.merged_ids)))
-                .values(record_id=m.survivor_id)
-            )
+            await inbox_store.repoint(session, "customer", list(m.merged_ids), m.survivor_id)
 
     return sub
 
@@ -169,13 +165,7 @@ def activities_notices() -> Subscription:
     @sub.on("salesgrid.activities.announcement.published", ActivitiesAnnouncementPublished)
     async def announced(session: AsyncSession, envelope: Envelope, a: ActivitiesAnnouncementPublished) -> None:
         """The audience is the announcement's receipts, fixed when it was published."""
-        recipients = (
-            await session.scalars(
-                select(AnnouncementReceiptRow.user_id)
-                .where(AnnouncementReceiptRow.announcement_id == a.announcement_id)
-                .order_by(AnnouncementReceiptRow.user_id)
-            )
-        ).all()
+        recipients = await announcement_store.recipients(session, a.announcement_id)
         await _deliver(session, envelope, inbox.announcement(a.announcement_id, a.title, recipients, a.publisher_id))
 
     @sub.on("salesgrid.activities.spot_check.assigned", ActivitiesSpotCheck)

@@ -18,7 +18,7 @@ Ctx = grpc.aio.ServicerContext
 
 
 def announcement_pb(view: AnnouncementView) -> apb.Announcement:
-    row, receipt = view.row, view.receipt
+    row, receipt = view.announcement, view.receipt
     return apb.Announcement(
         id=row.id,
         publisher_id=row.publisher_id,

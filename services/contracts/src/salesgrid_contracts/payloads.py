@@ -21,39 +21,42 @@ from salesgrid.events.v1.contracts_events_pb2 import (
 from salesgrid_common.custom_fields.structs import struct_of
 from salesgrid_contracts import models
 from salesgrid_contracts.domain import payments
+from salesgrid_contracts.domain.contract_records import ContractRecord, RoundStep
 from salesgrid_contracts.domain.money import Money
 
 
-def contract_state(row: models.Contract, comment: str = "") -> ContractsContractState:
+def contract_state(record: ContractRecord, comment: str = "") -> ContractsContractState:
+    contract = record.contract
     return ContractsContractState(
-        contract_id=row.id,
-        number=row.number,
-        customer_id=row.customer_id,
-        owner_id=row.owner_id,
-        org_path=row.org_path,
-        currency=row.currency,
-        total=str(Money(row.total, row.currency).amount),
-        status=row.status,
-        approval_kind=row.approval_kind or "",
+        contract_id=contract.contract_id,
+        number=contract.number,
+        customer_id=contract.customer_id,
+        owner_id=contract.owner_id,
+        org_path=record.org_path,
+        currency=contract.currency,
+        total=str(record.total.amount),
+        status=contract.status.value,
+        approval_kind=record.approval_kind or "",
         comment=comment,
-        version=row.version,
-        revision=row.revision,
-        custom_fields=struct_of(row.custom_fields),
-        channel=row.channel or "direct",
-        partner_id=row.partner_id or "",
+        version=record.version,
+        revision=contract.version,
+        custom_fields=struct_of(dict(record.custom_fields)),
+        channel=record.channel or "direct",
+        partner_id=record.partner_id or "",
     )
 
 
-def approval_step(row: models.Contract, step: models.ApprovalStepRow) -> ContractsApprovalStep:
+def approval_step(recorded: RoundStep) -> ContractsApprovalStep:
+    step = recorded.step
     return ContractsApprovalStep(
-        contract_id=row.id,
-        number=row.number,
-        approval_kind=step.kind,
-        round=step.round,
-        step_order=step.step_order,
+        contract_id=recorded.contract_id,
+        number=recorded.number,
+        approval_kind=recorded.kind,
+        round=recorded.round,
+        step_order=step.order,
         role=step.role,
         approver_id=step.approver_id,
-        status=step.status,
+        status=step.status.value,
         comment=step.comment or "",
     )
 

@@ -10,41 +10,41 @@ from salesgrid_common.auth import caller
 from salesgrid_common.protos import to_timestamp
 
 from salesgrid_webhooks.domain import events
-from salesgrid_webhooks.models import AttemptRow, DeliveryRow, SubscriptionRow
+from salesgrid_webhooks.domain.subscriptions import Delivery, Subscription
 from salesgrid_webhooks.subscriptions import SubscriptionUseCases
 
 Ctx = grpc.aio.ServicerContext
 
 
-def subscription_pb(row: SubscriptionRow) -> pb.Subscription:
+def subscription_pb(sub: Subscription) -> pb.Subscription:
     return pb.Subscription(
-        id=row.id,
-        url=row.url,
-        event_types=row.event_types,
-        enabled=row.enabled,
-        disabled_reason=row.disabled_reason,
-        owner_id=row.owner_id,
-        owner_kind=row.owner_kind,
-        description=row.description,
-        created_at=to_timestamp(row.created_at),
-        failing_since=to_timestamp(row.failing_since),
-        previous_secret_expires_at=to_timestamp(row.previous_secret_expires_at if row.previous_secret else None),
+        id=sub.id,
+        url=sub.url,
+        event_types=sub.event_types,
+        enabled=sub.enabled,
+        disabled_reason=sub.disabled_reason,
+        owner_id=sub.owner_id,
+        owner_kind=sub.owner_kind,
+        description=sub.description,
+        created_at=to_timestamp(sub.created_at),
+        failing_since=to_timestamp(sub.failing_since),
+        previous_secret_expires_at=to_timestamp(sub.previous_secret_expires_at if sub.previous_secret else None),
     )
 
 
-def delivery_pb(row: DeliveryRow, attempts: list[AttemptRow] = ()) -> pb.Delivery:  # type: ignore[assignment]
+def delivery_pb(delivery: Delivery) -> pb.Delivery:
     return pb.Delivery(
-        id=row.id,
-        subscription_id=row.subscription_id,
-        event_id=row.event_id,
-        event_type=row.event_type,
-        status=row.status,
-        attempts=row.attempts,
-        created_at=to_timestamp(row.created_at),
-        next_attempt_at=to_timestamp(row.next_attempt_at),
-        last_status_code=row.last_status_code,
-        last_latency_ms=row.last_latency_ms,
-        last_error=row.last_error,
+        id=delivery.id,
+        subscription_id=delivery.subscription_id,
+        event_id=delivery.event_id,
+        event_type=delivery.event_type,
+        status=delivery.status,
+        attempts=delivery.attempts,
+        created_at=to_timestamp(delivery.created_at),
+        next_attempt_at=to_timestamp(delivery.next_attempt_at),
+        last_status_code=delivery.last_status_code,
+        last_latency_ms=delivery.last_latency_ms,
+        last_error=delivery.last_error,
         attempt_log=[
             pb.DeliveryAttempt(
                 attempt=a.attempt,
@@ -53,7 +53,7 @@ def delivery_pb(row: DeliveryRow, attempts: list[AttemptRow] = ()) -> pb.Deliver
                 latency_ms=a.latency_ms,
                 error=a.error,
             )
-            for a in attempts
+            for a in delivery.log
         ],
     )
 
@@ -93,12 +93,10 @@ class WebhooksServicer(pb_grpc.WebhooksServicer):
         return pb.CreatedSubscription(subscription=subscription_pb(row), secret=secret)
 
     async def ListDeliveries(self, request: pb.ListDeliveriesRequest, context: Ctx) -> pb.ListDeliveriesResponse:
-        page, attempts = await self.uc.deliveries(
+        page = await self.uc.deliveries(
             caller(), request.subscription_id, request.status, request.page_size, request.page_token
         )
-        return pb.ListDeliveriesResponse(
-            items=[delivery_pb(d, attempts.get(d.id, [])) for d in page.items], next_page_token=page.next_token
-        )
+        return pb.ListDeliveriesResponse(items=[delivery_pb(d) for d in page.items], next_page_token=page.next_token)
 
     async def Redeliver(self, request: pb.RedeliverRequest, context: Ctx) -> pb.Delivery:
         return delivery_pb(await self.uc.redeliver(caller(), request.subscription_id, request.delivery_id))

@@ -8,6 +8,7 @@ A publisher reaches only units within his own publish scope (a manager: his subt
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from dataclasses import dataclass
 
 from ._validation import Violations
@@ -65,3 +66,26 @@ class ReadCounts:
 def read_counts(read_flags: Iterable[bool]) -> ReadCounts:
     flags = list(read_flags)
     return ReadCounts(len(flags), sum(1 for f in flags if f))
+
+
+@dataclass(frozen=True)
+class Announcement:
+    """A published announcement; `org_path` is the target unit's path, `recipients` the audience's size."""
+
+    id: str
+    publisher_id: str
+    unit_id: str
+    org_path: str
+    title: str
+    body: str
+    recipients: int
+    published_at: datetime
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """One recipient's read receipt (read_at None: unread)."""
+
+    announcement_id: str
+    user_id: str
+    read_at: datetime | None = None

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from salesgrid_common.auth import Principal, scope_filter
 from salesgrid_common.errors import Conflict
 from salesgrid_common.paging import Page, keyset_page
 from salesgrid_activities.domain.daily_reports import DailyReport, ReportContent, ReportStatus
@@ -139,3 +140,21 @@ async def comments_of(session: AsyncSession, report_id: str) -> list[ReportComme
         select(ReportCommentRow).where(ReportCommentRow.report_id == report_id).order_by(ReportCommentRow.id)
     )
     return [comment_from_row(row) for row in rows.all()]
+
+
+async def falsified(
+    session: AsyncSession, principal: Principal, rep_id: str, lower: datetime | None, upper: datetime | None
+) -> list[DailyReport]:
+    """Reports found falsified in [lower, upper) (open ends: None) within the caller's
+    daily_reports:read scope, of one rep when given."""
+    stmt = select(DailyReportRow).where(
+        DailyReportRow.falsified.is_(True),
+        scope_filter(principal, "daily_reports:read", DailyReportRow.owner_id, DailyReportRow.org_path),
+    )
+    if rep_id:
+        stmt = stmt.where(DailyReportRow.owner_id == rep_id)
+    if lower:
+        stmt = stmt.where(DailyReportRow.falsified_at >= lower)
+    if upper:
+        stmt = stmt.where(DailyReportRow.falsified_at < upper)
+    return reports_from_rows((await session.scalars(stmt)).all())

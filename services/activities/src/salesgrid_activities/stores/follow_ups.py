@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.paging import Page, keyset_page
@@ -60,3 +61,11 @@ async def follow_up_page(
     """A keyset page of the follow-ups `query` selects, oldest id first."""
     found = await keyset_page(session, query, FollowUpRow.id, page_size, page_token)
     return Page([follow_up_from_row(row) for row in found.items], found.next_token)
+
+
+async def ids_between(session: AsyncSession, owner_id: str, start: datetime, end: datetime) -> list[str]:
+    """The ids of the rep's follow-ups that occurred in [start, end)."""
+    stmt = select(FollowUpRow.id).where(
+        FollowUpRow.owner_id == owner_id, FollowUpRow.occurred_at >= start, FollowUpRow.occurred_at < end
+    )
+    return list((await session.scalars(stmt)).all())

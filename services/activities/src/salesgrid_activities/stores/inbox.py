@@ -115,3 +115,21 @@ async def mark_all_read(session: AsyncSession, owner_id: str, kind: str, now: da
     if kind:
         stmt = stmt.where(Row.kind == kind)
     return (await session.execute(stmt.values(read_at=now))).rowcount or 0  # type: ignore[attr-defined]
+
+
+async def mark_record_read(
+    session: AsyncSession, owner_id: str, record_type: str, record_id: str, now: datetime
+) -> None:
+    """The owner's unread items about one record read now."""
+    stmt = select(Row).where(
+        Row.owner_id == owner_id, Row.record_type == record_type, Row.record_id == record_id, Row.read_at.is_(None)
+    )
+    for row in (await session.scalars(stmt)).all():
+        row.read_at = now
+
+
+async def repoint(session: AsyncSession, record_type: str, old_ids: list[str], new_id: str) -> None:
+    """Items about records that became another one (a merged customer's) link to that one."""
+    await session.execute(
+        update(Row).where(Row.record_type == record_type, Row.record_id.in_(old_ids)).values(record_id=new_id)
+    )

@@ -4,6 +4,7 @@ pages of the checks a caller may read."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, select
@@ -13,6 +14,7 @@ from salesgrid_common.auth import Principal, scope_filter
 from salesgrid_common.errors import Conflict, NotFound
 from salesgrid_common.paging import Page, keyset_page
 from salesgrid_activities.domain.spot_checks import SpotCheck, Verdict
+from salesgrid_activities.models import SpotCheckRoundRow as RoundRow
 from salesgrid_activities.models import SpotCheckRow as Row
 
 
@@ -111,3 +113,36 @@ async def page(
             query = query.where(column == value)
     found = await keyset_page(session, query, Row.id, page_size, page_token)
     return Page([spot_check_from_row(row) for row in found.items], found.next_token)
+
+
+async def falsified(
+    session: AsyncSession, principal: Principal, rep_id: str, lower: datetime | None, upper: datetime | None
+) -> list[SpotCheck]:
+    """Checks that found a follow-up false, verified in [lower, upper) (open ends: None), within
+    the caller's activities:read scope, of one rep when given."""
+    stmt = select(Row).where(
+        Row.verdict == Verdict.FALSE.value, scope_filter(principal, "activities:read", Row.owner_id, Row.org_path)
+    )
+    if rep_id:
+        stmt = stmt.where(Row.owner_id == rep_id)
+    if lower:
+        stmt = stmt.where(Row.verified_at >= lower)
+    if upper:
+        stmt = stmt.where(Row.verified_at < upper)
+    return [spot_check_from_row(row) for row in (await session.scalars(stmt)).all()]
+
+
+async def round_drawn(session: AsyncSession, rep_id: str, week: str) -> bool:
+    """Whether the rep's sample of that week has been drawn."""
+    return await session.get(RoundRow, (rep_id, week)) is not None
+
+
+def add_round(
+    session: AsyncSession, *, rep_id: str, week: str, verifier_id: str, sampled: int, population: int, now: datetime
+) -> None:
+    """The record of a week's draw (its key is unique: a second replica's draw fails on insert)."""
+    session.add(
+        RoundRow(
+            rep_id=rep_id, week=week, verifier_id=verifier_id, sampled=sampled, population=population, drawn_at=now
+        )
+    )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth import Principal
@@ -18,7 +18,7 @@ from salesgrid_common.errors import NotFound, ValidationFailed
 from salesgrid_common.ids import new_id
 from salesgrid_common.paging import Page
 from salesgrid_activities.domain import inbox
-from salesgrid_activities.models import AnnouncementReceiptRow
+from salesgrid_activities.stores import announcements as announcement_store
 from salesgrid_activities.stores import inbox as inbox_store
 
 
@@ -72,19 +72,6 @@ async def deliver(
     return written
 
 
-async def _receipts_read(session: AsyncSession, user_id: str, announcement_ids: list[str], now: datetime) -> None:
-    if announcement_ids:
-        await session.execute(
-            update(AnnouncementReceiptRow)
-            .where(
-                AnnouncementReceiptRow.user_id == user_id,
-                AnnouncementReceiptRow.announcement_id.in_(announcement_ids),
-                AnnouncementReceiptRow.read_at.is_(None),
-            )
-            .values(read_at=now)
-        )
-
-
 class InboxUseCases:
     def __init__(self, sessions: SessionFactory, clock: Clock, reader: SessionFactory | None = None) -> None:
         self.sessions = sessions
@@ -130,7 +117,7 @@ class InboxUseCases:
                 raise NotFound(f"inbox item {item_id!r} does not exist", "id")
             item = await inbox_store.mark_read(session, item, item.read_at or self.clock())
             if item.record_type == "announcement" and item.read_at:  # reading it in the inbox is the read receipt
-                await _receipts_read(session, principal.subject_id, [item.record_id], item.read_at)
+                await announcement_store.mark_many_read(session, principal.subject_id, [item.record_id], item.read_at)
             return item
 
     async def mark_all_read(self, principal: Principal, kind: str = "") -> int:
@@ -138,7 +125,7 @@ class InboxUseCases:
         now = self.clock()
         async with self.sessions() as session, session.begin():
             if kind in ("", "announcement"):
-                await _receipts_read(
+                await announcement_store.mark_many_read(
                     session,
                     principal.subject_id,
                     await inbox_store.unread_announcement_ids(session, principal.subject_id),

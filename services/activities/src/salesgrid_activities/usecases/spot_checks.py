@@ -14,14 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.activities_events_pb2 import ActivitiesSpotCheck
 from salesgrid_common import localtime
-from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.auth import Principal
 from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.errors import NotFound, ValidationFailed
 from salesgrid_common.ids import new_id
 from salesgrid_common.paging import Page
 from salesgrid_activities.domain import spot_checks
 from salesgrid_activities.domain.daily_reports import Infraction
-from salesgrid_activities.models import DailyReportRow, FollowUpRow, SpotCheckRoundRow, SpotCheckRow
+from salesgrid_activities.stores import daily_reports as report_store
+from salesgrid_activities.stores import follow_ups as follow_up_store
 from salesgrid_activities.stores import spot_checks as spot_check_store
 from salesgrid_activities.usecases._support import ActivitiesUseCasesBase, parse_date
 
@@ -112,25 +113,18 @@ class SpotChecksUseCases(ActivitiesUseCasesBase):
         self, rep_id: str, rep_path: str, week: str, verifier: str, start: datetime, end: datetime, now: datetime
     ) -> int:
         async with self.sessions() as session, session.begin():
-            if await session.get(SpotCheckRoundRow, (rep_id, week)) is not None:
+            if await spot_check_store.round_drawn(session, rep_id, week):
                 return 0
-            ids = (
-                await session.scalars(
-                    select(FollowUpRow.id).where(
-                        FollowUpRow.owner_id == rep_id, FollowUpRow.occurred_at >= start, FollowUpRow.occurred_at < end
-                    )
-                )
-            ).all()
+            ids = await follow_up_store.ids_between(session, rep_id, start, end)
             chosen = spot_checks.draw(ids, week=week, rep_id=rep_id, size=self.sample_size)
-            session.add(
-                SpotCheckRoundRow(
-                    rep_id=rep_id,
-                    week=week,
-                    verifier_id=verifier,
-                    sampled=len(chosen),
-                    population=len(ids),
-                    drawn_at=now,
-                )
+            spot_check_store.add_round(
+                session,
+                rep_id=rep_id,
+                week=week,
+                verifier_id=verifier,
+                sampled=len(chosen),
+                population=len(ids),
+                now=now,
             )
             for follow_up_id in chosen:
                 check = spot_checks.SpotCheck(
@@ -220,42 +214,24 @@ class SpotChecksUseCases(ActivitiesUseCasesBase):
             raise ValidationFailed("must not be before from_date", "to_date")
         lower = localtime.day_bounds(start, "UTC")[0] if start else None
         upper = localtime.day_bounds(end, "UTC")[1] if end else None
-        checks = select(SpotCheckRow).where(
-            SpotCheckRow.verdict == spot_checks.Verdict.FALSE.value,
-            scope_filter(principal, "activities:read", SpotCheckRow.owner_id, SpotCheckRow.org_path),
-        )
-        reports = select(DailyReportRow).where(
-            DailyReportRow.falsified.is_(True),
-            scope_filter(principal, "daily_reports:read", DailyReportRow.owner_id, DailyReportRow.org_path),
-        )
-        if rep_id:
-            checks, reports = (
-                checks.where(SpotCheckRow.owner_id == rep_id),
-                reports.where(DailyReportRow.owner_id == rep_id),
-            )
-        if lower:
-            checks, reports = (
-                checks.where(SpotCheckRow.verified_at >= lower),
-                reports.where(DailyReportRow.falsified_at >= lower),
-            )
-        if upper:
-            checks, reports = (
-                checks.where(SpotCheckRow.verified_at < upper),
-                reports.where(DailyReportRow.falsified_at < upper),
-            )
         entries: list[spot_checks.LedgerEntry] = []
         async with self.sessions() as session:
-            for c in (await session.scalars(checks)).all():
+            for c in await spot_check_store.falsified(session, principal, rep_id, lower, upper):
                 entries.append(
                     spot_checks.LedgerEntry(
                         c.owner_id, "follow_up", c.follow_up_id, c.verified_at, str(c.fine), c.currency or ""
                     )
                 )
-            for r in (await session.scalars(reports)).all():
+            for r in await report_store.falsified(session, principal, rep_id, lower, upper):
                 fine = (await self._policies(session, r.org_path)).report.fine(Infraction.FALSIFIED)
                 entries.append(
                     spot_checks.LedgerEntry(
-                        r.owner_id, "daily_report", r.id, r.falsified_at, str(fine.amount.quantize(CENT)), fine.currency
+                        r.rep_id,
+                        "daily_report",
+                        r.report_id,
+                        r.falsified_at,
+                        str(fine.amount.quantize(CENT)),
+                        fine.currency,
                     )
                 )
         return sorted(entries, key=lambda e: (e.found_at, e.record_id))

@@ -6,19 +6,21 @@ steps and unpaid instalments, locked so replicas skip what another one holds."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common import orgpaths
-from salesgrid_common.approval import store_steps
+from salesgrid_common.approval import store_steps, stored_reminder_due
 from salesgrid_common.errors import FailedPrecondition
 from salesgrid_common.localtime import latest_local_date
 from salesgrid_contracts import models
 from salesgrid_contracts.domain import approval
 from salesgrid_contracts.domain.money import Money
+from salesgrid_contracts.domain.contract_records import ContractRecord, RoundStep
 from salesgrid_contracts.stores.contracts import ContractView
 
 StepRow = models.ApprovalStepRow
@@ -70,24 +72,29 @@ async def rules_on_path(session: AsyncSession, org_path: str, currency: str) -> 
     return approval.rules_for_unit(path, {r.org_unit_id: rules_from_row(r) for r in stored}, currency)
 
 
+def step_of(row: StepRow) -> approval.ApprovalStep:
+    return approval.ApprovalStep(
+        order=row.step_order,
+        role=row.role,
+        approver_id=row.approver_id,
+        status=approval.StepStatus(row.status),
+        activated_at=row.activated_at,
+        decided_at=row.decided_at,
+        comment=row.comment,
+        reminded_at=row.reminded_at,
+    )
+
+
+def round_step(row: StepRow, contract: models.Contract) -> RoundStep:
+    return RoundStep(contract.id, contract.number, contract.org_path, row.kind, row.round, step_of(row))
+
+
 def flow_of(view: ContractView) -> approval.ApprovalFlow:
     """The flow under way on the contract (its current round's steps)."""
     row = view.row
     if row.approval_kind is None or row.approval_started_at is None:
         raise FailedPrecondition("this contract has no approval under way", "status")
-    steps = tuple(
-        approval.ApprovalStep(
-            order=s.step_order,
-            role=s.role,
-            approver_id=s.approver_id,
-            status=approval.StepStatus(s.status),
-            activated_at=s.activated_at,
-            decided_at=s.decided_at,
-            comment=s.comment,
-            reminded_at=s.reminded_at,
-        )
-        for s in view.steps
-    )
+    steps = tuple(step_of(s) for s in view.steps)
     return approval.ApprovalFlow(steps, approval.FlowStatus.PENDING, row.approval_started_at)
 
 
@@ -124,6 +131,41 @@ def end(row: models.Contract) -> None:
     row.approval_kind = None
 
 
+async def start_round(
+    session: AsyncSession, record: ContractRecord, kind: str, flow: approval.ApprovalFlow, now: datetime
+) -> tuple[ContractRecord, list[RoundStep]]:
+    """`start` on the record's contract (loaded in this transaction): the record with the
+    approval under way, and the round's steps."""
+    row = await session.get(models.Contract, record.contract_id)
+    assert row is not None
+    stored = start(session, row, kind, flow, now)
+    return replace(record, approval_kind=kind), [round_step(s, row) for s in stored]
+
+
+def save_round(view: ContractView, flow: approval.ApprovalFlow) -> list[tuple[RoundStep, str]]:
+    """`save_flow`, each step that changed as recorded."""
+    return [(round_step(stored, view.row), verb) for stored, verb in save_flow(view, flow)]
+
+
+async def end_round(session: AsyncSession, record: ContractRecord) -> ContractRecord:
+    """`end` on the record's contract."""
+    row = await session.get(models.Contract, record.contract_id)
+    assert row is not None
+    end(row)
+    return replace(record, approval_kind=None)
+
+
+async def due_reminders(session: AsyncSession, now: datetime, timeout: timedelta) -> list[RoundStep]:
+    """The pending steps whose approver is due a reminder (see `pending_steps`), marked as
+    reminded now."""
+    due = []
+    for step, row in await pending_steps(session):
+        if stored_reminder_due(step, now, timeout):
+            step.reminded_at = now
+            due.append(round_step(step, row))
+    return due
+
+
 async def pending_steps(session: AsyncSession) -> Sequence[tuple[StepRow, models.Contract]]:
     """Every activated, undecided step of a round under way, with its contract; the steps are
     locked (rows another replica holds are skipped)."""
@@ -158,3 +200,8 @@ async def unreminded_overdue_instalments(
         .with_for_update(of=models.InstalmentRow, skip_locked=True)
     )
     return (await session.execute(stmt)).tuples().all()
+
+
+def mark_overdue_reminded(instalment: models.InstalmentRow, now: datetime) -> None:
+    """The instalment's overdue reminder is sent (once: `unreminded_overdue_instalments` skips it)."""
+    instalment.overdue_reminded_at = now

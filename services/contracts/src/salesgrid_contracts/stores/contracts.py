@@ -1,11 +1,12 @@
 """The contract store: a contract's rows (ContractView, loaded by contract_views) <-> the domain's
-Contract; loading in the caller's scope, locked, at the version the caller read; versioned saves
-and a new contract's rows."""
+Contract and ContractRecord (what use cases hold: `load` -> domain step -> `save_record`); loading
+in the caller's scope, locked, at the version the caller read; versioned saves; new contracts."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from dataclasses import replace
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from salesgrid_common.errors import Conflict, NotFound, PermissionDenied
 from salesgrid_contracts import models
 from salesgrid_contracts.domain import contracts
 from salesgrid_contracts.domain.attachments import Attachment, ContractTemplate
+from salesgrid_contracts.domain.contract_records import ContractRecord
 from salesgrid_contracts.domain.money import Money
 from salesgrid_contracts.stores.contract_views import ContractView, page_in_scope, view, views
 
@@ -82,6 +84,11 @@ async def load_locked(session: AsyncSession, contract_id: str, expected_version:
     return row
 
 
+async def locked_view(session: AsyncSession, contract_id: str, expected_version: int = 0) -> ContractView:
+    """`load_locked` with the contract's lines, steps and proposal."""
+    return await view(session, await load_locked(session, contract_id, expected_version))
+
+
 async def insert(session: AsyncSession, row: models.Contract, lines: Sequence[models.ContractLine]) -> None:
     """A new contract's rows (the contract's first: its lines refer to it)."""
     session.add(row)
@@ -127,8 +134,7 @@ def domain_of(view: ContractView) -> contracts.Contract:
 
 
 def to_row(contract: contracts.Contract, row: models.Contract) -> None:
-    """The fields the contract rules change, onto the contract's row (its lines are stored as they
-    were created; an amendment is stored as a ContractRevision)."""
+    """The fields the contract rules change, onto its row (an amendment: a ContractRevision)."""
     row.status = contract.status.value
     row.signed_on = contract.signed_on
     row.terminated_at = contract.terminated_at
@@ -229,3 +235,77 @@ def new_row(
         for position, line in enumerate(contract.lines)
     ]
     return row, lines
+
+
+def record_of(view: ContractView) -> ContractRecord:
+    """The one mapping of a contract's rows to the record use cases hold."""
+    row = view.row
+    return ContractRecord(
+        contract=domain_of(view),
+        org_path=row.org_path,
+        total=Money(row.total, row.currency),
+        version=row.version,
+        approval_kind=row.approval_kind,
+        channel=row.channel or "direct",
+        partner_id=row.partner_id or "",
+        custom_fields=dict(row.custom_fields),
+        attachments=attachments_of(row),
+    )
+
+
+async def load(
+    session: AsyncSession,
+    principal: Principal,
+    contract_id: str,
+    permission: str,
+    *,
+    lock: bool = False,
+    expected_version: int = 0,
+) -> ContractRecord:
+    """`load_in_scope`, as the record (with its lines: two queries more)."""
+    row = await load_in_scope(session, principal, contract_id, permission, lock=lock, expected_version=expected_version)
+    return record_of(await view(session, row))
+
+
+async def save_record(session: AsyncSession, record: ContractRecord) -> ContractRecord:
+    """The record (loaded in this transaction, locked) as its next version, onto the contract's row."""
+    row = await get(session, record.contract_id)  # the identity map's row once loaded
+    if row.version != record.version:
+        raise Conflict(f"contract {row.number} is at version {row.version}, not {record.version}", "version")
+    save(row, record.contract, attachments=record.attachments, custom_fields=dict(record.custom_fields))
+    return replace(record, version=row.version)
+
+
+async def view_of(session: AsyncSession, record: ContractRecord) -> ContractView:
+    """The rows of a record loaded (or added) in this transaction, for the servicer."""
+    await session.flush()
+    return await view(session, await get(session, record.contract_id))
+
+
+async def add(
+    session: AsyncSession,
+    contract: contracts.Contract,
+    *,
+    org_path: str,
+    opportunity_id: str,
+    attachments: list[dict[str, str | int]],
+    template: ContractTemplate | None,
+    channel: str,
+    partner_id: str,
+    custom_fields: Mapping[str, object],
+    now: datetime,
+) -> ContractRecord:
+    """A new contract's rows, and its record."""
+    row, lines = new_row(
+        contract,
+        org_path=org_path,
+        opportunity_id=opportunity_id,
+        attachments=attachments,
+        template=template,
+        channel=channel,
+        partner_id=partner_id,
+        custom_fields=dict(custom_fields),
+        now=now,
+    )
+    await insert(session, row, lines)
+    return record_of(ContractView(row, lines, []))

@@ -59,6 +59,11 @@ async def instalments(session: AsyncSession, contract_id: str) -> list[models.In
     return list(await session.scalars(stmt.order_by(models.InstalmentRow.seq)))
 
 
+async def outstanding(session: AsyncSession, contract_id: str) -> Decimal:
+    """What the contract's instalments still owe."""
+    return sum((i.amount - i.paid for i in await instalments(session, contract_id)), Decimal(0))
+
+
 def new_instalment_rows(contract_id: str, plan: Sequence[payments.Instalment]) -> list[models.InstalmentRow]:
     return [
         models.InstalmentRow(
@@ -139,6 +144,36 @@ def new_invoice_row(
         recorded_by=recorded_by,
         created_at=now,
     )
+
+
+def add_receipt(
+    session: AsyncSession, receipt: payments.Receipt, contract: models.Contract, recorded_by: str, now: datetime
+) -> models.ReceiptRow:
+    """A new receipt's row, added to the session."""
+    stored = new_receipt_row(receipt, contract, recorded_by, now)
+    session.add(stored)
+    return stored
+
+
+def add_refund(
+    session: AsyncSession, refund: payments.Refund, contract: models.Contract, recorded_by: str, now: datetime
+) -> models.RefundRow:
+    stored = new_refund_row(refund, contract, recorded_by, now)
+    session.add(stored)
+    return stored
+
+
+def add_invoice(
+    session: AsyncSession,
+    invoice_id: str,
+    invoice: payments.Invoice,
+    contract: models.Contract,
+    recorded_by: str,
+    now: datetime,
+) -> models.InvoiceRow:
+    stored = new_invoice_row(invoice_id, invoice, contract, recorded_by, now)
+    session.add(stored)
+    return stored
 
 
 async def allocations(

@@ -37,7 +37,7 @@ def _in_force(view: ContractView, status: str) -> Row:
 
 def propose(
     session: AsyncSession,
-    row: models.Contract,
+    contract_id: str,
     amended: contracts.Contract,
     attachments: list[dict[str, str | int]],
     created_by: str,
@@ -46,7 +46,7 @@ def propose(
     """The amendment, stored as the proposed next version of the contract."""
     session.add(
         Row(
-            contract_id=row.id,
+            contract_id=contract_id,
             revision=amended.version,
             status="proposed",
             start_date=amended.start_date,

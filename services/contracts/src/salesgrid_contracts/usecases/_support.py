@@ -16,10 +16,10 @@ from salesgrid_common.db import SessionFactory
 from salesgrid_common.errors import ValidationFailed
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
-from salesgrid_contracts import models
 from salesgrid_contracts.domain import approval
 from salesgrid_contracts.domain.money import Money
-from salesgrid_contracts.payloads import approval_step, money_text
+from salesgrid_contracts.domain.contract_records import ContractRecord, RoundStep
+from salesgrid_contracts.payloads import approval_step, contract_state, money_text
 from salesgrid_contracts.pipeline_client import PipelineClient
 from salesgrid_contracts.stores import approvals as approval_store
 
@@ -74,37 +74,47 @@ class ContractsUseCasesBase:
             now,
         )
 
+    async def _contract_event(
+        self,
+        session: AsyncSession,
+        verb: str,
+        record: ContractRecord,
+        principal: Principal | None,
+        now: datetime,
+        comment: str = "",
+    ) -> None:
+        """contracts.<verb> with the contract's state, built from the record."""
+        payload = contract_state(record, comment)
+        await self._event(session, verb, payload, record.contract_id, principal, record.org_path, now)
+
     async def _chain(self, session: AsyncSession, submitter_id: str, owner_id: str) -> list[tuple[str, str]]:
         """(user id, most senior approving role) up the submitter's managers, nearest first;
         the owner is left out so nobody approves his own contract."""
         return await management_chain(session, submitter_id, owner_id)
 
     async def _step_event(
-        self,
-        session: AsyncSession,
-        verb: str,
-        row: models.Contract,
-        step: models.ApprovalStepRow,
-        principal: Principal | None,
-        now: datetime,
+        self, session: AsyncSession, verb: str, step: RoundStep, principal: Principal | None, now: datetime
     ) -> None:
-        payload = approval_step(row, step)
-        await self._event(session, f"approval.step_{verb}", payload, row.id, principal, row.org_path, now)
+        payload = approval_step(step)
+        await self._event(session, f"approval.step_{verb}", payload, step.contract_id, principal, step.org_path, now)
 
     async def _start_flow(
         self,
         session: AsyncSession,
         principal: Principal,
-        row: models.Contract,
+        record: ContractRecord,
         kind: str,
         now: datetime,
         amount: Decimal | None = None,
-    ) -> None:
-        """Routes the approval of `amount` (default: the contract total) up the submitter's chain."""
-        chain = await self._chain(session, principal.subject_id, row.owner_id)
-        rules = await approval_store.rules_on_path(session, row.org_path, row.currency)
-        steps = approval.route_approval(
-            Money(row.total if amount is None else amount, row.currency), rules, principal.subject_id, chain
+    ) -> ContractRecord:
+        """Routes the approval of `amount` (default: the contract total) up the submitter's chain;
+        the record with the approval under way."""
+        chain = await self._chain(session, principal.subject_id, record.owner_id)
+        rules = await approval_store.rules_on_path(session, record.org_path, record.currency)
+        total = record.total if amount is None else Money(amount, record.currency)
+        steps = approval.route_approval(total, rules, principal.subject_id, chain)
+        record, stored = await approval_store.start_round(
+            session, record, kind, approval.start_approval(steps, now), now
         )
-        stored = approval_store.start(session, row, kind, approval.start_approval(steps, now), now)
-        await self._step_event(session, "activated", row, stored[0], principal, now)
+        await self._step_event(session, "activated", stored[0], principal, now)
+        return record

@@ -12,7 +12,6 @@ from salesgrid_contracts.domain import amendments, contracts
 
 from salesgrid_contracts.stores import contracts as contract_store
 from salesgrid_contracts.stores import revisions as revision_store
-from salesgrid_contracts.payloads import contract_state
 from salesgrid_contracts.usecases._support import (
     AttachmentInput,
     parse_day,
@@ -41,34 +40,35 @@ class AmendmentsMixin(ContractsMixin):
         principal.require("contracts:update")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await contract_store.load_in_scope(
+            record = await contract_store.load(
                 session, principal, contract_id, "contracts:update", lock=True, expected_version=expected_version
             )
-            if row.approval_kind is not None:
-                raise FailedPrecondition(f"an approval ({row.approval_kind}) is already under way", "status")
-            current = contract_store.domain_of(await contract_store.view(session, row))
+            if record.approval_kind is not None:
+                raise FailedPrecondition(f"an approval ({record.approval_kind}) is already under way", "status")
             amended = amendments.amend(
-                current,
-                lines=await self._lines(session, row.currency, lines) if lines else None,
+                record.contract,
+                lines=await self._lines(session, record.currency, lines) if lines else None,
                 start_date=parse_day(start_date, "start_date") if start_date else None,
                 end_date=parse_day(end_date, "end_date") if end_date else None,
                 terms=terms,
                 now=now,
             )
             contracts.submit_for_approval(amended)  # at least one line and a positive total
+            held = record.attachments
             revision_store.propose(
                 session,
-                row,
+                record.contract_id,
                 amended,
-                list(row.attachments) if attachment_refs is None else _attachments(attachment_refs),
+                [contract_store.attachment_json(a) for a in held]
+                if attachment_refs is None
+                else _attachments(attachment_refs),
                 principal.subject_id,
                 now,
             )
-            await self._start_flow(session, principal, row, "amendment", now, amended.total.amount)
-            contract_store.save(row)
-            await self._event(session, "contract.submitted", contract_state(row), row.id, principal, row.org_path, now)
-            await session.flush()
-            return await contract_store.view(session, row)
+            record = await self._start_flow(session, principal, record, "amendment", now, amended.total.amount)
+            record = await contract_store.save_record(session, record)
+            await self._contract_event(session, "contract.submitted", record, principal, now)
+            return await contract_store.view_of(session, record)
 
     async def list_versions(self, principal: Principal, contract_id: str) -> list[models.ContractRevision]:
         """Every version of the contract, oldest first; the original one is synthesised while it

@@ -4,7 +4,6 @@ contract's flow, a termination request's or an amendment's) and requesting termi
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,7 +14,6 @@ from salesgrid_contracts.domain import amendments, approval, contracts
 from salesgrid_contracts.stores import approvals as approval_store
 from salesgrid_contracts.stores import contracts as contract_store
 from salesgrid_contracts.stores import revisions as revision_store
-from salesgrid_contracts.payloads import contract_state
 from salesgrid_contracts.usecases._support import ContractsUseCasesBase
 from salesgrid_contracts.stores.contracts import ContractView
 
@@ -23,32 +21,18 @@ from salesgrid_contracts.stores.contracts import ContractView
 class ApprovalMixin(ContractsUseCasesBase):
     """ContractsUseCases: approval."""
 
-    async def _save_flow(
-        self,
-        session: AsyncSession,
-        view: ContractView,
-        flow: approval.ApprovalFlow,
-        principal: Principal,
-        now: datetime,
-    ) -> None:
-        """Stores the steps and emits approval.step_<approved|rejected> for the decided step and
-        approval.step_activated for the one whose turn starts."""
-        for stored, verb in approval_store.save_flow(view, flow):
-            await self._step_event(session, verb, view.row, stored, principal, now)
-
     async def submit(self, principal: Principal, contract_id: str, expected_version: int) -> ContractView:
         principal.require("contracts:update")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await contract_store.load_in_scope(
+            record = await contract_store.load(
                 session, principal, contract_id, "contracts:update", lock=True, expected_version=expected_version
             )
-            submitted = contracts.submit_for_approval(contract_store.domain_of(await contract_store.view(session, row)))
-            await self._start_flow(session, principal, row, "contract", now)
-            contract_store.save(row, submitted)
-            await self._event(session, "contract.submitted", contract_state(row), row.id, principal, row.org_path, now)
-            await session.flush()
-            return await contract_store.view(session, row)
+            submitted = contracts.submit_for_approval(record.contract)
+            record = await self._start_flow(session, principal, record, "contract", now)
+            record = await contract_store.save_record(session, record.with_contract(submitted))
+            await self._contract_event(session, "contract.submitted", record, principal, now)
+            return await contract_store.view_of(session, record)
 
     async def decide(
         self, principal: Principal, contract_id: str, *, approve: bool, comment: str, expected_version: int
@@ -58,39 +42,38 @@ class ApprovalMixin(ContractsUseCasesBase):
         principal.require("contracts:approve")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await contract_store.load_locked(session, contract_id, expected_version)
-            view = await contract_store.view(session, row)
-            flow, kind = approval_store.flow_of(view), row.approval_kind
+            view = await contract_store.locked_view(session, contract_id, expected_version)
+            record, flow = contract_store.record_of(view), approval_store.flow_of(view)
+            kind = record.approval_kind
             if approve:
                 flow = approval.approve_step(flow, principal.subject_id, now, comment or None)
             else:
                 flow = approval.reject_step(flow, principal.subject_id, comment, now)
-            await self._save_flow(session, view, flow, principal, now)
-            contract_store.save(row)
+            for step, happened in approval_store.save_round(view, flow):
+                await self._step_event(session, happened, step, principal, now)
             if flow.status is approval.FlowStatus.PENDING:
-                await session.flush()
-                return await contract_store.view(session, row)
-            contract = contract_store.domain_of(view)
+                record = await contract_store.save_record(session, record)
+                return await contract_store.view_of(session, record)
+            contract = record.contract
             if kind == "amendment":
                 await self._settle_amendment(session, view, approve)
+                record = contract_store.record_of(await contract_store.view_of(session, record))
+                contract = record.contract
             elif kind == "contract":
                 contract = contracts.approve(contract) if approve else contracts.reject(contract)
             elif approve:
                 contract = contracts.approve_termination(contract, now)
             else:
                 contract = contracts.reject_termination(contract)
-            contract_store.to_row(contract, row)  # saved above, with the flow
+            record = await contract_store.save_record(session, record.with_contract(contract))
             verb = (
                 {"termination": "terminated", "amendment": "amended"}.get(kind or "", "approved")
                 if approve
                 else "rejected"
             )
-            state = contract_state(row, comment)
-            state.approval_kind = kind or ""
-            approval_store.end(row)
-            await self._event(session, f"contract.{verb}", state, row.id, principal, row.org_path, now)
-            await session.flush()
-            return await contract_store.view(session, row)
+            await approval_store.end_round(session, record)
+            await self._contract_event(session, f"contract.{verb}", record, principal, now, comment)
+            return await contract_store.view_of(session, record)
 
     async def request_termination(
         self, principal: Principal, contract_id: str, reason: str, expected_version: int
@@ -98,21 +81,17 @@ class ApprovalMixin(ContractsUseCasesBase):
         principal.require("contracts:update")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await contract_store.load_in_scope(
+            record = await contract_store.load(
                 session, principal, contract_id, "contracts:update", lock=True, expected_version=expected_version
             )
-            if row.approval_kind is not None:
-                raise FailedPrecondition(f"an approval ({row.approval_kind}) is already under way", "status")
+            if record.approval_kind is not None:
+                raise FailedPrecondition(f"an approval ({record.approval_kind}) is already under way", "status")
             requested = contracts.request_termination(
-                contract_store.domain_of(await contract_store.view(session, row)),
-                reason=reason,
-                requested_by=principal.subject_id,
-                now=now,
+                record.contract, reason=reason, requested_by=principal.subject_id, now=now
             )
-            await self._start_flow(session, principal, row, "termination", now)
-            contract_store.save(row, requested)
-            await session.flush()
-            return await contract_store.view(session, row)
+            record = await self._start_flow(session, principal, record, "termination", now)
+            record = await contract_store.save_record(session, record.with_contract(requested))
+            return await contract_store.view_of(session, record)
 
     async def _settle_amendment(self, session: AsyncSession, view: ContractView, approve: bool) -> None:
         """Approved: the version in force is kept as superseded and the proposal takes its place

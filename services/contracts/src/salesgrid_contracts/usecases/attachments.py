@@ -50,12 +50,12 @@ class AttachmentsMixin(ContractsUseCasesBase):
     ) -> ContractView:
         principal.require("contracts:update")
         async with self.sessions() as session, session.begin():
-            row = await contract_store.load_in_scope(
+            record = await contract_store.load(
                 session, principal, contract_id, "contracts:update", lock=True, expected_version=expected_version
             )
-            contract_store.save(row, attachments=change(row.status, contract_store.attachments_of(row)))
-            await session.flush()
-            return await contract_store.view(session, row)
+            held = change(record.contract.status.value, record.attachments)
+            record = await contract_store.save_record(session, replace(record, attachments=held))
+            return await contract_store.view_of(session, record)
 
     async def set_template(
         self, principal: Principal, template_id: str, name: str, terms: str

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,7 +25,6 @@ from salesgrid_contracts.stores import numbers as number_store
 from salesgrid_contracts.stores import payments as payment_store
 from salesgrid_contracts.stores import products as product_store
 from salesgrid_contracts.stores import templates as template_store
-from salesgrid_contracts.payloads import contract_state
 from salesgrid_contracts.usecases._support import (
     CONTRACT_FIELDS,
     AttachmentInput,
@@ -177,7 +175,8 @@ class ContractsMixin(ContractsUseCasesBase):
                 terms=terms,
                 now=now,
             )
-            row, line_rows = contract_store.new_row(
+            record = await contract_store.add(
+                session,
                 contract,
                 org_path=principal.org_path,
                 opportunity_id=opportunity_id,
@@ -190,10 +189,8 @@ class ContractsMixin(ContractsUseCasesBase):
                 ),
                 now=now,
             )
-            await contract_store.insert(session, row, line_rows)
-            await self._event(session, "contract.created", contract_state(row), row.id, principal, row.org_path, now)
-            await session.flush()
-            return await contract_store.view(session, row)
+            await self._contract_event(session, "contract.created", record, principal, now)
+            return await contract_store.view_of(session, record)
 
     async def _from_opportunity(
         self, principal: Principal, opportunity_id: str, customer_id: str, currency: str, lines: Sequence[LineInput]
@@ -218,49 +215,47 @@ class ContractsMixin(ContractsUseCasesBase):
         now = self.clock()
         day = parse_day(signed_on, "signed_on") if signed_on else None
         async with self.sessions() as session, session.begin():
-            row = await contract_store.load_in_scope(
+            record = await contract_store.load(
                 session, principal, contract_id, "contracts:update", lock=True, expected_version=expected_version
             )
-            calendar = await unit_calendar(session, row.org_unit_id)
+            calendar = await unit_calendar(session, record.org_unit_id)
             signed = contracts.sign(
-                contract_store.domain_of(await contract_store.view(session, row)),
-                day or calendar.today(now),
-                created_on=calendar.date_of(row.created_at),
+                record.contract, day or calendar.today(now), created_on=calendar.date_of(record.created_at)
             )
-            contract_store.save(row, signed)
-            await self._event(session, "contract.signed", contract_state(row), row.id, principal, row.org_path, now)
-            await session.flush()
-            return await contract_store.view(session, row)
+            record = await contract_store.save_record(session, record.with_contract(signed))
+            await self._contract_event(session, "contract.signed", record, principal, now)
+            return await contract_store.view_of(session, record)
 
     async def activate(self, principal: Principal, contract_id: str, expected_version: int) -> ContractView:
         principal.require("contracts:update")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await contract_store.load_in_scope(
+            record = await contract_store.load(
                 session, principal, contract_id, "contracts:update", lock=True, expected_version=expected_version
             )
-            today = (await unit_calendar(session, row.org_unit_id)).today(now)
-            active = contracts.activate(contract_store.domain_of(await contract_store.view(session, row)), today)
-            contract_store.save(row, active)
-            await self._event(session, "contract.activated", contract_state(row), row.id, principal, row.org_path, now)
-            await session.flush()
-            return await contract_store.view(session, row)
+            today = (await unit_calendar(session, record.org_unit_id)).today(now)
+            record = await contract_store.save_record(
+                session, record.with_contract(contracts.activate(record.contract, today))
+            )
+            await self._contract_event(session, "contract.activated", record, principal, now)
+            return await contract_store.view_of(session, record)
 
     async def complete(self, principal: Principal, contract_id: str, expected_version: int) -> ContractView:
         """active -> completed, once every instalment is paid (money still owed keeps it active)."""
         principal.require("contracts:update")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await contract_store.load_in_scope(
+            record = await contract_store.load(
                 session, principal, contract_id, "contracts:update", lock=True, expected_version=expected_version
             )
-            if row.approval_kind is not None:
-                raise FailedPrecondition(f"an approval ({row.approval_kind}) is under way", "status")
-            done = contracts.complete(contract_store.domain_of(await contract_store.view(session, row)))
-            owed = sum((i.amount - i.paid for i in await payment_store.instalments(session, row.id)), Decimal(0))
+            if record.approval_kind is not None:
+                raise FailedPrecondition(f"an approval ({record.approval_kind}) is under way", "status")
+            done = contracts.complete(record.contract)
+            owed = await payment_store.outstanding(session, record.contract_id)
             if owed > 0:
-                raise FailedPrecondition(f"{_money(owed, row.currency)} {row.currency} is still outstanding", "status")
-            contract_store.save(row, done)
-            await self._event(session, "contract.completed", contract_state(row), row.id, principal, row.org_path, now)
-            await session.flush()
-            return await contract_store.view(session, row)
+                raise FailedPrecondition(
+                    f"{_money(owed, record.currency)} {record.currency} is still outstanding", "status"
+                )
+            record = await contract_store.save_record(session, record.with_contract(done))
+            await self._contract_event(session, "contract.completed", record, principal, now)
+            return await contract_store.view_of(session, record)

@@ -4,13 +4,13 @@ service for the `contracts` entity)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from salesgrid_common.auth import Principal
 from salesgrid_common.custom_fields.registry import apply_values
 from salesgrid_common.errors import ValidationFailed
 from salesgrid_contracts.stores import contracts as contract_store
-from salesgrid_contracts.payloads import contract_state
 from salesgrid_contracts.usecases._support import CONTRACT_FIELDS, ContractsUseCasesBase
 from salesgrid_contracts.stores.contracts import ContractView
 
@@ -28,13 +28,13 @@ class CustomFieldsMixin(ContractsUseCasesBase):
             raise ValidationFailed("give at least one custom field", "custom_fields")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await contract_store.load_in_scope(
+            record = await contract_store.load(
                 session, principal, contract_id, "contracts:update", lock=True, expected_version=expected_version
             )
-            values = await apply_values(session, CONTRACT_FIELDS, row.id, row.custom_fields, custom_fields)
-            contract_store.save(row, custom_fields=values)
-            await session.flush()
-            await self._event(
-                session, "contract.custom_fields_changed", contract_state(row), row.id, principal, row.org_path, now
+            values = await apply_values(
+                session, CONTRACT_FIELDS, record.contract_id, dict(record.custom_fields), custom_fields
             )
-            return await contract_store.view(session, row)
+            record = await contract_store.save_record(session, replace(record, custom_fields=values))
+            await session.flush()
+            await self._contract_event(session, "contract.custom_fields_changed", record, principal, now)
+            return await contract_store.view_of(session, record)

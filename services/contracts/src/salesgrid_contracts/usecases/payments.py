@@ -88,8 +88,7 @@ class PaymentsMixin(ContractsUseCasesBase):
                 reference=reference,
                 today=today,
             )
-            stored = payment_store.new_receipt_row(receipt, row, principal.subject_id, now)
-            session.add(stored)
+            stored = payment_store.add_receipt(session, receipt, row, principal.subject_id, now)
             await session.flush()
             await self._resettle(session, row)
             contract_store.save(row)
@@ -129,8 +128,7 @@ class PaymentsMixin(ContractsUseCasesBase):
                 refunds=await payment_store.refunds(session, row.id),
                 today=today,
             )
-            stored = payment_store.new_refund_row(refund, row, principal.subject_id, now)
-            session.add(stored)
+            stored = payment_store.add_refund(session, refund, row, principal.subject_id, now)
             await session.flush()
             try:
                 await self._resettle(session, row)
@@ -170,8 +168,7 @@ class PaymentsMixin(ContractsUseCasesBase):
             )
             if await payment_store.invoice_number_taken(session, invoice.number):
                 raise AlreadyExists(f"invoice {invoice.number} already exists", "number")
-            stored = payment_store.new_invoice_row(new_id(), invoice, row, principal.subject_id, now)
-            session.add(stored)
+            stored = payment_store.add_invoice(session, new_id(), invoice, row, principal.subject_id, now)
             contract_store.save(row)
             payload = invoice_issued(stored.id, invoice, row)
             await self._event(session, "invoice.issued", payload, stored.id, principal, row.org_path, now)

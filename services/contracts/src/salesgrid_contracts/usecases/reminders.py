@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from salesgrid_common.approval import stored_reminder_due
 from salesgrid_common.localtime import UnitCalendars
 from salesgrid_contracts.payloads import instalment_overdue
 from salesgrid_contracts.stores import approvals as approval_store
@@ -25,11 +24,8 @@ class RemindersMixin(ContractsUseCasesBase):
         now = self.clock()
         sent = 0
         async with self.sessions() as session, session.begin():
-            for step, row in await approval_store.pending_steps(session):
-                if not stored_reminder_due(step, now, approval_timeout):
-                    continue
-                step.reminded_at = now
-                await self._step_event(session, "reminded", row, step, None, now)
+            for step in await approval_store.due_reminders(session, now, approval_timeout):
+                await self._step_event(session, "reminded", step, None, now)
                 sent += 1
             calendars = UnitCalendars(session)
             for instalment, row in await approval_store.unreminded_overdue_instalments(session, now):
@@ -37,7 +33,7 @@ class RemindersMixin(ContractsUseCasesBase):
                     continue
                 if instalment.due_date >= (await calendars.of_unit(row.org_unit_id)).today(now):
                     continue
-                instalment.overdue_reminded_at = now
+                approval_store.mark_overdue_reminded(instalment, now)
                 payload = instalment_overdue(row, instalment)
                 await self._event(session, "instalment.overdue", payload, row.id, None, row.org_path, now)
                 sent += 1
