@@ -114,9 +114,10 @@ def test_a_refused_customer_create_and_a_customer_out_of_scope_read_in_chinese(
     page = rep_page(context, platform, team["rep_login"])
     page.goto(f"{platform.gateway_url}/console/#/customers")
     create = page.get_by_role("form", name="新建客户")
-    # No name: the field says it is required, the form says which field.
+    # No name: the field says it is required, the form says which field (the gateway refuses it
+    # before the service: "missing required field(s): legal_name").
     create.get_by_role("button", name="创建客户").click()
-    expect(create.locator(".form-error")).to_have_text("客户全称：必填")
+    expect(create.locator(".form-error")).to_have_text("请填写：客户全称")
     name_error = create.locator('.field-error[data-for="legal_name"]')
     expect(name_error).to_have_text("必填")
     expect(create.get_by_label("客户全称")).to_have_attribute("aria-invalid", "true")

@@ -7,6 +7,7 @@ import base64
 import binascii
 import hashlib
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from flask import request
@@ -34,7 +35,22 @@ RANGES = {
 
 
 def bad(name: str, message: str, detail: str = "") -> ApiProblem:
-    return ApiProblem(400, detail or f"{name}: {message}", errors=[{"field": name, "message": message}])
+    return ApiProblem(
+        400, detail or f"{name}: {message}", errors=[{"field": name, "message": message}], code="VALIDATION_FAILED"
+    )
+
+
+def require(names: Sequence[str], sent: dict[str, Any]) -> None:
+    """400 naming every required member that is missing or empty (the services' kind of refusal,
+    validation-failed, each field with the code REQUIRED)."""
+    missing = [name for name in names if sent.get(name) in (None, "", [], {})]
+    if missing:
+        raise ApiProblem(
+            400,
+            f"missing required field(s): {', '.join(missing)}",
+            errors=[{"field": name, "message": "is required", "code": "REQUIRED"} for name in missing],
+            code="VALIDATION_FAILED",
+        )
 
 
 def json_body(optional: bool = False) -> dict[str, Any]:

@@ -81,13 +81,28 @@ PROBLEM_SCHEMA = {
     "type": "object",
     "required": ["type", "title", "status"],
     "properties": {
-        "type": STRING,
+        "type": {**STRING, "description": "the kind of refusal, e.g. .../problems/failed-precondition"},
         "title": STRING,
         "status": {"type": "integer"},
         "detail": STRING,
         "instance": STRING,
+        "code": {
+            **STRING,
+            "description": "the specific refusal when the service names one (UPPER_SNAKE, e.g. POOL_DAILY_CLAIMS, "
+            "STAGE_GATE_UNMET, STALE_VERSION); its values are in `info`",
+        },
         "info": {"type": "object", "additionalProperties": STRING},
-        "errors": {"type": "array", "items": {"type": "object", "properties": {"field": STRING, "message": STRING}}},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "field": STRING,
+                    "message": STRING,
+                    "code": {**STRING, "description": "REQUIRED | TOO_LONG | INVALID_FORMAT | OUT_OF_RANGE when known"},
+                },
+            },
+        },
     },
 }
 

@@ -74,7 +74,7 @@ def _pass_through(route: Route) -> Callable[..., Any]:
                 if name.startswith(CUSTOM_PREFIX)
             }
             inputs.reject_nul(values["custom_fields"], "custom_fields")
-        _require(required, sent)
+        inputs.require(required, sent)
         if version:
             values["expected_version"] = version
         if paging:
@@ -125,16 +125,6 @@ def _pass_through(route: Route) -> Callable[..., Any]:
     handler.__name__ = handler.__qualname__ = f"{rpc}_view"
     handler.__doc__ = route.summary
     return handler
-
-
-def _require(names: tuple[str, ...], sent: dict[str, Any]) -> None:
-    missing = [name for name in names if sent.get(name) in (None, "", [], {})]
-    if missing:
-        raise ApiProblem(
-            400,
-            f"missing required field(s): {', '.join(missing)}",
-            errors=[{"field": name, "message": "is required"} for name in missing],
-        )
 
 
 def _put(values: dict[str, Any], dotted: str, value: Any) -> None:

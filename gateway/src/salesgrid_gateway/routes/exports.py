@@ -51,13 +51,7 @@ def _split(export_id: str) -> tuple[str, str]:
 
 def create_export() -> tuple[Response, int, dict[str, str]]:
     body = inputs.json_body()
-    missing = [name for name in ("entity", "format") if not body.get(name)]
-    if missing:
-        raise ApiProblem(
-            400,
-            f"missing required field(s): {', '.join(missing)}",
-            errors=[{"field": name, "message": "is required"} for name in missing],
-        )
+    inputs.require(("entity", "format"), body)
     entity = str(body["entity"])
     service = ENTITY_SERVICES.get(entity)
     if service is None:
