@@ -48,8 +48,10 @@ format: setup
 
 # What the tests need beyond Python, installed from Debian when missing: PostgreSQL (throwaway
 # clusters), prometheus + promtool (scrape and alert-rule tests), Chromium (the console's browser tests).
+# (tools/debian_packages.sh: <command or path, | for alternatives>=<package>.)
+POSTGRES_PACKAGE := "initdb|/usr/lib/postgresql/*/bin/initdb=postgresql"
 test-deps:
-	tools/debian_packages.sh "initdb|/usr/lib/postgresql/*/bin/initdb=postgresql" \
+	tools/debian_packages.sh $(POSTGRES_PACKAGE) \
 	  promtool=prometheus prometheus=prometheus /usr/bin/chromium=chromium /usr/bin/chromedriver=chromium-driver
 
 test: setup test-deps lint
@@ -60,7 +62,7 @@ chaos: setup
 	SALESGRID_CHAOS_EVENTS=30000 $(BIN)/python -m pytest -q -p no:randomly --timeout=1800 tests/chaos
 
 bench: setup
-	tools/debian_packages.sh wrk=wrk "initdb|/usr/lib/postgresql/*/bin/initdb=postgresql"
+	tools/debian_packages.sh wrk=wrk $(POSTGRES_PACKAGE)
 	$(BIN)/python bench/gateway.py
 	$(BIN)/python bench/imports.py
 	$(BIN)/python bench/customers_dedup.py

@@ -95,7 +95,7 @@ class ImportsMixin(ImportRowsMixin):
             rows.close()  # type: ignore[attr-defined]  # while the spool is still open
 
     async def _stage(self, principal: Principal, fmt: str, rows: Iterator[list[object]]) -> imports.ImportJob:
-        """Parsing (csv, openpyxl) is CPU work: it runs in worker threads a batch at a time while the
+        """Parsing (csv, calamine) is CPU work: it runs in worker threads a batch at a time while the
         inserts stay on the loop, all in one transaction, so a refused file leaves nothing behind."""
         job_id = new_id()
         header = await _off_loop(_header, rows)
