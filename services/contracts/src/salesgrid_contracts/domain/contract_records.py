@@ -1,7 +1,8 @@
 """A contract as the service keeps it: the domain Contract (the version in force) with what is
 recorded about it besides its terms: the unit path it is scoped by, the stored total of the
 version in force, the record's version (optimistic concurrency), the approval under way, the sales
-channel, custom field values and attachments. Use cases hold this; events are built from it."""
+channel, custom field values, attachments and the template it was written from. Use cases hold
+this; events are built from it."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ class ContractRecord:
     partner_id: str = ""
     custom_fields: Mapping[str, object] = field(default_factory=dict)
     attachments: tuple[Attachment, ...] = ()
+    template_id: str | None = None  # the template (and its version) the contract was written from
+    template_version: int | None = None
 
     @property
     def contract_id(self) -> str:

@@ -12,7 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_contracts import models
 from salesgrid_contracts.domain import contracts
-from salesgrid_contracts.stores.contracts import ContractView, domain_of, line_json, view
+from salesgrid_contracts.domain.amendments import ContractVersion
+from salesgrid_contracts.domain.contract_records import ContractRecord
+from salesgrid_contracts.domain.money import Money
+from salesgrid_contracts.stores.contracts import ContractView, attachments_from, domain_of, line_json, line_of
 
 Row = models.ContractRevision
 
@@ -96,11 +99,43 @@ async def put_in_force(session: AsyncSession, view: ContractView) -> None:
     row.attachments = list(proposed.attachments)
 
 
-async def versions(session: AsyncSession, row: models.Contract) -> list[Row]:
+def version_of(row: Row, currency: str) -> ContractVersion:
+    return ContractVersion(
+        revision=row.revision,
+        status=row.status,
+        start_date=row.start_date,
+        end_date=row.end_date,
+        terms=row.terms,
+        lines=tuple(line_of(line, currency) for line in row.lines),
+        total=Money(row.total, currency),
+        created_by=row.created_by,
+        created_at=row.created_at,
+        attachments=attachments_from(row.attachments),
+    )
+
+
+def _record_in_force(record: ContractRecord) -> ContractVersion:
+    """The version on the contract's own rows, as its record holds it."""
+    contract = record.contract
+    return ContractVersion(
+        revision=contract.version,
+        status="in_force",
+        start_date=contract.start_date,
+        end_date=contract.end_date,
+        terms=contract.terms,
+        lines=contract.lines,
+        total=record.total,
+        created_by=record.owner_id,
+        created_at=record.created_at,
+        attachments=record.attachments,
+    )
+
+
+async def versions(session: AsyncSession, record: ContractRecord) -> list[ContractVersion]:
     """Every version of the contract, oldest first; the one in force is synthesised from the
-    contract's rows while it has never been amended."""
-    stmt = select(Row).where(Row.contract_id == row.id).order_by(Row.revision)
-    stored = list(await session.scalars(stmt))
-    if not any(r.revision == row.revision for r in stored):
-        stored.append(_in_force(await view(session, row), "in_force"))
-    return sorted(stored, key=lambda r: r.revision)
+    contract's record while it has never been amended."""
+    stmt = select(Row).where(Row.contract_id == record.contract_id).order_by(Row.revision)
+    stored = [version_of(row, record.currency) for row in await session.scalars(stmt)]
+    if not any(v.revision == record.contract.version for v in stored):
+        stored.append(_record_in_force(record))
+    return sorted(stored, key=lambda v: v.revision)

@@ -3,44 +3,40 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import Decimal
 
 from salesgrid.contracts.v1 import contracts_pb2 as pb
 from salesgrid_common.custom_fields.structs import struct_of
 from salesgrid_common.protos import to_timestamp
-from salesgrid_contracts import models
-from salesgrid_contracts.domain.contracts import line_total
+from salesgrid_contracts.domain.amendments import ContractVersion
+from salesgrid_contracts.domain.attachments import Attachment
+from salesgrid_contracts.domain.contracts import ContractLine, line_total
 from salesgrid_contracts.domain.money import Money
-from salesgrid_contracts.stores.contracts import ContractView
+from salesgrid_contracts.stores.contracts import ContractView, attachments_of
+from salesgrid_contracts.stores.revisions import version_of
 from salesgrid_contracts.usecases import AttachmentInput
 
 
-def line_pb(line: dict[str, str], currency: str) -> pb.ContractLine:
-    price, quantity, discount = (
-        Money(Decimal(line["unit_price"]), currency),
-        Decimal(line["quantity"]),
-        Decimal(line["discount_percent"]),
-    )
+def line_pb(line: ContractLine) -> pb.ContractLine:
     return pb.ContractLine(
-        product_id=line["product_id"],
-        description=line["description"],
-        quantity=str(quantity),
-        unit_price=str(price.amount),
-        discount_percent=str(discount),
-        total=str(line_total(quantity, price, discount).amount),
+        product_id=line.product_id,
+        description=line.description,
+        quantity=str(line.quantity),
+        unit_price=str(line.unit_price.amount),
+        discount_percent=str(line.discount_percent),
+        total=str(line.total.amount),
     )
 
 
-def attachments_pb(stored: list[dict[str, str | int]]) -> list[pb.AttachmentRef]:
+def attachments_pb(refs: Iterable[Attachment]) -> list[pb.AttachmentRef]:
     return [
         pb.AttachmentRef(
-            document_id=str(a["document_id"]),
-            file_name=str(a["file_name"]),
-            content_type=str(a["content_type"]),
-            size_bytes=int(a["size_bytes"]),
-            sha256=str(a["sha256"]),
+            document_id=a.document_id,
+            file_name=a.file_name,
+            content_type=a.content_type,
+            size_bytes=a.size_bytes,
+            sha256=a.sha256,
         )
-        for a in stored
+        for a in refs
     ]
 
 
@@ -48,18 +44,18 @@ def attachment_inputs(refs: Iterable[pb.AttachmentRef]) -> list[AttachmentInput]
     return [(a.document_id, a.file_name, a.content_type, a.size_bytes, a.sha256) for a in refs]
 
 
-def version_pb(row: models.ContractRevision, currency: str) -> pb.ContractVersion:
+def version_pb(version: ContractVersion) -> pb.ContractVersion:
     return pb.ContractVersion(
-        revision=row.revision,
-        status=row.status,
-        start_date=row.start_date.isoformat(),
-        end_date=row.end_date.isoformat(),
-        terms=row.terms,
-        lines=[line_pb(line, currency) for line in row.lines],
-        total=str(Money(row.total, currency).amount),
-        created_by=row.created_by,
-        created_at=to_timestamp(row.created_at),
-        attachments=attachments_pb(row.attachments),
+        revision=version.revision,
+        status=version.status,
+        start_date=version.start_date.isoformat(),
+        end_date=version.end_date.isoformat(),
+        terms=version.terms,
+        lines=[line_pb(line) for line in version.lines],
+        total=str(version.total.amount),
+        created_by=version.created_by,
+        created_at=to_timestamp(version.created_at),
+        attachments=attachments_pb(version.attachments),
     )
 
 
@@ -109,11 +105,11 @@ def contract_pb(view: ContractView) -> pb.Contract:
         created_at=to_timestamp(row.created_at),
         revision=row.revision,
         opportunity_id=row.opportunity_id or "",
-        attachments=attachments_pb(row.attachments),
+        attachments=attachments_pb(attachments_of(row)),
         template_id=row.template_id or "",
         template_version=row.template_version or 0,
         channel=row.channel or "direct",
         partner_id=row.partner_id or "",
-        proposed=version_pb(view.proposed, row.currency) if view.proposed else None,
+        proposed=version_pb(version_of(view.proposed, row.currency)) if view.proposed else None,
         custom_fields=struct_of(row.custom_fields),
     )

@@ -11,7 +11,7 @@ from salesgrid_contracts.usecases.approval_rules import ApprovalRulesMixin
 from salesgrid_contracts.usecases.reminders import APPROVAL_REMINDER_AFTER, RemindersMixin
 from salesgrid_contracts.usecases.attachments import AttachmentsMixin
 from salesgrid_contracts.usecases.custom_fields import CustomFieldsMixin
-from salesgrid_contracts.usecases.payments import PaymentsMixin, PlanView, ReceiptView
+from salesgrid_contracts.usecases.payments import PaymentsMixin
 from salesgrid_contracts.usecases.receivables import COLLECTIBLE, ReceivablesMixin
 from salesgrid_contracts.usecases._support import AttachmentInput, SYSTEM_ACTOR, parse_day
 from salesgrid_contracts.stores.contracts import ContractView
@@ -38,8 +38,6 @@ __all__ = [
     "COLLECTIBLE",
     "ContractView",
     "LineInput",
-    "PlanView",
-    "ReceiptView",
     "SYSTEM_ACTOR",
     "parse_day",
     "ContractsUseCases",

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 from salesgrid_common.auth import Principal
 from salesgrid_common.errors import FailedPrecondition
-from salesgrid_contracts import models
 from salesgrid_contracts.domain import amendments, contracts
+from salesgrid_contracts.domain.amendments import ContractVersion
 
 from salesgrid_contracts.stores import contracts as contract_store
 from salesgrid_contracts.stores import revisions as revision_store
@@ -70,10 +70,10 @@ class AmendmentsMixin(ContractsMixin):
             await self._contract_event(session, "contract.submitted", record, principal, now)
             return await contract_store.view_of(session, record)
 
-    async def list_versions(self, principal: Principal, contract_id: str) -> list[models.ContractRevision]:
+    async def list_versions(self, principal: Principal, contract_id: str) -> list[ContractVersion]:
         """Every version of the contract, oldest first; the original one is synthesised while it
         has never been amended."""
         principal.require("contracts:read")
         async with self.sessions() as session:
-            row = await contract_store.load_in_scope(session, principal, contract_id, "contracts:read")
-            return await revision_store.versions(session, row)
+            record = await contract_store.load(session, principal, contract_id, "contracts:read")
+            return await revision_store.versions(session, record)
