@@ -23,6 +23,7 @@ from salesgrid_contracts.stores import documents as document_store
 from salesgrid_contracts.stores import payments as payment_store
 from salesgrid_contracts.stores import receipts as receipt_store
 from salesgrid_contracts.stores import revisions as revision_store
+from salesgrid_contracts.translate.contracts import contract_pb
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
@@ -190,3 +191,59 @@ async def test_plans_originals_and_versions_read_back_as_domain_values(database_
             )
     finally:
         await engine.dispose()
+
+
+def test_what_a_reader_sees_is_mapped_once_and_answered_from_domain_values() -> None:
+    row, lines = store.new_row(
+        signed(),
+        org_path="/c/sz/",
+        opportunity_id="o-1",
+        attachments=[],
+        template=None,
+        channel="agent",
+        partner_id="pa-1",
+        custom_fields={"region_code": "SZ-01"},
+        now=NOW,
+    )
+    row.credit, row.approval_kind = Decimal("12.5"), "amendment"
+    step = models.ApprovalStepRow(
+        contract_id="k-1",
+        round=1,
+        step_order=1,
+        kind="amendment",
+        role="manager",
+        approver_id="mgr",
+        status="approved",
+        activated_at=NOW,
+        decided_at=NOW,
+        reminded_at=None,
+        comment=None,
+    )
+    proposed = models.ContractRevision(
+        contract_id="k-1",
+        revision=2,
+        status="proposed",
+        start_date=date(2026, 4, 1),
+        end_date=date(2027, 3, 31),
+        terms="Net 60",
+        total=Decimal("900"),
+        attachments=[],
+        lines=[store.line_json(line) for line in signed().lines],
+        created_by="rep-a",
+        created_at=NOW,
+    )
+    detail = store.detail_of(store.ContractView(row, lines, [step], proposed))
+    assert (detail.credit, detail.opportunity_id, detail.record.approval_kind) == (cny("12.50"), "o-1", "amendment")
+    assert [(s.order, s.role, s.status.value, s.comment) for s in detail.steps] == [(1, "manager", "approved", None)]
+    assert detail.proposed is not None and (detail.proposed.revision, detail.proposed.terms) == (2, "Net 60")
+    answer = contract_pb(detail)
+    assert (answer.credit, answer.opportunity_id, answer.channel, answer.revision, answer.proposed.terms) == (
+        "12.50",
+        "o-1",
+        "agent",
+        1,
+        "Net 60",
+    )
+    assert [(line.total, line.unit_price) for line in answer.lines] == [("900.00", "500.00")]
+    assert [(s.role, s.status, s.comment) for s in answer.approval_steps] == [("manager", "approved", "")]
+    assert answer.custom_fields["region_code"] == "SZ-01" and answer.status == "signed"

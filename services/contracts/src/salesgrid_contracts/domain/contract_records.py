@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from .amendments import ContractVersion
 from .approval import ApprovalStep
 from .attachments import Attachment
 from .contracts import Contract
@@ -69,3 +70,16 @@ class RoundStep:
     kind: str  # contract | termination | amendment
     round: int
     step: ApprovalStep
+
+
+@dataclass(frozen=True)
+class ContractDetail:
+    """A contract as it is read: its record with what the reader sees besides: the credit its
+    receipts left, the opportunity it came from, the current approval round's steps and the
+    amendment proposed (under approval)."""
+
+    record: ContractRecord
+    credit: Money
+    opportunity_id: str = ""
+    steps: tuple[ApprovalStep, ...] = ()
+    proposed: ContractVersion | None = None

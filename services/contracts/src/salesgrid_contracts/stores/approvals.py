@@ -21,7 +21,7 @@ from salesgrid_contracts import models
 from salesgrid_contracts.domain import approval
 from salesgrid_contracts.domain.money import Money
 from salesgrid_contracts.domain.contract_records import ContractRecord, RoundStep
-from salesgrid_contracts.stores.contracts import ContractView
+from salesgrid_contracts.stores.contracts import ContractView, step_of
 
 StepRow = models.ApprovalStepRow
 
@@ -70,19 +70,6 @@ async def rules_on_path(session: AsyncSession, org_path: str, currency: str) -> 
     path = orgpaths.units_nearest_first(org_path)
     stored = await session.scalars(select(models.ApprovalRuleSet).where(models.ApprovalRuleSet.org_unit_id.in_(path)))
     return approval.rules_for_unit(path, {r.org_unit_id: rules_from_row(r) for r in stored}, currency)
-
-
-def step_of(row: StepRow) -> approval.ApprovalStep:
-    return approval.ApprovalStep(
-        order=row.step_order,
-        role=row.role,
-        approver_id=row.approver_id,
-        status=approval.StepStatus(row.status),
-        activated_at=row.activated_at,
-        decided_at=row.decided_at,
-        comment=row.comment,
-        reminded_at=row.reminded_at,
-    )
 
 
 def round_step(row: StepRow, contract: models.Contract) -> RoundStep:

@@ -9,9 +9,10 @@ from datetime import datetime
 from decimal import Decimal
 
 from salesgrid_contracts import models
-from salesgrid_contracts.domain import contracts
+from salesgrid_contracts.domain import approval, contracts
+from salesgrid_contracts.domain.amendments import ContractVersion
 from salesgrid_contracts.domain.attachments import Attachment, ContractTemplate
-from salesgrid_contracts.domain.contract_records import ContractRecord
+from salesgrid_contracts.domain.contract_records import ContractDetail, ContractRecord
 from salesgrid_contracts.domain.money import Money
 from salesgrid_contracts.stores.contract_views import ContractView
 
@@ -180,4 +181,44 @@ def record_of(view: ContractView) -> ContractRecord:
         attachments=attachments_of(row),
         template_id=row.template_id,
         template_version=row.template_version,
+    )
+
+
+def step_of(row: models.ApprovalStepRow) -> approval.ApprovalStep:
+    return approval.ApprovalStep(
+        order=row.step_order,
+        role=row.role,
+        approver_id=row.approver_id,
+        status=approval.StepStatus(row.status),
+        activated_at=row.activated_at,
+        decided_at=row.decided_at,
+        comment=row.comment,
+        reminded_at=row.reminded_at,
+    )
+
+
+def version_of(row: models.ContractRevision, currency: str) -> ContractVersion:
+    return ContractVersion(
+        revision=row.revision,
+        status=row.status,
+        start_date=row.start_date,
+        end_date=row.end_date,
+        terms=row.terms,
+        lines=tuple(line_of(line, currency) for line in row.lines),
+        total=Money(row.total, currency),
+        created_by=row.created_by,
+        created_at=row.created_at,
+        attachments=attachments_from(row.attachments),
+    )
+
+
+def detail_of(view: ContractView) -> ContractDetail:
+    """The one mapping of a contract's rows to what a reader sees of it."""
+    row = view.row
+    return ContractDetail(
+        record=record_of(view),
+        credit=Money(row.credit, row.currency),
+        opportunity_id=row.opportunity_id or "",
+        steps=tuple(step_of(step) for step in view.steps),
+        proposed=version_of(view.proposed, row.currency) if view.proposed is not None else None,
     )

@@ -13,22 +13,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth import Principal
 from salesgrid_common.errors import Conflict, NotFound, PermissionDenied
+from salesgrid_common.paging import Page
 from salesgrid_contracts import models
 from salesgrid_contracts.domain import contracts
 from salesgrid_contracts.domain.attachments import Attachment, ContractTemplate
-from salesgrid_contracts.domain.contract_records import ContractRecord
+from salesgrid_contracts.domain.contract_records import ContractDetail, ContractRecord
 from salesgrid_contracts.stores.contract_rows import (
     attachment_json,
     attachments_from,
     attachments_of,
+    detail_of,
     domain_of,
     line_json,
     line_of,
     new_row,
     record_of,
+    step_of,
     to_row,
+    version_of,
 )
-from salesgrid_contracts.stores.contract_views import ContractView, page_in_scope, view, views
+from salesgrid_contracts.stores import contract_views
+from salesgrid_contracts.stores.contract_views import ContractView, view, views
 
 # The loaders and mappers are named here too: callers load and map contracts through this one module.
 __all__ = [
@@ -36,13 +41,15 @@ __all__ = [
     "attachment_json",
     "attachments_from",
     "attachments_of",
+    "detail_of",
     "domain_of",
     "line_json",
     "line_of",
     "new_row",
-    "page_in_scope",
     "record_of",
+    "step_of",
     "to_row",
+    "version_of",
     "view",
     "views",
 ]
@@ -155,10 +162,39 @@ async def save_record(session: AsyncSession, record: ContractRecord) -> Contract
     return replace(record, version=row.version)
 
 
-async def view_of(session: AsyncSession, record: ContractRecord) -> ContractView:
-    """The rows of a record loaded (or added) in this transaction, for the servicer."""
+async def detail(session: AsyncSession, record: ContractRecord) -> ContractDetail:
+    """What a reader sees of a record loaded (or added) in this transaction."""
     await session.flush()
-    return await view(session, await get(session, record.contract_id))
+    return detail_of(await view(session, await get(session, record.contract_id)))
+
+
+async def read(session: AsyncSession, principal: Principal, contract_id: str) -> ContractDetail:
+    """The contract as the caller may read it (else NotFound)."""
+    return detail_of(await view(session, await load_in_scope(session, principal, contract_id, "contracts:read")))
+
+
+async def page_in_scope(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    status: str,
+    customer_id: str,
+    custom_fields: Mapping[str, str],
+    page_size: int,
+    cursor: str,
+) -> Page[ContractDetail]:
+    """A page of the contracts the caller may read, in a fixed number of queries (blank filters
+    are ignored)."""
+    found = await contract_views.page_in_scope(
+        session,
+        principal,
+        status=status,
+        customer_id=customer_id,
+        custom_fields=custom_fields,
+        page_size=page_size,
+        cursor=cursor,
+    )
+    return Page([detail_of(v) for v in found.items], found.next_token)
 
 
 async def add(

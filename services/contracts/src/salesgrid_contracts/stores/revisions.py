@@ -14,8 +14,7 @@ from salesgrid_contracts import models
 from salesgrid_contracts.domain import contracts
 from salesgrid_contracts.domain.amendments import ContractVersion
 from salesgrid_contracts.domain.contract_records import ContractRecord
-from salesgrid_contracts.domain.money import Money
-from salesgrid_contracts.stores.contracts import ContractView, attachments_from, domain_of, line_json, line_of
+from salesgrid_contracts.stores.contracts import ContractView, domain_of, line_json, version_of
 
 Row = models.ContractRevision
 
@@ -97,21 +96,6 @@ async def put_in_force(session: AsyncSession, view: ContractView) -> None:
     row.start_date, row.end_date, row.terms = proposed.start_date, proposed.end_date, proposed.terms
     row.total, row.revision = proposed.total, proposed.revision
     row.attachments = list(proposed.attachments)
-
-
-def version_of(row: Row, currency: str) -> ContractVersion:
-    return ContractVersion(
-        revision=row.revision,
-        status=row.status,
-        start_date=row.start_date,
-        end_date=row.end_date,
-        terms=row.terms,
-        lines=tuple(line_of(line, currency) for line in row.lines),
-        total=Money(row.total, currency),
-        created_by=row.created_by,
-        created_at=row.created_at,
-        attachments=attachments_from(row.attachments),
-    )
 
 
 def _record_in_force(record: ContractRecord) -> ContractVersion:

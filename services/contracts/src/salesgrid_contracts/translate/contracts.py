@@ -9,10 +9,9 @@ from salesgrid_common.custom_fields.structs import struct_of
 from salesgrid_common.protos import to_timestamp
 from salesgrid_contracts.domain.amendments import ContractVersion
 from salesgrid_contracts.domain.attachments import Attachment
-from salesgrid_contracts.domain.contracts import ContractLine, line_total
-from salesgrid_contracts.domain.money import Money
-from salesgrid_contracts.stores.contracts import ContractView, attachments_of
-from salesgrid_contracts.stores.revisions import version_of
+from salesgrid_contracts.domain.approval import ApprovalStep
+from salesgrid_contracts.domain.contract_records import ContractDetail
+from salesgrid_contracts.domain.contracts import ContractLine
 from salesgrid_contracts.usecases import AttachmentInput
 
 
@@ -59,57 +58,48 @@ def version_pb(version: ContractVersion) -> pb.ContractVersion:
     )
 
 
-def contract_pb(view: ContractView) -> pb.Contract:
-    row = view.row
-    lines = [
-        pb.ContractLine(
-            product_id=line.product_id,
-            description=line.description,
-            quantity=str(line.quantity),
-            unit_price=str(Money(line.unit_price, row.currency).amount),
-            discount_percent=str(line.discount_percent),
-            total=str(line_total(line.quantity, Money(line.unit_price, row.currency), line.discount_percent).amount),
-        )
-        for line in view.lines
-    ]
-    steps = [
-        pb.ApprovalStep(
-            order=s.step_order,
-            role=s.role,
-            approver_id=s.approver_id,
-            status=s.status,
-            comment=s.comment or "",
-            decided_at=to_timestamp(s.decided_at),
-        )
-        for s in view.steps
-    ]
+def step_pb(step: ApprovalStep) -> pb.ApprovalStep:
+    return pb.ApprovalStep(
+        order=step.order,
+        role=step.role,
+        approver_id=step.approver_id,
+        status=step.status.value,
+        comment=step.comment or "",
+        decided_at=to_timestamp(step.decided_at),
+    )
+
+
+def contract_pb(detail: ContractDetail) -> pb.Contract:
+    record = detail.record
+    contract = record.contract
+    termination = contract.termination
     return pb.Contract(
-        id=row.id,
-        number=row.number,
-        customer_id=row.customer_id,
-        owner_id=row.owner_id,
-        org_path=row.org_path,
-        currency=row.currency,
-        start_date=row.start_date.isoformat(),
-        end_date=row.end_date.isoformat(),
-        terms=row.terms,
-        status=row.status,
-        lines=lines,
-        total=str(Money(row.total, row.currency).amount),
-        signed_on=row.signed_on.isoformat() if row.signed_on else "",
-        approval_kind=row.approval_kind or "",
-        approval_steps=steps,
-        termination_reason=row.termination_reason or "",
-        credit=str(Money(row.credit, row.currency).amount),
-        version=row.version,
-        created_at=to_timestamp(row.created_at),
-        revision=row.revision,
-        opportunity_id=row.opportunity_id or "",
-        attachments=attachments_pb(attachments_of(row)),
-        template_id=row.template_id or "",
-        template_version=row.template_version or 0,
-        channel=row.channel or "direct",
-        partner_id=row.partner_id or "",
-        proposed=version_pb(version_of(view.proposed, row.currency)) if view.proposed else None,
-        custom_fields=struct_of(row.custom_fields),
+        id=contract.contract_id,
+        number=contract.number,
+        customer_id=contract.customer_id,
+        owner_id=contract.owner_id,
+        org_path=record.org_path,
+        currency=contract.currency,
+        start_date=contract.start_date.isoformat(),
+        end_date=contract.end_date.isoformat(),
+        terms=contract.terms,
+        status=contract.status.value,
+        lines=[line_pb(line) for line in contract.lines],
+        total=str(record.total.amount),
+        signed_on=contract.signed_on.isoformat() if contract.signed_on else "",
+        approval_kind=record.approval_kind or "",
+        approval_steps=[step_pb(step) for step in detail.steps],
+        termination_reason=termination.reason if termination else "",
+        credit=str(detail.credit.amount),
+        version=record.version,
+        created_at=to_timestamp(contract.created_at),
+        revision=contract.version,
+        opportunity_id=detail.opportunity_id,
+        attachments=attachments_pb(record.attachments),
+        template_id=record.template_id or "",
+        template_version=record.template_version or 0,
+        channel=record.channel or "direct",
+        partner_id=record.partner_id or "",
+        proposed=version_pb(detail.proposed) if detail.proposed else None,
+        custom_fields=struct_of(dict(record.custom_fields)),
     )

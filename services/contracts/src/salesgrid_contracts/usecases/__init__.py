@@ -14,7 +14,7 @@ from salesgrid_contracts.usecases.custom_fields import CustomFieldsMixin
 from salesgrid_contracts.usecases.payments import PaymentsMixin
 from salesgrid_contracts.usecases.receivables import COLLECTIBLE, ReceivablesMixin
 from salesgrid_contracts.usecases._support import AttachmentInput, SYSTEM_ACTOR, parse_day
-from salesgrid_contracts.stores.contracts import ContractView
+from salesgrid_contracts.domain.contract_records import ContractDetail
 
 
 class ContractsUseCases(
@@ -36,7 +36,7 @@ __all__ = [
     "APPROVAL_REMINDER_AFTER",
     "AttachmentInput",
     "COLLECTIBLE",
-    "ContractView",
+    "ContractDetail",
     "LineInput",
     "SYSTEM_ACTOR",
     "parse_day",

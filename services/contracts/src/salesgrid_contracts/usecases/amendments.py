@@ -16,7 +16,7 @@ from salesgrid_contracts.usecases._support import (
     AttachmentInput,
     parse_day,
 )
-from salesgrid_contracts.stores.contracts import ContractView
+from salesgrid_contracts.domain.contract_records import ContractDetail
 from salesgrid_contracts.usecases.contracts import ContractsMixin, LineInput, _attachments
 
 
@@ -34,7 +34,7 @@ class AmendmentsMixin(ContractsMixin):
         terms: str | None,
         expected_version: int,
         attachment_refs: Sequence[AttachmentInput] | None = None,
-    ) -> ContractView:
+    ) -> ContractDetail:
         """Proposes the next version of a contract in force; it goes through approval on its own
         total, and the version in force stays untouched (and collectible) meanwhile."""
         principal.require("contracts:update")
@@ -68,7 +68,7 @@ class AmendmentsMixin(ContractsMixin):
             record = await self._start_flow(session, principal, record, "amendment", now, amended.total.amount)
             record = await contract_store.save_record(session, record)
             await self._contract_event(session, "contract.submitted", record, principal, now)
-            return await contract_store.view_of(session, record)
+            return await contract_store.detail(session, record)
 
     async def list_versions(self, principal: Principal, contract_id: str) -> list[ContractVersion]:
         """Every version of the contract, oldest first; the original one is synthesised while it

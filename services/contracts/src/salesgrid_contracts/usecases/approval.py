@@ -15,13 +15,14 @@ from salesgrid_contracts.stores import approvals as approval_store
 from salesgrid_contracts.stores import contracts as contract_store
 from salesgrid_contracts.stores import revisions as revision_store
 from salesgrid_contracts.usecases._support import ContractsUseCasesBase
+from salesgrid_contracts.domain.contract_records import ContractDetail
 from salesgrid_contracts.stores.contracts import ContractView
 
 
 class ApprovalMixin(ContractsUseCasesBase):
     """ContractsUseCases: approval."""
 
-    async def submit(self, principal: Principal, contract_id: str, expected_version: int) -> ContractView:
+    async def submit(self, principal: Principal, contract_id: str, expected_version: int) -> ContractDetail:
         principal.require("contracts:update")
         now = self.clock()
         async with self.sessions() as session, session.begin():
@@ -32,11 +33,11 @@ class ApprovalMixin(ContractsUseCasesBase):
             record = await self._start_flow(session, principal, record, "contract", now)
             record = await contract_store.save_record(session, record.with_contract(submitted))
             await self._contract_event(session, "contract.submitted", record, principal, now)
-            return await contract_store.view_of(session, record)
+            return await contract_store.detail(session, record)
 
     async def decide(
         self, principal: Principal, contract_id: str, *, approve: bool, comment: str, expected_version: int
-    ) -> ContractView:
+    ) -> ContractDetail:
         """The current approver approves or rejects the flow under way (a new contract's, or a
         termination request's); the last approval or any rejection settles the contract."""
         principal.require("contracts:approve")
@@ -53,11 +54,11 @@ class ApprovalMixin(ContractsUseCasesBase):
                 await self._step_event(session, happened, step, principal, now)
             if flow.status is approval.FlowStatus.PENDING:
                 record = await contract_store.save_record(session, record)
-                return await contract_store.view_of(session, record)
+                return await contract_store.detail(session, record)
             contract = record.contract
             if kind == "amendment":
                 await self._settle_amendment(session, view, approve)
-                record = contract_store.record_of(await contract_store.view_of(session, record))
+                record = (await contract_store.detail(session, record)).record
                 contract = record.contract
             elif kind == "contract":
                 contract = contracts.approve(contract) if approve else contracts.reject(contract)
@@ -73,11 +74,11 @@ class ApprovalMixin(ContractsUseCasesBase):
             )
             await approval_store.end_round(session, record)
             await self._contract_event(session, f"contract.{verb}", record, principal, now, comment)
-            return await contract_store.view_of(session, record)
+            return await contract_store.detail(session, record)
 
     async def request_termination(
         self, principal: Principal, contract_id: str, reason: str, expected_version: int
-    ) -> ContractView:
+    ) -> ContractDetail:
         principal.require("contracts:update")
         now = self.clock()
         async with self.sessions() as session, session.begin():
@@ -91,7 +92,7 @@ class ApprovalMixin(ContractsUseCasesBase):
             )
             record = await self._start_flow(session, principal, record, "termination", now)
             record = await contract_store.save_record(session, record.with_contract(requested))
-            return await contract_store.view_of(session, record)
+            return await contract_store.detail(session, record)
 
     async def _settle_amendment(self, session: AsyncSession, view: ContractView, approve: bool) -> None:
         """Approved: the version in force is kept as superseded and the proposal takes its place
