@@ -19,12 +19,11 @@ from salesgrid.events.v1.contracts_events_pb2 import (
     ContractsRefundRecorded,
 )
 from salesgrid_common.custom_fields.structs import struct_of
-from salesgrid_contracts import models
 from salesgrid_contracts.domain import payments
 from salesgrid_contracts.domain.contract_records import ContractRecord, RoundStep
 from salesgrid_contracts.domain.documents import PrintedOriginal
 from salesgrid_contracts.domain.money import Money
-from salesgrid_contracts.domain.payment_records import InvoiceRecord, ReceiptRecord, RefundRecord
+from salesgrid_contracts.domain.payment_records import DueInstalment, InvoiceRecord, ReceiptRecord, RefundRecord
 
 
 def contract_state(record: ContractRecord, comment: str = "") -> ContractsContractState:
@@ -63,16 +62,17 @@ def approval_step(recorded: RoundStep) -> ContractsApprovalStep:
     )
 
 
-def instalment_overdue(row: models.Contract, instalment: models.InstalmentRow) -> ContractsInstalmentOverdue:
+def instalment_overdue(due: DueInstalment) -> ContractsInstalmentOverdue:
+    balance = due.balance
     return ContractsInstalmentOverdue(
-        contract_id=row.id,
-        number=row.number,
-        customer_id=row.customer_id,
-        owner_id=row.owner_id,
-        seq=instalment.seq,
-        due_date=instalment.due_date.isoformat(),
-        outstanding=money_text(instalment.amount - instalment.paid, row.currency),
-        currency=row.currency,
+        contract_id=due.contract_id,
+        number=due.number,
+        customer_id=due.customer_id,
+        owner_id=due.owner_id,
+        seq=balance.seq,
+        due_date=balance.due_date.isoformat(),
+        outstanding=str(balance.outstanding.amount),
+        currency=balance.amount.currency,
     )
 
 

@@ -55,3 +55,16 @@ class PaymentPlan:
     currency: str
     instalments: tuple[InstalmentBalance, ...]
     credit: Money
+
+
+@dataclass(frozen=True)
+class DueInstalment:
+    """An instalment with what has been paid on it, and the contract it is owed on."""
+
+    contract_id: str
+    number: str
+    customer_id: str
+    owner_id: str
+    org_unit_id: str  # whose calendar says when it is overdue
+    org_path: str
+    balance: InstalmentBalance

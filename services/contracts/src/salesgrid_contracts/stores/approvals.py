@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salesgrid_common import orgpaths
 from salesgrid_common.approval import store_steps, stored_reminder_due
 from salesgrid_common.errors import FailedPrecondition
-from salesgrid_common.localtime import latest_local_date
 from salesgrid_contracts import models
 from salesgrid_contracts.domain import approval
 from salesgrid_contracts.domain.money import Money
@@ -168,27 +167,3 @@ async def pending_steps(session: AsyncSession) -> Sequence[tuple[StepRow, models
         .with_for_update(of=StepRow, skip_locked=True)
     )
     return (await session.execute(stmt)).tuples().all()
-
-
-async def unreminded_overdue_instalments(
-    session: AsyncSession, now: datetime
-) -> Sequence[tuple[models.InstalmentRow, models.Contract]]:
-    """Instalments of signed or active contracts not yet reminded of and due before the latest
-    local date on earth (each is then judged on its own branch's calendar), with their contracts;
-    locked like `pending_steps`."""
-    stmt = (
-        select(models.InstalmentRow, models.Contract)
-        .join(models.Contract, models.Contract.id == models.InstalmentRow.contract_id)
-        .where(
-            models.Contract.status.in_(("signed", "active")),
-            models.InstalmentRow.overdue_reminded_at.is_(None),
-            models.InstalmentRow.due_date < latest_local_date(now),
-        )
-        .with_for_update(of=models.InstalmentRow, skip_locked=True)
-    )
-    return (await session.execute(stmt)).tuples().all()
-
-
-def mark_overdue_reminded(instalment: models.InstalmentRow, now: datetime) -> None:
-    """The instalment's overdue reminder is sent (once: `unreminded_overdue_instalments` skips it)."""
-    instalment.overdue_reminded_at = now

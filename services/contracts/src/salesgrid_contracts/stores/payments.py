@@ -8,17 +8,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth import Principal, scope_filter
 from salesgrid_common.errors import NotFound
+from salesgrid_common.localtime import latest_local_date
 from salesgrid_common.paging import Page
 from salesgrid_contracts import models
 from salesgrid_contracts.domain import payments, receivables
 from salesgrid_contracts.domain.contract_records import ContractRecord
 from salesgrid_contracts.domain.money import Money
-from salesgrid_contracts.domain.payment_records import InvoiceRecord, PaymentPlan, RefundRecord
+from salesgrid_contracts.domain.payment_records import DueInstalment, InvoiceRecord, PaymentPlan, RefundRecord
 from salesgrid_contracts.domain.settlement import InstalmentBalance, Settlement
 from salesgrid_contracts.stores import contracts as contract_store
 from salesgrid_contracts.stores.payment_pages import page_in_scope
@@ -193,3 +194,40 @@ async def payable(session: AsyncSession, principal: Principal, contract_id: str)
     if row is None or not principal.can_see("payments:create", row.owner_id, row.org_path):
         raise NotFound(f"contract {contract_id} not found", "contract_id")
     return contract_store.record_of(await contract_store.view(session, row))
+
+
+async def unreminded_overdue(session: AsyncSession, now: datetime) -> list[DueInstalment]:
+    """Instalments of signed or active contracts not yet reminded of and due before the latest
+    local date on earth (each is then judged on its own branch's calendar), with their contracts;
+    locked, skipping rows another replica holds."""
+    stmt = (
+        select(models.InstalmentRow, models.Contract)
+        .join(models.Contract, models.Contract.id == models.InstalmentRow.contract_id)
+        .where(
+            models.Contract.status.in_(("signed", "active")),
+            models.InstalmentRow.overdue_reminded_at.is_(None),
+            models.InstalmentRow.due_date < latest_local_date(now),
+        )
+        .with_for_update(of=models.InstalmentRow, skip_locked=True)
+    )
+    return [
+        DueInstalment(
+            contract_id=c.id,
+            number=c.number,
+            customer_id=c.customer_id,
+            owner_id=c.owner_id,
+            org_unit_id=c.org_unit_id,
+            org_path=c.org_path,
+            balance=InstalmentBalance(i.seq, i.due_date, Money(i.amount, c.currency), Money(i.paid, c.currency)),
+        )
+        for i, c in (await session.execute(stmt)).tuples().all()
+    ]
+
+
+async def mark_overdue_reminded(session: AsyncSession, due: DueInstalment, now: datetime) -> None:
+    """The instalment's overdue reminder is sent (once: `unreminded_overdue` skips it)."""
+    await session.execute(
+        update(models.InstalmentRow)
+        .where(models.InstalmentRow.contract_id == due.contract_id, models.InstalmentRow.seq == due.balance.seq)
+        .values(overdue_reminded_at=now)
+    )
