@@ -81,5 +81,6 @@ class ContractDetail:
     record: ContractRecord
     credit: Money
     opportunity_id: str = ""
-    steps: tuple[ApprovalStep, ...] = ()
+    steps: tuple[ApprovalStep, ...] = ()  # of the current (or last) approval round
     proposed: ContractVersion | None = None
+    approval_started_at: datetime | None = None  # of the approval under way

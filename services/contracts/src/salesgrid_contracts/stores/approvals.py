@@ -19,8 +19,8 @@ from salesgrid_common.errors import FailedPrecondition
 from salesgrid_contracts import models
 from salesgrid_contracts.domain import approval
 from salesgrid_contracts.domain.money import Money
-from salesgrid_contracts.domain.contract_records import ContractRecord, RoundStep
-from salesgrid_contracts.stores.contracts import ContractView, step_of
+from salesgrid_contracts.domain.contract_records import ContractDetail, ContractRecord, RoundStep
+from salesgrid_contracts.stores.contracts import step_of
 
 StepRow = models.ApprovalStepRow
 
@@ -75,13 +75,11 @@ def round_step(row: StepRow, contract: models.Contract) -> RoundStep:
     return RoundStep(contract.id, contract.number, contract.org_path, row.kind, row.round, step_of(row))
 
 
-def flow_of(view: ContractView) -> approval.ApprovalFlow:
+def flow_of(detail: ContractDetail) -> approval.ApprovalFlow:
     """The flow under way on the contract (its current round's steps)."""
-    row = view.row
-    if row.approval_kind is None or row.approval_started_at is None:
+    if detail.record.approval_kind is None or detail.approval_started_at is None:
         raise FailedPrecondition("this contract has no approval under way", "status")
-    steps = tuple(step_of(s) for s in view.steps)
-    return approval.ApprovalFlow(steps, approval.FlowStatus.PENDING, row.approval_started_at)
+    return approval.ApprovalFlow(detail.steps, approval.FlowStatus.PENDING, detail.approval_started_at)
 
 
 def start(
@@ -106,12 +104,6 @@ def start(
     return stored
 
 
-def save_flow(view: ContractView, flow: approval.ApprovalFlow) -> list[tuple[StepRow, str]]:
-    """The flow's steps onto the round's rows; what happened to which step, in step order
-    ("approved" | "rejected" for the step decided, "activated" for the one whose turn began)."""
-    return store_steps(flow, {s.step_order: s for s in view.steps})
-
-
 def end(row: models.Contract) -> None:
     """No approval under way any more (the round's steps stay as they were decided)."""
     row.approval_kind = None
@@ -128,9 +120,19 @@ async def start_round(
     return replace(record, approval_kind=kind), [round_step(s, row) for s in stored]
 
 
-def save_round(view: ContractView, flow: approval.ApprovalFlow) -> list[tuple[RoundStep, str]]:
-    """`save_flow`, each step that changed as recorded."""
-    return [(round_step(stored, view.row), verb) for stored, verb in save_flow(view, flow)]
+async def save_round(
+    session: AsyncSession, contract_id: str, flow: approval.ApprovalFlow
+) -> list[tuple[RoundStep, str]]:
+    """The flow's steps onto the current round's rows (the contract loaded locked in this
+    transaction); what happened to which step, in step order ("approved" | "rejected" for the step
+    decided, "activated" for the one whose turn began), each as recorded."""
+    row = await session.get(models.Contract, contract_id)
+    assert row is not None
+    stored = await session.scalars(
+        select(StepRow).where(StepRow.contract_id == contract_id, StepRow.round == row.approval_round)
+    )
+    changed = store_steps(flow, {s.step_order: s for s in stored})
+    return [(round_step(step, row), verb) for step, verb in changed]
 
 
 async def end_round(session: AsyncSession, record: ContractRecord) -> ContractRecord:

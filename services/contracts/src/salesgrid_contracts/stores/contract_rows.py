@@ -221,4 +221,5 @@ def detail_of(view: ContractView) -> ContractDetail:
         opportunity_id=row.opportunity_id or "",
         steps=tuple(step_of(step) for step in view.steps),
         proposed=version_of(view.proposed, row.currency) if view.proposed is not None else None,
+        approval_started_at=row.approval_started_at,
     )

@@ -114,6 +114,11 @@ async def locked_view(session: AsyncSession, contract_id: str, expected_version:
     return await view(session, await load_locked(session, contract_id, expected_version))
 
 
+async def locked_detail(session: AsyncSession, contract_id: str, expected_version: int = 0) -> ContractDetail:
+    """`load_locked`, as a reader sees the contract (an approver decides on it)."""
+    return detail_of(await locked_view(session, contract_id, expected_version))
+
+
 async def insert(session: AsyncSession, row: models.Contract, lines: Sequence[models.ContractLine]) -> None:
     """A new contract's rows (the contract's first: its lines refer to it)."""
     session.add(row)

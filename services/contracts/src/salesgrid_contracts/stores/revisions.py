@@ -7,14 +7,15 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_contracts import models
 from salesgrid_contracts.domain import contracts
 from salesgrid_contracts.domain.amendments import ContractVersion
 from salesgrid_contracts.domain.contract_records import ContractRecord
-from salesgrid_contracts.stores.contracts import ContractView, domain_of, line_json, version_of
+from salesgrid_contracts.stores.contracts import ContractView, domain_of, get, line_json, version_of
+from salesgrid_contracts.stores.contracts import view as contract_view
 
 Row = models.ContractRevision
 
@@ -63,15 +64,18 @@ def propose(
     )
 
 
-def reject(view: ContractView) -> None:
+async def reject(session: AsyncSession, contract_id: str, revision: int) -> None:
     """The proposed version is kept, as rejected."""
-    assert view.proposed is not None
-    view.proposed.status = "rejected"
+    await session.execute(
+        update(Row).where(Row.contract_id == contract_id, Row.revision == revision).values(status="rejected")
+    )
 
 
-async def put_in_force(session: AsyncSession, view: ContractView) -> None:
+async def put_in_force(session: AsyncSession, contract_id: str) -> None:
     """The proposed version takes the place of the one in force, which is kept as superseded;
-    the contract's rows carry the new body (status and signature stay)."""
+    the contract's rows (loaded locked in this transaction) carry the new body (status and
+    signature stay)."""
+    view = await contract_view(session, await get(session, contract_id))
     row, proposed = view.row, view.proposed
     assert proposed is not None
     old = await session.get(Row, (row.id, row.revision))
