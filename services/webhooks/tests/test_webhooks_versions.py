@@ -1,9 +1,11 @@
 """Optimistic concurrency of subscriptions through the RPCs (SQLite and PostgreSQL): every change
 answers the next version; an update, rotation or delete sent with a stale expected_version is
-refused (ABORTED, STALE_VERSION) and changes nothing; 0 skips the check; the service's own disable
-of a dead endpoint is a new version too."""
+refused (ABORTED, STALE_VERSION) and changes nothing; 0 skips the check; of two changes sent at
+once at the same version one wins."""
 
 from __future__ import annotations
+
+import asyncio
 
 import grpc
 import pytest
@@ -75,7 +77,21 @@ async def test_changes_are_versioned_and_a_stale_version_is_refused(  # type: ig
             await stub.DeleteSubscription(pb.DeleteSubscriptionRequest(id=sub_id, expected_version=3), metadata=admin)
         assert stale_info(stale.value)["sent_version"] == "3"
         assert (await stub.GetSubscription(pb.GetSubscriptionRequest(id=sub_id), metadata=admin)).version == 4
-        deleted = await stub.DeleteSubscription(
-            pb.DeleteSubscriptionRequest(id=sub_id, expected_version=4), metadata=admin
+        # Two changes sent at once at the same version: one wins, the other is refused (the load locks).
+        racing = await asyncio.gather(
+            *(
+                stub.UpdateSubscription(
+                    pb.UpdateSubscriptionRequest(id=sub_id, description=text, expected_version=4), metadata=admin
+                )
+                for text in ("first", "second")
+            ),
+            return_exceptions=True,
         )
-        assert deleted.version == 5
+        won = [r for r in racing if isinstance(r, pb.Subscription)]
+        lost = [r for r in racing if isinstance(r, grpc.aio.AioRpcError)]
+        assert len(won) == 1 and won[0].version == 5 and len(lost) == 1
+        assert stale_info(lost[0]) == {"problem_category": "CONFLICT", "current_version": "5", "sent_version": "4"}
+        deleted = await stub.DeleteSubscription(
+            pb.DeleteSubscriptionRequest(id=sub_id, expected_version=5), metadata=admin
+        )
+        assert deleted.version == 6
