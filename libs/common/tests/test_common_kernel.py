@@ -32,6 +32,7 @@ KERNEL = frozenset(
         "clock",
         "custom_fields.definitions",
         "events.catalogue",
+        "imports.model",
     }
 )
 FORBIDDEN = ("grpc", "sqlalchemy", "nats", "flask", "httpx", "jwt", "google", "salesgrid.", "asyncpg", "aiosqlite")
