@@ -122,6 +122,7 @@ class ImportJobs:
         self.clock = clock
         self.importer = importer
         self.batch = batch
+        self._running = asyncio.Lock()  # one runner per process (replicas share a job through SKIP LOCKED)
 
     async def start(self, principal: Principal, fmt: str, spool: IO[bytes]) -> model.ImportJob:
         """Stage the file's rows (header checked first: a bad file writes nothing) and queue the
@@ -180,6 +181,10 @@ class ImportJobs:
 
     async def run_all(self) -> int:
         """Every pending row of every unfinished job of the entity (oldest job first): records created."""
+        async with self._running:
+            return await self._run_all()
+
+    async def _run_all(self) -> int:
         async with self.sessions() as session:
             jobs = (
                 await session.execute(
