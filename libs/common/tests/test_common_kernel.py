@@ -33,6 +33,7 @@ KERNEL = frozenset(
         "custom_fields.definitions",
         "events.catalogue",
         "imports.model",
+        "analytics_reports",
     }
 )
 FORBIDDEN = ("grpc", "sqlalchemy", "nats", "flask", "httpx", "jwt", "google", "salesgrid.", "asyncpg", "aiosqlite")
