@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 from salesgrid_common.imports.model import RowError as SharedRowError
 from salesgrid_common.imports.model import check_header as shared_check_header
+from salesgrid_common.custom_fields.definitions import COLUMN_PREFIX as CUSTOM_PREFIX
 from salesgrid_common.imports.model import (  # the rules every import shares
-    CUSTOM_PREFIX,
     FORMATS,
     MAX_CELL,
     MAX_FILE_BYTES,
