@@ -4,6 +4,7 @@ CreateLead (validation, scope, assignment rules), refused rows reported with the
 
 from __future__ import annotations
 
+import asyncio
 import io
 
 import grpc
@@ -14,6 +15,7 @@ from salesgrid.common.v1 import imports_pb2 as ipb
 from salesgrid.pipeline.v1 import pipeline_pb2 as pb
 from salesgrid.pipeline.v1 import pipeline_pb2_grpc as pb_grpc
 from salesgrid_common.clock import FakeClock
+from salesgrid_common.imports.jobs import ImportJobs
 from salesgrid_common.imports.tables import import_jobs, import_rows
 from salesgrid_dev.testing import bearer, field_violations, principal, run_service
 from salesgrid_pipeline.app import DEFINITION, MIGRATIONS, usecases_for
@@ -227,3 +229,23 @@ async def test_lead_import_errors_are_paged_in_row_order(database_url: str, nats
             "cursor",
         )
         await expect_error(api.GetLeadImport(ipb.GetImportRequest(id="nope"), metadata=rep), grpc.StatusCode.NOT_FOUND)
+
+
+async def test_two_runners_share_a_lead_import_without_doubles(database_url: str, nats_url: str, test_keys) -> None:
+    """Two replicas' runners on one job (PostgreSQL: rows claimed with SKIP LOCKED; SQLite: one
+    process, its runner serialised) create each row once."""
+    async with running_pipeline(database_url, nats_url, test_keys) as running:
+        api = pb_grpc.PipelineStub(running.channel)
+        rep = bearer(test_keys.token(principal("rep-a", org_path="/c/r1/t1/", permissions=REP_PERMS)))
+        body = "company_name\n" + "".join(f"Shared {i:04d}\n" for i in range(450))
+        job = await api.StartLeadImport(chunks(body.encode(), size=4096), metadata=rep)
+        uc = usecases_for(running.app.ctx)
+        replica = ImportJobs(uc.sessions, uc.clock, uc.lead_imports.importer, batch=50)
+        if database_url.startswith("sqlite"):
+            replica = uc.lead_imports  # one runner per process: the same one, called twice at once
+        created = await asyncio.gather(uc.run_lead_imports(), replica.run_all())
+        assert sum(created) == 450
+        done = await api.GetLeadImport(ipb.GetImportRequest(id=job.id), metadata=rep)
+        assert (done.status, done.processed, done.created, done.failed) == ("done", 450, 450, 0)
+        events = [e.removeprefix("salesgrid.pipeline.") for e in await subjects(running)]
+        assert events.count("lead.created") == 450
