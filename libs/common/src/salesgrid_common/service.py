@@ -269,13 +269,15 @@ class ServiceApp:
         await self.health.enter_graceful_shutdown()  # every service → NOT_SERVING
         if self.server is not None:
             await self.server.stop(self.settings.shutdown_grace_seconds)
-        for task in self._tasks:
-            task.cancel()
-        # Bounded: nats-py's fetch can swallow a cancellation that lands inside its wait_for, and
-        # awaiting such a consumer task would hang the shutdown for good (the NATS drain below
-        # ends it anyway).
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=5.0)
+        # A cancellation that lands inside nats-py's fetch (its wait_for, Python 3.11) can be
+        # swallowed, and the consumer loop goes on: the tasks still running are cancelled again
+        # every 0.1 s, for at most 5 s (awaiting them once hung every such stop for the 5 s).
+        pending = set(self._tasks)
+        deadline = asyncio.get_running_loop().time() + 5.0
+        while pending and asyncio.get_running_loop().time() < deadline:
+            for task in pending:
+                task.cancel()
+            _done, pending = await asyncio.wait(pending, timeout=0.1)
         self._tasks.clear()
         for channel in self.ctx.channels.values():
             await channel.close()
