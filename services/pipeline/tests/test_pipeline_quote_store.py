@@ -127,3 +127,46 @@ async def test_versions_inbox_and_steps_load_in_one_query_each(database_url: str
                 await store.load(session, "q-9")
     finally:
         await engine.dispose()
+
+
+async def test_a_decided_flow_is_saved_onto_its_steps_and_reminders_are_marked(database_url: str) -> None:
+    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+    pending = replace(
+        full_quote(),
+        status=rules.QuoteStatus.CURRENT,
+        accepted_at=None,
+        accepted_by=None,
+        contract_id="",
+        discount_approval="pending",
+    )
+    later = NOW + timedelta(hours=2)
+    try:
+        async with sessions() as session, session.begin():
+            await store.insert(session, pending)
+            flow = approval.start_approval(
+                [approval.ApprovalStep(1, "manager", "mgr-1"), approval.ApprovalStep(2, "director", "dir-1")], NOW
+            )
+            store.add_steps(session, "q-1", flow.steps)
+        async with sessions() as session, session.begin():
+            assert await store.steps(session, "q-1") == list(flow.steps)
+            decided = approval.approve_step(flow, "mgr-1", later, "fine")
+            steps, happened = await store.save_steps(session, "q-1", decided)
+            assert steps == list(decided.steps)
+            assert [(s.order, s.status, verb) for s, verb in happened] == [
+                (1, approval.StepStatus.APPROVED, "approved"),
+                (2, approval.StepStatus.PENDING, "activated"),
+            ]
+        async with sessions() as session, session.begin():
+            assert await store.steps(session, "q-1") == list(decided.steps)  # every field written
+            assert await store.due_reminders(session, later + timedelta(hours=1), timedelta(hours=24)) == []
+            due = await store.due_reminders(session, later + timedelta(hours=24), timedelta(hours=24))
+            assert [(s.order, s.approver_id, s.reminded_at, q) for s, q in due] == [
+                (2, "dir-1", later + timedelta(hours=24), pending)
+            ]
+        async with sessions() as session, session.begin():
+            assert (await store.steps(session, "q-1"))[1].reminded_at == later + timedelta(hours=24)
+            assert await store.due_reminders(session, later + timedelta(hours=25), timedelta(hours=24)) == []
+    finally:
+        await engine.dispose()

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from salesgrid.events.v1.pipeline_events_pb2 import (
     PipelineDiscountApprovalStep,
+    PipelineDiscountPolicySet,
     PipelineLeadState,
     PipelineOpportunityState,
     PipelineQuoteState,
 )
 from salesgrid_common.approval import ApprovalStep
 from salesgrid_common.custom_fields.structs import struct_of
+from salesgrid_pipeline.domain.discounts import DiscountPolicy
 from salesgrid_pipeline.domain.leads import Lead
 from salesgrid_pipeline.domain.opportunities import Opportunity
 from salesgrid_pipeline.domain.quotes import Quote
@@ -79,6 +81,15 @@ def discount_step(quote: Quote, step: ApprovalStep) -> PipelineDiscountApprovalS
         owner_id=quote.owner_id,
         discount_rate=str(quote.discount_rate),
         submitted_by=quote.created_by,
+    )
+
+
+def discount_policy_set(policy: DiscountPolicy) -> PipelineDiscountPolicySet:
+    """`discount_policy.set`: a unit's own special-discount thresholds."""
+    return PipelineDiscountPolicySet(
+        org_unit_id=policy.org_unit_id,
+        threshold_percent=str(policy.threshold_percent),
+        director_above_percent=str(policy.director_above_percent),
     )
 
 

@@ -4,6 +4,7 @@ Quote, a quote version with its snapshotted lines and pricing."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import exists, select
@@ -157,10 +158,31 @@ def step_of(row: StepRow) -> approval.ApprovalStep:
     )
 
 
-async def step_rows(session: AsyncSession, quote_id: str) -> list[StepRow]:
-    """A quote's approval steps as stored (the shared approval helpers update them in place)."""
+async def steps(session: AsyncSession, quote_id: str) -> list[approval.ApprovalStep]:
+    """A quote's approval steps in order (held by the session: `save_steps` then writes them
+    back without reading them again)."""
     stmt = select(StepRow).where(StepRow.quote_id == quote_id).order_by(StepRow.step_order)
-    return list(await session.scalars(stmt))
+    return [step_of(row) for row in await session.scalars(stmt)]
+
+
+async def save_steps(
+    session: AsyncSession, quote_id: str, flow: approval.ApprovalFlow
+) -> tuple[list[approval.ApprovalStep], list[tuple[approval.ApprovalStep, str]]]:
+    """The decided flow onto the quote's steps (as loaded by `steps` in this transaction): every
+    step as now stored, and what happened to which step in step order ("approved" | "rejected"
+    for the step decided, "activated" for the one whose turn began)."""
+    stored: dict[int, StepRow] = {}
+    for step in flow.steps:
+        row = await session.get(StepRow, (quote_id, step.order))  # in the session since `steps`
+        assert row is not None
+        stored[step.order] = row
+    happened = approval.store_steps(flow, stored)
+    return [step_of(row) for row in stored.values()], [(step_of(row), verb) for row, verb in happened]
+
+
+def add_steps(session: AsyncSession, quote_id: str, steps: Sequence[approval.ApprovalStep]) -> None:
+    """Store the steps of an approval just started."""
+    session.add_all(new_step_rows(quote_id, steps))
 
 
 def new_step_rows(quote_id: str, steps: Sequence[approval.ApprovalStep]) -> list[StepRow]:
@@ -188,9 +210,12 @@ async def steps_of(session: AsyncSession, quote_ids: Sequence[str]) -> dict[str,
     return found
 
 
-async def due_reminders(session: AsyncSession) -> list[tuple[StepRow, rules.Quote]]:
-    """The pending, active steps of current quotes awaiting approval, locked (rows another replica
-    holds are skipped)."""
+async def due_reminders(
+    session: AsyncSession, now: datetime, timeout: timedelta
+) -> list[tuple[approval.ApprovalStep, rules.Quote]]:
+    """The pending, active steps of current quotes awaiting approval whose approver is due a
+    reminder (approval.stored_reminder_due), marked as reminded now, with their quotes; the steps
+    are locked (rows another replica holds are skipped)."""
     stmt = (
         select(StepRow, Row)
         .join(Row, Row.id == StepRow.quote_id)
@@ -202,4 +227,9 @@ async def due_reminders(session: AsyncSession) -> list[tuple[StepRow, rules.Quot
         )
         .with_for_update(of=StepRow, skip_locked=True)
     )
-    return [(step, from_row(row)) for step, row in (await session.execute(stmt)).all()]
+    due = []
+    for step, row in (await session.execute(stmt)).all():
+        if approval.stored_reminder_due(step, now, timeout):
+            step.reminded_at = now
+            due.append((step_of(step), from_row(row)))
+    return due

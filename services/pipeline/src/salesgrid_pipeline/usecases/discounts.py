@@ -6,12 +6,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
-from decimal import Decimal
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid.events.v1.pipeline_events_pb2 import PipelineDiscountPolicySet
 from salesgrid_common import approval
 from salesgrid_common.approval_chain import management_chain
 from salesgrid_common.auth import Principal
@@ -20,8 +17,8 @@ from salesgrid_common.errors import FailedPrecondition, ValidationFailed
 from salesgrid_pipeline.domain import discounts
 from salesgrid_pipeline.domain.opportunities import Opportunity
 from salesgrid_pipeline.domain import quotes as quote_rules
-from salesgrid_pipeline.models import DiscountPolicyRow
-from salesgrid_pipeline.payloads import discount_step
+from salesgrid_pipeline.payloads import discount_policy_set, discount_step
+from salesgrid_pipeline.stores import discount_policies as policy_store
 from salesgrid_pipeline.stores import quotes as quote_store
 from salesgrid_pipeline.stores import opportunities as opportunity_store
 from salesgrid_pipeline.usecases._support import PipelineUseCasesBase
@@ -35,19 +32,12 @@ def _unit_path(org_path: str) -> list[str]:
     return [unit for unit in reversed(org_path.split("/")) if unit]
 
 
-def _policy(row: DiscountPolicyRow) -> discounts.DiscountPolicy:
-    return discounts.DiscountPolicy(
-        row.org_unit_id, Decimal(row.threshold_percent), Decimal(row.director_above_percent)
-    )
-
-
 class DiscountsMixin(PipelineUseCasesBase):
     """PipelineUseCases: special-discount approval."""
 
     async def _policy_in_force(self, session: AsyncSession, org_path: str) -> discounts.DiscountPolicy:
         path = _unit_path(org_path)
-        stored = await session.scalars(select(DiscountPolicyRow).where(DiscountPolicyRow.org_unit_id.in_(path)))
-        return discounts.policy_for_unit(path, {row.org_unit_id: _policy(row) for row in stored})
+        return discounts.policy_for_unit(path, await policy_store.own_policies(session, path))
 
     async def _step_event(
         self,
@@ -87,7 +77,7 @@ class DiscountsMixin(PipelineUseCasesBase):
             return quote
         chain = await management_chain(session, principal.subject_id, opportunity.owner_id)
         flow = approval.start_approval(approval.route_roles(roles, principal.subject_id, chain), now)
-        session.add_all(quote_store.new_step_rows(quote.quote_id, flow.steps))
+        quote_store.add_steps(session, quote.quote_id, flow.steps)
         quote = replace(
             quote,
             discount_rate=rate,
@@ -118,9 +108,8 @@ class DiscountsMixin(PipelineUseCasesBase):
                 )
             if principal.subject_id in (quote.owner_id, quote.created_by):
                 raise FailedPrecondition("nobody approves his own special discount", "quote_id")
-            rows = await quote_store.step_rows(session, quote.quote_id)
             flow = approval.ApprovalFlow(
-                tuple(replace(quote_store.step_of(s), reminded_at=None) for s in rows),
+                tuple(replace(s, reminded_at=None) for s in await quote_store.steps(session, quote.quote_id)),
                 approval.FlowStatus.PENDING,
                 quote.approval_started_at,
             )
@@ -129,15 +118,16 @@ class DiscountsMixin(PipelineUseCasesBase):
                 if approve
                 else approval.reject_step(flow, principal.subject_id, comment, now)
             )
-            for stored, verb in approval.store_steps(flow, {s.step_order: s for s in rows}):
-                await self._step_event(session, verb, quote, quote_store.step_of(stored), principal, now)
+            steps, happened = await quote_store.save_steps(session, quote.quote_id, flow)
+            for step, verb in happened:
+                await self._step_event(session, verb, quote, step, principal, now)
             if flow.status is not approval.FlowStatus.PENDING:
                 quote = replace(quote, discount_approval=flow.status.value)
                 await quote_store.save(session, quote)
                 opportunity = await opportunity_store.load(session, quote.opportunity_id, self.model_of)
                 await self._quote_event(session, f"discount_{flow.status.value}", quote, opportunity, principal, now)
             await session.flush()
-            return quote, [quote_store.step_of(s) for s in rows]
+            return quote, steps
 
     async def send_discount_reminders(self, timeout: timedelta = APPROVAL_REMINDER_AFTER) -> int:
         """One scheduler run on the service clock: discount_approval.step_reminded (actor
@@ -147,11 +137,8 @@ class DiscountsMixin(PipelineUseCasesBase):
         now = self.clock()
         sent = 0
         async with self.sessions() as session, session.begin():
-            for step, quote in await quote_store.due_reminders(session):
-                if not approval.stored_reminder_due(step, now, timeout):
-                    continue
-                step.reminded_at = now
-                await self._step_event(session, "reminded", quote, quote_store.step_of(step), None, now)
+            for step, quote in await quote_store.due_reminders(session, now, timeout):
+                await self._step_event(session, "reminded", quote, step, None, now)
                 sent += 1
         return sent
 
@@ -185,30 +172,9 @@ class DiscountsMixin(PipelineUseCasesBase):
         now = self.clock()
         async with self.sessions() as session, session.begin():
             path = await self._unit_path_of(session, principal, policy.org_unit_id, "org_units:update")
-            values = {
-                "threshold_percent": str(policy.threshold_percent),
-                "director_above_percent": str(policy.director_above_percent),
-                "updated_by": principal.subject_id,
-                "updated_at": now,
-            }
-            stored = await session.get(DiscountPolicyRow, policy.org_unit_id)
-            if stored is None:
-                session.add(DiscountPolicyRow(org_unit_id=policy.org_unit_id, **values))
-            else:
-                for name, value in values.items():
-                    setattr(stored, name, value)
+            await policy_store.save(session, policy, principal.subject_id, now)
             await self._emit(
-                session,
-                "discount_policy.set",
-                PipelineDiscountPolicySet(
-                    org_unit_id=policy.org_unit_id,
-                    threshold_percent=values["threshold_percent"],
-                    director_above_percent=values["director_above_percent"],
-                ),
-                policy.org_unit_id,
-                path,
-                principal,
-                now,
+                session, "discount_policy.set", discount_policy_set(policy), policy.org_unit_id, path, principal, now
             )
         return policy
 
