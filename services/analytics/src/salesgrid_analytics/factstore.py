@@ -128,12 +128,17 @@ async def store_fact(session: AsyncSession, fact: f.Fact) -> bool:
     )
 
 
+@lru_cache(maxsize=None)
+def _hints(cls: type[f.Fact]) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
 def to_fact(row: StoredFact) -> f.Fact | None:
     """The domain fact of a row; None for kinds no reducer reads."""
     cls = KINDS.get(row.kind)
     if cls is None:
         return None
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     values = {name: _decode(value, hints.get(name)) for name, value in json.loads(row.data).items()}
     return cls(
         event_id=row.event_id, occurred_at=row.occurred_at, owner_id=row.owner_id, org_path=row.org_path, **values
@@ -160,3 +165,27 @@ async def load(
     if kinds is not None:
         query = query.where(StoredFact.kind.in_(list(kinds)))
     return list((await session.scalars(query.order_by(StoredFact.occurred_at, StoredFact.event_id))).all())
+
+
+@dataclasses.dataclass(frozen=True)
+class UserCreated:
+    """A `user_created` fact (no reducer reads it; the dashboard counts them), as stored."""
+
+    occurred_at: datetime
+    owner_id: str
+    org_path: str  # the platform form
+
+
+async def load_facts(session: AsyncSession, subtree: str, owner_id: str | None = None) -> list[f.Fact]:
+    """The domain facts under `subtree` (platform form), or only `owner_id`'s when given, oldest
+    first, in one query (see `load`)."""
+    return [fact for fact in map(to_fact, await load(session, subtree, owner_id)) if fact is not None]
+
+
+async def load_with_users(
+    session: AsyncSession, subtree: str, owner_id: str | None = None
+) -> tuple[list[f.Fact], list[UserCreated]]:
+    """`load_facts`, and the users created there, from the same one query."""
+    rows = await load(session, subtree, owner_id)
+    users = [UserCreated(r.occurred_at, r.owner_id, r.org_path) for r in rows if r.kind == USER_CREATED]
+    return [fact for fact in map(to_fact, rows) if fact is not None], users

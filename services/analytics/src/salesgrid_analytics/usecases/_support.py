@@ -11,12 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salesgrid_analytics import factstore
 from salesgrid_analytics.domain import orgpath
 from salesgrid_analytics.domain.facts import Fact, Selection
-from salesgrid_analytics.domain.metrics import Metric, parse_metric
+from salesgrid_analytics.domain.metrics import parse_metric
 from salesgrid_analytics.domain.money import validate_currency
 from salesgrid_analytics.domain.periods import Period, parse_period, parse_span
 from salesgrid_analytics.domain.scope import PrincipalScope, ScopeKind, require_subtree
-from salesgrid_analytics.domain.targets import Holder, Target
-from salesgrid_analytics.models import TargetRow
+from salesgrid_analytics.domain.targets import Target
+from salesgrid_analytics.stores import targets as target_store
 from salesgrid_common import localtime
 from salesgrid_common.auth import Principal, Scope
 from salesgrid_common.clock import Clock
@@ -79,12 +79,6 @@ def _selection(scope: PrincipalScope, subtree: str, rep_id: str) -> Selection:
     return Selection(unit, rep_id or None)
 
 
-def _target_of(row: TargetRow) -> Target:
-    return Target(
-        Metric(row.metric), parse_period(row.period), Holder(row.org_path, row.rep_id or None), row.amount, row.currency
-    )
-
-
 class AnalyticsUseCasesBase:
     """What every part of AnalyticsUseCases shares: its wiring and the helpers more than one topic uses."""
 
@@ -130,20 +124,18 @@ class AnalyticsUseCasesBase:
         )  # this year, locally
 
     async def _facts(self, session: AsyncSession, view: View) -> list[Fact]:
-        rows = await factstore.load(session, view.subtree, view.selection.owner_id)
-        return [fact for fact in map(factstore.to_fact, rows) if fact is not None]
+        return await factstore.load_facts(session, view.subtree, view.selection.owner_id)
 
+    @staticmethod
     async def _stored_targets(
-        self, session: AsyncSession, subtree: str, rep_id: str | None, metric: str, period: str
-    ) -> list[TargetRow]:
-        query = select(TargetRow)
-        if subtree != orgpath.ROOT:
-            query = query.where(TargetRow.org_path.startswith(subtree, autoescape=True))
-        if rep_id is not None:
-            query = query.where(TargetRow.rep_id == rep_id)
-        if metric:
-            query = query.where(TargetRow.metric == parse_metric(metric).value)
-        if period:
-            query = query.where(TargetRow.period == parse_period(period).label)
-        query = query.order_by(TargetRow.metric, TargetRow.org_path, TargetRow.rep_id, TargetRow.period)
-        return list((await session.scalars(query)).all())
+        session: AsyncSession, subtree: str, rep_id: str | None, metric: str, period: str
+    ) -> list[Target]:
+        """The targets under `subtree` (see target_store.matching), `metric` and `period` as sent
+        ("" for any)."""
+        return await target_store.matching(
+            session,
+            subtree,
+            rep_id,
+            parse_metric(metric) if metric else None,
+            parse_period(period) if period else None,
+        )

@@ -6,7 +6,6 @@ from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_analytics import factstore, stage_models
@@ -20,11 +19,11 @@ from salesgrid_analytics.domain.metrics import Metric, parse_metric
 from salesgrid_analytics.domain.periods import Period, PeriodKind
 from salesgrid_analytics.domain.stages import DEFAULT_MODEL
 from salesgrid_analytics.domain.targets import Holder, Target, decompose_over_periods
-from salesgrid_analytics.models import TargetRow
+from salesgrid_analytics.stores import targets as target_store
 from salesgrid_common.auth import Principal
 from salesgrid_common.errors import NotFound, ValidationFailed
 
-from salesgrid_analytics.usecases._support import AnalyticsUseCasesBase, Query, READ, View, _target_of
+from salesgrid_analytics.usecases._support import AnalyticsUseCasesBase, Query, READ, View
 
 
 @dataclass(frozen=True)
@@ -140,17 +139,12 @@ class ReportsMixin(AnalyticsUseCasesBase):
     async def _monthly_targets(self, session: AsyncSession, view: View) -> dict[Period, Decimal]:
         """Contract-amount targets of the selection per month; a quarter or year target without
         month targets is split evenly."""
-        holder = (
-            TargetRow.rep_id == view.selection.owner_id
-            if view.selection.owner_id
-            else (TargetRow.org_path == view.subtree) & (TargetRow.rep_id == "")
-        )
-        rows = await session.scalars(
-            select(TargetRow).where(
-                TargetRow.metric == Metric.CONTRACT_AMOUNT.value, TargetRow.currency == view.currency, holder
+        stored = {
+            t.period: t
+            for t in await target_store.of_holder(
+                session, Metric.CONTRACT_AMOUNT, view.currency, view.subtree, view.selection.owner_id
             )
-        )
-        stored = {t.period: t for t in map(_target_of, rows)}
+        }
         months: dict[Period, Decimal] = {}
         for target in sorted(stored.values(), key=lambda t: t.period.sort_key):
             shares = [target]
@@ -164,10 +158,9 @@ class ReportsMixin(AnalyticsUseCasesBase):
     async def dashboard(self, principal: Principal, query: Query) -> Dashboard:
         async with self.sessions() as session:
             view = await self._view(session, principal, READ, query)
-            rows = await factstore.load(session, view.subtree, view.selection.owner_id)
-            facts = [fact for fact in map(factstore.to_fact, rows) if fact is not None]
+            facts, users = await factstore.load_with_users(session, view.subtree, view.selection.owner_id)
             targets = await self._monthly_targets(session, view)
-            target_rows = await self._stored_targets(
+            own_targets = await self._stored_targets(
                 session, view.subtree, view.selection.owner_id, "", view.period.label
             )
             models = await stage_models.load_all(session)
@@ -183,11 +176,9 @@ class ReportsMixin(AnalyticsUseCasesBase):
             selection=view.selection,
         )
         new_users = Counter(
-            r.org_path
-            for r in rows
-            if r.kind == factstore.USER_CREATED
-            and view.period.contains(r.occurred_at, view.tz)
-            and view.selection.covers(r.owner_id, r.org_path)
+            u.org_path
+            for u in users
+            if view.period.contains(u.occurred_at, view.tz) and view.selection.covers(u.owner_id, u.org_path)
         )
         return Dashboard(
             view=view,
@@ -204,8 +195,6 @@ class ReportsMixin(AnalyticsUseCasesBase):
                 selection=view.selection,
             ),
             forecast=forecast.total,
-            targets=att.attainment_report(
-                facts, [t for t in map(_target_of, target_rows) if _is_own(t, view)], tz=view.tz
-            ),
+            targets=att.attainment_report(facts, [t for t in own_targets if _is_own(t, view)], tz=view.tz),
             new_users=tuple(sorted(new_users.items())),
         )

@@ -4,24 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from salesgrid_analytics import factstore
 from salesgrid_analytics.domain import attainment as att
 from salesgrid_analytics.domain.metrics import parse_metric
 from salesgrid_analytics.domain.periods import parse_period
 from salesgrid_analytics.domain.scope import require_subtree
 from salesgrid_analytics.domain.targets import DecompositionMode, Holder, Target, check_decomposition
-from salesgrid_analytics.models import TargetRow
+from salesgrid_analytics.stores import targets as target_store
 from salesgrid_common.auth import Principal
 from salesgrid_common.errors import ValidationFailed
-from salesgrid_common.ids import new_id
 
-from salesgrid_analytics.usecases._support import AnalyticsUseCasesBase, Query, _target_of, domain_scope
+from salesgrid_analytics.usecases._support import AnalyticsUseCasesBase, Query, domain_scope
 
 
 TARGETS_READ, TARGETS_UPDATE = "targets:read", "targets:update"
@@ -69,35 +63,8 @@ class TargetsMixin(AnalyticsUseCasesBase):
         now = self.clock()
         async with self.sessions() as session, session.begin():
             for target in (top, *parts):
-                await self._upsert(session, target, principal.subject_id, now)
+                await target_store.save(session, target, principal.subject_id, now)
         return (top, *parts), difference
-
-    async def _upsert(self, session: AsyncSession, target: Target, actor: str, now: datetime) -> None:
-        org_path, rep_id = factstore.platform_path(target.holder.org_path), target.holder.rep_id or ""
-        row = await session.scalar(
-            select(TargetRow).where(
-                TargetRow.metric == target.metric.value,
-                TargetRow.period == target.period.label,
-                TargetRow.org_path == org_path,
-                TargetRow.rep_id == rep_id,
-            )
-        )
-        if row is None:
-            session.add(
-                TargetRow(
-                    id=new_id(),
-                    metric=target.metric.value,
-                    period=target.period.label,
-                    org_path=org_path,
-                    rep_id=rep_id,
-                    amount=target.amount,
-                    currency=target.currency,
-                    updated_at=now,
-                    updated_by=actor,
-                )
-            )
-        else:
-            row.amount, row.currency, row.updated_at, row.updated_by = target.amount, target.currency, now, actor
 
     async def list_targets(
         self, principal: Principal, subtree: str, metric: str, period: str, time_zone: str
@@ -105,6 +72,6 @@ class TargetsMixin(AnalyticsUseCasesBase):
         async with self.sessions() as session:
             query = Query(period=period, subtree=subtree, time_zone=time_zone)
             view = await self._view(session, principal, TARGETS_READ, query, need_period=False)
-            rows = await self._stored_targets(session, view.subtree, view.selection.owner_id, metric, period)
+            targets = await self._stored_targets(session, view.subtree, view.selection.owner_id, metric, period)
             facts = await self._facts(session, view)
-        return att.attainment_report(facts, [_target_of(r) for r in rows], tz=view.tz)
+        return att.attainment_report(facts, targets, tz=view.tz)
