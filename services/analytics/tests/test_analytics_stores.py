@@ -22,7 +22,9 @@ from salesgrid_analytics.domain.periods import parse_period
 from salesgrid_analytics.domain.targets import Holder, Target
 from salesgrid_analytics.models import TargetRow
 from salesgrid_analytics.stores import targets as store
+from salesgrid_analytics.stores import units
 from salesgrid_common.db import create_engine, session_factory
+from salesgrid_common.directory import directory_units
 from salesgrid_common.migrations import upgrade
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -143,5 +145,32 @@ async def test_facts_load_back_as_domain_facts_in_one_query(database_url: str) -
             assert facts == [created]
             assert users == [factstore.UserCreated(NOW, "rep-c", "/c/sz/t1/")]
             assert own == [signed]
+    finally:
+        await engine.dispose()
+
+
+async def test_a_units_calendar_and_currency_are_read_together(database_url: str) -> None:
+    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+    try:
+        async with sessions() as session, session.begin():
+            await session.execute(
+                directory_units.insert().values(
+                    unit_id="sz",
+                    name="Shenzhen",
+                    path="/c/sz/",
+                    time_zone="Asia/Shanghai",
+                    currency="HKD",
+                    active=True,
+                    updated_at=NOW,
+                )
+            )
+        async with sessions() as session:
+            with counted(engine) as statements:
+                assert await units.settings(session, "/c/sz") == ("Asia/Shanghai", "HKD")
+                assert await units.settings(session, "/c/bj") == (None, None)  # not replicated yet
+                assert await units.settings(session, "/") == (None, None)  # the root: no query at all
+            assert len(statements) == 2
     finally:
         await engine.dispose()

@@ -42,7 +42,7 @@ class PipelineServicer(pb_grpc.PipelineServicer):
     async def CreateOpportunity(
         self, request: pb.CreateOpportunityRequest, context: grpc.aio.ServicerContext
     ) -> pb.Opportunity:
-        row = await self.uc.create_opportunity(
+        opportunity = await self.uc.create_opportunity(
             caller(),
             opportunity_input(request),
             request.owner_id,
@@ -51,7 +51,7 @@ class PipelineServicer(pb_grpc.PipelineServicer):
             request.channel,
             request.partner_id,
         )
-        return opportunity_pb(row, self.uc)
+        return opportunity_pb(opportunity, self.uc)
 
     async def GetOpportunity(
         self, request: pb.GetOpportunityRequest, context: grpc.aio.ServicerContext
@@ -61,7 +61,7 @@ class PipelineServicer(pb_grpc.PipelineServicer):
     async def ListOpportunities(
         self, request: pb.ListOpportunitiesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListOpportunitiesResponse:
-        rows, next_token = await self.uc.list_opportunities(
+        opportunities, next_token = await self.uc.list_opportunities(
             caller(),
             owner_id=request.owner_id,
             customer_id=request.customer_id,
@@ -72,56 +72,58 @@ class PipelineServicer(pb_grpc.PipelineServicer):
             custom_fields=dict(request.custom_fields),
         )
         return pb.ListOpportunitiesResponse(
-            opportunities=[opportunity_pb(r, self.uc) for r in rows], next_page_token=next_token
+            opportunities=[opportunity_pb(o, self.uc) for o in opportunities], next_page_token=next_token
         )
 
     async def AdvanceOpportunity(
         self, request: pb.AdvanceOpportunityRequest, context: grpc.aio.ServicerContext
     ) -> pb.Opportunity:
-        row = await self.uc.advance_opportunity(
+        opportunity = await self.uc.advance_opportunity(
             caller(), request.id, request.target_stage, gate_facts_of(request.facts), request.expected_version
         )
-        return opportunity_pb(row, self.uc)
+        return opportunity_pb(opportunity, self.uc)
 
     async def RegressOpportunity(
         self, request: pb.RegressOpportunityRequest, context: grpc.aio.ServicerContext
     ) -> pb.Opportunity:
-        row = await self.uc.regress_opportunity(
+        opportunity = await self.uc.regress_opportunity(
             caller(), request.id, request.target_stage, request.reason, request.expected_version
         )
-        return opportunity_pb(row, self.uc)
+        return opportunity_pb(opportunity, self.uc)
 
     async def WinOpportunity(
         self, request: pb.WinOpportunityRequest, context: grpc.aio.ServicerContext
     ) -> pb.Opportunity:
-        row = await self.uc.win_opportunity(
+        opportunity = await self.uc.win_opportunity(
             caller(), request.id, gate_facts_of(request.facts), request.expected_version
         )
-        return opportunity_pb(row, self.uc)
+        return opportunity_pb(opportunity, self.uc)
 
     async def LoseOpportunity(
         self, request: pb.LoseOpportunityRequest, context: grpc.aio.ServicerContext
     ) -> pb.Opportunity:
-        row = await self.uc.lose_opportunity(caller(), request.id, request.reason, request.expected_version)
-        return opportunity_pb(row, self.uc)
+        opportunity = await self.uc.lose_opportunity(caller(), request.id, request.reason, request.expected_version)
+        return opportunity_pb(opportunity, self.uc)
 
     async def ListStageHistory(
         self, request: pb.ListStageHistoryRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListStageHistoryResponse:
-        _, rows = await self.uc.stage_history(caller(), request.opportunity_id)
-        return pb.ListStageHistoryResponse(changes=[stage_change_pb(r) for r in rows])
+        _, changes = await self.uc.stage_history(caller(), request.opportunity_id)
+        return pb.ListStageHistoryResponse(changes=[stage_change_pb(c) for c in changes])
 
     async def ListGateViolations(
         self, request: pb.ListGateViolationsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListGateViolationsResponse:
-        rows, next_token = await self.uc.list_gate_violations(
+        violations, next_token = await self.uc.list_gate_violations(
             caller(),
             actor_id=request.actor_id,
             opportunity_id=request.opportunity_id,
             page_size=request.page_size,
             after=request.page_token,
         )
-        return pb.ListGateViolationsResponse(violations=[violation_pb(r) for r in rows], next_page_token=next_token)
+        return pb.ListGateViolationsResponse(
+            violations=[violation_pb(v) for v in violations], next_page_token=next_token
+        )
 
     async def CreateLead(self, request: pb.CreateLeadRequest, context: grpc.aio.ServicerContext) -> pb.Lead:
         fields = {
@@ -146,7 +148,7 @@ class PipelineServicer(pb_grpc.PipelineServicer):
         return lead_pb(await self.uc.get_lead(caller(), request.id))
 
     async def ListLeads(self, request: pb.ListLeadsRequest, context: grpc.aio.ServicerContext) -> pb.ListLeadsResponse:
-        rows, next_token = await self.uc.list_leads(
+        leads, next_token = await self.uc.list_leads(
             caller(),
             status=request.status,
             owner_id=request.owner_id,
@@ -154,7 +156,7 @@ class PipelineServicer(pb_grpc.PipelineServicer):
             after=request.page_token,
             custom_fields=dict(request.custom_fields),
         )
-        return pb.ListLeadsResponse(leads=[lead_pb(r) for r in rows], next_page_token=next_token)
+        return pb.ListLeadsResponse(leads=[lead_pb(lead) for lead in leads], next_page_token=next_token)
 
     async def AssignLead(self, request: pb.AssignLeadRequest, context: grpc.aio.ServicerContext) -> pb.Lead:
         return lead_pb(await self.uc.assign_lead(caller(), request.id, request.rep_id))
@@ -198,7 +200,7 @@ class PipelineServicer(pb_grpc.PipelineServicer):
     async def UpdateOpportunity(
         self, request: pb.UpdateOpportunityRequest, context: grpc.aio.ServicerContext
     ) -> pb.Opportunity:
-        row = await self.uc.update_opportunity(
+        opportunity = await self.uc.update_opportunity(
             caller(),
             request.id,
             amount=money_of(request.amount, "amount") if request.HasField("amount") else None,
@@ -209,11 +211,13 @@ class PipelineServicer(pb_grpc.PipelineServicer):
             expected_version=request.expected_version,
             custom_fields=values_from(request),
         )
-        return opportunity_pb(row, self.uc)
+        return opportunity_pb(opportunity, self.uc)
 
     async def CreateQuote(self, request: pb.CreateQuoteRequest, context: grpc.aio.ServicerContext) -> pb.Quote:
-        row = await self.uc.create_quote(caller(), request.opportunity_id, request.currency, quote_lines(request.lines))
-        return (await quotes_pb(self.uc, [row]))[0]
+        quote = await self.uc.create_quote(
+            caller(), request.opportunity_id, request.currency, quote_lines(request.lines)
+        )
+        return (await quotes_pb(self.uc, [quote]))[0]
 
     async def ListQuotes(
         self, request: pb.ListQuotesRequest, context: grpc.aio.ServicerContext

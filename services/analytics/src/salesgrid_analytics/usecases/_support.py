@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_analytics import factstore
@@ -17,11 +16,11 @@ from salesgrid_analytics.domain.periods import Period, parse_period, parse_span
 from salesgrid_analytics.domain.scope import PrincipalScope, ScopeKind, require_subtree
 from salesgrid_analytics.domain.targets import Target
 from salesgrid_analytics.stores import targets as target_store
+from salesgrid_analytics.stores import units
 from salesgrid_common import localtime
 from salesgrid_common.auth import Principal, Scope
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
-from salesgrid_common.directory import directory_units
 from salesgrid_common.errors import PermissionDenied, ValidationFailed
 
 
@@ -86,26 +85,23 @@ class AnalyticsUseCasesBase:
         self.sessions = sessions
         self.clock = clock
 
-    async def _unit_value(self, session: AsyncSession, subtree: str, column: str) -> str | None:
-        unit_id = orgpath.segments(subtree)[-1] if orgpath.segments(subtree) else None
-        if unit_id is None:
-            return None
-        return await session.scalar(select(directory_units.c[column]).where(directory_units.c.unit_id == unit_id))
-
     async def _view(
         self, session: AsyncSession, principal: Principal, permission: str, query: Query, need_period: bool = True
     ) -> View:
         selection = _selection(domain_scope(principal, permission), query.subtree, query.rep_id)
+        unit_zone, unit_currency = (
+            (None, None) if query.time_zone and query.currency else await units.settings(session, selection.subtree)
+        )
         # the calendar of the unit reported on, else the caller's own unit's
         zone = (
             query.time_zone
-            or await self._unit_value(session, selection.subtree, "time_zone")
+            or unit_zone
             or await localtime.unit_zone(session, principal.unit_id)
             or localtime.DEFAULT_ZONE
         )
         tz = localtime.zone(zone)
         period = self._period(query, need_period, tz)
-        currency = query.currency or await self._unit_value(session, selection.subtree, "currency") or DEFAULT_CURRENCY
+        currency = query.currency or unit_currency or DEFAULT_CURRENCY
         return View(selection, period, tz, validate_currency(currency.upper()))
 
     def _period(self, query: Query, need_period: bool, tz: ZoneInfo) -> Period:
