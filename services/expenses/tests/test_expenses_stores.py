@@ -18,8 +18,11 @@ from salesgrid_common.db import SessionFactory, create_engine, session_factory
 from salesgrid_common.migrations import upgrade
 from salesgrid_expenses import models
 from salesgrid_expenses.app import MIGRATIONS
+from salesgrid_expenses.claim_events import receipt_attached
 from salesgrid_expenses.domain.claims import Category, ClaimStatus, ExpenseClaim, ExpenseLine
 from salesgrid_expenses.domain.policy import ExpensePolicy
+from salesgrid_expenses.domain.receipts import Receipt
+from salesgrid_expenses.policy_events import policy_set
 from salesgrid_expenses.stores.approval_steps import insert_steps, is_approver, step_from_row, step_to_row
 from salesgrid_expenses.stores.claims import (
     already_claimed,
@@ -60,6 +63,15 @@ def test_the_policy_and_step_mappers_write_every_column_and_read_back_every_fiel
     values = step_to_row("x-1", step)
     assert set(values) == set(models.ApprovalStepRow.__table__.columns.keys())
     assert step_from_row(models.ApprovalStepRow(**values)) == step
+
+
+def test_the_policy_and_receipt_events_are_built_from_the_domain_values() -> None:
+    state = policy_set(SZ_POLICY)
+    assert (state.org_unit_id, state.currency, state.limits) == ("sz", "CNY", 2)
+    receipt = Receipt(2, "taxi.pdf", "application/pdf", 2048, "ab" * 32, id="r-1", created_at=NOW)
+    attached = receipt_attached(claim("x-1", "rep-a", ClaimStatus.DRAFT, date(2026, 3, 1), "1.00"), receipt)
+    assert (attached.claim_id, attached.receipt_id, attached.line_no) == ("x-1", "r-1", 2)
+    assert (attached.content_type, attached.size_bytes, attached.sha256) == ("application/pdf", 2048, "ab" * 32)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from salesgrid_common.auth import Principal, Scope
 from salesgrid_common.db import SessionFactory, create_engine, session_factory
 from salesgrid_common.migrations import upgrade
 from salesgrid_identity import models
+from salesgrid_identity.api_key_events import api_key_revoked
 from salesgrid_identity.app import MIGRATIONS
 from salesgrid_identity.domain.api_keys import ApiKey
 from salesgrid_identity.domain.audit import AuditEntry
@@ -253,3 +254,5 @@ async def test_the_listings_return_domain_values_within_the_callers_scope(sessio
         assert await active_users_under(session, "/u-root/u-gz/") == 0
         assert await api_keys_in_scope(session, branch, "api_keys:read") == [key]
         assert boss.unit_id == "u-root"
+    revoked = api_key_revoked(key)
+    assert (revoked.api_key_id, revoked.unit_id) == ("k-1", "u-sz")

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from salesgrid.events.v1.expenses_events_pb2 import ExpensesReceiptAttached
 from salesgrid_common.auth import Principal
 from salesgrid_common.directory import get_user
 from salesgrid_common.errors import FailedPrecondition, NotFound, ValidationFailed
 from salesgrid_common.ids import new_id
 from salesgrid_common.paging import Page
+from salesgrid_expenses import claim_events
 from salesgrid_expenses.domain import claims, receipts
 from salesgrid_expenses.domain.claims import ExpenseClaim
 from salesgrid_expenses.stores.claims import (
@@ -106,14 +106,7 @@ class ClaimsMixin(ExpensesUseCasesBase):
             await self._event(
                 session,
                 "receipt.attached",
-                ExpensesReceiptAttached(
-                    claim_id=claim.id,
-                    receipt_id=receipt.id,
-                    line_no=line_no,
-                    content_type=checked.content_type,
-                    size_bytes=checked.size_bytes,
-                    sha256=checked.sha256,
-                ),
+                claim_events.receipt_attached(claim, receipt),
                 claim.id,
                 principal,
                 claim.org_path,

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid.events.v1.expenses_events_pb2 import ExpensesPolicySet
 from salesgrid_common import orgpaths
 from salesgrid_common.auth import Principal
 from salesgrid_common.directory import unit_path_in_scope
+from salesgrid_expenses import policy_events
 from salesgrid_expenses.domain import policy as rules
 from salesgrid_expenses.stores.policies import policies_of_units, put_policy
 from salesgrid_expenses.usecases._support import ExpensesUseCasesBase
@@ -43,9 +43,7 @@ class PolicyMixin(ExpensesUseCasesBase):
             await self._event(
                 session,
                 "policy.set",
-                ExpensesPolicySet(
-                    org_unit_id=policy.org_unit_id, currency=policy.currency, limits=len(policy.daily_limits)
-                ),
+                policy_events.policy_set(policy),
                 policy.org_unit_id,
                 principal,
                 path,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from salesgrid.events.v1.identity_events_pb2 import ApiKeyRevoked
 from salesgrid_common.auth import Principal
 from salesgrid_common.errors import FailedPrecondition, NotFound, PermissionDenied, Unauthenticated, ValidationFailed
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.ids import new_id
+from salesgrid_identity.api_key_events import api_key_revoked
 from salesgrid_identity.domain import api_keys, org, roles
 from salesgrid_identity.stores.api_keys import (
     api_key_by_hash,
@@ -145,7 +145,7 @@ class ApiKeysMixin(IdentityUseCasesBase):
                 await self.outbox.record(
                     session,
                     "salesgrid.identity.api_key.revoked",
-                    ApiKeyRevoked(api_key_id=key.id, unit_id=key.unit_id),
+                    api_key_revoked(key),
                     EventMeta.acting(principal, "identity", aggregate_id=key.id, org_path=unit.path),
                     self.clock(),
                 )
