@@ -48,6 +48,7 @@ from salesgrid_common.events.envelope import (
     stream_name,
     subject_for,
 )
+from salesgrid_common.events.batches import BatchHandler, runs
 from salesgrid_common.events.dead_letters import count_pending, record_dead_letter
 from salesgrid_common.events.tables import inbox
 from salesgrid_common.events.versions import count_attempt
@@ -71,6 +72,8 @@ class Subscription:
     # event type → (payload class, handler); the key `salesgrid.<producer>.>` catches every type
     # and its handler receives the raw payload bytes.
     handlers: dict[str, tuple[type[Message] | None, Handler]] = field(default_factory=dict)
+    # the same keys → the set-based form of the handler (see events.batches), for a batch's runs
+    batch_handlers: dict[str, BatchHandler] = field(default_factory=dict)
     max_deliver: int = 6  # deliveries before an event is dead-lettered (enforced by the consumer)
     backoff_seconds: tuple[float, ...] = (0.5, 2.0, 5.0, 15.0, 30.0)
 
@@ -88,8 +91,31 @@ class Subscription:
         self.handlers[f"salesgrid.{self.producer}.>"] = (None, handler)
         return handler
 
+    def on_batch(self, event_type: str) -> Callable[[BatchHandler], BatchHandler]:
+        """The set-based form of the handler registered (first) for `event_type`: it receives a run
+        of consecutive fresh events of the batch, in order, and must leave what the handler would
+        leave applied to each in turn. The handler itself stays: redeliveries and a batch that
+        failed are handled one by one with it."""
+        if event_type not in self.handlers:
+            raise ValueError(f"register the handler of {event_type} before its batch form")
+
+        def register(handler: BatchHandler) -> BatchHandler:
+            self.batch_handlers[event_type] = handler
+            return handler
+
+        return register
+
+    def on_any_batch(self, handler: BatchHandler) -> BatchHandler:
+        """The batch form of the `on_any` handler."""
+        return self.on_batch(f"salesgrid.{self.producer}.>")(handler)
+
     def route(self, event_type: str) -> tuple[type[Message] | None, Handler] | None:
         return self.handlers.get(event_type) or self.handlers.get(f"salesgrid.{self.producer}.>")
+
+    def batch_route(self, event_type: str) -> BatchHandler | None:
+        """The batch form of the handler `route` picks, if it has one."""
+        key = event_type if event_type in self.handlers else f"salesgrid.{self.producer}.>"
+        return self.batch_handlers.get(key)
 
 
 async def apply_once(
@@ -280,20 +306,26 @@ class EventConsumer:
             async with self.sessions() as session, session.begin():
                 event_ids = [envelope.event_id for _, envelope, _, _ in fresh]
                 seen = set(await session.scalars(_SEEN, {"consumer": self.sub.name, "event_ids": event_ids}))
-                applied: list[dict[str, Any]] = []
+                todo: list[tuple[Any, Envelope, Any, Handler]] = []
                 for msg, envelope, payload_type, handler in fresh:
                     if envelope.event_id in seen:
                         outcomes.append((msg, envelope, "duplicate"))
                         continue
-                    token = otel_context.attach(context_from(trace_carrier(msg, envelope)))
-                    try:
-                        with self._span(envelope):
-                            await handler(session, envelope, payload_of(envelope, payload_type))
-                    finally:
-                        otel_context.detach(token)
                     seen.add(envelope.event_id)
-                    applied.append(inbox_row(self.sub.name, envelope, self.clock))
+                    todo.append((msg, envelope, payload_of(envelope, payload_type), handler))
                     outcomes.append((msg, envelope, "applied"))
+                for batch_handler, run in runs(todo, lambda item: self.sub.batch_route(item[1].type)):
+                    if batch_handler is not None:
+                        await self._apply_run(session, batch_handler, run)
+                        continue
+                    for msg, envelope, payload, handler in run:
+                        token = otel_context.attach(context_from(trace_carrier(msg, envelope)))
+                        try:
+                            with self._span(envelope):
+                                await handler(session, envelope, payload)
+                        finally:
+                            otel_context.detach(token)
+                applied = [inbox_row(self.sub.name, envelope, self.clock) for _, envelope, _, _ in todo]
                 if applied:
                     await session.execute(_MARK_APPLIED, applied)
         except asyncio.CancelledError:
@@ -312,6 +344,28 @@ class EventConsumer:
             waiting.remove(msg)
             CONSUMER_LAG.labels(self.sub.name).set(msg.metadata.num_pending)
         return leftovers  # in the order fetched
+
+    async def _apply_run(
+        self, session: AsyncSession, handler: BatchHandler, run: list[tuple[Any, Envelope, Any, Handler]]
+    ) -> None:
+        """A run of events through its batch handler, in one span (a child of the first event's
+        publish span; the run's size and its event ids are attributes)."""
+        msg, first = run[0][0], run[0][1]
+        token = otel_context.attach(context_from(trace_carrier(msg, first)))
+        try:
+            with _TRACER.start_as_current_span(
+                f"consume {first.type}",
+                kind=SpanKind.CONSUMER,
+                attributes={
+                    "messaging.system": "nats",
+                    "messaging.consumer.group.name": self.sub.name,
+                    "messaging.batch.message_count": len(run),
+                    "messaging.destination.name": first.type,
+                },
+            ):
+                await handler(session, [(envelope, payload) for _, envelope, payload, _ in run])
+        finally:
+            otel_context.detach(token)
 
     def _span(self, envelope: Envelope) -> Any:
         """The handling span (CONSUMER), current while the handler runs: a child of the relay's

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth import Principal, Scope
+from salesgrid_common.clock import Clock
 from salesgrid_common.errors import PermissionDenied, ValidationFailed
 from salesgrid_common.ids import new_id
 from salesgrid_common.paging import count_if_asked
@@ -19,6 +22,34 @@ from salesgrid_identity.usecases._support import IdentityUseCasesBase
 # Built once, values bound at execution: a statement with its values inside costs SQLAlchemy a
 # cache key computed from them on every call.
 _INSERT_ENTRY = insert(AuditEntry.__table__)
+
+
+def _entry(
+    clock: Clock,
+    action: str,
+    actor_id: str,
+    actor_ip: str = "",
+    target_type: str = "",
+    target_id: str = "",
+    outcome: str = "success",
+    detail: str = "",
+    source: str = "identity",
+    event_id: str | None = None,
+    occurred_at: datetime | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": new_id(),
+        "occurred_at": occurred_at or clock(),
+        "actor_id": actor_id,
+        "actor_ip": actor_ip,
+        "action": action,
+        "target_type": target_type,
+        "target_id": target_id,
+        "outcome": outcome,
+        "detail": detail[:4000],
+        "source": source,
+        "event_id": event_id,
+    }
 
 
 class AuditMixin(IdentityUseCasesBase):
@@ -41,24 +72,27 @@ class AuditMixin(IdentityUseCasesBase):
     ) -> str:
         # One plain INSERT: every write of every service reaches this through identity's audit
         # consumers, and the ORM's unit of work cost more than the statement itself.
-        entry_id = new_id()
-        await session.execute(
-            _INSERT_ENTRY,
-            {
-                "id": entry_id,
-                "occurred_at": occurred_at or self.clock(),
-                "actor_id": actor_id,
-                "actor_ip": actor_ip,
-                "action": action,
-                "target_type": target_type,
-                "target_id": target_id,
-                "outcome": outcome,
-                "detail": detail[:4000],
-                "source": source,
-                "event_id": event_id,
-            },
+        entry = _entry(
+            self.clock,
+            action,
+            actor_id,
+            actor_ip,
+            target_type,
+            target_id,
+            outcome,
+            detail,
+            source,
+            event_id,
+            occurred_at,
         )
-        return entry_id
+        await session.execute(_INSERT_ENTRY, entry)
+        return str(entry["id"])
+
+    async def audit_many(self, session: AsyncSession, entries: Sequence[Mapping[str, Any]]) -> None:
+        """`audit` for many entries (each the keyword arguments of one call) in one execution:
+        the audit consumers' batches."""
+        if entries:
+            await session.execute(_INSERT_ENTRY, [_entry(self.clock, **entry) for entry in entries])
 
     async def record_audit(
         self, principal: Principal, action: str, target_type: str, target_id: str, detail: str, client_ip: str
