@@ -32,7 +32,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from nats.errors import TimeoutError as NatsTimeout
 from opentelemetry import context as otel_context
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import Link, SpanKind, get_current_span
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -55,7 +55,7 @@ from salesgrid_common.events.tables import inbox
 from salesgrid_common.events.versions import count_attempt
 from salesgrid_common.events.versions import forget_attempts as _forget_attempts
 from salesgrid_common.metrics import CONSUMER_LAG, DEAD_LETTERS, DEAD_LETTERS_PENDING, EVENTS_CONSUMED, PROJECTION_LAG
-from salesgrid_common.tracing import context_from, tracer
+from salesgrid_common.tracing import context_from, exporting, tracer
 from salesgrid_common.protos import from_timestamp
 
 log = logging.getLogger(__name__)
@@ -354,14 +354,20 @@ class EventConsumer:
     async def _apply_run(
         self, session: AsyncSession, handler: BatchHandler, run: list[tuple[Any, Envelope, Any, Handler]]
     ) -> None:
-        """A run of events through its batch handler, in one span (a child of the first event's
-        publish span; the run's size and its event ids are attributes)."""
+        """A run of events through its batch handler, in one span: a child of the first event's
+        publish span, linked to the others' (when spans are exported)."""
         msg, first = run[0][0], run[0][1]
         token = otel_context.attach(context_from(trace_carrier(msg, first)))
+        links = (
+            [Link(get_current_span(context_from(trace_carrier(m, e))).get_span_context()) for m, e, _, _ in run[1:]]
+            if exporting()
+            else []
+        )
         try:
             with _TRACER.start_as_current_span(
                 f"consume {first.type}",
                 kind=SpanKind.CONSUMER,
+                links=links,
                 attributes={
                     "messaging.system": "nats",
                     "messaging.consumer.group.name": self.sub.name,

@@ -34,7 +34,7 @@ from salesgrid_customers.usecases.import_rows import ImportRowsMixin
 
 
 IMPORT_STAGE_BATCH = 1000  # staged rows per insert (and per trip to a worker thread to parse them)
-IMPORT_BATCH = 200  # rows per worker tick and job
+IMPORT_BATCH = 500  # rows per worker transaction (one duplicate probe and one insert per table for them)
 
 T = TypeVar("T")
 
