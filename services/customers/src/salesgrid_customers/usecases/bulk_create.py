@@ -16,9 +16,9 @@ whole batch takes the one-by-one path."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from sqlalchemy import insert, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -47,6 +47,16 @@ from salesgrid_customers.usecases._support import (
 )
 
 
+class StagedRow(Protocol):
+    """A staged import row as the worker reads it: its id and its cells by column."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def data(self) -> Mapping[str, str]: ...
+
+
 @dataclass
 class _Accepted:
     staged_id: str
@@ -55,7 +65,7 @@ class _Accepted:
 
 class BulkCreateMixin(CustomersUseCasesBase):
     async def _create_batch(
-        self, session: AsyncSession, acting: Principal, staged_rows: Sequence[models.ImportRow]
+        self, session: AsyncSession, acting: Principal, staged_rows: Sequence[StagedRow]
     ) -> dict[str, dict[str, Any]]:
         """{staged row id: outcome} for the rows created here; the others are not in it."""
         now = self.clock()
@@ -76,6 +86,9 @@ class BulkCreateMixin(CustomersUseCasesBase):
                 if resolved is None:
                     continue
                 owner, org_path = resolved
+                values = merge_values(definitions, {}, fields_.custom_fields, creating=True)
+                if user_keys(definitions, values):
+                    continue  # user fields: the one-by-one path checks the users
                 address = (
                     AddressInput(fields_.address, fields_.latitude, fields_.longitude) if fields_.address else None
                 )
@@ -92,13 +105,11 @@ class BulkCreateMixin(CustomersUseCasesBase):
                     tier=fields_.tier or Tier.POTENTIAL,
                     tags=fields_.tags,
                     source=fields_.source or None,
+                    custom_fields=values,
                 )
-                values = merge_values(definitions, {}, fields_.custom_fields, creating=True)
-                if user_keys(definitions, values):
-                    continue  # user fields: the one-by-one path checks the users
             except DomainError:
                 continue  # refused: the one-by-one path words the error
-            candidates.append(_Accepted(staged.id, replace(customer, custom_fields=values)))
+            candidates.append(_Accepted(staged.id, customer))
         accepted = await self._without_taken_names(session, candidates)
         accepted = await self._within_caps(session, acting, accepted)
         if not accepted:

@@ -23,14 +23,14 @@ from salesgrid_customers.domain.errors import (
     ValidationFailed,
 )
 from salesgrid_customers.usecases._support import AddressInput
-from salesgrid_customers.usecases.bulk_create import BulkCreateMixin
+from salesgrid_customers.usecases.bulk_create import BulkCreateMixin, StagedRow
 
 
 class ImportRowsMixin(BulkCreateMixin):
     """CustomersUseCases: the import worker's rows."""
 
     async def _import_pending(
-        self, session: AsyncSession, job: models.ImportJob, acting: Principal, pending: Sequence[models.ImportRow]
+        self, session: AsyncSession, job: models.ImportJob, acting: Principal, pending: Sequence[StagedRow]
     ) -> int:
         """The claimed rows' outcomes and the job's counters, in the caller's transaction: the
         customers created."""
@@ -68,7 +68,7 @@ class ImportRowsMixin(BulkCreateMixin):
         return created
 
     async def _import_row(
-        self, session: AsyncSession, job_id: str, acting: Principal, staged: models.ImportRow
+        self, session: AsyncSession, job_id: str, acting: Principal, staged: StagedRow
     ) -> dict[str, Any]:
         """One row under the single-create rules, in a savepoint: its outcome (the customer id,
         or the error naming the column)."""
