@@ -36,8 +36,7 @@ from salesgrid_customers.customer_events import customer_state
 from salesgrid_customers.domain import imports
 from salesgrid_customers.domain.customer import Customer, Tier, make_customer
 from salesgrid_customers.domain.errors import DomainError
-from salesgrid_customers.domain.search import index_keys
-from salesgrid_customers.stores.customers import customer_to_row
+from salesgrid_customers.stores.customers import customer_to_row, insert_name_keys
 from salesgrid_customers.usecases._support import (
     CUSTOMER_FIELDS,
     EVENT_PREFIX,
@@ -179,10 +178,7 @@ class BulkCreateMixin(CustomersUseCasesBase):
     ) -> None:
         rows = [customer_to_row(a.customer) for a in accepted]
         await session.execute(insert(models.Customer.__table__), rows)
-        await session.execute(
-            insert(models.CustomerNameKey.__table__),
-            [{"key": key, "customer_id": row["id"]} for row in rows for key in index_keys(row["normalised_name"])],
-        )
+        await insert_name_keys(session, ((row["id"], row["normalised_name"]) for row in rows))
         if indexed := [
             entry
             for row in rows
