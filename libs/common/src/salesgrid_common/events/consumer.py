@@ -281,7 +281,9 @@ class EventConsumer:
         counted first) and unreadable ones -- or the whole batch if any handler failed.
 
         One transaction per batch instead of per event is what makes a busy consumer cheap: one
-        BEGIN/COMMIT, one inbox probe and one inbox insert for all of them, no savepoints. A
+        BEGIN/COMMIT, one inbox probe and one inbox insert for all of them, no savepoints; runs
+        of consecutive events whose handler has a batch form (`Subscription.on_batch`) go to it
+        in one call each, in the order fetched (events.batches). A
         handler that raises rolls the whole batch back, and every event of it is then handled
         alone, where failures are counted and retried as before; a process that dies inside it
         commits nothing, so the batch comes back as redeliveries and takes the same path, where
