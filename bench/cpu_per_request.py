@@ -73,6 +73,7 @@ def main() -> int:
         }
         kinds = {
             "GET /healthz": lambda: api.get("/healthz"),
+            "GET /readyz (one trivial gRPC call)": lambda: api.get("/readyz"),
             "GET /v1/me": lambda: api.get("/v1/me", headers=rep),
             "GET /v1/customers/{id}": lambda: api.get(f"/v1/customers/{data['customer']}", headers=rep),
             "GET /v1/customers?limit=20 (manager)": lambda: api.get("/v1/customers?limit=20", headers=manager),

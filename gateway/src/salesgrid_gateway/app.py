@@ -256,7 +256,7 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
     @app.get("/readyz")
     def readyz() -> Response | tuple[Response, int]:
         try:
-            health = health_pb2_grpc.HealthStub(channels.get(settings.identity_addr))
+            health = channels.stub(health_pb2_grpc.HealthStub, settings.identity_addr)  # built once
             reply = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=2)
             ready = reply.status == health_pb2.HealthCheckResponse.SERVING
         except grpc.RpcError:

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from salesgrid_common.db import create_engine, session_factory
 from salesgrid_common.errors import AlreadyExists, Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -24,7 +24,7 @@ from salesgrid_contracts.domain.attachments import ContractTemplate
 from salesgrid_contracts.domain.products import Product
 from salesgrid_contracts.stores import approvals as approval_store
 from salesgrid_contracts.stores import contracts as store
-from salesgrid_contracts.stores import payments as payment_store
+from salesgrid_contracts.stores import receipts as receipt_store
 from salesgrid_contracts.stores import products as product_store
 from salesgrid_contracts.stores import templates as template_store
 from salesgrid_dev.testing import principal
@@ -182,11 +182,11 @@ async def test_a_page_of_receipts_loads_its_allocations_in_one_query(database_ur
             session.add(view.row)
             await session.flush()
             receipts = [
-                payment_store.new_receipt_row(
+                receipt_store.new_row(
                     payments.Receipt(
                         f"r-{i}", date(2026, 4, i), Money(Decimal(100 * i), "CNY"), payments.PaymentMethod.CASH, ""
                     ),
-                    view.row,
+                    store.record_of(view),
                     "rep-a",
                     NOW,
                 )
@@ -202,16 +202,16 @@ async def test_a_page_of_receipts_loads_its_allocations_in_one_query(database_ur
                 ]
             )
         async with sessions() as session:
-            stored = await payment_store.receipt_rows(session, "k-1")
+            stored = list(await session.scalars(select(models.ReceiptRow)))
             event.listen(engine.sync_engine, "before_cursor_execute", count)
             try:
-                views = await payment_store.receipt_views(session, sorted(stored, key=lambda r: r.id))
+                records = await receipt_store.records(session, sorted(stored, key=lambda r: r.id))
             finally:
                 event.remove(engine.sync_engine, "before_cursor_execute", count)
             assert len(selects) == 1  # one query for the page, not one per receipt
-            shares = {v.row.id: sorted((a.instalment_seq, a.amount) for a in v.allocations) for v in views}
+            shares = {r.receipt_id: [(a.instalment_seq, a.amount.amount) for a in r.allocations] for r in records}
             assert shares == {"r-1": [(1, Decimal(100))], "r-2": [(0, Decimal(150)), (1, Decimal(50))], "r-3": []}
-            assert [payment_store.receipt_of(v.row).amount for v in views] == [
+            assert [r.receipt.amount for r in records] == [
                 Money(Decimal(100), "CNY"),
                 Money(Decimal(200), "CNY"),
                 Money(Decimal(300), "CNY"),

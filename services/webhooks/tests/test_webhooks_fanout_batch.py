@@ -1,7 +1,8 @@
 """The fan-out's batch form (a run of events with the enabled subscriptions read once, as the
 consumer hands over an import's customers) makes the deliveries the one-by-one handler makes:
 per event in order, only for subscriptions that name the type and whose owner reads the record;
-a key found expired is disabled at its first event of the run and gets nothing after it (SQLite
+a key found expired is disabled (one new version) at its first event of the run and gets nothing
+after it (SQLite
 and PostgreSQL)."""
 
 from __future__ import annotations
@@ -84,6 +85,8 @@ async def test_a_run_makes_each_events_deliveries_in_order(  # type: ignore[no-u
             ("expiring", e3),
             ("other", e3),
         ]
+        async with sessions() as session:
+            versions = {names[r.id]: r.version for r in await session.scalars(select(SubscriptionRow))}
         clock.advance(timedelta(hours=2))  # the key has expired
         e4, e5 = await run("/c/e/x/", "/c/e/x/")
         assert (await deliveries())[5:] == [("other", e4), ("other", e5)]
@@ -92,3 +95,6 @@ async def test_a_run_makes_each_events_deliveries_in_order(  # type: ignore[no-u
                 names[r.id]: (r.enabled, r.disabled_reason) for r in await session.scalars(select(SubscriptionRow))
             }
         assert states == {"expiring": (False, KEY_EXPIRED), "person": (True, ""), "other": (True, "")}
+        async with sessions() as session:
+            expired = next(r for r in await session.scalars(select(SubscriptionRow)) if names[r.id] == "expiring")
+        assert expired.version == versions["expiring"] + 1  # disabled once, as by the events one by one

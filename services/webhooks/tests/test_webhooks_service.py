@@ -190,6 +190,7 @@ async def test_deliveries_are_signed_retried_isolated_scoped_and_logged(
 
         sub = await eventually(disabled, timeout=15)
         assert "failed for" in sub.disabled_reason
+        assert sub.version == dead.subscription.version + 1  # the service's own disable is a new version
         async with running.app.ctx.sessions() as session:
             told = (
                 await session.execute(
@@ -280,3 +281,4 @@ async def test_subscriptions_stop_when_their_owner_loses_access(database_url: st
             metadata=bearer(test_keys.token(owners["user-9"])),
         )
         assert again.enabled and not again.disabled_reason
+        assert again.version == 3  # created 1, disabled by the service 2, re-enabled 3

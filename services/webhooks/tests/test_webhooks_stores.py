@@ -10,7 +10,7 @@ import pytest
 
 from salesgrid_common.auth import Principal, principal_from_claims
 from salesgrid_common.clock import FakeClock
-from salesgrid_common.errors import FailedPrecondition, NotFound, PermissionDenied
+from salesgrid_common.errors import Conflict, FailedPrecondition, NotFound, PermissionDenied
 from salesgrid_dev.testing import run_service
 from salesgrid_webhooks.app import DEFINITION, MIGRATIONS
 from salesgrid_webhooks.domain.subscriptions import OwnerScope, Subscription
@@ -129,3 +129,42 @@ async def test_scoped_load_and_a_log_page_with_its_attempts(  # type: ignore[no-
             assert [d.id for d in (await deliveries.page(session, "sub-1", "failed", 10, "")).items] == ["d-2"]
             with pytest.raises(NotFound):
                 await deliveries.load(session, "sub-other", "d-1")
+
+
+async def test_saves_are_versioned_and_a_stale_version_is_refused(  # type: ignore[no-untyped-def]
+    database_url: str, nats_url: str, test_keys
+) -> None:
+    async with run_service(
+        DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, settings_cls=WebhooksSettings, clock=FakeClock(NOW)
+    ) as running:
+        sessions = running.app.ctx.sessions
+        owner = reader("u1", "/c/a/")
+        async with sessions() as session, session.begin():
+            subscriptions.insert(session, subscription())
+        async with sessions() as session, session.begin():
+            sub = await subscriptions.load_in_scope(session, owner, "sub-1", "create", lock=True, expected_version=1)
+            sub.description = "erp sync"
+            saved = await subscriptions.save(session, sub)
+        assert (saved.version, saved.description) == (2, "erp sync")
+        async with sessions() as session, session.begin():
+            with pytest.raises(Conflict) as stale:
+                await subscriptions.load_in_scope(session, owner, "sub-1", "create", lock=True, expected_version=1)
+        assert stale.value.reason == "STALE_VERSION" and stale.value.info == {
+            "current_version": "2",
+            "sent_version": "1",
+        }
+        # A copy loaded before another change was saved is refused too, and writes nothing.
+        async with sessions() as session:
+            old = await subscriptions.load_in_scope(session, owner, "sub-1", "read")
+        old.description = "lost update"
+        async with sessions() as session, session.begin():
+            current = await subscriptions.load_in_scope(session, owner, "sub-1", "create", lock=True)
+            await subscriptions.save(session, current)
+        async with sessions() as session, session.begin():
+            await subscriptions.load_in_scope(session, owner, "sub-1", "create", lock=True)
+            with pytest.raises(Conflict) as lost:
+                await subscriptions.save(session, old)
+        assert lost.value.reason == "STALE_VERSION"
+        async with sessions() as session:
+            kept = await subscriptions.load_in_scope(session, owner, "sub-1", "read")
+        assert (kept.version, kept.description) == (3, "erp sync")

@@ -19,10 +19,11 @@ from salesgrid.events.v1.contracts_events_pb2 import (
     ContractsRefundRecorded,
 )
 from salesgrid_common.custom_fields.structs import struct_of
-from salesgrid_contracts import models
 from salesgrid_contracts.domain import payments
 from salesgrid_contracts.domain.contract_records import ContractRecord, RoundStep
+from salesgrid_contracts.domain.documents import PrintedOriginal
 from salesgrid_contracts.domain.money import Money
+from salesgrid_contracts.domain.payment_records import DueInstalment, InvoiceRecord, ReceiptRecord, RefundRecord
 
 
 def contract_state(record: ContractRecord, comment: str = "") -> ContractsContractState:
@@ -61,16 +62,17 @@ def approval_step(recorded: RoundStep) -> ContractsApprovalStep:
     )
 
 
-def instalment_overdue(row: models.Contract, instalment: models.InstalmentRow) -> ContractsInstalmentOverdue:
+def instalment_overdue(due: DueInstalment) -> ContractsInstalmentOverdue:
+    balance = due.balance
     return ContractsInstalmentOverdue(
-        contract_id=row.id,
-        number=row.number,
-        customer_id=row.customer_id,
-        owner_id=row.owner_id,
-        seq=instalment.seq,
-        due_date=instalment.due_date.isoformat(),
-        outstanding=money_text(instalment.amount - instalment.paid, row.currency),
-        currency=row.currency,
+        contract_id=due.contract_id,
+        number=due.number,
+        customer_id=due.customer_id,
+        owner_id=due.owner_id,
+        seq=balance.seq,
+        due_date=balance.due_date.isoformat(),
+        outstanding=str(balance.outstanding.amount),
+        currency=balance.amount.currency,
     )
 
 
@@ -79,10 +81,10 @@ def money_text(amount: Decimal, currency: str) -> str:
     return str(Money(amount, currency).amount)
 
 
-def payment_plan_set(row: models.Contract, plan: Sequence[payments.Instalment]) -> ContractsPaymentPlanSet:
+def payment_plan_set(record: ContractRecord, plan: Sequence[payments.Instalment]) -> ContractsPaymentPlanSet:
     return ContractsPaymentPlanSet(
-        contract_id=row.id,
-        currency=row.currency,
+        contract_id=record.contract_id,
+        currency=record.currency,
         instalments=[
             ContractsInstalmentState(seq=i.seq, due_date=i.due_date.isoformat(), amount=str(i.amount.amount))
             for i in plan
@@ -90,65 +92,66 @@ def payment_plan_set(row: models.Contract, plan: Sequence[payments.Instalment]) 
     )
 
 
-def receipt_recorded(
-    receipt: payments.Receipt, row: models.Contract, allocations: Sequence[models.ReceiptAllocationRow]
-) -> ContractsReceiptRecorded:
+def receipt_recorded(stored: ReceiptRecord, record: ContractRecord, credit: Money) -> ContractsReceiptRecorded:
     """The receipt with how it was applied and the contract's credit after it."""
+    receipt = stored.receipt
     return ContractsReceiptRecorded(
         receipt_id=receipt.receipt_id,
-        contract_id=row.id,
-        customer_id=row.customer_id,
+        contract_id=record.contract_id,
+        customer_id=record.contract.customer_id,
         received_on=receipt.received_on.isoformat(),
         amount=str(receipt.amount.amount),
-        currency=row.currency,
+        currency=record.currency,
         method=receipt.method.value,
-        credit=money_text(row.credit, row.currency),
-        owner_id=row.owner_id,
-        channel=row.channel or "direct",
-        partner_id=row.partner_id or "",
+        credit=str(credit.amount),
+        owner_id=record.owner_id,
+        channel=record.channel or "direct",
+        partner_id=record.partner_id or "",
         allocations=[
-            ContractsReceiptAllocationState(instalment_seq=a.instalment_seq, amount=money_text(a.amount, row.currency))
-            for a in allocations
+            ContractsReceiptAllocationState(instalment_seq=a.instalment_seq, amount=str(a.amount.amount))
+            for a in stored.allocations
         ],
     )
 
 
-def refund_recorded(refund: payments.Refund, row: models.Contract) -> ContractsRefundRecorded:
+def refund_recorded(stored: RefundRecord, record: ContractRecord) -> ContractsRefundRecorded:
+    refund = stored.refund
     return ContractsRefundRecorded(
         refund_id=refund.refund_id,
-        contract_id=row.id,
-        customer_id=row.customer_id,
+        contract_id=record.contract_id,
+        customer_id=record.contract.customer_id,
         refunded_on=refund.refunded_on.isoformat(),
-        amount=money_text(refund.amount.amount, row.currency),
-        currency=row.currency,
+        amount=str(refund.amount.amount),
+        currency=record.currency,
         reason=refund.reason,
-        channel=row.channel or "direct",
-        partner_id=row.partner_id or "",
+        channel=record.channel or "direct",
+        partner_id=record.partner_id or "",
     )
 
 
-def invoice_issued(invoice_id: str, invoice: payments.Invoice, row: models.Contract) -> ContractsInvoiceIssued:
+def invoice_issued(stored: InvoiceRecord, record: ContractRecord) -> ContractsInvoiceIssued:
+    invoice = stored.invoice
     return ContractsInvoiceIssued(
-        invoice_id=invoice_id,
-        contract_id=row.id,
-        customer_id=row.customer_id,
+        invoice_id=stored.invoice_id,
+        contract_id=record.contract_id,
+        customer_id=record.contract.customer_id,
         number=invoice.number,
-        amount=money_text(invoice.amount.amount, row.currency),
-        currency=row.currency,
+        amount=str(invoice.amount.amount),
+        currency=record.currency,
         issued_on=invoice.issued_on.isoformat(),
     )
 
 
 def document_printed(
-    row: models.PrintedDocument, copy_number: int, printed_by: str, content: bytes
+    original: PrintedOriginal, copy_number: int, printed_by: str, content: bytes
 ) -> ContractsDocumentPrinted:
     """A print of a document: the original (copy 0) or a copy, with the digest of what was printed."""
     return ContractsDocumentPrinted(
-        document_id=row.id,
-        kind=row.kind,
-        subject_id=row.subject_id,
-        contract_id=row.contract_id,
-        number=row.number,
+        document_id=original.document_id,
+        kind=original.kind.value,
+        subject_id=original.subject_id,
+        contract_id=original.contract_id,
+        number=original.number,
         copy_number=copy_number,
         printed_by=printed_by,
         sha256=hashlib.sha256(content).hexdigest(),

@@ -132,11 +132,8 @@ class ContractsServicer(pb_grpc.ContractsServicer):
         )
 
     async def ListContractVersions(self, request: pb.GetContractRequest, context: Context) -> pb.ContractVersions:
-        rows = await self.uc.list_versions(caller(), request.id)
-        contract = await self.uc.get_contract(caller(), request.id)
-        return pb.ContractVersions(
-            contract_id=request.id, versions=[version_pb(r, contract.row.currency) for r in rows]
-        )
+        versions = await self.uc.list_versions(caller(), request.id)
+        return pb.ContractVersions(contract_id=request.id, versions=[version_pb(v) for v in versions])
 
     async def ActivateContract(self, request: pb.ContractActionRequest, context: Context) -> pb.Contract:
         return contract_pb(await self.uc.activate(caller(), request.id, request.expected_version))

@@ -181,7 +181,7 @@ class Dispatcher:
             sub.failing_since = sub.failing_since or now
             failing_for = (now - sub.failing_since).total_seconds()
             if sub.enabled and failing_for >= self.settings.disable_after_failing_seconds:
-                sub.enabled = False
+                sub.enabled, sub.version = False, sub.version + 1
                 sub.disabled_reason = f"deliveries failed for {failing_for / 86400:.1f} days (last: {error})"
                 await self.outbox.record(
                     session,

@@ -65,6 +65,7 @@ async def fan_out_many(session: AsyncSession, envelopes: Sequence[Envelope], clo
                 continue  # not enabled: stopped by an earlier event of these
             if sub.owner_expires_at is not None and sub.owner_expires_at <= now:
                 sub.enabled, sub.disabled_reason = False, KEY_EXPIRED  # its key opens nothing any more
+                sub.version += 1
                 continue
             if not events.visible(sub.permissions, sub.org_path, envelope.type, envelope.org_path):
                 continue
@@ -94,7 +95,7 @@ async def _stop_owner(session: AsyncSession, owner_id: str, reason: str) -> None
     await session.execute(
         update(SubscriptionRow)
         .where(SubscriptionRow.owner_id == owner_id, SubscriptionRow.enabled.is_(True))
-        .values(enabled=False, disabled_reason=reason)
+        .values(enabled=False, disabled_reason=reason, version=SubscriptionRow.version + 1)
     )
 
 
@@ -132,7 +133,11 @@ def subscriptions(clock: Clock) -> Sequence[Subscription]:
                 SubscriptionRow.org_path == unit.path,
                 SubscriptionRow.enabled.is_(True),
             )
-            .values(enabled=False, disabled_reason="the owning API key's unit was deactivated")
+            .values(
+                enabled=False,
+                disabled_reason="the owning API key's unit was deactivated",
+                version=SubscriptionRow.version + 1,
+            )
         )
 
     @owners.on("salesgrid.identity.org_unit.moved", OrgUnitState)
@@ -155,6 +160,7 @@ def subscriptions(clock: Clock) -> Sequence[Subscription]:
         ).all():
             if sorted(sub.owner_roles) != sorted(payload.roles) or sub.org_path != payload.org_path:
                 sub.enabled, sub.disabled_reason = False, "the owner's roles or unit changed; re-enable to confirm"
+                sub.version += 1
 
     for verb in ("updated", "moved", "deactivated"):
         owners.on(f"salesgrid.identity.user.{verb}", UserState)(user_changed)

@@ -38,6 +38,9 @@ class SubscriptionRow(Base):
     failing_since: Mapped[datetime | None]
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
+    # Bumped by every change of what a reader sees, the service's own disables included (optimistic
+    # concurrency: a save at a stale version is refused); not by failing_since, the endpoint's health.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class DeliveryRow(Base):

@@ -29,6 +29,7 @@ def subscription_pb(sub: Subscription) -> pb.Subscription:
         created_at=to_timestamp(sub.created_at),
         failing_since=to_timestamp(sub.failing_since),
         previous_secret_expires_at=to_timestamp(sub.previous_secret_expires_at if sub.previous_secret else None),
+        version=sub.version,
     )
 
 
@@ -82,14 +83,17 @@ class WebhooksServicer(pb_grpc.WebhooksServicer):
             event_types=list(request.event_types),
             enabled=request.enabled if request.HasField("enabled") else None,
             description=request.description if request.HasField("description") else None,
+            expected_version=request.expected_version,
         )
         return subscription_pb(row)
 
     async def DeleteSubscription(self, request: pb.DeleteSubscriptionRequest, context: Ctx) -> pb.Subscription:
-        return subscription_pb(await self.uc.delete(caller(), request.id))
+        return subscription_pb(await self.uc.delete(caller(), request.id, request.expected_version))
 
     async def RotateSecret(self, request: pb.RotateSecretRequest, context: Ctx) -> pb.CreatedSubscription:
-        row, secret = await self.uc.rotate_secret(caller(), request.id, request.overlap_seconds)
+        row, secret = await self.uc.rotate_secret(
+            caller(), request.id, request.overlap_seconds, request.expected_version
+        )
         return pb.CreatedSubscription(subscription=subscription_pb(row), secret=secret)
 
     async def ListDeliveries(self, request: pb.ListDeliveriesRequest, context: Ctx) -> pb.ListDeliveriesResponse:

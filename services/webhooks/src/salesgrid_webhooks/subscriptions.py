@@ -125,9 +125,12 @@ class SubscriptionUseCases:
         event_types: list[str],
         enabled: bool | None,
         description: str | None,
+        expected_version: int = 0,
     ) -> Subscription:
         async with self.sessions() as session, session.begin():
-            sub = await store.load_in_scope(session, principal, subscription_id, "create")
+            sub = await store.load_in_scope(
+                session, principal, subscription_id, "create", lock=True, expected_version=expected_version
+            )
             if url is not None:
                 sub.url = endpoints.validate_url(url, allow_http=self.settings.allow_http_endpoints)
             if event_types:
@@ -141,22 +144,26 @@ class SubscriptionUseCases:
             await self._audit(session, "updated", sub, principal)
             return sub
 
-    async def delete(self, principal: Principal, subscription_id: str) -> Subscription:
+    async def delete(self, principal: Principal, subscription_id: str, expected_version: int = 0) -> Subscription:
         async with self.sessions() as session, session.begin():
-            sub = await store.load_in_scope(session, principal, subscription_id, "delete")
+            sub = await store.load_in_scope(
+                session, principal, subscription_id, "delete", lock=True, expected_version=expected_version
+            )
             sub.delete()
             sub = await store.save(session, sub)
             await self._audit(session, "deleted", sub, principal)
             return sub
 
     async def rotate_secret(
-        self, principal: Principal, subscription_id: str, overlap_seconds: int
+        self, principal: Principal, subscription_id: str, overlap_seconds: int, expected_version: int = 0
     ) -> tuple[Subscription, str]:
         if overlap_seconds < 0 or overlap_seconds > 7 * 24 * 3600:
             raise ValidationFailed("must be between 0 and 604800", "overlap_seconds")
         overlap = overlap_seconds or self.settings.rotation_overlap_seconds
         async with self.sessions() as session, session.begin():
-            sub = await store.load_in_scope(session, principal, subscription_id, "create")
+            sub = await store.load_in_scope(
+                session, principal, subscription_id, "create", lock=True, expected_version=expected_version
+            )
             secret = signing.new_secret()
             sub.rotate(self.box.seal(secret), self.clock(), timedelta(seconds=overlap))
             sub = await store.save(session, sub)

@@ -158,3 +158,48 @@ async def falsified(
     if upper:
         stmt = stmt.where(DailyReportRow.falsified_at < upper)
     return reports_from_rows((await session.scalars(stmt)).all())
+
+
+def _in_scope(principal: Principal, start: date | None, end: date | None) -> Select[tuple[DailyReportRow]]:
+    query = select(DailyReportRow).where(
+        scope_filter(principal, "daily_reports:read", DailyReportRow.owner_id, DailyReportRow.org_path)
+    )
+    if start:
+        query = query.where(DailyReportRow.report_date >= start)
+    if end:
+        query = query.where(DailyReportRow.report_date <= end)
+    return query
+
+
+async def page_in_scope(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    owner_id: str,
+    start: date | None,
+    end: date | None,
+    page_size: int,
+    page_token: str,
+) -> Page[DailyReport]:
+    """A page of the reports in the caller's daily_reports:read scope dated in [start, end] (open
+    ends: None), of one rep when given."""
+    query = _in_scope(principal, start, end)
+    if owner_id:
+        query = query.where(DailyReportRow.owner_id == owner_id)
+    return await report_page(session, query, page_size, page_token)
+
+
+async def in_scope(
+    session: AsyncSession, principal: Principal, start: date | None, end: date | None
+) -> list[DailyReport]:
+    """Every report in the caller's daily_reports:read scope dated in [start, end], by date."""
+    query = _in_scope(principal, start, end).order_by(DailyReportRow.report_date)
+    return reports_from_rows((await session.scalars(query)).all())
+
+
+async def filed_by(session: AsyncSession, report_date: date, rep_ids: Iterable[str]) -> list[str]:
+    """Which of these reps have a report (of any status) for the date."""
+    query = select(DailyReportRow.owner_id).where(
+        DailyReportRow.report_date == report_date, DailyReportRow.owner_id.in_(list(rep_ids))
+    )
+    return list((await session.scalars(query)).all())

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from salesgrid_common.auth import Principal, scope_filter
 from salesgrid_common.paging import Page, keyset_page
 from salesgrid_activities.domain.follow_ups import FollowUp, FollowUpKind
 from salesgrid_activities.models import FollowUpRow
@@ -69,3 +70,27 @@ async def ids_between(session: AsyncSession, owner_id: str, start: datetime, end
         FollowUpRow.owner_id == owner_id, FollowUpRow.occurred_at >= start, FollowUpRow.occurred_at < end
     )
     return list((await session.scalars(stmt)).all())
+
+
+async def page_in_scope(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    customer_id: str,
+    lead_id: str,
+    owner_id: str,
+    page_size: int,
+    page_token: str,
+) -> Page[FollowUp]:
+    """A page of the follow-ups in the caller's activities:read scope, filtered by the values given."""
+    query = select(FollowUpRow).where(
+        scope_filter(principal, "activities:read", FollowUpRow.owner_id, FollowUpRow.org_path)
+    )
+    for column, value in (
+        (FollowUpRow.customer_id, customer_id),
+        (FollowUpRow.lead_id, lead_id),
+        (FollowUpRow.owner_id, owner_id),
+    ):
+        if value:
+            query = query.where(column == value)
+    return await follow_up_page(session, query, page_size, page_token)

@@ -1,15 +1,16 @@
 """The unit-policy store: the one mapping between a `unit_policies` row and the domain UnitPolicy
-(`unit_policy_from_row` / `unit_policy_to_row`), lookups and versioned writes (a unit without
-overrides has no row)."""
+(`unit_policy_from_row` / `unit_policy_to_row`), lookups, every unit's overrides by path, and
+versioned writes (a unit without overrides has no row)."""
 
 from __future__ import annotations
 
 from datetime import time
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from salesgrid_common.directory import directory_units
 from salesgrid_common.errors import Conflict
 from salesgrid_activities.domain.unit_policies import PolicyOverrides, UnitPolicy
 from salesgrid_activities.models import UnitPolicyRow
@@ -65,3 +66,14 @@ async def put_unit_policy(session: AsyncSession, before: UnitPolicy | None, afte
     elif after is not None:
         session.add(UnitPolicyRow(**unit_policy_to_row(after)))
     await session.flush()
+
+
+async def overrides_by_path(session: AsyncSession) -> list[tuple[str, PolicyOverrides]]:
+    """Every unit's overrides with the unit's path (units the directory does not know yet are left
+    out), in one query."""
+    rows = await session.execute(
+        select(UnitPolicyRow, directory_units.c.path).join(
+            directory_units, directory_units.c.unit_id == UnitPolicyRow.unit_id
+        )
+    )
+    return [(path, unit_policy_from_row(row).overrides) for row, path in rows.all()]

@@ -1,5 +1,7 @@
 """The visit store: the one mapping between a `visits` row and the domain Visit (`visit_from_row`
-/ `visit_to_row`), a rep's open visits, inserts, versioned saves and pages."""
+/ `visit_to_row`), a rep's open visits, inserts, versioned saves and scoped pages; and the
+reference point of the customer a visit is checked against (`customer_locations`, kept from the
+customers' events)."""
 
 from __future__ import annotations
 
@@ -10,10 +12,11 @@ from typing import Any
 from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from salesgrid_common.auth import Principal, scope_filter
 from salesgrid_common.errors import Conflict
 from salesgrid_common.paging import Page, keyset_page
 from salesgrid_activities.domain.check_ins import FlagReason, GeoPoint, LocationAssessment, LocationFix, Visit
-from salesgrid_activities.models import VisitRow
+from salesgrid_activities.models import CustomerLocation, VisitRow
 
 
 def visit_from_row(row: VisitRow) -> Visit:
@@ -110,3 +113,30 @@ async def visit_page(
 ) -> Page[Visit]:
     found = await keyset_page(session, query, VisitRow.id, page_size, page_token)
     return Page([visit_from_row(row) for row in found.items], found.next_token)
+
+
+async def page_in_scope(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    customer_id: str,
+    owner_id: str,
+    flagged_only: bool,
+    page_size: int,
+    page_token: str,
+) -> Page[Visit]:
+    """A page of the visits in the caller's activities:read scope, filtered by the values given."""
+    query = select(VisitRow).where(scope_filter(principal, "activities:read", VisitRow.owner_id, VisitRow.org_path))
+    if owner_id:
+        query = query.where(VisitRow.owner_id == owner_id)
+    if flagged_only:
+        query = query.where(VisitRow.flagged.is_(True))
+    if customer_id:
+        query = query.where(VisitRow.customer_id == customer_id)
+    return await visit_page(session, query, page_size, page_token)
+
+
+async def customer_point(session: AsyncSession, customer_id: str) -> GeoPoint | None:
+    """Where the customer is, as last heard from customers; None when not known."""
+    location = await session.get(CustomerLocation, customer_id)
+    return None if location is None else GeoPoint(location.latitude, location.longitude)

@@ -6,7 +6,6 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from google.protobuf.message import Message
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth import Principal
@@ -14,13 +13,12 @@ from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
 from salesgrid_common import localtime
 from salesgrid_common.actors import system_actor
-from salesgrid_common.directory import directory_units, get_user
+from salesgrid_common.directory import get_user
 from salesgrid_common.errors import FailedPrecondition, ValidationFailed
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_activities.domain import check_ins, daily_reports, unit_policies
-from salesgrid_activities.models import SchedulerMark, UnitPolicyRow
-from salesgrid_activities.stores.unit_policies import unit_policy_from_row
+from salesgrid_activities.stores import unit_policies as unit_policy_store
 
 
 EVENT_PREFIX = "salesgrid.activities."
@@ -86,32 +84,6 @@ class ActivitiesUseCasesBase:
 
     async def _policies(self, session: AsyncSession, org_path: str) -> unit_policies.Policies:
         """The policies in force at org_path: defaults overridden by the units on the path."""
-        rows = (
-            await session.execute(
-                select(UnitPolicyRow, directory_units.c.path).join(
-                    directory_units, directory_units.c.unit_id == UnitPolicyRow.unit_id
-                )
-            )
-        ).all()
         return unit_policies.effective_policies(
-            org_path,
-            [(path, unit_policy_from_row(row).overrides) for row, path in rows],
-            self.check_in_policy,
-            self.report_policy,
+            org_path, await unit_policy_store.overrides_by_path(session), self.check_in_policy, self.report_policy
         )
-
-    async def _advance_mark(self, session: AsyncSession, name: str, now: datetime) -> datetime | None:
-        """The previous mark, moved to now in this transaction; None on first sight (nothing is
-        fired for times before the service knew them) or when another replica moved it first."""
-        last = await session.scalar(select(SchedulerMark.last_run_at).where(SchedulerMark.name == name))
-        if last is None:
-            session.add(SchedulerMark(name=name, last_run_at=now))
-            return None
-        if last >= now:
-            return None
-        moved = await session.execute(
-            update(SchedulerMark)
-            .where(SchedulerMark.name == name, SchedulerMark.last_run_at == last)
-            .values(last_run_at=now)
-        )
-        return last if moved.rowcount == 1 else None

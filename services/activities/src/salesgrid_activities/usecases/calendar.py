@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from salesgrid_common.auth import Principal
 from salesgrid_common.directory import directory_units, get_user
 from salesgrid_common.errors import NotFound, PermissionDenied, ValidationFailed
 from salesgrid_activities.domain import tasks
-from salesgrid_activities.models import TaskRow
-from salesgrid_activities.stores.tasks import task_from_row, tasks_from_rows
+from salesgrid_activities.stores import scheduler_marks
+from salesgrid_activities.stores import tasks as task_store
 from salesgrid_activities.task_events import reminder_due
 
 from salesgrid_activities.usecases._support import ActivitiesUseCasesBase
@@ -40,17 +40,12 @@ class CalendarMixin(ActivitiesUseCasesBase):
             raise ValidationFailed(f"must be at most {MAX_CALENDAR_WINDOW.days} days after window_start", "window_end")
         if user_id and unit_id:
             raise ValidationFailed("give user_id or unit_id, not both", "unit_id")
-        anchor = func.coalesce(TaskRow.start_at, TaskRow.due_at)
-        # Coarse overlap in SQL (the domain decides exactly): starts before the end, ends after the start.
-        query = select(TaskRow).where(
-            anchor < window_end, func.coalesce(TaskRow.end_at, TaskRow.start_at, TaskRow.due_at) >= window_start
-        )
         async with self.sessions() as session:
             if unit_id:
                 path = await session.scalar(select(directory_units.c.path).where(directory_units.c.unit_id == unit_id))
                 if path is None:
                     raise NotFound(f"org unit {unit_id} not found", "unit_id")
-                query = query.where(TaskRow.org_path.startswith(path, autoescape=True))
+                found = await task_store.in_window(session, window_start, window_end, unit_path=path)
             else:
                 user_id = user_id or principal.subject_id
                 if user_id != principal.subject_id:
@@ -59,9 +54,7 @@ class CalendarMixin(ActivitiesUseCasesBase):
                         raise NotFound(f"user {user_id} is not known here", "user_id")
                     if not principal.can_see("tasks:read", user.user_id, user.org_path):
                         raise PermissionDenied("this user's calendar is outside your data scope")
-                query = query.where(TaskRow.owner_id == user_id)
-            rows = (await session.scalars(query)).all()
-        found = tasks_from_rows(rows)
+                found = await task_store.in_window(session, window_start, window_end, owner_id=user_id)
         paths = {task.assignee_id: task.org_path for task in found}
         return tasks.calendar_view(
             found,
@@ -76,22 +69,11 @@ class CalendarMixin(ActivitiesUseCasesBase):
         the mark moves in the same transaction as the events."""
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            last = await self._advance_mark(session, "reminders", now)
+            last = await scheduler_marks.advance(session, "reminders", now)
             if last is None:
                 return 0
-            anchor = func.coalesce(TaskRow.start_at, TaskRow.due_at)
-            by_id = {
-                r.id: task_from_row(r)
-                for r in (
-                    await session.scalars(
-                        select(TaskRow).where(
-                            TaskRow.status.in_([s.value for s in tasks.OPEN_STATUSES]),
-                            anchor > last,
-                            anchor <= now + timedelta(minutes=tasks.MAX_REMINDER_MINUTES),
-                        )
-                    )
-                ).all()
-            }
+            until = now + timedelta(minutes=tasks.MAX_REMINDER_MINUTES)
+            by_id = {task.task_id: task for task in await task_store.open_starting_between(session, last, until)}
             firings = tasks.reminders_due(list(by_id.values()), after=last, until=now)
             for firing in firings:
                 task = by_id[firing.task_id]

@@ -6,17 +6,14 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.auth import Principal
 from salesgrid_common.customer_merges import survivor_of
 from salesgrid_common.errors import NotFound
 from salesgrid_common.ids import new_id
 from salesgrid_common.paging import Page
 from salesgrid_activities.domain import check_ins
-from salesgrid_activities.models import CustomerLocation, VisitRow
-from salesgrid_activities.stores.visits import get_visit, insert_visit, open_visits_of, save_visit, visit_page
+from salesgrid_activities.stores import visits as visit_store
+from salesgrid_activities.stores.visits import get_visit, insert_visit, open_visits_of, save_visit
 from salesgrid_activities.visit_events import check_in_reading, check_out_reading
 
 from salesgrid_activities.usecases._support import ActivitiesUseCasesBase
@@ -27,11 +24,6 @@ class CheckInsMixin(ActivitiesUseCasesBase):
 
     def _fix(self, reading: dict[str, Any], now: datetime) -> check_ins.LocationFix:
         return check_ins.validate_fix(now=now, policy=self.check_in_policy, **reading)
-
-    @staticmethod
-    async def _customer_point(session: AsyncSession, customer_id: str) -> check_ins.GeoPoint | None:
-        location = await session.get(CustomerLocation, customer_id)
-        return None if location is None else check_ins.GeoPoint(location.latitude, location.longitude)
 
     async def check_in(self, principal: Principal, *, customer_id: str, reading: dict[str, Any]) -> check_ins.Visit:
         principal.require("activities:create")
@@ -45,7 +37,7 @@ class CheckInsMixin(ActivitiesUseCasesBase):
                 rep_id=principal.subject_id,
                 customer_id=customer_id,
                 fix=fix,
-                customer_location=await self._customer_point(session, customer_id.strip()),
+                customer_location=await visit_store.customer_point(session, customer_id.strip()),
                 open_visits=await open_visits_of(session, principal.subject_id),
                 now=now,
                 policy=policy,
@@ -86,7 +78,7 @@ class CheckInsMixin(ActivitiesUseCasesBase):
                 visit=current,
                 rep_id=principal.subject_id,
                 fix=fix,
-                customer_location=await self._customer_point(session, current.customer_id),
+                customer_location=await visit_store.customer_point(session, current.customer_id),
                 now=now,
                 policy=(await self._policies(session, current.org_path)).check_in,
             )
@@ -112,12 +104,14 @@ class CheckInsMixin(ActivitiesUseCasesBase):
         page_size: int,
         page_token: str,
     ) -> Page[check_ins.Visit]:
-        query = select(VisitRow).where(scope_filter(principal, "activities:read", VisitRow.owner_id, VisitRow.org_path))
-        if owner_id:
-            query = query.where(VisitRow.owner_id == owner_id)
-        if flagged_only:
-            query = query.where(VisitRow.flagged.is_(True))
         async with self.sessions() as session:
-            if customer_id:  # a merged id lists the survivor's
-                query = query.where(VisitRow.customer_id == await survivor_of(session, customer_id, writing=False))
-            return await visit_page(session, query, page_size, page_token)
+            return await visit_store.page_in_scope(
+                session,
+                principal,
+                # a merged id lists the survivor's
+                customer_id=await survivor_of(session, customer_id, writing=False) if customer_id else "",
+                owner_id=owner_id,
+                flagged_only=flagged_only,
+                page_size=page_size,
+                page_token=page_token,
+            )

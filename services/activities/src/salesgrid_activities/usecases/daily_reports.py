@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.auth import Principal
 from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.errors import FailedPrecondition, NotFound, ValidationFailed
 from salesgrid_common.ids import new_id
@@ -18,7 +18,8 @@ from salesgrid_common.paging import Page
 from salesgrid_activities.domain import daily_reports, report_comments, report_ledger
 from salesgrid_activities.daily_report_events import report_state
 from salesgrid_activities.domain.report_comments import ReportComment
-from salesgrid_activities.models import DailyReportRow, ReportDayMark
+from salesgrid_activities.stores import daily_reports as report_store
+from salesgrid_activities.stores import scheduler_marks
 from salesgrid_activities.stores.daily_reports import (
     add_comment,
     add_report,
@@ -26,8 +27,6 @@ from salesgrid_activities.stores.daily_reports import (
     get_report,
     insert_report,
     report_of_day,
-    report_page,
-    reports_from_rows,
     save_report,
 )
 
@@ -138,43 +137,37 @@ class DailyReportsMixin(ActivitiesUseCasesBase):
             await self._commentable_report(session, principal, report_id)
             return await comments_of(session, report_id)
 
-    def _reports_query(self, principal: Principal, from_date: str, to_date: str) -> Select[Any]:
+    @staticmethod
+    def _period(from_date: str, to_date: str) -> tuple[date | None, date | None]:
         start, end = parse_date(from_date, "from_date"), parse_date(to_date, "to_date")
         if start and end and end < start:
             raise ValidationFailed("must not be before from_date", "to_date")
-        query = select(DailyReportRow).where(
-            scope_filter(principal, "daily_reports:read", DailyReportRow.owner_id, DailyReportRow.org_path)
-        )
-        if start:
-            query = query.where(DailyReportRow.report_date >= start)
-        if end:
-            query = query.where(DailyReportRow.report_date <= end)
-        return query
+        return start, end
 
     async def list_daily_reports(
         self, principal: Principal, *, owner_id: str, from_date: str, to_date: str, page_size: int, page_token: str
     ) -> Page[daily_reports.DailyReport]:
-        query = self._reports_query(principal, from_date, to_date)
-        if owner_id:
-            query = query.where(DailyReportRow.owner_id == owner_id)
+        start, end = self._period(from_date, to_date)
         async with self.sessions() as session:
-            return await report_page(session, query, page_size, page_token)
+            return await report_store.page_in_scope(
+                session, principal, owner_id=owner_id, start=start, end=end, page_size=page_size, page_token=page_token
+            )
 
     async def _reports_in_scope(
         self, principal: Principal, from_date: str, to_date: str
     ) -> list[daily_reports.DailyReport]:
-        query = self._reports_query(principal, from_date, to_date)
+        start, end = self._period(from_date, to_date)
         async with self.sessions() as session:
-            return reports_from_rows((await session.scalars(query)).all())
+            return await report_store.in_scope(session, principal, start, end)
 
     async def compliance(self, principal: Principal, from_date: str, to_date: str) -> report_ledger.TeamCompliance:
         return report_ledger.compliance_summary(await self._reports_in_scope(principal, from_date, to_date))
 
     async def policy_ledger(self, principal: Principal, from_date: str, to_date: str) -> list[report_ledger.RepLedger]:
         """Each rep's amounts follow the policy of the unit of his latest report in the period."""
-        query = self._reports_query(principal, from_date, to_date)
+        start, end = self._period(from_date, to_date)
         async with self.sessions() as session:
-            found = reports_from_rows((await session.scalars(query.order_by(DailyReportRow.report_date))).all())
+            found = await report_store.in_scope(session, principal, start, end)
             by_rep: dict[str, list[daily_reports.DailyReport]] = {}
             for report in found:
                 by_rep.setdefault(report.rep_id, []).append(report)
@@ -218,25 +211,16 @@ class DailyReportsMixin(ActivitiesUseCasesBase):
         zone = _zone(zone_name)
         written = 0
         async with self.sessions() as session, session.begin():
-            mark = await session.get(ReportDayMark, zone_name)
-            if mark is None:
-                session.add(
-                    ReportDayMark(
-                        time_zone=zone_name,
-                        last_closed_date=daily_reports.local_report_date(now, zone) - timedelta(days=1),
-                    )
+            last_closed = await scheduler_marks.last_closed_day(session, zone_name)
+            if last_closed is None:
+                scheduler_marks.start_report_days(
+                    session, zone_name, daily_reports.local_report_date(now, zone) - timedelta(days=1)
                 )
                 return 0
-            days = daily_reports.dates_to_mark_missing(now, zone, mark.last_closed_date)
+            days = daily_reports.dates_to_mark_missing(now, zone, last_closed)
             rep_paths = {rep.user_id: rep.org_path for rep in reps}
             for day in days:
-                filed = (
-                    await session.scalars(
-                        select(DailyReportRow.owner_id).where(
-                            DailyReportRow.report_date == day, DailyReportRow.owner_id.in_(list(rep_paths))
-                        )
-                    )
-                ).all()
+                filed = await report_store.filed_by(session, day, rep_paths)
                 for rep_id in daily_reports.reps_missing_report(day, rep_paths, filed, self.report_policy):
                     report = daily_reports.missing_report(
                         report_id=new_id(), rep_id=rep_id, report_date=day, tz=zone, now=now
@@ -246,5 +230,5 @@ class DailyReportsMixin(ActivitiesUseCasesBase):
                     await self._report_event(session, "daily_report.missing", report, None, now)
                     written += 1
             if days:
-                mark.last_closed_date = days[-1]
+                await scheduler_marks.close_report_days(session, zone_name, days[-1])
         return written

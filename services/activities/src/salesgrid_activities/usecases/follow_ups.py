@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
-
-from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.auth import Principal
 from salesgrid_common.customer_merges import survivor_of
 from salesgrid_common import localtime
 from salesgrid_common.ids import new_id
 from salesgrid_common.paging import Page
 from salesgrid_activities.domain import follow_ups
 from salesgrid_activities.follow_up_events import follow_up_logged
-from salesgrid_activities.models import FollowUpRow
-from salesgrid_activities.stores.follow_ups import follow_up_page, insert_follow_up
+from salesgrid_activities.stores import follow_ups as follow_up_store
 
 from salesgrid_activities.usecases._support import ActivitiesUseCasesBase, parse_date
 
@@ -55,7 +52,7 @@ class FollowUpsMixin(ActivitiesUseCasesBase):
                 now=now,
             )
             follow_up = checked.logged(id=new_id(), owner_id=principal.subject_id, org_path=principal.org_path, now=now)
-            insert_follow_up(session, follow_up)
+            follow_up_store.insert_follow_up(session, follow_up)
             await self._emit(
                 session,
                 "follow_up.logged",
@@ -70,16 +67,14 @@ class FollowUpsMixin(ActivitiesUseCasesBase):
     async def list_follow_ups(
         self, principal: Principal, *, customer_id: str, lead_id: str, owner_id: str, page_size: int, page_token: str
     ) -> Page[follow_ups.FollowUp]:
-        query = select(FollowUpRow).where(
-            scope_filter(principal, "activities:read", FollowUpRow.owner_id, FollowUpRow.org_path)
-        )
         async with self.sessions() as session:
             customer_id = await survivor_of(session, customer_id, writing=False)  # a merged id lists the survivor's
-            for column, value in (
-                (FollowUpRow.customer_id, customer_id),
-                (FollowUpRow.lead_id, lead_id),
-                (FollowUpRow.owner_id, owner_id),
-            ):
-                if value:
-                    query = query.where(column == value)
-            return await follow_up_page(session, query, page_size, page_token)
+            return await follow_up_store.page_in_scope(
+                session,
+                principal,
+                customer_id=customer_id,
+                lead_id=lead_id,
+                owner_id=owner_id,
+                page_size=page_size,
+                page_token=page_token,
+            )

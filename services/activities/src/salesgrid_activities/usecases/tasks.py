@@ -6,17 +6,17 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.auth import Principal
 from salesgrid_common.directory import get_user
 from salesgrid_common.errors import NotFound, ValidationFailed
 from salesgrid_common.ids import new_id
 from salesgrid_common.paging import Page
 from salesgrid_activities.domain import tasks
-from salesgrid_activities.models import TaskRow
-from salesgrid_activities.stores.tasks import get_task, insert_task, save_task, task_page, tasks_from_rows
+from salesgrid_activities.stores import scheduler_marks
+from salesgrid_activities.stores import tasks as task_store
+from salesgrid_activities.stores.tasks import get_task, insert_task, save_task
 from salesgrid_activities.task_events import task_state
 
 from salesgrid_activities.usecases._support import ActivitiesUseCasesBase
@@ -120,24 +120,18 @@ class TasksMixin(ActivitiesUseCasesBase):
         page_size: int,
         page_token: str,
     ) -> Page[tasks.Task]:
-        # Creators keep seeing what they handed out, whatever their read scope.
-        query = select(TaskRow).where(
-            scope_filter(
-                principal, "tasks:read", TaskRow.owner_id, TaskRow.org_path, TaskRow.creator_id == principal.subject_id
-            )
-        )
-        if assignee_id:
-            query = query.where(TaskRow.owner_id == assignee_id)
-        if status:
-            if status not in tasks.TaskStatus.__members__.values():
-                raise ValidationFailed(f"must be one of {', '.join(s.value for s in tasks.TaskStatus)}", "status")
-            query = query.where(TaskRow.status == status)
-        if overdue_only:
-            query = query.where(
-                TaskRow.due_at < self.clock(), TaskRow.status.in_([s.value for s in tasks.OPEN_STATUSES])
-            )
+        if status and status not in tasks.TaskStatus.__members__.values():
+            raise ValidationFailed(f"must be one of {', '.join(s.value for s in tasks.TaskStatus)}", "status")
         async with self.sessions() as session:
-            return await task_page(session, query, page_size, page_token)
+            return await task_store.page_in_scope(
+                session,
+                principal,
+                assignee_id=assignee_id,
+                status=tasks.TaskStatus(status) if status else None,
+                open_and_due_before=self.clock() if overdue_only else None,
+                page_size=page_size,
+                page_token=page_token,
+            )
 
     def is_overdue(self, task: tasks.Task) -> bool:
         return tasks.is_overdue(task, self.clock())
@@ -146,21 +140,11 @@ class TasksMixin(ActivitiesUseCasesBase):
         """task.overdue once for each open task whose due time fell in (last run, now]."""
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            last = await self._advance_mark(session, "overdue_tasks", now)
+            last = await scheduler_marks.advance(session, "overdue_tasks", now)
             if last is None:
                 return 0
-            rows = (
-                await session.scalars(
-                    select(TaskRow)
-                    .where(
-                        TaskRow.status.in_([s.value for s in tasks.OPEN_STATUSES]),
-                        TaskRow.due_at > last,
-                        TaskRow.due_at < now,
-                    )
-                    .order_by(TaskRow.due_at, TaskRow.id)
-                )
-            ).all()
-            overdue = [task for task in tasks_from_rows(rows) if tasks.is_overdue(task, now)]
+            due = await task_store.open_due_between(session, last, now)
+            overdue = [task for task in due if tasks.is_overdue(task, now)]
             for task in overdue:
                 await self._task_event(session, "task.overdue", task, None, now)
             return len(overdue)

@@ -4,14 +4,33 @@ amends stays in force, then put in its place."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from ._validation import require_aware
+from .attachments import Attachment
 from .contract_lines import ContractLine
 from .contract_status import IN_FORCE, ContractStatus
 from .contracts import Contract, _ensure_current, revise_draft
 from .errors import FailedPrecondition
+from .money import Money
+
+
+@dataclass(frozen=True)
+class ContractVersion:
+    """One version of a contract as kept beside it: in force, superseded by an amendment, an
+    amendment proposed (under approval) or rejected."""
+
+    revision: int
+    status: str  # in_force | superseded | proposed | rejected
+    start_date: date
+    end_date: date
+    terms: str
+    lines: tuple[ContractLine, ...]
+    total: Money
+    created_by: str
+    created_at: datetime
+    attachments: tuple[Attachment, ...] = ()
 
 
 def amend(

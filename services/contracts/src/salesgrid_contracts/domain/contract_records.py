@@ -1,7 +1,8 @@
 """A contract as the service keeps it: the domain Contract (the version in force) with what is
 recorded about it besides its terms: the unit path it is scoped by, the stored total of the
 version in force, the record's version (optimistic concurrency), the approval under way, the sales
-channel, custom field values and attachments. Use cases hold this; events are built from it."""
+channel, custom field values, attachments and the template it was written from. Use cases hold
+this; events are built from it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from .amendments import ContractVersion
 from .approval import ApprovalStep
 from .attachments import Attachment
 from .contracts import Contract
@@ -26,6 +28,8 @@ class ContractRecord:
     partner_id: str = ""
     custom_fields: Mapping[str, object] = field(default_factory=dict)
     attachments: tuple[Attachment, ...] = ()
+    template_id: str | None = None  # the template (and its version) the contract was written from
+    template_version: int | None = None
 
     @property
     def contract_id(self) -> str:
@@ -66,3 +70,17 @@ class RoundStep:
     kind: str  # contract | termination | amendment
     round: int
     step: ApprovalStep
+
+
+@dataclass(frozen=True)
+class ContractDetail:
+    """A contract as it is read: its record with what the reader sees besides: the credit its
+    receipts left, the opportunity it came from, the current approval round's steps and the
+    amendment proposed (under approval)."""
+
+    record: ContractRecord
+    credit: Money
+    opportunity_id: str = ""
+    steps: tuple[ApprovalStep, ...] = ()  # of the current (or last) approval round
+    proposed: ContractVersion | None = None
+    approval_started_at: datetime | None = None  # of the approval under way

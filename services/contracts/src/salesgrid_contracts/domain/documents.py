@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -208,6 +209,36 @@ def contract_document(
         terms,
         footer=f"公司统一文本 Standard template version {template_version}",
     )
+
+
+@dataclass(frozen=True)
+class PrintedOriginal:
+    """The original of a printed document as kept (its PDF aside): what it says, under which
+    letterhead, of which record (a receipt, or a contract at one revision), read in the scope of
+    the record's owner, and how many copies followed."""
+
+    document_id: str
+    subject_id: str  # the receipt's or the contract's id
+    revision: int  # the contract's revision (0 for receipts)
+    contract_id: str
+    owner_id: str
+    org_path: str
+    document: Document
+    letterhead: Letterhead
+    file_name: str
+    size_bytes: int
+    sha256: str
+    copies: int
+    printed_by: str
+    printed_at: datetime
+
+    @property
+    def kind(self) -> DocumentKind:
+        return self.document.kind
+
+    @property
+    def number(self) -> str:
+        return self.document.number
 
 
 def copy_mark(copy_number: int) -> str:

@@ -16,12 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salesgrid_common import orgpaths
 from salesgrid_common.approval import store_steps, stored_reminder_due
 from salesgrid_common.errors import FailedPrecondition
-from salesgrid_common.localtime import latest_local_date
 from salesgrid_contracts import models
 from salesgrid_contracts.domain import approval
 from salesgrid_contracts.domain.money import Money
-from salesgrid_contracts.domain.contract_records import ContractRecord, RoundStep
-from salesgrid_contracts.stores.contracts import ContractView
+from salesgrid_contracts.domain.contract_records import ContractDetail, ContractRecord, RoundStep
+from salesgrid_contracts.stores.contracts import step_of
 
 StepRow = models.ApprovalStepRow
 
@@ -72,30 +71,15 @@ async def rules_on_path(session: AsyncSession, org_path: str, currency: str) -> 
     return approval.rules_for_unit(path, {r.org_unit_id: rules_from_row(r) for r in stored}, currency)
 
 
-def step_of(row: StepRow) -> approval.ApprovalStep:
-    return approval.ApprovalStep(
-        order=row.step_order,
-        role=row.role,
-        approver_id=row.approver_id,
-        status=approval.StepStatus(row.status),
-        activated_at=row.activated_at,
-        decided_at=row.decided_at,
-        comment=row.comment,
-        reminded_at=row.reminded_at,
-    )
-
-
 def round_step(row: StepRow, contract: models.Contract) -> RoundStep:
     return RoundStep(contract.id, contract.number, contract.org_path, row.kind, row.round, step_of(row))
 
 
-def flow_of(view: ContractView) -> approval.ApprovalFlow:
+def flow_of(detail: ContractDetail) -> approval.ApprovalFlow:
     """The flow under way on the contract (its current round's steps)."""
-    row = view.row
-    if row.approval_kind is None or row.approval_started_at is None:
+    if detail.record.approval_kind is None or detail.approval_started_at is None:
         raise FailedPrecondition("this contract has no approval under way", "status")
-    steps = tuple(step_of(s) for s in view.steps)
-    return approval.ApprovalFlow(steps, approval.FlowStatus.PENDING, row.approval_started_at)
+    return approval.ApprovalFlow(detail.steps, approval.FlowStatus.PENDING, detail.approval_started_at)
 
 
 def start(
@@ -120,12 +104,6 @@ def start(
     return stored
 
 
-def save_flow(view: ContractView, flow: approval.ApprovalFlow) -> list[tuple[StepRow, str]]:
-    """The flow's steps onto the round's rows; what happened to which step, in step order
-    ("approved" | "rejected" for the step decided, "activated" for the one whose turn began)."""
-    return store_steps(flow, {s.step_order: s for s in view.steps})
-
-
 def end(row: models.Contract) -> None:
     """No approval under way any more (the round's steps stay as they were decided)."""
     row.approval_kind = None
@@ -142,9 +120,19 @@ async def start_round(
     return replace(record, approval_kind=kind), [round_step(s, row) for s in stored]
 
 
-def save_round(view: ContractView, flow: approval.ApprovalFlow) -> list[tuple[RoundStep, str]]:
-    """`save_flow`, each step that changed as recorded."""
-    return [(round_step(stored, view.row), verb) for stored, verb in save_flow(view, flow)]
+async def save_round(
+    session: AsyncSession, contract_id: str, flow: approval.ApprovalFlow
+) -> list[tuple[RoundStep, str]]:
+    """The flow's steps onto the current round's rows (the contract loaded locked in this
+    transaction); what happened to which step, in step order ("approved" | "rejected" for the step
+    decided, "activated" for the one whose turn began), each as recorded."""
+    row = await session.get(models.Contract, contract_id)
+    assert row is not None
+    stored = await session.scalars(
+        select(StepRow).where(StepRow.contract_id == contract_id, StepRow.round == row.approval_round)
+    )
+    changed = store_steps(flow, {s.step_order: s for s in stored})
+    return [(round_step(step, row), verb) for step, verb in changed]
 
 
 async def end_round(session: AsyncSession, record: ContractRecord) -> ContractRecord:
@@ -181,27 +169,3 @@ async def pending_steps(session: AsyncSession) -> Sequence[tuple[StepRow, models
         .with_for_update(of=StepRow, skip_locked=True)
     )
     return (await session.execute(stmt)).tuples().all()
-
-
-async def unreminded_overdue_instalments(
-    session: AsyncSession, now: datetime
-) -> Sequence[tuple[models.InstalmentRow, models.Contract]]:
-    """Instalments of signed or active contracts not yet reminded of and due before the latest
-    local date on earth (each is then judged on its own branch's calendar), with their contracts;
-    locked like `pending_steps`."""
-    stmt = (
-        select(models.InstalmentRow, models.Contract)
-        .join(models.Contract, models.Contract.id == models.InstalmentRow.contract_id)
-        .where(
-            models.Contract.status.in_(("signed", "active")),
-            models.InstalmentRow.overdue_reminded_at.is_(None),
-            models.InstalmentRow.due_date < latest_local_date(now),
-        )
-        .with_for_update(of=models.InstalmentRow, skip_locked=True)
-    )
-    return (await session.execute(stmt)).tuples().all()
-
-
-def mark_overdue_reminded(instalment: models.InstalmentRow, now: datetime) -> None:
-    """The instalment's overdue reminder is sent (once: `unreminded_overdue_instalments` skips it)."""
-    instalment.overdue_reminded_at = now

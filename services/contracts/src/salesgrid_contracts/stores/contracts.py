@@ -7,32 +7,52 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from dataclasses import replace
-from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth import Principal
 from salesgrid_common.errors import Conflict, NotFound, PermissionDenied
+from salesgrid_common.paging import Page
 from salesgrid_contracts import models
 from salesgrid_contracts.domain import contracts
 from salesgrid_contracts.domain.attachments import Attachment, ContractTemplate
-from salesgrid_contracts.domain.contract_records import ContractRecord
-from salesgrid_contracts.domain.money import Money
-from salesgrid_contracts.stores.contract_views import ContractView, page_in_scope, view, views
+from salesgrid_contracts.domain.contract_records import ContractDetail, ContractRecord
+from salesgrid_contracts.stores.contract_rows import (
+    attachment_json,
+    attachments_from,
+    attachments_of,
+    detail_of,
+    domain_of,
+    line_json,
+    line_of,
+    new_row,
+    record_of,
+    step_of,
+    to_row,
+    version_of,
+)
+from salesgrid_contracts.stores import contract_views
+from salesgrid_contracts.stores.contract_views import ContractView, view, views
 
-# The loaders are named here too: callers load and map contracts through this one module.
-__all__ = ["ContractView", "page_in_scope", "view", "views"]
-
-
-def line_json(line: contracts.ContractLine) -> dict[str, str]:
-    return {
-        "product_id": line.product_id,
-        "description": line.description,
-        "quantity": str(line.quantity),
-        "unit_price": str(line.unit_price.amount),
-        "discount_percent": str(line.discount_percent),
-    }
+# The loaders and mappers are named here too: callers load and map contracts through this one module.
+__all__ = [
+    "ContractView",
+    "attachment_json",
+    "attachments_from",
+    "attachments_of",
+    "detail_of",
+    "domain_of",
+    "line_json",
+    "line_of",
+    "new_row",
+    "record_of",
+    "step_of",
+    "to_row",
+    "version_of",
+    "view",
+    "views",
+]
 
 
 async def load_in_scope(
@@ -69,6 +89,11 @@ async def get(session: AsyncSession, contract_id: str) -> models.Contract:
     return found
 
 
+async def load_unscoped(session: AsyncSession, contract_id: str) -> ContractRecord:
+    """The record, without a scope check (the caller holds a record of the contract he may see)."""
+    return record_of(await view(session, await get(session, contract_id)))
+
+
 async def load_locked(session: AsyncSession, contract_id: str, expected_version: int = 0) -> models.Contract:
     """Locked, without a scope check (an approver decides on contracts outside his own scope)."""
     row = await session.scalar(select(models.Contract).where(models.Contract.id == contract_id).with_for_update())
@@ -89,59 +114,16 @@ async def locked_view(session: AsyncSession, contract_id: str, expected_version:
     return await view(session, await load_locked(session, contract_id, expected_version))
 
 
+async def locked_detail(session: AsyncSession, contract_id: str, expected_version: int = 0) -> ContractDetail:
+    """`load_locked`, as a reader sees the contract (an approver decides on it)."""
+    return detail_of(await locked_view(session, contract_id, expected_version))
+
+
 async def insert(session: AsyncSession, row: models.Contract, lines: Sequence[models.ContractLine]) -> None:
     """A new contract's rows (the contract's first: its lines refer to it)."""
     session.add(row)
     await session.flush()
     session.add_all(lines)
-
-
-def domain_of(view: ContractView) -> contracts.Contract:
-    row = view.row
-    lines = tuple(
-        contracts.ContractLine(
-            line.product_id,
-            line.description,
-            line.quantity,
-            Money(line.unit_price, row.currency),
-            line.discount_percent,
-        )
-        for line in view.lines
-    )
-    termination = None
-    if row.termination_reason is not None and row.termination_requested_at is not None:
-        termination = contracts.TerminationRequest(
-            row.termination_reason, row.termination_requested_by or "", row.termination_requested_at
-        )
-    return contracts.Contract(
-        contract_id=row.id,
-        number=row.number,
-        version=row.revision,
-        customer_id=row.customer_id,
-        owner_id=row.owner_id,
-        org_unit_id=row.org_unit_id,
-        currency=row.currency,
-        start_date=row.start_date,
-        end_date=row.end_date,
-        lines=lines,
-        terms=row.terms,
-        status=contracts.ContractStatus(row.status),
-        created_at=row.created_at,
-        signed_on=row.signed_on,
-        termination=termination,
-        terminated_at=row.terminated_at,
-    )
-
-
-def to_row(contract: contracts.Contract, row: models.Contract) -> None:
-    """The fields the contract rules change, onto its row (an amendment: a ContractRevision)."""
-    row.status = contract.status.value
-    row.signed_on = contract.signed_on
-    row.terminated_at = contract.terminated_at
-    termination = contract.termination
-    row.termination_reason = termination.reason if termination else None
-    row.termination_requested_by = termination.requested_by if termination else None
-    row.termination_requested_at = termination.requested_at if termination else None
 
 
 def save(
@@ -160,97 +142,6 @@ def save(
     if custom_fields is not None:
         row.custom_fields = custom_fields
     row.version += 1
-
-
-def attachment_json(ref: Attachment) -> dict[str, str | int]:
-    return {
-        "document_id": ref.document_id,
-        "file_name": ref.file_name,
-        "content_type": ref.content_type,
-        "size_bytes": ref.size_bytes,
-        "sha256": ref.sha256,
-    }
-
-
-def attachments_of(row: models.Contract) -> tuple[Attachment, ...]:
-    return tuple(
-        Attachment(
-            str(a["document_id"]), str(a["file_name"]), str(a["content_type"]), int(a["size_bytes"]), str(a["sha256"])
-        )
-        for a in row.attachments
-    )
-
-
-def new_row(
-    contract: contracts.Contract,
-    *,
-    org_path: str,
-    opportunity_id: str,
-    attachments: list[dict[str, str | int]],
-    template: ContractTemplate | None,
-    channel: str,
-    partner_id: str,
-    custom_fields: dict[str, object],
-    now: datetime,
-) -> tuple[models.Contract, list[models.ContractLine]]:
-    """The rows of a new contract: the contract's and one per line."""
-    row = models.Contract(
-        id=contract.contract_id,
-        number=contract.number,
-        customer_id=contract.customer_id,
-        owner_id=contract.owner_id,
-        org_unit_id=contract.org_unit_id,
-        org_path=org_path,
-        currency=contract.currency,
-        start_date=contract.start_date,
-        end_date=contract.end_date,
-        terms=contract.terms,
-        status=contract.status.value,
-        total=contract.total.amount,
-        credit=Decimal(0),
-        signed_on=None,
-        approval_kind=None,
-        approval_round=0,
-        version=1,
-        revision=contract.version,
-        created_at=now,
-        opportunity_id=opportunity_id or None,
-        attachments=attachments,
-        template_id=template.template_id if template else None,
-        template_version=template.version if template else None,
-        channel=channel,
-        partner_id=partner_id,
-        custom_fields=custom_fields,
-    )
-    lines = [
-        models.ContractLine(
-            contract_id=contract.contract_id,
-            position=position,
-            product_id=line.product_id,
-            description=line.description,
-            quantity=line.quantity,
-            unit_price=line.unit_price.amount,
-            discount_percent=line.discount_percent,
-        )
-        for position, line in enumerate(contract.lines)
-    ]
-    return row, lines
-
-
-def record_of(view: ContractView) -> ContractRecord:
-    """The one mapping of a contract's rows to the record use cases hold."""
-    row = view.row
-    return ContractRecord(
-        contract=domain_of(view),
-        org_path=row.org_path,
-        total=Money(row.total, row.currency),
-        version=row.version,
-        approval_kind=row.approval_kind,
-        channel=row.channel or "direct",
-        partner_id=row.partner_id or "",
-        custom_fields=dict(row.custom_fields),
-        attachments=attachments_of(row),
-    )
 
 
 async def load(
@@ -276,10 +167,39 @@ async def save_record(session: AsyncSession, record: ContractRecord) -> Contract
     return replace(record, version=row.version)
 
 
-async def view_of(session: AsyncSession, record: ContractRecord) -> ContractView:
-    """The rows of a record loaded (or added) in this transaction, for the servicer."""
+async def detail(session: AsyncSession, record: ContractRecord) -> ContractDetail:
+    """What a reader sees of a record loaded (or added) in this transaction."""
     await session.flush()
-    return await view(session, await get(session, record.contract_id))
+    return detail_of(await view(session, await get(session, record.contract_id)))
+
+
+async def read(session: AsyncSession, principal: Principal, contract_id: str) -> ContractDetail:
+    """The contract as the caller may read it (else NotFound)."""
+    return detail_of(await view(session, await load_in_scope(session, principal, contract_id, "contracts:read")))
+
+
+async def page_in_scope(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    status: str,
+    customer_id: str,
+    custom_fields: Mapping[str, str],
+    page_size: int,
+    cursor: str,
+) -> Page[ContractDetail]:
+    """A page of the contracts the caller may read, in a fixed number of queries (blank filters
+    are ignored)."""
+    found = await contract_views.page_in_scope(
+        session,
+        principal,
+        status=status,
+        customer_id=customer_id,
+        custom_fields=custom_fields,
+        page_size=page_size,
+        cursor=cursor,
+    )
+    return Page([detail_of(v) for v in found.items], found.next_token)
 
 
 async def add(

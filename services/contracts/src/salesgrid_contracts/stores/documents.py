@@ -5,16 +5,16 @@ numbers per (kind, branch, year) in `document_counters`."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.db import conflict_insert
 from salesgrid_common.ids import new_id
 from salesgrid_contracts import models
-from salesgrid_contracts.domain.documents import Document, DocumentKind, Letterhead
+from salesgrid_contracts.domain.documents import Document, DocumentKind, Letterhead, PrintedOriginal
 from salesgrid_contracts.domain.numbering import next_sequence
 
 Row = models.PrintedDocument
@@ -24,10 +24,25 @@ def letterhead_json(letterhead: Letterhead) -> dict[str, str]:
     return {"company_name": letterhead.company_name, "address": letterhead.address, "phone": letterhead.phone}
 
 
-def document_of(row: Row) -> tuple[Document, Letterhead]:
-    """What the original says, under the letterhead it was printed on."""
+def original_of(row: Row) -> PrintedOriginal:
+    """The original as kept: what it says, under the letterhead it was printed on."""
     stored = row.document
-    return Document.from_json(stored["document"]), Letterhead(**stored["letterhead"])  # type: ignore[arg-type]
+    return PrintedOriginal(
+        document_id=row.id,
+        subject_id=row.subject_id,
+        revision=row.revision,
+        contract_id=row.contract_id,
+        owner_id=row.owner_id,
+        org_path=row.org_path,
+        document=Document.from_json(stored["document"]),  # type: ignore[arg-type]
+        letterhead=Letterhead(**stored["letterhead"]),  # type: ignore[arg-type]
+        file_name=row.file_name,
+        size_bytes=row.size_bytes,
+        sha256=row.sha256,
+        copies=row.copies,
+        printed_by=row.printed_by,
+        printed_at=row.printed_at,
+    )
 
 
 async def next_number(session: AsyncSession, kind: DocumentKind, branch: str, year: int) -> int:
@@ -52,13 +67,14 @@ async def next_number(session: AsyncSession, kind: DocumentKind, branch: str, ye
     return counter.last_seq
 
 
-async def original(session: AsyncSession, kind: DocumentKind, subject_id: str, revision: int) -> Row | None:
+async def original(session: AsyncSession, kind: DocumentKind, subject_id: str, revision: int) -> PrintedOriginal | None:
     """The original printed for this record (and revision), locked; None before the first print."""
-    return await session.scalar(
+    row = await session.scalar(
         select(Row)
         .where(Row.kind == kind.value, Row.subject_id == subject_id, Row.revision == revision)
         .with_for_update()
     )
+    return None if row is None else original_of(row)
 
 
 def add_original(
@@ -74,7 +90,7 @@ def add_original(
     org_path: str,
     printed_by: str,
     now: datetime,
-) -> Row:
+) -> PrintedOriginal:
     row = Row(
         id=new_id(),
         kind=document.kind.value,
@@ -95,17 +111,19 @@ def add_original(
         last_printed_at=now,
     )
     session.add(row)
-    return row
+    return original_of(row)
 
 
-def count_copy(row: Row, now: datetime) -> int:
-    """One more copy of the original printed now; returns its copy number."""
-    row.copies += 1
-    row.last_printed_at = now
-    return row.copies
+async def count_copy(session: AsyncSession, original: PrintedOriginal, now: datetime) -> PrintedOriginal:
+    """One more copy of the original (loaded locked in this transaction) printed now; the original
+    with it counted (its `copies`: this copy's number)."""
+    await session.execute(
+        update(Row).where(Row.id == original.document_id).values(copies=Row.copies + 1, last_printed_at=now)
+    )
+    return replace(original, copies=original.copies + 1)
 
 
-async def of_subject(session: AsyncSession, subject_id: str) -> Sequence[Row]:
+async def of_subject(session: AsyncSession, subject_id: str) -> list[PrintedOriginal]:
     """Every original printed for the record, oldest first, in one query."""
     stmt = select(Row).where(Row.subject_id == subject_id).order_by(Row.printed_at, Row.id)
-    return (await session.scalars(stmt)).all()
+    return [original_of(row) for row in await session.scalars(stmt)]

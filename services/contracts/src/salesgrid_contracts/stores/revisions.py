@@ -7,12 +7,15 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_contracts import models
 from salesgrid_contracts.domain import contracts
-from salesgrid_contracts.stores.contracts import ContractView, domain_of, line_json, view
+from salesgrid_contracts.domain.amendments import ContractVersion
+from salesgrid_contracts.domain.contract_records import ContractRecord
+from salesgrid_contracts.stores.contracts import ContractView, domain_of, get, line_json, version_of
+from salesgrid_contracts.stores.contracts import view as contract_view
 
 Row = models.ContractRevision
 
@@ -61,15 +64,18 @@ def propose(
     )
 
 
-def reject(view: ContractView) -> None:
+async def reject(session: AsyncSession, contract_id: str, revision: int) -> None:
     """The proposed version is kept, as rejected."""
-    assert view.proposed is not None
-    view.proposed.status = "rejected"
+    await session.execute(
+        update(Row).where(Row.contract_id == contract_id, Row.revision == revision).values(status="rejected")
+    )
 
 
-async def put_in_force(session: AsyncSession, view: ContractView) -> None:
+async def put_in_force(session: AsyncSession, contract_id: str) -> None:
     """The proposed version takes the place of the one in force, which is kept as superseded;
-    the contract's rows carry the new body (status and signature stay)."""
+    the contract's rows (loaded locked in this transaction) carry the new body (status and
+    signature stay)."""
+    view = await contract_view(session, await get(session, contract_id))
     row, proposed = view.row, view.proposed
     assert proposed is not None
     old = await session.get(Row, (row.id, row.revision))
@@ -96,11 +102,28 @@ async def put_in_force(session: AsyncSession, view: ContractView) -> None:
     row.attachments = list(proposed.attachments)
 
 
-async def versions(session: AsyncSession, row: models.Contract) -> list[Row]:
+def _record_in_force(record: ContractRecord) -> ContractVersion:
+    """The version on the contract's own rows, as its record holds it."""
+    contract = record.contract
+    return ContractVersion(
+        revision=contract.version,
+        status="in_force",
+        start_date=contract.start_date,
+        end_date=contract.end_date,
+        terms=contract.terms,
+        lines=contract.lines,
+        total=record.total,
+        created_by=record.owner_id,
+        created_at=record.created_at,
+        attachments=record.attachments,
+    )
+
+
+async def versions(session: AsyncSession, record: ContractRecord) -> list[ContractVersion]:
     """Every version of the contract, oldest first; the one in force is synthesised from the
-    contract's rows while it has never been amended."""
-    stmt = select(Row).where(Row.contract_id == row.id).order_by(Row.revision)
-    stored = list(await session.scalars(stmt))
-    if not any(r.revision == row.revision for r in stored):
-        stored.append(_in_force(await view(session, row), "in_force"))
-    return sorted(stored, key=lambda r: r.revision)
+    contract's record while it has never been amended."""
+    stmt = select(Row).where(Row.contract_id == record.contract_id).order_by(Row.revision)
+    stored = [version_of(row, record.currency) for row in await session.scalars(stmt)]
+    if not any(v.revision == record.contract.version for v in stored):
+        stored.append(_record_in_force(record))
+    return sorted(stored, key=lambda v: v.revision)

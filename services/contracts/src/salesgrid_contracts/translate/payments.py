@@ -6,71 +6,68 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 
 from salesgrid.contracts.v1 import contracts_pb2 as pb
-from salesgrid_contracts import models
 from salesgrid_contracts.domain.money import Money
+from salesgrid_contracts.domain.payment_records import InvoiceRecord, PaymentPlan, ReceiptRecord, RefundRecord
 from salesgrid_contracts.domain.receivables import AgeingBucket, AgeingLine
-from salesgrid_contracts.stores.payments import PlanView, ReceiptView
 
 
-def plan_pb(view: PlanView) -> pb.PaymentPlan:
-    currency = view.contract.currency
-    items = []
-    for i in view.instalments:
-        status = "unpaid" if i.paid == 0 else ("paid" if i.paid == i.amount else "partially_paid")
-        items.append(
+def plan_pb(plan: PaymentPlan) -> pb.PaymentPlan:
+    return pb.PaymentPlan(
+        contract_id=plan.contract_id,
+        currency=plan.currency,
+        instalments=[
             pb.Instalment(
                 seq=i.seq,
                 due_date=i.due_date.isoformat(),
-                amount=str(Money(i.amount, currency).amount),
-                paid=str(Money(i.paid, currency).amount),
-                status=status,
+                amount=str(i.amount.amount),
+                paid=str(i.paid.amount),
+                status=i.status.value,
             )
-        )
-    return pb.PaymentPlan(
-        contract_id=view.contract.id,
-        currency=currency,
-        instalments=items,
-        credit=str(Money(view.contract.credit, currency).amount),
+            for i in plan.instalments
+        ],
+        credit=str(plan.credit.amount),
     )
 
 
-def receipt_pb(view: ReceiptView) -> pb.Receipt:
-    row = view.row
+def receipt_pb(record: ReceiptRecord) -> pb.Receipt:
+    receipt = record.receipt
     return pb.Receipt(
-        id=row.id,
-        contract_id=row.contract_id,
-        received_on=row.received_on.isoformat(),
-        amount=str(Money(row.amount, row.currency).amount),
-        currency=row.currency,
-        method=row.method,
-        reference=row.reference,
+        id=receipt.receipt_id,
+        contract_id=record.contract_id,
+        received_on=receipt.received_on.isoformat(),
+        amount=str(receipt.amount.amount),
+        currency=receipt.amount.currency,
+        method=receipt.method.value,
+        reference=receipt.reference,
         allocations=[
-            pb.ReceiptAllocation(instalment_seq=a.instalment_seq, amount=str(Money(a.amount, row.currency).amount))
-            for a in sorted(view.allocations, key=lambda a: a.instalment_seq)
+            pb.ReceiptAllocation(instalment_seq=a.instalment_seq, amount=str(a.amount.amount))
+            for a in record.allocations
         ],
     )
 
 
-def refund_pb(row: models.RefundRow) -> pb.Refund:
+def refund_pb(record: RefundRecord) -> pb.Refund:
+    refund = record.refund
     return pb.Refund(
-        id=row.id,
-        contract_id=row.contract_id,
-        refunded_on=row.refunded_on.isoformat(),
-        amount=str(Money(row.amount, row.currency).amount),
-        currency=row.currency,
-        reason=row.reason,
+        id=refund.refund_id,
+        contract_id=record.contract_id,
+        refunded_on=refund.refunded_on.isoformat(),
+        amount=str(refund.amount.amount),
+        currency=refund.amount.currency,
+        reason=refund.reason,
     )
 
 
-def invoice_pb(row: models.InvoiceRow) -> pb.Invoice:
+def invoice_pb(record: InvoiceRecord) -> pb.Invoice:
+    invoice = record.invoice
     return pb.Invoice(
-        id=row.id,
-        contract_id=row.contract_id,
-        number=row.number,
-        amount=str(Money(row.amount, row.currency).amount),
-        currency=row.currency,
-        issued_on=row.issued_on.isoformat(),
-        status=row.status,
+        id=record.invoice_id,
+        contract_id=record.contract_id,
+        number=invoice.number,
+        amount=str(invoice.amount.amount),
+        currency=invoice.amount.currency,
+        issued_on=invoice.issued_on.isoformat(),
+        status=invoice.status.value,
     )
 
 

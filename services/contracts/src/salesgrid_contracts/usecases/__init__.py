@@ -11,10 +11,10 @@ from salesgrid_contracts.usecases.approval_rules import ApprovalRulesMixin
 from salesgrid_contracts.usecases.reminders import APPROVAL_REMINDER_AFTER, RemindersMixin
 from salesgrid_contracts.usecases.attachments import AttachmentsMixin
 from salesgrid_contracts.usecases.custom_fields import CustomFieldsMixin
-from salesgrid_contracts.usecases.payments import PaymentsMixin, PlanView, ReceiptView
+from salesgrid_contracts.usecases.payments import PaymentsMixin
 from salesgrid_contracts.usecases.receivables import COLLECTIBLE, ReceivablesMixin
 from salesgrid_contracts.usecases._support import AttachmentInput, SYSTEM_ACTOR, parse_day
-from salesgrid_contracts.stores.contracts import ContractView
+from salesgrid_contracts.domain.contract_records import ContractDetail
 
 
 class ContractsUseCases(
@@ -36,10 +36,8 @@ __all__ = [
     "APPROVAL_REMINDER_AFTER",
     "AttachmentInput",
     "COLLECTIBLE",
-    "ContractView",
+    "ContractDetail",
     "LineInput",
-    "PlanView",
-    "ReceiptView",
     "SYSTEM_ACTOR",
     "parse_day",
     "ContractsUseCases",

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 from salesgrid_common.auth import Principal
 from salesgrid_common.errors import FailedPrecondition
-from salesgrid_contracts import models
 from salesgrid_contracts.domain import amendments, contracts
+from salesgrid_contracts.domain.amendments import ContractVersion
 
 from salesgrid_contracts.stores import contracts as contract_store
 from salesgrid_contracts.stores import revisions as revision_store
@@ -16,7 +16,7 @@ from salesgrid_contracts.usecases._support import (
     AttachmentInput,
     parse_day,
 )
-from salesgrid_contracts.stores.contracts import ContractView
+from salesgrid_contracts.domain.contract_records import ContractDetail
 from salesgrid_contracts.usecases.contracts import ContractsMixin, LineInput, _attachments
 
 
@@ -34,7 +34,7 @@ class AmendmentsMixin(ContractsMixin):
         terms: str | None,
         expected_version: int,
         attachment_refs: Sequence[AttachmentInput] | None = None,
-    ) -> ContractView:
+    ) -> ContractDetail:
         """Proposes the next version of a contract in force; it goes through approval on its own
         total, and the version in force stays untouched (and collectible) meanwhile."""
         principal.require("contracts:update")
@@ -68,12 +68,12 @@ class AmendmentsMixin(ContractsMixin):
             record = await self._start_flow(session, principal, record, "amendment", now, amended.total.amount)
             record = await contract_store.save_record(session, record)
             await self._contract_event(session, "contract.submitted", record, principal, now)
-            return await contract_store.view_of(session, record)
+            return await contract_store.detail(session, record)
 
-    async def list_versions(self, principal: Principal, contract_id: str) -> list[models.ContractRevision]:
+    async def list_versions(self, principal: Principal, contract_id: str) -> list[ContractVersion]:
         """Every version of the contract, oldest first; the original one is synthesised while it
         has never been amended."""
         principal.require("contracts:read")
         async with self.sessions() as session:
-            row = await contract_store.load_in_scope(session, principal, contract_id, "contracts:read")
-            return await revision_store.versions(session, row)
+            record = await contract_store.load(session, principal, contract_id, "contracts:read")
+            return await revision_store.versions(session, record)

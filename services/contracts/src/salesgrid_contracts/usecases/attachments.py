@@ -13,7 +13,7 @@ from salesgrid_contracts.domain import attachments
 from salesgrid_contracts.stores import contracts as contract_store
 from salesgrid_contracts.stores import templates as template_store
 from salesgrid_contracts.usecases._support import AttachmentInput, ContractsUseCasesBase
-from salesgrid_contracts.stores.contracts import ContractView
+from salesgrid_contracts.domain.contract_records import ContractDetail
 
 
 class AttachmentsMixin(ContractsUseCasesBase):
@@ -21,7 +21,7 @@ class AttachmentsMixin(ContractsUseCasesBase):
 
     async def add_attachment(
         self, principal: Principal, contract_id: str, ref: AttachmentInput, expected_version: int
-    ) -> ContractView:
+    ) -> ContractDetail:
         principal.require("contracts:update")  # before validating: no hints to those who may not
         item = attachments.new_attachment(*ref)
         return await self._change_attachments(
@@ -33,7 +33,7 @@ class AttachmentsMixin(ContractsUseCasesBase):
 
     async def remove_attachment(
         self, principal: Principal, contract_id: str, document_id: str, expected_version: int
-    ) -> ContractView:
+    ) -> ContractDetail:
         return await self._change_attachments(
             principal,
             contract_id,
@@ -47,7 +47,7 @@ class AttachmentsMixin(ContractsUseCasesBase):
         contract_id: str,
         expected_version: int,
         change: Callable[[str, tuple[attachments.Attachment, ...]], tuple[attachments.Attachment, ...]],
-    ) -> ContractView:
+    ) -> ContractDetail:
         principal.require("contracts:update")
         async with self.sessions() as session, session.begin():
             record = await contract_store.load(
@@ -55,7 +55,7 @@ class AttachmentsMixin(ContractsUseCasesBase):
             )
             held = change(record.contract.status.value, record.attachments)
             record = await contract_store.save_record(session, replace(record, attachments=held))
-            return await contract_store.view_of(session, record)
+            return await contract_store.detail(session, record)
 
     async def set_template(
         self, principal: Principal, template_id: str, name: str, terms: str

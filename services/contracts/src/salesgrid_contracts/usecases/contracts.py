@@ -32,7 +32,7 @@ from salesgrid_contracts.usecases._support import (
     _money,
     parse_day,
 )
-from salesgrid_contracts.stores.contracts import ContractView
+from salesgrid_contracts.domain.contract_records import ContractDetail
 
 
 @dataclass(frozen=True)
@@ -54,12 +54,10 @@ def _attachments(inputs: Sequence[AttachmentInput], field: str = "attachments") 
 class ContractsMixin(ContractsUseCasesBase):
     """ContractsUseCases: contracts."""
 
-    async def get_contract(self, principal: Principal, contract_id: str) -> ContractView:
+    async def get_contract(self, principal: Principal, contract_id: str) -> ContractDetail:
         principal.require("contracts:read")
         async with self.sessions() as session:
-            return await contract_store.view(
-                session, await contract_store.load_in_scope(session, principal, contract_id, "contracts:read")
-            )
+            return await contract_store.read(session, principal, contract_id)
 
     async def list_contracts(
         self,
@@ -69,7 +67,7 @@ class ContractsMixin(ContractsUseCasesBase):
         page_size: int = 0,
         cursor: str = "",
         custom_fields: Mapping[str, str] | None = None,
-    ) -> Page[ContractView]:
+    ) -> Page[ContractDetail]:
         principal.require("contracts:read")
         async with self.sessions() as session:
             return await contract_store.page_in_scope(
@@ -127,7 +125,7 @@ class ContractsMixin(ContractsUseCasesBase):
         custom_fields: Mapping[str, Any] | None = None,
         channel: str = "",
         partner_id: str = "",
-    ) -> ContractView:
+    ) -> ContractDetail:
         """A draft contract, attributed to a sales channel and partner: an opportunity's own
         attribution, else the one given, checked against the partners customers' events publish."""
         principal.require("contracts:create")
@@ -190,7 +188,7 @@ class ContractsMixin(ContractsUseCasesBase):
                 now=now,
             )
             await self._contract_event(session, "contract.created", record, principal, now)
-            return await contract_store.view_of(session, record)
+            return await contract_store.detail(session, record)
 
     async def _from_opportunity(
         self, principal: Principal, opportunity_id: str, customer_id: str, currency: str, lines: Sequence[LineInput]
@@ -210,7 +208,9 @@ class ContractsMixin(ContractsUseCasesBase):
             lines = [LineInput(won.product_ids[0], "1", won.amount, "0", won.name)]
         return won.customer_id, won.currency, lines, Attribution(won.channel, won.partner_id)
 
-    async def sign(self, principal: Principal, contract_id: str, signed_on: str, expected_version: int) -> ContractView:
+    async def sign(
+        self, principal: Principal, contract_id: str, signed_on: str, expected_version: int
+    ) -> ContractDetail:
         principal.require("contracts:update")
         now = self.clock()
         day = parse_day(signed_on, "signed_on") if signed_on else None
@@ -224,9 +224,9 @@ class ContractsMixin(ContractsUseCasesBase):
             )
             record = await contract_store.save_record(session, record.with_contract(signed))
             await self._contract_event(session, "contract.signed", record, principal, now)
-            return await contract_store.view_of(session, record)
+            return await contract_store.detail(session, record)
 
-    async def activate(self, principal: Principal, contract_id: str, expected_version: int) -> ContractView:
+    async def activate(self, principal: Principal, contract_id: str, expected_version: int) -> ContractDetail:
         principal.require("contracts:update")
         now = self.clock()
         async with self.sessions() as session, session.begin():
@@ -238,9 +238,9 @@ class ContractsMixin(ContractsUseCasesBase):
                 session, record.with_contract(contracts.activate(record.contract, today))
             )
             await self._contract_event(session, "contract.activated", record, principal, now)
-            return await contract_store.view_of(session, record)
+            return await contract_store.detail(session, record)
 
-    async def complete(self, principal: Principal, contract_id: str, expected_version: int) -> ContractView:
+    async def complete(self, principal: Principal, contract_id: str, expected_version: int) -> ContractDetail:
         """active -> completed, once every instalment is paid (money still owed keeps it active)."""
         principal.require("contracts:update")
         now = self.clock()
@@ -258,4 +258,4 @@ class ContractsMixin(ContractsUseCasesBase):
                 )
             record = await contract_store.save_record(session, record.with_contract(done))
             await self._contract_event(session, "contract.completed", record, principal, now)
-            return await contract_store.view_of(session, record)
+            return await contract_store.detail(session, record)

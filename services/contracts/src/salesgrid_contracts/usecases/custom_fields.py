@@ -12,7 +12,7 @@ from salesgrid_common.custom_fields.registry import apply_values
 from salesgrid_common.errors import ValidationFailed
 from salesgrid_contracts.stores import contracts as contract_store
 from salesgrid_contracts.usecases._support import CONTRACT_FIELDS, ContractsUseCasesBase
-from salesgrid_contracts.stores.contracts import ContractView
+from salesgrid_contracts.domain.contract_records import ContractDetail
 
 
 class CustomFieldsMixin(ContractsUseCasesBase):
@@ -20,7 +20,7 @@ class CustomFieldsMixin(ContractsUseCasesBase):
 
     async def update_custom_fields(
         self, principal: Principal, contract_id: str, expected_version: int, custom_fields: Mapping[str, Any] | None
-    ) -> ContractView:
+    ) -> ContractDetail:
         """Set (an empty value clears) custom field values in any status: they describe the
         contract, they are not its terms (those change through amendments)."""
         principal.require("contracts:update")
@@ -37,4 +37,4 @@ class CustomFieldsMixin(ContractsUseCasesBase):
             record = await contract_store.save_record(session, replace(record, custom_fields=values))
             await session.flush()
             await self._contract_event(session, "contract.custom_fields_changed", record, principal, now)
-            return await contract_store.view_of(session, record)
+            return await contract_store.detail(session, record)

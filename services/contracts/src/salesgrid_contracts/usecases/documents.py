@@ -17,14 +17,14 @@ from salesgrid_common.directory import get_user
 from salesgrid_common.errors import NotFound, PermissionDenied, ValidationFailed
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.localtime import unit_calendar
-from salesgrid_contracts import models, pdf
+from salesgrid_contracts import pdf
 from salesgrid_contracts.customer_names import legal_name
 from salesgrid_contracts.domain import documents
-from salesgrid_contracts.domain.documents import Document, DocumentKind, Letterhead
+from salesgrid_contracts.domain.documents import Document, DocumentKind, Letterhead, PrintedOriginal
 from salesgrid_contracts.payloads import document_printed
 from salesgrid_contracts.stores import contracts as contract_store
 from salesgrid_contracts.stores import documents as document_store
-from salesgrid_contracts.stores import payments as payment_store
+from salesgrid_contracts.stores import receipts as receipt_store
 from salesgrid_contracts.stores import templates as template_store
 from salesgrid_contracts.usecases._support import ContractsUseCasesBase
 
@@ -35,7 +35,7 @@ READ_PERMISSION = {DocumentKind.RECEIPT: "payments:read", DocumentKind.CONTRACT:
 
 @dataclass(frozen=True)
 class Printed:
-    row: models.PrintedDocument
+    original: PrintedOriginal
     copy_number: int
     content: bytes
 
@@ -64,7 +64,7 @@ class DocumentsUseCases(ContractsUseCasesBase):
         now: datetime,
     ) -> Printed:
         content = await asyncio.to_thread(pdf.render, document, self.letterhead, 0)
-        row = document_store.add_original(
+        original = document_store.add_original(
             session,
             document,
             self.letterhead,
@@ -77,24 +77,23 @@ class DocumentsUseCases(ContractsUseCasesBase):
             printed_by=principal.subject_id,
             now=now,
         )
-        return Printed(row, 0, content)
+        return Printed(original, 0, content)
 
-    async def _reprint(self, row: models.PrintedDocument, now: datetime) -> Printed:
+    async def _reprint(self, session: AsyncSession, original: PrintedOriginal, now: datetime) -> Printed:
         """A copy says what the original says, under the original's letterhead, marked COPY n."""
-        copy_number = document_store.count_copy(row, now)
-        document, letterhead = document_store.document_of(row)
-        content = await asyncio.to_thread(pdf.render, document, letterhead, copy_number)
-        return Printed(row, copy_number, content)
+        counted = await document_store.count_copy(session, original, now)
+        content = await asyncio.to_thread(pdf.render, original.document, original.letterhead, counted.copies)
+        return Printed(counted, counted.copies, content)
 
     async def _printed(self, session: AsyncSession, principal: Principal, printed: Printed, now: datetime) -> None:
-        row = printed.row
+        original = printed.original
         await self._event(
             session,
             "document.printed",
-            document_printed(row, printed.copy_number, principal.subject_id, printed.content),
-            row.id,
+            document_printed(original, printed.copy_number, principal.subject_id, printed.content),
+            original.document_id,
             principal,
-            row.org_path,
+            original.org_path,
             now,
         )
 
@@ -104,17 +103,17 @@ class DocumentsUseCases(ContractsUseCasesBase):
             raise ValidationFailed("is required", "receipt_id")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            receipt = await payment_store.receipt_locked(session, receipt_id.strip())
-            if receipt is None or not principal.can_see("payments:read", receipt.owner_id, receipt.org_path):
+            stored = await receipt_store.load(session, receipt_id.strip(), lock=True)
+            if stored is None or not principal.can_see("payments:read", stored.owner_id, stored.org_path):
                 raise NotFound(f"receipt {receipt_id} not found", "receipt_id")
-            if not principal.can_see("payments:create", receipt.owner_id, receipt.org_path):
+            if not principal.can_see("payments:create", stored.owner_id, stored.org_path):
                 raise PermissionDenied("payments:create does not cover this receipt")
-            original = await document_store.original(session, DocumentKind.RECEIPT, receipt.id, 0)
+            receipt = stored.receipt
+            original = await document_store.original(session, DocumentKind.RECEIPT, receipt.receipt_id, 0)
             if original is not None:
-                printed = await self._reprint(original, now)
+                printed = await self._reprint(session, original, now)
             else:
-                contract = await contract_store.get(session, receipt.contract_id)
-                assert contract is not None
+                contract = (await contract_store.load_unscoped(session, stored.contract_id)).contract
                 payer = documents.check_payer_name(payer_name, await legal_name(session, contract.customer_id))
                 branch = documents.receipt_branch(contract.number)
                 issued_on = (await unit_calendar(session, contract.org_unit_id)).today(now)
@@ -128,22 +127,22 @@ class DocumentsUseCases(ContractsUseCasesBase):
                     contract_number=contract.number,
                     payer_name=payer,
                     received_on=receipt.received_on.isoformat(),
-                    amount=receipt.amount,
-                    currency=receipt.currency,
-                    method=receipt.method,
+                    amount=receipt.amount.amount,
+                    currency=receipt.amount.currency,
+                    method=receipt.method.value,
                     reference=receipt.reference,
-                    received_by=await self._person(session, receipt.recorded_by),
+                    received_by=await self._person(session, stored.recorded_by),
                     issued_on=issued_on.isoformat(),
                 )
                 printed = await self._store(
                     session,
                     principal,
                     document,
-                    subject_id=receipt.id,
+                    subject_id=receipt.receipt_id,
                     revision=0,
-                    contract_id=contract.id,
-                    owner_id=receipt.owner_id,
-                    org_path=receipt.org_path,
+                    contract_id=contract.contract_id,
+                    owner_id=stored.owner_id,
+                    org_path=stored.org_path,
                     now=now,
                 )
             await self._printed(session, principal, printed, now)
@@ -153,52 +152,51 @@ class DocumentsUseCases(ContractsUseCasesBase):
         principal.require(PRINT_PERMISSION[DocumentKind.CONTRACT])
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await contract_store.load_in_scope(
-                session, principal, contract_id.strip(), "contracts:read", lock=True
+            record = await contract_store.load(session, principal, contract_id.strip(), "contracts:read", lock=True)
+            contract = record.contract
+            documents.check_contract_printable(contract.status.value, record.template_id)
+            original = await document_store.original(
+                session, DocumentKind.CONTRACT, record.contract_id, contract.version
             )
-            documents.check_contract_printable(row.status, row.template_id)
-            original = await document_store.original(session, DocumentKind.CONTRACT, row.id, row.revision)
             if original is not None:
-                printed = await self._reprint(original, now)
+                printed = await self._reprint(session, original, now)
             else:
-                template = await template_store.load(session, row.template_id or "", row.template_version or 0)
-                view = await contract_store.view(session, row)
-                domain = contract_store.domain_of(view)
+                template = await template_store.load(session, record.template_id or "", record.template_version or 0)
                 lines = [
                     (line.description, line.quantity, line.unit_price.amount, line.discount_percent, line.total.amount)
-                    for line in domain.lines
+                    for line in contract.lines
                 ]
                 document = documents.contract_document(
-                    number=row.number,
+                    number=contract.number,
                     template_name=template.name,
                     template_version=template.version,
-                    customer=await legal_name(session, row.customer_id) or row.customer_id,
-                    owner=await self._person(session, row.owner_id),
-                    start_date=row.start_date.isoformat(),
-                    end_date=row.end_date.isoformat(),
-                    currency=row.currency,
+                    customer=await legal_name(session, contract.customer_id) or contract.customer_id,
+                    owner=await self._person(session, contract.owner_id),
+                    start_date=contract.start_date.isoformat(),
+                    end_date=contract.end_date.isoformat(),
+                    currency=contract.currency,
                     lines=lines,
-                    total=row.total,
-                    terms=row.terms,
-                    revision=row.revision,
+                    total=record.total.amount,
+                    terms=contract.terms,
+                    revision=contract.version,
                 )
                 printed = await self._store(
                     session,
                     principal,
                     document,
-                    subject_id=row.id,
-                    revision=row.revision,
-                    contract_id=row.id,
-                    owner_id=row.owner_id,
-                    org_path=row.org_path,
+                    subject_id=record.contract_id,
+                    revision=contract.version,
+                    contract_id=record.contract_id,
+                    owner_id=record.owner_id,
+                    org_path=record.org_path,
                     now=now,
                 )
             await self._printed(session, principal, printed, now)
         return printed
 
-    async def list_documents(self, principal: Principal, subject_id: str) -> list[models.PrintedDocument]:
+    async def list_documents(self, principal: Principal, subject_id: str) -> list[PrintedOriginal]:
         if not subject_id.strip():
             raise ValidationFailed("is required", "subject_id")
         async with self.sessions() as session:
-            rows = await document_store.of_subject(session, subject_id.strip())
-        return [r for r in rows if principal.can_see(READ_PERMISSION[DocumentKind(r.kind)], r.owner_id, r.org_path)]
+            found = await document_store.of_subject(session, subject_id.strip())
+        return [d for d in found if principal.can_see(READ_PERMISSION[d.kind], d.owner_id, d.org_path)]

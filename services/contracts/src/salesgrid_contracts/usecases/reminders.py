@@ -8,6 +8,7 @@ from datetime import timedelta
 from salesgrid_common.localtime import UnitCalendars
 from salesgrid_contracts.payloads import instalment_overdue
 from salesgrid_contracts.stores import approvals as approval_store
+from salesgrid_contracts.stores import payments as payment_store
 from salesgrid_contracts.usecases._support import ContractsUseCasesBase
 
 APPROVAL_REMINDER_AFTER = timedelta(hours=24)  # a pending step reminds its approver after this wait
@@ -28,13 +29,13 @@ class RemindersMixin(ContractsUseCasesBase):
                 await self._step_event(session, "reminded", step, None, now)
                 sent += 1
             calendars = UnitCalendars(session)
-            for instalment, row in await approval_store.unreminded_overdue_instalments(session, now):
-                if instalment.paid >= instalment.amount:
+            for due in await payment_store.unreminded_overdue(session, now):
+                if due.balance.outstanding.amount <= 0:
                     continue
-                if instalment.due_date >= (await calendars.of_unit(row.org_unit_id)).today(now):
+                if due.balance.due_date >= (await calendars.of_unit(due.org_unit_id)).today(now):
                     continue
-                approval_store.mark_overdue_reminded(instalment, now)
-                payload = instalment_overdue(row, instalment)
-                await self._event(session, "instalment.overdue", payload, row.id, None, row.org_path, now)
+                await payment_store.mark_overdue_reminded(session, due, now)
+                payload = instalment_overdue(due)
+                await self._event(session, "instalment.overdue", payload, due.contract_id, None, due.org_path, now)
                 sent += 1
         return sent

@@ -38,6 +38,7 @@ class Subscription:
     disabled_reason: str = ""
     failing_since: datetime | None = None
     deleted: bool = False
+    version: int = 1  # of the stored subscription: bumped by every save (optimistic concurrency)
 
     def take_scope(self, actor_id: str, scope: OwnerScope) -> None:
         """Only the owner's own changes refresh the snapshot (an admin's edit keeps the owner's)."""
