@@ -7,6 +7,7 @@ import asyncio
 
 
 from salesgrid_analytics.app import DEFINITION, MIGRATIONS
+from salesgrid_common.analytics_reports import accepted_by
 from salesgrid_dev.testing import TestKeys, principal, run_service, stand_in_identity
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
@@ -64,6 +65,16 @@ async def test_analytics_rest_routes(database_url: str, nats_url: str, test_keys
                 "partner",
                 [],
             )
+
+            # every `by` the document declares for a report is one the service accepts
+            for path, report in (
+                ("leaderboard", "leaderboard"),
+                ("cost-of-sale", "cost_of_sale"),
+                ("channels", "channels"),
+            ):
+                for by in accepted_by(report):
+                    reply = await send("get", f"/v1/analytics/{path}?period=2026-03&by={by}")
+                    assert reply.status_code == 200, (path, by, reply.get_json())
 
             listed = (await send("get", "/v1/targets?period=2026-Q1")).get_json()
             assert [(t["period"], t["amount"], t["actual"]) for t in listed["targets"]] == [("2026-Q1", "30", "0")]

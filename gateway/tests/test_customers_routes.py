@@ -12,7 +12,7 @@ from salesgrid_dev.testing import run_service, stand_in_identity
 from salesgrid_customers import models
 from salesgrid_customers.app import DEFINITION, MIGRATIONS
 from salesgrid_gateway.app import create_app
-from salesgrid_gateway.routes import customers as customer_routes
+from salesgrid_gateway.rest import uploads
 from salesgrid_gateway.settings import GatewaySettings
 
 from test_customers_service import running_customers, seed_directory, token
@@ -107,7 +107,7 @@ async def test_gateway_streams_an_import(database_url: str, nats_url: str, test_
             {"legal_name": f"批量导入{i:03d}有限公司", "address": "上海市浦东新区" * (260 + i % 7)} for i in range(450)
         ]
         body = ("legal_name,address\n" + "".join(f"{r['legal_name']},{r['address']}\n" for r in rows)).encode()
-        assert len(body) > 2 * customer_routes.IMPORT_CHUNK_BYTES
+        assert len(body) > 2 * uploads.IMPORT_CHUNK_BYTES
         started = await asyncio.to_thread(
             gateway.post, "/v1/customers/imports", data=body, headers={**headers, "Content-Type": "text/csv"}
         )

@@ -6,6 +6,7 @@ import asyncio
 
 
 from salesgrid_common.clock import FakeClock
+from salesgrid_dev.api import poll
 from salesgrid_dev.testing import principal, run_service, stand_in_identity
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
@@ -38,6 +39,7 @@ async def test_custom_fields_through_the_gateway(
             clock=FakeClock(START),
             settings_cls=PipelineSettings,
             customers_addr=customers_service.address,
+            import_seconds=0.1,
         ) as running,
     ):
         client = create_app(
@@ -64,12 +66,14 @@ async def test_custom_fields_through_the_gateway(
             )
             assert ahead.status_code == 201  # business lines are stage model codes, free to name ahead of time
             csv_body = "company_name,cf_channel\n甲公司,web\n乙公司,tv\n丙公司,\n"
-            imported = client.post(
+            started = client.post(
                 "/v1/leads/imports", data=csv_body.encode(), headers={**rep, "Content-Type": "text/csv"}
             )
-            assert imported.status_code == 200, imported.get_json()
-            assert imported.get_json()["created"] == 2
-            assert [(e["row"], e["column"]) for e in imported.get_json()["errors"]] == [(2, "cf_channel")]
+            assert started.status_code == 202, started.get_json()
+            location = started.headers["Location"]
+            imported = poll(lambda: (job := client.get(location, headers=rep).get_json())["status"] == "done" and job)
+            assert imported["created"] == 2
+            assert [(e["row"], e["column"]) for e in imported["errors"]] == [(2, "cf_channel")]
             listed = client.get("/v1/leads?cf_channel=web", headers=rep).get_json()["items"]
             assert [lead["company_name"] for lead in listed] == ["甲公司"]
             assert listed[0]["custom_fields"] == {"channel": "web"}

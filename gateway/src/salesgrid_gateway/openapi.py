@@ -59,6 +59,8 @@ class OpenApi:
         ]
         for name in route.query_fields():
             schema = self.types.field(fields[name], route.request_descriptor.full_name)
+            if allowed := route.choices.get(route.rest_name(name)):
+                schema = {**schema, "enum": list(allowed)}
             parameters.append(
                 {
                     "name": route.rest_name(name),

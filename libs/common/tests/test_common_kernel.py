@@ -32,6 +32,8 @@ KERNEL = frozenset(
         "clock",
         "custom_fields.definitions",
         "events.catalogue",
+        "imports.model",
+        "analytics_reports",
     }
 )
 FORBIDDEN = ("grpc", "sqlalchemy", "nats", "flask", "httpx", "jwt", "google", "salesgrid.", "asyncpg", "aiosqlite")

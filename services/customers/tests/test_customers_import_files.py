@@ -1,4 +1,4 @@
-"""Reading uploaded import files (importfiles.read_rows), directly: what a person typed in a
+"""Reading uploaded import files (salesgrid_common.imports.files.read_rows), directly: what a person typed in a
 spreadsheet arrives as the text they typed, and a file that is not what it claims is refused."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from openpyxl import Workbook
 
 from salesgrid_customers.domain.errors import ValidationFailed
 from salesgrid_customers.domain.imports import row_values
-from salesgrid_customers.importfiles import read_rows
+from salesgrid_common.imports.files import read_rows
 
 
 def spooled(data: bytes) -> tempfile.SpooledTemporaryFile[bytes]:

@@ -37,10 +37,12 @@ from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.events.consumer import Subscription, apply_once
 from salesgrid_common.events.envelope import EventMeta, build_envelope, parse_envelope, unpack
 from salesgrid_common.ids import new_id
+from salesgrid_common.imports import files as importfiles
+from salesgrid_common.imports import model as import_model
 from salesgrid_common.protos import from_timestamp, to_timestamp
 from salesgrid_common.events.tables import outbox
 from salesgrid_dev.testing import RunningService, bearer, field_violations, principal, run_service
-from salesgrid_customers import importfiles, models, usecases
+from salesgrid_customers import models, usecases
 from salesgrid_customers.domain import imports
 from salesgrid_customers.settings import CustomersSettings
 from salesgrid_customers.app import DEFINITION, MIGRATIONS, usecases_for
@@ -1120,7 +1122,7 @@ async def test_import_parses_off_the_event_loop(
         checked_on.add(threading.get_ident())
         return row_values(header, cells)
 
-    monkeypatch.setattr(imports, "row_values", recording_values)
+    monkeypatch.setattr(import_model, "row_values", recording_values)  # the shared reader calls it
     async with running_customers(database_url, nats_url, test_keys) as running:
         await seed_directory(running)
         api = pb_grpc.CustomersStub(running.channel)

@@ -27,6 +27,7 @@ from salesgrid_dev.testing import bearer, eventually, field_violations, principa
 from salesgrid_pipeline.app import DEFINITION, MIGRATIONS
 from salesgrid_pipeline.exports import EXPORTERS
 from salesgrid_pipeline.settings import PipelineSettings
+from test_pipeline_lead_imports import import_leads_file
 from test_pipeline_service import (  # noqa: F401 - fixtures
     REP_PERMS,
     START,
@@ -298,17 +299,10 @@ async def test_lead_custom_fields_create_list_import_and_events(
             metadata=rep,
         )
 
-        imported = await api.ImportLeads(
-            pb.ImportLeadsRequest(
-                rows=[
-                    pb.CreateLeadRequest(company_name="乙公司", custom_fields=struct(channel="web")),
-                    pb.CreateLeadRequest(company_name="丙公司", custom_fields=struct(channel="tv")),
-                    pb.CreateLeadRequest(company_name="丁公司"),
-                ]
-            ),
-            metadata=rep,
+        imported = await import_leads_file(
+            running, "company_name,cf_channel\n乙公司,web\n丙公司,tv\n丁公司,\n".encode(), rep
         )
-        assert len(imported.created_lead_ids) == 1
+        assert imported.created == 1
         assert [(e.row, e.column) for e in imported.errors] == [(2, "cf_channel"), (3, "cf_channel")]
 
         async def names(**filters: str) -> list[str]:

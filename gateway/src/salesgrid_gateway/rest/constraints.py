@@ -11,11 +11,13 @@ must be present and not empty; a route sharing a message with other rules declar
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from salesgrid_common.approval import ROLE_RANK
 from salesgrid_common.channels import PARTNER_CHANNELS, PARTNER_TIERS
 from salesgrid_common.currencies import MINOR_UNITS
+from salesgrid_common.events import catalogue
 
 DATE = {"format": "date"}
 CURRENCY = {"enum": sorted(MINOR_UNITS), "description": "ISO 4217 code"}
@@ -28,6 +30,15 @@ METRIC = {"enum": ["collected_revenue", "contract_amount", "new_customers", "vis
 # a year, quarter or month (analytics refuses other years than 1-9998; the document keeps to 1000-8999)
 PERIOD = {"pattern": "^[1-8][0-9]{3}(-Q[1-4]|-(0[1-9]|1[0-2]))?$", "description": "2026, 2026-Q3 or 2026-07"}
 DISCOUNT_KIND = {"enum": ["", "percent", "amount"], "description": "empty: no discount"}
+# a webhook subscription's event type: a verb (not a re-statement) or every verb (*) of an aggregate
+# partners may receive, from the bus's catalogue
+_DELIVERABLE = "|".join(re.escape(name) for name in sorted(catalogue.deliverable_aggregates()))
+_RESTATED = "|".join(sorted(catalogue.RESTATEMENTS))
+EVENT_TYPE = {
+    "pattern": rf"^(?:{_DELIVERABLE})\.(?:\*|(?!(?:{_RESTATED})$)[a-z_]+)$",
+    "description": "salesgrid.<service>.<aggregate>.<verb|*> of an aggregate partners may receive "
+    "(GET /v1/webhook-event-types)",
+}
 FIELD_TYPES = {"enum": ["text", "number", "money", "date", "choice", "multi_choice", "user", "boolean"]}
 
 C, P, A, ID, S = (f"salesgrid.{name}.v1." for name in ("customers", "pipeline", "activities", "identity", "contracts"))
@@ -138,8 +149,10 @@ FIELDS: dict[str, dict[str, dict[str, Any]]] = {
             "format": "uri",
             "pattern": "^https?://[^/?#\\s]",
             "description": "an absolute https:// URL (http:// only where the platform allows it, e.g. development)",
-        }
+        },
+        "event_types": EVENT_TYPE,
     },
+    "salesgrid.webhooks.v1.UpdateSubscriptionRequest": {"event_types": EVENT_TYPE},
     "salesgrid.webhooks.v1.RotateSecretRequest": {"overlap_seconds": {"minimum": 0}},
     "salesgrid.common.v1.ExportJob": {
         "id": {"description": "<service>.<job id>"},

@@ -7,7 +7,7 @@ import base64
 import binascii
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask import request
@@ -112,6 +112,16 @@ def _scalar(field: FieldDescriptor, raw: str, name: str) -> Any:
         except ValueError:
             raise bad(name, "must be a number") from None
     return raw  # strings; Timestamps are checked when the message is built (naming the field)
+
+
+def check_choices(choices: Mapping[str, Sequence[str]]) -> None:
+    """400 naming the parameter and the values allowed when a query parameter takes another value
+    (or is sent to an operation that takes none)."""
+    for name, allowed in choices.items():
+        if name in request.args and request.args[name] not in allowed:
+            if not allowed:
+                raise bad(name, "is not a parameter of this operation")
+            raise bad(name, f"must be one of {', '.join(allowed)}")
 
 
 def limit() -> int:

@@ -14,7 +14,7 @@ Everything else is derived from the RPC's messages: path parameters fill the req
 the same name (or `id`); a GET's other scalar fields are query parameters; other methods take
 the rest of the request message as the JSON body; `page_size` + `page_token`/`cursor` make the
 route paged (`limit`, `cursor`, `include_total` → `{"items", "next_cursor", "total"}`);
-`expected_version` makes it take If-Match; required members come from rest/constraints.py;
+`expected_version` makes it take If-Match; `choices` narrows a query parameter to a set of values; required members come from rest/constraints.py;
 `set_<field>` flags are set when `<field>` is sent; a `client_ip` field gets the caller's
 address; a reply with `version` sets ETag; `result`/`also` pick reply fields. A view that is not a pass-through
 (uploads, downloads, export jobs) is a `view(...)`: a hand-written function with its request,
@@ -61,6 +61,9 @@ class Route:
     query: tuple[str, ...] = ()  # request fields read from the query string on a non-GET
     rename: dict[str, str] = field(default_factory=dict)  # REST name -> request field (`q` -> `query`)
     fixed: dict[str, Any] = field(default_factory=dict)  # request fields set by the route itself
+    # query parameter (REST name) -> the values this operation accepts (an enum in the document,
+    # anything else 400 naming them); an empty tuple: the operation takes no such parameter
+    choices: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # body (or query) members that must be present and not empty; default: the request (body)
     # message's required fields declared in rest/constraints.py
     required: tuple[str, ...] | None = None
@@ -178,6 +181,7 @@ class Route:
         fields = self.request_descriptor.fields_by_name
         hidden = {self.bound(name) for name in path_names(self.path)} | set(self.fixed)
         hidden |= {"client_ip"} & set(fields)
+        hidden |= {self.rename.get(name, name) for name, allowed in self.choices.items() if not allowed}
         hidden |= {name for name in fields if name.startswith("set_") and name[4:] in fields}
         if self.version_check != "none":
             hidden.add("expected_version")

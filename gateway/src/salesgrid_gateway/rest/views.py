@@ -64,6 +64,7 @@ def _pass_through(route: Route) -> Callable[..., Any]:
         if route.body not in ("", "*"):
             values = {route.body: values}
         values |= {set_flags[k]: True for k in body if k in set_flags}
+        inputs.check_choices(route.choices)
         for proto, rest, field in query_fields:
             if rest in request.args:
                 values[proto] = sent[rest] = inputs.query_value(field, rest)

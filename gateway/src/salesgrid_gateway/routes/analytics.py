@@ -8,6 +8,7 @@ from typing import Any
 from flask import Response, request
 
 from salesgrid.analytics.v1 import analytics_pb2 as pb
+from salesgrid_common.analytics_reports import REPORT_BY, accepted_by
 from salesgrid_gateway.clients import call, from_json, stub
 from salesgrid_gateway.rest import inputs
 from salesgrid_gateway.rest.schema import Schemas
@@ -35,6 +36,7 @@ def export_report() -> Response:
     report, file_format = request.args.get("report", ""), request.args.get("format", "csv")
     inputs.reject_nul(report, "report")
     inputs.reject_nul(file_format, "format")
+    inputs.check_choices({"by": accepted_by(report)})
     query = _query()
     analytics = stub(api.stub_class, api.address_setting)
     reply = call(analytics.ExportReport, pb.ExportReportRequest(report=report, format=file_format, query=query))
@@ -46,6 +48,9 @@ def export_report() -> Response:
     )
 
 
+BY_PER_REPORT = "; ".join(f"{report}: {', '.join(values)}" for report, values in REPORT_BY.items())
+
+
 def _query_parameters() -> tuple[dict[str, Any], ...]:
     schemas = Schemas()
     return tuple(
@@ -54,9 +59,19 @@ def _query_parameters() -> tuple[dict[str, Any], ...]:
             "in": "query",
             "required": False,
             "schema": schemas.field(f),
+            **(
+                {"description": f"the report's dimension ({BY_PER_REPORT}; other reports take none)"}
+                if f.name == "by"
+                else {}
+            ),
         }
         for f in pb.AnalyticsQuery.DESCRIPTOR.fields
     )
+
+
+def report(path: str, rpc: str, summary: str, name: str = "", **options: Any) -> Any:
+    """A report operation: its query's `by` is the report's own dimension (none when it has none)."""
+    return api.get(path, rpc, summary, rename=RANGE, choices={"by": accepted_by(name)}, **options)
 
 
 FILES = ("text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -67,15 +82,15 @@ A = "/v1/analytics/"
 ROUTES = [
     api.post("/v1/targets", "SetTargets", "Set a target and its decomposition (children must add up)"),
     api.get("/v1/targets", "ListTargets", "List targets in scope with actual and attainment"),
-    api.get(A + "funnel", "GetFunnel", "Funnel per stage of one pipeline stage model (stage_model, default: default), conversion, time in stage and win rate", rename=RANGE),
-    api.get(A + "performance", "GetPerformance", "Performance per rep or per org level", rename=RANGE),
-    api.get(A + "leaderboard", "GetLeaderboard", "Ranking on one performance field", rename=RANGE),
-    api.get(A + "forecast", "GetForecast", "Weighted pipeline by close month against target (each opportunity weighted by its own stage model, as in /v1/forecast; stage_model narrows to one)", rename=RANGE),
-    api.get(A + "dashboard", "GetDashboard", "A manager's dashboard for his subtree", rename=RANGE),
-    api.get(A + "compliance", "GetCompliance", "Daily-report compliance per rep or per org level", rename=RANGE),
-    api.get(A + "trend", "GetTrend", "One metric per month of the period", rename=RANGE, required=("metric",)),
-    api.get(A + "cost-of-sale", "GetCostOfSale", "Paid expenses per rep, customer or opportunity (`by`) and the expense-to-collection ratio per rep and in total", rename=RANGE),
-    api.get(A + "channels", "GetChannelPerformance", "Channel (by=channel) or partner (by=partner) performance in scope: contract amount, collections, won/lost and win rate, ranked by contract amount", rename=RANGE),
+    report(A + "funnel", "GetFunnel", "Funnel per stage of one pipeline stage model (stage_model, default: default), conversion, time in stage and win rate"),
+    report(A + "performance", "GetPerformance", "Performance per rep or per org level (group_depth)"),
+    report(A + "leaderboard", "GetLeaderboard", "Ranking on one performance field (`by`, default contract_amount)", "leaderboard"),
+    report(A + "forecast", "GetForecast", "Weighted pipeline by close month against target (each opportunity weighted by its own stage model, as in /v1/forecast; stage_model narrows to one)"),
+    report(A + "dashboard", "GetDashboard", "A manager's dashboard for his subtree"),
+    report(A + "compliance", "GetCompliance", "Daily-report compliance per rep or per org level (group_depth)"),
+    report(A + "trend", "GetTrend", "One metric per month of the period", required=("metric",)),
+    report(A + "cost-of-sale", "GetCostOfSale", "Paid expenses per rep, customer or opportunity (`by`, default rep) and the expense-to-collection ratio per rep and in total", "cost_of_sale"),
+    report(A + "channels", "GetChannelPerformance", "Channel (by=channel, the default) or partner (by=partner) performance in scope: contract amount, collections, won/lost and win rate, ranked by contract amount", "channels"),
     view("GET", "/v1/exports", export_report, "Download a report as CSV or XLSX (audited)", tag="analytics", parameters=REPORT + FORMAT + _query_parameters(), response_types=FILES, headers=("Content-Disposition",)),
 ]
 # fmt: on

@@ -4,46 +4,18 @@ Channel and partner performance is /v1/analytics/channels."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from flask import Response, jsonify, request
-
 from salesgrid.customers.v1 import customers_pb2 as pb
 from salesgrid.customers.v1 import partners_pb2, pool_standing_pb2, share_requests_pb2
-from salesgrid_gateway.clients import call_stream, stub, to_json
-from salesgrid_gateway.problems import ApiProblem
-from salesgrid_gateway.rest.table import Service, view
+from salesgrid_gateway.rest.table import Service
+from salesgrid_gateway.rest.uploads import import_route
 
 api = Service(pb, "Customers", "customers_addr", tag="customers")
 partners = Service(partners_pb2, "ChannelPartners", "customers_addr", tag="customers")
 standing = Service(pool_standing_pb2, "PoolStanding", "customers_addr", tag="customers")
 shares = Service(share_requests_pb2, "ShareRequests", "customers_addr", tag="customers")
-IMPORT_FORMATS = {"text/csv": "csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx"}
-IMPORT_CHUNK_BYTES = 1 << 20  # the body streams through in pieces of this size, never whole in memory
-
-
-def start_import() -> tuple[Response, int]:
-    """The file is the request body, streamed to the service; rows are checked and created
-    asynchronously by the service under the importer's own permissions and the same duplicate
-    rules as single creates."""
-    file_format = IMPORT_FORMATS.get(request.mimetype)
-    if file_format is None:
-        raise ApiProblem(415, f"send the file as {' or '.join(IMPORT_FORMATS)}")
-    body = request.stream  # the stream itself: gRPC reads the chunks outside the request context
-
-    def chunks() -> Iterator[pb.ImportChunk]:
-        yield pb.ImportChunk(format=file_format, data=body.read(IMPORT_CHUNK_BYTES))
-        while data := body.read(IMPORT_CHUNK_BYTES):
-            yield pb.ImportChunk(data=data)
-
-    job = call_stream(stub(api.stub_class, api.address_setting).StartImport, chunks())
-    response = jsonify(to_json(job))
-    response.headers["Location"] = f"/v1/customers/imports/{job.id}"
-    return response, 202
 
 
 C, SR = "/v1/customers/{customer_id}", "/v1/share-requests/{request_id}"
-IMPORT = {"$ref": "#/components/schemas/salesgrid.customers.v1.ImportJob"}
 # fmt: off
 ROUTES = [
     api.post("/v1/customers", "CreateCustomer", "Create a customer (duplicate check: an exact match blocks with 409 naming the owner; near matches come back as duplicate_warnings)", status=201, result="customer", also={"duplicate_warnings": "warnings"}),
@@ -64,7 +36,7 @@ ROUTES = [
     api.post(C + "/deactivate", "DeactivateCustomer", "Deactivate a customer (If-Match)", body="", if_match="required"),
     api.get("/v1/pool", "ListPool", "List the public pool", items="customers"),
     api.post("/v1/pool/{customer_id}/claim", "ClaimCustomer", "Claim a pool customer (caps, cool-down; one of concurrent claimants wins, the others get 422)", body=""),
-    view("POST", "/v1/customers/imports", start_import, "Import customers from a CSV or XLSX body (202 + job): rows are created asynchronously under the same validation, duplicate and permission rules", tag="customers", status=202, request_types=tuple(IMPORT_FORMATS), response_schema=IMPORT, headers=("Location",), messages=(pb.ImportJob,)),
+    import_route(api, "/v1/customers/imports", "StartImport", "Import customers from a CSV or XLSX body (202 + job): rows are created asynchronously under the same validation, duplicate and permission rules", location="/v1/customers/imports/{job_id}"),
     api.get("/v1/customers/imports/{job_id}", "GetImport", "Import progress and per-row errors (paged: limit, cursor, next_cursor)", paged=True),
     api.get("/v1/pool-policies/{unit_id}", "GetPoolPolicy", "The public-pool policy in force for a unit (inherited from the nearest ancestor when it has none)"),
     api.put("/v1/pool-policies/{unit_id}", "PutPoolPolicy", "Set a unit's public-pool policy"),

@@ -243,3 +243,50 @@ def create_channel_partner_tables_v1() -> None:
 
 def drop_channel_partner_tables_v1() -> None:
     op.drop_table("channel_partners")
+
+
+def create_import_tables_v1() -> None:
+    """Issue 16: import jobs and their staged rows (salesgrid_common.imports), in every service
+    importing through ImportJobs."""
+    op.create_table(
+        "import_jobs",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("entity", sa.String(length=40), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("format", sa.String(length=8), nullable=False),
+        sa.Column("claims", sa.JSON(), nullable=False),
+        sa.Column("created_by", sa.String(length=36), nullable=False),
+        sa.Column("total", sa.Integer(), nullable=False),
+        sa.Column("processed", sa.Integer(), nullable=False),
+        sa.Column("created", sa.Integer(), nullable=False),
+        sa.Column("failed", sa.Integer(), nullable=False),
+        sa.Column("created_at", UtcDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", UtcDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("import_jobs", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_import_jobs_created_by"), ["created_by"], unique=False)
+        batch_op.create_index("ix_import_jobs_status", ["status", "id"], unique=False)
+    op.create_table(
+        "import_rows",
+        sa.Column("id", sa.String(length=48), nullable=False),
+        sa.Column("job_id", sa.String(length=36), nullable=False),
+        sa.Column("row_number", sa.Integer(), nullable=False),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("record_id", sa.String(length=36), nullable=True),
+        sa.Column("error_column", sa.String(length=64), nullable=True),
+        sa.Column("error_message", sa.String(length=1000), nullable=True),
+        sa.ForeignKeyConstraint(["job_id"], ["import_jobs.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_import_rows_job_status", "import_rows", ["job_id", "status", "id"])
+
+
+def drop_import_tables_v1() -> None:
+    op.drop_index("ix_import_rows_job_status", table_name="import_rows")
+    op.drop_table("import_rows")
+    with op.batch_alter_table("import_jobs", schema=None) as batch_op:
+        batch_op.drop_index("ix_import_jobs_status")
+        batch_op.drop_index(batch_op.f("ix_import_jobs_created_by"))
+    op.drop_table("import_jobs")

@@ -221,3 +221,22 @@ def test_compliance_counts_due_reports_and_leaves_out_reps_without_any():
     assert (total.key, total.on_time, total.late, total.missing, total.falsified, total.due) == ("/t/", 3, 1, 2, 1, 6)
     assert total.compliance == Decimal("0.5000")
     assert compliance([], "/")[1].compliance is None
+
+
+def test_the_declared_report_dimensions_are_the_ones_analytics_applies():
+    """salesgrid_common.analytics_reports declares each report's `by` for the gateway: the leaderboard's
+    are exactly the performance row's fields, and every report named there is one analytics serves."""
+    from dataclasses import fields
+
+    from salesgrid_analytics.domain.performance import PerformanceRow
+    from salesgrid_analytics.usecases import _REPORTS
+    from salesgrid_common.analytics_reports import RANKABLE_FIELDS, REPORT_BY
+
+    assert RANKABLE_FIELDS == tuple(f.name for f in fields(PerformanceRow) if f.name != "key")
+    assert set(REPORT_BY) <= set(_REPORTS)
+    rows = performance(scenario(), period=MARCH, tz=SHANGHAI, currency="CNY")
+    for by in RANKABLE_FIELDS:
+        leaderboard(rows, by)  # every declared value ranks
+    with pytest.raises(ValidationFailed) as info:
+        leaderboard(rows, "profit")
+    assert info.value.field == "by" and "contract_amount" in info.value.message

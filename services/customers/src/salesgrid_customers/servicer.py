@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 from decimal import Decimal
@@ -14,6 +13,7 @@ from salesgrid.customers.v1 import customers_pb2 as pb
 from salesgrid.customers.v1 import customers_pb2_grpc as pb_grpc
 from salesgrid_common.auth import caller
 from salesgrid_common.custom_fields.structs import values_from
+from salesgrid_common.imports import upload
 from salesgrid_common.protos import from_timestamp, to_timestamp
 from salesgrid_customers.domain import imports
 from salesgrid_customers.domain.dedup import DuplicateMatch, DuplicateReport
@@ -56,9 +56,6 @@ def _address(message: pb.CreateCustomerRequest | pb.UpdateCustomerRequest) -> Ad
     return AddressInput(
         a.text, a.latitude if a.HasField("latitude") else None, a.longitude if a.HasField("longitude") else None
     )
-
-
-SPOOL_IN_MEMORY = 8 * 1024 * 1024  # larger uploads spill to a temporary file
 
 
 def policy_pb(unit_id: str, policy: PoolPolicy, source_unit_id: str) -> pb.PoolPolicy:
@@ -215,15 +212,9 @@ class CustomersServicer(pb_grpc.CustomersServicer):
         )
 
     async def StartImport(self, request_iterator: AsyncIterator[pb.ImportChunk], context: Ctx) -> pb.ImportJob:
-        fmt: str | None = None
-        with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
-            # Each write is one chunk, bounded by the gRPC message limit: short enough for the loop.
-            async for chunk in request_iterator:
-                if fmt is None:
-                    fmt = chunk.format  # the first chunk names the format
-                imports.check_size(spool.tell() + len(chunk.data))
-                spool.write(chunk.data)
-            return import_pb(await self.uc.start_import(caller(), fmt or "", spool))
+        with upload.spool() as spool:
+            fmt = await upload.receive(request_iterator, spool, imports.MAX_FILE_BYTES)
+            return import_pb(await self.uc.start_import(caller(), fmt, spool))
 
     async def GetImport(self, request: pb.GetImportRequest, context: Ctx) -> pb.ImportJob:
         job, errors, cursor, owners = await self.uc.get_import(caller(), request.id, request.page_size, request.cursor)

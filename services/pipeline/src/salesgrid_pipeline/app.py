@@ -69,8 +69,10 @@ def subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:
 
 
 def background(ctx: ServiceContext) -> Sequence[Coroutine[Any, Any, None]]:
-    interval = ctx.settings_as(PipelineSettings).sla_scan_seconds
+    settings = ctx.settings_as(PipelineSettings)
+    interval = settings.sla_scan_seconds
     return [
+        every(settings.import_seconds, usecases_for(ctx).run_lead_imports, "lead imports (leads created)"),
         every(interval, usecases_for(ctx).sla_scan, "SLA scan notices"),
         every(interval, usecases_for(ctx).send_discount_reminders, "special-discount reminders"),
         every(STAGE_MODEL_CHECK_SECONDS, usecases_for(ctx).publish_stage_models, "stage models published"),

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import grpc
 
+from salesgrid.common.v1 import imports_pb2
 from salesgrid.pipeline.v1 import pipeline_pb2 as pb
 from salesgrid.pipeline.v1 import pipeline_pb2_grpc as pb_grpc
 from salesgrid_common.auth import caller
 from salesgrid_common.custom_fields.structs import values_from
+from salesgrid_common.imports import upload
+from salesgrid_common.imports.messages import job_pb as import_job_pb
 from salesgrid_pipeline.domain.lead_assignment import AssignmentRule
 from salesgrid_pipeline.domain.opportunities import Opportunity
 from salesgrid_pipeline.translate.leads import lead_pb, rules_pb
@@ -23,9 +28,7 @@ from salesgrid_pipeline.translate.requests import (
     stage_model_of,
 )
 from salesgrid_pipeline.translate.stage_models import bucket_pb, stage_model_pb
-from salesgrid_pipeline.usecases import ContractBlock, ImportRow, PipelineUseCases
-
-LEAD_TEXT_FIELDS = ("company_name", "contact_name", "phone", "email", "region", "industry", "source")
+from salesgrid_pipeline.usecases import ContractBlock, PipelineUseCases
 
 
 def opportunity_pb(opportunity: Opportunity, uc: PipelineUseCases) -> pb.Opportunity:
@@ -226,25 +229,17 @@ class PipelineServicer(pb_grpc.PipelineServicer):
             contract = ContractBlock(block.branch_code, block.start_date, block.end_date, block.terms)
         return (await quotes_pb(self.uc, [await self.uc.accept_quote(caller(), request.id, contract)]))[0]
 
-    async def ImportLeads(
-        self, request: pb.ImportLeadsRequest, context: grpc.aio.ServicerContext
-    ) -> pb.ImportLeadsResponse:
-        rows = [
-            ImportRow(
-                fields={name: getattr(r, name) for name in LEAD_TEXT_FIELDS},
-                estimated_amount=r.estimated_amount.amount,
-                currency=r.estimated_amount.currency,
-                assign_to=r.assign_to,
-                custom_fields=values_from(r),
-            )
-            for r in request.rows
-        ]
-        created, errors = await self.uc.import_leads(caller(), rows)
-        return pb.ImportLeadsResponse(
-            created_lead_ids=created,
-            rows=len(rows),
-            errors=[pb.ImportRowError(row=e.row, column=e.column, message=e.message) for e in errors],
-        )
+    async def StartLeadImport(
+        self, request_iterator: AsyncIterator[imports_pb2.ImportChunk], context: grpc.aio.ServicerContext
+    ) -> imports_pb2.ImportJob:
+        with upload.spool() as spool:
+            fmt = await upload.receive(request_iterator, spool)
+            return import_job_pb(await self.uc.start_lead_import(caller(), fmt, spool))
+
+    async def GetLeadImport(
+        self, request: imports_pb2.GetImportRequest, context: grpc.aio.ServicerContext
+    ) -> imports_pb2.ImportJob:
+        return import_job_pb(*await self.uc.get_lead_import(caller(), request.id, request.page_size, request.cursor))
 
     async def GetLeadAssignmentRules(
         self, request: pb.GetLeadAssignmentRulesRequest, context: grpc.aio.ServicerContext

@@ -12,10 +12,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from .errors import ValidationFailed
+from salesgrid_common import analytics_reports
+from salesgrid_common.analytics_reports import ChannelBy
+
 from .facts import (
     ContractSigned,
     Fact,
@@ -30,16 +31,8 @@ from .money import ratio, round_money
 from .periods import Period
 
 
-class ChannelBy(StrEnum):
-    CHANNEL = "channel"
-    PARTNER = "partner"
-
-
 def parse_channel_by(value: str) -> ChannelBy:
-    try:
-        return ChannelBy(value or ChannelBy.CHANNEL.value)
-    except ValueError:
-        raise ValidationFailed(f"must be one of {', '.join(b.value for b in ChannelBy)}", "by") from None
+    return ChannelBy(analytics_reports.parse_by("channels", value))
 
 
 @dataclass(frozen=True)

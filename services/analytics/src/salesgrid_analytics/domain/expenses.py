@@ -10,26 +10,18 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from .errors import ValidationFailed
+from salesgrid_common import analytics_reports
+from salesgrid_common.analytics_reports import CostBy
+
 from .facts import Fact, ReceiptRecorded, Selection, _MoneyFact, unique_facts
 from .money import money, ratio, round_money
 from .periods import Period
 
 
-class CostBy(StrEnum):
-    REP = "rep"
-    CUSTOMER = "customer"
-    OPPORTUNITY = "opportunity"
-
-
 def parse_by(value: str) -> CostBy:
-    try:
-        return CostBy(value or CostBy.REP.value)
-    except ValueError:
-        raise ValidationFailed(f"must be one of {', '.join(b.value for b in CostBy)}", "by") from None
+    return CostBy(analytics_reports.parse_by("cost_of_sale", value))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
+
+from salesgrid_common import analytics_reports
+from salesgrid_common.analytics_reports import RANKABLE_FIELDS as RANKABLE_FIELDS  # the fields ranked on
 
 from . import orgpath
 from .errors import ValidationFailed
@@ -53,9 +56,6 @@ class PerformanceRow:
     sla_overdue: int
     gate_violations: int
     receivables_outstanding: Decimal
-
-
-RANKABLE_FIELDS = tuple(f.name for f in fields(PerformanceRow) if f.name != "key")
 
 
 @dataclass
@@ -236,8 +236,7 @@ def leaderboard(
     rows: Iterable[PerformanceRow], by: str, *, descending: bool = True, limit: int | None = None
 ) -> tuple[RankedEntry, ...]:
     """Rank performance rows on one field (e.g. "contract_amount"); rows with no value (None) are left out."""
-    if by not in RANKABLE_FIELDS:
-        raise ValidationFailed(f"cannot rank by {by!r}; use one of {', '.join(RANKABLE_FIELDS)}", "by")
+    by = analytics_reports.parse_by("leaderboard", by)
     if limit is not None and limit < 1:
         raise ValidationFailed("must be at least 1", "limit")
     values = {r.key: getattr(r, by) for r in rows if getattr(r, by) is not None}

@@ -17,7 +17,6 @@ from salesgrid_customers.usecases.imports import (
     IMPORT_BATCH,
     IMPORT_STAGE_BATCH,
     ImportsMixin,
-    T,
     import_row_id,
     principal_claims,
 )
@@ -63,7 +62,6 @@ __all__ = [
     "SCAN_BATCH",
     "SEARCH_CANDIDATES",
     "SYSTEM_ACTOR",
-    "T",
     "actor_of",
     "import_row_id",
     "principal_claims",

@@ -4,19 +4,19 @@ batches of pending rows (import_rows: what becomes of each row)."""
 
 from __future__ import annotations
 
-import asyncio
 import io
-from collections.abc import Callable, Iterator, Sequence
-from itertools import islice
-from typing import IO, Any, TypeVar
+from collections.abc import Iterator, Sequence
+from typing import IO, Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth import Principal, principal_from_claims
 from salesgrid_common.business_metrics import count_import_completed, count_import_rows
 from salesgrid_common.custom_fields.registry import load_definitions
 from salesgrid_common.ids import new_id
+from salesgrid_common.imports.files import STAGE_BATCH, off_loop, read_rows
+from salesgrid_common.imports.jobs import row_id, stage
 from salesgrid_common.paging import keyset_page
 from salesgrid_customers import models
 from salesgrid_customers.domain import imports
@@ -26,41 +26,17 @@ from salesgrid_customers.domain.errors import (
     NotFound,
     ValidationFailed,
 )
-from salesgrid_customers.importfiles import read_rows
 from salesgrid_customers.owners import owners_of
 
 from salesgrid_customers.usecases._support import CUSTOMER_FIELDS
 from salesgrid_customers.usecases.import_rows import ImportRowsMixin
 
 
-IMPORT_STAGE_BATCH = 1000  # staged rows per insert (and per trip to a worker thread to parse them)
+IMPORT_STAGE_BATCH = STAGE_BATCH  # staged rows per insert (and per trip to a worker thread to parse them)
 IMPORT_BATCH = 500  # rows per worker transaction (one duplicate probe and one insert per table for them)
 
-T = TypeVar("T")
 
-
-async def _off_loop(func: Callable[..., T], *args: Any) -> T:
-    """asyncio.to_thread, except that a cancelled call still waits for the thread: the file's reader
-    is closed afterwards, and a generator cannot be closed while a thread is inside it."""
-    work = asyncio.ensure_future(asyncio.to_thread(func, *args))
-    try:
-        return await asyncio.shield(work)
-    except asyncio.CancelledError:
-        await asyncio.wait([work])
-        raise
-
-
-def _header(rows: Iterator[Sequence[object]]) -> tuple[str, ...]:
-    return imports.check_header(next(rows, []))
-
-
-def _next_rows(rows: Iterator[Sequence[object]], header: Sequence[str]) -> list[dict[str, str]]:
-    """Up to IMPORT_STAGE_BATCH more non-blank rows as column → text; none at the end of the file."""
-    return list(islice(filter(None, (imports.row_values(header, cells) for cells in rows)), IMPORT_STAGE_BATCH))
-
-
-def import_row_id(job_id: str, row_number: int) -> str:
-    return f"{job_id}:{row_number:010d}"
+import_row_id = row_id  # the staged rows' ids (salesgrid_common.imports.jobs)
 
 
 def principal_claims(principal: Principal) -> dict[str, Any]:
@@ -98,42 +74,26 @@ class ImportsMixin(ImportRowsMixin):
         """Parsing (csv, calamine) is CPU work: it runs in worker threads a batch at a time while the
         inserts stay on the loop, all in one transaction, so a refused file leaves nothing behind."""
         job_id = new_id()
-        header = await _off_loop(_header, rows)
-        total = 0
+        header = imports.check_header(await off_loop(next, rows, []))
         async with self.sessions() as session, session.begin():
-            session.add(
-                models.ImportJob(
-                    id=job_id,
-                    status=imports.ImportStatus.QUEUED,
-                    format=fmt,
-                    claims=principal_claims(principal),
-                    created_by=principal.subject_id,
-                    total=0,
-                    created_at=self.clock(),
-                )
-            )
-            await session.flush()
             await self._check_custom_columns(session, header)
-            while batch := await _off_loop(_next_rows, rows, header):
-                if total + len(batch) > imports.MAX_ROWS:
-                    raise ValidationFailed(f"at most {imports.MAX_ROWS} rows per import", "file")
-                await session.execute(
-                    insert(models.ImportRow),
-                    [
-                        {
-                            "id": import_row_id(job_id, number),
-                            "job_id": job_id,
-                            "row_number": number,
-                            "data": values,
-                            "status": imports.RowStatus.PENDING,
-                        }
-                        for number, values in enumerate(batch, start=total + 1)
-                    ],
-                )
-                total += len(batch)
-            if total == 0:
-                raise ValidationFailed("the file has no data rows", "file")
-            await session.execute(update(models.ImportJob).where(models.ImportJob.id == job_id).values(total=total))
+            job = {
+                "id": job_id,
+                "format": fmt,
+                "claims": principal_claims(principal),
+                "created_by": principal.subject_id,
+                "created_at": self.clock(),
+            }
+            await stage(
+                session,
+                models.ImportJob.__table__,
+                models.ImportRow.__table__,
+                job,
+                rows,
+                header,
+                imports.MAX_ROWS,
+                IMPORT_STAGE_BATCH,
+            )
         return await self._job(job_id)
 
     @staticmethod

@@ -20,7 +20,7 @@ from salesgrid_pipeline.usecases.quotes import (
     QuotesMixin,
 )
 from salesgrid_pipeline.usecases.leads import LeadsMixin, _ancestor_paths
-from salesgrid_pipeline.usecases.lead_imports import ImportError, ImportRow, LeadImportsMixin, MAX_IMPORT_ROWS
+from salesgrid_pipeline.usecases.lead_imports import LeadImportsMixin
 from salesgrid_pipeline.usecases.discounts import QUOTE_APPROVE
 from salesgrid_pipeline.usecases.sla import SlaMixin
 from salesgrid_pipeline.usecases.forecast import ForecastMixin
@@ -41,8 +41,8 @@ class PipelineUseCases(
     OpportunitiesMixin,
     StageMovesMixin,
     QuotesMixin,
-    LeadsMixin,
     LeadImportsMixin,
+    LeadsMixin,
     SlaMixin,
     ForecastMixin,
 ):
@@ -52,13 +52,10 @@ class PipelineUseCases(
 __all__ = [
     "ContractBlock",
     "Decide",
-    "ImportError",
-    "ImportRow",
     "LEAD_ASSIGN",
     "LEAD_CREATE",
     "LEAD_READ",
     "LEAD_UPDATE",
-    "MAX_IMPORT_ROWS",
     "OPP_CREATE",
     "OPP_READ",
     "OPP_UPDATE",

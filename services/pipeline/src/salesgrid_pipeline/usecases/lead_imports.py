@@ -1,88 +1,71 @@
-"""Lead imports use cases."""
+"""Lead imports use cases: a file staged as a job (salesgrid_common.imports.jobs), each row then
+created by the runner exactly like create_lead (validation, scope, assignment rules, custom
+fields), the refused ones kept with the file column at fault."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from functools import cached_property
+from typing import IO
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth import Principal
-from salesgrid_common.custom_fields.definitions import COLUMN_PREFIX
-from salesgrid_common.errors import DomainError, PermissionDenied, ValidationFailed
-from salesgrid_pipeline.domain.money import Money
+from salesgrid_common.custom_fields.registry import load_definitions
+from salesgrid_common.errors import PermissionDenied, ValidationFailed
+from salesgrid_common.imports.jobs import Importer, ImportJobs
+from salesgrid_common.imports.model import CUSTOM_PREFIX, ImportJob, RowError, custom_keys
+from salesgrid_pipeline.domain import lead_imports
 
-from salesgrid_pipeline.usecases._support import LEAD_CREATE, PipelineUseCasesBase
-
-
-MAX_IMPORT_ROWS = 5000
-
-
-@dataclass(frozen=True)
-class ImportRow:
-    """One CSV row of a lead import, as text."""
-
-    fields: Mapping[str, str]  # company_name, contact_name, phone, email, region, industry, source
-    estimated_amount: str = ""
-    currency: str = ""
-    assign_to: str = ""
-    custom_fields: Mapping[str, Any] | None = None  # the cf_<key> columns
+from salesgrid_pipeline.usecases._support import LEAD_CREATE, LEAD_FIELDS
+from salesgrid_pipeline.usecases.leads import LeadsMixin
 
 
-@dataclass(frozen=True)
-class ImportError:
-    row: int
-    column: str
-    message: str
-
-
-def _import_column(field: str) -> str:
-    """A violation's field → the CSV column it came from."""
-    if field == "estimated_amount.currency":
-        return "currency"
-    if field.startswith("estimated_amount"):
-        return "estimated_amount"
-    if field.startswith("custom_fields."):
-        return COLUMN_PREFIX + field.removeprefix("custom_fields.").split(".", 1)[0]
-    return field
-
-
-class LeadImportsMixin(PipelineUseCasesBase):
+class LeadImportsMixin(LeadsMixin):
     """PipelineUseCases: lead imports."""
 
-    async def import_leads(
-        self, principal: Principal, rows: Sequence[ImportRow], first_row: int = 1
-    ) -> tuple[list[str], list[ImportError]]:
-        """Each row created like create_lead (validation, scope, assignment rules), in its own
-        transaction; a bad row is reported (row number, CSV column, message) and skipped."""
-        principal.require(LEAD_CREATE)
-        if len(rows) > MAX_IMPORT_ROWS:
-            raise ValidationFailed(f"at most {MAX_IMPORT_ROWS} rows per import", "rows")
-        created: list[str] = []
-        errors: list[ImportError] = []
-        for offset, item in enumerate(rows):
-            number = first_row + offset
-            try:
-                amount = None
-                if item.estimated_amount.strip() or item.currency.strip():
-                    if not item.estimated_amount.strip():
-                        raise ValidationFailed("is required with a currency", "estimated_amount.amount")
-                    try:
-                        value = Decimal(item.estimated_amount.strip())
-                    except InvalidOperation:
-                        raise ValidationFailed(
-                            f"{item.estimated_amount!r} is not a decimal number", "estimated_amount.amount"
-                        ) from None
-                    if not value.is_finite():
-                        raise ValidationFailed("must be a finite number", "estimated_amount.amount")
-                    amount = Money(value, item.currency.strip())
-                row = await self.create_lead(principal, item.fields, amount, item.assign_to.strip(), item.custom_fields)
-                created.append(row.lead_id)
-            except DomainError as error:
-                violations = error.violations or [(error.field or "", error.message)]
-                for field, message in violations:
-                    column = _import_column(field)
-                    if not column and isinstance(error, PermissionDenied) and item.assign_to.strip():
-                        column = "assign_to"
-                    errors.append(ImportError(number, column, message))
-        return created, errors
+    @cached_property
+    def lead_imports(self) -> ImportJobs:
+        importer = Importer(
+            entity="leads",
+            permission=LEAD_CREATE,
+            columns=lead_imports.COLUMNS,
+            required=lead_imports.REQUIRED,
+            create=self._import_lead,
+            column_of=lead_imports.column_of,
+            check_header=self._check_lead_custom_columns,
+        )
+        return ImportJobs(self.sessions, self.clock, importer)
+
+    async def start_lead_import(self, principal: Principal, fmt: str, spool: IO[bytes]) -> ImportJob:
+        return await self.lead_imports.start(principal, fmt, spool)
+
+    async def get_lead_import(
+        self, principal: Principal, job_id: str, page_size: int = 0, cursor: str = ""
+    ) -> tuple[ImportJob, list[RowError], str]:
+        return await self.lead_imports.get(principal, job_id, page_size, cursor)
+
+    async def run_lead_imports(self) -> int:
+        """Every pending row of every unfinished lead import: leads created."""
+        return await self.lead_imports.run_all()
+
+    @staticmethod
+    async def _check_lead_custom_columns(session: AsyncSession, header: Sequence[str]) -> None:
+        """cf_<key> columns must name active custom fields of leads: a bad file writes nothing."""
+        active = {d.key for d in await load_definitions(session, LEAD_FIELDS) if d.active}
+        unknown = [f"{CUSTOM_PREFIX}{key}" for key in custom_keys(header) if key not in active]
+        if unknown:
+            raise ValidationFailed(f"columns {', '.join(unknown)} name no active custom field of leads", "header")
+
+    async def _import_lead(self, session: AsyncSession, acting: Principal, values: Mapping[str, str]) -> str:
+        """One row, as create_lead would create it, in the runner's session: the lead's id."""
+        row = lead_imports.parse_row(values)
+        try:
+            lead = await self._create_lead(
+                session, acting, row.fields, row.estimated_amount, row.assign_to, row.custom_fields
+            )
+        except PermissionDenied as exc:
+            if exc.field or not row.assign_to:
+                raise
+            raise PermissionDenied(exc.message, "assign_to") from None  # the rep named is out of scope
+        return lead.lead_id

@@ -53,6 +53,19 @@ class LeadsMixin(LeadAssignmentMixin):
         assign_to: str,
         custom_fields: Mapping[str, Any] | None = None,
     ) -> lead_rules.Lead:
+        async with self.sessions() as session, session.begin():
+            return await self._create_lead(session, principal, fields, estimated_amount, assign_to, custom_fields)
+
+    async def _create_lead(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        fields: Mapping[str, str],
+        estimated_amount: Money | None,
+        assign_to: str,
+        custom_fields: Mapping[str, Any] | None = None,
+    ) -> lead_rules.Lead:
+        """The single-create rules in the caller's transaction (an import runs each row in a savepoint)."""
         principal.require(LEAD_CREATE)
         now = self.clock()
         lead = lead_rules.new_lead(
@@ -62,27 +75,26 @@ class LeadsMixin(LeadAssignmentMixin):
             estimated_amount=estimated_amount,
             **{k: fields.get(k, "") for k in ("contact_name", "phone", "email", "region", "industry", "source")},
         )
-        async with self.sessions() as session, session.begin():
-            org_path = principal.org_path
-            if assign_to:
-                principal.require(LEAD_ASSIGN)
-                rep, org_path = await self._user_in_scope(session, principal, LEAD_ASSIGN, assign_to, "assign_to")
-                lead = lead_rules.assign(lead, rep, now)
-            else:
-                by_rule = await self._assign_by_rule(session, lead)
-                if by_rule is not None:
-                    lead, org_path = lead_rules.assign(lead, by_rule.user_id, now), by_rule.org_path
-            lead = replace(
-                lead,
-                org_path=org_path,
-                created_by=principal.subject_id,
-                custom_fields=await apply_values(session, LEAD_FIELDS, lead.lead_id, {}, custom_fields, creating=True),
-            )
-            lead_store.insert(session, lead)
-            await self._lead_event(session, "created", lead, principal, now)
-            if lead.owner_id:
-                await self._lead_event(session, "assigned", lead, principal, now)
-            return lead
+        org_path = principal.org_path
+        if assign_to:
+            principal.require(LEAD_ASSIGN)
+            rep, org_path = await self._user_in_scope(session, principal, LEAD_ASSIGN, assign_to, "assign_to")
+            lead = lead_rules.assign(lead, rep, now)
+        else:
+            by_rule = await self._assign_by_rule(session, lead)
+            if by_rule is not None:
+                lead, org_path = lead_rules.assign(lead, by_rule.user_id, now), by_rule.org_path
+        lead = replace(
+            lead,
+            org_path=org_path,
+            created_by=principal.subject_id,
+            custom_fields=await apply_values(session, LEAD_FIELDS, lead.lead_id, {}, custom_fields, creating=True),
+        )
+        lead_store.insert(session, lead)
+        await self._lead_event(session, "created", lead, principal, now)
+        if lead.owner_id:
+            await self._lead_event(session, "assigned", lead, principal, now)
+        return lead
 
     async def update_lead_custom_fields(
         self, principal: Principal, lead_id: str, expected_version: int, custom_fields: Mapping[str, Any] | None

@@ -15,7 +15,7 @@ export async function render(main, ctx, [view, id]) {
   const [dash, forecast, compliance, leaders, ageing, violations, users, models] = await Promise.all([
     settle(get("/v1/analytics/dashboard", { period: month })),
     settle(get("/v1/analytics/forecast", { period: year })),
-    settle(get("/v1/analytics/compliance", { period: month, by: "rep" })),
+    settle(get("/v1/analytics/compliance", { period: month })),
     settle(get("/v1/analytics/leaderboard", { period: month, by: "contract_amount", limit: 10 })),
     ctx.can("payments:read") ? settle(get("/v1/receivables/ageing")) : { value: { lines: [] } },
     settle(get("/v1/gate-violations", { limit: 10 })),
@@ -28,7 +28,7 @@ export async function render(main, ctx, [view, id]) {
   const periodPicker = h("input", { type: "month", value: month, "aria-label": t("Month") });
   periodPicker.addEventListener("change", () => { location.hash = `#/dashboard?period=${periodPicker.value}`; });
   const exportButton = ctx.can("analytics:export") ? h("button", { type: "button", class: "secondary", onclick: () =>
-    download("/v1/exports", { report: "performance", format: "csv", period: month, by: "rep" }, `performance-${month}.csv`) },
+    download("/v1/exports", { report: "performance", format: "csv", period: month }, `performance-${month}.csv`) },
   t("Export CSV")) : null;
   replace(main,
     h("div", { class: "toolbar" }, h("h1", {}, t("Team dashboard")), periodPicker, exportButton),
@@ -138,7 +138,7 @@ function violationsCard(violations, who) {
 
 async function repPanel(repId, month, name) {
   try {
-    const performance = await get("/v1/analytics/performance", { period: month, rep_id: repId, by: "rep" });
+    const performance = await get("/v1/analytics/performance", { period: month, rep_id: repId });
     const row = (performance.rows || [])[0] || {};
     return card(t("{name} in {month}", { name, month }), h("dl", { class: "kpis", "data-testid": "rep-drilldown" },
       METRICS.map((metric) => h("div", {}, h("dt", {}, t(`metric:${metric}`)),

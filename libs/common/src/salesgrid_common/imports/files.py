@@ -1,13 +1,20 @@
-"""Reading an uploaded import file row by row from its spool file (never whole in memory)."""
+"""Reading an uploaded import file row by row from its spool file (never whole in memory), and
+handing the parsing (CPU work) to a worker thread a batch at a time."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
-from collections.abc import Iterator
-from typing import IO
+from collections.abc import Callable, Iterator, Sequence
+from itertools import islice
+from typing import IO, Any, TypeVar
 
-from salesgrid_customers.domain.errors import ValidationFailed
+from salesgrid_common.errors import ValidationFailed
+from salesgrid_common.imports import model
+
+T = TypeVar("T")
+STAGE_BATCH = 1000  # rows parsed per trip to a worker thread (and staged per insert)
 
 
 def _csv_rows(spool: IO[bytes]) -> Iterator[list[str]]:
@@ -55,3 +62,19 @@ def _cell(value: object) -> object:
 def read_rows(spool: IO[bytes], fmt: str) -> Iterator[list[object]]:
     """Rows of the first sheet (xlsx) or of the CSV, header first."""
     return _xlsx_rows(spool) if fmt == "xlsx" else _csv_rows(spool)  # type: ignore[return-value]
+
+
+def next_rows(rows: Iterator[Sequence[object]], header: Sequence[str], size: int = STAGE_BATCH) -> list[dict[str, str]]:
+    """Up to `size` more non-blank rows as column → text; none at the end of the file."""
+    return list(islice(filter(None, (model.row_values(header, cells) for cells in rows)), size))
+
+
+async def off_loop(func: Callable[..., T], *args: Any) -> T:
+    """asyncio.to_thread, except that a cancelled call still waits for the thread: the file's reader
+    is closed afterwards, and a generator cannot be closed while a thread is inside it."""
+    work = asyncio.ensure_future(asyncio.to_thread(func, *args))
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        await asyncio.wait([work])
+        raise
