@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -31,7 +32,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from nats.errors import TimeoutError as NatsTimeout
 from opentelemetry import context as otel_context
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import Link, SpanKind, get_current_span
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,12 +49,13 @@ from salesgrid_common.events.envelope import (
     stream_name,
     subject_for,
 )
+from salesgrid_common.events.batches import BatchHandler, runs
 from salesgrid_common.events.dead_letters import count_pending, record_dead_letter
 from salesgrid_common.events.tables import inbox
 from salesgrid_common.events.versions import count_attempt
 from salesgrid_common.events.versions import forget_attempts as _forget_attempts
 from salesgrid_common.metrics import CONSUMER_LAG, DEAD_LETTERS, DEAD_LETTERS_PENDING, EVENTS_CONSUMED, PROJECTION_LAG
-from salesgrid_common.tracing import context_from, tracer
+from salesgrid_common.tracing import context_from, exporting, tracer
 from salesgrid_common.protos import from_timestamp
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,8 @@ class Subscription:
     # event type → (payload class, handler); the key `salesgrid.<producer>.>` catches every type
     # and its handler receives the raw payload bytes.
     handlers: dict[str, tuple[type[Message] | None, Handler]] = field(default_factory=dict)
+    # the same keys → the set-based form of the handler (see events.batches), for a batch's runs
+    batch_handlers: dict[str, BatchHandler] = field(default_factory=dict)
     max_deliver: int = 6  # deliveries before an event is dead-lettered (enforced by the consumer)
     backoff_seconds: tuple[float, ...] = (0.5, 2.0, 5.0, 15.0, 30.0)
 
@@ -88,8 +92,31 @@ class Subscription:
         self.handlers[f"salesgrid.{self.producer}.>"] = (None, handler)
         return handler
 
+    def on_batch(self, event_type: str) -> Callable[[BatchHandler], BatchHandler]:
+        """The set-based form of the handler registered (first) for `event_type`: it receives a run
+        of consecutive fresh events of the batch, in order, and must leave what the handler would
+        leave applied to each in turn. The handler itself stays: redeliveries and a batch that
+        failed are handled one by one with it."""
+        if event_type not in self.handlers:
+            raise ValueError(f"register the handler of {event_type} before its batch form")
+
+        def register(handler: BatchHandler) -> BatchHandler:
+            self.batch_handlers[event_type] = handler
+            return handler
+
+        return register
+
+    def on_any_batch(self, handler: BatchHandler) -> BatchHandler:
+        """The batch form of the `on_any` handler."""
+        return self.on_batch(f"salesgrid.{self.producer}.>")(handler)
+
     def route(self, event_type: str) -> tuple[type[Message] | None, Handler] | None:
         return self.handlers.get(event_type) or self.handlers.get(f"salesgrid.{self.producer}.>")
+
+    def batch_route(self, event_type: str) -> BatchHandler | None:
+        """The batch form of the handler `route` picks, if it has one."""
+        key = event_type if event_type in self.handlers else f"salesgrid.{self.producer}.>"
+        return self.batch_handlers.get(key)
 
 
 async def apply_once(
@@ -172,7 +199,7 @@ class EventConsumer:
         js: JetStreamContext,
         sessions: SessionFactory,
         *,
-        batch: int = 50,
+        batch: int = 200,
         clock: Clock = utc_now,
         topology: Topology = Topology(),
         ack_wait: float = ACK_WAIT_SECONDS,
@@ -254,7 +281,9 @@ class EventConsumer:
         counted first) and unreadable ones -- or the whole batch if any handler failed.
 
         One transaction per batch instead of per event is what makes a busy consumer cheap: one
-        BEGIN/COMMIT, one inbox probe and one inbox insert for all of them, no savepoints. A
+        BEGIN/COMMIT, one inbox probe and one inbox insert for all of them, no savepoints; runs
+        of consecutive events whose handler has a batch form (`Subscription.on_batch`) go to it
+        in one call each, in the order fetched (events.batches). A
         handler that raises rolls the whole batch back, and every event of it is then handled
         alone, where failures are counted and retried as before; a process that dies inside it
         commits nothing, so the batch comes back as redeliveries and takes the same path, where
@@ -280,20 +309,26 @@ class EventConsumer:
             async with self.sessions() as session, session.begin():
                 event_ids = [envelope.event_id for _, envelope, _, _ in fresh]
                 seen = set(await session.scalars(_SEEN, {"consumer": self.sub.name, "event_ids": event_ids}))
-                applied: list[dict[str, Any]] = []
+                todo: list[tuple[Any, Envelope, Any, Handler]] = []
                 for msg, envelope, payload_type, handler in fresh:
                     if envelope.event_id in seen:
                         outcomes.append((msg, envelope, "duplicate"))
                         continue
-                    token = otel_context.attach(context_from(trace_carrier(msg, envelope)))
-                    try:
-                        with self._span(envelope):
-                            await handler(session, envelope, payload_of(envelope, payload_type))
-                    finally:
-                        otel_context.detach(token)
                     seen.add(envelope.event_id)
-                    applied.append(inbox_row(self.sub.name, envelope, self.clock))
+                    todo.append((msg, envelope, payload_of(envelope, payload_type), handler))
                     outcomes.append((msg, envelope, "applied"))
+                for batch_handler, run in runs(todo, lambda item: self.sub.batch_route(item[1].type)):
+                    if batch_handler is not None:
+                        await self._apply_run(session, batch_handler, run)
+                        continue
+                    for msg, envelope, payload, handler in run:
+                        token = otel_context.attach(context_from(trace_carrier(msg, envelope)))
+                        try:
+                            with self._span(envelope):
+                                await handler(session, envelope, payload)
+                        finally:
+                            otel_context.detach(token)
+                applied = [inbox_row(self.sub.name, envelope, self.clock) for _, envelope, _, _ in todo]
                 if applied:
                     await session.execute(_MARK_APPLIED, applied)
         except asyncio.CancelledError:
@@ -304,14 +339,47 @@ class EventConsumer:
                 extra={"consumer": self.sub.name, "error": repr(exc)},
             )
             return list(messages)
+        # The metrics once per batch (per event they cost as much as a batch handler's share).
+        counted = Counter((envelope.type, outcome) for _, envelope, outcome in outcomes)
+        for (event_type, outcome), count in counted.items():
+            EVENTS_CONSUMED.labels(self.sub.name, event_type, outcome).inc(count)
+        lag = PROJECTION_LAG.labels(self.sub.name)
+        now = self.clock()
         for msg, envelope, outcome in outcomes:
-            EVENTS_CONSUMED.labels(self.sub.name, envelope.type, outcome).inc()
-            if outcome == "applied":
-                self._observe_lag(envelope)
+            if outcome == "applied" and envelope.HasField("occurred_at"):
+                lag.observe(max((now - from_timestamp(envelope.occurred_at)).total_seconds(), 0.0))
             await self._ack(msg)
             waiting.remove(msg)
-            CONSUMER_LAG.labels(self.sub.name).set(msg.metadata.num_pending)
+        CONSUMER_LAG.labels(self.sub.name).set(outcomes[-1][0].metadata.num_pending)
         return leftovers  # in the order fetched
+
+    async def _apply_run(
+        self, session: AsyncSession, handler: BatchHandler, run: list[tuple[Any, Envelope, Any, Handler]]
+    ) -> None:
+        """A run of events through its batch handler, in one span: a child of the first event's
+        publish span, linked to the others' (when spans are exported)."""
+        msg, first = run[0][0], run[0][1]
+        token = otel_context.attach(context_from(trace_carrier(msg, first)))
+        links = (
+            [Link(get_current_span(context_from(trace_carrier(m, e))).get_span_context()) for m, e, _, _ in run[1:]]
+            if exporting()
+            else []
+        )
+        try:
+            with _TRACER.start_as_current_span(
+                f"consume {first.type}",
+                kind=SpanKind.CONSUMER,
+                links=links,
+                attributes={
+                    "messaging.system": "nats",
+                    "messaging.consumer.group.name": self.sub.name,
+                    "messaging.batch.message_count": len(run),
+                    "messaging.destination.name": first.type,
+                },
+            ):
+                await handler(session, [(envelope, payload) for _, envelope, payload, _ in run])
+        finally:
+            otel_context.detach(token)
 
     def _span(self, envelope: Envelope) -> Any:
         """The handling span (CONSUMER), current while the handler runs: a child of the relay's

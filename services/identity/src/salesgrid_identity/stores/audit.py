@@ -4,6 +4,7 @@ AuditEntry (`entry_from_row` / `entry_to_row`), the append and the filtered, new
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -56,6 +57,12 @@ def entry_to_row(entry: AuditEntry) -> dict[str, Any]:
 async def append_entry(session: AsyncSession, entry: AuditEntry) -> None:
     """One plain INSERT (the ORM's unit of work cost more than the statement itself)."""
     await session.execute(_INSERT, entry_to_row(entry))
+
+
+async def append_entries(session: AsyncSession, entries: Sequence[AuditEntry]) -> None:
+    """Many entries in one execution (the audit consumers' batches)."""
+    if entries:
+        await session.execute(_INSERT, [entry_to_row(entry) for entry in entries])
 
 
 async def entries_page(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -10,7 +12,7 @@ from salesgrid_common.auth import Principal, Scope
 from salesgrid_common.errors import PermissionDenied, ValidationFailed
 from salesgrid_common.ids import new_id
 from salesgrid_identity.domain.audit import DETAIL_LIMIT, AuditEntry
-from salesgrid_identity.stores.audit import append_entry, entries_page
+from salesgrid_identity.stores.audit import append_entries, append_entry, entries_page
 
 from salesgrid_identity.usecases._support import IdentityUseCasesBase
 
@@ -34,7 +36,41 @@ class AuditMixin(IdentityUseCasesBase):
         occurred_at: datetime | None = None,
     ) -> str:
         # Every write of every service reaches this through identity's audit consumers.
-        entry = AuditEntry(
+        entry = self._entry(
+            action,
+            actor_id=actor_id,
+            actor_ip=actor_ip,
+            target_type=target_type,
+            target_id=target_id,
+            outcome=outcome,
+            detail=detail,
+            source=source,
+            event_id=event_id,
+            occurred_at=occurred_at,
+        )
+        await append_entry(session, entry)
+        return entry.id
+
+    async def audit_many(self, session: AsyncSession, entries: Sequence[Mapping[str, Any]]) -> None:
+        """`audit` for many entries (each the keyword arguments of one call) in one execution:
+        the audit consumers' batches."""
+        await append_entries(session, [self._entry(**entry) for entry in entries])
+
+    def _entry(
+        self,
+        action: str,
+        *,
+        actor_id: str,
+        actor_ip: str = "",
+        target_type: str = "",
+        target_id: str = "",
+        outcome: str = "success",
+        detail: str = "",
+        source: str = "identity",
+        event_id: str | None = None,
+        occurred_at: datetime | None = None,
+    ) -> AuditEntry:
+        return AuditEntry(
             id=new_id(),
             occurred_at=occurred_at or self.clock(),
             actor_id=actor_id,
@@ -47,8 +83,6 @@ class AuditMixin(IdentityUseCasesBase):
             source=source,
             event_id=event_id,
         )
-        await append_entry(session, entry)
-        return entry.id
 
     async def record_audit(
         self, principal: Principal, action: str, target_type: str, target_id: str, detail: str, client_ip: str
