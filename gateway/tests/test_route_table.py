@@ -155,6 +155,14 @@ async def test_a_body_that_is_not_json_is_415(signed_in: Any) -> None:
     assert (reply.status_code, reply.mimetype) == (415, "application/problem+json")
 
 
+async def test_an_empty_path_segment_is_an_empty_id_not_a_shorter_path(signed_in: Any) -> None:
+    """POST /v1/opportunities//regress names no opportunity: 404, not the 405 of the merged
+    /v1/opportunities/regress (which Werkzeug's slash merging routed to GET/PATCH {id})."""
+    client, auth = signed_in
+    reply = await asyncio.to_thread(client.post, "/v1/opportunities//regress", json={}, headers=auth)
+    assert (reply.status_code, reply.mimetype) == (404, "application/problem+json")
+
+
 def test_a_cursor_belongs_to_its_list() -> None:
     app = create_app(GatewaySettings(environment="test", identity_addr="127.0.0.1:1", log_level="WARNING"))
     cursor = inputs.encode_cursor("get:/v1/customers", "01J2-last-id")

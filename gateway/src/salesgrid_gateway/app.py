@@ -90,6 +90,9 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
     setup_logging("gateway", settings.log_level)
     setup_tracing("gateway", settings.otlp_endpoint, settings.trace_sample_ratio)
     app = Flask(__name__)
+    # An empty path segment is an empty id, not a shorter path: with Werkzeug's default merging,
+    # POST /v1/opportunities//regress matched /v1/opportunities/{id} (405) instead of being a 404.
+    app.url_map.merge_slashes = False
     app.json = OrjsonProvider(app)
     app.config.update(SETTINGS=settings, CHANNELS=Channels(), MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
     channels: Channels = app.config["CHANNELS"]

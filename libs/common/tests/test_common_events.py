@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from opentelemetry import context as otel_context
+from opentelemetry import propagate
 from sqlalchemy import func, select
 
 from salesgrid.events.v1.identity_events_pb2 import UserState
@@ -155,3 +157,27 @@ async def test_poison_event_is_dead_lettered_after_bounded_redelivery(sessions: 
     assert rows[0].event_id == envelope.event_id and "cannot apply" in rows[0].error
     assert parse_envelope(rows[0].envelope).event_id == envelope.event_id
     await nc.drain()
+
+
+async def test_the_relay_carries_the_recorded_trace_to_consumers(sessions: SessionFactory, tmp_path: Path) -> None:
+    """The event recorded under a caller's trace is published with that trace id (and its id as
+    Nats-Msg-Id), whether or not the relay records a span of its own."""
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    sent: list[dict[str, str]] = []
+
+    class Capture:
+        async def publish(self, subject: str, payload: bytes, headers: dict[str, str]) -> None:
+            sent.append(headers)
+
+    box = Outbox("identity")
+    token = otel_context.attach(propagate.extract({"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"}))
+    try:
+        event_id = await write_event(sessions, box, "wang.wu")
+    finally:
+        otel_context.detach(token)
+    relay = OutboxRelay(
+        "identity", sessions, Capture(), box.signal, database_url=f"sqlite+aiosqlite:///{tmp_path / 'events.db'}"
+    )
+    assert await relay.publish_pending() == 1
+    assert sent[0]["Nats-Msg-Id"] == event_id
+    assert sent[0]["traceparent"].split("-")[1] == trace_id

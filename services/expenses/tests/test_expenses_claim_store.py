@@ -18,14 +18,14 @@ from salesgrid_expenses import models
 from salesgrid_expenses.app import MIGRATIONS
 from salesgrid_expenses.claim_events import claim_state
 from salesgrid_expenses.domain.claims import Category, ClaimStatus, ExpenseClaim, ExpenseLine
+from salesgrid_expenses.stores.approval_steps import insert_steps
 from salesgrid_expenses.stores.claims import (
     claim_from_row,
-    claim_row,
     claim_to_row,
     claim_view,
     insert_claim,
-    insert_steps,
     line_to_row,
+    load_claim,
     save_claim,
 )
 
@@ -94,9 +94,9 @@ async def test_saves_are_versioned_and_views_carry_domain_steps(database_url: st
             with pytest.raises(Conflict):  # a writer holding version 1 loses
                 await save_claim(session, draft, draft.submitted(NOW))
         async with sessions() as session:
-            row = await claim_row(session, "x-1")
-            assert row is not None
-            view = await claim_view(session, row)
+            loaded = await load_claim(session, "x-1")
+            assert loaded is not None
+            view = await claim_view(session, loaded)
             assert view.claim == submitted
             assert view.steps == (approval.ApprovalStep(1, "manager", "boss", activated_at=NOW),)
     finally:

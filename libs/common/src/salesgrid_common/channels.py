@@ -23,6 +23,7 @@ from salesgrid.events.v1.customers_events_pb2 import CustomerRecordState
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid_common.db import UtcDateTime
 from salesgrid_common.errors import ValidationFailed
+from salesgrid_common.events.batches import Item
 from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.events.versions import claim_newer
 from salesgrid_common.protos import from_timestamp
@@ -116,6 +117,9 @@ async def attribution(session: AsyncSession, channel: str, partner_id: str, pref
 
 # Built once, bound at execution (every customer event of every import passes here).
 _KNOWN_PARTNER = select(channel_partners.c.partner_id).where(channel_partners.c.partner_id == bindparam("partner_id"))
+_KNOWN_PARTNERS = select(channel_partners.c.partner_id).where(
+    channel_partners.c.partner_id.in_(bindparam("partner_ids", expanding=True))
+)
 
 
 def channel_partners_subscription(consumer: str) -> Subscription:
@@ -148,6 +152,17 @@ def channel_partners_subscription(consumer: str) -> Subscription:
                 channel_partners.update().where(channel_partners.c.partner_id == customer.customer_id).values(**values)
             )
 
+    async def keep_many(session: AsyncSession, items: list[Item]) -> None:
+        """keep for a run, with one probe for all of it: only partners (named now, or known here,
+        or touched by an earlier event of the run) go through keep; the rest is nothing to keep."""
+        ids = sorted({customer.customer_id for _, customer in items})
+        touched = set(await session.scalars(_KNOWN_PARTNERS, {"partner_ids": ids}))
+        for envelope, customer in items:
+            if customer.partner_channel or customer.customer_id in touched:
+                await keep(session, envelope, customer)
+                touched.add(customer.customer_id)
+
     for verb in ("created", "updated", "deactivated"):
         sub.on(f"salesgrid.customers.customer.{verb}", CustomerRecordState)(keep)
+        sub.on_batch(f"salesgrid.customers.customer.{verb}")(keep_many)
     return sub

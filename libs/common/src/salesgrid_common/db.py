@@ -146,6 +146,14 @@ async def upsert(session: AsyncSession, table: Table, values: dict[str, Any], ke
     await session.execute(statement, values)
 
 
+async def upsert_many(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]], key: Sequence[str]) -> None:
+    """`upsert` of many rows of one shape in one execution (no two with the same key: PostgreSQL
+    refuses to update one row twice in a statement); nothing for none."""
+    if rows:
+        statement = _upsert_statement(session.get_bind().dialect.name, table, tuple(rows[0]), tuple(key))
+        await session.execute(statement, list(rows))
+
+
 @lru_cache(maxsize=256)  # one per (dialect, table, columns, key): a handful per service
 def _upsert_statement(dialect: str, table: Table, columns: tuple[str, ...], key: tuple[str, ...]) -> Any:
     statement = conflict_insert(dialect)(table)

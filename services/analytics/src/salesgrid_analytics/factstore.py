@@ -118,14 +118,40 @@ async def store(
 
 
 async def store_fact(session: AsyncSession, fact: f.Fact) -> bool:
-    data = {
+    return await store(
+        session, _KIND_OF[type(fact)], fact.event_id, fact.occurred_at, fact.owner_id, fact.org_path, _data(fact)
+    )
+
+
+async def store_facts(session: AsyncSession, facts: typing.Sequence[f.Fact]) -> int:
+    """store_fact for many facts (of distinct event ids) in one execution: how many were new."""
+    if not facts:
+        return 0
+    rows = [
+        {
+            "event_id": fact.event_id,
+            "kind": _KIND_OF[type(fact)],
+            "occurred_at": fact.occurred_at,
+            "owner_id": fact.owner_id,
+            "org_path": platform_path(fact.org_path),
+            "data": json.dumps(_data(fact), sort_keys=True),
+        }
+        for fact in facts
+    ]
+    inserted = set((await session.execute(_insert_new(session.get_bind().dialect.name), rows)).scalars())
+    now = time.time()
+    for row in rows:
+        if row["event_id"] in inserted:
+            PROJECTION_LAG.labels(row["kind"]).observe(max(0.0, now - row["occurred_at"].timestamp()))
+    return len(inserted)
+
+
+def _data(fact: f.Fact) -> dict[str, Any]:
+    return {
         field.name: _encode(getattr(fact, field.name))
         for field in dataclasses.fields(fact)
         if field.name not in _COMMON
     }
-    return await store(
-        session, _KIND_OF[type(fact)], fact.event_id, fact.occurred_at, fact.owner_id, fact.org_path, data
-    )
 
 
 @lru_cache(maxsize=None)

@@ -21,6 +21,7 @@ from salesgrid_analytics.domain import facts as f
 from salesgrid_analytics.domain.expenses import ExpensePaid
 from salesgrid_analytics.merges import customer_merges_subscription
 from salesgrid_common.customer_merges import survivor_of
+from salesgrid_common.events.batches import Item
 from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.service import ServiceContext
 from salesgrid_analytics.fact_events import common, when
@@ -51,14 +52,22 @@ def customers_subscription() -> Subscription:
 
     @sub.on("salesgrid.customers.customer.created", CustomerRecordState)
     async def customer_created(session: AsyncSession, envelope: Envelope, customer: CustomerRecordState) -> None:
-        owner = customer.owner_id or envelope.actor_id
-        if not owner:  # created straight into the public pool: nobody's new customer
-            return
-        await factstore.store_fact(
-            session, f.CustomerCreated(**common(envelope, owner, customer.org_path), customer_id=customer.customer_id)
-        )
+        if fact := _customer_created(envelope, customer):
+            await factstore.store_fact(session, fact)
+
+    @sub.on_batch("salesgrid.customers.customer.created")
+    async def customers_created(session: AsyncSession, items: list[Item]) -> None:
+        """customer_created, set-based: one insert for a run (an imported file's customers)."""
+        await factstore.store_facts(session, [fact for item in items if (fact := _customer_created(*item))])
 
     return sub
+
+
+def _customer_created(envelope: Envelope, customer: CustomerRecordState) -> f.CustomerCreated | None:
+    owner = customer.owner_id or envelope.actor_id
+    if not owner:  # created straight into the public pool: nobody's new customer
+        return None
+    return f.CustomerCreated(**common(envelope, owner, customer.org_path), customer_id=customer.customer_id)
 
 
 def contracts_subscription() -> Subscription:

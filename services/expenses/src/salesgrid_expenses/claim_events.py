@@ -1,10 +1,17 @@
-"""The payloads of the expense claim's events, built from the domain ExpenseClaim in this one place."""
+"""The payloads of the expense claim's events, built from the domain ExpenseClaim (and its
+receipts and approval steps) in this one place."""
 
 from __future__ import annotations
 
-from salesgrid.events.v1.expenses_events_pb2 import ExpensesApprovalStep, ExpensesClaimState, ExpensesLineState
+from salesgrid.events.v1.expenses_events_pb2 import (
+    ExpensesApprovalStep,
+    ExpensesClaimState,
+    ExpensesLineState,
+    ExpensesReceiptAttached,
+)
 from salesgrid_common.approval import ApprovalStep
 from salesgrid_expenses.domain.claims import ExpenseClaim
+from salesgrid_expenses.domain.receipts import Receipt
 
 
 def claim_state(claim: ExpenseClaim, comment: str = "") -> ExpensesClaimState:
@@ -45,4 +52,15 @@ def approval_step(claim: ExpenseClaim, step: ApprovalStep) -> ExpensesApprovalSt
         owner_id=claim.owner_id,
         total=str(claim.total),
         currency=claim.currency,
+    )
+
+
+def receipt_attached(claim: ExpenseClaim, receipt: Receipt) -> ExpensesReceiptAttached:
+    return ExpensesReceiptAttached(
+        claim_id=claim.id,
+        receipt_id=receipt.id,
+        line_no=receipt.line_no,
+        content_type=receipt.content_type,
+        size_bytes=receipt.size_bytes,
+        sha256=receipt.sha256,
     )

@@ -17,6 +17,7 @@ from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid.events.v1.identity_events_pb2 import ApiKeyRevoked, OrgUnitState, UserState
 from salesgrid_common.clock import Clock
 from salesgrid_common.directory import move_subtree
+from salesgrid_common.events.batches import Item
 from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.ids import new_id
 from salesgrid_common.protos import from_timestamp
@@ -48,38 +49,45 @@ _ENABLED = select(SubscriptionRow).where(SubscriptionRow.enabled.is_(True))
 
 
 async def fan_out(session: AsyncSession, envelope: Envelope, clock: Clock) -> int:
+    return await fan_out_many(session, [envelope], clock)
+
+
+async def fan_out_many(session: AsyncSession, envelopes: Sequence[Envelope], clock: Clock) -> int:
+    """Each event's pending deliveries, in order, with the enabled subscriptions read once for
+    all of them (a consumer's run of events: an import's customers); the deliveries added."""
     rows = (await session.scalars(_ENABLED)).all()
-    body = None
     count = 0
     now = clock()
-    for sub in rows:
-        if not events.matches(sub.event_types, envelope.type):
-            continue
-        if sub.owner_expires_at is not None and sub.owner_expires_at <= now:
-            sub.enabled, sub.disabled_reason = False, KEY_EXPIRED  # its key opens nothing any more
-            sub.version += 1
-            continue
-        if not events.visible(sub.permissions, sub.org_path, envelope.type, envelope.org_path):
-            continue
-        body = body or body_for(envelope)
-        session.add(
-            DeliveryRow(
-                id=new_id(),
-                subscription_id=sub.id,
-                event_id=envelope.event_id,
-                event_type=envelope.type,
-                body=body,
-                status="pending",
-                attempts=0,
-                next_attempt_at=clock(),
-                last_status_code=0,
-                last_latency_ms=0,
-                last_error="",
-                created_at=clock(),
-                delivered_at=None,
+    for envelope in envelopes:
+        body = None
+        for sub in rows:
+            if not sub.enabled or not events.matches(sub.event_types, envelope.type):
+                continue  # not enabled: stopped by an earlier event of these
+            if sub.owner_expires_at is not None and sub.owner_expires_at <= now:
+                sub.enabled, sub.disabled_reason = False, KEY_EXPIRED  # its key opens nothing any more
+                sub.version += 1
+                continue
+            if not events.visible(sub.permissions, sub.org_path, envelope.type, envelope.org_path):
+                continue
+            body = body or body_for(envelope)
+            session.add(
+                DeliveryRow(
+                    id=new_id(),
+                    subscription_id=sub.id,
+                    event_id=envelope.event_id,
+                    event_type=envelope.type,
+                    body=body,
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=clock(),
+                    last_status_code=0,
+                    last_latency_ms=0,
+                    last_error="",
+                    created_at=clock(),
+                    delivered_at=None,
+                )
             )
-        )
-        count += 1
+            count += 1
     return count
 
 
@@ -99,10 +107,14 @@ def subscriptions(clock: Clock) -> Sequence[Subscription]:
     async def deliver(session: AsyncSession, envelope: Envelope, _payload: bytes) -> None:
         await fan_out(session, envelope, clock)
 
+    async def deliver_many(session: AsyncSession, items: list[Item]) -> None:
+        await fan_out_many(session, [envelope for envelope, _ in items], clock)
+
     subs = []
     for producer in events.PRODUCERS:
         sub = Subscription(name=f"webhooks-fanout-{producer}", producer=producer)
         sub.on_any(deliver)
+        sub.on_any_batch(deliver_many)
         subs.append(sub)
 
     owners = Subscription(name="webhooks-owners", producer="identity")

@@ -16,9 +16,9 @@ whole batch takes the one-by-one path."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from sqlalchemy import insert, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -36,8 +36,7 @@ from salesgrid_customers.customer_events import customer_state
 from salesgrid_customers.domain import imports
 from salesgrid_customers.domain.customer import Customer, Tier, make_customer
 from salesgrid_customers.domain.errors import DomainError
-from salesgrid_customers.domain.search import index_keys
-from salesgrid_customers.stores.customers import customer_to_row
+from salesgrid_customers.stores.customers import customer_to_row, insert_name_keys
 from salesgrid_customers.usecases._support import (
     CUSTOMER_FIELDS,
     EVENT_PREFIX,
@@ -45,6 +44,16 @@ from salesgrid_customers.usecases._support import (
     CustomersUseCasesBase,
     _address,
 )
+
+
+class StagedRow(Protocol):
+    """A staged import row as the worker reads it: its id and its cells by column."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def data(self) -> Mapping[str, str]: ...
 
 
 @dataclass
@@ -55,7 +64,7 @@ class _Accepted:
 
 class BulkCreateMixin(CustomersUseCasesBase):
     async def _create_batch(
-        self, session: AsyncSession, acting: Principal, staged_rows: Sequence[models.ImportRow]
+        self, session: AsyncSession, acting: Principal, staged_rows: Sequence[StagedRow]
     ) -> dict[str, dict[str, Any]]:
         """{staged row id: outcome} for the rows created here; the others are not in it."""
         now = self.clock()
@@ -76,6 +85,9 @@ class BulkCreateMixin(CustomersUseCasesBase):
                 if resolved is None:
                     continue
                 owner, org_path = resolved
+                values = merge_values(definitions, {}, fields_.custom_fields, creating=True)
+                if user_keys(definitions, values):
+                    continue  # user fields: the one-by-one path checks the users
                 address = (
                     AddressInput(fields_.address, fields_.latitude, fields_.longitude) if fields_.address else None
                 )
@@ -92,13 +104,11 @@ class BulkCreateMixin(CustomersUseCasesBase):
                     tier=fields_.tier or Tier.POTENTIAL,
                     tags=fields_.tags,
                     source=fields_.source or None,
+                    custom_fields=values,
                 )
-                values = merge_values(definitions, {}, fields_.custom_fields, creating=True)
-                if user_keys(definitions, values):
-                    continue  # user fields: the one-by-one path checks the users
             except DomainError:
                 continue  # refused: the one-by-one path words the error
-            candidates.append(_Accepted(staged.id, replace(customer, custom_fields=values)))
+            candidates.append(_Accepted(staged.id, customer))
         accepted = await self._without_taken_names(session, candidates)
         accepted = await self._within_caps(session, acting, accepted)
         if not accepted:
@@ -168,10 +178,7 @@ class BulkCreateMixin(CustomersUseCasesBase):
     ) -> None:
         rows = [customer_to_row(a.customer) for a in accepted]
         await session.execute(insert(models.Customer.__table__), rows)
-        await session.execute(
-            insert(models.CustomerNameKey.__table__),
-            [{"key": key, "customer_id": row["id"]} for row in rows for key in index_keys(row["normalised_name"])],
-        )
+        await insert_name_keys(session, ((row["id"], row["normalised_name"]) for row in rows))
         if indexed := [
             entry
             for row in rows

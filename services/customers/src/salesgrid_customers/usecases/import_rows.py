@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth import Principal
@@ -22,27 +22,22 @@ from salesgrid_customers.domain.errors import (
     PermissionDenied,
     ValidationFailed,
 )
+from salesgrid_customers.stores.import_jobs import mark_created
 from salesgrid_customers.usecases._support import AddressInput
-from salesgrid_customers.usecases.bulk_create import BulkCreateMixin
+from salesgrid_customers.usecases.bulk_create import BulkCreateMixin, StagedRow
 
 
 class ImportRowsMixin(BulkCreateMixin):
     """CustomersUseCases: the import worker's rows."""
 
     async def _import_pending(
-        self, session: AsyncSession, job: models.ImportJob, acting: Principal, pending: Sequence[models.ImportRow]
+        self, session: AsyncSession, job: models.ImportJob, acting: Principal, pending: Sequence[StagedRow]
     ) -> int:
         """The claimed rows' outcomes and the job's counters, in the caller's transaction: the
         customers created."""
         bulk = await self._create_batch(session, acting, pending)  # the rows the rules simply accept
-        if bulk:  # written first: a later row's "duplicate of row N" finds them
-            rows = models.ImportRow.__table__
-            await session.execute(
-                update(rows)
-                .where(rows.c.id == bindparam("row_id"))
-                .values(status=imports.RowStatus.CREATED, customer_id=bindparam("new_customer_id")),
-                [{"row_id": row_id, "new_customer_id": outcome["customer_id"]} for row_id, outcome in bulk.items()],
-            )
+        # written first: a later row's "duplicate of row N" finds them
+        await mark_created(session, {row_id: outcome["customer_id"] for row_id, outcome in bulk.items()})
         created = len(bulk)
         for staged in pending:
             if staged.id in bulk:
@@ -68,7 +63,7 @@ class ImportRowsMixin(BulkCreateMixin):
         return created
 
     async def _import_row(
-        self, session: AsyncSession, job_id: str, acting: Principal, staged: models.ImportRow
+        self, session: AsyncSession, job_id: str, acting: Principal, staged: StagedRow
     ) -> dict[str, Any]:
         """One row under the single-create rules, in a savepoint: its outcome (the customer id,
         or the error naming the column)."""

@@ -33,7 +33,7 @@ from salesgrid_customers.usecases.import_rows import ImportRowsMixin
 
 
 IMPORT_STAGE_BATCH = STAGE_BATCH  # staged rows per insert (and per trip to a worker thread to parse them)
-IMPORT_BATCH = 200  # rows per worker tick and job
+IMPORT_BATCH = 500  # rows per worker transaction (one duplicate probe and one insert per table for them)
 
 
 import_row_id = row_id  # the staged rows' ids (salesgrid_common.imports.jobs)
@@ -158,15 +158,16 @@ class ImportsMixin(ImportRowsMixin):
         created = 0
         finished = False
         async with self.sessions() as session, session.begin():
+            # The id and cells of each row (plain rows: the ORM's identity map is not needed).
             query = (
-                select(models.ImportRow)
+                select(models.ImportRow.id, models.ImportRow.data)
                 .where(models.ImportRow.job_id == job.id, models.ImportRow.status == imports.RowStatus.PENDING)
                 .order_by(models.ImportRow.id)
                 .limit(IMPORT_BATCH)
             )
             if session.bind.dialect.name != "sqlite":
                 query = query.with_for_update(skip_locked=True)
-            pending = (await session.scalars(query)).all()
+            pending = (await session.execute(query)).all()
             if pending:
                 created = await self._import_pending(session, job, acting, pending)
             else:

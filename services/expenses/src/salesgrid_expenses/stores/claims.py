@@ -1,12 +1,15 @@
 """The expense-claim store: the one mapping between the claim's rows (claim, lines, receipts'
-metadata, approval steps) and the domain ExpenseClaim, Receipt and ApprovalStep; loading with
-a lock, batched views, inserts and versioned saves."""
+metadata) and the domain ExpenseClaim and Receipt; loading with a lock, scoped pages, batched
+views, inserts, versioned saves and the sums daily limits count. Its approval steps:
+stores/approval_steps.py."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select, update
@@ -14,10 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
 from salesgrid_common import approval
+from salesgrid_common.auth import Principal, scope_filter
 from salesgrid_common.errors import Conflict
+from salesgrid_common.paging import Page, keyset_page
 from salesgrid_expenses import models
-from salesgrid_expenses.domain.claims import Category, ClaimStatus, ExpenseClaim, ExpenseLine
+from salesgrid_expenses.domain.claims import COUNTED, Category, ClaimStatus, ExpenseClaim, ExpenseLine
 from salesgrid_expenses.domain.receipts import Receipt
+from salesgrid_expenses.stores.approval_steps import Row as StepRow
+from salesgrid_expenses.stores.approval_steps import step_from_row
 
 CLAIM_COLUMNS = tuple(models.Claim.__table__.columns.keys())
 
@@ -107,36 +114,47 @@ def receipt_from_row(row: models.ReceiptRow) -> Receipt:
     )
 
 
-def step_from_row(row: models.ApprovalStepRow) -> approval.ApprovalStep:
-    return approval.ApprovalStep(
-        order=row.step_order,
-        role=row.role,
-        approver_id=row.approver_id,
-        status=approval.StepStatus(row.status),
-        activated_at=row.activated_at,
-        decided_at=row.decided_at,
-        comment=row.comment,
-        reminded_at=row.reminded_at,
-    )
-
-
-async def claim_row(session: AsyncSession, claim_id: str, *, lock: bool = False) -> models.Claim | None:
-    """The claim's row, locked for the transaction when asked (writers serialise on it)."""
+async def load_claim(session: AsyncSession, claim_id: str, *, lock: bool = False) -> ExpenseClaim | None:
+    """The claim without its lines (claim_view reads them with its receipts and steps), locked
+    for the transaction when asked (writers serialise on it)."""
     query = select(models.Claim).where(models.Claim.id == claim_id)
-    return await session.scalar(query.with_for_update() if lock else query)
+    row = await session.scalar(query.with_for_update() if lock else query)
+    return None if row is None else claim_from_row(row)
 
 
-async def claim_views(session: AsyncSession, rows: Sequence[models.Claim]) -> list[ClaimView]:
+async def claims_page(
+    session: AsyncSession,
+    principal: Principal,
+    permission: str,
+    *,
+    status: ClaimStatus | None,
+    owner_id: str,
+    page_size: int,
+    cursor: str,
+) -> Page[ClaimView]:
+    """A page of the claims `permission` lets `principal` see, with their views."""
+    query = select(models.Claim).where(
+        scope_filter(principal, permission, models.Claim.owner_id, models.Claim.org_path)
+    )
+    if status is not None:
+        query = query.where(models.Claim.status == status.value)
+    if owner_id:
+        query = query.where(models.Claim.owner_id == owner_id)
+    page = await keyset_page(session, query, models.Claim.id, page_size, cursor)
+    return Page(await claim_views(session, [claim_from_row(row) for row in page.items]), page.next_token)
+
+
+async def claim_views(session: AsyncSession, claims: Sequence[ExpenseClaim]) -> list[ClaimView]:
     """Claims with their lines, receipts (metadata only: the file stays in the database until
     downloaded) and approval steps, in three queries whatever the number of claims."""
-    ids = [row.id for row in rows]
-    lines: dict[str, list[models.ClaimLine]] = defaultdict(list)
+    ids = [claim.id for claim in claims]
+    lines: dict[str, list[ExpenseLine]] = defaultdict(list)
     receipts: dict[str, list[Receipt]] = defaultdict(list)
     steps: dict[str, list[approval.ApprovalStep]] = defaultdict(list)
     for line in await session.scalars(
         select(models.ClaimLine).where(models.ClaimLine.claim_id.in_(ids)).order_by(models.ClaimLine.line_no)
     ):
-        lines[line.claim_id].append(line)
+        lines[line.claim_id].append(line_from_row(line))
     for receipt in await session.scalars(
         select(models.ReceiptRow)
         .options(defer(models.ReceiptRow.content))
@@ -151,12 +169,41 @@ async def claim_views(session: AsyncSession, rows: Sequence[models.Claim]) -> li
     ):
         steps[step.claim_id].append(step_from_row(step))
     return [
-        ClaimView(claim_from_row(row, lines[row.id]), tuple(receipts[row.id]), tuple(steps[row.id])) for row in rows
+        ClaimView(replace(claim, lines=tuple(lines[claim.id])), tuple(receipts[claim.id]), tuple(steps[claim.id]))
+        for claim in claims
     ]
 
 
-async def claim_view(session: AsyncSession, row: models.Claim) -> ClaimView:
-    return (await claim_views(session, [row]))[0]
+async def claim_view(session: AsyncSession, claim: ExpenseClaim) -> ClaimView:
+    return (await claim_views(session, [claim]))[0]
+
+
+async def lock_owners_claims(session: AsyncSession, owner_id: str) -> None:
+    """Lock every claim of the owner, in id order (two of his submissions serialise, and
+    cannot deadlock)."""
+    await session.execute(
+        select(models.Claim.id).where(models.Claim.owner_id == owner_id).order_by(models.Claim.id).with_for_update()
+    )
+
+
+async def already_claimed(
+    session: AsyncSession, owner_id: str, days: set[date], exclude_claim: str
+) -> dict[tuple[date, Category], Decimal]:
+    """What the owner claimed per (day, category) in his counted claims but `exclude_claim`."""
+    rows = await session.execute(
+        select(models.ClaimLine.spent_on, models.ClaimLine.category, models.ClaimLine.amount)
+        .join(models.Claim, models.Claim.id == models.ClaimLine.claim_id)
+        .where(
+            models.ClaimLine.owner_id == owner_id,
+            models.ClaimLine.spent_on.in_(days),
+            models.Claim.id != exclude_claim,
+            models.Claim.status.in_([s.value for s in COUNTED]),
+        )
+    )
+    sums: dict[tuple[date, Category], Decimal] = defaultdict(Decimal)
+    for spent_on, category, amount in rows:  # summed in Decimal: amounts are exact text
+        sums[(spent_on, Category(category))] += amount
+    return sums
 
 
 async def insert_claim(session: AsyncSession, claim: ExpenseClaim) -> None:
@@ -204,21 +251,25 @@ async def receipt_with_content(session: AsyncSession, claim_id: str, receipt_id:
     return receipt_from_row(row), row.content
 
 
-def insert_steps(session: AsyncSession, claim: ExpenseClaim, steps: Sequence[approval.ApprovalStep]) -> None:
-    session.add_all(
-        models.ApprovalStepRow(
-            claim_id=claim.id,
-            step_order=s.order,
-            role=s.role,
-            approver_id=s.approver_id,
-            status=s.status.value,
-            activated_at=s.activated_at,
+async def reminders_due(
+    session: AsyncSession, now: datetime, timeout: timedelta
+) -> list[tuple[ExpenseClaim, approval.ApprovalStep]]:
+    """The current steps of submitted claims whose approver has waited `timeout` since his turn
+    began or his last reminder, each with its claim (without lines), marked reminded at `now`
+    (the mark is written with the reminder's event). Steps another replica holds are skipped."""
+    pending = (
+        select(StepRow, models.Claim)
+        .join(models.Claim, models.Claim.id == StepRow.claim_id)
+        .where(
+            StepRow.status == approval.StepStatus.PENDING.value,
+            StepRow.activated_at.is_not(None),
+            models.Claim.status == ClaimStatus.SUBMITTED.value,
         )
-        for s in steps
+        .with_for_update(of=StepRow, skip_locked=True)
     )
-
-
-async def step_rows(session: AsyncSession, claim_id: str) -> dict[int, models.ApprovalStepRow]:
-    """The claim's step records by order, for approval.store_steps to write a decided flow onto."""
-    rows = await session.scalars(select(models.ApprovalStepRow).where(models.ApprovalStepRow.claim_id == claim_id))
-    return {row.step_order: row for row in rows}
+    due = []
+    for step, claim in (await session.execute(pending)).all():
+        if approval.stored_reminder_due(step, now, timeout):
+            step.reminded_at = now
+            due.append((claim_from_row(claim), step_from_row(step)))
+    return due

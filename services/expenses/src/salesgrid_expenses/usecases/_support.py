@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from google.protobuf.message import Message
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth import Principal
@@ -19,10 +18,11 @@ from salesgrid_common.localtime import user_calendar
 from salesgrid_common.errors import Conflict, NotFound, PermissionDenied
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
-from salesgrid_expenses import claim_events, models
+from salesgrid_expenses import claim_events
 from salesgrid_expenses.domain.claims import ExpenseClaim
 from salesgrid_expenses.links_client import LinksClient
-from salesgrid_expenses.stores.claims import claim_row
+from salesgrid_expenses.stores.approval_steps import is_approver
+from salesgrid_expenses.stores.claims import load_claim
 
 READ, CREATE, UPDATE, APPROVE, PAY = (
     "expenses:read",
@@ -75,40 +75,36 @@ class ExpensesUseCasesBase:
         *,
         lock: bool = False,
         expected_version: int = 0,
-    ) -> models.Claim:
-        """The claim if the caller may see it (else NotFound: no hint that it exists) and
-        `permission` covers it (else PermissionDenied)."""
-        row = await claim_row(session, claim_id, lock=lock)
-        if row is None or not (
-            principal.can_see(READ, row.owner_id, row.org_path) or await self._is_approver(session, principal, row)
+    ) -> ExpenseClaim:
+        """The claim, without its lines (claim_view reads them), if the caller may see it (else
+        NotFound: no hint that it exists) and `permission` covers it (else PermissionDenied)."""
+        claim = await load_claim(session, claim_id, lock=lock)
+        if claim is None or not (
+            principal.can_see(READ, claim.owner_id, claim.org_path)
+            or await self._is_approver(session, principal, claim)
         ):
             raise NotFound(f"expense claim {claim_id} not found", "id")
-        if permission != READ and not principal.can_see(permission, row.owner_id, row.org_path):
+        if permission != READ and not principal.can_see(permission, claim.owner_id, claim.org_path):
             raise PermissionDenied(f"{permission} does not cover this claim")
-        self._check_version(row, expected_version)
-        return row
+        self._check_version(claim, expected_version)
+        return claim
 
     @staticmethod
-    def _check_version(row: models.Claim, expected_version: int) -> None:
-        if expected_version and expected_version != row.version:
+    def _check_version(claim: ExpenseClaim, expected_version: int) -> None:
+        if expected_version and expected_version != claim.version:
             raise Conflict.stale_version(
-                f"expense claim {row.id} is at version {row.version}, not {expected_version}",
+                f"expense claim {claim.id} is at version {claim.version}, not {expected_version}",
                 "version",
-                current=row.version,
+                current=claim.version,
                 sent=expected_version,
             )
 
     @staticmethod
-    async def _is_approver(session: AsyncSession, principal: Principal, row: models.Claim) -> bool:
+    async def _is_approver(session: AsyncSession, principal: Principal, claim: ExpenseClaim) -> bool:
         """An approver of the claim reads it (to decide) whatever his read scope."""
         if principal.scope_for(APPROVE) is None:
             return False
-        found = await session.scalar(
-            select(models.ApprovalStepRow.step_order).where(
-                models.ApprovalStepRow.claim_id == row.id, models.ApprovalStepRow.approver_id == principal.subject_id
-            )
-        )
-        return found is not None
+        return await is_approver(session, claim.id, principal.subject_id)
 
     async def _claim_event(
         self,

@@ -4,53 +4,32 @@ chain through the shared flow (salesgrid_common.approval), and payment."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common import approval
 from salesgrid_common.approval_chain import management_chain
 from salesgrid_common.auth import Principal
 from salesgrid_common.errors import FailedPrecondition, NotFound
-from salesgrid_expenses import claim_events, models
+from salesgrid_expenses import claim_events
 from salesgrid_expenses.domain import claims
 from salesgrid_expenses.domain import policy as rules
-from salesgrid_expenses.domain.claims import COUNTED, Category, ClaimStatus, ExpenseClaim
+from salesgrid_expenses.domain.claims import ClaimStatus, ExpenseClaim
+from salesgrid_expenses.stores.approval_steps import insert_steps, step_from_row, step_rows
 from salesgrid_expenses.stores.claims import (
     ClaimView,
-    claim_row,
+    already_claimed,
     claim_view,
-    insert_steps,
+    load_claim,
+    lock_owners_claims,
     save_claim,
-    step_from_row,
-    step_rows,
 )
 from salesgrid_expenses.usecases._support import APPROVE, PAY, UPDATE, ExpensesUseCasesBase
 from salesgrid_expenses.usecases.policy import policy_in_force
 
 
 class ApprovalMixin(ExpensesUseCasesBase):
-    async def _already_claimed(
-        self, session: AsyncSession, owner_id: str, days: set[date], exclude_claim: str
-    ) -> dict[tuple[date, Category], Decimal]:
-        """What the owner already claimed per (day, category) in his counted claims."""
-        rows = await session.execute(
-            select(models.ClaimLine.spent_on, models.ClaimLine.category, models.ClaimLine.amount)
-            .join(models.Claim, models.Claim.id == models.ClaimLine.claim_id)
-            .where(
-                models.ClaimLine.owner_id == owner_id,
-                models.ClaimLine.spent_on.in_(days),
-                models.Claim.id != exclude_claim,
-                models.Claim.status.in_([s.value for s in COUNTED]),
-            )
-        )
-        sums: dict[tuple[date, Category], Decimal] = defaultdict(Decimal)
-        for spent_on, category, amount in rows:  # summed in Decimal: amounts are exact text
-            sums[(spent_on, Category(category))] += amount
-        return sums
-
     async def _step_event(
         self,
         session: AsyncSession,
@@ -76,12 +55,7 @@ class ApprovalMixin(ExpensesUseCasesBase):
         async with self.sessions() as session, session.begin():
             # Two claims of one person submitted at once must not both pass a daily limit: his
             # claims are locked together, in id order (no deadlock), before anything is summed.
-            await session.execute(
-                select(models.Claim.id)
-                .where(models.Claim.owner_id == principal.subject_id)
-                .order_by(models.Claim.id)
-                .with_for_update()
-            )
+            await lock_owners_claims(session, principal.subject_id)
             view = await claim_view(
                 session,
                 await self._load(session, principal, claim_id, UPDATE, lock=True, expected_version=expected_version),
@@ -94,9 +68,7 @@ class ApprovalMixin(ExpensesUseCasesBase):
                 per_line[receipt.line_no] += 1
             claims.check_submittable(claim.status, claim.lines, per_line)
             policy = await policy_in_force(session, claim.org_path)
-            already = await self._already_claimed(
-                session, claim.owner_id, {line.spent_on for line in claim.lines}, claim.id
-            )
+            already = await already_claimed(session, claim.owner_id, {line.spent_on for line in claim.lines}, claim.id)
             rules.check_daily_limits(policy, claim.currency, claim.lines, already)
             roles = rules.approver_roles(policy, claim.total, claim.currency)
             chain = await management_chain(session, claim.owner_id, claim.owner_id)
@@ -123,11 +95,11 @@ class ApprovalMixin(ExpensesUseCasesBase):
         principal.require(APPROVE)
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await claim_row(session, claim_id, lock=True)
-            if row is None:
+            loaded = await load_claim(session, claim_id, lock=True)
+            if loaded is None:
                 raise NotFound(f"expense claim {claim_id} not found", "id")
-            self._check_version(row, expected_version)
-            view = await claim_view(session, row)
+            self._check_version(loaded, expected_version)
+            view = await claim_view(session, loaded)
             claim = view.claim
             if claim.owner_id == principal.subject_id:
                 raise FailedPrecondition("nobody approves his own expense claim", "id")
@@ -142,7 +114,7 @@ class ApprovalMixin(ExpensesUseCasesBase):
             settled = flow.status is not approval.FlowStatus.PENDING
             decided = await save_claim(session, claim, claim.decided(approve, now) if settled else claim)
             await session.flush()
-            view = await claim_view(session, row)
+            view = await claim_view(session, decided)
             if settled:
                 await self._claim_event(session, decided.status.value, view.claim, principal, now, comment)
             return view

@@ -5,21 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from sqlalchemy import select
-
-from salesgrid.events.v1.expenses_events_pb2 import ExpensesReceiptAttached
-from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.auth import Principal
 from salesgrid_common.directory import get_user
 from salesgrid_common.errors import FailedPrecondition, NotFound, ValidationFailed
 from salesgrid_common.ids import new_id
-from salesgrid_common.paging import Page, keyset_page
-from salesgrid_expenses import models
+from salesgrid_common.paging import Page
+from salesgrid_expenses import claim_events
 from salesgrid_expenses.domain import claims, receipts
 from salesgrid_expenses.domain.claims import ExpenseClaim
 from salesgrid_expenses.stores.claims import (
     ClaimView,
     claim_view,
-    claim_views,
+    claims_page,
     insert_claim,
     insert_receipt,
     receipt_with_content,
@@ -109,14 +106,7 @@ class ClaimsMixin(ExpensesUseCasesBase):
             await self._event(
                 session,
                 "receipt.attached",
-                ExpensesReceiptAttached(
-                    claim_id=claim.id,
-                    receipt_id=receipt.id,
-                    line_no=line_no,
-                    content_type=checked.content_type,
-                    size_bytes=checked.size_bytes,
-                    sha256=checked.sha256,
-                ),
+                claim_events.receipt_attached(claim, receipt),
                 claim.id,
                 principal,
                 claim.org_path,
@@ -144,16 +134,13 @@ class ClaimsMixin(ExpensesUseCasesBase):
         self, principal: Principal, status: str, owner_id: str, page_size: int = 0, cursor: str = ""
     ) -> Page[ClaimView]:
         principal.require(READ)
-        query = select(models.Claim).where(scope_filter(principal, READ, models.Claim.owner_id, models.Claim.org_path))
-        if status:
-            try:
-                query = query.where(models.Claim.status == claims.ClaimStatus(status).value)
-            except ValueError:
-                raise ValidationFailed(
-                    f"must be one of {', '.join(s.value for s in claims.ClaimStatus)}", "status"
-                ) from None
-        if owner_id:
-            query = query.where(models.Claim.owner_id == owner_id)
+        try:
+            wanted = claims.ClaimStatus(status) if status else None
+        except ValueError:
+            raise ValidationFailed(
+                f"must be one of {', '.join(s.value for s in claims.ClaimStatus)}", "status"
+            ) from None
         async with self.sessions() as session:
-            page = await keyset_page(session, query, models.Claim.id, page_size, cursor)
-            return Page(await claim_views(session, page.items), page.next_token)
+            return await claims_page(
+                session, principal, READ, status=wanted, owner_id=owner_id, page_size=page_size, cursor=cursor
+            )

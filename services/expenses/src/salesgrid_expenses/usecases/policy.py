@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid.events.v1.expenses_events_pb2 import ExpensesPolicySet
 from salesgrid_common import orgpaths
 from salesgrid_common.auth import Principal
 from salesgrid_common.directory import unit_path_in_scope
-from salesgrid_expenses import models
+from salesgrid_expenses import policy_events
 from salesgrid_expenses.domain import policy as rules
-from salesgrid_expenses.domain.claims import Category
+from salesgrid_expenses.stores.policies import policies_of_units, put_policy
 from salesgrid_expenses.usecases._support import ExpensesUseCasesBase
-
-
-def _policy(row: models.PolicyRow) -> rules.ExpensePolicy:
-    return rules.ExpensePolicy(
-        row.org_unit_id, row.currency, {Category(k): Decimal(v) for k, v in row.limits.items()}, row.director_above
-    )
 
 
 def unit_path(org_path: str) -> list[str]:
@@ -31,8 +22,7 @@ def unit_path(org_path: str) -> list[str]:
 
 async def policy_in_force(session: AsyncSession, org_path: str) -> rules.ExpensePolicy:
     path = unit_path(org_path)
-    stored = await session.scalars(select(models.PolicyRow).where(models.PolicyRow.org_unit_id.in_(path)))
-    return rules.policy_for_unit(path, {row.org_unit_id: _policy(row) for row in stored})
+    return rules.policy_for_unit(path, await policies_of_units(session, path))
 
 
 class PolicyMixin(ExpensesUseCasesBase):
@@ -49,25 +39,11 @@ class PolicyMixin(ExpensesUseCasesBase):
         now = self.clock()
         async with self.sessions() as session, session.begin():
             path = await unit_path_in_scope(session, principal, policy.org_unit_id, "org_units:update", "org_unit_id")
-            stored = await session.get(models.PolicyRow, policy.org_unit_id)
-            values = {
-                "currency": policy.currency,
-                "director_above": policy.director_above,
-                "limits": {k.value: str(v) for k, v in policy.daily_limits.items()},
-                "updated_by": principal.subject_id,
-                "updated_at": now,
-            }
-            if stored is None:
-                session.add(models.PolicyRow(org_unit_id=policy.org_unit_id, **values))
-            else:
-                for name, value in values.items():
-                    setattr(stored, name, value)
+            await put_policy(session, policy, principal.subject_id, now)
             await self._event(
                 session,
                 "policy.set",
-                ExpensesPolicySet(
-                    org_unit_id=policy.org_unit_id, currency=policy.currency, limits=len(policy.daily_limits)
-                ),
+                policy_events.policy_set(policy),
                 policy.org_unit_id,
                 principal,
                 path,

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
-
-from salesgrid_common import approval
-from salesgrid_expenses import claim_events, models
-from salesgrid_expenses.domain.claims import ClaimStatus
-from salesgrid_expenses.stores.claims import claim_from_row, step_from_row
+from salesgrid_expenses import claim_events
+from salesgrid_expenses.stores.claims import reminders_due
 from salesgrid_expenses.usecases._support import ExpensesUseCasesBase
 
 
@@ -21,24 +17,11 @@ class RemindersMixin(ExpensesUseCasesBase):
         now = self.clock()
         sent = 0
         async with self.sessions() as session, session.begin():
-            pending = (
-                select(models.ApprovalStepRow, models.Claim)
-                .join(models.Claim, models.Claim.id == models.ApprovalStepRow.claim_id)
-                .where(
-                    models.ApprovalStepRow.status == approval.StepStatus.PENDING.value,
-                    models.ApprovalStepRow.activated_at.is_not(None),
-                    models.Claim.status == ClaimStatus.SUBMITTED.value,
-                )
-                .with_for_update(of=models.ApprovalStepRow, skip_locked=True)
-            )
-            for step, claim in (await session.execute(pending)).all():
-                if not approval.stored_reminder_due(step, now, approval_timeout):
-                    continue
-                step.reminded_at = now
+            for claim, step in await reminders_due(session, now, approval_timeout):
                 await self._event(
                     session,
                     "approval.step_reminded",
-                    claim_events.approval_step(claim_from_row(claim), step_from_row(step)),
+                    claim_events.approval_step(claim, step),
                     claim.id,
                     None,
                     claim.org_path,

@@ -67,3 +67,23 @@ def failure_delay(address_failures: int, policy: ThrottlePolicy) -> timedelta:
 def throttled_until(newest_failure: datetime, policy: ThrottlePolicy) -> datetime:
     """An address stays throttled at most until its newest failure leaves the window."""
     return newest_failure + policy.window
+
+
+@dataclass(frozen=True)
+class LoginFailure:
+    """One failed login, recorded by source address (the address's throttle counts these)."""
+
+    id: str
+    client_ip: str
+    login: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class AddressFailures:
+    """An address's failures in the window: how many, for how many logins, and the newest."""
+
+    address: str
+    failures: int
+    logins: int
+    newest: datetime

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import update
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from salesgrid_common.auth import Principal, scope_filter
 from salesgrid_identity import models
 from salesgrid_identity.domain.api_keys import ApiKey
 
@@ -58,6 +58,17 @@ async def get_api_key(session: AsyncSession, key_id: str) -> ApiKey | None:
 async def api_key_by_hash(session: AsyncSession, key_hash: str) -> ApiKey | None:
     row = await session.scalar(select(Row).where(Row.key_hash == key_hash))
     return None if row is None else api_key_from_row(row)
+
+
+async def api_keys_in_scope(session: AsyncSession, principal: Principal, permission: str) -> list[ApiKey]:
+    """The keys `permission` lets `principal` see (by creator and the key's unit), oldest first."""
+    stmt = (
+        select(Row)
+        .join(models.OrgUnit, Row.unit_id == models.OrgUnit.id)
+        .where(scope_filter(principal, permission, Row.created_by, models.OrgUnit.path))
+        .order_by(Row.id)
+    )
+    return [api_key_from_row(row) for row in (await session.scalars(stmt)).all()]
 
 
 async def insert_api_key(session: AsyncSession, key: ApiKey) -> None:

@@ -1,5 +1,5 @@
 """The org-unit store: the one mapping between an `org_units` row and the domain OrgUnit
-(`unit_from_row` / `unit_to_row`), lookups, inserts, versioned saves and subtree moves."""
+(`unit_from_row` / `unit_to_row`), lookups, listings, inserts, versioned saves and subtree moves."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.errors import Conflict
@@ -65,6 +65,21 @@ _UNITS = select(Row).where(Row.id.in_(bindparam("ids", expanding=True)))
 async def units_by_id(session: AsyncSession, unit_ids: Sequence[str]) -> dict[str, OrgUnit]:
     """Several units in one query (a unit's chain of ancestors)."""
     return {row.id: unit_from_row(row) for row in (await session.scalars(_UNITS, {"ids": list(unit_ids)}))}
+
+
+async def root_exists(session: AsyncSession) -> bool:
+    """Whether the company's root unit (the one without a parent) exists."""
+    return bool(await session.scalar(select(func.count()).select_from(Row).where(Row.parent_id.is_(None))))
+
+
+async def units_under(session: AsyncSession, path: str, *, include_inactive: bool) -> list[OrgUnit]:
+    """The units whose path starts with `path` ("" or "/": every unit), in tree order."""
+    query = select(Row).order_by(Row.path)
+    if path:
+        query = query.where(Row.path.startswith(path))
+    if not include_inactive:
+        query = query.where(Row.active.is_(True))
+    return [unit_from_row(row) for row in (await session.scalars(query)).all()]
 
 
 async def insert_unit(session: AsyncSession, unit: OrgUnit) -> None:

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_identity import models
@@ -20,6 +21,22 @@ def role_from_row(row: Row) -> Role:
 
 def role_to_row(role: Role) -> dict[str, Any]:
     return {"code": role.code, "name": role.name, "builtin": role.builtin, "permissions": dict(role.permissions)}
+
+
+# Built once, bound at execution: every GetMe and login runs it (and stores.org_units' _UNITS).
+_ROLES = select(Row).where(Row.code.in_(bindparam("codes", expanding=True)))
+
+
+async def roles_by_code(session: AsyncSession, codes: Sequence[str]) -> list[Role]:
+    """The roles of these codes that exist (a user's roles), in one query."""
+    if not codes:
+        return []
+    return [role_from_row(row) for row in (await session.scalars(_ROLES, {"codes": list(codes)})).all()]
+
+
+async def get_role(session: AsyncSession, code: str) -> Role | None:
+    row = await session.get(Row, code)
+    return None if row is None else role_from_row(row)
 
 
 async def role_exists(session: AsyncSession, code: str) -> bool:

@@ -1,20 +1,24 @@
 """The user store: the one mapping between a `users` row and the domain User (`user_from_row` /
-`user_to_row`), lookups by id and login, versioned saves of what editors change and plain
+`user_to_row`), lookups by id and login, the scoped listings, versioned saves of what editors change and plain
 writes of the sign-in state."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from salesgrid_common.auth import Principal, scope_filter
 from salesgrid_common.errors import Conflict
+from salesgrid_common.paging import count_if_asked
 from salesgrid_identity import models
 from salesgrid_identity.domain.users import User
 
 Row = models.User
+Unit = models.OrgUnit
 
 # What signing in writes (failures, lock, password): not an edit, so no new version for editors.
 SIGN_IN_STATE = ("failed_attempts", "locked_until", "password_hash", "password_changed_at", "must_change_password")
@@ -68,6 +72,63 @@ async def get_user(session: AsyncSession, user_id: str) -> User | None:
 async def user_by_login(session: AsyncSession, login: str) -> User | None:
     row = await session.scalar(select(Row).where(Row.login == login))
     return None if row is None else user_from_row(row)
+
+
+async def login_taken(session: AsyncSession, login: str) -> bool:
+    return await session.scalar(select(Row.id).where(Row.login == login)) is not None
+
+
+async def users_page(
+    session: AsyncSession, principal: Principal, *, under: str, query: str, limit: int, after_id: str
+) -> list[tuple[User, str]]:
+    """Up to `limit` users `principal` may read (with their unit's path) in id order after
+    `after_id`: those under the path `under` ("": anywhere) whose login or name contains
+    `query`; the filtered total is counted when the call asked for it."""
+    stmt = (
+        select(Row, Unit.path)
+        .join(Unit, Row.unit_id == Unit.id)
+        .where(scope_filter(principal, "users:read", Row.id, Unit.path))
+        .order_by(Row.id)
+        .limit(limit)
+    )
+    if under:
+        stmt = stmt.where(Unit.path.startswith(under))
+    if query:
+        like = f"%{query.strip().lower()}%"
+        stmt = stmt.where(func.lower(Row.login).like(like) | func.lower(Row.display_name).like(like))
+    await count_if_asked(session, stmt)
+    if after_id:
+        stmt = stmt.where(Row.id > after_id)
+    return [(user_from_row(row), path) for row, path in (await session.execute(stmt)).all()]
+
+
+async def failing_accounts(
+    session: AsyncSession, principal: Principal, now: datetime, limit: int
+) -> list[tuple[User, str]]:
+    """Accounts locked at `now` or with failed attempts that `principal` may unlock (with their
+    unit's path), the latest locks first."""
+    rows = await session.execute(
+        select(Row, Unit.path)
+        .join(Unit, Row.unit_id == Unit.id)
+        .where(
+            scope_filter(principal, "users:update", Row.id, Unit.path),
+            (Row.failed_attempts > 0) | (Row.locked_until > now),
+        )
+        .order_by(Row.locked_until.desc(), Row.id)
+        .limit(limit)
+    )
+    return [(user_from_row(row), path) for row, path in rows.all()]
+
+
+async def active_users_under(session: AsyncSession, path: str) -> int:
+    """How many active users belong to units under the path (the unit itself included)."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Row)
+        .join(Unit, Row.unit_id == Unit.id)
+        .where(Unit.path.startswith(path), Row.active.is_(True))
+    )
+    return int(count or 0)
 
 
 async def insert_user(session: AsyncSession, user: User) -> None:

@@ -6,7 +6,6 @@ import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common import orgpaths
@@ -20,9 +19,9 @@ from salesgrid_identity.domain import lockout, org, passwords, roles
 from salesgrid_identity.keys import SigningKeys
 from salesgrid_identity.domain.users import User
 from salesgrid_identity.domain.org import OrgUnit
-from salesgrid_identity.models import Role
 from salesgrid_identity.settings import IdentitySettings
 from salesgrid_identity.stores.org_units import get_unit, units_by_id
+from salesgrid_identity.stores.roles import roles_by_code
 from salesgrid_identity.stores.users import get_user
 from salesgrid_identity.usecases.login_protection import throttle_policy
 
@@ -43,10 +42,6 @@ async def _hash_password(password: str) -> str:
 
 async def _verify_password(password_hash: str, password: str) -> bool:
     return await asyncio.to_thread(passwords.verify_password, password_hash, password)
-
-
-# Built once, bound at execution: every GetMe and login runs it (and stores.org_units.units_by_id).
-_ROLES = select(Role).where(Role.code.in_(bindparam("codes", expanding=True)))
 
 
 class IdentityUseCasesBase:
@@ -78,7 +73,7 @@ class IdentityUseCasesBase:
 
     async def _principal_for(self, session: AsyncSession, user: User) -> Principal:
         unit = await get_unit(session, user.unit_id)
-        held = (await session.scalars(_ROLES, {"codes": list(user.roles)})).all() if user.roles else []
+        held = await roles_by_code(session, user.roles)
         grants = [roles.validate_permissions(role.permissions) for role in held]
         return Principal(
             subject_id=user.id,

@@ -5,19 +5,15 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from sqlalchemy import select
-
-from salesgrid.events.v1.identity_events_pb2 import ApiKeyRevoked
-from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.auth import Principal
 from salesgrid_common.errors import FailedPrecondition, NotFound, PermissionDenied, Unauthenticated, ValidationFailed
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.ids import new_id
+from salesgrid_identity.api_key_events import api_key_revoked
 from salesgrid_identity.domain import api_keys, org, roles
-from salesgrid_identity.models import ApiKey as ApiKeyRow
-from salesgrid_identity.models import OrgUnit as UnitRow
 from salesgrid_identity.stores.api_keys import (
     api_key_by_hash,
-    api_key_from_row,
+    api_keys_in_scope,
     get_api_key,
     insert_api_key,
     save_api_key,
@@ -134,13 +130,7 @@ class ApiKeysMixin(IdentityUseCasesBase):
 
     async def list_api_keys(self, principal: Principal) -> list[api_keys.ApiKey]:
         async with self.reader() as session:
-            stmt = (
-                select(ApiKeyRow)
-                .join(UnitRow, ApiKeyRow.unit_id == UnitRow.id)
-                .where(scope_filter(principal, "api_keys:read", ApiKeyRow.created_by, UnitRow.path))
-                .order_by(ApiKeyRow.id)
-            )
-            return [api_key_from_row(row) for row in (await session.scalars(stmt)).all()]
+            return await api_keys_in_scope(session, principal, "api_keys:read")
 
     async def revoke_api_key(self, principal: Principal, key_id: str) -> api_keys.ApiKey:
         async with self.sessions() as session, session.begin():
@@ -155,7 +145,7 @@ class ApiKeysMixin(IdentityUseCasesBase):
                 await self.outbox.record(
                     session,
                     "salesgrid.identity.api_key.revoked",
-                    ApiKeyRevoked(api_key_id=key.id, unit_id=key.unit_id),
+                    api_key_revoked(key),
                     EventMeta.acting(principal, "identity", aggregate_id=key.id, org_path=unit.path),
                     self.clock(),
                 )

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth import Principal, Scope
 from salesgrid_common.errors import PermissionDenied, ValidationFailed
 from salesgrid_common.ids import new_id
-from salesgrid_common.paging import count_if_asked
-from salesgrid_identity.models import AuditEntry
+from salesgrid_identity.domain.audit import DETAIL_LIMIT, AuditEntry
+from salesgrid_identity.stores.audit import append_entries, append_entry, entries_page
 
 from salesgrid_identity.usecases._support import IdentityUseCasesBase
-
-
-# Built once, values bound at execution: a statement with its values inside costs SQLAlchemy a
-# cache key computed from them on every call.
-_INSERT_ENTRY = insert(AuditEntry.__table__)
 
 
 class AuditMixin(IdentityUseCasesBase):
@@ -39,26 +35,54 @@ class AuditMixin(IdentityUseCasesBase):
         event_id: str | None = None,
         occurred_at: datetime | None = None,
     ) -> str:
-        # One plain INSERT: every write of every service reaches this through identity's audit
-        # consumers, and the ORM's unit of work cost more than the statement itself.
-        entry_id = new_id()
-        await session.execute(
-            _INSERT_ENTRY,
-            {
-                "id": entry_id,
-                "occurred_at": occurred_at or self.clock(),
-                "actor_id": actor_id,
-                "actor_ip": actor_ip,
-                "action": action,
-                "target_type": target_type,
-                "target_id": target_id,
-                "outcome": outcome,
-                "detail": detail[:4000],
-                "source": source,
-                "event_id": event_id,
-            },
+        # Every write of every service reaches this through identity's audit consumers.
+        entry = self._entry(
+            action,
+            actor_id=actor_id,
+            actor_ip=actor_ip,
+            target_type=target_type,
+            target_id=target_id,
+            outcome=outcome,
+            detail=detail,
+            source=source,
+            event_id=event_id,
+            occurred_at=occurred_at,
         )
-        return entry_id
+        await append_entry(session, entry)
+        return entry.id
+
+    async def audit_many(self, session: AsyncSession, entries: Sequence[Mapping[str, Any]]) -> None:
+        """`audit` for many entries (each the keyword arguments of one call) in one execution:
+        the audit consumers' batches."""
+        await append_entries(session, [self._entry(**entry) for entry in entries])
+
+    def _entry(
+        self,
+        action: str,
+        *,
+        actor_id: str,
+        actor_ip: str = "",
+        target_type: str = "",
+        target_id: str = "",
+        outcome: str = "success",
+        detail: str = "",
+        source: str = "identity",
+        event_id: str | None = None,
+        occurred_at: datetime | None = None,
+    ) -> AuditEntry:
+        return AuditEntry(
+            id=new_id(),
+            occurred_at=occurred_at or self.clock(),
+            actor_id=actor_id,
+            action=action,
+            actor_ip=actor_ip,
+            target_type=target_type,
+            target_id=target_id,
+            outcome=outcome,
+            detail=detail[:DETAIL_LIMIT],
+            source=source,
+            event_id=event_id,
+        )
 
     async def record_audit(
         self, principal: Principal, action: str, target_type: str, target_id: str, detail: str, client_ip: str
@@ -95,20 +119,15 @@ class AuditMixin(IdentityUseCasesBase):
             raise ValidationFailed("must not be before since", "until")
         page_size = max(1, min(page_size or 50, 500))
         async with self.reader() as session:
-            stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(page_size + 1)
-            if actor_id:
-                stmt = stmt.where(AuditEntry.actor_id == actor_id)
-            if action:
-                stmt = stmt.where(AuditEntry.action.startswith(action))
-            if target_id:
-                stmt = stmt.where(AuditEntry.target_id == target_id)
-            if since:
-                stmt = stmt.where(AuditEntry.occurred_at >= since)
-            if until:
-                stmt = stmt.where(AuditEntry.occurred_at < until)
-            await count_if_asked(session, stmt)  # the total, when the call asked for it
-            if after:
-                stmt = stmt.where(AuditEntry.id < after)
-            rows = list((await session.scalars(stmt)).all())
+            rows = await entries_page(
+                session,
+                actor_id=actor_id,
+                action=action,
+                target_id=target_id,
+                since=since,
+                until=until,
+                limit=page_size + 1,
+                before_id=after,
+            )
         next_token = rows[page_size - 1].id if len(rows) > page_size else ""
         return rows[:page_size], next_token

@@ -1,6 +1,6 @@
 """Login protection for administrators: the limits in force, the accounts locked or failing and
 the addresses being throttled (within the caller's scope), and clearing an address's throttle.
-Also the database side of the throttle the login use case applies (domain/throttling.py)."""
+(The throttle the login use case applies: domain/throttling.py, stores/login_failures.py.)"""
 
 from __future__ import annotations
 
@@ -8,17 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import case, delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from salesgrid_common.auth import Principal, Scope, scope_filter
+from salesgrid_common.auth import Principal, Scope
 from salesgrid_common.errors import PermissionDenied, Unauthenticated, ValidationFailed
 from salesgrid_identity.domain import throttling
 from salesgrid_identity.domain.users import User
-from salesgrid_identity.models import LoginFailure, OrgUnit
-from salesgrid_identity.models import User as UserRow
-from salesgrid_identity.stores.users import user_from_row
 from salesgrid_identity.settings import IdentitySettings
+from salesgrid_identity.stores.login_failures import failing_addresses, forget_address
+from salesgrid_identity.stores.users import failing_accounts
 
 if TYPE_CHECKING:
     from salesgrid_identity.usecases import IdentityUseCases
@@ -40,23 +36,6 @@ def throttle_policy(settings: IdentitySettings) -> throttling.ThrottlePolicy:
         delay_step=timedelta(milliseconds=settings.login_throttle_delay_ms),
         max_delay=timedelta(milliseconds=settings.login_throttle_max_delay_ms),
     )
-
-
-async def address_history(
-    session: AsyncSession, client_ip: str, login: str, policy: throttling.ThrottlePolicy, now: datetime
-) -> throttling.AddressHistory:
-    """One indexed query: the address's failures in the window, and those of this login."""
-    if not client_ip:
-        return throttling.AddressHistory(0, 0)
-    pair = LoginFailure.login == login[:100]
-    row = (
-        await session.execute(
-            select(func.count(), func.count(case((pair, 1))), func.min(case((pair, LoginFailure.at)))).where(
-                LoginFailure.client_ip == client_ip, LoginFailure.at > now - policy.window
-            )
-        )
-    ).one()
-    return throttling.AddressHistory(row[0] or 0, row[1] or 0, row[2])
 
 
 @dataclass(frozen=True)
@@ -94,44 +73,19 @@ class LoginProtectionUseCases:
         now = uc.clock()
         policy = uc.throttle_policy
         async with uc.reader() as session:
-            rows = (
-                await session.execute(
-                    select(UserRow, OrgUnit.path)
-                    .join(OrgUnit, UserRow.unit_id == OrgUnit.id)
-                    .where(
-                        scope_filter(principal, "users:update", UserRow.id, OrgUnit.path),
-                        (UserRow.failed_attempts > 0) | (UserRow.locked_until > now),
-                    )
-                    .order_by(UserRow.locked_until.desc(), UserRow.id)
-                    .limit(limit)
-                )
-            ).all()
+            accounts = await failing_accounts(session, principal, now, limit)
             addresses: list[ThrottledAddress] = []
             if scope is Scope.ALL:
-                grouped = (
-                    await session.execute(
-                        select(
-                            LoginFailure.client_ip,
-                            func.count(),
-                            func.count(func.distinct(LoginFailure.login)),
-                            func.max(LoginFailure.at),
-                        )
-                        .where(LoginFailure.at > now - policy.window, LoginFailure.client_ip != "")
-                        .group_by(LoginFailure.client_ip)
-                        .having(func.count() >= policy.max_failures_per_address)
-                        .order_by(func.count().desc())
-                        .limit(limit)
-                    )
-                ).all()
+                failing = await failing_addresses(session, now - policy.window, policy.max_failures_per_address, limit)
                 addresses = [
-                    ThrottledAddress(ip, count, logins, throttling.throttled_until(newest, policy))
-                    for ip, count, logins, newest in grouped
+                    ThrottledAddress(a.address, a.failures, a.logins, throttling.throttled_until(a.newest, policy))
+                    for a in failing
                 ]
         return ProtectionView(
             policy,
             uc.lockout_policy.max_failures_per_account,
             uc.lockout_policy.lock_duration,
-            [LockedAccount(user_from_row(user), path) for user, path in rows],
+            [LockedAccount(user, path) for user, path in accounts],
             addresses,
         )
 
@@ -145,7 +99,7 @@ class LoginProtectionUseCases:
             raise ValidationFailed("must be an address of 1-64 characters", "address")
         uc = self.identity
         async with uc.sessions() as session, session.begin():
-            cleared = (await session.execute(delete(LoginFailure).where(LoginFailure.client_ip == address))).rowcount
+            cleared = await forget_address(session, address)
             await uc.audit(
                 session,
                 "auth.throttle.clear",
@@ -155,4 +109,4 @@ class LoginProtectionUseCases:
                 target_id=address[:36],
                 detail=f"{cleared} recorded failures from {address} cleared",
             )
-        return cleared or 0
+        return cleared

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth import Principal, Scope
@@ -15,10 +14,9 @@ from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.ids import new_id
 from salesgrid_identity.domain import org, unit_defaults
 from salesgrid_identity.domain.org import OrgUnit
-from salesgrid_identity.models import OrgUnit as UnitRow
-from salesgrid_identity.models import User
 from salesgrid_identity.org_unit_events import org_unit_state
-from salesgrid_identity.stores.org_units import insert_unit, repath_subtree, save_unit, unit_from_row
+from salesgrid_identity.stores.org_units import insert_unit, repath_subtree, root_exists, save_unit, units_under
+from salesgrid_identity.stores.users import active_users_under
 
 from salesgrid_identity.usecases._support import IdentityUseCasesBase
 
@@ -77,7 +75,7 @@ class OrgMixin(IdentityUseCasesBase):
             else:
                 if principal.require("org_units:create") is not Scope.ALL:
                     raise PermissionDenied("only a company-wide administrator creates a root unit")
-                if await session.scalar(select(func.count()).select_from(UnitRow).where(UnitRow.parent_id.is_(None))):
+                if await root_exists(session):
                     raise ValidationFailed("a company root already exists; give a parent", "parent_id")
                 parent_path = "/"
                 defaults = unit_defaults.inherited(None, time_zone=time_zone, currency=currency)
@@ -176,12 +174,7 @@ class OrgMixin(IdentityUseCasesBase):
         async with self.sessions() as session, session.begin():
             current = await self._unit(session, unit_id)
             self._require_on_unit(principal, "org_units:delete", current)
-            active_users = await session.scalar(
-                select(func.count())
-                .select_from(User)
-                .join(UnitRow, User.unit_id == UnitRow.id)
-                .where(UnitRow.path.startswith(current.path), User.active.is_(True))
-            )
+            active_users = await active_users_under(session, current.path)
             if active_users:
                 raise FailedPrecondition(f"unit still has {active_users} active users; move or deactivate them first")
             unit = await save_unit(session, current, replace(current, active=False))
@@ -205,9 +198,5 @@ class OrgMixin(IdentityUseCasesBase):
     async def list_org_units(self, principal: Principal, include_inactive: bool) -> list[OrgUnit]:
         principal.require("org_units:read")
         async with self.reader() as session:
-            query = select(UnitRow).order_by(UnitRow.path)
-            if principal.require("org_units:read") is not Scope.ALL:
-                query = query.where(UnitRow.path.startswith(principal.org_path))
-            if not include_inactive:
-                query = query.where(UnitRow.active.is_(True))
-            return [unit_from_row(row) for row in (await session.scalars(query)).all()]
+            under = "" if principal.require("org_units:read") is Scope.ALL else principal.org_path
+            return await units_under(session, under, include_inactive=include_inactive)

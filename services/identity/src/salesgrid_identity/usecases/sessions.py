@@ -3,32 +3,29 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import secrets
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import NoReturn
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth import Principal, ip_allowed
 from salesgrid_common.errors import FailedPrecondition, PermissionDenied, ResourceExhausted, Unauthenticated
 from salesgrid_common.ids import new_id
 from salesgrid_identity.domain import lockout, passwords, throttling
+from salesgrid_identity.domain.sessions import RefreshToken, refresh_hash
+from salesgrid_identity.domain.throttling import LoginFailure
 from salesgrid_identity.domain.users import User
-from salesgrid_identity.models import LoginFailure, RefreshToken
+from salesgrid_identity.stores.login_failures import address_history, record_failure
+from salesgrid_identity.stores.refresh_tokens import insert_token, revoke_family, revoke_token, token_by_hash
 from salesgrid_identity.stores.users import get_user, save_sign_in_state, user_by_login
-from salesgrid_identity.usecases.login_protection import FailedLogin, address_history
+from salesgrid_identity.usecases.login_protection import FailedLogin
 
 from salesgrid_identity.usecases._support import IdentityUseCasesBase, Tokens, _verify_password
 
 
 LOGIN_FAILED = "invalid login or password"  # one message for unknown login and wrong password
-
-
-def _hash_refresh(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _refuse_outside_allowlist(client_ip: str, allowlist: Sequence[str]) -> None:
@@ -45,16 +42,16 @@ class SessionsMixin(IdentityUseCasesBase):
         )
         refresh = secrets.token_urlsafe(32)
         now = self.clock()
-        session.add(
+        await insert_token(
+            session,
             RefreshToken(
                 id=new_id(),
                 user_id=user.id,
-                token_hash=_hash_refresh(refresh),
+                token_hash=refresh_hash(refresh),
                 family_id=family_id or new_id(),
                 expires_at=now + timedelta(seconds=self.settings.refresh_token_ttl_seconds),
-                revoked_at=None,
                 created_at=now,
-            )
+            ),
         )
         return Tokens(
             self._sign(principal, self.settings.access_token_ttl_seconds),
@@ -82,7 +79,7 @@ class SessionsMixin(IdentityUseCasesBase):
     async def _login(self, login: str, password: str, client_ip: str) -> Tokens:
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            history = await address_history(session, client_ip, login, self.throttle_policy, now)
+            history = await address_history(session, client_ip, login[:100], now - self.throttle_policy.window)
             if client_ip and throttling.refuse_before_check(history, self.throttle_policy):
                 wait = throttling.retry_after(history, self.throttle_policy, now)
                 await self.audit(
@@ -154,7 +151,9 @@ class SessionsMixin(IdentityUseCasesBase):
     ) -> NoReturn:
         """Failures are committed even though the login call fails; raises the failed login with
         the pause its address has earned."""
-        session.add(LoginFailure(id=new_id(), client_ip=client_ip, login=login[:100], at=self.clock()))
+        await record_failure(
+            session, LoginFailure(id=new_id(), client_ip=client_ip, login=login[:100], at=self.clock())
+        )
         await self.audit(
             session,
             "auth.login",
@@ -172,48 +171,38 @@ class SessionsMixin(IdentityUseCasesBase):
     async def refresh(self, refresh_token: str, client_ip: str) -> Tokens:
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            row = await session.scalar(
-                select(RefreshToken).where(RefreshToken.token_hash == _hash_refresh(refresh_token))
-            )
-            if row is None or row.expires_at <= now:
+            token = await token_by_hash(session, refresh_hash(refresh_token))
+            if token is None or token.expired(now):
                 raise Unauthenticated("refresh token is invalid or expired")
-            if row.revoked_at is not None:
+            if token.revoked_at is not None:
                 # A rotated token used again: someone holds a stolen copy. Revoke the whole family.
-                await session.execute(
-                    update(RefreshToken)
-                    .where(RefreshToken.family_id == row.family_id, RefreshToken.revoked_at.is_(None))
-                    .values(revoked_at=now)
-                )
+                await revoke_family(session, token.family_id, now)
                 await self.audit(
                     session,
                     "auth.refresh",
-                    actor_id=row.user_id,
+                    actor_id=token.user_id,
                     actor_ip=client_ip,
                     outcome="denied",
                     detail="reuse of a rotated refresh token; session revoked",
                 )
                 await session.commit()
                 raise Unauthenticated("refresh token is invalid or expired")
-            user = await get_user(session, row.user_id)
+            user = await get_user(session, token.user_id)
             if user is None or not user.active:
                 raise Unauthenticated("refresh token is invalid or expired")
             await self.check_ip(session, user.unit_id, client_ip)
-            row.revoked_at = now
-            return await self._issue(session, user, row.family_id)
+            await revoke_token(session, token, now)
+            return await self._issue(session, user, token.family_id)
 
     async def logout(self, refresh_token: str) -> None:
         async with self.sessions() as session, session.begin():
-            row = await session.scalar(
-                select(RefreshToken).where(RefreshToken.token_hash == _hash_refresh(refresh_token))
-            )
-            if row is None:
+            token = await token_by_hash(session, refresh_hash(refresh_token))
+            if token is None:
                 return
-            await session.execute(
-                update(RefreshToken)
-                .where(RefreshToken.family_id == row.family_id, RefreshToken.revoked_at.is_(None))
-                .values(revoked_at=self.clock())
+            await revoke_family(session, token.family_id, self.clock())
+            await self.audit(
+                session, "auth.logout", actor_id=token.user_id, target_type="user", target_id=token.user_id
             )
-            await self.audit(session, "auth.logout", actor_id=row.user_id, target_type="user", target_id=row.user_id)
 
     async def me(self, principal: Principal) -> tuple[User | None, Principal]:
         async with self.reader() as session:

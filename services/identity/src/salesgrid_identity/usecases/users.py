@@ -6,10 +6,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.auth import Principal, Scope, scope_filter
+from salesgrid_common.auth import Principal, Scope
 from salesgrid_common.errors import (
     AlreadyExists,
     Conflict,
@@ -20,18 +19,11 @@ from salesgrid_common.errors import (
 )
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.ids import new_id
-from salesgrid_common.paging import count_if_asked
-from salesgrid_identity import models
 from salesgrid_identity.domain import org, passwords, roles
 from salesgrid_identity.domain.users import User, login_violations, normalise_login
-from salesgrid_identity.models import OrgUnit as UnitRow
-from salesgrid_identity.models import RefreshToken, Role
-from salesgrid_identity.stores.users import (
-    get_user,
-    insert_user,
-    save_user,
-    user_from_row,
-)
+from salesgrid_identity.stores.refresh_tokens import revoke_users_tokens
+from salesgrid_identity.stores.roles import get_role
+from salesgrid_identity.stores.users import get_user, insert_user, login_taken, save_user, users_page
 from salesgrid_identity.user_events import user_state
 
 from salesgrid_identity.usecases._support import IdentityUseCasesBase, _hash_password
@@ -53,7 +45,7 @@ class UsersMixin(IdentityUseCasesBase):
     async def _check_roles(self, session: AsyncSession, principal: Principal, codes: Sequence[str]) -> list[str]:
         requested: list[dict[str, Scope]] = []
         for index, code in enumerate(codes):
-            role = await session.get(Role, code)
+            role = await get_role(session, code)
             if role is None:
                 raise ValidationFailed(f"unknown role {code!r}", f"roles[{index}]")
             requested.append(roles.validate_permissions(role.permissions))
@@ -118,7 +110,7 @@ class UsersMixin(IdentityUseCasesBase):
             if not unit.active:
                 raise ValidationFailed("unit is deactivated", "unit_id")
             self._require_on_unit(principal, "users:create", unit)
-            if await session.scalar(select(models.User.id).where(models.User.login == login)):
+            if await login_taken(session, login):
                 raise AlreadyExists(f"login {login!r} is taken", "login")
             user_id = new_id()
             await self._check_manager(session, manager_id, user_id)
@@ -203,11 +195,7 @@ class UsersMixin(IdentityUseCasesBase):
             if current.id == principal.subject_id:
                 raise FailedPrecondition("you cannot deactivate yourself")
             user = await save_user(session, current, replace(current, active=False))
-            await session.execute(
-                update(RefreshToken)
-                .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
-                .values(revoked_at=self.clock())
-            )
+            await revoke_users_tokens(session, user.id, self.clock())
             await self._emit_user(session, "deactivated", user, principal)
             await self.audit(
                 session,
@@ -244,24 +232,7 @@ class UsersMixin(IdentityUseCasesBase):
         principal.require("users:read")
         page_size = max(1, min(page_size or 50, 200))
         async with self.reader() as session:
-            stmt = (
-                select(models.User, UnitRow.path)
-                .join(UnitRow, models.User.unit_id == UnitRow.id)
-                .where(scope_filter(principal, "users:read", models.User.id, UnitRow.path))
-                .order_by(models.User.id)
-                .limit(page_size + 1)
-            )
-            if unit_id:
-                unit = await self._unit(session, unit_id, "unit_id")
-                stmt = stmt.where(UnitRow.path.startswith(unit.path))
-            if query:
-                like = f"%{query.strip().lower()}%"
-                stmt = stmt.where(
-                    func.lower(models.User.login).like(like) | func.lower(models.User.display_name).like(like)
-                )
-            await count_if_asked(session, stmt)  # the total, when the call asked for it
-            if after:
-                stmt = stmt.where(models.User.id > after)
-            rows = [(user_from_row(row[0]), row[1]) for row in (await session.execute(stmt)).all()]
+            under = (await self._unit(session, unit_id, "unit_id")).path if unit_id else ""
+            rows = await users_page(session, principal, under=under, query=query, limit=page_size + 1, after_id=after)
         next_token = rows[page_size - 1][0].id if len(rows) > page_size else ""
         return rows[:page_size], next_token

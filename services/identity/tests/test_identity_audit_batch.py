@@ -1,0 +1,63 @@
+"""Identity's audit consumers' batch form (one insert for a run of another service's events, as
+the consumer hands over an import's customers) writes the entries the one-by-one handler writes,
+one per event, automation named `system:<service>` (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from salesgrid.events.v1.customers_events_pb2 import CustomerRecordState
+from salesgrid_common.events.envelope import EventMeta, build_envelope
+from salesgrid_dev.testing import RunningService, run_service
+from salesgrid_identity.app import DEFINITION, MIGRATIONS, audit_subscriptions
+from salesgrid_identity.models import AuditEntry
+from salesgrid_identity.settings import IdentitySettings
+
+AT = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+CREATED = "salesgrid.customers.customer.created"
+
+
+@pytest.fixture
+async def identity(database_url: str, nats_url: str, test_keys) -> AsyncIterator[RunningService]:  # type: ignore[no-untyped-def]
+    async with run_service(
+        DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, settings_cls=IdentitySettings, trust_test_keys=False
+    ) as running:
+        yield running
+
+
+def created(customer: str, actor: str) -> tuple:  # type: ignore[type-arg]
+    meta = EventMeta(aggregate_id=customer, actor_id=actor, org_path="/c/t1/", actor_ip="10.0.0.7" if actor else "")
+    envelope = build_envelope(CREATED, "customers", CustomerRecordState(customer_id=customer), meta, AT, 1)
+    return envelope, envelope.payload
+
+
+async def test_a_run_writes_the_entries_the_handler_would(identity: RunningService) -> None:
+    sub = next(s for s in audit_subscriptions(identity.app.ctx) if s.producer == "customers")
+    batch, single = sub.batch_route(CREATED), sub.route(CREATED)
+    assert batch is not None and single is not None
+    run = [created("c1", "importer"), created("c2", "importer"), created("c3", "")]
+    alone = [created("c1", "importer"), created("c2", "importer"), created("c3", "")]
+    sessions = identity.app.ctx.sessions
+    async with sessions() as session, session.begin():
+        await batch(session, run)
+    async with sessions() as session, session.begin():
+        for envelope, payload in alone:
+            await single[1](session, envelope, payload)
+    async with sessions() as session:
+        entries = {row.event_id: row for row in (await session.scalars(select(AuditEntry))).all()}
+
+    def shape(event_id: str) -> tuple:  # type: ignore[type-arg]
+        e = entries[event_id]
+        return (e.action, e.actor_id, e.actor_ip, e.target_type, e.target_id, e.source, e.outcome, e.occurred_at)
+
+    assert [shape(envelope.event_id) for envelope, _ in run] == [shape(envelope.event_id) for envelope, _ in alone]
+    assert [shape(envelope.event_id)[:2] for envelope, _ in run] == [
+        ("customers.customer.created", "importer"),
+        ("customers.customer.created", "importer"),
+        ("customers.customer.created", "system:customers"),
+    ]
+    assert len({entries[envelope.event_id].id for envelope, _ in run}) == 3

@@ -1,0 +1,122 @@
+"""The statements identity's per-request paths run (login, GetMe, token refresh, an API key's
+token exchange), counted at the database driver on SQLite and PostgreSQL: moving row handling
+into stores must not add a query to any of them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+import re
+from typing import Any, TypeVar
+
+import pytest
+from sqlalchemy import event
+
+from salesgrid_common.auth import Principal, Scope
+from salesgrid_dev.testing import RunningService, run_service
+from salesgrid_identity.app import DEFINITION, MIGRATIONS, usecases_for
+from salesgrid_identity.domain import roles
+from salesgrid_identity.settings import IdentitySettings
+from salesgrid_identity.usecases import IdentityUseCases
+
+PASSWORD = "Bootstrap-Secret-9"
+IP = "198.51.100.7"
+T = TypeVar("T")
+_TABLE = {
+    "SELECT": r"\bFROM\s+(\w+)",
+    "DELETE": r"\bFROM\s+(\w+)",
+    "INSERT": r"\bINTO\s+(\w+)",
+    "UPDATE": r"^\s*UPDATE\s+(\w+)",
+}
+
+
+@pytest.fixture
+async def identity(database_url: str, nats_url: str, test_keys) -> AsyncIterator[RunningService]:  # type: ignore[no-untyped-def]
+    async with run_service(
+        DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, settings_cls=IdentitySettings, trust_test_keys=False
+    ) as running:
+        await usecases_for(running.app.ctx).bootstrap_admin("admin", PASSWORD, "Acme", "UTC", "CNY")
+        yield running
+
+
+async def statements(running: RunningService, call: Callable[[], Awaitable[T]]) -> tuple[T, list[str]]:
+    """The call's result and the statements it sent, as "VERB table", sorted (the service's
+    own background work -- the outbox relay, readiness probes -- left out)."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        verb = sql.split(None, 1)[0].upper()
+        table = re.search(_TABLE.get(verb, r"$^"), sql, re.S | re.I)
+        if table and table[1] != "outbox":
+            seen.append(f"{verb} {table[1]}")
+
+    engines = {id(e): e for e in (running.app.engine, running.app.read_engine)}.values()
+    for engine in engines:
+        event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        return await call(), sorted(seen)
+    finally:
+        for engine in engines:
+            event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+def times(statement: str, n: int) -> list[str]:
+    return [statement] * n
+
+
+async def test_login_getme_refresh_and_api_key_exchange_run_no_more_statements(identity: RunningService) -> None:
+    """Counted on main before the stores took over these paths; a new query on any of them
+    fails here."""
+    uc: IdentityUseCases = usecases_for(identity.app.ctx)
+    tokens, login_sql = await statements(identity, lambda: uc.login("admin", PASSWORD, IP))
+    # the address's failures, the user, the unit and its chain (allow-list), again with the
+    # roles held (the token's principal), the new refresh token, the audit entry
+    assert login_sql == sorted(
+        [
+            "SELECT login_failures",
+            "SELECT users",
+            *times("SELECT org_units", 4),
+            "SELECT roles",
+            "INSERT refresh_tokens",
+            "INSERT audit_events",
+        ]
+    )
+    admin = await _admin(uc)
+    (me, _current), me_sql = await statements(identity, lambda: uc.me(admin))
+    assert me is not None and me.login == "admin"
+    # the user, his unit and its chain, the roles he holds
+    assert me_sql == sorted(["SELECT users", *times("SELECT org_units", 2), "SELECT roles"])
+    _, refresh_sql = await statements(identity, lambda: uc.refresh(tokens.refresh_token, IP))
+    # the token, the user, the unit and its chain twice (allow-list, token), the roles, the used
+    # token revoked, the new one
+    assert refresh_sql == sorted(
+        [
+            "SELECT refresh_tokens",
+            "SELECT users",
+            *times("SELECT org_units", 4),
+            "SELECT roles",
+            "UPDATE refresh_tokens",
+            "INSERT refresh_tokens",
+        ]
+    )
+    key, secret = await uc.create_api_key(admin, "ERP", admin.unit_id, {"customers:read": "all"}, 30)
+    _, key_sql = await statements(identity, lambda: uc.authenticate_api_key(secret, IP))
+    # the key, its unit and chain (allow-list), the unit, its last use, unit and chain (token)
+    assert key_sql == sorted(["SELECT api_keys", *times("SELECT org_units", 5), "UPDATE api_keys"])
+    assert key.id
+
+
+async def _admin(uc: IdentityUseCases) -> Principal:
+    async with uc.reader() as session:
+        from salesgrid_identity.stores.users import user_by_login
+
+        user = await user_by_login(session, "admin")
+        assert user is not None
+        unit = await uc._unit(session, user.unit_id)
+    return Principal(
+        subject_id=user.id,
+        kind="user",
+        unit_id=user.unit_id,
+        org_path=unit.path,
+        permissions={k: Scope.ALL for k in roles.CATALOGUE},
+        client_ip=IP,
+    )
