@@ -200,9 +200,13 @@ class Platform:
             while time.monotonic() < deadline:
                 process = self.processes.get(service)
                 if process is not None and process.poll() is not None:
+                    log = self.data_dir / "logs" / (service + ".log")
+                    # The log's end goes with the error: a temporary data directory (benchmarks,
+                    # tests) is gone by the time anyone reads the path.
+                    tail = log.read_text(errors="replace").splitlines()[-40:] if log.exists() else []
                     raise RuntimeError(
-                        f"{service} exited with code {process.returncode}; see "
-                        f"{self.data_dir / 'logs' / (service + '.log')}"
+                        f"{service} exited with code {process.returncode}; see {log}; its last lines:\n"
+                        + "\n".join(tail)
                     )
                 try:
                     reply = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1)
