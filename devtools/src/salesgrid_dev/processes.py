@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -53,8 +54,40 @@ class PortInUse(RuntimeError):
     pass
 
 
+_handed_out: set[int] = set()
+
+
+def ephemeral_ports() -> tuple[int, int]:
+    """The kernel's range for outgoing connections' local ports (Linux's default if unreadable)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
+    """A free port below the kernel's ephemeral range, not handed out before by this process.
+
+    Not bind(0): that hands out an ephemeral port, and a platform picks all its ports first and
+    binds them over the next half minute while its processes open hundreds of outgoing
+    connections (database pools, NATS, gRPC channels), any of which the kernel may give that very
+    port -- the service meant to listen on it then exits at start ("address in use")."""
+    low, _high = ephemeral_ports()
+    first = max(1024, low - 20000)
+    if low - first >= 1000:
+        for _ in range(500):
+            port = random.randint(first, low - 1)
+            if port in _handed_out:
+                continue
+            with socket.socket() as sock:
+                try:
+                    sock.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            _handed_out.add(port)
+            return port
+    with socket.socket() as sock:  # no room below the range: the kernel's choice
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
