@@ -156,11 +156,31 @@ async def test_a_body_that_is_not_json_is_415(signed_in: Any) -> None:
 
 
 async def test_an_empty_path_segment_is_an_empty_id_not_a_shorter_path(signed_in: Any) -> None:
-    """POST /v1/opportunities//regress names no opportunity: 404, not the 405 of the merged
-    /v1/opportunities/regress (which Werkzeug's slash merging routed to GET/PATCH {id})."""
+    """An empty id drops its segment on the way (POST /v1/opportunities//regress is sent as
+    /v1/opportunities/regress, which is GET/PATCH /v1/opportunities/{id}): 404, not that route's
+    405. A collection's own URL with a method only its items have stays 405."""
     client, auth = signed_in
-    reply = await asyncio.to_thread(client.post, "/v1/opportunities//regress", json={}, headers=auth)
-    assert (reply.status_code, reply.mimetype) == (404, "application/problem+json")
+    for path in ("/v1/opportunities//regress", "/v1/opportunities/regress"):
+        reply = await asyncio.to_thread(client.post, path, json={}, headers=auth)
+        assert (reply.status_code, reply.mimetype) == (404, "application/problem+json"), path
+    reply = await asyncio.to_thread(client.delete, "/v1/webhooks", headers=auth)
+    assert (reply.status_code, reply.mimetype) == (405, "application/problem+json")
+
+
+def test_no_path_parameter_may_be_empty() -> None:
+    """An empty id would collapse the URL into another route's; the document says so to clients
+    (and to Schemathesis, which otherwise sends them)."""
+    document = _app_client().get("/openapi.json").get_json()
+    loose = [
+        (path, method, parameter["name"])
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        for parameter in operation.get("parameters", [])
+        if parameter["in"] == "path"
+        and parameter["schema"].get("type") == "string"
+        and not parameter["schema"].get("minLength")
+    ]
+    assert loose == []
 
 
 def test_a_cursor_belongs_to_its_list() -> None:

@@ -29,6 +29,7 @@ from salesgrid_gateway import console, docs, idempotency
 from salesgrid_gateway.clients import Channels
 from salesgrid_gateway.jsonio import OrjsonProvider
 from salesgrid_gateway.openapi import OpenApi
+from salesgrid_gateway.empty_ids import names_an_empty_id
 from salesgrid_gateway.problems import ApiProblem, from_domain, from_rpc, problem_response
 from salesgrid_gateway import routes
 from salesgrid_gateway.ratelimit import SharedRateLimiter
@@ -245,6 +246,8 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
 
     @app.errorhandler(HTTPException)
     def on_http(error: HTTPException) -> Response:
+        if error.code == 405 and names_an_empty_id(app.url_map, request.path, request.method):
+            return problem_response(ApiProblem(404, "a path parameter is empty: the URL names no record"))
         return problem_response(ApiProblem(error.code or 500, error.description or error.name))
 
     @app.errorhandler(Exception)

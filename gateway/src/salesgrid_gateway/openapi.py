@@ -156,6 +156,10 @@ class OpenApi:
 
     @staticmethod
     def _path_param(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+        # Never empty: the client's URL would lose the segment and name another route
+        # (POST /v1/opportunities//regress is sent as /v1/opportunities/regress).
+        if schema.get("type") == "string" and not schema.get("minLength"):
+            schema = {**schema, "minLength": 1}
         return {"name": name, "in": "path", "required": True, "schema": schema}
 
     def _operation(
