@@ -8,15 +8,20 @@ from __future__ import annotations
 import uuid
 
 import httpx
-from salesgrid_dev.api import auth, created, money, org_unit, person, poll, problem, root_unit
+from salesgrid_dev.platform import Platform
+from salesgrid_dev.api import auth, created, money, org_unit, person, poll, problem, replicated, root_unit
 
 
-def test_special_discount_approved_by_the_manager_then_accepted(api: httpx.Client, admin_token: str) -> None:
+def test_special_discount_approved_by_the_manager_then_accepted(
+    api: httpx.Client, admin_token: str, platform: Platform
+) -> None:
     suffix = uuid.uuid4().hex[:8]
     team = org_unit(api, admin_token, root_unit(api, admin_token)["id"], f"特批测试组 {suffix}")
     mgr_id, mgr_token = person(api, admin_token, team["id"], f"disc-mgr-{suffix}", "manager")
-    _, rep_token = person(api, admin_token, team["id"], f"disc-rep-{suffix}", "rep", manager_id=mgr_id)
+    rep_id, rep_token = person(api, admin_token, team["id"], f"disc-rep-{suffix}", "rep", manager_id=mgr_id)
     rep, mgr, admin = auth(rep_token), auth(mgr_token), auth(admin_token)
+    # The discount's approval walks the management chain in pipeline's replica of the directory.
+    replicated(platform, admin_token, [mgr_id, rep_id], service="pipeline")
     problem(
         api.put(
             f"/v1/org-units/{team['id']}/discount-policy",
