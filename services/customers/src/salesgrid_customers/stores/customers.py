@@ -226,10 +226,14 @@ async def save_customer(session: AsyncSession, before: Customer, after: Customer
 
 
 async def move_customer(
-    session: AsyncSession, before: Customer, after: Customer, guard: ColumnElement[bool]
+    session: AsyncSession, before: Customer, after: Customer, owner_id: str | None, *, same_assignment: bool = False
 ) -> Customer | None:
-    """Store `after` while `guard` holds on the row (the pool's owner moves check the owner, not
-    the version); the stored customer, or None when the guard no longer held."""
+    """Store `after` while the row is still owned by `owner_id` (None: in the pool) and, with
+    `same_assignment`, still assigned when `before` was (the pool's owner moves check the owner,
+    not the version); the stored customer, or None when the row had moved on."""
+    guard = Row.owner_id.is_(None) if owner_id is None else Row.owner_id == owner_id
+    if same_assignment:
+        guard = and_(guard, Row.assigned_at == before.assigned_at)
     if not await _update(session, before, after, guard):
         return None
     row = await session.get(Row, before.id, populate_existing=True)  # other writers may have moved the version

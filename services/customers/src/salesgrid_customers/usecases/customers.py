@@ -23,12 +23,12 @@ from salesgrid_customers.domain.search import MatchMode, NameQuery, parse_query
 from salesgrid_customers.domain.errors import ValidationFailed
 from salesgrid_customers.stores.customers import customers_from_rows, save_customer
 
+from salesgrid_customers.stores.shares import shared_with
 from salesgrid_customers.usecases._support import (
     CUSTOMER_FIELDS,
     AddressInput,
     CustomersUseCasesBase,
     _address,
-    shared_with,
 )
 
 

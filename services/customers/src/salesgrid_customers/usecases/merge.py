@@ -18,6 +18,7 @@ from salesgrid_customers.stores.contacts import contacts_by_customer, save_conta
 from salesgrid_customers.stores.customers import CO_OWNERS, load_customer, save_customer
 from salesgrid_customers.domain.errors import Conflict, ValidationFailed
 
+from salesgrid_customers.stores.shares import shares_of
 from salesgrid_customers.usecases._support import CustomersUseCasesBase, actor_of
 
 
@@ -52,7 +53,7 @@ class MergeMixin(CustomersUseCasesBase):
                 survivor,
                 duplicates,
                 actor_of(principal),
-                {c.id: await self._shares(session, c.id) for c in (survivor, *duplicates)},
+                {c.id: await shares_of(session, c.id) for c in (survivor, *duplicates)},
             )
             # Later events about a merged id (consumed in handlers) count for the survivor; first, so
             # a handler writing facts of a merged id finishes before the facts are moved, or waits.

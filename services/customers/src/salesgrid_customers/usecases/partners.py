@@ -16,7 +16,8 @@ from salesgrid_customers.domain.concurrency import check_version
 from salesgrid_customers.domain.customer import Customer, PartnerProfile
 from salesgrid_customers.domain.errors import ValidationFailed
 from salesgrid_customers.stores.customers import customers_from_rows, save_customer
-from salesgrid_customers.usecases._support import CustomersUseCasesBase, shared_with
+from salesgrid_customers.stores.shares import shared_with
+from salesgrid_customers.usecases._support import CustomersUseCasesBase
 
 
 def check_profile(channel: str, tier: str, contract_id: str) -> tuple[str, str, str]:

@@ -30,6 +30,7 @@ from salesgrid_customers.stores.share_requests import (
 )
 from salesgrid_customers.domain.errors import NotFound, PermissionDenied, ValidationFailed
 from salesgrid_customers.owners import owners_of
+from salesgrid_customers.stores.shares import shares_of
 from salesgrid_customers.usecases._support import actor_of
 
 if TYPE_CHECKING:
@@ -107,7 +108,7 @@ class ShareRequestUseCases:
             parsed = rules.check_request(
                 requester_id=principal.subject_id,
                 owner_id=customer.owner_id,
-                shares=await self.customers._shares(session, customer.id),
+                shares=await shares_of(session, customer.id),
                 role=role,
                 message=message,
                 already_pending=pending is not None,
