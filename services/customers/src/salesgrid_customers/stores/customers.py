@@ -217,6 +217,18 @@ async def active_customer(session: AsyncSession, customer_id: str) -> Customer |
     return None if row is None else customer_from_row(row)
 
 
+async def customer_by_id(session: AsyncSession, customer_id: str) -> Customer | None:
+    """The customer, active or not, whatever the caller's scope."""
+    row = await session.get(Row, customer_id)
+    return None if row is None else customer_from_row(row)
+
+
+async def customers_by_id(session: AsyncSession, customer_ids: Iterable[str]) -> dict[str, Customer]:
+    """The customers (active or not) of these ids, by id, in one query."""
+    rows = (await session.scalars(select(Row).where(Row.id.in_(set(customer_ids))))).all()
+    return {row.id: customer_from_row(row) for row in rows}
+
+
 async def save_customer(session: AsyncSession, before: Customer, after: Customer) -> Customer:
     """Store `after` if the row is still at `before`'s version (a concurrent writer loses here);
     the stored customer, one version on."""
