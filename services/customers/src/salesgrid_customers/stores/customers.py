@@ -175,6 +175,14 @@ async def insert_name_keys(session: AsyncSession, customers: Iterable[tuple[str,
         await session.execute(insert(_KEYS), [{"key": key, "customer_id": customer_id} for key, customer_id in rows])
 
 
+async def insert_customers(session: AsyncSession, customers: Sequence[Customer]) -> None:
+    """New customers and their name keys, one statement each for the batch (an import's rows; the
+    unique index on active normalised names refuses the batch if one was taken meanwhile)."""
+    rows = [customer_to_row(customer) for customer in customers]
+    await session.execute(insert(Row.__table__), rows)
+    await insert_name_keys(session, ((row["id"], row["normalised_name"]) for row in rows))
+
+
 CO_OWNERS = (ShareRole.CO_OWNER.value,)
 
 
