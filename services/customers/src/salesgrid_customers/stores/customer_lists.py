@@ -19,11 +19,10 @@ from salesgrid_common.paging import keyset_page, sorted_keyset_page
 from salesgrid_customers import models
 from salesgrid_customers.domain.customer import Customer, Tier
 from salesgrid_customers.domain.search import MatchMode, NameQuery
-from salesgrid_customers.stores.customers import customers_from_rows
+from salesgrid_customers.stores.customers import CUSTOMER_FIELDS, customers_from_rows
 from salesgrid_customers.stores.shares import shared_with
 
 Row = models.Customer
-CUSTOMER_FIELDS = "customers"  # the custom-field entity of customers
 
 # List orders: column, descending. "newest" (the default) pages on the time-ordered id alone.
 LIST_ORDERS: dict[str, tuple[Any, bool]] = {

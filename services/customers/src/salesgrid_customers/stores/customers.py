@@ -28,6 +28,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common import orgpaths
 from salesgrid_common.auth import SCOPE_SUBJECT, Principal, ScopeShape, scope_clause, scope_params, scope_shape
+from salesgrid_common.custom_fields.definitions import FieldDefinition
+from salesgrid_common.custom_fields.registry import index_rows
+from salesgrid_common.custom_fields.tables import custom_field_values
 from salesgrid_common.customer_merges import survivor_of
 from salesgrid_common.db import loaded_values
 from salesgrid_customers import models
@@ -37,6 +40,7 @@ from salesgrid_customers.domain.search import index_keys
 from salesgrid_customers.domain.sharing import ShareRole
 
 Row = models.Customer
+CUSTOMER_FIELDS = "customers"  # the custom-field entity of customers
 
 
 def customer_from_row(row: Row, contacts: Sequence[Contact] = ()) -> Customer:
@@ -175,12 +179,22 @@ async def insert_name_keys(session: AsyncSession, customers: Iterable[tuple[str,
         await session.execute(insert(_KEYS), [{"key": key, "customer_id": customer_id} for key, customer_id in rows])
 
 
-async def insert_customers(session: AsyncSession, customers: Sequence[Customer]) -> None:
-    """New customers and their name keys, one statement each for the batch (an import's rows; the
-    unique index on active normalised names refuses the batch if one was taken meanwhile)."""
+async def insert_customers(
+    session: AsyncSession, customers: Sequence[Customer], definitions: Sequence[FieldDefinition]
+) -> None:
+    """New customers, their name keys and their custom-field index (`definitions`: the customer
+    fields), one statement each for the batch (an import's rows; the unique index on active
+    normalised names refuses the batch if one was taken meanwhile)."""
     rows = [customer_to_row(customer) for customer in customers]
     await session.execute(insert(Row.__table__), rows)
     await insert_name_keys(session, ((row["id"], row["normalised_name"]) for row in rows))
+    if indexed := [
+        entry
+        for c in customers
+        if c.custom_fields
+        for entry in index_rows(CUSTOMER_FIELDS, c.id, definitions, c.custom_fields)
+    ]:
+        await session.execute(insert(custom_field_values), indexed)
 
 
 CO_OWNERS = (ShareRole.CO_OWNER.value,)

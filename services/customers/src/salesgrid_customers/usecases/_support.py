@@ -36,8 +36,7 @@ from salesgrid_customers.domain.errors import (
 )
 from salesgrid_customers.owners import with_owner_names
 from salesgrid_customers import customer_events
-from salesgrid_customers.stores.customer_lists import CUSTOMER_FIELDS
-from salesgrid_customers.stores.customers import CO_OWNERS, insert_customer, load_customer
+from salesgrid_customers.stores.customers import CUSTOMER_FIELDS, CO_OWNERS, insert_customer, load_customer
 from salesgrid_customers.stores.duplicates import duplicate_candidates
 from salesgrid_customers.stores.pool import held_count
 from salesgrid_customers.stores.pool_policies import RULES, stored_pool_policies

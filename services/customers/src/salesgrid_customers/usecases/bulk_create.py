@@ -20,14 +20,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth import Principal
 from salesgrid_common.custom_fields.definitions import FieldDefinition
-from salesgrid_common.custom_fields.registry import index_rows, load_definitions
-from salesgrid_common.custom_fields.tables import custom_field_values
+from salesgrid_common.custom_fields.registry import load_definitions
 from salesgrid_common.custom_fields.values import merge_values, user_keys
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.ids import new_id
@@ -170,14 +168,7 @@ class BulkCreateMixin(CustomersUseCasesBase):
         now: Any,
         definitions: Sequence[FieldDefinition],
     ) -> None:
-        await insert_customers(session, [a.customer for a in accepted])
-        if indexed := [
-            entry
-            for a in accepted
-            if a.customer.custom_fields
-            for entry in index_rows(CUSTOMER_FIELDS, a.customer.id, definitions, a.customer.custom_fields)
-        ]:
-            await session.execute(insert(custom_field_values), indexed)
+        await insert_customers(session, [a.customer for a in accepted], definitions)
         await self.outbox.record_new_aggregates(
             session,
             EVENT_PREFIX + "created",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from salesgrid.events.v1.customers_events_pb2 import CustomerArbitrationDecided
 from salesgrid_common.auth import Principal
 from salesgrid_common.ids import new_id
+from salesgrid_customers import customer_events
 from salesgrid_customers.domain import ownership
 from salesgrid_customers.domain.ownership import Arbitration
 from salesgrid_customers.stores.arbitrations import insert_arbitration
@@ -72,18 +72,6 @@ class OwnershipMixin(CustomersUseCasesBase):
             insert_arbitration(session, record)
             anchor = next((r for r in rows if r.id == decision.winner_customer_id), first)
             await self._emit(
-                session,
-                "arbitration_decided",
-                anchor,
-                principal,
-                CustomerArbitrationDecided(
-                    arbitration_id=record.id,
-                    customer_ids=ids,
-                    rep_ids=owners,
-                    winner_rep_id=decision.winner_rep_id or "",
-                    winner_customer_id=decision.winner_customer_id or "",
-                    rule=decision.rule.value,
-                    reason=decision.reason,
-                ),
+                session, "arbitration_decided", anchor, principal, customer_events.arbitration_decided(record)
             )
             return record

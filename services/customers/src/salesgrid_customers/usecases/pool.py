@@ -8,7 +8,6 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid.events.v1.customers_events_pb2 import CustomerPoolReturnWarning
 from salesgrid_common import localtime
 from salesgrid_common.auth import Principal, Scope
 from salesgrid_common.ids import new_id
@@ -173,16 +172,7 @@ class PoolMixin(CustomersUseCasesBase):
                 if not await record_warning(session, warning.idempotency_key, row.id, now):
                     return 0  # a replica that inserted the same key first wins in record_warning
                 await self._emit(
-                    session,
-                    "pool_return_warning",
-                    row,
-                    None,
-                    CustomerPoolReturnWarning(
-                        customer_id=row.id,
-                        owner_id=warning.owner_id,
-                        rule=warning.rule.value,
-                        due_at=warning.due_at.isoformat(),
-                    ),
+                    session, "pool_return_warning", row, None, customer_events.pool_return_warning(row, warning)
                 )
         except IntegrityError:
             return 0

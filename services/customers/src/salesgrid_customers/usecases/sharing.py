@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid.events.v1.customers_events_pb2 import CustomerShareChanged
 from salesgrid_common.auth import Principal
 from salesgrid_common.directory import get_user
+from salesgrid_customers import customer_events
 from salesgrid_customers.domain import sharing
 from salesgrid_customers.domain.customer import Customer
 from salesgrid_customers.domain.errors import ValidationFailed
@@ -45,15 +45,7 @@ class SharingMixin(CustomersUseCasesBase):
             raise ValidationFailed(f"unknown user {user_id}", "user_id")
         added = next(s for s in shares if s.user_id == user_id)
         await put_share(session, row.id, added, self.clock())
-        await self._emit(
-            session,
-            "shared",
-            row,
-            principal,
-            CustomerShareChanged(
-                customer_id=row.id, user_id=user_id, role=added.role.value, owner_id=row.owner_id or ""
-            ),
-        )
+        await self._emit(session, "shared", row, principal, customer_events.shared(row, added))
         return shares
 
     async def unshare_customer(self, principal: Principal, customer_id: str, user_id: str) -> tuple[sharing.Share, ...]:
@@ -68,13 +60,7 @@ class SharingMixin(CustomersUseCasesBase):
                 user_id=user_id,
             )
             await remove_share(session, row.id, user_id)
-            await self._emit(
-                session,
-                "unshared",
-                row,
-                principal,
-                CustomerShareChanged(customer_id=row.id, user_id=user_id, owner_id=row.owner_id or ""),
-            )
+            await self._emit(session, "unshared", row, principal, customer_events.unshared(row, user_id))
             return shares
 
     async def list_shares(self, principal: Principal, customer_id: str) -> tuple[sharing.Share, ...]:
