@@ -10,15 +10,11 @@ from functools import lru_cache
 from typing import Any, TypeVar
 
 from sqlalchemy import (
-    ARRAY,
     ColumnElement,
     Select,
-    String,
     and_,
     bindparam,
-    delete,
     exists,
-    func,
     insert,
     select,
     update,
@@ -36,7 +32,7 @@ from salesgrid_common.db import loaded_values
 from salesgrid_customers import models
 from salesgrid_customers.domain.customer import Address, Contact, Customer, GeoPoint, PartnerProfile, Tier
 from salesgrid_customers.domain.errors import AlreadyExists, Conflict, NotFound, PermissionDenied
-from salesgrid_customers.domain.search import index_keys
+from salesgrid_customers.stores.name_keys import delete_name_keys, insert_name_keys, write_name_keys
 from salesgrid_customers.domain.sharing import ShareRole
 
 Row = models.Customer
@@ -149,36 +145,6 @@ async def insert_customer(session: AsyncSession, customer: Customer) -> None:
     await write_name_keys(session, customer.id, customer.normalised_name, new=True)
 
 
-async def write_name_keys(session: AsyncSession, customer_id: str, normalised: str, *, new: bool = False) -> None:
-    """Replace the customer's search keys (plain statements: a name has dozens of keys, and the
-    ORM's unit of work for them cost more than the rest of a create). `new`: none yet."""
-    keys = models.CustomerNameKey.__table__
-    if not new:
-        await session.execute(delete(keys).where(keys.c.customer_id == customer_id))
-    if rows := [{"key": key, "customer_id": customer_id} for key in index_keys(normalised)]:
-        await session.execute(insert(keys), rows)
-
-
-_KEYS = models.CustomerNameKey.__table__
-# PostgreSQL: a batch's keys as two arrays, one statement (an executemany runs one INSERT per key,
-# dozens per customer: most of an import's database time there).
-_INSERT_KEYS_UNNESTED = insert(_KEYS).from_select(
-    ["key", "customer_id"],
-    select(func.unnest(bindparam("keys", type_=ARRAY(String))), func.unnest(bindparam("ids", type_=ARRAY(String)))),
-)
-
-
-async def insert_name_keys(session: AsyncSession, customers: Iterable[tuple[str, str]]) -> None:
-    """The search keys of new customers, given as (id, normalised name), in one statement."""
-    rows = [(key, customer_id) for customer_id, normalised in customers for key in index_keys(normalised)]
-    if not rows:
-        return
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(_INSERT_KEYS_UNNESTED, {"keys": [k for k, _ in rows], "ids": [c for _, c in rows]})
-    else:
-        await session.execute(insert(_KEYS), [{"key": key, "customer_id": customer_id} for key, customer_id in rows])
-
-
 async def insert_customers(
     session: AsyncSession, customers: Sequence[Customer], definitions: Sequence[FieldDefinition]
 ) -> None:
@@ -287,7 +253,7 @@ async def _update(session: AsyncSession, before: Customer, after: Customer, guar
     if result.rowcount != 1:
         return False
     if not after.active and before.active:
-        await session.execute(delete(models.CustomerNameKey).where(models.CustomerNameKey.customer_id == before.id))
+        await delete_name_keys(session, before.id)
     elif after.normalised_name != before.normalised_name:
         await write_name_keys(session, after.id, after.normalised_name)
     return True
