@@ -16,11 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from salesgrid_common.db import create_engine, session_factory
 from salesgrid_common.imports.jobs import row_id
 from salesgrid_common.migrations import upgrade
-from salesgrid_customers import models
+from salesgrid_customers import customer_events, models
 from salesgrid_customers.app import MIGRATIONS
 from salesgrid_customers.domain.customer import Customer, Tier
 from salesgrid_customers.domain.imports import RowError, RowStatus
-from salesgrid_customers.domain.pool import ActivityFacts
+from salesgrid_customers.domain.ownership import Arbitration, ArbitrationRule, OwnershipDecision
+from salesgrid_customers.domain.pool import ActivityFacts, ReturnRule, ReturnWarning
 from salesgrid_customers.domain.pool_standing import Released
 from salesgrid_customers.domain.share_requests import RequestStatus, ShareRequest
 from salesgrid_customers.domain.sharing import Share, ShareRole
@@ -64,6 +65,37 @@ def test_the_share_mapper_writes_every_column() -> None:
     values = shares.share_to_row("c-1", Share("rep-b", ShareRole.CO_OWNER), NOW)
     assert set(values) == set(models.Share.__table__.columns.keys())
     assert shares.share_from_row(models.Share(**values)) == Share("rep-b", ShareRole.CO_OWNER)
+
+
+def test_the_sharing_pool_and_arbitration_payloads_are_built_from_domain_values() -> None:
+    held = customer("c-1", "Acme", "rep-a")
+    shared = customer_events.shared(held, Share("rep-b", ShareRole.CO_OWNER))
+    assert (shared.customer_id, shared.user_id, shared.role, shared.owner_id) == ("c-1", "rep-b", "co_owner", "rep-a")
+    unshared = customer_events.unshared(replace(held, owner_id=None), "rep-b")
+    assert (unshared.user_id, unshared.role, unshared.owner_id) == ("rep-b", "", "")
+    due = NOW + timedelta(days=3)
+    warning = customer_events.pool_return_warning(held, ReturnWarning("c-1", "rep-a", ReturnRule.NO_DEAL, due, NOW))
+    assert (warning.customer_id, warning.owner_id, warning.rule, warning.due_at) == (
+        "c-1",
+        "rep-a",
+        "no_deal",
+        due.isoformat(),
+    )
+    decision = OwnershipDecision(None, None, ArbitrationRule.UNDECIDED, "no evidence", (), NOW)
+    decided = customer_events.arbitration_decided(
+        Arbitration("arb-1", ("c-1", "c-2"), ("rep-a", "rep-b"), "Acme", decision, "mgr")
+    )
+    assert (decided.arbitration_id, list(decided.customer_ids), list(decided.rep_ids)) == (
+        "arb-1",
+        ["c-1", "c-2"],
+        ["rep-a", "rep-b"],
+    )
+    assert (decided.winner_rep_id, decided.winner_customer_id, decided.rule, decided.reason) == (
+        "",
+        "",
+        "undecided",
+        "no evidence",
+    )
 
 
 async def test_shares_are_replaced_removed_and_ended(sessions: async_sessionmaker[AsyncSession]) -> None:
