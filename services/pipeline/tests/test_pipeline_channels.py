@@ -19,13 +19,10 @@ from salesgrid.events.v1.pipeline_events_pb2 import PipelineOpportunityState
 from salesgrid.pipeline.v1 import pipeline_pb2 as pb
 from salesgrid.pipeline.v1 import pipeline_pb2_grpc as pb_grpc
 from salesgrid_common.channels import channel_partners
-from salesgrid_common.clock import FakeClock
 from salesgrid_common.events.envelope import parse_envelope, unpack
 from salesgrid_common.events.tables import outbox
-from salesgrid_dev.testing import bearer, eventually, field_violations, principal, run_service
-from salesgrid_pipeline.app import DEFINITION, MIGRATIONS
-from salesgrid_pipeline.settings import PipelineSettings
-from test_pipeline_service import (  # noqa: F401 - fixtures
+from salesgrid_dev.testing import bearer, eventually, field_violations, principal
+from pipeline_fixtures import (  # noqa: F401 - fixtures
     REP_PERMS,
     START,
     contracts_service,
@@ -33,6 +30,7 @@ from test_pipeline_service import (  # noqa: F401 - fixtures
     expect_error,
     money,
     new_customer,
+    pipeline,
 )
 
 PERMS = {**REP_PERMS, "customers:update": "own", "contracts:create": "own", "contracts:read": "own"}
@@ -53,14 +51,10 @@ async def partner_channel_in(running, partner_id: str) -> str | None:
 async def test_partners_from_customers_attribute_opportunities_and_contracts(
     database_url: str, nats_url: str, test_keys, customers_service, contracts_service
 ) -> None:
-    async with run_service(
-        DEFINITION,
-        MIGRATIONS,
+    async with pipeline(
         database_url,
         nats_url,
         test_keys,
-        clock=FakeClock(START),
-        settings_cls=PipelineSettings,
         customers_addr=customers_service.address,
         contracts_addr=contracts_service.address,
     ) as running:

@@ -19,22 +19,20 @@ from salesgrid.common.v1 import exports_pb2_grpc as ex_grpc
 from salesgrid.events.v1.pipeline_events_pb2 import PipelineGateViolated, PipelineLeadState, PipelineOpportunityState
 from salesgrid.pipeline.v1 import pipeline_pb2 as pb
 from salesgrid.pipeline.v1 import pipeline_pb2_grpc as pb_grpc
-from salesgrid_common.clock import FakeClock
 from salesgrid_common.events.envelope import parse_envelope, unpack
 from salesgrid_common.events.tables import outbox
 from salesgrid_common.exports.wiring import export_jobs
-from salesgrid_dev.testing import bearer, eventually, field_violations, principal, run_service
-from salesgrid_pipeline.app import DEFINITION, MIGRATIONS
+from salesgrid_dev.testing import bearer, eventually, field_violations, principal
 from salesgrid_pipeline.exports import EXPORTERS
-from salesgrid_pipeline.settings import PipelineSettings
 from test_pipeline_lead_imports import import_leads_file
-from test_pipeline_service import (  # noqa: F401 - fixtures
+from pipeline_fixtures import (  # noqa: F401 - fixtures
     REP_PERMS,
     START,
     customers_service,
     expect_error,
     money,
     new_customer,
+    pipeline,
     services_model,
 )
 
@@ -65,16 +63,7 @@ async def _ready(exports: ex_grpc.ExportsStub, job_id: str, who) -> bool:  # typ
 async def test_opportunity_custom_fields_filters_events_and_gates(
     database_url: str, nats_url: str, test_keys, customers_service
 ) -> None:  # noqa: F811
-    async with run_service(
-        DEFINITION,
-        MIGRATIONS,
-        database_url,
-        nats_url,
-        test_keys,
-        clock=FakeClock(START),
-        settings_cls=PipelineSettings,
-        customers_addr=customers_service.address,
-    ) as running:
+    async with pipeline(database_url, nats_url, test_keys, customers_addr=customers_service.address) as running:
         api, fields = pb_grpc.PipelineStub(running.channel), cf_grpc.CustomFieldsStub(running.channel)
         rep = bearer(test_keys.token(principal("rep-1", org_path="/c/r1/t1/", permissions=PERMS)))
         admin = bearer(test_keys.token(principal("dir-1", org_path="/c/", permissions=ADMIN)))
@@ -229,16 +218,7 @@ async def test_opportunity_custom_fields_filters_events_and_gates(
 async def test_lead_custom_fields_create_list_import_and_events(
     database_url: str, nats_url: str, test_keys, customers_service
 ) -> None:  # noqa: F811
-    async with run_service(
-        DEFINITION,
-        MIGRATIONS,
-        database_url,
-        nats_url,
-        test_keys,
-        clock=FakeClock(START),
-        settings_cls=PipelineSettings,
-        customers_addr=customers_service.address,
-    ) as running:
+    async with pipeline(database_url, nats_url, test_keys, customers_addr=customers_service.address) as running:
         api, fields = pb_grpc.PipelineStub(running.channel), cf_grpc.CustomFieldsStub(running.channel)
         rep = bearer(test_keys.token(principal("rep-1", org_path="/c/r1/t1/", permissions=PERMS)))
         admin = bearer(test_keys.token(principal("dir-1", org_path="/c/", permissions=ADMIN)))

@@ -20,11 +20,9 @@ from salesgrid_common.clock import FakeClock
 from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.events.envelope import parse_envelope, unpack
 from salesgrid_common.events.tables import outbox
-from salesgrid_dev.testing import bearer, field_violations, principal, run_service
-from salesgrid_pipeline.app import DEFINITION, MIGRATIONS
-from salesgrid_pipeline.settings import PipelineSettings
+from salesgrid_dev.testing import bearer, field_violations, principal
 from salesgrid_pipeline.usecases import PipelineUseCases
-from test_pipeline_service import (  # noqa: F401 - fixtures
+from pipeline_fixtures import (  # noqa: F401 - fixtures
     MANAGER_PERMS,
     REP_PERMS,
     START,
@@ -33,6 +31,7 @@ from test_pipeline_service import (  # noqa: F401 - fixtures
     expect_error,
     money,
     new_customer,
+    pipeline,
 )
 
 APPROVER_PERMS = {**MANAGER_PERMS, "quotes:approve": "subtree"}
@@ -99,14 +98,11 @@ async def test_special_discount_needs_approval_up_the_chain_before_acceptance(
     database_url: str, nats_url: str, test_keys, customers_service, contracts_service
 ) -> None:
     clock = FakeClock(START)
-    async with run_service(
-        DEFINITION,
-        MIGRATIONS,
+    async with pipeline(
         database_url,
         nats_url,
         test_keys,
         clock=clock,
-        settings_cls=PipelineSettings,
         customers_addr=customers_service.address,
         contracts_addr=contracts_service.address,
     ) as running:

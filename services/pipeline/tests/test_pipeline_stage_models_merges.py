@@ -19,18 +19,17 @@ from salesgrid_common.clock import FakeClock
 from salesgrid_common.events.bus import connect, ensure_stream
 from salesgrid_common.events.envelope import EventMeta, build_envelope, parse_envelope, unpack
 from salesgrid_common.events.tables import outbox
-from salesgrid_dev.testing import bearer, eventually, principal, run_service
-from salesgrid_pipeline.app import DEFINITION, MIGRATIONS
+from salesgrid_dev.testing import bearer, eventually, principal
 from salesgrid_pipeline.domain.stage_model import default_stage_model
-from salesgrid_pipeline.settings import PipelineSettings
 from salesgrid_pipeline.usecases import PipelineUseCases
-from test_pipeline_service import (  # noqa: F401 - fixtures
+from pipeline_fixtures import (  # noqa: F401 - fixtures
     REP_PERMS,
     START,
     approval_facts,
     customers_service,
     money,
     new_customer,
+    pipeline,
     services_model,
 )
 
@@ -52,16 +51,7 @@ async def events(running, event_type: str, payload_type):  # type: ignore[no-unt
 async def test_stage_models_published_and_forecast_weighs_by_stage(
     database_url: str, nats_url: str, test_keys, customers_service
 ) -> None:
-    async with run_service(
-        DEFINITION,
-        MIGRATIONS,
-        database_url,
-        nats_url,
-        test_keys,
-        clock=FakeClock(START),
-        settings_cls=PipelineSettings,
-        customers_addr=customers_service.address,
-    ) as running:
+    async with pipeline(database_url, nats_url, test_keys, customers_addr=customers_service.address) as running:
         api = pb_grpc.PipelineStub(running.channel)
         rep = bearer(test_keys.token(principal("rep-1", org_path="/c/r1/t1/", permissions=REP_PERMS)))
         admin = bearer(
@@ -143,15 +133,8 @@ async def test_merged_customers_opportunities_follow_the_survivor(
     database_url: str, nats_url: str, test_keys, customers_service
 ) -> None:
     clock = FakeClock(START)
-    async with run_service(
-        DEFINITION,
-        MIGRATIONS,
-        database_url,
-        nats_url,
-        test_keys,
-        clock=clock,
-        settings_cls=PipelineSettings,
-        customers_addr=customers_service.address,
+    async with pipeline(
+        database_url, nats_url, test_keys, clock=clock, customers_addr=customers_service.address
     ) as running:
         api = pb_grpc.PipelineStub(running.channel)
         rep = bearer(
