@@ -12,11 +12,13 @@ import grpc
 import pytest
 from sqlalchemy import insert, select
 
+from salesgrid.contracts.v1 import contracts_pb2 as kpb
 from salesgrid.customers.v1 import customers_pb2 as cpb
 from salesgrid.customers.v1 import customers_pb2_grpc as cpb_grpc
 from salesgrid.pipeline.v1 import pipeline_pb2 as pb
 from salesgrid_common.clock import FakeClock
 from salesgrid_common.directory import directory_units, directory_users
+from salesgrid_common.events.envelope import parse_envelope, unpack
 from salesgrid_common.events.tables import outbox
 from salesgrid_contracts.app import DEFINITION as CONTRACTS, MIGRATIONS as CONTRACTS_MIGRATIONS
 from salesgrid_customers.app import DEFINITION as CUSTOMERS, MIGRATIONS as CUSTOMERS_MIGRATIONS
@@ -76,6 +78,25 @@ def money(amount: str, currency: str = "CNY") -> pb.PipelineMoney:
     return pb.PipelineMoney(amount=amount, currency=currency)
 
 
+async def new_opportunity(  # type: ignore[no-untyped-def]
+    api, customers_service, metadata, legal_name: str, name: str, amount: str, close_date: str
+) -> pb.Opportunity:
+    """An opportunity in CNY on a new customer of that legal name, both the caller's."""
+    customer_id = await new_customer(customers_service, metadata, legal_name)
+    request = pb.CreateOpportunityRequest(
+        customer_id=customer_id, name=name, amount=money(amount), expected_close_date=close_date
+    )
+    return await api.CreateOpportunity(request, metadata=metadata)
+
+
+async def add_product(catalogue, metadata, sku: str, name: str, **prices: str) -> kpb.Product:  # type: ignore[no-untyped-def]
+    """A product in the contracts catalogue with a price per currency (CNY="1000")."""
+    request = kpb.CreateProductRequest(
+        sku=sku, name=name, prices=[kpb.ProductPrice(currency=code, amount=amount) for code, amount in prices.items()]
+    )
+    return await catalogue.CreateProduct(request, metadata=metadata)
+
+
 def approval_facts() -> list[pb.Fact]:
     visits = pb.Visits(visits=[pb.VisitRef(activity_id=f"a{i}", kind="visit") for i in range(3)])
     return [
@@ -89,9 +110,10 @@ def approval_facts() -> list[pb.Fact]:
     ]
 
 
-async def add_users(running, *users: tuple[str, str, str | None]) -> None:
+async def add_users(running, *users: tuple[str, str, str | None] | tuple[str, str, str | None, str]) -> None:  # type: ignore[no-untyped-def]
+    """Directory users (id, org path, manager, and roles: "rep" unless given)."""
     async with running.app.ctx.sessions() as session, session.begin():
-        for user_id, org_path, manager_id in users:
+        for user_id, org_path, manager_id, *roles in users:
             await session.execute(
                 insert(directory_users).values(
                     user_id=user_id,
@@ -100,7 +122,7 @@ async def add_users(running, *users: tuple[str, str, str | None]) -> None:
                     unit_id=org_path.strip("/").split("/")[-1],
                     org_path=org_path,
                     manager_id=manager_id,
-                    roles="rep",
+                    roles=roles[0] if roles else "rep",
                     active=True,
                     time_zone="Asia/Shanghai",
                     updated_at=START,
@@ -123,6 +145,17 @@ async def subjects(running) -> list[str]:
         )
 
 
+async def events(running, subject: str, payload_type):  # type: ignore[no-untyped-def]
+    """The payloads of the outbox's events of that subject, in the order written."""
+    async with running.app.ctx.sessions() as session:
+        rows = (
+            await session.scalars(
+                select(outbox.c.envelope).where(outbox.c.subject == subject).order_by(outbox.c.event_id)
+            )
+        ).all()
+    return [unpack(parse_envelope(raw), payload_type) for raw in rows]
+
+
 async def expect_error(call, code: grpc.StatusCode, field: str | None = None) -> grpc.aio.AioRpcError:
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await call
@@ -132,12 +165,12 @@ async def expect_error(call, code: grpc.StatusCode, field: str | None = None) ->
     return raised.value
 
 
-async def add_unit(running, unit_id: str, path: str) -> None:
+async def add_unit(running, unit_id: str, path: str, parent_id: str | None = None) -> None:  # type: ignore[no-untyped-def]
     async with running.app.ctx.sessions() as session, session.begin():
         await session.execute(
             insert(directory_units).values(
                 unit_id=unit_id,
-                parent_id=None,
+                parent_id=parent_id,
                 name=unit_id,
                 path=path,
                 time_zone="Asia/Shanghai",

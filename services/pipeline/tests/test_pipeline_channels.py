@@ -25,6 +25,7 @@ from salesgrid_dev.testing import bearer, eventually, field_violations, principa
 from pipeline_fixtures import (  # noqa: F401 - fixtures
     REP_PERMS,
     START,
+    add_product,
     contracts_service,
     customers_service,
     expect_error,
@@ -162,14 +163,7 @@ async def test_partners_from_customers_attribute_opportunities_and_contracts(
         ) == [("agent", agent), ("direct", "")]
 
         # the contract drafted from the agent deal's quote is the agent's (contracts checks its replica)
-        product = (
-            await catalogue.CreateProduct(
-                kpb.CreateProductRequest(
-                    sku="AG-1", name="Valve", prices=[kpb.ProductPrice(currency="CNY", amount="900")]
-                ),
-                metadata=admin,
-            )
-        ).id
+        product = (await add_product(catalogue, admin, "AG-1", "Valve", CNY="900")).id
         quote = await api.CreateQuote(
             pb.CreateQuoteRequest(
                 opportunity_id=through_agent.id, lines=[pb.QuoteLineInput(product_id=product, quantity="10")]

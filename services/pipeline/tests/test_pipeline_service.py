@@ -34,6 +34,7 @@ from pipeline_fixtures import (  # noqa: F401 - fixtures, and builders other fol
     REP_PERMS,
     START,
     add_assignment_team,
+    add_product,
     add_unit,
     add_users,
     approval_facts,
@@ -42,6 +43,7 @@ from pipeline_fixtures import (  # noqa: F401 - fixtures, and builders other fol
     expect_error,
     money,
     new_customer,
+    new_opportunity,
     pipeline,
     services_model,
     subjects,
@@ -295,13 +297,7 @@ async def test_leads_and_sla_scheduler(database_url: str, nats_url: str, test_ke
         closed = await api.CloseLead(pb.CloseLeadRequest(id=junk.id, reason="duplicate"), metadata=rep)
         assert closed.status == "invalid"
 
-        customer_id = await new_customer(customers_service, rep, "华北重工集团")
-        opp = await api.CreateOpportunity(
-            pb.CreateOpportunityRequest(
-                customer_id=customer_id, name="Line 2", amount=money("10"), expected_close_date="2026-06-01"
-            ),
-            metadata=rep,
-        )
+        opp = await new_opportunity(api, customers_service, rep, "华北重工集团", "Line 2", "10", "2026-06-01")
 
         # follow-ups come from activities' events: only the owner's restarts the 14-day window
         # (rep-1's is ignored, an older one never moves it back)
@@ -477,30 +473,9 @@ async def test_quotes_priced_from_the_contracts_catalogue_and_commit_flag(
         manager = bearer(test_keys.token(principal("mgr-1", org_path="/c/r1/", permissions=MANAGER_PERMS)))
         catalogue = kpb_grpc.ContractsStub(contracts_service.channel)
         admin = bearer(test_keys.token(principal("admin", org_path="/c/", permissions={"products:create": "all"})))
-        server = await catalogue.CreateProduct(
-            kpb.CreateProductRequest(
-                sku="SRV-1",
-                name="Server",
-                prices=[
-                    kpb.ProductPrice(currency="CNY", amount="99.99"),
-                    kpb.ProductPrice(currency="USD", amount="14"),
-                ],
-            ),
-            metadata=admin,
-        )
-        support = await catalogue.CreateProduct(
-            kpb.CreateProductRequest(
-                sku="SUP-1", name="Support", prices=[kpb.ProductPrice(currency="CNY", amount="1000")]
-            ),
-            metadata=admin,
-        )
-        customer = await new_customer(customers_service, rep, "华北重工集团有限公司")
-        opp = await api.CreateOpportunity(
-            pb.CreateOpportunityRequest(
-                customer_id=customer, name="Line 2", amount=money("5000"), expected_close_date="2026-06-30"
-            ),
-            metadata=rep,
-        )
+        server = await add_product(catalogue, admin, "SRV-1", "Server", CNY="99.99", USD="14")
+        support = await add_product(catalogue, admin, "SUP-1", "Support", CNY="1000")
+        opp = await new_opportunity(api, customers_service, rep, "华北重工集团有限公司", "Line 2", "5000", "2026-06-30")
 
         # lines take name and price from the catalogue; discounts and totals in Decimal, per line
         first = await api.CreateQuote(
@@ -862,25 +837,10 @@ async def test_accepting_a_quote_starts_the_contract_draft(
         no_contracts = bearer(test_keys.token(principal("rep-1", org_path="/c/r1/t1/", permissions=REP_PERMS)))
         catalogue = kpb_grpc.ContractsStub(contracts_service.channel)
         admin = bearer(test_keys.token(principal("admin", org_path="/c/", permissions={"products:create": "all"})))
-        server = await catalogue.CreateProduct(
-            kpb.CreateProductRequest(
-                sku="SRV-9", name="Server", prices=[kpb.ProductPrice(currency="CNY", amount="99.99")]
-            ),
-            metadata=admin,
-        )
-        support = await catalogue.CreateProduct(
-            kpb.CreateProductRequest(
-                sku="SUP-9", name="Support", prices=[kpb.ProductPrice(currency="CNY", amount="1000")]
-            ),
-            metadata=admin,
-        )
-        customer = await new_customer(customers_service, rep, "华中装备制造有限公司")
-        opp = await api.CreateOpportunity(
-            pb.CreateOpportunityRequest(
-                customer_id=customer, name="Line 9", amount=money("5000"), expected_close_date="2026-06-30"
-            ),
-            metadata=rep,
-        )
+        server = await add_product(catalogue, admin, "SRV-9", "Server", CNY="99.99")
+        support = await add_product(catalogue, admin, "SUP-9", "Support", CNY="1000")
+        opp = await new_opportunity(api, customers_service, rep, "华中装备制造有限公司", "Line 9", "5000", "2026-06-30")
+        customer = opp.customer_id
         quote = await api.CreateQuote(
             pb.CreateQuoteRequest(
                 opportunity_id=opp.id,

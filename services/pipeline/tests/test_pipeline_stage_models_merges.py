@@ -17,8 +17,7 @@ from salesgrid.pipeline.v1 import pipeline_pb2 as pb
 from salesgrid.pipeline.v1 import pipeline_pb2_grpc as pb_grpc
 from salesgrid_common.clock import FakeClock
 from salesgrid_common.events.bus import connect, ensure_stream
-from salesgrid_common.events.envelope import EventMeta, build_envelope, parse_envelope, unpack
-from salesgrid_common.events.tables import outbox
+from salesgrid_common.events.envelope import EventMeta, build_envelope
 from salesgrid_dev.testing import bearer, eventually, principal
 from salesgrid_pipeline.domain.stage_model import default_stage_model
 from salesgrid_pipeline.usecases import PipelineUseCases
@@ -27,25 +26,13 @@ from pipeline_fixtures import (  # noqa: F401 - fixtures
     START,
     approval_facts,
     customers_service,
+    events,
     money,
     new_customer,
+    new_opportunity,
     pipeline,
     services_model,
 )
-
-
-async def events(running, event_type: str, payload_type):  # type: ignore[no-untyped-def]
-    async with running.app.ctx.sessions() as session:
-        rows = (
-            (
-                await session.execute(
-                    select(outbox.c.envelope).where(outbox.c.subject == event_type).order_by(outbox.c.event_id)
-                )
-            )
-            .scalars()
-            .all()
-        )
-    return [unpack(parse_envelope(raw), payload_type) for raw in rows]
 
 
 async def test_stage_models_published_and_forecast_weighs_by_stage(
@@ -82,12 +69,8 @@ async def test_stage_models_published_and_forecast_weighs_by_stage(
         assert await uc.publish_stage_models() == 0
 
         # a 100,000 deal in formal communication (正式沟通, 40 %) weighs 40,000
-        customer = await new_customer(customers_service, rep, "华东精密机械有限公司")
-        opp = await api.CreateOpportunity(
-            pb.CreateOpportunityRequest(
-                customer_id=customer, name="Plant", amount=money("100000"), expected_close_date="2026-09-30"
-            ),
-            metadata=rep,
+        opp = await new_opportunity(
+            api, customers_service, rep, "华东精密机械有限公司", "Plant", "100000", "2026-09-30"
         )
         await api.AdvanceOpportunity(pb.AdvanceOpportunityRequest(id=opp.id, facts=approval_facts()), metadata=rep)
         moved = await api.AdvanceOpportunity(
