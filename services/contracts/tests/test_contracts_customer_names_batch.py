@@ -11,7 +11,7 @@ from salesgrid_common.db import SessionFactory, session_factory
 from salesgrid_common.events.envelope import EventMeta, build_envelope
 from salesgrid_contracts.customer_names import customer_names_subscription, legal_name
 
-from contracts_store_fixtures import migrated
+from contracts_fixtures import migrated
 
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 

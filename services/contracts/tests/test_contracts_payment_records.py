@@ -21,7 +21,7 @@ from salesgrid_contracts.stores import receipts as receipt_store
 from salesgrid_contracts.stores import revisions as revision_store
 from salesgrid_contracts.translate.contracts import contract_pb
 
-from contracts_store_fixtures import NOW, add_products, cny, migrated, placement, rows, signed
+from contracts_fixtures import NOW, add_products, cny, migrated, placement, rows, signed
 
 
 def proposed_revision(total: Decimal, attachments: list[dict[str, str | int]]) -> models.ContractRevision:

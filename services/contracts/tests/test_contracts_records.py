@@ -19,7 +19,7 @@ from salesgrid_contracts.stores import approvals as approval_store
 from salesgrid_contracts.stores import contracts as store
 from salesgrid_dev.testing import principal
 
-from contracts_store_fixtures import NOW, add_products, draft, migrated, placement, rows
+from contracts_fixtures import NOW, add_products, draft, migrated, placement, rows
 
 
 def test_a_contracts_rows_map_to_its_record_and_its_events() -> None:

@@ -26,7 +26,7 @@ from salesgrid_contracts.stores import products as product_store
 from salesgrid_contracts.stores import templates as template_store
 from salesgrid_dev.testing import principal
 
-from contracts_store_fixtures import NOW, add_products, draft, migrated, rows
+from contracts_fixtures import NOW, add_products, draft, migrated, rows
 
 
 def test_a_new_contracts_rows_read_back_as_the_same_contract() -> None:
