@@ -5,16 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from salesgrid.events.v1.customers_events_pb2 import (
+    CustomerArbitrationDecided,
     CustomerClaimedFromPool,
     CustomerContactState,
     CustomerMerged,
     CustomerOwnerChanged,
+    CustomerPoolReturnWarning,
     CustomerRecordState,
     CustomerReleasedToPool,
+    CustomerShareChanged,
 )
 from salesgrid_common.custom_fields.structs import struct_of
 from salesgrid_customers.domain.contact import Contact
 from salesgrid_customers.domain.customer import Customer
+from salesgrid_customers.domain.ownership import Arbitration
+from salesgrid_customers.domain.pool import ReturnWarning
+from salesgrid_customers.domain.sharing import Share
 
 
 def customer_state(customer: Customer) -> CustomerRecordState:
@@ -83,4 +89,36 @@ def contact_state(contact: Contact) -> CustomerContactState:
         email=contact.email or "",
         primary=contact.primary,
         custom_fields=struct_of(contact.custom_fields),
+    )
+
+
+def shared(customer: Customer, share: Share) -> CustomerShareChanged:
+    return CustomerShareChanged(
+        customer_id=customer.id, user_id=share.user_id, role=share.role.value, owner_id=customer.owner_id or ""
+    )
+
+
+def unshared(customer: Customer, user_id: str) -> CustomerShareChanged:
+    return CustomerShareChanged(customer_id=customer.id, user_id=user_id, owner_id=customer.owner_id or "")
+
+
+def pool_return_warning(customer: Customer, warning: ReturnWarning) -> CustomerPoolReturnWarning:
+    return CustomerPoolReturnWarning(
+        customer_id=customer.id,
+        owner_id=warning.owner_id,
+        rule=warning.rule.value,
+        due_at=warning.due_at.isoformat(),
+    )
+
+
+def arbitration_decided(arbitration: Arbitration) -> CustomerArbitrationDecided:
+    decision = arbitration.decision
+    return CustomerArbitrationDecided(
+        arbitration_id=arbitration.id,
+        customer_ids=arbitration.customer_ids,
+        rep_ids=arbitration.rep_ids,
+        winner_rep_id=decision.winner_rep_id or "",
+        winner_customer_id=decision.winner_customer_id or "",
+        rule=decision.rule.value,
+        reason=decision.reason,
     )

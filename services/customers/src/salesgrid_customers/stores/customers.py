@@ -10,15 +10,11 @@ from functools import lru_cache
 from typing import Any, TypeVar
 
 from sqlalchemy import (
-    ARRAY,
     ColumnElement,
     Select,
-    String,
     and_,
     bindparam,
-    delete,
     exists,
-    func,
     insert,
     select,
     update,
@@ -28,15 +24,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common import orgpaths
 from salesgrid_common.auth import SCOPE_SUBJECT, Principal, ScopeShape, scope_clause, scope_params, scope_shape
+from salesgrid_common.custom_fields.definitions import FieldDefinition
+from salesgrid_common.custom_fields.registry import index_rows
+from salesgrid_common.custom_fields.tables import custom_field_values
 from salesgrid_common.customer_merges import survivor_of
 from salesgrid_common.db import loaded_values
 from salesgrid_customers import models
 from salesgrid_customers.domain.customer import Address, Contact, Customer, GeoPoint, PartnerProfile, Tier
 from salesgrid_customers.domain.errors import AlreadyExists, Conflict, NotFound, PermissionDenied
-from salesgrid_customers.domain.search import index_keys
+from salesgrid_customers.stores.name_keys import delete_name_keys, insert_name_keys, write_name_keys
 from salesgrid_customers.domain.sharing import ShareRole
 
 Row = models.Customer
+CUSTOMER_FIELDS = "customers"  # the custom-field entity of customers
 
 
 def customer_from_row(row: Row, contacts: Sequence[Contact] = ()) -> Customer:
@@ -145,34 +145,22 @@ async def insert_customer(session: AsyncSession, customer: Customer) -> None:
     await write_name_keys(session, customer.id, customer.normalised_name, new=True)
 
 
-async def write_name_keys(session: AsyncSession, customer_id: str, normalised: str, *, new: bool = False) -> None:
-    """Replace the customer's search keys (plain statements: a name has dozens of keys, and the
-    ORM's unit of work for them cost more than the rest of a create). `new`: none yet."""
-    keys = models.CustomerNameKey.__table__
-    if not new:
-        await session.execute(delete(keys).where(keys.c.customer_id == customer_id))
-    if rows := [{"key": key, "customer_id": customer_id} for key in index_keys(normalised)]:
-        await session.execute(insert(keys), rows)
-
-
-_KEYS = models.CustomerNameKey.__table__
-# PostgreSQL: a batch's keys as two arrays, one statement (an executemany runs one INSERT per key,
-# dozens per customer: most of an import's database time there).
-_INSERT_KEYS_UNNESTED = insert(_KEYS).from_select(
-    ["key", "customer_id"],
-    select(func.unnest(bindparam("keys", type_=ARRAY(String))), func.unnest(bindparam("ids", type_=ARRAY(String)))),
-)
-
-
-async def insert_name_keys(session: AsyncSession, customers: Iterable[tuple[str, str]]) -> None:
-    """The search keys of new customers, given as (id, normalised name), in one statement."""
-    rows = [(key, customer_id) for customer_id, normalised in customers for key in index_keys(normalised)]
-    if not rows:
-        return
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(_INSERT_KEYS_UNNESTED, {"keys": [k for k, _ in rows], "ids": [c for _, c in rows]})
-    else:
-        await session.execute(insert(_KEYS), [{"key": key, "customer_id": customer_id} for key, customer_id in rows])
+async def insert_customers(
+    session: AsyncSession, customers: Sequence[Customer], definitions: Sequence[FieldDefinition]
+) -> None:
+    """New customers, their name keys and their custom-field index (`definitions`: the customer
+    fields), one statement each for the batch (an import's rows; the unique index on active
+    normalised names refuses the batch if one was taken meanwhile)."""
+    rows = [customer_to_row(customer) for customer in customers]
+    await session.execute(insert(Row.__table__), rows)
+    await insert_name_keys(session, ((row["id"], row["normalised_name"]) for row in rows))
+    if indexed := [
+        entry
+        for c in customers
+        if c.custom_fields
+        for entry in index_rows(CUSTOMER_FIELDS, c.id, definitions, c.custom_fields)
+    ]:
+        await session.execute(insert(custom_field_values), indexed)
 
 
 CO_OWNERS = (ShareRole.CO_OWNER.value,)
@@ -217,6 +205,18 @@ async def active_customer(session: AsyncSession, customer_id: str) -> Customer |
     return None if row is None else customer_from_row(row)
 
 
+async def customer_by_id(session: AsyncSession, customer_id: str) -> Customer | None:
+    """The customer, active or not, whatever the caller's scope."""
+    row = await session.get(Row, customer_id)
+    return None if row is None else customer_from_row(row)
+
+
+async def customers_by_id(session: AsyncSession, customer_ids: Iterable[str]) -> dict[str, Customer]:
+    """The customers (active or not) of these ids, by id, in one query."""
+    rows = (await session.scalars(select(Row).where(Row.id.in_(set(customer_ids))))).all()
+    return {row.id: customer_from_row(row) for row in rows}
+
+
 async def save_customer(session: AsyncSession, before: Customer, after: Customer) -> Customer:
     """Store `after` if the row is still at `before`'s version (a concurrent writer loses here);
     the stored customer, one version on."""
@@ -226,10 +226,14 @@ async def save_customer(session: AsyncSession, before: Customer, after: Customer
 
 
 async def move_customer(
-    session: AsyncSession, before: Customer, after: Customer, guard: ColumnElement[bool]
+    session: AsyncSession, before: Customer, after: Customer, owner_id: str | None, *, same_assignment: bool = False
 ) -> Customer | None:
-    """Store `after` while `guard` holds on the row (the pool's owner moves check the owner, not
-    the version); the stored customer, or None when the guard no longer held."""
+    """Store `after` while the row is still owned by `owner_id` (None: in the pool) and, with
+    `same_assignment`, still assigned when `before` was (the pool's owner moves check the owner,
+    not the version); the stored customer, or None when the row had moved on."""
+    guard = Row.owner_id.is_(None) if owner_id is None else Row.owner_id == owner_id
+    if same_assignment:
+        guard = and_(guard, Row.assigned_at == before.assigned_at)
     if not await _update(session, before, after, guard):
         return None
     row = await session.get(Row, before.id, populate_existing=True)  # other writers may have moved the version
@@ -249,7 +253,7 @@ async def _update(session: AsyncSession, before: Customer, after: Customer, guar
     if result.rowcount != 1:
         return False
     if not after.active and before.active:
-        await session.execute(delete(models.CustomerNameKey).where(models.CustomerNameKey.customer_id == before.id))
+        await delete_name_keys(session, before.id)
     elif after.normalised_name != before.normalised_name:
         await write_name_keys(session, after.id, after.normalised_name)
     return True

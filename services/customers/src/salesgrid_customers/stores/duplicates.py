@@ -7,6 +7,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from collections.abc import Collection
+
 from sqlalchemy import Integer, Select, String, bindparam, func, or_, select, union, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -72,3 +74,18 @@ async def duplicate_candidates(
     }
     rows = (await session.execute(_duplicate_candidates(len(keys)), parameters)).all()
     return [CandidateCustomer(*row) for row in rows]
+
+
+async def taken_names_and_codes(
+    session: AsyncSession, names: Collection[str], codes: Collection[str]
+) -> tuple[set[str], set[str]]:
+    """Of these normalised names and credit codes, those an active customer has (one query)."""
+    customer = models.Customer
+    rows = (
+        await session.execute(
+            select(customer.normalised_name, customer.credit_code).where(
+                customer.active, or_(customer.normalised_name.in_(names), customer.credit_code.in_(codes))
+            )
+        )
+    ).all()
+    return {name for name, _ in rows}, {code for _, code in rows if code}

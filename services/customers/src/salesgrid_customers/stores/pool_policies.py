@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from salesgrid_common.directory import directory_units
 from salesgrid_customers import models
 from salesgrid_customers.domain.pool import PoolPolicy
 
@@ -46,3 +47,11 @@ async def put_pool_policy(
     else:
         for name, value in values.items():
             setattr(row, name, value)
+
+
+async def active_unit_path(session: AsyncSession, unit_id: str) -> str | None:
+    """The org path of an active unit of the directory replica (None: no such unit)."""
+    path: str | None = await session.scalar(
+        select(directory_units.c.path).where(directory_units.c.unit_id == unit_id, directory_units.c.active)
+    )
+    return path

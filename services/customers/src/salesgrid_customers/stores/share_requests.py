@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from salesgrid_common.paging import keyset_page
 from salesgrid_customers import models
 from salesgrid_customers.domain.errors import AlreadyExists, Conflict
 from salesgrid_customers.domain.share_requests import RequestStatus, ShareRequest
@@ -71,3 +72,43 @@ async def save_decision(session: AsyncSession, decided: ShareRequest) -> ShareRe
     if result.rowcount != 1:
         raise Conflict("the request was decided concurrently", "id")
     return decided
+
+
+async def has_pending_request(session: AsyncSession, customer_id: str, requester_id: str) -> bool:
+    pending = await session.scalar(
+        select(Row.id).where(
+            Row.customer_id == customer_id,
+            Row.requester_id == requester_id,
+            Row.status == RequestStatus.PENDING,
+        )
+    )
+    return pending is not None
+
+
+async def share_requests_page(
+    session: AsyncSession,
+    *,
+    requester_id: str = "",
+    owner_id: str = "",
+    subtree: str = "",
+    status: RequestStatus | None,
+    page_size: int,
+    cursor: str,
+) -> tuple[list[ShareRequest], str]:
+    """Newest first: the requests of `requester_id`, or those about customers `owner_id` owns or
+    (with `subtree`) that someone in that org subtree owns; of one status or all."""
+    customer = models.Customer
+    query = select(Row).join(customer, customer.id == Row.customer_id)
+    if requester_id:
+        query = query.where(Row.requester_id == requester_id)
+    else:
+        mine = customer.owner_id == owner_id
+        if subtree:
+            mine = or_(
+                mine, and_(customer.owner_id.is_not(None), customer.org_path.startswith(subtree, autoescape=True))
+            )
+        query = query.where(mine)
+    if status is not None:
+        query = query.where(Row.status == status)
+    found = await keyset_page(session, query, Row.id, page_size, cursor)
+    return [share_request_from_row(row) for row in found.items], found.next_token

@@ -26,9 +26,9 @@ from salesgrid_customers.usecases._support import (
     POLICY_FIELDS,
     SYSTEM_ACTOR,
     actor_of,
-    shared_with,
     unit_path,
 )
+from salesgrid_customers.stores.shares import shared_with
 from salesgrid_customers.stores.duplicates import KEY_POSTINGS, MAX_CANDIDATES
 from salesgrid_customers.usecases.share_requests import ShareRequestUseCases, ShareRequestView
 

@@ -7,13 +7,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from google.protobuf.message import Message
-from sqlalchemy import (
-    ColumnElement,
-    and_,
-    exists,
-    func,
-    select,
-)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common import orgpaths
@@ -26,8 +19,7 @@ from salesgrid_common.directory import get_user
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.ids import new_id
-from salesgrid_customers import models
-from salesgrid_customers.domain import pool, sharing
+from salesgrid_customers.domain import pool
 from salesgrid_customers.domain.access import Actor
 from salesgrid_customers.domain.customer import Address, Customer, Tier, make_customer, validate_address
 from salesgrid_customers.domain.dedup import (
@@ -44,8 +36,9 @@ from salesgrid_customers.domain.errors import (
 )
 from salesgrid_customers.owners import with_owner_names
 from salesgrid_customers import customer_events
-from salesgrid_customers.stores.customers import CO_OWNERS, insert_customer, load_customer
+from salesgrid_customers.stores.customers import CUSTOMER_FIELDS, CO_OWNERS, insert_customer, load_customer
 from salesgrid_customers.stores.duplicates import duplicate_candidates
+from salesgrid_customers.stores.pool import held_count
 from salesgrid_customers.stores.pool_policies import RULES, stored_pool_policies
 
 
@@ -53,7 +46,6 @@ EVENT_PREFIX = "salesgrid.customers.customer."
 
 SYSTEM_ACTOR = system_actor("customers")
 
-CUSTOMER_FIELDS = "customers"  # the custom-field entities of this service
 CONTACT_FIELDS = "contacts"
 
 
@@ -73,27 +65,7 @@ def actor_of(principal: Principal) -> Actor:
     return Actor(principal.subject_id, unit_path(principal.org_path), frozenset(principal.roles))
 
 
-def shared_with(principal: Principal, *roles: str) -> ColumnElement[bool]:
-    """Rows shared with the caller (in any role, or only in `roles`): the scope filter's shared clause."""
-    clause = and_(models.Share.customer_id == models.Customer.id, models.Share.user_id == principal.subject_id)
-    if roles:
-        clause = and_(clause, models.Share.role.in_(roles))
-    return exists().where(clause)
-
-
 POLICY_FIELDS = RULES  # the policy's rules, by name (requests and responses carry each)
-
-
-async def held_count(session: AsyncSession, owner_id: str) -> int:
-    """Active customers the user owns (what the pool policy's cap is checked against)."""
-    return int(
-        await session.scalar(
-            select(func.count())
-            .select_from(models.Customer)
-            .where(models.Customer.owner_id == owner_id, models.Customer.active)
-        )
-        or 0
-    )
 
 
 def _address(value: AddressInput | None) -> Address | None:
@@ -242,12 +214,3 @@ class CustomersUseCasesBase:
         await insert_customer(session, customer)
         await self._emit_state(session, "created", customer, principal)
         return customer, report
-
-    @staticmethod
-    async def _shares(session: AsyncSession, customer_id: str) -> tuple[sharing.Share, ...]:
-        rows = (
-            await session.scalars(
-                select(models.Share).where(models.Share.customer_id == customer_id).order_by(models.Share.user_id)
-            )
-        ).all()
-        return tuple(sharing.Share(r.user_id, sharing.ShareRole(r.role)) for r in rows)

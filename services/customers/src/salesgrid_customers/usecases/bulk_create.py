@@ -20,23 +20,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth import Principal
 from salesgrid_common.custom_fields.definitions import FieldDefinition
-from salesgrid_common.custom_fields.registry import index_rows, load_definitions
-from salesgrid_common.custom_fields.tables import custom_field_values
+from salesgrid_common.custom_fields.registry import load_definitions
 from salesgrid_common.custom_fields.values import merge_values, user_keys
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.ids import new_id
-from salesgrid_customers import models
 from salesgrid_customers.customer_events import customer_state
 from salesgrid_customers.domain import imports
 from salesgrid_customers.domain.customer import Customer, Tier, make_customer
 from salesgrid_customers.domain.errors import DomainError
-from salesgrid_customers.stores.customers import customer_to_row, insert_name_keys
+from salesgrid_customers.stores.customers import insert_customers
+from salesgrid_customers.stores.duplicates import taken_names_and_codes
 from salesgrid_customers.usecases._support import (
     CUSTOMER_FIELDS,
     EVENT_PREFIX,
@@ -51,6 +49,9 @@ class StagedRow(Protocol):
 
     @property
     def id(self) -> str: ...
+
+    @property
+    def row_number(self) -> int: ...
 
     @property
     def data(self) -> Mapping[str, str]: ...
@@ -127,16 +128,7 @@ class BulkCreateMixin(CustomersUseCasesBase):
         taken_names: set[str] = set()
         taken_codes: set[str] = set()
         if candidates:
-            rows = (
-                await session.execute(
-                    select(models.Customer.normalised_name, models.Customer.credit_code).where(
-                        models.Customer.active,
-                        or_(models.Customer.normalised_name.in_(names), models.Customer.credit_code.in_(codes)),
-                    )
-                )
-            ).all()
-            taken_names = {name for name, _ in rows}
-            taken_codes = {code for _, code in rows if code}
+            taken_names, taken_codes = await taken_names_and_codes(session, names, codes)
         kept = []
         for candidate in candidates:
             name, code = candidate.customer.normalised_name, candidate.customer.credit_code
@@ -176,16 +168,7 @@ class BulkCreateMixin(CustomersUseCasesBase):
         now: Any,
         definitions: Sequence[FieldDefinition],
     ) -> None:
-        rows = [customer_to_row(a.customer) for a in accepted]
-        await session.execute(insert(models.Customer.__table__), rows)
-        await insert_name_keys(session, ((row["id"], row["normalised_name"]) for row in rows))
-        if indexed := [
-            entry
-            for row in rows
-            if row["custom_fields"]
-            for entry in index_rows(CUSTOMER_FIELDS, row["id"], definitions, row["custom_fields"])
-        ]:
-            await session.execute(insert(custom_field_values), indexed)
+        await insert_customers(session, [a.customer for a in accepted], definitions)
         await self.outbox.record_new_aggregates(
             session,
             EVENT_PREFIX + "created",

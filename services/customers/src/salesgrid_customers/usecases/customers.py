@@ -2,33 +2,26 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, String, and_, bindparam, cast, select
-from sqlalchemy.orm import aliased
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from salesgrid_common.auth import Principal, scope_filter
-from salesgrid_common.custom_fields.registry import apply_values, filter_clauses
-from salesgrid_common.paging import keyset_page, sorted_keyset_page
-from salesgrid_customers import models
+from salesgrid_common.auth import Principal
+from salesgrid_common.custom_fields.registry import apply_values
 from salesgrid_customers.domain.concurrency import check_version
 from salesgrid_customers.domain.customer import Customer, Tier, make_customer, normalise_tag
 from salesgrid_customers.domain.dedup import DuplicateReport
-from salesgrid_customers.domain.search import MatchMode, NameQuery, parse_query
+from salesgrid_customers.domain.search import parse_query
 from salesgrid_customers.domain.errors import ValidationFailed
-from salesgrid_customers.stores.customers import customers_from_rows, save_customer
+from salesgrid_customers.stores.customer_lists import LIST_ORDERS, CustomerFilter, customers_page
+from salesgrid_customers.stores.customers import save_customer
 
 from salesgrid_customers.usecases._support import (
     CUSTOMER_FIELDS,
     AddressInput,
     CustomersUseCasesBase,
     _address,
-    shared_with,
 )
 
 
@@ -50,44 +43,8 @@ class CustomerChanges:
     custom_fields: Mapping[str, Any] | None = None  # keys given are set (empty clears); others unchanged
 
 
-# List orders: column, descending. "newest" (the default) pages on the time-ordered id alone.
-LIST_ORDERS: dict[str, tuple[Any, bool]] = {
-    "newest": (models.Customer.id, True),
-    "name": (models.Customer.normalised_name, False),
-    "recently_updated": (models.Customer.updated_at, True),
-}
-
-
 class CustomersMixin(CustomersUseCasesBase):
     """CustomersUseCases: customers."""
-
-    @staticmethod
-    async def _name_search(session: AsyncSession, stmt: Select[Any], name_query: NameQuery) -> Select[Any]:
-        """Names carrying every key of the query, confirmed by a text test. First the key index
-        alone: the newest SEARCH_CANDIDATES customers holding all the keys (index-only joins,
-        no customer rows read). Fewer than that is the complete set, and the page is read by
-        id from it whatever its order or scope, so a rare combination of common grams (医药物流)
-        costs its posting lists and no more. As many means the words are common: the page is
-        then read newest first, joined to one key, where matches are dense."""
-        # Keys as literals: PostgreSQL then plans with each key's own frequency; a generic plan
-        # for parameters merged common posting lists about eight times slower.
-        keys = [bindparam(None, key, type_=String, literal_execute=True) for key in name_query.keys]
-        postings = [aliased(models.CustomerNameKey) for _ in keys]
-        first = postings[0]
-        candidates = select(first.customer_id).where(first.key == keys[0])
-        for keyed, key in zip(postings[1:], keys[1:], strict=True):
-            candidates = candidates.join(keyed, and_(keyed.customer_id == first.customer_id, keyed.key == key))
-        ids = (await session.scalars(candidates.order_by(first.customer_id.desc()).limit(SEARCH_CANDIDATES))).all()
-        column = models.Customer.normalised_name
-        confirm = (
-            column.contains(name_query.text, autoescape=True)
-            if name_query.mode is MatchMode.CONTAINS
-            else column.startswith(name_query.text, autoescape=True)
-        )
-        if len(ids) < SEARCH_CANDIDATES:
-            return stmt.where(models.Customer.id.in_(ids), confirm)
-        keyed = models.CustomerNameKey
-        return stmt.join(keyed, and_(keyed.customer_id == models.Customer.id, keyed.key == keys[0])).where(confirm)
 
     async def create_customer(
         self,
@@ -174,42 +131,30 @@ class CustomersMixin(CustomersUseCasesBase):
         principal.require("customers:read")
         if sort and sort not in LIST_ORDERS:
             raise ValidationFailed(f"sort must be one of {', '.join(LIST_ORDERS)}", "sort")
-        stmt = select(models.Customer).where(
-            models.Customer.active,
-            scope_filter(
-                principal, "customers:read", models.Customer.owner_id, models.Customer.org_path, shared_with(principal)
-            ),
+        try:
+            wanted_tier = Tier(tier) if tier else None
+        except ValueError:
+            raise ValidationFailed(f"tier must be one of {', '.join(t.value for t in Tier)}", "tier") from None
+        where = CustomerFilter(
+            owner_id=owner_id,
+            tier=wanted_tier,
+            name_query=parse_query(query) if query.strip() else None,
+            tag=normalise_tag(tag) if tag.strip() else "",
+            industry=industry.strip(),
+            unit_id=unit_id.strip(),
+            updated_since=updated_since,
+            custom_fields=custom_fields,
         )
-        if owner_id:
-            stmt = stmt.where(models.Customer.owner_id == owner_id)
-        if tier:
-            try:
-                stmt = stmt.where(models.Customer.tier == Tier(tier).value)
-            except ValueError:
-                raise ValidationFailed(f"tier must be one of {', '.join(t.value for t in Tier)}", "tier") from None
-        name_query = parse_query(query) if query.strip() else None
-        if tag.strip():
-            # Tags are stored normalised as a JSON array; the JSON-encoded tag is a portable needle.
-            needle = json.dumps(normalise_tag(tag))
-            stmt = stmt.where(cast(models.Customer.tags, String).contains(needle, autoescape=True))
-        if industry.strip():
-            stmt = stmt.where(models.Customer.industry == industry.strip())
-        if unit_id.strip():
-            stmt = stmt.where(models.Customer.org_path.contains(f"/{unit_id.strip()}/", autoescape=True))
-        if updated_since is not None:
-            stmt = stmt.where(models.Customer.updated_at >= updated_since)
         async with self.reader() as session:
-            stmt = stmt.where(*await filter_clauses(session, CUSTOMER_FIELDS, models.Customer.id, custom_fields or {}))
-            if name_query is not None:
-                stmt = await self._name_search(session, stmt, name_query)
-            if sort in ("", "newest"):
-                found = await keyset_page(session, stmt, models.Customer.id, page_size, cursor)
-            else:
-                column, descending = LIST_ORDERS[sort]
-                found = await sorted_keyset_page(
-                    session, stmt, column, models.Customer.id, page_size, cursor, descending=descending
-                )
-        return customers_from_rows(found.items), found.next_token
+            return await customers_page(
+                session,
+                principal,
+                where,
+                sort=sort,
+                page_size=page_size,
+                cursor=cursor,
+                search_candidates=SEARCH_CANDIDATES,
+            )
 
 
 def revised(

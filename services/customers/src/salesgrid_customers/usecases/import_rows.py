@@ -4,14 +4,11 @@ simply accept it, else the single-create rules in a savepoint) and the job's cou
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth import Principal
-from salesgrid_customers import models
 from salesgrid_customers.domain import imports
 from salesgrid_customers.domain.customer import make_customer
 from salesgrid_customers.domain.errors import (
@@ -22,7 +19,7 @@ from salesgrid_customers.domain.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from salesgrid_customers.stores.import_jobs import mark_created
+from salesgrid_customers.stores.import_jobs import count_processed, mark_created, mark_row, row_of_customer
 from salesgrid_customers.usecases._support import AddressInput
 from salesgrid_customers.usecases.bulk_create import BulkCreateMixin, StagedRow
 
@@ -31,7 +28,7 @@ class ImportRowsMixin(BulkCreateMixin):
     """CustomersUseCases: the import worker's rows."""
 
     async def _import_pending(
-        self, session: AsyncSession, job: models.ImportJob, acting: Principal, pending: Sequence[StagedRow]
+        self, session: AsyncSession, job_id: str, acting: Principal, pending: Sequence[StagedRow]
     ) -> int:
         """The claimed rows' outcomes and the job's counters, in the caller's transaction: the
         customers created."""
@@ -42,29 +39,16 @@ class ImportRowsMixin(BulkCreateMixin):
         for staged in pending:
             if staged.id in bulk:
                 continue
-            outcome = await self._import_row(session, job.id, acting, staged)  # refused or name taken
-            created += "customer_id" in outcome
-            await session.execute(
-                update(models.ImportRow)
-                .where(models.ImportRow.id == staged.id)
-                .values(**{"status": imports.RowStatus.CREATED, **outcome})
-            )
+            outcome = await self._import_row(session, job_id, acting, staged)  # refused or name taken
+            created += isinstance(outcome, str)
+            await mark_row(session, staged.id, outcome)
             await asyncio.sleep(0)  # SQLite runs on the loop: let reads in between rows
-        await session.execute(
-            update(models.ImportJob)
-            .where(models.ImportJob.id == job.id)
-            .values(
-                status=imports.ImportStatus.RUNNING,
-                processed=models.ImportJob.processed + len(pending),
-                created=models.ImportJob.created + created,
-                failed=models.ImportJob.failed + len(pending) - created,
-            )
-        )
+        await count_processed(session, job_id, len(pending), created)
         return created
 
     async def _import_row(
         self, session: AsyncSession, job_id: str, acting: Principal, staged: StagedRow
-    ) -> dict[str, Any]:
+    ) -> str | imports.RowError:
         """One row under the single-create rules, in a savepoint: its outcome (the customer id,
         or the error naming the column)."""
         try:
@@ -87,14 +71,15 @@ class ImportRowsMixin(BulkCreateMixin):
                     cap_held=True,
                     custom_fields=fields_.custom_fields,
                 )
-            return {"customer_id": row.id}
+            return row.id
         except (ValidationFailed, AlreadyExists, PermissionDenied, FailedPrecondition, NotFound) as exc:
-            return await self._row_error(session, job_id, staged.data, exc)
+            return await self._row_error(session, job_id, staged, exc)
 
     async def _row_error(
-        self, session: AsyncSession, job_id: str, data: Mapping[str, str], exc: DomainError
-    ) -> dict[str, Any]:
-        message, owner = exc.message, None
+        self, session: AsyncSession, job_id: str, staged: StagedRow, exc: DomainError
+    ) -> imports.RowError:
+        data = staged.data
+        message, owner = exc.message, ""
         if isinstance(exc, AlreadyExists):
             probe = make_customer(
                 id="probe",
@@ -106,17 +91,8 @@ class ImportRowsMixin(BulkCreateMixin):
             report = await self._duplicates(session, probe.normalised_name, probe.credit_code, None)
             if report.blocking:
                 first = report.blocking[0]
-                owner = first.owner_id
-                earlier = await session.scalar(
-                    select(models.ImportRow.row_number).where(
-                        models.ImportRow.job_id == job_id, models.ImportRow.customer_id == first.customer_id
-                    )
-                )
+                owner = first.owner_id or ""
+                earlier = await row_of_customer(session, job_id, first.customer_id)
                 if earlier is not None:
                     message = f"duplicate of row {earlier} of this file: {message}"
-        return {
-            "status": imports.RowStatus.ERROR,
-            "error_column": imports.column_of(exc.field),
-            "error_message": message[:1000],
-            "existing_owner_id": owner,
-        }
+        return imports.RowError(staged.row_number, imports.column_of(exc.field), message, owner)

@@ -8,7 +8,6 @@ import io
 from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
-from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth import Principal, principal_from_claims
@@ -16,11 +15,18 @@ from salesgrid_common.business_metrics import count_import_completed, count_impo
 from salesgrid_common.custom_fields.registry import load_definitions
 from salesgrid_common.ids import new_id
 from salesgrid_common.imports.files import STAGE_BATCH, off_loop, read_rows
-from salesgrid_common.imports.jobs import row_id, stage
-from salesgrid_common.paging import keyset_page
-from salesgrid_customers import models
+from salesgrid_common.imports.jobs import row_id
 from salesgrid_customers.domain import imports
-from salesgrid_customers.stores.import_jobs import import_job_from_row, row_error_from_row
+from salesgrid_customers.stores.import_jobs import (
+    QueuedJob,
+    claim_pending_rows,
+    finish_job,
+    get_import_job,
+    pending_count,
+    row_errors_page,
+    stage_import,
+    unfinished_jobs,
+)
 from salesgrid_customers.domain.dedup import OwnerInfo
 from salesgrid_customers.domain.errors import (
     NotFound,
@@ -84,16 +90,7 @@ class ImportsMixin(ImportRowsMixin):
                 "created_by": principal.subject_id,
                 "created_at": self.clock(),
             }
-            await stage(
-                session,
-                models.ImportJob.__table__,
-                models.ImportRow.__table__,
-                job,
-                rows,
-                header,
-                imports.MAX_ROWS,
-                IMPORT_STAGE_BATCH,
-            )
+            await stage_import(session, job, rows, header, imports.MAX_ROWS, IMPORT_STAGE_BATCH)
         return await self._job(job_id)
 
     @staticmethod
@@ -106,9 +103,9 @@ class ImportsMixin(ImportRowsMixin):
 
     async def _job(self, job_id: str) -> imports.ImportJob:
         async with self.sessions() as session:
-            job = await session.get(models.ImportJob, job_id)
+            job = await get_import_job(session, job_id)
             assert job is not None
-            return import_job_from_row(job)
+            return job
 
     async def get_import(
         self, principal: Principal, job_id: str, page_size: int = 50, cursor: str = ""
@@ -116,39 +113,24 @@ class ImportsMixin(ImportRowsMixin):
         """The job (only its importer sees it) and a page of its row errors, in row order."""
         principal.require("customers:create")
         async with self.sessions() as session:
-            job = await session.get(models.ImportJob, job_id)
+            job = await get_import_job(session, job_id)
             if job is None or job.created_by != principal.subject_id:
                 raise NotFound(f"import {job_id} does not exist", "id")
-            found = await keyset_page(
-                session,
-                select(models.ImportRow).where(
-                    models.ImportRow.job_id == job_id, models.ImportRow.status == imports.RowStatus.ERROR
-                ),
-                models.ImportRow.id,
-                page_size,
-                cursor,
-                newest_first=False,
-            )
-            owners = await owners_of(session, (row.existing_owner_id or "" for row in found.items))
-        return import_job_from_row(job), [row_error_from_row(r) for r in found.items], found.next_token, owners
+            errors, next_token = await row_errors_page(session, job_id, page_size, cursor)
+            owners = await owners_of(session, (error.existing_owner_id for error in errors))
+        return job, errors, next_token, owners
 
     async def run_imports(self) -> int:
         """Process one batch of pending rows of each unfinished job (oldest first): rows created."""
         async with self.sessions() as session:
-            jobs = (
-                await session.scalars(
-                    select(models.ImportJob)
-                    .where(models.ImportJob.status != imports.ImportStatus.DONE)
-                    .order_by(models.ImportJob.id)
-                )
-            ).all()
+            jobs = await unfinished_jobs(session)
         created = 0
         for job in jobs:
             while (done := await self._import_batch(job)) is not None:  # the job's batches, to its end
                 created += done
         return created
 
-    async def _import_batch(self, job: models.ImportJob) -> int | None:
+    async def _import_batch(self, job: QueuedJob) -> int | None:
         """Customers created from the next batch, in one transaction: each row in its own
         savepoint (a refused row keeps its per-row error, the others go on), the rows' outcomes
         and the job's counters commit together, so a crash leaves the whole batch pending and
@@ -158,31 +140,11 @@ class ImportsMixin(ImportRowsMixin):
         created = 0
         finished = False
         async with self.sessions() as session, session.begin():
-            # The id and cells of each row (plain rows: the ORM's identity map is not needed).
-            query = (
-                select(models.ImportRow.id, models.ImportRow.data)
-                .where(models.ImportRow.job_id == job.id, models.ImportRow.status == imports.RowStatus.PENDING)
-                .order_by(models.ImportRow.id)
-                .limit(IMPORT_BATCH)
-            )
-            if session.bind.dialect.name != "sqlite":
-                query = query.with_for_update(skip_locked=True)
-            pending = (await session.execute(query)).all()
+            pending = await claim_pending_rows(session, job.id, IMPORT_BATCH)
             if pending:
-                created = await self._import_pending(session, job, acting, pending)
-            else:
-                done = await session.scalar(
-                    select(func.count())
-                    .select_from(models.ImportRow)
-                    .where(models.ImportRow.job_id == job.id, models.ImportRow.status == imports.RowStatus.PENDING)
-                )
-                if not done:  # only the replica that marks the job done counts it
-                    marked = await session.execute(
-                        update(models.ImportJob)
-                        .where(models.ImportJob.id == job.id, models.ImportJob.status != imports.ImportStatus.DONE)
-                        .values(status=imports.ImportStatus.DONE, finished_at=self.clock())
-                    )
-                    finished = marked.rowcount == 1
+                created = await self._import_pending(session, job.id, acting, pending)
+            elif not await pending_count(session, job.id):  # only the replica that marks the job done counts it
+                finished = await finish_job(session, job.id, self.clock())
         # Committed: the business counters (salesgrid_common.business_metrics).
         if not pending:
             if finished:

@@ -5,19 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from salesgrid_common.auth import Principal
 from salesgrid_common.customer_merges import record_merge
-from salesgrid_customers import customer_events, models
+from salesgrid_customers import customer_events
 from salesgrid_customers.domain import merge
 from salesgrid_customers.domain.concurrency import check_version
 from salesgrid_customers.domain.customer import Customer
 from salesgrid_customers.stores.contacts import contacts_by_customer, save_contact
 from salesgrid_customers.stores.customers import CO_OWNERS, load_customer, save_customer
+from salesgrid_customers.stores.facts import repoint_facts
 from salesgrid_customers.domain.errors import Conflict, ValidationFailed
 
+from salesgrid_customers.stores.shares import add_shares, end_shares, shares_of
 from salesgrid_customers.usecases._support import CustomersUseCasesBase, actor_of
 
 
@@ -52,7 +51,7 @@ class MergeMixin(CustomersUseCasesBase):
                 survivor,
                 duplicates,
                 actor_of(principal),
-                {c.id: await self._shares(session, c.id) for c in (survivor, *duplicates)},
+                {c.id: await shares_of(session, c.id) for c in (survivor, *duplicates)},
             )
             # Later events about a merged id (consumed in handlers) count for the survivor; first, so
             # a handler writing facts of a merged id finishes before the facts are moved, or waits.
@@ -68,43 +67,12 @@ class MergeMixin(CustomersUseCasesBase):
             for contact in plan.survivor.contacts:  # the duplicates' contacts move to the survivor
                 await save_contact(session, loaded[contact.id], replace(contact, customer_id=survivor.id))
             involved = [survivor.id, *plan.merged_ids]
-            await session.execute(delete(models.Share).where(models.Share.customer_id.in_(involved)))
-            session.add_all(
-                models.Share(customer_id=survivor.id, user_id=sh.user_id, role=sh.role.value, created_at=now)
-                for sh in plan.shares
-            )
-            await self._repoint_facts(session, survivor.id, plan.merged_ids)
+            await end_shares(session, involved)
+            add_shares(session, survivor.id, plan.shares, now)
+            await repoint_facts(session, survivor.id, plan.merged_ids)
             await self._emit(session, "merged", stored, principal, customer_events.merged(stored, plan.merged_ids))
             await self._emit_state(session, "updated", stored, principal)
             return stored, plan
-
-    @staticmethod
-    async def _repoint_facts(session: AsyncSession, survivor_id: str, merged_ids: Sequence[str]) -> None:
-        """Our replicas of other services' facts follow the merge: producers re-point their records
-        on `merged` but do not replay their history."""
-        for model in (models.OpportunityFact, models.ContractFact, models.MoneyFact):
-            await session.execute(
-                update(model).where(model.customer_id.in_(merged_ids)).values(customer_id=survivor_id)
-            )
-        facts = (
-            await session.scalars(select(models.RepActivity).where(models.RepActivity.customer_id.in_(merged_ids)))
-        ).all()
-        for fact in facts:
-            target = await session.get(models.RepActivity, (survivor_id, fact.rep_id))
-            if target is None:
-                target = models.RepActivity(customer_id=survivor_id, rep_id=fact.rep_id, follow_up_count=0)
-                session.add(target)
-            target.follow_up_count = (target.follow_up_count or 0) + fact.follow_up_count
-            for name, pick in (
-                ("first_follow_up_at", min),
-                ("last_follow_up_at", max),
-                ("first_opportunity_at", min),
-                ("last_opportunity_at", max),
-                ("last_deal_at", max),
-            ):
-                known = [v for v in (getattr(target, name), getattr(fact, name)) if v is not None]
-                setattr(target, name, pick(known) if known else None)
-            await session.delete(fact)
 
     async def deactivate(self, principal: Principal, customer_id: str, expected_version: int) -> Customer:
         principal.require("customers:delete")

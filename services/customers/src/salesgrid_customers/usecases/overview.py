@@ -5,13 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
-
 from salesgrid_common.auth import Principal
-from salesgrid_customers import models
 from salesgrid_customers.domain import overview
 from salesgrid_customers.domain.customer import Contact, Customer
 from salesgrid_customers.stores.contacts import contacts_of
+from salesgrid_customers.stores.facts import customer_facts
 
 from salesgrid_customers.usecases._support import CustomersUseCasesBase
 
@@ -34,35 +32,13 @@ class OverviewMixin(CustomersUseCasesBase):
         async with self.reader() as session:
             row = await self._readable(session, principal, customer_id)
             contacts = await contacts_of(session, row.id)
-            count, last = (
-                await session.execute(
-                    select(
-                        func.coalesce(func.sum(models.RepActivity.follow_up_count), 0),
-                        func.max(models.RepActivity.last_follow_up_at),
-                    ).where(models.RepActivity.customer_id == row.id)
-                )
-            ).one()
-            opportunities = (
-                await session.scalars(
-                    select(models.OpportunityFact).where(models.OpportunityFact.customer_id == row.id)
-                )
-            ).all()
-            contracts = (
-                await session.scalars(select(models.ContractFact).where(models.ContractFact.customer_id == row.id))
-            ).all()
-            money = (
-                await session.scalars(select(models.MoneyFact).where(models.MoneyFact.customer_id == row.id))
-            ).all()
+            facts = await customer_facts(session, row.id)
         return Overview(
             row,
             contacts,
-            int(count),
-            last,
-            sum(1 for o in opportunities if o.status == overview.OPEN_OPPORTUNITY),
-            len(contracts),
-            overview.summarise(
-                ((o.status, o.amount, o.currency) for o in opportunities),
-                ((c.status, c.total, c.currency) for c in contracts),
-                ((m.amount, m.currency) for m in money),
-            ),
+            facts.follow_up_count,
+            facts.last_follow_up_at,
+            sum(1 for status, _, _ in facts.opportunities if status == overview.OPEN_OPPORTUNITY),
+            len(facts.contracts),
+            overview.summarise(facts.opportunities, facts.contracts, facts.money),
         )

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
-
-from salesgrid.events.v1.customers_events_pb2 import CustomerArbitrationDecided
 from salesgrid_common.auth import Principal
 from salesgrid_common.ids import new_id
-from salesgrid_customers import models
+from salesgrid_customers import customer_events
 from salesgrid_customers.domain import ownership
 from salesgrid_customers.domain.ownership import Arbitration
 from salesgrid_customers.stores.arbitrations import insert_arbitration
@@ -17,6 +14,7 @@ from salesgrid_customers.domain.dedup import CandidateCustomer, DuplicateProbe, 
 from salesgrid_customers.domain.errors import FailedPrecondition, ValidationFailed
 
 from salesgrid_customers.stores.customers import CO_OWNERS, load_customer
+from salesgrid_customers.stores.facts import first_activity
 from salesgrid_customers.usecases._support import CustomersUseCasesBase
 
 
@@ -49,12 +47,7 @@ class OwnershipMixin(CustomersUseCasesBase):
             matched = {m.customer_id for m in (*report.blocking, *report.warnings)}
             if unmatched := [r.id for r in others if r.id not in matched]:
                 raise FailedPrecondition(f"not near duplicates of {first.id}: {', '.join(unmatched)}", "customer_ids")
-            facts = {
-                (f.customer_id, f.rep_id): f
-                for f in (
-                    await session.scalars(select(models.RepActivity).where(models.RepActivity.customer_id.in_(ids)))
-                ).all()
-            }
+            facts = await first_activity(session, ids)
             claims = []
             for r in rows:
                 fact = facts.get((r.id, r.owner_id))
@@ -79,18 +72,6 @@ class OwnershipMixin(CustomersUseCasesBase):
             insert_arbitration(session, record)
             anchor = next((r for r in rows if r.id == decision.winner_customer_id), first)
             await self._emit(
-                session,
-                "arbitration_decided",
-                anchor,
-                principal,
-                CustomerArbitrationDecided(
-                    arbitration_id=record.id,
-                    customer_ids=ids,
-                    rep_ids=owners,
-                    winner_rep_id=decision.winner_rep_id or "",
-                    winner_customer_id=decision.winner_customer_id or "",
-                    rule=decision.rule.value,
-                    reason=decision.reason,
-                ),
+                session, "arbitration_decided", anchor, principal, customer_events.arbitration_decided(record)
             )
             return record

@@ -6,17 +6,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sqlalchemy import select
-
-from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.auth import Principal
 from salesgrid_common.channels import PARTNER_CHANNELS, PARTNER_TIERS
-from salesgrid_common.paging import keyset_page
-from salesgrid_customers import models
 from salesgrid_customers.domain.concurrency import check_version
 from salesgrid_customers.domain.customer import Customer, PartnerProfile
 from salesgrid_customers.domain.errors import ValidationFailed
-from salesgrid_customers.stores.customers import customers_from_rows, save_customer
-from salesgrid_customers.usecases._support import CustomersUseCasesBase, shared_with
+from salesgrid_customers.stores.customer_lists import partners_page
+from salesgrid_customers.stores.facts import contract_customer
+from salesgrid_customers.stores.customers import save_customer
+from salesgrid_customers.usecases._support import CustomersUseCasesBase
 
 
 def check_profile(channel: str, tier: str, contract_id: str) -> tuple[str, str, str]:
@@ -58,10 +56,7 @@ class PartnersMixin(CustomersUseCasesBase):
             current = await self._writable(session, principal, customer_id)
             check_version(expected_version, current.version)
             if contract_id:
-                owner = await session.scalar(
-                    select(models.ContractFact.customer_id).where(models.ContractFact.contract_id == contract_id)
-                )
-                if owner != current.id:
+                if await contract_customer(session, contract_id) != current.id:
                     raise ValidationFailed("is not a known contract of this account", "contract_id")
             stored = await save_customer(
                 session, current, replace(current, partner=PartnerProfile(channel, tier, contract_id), updated_at=now)
@@ -74,21 +69,11 @@ class PartnersMixin(CustomersUseCasesBase):
     ) -> tuple[list[Customer], str]:
         """Partners in the caller's customer scope, newest first."""
         principal.require("customers:read")
-        stmt = select(models.Customer).where(
-            models.Customer.active,
-            models.Customer.partner_channel != "",
-            scope_filter(
-                principal, "customers:read", models.Customer.owner_id, models.Customer.org_path, shared_with(principal)
-            ),
-        )
-        if channel.strip():
-            if channel.strip() not in PARTNER_CHANNELS:
-                raise ValidationFailed(f"must be one of {', '.join(PARTNER_CHANNELS)}", "channel")
-            stmt = stmt.where(models.Customer.partner_channel == channel.strip())
-        if tier.strip():
-            if tier.strip() not in PARTNER_TIERS:
-                raise ValidationFailed(f"must be one of {', '.join(PARTNER_TIERS)}", "tier")
-            stmt = stmt.where(models.Customer.partner_tier == tier.strip())
+        if channel.strip() and channel.strip() not in PARTNER_CHANNELS:
+            raise ValidationFailed(f"must be one of {', '.join(PARTNER_CHANNELS)}", "channel")
+        if tier.strip() and tier.strip() not in PARTNER_TIERS:
+            raise ValidationFailed(f"must be one of {', '.join(PARTNER_TIERS)}", "tier")
         async with self.reader() as session:
-            found = await keyset_page(session, stmt, models.Customer.id, page_size, cursor)
-        return customers_from_rows(found.items), found.next_token
+            return await partners_page(
+                session, principal, channel=channel.strip(), tier=tier.strip(), page_size=page_size, cursor=cursor
+            )

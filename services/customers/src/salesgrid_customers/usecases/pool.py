@@ -5,24 +5,29 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import and_, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid.events.v1.customers_events_pb2 import CustomerPoolReturnWarning
 from salesgrid_common import localtime
 from salesgrid_common.auth import Principal, Scope
-from salesgrid_common.directory import directory_units
 from salesgrid_common.ids import new_id
-from salesgrid_common.paging import keyset_page
-from salesgrid_customers import customer_events, models
+from salesgrid_customers import customer_events
 from salesgrid_customers.domain.customer import Customer
-from salesgrid_customers.stores.pool_policies import put_pool_policy
-from salesgrid_customers.stores.customers import active_customer, customer_from_row, customers_from_rows, move_customer
+from salesgrid_customers.stores.customer_lists import pool_page
+from salesgrid_customers.stores.customers import active_customer, move_customer
+from salesgrid_customers.stores.pool import (
+    claims_between,
+    held_count,
+    owned_with_activity,
+    record_claim,
+    record_warning,
+)
+from salesgrid_customers.stores.pool_policies import active_unit_path, put_pool_policy
+from salesgrid_customers.stores.shares import end_shares
 from salesgrid_customers.domain import pool
 from salesgrid_customers.domain.errors import Conflict, FailedPrecondition, NotFound, PermissionDenied, ValidationFailed
 
-from salesgrid_customers.usecases._support import CustomersUseCasesBase, POLICY_FIELDS, actor_of, held_count, unit_path
+from salesgrid_customers.usecases._support import CustomersUseCasesBase, POLICY_FIELDS, actor_of, unit_path
 
 
 SCAN_BATCH = 500
@@ -34,19 +39,7 @@ async def held_and_claimed_today(session: AsyncSession, user_id: str, now: datet
     held = await held_count(session, user_id)
     calendar = await localtime.user_calendar(session, user_id)
     start, end = calendar.day_bounds(calendar.today(now))
-    today = (
-        await session.scalar(
-            select(func.count())
-            .select_from(models.PoolClaim)
-            .where(
-                models.PoolClaim.user_id == user_id,
-                models.PoolClaim.claimed_at >= start,
-                models.PoolClaim.claimed_at < end,
-            )
-        )
-        or 0
-    )
-    return int(held), int(today), calendar.zone_name
+    return held, await claims_between(session, user_id, start, end), calendar.zone_name
 
 
 class PoolMixin(CustomersUseCasesBase):
@@ -68,12 +61,12 @@ class PoolMixin(CustomersUseCasesBase):
                 session,
                 current,
                 current.released_to_pool(released.previous_owner_id, now),
-                models.Customer.owner_id == released.previous_owner_id,
+                released.previous_owner_id,
             )
             if stored is None:
                 raise Conflict("customer changed owner concurrently", "owner_id")
             # A pool customer cannot be shared (sharing.add_share): its shares end with the release.
-            await session.execute(delete(models.Share).where(models.Share.customer_id == current.id))
+            await end_shares(session, [current.id])
             await self._emit(
                 session,
                 "released_to_pool",
@@ -89,10 +82,8 @@ class PoolMixin(CustomersUseCasesBase):
     ) -> tuple[list[Customer], str]:
         """The pool is public to everyone holding pool:read (公海), newest release first by id."""
         principal.require("pool:read")
-        stmt = select(models.Customer).where(models.Customer.active, models.Customer.owner_id.is_(None))
         async with self.sessions() as session:
-            found = await keyset_page(session, stmt, models.Customer.id, page_size, cursor)
-        return customers_from_rows(found.items), found.next_token
+            return await pool_page(session, page_size, cursor)
 
     async def claim(self, principal: Principal, customer_id: str) -> Customer:
         principal.require("pool:claim")
@@ -119,11 +110,11 @@ class PoolMixin(CustomersUseCasesBase):
                 session,
                 current,
                 current.claimed_by(me, principal.org_path, now),
-                models.Customer.owner_id.is_(None),
+                None,
             )
             if stored is None:
                 raise FailedPrecondition("customer was claimed by someone else", "owner_id")
-            session.add(models.PoolClaim(id=new_id(), customer_id=current.id, user_id=me, claimed_at=now))
+            record_claim(session, new_id(), current.id, me, now)
             await self._emit(session, "claimed", stored, principal, customer_events.claimed_from_pool(stored))
             await self._owner_changed(session, stored, principal, None, "claim")
             return stored
@@ -137,40 +128,14 @@ class PoolMixin(CustomersUseCasesBase):
         after = ""
         while True:
             async with self.sessions() as session:
-                stmt = (
-                    select(models.Customer, models.RepActivity)
-                    .outerjoin(
-                        models.RepActivity,
-                        and_(
-                            models.RepActivity.customer_id == models.Customer.id,
-                            models.RepActivity.rep_id == models.Customer.owner_id,
-                        ),
-                    )
-                    .where(
-                        models.Customer.active,
-                        models.Customer.owner_id.is_not(None),
-                        models.Customer.assigned_at.is_not(None),
-                        models.Customer.id > after,
-                    )
-                    .order_by(models.Customer.id)
-                    .limit(SCAN_BATCH)
-                )
-                batch = list((await session.execute(stmt)).tuples().all())
+                batch = await owned_with_activity(session, after, SCAN_BATCH)
                 policies = await self._unit_policies(session)
                 calendars = localtime.UnitCalendars(session)
-                zones = {row.owner_id: (await calendars.of_user(row.owner_id)).zone_name for row, _ in batch}
+                zones = {c.owner_id: (await calendars.of_user(c.owner_id)).zone_name for c, _ in batch if c.owner_id}
             if not batch:
                 return returned, warned
             after = batch[-1][0].id
-            for customer, fact in ((customer_from_row(row), fact) for row, fact in batch):
-                facts = pool.ActivityFacts(
-                    customer.id,
-                    customer.owner_id,
-                    customer.assigned_at,
-                    fact.last_follow_up_at if fact else None,
-                    fact.last_opportunity_at if fact else None,
-                    fact.last_deal_at if fact else None,
-                )
+            for customer, facts in batch:
                 policy = pool.resolve_policy(customer.owner_unit_path, policies, self.policy)
                 zone_name = zones[customer.owner_id]  # periods count on the owner's branch calendar
                 if (decision := pool.due_for_return(facts, policy, now, zone_name)) is not None:
@@ -185,14 +150,12 @@ class PoolMixin(CustomersUseCasesBase):
                 session,
                 customer,
                 customer.released_to_pool(decision.owner_id, now),
-                and_(
-                    models.Customer.owner_id == decision.owner_id,
-                    models.Customer.assigned_at == customer.assigned_at,
-                ),
+                decision.owner_id,
+                same_assignment=True,
             )
             if stored is None:
                 return 0
-            await session.execute(delete(models.Share).where(models.Share.customer_id == customer.id))
+            await end_shares(session, [customer.id])
             await self._emit(
                 session,
                 "released_to_pool",
@@ -206,21 +169,10 @@ class PoolMixin(CustomersUseCasesBase):
     async def _warn(self, row: Customer, warning: pool.ReturnWarning, now: datetime) -> int:
         try:
             async with self.sessions() as session, session.begin():
-                if await session.get(models.PoolWarning, warning.idempotency_key) is not None:
-                    return 0
-                session.add(models.PoolWarning(key=warning.idempotency_key, customer_id=row.id, sent_at=now))
-                await session.flush()  # a replica that inserted the same key first wins here
+                if not await record_warning(session, warning.idempotency_key, row.id, now):
+                    return 0  # a replica that inserted the same key first wins in record_warning
                 await self._emit(
-                    session,
-                    "pool_return_warning",
-                    row,
-                    None,
-                    CustomerPoolReturnWarning(
-                        customer_id=row.id,
-                        owner_id=warning.owner_id,
-                        rule=warning.rule.value,
-                        due_at=warning.due_at.isoformat(),
-                    ),
+                    session, "pool_return_warning", row, None, customer_events.pool_return_warning(row, warning)
                 )
         except IntegrityError:
             return 0
@@ -233,9 +185,7 @@ class PoolMixin(CustomersUseCasesBase):
             raise PermissionDenied("pool policies need customers:update at subtree or all scope")
         if not unit_id.strip():
             raise ValidationFailed("the org unit is required", "unit_id")
-        path = await session.scalar(
-            select(directory_units.c.path).where(directory_units.c.unit_id == unit_id, directory_units.c.active)
-        )
+        path = await active_unit_path(session, unit_id)
         if path is None:
             raise NotFound(f"org unit {unit_id} does not exist", "unit_id")
         if scope is Scope.SUBTREE and not (principal.org_path and path.startswith(principal.org_path)):

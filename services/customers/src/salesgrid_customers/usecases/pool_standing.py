@@ -8,11 +8,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from salesgrid_common.auth import Principal
-from sqlalchemy import select
 
-from salesgrid_customers import models
 from salesgrid_customers.domain.errors import FailedPrecondition
-from salesgrid_customers.domain.pool_standing import PoolStanding, Released, standing
+from salesgrid_customers.domain.pool_standing import PoolStanding, standing
+from salesgrid_customers.stores.pool import released_by_since
 from salesgrid_customers.usecases import CustomersUseCases
 from salesgrid_customers.usecases.pool import held_and_claimed_today
 
@@ -32,18 +31,7 @@ class PoolStandingUseCases:
             held, today, zone_name = await held_and_claimed_today(session, me, now)
             # Released by him, back in the pool, within the cool-down (a day of margin for DST).
             since = now - timedelta(days=policy.reclaim_cooldown_days + 1)
-            rows = (
-                await session.execute(
-                    select(models.Customer.id, models.Customer.legal_name, models.Customer.released_at).where(
-                        models.Customer.active,
-                        models.Customer.owner_id.is_(None),
-                        models.Customer.previous_owner_id == me,
-                        models.Customer.released_at.is_not(None),
-                        models.Customer.released_at >= since,
-                    )
-                )
-            ).all()
-        released = [Released(row.id, row.legal_name, row.released_at) for row in rows]
+            released = await released_by_since(session, me, since)
         return standing(
             policy, source, held_count=held, claims_today=today, released=released, now=now, zone_name=zone_name
         ), zone_name

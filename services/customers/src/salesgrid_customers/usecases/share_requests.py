@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.customers_events_pb2 import CustomerShareRequestState
@@ -15,21 +14,21 @@ from salesgrid_common.auth import Principal
 from salesgrid_common.directory import get_user
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.ids import new_id
-from salesgrid_common.paging import keyset_page
-from salesgrid_customers import models
 from salesgrid_customers.domain import share_requests as rules
 from salesgrid_customers.domain.access import MANAGER_ROLES, is_owner_or_manager
 from salesgrid_customers.domain.customer import Customer
 from salesgrid_customers.domain.dedup import OwnerInfo
-from salesgrid_customers.stores.customers import active_customer, customer_from_row
+from salesgrid_customers.stores.customers import active_customer, customer_by_id, customers_by_id
 from salesgrid_customers.stores.share_requests import (
     get_share_request,
+    has_pending_request,
     insert_share_request,
     save_decision,
-    share_request_from_row,
+    share_requests_page,
 )
 from salesgrid_customers.domain.errors import NotFound, PermissionDenied, ValidationFailed
 from salesgrid_customers.owners import owners_of
+from salesgrid_customers.stores.shares import shares_of
 from salesgrid_customers.usecases._support import actor_of
 
 if TYPE_CHECKING:
@@ -97,20 +96,14 @@ class ShareRequestUseCases:
         message = message.strip()
         async with self.customers.sessions() as session, session.begin():
             customer = await self._customer(session, customer_id)
-            pending = await session.scalar(
-                select(models.ShareRequestRow.id).where(
-                    models.ShareRequestRow.customer_id == customer.id,
-                    models.ShareRequestRow.requester_id == principal.subject_id,
-                    models.ShareRequestRow.status == rules.RequestStatus.PENDING,
-                )
-            )
+            pending = await has_pending_request(session, customer.id, principal.subject_id)
             parsed = rules.check_request(
                 requester_id=principal.subject_id,
                 owner_id=customer.owner_id,
-                shares=await self.customers._shares(session, customer.id),
+                shares=await shares_of(session, customer.id),
                 role=role,
                 message=message,
-                already_pending=pending is not None,
+                already_pending=pending,
             )
             request = rules.ShareRequest(
                 id=new_id(),
@@ -152,8 +145,7 @@ class ShareRequestUseCases:
             request = await get_share_request(session, request_id)
             if request is None:
                 raise NotFound(f"share request {request_id!r} does not exist", "id")
-            stored = await session.get(models.Customer, request.customer_id)
-            customer = None if stored is None else customer_from_row(stored)
+            customer = await customer_by_id(session, request.customer_id)
             if customer is None or not (
                 request.requester_id == principal.subject_id or self._may_decide(principal, customer)
             ):
@@ -166,41 +158,25 @@ class ShareRequestUseCases:
         """outgoing: the caller's own requests; incoming: requests about customers he owns or, as
         a manager, about customers of his subtree; newest first."""
         which, wanted = rules.parse_box(box), rules.parse_status(status)
-        query = select(models.ShareRequestRow).join(
-            models.Customer, models.Customer.id == models.ShareRequestRow.customer_id
-        )
-        if which is rules.Box.OUTGOING:
-            query = query.where(models.ShareRequestRow.requester_id == principal.subject_id)
-        else:
-            mine = models.Customer.owner_id == principal.subject_id
-            if set(principal.roles) & MANAGER_ROLES and principal.org_path:
-                mine = or_(
-                    mine,
-                    and_(
-                        models.Customer.owner_id.is_not(None),
-                        models.Customer.org_path.startswith(principal.org_path, autoescape=True),
-                    ),
-                )
-            query = query.where(mine)
-        if wanted is not None:
-            query = query.where(models.ShareRequestRow.status == wanted)
+        outgoing = which is rules.Box.OUTGOING
+        manager = bool(set(principal.roles) & MANAGER_ROLES and principal.org_path)
         async with self.customers.sessions() as session:
-            found = await keyset_page(session, query, models.ShareRequestRow.id, page_size, cursor)
-            customers = {
-                c.id: customer_from_row(c)
-                for c in (
-                    await session.scalars(
-                        select(models.Customer).where(models.Customer.id.in_({r.customer_id for r in found.items}))
-                    )
-                ).all()
-            }
+            requests, next_token = await share_requests_page(
+                session,
+                requester_id=principal.subject_id if outgoing else "",
+                owner_id="" if outgoing else principal.subject_id,
+                subtree=principal.org_path if manager and not outgoing else "",
+                status=wanted,
+                page_size=page_size,
+                cursor=cursor,
+            )
+            customers = await customers_by_id(session, (r.customer_id for r in requests))
             people = await owners_of(
                 session,
                 [
                     i
-                    for r in found.items
+                    for r in requests
                     for i in (r.requester_id, customers[r.customer_id].owner_id or "", r.decided_by or "")
                 ],
             )
-        requests = [share_request_from_row(r) for r in found.items]
-        return [ShareRequestView(r, customers[r.customer_id], people) for r in requests], found.next_token
+        return [ShareRequestView(r, customers[r.customer_id], people) for r in requests], next_token

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid.events.v1.customers_events_pb2 import CustomerShareChanged
 from salesgrid_common.auth import Principal
 from salesgrid_common.directory import get_user
-from salesgrid_customers import models
+from salesgrid_customers import customer_events
 from salesgrid_customers.domain import sharing
 from salesgrid_customers.domain.customer import Customer
 from salesgrid_customers.domain.errors import ValidationFailed
+from salesgrid_customers.stores.shares import put_share, remove_share, shares_of
 
 from salesgrid_customers.usecases._support import CustomersUseCasesBase, actor_of
 
@@ -34,7 +33,7 @@ class SharingMixin(CustomersUseCasesBase):
         accepted share request)."""
         principal.require("customers:share")
         shares = sharing.add_share(
-            await self._shares(session, row.id),
+            await shares_of(session, row.id),
             owner_id=row.owner_id,
             owner_unit_path=row.owner_unit_path,
             actor=actor_of(principal),
@@ -45,19 +44,8 @@ class SharingMixin(CustomersUseCasesBase):
         if sharee is None or not sharee.active:
             raise ValidationFailed(f"unknown user {user_id}", "user_id")
         added = next(s for s in shares if s.user_id == user_id)
-        await session.execute(
-            delete(models.Share).where(models.Share.customer_id == row.id, models.Share.user_id == user_id)
-        )
-        session.add(models.Share(customer_id=row.id, user_id=user_id, role=added.role.value, created_at=self.clock()))
-        await self._emit(
-            session,
-            "shared",
-            row,
-            principal,
-            CustomerShareChanged(
-                customer_id=row.id, user_id=user_id, role=added.role.value, owner_id=row.owner_id or ""
-            ),
-        )
+        await put_share(session, row.id, added, self.clock())
+        await self._emit(session, "shared", row, principal, customer_events.shared(row, added))
         return shares
 
     async def unshare_customer(self, principal: Principal, customer_id: str, user_id: str) -> tuple[sharing.Share, ...]:
@@ -65,25 +53,17 @@ class SharingMixin(CustomersUseCasesBase):
         async with self.sessions() as session, session.begin():
             row = await self._readable(session, principal, customer_id)
             shares = sharing.remove_share(
-                await self._shares(session, row.id),
+                await shares_of(session, row.id),
                 owner_id=row.owner_id,
                 owner_unit_path=row.owner_unit_path,
                 actor=actor_of(principal),
                 user_id=user_id,
             )
-            await session.execute(
-                delete(models.Share).where(models.Share.customer_id == row.id, models.Share.user_id == user_id)
-            )
-            await self._emit(
-                session,
-                "unshared",
-                row,
-                principal,
-                CustomerShareChanged(customer_id=row.id, user_id=user_id, owner_id=row.owner_id or ""),
-            )
+            await remove_share(session, row.id, user_id)
+            await self._emit(session, "unshared", row, principal, customer_events.unshared(row, user_id))
             return shares
 
     async def list_shares(self, principal: Principal, customer_id: str) -> tuple[sharing.Share, ...]:
         async with self.reader() as session:
             row = await self._readable(session, principal, customer_id)
-            return await self._shares(session, row.id)
+            return await shares_of(session, row.id)

@@ -1,0 +1,101 @@
+"""What this service keeps of other services' records about its customers (written by the event
+handlers): each rep's activity on a customer, opportunities, contracts and money. Read here for the
+overview, the ownership arbitration and partner agreements; re-pointed here when customers merge."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salesgrid_customers import models
+
+
+@dataclass(frozen=True)
+class CustomerFacts:
+    """The overview's facts of one customer."""
+
+    follow_up_count: int
+    last_follow_up_at: datetime | None
+    opportunities: list[tuple[str, Decimal, str]]  # status, amount, currency
+    contracts: list[tuple[str, Decimal, str]]  # status, total, currency
+    money: list[tuple[Decimal, str]]  # amount, currency
+
+
+@dataclass(frozen=True)
+class FirstActivity:
+    """When a rep first followed a customer up and first opened an opportunity with it."""
+
+    first_follow_up_at: datetime | None
+    first_opportunity_at: datetime | None
+
+
+async def customer_facts(session: AsyncSession, customer_id: str) -> CustomerFacts:
+    activity = models.RepActivity
+    count, last = (
+        await session.execute(
+            select(func.coalesce(func.sum(activity.follow_up_count), 0), func.max(activity.last_follow_up_at)).where(
+                activity.customer_id == customer_id
+            )
+        )
+    ).one()
+    opportunities = (
+        await session.scalars(select(models.OpportunityFact).where(models.OpportunityFact.customer_id == customer_id))
+    ).all()
+    contracts = (
+        await session.scalars(select(models.ContractFact).where(models.ContractFact.customer_id == customer_id))
+    ).all()
+    money = (await session.scalars(select(models.MoneyFact).where(models.MoneyFact.customer_id == customer_id))).all()
+    return CustomerFacts(
+        int(count),
+        last,
+        [(o.status, o.amount, o.currency) for o in opportunities],
+        [(c.status, c.total, c.currency) for c in contracts],
+        [(m.amount, m.currency) for m in money],
+    )
+
+
+async def contract_customer(session: AsyncSession, contract_id: str) -> str | None:
+    """The customer of a contract as contracts' events describe it (None: unknown contract)."""
+    customer_id: str | None = await session.scalar(
+        select(models.ContractFact.customer_id).where(models.ContractFact.contract_id == contract_id)
+    )
+    return customer_id
+
+
+async def first_activity(session: AsyncSession, customer_ids: Sequence[str]) -> dict[tuple[str, str], FirstActivity]:
+    """(customer id, rep id) → the rep's first activity on the customer, for these customers (one query)."""
+    rows = (
+        await session.scalars(select(models.RepActivity).where(models.RepActivity.customer_id.in_(customer_ids)))
+    ).all()
+    return {(r.customer_id, r.rep_id): FirstActivity(r.first_follow_up_at, r.first_opportunity_at) for r in rows}
+
+
+async def repoint_facts(session: AsyncSession, survivor_id: str, merged_ids: Sequence[str]) -> None:
+    """Our replicas of other services' facts follow the merge: producers re-point their records
+    on `merged` but do not replay their history."""
+    for model in (models.OpportunityFact, models.ContractFact, models.MoneyFact):
+        await session.execute(update(model).where(model.customer_id.in_(merged_ids)).values(customer_id=survivor_id))
+    facts = (
+        await session.scalars(select(models.RepActivity).where(models.RepActivity.customer_id.in_(merged_ids)))
+    ).all()
+    for fact in facts:
+        target = await session.get(models.RepActivity, (survivor_id, fact.rep_id))
+        if target is None:
+            target = models.RepActivity(customer_id=survivor_id, rep_id=fact.rep_id, follow_up_count=0)
+            session.add(target)
+        target.follow_up_count = (target.follow_up_count or 0) + fact.follow_up_count
+        for name, pick in (
+            ("first_follow_up_at", min),
+            ("last_follow_up_at", max),
+            ("first_opportunity_at", min),
+            ("last_opportunity_at", max),
+            ("last_deal_at", max),
+        ):
+            known = [v for v in (getattr(target, name), getattr(fact, name)) if v is not None]
+            setattr(target, name, pick(known) if known else None)
+        await session.delete(fact)
