@@ -44,7 +44,7 @@ from sqlalchemy import Column, LargeBinary, MetaData, String, Table, delete, eve
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.db import UtcDateTime, conflict_insert
 from salesgrid_common.errors import DomainError, FailedPrecondition, ValidationFailed
 

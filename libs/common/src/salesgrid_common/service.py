@@ -28,7 +28,7 @@ from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from salesgrid_common.auth import AsyncTokenVerifier
+from salesgrid_common.auth.verifiers import AsyncTokenVerifier
 from salesgrid_common.clock import Clock, utc_now
 from salesgrid_common.db import (
     SessionFactory,

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.custom_field_events_pb2 import CustomFieldDefinitionChanged
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.clock import Clock
 from salesgrid_common.custom_fields.definitions import FieldDefinition, FieldType, change_definition, make_definition
 from salesgrid_common.custom_fields.values import filter_token, index_tokens, merge_values, user_keys

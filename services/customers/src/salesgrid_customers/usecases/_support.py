@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common import orgpaths
 from salesgrid_common.actors import system_actor
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.clock import Clock
 from salesgrid_common.custom_fields.registry import apply_values
 from salesgrid_common.db import SessionFactory

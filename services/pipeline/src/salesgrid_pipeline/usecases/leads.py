@@ -10,7 +10,7 @@ from datetime import date, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common import orgpaths
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.errors import Conflict, ValidationFailed
 from salesgrid_common.custom_fields.registry import apply_values
 from salesgrid_common.ids import new_id

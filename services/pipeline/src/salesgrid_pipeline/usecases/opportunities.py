@@ -9,7 +9,7 @@ from datetime import date
 
 
 from salesgrid_common import localtime
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.channels import attribution, precheck_attribution
 from salesgrid_common.errors import Conflict, FailedPrecondition, ValidationFailed
 from salesgrid_common.custom_fields.registry import apply_values
