@@ -49,7 +49,7 @@ from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.events.relay import OutboxRelay
 from salesgrid_common.grpc_client import AioTracingClientInterceptor
 from salesgrid_common.grpc_server import CLIENT_OPTIONS, MESSAGE_LIMITS, ServerInterceptor, status_for
-from salesgrid_common.idempotency import IdempotentCalls
+from salesgrid_common.idempotency.calls import IdempotentCalls
 from salesgrid_common.settings import ServiceSettings
 from salesgrid_common.tracing import current_trace_context
 
