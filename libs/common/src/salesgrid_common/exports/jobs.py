@@ -22,7 +22,7 @@ from salesgrid_common.auth.tokens import access_claims, principal_from_claims
 from salesgrid_common.clock import Clock
 from salesgrid_common.custom_fields.definitions import COLUMN_PREFIX
 from salesgrid_common.custom_fields.values import cell_text, custom_filters
-from salesgrid_common.custom_fields.registry import filter_clauses, load_definitions
+from salesgrid_common.custom_fields.records import filter_clauses, load_definitions
 from salesgrid_common.db import SessionFactory
 from salesgrid_common.errors import NotFound, ValidationFailed
 from salesgrid_common.events.envelope import EventMeta

@@ -26,7 +26,7 @@ from salesgrid_common import orgpaths
 from salesgrid_common.auth.principal import Principal
 from salesgrid_common.auth.scope_filters import SCOPE_SUBJECT, ScopeShape, scope_clause, scope_params, scope_shape
 from salesgrid_common.custom_fields.definitions import FieldDefinition
-from salesgrid_common.custom_fields.registry import index_rows
+from salesgrid_common.custom_fields.records import index_rows
 from salesgrid_common.custom_fields.tables import custom_field_values
 from salesgrid_common.customer_merges import survivor_of
 from salesgrid_common.db import loaded_values
