@@ -18,7 +18,7 @@ from salesgrid_common.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from salesgrid_common.service import outgoing_metadata
+from salesgrid_common.service_context import outgoing_metadata
 
 TIMEOUT_SECONDS = 5.0
 
