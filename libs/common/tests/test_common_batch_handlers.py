@@ -7,24 +7,22 @@ through the single handler, and a process dying inside it loses and duplicates n
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from nats.js.errors import NotFoundError
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
 
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid.events.v1.identity_events_pb2 import UserState
-from salesgrid_common.db import SessionFactory, create_engine, session_factory
+from salesgrid_common.db import SessionFactory
 from salesgrid_common.events.batches import Item, claim_newer_many, newest_per_key, runs
-from salesgrid_common.events.bus import connect, ensure_stream
 from salesgrid_common.events.consumer import EventConsumer, Subscription
 from salesgrid_common.events.envelope import EventMeta, build_envelope
-from salesgrid_common.events.tables import event_metadata, projection_versions
+from salesgrid_common.events.tables import projection_versions
 from salesgrid_common.events.versions import claim_newer
-from salesgrid_dev.testing import eventually
+
+from common_event_harness import ProcessDied, run_until_settled
 
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 CREATED = "salesgrid.identity.user.created"
@@ -40,27 +38,9 @@ effects = Table(
 )
 
 
-class ProcessDied(BaseException):
-    """kill -9 at this point (nothing in the pipeline catches it)."""
-
-
 @pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[SessionFactory]:
-    engine = create_engine(database_url)
-    async with engine.begin() as conn:
-        await conn.run_sync(event_metadata.create_all)
-        await conn.run_sync(side.create_all)
-    yield session_factory(engine)
-    await engine.dispose()
-
-
-@pytest.fixture
-async def js(nats_url: str) -> AsyncIterator[Any]:
-    nc = await connect(nats_url, "batch-handlers")
-    context = nc.jetstream()
-    await ensure_stream(context, "identity", 1)
-    yield context
-    await nc.close()
+def side_tables() -> list[MetaData]:
+    return [side]
 
 
 def event(event_type: str, login: str, version: int = 1) -> Envelope:
@@ -110,26 +90,13 @@ async def applied(sessions: SessionFactory) -> list[tuple[str, str]]:
         return [(row.login, row.how) for row in await session.execute(select(effects).order_by(effects.c.n))]
 
 
-async def stop(task: asyncio.Task[Any]) -> None:
-    task.cancel()
-    await asyncio.wait([task], timeout=3)
-
-
 async def settle(sessions: SessionFactory, js: Any, sub: Subscription, count: int) -> list[tuple[str, str]]:
     """Run a consumer (a fresh process) until `count` applications are stored and nothing is in flight."""
-    task = asyncio.create_task(EventConsumer(sub, js, sessions, ack_wait=0.5, batch=10).run())
-    try:
 
-        async def done() -> bool:
-            try:
-                info = await js.consumer_info("SALESGRID_IDENTITY", sub.name)
-            except NotFoundError:
-                return False
-            return len(await applied(sessions)) >= count and info.num_ack_pending == 0 and info.num_pending == 0
+    async def stored() -> bool:
+        return len(await applied(sessions)) >= count
 
-        await eventually(done, timeout=20)
-    finally:
-        await stop(task)
+    await run_until_settled(sessions, js, sub, stored, ack_wait=0.5)
     return await applied(sessions)
 
 

@@ -5,7 +5,6 @@ context is what the message headers carry to consumers. On SQLite and PostgreSQL
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,12 +20,11 @@ from salesgrid.events.v1.customers_events_pb2 import CustomerRecordState
 from salesgrid.events.v1.export_events_pb2 import ExportAudited
 from salesgrid.events.v1.pipeline_events_pb2 import PipelineOpportunityState
 from salesgrid_common.business_metrics import count_import_rows, currency_label
-from salesgrid_common.db import SessionFactory, create_engine, session_factory
+from salesgrid_common.db import SessionFactory
 from salesgrid_common.events.consumer import EventConsumer, Subscription, trace_carrier
 from salesgrid_common.events.envelope import EventMeta, build_envelope
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.events.relay import OutboxRelay
-from salesgrid_common.events.tables import event_metadata
 from salesgrid_common.tracing import tracer
 
 NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
@@ -63,15 +61,6 @@ class FlakyPublisher:
         if self.down:
             raise ConnectionError("no JetStream")
         self.sent.append((subject, headers))
-
-
-@pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[SessionFactory]:
-    engine = create_engine(database_url)
-    async with engine.begin() as conn:
-        await conn.run_sync(event_metadata.create_all)
-    yield session_factory(engine)
-    await engine.dispose()
 
 
 @pytest.fixture(scope="module")

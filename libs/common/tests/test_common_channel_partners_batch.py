@@ -5,29 +5,22 @@ with an empty channel (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import MetaData, select
 
 from salesgrid.events.v1.customers_events_pb2 import CustomerRecordState
 from salesgrid_common.channels import channel_partner_metadata, channel_partners, channel_partners_subscription
-from salesgrid_common.db import SessionFactory, create_engine, session_factory
+from salesgrid_common.db import SessionFactory
 from salesgrid_common.events.envelope import EventMeta, build_envelope
-from salesgrid_common.events.tables import event_metadata
 
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[SessionFactory]:
-    engine = create_engine(database_url)
-    async with engine.begin() as conn:
-        await conn.run_sync(event_metadata.create_all)
-        await conn.run_sync(channel_partner_metadata.create_all)
-    yield session_factory(engine)
-    await engine.dispose()
+def side_tables() -> list[MetaData]:
+    return [channel_partner_metadata]
 
 
 def event(verb: str, version: int, customer: str, channel: str = "") -> tuple:  # type: ignore[type-arg]

@@ -10,24 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from nats.js.errors import NotFoundError
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
 from salesgrid.events.v1.identity_events_pb2 import UserState
-from salesgrid_common.db import SessionFactory, create_engine, session_factory
-from salesgrid_common.events.bus import JetStreamPublisher, connect, ensure_stream
+from salesgrid_common.db import SessionFactory
+from salesgrid_common.events.bus import JetStreamPublisher
 from salesgrid_common.events.consumer import EventConsumer, Subscription
 from salesgrid_common.events.dead_letters import replay_dead_letters
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.events.relay import OutboxRelay
-from salesgrid_common.events.tables import dead_letters, event_metadata, outbox
+from salesgrid_common.events.tables import dead_letters, outbox
 from salesgrid_dev.testing import eventually
+
+from common_event_harness import ProcessDied, run_until_settled, stop
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 ACK_WAIT = 0.5
@@ -42,27 +42,9 @@ effects = Table(
 )
 
 
-class ProcessDied(BaseException):
-    """kill -9 at this point."""
-
-
 @pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[SessionFactory]:
-    engine = create_engine(database_url)
-    async with engine.begin() as conn:
-        await conn.run_sync(event_metadata.create_all)
-        await conn.run_sync(side.create_all)
-    yield session_factory(engine)
-    await engine.dispose()
-
-
-@pytest.fixture
-async def js(nats_url: str) -> AsyncIterator[Any]:
-    nc = await connect(nats_url, "crash-matrix")
-    context = nc.jetstream()
-    await ensure_stream(context, "identity", 1)
-    yield context
-    await nc.close()
+def side_tables() -> list[MetaData]:
+    return [side]
 
 
 async def write(sessions: SessionFactory, box: Outbox, logins: list[str]) -> None:
@@ -104,29 +86,12 @@ async def applied_counts(sessions: SessionFactory) -> dict[str, int]:
 async def settle(sessions: SessionFactory, js: Any, sub: Subscription, expected: set[str]) -> dict[str, int]:
     """Start a fresh consumer (the restarted process), wait until every expected login is
     applied and nothing is left in flight; returns how many times each login was applied."""
-    task = asyncio.create_task(EventConsumer(sub, js, sessions, ack_wait=ACK_WAIT, batch=10).run())
-    try:
 
-        async def done() -> bool:
-            try:
-                info = await js.consumer_info("SALESGRID_IDENTITY", sub.name)
-            except NotFoundError:
-                return False  # not created yet
-            return (
-                set(await applied_counts(sessions)) >= expected and info.num_ack_pending == 0 and info.num_pending == 0
-            )
+    async def all_applied() -> bool:
+        return set(await applied_counts(sessions)) >= expected
 
-        await eventually(done, timeout=20)
-    finally:
-        await stop(task)
+    await run_until_settled(sessions, js, sub, all_applied, ack_wait=ACK_WAIT)
     return await applied_counts(sessions)
-
-
-async def stop(task: asyncio.Task[Any]) -> None:
-    # nats-py's fetch can swallow a cancellation that lands in its inner wait_for: do not wait
-    # for the task forever (its connection is closed at the end of the test anyway).
-    task.cancel()
-    await asyncio.wait([task], timeout=3)
 
 
 class CrashingPublisher(JetStreamPublisher):

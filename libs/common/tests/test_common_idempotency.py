@@ -21,6 +21,8 @@ from salesgrid_common.idempotency.calls import IdempotentCalls, KeyReused, Store
 from salesgrid_common.idempotency.keys import idempotency_keys, idempotency_metadata
 from salesgrid_dev.testing import principal
 
+from common_event_harness import ProcessDied
+
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 METHOD = "/salesgrid.test.v1.Effects/Create"
 side = MetaData()
@@ -30,10 +32,6 @@ effects = Table(
     Column("n", Integer, primary_key=True, autoincrement=True),
     Column("note", String(50), nullable=False),
 )
-
-
-class ProcessDied(BaseException):
-    """kill -9 at this point."""
 
 
 @dataclass

@@ -4,31 +4,25 @@ ignoring an older state that arrives late, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import MetaData, select
 
 from salesgrid.events.v1.identity_events_pb2 import OrgUnitState, UserState
-from salesgrid_common.db import SessionFactory, create_engine, session_factory
+from salesgrid_common.db import SessionFactory
 from salesgrid_common.directory import directory_metadata, directory_subscription, directory_units, directory_users
 from salesgrid_common.events.consumer import apply_once
 from salesgrid_common.events.envelope import EventMeta, build_envelope, parse_envelope
 from salesgrid_common.events.outbox import Outbox
-from salesgrid_common.events.tables import event_metadata, outbox
+from salesgrid_common.events.tables import outbox
 
 NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[SessionFactory]:
-    engine = create_engine(database_url)
-    async with engine.begin() as conn:
-        await conn.run_sync(event_metadata.create_all)
-        await conn.run_sync(directory_metadata.create_all)
-    yield session_factory(engine)
-    await engine.dispose()
+def side_tables() -> list[MetaData]:
+    return [directory_metadata]
 
 
 async def test_outbox_numbers_each_aggregates_events_in_commit_order(sessions: SessionFactory) -> None:

@@ -7,18 +7,16 @@ consumers kept; its outbox drains."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, update
 
 from salesgrid.events.v1.identity_events_pb2 import UserState
 from salesgrid_common.backup import after_restore, backup, prune, restore_database, rewind_consumers
 from salesgrid_common.db import SessionFactory, create_engine, session_factory
-from salesgrid_common.events.bus import JetStreamPublisher, connect, ensure_stream
+from salesgrid_common.events.bus import JetStreamPublisher
 from salesgrid_common.events.consumer import EventConsumer, Subscription
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
@@ -99,15 +97,6 @@ class Service:
                 select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
             )
         return pending == 0 and await self.table(mirror) == expected_mirror
-
-
-@pytest.fixture
-async def js(nats_url: str) -> AsyncIterator[Any]:
-    nc = await connect(nats_url, "drill")
-    context = nc.jetstream()
-    await ensure_stream(context, "identity", 1)
-    yield context
-    await nc.close()
 
 
 async def test_restore_drill(database_url: str, js: Any, tmp_path: Path) -> None:

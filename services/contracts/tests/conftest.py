@@ -1,5 +1,6 @@
-"""Puts this folder on sys.path: --import-mode=importlib does not, and the channel tests reuse the
-service test's fixtures and helpers (test_contracts_service.py)."""
+"""Puts this folder on sys.path: --import-mode=importlib does not, and the tests import the
+builders of contracts_fixtures.py (the channel tests also reuse test_contracts_service.py's
+platform fixture)."""
 
 import sys
 from pathlib import Path

@@ -11,9 +11,10 @@ import pytest
 from salesgrid.contracts.v1 import contracts_pb2 as pb
 from salesgrid.contracts.v1 import contracts_pb2_grpc as pb_grpc
 from salesgrid_common.clock import FakeClock
-from salesgrid_common.directory import directory_users
 from salesgrid_contracts.app import DEFINITION, MIGRATIONS
 from salesgrid_dev.testing import TestKeys, bearer, field_violations, principal, run_service
+
+from contracts_fixtures import add_user, caller
 
 TEAM = "/c/r1/b1/t1/"
 REP = {"contracts:read": "own", "contracts:create": "own", "products:read": "all"}
@@ -25,20 +26,8 @@ async def test_contracts_in_zwg_and_jpy_but_not_an_unknown_code(
     clock = FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock) as running:
         async with running.app.ctx.sessions() as session, session.begin():
-            await session.execute(
-                directory_users.insert().values(
-                    user_id="rep-1",
-                    login="rep-1",
-                    display_name="rep-1",
-                    unit_id=TEAM,
-                    org_path=TEAM,
-                    roles="rep",
-                    active=True,
-                    time_zone="Africa/Harare",
-                    updated_at=clock(),
-                )
-            )
-        rep = bearer(test_keys.token(principal("rep-1", TEAM, unit_id=TEAM, permissions=REP)))
+            await add_user(session, "rep-1", TEAM, clock(), zone="Africa/Harare")
+        rep = caller(test_keys, "rep-1", TEAM, REP)
         admin = bearer(test_keys.token(principal("admin", permissions={"products:create": "all"})))
         api = pb_grpc.ContractsStub(running.channel)
         product = await api.CreateProduct(

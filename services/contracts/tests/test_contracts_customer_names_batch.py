@@ -4,15 +4,14 @@ older state arriving late changes nothing, in the run or after it (SQLite and Po
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 from salesgrid.events.v1.customers_events_pb2 import CustomerRecordState
-from salesgrid_common.db import SessionFactory, create_engine, session_factory
+from salesgrid_common.db import SessionFactory, session_factory
 from salesgrid_common.events.envelope import EventMeta, build_envelope
-from salesgrid_common.migrations import upgrade
-from salesgrid_contracts.app import MIGRATIONS
 from salesgrid_contracts.customer_names import customer_names_subscription, legal_name
+
+from contracts_fixtures import migrated
 
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 
@@ -45,10 +44,8 @@ async def names(sessions: SessionFactory, *customers: str) -> list[str | None]:
 
 
 async def test_a_run_keeps_each_customers_newest_name(database_url: str) -> None:
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
-    engine = create_engine(database_url)
-    sessions = session_factory(engine)
-    try:
+    async with migrated(database_url) as engine:
+        sessions = session_factory(engine)
         await run(
             sessions,
             [
@@ -62,5 +59,3 @@ async def test_a_run_keeps_each_customers_newest_name(database_url: str) -> None
         # A later run: an older state of c1 (redelivered late) changes nothing, a newer one of c2 does.
         await run(sessions, [("updated", 2, "c1", "旧名称有限公司"), ("updated", 2, "c2", "宁波远航集团有限公司")])
         assert await names(sessions, "c1", "c2") == ["杭州星辰集团有限公司", "宁波远航集团有限公司"]
-    finally:
-        await engine.dispose()

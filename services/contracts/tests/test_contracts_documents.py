@@ -26,7 +26,6 @@ from salesgrid_common.clock import FakeClock
 from salesgrid_common.events.consumer import apply_once
 from salesgrid_common.events.envelope import EventMeta, build_envelope, unpack
 from salesgrid_contracts.customer_names import customer_names_subscription
-from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.events.tables import outbox
 from salesgrid_contracts.app import DEFINITION, MIGRATIONS, documents_for
 from salesgrid_contracts.domain.documents import Letterhead
@@ -34,16 +33,9 @@ from salesgrid_contracts.settings import ContractsSettings
 from salesgrid_dev.testing import TestKeys, bearer, field_violations, principal, run_service
 from sqlalchemy import select
 
+from contracts_fixtures import BOSS_PERMS, REP_PERMS, add_unit, add_user, caller
+
 TEAM, BRANCH = "/c/r1/b1/t1/", "/c/r1/b1/"
-REP_PERMS = {
-    "contracts:read": "own",
-    "contracts:create": "own",
-    "contracts:update": "own",
-    "payments:create": "own",
-    "payments:read": "own",
-    "products:read": "all",
-}
-BOSS_PERMS = {"contracts:read": "subtree", "contracts:approve": "subtree", "payments:read": "subtree"}
 # user id, org path, display name, manager
 PEOPLE = [("rep-1", TEAM, "张伟", "mgr-1"), ("rep-2", TEAM, "王芳", "mgr-1"), ("mgr-1", BRANCH, "李娜", None)]
 
@@ -73,41 +65,13 @@ async def world(database_url: str, nats_url: str, test_keys: TestKeys) -> AsyncI
     ) as running:
         async with running.app.ctx.sessions() as session, session.begin():
             for path in (BRANCH, TEAM):
-                await session.execute(
-                    directory_units.insert().values(
-                        unit_id=path,
-                        parent_id=None,
-                        name=path,
-                        path=path,
-                        time_zone="Asia/Shanghai",
-                        currency="CNY",
-                        active=True,
-                        updated_at=clock(),
-                    )
-                )
+                await add_unit(session, path, clock())
             for user_id, path, name, manager in PEOPLE:
-                await session.execute(
-                    directory_users.insert().values(
-                        user_id=user_id,
-                        login=user_id,
-                        display_name=name,
-                        unit_id=path,
-                        org_path=path,
-                        manager_id=manager,
-                        roles="rep" if manager else "manager",
-                        active=True,
-                        time_zone="Asia/Shanghai",
-                        updated_at=clock(),
-                    )
+                await add_user(
+                    session, user_id, path, clock(), manager=manager, roles="rep" if manager else "manager", name=name
                 )
         tokens = {
-            user_id: bearer(
-                test_keys.token(
-                    principal(
-                        user_id=user_id, org_path=path, unit_id=path, permissions=REP_PERMS if manager else BOSS_PERMS
-                    )
-                )
-            )
+            user_id: caller(test_keys, user_id, path, REP_PERMS if manager else BOSS_PERMS)
             for user_id, path, _name, manager in PEOPLE
         }
         tokens["admin"] = bearer(

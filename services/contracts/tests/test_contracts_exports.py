@@ -12,9 +12,10 @@ from salesgrid.common.v1 import exports_pb2_grpc as epb_grpc
 from salesgrid.contracts.v1 import contracts_pb2 as pb
 from salesgrid.contracts.v1 import contracts_pb2_grpc as pb_grpc
 from salesgrid_common.clock import FakeClock
-from salesgrid_common.directory import directory_users
 from salesgrid_contracts.app import DEFINITION, MIGRATIONS
 from salesgrid_dev.testing import bearer, eventually, principal, run_service
+
+from contracts_fixtures import add_user, caller
 
 PEOPLE = {"rep-1": "/c/r1/b1/t1/", "rep-3": "/c/r1/b2/t3/", "mgr-1": "/c/r1/b1/", "mgr-2": "/c/r1/b2/"}
 REP = {
@@ -39,24 +40,10 @@ async def test_contracts_and_receivables_exports_follow_scope(database_url: str,
     async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock) as running:
         async with running.app.ctx.sessions() as session, session.begin():
             for user_id, path in PEOPLE.items():
-                await session.execute(
-                    directory_users.insert().values(
-                        user_id=user_id,
-                        login=user_id,
-                        display_name=user_id,
-                        unit_id=path,
-                        org_path=path,
-                        manager_id={"rep-1": "mgr-1", "rep-3": "mgr-2"}.get(user_id),
-                        roles="manager" if user_id.startswith("mgr") else "rep",
-                        active=True,
-                        time_zone="Asia/Shanghai",
-                        updated_at=clock(),
-                    )
-                )
-        tokens = {
-            u: bearer(test_keys.token(principal(u, p, unit_id=p, permissions=REP if u.startswith("rep") else BOSS)))
-            for u, p in PEOPLE.items()
-        }
+                manager = {"rep-1": "mgr-1", "rep-3": "mgr-2"}.get(user_id)
+                roles = "manager" if user_id.startswith("mgr") else "rep"
+                await add_user(session, user_id, path, clock(), manager=manager, roles=roles)
+        tokens = {u: caller(test_keys, u, p, REP if u.startswith("rep") else BOSS) for u, p in PEOPLE.items()}
         admin = bearer(test_keys.token(principal("admin", permissions={"products:create": "all"})))
         api, exports = pb_grpc.ContractsStub(running.channel), epb_grpc.ExportsStub(running.channel)
         contracts = {}

@@ -12,11 +12,12 @@ from datetime import UTC, datetime
 from salesgrid.contracts.v1 import contracts_pb2 as pb
 from salesgrid.contracts.v1 import contracts_pb2_grpc as pb_grpc
 from salesgrid_common.clock import FakeClock
-from salesgrid_common.directory import directory_users
 from salesgrid_contracts.app import DEFINITION, MIGRATIONS
 from salesgrid_dev.testing import TestKeys, bearer, principal, run_service
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+
+from contracts_fixtures import add_user, caller
 
 PEOPLE = {"rep-1": ("/c/r1/b1/t1/", "mgr-1"), "mgr-1": ("/c/r1/b1/", None)}
 REP = {"contracts:read": "own", "contracts:create": "own", "contracts:update": "own", "products:read": "all"}
@@ -48,26 +49,9 @@ async def test_a_page_of_contracts_costs_the_same_queries_as_one(
     async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock) as running:
         async with running.app.ctx.sessions() as session, session.begin():
             for user_id, (path, manager) in PEOPLE.items():
-                await session.execute(
-                    directory_users.insert().values(
-                        user_id=user_id,
-                        login=user_id,
-                        display_name=user_id,
-                        unit_id=path,
-                        org_path=path,
-                        manager_id=manager,
-                        roles="rep" if manager else "manager",
-                        active=True,
-                        time_zone="Asia/Shanghai",
-                        updated_at=clock(),
-                    )
-                )
-        rep = bearer(
-            test_keys.token(principal("rep-1", PEOPLE["rep-1"][0], unit_id=PEOPLE["rep-1"][0], permissions=REP))
-        )
-        mgr = bearer(
-            test_keys.token(principal("mgr-1", PEOPLE["mgr-1"][0], unit_id=PEOPLE["mgr-1"][0], permissions=BOSS))
-        )
+                await add_user(session, user_id, path, clock(), manager=manager, roles="rep" if manager else "manager")
+        rep = caller(test_keys, "rep-1", PEOPLE["rep-1"][0], REP)
+        mgr = caller(test_keys, "mgr-1", PEOPLE["mgr-1"][0], BOSS)
         admin = bearer(test_keys.token(principal("admin", permissions={"products:create": "all"})))
         api = pb_grpc.ContractsStub(running.channel)
         product = await api.CreateProduct(

@@ -18,12 +18,13 @@ from salesgrid.events.v1.contracts_events_pb2 import ContractsInstalmentOverdue
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid_common.actors import system_actor
 from salesgrid_common.clock import FakeClock
-from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.events.tables import outbox
 from salesgrid_contracts.app import DEFINITION, MIGRATIONS
 from salesgrid_contracts.usecases import ContractsUseCases
 from salesgrid_dev.testing import bearer, field_violations, principal, run_service
 from sqlalchemy import select
+
+from contracts_fixtures import BOSS_PERMS, REP_PERMS, add_unit, add_user, caller
 
 SHANGHAI_TEAM, FAR_WEST_TEAM = "/c/r1/b1/t1/", "/c/r1/b2/t3/"
 UNITS = [
@@ -39,15 +40,6 @@ PEOPLE = [
     ("rep-3", FAR_WEST_TEAM, "mgr-2"),
     ("mgr-2", "/c/r1/b2/", None),
 ]
-REP_PERMS = {
-    "contracts:read": "own",
-    "contracts:create": "own",
-    "contracts:update": "own",
-    "payments:create": "own",
-    "payments:read": "own",
-    "products:read": "all",
-}
-BOSS_PERMS = {"contracts:read": "subtree", "contracts:approve": "subtree", "payments:read": "subtree"}
 # 23:30 UTC on 2 March: 07:30 on 3 March in Shanghai, 11:30 on 2 March in Etc/GMT+12.
 START = datetime(2026, 3, 2, 23, 30, tzinfo=UTC)
 
@@ -66,42 +58,14 @@ async def world(database_url: str, nats_url: str, test_keys) -> AsyncIterator[Wo
     async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock) as running:
         async with running.app.ctx.sessions() as session, session.begin():
             for path, zone in UNITS:
-                await session.execute(
-                    directory_units.insert().values(
-                        unit_id=path,
-                        parent_id=None,
-                        name=path,
-                        path=path,
-                        time_zone=zone,
-                        currency="CNY",
-                        active=True,
-                        updated_at=clock(),
-                    )
-                )
+                await add_unit(session, path, clock(), zone=zone)
             for user_id, path, manager in PEOPLE:
                 # the user's own copy says UTC: the unit's zone must win
-                await session.execute(
-                    directory_users.insert().values(
-                        user_id=user_id,
-                        login=user_id,
-                        display_name=user_id,
-                        unit_id=path,
-                        org_path=path,
-                        manager_id=manager,
-                        roles="rep" if manager else "manager",
-                        active=True,
-                        time_zone="UTC",
-                        updated_at=clock(),
-                    )
+                await add_user(
+                    session, user_id, path, clock(), manager=manager, roles="rep" if manager else "manager", zone="UTC"
                 )
         tokens = {
-            user_id: bearer(
-                test_keys.token(
-                    principal(
-                        user_id=user_id, org_path=path, unit_id=path, permissions=REP_PERMS if manager else BOSS_PERMS
-                    )
-                )
-            )
+            user_id: caller(test_keys, user_id, path, REP_PERMS if manager else BOSS_PERMS)
             for user_id, path, manager in PEOPLE
         }
         tokens["admin"] = bearer(test_keys.token(principal(user_id="admin", permissions={"products:create": "all"})))

@@ -6,17 +6,13 @@ values, the one in force synthesised from its record (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 
-from salesgrid_common.db import create_engine, session_factory
-from salesgrid_common.migrations import upgrade
+from salesgrid_common.db import session_factory
 from salesgrid_contracts import models
-from salesgrid_contracts.app import MIGRATIONS
-from salesgrid_contracts.domain import contracts, payments, settlement
+from salesgrid_contracts.domain import payments, settlement
 from salesgrid_contracts.domain.documents import Letterhead, receipt_document
-from salesgrid_contracts.domain.money import Money
 from salesgrid_contracts.domain.payment_records import ReceiptAllocation
 from salesgrid_contracts.stores import contracts as store
 from salesgrid_contracts.stores import documents as document_store
@@ -25,45 +21,29 @@ from salesgrid_contracts.stores import receipts as receipt_store
 from salesgrid_contracts.stores import revisions as revision_store
 from salesgrid_contracts.translate.contracts import contract_pb
 
-NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+from contracts_fixtures import NOW, add_products, cny, migrated, placement, rows, signed
 
 
-def cny(amount: str) -> Money:
-    return Money(Decimal(amount), "CNY")
-
-
-def signed() -> contracts.Contract:
-    return contracts.Contract(
+def proposed_revision(total: Decimal, attachments: list[dict[str, str | int]]) -> models.ContractRevision:
+    """Revision 2 of the signed contract, proposed: its lines on Net 60."""
+    return models.ContractRevision(
         contract_id="k-1",
-        number="SZ-2026-0001",
-        version=1,
-        customer_id="c-1",
-        owner_id="rep-a",
-        org_unit_id="sz",
-        currency="CNY",
+        revision=2,
+        status="proposed",
         start_date=date(2026, 4, 1),
         end_date=date(2027, 3, 31),
-        lines=(contracts.ContractLine("p-1", "Pump", Decimal("2"), cny("500"), Decimal("10")),),
-        terms="Net 30",
-        status=contracts.ContractStatus.SIGNED,
+        terms="Net 60",
+        total=total,
+        attachments=attachments,
+        lines=[store.line_json(line) for line in signed().lines],
+        created_by="rep-a",
         created_at=NOW,
-        signed_on=date(2026, 3, 1),
     )
 
 
 def test_a_receipts_row_carries_every_column_and_reads_back() -> None:
     receipt = payments.Receipt("r-1", date(2026, 4, 2), cny("300"), payments.PaymentMethod.CHEQUE, "CHQ-7")
-    row, _ = store.new_row(
-        signed(),
-        org_path="/c/sz/",
-        opportunity_id="",
-        attachments=[],
-        template=None,
-        channel="direct",
-        partner_id="",
-        custom_fields={},
-        now=NOW,
-    )
+    row, _ = store.new_row(signed(), **placement())
     record = store.record_of(store.ContractView(row, [], []))
     stored = receipt_store.new_row(receipt, record, "fin-1", NOW)
     assert [c for c in models.ReceiptRow.__table__.columns.keys() if getattr(stored, c) is None] == []
@@ -83,25 +63,11 @@ def test_a_receipts_row_carries_every_column_and_reads_back() -> None:
 
 
 async def test_plans_originals_and_versions_read_back_as_domain_values(database_url: str) -> None:
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
-    engine = create_engine(database_url)
-    sessions = session_factory(engine)
-    try:
+    async with migrated(database_url) as engine:
+        sessions = session_factory(engine)
         async with sessions() as session, session.begin():
-            session.add(models.Product(id="p-1", sku="p-1", name="Pump", prices={}, created_at=NOW))
-            await session.flush()
-            record = await store.add(
-                session,
-                signed(),
-                org_path="/c/sz/",
-                opportunity_id="",
-                attachments=[],
-                template=None,
-                channel="direct",
-                partner_id="",
-                custom_fields={},
-                now=NOW,
-            )
+            await add_products(session, "p-1")
+            record = await store.add(session, signed(), **placement())
             plan = payments.build_payment_plan(
                 record.total, date(2026, 4, 1), [(date(2026, 4, 30), cny("400")), (date(2026, 5, 31), cny("500"))]
             )
@@ -169,19 +135,7 @@ async def test_plans_originals_and_versions_read_back_as_domain_values(database_
                 signed().lines,
                 signed().total,
             )
-            proposed = models.ContractRevision(
-                contract_id="k-1",
-                revision=2,
-                status="proposed",
-                start_date=date(2026, 4, 1),
-                end_date=date(2027, 3, 31),
-                terms="Net 60",
-                total=Decimal("1000"),
-                attachments=[store.attachment_json(a) for a in record.attachments],
-                lines=[store.line_json(line) for line in signed().lines],
-                created_by="rep-a",
-                created_at=NOW,
-            )
+            proposed = proposed_revision(Decimal("1000"), [store.attachment_json(a) for a in record.attachments])
             version = revision_store.version_of(proposed, "CNY")
             assert (version.revision, version.terms, version.lines, version.total) == (
                 2,
@@ -189,22 +143,11 @@ async def test_plans_originals_and_versions_read_back_as_domain_values(database_
                 signed().lines,
                 cny("1000"),
             )
-    finally:
-        await engine.dispose()
 
 
 def test_what_a_reader_sees_is_mapped_once_and_answered_from_domain_values() -> None:
-    row, lines = store.new_row(
-        signed(),
-        org_path="/c/sz/",
-        opportunity_id="o-1",
-        attachments=[],
-        template=None,
-        channel="agent",
-        partner_id="pa-1",
-        custom_fields={"region_code": "SZ-01"},
-        now=NOW,
-    )
+    agents = rows(signed())
+    row, lines = agents.row, agents.lines
     row.credit, row.approval_kind = Decimal("12.5"), "amendment"
     step = models.ApprovalStepRow(
         contract_id="k-1",
@@ -219,19 +162,7 @@ def test_what_a_reader_sees_is_mapped_once_and_answered_from_domain_values() -> 
         reminded_at=None,
         comment=None,
     )
-    proposed = models.ContractRevision(
-        contract_id="k-1",
-        revision=2,
-        status="proposed",
-        start_date=date(2026, 4, 1),
-        end_date=date(2027, 3, 31),
-        terms="Net 60",
-        total=Decimal("900"),
-        attachments=[],
-        lines=[store.line_json(line) for line in signed().lines],
-        created_by="rep-a",
-        created_at=NOW,
-    )
+    proposed = proposed_revision(Decimal("900"), [])
     detail = store.detail_of(store.ContractView(row, lines, [step], proposed))
     assert (detail.credit, detail.opportunity_id, detail.record.approval_kind) == (cny("12.50"), "o-1", "amendment")
     assert [(s.order, s.role, s.status.value, s.comment) for s in detail.steps] == [(1, "manager", "approved", None)]

@@ -5,15 +5,11 @@ approval round's start and end travel on the record (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 import pytest
 
-from salesgrid_common.db import create_engine, session_factory
+from salesgrid_common.db import session_factory
 from salesgrid_common.errors import Conflict, NotFound
-from salesgrid_common.migrations import upgrade
-from salesgrid_contracts import models
-from salesgrid_contracts.app import MIGRATIONS
 from salesgrid_contracts.domain import approval, contracts
 from salesgrid_contracts.domain.attachments import Attachment
 from salesgrid_contracts.domain.contract_records import RoundStep
@@ -22,7 +18,8 @@ from salesgrid_contracts.payloads import approval_step, contract_state
 from salesgrid_contracts.stores import approvals as approval_store
 from salesgrid_contracts.stores import contracts as store
 from salesgrid_dev.testing import principal
-from test_contracts_store import NOW, draft, rows
+
+from contracts_fixtures import NOW, add_products, draft, migrated, placement, rows
 
 
 def test_a_contracts_rows_map_to_its_record_and_its_events() -> None:
@@ -65,28 +62,13 @@ def test_a_contracts_rows_map_to_its_record_and_its_events() -> None:
 
 
 async def test_records_load_in_scope_and_save_as_the_next_version(database_url: str) -> None:
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
-    engine = create_engine(database_url)
-    sessions = session_factory(engine)
-    rep = principal("rep-a", "/c/sz/", permissions={"contracts:read": "own", "contracts:update": "own"})
-    stranger = principal("rep-b", "/c/bj/", permissions={"contracts:read": "own"})
-    try:
+    async with migrated(database_url) as engine:
+        sessions = session_factory(engine)
+        rep = principal("rep-a", "/c/sz/", permissions={"contracts:read": "own", "contracts:update": "own"})
+        stranger = principal("rep-b", "/c/bj/", permissions={"contracts:read": "own"})
         async with sessions() as session, session.begin():
-            for product_id in ("p-1", "p-2"):
-                session.add(models.Product(id=product_id, sku=product_id, name=product_id, prices={}, created_at=NOW))
-            await session.flush()
-            added = await store.add(
-                session,
-                draft(),
-                org_path="/c/sz/",
-                opportunity_id="",
-                attachments=[],
-                template=None,
-                channel="direct",
-                partner_id="",
-                custom_fields={},
-                now=NOW,
-            )
+            await add_products(session, "p-1", "p-2")
+            added = await store.add(session, draft(), **placement())
             assert added.contract == draft() and added.version == 1
         async with sessions() as session, session.begin():
             record = await store.load(session, rep, "k-1", "contracts:update", lock=True, expected_version=1)
@@ -112,5 +94,3 @@ async def test_records_load_in_scope_and_save_as_the_next_version(database_url: 
             assert ended.approval_kind is None
         async with sessions() as session:
             assert (await store.load(session, rep, "k-1", "contracts:read")).approval_kind is None
-    finally:
-        await engine.dispose()

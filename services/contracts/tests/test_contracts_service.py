@@ -25,7 +25,6 @@ from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid.pipeline.v1 import pipeline_pb2, pipeline_pb2_grpc
 from salesgrid_common.actors import system_actor
 from salesgrid_common.clock import FakeClock
-from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.events.tables import outbox
 from salesgrid_contracts.app import DEFINITION, MIGRATIONS
 from salesgrid_contracts.settings import ContractsSettings
@@ -48,16 +47,9 @@ from salesgrid_pipeline.app import MIGRATIONS as PIPELINE_MIGRATIONS
 from salesgrid_pipeline.settings import PipelineSettings
 from sqlalchemy import select
 
+from contracts_fixtures import BOSS_PERMS, REP_PERMS, add_unit, add_user, caller
+
 TEAM, BRANCH = "/c/r1/b1/t1/", "/c/r1/b1/"
-REP_PERMS = {
-    "contracts:read": "own",
-    "contracts:create": "own",
-    "contracts:update": "own",
-    "payments:create": "own",
-    "payments:read": "own",
-    "products:read": "all",
-}
-BOSS_PERMS = {"contracts:read": "subtree", "contracts:approve": "subtree", "payments:read": "subtree"}
 # user id, org path, roles, manager
 PEOPLE = [
     ("rep-1", TEAM, "rep", "mgr-1"),
@@ -90,39 +82,13 @@ async def platform(database_url: str, nats_url: str, test_keys: TestKeys) -> Asy
     async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock) as running:
         async with running.app.ctx.sessions() as session, session.begin():
             for user_id, path, role, manager in PEOPLE:
-                await session.execute(
-                    directory_users.insert().values(
-                        user_id=user_id,
-                        login=user_id,
-                        display_name=user_id,
-                        unit_id=path,
-                        org_path=path,
-                        manager_id=manager,
-                        roles=role,
-                        active=True,
-                        time_zone="Asia/Shanghai",
-                        updated_at=clock(),
-                    )
-                )
+                await add_user(session, user_id, path, clock(), manager=manager, roles=role)
             for path in {unit for _, person_path, _, _ in PEOPLE for unit in unit_paths(person_path)}:
-                await session.execute(
-                    directory_units.insert().values(
-                        unit_id=path.rstrip("/").rsplit("/", 1)[-1],
-                        parent_id=None,
-                        name=path,
-                        path=path,
-                        time_zone="Asia/Shanghai",
-                        currency="CNY",
-                        active=True,
-                        updated_at=clock(),
-                    )
-                )
+                await add_unit(session, path, clock(), unit_id=path.rstrip("/").rsplit("/", 1)[-1])
         tokens = {}
         for user_id, path, _role, _manager in PEOPLE:
             perms = REP_PERMS if user_id.startswith("rep") else BOSS_PERMS
-            tokens[user_id] = bearer(
-                test_keys.token(principal(user_id=user_id, org_path=path, unit_id=path, permissions=perms))
-            )
+            tokens[user_id] = caller(test_keys, user_id, path, perms)
         tokens["admin"] = bearer(
             test_keys.token(
                 principal(user_id="admin", permissions={"products:create": "all", "products:update": "all"})

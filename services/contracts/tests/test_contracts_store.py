@@ -4,19 +4,16 @@ and loading is scoped and checks the version the caller read -- on SQLite and Po
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import event, select
 
-from salesgrid_common.db import create_engine, session_factory
+from salesgrid_common.db import session_factory
 from salesgrid_common.errors import AlreadyExists, Conflict, NotFound, PermissionDenied, ValidationFailed
-from salesgrid_common.migrations import upgrade
 from salesgrid_contracts import models
-from salesgrid_contracts.app import MIGRATIONS
 from salesgrid_contracts.domain import approval, contracts, payments
 from salesgrid_contracts.domain.money import Money
 from salesgrid_contracts.payloads import contract_state
@@ -29,43 +26,7 @@ from salesgrid_contracts.stores import products as product_store
 from salesgrid_contracts.stores import templates as template_store
 from salesgrid_dev.testing import principal
 
-NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
-
-
-def draft() -> contracts.Contract:
-    return contracts.Contract(
-        contract_id="k-1",
-        number="SZ-2026-0001",
-        version=1,
-        customer_id="c-1",
-        owner_id="rep-a",
-        org_unit_id="sz",
-        currency="CNY",
-        start_date=date(2026, 4, 1),
-        end_date=date(2027, 3, 31),
-        lines=(
-            contracts.ContractLine("p-1", "Pump", Decimal("2"), Money(Decimal("1000.50"), "CNY"), Decimal("10")),
-            contracts.ContractLine("p-2", "Service", Decimal("1"), Money(Decimal("300"), "CNY")),
-        ),
-        terms="Net 30",
-        status=contracts.ContractStatus.DRAFT,
-        created_at=NOW,
-    )
-
-
-def rows(contract: contracts.Contract) -> store.ContractView:
-    row, lines = store.new_row(
-        contract,
-        org_path="/c/sz/",
-        opportunity_id="o-1",
-        attachments=[],
-        template=None,
-        channel="agent",
-        partner_id="pa-1",
-        custom_fields={"region_code": "SZ-01"},
-        now=NOW,
-    )
-    return store.ContractView(row, lines, [])
+from contracts_fixtures import NOW, add_products, draft, migrated, rows
 
 
 def test_a_new_contracts_rows_read_back_as_the_same_contract() -> None:
@@ -96,17 +57,13 @@ def test_the_rules_changes_go_onto_the_row_with_the_next_version() -> None:
 
 
 async def test_loads_are_scoped_and_check_the_version(database_url: str) -> None:
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
-    engine = create_engine(database_url)
-    sessions = session_factory(engine)
-    rep = principal("rep-a", "/c/sz/", permissions={"contracts:read": "own", "contracts:update": "own"})
-    reader = principal("mgr", "/c/", permissions={"contracts:read": "subtree"})
-    stranger = principal("rep-b", "/c/bj/", permissions={"contracts:read": "own"})
-    try:
+    async with migrated(database_url) as engine:
+        sessions = session_factory(engine)
+        rep = principal("rep-a", "/c/sz/", permissions={"contracts:read": "own", "contracts:update": "own"})
+        reader = principal("mgr", "/c/", permissions={"contracts:read": "subtree"})
+        stranger = principal("rep-b", "/c/bj/", permissions={"contracts:read": "own"})
         async with sessions() as session, session.begin():
-            for product_id in ("p-1", "p-2"):
-                session.add(models.Product(id=product_id, sku=product_id, name=product_id, prices={}, created_at=NOW))
-            await session.flush()
+            await add_products(session, "p-1", "p-2")
             view = rows(draft())
             session.add(view.row)
             await session.flush()
@@ -122,8 +79,6 @@ async def test_loads_are_scoped_and_check_the_version(database_url: str) -> None
                 await store.load_in_scope(session, reader, "k-1", "contracts:update")
             [listed] = await store.views(session, [row])
             assert store.domain_of(listed) == draft()
-    finally:
-        await engine.dispose()
 
 
 def test_the_product_mapper_writes_every_column_and_reads_back_every_field() -> None:
@@ -136,12 +91,10 @@ def test_the_product_mapper_writes_every_column_and_reads_back_every_field() -> 
 
 
 async def test_products_are_saved_versioned_and_loaded_in_one_query(database_url: str) -> None:
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
-    engine = create_engine(database_url)
-    sessions = session_factory(engine)
-    pump = Product("p-1", "PUMP-1", "Pump", True, {"CNY": Decimal("1000.50")}, 1, NOW)
-    valve = Product("p-2", "VALVE-1", "Valve", False, {}, 1, NOW)
-    try:
+    async with migrated(database_url) as engine:
+        sessions = session_factory(engine)
+        pump = Product("p-1", "PUMP-1", "Pump", True, {"CNY": Decimal("1000.50")}, 1, NOW)
+        valve = Product("p-2", "VALVE-1", "Valve", False, {}, 1, NOW)
         async with sessions() as session, session.begin():
             await product_store.insert(session, pump)
             await product_store.insert(session, valve)
@@ -159,25 +112,19 @@ async def test_products_are_saved_versioned_and_loaded_in_one_query(database_url
             assert await product_store.load(session, "p-1") == saved
             with pytest.raises(NotFound):
                 await product_store.load(session, "p-9")
-    finally:
-        await engine.dispose()
 
 
 async def test_a_page_of_receipts_loads_its_allocations_in_one_query(database_url: str) -> None:
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
-    engine = create_engine(database_url)
-    sessions = session_factory(engine)
-    selects: list[str] = []
+    async with migrated(database_url) as engine:
+        sessions = session_factory(engine)
+        selects: list[str] = []
 
-    def count(conn, cursor, statement: str, *args: object) -> None:  # type: ignore[no-untyped-def]
-        if statement.lstrip().upper().startswith("SELECT") and "receipt_allocations" in statement:
-            selects.append(statement)
+        def count(conn, cursor, statement: str, *args: object) -> None:  # type: ignore[no-untyped-def]
+            if statement.lstrip().upper().startswith("SELECT") and "receipt_allocations" in statement:
+                selects.append(statement)
 
-    try:
         async with sessions() as session, session.begin():
-            for product_id in ("p-1", "p-2"):
-                session.add(models.Product(id=product_id, sku=product_id, name=product_id, prices={}, created_at=NOW))
-            await session.flush()
+            await add_products(session, "p-1", "p-2")
             view = rows(draft())
             session.add(view.row)
             await session.flush()
@@ -216,8 +163,6 @@ async def test_a_page_of_receipts_loads_its_allocations_in_one_query(database_ur
                 Money(Decimal(200), "CNY"),
                 Money(Decimal(300), "CNY"),
             ]
-    finally:
-        await engine.dispose()
 
 
 async def test_template_versions_map_both_ways_and_load_by_version(database_url: str) -> None:
@@ -225,10 +170,8 @@ async def test_template_versions_map_both_ways_and_load_by_version(database_url:
     row = template_store.to_row(first)
     assert [c for c in models.ContractTemplateRow.__table__.columns.keys() if getattr(row, c) is None] == []
     assert template_store.from_row(row) == first
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
-    engine = create_engine(database_url)
-    sessions = session_factory(engine)
-    try:
+    async with migrated(database_url) as engine:
+        sessions = session_factory(engine)
         async with sessions() as session, session.begin():
             assert await template_store.latest(session, "std", lock=True) is None
             template_store.add(session, first)
@@ -239,8 +182,6 @@ async def test_template_versions_map_both_ways_and_load_by_version(database_url:
             assert (await template_store.latest(session, "std")) == replace(first, version=2, terms="Net 60")
             with pytest.raises(ValidationFailed):
                 await template_store.load(session, "std", 3)
-    finally:
-        await engine.dispose()
 
 
 def test_approval_rules_are_stored_as_thresholds_and_read_back() -> None:

@@ -27,7 +27,7 @@ from salesgrid_identity.domain.throttling import AddressFailures, AddressHistory
 from salesgrid_identity.domain.users import User
 from salesgrid_identity.stores import audit, login_failures, refresh_tokens
 from salesgrid_identity.stores.api_keys import api_keys_in_scope, insert_api_key
-from salesgrid_identity.stores.org_units import insert_unit, root_exists, units_under
+from salesgrid_identity.stores.org_units import insert_unit, root_exists, unit_chain, units_under
 from salesgrid_identity.stores.roles import get_role, insert_role, roles_by_code
 from salesgrid_identity.stores.users import (
     active_users_under,
@@ -257,3 +257,22 @@ async def test_the_listings_return_domain_values_within_the_callers_scope(sessio
         assert boss.unit_id == "u-root"
     revoked = api_key_revoked(key)
     assert (revoked.api_key_id, revoked.unit_id) == ("k-1", "u-sz")
+
+
+async def test_a_units_chain_is_its_ancestors_root_first_and_no_id_acts_as_a_wildcard(sessions: SessionFactory) -> None:
+    """One query gives the unit and its ancestors (GetMe, login, refresh, key exchange): root
+    first, the unit last; a sibling whose path differs only where LIKE would see a wildcard
+    (`_`, `%`) is not an ancestor; an unknown unit has no chain."""
+    root = _unit("u-root", None, "/u-root/")
+    east = _unit("u_e", "u-root", "/u-root/u_e/")
+    lookalike = _unit("uxe", "u-root", "/u-root/uxe/")  # "u_e" as a LIKE pattern would match it
+    team = _unit("t%1", "uxe", "/u-root/uxe/t%1/")
+    async with sessions() as session, session.begin():
+        for unit in (root, east, lookalike, team):
+            await insert_unit(session, unit)
+    async with sessions() as session:
+        assert await unit_chain(session, "t%1") == [root, lookalike, team]
+        assert await unit_chain(session, "u_e") == [root, east]
+        assert await unit_chain(session, "u-root") == [root]
+        assert await unit_chain(session, "missing") == []
+        assert await unit_chain(session, "") == []

@@ -1,5 +1,5 @@
-"""Puts this folder on sys.path: --import-mode=importlib does not, and the stage-model and merge
-tests reuse the service test's fixtures and builders (test_pipeline_service.py)."""
+"""Puts this folder on sys.path: --import-mode=importlib does not, and the tests share the
+fixtures and builders of pipeline_fixtures.py."""
 
 import sys
 from pathlib import Path

@@ -19,20 +19,19 @@ from salesgrid.events.v1.pipeline_events_pb2 import PipelineOpportunityState
 from salesgrid.pipeline.v1 import pipeline_pb2 as pb
 from salesgrid.pipeline.v1 import pipeline_pb2_grpc as pb_grpc
 from salesgrid_common.channels import channel_partners
-from salesgrid_common.clock import FakeClock
 from salesgrid_common.events.envelope import parse_envelope, unpack
 from salesgrid_common.events.tables import outbox
-from salesgrid_dev.testing import bearer, eventually, field_violations, principal, run_service
-from salesgrid_pipeline.app import DEFINITION, MIGRATIONS
-from salesgrid_pipeline.settings import PipelineSettings
-from test_pipeline_service import (  # noqa: F401 - fixtures
+from salesgrid_dev.testing import bearer, eventually, field_violations, principal
+from pipeline_fixtures import (  # noqa: F401 - fixtures
     REP_PERMS,
     START,
+    add_product,
     contracts_service,
     customers_service,
     expect_error,
     money,
     new_customer,
+    pipeline,
 )
 
 PERMS = {**REP_PERMS, "customers:update": "own", "contracts:create": "own", "contracts:read": "own"}
@@ -53,14 +52,10 @@ async def partner_channel_in(running, partner_id: str) -> str | None:
 async def test_partners_from_customers_attribute_opportunities_and_contracts(
     database_url: str, nats_url: str, test_keys, customers_service, contracts_service
 ) -> None:
-    async with run_service(
-        DEFINITION,
-        MIGRATIONS,
+    async with pipeline(
         database_url,
         nats_url,
         test_keys,
-        clock=FakeClock(START),
-        settings_cls=PipelineSettings,
         customers_addr=customers_service.address,
         contracts_addr=contracts_service.address,
     ) as running:
@@ -168,14 +163,7 @@ async def test_partners_from_customers_attribute_opportunities_and_contracts(
         ) == [("agent", agent), ("direct", "")]
 
         # the contract drafted from the agent deal's quote is the agent's (contracts checks its replica)
-        product = (
-            await catalogue.CreateProduct(
-                kpb.CreateProductRequest(
-                    sku="AG-1", name="Valve", prices=[kpb.ProductPrice(currency="CNY", amount="900")]
-                ),
-                metadata=admin,
-            )
-        ).id
+        product = (await add_product(catalogue, admin, "AG-1", "Valve", CNY="900")).id
         quote = await api.CreateQuote(
             pb.CreateQuoteRequest(
                 opportunity_id=through_agent.id, lines=[pb.QuoteLineInput(product_id=product, quantity="10")]

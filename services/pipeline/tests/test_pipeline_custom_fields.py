@@ -10,7 +10,6 @@ import io
 import grpc
 from google.protobuf import json_format
 from google.protobuf.struct_pb2 import Struct
-from sqlalchemy import select
 
 from salesgrid.common.v1 import custom_fields_pb2 as cf
 from salesgrid.common.v1 import custom_fields_pb2_grpc as cf_grpc
@@ -19,22 +18,19 @@ from salesgrid.common.v1 import exports_pb2_grpc as ex_grpc
 from salesgrid.events.v1.pipeline_events_pb2 import PipelineGateViolated, PipelineLeadState, PipelineOpportunityState
 from salesgrid.pipeline.v1 import pipeline_pb2 as pb
 from salesgrid.pipeline.v1 import pipeline_pb2_grpc as pb_grpc
-from salesgrid_common.clock import FakeClock
-from salesgrid_common.events.envelope import parse_envelope, unpack
-from salesgrid_common.events.tables import outbox
 from salesgrid_common.exports.wiring import export_jobs
-from salesgrid_dev.testing import bearer, eventually, field_violations, principal, run_service
-from salesgrid_pipeline.app import DEFINITION, MIGRATIONS
+from salesgrid_dev.testing import bearer, eventually, field_violations, principal
 from salesgrid_pipeline.exports import EXPORTERS
-from salesgrid_pipeline.settings import PipelineSettings
 from test_pipeline_lead_imports import import_leads_file
-from test_pipeline_service import (  # noqa: F401 - fixtures
+from pipeline_fixtures import (  # noqa: F401 - fixtures
     REP_PERMS,
     START,
     customers_service,
+    events,
     expect_error,
     money,
     new_customer,
+    pipeline,
     services_model,
 )
 
@@ -48,16 +44,6 @@ def struct(**values: object) -> Struct:
     return s
 
 
-async def payloads(running, subject: str, payload_type):  # type: ignore[no-untyped-def]
-    async with running.app.ctx.sessions() as session:
-        rows = (
-            await session.scalars(
-                select(outbox.c.envelope).where(outbox.c.subject == subject).order_by(outbox.c.created_at)
-            )
-        ).all()
-    return [unpack(parse_envelope(r), payload_type) for r in rows]
-
-
 async def _ready(exports: ex_grpc.ExportsStub, job_id: str, who) -> bool:  # type: ignore[no-untyped-def]
     return (await exports.GetExport(ex.GetExportRequest(id=job_id), metadata=who)).status == "ready"
 
@@ -65,16 +51,7 @@ async def _ready(exports: ex_grpc.ExportsStub, job_id: str, who) -> bool:  # typ
 async def test_opportunity_custom_fields_filters_events_and_gates(
     database_url: str, nats_url: str, test_keys, customers_service
 ) -> None:  # noqa: F811
-    async with run_service(
-        DEFINITION,
-        MIGRATIONS,
-        database_url,
-        nats_url,
-        test_keys,
-        clock=FakeClock(START),
-        settings_cls=PipelineSettings,
-        customers_addr=customers_service.address,
-    ) as running:
+    async with pipeline(database_url, nats_url, test_keys, customers_addr=customers_service.address) as running:
         api, fields = pb_grpc.PipelineStub(running.channel), cf_grpc.CustomFieldsStub(running.channel)
         rep = bearer(test_keys.token(principal("rep-1", org_path="/c/r1/t1/", permissions=PERMS)))
         admin = bearer(test_keys.token(principal("dir-1", org_path="/c/", permissions=ADMIN)))
@@ -160,7 +137,7 @@ async def test_opportunity_custom_fields_filters_events_and_gates(
             grpc.StatusCode.FAILED_PRECONDITION,
         )
         assert "custom_fields.tender_no" in field_violations(error)
-        violated = await payloads(running, "salesgrid.pipeline.gate.violated", PipelineGateViolated)
+        violated = await events(running, "salesgrid.pipeline.gate.violated", PipelineGateViolated)
         assert list(violated[-1].missing_facts) == ["custom_fields.tender_no"]
         deal = await api.UpdateOpportunity(
             pb.UpdateOpportunityRequest(
@@ -180,7 +157,7 @@ async def test_opportunity_custom_fields_filters_events_and_gates(
             metadata=rep,
         )
         assert deal.stage == "proposal"
-        states = await payloads(running, "salesgrid.pipeline.opportunity.stage_changed", PipelineOpportunityState)
+        states = await events(running, "salesgrid.pipeline.opportunity.stage_changed", PipelineOpportunityState)
         assert json_format.MessageToDict(states[-1].custom_fields)["tender_no"] == "T-2026-17"
 
         # list filters
@@ -229,16 +206,7 @@ async def test_opportunity_custom_fields_filters_events_and_gates(
 async def test_lead_custom_fields_create_list_import_and_events(
     database_url: str, nats_url: str, test_keys, customers_service
 ) -> None:  # noqa: F811
-    async with run_service(
-        DEFINITION,
-        MIGRATIONS,
-        database_url,
-        nats_url,
-        test_keys,
-        clock=FakeClock(START),
-        settings_cls=PipelineSettings,
-        customers_addr=customers_service.address,
-    ) as running:
+    async with pipeline(database_url, nats_url, test_keys, customers_addr=customers_service.address) as running:
         api, fields = pb_grpc.PipelineStub(running.channel), cf_grpc.CustomFieldsStub(running.channel)
         rep = bearer(test_keys.token(principal("rep-1", org_path="/c/r1/t1/", permissions=PERMS)))
         admin = bearer(test_keys.token(principal("dir-1", org_path="/c/", permissions=ADMIN)))
@@ -261,7 +229,7 @@ async def test_lead_custom_fields_create_list_import_and_events(
             metadata=rep,
         )
         assert json_format.MessageToDict(lead.custom_fields) == {"channel": "fair", "met_on": "2026-03-01"}
-        created = await payloads(running, "salesgrid.pipeline.lead.created", PipelineLeadState)
+        created = await events(running, "salesgrid.pipeline.lead.created", PipelineLeadState)
         assert json_format.MessageToDict(created[-1].custom_fields)["channel"] == "fair"
         stale = await expect_error(
             api.UpdateLeadCustomFields(
@@ -290,7 +258,7 @@ async def test_lead_custom_fields_create_list_import_and_events(
             metadata=rep,
         )
         assert json_format.MessageToDict(lead.custom_fields) == {"channel": "web"}
-        changed = await payloads(running, "salesgrid.pipeline.lead.custom_fields_changed", PipelineLeadState)
+        changed = await events(running, "salesgrid.pipeline.lead.custom_fields_changed", PipelineLeadState)
         assert json_format.MessageToDict(changed[-1].custom_fields) == {"channel": "web"}
         lead = await api.UpdateLeadCustomFields(
             pb.UpdateLeadCustomFieldsRequest(

@@ -9,30 +9,29 @@ from __future__ import annotations
 from datetime import timedelta
 
 import grpc
-from sqlalchemy import insert, select
 
-from salesgrid.contracts.v1 import contracts_pb2 as kpb
 from salesgrid.contracts.v1 import contracts_pb2_grpc as kpb_grpc
 from salesgrid.events.v1.pipeline_events_pb2 import PipelineDiscountApprovalStep, PipelineQuoteState
 from salesgrid.pipeline.v1 import pipeline_pb2 as pb
 from salesgrid.pipeline.v1 import pipeline_pb2_grpc as pb_grpc
 from salesgrid_common.clock import FakeClock
-from salesgrid_common.directory import directory_units, directory_users
-from salesgrid_common.events.envelope import parse_envelope, unpack
-from salesgrid_common.events.tables import outbox
-from salesgrid_dev.testing import bearer, field_violations, principal, run_service
-from salesgrid_pipeline.app import DEFINITION, MIGRATIONS
-from salesgrid_pipeline.settings import PipelineSettings
+from salesgrid_dev.testing import bearer, field_violations, principal
 from salesgrid_pipeline.usecases import PipelineUseCases
-from test_pipeline_service import (  # noqa: F401 - fixtures
+from pipeline_fixtures import (  # noqa: F401 - fixtures
     MANAGER_PERMS,
     REP_PERMS,
     START,
+    add_product,
+    add_unit,
+    add_users,
     contracts_service,
     customers_service,
+    events,
     expect_error,
     money,
     new_customer,
+    new_opportunity,
+    pipeline,
 )
 
 APPROVER_PERMS = {**MANAGER_PERMS, "quotes:approve": "subtree"}
@@ -45,50 +44,10 @@ PEOPLE = [
 ]
 
 
-async def seed_directory(running) -> None:
-    async with running.app.ctx.sessions() as session, session.begin():
-        for unit, parent, path in (("c", None, "/c/"), ("r1", "c", "/c/r1/"), ("t1", "r1", "/c/r1/t1/")):
-            await session.execute(
-                insert(directory_units).values(
-                    unit_id=unit,
-                    parent_id=parent,
-                    name=unit,
-                    path=path,
-                    time_zone="Asia/Shanghai",
-                    currency="CNY",
-                    active=True,
-                    updated_at=START,
-                )
-            )
-        for user_id, path, manager_id, role in PEOPLE:
-            await session.execute(
-                insert(directory_users).values(
-                    user_id=user_id,
-                    login=user_id,
-                    display_name=user_id,
-                    unit_id=path.strip("/").split("/")[-1],
-                    org_path=path,
-                    manager_id=manager_id,
-                    roles=role,
-                    active=True,
-                    time_zone="Asia/Shanghai",
-                    updated_at=START,
-                )
-            )
-
-
-async def events(running, subject: str, payload_type):  # type: ignore[no-untyped-def]
-    async with running.app.ctx.sessions() as session:
-        rows = (
-            (
-                await session.execute(
-                    select(outbox.c.envelope).where(outbox.c.subject == subject).order_by(outbox.c.event_id)
-                )
-            )
-            .scalars()
-            .all()
-        )
-    return [unpack(parse_envelope(raw), payload_type) for raw in rows]
+async def seed_directory(running) -> None:  # type: ignore[no-untyped-def]
+    for unit, parent, path in (("c", None, "/c/"), ("r1", "c", "/c/r1/"), ("t1", "r1", "/c/r1/t1/")):
+        await add_unit(running, unit, path, parent)
+    await add_users(running, *PEOPLE)
 
 
 def line(product_id: str, percent: str) -> pb.QuoteLineInput:
@@ -99,14 +58,11 @@ async def test_special_discount_needs_approval_up_the_chain_before_acceptance(
     database_url: str, nats_url: str, test_keys, customers_service, contracts_service
 ) -> None:
     clock = FakeClock(START)
-    async with run_service(
-        DEFINITION,
-        MIGRATIONS,
+    async with pipeline(
         database_url,
         nats_url,
         test_keys,
         clock=clock,
-        settings_cls=PipelineSettings,
         customers_addr=customers_service.address,
         contracts_addr=contracts_service.address,
     ) as running:
@@ -122,21 +78,8 @@ async def test_special_discount_needs_approval_up_the_chain_before_acceptance(
         director = as_("dir-1", "/c/", APPROVER_PERMS)
         admin = as_("admin", "/c/", {"org_units:update": "all", "org_units:read": "all", "products:create": "all"})
         catalogue = kpb_grpc.ContractsStub(contracts_service.channel)
-        product = (
-            await catalogue.CreateProduct(
-                kpb.CreateProductRequest(
-                    sku="P-1", name="Pump", prices=[kpb.ProductPrice(currency="CNY", amount="1000")]
-                ),
-                metadata=admin,
-            )
-        ).id
-        customer = await new_customer(customers_service, rep, "华东特批测试有限公司")
-        opp = await api.CreateOpportunity(
-            pb.CreateOpportunityRequest(
-                customer_id=customer, name="Pumps", amount=money("5000"), expected_close_date="2026-06-30"
-            ),
-            metadata=rep,
-        )
+        product = (await add_product(catalogue, admin, "P-1", "Pump", CNY="1000")).id
+        opp = await new_opportunity(api, customers_service, rep, "华东特批测试有限公司", "Pumps", "5000", "2026-06-30")
 
         # the default policy: 10% passes without approval, 10.5% does not
         within = await api.CreateQuote(

@@ -14,21 +14,19 @@ from openpyxl import Workbook
 from salesgrid.common.v1 import imports_pb2 as ipb
 from salesgrid.pipeline.v1 import pipeline_pb2 as pb
 from salesgrid.pipeline.v1 import pipeline_pb2_grpc as pb_grpc
-from salesgrid_common.clock import FakeClock
 from salesgrid_common.imports.jobs import ImportJobs
 from salesgrid_common.imports.tables import import_jobs, import_rows
-from salesgrid_dev.testing import bearer, field_violations, principal, run_service
-from salesgrid_pipeline.app import DEFINITION, MIGRATIONS, usecases_for
-from salesgrid_pipeline.settings import PipelineSettings
+from salesgrid_dev.testing import bearer, field_violations, principal
+from salesgrid_pipeline.app import usecases_for
 from sqlalchemy import func, select
-from test_pipeline_service import (
+from pipeline_fixtures import (
     MANAGER_PERMS,
     REP_PERMS,
-    START,
-    add_unit,
+    add_assignment_team,
     add_users,
     expect_error,
     money,
+    pipeline,
     subjects,
 )
 
@@ -55,16 +53,7 @@ async def import_leads_file(running, data: bytes, metadata, fmt: str = "csv") ->
 
 def running_pipeline(database_url: str, nats_url: str, test_keys):  # type: ignore[no-untyped-def]
     # The runner is driven by the test, not by the background tick.
-    return run_service(
-        DEFINITION,
-        MIGRATIONS,
-        database_url,
-        nats_url,
-        test_keys,
-        clock=FakeClock(START),
-        settings_cls=PipelineSettings,
-        import_seconds=3600,
-    )
+    return pipeline(database_url, nats_url, test_keys, import_seconds=3600)
 
 
 async def staged(running) -> tuple[int, int]:  # type: ignore[no-untyped-def]
@@ -77,14 +66,7 @@ async def staged(running) -> tuple[int, int]:  # type: ignore[no-untyped-def]
 async def test_lead_import_rows_follow_the_single_create_rules(database_url: str, nats_url: str, test_keys) -> None:
     async with running_pipeline(database_url, nats_url, test_keys) as running:
         api = pb_grpc.PipelineStub(running.channel)
-        await add_users(
-            running,
-            ("rep-b", "/c/r1/t1/", "mgr-1"),
-            ("rep-a", "/c/r1/t1/", "mgr-1"),
-            ("rep-c", "/c/r1/t2/", "mgr-1"),
-            ("rep-x", "/c/r9/t9/", None),
-        )
-        await add_unit(running, "t1", "/c/r1/t1/")
+        await add_assignment_team(running)
         rep = bearer(test_keys.token(principal("rep-a", org_path="/c/r1/t1/", permissions=REP_PERMS)))
         manager = bearer(test_keys.token(principal("mgr-1", org_path="/c/r1/", permissions=MANAGER_PERMS)))
         await api.PutLeadAssignmentRules(

@@ -9,8 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import grpc
-import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from salesgrid.contracts.v1 import contracts_pb2 as kpb
 from salesgrid.contracts.v1 import contracts_pb2_grpc as kpb_grpc
@@ -22,65 +21,33 @@ from salesgrid.pipeline.v1 import pipeline_pb2 as pb
 from salesgrid.pipeline.v1 import pipeline_pb2_grpc as pb_grpc
 from salesgrid_common.actors import system_actor
 from salesgrid_common.clock import FakeClock
-from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.events.bus import connect, ensure_stream
 from salesgrid_common.events.envelope import EventMeta, build_envelope, parse_envelope
 from salesgrid_common.events.tables import outbox
 from salesgrid_common.protos import to_timestamp
-from salesgrid_contracts.app import DEFINITION as CONTRACTS, MIGRATIONS as CONTRACTS_MIGRATIONS
-from salesgrid_customers.app import DEFINITION as CUSTOMERS, MIGRATIONS as CUSTOMERS_MIGRATIONS
-from salesgrid_dev.testing import bearer, eventually, field_violations, principal, run_service
-from salesgrid_pipeline.app import DEFINITION, MIGRATIONS
+from salesgrid_dev.testing import bearer, eventually, field_violations, principal
 from salesgrid_pipeline.models import RoundRobinState
-from salesgrid_pipeline.settings import PipelineSettings
 from salesgrid_pipeline.usecases import PipelineUseCases
 
-START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-REP_PERMS = {
-    "opportunities:read": "own",
-    "opportunities:create": "own",
-    "opportunities:update": "own",
-    "leads:read": "own",
-    "leads:create": "own",
-    "leads:update": "own",
-    "stage_models:read": "all",
-    "customers:read": "own",
-    "customers:create": "own",
-    "products:read": "all",
-    "quotes:read": "own",
-    "quotes:create": "own",
-    "quotes:update": "own",
-}
-MANAGER_PERMS = {**{k: "subtree" for k in REP_PERMS}, "leads:assign": "subtree"}
-
-
-def sibling_database(database_url: str, tmp_path, request: pytest.FixtureRequest, name: str) -> str:
-    """A database of the same kind as the pipeline's for another service."""
-    if database_url.startswith("sqlite"):
-        return f"sqlite+aiosqlite:///{tmp_path / f'{name}.db'}"
-    return request.getfixturevalue("postgres").create_database(name[0] + "_" + database_url.rsplit("/", 1)[-1][-20:])
-
-
-@pytest.fixture
-async def customers_service(database_url: str, nats_url: str, test_keys, tmp_path, request: pytest.FixtureRequest):
-    """The real customers service on its own database."""
-    url = sibling_database(database_url, tmp_path, request, "customers")
-    async with run_service(CUSTOMERS, CUSTOMERS_MIGRATIONS, url, nats_url, test_keys) as running:
-        yield running
-
-
-@pytest.fixture
-async def contracts_service(database_url: str, nats_url: str, test_keys, tmp_path, request: pytest.FixtureRequest):
-    """The real contracts service (its product catalogue prices quote lines) on its own database."""
-    url = sibling_database(database_url, tmp_path, request, "kontracts")
-    async with run_service(CONTRACTS, CONTRACTS_MIGRATIONS, url, nats_url, test_keys) as running:
-        yield running
-
-
-async def new_customer(customers_service, metadata, legal_name: str) -> str:
-    stub = cpb_grpc.CustomersStub(customers_service.channel)
-    reply = await stub.CreateCustomer(cpb.CreateCustomerRequest(legal_name=legal_name), metadata=metadata)
-    return reply.customer.id
+from pipeline_fixtures import (  # noqa: F401 - fixtures, and builders other folders' tests import from here
+    MANAGER_PERMS,
+    REP_PERMS,
+    START,
+    add_assignment_team,
+    add_product,
+    add_unit,
+    add_users,
+    approval_facts,
+    contracts_service,
+    customers_service,
+    expect_error,
+    money,
+    new_customer,
+    new_opportunity,
+    pipeline,
+    services_model,
+    subjects,
+)
 
 
 async def publish_follow_up(nats_url: str, lead_id: str, owner_id: str, when: datetime) -> None:
@@ -105,79 +72,12 @@ async def publish_follow_up(nats_url: str, lead_id: str, owner_id: str, when: da
     await nc.drain()
 
 
-def money(amount: str, currency: str = "CNY") -> pb.PipelineMoney:
-    return pb.PipelineMoney(amount=amount, currency=currency)
-
-
-def approval_facts() -> list[pb.Fact]:
-    visits = pb.Visits(visits=[pb.VisitRef(activity_id=f"a{i}", kind="visit") for i in range(3)])
-    return [
-        pb.Fact(code="budget", amount=money("500000")),
-        pb.Fact(code="our_expected_amount", amount=money("300000")),
-        pb.Fact(code="latest_expected_bid_date", date="2026-06-30"),
-        pb.Fact(code="design_organisations", organisations=pb.Organisations(names=["设计院"])),
-        pb.Fact(code="decision_organisations", organisations=pb.Organisations(names=["集团"])),
-        pb.Fact(code="user_organisations", organisations=pb.Organisations(names=["工厂"])),
-        pb.Fact(code="decision_chain_visits", visits=visits),
-    ]
-
-
-async def add_users(running, *users: tuple[str, str, str | None]) -> None:
-    async with running.app.ctx.sessions() as session, session.begin():
-        for user_id, org_path, manager_id in users:
-            await session.execute(
-                insert(directory_users).values(
-                    user_id=user_id,
-                    login=user_id,
-                    display_name=user_id,
-                    unit_id=org_path.strip("/").split("/")[-1],
-                    org_path=org_path,
-                    manager_id=manager_id,
-                    roles="rep",
-                    active=True,
-                    time_zone="Asia/Shanghai",
-                    updated_at=START,
-                )
-            )
-
-
-async def subjects(running) -> list[str]:
-    async with running.app.ctx.sessions() as session:
-        return list(
-            (
-                await session.scalars(
-                    select(outbox.c.subject)
-                    .where(
-                        outbox.c.subject != "salesgrid.pipeline.stage_model.published"
-                    )  # at start-up: tested on its own
-                    .order_by(outbox.c.event_id)
-                )
-            ).all()
-        )
-
-
-async def expect_error(call, code: grpc.StatusCode, field: str | None = None) -> grpc.aio.AioRpcError:
-    with pytest.raises(grpc.aio.AioRpcError) as raised:
-        await call
-    assert raised.value.code() == code, raised.value.details()
-    if field:
-        assert field in raised.value.details() or field in field_violations(raised.value), raised.value.details()
-    return raised.value
-
-
 async def test_opportunity_lifecycle_gates_scope_and_forecast(
     database_url: str, nats_url: str, test_keys, customers_service
 ) -> None:
     clock = FakeClock(START)
-    async with run_service(
-        DEFINITION,
-        MIGRATIONS,
-        database_url,
-        nats_url,
-        test_keys,
-        clock=clock,
-        settings_cls=PipelineSettings,
-        customers_addr=customers_service.address,
+    async with pipeline(
+        database_url, nats_url, test_keys, clock=clock, customers_addr=customers_service.address
     ) as running:
         api = pb_grpc.PipelineStub(running.channel)
         rep = bearer(test_keys.token(principal("rep-1", org_path="/c/r1/t1/", permissions=REP_PERMS)))
@@ -352,16 +252,8 @@ async def test_opportunity_lifecycle_gates_scope_and_forecast(
 
 async def test_leads_and_sla_scheduler(database_url: str, nats_url: str, test_keys, customers_service) -> None:
     clock = FakeClock(START)
-    async with run_service(
-        DEFINITION,
-        MIGRATIONS,
-        database_url,
-        nats_url,
-        test_keys,
-        clock=clock,
-        settings_cls=PipelineSettings,
-        sla_scan_seconds=0.1,
-        customers_addr=customers_service.address,
+    async with pipeline(
+        database_url, nats_url, test_keys, clock=clock, sla_scan_seconds=0.1, customers_addr=customers_service.address
     ) as running:
         await add_users(
             running,
@@ -405,13 +297,7 @@ async def test_leads_and_sla_scheduler(database_url: str, nats_url: str, test_ke
         closed = await api.CloseLead(pb.CloseLeadRequest(id=junk.id, reason="duplicate"), metadata=rep)
         assert closed.status == "invalid"
 
-        customer_id = await new_customer(customers_service, rep, "华北重工集团")
-        opp = await api.CreateOpportunity(
-            pb.CreateOpportunityRequest(
-                customer_id=customer_id, name="Line 2", amount=money("10"), expected_close_date="2026-06-01"
-            ),
-            metadata=rep,
-        )
+        opp = await new_opportunity(api, customers_service, rep, "华北重工集团", "Line 2", "10", "2026-06-01")
 
         # follow-ups come from activities' events: only the owner's restarts the 14-day window
         # (rep-1's is ignored, an older one never moves it back)
@@ -471,15 +357,8 @@ async def test_lead_conversion_through_customers(
     database_url: str, nats_url: str, test_keys, customers_service
 ) -> None:
     clock = FakeClock(START)
-    async with run_service(
-        DEFINITION,
-        MIGRATIONS,
-        database_url,
-        nats_url,
-        test_keys,
-        clock=clock,
-        settings_cls=PipelineSettings,
-        customers_addr=customers_service.address,
+    async with pipeline(
+        database_url, nats_url, test_keys, clock=clock, customers_addr=customers_service.address
     ) as running:
         await add_users(
             running, ("mgr-1", "/c/r1/", None), ("rep-1", "/c/r1/t1/", "mgr-1"), ("rep-2", "/c/r1/t1/", "mgr-1")
@@ -581,14 +460,10 @@ async def _has(running, subject: str) -> bool:
 async def test_quotes_priced_from_the_contracts_catalogue_and_commit_flag(
     database_url: str, nats_url: str, test_keys, customers_service, contracts_service
 ) -> None:
-    async with run_service(
-        DEFINITION,
-        MIGRATIONS,
+    async with pipeline(
         database_url,
         nats_url,
         test_keys,
-        clock=FakeClock(START),
-        settings_cls=PipelineSettings,
         customers_addr=customers_service.address,
         contracts_addr=contracts_service.address,
     ) as running:
@@ -598,30 +473,9 @@ async def test_quotes_priced_from_the_contracts_catalogue_and_commit_flag(
         manager = bearer(test_keys.token(principal("mgr-1", org_path="/c/r1/", permissions=MANAGER_PERMS)))
         catalogue = kpb_grpc.ContractsStub(contracts_service.channel)
         admin = bearer(test_keys.token(principal("admin", org_path="/c/", permissions={"products:create": "all"})))
-        server = await catalogue.CreateProduct(
-            kpb.CreateProductRequest(
-                sku="SRV-1",
-                name="Server",
-                prices=[
-                    kpb.ProductPrice(currency="CNY", amount="99.99"),
-                    kpb.ProductPrice(currency="USD", amount="14"),
-                ],
-            ),
-            metadata=admin,
-        )
-        support = await catalogue.CreateProduct(
-            kpb.CreateProductRequest(
-                sku="SUP-1", name="Support", prices=[kpb.ProductPrice(currency="CNY", amount="1000")]
-            ),
-            metadata=admin,
-        )
-        customer = await new_customer(customers_service, rep, "华北重工集团有限公司")
-        opp = await api.CreateOpportunity(
-            pb.CreateOpportunityRequest(
-                customer_id=customer, name="Line 2", amount=money("5000"), expected_close_date="2026-06-30"
-            ),
-            metadata=rep,
-        )
+        server = await add_product(catalogue, admin, "SRV-1", "Server", CNY="99.99", USD="14")
+        support = await add_product(catalogue, admin, "SUP-1", "Support", CNY="1000")
+        opp = await new_opportunity(api, customers_service, rep, "华北重工集团有限公司", "Line 2", "5000", "2026-06-30")
 
         # lines take name and price from the catalogue; discounts and totals in Decimal, per line
         first = await api.CreateQuote(
@@ -799,44 +653,12 @@ async def test_quotes_priced_from_the_contracts_catalogue_and_commit_flag(
         ]
 
 
-async def add_unit(running, unit_id: str, path: str) -> None:
-    async with running.app.ctx.sessions() as session, session.begin():
-        await session.execute(
-            insert(directory_units).values(
-                unit_id=unit_id,
-                parent_id=None,
-                name=unit_id,
-                path=path,
-                time_zone="Asia/Shanghai",
-                currency="CNY",
-                active=True,
-                updated_at=START,
-            )
-        )
-
-
 async def test_lead_assignment_rules_round_robin_and_admin(
     database_url: str, nats_url: str, test_keys, customers_service
 ) -> None:
-    async with run_service(
-        DEFINITION,
-        MIGRATIONS,
-        database_url,
-        nats_url,
-        test_keys,
-        clock=FakeClock(START),
-        settings_cls=PipelineSettings,
-        customers_addr=customers_service.address,
-    ) as running:
+    async with pipeline(database_url, nats_url, test_keys, customers_addr=customers_service.address) as running:
         api = pb_grpc.PipelineStub(running.channel)
-        await add_users(
-            running,
-            ("rep-b", "/c/r1/t1/", "mgr-1"),
-            ("rep-a", "/c/r1/t1/", "mgr-1"),
-            ("rep-c", "/c/r1/t2/", "mgr-1"),
-            ("rep-x", "/c/r9/t9/", None),
-        )
-        await add_unit(running, "t1", "/c/r1/t1/")
+        await add_assignment_team(running)
         await add_unit(running, "t9", "/c/r9/t9/")
         await add_unit(running, "t3", "/c/r1/t3/")  # a team without reps
         rep = bearer(test_keys.token(principal("rep-a", org_path="/c/r1/t1/", permissions=REP_PERMS)))
@@ -904,43 +726,8 @@ async def test_lead_assignment_rules_round_robin_and_admin(
         assert events.count("lead.created") == 8 and events.count("lead.assigned") == 6
 
 
-def services_model(*, proposal: bool = True, **changes) -> pb.StageModel:
-    """A business line's model: demo is skippable; entering proposal needs a PO number."""
-    stages = [
-        pb.Stage(code="qualify", name="Qualify", probability=10, sla_days=7),
-        pb.Stage(code="demo", name="Demo", probability=30, sla_days=14, skippable=True),
-    ]
-    if proposal:
-        stages.append(
-            pb.Stage(
-                code="proposal",
-                name="Proposal",
-                probability=70,
-                sla_days=10,
-                required_facts=[pb.FactSpec(code="po_number", name="PO number", type="text", min_count=1)],
-            )
-        )
-    stages += [
-        pb.Stage(code="won", name="Won", probability=100, outcome="won"),
-        pb.Stage(code="lost", name="Lost", probability=0, outcome="lost"),
-    ]
-    model = pb.StageModel(code="services", name="Services", entry_stage="qualify", stages=stages)
-    for name, value in changes.items():
-        setattr(model, name, value)
-    return model
-
-
 async def test_stage_models_per_business_line(database_url: str, nats_url: str, test_keys, customers_service) -> None:
-    async with run_service(
-        DEFINITION,
-        MIGRATIONS,
-        database_url,
-        nats_url,
-        test_keys,
-        clock=FakeClock(START),
-        settings_cls=PipelineSettings,
-        customers_addr=customers_service.address,
-    ) as running:
+    async with pipeline(database_url, nats_url, test_keys, customers_addr=customers_service.address) as running:
         api = pb_grpc.PipelineStub(running.channel)
         rep = bearer(test_keys.token(principal("rep-1", org_path="/c/r1/t1/", permissions=REP_PERMS)))
         admin = bearer(
@@ -1037,14 +824,10 @@ async def test_stage_models_per_business_line(database_url: str, nats_url: str, 
 async def test_accepting_a_quote_starts_the_contract_draft(
     database_url: str, nats_url: str, test_keys, customers_service, contracts_service
 ) -> None:
-    async with run_service(
-        DEFINITION,
-        MIGRATIONS,
+    async with pipeline(
         database_url,
         nats_url,
         test_keys,
-        clock=FakeClock(START),
-        settings_cls=PipelineSettings,
         customers_addr=customers_service.address,
         contracts_addr=contracts_service.address,
     ) as running:
@@ -1054,25 +837,10 @@ async def test_accepting_a_quote_starts_the_contract_draft(
         no_contracts = bearer(test_keys.token(principal("rep-1", org_path="/c/r1/t1/", permissions=REP_PERMS)))
         catalogue = kpb_grpc.ContractsStub(contracts_service.channel)
         admin = bearer(test_keys.token(principal("admin", org_path="/c/", permissions={"products:create": "all"})))
-        server = await catalogue.CreateProduct(
-            kpb.CreateProductRequest(
-                sku="SRV-9", name="Server", prices=[kpb.ProductPrice(currency="CNY", amount="99.99")]
-            ),
-            metadata=admin,
-        )
-        support = await catalogue.CreateProduct(
-            kpb.CreateProductRequest(
-                sku="SUP-9", name="Support", prices=[kpb.ProductPrice(currency="CNY", amount="1000")]
-            ),
-            metadata=admin,
-        )
-        customer = await new_customer(customers_service, rep, "华中装备制造有限公司")
-        opp = await api.CreateOpportunity(
-            pb.CreateOpportunityRequest(
-                customer_id=customer, name="Line 9", amount=money("5000"), expected_close_date="2026-06-30"
-            ),
-            metadata=rep,
-        )
+        server = await add_product(catalogue, admin, "SRV-9", "Server", CNY="99.99")
+        support = await add_product(catalogue, admin, "SUP-9", "Support", CNY="1000")
+        opp = await new_opportunity(api, customers_service, rep, "华中装备制造有限公司", "Line 9", "5000", "2026-06-30")
+        customer = opp.customer_id
         quote = await api.CreateQuote(
             pb.CreateQuoteRequest(
                 opportunity_id=opp.id,

@@ -17,51 +17,28 @@ from salesgrid.pipeline.v1 import pipeline_pb2 as pb
 from salesgrid.pipeline.v1 import pipeline_pb2_grpc as pb_grpc
 from salesgrid_common.clock import FakeClock
 from salesgrid_common.events.bus import connect, ensure_stream
-from salesgrid_common.events.envelope import EventMeta, build_envelope, parse_envelope, unpack
-from salesgrid_common.events.tables import outbox
-from salesgrid_dev.testing import bearer, eventually, principal, run_service
-from salesgrid_pipeline.app import DEFINITION, MIGRATIONS
+from salesgrid_common.events.envelope import EventMeta, build_envelope
+from salesgrid_dev.testing import bearer, eventually, principal
 from salesgrid_pipeline.domain.stage_model import default_stage_model
-from salesgrid_pipeline.settings import PipelineSettings
 from salesgrid_pipeline.usecases import PipelineUseCases
-from test_pipeline_service import (  # noqa: F401 - fixtures
+from pipeline_fixtures import (  # noqa: F401 - fixtures
     REP_PERMS,
     START,
     approval_facts,
     customers_service,
+    events,
     money,
     new_customer,
+    new_opportunity,
+    pipeline,
     services_model,
 )
-
-
-async def events(running, event_type: str, payload_type):  # type: ignore[no-untyped-def]
-    async with running.app.ctx.sessions() as session:
-        rows = (
-            (
-                await session.execute(
-                    select(outbox.c.envelope).where(outbox.c.subject == event_type).order_by(outbox.c.event_id)
-                )
-            )
-            .scalars()
-            .all()
-        )
-    return [unpack(parse_envelope(raw), payload_type) for raw in rows]
 
 
 async def test_stage_models_published_and_forecast_weighs_by_stage(
     database_url: str, nats_url: str, test_keys, customers_service
 ) -> None:
-    async with run_service(
-        DEFINITION,
-        MIGRATIONS,
-        database_url,
-        nats_url,
-        test_keys,
-        clock=FakeClock(START),
-        settings_cls=PipelineSettings,
-        customers_addr=customers_service.address,
-    ) as running:
+    async with pipeline(database_url, nats_url, test_keys, customers_addr=customers_service.address) as running:
         api = pb_grpc.PipelineStub(running.channel)
         rep = bearer(test_keys.token(principal("rep-1", org_path="/c/r1/t1/", permissions=REP_PERMS)))
         admin = bearer(
@@ -92,12 +69,8 @@ async def test_stage_models_published_and_forecast_weighs_by_stage(
         assert await uc.publish_stage_models() == 0
 
         # a 100,000 deal in formal communication (正式沟通, 40 %) weighs 40,000
-        customer = await new_customer(customers_service, rep, "华东精密机械有限公司")
-        opp = await api.CreateOpportunity(
-            pb.CreateOpportunityRequest(
-                customer_id=customer, name="Plant", amount=money("100000"), expected_close_date="2026-09-30"
-            ),
-            metadata=rep,
+        opp = await new_opportunity(
+            api, customers_service, rep, "华东精密机械有限公司", "Plant", "100000", "2026-09-30"
         )
         await api.AdvanceOpportunity(pb.AdvanceOpportunityRequest(id=opp.id, facts=approval_facts()), metadata=rep)
         moved = await api.AdvanceOpportunity(
@@ -143,15 +116,8 @@ async def test_merged_customers_opportunities_follow_the_survivor(
     database_url: str, nats_url: str, test_keys, customers_service
 ) -> None:
     clock = FakeClock(START)
-    async with run_service(
-        DEFINITION,
-        MIGRATIONS,
-        database_url,
-        nats_url,
-        test_keys,
-        clock=clock,
-        settings_cls=PipelineSettings,
-        customers_addr=customers_service.address,
+    async with pipeline(
+        database_url, nats_url, test_keys, clock=clock, customers_addr=customers_service.address
     ) as running:
         api = pb_grpc.PipelineStub(running.channel)
         rep = bearer(

@@ -14,29 +14,19 @@ from salesgrid.webhooks.v1 import webhooks_pb2_grpc as pb_grpc
 from salesgrid_common.clock import FakeClock
 from salesgrid_common.events.envelope import parse_envelope, unpack
 from salesgrid_common.events.tables import outbox
-from salesgrid_dev.testing import bearer, principal, run_service
-from salesgrid_webhooks.app import DEFINITION, MIGRATIONS
+from salesgrid_dev.testing import bearer, principal
 from salesgrid_webhooks.models import AttemptRow, DeliveryRow
 from salesgrid_webhooks.retention import purge_delivery_log
-from salesgrid_webhooks.settings import WebhooksSettings
+
+from webhooks_fixtures import ADMIN, webhooks
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-ADMIN = {"webhooks:read": "all", "webhooks:create": "all", "webhooks:delete": "all", "customers:read": "all"}
 
 
 async def test_every_subscription_change_is_an_audited_event_without_the_secret(  # type: ignore[no-untyped-def]
     database_url: str, nats_url: str, test_keys
 ) -> None:
-    async with run_service(
-        DEFINITION,
-        MIGRATIONS,
-        database_url,
-        nats_url,
-        test_keys,
-        settings_cls=WebhooksSettings,
-        allow_http_endpoints=True,
-        clock=FakeClock(NOW),
-    ) as running:
+    async with webhooks(database_url, nats_url, test_keys, allow_http_endpoints=True, clock=FakeClock(NOW)) as running:
         stub = pb_grpc.WebhooksStub(running.channel)
         admin = bearer(test_keys.token(principal("admin-1", "/c/", permissions=ADMIN)))
         created = await stub.CreateSubscription(
@@ -89,9 +79,7 @@ async def test_finished_deliveries_past_their_retention_are_deleted_pending_ones
 ) -> None:
     from salesgrid_webhooks.models import SubscriptionRow
 
-    async with run_service(
-        DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, settings_cls=WebhooksSettings, clock=FakeClock(NOW)
-    ) as running:
+    async with webhooks(database_url, nats_url, test_keys, clock=FakeClock(NOW)) as running:
         sessions = running.app.ctx.sessions
         old, young = timedelta(days=31), timedelta(days=29)
         async with sessions() as session, session.begin():

@@ -17,11 +17,11 @@ from salesgrid.webhooks.v1 import webhooks_pb2_grpc as pb_grpc
 from salesgrid_common.clock import utc_now
 from salesgrid_common.events.bus import connect, ensure_stream
 from salesgrid_common.events.envelope import EventMeta, build_envelope
-from salesgrid_dev.testing import bearer, eventually, principal, run_service
+from salesgrid_dev.testing import bearer, eventually, principal
 from salesgrid_dev.webhook_receiver import running_receiver
-from salesgrid_webhooks.app import DEFINITION, MIGRATIONS
 from salesgrid_webhooks.models import DeliveryRow
-from salesgrid_webhooks.settings import WebhooksSettings
+
+from webhooks_fixtures import webhooks
 
 HOOKS = {"webhooks:read": "own", "webhooks:create": "own"}
 TYPES = ["salesgrid.pipeline.discount_approval.*"]
@@ -72,15 +72,8 @@ async def test_discount_approvals_reach_the_partners_who_could_read_the_quote(  
         "/no-quotes": ("/c/", {**HOOKS, "opportunities:read": "all"}),
     }
     with running_receiver() as receiver:
-        async with run_service(
-            DEFINITION,
-            MIGRATIONS,
-            database_url,
-            nats_url,
-            test_keys,
-            settings_cls=WebhooksSettings,
-            poll_interval_seconds=0.05,
-            allow_http_endpoints=True,
+        async with webhooks(
+            database_url, nats_url, test_keys, poll_interval_seconds=0.05, allow_http_endpoints=True
         ) as running:
             stub = pb_grpc.WebhooksStub(running.channel)
             listed = await stub.ListEventTypes(

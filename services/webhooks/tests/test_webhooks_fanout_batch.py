@@ -12,18 +12,16 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from salesgrid.events.v1.customers_events_pb2 import CustomerRecordState
-from salesgrid.webhooks.v1 import webhooks_pb2 as pb
 from salesgrid.webhooks.v1 import webhooks_pb2_grpc as pb_grpc
 from salesgrid_common.clock import FakeClock
 from salesgrid_common.events.envelope import EventMeta, build_envelope
-from salesgrid_dev.testing import bearer, principal, run_service
-from salesgrid_webhooks.app import DEFINITION, MIGRATIONS
+from salesgrid_dev.testing import principal
 from salesgrid_webhooks.fanout import KEY_EXPIRED, subscriptions
 from salesgrid_webhooks.models import DeliveryRow, SubscriptionRow
-from salesgrid_webhooks.settings import WebhooksSettings
+
+from webhooks_fixtures import PARTNER, subscribe, webhooks
 
 START = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
-HOOKS = {"webhooks:read": "own", "webhooks:create": "own", "customers:read": "subtree"}
 CREATED = "salesgrid.customers.customer.created"
 
 
@@ -31,30 +29,15 @@ async def test_a_run_makes_each_events_deliveries_in_order(  # type: ignore[no-u
     database_url: str, nats_url: str, test_keys
 ) -> None:
     clock = FakeClock(START)
-    async with run_service(
-        DEFINITION,
-        MIGRATIONS,
-        database_url,
-        nats_url,
-        test_keys,
-        settings_cls=WebhooksSettings,
-        allow_http_endpoints=True,
-        clock=clock,
-    ) as running:
+    async with webhooks(database_url, nats_url, test_keys, allow_http_endpoints=True, clock=clock) as running:
         stub = pb_grpc.WebhooksStub(running.channel)
         expiry = (START + timedelta(hours=1)).timestamp()
         owners = {
-            "expiring": principal("key-exp", "/c/e/", permissions=HOOKS, kind="api_key", key_expires_at=expiry),
-            "person": principal("user-1", "/c/k/", permissions=HOOKS),
-            "other": principal("user-2", "/c/e/", permissions=HOOKS),
+            "expiring": principal("key-exp", "/c/e/", permissions=PARTNER, kind="api_key", key_expires_at=expiry),
+            "person": principal("user-1", "/c/k/", permissions=PARTNER),
+            "other": principal("user-2", "/c/e/", permissions=PARTNER),
         }
-        names = {}
-        for name, who in owners.items():
-            created = await stub.CreateSubscription(
-                pb.CreateSubscriptionRequest(url=f"http://127.0.0.1:9/{name}", event_types=[CREATED]),
-                metadata=bearer(test_keys.token(who)),
-            )
-            names[created.subscription.id] = name
+        names = await subscribe(stub, test_keys, owners, [CREATED])
         fanout = next(s for s in subscriptions(clock) if s.name == "webhooks-fanout-customers")
         batch = fanout.batch_route(CREATED)
         assert batch is not None

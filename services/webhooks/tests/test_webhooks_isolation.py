@@ -13,11 +13,11 @@ from salesgrid.webhooks.v1 import webhooks_pb2 as pb
 from salesgrid.webhooks.v1 import webhooks_pb2_grpc as pb_grpc
 from salesgrid_common.clock import utc_now
 from salesgrid_common.ids import new_id
-from salesgrid_dev.testing import bearer, eventually, principal, run_service
+from salesgrid_dev.testing import bearer, eventually, principal
 from salesgrid_dev.webhook_receiver import running_receiver
-from salesgrid_webhooks.app import DEFINITION, MIGRATIONS
 from salesgrid_webhooks.models import DeliveryRow
-from salesgrid_webhooks.settings import WebhooksSettings
+
+from webhooks_fixtures import webhooks
 
 ADMIN = {"webhooks:read": "all", "webhooks:create": "all", "customers:read": "all"}
 BACKLOG = 260  # more than the 200 due deliveries one dispatch query reads
@@ -51,13 +51,10 @@ async def test_a_slow_endpoints_backlog_never_delays_another_subscriber(  # type
 ) -> None:
     with running_receiver() as receiver:
         receiver.scripts["/slow"] = ["hang"]  # every message: 1.5 s before its 200
-        async with run_service(
-            DEFINITION,
-            MIGRATIONS,
+        async with webhooks(
             database_url,
             nats_url,
             test_keys,
-            settings_cls=WebhooksSettings,
             poll_interval_seconds=0.05,
             request_timeout_seconds=5,
             max_in_flight_per_endpoint=PER_ENDPOINT,

@@ -19,52 +19,34 @@ from salesgrid.webhooks.v1 import webhooks_pb2_grpc as pb_grpc
 from salesgrid_common.clock import FakeClock
 from salesgrid_common.events.consumer import apply_once
 from salesgrid_common.events.envelope import EventMeta, build_envelope, unpack
-from salesgrid_dev.testing import bearer, principal, run_service
-from salesgrid_webhooks.app import DEFINITION, MIGRATIONS
+from salesgrid_dev.testing import bearer, principal
 from salesgrid_webhooks.fanout import KEY_EXPIRED, fan_out, subscriptions
 from salesgrid_webhooks.models import DeliveryRow, SubscriptionRow
-from salesgrid_webhooks.settings import WebhooksSettings
+
+from webhooks_fixtures import PARTNER, subscribe, webhooks
 
 START = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
 UNIT = "/c/k/"
-HOOKS = {"webhooks:read": "own", "webhooks:create": "own", "customers:read": "subtree"}
 
 
 async def test_a_keys_subscriptions_stop_at_its_expiry_and_with_its_unit(  # type: ignore[no-untyped-def]
     database_url: str, nats_url: str, test_keys
 ) -> None:
     clock = FakeClock(START)
-    async with run_service(
-        DEFINITION,
-        MIGRATIONS,
-        database_url,
-        nats_url,
-        test_keys,
-        settings_cls=WebhooksSettings,
-        allow_http_endpoints=True,
-        clock=clock,
-    ) as running:
+    async with webhooks(database_url, nats_url, test_keys, allow_http_endpoints=True, clock=clock) as running:
         stub = pb_grpc.WebhooksStub(running.channel)
         owners = {
             "expiring": principal(
                 "key-exp",
                 "/c/e/",
-                permissions=HOOKS,
+                permissions=PARTNER,
                 kind="api_key",
                 key_expires_at=(START + timedelta(hours=1)).timestamp(),
             ),
-            "unit-key": principal("key-unit", UNIT, permissions=HOOKS, kind="api_key"),
-            "person": principal("user-1", UNIT, permissions=HOOKS),
+            "unit-key": principal("key-unit", UNIT, permissions=PARTNER, kind="api_key"),
+            "person": principal("user-1", UNIT, permissions=PARTNER),
         }
-        subs = {}
-        for name, who in owners.items():
-            created = await stub.CreateSubscription(
-                pb.CreateSubscriptionRequest(
-                    url=f"http://127.0.0.1:9/{name}", event_types=["salesgrid.customers.customer.*"]
-                ),
-                metadata=bearer(test_keys.token(who)),
-            )
-            subs[created.subscription.id] = name
+        subs = await subscribe(stub, test_keys, owners, ["salesgrid.customers.customer.*"])
         sessions = running.app.ctx.sessions
 
         async def event(org_path: str) -> dict[str, int]:
@@ -124,15 +106,7 @@ async def test_a_keys_subscriptions_stop_at_its_expiry_and_with_its_unit(  # typ
 async def test_subscriptions_follow_their_owners_unit_when_it_moves(  # type: ignore[no-untyped-def]
     database_url: str, nats_url: str, test_keys
 ) -> None:
-    async with run_service(
-        DEFINITION,
-        MIGRATIONS,
-        database_url,
-        nats_url,
-        test_keys,
-        settings_cls=WebhooksSettings,
-        allow_http_endpoints=True,
-    ) as running:
+    async with webhooks(database_url, nats_url, test_keys, allow_http_endpoints=True) as running:
         stub = pb_grpc.WebhooksStub(running.channel)
         made = {}
         for owner, path in (("key-moved", "/c/r1/b1/"), ("key-below", "/c/r1/b1/t1/"), ("key-other", "/c/r2/")):
@@ -140,7 +114,7 @@ async def test_subscriptions_follow_their_owners_unit_when_it_moves(  # type: ig
                 pb.CreateSubscriptionRequest(
                     url=f"http://127.0.0.1:9/{owner}", event_types=["salesgrid.customers.customer.*"]
                 ),
-                metadata=bearer(test_keys.token(principal(owner, path, permissions=HOOKS, kind="api_key"))),
+                metadata=bearer(test_keys.token(principal(owner, path, permissions=PARTNER, kind="api_key"))),
             )
             made[created.subscription.id] = owner
         owners_sub = next(s for s in subscriptions(FakeClock(START)) if s.name == "webhooks-owners")

@@ -22,14 +22,11 @@ from salesgrid_common.events.bus import connect, ensure_stream
 from salesgrid_common.events.envelope import EventMeta, build_envelope, parse_envelope, unpack
 from salesgrid_common.events.tables import outbox
 from salesgrid_dev.processes import free_port
-from salesgrid_dev.testing import bearer, eventually, field_violations, principal, run_service
+from salesgrid_dev.testing import bearer, eventually, field_violations, principal
 from salesgrid_dev.webhook_receiver import Receiver, running_receiver
-from salesgrid_webhooks.app import DEFINITION, MIGRATIONS
 from salesgrid_webhooks.models import SubscriptionRow
-from salesgrid_webhooks.settings import WebhooksSettings
 
-ADMIN = {"webhooks:read": "all", "webhooks:create": "all", "webhooks:delete": "all", "customers:read": "all"}
-PARTNER = {"webhooks:read": "own", "webhooks:create": "own", "customers:read": "subtree"}
+from webhooks_fixtures import ADMIN, PARTNER, subscribe, webhooks
 
 
 @pytest.fixture
@@ -61,13 +58,10 @@ async def test_deliveries_are_signed_retried_isolated_scoped_and_logged(
     partner = bearer(
         test_keys.token(principal("key-1", "/c/a/", permissions=PARTNER, kind="api_key", responsible_id="maker-1"))
     )
-    async with run_service(
-        DEFINITION,
-        MIGRATIONS,
+    async with webhooks(
         database_url,
         nats_url,
         test_keys,
-        settings_cls=WebhooksSettings,
         retry_schedule="0.3,0.3,0.3,0.5,0.5,0.5,0.5,0.5",
         request_timeout_seconds=0.6,
         poll_interval_seconds=0.05,
@@ -228,30 +222,14 @@ async def test_subscriptions_stop_when_their_owner_loses_access(database_url: st
         await js.publish(envelope.type, envelope.SerializeToString(), headers={"Nats-Msg-Id": envelope.event_id})
         await nc.drain()
 
-    async with run_service(
-        DEFINITION,
-        MIGRATIONS,
-        database_url,
-        nats_url,
-        test_keys,
-        settings_cls=WebhooksSettings,
-        allow_http_endpoints=True,
-    ) as running:
+    async with webhooks(database_url, nats_url, test_keys, allow_http_endpoints=True) as running:
         stub = pb_grpc.WebhooksStub(running.channel)
         owners = {
             "key-9": principal("key-9", "/c/a/", permissions=PARTNER, kind="api_key"),
             "user-9": principal("user-9", "/c/a/", permissions=PARTNER, roles=("manager",)),
             "user-8": principal("user-8", "/c/a/", permissions=PARTNER, roles=("manager",)),
         }
-        subs = {}
-        for owner, who in owners.items():
-            created = await stub.CreateSubscription(
-                pb.CreateSubscriptionRequest(
-                    url="http://127.0.0.1:9/x", event_types=["salesgrid.customers.customer.*"]
-                ),
-                metadata=bearer(test_keys.token(who)),
-            )
-            subs[owner] = created.subscription.id
+        subs = {o: i for i, o in (await subscribe(stub, test_keys, owners, ["salesgrid.customers.customer.*"])).items()}
         await identity_event("salesgrid.identity.api_key.revoked", ApiKeyRevoked(api_key_id="key-9"), "key-9")
         await identity_event(
             "salesgrid.identity.user.updated",

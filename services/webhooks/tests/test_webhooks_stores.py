@@ -12,12 +12,11 @@ from salesgrid_common.auth.principal import Principal
 from salesgrid_common.auth.tokens import principal_from_claims
 from salesgrid_common.clock import FakeClock
 from salesgrid_common.errors import Conflict, FailedPrecondition, NotFound, PermissionDenied
-from salesgrid_dev.testing import run_service
-from salesgrid_webhooks.app import DEFINITION, MIGRATIONS
 from salesgrid_webhooks.domain.subscriptions import OwnerScope, Subscription
 from salesgrid_webhooks.models import AttemptRow, DeliveryRow, SubscriptionRow
-from salesgrid_webhooks.settings import WebhooksSettings
 from salesgrid_webhooks.stores import deliveries, subscriptions
+
+from webhooks_fixtures import webhooks
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -77,9 +76,7 @@ def reader(subject: str, org: str, scope: str = "own") -> Principal:
 async def test_scoped_load_and_a_log_page_with_its_attempts(  # type: ignore[no-untyped-def]
     database_url: str, nats_url: str, test_keys
 ) -> None:
-    async with run_service(
-        DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, settings_cls=WebhooksSettings, clock=FakeClock(NOW)
-    ) as running:
+    async with webhooks(database_url, nats_url, test_keys, clock=FakeClock(NOW)) as running:
         sessions = running.app.ctx.sessions
         async with sessions() as session, session.begin():
             subscriptions.insert(session, subscription())
@@ -135,9 +132,7 @@ async def test_scoped_load_and_a_log_page_with_its_attempts(  # type: ignore[no-
 async def test_saves_are_versioned_and_a_stale_version_is_refused(  # type: ignore[no-untyped-def]
     database_url: str, nats_url: str, test_keys
 ) -> None:
-    async with run_service(
-        DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, settings_cls=WebhooksSettings, clock=FakeClock(NOW)
-    ) as running:
+    async with webhooks(database_url, nats_url, test_keys, clock=FakeClock(NOW)) as running:
         sessions = running.app.ctx.sessions
         owner = reader("u1", "/c/a/")
         async with sessions() as session, session.begin():

@@ -13,11 +13,9 @@ from google.rpc import error_details_pb2, status_pb2
 
 from salesgrid.webhooks.v1 import webhooks_pb2 as pb
 from salesgrid.webhooks.v1 import webhooks_pb2_grpc as pb_grpc
-from salesgrid_dev.testing import bearer, principal, run_service
-from salesgrid_webhooks.app import DEFINITION, MIGRATIONS
-from salesgrid_webhooks.settings import WebhooksSettings
+from salesgrid_dev.testing import bearer, principal
 
-ADMIN = {"webhooks:read": "all", "webhooks:create": "all", "webhooks:delete": "all", "customers:read": "all"}
+from webhooks_fixtures import ADMIN, webhooks
 
 
 def stale_info(error: grpc.aio.AioRpcError) -> dict[str, str]:
@@ -34,15 +32,7 @@ def stale_info(error: grpc.aio.AioRpcError) -> dict[str, str]:
 async def test_changes_are_versioned_and_a_stale_version_is_refused(  # type: ignore[no-untyped-def]
     database_url: str, nats_url: str, test_keys
 ) -> None:
-    async with run_service(
-        DEFINITION,
-        MIGRATIONS,
-        database_url,
-        nats_url,
-        test_keys,
-        settings_cls=WebhooksSettings,
-        allow_http_endpoints=True,
-    ) as running:
+    async with webhooks(database_url, nats_url, test_keys, allow_http_endpoints=True) as running:
         stub = pb_grpc.WebhooksStub(running.channel)
         admin = bearer(test_keys.token(principal("admin-1", "/c/", permissions=ADMIN)))
         created = await stub.CreateSubscription(

@@ -10,12 +10,12 @@ from functools import lru_cache
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import DateTime, String, Table, TypeDecorator, event, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Row as EngineRow, make_url
 from sqlalchemy.orm import Mapper
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -163,10 +163,13 @@ def _upsert_statement(dialect: str, table: Table, columns: tuple[str, ...], key:
 
 
 def loaded_values(row: Any) -> Mapping[str, Any]:
-    """A loaded ORM row's column values by attribute name, read from its instance state: the ORM's
+    """A loaded ORM row's column values by attribute name, read from its instance state (or a plain
+    row's by column name, which the models keep equal to the attribute's): the ORM's
     per-attribute descriptors cost more than the rest of mapping a row to a domain object, which
     a page of rows feels. A row with an attribute not loaded (expired, deferred) is read through
     the descriptors, which load it."""
+    if isinstance(row, EngineRow):  # a plain row (a select of table columns): already values
+        return cast(Mapping[str, Any], row._mapping)
     values: dict[str, Any] = row.__dict__
     names = _column_names(row.__mapper__)
     if names <= values.keys():

@@ -40,10 +40,11 @@ Row = models.Customer
 CUSTOMER_FIELDS = "customers"  # the custom-field entity of customers
 
 
-def customer_from_row(row: Row, contacts: Sequence[Contact] = ()) -> Customer:
-    """The stored customer (trusted: the rules ran when it was written). A page maps fifty of
-    these per request, so this skips what costs and checks nothing here: the ORM's per-attribute
-    descriptors (loaded_values) and the frozen dataclass's per-field __setattr__ (_trusted)."""
+def customer_from_row(row: Any, contacts: Sequence[Contact] = ()) -> Customer:
+    """The stored customer from an ORM row or a plain row of the table (trusted: the rules ran
+    when it was written). A page maps fifty of these per request, so this skips what costs and
+    checks nothing here: the ORM's per-attribute descriptors (loaded_values) and the frozen
+    dataclass's per-field __setattr__ (_trusted)."""
     v = loaded_values(row)
     latitude, longitude, address_text = v["latitude"], v["longitude"], v["address_text"]
     point = GeoPoint(latitude, longitude) if latitude is not None and longitude is not None else None
@@ -127,7 +128,7 @@ def customer_to_row(customer: Customer) -> dict[str, Any]:
     }
 
 
-def customers_from_rows(rows: Iterable[Row]) -> list[Customer]:
+def customers_from_rows(rows: Iterable[Any]) -> list[Customer]:
     return [customer_from_row(row) for row in rows]
 
 
@@ -168,12 +169,12 @@ CO_OWNERS = (ShareRole.CO_OWNER.value,)
 
 
 @lru_cache(maxsize=64)
-def _load_statement(shape: ScopeShape, shared_roles: tuple[str, ...]) -> Select[tuple[Row]]:
+def _load_statement(shape: ScopeShape, shared_roles: tuple[str, ...]) -> Select[Any]:
     """One active customer by id within a scope shape, built once per shape (auth.scope_clause)."""
     shared = and_(models.Share.customer_id == Row.id, models.Share.user_id == bindparam(SCOPE_SUBJECT))
     if shared_roles:
         shared = and_(shared, models.Share.role.in_(shared_roles))
-    return select(Row).where(
+    return select(Row.__table__).where(  # plain row, mapped by customer_from_row
         Row.id == bindparam("customer_id"),
         Row.active,
         scope_clause(shape, Row.owner_id, Row.org_path, exists().where(shared)),
@@ -186,10 +187,12 @@ async def load_customer(
     """The active customer if it is in the caller's scope for `permission` (or shared with him, in
     any role or only in `shared_roles`); fails closed."""
     principal.require(permission)
-    row = await session.scalar(
-        _load_statement(scope_shape(principal, permission), shared_roles),
-        {**scope_params(principal), "customer_id": customer_id},
-    )
+    row = (
+        await session.execute(
+            _load_statement(scope_shape(principal, permission), shared_roles),
+            {**scope_params(principal), "customer_id": customer_id},
+        )
+    ).first()
     if row is not None:
         return customer_from_row(row)
     if await session.scalar(select(Row.id).where(Row.id == customer_id, Row.active)) is None:

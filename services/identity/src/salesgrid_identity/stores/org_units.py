@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -58,13 +57,28 @@ async def get_unit(session: AsyncSession, unit_id: str) -> OrgUnit | None:
     return None if row is None else unit_from_row(row)
 
 
-# Built once, bound at execution: every GetMe and login runs it for the unit's chain.
-_UNITS = select(Row).where(Row.id.in_(bindparam("ids", expanding=True)))
+# Built once, bound at execution; plain rows (Core), not ORM entities: these are read-only lookups
+# on every login, refresh, GetMe and key exchange, and loading entities cost more than the query.
+_TABLE = Row.__table__
+_OWN, _ANCESTOR = _TABLE.alias("own"), _TABLE.alias("ancestor")
+# A unit and its ancestors: the units whose stored path ("/acme/east/", trailing slash) begins the
+# unit's own. Compared with substr, not LIKE, so that no character of an id acts as a wildcard.
+_CHAIN = (
+    select(_ANCESTOR)
+    .join(_OWN, func.substr(_OWN.c.path, 1, func.length(_ANCESTOR.c.path)) == _ANCESTOR.c.path)
+    .where(_OWN.c.id == bindparam("unit_id"))
+)
 
 
-async def units_by_id(session: AsyncSession, unit_ids: Sequence[str]) -> dict[str, OrgUnit]:
-    """Several units in one query (a unit's chain of ancestors)."""
-    return {row.id: unit_from_row(row) for row in (await session.scalars(_UNITS, {"ids": list(unit_ids)}))}
+async def unit_chain(session: AsyncSession, unit_id: str) -> list[OrgUnit]:
+    """The unit and its ancestors in one query, root first and the unit itself last; [] when the
+    unit does not exist."""
+    if not unit_id:
+        return []
+    chain = sorted(
+        (unit_from_row(row) for row in await session.execute(_CHAIN, {"unit_id": unit_id})), key=lambda u: len(u.path)
+    )
+    return chain if chain and chain[-1].id == unit_id else []
 
 
 async def root_exists(session: AsyncSession) -> bool:

@@ -23,15 +23,15 @@ def role_to_row(role: Role) -> dict[str, Any]:
     return {"code": role.code, "name": role.name, "builtin": role.builtin, "permissions": dict(role.permissions)}
 
 
-# Built once, bound at execution: every GetMe and login runs it (and stores.org_units' _UNITS).
-_ROLES = select(Row).where(Row.code.in_(bindparam("codes", expanding=True)))
+# Built once, bound at execution, plain rows (Core): every GetMe, login and refresh runs it.
+_ROLES = select(Row.__table__).where(Row.__table__.c.code.in_(bindparam("codes", expanding=True)))
 
 
 async def roles_by_code(session: AsyncSession, codes: Sequence[str]) -> list[Role]:
     """The roles of these codes that exist (a user's roles), in one query."""
     if not codes:
         return []
-    return [role_from_row(row) for row in (await session.scalars(_ROLES, {"codes": list(codes)})).all()]
+    return [role_from_row(row) for row in await session.execute(_ROLES, {"codes": list(codes)})]
 
 
 async def get_role(session: AsyncSession, code: str) -> Role | None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common import orgpaths
-from salesgrid_common.auth.principal import Principal
+from salesgrid_common.auth.principal import Principal, ip_allowed
 from salesgrid_common.auth.tokens import access_claims, sign_token
 from salesgrid_common.scopes import Scope
 from salesgrid_common.clock import Clock
@@ -22,7 +22,7 @@ from salesgrid_identity.keys import SigningKeys
 from salesgrid_identity.domain.users import User
 from salesgrid_identity.domain.org import OrgUnit
 from salesgrid_identity.settings import IdentitySettings
-from salesgrid_identity.stores.org_units import get_unit, units_by_id
+from salesgrid_identity.stores.org_units import get_unit, unit_chain
 from salesgrid_identity.stores.roles import roles_by_code
 from salesgrid_identity.stores.users import get_user
 from salesgrid_identity.usecases.login_protection import throttle_policy
@@ -74,7 +74,8 @@ class IdentityUseCasesBase:
         self.sleep = asyncio.sleep  # the pause before answering a throttled failure (tests replace it)
 
     async def _principal_for(self, session: AsyncSession, user: User) -> Principal:
-        unit = await get_unit(session, user.unit_id)
+        chain = await unit_chain(session, user.unit_id)
+        unit = chain[-1] if chain else None
         held = await roles_by_code(session, user.roles)
         grants = [roles.validate_permissions(role.permissions) for role in held]
         return Principal(
@@ -85,7 +86,7 @@ class IdentityUseCasesBase:
             permissions=roles.effective_permissions(grants),
             roles=tuple(user.roles),
             name=user.display_name,
-            ip_allowlist=tuple(await self._chain_allowlist(session, unit) if unit else ()),
+            ip_allowlist=tuple(allowlist_in_force(chain)),
         )
 
     def _sign(self, principal: Principal, ttl: int) -> str:
@@ -100,17 +101,9 @@ class IdentityUseCasesBase:
         return sign_token(claims, self.keys.private_key, self.keys.key_id)
 
     async def _unit_allowlist(self, session: AsyncSession, unit_id: str) -> list[str]:
-        """The allow-list in force for a unit: its own, else the nearest ancestor's. The unit's
-        materialised path names every ancestor, so the whole chain is one query."""
-        unit = await get_unit(session, unit_id)
-        return [] if unit is None else await self._chain_allowlist(session, unit)
-
-    @staticmethod
-    async def _chain_allowlist(session: AsyncSession, unit: OrgUnit) -> list[str]:
-        chain_ids = list(orgpaths.segments(unit.path))
-        by_id = await units_by_id(session, chain_ids)
-        chain = [(by_id[i].has_ip_allowlist, list(by_id[i].ip_allowlist)) for i in reversed(chain_ids) if i in by_id]
-        return org.effective_allowlist(chain)
+        """The allow-list in force for a unit: its own, else the nearest ancestor's (the unit and
+        its ancestors are one query)."""
+        return allowlist_in_force(await unit_chain(session, unit_id))
 
     async def _active_user(self, session: AsyncSession, principal: Principal) -> User:
         if principal.kind != "user":
@@ -135,3 +128,13 @@ class IdentityUseCasesBase:
         ):
             return
         raise PermissionDenied(f"org unit {unit.id} is outside your data scope")
+
+
+def refuse_outside_allowlist(client_ip: str, allowlist: Sequence[str]) -> None:
+    if not ip_allowed(client_ip, allowlist):
+        raise PermissionDenied(f"access from {client_ip or 'an unknown address'} is not allowed for this unit")
+
+
+def allowlist_in_force(chain: list[OrgUnit]) -> list[str]:
+    """The allow-list of a unit's chain (root first, the unit last): the nearest one set."""
+    return org.effective_allowlist([(unit.has_ip_allowlist, list(unit.ip_allowlist)) for unit in reversed(chain)])

@@ -18,9 +18,14 @@ from salesgrid_identity.stores.api_keys import (
     insert_api_key,
     save_api_key,
 )
-from salesgrid_identity.stores.org_units import get_unit
+from salesgrid_identity.stores.org_units import unit_chain
 
-from salesgrid_identity.usecases._support import IdentityUseCasesBase, Tokens
+from salesgrid_identity.usecases._support import (
+    IdentityUseCasesBase,
+    Tokens,
+    allowlist_in_force,
+    refuse_outside_allowlist,
+)
 
 
 class ApiKeysMixin(IdentityUseCasesBase):
@@ -34,8 +39,10 @@ class ApiKeysMixin(IdentityUseCasesBase):
             row = await api_key_by_hash(session, api_keys.key_hash(key))
             if row is None or not row.usable(now):
                 raise Unauthenticated("API key is unknown, revoked or expired")
-            await self.check_ip(session, row.unit_id, client_ip)
-            unit = await get_unit(session, row.unit_id)
+            chain = await unit_chain(session, row.unit_id)  # the unit last
+            allowlist = allowlist_in_force(chain)
+            refuse_outside_allowlist(client_ip, allowlist)
+            unit = chain[-1] if chain else None
             if unit is None or not unit.active:
                 raise Unauthenticated("API key's unit is inactive")
             row = await save_api_key(session, row, replace(row, last_used_at=now))
@@ -46,7 +53,7 @@ class ApiKeysMixin(IdentityUseCasesBase):
                 org_path=unit.path,
                 permissions=roles.validate_permissions(row.permissions),
                 name=row.name,
-                ip_allowlist=tuple(await self._unit_allowlist(session, row.unit_id)),
+                ip_allowlist=tuple(allowlist),
                 responsible_id=row.created_by,
                 key_expires_at=row.expires_at.timestamp() if row.expires_at else 0.0,
             )

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-from collections.abc import Sequence
 from datetime import timedelta
 from typing import NoReturn
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.auth.principal import Principal, ip_allowed
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.errors import FailedPrecondition, PermissionDenied, ResourceExhausted, Unauthenticated
 from salesgrid_common.ids import new_id
 from salesgrid_identity.domain import lockout, passwords, throttling
@@ -22,15 +21,15 @@ from salesgrid_identity.stores.refresh_tokens import insert_token, revoke_family
 from salesgrid_identity.stores.users import get_user, save_sign_in_state, user_by_login
 from salesgrid_identity.usecases.login_protection import FailedLogin
 
-from salesgrid_identity.usecases._support import IdentityUseCasesBase, Tokens, _verify_password
+from salesgrid_identity.usecases._support import (
+    refuse_outside_allowlist,
+    IdentityUseCasesBase,
+    Tokens,
+    _verify_password,
+)
 
 
 LOGIN_FAILED = "invalid login or password"  # one message for unknown login and wrong password
-
-
-def _refuse_outside_allowlist(client_ip: str, allowlist: Sequence[str]) -> None:
-    if not ip_allowed(client_ip, allowlist):
-        raise PermissionDenied(f"access from {client_ip or 'an unknown address'} is not allowed for this unit")
 
 
 class SessionsMixin(IdentityUseCasesBase):
@@ -66,7 +65,7 @@ class SessionsMixin(IdentityUseCasesBase):
         )
 
     async def check_ip(self, session: AsyncSession, unit_id: str, client_ip: str) -> None:
-        _refuse_outside_allowlist(client_ip, await self._unit_allowlist(session, unit_id))
+        refuse_outside_allowlist(client_ip, await self._unit_allowlist(session, unit_id))
 
     async def login(self, login: str, password: str, client_ip: str) -> Tokens:
         try:
@@ -210,5 +209,5 @@ class SessionsMixin(IdentityUseCasesBase):
                 return None, principal
             user = await self._active_user(session, principal)
             current = await self._principal_for(session, user)  # carries the allow-list in force
-            _refuse_outside_allowlist(principal.client_ip, current.ip_allowlist)
+            refuse_outside_allowlist(principal.client_ip, current.ip_allowlist)
             return user, current
