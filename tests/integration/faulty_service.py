@@ -15,10 +15,10 @@ import os
 import runpy
 import sys
 
-from salesgrid_common import idempotency
+from salesgrid_common.idempotency.calls import IdempotentCalls
 
 FAULT = os.environ.get("SALESGRID_TEST_FAULT", "")
-_keep = idempotency.IdempotentCalls._keep
+_keep = IdempotentCalls._keep
 
 
 async def _keep_with_fault(self, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -33,7 +33,7 @@ async def _keep_with_fault(self, *args, **kwargs):  # type: ignore[no-untyped-de
 
 
 if __name__ == "__main__":
-    idempotency.IdempotentCalls._keep = _keep_with_fault  # type: ignore[method-assign]
+    IdempotentCalls._keep = _keep_with_fault  # type: ignore[method-assign]
     service = sys.argv[1]
     sys.argv = [f"salesgrid_{service}", "serve"]
     runpy.run_module(f"salesgrid_{service}", run_name="__main__", alter_sys=True)

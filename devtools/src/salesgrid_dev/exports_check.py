@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.db import create_engine, create_reader, session_factory
 from salesgrid_common.exports.jobs import Exporter
 from salesgrid_common.migrations import upgrade

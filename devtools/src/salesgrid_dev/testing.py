@@ -16,7 +16,9 @@ from salesgrid.events.v1.customers_events_pb2 import CustomerMerged
 from sqlalchemy import func, select
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.algorithms import OKPAlgorithm
-from salesgrid_common.auth import Principal, Scope, access_claims, sign_token
+from salesgrid_common.auth.principal import Principal
+from salesgrid_common.auth.tokens import access_claims, sign_token
+from salesgrid_common.scopes import Scope
 from salesgrid_common.clock import Clock, utc_now
 from salesgrid_common.events.bus import connect, ensure_stream
 from salesgrid_common.events.envelope import EventMeta, build_envelope

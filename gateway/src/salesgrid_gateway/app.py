@@ -19,7 +19,7 @@ from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
 
 from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
-from salesgrid_common.auth import SyncTokenVerifier
+from salesgrid_common.auth.verifiers import SyncTokenVerifier
 from salesgrid_common.errors import DomainError
 from salesgrid_common.logs import setup_logging
 from salesgrid_common.metrics import HTTP_LATENCY, HTTP_REQUESTS

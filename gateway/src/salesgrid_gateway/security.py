@@ -10,7 +10,8 @@ import time
 from flask import Request
 
 from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
-from salesgrid_common.auth import Principal, SyncTokenVerifier
+from salesgrid_common.auth.principal import Principal
+from salesgrid_common.auth.verifiers import SyncTokenVerifier
 from salesgrid_common.errors import DomainError
 from salesgrid_gateway.problems import from_domain
 

@@ -11,7 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from salesgrid_common.auth import KeySet, Principal, Scope, SyncTokenVerifier, VerifiedTokens, decode_token
+from salesgrid_common.auth.principal import Principal
+from salesgrid_common.auth.tokens import KeySet, decode_token
+from salesgrid_common.auth.verifiers import SyncTokenVerifier, VerifiedTokens
+from salesgrid_common.scopes import Scope
 from salesgrid_common.errors import Unauthenticated
 from salesgrid_dev.testing import AUDIENCE, ISSUER, TestKeys, principal
 

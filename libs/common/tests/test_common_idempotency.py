@@ -17,13 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from salesgrid_common.db import create_engine, create_reader, session_factory
 from salesgrid_common.errors import Conflict, DomainError
-from salesgrid_common.idempotency import (
-    IdempotentCalls,
-    KeyReused,
-    StoredRefusal,
-    idempotency_keys,
-    idempotency_metadata,
-)
+from salesgrid_common.idempotency.calls import IdempotentCalls, KeyReused, StoredRefusal
+from salesgrid_common.idempotency.keys import idempotency_keys, idempotency_metadata
 from salesgrid_dev.testing import principal
 
 from common_event_harness import ProcessDied

@@ -132,7 +132,7 @@ def test_org_paths_one_parser_two_spellings() -> None:
 
 
 def test_event_meta_names_the_caller_or_the_service() -> None:
-    from salesgrid_common.auth import Principal
+    from salesgrid_common.auth.principal import Principal
     from salesgrid_common.events.envelope import EventMeta
 
     rep = Principal(subject_id="rep-1", kind="user", unit_id="b1", org_path="/c/b1/", client_ip="10.0.0.7")

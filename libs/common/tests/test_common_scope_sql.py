@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from salesgrid_dev.testing import principal
-from salesgrid_common.auth import SCOPE_SUBJECT, scope_clause, scope_filter, scope_params, scope_shape
+from salesgrid_common.auth.scope_filters import SCOPE_SUBJECT, scope_clause, scope_filter, scope_params, scope_shape
 
 metadata = MetaData()
 records = Table(

@@ -17,7 +17,7 @@ from salesgrid.activities.v1 import activities_pb2_grpc as pb_grpc
 from salesgrid_activities.app import DEFINITION, MIGRATIONS
 from salesgrid_activities.models import FollowUpRow
 from salesgrid_common.events.tables import outbox
-from salesgrid_common.idempotency import idempotency_keys
+from salesgrid_common.idempotency.keys import idempotency_keys
 from salesgrid_common.protos import to_timestamp as ts
 from salesgrid_dev.testing import bearer, field_violations, principal, run_service
 

@@ -13,7 +13,8 @@ from decimal import Decimal
 import pytest
 
 from salesgrid_common import approval
-from salesgrid_common.auth import Principal, Scope
+from salesgrid_common.auth.principal import Principal
+from salesgrid_common.scopes import Scope
 from salesgrid_common.db import SessionFactory, create_engine, session_factory
 from salesgrid_common.migrations import upgrade
 from salesgrid_expenses import models

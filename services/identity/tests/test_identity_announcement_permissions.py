@@ -2,7 +2,7 @@
 those who lead people publish to them within their own scope, reps do not; the sales
 administrator (销售管理专员) verifies follow-ups of his subtree and publishes nothing."""
 
-from salesgrid_common.auth import Scope
+from salesgrid_common.scopes import Scope
 from salesgrid_identity.domain.roles import BUILTIN_ROLES, CATALOGUE
 
 

@@ -1,7 +1,7 @@
 """Built-in roles and the expenses service's permissions: reps file, superiors approve within
 their scope, finance pays; nobody in the sales line pays out claims."""
 
-from salesgrid_common.auth import Scope
+from salesgrid_common.scopes import Scope
 from salesgrid_identity.domain.roles import BUILTIN_ROLES, CATALOGUE
 
 

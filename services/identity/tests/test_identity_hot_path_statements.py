@@ -11,7 +11,8 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy import event
 
-from salesgrid_common.auth import Principal, Scope
+from salesgrid_common.auth.principal import Principal
+from salesgrid_common.scopes import Scope
 from salesgrid_dev.testing import RunningService, run_service
 from salesgrid_identity.app import DEFINITION, MIGRATIONS, usecases_for
 from salesgrid_identity.domain import roles

@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from salesgrid_common.auth import Principal, Scope
+from salesgrid_common.auth.principal import Principal
+from salesgrid_common.scopes import Scope
 from salesgrid_common.db import SessionFactory, create_engine, session_factory
 from salesgrid_common.migrations import upgrade
 from salesgrid_identity import models

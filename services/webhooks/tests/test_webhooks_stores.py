@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from salesgrid_common.auth import Principal, principal_from_claims
+from salesgrid_common.auth.principal import Principal
+from salesgrid_common.auth.tokens import principal_from_claims
 from salesgrid_common.clock import FakeClock
 from salesgrid_common.errors import Conflict, FailedPrecondition, NotFound, PermissionDenied
 from salesgrid_webhooks.domain.subscriptions import OwnerScope, Subscription

@@ -10,7 +10,7 @@ from typing import Any
 
 from salesgrid.webhooks.v1 import webhooks_pb2 as pb
 from salesgrid.webhooks.v1 import webhooks_pb2_grpc as pb_grpc
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_dev.testing import RunningService, TestKeys, bearer, run_service
 from salesgrid_webhooks.app import DEFINITION, MIGRATIONS
 from salesgrid_webhooks.settings import WebhooksSettings

@@ -8,7 +8,7 @@ from typing import Protocol
 
 
 class Caller(Protocol):
-    """Who called: a principal (salesgrid_common.auth.Principal) or anything with its id."""
+    """Who called: a principal (salesgrid_common.auth.principal.Principal) or anything with its id."""
 
     @property
     def subject_id(self) -> str: ...

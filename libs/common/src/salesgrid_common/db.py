@@ -82,7 +82,7 @@ def _sqlite_begin_deferred(conn) -> None:  # type: ignore[no-untyped-def]
 def session_factory(engine: AsyncEngine) -> SessionFactory:
     """Sessions on `engine`; inside a call made with an idempotency key they join that call's
     transaction (salesgrid_common.idempotency)."""
-    from salesgrid_common.idempotency import CallSessions  # it imports this module
+    from salesgrid_common.idempotency.sessions import CallSessions  # and its Session listeners, where sessions are made
 
     return CallSessions(engine, expire_on_commit=False)
 

@@ -16,7 +16,7 @@ from salesgrid.common.v1 import directory_pb2, directory_pb2_grpc
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid.events.v1.identity_events_pb2 import OrgUnitState, UserState
 from salesgrid_common import localtime
-from salesgrid_common.auth import Principal, caller
+from salesgrid_common.auth.principal import Principal, caller
 from salesgrid_common.db import SessionFactory, UtcDateTime
 from salesgrid_common.errors import NotFound, PermissionDenied, Unauthenticated
 from salesgrid_common.events.consumer import Subscription

@@ -18,10 +18,11 @@ from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from salesgrid_common import paging
-from salesgrid_common.auth import AsyncTokenVerifier, Principal, current_principal
+from salesgrid_common.auth.principal import Principal, current_principal
+from salesgrid_common.auth.verifiers import AsyncTokenVerifier
 from salesgrid_common.dependencies import is_outage
 from salesgrid_common.errors import DependencyUnavailable, DomainError, PermissionDenied, Unauthenticated
-from salesgrid_common.idempotency import (
+from salesgrid_common.idempotency.calls import (
     METADATA_FINGERPRINT,
     METADATA_KEY,
     METADATA_REPLAYED,

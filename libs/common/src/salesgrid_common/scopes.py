@@ -1,5 +1,5 @@
-"""Data scopes of a permission (part of the pure shared kernel; `salesgrid_common.auth` re-exports
-`Scope`, so domain code can name a scope without importing JWT or SQL code)."""
+"""Data scopes of a permission (part of the pure shared kernel: domain code names a scope from
+here without importing JWT or SQL code; `salesgrid_common.auth` holds the principal and tokens)."""
 
 from __future__ import annotations
 

@@ -14,29 +14,20 @@ import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
-from nats.aio.client import Client as NATS
-from nats.js import JetStreamContext
 from salesgrid.common.v1 import directory_pb2, directory_pb2_grpc
 from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
 from sqlalchemy import MetaData
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from salesgrid_common.auth import AsyncTokenVerifier
+from salesgrid_common.auth.verifiers import AsyncTokenVerifier
 from salesgrid_common.clock import Clock, utc_now
-from salesgrid_common.db import (
-    SessionFactory,
-    create_engine,
-    create_reader,
-    ping,
-    session_factory,
-)
+from salesgrid_common.db import create_engine, create_reader, ping, session_factory
 from salesgrid_common.directory import (
     DeactivatedUsers,
     DirectoryServicer,
@@ -47,67 +38,14 @@ from salesgrid_common.events.bus import JetStreamPublisher, connect, ensure_stre
 from salesgrid_common.events.consumer import EventConsumer, Subscription, Topology
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.events.relay import OutboxRelay
-from salesgrid_common.grpc_client import AioTracingClientInterceptor
-from salesgrid_common.grpc_server import CLIENT_OPTIONS, MESSAGE_LIMITS, ServerInterceptor, status_for
-from salesgrid_common.idempotency import IdempotentCalls
+from salesgrid_common.grpc_server import MESSAGE_LIMITS, ServerInterceptor, status_for
+from salesgrid_common.idempotency.calls import IdempotentCalls
+from salesgrid_common.service_context import ServiceContext
 from salesgrid_common.settings import ServiceSettings
-from salesgrid_common.tracing import current_trace_context
 
 log = logging.getLogger(__name__)
 
 JwksFetcher = Callable[[], Awaitable[str]]
-S = TypeVar("S", bound=ServiceSettings)
-C = TypeVar("C")
-
-
-@dataclass
-class ServiceContext:
-    """What a service's servicers, handlers and schedulers are built from."""
-
-    settings: ServiceSettings
-    engine: AsyncEngine
-    sessions: SessionFactory  # read-write transactions
-    reader: SessionFactory  # read-only queries (never wait for writers on SQLite)
-    outbox: Outbox
-    clock: Clock
-    nc: NATS | None = None
-    js: JetStreamContext | None = None
-    channels: dict[str, grpc.aio.Channel] = field(default_factory=dict)
-    extras: dict[str, Any] = field(default_factory=dict)  # per-service settings objects (tests inject them)
-    _components: dict[type, Any] = field(default_factory=dict)
-
-    def component(self, cls: type[C], build: Callable[[], C] | None = None) -> C:
-        """The service's one instance of `cls` (its use cases, its keys…), built by `build` on
-        first use: wiring keyed by type, so callers and tests get it typed."""
-        if cls not in self._components:
-            if build is None:
-                raise LookupError(f"{cls.__name__} has not been built in this service")
-            self._components[cls] = build()
-        found: C = self._components[cls]
-        return found
-
-    def settings_as(self, cls: type[S]) -> S:
-        """The settings as the service's own settings class; a test harness may hand plain
-        ServiceSettings, whose values then override the service's defaults."""
-        if isinstance(self.settings, cls):
-            return self.settings
-        return cls.model_validate(self.settings.model_dump())
-
-    def channel(self, address: str) -> grpc.aio.Channel:
-        """A shared client channel to a peer service (created once per address)."""
-        if address not in self.channels:
-            self.channels[address] = grpc.aio.insecure_channel(
-                address, options=CLIENT_OPTIONS, interceptors=[AioTracingClientInterceptor()]
-            )
-        return self.channels[address]
-
-
-def outgoing_metadata(token: str, client_ip: str = "") -> tuple[tuple[str, str], ...]:
-    """Metadata for a call to another service on behalf of the current caller."""
-    items = [("authorization", f"Bearer {token}"), *current_trace_context().items()]
-    if client_ip:
-        items.append(("x-client-ip", client_ip))
-    return tuple(items)
 
 
 def identity_jwks_fetcher(ctx: ServiceContext) -> JwksFetcher:

@@ -20,7 +20,8 @@ from salesgrid.activities.v1 import (
 from salesgrid_common.exports.servicer import register as register_exports
 from salesgrid_common.exports.wiring import export_background, export_jobs
 from salesgrid_common.scheduling import every
-from salesgrid_common.service import ServiceContext, ServiceDefinition
+from salesgrid_common.service import ServiceDefinition
+from salesgrid_common.service_context import ServiceContext
 
 from salesgrid_activities.exports import EXPORTERS
 from salesgrid_activities.handlers import customer_locations

@@ -6,7 +6,7 @@ import grpc
 
 from salesgrid.activities.v1 import activities_pb2 as pb
 from salesgrid.activities.v1 import activities_pb2_grpc as pb_grpc
-from salesgrid_common.auth import caller
+from salesgrid_common.auth.principal import caller
 from salesgrid_common.protos import to_timestamp
 from salesgrid_activities.domain.tasks import Task
 from salesgrid_activities.translate.daily_reports import comment_pb, counts_pb, report_pb, unit_policy_pb

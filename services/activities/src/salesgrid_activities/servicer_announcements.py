@@ -8,7 +8,7 @@ from salesgrid.activities.v1 import announcements_pb2 as apb
 from salesgrid.activities.v1 import announcements_pb2_grpc as apb_grpc
 from salesgrid.activities.v1 import spot_checks_pb2 as spb
 from salesgrid.activities.v1 import spot_checks_pb2_grpc as spb_grpc
-from salesgrid_common.auth import caller
+from salesgrid_common.auth.principal import caller
 from salesgrid_common.protos import to_timestamp
 from salesgrid_activities.domain.spot_checks import SpotCheck, ledger_totals
 from salesgrid_activities.usecases.announcements import AnnouncementsUseCases, AnnouncementView

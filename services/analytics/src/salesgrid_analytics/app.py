@@ -11,7 +11,8 @@ from salesgrid.analytics.v1 import analytics_pb2, analytics_pb2_grpc
 from salesgrid_common.exports.jobs import ExportJobs
 from salesgrid_common.exports.servicer import register as register_exports
 from salesgrid_common.exports.wiring import export_background, export_jobs
-from salesgrid_common.service import ServiceContext, ServiceDefinition
+from salesgrid_common.service import ServiceDefinition
+from salesgrid_common.service_context import ServiceContext
 
 from salesgrid_analytics.exports import report_exporter
 from salesgrid_analytics.handlers import subscriptions

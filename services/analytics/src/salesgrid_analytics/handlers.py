@@ -23,7 +23,7 @@ from salesgrid_analytics.merges import customer_merges_subscription
 from salesgrid_common.customer_merges import survivor_of
 from salesgrid_common.events.batches import Item
 from salesgrid_common.events.consumer import Subscription
-from salesgrid_common.service import ServiceContext
+from salesgrid_common.service_context import ServiceContext
 from salesgrid_analytics.fact_events import common, when
 from salesgrid_analytics.handlers_activities import activities_subscription
 from salesgrid_analytics.handlers_pipeline import pipeline_subscription

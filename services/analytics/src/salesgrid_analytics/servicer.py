@@ -19,7 +19,7 @@ from salesgrid_analytics.usecases import AnalyticsUseCases, Query, TargetSpec
 from salesgrid_analytics.domain.channels import ChannelLine
 from salesgrid_analytics.usecases.channels import channel_report
 from salesgrid_analytics.usecases.expenses import cost_of_sale_report
-from salesgrid_common.auth import caller
+from salesgrid_common.auth.principal import caller
 
 
 def _text(value: Decimal | int | None) -> str:

@@ -15,7 +15,8 @@ from salesgrid_common.custom_fields.wiring import register_custom_fields
 from salesgrid_common.exports.servicer import register as register_exports
 from salesgrid_common.exports.wiring import export_background, export_jobs
 from salesgrid_common.scheduling import every
-from salesgrid_common.service import ServiceContext, ServiceDefinition
+from salesgrid_common.service import ServiceDefinition
+from salesgrid_common.service_context import ServiceContext
 
 from salesgrid_contracts.customer_names import customer_names_subscription
 from salesgrid_contracts.exports import EXPORTERS

@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.auth.principal import Principal
+from salesgrid_common.auth.scope_filters import scope_filter
 from salesgrid_common.custom_fields.definitions import COLUMN_PREFIX
-from salesgrid_common.custom_fields.registry import filter_clauses
+from salesgrid_common.custom_fields.records import filter_clauses
 from salesgrid_common.custom_fields.values import custom_filters
 from salesgrid_common.exports.jobs import Exporter
 from salesgrid_contracts import models

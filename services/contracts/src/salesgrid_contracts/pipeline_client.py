@@ -9,10 +9,10 @@ import grpc
 
 from salesgrid.pipeline.v1 import pipeline_pb2 as ppb
 from salesgrid.pipeline.v1 import pipeline_pb2_grpc as ppb_grpc
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.dependencies import call_error
 from salesgrid_common.errors import FailedPrecondition
-from salesgrid_common.service import outgoing_metadata
+from salesgrid_common.service_context import outgoing_metadata
 
 TIMEOUT_SECONDS = 5.0
 

@@ -6,7 +6,7 @@ import grpc
 
 from salesgrid.contracts.v1 import contracts_pb2 as pb
 from salesgrid.contracts.v1 import contracts_pb2_grpc as pb_grpc
-from salesgrid_common.auth import caller
+from salesgrid_common.auth.principal import caller
 from salesgrid_common.custom_fields.structs import values_from
 from salesgrid_contracts.translate.catalogue import product_pb, rules_pb, template_pb
 from salesgrid_contracts.translate.contracts import attachment_inputs, contract_pb, version_pb

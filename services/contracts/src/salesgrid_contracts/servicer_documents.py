@@ -6,7 +6,7 @@ import grpc
 
 from salesgrid.contracts.v1 import documents_pb2 as pb
 from salesgrid.contracts.v1 import documents_pb2_grpc as pb_grpc
-from salesgrid_common.auth import caller
+from salesgrid_common.auth.principal import caller
 from salesgrid_contracts.translate.documents import info_pb, printed_pb
 from salesgrid_contracts.usecases.documents import DocumentsUseCases
 

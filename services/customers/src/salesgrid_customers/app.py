@@ -24,7 +24,8 @@ from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.exports.jobs import ExportJobs
 from salesgrid_common.exports.servicer import register as register_exports
 from salesgrid_common.scheduling import every
-from salesgrid_common.service import ServiceContext, ServiceDefinition
+from salesgrid_common.service import ServiceDefinition
+from salesgrid_common.service_context import ServiceContext
 
 from salesgrid_customers.handlers import (
     activities_subscription,

@@ -11,7 +11,7 @@ from google.protobuf.message import Message
 
 from salesgrid.customers.v1 import customers_pb2 as pb
 from salesgrid.customers.v1 import customers_pb2_grpc as pb_grpc
-from salesgrid_common.auth import caller
+from salesgrid_common.auth.principal import caller
 from salesgrid_common.custom_fields.structs import values_from
 from salesgrid_common.imports import upload
 from salesgrid_common.protos import from_timestamp, to_timestamp

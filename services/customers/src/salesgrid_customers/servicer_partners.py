@@ -7,7 +7,7 @@ import grpc
 from salesgrid.customers.v1 import customers_pb2 as cpb
 from salesgrid.customers.v1 import partners_pb2 as pb
 from salesgrid.customers.v1 import partners_pb2_grpc as pb_grpc
-from salesgrid_common.auth import caller
+from salesgrid_common.auth.principal import caller
 from salesgrid_customers.messages import customer_pb
 from salesgrid_customers.usecases import CustomersUseCases
 

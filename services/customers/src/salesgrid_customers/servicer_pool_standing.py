@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 from salesgrid.customers.v1 import pool_standing_pb2 as pb
 from salesgrid.customers.v1 import pool_standing_pb2_grpc as pb_grpc
-from salesgrid_common.auth import caller
+from salesgrid_common.auth.principal import caller
 from salesgrid_common.protos import to_timestamp
 
 from salesgrid_customers.servicer import policy_pb

@@ -6,7 +6,7 @@ import grpc
 
 from salesgrid.customers.v1 import share_requests_pb2 as pb
 from salesgrid.customers.v1 import share_requests_pb2_grpc as pb_grpc
-from salesgrid_common.auth import caller
+from salesgrid_common.auth.principal import caller
 from salesgrid_common.protos import to_timestamp
 from salesgrid_customers.usecases.share_requests import ShareRequestUseCases, ShareRequestView
 

@@ -10,7 +10,8 @@ from typing import Any
 import grpc
 from salesgrid.expenses.v1 import expenses_pb2, expenses_pb2_grpc
 from salesgrid_common.scheduling import every
-from salesgrid_common.service import ServiceContext, ServiceDefinition
+from salesgrid_common.service import ServiceDefinition
+from salesgrid_common.service_context import ServiceContext
 
 from salesgrid_expenses.links_client import LinksClient
 from salesgrid_expenses.merges import customer_merges_subscription

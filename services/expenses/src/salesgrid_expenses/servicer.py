@@ -6,7 +6,7 @@ import grpc
 
 from salesgrid.expenses.v1 import expenses_pb2 as pb
 from salesgrid.expenses.v1 import expenses_pb2_grpc as pb_grpc
-from salesgrid_common.auth import caller
+from salesgrid_common.auth.principal import caller
 from salesgrid_common.protos import to_timestamp
 from salesgrid_expenses.domain.policy import ExpensePolicy
 from salesgrid_expenses.domain.receipts import Receipt

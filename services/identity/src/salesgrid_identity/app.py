@@ -13,7 +13,8 @@ from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
 from salesgrid_common.actors import system_actor
 from salesgrid_common.events.batches import Item
 from salesgrid_common.events.consumer import Subscription
-from salesgrid_common.service import ServiceContext, ServiceDefinition
+from salesgrid_common.service import ServiceDefinition
+from salesgrid_common.service_context import ServiceContext
 from salesgrid_common.protos import from_timestamp
 from sqlalchemy.ext.asyncio import AsyncSession
 

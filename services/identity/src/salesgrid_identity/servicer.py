@@ -6,7 +6,7 @@ import grpc
 
 from salesgrid.identity.v1 import identity_pb2 as pb
 from salesgrid.identity.v1 import identity_pb2_grpc as pb_grpc
-from salesgrid_common.auth import caller
+from salesgrid_common.auth.principal import caller
 from salesgrid_common.protos import from_timestamp, to_timestamp
 from salesgrid_identity.keys import SigningKeys
 from salesgrid_identity.translate.records import (

@@ -15,7 +15,8 @@ from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.exports.servicer import register as register_exports
 from salesgrid_common.exports.wiring import export_background, export_jobs
 from salesgrid_common.scheduling import every
-from salesgrid_common.service import ServiceContext, ServiceDefinition
+from salesgrid_common.service import ServiceDefinition
+from salesgrid_common.service_context import ServiceContext
 
 from salesgrid_pipeline.contracts_client import ContractsClient
 from salesgrid_pipeline.customers_client import CustomersClient

@@ -12,13 +12,13 @@ from decimal import Decimal
 import grpc
 from salesgrid.contracts.v1 import contracts_pb2 as kpb
 from salesgrid.contracts.v1 import contracts_pb2_grpc as kpb_grpc
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.dependencies import call_error
 from salesgrid_common.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from salesgrid_common.service import outgoing_metadata
+from salesgrid_common.service_context import outgoing_metadata
 
 TIMEOUT_SECONDS = 5.0
 

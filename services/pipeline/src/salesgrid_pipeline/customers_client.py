@@ -10,10 +10,10 @@ import grpc
 
 from salesgrid.customers.v1 import customers_pb2 as cpb
 from salesgrid.customers.v1 import customers_pb2_grpc as cpb_grpc
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.dependencies import call_error
 from salesgrid_common.errors import AlreadyExists, DomainError, PermissionDenied, ValidationFailed
-from salesgrid_common.service import outgoing_metadata
+from salesgrid_common.service_context import outgoing_metadata
 from salesgrid_pipeline.domain.leads import CustomerDraft
 
 TIMEOUT_SECONDS = 5.0

@@ -8,10 +8,11 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.auth.principal import Principal
+from salesgrid_common.auth.scope_filters import scope_filter
 from salesgrid_common.custom_fields.definitions import COLUMN_PREFIX
 from salesgrid_common.custom_fields.values import custom_filters
-from salesgrid_common.custom_fields.registry import filter_clauses
+from salesgrid_common.custom_fields.records import filter_clauses
 from salesgrid_common.exports.jobs import Exporter
 from salesgrid_pipeline.models import Lead, Opportunity
 from salesgrid_pipeline.usecases import LEAD_READ, OPP_READ, _ancestor_paths

@@ -9,7 +9,7 @@ import grpc
 from salesgrid.common.v1 import imports_pb2
 from salesgrid.pipeline.v1 import pipeline_pb2 as pb
 from salesgrid.pipeline.v1 import pipeline_pb2_grpc as pb_grpc
-from salesgrid_common.auth import caller
+from salesgrid_common.auth.principal import caller
 from salesgrid_common.custom_fields.structs import values_from
 from salesgrid_common.imports import upload
 from salesgrid_common.imports.messages import job_pb as import_job_pb

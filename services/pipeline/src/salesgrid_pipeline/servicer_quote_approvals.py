@@ -6,7 +6,7 @@ import grpc
 
 from salesgrid.pipeline.v1 import pipeline_pb2 as pb
 from salesgrid.pipeline.v1 import pipeline_pb2_grpc as pb_grpc
-from salesgrid_common.auth import caller
+from salesgrid_common.auth.principal import caller
 from salesgrid_pipeline.domain.discounts import DiscountPolicy
 from salesgrid_pipeline.translate.quotes import quote_pb, quotes_pb
 from salesgrid_pipeline.usecases import PipelineUseCases

@@ -16,7 +16,8 @@ from typing import Any
 import grpc
 from salesgrid.webhooks.v1 import webhooks_pb2, webhooks_pb2_grpc
 from salesgrid_common.scheduling import every
-from salesgrid_common.service import ServiceContext, ServiceDefinition
+from salesgrid_common.service import ServiceDefinition
+from salesgrid_common.service_context import ServiceContext
 
 from salesgrid_webhooks import fanout
 from salesgrid_webhooks.dispatcher import Dispatcher

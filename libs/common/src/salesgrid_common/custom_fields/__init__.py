@@ -5,8 +5,9 @@
   validated and stored (canonical JSON), how a value is indexed and filtered. No database.
 - tables.py: the definitions and the value index, in the database of each service owning an entity.
 - registry.py: defining, changing, archiving and deleting definitions (events
-  `salesgrid.<service>.custom_field.*`), and what the owning service's use cases call on a write
-  (`apply`), a list (`filter_clause`) and a read.
+  `salesgrid.<service>.custom_field.*`).
+- records.py: what the owning service's use cases call on a write (`apply_values`), a list
+  (`filter_clauses`) and an import or export (`load_definitions`).
 - servicer.py: salesgrid.common.v1.CustomFields, registered by every owning service.
 
 The service owning an entity owns its field definitions: values are validated in the same

@@ -9,7 +9,7 @@ import grpc
 
 from salesgrid.common.v1 import custom_fields_pb2 as pb
 from salesgrid.common.v1 import custom_fields_pb2_grpc as pb_grpc
-from salesgrid_common.auth import caller
+from salesgrid_common.auth.principal import caller
 from salesgrid_common.custom_fields.registry import CustomFieldRegistry
 from salesgrid_common.protos import to_timestamp
 

@@ -8,7 +8,7 @@ import grpc
 
 from salesgrid_common.custom_fields.registry import CustomFieldRegistry, EntitySpec
 from salesgrid_common.custom_fields.servicer import register
-from salesgrid_common.service import ServiceContext
+from salesgrid_common.service_context import ServiceContext
 
 
 def custom_field_registry(ctx: ServiceContext, service: str, entities: Sequence[EntitySpec]) -> CustomFieldRegistry:

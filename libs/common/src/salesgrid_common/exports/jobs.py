@@ -17,11 +17,12 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.export_events_pb2 import ExportAudited
-from salesgrid_common.auth import Principal, access_claims, principal_from_claims
+from salesgrid_common.auth.principal import Principal
+from salesgrid_common.auth.tokens import access_claims, principal_from_claims
 from salesgrid_common.clock import Clock
 from salesgrid_common.custom_fields.definitions import COLUMN_PREFIX
 from salesgrid_common.custom_fields.values import cell_text, custom_filters
-from salesgrid_common.custom_fields.registry import filter_clauses, load_definitions
+from salesgrid_common.custom_fields.records import filter_clauses, load_definitions
 from salesgrid_common.db import SessionFactory
 from salesgrid_common.errors import NotFound, ValidationFailed
 from salesgrid_common.events.envelope import EventMeta

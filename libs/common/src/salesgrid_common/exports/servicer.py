@@ -8,7 +8,7 @@ import grpc
 
 from salesgrid.common.v1 import exports_pb2 as pb
 from salesgrid.common.v1 import exports_pb2_grpc as pb_grpc
-from salesgrid_common.auth import caller
+from salesgrid_common.auth.principal import caller
 from salesgrid_common.exports import files
 from salesgrid_common.exports.jobs import ExportJobs, filename
 from salesgrid_common.protos import to_timestamp

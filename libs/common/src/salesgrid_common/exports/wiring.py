@@ -9,7 +9,7 @@ from typing import Any
 
 from salesgrid_common.exports.jobs import Exporter, ExportJobs
 from salesgrid_common.scheduling import every
-from salesgrid_common.service import ServiceContext
+from salesgrid_common.service_context import ServiceContext
 
 RUN_SECONDS = 2.0  # pause between runs (a run empties the queue)
 PURGE_SECONDS = 600.0

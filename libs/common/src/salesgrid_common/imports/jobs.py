@@ -18,7 +18,8 @@ from typing import IO, Any
 from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.auth import Principal, access_claims, principal_from_claims
+from salesgrid_common.auth.principal import Principal
+from salesgrid_common.auth.tokens import access_claims, principal_from_claims
 from salesgrid_common.business_metrics import count_import_completed, count_import_rows
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory

@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.auth.principal import Principal
+from salesgrid_common.auth.scope_filters import scope_filter
 from salesgrid_common.paging import Page, sorted_keyset_page
 from salesgrid_activities.domain.announcements import Announcement, Receipt
 from salesgrid_activities.models import AnnouncementReceiptRow as ReceiptRow

@@ -13,7 +13,8 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.auth.principal import Principal
+from salesgrid_common.auth.scope_filters import scope_filter
 from salesgrid_common.errors import Conflict
 from salesgrid_common.paging import Page, keyset_page
 from salesgrid_activities.domain.daily_reports import DailyReport, ReportContent, ReportStatus

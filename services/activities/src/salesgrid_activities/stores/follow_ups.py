@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.auth.principal import Principal
+from salesgrid_common.auth.scope_filters import scope_filter
 from salesgrid_common.paging import Page, keyset_page
 from salesgrid_activities.domain.follow_ups import FollowUp, FollowUpKind
 from salesgrid_activities.models import FollowUpRow

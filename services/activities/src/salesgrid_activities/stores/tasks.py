@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.auth.principal import Principal
+from salesgrid_common.auth.scope_filters import scope_filter
 from salesgrid_common.errors import Conflict
 from salesgrid_common.paging import Page, keyset_page
 from salesgrid_activities.domain.tasks import OPEN_STATUSES, Task, TaskStatus

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
 from salesgrid_common import localtime

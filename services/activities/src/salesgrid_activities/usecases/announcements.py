@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.activities_events_pb2 import ActivitiesAnnouncementPublished
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.errors import NotFound, ValidationFailed
 from salesgrid_common.ids import new_id

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.customer_merges import survivor_of
 from salesgrid_common.errors import NotFound
 from salesgrid_common.ids import new_id

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.errors import FailedPrecondition, NotFound, ValidationFailed
 from salesgrid_common.ids import new_id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.customer_merges import survivor_of
 from salesgrid_common import localtime
 from salesgrid_common.ids import new_id

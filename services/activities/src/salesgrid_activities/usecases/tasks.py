@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.directory import get_user
 from salesgrid_common.errors import NotFound, ValidationFailed
 from salesgrid_common.ids import new_id

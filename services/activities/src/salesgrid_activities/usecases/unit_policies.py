@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.directory import unit_path_in_scope
 from salesgrid_activities.domain import unit_policies
 from salesgrid_activities.stores.unit_policies import get_unit_policy, put_unit_policy

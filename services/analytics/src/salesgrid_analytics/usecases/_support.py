@@ -18,7 +18,8 @@ from salesgrid_analytics.domain.targets import Target
 from salesgrid_analytics.stores import targets as target_store
 from salesgrid_analytics.stores import units
 from salesgrid_common import localtime
-from salesgrid_common.auth import Principal, Scope
+from salesgrid_common.auth.principal import Principal
+from salesgrid_common.scopes import Scope
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
 from salesgrid_common.errors import PermissionDenied, ValidationFailed

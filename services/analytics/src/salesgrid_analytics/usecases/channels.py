@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from salesgrid_analytics.domain.channels import ChannelBy, ChannelLine, channel_performance, parse_channel_by
 from salesgrid_analytics.domain.exports import Cell
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 
 if TYPE_CHECKING:
     from salesgrid_analytics.usecases import AnalyticsUseCases, Query, View

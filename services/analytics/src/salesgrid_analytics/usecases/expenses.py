@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from salesgrid_analytics.domain.exports import Cell
 from salesgrid_analytics.domain.expenses import CostBy, CostLine, cost_of_sale, parse_by
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 
 if TYPE_CHECKING:
     from salesgrid_analytics.usecases import AnalyticsUseCases, Query, View

@@ -10,7 +10,7 @@ from salesgrid_analytics.domain import performance as perf
 from salesgrid_analytics.domain.exports import Cell
 from salesgrid_analytics.usecases.channels import channel_table
 from salesgrid_analytics.usecases.expenses import cost_of_sale_table
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.errors import ValidationFailed
 
 from salesgrid_analytics.usecases._support import AnalyticsUseCasesBase, EXPORT, Query

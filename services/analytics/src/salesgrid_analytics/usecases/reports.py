@@ -20,7 +20,7 @@ from salesgrid_analytics.domain.periods import Period, PeriodKind
 from salesgrid_analytics.domain.stages import DEFAULT_MODEL
 from salesgrid_analytics.domain.targets import Holder, Target, decompose_over_periods
 from salesgrid_analytics.stores import targets as target_store
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.errors import NotFound, ValidationFailed
 
 from salesgrid_analytics.usecases._support import AnalyticsUseCasesBase, Query, READ, View

@@ -12,7 +12,7 @@ from salesgrid_analytics.domain.periods import parse_period
 from salesgrid_analytics.domain.scope import require_subtree
 from salesgrid_analytics.domain.targets import DecompositionMode, Holder, Target, check_decomposition
 from salesgrid_analytics.stores import targets as target_store
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.errors import ValidationFailed
 
 from salesgrid_analytics.usecases._support import AnalyticsUseCasesBase, Query, domain_scope

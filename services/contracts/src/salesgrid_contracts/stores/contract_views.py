@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.auth import Principal, scope_filter
-from salesgrid_common.custom_fields.registry import filter_clauses
+from salesgrid_common.auth.principal import Principal
+from salesgrid_common.auth.scope_filters import scope_filter
+from salesgrid_common.custom_fields.records import filter_clauses
 from salesgrid_common.paging import Page, keyset_page
 from salesgrid_contracts import models
 

@@ -11,7 +11,7 @@ from dataclasses import replace
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.errors import Conflict, NotFound, PermissionDenied
 from salesgrid_common.paging import Page
 from salesgrid_contracts import models

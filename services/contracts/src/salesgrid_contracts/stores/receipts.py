@@ -12,7 +12,7 @@ from decimal import Decimal
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.paging import Page
 from salesgrid_contracts import models
 from salesgrid_contracts.domain import payments

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.errors import FailedPrecondition
 from salesgrid_contracts.domain import amendments, contracts
 from salesgrid_contracts.domain.amendments import ContractVersion

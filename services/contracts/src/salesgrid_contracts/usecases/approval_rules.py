@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.directory import unit_path_in_scope
 from salesgrid_common.errors import ValidationFailed
 from salesgrid_contracts.domain import approval

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.errors import NotFound, ValidationFailed
 from salesgrid_contracts.domain import attachments
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.channels import Attribution, attribution, parse_channel, precheck_attribution
-from salesgrid_common.custom_fields.registry import apply_values
+from salesgrid_common.custom_fields.records import apply_values
 from salesgrid_common.customer_merges import survivor_of
 from salesgrid_common.errors import FailedPrecondition, ValidationFailed
 from salesgrid_common.ids import new_id

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from salesgrid_common.auth import Principal
-from salesgrid_common.custom_fields.registry import apply_values
+from salesgrid_common.auth.principal import Principal
+from salesgrid_common.custom_fields.records import apply_values
 from salesgrid_common.errors import ValidationFailed
 from salesgrid_contracts.stores import contracts as contract_store
 from salesgrid_contracts.usecases._support import CONTRACT_FIELDS, ContractsUseCasesBase

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.errors import AlreadyExists, FailedPrecondition, ValidationFailed
 from salesgrid_common.ids import new_id
 from salesgrid_common.localtime import unit_calendar

@@ -7,7 +7,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.errors import Conflict, ValidationFailed
 from salesgrid_common.ids import new_id
 from salesgrid_contracts.domain import products

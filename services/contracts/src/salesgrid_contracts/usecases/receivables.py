@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.errors import ValidationFailed
 from salesgrid_common.localtime import unit_calendar
 from salesgrid_contracts.domain import receivables

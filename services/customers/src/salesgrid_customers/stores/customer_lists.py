@@ -13,8 +13,9 @@ from sqlalchemy import Select, String, and_, bindparam, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from salesgrid_common.auth import Principal, scope_filter
-from salesgrid_common.custom_fields.registry import filter_clauses
+from salesgrid_common.auth.principal import Principal
+from salesgrid_common.auth.scope_filters import scope_filter
+from salesgrid_common.custom_fields.records import filter_clauses
 from salesgrid_common.paging import keyset_page, sorted_keyset_page
 from salesgrid_customers import models
 from salesgrid_customers.domain.customer import Customer, Tier

@@ -23,9 +23,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common import orgpaths
-from salesgrid_common.auth import SCOPE_SUBJECT, Principal, ScopeShape, scope_clause, scope_params, scope_shape
+from salesgrid_common.auth.principal import Principal
+from salesgrid_common.auth.scope_filters import SCOPE_SUBJECT, ScopeShape, scope_clause, scope_params, scope_shape
 from salesgrid_common.custom_fields.definitions import FieldDefinition
-from salesgrid_common.custom_fields.registry import index_rows
+from salesgrid_common.custom_fields.records import index_rows
 from salesgrid_common.custom_fields.tables import custom_field_values
 from salesgrid_common.customer_merges import survivor_of
 from salesgrid_common.db import loaded_values

@@ -23,9 +23,9 @@ from typing import Any, Protocol
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.custom_fields.definitions import FieldDefinition
-from salesgrid_common.custom_fields.registry import load_definitions
+from salesgrid_common.custom_fields.records import load_definitions
 from salesgrid_common.custom_fields.values import merge_values, user_keys
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.ids import new_id

@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.auth import Principal
-from salesgrid_common.custom_fields.registry import apply_values
+from salesgrid_common.auth.principal import Principal
+from salesgrid_common.custom_fields.records import apply_values
 from salesgrid_common.ids import new_id
 from salesgrid_customers import customer_events
 from salesgrid_customers.domain.customer import MAX_CONTACTS, Contact, Customer, make_contact

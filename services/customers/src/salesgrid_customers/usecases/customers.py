@@ -7,8 +7,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from salesgrid_common.auth import Principal
-from salesgrid_common.custom_fields.registry import apply_values
+from salesgrid_common.auth.principal import Principal
+from salesgrid_common.custom_fields.records import apply_values
 from salesgrid_customers.domain.concurrency import check_version
 from salesgrid_customers.domain.customer import Customer, Tier, make_customer, normalise_tag
 from salesgrid_customers.domain.dedup import DuplicateReport

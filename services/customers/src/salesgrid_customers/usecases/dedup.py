@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_customers.domain.customer import make_customer
 from salesgrid_customers.domain.dedup import DuplicateReport
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_customers.domain import imports
 from salesgrid_customers.domain.customer import make_customer
 from salesgrid_customers.domain.errors import (

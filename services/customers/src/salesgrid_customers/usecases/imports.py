@@ -10,9 +10,10 @@ from typing import IO, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.auth import Principal, principal_from_claims
+from salesgrid_common.auth.principal import Principal
+from salesgrid_common.auth.tokens import principal_from_claims
 from salesgrid_common.business_metrics import count_import_completed, count_import_rows
-from salesgrid_common.custom_fields.registry import load_definitions
+from salesgrid_common.custom_fields.records import load_definitions
 from salesgrid_common.ids import new_id
 from salesgrid_common.imports.files import STAGE_BATCH, off_loop, read_rows
 from salesgrid_common.imports.jobs import row_id

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.customer_merges import record_merge
 from salesgrid_customers import customer_events
 from salesgrid_customers.domain import merge

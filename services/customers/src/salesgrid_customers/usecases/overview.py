@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_customers.domain import overview
 from salesgrid_customers.domain.customer import Contact, Customer
 from salesgrid_customers.stores.contacts import contacts_of

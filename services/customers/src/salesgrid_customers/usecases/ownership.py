@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.ids import new_id
 from salesgrid_customers import customer_events
 from salesgrid_customers.domain import ownership

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.channels import PARTNER_CHANNELS, PARTNER_TIERS
 from salesgrid_customers.domain.concurrency import check_version
 from salesgrid_customers.domain.customer import Customer, PartnerProfile

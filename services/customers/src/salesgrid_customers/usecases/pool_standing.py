@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 
 from salesgrid_customers.domain.errors import FailedPrecondition
 from salesgrid_customers.domain.pool_standing import PoolStanding, standing

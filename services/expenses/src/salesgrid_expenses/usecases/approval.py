@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common import approval
 from salesgrid_common.approval_chain import management_chain
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.errors import FailedPrecondition, NotFound
 from salesgrid_expenses import claim_events
 from salesgrid_expenses.domain import claims

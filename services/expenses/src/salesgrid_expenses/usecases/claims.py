@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.directory import get_user
 from salesgrid_common.errors import FailedPrecondition, NotFound, ValidationFailed
 from salesgrid_common.ids import new_id

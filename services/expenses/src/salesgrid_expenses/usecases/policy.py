@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common import orgpaths
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.directory import unit_path_in_scope
 from salesgrid_expenses import policy_events
 from salesgrid_expenses.domain import policy as rules

@@ -1,5 +1,5 @@
 from salesgrid_common.events.tables import event_metadata
-from salesgrid_common.idempotency import idempotency_metadata
+from salesgrid_common.idempotency.keys import idempotency_metadata
 from salesgrid_common.migrations import run_env
 from salesgrid_identity.models import Base
 

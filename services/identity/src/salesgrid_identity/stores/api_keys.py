@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.auth.principal import Principal
+from salesgrid_common.auth.scope_filters import scope_filter
 from salesgrid_identity import models
 from salesgrid_identity.domain.api_keys import ApiKey
 

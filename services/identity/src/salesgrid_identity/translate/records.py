@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from salesgrid.identity.v1 import identity_pb2 as pb
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.protos import to_timestamp
 from salesgrid_identity.domain.api_keys import ApiKey
 from salesgrid_identity.domain.org import OrgUnit

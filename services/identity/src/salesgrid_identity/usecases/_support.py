@@ -9,7 +9,9 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.auth import Principal, Scope, access_claims, ip_allowed, sign_token
+from salesgrid_common.auth.principal import Principal, ip_allowed
+from salesgrid_common.auth.tokens import access_claims, sign_token
+from salesgrid_common.scopes import Scope
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
 from salesgrid_common.errors import NotFound, PermissionDenied, Unauthenticated

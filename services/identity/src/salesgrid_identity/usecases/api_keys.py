@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.errors import FailedPrecondition, NotFound, PermissionDenied, Unauthenticated, ValidationFailed
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.ids import new_id

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from salesgrid_common.auth import Principal, Scope
+from salesgrid_common.auth.principal import Principal
+from salesgrid_common.scopes import Scope
 from salesgrid_identity.domain import roles
 from salesgrid_identity.domain.users import normalise_login
 from salesgrid_identity.stores.users import save_sign_in_state, user_by_login

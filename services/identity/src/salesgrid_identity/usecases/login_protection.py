@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from salesgrid_common.auth import Principal, Scope
+from salesgrid_common.auth.principal import Principal
+from salesgrid_common.scopes import Scope
 from salesgrid_common.errors import PermissionDenied, Unauthenticated, ValidationFailed
 from salesgrid_identity.domain import throttling
 from salesgrid_identity.domain.users import User

@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.auth import Principal, Scope
+from salesgrid_common.auth.principal import Principal
+from salesgrid_common.scopes import Scope
 from salesgrid_common.errors import Conflict, FailedPrecondition, PermissionDenied, ValidationFailed
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.ids import new_id

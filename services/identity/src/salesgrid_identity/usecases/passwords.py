@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.errors import ValidationFailed
 from salesgrid_identity.domain import passwords
 from salesgrid_identity.stores.users import save_user

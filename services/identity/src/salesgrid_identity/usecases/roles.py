@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
 
-from salesgrid_common.auth import Principal, Scope
+from salesgrid_common.auth.principal import Principal
+from salesgrid_common.scopes import Scope
 from salesgrid_common.errors import AlreadyExists, PermissionDenied, ValidationFailed
 from salesgrid_identity.domain import org, roles
 from salesgrid_identity.stores.roles import all_roles, insert_role, put_builtin_role, role_exists

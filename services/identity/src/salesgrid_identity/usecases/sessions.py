@@ -9,7 +9,7 @@ from typing import NoReturn
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.errors import FailedPrecondition, PermissionDenied, ResourceExhausted, Unauthenticated
 from salesgrid_common.ids import new_id
 from salesgrid_identity.domain import lockout, passwords, throttling

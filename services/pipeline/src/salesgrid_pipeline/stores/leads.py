@@ -11,8 +11,9 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common import orgpaths
-from salesgrid_common.auth import Principal, scope_filter
-from salesgrid_common.custom_fields.registry import filter_clauses
+from salesgrid_common.auth.principal import Principal
+from salesgrid_common.auth.scope_filters import scope_filter
+from salesgrid_common.custom_fields.records import filter_clauses
 from salesgrid_common.errors import NotFound, PermissionDenied
 from salesgrid_common.paging import keyset_page
 from salesgrid_pipeline.domain.leads import Lead, LeadStatus

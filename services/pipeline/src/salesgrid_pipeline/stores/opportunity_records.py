@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.auth import Principal, scope_filter
+from salesgrid_common.auth.principal import Principal
+from salesgrid_common.auth.scope_filters import scope_filter
 from salesgrid_common.ids import new_id
 from salesgrid_common.paging import keyset_page
 from salesgrid_pipeline.domain.gate_facts import FactValue

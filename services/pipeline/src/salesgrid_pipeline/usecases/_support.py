@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salesgrid.events.v1.pipeline_events_pb2 import PipelineOpportunityState
 from salesgrid_common import localtime
 from salesgrid_common.actors import system_actor
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.channels import DIRECT, Attribution
 from salesgrid_common.clock import Clock
-from salesgrid_common.custom_fields.registry import apply_values
+from salesgrid_common.custom_fields.records import apply_values
 from salesgrid_common.db import SessionFactory
 from salesgrid_common.directory import get_user
 from salesgrid_common.errors import Conflict, PermissionDenied, ValidationFailed

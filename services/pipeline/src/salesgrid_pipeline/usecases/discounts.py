@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common import approval
 from salesgrid_common.approval_chain import management_chain
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.directory import unit_path_in_scope
 from salesgrid_common.errors import FailedPrecondition, ValidationFailed
 from salesgrid_pipeline.domain import discounts

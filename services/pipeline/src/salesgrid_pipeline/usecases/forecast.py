@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.errors import ValidationFailed
 from salesgrid_pipeline.domain import forecast as fc
 from salesgrid_pipeline.stores import opportunities as opportunity_store

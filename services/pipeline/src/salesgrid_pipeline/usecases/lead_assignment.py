@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.auth import Principal, Scope
+from salesgrid_common.auth.principal import Principal
+from salesgrid_common.scopes import Scope
 from salesgrid_common.directory import DirectoryUser, get_user
 from salesgrid_common.errors import FailedPrecondition, PermissionDenied, ValidationFailed
 from salesgrid_pipeline.domain import lead_assignment as assignment_rules

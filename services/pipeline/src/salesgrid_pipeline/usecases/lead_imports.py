@@ -10,8 +10,8 @@ from typing import IO
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.auth import Principal
-from salesgrid_common.custom_fields.registry import load_definitions
+from salesgrid_common.auth.principal import Principal
+from salesgrid_common.custom_fields.records import load_definitions
 from salesgrid_common.errors import PermissionDenied, ValidationFailed
 from salesgrid_common.imports.jobs import Importer, ImportJobs
 from salesgrid_common.imports.model import CUSTOM_PREFIX, ImportJob, RowError, custom_keys

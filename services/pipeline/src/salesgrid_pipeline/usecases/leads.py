@@ -10,9 +10,9 @@ from datetime import date, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common import orgpaths
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.errors import Conflict, ValidationFailed
-from salesgrid_common.custom_fields.registry import apply_values
+from salesgrid_common.custom_fields.records import apply_values
 from salesgrid_common.ids import new_id
 from salesgrid_pipeline.domain import leads as lead_rules
 from salesgrid_pipeline.domain.money import Money

@@ -9,10 +9,10 @@ from datetime import date
 
 
 from salesgrid_common import localtime
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.channels import attribution, precheck_attribution
 from salesgrid_common.errors import Conflict, FailedPrecondition, ValidationFailed
-from salesgrid_common.custom_fields.registry import apply_values
+from salesgrid_common.custom_fields.records import apply_values
 from salesgrid_pipeline.domain.money import Money
 from salesgrid_pipeline.domain.opportunities import Opportunity, OpportunityInput, validate_opportunity
 from salesgrid_common.customer_merges import survivor_of

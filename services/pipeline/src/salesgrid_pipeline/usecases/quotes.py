@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.errors import DomainError, FailedPrecondition, ValidationFailed
 from salesgrid_common.ids import new_id
 from salesgrid_pipeline.domain import quotes as quote_rules

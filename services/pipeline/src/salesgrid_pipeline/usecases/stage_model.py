@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.errors import FailedPrecondition, NotFound
 from salesgrid_pipeline.domain.stage_model import StageModel, validate_stage_model
 from salesgrid_pipeline.stage_model_events import Emit, publish_if_changed, publish_models_in_force

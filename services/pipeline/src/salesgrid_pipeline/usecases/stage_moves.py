@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.pipeline_events_pb2 import PipelineGateViolated
-from salesgrid_common.auth import Principal
-from salesgrid_common.custom_fields.registry import load_definitions
+from salesgrid_common.auth.principal import Principal
+from salesgrid_common.custom_fields.records import load_definitions
 from salesgrid_pipeline.domain.gate_facts import FactValue
 from salesgrid_pipeline.domain.opportunities import Opportunity, moved, state_of
 from salesgrid_pipeline.domain.stage_model import StageModel

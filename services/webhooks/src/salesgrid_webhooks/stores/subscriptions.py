@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.auth import Principal
+from salesgrid_common.auth.principal import Principal
 from salesgrid_common.errors import Conflict, NotFound, PermissionDenied
 
 from salesgrid_webhooks.domain.subscriptions import OwnerScope, Subscription
