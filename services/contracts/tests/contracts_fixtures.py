@@ -1,7 +1,7 @@
 """What the tests of this folder share (imported by name: conftest.py puts this folder on
 sys.path). For the store tests: contract k-1 as a draft or signed, where it is placed, the
 products its lines name, and a migrated database. For the service tests: reps' and bosses'
-permissions, the directory rows (users and units) the service replicates, and callers' tokens."""
+permissions (the directory rows and callers' tokens come from salesgrid_dev.directory_seed)."""
 
 from __future__ import annotations
 
@@ -16,14 +16,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from salesgrid_common.db import create_engine
-from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.migrations import upgrade
 from salesgrid_contracts import models
 from salesgrid_contracts.app import MIGRATIONS
 from salesgrid_contracts.domain import contracts
 from salesgrid_contracts.domain.money import Money
 from salesgrid_contracts.stores import contracts as store
-from salesgrid_dev.testing import TestKeys, bearer, principal
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 REP_PERMS = {
@@ -113,54 +111,3 @@ async def migrated(database_url: str) -> AsyncIterator[AsyncEngine]:
         yield engine
     finally:
         await engine.dispose()
-
-
-async def add_user(
-    session: AsyncSession,
-    user_id: str,
-    path: str,
-    at: datetime,
-    *,
-    manager: str | None = None,
-    roles: str = "rep",
-    name: str | None = None,
-    zone: str = "Asia/Shanghai",
-) -> None:
-    """An active user of the replicated directory, in the unit whose id is its org path."""
-    await session.execute(
-        directory_users.insert().values(
-            user_id=user_id,
-            login=user_id,
-            display_name=name or user_id,
-            unit_id=path,
-            org_path=path,
-            manager_id=manager,
-            roles=roles,
-            active=True,
-            time_zone=zone,
-            updated_at=at,
-        )
-    )
-
-
-async def add_unit(
-    session: AsyncSession, path: str, at: datetime, *, unit_id: str | None = None, zone: str = "Asia/Shanghai"
-) -> None:
-    """An active CNY unit of the replicated directory (its id is its path unless given)."""
-    await session.execute(
-        directory_units.insert().values(
-            unit_id=unit_id or path,
-            parent_id=None,
-            name=path,
-            path=path,
-            time_zone=zone,
-            currency="CNY",
-            active=True,
-            updated_at=at,
-        )
-    )
-
-
-def caller(test_keys: TestKeys, user_id: str, path: str, permissions: dict[str, str]) -> tuple[tuple[str, str], ...]:
-    """The call metadata of a user in the unit whose id is its org path."""
-    return bearer(test_keys.token(principal(user_id=user_id, org_path=path, unit_id=path, permissions=permissions)))

@@ -14,7 +14,7 @@ from salesgrid_common.clock import FakeClock
 from salesgrid_contracts.app import DEFINITION, MIGRATIONS
 from salesgrid_dev.testing import TestKeys, bearer, field_violations, principal, run_service
 
-from contracts_fixtures import add_user, caller
+from salesgrid_dev.directory_seed import add_user, caller, replica
 
 TEAM = "/c/r1/b1/t1/"
 REP = {"contracts:read": "own", "contracts:create": "own", "products:read": "all"}
@@ -25,9 +25,9 @@ async def test_contracts_in_zwg_and_jpy_but_not_an_unknown_code(
 ) -> None:
     clock = FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock) as running:
-        async with running.app.ctx.sessions() as session, session.begin():
-            await add_user(session, "rep-1", TEAM, clock(), zone="Africa/Harare")
-        rep = caller(test_keys, "rep-1", TEAM, REP)
+        async with replica(running) as session:
+            await add_user(session, "rep-1", TEAM, unit_id=TEAM, zone="Africa/Harare", at=clock())
+        rep = caller(test_keys, "rep-1", TEAM, REP, unit_id=TEAM)
         admin = bearer(test_keys.token(principal("admin", permissions={"products:create": "all"})))
         api = pb_grpc.ContractsStub(running.channel)
         product = await api.CreateProduct(

@@ -33,7 +33,8 @@ from salesgrid_contracts.settings import ContractsSettings
 from salesgrid_dev.testing import TestKeys, bearer, field_violations, principal, run_service
 from sqlalchemy import select
 
-from contracts_fixtures import BOSS_PERMS, REP_PERMS, add_unit, add_user, caller
+from contracts_fixtures import BOSS_PERMS, REP_PERMS
+from salesgrid_dev.directory_seed import add_unit, add_user, caller, replica
 
 TEAM, BRANCH = "/c/r1/b1/t1/", "/c/r1/b1/"
 # user id, org path, display name, manager
@@ -63,15 +64,16 @@ async def world(database_url: str, nats_url: str, test_keys: TestKeys) -> AsyncI
         company_name="上海示范销售有限公司",
         company_address="上海市浦东新区世纪大道100号",
     ) as running:
-        async with running.app.ctx.sessions() as session, session.begin():
+        async with replica(running) as session:
             for path in (BRANCH, TEAM):
-                await add_unit(session, path, clock())
+                await add_unit(session, path, path, at=clock())
             for user_id, path, name, manager in PEOPLE:
+                role = "rep" if manager else "manager"
                 await add_user(
-                    session, user_id, path, clock(), manager=manager, roles="rep" if manager else "manager", name=name
+                    session, user_id, path, unit_id=path, manager_id=manager, roles=role, name=name, at=clock()
                 )
         tokens = {
-            user_id: caller(test_keys, user_id, path, REP_PERMS if manager else BOSS_PERMS)
+            user_id: caller(test_keys, user_id, path, REP_PERMS if manager else BOSS_PERMS, unit_id=path)
             for user_id, path, _name, manager in PEOPLE
         }
         tokens["admin"] = bearer(

@@ -15,7 +15,7 @@ from salesgrid_common.clock import FakeClock
 from salesgrid_contracts.app import DEFINITION, MIGRATIONS
 from salesgrid_dev.testing import bearer, eventually, principal, run_service
 
-from contracts_fixtures import add_user, caller
+from salesgrid_dev.directory_seed import add_user, caller, replica
 
 PEOPLE = {"rep-1": "/c/r1/b1/t1/", "rep-3": "/c/r1/b2/t3/", "mgr-1": "/c/r1/b1/", "mgr-2": "/c/r1/b2/"}
 REP = {
@@ -38,12 +38,14 @@ BOSS = {
 async def test_contracts_and_receivables_exports_follow_scope(database_url: str, nats_url: str, test_keys) -> None:  # type: ignore[no-untyped-def]
     clock = FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock) as running:
-        async with running.app.ctx.sessions() as session, session.begin():
+        async with replica(running) as session:
             for user_id, path in PEOPLE.items():
                 manager = {"rep-1": "mgr-1", "rep-3": "mgr-2"}.get(user_id)
                 roles = "manager" if user_id.startswith("mgr") else "rep"
-                await add_user(session, user_id, path, clock(), manager=manager, roles=roles)
-        tokens = {u: caller(test_keys, u, p, REP if u.startswith("rep") else BOSS) for u, p in PEOPLE.items()}
+                await add_user(session, user_id, path, unit_id=path, manager_id=manager, roles=roles, at=clock())
+        tokens = {
+            u: caller(test_keys, u, p, REP if u.startswith("rep") else BOSS, unit_id=p) for u, p in PEOPLE.items()
+        }
         admin = bearer(test_keys.token(principal("admin", permissions={"products:create": "all"})))
         api, exports = pb_grpc.ContractsStub(running.channel), epb_grpc.ExportsStub(running.channel)
         contracts = {}

@@ -17,7 +17,7 @@ from salesgrid_dev.testing import TestKeys, bearer, principal, run_service
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from contracts_fixtures import add_user, caller
+from salesgrid_dev.directory_seed import add_user, caller, replica
 
 PEOPLE = {"rep-1": ("/c/r1/b1/t1/", "mgr-1"), "mgr-1": ("/c/r1/b1/", None)}
 REP = {"contracts:read": "own", "contracts:create": "own", "contracts:update": "own", "products:read": "all"}
@@ -47,11 +47,12 @@ async def test_a_page_of_contracts_costs_the_same_queries_as_one(
 ) -> None:
     clock = FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock) as running:
-        async with running.app.ctx.sessions() as session, session.begin():
+        async with replica(running) as session:
             for user_id, (path, manager) in PEOPLE.items():
-                await add_user(session, user_id, path, clock(), manager=manager, roles="rep" if manager else "manager")
-        rep = caller(test_keys, "rep-1", PEOPLE["rep-1"][0], REP)
-        mgr = caller(test_keys, "mgr-1", PEOPLE["mgr-1"][0], BOSS)
+                role = "rep" if manager else "manager"
+                await add_user(session, user_id, path, unit_id=path, manager_id=manager, roles=role, at=clock())
+        rep = caller(test_keys, "rep-1", PEOPLE["rep-1"][0], REP, unit_id=PEOPLE["rep-1"][0])
+        mgr = caller(test_keys, "mgr-1", PEOPLE["mgr-1"][0], BOSS, unit_id=PEOPLE["mgr-1"][0])
         admin = bearer(test_keys.token(principal("admin", permissions={"products:create": "all"})))
         api = pb_grpc.ContractsStub(running.channel)
         product = await api.CreateProduct(

@@ -24,7 +24,8 @@ from salesgrid_contracts.usecases import ContractsUseCases
 from salesgrid_dev.testing import bearer, field_violations, principal, run_service
 from sqlalchemy import select
 
-from contracts_fixtures import BOSS_PERMS, REP_PERMS, add_unit, add_user, caller
+from contracts_fixtures import BOSS_PERMS, REP_PERMS
+from salesgrid_dev.directory_seed import add_unit, add_user, caller, replica
 
 SHANGHAI_TEAM, FAR_WEST_TEAM = "/c/r1/b1/t1/", "/c/r1/b2/t3/"
 UNITS = [
@@ -56,16 +57,17 @@ class World:
 async def world(database_url: str, nats_url: str, test_keys) -> AsyncIterator[World]:  # type: ignore[no-untyped-def]
     clock = FakeClock(START)
     async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock) as running:
-        async with running.app.ctx.sessions() as session, session.begin():
+        async with replica(running) as session:
             for path, zone in UNITS:
-                await add_unit(session, path, clock(), zone=zone)
+                await add_unit(session, path, path, zone=zone, at=clock())
             for user_id, path, manager in PEOPLE:
                 # the user's own copy says UTC: the unit's zone must win
+                role = "rep" if manager else "manager"
                 await add_user(
-                    session, user_id, path, clock(), manager=manager, roles="rep" if manager else "manager", zone="UTC"
+                    session, user_id, path, unit_id=path, manager_id=manager, roles=role, zone="UTC", at=clock()
                 )
         tokens = {
-            user_id: caller(test_keys, user_id, path, REP_PERMS if manager else BOSS_PERMS)
+            user_id: caller(test_keys, user_id, path, REP_PERMS if manager else BOSS_PERMS, unit_id=path)
             for user_id, path, manager in PEOPLE
         }
         tokens["admin"] = bearer(test_keys.token(principal(user_id="admin", permissions={"products:create": "all"})))

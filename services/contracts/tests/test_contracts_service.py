@@ -47,7 +47,8 @@ from salesgrid_pipeline.app import MIGRATIONS as PIPELINE_MIGRATIONS
 from salesgrid_pipeline.settings import PipelineSettings
 from sqlalchemy import select
 
-from contracts_fixtures import BOSS_PERMS, REP_PERMS, add_unit, add_user, caller
+from contracts_fixtures import BOSS_PERMS, REP_PERMS
+from salesgrid_dev.directory_seed import add_unit, add_user, caller, replica, unit_of
 
 TEAM, BRANCH = "/c/r1/b1/t1/", "/c/r1/b1/"
 # user id, org path, roles, manager
@@ -80,15 +81,15 @@ def unit_paths(path: str) -> list[str]:
 async def platform(database_url: str, nats_url: str, test_keys: TestKeys) -> AsyncIterator[Platform]:
     clock = FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock) as running:
-        async with running.app.ctx.sessions() as session, session.begin():
+        async with replica(running) as session:
             for user_id, path, role, manager in PEOPLE:
-                await add_user(session, user_id, path, clock(), manager=manager, roles=role)
+                await add_user(session, user_id, path, unit_id=path, manager_id=manager, roles=role, at=clock())
             for path in {unit for _, person_path, _, _ in PEOPLE for unit in unit_paths(person_path)}:
-                await add_unit(session, path, clock(), unit_id=path.rstrip("/").rsplit("/", 1)[-1])
+                await add_unit(session, unit_of(path), path, name=path, at=clock())
         tokens = {}
         for user_id, path, _role, _manager in PEOPLE:
             perms = REP_PERMS if user_id.startswith("rep") else BOSS_PERMS
-            tokens[user_id] = caller(test_keys, user_id, path, perms)
+            tokens[user_id] = caller(test_keys, user_id, path, perms, unit_id=path)
         tokens["admin"] = bearer(
             test_keys.token(
                 principal(user_id="admin", permissions={"products:create": "all", "products:update": "all"})
