@@ -1,7 +1,7 @@
 """The pipeline service under test and the builders its tests share (imported by name:
 conftest.py puts this folder on sys.path; the fixtures are imported with them): the real
-customers and contracts services beside it, the directory rows its rules read, reps' and
-managers' permissions, money, facts and a business line's stage model."""
+customers and contracts services beside it, the directory team the assignment rules read,
+reps' and managers' permissions, money, facts and a business line's stage model."""
 
 from __future__ import annotations
 
@@ -10,18 +10,18 @@ from typing import Any
 
 import grpc
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from salesgrid.contracts.v1 import contracts_pb2 as kpb
 from salesgrid.customers.v1 import customers_pb2 as cpb
 from salesgrid.customers.v1 import customers_pb2_grpc as cpb_grpc
 from salesgrid.pipeline.v1 import pipeline_pb2 as pb
 from salesgrid_common.clock import FakeClock
-from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.events.envelope import parse_envelope, unpack
 from salesgrid_common.events.tables import outbox
 from salesgrid_contracts.app import DEFINITION as CONTRACTS, MIGRATIONS as CONTRACTS_MIGRATIONS
 from salesgrid_customers.app import DEFINITION as CUSTOMERS, MIGRATIONS as CUSTOMERS_MIGRATIONS
+from salesgrid_dev.directory_seed import add_unit, add_user, replica
 from salesgrid_dev.testing import field_violations, run_service
 from salesgrid_pipeline.app import DEFINITION, MIGRATIONS
 from salesgrid_pipeline.settings import PipelineSettings
@@ -110,26 +110,6 @@ def approval_facts() -> list[pb.Fact]:
     ]
 
 
-async def add_users(running, *users: tuple[str, str, str | None] | tuple[str, str, str | None, str]) -> None:  # type: ignore[no-untyped-def]
-    """Directory users (id, org path, manager, and roles: "rep" unless given)."""
-    async with running.app.ctx.sessions() as session, session.begin():
-        for user_id, org_path, manager_id, *roles in users:
-            await session.execute(
-                insert(directory_users).values(
-                    user_id=user_id,
-                    login=user_id,
-                    display_name=user_id,
-                    unit_id=org_path.strip("/").split("/")[-1],
-                    org_path=org_path,
-                    manager_id=manager_id,
-                    roles=roles[0] if roles else "rep",
-                    active=True,
-                    time_zone="Asia/Shanghai",
-                    updated_at=START,
-                )
-            )
-
-
 async def subjects(running) -> list[str]:
     async with running.app.ctx.sessions() as session:
         return list(
@@ -163,22 +143,6 @@ async def expect_error(call, code: grpc.StatusCode, field: str | None = None) ->
     if field:
         assert field in raised.value.details() or field in field_violations(raised.value), raised.value.details()
     return raised.value
-
-
-async def add_unit(running, unit_id: str, path: str, parent_id: str | None = None) -> None:  # type: ignore[no-untyped-def]
-    async with running.app.ctx.sessions() as session, session.begin():
-        await session.execute(
-            insert(directory_units).values(
-                unit_id=unit_id,
-                parent_id=parent_id,
-                name=unit_id,
-                path=path,
-                time_zone="Asia/Shanghai",
-                currency="CNY",
-                active=True,
-                updated_at=START,
-            )
-        )
 
 
 def services_model(*, proposal: bool = True, **changes) -> pb.StageModel:
@@ -219,11 +183,9 @@ def pipeline(database_url: str, nats_url: str, test_keys, *, clock: FakeClock | 
 async def add_assignment_team(running) -> None:  # type: ignore[no-untyped-def]
     """The directory the lead-assignment rules read: reps b and a (in that order) in team t1 and c
     in t2 under mgr-1, rep x far away in /c/r9/t9/; unit t1."""
-    await add_users(
-        running,
-        ("rep-b", "/c/r1/t1/", "mgr-1"),
-        ("rep-a", "/c/r1/t1/", "mgr-1"),
-        ("rep-c", "/c/r1/t2/", "mgr-1"),
-        ("rep-x", "/c/r9/t9/", None),
-    )
-    await add_unit(running, "t1", "/c/r1/t1/")
+    async with replica(running) as session:
+        await add_user(session, "rep-b", "/c/r1/t1/", manager_id="mgr-1", at=START)
+        await add_user(session, "rep-a", "/c/r1/t1/", manager_id="mgr-1", at=START)
+        await add_user(session, "rep-c", "/c/r1/t2/", manager_id="mgr-1", at=START)
+        await add_user(session, "rep-x", "/c/r9/t9/", at=START)
+        await add_unit(session, "t1", "/c/r1/t1/", at=START)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from salesgrid_common.db import create_engine, session_factory
-from salesgrid_common.directory import directory_units, directory_users
+from salesgrid_dev.directory_seed import add_unit, add_user
 from salesgrid_common.migrations import upgrade
 from salesgrid_pipeline import models
 from salesgrid_pipeline.app import MIGRATIONS
@@ -52,43 +52,12 @@ async def test_rules_round_robin_and_directory_answers(database_url: str) -> Non
             await store.replace_rules(session, [AssignmentRule("old", "", rep_id="rep-z")] * 3)
         async with sessions() as session, session.begin():
             await store.replace_rules(session, rules)  # the old table goes, positions are reused
-            await session.execute(
-                directory_units.insert(),
-                [
-                    {
-                        "unit_id": u,
-                        "name": u,
-                        "path": f"/c/{u}/",
-                        "time_zone": "Asia/Shanghai",
-                        "currency": "CNY",
-                        "active": active,
-                        "updated_at": NOW,
-                    }
-                    for u, active in (("t-1", True), ("t-2", False))
-                ],
-            )
-            await session.execute(
-                directory_users.insert(),
-                [
-                    {
-                        "user_id": u,
-                        "login": u,
-                        "display_name": u,
-                        "unit_id": "t-1",
-                        "org_path": "/c/t-1/",
-                        "roles": roles,
-                        "active": active,
-                        "time_zone": "Asia/Shanghai",
-                        "updated_at": NOW,
-                    }
-                    for u, roles, active in (
-                        ("rep-c", "rep", True),
-                        ("rep-b", "manager,rep", True),
-                        ("mgr-1", "manager", True),
-                        ("rep-d", "rep", False),
-                    )
-                ],
-            )
+            await add_unit(session, "t-1", "/c/t-1/", at=NOW)
+            await add_unit(session, "t-2", "/c/t-2/", active=False, at=NOW)
+            await add_user(session, "rep-c", "/c/t-1/", at=NOW)
+            await add_user(session, "rep-b", "/c/t-1/", roles="manager,rep", at=NOW)
+            await add_user(session, "mgr-1", "/c/t-1/", roles="manager", at=NOW)
+            await add_user(session, "rep-d", "/c/t-1/", active=False, at=NOW)
         async with sessions() as session, session.begin():
             assert await store.rules(session) == rules
             assert await store.team_reps(session, "t-1") == ["rep-b", "rep-c"]  # active reps, in id order

@@ -15,6 +15,7 @@ from salesgrid.events.v1.pipeline_events_pb2 import PipelineDiscountApprovalStep
 from salesgrid.pipeline.v1 import pipeline_pb2 as pb
 from salesgrid.pipeline.v1 import pipeline_pb2_grpc as pb_grpc
 from salesgrid_common.clock import FakeClock
+from salesgrid_dev.directory_seed import add_unit, add_user, replica
 from salesgrid_dev.testing import bearer, field_violations, principal
 from salesgrid_pipeline.usecases import PipelineUseCases
 from pipeline_fixtures import (  # noqa: F401 - fixtures
@@ -22,8 +23,6 @@ from pipeline_fixtures import (  # noqa: F401 - fixtures
     REP_PERMS,
     START,
     add_product,
-    add_unit,
-    add_users,
     contracts_service,
     customers_service,
     events,
@@ -45,9 +44,11 @@ PEOPLE = [
 
 
 async def seed_directory(running) -> None:  # type: ignore[no-untyped-def]
-    for unit, parent, path in (("c", None, "/c/"), ("r1", "c", "/c/r1/"), ("t1", "r1", "/c/r1/t1/")):
-        await add_unit(running, unit, path, parent)
-    await add_users(running, *PEOPLE)
+    async with replica(running) as session:
+        for unit, parent, path in (("c", None, "/c/"), ("r1", "c", "/c/r1/"), ("t1", "r1", "/c/r1/t1/")):
+            await add_unit(session, unit, path, parent_id=parent, at=START)
+        for user_id, path, manager, role in PEOPLE:
+            await add_user(session, user_id, path, manager_id=manager, roles=role, at=START)
 
 
 def line(product_id: str, percent: str) -> pb.QuoteLineInput:

@@ -16,6 +16,7 @@ from salesgrid.pipeline.v1 import pipeline_pb2 as pb
 from salesgrid.pipeline.v1 import pipeline_pb2_grpc as pb_grpc
 from salesgrid_common.imports.jobs import ImportJobs
 from salesgrid_common.imports.tables import import_jobs, import_rows
+from salesgrid_dev.directory_seed import add_user, replica
 from salesgrid_dev.testing import bearer, field_violations, principal
 from salesgrid_pipeline.app import usecases_for
 from sqlalchemy import func, select
@@ -23,7 +24,6 @@ from pipeline_fixtures import (
     MANAGER_PERMS,
     REP_PERMS,
     add_assignment_team,
-    add_users,
     expect_error,
     money,
     pipeline,
@@ -140,7 +140,8 @@ async def test_lead_import_of_an_xlsx_workbook(database_url: str, nats_url: str,
     its decimal."""
     async with running_pipeline(database_url, nats_url, test_keys) as running:
         api = pb_grpc.PipelineStub(running.channel)
-        await add_users(running, ("rep-a", "/c/r1/t1/", None))
+        async with replica(running) as session:
+            await add_user(session, "rep-a", "/c/r1/t1/")
         rep = bearer(test_keys.token(principal("rep-a", org_path="/c/r1/t1/", permissions=REP_PERMS)))
         book = Workbook()
         for row in (

@@ -25,6 +25,7 @@ from salesgrid_common.events.bus import connect, ensure_stream
 from salesgrid_common.events.envelope import EventMeta, build_envelope, parse_envelope
 from salesgrid_common.events.tables import outbox
 from salesgrid_common.protos import to_timestamp
+from salesgrid_dev.directory_seed import add_unit, add_user, replica
 from salesgrid_dev.testing import bearer, eventually, field_violations, principal
 from salesgrid_pipeline.models import RoundRobinState
 from salesgrid_pipeline.usecases import PipelineUseCases
@@ -35,8 +36,6 @@ from pipeline_fixtures import (  # noqa: F401 - fixtures, and builders other fol
     START,
     add_assignment_team,
     add_product,
-    add_unit,
-    add_users,
     approval_facts,
     contracts_service,
     customers_service,
@@ -255,13 +254,11 @@ async def test_leads_and_sla_scheduler(database_url: str, nats_url: str, test_ke
     async with pipeline(
         database_url, nats_url, test_keys, clock=clock, sla_scan_seconds=0.1, customers_addr=customers_service.address
     ) as running:
-        await add_users(
-            running,
-            ("mgr-1", "/c/r1/", None),
-            ("rep-1", "/c/r1/t1/", "mgr-1"),
-            ("rep-2", "/c/r1/t1/", "mgr-1"),
-            ("rep-9", "/c/r9/", None),
-        )
+        async with replica(running) as session:
+            await add_user(session, "mgr-1", "/c/r1/", at=START)
+            await add_user(session, "rep-1", "/c/r1/t1/", manager_id="mgr-1", at=START)
+            await add_user(session, "rep-2", "/c/r1/t1/", manager_id="mgr-1", at=START)
+            await add_user(session, "rep-9", "/c/r9/", at=START)
         api = pb_grpc.PipelineStub(running.channel)
         rep = bearer(test_keys.token(principal("rep-1", org_path="/c/r1/t1/", permissions=REP_PERMS)))
         rep2 = bearer(test_keys.token(principal("rep-2", org_path="/c/r1/t1/", permissions=REP_PERMS)))
@@ -360,9 +357,10 @@ async def test_lead_conversion_through_customers(
     async with pipeline(
         database_url, nats_url, test_keys, clock=clock, customers_addr=customers_service.address
     ) as running:
-        await add_users(
-            running, ("mgr-1", "/c/r1/", None), ("rep-1", "/c/r1/t1/", "mgr-1"), ("rep-2", "/c/r1/t1/", "mgr-1")
-        )
+        async with replica(running) as session:
+            await add_user(session, "mgr-1", "/c/r1/", at=START)
+            await add_user(session, "rep-1", "/c/r1/t1/", manager_id="mgr-1", at=START)
+            await add_user(session, "rep-2", "/c/r1/t1/", manager_id="mgr-1", at=START)
         api = pb_grpc.PipelineStub(running.channel)
         customers = cpb_grpc.CustomersStub(customers_service.channel)
         rep = bearer(test_keys.token(principal("rep-1", org_path="/c/r1/t1/", permissions=REP_PERMS)))
@@ -659,8 +657,9 @@ async def test_lead_assignment_rules_round_robin_and_admin(
     async with pipeline(database_url, nats_url, test_keys, customers_addr=customers_service.address) as running:
         api = pb_grpc.PipelineStub(running.channel)
         await add_assignment_team(running)
-        await add_unit(running, "t9", "/c/r9/t9/")
-        await add_unit(running, "t3", "/c/r1/t3/")  # a team without reps
+        async with replica(running) as session:
+            await add_unit(session, "t9", "/c/r9/t9/", at=START)
+            await add_unit(session, "t3", "/c/r1/t3/", at=START)  # a team without reps
         rep = bearer(test_keys.token(principal("rep-a", org_path="/c/r1/t1/", permissions=REP_PERMS)))
         own_assigner = bearer(
             test_keys.token(principal("sup-1", org_path="/c/r1/t1/", permissions={**REP_PERMS, "leads:assign": "team"}))
