@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
 
 import grpc
 from google.protobuf import json_format
 from google.protobuf.struct_pb2 import Struct
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from salesgrid.common.v1 import custom_fields_pb2 as cf
 from salesgrid.common.v1 import custom_fields_pb2_grpc as cf_grpc
@@ -22,12 +21,12 @@ from salesgrid.customers.v1 import customers_pb2 as pb
 from salesgrid.customers.v1 import customers_pb2_grpc as pb_grpc
 from salesgrid.events.v1.custom_field_events_pb2 import CustomFieldDefinitionChanged
 from salesgrid.events.v1.customers_events_pb2 import CustomerContactState, CustomerRecordState
-from salesgrid_common.directory import directory_users
 from salesgrid_common.events.envelope import parse_envelope, unpack
 from salesgrid_common.events.tables import outbox
 from salesgrid_customers.app import DEFINITION, MIGRATIONS, exports_for, usecases_for
 from salesgrid_customers.settings import CustomersSettings
-from salesgrid_dev.testing import RunningService, bearer, field_violations, principal, run_service
+from salesgrid_dev.directory_seed import add_user, caller, replica
+from salesgrid_dev.testing import RunningService, field_violations, run_service
 
 PERMS = {
     "customers:read": "own",
@@ -40,7 +39,7 @@ ADMIN = {**PERMS, "custom_fields:manage": "all"}
 
 
 def who(keys, user: str, perms: dict[str, str] = PERMS):  # type: ignore[no-untyped-def]
-    return bearer(keys.token(principal(user_id=user, org_path="/c/b1/", unit_id="b1", permissions=perms)))
+    return caller(keys, user, "/c/b1/", perms)
 
 
 def struct(**values: object) -> Struct:
@@ -105,21 +104,8 @@ async def test_custom_fields_on_customers_end_to_end(database_url: str, nats_url
         import_seconds=3600,
         export_seconds=3600,
     ) as running:
-        async with running.app.ctx.sessions() as session, session.begin():
-            await session.execute(
-                insert(directory_users).values(
-                    user_id="rep-a",
-                    login="rep-a",
-                    display_name="rep-a",
-                    unit_id="b1",
-                    org_path="/c/b1/",
-                    manager_id=None,
-                    roles="",
-                    active=True,
-                    time_zone="Asia/Shanghai",
-                    updated_at=datetime.now(UTC),
-                )
-            )
+        async with replica(running) as session:
+            await add_user(session, "rep-a", "/c/b1/", roles="")
         api, fields = pb_grpc.CustomersStub(running.channel), cf_grpc.CustomFieldsStub(running.channel)
         rep, admin = who(test_keys, "rep-a"), who(test_keys, "admin", ADMIN)
 

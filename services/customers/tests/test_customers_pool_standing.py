@@ -4,7 +4,7 @@ and the answer is only ever about the caller. Through the gateway: gateway/tests
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import grpc
 import pytest
@@ -12,16 +12,15 @@ from salesgrid.customers.v1 import customers_pb2 as pb
 from salesgrid.customers.v1 import customers_pb2_grpc as pb_grpc
 from salesgrid.customers.v1 import pool_standing_pb2 as spb
 from salesgrid.customers.v1 import pool_standing_pb2_grpc as spb_grpc
-from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.protos import from_timestamp
 from salesgrid_customers.app import DEFINITION, MIGRATIONS
+from salesgrid_dev.directory_seed import add_unit, add_user, caller, replica
 from salesgrid_dev.testing import (
     RunningService,
     bearer,
     principal,
     run_service,
 )
-from sqlalchemy import insert
 
 REP = {
     "customers:read": "own",
@@ -38,40 +37,15 @@ UNITS = {"b1": "/b1/", "t1": "/b1/t1/", "t2": "/b1/t2/", "b9": "/b9/", "t9": "/b
 def who(keys, user_id: str, permissions: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
     path, unit = PEOPLE[user_id]
     perms = permissions if permissions is not None else (MANAGER if user_id == "mgr" else REP)
-    return bearer(keys.token(principal(user_id=user_id, org_path=path, unit_id=unit, permissions=perms)))
+    return caller(keys, user_id, path, perms, unit_id=unit)
 
 
 async def seed(running: RunningService) -> None:
-    now = datetime.now(UTC)
-    async with running.app.ctx.sessions() as session, session.begin():
+    async with replica(running) as session:
         for unit_id, path in UNITS.items():
-            await session.execute(
-                insert(directory_units).values(
-                    unit_id=unit_id,
-                    parent_id=None,
-                    name=unit_id,
-                    path=path,
-                    time_zone="Asia/Shanghai",
-                    currency="CNY",
-                    active=True,
-                    updated_at=now,
-                )
-            )
+            await add_unit(session, unit_id, path)
         for user_id, (path, unit) in PEOPLE.items():
-            await session.execute(
-                insert(directory_users).values(
-                    user_id=user_id,
-                    login=user_id,
-                    display_name=user_id,
-                    unit_id=unit,
-                    org_path=path,
-                    manager_id=None,
-                    roles="",
-                    active=True,
-                    time_zone="Asia/Shanghai",
-                    updated_at=now,
-                )
-            )
+            await add_user(session, user_id, path, unit_id=unit, roles="")
 
 
 async def test_my_pool_standing_matches_what_the_claim_enforces(database_url: str, nats_url: str, test_keys) -> None:  # type: ignore[no-untyped-def]

@@ -33,7 +33,6 @@ from salesgrid_common.clock import FakeClock
 from salesgrid_common.db import create_engine, session_factory
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.migrations import upgrade
-from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.events.consumer import Subscription, apply_once
 from salesgrid_common.events.envelope import EventMeta, build_envelope, parse_envelope, unpack
 from salesgrid_common.ids import new_id
@@ -41,7 +40,8 @@ from salesgrid_common.imports import files as importfiles
 from salesgrid_common.imports import model as import_model
 from salesgrid_common.protos import from_timestamp, to_timestamp
 from salesgrid_common.events.tables import outbox
-from salesgrid_dev.testing import RunningService, bearer, field_violations, principal, run_service
+from salesgrid_dev.directory_seed import add_unit, add_user, caller, replica
+from salesgrid_dev.testing import RunningService, field_violations, principal, run_service
 from salesgrid_customers import models, usecases
 from salesgrid_customers.domain import imports
 from salesgrid_customers.settings import CustomersSettings
@@ -74,37 +74,15 @@ PEOPLE = {
 
 def token(keys, user_id: str) -> tuple[tuple[str, str], ...]:
     path, unit = PEOPLE[user_id]
-    manager = user_id == "mgr"
-    return bearer(
-        keys.token(
-            principal(
-                user_id=user_id,
-                org_path=path,
-                unit_id=unit,
-                permissions=MANAGER_PERMS if manager else REP_PERMS,
-                roles=("sales_manager",) if manager else ("rep",),
-            )
-        )
-    )
+    if user_id == "mgr":
+        return caller(keys, user_id, path, MANAGER_PERMS, unit_id=unit, roles=("sales_manager",))
+    return caller(keys, user_id, path, REP_PERMS, unit_id=unit, roles=("rep",))
 
 
 async def seed_directory(running: RunningService) -> None:
-    async with running.app.ctx.sessions() as session, session.begin():
+    async with replica(running) as session:
         for user_id, (path, unit) in PEOPLE.items():
-            await session.execute(
-                insert(directory_users).values(
-                    user_id=user_id,
-                    login=user_id,
-                    display_name=user_id,
-                    unit_id=unit,
-                    org_path=path,
-                    manager_id=None,
-                    roles="",
-                    active=True,
-                    time_zone="Asia/Shanghai",
-                    updated_at=datetime.now(UTC),
-                )
-            )
+            await add_user(session, user_id, path, unit_id=unit, roles="")
 
 
 async def event_subjects(running: RunningService) -> list[str]:
@@ -1170,19 +1148,8 @@ async def test_import_caps_customers_held_by_the_importer(database_url: str, nat
         await seed_directory(running)
         api = pb_grpc.CustomersStub(running.channel)
         a, mgr = token(test_keys, "rep-a"), token(test_keys, "mgr")
-        async with running.app.ctx.sessions() as session, session.begin():
-            await session.execute(
-                insert(directory_units).values(
-                    unit_id="t1",
-                    parent_id="b1",
-                    name="t1",
-                    path="/c/r1/b1/t1/",
-                    time_zone="Asia/Shanghai",
-                    currency="CNY",
-                    active=True,
-                    updated_at=datetime.now(UTC),
-                )
-            )
+        async with replica(running) as session:
+            await add_unit(session, "t1", "/c/r1/b1/t1/", parent_id="b1")
         await api.PutPoolPolicy(
             pb.PoolPolicy(
                 unit_id="t1",
@@ -1219,20 +1186,9 @@ async def test_pool_policies_contacts_and_owner_events(database_url: str, nats_u
         await seed_directory(running)
         api = pb_grpc.CustomersStub(running.channel)
         a, b, mgr = (token(test_keys, u) for u in ("rep-a", "rep-b", "mgr"))
-        async with running.app.ctx.sessions() as session, session.begin():
+        async with replica(running) as session:
             for unit, path in (("b1", "/c/r1/b1/"), ("t1", "/c/r1/b1/t1/"), ("b9", "/c/r2/b9/")):
-                await session.execute(
-                    insert(directory_units).values(
-                        unit_id=unit,
-                        parent_id=None,
-                        name=unit,
-                        path=path,
-                        time_zone="Asia/Shanghai",
-                        currency="CNY",
-                        active=True,
-                        updated_at=datetime.now(UTC),
-                    )
-                )
+                await add_unit(session, unit, path)
 
         # Only customers:update at subtree or all, inside the subtree; validated by the domain policy.
         denied = await rpc_error(api.PutPoolPolicy(pb.PoolPolicy(unit_id="b1", warning_days_before=1), metadata=a))

@@ -4,13 +4,12 @@ accepts (the customer is shared under the sharing rules) or declines; every step
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 
 import grpc
 import pytest
 from grpc_status import rpc_status
 from google.rpc import error_details_pb2
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from salesgrid.customers.v1 import customers_pb2 as pb
 from salesgrid.customers.v1 import customers_pb2_grpc as pb_grpc
@@ -18,12 +17,12 @@ from salesgrid.customers.v1 import share_requests_pb2 as spb
 from salesgrid.customers.v1 import share_requests_pb2_grpc as spb_grpc
 from salesgrid.events.v1.customers_events_pb2 import CustomerShareRequestState
 from salesgrid.events.v1.envelope_pb2 import Envelope
-from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.events.envelope import unpack
 from salesgrid_common.events.tables import outbox
 from salesgrid_customers.app import DEFINITION, MIGRATIONS, usecases_for
 from salesgrid_customers.settings import CustomersSettings
-from salesgrid_dev.testing import RunningService, bearer, field_violations, principal, run_service
+from salesgrid_dev.directory_seed import add_unit, add_user, caller, replica
+from salesgrid_dev.testing import RunningService, field_violations, run_service
 
 REP = {
     "customers:read": "own",
@@ -48,51 +47,17 @@ UNITS = {"t1": "华东一组", "t2": "华东二组", "t9": "华南九组", "b1":
 
 def who(keys, user_id: str) -> tuple[tuple[str, str], ...]:  # type: ignore[no-untyped-def]
     _, path, unit, _ = PEOPLE[user_id]
-    manager = user_id == "mgr"
-    return bearer(
-        keys.token(
-            principal(
-                user_id=user_id,
-                org_path=path,
-                unit_id=unit,
-                permissions=MANAGER if manager else REP,
-                roles=("manager",) if manager else ("rep",),
-            )
-        )
-    )
+    if user_id == "mgr":
+        return caller(keys, user_id, path, MANAGER, unit_id=unit, roles=("manager",))
+    return caller(keys, user_id, path, REP, unit_id=unit, roles=("rep",))
 
 
 async def seed(running: RunningService) -> None:
-    now = datetime.now(UTC)
-    async with running.app.ctx.sessions() as session, session.begin():
+    async with replica(running) as session:
         for unit_id, name in UNITS.items():
-            await session.execute(
-                insert(directory_units).values(
-                    unit_id=unit_id,
-                    parent_id=None,
-                    name=name,
-                    path=f"/{unit_id}/",
-                    time_zone="Asia/Shanghai",
-                    currency="CNY",
-                    active=True,
-                    updated_at=now,
-                )
-            )
+            await add_unit(session, unit_id, f"/{unit_id}/", name=name)
         for user_id, (name, path, unit, manager) in PEOPLE.items():
-            await session.execute(
-                insert(directory_users).values(
-                    user_id=user_id,
-                    login=user_id,
-                    display_name=name,
-                    unit_id=unit,
-                    org_path=path,
-                    manager_id=manager,
-                    roles="",
-                    active=True,
-                    time_zone="Asia/Shanghai",
-                    updated_at=now,
-                )
-            )
+            await add_user(session, user_id, path, unit_id=unit, manager_id=manager, roles="", name=name)
 
 
 async def rpc_error(call) -> grpc.aio.AioRpcError:  # type: ignore[no-untyped-def]
