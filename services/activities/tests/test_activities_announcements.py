@@ -18,8 +18,8 @@ from salesgrid.events.v1.activities_events_pb2 import ActivitiesAnnouncementPubl
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid_activities.app import DEFINITION, MIGRATIONS
 from salesgrid_common.clock import FakeClock
-from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.events.tables import outbox
+from salesgrid_dev.directory_seed import add_unit, add_user, replica
 from salesgrid_dev.testing import bearer, eventually, field_violations, principal, run_service
 
 START = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
@@ -47,35 +47,11 @@ async def test_announcements_reach_the_subtree_with_read_receipts(database_url: 
     async with run_service(
         DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=FakeClock(START)
     ) as running:
-        async with running.app.ctx.sessions() as session, session.begin():
+        async with replica(running) as session:
             for unit_id, path in UNITS.items():
-                await session.execute(
-                    directory_units.insert().values(
-                        unit_id=unit_id,
-                        parent_id=None,
-                        name=unit_id,
-                        path=path,
-                        time_zone="Asia/Shanghai",
-                        currency="CNY",
-                        active=True,
-                        updated_at=START,
-                    )
-                )
+                await add_unit(session, unit_id, path, at=START)
             for user_id, unit, active in PEOPLE:
-                await session.execute(
-                    directory_users.insert().values(
-                        user_id=user_id,
-                        login=user_id,
-                        display_name=user_id,
-                        unit_id=unit,
-                        org_path=UNITS[unit],
-                        manager_id=None,
-                        roles="rep",
-                        active=active,
-                        time_zone="Asia/Shanghai",
-                        updated_at=START,
-                    )
-                )
+                await add_user(session, user_id, UNITS[unit], unit_id=unit, active=active, at=START)
         perms = {"admin": {"announcements:publish": "all"}, "mgr": PUBLISH, "mgr2": PUBLISH}
         who = {
             user_id: bearer(

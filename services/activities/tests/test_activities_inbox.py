@@ -30,11 +30,11 @@ from salesgrid_activities.handlers_inbox import inbox_subscriptions
 from salesgrid_activities.models import SchedulerMark
 from salesgrid_activities.usecases import ActivitiesUseCases
 from salesgrid_common.clock import FakeClock
-from salesgrid_common.directory import directory_users
 from salesgrid_common.events.consumer import apply_once
 from salesgrid_common.events.envelope import EventMeta, build_envelope, unpack
 from salesgrid_common.ids import new_id
 from salesgrid_common.protos import to_timestamp as ts
+from salesgrid_dev.directory_seed import add_user, replica
 from salesgrid_dev.testing import RunningService, bearer, eventually, field_violations, principal, run_service
 
 START = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
@@ -64,27 +64,14 @@ async def deliver(
 
 
 async def people(running: RunningService) -> None:
-    async with running.app.ctx.sessions() as session, session.begin():
+    async with replica(running) as session:
         for user_id, path, manager in (
             ("rep-a", TEAM, "mgr"),
             ("rep-b", OTHER, None),
             ("mgr", BRANCH, "dir"),
             ("dir", "/c/", None),
         ):
-            await session.execute(
-                directory_users.insert().values(
-                    user_id=user_id,
-                    login=user_id,
-                    display_name=user_id,
-                    unit_id="u",
-                    org_path=path,
-                    manager_id=manager,
-                    roles="rep",
-                    active=True,
-                    time_zone="Asia/Shanghai",
-                    updated_at=START,
-                )
-            )
+            await add_user(session, user_id, path, unit_id="u", manager_id=manager, at=START)
 
 
 def tokens(keys) -> dict[str, tuple[tuple[str, str], ...]]:  # type: ignore[no-untyped-def]

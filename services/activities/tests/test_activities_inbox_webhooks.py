@@ -12,11 +12,11 @@ from salesgrid.events.v1.webhooks_events_pb2 import WebhookSubscriptionDisabled
 from salesgrid_activities.app import DEFINITION, MIGRATIONS
 from salesgrid_activities.handlers_inbox import webhooks_notices
 from salesgrid_common.clock import FakeClock
-from salesgrid_common.directory import directory_users
 from salesgrid_activities.models import InboxItemRow
 from sqlalchemy import select
 from salesgrid_common.events.consumer import apply_once
 from salesgrid_common.events.envelope import EventMeta, build_envelope, unpack
+from salesgrid_dev.directory_seed import add_user, replica
 from salesgrid_dev.testing import RunningService, bearer, principal, run_service
 
 START = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
@@ -87,22 +87,9 @@ async def test_an_api_keys_disabled_webhook_reaches_whoever_answers_for_the_key(
     async with run_service(
         DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=FakeClock(START)
     ) as running:
-        async with running.app.ctx.sessions() as session, session.begin():
+        async with replica(running) as session:
             for user_id, path, roles, active in PEOPLE:
-                await session.execute(
-                    directory_users.insert().values(
-                        user_id=user_id,
-                        login=user_id,
-                        display_name=user_id,
-                        unit_id="u",
-                        org_path=path,
-                        manager_id=None,
-                        roles=roles,
-                        active=active,
-                        time_zone="Asia/Shanghai",
-                        updated_at=START,
-                    )
-                )
+                await add_user(session, user_id, path, unit_id="u", roles=roles, active=active, at=START)
         stub = pb_grpc.InboxStub(running.channel)
 
         def disabled(sub_id: str, responsible: str) -> WebhookSubscriptionDisabled:

@@ -16,9 +16,9 @@ from salesgrid_activities.app import DEFINITION, MIGRATIONS
 from salesgrid_activities.models import CustomerLocation, DailyReportRow, UnitPolicyRow, VisitRow
 from salesgrid_activities.usecases import ActivitiesUseCases
 from salesgrid_common.clock import FakeClock
-from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.events.tables import outbox
 from salesgrid_common.protos import to_timestamp as ts
+from salesgrid_dev.directory_seed import add_unit, add_user, replica
 from salesgrid_dev.testing import (
     bearer,
     consumer_applied,
@@ -70,38 +70,14 @@ class World:
         }
 
     async def add_users(self, *users: tuple[str, str, str, str], unit_id: str = "u") -> None:
-        async with self.sessions() as session, session.begin():
+        async with replica(self.running) as session:
             for user_id, org_path, zone, roles in users:
-                await session.execute(
-                    directory_users.insert().values(
-                        user_id=user_id,
-                        login=user_id,
-                        display_name=user_id,
-                        unit_id=unit_id,
-                        org_path=org_path,
-                        manager_id=None,
-                        roles=roles,
-                        active=True,
-                        time_zone=zone,
-                        updated_at=START,
-                    )
-                )
+                await add_user(session, user_id, org_path, unit_id=unit_id, roles=roles, zone=zone, at=START)
 
     async def add_units(self, *units: tuple[str, str, str]) -> None:
-        async with self.sessions() as session, session.begin():
+        async with replica(self.running) as session:
             for unit_id, path, zone in units:
-                await session.execute(
-                    directory_units.insert().values(
-                        unit_id=unit_id,
-                        parent_id=None,
-                        name=unit_id,
-                        path=path,
-                        time_zone=zone,
-                        currency="CNY",
-                        active=True,
-                        updated_at=START,
-                    )
-                )
+                await add_unit(session, unit_id, path, zone=zone, at=START)
 
     async def events(self) -> list[str]:
         """Event types in the outbox, sorted (events of one transaction share their timestamp)."""

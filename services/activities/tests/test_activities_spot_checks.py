@@ -24,8 +24,8 @@ from salesgrid_activities.app import DEFINITION, MIGRATIONS, spot_checks_for
 from salesgrid_activities.domain import spot_checks
 from salesgrid_activities.models import DailyReportRow, FollowUpRow, SpotCheckRoundRow, UnitPolicyRow
 from salesgrid_common.clock import FakeClock
-from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.events.tables import outbox
+from salesgrid_dev.directory_seed import add_unit, add_user, replica
 from salesgrid_dev.testing import bearer, eventually, field_violations, principal, run_service
 
 BRANCH, TEAM = "/c/r1/b1/", "/c/r1/b1/t1/"
@@ -50,35 +50,11 @@ async def test_weekly_spot_checks_fines_and_ledger(database_url: str, nats_url: 
     clock = FakeClock(SUNDAY_NIGHT)
     async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock) as running:
         w10 = {"rep-a": [], "rep-b": []}  # type: dict[str, list[str]]
-        async with running.app.ctx.sessions() as session, session.begin():
+        async with replica(running) as session:
             for unit_id, path in (("b1", BRANCH), ("t1", TEAM)):
-                await session.execute(
-                    directory_units.insert().values(
-                        unit_id=unit_id,
-                        parent_id=None,
-                        name=unit_id,
-                        path=path,
-                        time_zone="Asia/Shanghai",
-                        currency="CNY",
-                        active=True,
-                        updated_at=clock(),
-                    )
-                )
+                await add_unit(session, unit_id, path, at=clock())
             for user_id, path, roles, manager in PEOPLE:
-                await session.execute(
-                    directory_users.insert().values(
-                        user_id=user_id,
-                        login=user_id,
-                        display_name=user_id,
-                        unit_id="t1" if path == TEAM else "b1",
-                        org_path=path,
-                        manager_id=manager,
-                        roles=roles,
-                        active=True,
-                        time_zone="UTC",
-                        updated_at=clock(),
-                    )
-                )
+                await add_user(session, user_id, path, manager_id=manager, roles=roles, zone="UTC", at=clock())
             # the branch fines 虚报 80.00 (the company default is 50)
             session.add(
                 UnitPolicyRow(
