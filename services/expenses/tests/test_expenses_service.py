@@ -21,8 +21,8 @@ from salesgrid.expenses.v1 import expenses_pb2_grpc as pb_grpc
 from salesgrid.pipeline.v1 import pipeline_pb2 as ppb
 from salesgrid.pipeline.v1 import pipeline_pb2_grpc as ppb_grpc
 from salesgrid_common.clock import FakeClock
-from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.events.tables import outbox
+from salesgrid_dev.directory_seed import add_unit, add_user, caller, replica
 from salesgrid_dev.testing import (
     TestKeys,
     bearer,
@@ -118,37 +118,13 @@ async def expenses(database_url: str, nats_url: str, test_keys: TestKeys) -> Asy
             pipeline_addr=peers,
         ) as running,
     ):
-        async with running.app.ctx.sessions() as session, session.begin():
+        async with replica(running) as session:
             for unit_id, parent, path in UNITS:
-                await session.execute(
-                    directory_units.insert().values(
-                        unit_id=unit_id,
-                        parent_id=parent,
-                        name=unit_id,
-                        path=path,
-                        time_zone="Asia/Shanghai",
-                        currency="CNY",
-                        active=True,
-                        updated_at=clock(),
-                    )
-                )
+                await add_unit(session, unit_id, path, parent_id=parent, at=clock())
             for user_id, unit, path, role, manager, _perms in PEOPLE:
-                await session.execute(
-                    directory_users.insert().values(
-                        user_id=user_id,
-                        login=user_id,
-                        display_name=user_id,
-                        unit_id=unit,
-                        org_path=path,
-                        manager_id=manager,
-                        roles=role,
-                        active=True,
-                        time_zone="Asia/Shanghai",
-                        updated_at=clock(),
-                    )
-                )
+                await add_user(session, user_id, path, unit_id=unit, manager_id=manager, roles=role, at=clock())
         tokens = {
-            user_id: bearer(test_keys.token(principal(user_id=user_id, org_path=path, unit_id=unit, permissions=perms)))
+            user_id: caller(test_keys, user_id, path, perms, unit_id=unit)
             for user_id, unit, path, _role, _manager, perms in PEOPLE
         }
         tokens["admin"] = bearer(
