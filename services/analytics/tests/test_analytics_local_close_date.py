@@ -8,16 +8,16 @@ import asyncio
 import json
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from salesgrid.events.v1.pipeline_events_pb2 import PipelineOpportunityState
 from salesgrid_analytics.app import MIGRATIONS
 from salesgrid_analytics.handlers import pipeline_subscription
 from salesgrid_analytics.models import StoredFact
 from salesgrid_common.db import create_engine, session_factory
-from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_common.events.envelope import EventMeta, build_envelope
 from salesgrid_common.migrations import upgrade
+from salesgrid_dev.directory_seed import add_unit, add_user
 
 
 async def test_a_deal_without_close_date_counts_on_the_owners_local_day(database_url: str) -> None:
@@ -27,32 +27,8 @@ async def test_a_deal_without_close_date_counts_on_the_owners_local_day(database
     created_at = datetime(2026, 3, 31, 17, 30, tzinfo=UTC)
     try:
         async with sessions() as session, session.begin():
-            await session.execute(
-                insert(directory_units).values(
-                    unit_id="sh",
-                    parent_id=None,
-                    name="Shanghai",
-                    path="/c/sh/",
-                    time_zone="Asia/Shanghai",
-                    currency="CNY",
-                    active=True,
-                    updated_at=created_at,
-                )
-            )
-            await session.execute(
-                insert(directory_users).values(
-                    user_id="rep-sh",
-                    login="rep.sh",
-                    display_name="Rep",
-                    unit_id="sh",
-                    org_path="/c/sh/",
-                    manager_id=None,
-                    roles="rep",
-                    active=True,
-                    time_zone="Asia/Shanghai",
-                    updated_at=created_at,
-                )
-            )
+            await add_unit(session, "sh", "/c/sh/", name="Shanghai", at=created_at)
+            await add_user(session, "rep-sh", "/c/sh/", name="Rep", at=created_at)
         opp = PipelineOpportunityState(
             opportunity_id="o-1",
             owner_id="rep-sh",

@@ -24,8 +24,8 @@ from salesgrid_analytics.models import TargetRow
 from salesgrid_analytics.stores import targets as store
 from salesgrid_analytics.stores import units
 from salesgrid_common.db import create_engine, session_factory
-from salesgrid_common.directory import directory_units
 from salesgrid_common.migrations import upgrade
+from salesgrid_dev.directory_seed import add_unit
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
@@ -155,17 +155,7 @@ async def test_a_units_calendar_and_currency_are_read_together(database_url: str
     sessions = session_factory(engine)
     try:
         async with sessions() as session, session.begin():
-            await session.execute(
-                directory_units.insert().values(
-                    unit_id="sz",
-                    name="Shenzhen",
-                    path="/c/sz/",
-                    time_zone="Asia/Shanghai",
-                    currency="HKD",
-                    active=True,
-                    updated_at=NOW,
-                )
-            )
+            await add_unit(session, "sz", "/c/sz/", name="Shenzhen", currency="HKD", at=NOW)
         async with sessions() as session:
             with counted(engine) as statements:
                 assert await units.settings(session, "/c/sz") == ("Asia/Shanghai", "HKD")
