@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from salesgrid_activities.app import DEFINITION, MIGRATIONS
 from salesgrid_activities.models import SpotCheckRow
 from salesgrid_common.clock import FakeClock
-from salesgrid_common.directory import directory_units, directory_users
+from salesgrid_dev.directory_seed import add_unit, add_user, replica
 from salesgrid_dev.testing import principal, run_service, stand_in_identity
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
@@ -22,35 +22,11 @@ async def test_announcement_and_spot_check_routes(database_url: str, nats_url: s
         stand_in_identity(test_keys) as identity_addr,
         run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=FakeClock(NOW)) as running,
     ):
-        async with running.app.ctx.sessions() as session, session.begin():
-            for unit_id, path in (("b1", "/c/b1/"), ("b2", "/c/b2/")):
-                await session.execute(
-                    directory_units.insert().values(
-                        unit_id=unit_id,
-                        parent_id=None,
-                        name=unit_id,
-                        path=path,
-                        time_zone="Asia/Shanghai",
-                        currency="CNY",
-                        active=True,
-                        updated_at=NOW,
-                    )
-                )
-            for user_id, path in (("mgr", "/c/b1/"), ("rep-a", "/c/b1/"), ("adm", "/c/b1/")):
-                await session.execute(
-                    directory_users.insert().values(
-                        user_id=user_id,
-                        login=user_id,
-                        display_name=user_id,
-                        unit_id="b1",
-                        org_path=path,
-                        manager_id=None,
-                        roles="rep",
-                        active=True,
-                        time_zone="Asia/Shanghai",
-                        updated_at=NOW,
-                    )
-                )
+        async with replica(running) as session:
+            await add_unit(session, "b1", "/c/b1/", at=NOW)
+            await add_unit(session, "b2", "/c/b2/", at=NOW)
+            for user_id in ("mgr", "rep-a", "adm"):
+                await add_user(session, user_id, "/c/b1/", at=NOW)
             session.add(
                 SpotCheckRow(
                     id="sc-1",

@@ -12,15 +12,9 @@ from salesgrid_dev.testing import TestKeys, principal, run_service, stand_in_ide
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
 
-PERMS = {
-    "contracts:read": "own",
-    "contracts:create": "own",
-    "contracts:update": "own",
-    "payments:create": "own",
-    "payments:read": "own",
-    "products:read": "all",
-    "products:create": "all",
-}
+from contracts_fixtures import REP_PERMS
+
+PERMS = {**REP_PERMS, "products:create": "all"}  # a rep who may also add products
 
 
 async def test_contracts_rest_routes(database_url: str, nats_url: str, test_keys: TestKeys) -> None:

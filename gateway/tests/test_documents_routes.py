@@ -20,17 +20,10 @@ from salesgrid_dev.testing import TestKeys, principal, run_service, stand_in_ide
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
 
-PERMS = {
-    "contracts:read": "own",
-    "contracts:create": "own",
-    "contracts:update": "own",
-    "payments:create": "own",
-    "payments:read": "own",
-    "products:read": "all",
-    "products:create": "all",
-    "products:update": "all",
-    "contracts:approve": "all",
-}
+from contracts_fixtures import REP_PERMS
+
+# a rep who also keeps the product catalogue and holds contracts:approve
+PERMS = {**REP_PERMS, "products:create": "all", "products:update": "all", "contracts:approve": "all"}
 
 
 async def test_print_routes(database_url: str, nats_url: str, test_keys: TestKeys) -> None:

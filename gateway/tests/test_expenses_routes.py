@@ -12,7 +12,8 @@ from salesgrid_expenses.app import DEFINITION, MIGRATIONS
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
 
-PERMS = {"expenses:read": "own", "expenses:create": "own", "expenses:update": "own"}
+from test_expenses_service import OWN as PERMS
+
 PDF = b"%PDF-1.4\n%receipt\n"
 
 

@@ -8,9 +8,7 @@ import asyncio
 
 from datetime import UTC, datetime
 
-from sqlalchemy import insert
-
-from salesgrid_common.directory import directory_units
+from salesgrid_dev.directory_seed import add_unit, replica
 from salesgrid_dev.testing import TestKeys, principal, run_service, stand_in_identity
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
@@ -25,20 +23,9 @@ async def test_discount_policy_and_decision_routes(database_url: str, nats_url: 
         stand_in_identity(test_keys) as identity_addr,
         run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys) as running,
     ):
-        async with running.app.ctx.sessions() as session, session.begin():
-            for unit, parent, path in (("c", None, "/c/"), ("r1", "c", "/c/r1/")):
-                await session.execute(
-                    insert(directory_units).values(
-                        unit_id=unit,
-                        parent_id=parent,
-                        name=unit,
-                        path=path,
-                        time_zone="Asia/Shanghai",
-                        currency="CNY",
-                        active=True,
-                        updated_at=START,
-                    )
-                )
+        async with replica(running) as session:
+            await add_unit(session, "c", "/c/", at=START)
+            await add_unit(session, "r1", "/c/r1/", parent_id="c", at=START)
         client = create_app(
             GatewaySettings(environment="test", identity_addr=identity_addr, pipeline_addr=running.address)
         ).test_client()

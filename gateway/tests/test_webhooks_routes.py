@@ -12,7 +12,7 @@ from salesgrid_gateway.settings import GatewaySettings
 from salesgrid_webhooks.app import DEFINITION, MIGRATIONS
 from salesgrid_webhooks.settings import WebhooksSettings
 
-ADMIN = {"webhooks:read": "all", "webhooks:create": "all", "webhooks:delete": "all", "customers:read": "all"}
+from webhooks_fixtures import ADMIN
 
 
 async def test_subscription_changes_take_if_match(database_url: str, nats_url: str, test_keys: TestKeys) -> None:
