@@ -7,6 +7,7 @@ through the single handler, and a process dying inside it loses and duplicates n
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +22,8 @@ from salesgrid_common.events.consumer import EventConsumer, Subscription
 from salesgrid_common.events.envelope import EventMeta, build_envelope
 from salesgrid_common.events.tables import projection_versions
 from salesgrid_common.events.versions import claim_newer
+
+from salesgrid_dev.testing import eventually
 
 from common_event_harness import ProcessDied, run_until_settled
 
@@ -154,6 +157,37 @@ async def test_a_process_dying_in_the_batch_form_loses_and_duplicates_nothing(
     assert await applied(sessions) == []  # nothing of the batch committed
     # The restart gets them back as redeliveries: counted, and applied one by one.
     assert sorted(await settle(sessions, js, Recorder().sub, 3)) == [("j", "single"), ("k", "single"), ("l", "single")]
+
+
+@pytest.mark.parametrize("linger", [0.6, 0.0])
+async def test_events_committed_while_a_caught_up_consumer_lingers_arrive_as_one_batch(
+    sessions: SessionFactory, js: Any, linger: float
+) -> None:
+    """After a batch smaller than a full one the consumer waits `linger` before fetching again, so
+    events published one after another meanwhile come as one batch (one transaction, one call of
+    the batch form); with no linger each is fetched as soon as it is there."""
+    recorder = Recorder()
+    task = asyncio.create_task(EventConsumer(recorder.sub, js, sessions, ack_wait=0.5, batch=10, linger=linger).run())
+    try:
+        await publish(js, [created("m")])
+        await eventually(lambda: _stored(sessions, 1), timeout=10)
+        for login in "nop":  # one at a time, as separate requests would commit them
+            await publish(js, [created(login)])
+            await asyncio.sleep(0.05)
+        await eventually(lambda: _stored(sessions, 4), timeout=10)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert [login for login, _ in await applied(sessions)] == list("mnop")  # in order, each once
+    if linger:
+        assert recorder.calls == [["n", "o", "p"]]  # m alone went the single way
+    else:
+        assert ["n", "o", "p"] not in recorder.calls  # fetched as they came, not gathered
+
+
+async def _stored(sessions: SessionFactory, count: int) -> bool:
+    return len(await applied(sessions)) >= count
 
 
 def test_a_batch_form_needs_its_handler_and_follows_the_route() -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Column, MetaData, String, Table, select, text, update
+from sqlalchemy import Column, MetaData, String, Table, bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.customers_events_pb2 import CustomerMerged
@@ -53,10 +53,13 @@ async def _lock(session: AsyncSession, customer_id: str, *, shared: bool) -> Non
     await session.execute(text(f"SELECT {function}(:space, hashtext(:id))"), {"space": _LOCK_CLASS, "id": customer_id})
 
 
+# Built once, bound at execution: consumers look a customer up for nearly every event they apply,
+# and building the statement and its cache key each time cost as much as running it.
+_SURVIVOR = select(customer_merges.c.survivor_id).where(customer_merges.c.merged_id == bindparam("customer_id"))
+
+
 async def _lookup(session: AsyncSession, customer_id: str) -> str:
-    survivor = await session.scalar(
-        select(customer_merges.c.survivor_id).where(customer_merges.c.merged_id == customer_id)
-    )
+    survivor = await session.scalar(_SURVIVOR, {"customer_id": customer_id})
     return survivor or customer_id
 
 

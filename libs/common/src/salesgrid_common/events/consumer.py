@@ -57,6 +57,11 @@ __all__ = ["EventConsumer", "Handler", "Subscription", "Topology", "apply_once",
 
 
 ACK_WAIT_SECONDS = 2.0
+# After a batch smaller than a full one (the consumer has caught up), wait this long before the
+# next fetch, so that events committed meanwhile arrive as one batch: one fetch, one transaction
+# and the batch forms for several events instead of each paying them alone. It bounds the extra
+# projection lag; a consumer that is behind fetches full batches and never waits.
+LINGER_SECONDS = 0.05
 MAX_HEARTBEAT_SECONDS = 300.0  # a handler stuck longer than this is let go (redelivered)
 PENDING_REFRESH_SECONDS = 30.0
 
@@ -72,6 +77,7 @@ class EventConsumer(RedeliveredEvents):
         clock: Clock = utc_now,
         topology: Topology = Topology(),
         ack_wait: float = ACK_WAIT_SECONDS,
+        linger: float = LINGER_SECONDS,
     ) -> None:
         self.sub = subscription
         self.js = js
@@ -80,6 +86,7 @@ class EventConsumer(RedeliveredEvents):
         self.clock = clock
         self.topology = topology
         self.ack_wait = ack_wait
+        self.linger = linger
 
     def config(self) -> ConsumerConfig:
         return ConsumerConfig(
@@ -143,6 +150,8 @@ class EventConsumer(RedeliveredEvents):
                     CONSUMER_LAG.labels(self.sub.name).set(msg.metadata.num_pending)
             finally:
                 heartbeat.cancel()
+            if len(messages) < self.batch and self.linger > 0:
+                await asyncio.sleep(self.linger)
 
     async def _handle_fresh_batch(self, messages: list[Any], waiting: list[Any]) -> list[Any]:
         """Apply the batch's first deliveries in ONE transaction and ack them after its commit;
