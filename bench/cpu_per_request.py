@@ -9,8 +9,6 @@ idle again. Run: `.venv/bin/python bench/cpu_per_request.py [N] [label filter]`.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -20,39 +18,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 from gateway import prepare, running_platform
-
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
-
-
-def process_tree(pid: int) -> list[int]:
-    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-    return [pid] + [p for c in children for p in process_tree(int(c))]
-
-
-def snapshot(platform) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    return {
-        name: sum(cpu_seconds(p) for p in process_tree(process.pid)) for name, process in platform.processes.items()
-    }
-
-
-def settle(platform, idle: dict[str, float] | None = None, quiet_for: float = 1.5) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    """Wait until the platform burns no more than its idle rate (the event fan-out is done)."""
-    allowance = 1.5 * sum((idle or {}).values()) * quiet_for + 0.02
-    previous = snapshot(platform)
-    while True:
-        time.sleep(quiet_for)
-        now = snapshot(platform)
-        if sum(now.values()) - sum(previous.values()) <= allowance:
-            return now
-        previous = now
+from quiet import settle, snapshot
 
 
 def main() -> int:

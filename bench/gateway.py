@@ -39,6 +39,8 @@ from salesgrid_dev.api import gate_facts, money
 from salesgrid_dev.platform import ADMIN_LOGIN, ADMIN_PASSWORD, SERVICES, Platform, Ports, operator_settings
 from salesgrid_dev.processes import ThrowawayPostgres, free_port, wait_for_port
 
+from quiet import settle
+
 DURATION = os.environ.get("SALESGRID_BENCH_DURATION", "8s")
 WORKERS = os.cpu_count() or 2
 THREADS = 4
@@ -201,8 +203,10 @@ def gateway_scenarios(
     results = []
     for connections in (16, 4):
         for name, target, token, lua, goal in (floors if connections == 16 else []) + routes:
-            # The baseline right before each route: on a machine whose load drifts, a baseline
-            # measured minutes earlier made ratios of two different machines.
+            # The baseline right before each route, once the platform is quiet again (the previous
+            # route's events digested): on a machine whose load drifts, a baseline measured minutes
+            # earlier, or while consumers still worked, made ratios of two different machines.
+            settle(platform, busy_share=0.15)
             baseline = wrk(f"{bare_url}/hello", data["rep"], connections)
             measured = wrk(target, token, connections, lua)
             results.append(
@@ -256,6 +260,7 @@ def grpc_scenarios(platform: Platform, data: dict[str, str], scratch: Path) -> l
     from salesgrid.customers.v1 import customers_pb2_grpc as pb_grpc
 
     (scratch / "trivial.py").write_text(TRIVIAL_SERVER)
+    settle(platform, busy_share=0.15)
     port = free_port()
     trivial = subprocess.Popen([sys.executable, str(scratch / "trivial.py"), str(port)])
     try:
@@ -304,6 +309,7 @@ def crm_workload(
             raise SystemExit(f"{op}: {reply.status_code} {reply.text[:300]}")
         return reply.json()
 
+    settle(platform, busy_share=0.15)
     with httpx.Client(base_url=platform.gateway_url, timeout=30) as api:
         started = time.perf_counter()
         token = timed("login", lambda: api.post("/v1/auth/login", json={"login": "bench.rep", "password": PASSWORD}))
