@@ -130,5 +130,8 @@ async def test_regional_streams_and_hq_aggregate(supercluster: dict[str, str], t
     finally:
         for task in tasks:
             task.cancel()
-        await east_nc.drain()
-        await hq_nc.drain()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        # Closed, not drained: the cancelled consumers' pull subscriptions hold messages nobody
+        # will read, and a drain waited its whole 30 s timeout for them (as service stops did).
+        await east_nc.close()
+        await hq_nc.close()
