@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import grpc
-from sqlalchemy import Boolean, Column, MetaData, String, Table, Text, func, select, update
+from sqlalchemy import Boolean, Column, MetaData, String, Table, Text, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.common.v1 import directory_pb2, directory_pb2_grpc
@@ -179,8 +179,12 @@ def directory_subscription(
     return sub
 
 
+# Built once, bound at execution: services look the caller or an owner up on most requests.
+_USER = select(directory_users).where(directory_users.c.user_id == bindparam("user_id"))
+
+
 async def get_user(session: AsyncSession, user_id: str) -> DirectoryUser | None:
-    row = (await session.execute(select(directory_users).where(directory_users.c.user_id == user_id))).first()
+    row = (await session.execute(_USER, {"user_id": user_id})).first()
     if row is None:
         return None
     return DirectoryUser(

@@ -6,7 +6,10 @@ to find a unit's zone.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.zones import (
@@ -66,25 +69,32 @@ async def unit_calendar(session: AsyncSession, unit_id: str | None, fallback_zon
     return calendar_for(await unit_zone(session, unit_id) or fallback_zone)
 
 
-async def user_calendar(session: AsyncSession, user_id: str | None) -> LocalCalendar:
-    """The calendar of the unit user `user_id` belongs to (his own replicated zone if the unit is
-    unknown here)."""
+async def user_zone_name(session: AsyncSession, user_id: str) -> str | None:
+    """The zone in force for user `user_id`: his unit's replicated zone, else the zone identity last
+    published on him ("" when neither is known); None when he is not replicated here. One query."""
+    row = (await session.execute(_user_zones(), {"user_id": user_id})).first()
+    return None if row is None else (row.unit_zone or row.time_zone or "")
+
+
+@lru_cache(maxsize=1)
+def _user_zones() -> Any:
+    """Built once (a request or an event runs it): the user's own zone and his unit's, if any."""
     from salesgrid_common.directory import directory_units, directory_users
 
+    return (
+        select(directory_units.c.time_zone.label("unit_zone"), directory_users.c.time_zone)
+        .select_from(directory_users.outerjoin(directory_units, directory_units.c.unit_id == directory_users.c.unit_id))
+        .where(directory_users.c.user_id == bindparam("user_id"))
+    )
+
+
+async def user_calendar(session: AsyncSession, user_id: str | None) -> LocalCalendar:
+    """The calendar of the unit user `user_id` belongs to (his own replicated zone if the unit is
+    unknown here), UTC when he is not replicated here."""
     if not user_id:
         return UTC_CALENDAR
-    row = (
-        await session.execute(
-            select(directory_units.c.time_zone.label("unit_zone"), directory_users.c.time_zone)
-            .select_from(
-                directory_users.outerjoin(directory_units, directory_units.c.unit_id == directory_users.c.unit_id)
-            )
-            .where(directory_users.c.user_id == user_id)
-        )
-    ).first()
-    if row is None:
-        return UTC_CALENDAR
-    return calendar_for(row.unit_zone or row.time_zone)
+    name = await user_zone_name(session, user_id)
+    return UTC_CALENDAR if name is None else calendar_for(name)
 
 
 class UnitCalendars:

@@ -13,7 +13,6 @@ from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
 from salesgrid_common import localtime
 from salesgrid_common.actors import system_actor
-from salesgrid_common.directory import get_user
 from salesgrid_common.errors import FailedPrecondition, ValidationFailed
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
@@ -76,11 +75,9 @@ class ActivitiesUseCasesBase:
 
     @staticmethod
     async def _my_zone(session: AsyncSession, principal: Principal) -> ZoneInfo | None:
-        me = await get_user(session, principal.subject_id)
-        if me is None:
-            return None
         # his unit's zone (his branch's calendar), else the zone copied onto him; an unknown one refuses
-        return _zone(await localtime.unit_zone(session, me.unit_id) or me.time_zone)
+        name = await localtime.user_zone_name(session, principal.subject_id)
+        return None if name is None else _zone(name)
 
     async def _policies(self, session: AsyncSession, org_path: str) -> unit_policies.Policies:
         """The policies in force at org_path: defaults overridden by the units on the path."""
