@@ -3,7 +3,8 @@
 1. Through the gateway with wrk (16 connections, rate limit lifted for this platform): GET /v1/me,
    GET /v1/customers/{id}, a manager's scoped first page GET /v1/customers?limit=20 and
    POST /v1/follow-ups (outbox included), against a bare Flask hello served by gunicorn with the
-   same worker/thread set-up. Then the same routes at 4 connections for latency at part load.
+   same worker/thread set-up, measured right before and right after each route once the platform
+   is quiet (the baseline is their mean). Then the same routes at 4 connections for latency at part load.
    Two floors come first: the gateway's /healthz (its middleware, no call) and /readyz (the same
    plus one gRPC call to a trivial handler), the least any route that calls a service can cost.
 2. One service over gRPC (16 calls in flight from a grpc.aio client): GetCustomer and a manager's
@@ -203,16 +204,28 @@ def gateway_scenarios(
     results = []
     for connections in (16, 4):
         for name, target, token, lua, goal in (floors if connections == 16 else []) + routes:
-            # The baseline right before each route, once the platform is quiet again (the previous
-            # route's events digested): on a machine whose load drifts, a baseline measured minutes
-            # earlier, or while consumers still worked, made ratios of two different machines.
+            # Each route between two baselines, each taken once the platform is quiet again (the
+            # previous run's events digested): on a machine whose load drifts, one baseline measured
+            # minutes earlier, or while consumers still worked, made ratios of two different machines.
             settle(platform, busy_share=0.15)
-            baseline = wrk(f"{bare_url}/hello", data["rep"], connections)
+            before = wrk(f"{bare_url}/hello", data["rep"], connections)
             measured = wrk(target, token, connections, lua)
+            settle(platform, busy_share=0.15)
+            after = wrk(f"{bare_url}/hello", data["rep"], connections)
             results.append(
-                (f"{name} c={connections}", measured, {**baseline, "goal": goal if connections == 16 else 0})
+                (
+                    f"{name} c={connections}",
+                    measured,
+                    {**bracketed(before, after), "goal": goal if connections == 16 else 0},
+                )
             )
     return results
+
+
+def bracketed(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """The baseline around a measurement: the mean of the hello measured right before and right
+    after it, so a drift of the machine's load during the route moves both sides alike."""
+    return {key: (before[key] + after[key]) / 2 for key in ("rps", "p50", "p99")}
 
 
 # --- 2. one service over gRPC ------------------------------------------------------------------
