@@ -129,3 +129,9 @@ def access_claims(
         "resp": principal.responsible_id,
         "kexp": principal.key_expires_at,
     }
+
+
+def job_claims(principal: Principal) -> dict[str, Any]:
+    """The claims a background job (an import, an export) keeps to act as `principal` later
+    (principal_from_claims reads them back): the principal's, never a token."""
+    return access_claims(principal, issuer="", audience="", ttl_seconds=0, token_id="")

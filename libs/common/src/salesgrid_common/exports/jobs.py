@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.export_events_pb2 import ExportAudited
 from salesgrid_common.auth.principal import Principal
-from salesgrid_common.auth.tokens import access_claims, principal_from_claims
+from salesgrid_common.auth.tokens import job_claims, principal_from_claims
 from salesgrid_common.clock import Clock
 from salesgrid_common.custom_fields.definitions import COLUMN_PREFIX
 from salesgrid_common.custom_fields.values import cell_text, custom_filters
@@ -126,7 +126,7 @@ class ExportJobs:
                     prefix=f"filters.{COLUMN_PREFIX}",
                 )
         job_id = new_id()
-        claims = access_claims(principal, issuer="", audience="", ttl_seconds=0, token_id="")
+        claims = job_claims(principal)
         async with self.sessions() as session, session.begin():
             await session.execute(
                 insert(export_jobs).values(

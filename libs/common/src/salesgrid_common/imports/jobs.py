@@ -19,7 +19,7 @@ from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth.principal import Principal
-from salesgrid_common.auth.tokens import access_claims, principal_from_claims
+from salesgrid_common.auth.tokens import job_claims, principal_from_claims
 from salesgrid_common.business_metrics import count_import_completed, count_import_rows
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
@@ -144,7 +144,7 @@ class ImportJobs:
                     "id": job_id,
                     "entity": self.importer.entity,
                     "format": fmt,
-                    "claims": access_claims(principal, issuer="", audience="", ttl_seconds=0, token_id=""),
+                    "claims": job_claims(principal),
                     "created_by": principal.subject_id,
                     "created_at": self.clock(),
                 }

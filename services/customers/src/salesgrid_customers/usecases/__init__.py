@@ -18,7 +18,6 @@ from salesgrid_customers.usecases.imports import (
     IMPORT_STAGE_BATCH,
     ImportsMixin,
     import_row_id,
-    principal_claims,
 )
 from salesgrid_customers.usecases._support import (
     AddressInput,
@@ -64,7 +63,6 @@ __all__ = [
     "SYSTEM_ACTOR",
     "actor_of",
     "import_row_id",
-    "principal_claims",
     "shared_with",
     "unit_path",
     "CustomersUseCases",

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator, Sequence
-from typing import IO, Any
+from typing import IO
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth.principal import Principal
-from salesgrid_common.auth.tokens import principal_from_claims
+from salesgrid_common.auth.tokens import job_claims, principal_from_claims
 from salesgrid_common.business_metrics import count_import_completed, count_import_rows
 from salesgrid_common.custom_fields.records import load_definitions
 from salesgrid_common.ids import new_id
@@ -46,20 +46,6 @@ IMPORT_BATCH = 500  # rows per worker transaction (one duplicate probe and one i
 import_row_id = row_id  # the staged rows' ids (salesgrid_common.imports.jobs)
 
 
-def principal_claims(principal: Principal) -> dict[str, Any]:
-    """What the worker acts with: the token's claims, never the token itself."""
-    return {
-        "sub": principal.subject_id,
-        "kind": principal.kind,
-        "unit": principal.unit_id,
-        "org": principal.org_path,
-        "roles": list(principal.roles),
-        "name": principal.name,
-        "perms": {name: scope.name.lower() for name, scope in principal.permissions.items()},
-        "ipal": list(principal.ip_allowlist),
-    }
-
-
 class ImportsMixin(ImportRowsMixin):
     """CustomersUseCases: imports (staging a file, reading a job, the worker's batches; each
     row's outcome in import_rows)."""
@@ -87,7 +73,7 @@ class ImportsMixin(ImportRowsMixin):
             job = {
                 "id": job_id,
                 "format": fmt,
-                "claims": principal_claims(principal),
+                "claims": job_claims(principal),
                 "created_by": principal.subject_id,
                 "created_at": self.clock(),
             }
