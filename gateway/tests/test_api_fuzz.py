@@ -20,6 +20,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 from salesgrid_dev.api import person, root_unit
 from salesgrid_dev.platform import ADMIN_LOGIN, ADMIN_PASSWORD, Platform, Ports
+from salesgrid_dev.gateway_client import test_client
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation.meta import TestPhase
 from schemathesis.specs.openapi.checks import (
@@ -44,7 +45,7 @@ CHECKS = [
 
 def _document() -> dict:  # type: ignore[type-arg]
     app = create_app(GatewaySettings(environment="test", identity_addr="127.0.0.1:1", log_level="WARNING"))
-    return app.test_client().get("/openapi.json").get_json()  # type: ignore[no-any-return]
+    return test_client(app).get("/openapi.json").get_json()  # type: ignore[no-any-return]
 
 
 # Phases: examples, coverage (boundary and negative values of every parameter, each case sent as

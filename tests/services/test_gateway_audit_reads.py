@@ -17,6 +17,7 @@ from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
 from salesgrid_common.events.bus import connect
 from salesgrid_dev.processes import free_port
 from salesgrid_dev.testing import TestKeys, principal
+from salesgrid_dev.gateway_client import test_client
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
 
@@ -60,7 +61,7 @@ def gateway():  # type: ignore[no-untyped-def]
             )
         )
         apps.append(app)
-        return app.test_client()
+        return test_client(app)
 
     yield make
     for app in apps:
