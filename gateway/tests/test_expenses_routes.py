@@ -69,6 +69,10 @@ async def test_expense_claim_rest_routes(database_url: str, nats_url: str, test_
         receipts = f"/v1/expense-claims/{claim['id']}/lines/1/receipts?file_name=%E5%8F%91%E7%A5%A8.pdf"  # 发票.pdf
         wrong_type = await send("post", receipts, data=b"GIF89a", content_type="image/gif")
         assert wrong_type.status_code == 415
+        beyond = await send(
+            "post", receipts, data=PDF, content_type="application/pdf", extra={"If-Match": '"9178441420"'}
+        )
+        assert beyond.status_code == 400 and beyond.get_json()["errors"][0]["field"] == "If-Match"  # not an int32
         fake = await send("post", receipts, data=b"not a pdf", content_type="application/pdf")
         assert fake.status_code == 400 and [e["field"] for e in fake.get_json()["errors"]] == ["content"]
         attached = await send("post", receipts, data=PDF, content_type="application/pdf")

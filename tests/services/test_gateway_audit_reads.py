@@ -51,7 +51,7 @@ async def identity(test_keys: TestKeys):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def gateway():  # type: ignore[no-untyped-def]
+async def gateway():  # type: ignore[no-untyped-def]
     apps = []
 
     def make(identity_addr: str, nats_url: str):  # type: ignore[no-untyped-def]
@@ -65,7 +65,7 @@ def gateway():  # type: ignore[no-untyped-def]
 
     yield make
     for app in apps:
-        app.config["SHARED_STORE"].close()  # before the test's nats-server stops
+        await app.close()  # before the test's nats-server stops
 
 
 async def test_a_sensitive_read_is_on_the_bus_before_the_answer(

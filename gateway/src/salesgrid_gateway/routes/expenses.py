@@ -35,6 +35,8 @@ async def add_receipt(claim_id: str, line_no: int) -> Response:
     file_name = request.args.get("file_name", "")
     inputs.reject_nul(file_name, "file_name")
     version = inputs.if_match({}, required=False)
+    if version >= 2**31:  # the claim's version is an int32: no claim has this one
+        raise inputs.bad("If-Match", "is not a version of this claim")
     claim = await call(
         _expenses().AddReceipt,
         pb.AddReceiptRequest(

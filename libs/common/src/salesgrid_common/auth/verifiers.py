@@ -55,8 +55,7 @@ class VerifiedTokens:
 
 
 class _VerifierCore:
-    """Key cache and verified-token cache shared by the async (services) and sync (gateway)
-    verifiers."""
+    """Key cache and verified-token cache of the verifier (services and gateway)."""
 
     def __init__(
         self, *, issuer: str, audience: str, min_refresh_interval: float = 5.0, cache: VerifiedTokens | None = None
@@ -113,24 +112,4 @@ class AsyncTokenVerifier(_VerifierCore):
         except Exception:
             document = ""
         self._load(lambda: document)
-        return self._decode(token, client_ip)
-
-
-class SyncTokenVerifier(_VerifierCore):
-    """The gateway's verifier (Flask handlers are synchronous)."""
-
-    def __init__(self, fetch_jwks: Callable[[], str], **options: Any) -> None:
-        super().__init__(**options)
-        self.fetch_jwks = fetch_jwks
-
-    def verify(self, token: str, client_ip: str = "") -> Principal:
-        cached = self._cached(token, client_ip)
-        if cached is not None:
-            return cached
-        try:
-            return self._decode(token, client_ip)
-        except UnknownKey:
-            if not self._may_refresh():
-                raise
-        self._load(self.fetch_jwks)
         return self._decode(token, client_ip)
