@@ -93,6 +93,12 @@ class Gateway:
         self.url_map.add(Rule(rule, endpoint=endpoint, methods=[method]))
         self.views[endpoint] = (view, streams)
 
+    def openapi_document(self) -> dict[str, Any]:
+        """The OpenAPI 3.1 document of this gateway's API (served at /openapi.json)."""
+        document = self.api.document()
+        idempotency.document(document["paths"])
+        return document
+
     def auth_stub(self) -> identity_pb2_grpc.AuthStub:
         return self.channels.stub(identity_pb2_grpc.AuthStub, self.settings.identity_addr)
 
@@ -204,9 +210,7 @@ class Gateway:
             return Response(generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
         async def openapi() -> Response:
-            document = self.api.document()
-            idempotency.document(document["paths"])
-            return json_response(document)
+            return json_response(self.openapi_document())
 
         return [
             ("GET", "/healthz", healthz),
