@@ -20,6 +20,7 @@ from salesgrid_common.events.batches import Item
 from salesgrid_common.events.bus import JetStreamPublisher
 from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.events.dead_letters import replay_dead_letters
+from salesgrid_common.events.exactly_once import trace_carrier
 from salesgrid_common.events.envelope import EventMeta, build_envelope, parse_envelope
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.events.packs import (
@@ -72,6 +73,11 @@ def test_a_pack_round_trips_and_an_envelope_reader_refuses_it_loudly() -> None:
     assert is_pack(pack) and not is_pack(first)
     assert [(e.data, e.headers) for e in decode_pack(pack)] == [(first, traced), (second, {})]
     assert events_of(pack) == [first, second] and events_of(first) == [first]
+    # A consumer's span continues each event's own publish span (its entry's carrier), else the
+    # recording span's (the envelope's, when no span was exported).
+    one, two = decode_pack(pack)
+    assert trace_carrier(one, parse_envelope(first)) == traced
+    assert trace_carrier(two, parse_envelope(second)) == dict(parse_envelope(second).trace_context)
     # A reader that knows only envelopes fails on a pack instead of reading something else.
     with pytest.raises((DecodeError, ValueError)):
         parse_envelope(pack)
