@@ -34,7 +34,7 @@ from salesgrid_common.events.packs import (
     pack_id,
 )
 from salesgrid_common.events.relay import OutboxRelay
-from salesgrid_common.events.tables import dead_letters, delivery_attempts
+from salesgrid_common.events.tables import dead_letters, delivery_attempts, outbox
 
 from common_event_harness import run_until_settled
 
@@ -141,6 +141,35 @@ async def test_the_relay_packs_waiting_rows_of_one_subject_and_cuts_at_changes_a
     assert carried == [*ids, lone]  # in outbox order, each once
     assert messages[0].headers["Nats-Msg-Id"] == pack_id(ids[:3]) and messages[0].headers[PACK_HEADER] == "3"
     assert messages[3].headers["Nats-Msg-Id"] == lone  # a lone row: a plain message, as before packs
+
+
+class FailsOnSubject(JetStreamPublisher):
+    def __init__(self, js: Any, subject: str) -> None:
+        super().__init__(js)
+        self.subject = subject
+
+    async def publish(self, subject: str, payload: bytes, headers: dict[str, str]) -> None:
+        if subject == self.subject:
+            raise ConnectionError("no acknowledgement")
+        await super().publish(subject, payload, headers)
+
+
+async def test_rows_are_marked_only_for_packs_acknowledged_before_a_failed_one(
+    sessions: SessionFactory, js: Any, database_url: str
+) -> None:
+    box = Outbox("identity")
+    ids = await write(sessions, box, [(CREATED, "c1"), (CREATED, "c2"), (UPDATED, "u1"), (CREATED, "c3")])
+    failing = OutboxRelay("identity", sessions, FailsOnSubject(js, UPDATED), box.signal, database_url=database_url)
+    with pytest.raises(ConnectionError):
+        await failing.publish_pending()
+    async with sessions() as session:
+        rows = {r.event_id: r for r in (await session.execute(select(outbox))).all()}
+    assert [rows[i].published_at is not None for i in ids] == [True, True, False, False]
+    assert rows[ids[2]].attempts == 1  # the first row of the failed pack carries the error
+    assert await relay(sessions, database_url, js, box).publish_pending() == 2
+    carried = [parse_envelope(data).event_id for m in await stored_messages(js) for data in events_of(m.data)]
+    # c3 was stored by the failed round and caught by the duplicate window when sent again.
+    assert carried == [ids[0], ids[1], ids[3], ids[2]]
 
 
 # -- consumers -----------------------------------------------------------------------------------

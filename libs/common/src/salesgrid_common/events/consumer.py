@@ -11,6 +11,9 @@ kept dying while holding it), and a delivery past the bound that earlier ones di
 crash loop, an OOM kill, a poison event that kills instead of raising) is dead-lettered without
 running the handler. So every event ends applied or in dead_letters.
 
+A message may be a pack of several events (events.packs): the batch path (events.fresh_batches)
+and the one-by-one path (events.redelivery) both handle its events one event id at a time.
+
 `ack_wait` is short (what a killed process held comes back within seconds); while a batch is
 being handled every message of it still waiting gets an in-progress heartbeat, so a slow handler
 is not redelivered under its own feet."""
