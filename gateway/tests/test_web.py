@@ -51,11 +51,13 @@ def test_headers_are_read_by_any_case_and_repeats_are_joined() -> None:
 
 
 async def test_a_body_arrives_in_pieces_and_over_the_limit_is_refused() -> None:
-    assert await _request(body=[b"abc", b"def"]).read_body() == b"abcdef"
+    chunked = [(b"transfer-encoding", b"chunked")]
+    assert await _request(body=[b"abc", b"def"], headers=chunked).read_body() == b"abcdef"
+    assert await _request(body=[b"never read"]).read_body() == b""  # no length, not chunked: no body
     streamed = [piece async for piece in _request(body=[b"abcdefg", b"hij"]).stream(4)]
     assert streamed == [b"abcd", b"efgh", b"ij"]
-    with pytest.raises(web.BodyTooLarge):
-        await _request(body=[b"abcdefgh", b"ijkl"]).read_body()  # sent without a length: counted as it comes
+    with pytest.raises(web.BodyTooLarge):  # sent without a length: counted as it comes
+        await _request(body=[b"abcdefgh", b"ijkl"], headers=chunked).read_body()
     declared = _request(body=[b"x"], headers=[(b"content-length", b"11")])
     with pytest.raises(web.BodyTooLarge):
         await declared.read_body()  # refused on its Content-Length, before reading

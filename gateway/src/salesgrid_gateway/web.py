@@ -5,7 +5,7 @@ Why not a framework: the gateway is a route table (rest/) with one pipeline in f
 (app.py); what it needs from HTTP is a request, a response and the route matching it (Werkzeug's
 router). Measured on this repository's 2-core machine, a trivial gRPC-backed route ran at 1.65× a
 Flask view's rate as a plain ASGI app on uvicorn, and at 1.26× behind Starlette's request, routing
-and response objects (docs/performance.md, "Seventh round").
+and response objects (docs/performance.md, "Eighth round").
 
 `request` and `g` are bound to the task answering the request (a context variable), so the route
 table's views and helpers read them as they did under Flask."""
@@ -94,7 +94,10 @@ class Request:
         if self._body is None:
             if self.content_length is not None and self.content_length > self.max_body:
                 raise BodyTooLarge
-            self._body = b"".join([chunk async for chunk in self.stream()])
+            if not self.content_length and "transfer-encoding" not in self.headers:
+                self._body = b""  # nothing was sent (a GET): no need to wait for the server's empty message
+            else:
+                self._body = b"".join([chunk async for chunk in self.stream()])
         return self._body
 
     def get_data(self) -> bytes:
