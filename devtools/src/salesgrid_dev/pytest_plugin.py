@@ -42,7 +42,7 @@ def nats_url(tmp_path: Path) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[ThrowawayPostgres]:
     try:
-        cluster = ThrowawayPostgres().start()
+        cluster = ThrowawayPostgres(in_memory=True).start()
     except Exception as exc:
         pytest.fail(f"could not start a throwaway PostgreSQL cluster: {exc}", pytrace=False)
     try:
