@@ -36,7 +36,7 @@ def nats_url(tmp_path: Path) -> Iterator[str]:
     try:
         yield server.url
     finally:
-        server.stop()
+        server.discard()
 
 
 @pytest.fixture(scope="session")
