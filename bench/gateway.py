@@ -2,9 +2,10 @@
 
 1. Through the gateway with wrk (16 connections, rate limit lifted for this platform): GET /v1/me,
    GET /v1/customers/{id}, a manager's scoped first page GET /v1/customers?limit=20 and
-   POST /v1/follow-ups (outbox included), against a bare Flask hello served by gunicorn with the
-   same worker/thread set-up, measured right before and right after each route once the platform
-   is quiet (the baseline is their mean). Then the same routes at 4 connections for latency at part load.
+   POST /v1/follow-ups (outbox included), against issue 13's yardstick: a bare Flask hello served
+   by gunicorn's threaded workers, as many workers as the gateway's (the gateway itself runs on
+   uvicorn workers), measured right before and right after each route once the platform is quiet
+   (the baseline is their mean). Then the same routes at 4 connections for latency at part load.
    Two floors come first: the gateway's /healthz (its middleware, no call) and /readyz (the same
    plus one gRPC call to a trivial handler), the least any route that calls a service can cost.
 2. One service over gRPC (16 calls in flight from a grpc.aio client): GetCustomer and a manager's

@@ -18,6 +18,7 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from salesgrid_dev.platform import ADMIN_LOGIN, ADMIN_PASSWORD, Platform, Ports
+from salesgrid_dev.gateway_client import test_client
 
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
@@ -25,7 +26,7 @@ from salesgrid_gateway.settings import GatewaySettings
 
 def main(examples: int) -> None:
     app = create_app(GatewaySettings(environment="test", identity_addr="127.0.0.1:1", log_level="WARNING"))
-    schema = schemathesis.openapi.from_dict(app.test_client().get("/openapi.json").get_json())
+    schema = schemathesis.openapi.from_dict(test_client(app).get("/openapi.json").get_json())
     platform = Platform(
         Path(tempfile.mkdtemp(prefix="refusals")),
         Ports.free(),

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from salesgrid_activities.app import DEFINITION, MIGRATIONS
 from salesgrid_common.clock import FakeClock
 from salesgrid_dev.testing import principal, run_service, stand_in_identity
+from salesgrid_dev.gateway_client import test_client
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
 
@@ -30,7 +31,7 @@ async def test_rest_routes(database_url: str, nats_url: str, test_keys) -> None:
             app = create_app(
                 GatewaySettings(environment="test", identity_addr=identity_addr, activities_addr=running.address)
             )
-            client = app.test_client()
+            client = test_client(app)
             headers = {"Authorization": f"Bearer {test_keys.token(principal('rep-a', '/c/t1/', permissions=PERMS))}"}
 
             def post(path: str, body: dict):  # type: ignore[no-untyped-def]

@@ -12,6 +12,7 @@ from typing import Any
 
 from salesgrid_common.analytics_reports import REPORT_BY, accepted_by
 from salesgrid_dev.testing import TestKeys, principal, stand_in_identity
+from salesgrid_dev.gateway_client import test_client
 
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
@@ -33,7 +34,7 @@ PERMS = {"analytics:read": "subtree", "analytics:export": "subtree"}
 
 def _document() -> dict[str, Any]:
     app = create_app(GatewaySettings(environment="test", identity_addr="127.0.0.1:1", log_level="WARNING"))
-    return app.test_client().get("/openapi.json").get_json()  # type: ignore[no-any-return]
+    return test_client(app).get("/openapi.json").get_json()  # type: ignore[no-any-return]
 
 
 def test_each_report_operation_declares_its_by_values() -> None:
@@ -60,9 +61,9 @@ def test_each_report_operation_declares_its_by_values() -> None:
 
 async def test_an_unknown_by_is_refused_naming_the_allowed_values(test_keys: TestKeys) -> None:
     async with stand_in_identity(test_keys) as identity_addr:
-        client = create_app(
-            GatewaySettings(environment="test", identity_addr=identity_addr, analytics_addr="127.0.0.1:1")
-        ).test_client()
+        client = test_client(
+            create_app(GatewaySettings(environment="test", identity_addr=identity_addr, analytics_addr="127.0.0.1:1"))
+        )
         token = test_keys.token(principal("m-1", "/c/r1/", unit_id="r1", permissions=PERMS))
         headers = {"Authorization": f"Bearer {token}"}
 

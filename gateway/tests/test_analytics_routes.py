@@ -9,6 +9,7 @@ import asyncio
 from salesgrid_analytics.app import DEFINITION, MIGRATIONS
 from salesgrid_common.analytics_reports import accepted_by
 from salesgrid_dev.testing import TestKeys, principal, run_service, stand_in_identity
+from salesgrid_dev.gateway_client import test_client
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
 
@@ -24,9 +25,11 @@ async def test_analytics_rest_routes(database_url: str, nats_url: str, test_keys
     audited: list = []  # type: ignore[type-arg]
     async with stand_in_identity(test_keys, audited) as identity_addr:
         async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys) as running:
-            client = create_app(
-                GatewaySettings(environment="test", identity_addr=identity_addr, analytics_addr=running.address)
-            ).test_client()
+            client = test_client(
+                create_app(
+                    GatewaySettings(environment="test", identity_addr=identity_addr, analytics_addr=running.address)
+                )
+            )
             token = test_keys.token(principal("m-1", "/c/r1/", unit_id="r1", permissions=PERMS))
             headers = {"Authorization": f"Bearer {token}"}
 

@@ -11,6 +11,7 @@ from salesgrid_activities.models import SpotCheckRow
 from salesgrid_common.clock import FakeClock
 from salesgrid_dev.directory_seed import add_unit, add_user, replica
 from salesgrid_dev.testing import principal, run_service, stand_in_identity
+from salesgrid_dev.gateway_client import test_client
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
 
@@ -41,9 +42,11 @@ async def test_announcement_and_spot_check_routes(database_url: str, nats_url: s
                     version=1,
                 )
             )
-        client = create_app(
-            GatewaySettings(environment="test", identity_addr=identity_addr, activities_addr=running.address)
-        ).test_client()
+        client = test_client(
+            create_app(
+                GatewaySettings(environment="test", identity_addr=identity_addr, activities_addr=running.address)
+            )
+        )
 
         def as_(user: str, perms: dict[str, str]) -> dict[str, str]:
             return {"Authorization": f"Bearer {test_keys.token(principal(user, '/c/b1/', permissions=perms))}"}

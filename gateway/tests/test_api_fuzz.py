@@ -7,7 +7,9 @@ the response schema. Bounded examples keep the run short (SALESGRID_FUZZ_EXAMPLE
 from __future__ import annotations
 
 import itertools
+import json
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +22,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 from salesgrid_dev.api import person, root_unit
 from salesgrid_dev.platform import ADMIN_LOGIN, ADMIN_PASSWORD, Platform, Ports
+from salesgrid_dev.gateway_client import test_client
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation.meta import TestPhase
 from schemathesis.specs.openapi.checks import (
@@ -44,7 +47,7 @@ CHECKS = [
 
 def _document() -> dict:  # type: ignore[type-arg]
     app = create_app(GatewaySettings(environment="test", identity_addr="127.0.0.1:1", log_level="WARNING"))
-    return app.test_client().get("/openapi.json").get_json()  # type: ignore[no-any-return]
+    return test_client(app).get("/openapi.json").get_json()  # type: ignore[no-any-return]
 
 
 # Phases: examples, coverage (boundary and negative values of every parameter, each case sent as
@@ -179,7 +182,20 @@ def test_an_unexpected_method_is_problem_json(
 
 
 def test_a_request_line_over_the_limit_is_problem_json(fuzzed_platform: Platform) -> None:
-    """gunicorn refuses it before the app runs; the answer is still the API's problem+json."""
+    """Refused before any credentials are looked at; the answer is the API's problem+json."""
     reply = httpx.get(f"{fuzzed_platform.gateway_url}/v1/customers?q={'x' * 5000}", timeout=10)
     assert (reply.status_code, reply.headers["Content-Type"]) == (414, "application/problem+json")
     assert reply.json()["status"] == 414 and reply.headers["X-Request-Id"]
+
+
+def test_a_malformed_request_is_refused_by_the_server_as_problem_json(fuzzed_platform: Platform) -> None:
+    """The HTTP server refuses what is not HTTP before the app runs (wire_errors.GatewayWorker)."""
+    port = int(fuzzed_platform.gateway_url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(b"GET /v1/customers HTTP/1.1\r\nHost: x\r\nBad Header Without Colon\r\n\r\n")
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ") and b"Content-Type: application/problem+json" in head
+    assert json.loads(body)["status"] == 400 and json.loads(body)["title"] == "Bad Request"

@@ -8,26 +8,26 @@ import json
 import re
 
 import pytest
-from flask.testing import FlaskClient
 
+from salesgrid_dev.gateway_client import test_client, TestClient
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.console import STATIC, assets_version
 from salesgrid_gateway.settings import GatewaySettings
 
 
 @pytest.fixture(scope="module")
-def client() -> FlaskClient:
+def client() -> TestClient:
     # Serving files needs no service: the identity address is never dialled by these requests.
-    return create_app(GatewaySettings(environment="test", identity_addr="127.0.0.1:9")).test_client()
+    return test_client(create_app(GatewaySettings(environment="test", identity_addr="127.0.0.1:9")))
 
 
-def test_root_and_old_paths_lead_to_the_console(client: FlaskClient) -> None:
+def test_root_and_old_paths_lead_to_the_console(client: TestClient) -> None:
     for path in ("/", "/console", "/app"):
         reply = client.get(path)
         assert reply.status_code in (301, 302) and reply.headers["Location"].endswith("/console/"), path
 
 
-def test_index_is_uncached_names_hashed_assets_and_forbids_foreign_code(client: FlaskClient) -> None:
+def test_index_is_uncached_names_hashed_assets_and_forbids_foreign_code(client: TestClient) -> None:
     reply = client.get("/console/")
     assert reply.status_code == 200 and reply.mimetype == "text/html"
     assert reply.headers["Cache-Control"] == "no-cache"
@@ -38,7 +38,7 @@ def test_index_is_uncached_names_hashed_assets_and_forbids_foreign_code(client: 
     assert f"/console/assets/{assets_version()}/js/app.js" in page and "{{ASSETS}}" not in page
 
 
-def test_assets_are_cached_for_a_year_only_under_the_current_hash(client: FlaskClient) -> None:
+def test_assets_are_cached_for_a_year_only_under_the_current_hash(client: TestClient) -> None:
     current = client.get(f"/console/assets/{assets_version()}/js/app.js")
     assert current.status_code == 200 and current.mimetype == "text/javascript"
     assert current.headers["Cache-Control"] == "public, max-age=31536000, immutable"
@@ -49,7 +49,7 @@ def test_assets_are_cached_for_a_year_only_under_the_current_hash(client: FlaskC
     assert client.get(f"/console/assets/{assets_version()}/../__init__.py").status_code == 404
 
 
-def test_the_api_is_untouched_by_the_console(client: FlaskClient) -> None:
+def test_the_api_is_untouched_by_the_console(client: TestClient) -> None:
     reply = client.get("/v1/customers")
     assert reply.status_code == 401 and "Content-Security-Policy" not in reply.headers
 
@@ -87,7 +87,7 @@ def test_every_text_has_a_chinese_translation() -> None:
         assert set(re.findall(r"\{\w+\}", english)) == set(re.findall(r"\{\w+\}", translated)), english
 
 
-def test_index_and_worker_revalidate_with_an_etag(client: FlaskClient) -> None:
+def test_index_and_worker_revalidate_with_an_etag(client: TestClient) -> None:
     for path in ("/console/", "/console/sw.js"):
         first = client.get(path)
         assert first.status_code == 200 and first.headers["Cache-Control"] == "no-cache" and first.headers["ETag"]
@@ -95,7 +95,7 @@ def test_index_and_worker_revalidate_with_an_etag(client: FlaskClient) -> None:
         assert again.status_code == 304 and not again.get_data() and "Content-Security-Policy" in again.headers
 
 
-def test_text_assets_are_sent_gzipped_to_browsers_that_accept_it(client: FlaskClient) -> None:
+def test_text_assets_are_sent_gzipped_to_browsers_that_accept_it(client: TestClient) -> None:
     url = f"/console/assets/{assets_version()}/js/zh-CN.js"
     plain = client.get(url)
     packed = client.get(url, headers={"Accept-Encoding": "gzip, deflate, br"})

@@ -12,6 +12,7 @@ from salesgrid.contracts.v1 import contracts_pb2_grpc as pb_grpc
 from salesgrid_common.clock import FakeClock
 from salesgrid_contracts.app import DEFINITION, MIGRATIONS
 from salesgrid_dev.testing import bearer, principal, run_service, stand_in_identity
+from salesgrid_dev.gateway_client import test_client
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
 
@@ -24,9 +25,9 @@ async def test_contract_custom_fields_through_the_gateway(database_url: str, nat
         stand_in_identity(test_keys) as identity_addr,
         run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock) as running,
     ):
-        client = create_app(
-            GatewaySettings(environment="test", identity_addr=identity_addr, contracts_addr=running.address)
-        ).test_client()
+        client = test_client(
+            create_app(GatewaySettings(environment="test", identity_addr=identity_addr, contracts_addr=running.address))
+        )
         rep = {"Authorization": f"Bearer {test_keys.token(principal('rep-1', '/c/b1/', permissions=REP))}"}
         admin = {"Authorization": f"Bearer {test_keys.token(principal('admin', permissions=ADMIN))}"}
 

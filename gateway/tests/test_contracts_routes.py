@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from salesgrid_common.clock import FakeClock
 from salesgrid_contracts.app import DEFINITION, MIGRATIONS
 from salesgrid_dev.testing import TestKeys, principal, run_service, stand_in_identity
+from salesgrid_dev.gateway_client import test_client
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
 
@@ -23,9 +24,9 @@ async def test_contracts_rest_routes(database_url: str, nats_url: str, test_keys
         stand_in_identity(test_keys) as identity_addr,
         run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock) as running,
     ):
-        client = create_app(
-            GatewaySettings(environment="test", identity_addr=identity_addr, contracts_addr=running.address)
-        ).test_client()
+        client = test_client(
+            create_app(GatewaySettings(environment="test", identity_addr=identity_addr, contracts_addr=running.address))
+        )
         token = test_keys.token(principal("rep-a", "/c/t1/", permissions=PERMS))
         headers = {"Authorization": f"Bearer {token}"}
 

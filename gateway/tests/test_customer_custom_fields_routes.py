@@ -7,6 +7,7 @@ import asyncio
 
 from salesgrid_customers.app import DEFINITION, MIGRATIONS
 from salesgrid_dev.testing import run_service, stand_in_identity
+from salesgrid_dev.gateway_client import test_client
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
 
@@ -18,11 +19,13 @@ async def test_custom_fields_through_the_gateway(database_url: str, nats_url: st
         stand_in_identity(test_keys) as identity_addr,
         run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys) as running,
     ):
-        gateway = create_app(
-            GatewaySettings(
-                environment="test", identity_addr=identity_addr, customers_addr=running.address, metrics_port=0
+        gateway = test_client(
+            create_app(
+                GatewaySettings(
+                    environment="test", identity_addr=identity_addr, customers_addr=running.address, metrics_port=0
+                )
             )
-        ).test_client()
+        )
         rep = {"Authorization": who(test_keys, "rep-a")[0][1]}
         admin = {"Authorization": who(test_keys, "admin", ADMIN)[0][1]}
         await asyncio.to_thread(_rest_scenario, gateway, rep, admin)

@@ -9,6 +9,7 @@ import asyncio
 from sqlalchemy import select
 
 from salesgrid_dev.testing import run_service, stand_in_identity
+from salesgrid_dev.gateway_client import test_client
 from salesgrid_customers import models
 from salesgrid_customers.app import DEFINITION, MIGRATIONS
 from salesgrid_gateway.app import create_app
@@ -24,11 +25,13 @@ async def test_gateway_routes(database_url: str, nats_url: str, test_keys) -> No
         run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys) as running,
     ):
         await seed_directory(running)
-        gateway = create_app(
-            GatewaySettings(
-                environment="test", identity_addr=identity_addr, customers_addr=running.address, metrics_port=0
+        gateway = test_client(
+            create_app(
+                GatewaySettings(
+                    environment="test", identity_addr=identity_addr, customers_addr=running.address, metrics_port=0
+                )
             )
-        ).test_client()
+        )
         headers = {"Authorization": token(test_keys, "rep-a")[0][1]}
         await asyncio.to_thread(_gateway_scenario, gateway, headers, {"Authorization": token(test_keys, "rep-b")[0][1]})
 
@@ -97,11 +100,13 @@ async def test_gateway_streams_an_import(database_url: str, nats_url: str, test_
         running_customers(database_url, nats_url, test_keys) as running,
     ):
         await seed_directory(running)
-        gateway = create_app(
-            GatewaySettings(
-                environment="test", identity_addr=identity_addr, customers_addr=running.address, metrics_port=0
+        gateway = test_client(
+            create_app(
+                GatewaySettings(
+                    environment="test", identity_addr=identity_addr, customers_addr=running.address, metrics_port=0
+                )
             )
-        ).test_client()
+        )
         headers = {"Authorization": token(test_keys, "rep-a")[0][1]}
         rows = [
             {"legal_name": f"批量导入{i:03d}有限公司", "address": "上海市浦东新区" * (260 + i % 7)} for i in range(450)

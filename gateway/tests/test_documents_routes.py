@@ -17,6 +17,7 @@ from salesgrid_contracts import models
 from salesgrid_contracts.app import DEFINITION, MIGRATIONS
 from salesgrid_contracts.settings import ContractsSettings
 from salesgrid_dev.testing import TestKeys, principal, run_service, stand_in_identity
+from salesgrid_dev.gateway_client import test_client
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
 
@@ -41,9 +42,9 @@ async def test_print_routes(database_url: str, nats_url: str, test_keys: TestKey
             company_name="上海示范销售有限公司",
         ) as running,
     ):
-        client = create_app(
-            GatewaySettings(environment="test", identity_addr=identity_addr, contracts_addr=running.address)
-        ).test_client()
+        client = test_client(
+            create_app(GatewaySettings(environment="test", identity_addr=identity_addr, contracts_addr=running.address))
+        )
         headers = {"Authorization": f"Bearer {test_keys.token(principal('rep-a', '/c/t1/', permissions=PERMS))}"}
 
         def send(method: str, path: str, body: dict | None = None):  # type: ignore[no-untyped-def]

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from salesgrid_common.clock import FakeClock
 from salesgrid_dev.testing import TestKeys, principal, run_service, stand_in_identity
+from salesgrid_dev.gateway_client import test_client
 from salesgrid_expenses.app import DEFINITION, MIGRATIONS
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
@@ -23,9 +24,9 @@ async def test_expense_claim_rest_routes(database_url: str, nats_url: str, test_
         stand_in_identity(test_keys) as identity_addr,
         run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=clock) as running,
     ):
-        client = create_app(
-            GatewaySettings(environment="test", identity_addr=identity_addr, expenses_addr=running.address)
-        ).test_client()
+        client = test_client(
+            create_app(GatewaySettings(environment="test", identity_addr=identity_addr, expenses_addr=running.address))
+        )
         headers = {"Authorization": f"Bearer {test_keys.token(principal('rep-a', '/c/t1/', permissions=PERMS))}"}
 
         def send(method: str, path: str, **kwargs):  # type: ignore[no-untyped-def]
@@ -68,6 +69,10 @@ async def test_expense_claim_rest_routes(database_url: str, nats_url: str, test_
         receipts = f"/v1/expense-claims/{claim['id']}/lines/1/receipts?file_name=%E5%8F%91%E7%A5%A8.pdf"  # 发票.pdf
         wrong_type = await send("post", receipts, data=b"GIF89a", content_type="image/gif")
         assert wrong_type.status_code == 415
+        beyond = await send(
+            "post", receipts, data=PDF, content_type="application/pdf", extra={"If-Match": '"9178441420"'}
+        )
+        assert beyond.status_code == 400 and beyond.get_json()["errors"][0]["field"] == "If-Match"  # not an int32
         fake = await send("post", receipts, data=b"not a pdf", content_type="application/pdf")
         assert fake.status_code == 400 and [e["field"] for e in fake.get_json()["errors"]] == ["content"]
         attached = await send("post", receipts, data=PDF, content_type="application/pdf")

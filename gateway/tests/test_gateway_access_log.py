@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from salesgrid_dev.gateway_client import test_client
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
 
@@ -20,7 +21,7 @@ def lines(err: str) -> list[dict]:
 
 def test_one_json_line_per_request_without_credentials(capsys: pytest.CaptureFixture[str]) -> None:
     app = create_app(GatewaySettings(environment="test", identity_addr="127.0.0.1:1", log_level="INFO"))
-    client = app.test_client()
+    client = test_client(app)
     secret = "not-a-real-token-but-secret"
     reply = client.get(
         "/v1/customers",
@@ -50,5 +51,5 @@ def test_one_json_line_per_request_without_credentials(capsys: pytest.CaptureFix
 
 def test_the_access_line_follows_the_log_level(capsys: pytest.CaptureFixture[str]) -> None:
     app = create_app(GatewaySettings(environment="test", identity_addr="127.0.0.1:1", log_level="WARNING"))
-    app.test_client().get("/healthz")
+    test_client(app).get("/healthz")
     assert not [e for e in lines(capsys.readouterr().err) if e.get("logger") == "salesgrid_gateway.access"]

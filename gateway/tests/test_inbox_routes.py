@@ -9,6 +9,7 @@ from salesgrid.events.v1.contracts_events_pb2 import ContractsInstalmentOverdue
 from salesgrid_activities.app import DEFINITION, MIGRATIONS
 from salesgrid_common.clock import FakeClock
 from salesgrid_dev.testing import principal, run_service, stand_in_identity
+from salesgrid_dev.gateway_client import test_client
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
 
@@ -35,9 +36,11 @@ async def test_inbox_routes_through_the_gateway(database_url: str, nats_url: str
             ),
             START,
         )
-        client = create_app(
-            GatewaySettings(environment="test", identity_addr=identity_addr, activities_addr=running.address)
-        ).test_client()
+        client = test_client(
+            create_app(
+                GatewaySettings(environment="test", identity_addr=identity_addr, activities_addr=running.address)
+            )
+        )
         headers = {"Authorization": f"Bearer {test_keys.token(principal('rep-a', TEAM, permissions=READ))}"}
 
         def get(path: str):  # type: ignore[no-untyped-def]

@@ -8,6 +8,7 @@ import asyncio
 from salesgrid_common.clock import FakeClock
 from salesgrid_dev.api import poll
 from salesgrid_dev.testing import principal, run_service, stand_in_identity
+from salesgrid_dev.gateway_client import test_client
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
 from salesgrid_pipeline.app import DEFINITION, MIGRATIONS
@@ -42,14 +43,16 @@ async def test_custom_fields_through_the_gateway(
             import_seconds=0.1,
         ) as running,
     ):
-        client = create_app(
-            GatewaySettings(
-                environment="test",
-                identity_addr=identity_addr,
-                pipeline_addr=running.address,
-                customers_addr=customers_service.address,
+        client = test_client(
+            create_app(
+                GatewaySettings(
+                    environment="test",
+                    identity_addr=identity_addr,
+                    pipeline_addr=running.address,
+                    customers_addr=customers_service.address,
+                )
             )
-        ).test_client()
+        )
         rep = {"Authorization": f"Bearer {test_keys.token(principal('rep-1', '/c/r1/t1/', permissions=PERMS))}"}
         admin = {"Authorization": f"Bearer {test_keys.token(principal('dir-1', '/c/', permissions=ADMIN))}"}
 

@@ -13,6 +13,7 @@ from openpyxl import Workbook
 
 from salesgrid_common.clock import FakeClock
 from salesgrid_dev.testing import principal, run_service, stand_in_identity
+from salesgrid_dev.gateway_client import test_client
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.rest import uploads
 from salesgrid_gateway.settings import GatewaySettings
@@ -54,9 +55,9 @@ async def test_lead_import_routes(database_url: str, nats_url: str, test_keys) -
             import_seconds=0.1,
         ) as running,
     ):
-        client = create_app(
-            GatewaySettings(environment="test", identity_addr=identity_addr, pipeline_addr=running.address)
-        ).test_client()
+        client = test_client(
+            create_app(GatewaySettings(environment="test", identity_addr=identity_addr, pipeline_addr=running.address))
+        )
         rep = {"Authorization": f"Bearer {test_keys.token(principal('rep-1', '/c/r1/t1/', permissions=REP_PERMS))}"}
         other = {"Authorization": f"Bearer {test_keys.token(principal('rep-2', '/c/r1/t1/', permissions=REP_PERMS))}"}
 

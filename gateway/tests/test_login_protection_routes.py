@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from salesgrid_dev.testing import RunningService
+from salesgrid_dev.gateway_client import test_client
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
 
@@ -15,7 +16,7 @@ from test_identity_login_throttling import ADMIN_PASSWORD, identity  # noqa: F40
 
 async def test_login_protection_routes_through_the_gateway(identity: tuple[RunningService, list[float]]) -> None:  # noqa: F811
     running, _ = identity
-    client = create_app(GatewaySettings(environment="test", identity_addr=running.address)).test_client()
+    client = test_client(create_app(GatewaySettings(environment="test", identity_addr=running.address)))
 
     def post(path: str, body: dict | None = None, headers: dict | None = None):  # type: ignore[no-untyped-def,type-arg]
         return asyncio.to_thread(client.post, path, json=body or {}, headers=headers or {})

@@ -8,6 +8,7 @@ import asyncio
 
 from salesgrid_customers.app import DEFINITION, MIGRATIONS
 from salesgrid_dev.testing import run_service, stand_in_identity
+from salesgrid_dev.gateway_client import test_client
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
 
@@ -20,11 +21,13 @@ async def test_pool_standing_route(database_url: str, nats_url: str, test_keys) 
         run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys) as running,
     ):
         await seed(running)
-        gateway = create_app(
-            GatewaySettings(
-                environment="test", identity_addr=identity_addr, customers_addr=running.address, metrics_port=0
+        gateway = test_client(
+            create_app(
+                GatewaySettings(
+                    environment="test", identity_addr=identity_addr, customers_addr=running.address, metrics_port=0
+                )
             )
-        ).test_client()
+        )
         a, b, mgr = ({"Authorization": who(test_keys, u)[0][1]} for u in ("rep-a", "rep-b", "mgr"))
         no_pool = {"Authorization": who(test_keys, "rep-a", {"customers:read": "own"})[0][1]}
         await asyncio.to_thread(_through_the_gateway, gateway, a, b, mgr, no_pool)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from salesgrid_dev.directory_seed import add_unit, replica
 from salesgrid_dev.testing import TestKeys, principal, run_service, stand_in_identity
+from salesgrid_dev.gateway_client import test_client
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
 from salesgrid_pipeline.app import DEFINITION, MIGRATIONS
@@ -26,9 +27,9 @@ async def test_discount_policy_and_decision_routes(database_url: str, nats_url: 
         async with replica(running) as session:
             await add_unit(session, "c", "/c/", at=START)
             await add_unit(session, "r1", "/c/r1/", parent_id="c", at=START)
-        client = create_app(
-            GatewaySettings(environment="test", identity_addr=identity_addr, pipeline_addr=running.address)
-        ).test_client()
+        client = test_client(
+            create_app(GatewaySettings(environment="test", identity_addr=identity_addr, pipeline_addr=running.address))
+        )
         headers = {"Authorization": f"Bearer {test_keys.token(principal('admin', '/c/', permissions=ADMIN))}"}
 
         def send(method: str, path: str, body: dict | None = None):  # type: ignore[no-untyped-def]

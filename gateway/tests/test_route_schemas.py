@@ -10,6 +10,7 @@ from typing import Any
 
 from google.protobuf import descriptor_pool
 from salesgrid_dev.testing import TestKeys, principal, stand_in_identity
+from salesgrid_dev.gateway_client import test_client
 
 from salesgrid_gateway.app import create_app, route_modules
 from salesgrid_gateway.rest import constraints
@@ -18,7 +19,7 @@ from salesgrid_gateway.settings import GatewaySettings
 
 def _document() -> dict[str, Any]:
     app = create_app(GatewaySettings(environment="test", identity_addr="127.0.0.1:1", log_level="WARNING"))
-    return app.test_client().get("/openapi.json").get_json()  # type: ignore[no-any-return]
+    return test_client(app).get("/openapi.json").get_json()  # type: ignore[no-any-return]
 
 
 def test_every_constraint_names_a_field_of_a_message() -> None:
@@ -58,7 +59,7 @@ def test_request_bodies_refuse_unknown_and_empty_required_members_in_the_documen
 
 async def test_unknown_and_empty_required_members_are_refused_naming_them(test_keys: TestKeys) -> None:
     async with stand_in_identity(test_keys) as identity_addr:
-        client = create_app(GatewaySettings(environment="test", identity_addr=identity_addr)).test_client()
+        client = test_client(create_app(GatewaySettings(environment="test", identity_addr=identity_addr)))
         headers = {"Authorization": f"Bearer {test_keys.token(principal('rep-a', '/c/t1/'))}"}
 
         def post(body: dict[str, Any]) -> Any:

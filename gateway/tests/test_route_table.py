@@ -5,29 +5,32 @@ called (no service is configured here: a call would be a 503)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from flask.testing import FlaskClient
 
 from salesgrid_dev.testing import TestKeys, principal, stand_in_identity
+from salesgrid_dev.gateway_client import test_client, TestClient
+from salesgrid_gateway import web
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.problems import ApiProblem
 from salesgrid_gateway.rest import inputs
 from salesgrid_gateway.settings import GatewaySettings
 
 
-def _app_client(identity_addr: str = "127.0.0.1:1") -> FlaskClient:
-    return create_app(
-        GatewaySettings(environment="test", identity_addr=identity_addr, log_level="WARNING")
-    ).test_client()
+def _app_client(identity_addr: str = "127.0.0.1:1") -> TestClient:
+    return test_client(
+        create_app(GatewaySettings(environment="test", identity_addr=identity_addr, log_level="WARNING"))
+    )
 
 
 def test_every_v1_rule_is_an_operation_and_every_operation_a_rule() -> None:
     client = _app_client()
     rules = set()
-    for rule in client.application.url_map.iter_rules():
+    for rule in client.app.url_map.iter_rules():
         if rule.rule.startswith("/v1/"):
             path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
             rules |= {(path, method.lower()) for method in rule.methods or () if method not in ("HEAD", "OPTIONS")}
@@ -183,21 +186,37 @@ def test_no_path_parameter_may_be_empty() -> None:
     assert loose == []
 
 
+@contextlib.contextmanager
+def _answering(app: Any, url: str) -> Iterator[None]:
+    """`app` answering a GET of `url`: what the views read as `request` is that request."""
+    path, _, query = url.partition("?")
+    scope = {"type": "http", "method": "GET", "path": path, "query_string": query.encode(), "headers": []}
+    token = web.bind(web.Current(web.Request(scope, _nothing, 0), app))
+    try:
+        yield
+    finally:
+        web.unbind(token)
+
+
+async def _nothing() -> dict[str, Any]:
+    return {"type": "http.request", "body": b""}
+
+
 def test_a_cursor_belongs_to_its_list() -> None:
     app = create_app(GatewaySettings(environment="test", identity_addr="127.0.0.1:1", log_level="WARNING"))
     cursor = inputs.encode_cursor("get:/v1/customers", "01J2-last-id")
     assert cursor and inputs.encode_cursor("get:/v1/customers", "") is None
-    with app.test_request_context(f"/v1/customers?cursor={cursor}"):
+    with _answering(app, f"/v1/customers?cursor={cursor}"):
         assert inputs.decode_cursor("get:/v1/customers") == "01J2-last-id"
         with pytest.raises(ApiProblem) as refused:
             inputs.decode_cursor("get:/v1/pool")  # a cursor of another list
         assert refused.value.errors == [{"field": "cursor", "message": refused.value.errors[0]["message"]}]
     for garbled in ("%C2%B2", "abc", cursor[:-1], "." + cursor.split(".")[1]):
-        with app.test_request_context(f"/v1/customers?cursor={garbled}"), pytest.raises(ApiProblem):
+        with _answering(app, f"/v1/customers?cursor={garbled}"), pytest.raises(ApiProblem):
             inputs.decode_cursor("get:/v1/customers")
 
 
-def test_gunicorn_refusals_are_problem_json() -> None:
+def test_the_servers_own_refusals_are_problem_json() -> None:
     from salesgrid_gateway import wire_errors
 
     raw = wire_errors.problem_bytes(414, "Request-URI Too Large")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from salesgrid_dev.testing import stand_in_identity
+from salesgrid_dev.gateway_client import test_client
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
 
@@ -19,9 +20,9 @@ async def test_share_request_routes_and_the_409_body_through_the_gateway(
         running_customers(database_url, nats_url, test_keys) as running,
     ):
         await seed(running)
-        client = create_app(
-            GatewaySettings(environment="test", identity_addr=identity_addr, customers_addr=running.address)
-        ).test_client()
+        client = test_client(
+            create_app(GatewaySettings(environment="test", identity_addr=identity_addr, customers_addr=running.address))
+        )
 
         def headers(user_id: str) -> dict[str, str]:
             return {"Authorization": who(test_keys, user_id)[0][1]}

@@ -11,6 +11,7 @@ from salesgrid_common.errors import ValidationFailed
 from salesgrid_common.events import catalogue
 from salesgrid_webhooks.domain.events import validate_event_types
 
+from salesgrid_dev.gateway_client import test_client
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
 
@@ -25,7 +26,7 @@ def _accepted(event_type: str) -> bool:
 
 def test_the_documented_event_types_are_the_accepted_ones() -> None:
     app = create_app(GatewaySettings(environment="test", identity_addr="127.0.0.1:1", log_level="WARNING"))
-    document: dict[str, Any] = app.test_client().get("/openapi.json").get_json()
+    document: dict[str, Any] = test_client(app).get("/openapi.json").get_json()
     schemas = document["components"]["schemas"]
     body = document["paths"]["/v1/webhooks"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     if "$ref" in body:

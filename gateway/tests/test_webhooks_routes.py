@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 from salesgrid_dev.testing import TestKeys, principal, run_service, stand_in_identity
+from salesgrid_dev.gateway_client import test_client
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
 from salesgrid_webhooks.app import DEFINITION, MIGRATIONS
@@ -28,9 +29,9 @@ async def test_subscription_changes_take_if_match(database_url: str, nats_url: s
             allow_http_endpoints=True,
         ) as running,
     ):
-        client = create_app(
-            GatewaySettings(environment="test", identity_addr=identity_addr, webhooks_addr=running.address)
-        ).test_client()
+        client = test_client(
+            create_app(GatewaySettings(environment="test", identity_addr=identity_addr, webhooks_addr=running.address))
+        )
         headers = {"Authorization": f"Bearer {test_keys.token(principal('admin-1', '/c/', permissions=ADMIN))}"}
 
         def send(method: str, path: str, **kwargs):  # type: ignore[no-untyped-def]

@@ -64,11 +64,11 @@ def test_dockerfile(component: str) -> None:
     assert "grpcio-tools" not in " ".join(runtime), "build tools stay in the builder"
     if component == "gateway":
         assert "salesgrid_gateway.app:create_app()" in text
-        # Threaded workers from the shared config: a sync worker would be killed by its timeout
+        # Event-loop workers from the shared config: a sync worker would be killed by its timeout
         # during a long streamed upload.
         assert '"-c", "python:salesgrid_gateway.gunicorn_conf"' in text
         conf = importlib.import_module("salesgrid_gateway.gunicorn_conf")
-        assert conf.worker_class == "gthread" and conf.threads > 1
+        assert conf.worker_class == "salesgrid_gateway.wire_errors.GatewayWorker"
     else:
         assert f'"salesgrid_{component}"' in text and 'CMD ["serve"]' in text
         assert f"EXPOSE {PORTS[component]} 9464" in text

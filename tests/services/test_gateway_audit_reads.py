@@ -17,6 +17,7 @@ from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
 from salesgrid_common.events.bus import connect
 from salesgrid_dev.processes import free_port
 from salesgrid_dev.testing import TestKeys, principal
+from salesgrid_dev.gateway_client import test_client
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
 
@@ -50,7 +51,7 @@ async def identity(test_keys: TestKeys):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def gateway():  # type: ignore[no-untyped-def]
+async def gateway():  # type: ignore[no-untyped-def]
     apps = []
 
     def make(identity_addr: str, nats_url: str):  # type: ignore[no-untyped-def]
@@ -60,11 +61,11 @@ def gateway():  # type: ignore[no-untyped-def]
             )
         )
         apps.append(app)
-        return app.test_client()
+        return test_client(app)
 
     yield make
     for app in apps:
-        app.config["SHARED_STORE"].close()  # before the test's nats-server stops
+        await app.close()  # before the test's nats-server stops
 
 
 async def test_a_sensitive_read_is_on_the_bus_before_the_answer(

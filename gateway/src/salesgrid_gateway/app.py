@@ -1,4 +1,6 @@
-"""The gateway's Flask app factory (gunicorn: `salesgrid_gateway.app:create_app()`)."""
+"""The gateway: an ASGI application (gunicorn with uvicorn workers:
+`salesgrid_gateway.app:create_app()`), its routes generated from the route table (rest/, routes/)
+plus the console, the API reference and the operational endpoints."""
 
 from __future__ import annotations
 
@@ -6,48 +8,49 @@ import importlib
 import logging
 import os
 import pkgutil
-import time
-import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import grpc
-from flask import Flask, Response, g, jsonify, request
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from opentelemetry import context as otel_context
-from opentelemetry.trace import SpanKind, set_span_in_context
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
-from werkzeug.datastructures import Headers
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.routing import Map, RequestRedirect, Rule
 
 from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
-from salesgrid_common.auth.verifiers import SyncTokenVerifier
+from salesgrid_common.auth.verifiers import AsyncTokenVerifier
 from salesgrid_common.errors import DomainError
 from salesgrid_common.logs import setup_logging
-from salesgrid_common.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from salesgrid_common.settings import load_settings
-from salesgrid_common.tracing import context_from, setup_tracing, tracer
-from salesgrid_gateway import console, docs, idempotency
+from salesgrid_common.tracing import setup_tracing
+from salesgrid_gateway import console, docs, idempotency, pipeline, routes
 from salesgrid_gateway.clients import Channels
-from salesgrid_gateway.jsonio import OrjsonProvider
-from salesgrid_gateway.openapi import OpenApi
 from salesgrid_gateway.empty_ids import names_an_empty_id
-from salesgrid_gateway.problems import ApiProblem, from_domain, from_rpc, problem_response
-from salesgrid_gateway import routes
+from salesgrid_gateway.openapi import OpenApi
+from salesgrid_gateway.problems import ApiProblem, from_domain, problem_response
 from salesgrid_gateway.ratelimit import SharedRateLimiter
 from salesgrid_gateway.rest.views import make_view
-from salesgrid_gateway.security import ApiKeyExchange, client_ip, credentials, verify_jwt
+from salesgrid_gateway.security import ApiKeyExchange
 from salesgrid_gateway.settings import GatewaySettings
 from salesgrid_gateway.shared_store import shared_store
+from salesgrid_gateway.web import (
+    BodyTooLarge,
+    Current,
+    Receive,
+    Request,
+    Response,
+    Scope,
+    Send,
+    bind,
+    json_response,
+    send_response,
+    unbind,
+)
 
 log = logging.getLogger(__name__)
-# One structured line per request (time, trace id, request id, principal, route, status, duration);
-# never a token or a body. SALESGRID_LOG_LEVEL=WARNING turns it off.
-access_log = logging.getLogger("salesgrid_gateway.access")
-TRACE_HEADERS = ("traceparent", "tracestate")
-
-
-def trace_headers(headers: Headers) -> dict[str, str]:
-    """The W3C trace context a caller sent (only these headers are read for it)."""
-    return {name: value for name in TRACE_HEADERS if (value := headers.get(name))}
+View = Callable[..., Awaitable[Response]]
+MAX_BODY_BYTES = 64 << 20  # imports carry whole files; JSON bodies are small anyway
+MAX_REQUEST_LINE = 4094  # method, path, query and version, as gunicorn's sync workers limited it
 
 
 def route_modules() -> list:  # type: ignore[type-arg]
@@ -61,226 +64,168 @@ def route_modules() -> list:  # type: ignore[type-arg]
     return found
 
 
-def register_routes(app: Flask, api: OpenApi) -> None:
-    """The views and the OpenAPI document, both from the route table."""
-    for module in route_modules():
-        for route in getattr(module, "ROUTES", ()):
-            app.add_url_rule(route.flask_path, route.endpoint, make_view(route), methods=[route.method])
-            api.add(route)
-        api.schemas.update(getattr(module, "SCHEMAS", {}))  # named schemas the routes refer to
+class Gateway:
+    """The ASGI application: routing, the pipeline around each view, errors as problem+json."""
 
+    def __init__(self, settings: GatewaySettings) -> None:
+        self.settings = settings
+        self.channels = Channels()
+        self.verifier = AsyncTokenVerifier(self._fetch_jwks, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+        self.api_keys = ApiKeyExchange()
+        self.store = shared_store(settings)
+        self.limiter = SharedRateLimiter(self.store)
+        self.cors_origins = {o.strip() for o in settings.cors_origins.split(",") if o.strip()}
+        self.api = OpenApi()
+        # An empty path segment is an empty id, not a shorter path: with merging, POST
+        # /v1/opportunities//regress matched /v1/opportunities/{id} (405) instead of being a 404.
+        self.url_map = Map(merge_slashes=False)
+        self.views: dict[str, tuple[View, bool]] = {}  # endpoint -> (view, streams its body)
+        for module in route_modules():
+            for route in getattr(module, "ROUTES", ()):
+                self._add(route.method, route.rule, route.endpoint, make_view(route), route.streams_body)
+                self.api.add(route)
+            self.api.schemas.update(getattr(module, "SCHEMAS", {}))  # named schemas the routes refer to
+        for method, rule, view in (*docs.ROUTES, *console.ROUTES, *self._operations()):
+            self._add(method, rule, f"{method.lower()}:{rule}", view, False)
+        self.router = self.url_map.bind("gateway")
 
-PUBLIC_PATHS = frozenset(
-    {
-        "/healthz",
-        "/readyz",
-        "/metrics",
-        "/openapi.json",
-        "/docs",
-        "/v1/auth/login",
-        "/v1/auth/refresh",
-        "/v1/auth/logout",
-    }
-)
-PASSWORD_CHANGE_PATHS = frozenset({"/v1/me", "/v1/auth/password"})
-MAX_BODY_BYTES = 64 << 20  # imports carry whole files; JSON bodies are small anyway
+    def _add(self, method: str, rule: str, endpoint: str, view: View, streams: bool) -> None:
+        self.url_map.add(Rule(rule, endpoint=endpoint, methods=[method]))
+        self.views[endpoint] = (view, streams)
 
+    def openapi_document(self) -> dict[str, Any]:
+        """The OpenAPI 3.1 document of this gateway's API (served at /openapi.json)."""
+        document = self.api.document()
+        idempotency.document(document["paths"])
+        return document
 
-def create_app(settings: GatewaySettings | None = None) -> Flask:
-    settings = settings or load_settings(GatewaySettings)
-    setup_logging("gateway", settings.log_level)
-    setup_tracing("gateway", settings.otlp_endpoint, settings.trace_sample_ratio)
-    app = Flask(__name__)
-    # An empty path segment is an empty id, not a shorter path: with Werkzeug's default merging,
-    # POST /v1/opportunities//regress matched /v1/opportunities/{id} (405) instead of being a 404.
-    app.url_map.merge_slashes = False
-    app.json = OrjsonProvider(app)
-    app.config.update(SETTINGS=settings, CHANNELS=Channels(), MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
-    channels: Channels = app.config["CHANNELS"]
-    auth_stub = identity_pb2_grpc.AuthStub(channels.get(settings.identity_addr))
+    def auth_stub(self) -> identity_pb2_grpc.AuthStub:
+        return self.channels.stub(identity_pb2_grpc.AuthStub, self.settings.identity_addr)
 
-    def fetch_jwks() -> str:
-        return auth_stub.GetJwks(identity_pb2.GetJwksRequest(), timeout=settings.grpc_timeout_seconds).json
+    async def _fetch_jwks(self) -> str:
+        request = identity_pb2.GetJwksRequest()
+        return str((await self.auth_stub().GetJwks(request, timeout=self.settings.grpc_timeout_seconds)).json)
 
-    verifier = SyncTokenVerifier(fetch_jwks, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
-    api_keys = ApiKeyExchange()
-    store = shared_store(settings)
-    app.config["SHARED_STORE"] = store
-    limiter = SharedRateLimiter(store)
-    cors_origins = {o.strip() for o in settings.cors_origins.split(",") if o.strip()}
-    api = OpenApi()
-    register_routes(app, api)
-    app.register_blueprint(docs.blueprint)
-    app.register_blueprint(console.blueprint)
+    # -- ASGI ------------------------------------------------------------------------------------
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self.serve(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await self.close()
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
 
-    span_tracer = tracer(__name__)
+    async def close(self) -> None:
+        await self.channels.close()
+        closing = getattr(self.store, "close", None)
+        if closing is not None:
+            await closing()
 
-    @app.before_request
-    def begin() -> Response | None:
-        g.started = time.perf_counter()
-        g.request_id = request.headers.get("X-Request-Id", "")[:100] or uuid.uuid4().hex
-        g.client_ip = client_ip(request, settings.trusted_proxy_header)
-        g.otel_token = otel_context.attach(context_from(trace_headers(request.headers)))
-        g.span = span_tracer.start_span(
-            f"{request.method} {request.url_rule.rule if request.url_rule else request.path}", kind=SpanKind.SERVER
-        )
-        g.span_token = otel_context.attach(set_span_in_context(g.span))
-        if request.method == "OPTIONS":
-            return Response(status=204)
-        if request.path in PUBLIC_PATHS or request.path.startswith("/docs/") or not request.path.startswith("/v1/"):
-            return None
-        found = credentials(request)
-        if found is None:
-            raise ApiProblem(
-                401,
-                "missing credentials: send Authorization: Bearer <token> or X-API-Key",
-                headers={"WWW-Authenticate": 'Bearer realm="salesgrid"'},
-                code="UNAUTHENTICATED",
-            )
-        kind, secret = found
-        key_limit = 0
-        if kind == "api_key":
-            try:
-                token, key_limit = api_keys.token_for(secret, g.client_ip, auth_stub, settings.grpc_timeout_seconds)
-            except grpc.RpcError as error:
-                raise from_rpc(error) from None
-        else:
-            token = secret
-        g.principal = verify_jwt(verifier, token, g.client_ip)
-        if g.principal.password_change_required and request.path not in PASSWORD_CHANGE_PATHS:
-            raise ApiProblem(
-                403,
-                "password change required: POST /v1/auth/password, then refresh your tokens",
-                code="PASSWORD_CHANGE_REQUIRED",
-            )
-        if not g.principal.ip_permitted():
-            raise ApiProblem(
-                403,
-                f"access from {g.client_ip or 'an unknown address'} is not allowed for your unit",
-                code="IP_NOT_ALLOWED",
-            )
-        g.token = token
-        principal_key = f"{g.principal.kind}:{g.principal.subject_id}"
-        g.rate_headers = limiter.hit(
-            principal_key,
-            key_limit
-            or (
-                settings.api_key_rate_limit_per_minute
-                if g.principal.kind == "api_key"
-                else settings.rate_limit_per_minute
-            ),
-        )
-        claim = idempotency.begin(
-            store,
-            principal_key,
-            request,
-            idempotency.lease_for(request, settings.grpc_timeout_seconds, settings.upload_timeout_seconds),
-        )
-        if isinstance(claim, Response):
-            return claim
-        g.idempotency = claim
-        return None
+    async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive, MAX_BODY_BYTES)
+        current = Current(request, self)
+        token = bind(current)
+        try:
+            response = await self.answer(request, current)
+            await send_response(send, response, head_only=request.method == "HEAD")
+        finally:
+            await pipeline.end(self, current.g)
+            unbind(token)
 
-    @app.after_request
-    def finish(response: Response) -> Response:
-        if g.get("idempotency") is not None:
-            idempotency.finish(store, g.pop("idempotency"), response)
-        if g.get("idempotent_replayed"):
-            response.headers["Idempotent-Replayed"] = "true"
-        response.headers["X-Request-Id"] = g.get("request_id", "")
-        for key, value in (g.get("rate_headers") or {}).items():
-            response.headers[key] = value
-        origin = request.headers.get("Origin")
-        if origin and origin in cors_origins:
-            response.headers["Access-Control-Allow-Origin"] = origin
-            response.headers["Vary"] = "Origin"
-            response.headers["Access-Control-Allow-Headers"] = (
-                "Authorization, Content-Type, If-Match, Idempotency-Key, X-API-Key, X-Request-Id"
-            )
-            response.headers["Access-Control-Allow-Methods"] = "GET, POST, PATCH, PUT, DELETE, OPTIONS"
-            response.headers["Access-Control-Expose-Headers"] = (
-                "ETag, Idempotent-Replayed, Location, RateLimit, RateLimit-Policy, Retry-After, X-Request-Id"
-            )
-        route = request.url_rule.rule if request.url_rule else "unmatched"
-        HTTP_REQUESTS.labels(route, request.method, str(response.status_code)).inc()
-        if "started" in g:
-            elapsed = time.perf_counter() - g.started
-            HTTP_LATENCY.labels(route, request.method).observe(elapsed)
-            if access_log.isEnabledFor(logging.INFO):
-                principal = g.get("principal")
-                access_log.info(
-                    "request",
-                    extra={
-                        "request_id": g.request_id,
-                        "method": request.method,
-                        "route": route,
-                        "path": request.path,
-                        "status": response.status_code,
-                        "duration_ms": round(elapsed * 1000, 2),
-                        "client_ip": g.get("client_ip", ""),
-                        "principal_id": principal.subject_id if principal else "",
-                        "principal_kind": principal.kind if principal else "",
-                    },
-                )
+    async def answer(self, request: Request, current: Current) -> Response:
+        g = current.g
+        view: View | None = None
+        values: dict[str, Any] = {}
+        refused: HTTPException | None = None
+        streams = False
+        try:
+            rule, values = self.router.match(request.path, request.method, return_rule=True)
+            request.rule = rule.rule
+            view, streams = self.views[rule.endpoint]  # type: ignore[index]
+        except HTTPException as error:
+            refused = error
+        pipeline.start(self, request, g)
+        try:
+            line = len(request.method) + len(scope_path(request)) + len(request.query_string) + 11
+            if line > MAX_REQUEST_LINE:
+                raise ApiProblem(414, "the request line (method, path and query) is too long")
+            if not streams:
+                await request.read_body()
+            response = await pipeline.admit(self, request, g, streams=streams)
+            if response is None:
+                if refused is not None:
+                    raise refused
+                assert view is not None
+                response = await view(**values)
+        except ApiProblem as problem:
+            if problem.code == idempotency.REUSED and g.get("idempotency") is not None:
+                # A service holds the key for another request: this request is not the key's.
+                await idempotency.release(self.store, g.pop("idempotency"))
+            response = problem_response(problem)
+        except DomainError as error:
+            response = problem_response(from_domain(error))
+        except BodyTooLarge:
+            response = problem_response(ApiProblem(413, f"the body is over {MAX_BODY_BYTES} bytes"))
+        except RequestRedirect as redirect:  # a collection's URL without its trailing slash
+            response = Response(b"", redirect.code, {"Location": redirect.new_url.partition("://gateway")[2]})
+        except HTTPException as error:
+            response = self._routing_problem(request, error)
+        except Exception:
+            log.exception("unhandled error")
+            response = problem_response(ApiProblem(500, "internal error"))
+        await pipeline.finish(self, request, g, response)
         return response
 
-    @app.teardown_request
-    def end_span(_exc: BaseException | None) -> None:
-        if g.get("idempotency") is not None:  # no response was produced
-            idempotency.release(store, g.pop("idempotency"))
-        if "span" in g:
-            g.span.end()
-            otel_context.detach(g.span_token)
-            otel_context.detach(g.otel_token)
-
-    @app.errorhandler(ApiProblem)
-    def on_problem(problem: ApiProblem) -> Response:
-        if problem.code == idempotency.REUSED and g.get("idempotency") is not None:
-            # A service holds the key for another request: this request is not the key's.
-            idempotency.release(store, g.pop("idempotency"))
-        return problem_response(problem)
-
-    @app.errorhandler(DomainError)
-    def on_domain(error: DomainError) -> Response:
-        return problem_response(from_domain(error))
-
-    @app.errorhandler(HTTPException)
-    def on_http(error: HTTPException) -> Response:
-        if error.code == 405 and names_an_empty_id(app.url_map, request.path, request.method):
+    def _routing_problem(self, request: Request, error: HTTPException) -> Response:
+        if isinstance(error, MethodNotAllowed) and names_an_empty_id(self.url_map, request.path, request.method):
             return problem_response(ApiProblem(404, "a path parameter is empty: the URL names no record"))
         return problem_response(ApiProblem(error.code or 500, error.description or error.name))
 
-    @app.errorhandler(Exception)
-    def on_unexpected(error: Exception) -> Response:
-        log.exception("unhandled error")
-        return problem_response(ApiProblem(500, "internal error"))
+    # -- the gateway's own endpoints -------------------------------------------------------------
+    def _operations(self) -> list[tuple[str, str, View]]:
+        async def healthz() -> Response:
+            return json_response({"status": "ok"})
 
-    @app.get("/healthz")
-    def healthz() -> Response:
-        return jsonify(status="ok")
+        async def readyz() -> Response:
+            try:
+                health = self.channels.stub(health_pb2_grpc.HealthStub, self.settings.identity_addr)
+                reply = await health.Check(health_pb2.HealthCheckRequest(service=""), timeout=2)
+                ready = reply.status == health_pb2.HealthCheckResponse.SERVING
+            except grpc.RpcError:
+                ready = False
+            if ready:
+                return json_response({"status": "ready"})
+            return json_response({"status": "identity unavailable"}, 503)
 
-    @app.get("/readyz")
-    def readyz() -> Response | tuple[Response, int]:
-        try:
-            health = channels.stub(health_pb2_grpc.HealthStub, settings.identity_addr)  # built once
-            reply = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=2)
-            ready = reply.status == health_pb2.HealthCheckResponse.SERVING
-        except grpc.RpcError:
-            ready = False
-        return (jsonify(status="ready"), 200) if ready else (jsonify(status="identity unavailable"), 503)
+        async def metrics() -> Response:
+            if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # gunicorn workers: the sum of all (gunicorn_conf)
+                registry = CollectorRegistry()
+                multiprocess.MultiProcessCollector(registry)
+                return Response(generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+            return Response(generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
-    @app.get("/metrics")
-    def metrics() -> Response:
-        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # gunicorn workers: the sum of all (gunicorn_conf)
-            registry = CollectorRegistry()
-            multiprocess.MultiProcessCollector(registry)
-            return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
-        return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+        async def openapi() -> Response:
+            return json_response(self.openapi_document())
 
-    @app.get("/openapi.json")
-    def openapi() -> Response:
-        document = api.document()
-        idempotency.document(document["paths"])
-        return jsonify(document)
+        return [
+            ("GET", "/healthz", healthz),
+            ("GET", "/readyz", readyz),
+            ("GET", "/metrics", metrics),
+            ("GET", "/openapi.json", openapi),
+        ]
 
-    return app
+
+def scope_path(request: Request) -> bytes:
+    return request.scope.get("raw_path") or request.path.encode()  # type: ignore[no-any-return]
+
+
+def create_app(settings: GatewaySettings | None = None) -> Gateway:
+    settings = settings or load_settings(GatewaySettings)
+    setup_logging("gateway", settings.log_level)
+    setup_tracing("gateway", settings.otlp_endpoint, settings.trace_sample_ratio)
+    return Gateway(settings)

@@ -13,8 +13,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import current_app, g, request
-
 from salesgrid.events.v1.gateway_events_pb2 import SensitiveRead
 from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
 from salesgrid_common.events.bus import ensure_stream
@@ -22,24 +20,26 @@ from salesgrid_common.events.envelope import EventMeta, build_envelope, stream_n
 from salesgrid_gateway.clients import call, stub
 from salesgrid_gateway.problems import ApiProblem
 from salesgrid_gateway.shared_store import StoreUnavailable
+from salesgrid_gateway.web import current, g, request
 
 EVENT_TYPE = "salesgrid.gateway.sensitive_read.recorded"
 PRODUCER = "gateway"
 
 
-def record_sensitive_read(action: str, target_type: str, detail: str = "") -> None:
+async def record_sensitive_read(action: str, target_type: str, detail: str = "") -> None:
     detail = detail or request.full_path
-    store = current_app.config["SHARED_STORE"]
+    app = current().app
+    store = app.store
     if not hasattr(store, "publish"):
         identity = stub(identity_pb2_grpc.IdentityStub, "identity_addr")
-        call(
+        await call(
             identity.RecordAudit,
             identity_pb2.RecordAuditRequest(
                 action=action, target_type=target_type, detail=detail, client_ip=g.client_ip
             ),
         )
         return
-    settings = current_app.config["SETTINGS"]
+    settings = app.settings
     principal = g.principal
     envelope = build_envelope(
         EVENT_TYPE,
@@ -53,7 +53,7 @@ def record_sensitive_read(action: str, target_type: str, detail: str = "") -> No
         await ensure_stream(js, PRODUCER, settings.stream_replicas, settings.region)
 
     try:
-        store.publish(
+        await store.publish(
             stream_name(PRODUCER, settings.region),
             declare,
             subject_for(EVENT_TYPE, settings.region),

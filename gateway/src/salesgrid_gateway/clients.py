@@ -1,80 +1,93 @@
-"""gRPC clients to the services: one channel per address, calls carrying the caller's token,
-trace context, request id and client address; proto ↔ JSON conversion for handlers."""
+"""gRPC clients to the services: one grpc.aio channel per address, calls carrying the caller's
+token, trace context, request id and client address; proto ↔ JSON conversion for handlers."""
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import grpc
-from flask import current_app, g
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from salesgrid_common.grpc_client import TracingClientInterceptor
+from salesgrid_common.grpc_client import AioTracingClientInterceptor
 from salesgrid_common.grpc_server import CLIENT_OPTIONS
 from salesgrid_common.protojson import message_to_api_dict
 from salesgrid_common.tracing import current_trace_context, exporting
 from salesgrid_gateway.problems import ApiProblem, from_rpc
+from salesgrid_gateway.web import current, g
 
 M = TypeVar("M", bound=Message)
 
 
 class Channels:
+    """One grpc.aio channel per address and one stub per (stub class, address), on the event loop
+    that made them (a worker has one; a test may run several loops one after the other)."""
+
     def __init__(self) -> None:
-        self._channels: dict[str, grpc.Channel] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._channels: dict[str, grpc.aio.Channel] = {}
         self._stubs: dict[tuple[Any, str], Any] = {}
 
-    def stub(self, stub_class: Callable[[grpc.Channel], Any], address: str) -> Any:
-        key = (stub_class, address)
-        found = self._stubs.get(key)
-        if found is None:
-            found = self._stubs[key] = stub_class(self.get(address))
+    def stub(self, stub_class: Callable[[grpc.aio.Channel], Any], address: str) -> Any:
+        """A stub built once per process (building one registers every method on the channel)."""
+        found = self._stubs.get((stub_class, address))
+        if found is None or self._loop is not asyncio.get_running_loop():
+            channel = self.get(address)
+            found = self._stubs[(stub_class, address)] = stub_class(channel)
         return found
 
-    def get(self, address: str) -> grpc.Channel:
+    def get(self, address: str) -> grpc.aio.Channel:
         if not address:
             raise ApiProblem(503, "this part of the platform is not configured")
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self._loop, self._channels, self._stubs = loop, {}, {}
         if address not in self._channels:
-            channel = grpc.insecure_channel(address, options=CLIENT_OPTIONS)
             # Each call a CLIENT span whose context the call carries (grpc_client), when spans are
             # exported; otherwise the call carries the request's context (metadata()) without one.
-            self._channels[address] = (
-                grpc.intercept_channel(channel, TracingClientInterceptor()) if exporting() else channel
+            interceptors = [AioTracingClientInterceptor()] if exporting() else None
+            self._channels[address] = grpc.aio.insecure_channel(
+                address, options=CLIENT_OPTIONS, interceptors=interceptors
             )
         return self._channels[address]
 
+    async def close(self) -> None:
+        channels, self._channels, self._stubs, self._loop = self._channels, {}, {}, None
+        for channel in channels.values():
+            await channel.close()
+
 
 def metadata(token: str | None = None) -> list[tuple[str, str]]:
-    items = [(key, value) for key, value in current_trace_context().items()]
-    bearer = token if token is not None else getattr(g, "token", None)
+    state = current().g
+    items = list(current_trace_context().items())
+    bearer = token if token is not None else state.get("token")
     if bearer:
         items.append(("authorization", f"Bearer {bearer}"))
-    if getattr(g, "request_id", None):
-        items.append(("x-request-id", g.request_id))
-    if getattr(g, "client_ip", None):
-        items.append(("x-client-ip", g.client_ip))
+    if request_id := state.get("request_id"):
+        items.append(("x-request-id", request_id))
+    if client_ip := state.get("client_ip"):
+        items.append(("x-client-ip", client_ip))
     return items
 
 
-def stub(stub_class: Callable[[grpc.Channel], Any], setting: str) -> Any:
-    """A stub for the service whose address is the gateway setting `setting`, built once per
-    process (building one registers every method on the channel: 6 % of a request's time)."""
-    channels: Channels = current_app.config["CHANNELS"]
-    address = getattr(current_app.config["SETTINGS"], setting)
-    return channels.stub(stub_class, address)
+def stub(stub_class: Callable[[grpc.aio.Channel], Any], setting: str) -> Any:
+    """A stub for the service whose address is the gateway setting `setting`."""
+    app = current().app
+    return app.channels.stub(stub_class, getattr(app.settings, setting))
 
 
-def call(method: Callable[..., M], request: Message, *, token: str | None = None) -> M:
-    return _invoke(method, request, token, current_app.config["SETTINGS"].grpc_timeout_seconds)
+async def call(method: Callable[..., Awaitable[M]], request: Message, *, token: str | None = None) -> M:
+    return await _invoke(method, request, token, current().app.settings.grpc_timeout_seconds)  # type: ignore[no-any-return]
 
 
-def call_stream(method: Callable[..., M], requests: Iterator[Message], *, token: str | None = None) -> M:
-    """A client-streaming upload, under the upload deadline: gRPC pulls `requests` from its own
-    thread as it sends them, so the iterator must not touch Flask's request context (capture
-    what it reads beforehand)."""
-    return _invoke(method, requests, token, current_app.config["SETTINGS"].upload_timeout_seconds)
+async def call_stream(
+    method: Callable[..., Awaitable[M]], requests: AsyncIterator[Message], *, token: str | None = None
+) -> M:
+    """A client-streaming upload, under the upload deadline: gRPC takes `requests` as it sends them."""
+    return await _invoke(method, requests, token, current().app.settings.upload_timeout_seconds)  # type: ignore[no-any-return]
 
 
 def idempotency_metadata(method: Callable[..., Any]) -> list[tuple[str, str]]:
@@ -89,16 +102,18 @@ def idempotency_metadata(method: Callable[..., Any]) -> list[tuple[str, str]]:
     return [("idempotency-key", f"{claim.key}.{number}"), ("idempotency-request", claim.fingerprint)]
 
 
-def _invoke(method: Callable[..., M], request: Message | Iterator[Message], token: str | None, timeout: float) -> M:
+async def _invoke(
+    method: Callable[..., Any], request: Message | AsyncIterator[Message], token: str | None, timeout: float
+) -> Any:
     try:
         keyed = idempotency_metadata(method)
         if not keyed:
-            return method(request, metadata=metadata(token), timeout=timeout)
-        with_call = method.with_call  # type: ignore[attr-defined]
-        response, rpc = with_call(request, metadata=metadata(token) + keyed, timeout=timeout)
-        if ("idempotent-replayed", "true") in tuple(rpc.trailing_metadata() or ()):
+            return await method(request, metadata=metadata(token), timeout=timeout)
+        rpc = method(request, metadata=metadata(token) + keyed, timeout=timeout)
+        response = await rpc
+        if ("idempotent-replayed", "true") in tuple(await rpc.trailing_metadata() or ()):
             g.idempotent_replayed = True  # the service answered from the key: the response says so
-        return response  # type: ignore[no-any-return]
+        return response
     except grpc.RpcError as error:
         raise from_rpc(error) from None
 

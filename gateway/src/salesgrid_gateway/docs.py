@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, send_from_directory
+from salesgrid_gateway.static_files import file_response
+from salesgrid_gateway.web import Response, request
 
-blueprint = Blueprint("docs", __name__)
 STATIC = Path(__file__).resolve().parent / "docs_static"
 
 PAGE = """<!doctype html>
@@ -21,11 +21,12 @@ PAGE = """<!doctype html>
 </body></html>"""
 
 
-@blueprint.get("/docs")
-def index() -> Response:
+async def index() -> Response:
     return Response(PAGE, mimetype="text/html")
 
 
-@blueprint.get("/docs/<path:name>")
-def asset(name: str) -> Response:
-    return send_from_directory(STATIC, name, max_age=3600)
+async def asset(name: str) -> Response:
+    return file_response(STATIC, name, request, max_age=3600)  # type: ignore[arg-type]
+
+
+ROUTES = [("GET", "/docs", index), ("GET", "/docs/<path:name>", asset)]

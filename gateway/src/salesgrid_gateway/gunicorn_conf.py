@@ -1,8 +1,9 @@
 """Gunicorn settings for the gateway, shared by the image and the local runner
 (`gunicorn -c python:salesgrid_gateway.gunicorn_conf 'salesgrid_gateway.app:create_app()'`).
 
-Threaded workers: a request mostly waits on gRPC, and the worker's heartbeat does not depend on
-one request, so a long streamed upload is not killed by the worker timeout as with sync workers.
+Workers run the gateway's ASGI app on uvicorn (wire_errors.GatewayWorker): one event loop per
+process, every request a task, its gRPC calls on grpc.aio; the worker's heartbeat does not depend
+on one request, so a long streamed upload is not killed by the worker timeout.
 Worker processes: WEB_CONCURRENCY (default: one per core; --workers on the command line wins).
 Access logging is the gateway's own structured JSON line per request (salesgrid_gateway.access),
 not gunicorn's text log.
@@ -18,14 +19,9 @@ import tempfile
 
 bind = os.environ.get("SALESGRID_GATEWAY_BIND", "0.0.0.0:8080")
 workers = int(os.environ.get("WEB_CONCURRENCY", str(os.cpu_count() or 2)))
-worker_class = "gthread"
-threads = int(os.environ.get("SALESGRID_GATEWAY_THREADS", "4"))
+worker_class = "salesgrid_gateway.wire_errors.GatewayWorker"
 graceful_timeout = 20  # in-flight requests finish before the pod's termination grace period ends
 accesslog = None
-# The request line keeps gunicorn's limit (4094 bytes); over it, and for other requests gunicorn
-# refuses itself, the answer is problem+json like the API's own errors (installed in each worker,
-# so the master imports nothing of the app).
-limit_request_line = 4094
 
 _made_dir = ""
 
@@ -55,9 +51,3 @@ def child_exit(server: object, worker: object) -> None:
 def on_exit(server: object) -> None:
     if _made_dir:
         shutil.rmtree(_made_dir, ignore_errors=True)
-
-
-def post_worker_init(worker: object) -> None:
-    from salesgrid_gateway import wire_errors
-
-    wire_errors.install()

@@ -27,10 +27,9 @@ import json
 import time
 from dataclasses import dataclass
 
-from flask import Request, Response
-
 from salesgrid_gateway.problems import ApiProblem
 from salesgrid_gateway.shared_store import KvStore, StoreUnavailable
+from salesgrid_gateway.web import Request, Response
 
 BUCKET = "SALESGRID_IDEMPOTENCY"
 TTL_SECONDS = 24 * 3600
@@ -40,6 +39,7 @@ HEADER = "Idempotency-Key"
 REUSED = "IDEMPOTENCY_KEY_REUSED"  # the problem code, here and from the services
 # Headers that describe the result; per-request ones (request id, rate limits, CORS) are not replayed.
 REPLAYED_HEADERS = ("Content-Type", "Location", "ETag", "Last-Modified", "Content-Disposition", "Link")
+_CANONICAL = {name.lower(): name for name in REPLAYED_HEADERS}
 MAX_STORED_BODY = 768 << 10  # below the key-value store's 1 MiB value limit, with room for the envelope
 
 
@@ -52,12 +52,16 @@ class Claim:
     revision: int
 
 
-def _fingerprint(request: Request) -> str:
+def _fingerprint(request: Request, streams: bool) -> str:
     digest = hashlib.sha256()
     for part in (request.method, request.path, request.query_string.decode("latin-1")):
         digest.update(part.encode() + b"\0")
-    if request.mimetype in ("", "application/json") and (request.content_length or 0) <= MAX_STORED_BODY * 8:
-        digest.update(request.get_data(cache=True))
+    if (
+        request.mimetype in ("", "application/json")
+        and not streams
+        and (request.content_length or 0) <= MAX_STORED_BODY * 8
+    ):
+        digest.update(request.get_data())
     else:
         digest.update(f"{request.mimetype}\0{request.content_length}".encode())
     return digest.hexdigest()
@@ -79,8 +83,11 @@ def lease_for(request: Request, call_timeout: float, upload_timeout: float) -> f
     return (upload_timeout if upload else call_timeout) + LEASE_MARGIN_SECONDS
 
 
-def begin(store: KvStore, principal: str, request: Request, lease: float) -> Claim | Response | None:
-    """None: no key or a safe method. A Claim: execute, then `finish`. A Response: replay it."""
+async def begin(
+    store: KvStore, principal: str, request: Request, lease: float, *, streams: bool = False
+) -> Claim | Response | None:
+    """None: no key or a safe method. A Claim: execute, then `finish`. A Response: replay it.
+    `streams`: the route streams its body to the service (an upload): not read for the fingerprint."""
     if request.method not in METHODS:
         return None
     key = request.headers.get(HEADER)
@@ -92,14 +99,14 @@ def begin(store: KvStore, principal: str, request: Request, lease: float) -> Cla
             f"{HEADER} must be 1-255 printable ASCII characters",
             errors=[{"field": HEADER, "message": "1-255 printable ASCII characters"}],
         )
-    fingerprint = _fingerprint(request)
+    fingerprint = _fingerprint(request, streams)
     store_key = _store_key(principal, key)
     try:
         for _ in range(3):
-            revision = store.create(BUCKET, store_key, _pending(fingerprint, lease))
+            revision = await store.create(BUCKET, store_key, _pending(fingerprint, lease))
             if revision is not None:
                 return Claim(store_key, fingerprint, revision)
-            found = store.get(BUCKET, store_key)
+            found = await store.get(BUCKET, store_key)
             if found is None:
                 continue  # expired or released between the two calls
             record, revision = json.loads(found[0]), found[1]
@@ -119,7 +126,9 @@ def begin(store: KvStore, principal: str, request: Request, lease: float) -> Cla
                     headers={"Retry-After": "1"},
                     code="IDEMPOTENCY_KEY_IN_USE",
                 )
-            taken = store.update(BUCKET, store_key, _pending(fingerprint, lease), revision)  # abandoned: take over
+            taken = await store.update(
+                BUCKET, store_key, _pending(fingerprint, lease), revision
+            )  # abandoned: take over
             if taken is not None:
                 return Claim(store_key, fingerprint, taken)
     except StoreUnavailable:
@@ -140,21 +149,21 @@ def begin(store: KvStore, principal: str, request: Request, lease: float) -> Cla
 def _replay(record: dict) -> Response:  # type: ignore[type-arg]
     response = Response(base64.b64decode(record["body"]), status=record["status"])
     for name, value in record["headers"]:
-        response.headers[name] = value
+        response.headers[_CANONICAL.get(name.lower(), name)] = value
     response.headers["Idempotent-Replayed"] = "true"
     return response
 
 
-def finish(store: KvStore, claim: Claim, response: Response) -> None:
+async def finish(store: KvStore, claim: Claim, response: Response) -> None:
     """Keep the response for replay, or release the key after a server error or when the
     response cannot be kept (streamed or too large)."""
     try:
-        if response.status_code >= 500 or response.is_streamed or response.direct_passthrough:
-            store.delete(BUCKET, claim.key)
+        if response.status_code >= 500 or response.is_streamed:
+            await store.delete(BUCKET, claim.key)
             return
         body = response.get_data()
         if len(body) > MAX_STORED_BODY:
-            store.delete(BUCKET, claim.key)
+            await store.delete(BUCKET, claim.key)
             return
         record = {
             "state": "done",
@@ -163,14 +172,14 @@ def finish(store: KvStore, claim: Claim, response: Response) -> None:
             "headers": [[h, response.headers[h]] for h in REPLAYED_HEADERS if h in response.headers],
             "body": base64.b64encode(body).decode(),
         }
-        store.update(BUCKET, claim.key, json.dumps(record).encode(), claim.revision)
+        await store.update(BUCKET, claim.key, json.dumps(record).encode(), claim.revision)
     except StoreUnavailable:
         pass  # the pending record expires with its lease; the client's retry then executes
 
 
-def release(store: KvStore, claim: Claim) -> None:
+async def release(store: KvStore, claim: Claim) -> None:
     try:
-        store.delete(BUCKET, claim.key)
+        await store.delete(BUCKET, claim.key)
     except StoreUnavailable:
         pass
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
-from flask import Response, g, json
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from salesgrid_common.errors import CATEGORY_KEY, DomainError
 from salesgrid_common.validation import violation_code
+from salesgrid_gateway.web import Response, current, dumps
 
 HTTP_FOR_GRPC = {
     grpc.StatusCode.INVALID_ARGUMENT: 400,
@@ -90,15 +90,17 @@ def problem_response(problem: ApiProblem) -> Response:
         body["errors"] = problem.errors
     if problem.info:
         body["info"] = problem.info
-    request_id = getattr(g, "request_id", None)
+    request_id = _request_id()
     if request_id:
         body["instance"] = f"urn:request:{request_id}"
-    response = Response(
-        json.dumps(body, ensure_ascii=False), status=problem.status, mimetype="application/problem+json"
-    )
-    for key, value in problem.headers.items():
-        response.headers[key] = value
-    return response
+    return Response(dumps(body), problem.status, dict(problem.headers), "application/problem+json")
+
+
+def _request_id() -> str:
+    try:
+        return str(current().g.get("request_id", ""))
+    except LookupError:  # outside a request (the server's own refusals)
+        return ""
 
 
 def violation(field: str, message: str, code: str) -> dict[str, str]:

@@ -12,10 +12,10 @@ a refused request is 429 with `Retry-After`. When the store does not answer, req
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import math
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,36 +49,25 @@ class SharedRateLimiter:
         self.store = store
         self.clock = clock
         self._leases: dict[tuple[str, int], _Lease] = {}
-        self._locks: dict[tuple[str, int], threading.Lock] = {}
-        self._lock = threading.Lock()  # guards the two maps; each principal's lease has its own lock
+        self._locks: dict[tuple[str, int], asyncio.Lock] = {}  # one per principal's lease
 
-    def hit(self, principal: str, limit: int) -> dict[str, str]:
+    async def hit(self, principal: str, limit: int) -> dict[str, str]:
         now = self.clock()
         window = int(now // WINDOW_SECONDS)
         reset = max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
         key = (principal, limit)
-        with self._lock:
-            lease = self._leases.get(key)
-            if lease is None or lease.window != window:
-                lease = self._leases[key] = _Lease(window, 0, 0)
-                self._forget_old(window)
-            lock = self._locks.setdefault(key, threading.Lock())
-        with lock:  # a reservation's round trip holds up this principal only
-            if lease.tokens == 0 and not lease.exhausted:
-                try:
-                    granted, used = self._reserve(principal, window, limit, known=lease.shared_used > 0)
-                except StoreUnavailable:
-                    raise ApiProblem(
-                        503,
-                        "the rate limiter is unavailable; retry later",
-                        headers={"Retry-After": "1"},
-                        code="RATE_LIMITER_UNAVAILABLE",
-                    ) from None
-                lease.tokens, lease.shared_used, lease.exhausted = granted, used, granted == 0
-            served = lease.tokens > 0
-            if served:
-                lease.tokens -= 1
-            remaining = max(0, limit - lease.shared_used + lease.tokens)
+        lease = self._leases.get(key)
+        if lease is None or lease.window != window:
+            lease = self._leases[key] = _Lease(window, 0, 0)
+            self._forget_old(window)
+        if lease.tokens > 0:  # served from this worker's reservation: no await, no lock
+            lease.tokens -= 1
+            served = True
+        else:
+            lock = self._locks.setdefault(key, asyncio.Lock())
+            async with lock:  # a reservation's round trip holds up this principal only
+                served = await self._take(lease, principal, window, limit)
+        remaining = max(0, limit - lease.shared_used + lease.tokens)
         headers = {
             "RateLimit-Policy": f"{limit};w={WINDOW_SECONDS}",
             "RateLimit": f"limit={limit}, remaining={remaining}, reset={reset}",
@@ -92,28 +81,46 @@ class SharedRateLimiter:
             )
         return headers
 
+    async def _take(self, lease: _Lease, principal: str, window: int, limit: int) -> bool:
+        """One request from the lease, reserving more from the shared count when it is empty."""
+        if lease.tokens == 0 and not lease.exhausted:
+            try:
+                granted, used = await self._reserve(principal, window, limit, known=lease.shared_used > 0)
+            except StoreUnavailable:
+                raise ApiProblem(
+                    503,
+                    "the rate limiter is unavailable; retry later",
+                    headers={"Retry-After": "1"},
+                    code="RATE_LIMITER_UNAVAILABLE",
+                ) from None
+            lease.tokens, lease.shared_used, lease.exhausted = granted, used, granted == 0
+        if lease.tokens == 0:
+            return False
+        lease.tokens -= 1
+        return True
+
     def _forget_old(self, window: int) -> None:
         for stale in [k for k, v in self._leases.items() if v.window < window]:
             del self._leases[stale]
             self._locks.pop(stale, None)
 
-    def _reserve(self, principal: str, window: int, limit: int, known: bool) -> tuple[int, int]:
+    async def _reserve(self, principal: str, window: int, limit: int, known: bool) -> tuple[int, int]:
         """(granted, shared count after the grant). Under the principal's lock: one reservation
         per principal and worker at a time keeps this worker's share small and the round trips few."""
         store_key = f"{hashlib.sha256(principal.encode()).hexdigest()[:40]}.{window}"
         first = batch_size(limit, 0)
-        if not known and self.store.create(BUCKET, store_key, json.dumps(first).encode()) is not None:
+        if not known and await self.store.create(BUCKET, store_key, json.dumps(first).encode()) is not None:
             return first, first  # the window's first reservation: one round trip
         for _ in range(20):
-            found = self.store.get(BUCKET, store_key)
+            found = await self.store.get(BUCKET, store_key)
             if found is None:
-                if self.store.create(BUCKET, store_key, json.dumps(first).encode()) is not None:
+                if await self.store.create(BUCKET, store_key, json.dumps(first).encode()) is not None:
                     return first, first
                 continue
             used = int(json.loads(found[0]))
             grant = batch_size(limit, used)
             if grant == 0:
                 return 0, used
-            if self.store.update(BUCKET, store_key, json.dumps(used + grant).encode(), found[1]) is not None:
+            if await self.store.update(BUCKET, store_key, json.dumps(used + grant).encode(), found[1]) is not None:
                 return grant, used + grant
         raise StoreUnavailable("rate-limit counter contended beyond retries")

@@ -4,16 +4,14 @@
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
-
-from flask import Request
 
 from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
 from salesgrid_common.auth.principal import Principal
-from salesgrid_common.auth.verifiers import SyncTokenVerifier
+from salesgrid_common.auth.verifiers import AsyncTokenVerifier
 from salesgrid_common.errors import DomainError
 from salesgrid_gateway.problems import from_domain
+from salesgrid_gateway.web import Request
 
 
 def client_ip(request: Request, trusted_header: str) -> str:
@@ -36,6 +34,9 @@ def credentials(request: Request) -> tuple[str, str] | None:
     return ("api_key", value) if value.startswith("sg_") else ("jwt", value)
 
 
+MAX_CACHED_KEYS = 10_000  # (key, client address) pairs per worker
+
+
 class ApiKeyExchange:
     """API keys are exchanged at identity for a short-lived token carrying the key's own
     permissions and subtree, cached for most of its lifetime (revocation bites within a minute),
@@ -44,28 +45,29 @@ class ApiKeyExchange:
     def __init__(self, max_cache_seconds: float = 60.0) -> None:
         self.max_cache_seconds = max_cache_seconds
         self._cache: dict[str, tuple[str, int, float]] = {}
-        self._lock = threading.Lock()
 
-    def token_for(
+    async def token_for(
         self, key: str, client_ip: str, auth_stub: identity_pb2_grpc.AuthStub, timeout: float
     ) -> tuple[str, int]:
         cache_key = hashlib.sha256(f"{key}|{client_ip}".encode()).hexdigest()
         now = time.monotonic()
-        with self._lock:
-            cached = self._cache.get(cache_key)
-            if cached and cached[2] > now:
-                return cached[0], cached[1]
-        pair = auth_stub.AuthenticateApiKey(
+        cached = self._cache.get(cache_key)
+        if cached and cached[2] > now:
+            return cached[0], cached[1]
+        pair = await auth_stub.AuthenticateApiKey(
             identity_pb2.AuthenticateApiKeyRequest(api_key=key, client_ip=client_ip), timeout=timeout
         )
         lifetime = min(self.max_cache_seconds, pair.expires_in / 2)
-        with self._lock:
-            self._cache[cache_key] = (pair.access_token, pair.rate_limit_per_minute, now + lifetime)
+        if len(self._cache) >= MAX_CACHED_KEYS:  # bounded: expired entries go first, then the oldest
+            self._cache = {k: v for k, v in self._cache.items() if v[2] > now}
+            while len(self._cache) >= MAX_CACHED_KEYS:
+                del self._cache[next(iter(self._cache))]
+        self._cache[cache_key] = (pair.access_token, pair.rate_limit_per_minute, now + lifetime)
         return pair.access_token, pair.rate_limit_per_minute
 
 
-def verify_jwt(verifier: SyncTokenVerifier, token: str, ip: str) -> Principal:
+async def verify_jwt(verifier: AsyncTokenVerifier, token: str, ip: str) -> Principal:
     try:
-        return verifier.verify(token, ip)
+        return await verifier.verify(token, ip)
     except DomainError as error:
         raise from_domain(error) from None

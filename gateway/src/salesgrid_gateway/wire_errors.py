@@ -1,15 +1,15 @@
-"""Requests refused by gunicorn before the app sees them (a request line over its limit, bad
-headers, a malformed request) answered as RFC 9457 problem+json like every other error of the
-API, instead of gunicorn's HTML page. gunicorn_conf installs `write_problem` in place of
-gunicorn.util.write_error."""
+"""Requests refused by the HTTP server before the app sees them (a malformed request line or
+headers) answered as RFC 9457 problem+json like every other error of the API, instead of
+uvicorn's plain-text page: gunicorn_conf runs `GatewayWorker`, whose HTTP protocol writes
+`problem_bytes`. (A request line over the limit reaches the app, which answers 414: app.py.)"""
 
 from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
 
-from gunicorn import util
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn_worker import UvicornWorker
 
 from salesgrid_gateway.problems import TITLES
 
@@ -42,9 +42,25 @@ def problem_bytes(status: int, reason: str) -> bytes:
     return head.encode("latin-1") + body
 
 
-def write_problem(sock: Any, status_int: int, reason: str, mesg: str) -> None:
-    util.write_nonblock(sock, problem_bytes(status_int, reason))
+class ProblemHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, its refusals of malformed requests as problem+json."""
+
+    def send_400_response(self, msg: str) -> None:
+        self.transport.write(problem_bytes(400, "Bad Request"))
+        self.transport.close()
 
 
-def install() -> None:
-    util.write_error = write_problem
+class GatewayWorker(UvicornWorker):
+    """gunicorn's worker running the gateway on uvicorn: httptools with problem+json refusals,
+    uvloop, no access log of its own (the gateway writes one structured line per request), no
+    proxy-header rewriting of the client address (SALESGRID_TRUSTED_PROXY_HEADER decides that),
+    no Server header."""
+
+    CONFIG_KWARGS = {
+        "loop": "uvloop",
+        "http": ProblemHttpToolsProtocol,
+        "access_log": False,
+        "proxy_headers": False,
+        "server_header": False,
+        "lifespan": "on",
+    }

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from salesgrid_common.auth.principal import Principal
 from salesgrid_common.auth.tokens import KeySet, decode_token
-from salesgrid_common.auth.verifiers import SyncTokenVerifier, VerifiedTokens
+from salesgrid_common.auth.verifiers import AsyncTokenVerifier, VerifiedTokens
 from salesgrid_common.scopes import Scope
 from salesgrid_common.errors import Unauthenticated
 from salesgrid_dev.testing import AUDIENCE, ISSUER, TestKeys, principal
@@ -115,41 +115,41 @@ class FakeClock:
         return self.now
 
 
-def sync_verifier(keys: TestKeys, cache: VerifiedTokens) -> tuple[SyncTokenVerifier, list[int]]:
+def caching_verifier(keys: TestKeys, cache: VerifiedTokens) -> tuple[AsyncTokenVerifier, list[int]]:
     fetches: list[int] = []
 
-    def fetch() -> str:
+    async def fetch() -> str:
         fetches.append(1)
         return keys.jwks()
 
-    return SyncTokenVerifier(fetch, issuer=ISSUER, audience=AUDIENCE, cache=cache), fetches
+    return AsyncTokenVerifier(fetch, issuer=ISSUER, audience=AUDIENCE, cache=cache), fetches
 
 
-def test_a_token_is_verified_once_then_served_from_the_cache_until_it_expires() -> None:
+async def test_a_token_is_verified_once_then_served_from_the_cache_until_it_expires() -> None:
     keys = TestKeys()
     issued = time.time()
     clock = FakeClock(issued)
-    verifier, _ = sync_verifier(keys, VerifiedTokens(clock=clock))
+    verifier, _ = caching_verifier(keys, VerifiedTokens(clock=clock))
     token = keys.token(principal(user_id="u1"), exp=int(issued) + 60)
-    first = verifier.verify(token, "10.0.0.1")
+    first = await verifier.verify(token, "10.0.0.1")
     assert len(verifier.verified) == 1
     verifier.keys = KeySet()  # a second signature check would now fail: the hit must come from the cache
-    again = verifier.verify(token, "10.0.0.2")
+    again = await verifier.verify(token, "10.0.0.2")
     assert again.subject_id == first.subject_id == "u1"
     assert again.client_ip == "10.0.0.2" and first.client_ip == "10.0.0.1"  # the address is per request
     clock.now = int(issued) + 60  # at exp the cached entry is gone and the token is checked (and refused) again
     with pytest.raises(Unauthenticated):
-        verifier.verify(token, "10.0.0.2")
+        await verifier.verify(token, "10.0.0.2")
 
 
-def test_the_cache_never_accepts_a_token_the_verifier_refused() -> None:
+async def test_the_cache_never_accepts_a_token_the_verifier_refused() -> None:
     keys, attacker = TestKeys("k1"), TestKeys("k1")
-    verifier, _ = sync_verifier(keys, VerifiedTokens())
-    verifier.verify(keys.token(principal()), "")
+    verifier, _ = caching_verifier(keys, VerifiedTokens())
+    await verifier.verify(keys.token(principal()), "")
     forged = attacker.token(principal(permissions={"customers:read": "all"}))
     for _ in range(2):
         with pytest.raises(Unauthenticated):
-            verifier.verify(forged, "")
+            await verifier.verify(forged, "")
     assert len(verifier.verified) == 1
 
 

@@ -24,6 +24,7 @@ from salesgrid_common.db import SessionFactory
 from salesgrid_common.events.consumer import EventConsumer, Subscription, trace_carrier
 from salesgrid_common.events.envelope import EventMeta, build_envelope
 from salesgrid_common.events.outbox import Outbox
+from salesgrid_common.events.packs import unpack_message
 from salesgrid_common.events.relay import OutboxRelay
 from salesgrid_common.tracing import tracer
 
@@ -55,12 +56,12 @@ class FlakyPublisher:
 
     def __init__(self) -> None:
         self.down = True
-        self.sent: list[tuple[str, dict[str, str]]] = []
+        self.sent: list[tuple[str, dict[str, str]]] = []  # per event: a pack's events each with its carrier
 
     async def publish(self, subject: str, payload: bytes, headers: dict[str, str]) -> None:
         if self.down:
             raise ConnectionError("no JetStream")
-        self.sent.append((subject, headers))
+        self.sent += [(subject, event.headers) for event in unpack_message(payload, headers)]
 
 
 @pytest.fixture(scope="module")
@@ -139,8 +140,10 @@ async def test_counted_once_acknowledged_and_never_for_a_rollback(
     assert await relay.publish_pending() == 0
     assert {key: counters()[key] - before[key] for key in COUNTED} == moved  # nothing counted twice
 
-    # Each message carries its publish span's context; that span is the recording span's child.
+    # Each event (alone or in a pack: the two receipts) carries its own publish span's context;
+    # that span is the recording span's child.
     spans = {span.context.span_id: span for span in exported.get_finished_spans()}
+    assert len(publisher.sent) == 7 and len({headers["traceparent"] for _, headers in publisher.sent}) == 7
     for _subject, headers in publisher.sent:
         span_id = int(headers["traceparent"].split("-")[2], 16)
         publish = spans[span_id]

@@ -23,6 +23,7 @@ from salesgrid_analytics.rebuild import NotFresh, rebuild
 from salesgrid_common.db import create_engine, session_factory
 from salesgrid_common.events.bus import connect, ensure_stream
 from salesgrid_common.events.envelope import EventMeta, build_envelope
+from salesgrid_common.events.packs import encode_pack
 from salesgrid_common.events.tables import inbox
 from salesgrid_common.ids import new_id
 from salesgrid_dev.testing import TestKeys, bearer, eventually, principal, run_service
@@ -43,9 +44,10 @@ def second_url(database_url: str, request: pytest.FixtureRequest, tmp_path) -> s
     return request.getfixturevalue("postgres").create_database("r_" + re.sub(r"[^a-z0-9]", "", new_id().lower())[-20:])
 
 
-async def publish_interleaved(nats_url: str, seed: int) -> None:
+async def publish_interleaved(nats_url: str, seed: int, packed: bool = False) -> None:
     """Every event twice: once with JetStream's dedup id, later again without it (a redelivered
-    duplicate in the stream); the streams interleaved at random, each stream's order kept."""
+    duplicate in the stream); the streams interleaved at random, each stream's order kept.
+    `packed`: each message a pack (events.packs), as the relay sends waiting rows."""
     nc = await connect(nats_url, "test-producers")
     js = nc.jetstream()
     for producer in PRODUCERS:
@@ -60,7 +62,8 @@ async def publish_interleaved(nats_url: str, seed: int) -> None:
     while any(queues.values()):
         envelope, with_id = queues[rng.choice([p for p, q in queues.items() if q])].pop(0)
         headers = {"Nats-Msg-Id": envelope.event_id} if with_id else None
-        await js.publish(envelope.type, envelope.SerializeToString(), headers=headers)
+        data = envelope.SerializeToString()
+        await js.publish(envelope.type, encode_pack([(data, {})]) if packed else data, headers=headers)
     await nc.drain()
 
 
@@ -129,7 +132,7 @@ async def test_analytics_rebuild_equals_live(
     lag_before = lag_count()
     async with run_service(DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=lambda: NOW) as running:
         api = pb_grpc.AnalyticsStub(running.channel)
-        await publish_interleaved(nats_url, seed=8)
+        await publish_interleaved(nats_url, seed=8, packed=True)
 
         async def settled() -> bool:
             facts, seen, _ = await snapshot(database_url)

@@ -1,7 +1,7 @@
 """The web console: static ES modules, HTML and CSS (no build step) served at /console.
 
 The console is a client of the public REST API like any partner's: it holds the caller's tokens and
-calls /v1 with them, so the data scope and permissions are the API's. This blueprint only serves
+calls /v1 with them, so the data scope and permissions are the API's. These routes only serve
 files: `index.html` revalidated on every visit (no-cache with an ETag, so an unchanged page costs a
 304 and no body; it names the assets by a content hash), the assets under /console/assets/<hash>/
 cached for a year (with ETag and Last-Modified for the odd revalidation), every response with a
@@ -16,9 +16,10 @@ import mimetypes
 from functools import cache
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, redirect, request, send_from_directory
+from salesgrid_gateway.problems import ApiProblem
+from salesgrid_gateway.static_files import conditional, file_response
+from salesgrid_gateway.web import Response, request
 
-blueprint = Blueprint("console", __name__)
 STATIC = Path(__file__).parent / "static"
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -51,31 +52,25 @@ def _secure(response: Response) -> Response:
 def _revalidated(response: Response) -> Response:
     """no-cache with a strong ETag of the body: the browser asks each time, an unchanged page is a 304."""
     response.headers["Cache-Control"] = "no-cache"
-    response.add_etag()
-    return _secure(response.make_conditional(request))
+    return _secure(conditional(response, request))  # type: ignore[arg-type]
 
 
-@blueprint.get("/")
-def root() -> Response:
-    return redirect("/console/", 302)  # type: ignore[return-value]
+async def root() -> Response:
+    return Response(b"", 302, {"Location": "/console/"})
 
 
-@blueprint.get("/console")
-@blueprint.get("/app")
-def without_slash() -> Response:
-    return redirect("/console/", 301)  # type: ignore[return-value]
+async def without_slash() -> Response:
+    return Response(b"", 301, {"Location": "/console/"})
 
 
-@blueprint.get("/console/")
-def index() -> Response:
+async def index() -> Response:
     page = (
         (STATIC / "index.html").read_text(encoding="utf-8").replace("{{ASSETS}}", f"/console/assets/{assets_version()}")
     )
     return _revalidated(Response(page, mimetype="text/html"))
 
 
-@blueprint.get("/console/sw.js")
-def service_worker() -> Response:
+async def service_worker() -> Response:
     """The offline shell's service worker, at the console's root so it may control /console/."""
     prefix = f"/console/assets/{assets_version()}"
     files = [
@@ -92,30 +87,36 @@ def service_worker() -> Response:
     return _revalidated(Response(body, mimetype="text/javascript"))
 
 
-@blueprint.get("/console/assets/<version>/<path:name>")
-def asset(version: str, name: str) -> Response:
+async def asset(version: str, name: str) -> Response:
     if name in ("index.html", "sw.js"):
-        abort(404)
+        raise ApiProblem(404, "no such file")
+    mimetype = "text/javascript" if name.endswith(".js") else None
     packed = _gzipped(name) if "gzip" in request.headers.get("Accept-Encoding", "") else None
     if packed is None:
-        response = send_from_directory(STATIC, name)
+        response = file_response(STATIC, name, request)  # type: ignore[arg-type]
     else:  # text compresses to about a quarter: what a phone on a poor network waits for
-        response = Response(packed, mimetype=mimetypes.guess_type(name)[0] or "application/octet-stream")
-        response.headers["Content-Encoding"] = "gzip"
-        response.add_etag()
-        response = response.make_conditional(request)
+        guessed = mimetype or mimetypes.guess_type(name)[0] or "application/octet-stream"
+        response = conditional(Response(packed, mimetype=guessed, headers={"Content-Encoding": "gzip"}), request)  # type: ignore[arg-type]
     if Path(name).suffix in TEXT_SUFFIXES:
-        response.vary.add("Accept-Encoding")
+        response.headers["Vary"] = "Accept-Encoding"
     # The URL carries the content hash: an old one may serve the new file, but never the reverse.
     response.headers["Cache-Control"] = (
         "public, max-age=31536000, immutable" if version == assets_version() else "no-cache"
     )
-    if name.endswith(".js"):
-        response.mimetype = "text/javascript"
+    if mimetype and response.status_code == 200:
+        response.headers["Content-Type"] = f"{mimetype}; charset=utf-8"
     return _secure(response)
 
 
 TEXT_SUFFIXES = (".js", ".css", ".svg", ".json")
+ROUTES = [
+    ("GET", "/", root),
+    ("GET", "/console", without_slash),
+    ("GET", "/app", without_slash),
+    ("GET", "/console/", index),
+    ("GET", "/console/sw.js", service_worker),
+    ("GET", "/console/assets/<version>/<path:name>", asset),
+]
 
 
 @cache

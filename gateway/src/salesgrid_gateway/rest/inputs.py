@@ -10,10 +10,10 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from flask import request
 from google.protobuf.descriptor import FieldDescriptor
 
 from salesgrid_gateway.problems import ApiProblem
+from salesgrid_gateway.web import request
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500

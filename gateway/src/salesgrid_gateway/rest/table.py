@@ -1,5 +1,5 @@
 """The REST API's route table. Each route module (salesgrid_gateway/routes/*.py) exposes
-`ROUTES`, a list of `Route`s; the app registers the Flask views and the OpenAPI document from it.
+`ROUTES`, a list of `Route`s; the app registers the views and the OpenAPI document from it.
 
 A pass-through operation is one line naming the HTTP method, path and RPC:
 
@@ -86,11 +86,13 @@ class Route:
     parameters: tuple[dict[str, Any], ...] = ()  # query parameters of a hand-written view
     headers: tuple[str, ...] = ()  # response headers set (ETag, Location, Content-Disposition)
     errors: tuple[int, ...] = ()  # statuses beyond the common ones (413, 412…)
-    converters: dict[str, str] = field(default_factory=dict)  # path parameter -> Flask converter ("int")
+    converters: dict[str, str] = field(default_factory=dict)  # path parameter -> Werkzeug converter ("int")
     messages: tuple[type[Message], ...] = ()  # messages a hand-written view's schemas refer to by full name
+    streams_body: bool = False  # the view reads the body as it arrives (uploads), not read beforehand
 
     @property
-    def flask_path(self) -> str:
+    def rule(self) -> str:
+        """The path as a Werkzeug routing rule (/v1/customers/<customer_id>)."""
         path = self.path
         for name in path_names(self.path):
             converter = f"{self.converters[name]}:" if name in self.converters else ""

@@ -4,36 +4,37 @@ view answers 202 with the job and its Location. Every import route is one `impor
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
-from flask import Response, jsonify, request
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 
 from salesgrid_gateway.clients import call_stream, stub, to_json
 from salesgrid_gateway.problems import ApiProblem
 from salesgrid_gateway.rest.table import Route, Service, view
+from salesgrid_gateway.web import Response, json_response, request
 
 IMPORT_FORMATS = {"text/csv": "csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx"}
 IMPORT_CHUNK_BYTES = 1 << 20  # the body streams through in pieces of this size
 
 
-def _start(service: Service, rpc: str, chunk: type[Message], location: str) -> Callable[[], tuple[Response, int]]:
-    def start_import() -> tuple[Response, int]:
+def _start(service: Service, rpc: str, chunk: type[Message], location: str) -> Callable[[], Awaitable[Response]]:
+    async def start_import() -> Response:
         file_format = IMPORT_FORMATS.get(request.mimetype)
         if file_format is None:
             raise ApiProblem(415, f"send the file as {' or '.join(IMPORT_FORMATS)}")
-        body = request.stream  # the stream itself: gRPC reads the chunks outside the request context
+        body = request.stream(IMPORT_CHUNK_BYTES)
 
-        def chunks() -> Iterator[Message]:
-            yield chunk(format=file_format, data=body.read(IMPORT_CHUNK_BYTES))
-            while data := body.read(IMPORT_CHUNK_BYTES):
-                yield chunk(data=data)
+        async def chunks() -> AsyncIterator[Message]:
+            first = True
+            async for data in body:
+                yield chunk(format=file_format, data=data) if first else chunk(data=data)
+                first = False
+            if first:  # an empty file: one chunk naming its format (the service refuses it)
+                yield chunk(format=file_format, data=b"")
 
-        job = call_stream(getattr(stub(service.stub_class, service.address_setting), rpc), chunks())
-        response = jsonify(to_json(job))
-        response.headers["Location"] = location.format(job_id=job.id)
-        return response, 202
+        job = await call_stream(getattr(stub(service.stub_class, service.address_setting), rpc), chunks())
+        return json_response(to_json(job), 202, {"Location": location.format(job_id=job.id)})
 
     return start_import
 
@@ -48,6 +49,7 @@ def import_route(service: Service, path: str, rpc: str, summary: str, *, locatio
         path,
         _start(service, rpc, chunk, location),
         summary,
+        streams_body=True,
         tag=service.tag,
         status=202,
         request_types=tuple(IMPORT_FORMATS),

@@ -1,4 +1,4 @@
-"""Flask views generated from the route table: JSON (and path, query, If-Match, paging) in, the
+"""Views generated from the route table: JSON (and path, query, If-Match, paging) in, the
 RPC called with the caller's token, the reply rendered as JSON out."""
 
 from __future__ import annotations
@@ -6,13 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, g, jsonify, request
-
 from salesgrid_gateway.clients import call, from_json, stub, to_json
 from salesgrid_gateway.problems import ApiProblem
 from salesgrid_gateway.rest import inputs
 from salesgrid_gateway.rest.table import TOTAL_FIELD, Route, path_names
 from salesgrid_gateway.routes.common import report_sensitive_read
+from salesgrid_gateway.web import Response, g, json_response, request
 
 VERSION_FIELDS = frozenset({"", "version", "expected_version"})
 CUSTOM_PREFIX = "cf_"
@@ -53,7 +52,7 @@ def _pass_through(route: Route) -> Callable[..., Any]:
     count = bool(paging) and TOTAL_FIELD in fields  # the list can be asked for its total
     required = route.required_fields
 
-    def handler(**path_values: Any) -> Response | tuple[Response, int] | tuple[str, int]:
+    async def handler(**path_values: Any) -> Response:
         address = route.address(path_values) if route.address else service.address_setting
         body: dict[str, Any] = {}
         if route.body:
@@ -91,13 +90,13 @@ def _pass_through(route: Route) -> Callable[..., Any]:
             _put(values, bound[name], value)
         try:
             message = from_json(request_class, values)
-            reply = call(getattr(stub(service.stub_class, address), rpc), message, token=token)
+            reply = await call(getattr(stub(service.stub_class, address), rpc), message, token=token)
         except ApiProblem as problem:
             raise _renamed(problem, names, stale=bool(version)) from None
         if route.audit:
-            report_sensitive_read(*route.audit)
+            await report_sensitive_read(*route.audit)
         if route.status == 204:
-            return "", 204
+            return Response(status=204)
         if route.items:
             next_token = getattr(reply, paging[1]) if paging else ""
             listed = getattr(reply, route.items)
@@ -109,7 +108,7 @@ def _pass_through(route: Route) -> Callable[..., Any]:
             }
             if count and reply.HasField("total"):
                 payload["total"] = reply.total
-            return jsonify(payload), route.status
+            return json_response(payload, route.status)
         result = getattr(reply, route.result) if route.result else reply
         rendered = to_json(result)
         if route.also:  # reply fields beside the result's (a created record's warnings, a secret)
@@ -118,10 +117,7 @@ def _pass_through(route: Route) -> Callable[..., Any]:
         if paging:  # a record holding a paged list: its token as the list's cursor
             rendered.pop(paging[1], None)
             rendered["next_cursor"] = inputs.encode_cursor(scope, getattr(reply, paging[1]))
-        response = jsonify(rendered)
-        if etag:
-            response.headers["ETag"] = f'"{result.version}"'
-        return response, route.status
+        return json_response(rendered, route.status, {"ETag": f'"{result.version}"'} if etag else None)
 
     handler.__name__ = handler.__qualname__ = f"{rpc}_view"
     handler.__doc__ = route.summary

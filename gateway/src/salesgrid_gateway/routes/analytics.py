@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request
-
 from salesgrid.analytics.v1 import analytics_pb2 as pb
 from salesgrid_common.analytics_reports import REPORT_BY, accepted_by
 from salesgrid_gateway.clients import call, from_json, stub
@@ -14,6 +12,7 @@ from salesgrid_gateway.rest import inputs
 from salesgrid_gateway.rest.schema import Schemas
 from salesgrid_gateway.rest.table import Service, view
 from salesgrid_gateway.routes.common import report_sensitive_read
+from salesgrid_gateway.web import Response, request
 
 api = Service(pb, "Analytics", "analytics_addr", tag="analytics")
 RANGE = {"from": "from_period", "to": "to_period"}  # a range of periods instead of `period`
@@ -31,7 +30,7 @@ def _query() -> pb.AnalyticsQuery:
     return from_json(pb.AnalyticsQuery, values)
 
 
-def export_report() -> Response:
+async def export_report() -> Response:
     """A report as a CSV or XLSX download; every export lands in the audit trail."""
     report, file_format = request.args.get("report", ""), request.args.get("format", "csv")
     inputs.reject_nul(report, "report")
@@ -39,8 +38,8 @@ def export_report() -> Response:
     inputs.check_choices({"by": accepted_by(report)})
     query = _query()
     analytics = stub(api.stub_class, api.address_setting)
-    reply = call(analytics.ExportReport, pb.ExportReportRequest(report=report, format=file_format, query=query))
-    report_sensitive_read("analytics.export", "analytics_report", f"{report} {file_format} {request.full_path}")
+    reply = await call(analytics.ExportReport, pb.ExportReportRequest(report=report, format=file_format, query=query))
+    await report_sensitive_read("analytics.export", "analytics_report", f"{report} {file_format} {request.full_path}")
     return Response(
         reply.content,
         mimetype=reply.content_type,

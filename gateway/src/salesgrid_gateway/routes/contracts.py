@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Response
-
 from salesgrid.contracts.v1 import contracts_pb2 as pb
 from salesgrid.contracts.v1 import documents_pb2
 from salesgrid.contracts.v1 import documents_pb2_grpc
@@ -21,6 +19,7 @@ from salesgrid_gateway.clients import call, stub
 from salesgrid_gateway.problems import ApiProblem
 from salesgrid_gateway.rest import inputs
 from salesgrid_gateway.rest.table import Service, view
+from salesgrid_gateway.web import Response
 
 api = Service(pb, "Contracts", "contracts_addr", tag="contracts")
 documents = Service(documents_pb2, "Documents", "contracts_addr", tag="documents")
@@ -45,20 +44,22 @@ def _pdf(printed: documents_pb2.PrintedDocument) -> Response:
     return response
 
 
-def print_receipt(receipt_id: str) -> Response:
+async def print_receipt(receipt_id: str) -> Response:
     inputs.reject_nul(receipt_id, "receipt_id")
     body = inputs.json_body(optional=True)
     payer = body.get("payer_name", "")
     if not isinstance(payer, str):
         raise ApiProblem(400, "payer_name must be text", errors=[{"field": "payer_name", "message": "text"}])
     return _pdf(
-        call(_documents().PrintReceipt, documents_pb2.PrintReceiptRequest(receipt_id=receipt_id, payer_name=payer))
+        await call(
+            _documents().PrintReceipt, documents_pb2.PrintReceiptRequest(receipt_id=receipt_id, payer_name=payer)
+        )
     )
 
 
-def print_contract(contract_id: str) -> Response:
+async def print_contract(contract_id: str) -> Response:
     inputs.reject_nul(contract_id, "contract_id")
-    return _pdf(call(_documents().PrintContract, documents_pb2.PrintContractRequest(contract_id=contract_id)))
+    return _pdf(await call(_documents().PrintContract, documents_pb2.PrintContractRequest(contract_id=contract_id)))
 
 
 PRINT = {

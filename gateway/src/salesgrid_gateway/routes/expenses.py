@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Response, request
-
 from salesgrid.expenses.v1 import expenses_pb2 as pb
 from salesgrid_gateway.clients import call, stub, to_json
 from salesgrid_gateway.problems import ApiProblem
 from salesgrid_gateway.rest import inputs
 from salesgrid_gateway.rest.table import Service, view
 from salesgrid_gateway.routes.common import with_etag
+from salesgrid_gateway.web import Response, request
 
 api = Service(pb, "Expenses", "expenses_addr", tag="expenses")
 # The service checks type and content; the gateway refuses what cannot be a receipt before reading it.
@@ -25,7 +24,7 @@ def _expenses():  # type: ignore[no-untyped-def]
     return stub(api.stub_class, api.address_setting)
 
 
-def add_receipt(claim_id: str, line_no: int) -> tuple[Response, int]:
+async def add_receipt(claim_id: str, line_no: int) -> Response:
     if request.mimetype not in RECEIPT_TYPES:
         raise ApiProblem(415, f"send the receipt as {', '.join(RECEIPT_TYPES)}")
     if request.content_length is None or request.content_length > MAX_RECEIPT_BYTES:
@@ -36,7 +35,9 @@ def add_receipt(claim_id: str, line_no: int) -> tuple[Response, int]:
     file_name = request.args.get("file_name", "")
     inputs.reject_nul(file_name, "file_name")
     version = inputs.if_match({}, required=False)
-    claim = call(
+    if version >= 2**31:  # the claim's version is an int32: no claim has this one
+        raise inputs.bad("If-Match", "is not a version of this claim")
+    claim = await call(
         _expenses().AddReceipt,
         pb.AddReceiptRequest(
             claim_id=claim_id,
@@ -50,8 +51,8 @@ def add_receipt(claim_id: str, line_no: int) -> tuple[Response, int]:
     return with_etag(to_json(claim), claim.version, 201)
 
 
-def get_receipt(claim_id: str, receipt_id: str) -> Response:
-    reply = call(_expenses().GetReceipt, pb.GetReceiptRequest(claim_id=claim_id, receipt_id=receipt_id))
+async def get_receipt(claim_id: str, receipt_id: str) -> Response:
+    reply = await call(_expenses().GetReceipt, pb.GetReceiptRequest(claim_id=claim_id, receipt_id=receipt_id))
     response = Response(reply.content, mimetype=reply.receipt.content_type)
     # RFC 6266/5987: receipts are often named in Chinese, which a plain header cannot carry.
     response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(reply.receipt.file_name)}"

@@ -6,9 +6,7 @@ the older report download in routes/analytics.py."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from flask import Response, jsonify, stream_with_context
+from collections.abc import AsyncIterator
 
 from salesgrid.common.v1 import exports_pb2 as pb
 from salesgrid.common.v1 import exports_pb2_grpc as pb_grpc
@@ -16,6 +14,7 @@ from salesgrid_gateway.clients import call, stub, to_json
 from salesgrid_gateway.problems import ApiProblem
 from salesgrid_gateway.rest import inputs
 from salesgrid_gateway.rest.table import view
+from salesgrid_gateway.web import Response, json_response
 
 
 # entity -> the service that owns it (its gateway address setting)
@@ -49,7 +48,7 @@ def _split(export_id: str) -> tuple[str, str]:
     return service, job_id
 
 
-def create_export() -> tuple[Response, int, dict[str, str]]:
+async def create_export() -> Response:
     body = inputs.json_body()
     inputs.require(("entity", "format"), body)
     entity = str(body["entity"])
@@ -63,32 +62,31 @@ def create_export() -> tuple[Response, int, dict[str, str]]:
     filters = body.get("filters") or {}
     if not isinstance(filters, dict):
         raise ApiProblem(400, "filters must be an object", errors=[{"field": "filters", "message": "an object"}])
-    job = call(
+    job = await call(
         _exports(service).CreateExport,
         pb.CreateExportRequest(
             entity=entity, format=str(body["format"]), filters={str(k): str(v) for k, v in filters.items()}
         ),
     )
     payload = _job(service, job)
-    return jsonify(payload), 202, {"Location": f"/v1/exports/{payload['id']}"}
+    return json_response(payload, 202, {"Location": f"/v1/exports/{payload['id']}"})
 
 
-def get_export(export_id: str) -> Response:
+async def get_export(export_id: str) -> Response:
     service, job_id = _split(export_id)
-    return jsonify(_job(service, call(_exports(service).GetExport, pb.GetExportRequest(id=job_id))))
+    return json_response(_job(service, await call(_exports(service).GetExport, pb.GetExportRequest(id=job_id))))
 
 
-def download_export(export_id: str) -> Response:
+async def download_export(export_id: str) -> Response:
     service, job_id = _split(export_id)
     exports = _exports(service)
-    job = call(exports.GetExport, pb.GetExportRequest(id=job_id))
-    first = call(exports.DownloadExport, pb.DownloadExportRequest(id=job_id, seq=0))  # refusals before any byte
+    job = await call(exports.GetExport, pb.GetExportRequest(id=job_id))
+    first = await call(exports.DownloadExport, pb.DownloadExportRequest(id=job_id, seq=0))  # refusals before any byte
 
-    @stream_with_context
-    def chunks() -> Iterator[bytes]:
+    async def chunks() -> AsyncIterator[bytes]:  # sent while the request is still being answered
         yield first.data
         for seq in range(1, first.chunks):
-            yield call(exports.DownloadExport, pb.DownloadExportRequest(id=job_id, seq=seq)).data
+            yield (await call(exports.DownloadExport, pb.DownloadExportRequest(id=job_id, seq=seq))).data
 
     return Response(
         chunks(),

@@ -23,6 +23,7 @@ from salesgrid_common.directory import directory_subscription
 from salesgrid_common.events.bus import connect
 from salesgrid_common.events.consumer import Subscription, Topology, apply_once
 from salesgrid_common.events.envelope import parse_envelope, unpack
+from salesgrid_common.events.packs import events_of
 from salesgrid_common.ids import new_id
 from salesgrid_common.migrations import upgrade
 from salesgrid_common.settings import ServiceSettings
@@ -71,16 +72,17 @@ async def replay(
                     return applied
                 continue
             for msg in messages:
-                try:
-                    envelope = parse_envelope(msg.data)
+                try:  # a pack (events.packs) carries several events
+                    envelopes = [parse_envelope(data) for data in events_of(msg.data)]
                 except Exception:
                     log.warning("unreadable message skipped", extra={"stream": stream, "subject": msg.subject})
                     continue
-                route = sub.route(envelope.type)
-                if route is not None:
-                    payload_type, handler = route
-                    payload = unpack(envelope, payload_type) if payload_type else envelope.payload
-                    applied += await apply_once(sessions, sub.name, envelope, handler, payload)
+                for envelope in envelopes:
+                    route = sub.route(envelope.type)
+                    if route is not None:
+                        payload_type, handler = route
+                        payload = unpack(envelope, payload_type) if payload_type else envelope.payload
+                        applied += await apply_once(sessions, sub.name, envelope, handler, payload)
             if messages and messages[-1].metadata.num_pending == 0:
                 return applied
     finally:

@@ -1,14 +1,11 @@
-"""Token verifiers of a process: the async one of the services and the sync one of the gateway,
-sharing the JWKS key cache (refetched, rate-limited, on an unknown key id) and the cache of
-tokens already verified."""
+"""The token verifier of a process (each service's and the gateway's): the JWKS key cache
+(refetched, rate-limited, on an unknown key id) and the cache of tokens already verified."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Any
 
 from salesgrid_common.auth.principal import Principal
 from salesgrid_common.auth.tokens import KeySet, UnknownKey, decode_token_expiry
@@ -25,7 +22,6 @@ class VerifiedTokens:
         self.max_entries = max_entries
         self.clock = clock
         self._entries: dict[str, tuple[Principal, float]] = {}
-        self._lock = threading.Lock()  # the gateway's threads share one cache
 
     def get(self, token: str, client_ip: str) -> Principal | None:
         entry = self._entries.get(token)
@@ -38,10 +34,6 @@ class VerifiedTokens:
         return principal if principal.client_ip == client_ip else replace(principal, client_ip=client_ip)
 
     def put(self, principal: Principal, expires: float) -> None:
-        with self._lock:
-            self._put(principal, expires)
-
-    def _put(self, principal: Principal, expires: float) -> None:
         if len(self._entries) >= self.max_entries:
             now = self.clock()
             for token in [t for t, (_, exp) in self._entries.items() if exp <= now]:
@@ -54,13 +46,21 @@ class VerifiedTokens:
         return len(self._entries)
 
 
-class _VerifierCore:
-    """Key cache and verified-token cache shared by the async (services) and sync (gateway)
-    verifiers."""
+class AsyncTokenVerifier:
+    """Verifies tokens (every service, and the gateway, each on its event loop): a token verified
+    once is served from `verified` until it expires; an unknown key id refetches the JWKS
+    (rate-limited: at most every `min_refresh_interval` seconds)."""
 
     def __init__(
-        self, *, issuer: str, audience: str, min_refresh_interval: float = 5.0, cache: VerifiedTokens | None = None
+        self,
+        fetch_jwks: Callable[[], Awaitable[str]],
+        *,
+        issuer: str,
+        audience: str,
+        min_refresh_interval: float = 5.0,
+        cache: VerifiedTokens | None = None,
     ) -> None:
+        self.fetch_jwks = fetch_jwks
         self.issuer = issuer
         self.audience = audience
         self.min_refresh_interval = min_refresh_interval
@@ -68,8 +68,28 @@ class _VerifierCore:
         self._fetched_at = float("-inf")
         self.verified = cache if cache is not None else VerifiedTokens()
 
-    def _cached(self, token: str, client_ip: str) -> Principal | None:
-        return self.verified.get(token, client_ip)
+    async def verify(self, token: str, client_ip: str = "") -> Principal:
+        cached = self.verified.get(token, client_ip)
+        if cached is not None:
+            return cached
+        try:
+            return self._decode(token, client_ip)
+        except UnknownKey:
+            if time.monotonic() - self._fetched_at < self.min_refresh_interval:
+                raise
+        try:
+            document = await self.fetch_jwks()
+        except Exception:
+            document = ""
+        try:
+            self.keys = KeySet.from_jwks(document)
+        except Exception:
+            # Fail closed, but as the outage it is (identity unreachable: 503, retry), not as the
+            # caller's fault.
+            raise DependencyUnavailable("signing keys are unavailable; retry later") from None
+        finally:
+            self._fetched_at = time.monotonic()
+        return self._decode(token, client_ip)
 
     def _decode(self, token: str, client_ip: str) -> Principal:
         principal, expires = decode_token_expiry(
@@ -77,60 +97,3 @@ class _VerifierCore:
         )
         self.verified.put(principal, expires)
         return principal
-
-    def _may_refresh(self) -> bool:
-        return time.monotonic() - self._fetched_at >= self.min_refresh_interval
-
-    def _load(self, fetch: Callable[[], str]) -> None:
-        try:
-            self.keys = KeySet.from_jwks(fetch())
-        except Exception:
-            # Fail closed, but as the outage it is (identity unreachable: 503, retry), not as the
-            # caller's fault.
-            raise DependencyUnavailable("signing keys are unavailable; retry later") from None
-        finally:
-            self._fetched_at = time.monotonic()
-
-
-class AsyncTokenVerifier(_VerifierCore):
-    """Verifies tokens in services; refetches the JWKS (rate-limited) on an unknown key id."""
-
-    def __init__(self, fetch_jwks: Callable[[], Awaitable[str]], **options: Any) -> None:
-        super().__init__(**options)
-        self.fetch_jwks = fetch_jwks
-
-    async def verify(self, token: str, client_ip: str = "") -> Principal:
-        cached = self._cached(token, client_ip)
-        if cached is not None:
-            return cached
-        try:
-            return self._decode(token, client_ip)
-        except UnknownKey:
-            if not self._may_refresh():
-                raise
-        try:
-            document = await self.fetch_jwks()
-        except Exception:
-            document = ""
-        self._load(lambda: document)
-        return self._decode(token, client_ip)
-
-
-class SyncTokenVerifier(_VerifierCore):
-    """The gateway's verifier (Flask handlers are synchronous)."""
-
-    def __init__(self, fetch_jwks: Callable[[], str], **options: Any) -> None:
-        super().__init__(**options)
-        self.fetch_jwks = fetch_jwks
-
-    def verify(self, token: str, client_ip: str = "") -> Principal:
-        cached = self._cached(token, client_ip)
-        if cached is not None:
-            return cached
-        try:
-            return self._decode(token, client_ip)
-        except UnknownKey:
-            if not self._may_refresh():
-                raise
-        self._load(self.fetch_jwks)
-        return self._decode(token, client_ip)

@@ -78,6 +78,24 @@ async def record_dead_letter(
     return "written"
 
 
+async def settled_events(sessions: SessionFactory, consumer: str, event_ids: list[str]) -> set[str]:
+    """Of `event_ids`, those `consumer` applied (inbox) or gave up on (dead_letters): what a pack
+    delivered again skips (events.redelivery)."""
+    wanted = [event_id for event_id in event_ids if event_id]
+    if not wanted:
+        return set()
+    async with sessions() as session:
+        applied = await session.scalars(
+            select(inbox.c.event_id).where(inbox.c.consumer == consumer, inbox.c.event_id.in_(wanted))
+        )
+        dead = await session.scalars(
+            select(dead_letters.c.event_id).where(
+                dead_letters.c.consumer == consumer, dead_letters.c.event_id.in_(wanted)
+            )
+        )
+        return {*applied, *dead}
+
+
 async def count_pending(sessions: SessionFactory, consumer: str) -> int:
     async with sessions() as session:
         return int(

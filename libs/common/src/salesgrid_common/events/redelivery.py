@@ -1,6 +1,13 @@
 """The one-by-one path of a consumer: redeliveries (their attempts counted in the database before
 the handler runs), events a failed batch sent back, unreadable messages; past the bound, the
-dead-letter table. A mixin of EventConsumer (events.consumer)."""
+dead-letter table. A mixin of EventConsumer (events.consumer).
+
+A pack (events.packs) is handled event by event with the same rules, each with its own inbox
+row, attempt counter and dead letter; the message is settled once for all of them: nak'ed (the
+shortest back-off asked) while any event is to be retried, else acked (terminated if every event
+was dead-lettered). Its events already applied or dead-lettered are skipped first (one query),
+so a healthy neighbour of a poison event is applied once and never counted, and the poison
+event alone reaches the bound and the dead-letter table."""
 
 from __future__ import annotations
 
@@ -13,15 +20,18 @@ from opentelemetry import context as otel_context
 
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid_common.dependencies import is_outage
-from salesgrid_common.events.dead_letters import record_dead_letter
+from salesgrid_common.events.dead_letters import record_dead_letter, settled_events
 from salesgrid_common.events.envelope import parse_envelope, payload_of
 from salesgrid_common.events.exactly_once import apply_once, trace_carrier
+from salesgrid_common.events.packs import Packed, unpack_message
 from salesgrid_common.events.versions import count_attempt
 from salesgrid_common.events.versions import forget_attempts as _forget_attempts
 from salesgrid_common.metrics import DEAD_LETTERS, DEAD_LETTERS_PENDING, EVENTS_CONSUMED
 from salesgrid_common.tracing import context_from
 
 log = logging.getLogger("salesgrid_common.events.consumer")
+
+Verdict = str | float  # "ack", "term", or the delay of a nak
 
 
 class RedeliveredEvents:
@@ -43,14 +53,32 @@ class RedeliveredEvents:
 
     async def handle(self, msg: Any) -> None:
         try:
-            envelope = parse_envelope(msg.data)
+            events = unpack_message(msg.data, getattr(msg, "headers", None))
         except Exception as exc:
-            await self._dead_letter(msg, None, exc)
+            await self._finish(msg, [await self._dead_letter(msg, Packed(msg.data, {}), None, exc)])
             return
+        if len(events) > 1:
+            settled = await settled_events(self.sessions, self.sub.name, [_event_id(e.data) for e in events])
+            events = [e for e in events if _event_id(e.data) not in settled]
+        await self._finish(msg, [await self._handle_event(msg, event) for event in events])
+
+    async def _finish(self, msg: Any, verdicts: list[Verdict]) -> None:
+        delays = [v for v in verdicts if isinstance(v, float)]
+        if delays:
+            await msg.nak(delay=min(delays))
+        elif verdicts and all(v == "term" for v in verdicts):
+            await msg.term()
+        else:
+            await self._ack(msg)
+
+    async def _handle_event(self, msg: Any, event: Packed) -> Verdict:
+        try:
+            envelope = parse_envelope(event.data)
+        except Exception as exc:
+            return await self._dead_letter(msg, event, None, exc)
         route = self.sub.route(envelope.type)
         if route is None:
-            await msg.ack()
-            return
+            return "ack"
         payload_type, handler = route
         # Attempt 1 is the first delivery; a redelivery is counted in the database before the
         # handler runs, so a process that dies inside the handler is counted too, while
@@ -60,16 +88,16 @@ class RedeliveredEvents:
             attempt = 1 + await count_attempt(self.sessions, self.sub.name, envelope.event_id)
         if attempt > self.sub.max_deliver:
             # Earlier attempts were neither acked nor nak'ed: the process died holding the event.
-            await self._dead_letter(
+            return await self._dead_letter(
                 msg,
+                event,
                 envelope,
                 RuntimeError(
                     f"handling started {attempt - 1} times without an outcome (the consumer process died while "
                     f"handling it: crash loop, OOM kill or an event that kills the process?)"
                 ),
             )
-            return
-        token = otel_context.attach(context_from(trace_carrier(msg, envelope)))
+        token = otel_context.attach(context_from(trace_carrier(event, envelope)))
         try:
             with self._span(envelope):
                 applied = await apply_once(
@@ -84,7 +112,7 @@ class RedeliveredEvents:
             EVENTS_CONSUMED.labels(self.sub.name, envelope.type, "applied" if applied else "duplicate").inc()
             if applied:
                 self._observe_lag(envelope)
-            await self._ack(msg)
+            return "ack"
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -104,33 +132,40 @@ class RedeliveredEvents:
                         "retry_in": delay,
                     },
                 )
-                await msg.nak(delay=delay)
-            elif attempt >= self.sub.max_deliver:
-                await self._dead_letter(msg, envelope, exc)
-            else:
-                delay = self.sub.backoff_seconds[min(attempt, len(self.sub.backoff_seconds)) - 1]
-                log.warning(
-                    "event handler failed; redelivering",
-                    extra={
-                        "consumer": self.sub.name,
-                        "event_id": envelope.event_id,
-                        "error": str(exc),
-                        "retry_in": delay,
-                    },
-                )
-                await msg.nak(delay=delay)
+                return float(delay)
+            if attempt >= self.sub.max_deliver:
+                return await self._dead_letter(msg, event, envelope, exc)
+            delay = self.sub.backoff_seconds[min(attempt, len(self.sub.backoff_seconds)) - 1]
+            log.warning(
+                "event handler failed; redelivering",
+                extra={"consumer": self.sub.name, "event_id": envelope.event_id, "error": str(exc), "retry_in": delay},
+            )
+            return float(delay)
         finally:
             otel_context.detach(token)
 
-    async def _dead_letter(self, msg: Any, envelope: Envelope | None, exc: Exception) -> None:
+    async def _dead_letter(self, msg: Any, event: Packed, envelope: Envelope | None, exc: Exception) -> Verdict:
         outcome = await record_dead_letter(
-            self.sessions, self.sub.name, msg.subject, msg.data, envelope, exc, msg.metadata.num_delivered, self.clock()
+            self.sessions,
+            self.sub.name,
+            msg.subject,
+            event.data,
+            envelope,
+            exc,
+            msg.metadata.num_delivered,
+            self.clock(),
         )
         if outcome == "applied":
-            await msg.ack()  # an earlier delivery applied it and its ack was lost
-            return
+            return "ack"  # an earlier delivery applied it and its ack was lost
         if outcome == "written":
             log.error("event dead-lettered", extra={"consumer": self.sub.name, "error": str(exc)})
             DEAD_LETTERS.labels(self.sub.name).inc()
             DEAD_LETTERS_PENDING.labels(self.sub.name).inc()
-        await msg.term()
+        return "term"
+
+
+def _event_id(data: bytes) -> str:
+    try:
+        return parse_envelope(data).event_id
+    except Exception:
+        return ""

@@ -1,11 +1,14 @@
-"""The outbox relay: publishes outbox rows to JetStream with Nats-Msg-Id = event id and marks
-them published only after JetStream acknowledged them. It starts with whatever a crashed
-process left behind; a row published but not marked is published again and JetStream's
-duplicate window (plus the consumers' inbox) absorbs it."""
+"""The outbox relay: publishes outbox rows to JetStream and marks them published only after
+JetStream acknowledged them. A lone row is one message with Nats-Msg-Id = event id; consecutive
+rows of one subject that are waiting together go as one pack (events.packs) whose Nats-Msg-Id
+derives from their event ids. It starts with whatever a crashed process left behind; a row
+published but not marked is published again and JetStream's duplicate window (the same pack) or
+the consumers' inbox (rows packed differently) absorbs it."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from functools import lru_cache
 import logging
 from datetime import timedelta
@@ -20,6 +23,7 @@ from salesgrid_common.clock import Clock, utc_now
 from salesgrid_common.db import SessionFactory, is_sqlite
 from salesgrid_common.events.envelope import parse_envelope
 from salesgrid_common.events.outbox import OutboxSignal
+from salesgrid_common.events.packs import MAX_PACK_BYTES, MAX_PACK_EVENTS, PACK_HEADER, encode_pack, group_rows, pack_id
 from salesgrid_common.events.tables import outbox
 from salesgrid_common.metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG, PUBLISH_FAILURES
 from salesgrid_common.tracing import context_from, current_trace_context, exporting, tracer
@@ -64,6 +68,8 @@ class OutboxRelay:
         max_backoff: float = 5.0,
         keep_published: timedelta = timedelta(days=1),
         clock: Clock = utc_now,
+        pack_events: int = MAX_PACK_EVENTS,
+        pack_bytes: int = MAX_PACK_BYTES,
     ) -> None:
         self.service = service
         self.sessions = sessions
@@ -74,6 +80,8 @@ class OutboxRelay:
         self.max_backoff = max_backoff
         self.keep_published = keep_published
         self.clock = clock
+        self.pack_events = pack_events  # 1: every row its own message
+        self.pack_bytes = pack_bytes
         # Several replicas share one outbox on PostgreSQL: lock rows so each is sent by one.
         self._lock_rows = not is_sqlite(database_url)
         self._last_housekeeping = float("-inf")
@@ -133,17 +141,26 @@ class OutboxRelay:
         return len(acknowledged)
 
     async def _publish_batch(self, rows: Any) -> tuple[list[str], BaseException | None]:
-        """Publish rows together; the ids acknowledged before the first failure, and that failure."""
-        results = await asyncio.gather(*(self._publish(row) for row in rows), return_exceptions=True)
+        """Publish rows together, consecutive rows of one subject as packs; the ids acknowledged
+        before the first failed message (a pack's rows all or none), and that failure."""
+        packs = group_rows(
+            rows,
+            lambda row: row.subject,
+            lambda row: len(row.envelope),
+            max_events=self.pack_events,
+            max_bytes=self.pack_bytes,
+        )
+        results = await asyncio.gather(*(self._publish(pack) for pack in packs), return_exceptions=True)
         acknowledged: list[str] = []
-        for row, result in zip(rows, results):
+        for pack, result in zip(packs, results):
             if isinstance(result, asyncio.CancelledError):
                 raise result
             if isinstance(result, BaseException):
                 return acknowledged, result
-            acknowledged.append(row.event_id)
-            EVENTS_PUBLISHED.labels(row.subject).inc()
-            count_published(result)
+            for row, envelope in zip(pack, result):
+                acknowledged.append(row.event_id)
+                EVENTS_PUBLISHED.labels(row.subject).inc()
+                count_published(envelope)
         return acknowledged, None
 
     async def _mark(self, session: Any, rows: Any, acknowledged: list[str], failure: BaseException | None) -> None:
@@ -156,18 +173,36 @@ class OutboxRelay:
         if acknowledged:
             await session.execute(_MARK_PUBLISHED, {"ids": acknowledged, "published_at": self.clock()})
 
-    async def _publish(self, row: Any) -> Envelope:
-        """Publish one row, in a PRODUCER span that is a child of the span that recorded the event
-        (its trace context travels in the envelope); the message headers carry this span's context
-        so each consumer's span is its child."""
-        envelope = parse_envelope(row.envelope)
-        if not exporting():
-            # No span would be recorded: the recording span's context travels on, as a
-            # non-recording span would carry it (its trace id), without making one per event.
-            headers = {**dict(envelope.trace_context), "Nats-Msg-Id": row.event_id}
-            await self.publisher.publish(row.subject, row.envelope, headers)
-            return envelope
-        with _TRACER.start_as_current_span(
+    async def _publish(self, rows: list[Any]) -> list[Envelope]:
+        """Publish one row, or several of one subject as a pack, each event in a PRODUCER span
+        that is a child of the span that recorded it (its trace context travels in the envelope);
+        the message headers (a pack: each event's entry) carry that span's context so each
+        consumer's span is its child. Nothing is awaited before the publish: the gathered
+        publishes leave in outbox order."""
+        envelopes = [parse_envelope(row.envelope) for row in rows]
+        traced = exporting()
+        with contextlib.ExitStack() as spans:
+            carriers = []
+            for row, envelope in zip(rows, envelopes):
+                if traced:
+                    spans.enter_context(self._span(row, envelope))
+                    carriers.append({**dict(envelope.trace_context), **current_trace_context()})
+                else:
+                    # No span would be recorded: the recording span's context travels on, as a
+                    # non-recording span would carry it (its trace id), without making one per event.
+                    carriers.append(dict(envelope.trace_context))
+            if len(rows) == 1:
+                headers = {**carriers[0], "Nats-Msg-Id": rows[0].event_id}
+                await self.publisher.publish(rows[0].subject, rows[0].envelope, headers)
+            else:
+                # Untraced, each event's carrier is its envelope's own: nothing to repeat.
+                payload = encode_pack([(row.envelope, c if traced else {}) for row, c in zip(rows, carriers)])
+                headers = {"Nats-Msg-Id": pack_id([row.event_id for row in rows]), PACK_HEADER: str(len(rows))}
+                await self.publisher.publish(rows[0].subject, payload, headers)
+        return envelopes
+
+    def _span(self, row: Any, envelope: Envelope) -> Any:
+        return _TRACER.start_as_current_span(
             f"publish {envelope.type}",
             context=context_from(dict(envelope.trace_context)),
             kind=SpanKind.PRODUCER,
@@ -176,10 +211,7 @@ class OutboxRelay:
                 "messaging.destination.name": row.subject,
                 "messaging.message.id": row.event_id,
             },
-        ):
-            headers = {**dict(envelope.trace_context), **current_trace_context(), "Nats-Msg-Id": row.event_id}
-            await self.publisher.publish(row.subject, row.envelope, headers)
-        return envelope
+        )
 
     async def _housekeeping(self) -> None:
         async with self.sessions() as session, session.begin():

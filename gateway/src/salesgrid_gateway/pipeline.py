@@ -1,0 +1,165 @@
+"""What every request goes through around its view: before it (request id, client address, trace
+span, credentials, password-change and address rules, rate limit, Idempotency-Key) and after it
+(the key's answer kept, request id, rate-limit and CORS headers, metrics, the access log line)."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import TYPE_CHECKING
+
+import grpc
+from opentelemetry import context as otel_context
+from opentelemetry.trace import SpanKind, set_span_in_context
+
+from salesgrid_common.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from salesgrid_common.tracing import context_from, tracer
+from salesgrid_gateway import idempotency
+from salesgrid_gateway.problems import ApiProblem, from_rpc
+from salesgrid_gateway.security import client_ip, credentials, verify_jwt
+from salesgrid_gateway.web import Request, RequestGlobals, Response
+
+if TYPE_CHECKING:
+    from salesgrid_gateway.app import Gateway
+
+# One structured line per request (time, trace id, request id, principal, route, status, duration);
+# never a token or a body. SALESGRID_LOG_LEVEL=WARNING turns it off.
+access_log = logging.getLogger("salesgrid_gateway.access")
+span_tracer = tracer(__name__)
+TRACE_HEADERS = ("traceparent", "tracestate")
+PUBLIC_PATHS = frozenset(
+    {
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/openapi.json",
+        "/docs",
+        "/v1/auth/login",
+        "/v1/auth/refresh",
+        "/v1/auth/logout",
+    }
+)
+PASSWORD_CHANGE_PATHS = frozenset({"/v1/me", "/v1/auth/password"})
+CORS_ALLOW_HEADERS = "Authorization, Content-Type, If-Match, Idempotency-Key, X-API-Key, X-Request-Id"
+CORS_ALLOW_METHODS = "GET, POST, PATCH, PUT, DELETE, OPTIONS"
+CORS_EXPOSE_HEADERS = "ETag, Idempotent-Replayed, Location, RateLimit, RateLimit-Policy, Retry-After, X-Request-Id"
+
+
+def trace_headers(headers: dict[str, str]) -> dict[str, str]:
+    """The W3C trace context a caller sent (only these headers are read for it)."""
+    return {name: value for name in TRACE_HEADERS if (value := headers.get(name))}
+
+
+def start(app: Gateway, request: Request, g: RequestGlobals) -> None:
+    """What holds for every request, answered or refused: its id, address and span."""
+    g.started = time.perf_counter()
+    g.request_id = request.headers.get("X-Request-Id", "")[:100] or uuid.uuid4().hex
+    g.client_ip = client_ip(request, app.settings.trusted_proxy_header)
+    g.otel_token = otel_context.attach(context_from(trace_headers(request.headers)))
+    g.span = span_tracer.start_span(f"{request.method} {request.rule or request.path}", kind=SpanKind.SERVER)
+    g.span_token = otel_context.attach(set_span_in_context(g.span))
+
+
+async def admit(app: Gateway, request: Request, g: RequestGlobals, *, streams: bool) -> Response | None:
+    """The caller checked and counted; a Response ends the request here (a preflight, a replay)."""
+    if request.method == "OPTIONS":
+        return Response(status=204)
+    path = request.path
+    if path in PUBLIC_PATHS or path.startswith("/docs/") or not path.startswith("/v1/"):
+        return None
+    found = credentials(request)
+    if found is None:
+        raise ApiProblem(
+            401,
+            "missing credentials: send Authorization: Bearer <token> or X-API-Key",
+            headers={"WWW-Authenticate": 'Bearer realm="salesgrid"'},
+            code="UNAUTHENTICATED",
+        )
+    settings = app.settings
+    kind, secret = found
+    key_limit = 0
+    if kind == "api_key":
+        try:
+            token, key_limit = await app.api_keys.token_for(
+                secret, g.client_ip, app.auth_stub(), settings.grpc_timeout_seconds
+            )
+        except grpc.RpcError as error:
+            raise from_rpc(error) from None
+    else:
+        token = secret
+    principal = g.principal = await verify_jwt(app.verifier, token, g.client_ip)
+    if principal.password_change_required and path not in PASSWORD_CHANGE_PATHS:
+        raise ApiProblem(
+            403,
+            "password change required: POST /v1/auth/password, then refresh your tokens",
+            code="PASSWORD_CHANGE_REQUIRED",
+        )
+    if not principal.ip_permitted():
+        raise ApiProblem(
+            403,
+            f"access from {g.client_ip or 'an unknown address'} is not allowed for your unit",
+            code="IP_NOT_ALLOWED",
+        )
+    g.token = token
+    principal_key = f"{principal.kind}:{principal.subject_id}"
+    default_limit = (
+        settings.api_key_rate_limit_per_minute if principal.kind == "api_key" else settings.rate_limit_per_minute
+    )
+    g.rate_headers = await app.limiter.hit(principal_key, key_limit or default_limit)
+    lease = idempotency.lease_for(request, settings.grpc_timeout_seconds, settings.upload_timeout_seconds)
+    claim = await idempotency.begin(app.store, principal_key, request, lease, streams=streams)
+    if isinstance(claim, Response):
+        return claim
+    g.idempotency = claim
+    return None
+
+
+async def finish(app: Gateway, request: Request, g: RequestGlobals, response: Response) -> None:
+    """Headers every answer carries, the key's answer kept, the request counted and logged."""
+    claim = g.pop("idempotency")
+    if claim is not None:
+        await idempotency.finish(app.store, claim, response)
+    headers = response.headers
+    if g.get("idempotent_replayed"):
+        headers["Idempotent-Replayed"] = "true"
+    headers["X-Request-Id"] = g.get("request_id", "")
+    headers.update(g.get("rate_headers") or ())
+    origin = request.headers.get("Origin")
+    if origin and origin in app.cors_origins:
+        headers["Access-Control-Allow-Origin"] = origin
+        headers["Vary"] = "Origin"
+        headers["Access-Control-Allow-Headers"] = CORS_ALLOW_HEADERS
+        headers["Access-Control-Allow-Methods"] = CORS_ALLOW_METHODS
+        headers["Access-Control-Expose-Headers"] = CORS_EXPOSE_HEADERS
+    route = request.rule or "unmatched"
+    HTTP_REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+    elapsed = time.perf_counter() - g.started
+    HTTP_LATENCY.labels(route, request.method).observe(elapsed)
+    if access_log.isEnabledFor(logging.INFO):
+        principal = g.get("principal")
+        access_log.info(
+            "request",
+            extra={
+                "request_id": g.request_id,
+                "method": request.method,
+                "route": route,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round(elapsed * 1000, 2),
+                "client_ip": g.get("client_ip", ""),
+                "principal_id": principal.subject_id if principal else "",
+                "principal_kind": principal.kind if principal else "",
+            },
+        )
+
+
+async def end(app: Gateway, g: RequestGlobals) -> None:
+    """After the answer was sent, or when it could not be: a key still held is released."""
+    claim = g.pop("idempotency")
+    if claim is not None:  # no response was produced
+        await idempotency.release(app.store, claim)
+    if "span" in g:
+        g.span.end()
+        otel_context.detach(g.span_token)
+        otel_context.detach(g.otel_token)
