@@ -278,8 +278,13 @@ class Platform:
         self.nats.start()
         try:
             self.migrate()
+            # Every service at once, then wait for each: one by one, each waited for the
+            # previous one's imports and start (a consumer of a stream not declared yet waits
+            # for it, and SERVING never meant a service's consumers were attached).
             for service in SERVICES:
-                self.start_service(service)
+                self._spawn_service(service)
+            for service in SERVICES:
+                self.wait_serving(service, timeout=60.0)
             self.start_gateway()
             if self.with_prometheus:
                 try:

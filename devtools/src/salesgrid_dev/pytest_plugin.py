@@ -3,6 +3,7 @@
 - `nats_url`: a fresh real nats-server with JetStream for the test;
 - `postgres`: one throwaway PostgreSQL cluster per session (fails, never skips, if it cannot start);
 - `database_url`: parametrised over SQLite and PostgreSQL, a fresh empty database per test;
+  `salesgrid_dev.migrated.migrate` (run_service uses it) gives it a copy of a template migrated once;
 - `test_keys`: a signing key pair whose JWKS the services under test trust;
 - each test's call-phase report in `item.stash[CALL_REPORT]` (browser tests take screenshots when it failed).
 """
@@ -36,13 +37,13 @@ def nats_url(tmp_path: Path) -> Iterator[str]:
     try:
         yield server.url
     finally:
-        server.stop()
+        server.discard()
 
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[ThrowawayPostgres]:
     try:
-        cluster = ThrowawayPostgres().start()
+        cluster = ThrowawayPostgres(in_memory=True).start()
     except Exception as exc:
         pytest.fail(f"could not start a throwaway PostgreSQL cluster: {exc}", pytrace=False)
     try:

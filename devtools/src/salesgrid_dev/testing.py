@@ -24,7 +24,7 @@ from salesgrid_common.events.bus import connect, ensure_stream
 from salesgrid_common.events.envelope import EventMeta, build_envelope
 from salesgrid_common.events.tables import inbox
 from salesgrid_common.ids import new_id
-from salesgrid_common.migrations import upgrade
+from salesgrid_dev.migrated import migrate
 from salesgrid_common.service import ServiceApp, ServiceDefinition
 from salesgrid_common.settings import ServiceSettings
 
@@ -102,7 +102,7 @@ async def run_service(
 ) -> AsyncIterator[RunningService]:
     """Migrate, start and yield a service; with `trust_test_keys` it verifies tokens minted by
     `keys` instead of fetching identity's JWKS (identity itself always uses its own keys)."""
-    await asyncio.to_thread(upgrade, migrations_dir, database_url)
+    await asyncio.to_thread(migrate, migrations_dir, database_url)
     port = free_port()
     settings = settings_cls(
         **{

@@ -8,7 +8,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from salesgrid_common.db import create_engine, session_factory
-from salesgrid_common.migrations import upgrade
+from salesgrid_dev.migrated import migrate
 from salesgrid_activities.app import MIGRATIONS
 from salesgrid_activities.domain.announcements import Announcement
 from salesgrid_activities.domain.inbox import InboxItem
@@ -40,7 +40,7 @@ def test_the_mapper_writes_every_column_and_reads_back_every_field() -> None:
 
 
 async def test_receipts_reads_and_pages(database_url: str) -> None:
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
     engine = create_engine(database_url)
     sessions = session_factory(engine)
     try:

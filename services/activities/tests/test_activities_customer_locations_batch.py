@@ -17,7 +17,7 @@ from salesgrid_activities.models import CustomerLocation
 from salesgrid_common.db import SessionFactory, create_engine, session_factory
 from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.events.envelope import EventMeta, build_envelope
-from salesgrid_common.migrations import upgrade
+from salesgrid_dev.migrated import migrate
 
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 
@@ -75,7 +75,7 @@ async def apply(
 
 
 async def test_a_run_leaves_what_the_events_one_by_one_leave(database_url: str) -> None:
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
     engine = create_engine(database_url)
     sessions = session_factory(engine)
     try:

@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 from salesgrid_common.db import create_engine, session_factory
-from salesgrid_common.migrations import upgrade
+from salesgrid_dev.migrated import migrate
 from salesgrid_activities.app import MIGRATIONS
 from salesgrid_activities.domain.daily_reports import DailyReport, ReportStatus
 from salesgrid_activities.domain.follow_ups import FollowUp, FollowUpKind
@@ -44,7 +44,7 @@ def task(task_id: str, owner: str, path: str, *, start: datetime | None, due: da
 
 
 async def test_task_windows_scheduler_picks_and_scoped_pages(database_url: str) -> None:
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
     engine = create_engine(database_url)
     sessions = session_factory(engine)
     try:
@@ -119,7 +119,7 @@ def report(report_id: str, rep: str, path: str, day: date) -> DailyReport:
 
 
 async def test_report_and_follow_up_pages_filed_reps_and_scheduler_marks(database_url: str) -> None:
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
     engine = create_engine(database_url)
     sessions = session_factory(engine)
     day = date(2026, 3, 1)

@@ -16,7 +16,7 @@ from salesgrid_analytics.handlers import customers_subscription
 from salesgrid_analytics.models import StoredFact
 from salesgrid_common.db import SessionFactory, create_engine, session_factory
 from salesgrid_common.events.envelope import EventMeta, build_envelope
-from salesgrid_common.migrations import upgrade
+from salesgrid_dev.migrated import migrate
 
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 CREATED = "salesgrid.customers.customer.created"
@@ -35,7 +35,7 @@ async def facts(sessions: SessionFactory) -> dict[str, tuple[str, str, str, str]
 
 
 async def test_a_run_stores_the_facts_the_handler_would(database_url: str) -> None:
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
     engine = create_engine(database_url)
     sessions = session_factory(engine)
     sub = customers_subscription()

@@ -16,12 +16,12 @@ from salesgrid_analytics.handlers import pipeline_subscription
 from salesgrid_analytics.models import StoredFact
 from salesgrid_common.db import create_engine, session_factory
 from salesgrid_common.events.envelope import EventMeta, build_envelope
-from salesgrid_common.migrations import upgrade
+from salesgrid_dev.migrated import migrate
 from salesgrid_dev.directory_seed import add_unit, add_user
 
 
 async def test_a_deal_without_close_date_counts_on_the_owners_local_day(database_url: str) -> None:
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
     engine = create_engine(database_url)
     sessions = session_factory(engine)
     created_at = datetime(2026, 3, 31, 17, 30, tzinfo=UTC)

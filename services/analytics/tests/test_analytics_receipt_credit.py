@@ -15,13 +15,13 @@ from salesgrid_analytics.handlers import contracts_subscription
 from salesgrid_common.db import create_engine, session_factory
 from salesgrid_common.events.consumer import apply_once
 from salesgrid_common.events.envelope import EventMeta, build_envelope
-from salesgrid_common.migrations import upgrade
+from salesgrid_dev.migrated import migrate
 
 NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 
 
 async def test_receipt_before_signing_is_credited_to_the_contract_owner(database_url: str) -> None:
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
     engine = create_engine(database_url)
     sessions = session_factory(engine)
     sub = contracts_subscription()

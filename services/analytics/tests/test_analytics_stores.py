@@ -24,7 +24,7 @@ from salesgrid_analytics.models import TargetRow
 from salesgrid_analytics.stores import targets as store
 from salesgrid_analytics.stores import units
 from salesgrid_common.db import create_engine, session_factory
-from salesgrid_common.migrations import upgrade
+from salesgrid_dev.migrated import migrate
 from salesgrid_dev.directory_seed import add_unit
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -68,7 +68,7 @@ def test_the_target_mapper_writes_every_column_and_reads_back_every_field() -> N
 
 
 async def test_targets_are_set_once_and_read_in_one_query(database_url: str) -> None:
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
     engine = create_engine(database_url)
     sessions = session_factory(engine)
     rep_q2 = target("100000")
@@ -103,7 +103,7 @@ async def test_targets_are_set_once_and_read_in_one_query(database_url: str) -> 
 
 
 async def test_facts_load_back_as_domain_facts_in_one_query(database_url: str) -> None:
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
     engine = create_engine(database_url)
     sessions = session_factory(engine)
     created = f.OpportunityCreated(
@@ -150,7 +150,7 @@ async def test_facts_load_back_as_domain_facts_in_one_query(database_url: str) -
 
 
 async def test_a_units_calendar_and_currency_are_read_together(database_url: str) -> None:
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
     engine = create_engine(database_url)
     sessions = session_factory(engine)
     try:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from salesgrid_common.db import create_engine
-from salesgrid_common.migrations import upgrade
+from salesgrid_dev.migrated import migrate
 from salesgrid_contracts import models
 from salesgrid_contracts.app import MIGRATIONS
 from salesgrid_contracts.domain import contracts
@@ -105,7 +105,7 @@ async def add_products(session: AsyncSession, *product_ids: str) -> None:
 @asynccontextmanager
 async def migrated(database_url: str) -> AsyncIterator[AsyncEngine]:
     """An engine on the database after the service's migrations, disposed of afterwards."""
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
     engine = create_engine(database_url)
     try:
         yield engine

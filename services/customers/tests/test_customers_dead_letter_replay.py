@@ -15,7 +15,7 @@ from salesgrid.events.v1.contracts_events_pb2 import ContractsContractState
 from salesgrid_common.db import create_engine, session_factory
 from salesgrid_common.events.envelope import EventMeta, build_envelope
 from salesgrid_common.events.tables import dead_letters, inbox
-from salesgrid_common.migrations import upgrade
+from salesgrid_dev.migrated import migrate
 from salesgrid_customers import models
 from salesgrid_customers.app import MIGRATIONS
 
@@ -23,7 +23,7 @@ NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 
 
 async def test_replay_dead_letters_command(database_url: str) -> None:
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
     engine = create_engine(database_url)
     sessions = session_factory(engine)
     state = ContractsContractState(contract_id="k1", customer_id="c1", status="signed", total="500", currency="CNY")
@@ -78,7 +78,7 @@ async def test_backup_and_restore_commands(database_url: str, nats_url: str, tmp
     from salesgrid_common.events.tables import aggregate_versions
     from salesgrid_customers.handlers import contracts_subscription
 
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
     engine = create_engine(database_url)
     sessions = session_factory(engine)
     nc = await connect(nats_url, "restore-test")

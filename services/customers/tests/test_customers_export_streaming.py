@@ -16,7 +16,7 @@ from salesgrid_common.db import create_engine, create_reader, session_factory
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.exports import files
 from salesgrid_common.exports.jobs import ExportJobs
-from salesgrid_common.migrations import upgrade
+from salesgrid_dev.migrated import migrate
 from salesgrid_customers import models
 from salesgrid_customers.app import MIGRATIONS
 from salesgrid_customers.exports import EXPORTERS
@@ -30,7 +30,7 @@ NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 async def test_an_export_streams_its_rows_in_bounded_batches(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
     engine = create_engine(database_url)
     reader = create_reader(database_url, engine)
     rows = [

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from salesgrid_common.db import create_engine, session_factory
 from salesgrid_common.events.outbox import Outbox
-from salesgrid_common.migrations import upgrade
+from salesgrid_dev.migrated import migrate
 from salesgrid_customers.app import MIGRATIONS
 from salesgrid_customers.usecases import CustomerChanges, CustomersUseCases
 from salesgrid_dev.testing import principal
@@ -99,7 +99,7 @@ async def statements(engine: AsyncEngine, call: Callable[[], Awaitable[T]]) -> t
 
 async def test_the_hot_paths_run_no_more_statements(database_url: str) -> None:
     """Counted on main before the last use cases moved their queries into stores."""
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
     engine = create_engine(database_url)
     uc = CustomersUseCases(session_factory(engine), Outbox("customers"), lambda: NOW)
     perms = {f"customers:{p}": "own" for p in ("create", "read", "update")}

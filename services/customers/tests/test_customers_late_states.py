@@ -15,7 +15,7 @@ from salesgrid.events.v1.pipeline_events_pb2 import PipelineOpportunityState
 from salesgrid_common.db import create_engine, session_factory
 from salesgrid_common.events.consumer import Subscription, apply_once
 from salesgrid_common.events.envelope import EventMeta, build_envelope
-from salesgrid_common.migrations import upgrade
+from salesgrid_dev.migrated import migrate
 from salesgrid_customers import models
 from salesgrid_customers.app import MIGRATIONS
 from salesgrid_customers.handlers import contracts_subscription, pipeline_subscription
@@ -37,7 +37,7 @@ async def deliver(
 
 
 async def test_late_older_states_do_not_overwrite_newer_ones(database_url: str) -> None:
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
     engine = create_engine(database_url)
     sessions = session_factory(engine)
     try:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from salesgrid_common.db import create_engine, session_factory
-from salesgrid_common.migrations import upgrade
+from salesgrid_dev.migrated import migrate
 from salesgrid_customers import models
 from salesgrid_customers.app import MIGRATIONS
 from salesgrid_customers.customer_events import contact_state, customer_state
@@ -108,7 +108,7 @@ def test_the_state_event_is_built_from_the_domain_customer() -> None:
 
 
 async def test_saves_are_versioned_and_keep_the_name_index(database_url: str) -> None:
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
     engine = create_engine(database_url)
     sessions = session_factory(engine)
     rep = principal("rep-a", "/c/sz/", permissions={"customers:read": "own", "customers:update": "own"})

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from salesgrid_common.db import create_engine, session_factory
 from salesgrid_common.imports.jobs import row_id
-from salesgrid_common.migrations import upgrade
+from salesgrid_dev.migrated import migrate
 from salesgrid_customers import customer_events, models
 from salesgrid_customers.app import MIGRATIONS
 from salesgrid_customers.domain.customer import Customer, Tier
@@ -53,7 +53,7 @@ def customer(customer_id: str, name: str, owner: str | None, org_path: str = "/c
 
 @pytest.fixture
 async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
     engine = create_engine(database_url)
     try:
         yield session_factory(engine)

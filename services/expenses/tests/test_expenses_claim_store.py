@@ -13,7 +13,7 @@ import pytest
 from salesgrid_common import approval
 from salesgrid_common.db import create_engine, session_factory
 from salesgrid_common.errors import Conflict
-from salesgrid_common.migrations import upgrade
+from salesgrid_dev.migrated import migrate
 from salesgrid_expenses import models
 from salesgrid_expenses.app import MIGRATIONS
 from salesgrid_expenses.claim_events import claim_state
@@ -72,7 +72,7 @@ def test_the_mappers_write_every_column_and_read_back_every_field() -> None:
 
 
 async def test_saves_are_versioned_and_views_carry_domain_steps(database_url: str) -> None:
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
     engine = create_engine(database_url)
     sessions = session_factory(engine)
     draft = replace(

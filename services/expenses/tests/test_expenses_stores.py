@@ -16,7 +16,7 @@ from salesgrid_common import approval
 from salesgrid_common.auth.principal import Principal
 from salesgrid_common.scopes import Scope
 from salesgrid_common.db import SessionFactory, create_engine, session_factory
-from salesgrid_common.migrations import upgrade
+from salesgrid_dev.migrated import migrate
 from salesgrid_expenses import models
 from salesgrid_expenses.app import MIGRATIONS
 from salesgrid_expenses.claim_events import receipt_attached
@@ -77,7 +77,7 @@ def test_the_policy_and_receipt_events_are_built_from_the_domain_values() -> Non
 
 @pytest.fixture
 async def sessions(database_url: str) -> AsyncIterator[SessionFactory]:
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
     engine = create_engine(database_url)
     try:
         yield session_factory(engine)

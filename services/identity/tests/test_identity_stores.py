@@ -14,7 +14,7 @@ import pytest
 from salesgrid_common.auth.principal import Principal
 from salesgrid_common.scopes import Scope
 from salesgrid_common.db import SessionFactory, create_engine, session_factory
-from salesgrid_common.migrations import upgrade
+from salesgrid_dev.migrated import migrate
 from salesgrid_identity import models
 from salesgrid_identity.api_key_events import api_key_revoked
 from salesgrid_identity.app import MIGRATIONS
@@ -84,7 +84,7 @@ def test_the_audit_token_and_failure_mappers_write_every_column_and_read_back_ev
 
 @pytest.fixture
 async def sessions(database_url: str) -> AsyncIterator[SessionFactory]:
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
     engine = create_engine(database_url)
     try:
         yield session_factory(engine)

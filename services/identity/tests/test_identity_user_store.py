@@ -11,7 +11,7 @@ import pytest
 
 from salesgrid_common.db import create_engine, session_factory
 from salesgrid_common.errors import Conflict
-from salesgrid_common.migrations import upgrade
+from salesgrid_dev.migrated import migrate
 from salesgrid_identity import models
 from salesgrid_identity.app import MIGRATIONS
 from salesgrid_identity.domain import lockout
@@ -87,7 +87,7 @@ def test_failed_logins_lock_and_unlocking_clears() -> None:
 
 
 async def test_edits_are_versioned_and_sign_in_state_is_not(database_url: str) -> None:
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
     engine = create_engine(database_url)
     sessions = session_factory(engine)
     try:

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from salesgrid_common.db import create_engine, session_factory
 from salesgrid_dev.directory_seed import add_unit, add_user
-from salesgrid_common.migrations import upgrade
+from salesgrid_dev.migrated import migrate
 from salesgrid_pipeline import models
 from salesgrid_pipeline.app import MIGRATIONS
 from salesgrid_pipeline.domain.discounts import DiscountPolicy
@@ -43,7 +43,7 @@ def test_the_policy_mapper_writes_every_column_and_the_event_is_built_from_the_p
 
 
 async def test_rules_round_robin_and_directory_answers(database_url: str) -> None:
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
     engine = create_engine(database_url)
     sessions = session_factory(engine)
     rules = [AssignmentRule("south", "water", rep_id="rep-a"), AssignmentRule("", "", team_id="t-1")]
@@ -77,7 +77,7 @@ async def test_rules_round_robin_and_directory_answers(database_url: str) -> Non
 
 
 async def test_policies_are_set_and_read_back(database_url: str) -> None:
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
     engine = create_engine(database_url)
     sessions = session_factory(engine)
     first = DiscountPolicy("sz", Decimal("12.5"), Decimal("30"))

@@ -13,7 +13,7 @@ import pytest
 
 from salesgrid_common.db import create_engine, session_factory
 from salesgrid_common.errors import NotFound, PermissionDenied
-from salesgrid_common.migrations import upgrade
+from salesgrid_dev.migrated import migrate
 from salesgrid_dev.testing import principal
 from salesgrid_pipeline import models
 from salesgrid_pipeline.app import MIGRATIONS
@@ -68,7 +68,7 @@ def test_the_mapper_writes_every_column_and_reads_back_every_field() -> None:
 
 
 async def test_saves_are_versioned_and_loads_scoped(database_url: str) -> None:
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
     engine = create_engine(database_url)
     sessions = session_factory(engine)
     rep = principal("rep-a", "/c/sz/t1/", permissions={"leads:read": "own", "leads:update": "own"})

@@ -14,7 +14,7 @@ import pytest
 from salesgrid_common import approval
 from salesgrid_common.db import create_engine, session_factory
 from salesgrid_common.errors import Conflict, NotFound
-from salesgrid_common.migrations import upgrade
+from salesgrid_dev.migrated import migrate
 from salesgrid_pipeline import models
 from salesgrid_pipeline.app import MIGRATIONS
 from salesgrid_pipeline.domain import quotes as rules
@@ -78,7 +78,7 @@ def test_the_events_are_built_from_the_domain_quote() -> None:
 
 
 async def test_versions_inbox_and_steps_load_in_one_query_each(database_url: str) -> None:
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
     engine = create_engine(database_url)
     sessions = session_factory(engine)
     first = replace(
@@ -130,7 +130,7 @@ async def test_versions_inbox_and_steps_load_in_one_query_each(database_url: str
 
 
 async def test_a_decided_flow_is_saved_onto_its_steps_and_reminders_are_marked(database_url: str) -> None:
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
     engine = create_engine(database_url)
     sessions = session_factory(engine)
     pending = replace(
