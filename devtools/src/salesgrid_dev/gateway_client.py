@@ -4,9 +4,9 @@ ASGI app (no socket) and answers synchronously, so a test can drive it from a wo
 test's event loop.
 
 Requests run on the event loop that was running when the client was made (the test's: the
-gateway's gRPC channels then live beside the services'); a client made outside any loop runs its
-own loop in a background thread. Calling the client on the loop's own thread would wait on
-itself: that is refused with an error saying so."""
+gateway's gRPC channels then live beside the services'); a client made outside any loop uses one
+loop in a background thread, shared by all such clients. Calling the client on the loop's own
+thread would wait on itself: that is refused with an error saying so."""
 
 from __future__ import annotations
 
@@ -58,11 +58,10 @@ class TestClient:
         self.app = app
         try:
             self._loop = asyncio.get_running_loop()
-            self._thread: threading.Thread | None = None
+            self._own_loop = False
         except RuntimeError:
-            self._loop = asyncio.new_event_loop()
-            self._thread = threading.Thread(target=self._loop.run_forever, name="gateway-test-client", daemon=True)
-            self._thread.start()
+            self._loop = _background_loop()
+            self._own_loop = True
 
     def open(
         self,
@@ -75,7 +74,7 @@ class TestClient:
         content_type: str | None = None,
         query_string: dict[str, Any] | str | None = None,
     ) -> TestResponse:
-        if self._thread is None and _on_loop_thread(self._loop):
+        if not self._own_loop and _on_loop_thread(self._loop):
             raise RuntimeError("call the test client from another thread: await asyncio.to_thread(client.get, ...)")
         # Header values as bytes: a test may send any latin-1 text, as a client on the wire can.
         sent = {name: _header_bytes(value) for name, value in (headers or {}).items()}
@@ -119,6 +118,20 @@ class TestClient:
 
     def head(self, path: str, **options: Any) -> TestResponse:
         return self.open(path, "HEAD", **options)
+
+
+_background: asyncio.AbstractEventLoop | None = None
+_background_lock = threading.Lock()
+
+
+def _background_loop() -> asyncio.AbstractEventLoop:
+    """One loop in a daemon thread for every client made outside a running loop."""
+    global _background
+    with _background_lock:
+        if _background is None:
+            _background = asyncio.new_event_loop()
+            threading.Thread(target=_background.run_forever, name="gateway-test-client", daemon=True).start()
+        return _background
 
 
 def _header_bytes(value: str | bytes) -> bytes:

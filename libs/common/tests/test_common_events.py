@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,7 @@ from opentelemetry import propagate
 from sqlalchemy import func, select
 
 from salesgrid.events.v1.identity_events_pb2 import UserState
+from salesgrid_common.clock import FakeClock
 from salesgrid_common.db import SessionFactory, create_engine, session_factory
 from salesgrid_common.events.bus import JetStreamPublisher, connect, ensure_stream
 from salesgrid_common.events.consumer import EventConsumer, Subscription, apply_once
@@ -181,3 +182,36 @@ async def test_the_relay_carries_the_recorded_trace_to_consumers(sessions: Sessi
     assert await relay.publish_pending() == 1
     assert sent[0]["Nats-Msg-Id"] == event_id
     assert sent[0]["traceparent"].split("-")[1] == trace_id
+
+
+async def test_published_rows_are_kept_for_the_retention_then_deleted(
+    sessions: SessionFactory, nats_url: str, tmp_path: Path
+) -> None:
+    nc = await connect(nats_url, "retention-test")
+    js = nc.jetstream()
+    await ensure_stream(js, "identity", 1)
+    box = Outbox("identity")
+    event_id = await write_event(sessions, box, "han.mei")
+    clock = FakeClock(NOW)
+    relay = OutboxRelay(
+        "identity",
+        sessions,
+        JetStreamPublisher(js, timeout=2),
+        box.signal,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'events.db'}",
+        clock=clock,
+        keep_published=timedelta(hours=72),  # ServiceSettings.outbox_retention_hours
+    )
+    assert await relay.publish_pending() == 1
+
+    async def kept() -> bool:
+        async with sessions() as session:
+            return await session.scalar(select(func.count()).where(outbox.c.event_id == event_id)) == 1
+
+    clock.advance(timedelta(hours=71))
+    await relay._housekeeping()
+    assert await kept()  # within the retention, on the relay's clock
+    clock.advance(timedelta(hours=2))
+    await relay._housekeeping()
+    assert not await kept()
+    await nc.drain()

@@ -66,6 +66,8 @@ async def test_special_discount_needs_approval_up_the_chain_before_acceptance(
         clock=clock,
         customers_addr=customers_service.address,
         contracts_addr=contracts_service.address,
+        # the test reads events from the outbox after moving the clock 25 h on: keep them
+        outbox_retention_hours=72,
     ) as running:
         await seed_directory(running)
         api, approvals = pb_grpc.PipelineStub(running.channel), pb_grpc.QuoteApprovalsStub(running.channel)

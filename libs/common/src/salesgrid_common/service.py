@@ -15,6 +15,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import grpc
@@ -148,6 +149,7 @@ class ServiceApp:
                 self.ctx.outbox.signal,
                 database_url=s.database_url,
                 clock=self.clock,
+                keep_published=timedelta(hours=s.outbox_retention_hours),
             )
             self._spawn(relay.run(), "outbox-relay")
         subscriptions = list(self.definition.subscriptions(self.ctx))
