@@ -3,6 +3,7 @@ as soon as NATS is gone, SERVING again when it is back; metrics expose RED per R
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -70,10 +71,18 @@ async def test_every_rpc_writes_one_structured_log_line(tmp_path: Path, test_key
                 )
             except grpc.aio.AioRpcError as error:
                 assert error.code() == grpc.StatusCode.NOT_FOUND
-            lines = [
-                r for r in caplog.records if r.name == "salesgrid_common.rpc" and r.grpc_method.endswith("/GetCustomer")
-            ]  # type: ignore[attr-defined]
-            assert len(lines) == 1
+
+            async def logged() -> list[logging.LogRecord]:
+                # written when the server's handling ends, which may be just after the client has its answer
+                return [
+                    r
+                    for r in caplog.records
+                    if r.name == "salesgrid_common.rpc" and r.grpc_method.endswith("/GetCustomer")  # type: ignore[attr-defined]
+                ]
+
+            lines = await eventually(logged, timeout=5)
+            await asyncio.sleep(0.1)  # and no second line follows
+            assert len(await logged()) == 1
             line = lines[0]
             assert (line.grpc_code, line.request_id, line.principal_id, line.principal_kind, line.trace_id) == (  # type: ignore[attr-defined]
                 "NOT_FOUND",
