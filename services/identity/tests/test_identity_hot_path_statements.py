@@ -66,38 +66,23 @@ def times(statement: str, n: int) -> list[str]:
 
 async def test_login_getme_refresh_and_api_key_exchange_run_no_more_statements(identity: RunningService) -> None:
     """Counted on main before the stores took over these paths, then lowered when a unit and its
-    ancestors became one query (the unit's chain); a new query on any of them fails here."""
+    ancestors became one query (the unit's chain), then again when a user, his unit's chain and
+    his roles became one (his standing); a new query on any of them fails here."""
     uc: IdentityUseCases = usecases_for(identity.app.ctx)
     tokens, login_sql = await statements(identity, lambda: uc.login("admin", PASSWORD, IP))
-    # the address's failures, the user, the unit's chain (allow-list), again with the roles held
-    # (the token's principal), the new refresh token, the audit entry
-    assert login_sql == sorted(
-        [
-            "SELECT login_failures",
-            "SELECT users",
-            *times("SELECT org_units", 2),
-            "SELECT roles",
-            "INSERT refresh_tokens",
-            "INSERT audit_events",
-        ]
-    )
+    # the address's failures, the user's standing (with his unit's chain and roles held: the
+    # allow-list and the token's principal), the new refresh token, the audit entry
+    assert login_sql == sorted(["SELECT login_failures", "SELECT users", "INSERT refresh_tokens", "INSERT audit_events"])
     admin = await _admin(uc)
     (me, _current), me_sql = await statements(identity, lambda: uc.me(admin))
     assert me is not None and me.login == "admin"
-    # the user, his unit's chain, the roles he holds
-    assert me_sql == sorted(["SELECT users", "SELECT org_units", "SELECT roles"])
+    # the user's standing: his row, his unit's chain, the roles he holds
+    assert me_sql == ["SELECT users"]
     _, refresh_sql = await statements(identity, lambda: uc.refresh(tokens.refresh_token, IP))
-    # the token, the user, the unit's chain twice (allow-list, token), the roles, the used token
+    # the token, the user's standing (allow-list and the token's principal), the used token
     # revoked, the new one
     assert refresh_sql == sorted(
-        [
-            "SELECT refresh_tokens",
-            "SELECT users",
-            *times("SELECT org_units", 2),
-            "SELECT roles",
-            "UPDATE refresh_tokens",
-            "INSERT refresh_tokens",
-        ]
+        ["SELECT refresh_tokens", "SELECT users", "UPDATE refresh_tokens", "INSERT refresh_tokens"]
     )
     key, secret = await uc.create_api_key(admin, "ERP", admin.unit_id, {"customers:read": "all"}, 30)
     _, key_sql = await statements(identity, lambda: uc.authenticate_api_key(secret, IP))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 
 from salesgrid.identity.v1 import identity_pb2 as pb
 from salesgrid_common.auth.principal import Principal
@@ -19,6 +20,14 @@ def perms_pb(perms: Mapping[str, object]) -> list[pb.Permission]:
         pb.Permission(name=name, scope=getattr(scope, "name", str(scope)).lower())
         for name, scope in sorted(perms.items())
     ]
+
+
+@lru_cache(maxsize=256)
+def _perms_wire(perms: tuple[tuple[str, object], ...]) -> bytes:
+    """A User message's permissions field as encoded (what GetMe answers on every call; building
+    the messages cost more than the rest of the answer). Memoised by the permissions themselves,
+    bounded at 256 distinct sets."""
+    return pb.User(permissions=perms_pb(dict(perms))).SerializeToString()
 
 
 def perm_map(perms: Iterable[pb.Permission]) -> dict[str, str]:
@@ -54,7 +63,7 @@ def unit_pb(unit: OrgUnit) -> pb.OrgUnit:
 
 
 def user_pb(user: User, principal: Principal | None, org_path: str = "") -> pb.User:
-    return pb.User(
+    message = pb.User(
         id=user.id,
         login=user.login,
         display_name=user.display_name,
@@ -63,13 +72,15 @@ def user_pb(user: User, principal: Principal | None, org_path: str = "") -> pb.U
         org_path=principal.org_path if principal else org_path,
         manager_id=user.manager_id or "",
         roles=list(user.roles),
-        permissions=perms_pb(principal.permissions) if principal else [],
         active=user.active,
         password_change_required=user.must_change_password,
         locked_until=to_timestamp(user.locked_until),
         version=user.version,
         kind="user",
     )
+    if principal:
+        message.MergeFromString(_perms_wire(tuple(principal.permissions.items())))  # appends the list
+    return message
 
 
 def login_protection_pb(view: ProtectionView) -> pb.LoginProtection:

@@ -17,13 +17,13 @@ from salesgrid_common.db import SessionFactory
 from salesgrid_common.errors import NotFound, PermissionDenied, Unauthenticated
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.ids import new_id
-from salesgrid_identity.domain import lockout, org, passwords, roles
+from salesgrid_identity.domain import lockout, org, passwords
 from salesgrid_identity.keys import SigningKeys
 from salesgrid_identity.domain.users import User
 from salesgrid_identity.domain.org import OrgUnit
 from salesgrid_identity.settings import IdentitySettings
-from salesgrid_identity.stores.org_units import get_unit, unit_chain
-from salesgrid_identity.stores.roles import roles_by_code
+from salesgrid_identity.stores.org_units import get_unit
+from salesgrid_identity.stores.standing import Standing, standing_by_id
 from salesgrid_identity.stores.users import get_user
 from salesgrid_identity.usecases.login_protection import throttle_policy
 
@@ -74,20 +74,10 @@ class IdentityUseCasesBase:
         self.sleep = asyncio.sleep  # the pause before answering a throttled failure (tests replace it)
 
     async def _principal_for(self, session: AsyncSession, user: User) -> Principal:
-        chain = await unit_chain(session, user.unit_id)
-        unit = chain[-1] if chain else None
-        held = await roles_by_code(session, user.roles)
-        grants = [roles.validate_permissions(role.permissions) for role in held]
-        return Principal(
-            subject_id=user.id,
-            kind="user",
-            unit_id=user.unit_id,
-            org_path=unit.path if unit else "",
-            permissions=roles.effective_permissions(grants),
-            roles=tuple(user.roles),
-            name=user.display_name,
-            ip_allowlist=tuple(allowlist_in_force(chain)),
-        )
+        standing = await standing_by_id(session, user.id)
+        if standing is None:
+            raise NotFound(f"user {user.id!r} does not exist", "id")
+        return principal_of(standing)
 
     def _sign(self, principal: Principal, ttl: int) -> str:
         claims = access_claims(
@@ -99,11 +89,6 @@ class IdentityUseCasesBase:
             now=self.clock().timestamp(),
         )
         return sign_token(claims, self.keys.private_key, self.keys.key_id)
-
-    async def _unit_allowlist(self, session: AsyncSession, unit_id: str) -> list[str]:
-        """The allow-list in force for a unit: its own, else the nearest ancestor's (the unit and
-        its ancestors are one query)."""
-        return allowlist_in_force(await unit_chain(session, unit_id))
 
     async def _active_user(self, session: AsyncSession, principal: Principal) -> User:
         if principal.kind != "user":
@@ -133,6 +118,22 @@ class IdentityUseCasesBase:
 def refuse_outside_allowlist(client_ip: str, allowlist: Sequence[str]) -> None:
     if not ip_allowed(client_ip, allowlist):
         raise PermissionDenied(f"access from {client_ip or 'an unknown address'} is not allowed for this unit")
+
+
+def principal_of(standing: Standing) -> Principal:
+    """The principal a user's standing makes: his unit and its path, the permissions his roles
+    grant (memoised by their stored grants) and the allow-list in force for his unit."""
+    user = standing.user
+    return Principal(
+        subject_id=user.id,
+        kind="user",
+        unit_id=user.unit_id,
+        org_path=standing.org_path,
+        permissions=standing.permissions,
+        roles=user.roles,
+        name=user.display_name,
+        ip_allowlist=standing.ip_allowlist,
+    )
 
 
 def allowlist_in_force(chain: list[OrgUnit]) -> list[str]:

@@ -18,10 +18,12 @@ from salesgrid_identity.domain.throttling import LoginFailure
 from salesgrid_identity.domain.users import User
 from salesgrid_identity.stores.login_failures import address_history, record_failure
 from salesgrid_identity.stores.refresh_tokens import insert_token, revoke_family, revoke_token, token_by_hash
-from salesgrid_identity.stores.users import get_user, save_sign_in_state, user_by_login
+from salesgrid_identity.stores.standing import Standing, standing_by_id, standing_by_login
+from salesgrid_identity.stores.users import save_sign_in_state
 from salesgrid_identity.usecases.login_protection import FailedLogin
 
 from salesgrid_identity.usecases._support import (
+    principal_of,
     refuse_outside_allowlist,
     IdentityUseCasesBase,
     Tokens,
@@ -35,9 +37,12 @@ LOGIN_FAILED = "invalid login or password"  # one message for unknown login and 
 class SessionsMixin(IdentityUseCasesBase):
     """IdentityUseCases: sessions."""
 
-    async def _issue(self, session: AsyncSession, user: User, family_id: str | None = None) -> Tokens:
+    async def _issue(
+        self, session: AsyncSession, standing: Standing, user: User, family_id: str | None = None
+    ) -> Tokens:
+        """Tokens for `user` (his sign-in state as just saved) with the principal of his standing."""
         principal = dataclasses.replace(
-            await self._principal_for(session, user), password_change_required=self._password_change_required(user)
+            principal_of(standing), password_change_required=self._password_change_required(user)
         )
         refresh = secrets.token_urlsafe(32)
         now = self.clock()
@@ -63,9 +68,6 @@ class SessionsMixin(IdentityUseCasesBase):
         return user.must_change_password or passwords.is_expired(
             user.password_changed_at, self.password_policy, self.clock()
         )
-
-    async def check_ip(self, session: AsyncSession, unit_id: str, client_ip: str) -> None:
-        refuse_outside_allowlist(client_ip, await self._unit_allowlist(session, unit_id))
 
     async def login(self, login: str, password: str, client_ip: str) -> Tokens:
         try:
@@ -95,10 +97,11 @@ class SessionsMixin(IdentityUseCasesBase):
                     f"{max(1, round(wait.total_seconds() / 60))} minutes",
                     info={"retry_after_seconds": str(max(1, int(wait.total_seconds())))},
                 )
-            user = await user_by_login(session, login)
-            if user is None or not user.active:
+            standing = await standing_by_login(session, login)  # with his unit's allow-list and roles
+            if standing is None or not standing.user.active:
                 await _verify_password(passwords.DUMMY_HASH, password)  # same timing as a real check
                 await self._record_failure(session, login, client_ip, None, "unknown or inactive login", history)
+            user = standing.user
             if lockout.is_locked(user.locked_until, now):
                 await self.audit(
                     session,
@@ -118,7 +121,7 @@ class SessionsMixin(IdentityUseCasesBase):
                 user = await save_sign_in_state(session, user, user.after_failed_login(self.lockout_policy, now))
                 await self._record_failure(session, login, client_ip, user, "wrong password", history)
             try:
-                await self.check_ip(session, user.unit_id, client_ip)
+                refuse_outside_allowlist(client_ip, standing.ip_allowlist)
             except PermissionDenied:
                 await self.audit(
                     session,
@@ -133,7 +136,7 @@ class SessionsMixin(IdentityUseCasesBase):
                 await session.commit()
                 raise
             user = await save_sign_in_state(session, user, user.unlocked())
-            tokens = await self._issue(session, user)
+            tokens = await self._issue(session, standing, user)
             await self.audit(
                 session, "auth.login", actor_id=user.id, actor_ip=client_ip, target_type="user", target_id=user.id
             )
@@ -186,12 +189,12 @@ class SessionsMixin(IdentityUseCasesBase):
                 )
                 await session.commit()
                 raise Unauthenticated("refresh token is invalid or expired")
-            user = await get_user(session, token.user_id)
-            if user is None or not user.active:
+            standing = await standing_by_id(session, token.user_id)  # with his unit's allow-list and roles
+            if standing is None or not standing.user.active:
                 raise Unauthenticated("refresh token is invalid or expired")
-            await self.check_ip(session, user.unit_id, client_ip)
+            refuse_outside_allowlist(client_ip, standing.ip_allowlist)
             await revoke_token(session, token, now)
-            return await self._issue(session, user, token.family_id)
+            return await self._issue(session, standing, standing.user, token.family_id)
 
     async def logout(self, refresh_token: str) -> None:
         async with self.sessions() as session, session.begin():
@@ -204,10 +207,14 @@ class SessionsMixin(IdentityUseCasesBase):
             )
 
     async def me(self, principal: Principal) -> tuple[User | None, Principal]:
+        if principal.kind == "api_key":
+            return None, principal
+        if principal.kind != "user":
+            raise PermissionDenied("only people have a user record")
         async with self.reader() as session:
-            if principal.kind == "api_key":
-                return None, principal
-            user = await self._active_user(session, principal)
-            current = await self._principal_for(session, user)  # carries the allow-list in force
-            refuse_outside_allowlist(principal.client_ip, current.ip_allowlist)
-            return user, current
+            standing = await standing_by_id(session, principal.subject_id)  # one statement
+        if standing is None or not standing.user.active:
+            raise Unauthenticated("user is deactivated")
+        current = principal_of(standing)  # carries the allow-list in force
+        refuse_outside_allowlist(principal.client_ip, current.ip_allowlist)
+        return standing.user, current
