@@ -72,7 +72,9 @@ async def test_login_getme_refresh_and_api_key_exchange_run_no_more_statements(i
     tokens, login_sql = await statements(identity, lambda: uc.login("admin", PASSWORD, IP))
     # the address's failures, the user's standing (with his unit's chain and roles held: the
     # allow-list and the token's principal), the new refresh token, the audit entry
-    assert login_sql == sorted(["SELECT login_failures", "SELECT users", "INSERT refresh_tokens", "INSERT audit_events"])
+    assert login_sql == sorted(
+        ["SELECT login_failures", "SELECT users", "INSERT refresh_tokens", "INSERT audit_events"]
+    )
     admin = await _admin(uc)
     (me, _current), me_sql = await statements(identity, lambda: uc.me(admin))
     assert me is not None and me.login == "admin"
