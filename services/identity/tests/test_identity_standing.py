@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import grpc
@@ -32,7 +33,7 @@ from salesgrid_identity.stores.org_units import insert_unit
 from salesgrid_identity.stores.roles import insert_role
 from salesgrid_identity.stores.standing import permissions_of, standing_by_id, standing_by_login
 from salesgrid_identity.stores.users import insert_user
-from salesgrid_identity.translate.records import perms_pb, user_pb
+from salesgrid_identity.translate.records import partner_pb, perms_pb, user_pb
 from salesgrid_identity.usecases._support import principal_of
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -142,6 +143,9 @@ def test_the_encoded_permission_list_is_the_one_built_message_by_message() -> No
         got = user_pb(me, principal)
         assert list(got.permissions) == perms_pb(perms)
         assert got.org_path == "/u-1/" and got.login == "li.lei" and got.roles == ["rep"]
+        partner = partner_pb(replace(principal, kind="api_key", name="ERP"))
+        assert list(partner.permissions) == perms_pb(perms)
+        assert (partner.kind, partner.display_name, partner.unit_id, partner.active) == ("api_key", "ERP", "u-1", True)
     assert not user_pb(me, None).permissions
 
 

@@ -12,8 +12,8 @@ from salesgrid_identity.keys import SigningKeys
 from salesgrid_identity.translate.records import (
     api_key_pb,
     login_protection_pb,
+    partner_pb,
     perm_map,
-    perms_pb,
     tokens_pb,
     unit_pb,
     user_pb,
@@ -52,17 +52,7 @@ class IdentityServicer(pb_grpc.IdentityServicer):
 
     async def GetMe(self, request: pb.GetMeRequest, context: grpc.aio.ServicerContext) -> pb.User:
         user, principal = await self.uc.me(caller())
-        if user is None:  # a partner key
-            return pb.User(
-                id=principal.subject_id,
-                display_name=principal.name,
-                unit_id=principal.unit_id,
-                org_path=principal.org_path,
-                permissions=perms_pb(principal.permissions),
-                active=True,
-                kind="api_key",
-            )
-        return user_pb(user, principal)
+        return partner_pb(principal) if user is None else user_pb(user, principal)  # None: a partner key
 
     async def ChangePassword(
         self, request: pb.ChangePasswordRequest, context: grpc.aio.ServicerContext

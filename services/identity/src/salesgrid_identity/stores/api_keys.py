@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth.principal import Principal
@@ -56,8 +56,12 @@ async def get_api_key(session: AsyncSession, key_id: str) -> ApiKey | None:
     return None if row is None else api_key_from_row(row)
 
 
+# Built once, bound at execution, a plain row (Core): every API key's token exchange runs it.
+_BY_HASH = select(Row.__table__).where(Row.__table__.c.key_hash == bindparam("key_hash"))
+
+
 async def api_key_by_hash(session: AsyncSession, key_hash: str) -> ApiKey | None:
-    row = await session.scalar(select(Row).where(Row.key_hash == key_hash))
+    row = (await session.execute(_BY_HASH, {"key_hash": key_hash})).first()
     return None if row is None else api_key_from_row(row)
 
 

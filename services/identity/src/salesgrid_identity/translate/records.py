@@ -62,6 +62,20 @@ def unit_pb(unit: OrgUnit) -> pb.OrgUnit:
     )
 
 
+def partner_pb(principal: Principal) -> pb.User:
+    """GetMe's answer to a partner's API key: the key's principal as its token carries it."""
+    message = pb.User(
+        id=principal.subject_id,
+        display_name=principal.name,
+        unit_id=principal.unit_id,
+        org_path=principal.org_path,
+        active=True,
+        kind="api_key",
+    )
+    message.MergeFromString(_perms_wire(tuple(principal.permissions.items())))
+    return message
+
+
 def user_pb(user: User, principal: Principal | None, org_path: str = "") -> pb.User:
     message = pb.User(
         id=user.id,
