@@ -60,10 +60,6 @@ async def statements(running: RunningService, call: Callable[[], Awaitable[T]]) 
             event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
-def times(statement: str, n: int) -> list[str]:
-    return [statement] * n
-
-
 async def test_login_getme_refresh_and_api_key_exchange_run_no_more_statements(identity: RunningService) -> None:
     """Counted on main before the stores took over these paths, then lowered when a unit and its
     ancestors became one query (the unit's chain), then again when a user, his unit's chain and
