@@ -65,7 +65,7 @@ async def test_a_standing_is_the_user_his_units_path_the_nearest_allowlist_and_e
 ) -> None:
     """Each unit of the chain and each role once, whatever the rows multiply to; an ancestor's
     lookalike (LIKE wildcards in ids) is not in the chain; a role code with no row grants nothing;
-    the same answer in a session and on a plain connection, by id and by login."""
+    the same answer by id and by login."""
     await asyncio.to_thread(migrate, MIGRATIONS, database_url)
     engine = create_engine(database_url)
     sessions = session_factory(engine)
@@ -90,8 +90,6 @@ async def test_a_standing_is_the_user_his_units_path_the_nearest_allowlist_and_e
             han = await standing_by_id(session, "han.mei")
             assert await standing_by_id(session, "nobody") is None
             assert await standing_by_login(session, "") is None
-        async with engine.connect() as connection:
-            assert await standing_by_id(connection, "li.lei") == li
     finally:
         await engine.dispose()
     assert li is not None and han is not None

@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import Select, Text, bindparam, cast, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.scopes import Scope
 from salesgrid_identity import models
@@ -77,18 +77,17 @@ def _statement(dialect: str, by: str) -> Select[Any]:
 _STATEMENTS = {(dialect, by): _statement(dialect, by) for dialect in ("sqlite", "postgresql") for by in ("id", "login")}
 
 
-async def standing_by_id(db: AsyncSession | AsyncConnection, user_id: str) -> Standing | None:
-    """By the user's id; in a session, or on a plain connection (GetMe: no ORM session at all)."""
-    return await _standing(db, "id", user_id) if user_id else None
+async def standing_by_id(session: AsyncSession, user_id: str) -> Standing | None:
+    return await _standing(session, "id", user_id) if user_id else None
 
 
-async def standing_by_login(db: AsyncSession | AsyncConnection, login: str) -> Standing | None:
-    return await _standing(db, "login", login) if login else None
+async def standing_by_login(session: AsyncSession, login: str) -> Standing | None:
+    return await _standing(session, "login", login) if login else None
 
 
-async def _standing(db: AsyncSession | AsyncConnection, by: str, key: str) -> Standing | None:
-    statement = _STATEMENTS[(db.dialect if isinstance(db, AsyncConnection) else db.get_bind().dialect).name, by]
-    rows = (await db.execute(statement, {"key": key})).all()
+async def _standing(session: AsyncSession, by: str, key: str) -> Standing | None:
+    statement = _STATEMENTS[session.get_bind().dialect.name, by]
+    rows = (await session.execute(statement, {"key": key})).all()
     if not rows:
         return None
     # one row per (unit of the chain, role held): each unit and each role once

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth.principal import Principal, ip_allowed
 from salesgrid_common.auth.tokens import access_claims, sign_token
@@ -60,9 +60,6 @@ class IdentityUseCasesBase:
     ) -> None:
         self.sessions = sessions
         self.reader = reader or sessions
-        # GetMe's one statement runs on a plain connection of the reader's engine: an ORM session
-        # around it cost about a sixth of the call (docs/perf-notes/perf-identity.md).
-        self.read_engine: AsyncEngine = self.reader.kw["bind"]
         self.outbox = outbox
         self.settings = settings
         self.keys = keys

@@ -211,8 +211,8 @@ class SessionsMixin(IdentityUseCasesBase):
             return None, principal
         if principal.kind != "user":
             raise PermissionDenied("only people have a user record")
-        async with self.read_engine.connect() as connection:
-            standing = await standing_by_id(connection, principal.subject_id)  # one statement
+        async with self.reader() as session:
+            standing = await standing_by_id(session, principal.subject_id)  # one statement
         if standing is None or not standing.user.active:
             raise Unauthenticated("user is deactivated")
         current = principal_of(standing)  # carries the allow-list in force
