@@ -38,6 +38,7 @@ from salesgrid_common.events.bus import ensure_aggregate_stream
 from salesgrid_common.events.dead_letters import count_pending
 from salesgrid_common.events.exactly_once import apply_once, inbox_row, trace_carrier
 from salesgrid_common.events.fresh_batches import FreshBatches
+from salesgrid_common.events.pull import fetch
 from salesgrid_common.events.redelivery import RedeliveredEvents
 from salesgrid_common.events.subscriptions import Handler, Subscription, Topology
 from salesgrid_common.metrics import CONSUMER_LAG, DEAD_LETTERS, DEAD_LETTERS_PENDING, PROJECTION_LAG
@@ -119,7 +120,7 @@ class EventConsumer(FreshBatches, RedeliveredEvents):
                 refreshed = now
                 await self._refresh_pending()
             try:
-                messages = await psub.fetch(self.batch, timeout=1.0)
+                messages = await fetch(psub, self.batch, timeout=1.0)
             except (TimeoutError, NatsTimeout):
                 continue  # nothing pending
             except asyncio.CancelledError:
