@@ -53,11 +53,10 @@ class FreshBatches:
         ones -- or, from the first transaction that failed on, every message not yet acked.
 
         One transaction per batch instead of per event is what makes a busy consumer cheap: one
-        BEGIN/COMMIT and one inbox statement (the claim, see exactly_once.claim_many) for all of
-        them, no savepoints; runs
-        of consecutive events whose handler has a batch form (`Subscription.on_batch`) go to it
-        in one call each, in the order fetched (events.batches), a pack's events as if each had
-        come alone. A handler that raises rolls the whole transaction back, and every event of
+        BEGIN/COMMIT and one inbox statement (the claim, exactly_once.claim_many) for all of
+        them, no savepoints; runs of consecutive events whose handler has a batch form
+        (`Subscription.on_batch`) go to it in one call each, in the order fetched
+        (events.batches), a pack's events as if each had come alone. A handler that raises rolls the whole transaction back, and every event of
         it is then handled alone, where failures are counted and retried as before; a process
         that dies inside it commits nothing, so the batch comes back as redeliveries and takes
         the same path, where a poison event is counted and isolated."""
