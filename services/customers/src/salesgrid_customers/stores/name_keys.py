@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from sqlalchemy import ARRAY, String, bindparam, delete, func, insert, select
+from sqlalchemy import ARRAY, String, bindparam, delete, func, insert, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_customers import models
@@ -37,7 +37,8 @@ _INSERT_KEYS_UNNESTED = insert(_KEYS).from_select(
 _by_customer = func.json_each(bindparam("keys_by_customer", type_=String)).table_valued("key", "value").alias("c")
 _keys_of_one = func.json_each(_by_customer.c.value).table_valued("value").alias("k")
 _INSERT_KEYS_FROM_JSON = insert(_KEYS).from_select(
-    ["key", "customer_id"], select(_keys_of_one.c.value, _by_customer.c.key).select_from(_by_customer, _keys_of_one)
+    ["key", "customer_id"],
+    select(_keys_of_one.c.value, _by_customer.c.key).select_from(_by_customer.join(_keys_of_one, true())),
 )
 
 
