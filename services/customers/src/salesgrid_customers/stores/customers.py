@@ -33,6 +33,7 @@ from salesgrid_common.db import loaded_values
 from salesgrid_customers import models
 from salesgrid_customers.domain.customer import Address, Contact, Customer, GeoPoint, PartnerProfile, Tier
 from salesgrid_customers.domain.errors import AlreadyExists, Conflict, NotFound, PermissionDenied
+from salesgrid_customers.stores.import_copy import insert_rows
 from salesgrid_customers.stores.name_keys import delete_name_keys, insert_name_keys, write_name_keys
 from salesgrid_customers.domain.sharing import ShareRole
 
@@ -153,7 +154,7 @@ async def insert_customers(
     fields), one statement each for the batch (an import's rows; the unique index on active
     normalised names refuses the batch if one was taken meanwhile)."""
     rows = [customer_to_row(customer) for customer in customers]
-    await session.execute(insert(Row.__table__), rows)
+    await insert_rows(session, Row.__table__, rows)  # COPY on PostgreSQL
     await insert_name_keys(session, ((row["id"], row["normalised_name"]) for row in rows))
     if indexed := [
         entry
