@@ -143,3 +143,42 @@ async def test_batch_boundaries_keep_the_duplicate_rule_and_the_name_index(
             keys = (await session.execute(select(models.CustomerNameKey.customer_id, models.CustomerNameKey.key))).all()
         for customer_id, normalised in stored:
             assert {key for owner, key in keys if owner == customer_id} == index_keys(normalised)
+
+
+async def test_a_customer_written_in_bulk_reads_back_like_a_single_create(
+    database_url: str, nats_url: str, test_keys
+) -> None:  # type: ignore[no-untyped-def]
+    """Every column a bulk-written customer stores (COPY on PostgreSQL) reads back as the same
+    fields a single create stores: tags and coordinates, optional texts, tier, timestamps."""
+    async with running_customers(database_url, nats_url, test_keys) as running:
+        await seed_directory(running)
+        api = pb_grpc.CustomersStub(running.channel)
+        a = token(test_keys, "rep-a")
+        single = (
+            await api.CreateCustomer(
+                pb.CreateCustomerRequest(
+                    legal_name="单建对照有限公司",
+                    industry="制造业",
+                    address=pb.CustomerAddress(text="上海市浦东新区1号", latitude=31.2304, longitude=121.4737),
+                    tier="key",
+                    tags=["vip", "华东"],
+                    source="展会",
+                ),
+                metadata=a,
+            )
+        ).customer
+        body = "legal_name,industry,address,latitude,longitude,tier,tags,source\n批量对照有限公司,制造业,上海市浦东新区1号,31.2304,121.4737,key,vip;华东,展会\n"
+        job = await api.StartImport(chunks(body.encode(), size=4096), metadata=a)
+        await usecases_for(running.app.ctx).run_imports()
+        done = await api.GetImport(pb.GetImportRequest(id=job.id), metadata=a)
+        assert (done.created, done.failed) == (1, 0)
+        (event,) = [e for e in await created_events(running) if e.legal_name == "批量对照有限公司"]
+        imported = await api.GetCustomer(pb.GetCustomerRequest(id=event.customer_id), metadata=a)
+        assert imported.created_at == imported.updated_at and imported.created_at.ToDatetime().year >= 2026
+        single = await api.GetCustomer(pb.GetCustomerRequest(id=single.id), metadata=a)
+        for read in (single, imported):
+            read.ClearField("id")
+            read.ClearField("legal_name")
+            read.ClearField("created_at")
+            read.ClearField("updated_at")
+        assert imported == single
