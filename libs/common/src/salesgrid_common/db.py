@@ -17,9 +17,10 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Mapper
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 SessionFactory = async_sessionmaker[AsyncSession]
+Reads = AsyncSession | AsyncConnection  # what a store's Core-only reads execute on (see read_connection)
 
 
 def is_sqlite(url: str) -> bool:
@@ -85,6 +86,16 @@ def session_factory(engine: AsyncEngine) -> SessionFactory:
     from salesgrid_common.idempotency.sessions import CallSessions  # and its Session listeners, where sessions are made
 
     return CallSessions(engine, expire_on_commit=False)
+
+
+def read_connection(sessions: SessionFactory) -> AsyncConnection:
+    """A connection of the engine of `sessions`, for a read-only use case whose statements are all
+    SQLAlchemy Core (rows, no ORM entities, no unit of work): `async with read_connection(f) as c`.
+    The Session around a one-statement read (its transaction bookkeeping, events and close) cost
+    about a sixth of it. Unlike a session it never joins a keyed call's transaction
+    (idempotency.sessions), which a read does not need."""
+    engine: AsyncEngine = sessions.kw["bind"]
+    return engine.connect()
 
 
 async def ping(engine: AsyncEngine) -> bool:

@@ -23,6 +23,7 @@ from google.protobuf.message import Message
 from sqlalchemy import Integer, Row, Select, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from salesgrid_common.db import Reads
 from salesgrid_common.errors import ValidationFailed
 
 T = TypeVar("T")
@@ -75,7 +76,7 @@ def answer(reply: object, wanted: TotalRequest | None) -> None:
         setattr(reply, TOTAL_REPLY_FIELD, wanted.total)
 
 
-async def count_if_asked(session: AsyncSession, query: Select[Any], params: Mapping[str, Any] | None = None) -> None:
+async def count_if_asked(session: Reads, query: Select[Any], params: Mapping[str, Any] | None = None) -> None:
     """Count `query`'s rows (executed with `params`, its bound values) into the current call's
     TotalRequest, if it asked and has none yet."""
     wanted = _asked.get()
@@ -202,7 +203,7 @@ def keyset_statements(
 
 
 async def keyset_rows(
-    session: AsyncSession, statements: KeysetStatements, params: Mapping[str, Any], requested_size: int, token: str
+    session: Reads, statements: KeysetStatements, params: Mapping[str, Any], requested_size: int, token: str
 ) -> Page[Row[Any]]:
     """One page of rows of `statements` executed with `params` (the query's own bind values);
     `token` is a cursor this list returned (the same as keyset_page's and sorted_keyset_page's)."""

@@ -13,11 +13,11 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, String, and_, bindparam, cast, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth.principal import Principal
 from salesgrid_common.auth.scope_filters import ScopeShape, scope_clause, scope_params, scope_shape
 from salesgrid_common.custom_fields.records import filter_clauses
+from salesgrid_common.db import Reads
 from salesgrid_common.paging import KeysetStatements, Page, keyset_rows, keyset_statements
 from salesgrid_customers import models
 from salesgrid_customers.domain.customer import Customer, Tier
@@ -93,7 +93,7 @@ def _listing(shape: ScopeShape, filters: tuple[str, ...], sort: str) -> KeysetSt
 
 
 async def customers_page(
-    session: AsyncSession,
+    session: Reads,
     principal: Principal,
     where: CustomerFilter,
     *,
@@ -134,9 +134,7 @@ def _customers(page: Page[Any]) -> tuple[list[Customer], str]:
     return [customer_from_record(record) for record in page.items], page.next_token
 
 
-async def _name_search(
-    session: AsyncSession, stmt: Select[Any], name_query: NameQuery, search_candidates: int
-) -> Select[Any]:
+async def _name_search(session: Reads, stmt: Select[Any], name_query: NameQuery, search_candidates: int) -> Select[Any]:
     """Names carrying every key of the query, confirmed by a text test. First the key index
     alone: the newest `search_candidates` customers holding all the keys (index-only joins,
     no customer rows read). Fewer than that is the complete set, and the page is read by
@@ -175,7 +173,7 @@ def _partners(shape: ScopeShape, channel: bool, tier: bool) -> KeysetStatements:
 
 
 async def partners_page(
-    session: AsyncSession, principal: Principal, *, channel: str, tier: str, page_size: int, cursor: str
+    session: Reads, principal: Principal, *, channel: str, tier: str, page_size: int, cursor: str
 ) -> tuple[list[Customer], str]:
     """Partners in the caller's customer scope (of the channel and tier, when given), newest first."""
     statements = _partners(scope_shape(principal, "customers:read"), bool(channel), bool(tier))
@@ -186,6 +184,6 @@ async def partners_page(
 _POOL = keyset_statements(select(*CUSTOMER_COLUMNS).where(_c.active, _c.owner_id.is_(None)), _c.id)
 
 
-async def pool_page(session: AsyncSession, page_size: int, cursor: str) -> tuple[list[Customer], str]:
+async def pool_page(session: Reads, page_size: int, cursor: str) -> tuple[list[Customer], str]:
     """The customers in the public pool, newest by id first."""
     return _customers(await keyset_rows(session, _POOL, {}, page_size, cursor))

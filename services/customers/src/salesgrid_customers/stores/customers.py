@@ -28,7 +28,7 @@ from salesgrid_common.custom_fields.definitions import FieldDefinition
 from salesgrid_common.custom_fields.records import index_rows
 from salesgrid_common.custom_fields.tables import custom_field_values
 from salesgrid_common.customer_merges import survivor_of
-from salesgrid_common.db import loaded_values
+from salesgrid_common.db import Reads, loaded_values
 from salesgrid_customers import models
 from salesgrid_customers.domain.customer import Address, Contact, Customer, GeoPoint, PartnerProfile, Tier
 from salesgrid_customers.domain.errors import AlreadyExists, Conflict, NotFound, PermissionDenied
@@ -248,7 +248,7 @@ _ACTIVE_ID = select(_c.id).where(_c.id == bindparam("customer_id"), _c.active)
 
 
 async def load_customer(
-    session: AsyncSession, principal: Principal, customer_id: str, permission: str, shared_roles: tuple[str, ...] = ()
+    session: Reads, principal: Principal, customer_id: str, permission: str, shared_roles: tuple[str, ...] = ()
 ) -> Customer:
     """The active customer if it is in the caller's scope for `permission` (or shared with him, in
     any role or only in `shared_roles`); fails closed."""
