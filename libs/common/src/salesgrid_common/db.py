@@ -16,6 +16,7 @@ from sqlalchemy import DateTime, String, Table, TypeDecorator, event, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.engine.processors import str_to_datetime
 from sqlalchemy.orm import Mapper
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -107,6 +108,9 @@ async def ping(engine: AsyncEngine) -> bool:
         return False
 
 
+_fromisoformat = datetime.fromisoformat
+
+
 class UtcDateTime(TypeDecorator[datetime]):
     """Timestamps stored as UTC and always read back timezone-aware, on SQLite and PostgreSQL."""
 
@@ -125,6 +129,34 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def result_processor(self, dialect, coltype):  # type: ignore[no-untyped-def]
+        """process_result_value fused with the implementation's own processor: one call per value
+        instead of three, which a page of rows with four timestamps each feels. SQLite's naive UTC
+        text is parsed as UTC at once (datetime.replace(tzinfo=...) costs four times the parse).
+        The values are process_result_value's."""
+        parse = self.impl_instance.result_processor(dialect, coltype)
+
+        def aware(value: datetime | None) -> datetime | None:
+            if value is None:
+                return None
+            tz = value.tzinfo
+            return value if tz is UTC else value.replace(tzinfo=UTC) if tz is None else value.astimezone(UTC)
+
+        if parse is None:
+            return aware
+        if parse is str_to_datetime:  # SQLite's text (datetime.fromisoformat's)
+
+            def utc_text(value: str | None) -> datetime | None:
+                if value is None:
+                    return None
+                try:
+                    return _fromisoformat(value + "+00:00")
+                except ValueError:  # text with an offset of its own
+                    return aware(parse(value))
+
+            return utc_text
+        return lambda value: aware(parse(value))
 
 
 class DecimalText(TypeDecorator[Decimal]):

@@ -17,17 +17,28 @@ from salesgrid_customers.domain.ownership import Arbitration
 
 
 def customer_pb(customer: Customer) -> pb.Customer:
-    """Only the fields with a value are given (an empty string is proto3's unset); the
-    timestamps are written into the message's own (a page builds many of these per request)."""
-    message = pb.Customer(
-        id=customer.id,
-        legal_name=customer.legal_name,
-        tier=customer.tier.value,
-        tags=customer.tags,
-        org_path=customer.org_path,
-        version=customer.version,
-        created_by=customer.created_by,
-    )
+    return write_customer(pb.Customer(), customer)
+
+
+def customers_pb(customers: Iterable[Customer], next_cursor: str) -> pb.ListCustomersResponse:
+    """A page of customers, each written into the reply's own message (no copy of each)."""
+    reply = pb.ListCustomersResponse(next_cursor=next_cursor)
+    add = reply.customers.add
+    for customer in customers:
+        write_customer(add(), customer)
+    return reply
+
+
+def write_customer(message: pb.Customer, customer: Customer) -> pb.Customer:
+    """The customer written into an empty message: only the fields with a value (an empty string
+    is proto3's unset), the timestamps into the message's own (a page writes many per request)."""
+    message.id = customer.id
+    message.legal_name = customer.legal_name
+    message.tier = customer.tier.value
+    message.tags.extend(customer.tags)
+    message.org_path = customer.org_path
+    message.version = customer.version
+    message.created_by = customer.created_by
     if customer.credit_code:
         message.credit_code = customer.credit_code
     if customer.industry:
