@@ -1,8 +1,8 @@
 """Keyset statements built once (salesgrid_common.paging.keyset_statements / keyset_rows): with the
 query's values, the cursor and the page size bound at execution, they page exactly as keyset_page
 and sorted_keyset_page (the same rows, the same cursors, either way round), count the total with
-the query's values when asked, and refuse a cursor they did not write. Run on a read connection
-(db.read_connection) and in a session, on SQLite and PostgreSQL."""
+the query's values when asked, and refuse a cursor they did not write. Run on a connection and
+in a session (db.reading picks one), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from salesgrid_common.db import (
     UtcDateTime,
     create_engine,
     create_reader,
-    read_connection,
+    reading,
     session_factory,
 )
 from salesgrid_common.errors import ValidationFailed
@@ -73,7 +73,7 @@ async def test_pages_match_keyset_page_and_sorted_keyset_page(
     statements = paging.keyset_statements(
         OWNED, TABLE.c.id, sort_column=None if sort is None else TABLE.c[sort], descending=descending
     )
-    opened = read_connection(sessions) if on == "connection" else sessions()
+    opened = sessions.kw["bind"].connect() if on == "connection" else sessions()
     async with opened as reads, sessions() as session:
         token, expected_token, seen = "", "", []
         for _ in range(10):
@@ -101,7 +101,7 @@ async def test_the_total_is_counted_with_the_bound_values_and_bad_cursors_are_re
     sessions: SessionFactory,
 ) -> None:
     statements = paging.keyset_statements(OWNED, TABLE.c.id, sort_column=TABLE.c.at)
-    async with read_connection(sessions) as reads:
+    async with reading(sessions) as reads:
         with paging.asked_for(pb.ListFollowUpsRequest(page_size=2, include_total=True)) as wanted:
             page = await paging.keyset_rows(reads, statements, {"owner": "b"}, 2, "")
             assert wanted is not None and wanted.total == 4 and len(page.items) == 2 and page.next_token

@@ -1,5 +1,5 @@
 """The hot reads' mapping: a Core row of CUSTOMER_COLUMNS (every column of `customers`) reads back
-every field of the stored customer, by id and through the scoped load, on a read connection, on
+every field of the stored customer, by id and through the scoped load, on what the use cases read with (db.reading), on
 SQLite and PostgreSQL; and the customer messages carry every field that has a value (written in
 place, each message of a page as the single one)."""
 
@@ -11,7 +11,7 @@ from dataclasses import replace
 from google.protobuf.json_format import MessageToDict
 from test_customers_store import NOW, full_customer
 
-from salesgrid_common.db import create_engine, create_reader, read_connection, session_factory
+from salesgrid_common.db import create_engine, create_reader, reading, session_factory
 from salesgrid_common.protos import from_timestamp
 from salesgrid_dev.migrated import migrate
 from salesgrid_dev.testing import principal
@@ -56,7 +56,7 @@ async def test_a_core_row_reads_back_every_field(database_url: str) -> None:
         async with session_factory(engine)() as session, session.begin():
             await insert_customer(session, full)
             await insert_customer(session, bare)
-        async with read_connection(session_factory(reader)) as connection:
+        async with reading(session_factory(reader)) as connection:
             assert await customer_by_id(connection, "c-1") == full
             assert await customer_by_id(connection, "c-2") == replace(bare, updated_at=NOW)  # stored on create
             assert await customers_by_id(connection, ["c-1", "c-404"]) == {"c-1": full}

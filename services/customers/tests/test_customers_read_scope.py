@@ -2,7 +2,7 @@
 scope shape, with the caller's values bound at execution: one caller's values never carry over to
 the next caller of the same shape, the scope is as strict as auth.scope_filter (own and shared,
 team, subtree with LIKE metacharacters taken literally, all, none), inactive customers never show,
-and the bound filters narrow. On a read connection and in a session, on SQLite and PostgreSQL."""
+and the bound filters narrow. On a connection and in a session (db.reading picks one), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from salesgrid_common.auth.principal import Principal
-from salesgrid_common.db import create_engine, read_connection, session_factory
+from salesgrid_common.db import create_engine, session_factory
 from salesgrid_dev.migrated import migrate
 from salesgrid_dev.testing import principal
 from salesgrid_customers.app import MIGRATIONS
@@ -48,7 +48,7 @@ def customer(customer_id: str, owner: str | None, org_path: str, **fields: Any) 
 
 @pytest.fixture(params=["connection", "session"])
 async def reads(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[Any]:
-    """Opens what the reads run on: a read connection (the use cases') or a session."""
+    """Opens what the reads run on: a connection or a session."""
     await asyncio.to_thread(migrate, MIGRATIONS, database_url)
     engine = create_engine(database_url)
     sessions = session_factory(engine)
@@ -70,7 +70,7 @@ async def reads(request: pytest.FixtureRequest, database_url: str) -> AsyncItera
         await save_customer(session, c5, replace(c5, updated_at=NOW + timedelta(hours=2)))
 
     def opened() -> AbstractAsyncContextManager[Any]:
-        return read_connection(sessions) if request.param == "connection" else sessions()
+        return engine.connect() if request.param == "connection" else sessions()
 
     try:
         yield opened

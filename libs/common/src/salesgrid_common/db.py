@@ -6,6 +6,7 @@ thread (one hand-off per statement was most of a request's cost)."""
 from __future__ import annotations
 
 import weakref
+from contextlib import AbstractAsyncContextManager
 from functools import lru_cache
 
 from collections.abc import Mapping, Sequence
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Mapper
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 SessionFactory = async_sessionmaker[AsyncSession]
-Reads = AsyncSession | AsyncConnection  # what a store's Core-only reads execute on (see read_connection)
+Reads = AsyncSession | AsyncConnection  # what a store's Core-only reads execute on (see reading)
 
 
 def is_sqlite(url: str) -> bool:
@@ -103,13 +104,16 @@ def session_factory(engine: AsyncEngine) -> SessionFactory:
     return CallSessions(engine, expire_on_commit=False)
 
 
-def read_connection(sessions: SessionFactory) -> AsyncConnection:
-    """A connection of the engine of `sessions`, for a read-only use case whose statements are all
-    SQLAlchemy Core (rows, no ORM entities, no unit of work): `async with read_connection(f) as c`.
-    The Session around a one-statement read (its transaction bookkeeping, events and close) cost
-    about a sixth of it. Unlike a session it never joins a keyed call's transaction
-    (idempotency.sessions), which a read does not need."""
+def reading(sessions: SessionFactory) -> AbstractAsyncContextManager[Reads]:
+    """What a read-only use case whose statements are all SQLAlchemy Core (rows, no ORM entities,
+    no unit of work) runs on most cheaply: `async with reading(sessions) as reads`. On PostgreSQL
+    a connection of the sessions' engine (the Session around a one-statement read cost about a
+    sixth of it; a read has no keyed call's transaction to join, see idempotency.sessions); on
+    SQLite's reader a session, which runs on the loop without the greenlet bridge a connection
+    crosses for each call (sqlite_sessions)."""
     engine: AsyncEngine = sessions.kw["bind"]
+    if engine.sync_engine in _sqlite_readers:
+        return sessions()
     return engine.connect()
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from salesgrid_common.auth.principal import Principal
 from salesgrid_common.custom_fields.records import apply_values
-from salesgrid_common.db import read_connection
+from salesgrid_common.db import reading
 from salesgrid_customers.domain.concurrency import check_version
 from salesgrid_customers.domain.customer import Customer, Tier, make_customer, normalise_tag
 from salesgrid_customers.domain.dedup import DuplicateReport
@@ -78,7 +78,7 @@ class CustomersMixin(CustomersUseCasesBase):
             )
 
     async def get_customer(self, principal: Principal, customer_id: str) -> Customer:
-        async with read_connection(self.reader) as connection:
+        async with reading(self.reader) as connection:
             return await self._readable(connection, principal, customer_id)
 
     async def update_customer(
@@ -146,7 +146,7 @@ class CustomersMixin(CustomersUseCasesBase):
             updated_since=updated_since,
             custom_fields=custom_fields,
         )
-        async with read_connection(self.reader) as connection:
+        async with reading(self.reader) as connection:
             return await customers_page(
                 connection,
                 principal,
