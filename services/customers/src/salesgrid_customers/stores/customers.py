@@ -41,36 +41,14 @@ CUSTOMERS = models.Customer.__table__
 CUSTOMER_FIELDS = "customers"  # the custom-field entity of customers
 
 _c = CUSTOMERS.c
-# Every column, in the order customer_from_record unpacks them: the hot reads select these with
-# SQLAlchemy Core (a row is a tuple; loading ORM instances cost more than the query).
-CUSTOMER_COLUMNS = (
-    _c.id,
-    _c.legal_name,
-    _c.normalised_name,
-    _c.created_at,
-    _c.owner_id,
-    _c.org_path,
-    _c.credit_code,
-    _c.industry,
-    _c.address_text,
-    _c.latitude,
-    _c.longitude,
-    _c.tier,
-    _c.tags,
-    _c.source,
-    _c.version,
-    _c.created_by,
-    _c.updated_at,
-    _c.active,
-    _c.previous_owner_id,
-    _c.assigned_at,
-    _c.released_at,
-    _c.partner_channel,
-    _c.partner_tier,
-    _c.partner_contract_id,
-    _c.custom_fields,
-)
-_KEYS = tuple(column.key for column in CUSTOMER_COLUMNS)
+_KEYS = (  # every column, in the order customer_from_record unpacks them
+    "id legal_name normalised_name created_at owner_id org_path credit_code industry address_text latitude "
+    "longitude tier tags source version created_by updated_at active previous_owner_id assigned_at released_at "
+    "partner_channel partner_tier partner_contract_id custom_fields"
+).split()
+# The hot reads select these with SQLAlchemy Core (a row is a tuple; loading ORM instances cost
+# more than the query).
+CUSTOMER_COLUMNS = tuple(_c[key] for key in _KEYS)
 _TIERS = {tier.value: tier for tier in Tier}
 
 
