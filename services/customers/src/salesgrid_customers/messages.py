@@ -4,12 +4,10 @@ servicers' half of translation; requests are read in the servicers)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from salesgrid.customers.v1 import customers_pb2 as pb
 from salesgrid_common.custom_fields.structs import struct_of
-from salesgrid_common.protos import EPOCH, to_timestamp
+from salesgrid_common.protos import set_timestamp, to_timestamp
 from salesgrid_customers.domain import imports
 from salesgrid_customers.domain.customer import Contact, Customer
 from salesgrid_customers.domain.dedup import OwnerInfo
@@ -68,13 +66,6 @@ def write_customer(message: pb.Customer, customer: Customer) -> pb.Customer:
     else:
         message.custom_fields.SetInParent()  # present and empty, as always
     return message
-
-
-def set_timestamp(target: Timestamp, value: datetime) -> None:
-    """protos.to_timestamp written into a message's own Timestamp field (`value` aware): no
-    Timestamp made and copied in."""
-    since = value - EPOCH
-    target.seconds, target.nanos = since.days * 86400 + since.seconds, since.microseconds * 1000
 
 
 def contact_pb(contact: Contact) -> pb.Contact:
