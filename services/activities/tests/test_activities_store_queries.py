@@ -142,7 +142,7 @@ async def test_report_and_follow_up_pages_filed_reps_and_scheduler_marks(databas
                 follow_up = replace(logged, customer_id=customer).logged(
                     id=f"f-{n}", owner_id=owner, org_path="/c/bj/" if owner == "rep-c" else "/c/sz/", now=NOW
                 )
-                follow_up_store.insert_follow_up(session, follow_up)
+                await follow_up_store.insert_follow_up(session, follow_up)
         manager = principal(
             "mgr", "/c/sz/", permissions={"daily_reports:read": "subtree", "activities:read": "subtree"}
         )
