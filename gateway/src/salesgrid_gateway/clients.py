@@ -14,9 +14,10 @@ from google.protobuf.message import Message
 
 from salesgrid_common.grpc_client import AioTracingClientInterceptor
 from salesgrid_common.grpc_server import CLIENT_OPTIONS
-from salesgrid_common.protojson import message_to_api_dict
 from salesgrid_common.tracing import current_trace_context, exporting
 from salesgrid_gateway.problems import ApiProblem, from_rpc
+from salesgrid_gateway.rest.build import build
+from salesgrid_gateway.rest.render import to_api_dict
 from salesgrid_gateway.web import current, g
 
 M = TypeVar("M", bound=Message)
@@ -121,13 +122,17 @@ async def _invoke(
 def to_json(message: Message) -> dict[str, Any]:
     """The REST rendering: proto3 JSON with field names as in the .proto, fields without presence
     always present, 64-bit integers as numbers (rest/schema.py documents the mapping)."""
-    return message_to_api_dict(message)
+    return to_api_dict(message)  # type: ignore[no-any-return]
 
 
 def from_json(message_type: type[M], body: dict[str, Any], **extra: Any) -> M:
     """Build a request message from JSON, refusing unknown fields and wrong types by name."""
+    values = {**body, **extra} if extra else body
+    built = build(message_type, values)
+    if built is not None:
+        return built  # type: ignore[return-value]
     try:
-        return json_format.ParseDict({**body, **extra}, message_type())
+        return json_format.ParseDict(values, message_type())
     except Exception as error:  # noqa: BLE001 - json_format lets a few ValueError/TypeError through
         text = (str(error) or type(error).__name__).split("\n")[0]
         unknown = re.search(r'has no field named "([^"]+)"', text)

@@ -93,7 +93,8 @@ class NatsKvStore:
 
     async def _run(self, make: Callable[[], Awaitable[T]]) -> T:
         try:
-            return await asyncio.wait_for(make(), self.timeout)
+            async with asyncio.timeout(self.timeout):  # unlike wait_for, no task per operation
+                return await make()
         except TimeoutError:
             raise StoreUnavailable("the shared store (NATS key-value) did not answer in time") from None
         except StoreUnavailable:
