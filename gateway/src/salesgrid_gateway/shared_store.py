@@ -46,6 +46,7 @@ class NatsKvStore:
         self._nc: Any = None
         self._kv: dict[str, Any] = {}
         self._streams: set[str] = set()  # streams declared on this connection
+        self._jetstream: tuple[Any, Any] = (None, None)  # (connection, its JetStream context)
 
     async def _connection(self) -> Any:
         loop = asyncio.get_running_loop()
@@ -165,7 +166,9 @@ class NatsKvStore:
 
         async def op() -> None:
             nc = await self._connection()
-            js = nc.jetstream()
+            if self._jetstream[0] is not nc:  # one context per connection, not one per publish
+                self._jetstream = (nc, nc.jetstream())
+            js = self._jetstream[1]
             if stream not in self._streams:
                 await declare(js)
                 self._streams.add(stream)
