@@ -5,14 +5,12 @@ uvicorn's plain-text page: gunicorn_conf runs `GatewayWorker`, whose HTTP protoc
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn_worker import UvicornWorker
 
-from salesgrid_gateway.coalescing import CoalescingTransport
 from salesgrid_gateway.problems import TITLES
 
 DETAILS = {
@@ -45,11 +43,7 @@ def problem_bytes(status: int, reason: str) -> bytes:
 
 
 class ProblemHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, its refusals of malformed requests as problem+json, each
-    response written in one piece (coalescing.py)."""
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
+    """uvicorn's httptools protocol, its refusals of malformed requests as problem+json."""
 
     def send_400_response(self, msg: str) -> None:
         self.transport.write(problem_bytes(400, "Bad Request"))
