@@ -12,13 +12,19 @@ from typing import Any
 
 import grpc
 import pytest
+from opentelemetry import baggage
+from opentelemetry import context as otel_context
+from opentelemetry.trace import set_span_in_context
 from prometheus_client import REGISTRY
 from salesgrid_dev.gateway_client import test_client
 from salesgrid_dev.testing import TestKeys, principal
 
 from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
 from salesgrid_common.ids import new_id
+from salesgrid_common.tracing import current_trace_context, tracer
+from salesgrid_gateway import pipeline, web
 from salesgrid_gateway.app import create_app
+from salesgrid_gateway.clients import trace_metadata
 from salesgrid_gateway.settings import GatewaySettings
 
 PARTNER_TRACE, PARTNER_SPAN = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
@@ -68,7 +74,12 @@ async def test_each_call_carries_token_request_id_and_trace_context(
         await asyncio.to_thread(
             client.get,
             "/v1/me",
-            headers={**bearer, "X-Request-Id": "mine", "traceparent": f"00-{PARTNER_TRACE}-{PARTNER_SPAN}-01"},
+            headers={
+                **bearer,
+                "X-Request-Id": "mine",
+                "traceparent": f"00-{PARTNER_TRACE}-{PARTNER_SPAN}-01",
+                "tracestate": "partner=1",
+            },
         ),
     ]
 
@@ -83,3 +94,32 @@ async def test_each_call_carries_token_request_id_and_trace_context(
     assert all(len(trace) == 4 and int(trace[1], 16) and int(trace[2], 16) for trace in traces)
     assert traces[0][1] != traces[1][1]  # a request without a trace context starts its own trace
     assert traces[2][1] == PARTNER_TRACE and traces[2][2] != PARTNER_SPAN  # continued under the gateway's span
+    assert "tracestate" not in seen[0] and seen[2]["tracestate"] == "partner=1"
+
+
+@pytest.mark.parametrize("sent", [[], [(b"traceparent", f"00-{PARTNER_TRACE}-{PARTNER_SPAN}-01".encode())]])
+async def test_the_trace_metadata_is_what_the_propagators_write(sent: list[tuple[bytes, bytes]]) -> None:
+    """clients.trace_metadata formats the request span's context itself while it is the current
+    one: the same headers as current_trace_context(); and goes through the propagators once a
+    view set another span or baggage."""
+    app = create_app(GatewaySettings(environment="test", identity_addr="127.0.0.1:1", log_level="WARNING"))
+    headers = [*sent, (b"tracestate", b"a=1,b=2")] if sent else []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    request = web.Request({"type": "http", "method": "GET", "path": "/v1/me", "headers": headers}, receive, 10)
+    state = web.Current(request, app)
+    bound = web.bind(state)
+    try:
+        pipeline.start(app, request, state.g)
+        assert trace_metadata(state.g) == list(current_trace_context().items()) != []
+        child = tracer("test").start_span("child")
+        token = otel_context.attach(baggage.set_baggage("k", "v", set_span_in_context(child)))
+        assert trace_metadata(state.g) == list(current_trace_context().items())
+        assert dict(trace_metadata(state.g))["baggage"] == "k=v"
+        otel_context.detach(token)
+        assert trace_metadata(state.g) == list(current_trace_context().items())
+        await pipeline.end(app, state.g)
+    finally:
+        web.unbind(bound)

@@ -66,7 +66,8 @@ def start(app: Gateway, request: Request, g: RequestGlobals) -> None:
     # Without a caller's trace context there is nothing to extract: the span starts a trace.
     g.otel_token = otel_context.attach(context_from(sent)) if sent else None
     g.span = span_tracer.start_span(f"{request.method} {request.rule or request.path}", kind=SpanKind.SERVER)
-    g.span_token = otel_context.attach(set_span_in_context(g.span))
+    g.trace_context = set_span_in_context(g.span)  # clients.metadata: what calls carry while it is current
+    g.span_token = otel_context.attach(g.trace_context)
 
 
 async def admit(app: Gateway, request: Request, g: RequestGlobals, *, streams: bool) -> Response | None:

@@ -185,7 +185,7 @@ def _compile(descriptor: Descriptor) -> Converter:
             indent = "        "
         if field.is_repeated:
             lines.append(
-                f"{indent}d[{key}] = list({read})" if value == "v" else f"{indent}d[{key}] = [{value} for v in {read}]"
+                f"{indent}d[{key}] = {read}[:]" if value == "v" else f"{indent}d[{key}] = [{value} for v in {read}]"
             )
         elif value == "v":
             lines.append(f"{indent}d[{key}] = {read}")
