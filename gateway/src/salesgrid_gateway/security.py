@@ -10,6 +10,7 @@ from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
 from salesgrid_common.auth.principal import Principal
 from salesgrid_common.auth.verifiers import AsyncTokenVerifier
 from salesgrid_common.errors import DomainError
+from salesgrid_common.expiring import ExpiringMap
 from salesgrid_gateway.problems import from_domain
 from salesgrid_gateway.web import Request
 
@@ -44,25 +45,20 @@ class ApiKeyExchange:
 
     def __init__(self, max_cache_seconds: float = 60.0) -> None:
         self.max_cache_seconds = max_cache_seconds
-        self._cache: dict[str, tuple[str, int, float]] = {}
+        self._cache: ExpiringMap[str, tuple[str, int]] = ExpiringMap(MAX_CACHED_KEYS, time.monotonic)
 
     async def token_for(
         self, key: str, client_ip: str, auth_stub: identity_pb2_grpc.AuthStub, timeout: float
     ) -> tuple[str, int]:
         cache_key = hashlib.sha256(f"{key}|{client_ip}".encode()).hexdigest()
-        now = time.monotonic()
         cached = self._cache.get(cache_key)
-        if cached and cached[2] > now:
-            return cached[0], cached[1]
+        if cached is not None:
+            return cached
         pair = await auth_stub.AuthenticateApiKey(
             identity_pb2.AuthenticateApiKeyRequest(api_key=key, client_ip=client_ip), timeout=timeout
         )
         lifetime = min(self.max_cache_seconds, pair.expires_in / 2)
-        if len(self._cache) >= MAX_CACHED_KEYS:  # bounded: expired entries go first, then the oldest
-            self._cache = {k: v for k, v in self._cache.items() if v[2] > now}
-            while len(self._cache) >= MAX_CACHED_KEYS:
-                del self._cache[next(iter(self._cache))]
-        self._cache[cache_key] = (pair.access_token, pair.rate_limit_per_minute, now + lifetime)
+        self._cache.put(cache_key, (pair.access_token, pair.rate_limit_per_minute), time.monotonic() + lifetime)
         return pair.access_token, pair.rate_limit_per_minute
 
 

@@ -23,6 +23,7 @@ from salesgrid_common.events.envelope import EventMeta, build_envelope, parse_en
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.events.relay import OutboxRelay
 from salesgrid_common.events.tables import dead_letters, event_metadata, inbox, outbox
+from salesgrid_dev.processes import NatsServer
 from salesgrid_dev.testing import eventually
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -215,3 +216,55 @@ async def test_published_rows_are_kept_for_the_retention_then_deleted(
     await relay._housekeeping()
     assert not await kept()
     await nc.drain()
+
+
+async def test_a_consumer_started_while_nats_is_down_subscribes_once_it_is_back(
+    sessions: SessionFactory, tmp_path: Path
+) -> None:
+    """A service can start during a NATS outage (or a node's failover): its consumer keeps trying
+    to subscribe instead of ending, and applies what is published once NATS answers."""
+    server = NatsServer(tmp_path / "nats").start()
+    nc = await connect(server.url, "outage-test")
+    js = nc.jetstream(timeout=0.5)
+    await ensure_stream(js, "identity", 1)
+    server.stop()
+    seen: list[str] = []
+    sub = Subscription(name="customers-outage", producer="identity")
+
+    @sub.on("salesgrid.identity.user.created", UserState)
+    async def apply(session, envelope, user) -> None:  # type: ignore[no-untyped-def]
+        seen.append(user.login)
+
+    consumer = asyncio.create_task(EventConsumer(sub, js, sessions).run())
+    try:
+        await asyncio.sleep(1.5)  # its first attempts fail: nothing answers
+        assert not consumer.done()
+        server.start()  # the same port and data directory: the client reconnects
+        box = Outbox("identity")
+        await write_event(sessions, box, "wei.fang")
+        relay = OutboxRelay(
+            "identity",
+            sessions,
+            JetStreamPublisher(js, timeout=2.0),
+            box.signal,
+            database_url=f"sqlite+aiosqlite:///{tmp_path / 'events.db'}",
+        )
+
+        async def published() -> bool:
+            try:
+                return await relay.publish_pending() == 1
+            except Exception:
+                return False  # still reconnecting
+
+        await eventually(published, timeout=20)
+
+        async def applied() -> bool:
+            return seen == ["wei.fang"]
+
+        await eventually(applied, timeout=20)
+        assert not consumer.done()
+    finally:
+        consumer.cancel()
+        await asyncio.wait([consumer], timeout=3)
+        await nc.close()
+        server.discard()

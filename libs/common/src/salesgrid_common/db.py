@@ -5,6 +5,7 @@ thread (one hand-off per statement was most of a request's cost)."""
 
 from __future__ import annotations
 
+import weakref
 from functools import lru_cache
 
 from collections.abc import Mapping, Sequence
@@ -15,7 +16,7 @@ from typing import Any
 from sqlalchemy import DateTime, String, Table, TypeDecorator, event, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Mapper
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -39,10 +40,15 @@ def create_engine(url: str, *, pool_size: int = 10, readonly: bool = False) -> A
         engine = create_async_engine(parsed.set(drivername="sqlite+sgloop"), pool_size=5, max_overflow=20)
         event.listen(engine.sync_engine, "connect", _sqlite_reader_pragmas if readonly else _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin_deferred if readonly else _sqlite_begin_immediate)
+        if readonly:
+            _sqlite_readers.add(engine.sync_engine)
         return engine
     if backend == "postgresql":
         return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
     raise ValueError(f"unsupported database URL scheme {backend!r}: use sqlite+aiosqlite or postgresql+asyncpg")
+
+
+_sqlite_readers: "weakref.WeakSet[Engine]" = weakref.WeakSet()  # deferred BEGIN: see sqlite_sessions
 
 
 def create_reader(url: str, writer: AsyncEngine) -> AsyncEngine:
@@ -84,6 +90,14 @@ def session_factory(engine: AsyncEngine) -> SessionFactory:
     transaction (salesgrid_common.idempotency)."""
     from salesgrid_common.idempotency.sessions import CallSessions  # and its Session listeners, where sessions are made
 
+    if engine.sync_engine in _sqlite_readers:
+        from salesgrid_common.sqlite_sessions import LoopReadSession
+
+        return CallSessions(engine, expire_on_commit=False, class_=LoopReadSession)
+    if engine.sync_engine.dialect.driver == "sgloop":
+        from salesgrid_common.sqlite_sessions import LoopWriteSession
+
+        return CallSessions(engine, expire_on_commit=False, class_=LoopWriteSession)
     return CallSessions(engine, expire_on_commit=False)
 
 

@@ -27,7 +27,7 @@ from typing import Any, cast
 from sqlalchemy import pool
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
-from sqlalchemy.util.concurrency import await_
+from sqlalchemy.util.concurrency import await_, in_greenlet
 
 BUSY_TIMEOUT = 30.0  # seconds a statement waits for another writer before "database is locked"
 _FIRST_BACKOFF = 0.001
@@ -53,6 +53,12 @@ async def _acquire(lock: asyncio.Lock, timeout: float) -> None:
         await lock.acquire()
 
 
+class WouldWait(Exception):
+    """Raised instead of waiting when a statement runs outside SQLAlchemy's greenlet bridge (a
+    `sqlite_sessions` session calling the ORM directly): nothing has run, so the caller sends
+    the statement again through the bridge, which can wait."""
+
+
 def _is_busy(error: sqlite3.OperationalError) -> bool:
     text = str(error)
     return "database is locked" in text or "database is busy" in text
@@ -74,13 +80,15 @@ class LoopCursor(sqlite3.Cursor):
         if _starts_write(sql):
             self.connection._take_write_lock()
         run = super().execute
-        await_(_no_wait())
+        if in_greenlet():  # else a direct call (sqlite_sessions), which SQLAlchemy does not check
+            await_(_no_wait())
         return cast(LoopCursor, self.connection._retrying(lambda: run(sql, parameters)))
 
     def executemany(self, sql: str, seq_of_parameters: Any) -> "LoopCursor":
         rows = list(seq_of_parameters)  # a retry must see the same rows again
         run = super().executemany
-        await_(_no_wait())
+        if in_greenlet():
+            await_(_no_wait())
         return cast(LoopCursor, self.connection._retrying(lambda: run(sql, rows)))
 
     async def _async_soft_close(self) -> None:
@@ -112,6 +120,8 @@ class LoopConnection(sqlite3.Connection):
                 deadline = deadline or now + BUSY_TIMEOUT
                 if now >= deadline:
                     raise
+                if not in_greenlet():
+                    raise WouldWait from error
                 await_(asyncio.sleep(delay))
                 delay = min(delay * 2, _MAX_BACKOFF)
 
@@ -119,6 +129,8 @@ class LoopConnection(sqlite3.Connection):
         if self._held is not None:
             return
         lock = _write_lock(self.path)
+        if not in_greenlet():
+            raise WouldWait("a writer's lock is taken inside the greenlet bridge")
         try:
             await_(_acquire(lock, BUSY_TIMEOUT))
         except TimeoutError:

@@ -10,6 +10,7 @@ from dataclasses import replace
 from salesgrid_common.auth.principal import Principal
 from salesgrid_common.auth.tokens import KeySet, UnknownKey, decode_token_expiry
 from salesgrid_common.errors import DependencyUnavailable
+from salesgrid_common.expiring import ExpiringMap
 
 
 class VerifiedTokens:
@@ -19,28 +20,16 @@ class VerifiedTokens:
     dropping expired entries first and then the oldest."""
 
     def __init__(self, max_entries: int = 10_000, clock: Callable[[], float] = time.time) -> None:
-        self.max_entries = max_entries
-        self.clock = clock
-        self._entries: dict[str, tuple[Principal, float]] = {}
+        self._entries: ExpiringMap[str, Principal] = ExpiringMap(max_entries, clock)
 
     def get(self, token: str, client_ip: str) -> Principal | None:
-        entry = self._entries.get(token)
-        if entry is None:
-            return None
-        principal, expires = entry
-        if self.clock() >= expires:
-            self._entries.pop(token, None)
+        principal = self._entries.get(token)
+        if principal is None:
             return None
         return principal if principal.client_ip == client_ip else replace(principal, client_ip=client_ip)
 
     def put(self, principal: Principal, expires: float) -> None:
-        if len(self._entries) >= self.max_entries:
-            now = self.clock()
-            for token in [t for t, (_, exp) in self._entries.items() if exp <= now]:
-                del self._entries[token]
-            while len(self._entries) >= self.max_entries:  # still full: drop the oldest
-                del self._entries[next(iter(self._entries))]
-        self._entries[principal.token] = (principal, expires)
+        self._entries.put(principal.token, principal, expires)
 
     def __len__(self) -> int:
         return len(self._entries)

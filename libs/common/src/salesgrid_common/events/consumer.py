@@ -109,9 +109,23 @@ class EventConsumer(FreshBatches, RedeliveredEvents):
         await self.js.add_consumer(stream, self.config())  # create or update: idempotent
         return await self.js.pull_subscribe_bind(self.sub.name, stream=stream)
 
+    async def _subscribe_when_ready(self) -> Any:
+        """Subscribe, retrying while NATS cannot answer (a node down, a leader being elected): a
+        consumer that gave up at start would never apply an event."""
+        delay = 0.5
+        while True:
+            try:
+                return await self._subscribe()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("subscribe failed; retrying", extra={"consumer": self.sub.name, "error": repr(exc)})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
     async def run(self) -> None:
         DEAD_LETTERS.labels(self.sub.name)  # the series exists at 0 before the first dead letter
-        psub = await self._subscribe()
+        psub = await self._subscribe_when_ready()
         refreshed = float("-inf")
         while True:
             now = asyncio.get_running_loop().time()

@@ -1,0 +1,122 @@
+"""Sessions on SQLite that run the ORM's work straight on the event loop when it cannot wait.
+
+SQLAlchemy's AsyncSession hands every call (each statement, the close) to a new greenlet so a
+driver can wait in the middle of it; that bridge, and the task AsyncSession makes to close itself,
+cost more than SQLite spends answering a request's statements. On the embedded platform's reader
+engine nothing ever waits: `sqlite_loop` runs SQLite on the loop, deferred WAL transactions do not
+wait for writers, and a pool with a free connection hands one over at once. On the writer engine
+only BEGIN IMMEDIATE waits (for the write lock); once a transaction holds it, nothing does.
+`LoopReadSession` and `LoopWriteSession` therefore call the synchronous Session directly whenever
+that holds, and take AsyncSession's own path otherwise:
+
+- the session is joined to a keyed call's connection (idempotency), not bound to the reader;
+- a writer's session holds no connection yet (its BEGIN IMMEDIATE goes through the bridge);
+- a reader's session holds no connection yet and the pool has no idle one (making or awaiting
+  one can wait);
+- the call commits (a commit can be retried on "busy"), or flushes explicitly;
+- the statement streams (`stream_results`), which needs the async cursor path;
+- SQLite answers "busy" after all (another process recovering the WAL): the driver raises
+  `sqlite_loop.WouldWait` before running anything, and the statement is sent again through
+  the greenlet bridge, which waits asynchronously as for any other session.
+
+`salesgrid_common.db.session_factory` makes every SQLite session this way; the reader's connections
+are `query_only`, so a write through one still fails loudly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import util
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.pool import QueuePool
+
+from salesgrid_common.sqlite_loop import WouldWait
+
+_EXECUTE_OPTIONS = util.immutabledict({"prebuffer_rows": True})  # as AsyncSession buffers its results
+
+
+class LoopWriteSession(AsyncSession):
+    """An AsyncSession on SQLite's writer engine: once its transaction holds its connection (and
+    with it the write lock, taken at BEGIN IMMEDIATE through the bridge, where it can wait), its
+    statements cannot wait any more and run directly."""
+
+    def _direct(self) -> bool:
+        if not isinstance(self.bind, AsyncEngine):  # joined to a keyed call's connection
+            return False
+        transaction = self.sync_session.get_transaction()
+        return transaction is not None and bool(transaction._connections)
+
+    async def execute(
+        self,
+        statement: Any,
+        params: Any = None,
+        *,
+        execution_options: Any = util.EMPTY_DICT,
+        bind_arguments: Any = None,
+        **kw: Any,
+    ) -> Any:
+        if self._direct() and not (execution_options and execution_options.get("stream_results")):
+            options = (
+                util.immutabledict(execution_options).union(_EXECUTE_OPTIONS) if execution_options else _EXECUTE_OPTIONS
+            )
+            try:
+                return self.sync_session.execute(
+                    statement, params=params, execution_options=options, bind_arguments=bind_arguments, **kw
+                )
+            except WouldWait:
+                pass
+        return await super().execute(
+            statement, params, execution_options=execution_options, bind_arguments=bind_arguments, **kw
+        )
+
+    async def scalar(
+        self,
+        statement: Any,
+        params: Any = None,
+        *,
+        execution_options: Any = util.EMPTY_DICT,
+        bind_arguments: Any = None,
+        **kw: Any,
+    ) -> Any:
+        result = await self.execute(
+            statement, params, execution_options=execution_options, bind_arguments=bind_arguments, **kw
+        )
+        return result.scalar()
+
+    async def get(self, entity: Any, ident: Any, **kw: Any) -> Any:
+        if self._direct():
+            try:
+                return self.sync_session.get(entity, ident, **kw)
+            except WouldWait:
+                pass
+        return await super().get(entity, ident, **kw)
+
+    async def close(self) -> None:
+        if not isinstance(self.bind, AsyncEngine):
+            return await super().close()
+        # Closing rolls back what is left of the transaction (releasing a writer's lock) and
+        # returns the connection to the pool: neither waits (returning never blocks; a rollback is
+        # never retried). Commits go through the bridge: a commit can be retried on "busy".
+        self.sync_session.close()
+
+    async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
+        if not isinstance(self.bind, AsyncEngine):
+            return await super().__aexit__(type_, value, traceback)
+        self.sync_session.close()  # synchronous: a cancellation cannot interrupt it halfway
+
+
+class LoopReadSession(LoopWriteSession):
+    """An AsyncSession on SQLite's reader engine (see the module docstring): its deferred BEGIN
+    never waits, so it runs directly from its first statement when the pool has an idle
+    connection."""
+
+    def _direct(self) -> bool:
+        if super()._direct():
+            return True
+        bind = self.bind
+        if not isinstance(bind, AsyncEngine):
+            return False
+        pool = bind.sync_engine.pool
+        # An idle connection is handed over without waiting; making a new one can wait (SQLAlchemy
+        # runs a new engine's first connect under an asyncio lock), so that goes through the bridge.
+        return isinstance(pool, QueuePool) and pool.checkedin() > 0
