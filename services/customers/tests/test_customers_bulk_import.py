@@ -13,6 +13,8 @@ from salesgrid_common.events.envelope import parse_envelope, unpack
 from salesgrid_common.events.tables import aggregate_versions, outbox
 from salesgrid_customers import models
 from salesgrid_customers.app import usecases_for
+from salesgrid_customers.domain.search import index_keys
+from salesgrid_customers.usecases import imports as import_usecases
 from salesgrid_customers.usecases.bulk_create import BulkCreateMixin
 
 from test_customers_service import chunks, running_customers, seed_directory, token
@@ -100,3 +102,83 @@ async def test_a_name_taken_between_the_check_and_the_insert_sends_the_batch_one
         assert (done.created, [(e.row, e.existing_owner_id) for e in done.errors]) == (2, [(2, "rep-b")])
         names = sorted(e.legal_name for e in await created_events(running) if e.owner_id == "rep-a")
         assert names == ["第一有限公司", "第三有限公司"]  # the rolled-back bulk insert left no event behind
+
+
+async def test_batch_boundaries_keep_the_duplicate_rule_and_the_name_index(
+    database_url: str, nats_url: str, test_keys, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Batches of three rows: a name or credit code taken by a row of an earlier batch (committed)
+    is refused like one taken in the same batch, an error row in the middle of a batch leaves its
+    neighbours created, and every created customer carries exactly its name's search keys (one
+    statement per batch writes them)."""
+    monkeypatch.setattr(import_usecases, "IMPORT_BATCH", 3)
+    async with running_customers(database_url, nats_url, test_keys) as running:
+        await seed_directory(running)
+        api = pb_grpc.CustomersStub(running.channel)
+        a = token(test_keys, "rep-a")
+        body = (
+            "legal_name,credit_code,tier\n"
+            "北京边界一号科技有限公司,914403001922038216,\n"  # 1 batch 1
+            "边界二号贸易有限公司,,gold\n"  # 2 batch 1, bad tier in the middle
+            "HP Inc.,,\n"  # 3 batch 1 (a Latin run shorter than a gram)
+            "北京边界一号科技股份有限公司,,\n"  # 4 batch 2: row 1's normalised name
+            "边界四号有限公司,914403001922038216,\n"  # 5 batch 2: row 1's credit code
+            "边界五号物流有限公司,,\n"  # 6 batch 2
+            "边界五号物流有限公司,,\n"  # 7 batch 3: row 6's name
+        ).encode()
+        job = await api.StartImport(chunks(body, size=4096), metadata=a)
+        await usecases_for(running.app.ctx).run_imports()
+        done = await api.GetImport(pb.GetImportRequest(id=job.id), metadata=a)
+        assert (done.status, done.created, done.failed) == ("done", 3, 4)
+        errors = {e.row: e for e in done.errors}
+        assert sorted(errors) == [2, 4, 5, 7]
+        assert errors[2].column == "tier"
+        assert "duplicate of row 1 of this file" in errors[4].message and errors[4].existing_owner_id == "rep-a"
+        assert errors[5].column == "credit_code" and errors[5].existing_owner_id == "rep-a"
+        assert "duplicate of row 6 of this file" in errors[7].message
+        events = [e for e in await created_events(running) if e.owner_id == "rep-a"]
+        assert sorted(e.legal_name for e in events) == ["HP Inc.", "北京边界一号科技有限公司", "边界五号物流有限公司"]
+        async with running.app.ctx.sessions() as session:
+            stored = (await session.execute(select(models.Customer.id, models.Customer.normalised_name))).all()
+            keys = (await session.execute(select(models.CustomerNameKey.customer_id, models.CustomerNameKey.key))).all()
+        for customer_id, normalised in stored:
+            assert {key for owner, key in keys if owner == customer_id} == index_keys(normalised)
+
+
+async def test_a_customer_written_in_bulk_reads_back_like_a_single_create(
+    database_url: str, nats_url: str, test_keys
+) -> None:  # type: ignore[no-untyped-def]
+    """Every column a bulk-written customer stores (COPY on PostgreSQL) reads back as the same
+    fields a single create stores: tags and coordinates, optional texts, tier, timestamps."""
+    async with running_customers(database_url, nats_url, test_keys) as running:
+        await seed_directory(running)
+        api = pb_grpc.CustomersStub(running.channel)
+        a = token(test_keys, "rep-a")
+        single = (
+            await api.CreateCustomer(
+                pb.CreateCustomerRequest(
+                    legal_name="单建对照有限公司",
+                    industry="制造业",
+                    address=pb.CustomerAddress(text="上海市浦东新区1号", latitude=31.2304, longitude=121.4737),
+                    tier="key",
+                    tags=["vip", "华东"],
+                    source="展会",
+                ),
+                metadata=a,
+            )
+        ).customer
+        body = "legal_name,industry,address,latitude,longitude,tier,tags,source\n批量对照有限公司,制造业,上海市浦东新区1号,31.2304,121.4737,key,vip;华东,展会\n"
+        job = await api.StartImport(chunks(body.encode(), size=4096), metadata=a)
+        await usecases_for(running.app.ctx).run_imports()
+        done = await api.GetImport(pb.GetImportRequest(id=job.id), metadata=a)
+        assert (done.created, done.failed) == (1, 0)
+        (event,) = [e for e in await created_events(running) if e.legal_name == "批量对照有限公司"]
+        imported = await api.GetCustomer(pb.GetCustomerRequest(id=event.customer_id), metadata=a)
+        assert imported.created_at == imported.updated_at and imported.created_at.ToDatetime().year >= 2026
+        single = await api.GetCustomer(pb.GetCustomerRequest(id=single.id), metadata=a)
+        for read in (single, imported):
+            read.ClearField("id")
+            read.ClearField("legal_name")
+            read.ClearField("created_at")
+            read.ClearField("updated_at")
+        assert imported == single

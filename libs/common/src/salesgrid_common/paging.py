@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -20,9 +20,10 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from google.protobuf.message import Message
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Integer, Row, Select, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from salesgrid_common.db import Reads
 from salesgrid_common.errors import ValidationFailed
 
 T = TypeVar("T")
@@ -75,12 +76,13 @@ def answer(reply: object, wanted: TotalRequest | None) -> None:
         setattr(reply, TOTAL_REPLY_FIELD, wanted.total)
 
 
-async def count_if_asked(session: AsyncSession, query: Select[Any]) -> None:
-    """Count `query`'s rows into the current call's TotalRequest, if it asked and has none yet."""
+async def count_if_asked(session: Reads, query: Select[Any], params: Mapping[str, Any] | None = None) -> None:
+    """Count `query`'s rows (executed with `params`, its bound values) into the current call's
+    TotalRequest, if it asked and has none yet."""
     wanted = _asked.get()
     if wanted is not None and wanted.total is None:
         counted = await session.scalar(
-            select(func.count()).select_from(query.order_by(None).limit(None).offset(None).subquery())
+            select(func.count()).select_from(query.order_by(None).limit(None).offset(None).subquery()), params
         )
         wanted.total = int(counted or 0)
 
@@ -153,3 +155,70 @@ def _decode_cursor(token: str) -> tuple[Any, str]:
         return (datetime.fromisoformat(text) if kind == "t" else str(text)), str(row_id)
     except (ValueError, TypeError):
         raise ValidationFailed("is not a cursor this list returned", "cursor") from None
+
+
+# Statements built once. A hot list builds its keyset statements once per query shape
+# (`keyset_statements`, under an lru_cache) with its filter values, the cursor and the page size as
+# bind parameters, and pages with `keyset_rows`: building a SELECT and computing its cache key on
+# every call cost more than running it.
+KEYSET_LIMIT = "keyset_limit"  # the page size, plus one (is there a next page?)
+KEYSET_AFTER = "keyset_after"  # the cursor: the last id, or the last sort value when ordered by another column
+KEYSET_AFTER_ID = "keyset_after_id"  # the cursor's id, when ordered by another column
+
+
+@dataclass(frozen=True)
+class KeysetStatements:
+    """A query (its total) and its first page and the pages after a cursor, in keyset order."""
+
+    query: Select[Any]
+    first: Select[Any]
+    after: Select[Any]
+    sort_key: str | None  # the sort column's key in a row; None: ordered by id alone
+
+
+def keyset_statements(
+    query: Select[Any], id_column: Any, *, sort_column: Any = None, descending: bool = True
+) -> KeysetStatements:
+    """`query`'s keyset pages ordered by `id_column` (or by `sort_column`, the id breaking ties),
+    the cursor and page size bound at execution (`keyset_rows`). The query selects columns whose
+    keys include the id column's (and the sort column's)."""
+    limit = bindparam(KEYSET_LIMIT, type_=Integer)
+    if sort_column is None:
+        last = bindparam(KEYSET_AFTER, type_=id_column.type)
+        after = id_column < last if descending else id_column > last
+        order = [id_column.desc() if descending else id_column.asc()]
+    else:
+        value = bindparam(KEYSET_AFTER, type_=sort_column.type)
+        last = bindparam(KEYSET_AFTER_ID, type_=id_column.type)
+        beyond = sort_column < value if descending else sort_column > value
+        tie = id_column < last if descending else id_column > last
+        after = or_(beyond, and_(sort_column == value, tie))
+        order = [sort_column.desc(), id_column.desc()] if descending else [sort_column.asc(), id_column.asc()]
+    return KeysetStatements(
+        query,
+        query.order_by(*order).limit(limit),
+        query.where(after).order_by(*order).limit(limit),
+        None if sort_column is None else sort_column.key,
+    )
+
+
+async def keyset_rows(
+    session: Reads, statements: KeysetStatements, params: Mapping[str, Any], requested_size: int, token: str
+) -> Page[Row[Any]]:
+    """One page of rows of `statements` executed with `params` (the query's own bind values);
+    `token` is a cursor this list returned (the same as keyset_page's and sorted_keyset_page's)."""
+    size = page_size(requested_size)
+    await count_if_asked(session, statements.query, params)
+    bound = {**params, KEYSET_LIMIT: size + 1}
+    if token and statements.sort_key is None:
+        bound[KEYSET_AFTER] = token
+    elif token:
+        bound[KEYSET_AFTER], bound[KEYSET_AFTER_ID] = _decode_cursor(token)
+    rows = list((await session.execute(statements.after if token else statements.first, bound)).all())
+    if len(rows) <= size:
+        return Page(rows, "")
+    del rows[size:]
+    last = rows[-1]
+    if statements.sort_key is None:
+        return Page(rows, str(last.id))
+    return Page(rows, _encode_cursor(last._mapping[statements.sort_key], str(last.id)))

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Any
 
+from sqlalchemy import case, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.activities_events_pb2 import ActivitiesFollowUpLogged
@@ -18,6 +21,7 @@ from salesgrid.events.v1.contracts_events_pb2 import (
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid.events.v1.pipeline_events_pb2 import PipelineOpportunityState
 from salesgrid_common.customer_merges import survivor_of
+from salesgrid_common.db import conflict_insert
 from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.events.versions import claim_newer
 from salesgrid_common.protos import from_timestamp
@@ -40,11 +44,41 @@ async def _facts(session: AsyncSession, customer_id: str, rep_id: str) -> models
     return row
 
 
+@lru_cache(maxsize=4)
+def _follow_up_statement(dialect: str) -> Any:
+    """One follow-up counted on its (customer, rep) row, created if missing: built once, bound at
+    execution. The earliest and latest times as _earliest/_latest keep them (NULL: none yet)."""
+    table = models.RepActivity.__table__
+    statement = conflict_insert(dialect)(table)
+    new, first, last = statement.excluded, table.c.first_follow_up_at, table.c.last_follow_up_at
+    return statement.on_conflict_do_update(
+        index_elements=["customer_id", "rep_id"],
+        set_={
+            "follow_up_count": table.c.follow_up_count + 1,
+            "first_follow_up_at": case(
+                (or_(first.is_(None), new.first_follow_up_at < first), new.first_follow_up_at), else_=first
+            ),
+            "last_follow_up_at": case(
+                (or_(last.is_(None), new.last_follow_up_at > last), new.last_follow_up_at), else_=last
+            ),
+        },
+    )
+
+
 async def record_follow_up(session: AsyncSession, customer_id: str, rep_id: str, at: datetime) -> None:
-    row = await _facts(session, customer_id, rep_id)
-    row.follow_up_count = (row.follow_up_count or 0) + 1
-    row.first_follow_up_at = _earliest(row.first_follow_up_at, at)
-    row.last_follow_up_at = _latest(row.last_follow_up_at, at)
+    # One statement, not a load and a unit-of-work flush: this runs for every follow-up logged.
+    # Its subscription's transactions load no ORM copy of these rows (this is its only handler),
+    # so none goes stale; the opportunity handlers' ORM updates set only their own columns.
+    await session.execute(
+        _follow_up_statement(session.get_bind().dialect.name),
+        {
+            "customer_id": customer_id,
+            "rep_id": rep_id,
+            "follow_up_count": 1,
+            "first_follow_up_at": at,
+            "last_follow_up_at": at,
+        },
+    )
 
 
 async def record_opportunity(session: AsyncSession, customer_id: str, rep_id: str, at: datetime) -> None:

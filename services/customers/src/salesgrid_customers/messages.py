@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 
 from salesgrid.customers.v1 import customers_pb2 as pb
 from salesgrid_common.custom_fields.structs import struct_of
-from salesgrid_common.protos import to_timestamp
+from salesgrid_common.protos import set_timestamp, to_timestamp
 from salesgrid_customers.domain import imports
 from salesgrid_customers.domain.customer import Contact, Customer
 from salesgrid_customers.domain.dedup import OwnerInfo
@@ -15,34 +15,57 @@ from salesgrid_customers.domain.ownership import Arbitration
 
 
 def customer_pb(customer: Customer) -> pb.Customer:
-    address = None
+    return write_customer(pb.Customer(), customer)
+
+
+def customers_pb(customers: Iterable[Customer], next_cursor: str) -> pb.ListCustomersResponse:
+    """A page of customers, each written into the reply's own message (no copy of each)."""
+    reply = pb.ListCustomersResponse(next_cursor=next_cursor)
+    add = reply.customers.add
+    for customer in customers:
+        write_customer(add(), customer)
+    return reply
+
+
+def write_customer(message: pb.Customer, customer: Customer) -> pb.Customer:
+    """The customer written into an empty message: only the fields with a value (an empty string
+    is proto3's unset), the timestamps into the message's own (a page writes many per request)."""
+    message.id = customer.id
+    message.legal_name = customer.legal_name
+    message.tier = customer.tier.value
+    message.tags.extend(customer.tags)
+    message.org_path = customer.org_path
+    message.version = customer.version
+    message.created_by = customer.created_by
+    if customer.credit_code:
+        message.credit_code = customer.credit_code
+    if customer.industry:
+        message.industry = customer.industry
     if customer.address:
         point = customer.address.point
-        address = pb.CustomerAddress(
-            text=customer.address.text,
-            latitude=point.latitude if point else None,
-            longitude=point.longitude if point else None,
-        )
-    return pb.Customer(
-        id=customer.id,
-        legal_name=customer.legal_name,
-        credit_code=customer.credit_code or "",
-        industry=customer.industry or "",
-        address=address,
-        tier=customer.tier.value,
-        tags=customer.tags,
-        source=customer.source or "",
-        owner_id=customer.owner_id or "",
-        org_path=customer.org_path,
-        version=customer.version,
-        created_at=to_timestamp(customer.created_at),
-        updated_at=to_timestamp(customer.updated_at or customer.created_at),
-        created_by=customer.created_by,
-        partner_channel=customer.partner.channel,
-        partner_tier=customer.partner.tier,
-        partner_contract_id=customer.partner.contract_id,
-        custom_fields=struct_of(customer.custom_fields),
-    )
+        address = message.address
+        address.SetInParent()
+        address.text = customer.address.text
+        if point:
+            address.latitude, address.longitude = point.latitude, point.longitude
+    if customer.source:
+        message.source = customer.source
+    if customer.owner_id:
+        message.owner_id = customer.owner_id
+    set_timestamp(message.created_at, customer.created_at)
+    set_timestamp(message.updated_at, customer.updated_at or customer.created_at)
+    partner = customer.partner
+    if partner.channel:
+        message.partner_channel = partner.channel
+    if partner.tier:
+        message.partner_tier = partner.tier
+    if partner.contract_id:
+        message.partner_contract_id = partner.contract_id
+    if customer.custom_fields:
+        message.custom_fields.update(customer.custom_fields)
+    else:
+        message.custom_fields.SetInParent()  # present and empty, as always
+    return message
 
 
 def contact_pb(contact: Contact) -> pb.Contact:

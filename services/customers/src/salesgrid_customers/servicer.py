@@ -19,7 +19,7 @@ from salesgrid_customers.domain import imports
 from salesgrid_customers.domain.dedup import DuplicateMatch, DuplicateReport
 from salesgrid_customers.domain.pool import PoolPolicy
 from salesgrid_customers.domain.sharing import Share
-from salesgrid_customers.messages import arbitration_pb, contact_pb, customer_pb, import_pb
+from salesgrid_customers.messages import arbitration_pb, contact_pb, customer_pb, customers_pb, import_pb
 from salesgrid_customers.usecases import POLICY_FIELDS, AddressInput, CustomerChanges, CustomersUseCases
 
 Ctx = grpc.aio.ServicerContext
@@ -122,7 +122,7 @@ class CustomersServicer(pb_grpc.CustomersServicer):
             sort=request.sort,
             custom_fields=dict(request.custom_fields),
         )
-        return pb.ListCustomersResponse(customers=[customer_pb(r) for r in rows], next_cursor=cursor)
+        return customers_pb(rows, cursor)
 
     async def CheckDuplicates(self, request: pb.CheckDuplicatesRequest, context: Ctx) -> pb.DuplicateReport:
         report: DuplicateReport = await self.uc.check_duplicates(
@@ -162,7 +162,7 @@ class CustomersServicer(pb_grpc.CustomersServicer):
 
     async def ListPool(self, request: pb.ListPoolRequest, context: Ctx) -> pb.ListCustomersResponse:
         rows, cursor = await self.uc.list_pool(caller(), request.page_size, request.cursor)
-        return pb.ListCustomersResponse(customers=[customer_pb(r) for r in rows], next_cursor=cursor)
+        return customers_pb(rows, cursor)
 
     async def ClaimCustomer(self, request: pb.ClaimCustomerRequest, context: Ctx) -> pb.Customer:
         return customer_pb(await self.uc.claim(caller(), request.id))

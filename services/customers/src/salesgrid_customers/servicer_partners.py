@@ -8,7 +8,7 @@ from salesgrid.customers.v1 import customers_pb2 as cpb
 from salesgrid.customers.v1 import partners_pb2 as pb
 from salesgrid.customers.v1 import partners_pb2_grpc as pb_grpc
 from salesgrid_common.auth.principal import caller
-from salesgrid_customers.messages import customer_pb
+from salesgrid_customers.messages import customer_pb, customers_pb
 from salesgrid_customers.usecases import CustomersUseCases
 
 Ctx = grpc.aio.ServicerContext
@@ -34,4 +34,4 @@ class ChannelPartnersServicer(pb_grpc.ChannelPartnersServicer):
         rows, cursor = await self.uc.list_partners(
             caller(), channel=request.channel, tier=request.tier, page_size=request.page_size, cursor=request.cursor
         )
-        return cpb.ListCustomersResponse(customers=[customer_pb(r) for r in rows], next_cursor=cursor)
+        return customers_pb(rows, cursor)

@@ -142,6 +142,28 @@ def test_stored_keys_cover_every_gram_and_the_core() -> None:
     assert candidate_keys("上海华为技术") <= name_keys("上海华为技术")
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "黑龙江省哈尔滨电机厂有限公司",
+        "内蒙古伊利实业集团股份有限公司",
+        "北京",
+        "中华",
+        "HP Inc.",
+        "3M中国",
+        "上海市ab浦东x发展",
+        "a",
+    ],
+)
+def test_stored_keys_are_every_probe_key_the_name_can_have(name: str) -> None:
+    """The stored keys (made uncached, once per stored name) are exactly what the probe's cached
+    grams of the name and its core give, and the longest leading place is the one dropped."""
+    normalised = normalise_name(name)
+    assert candidate_keys(normalised) <= name_keys(normalised)
+    assert len(candidate_keys(normalised)) == min(MAX_CANDIDATE_KEYS, len(name_keys(normalised)))
+    assert core_name("黑龙江省哈尔滨电机厂") == "哈尔滨电机厂" and core_name("内蒙古伊利实业") == "伊利实业"
+
+
 def test_similar_names_share_keys() -> None:
     pairs = [
         ("华为技术", "深圳华为技术服务"),

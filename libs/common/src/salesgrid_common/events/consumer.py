@@ -38,10 +38,11 @@ from salesgrid_common.events.bus import ensure_aggregate_stream
 from salesgrid_common.events.dead_letters import count_pending
 from salesgrid_common.events.exactly_once import apply_once, inbox_row, trace_carrier
 from salesgrid_common.events.fresh_batches import FreshBatches
+from salesgrid_common.events.pull import fetch
 from salesgrid_common.events.redelivery import RedeliveredEvents
 from salesgrid_common.events.subscriptions import Handler, Subscription, Topology
 from salesgrid_common.metrics import CONSUMER_LAG, DEAD_LETTERS, DEAD_LETTERS_PENDING, PROJECTION_LAG
-from salesgrid_common.tracing import tracer
+from salesgrid_common.tracing import exporting, tracer
 from salesgrid_common.protos import from_timestamp
 
 log = logging.getLogger(__name__)
@@ -133,7 +134,7 @@ class EventConsumer(FreshBatches, RedeliveredEvents):
                 refreshed = now
                 await self._refresh_pending()
             try:
-                messages = await psub.fetch(self.batch, timeout=1.0)
+                messages = await fetch(psub, self.batch, timeout=1.0)
             except (TimeoutError, NatsTimeout):
                 continue  # nothing pending
             except asyncio.CancelledError:
@@ -143,7 +144,10 @@ class EventConsumer(FreshBatches, RedeliveredEvents):
                 await asyncio.sleep(1.0)
                 continue
             waiting = list(messages)
-            heartbeat = asyncio.create_task(self._heartbeat(waiting))
+            # The heartbeat starts only if the batch is still being handled a third of ack_wait
+            # later (a timer, not a task per fetch: most batches are done long before).
+            beating: list[asyncio.Task[None]] = []
+            timer = asyncio.get_running_loop().call_later(self.ack_wait / 3, self._start_heartbeat, waiting, beating)
             try:
                 leftovers = await self._handle_fresh_batch(messages, waiting)
                 for msg in leftovers:
@@ -158,13 +162,19 @@ class EventConsumer(FreshBatches, RedeliveredEvents):
                     waiting.remove(msg)
                     CONSUMER_LAG.labels(self.sub.name).set(msg.metadata.num_pending)
             finally:
-                heartbeat.cancel()
+                timer.cancel()
+                for task in beating:
+                    task.cancel()
             if len(messages) < self.batch and self.linger > 0:
                 await asyncio.sleep(self.linger)
 
     def _span(self, envelope: Envelope) -> Any:
         """The handling span (CONSUMER), current while the handler runs: a child of the relay's
-        publish span (see trace_carrier, attached by the caller)."""
+        publish span (see trace_carrier, attached by the caller). A process that exports no
+        spans makes none: the attached publisher's context stays current, and what the handler
+        records carries it on, as a non-recording span would (its trace id)."""
+        if not exporting():
+            return contextlib.nullcontext()
         return _TRACER.start_as_current_span(
             f"consume {envelope.type}",
             kind=SpanKind.CONSUMER,
@@ -186,17 +196,20 @@ class EventConsumer(FreshBatches, RedeliveredEvents):
     async def _ack(self, msg: Any) -> None:
         await msg.ack()
 
+    def _start_heartbeat(self, waiting: list[Any], beating: list[asyncio.Task[None]]) -> None:
+        beating.append(asyncio.ensure_future(self._heartbeat(waiting)))
+
     async def _heartbeat(self, waiting: list[Any]) -> None:
-        """Tell JetStream every message of the batch still waiting is in progress, a few times per
-        ack_wait, so only a dead process's messages come back after ack_wait."""
+        """Tell JetStream every message of the batch still waiting is in progress, now and a few
+        times per ack_wait, so only a dead process's messages come back after ack_wait."""
         started = asyncio.get_running_loop().time()
         while asyncio.get_running_loop().time() - started < MAX_HEARTBEAT_SECONDS:
-            await asyncio.sleep(self.ack_wait / 3)
             for msg in list(waiting):
                 try:
                     await msg.in_progress()
                 except Exception:
                     return
+            await asyncio.sleep(self.ack_wait / 3)
 
     async def _refresh_pending(self) -> None:
         try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid_common.clock import Clock, utc_now
@@ -40,17 +40,22 @@ async def apply_once(
     return True
 
 
-# Built once (the values are bound at execution, so SQLAlchemy's compiled-statement cache is hit
-# without computing a key from them on every event).
-_SEEN = select(inbox.c.event_id).where(
-    inbox.c.consumer == bindparam("consumer"), inbox.c.event_id.in_(bindparam("event_ids", expanding=True))
-)
-_MARK_APPLIED = insert(inbox)
-
-
+# Built once per dialect (the values are bound at execution, so SQLAlchemy's compiled-statement
+# cache is hit without computing a key from them on every event).
 @lru_cache(maxsize=4)
 def _claim(dialect: str) -> Any:
     return conflict_insert(dialect)(inbox).on_conflict_do_nothing().returning(inbox.c.event_id)
+
+
+async def claim_many(session: AsyncSession, rows: list[dict[str, Any]]) -> set[str]:
+    """Insert the inbox rows (distinct event ids) in one statement; the ids that were not there
+    already, i.e. the events to apply now. The claim is part of the caller's transaction: if the
+    handlers fail, it rolls back with them. On PostgreSQL a replica's uncommitted claim of the same
+    event is waited for (then counts as applied, or is claimed here if it rolled back)."""
+    if not rows:
+        return set()
+    result = await session.execute(_claim(session.get_bind().dialect.name), rows)
+    return set(result.scalars())
 
 
 def inbox_row(consumer: str, envelope: Envelope, clock: Clock) -> dict[str, Any]:

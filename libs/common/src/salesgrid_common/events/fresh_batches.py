@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid_common.events.batches import BatchHandler, runs
 from salesgrid_common.events.envelope import parse_envelope, payload_of
-from salesgrid_common.events.exactly_once import _MARK_APPLIED, _SEEN, inbox_row, trace_carrier
+from salesgrid_common.events.exactly_once import claim_many, inbox_row, trace_carrier
 from salesgrid_common.events.packs import Packed, chunks, unpack_message
 from salesgrid_common.events.subscriptions import Handler
 from salesgrid_common.metrics import CONSUMER_LAG, EVENTS_CONSUMED, PROJECTION_LAG
@@ -53,10 +53,10 @@ class FreshBatches:
         ones -- or, from the first transaction that failed on, every message not yet acked.
 
         One transaction per batch instead of per event is what makes a busy consumer cheap: one
-        BEGIN/COMMIT, one inbox probe and one inbox insert for all of them, no savepoints; runs
-        of consecutive events whose handler has a batch form (`Subscription.on_batch`) go to it
-        in one call each, in the order fetched (events.batches), a pack's events as if each had
-        come alone. A handler that raises rolls the whole transaction back, and every event of
+        BEGIN/COMMIT and one inbox statement (the claim, exactly_once.claim_many) for all of
+        them, no savepoints; runs of consecutive events whose handler has a batch form
+        (`Subscription.on_batch`) go to it in one call each, in the order fetched
+        (events.batches), a pack's events as if each had come alone. A handler that raises rolls the whole transaction back, and every event of
         it is then handled alone, where failures are counted and retried as before; a process
         that dies inside it commits nothing, so the batch comes back as redeliveries and takes
         the same path, where a poison event is counted and isolated."""
@@ -100,14 +100,18 @@ class FreshBatches:
         try:
             async with self.sessions() as session, session.begin():
                 fresh = [item for _, events in chunk for item in events]
-                event_ids = [envelope.event_id for _, envelope, _, _ in fresh]
-                seen = set(await session.scalars(_SEEN, {"consumer": self.sub.name, "event_ids": event_ids}))
+                first: dict[str, Envelope] = {}  # per event id, its first delivery in the chunk
+                for _, envelope, _, _ in fresh:
+                    first.setdefault(envelope.event_id, envelope)
+                # The inbox rows first, in one statement: what comes back was not applied before
+                # (in the transaction: rolled back with the handlers if one fails).
+                rows = [inbox_row(self.sub.name, envelope, self.clock) for envelope in first.values()]
+                claimed = await claim_many(session, rows)
                 todo: list[tuple[Packed, Envelope, Any, Handler]] = []
                 for event, envelope, payload_type, handler in fresh:
-                    if envelope.event_id in seen:
+                    if envelope.event_id not in claimed or first[envelope.event_id] is not envelope:
                         outcomes.append((envelope, "duplicate"))
                         continue
-                    seen.add(envelope.event_id)
                     todo.append((event, envelope, payload_of(envelope, payload_type), handler))
                     outcomes.append((envelope, "applied"))
                 for batch_handler, run in runs(todo, lambda item: self.sub.batch_route(item[1].type)):
@@ -121,9 +125,6 @@ class FreshBatches:
                                 await handler(session, envelope, payload)
                         finally:
                             otel_context.detach(token)
-                applied = [inbox_row(self.sub.name, envelope, self.clock) for _, envelope, _, _ in todo]
-                if applied:
-                    await session.execute(_MARK_APPLIED, applied)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - a handler failed or the database is down: one by one

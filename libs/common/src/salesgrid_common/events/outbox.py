@@ -4,6 +4,7 @@ that transaction commits (so publication is prompt without polling hard)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,7 @@ from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid_common.events.envelope import EventMeta, build_envelope, subject_for
 from salesgrid_common.events.tables import aggregate_versions, outbox
 from salesgrid_common.events.versions import next_aggregate_version
-from salesgrid_common.tracing import tracer
+from salesgrid_common.tracing import exporting, tracer
 
 _TRACER = tracer(__name__)
 
@@ -64,10 +65,15 @@ class Outbox:
         """Add an event to the session's current transaction; returns the event id. The event
         carries the aggregate's next version (see events.versions)."""
         version = await next_aggregate_version(session, meta.aggregate_id) if meta.aggregate_id else 0
-        # The envelope carries this span's context: the relay's publish span is its child.
-        with _TRACER.start_as_current_span(
-            f"outbox record {event_type}",
-            attributes={"messaging.destination.name": event_type, "salesgrid.aggregate_id": meta.aggregate_id},
+        # The envelope carries this span's context: the relay's publish span is its child. A
+        # process that exports no spans makes none: the caller's context travels on.
+        with (
+            _TRACER.start_as_current_span(
+                f"outbox record {event_type}",
+                attributes={"messaging.destination.name": event_type, "salesgrid.aggregate_id": meta.aggregate_id},
+            )
+            if exporting()
+            else contextlib.nullcontext()
         ):
             envelope = build_envelope(event_type, self.producer, payload, meta, occurred_at, version)
             await session.execute(_INSERT, self._row(envelope, occurred_at))  # built once, bound here

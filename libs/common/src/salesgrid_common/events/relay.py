@@ -3,7 +3,13 @@ JetStream acknowledged them. A lone row is one message with Nats-Msg-Id = event 
 rows of one subject that are waiting together go as one pack (events.packs) whose Nats-Msg-Id
 derives from their event ids. It starts with whatever a crashed process left behind; a row
 published but not marked is published again and JetStream's duplicate window (the same pack) or
-the consumers' inbox (rows packed differently) absorbs it."""
+the consumers' inbox (rows packed differently) absorbs it.
+
+On SQLite the running relay marks what JetStream acknowledged in the transaction that reads the
+next batch (at its next wake-up: the next commit, at the latest one poll interval later, or when
+it stops): one transaction per batch instead of two. Until then those rows still read as
+unpublished, and a crash publishes them again: the crash between publish and mark the relay
+always allowed for."""
 
 from __future__ import annotations
 
@@ -85,6 +91,7 @@ class OutboxRelay:
         # Several replicas share one outbox on PostgreSQL: lock rows so each is sent by one.
         self._lock_rows = not is_sqlite(database_url)
         self._last_housekeeping = float("-inf")
+        self._unmarked: list[str] = []  # acknowledged, marked with the next read (SQLite, run())
 
     async def run(self) -> None:
         self.signal.bind()
@@ -92,11 +99,12 @@ class OutboxRelay:
         failures = 0
         while True:
             try:
-                sent = await self.publish_pending()
+                sent = await self.publish_pending(defer_marks=True)
                 failures = 0
                 if sent < self.batch_size:
                     await self.signal.wait(self.poll_interval)
             except asyncio.CancelledError:
+                await self._mark_unmarked_on_stop()
                 raise
             except Exception as exc:
                 failures += 1
@@ -105,7 +113,7 @@ class OutboxRelay:
                 log.warning("outbox publish failed, retrying", extra={"error": str(exc), "retry_in": delay})
                 await asyncio.sleep(delay)
 
-    async def publish_pending(self) -> int:
+    async def publish_pending(self, *, defer_marks: bool = False) -> int:
         """Publish one batch; returns how many rows were acknowledged. The batch's publishes are
         in flight together (in outbox order on one connection, so JetStream stores them in that
         order) and the acknowledged rows are marked in one UPDATE. On a failure only the rows
@@ -116,20 +124,27 @@ class OutboxRelay:
         On PostgreSQL the rows stay locked (SKIP LOCKED) while in flight, so each replica sends its
         own. On SQLite (one process per database) the rows are read, published, then marked in a
         short transaction: holding the database's single write lock while JetStream acknowledges
-        would stall every writer of the service (past busy_timeout when a NATS node is down)."""
+        would stall every writer of the service (past busy_timeout when a NATS node is down).
+        With `defer_marks` (run(), SQLite) the rows acknowledged are marked by the next call, in
+        the transaction that reads, unless a publish failed (see the module text)."""
         failure: BaseException | None = None
         query = _unpublished(self.batch_size)
-        async with self.sessions() as session:
-            if self._lock_rows:
+        if self._lock_rows:
+            async with self.sessions() as session:
                 rows = (await session.execute(query.with_for_update(skip_locked=True))).all()
                 acknowledged, failure = await self._publish_batch(rows)
                 await self._mark(session, rows, acknowledged, failure)
                 await session.commit()
-            else:
+        else:
+            async with self.sessions() as session, session.begin():
+                if self._unmarked:  # before the read: those rows are not read again
+                    await session.execute(_MARK_PUBLISHED, {"ids": self._unmarked, "published_at": self.clock()})
                 rows = (await session.execute(query)).all()
-        if not self._lock_rows:
+            self._unmarked = []
             acknowledged, failure = await self._publish_batch(rows)
-            if acknowledged or failure is not None:
+            if defer_marks and failure is None:
+                self._unmarked = acknowledged
+            elif acknowledged or failure is not None:
                 async with self.sessions() as session, session.begin():
                     await self._mark(session, rows, acknowledged, failure)
         now = asyncio.get_running_loop().time()
@@ -162,6 +177,16 @@ class OutboxRelay:
                 EVENTS_PUBLISHED.labels(row.subject).inc()
                 count_published(envelope)
         return acknowledged, None
+
+    async def _mark_unmarked_on_stop(self) -> None:
+        """Mark what the last batch left to the next read, so a graceful stop does not publish it
+        again after a restart; bounded and best effort (failing, it is the crash case)."""
+        if not self._unmarked:
+            return
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(2.0), self.sessions() as session, session.begin():
+                await session.execute(_MARK_PUBLISHED, {"ids": self._unmarked, "published_at": self.clock()})
+            self._unmarked = []
 
     async def _mark(self, session: Any, rows: Any, acknowledged: list[str], failure: BaseException | None) -> None:
         if failure is not None:
@@ -219,4 +244,4 @@ class OutboxRelay:
             backlog = await session.scalar(
                 select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
             )
-        OUTBOX_BACKLOG.labels(self.service).set(backlog or 0)
+        OUTBOX_BACKLOG.labels(self.service).set(max(0, (backlog or 0) - len(self._unmarked)))

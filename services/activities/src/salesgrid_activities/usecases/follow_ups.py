@@ -36,8 +36,11 @@ class FollowUpsMixin(ActivitiesUseCasesBase):
         now = self.clock()
         next_on = parse_date(next_follow_up_on, "next_follow_up_on")
         async with self.sessions() as session, session.begin():
-            # The local date matters only for next_follow_up_on; a user not yet replicated counts as UTC.
-            zone = await self._my_zone(session, principal) or localtime.UTC_CALENDAR.tz
+            # The local date matters only for next_follow_up_on (one query saved on most writes);
+            # a user not yet replicated counts as UTC.
+            zone = localtime.UTC_CALENDAR.tz
+            if next_on is not None:
+                zone = await self._my_zone(session, principal) or zone
             customer_id = await survivor_of(session, customer_id)  # a merged customer's id: its survivor
             checked = follow_ups.validate_follow_up(
                 kind=kind,
@@ -52,7 +55,7 @@ class FollowUpsMixin(ActivitiesUseCasesBase):
                 now=now,
             )
             follow_up = checked.logged(id=new_id(), owner_id=principal.subject_id, org_path=principal.org_path, now=now)
-            follow_up_store.insert_follow_up(session, follow_up)
+            await follow_up_store.insert_follow_up(session, follow_up)
             await self._emit(
                 session,
                 "follow_up.logged",

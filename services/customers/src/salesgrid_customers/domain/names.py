@@ -126,18 +126,23 @@ def normalise_name(name: str) -> str:
     return "".join(_strip_legal_suffixes(tokens))
 
 
-@lru_cache(maxsize=4096)  # the probe's name is compared with every candidate
-def core_name(normalised: str) -> str:
+_PLACE_LENGTHS = tuple(sorted({len(place) for place in _CJK_PLACES}, reverse=True))  # longest first
+
+
+def _core_name(normalised: str) -> str:
     """The normalised name without a leading province/city (上海浦东发展银行 -> 浦东发展银行)."""
-    for place in _CJK_PLACES_LONGEST_FIRST:
-        if normalised.startswith(place):
-            rest = normalised[len(place) :]
+    for length in _PLACE_LENGTHS:  # the longest place the name starts with (黑龙江 before a shorter one)
+        if normalised[:length] in _CJK_PLACES:
+            rest = normalised[length:]
             for suffix in _PLACE_SUFFIXES:
                 if rest.startswith(suffix):
                     rest = rest[len(suffix) :]
                     break
             return rest
     return normalised
+
+
+core_name = lru_cache(maxsize=4096)(_core_name)  # the probe's name is compared with every candidate
 
 
 _RUNS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[^\u3400-\u9fff\uf900-\ufaff]+")
@@ -154,30 +159,48 @@ def run_grams(run: str) -> list[str]:
     return [run[i : i + size] for i in range(len(run) - size + 1)]
 
 
-@lru_cache(maxsize=4096)
-def name_grams(normalised: str) -> frozenset[str]:
+def _grams(normalised: str) -> frozenset[str]:
     """Bigrams over runs of Chinese characters, trigrams over runs of Latin letters/digits.
 
     Chinese words are mostly two characters, so bigrams carry meaning; Latin bigrams are too
     common ('in', 'er') to be selective in an index, trigrams are not.
     """
-    # A run shorter than a gram (the 'hp' of HP Inc.) is a gram of its own.
-    return frozenset(gram for run in name_runs(normalised) for gram in run_grams(run) or (run,))
+    grams: set[str] = set()
+    for run in _RUNS.findall(normalised):
+        size = 2 if _is_cjk(run[0]) else 3
+        if len(run) < size:
+            grams.add(run)  # a run shorter than a gram (the 'hp' of HP Inc.) is a gram of its own
+        else:
+            grams.update([run[i : i + size] for i in range(len(run) - size + 1)])
+    return frozenset(grams)
+
+
+# Cached: the probe's name is compared with every candidate (a stored name's keys are made once:
+# name_keys does not go through the caches).
+name_grams = lru_cache(maxsize=4096)(_grams)
 
 
 def _stable_hash(text: str) -> bytes:
     return hashlib.blake2b(text.encode(), digest_size=8).digest()
 
 
+GRAM_KEY_PREFIX = "s:"
+
+
 def gram_key(gram: str) -> str:
     """The index key of a name gram; the name search looks grams up under the same keys."""
-    return f"s:{gram}"
+    return GRAM_KEY_PREFIX + gram
 
 
 def name_keys(normalised: str) -> set[str]:
     """Every gram key of a name and of its core (the name without a leading place): what is
-    stored per customer, so any probe sharing a gram with it finds it."""
-    return {gram_key(g) for g in _name_and_core_grams(normalised)}
+    stored per customer, so any probe sharing a gram with it finds it. Made once per stored name
+    (an import makes thousands): no cache is filled with them."""
+    grams = _grams(normalised)
+    core = _core_name(normalised)
+    if core != normalised:
+        grams |= _grams(core)
+    return {GRAM_KEY_PREFIX + gram for gram in grams}  # gram_key
 
 
 def candidate_keys(normalised: str) -> set[str]:

@@ -1,5 +1,7 @@
 """Pages of customers: the filtered, scoped and keyset-paged lists (customers, partners, the
-pool) and the name search behind them, mapped to domain customers here."""
+pool) and the name search behind them, mapped to domain customers here. The common pages run
+statements built once per shape (scope, order, which simple filters) with every value bound at
+execution; a name search, a tag, a unit or a custom-field filter builds its statement per call."""
 
 from __future__ import annotations
 
@@ -7,29 +9,38 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, String, and_, bindparam, cast, select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy import ColumnElement, Select, String, and_, bindparam, cast, select
 
 from salesgrid_common.auth.principal import Principal
-from salesgrid_common.auth.scope_filters import scope_filter
+from salesgrid_common.auth.scope_filters import ScopeShape, scope_clause, scope_params, scope_shape
 from salesgrid_common.custom_fields.records import filter_clauses
-from salesgrid_common.paging import keyset_page, sorted_keyset_page
+from salesgrid_common.db import Reads
+from salesgrid_common.paging import KeysetStatements, Page, keyset_rows, keyset_statements
 from salesgrid_customers import models
 from salesgrid_customers.domain.customer import Customer, Tier
 from salesgrid_customers.domain.search import MatchMode, NameQuery
-from salesgrid_customers.stores.customers import CUSTOMER_FIELDS, customers_from_rows
-from salesgrid_customers.stores.shares import shared_with
+from salesgrid_customers.stores.customers import CUSTOMER_COLUMNS, CUSTOMER_FIELDS, CUSTOMERS, customer_from_record
+from salesgrid_customers.stores.shares import shared_with_caller
 
-Row = models.Customer
+_c = CUSTOMERS.c
+_NAME_KEYS = models.CustomerNameKey.__table__
 
 # List orders: column, descending. "newest" (the default) pages on the time-ordered id alone.
 LIST_ORDERS: dict[str, tuple[Any, bool]] = {
-    "newest": (Row.id, True),
-    "name": (Row.normalised_name, False),
-    "recently_updated": (Row.updated_at, True),
+    "newest": (_c.id, True),
+    "name": (_c.normalised_name, False),
+    "recently_updated": (_c.updated_at, True),
+}
+
+# The filters a page's statement binds (its shape names which are given), by parameter name.
+_BOUND_FILTERS: dict[str, ColumnElement[bool]] = {
+    "filter_owner_id": _c.owner_id == bindparam("filter_owner_id"),
+    "filter_tier": _c.tier == bindparam("filter_tier"),
+    "filter_industry": _c.industry == bindparam("filter_industry"),
+    "filter_updated_since": _c.updated_at >= bindparam("filter_updated_since"),
 }
 
 
@@ -46,15 +57,43 @@ class CustomerFilter:
     updated_since: datetime | None = None
     custom_fields: Mapping[str, str] | None = None
 
+    def bound(self) -> dict[str, Any]:
+        """The values of the given filters of _BOUND_FILTERS, by parameter name."""
+        values = {
+            "filter_owner_id": self.owner_id,
+            "filter_tier": self.tier.value if self.tier is not None else None,
+            "filter_industry": self.industry,
+            "filter_updated_since": self.updated_since,
+        }
+        return {name: value for name, value in values.items() if value}
 
-def _in_scope(principal: Principal) -> Select[tuple[Row]]:
-    return select(Row).where(
-        Row.active, scope_filter(principal, "customers:read", Row.owner_id, Row.org_path, shared_with(principal))
+
+@lru_cache(maxsize=64)  # scope shapes: a handful
+def _in_scope(shape: ScopeShape) -> Select[Any]:
+    """The active customers a scope shape shows; executed with the caller's scope_params."""
+    return select(*CUSTOMER_COLUMNS).where(
+        _c.active, scope_clause(shape, _c.owner_id, _c.org_path, shared_with_caller(_c.id))
     )
 
 
+def _filtered(shape: ScopeShape, filters: tuple[str, ...]) -> Select[Any]:
+    return _in_scope(shape).where(*(_BOUND_FILTERS[name] for name in filters))
+
+
+def _ordered(query: Select[Any], sort: str) -> KeysetStatements:
+    column, descending = LIST_ORDERS[sort or "newest"]
+    if column is _c.id:
+        return keyset_statements(query, _c.id, descending=descending)
+    return keyset_statements(query, _c.id, sort_column=column, descending=descending)
+
+
+@lru_cache(maxsize=512)  # scope shapes x 3 orders x 16 combinations of bound filters, at most
+def _listing(shape: ScopeShape, filters: tuple[str, ...], sort: str) -> KeysetStatements:
+    return _ordered(_filtered(shape, filters), sort)
+
+
 async def customers_page(
-    session: AsyncSession,
+    session: Reads,
     principal: Principal,
     where: CustomerFilter,
     *,
@@ -64,34 +103,38 @@ async def customers_page(
     search_candidates: int,
 ) -> tuple[list[Customer], str]:
     """A page of the active customers the caller's scope shows, in the `sort` order of LIST_ORDERS."""
-    stmt = _in_scope(principal)
-    if where.owner_id:
-        stmt = stmt.where(Row.owner_id == where.owner_id)
-    if where.tier is not None:
-        stmt = stmt.where(Row.tier == where.tier.value)
+    shape = scope_shape(principal, "customers:read")
+    bound = where.bound()
+    filters = tuple(bound)
+    clauses = [
+        *await filter_clauses(session, CUSTOMER_FIELDS, _c.id, where.custom_fields or {}),
+        *_unbound_clauses(where),
+    ]
+    if clauses or where.name_query is not None:  # built for this call
+        query = _filtered(shape, filters).where(*clauses)
+        if where.name_query is not None:
+            query = await _name_search(session, query, where.name_query, search_candidates)
+        statements = _ordered(query, sort)
+    else:
+        statements = _listing(shape, filters, sort)
+    return _customers(await keyset_rows(session, statements, {**scope_params(principal), **bound}, page_size, cursor))
+
+
+def _unbound_clauses(where: CustomerFilter) -> list[ColumnElement[bool]]:
+    clauses = []
     if where.tag:
         # Tags are stored normalised as a JSON array; the JSON-encoded tag is a portable needle.
-        stmt = stmt.where(cast(Row.tags, String).contains(json.dumps(where.tag), autoescape=True))
-    if where.industry:
-        stmt = stmt.where(Row.industry == where.industry)
+        clauses.append(cast(_c.tags, String).contains(json.dumps(where.tag), autoescape=True))
     if where.unit_id:
-        stmt = stmt.where(Row.org_path.contains(f"/{where.unit_id}/", autoescape=True))
-    if where.updated_since is not None:
-        stmt = stmt.where(Row.updated_at >= where.updated_since)
-    stmt = stmt.where(*await filter_clauses(session, CUSTOMER_FIELDS, Row.id, where.custom_fields or {}))
-    if where.name_query is not None:
-        stmt = await _name_search(session, stmt, where.name_query, search_candidates)
-    if sort in ("", "newest"):
-        found = await keyset_page(session, stmt, Row.id, page_size, cursor)
-    else:
-        column, descending = LIST_ORDERS[sort]
-        found = await sorted_keyset_page(session, stmt, column, Row.id, page_size, cursor, descending=descending)
-    return customers_from_rows(found.items), found.next_token
+        clauses.append(_c.org_path.contains(f"/{where.unit_id}/", autoescape=True))
+    return clauses
 
 
-async def _name_search(
-    session: AsyncSession, stmt: Select[Any], name_query: NameQuery, search_candidates: int
-) -> Select[Any]:
+def _customers(page: Page[Any]) -> tuple[list[Customer], str]:
+    return [customer_from_record(record) for record in page.items], page.next_token
+
+
+async def _name_search(session: Reads, stmt: Select[Any], name_query: NameQuery, search_candidates: int) -> Select[Any]:
     """Names carrying every key of the query, confirmed by a text test. First the key index
     alone: the newest `search_candidates` customers holding all the keys (index-only joins,
     no customer rows read). Fewer than that is the complete set, and the page is read by
@@ -101,39 +144,46 @@ async def _name_search(
     # Keys as literals: PostgreSQL then plans with each key's own frequency; a generic plan
     # for parameters merged common posting lists about eight times slower.
     keys = [bindparam(None, key, type_=String, literal_execute=True) for key in name_query.keys]
-    postings = [aliased(models.CustomerNameKey) for _ in keys]
+    postings = [_NAME_KEYS.alias() for _ in keys]
     first = postings[0]
-    candidates = select(first.customer_id).where(first.key == keys[0])
+    candidates = select(first.c.customer_id).where(first.c.key == keys[0])
     for keyed, key in zip(postings[1:], keys[1:], strict=True):
-        candidates = candidates.join(keyed, and_(keyed.customer_id == first.customer_id, keyed.key == key))
-    ids = (await session.scalars(candidates.order_by(first.customer_id.desc()).limit(search_candidates))).all()
-    column = Row.normalised_name
+        candidates = candidates.join(keyed, and_(keyed.c.customer_id == first.c.customer_id, keyed.c.key == key))
+    ids = (await session.scalars(candidates.order_by(first.c.customer_id.desc()).limit(search_candidates))).all()
+    column = _c.normalised_name
     confirm = (
         column.contains(name_query.text, autoescape=True)
         if name_query.mode is MatchMode.CONTAINS
         else column.startswith(name_query.text, autoescape=True)
     )
     if len(ids) < search_candidates:
-        return stmt.where(Row.id.in_(ids), confirm)
-    keyed = models.CustomerNameKey
-    return stmt.join(keyed, and_(keyed.customer_id == Row.id, keyed.key == keys[0])).where(confirm)
+        return stmt.where(_c.id.in_(ids), confirm)
+    keyed = _NAME_KEYS
+    return stmt.join(keyed, and_(keyed.c.customer_id == _c.id, keyed.c.key == keys[0])).where(confirm)
+
+
+@lru_cache(maxsize=256)  # scope shapes x whether a channel, a tier is given
+def _partners(shape: ScopeShape, channel: bool, tier: bool) -> KeysetStatements:
+    query = _in_scope(shape).where(_c.partner_channel != "")
+    if channel:
+        query = query.where(_c.partner_channel == bindparam("partner_channel"))
+    if tier:
+        query = query.where(_c.partner_tier == bindparam("partner_tier"))
+    return keyset_statements(query, _c.id)
 
 
 async def partners_page(
-    session: AsyncSession, principal: Principal, *, channel: str, tier: str, page_size: int, cursor: str
+    session: Reads, principal: Principal, *, channel: str, tier: str, page_size: int, cursor: str
 ) -> tuple[list[Customer], str]:
     """Partners in the caller's customer scope (of the channel and tier, when given), newest first."""
-    stmt = _in_scope(principal).where(Row.partner_channel != "")
-    if channel:
-        stmt = stmt.where(Row.partner_channel == channel)
-    if tier:
-        stmt = stmt.where(Row.partner_tier == tier)
-    found = await keyset_page(session, stmt, Row.id, page_size, cursor)
-    return customers_from_rows(found.items), found.next_token
+    statements = _partners(scope_shape(principal, "customers:read"), bool(channel), bool(tier))
+    params = {**scope_params(principal), "partner_channel": channel, "partner_tier": tier}
+    return _customers(await keyset_rows(session, statements, params, page_size, cursor))
 
 
-async def pool_page(session: AsyncSession, page_size: int, cursor: str) -> tuple[list[Customer], str]:
+_POOL = keyset_statements(select(*CUSTOMER_COLUMNS).where(_c.active, _c.owner_id.is_(None)), _c.id)
+
+
+async def pool_page(session: Reads, page_size: int, cursor: str) -> tuple[list[Customer], str]:
     """The customers in the public pool, newest by id first."""
-    stmt = select(Row).where(Row.active, Row.owner_id.is_(None))
-    found = await keyset_page(session, stmt, Row.id, page_size, cursor)
-    return customers_from_rows(found.items), found.next_token
+    return _customers(await keyset_rows(session, _POOL, {}, page_size, cursor))

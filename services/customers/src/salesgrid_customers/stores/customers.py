@@ -14,7 +14,6 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
-    exists,
     insert,
     select,
     update,
@@ -24,60 +23,105 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common import orgpaths
 from salesgrid_common.auth.principal import Principal
-from salesgrid_common.auth.scope_filters import SCOPE_SUBJECT, ScopeShape, scope_clause, scope_params, scope_shape
+from salesgrid_common.auth.scope_filters import ScopeShape, scope_clause, scope_params, scope_shape
 from salesgrid_common.custom_fields.definitions import FieldDefinition
 from salesgrid_common.custom_fields.records import index_rows
 from salesgrid_common.custom_fields.tables import custom_field_values
 from salesgrid_common.customer_merges import survivor_of
-from salesgrid_common.db import loaded_values
+from salesgrid_common.db import Reads, loaded_values
 from salesgrid_customers import models
 from salesgrid_customers.domain.customer import Address, Contact, Customer, GeoPoint, PartnerProfile, Tier
 from salesgrid_customers.domain.errors import AlreadyExists, Conflict, NotFound, PermissionDenied
+from salesgrid_customers.stores.import_copy import insert_rows
 from salesgrid_customers.stores.name_keys import delete_name_keys, insert_name_keys, write_name_keys
 from salesgrid_customers.domain.sharing import ShareRole
+from salesgrid_customers.stores.shares import shared_with_caller
 
 Row = models.Customer
+CUSTOMERS = models.Customer.__table__
 CUSTOMER_FIELDS = "customers"  # the custom-field entity of customers
 
+_c = CUSTOMERS.c
+_KEYS = (  # every column, in the order customer_from_record unpacks them
+    "id legal_name normalised_name created_at owner_id org_path credit_code industry address_text latitude "
+    "longitude tier tags source version created_by updated_at active previous_owner_id assigned_at released_at "
+    "partner_channel partner_tier partner_contract_id custom_fields"
+).split()
+# The hot reads select these with SQLAlchemy Core (a row is a tuple; loading ORM instances cost
+# more than the query).
+CUSTOMER_COLUMNS = tuple(_c[key] for key in _KEYS)
+_TIERS = {tier.value: tier for tier in Tier}
 
-def customer_from_row(row: Row, contacts: Sequence[Contact] = ()) -> Customer:
-    """The stored customer (trusted: the rules ran when it was written). A page maps fifty of
-    these per request, so this skips what costs and checks nothing here: the ORM's per-attribute
-    descriptors (loaded_values) and the frozen dataclass's per-field __setattr__ (_trusted)."""
-    v = loaded_values(row)
-    latitude, longitude, address_text = v["latitude"], v["longitude"], v["address_text"]
+
+def customer_from_record(record: Sequence[Any], contacts: Sequence[Contact] = ()) -> Customer:
+    """The stored customer from its CUSTOMER_COLUMNS values (trusted: the rules ran when it was
+    written). A page maps many of these per request, so this skips what costs and checks nothing
+    here: the frozen dataclass's per-field __setattr__ (_trusted)."""
+    (
+        id_,
+        legal_name,
+        normalised_name,
+        created_at,
+        owner_id,
+        org_path,
+        credit_code,
+        industry,
+        address_text,
+        latitude,
+        longitude,
+        tier,
+        tags,
+        source,
+        version,
+        created_by,
+        updated_at,
+        active,
+        previous_owner_id,
+        assigned_at,
+        released_at,
+        partner_channel,
+        partner_tier,
+        partner_contract_id,
+        custom_fields,
+    ) = record
     point = GeoPoint(latitude, longitude) if latitude is not None and longitude is not None else None
     return _trusted(
         Customer,
-        id=v["id"],
-        legal_name=v["legal_name"],
-        normalised_name=v["normalised_name"],
-        created_at=v["created_at"],
-        owner_id=v["owner_id"],
-        owner_unit_path=_unit_path(v["org_path"]),
-        credit_code=v["credit_code"],
-        industry=v["industry"],
+        id=id_,
+        legal_name=legal_name,
+        normalised_name=normalised_name,
+        created_at=created_at,
+        owner_id=owner_id,
+        owner_unit_path=_unit_path(org_path),
+        credit_code=credit_code,
+        industry=industry,
         address=Address(address_text, point) if address_text else None,
-        tier=Tier(v["tier"]),
-        tags=tuple(v["tags"]),
-        source=v["source"],
+        tier=_TIERS[tier],
+        tags=tuple(tags),
+        source=source,
         contacts=tuple(contacts),
-        version=v["version"],
-        org_path=v["org_path"],
-        created_by=v["created_by"],
-        updated_at=v["updated_at"],
-        active=v["active"],
-        previous_owner_id=v["previous_owner_id"],
-        assigned_at=v["assigned_at"],
-        released_at=v["released_at"],
+        version=version,
+        org_path=org_path,
+        created_by=created_by,
+        updated_at=updated_at,
+        active=active,
+        previous_owner_id=previous_owner_id,
+        assigned_at=assigned_at,
+        released_at=released_at,
         partner=_trusted(
             PartnerProfile,
-            channel=v["partner_channel"] or "",
-            tier=v["partner_tier"] or "",
-            contract_id=v["partner_contract_id"] or "",
+            channel=partner_channel or "",
+            tier=partner_tier or "",
+            contract_id=partner_contract_id or "",
         ),
-        custom_fields=dict(v["custom_fields"] or {}),
+        custom_fields=dict(custom_fields or {}),
     )
+
+
+def customer_from_row(row: Row, contacts: Sequence[Contact] = ()) -> Customer:
+    """The customer of a loaded ORM row (read from its instance state: loaded_values)."""
+    values = loaded_values(row)
+    return customer_from_record([values[key] for key in _KEYS], contacts)
 
 
 T = TypeVar("T")
@@ -153,7 +197,7 @@ async def insert_customers(
     fields), one statement each for the batch (an import's rows; the unique index on active
     normalised names refuses the batch if one was taken meanwhile)."""
     rows = [customer_to_row(customer) for customer in customers]
-    await session.execute(insert(Row.__table__), rows)
+    await insert_rows(session, Row.__table__, rows)  # COPY on PostgreSQL
     await insert_name_keys(session, ((row["id"], row["normalised_name"]) for row in rows))
     if indexed := [
         entry
@@ -167,32 +211,36 @@ async def insert_customers(
 CO_OWNERS = (ShareRole.CO_OWNER.value,)
 
 
-@lru_cache(maxsize=64)
-def _load_statement(shape: ScopeShape, shared_roles: tuple[str, ...]) -> Select[tuple[Row]]:
+@lru_cache(maxsize=64)  # scope shapes (a handful) x the role sets asked for (two)
+def _load_statement(shape: ScopeShape, shared_roles: tuple[str, ...]) -> Select[Any]:
     """One active customer by id within a scope shape, built once per shape (auth.scope_clause)."""
-    shared = and_(models.Share.customer_id == Row.id, models.Share.user_id == bindparam(SCOPE_SUBJECT))
-    if shared_roles:
-        shared = and_(shared, models.Share.role.in_(shared_roles))
-    return select(Row).where(
-        Row.id == bindparam("customer_id"),
-        Row.active,
-        scope_clause(shape, Row.owner_id, Row.org_path, exists().where(shared)),
+    return select(*CUSTOMER_COLUMNS).where(
+        _c.id == bindparam("customer_id"),
+        _c.active,
+        scope_clause(shape, _c.owner_id, _c.org_path, shared_with_caller(_c.id, shared_roles)),
     )
 
 
+_BY_ID = select(*CUSTOMER_COLUMNS).where(_c.id == bindparam("customer_id"))
+_ACTIVE_BY_ID = _BY_ID.where(_c.active)
+_ACTIVE_ID = select(_c.id).where(_c.id == bindparam("customer_id"), _c.active)
+
+
 async def load_customer(
-    session: AsyncSession, principal: Principal, customer_id: str, permission: str, shared_roles: tuple[str, ...] = ()
+    session: Reads, principal: Principal, customer_id: str, permission: str, shared_roles: tuple[str, ...] = ()
 ) -> Customer:
     """The active customer if it is in the caller's scope for `permission` (or shared with him, in
     any role or only in `shared_roles`); fails closed."""
     principal.require(permission)
-    row = await session.scalar(
-        _load_statement(scope_shape(principal, permission), shared_roles),
-        {**scope_params(principal), "customer_id": customer_id},
-    )
-    if row is not None:
-        return customer_from_row(row)
-    if await session.scalar(select(Row.id).where(Row.id == customer_id, Row.active)) is None:
+    record = (
+        await session.execute(
+            _load_statement(scope_shape(principal, permission), shared_roles),
+            {**scope_params(principal), "customer_id": customer_id},
+        )
+    ).first()
+    if record is not None:
+        return customer_from_record(record)
+    if await session.scalar(_ACTIVE_ID, {"customer_id": customer_id}) is None:
         survivor = await survivor_of(session, customer_id, writing=False)
         if survivor != customer_id:  # say where its records went
             raise NotFound(f"customer {customer_id} was merged into customer {survivor}", "id")
@@ -202,20 +250,20 @@ async def load_customer(
 
 async def active_customer(session: AsyncSession, customer_id: str) -> Customer | None:
     """The active customer whatever the caller's scope (the pool is public)."""
-    row = await session.scalar(select(Row).where(Row.id == customer_id, Row.active))
-    return None if row is None else customer_from_row(row)
+    record = (await session.execute(_ACTIVE_BY_ID, {"customer_id": customer_id})).first()
+    return None if record is None else customer_from_record(record)
 
 
 async def customer_by_id(session: AsyncSession, customer_id: str) -> Customer | None:
     """The customer, active or not, whatever the caller's scope."""
-    row = await session.get(Row, customer_id)
-    return None if row is None else customer_from_row(row)
+    record = (await session.execute(_BY_ID, {"customer_id": customer_id})).first()
+    return None if record is None else customer_from_record(record)
 
 
 async def customers_by_id(session: AsyncSession, customer_ids: Iterable[str]) -> dict[str, Customer]:
     """The customers (active or not) of these ids, by id, in one query."""
-    rows = (await session.scalars(select(Row).where(Row.id.in_(set(customer_ids))))).all()
-    return {row.id: customer_from_row(row) for row in rows}
+    records = (await session.execute(select(*CUSTOMER_COLUMNS).where(_c.id.in_(set(customer_ids))))).all()
+    return {record.id: customer_from_record(record) for record in records}
 
 
 async def save_customer(session: AsyncSession, before: Customer, after: Customer) -> Customer:
@@ -237,9 +285,9 @@ async def move_customer(
         guard = and_(guard, Row.assigned_at == before.assigned_at)
     if not await _update(session, before, after, guard):
         return None
-    row = await session.get(Row, before.id, populate_existing=True)  # other writers may have moved the version
-    assert row is not None
-    return customer_from_row(row)
+    stored = await customer_by_id(session, before.id)  # other writers may have moved the version
+    assert stored is not None
+    return stored
 
 
 async def _update(session: AsyncSession, before: Customer, after: Customer, guard: ColumnElement[bool]) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 
 from collections.abc import Collection
 
-from sqlalchemy import Integer, Select, String, bindparam, func, or_, select, union, union_all
+from sqlalchemy import ARRAY, Integer, Select, String, bindparam, func, or_, select, union, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_customers import models
@@ -76,16 +76,27 @@ async def duplicate_candidates(
     return [CandidateCustomer(*row) for row in rows]
 
 
+_customer = models.Customer
+_TAKEN = select(_customer.normalised_name, _customer.credit_code).where(_customer.active)
+# PostgreSQL: the batch's names and codes as two array parameters (an IN list renders and casts one
+# bound parameter per name, hundreds per import batch, on every run).
+_TAKEN_ANY = _TAKEN.where(
+    or_(
+        _customer.normalised_name == func.any(bindparam("names", type_=ARRAY(String))),
+        _customer.credit_code == func.any(bindparam("codes", type_=ARRAY(String))),
+    )
+)
+
+
 async def taken_names_and_codes(
     session: AsyncSession, names: Collection[str], codes: Collection[str]
 ) -> tuple[set[str], set[str]]:
     """Of these normalised names and credit codes, those an active customer has (one query)."""
-    customer = models.Customer
-    rows = (
-        await session.execute(
-            select(customer.normalised_name, customer.credit_code).where(
-                customer.active, or_(customer.normalised_name.in_(names), customer.credit_code.in_(codes))
-            )
+    if session.get_bind().dialect.name == "postgresql":
+        result = await session.execute(_TAKEN_ANY, {"names": list(names), "codes": list(codes)})
+    else:
+        result = await session.execute(
+            _TAKEN.where(or_(_customer.normalised_name.in_(names), _customer.credit_code.in_(codes)))
         )
-    ).all()
+    rows = result.all()
     return {name for name, _ in rows}, {code for _, code in rows if code}

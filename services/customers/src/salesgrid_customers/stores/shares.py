@@ -6,14 +6,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, delete, exists, select
+from sqlalchemy import ColumnElement, and_, bindparam, delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth.principal import Principal
+from salesgrid_common.auth.scope_filters import SCOPE_SUBJECT
 from salesgrid_customers import models
 from salesgrid_customers.domain.sharing import Share, ShareRole
 
 Row = models.Share
+SHARES = models.Share.__table__
 
 
 def share_from_row(row: Row) -> Share:
@@ -29,6 +31,16 @@ def shared_with(principal: Principal, *roles: str) -> ColumnElement[bool]:
     clause = and_(Row.customer_id == models.Customer.id, Row.user_id == principal.subject_id)
     if roles:
         clause = and_(clause, Row.role.in_(roles))
+    return exists().where(clause)
+
+
+def shared_with_caller(customer_id: ColumnElement[str], roles: tuple[str, ...] = ()) -> ColumnElement[bool]:
+    """`shared_with` for statements built once per scope shape (Core columns): the caller is the
+    bound SCOPE_SUBJECT of auth.scope_clause."""
+    shares = SHARES.c
+    clause = and_(shares.customer_id == customer_id, shares.user_id == bindparam(SCOPE_SUBJECT))
+    if roles:
+        clause = and_(clause, shares.role.in_(roles))
     return exists().where(clause)
 
 

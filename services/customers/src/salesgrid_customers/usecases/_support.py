@@ -14,7 +14,7 @@ from salesgrid_common.actors import system_actor
 from salesgrid_common.auth.principal import Principal
 from salesgrid_common.clock import Clock
 from salesgrid_common.custom_fields.records import apply_values
-from salesgrid_common.db import SessionFactory
+from salesgrid_common.db import Reads, SessionFactory
 from salesgrid_common.directory import get_user
 from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
@@ -119,7 +119,7 @@ class CustomersUseCasesBase:
     async def _emit_state(self, session: AsyncSession, verb: str, customer: Customer, principal: Principal) -> None:
         await self._emit(session, verb, customer, principal, customer_events.customer_state(customer))
 
-    async def _readable(self, session: AsyncSession, principal: Principal, customer_id: str) -> Customer:
+    async def _readable(self, session: Reads, principal: Principal, customer_id: str) -> Customer:
         return await load_customer(session, principal, customer_id, "customers:read")
 
     async def _writable(self, session: AsyncSession, principal: Principal, customer_id: str) -> Customer:

@@ -9,6 +9,7 @@ from typing import Any
 
 from salesgrid_common.auth.principal import Principal
 from salesgrid_common.custom_fields.records import apply_values
+from salesgrid_common.db import reading
 from salesgrid_customers.domain.concurrency import check_version
 from salesgrid_customers.domain.customer import Customer, Tier, make_customer, normalise_tag
 from salesgrid_customers.domain.dedup import DuplicateReport
@@ -77,8 +78,8 @@ class CustomersMixin(CustomersUseCasesBase):
             )
 
     async def get_customer(self, principal: Principal, customer_id: str) -> Customer:
-        async with self.reader() as session:
-            return await self._readable(session, principal, customer_id)
+        async with reading(self.reader) as connection:
+            return await self._readable(connection, principal, customer_id)
 
     async def update_customer(
         self, principal: Principal, customer_id: str, expected_version: int, changes: CustomerChanges
@@ -145,9 +146,9 @@ class CustomersMixin(CustomersUseCasesBase):
             updated_since=updated_since,
             custom_fields=custom_fields,
         )
-        async with self.reader() as session:
+        async with reading(self.reader) as connection:
             return await customers_page(
-                session,
+                connection,
                 principal,
                 where,
                 sort=sort,

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from salesgrid_common.auth.principal import Principal
 from salesgrid_common.channels import PARTNER_CHANNELS, PARTNER_TIERS
+from salesgrid_common.db import reading
 from salesgrid_customers.domain.concurrency import check_version
 from salesgrid_customers.domain.customer import Customer, PartnerProfile
 from salesgrid_customers.domain.errors import ValidationFailed
@@ -73,7 +74,7 @@ class PartnersMixin(CustomersUseCasesBase):
             raise ValidationFailed(f"must be one of {', '.join(PARTNER_CHANNELS)}", "channel")
         if tier.strip() and tier.strip() not in PARTNER_TIERS:
             raise ValidationFailed(f"must be one of {', '.join(PARTNER_TIERS)}", "tier")
-        async with self.reader() as session:
+        async with reading(self.reader) as connection:
             return await partners_page(
-                session, principal, channel=channel.strip(), tier=tier.strip(), page_size=page_size, cursor=cursor
+                connection, principal, channel=channel.strip(), tier=tier.strip(), page_size=page_size, cursor=cursor
             )
