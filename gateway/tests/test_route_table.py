@@ -249,3 +249,14 @@ def test_every_paged_list_can_be_asked_for_its_total() -> None:
         assert "include_total" in [p["name"] for p in operation["parameters"]], route.path
         body = operation["responses"]["200"]["content"]["application/json"]["schema"]
         assert body["properties"]["total"]["type"] == "integer" and "total" not in body["required"], route.path
+
+
+def test_a_route_without_parameters_is_found_as_the_router_finds_it() -> None:
+    """The gateway looks such paths up in a table (app.static_routes) before Werkzeug's matcher:
+    for every one of them and each of its methods, the matcher finds the same rule."""
+    app = create_app(GatewaySettings(environment="test", identity_addr="127.0.0.1:1", log_level="WARNING"))
+    assert ("/v1/me", "GET") in app.static_routes and ("/v1/follow-ups", "POST") in app.static_routes
+    assert not any("<" in path for path, _ in app.static_routes)
+    for (path, method), rule in app.static_routes.items():
+        assert app.router.match(path, method, return_rule=True)[0] is rule
+    assert {m for p, m in app.static_routes if p == "/v1/customers"} == {"GET", "HEAD", "POST"}

@@ -88,6 +88,14 @@ class Gateway:
         for method, rule, view in (*docs.ROUTES, *console.ROUTES, *self._operations()):
             self._add(method, rule, f"{method.lower()}:{rule}", view, False)
         self.router = self.url_map.bind("gateway")
+        # (path, method) -> rule of the routes without parameters (/v1/me, /v1/customers...): the
+        # rule Werkzeug's matcher would find for that exact path (tests/test_route_table.py).
+        self.static_routes = {
+            (rule.rule, method): rule
+            for rule in self.url_map.iter_rules()
+            if not rule.arguments
+            for method in rule.methods or ()
+        }
 
     def _add(self, method: str, rule: str, endpoint: str, view: View, streams: bool) -> None:
         self.url_map.add(Rule(rule, endpoint=endpoint, methods=[method]))
@@ -144,7 +152,11 @@ class Gateway:
         refused: HTTPException | None = None
         streams = False
         try:
-            rule, values = self.router.match(request.path, request.method, return_rule=True)
+            found = self.static_routes.get((request.path, request.method))
+            if found is not None:
+                rule = found
+            else:
+                rule, values = self.router.match(request.path, request.method, return_rule=True)
             request.rule = rule.rule
             view, streams = self.views[rule.endpoint]  # type: ignore[index]
         except HTTPException as error:

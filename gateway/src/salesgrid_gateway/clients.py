@@ -11,12 +11,16 @@ from typing import Any, TypeVar
 import grpc
 from google.protobuf import json_format
 from google.protobuf.message import Message
+from opentelemetry import baggage, propagate
+from opentelemetry import context as otel_context
+from opentelemetry.trace import INVALID_SPAN_CONTEXT
 
 from salesgrid_common.grpc_client import AioTracingClientInterceptor
 from salesgrid_common.grpc_server import CLIENT_OPTIONS
-from salesgrid_common.protojson import message_to_api_dict
 from salesgrid_common.tracing import current_trace_context, exporting
 from salesgrid_gateway.problems import ApiProblem, from_rpc
+from salesgrid_gateway.rest.build import build
+from salesgrid_gateway.rest.render import to_api_dict
 from salesgrid_gateway.web import current, g
 
 M = TypeVar("M", bound=Message)
@@ -60,9 +64,34 @@ class Channels:
             await channel.close()
 
 
+W3C_FIELDS = frozenset({"traceparent", "tracestate", "baggage"})  # the default propagators' (W3C)
+_w3c_textmap: list[Any] = [None, False]  # (the global propagator last seen, it is the default one)
+
+
+def trace_metadata(state: Any) -> list[tuple[str, str]]:
+    """The current trace context as W3C headers: current_trace_context(), formatted directly from
+    the request's span while the context pipeline.start attached is the current one (no other
+    span or baggage set since) and the propagators are OpenTelemetry's default (W3C trace context
+    and baggage), which is what they would write; through the propagators otherwise."""
+    textmap = propagate.get_global_textmap()
+    if textmap is not _w3c_textmap[0]:
+        _w3c_textmap[:] = [textmap, set(textmap.fields) == W3C_FIELDS]
+    context = state.get("trace_context")
+    if not _w3c_textmap[1] or context is None or otel_context.get_current() is not context or baggage.get_all(context):
+        return list(current_trace_context().items())
+    span_context = state.span.get_span_context()
+    if span_context == INVALID_SPAN_CONTEXT:
+        return []
+    flags = span_context.trace_flags
+    items = [("traceparent", f"00-{span_context.trace_id:032x}-{span_context.span_id:016x}-{flags:02x}")]
+    if span_context.trace_state:
+        items.append(("tracestate", span_context.trace_state.to_header()))
+    return items
+
+
 def metadata(token: str | None = None) -> list[tuple[str, str]]:
     state = current().g
-    items = list(current_trace_context().items())
+    items = trace_metadata(state)
     bearer = token if token is not None else state.get("token")
     if bearer:
         items.append(("authorization", f"Bearer {bearer}"))
@@ -121,13 +150,17 @@ async def _invoke(
 def to_json(message: Message) -> dict[str, Any]:
     """The REST rendering: proto3 JSON with field names as in the .proto, fields without presence
     always present, 64-bit integers as numbers (rest/schema.py documents the mapping)."""
-    return message_to_api_dict(message)
+    return to_api_dict(message)  # type: ignore[no-any-return]
 
 
 def from_json(message_type: type[M], body: dict[str, Any], **extra: Any) -> M:
     """Build a request message from JSON, refusing unknown fields and wrong types by name."""
+    values = {**body, **extra} if extra else body
+    built = build(message_type, values)
+    if built is not None:
+        return built  # type: ignore[return-value]
     try:
-        return json_format.ParseDict({**body, **extra}, message_type())
+        return json_format.ParseDict(values, message_type())
     except Exception as error:  # noqa: BLE001 - json_format lets a few ValueError/TypeError through
         text = (str(error) or type(error).__name__).split("\n")[0]
         unknown = re.search(r'has no field named "([^"]+)"', text)

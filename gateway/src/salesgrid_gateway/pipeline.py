@@ -5,9 +5,9 @@ span, credentials, password-change and address rules, rate limit, Idempotency-Ke
 from __future__ import annotations
 
 import logging
+import os
 import time
-import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from opentelemetry import context as otel_context
@@ -51,14 +51,23 @@ def trace_headers(headers: dict[str, str]) -> dict[str, str]:
     return {name: value for name in TRACE_HEADERS if (value := headers.get(name))}
 
 
+def new_request_id() -> str:
+    """A random (version 4) UUID in hex, as uuid.uuid4().hex, without the UUID object."""
+    value = int.from_bytes(os.urandom(16)) & ~(0xF000 << 64) & ~(0xC000 << 48)
+    return f"{value | (0x4000 << 64) | (0x8000 << 48):032x}"
+
+
 def start(app: Gateway, request: Request, g: RequestGlobals) -> None:
     """What holds for every request, answered or refused: its id, address and span."""
     g.started = time.perf_counter()
-    g.request_id = request.headers.get("X-Request-Id", "")[:100] or uuid.uuid4().hex
+    g.request_id = request.headers.get("X-Request-Id", "")[:100] or new_request_id()
     g.client_ip = client_ip(request, app.settings.trusted_proxy_header)
-    g.otel_token = otel_context.attach(context_from(trace_headers(request.headers)))
+    sent = trace_headers(request.headers)
+    # Without a caller's trace context there is nothing to extract: the span starts a trace.
+    g.otel_token = otel_context.attach(context_from(sent)) if sent else None
     g.span = span_tracer.start_span(f"{request.method} {request.rule or request.path}", kind=SpanKind.SERVER)
-    g.span_token = otel_context.attach(set_span_in_context(g.span))
+    g.trace_context = set_span_in_context(g.span)  # clients.metadata: what calls carry while it is current
+    g.span_token = otel_context.attach(g.trace_context)
 
 
 async def admit(app: Gateway, request: Request, g: RequestGlobals, *, streams: bool) -> Response | None:
@@ -133,9 +142,10 @@ async def finish(app: Gateway, request: Request, g: RequestGlobals, response: Re
         headers["Access-Control-Allow-Methods"] = CORS_ALLOW_METHODS
         headers["Access-Control-Expose-Headers"] = CORS_EXPOSE_HEADERS
     route = request.rule or "unmatched"
-    HTTP_REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+    counted = _counted(route, request.method, response.status_code)
+    counted[0].inc()
     elapsed = time.perf_counter() - g.started
-    HTTP_LATENCY.labels(route, request.method).observe(elapsed)
+    counted[1].observe(elapsed)
     if access_log.isEnabledFor(logging.INFO):
         principal = g.get("principal")
         access_log.info(
@@ -154,6 +164,26 @@ async def finish(app: Gateway, request: Request, g: RequestGlobals, response: Re
         )
 
 
+# (route, method, status) -> its request counter and latency histogram: `labels` looks a child up
+# under a lock and checks the values each time. Bounded: the routes (or "unmatched") times the
+# methods and statuses the gateway answers; cleared should it ever pass MAX_COUNTED.
+_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+MAX_COUNTED = 4096
+
+
+def _counted(route: str, method: str, status: int) -> tuple[Any, Any]:
+    key = (route, method, status)
+    found = _children.get(key)
+    if found is None:
+        if len(_children) >= MAX_COUNTED:
+            _children.clear()
+        found = _children[key] = (
+            HTTP_REQUESTS.labels(route, method, str(status)),
+            HTTP_LATENCY.labels(route, method),
+        )
+    return found
+
+
 async def end(app: Gateway, g: RequestGlobals) -> None:
     """After the answer was sent, or when it could not be: a key still held is released."""
     claim = g.pop("idempotency")
@@ -162,4 +192,5 @@ async def end(app: Gateway, g: RequestGlobals) -> None:
     if "span" in g:
         g.span.end()
         otel_context.detach(g.span_token)
-        otel_context.detach(g.otel_token)
+        if g.otel_token is not None:
+            otel_context.detach(g.otel_token)

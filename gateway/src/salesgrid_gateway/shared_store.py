@@ -46,6 +46,7 @@ class NatsKvStore:
         self._nc: Any = None
         self._kv: dict[str, Any] = {}
         self._streams: set[str] = set()  # streams declared on this connection
+        self._jetstream: tuple[Any, Any] = (None, None)  # (connection, its JetStream context)
 
     async def _connection(self) -> Any:
         loop = asyncio.get_running_loop()
@@ -93,7 +94,8 @@ class NatsKvStore:
 
     async def _run(self, make: Callable[[], Awaitable[T]]) -> T:
         try:
-            return await asyncio.wait_for(make(), self.timeout)
+            async with asyncio.timeout(self.timeout):  # unlike wait_for, no task per operation
+                return await make()
         except TimeoutError:
             raise StoreUnavailable("the shared store (NATS key-value) did not answer in time") from None
         except StoreUnavailable:
@@ -164,7 +166,9 @@ class NatsKvStore:
 
         async def op() -> None:
             nc = await self._connection()
-            js = nc.jetstream()
+            if self._jetstream[0] is not nc:  # one context per connection, not one per publish
+                self._jetstream = (nc, nc.jetstream())
+            js = self._jetstream[1]
             if stream not in self._streams:
                 await declare(js)
                 self._streams.add(stream)

@@ -46,6 +46,17 @@ class Headers(dict[str, str]):
         return dict.__getitem__(self, name.lower())
 
 
+class QueryArgs(MultiDict[str, str]):
+    """The query's parameters. `get` without a `type` looks the key up instead of catching
+    MultiDict's KeyError (a BadRequestKeyError, an HTTP exception built for every absent one)."""
+
+    def get(self, key: str, default: Any = None, type: Any = None) -> Any:  # type: ignore[override]  # noqa: A002
+        if type is None:
+            values = dict.get(self, key)
+            return values[0] if values else default
+        return super().get(key, default, type)
+
+
 class Request:
     """What the client sent. The body is read before the view runs (`get_data`), except on routes
     that stream it (`stream`)."""
@@ -69,14 +80,14 @@ class Request:
         client = scope.get("client")
         self.remote_addr: str = client[0] if client else ""
         self.rule: str | None = None  # the matched route's rule (metrics, spans, access log)
-        self._args: MultiDict[str, str] | None = None
+        self._args: QueryArgs | None = None
         self._body: bytes | None = None
 
     @property
-    def args(self) -> MultiDict[str, str]:
+    def args(self) -> QueryArgs:
         if self._args is None:
             text = self.query_string.decode("utf-8", "replace")
-            self._args = MultiDict(parse_qsl(text, keep_blank_values=True, errors="replace"))
+            self._args = QueryArgs(parse_qsl(text, keep_blank_values=True, errors="replace"))
         return self._args
 
     @property

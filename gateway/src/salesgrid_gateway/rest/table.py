@@ -25,6 +25,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import ModuleType
 from typing import Any
 
@@ -236,7 +237,7 @@ class Service:
     def method(self, rpc: str) -> MethodDescriptor:
         return self.pb.DESCRIPTOR.services_by_name[self.name].methods_by_name[rpc]
 
-    @property
+    @cached_property  # looked up on every call of its routes: imported once
     def stub_class(self) -> Any:
         grpc_module = importlib.import_module(self.pb.__name__ + "_grpc")
         return getattr(grpc_module, f"{self.name}Stub")
