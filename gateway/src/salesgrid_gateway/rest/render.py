@@ -27,15 +27,6 @@ from google.protobuf.message import Message
 from salesgrid_common.protojson import message_to_api_dict
 
 Converter = Callable[[Any], Any]
-_INT64 = frozenset(
-    {
-        FieldDescriptor.TYPE_INT64,
-        FieldDescriptor.TYPE_UINT64,
-        FieldDescriptor.TYPE_SINT64,
-        FieldDescriptor.TYPE_FIXED64,
-        FieldDescriptor.TYPE_SFIXED64,
-    }
-)
 _EPOCH = datetime.datetime(1970, 1, 1)
 _SECONDS = datetime.timedelta
 _TIMESTAMP_MIN, _TIMESTAMP_MAX = -62135596800, 253402300799  # 0001-01-01 .. 9999-12-31 (RFC 3339)

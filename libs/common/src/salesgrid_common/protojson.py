@@ -48,7 +48,7 @@ _WELL_KNOWN = frozenset(
     }
 )
 _AS_JSON_STRING = frozenset({"google.protobuf.Timestamp", "google.protobuf.Duration", "google.protobuf.FieldMask"})
-_INT64 = frozenset(
+INT64_TYPES = frozenset(  # 64-bit integer field types (JSON strings in proto3 JSON, numbers in the API)
     {
         FieldDescriptor.TYPE_INT64,
         FieldDescriptor.TYPE_UINT64,
@@ -138,7 +138,7 @@ def _scalar_converter(field: FieldDescriptor, int64_numbers: bool) -> Converter:
         return message_to_api_dict if int64_numbers else message_to_dict
     if kind == FieldDescriptor.TYPE_ENUM:
         return _enum_converter(field)
-    if kind in _INT64:
+    if kind in INT64_TYPES:
         return _identity if int64_numbers else str
     if kind in _FLOATS:
         return _float_converter(kind == FieldDescriptor.TYPE_FLOAT)
