@@ -18,6 +18,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 from gateway import prepare, running_platform
+from salesgrid_dev.api import gate_facts, money
 from quiet import settle, snapshot
 
 
@@ -71,6 +72,42 @@ def main() -> int:
             return reply
 
         kinds["import, per row"] = import_rows
+        # Opportunities as the CRM workload makes them: one per customer, then two gated stage changes.
+        targets: list[str] = []
+        made: list[tuple[str, int]] = []
+        gates = [facts for _stage, facts in gate_facts()[:2]]
+
+        def create_opportunity() -> httpx.Response:
+            reply = api.post(
+                "/v1/opportunities",
+                headers=rep,
+                json={
+                    "customer_id": targets[len(made)],
+                    "name": f"CPU probe deal {len(made)}",
+                    "amount": money("100000"),
+                    "expected_close_date": "2027-06-30",
+                },
+            )
+            if reply.status_code < 400:
+                made.append((reply.json()["id"], reply.json()["version"]))
+            return reply
+
+        moves = iter(range(10**9))
+
+        def advance() -> httpx.Response:
+            n = next(moves)
+            ident, version = made[n // 2]
+            reply = api.post(
+                f"/v1/opportunities/{ident}/advance",
+                headers={**rep, "If-Match": f'"{version}"'},
+                json={"facts": gates[n % 2]},
+            )
+            if reply.status_code < 400:
+                made[n // 2] = (ident, reply.json()["version"])
+            return reply
+
+        kinds["POST /v1/opportunities"] = create_opportunity
+        kinds["POST /v1/opportunities/{id}/advance"] = advance
         names = list(platform.processes)
         # Background CPU (pollers, reloads) is subtracted at each process's idle rate.
         time.sleep(10)  # the set-up's events are applied
@@ -83,6 +120,10 @@ def main() -> int:
         only = sys.argv[2] if len(sys.argv) > 2 else ""  # e.g. "manager": only the kinds whose label has it
         for label, send in kinds.items():
             if only not in label:
+                continue
+            if label == "POST /v1/opportunities":  # one customer each, made before the measurement
+                targets.extend(kinds["POST /v1/customers"]().json()["id"] for _ in range(count))
+            if label.endswith("/advance") and len(made) < count // 2:  # two stage changes per opportunity
                 continue
             before, began = settle(platform, idle), time.monotonic()
             for _ in range(1 if label == "import, per row" else count):
