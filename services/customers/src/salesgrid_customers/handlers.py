@@ -4,12 +4,8 @@ for the customer 360 view. An event naming a merged customer counts for its surv
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
-from typing import Any
 
-from sqlalchemy import case, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.activities_events_pb2 import ActivitiesFollowUpLogged
@@ -20,76 +16,26 @@ from salesgrid.events.v1.contracts_events_pb2 import (
 )
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid.events.v1.pipeline_events_pb2 import PipelineOpportunityState
-from salesgrid_common.customer_merges import survivor_of
-from salesgrid_common.db import conflict_insert
 from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.events.versions import claim_newer
 from salesgrid_common.protos import from_timestamp
 from salesgrid_customers import models
+from salesgrid_customers.stores.facts import (
+    record_deal,
+    record_follow_up,
+    record_opportunity,
+    store_fact,
+    writing_for,
+)
 
-
-def _earliest(current: datetime | None, new: datetime) -> datetime:
-    return new if current is None or new < current else current
-
-
-def _latest(current: datetime | None, new: datetime) -> datetime:
-    return new if current is None or new > current else current
-
-
-async def _facts(session: AsyncSession, customer_id: str, rep_id: str) -> models.RepActivity:
-    row = await session.get(models.RepActivity, (customer_id, rep_id))
-    if row is None:
-        row = models.RepActivity(customer_id=customer_id, rep_id=rep_id, follow_up_count=0)
-        session.add(row)
-    return row
-
-
-@lru_cache(maxsize=4)
-def _follow_up_statement(dialect: str) -> Any:
-    """One follow-up counted on its (customer, rep) row, created if missing: built once, bound at
-    execution. The earliest and latest times as _earliest/_latest keep them (NULL: none yet)."""
-    table = models.RepActivity.__table__
-    statement = conflict_insert(dialect)(table)
-    new, first, last = statement.excluded, table.c.first_follow_up_at, table.c.last_follow_up_at
-    return statement.on_conflict_do_update(
-        index_elements=["customer_id", "rep_id"],
-        set_={
-            "follow_up_count": table.c.follow_up_count + 1,
-            "first_follow_up_at": case(
-                (or_(first.is_(None), new.first_follow_up_at < first), new.first_follow_up_at), else_=first
-            ),
-            "last_follow_up_at": case(
-                (or_(last.is_(None), new.last_follow_up_at > last), new.last_follow_up_at), else_=last
-            ),
-        },
-    )
-
-
-async def record_follow_up(session: AsyncSession, customer_id: str, rep_id: str, at: datetime) -> None:
-    # One statement, not a load and a unit-of-work flush: this runs for every follow-up logged.
-    # Its subscription's transactions load no ORM copy of these rows (this is its only handler),
-    # so none goes stale; the opportunity handlers' ORM updates set only their own columns.
-    await session.execute(
-        _follow_up_statement(session.get_bind().dialect.name),
-        {
-            "customer_id": customer_id,
-            "rep_id": rep_id,
-            "follow_up_count": 1,
-            "first_follow_up_at": at,
-            "last_follow_up_at": at,
-        },
-    )
-
-
-async def record_opportunity(session: AsyncSession, customer_id: str, rep_id: str, at: datetime) -> None:
-    row = await _facts(session, customer_id, rep_id)
-    row.first_opportunity_at = _earliest(row.first_opportunity_at, at)
-    row.last_opportunity_at = _latest(row.last_opportunity_at, at)
-
-
-async def record_deal(session: AsyncSession, customer_id: str, rep_id: str, at: datetime) -> None:
-    row = await _facts(session, customer_id, rep_id)
-    row.last_deal_at = _latest(row.last_deal_at, at)
+__all__ = [
+    "activities_subscription",
+    "contracts_subscription",
+    "pipeline_subscription",
+    "record_deal",
+    "record_follow_up",
+    "record_opportunity",
+]
 
 
 def _decimal(text: str) -> Decimal:
@@ -97,15 +43,6 @@ def _decimal(text: str) -> Decimal:
         return Decimal(text or "0")
     except InvalidOperation:
         raise ValueError(f"not a decimal amount: {text!r}") from None  # dead-lettered: a producer bug
-
-
-async def _upsert(session: AsyncSession, model: type[models.Base], key: str, **values: object) -> None:
-    row = await session.get(model, key)
-    if row is None:
-        session.add(model(**{model.__mapper__.primary_key[0].key: key}, **values))
-    else:
-        for name, value in values.items():
-            setattr(row, name, value)
 
 
 def activities_subscription() -> Subscription:
@@ -116,7 +53,7 @@ def activities_subscription() -> Subscription:
         if not event.customer_id or not event.owner_id:  # a lead's follow-up: no customer yet
             return
         at = from_timestamp(event.occurred_at if event.HasField("occurred_at") else envelope.occurred_at)
-        await record_follow_up(session, await survivor_of(session, event.customer_id), event.owner_id, at)
+        await record_follow_up(session, await writing_for(session, event.customer_id), event.owner_id, at)
 
     return sub
 
@@ -129,7 +66,7 @@ def pipeline_subscription() -> Subscription:
             return
         at = from_timestamp(envelope.occurred_at)
         verb = envelope.type.rsplit(".", 1)[-1]
-        customer_id = await survivor_of(session, event.customer_id)
+        customer_id = await writing_for(session, event.customer_id)  # the statements resolve merges
         if event.owner_id and verb == "created":
             await record_opportunity(session, customer_id, event.owner_id, at)
         elif event.owner_id and verb == "won":
@@ -138,11 +75,11 @@ def pipeline_subscription() -> Subscription:
         # an older state redelivered late (after a crash) must not overwrite it.
         if not await claim_newer(session, sub.name, event.opportunity_id, envelope):
             return
-        await _upsert(
+        await store_fact(
             session,
             models.OpportunityFact,
-            event.opportunity_id,
-            customer_id=customer_id,
+            customer_id,
+            opportunity_id=event.opportunity_id,
             status=event.status,
             amount=_decimal(event.amount),
             currency=event.currency,
@@ -158,11 +95,11 @@ def contracts_subscription() -> Subscription:
 
     async def contract_state(session: AsyncSession, envelope: Envelope, event: ContractsContractState) -> None:
         if event.customer_id and await claim_newer(session, sub.name, event.contract_id, envelope):
-            await _upsert(
+            await store_fact(
                 session,
                 models.ContractFact,
-                event.contract_id,
-                customer_id=await survivor_of(session, event.customer_id),
+                await writing_for(session, event.customer_id),
+                contract_id=event.contract_id,
                 status=event.status,
                 total=_decimal(event.total),
                 currency=event.currency,
@@ -184,11 +121,11 @@ def contracts_subscription() -> Subscription:
     @sub.on("salesgrid.contracts.receipt.recorded", ContractsReceiptRecorded)
     async def receipt(session: AsyncSession, envelope: Envelope, event: ContractsReceiptRecorded) -> None:
         if event.customer_id:
-            await _upsert(
+            await store_fact(
                 session,
                 models.MoneyFact,
-                event.receipt_id,
-                customer_id=await survivor_of(session, event.customer_id),
+                await writing_for(session, event.customer_id),
+                entry_id=event.receipt_id,
                 amount=_decimal(event.amount),
                 currency=event.currency,
             )
@@ -196,11 +133,11 @@ def contracts_subscription() -> Subscription:
     @sub.on("salesgrid.contracts.refund.recorded", ContractsRefundRecorded)
     async def refund(session: AsyncSession, envelope: Envelope, event: ContractsRefundRecorded) -> None:
         if event.customer_id:
-            await _upsert(
+            await store_fact(
                 session,
                 models.MoneyFact,
-                event.refund_id,
-                customer_id=await survivor_of(session, event.customer_id),
+                await writing_for(session, event.customer_id),
+                entry_id=event.refund_id,
                 amount=-_decimal(event.amount),
                 currency=event.currency,
             )

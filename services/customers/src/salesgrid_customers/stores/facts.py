@@ -8,10 +8,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, String, Table, bindparam, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from salesgrid_common.customer_merges import customer_merges, survivor_of
+from salesgrid_common.db import conflict_insert
 from salesgrid_customers import models
 
 
@@ -99,3 +103,99 @@ async def repoint_facts(session: AsyncSession, survivor_id: str, merged_ids: Seq
             known = [v for v in (getattr(target, name), getattr(fact, name)) if v is not None]
             setattr(target, name, pick(known) if known else None)
         await session.delete(fact)
+
+
+# Writing the facts (the event handlers): one statement per fact, built once per dialect and bound
+# at execution (no ORM load and unit-of-work flush per event). Each statement resolves the
+# customer it is given through the merge map itself (`_SURVIVOR`): a fact of a merged customer
+# lands on its survivor without a lookup statement of its own.
+
+_SURVIVOR: ColumnElement[str] = func.coalesce(
+    select(customer_merges.c.survivor_id)
+    .where(customer_merges.c.merged_id == bindparam("of_customer", type_=String))
+    .scalar_subquery(),
+    bindparam("of_customer", type_=String),
+)
+
+
+async def writing_for(session: AsyncSession, customer_id: str) -> str:
+    """The customer id to give the statements below for an event naming `customer_id`. They look
+    the merge map up themselves; on PostgreSQL survivor_of (customer_merges) first takes its
+    shared lock, so a merge of the customer (or of its survivor) waits for this transaction or
+    this transaction for the merge, and answers the survivor, which maps to itself. SQLite runs one
+    writing transaction at a time: no lock, and the statement's own lookup is the answer."""
+    if session.get_bind().dialect.name == "postgresql":
+        return await survivor_of(session, customer_id)
+    return customer_id
+
+
+def _earliest(column: str, table: Table, new: Any) -> Any:
+    old, value = table.c[column], new[column]
+    return case((or_(old.is_(None), value < old), value), else_=old)
+
+
+def _latest(column: str, table: Table, new: Any) -> Any:
+    old, value = table.c[column], new[column]
+    return case((or_(old.is_(None), value > old), value), else_=old)
+
+
+@lru_cache(maxsize=16)
+def _rep_statement(dialect: str, earliest: tuple[str, ...], latest: tuple[str, ...], counted: bool) -> Any:
+    """A (customer, rep) row created if missing, its times moved to the earliest/latest seen (NULL:
+    none yet; order-free, so a late event counts the same) and, `counted`, its follow-ups counted."""
+    table = models.RepActivity.__table__
+    statement = conflict_insert(dialect)(table).values(customer_id=_SURVIVOR)
+    new = statement.excluded
+    changes = {column: _earliest(column, table, new) for column in earliest}
+    changes |= {column: _latest(column, table, new) for column in latest}
+    if counted:
+        changes["follow_up_count"] = table.c.follow_up_count + 1
+    return statement.on_conflict_do_update(index_elements=["customer_id", "rep_id"], set_=changes)
+
+
+async def _rep_times(
+    session: AsyncSession,
+    customer_id: str,
+    rep_id: str,
+    at: datetime,
+    earliest: tuple[str, ...],
+    latest: tuple[str, ...],
+    counted: bool = False,
+) -> None:
+    statement = _rep_statement(session.get_bind().dialect.name, earliest, latest, counted)
+    values = {"of_customer": customer_id, "rep_id": rep_id, "follow_up_count": 1 if counted else 0}
+    await session.execute(statement, values | {column: at for column in (*earliest, *latest)})
+
+
+async def record_follow_up(session: AsyncSession, customer_id: str, rep_id: str, at: datetime) -> None:
+    """One follow-up of the rep on the customer (or its survivor)."""
+    await _rep_times(session, customer_id, rep_id, at, ("first_follow_up_at",), ("last_follow_up_at",), True)
+
+
+async def record_opportunity(session: AsyncSession, customer_id: str, rep_id: str, at: datetime) -> None:
+    """An opportunity the rep opened with the customer (or its survivor) at `at`."""
+    await _rep_times(session, customer_id, rep_id, at, ("first_opportunity_at",), ("last_opportunity_at",))
+
+
+async def record_deal(session: AsyncSession, customer_id: str, rep_id: str, at: datetime) -> None:
+    """A deal the rep won with the customer (or its survivor) at `at`."""
+    await _rep_times(session, customer_id, rep_id, at, (), ("last_deal_at",))
+
+
+@lru_cache(maxsize=16)
+def _fact_statement(dialect: str, table: Table) -> Any:
+    """A fact stored under its key, or the stored one overwritten (every column)."""
+    (key,) = table.primary_key.columns
+    statement = conflict_insert(dialect)(table).values(customer_id=_SURVIVOR)
+    changes = {column.name: statement.excluded[column.name] for column in table.columns if column is not key}
+    return statement.on_conflict_do_update(index_elements=[key.name], set_=changes)
+
+
+async def store_fact(session: AsyncSession, model: type[models.Base], customer_id: str, **values: object) -> None:
+    """A fact of `model` (opportunity, contract, money) of the customer (or its survivor); `values`:
+    its key and every other column."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    await session.execute(
+        _fact_statement(session.get_bind().dialect.name, table), {"of_customer": customer_id, **values}
+    )

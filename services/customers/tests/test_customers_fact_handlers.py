@@ -1,0 +1,154 @@
+"""The facts customers keeps from pipeline's and contracts' events (one statement per fact, the
+customer resolved through the merge map by the statement itself), on SQLite and PostgreSQL: an
+event naming a merged customer, or a customer merged twice over, lands on the survivor; the rep's
+opportunity and deal times are order-free and leave the follow-up counts alone; a redelivered
+event is applied once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from google.protobuf.message import Message
+from sqlalchemy import select
+
+from salesgrid.events.v1.contracts_events_pb2 import ContractsContractState, ContractsReceiptRecorded
+from salesgrid.events.v1.envelope_pb2 import Envelope
+from salesgrid.events.v1.pipeline_events_pb2 import PipelineOpportunityState
+from salesgrid_common.customer_merges import record_merge
+from salesgrid_common.db import SessionFactory, create_engine, session_factory
+from salesgrid_common.events.consumer import Subscription, apply_once
+from salesgrid_common.events.envelope import EventMeta, build_envelope
+from salesgrid_dev.migrated import migrate
+from salesgrid_customers import models
+from salesgrid_customers.app import MIGRATIONS
+from salesgrid_customers.handlers import (
+    activities_subscription,
+    contracts_subscription,
+    pipeline_subscription,
+    record_follow_up,
+)
+
+T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+OPPORTUNITY = "salesgrid.pipeline.opportunity."
+
+
+@pytest.fixture
+async def sessions(database_url: str) -> AsyncIterator[SessionFactory]:
+    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
+    engine = create_engine(database_url)
+    yield session_factory(engine)
+    await engine.dispose()
+
+
+def envelope_of(
+    sub: Subscription, event_type: str, payload: Message, aggregate: str, version: int, at: datetime
+) -> Envelope:
+    return build_envelope(event_type, sub.producer, payload, EventMeta(aggregate_id=aggregate), at, version)
+
+
+async def deliver(sessions: SessionFactory, sub: Subscription, envelope: Envelope, payload: Message) -> bool:
+    route = sub.route(envelope.type)
+    assert route is not None
+    return await apply_once(sessions, sub.name, envelope, route[1], payload)
+
+
+def opportunity(
+    opportunity_id: str, customer_id: str, status: str = "open", amount: str = "100"
+) -> PipelineOpportunityState:
+    return PipelineOpportunityState(
+        opportunity_id=opportunity_id,
+        customer_id=customer_id,
+        owner_id="rep-a",
+        status=status,
+        amount=amount,
+        currency="CNY",
+    )
+
+
+async def merge(sessions: SessionFactory, survivor: str, *merged: str) -> None:
+    async with sessions() as session, session.begin():
+        await record_merge(session, survivor, merged, T0)
+
+
+async def rep_row(sessions: SessionFactory, customer_id: str) -> models.RepActivity | None:
+    async with sessions() as session:
+        return await session.get(models.RepActivity, (customer_id, "rep-a"))
+
+
+async def test_events_naming_a_merged_customer_land_on_its_survivor(sessions: SessionFactory) -> None:
+    pipeline, contracts = pipeline_subscription(), contracts_subscription()
+    await merge(sessions, "c-b", "c-a")
+    await merge(sessions, "c-c", "c-b")  # c-a was merged into c-b, c-b into c-c: both stand for c-c
+    created = envelope_of(pipeline, OPPORTUNITY + "created", opportunity("o-1", "c-a"), "o-1", 1, T0)
+    assert await deliver(sessions, pipeline, created, opportunity("o-1", "c-a"))
+    won = opportunity("o-1", "c-b", "won", "150")
+    assert await deliver(sessions, pipeline, envelope_of(pipeline, OPPORTUNITY + "won", won, "o-1", 2, T0), won)
+    signed = ContractsContractState(contract_id="k-1", customer_id="c-a", status="signed", total="900", currency="CNY")
+    event = envelope_of(contracts, "salesgrid.contracts.contract.signed", signed, "k-1", 1, T0)
+    assert await deliver(sessions, contracts, event, signed)
+    paid = ContractsReceiptRecorded(
+        receipt_id="r-1", contract_id="k-1", customer_id="c-b", amount="400", currency="CNY"
+    )
+    assert await deliver(
+        sessions, contracts, envelope_of(contracts, "salesgrid.contracts.receipt.recorded", paid, "r-1", 1, T0), paid
+    )
+    async with sessions() as session:
+        fact = await session.get(models.OpportunityFact, "o-1")
+        assert fact is not None and (fact.customer_id, fact.status, fact.amount) == ("c-c", "won", Decimal("150"))
+        assert (await session.execute(select(models.ContractFact.customer_id, models.ContractFact.total))).all() == [
+            ("c-c", Decimal("900"))
+        ]
+        assert (await session.execute(select(models.MoneyFact.customer_id, models.MoneyFact.amount))).all() == [
+            ("c-c", Decimal("400"))
+        ]
+        assert set(await session.scalars(select(models.RepActivity.customer_id))) == {"c-c"}
+    row = await rep_row(sessions, "c-c")
+    assert row is not None and (row.first_opportunity_at, row.last_opportunity_at, row.last_deal_at) == (T0, T0, T0)
+
+
+async def test_opportunity_and_deal_times_are_order_free_and_keep_the_follow_ups(sessions: SessionFactory) -> None:
+    pipeline = pipeline_subscription()
+    async with sessions() as session, session.begin():
+        await record_follow_up(session, "c-1", "rep-a", T0 - timedelta(days=3))
+    for number, days in enumerate((5, 2, 9)):  # three opportunities, created out of order
+        payload = opportunity(f"o-{number}", "c-1")
+        created = envelope_of(pipeline, OPPORTUNITY + "created", payload, f"o-{number}", 1, T0 + timedelta(days=days))
+        assert await deliver(sessions, pipeline, created, payload)
+    for number, days in ((0, 7), (1, 4)):  # a later deal first, then an earlier one
+        payload = opportunity(f"o-{number}", "c-1", "won")
+        won = envelope_of(pipeline, OPPORTUNITY + "won", payload, f"o-{number}", 2, T0 + timedelta(days=days))
+        assert await deliver(sessions, pipeline, won, payload)
+    row = await rep_row(sessions, "c-1")
+    assert row is not None
+    assert (row.follow_up_count, row.first_follow_up_at, row.last_follow_up_at) == (
+        1,
+        T0 - timedelta(days=3),
+        T0 - timedelta(days=3),
+    )
+    assert (row.first_opportunity_at, row.last_opportunity_at, row.last_deal_at) == (
+        T0 + timedelta(days=2),
+        T0 + timedelta(days=9),
+        T0 + timedelta(days=7),
+    )
+
+
+async def test_a_redelivered_event_is_applied_once(sessions: SessionFactory) -> None:
+    activities, pipeline = activities_subscription(), pipeline_subscription()
+    from salesgrid.events.v1.activities_events_pb2 import ActivitiesFollowUpLogged
+
+    logged = ActivitiesFollowUpLogged(customer_id="c-1", owner_id="rep-a")
+    follow_up = envelope_of(activities, "salesgrid.activities.follow_up.logged", logged, "f-1", 1, T0)
+    payload = opportunity("o-1", "c-1")
+    created = envelope_of(pipeline, OPPORTUNITY + "created", payload, "o-1", 1, T0)
+    assert await deliver(sessions, activities, follow_up, logged)
+    assert await deliver(sessions, pipeline, created, payload)
+    assert not await deliver(sessions, activities, follow_up, logged)
+    assert not await deliver(sessions, pipeline, created, payload)
+    row = await rep_row(sessions, "c-1")
+    assert row is not None and (row.follow_up_count, row.first_opportunity_at) == (1, T0)
+    async with sessions() as session:
+        assert await session.scalar(select(models.OpportunityFact.status)) == "open"
