@@ -1,5 +1,6 @@
 """Names and units of record owners, from this service's directory replica (never a call to
-identity per request): duplicate warnings, 409s, import errors and share requests show them."""
+identity per request): import errors and share requests show them (the duplicate check reads
+them with its candidates: stores/duplicates.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.directory import directory_units, directory_users
-from salesgrid_customers.domain.dedup import DuplicateReport, OwnerInfo
+from salesgrid_customers.domain.dedup import OwnerInfo
 
 
 async def owners_of(session: AsyncSession, user_ids: Iterable[str]) -> dict[str, OwnerInfo]:
@@ -30,8 +31,3 @@ async def owners_of(session: AsyncSession, user_ids: Iterable[str]) -> dict[str,
         )
     ).all()
     return {user_id: OwnerInfo(name, unit_id, unit_name or "") for user_id, name, unit_id, unit_name in rows}
-
-
-async def with_owner_names(session: AsyncSession, report: DuplicateReport) -> DuplicateReport:
-    owner_ids = report.owner_ids()
-    return report.with_owners(await owners_of(session, owner_ids)) if owner_ids else report

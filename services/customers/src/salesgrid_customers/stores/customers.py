@@ -179,15 +179,18 @@ def name_taken() -> AlreadyExists:
     return AlreadyExists("a customer with this normalised name was just created or renamed", "legal_name")
 
 
+_INSERT = insert(CUSTOMERS)  # built once, bound at execution
+
+
 async def insert_customer(session: AsyncSession, customer: Customer) -> None:
-    """A new customer and its name keys; the unique index on active normalised names decides
+    """A new customer and its name keys, one statement each (no ORM unit of work: nothing reads
+    the row back in this transaction); the unique index on active normalised names decides
     between concurrent creates."""
-    session.add(Row(**customer_to_row(customer)))
     try:
-        await session.flush()
+        await session.execute(_INSERT, customer_to_row(customer))
     except IntegrityError:
         raise name_taken() from None
-    await write_name_keys(session, customer.id, customer.normalised_name, new=True)
+    await insert_name_keys(session, ((customer.id, customer.normalised_name),))
 
 
 async def insert_customers(

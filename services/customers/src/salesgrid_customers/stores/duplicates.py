@@ -1,6 +1,6 @@
 """The duplicate check's reads: the active customers that may duplicate a probe, found through
-the exact name and credit code indexes and the name key table (`customer_name_keys`), in one
-round trip whatever the table's size."""
+the exact name and credit code indexes and the name key table (`customer_name_keys`), with who
+holds them (the directory replica), in one round trip whatever the table's size."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from collections.abc import Collection
 from sqlalchemy import ARRAY, Integer, Select, String, bindparam, func, or_, select, union, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_customers import models
-from salesgrid_customers.domain.dedup import MAX_CANDIDATE_KEYS, CandidateCustomer, candidate_keys
+from salesgrid_customers.domain.dedup import MAX_CANDIDATE_KEYS, CandidateCustomer, OwnerInfo, candidate_keys
 
 MAX_CANDIDATES = 60  # rows sharing the most candidate keys, classified in Python
 KEY_POSTINGS = 300  # rows read per candidate key
@@ -60,10 +61,23 @@ def _duplicate_candidates(key_count: int) -> Select[Any]:
     return union(exact, select(*columns).join(nearest, nearest.c.customer_id == customer.id).where(customer.active))
 
 
+@lru_cache(maxsize=MAX_CANDIDATE_KEYS + 1)
+def _candidates_and_owners(key_count: int) -> Select[Any]:
+    """_duplicate_candidates' rows, each with its owner's name and unit as the directory replica
+    knows them (NULL: an owner it does not know yet, or none): the candidates and what a rep needs
+    to ask their owners for sharing in one statement, built once per key count."""
+    found = _duplicate_candidates(key_count).subquery()
+    users, units = directory_users, directory_units
+    return select(*found.c, users.c.user_id, users.c.display_name, users.c.unit_id, units.c.name).select_from(
+        found.outerjoin(users, users.c.user_id == found.c.owner_id).outerjoin(units, units.c.unit_id == users.c.unit_id)
+    )
+
+
 async def duplicate_candidates(
     session: AsyncSession, normalised: str, credit_code: str | None
-) -> list[CandidateCustomer]:
-    """The customers to classify against a probe of this normalised name and credit code."""
+) -> tuple[list[CandidateCustomer], dict[str, OwnerInfo]]:
+    """The customers to classify against a probe of this normalised name and credit code, and
+    their owners known to the directory replica, by user id."""
     keys = sorted(candidate_keys(normalised))
     # Sharing one gram of many (科技) is chance, not similarity: classifying is the costly part.
     parameters = {
@@ -72,8 +86,13 @@ async def duplicate_candidates(
         "least": 1 if len(keys) < 4 else 2,
         **{f"key{index}": key for index, key in enumerate(keys)},
     }
-    rows = (await session.execute(_duplicate_candidates(len(keys)), parameters)).all()
-    return [CandidateCustomer(*row) for row in rows]
+    rows = (await session.execute(_candidates_and_owners(len(keys)), parameters)).all()
+    owners = {
+        user_id: OwnerInfo(name, unit_id, unit_name or "")
+        for *_, user_id, name, unit_id, unit_name in rows
+        if user_id is not None
+    }
+    return [CandidateCustomer(*row[:5]) for row in rows], owners
 
 
 _customer = models.Customer

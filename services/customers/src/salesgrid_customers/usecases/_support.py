@@ -34,7 +34,6 @@ from salesgrid_customers.domain.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from salesgrid_customers.owners import with_owner_names
 from salesgrid_customers import customer_events
 from salesgrid_customers.stores.customers import CUSTOMER_FIELDS, CO_OWNERS, insert_customer, load_customer
 from salesgrid_customers.stores.duplicates import duplicate_candidates
@@ -144,10 +143,11 @@ class CustomersUseCasesBase:
     async def _duplicates(
         self, session: AsyncSession, normalised: str, credit_code: str | None, exclude_id: str | None
     ) -> DuplicateReport:
-        """Index-backed, one round trip (stores/duplicates.py); never a scan of customers."""
-        candidates = await duplicate_candidates(session, normalised, credit_code)
+        """Index-backed, one round trip (stores/duplicates.py); never a scan of customers. The
+        matches name their owners (from the directory replica): a rep must see who to ask for sharing."""
+        candidates, owners = await duplicate_candidates(session, normalised, credit_code)
         report = classify_matches(DuplicateProbe(normalised, credit_code, exclude_id), candidates)
-        return await with_owner_names(session, report)  # a rep must see who to ask for sharing
+        return report.with_owners(owners) if report.owner_ids() else report
 
     @staticmethod
     def _block_duplicates(report: DuplicateReport) -> None:
