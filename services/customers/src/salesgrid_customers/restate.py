@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
@@ -25,13 +25,20 @@ from salesgrid_common.cli import Command
 from salesgrid_common.service import ServiceApp, ServiceDefinition
 from salesgrid_common.settings import ServiceSettings
 
-from salesgrid_customers import models
 from salesgrid_customers.customer_events import customer_state
-from salesgrid_customers.stores.customers import customers_from_rows
+from salesgrid_customers.stores.customers import CUSTOMER_COLUMNS, CUSTOMERS, customer_from_record
 from salesgrid_customers.usecases._support import EVENT_PREFIX
 
 RESTATED = EVENT_PREFIX + "restated"
 BATCH = 500
+# Core rows mapped straight into the domain record (no ORM instances), built once.
+_BATCH = (
+    select(*CUSTOMER_COLUMNS)
+    .where(CUSTOMERS.c.id > bindparam("after"))
+    .order_by(CUSTOMERS.c.id)
+    .limit(bindparam("batch"))
+    .with_for_update()
+)
 
 
 async def restate_customers(sessions: SessionFactory, outbox: Outbox, clock: Clock, batch: int = BATCH) -> int:
@@ -40,16 +47,8 @@ async def restate_customers(sessions: SessionFactory, outbox: Outbox, clock: Clo
     after, total = "", 0
     while True:
         async with sessions() as session, session.begin():
-            rows = (
-                await session.scalars(
-                    select(models.Customer)
-                    .where(models.Customer.id > after)
-                    .order_by(models.Customer.id)
-                    .limit(batch)
-                    .with_for_update()
-                )
-            ).all()
-            for customer in customers_from_rows(rows):
+            rows = (await session.execute(_BATCH, {"after": after, "batch": batch})).all()
+            for customer in map(customer_from_record, rows):
                 await outbox.record(
                     session,
                     RESTATED,

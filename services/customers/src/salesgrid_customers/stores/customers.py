@@ -171,10 +171,6 @@ def customer_to_row(customer: Customer) -> dict[str, Any]:
     }
 
 
-def customers_from_rows(rows: Iterable[Row]) -> list[Customer]:
-    return [customer_from_row(row) for row in rows]
-
-
 def name_taken() -> AlreadyExists:
     return AlreadyExists("a customer with this normalised name was just created or renamed", "legal_name")
 
