@@ -35,7 +35,7 @@ class Lookups:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self._survivors: dict[str, str] = {}
-        self._calendars = UnitCalendars(session)
+        self._calendars: UnitCalendars | None = None  # made when first asked (most events never do)
 
     async def survivor(self, customer_id: str) -> str:
         known = self._survivors.get(customer_id)
@@ -44,6 +44,8 @@ class Lookups:
         return known
 
     async def calendar(self, user_id: str) -> LocalCalendar:
+        if self._calendars is None:
+            self._calendars = UnitCalendars(self.session)
         return await self._calendars.of_user(user_id)
 
 
