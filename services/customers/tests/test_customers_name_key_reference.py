@@ -137,4 +137,3 @@ async def test_a_removal_racing_a_key_write_is_refused(
         await writing
     assert await keys_of(sessions, "c-removal-first") == set()
     assert await count(sessions, CUSTOMERS) == 1  # c-keys-first stays, with its keys
-
