@@ -61,6 +61,12 @@ def run_service_cli(
     if options.command == "serve":
         setup_tracing(definition.name, settings.otlp_endpoint, settings.trace_sample_ratio)
         serve_metrics(settings.metrics_port)
-        asyncio.run(ServiceApp(definition, settings).serve_until_signalled())
+        serve = ServiceApp(definition, settings).serve_until_signalled()
+        if settings.event_loop == "uvloop":
+            import uvloop
+
+            uvloop.run(serve)
+        else:
+            asyncio.run(serve)
         return 0
     return (extra_commands or {})[options.command](settings, options)

@@ -39,7 +39,7 @@ from salesgrid_common.events.bus import JetStreamPublisher, connect, ensure_stre
 from salesgrid_common.events.consumer import EventConsumer, Subscription, Topology
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.events.relay import OutboxRelay
-from salesgrid_common.grpc_server import MESSAGE_LIMITS, ServerInterceptor, status_for
+from salesgrid_common.grpc_server import ServerInterceptor, new_server, status_for
 from salesgrid_common.idempotency.calls import IdempotentCalls
 from salesgrid_common.service_context import ServiceContext
 from salesgrid_common.settings import ServiceSettings
@@ -125,7 +125,7 @@ class ServiceApp:
         interceptor = ServerInterceptor(
             verifier, self.definition.public_methods, checks, self.definition.password_change_methods, idempotent
         )
-        self.server = grpc.aio.server(options=MESSAGE_LIMITS, interceptors=[interceptor])
+        self.server = new_server([interceptor])
         names = list(self.definition.register(self.server, self.ctx))
         if self.definition.with_directory:
             directory_pb2_grpc.add_DirectoryServicer_to_server(  # type: ignore[no-untyped-call]

@@ -43,6 +43,9 @@ class ServiceSettings(BaseAppSettings):
     stream_replicas: int = Field(default=1, ge=1, le=5)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
     relay_enabled: bool = True  # off only to prove crash recovery in tests
+    # The process's event loop: uvloop cut a trivial gRPC call's server CPU by about a tenth
+    # (docs/performance.md, tenth round); "asyncio" is the standard library's loop.
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
     # How long published outbox rows are kept (for inspection and replay) before the relay
     # deletes them, in hours of the service's clock.
     outbox_retention_hours: float = Field(default=24.0, gt=0)
