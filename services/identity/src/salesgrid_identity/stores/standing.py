@@ -13,7 +13,9 @@ from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import Select, Text, bindparam, cast, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from salesgrid_common.db import Reads
 
 from salesgrid_common.scopes import Scope
 from salesgrid_identity import models
@@ -77,7 +79,7 @@ def _statement(dialect: str, by: str) -> Select[Any]:
 _STATEMENTS = {(dialect, by): _statement(dialect, by) for dialect in ("sqlite", "postgresql") for by in ("id", "login")}
 
 
-async def standing_by_id(session: AsyncSession, user_id: str) -> Standing | None:
+async def standing_by_id(session: Reads, user_id: str) -> Standing | None:
     return await _standing(session, "id", user_id) if user_id else None
 
 
@@ -85,8 +87,9 @@ async def standing_by_login(session: AsyncSession, login: str) -> Standing | Non
     return await _standing(session, "login", login) if login else None
 
 
-async def _standing(session: AsyncSession, by: str, key: str) -> Standing | None:
-    statement = _STATEMENTS[session.get_bind().dialect.name, by]
+async def _standing(session: Reads, by: str, key: str) -> Standing | None:
+    dialect = session.dialect if isinstance(session, AsyncConnection) else session.get_bind().dialect
+    statement = _STATEMENTS[dialect.name, by]
     rows = (await session.execute(statement, {"key": key})).all()
     if not rows:
         return None

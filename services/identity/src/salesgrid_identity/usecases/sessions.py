@@ -9,6 +9,7 @@ from typing import NoReturn
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from salesgrid_common.db import reading
 from salesgrid_common.auth.principal import Principal
 from salesgrid_common.errors import FailedPrecondition, PermissionDenied, ResourceExhausted, Unauthenticated
 from salesgrid_common.ids import new_id
@@ -211,8 +212,8 @@ class SessionsMixin(IdentityUseCasesBase):
             return None, principal
         if principal.kind != "user":
             raise PermissionDenied("only people have a user record")
-        async with self.reader() as session:
-            standing = await standing_by_id(session, principal.subject_id)  # one statement
+        async with reading(self.reader) as reads:
+            standing = await standing_by_id(reads, principal.subject_id)  # one statement
         if standing is None or not standing.user.active:
             raise Unauthenticated("user is deactivated")
         current = principal_of(standing)  # carries the allow-list in force
