@@ -5,7 +5,11 @@ one after another and reads each process's user+system CPU time from /proc befor
 (children included: gunicorn workers, nats-server). Unlike wall time, CPU time is little affected
 by what else the machine runs, so this is the measure to profile against before and after a change.
 Asynchronous work a request causes (event fan-out to consumers) is counted once the platform is
-idle again. Run: `.venv/bin/python bench/cpu_per_request.py [N] [label filter]`."""
+idle again. Run: `.venv/bin/python bench/cpu_per_request.py [N] [label filter]`.
+
+`SALESGRID_BENCH_DB=postgresql` runs the services on a throwaway PostgreSQL cluster (as
+`bench/gateway.py` and `bench/imports.py` do); the table then has a `postgres` column: the
+cluster's own CPU (postmaster and its backends), which the services' columns do not include."""
 
 from __future__ import annotations
 
@@ -19,7 +23,33 @@ import httpx
 sys.path.insert(0, str(Path(__file__).parent))
 from gateway import prepare, running_platform
 from salesgrid_dev.api import gate_facts, money
-from quiet import settle, snapshot
+from quiet import cpu_seconds, process_tree, settle, snapshot
+
+
+def postgres_pid(platform) -> int | None:  # type: ignore[no-untyped-def]
+    """The postmaster of the throwaway cluster the services use (found by its port), if any."""
+    url = next((v for k, v in platform.settings.items() if k.endswith("__DATABASE_URL")), "")
+    port = url.rsplit(":", 1)[-1].split("/", 1)[0] if url.startswith("postgresql") else ""
+    for pid_file in [
+        *Path(tempfile.gettempdir()).glob("salesgrid-pg-*/data/postmaster.pid"),
+        *Path("/dev/shm").glob("salesgrid-pg-*/data/postmaster.pid"),
+    ]:
+        try:
+            lines = pid_file.read_text().splitlines()
+        except OSError:
+            continue
+        if port and len(lines) > 3 and lines[3].strip() == port:
+            return int(lines[0])
+    return None
+
+
+def measure(platform, postmaster: int | None, found: dict[str, float] | None = None) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """CPU seconds so far per process of the platform (`found`, when just read), and of PostgreSQL
+    when it runs the services."""
+    found = dict(found) if found is not None else snapshot(platform)
+    if postmaster is not None:
+        found["postgres"] = sum(cpu_seconds(p) for p in process_tree(postmaster))
+    return found
 
 
 def main() -> int:
@@ -108,12 +138,13 @@ def main() -> int:
 
         kinds["POST /v1/opportunities"] = create_opportunity
         kinds["POST /v1/opportunities/{id}/advance"] = advance
-        names = list(platform.processes)
+        postmaster = postgres_pid(platform)
+        names = list(platform.processes) + (["postgres"] if postmaster is not None else [])
         # Background CPU (pollers, reloads) is subtracted at each process's idle rate.
         time.sleep(10)  # the set-up's events are applied
-        start, started = snapshot(platform), time.monotonic()
+        start, started = measure(platform, postmaster), time.monotonic()
         time.sleep(5)
-        idle = {n: (v - start[n]) / (time.monotonic() - started) for n, v in snapshot(platform).items()}
+        idle = {n: (v - start[n]) / (time.monotonic() - started) for n, v in measure(platform, postmaster).items()}
         print(f"CPU ms per request, {count} sequential requests each (fan-out included)")
         print(f"{'request':40s}" + "".join(f"{n[:10]:>11s}" for n in names) + f"{'total':>9s}")
         print(f"{'(idle, CPU ms per second)':40s}" + "".join(f"{idle[n] * 1000:11.2f}" for n in names), flush=True)
@@ -125,12 +156,12 @@ def main() -> int:
                 targets.extend(kinds["POST /v1/customers"]().json()["id"] for _ in range(count))
             if label.endswith("/advance") and len(made) < count // 2:  # two stage changes per opportunity
                 continue
-            before, began = settle(platform, idle), time.monotonic()
+            before, began = measure(platform, postmaster, settle(platform, idle)), time.monotonic()
             for _ in range(1 if label == "import, per row" else count):
                 reply = send()
                 if reply.status_code >= 400:
                     raise SystemExit(f"{label}: {reply.status_code} {reply.text[:200]}")
-            after, elapsed = settle(platform, idle), time.monotonic() - began
+            after, elapsed = measure(platform, postmaster, settle(platform, idle)), time.monotonic() - began
             per = {n: max(0.0, after[n] - before[n] - idle[n] * elapsed) * 1000 / count for n in names}
             print(f"{label:40s}" + "".join(f"{per[n]:11.2f}" for n in names) + f"{sum(per.values()):9.2f}", flush=True)
     return 0

@@ -17,6 +17,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from salesgrid_common.tracing import export_spans
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from salesgrid_common import service_context
 from salesgrid_common.grpc_client import AioTracingClientInterceptor
 from salesgrid_common.tracing import tracer
 
@@ -74,3 +75,31 @@ async def test_client_span_is_the_callees_parent(exported: InMemorySpanExporter)
     assert recorder.metadata[1]["traceparent"].startswith(f"00-{trace_id}-{bad.context.span_id:016x}-")
     assert ok.status.is_ok and not bad.status.is_ok
     assert bad.attributes["rpc.grpc.status_code"] == grpc.StatusCode.NOT_FOUND.value[0]
+
+
+@pytest.mark.parametrize("exports", [True, False])
+async def test_a_peer_channel_carries_the_trace_with_or_without_client_spans(
+    exports: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ServiceContext.channel adds the CLIENT-span interceptor only when spans are exported;
+    without it the caller's trace context still reaches the callee through outgoing_metadata."""
+    monkeypatch.setattr(service_context, "exporting", lambda: exports)
+    recorder = Recorder()
+    server = grpc.aio.server(interceptors=[recorder])
+    health_pb2_grpc.add_HealthServicer_to_server(HealthServicer(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    context = service_context.ServiceContext(None, None, None, None, None, None)  # type: ignore[arg-type]
+    channel = context.channel(f"127.0.0.1:{port}")
+    try:
+        assert bool(channel._unary_unary_interceptors) == exports  # type: ignore[attr-defined]
+        with tracer(__name__).start_as_current_span("use case") as caller:
+            await health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(), metadata=service_context.outgoing_metadata("t")
+            )
+    finally:
+        await channel.close()
+        await server.stop(None)
+    trace_id = format(caller.get_span_context().trace_id, "032x")
+    assert recorder.metadata[0]["traceparent"].startswith(f"00-{trace_id}-")
+    assert recorder.metadata[0]["authorization"] == "Bearer t"

@@ -91,7 +91,7 @@ async def statements(engine: AsyncEngine, call: Callable[[], Awaitable[T]]) -> t
         if table:
             seen.append(f"{verb} {table[1]}")
 
-    # An import batch's customers go to PostgreSQL by COPY (stores/import_copy.py), past
+    # An import batch's customers go to PostgreSQL by COPY (salesgrid_common.copy_rows), past
     # SQLAlchemy's cursor: counted here as the INSERT they replace.
     copy = asyncpg.Connection.copy_records_to_table
 

@@ -17,7 +17,9 @@ from salesgrid.customers.v1 import customers_pb2 as cpb
 from salesgrid.customers.v1 import customers_pb2_grpc as cpb_grpc
 from salesgrid.pipeline.v1 import pipeline_pb2 as pb
 from salesgrid_common.clock import FakeClock
-from salesgrid_common.events.envelope import parse_envelope, unpack
+from salesgrid.events.v1.customers_events_pb2 import CustomerMerged
+from salesgrid_common.events.bus import connect, ensure_stream
+from salesgrid_common.events.envelope import EventMeta, build_envelope, parse_envelope, unpack
 from salesgrid_common.events.tables import outbox
 from salesgrid_contracts.app import DEFINITION as CONTRACTS, MIGRATIONS as CONTRACTS_MIGRATIONS
 from salesgrid_customers.app import DEFINITION as CUSTOMERS, MIGRATIONS as CUSTOMERS_MIGRATIONS
@@ -189,3 +191,19 @@ async def add_assignment_team(running) -> None:  # type: ignore[no-untyped-def]
         await add_user(session, "rep-c", "/c/r1/t2/", manager_id="mgr-1", at=START)
         await add_user(session, "rep-x", "/c/r9/t9/", at=START)
         await add_unit(session, "t1", "/c/r1/t1/", at=START)
+
+
+async def publish_merge(nats_url: str, survivor_id: str, merged_ids: list[str]) -> None:
+    """A merge event as customers sends it (a fresh event id: the handler itself must be idempotent)."""
+    nc = await connect(nats_url, "test-customers")
+    js = nc.jetstream()
+    await ensure_stream(js, "customers", 1)
+    envelope = build_envelope(
+        "salesgrid.customers.customer.merged",
+        "customers",
+        CustomerMerged(survivor_id=survivor_id, merged_ids=merged_ids),
+        EventMeta(aggregate_id=survivor_id, org_path="/c/"),
+        START,
+    )
+    await js.publish(envelope.type, envelope.SerializeToString(), headers={"Nats-Msg-Id": envelope.event_id})
+    await nc.drain()

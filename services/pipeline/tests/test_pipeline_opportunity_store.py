@@ -20,7 +20,7 @@ from salesgrid_pipeline.app import MIGRATIONS
 from salesgrid_pipeline.domain.gate_facts import VisitKind, VisitRef
 from salesgrid_pipeline.domain.money import Money
 from salesgrid_pipeline.domain.opportunities import Competitor, Opportunity, OpportunityProduct
-from salesgrid_pipeline.domain.stage_model import default_stage_model
+from salesgrid_pipeline.domain.stage_model import StageModel, default_stage_model
 from salesgrid_pipeline.payloads import opportunity_state
 from salesgrid_pipeline.stores import opportunities as store
 
@@ -65,13 +65,12 @@ def full_opportunity() -> Opportunity:
 
 def test_the_mapper_writes_every_column_and_reads_back_every_field() -> None:
     opportunity = full_opportunity()
-    row = models.Opportunity()
-    store.to_row(opportunity, row)
-    unset = [c for c in models.Opportunity.__table__.columns.keys() if getattr(row, c) is None]
-    assert unset == []  # a new column must be mapped
-    assert row.name_key == "pumps for plant 2"
-    assert row.facts["dropped_fact"] == "kept as stored"
-    assert store.from_row(row, MODEL) == opportunity  # and read back
+    values = store.to_values(opportunity)
+    assert set(values) == set(models.Opportunity.__table__.columns.keys())  # a new column must be mapped
+    assert None not in values.values()
+    assert values["name_key"] == "pumps for plant 2"
+    assert values["facts"]["dropped_fact"] == "kept as stored"
+    assert store.from_row(models.Opportunity(**values), MODEL) == opportunity  # and read back
 
 
 def test_the_state_event_is_built_from_the_domain_opportunity() -> None:
@@ -90,6 +89,12 @@ async def test_saves_are_versioned_and_loads_scoped(database_url: str) -> None:
     rep = principal("rep-a", "/c/sz/", permissions={"opportunities:read": "own", "opportunities:update": "own"})
     stranger = principal("rep-b", "/c/bj/", permissions={"opportunities:read": "own"})
     stored = replace(full_opportunity(), version=1, status="open", lost_reason="")
+    asked: list[tuple[str, int | None]] = []
+
+    async def model_at(code: str, version: int | None) -> StageModel:
+        asked.append((code, version))
+        return MODEL
+
     try:
         async with sessions() as session, session.begin():
             await store.insert(session, stored)
@@ -97,21 +102,29 @@ async def test_saves_are_versioned_and_loads_scoped(database_url: str) -> None:
             with pytest.raises(Conflict):  # the (customer, name) key is unique
                 await store.insert(session, replace(stored, opportunity_id="o-2", name=" pumps FOR plant 2"))
         async with sessions() as session, session.begin():
-            loaded = await store.load_in_scope(session, rep, "o-1", "opportunities:update", lambda _: MODEL)
+            loaded = await store.load_in_scope(session, rep, "o-1", "opportunities:update", model_at)
             assert loaded == stored
+            assert asked == [("default", None)]  # no stored model: the built-in default's
+            assert await store.names_like(session, "c-1", "PUMPS  for plant 2") == ["Pumps for plant 2"]
+            assert await store.names_like(session, "c-1", "Pumps for plant 3") == []
             saved = await store.save(session, replace(loaded, commit=False), NOW)
             assert (saved.version, saved.updated_at, saved.commit) == (2, NOW, False)
             with pytest.raises(Conflict):  # a second writer holding version 1 loses
                 await store.save(session, replace(loaded, name="other"), NOW)
             with pytest.raises(Conflict):  # as does a caller who read an older version
                 await store.save(session, saved, NOW, expected_version=1)
-        async with sessions() as session, session.begin():
-            again = await store.load_in_scope(session, rep, "o-1", "opportunities:read", lambda _: MODEL)
-            assert again == saved  # what save returned is what is stored
-            with pytest.raises(PermissionDenied):
-                await store.load_in_scope(session, stranger, "o-1", "opportunities:read", lambda _: MODEL)
             with pytest.raises(NotFound):
-                await store.load_in_scope(session, rep, "o-9", "opportunities:read", lambda _: MODEL)
+                await store.save(session, replace(saved, opportunity_id="o-9"), NOW)
+            # the load reads the version of the stage model the opportunity follows with its row
+            session.add(models.StageModelRow(code="default", definition={}, version=3, updated_at=NOW, updated_by="a"))
+        async with sessions() as session, session.begin():
+            again = await store.load_in_scope(session, rep, "o-1", "opportunities:read", model_at)
+            assert again == saved  # what save returned is what is stored
+            assert asked[-1] == ("default", 3)
+            with pytest.raises(PermissionDenied):
+                await store.load_in_scope(session, stranger, "o-1", "opportunities:read", model_at)
+            with pytest.raises(NotFound):
+                await store.load_in_scope(session, rep, "o-9", "opportunities:read", model_at)
             page, token = await store.page_in_scope(
                 session,
                 rep,

@@ -11,13 +11,10 @@ from sqlalchemy import select
 
 from salesgrid.customers.v1 import customers_pb2 as cpb
 from salesgrid.customers.v1 import customers_pb2_grpc as cpb_grpc
-from salesgrid.events.v1.customers_events_pb2 import CustomerMerged
 from salesgrid.events.v1.pipeline_events_pb2 import PipelineOpportunityState, PipelineStageModelState
 from salesgrid.pipeline.v1 import pipeline_pb2 as pb
 from salesgrid.pipeline.v1 import pipeline_pb2_grpc as pb_grpc
 from salesgrid_common.clock import FakeClock
-from salesgrid_common.events.bus import connect, ensure_stream
-from salesgrid_common.events.envelope import EventMeta, build_envelope
 from salesgrid_dev.testing import bearer, eventually, principal
 from salesgrid_pipeline.domain.stage_model import default_stage_model
 from salesgrid_pipeline.usecases import PipelineUseCases
@@ -31,6 +28,7 @@ from pipeline_fixtures import (  # noqa: F401 - fixtures
     new_customer,
     new_opportunity,
     pipeline,
+    publish_merge,
     services_model,
 )
 
@@ -94,22 +92,6 @@ async def test_stage_models_published_and_forecast_weighs_by_stage(
             ("approval", "default", 0, 25),
             ("formal_communication", "default", 0, 40),
         ]
-
-
-async def publish_merge(nats_url: str, survivor_id: str, merged_ids: list[str]) -> None:
-    """A merge event as customers sends it (a fresh event id: the handler itself must be idempotent)."""
-    nc = await connect(nats_url, "test-customers")
-    js = nc.jetstream()
-    await ensure_stream(js, "customers", 1)
-    envelope = build_envelope(
-        "salesgrid.customers.customer.merged",
-        "customers",
-        CustomerMerged(survivor_id=survivor_id, merged_ids=merged_ids),
-        EventMeta(aggregate_id=survivor_id, org_path="/c/"),
-        START,
-    )
-    await js.publish(envelope.type, envelope.SerializeToString(), headers={"Nats-Msg-Id": envelope.event_id})
-    await nc.drain()
 
 
 async def test_merged_customers_opportunities_follow_the_survivor(

@@ -20,11 +20,11 @@ from salesgrid_analytics import factstore
 from salesgrid_analytics.domain import facts as f
 from salesgrid_analytics.domain.expenses import ExpensePaid
 from salesgrid_analytics.merges import customer_merges_subscription
-from salesgrid_common.customer_merges import survivor_of
 from salesgrid_common.events.batches import Item
 from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.service_context import ServiceContext
 from salesgrid_analytics.fact_events import common, when
+from salesgrid_analytics.fact_handlers import FactHandlers, Lookups
 from salesgrid_analytics.handlers_activities import activities_subscription
 from salesgrid_analytics.handlers_pipeline import pipeline_subscription
 
@@ -72,19 +72,17 @@ def _customer_created(envelope: Envelope, customer: CustomerRecordState) -> f.Cu
 
 def contracts_subscription() -> Subscription:
     sub = Subscription(name="analytics-contracts-facts", producer="contracts")
+    facts = FactHandlers(sub)  # the receipt reads a stored signing (old events): a plain handler
 
-    @sub.on("salesgrid.contracts.contract.signed", ContractsContractState)
-    async def signed(session: AsyncSession, envelope: Envelope, contract: ContractsContractState) -> None:
-        await factstore.store_fact(
-            session,
-            f.ContractSigned(
-                **common(envelope, contract.owner_id, contract.org_path),
-                contract_id=contract.contract_id,
-                amount=contract.total,
-                currency=contract.currency,
-                channel=contract.channel or "direct",
-                partner_id=contract.partner_id,
-            ),
+    @facts.on("salesgrid.contracts.contract.signed", ContractsContractState)
+    async def signed(_: Lookups, envelope: Envelope, contract: ContractsContractState) -> f.Fact:
+        return f.ContractSigned(
+            **common(envelope, contract.owner_id, contract.org_path),
+            contract_id=contract.contract_id,
+            amount=contract.total,
+            currency=contract.currency,
+            channel=contract.channel or "direct",
+            partner_id=contract.partner_id,
         )
 
     @sub.on("salesgrid.contracts.receipt.recorded", ContractsReceiptRecorded)
@@ -115,26 +113,24 @@ def contracts_subscription() -> Subscription:
 def expenses_subscription() -> Subscription:
     """Paid claims are the cost of sale; each line keeps the customer and opportunity it was spent on."""
     sub = Subscription(name="analytics-expenses-facts", producer="expenses")
+    facts = FactHandlers(sub)
 
-    @sub.on("salesgrid.expenses.claim.paid", ExpensesClaimState)
-    async def paid(session: AsyncSession, envelope: Envelope, claim: ExpensesClaimState) -> None:
-        await factstore.store_fact(
-            session,
-            ExpensePaid(
-                **common(envelope, claim.owner_id, claim.org_path),
-                claim_id=claim.claim_id,
-                amount=claim.total,
-                currency=claim.currency,
-                lines=tuple(
-                    [
-                        {
-                            "customer_id": await survivor_of(session, line.customer_id),
-                            "opportunity_id": line.opportunity_id,
-                            "amount": line.amount,
-                        }
-                        for line in claim.lines
-                    ]
-                ),
+    @facts.on("salesgrid.expenses.claim.paid", ExpensesClaimState)
+    async def paid(lookups: Lookups, envelope: Envelope, claim: ExpensesClaimState) -> f.Fact:
+        return ExpensePaid(
+            **common(envelope, claim.owner_id, claim.org_path),
+            claim_id=claim.claim_id,
+            amount=claim.total,
+            currency=claim.currency,
+            lines=tuple(
+                [
+                    {
+                        "customer_id": await lookups.survivor(line.customer_id),
+                        "opportunity_id": line.opportunity_id,
+                        "amount": line.amount,
+                    }
+                    for line in claim.lines
+                ]
             ),
         )
 

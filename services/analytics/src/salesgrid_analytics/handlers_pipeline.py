@@ -14,12 +14,12 @@ from salesgrid.events.v1.pipeline_events_pb2 import (
     PipelineSlaNotice,
     PipelineStageModelState,
 )
-from salesgrid_analytics import factstore, stage_models
+from salesgrid_analytics import stage_models
 from salesgrid_analytics.domain import facts as f
 from salesgrid_analytics.domain.stages import DEFAULT_MODEL, Stage, StageModel
 from salesgrid_analytics.fact_events import common, when
+from salesgrid_analytics.fact_handlers import FactHandlers, Lookups
 from salesgrid_common.events.consumer import Subscription
-from salesgrid_common.localtime import user_calendar
 
 
 def _model_of(opp: PipelineOpportunityState) -> dict[str, object]:
@@ -29,58 +29,47 @@ def _model_of(opp: PipelineOpportunityState) -> dict[str, object]:
 
 def pipeline_subscription() -> Subscription:
     sub = Subscription(name="analytics-pipeline-facts", producer="pipeline")
+    facts = FactHandlers(sub)  # every handler but the stage model's: a run of them is one insert
 
-    @sub.on("salesgrid.pipeline.opportunity.created", PipelineOpportunityState)
-    async def created(session: AsyncSession, envelope: Envelope, opp: PipelineOpportunityState) -> None:
+    @facts.on("salesgrid.pipeline.opportunity.created", PipelineOpportunityState)
+    async def created(lookups: Lookups, envelope: Envelope, opp: PipelineOpportunityState) -> f.Fact:
         # Without an expected close date the deal counts on the day it was created, on the owner's
         # branch calendar (not the UTC date of the event).
         close = (
             date.fromisoformat(opp.expected_close_date)
             if opp.expected_close_date
-            else (await user_calendar(session, opp.owner_id)).date_of(when(envelope))
+            else (await lookups.calendar(opp.owner_id)).date_of(when(envelope))
         )
-        await factstore.store_fact(
-            session,
-            f.OpportunityCreated(
-                **common(envelope, opp.owner_id, opp.org_path),
-                opportunity_id=opp.opportunity_id,
-                stage=opp.stage,
-                amount=opp.amount or "0",
-                currency=opp.currency,
-                expected_close=close,
-                **_model_of(opp),
-                channel=opp.channel or "direct",
-                partner_id=opp.partner_id,
-            ),
+        return f.OpportunityCreated(
+            **common(envelope, opp.owner_id, opp.org_path),
+            opportunity_id=opp.opportunity_id,
+            stage=opp.stage,
+            amount=opp.amount or "0",
+            currency=opp.currency,
+            expected_close=close,
+            **_model_of(opp),
+            channel=opp.channel or "direct",
+            partner_id=opp.partner_id,
         )
 
-    @sub.on("salesgrid.pipeline.opportunity.stage_changed", PipelineOpportunityState)
-    async def stage_changed(session: AsyncSession, envelope: Envelope, opp: PipelineOpportunityState) -> None:
-        await factstore.store_fact(
-            session,
-            f.StageChanged(
-                **common(envelope, opp.owner_id, opp.org_path),
-                opportunity_id=opp.opportunity_id,
-                from_stage=opp.from_stage,
-                to_stage=opp.stage,
-                **_model_of(opp),
-            ),
+    @facts.on("salesgrid.pipeline.opportunity.stage_changed", PipelineOpportunityState)
+    async def stage_changed(_: Lookups, envelope: Envelope, opp: PipelineOpportunityState) -> f.Fact:
+        return f.StageChanged(
+            **common(envelope, opp.owner_id, opp.org_path),
+            opportunity_id=opp.opportunity_id,
+            from_stage=opp.from_stage,
+            to_stage=opp.stage,
+            **_model_of(opp),
         )
 
-    @sub.on("salesgrid.pipeline.opportunity.won", PipelineOpportunityState)
-    async def won(session: AsyncSession, envelope: Envelope, opp: PipelineOpportunityState) -> None:
-        await factstore.store_fact(
-            session,
-            f.OpportunityWon(**common(envelope, opp.owner_id, opp.org_path), opportunity_id=opp.opportunity_id),
-        )
+    @facts.on("salesgrid.pipeline.opportunity.won", PipelineOpportunityState)
+    async def won(_: Lookups, envelope: Envelope, opp: PipelineOpportunityState) -> f.Fact:
+        return f.OpportunityWon(**common(envelope, opp.owner_id, opp.org_path), opportunity_id=opp.opportunity_id)
 
-    @sub.on("salesgrid.pipeline.opportunity.lost", PipelineOpportunityState)
-    async def lost(session: AsyncSession, envelope: Envelope, opp: PipelineOpportunityState) -> None:
-        await factstore.store_fact(
-            session,
-            f.OpportunityLost(
-                **common(envelope, opp.owner_id, opp.org_path), opportunity_id=opp.opportunity_id, reason=opp.reason
-            ),
+    @facts.on("salesgrid.pipeline.opportunity.lost", PipelineOpportunityState)
+    async def lost(_: Lookups, envelope: Envelope, opp: PipelineOpportunityState) -> f.Fact:
+        return f.OpportunityLost(
+            **common(envelope, opp.owner_id, opp.org_path), opportunity_id=opp.opportunity_id, reason=opp.reason
         )
 
     @sub.on("salesgrid.pipeline.stage_model.published", PipelineStageModelState)
@@ -98,24 +87,18 @@ def pipeline_subscription() -> Subscription:
             when(envelope),
         )
 
-    @sub.on("salesgrid.pipeline.gate.violated", PipelineGateViolated)
-    async def gate_violated(session: AsyncSession, envelope: Envelope, violation: PipelineGateViolated) -> None:
-        await factstore.store_fact(
-            session,
-            f.GateViolated(
-                **common(envelope, violation.owner_id or violation.actor_id, ""),
-                opportunity_id=violation.opportunity_id,
-                stage=violation.target_stage,
-            ),
+    @facts.on("salesgrid.pipeline.gate.violated", PipelineGateViolated)
+    async def gate_violated(_: Lookups, envelope: Envelope, violation: PipelineGateViolated) -> f.Fact:
+        return f.GateViolated(
+            **common(envelope, violation.owner_id or violation.actor_id, ""),
+            opportunity_id=violation.opportunity_id,
+            stage=violation.target_stage,
         )
 
-    @sub.on("salesgrid.pipeline.sla.overdue", PipelineSlaNotice)
-    async def sla_overdue(session: AsyncSession, envelope: Envelope, notice: PipelineSlaNotice) -> None:
-        await factstore.store_fact(
-            session,
-            f.SlaOverdue(
-                **common(envelope, notice.owner_id, ""), opportunity_id=notice.opportunity_id, stage=notice.stage
-            ),
+    @facts.on("salesgrid.pipeline.sla.overdue", PipelineSlaNotice)
+    async def sla_overdue(_: Lookups, envelope: Envelope, notice: PipelineSlaNotice) -> f.Fact:
+        return f.SlaOverdue(
+            **common(envelope, notice.owner_id, ""), opportunity_id=notice.opportunity_id, stage=notice.stage
         )
 
     return sub

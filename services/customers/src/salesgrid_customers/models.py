@@ -66,6 +66,8 @@ class CustomerNameKey(Base):
 
     __tablename__ = "customer_name_keys"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # On PostgreSQL the reference is checked by statement-level triggers instead of this foreign
+    # key (migration b7d1e3f5a901: one check per statement, not one per key row); SQLite keeps it.
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), primary_key=True, index=True)
 
 

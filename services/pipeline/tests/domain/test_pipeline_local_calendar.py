@@ -13,7 +13,12 @@ from salesgrid_pipeline.domain import sla
 from salesgrid_pipeline.domain.errors import ValidationFailed
 from salesgrid_pipeline.domain.leads import assign, is_reclaim_due, new_lead, reclaim_due_at
 from salesgrid_pipeline.domain.money import Money
-from salesgrid_pipeline.domain.opportunities import OpportunityInput, validate_opportunity
+from salesgrid_common.zones import latest_local_date
+from salesgrid_pipeline.domain.opportunities import (
+    OpportunityInput,
+    close_date_valid_everywhere,
+    validate_opportunity,
+)
 
 ZONES = ["Pacific/Kiritimati", "Etc/GMT+12", "America/New_York", "Europe/Berlin", "Asia/Shanghai"]
 INSTANTS = st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC))
@@ -53,3 +58,15 @@ def test_the_close_date_age_limit_counts_from_the_owners_today() -> None:
     with pytest.raises(ValidationFailed) as too_old:
         validate_opportunity(data, (), now, max_close_date_age_days=365, today=date(2026, 3, 3))
     assert too_old.value.violations[0][0] == "expected_close_date"
+
+
+@settings(max_examples=300, deadline=None)
+@given(now=INSTANTS, zone=st.sampled_from(ZONES), age=st.integers(360, 370))
+def test_a_close_date_valid_everywhere_is_valid_in_every_owners_zone(now: datetime, zone: str, age: int) -> None:
+    """The create skips the owner's calendar for such a date; any other reads it (service test)."""
+    close = now.date() - timedelta(days=age)
+    data = OpportunityInput("cust-1", "Line", Money(Decimal("10"), "CNY"), close)
+    local_today = now.astimezone(ZoneInfo(zone)).date()
+    if close_date_valid_everywhere(close, latest_local_date(now)):
+        validate_opportunity(data, (), now, today=local_today)
+    assert close_date_valid_everywhere(close, local_today) == (close >= local_today - timedelta(days=365))

@@ -21,7 +21,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from opentelemetry.trace import SpanKind
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import ARRAY, String, bindparam, delete, func, select, update
 
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid_common.business_metrics import count_published
@@ -56,6 +56,13 @@ def _unpublished(batch_size: int) -> Any:
 _MARK_PUBLISHED = (
     update(outbox)
     .where(outbox.c.event_id.in_(bindparam("ids", expanding=True)))
+    .values(published_at=bindparam("published_at"))
+)
+# PostgreSQL: the ids as one array parameter. An expanding IN renders (and asyncpg prepares) one
+# statement per batch length, and PostgreSQL plans a list of up to 500 values each time.
+_MARK_PUBLISHED_ARRAY = (
+    update(outbox)
+    .where(outbox.c.event_id == func.any(bindparam("ids", type_=ARRAY(String))))
     .values(published_at=bindparam("published_at"))
 )
 
@@ -196,7 +203,8 @@ class OutboxRelay:
                 .values(attempts=outbox.c.attempts + 1, last_error=str(failure)[:2000])
             )
         if acknowledged:
-            await session.execute(_MARK_PUBLISHED, {"ids": acknowledged, "published_at": self.clock()})
+            mark = _MARK_PUBLISHED_ARRAY if self._lock_rows else _MARK_PUBLISHED
+            await session.execute(mark, {"ids": acknowledged, "published_at": self.clock()})
 
     async def _publish(self, rows: list[Any]) -> list[Envelope]:
         """Publish one row, or several of one subject as a pack, each event in a PRODUCER span

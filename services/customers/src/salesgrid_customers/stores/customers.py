@@ -32,7 +32,7 @@ from salesgrid_common.db import Reads, loaded_values
 from salesgrid_customers import models
 from salesgrid_customers.domain.customer import Address, Contact, Customer, GeoPoint, PartnerProfile, Tier
 from salesgrid_customers.domain.errors import AlreadyExists, Conflict, NotFound, PermissionDenied
-from salesgrid_customers.stores.import_copy import insert_rows
+from salesgrid_common.copy_rows import insert_rows
 from salesgrid_customers.stores.name_keys import delete_name_keys, insert_name_keys, write_name_keys
 from salesgrid_customers.domain.sharing import ShareRole
 from salesgrid_customers.stores.shares import shared_with_caller

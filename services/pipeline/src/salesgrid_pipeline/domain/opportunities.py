@@ -93,6 +93,13 @@ def validate_opportunity(
     )
 
 
+def close_date_valid_everywhere(value: object, latest_today: date, max_age_days: int = CLOSE_DATE_MAX_AGE_DAYS) -> bool:
+    """True when the close date passes the age limit against ``latest_today``, the most advanced
+    local date anywhere at the moment (the strictest "today"), so it passes in the owner's zone
+    too and his calendar need not be looked up."""
+    return not _close_date_problems(value, latest_today, max_age_days)
+
+
 def _close_date_problems(value: object, today: date, max_age_days: int) -> list[tuple[str, str]]:
     if not isinstance(value, date) or isinstance(value, datetime):
         return [("expected_close_date", "must be a date")]

@@ -75,6 +75,11 @@ class StageModel:
     def lost_stage(self) -> Stage:
         return next(s for s in self.stages if s.outcome is Outcome.LOST)
 
+    @property
+    def gates_custom_fields(self) -> bool:
+        """Whether any stage's gate requires custom fields."""
+        return any(stage.required_custom_fields for stage in self.stages)
+
     def fact_spec(self, code: str) -> FactSpec | None:
         """The definition of a fact code anywhere in the model (codes are unique model-wide)."""
         for stage in self.stages:

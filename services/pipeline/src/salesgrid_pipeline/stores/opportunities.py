@@ -6,8 +6,9 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,16 +23,22 @@ from salesgrid_pipeline.domain.opportunities import Competitor, Opportunity, Opp
 from salesgrid_pipeline.domain.stage_model import StageModel
 from salesgrid_pipeline.gate_fact_codec import decode_facts, encode_facts
 from salesgrid_pipeline.models import Opportunity as Row
+from salesgrid_pipeline.models import StageModelRow
 
 ModelOf = Callable[[str], StageModel]  # a stage model by code (the use cases' snapshot)
+# The stage model an opportunity follows, as stored at the version read with it (None: no stored
+# row, the built-in default): the use cases' version-checked cache of stage models.
+ModelAt = Callable[[str, int | None], Awaitable[StageModel]]
 FIELDS = "opportunities"  # the custom-field entity
+_T = Row.__table__
 
 
 def _money_json(value: Money) -> dict[str, str]:
     return {"amount": str(value.amount), "currency": value.currency}
 
 
-def from_row(row: Row, model: StageModel) -> Opportunity:
+def from_row(row: Any, model: StageModel) -> Opportunity:
+    """An opportunity from its row (an ORM row or a Core row of the table's columns)."""
     stored = dict(row.facts or {})
     facts = decode_facts(stored, model)
     return Opportunity(
@@ -69,97 +76,117 @@ def from_row(row: Row, model: StageModel) -> Opportunity:
     )
 
 
-def to_row(opportunity: Opportunity, row: Row) -> None:
-    """Every stored field of the aggregate onto its row (the version too)."""
-    row.id = opportunity.opportunity_id
-    row.customer_id = opportunity.customer_id
-    row.name = opportunity.name
-    row.name_key = normalise_key(opportunity.name)
-    row.owner_id = opportunity.owner_id
-    row.org_path = opportunity.org_path
-    row.amount, row.currency = str(opportunity.amount.amount), opportunity.amount.currency
-    row.expected_close_date = opportunity.expected_close_date
-    row.competitors = [
-        {"name": c.name, "strengths": c.strengths, "price": _money_json(c.price) if c.price else None}
-        for c in opportunity.competitors
-    ]
-    row.products = [{"product_id": p.product_id, "quantity": str(p.quantity)} for p in opportunity.products]
-    row.stage_model = opportunity.stage_model
-    row.stage = opportunity.stage
-    row.stage_entered_at = opportunity.stage_entered_at
-    row.status = opportunity.status
-    row.lost_reason = opportunity.lost_reason
-    row.facts = {**opportunity.retained_facts, **encode_facts(opportunity.facts)}
-    row.sla_level_notified = opportunity.sla_level_notified
-    row.commit = opportunity.commit
-    row.channel = opportunity.channel
-    row.partner_id = opportunity.partner_id
-    row.custom_fields = dict(opportunity.custom_fields)
-    row.version = opportunity.version
-    row.created_at = opportunity.created_at
-    row.updated_at = opportunity.updated_at
+def to_values(opportunity: Opportunity) -> dict[str, Any]:
+    """Every stored field of the aggregate as its row's column values (the version too)."""
+    return {
+        "id": opportunity.opportunity_id,
+        "customer_id": opportunity.customer_id,
+        "name": opportunity.name,
+        "name_key": normalise_key(opportunity.name),
+        "owner_id": opportunity.owner_id,
+        "org_path": opportunity.org_path,
+        "amount": str(opportunity.amount.amount),
+        "currency": opportunity.amount.currency,
+        "expected_close_date": opportunity.expected_close_date,
+        "competitors": [
+            {"name": c.name, "strengths": c.strengths, "price": _money_json(c.price) if c.price else None}
+            for c in opportunity.competitors
+        ],
+        "products": [{"product_id": p.product_id, "quantity": str(p.quantity)} for p in opportunity.products],
+        "stage_model": opportunity.stage_model,
+        "stage": opportunity.stage,
+        "stage_entered_at": opportunity.stage_entered_at,
+        "status": opportunity.status,
+        "lost_reason": opportunity.lost_reason,
+        "facts": {**opportunity.retained_facts, **encode_facts(opportunity.facts)},
+        "sla_level_notified": opportunity.sla_level_notified,
+        "commit": opportunity.commit,
+        "channel": opportunity.channel,
+        "partner_id": opportunity.partner_id,
+        "custom_fields": dict(opportunity.custom_fields),
+        "version": opportunity.version,
+        "created_at": opportunity.created_at,
+        "updated_at": opportunity.updated_at,
+    }
+
+
+# Built once, bound at execution (SQLAlchemy Core: a write path's rows are never ORM instances, so
+# no unit of work flushes them and no identity map can hold a stale copy).
+_INSERT = insert(_T)
+# One row with the version of the stage model it follows (NULL: the built-in default), so a use case
+# checks its cached model against the stored one without a query of its own.
+_ONE = (
+    select(_T, StageModelRow.__table__.c.version.label("model_version"))
+    .select_from(_T.outerjoin(StageModelRow.__table__, StageModelRow.__table__.c.code == _T.c.stage_model))
+    .where(_T.c.id == bindparam("opportunity_id"))
+)
+_UPDATE = update(_T).where(_T.c.id == bindparam("b_id"), _T.c.version == bindparam("b_expected"))
+_VERSION = select(_T.c.version).where(_T.c.id == bindparam("opportunity_id"))
+_SLA_LEVEL = update(_T).where(_T.c.id == bindparam("b_id")).values(sla_level_notified=bindparam("b_level"))
+_SAME_NAME = select(_T.c.name).where(_T.c.customer_id == bindparam("customer_id"), _T.c.name_key == bindparam("key"))
 
 
 async def insert(session: AsyncSession, opportunity: Opportunity) -> None:
     """A new opportunity; its name must be free for the customer (the unique key decides a race)."""
-    row = Row()
-    to_row(opportunity, row)
-    session.add(row)
     try:
-        await session.flush()
+        await session.execute(_INSERT, to_values(opportunity))
     except IntegrityError:  # a concurrent create of the same name won the race
         raise Conflict(f"the customer already has an opportunity named {opportunity.name!r}", "name") from None
 
 
-async def _row(session: AsyncSession, opportunity_id: str) -> Row:
-    row = await session.get(Row, opportunity_id)  # the identity map's row once loaded: no second query
+async def _one(session: AsyncSession, opportunity_id: str) -> Any:
+    row = (await session.execute(_ONE, {"opportunity_id": opportunity_id})).first()
     if row is None:
         raise NotFound(f"opportunity {opportunity_id!r} does not exist", "id")
     return row
 
 
 async def load_in_scope(
-    session: AsyncSession, principal: Principal, opportunity_id: str, permission: str, model_of: ModelOf
+    session: AsyncSession, principal: Principal, opportunity_id: str, permission: str, model_at: ModelAt
 ) -> Opportunity:
     principal.require(permission)
-    row = await _row(session, opportunity_id)
+    row = await _one(session, opportunity_id)
     if not principal.can_see(permission, row.owner_id, row.org_path):
         raise PermissionDenied("this opportunity is outside your scope")
-    return from_row(row, model_of(row.stage_model))
+    return from_row(row, await model_at(row.stage_model, row.model_version))
 
 
-async def load(session: AsyncSession, opportunity_id: str, model_of: ModelOf) -> Opportunity:
+async def load(session: AsyncSession, opportunity_id: str, model_at: ModelAt) -> Opportunity:
     """Without a scope check: for the service's own consumers and schedulers."""
-    row = await _row(session, opportunity_id)
-    return from_row(row, model_of(row.stage_model))
+    row = await _one(session, opportunity_id)
+    return from_row(row, await model_at(row.stage_model, row.model_version))
 
 
 async def save(
     session: AsyncSession, opportunity: Opportunity, now: datetime, *, expected_version: int = 0
 ) -> Opportunity:
-    """Store a changed opportunity as its next version. `expected_version` (0: the loaded one) is
-    the version the caller read; a row that moved on since is a Conflict."""
-    row = await _row(session, opportunity.opportunity_id)
+    """Store a changed opportunity as its next version, in one UPDATE that holds only while the row
+    is still at `expected_version` (0: the loaded one), the version the caller read; a row that moved
+    on since is a Conflict."""
     expected = expected_version or opportunity.version
-    if row.version != expected:
-        raise Conflict.stale_version(
-            f"the record changed (version {row.version}, you sent {expected}); reload and retry",
-            "expected_version",
-            current=row.version,
-            sent=expected,
-        )
-    saved = replace(opportunity, version=row.version + 1, updated_at=now)
-    to_row(saved, row)
-    return saved
+    saved = replace(opportunity, version=expected + 1, updated_at=now)
+    values = to_values(saved)
+    values["b_id"], values["b_expected"] = values.pop("id"), expected
+    if (await session.execute(_UPDATE, values)).rowcount == 1:  # type: ignore[attr-defined]
+        return saved
+    current = await session.scalar(_VERSION, {"opportunity_id": opportunity.opportunity_id})
+    if current is None:
+        raise NotFound(f"opportunity {opportunity.opportunity_id!r} does not exist", "id")
+    raise Conflict.stale_version(
+        f"the record changed (version {current}, you sent {expected}); reload and retry",
+        "expected_version",
+        current=current,
+        sent=expected,
+    )
 
 
 async def set_sla_level(session: AsyncSession, opportunity_id: str, level: int) -> None:
     """The SLA level notified for the current stage entry (bookkeeping: no new version)."""
-    (await _row(session, opportunity_id)).sla_level_notified = level
+    await session.execute(_SLA_LEVEL, {"b_id": opportunity_id, "b_level": level})
 
 
-async def _many(session: AsyncSession, stmt: Select[tuple[Row]], model_of: ModelOf) -> list[Opportunity]:
-    return [from_row(row, model_of(row.stage_model)) for row in (await session.scalars(stmt)).all()]
+async def _many(session: AsyncSession, stmt: Select[Any], model_of: ModelOf) -> list[Opportunity]:
+    return [from_row(row, model_of(row.stage_model)) for row in (await session.execute(stmt)).all()]
 
 
 async def page_in_scope(
@@ -188,12 +215,12 @@ async def not_lost_in_scope(
     session: AsyncSession, principal: Principal, permission: str, model_of: ModelOf
 ) -> list[Opportunity]:
     """Every open or won opportunity the caller sees (the forecast's input)."""
-    stmt = select(Row).where(scope_filter(principal, permission, Row.owner_id, Row.org_path), Row.status != "lost")
+    stmt = select(_T).where(scope_filter(principal, permission, _T.c.owner_id, _T.c.org_path), _T.c.status != "lost")
     return await _many(session, stmt, model_of)
 
 
 async def open_ones(session: AsyncSession, model_of: ModelOf) -> list[Opportunity]:
-    return await _many(session, select(Row).where(Row.status == "open"), model_of)
+    return await _many(session, select(_T).where(_T.c.status == "open"), model_of)
 
 
 async def of_customers(
@@ -201,16 +228,19 @@ async def of_customers(
 ) -> list[Opportunity]:
     """The customers' opportunities, oldest first; the stage models are read (`models`) only when
     there are any."""
-    stmt = select(Row).where(Row.customer_id.in_(customer_ids)).order_by(Row.created_at, Row.id)
-    rows = (await session.scalars(stmt)).all()
+    stmt = select(_T).where(_T.c.customer_id.in_(customer_ids)).order_by(_T.c.created_at, _T.c.id)
+    rows = (await session.execute(stmt)).all()
     if not rows:
         return []
     model_of = await models()
     return [from_row(row, model_of(row.stage_model)) for row in rows]
 
 
-async def names_of(session: AsyncSession, customer_id: str) -> list[str]:
-    return list((await session.scalars(select(Row.name).where(Row.customer_id == customer_id))).all())
+async def names_like(session: AsyncSession, customer_id: str, name: str) -> list[str]:
+    """The names of the customer's opportunities that read as `name` (case, width and spacing
+    aside: the unique key holds one at most), by that key's index instead of every name."""
+    found = await session.scalars(_SAME_NAME, {"customer_id": customer_id, "key": normalise_key(name)})
+    return list(found.all())
 
 
 async def name_keys_of(session: AsyncSession, customer_id: str) -> set[str]:

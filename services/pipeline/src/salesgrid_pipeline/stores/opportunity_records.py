@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth.principal import Principal
@@ -38,22 +38,28 @@ class RecordedViolation:
     violation: GateViolation
 
 
-def add_change(session: AsyncSession, transition: StageTransition, supplied: Mapping[str, FactValue]) -> StageChange:
+# Built once, bound at execution: Core inserts, written at once (no unit of work to flush).
+_INSERT_CHANGE = insert(ChangeRow.__table__)
+_INSERT_VIOLATION = insert(ViolationRow.__table__)
+
+
+async def add_change(
+    session: AsyncSession, transition: StageTransition, supplied: Mapping[str, FactValue]
+) -> StageChange:
     change = StageChange(new_id(), transition)
-    session.add(
-        ChangeRow(
-            id=change.change_id,
-            opportunity_id=transition.opportunity_id,
-            kind=transition.kind.value,
-            from_stage=transition.from_stage,
-            to_stage=transition.to_stage,
-            at=transition.at,
-            by=transition.by,
-            facts=encode_facts(supplied),
-            reason=transition.reason or "",
-            skipped_stages=list(transition.skipped_stages),
-        )
-    )
+    values = {
+        "id": change.change_id,
+        "opportunity_id": transition.opportunity_id,
+        "kind": transition.kind.value,
+        "from_stage": transition.from_stage,
+        "to_stage": transition.to_stage,
+        "at": transition.at,
+        "by": transition.by,
+        "facts": encode_facts(supplied),
+        "reason": transition.reason or "",
+        "skipped_stages": list(transition.skipped_stages),
+    }
+    await session.execute(_INSERT_CHANGE, values)
     return change
 
 
@@ -79,23 +85,22 @@ async def changes(session: AsyncSession, opportunity_id: str, model: StageModel)
     ]
 
 
-def add_violation(session: AsyncSession, opportunity: Opportunity, violation: GateViolation) -> RecordedViolation:
+async def add_violation(session: AsyncSession, opportunity: Opportunity, violation: GateViolation) -> RecordedViolation:
     recorded = RecordedViolation(new_id(), opportunity.owner_id, opportunity.org_path, violation)
-    session.add(
-        ViolationRow(
-            id=recorded.violation_id,
-            opportunity_id=violation.opportunity_id,
-            actor_id=violation.actor,
-            owner_id=recorded.owner_id,
-            org_path=recorded.org_path,
-            at=violation.at,
-            from_stage=violation.from_stage,
-            target_stage=violation.target_stage,
-            missing_facts=list(violation.missing_facts),
-            invalid_facts=[list(pair) for pair in violation.invalid_facts],
-            unskippable_stages=list(violation.unskippable_stages),
-        )
-    )
+    values = {
+        "id": recorded.violation_id,
+        "opportunity_id": violation.opportunity_id,
+        "actor_id": violation.actor,
+        "owner_id": recorded.owner_id,
+        "org_path": recorded.org_path,
+        "at": violation.at,
+        "from_stage": violation.from_stage,
+        "target_stage": violation.target_stage,
+        "missing_facts": list(violation.missing_facts),
+        "invalid_facts": [list(pair) for pair in violation.invalid_facts],
+        "unskippable_stages": list(violation.unskippable_stages),
+    }
+    await session.execute(_INSERT_VIOLATION, values)
     return recorded
 
 

@@ -5,12 +5,30 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_pipeline.domain.stage_model import StageModel
 from salesgrid_pipeline.models import StageModelRow as Row
 from salesgrid_pipeline.stage_model_codec import decode_model, encode_model
+
+
+_T = Row.__table__
+# Built once, bound at execution: a request checks its cached model's version (one indexed row)
+# and reads a definition only when that version is not the cached one.
+_VERSION = select(_T.c.version).where(_T.c.code == bindparam("code"))
+_ONE = select(_T.c.definition, _T.c.version).where(_T.c.code == bindparam("code"))
+
+
+async def version_of(session: AsyncSession, code: str) -> int | None:
+    """The stored version of a business line's model, None when none is stored."""
+    return await session.scalar(_VERSION, {"code": code})
+
+
+async def stored_one(session: AsyncSession, code: str) -> tuple[StageModel, int] | None:
+    """One administered model with its version, None when none is stored under `code`."""
+    row = (await session.execute(_ONE, {"code": code})).first()
+    return None if row is None else (decode_model(row.definition), row.version)
 
 
 async def stored(session: AsyncSession) -> dict[str, tuple[StageModel, int]]:

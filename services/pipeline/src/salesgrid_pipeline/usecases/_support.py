@@ -22,7 +22,12 @@ from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.ids import new_id
 from salesgrid_pipeline.domain import leads as lead_rules
-from salesgrid_pipeline.domain.opportunities import Opportunity, OpportunityInput, validate_opportunity
+from salesgrid_pipeline.domain.opportunities import (
+    Opportunity,
+    OpportunityInput,
+    close_date_valid_everywhere,
+    validate_opportunity,
+)
 from salesgrid_pipeline.domain.stage_model import StageModel, default_stage_model
 from salesgrid_pipeline.stage_model_events import DEFAULT_VERSION
 from salesgrid_pipeline.domain.stages import StageTransition
@@ -63,8 +68,10 @@ class PipelineUseCasesBase:
         self.outbox = outbox
         self.clock = clock
         self.model = model or default_stage_model()
-        # every administered model as last read; each use case re-reads the table first, so
-        # replicas agree, and the sync helpers (facts, probabilities) use this snapshot
+        # every administered model as last read, with its version: a use case on one opportunity
+        # checks the version stored with the row it reads (`_model_at`), one on many re-reads the
+        # table (`_load_models`), so replicas agree; the sync helpers (facts, probabilities) use
+        # this snapshot. Bounded by the stored models (one per business line; never deleted).
         self._models: dict[str, StageModel] = {self.model.code: self.model}
         self._versions: dict[str, int] = {self.model.code: DEFAULT_VERSION}
         self.reclaim_after_days = reclaim_after_days
@@ -134,11 +141,45 @@ class PipelineUseCasesBase:
         self._models, self._versions = models, versions
         return models
 
-    def _model_for_new(self, models: Mapping[str, StageModel], code: str) -> StageModel:
-        model = models.get(code.strip() or self.model.code)
-        if model is None:
+    async def _model_at(self, session: AsyncSession, code: str, version: int | None) -> StageModel:
+        """The model `code` as stored at `version`, read in the caller's transaction (None: none is
+        stored, so the built-in default, which model_of also gives an unknown code): the cached one
+        while its version is the stored one, else read once and cached. Versions only grow, so a
+        model another replica changed is never served from here."""
+        if version is None:
+            if self._versions.get(code, DEFAULT_VERSION) != DEFAULT_VERSION:  # no longer stored (a restore)
+                self._models.pop(code, None)
+                self._versions.pop(code, None)
+            return self.model
+        if self._versions.get(code) != version or code not in self._models:
+            found = await stage_model_store.stored_one(session, code)
+            if found is None:
+                return self.model
+            self._models[code], self._versions[code] = found
+        return self._models[code]
+
+    def _models_in(self, session: AsyncSession) -> opportunity_store.ModelAt:
+        """`_model_at` in this session, for the store's loads."""
+
+        async def model_at(code: str, version: int | None) -> StageModel:
+            return await self._model_at(session, code, version)
+
+        return model_at
+
+    async def _model_for_new(self, session: AsyncSession, code: str) -> StageModel:
+        """The model a new opportunity follows (the default when `code` is blank), as stored now."""
+        wanted = code.strip() or self.model.code
+        version = await stage_model_store.version_of(session, wanted)
+        if version is None and wanted != self.model.code:
             raise ValidationFailed(f"stage model {code!r} does not exist", "stage_model")
-        return model
+        return await self._model_at(session, wanted, version)
+
+    async def _precheck_model(self, code: str) -> None:
+        """Refuse an unknown stage model before any remote call: a code cached here exists (models
+        are never deleted, `_model_for_new` reads the one in force), any other is looked up."""
+        if (code.strip() or self.model.code) not in self._models:
+            async with self.sessions() as session:
+                await self._model_for_new(session, code)
 
     async def _insert_opportunity(
         self,
@@ -156,9 +197,13 @@ class PipelineUseCasesBase:
         """enforce_required False: a lead's conversion, which carries no custom fields; required
         ones are filled afterwards (a stage gate can insist on them). A lead's conversion is a
         direct sale."""
-        model = self._model_for_new(await self._load_models(session), stage_model)
-        names = await opportunity_store.names_of(session, data.customer_id.strip())
-        today = (await localtime.user_calendar(session, owner)).today(now)
+        model = await self._model_for_new(session, stage_model)
+        names = await opportunity_store.names_like(session, data.customer_id.strip(), data.name)
+        latest = localtime.latest_local_date(now)  # a date valid there is valid in the owner's zone too
+        if close_date_valid_everywhere(data.expected_close_date, latest):
+            today = latest
+        else:
+            today = (await localtime.user_calendar(session, owner)).today(now)
         valid = validate_opportunity(data, names, now, today=today)
         opportunity_id = new_id()
         values = await apply_values(
@@ -205,8 +250,9 @@ class PipelineUseCasesBase:
         self, session: AsyncSession, principal: Principal, opportunity_id: str, permission: str
     ) -> Opportunity:
         principal.require(permission)
-        await self._load_models(session)
-        return await opportunity_store.load_in_scope(session, principal, opportunity_id, permission, self.model_of)
+        return await opportunity_store.load_in_scope(
+            session, principal, opportunity_id, permission, self._models_in(session)
+        )
 
     async def _lead_event(
         self,

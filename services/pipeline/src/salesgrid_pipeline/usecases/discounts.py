@@ -124,7 +124,7 @@ class DiscountsMixin(PipelineUseCasesBase):
             if flow.status is not approval.FlowStatus.PENDING:
                 quote = replace(quote, discount_approval=flow.status.value)
                 await quote_store.save(session, quote)
-                opportunity = await opportunity_store.load(session, quote.opportunity_id, self.model_of)
+                opportunity = await opportunity_store.load(session, quote.opportunity_id, self._models_in(session))
                 await self._quote_event(session, f"discount_{flow.status.value}", quote, opportunity, principal, now)
             await session.flush()
             return quote, steps

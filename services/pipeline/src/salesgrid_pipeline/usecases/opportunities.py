@@ -11,7 +11,7 @@ from datetime import date
 from salesgrid_common import localtime
 from salesgrid_common.auth.principal import Principal
 from salesgrid_common.channels import attribution, precheck_attribution
-from salesgrid_common.errors import Conflict, FailedPrecondition, ValidationFailed
+from salesgrid_common.errors import Conflict, DomainError, FailedPrecondition, ValidationFailed
 from salesgrid_common.custom_fields.records import apply_values
 from salesgrid_pipeline.domain.money import Money
 from salesgrid_pipeline.domain.opportunities import Opportunity, OpportunityInput, validate_opportunity
@@ -47,19 +47,46 @@ class OpportunitiesMixin(PipelineUseCasesBase):
         # bad input is refused before any remote call (the owner's calendar is checked again below)
         validate_opportunity(data, (), now, today=localtime.earliest_local_date(now))
         precheck_attribution(channel, partner_id)
-        async with self.sessions() as session:
-            self._model_for_new(await self._load_models(session), stage_model)
-            # a merged customer's id stands for its survivor
-            data = replace(data, customer_id=await survivor_of(session, data.customer_id.strip(), writing=False))
-        await self.customers.visible_customer(principal, data.customer_id)
-        async with self.sessions() as session, session.begin():
-            if await survivor_of(session, data.customer_id) != data.customer_id:  # holds off a merge until commit
-                raise Conflict("the customer was merged into another one meanwhile; retry", "customer_id")
-            owner, org_path = await self._user_in_scope(session, principal, OPP_CREATE, owner_id, "owner_id")
-            sale = await attribution(session, channel, partner_id)
-            return await self._insert_opportunity(
-                session, principal, data, owner, org_path, now, stage_model, custom_fields, attribution=sale
-            )
+        await self._precheck_model(stage_model)
+        named = data.customer_id.strip()
+        checked = await self._visible_customer(principal, named)
+        for _ in range(2):
+            async with self.sessions() as session, session.begin():
+                # a merged customer's id stands for its survivor; holds off a merge until commit
+                survivor = await survivor_of(session, named)
+                if survivor == checked:
+                    owner, org_path = await self._user_in_scope(session, principal, OPP_CREATE, owner_id, "owner_id")
+                    sale = await attribution(session, channel, partner_id)
+                    return await self._insert_opportunity(
+                        session,
+                        principal,
+                        replace(data, customer_id=survivor),
+                        owner,
+                        org_path,
+                        now,
+                        stage_model,
+                        custom_fields,
+                        attribution=sale,
+                    )
+            # merged before (customers answered for the merged id) or meanwhile: the survivor must
+            # be the caller's to see too, checked outside the transaction
+            checked = survivor
+            await self.customers.visible_customer(principal, survivor)
+        raise Conflict("the customer was merged into another one meanwhile; retry", "customer_id")
+
+    async def _visible_customer(self, principal: Principal, customer_id: str) -> str:
+        """The id customers confirmed the caller may see: `customer_id`, or its survivor when
+        customers refuses a merged id (the transaction checks the survivor again)."""
+        try:
+            await self.customers.visible_customer(principal, customer_id)
+            return customer_id
+        except DomainError:
+            async with self.sessions() as session:
+                survivor = await survivor_of(session, customer_id, writing=False)
+            if survivor == customer_id:
+                raise
+        await self.customers.visible_customer(principal, survivor)
+        return survivor
 
     async def get_opportunity(self, principal: Principal, opportunity_id: str) -> Opportunity:
         async with self.sessions() as session:

@@ -51,8 +51,11 @@ class StageMovesMixin(PipelineUseCasesBase):
             async with session.begin():
                 opportunity = await self._visible_opportunity(session, principal, opportunity_id, OPP_UPDATE)
                 self._check_version(opportunity.version, expected_version)
-                archived = frozenset(d.key for d in await load_definitions(session, OPPORTUNITY_FIELDS) if not d.active)
-                model = self.model_of(opportunity.stage_model)
+                model = self.model_of(opportunity.stage_model)  # as the load checked it against the stored version
+                archived: frozenset[str] = frozenset()
+                if model.gates_custom_fields:  # an archived field no longer gates: only then are they read
+                    definitions = await load_definitions(session, OPPORTUNITY_FIELDS)
+                    archived = frozenset(d.key for d in definitions if not d.active)
                 try:
                     transition = decide(state_of(opportunity, archived), model, now)
                 except GateRejected as rejection:
@@ -76,7 +79,7 @@ class StageMovesMixin(PipelineUseCasesBase):
         opportunity = await opportunity_store.save(
             session, moved(before, transition, self.model_of(before.stage_model)), now
         )
-        records.add_change(session, transition, supplied)
+        await records.add_change(session, transition, supplied)
         verb = opportunity.status if opportunity.status in ("won", "lost") else "stage_changed"
         await self._emit(
             session,
@@ -93,7 +96,7 @@ class StageMovesMixin(PipelineUseCasesBase):
         self, session: AsyncSession, principal: Principal, row: Opportunity, rejection: GateRejected, now: datetime
     ) -> None:
         record = gate_violation(rejection)
-        violation = records.add_violation(session, row, record)
+        violation = await records.add_violation(session, row, record)
         await self._emit(
             session,
             "gate.violated",

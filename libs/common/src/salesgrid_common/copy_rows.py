@@ -1,13 +1,13 @@
-"""An import batch's new rows written with PostgreSQL's COPY, in the caller's transaction.
+"""A batch of new rows written with PostgreSQL's COPY, in the caller's transaction.
 
-An executemany of a batch (500 customers) is 500 executions of one prepared INSERT: the
-service pays SQLAlchemy's per-row parameter handling for each and PostgreSQL an execution each.
-COPY sends the batch as one stream of binary rows. The values go through the columns' own bind
-processors first (UtcDateTime, JSON: the same conversions an INSERT applies), so what is stored
-is what the INSERT would have stored. The COPY runs on the session's connection, inside its
-transaction and savepoints: it commits or rolls back with them; a constraint violation is raised
-as SQLAlchemy's IntegrityError, as the INSERT's would be. Outside a transaction (never the case
-for an import batch) the rows are inserted with the plain INSERT instead."""
+An executemany of a batch (an import's 500 customers, their outbox events) is 500 executions of
+one prepared INSERT: the service pays SQLAlchemy's per-row parameter handling for each and
+PostgreSQL an execution each. COPY sends the batch as one stream of binary rows. The values go
+through the columns' own bind processors first (UtcDateTime, JSON: the same conversions an INSERT
+applies), so what is stored is what the INSERT would have stored. The COPY runs on the session's
+connection, inside its transaction and savepoints: it commits or rolls back with them; a
+constraint violation is raised as SQLAlchemy's IntegrityError, as the INSERT's would be. Outside a
+transaction the rows are inserted with the plain INSERT instead, and so on SQLite."""
 
 from __future__ import annotations
 
