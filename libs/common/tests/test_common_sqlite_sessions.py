@@ -167,11 +167,12 @@ async def test_with_every_connection_taken_a_read_waits_for_one_instead_of_faili
     assert pool.checkedout() == 0
 
 
-async def test_a_writer_runs_directly_once_it_holds_the_lock_and_commits_or_rolls_back_whole(engines) -> None:  # type: ignore[no-untyped-def]
+async def test_a_writer_runs_directly_with_a_free_lock_and_commits_or_rolls_back_whole(engines) -> None:  # type: ignore[no-untyped-def]
     writer, reader, _ = engines
     writers = session_factory(writer)
+    await writer.dispose()  # no idle connection: making one can wait, so the first statement is bridged
     async with writers() as session, session.begin():
-        assert isinstance(session, LoopWriteSession) and not session._direct()  # BEGIN IMMEDIATE may wait
+        assert isinstance(session, LoopWriteSession) and not session._direct()
         await session.execute(items.update().where(items.c.id == "i1").values(n=11))
         assert session._direct()  # holding the write lock: nothing more can wait
         await session.execute(items.update().where(items.c.id == "i2").values(n=12))
@@ -179,6 +180,7 @@ async def test_a_writer_runs_directly_once_it_holds_the_lock_and_commits_or_roll
         assert (await session.get(Item, "new")).n == 99  # type: ignore[union-attr]  # autoflushed, directly
     with pytest.raises(RuntimeError, match="boom"):
         async with writers() as session, session.begin():
+            assert session._direct()  # an idle connection and a free lock: BEGIN IMMEDIATE cannot wait
             await session.execute(items.update().where(items.c.id == "i3").values(n=13))
             await session.execute(items.update().where(items.c.id == "i4").values(n=14))
             raise RuntimeError("boom")
@@ -192,6 +194,8 @@ async def test_a_second_writer_waits_for_the_first_and_a_closed_session_releases
     writer, _, _ = engines
     writers = session_factory(writer)
     order: list[str] = []
+    async with writer.connect(), writer.connect():  # leaves two idle connections in the pool (no BEGIN yet)
+        pass
     first = writers()
     await first.execute(items.update().where(items.c.id == "i1").values(n=21))
     assert first._direct()  # type: ignore[attr-defined]
@@ -199,6 +203,9 @@ async def test_a_second_writer_waits_for_the_first_and_a_closed_session_releases
 
     async def second() -> None:
         async with writers() as session, session.begin():
+            # Tried directly (an idle connection), BEGIN IMMEDIATE finds the lock taken: WouldWait,
+            # the connection goes back, and the statement waits in the bridge.
+            assert session._direct()  # type: ignore[attr-defined]
             await session.execute(items.update().where(items.c.id == "i1").values(n=n_plus(items.c.n)))
             order.append("second wrote")
 
@@ -215,3 +222,31 @@ async def test_a_second_writer_waits_for_the_first_and_a_closed_session_releases
 
 def n_plus(column):  # type: ignore[no-untyped-def]
     return column + 1
+
+
+async def test_a_direct_begin_that_finds_sqlite_busy_waits_in_the_bridge(engines) -> None:  # type: ignore[no-untyped-def]
+    """Another process holds SQLite's write lock: the direct BEGIN IMMEDIATE raises WouldWait
+    instead of failing, and the statement is sent again through the bridge, which waits for SQLite
+    asynchronously (holding the process's lock, as a bridged first statement always did)."""
+    writer, reader, path = engines
+    async with writer.connect():  # an idle connection: the session tries directly
+        pass
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    lock_free_meanwhile: list[bool] = []
+
+    async def release_later() -> None:
+        await asyncio.sleep(0.3)
+        lock_free_meanwhile.append(not sqlite_loop._write_lock(str(path)).locked())
+        holder.execute("COMMIT")
+
+    releaser = asyncio.create_task(release_later())
+    async with session_factory(writer)() as session, session.begin():
+        assert session._direct()  # type: ignore[attr-defined]
+        await session.execute(items.update().where(items.c.id == "i7").values(n=70))
+    await releaser
+    holder.close()
+    assert lock_free_meanwhile == [False]  # the bridge took the lock again to wait for SQLite
+    async with session_factory(reader)() as session:
+        assert await session.scalar(select(items.c.n).where(items.c.id == "i7")) == 70
+    assert not sqlite_loop._write_lock(str(path)).locked()

@@ -73,16 +73,36 @@ def _starts_write(sql: str) -> bool:
     return sql.lstrip()[:15].upper() == "BEGIN IMMEDIATE"
 
 
+def _acquired_at_once(lock: asyncio.Lock) -> bool:
+    """`lock` taken without waiting, as `await lock.acquire()` takes a free lock nobody queues
+    for (its first step completes); False, and nothing changed, where that would have waited."""
+    if lock.locked():
+        return False
+    step = lock.acquire()
+    try:
+        step.send(None)
+    except StopIteration:
+        return True
+    step.close()  # it queued behind a waiter: withdraw
+    return False
+
+
 class LoopCursor(sqlite3.Cursor):
     connection: "LoopConnection"
 
     def execute(self, sql: str, parameters: Any = ()) -> "LoopCursor":
-        if _starts_write(sql):
+        begins_write = _starts_write(sql)
+        if begins_write:
             self.connection._take_write_lock()
         run = super().execute
         if in_greenlet():  # else a direct call (sqlite_sessions), which SQLAlchemy does not check
             await_(_no_wait())
-        return cast(LoopCursor, self.connection._retrying(lambda: run(sql, parameters)))
+        try:
+            return cast(LoopCursor, self.connection._retrying(lambda: run(sql, parameters)))
+        except WouldWait:
+            if begins_write:  # another process holds SQLite's lock: give ours back, then wait in the bridge
+                self.connection._release_write_lock()
+            raise
 
     def executemany(self, sql: str, seq_of_parameters: Any) -> "LoopCursor":
         rows = list(seq_of_parameters)  # a retry must see the same rows again
@@ -130,7 +150,11 @@ class LoopConnection(sqlite3.Connection):
             return
         lock = _write_lock(self.path)
         if not in_greenlet():
-            raise WouldWait("a writer's lock is taken inside the greenlet bridge")
+            # A direct call (sqlite_sessions) takes the lock only if it is free now, no one queued.
+            if not _acquired_at_once(lock):
+                raise WouldWait("the write lock is taken: wait for it inside the greenlet bridge")
+            self._held = lock
+            return
         try:
             await_(_acquire(lock, BUSY_TIMEOUT))
         except TimeoutError:

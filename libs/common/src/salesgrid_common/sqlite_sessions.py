@@ -5,14 +5,15 @@ driver can wait in the middle of it; that bridge, and the task AsyncSession make
 cost more than SQLite spends answering a request's statements. On the embedded platform's reader
 engine nothing ever waits: `sqlite_loop` runs SQLite on the loop, deferred WAL transactions do not
 wait for writers, and a pool with a free connection hands one over at once. On the writer engine
-only BEGIN IMMEDIATE waits (for the write lock); once a transaction holds it, nothing does.
-`LoopReadSession` and `LoopWriteSession` therefore call the synchronous Session directly whenever
-that holds, and take AsyncSession's own path otherwise:
+only BEGIN IMMEDIATE can wait (for the write lock, when another transaction holds it); once a
+transaction holds it, nothing does. `LoopReadSession` and `LoopWriteSession` therefore call the
+synchronous Session directly whenever that holds, and take AsyncSession's own path otherwise:
 
-- the session is joined to a keyed call's connection (idempotency), not bound to the reader;
-- a writer's session holds no connection yet (its BEGIN IMMEDIATE goes through the bridge);
-- a reader's session holds no connection yet and the pool has no idle one (making or awaiting
-  one can wait);
+- the session is joined to a keyed call's connection (idempotency), not bound to the engine;
+- the session holds no connection yet and the pool has no idle one (making or awaiting one can
+  wait);
+- a writer's BEGIN IMMEDIATE finds the write lock taken (the driver raises `WouldWait`, the
+  connection goes back to the pool, and the statement goes through the bridge, which waits);
 - the call commits (a commit can be retried on "busy"), or flushes explicitly;
 - the statement streams (`stream_results`), which needs the async cursor path;
 - SQLite answers "busy" after all (another process recovering the WAL): the driver raises
@@ -27,7 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import util
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, AsyncSessionTransaction
 from sqlalchemy.pool import QueuePool
 
 from salesgrid_common.sqlite_loop import WouldWait
@@ -36,15 +37,23 @@ _EXECUTE_OPTIONS = util.immutabledict({"prebuffer_rows": True})  # as AsyncSessi
 
 
 class LoopWriteSession(AsyncSession):
-    """An AsyncSession on SQLite's writer engine: once its transaction holds its connection (and
-    with it the write lock, taken at BEGIN IMMEDIATE through the bridge, where it can wait), its
-    statements cannot wait any more and run directly."""
+    """An AsyncSession on SQLite's writer engine. Its first statement runs directly when the pool
+    has an idle connection and the process's write lock is free: BEGIN IMMEDIATE then takes the
+    lock at once (sqlite_loop); were the lock taken, or SQLite busy, the driver raises WouldWait,
+    the connection goes back to the pool and the statement is sent again through the bridge, which
+    waits. Once its transaction holds its connection (and the lock), nothing can wait any more."""
 
     def _direct(self) -> bool:
         if not isinstance(self.bind, AsyncEngine):  # joined to a keyed call's connection
             return False
         transaction = self.sync_session.get_transaction()
-        return transaction is not None and bool(transaction._connections)
+        if transaction is not None and transaction._connections:
+            return True
+        pool = self.bind.sync_engine.pool
+        return isinstance(pool, QueuePool) and pool.checkedin() > 0
+
+    def begin(self) -> AsyncSessionTransaction:
+        return _LoopSessionTransaction(self)
 
     async def execute(
         self,
@@ -105,21 +114,27 @@ class LoopWriteSession(AsyncSession):
         self.sync_session.close()  # synchronous: a cancellation cannot interrupt it halfway
 
 
+class _LoopSessionTransaction(AsyncSessionTransaction):
+    """`session.begin()` without the bridge: beginning a Session's transaction only makes its
+    bookkeeping (the connection and BEGIN come with the first statement), which never waits."""
+
+    async def start(self, is_ctxmanager: bool = False) -> AsyncSessionTransaction:
+        if self.nested:  # SAVEPOINT is a statement
+            return await super().start(is_ctxmanager)
+        self.sync_transaction = self._assign_proxied(self.session.sync_session.begin())
+        if is_ctxmanager:
+            self.sync_transaction.__enter__()
+        return self
+
+
 class LoopReadSession(LoopWriteSession):
     """An AsyncSession on SQLite's reader engine (see the module docstring): its deferred BEGIN
     never waits, so it runs directly from its first statement when the pool has an idle
     connection."""
 
-    def _direct(self) -> bool:
-        if super()._direct():
-            return True
-        bind = self.bind
-        if not isinstance(bind, AsyncEngine):
-            return False
-        pool = bind.sync_engine.pool
-        # An idle connection is handed over without waiting; making a new one can wait (SQLAlchemy
-        # runs a new engine's first connect under an asyncio lock), so that goes through the bridge.
-        return isinstance(pool, QueuePool) and pool.checkedin() > 0
+    # _direct as the writer's: an idle connection is handed over without waiting (making a new one
+    # can wait: SQLAlchemy runs a new engine's first connect under an asyncio lock, so that goes
+    # through the bridge), and a deferred BEGIN never waits.
 
 
 class LoopReads(AsyncConnection):
