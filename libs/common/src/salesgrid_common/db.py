@@ -22,6 +22,8 @@ from sqlalchemy.engine.processors import str_to_datetime
 from sqlalchemy.orm import Mapper
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from salesgrid_common.sqlite_checkpoints import AUTOMATIC_PAGES
+
 SessionFactory = async_sessionmaker[AsyncSession]
 Reads = AsyncSession | AsyncConnection  # what a store's Core-only reads execute on (see reading)
 
@@ -68,6 +70,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     # busy_timeout stays 0: sqlite_loop waits for the write lock asynchronously, never in SQLite.
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Checkpoints run in a worker thread (sqlite_checkpoints); a commit on the loop checkpoints
+    # only if those fall far behind.
+    cursor.execute(f"PRAGMA wal_autocheckpoint={AUTOMATIC_PAGES}")
     cursor.close()
 
 

@@ -25,10 +25,11 @@ from grpc_reflection.v1alpha import reflection
 from salesgrid.common.v1 import directory_pb2, directory_pb2_grpc
 from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
 from sqlalchemy import MetaData
+from sqlalchemy.engine import make_url
 
 from salesgrid_common.auth.verifiers import AsyncTokenVerifier
 from salesgrid_common.clock import Clock, utc_now
-from salesgrid_common.db import create_engine, create_reader, ping, session_factory
+from salesgrid_common.db import create_engine, create_reader, is_sqlite, ping, session_factory
 from salesgrid_common.directory import (
     DeactivatedUsers,
     DirectoryServicer,
@@ -42,6 +43,7 @@ from salesgrid_common.events.relay import OutboxRelay
 from salesgrid_common.grpc_server import ServerInterceptor, new_server, status_for
 from salesgrid_common.idempotency.calls import IdempotentCalls
 from salesgrid_common.service_context import ServiceContext
+from salesgrid_common.sqlite_checkpoints import keep_checkpointed
 from salesgrid_common.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -164,6 +166,9 @@ class ServiceApp:
                 EventConsumer(sub, self.ctx.js, self.ctx.sessions, clock=self.clock, topology=topology).run(), sub.name
             )
         self._spawn(self._purge_idempotency_keys(idempotent), "idempotency-keys")
+        database_file = make_url(s.database_url).database if is_sqlite(s.database_url) else None
+        if database_file and database_file != ":memory:":
+            self._spawn(keep_checkpointed(database_file), "wal-checkpoints")
         for index, job in enumerate(self.definition.background(self.ctx)):
             self._spawn(job, f"background-{index}")
         await self.server.start()
