@@ -1,17 +1,16 @@
 """`db.reading` on SQLite's reader is a `LoopReads` connection: its checkout, deferred BEGIN,
 statements and close run directly on the loop when the pool has an idle connection, through
 SQLAlchemy's greenlet bridge otherwise, with the answers, snapshot and read-only guard of a
-session."""
+session (an exhausted pool: test_common_sqlite_sessions)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, event, insert, select, text
+from sqlalchemy import Column, Integer, MetaData, String, Table, event, insert, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util.concurrency import in_greenlet
@@ -95,26 +94,3 @@ async def test_a_write_through_a_reading_fails_loudly_and_the_connection_goes_ba
             async with reading(session_factory(reader)) as reads:
                 await reads.execute(items.update().values(n=0))
     assert reader.sync_engine.pool.checkedout() == 0
-
-
-async def test_with_every_connection_taken_a_reading_waits_for_one(engines) -> None:  # type: ignore[no-untyped-def]
-    _, reader = engines
-    pool = reader.sync_engine.pool
-    capacity = pool.size() + pool._max_overflow  # type: ignore[attr-defined]
-    holders = [session_factory(reader)() for _ in range(capacity)]
-    for session in holders:
-        await session.scalar(text("SELECT 1"))
-    assert pool.checkedin() == 0
-
-    async def read() -> int | None:
-        async with reading(session_factory(reader)) as reads:
-            return await reads.scalar(select(items.c.n).where(items.c.id == "i5"))  # type: ignore[no-any-return]
-
-    waiting = asyncio.create_task(read())
-    await asyncio.sleep(0.1)
-    assert not waiting.done()  # waiting (asynchronously) for a connection
-    await holders[0].close()
-    assert await asyncio.wait_for(waiting, 5) == 5
-    for session in holders[1:]:
-        await session.close()
-    assert pool.checkedout() == 0

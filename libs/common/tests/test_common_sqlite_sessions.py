@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.util.concurrency import greenlet_spawn
 
-from salesgrid_common.db import create_engine, create_reader, session_factory
+from salesgrid_common.db import create_engine, create_reader, reading, session_factory
 from salesgrid_common import sqlite_loop
 from salesgrid_common.sqlite_sessions import LoopReadSession, LoopWriteSession
 
@@ -144,7 +144,8 @@ async def test_through_the_bridge_a_busy_database_is_waited_for_without_blocking
         each.close()
 
 
-async def test_with_every_connection_taken_a_read_waits_for_one_instead_of_failing(engines) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("through", ["session", "db.reading"])
+async def test_with_every_connection_taken_a_read_waits_for_one_instead_of_failing(engines, through: str) -> None:  # type: ignore[no-untyped-def]
     _, reader, _ = engines
     pool = reader.sync_engine.pool
     capacity = pool.size() + pool._max_overflow  # type: ignore[attr-defined]
@@ -154,8 +155,9 @@ async def test_with_every_connection_taken_a_read_waits_for_one_instead_of_faili
     assert pool.checkedout() == capacity and pool.checkedin() == 0
 
     async def read() -> int | None:
-        async with session_factory(reader)() as session:
-            return await session.scalar(select(items.c.n).where(items.c.id == "i5"))
+        readers = session_factory(reader)
+        async with readers() if through == "session" else reading(readers) as session:
+            return await session.scalar(select(items.c.n).where(items.c.id == "i5"))  # type: ignore[no-any-return]
 
     waiting = asyncio.create_task(read())
     await asyncio.sleep(0.1)

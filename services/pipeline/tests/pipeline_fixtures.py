@@ -17,14 +17,12 @@ from salesgrid.customers.v1 import customers_pb2 as cpb
 from salesgrid.customers.v1 import customers_pb2_grpc as cpb_grpc
 from salesgrid.pipeline.v1 import pipeline_pb2 as pb
 from salesgrid_common.clock import FakeClock
-from salesgrid.events.v1.customers_events_pb2 import CustomerMerged
-from salesgrid_common.events.bus import connect, ensure_stream
-from salesgrid_common.events.envelope import EventMeta, build_envelope, parse_envelope, unpack
+from salesgrid_common.events.envelope import parse_envelope, unpack
 from salesgrid_common.events.tables import outbox
 from salesgrid_contracts.app import DEFINITION as CONTRACTS, MIGRATIONS as CONTRACTS_MIGRATIONS
 from salesgrid_customers.app import DEFINITION as CUSTOMERS, MIGRATIONS as CUSTOMERS_MIGRATIONS
 from salesgrid_dev.directory_seed import add_unit, add_user, replica
-from salesgrid_dev.testing import field_violations, run_service
+from salesgrid_dev.testing import field_violations, publish_customer_merge, run_service
 from salesgrid_pipeline.app import DEFINITION, MIGRATIONS
 from salesgrid_pipeline.settings import PipelineSettings
 
@@ -194,16 +192,5 @@ async def add_assignment_team(running) -> None:  # type: ignore[no-untyped-def]
 
 
 async def publish_merge(nats_url: str, survivor_id: str, merged_ids: list[str]) -> None:
-    """A merge event as customers sends it (a fresh event id: the handler itself must be idempotent)."""
-    nc = await connect(nats_url, "test-customers")
-    js = nc.jetstream()
-    await ensure_stream(js, "customers", 1)
-    envelope = build_envelope(
-        "salesgrid.customers.customer.merged",
-        "customers",
-        CustomerMerged(survivor_id=survivor_id, merged_ids=merged_ids),
-        EventMeta(aggregate_id=survivor_id, org_path="/c/"),
-        START,
-    )
-    await js.publish(envelope.type, envelope.SerializeToString(), headers={"Nats-Msg-Id": envelope.event_id})
-    await nc.drain()
+    """A merge event as customers sends it, at START (a fresh event id: the handler itself must be idempotent)."""
+    await publish_customer_merge(nats_url, survivor_id, merged_ids, START)
