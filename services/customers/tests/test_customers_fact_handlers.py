@@ -6,12 +6,9 @@ event is applied once."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-import pytest
 from google.protobuf.message import Message
 from sqlalchemy import select
 
@@ -19,12 +16,10 @@ from salesgrid.events.v1.contracts_events_pb2 import ContractsContractState, Con
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid.events.v1.pipeline_events_pb2 import PipelineOpportunityState
 from salesgrid_common.customer_merges import record_merge
-from salesgrid_common.db import SessionFactory, create_engine, session_factory
+from salesgrid_common.db import SessionFactory
 from salesgrid_common.events.consumer import Subscription, apply_once
 from salesgrid_common.events.envelope import EventMeta, build_envelope
-from salesgrid_dev.migrated import migrate
 from salesgrid_customers import models
-from salesgrid_customers.app import MIGRATIONS
 from salesgrid_customers.handlers import (
     activities_subscription,
     contracts_subscription,
@@ -34,14 +29,6 @@ from salesgrid_customers.handlers import (
 
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 OPPORTUNITY = "salesgrid.pipeline.opportunity."
-
-
-@pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[SessionFactory]:
-    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
-    engine = create_engine(database_url)
-    yield session_factory(engine)
-    await engine.dispose()
 
 
 def envelope_of(

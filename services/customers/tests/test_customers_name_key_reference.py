@@ -6,17 +6,13 @@ and a removal racing a key write is refused whichever comes first."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from salesgrid_common.db import create_engine, session_factory
-from salesgrid_dev.migrated import migrate
 from salesgrid_customers import models
-from salesgrid_customers.app import MIGRATIONS
 from salesgrid_customers.domain.search import index_keys
 from salesgrid_customers.stores.customers import insert_customers
 from salesgrid_customers.stores.name_keys import insert_name_keys
@@ -25,16 +21,6 @@ from test_customers_stores import customer
 
 CUSTOMERS = models.Customer.__table__
 KEYS = models.CustomerNameKey.__table__
-
-
-@pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
-    engine = create_engine(database_url)
-    try:
-        yield session_factory(engine)
-    finally:
-        await engine.dispose()
 
 
 async def keys_of(sessions: async_sessionmaker[AsyncSession], customer_id: str) -> set[str]:

@@ -4,20 +4,14 @@ rows to domain values and back, and each guarded write refuses what it must."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from salesgrid_common.db import create_engine, session_factory
 from salesgrid_common.imports.jobs import row_id
-from salesgrid_dev.migrated import migrate
 from salesgrid_customers import customer_events, models
-from salesgrid_customers.app import MIGRATIONS
 from salesgrid_customers.domain.customer import Customer, Tier
 from salesgrid_customers.domain.imports import RowError, RowStatus
 from salesgrid_customers.domain.ownership import Arbitration, ArbitrationRule, OwnershipDecision
@@ -49,16 +43,6 @@ def customer(customer_id: str, name: str, owner: str | None, org_path: str = "/c
         assigned_at=NOW if owner else None,
     )
     return replace(base, **fields)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
-    engine = create_engine(database_url)
-    try:
-        yield session_factory(engine)
-    finally:
-        await engine.dispose()
 
 
 def test_the_share_mapper_writes_every_column() -> None:
