@@ -36,6 +36,13 @@ from salesgrid_common.sqlite_loop import WouldWait
 _EXECUTE_OPTIONS = util.immutabledict({"prebuffer_rows": True})  # as AsyncSession buffers its results
 
 
+def _has_idle_connection(engine: AsyncEngine) -> bool:
+    """Whether the pool hands a connection over without waiting: an idle one is; making a new one
+    can wait (SQLAlchemy runs a new engine's first connect under an asyncio lock)."""
+    pool = engine.sync_engine.pool
+    return isinstance(pool, QueuePool) and pool.checkedin() > 0
+
+
 class LoopWriteSession(AsyncSession):
     """An AsyncSession on SQLite's writer engine. Its first statement runs directly when the pool
     has an idle connection and the process's write lock is free: BEGIN IMMEDIATE then takes the
@@ -49,8 +56,7 @@ class LoopWriteSession(AsyncSession):
         transaction = self.sync_session.get_transaction()
         if transaction is not None and transaction._connections:
             return True
-        pool = self.bind.sync_engine.pool
-        return isinstance(pool, QueuePool) and pool.checkedin() > 0
+        return _has_idle_connection(self.bind)
 
     def begin(self) -> AsyncSessionTransaction:
         return _LoopSessionTransaction(self)
@@ -132,9 +138,8 @@ class LoopReadSession(LoopWriteSession):
     never waits, so it runs directly from its first statement when the pool has an idle
     connection."""
 
-    # _direct as the writer's: an idle connection is handed over without waiting (making a new one
-    # can wait: SQLAlchemy runs a new engine's first connect under an asyncio lock, so that goes
-    # through the bridge), and a deferred BEGIN never waits.
+    # _direct as the writer's (an idle connection, see _has_idle_connection); a deferred BEGIN
+    # never waits.
 
 
 class LoopReads(AsyncConnection):
@@ -148,8 +153,7 @@ class LoopReads(AsyncConnection):
     __slots__ = ()
 
     async def start(self, is_ctxmanager: bool = False) -> AsyncConnection:
-        pool = self.sync_engine.pool
-        if self.sync_connection is None and isinstance(pool, QueuePool) and pool.checkedin() > 0:
+        if self.sync_connection is None and _has_idle_connection(self.engine):
             self.sync_connection = self._assign_proxied(self.sync_engine.connect())
             return self
         return await super().start(is_ctxmanager)

@@ -96,9 +96,8 @@ class Outbox:
     ) -> list[str]:
         """Add one event per aggregate that did not exist before this transaction (a bulk
         create): each carries version 1, and the whole batch costs two statements (two COPYs on
-        PostgreSQL). Should an
-        aggregate id already have a version, the insert fails (IntegrityError) and nothing of
-        the batch is written."""
+        PostgreSQL). Should an aggregate id already have a version, the insert fails
+        (IntegrityError) and nothing of the batch is written."""
         if not events:
             return []
         # One span for the batch; every envelope carries its context (see record).
