@@ -21,7 +21,7 @@ from salesgrid_dev.testing import TestKeys, principal
 
 from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
 from salesgrid_common.ids import new_id
-from salesgrid_common.tracing import current_trace_context, tracer
+from salesgrid_common.tracing import context_from, current_trace_context, exporting, tracer
 from salesgrid_gateway import pipeline, web
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.clients import trace_metadata
@@ -123,3 +123,39 @@ async def test_the_trace_metadata_is_what_the_propagators_write(sent: list[tuple
         await pipeline.end(app, state.g)
     finally:
         web.unbind(bound)
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        {},
+        {"traceparent": f"00-{PARTNER_TRACE}-{PARTNER_SPAN}-01", "tracestate": "partner=1,b=2"},
+        {"traceparent": f"00-{PARTNER_TRACE}-{PARTNER_SPAN}-00"},
+        {"traceparent": f"00-{'0' * 32}-{PARTNER_SPAN}-01"},  # invalid: a new trace
+    ],
+)
+def test_the_request_span_is_the_one_the_tracer_makes_when_nothing_is_exported(sent: dict[str, str]) -> None:
+    """pipeline._server_span makes the request's span itself while no span is exported: the same
+    kind of span, trace, trace state, flags and locality as the SDK's tracer gives (the span id
+    is new either way)."""
+    create_app(GatewaySettings(environment="test", identity_addr="127.0.0.1:1", log_level="WARNING"))
+    assert not exporting()
+    token = otel_context.attach(context_from(sent)) if sent else None
+    try:
+        for _ in range(3):
+            made, reference = pipeline._server_span("GET /v1/me"), tracer("reference").start_span("GET /v1/me")
+            mine, theirs = made.get_span_context(), reference.get_span_context()
+            assert type(made) is type(reference) and not made.is_recording()
+            assert (mine.trace_state, mine.trace_flags, mine.is_remote) == (
+                theirs.trace_state,
+                theirs.trace_flags,
+                theirs.is_remote,
+            )
+            assert mine.is_valid and mine.span_id not in (theirs.span_id, int(PARTNER_SPAN, 16))
+            if sent and int(sent["traceparent"].split("-")[1], 16):  # a valid caller's trace: continued
+                assert mine.trace_id == theirs.trace_id == int(PARTNER_TRACE, 16)
+            else:
+                assert mine.trace_id != theirs.trace_id  # each a new trace
+    finally:
+        if token is not None:
+            otel_context.detach(token)

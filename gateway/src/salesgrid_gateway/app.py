@@ -30,6 +30,7 @@ from salesgrid_gateway.openapi import OpenApi
 from salesgrid_gateway.problems import ApiProblem, from_domain, problem_response
 from salesgrid_gateway.ratelimit import SharedRateLimiter
 from salesgrid_gateway.rest.views import make_view
+from salesgrid_gateway.routing import SegmentRouter
 from salesgrid_gateway.security import ApiKeyExchange
 from salesgrid_gateway.settings import GatewaySettings
 from salesgrid_gateway.shared_store import shared_store
@@ -96,6 +97,7 @@ class Gateway:
             if not rule.arguments
             for method in rule.methods or ()
         }
+        self.segments = SegmentRouter(self.url_map)  # the routes with parameters Werkzeug would surely match
 
     def _add(self, method: str, rule: str, endpoint: str, view: View, streams: bool) -> None:
         self.url_map.add(Rule(rule, endpoint=endpoint, methods=[method]))
@@ -155,6 +157,8 @@ class Gateway:
             found = self.static_routes.get((request.path, request.method))
             if found is not None:
                 rule = found
+            elif (sure := self.segments.match(request.path, request.method)) is not None:
+                rule, values = sure
             else:
                 rule, values = self.router.match(request.path, request.method, return_rule=True)
             request.rule = rule.rule

@@ -11,10 +11,20 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 from opentelemetry import context as otel_context
-from opentelemetry.trace import SpanKind, set_span_in_context
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import (
+    NonRecordingSpan,
+    Span,
+    SpanContext,
+    SpanKind,
+    TraceFlags,
+    get_current_span,
+    set_span_in_context,
+)
 
 from salesgrid_common.metrics import HTTP_LATENCY, HTTP_REQUESTS
-from salesgrid_common.tracing import context_from, tracer
+from salesgrid_common.tracing import context_from, exporting, tracer
 from salesgrid_gateway import idempotency
 from salesgrid_gateway.problems import ApiProblem, from_rpc
 from salesgrid_gateway.security import client_ip, credentials, verify_jwt
@@ -52,9 +62,53 @@ def trace_headers(headers: dict[str, str]) -> dict[str, str]:
 
 
 def new_request_id() -> str:
-    """A random (version 4) UUID in hex, as uuid.uuid4().hex, without the UUID object."""
-    value = int.from_bytes(os.urandom(16)) & ~(0xF000 << 64) & ~(0xC000 << 48)
-    return f"{value | (0x4000 << 64) | (0x8000 << 48):032x}"
+    """A random (version 4) UUID in hex, as uuid.uuid4().hex, without the UUID object; its 16
+    random bytes from os.urandom, read 4 kB at a time (one system call per 256 ids)."""
+    global _random_at
+    if _random_at >= len(_random):
+        _random[:] = os.urandom(4096)
+        _random_at = 0
+    chosen = _random[_random_at : _random_at + 16]
+    _random_at += 16
+    chosen[6] = chosen[6] & 0x0F | 0x40  # version 4
+    chosen[8] = chosen[8] & 0x3F | 0x80  # RFC 4122 variant
+    return chosen.hex()
+
+
+_random = bytearray()  # random bytes not used yet, from _random_at on
+_random_at = 0
+
+
+def _forget_random() -> None:
+    """A forked worker must not hand out its parent's bytes again."""
+    global _random_at
+    _random.clear()
+    _random_at = 0
+
+
+os.register_at_fork(after_in_child=_forget_random)
+
+
+def _server_span(name: str) -> Span:
+    """The request's span. While nothing is exported the process's sampler records nothing (tracing
+    .sampler_for): what the SDK's tracer makes is then a non-recording span in the current (the
+    caller's) trace with its trace state, or in a new trace, with a new span id, not sampled; made
+    directly here, without the tracer's sampling and checks (tests/test_call_context.py compares)."""
+    provider = trace.get_tracer_provider()
+    if exporting() or not isinstance(provider, TracerProvider):
+        return span_tracer.start_span(name, kind=SpanKind.SERVER)
+    parent = get_current_span().get_span_context()
+    ids = provider.id_generator
+    if parent.is_valid:
+        trace_id, trace_state, random_id = parent.trace_id, parent.trace_state, parent.trace_flags.random_trace_id
+    else:
+        trace_id, trace_state, random_id = ids.generate_trace_id(), None, ids.is_trace_id_random()
+    flags = _RANDOM_ID if random_id else _NOT_SAMPLED
+    return NonRecordingSpan(SpanContext(trace_id, ids.generate_span_id(), False, flags, trace_state))
+
+
+_NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
+_RANDOM_ID = TraceFlags(TraceFlags.RANDOM_TRACE_ID)  # W3C level 2: the trace id is random
 
 
 def start(app: Gateway, request: Request, g: RequestGlobals) -> None:
@@ -65,7 +119,7 @@ def start(app: Gateway, request: Request, g: RequestGlobals) -> None:
     sent = trace_headers(request.headers)
     # Without a caller's trace context there is nothing to extract: the span starts a trace.
     g.otel_token = otel_context.attach(context_from(sent)) if sent else None
-    g.span = span_tracer.start_span(f"{request.method} {request.rule or request.path}", kind=SpanKind.SERVER)
+    g.span = _server_span(f"{request.method} {request.rule or request.path}")
     g.trace_context = set_span_in_context(g.span)  # clients.metadata: what calls carry while it is current
     g.span_token = otel_context.attach(g.trace_context)
 

@@ -42,11 +42,13 @@ def to_api_dict(message: Message) -> Any:
 
 def timestamp(value: Any) -> Any:
     """Timestamp.ToJsonString without its checks and float arithmetic on valid values: RFC 3339
-    in UTC with 0, 3, 6 or 9 fractional digits."""
+    in UTC with 0, 3, 6 or 9 fractional digits. The text up to the hour is datetime's isoformat
+    as json_format writes it, kept per hour (`_hours`); minutes and seconds come from a table."""
     seconds, nanos = value.seconds, value.nanos
     if not (_TIMESTAMP_MIN <= seconds <= _TIMESTAMP_MAX and 0 <= nanos < 1_000_000_000):
         return value.ToJsonString()  # raises ValueError naming the problem, as json_format does
-    text = (_EPOCH + _SECONDS(seconds=seconds)).isoformat()
+    hour, within = divmod(seconds, 3600)
+    text = (_hours.get(hour) or _hour_text(hour)) + _MINUTES_SECONDS[within]
     if not nanos:
         return text + "Z"
     if not nanos % 1_000_000:
@@ -54,6 +56,20 @@ def timestamp(value: Any) -> Any:
     if not nanos % 1000:
         return f"{text}.{nanos // 1000:06d}Z"
     return f"{text}.{nanos:09d}Z"
+
+
+# Hours since the epoch -> "YYYY-MM-DDTHH:". Bounded: cleared when MAX_HOURS are kept (a page of
+# records spans a few hundred hours at most; 4,096 entries are about 400 kB).
+_hours: dict[int, str] = {}
+MAX_HOURS = 4096
+_MINUTES_SECONDS = tuple(f"{minute:02d}:{second:02d}" for minute in range(60) for second in range(60))
+
+
+def _hour_text(hour: int) -> str:
+    if len(_hours) >= MAX_HOURS:
+        _hours.clear()
+    text = _hours[hour] = (_EPOCH + _SECONDS(hours=hour)).isoformat()[:14]
+    return text
 
 
 def struct(value: Any) -> dict[str, Any]:
