@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 import salesgrid
 from salesgrid.customers.v1 import customers_pb2
 from salesgrid_common.protojson import message_to_api_dict
+from salesgrid_gateway.rest import render
 from salesgrid_gateway.rest.render import to_api_dict
 from salesgrid_gateway.web import dumps
 
@@ -178,3 +179,18 @@ def test_a_struct_number_json_cannot_hold_is_refused_alike(number: float) -> Non
     with pytest.raises(ValueError) as compiled:
         to_api_dict(customer)
     assert type(compiled.value) is type(generic.value)
+
+
+def test_timestamps_render_as_json_format_writes_them_across_the_whole_range() -> None:
+    """rest/render.timestamp (an hour's text kept, minutes and seconds from a table) against
+    Timestamp.ToJsonString: both ends of the range (years 0001 and 9999), hour and day boundaries,
+    the epoch, and a sweep over the range, with every kind of fraction."""
+    low, high = -62135596800, 253402300799
+    edges = [low, low + 1, low + 3599, low + 3600, low + 86399, -3601, -3600, -1, 0, 1, 3599, 3600]
+    edges += [high - 86400, high - 3600, high - 3599, high - 1, high, 951782400, 951868799]  # 2000-02-29
+    sweep = list(range(low, high, (high - low) // 20011))
+    for seconds in edges + sweep:
+        for nanos in (0, 1, 999, 1000, 1_000_000, 120_000_000, 123_456_000, 999_999_999):
+            value = Timestamp(seconds=seconds, nanos=nanos)
+            assert render.timestamp(value) == value.ToJsonString(), (seconds, nanos)
+    assert len(render._hours) <= render.MAX_HOURS

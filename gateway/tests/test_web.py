@@ -5,9 +5,14 @@ problem+json with the request id."""
 from __future__ import annotations
 
 import asyncio
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
+import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from salesgrid_dev.gateway_client import TestClient, test_client
 from salesgrid_gateway import app as gateway_app
@@ -98,3 +103,24 @@ async def test_the_client_refuses_to_wait_on_its_own_loop() -> None:
     with pytest.raises(RuntimeError, match="another thread"):
         client.get("/healthz")
     assert (await asyncio.to_thread(client.get, "/healthz")).get_json() == {"status": "ok"}
+
+
+JSON_KEYS = st.text(max_size=5) | st.sampled_from(["a", "B", "é", "\u00ff", "\u4e2d", "\U0001f600", "_", "a1", "A"])
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(JSON_KEYS, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=JSON_VALUES)
+def test_json_is_written_alike_whether_or_not_every_key_is_a_string(value: Any) -> None:
+    """web.dumps first asks orjson to take every key for a string (faster), then allows others:
+    the same bytes as orjson with non-string keys allowed, keys sorted either way."""
+    everything = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
+    assert web.dumps(value) == orjson.dumps(value, default=web._default, option=everything)
+    assert (
+        web.dumps({1: "one", "a": [{date(2026, 12, 6): Decimal("1.50")}]})
+        == b'{"1":"one","a":[{"2026-12-06":"1.50"}]}\n'
+    )

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import grpc
+from grpc.aio import Metadata
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from opentelemetry import baggage, propagate
@@ -77,9 +78,17 @@ def trace_metadata(state: Any) -> list[tuple[str, str]]:
     if textmap is not _w3c_textmap[0]:
         _w3c_textmap[:] = [textmap, set(textmap.fields) == W3C_FIELDS]
     context = state.get("trace_context")
-    if not _w3c_textmap[1] or context is None or otel_context.get_current() is not context or baggage.get_all(context):
+    if not _w3c_textmap[1] or context is None or otel_context.get_current() is not context:
         return list(current_trace_context().items())
-    span_context = state.span.get_span_context()
+    if "trace_items" not in state:  # that context and its span do not change: formatted once per request
+        state.trace_items = None if baggage.get_all(context) else _span_items(state.span)
+    formatted = state.trace_items
+    return list(current_trace_context().items()) if formatted is None else list(formatted)
+
+
+def _span_items(span: Any) -> list[tuple[str, str]]:
+    """The W3C headers of `span`'s context."""
+    span_context = span.get_span_context()
     if span_context == INVALID_SPAN_CONTEXT:
         return []
     flags = span_context.trace_flags
@@ -135,10 +144,11 @@ async def _invoke(
     method: Callable[..., Any], request: Message | AsyncIterator[Message], token: str | None, timeout: float
 ) -> Any:
     try:
+        # Given as grpc.aio's own Metadata: a list is checked against typing.Sequence and copied first.
         keyed = idempotency_metadata(method)
         if not keyed:
-            return await method(request, metadata=metadata(token), timeout=timeout)
-        rpc = method(request, metadata=metadata(token) + keyed, timeout=timeout)
+            return await method(request, metadata=Metadata(*metadata(token)), timeout=timeout)
+        rpc = method(request, metadata=Metadata(*metadata(token), *keyed), timeout=timeout)
         response = await rpc
         if ("idempotent-replayed", "true") in tuple(await rpc.trailing_metadata() or ()):
             g.idempotent_replayed = True  # the service answered from the key: the response says so

@@ -170,11 +170,12 @@ async def admit(app: Gateway, request: Request, g: RequestGlobals, *, streams: b
         settings.api_key_rate_limit_per_minute if principal.kind == "api_key" else settings.rate_limit_per_minute
     )
     g.rate_headers = await app.limiter.hit(principal_key, key_limit or default_limit)
-    lease = idempotency.lease_for(request, settings.grpc_timeout_seconds, settings.upload_timeout_seconds)
-    claim = await idempotency.begin(app.store, principal_key, request, lease, streams=streams)
-    if isinstance(claim, Response):
-        return claim
-    g.idempotency = claim
+    if request.method in idempotency.METHODS:  # a safe method never takes a key (idempotency.begin)
+        lease = idempotency.lease_for(request, settings.grpc_timeout_seconds, settings.upload_timeout_seconds)
+        claim = await idempotency.begin(app.store, principal_key, request, lease, streams=streams)
+        if isinstance(claim, Response):
+            return claim
+        g.idempotency = claim
     return None
 
 

@@ -73,7 +73,10 @@ def _hour_text(hour: int) -> str:
 
 
 def struct(value: Any) -> dict[str, Any]:
-    return {key: struct_value(item) for key, item in value.fields.items()}
+    fields = value.fields
+    if not fields:
+        return {}  # most records' custom fields: no ItemsView to walk
+    return {key: struct_value(item) for key, item in fields.items()}
 
 
 def struct_value(value: Any) -> Any:
@@ -153,6 +156,9 @@ def _value_code(field: FieldDescriptor, source: str, names: dict[str, Any]) -> s
     kind = field.type
     if kind in (FieldDescriptor.TYPE_MESSAGE, FieldDescriptor.TYPE_GROUP):
         assert field.message_type is not None
+        flat = _flat_code(field.message_type, source, names)
+        if flat is not None:
+            return flat
         helper = f"_m{len(names)}"
         names[helper] = _converter(field.message_type)
         return f"{helper}({source})"
@@ -170,6 +176,22 @@ def _value_code(field: FieldDescriptor, source: str, names: dict[str, Any]) -> s
     if kind == FieldDescriptor.TYPE_BYTES:
         return f"_bytes({source})"
     return source  # strings, bools, 32- and 64-bit integers (numbers in this API) as they are
+
+
+def _flat_code(descriptor: Descriptor, source: str, names: dict[str, Any]) -> str | None:
+    """A dict display converting `source` of a message type whose fields are all plain values
+    (no presence, lists, maps or messages: a user's permissions), written in place of a call to
+    its function; None for any other type."""
+    if descriptor.full_name.startswith("google.protobuf.") or descriptor.GetOptions().map_entry:
+        return None
+    items = []
+    for field in descriptor.fields:
+        if field.is_repeated or field.has_presence or field.message_type is not None:
+            return None
+        plain = field.name.isidentifier() and not keyword.iskeyword(field.name)
+        read = f"{source}.{field.name}" if plain else f"getattr({source}, {field.name!r})"
+        items.append(f"{field.name!r}: {_value_code(field, read, names)}")
+    return "{" + ", ".join(items) + "}"
 
 
 def _compile(descriptor: Descriptor) -> Converter:
