@@ -55,7 +55,7 @@ class Channels:
             # exported; otherwise the call carries the request's context (metadata()) without one.
             interceptors = [AioTracingClientInterceptor()] if exporting() else None
             self._channels[address] = grpc.aio.insecure_channel(
-                address, options=CLIENT_OPTIONS, interceptors=interceptors
+                address, options=CHANNEL_OPTIONS, interceptors=interceptors
             )
         return self._channels[address]
 
@@ -65,6 +65,9 @@ class Channels:
             await channel.close()
 
 
+# Without channelz's per-call bookkeeping (call counters and times for gRPC's channelz debug service,
+# which nothing in the gateway serves or reads): about 2 % of a call's client CPU.
+CHANNEL_OPTIONS = [*CLIENT_OPTIONS, ("grpc.enable_channelz", 0)]
 W3C_FIELDS = frozenset({"traceparent", "tracestate", "baggage"})  # the default propagators' (W3C)
 _w3c_textmap: list[Any] = [None, False]  # (the global propagator last seen, it is the default one)
 

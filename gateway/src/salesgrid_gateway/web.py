@@ -203,12 +203,26 @@ def json_response(value: Any, status: int = 200, headers: dict[str, str] | None 
     return Response(dumps(value), status, headers, "application/json")
 
 
+# Header name -> its lower-case bytes as sent. Bounded: the names the gateway writes (its own and the
+# services' problem and download headers); past MAX_WIRE_NAMES it is cleared.
+_WIRE_NAMES: dict[str, bytes] = {}
+MAX_WIRE_NAMES = 256
+
+
+def _wire_name(name: str) -> bytes:
+    if len(_WIRE_NAMES) >= MAX_WIRE_NAMES:
+        _WIRE_NAMES.clear()
+    found = _WIRE_NAMES[name] = name.lower().encode("latin-1")
+    return found
+
+
 async def send_response(send: Send, response: Response, *, head_only: bool = False) -> None:
     headers = response.headers
     body = response.body
     if isinstance(body, bytes) and "Content-Length" not in headers:
         headers["Content-Length"] = str(len(body))
-    raw = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+    names = _WIRE_NAMES
+    raw = [(names.get(name) or _wire_name(name), value.encode("latin-1")) for name, value in headers.items()]
     await send({"type": "http.response.start", "status": response.status_code, "headers": raw})
     if isinstance(body, bytes):
         await send({"type": "http.response.body", "body": b"" if head_only else body})
