@@ -9,7 +9,7 @@ method) and that rule takes the request's method: then Werkzeug finds that same 
 same values (a single matching pattern leaves its static-before-dynamic order nothing to choose).
 Everything else (no match, two patterns matching, a method the rule does not take, a path whose
 form with a trailing slash is a rule, rules with typed or mixed segments on the way) is left to
-Werkzeug, which also answers the 404s, 405s and redirects. tests/test_route_table.py compares both over every rule."""
+Werkzeug, which also answers the 404s, 405s and redirects. tests/test_routing.py compares both over every rule."""
 
 from __future__ import annotations
 
