@@ -95,7 +95,7 @@ def _server_span(name: str) -> Span:
     caller's) trace with its trace state, or in a new trace, with a new span id, not sampled; made
     directly here, without the tracer's sampling and checks (tests/test_call_context.py compares)."""
     provider = trace.get_tracer_provider()
-    if exporting() or not isinstance(provider, TracerProvider):
+    if exporting() or not isinstance(provider, TracerProvider) or getattr(provider, "_disabled", False):
         return span_tracer.start_span(name, kind=SpanKind.SERVER)
     parent = get_current_span().get_span_context()
     ids = provider.id_generator
