@@ -35,7 +35,7 @@ _TABLE = {
 CREATE = sorted(
     [
         "SELECT customers",
-        "SELECT custom_field_versions",
+        "SELECT custom_field_definitions",
         "INSERT customers",
         "INSERT customer_name_keys",
         "INSERT aggregate_versions",
@@ -121,9 +121,8 @@ async def test_the_hot_paths_run_no_more_statements(database_url: str) -> None:
         (created, _), create_sql = await statements(
             engine, lambda: uc.create_customer(rep, legal_name="深圳市腾讯计算机系统有限公司", tags=["vip"])
         )
-        # the duplicate candidates, the custom-field definitions' stamp (apply_values: the
-        # definitions themselves are cached since the first create), the row, its name keys and
-        # the created event (its aggregate version and the outbox row)
+        # the duplicate candidates, the custom-field definitions (apply_values), the row, its name
+        # keys and the created event (its aggregate version and the outbox row)
         assert create_sql == CREATE, create_sql
         _, get_sql = await statements(engine, lambda: uc.get_customer(rep, created.id))
         assert get_sql == ["SELECT customers"]

@@ -3,12 +3,9 @@
 
 - definitions.py, values.py: the pure rules -- what a definition may be, how a value of each type is
   validated and stored (canonical JSON), how a value is indexed and filtered. No database.
-- tables.py: the definitions, their stamps and the value index, in the database of each service
-  owning an entity.
+- tables.py: the definitions and the value index, in the database of each service owning an entity.
 - registry.py: defining, changing, archiving and deleting definitions (events
   `salesgrid.<service>.custom_field.*`).
-- cache.py: the definitions a write validates against, cached per process and checked against a
-  stamp the registry changes with every change of a definition (one small SELECT per write).
 - records.py: what the owning service's use cases call on a write (`apply_values`), a list
   (`filter_clauses`) and an import or export (`load_definitions`).
 - servicer.py: salesgrid.common.v1.CustomFields, registered by every owning service.

@@ -1,28 +1,46 @@
 """A record's custom fields on its service's write, list and export paths: validating and indexing
-a write (`apply_values`, against the definitions in force from cache.py), the filters of a list
-(`filter_clauses`), the definitions as stored (`load_definitions`). Called by the use cases of the
-service owning the entity, in its own database and transaction."""
+a write (`apply_values`), the filters of a list (`filter_clauses`), the definitions in force
+(`load_definitions`). Called by the use cases of the service owning the entity, in its own
+database and transaction."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, insert, select
+from sqlalchemy import ColumnElement, bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.custom_fields.cache import definitions_in_force, stored_definitions
-from salesgrid_common.custom_fields.definitions import FieldDefinition
+from salesgrid_common.custom_fields.definitions import FieldDefinition, FieldType
+from salesgrid_common.custom_fields.tables import custom_field_definitions as defs_t
 from salesgrid_common.custom_fields.tables import custom_field_values as values_t
 from salesgrid_common.custom_fields.values import filter_token, index_tokens, merge_values, user_keys
 from salesgrid_common.directory import get_user
 from salesgrid_common.errors import ValidationFailed
 
 
+def definition_of(row: Any) -> FieldDefinition:
+    return FieldDefinition(
+        entity=row.entity,
+        key=row.key,
+        label=row.label,
+        type=FieldType(row.type),
+        required=row.required,
+        options=tuple(row.options or ()),
+        business_lines=tuple(row.business_lines or ()),
+        active=row.active,
+        version=row.version,
+    )
+
+
+# Built once, bound at execution: building the 11-column statement and its cache key on every write
+# was about 60 % of this read's CPU when no definition exists (docs/performance/perf-cfcache.md).
+_DEFINITIONS = select(defs_t).where(defs_t.c.entity == bindparam("entity")).order_by(defs_t.c.key)
+
+
 async def load_definitions(session: AsyncSession, entity: str) -> list[FieldDefinition]:
-    """The entity's definitions as stored (archived ones too), by key; a write uses
-    `definitions_in_force` (cache.py), which returns the same."""
-    return list(await stored_definitions(session, entity))
+    rows = (await session.execute(_DEFINITIONS, {"entity": entity})).all()
+    return [definition_of(r) for r in rows]
 
 
 def index_rows(
@@ -72,7 +90,7 @@ async def apply_values(
     current = dict(current or {})
     if not incoming and not creating:
         return current
-    definitions = await definitions_in_force(session, entity)
+    definitions = await load_definitions(session, entity)
     merged = merge_values(definitions, current, incoming, business_line=business_line, creating=creating, prefix=prefix)
     changed = {key: value for key, value in merged.items() if current.get(key) != value}
     missing = []

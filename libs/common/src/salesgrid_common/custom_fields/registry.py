@@ -15,7 +15,7 @@ from salesgrid.events.v1.custom_field_events_pb2 import CustomFieldDefinitionCha
 from salesgrid_common.auth.principal import Principal
 from salesgrid_common.clock import Clock
 from salesgrid_common.custom_fields.definitions import FieldDefinition, change_definition, make_definition
-from salesgrid_common.custom_fields.cache import bump, definition_of
+from salesgrid_common.custom_fields.records import definition_of
 from salesgrid_common.custom_fields.tables import custom_field_definitions as defs_t
 from salesgrid_common.custom_fields.tables import custom_field_values as values_t
 from salesgrid_common.db import SessionFactory
@@ -61,9 +61,6 @@ class CustomFieldRegistry:
         return spec
 
     async def _emit(self, session: AsyncSession, verb: str, d: FieldDefinition, principal: Principal) -> None:
-        """Every change to a definition is an event and a new stamp of its entity's definitions
-        (what every replica's cached copy is checked against, cache.py), in its transaction."""
-        await bump(session, d.entity)
         await self.outbox.record(
             session,
             f"salesgrid.{self.service}.custom_field.{verb}",

@@ -1,8 +1,6 @@
 """Tables of custom fields, in the database of each service owning an entity: the definitions,
-one stamp per entity that changes in the transaction of every change to its definitions (what a
-cached copy is checked against, see cache.py), and one row per (field, index token, record) so a
-list filter is an index lookup on either database (no JSON operators). Values themselves live on
-the record (a JSON column)."""
+and one row per (field, index token, record) so a list filter is an index lookup on either
+database (no JSON operators). Values themselves live on the record (a JSON column)."""
 
 from __future__ import annotations
 
@@ -26,14 +24,6 @@ custom_field_definitions = Table(
     Column("version", Integer, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
-)
-
-# No row: the entity's definitions have not changed since this table was made (see cache.py).
-custom_field_versions = Table(
-    "custom_field_versions",
-    custom_field_metadata,
-    Column("entity", String(40), primary_key=True),
-    Column("stamp", String(32), nullable=False),
 )
 
 custom_field_values = Table(

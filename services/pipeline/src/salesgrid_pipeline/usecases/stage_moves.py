@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.pipeline_events_pb2 import PipelineGateViolated
 from salesgrid_common.auth.principal import Principal
-from salesgrid_common.custom_fields.cache import definitions_in_force
+from salesgrid_common.custom_fields.records import load_definitions
 from salesgrid_pipeline.domain.gate_facts import FactValue
 from salesgrid_pipeline.domain.opportunities import Opportunity, moved, state_of
 from salesgrid_pipeline.domain.stage_model import StageModel
@@ -54,7 +54,7 @@ class StageMovesMixin(PipelineUseCasesBase):
                 model = self.model_of(opportunity.stage_model)  # as the load checked it against the stored version
                 archived: frozenset[str] = frozenset()
                 if model.gates_custom_fields:  # an archived field no longer gates: only then are they read
-                    definitions = await definitions_in_force(session, OPPORTUNITY_FIELDS)
+                    definitions = await load_definitions(session, OPPORTUNITY_FIELDS)
                     archived = frozenset(d.key for d in definitions if not d.active)
                 try:
                     transition = decide(state_of(opportunity, archived), model, now)
