@@ -213,7 +213,9 @@ FetchRows = Callable[[Reads, Select[Any], Mapping[str, Any]], Awaitable[Sequence
 
 
 async def execute_rows(reads: Reads, statement: Select[Any], params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
-    return (await reads.execute(statement, params)).all()
+    """SQLAlchemy's rows of `statement` (the default FetchRows)."""
+    rows: Sequence[Sequence[Any]] = (await reads.execute(statement, params)).all()
+    return rows
 
 
 async def keyset_rows(
