@@ -62,6 +62,7 @@ class _Compiled:
     fixed: Mapping[str, Any]  # values the statement binds itself (an OFFSET 0, a literal's)
     binds: tuple[tuple[str, Convert], ...]  # parameters whose values the dialect converts
     conversions: tuple[tuple[int, Convert], ...]  # result columns to convert, by position
+    converter: Callable[[Sequence[Any]], list[Any]]  # _converter's
 
     def arguments(self, params: Mapping[str, Any]) -> list[Any]:
         values = {**self.fixed, **params}
@@ -71,18 +72,23 @@ class _Compiled:
         return [values[name] for name in self.names]
 
     def rows(self, raw: Sequence[Sequence[Any]]) -> list[Sequence[Any]]:
-        conversions = self.conversions
-        if not conversions:
-            return list(raw)
-        rows: list[Sequence[Any]] = []
-        for row in raw:
-            values = list(row)
-            for position, convert in conversions:
-                value = values[position]
-                if value is not None:
-                    values[position] = convert(value)
-            rows.append(values)
-        return rows
+        return self.converter(raw)
+
+
+def _converter(width: int, conversions: Sequence[tuple[int, Convert]]) -> Callable[[Sequence[Any]], list[Any]]:
+    """A function of the driver's rows: each a tuple of its `width` values, those at a converted
+    position converted (None stays None). Generated once per statement, as one comprehension: a
+    loop over the positions per row cost about a third more."""
+    if not conversions:
+        return list
+    names = {f"convert_{position}": convert for position, convert in conversions}
+    values = ", ".join(
+        f"None if row[{i}] is None else convert_{i}(row[{i}])" if f"convert_{i}" in names else f"row[{i}]"
+        for i in range(width)
+    )
+    source = f"def rows(raw):\n    return [({values},) for row in raw]\n"
+    exec(compile(source, "<driver rows>", "exec"), names)  # noqa: S102 - code built from column positions
+    return names["rows"]  # type: ignore[no-any-return]
 
 
 @lru_cache(maxsize=1024)  # statements built once (the callers' own bounded caches) x dialects
@@ -111,7 +117,15 @@ def compiled_for(statement: Select[Any], dialect: Dialect) -> _Compiled | None:
             fixed[name] = bind.effective_value
         if (convert := bind.type._cached_bind_processor(dialect)) is not None:
             binds.append((name, convert))
-    return _Compiled(str(compiled), tuple(compiled.positiontup), fixed, tuple(binds), tuple(conversions))
+    width = len(compiled._result_columns)
+    return _Compiled(
+        str(compiled),
+        tuple(compiled.positiontup),
+        fixed,
+        tuple(binds),
+        tuple(conversions),
+        _converter(width, conversions),
+    )
 
 
 async def driver_rows(reads: Reads, statement: Select[Any], params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
