@@ -2,8 +2,9 @@
 
 Starts the embedded platform (as `bench/gateway.py` does), then sends each kind of request N times
 one after another and reads each process's user+system CPU time from /proc before and after
-(children included: gunicorn workers, nats-server). Unlike wall time, CPU time is little affected
-by what else the machine runs, so this is the measure to profile against before and after a change.
+(children included: gunicorn workers; the nats-server has a column of its own). Unlike wall
+time, CPU time is little affected by what else the machine runs, so this is the measure to
+profile against before and after a change.
 Asynchronous work a request causes (event fan-out to consumers) is counted once the platform is
 idle again. Run: `.venv/bin/python bench/cpu_per_request.py [N] [label filter]`.
 
@@ -44,9 +45,10 @@ def postgres_pid(platform) -> int | None:  # type: ignore[no-untyped-def]
 
 
 def measure(platform, postmaster: int | None, found: dict[str, float] | None = None) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    """CPU seconds so far per process of the platform (`found`, when just read), and of PostgreSQL
-    when it runs the services."""
+    """CPU seconds so far per process of the platform (`found`, when just read), of its
+    nats-server, and of PostgreSQL when it runs the services."""
     found = dict(found) if found is not None else snapshot(platform)
+    found["nats"] = cpu_seconds(platform.nats.process.pid)
     if postmaster is not None:
         found["postgres"] = sum(cpu_seconds(p) for p in process_tree(postmaster))
     return found
@@ -139,7 +141,7 @@ def main() -> int:
         kinds["POST /v1/opportunities"] = create_opportunity
         kinds["POST /v1/opportunities/{id}/advance"] = advance
         postmaster = postgres_pid(platform)
-        names = list(platform.processes) + (["postgres"] if postmaster is not None else [])
+        names = [*platform.processes, "nats"] + (["postgres"] if postmaster is not None else [])
         # Background CPU (pollers, reloads) is subtracted at each process's idle rate.
         time.sleep(10)  # the set-up's events are applied
         start, started = measure(platform, postmaster), time.monotonic()

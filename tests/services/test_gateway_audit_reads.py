@@ -1,5 +1,5 @@
-"""Sensitive reads are recorded through the bus: the gateway publishes the record to its own
-JetStream stream and waits for the acknowledgement before it answers; a read whose record cannot
+"""Sensitive reads are recorded through the bus: the gateway publishes the record (in a batch of the
+reads its worker served meanwhile, see test_group_commit) to its own JetStream stream and waits for the acknowledgement before it answers; a read whose record cannot
 be stored is refused (503), never served unaudited. (Identity writing it to the trail is covered
 end to end by tests/integration/test_platform.py.)"""
 
@@ -12,7 +12,7 @@ import pytest
 from nats.js.api import StreamConfig
 
 from salesgrid.events.v1.envelope_pb2 import Envelope
-from salesgrid.events.v1.gateway_events_pb2 import SensitiveRead
+from salesgrid.events.v1.gateway_events_pb2 import SensitiveReads
 from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
 from salesgrid_common.events.bus import connect
 from salesgrid_dev.processes import free_port
@@ -85,13 +85,17 @@ async def test_a_sensitive_read_is_on_the_bus_before_the_answer(
     nc = await connect(nats_url, "audit-reads-test")
     try:
         js = nc.jetstream()
-        stored = await js.get_last_msg("SALESGRID_GATEWAY", "salesgrid.gateway.sensitive_read.recorded")
+        stored = await js.get_last_msg("SALESGRID_GATEWAY", "salesgrid.gateway.sensitive_reads.recorded")
         envelope = Envelope()
         envelope.ParseFromString(stored.data)
-        read = SensitiveRead()
-        read.ParseFromString(envelope.payload)
+        batch = SensitiveReads()
+        batch.ParseFromString(envelope.payload)
+        [read] = batch.reads  # a lone read is published at once, alone
         assert (read.action, read.target_type) == ("users.list", "users") and "query=li" in read.detail
-        assert envelope.actor_id == "admin-1" and envelope.producer == "gateway" and envelope.event_id
+        # (X-Forwarded-For is not trusted from a peer that is no listed proxy: the peer's address)
+        assert (read.actor_id, read.actor_ip, read.org_path) == ("admin-1", "127.0.0.1", "/c/")
+        assert read.record_id and read.occurred_at.seconds > 0
+        assert envelope.producer == "gateway" and envelope.event_id and envelope.actor_id == "system:gateway"
     finally:
         await nc.close()
 

@@ -5,7 +5,6 @@ removes it (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -14,10 +13,10 @@ from salesgrid.events.v1.customers_events_pb2 import CustomerRecordState
 from salesgrid_activities.app import MIGRATIONS
 from salesgrid_activities.handlers import customer_locations
 from salesgrid_activities.models import CustomerLocation
-from salesgrid_common.db import SessionFactory, create_engine, session_factory
+from salesgrid_common.db import SessionFactory
 from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.events.envelope import EventMeta, build_envelope
-from salesgrid_dev.migrated import migrate
+from salesgrid_dev.pytest_plugin import Migrated
 
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 
@@ -74,22 +73,17 @@ async def apply(
                 await route[1](session, envelope, state)
 
 
-async def test_a_run_leaves_what_the_events_one_by_one_leave(database_url: str) -> None:
-    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
-    engine = create_engine(database_url)
-    sessions = session_factory(engine)
-    try:
-        sub = customer_locations()
-        await apply(sessions, sub, [("created", 5, located("c4", 22.5, 114.1))], batch=False)
-        await apply(sessions, sub, RUN, batch=True)
-        assert await locations(sessions) == {"c1": (31.2, 121.5), "c4": (22.5, 114.1)}
-        # The same events one by one under another projection name: the same rows.
-        alone = customer_locations()
-        alone.name = "activities-customer-locations-alone"
-        async with sessions() as session, session.begin():
-            await session.execute(CustomerLocation.__table__.delete())
-        await apply(sessions, alone, [("created", 5, located("c4", 22.5, 114.1))], batch=False)
-        await apply(sessions, alone, RUN, batch=False)
-        assert await locations(sessions) == {"c1": (31.2, 121.5), "c4": (22.5, 114.1)}
-    finally:
-        await engine.dispose()
+async def test_a_run_leaves_what_the_events_one_by_one_leave(migrated: Migrated) -> None:
+    sessions = await migrated(MIGRATIONS)
+    sub = customer_locations()
+    await apply(sessions, sub, [("created", 5, located("c4", 22.5, 114.1))], batch=False)
+    await apply(sessions, sub, RUN, batch=True)
+    assert await locations(sessions) == {"c1": (31.2, 121.5), "c4": (22.5, 114.1)}
+    # The same events one by one under another projection name: the same rows.
+    alone = customer_locations()
+    alone.name = "activities-customer-locations-alone"
+    async with sessions() as session, session.begin():
+        await session.execute(CustomerLocation.__table__.delete())
+    await apply(sessions, alone, [("created", 5, located("c4", 22.5, 114.1))], batch=False)
+    await apply(sessions, alone, RUN, batch=False)
+    assert await locations(sessions) == {"c1": (31.2, 121.5), "c4": (22.5, 114.1)}

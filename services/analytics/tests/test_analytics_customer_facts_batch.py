@@ -5,7 +5,6 @@ event stored before is not stored twice (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -14,9 +13,9 @@ from salesgrid.events.v1.customers_events_pb2 import CustomerRecordState
 from salesgrid_analytics.app import MIGRATIONS
 from salesgrid_analytics.handlers import customers_subscription
 from salesgrid_analytics.models import StoredFact
-from salesgrid_common.db import SessionFactory, create_engine, session_factory
+from salesgrid_common.db import SessionFactory
 from salesgrid_common.events.envelope import EventMeta, build_envelope
-from salesgrid_dev.migrated import migrate
+from salesgrid_dev.pytest_plugin import Migrated
 
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 CREATED = "salesgrid.customers.customer.created"
@@ -34,28 +33,23 @@ async def facts(sessions: SessionFactory) -> dict[str, tuple[str, str, str, str]
     return {row.event_id: (row.kind, row.owner_id, row.org_path, row.data) for row in rows}
 
 
-async def test_a_run_stores_the_facts_the_handler_would(database_url: str) -> None:
-    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
-    engine = create_engine(database_url)
-    sessions = session_factory(engine)
+async def test_a_run_stores_the_facts_the_handler_would(migrated: Migrated) -> None:
+    sessions = await migrated(MIGRATIONS)
     sub = customers_subscription()
     batch, single = sub.batch_route(CREATED), sub.route(CREATED)
     assert batch is not None and single is not None
-    try:
-        shapes = [("rep-1", "rep-1"), ("", "importer"), ("", ""), ("rep-2", "importer")]
-        run = [created(f"c{n}", owner, actor) for n, (owner, actor) in enumerate(shapes)]
-        alone = [created(f"c{n}", owner, actor) for n, (owner, actor) in enumerate(shapes)]
-        async with sessions() as session, session.begin():
-            await batch(session, run)
-        async with sessions() as session, session.begin():
-            for envelope, state in alone:
-                await single[1](session, envelope, state)
-        stored = await facts(sessions)
-        by_run = [stored.get(envelope.event_id) for envelope, _ in run]
-        assert by_run == [stored.get(envelope.event_id) for envelope, _ in alone]
-        assert [fact and fact[1] for fact in by_run] == ["rep-1", "importer", None, "rep-2"]
-        async with sessions() as session, session.begin():
-            await batch(session, run[:2])  # stored already: nothing new
-        assert await facts(sessions) == stored
-    finally:
-        await engine.dispose()
+    shapes = [("rep-1", "rep-1"), ("", "importer"), ("", ""), ("rep-2", "importer")]
+    run = [created(f"c{n}", owner, actor) for n, (owner, actor) in enumerate(shapes)]
+    alone = [created(f"c{n}", owner, actor) for n, (owner, actor) in enumerate(shapes)]
+    async with sessions() as session, session.begin():
+        await batch(session, run)
+    async with sessions() as session, session.begin():
+        for envelope, state in alone:
+            await single[1](session, envelope, state)
+    stored = await facts(sessions)
+    by_run = [stored.get(envelope.event_id) for envelope, _ in run]
+    assert by_run == [stored.get(envelope.event_id) for envelope, _ in alone]
+    assert [fact and fact[1] for fact in by_run] == ["rep-1", "importer", None, "rep-2"]
+    async with sessions() as session, session.begin():
+        await batch(session, run[:2])  # stored already: nothing new
+    assert await facts(sessions) == stored

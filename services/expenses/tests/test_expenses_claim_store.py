@@ -3,7 +3,6 @@ domain steps, and saves are versioned -- on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -11,9 +10,8 @@ from decimal import Decimal
 import pytest
 
 from salesgrid_common import approval
-from salesgrid_common.db import create_engine, session_factory
 from salesgrid_common.errors import Conflict
-from salesgrid_dev.migrated import migrate
+from salesgrid_dev.pytest_plugin import Migrated
 from salesgrid_expenses import models
 from salesgrid_expenses.app import MIGRATIONS
 from salesgrid_expenses.claim_events import claim_state
@@ -71,10 +69,8 @@ def test_the_mappers_write_every_column_and_read_back_every_field() -> None:
     )
 
 
-async def test_saves_are_versioned_and_views_carry_domain_steps(database_url: str) -> None:
-    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
-    engine = create_engine(database_url)
-    sessions = session_factory(engine)
+async def test_saves_are_versioned_and_views_carry_domain_steps(migrated: Migrated) -> None:
+    sessions = await migrated(MIGRATIONS)
     draft = replace(
         full_claim(),
         status=ClaimStatus.DRAFT,
@@ -85,19 +81,16 @@ async def test_saves_are_versioned_and_views_carry_domain_steps(database_url: st
         paid_on=None,
         payment_reference=None,
     )
-    try:
-        async with sessions() as session, session.begin():
-            await insert_claim(session, draft)
-            insert_steps(session, draft, [approval.ApprovalStep(1, "manager", "boss", activated_at=NOW)])
-            submitted = await save_claim(session, draft, draft.submitted(NOW))
-            assert (submitted.version, submitted.status) == (2, ClaimStatus.SUBMITTED)
-            with pytest.raises(Conflict):  # a writer holding version 1 loses
-                await save_claim(session, draft, draft.submitted(NOW))
-        async with sessions() as session:
-            loaded = await load_claim(session, "x-1")
-            assert loaded is not None
-            view = await claim_view(session, loaded)
-            assert view.claim == submitted
-            assert view.steps == (approval.ApprovalStep(1, "manager", "boss", activated_at=NOW),)
-    finally:
-        await engine.dispose()
+    async with sessions() as session, session.begin():
+        await insert_claim(session, draft)
+        insert_steps(session, draft, [approval.ApprovalStep(1, "manager", "boss", activated_at=NOW)])
+        submitted = await save_claim(session, draft, draft.submitted(NOW))
+        assert (submitted.version, submitted.status) == (2, ClaimStatus.SUBMITTED)
+        with pytest.raises(Conflict):  # a writer holding version 1 loses
+            await save_claim(session, draft, draft.submitted(NOW))
+    async with sessions() as session:
+        loaded = await load_claim(session, "x-1")
+        assert loaded is not None
+        view = await claim_view(session, loaded)
+        assert view.claim == submitted
+        assert view.steps == (approval.ApprovalStep(1, "manager", "boss", activated_at=NOW),)

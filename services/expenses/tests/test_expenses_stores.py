@@ -4,8 +4,6 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -15,8 +13,8 @@ import pytest
 from salesgrid_common import approval
 from salesgrid_common.auth.principal import Principal
 from salesgrid_common.scopes import Scope
-from salesgrid_common.db import SessionFactory, create_engine, session_factory
-from salesgrid_dev.migrated import migrate
+from salesgrid_common.db import SessionFactory
+from salesgrid_dev.pytest_plugin import Migrated
 from salesgrid_expenses import models
 from salesgrid_expenses.app import MIGRATIONS
 from salesgrid_expenses.claim_events import receipt_attached
@@ -76,13 +74,8 @@ def test_the_policy_and_receipt_events_are_built_from_the_domain_values() -> Non
 
 
 @pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[SessionFactory]:
-    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
-    engine = create_engine(database_url)
-    try:
-        yield session_factory(engine)
-    finally:
-        await engine.dispose()
+async def sessions(migrated: Migrated) -> SessionFactory:
+    return await migrated(MIGRATIONS)
 
 
 async def test_policies_are_upserted_and_read_by_unit(sessions: SessionFactory) -> None:

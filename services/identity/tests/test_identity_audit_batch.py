@@ -11,7 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from salesgrid.events.v1.customers_events_pb2 import CustomerRecordState
-from salesgrid_common.events.envelope import EventMeta, build_envelope
+from salesgrid.events.v1.gateway_events_pb2 import SensitiveRead, SensitiveReads
+from salesgrid_common.events.envelope import EventMeta, build_envelope, unpack
+from salesgrid_common.protos import to_timestamp
 from salesgrid_dev.testing import RunningService, run_service
 from salesgrid_identity.app import DEFINITION, MIGRATIONS, audit_subscriptions
 from salesgrid_identity.models import AuditEntry
@@ -19,6 +21,7 @@ from salesgrid_identity.settings import IdentitySettings
 
 AT = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 CREATED = "salesgrid.customers.customer.created"
+READS, READ = "salesgrid.gateway.sensitive_reads.recorded", "salesgrid.gateway.sensitive_read.recorded"
 
 
 @pytest.fixture
@@ -61,3 +64,59 @@ async def test_a_run_writes_the_entries_the_handler_would(identity: RunningServi
         ("customers.customer.created", "system:customers"),
     ]
     assert len({entries[envelope.event_id].id for envelope, _ in run}) == 3
+
+
+async def test_a_gateway_batch_of_sensitive_reads_is_one_entry_per_read(identity: RunningService) -> None:
+    """A gateway worker group-commits its records of sensitive reads: each record in the message
+    is its own entry (its own actor, address, time and id), and the older one-record event still
+    becomes an entry from its envelope."""
+    sub = next(s for s in audit_subscriptions(identity.app.ctx) if s.producer == "gateway")
+    batch_route, single_route = sub.route(READS), sub.route(READ)
+    assert batch_route is not None and single_route is not None
+    reads = SensitiveReads(
+        reads=[
+            SensitiveRead(
+                action="customers.list",
+                target_type="customers",
+                detail="/v1/customers?limit=20",
+                record_id=f"00000000-0000-4000-8000-00000000000{n}",
+                actor_id=f"manager-{n}",
+                actor_ip=f"10.0.0.{n}",
+                org_path="/c/t1/",
+                occurred_at=to_timestamp(AT.replace(second=n)),
+            )
+            for n in (1, 2)
+        ]
+    )
+    batch = build_envelope(READS, "gateway", reads, EventMeta.acting(None, "gateway", aggregate_id="", org_path=""), AT)
+    older = build_envelope(
+        READ,
+        "gateway",
+        SensitiveRead(action="users.list", target_type="users", detail="/v1/users"),
+        EventMeta(aggregate_id="", actor_id="admin-1", org_path="/c/", actor_ip="10.9.9.9"),
+        AT,
+    )
+    async with identity.app.ctx.sessions() as session, session.begin():
+        await batch_route[1](session, batch, unpack(batch, SensitiveReads))
+        await single_route[1](session, older, unpack(older, SensitiveRead))
+    async with identity.app.ctx.sessions() as session:
+        entries = (await session.scalars(select(AuditEntry).order_by(AuditEntry.occurred_at))).all()
+    assert [
+        (e.event_id, e.action, e.actor_id, e.actor_ip, e.target_type, e.detail, e.source, e.occurred_at)
+        for e in entries
+    ] == [
+        (older.event_id, "users.list", "admin-1", "10.9.9.9", "users", "/v1/users", "gateway", AT),
+        *[
+            (
+                f"00000000-0000-4000-8000-00000000000{n}",
+                "customers.list",
+                f"manager-{n}",
+                f"10.0.0.{n}",
+                "customers",
+                "/v1/customers?limit=20",
+                "gateway",
+                AT.replace(second=n),
+            )
+            for n in (1, 2)
+        ],
+    ]

@@ -4,8 +4,6 @@ domain values with every field as stored -- on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -13,8 +11,8 @@ import pytest
 
 from salesgrid_common.auth.principal import Principal
 from salesgrid_common.scopes import Scope
-from salesgrid_common.db import SessionFactory, create_engine, session_factory
-from salesgrid_dev.migrated import migrate
+from salesgrid_common.db import SessionFactory
+from salesgrid_dev.pytest_plugin import Migrated
 from salesgrid_identity import models
 from salesgrid_identity.api_key_events import api_key_revoked
 from salesgrid_identity.app import MIGRATIONS
@@ -83,13 +81,8 @@ def test_the_audit_token_and_failure_mappers_write_every_column_and_read_back_ev
 
 
 @pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[SessionFactory]:
-    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
-    engine = create_engine(database_url)
-    try:
-        yield session_factory(engine)
-    finally:
-        await engine.dispose()
+async def sessions(migrated: Migrated) -> SessionFactory:
+    return await migrated(MIGRATIONS)
 
 
 async def test_audit_entries_come_back_whole_filtered_and_newest_first(sessions: SessionFactory) -> None:

@@ -3,15 +3,13 @@ sign-in state is written without a new version -- on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from salesgrid_common.db import create_engine, session_factory
 from salesgrid_common.errors import Conflict
-from salesgrid_dev.migrated import migrate
+from salesgrid_dev.pytest_plugin import Migrated
 from salesgrid_identity import models
 from salesgrid_identity.app import MIGRATIONS
 from salesgrid_identity.domain import lockout
@@ -86,41 +84,36 @@ def test_failed_logins_lock_and_unlocking_clears() -> None:
     assert (locked.unlocked().failed_attempts, locked.unlocked().locked_until) == (0, None)
 
 
-async def test_edits_are_versioned_and_sign_in_state_is_not(database_url: str) -> None:
-    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
-    engine = create_engine(database_url)
-    sessions = session_factory(engine)
-    try:
-        async with sessions() as session, session.begin():
-            session.add(
-                models.OrgUnit(
-                    id="u-sz",
-                    parent_id=None,
-                    name="Shenzhen",
-                    kind="company",
-                    path="/u-sz/",
-                    time_zone="Asia/Shanghai",
-                    currency="CNY",
-                    created_at=NOW,
-                )
+async def test_edits_are_versioned_and_sign_in_state_is_not(migrated: Migrated) -> None:
+    sessions = await migrated(MIGRATIONS)
+    async with sessions() as session, session.begin():
+        session.add(
+            models.OrgUnit(
+                id="u-sz",
+                parent_id=None,
+                name="Shenzhen",
+                kind="company",
+                path="/u-sz/",
+                time_zone="Asia/Shanghai",
+                currency="CNY",
+                created_at=NOW,
             )
-            await session.flush()
-            await insert_user(session, replace(full_user(), manager_id=None, version=1, active=True))
-        async with sessions() as session, session.begin():
-            loaded = await user_by_login(session, "li.lei")
-            assert loaded is not None and loaded.version == 1
-            edited = await save_user(session, loaded, replace(loaded, display_name="Li Lei"))
-            assert edited.version == 2
-            with pytest.raises(Conflict):  # an editor holding version 1 loses
-                await save_user(session, loaded, replace(loaded, email="x@example.com"))
-            signed_in = await save_sign_in_state(session, edited, edited.unlocked())
-            with pytest.raises(ValueError):  # an edit is never written as sign-in state
-                await save_sign_in_state(session, signed_in, replace(signed_in, roles=("admin",)))
-        async with sessions() as session:
-            assert await get_user(session, "user-1") == signed_in
-            assert signed_in.version == 2 and (signed_in.failed_attempts, signed_in.locked_until) == (0, None)
-    finally:
-        await engine.dispose()
+        )
+        await session.flush()
+        await insert_user(session, replace(full_user(), manager_id=None, version=1, active=True))
+    async with sessions() as session, session.begin():
+        loaded = await user_by_login(session, "li.lei")
+        assert loaded is not None and loaded.version == 1
+        edited = await save_user(session, loaded, replace(loaded, display_name="Li Lei"))
+        assert edited.version == 2
+        with pytest.raises(Conflict):  # an editor holding version 1 loses
+            await save_user(session, loaded, replace(loaded, email="x@example.com"))
+        signed_in = await save_sign_in_state(session, edited, edited.unlocked())
+        with pytest.raises(ValueError):  # an edit is never written as sign-in state
+            await save_sign_in_state(session, signed_in, replace(signed_in, roles=("admin",)))
+    async with sessions() as session:
+        assert await get_user(session, "user-1") == signed_in
+        assert signed_in.version == 2 and (signed_in.failed_attempts, signed_in.locked_until) == (0, None)
 
 
 def test_the_role_and_unit_and_api_key_mappers_write_every_column_and_read_back_every_field() -> None:

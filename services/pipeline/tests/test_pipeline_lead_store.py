@@ -4,16 +4,14 @@ on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
-from salesgrid_common.db import create_engine, session_factory
 from salesgrid_common.errors import NotFound, PermissionDenied
-from salesgrid_dev.migrated import migrate
+from salesgrid_dev.pytest_plugin import Migrated
 from salesgrid_dev.testing import principal
 from salesgrid_pipeline import models
 from salesgrid_pipeline.app import MIGRATIONS
@@ -67,10 +65,8 @@ def test_the_mapper_writes_every_column_and_reads_back_every_field() -> None:
     )
 
 
-async def test_saves_are_versioned_and_loads_scoped(database_url: str) -> None:
-    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
-    engine = create_engine(database_url)
-    sessions = session_factory(engine)
+async def test_saves_are_versioned_and_loads_scoped(migrated: Migrated) -> None:
+    sessions = await migrated(MIGRATIONS)
     rep = principal("rep-a", "/c/sz/t1/", permissions={"leads:read": "own", "leads:update": "own"})
     other = principal("rep-b", "/c/bj/", permissions={"leads:read": "own"})
     pooled = replace(
@@ -82,24 +78,21 @@ async def test_saves_are_versioned_and_loads_scoped(database_url: str) -> None:
         closed_at=None,
         version=1,
     )
-    try:
-        async with sessions() as session, session.begin():
-            store.insert(session, pooled)
-        async with sessions() as session, session.begin():
-            loaded = await store.load_in_scope(session, rep, "l-1", "leads:update")  # the pool above him
-            assert loaded == pooled
-            with pytest.raises(PermissionDenied):  # another branch's pool
-                await store.load_in_scope(session, other, "l-1", "leads:read")
-            with pytest.raises(NotFound):
-                await store.load_in_scope(session, rep, "l-9", "leads:read")
-            saved = await store.save(session, replace(loaded, status=LeadStatus.ASSIGNED, owner_id="rep-a"))
-            assert saved.version == 2
-        async with sessions() as session:
-            assert await store.load(session, "l-1") == saved
-            assert await store.assigned(session) == [saved]
-            page = await store.page_in_scope(
-                session, other, "leads:read", status="", owner_id="", custom_fields={}, page_size=10, after=""
-            )
-            assert page == ([], "")
-    finally:
-        await engine.dispose()
+    async with sessions() as session, session.begin():
+        store.insert(session, pooled)
+    async with sessions() as session, session.begin():
+        loaded = await store.load_in_scope(session, rep, "l-1", "leads:update")  # the pool above him
+        assert loaded == pooled
+        with pytest.raises(PermissionDenied):  # another branch's pool
+            await store.load_in_scope(session, other, "l-1", "leads:read")
+        with pytest.raises(NotFound):
+            await store.load_in_scope(session, rep, "l-9", "leads:read")
+        saved = await store.save(session, replace(loaded, status=LeadStatus.ASSIGNED, owner_id="rep-a"))
+        assert saved.version == 2
+    async with sessions() as session:
+        assert await store.load(session, "l-1") == saved
+        assert await store.assigned(session) == [saved]
+        page = await store.page_in_scope(
+            session, other, "leads:read", status="", owner_id="", custom_fields={}, page_size=10, after=""
+        )
+        assert page == ([], "")

@@ -4,16 +4,14 @@ built from the domain aggregate -- on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
-from salesgrid_common.db import create_engine, session_factory
 from salesgrid_common.errors import Conflict, NotFound, PermissionDenied
-from salesgrid_dev.migrated import migrate
+from salesgrid_dev.pytest_plugin import Migrated
 from salesgrid_dev.testing import principal
 from salesgrid_pipeline import models
 from salesgrid_pipeline.app import MIGRATIONS
@@ -82,10 +80,8 @@ def test_the_state_event_is_built_from_the_domain_opportunity() -> None:
     assert dict(state.custom_fields) == {"region_code": "SZ-01"}
 
 
-async def test_saves_are_versioned_and_loads_scoped(database_url: str) -> None:
-    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
-    engine = create_engine(database_url)
-    sessions = session_factory(engine)
+async def test_saves_are_versioned_and_loads_scoped(migrated: Migrated) -> None:
+    sessions = await migrated(MIGRATIONS)
     rep = principal("rep-a", "/c/sz/", permissions={"opportunities:read": "own", "opportunities:update": "own"})
     stranger = principal("rep-b", "/c/bj/", permissions={"opportunities:read": "own"})
     stored = replace(full_opportunity(), version=1, status="open", lost_reason="")
@@ -95,56 +91,53 @@ async def test_saves_are_versioned_and_loads_scoped(database_url: str) -> None:
         asked.append((code, version))
         return MODEL
 
-    try:
-        async with sessions() as session, session.begin():
-            await store.insert(session, stored)
-        async with sessions() as session, session.begin():
-            with pytest.raises(Conflict):  # the (customer, name) key is unique
-                await store.insert(session, replace(stored, opportunity_id="o-2", name=" pumps FOR plant 2"))
-        async with sessions() as session, session.begin():
-            loaded = await store.load_in_scope(session, rep, "o-1", "opportunities:update", model_at)
-            assert loaded == stored
-            assert asked == [("default", None)]  # no stored model: the built-in default's
-            assert await store.names_like(session, "c-1", "PUMPS  for plant 2") == ["Pumps for plant 2"]
-            assert await store.names_like(session, "c-1", "Pumps for plant 3") == []
-            saved = await store.save(session, replace(loaded, commit=False), NOW)
-            assert (saved.version, saved.updated_at, saved.commit) == (2, NOW, False)
-            with pytest.raises(Conflict):  # a second writer holding version 1 loses
-                await store.save(session, replace(loaded, name="other"), NOW)
-            with pytest.raises(Conflict):  # as does a caller who read an older version
-                await store.save(session, saved, NOW, expected_version=1)
-            with pytest.raises(NotFound):
-                await store.save(session, replace(saved, opportunity_id="o-9"), NOW)
-            # the load reads the version of the stage model the opportunity follows with its row
-            session.add(models.StageModelRow(code="default", definition={}, version=3, updated_at=NOW, updated_by="a"))
-        async with sessions() as session, session.begin():
-            again = await store.load_in_scope(session, rep, "o-1", "opportunities:read", model_at)
-            assert again == saved  # what save returned is what is stored
-            assert asked[-1] == ("default", 3)
-            with pytest.raises(PermissionDenied):
-                await store.load_in_scope(session, stranger, "o-1", "opportunities:read", model_at)
-            with pytest.raises(NotFound):
-                await store.load_in_scope(session, rep, "o-9", "opportunities:read", model_at)
-            page, token = await store.page_in_scope(
-                session,
-                rep,
-                "opportunities:read",
-                lambda _: MODEL,
-                equal={"customer_id": "c-1", "stage": "approval"},
-                custom_fields={},
-                page_size=10,
-                after="",
-            )
-            assert (page, token) == ([saved], "")
-            assert await store.page_in_scope(
-                session,
-                stranger,
-                "opportunities:read",
-                lambda _: MODEL,
-                equal={},
-                custom_fields={},
-                page_size=10,
-                after="",
-            ) == ([], "")
-    finally:
-        await engine.dispose()
+    async with sessions() as session, session.begin():
+        await store.insert(session, stored)
+    async with sessions() as session, session.begin():
+        with pytest.raises(Conflict):  # the (customer, name) key is unique
+            await store.insert(session, replace(stored, opportunity_id="o-2", name=" pumps FOR plant 2"))
+    async with sessions() as session, session.begin():
+        loaded = await store.load_in_scope(session, rep, "o-1", "opportunities:update", model_at)
+        assert loaded == stored
+        assert asked == [("default", None)]  # no stored model: the built-in default's
+        assert await store.names_like(session, "c-1", "PUMPS  for plant 2") == ["Pumps for plant 2"]
+        assert await store.names_like(session, "c-1", "Pumps for plant 3") == []
+        saved = await store.save(session, replace(loaded, commit=False), NOW)
+        assert (saved.version, saved.updated_at, saved.commit) == (2, NOW, False)
+        with pytest.raises(Conflict):  # a second writer holding version 1 loses
+            await store.save(session, replace(loaded, name="other"), NOW)
+        with pytest.raises(Conflict):  # as does a caller who read an older version
+            await store.save(session, saved, NOW, expected_version=1)
+        with pytest.raises(NotFound):
+            await store.save(session, replace(saved, opportunity_id="o-9"), NOW)
+        # the load reads the version of the stage model the opportunity follows with its row
+        session.add(models.StageModelRow(code="default", definition={}, version=3, updated_at=NOW, updated_by="a"))
+    async with sessions() as session, session.begin():
+        again = await store.load_in_scope(session, rep, "o-1", "opportunities:read", model_at)
+        assert again == saved  # what save returned is what is stored
+        assert asked[-1] == ("default", 3)
+        with pytest.raises(PermissionDenied):
+            await store.load_in_scope(session, stranger, "o-1", "opportunities:read", model_at)
+        with pytest.raises(NotFound):
+            await store.load_in_scope(session, rep, "o-9", "opportunities:read", model_at)
+        page, token = await store.page_in_scope(
+            session,
+            rep,
+            "opportunities:read",
+            lambda _: MODEL,
+            equal={"customer_id": "c-1", "stage": "approval"},
+            custom_fields={},
+            page_size=10,
+            after="",
+        )
+        assert (page, token) == ([saved], "")
+        assert await store.page_in_scope(
+            session,
+            stranger,
+            "opportunities:read",
+            lambda _: MODEL,
+            equal={},
+            custom_fields={},
+            page_size=10,
+            after="",
+        ) == ([], "")

@@ -4,7 +4,6 @@ approver's inbox load in one query each -- on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -12,9 +11,8 @@ from decimal import Decimal
 import pytest
 
 from salesgrid_common import approval
-from salesgrid_common.db import create_engine, session_factory
 from salesgrid_common.errors import Conflict, NotFound
-from salesgrid_dev.migrated import migrate
+from salesgrid_dev.pytest_plugin import Migrated
 from salesgrid_pipeline import models
 from salesgrid_pipeline.app import MIGRATIONS
 from salesgrid_pipeline.domain import quotes as rules
@@ -77,10 +75,8 @@ def test_the_events_are_built_from_the_domain_quote() -> None:
     assert (event.step_order, event.status, event.comment, event.submitted_by) == (1, "approved", "", "rep-a")
 
 
-async def test_versions_inbox_and_steps_load_in_one_query_each(database_url: str) -> None:
-    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
-    engine = create_engine(database_url)
-    sessions = session_factory(engine)
+async def test_versions_inbox_and_steps_load_in_one_query_each(migrated: Migrated) -> None:
+    sessions = await migrated(MIGRATIONS)
     first = replace(
         full_quote(),
         quote_id="q-0",
@@ -98,41 +94,36 @@ async def test_versions_inbox_and_steps_load_in_one_query_each(database_url: str
         contract_id="",
         discount_approval="pending",
     )
-    try:
-        async with sessions() as session, session.begin():
-            await store.insert(session, first)
-            await store.insert(session, pending)
-            steps = approval.start_approval(
-                [approval.ApprovalStep(1, "manager", "mgr-1"), approval.ApprovalStep(2, "director", "dir-1")], NOW
-            ).steps
-            session.add_all(store.new_step_rows("q-1", steps))
-        async with sessions() as session, session.begin():
-            with pytest.raises(Conflict):  # the version number is unique per opportunity
-                await store.insert(session, replace(pending, quote_id="q-9"))
-        async with sessions() as session, session.begin():
-            assert await store.versions(session, "o-1") == [first, pending]
-            assert await store.awaiting(session, "mgr-1") == [pending]
-            assert await store.awaiting(session, "dir-1") == []  # not his turn yet
-            found = await store.steps_of(session, ["q-1", "q-0"])
-            assert [(s.order, s.status, s.approver_id) for s in found["q-1"]] == [
-                (1, approval.StepStatus.PENDING, "mgr-1"),
-                (2, approval.StepStatus.PENDING, "dir-1"),
-            ]
-            assert "q-0" not in found
-            accepted = replace(pending, status=rules.QuoteStatus.ACCEPTED, accepted_at=NOW, accepted_by="rep-a")
-            await store.save(session, accepted)
-        async with sessions() as session, session.begin():
-            assert await store.load(session, "q-1", lock=True) == accepted
-            with pytest.raises(NotFound):
-                await store.load(session, "q-9")
-    finally:
-        await engine.dispose()
+    async with sessions() as session, session.begin():
+        await store.insert(session, first)
+        await store.insert(session, pending)
+        steps = approval.start_approval(
+            [approval.ApprovalStep(1, "manager", "mgr-1"), approval.ApprovalStep(2, "director", "dir-1")], NOW
+        ).steps
+        session.add_all(store.new_step_rows("q-1", steps))
+    async with sessions() as session, session.begin():
+        with pytest.raises(Conflict):  # the version number is unique per opportunity
+            await store.insert(session, replace(pending, quote_id="q-9"))
+    async with sessions() as session, session.begin():
+        assert await store.versions(session, "o-1") == [first, pending]
+        assert await store.awaiting(session, "mgr-1") == [pending]
+        assert await store.awaiting(session, "dir-1") == []  # not his turn yet
+        found = await store.steps_of(session, ["q-1", "q-0"])
+        assert [(s.order, s.status, s.approver_id) for s in found["q-1"]] == [
+            (1, approval.StepStatus.PENDING, "mgr-1"),
+            (2, approval.StepStatus.PENDING, "dir-1"),
+        ]
+        assert "q-0" not in found
+        accepted = replace(pending, status=rules.QuoteStatus.ACCEPTED, accepted_at=NOW, accepted_by="rep-a")
+        await store.save(session, accepted)
+    async with sessions() as session, session.begin():
+        assert await store.load(session, "q-1", lock=True) == accepted
+        with pytest.raises(NotFound):
+            await store.load(session, "q-9")
 
 
-async def test_a_decided_flow_is_saved_onto_its_steps_and_reminders_are_marked(database_url: str) -> None:
-    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
-    engine = create_engine(database_url)
-    sessions = session_factory(engine)
+async def test_a_decided_flow_is_saved_onto_its_steps_and_reminders_are_marked(migrated: Migrated) -> None:
+    sessions = await migrated(MIGRATIONS)
     pending = replace(
         full_quote(),
         status=rules.QuoteStatus.CURRENT,
@@ -142,31 +133,28 @@ async def test_a_decided_flow_is_saved_onto_its_steps_and_reminders_are_marked(d
         discount_approval="pending",
     )
     later = NOW + timedelta(hours=2)
-    try:
-        async with sessions() as session, session.begin():
-            await store.insert(session, pending)
-            flow = approval.start_approval(
-                [approval.ApprovalStep(1, "manager", "mgr-1"), approval.ApprovalStep(2, "director", "dir-1")], NOW
-            )
-            store.add_steps(session, "q-1", flow.steps)
-        async with sessions() as session, session.begin():
-            assert await store.steps(session, "q-1") == list(flow.steps)
-            decided = approval.approve_step(flow, "mgr-1", later, "fine")
-            steps, happened = await store.save_steps(session, "q-1", decided)
-            assert steps == list(decided.steps)
-            assert [(s.order, s.status, verb) for s, verb in happened] == [
-                (1, approval.StepStatus.APPROVED, "approved"),
-                (2, approval.StepStatus.PENDING, "activated"),
-            ]
-        async with sessions() as session, session.begin():
-            assert await store.steps(session, "q-1") == list(decided.steps)  # every field written
-            assert await store.due_reminders(session, later + timedelta(hours=1), timedelta(hours=24)) == []
-            due = await store.due_reminders(session, later + timedelta(hours=24), timedelta(hours=24))
-            assert [(s.order, s.approver_id, s.reminded_at, q) for s, q in due] == [
-                (2, "dir-1", later + timedelta(hours=24), pending)
-            ]
-        async with sessions() as session, session.begin():
-            assert (await store.steps(session, "q-1"))[1].reminded_at == later + timedelta(hours=24)
-            assert await store.due_reminders(session, later + timedelta(hours=25), timedelta(hours=24)) == []
-    finally:
-        await engine.dispose()
+    async with sessions() as session, session.begin():
+        await store.insert(session, pending)
+        flow = approval.start_approval(
+            [approval.ApprovalStep(1, "manager", "mgr-1"), approval.ApprovalStep(2, "director", "dir-1")], NOW
+        )
+        store.add_steps(session, "q-1", flow.steps)
+    async with sessions() as session, session.begin():
+        assert await store.steps(session, "q-1") == list(flow.steps)
+        decided = approval.approve_step(flow, "mgr-1", later, "fine")
+        steps, happened = await store.save_steps(session, "q-1", decided)
+        assert steps == list(decided.steps)
+        assert [(s.order, s.status, verb) for s, verb in happened] == [
+            (1, approval.StepStatus.APPROVED, "approved"),
+            (2, approval.StepStatus.PENDING, "activated"),
+        ]
+    async with sessions() as session, session.begin():
+        assert await store.steps(session, "q-1") == list(decided.steps)  # every field written
+        assert await store.due_reminders(session, later + timedelta(hours=1), timedelta(hours=24)) == []
+        due = await store.due_reminders(session, later + timedelta(hours=24), timedelta(hours=24))
+        assert [(s.order, s.approver_id, s.reminded_at, q) for s, q in due] == [
+            (2, "dir-1", later + timedelta(hours=24), pending)
+        ]
+    async with sessions() as session, session.begin():
+        assert (await store.steps(session, "q-1"))[1].reminded_at == later + timedelta(hours=24)
+        assert await store.due_reminders(session, later + timedelta(hours=25), timedelta(hours=24)) == []

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Column, MetaData, String, Table, bindparam, select, text, update
+from sqlalchemy import Column, ColumnElement, MetaData, String, Table, bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.customers_events_pb2 import CustomerMerged
@@ -118,6 +118,29 @@ async def survivor_of(session: AsyncSession, customer_id: str, *, writing: bool 
             break
         survivor = again
     return survivor
+
+
+def survivor_in_statement(parameter: str) -> ColumnElement[str]:
+    """SQL for "the survivor of the customer id bound to `parameter`, else that id": a statement
+    writing a record under a customer resolves a merged id itself, with no lookup statement of its
+    own. Give it the id `writing_for` answers."""
+    return func.coalesce(
+        select(customer_merges.c.survivor_id)
+        .where(customer_merges.c.merged_id == bindparam(parameter, type_=String))
+        .scalar_subquery(),
+        bindparam(parameter, type_=String),
+    )
+
+
+async def writing_for(session: AsyncSession, customer_id: str) -> str:
+    """The customer id to bind for a statement that resolves it with `survivor_in_statement`. On
+    PostgreSQL this is `survivor_of`, which first takes its shared lock, so a merge of the customer
+    (or of its survivor) waits for this transaction or this transaction for the merge; it answers
+    the survivor, which maps to itself. SQLite runs one writing transaction at a time: no lock, and
+    the statement's own lookup is the answer."""
+    if session.get_bind().dialect.name == "postgresql":
+        return await survivor_of(session, customer_id)
+    return customer_id
 
 
 async def merged_into(session: AsyncSession, survivor_id: str) -> list[str]:

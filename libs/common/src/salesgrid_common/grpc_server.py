@@ -155,14 +155,14 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             names = self._method_names[method] = (service_name, method_name)
         return names
 
-    def _count(self, method: str, service_name: str, method_name: str, code: grpc.StatusCode, elapsed: float) -> None:
+    def _count(self, method: str, code: grpc.StatusCode, elapsed: float) -> None:
         handled = self._handled.get((method, code))
         if handled is None:
-            handled = self._handled[(method, code)] = GRPC_HANDLED.labels(service_name, method_name, code.name)
+            handled = self._handled[(method, code)] = GRPC_HANDLED.labels(*self._names(method), code.name)
         handled.inc()
         latency = self._latency.get(method)
         if latency is None:
-            latency = self._latency[method] = GRPC_LATENCY.labels(service_name, method_name)
+            latency = self._latency[method] = GRPC_LATENCY.labels(*self._names(method))
         latency.observe(elapsed)
 
     async def intercept_service(
@@ -217,7 +217,6 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         serialize: Callable[[Any], bytes] | None = None,
         upload: bool = False,
     ) -> Any:
-        service_name, method_name = self._names(method)
         metadata = {key: value for key, value in (context.invocation_metadata() or ()) if isinstance(value, str)}
         started = time.perf_counter()
         code = grpc.StatusCode.OK
@@ -268,7 +267,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                             )
                         if isinstance(answer, bytes):  # the stored answer: tell the caller it is a replay
                             context.set_trailing_metadata(((METADATA_REPLAYED, "true"),))
-                            IDEMPOTENT_REPLAYS.labels(service_name, method_name).inc()
+                            IDEMPOTENT_REPLAYS.labels(*self._names(method)).inc()
                         return answer
                     with paging.asked_for(request) as wanted:  # counts only when asked
                         reply = await inner(request, context)
@@ -303,7 +302,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                 current_principal.reset(principal_token)
             otel_context.detach(token)
             elapsed = time.perf_counter() - started
-            self._count(method, service_name, method_name, code, elapsed)
+            self._count(method, code, elapsed)
             if rpc_log.isEnabledFor(logging.INFO):
                 rpc_log.info(
                     "rpc",

@@ -17,6 +17,7 @@ from salesgrid.events.v1.contracts_events_pb2 import (
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid.events.v1.pipeline_events_pb2 import PipelineOpportunityState
 from salesgrid_common.events.consumer import Subscription
+from salesgrid_common.customer_merges import writing_for
 from salesgrid_common.events.versions import claim_newer
 from salesgrid_common.protos import from_timestamp
 from salesgrid_customers import models
@@ -25,7 +26,6 @@ from salesgrid_customers.stores.facts import (
     record_follow_up,
     record_opportunity,
     store_fact,
-    writing_for,
 )
 
 __all__ = [

@@ -8,7 +8,7 @@ from typing import Any
 
 import grpc
 from salesgrid.events.v1.envelope_pb2 import Envelope
-from salesgrid.events.v1.gateway_events_pb2 import SensitiveRead
+from salesgrid.events.v1.gateway_events_pb2 import SensitiveRead, SensitiveReads
 from salesgrid.identity.v1 import identity_pb2, identity_pb2_grpc
 from salesgrid_common.actors import system_actor
 from salesgrid_common.events.batches import Item
@@ -75,8 +75,13 @@ def audit_subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:
             occurred_at=from_timestamp(envelope.occurred_at),
         )
 
+    async def sensitive_reads(session: AsyncSession, envelope: Envelope, reads: SensitiveReads) -> None:
+        # A gateway worker's group-committed records: one audit entry each, keyed by its record id.
+        await usecases.audit_many(session, [_read_entry(read) for read in reads.reads])
+
     reads = Subscription(name="identity-audit-gateway", producer="gateway")
-    reads.on("salesgrid.gateway.sensitive_read.recorded", SensitiveRead)(sensitive_read)
+    reads.on("salesgrid.gateway.sensitive_read.recorded", SensitiveRead)(sensitive_read)  # older gateways
+    reads.on("salesgrid.gateway.sensitive_reads.recorded", SensitiveReads)(sensitive_reads)
     subs = [reads]
     for producer in AUDITED_PRODUCERS:
         sub = Subscription(name=f"identity-audit-{producer}", producer=producer)
@@ -84,6 +89,20 @@ def audit_subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:
         sub.on_any_batch(record_many)
         subs.append(sub)
     return subs
+
+
+def _read_entry(read: SensitiveRead) -> dict[str, Any]:
+    """The audit entry of one record of a gateway's SensitiveReads batch (`audit`'s arguments)."""
+    return {
+        "action": read.action[:200] or "sensitive_read",
+        "actor_id": read.actor_id,
+        "actor_ip": read.actor_ip,
+        "target_type": read.target_type,
+        "detail": read.detail,
+        "source": "gateway",
+        "event_id": read.record_id,
+        "occurred_at": from_timestamp(read.occurred_at),
+    }
 
 
 def _event_entry(envelope: Envelope) -> dict[str, Any]:

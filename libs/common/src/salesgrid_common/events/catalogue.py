@@ -92,6 +92,7 @@ AGGREGATES: Mapping[str, Aggregate] = {
     # analytics, gateway, webhooks
     "salesgrid.analytics.export": _internal(_EXPORTS),
     "salesgrid.gateway.sensitive_read": _internal("audit facts of reads, for the audit trail"),
+    "salesgrid.gateway.sensitive_reads": _internal("audit facts of reads (batched), for the audit trail"),
     "salesgrid.webhooks.subscription": _internal("a subscription's owner is told in his inbox"),
 }
 

@@ -11,10 +11,10 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, Table, bindparam, case, func, or_, select, update
+from sqlalchemy import Table, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.customer_merges import customer_merges, survivor_of
+from salesgrid_common.customer_merges import survivor_in_statement
 from salesgrid_common.db import conflict_insert
 from salesgrid_customers import models
 
@@ -107,26 +107,10 @@ async def repoint_facts(session: AsyncSession, survivor_id: str, merged_ids: Seq
 
 # Writing the facts (the event handlers): one statement per fact, built once per dialect and bound
 # at execution (no ORM load and unit-of-work flush per event). Each statement resolves the
-# customer it is given through the merge map itself (`_SURVIVOR`): a fact of a merged customer
-# lands on its survivor without a lookup statement of its own.
+# customer it is given (`writing_for`'s answer) through the merge map itself (`_SURVIVOR`): a
+# fact of a merged customer lands on its survivor without a lookup statement of its own.
 
-_SURVIVOR: ColumnElement[str] = func.coalesce(
-    select(customer_merges.c.survivor_id)
-    .where(customer_merges.c.merged_id == bindparam("of_customer", type_=String))
-    .scalar_subquery(),
-    bindparam("of_customer", type_=String),
-)
-
-
-async def writing_for(session: AsyncSession, customer_id: str) -> str:
-    """The customer id to give the statements below for an event naming `customer_id`. They look
-    the merge map up themselves; on PostgreSQL survivor_of (customer_merges) first takes its
-    shared lock, so a merge of the customer (or of its survivor) waits for this transaction or
-    this transaction for the merge, and answers the survivor, which maps to itself. SQLite runs one
-    writing transaction at a time: no lock, and the statement's own lookup is the answer."""
-    if session.get_bind().dialect.name == "postgresql":
-        return await survivor_of(session, customer_id)
-    return customer_id
+_SURVIVOR = survivor_in_statement("of_customer")
 
 
 def _earliest(column: str, table: Table, new: Any) -> Any:
