@@ -53,6 +53,9 @@ def people(api: httpx.Client, admin_token: str) -> dict[str, str]:
     return {"rep": f"a11y-rep-{suffix}", "manager": f"a11y-mgr-{suffix}"}
 
 
+MAX_ROUND_TRIPS = 3  # no screen waits on a longer waterfall of API calls
+
+
 def screen_drawn(page: Page, path: str, after: int = 0) -> int:
     """Wait for the console's mark that `path` is drawn with its data; the number of marks so far."""
     page.wait_for_function(
@@ -125,15 +128,26 @@ def test_the_first_screen_is_drawn_within_a_second_in_three_round_trips(
 
 def visit(page: Page, platform: Platform, path: str, marks: int, chains: dict[str, int]) -> int:
     """Open a screen by its hash and note the round trips of the API calls it made until drawn
-    and its lists loaded (the shell's /v1/me stays out: a hash change does not reload the page)."""
-    page.evaluate("performance.clearResourceTimings()")
-    page.goto(f"{platform.gateway_url}/console/#/{path}")
-    marks = screen_drawn(page, path.split("/")[0], marks)
-    page.wait_for_function("!document.querySelector('#main .loading')")
-    page.wait_for_timeout(300)  # the lists a screen loads after it is drawn
-    calls = page.evaluate("""() => performance.getEntriesByType('resource')
-        .filter((r) => new URL(r.name).pathname.startsWith('/v1/')).map((r) => ({ start: r.startTime, end: r.responseEnd }))""")
-    chains[path] = round_trips(calls)
+    and its lists loaded (the shell's /v1/me stays out: a hash change does not reload the page).
+    The count is an upper bound from timings alone (unrelated calls in sequence count as a chain),
+    so on a busy machine a screen can look one round trip deeper than it is: one that looks too
+    deep is opened once more (from Today) and its shallower count kept. A real waterfall shows
+    in both."""
+    for attempt in range(2):
+        if attempt:
+            page.goto(f"{platform.gateway_url}/console/#/today")
+            marks = screen_drawn(page, "today", marks)
+        page.evaluate("performance.clearResourceTimings()")
+        page.goto(f"{platform.gateway_url}/console/#/{path}")
+        marks = screen_drawn(page, path.split("/")[0], marks)
+        page.wait_for_function("!document.querySelector('#main .loading')")
+        page.wait_for_timeout(300)  # the lists a screen loads after it is drawn
+        calls = page.evaluate("""() => performance.getEntriesByType('resource')
+            .filter((r) => new URL(r.name).pathname.startsWith('/v1/')).map((r) => ({ start: r.startTime, end: r.responseEnd }))""")
+        depth = round_trips(calls)
+        chains[path] = min(chains.get(path, depth), depth)
+        if chains[path] <= MAX_ROUND_TRIPS:
+            break
     return marks
 
 
@@ -199,7 +213,7 @@ def test_main_screens_have_no_serious_accessibility_violation_and_work_by_keyboa
     assert len(found) == 17
     print("API round trips per screen:", chains)
     # No screen waits on a waterfall: each one's API calls in at most 3 round trips.
-    assert len(chains) == 15 and all(0 < depth <= 3 for depth in chains.values()), chains
+    assert len(chains) == 15 and all(0 < depth <= MAX_ROUND_TRIPS for depth in chains.values()), chains
 
 
 def test_a_phone_screen_never_scrolls_sideways_and_its_controls_are_touch_sized(

@@ -16,60 +16,56 @@ from salesgrid_common.db import create_engine, session_factory
 from salesgrid_common.events.envelope import EventMeta, build_envelope
 from salesgrid_common.events.tables import dead_letters, inbox
 from salesgrid_dev.migrated import migrate
+from salesgrid_dev.pytest_plugin import Migrated
 from salesgrid_customers import models
 from salesgrid_customers.app import MIGRATIONS
 
 NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 
 
-async def test_replay_dead_letters_command(database_url: str) -> None:
-    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
-    engine = create_engine(database_url)
-    sessions = session_factory(engine)
+async def test_replay_dead_letters_command(database_url: str, migrated: Migrated) -> None:
+    sessions = await migrated(MIGRATIONS)
     state = ContractsContractState(contract_id="k1", customer_id="c1", status="signed", total="500", currency="CNY")
     envelope = build_envelope(
         "salesgrid.contracts.contract.signed", "contracts", state, EventMeta(aggregate_id="k1"), NOW, 3
     )
-    try:
-        async with sessions() as session, session.begin():
-            await session.execute(
-                insert(dead_letters).values(
-                    id="dl-1",
-                    consumer="customers-contract-facts",
-                    event_id=envelope.event_id,
-                    event_type=envelope.type,
-                    subject=envelope.type,
-                    envelope=envelope.SerializeToString(),
-                    error="RuntimeError('crash loop')",
-                    deliveries=7,
-                    failed_at=NOW,
-                )
+    async with sessions() as session, session.begin():
+        await session.execute(
+            insert(dead_letters).values(
+                id="dl-1",
+                consumer="customers-contract-facts",
+                event_id=envelope.event_id,
+                event_type=envelope.type,
+                subject=envelope.type,
+                envelope=envelope.SerializeToString(),
+                error="RuntimeError('crash loop')",
+                deliveries=7,
+                failed_at=NOW,
             )
-        env = {
-            **os.environ,
-            "SALESGRID_DATABASE_URL": database_url,
-            "SALESGRID_NATS_URL": "nats://127.0.0.1:1",
-            "SALESGRID_GRPC_PORT": "1",
-            "SALESGRID_IDENTITY_ADDR": "127.0.0.1:1",
-            "SALESGRID_ENVIRONMENT": "test",
-            "SALESGRID_METRICS_PORT": "0",
-        }
-        result = await asyncio.to_thread(
-            subprocess.run,
-            [sys.executable, "-m", "salesgrid_customers", "replay-dead-letters"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
         )
-        assert result.returncode == 0, result.stderr
-        assert "applied 1, already applied 0, still failing 0" in result.stdout
-        async with sessions() as session:
-            assert await session.scalar(select(func.count()).select_from(dead_letters)) == 0
-            assert await session.scalar(select(inbox.c.consumer)) == "customers-contract-facts"
-            assert (await session.get(models.ContractFact, "k1")).status == "signed"
-    finally:
-        await engine.dispose()
+    env = {
+        **os.environ,
+        "SALESGRID_DATABASE_URL": database_url,
+        "SALESGRID_NATS_URL": "nats://127.0.0.1:1",
+        "SALESGRID_GRPC_PORT": "1",
+        "SALESGRID_IDENTITY_ADDR": "127.0.0.1:1",
+        "SALESGRID_ENVIRONMENT": "test",
+        "SALESGRID_METRICS_PORT": "0",
+    }
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "salesgrid_customers", "replay-dead-letters"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "applied 1, already applied 0, still failing 0" in result.stdout
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(dead_letters)) == 0
+        assert await session.scalar(select(inbox.c.consumer)) == "customers-contract-facts"
+        assert (await session.get(models.ContractFact, "k1")).status == "signed"
 
 
 async def test_backup_and_restore_commands(database_url: str, nats_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -3,15 +3,13 @@ name-key index follows renames and deactivation, and loading is scoped -- on SQL
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from salesgrid_common.db import create_engine, session_factory
-from salesgrid_dev.migrated import migrate
+from salesgrid_dev.pytest_plugin import Migrated
 from salesgrid_customers import models
 from salesgrid_customers.app import MIGRATIONS
 from salesgrid_customers.customer_events import contact_state, customer_state
@@ -107,45 +105,40 @@ def test_the_state_event_is_built_from_the_domain_customer() -> None:
     assert customer_state(replace(full_customer(), address=None)).has_location is False
 
 
-async def test_saves_are_versioned_and_keep_the_name_index(database_url: str) -> None:
-    await asyncio.to_thread(migrate, MIGRATIONS, database_url)
-    engine = create_engine(database_url)
-    sessions = session_factory(engine)
+async def test_saves_are_versioned_and_keep_the_name_index(migrated: Migrated) -> None:
+    sessions = await migrated(MIGRATIONS)
     rep = principal("rep-a", "/c/sz/", permissions={"customers:read": "own", "customers:update": "own"})
     stranger = principal("rep-b", "/c/bj/", permissions={"customers:read": "own"})
     stored = replace(full_customer(), version=1, custom_fields={})
-    try:
-        async with sessions() as session, session.begin():
-            await insert_customer(session, stored)
-        async with sessions() as session, session.begin():
-            loaded = await load_customer(session, rep, "c-1", "customers:update")
-            assert loaded == stored
-            renamed = replace(loaded, legal_name="微众银行", normalised_name="微众银行", updated_at=NOW)
-            saved = await save_customer(session, loaded, renamed)
-            assert saved.version == 2
-            with pytest.raises(Conflict):  # a second writer holding version 1 loses
-                await save_customer(session, loaded, replace(loaded, industry="insurance"))
-        async with sessions() as session, session.begin():
-            again = await load_customer(session, rep, "c-1", "customers:read")
-            assert again == saved  # what save returned is what is stored
-            keys = set(
-                (
-                    await session.scalars(
-                        select(models.CustomerNameKey.key).where(models.CustomerNameKey.customer_id == "c-1")
-                    )
-                ).all()
-            )
-            assert keys == set(index_keys("微众银行"))  # the new name's keys, none of the old name's
-            with pytest.raises(PermissionDenied):
-                await load_customer(session, stranger, "c-1", "customers:read")
-            gone = await save_customer(session, again, replace(again, active=False))
-            assert gone.version == 3 and not gone.active
-            count = select(func.count()).where(models.CustomerNameKey.customer_id == "c-1")
-            assert await session.scalar(count) == 0  # a deactivated name is no longer searched
-            with pytest.raises(NotFound):
-                await load_customer(session, rep, "c-1", "customers:read")
-    finally:
-        await engine.dispose()
+    async with sessions() as session, session.begin():
+        await insert_customer(session, stored)
+    async with sessions() as session, session.begin():
+        loaded = await load_customer(session, rep, "c-1", "customers:update")
+        assert loaded == stored
+        renamed = replace(loaded, legal_name="微众银行", normalised_name="微众银行", updated_at=NOW)
+        saved = await save_customer(session, loaded, renamed)
+        assert saved.version == 2
+        with pytest.raises(Conflict):  # a second writer holding version 1 loses
+            await save_customer(session, loaded, replace(loaded, industry="insurance"))
+    async with sessions() as session, session.begin():
+        again = await load_customer(session, rep, "c-1", "customers:read")
+        assert again == saved  # what save returned is what is stored
+        keys = set(
+            (
+                await session.scalars(
+                    select(models.CustomerNameKey.key).where(models.CustomerNameKey.customer_id == "c-1")
+                )
+            ).all()
+        )
+        assert keys == set(index_keys("微众银行"))  # the new name's keys, none of the old name's
+        with pytest.raises(PermissionDenied):
+            await load_customer(session, stranger, "c-1", "customers:read")
+        gone = await save_customer(session, again, replace(again, active=False))
+        assert gone.version == 3 and not gone.active
+        count = select(func.count()).where(models.CustomerNameKey.customer_id == "c-1")
+        assert await session.scalar(count) == 0  # a deactivated name is no longer searched
+        with pytest.raises(NotFound):
+            await load_customer(session, rep, "c-1", "customers:read")
 
 
 def test_the_arbitration_mapper_writes_every_column() -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from google.protobuf.message import Message
-from sqlalchemy import Integer, Row, Select, and_, bindparam, func, or_, select
+from sqlalchemy import Integer, Select, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.db import Reads
@@ -174,6 +174,8 @@ class KeysetStatements:
     first: Select[Any]
     after: Select[Any]
     sort_key: str | None  # the sort column's key in a row; None: ordered by id alone
+    id_position: int  # where the id and the sort value are in a row of the query's columns
+    sort_position: int | None
 
 
 def keyset_statements(
@@ -194,19 +196,39 @@ def keyset_statements(
         tie = id_column < last if descending else id_column > last
         after = or_(beyond, and_(sort_column == value, tie))
         order = [sort_column.desc(), id_column.desc()] if descending else [sort_column.asc(), id_column.asc()]
+    keys = [column.key for column in query.selected_columns]
     return KeysetStatements(
         query,
         query.order_by(*order).limit(limit),
         query.where(after).order_by(*order).limit(limit),
         None if sort_column is None else sort_column.key,
+        keys.index(id_column.key),
+        None if sort_column is None else keys.index(sort_column.key),
     )
 
 
+# Runs one of a KeysetStatements' statements with its bound values: the rows (sequences in the
+# query's column order) of `(await reads.execute(statement, params)).all()`, or of a cheaper path.
+FetchRows = Callable[[Reads, Select[Any], Mapping[str, Any]], Awaitable[Sequence[Sequence[Any]]]]
+
+
+async def execute_rows(reads: Reads, statement: Select[Any], params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
+    """SQLAlchemy's rows of `statement` (the default FetchRows)."""
+    rows: Sequence[Sequence[Any]] = (await reads.execute(statement, params)).all()
+    return rows
+
+
 async def keyset_rows(
-    session: Reads, statements: KeysetStatements, params: Mapping[str, Any], requested_size: int, token: str
-) -> Page[Row[Any]]:
-    """One page of rows of `statements` executed with `params` (the query's own bind values);
-    `token` is a cursor this list returned (the same as keyset_page's and sorted_keyset_page's)."""
+    session: Reads,
+    statements: KeysetStatements,
+    params: Mapping[str, Any],
+    requested_size: int,
+    token: str,
+    fetch: FetchRows = execute_rows,
+) -> Page[Sequence[Any]]:
+    """One page of rows of `statements` executed with `params` (the query's own bind values) by
+    `fetch`; `token` is a cursor this list returned (the same as keyset_page's and
+    sorted_keyset_page's)."""
     size = page_size(requested_size)
     await count_if_asked(session, statements.query, params)
     bound = {**params, KEYSET_LIMIT: size + 1}
@@ -214,11 +236,12 @@ async def keyset_rows(
         bound[KEYSET_AFTER] = token
     elif token:
         bound[KEYSET_AFTER], bound[KEYSET_AFTER_ID] = _decode_cursor(token)
-    rows = list((await session.execute(statements.after if token else statements.first, bound)).all())
+    rows = list(await fetch(session, statements.after if token else statements.first, bound))
     if len(rows) <= size:
         return Page(rows, "")
     del rows[size:]
     last = rows[-1]
-    if statements.sort_key is None:
-        return Page(rows, str(last.id))
-    return Page(rows, _encode_cursor(last._mapping[statements.sort_key], str(last.id)))
+    last_id = str(last[statements.id_position])
+    if statements.sort_position is None:
+        return Page(rows, last_id)
+    return Page(rows, _encode_cursor(last[statements.sort_position], last_id))

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 
 from salesgrid.customers.v1 import customers_pb2 as pb
 from salesgrid_common.custom_fields.structs import struct_of
-from salesgrid_common.protos import set_timestamp, to_timestamp
+from salesgrid_common.protos import EPOCH, to_timestamp
 from salesgrid_customers.domain import imports
 from salesgrid_customers.domain.customer import Contact, Customer
 from salesgrid_customers.domain.dedup import OwnerInfo
@@ -29,11 +29,15 @@ def customers_pb(customers: Iterable[Customer], next_cursor: str) -> pb.ListCust
 
 def write_customer(message: pb.Customer, customer: Customer) -> pb.Customer:
     """The customer written into an empty message: only the fields with a value (an empty string
-    is proto3's unset), the timestamps into the message's own (a page writes many per request)."""
+    is proto3's unset), the timestamps into the message's own (a page writes many per request,
+    so they are computed here, as protos.set_timestamp does, without a call each). Keyword
+    constructors were measured slower than these assignments with upb (an empty repeated or
+    Struct keyword most of all)."""
     message.id = customer.id
     message.legal_name = customer.legal_name
-    message.tier = customer.tier.value
-    message.tags.extend(customer.tags)
+    message.tier = customer.tier._value_
+    if customer.tags:
+        message.tags.extend(customer.tags)
     message.org_path = customer.org_path
     message.version = customer.version
     message.created_by = customer.created_by
@@ -41,19 +45,27 @@ def write_customer(message: pb.Customer, customer: Customer) -> pb.Customer:
         message.credit_code = customer.credit_code
     if customer.industry:
         message.industry = customer.industry
-    if customer.address:
-        point = customer.address.point
-        address = message.address
-        address.SetInParent()
-        address.text = customer.address.text
+    address = customer.address
+    if address:
+        point = address.point
+        written = message.address
+        written.SetInParent()
+        written.text = address.text
         if point:
-            address.latitude, address.longitude = point.latitude, point.longitude
+            written.latitude, written.longitude = point.latitude, point.longitude
     if customer.source:
         message.source = customer.source
     if customer.owner_id:
         message.owner_id = customer.owner_id
-    set_timestamp(message.created_at, customer.created_at)
-    set_timestamp(message.updated_at, customer.updated_at or customer.created_at)
+    created = customer.created_at
+    since = created - EPOCH
+    stamp = message.created_at
+    stamp.seconds, stamp.nanos = since.days * 86400 + since.seconds, since.microseconds * 1000
+    updated = customer.updated_at
+    if updated is not None and updated != created:  # else its creation, as stored on create
+        since = updated - EPOCH
+    stamp = message.updated_at
+    stamp.seconds, stamp.nanos = since.days * 86400 + since.seconds, since.microseconds * 1000
     partner = customer.partner
     if partner.channel:
         message.partner_channel = partner.channel

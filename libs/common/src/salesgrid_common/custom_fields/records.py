@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, insert, select
+from sqlalchemy import ColumnElement, bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.custom_fields.definitions import FieldDefinition, FieldType
@@ -33,8 +33,13 @@ def definition_of(row: Any) -> FieldDefinition:
     )
 
 
+# Built once, bound at execution: building the 11-column statement and its cache key on every write
+# was about 60 % of this read's CPU when no definition exists (docs/performance/perf-cfcache.md).
+_DEFINITIONS = select(defs_t).where(defs_t.c.entity == bindparam("entity")).order_by(defs_t.c.key)
+
+
 async def load_definitions(session: AsyncSession, entity: str) -> list[FieldDefinition]:
-    rows = (await session.execute(select(defs_t).where(defs_t.c.entity == entity).order_by(defs_t.c.key))).all()
+    rows = (await session.execute(_DEFINITIONS, {"entity": entity})).all()
     return [definition_of(r) for r in rows]
 
 

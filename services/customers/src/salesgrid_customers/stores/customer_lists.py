@@ -6,7 +6,7 @@ execution; a name search, a tag, a unit or a custom-field filter builds its stat
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -18,11 +18,13 @@ from salesgrid_common.auth.principal import Principal
 from salesgrid_common.auth.scope_filters import ScopeShape, scope_clause, scope_params, scope_shape
 from salesgrid_common.custom_fields.records import filter_clauses
 from salesgrid_common.db import Reads
-from salesgrid_common.paging import KeysetStatements, Page, keyset_rows, keyset_statements
+from salesgrid_common.paging import KeysetStatements, Page, execute_rows, keyset_rows, keyset_statements
 from salesgrid_customers import models
 from salesgrid_customers.domain.customer import Customer, Tier
 from salesgrid_customers.domain.search import MatchMode, NameQuery
-from salesgrid_customers.stores.customers import CUSTOMER_COLUMNS, CUSTOMER_FIELDS, CUSTOMERS, customer_from_record
+from salesgrid_customers.stores.customer_records import CUSTOMER_COLUMNS, CUSTOMERS, customer_from_record
+from salesgrid_customers.stores.customers import CUSTOMER_FIELDS
+from salesgrid_customers.stores.driver_rows import driver_rows
 from salesgrid_customers.stores.shares import shared_with_caller
 
 _c = CUSTOMERS.c
@@ -110,14 +112,15 @@ async def customers_page(
         *await filter_clauses(session, CUSTOMER_FIELDS, _c.id, where.custom_fields or {}),
         *_unbound_clauses(where),
     ]
-    if clauses or where.name_query is not None:  # built for this call
+    if clauses or where.name_query is not None:  # built for this call: SQLAlchemy's cache compiles it
         query = _filtered(shape, filters).where(*clauses)
         if where.name_query is not None:
             query = await _name_search(session, query, where.name_query, search_candidates)
-        statements = _ordered(query, sort)
-    else:
-        statements = _listing(shape, filters, sort)
-    return _customers(await keyset_rows(session, statements, {**scope_params(principal), **bound}, page_size, cursor))
+        statements, fetch = _ordered(query, sort), execute_rows
+    else:  # built once: run through the driver
+        statements, fetch = _listing(shape, filters, sort), driver_rows
+    params = {**scope_params(principal), **bound}
+    return _customers(await keyset_rows(session, statements, params, page_size, cursor, fetch))
 
 
 def _unbound_clauses(where: CustomerFilter) -> list[ColumnElement[bool]]:
@@ -130,7 +133,7 @@ def _unbound_clauses(where: CustomerFilter) -> list[ColumnElement[bool]]:
     return clauses
 
 
-def _customers(page: Page[Any]) -> tuple[list[Customer], str]:
+def _customers(page: Page[Sequence[Any]]) -> tuple[list[Customer], str]:
     return [customer_from_record(record) for record in page.items], page.next_token
 
 
@@ -178,7 +181,7 @@ async def partners_page(
     """Partners in the caller's customer scope (of the channel and tier, when given), newest first."""
     statements = _partners(scope_shape(principal, "customers:read"), bool(channel), bool(tier))
     params = {**scope_params(principal), "partner_channel": channel, "partner_tier": tier}
-    return _customers(await keyset_rows(session, statements, params, page_size, cursor))
+    return _customers(await keyset_rows(session, statements, params, page_size, cursor, driver_rows))
 
 
 _POOL = keyset_statements(select(*CUSTOMER_COLUMNS).where(_c.active, _c.owner_id.is_(None)), _c.id)
@@ -186,4 +189,4 @@ _POOL = keyset_statements(select(*CUSTOMER_COLUMNS).where(_c.active, _c.owner_id
 
 async def pool_page(session: Reads, page_size: int, cursor: str) -> tuple[list[Customer], str]:
     """The customers in the public pool, newest by id first."""
-    return _customers(await keyset_rows(session, _POOL, {}, page_size, cursor))
+    return _customers(await keyset_rows(session, _POOL, {}, page_size, cursor, driver_rows))

@@ -1,13 +1,14 @@
 """The customer store: the one mapping between a `customers` row and the domain Customer
-(`customer_from_row` / `customer_to_row`), loading in the caller's scope, versioned saves (which
-keep the name-key index in step) and the batched contacts loader."""
+(`customer_to_row`; reading one back is `stores.customer_records`, re-exported here), loading in
+the caller's scope, versioned saves (which keep the name-key index in step) and the batched
+contacts loader."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -21,122 +22,29 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common import orgpaths
 from salesgrid_common.auth.principal import Principal
 from salesgrid_common.auth.scope_filters import ScopeShape, scope_clause, scope_params, scope_shape
 from salesgrid_common.custom_fields.definitions import FieldDefinition
 from salesgrid_common.custom_fields.records import index_rows
 from salesgrid_common.custom_fields.tables import custom_field_values
 from salesgrid_common.customer_merges import survivor_of
-from salesgrid_common.db import Reads, loaded_values
-from salesgrid_customers import models
-from salesgrid_customers.domain.customer import Address, Contact, Customer, GeoPoint, PartnerProfile, Tier
+from salesgrid_common.db import Reads
+from salesgrid_customers.domain.customer import Customer
 from salesgrid_customers.domain.errors import AlreadyExists, Conflict, NotFound, PermissionDenied
 from salesgrid_common.copy_rows import insert_rows
 from salesgrid_customers.stores.name_keys import delete_name_keys, insert_name_keys, write_name_keys
 from salesgrid_customers.domain.sharing import ShareRole
 from salesgrid_customers.stores.shares import shared_with_caller
+from salesgrid_customers.stores.customer_records import CUSTOMER_COLUMNS as CUSTOMER_COLUMNS
+from salesgrid_customers.stores.customer_records import CUSTOMERS as CUSTOMERS
+from salesgrid_customers.stores.customer_records import Row
+from salesgrid_customers.stores.customer_records import customer_from_record as customer_from_record
+from salesgrid_customers.stores.customer_records import customer_from_row as customer_from_row
+from salesgrid_customers.stores.driver_rows import driver_rows
 
-Row = models.Customer
-CUSTOMERS = models.Customer.__table__
 CUSTOMER_FIELDS = "customers"  # the custom-field entity of customers
 
 _c = CUSTOMERS.c
-_KEYS = (  # every column, in the order customer_from_record unpacks them
-    "id legal_name normalised_name created_at owner_id org_path credit_code industry address_text latitude "
-    "longitude tier tags source version created_by updated_at active previous_owner_id assigned_at released_at "
-    "partner_channel partner_tier partner_contract_id custom_fields"
-).split()
-# The hot reads select these with SQLAlchemy Core (a row is a tuple; loading ORM instances cost
-# more than the query).
-CUSTOMER_COLUMNS = tuple(_c[key] for key in _KEYS)
-_TIERS = {tier.value: tier for tier in Tier}
-
-
-def customer_from_record(record: Sequence[Any], contacts: Sequence[Contact] = ()) -> Customer:
-    """The stored customer from its CUSTOMER_COLUMNS values (trusted: the rules ran when it was
-    written). A page maps many of these per request, so this skips what costs and checks nothing
-    here: the frozen dataclass's per-field __setattr__ (_trusted)."""
-    (
-        id_,
-        legal_name,
-        normalised_name,
-        created_at,
-        owner_id,
-        org_path,
-        credit_code,
-        industry,
-        address_text,
-        latitude,
-        longitude,
-        tier,
-        tags,
-        source,
-        version,
-        created_by,
-        updated_at,
-        active,
-        previous_owner_id,
-        assigned_at,
-        released_at,
-        partner_channel,
-        partner_tier,
-        partner_contract_id,
-        custom_fields,
-    ) = record
-    point = GeoPoint(latitude, longitude) if latitude is not None and longitude is not None else None
-    return _trusted(
-        Customer,
-        id=id_,
-        legal_name=legal_name,
-        normalised_name=normalised_name,
-        created_at=created_at,
-        owner_id=owner_id,
-        owner_unit_path=_unit_path(org_path),
-        credit_code=credit_code,
-        industry=industry,
-        address=Address(address_text, point) if address_text else None,
-        tier=_TIERS[tier],
-        tags=tuple(tags),
-        source=source,
-        contacts=tuple(contacts),
-        version=version,
-        org_path=org_path,
-        created_by=created_by,
-        updated_at=updated_at,
-        active=active,
-        previous_owner_id=previous_owner_id,
-        assigned_at=assigned_at,
-        released_at=released_at,
-        partner=_trusted(
-            PartnerProfile,
-            channel=partner_channel or "",
-            tier=partner_tier or "",
-            contract_id=partner_contract_id or "",
-        ),
-        custom_fields=dict(custom_fields or {}),
-    )
-
-
-def customer_from_row(row: Row, contacts: Sequence[Contact] = ()) -> Customer:
-    """The customer of a loaded ORM row (read from its instance state: loaded_values)."""
-    values = loaded_values(row)
-    return customer_from_record([values[key] for key in _KEYS], contacts)
-
-
-T = TypeVar("T")
-
-
-def _trusted(cls: type[T], **fields: Any) -> T:
-    """An instance of a frozen dataclass from every one of its fields, without its __init__ (the
-    mapper test compares a round trip field by field, so a field left out fails there)."""
-    instance = object.__new__(cls)
-    instance.__dict__.update(fields)
-    return instance
-
-
-# Org paths are few (one per unit): their segments are computed once each.
-_unit_path = lru_cache(maxsize=4096)(orgpaths.segments)
 
 
 def customer_to_row(customer: Customer) -> dict[str, Any]:
@@ -231,14 +139,13 @@ async def load_customer(
     """The active customer if it is in the caller's scope for `permission` (or shared with him, in
     any role or only in `shared_roles`); fails closed."""
     principal.require(permission)
-    record = (
-        await session.execute(
-            _load_statement(scope_shape(principal, permission), shared_roles),
-            {**scope_params(principal), "customer_id": customer_id},
-        )
-    ).first()
-    if record is not None:
-        return customer_from_record(record)
+    records = await driver_rows(
+        session,
+        _load_statement(scope_shape(principal, permission), shared_roles),
+        {**scope_params(principal), "customer_id": customer_id},
+    )
+    if records:
+        return customer_from_record(records[0])
     if await session.scalar(_ACTIVE_ID, {"customer_id": customer_id}) is None:
         survivor = await survivor_of(session, customer_id, writing=False)
         if survivor != customer_id:  # say where its records went
