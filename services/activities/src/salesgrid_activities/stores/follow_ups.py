@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth.principal import Principal
 from salesgrid_common.auth.scope_filters import scope_filter
-from salesgrid_common.customer_merges import survivor_in_statement
 from salesgrid_common.paging import Page, keyset_page
 from salesgrid_activities.domain.follow_ups import FollowUp, FollowUpKind
 from salesgrid_activities.models import FollowUpRow
@@ -55,23 +53,13 @@ def follow_up_to_row(follow_up: FollowUp) -> dict[str, Any]:
 
 
 # Built once, bound at execution: a Core insert, not the ORM's unit of work (whose flush cost
-# as much as the rest of the write together, for a row nobody reads back in the transaction). It
-# stores the survivor of a merged customer id itself (customer_merges.survivor_in_statement) and
-# returns the id it stored: no lookup statement of its own.
-_INSERT = (
-    insert(FollowUpRow.__table__)
-    .values(customer_id=survivor_in_statement("of_customer"))
-    .returning(FollowUpRow.__table__.c.customer_id)
-)
+# as much as the rest of the write together, for a row nobody reads back in the transaction).
+_INSERT = insert(FollowUpRow.__table__)
 
 
-async def insert_follow_up(session: AsyncSession, follow_up: FollowUp) -> FollowUp:
-    """Written at once, in the session's transaction, under the customer's survivor if the customer
-    was merged (give it `customer_merges.writing_for`'s id); the follow-up as stored."""
-    row = follow_up_to_row(follow_up)
-    row["of_customer"] = row.pop("customer_id")
-    stored = await session.scalar(_INSERT, row)
-    return follow_up if stored == follow_up.customer_id else replace(follow_up, customer_id=stored)
+async def insert_follow_up(session: AsyncSession, follow_up: FollowUp) -> None:
+    """Written at once, in the session's transaction."""
+    await session.execute(_INSERT, follow_up_to_row(follow_up))
 
 
 async def follow_up_page(

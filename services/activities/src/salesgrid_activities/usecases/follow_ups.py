@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from salesgrid_common.auth.principal import Principal
-from salesgrid_common.customer_merges import survivor_of, writing_for
+from salesgrid_common.customer_merges import survivor_of
 from salesgrid_common import localtime
 from salesgrid_common.ids import new_id
 from salesgrid_common.paging import Page
@@ -41,9 +41,7 @@ class FollowUpsMixin(ActivitiesUseCasesBase):
             zone = localtime.UTC_CALENDAR.tz
             if next_on is not None:
                 zone = await self._my_zone(session, principal) or zone
-            # A merged customer's id stands for its survivor: resolved here on PostgreSQL (with the
-            # lock that orders this write and a merge), by the insert itself on SQLite.
-            customer_id = await writing_for(session, customer_id)
+            customer_id = await survivor_of(session, customer_id)  # a merged customer's id: its survivor
             checked = follow_ups.validate_follow_up(
                 kind=kind,
                 occurred_at=occurred_at,
@@ -57,7 +55,7 @@ class FollowUpsMixin(ActivitiesUseCasesBase):
                 now=now,
             )
             follow_up = checked.logged(id=new_id(), owner_id=principal.subject_id, org_path=principal.org_path, now=now)
-            follow_up = await follow_up_store.insert_follow_up(session, follow_up)
+            await follow_up_store.insert_follow_up(session, follow_up)
             await self._emit(
                 session,
                 "follow_up.logged",
