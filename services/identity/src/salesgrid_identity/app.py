@@ -62,18 +62,17 @@ def audit_subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:
         await usecases.audit_many(session, [_event_entry(envelope) for envelope, _ in items])
 
     async def sensitive_read(session: AsyncSession, envelope: Envelope, read: SensitiveRead) -> None:
-        # The gateway's record of a read of a sensitive list or an export (see its audit_reads).
-        await usecases.audit(
-            session,
-            read.action[:200] or "sensitive_read",
-            actor_id=envelope.actor_id,
-            actor_ip=envelope.actor_ip,
+        # An older gateway's one-record event: who, from where, when and its id are the envelope's.
+        record = SensitiveRead(
+            action=read.action,
             target_type=read.target_type,
             detail=read.detail,
-            source="gateway",
-            event_id=envelope.event_id,
-            occurred_at=from_timestamp(envelope.occurred_at),
+            record_id=envelope.event_id,
+            actor_id=envelope.actor_id,
+            actor_ip=envelope.actor_ip,
+            occurred_at=envelope.occurred_at,
         )
+        await usecases.audit(session, **_read_entry(record))
 
     async def sensitive_reads(session: AsyncSession, envelope: Envelope, reads: SensitiveReads) -> None:
         # A gateway worker's group-committed records: one audit entry each, keyed by its record id.
@@ -92,7 +91,8 @@ def audit_subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:
 
 
 def _read_entry(read: SensitiveRead) -> dict[str, Any]:
-    """The audit entry of one record of a gateway's SensitiveReads batch (`audit`'s arguments)."""
+    """The audit entry of one record of the gateway's reads of sensitive lists and exports (see its
+    audit_reads) (`audit`'s arguments)."""
     return {
         "action": read.action[:200] or "sensitive_read",
         "actor_id": read.actor_id,
