@@ -18,6 +18,7 @@ from sqlalchemy import DateTime, String, Table, TypeDecorator, event, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.engine.processors import str_to_datetime
 from sqlalchemy.orm import Mapper
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -49,11 +50,29 @@ def create_engine(url: str, *, pool_size: int = 10, readonly: bool = False) -> A
             _sqlite_readers.add(engine.sync_engine)
         return engine
     if backend == "postgresql":
-        return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+        event.listen(engine.sync_engine.pool, "checkout", _refuse_closed_asyncpg)
+        return engine
     raise ValueError(f"unsupported database URL scheme {backend!r}: use sqlite+aiosqlite or postgresql+asyncpg")
 
 
 _sqlite_readers: "weakref.WeakSet[Engine]" = weakref.WeakSet()  # deferred BEGIN: see sqlite_sessions
+
+
+def _refuse_closed_asyncpg(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A pooled PostgreSQL connection the server has closed (a restart, a failover, an idle
+    timeout: asyncpg sees the socket end and marks itself closed) is not handed out: the pool
+    replaces it (DisconnectionError makes it retry the checkout with a new connection).
+
+    This replaces SQLAlchemy's `pool_pre_ping`, which on asyncpg costs three round trips per
+    checkout (BEGIN, a ping, ROLLBACK), on every request: measured as most of what PostgreSQL
+    added to a read. What the local check cannot see (a connection cut without the server closing
+    it) fails its first statement as a disconnect, after which SQLAlchemy invalidates the pool's
+    older connections; the call answers UNAVAILABLE and a retry gets a fresh connection
+    (tests/services/test_postgres_restart.py)."""
+    driver = getattr(dbapi_connection, "driver_connection", None) or getattr(dbapi_connection, "_connection", None)
+    if driver is not None and driver.is_closed():
+        raise DisconnectionError("the PostgreSQL server closed this pooled connection")
 
 
 def create_reader(url: str, writer: AsyncEngine) -> AsyncEngine:
