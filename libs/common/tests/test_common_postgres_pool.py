@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from salesgrid_common.db import create_engine
+from salesgrid_common.db import create_engine, reading, session_factory
 from salesgrid_dev.processes import ThrowawayPostgres
 
 
@@ -57,5 +57,27 @@ async def test_a_healthy_checkout_sends_nothing_to_the_server(postgres: Throwawa
         # Only the statement itself went to the server: no BEGIN / ping / ROLLBACK of a pre-ping
         # (SQLAlchemy began no transaction: nothing ran through it).
         assert sent == ["SELECT 1"], sent
+    finally:
+        await engine.dispose()
+
+
+async def test_a_read_runs_outside_a_transaction_and_a_session_still_begins_one(postgres: ThrowawayPostgres) -> None:
+    """db.reading on PostgreSQL: autocommit, so no BEGIN (and no ROLLBACK) round trip around a
+    read's statements; the connection goes back to the pool in the engine's own isolation (a Session
+    on it still begins a transaction)."""
+    url = postgres.create_database("pool_reads")
+    engine = create_engine(url, pool_size=1)
+    sessions = session_factory(engine)
+    try:
+        async with reading(sessions) as reads:
+            assert (await reads.execute(text("SELECT 1"))).scalar_one() == 1
+            driver = (await reads.get_raw_connection()).driver_connection
+            assert not driver.is_in_transaction()
+            assert (await reads.execute(text("SELECT 2"))).scalar_one() == 2
+            assert not driver.is_in_transaction()
+        async with sessions() as session:
+            assert (await session.execute(text("SELECT 3"))).scalar_one() == 3
+            same = (await (await session.connection()).get_raw_connection()).driver_connection
+            assert same is driver and same.is_in_transaction()  # the pool's one connection, reset
     finally:
         await engine.dispose()

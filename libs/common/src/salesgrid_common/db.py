@@ -6,10 +6,10 @@ thread (one hand-off per statement was most of a request's cost)."""
 from __future__ import annotations
 
 import weakref
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import lru_cache
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -138,13 +138,25 @@ def reading(sessions: SessionFactory) -> AbstractAsyncContextManager[Reads]:
     a connection of the sessions' engine (the Session around a one-statement read cost about a
     sixth of it; a read has no keyed call's transaction to join, see idempotency.sessions); on
     SQLite's reader a connection that runs on the loop without the greenlet bridge
-    (sqlite_sessions.LoopReads)."""
+    (sqlite_sessions.LoopReads).
+
+    On PostgreSQL the connection runs in autocommit: each statement is its own snapshot, as it is
+    inside a READ COMMITTED transaction (the services' isolation), so a read is not one BEGIN and
+    one ROLLBACK round trip longer than its statements. A write through it would commit at once:
+    `reading` is for reads only."""
     engine: AsyncEngine = sessions.kw["bind"]
     if engine.sync_engine in _sqlite_readers:
         from salesgrid_common.sqlite_sessions import LoopReads
 
         return LoopReads(engine)
-    return engine.connect()
+    return _autocommit_reads(engine)
+
+
+@asynccontextmanager
+async def _autocommit_reads(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    async with engine.connect() as connection:
+        # A local setting of the driver connection (no round trip), reset when it goes back to the pool.
+        yield await connection.execution_options(isolation_level="AUTOCOMMIT")
 
 
 async def ping(engine: AsyncEngine) -> bool:
