@@ -46,7 +46,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import IntegrityError, NoResultFound
+from sqlalchemy.exc import IntegrityError, NoResultFound, PendingRollbackError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import DeclarativeBase
 
@@ -398,3 +398,17 @@ def test_only_statements_compiled_exactly_run_on_the_driver() -> None:
         "stamped", MetaData(), Column("id", String, primary_key=True), Column("at", UtcDateTime, onupdate=lambda: NOW)
     )
     assert compiled_with(update(stamped).values(id="x"), dialect, ()) is None  # an onupdate to apply
+
+
+async def test_a_session_whose_flush_failed_refuses_as_sqlalchemy_does(engine: AsyncEngine) -> None:
+    sessions = session_factory(engine)
+    await warm(sessions)
+    async with sessions() as session:
+        await session.begin()
+        await driver_execute(session, _INSERT, values(1))
+        session.add(Thing(**values(2, name="名前 1")))  # the name is taken: the flush fails
+        with pytest.raises(IntegrityError):
+            await session.flush()
+        with pytest.raises(PendingRollbackError):
+            await driver_execute(session, _INSERT, values(3))
+    assert await stored(engine, things) == []

@@ -72,7 +72,8 @@ class LoopWriteSession(AsyncSession):
           call as having written);
         - it has no connection yet and beginning could wait (no idle connection in the pool; the
           write lock taken: BEGIN IMMEDIATE raised WouldWait and the connection went back);
-        - it has ORM changes an autoflush would write first;
+        - it has ORM changes an autoflush would write first, or its transaction is inactive (a
+          failed flush);
         - its transaction is not a write transaction holding the process's write lock (a reader);
         - someone listens to the engine's statements (before/after_execute or _cursor_execute:
           tracing, a test counting statements), who would miss the driver's."""
@@ -81,7 +82,9 @@ class LoopWriteSession(AsyncSession):
         sync = self.sync_session
         if sync.autoflush and not sync._is_clean():
             return None
-        transaction, bind = sync.get_transaction(), sync.bind
+        transaction, bind = sync._transaction, sync.bind  # the innermost (a savepoint's: its parent's connections)
+        if transaction is not None and not transaction.is_active:
+            return None  # rolled back after a failed flush: SQLAlchemy's execute says so
         entry = transaction._connections.get(bind) if transaction is not None and bind is not None else None
         if entry is not None:
             connection: Connection = entry[0]
@@ -187,6 +190,9 @@ class LoopReadSession(LoopWriteSession):
 
     # _direct as the writer's (an idle connection, see _has_idle_connection); a deferred BEGIN
     # never waits.
+
+    def write_connection(self) -> tuple[Connection, LoopConnection] | None:
+        return None  # a reader's transaction never holds the write lock
 
 
 class LoopReads(AsyncConnection):
