@@ -84,7 +84,7 @@ IMPORT = sorted(
 async def statements(engine: AsyncEngine, call: Callable[[], Awaitable[T]]) -> tuple[T, list[str]]:
     """The call's result and the statements it sent, as "VERB table", sorted (savepoints and
     transaction control left out). Counted at the driver: the hot reads run their statements on
-    the driver connection, past SQLAlchemy's cursor (salesgrid_common.driver_statements)."""
+    the driver connection, past SQLAlchemy's cursor (stores.driver_rows)."""
     seen: list[str] = []
 
     def record(sql: str) -> None:

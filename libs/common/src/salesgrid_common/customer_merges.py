@@ -24,7 +24,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salesgrid.events.v1.customers_events_pb2 import CustomerMerged
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid_common.db import UtcDateTime
-from salesgrid_common.driver_statements import driver_rows
 from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.protos import from_timestamp
 
@@ -55,14 +54,13 @@ async def _lock(session: AsyncSession, customer_id: str, *, shared: bool) -> Non
 
 
 # Built once, bound at execution: consumers look a customer up for nearly every event they apply,
-# and building the statement and its cache key each time cost as much as running it. Inside a
-# write transaction on SQLite's writer it runs on the driver (driver_statements.driver_rows).
+# and building the statement and its cache key each time cost as much as running it.
 _SURVIVOR = select(customer_merges.c.survivor_id).where(customer_merges.c.merged_id == bindparam("customer_id"))
 
 
 async def _lookup(session: AsyncSession, customer_id: str) -> str:
-    rows = await driver_rows(session, _SURVIVOR, {"customer_id": customer_id})
-    return (rows[0][0] if rows else None) or customer_id
+    survivor = await session.scalar(_SURVIVOR, {"customer_id": customer_id})
+    return survivor or customer_id
 
 
 async def record_merge(session: AsyncSession, survivor_id: str, merged_ids: Iterable[str], at: datetime) -> list[str]:

@@ -145,12 +145,6 @@ class LoopConnection(sqlite3.Connection):
                 await_(asyncio.sleep(delay))
                 delay = min(delay * 2, _MAX_BACKOFF)
 
-    @property
-    def holds_write_lock(self) -> bool:
-        """Whether this connection's transaction holds the process's write lock of its database
-        (BEGIN IMMEDIATE ran on it): no statement on it can wait for another writer of ours."""
-        return self._held is not None
-
     def _take_write_lock(self) -> None:
         if self._held is not None:
             return

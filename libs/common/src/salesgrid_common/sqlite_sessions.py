@@ -28,11 +28,10 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import util
-from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, AsyncSessionTransaction
 from sqlalchemy.pool import QueuePool
 
-from salesgrid_common.sqlite_loop import LoopConnection, WouldWait
+from salesgrid_common.sqlite_loop import WouldWait
 
 _EXECUTE_OPTIONS = util.immutabledict({"prebuffer_rows": True})  # as AsyncSession buffers its results
 
@@ -61,55 +60,6 @@ class LoopWriteSession(AsyncSession):
 
     def begin(self) -> AsyncSessionTransaction:
         return _LoopSessionTransaction(self)
-
-    def write_connection(self) -> tuple[Connection, LoopConnection] | None:
-        """The connection of this session's write transaction and its driver connection, begun
-        now if need be, when a statement may run on the driver past SQLAlchemy
-        (`salesgrid_common.driver_statements`) with the outcome SQLAlchemy's execute would have;
-        None otherwise:
-
-        - the session is joined to a keyed call's connection (its ORM-execute listener marks the
-          call as having written);
-        - it has no connection yet and beginning could wait (no idle connection in the pool; the
-          write lock taken: BEGIN IMMEDIATE raised WouldWait and the connection went back);
-        - it has ORM changes an autoflush would write first, or its transaction is inactive (a
-          failed flush);
-        - its transaction is not a write transaction holding the process's write lock (a reader);
-        - someone listens to the engine's statements (before/after_execute or _cursor_execute:
-          tracing, a test counting statements), who would miss the driver's."""
-        if not isinstance(self.bind, AsyncEngine):
-            return None
-        sync = self.sync_session
-        if sync.autoflush and not sync._is_clean():
-            return None
-        transaction, bind = sync._transaction, sync.bind  # the innermost (a savepoint's: its parent's connections)
-        if transaction is not None and not transaction.is_active:
-            return None  # rolled back after a failed flush: SQLAlchemy's execute says so
-        entry = transaction._connections.get(bind) if transaction is not None and bind is not None else None
-        if entry is not None:
-            connection: Connection = entry[0]
-        elif _has_idle_connection(self.bind):
-            try:
-                connection = sync.connection()
-            except WouldWait:
-                return None
-        else:
-            return None
-        if connection.invalidated or connection.closed or not connection.in_transaction():
-            return None
-        if connection._has_events or connection.engine._has_events:
-            events = connection.dispatch
-            if (
-                events.before_cursor_execute
-                or events.after_cursor_execute
-                or events.before_execute
-                or events.after_execute
-            ):
-                return None
-        driver = connection.connection.driver_connection
-        if not isinstance(driver, LoopConnection) or not driver.holds_write_lock or not driver.in_transaction:
-            return None
-        return connection, driver
 
     async def execute(
         self,
@@ -190,9 +140,6 @@ class LoopReadSession(LoopWriteSession):
 
     # _direct as the writer's (an idle connection, see _has_idle_connection); a deferred BEGIN
     # never waits.
-
-    def write_connection(self) -> tuple[Connection, LoopConnection] | None:
-        return None  # a reader's transaction never holds the write lock
 
 
 class LoopReads(AsyncConnection):

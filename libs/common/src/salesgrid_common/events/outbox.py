@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from salesgrid_common.copy_rows import insert_rows
-from salesgrid_common.driver_writes import driver_execute
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid_common.events.envelope import EventMeta, build_envelope, subject_for
 from salesgrid_common.events.tables import aggregate_versions, outbox
@@ -78,8 +77,7 @@ class Outbox:
             else contextlib.nullcontext()
         ):
             envelope = build_envelope(event_type, self.producer, payload, meta, occurred_at, version)
-            # built once, bound here; on SQLite's writer run on the driver (driver_writes)
-            await driver_execute(session, _INSERT, self._row(envelope, occurred_at))
+            await session.execute(_INSERT, self._row(envelope, occurred_at))  # built once, bound here
         session.sync_session.info[_WAKE_KEY] = self.signal
         return envelope.event_id
 

@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid_common.db import SessionFactory, conflict_insert
-from salesgrid_common.driver_writes import driver_scalar_one
 from salesgrid_common.events.tables import aggregate_versions, delivery_attempts, projection_versions
 
 
@@ -34,8 +33,7 @@ def _increment_statement(dialect: str, table: Table, key: tuple[str, ...], colum
 
 async def _increment(session: AsyncSession, table: Table, key: dict[str, Any], column: str) -> int:
     statement = _increment_statement(session.get_bind().dialect.name, table, tuple(key), column)
-    # on SQLite's writer run on the driver, its RETURNING row fetched at once (driver_writes)
-    return int(await driver_scalar_one(session, statement, {**key, column: 1}))
+    return int((await session.execute(statement, {**key, column: 1})).scalar_one())
 
 
 @lru_cache(maxsize=4)

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth.principal import Principal
 from salesgrid_common.auth.scope_filters import scope_filter
-from salesgrid_common.driver_writes import driver_execute
 from salesgrid_common.paging import Page, keyset_page
 from salesgrid_activities.domain.follow_ups import FollowUp, FollowUpKind
 from salesgrid_activities.models import FollowUpRow
@@ -59,9 +58,8 @@ _INSERT = insert(FollowUpRow.__table__)
 
 
 async def insert_follow_up(session: AsyncSession, follow_up: FollowUp) -> None:
-    """Written at once, in the session's transaction (on SQLite's writer by the driver:
-    salesgrid_common.driver_writes)."""
-    await driver_execute(session, _INSERT, follow_up_to_row(follow_up))
+    """Written at once, in the session's transaction."""
+    await session.execute(_INSERT, follow_up_to_row(follow_up))
 
 
 async def follow_up_page(

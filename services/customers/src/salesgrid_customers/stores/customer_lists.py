@@ -24,7 +24,7 @@ from salesgrid_customers.domain.customer import Customer, Tier
 from salesgrid_customers.domain.search import MatchMode, NameQuery
 from salesgrid_customers.stores.customer_records import CUSTOMER_COLUMNS, CUSTOMERS, customer_from_record
 from salesgrid_customers.stores.customers import CUSTOMER_FIELDS
-from salesgrid_common.driver_statements import driver_rows
+from salesgrid_customers.stores.driver_rows import driver_rows
 from salesgrid_customers.stores.shares import shared_with_caller
 
 _c = CUSTOMERS.c

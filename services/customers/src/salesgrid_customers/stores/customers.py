@@ -29,7 +29,6 @@ from salesgrid_common.custom_fields.records import index_rows
 from salesgrid_common.custom_fields.tables import custom_field_values
 from salesgrid_common.customer_merges import survivor_of
 from salesgrid_common.db import Reads
-from salesgrid_common.driver_writes import driver_execute
 from salesgrid_customers.domain.customer import Customer
 from salesgrid_customers.domain.errors import AlreadyExists, Conflict, NotFound, PermissionDenied
 from salesgrid_common.copy_rows import insert_rows
@@ -41,7 +40,7 @@ from salesgrid_customers.stores.customer_records import CUSTOMERS as CUSTOMERS
 from salesgrid_customers.stores.customer_records import Row
 from salesgrid_customers.stores.customer_records import customer_from_record as customer_from_record
 from salesgrid_customers.stores.customer_records import customer_from_row as customer_from_row
-from salesgrid_common.driver_statements import driver_rows
+from salesgrid_customers.stores.driver_rows import driver_rows
 
 CUSTOMER_FIELDS = "customers"  # the custom-field entity of customers
 
@@ -92,7 +91,7 @@ async def insert_customer(session: AsyncSession, customer: Customer) -> None:
     the row back in this transaction); the unique index on active normalised names decides
     between concurrent creates."""
     try:
-        await driver_execute(session, _INSERT, customer_to_row(customer))  # SQLite's writer: the driver's
+        await session.execute(_INSERT, customer_to_row(customer))
     except IntegrityError:
         raise name_taken() from None
     await insert_name_keys(session, ((customer.id, customer.normalised_name),))

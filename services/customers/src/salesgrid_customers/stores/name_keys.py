@@ -10,7 +10,6 @@ from collections.abc import Iterable
 from sqlalchemy import ARRAY, String, bindparam, delete, func, insert, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.driver_writes import driver_execute
 from salesgrid_customers import models
 from salesgrid_customers.domain.search import index_keys
 
@@ -57,10 +56,7 @@ async def insert_name_keys(session: AsyncSession, customers: Iterable[tuple[str,
             },
         )
     else:
-        # on SQLite's writer run on the driver (salesgrid_common.driver_writes)
-        await driver_execute(
-            session, _INSERT_KEYS_FROM_JSON, {"keys_by_customer": json.dumps(keys, ensure_ascii=False)}
-        )
+        await session.execute(_INSERT_KEYS_FROM_JSON, {"keys_by_customer": json.dumps(keys, ensure_ascii=False)})
 
 
 async def delete_name_keys(session: AsyncSession, customer_id: str) -> None:

@@ -1,0 +1,150 @@
+"""Hot reads without SQLAlchemy's execution and result machinery: a Core SELECT built once is
+compiled once per dialect, executed on the driver connection under the read's connection (SQLite's
+cursor on the loop, asyncpg's `fetch`), and the columns that need it are converted once per row in
+plain code: the values of `(await reads.execute(statement, params)).all()`, without its execution
+context, Result, Row objects and per-value processor calls (about half of a manager's page of
+twenty customers in the customers process, measured: docs/performance/perf-custread.md).
+
+What it does not know how to run goes through SQLAlchemy as before: a statement with post-compile
+or expanding parameters, a column type without a known conversion, a session rather than a
+connection, SQLite answering "busy" (`sqlite_loop.WouldWait`: nothing ran, and SQLAlchemy's bridge
+can wait). A driver read outside a transaction is its own snapshot (one statement: as on
+PostgreSQL under READ COMMITTED); inside one (a statement of SQLAlchemy's ran before on this
+connection) it reads in that transaction.
+
+Generic (any Core select of plain columns): it belongs next to `salesgrid_common.db.reading`; it is
+here while customers is its only user."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import orjson
+from sqlalchemy import JSON, Float, Select
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from salesgrid_common.db import Reads
+from salesgrid_common.sqlite_loop import WouldWait
+
+Convert = Callable[[Any], Any]
+
+
+def json_value(text: str) -> Any:
+    """SQLite's stored JSON text as json.loads reads it, parsed by orjson. The JSON columns hold
+    strings, booleans, lists and objects of them (custom-field values are canonical JSON with
+    numbers as decimal strings; tags are strings), where the two agree; what orjson refuses (NaN,
+    a lone surrogate) goes to json.loads."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
+def _result_conversion(type_: Any, dialect: Dialect) -> Convert | None:
+    """What turns the driver's value of a column of `type_` into SQLAlchemy's (None: nothing)."""
+    if isinstance(type_, JSON) and dialect.name == "sqlite":
+        return json_value
+    if isinstance(type_, Float) and not type_.asdecimal:
+        return None  # a float from both drivers (asyncpg's processor wants the column's oid to say so)
+    return type_._cached_result_processor(dialect, None)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    names: tuple[str, ...]  # the positional parameters, in order
+    fixed: Mapping[str, Any]  # values the statement binds itself (an OFFSET 0, a literal's)
+    binds: tuple[tuple[str, Convert], ...]  # parameters whose values the dialect converts
+    conversions: tuple[tuple[int, Convert], ...]  # result columns to convert, by position
+    converter: Callable[[Sequence[Any]], list[Any]]  # _converter's
+
+    def arguments(self, params: Mapping[str, Any]) -> list[Any]:
+        values = {**self.fixed, **params}
+        for name, convert in self.binds:
+            if name in values:
+                values[name] = convert(values[name])
+        return [values[name] for name in self.names]
+
+    def rows(self, raw: Sequence[Sequence[Any]]) -> list[Sequence[Any]]:
+        return self.converter(raw)
+
+
+def _converter(width: int, conversions: Sequence[tuple[int, Convert]]) -> Callable[[Sequence[Any]], list[Any]]:
+    """A function of the driver's rows: each a tuple of its `width` values, those at a converted
+    position converted (None stays None). Generated once per statement, as one comprehension: a
+    loop over the positions per row cost about a third more."""
+    if not conversions:
+        return list
+    names = {f"convert_{position}": convert for position, convert in conversions}
+    values = ", ".join(
+        f"None if row[{i}] is None else convert_{i}(row[{i}])" if f"convert_{i}" in names else f"row[{i}]"
+        for i in range(width)
+    )
+    source = f"def rows(raw):\n    return [({values},) for row in raw]\n"
+    exec(compile(source, "<driver rows>", "exec"), names)  # noqa: S102 - code built from column positions
+    return names["rows"]  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=1024)  # statements built once (the callers' own bounded caches) x dialects
+def compiled_for(statement: Select[Any], dialect: Dialect) -> _Compiled | None:
+    """`statement` compiled for the driver, or None when it must go through SQLAlchemy."""
+    compiled: Any = statement.compile(dialect=dialect)
+    if (
+        not compiled.positional
+        or compiled.post_compile_params
+        or compiled.literal_execute_params
+        or compiled.escaped_bind_names
+    ):
+        return None
+    conversions = []
+    for position, column in enumerate(compiled._result_columns):
+        try:
+            convert = _result_conversion(column.type, dialect)
+        except Exception:  # a type whose conversion needs the driver's description
+            return None
+        if convert is not None:
+            conversions.append((position, convert))
+    binds, fixed = [], {}
+    for name in dict.fromkeys(compiled.positiontup):
+        bind = compiled.binds[name]
+        if not bind.required:
+            fixed[name] = bind.effective_value
+        if (convert := bind.type._cached_bind_processor(dialect)) is not None:
+            binds.append((name, convert))
+    width = len(compiled._result_columns)
+    return _Compiled(
+        str(compiled),
+        tuple(compiled.positiontup),
+        fixed,
+        tuple(binds),
+        tuple(conversions),
+        _converter(width, conversions),
+    )
+
+
+async def driver_rows(reads: Reads, statement: Select[Any], params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
+    """The rows of `statement` (built once: compiled forms are cached by the statement) executed
+    with `params`, each a sequence of the values SQLAlchemy's rows would hold, in its columns'
+    order."""
+    sync = reads.sync_connection if isinstance(reads, AsyncConnection) else None
+    if sync is not None and not sync.invalidated and not sync.closed:
+        compiled = compiled_for(statement, sync.dialect)
+        if compiled is not None:
+            driver = sync.connection.driver_connection
+            if isinstance(driver, sqlite3.Connection):
+                cursor = driver.cursor()
+                try:
+                    return compiled.rows(cursor.execute(compiled.sql, compiled.arguments(params)).fetchall())
+                except WouldWait:  # SQLite busy: nothing ran; SQLAlchemy's bridge waits
+                    pass
+                finally:
+                    cursor.close()
+            elif sync.dialect.driver == "asyncpg":
+                return compiled.rows(await driver.fetch(compiled.sql, *compiled.arguments(params)))
+    return (await reads.execute(statement, params)).all()
