@@ -5,13 +5,11 @@
   the scoped load, the partners and the pool, and do run through the driver;
 - customer_from_record builds the customer the former keyword-argument version built;
 - write_customer writes the bytes the former field helper version wrote;
-- SQLite's JSON text reads as json.loads reads it."""
+- SQLite's JSON text reads as json.loads reads it (salesgrid_common.json_values, tested there)."""
 
 from __future__ import annotations
 
 import asyncio
-import json
-import math
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
@@ -36,7 +34,7 @@ from salesgrid_customers.messages import customers_pb, write_customer
 from salesgrid_customers.stores.customer_lists import _POOL, LIST_ORDERS, _listing, _partners
 from salesgrid_customers.stores.customer_records import _KEYS, customer_from_record
 from salesgrid_customers.stores.customers import CO_OWNERS, _load_statement, customer_to_row, insert_customer
-from salesgrid_customers.stores.driver_rows import compiled_for, driver_rows, json_value
+from salesgrid_customers.stores.driver_rows import compiled_for, driver_rows
 
 
 def variety() -> list[Customer]:
@@ -175,18 +173,6 @@ def test_messages_are_byte_for_byte_the_former_ones() -> None:
     for customer in customers:
         former_write_customer(former.customers.add(), customer)
     assert customers_pb(customers, "next").SerializeToString() == former.SerializeToString()
-
-
-@pytest.mark.parametrize(
-    "text",
-    ["[]", "{}", '["vip", "金融"]', '{"a": "12.50", "b": true, "c": ["x"], "d": {"amount": "1", "currency": "CNY"}}'],
-)
-def test_sqlite_json_reads_as_json_loads_reads_it(text: str) -> None:
-    assert json_value(text) == json.loads(text) and type(json_value(text)) is type(json.loads(text))
-
-
-def test_json_orjson_refuses_goes_to_json_loads() -> None:
-    assert math.isnan(json_value("NaN")) and json_value('"\\ud800"') == "\ud800"
 
 
 # --- driver rows against SQLAlchemy's, on both databases ---------------------------------------

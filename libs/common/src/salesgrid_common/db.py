@@ -23,6 +23,7 @@ from sqlalchemy.engine.processors import str_to_datetime
 from sqlalchemy.orm import Mapper
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from salesgrid_common.json_values import json_loads
 from salesgrid_common.sqlite_checkpoints import AUTOMATIC_PAGES
 
 SessionFactory = async_sessionmaker[AsyncSession]
@@ -50,7 +51,8 @@ def create_engine(url: str, *, pool_size: int = 10, readonly: bool = False) -> A
             _sqlite_readers.add(engine.sync_engine)
         return engine
     if backend == "postgresql":
-        engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+        # JSON values through orjson (as json.loads reads them: json_values), not json.loads.
+        engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, json_deserializer=json_loads)
         event.listen(engine.sync_engine.pool, "checkout", _refuse_closed_asyncpg)
         return engine
     raise ValueError(f"unsupported database URL scheme {backend!r}: use sqlite+aiosqlite or postgresql+asyncpg")

@@ -17,39 +17,27 @@ here while customers is its only user."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import orjson
 from sqlalchemy import JSON, Float, Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from salesgrid_common.db import Reads
+from salesgrid_common.json_values import json_loads
 from salesgrid_common.sqlite_loop import WouldWait
 
 Convert = Callable[[Any], Any]
 
 
-def json_value(text: str) -> Any:
-    """SQLite's stored JSON text as json.loads reads it, parsed by orjson. The JSON columns hold
-    strings, booleans, lists and objects of them (custom-field values are canonical JSON with
-    numbers as decimal strings; tags are strings), where the two agree; what orjson refuses (NaN,
-    a lone surrogate) goes to json.loads."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
-
-
 def _result_conversion(type_: Any, dialect: Dialect) -> Convert | None:
     """What turns the driver's value of a column of `type_` into SQLAlchemy's (None: nothing)."""
     if isinstance(type_, JSON) and dialect.name == "sqlite":
-        return json_value
+        return json_loads  # SQLite's stored JSON text, read as json.loads reads it
     if isinstance(type_, Float) and not type_.asdecimal:
         return None  # a float from both drivers (asyncpg's processor wants the column's oid to say so)
     return type_._cached_result_processor(dialect, None)  # type: ignore[no-any-return]
