@@ -16,7 +16,6 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
-import pytest
 from test_customers_read_mapping import bare_customer
 from test_customers_store import NOW, full_customer
 
