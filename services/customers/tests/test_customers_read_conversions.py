@@ -228,7 +228,10 @@ async def test_driver_rows_hold_sqlalchemys_values(database_url: str) -> None:
                             last = first[-1]
                             after = {KEYSET_AFTER: last[statements.id_position]}
                             if statements.sort_position is not None:
-                                after = {KEYSET_AFTER: last[statements.sort_position], KEYSET_AFTER_ID: last[0]}
+                                after = {
+                                    KEYSET_AFTER: last[statements.sort_position],
+                                    KEYSET_AFTER_ID: last[statements.id_position],
+                                }
                             await same(statements.after, {**params, **after})
                 for channel, tier in ((False, False), (True, True)):
                     params = {**scope_params(caller), "partner_channel": "agent", "partner_tier": "gold"}

@@ -18,8 +18,8 @@ from sqlalchemy import DateTime, String, Table, TypeDecorator, event, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.engine.processors import str_to_datetime
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Mapper
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -72,8 +72,7 @@ def _refuse_closed_asyncpg(dbapi_connection: Any, _record: Any, _proxy: Any) -> 
     it) fails its first statement as a disconnect, after which SQLAlchemy invalidates the pool's
     older connections; the call answers UNAVAILABLE and a retry gets a fresh connection
     (tests/services/test_postgres_restart.py)."""
-    driver = getattr(dbapi_connection, "driver_connection", None) or getattr(dbapi_connection, "_connection", None)
-    if driver is not None and driver.is_closed():
+    if dbapi_connection.driver_connection.is_closed():
         raise DisconnectionError("the PostgreSQL server closed this pooled connection")
 
 
