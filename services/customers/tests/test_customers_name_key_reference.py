@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from salesgrid_customers import models
 from salesgrid_customers.domain.search import index_keys
 from salesgrid_customers.stores.customers import insert_customers
+from salesgrid_common.copy_rows import LOOP_CHUNK
 from salesgrid_customers.stores.name_keys import insert_name_keys
 
 from test_customers_stores import customer
@@ -120,3 +121,17 @@ async def test_a_removal_racing_a_key_write_is_refused(sessions: async_sessionma
         await writing
     assert await keys_of(sessions, "c-removal-first") == set()
     assert await count(sessions, CUSTOMERS) == 1  # c-keys-first stays, with its keys
+
+
+async def test_a_batch_larger_than_a_loop_chunk_writes_every_customers_keys(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """An import's batch goes in chunks on SQLite (copy_rows.LOOP_CHUNK, the loop free between
+    them), in one statement on PostgreSQL: either way every customer of it has its keys, and the
+    staged rows are all marked."""
+    names = {f"c-{n:03d}": f"分块写入{n:03d}号有限公司" for n in range(2 * LOOP_CHUNK + 7)}
+    async with sessions() as session, session.begin():
+        await insert_customers(session, [customer(i, name, "rep-a") for i, name in names.items()], [])
+    for customer_id in ("c-000", f"c-{LOOP_CHUNK:03d}", f"c-{2 * LOOP_CHUNK + 6:03d}"):
+        assert await keys_of(sessions, customer_id) == index_keys(names[customer_id])
+    assert await count(sessions, KEYS) == sum(len(index_keys(name)) for name in names.values())

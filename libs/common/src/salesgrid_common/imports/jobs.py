@@ -22,6 +22,7 @@ from salesgrid_common.auth.principal import Principal
 from salesgrid_common.auth.tokens import job_claims, principal_from_claims
 from salesgrid_common.business_metrics import count_import_completed, count_import_rows
 from salesgrid_common.clock import Clock
+from salesgrid_common.copy_rows import insert_rows
 from salesgrid_common.db import SessionFactory
 from salesgrid_common.errors import (
     AlreadyExists,
@@ -80,8 +81,9 @@ async def stage(
     total = 0
     while batch := await files.off_loop(files.next_rows, reader, header, batch_rows):
         model.check_rows(total + len(batch), max_rows)
-        await session.execute(
-            insert(rows),
+        await insert_rows(  # COPY on PostgreSQL; in chunks on SQLite, other requests run in between
+            session,
+            rows,
             [
                 {
                     "id": row_id(job_id, number),

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import ARRAY, Row as Selected, String, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from salesgrid_common.copy_rows import execute_in_chunks
 from salesgrid_common.imports.jobs import stage
 from salesgrid_common.paging import keyset_page
 from salesgrid_customers import models
@@ -47,8 +48,9 @@ async def mark_created(session: AsyncSession, customers: Mapping[str, str]) -> N
         await session.execute(
             _MARK_CREATED_UNNESTED, {"row_ids": list(customers), "customer_ids": list(customers.values())}
         )
-    else:
-        await session.execute(
+    else:  # on the event loop: in chunks, other requests run in between (copy_rows.execute_in_chunks)
+        await execute_in_chunks(
+            session,
             _MARK_CREATED,
             [{"row_id": row_id, "new_customer_id": customer_id} for row_id, customer_id in customers.items()],
         )
