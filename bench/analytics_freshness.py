@@ -3,7 +3,8 @@
 A rep creates customers and logs follow-ups through the gateway, one at a time; after each
 reply (the producer's transaction is committed before it answers) analytics' SQLite file is
 polled until the fact is there. Reported as p50/p99 next to the platform's own request latency
-for the same writes, measured in the same run; target p99 ≤ 200 ms.
+for the same writes, measured in the same run; target p99 ≤ 200 ms (printed as met or NOT met;
+the run fails only when a fact never arrives or a request is refused).
 
     .venv/bin/python bench/analytics_freshness.py [N]   (default 100 of each; not part of make test)
 """
@@ -158,7 +159,7 @@ def main() -> int:
     for name, values in rows:
         print(
             f"{name:<46}{percentile(values, 0.5) * 1000:>10.1f}{percentile(values, 0.99) * 1000:>10.1f}"
-            f"{max(values) * 1000:>10.1f}"
+            f"{max(values) * 1000:>10.1f}  (the slowest: #{values.index(max(values)) + 1} of {len(values)})"
         )
     freshness = results["customer"] + results["follow_up"]
     p99 = percentile(freshness, 0.99) * 1000
@@ -172,7 +173,7 @@ def main() -> int:
             f"salesgrid_projection_lag_seconds: {count:.0f} facts, mean {total / count * 1000:.1f} ms "
             "(occurred_at → applied, as the service reports it)"
         )
-    return 0 if p99 <= TARGET_P99_MS else 1
+    return 0  # a goal missed is reported above; only a broken run fails (README: make bench)
 
 
 if __name__ == "__main__":

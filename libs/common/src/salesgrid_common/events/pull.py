@@ -3,11 +3,22 @@
 nats-py's `PullSubscription.fetch` (2.x) waits for every message and status of a batch through
 `Subscription.next_msg`, which makes a task around `asyncio.wait_for`, itself a task around the
 queue read: for a consumer that fetches a few events at a time this was about a tenth of its CPU.
-`fetch` sends the same pull requests as nats-py's `_fetch_n` and ends them on the same replies --
-first a no-wait request for what is there (ended by a 404/408 status), and only if that brought
-nothing, one lingering request until the timeout -- reading the subscription's queue directly under
-one `asyncio.timeout`. It relies on the pull subscription's private attributes (`_sub`, `_nc`,
-`_nms`, `_deliver`; requirements.lock pins nats-py); without them it calls nats-py's fetch."""
+`fetch` reads the subscription's queue directly under one `asyncio.timeout`: first what earlier
+requests left there, then one no-wait request for what is pending now (ended by a 404/408 status
+or a full batch), and only if that brought nothing, one lingering request for a single message
+until the timeout.
+
+A fetch returns the messages it has; it does not wait for a request's closing status once the
+deliveries stop (SETTLE_SECONDS). Pull requests share the subscription's inbox and nats-server
+hands a new message to the oldest open request, which may be one an earlier fetch no longer reads
+(nats-py's fetch, which this once followed, sends its no-wait request with an expiry when nothing
+was left over, and nats-server keeps such a request open at times): a message then came with no
+status after it, the fetch held it until ack_wait brought it again, and analytics' projections
+lagged by exactly ack_wait (2 s) a few times a minute. So the no-wait request never carries an
+expiry, and the lingering one asks for one message: neither stays open once answered.
+
+It relies on the pull subscription's private attributes (`_sub`, `_nc`, `_nms`, `_deliver`;
+requirements.lock pins nats-py); without them it calls nats-py's fetch."""
 
 from __future__ import annotations
 
@@ -20,6 +31,9 @@ from nats.js.api import Header, StatusCode
 from nats.js.errors import APIError
 
 _ENDS = (StatusCode.NO_MESSAGES.value, StatusCode.REQUEST_TIMEOUT.value)  # the request is over
+# After a delivery, how long a fetch waits for the next one before returning what it has: the
+# messages of one answer arrive back to back (microseconds apart on one connection).
+SETTLE_SECONDS = 0.005
 _TEMPORARY = (*_ENDS, StatusCode.CONFLICT.value)
 
 
@@ -38,21 +52,19 @@ async def fetch(psub: Any, batch: int, timeout: float) -> list[Any]:
             msgs.append(msg)
     if len(msgs) >= batch:
         return msgs
-    # What is there now (with expires only when nothing was left over, as nats-py does).
-    request: dict[str, Any] = {"batch": batch - len(msgs), "no_wait": True}
-    if not msgs:
-        request["expires"] = int(timeout * 1_000_000_000) - 100_000
+    # What is pending now: no expiry, so the server answers at once and closes the request.
+    request = {"batch": batch - len(msgs), "no_wait": True}
     await nc.publish(next_subject, json.dumps(request).encode(), inbox)
     await _read(sub, queue, msgs, batch, timeout - (time.monotonic() - started), first_request=True)
     if msgs:
         return msgs
-    # Nothing: one lingering request for the rest of the timeout.
+    # Nothing: one lingering request, for one message (answered, it is closed), until the timeout.
     remaining = timeout - (time.monotonic() - started)
     if remaining <= 0.001:
         raise TimeoutError
-    request = {"batch": batch, "expires": int(remaining * 1_000_000_000) - 100_000}
+    request = {"batch": 1, "expires": int(remaining * 1_000_000_000) - 100_000}
     await nc.publish(next_subject, json.dumps(request).encode(), inbox)
-    if not await _read(sub, queue, msgs, batch, remaining, first_request=False) and not msgs:
+    if not await _read(sub, queue, msgs, 1, remaining, first_request=False) and not msgs:
         raise TimeoutError
     return msgs  # empty if the server ended the request early: the caller lingers, then asks again
 
@@ -61,12 +73,21 @@ async def _read(
     sub: Any, queue: asyncio.Queue[Any], msgs: list[Any], batch: int, wait: float, *, first_request: bool
 ) -> bool:
     """The replies to one request into `msgs`, until the batch is full, the request is over (a
-    404/408 status; on the no-wait request any status) or `wait` seconds have passed; False if
-    the time ran out."""
+    404/408 status; on the no-wait request any status), no message has come for SETTLE_SECONDS
+    after one did, or `wait` seconds have passed; False if the time ran out."""
+    deadline = asyncio.get_running_loop().time() + max(wait, 0.0)
     try:
-        async with asyncio.timeout(max(wait, 0.0)):
+        async with asyncio.timeout_at(deadline) as scope:
             while len(msgs) < batch:
-                msg = _take(sub, queue.get_nowait() if not queue.empty() else await queue.get())
+                if not queue.empty():
+                    msg = queue.get_nowait()
+                elif msgs:  # the deliveries stopped: return what came rather than wait for a status
+                    scope.reschedule(min(deadline, asyncio.get_running_loop().time() + SETTLE_SECONDS))
+                    msg = await queue.get()
+                    scope.reschedule(deadline)
+                else:
+                    msg = await queue.get()
+                msg = _take(sub, msg)
                 status = _status(msg)
                 if status is None:
                     msgs.append(msg)
@@ -79,7 +100,7 @@ async def _read(
                 elif first_request:
                     return True
     except TimeoutError:
-        return False
+        return bool(msgs)
     return True
 
 
