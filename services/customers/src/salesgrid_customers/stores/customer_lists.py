@@ -12,23 +12,22 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, and_, bindparam, cast, select
+from sqlalchemy import ColumnElement, Select, String, bindparam, cast, select
 
 from salesgrid_common.auth.principal import Principal
 from salesgrid_common.auth.scope_filters import ScopeShape, scope_clause, scope_params, scope_shape
 from salesgrid_common.custom_fields.records import filter_clauses
 from salesgrid_common.db import Reads
 from salesgrid_common.paging import KeysetStatements, Page, execute_rows, keyset_rows, keyset_statements
-from salesgrid_customers import models
 from salesgrid_customers.domain.customer import Customer, Tier
-from salesgrid_customers.domain.search import MatchMode, NameQuery
+from salesgrid_customers.domain.search import NameQuery
 from salesgrid_customers.stores.customer_records import CUSTOMER_COLUMNS, CUSTOMERS, customer_from_record
 from salesgrid_customers.stores.customers import CUSTOMER_FIELDS
 from salesgrid_customers.stores.driver_rows import driver_rows
+from salesgrid_customers.stores.name_search import SearchShape, narrowed_by_name, narrowing
 from salesgrid_customers.stores.shares import shared_with_caller
 
 _c = CUSTOMERS.c
-_NAME_KEYS = models.CustomerNameKey.__table__
 
 # List orders: column, descending. "newest" (the default) pages on the time-ordered id alone.
 LIST_ORDERS: dict[str, tuple[Any, bool]] = {
@@ -108,19 +107,30 @@ async def customers_page(
     shape = scope_shape(principal, "customers:read")
     bound = where.bound()
     filters = tuple(bound)
+    params = {**scope_params(principal), **bound}
     clauses = [
         *await filter_clauses(session, CUSTOMER_FIELDS, _c.id, where.custom_fields or {}),
         *_unbound_clauses(where),
     ]
-    if clauses or where.name_query is not None:  # built for this call: SQLAlchemy's cache compiles it
+    narrowed = None
+    if where.name_query is not None:
+        narrowed = await narrowed_by_name(session, where.name_query, search_candidates)
+        params.update(narrowed.params)
+    if narrowed is not None and narrowed.shape is not None and not clauses:  # a search built once per shape
+        statements, fetch = _searching(shape, filters, sort, narrowed.shape), driver_rows
+    elif clauses or narrowed is not None:  # built for this call: SQLAlchemy's cache compiles it
         query = _filtered(shape, filters).where(*clauses)
-        if where.name_query is not None:
-            query = await _name_search(session, query, where.name_query, search_candidates)
+        if narrowed is not None:
+            query = narrowed.narrow(query) if narrowed.narrow else narrowing(narrowed.shape)(query)  # type: ignore[arg-type]
         statements, fetch = _ordered(query, sort), execute_rows
     else:  # built once: run through the driver
         statements, fetch = _listing(shape, filters, sort), driver_rows
-    params = {**scope_params(principal), **bound}
     return _customers(await keyset_rows(session, statements, params, page_size, cursor, fetch))
+
+
+@lru_cache(maxsize=512)  # scope shapes x orders x bound filters x a dozen search shapes, the used ones
+def _searching(shape: ScopeShape, filters: tuple[str, ...], sort: str, search: SearchShape) -> KeysetStatements:
+    return _ordered(narrowing(search)(_filtered(shape, filters)), sort)
 
 
 def _unbound_clauses(where: CustomerFilter) -> list[ColumnElement[bool]]:
@@ -135,34 +145,6 @@ def _unbound_clauses(where: CustomerFilter) -> list[ColumnElement[bool]]:
 
 def _customers(page: Page[Sequence[Any]]) -> tuple[list[Customer], str]:
     return [customer_from_record(record) for record in page.items], page.next_token
-
-
-async def _name_search(session: Reads, stmt: Select[Any], name_query: NameQuery, search_candidates: int) -> Select[Any]:
-    """Names carrying every key of the query, confirmed by a text test. First the key index
-    alone: the newest `search_candidates` customers holding all the keys (index-only joins,
-    no customer rows read). Fewer than that is the complete set, and the page is read by
-    id from it whatever its order or scope, so a rare combination of common grams (医药物流)
-    costs its posting lists and no more. As many means the words are common: the page is
-    then read newest first, joined to one key, where matches are dense."""
-    # Keys as literals: PostgreSQL then plans with each key's own frequency; a generic plan
-    # for parameters merged common posting lists about eight times slower.
-    keys = [bindparam(None, key, type_=String, literal_execute=True) for key in name_query.keys]
-    postings = [_NAME_KEYS.alias() for _ in keys]
-    first = postings[0]
-    candidates = select(first.c.customer_id).where(first.c.key == keys[0])
-    for keyed, key in zip(postings[1:], keys[1:], strict=True):
-        candidates = candidates.join(keyed, and_(keyed.c.customer_id == first.c.customer_id, keyed.c.key == key))
-    ids = (await session.scalars(candidates.order_by(first.c.customer_id.desc()).limit(search_candidates))).all()
-    column = _c.normalised_name
-    confirm = (
-        column.contains(name_query.text, autoescape=True)
-        if name_query.mode is MatchMode.CONTAINS
-        else column.startswith(name_query.text, autoescape=True)
-    )
-    if len(ids) < search_candidates:
-        return stmt.where(_c.id.in_(ids), confirm)
-    keyed = _NAME_KEYS
-    return stmt.join(keyed, and_(keyed.c.customer_id == _c.id, keyed.c.key == keys[0])).where(confirm)
 
 
 @lru_cache(maxsize=256)  # scope shapes x whether a channel, a tier is given
