@@ -18,14 +18,15 @@ transaction, and as before a failing row leaves the rows sent before it to the c
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import Table, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 LOOP_CHUNK = 50  # rows per statement where the database runs on the event loop (SQLite)
+T = TypeVar("T")
 
 
 async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -54,10 +55,16 @@ async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[Mappin
         raise IntegrityError(f"COPY {table.name}", None, exc) from exc
 
 
-async def execute_in_chunks(session: AsyncSession, statement: Any, rows: Sequence[Mapping[str, Any]]) -> None:
-    """`statement` executed for `rows` LOOP_CHUNK at a time, letting the event loop run whatever
-    else is ready between chunks (SQLite's statements run on the loop: see the module's note)."""
-    for start in range(0, len(rows), LOOP_CHUNK):
+async def loop_chunks(items: Sequence[T]) -> AsyncIterator[Sequence[T]]:
+    """`items` LOOP_CHUNK at a time, the event loop free to run whatever else is ready between
+    chunks (SQLite's statements run on the loop: see the module's note)."""
+    for start in range(0, len(items), LOOP_CHUNK):
         if start:
             await asyncio.sleep(0)
-        await session.execute(statement, rows[start : start + LOOP_CHUNK])
+        yield items[start : start + LOOP_CHUNK]
+
+
+async def execute_in_chunks(session: AsyncSession, statement: Any, rows: Sequence[Mapping[str, Any]]) -> None:
+    """`statement` executed for `rows` a loop chunk at a time (loop_chunks)."""
+    async for chunk in loop_chunks(rows):
+        await session.execute(statement, chunk)

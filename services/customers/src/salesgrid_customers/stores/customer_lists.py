@@ -121,7 +121,7 @@ async def customers_page(
     elif clauses or narrowed is not None:  # built for this call: SQLAlchemy's cache compiles it
         query = _filtered(shape, filters).where(*clauses)
         if narrowed is not None:
-            query = narrowed.narrow(query) if narrowed.narrow else narrowing(narrowed.shape)(query)  # type: ignore[arg-type]
+            query = narrowed.apply(query)
         statements, fetch = _ordered(query, sort), execute_rows
     else:  # built once: run through the driver
         statements, fetch = _listing(shape, filters, sort), driver_rows

@@ -4,14 +4,13 @@ and the name search."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterable
 
 from sqlalchemy import ARRAY, String, bindparam, delete, func, insert, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.copy_rows import LOOP_CHUNK
+from salesgrid_common.copy_rows import loop_chunks
 from salesgrid_customers import models
 from salesgrid_customers.domain.search import index_keys
 
@@ -57,13 +56,10 @@ async def insert_name_keys(session: AsyncSession, customers: Iterable[tuple[str,
                 "ids": [customer_id for customer_id, of_one in keys.items() for _ in of_one],
             },
         )
-    else:  # on the event loop: LOOP_CHUNK customers per statement, other requests run in between
-        customers_keys = list(keys.items())
-        for start in range(0, len(customers_keys), LOOP_CHUNK):
-            if start:
-                await asyncio.sleep(0)
-            chunk = dict(customers_keys[start : start + LOOP_CHUNK])
-            await session.execute(_INSERT_KEYS_FROM_JSON, {"keys_by_customer": json.dumps(chunk, ensure_ascii=False)})
+    else:  # on the event loop: a chunk of customers per statement, other requests run in between
+        async for chunk in loop_chunks(list(keys.items())):
+            document = json.dumps(dict(chunk), ensure_ascii=False)
+            await session.execute(_INSERT_KEYS_FROM_JSON, {"keys_by_customer": document})
 
 
 async def delete_name_keys(session: AsyncSession, customer_id: str) -> None:

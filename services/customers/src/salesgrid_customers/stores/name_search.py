@@ -7,8 +7,8 @@ read by id from it whatever its order or scope, so a rare combination of common 
 costs its posting lists and no more. As many means the words are common: the page is then read
 newest first, joined to one key, where matches are dense.
 
-Two ways to run it, with the same results (tests/test_customers_service.py runs the search on both
-databases, each branch):
+Two ways to run it, with the same results (the service tests run the search on both databases,
+each branch; test_customers_name_search_bound.py compares the two ways page by page):
 
 - PostgreSQL: the keys as literals, so the planner sees each key's own frequency (a generic plan
   for parameters merged common posting lists about eight times slower); statements built per call.
@@ -50,6 +50,13 @@ class Narrowed:
     params: Mapping[str, Any]
     shape: SearchShape | None = None
     narrow: Callable[[Select[Any]], Select[Any]] | None = None
+
+    def apply(self, query: Select[Any]) -> Select[Any]:
+        """`query` narrowed (with `params` to run it)."""
+        if self.narrow is not None:
+            return self.narrow(query)
+        assert self.shape is not None
+        return narrowing(self.shape)(query)
 
 
 def uses_bound_search(session: Reads) -> bool:
