@@ -52,7 +52,6 @@ async def test_fetch_waits_for_a_message_and_unacked_ones_come_back(js: Any) -> 
     await again[0].ack()
 
 
-
 async def test_a_message_delivered_on_an_older_open_request_is_returned_at_once(js: Any) -> None:
     """Pull requests share the subscription's inbox, and nats-server hands a new message to the
     oldest open one. An earlier request still open (nats-server keeps a no-wait request that
