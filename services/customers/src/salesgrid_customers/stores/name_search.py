@@ -75,27 +75,34 @@ def _confirm(pattern: Any) -> Any:
     return _c.normalised_name.like(pattern, escape=_ESCAPE)
 
 
-@lru_cache(maxsize=32)  # key counts: a query has a handful of keys
-def _bound_candidates(key_count: int) -> Select[Any]:
-    postings = [_NAME_KEYS.alias(f"key_{n}") for n in range(key_count)]
+def _candidates(keys: Sequence[Any]) -> Select[Any]:
+    """The ids of the customers holding every one of `keys` (bound or literal), newest first."""
+    postings = [_NAME_KEYS.alias(f"key_{n}") for n in range(len(keys))]
     first = postings[0]
-    query = select(first.c.customer_id).where(first.c.key == bindparam("search_key_0", type_=String))
-    for n, keyed in enumerate(postings[1:], start=1):
-        query = query.join(
-            keyed,
-            and_(keyed.c.customer_id == first.c.customer_id, keyed.c.key == bindparam(f"search_key_{n}", type_=String)),
-        )
-    return query.order_by(first.c.customer_id.desc()).limit(bindparam("search_candidates"))
-
-
-def _literal_candidates(keys: Sequence[str]) -> Select[Any]:
-    literal_keys = [bindparam(None, key, type_=String, literal_execute=True) for key in keys]
-    postings = [_NAME_KEYS.alias() for _ in keys]
-    first = postings[0]
-    query = select(first.c.customer_id).where(first.c.key == literal_keys[0])
-    for keyed, key in zip(postings[1:], literal_keys[1:], strict=True):
+    query = select(first.c.customer_id).where(first.c.key == keys[0])
+    for keyed, key in zip(postings[1:], keys[1:], strict=True):
         query = query.join(keyed, and_(keyed.c.customer_id == first.c.customer_id, keyed.c.key == key))
     return query.order_by(first.c.customer_id.desc())
+
+
+@lru_cache(maxsize=32)  # key counts: a query has a handful of keys
+def _bound_candidates(key_count: int) -> Select[Any]:
+    keys = [bindparam(f"search_key_{n}", type_=String) for n in range(key_count)]
+    return _candidates(keys).limit(bindparam("search_candidates"))
+
+
+def _among(ids: Any, pattern: Any) -> Callable[[Select[Any]], Select[Any]]:
+    """Narrowed to the complete candidate set `ids`, confirmed by `pattern`."""
+    return lambda query: query.where(_c.id.in_(ids), _confirm(pattern))
+
+
+def _through_key(key: Any, pattern: Any) -> Callable[[Select[Any]], Select[Any]]:
+    """Narrowed to the customers holding `key` (words so common the candidates were cut off),
+    confirmed by `pattern`."""
+    keyed = _NAME_KEYS
+    return lambda query: query.join(keyed, and_(keyed.c.customer_id == _c.id, keyed.c.key == key)).where(
+        _confirm(pattern)
+    )
 
 
 def _id_slots(count: int) -> int:
@@ -106,19 +113,12 @@ def _id_slots(count: int) -> int:
 async def narrowed_by_name(session: Reads, name_query: NameQuery, search_candidates: int) -> Narrowed:
     """The search's narrowing of a list query (bound on SQLite, literal keys on PostgreSQL)."""
     if not uses_bound_search(session):
-        candidates = _literal_candidates(name_query.keys).limit(search_candidates)
-        ids = list((await session.scalars(candidates)).all())
-        confirm = _confirm(like_pattern(name_query))
+        literal_keys = [bindparam(None, key, type_=String, literal_execute=True) for key in name_query.keys]
+        ids = list((await session.scalars(_candidates(literal_keys).limit(search_candidates))).all())
+        pattern = like_pattern(name_query)
         if len(ids) < search_candidates:
-            return Narrowed({}, narrow=lambda query: query.where(_c.id.in_(ids), confirm))
-        first_key = bindparam(None, name_query.keys[0], type_=String, literal_execute=True)
-        keyed = _NAME_KEYS
-        return Narrowed(
-            {},
-            narrow=lambda query: query.join(keyed, and_(keyed.c.customer_id == _c.id, keyed.c.key == first_key)).where(
-                confirm
-            ),
-        )
+            return Narrowed({}, narrow=_among(ids, pattern))
+        return Narrowed({}, narrow=_through_key(literal_keys[0], pattern))
     keys = {f"search_key_{n}": key for n, key in enumerate(name_query.keys)}
     found = await driver_rows(session, _bound_candidates(len(keys)), {**keys, "search_candidates": search_candidates})
     ids = [row[0] for row in found]
@@ -136,9 +136,5 @@ def narrowing(shape: SearchShape) -> Callable[[Select[Any]], Select[Any]]:
     pattern = bindparam("search_pattern", type_=String)
     kind, slots = shape
     if kind == "ids":
-        ids = [bindparam(f"search_id_{n}", type_=String) for n in range(slots)]
-        return lambda query: query.where(_c.id.in_(ids), _confirm(pattern))
-    keyed, first_key = _NAME_KEYS, bindparam("search_key_0", type_=String)
-    return lambda query: query.join(keyed, and_(keyed.c.customer_id == _c.id, keyed.c.key == first_key)).where(
-        _confirm(pattern)
-    )
+        return _among([bindparam(f"search_id_{n}", type_=String) for n in range(slots)], pattern)
+    return _through_key(bindparam("search_key_0", type_=String), pattern)
