@@ -32,7 +32,7 @@ async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
 
 
 class Ticker:
-    """A task that counts the loop's turns it gets, and the statements seen at each turn."""
+    """A task that counts the turns the event loop gives it."""
 
     def __init__(self) -> None:
         self.turns = 0
