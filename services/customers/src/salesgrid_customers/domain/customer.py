@@ -126,6 +126,13 @@ class Customer:
         )
 
 
+class SharedCustomers(list[Customer]):
+    """Customers that are shared objects: the same object for every read of an unchanged stored
+    record (the stores' page memo), so what is derived from one (its message) can be remembered by
+    the object. Nobody changes a Customer: it is frozen, and its custom_fields are not changed in
+    place either."""
+
+
 # ---------------------------------------------------------------- single-field rules
 
 

@@ -1,7 +1,14 @@
 """Pages of customers: the filtered, scoped and keyset-paged lists (customers, partners, the
 pool) and the name search behind them, mapped to domain customers here. The common pages run
 statements built once per shape (scope, order, which simple filters) with every value bound at
-execution; a name search, a tag, a unit or a custom-field filter builds its statement per call."""
+execution; a name search, a tag, a unit or a custom-field filter builds its statement per call.
+
+The same pages are read again and again (a manager's first page, a rep's own), and turning their
+rows into domain customers cost about as much as reading them. On SQLite the pages built once keep
+a bounded memo: a stored row read again (every one of its raw values equal) maps to the same
+converted row and the same domain customer, shared and never changed; a changed row is a new key.
+Every page still runs its statement: what the caller's scope shows, and each row's values, are
+read afresh."""
 
 from __future__ import annotations
 
@@ -13,21 +20,27 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, String, bindparam, cast, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from salesgrid_common.auth.principal import Principal
 from salesgrid_common.auth.scope_filters import ScopeShape, scope_clause, scope_params, scope_shape
 from salesgrid_common.custom_fields.records import filter_clauses
 from salesgrid_common.db import Reads
+from salesgrid_common.memo import IdentityMemo
 from salesgrid_common.paging import KeysetStatements, Page, execute_rows, keyset_rows, keyset_statements
-from salesgrid_customers.domain.customer import Customer, Tier
+from salesgrid_customers.domain.customer import Customer, SharedCustomers, Tier
 from salesgrid_customers.domain.search import NameQuery
 from salesgrid_customers.stores.customer_records import CUSTOMER_COLUMNS, CUSTOMERS, customer_from_record
 from salesgrid_customers.stores.customers import CUSTOMER_FIELDS
-from salesgrid_customers.stores.driver_rows import driver_rows
+from salesgrid_customers.stores.driver_rows import driver_rows, row_memo
 from salesgrid_customers.stores.name_search import SearchShape, narrowed_by_name, narrowing
 from salesgrid_customers.stores.shares import shared_with_caller
 
 _c = CUSTOMERS.c
+
+PAGE_MEMO_ENTRIES = 2048  # rows (and their customers): a hundred pages of twenty, a few MB
+_page_rows = row_memo(PAGE_MEMO_ENTRIES)
+_page_customers: IdentityMemo[Sequence[Any], Customer] = IdentityMemo(customer_from_record, PAGE_MEMO_ENTRIES)
 
 # List orders: column, descending. "newest" (the default) pages on the time-ordered id alone.
 LIST_ORDERS: dict[str, tuple[Any, bool]] = {
@@ -117,15 +130,15 @@ async def customers_page(
         narrowed = await narrowed_by_name(session, where.name_query, search_candidates)
         params.update(narrowed.params)
     if narrowed is not None and narrowed.shape is not None and not clauses:  # a search built once per shape
-        statements, fetch = _searching(shape, filters, sort, narrowed.shape), driver_rows
+        statements = _searching(shape, filters, sort, narrowed.shape)
     elif clauses or narrowed is not None:  # built for this call: SQLAlchemy's cache compiles it
         query = _filtered(shape, filters).where(*clauses)
         if narrowed is not None:
             query = narrowed.apply(query)
-        statements, fetch = _ordered(query, sort), execute_rows
-    else:  # built once: run through the driver
-        statements, fetch = _listing(shape, filters, sort), driver_rows
-    return _customers(await keyset_rows(session, statements, params, page_size, cursor, fetch))
+        return _customers(await keyset_rows(session, _ordered(query, sort), params, page_size, cursor, execute_rows))
+    else:
+        statements = _listing(shape, filters, sort)
+    return await _built_once_page(session, statements, params, page_size, cursor)
 
 
 @lru_cache(maxsize=512)  # scope shapes x orders x bound filters x a dozen search shapes, the used ones
@@ -147,6 +160,33 @@ def _customers(page: Page[Sequence[Any]]) -> tuple[list[Customer], str]:
     return [customer_from_record(record) for record in page.items], page.next_token
 
 
+async def _built_once_page(
+    session: Reads, statements: KeysetStatements, params: Mapping[str, Any], page_size: int, cursor: str
+) -> tuple[list[Customer], str]:
+    """A page of statements built once: run through the driver, and remembered on SQLite."""
+    if _remembers(session):
+        return _remembered(await keyset_rows(session, statements, params, page_size, cursor, _remembered_rows))
+    return _customers(await keyset_rows(session, statements, params, page_size, cursor, driver_rows))
+
+
+def _remembers(session: Reads) -> bool:
+    """Whether the page memo serves this read: SQLite's raw rows are tuples of plain values (a
+    PostgreSQL record holds decoded JSON, which no memo can key by)."""
+    return isinstance(session, AsyncConnection) and session.dialect.name == "sqlite"
+
+
+async def _remembered_rows(
+    session: Reads, statement: Select[Any], params: Mapping[str, Any]
+) -> Sequence[Sequence[Any]]:
+    return await driver_rows(session, statement, params, _page_rows)
+
+
+def _remembered(page: Page[Sequence[Any]]) -> tuple[list[Customer], str]:
+    """The page's customers: the memo's for its rows (a row SQLAlchemy read instead, when SQLite was
+    busy, is a new object: its customer is built and remembered until it is pushed out)."""
+    return SharedCustomers(_page_customers(record) for record in page.items), page.next_token
+
+
 @lru_cache(maxsize=256)  # scope shapes x whether a channel, a tier is given
 def _partners(shape: ScopeShape, channel: bool, tier: bool) -> KeysetStatements:
     query = _in_scope(shape).where(_c.partner_channel != "")
@@ -163,7 +203,7 @@ async def partners_page(
     """Partners in the caller's customer scope (of the channel and tier, when given), newest first."""
     statements = _partners(scope_shape(principal, "customers:read"), bool(channel), bool(tier))
     params = {**scope_params(principal), "partner_channel": channel, "partner_tier": tier}
-    return _customers(await keyset_rows(session, statements, params, page_size, cursor, driver_rows))
+    return await _built_once_page(session, statements, params, page_size, cursor)
 
 
 _POOL = keyset_statements(select(*CUSTOMER_COLUMNS).where(_c.active, _c.owner_id.is_(None)), _c.id)
@@ -171,4 +211,4 @@ _POOL = keyset_statements(select(*CUSTOMER_COLUMNS).where(_c.active, _c.owner_id
 
 async def pool_page(session: Reads, page_size: int, cursor: str) -> tuple[list[Customer], str]:
     """The customers in the public pool, newest by id first."""
-    return _customers(await keyset_rows(session, _POOL, {}, page_size, cursor, driver_rows))
+    return await _built_once_page(session, _POOL, {}, page_size, cursor)

@@ -29,9 +29,24 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from salesgrid_common.db import Reads
 from salesgrid_common.json_values import json_loads
+from salesgrid_common.memo import ContentMemo
 from salesgrid_common.sqlite_loop import WouldWait
 
 Convert = Callable[[Any], Any]
+Converter = Callable[[Sequence[Any]], list[Any]]
+# A memo of converted rows, keyed by (the statement's converter, the driver's raw row).
+RowMemo = ContentMemo[tuple[Converter, tuple[Any, ...]], Sequence[Any]]
+
+
+def row_memo(max_entries: int) -> RowMemo:
+    """A memo of the converted rows of SQLite reads (see driver_rows): a raw row is a tuple of plain
+    values, so an unchanged stored row maps to the same converted row, and a changed one to another."""
+    return ContentMemo(_convert_one, max_entries)
+
+
+def _convert_one(key: tuple[Converter, tuple[Any, ...]]) -> Sequence[Any]:
+    converter, raw = key
+    return converter((raw,))[0]  # type: ignore[no-any-return]
 
 
 def _result_conversion(type_: Any, dialect: Dialect) -> Convert | None:
@@ -50,7 +65,7 @@ class _Compiled:
     fixed: Mapping[str, Any]  # values the statement binds itself (an OFFSET 0, a literal's)
     binds: tuple[tuple[str, Convert], ...]  # parameters whose values the dialect converts
     conversions: tuple[tuple[int, Convert], ...]  # result columns to convert, by position
-    converter: Callable[[Sequence[Any]], list[Any]]  # _converter's
+    converter: Converter  # _converter's
 
     def arguments(self, params: Mapping[str, Any]) -> list[Any]:
         values = {**self.fixed, **params}
@@ -116,10 +131,13 @@ def compiled_for(statement: Select[Any], dialect: Dialect) -> _Compiled | None:
     )
 
 
-async def driver_rows(reads: Reads, statement: Select[Any], params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
+async def driver_rows(
+    reads: Reads, statement: Select[Any], params: Mapping[str, Any], memo: RowMemo | None = None
+) -> Sequence[Sequence[Any]]:
     """The rows of `statement` (built once: compiled forms are cached by the statement) executed
     with `params`, each a sequence of the values SQLAlchemy's rows would hold, in its columns'
-    order."""
+    order. With a `memo`, SQLite's rows come from it: the same converted row (one shared object,
+    which no caller may change) for every read of an unchanged stored row."""
     sync = reads.sync_connection if isinstance(reads, AsyncConnection) else None
     if sync is not None and not sync.invalidated and not sync.closed:
         compiled = compiled_for(statement, sync.dialect)
@@ -128,7 +146,11 @@ async def driver_rows(reads: Reads, statement: Select[Any], params: Mapping[str,
             if isinstance(driver, sqlite3.Connection):
                 cursor = driver.cursor()
                 try:
-                    return compiled.rows(cursor.execute(compiled.sql, compiled.arguments(params)).fetchall())
+                    raw = cursor.execute(compiled.sql, compiled.arguments(params)).fetchall()
+                    if memo is None:
+                        return compiled.rows(raw)
+                    converter = compiled.converter
+                    return [memo((converter, row)) for row in raw]
                 except WouldWait:  # SQLite busy: nothing ran; SQLAlchemy's bridge waits
                     pass
                 finally:

@@ -1,0 +1,94 @@
+"""Bounded memos for the translations a hot read repeats on the same values: a page of twenty
+customers read again and again (a manager's list, a rep's own) turns the same stored rows into the
+same domain objects and the same protobuf bytes on every request.
+
+Two keys, both exact, so nothing a memo serves can be stale:
+- `ContentMemo` keys by value (a driver's raw row: a tuple of plain values): the value computed is
+  a function of the key alone, so a changed row is a different key.
+- `IdentityMemo` keys by the object itself (`is`), for values derived from objects that are not
+  hashable by content (a row holding decoded JSON, a domain object holding a dict) and are never
+  changed once built. It keeps the object alive while its entry lives, so an `id()` is never
+  reused under it.
+
+Both hold at most `max_entries` entries and drop the least recently used first; a memo of
+`max_entries` 0 keeps nothing (every lookup misses)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Generic, NoReturn, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+O = TypeVar("O")  # noqa: E741 - the object an identity memo is keyed by
+V = TypeVar("V")
+
+
+class ContentMemo(Generic[K, V]):
+    """`compute(key)`'s value per key, for keys equal by content."""
+
+    def __init__(self, compute: Callable[[K], V], max_entries: int) -> None:
+        if max_entries < 0:
+            raise ValueError("max_entries must not be negative")
+        self.compute = compute
+        self.max_entries = max_entries
+        self._entries: OrderedDict[K, V] = OrderedDict()
+
+    def __call__(self, key: K) -> V:
+        entries = self._entries
+        try:
+            value = entries[key]
+        except KeyError:
+            value = self.compute(key)
+            if self.max_entries:
+                if len(entries) >= self.max_entries:
+                    entries.popitem(last=False)
+                entries[key] = value
+            return value
+        entries.move_to_end(key)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class IdentityMemo(Generic[O, V]):
+    """`compute(obj)`'s value per object (the same object, not an equal one); `get` and `put` for a
+    caller that computes the value itself."""
+
+    def __init__(self, compute: Callable[[O], V] | None, max_entries: int) -> None:
+        if max_entries < 0:
+            raise ValueError("max_entries must not be negative")
+        self.compute = compute or _no_compute
+        self.max_entries = max_entries
+        self._entries: OrderedDict[int, tuple[O, V]] = OrderedDict()
+
+    def __call__(self, obj: O) -> V:
+        found = self.get(obj)
+        if found is None:
+            found = self.put(obj, self.compute(obj))
+        return found
+
+    def get(self, obj: O) -> V | None:
+        """The value remembered for `obj`, if any."""
+        entry = self._entries.get(id(obj))
+        if entry is None:
+            return None
+        self._entries.move_to_end(id(obj))  # the entry holds its object: no other live object has its id
+        return entry[1]
+
+    def put(self, obj: O, value: V) -> V:
+        """Remember `value` for `obj` (dropping the least recently used entry when full)."""
+        if self.max_entries:
+            entries = self._entries
+            if len(entries) >= self.max_entries:
+                entries.popitem(last=False)
+            entries[id(obj)] = (obj, value)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def _no_compute(obj: object) -> NoReturn:
+    raise TypeError("this memo computes nothing: use get and put")
