@@ -28,6 +28,10 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 _JSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
 _STR_KEYS_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE
+_JSON_FRAGMENT, _STR_KEYS_FRAGMENT = (
+    _JSON_OPTIONS & ~orjson.OPT_APPEND_NEWLINE,
+    _STR_KEYS_OPTIONS & ~orjson.OPT_APPEND_NEWLINE,
+)
 
 
 class BodyTooLarge(Exception):
@@ -197,6 +201,15 @@ def dumps(value: Any) -> bytes:
         return orjson.dumps(value, default=_default, option=_STR_KEYS_OPTIONS)
     except orjson.JSONEncodeError:  # a key that is not a string (or a value nothing can write)
         return orjson.dumps(value, default=_default, option=_JSON_OPTIONS)
+
+
+def json_fragment(value: Any) -> orjson.Fragment:
+    """`value` as JSON to embed in what `dumps` writes (the same keys, order and text it would
+    write for the value in place; no trailing newline)."""
+    try:
+        return orjson.Fragment(orjson.dumps(value, default=_default, option=_STR_KEYS_FRAGMENT))
+    except orjson.JSONEncodeError:
+        return orjson.Fragment(orjson.dumps(value, default=_default, option=_JSON_FRAGMENT))
 
 
 def json_response(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

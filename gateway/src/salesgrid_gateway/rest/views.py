@@ -9,6 +9,7 @@ from typing import Any
 from salesgrid_gateway.clients import call, from_json, stub, to_json
 from salesgrid_gateway.problems import ApiProblem
 from salesgrid_gateway.rest import inputs
+from salesgrid_gateway.rest.list_items import rendered_items
 from salesgrid_gateway.rest.table import TOTAL_FIELD, Route, path_names
 from salesgrid_gateway.routes.common import report_sensitive_read
 from salesgrid_gateway.web import Response, g, json_response, request
@@ -103,9 +104,7 @@ def _pass_through(route: Route) -> Callable[..., Any]:
             next_token = getattr(reply, paging[1]) if paging else ""
             listed = getattr(reply, route.items)
             payload = {
-                "items": [{route.item_name: item} for item in listed]
-                if route.item_name
-                else list(map(to_json, listed)),
+                "items": [{route.item_name: item} for item in listed] if route.item_name else rendered_items(listed),
                 "next_cursor": inputs.encode_cursor(scope, next_token),
             }
             if count and reply.HasField("total"):

@@ -1,10 +1,12 @@
 """Bounded memos for the translations a hot read repeats on the same values: a page of twenty
 customers read again and again (a manager's list, a rep's own) turns the same stored rows into the
-same domain objects and the same protobuf bytes on every request.
+same domain objects and the same protobuf bytes in the service, and the same messages into the
+same JSON in the gateway, on every request.
 
 Two keys, both exact, so nothing a memo serves can be stale:
-- `ContentMemo` keys by value (a driver's raw row: a tuple of plain values): the value computed is
-  a function of the key alone, so a changed row is a different key.
+- `ContentMemo` keys by value (a driver's raw row: a tuple of plain values; a message's type and
+  serialized bytes): the value computed is a function of the key alone, so a changed row or
+  message is a different key.
 - `IdentityMemo` keys by the object itself (`is`), for values derived from objects that are not
   hashable by content (a row holding decoded JSON, a domain object holding a dict) and are never
   changed once built. It keeps the object alive while its entry lives, so an `id()` is never
@@ -25,12 +27,13 @@ V = TypeVar("V")
 
 
 class ContentMemo(Generic[K, V]):
-    """`compute(key)`'s value per key, for keys equal by content."""
+    """`compute(key)`'s value per key, for keys equal by content; `get` and `put` for a caller that
+    computes the value itself (from something the key was made of)."""
 
-    def __init__(self, compute: Callable[[K], V], max_entries: int) -> None:
+    def __init__(self, compute: Callable[[K], V] | None, max_entries: int) -> None:
         if max_entries < 0:
             raise ValueError("max_entries must not be negative")
-        self.compute = compute
+        self.compute = compute or _no_compute
         self.max_entries = max_entries
         self._entries: OrderedDict[K, V] = OrderedDict()
 
@@ -39,13 +42,24 @@ class ContentMemo(Generic[K, V]):
         try:
             value = entries[key]
         except KeyError:
-            value = self.compute(key)
-            if self.max_entries:
-                if len(entries) >= self.max_entries:
-                    entries.popitem(last=False)
-                entries[key] = value
-            return value
+            return self.put(key, self.compute(key))
         entries.move_to_end(key)
+        return value
+
+    def get(self, key: K) -> V | None:
+        """The value remembered for `key`, if any."""
+        value = self._entries.get(key)
+        if value is not None:
+            self._entries.move_to_end(key)
+        return value
+
+    def put(self, key: K, value: V) -> V:
+        """Remember `value` for `key` (dropping the least recently used entry when full)."""
+        if self.max_entries:
+            entries = self._entries
+            if len(entries) >= self.max_entries:
+                entries.popitem(last=False)
+            entries[key] = value
         return value
 
     def __len__(self) -> int:
