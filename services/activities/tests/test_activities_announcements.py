@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import grpc
-import pytest
 from sqlalchemy import select
 
 from salesgrid.activities.v1 import announcements_pb2 as pb
@@ -22,6 +21,8 @@ from salesgrid_common.events.tables import outbox
 from salesgrid_dev.directory_seed import add_unit, add_user, replica
 from salesgrid_dev.testing import bearer, eventually, field_violations, principal, run_service
 
+from activities_fixtures import rpc_error
+
 START = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
 UNITS = {"root": "/c/", "b1": "/c/r1/b1/", "t1": "/c/r1/b1/t1/", "b2": "/c/r1/b2/"}
 # user, unit, active
@@ -35,12 +36,6 @@ PEOPLE = [
     ("rep-d", "b2", True),
 ]
 PUBLISH = {"announcements:publish": "subtree"}
-
-
-async def rpc_error(call) -> grpc.aio.AioRpcError:  # type: ignore[no-untyped-def]
-    with pytest.raises(grpc.aio.AioRpcError) as info:
-        await call
-    return info.value
 
 
 async def test_announcements_reach_the_subtree_with_read_receipts(database_url: str, nats_url: str, test_keys) -> None:  # type: ignore[no-untyped-def]

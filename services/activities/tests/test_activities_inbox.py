@@ -5,10 +5,9 @@ manager sees his team's escalations."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import grpc
-import pytest
 from google.protobuf.message import Message
 from sqlalchemy import select
 
@@ -30,15 +29,13 @@ from salesgrid_activities.handlers_inbox import inbox_subscriptions
 from salesgrid_activities.models import SchedulerMark
 from salesgrid_activities.usecases import ActivitiesUseCases
 from salesgrid_common.clock import FakeClock
-from salesgrid_common.events.consumer import apply_once
-from salesgrid_common.events.envelope import EventMeta, build_envelope, unpack
-from salesgrid_common.ids import new_id
 from salesgrid_common.protos import to_timestamp as ts
 from salesgrid_dev.directory_seed import add_user, replica
 from salesgrid_dev.testing import RunningService, bearer, eventually, field_violations, principal, run_service
 
-START = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
-TEAM = "/c/r1/b1/t1/"
+from activities_inbox_fixtures import START, TEAM, deliver_to, inbox_service
+from activities_fixtures import rpc_error
+
 BRANCH = "/c/r1/b1/"
 OTHER = "/c/r2/b2/t2/"
 READ = {"activities:read": "own", "tasks:read": "own", "tasks:create": "own", "tasks:update": "own"}
@@ -54,13 +51,7 @@ async def deliver(
     envelope: Envelope | None = None,
 ) -> Envelope:
     sub = SUBS[event_type.split(".")[1]]
-    envelope = envelope or build_envelope(
-        event_type, sub.producer, payload, EventMeta(aggregate_id=new_id(), org_path=org_path), at
-    )
-    route = sub.route(event_type)
-    assert route is not None and route[0] is not None
-    await apply_once(running.app.ctx.sessions, sub.name, envelope, route[1], unpack(envelope, route[0]))
-    return envelope
+    return await deliver_to(running, sub, event_type, payload, at, org_path=org_path, envelope=envelope)
 
 
 async def people(running: RunningService) -> None:
@@ -83,20 +74,12 @@ def tokens(keys) -> dict[str, tuple[tuple[str, str], ...]]:  # type: ignore[no-u
     }
 
 
-async def rpc_error(call) -> grpc.aio.AioRpcError:  # type: ignore[no-untyped-def]
-    with pytest.raises(grpc.aio.AioRpcError) as info:
-        await call
-    return info.value
-
-
 async def test_notices_become_items_newest_first_with_links_counts_and_read_marks(
     database_url: str, nats_url: str, test_keys
 ) -> None:  # type: ignore[no-untyped-def]
-    async with run_service(
-        DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=FakeClock(START)
-    ) as running:
+    async with inbox_service(database_url, nats_url, test_keys) as (running, stub):
         await people(running)
-        stub, who = pb_grpc.InboxStub(running.channel), tokens(test_keys)
+        who = tokens(test_keys)
         warning = await deliver(
             running,
             "salesgrid.customers.customer.pool_return_warning",
@@ -221,11 +204,9 @@ async def test_notices_become_items_newest_first_with_links_counts_and_read_mark
 async def test_a_manager_sees_his_teams_escalations_and_share_requests_reach_owner_and_manager(
     database_url: str, nats_url: str, test_keys
 ) -> None:  # type: ignore[no-untyped-def]
-    async with run_service(
-        DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=FakeClock(START)
-    ) as running:
+    async with inbox_service(database_url, nats_url, test_keys) as (running, stub):
         await people(running)
-        stub, who = pb_grpc.InboxStub(running.channel), tokens(test_keys)
+        who = tokens(test_keys)
         await deliver(
             running,
             "salesgrid.pipeline.sla.escalated",

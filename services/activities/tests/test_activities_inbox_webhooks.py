@@ -4,41 +4,28 @@ person who created the key, or, when he is gone, the administrators over the key
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 
 from salesgrid.activities.v1 import inbox_pb2 as pb
 from salesgrid.activities.v1 import inbox_pb2_grpc as pb_grpc
 from salesgrid.events.v1.webhooks_events_pb2 import WebhookSubscriptionDisabled
-from salesgrid_activities.app import DEFINITION, MIGRATIONS
 from salesgrid_activities.handlers_inbox import webhooks_notices
-from salesgrid_common.clock import FakeClock
 from salesgrid_activities.models import InboxItemRow
 from sqlalchemy import select
-from salesgrid_common.events.consumer import apply_once
-from salesgrid_common.events.envelope import EventMeta, build_envelope, unpack
 from salesgrid_dev.directory_seed import add_user, replica
-from salesgrid_dev.testing import RunningService, bearer, principal, run_service
+from salesgrid_dev.testing import RunningService, bearer, principal
 
-START = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
-TEAM = "/c/r1/b1/t1/"
+from activities_inbox_fixtures import START, TEAM, deliver_to, inbox_service, reader
+
 SUB = webhooks_notices()
 TYPE = "salesgrid.webhooks.subscription.disabled"
 
 
 async def deliver(running: RunningService, payload: WebhookSubscriptionDisabled, org_path: str = TEAM) -> None:
-    envelope = build_envelope(
-        TYPE, "webhooks", payload, EventMeta(aggregate_id=payload.subscription_id, org_path=org_path), START
-    )
-    route = SUB.route(TYPE)
-    assert route is not None and route[0] is not None
-    await apply_once(running.app.ctx.sessions, SUB.name, envelope, route[1], unpack(envelope, route[0]))
+    await deliver_to(running, SUB, TYPE, payload, START, aggregate_id=payload.subscription_id, org_path=org_path)
 
 
 async def test_a_disabled_webhook_reaches_its_owners_inbox(database_url: str, nats_url: str, test_keys) -> None:  # type: ignore[no-untyped-def]
-    async with run_service(
-        DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=FakeClock(START)
-    ) as running:
-        stub = pb_grpc.InboxStub(running.channel)
+    async with inbox_service(database_url, nats_url, test_keys) as (running, stub):
         await deliver(
             running,
             WebhookSubscriptionDisabled(
@@ -55,7 +42,7 @@ async def test_a_disabled_webhook_reaches_its_owners_inbox(database_url: str, na
                 subscription_id="wh-2", owner_id="key-1", owner_kind="api_key", url="https://x", reason="failing"
             ),
         )
-        rep = bearer(test_keys.token(principal("rep-a", TEAM, permissions={"activities:read": "own"})))
+        rep = reader(test_keys, "rep-a")
         items = (await stub.ListInbox(pb.ListInboxRequest(), metadata=rep)).items
         assert [(i.kind, i.record.type, i.record.id) for i in items] == [
             ("webhook_disabled", "webhook_subscription", "wh-1")
@@ -77,20 +64,17 @@ PEOPLE = (  # user id, unit path, roles, active
 
 
 async def inbox_of(stub: pb_grpc.InboxStub, keys, user_id: str, path: str) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
-    token = bearer(keys.token(principal(user_id, path, permissions={"activities:read": "own"})))
+    token = reader(keys, user_id, path)
     return sorted((i.kind, i.record.id) for i in (await stub.ListInbox(pb.ListInboxRequest(), metadata=token)).items)
 
 
 async def test_an_api_keys_disabled_webhook_reaches_whoever_answers_for_the_key(  # type: ignore[no-untyped-def]
     database_url: str, nats_url: str, test_keys
 ) -> None:
-    async with run_service(
-        DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, clock=FakeClock(START)
-    ) as running:
+    async with inbox_service(database_url, nats_url, test_keys) as (running, stub):
         async with replica(running) as session:
             for user_id, path, roles, active in PEOPLE:
                 await add_user(session, user_id, path, unit_id="u", roles=roles, active=active, at=START)
-        stub = pb_grpc.InboxStub(running.channel)
 
         def disabled(sub_id: str, responsible: str) -> WebhookSubscriptionDisabled:
             return WebhookSubscriptionDisabled(

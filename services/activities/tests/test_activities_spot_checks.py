@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import grpc
-import pytest
 from sqlalchemy import select
 
 from salesgrid.activities.v1 import inbox_pb2 as ipb
@@ -28,6 +27,8 @@ from salesgrid_common.events.tables import outbox
 from salesgrid_dev.directory_seed import add_unit, add_user, replica
 from salesgrid_dev.testing import bearer, eventually, field_violations, principal, run_service
 
+from activities_fixtures import rpc_error
+
 BRANCH, TEAM = "/c/r1/b1/", "/c/r1/b1/t1/"
 # 23:00 on Sunday 8 March in Shanghai: week 2026-W10 (2–8 March) has not ended there yet.
 SUNDAY_NIGHT = datetime(2026, 3, 8, 15, 0, tzinfo=UTC)
@@ -38,12 +39,6 @@ PEOPLE = [
     ("mgr", BRANCH, "manager", None),
     ("adm", BRANCH, "sales_admin", None),
 ]
-
-
-async def rpc_error(call) -> grpc.aio.AioRpcError:  # type: ignore[no-untyped-def]
-    with pytest.raises(grpc.aio.AioRpcError) as info:
-        await call
-    return info.value
 
 
 async def test_weekly_spot_checks_fines_and_ledger(database_url: str, nats_url: str, test_keys) -> None:  # type: ignore[no-untyped-def]

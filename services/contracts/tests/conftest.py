@@ -1,6 +1,6 @@
 """Puts this folder on sys.path: --import-mode=importlib does not, and the tests import the
-builders of contracts_fixtures.py (the channel tests also reuse test_contracts_service.py's
-platform fixture)."""
+builders of contracts_fixtures.py and the gRPC tests the platform fixture of
+contracts_service_fixtures.py."""
 
 import sys
 from pathlib import Path

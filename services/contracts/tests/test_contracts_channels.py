@@ -13,7 +13,7 @@ from salesgrid.events.v1.contracts_events_pb2 import (
 )
 from salesgrid_common.channels import channel_partners
 from salesgrid_common.events.envelope import unpack
-from test_contracts_service import Platform, envelopes, failure, platform  # noqa: F401 - fixture
+from contracts_service_fixtures import Platform, envelopes, failure, platform  # noqa: F401 - fixture
 
 
 async def test_contract_receipts_and_refunds_carry_the_channel_and_partner(platform: Platform) -> None:

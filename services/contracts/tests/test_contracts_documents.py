@@ -30,10 +30,11 @@ from salesgrid_common.events.tables import outbox
 from salesgrid_contracts.app import DEFINITION, MIGRATIONS, documents_for
 from salesgrid_contracts.domain.documents import Letterhead
 from salesgrid_contracts.settings import ContractsSettings
-from salesgrid_dev.testing import TestKeys, bearer, field_violations, principal, run_service
+from salesgrid_dev.testing import TestKeys, bearer, principal, run_service
 from sqlalchemy import select
 
 from contracts_fixtures import BOSS_PERMS, REP_PERMS
+from contracts_service_fixtures import failure
 from salesgrid_dev.directory_seed import add_unit, add_user, caller, replica
 
 TEAM, BRANCH = "/c/r1/b1/t1/", "/c/r1/b1/"
@@ -88,12 +89,6 @@ async def world(database_url: str, nats_url: str, test_keys: TestKeys) -> AsyncI
 
 def text_of(content: bytes) -> str:
     return "".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
-
-
-async def failure(call) -> tuple[grpc.StatusCode, list[str]]:  # type: ignore[no-untyped-def]
-    with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await call
-    return caught.value.code(), field_violations(caught.value)
 
 
 async def approved_contract(w: World, branch: str = "SH", template: bool = True, sign: bool = True) -> pb.Contract:

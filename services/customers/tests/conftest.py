@@ -1,5 +1,5 @@
-"""Puts this folder on sys.path: --import-mode=importlib does not, and the import tests share the
-service helpers of test_customers_service.py. `sessions`: sessions on a migrated throwaway
+"""Puts this folder on sys.path: --import-mode=importlib does not, and the gRPC tests share the
+service helpers of customers_fixtures.py. `sessions`: sessions on a migrated throwaway
 database (SQLite or PostgreSQL, per `database_url`), for the store and handler tests."""
 
 import sys

@@ -17,7 +17,7 @@ from salesgrid_customers.domain.search import index_keys
 from salesgrid_customers.usecases import imports as import_usecases
 from salesgrid_customers.usecases.bulk_create import BulkCreateMixin
 
-from test_customers_service import chunks, running_customers, seed_directory, token
+from customers_fixtures import chunks, running_customers, seed_directory, token
 
 
 async def created_events(running) -> list[CustomerRecordState]:  # type: ignore[no-untyped-def]

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from salesgrid.customers.v1 import customers_pb2_grpc as pb_grpc
 from salesgrid_customers import models
 
-from test_customers_service import chunks, running_customers, seed_directory, token
+from customers_fixtures import chunks, running_customers, seed_directory, token
 
 
 async def test_a_retried_upload_with_its_key_starts_one_import(database_url: str, nats_url: str, test_keys) -> None:  # type: ignore[no-untyped-def]

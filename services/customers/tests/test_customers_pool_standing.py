@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import grpc
-import pytest
 from salesgrid.customers.v1 import customers_pb2 as pb
 from salesgrid.customers.v1 import customers_pb2_grpc as pb_grpc
 from salesgrid.customers.v1 import pool_standing_pb2 as spb
@@ -21,6 +20,8 @@ from salesgrid_dev.testing import (
     principal,
     run_service,
 )
+
+from customers_fixtures import rpc_error as _error
 
 REP = {
     "customers:read": "own",
@@ -112,9 +113,3 @@ async def test_my_pool_standing_matches_what_the_claim_enforces(database_url: st
         assert (
             await _error(standing.GetMyPoolStanding(spb.GetMyPoolStandingRequest(), metadata=homeless))
         ).code() == grpc.StatusCode.FAILED_PRECONDITION
-
-
-async def _error(call) -> grpc.aio.AioRpcError:  # type: ignore[no-untyped-def]
-    with pytest.raises(grpc.aio.AioRpcError) as error:
-        await call
-    return error.value

@@ -20,7 +20,7 @@ from salesgrid_common.events.tables import outbox
 from salesgrid_customers import models
 from salesgrid_customers.restate import RESTATED, restate_customers
 
-from test_customers_service import running_customers, seed_directory, token
+from customers_fixtures import running_customers, seed_directory, token
 
 
 def legacy_row(customer_id: str, name: str, active: bool) -> models.Customer:

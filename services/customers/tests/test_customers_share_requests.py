@@ -6,7 +6,6 @@ from __future__ import annotations
 
 
 import grpc
-import pytest
 from grpc_status import rpc_status
 from google.rpc import error_details_pb2
 from sqlalchemy import select
@@ -19,10 +18,11 @@ from salesgrid.events.v1.customers_events_pb2 import CustomerShareRequestState
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid_common.events.envelope import unpack
 from salesgrid_common.events.tables import outbox
-from salesgrid_customers.app import DEFINITION, MIGRATIONS, usecases_for
-from salesgrid_customers.settings import CustomersSettings
+from salesgrid_customers.app import usecases_for
 from salesgrid_dev.directory_seed import add_unit, add_user, caller, replica
-from salesgrid_dev.testing import RunningService, field_violations, run_service
+from salesgrid_dev.testing import RunningService, field_violations
+
+from customers_fixtures import rpc_error, running_customers
 
 REP = {
     "customers:read": "own",
@@ -60,12 +60,6 @@ async def seed(running: RunningService) -> None:
             await add_user(session, user_id, path, unit_id=unit, manager_id=manager, roles="", name=name)
 
 
-async def rpc_error(call) -> grpc.aio.AioRpcError:  # type: ignore[no-untyped-def]
-    with pytest.raises(grpc.aio.AioRpcError) as error:
-        await call
-    return error.value
-
-
 def error_info(error: grpc.aio.AioRpcError) -> dict[str, str]:
     status = rpc_status.from_call(error)
     assert status is not None
@@ -87,19 +81,6 @@ async def share_request_events(running: RunningService) -> list[tuple[str, Custo
             )
         ).all()
     return [(subject, unpack(Envelope.FromString(raw), CustomerShareRequestState)) for subject, raw in rows]
-
-
-def running_customers(database_url: str, nats_url: str, test_keys):  # type: ignore[no-untyped-def]
-    return run_service(
-        DEFINITION,
-        MIGRATIONS,
-        database_url,
-        nats_url,
-        test_keys,
-        settings_cls=CustomersSettings,
-        import_seconds=3600,
-        pool_scan_seconds=3600,
-    )
 
 
 async def test_duplicates_name_the_owner_and_his_unit_on_create_update_check_and_import(

@@ -14,10 +14,11 @@ from salesgrid.events.v1.customers_events_pb2 import CustomerRecordState
 from salesgrid.events.v1.gateway_events_pb2 import SensitiveRead, SensitiveReads
 from salesgrid_common.events.envelope import EventMeta, build_envelope, unpack
 from salesgrid_common.protos import to_timestamp
-from salesgrid_dev.testing import RunningService, run_service
-from salesgrid_identity.app import DEFINITION, MIGRATIONS, audit_subscriptions
+from salesgrid_dev.testing import RunningService
+from salesgrid_identity.app import audit_subscriptions
 from salesgrid_identity.models import AuditEntry
-from salesgrid_identity.settings import IdentitySettings
+
+from identity_fixtures import run_identity
 
 AT = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 CREATED = "salesgrid.customers.customer.created"
@@ -26,9 +27,7 @@ READS, READ = "salesgrid.gateway.sensitive_reads.recorded", "salesgrid.gateway.s
 
 @pytest.fixture
 async def identity(database_url: str, nats_url: str, test_keys) -> AsyncIterator[RunningService]:  # type: ignore[no-untyped-def]
-    async with run_service(
-        DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, settings_cls=IdentitySettings, trust_test_keys=False
-    ) as running:
+    async with run_identity(database_url, nats_url, test_keys) as running:
         yield running
 
 

@@ -13,13 +13,14 @@ from sqlalchemy import event
 
 from salesgrid_common.auth.principal import Principal
 from salesgrid_common.scopes import Scope
-from salesgrid_dev.testing import RunningService, run_service
-from salesgrid_identity.app import DEFINITION, MIGRATIONS, usecases_for
+from salesgrid_dev.testing import RunningService
+from salesgrid_identity.app import usecases_for
 from salesgrid_identity.domain import roles
-from salesgrid_identity.settings import IdentitySettings
 from salesgrid_identity.usecases import IdentityUseCases
 
-PASSWORD = "Bootstrap-Secret-9"
+from identity_fixtures import ADMIN_PASSWORD, identity_service
+
+PASSWORD = ADMIN_PASSWORD  # the administrator identity_service bootstraps
 IP = "198.51.100.7"
 T = TypeVar("T")
 _TABLE = {
@@ -32,10 +33,7 @@ _TABLE = {
 
 @pytest.fixture
 async def identity(database_url: str, nats_url: str, test_keys) -> AsyncIterator[RunningService]:  # type: ignore[no-untyped-def]
-    async with run_service(
-        DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, settings_cls=IdentitySettings, trust_test_keys=False
-    ) as running:
-        await usecases_for(running.app.ctx).bootstrap_admin("admin", PASSWORD, "Acme", "UTC", "CNY")
+    async with identity_service(database_url, nats_url, test_keys) as running:
         yield running
 
 

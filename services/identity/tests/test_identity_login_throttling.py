@@ -13,11 +13,11 @@ import pytest
 from salesgrid.identity.v1 import identity_pb2 as pb
 from salesgrid.identity.v1 import identity_pb2_grpc as pb_grpc
 from salesgrid_common.clock import FakeClock
-from salesgrid_dev.testing import RunningService, bearer, run_service
-from salesgrid_identity.app import DEFINITION, MIGRATIONS, usecases_for
-from salesgrid_identity.settings import IdentitySettings
+from salesgrid_dev.testing import RunningService, bearer
+from salesgrid_identity.app import usecases_for
 
-ADMIN_PASSWORD = "Bootstrap-Secret-9"
+from identity_fixtures import ADMIN_PASSWORD, code_of, identity_service
+
 REP_PASSWORD = "Field-Sales-2026"
 OFFICE = "203.0.113.9"  # one NAT address for a whole branch
 
@@ -25,14 +25,10 @@ OFFICE = "203.0.113.9"  # one NAT address for a whole branch
 @pytest.fixture
 async def identity(database_url: str, nats_url: str, test_keys) -> AsyncIterator[tuple[RunningService, list[float]]]:  # type: ignore[no-untyped-def]
     clock = FakeClock(datetime.now(UTC))  # tokens are verified against the real time
-    async with run_service(
-        DEFINITION,
-        MIGRATIONS,
+    async with identity_service(
         database_url,
         nats_url,
         test_keys,
-        settings_cls=IdentitySettings,
-        trust_test_keys=False,
         clock=clock,
         lockout_max_failures=3,
         lockout_max_failures_per_ip=4,
@@ -45,19 +41,12 @@ async def identity(database_url: str, nats_url: str, test_keys) -> AsyncIterator
             pauses.append(seconds)
 
         usecases.sleep = record_pause
-        await usecases.bootstrap_admin("admin", ADMIN_PASSWORD, "Acme", "UTC", "CNY")
         running.app.ctx.extras["test_clock"] = clock
         yield running, pauses
 
 
 async def attempt(running: RunningService, login: str, password: str, ip: str = OFFICE) -> pb.TokenPair:
     return await pb_grpc.AuthStub(running.channel).Login(pb.LoginRequest(login=login, password=password, client_ip=ip))
-
-
-async def code_of(call) -> grpc.StatusCode:  # type: ignore[no-untyped-def]
-    with pytest.raises(grpc.aio.AioRpcError) as error:
-        await call
-    return error.value.code()
 
 
 async def test_a_failing_script_behind_the_office_nat_locks_nobody_else_out(

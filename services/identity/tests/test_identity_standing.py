@@ -22,19 +22,20 @@ from salesgrid_common.db import create_engine, session_factory
 from salesgrid_common.errors import ValidationFailed
 from salesgrid_common.scopes import Scope
 from salesgrid_dev.migrated import migrate
-from salesgrid_dev.testing import RunningService, bearer, run_service
+from salesgrid_dev.testing import RunningService, bearer
 from salesgrid_identity import models
-from salesgrid_identity.app import DEFINITION, MIGRATIONS, usecases_for
+from salesgrid_identity.app import MIGRATIONS
 from salesgrid_identity.domain.org import OrgUnit
 from salesgrid_identity.domain.roles import Role
 from salesgrid_identity.domain.users import User
-from salesgrid_identity.settings import IdentitySettings
 from salesgrid_identity.stores.org_units import insert_unit
 from salesgrid_identity.stores.roles import insert_role
 from salesgrid_identity.stores.standing import permissions_of, standing_by_id, standing_by_login
 from salesgrid_identity.stores.users import insert_user
 from salesgrid_identity.translate.records import partner_pb, perms_pb, user_pb
 from salesgrid_identity.usecases._support import principal_of
+
+from identity_fixtures import identity_service
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 PASSWORD = "Field-Sales-2026"
@@ -149,10 +150,7 @@ def test_the_encoded_permission_list_is_the_one_built_message_by_message() -> No
 
 @pytest.fixture
 async def identity(database_url: str, nats_url: str, test_keys) -> AsyncIterator[RunningService]:  # type: ignore[no-untyped-def]
-    async with run_service(
-        DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, settings_cls=IdentitySettings, trust_test_keys=False
-    ) as running:
-        await usecases_for(running.app.ctx).bootstrap_admin("admin", "Bootstrap-Secret-9", "Acme", "UTC", "CNY")
+    async with identity_service(database_url, nats_url, test_keys) as running:
         yield running
 
 

@@ -19,20 +19,16 @@ from salesgrid_common.actors import system_actor
 from salesgrid_common.events.consumer import apply_once
 from salesgrid_common.events.envelope import EventMeta, build_envelope
 from salesgrid_common.events.tables import outbox
-from salesgrid_dev.testing import RunningService, bearer, run_service
-from salesgrid_identity.app import DEFINITION, MIGRATIONS, audit_subscriptions, usecases_for
+from salesgrid_dev.testing import RunningService, bearer
+from salesgrid_identity.app import audit_subscriptions
 from salesgrid_identity.domain.unit_defaults import UnitDefaults, inherited
-from salesgrid_identity.settings import IdentitySettings
 
-ADMIN_PASSWORD = "Bootstrap-Secret-9"
+from identity_fixtures import ADMIN_PASSWORD, identity_service
 
 
 @pytest.fixture
 async def identity(database_url: str, nats_url: str, test_keys) -> AsyncIterator[RunningService]:  # type: ignore[no-untyped-def]
-    async with run_service(
-        DEFINITION, MIGRATIONS, database_url, nats_url, test_keys, settings_cls=IdentitySettings, trust_test_keys=False
-    ) as running:
-        await usecases_for(running.app.ctx).bootstrap_admin("admin", ADMIN_PASSWORD, "Acme", "Asia/Shanghai", "CNY")
+    async with identity_service(database_url, nats_url, test_keys, timezone="Asia/Shanghai") as running:
         yield running
 
 
