@@ -16,7 +16,7 @@ from salesgrid_gateway.app import create_app
 from salesgrid_gateway.rest import uploads
 from salesgrid_gateway.settings import GatewaySettings
 
-from test_customers_service import running_customers, seed_directory, token
+from customers_fixtures import running_customers, seed_directory, token
 
 
 async def test_gateway_routes(database_url: str, nats_url: str, test_keys) -> None:

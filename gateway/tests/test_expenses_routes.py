@@ -13,7 +13,7 @@ from salesgrid_expenses.app import DEFINITION, MIGRATIONS
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
 
-from test_expenses_service import OWN as PERMS
+from expenses_fixtures import OWN as PERMS
 
 PDF = b"%PDF-1.4\n%receipt\n"
 

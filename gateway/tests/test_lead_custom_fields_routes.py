@@ -13,7 +13,7 @@ from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
 from salesgrid_pipeline.app import DEFINITION, MIGRATIONS
 from salesgrid_pipeline.settings import PipelineSettings
-from test_pipeline_service import (  # noqa: F401 - fixtures
+from pipeline_fixtures import (  # noqa: F401 - fixtures
     REP_PERMS,
     START,
     customers_service,

@@ -19,7 +19,7 @@ from salesgrid_gateway.rest import uploads
 from salesgrid_gateway.settings import GatewaySettings
 from salesgrid_pipeline.app import DEFINITION, MIGRATIONS
 from salesgrid_pipeline.settings import PipelineSettings
-from test_pipeline_service import REP_PERMS, START
+from pipeline_fixtures import REP_PERMS, START
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -9,7 +9,8 @@ from salesgrid_dev.gateway_client import test_client
 from salesgrid_gateway.app import create_app
 from salesgrid_gateway.settings import GatewaySettings
 
-from test_customers_share_requests import running_customers, seed, who
+from customers_fixtures import running_customers
+from test_customers_share_requests import seed, who
 
 
 async def test_share_request_routes_and_the_409_body_through_the_gateway(

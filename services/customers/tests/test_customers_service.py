@@ -14,7 +14,6 @@ from salesgrid_dev.testing import field_violations, run_service
 from salesgrid_customers.app import DEFINITION, MIGRATIONS
 
 from customers_fixtures import CREDIT_CODE, event_subjects, rpc_error, seed_directory, token
-from customers_fixtures import running_customers  # noqa: F401 - gateway/tests/test_customers_routes.py imports it from here
 
 
 async def test_customer_lifecycle_scope_sharing_and_events(database_url: str, nats_url: str, test_keys) -> None:

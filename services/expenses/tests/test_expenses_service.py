@@ -10,7 +10,6 @@ from salesgrid.expenses.v1 import expenses_pb2 as pb
 
 from expenses_fixtures import PDF, PNG, Running, TEAM, envelopes, failure, line
 from expenses_fixtures import expenses  # noqa: F401 - fixtures
-from expenses_fixtures import OWN  # noqa: F401 - gateway/tests/test_expenses_routes.py imports it from here
 
 
 async def test_claim_from_draft_to_paid_with_receipts_events_and_scope(expenses: Running) -> None:

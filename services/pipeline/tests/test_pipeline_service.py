@@ -26,7 +26,7 @@ from pipeline_fixtures import (
     pipeline,
     subjects,
 )
-from pipeline_fixtures import customers_service, services_model  # noqa: F401 - a fixture; gateway/tests import the builders from here
+from pipeline_fixtures import customers_service, services_model  # noqa: F401 - fixtures
 
 
 async def test_opportunity_lifecycle_gates_scope_and_forecast(
