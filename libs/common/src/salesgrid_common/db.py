@@ -39,11 +39,15 @@ def dialect_name(on: AsyncSession | AsyncConnection | Connection) -> str:
     statement or a strategy by: an AsyncSession (bound to an engine, or to the connection of a
     keyed call it joined), an AsyncConnection (`reading`'s) or a sync Connection (`run_sync`'s).
 
-    A session's is read off its sync session's bind: the same dialect `session.get_bind()` finds,
-    at about a quarter of its cost, which projections and event claims pay per event."""
+    Read off plain attributes (a session's sync bind, a connection's sync engine): the dialect
+    `session.get_bind()` and `connection.dialect` find, at about a quarter and a half of their
+    cost, which projections and event claims pay per event, and identity's standing per login,
+    token refresh and GetMe."""
     if isinstance(on, AsyncSession):
         bind = on.sync_session.bind
         return (bind if bind is not None else on.sync_session.get_bind()).dialect.name
+    if isinstance(on, AsyncConnection):
+        return on.sync_engine.dialect.name
     return on.dialect.name
 
 
