@@ -19,12 +19,11 @@ from salesgrid_dev.api import (
     auth,
     created,
     gate_facts,
-    org_unit,
     person,
     poll,
     problem,
     replicated,
-    root_unit,
+    sales_branch,
 )
 from salesgrid_dev.platform import Platform
 
@@ -258,30 +257,11 @@ def test_contract_from_draft_to_fully_collected(platform: Platform, api: httpx.C
 def test_from_won_opportunity_to_fully_collected(platform: Platform, api: httpx.Client, admin_token: str) -> None:
     suffix = uuid.uuid4().hex[:8]
     admin = auth(admin_token)
-    branch = org_unit(
-        api,
-        admin_token,
-        root_unit(api, admin_token)["id"],
-        f"Won deals {suffix}",
-        code=f"w{suffix}",
-        kind="branch",
-        time_zone="Asia/Shanghai",
-        currency="CNY",
-    )
-    team = org_unit(
-        api,
-        admin_token,
-        branch["id"],
-        f"Won team {suffix}",
-        code=f"wt{suffix}",
-        kind="team",
-        time_zone="Asia/Shanghai",
-        currency="CNY",
-    )
-    manager_id, manager_token = person(api, admin_token, branch["id"], f"won-mgr-{suffix}", "manager")
-    rep_id, rep_token = person(api, admin_token, team["id"], f"won-rep-{suffix}", "rep", manager_id)
+    sales = sales_branch(api, admin_token, suffix, branch_name="Won deals", team_name="Won team", code="w", login="won")
+    branch, team = sales.branch, sales.team
+    manager_id, rep_id = sales.manager_id, sales.rep_id
     replicated(platform, admin_token, [manager_id, rep_id])
-    rep, manager = auth(rep_token), auth(manager_token)
+    rep, manager = auth(sales.rep_token), auth(sales.manager_token)
 
     product = created(
         api.post(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -59,6 +60,49 @@ def person(api: httpx.Client, admin: str, unit_id: str, login: str, role: str, m
     login_reply = api.post("/v1/auth/login", json={"login": login, "password": PASSWORD})
     assert login_reply.status_code == 200, login_reply.text
     return str(created.json()["id"]), str(login_reply.json()["access_token"])
+
+
+@dataclass(frozen=True)
+class SalesBranch:
+    """A branch with a team under it, its manager in the branch and a rep in the team who
+    reports to him (ids and access tokens)."""
+
+    branch: dict[str, Any]
+    team: dict[str, Any]
+    manager_id: str
+    manager_token: str
+    rep_id: str
+    rep_token: str
+
+
+def sales_branch(
+    api: httpx.Client, admin: str, tag: str, *, branch_name: str, team_name: str, code: str, login: str
+) -> SalesBranch:
+    """A new SalesBranch under the root unit, on the Shanghai calendar in CNY: units "<name> <tag>"
+    coded <code><tag> and <code>t<tag>, people <login>-mgr-<tag> and <login>-rep-<tag>."""
+    branch = org_unit(
+        api,
+        admin,
+        root_unit(api, admin)["id"],
+        f"{branch_name} {tag}",
+        code=f"{code}{tag}",
+        kind="branch",
+        time_zone="Asia/Shanghai",
+        currency="CNY",
+    )
+    team = org_unit(
+        api,
+        admin,
+        branch["id"],
+        f"{team_name} {tag}",
+        code=f"{code}t{tag}",
+        kind="team",
+        time_zone="Asia/Shanghai",
+        currency="CNY",
+    )
+    manager_id, manager_token = person(api, admin, branch["id"], f"{login}-mgr-{tag}", "manager")
+    rep_id, rep_token = person(api, admin, team["id"], f"{login}-rep-{tag}", "rep", manager_id)
+    return SalesBranch(branch, team, manager_id, manager_token, rep_id, rep_token)
 
 
 def created(reply: httpx.Response, status: int = 201) -> Any:

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from salesgrid_dev.api import WIN_FACTS, auth, created, gate_facts, org_unit, person, poll, replicated, root_unit
+from salesgrid_dev.api import WIN_FACTS, auth, created, gate_facts, poll, replicated, sales_branch
 
 
 @dataclass
@@ -30,29 +30,9 @@ def business_day(api: httpx.Client, admin_token: str, platform: Any) -> Day:
     before a contract is submitted: approval routing walks the management chain there)."""
     tag = uuid.uuid4().hex[:8]
     day = Day()
-    branch = org_unit(
-        api,
-        admin_token,
-        root_unit(api, admin_token)["id"],
-        f"Obs branch {tag}",
-        code=f"o{tag}",
-        kind="branch",
-        time_zone="Asia/Shanghai",
-        currency="CNY",
-    )
-    team = org_unit(
-        api,
-        admin_token,
-        branch["id"],
-        f"Obs team {tag}",
-        code=f"ot{tag}",
-        kind="team",
-        time_zone="Asia/Shanghai",
-        currency="CNY",
-    )
-    manager_id, manager_token = person(api, admin_token, branch["id"], f"obs-mgr-{tag}", "manager")
-    rep_id, rep_token = person(api, admin_token, team["id"], f"obs-rep-{tag}", "rep", manager_id)
-    rep, manager = auth(rep_token), auth(manager_token)
+    sales = sales_branch(api, admin_token, tag, branch_name="Obs branch", team_name="Obs team", code="o", login="obs")
+    manager_id, rep_id = sales.manager_id, sales.rep_id
+    rep, manager = auth(sales.rep_token), auth(sales.manager_token)
 
     customer = created(api.post("/v1/customers", headers=rep, json={"legal_name": f"观测{tag}科技有限公司"}))
     day.customers += 1

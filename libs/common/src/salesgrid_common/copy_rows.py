@@ -25,6 +25,8 @@ from sqlalchemy import Table, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from salesgrid_common.db import dialect_name
+
 LOOP_CHUNK = 50  # rows per statement where the database runs on the event loop (SQLite)
 T = TypeVar("T")
 
@@ -35,7 +37,7 @@ async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[Mappin
     if not rows:
         return
     connection = await session.connection()
-    if connection.dialect.name != "postgresql":
+    if dialect_name(connection) != "postgresql":
         await execute_in_chunks(session, insert(table), rows)
         return
     driver: Any = (await connection.get_raw_connection()).driver_connection  # asyncpg's connection

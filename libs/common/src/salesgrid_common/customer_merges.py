@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.customers_events_pb2 import CustomerMerged
 from salesgrid.events.v1.envelope_pb2 import Envelope
-from salesgrid_common.db import UtcDateTime
+from salesgrid_common.db import UtcDateTime, dialect_name
 from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.protos import from_timestamp
 
@@ -47,7 +47,7 @@ _LOCK_CLASS = 0x5347  # the advisory-lock namespace of customer merges
 
 async def _lock(session: AsyncSession, customer_id: str, *, shared: bool) -> None:
     """Until the transaction ends: shared for writes naming the customer, exclusive for its merge."""
-    if session.get_bind().dialect.name != "postgresql":
+    if dialect_name(session) != "postgresql":
         return
     function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
     await session.execute(text(f"SELECT {function}(:space, hashtext(:id))"), {"space": _LOCK_CLASS, "id": customer_id})
@@ -138,7 +138,7 @@ async def writing_for(session: AsyncSession, customer_id: str) -> str:
     (or of its survivor) waits for this transaction or this transaction for the merge; it answers
     the survivor, which maps to itself. SQLite runs one writing transaction at a time: no lock, and
     the statement's own lookup is the answer."""
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         return await survivor_of(session, customer_id)
     return customer_id
 

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import DateTime, String, Table, TypeDecorator, event, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.engine.processors import str_to_datetime
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Mapper
@@ -32,6 +32,28 @@ Reads = AsyncSession | AsyncConnection  # what a store's Core-only reads execute
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
+
+
+def dialect_name(on: AsyncSession | AsyncConnection | Connection) -> str:
+    """The name of the database `on` runs on ("sqlite" or "postgresql"), which the stores pick a
+    statement or a strategy by: an AsyncSession (bound to an engine, or to the connection of a
+    keyed call it joined), an AsyncConnection (`reading`'s) or a sync Connection (`run_sync`'s).
+
+    Read off plain attributes (a session's sync bind, a connection's sync engine): the dialect
+    `session.get_bind()` and `connection.dialect` find, at about a quarter and a half of their
+    cost, which projections and event claims pay per event, and identity's standing per login,
+    token refresh and GetMe."""
+    if isinstance(on, AsyncSession):
+        bind = on.sync_session.bind
+        return (bind if bind is not None else on.sync_session.get_bind()).dialect.name
+    if isinstance(on, AsyncConnection):
+        return on.sync_engine.dialect.name
+    return on.dialect.name
+
+
+def on_sqlite(on: AsyncSession | AsyncConnection | Connection) -> bool:
+    """Whether `on` runs on SQLite (see dialect_name; `is_sqlite` answers it for a URL)."""
+    return dialect_name(on) == "sqlite"
 
 
 def create_engine(url: str, *, pool_size: int = 10, readonly: bool = False) -> AsyncEngine:
@@ -245,7 +267,7 @@ class DecimalText(TypeDecorator[Decimal]):
 
 def conflict_insert(dialect: str) -> Any:
     """The dialect's INSERT that takes ON CONFLICT clauses (SQLite's or PostgreSQL's), for the
-    dialect's name (`session.get_bind().dialect.name`, an engine URL's backend name)."""
+    dialect's name (`dialect_name(session)`, an engine URL's backend name)."""
     return postgresql_insert if dialect == "postgresql" else sqlite_insert
 
 
@@ -255,7 +277,7 @@ async def upsert(session: AsyncSession, table: Table, values: dict[str, Any], ke
     reads the row first and flushes it through the unit of work). The statement is built once per
     shape and the values bound at execution: SQLAlchemy caches its compiled form by a key it would
     otherwise compute from the values on every call (most of a projection's time)."""
-    statement = _upsert_statement(session.get_bind().dialect.name, table, tuple(values), tuple(key))
+    statement = _upsert_statement(dialect_name(session), table, tuple(values), tuple(key))
     await session.execute(statement, values)
 
 
@@ -263,7 +285,7 @@ async def upsert_many(session: AsyncSession, table: Table, rows: Sequence[dict[s
     """`upsert` of many rows of one shape in one execution (no two with the same key: PostgreSQL
     refuses to update one row twice in a statement); nothing for none."""
     if rows:
-        statement = _upsert_statement(session.get_bind().dialect.name, table, tuple(rows[0]), tuple(key))
+        statement = _upsert_statement(dialect_name(session), table, tuple(rows[0]), tuple(key))
         await session.execute(statement, list(rows))
 
 

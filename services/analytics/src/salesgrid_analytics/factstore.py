@@ -20,7 +20,7 @@ from prometheus_client import Histogram
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.db import conflict_insert
+from salesgrid_common.db import conflict_insert, dialect_name
 from salesgrid_analytics.domain import facts as f
 from salesgrid_analytics.domain import orgpath
 from salesgrid_analytics.domain.expenses import ExpensePaid
@@ -101,7 +101,7 @@ async def store(
     """Insert one fact unless its event id is already stored; True when inserted. One statement,
     built once and bound at execution (every event analytics keeps passes here)."""
     inserted = await session.scalar(
-        _insert_new(session.get_bind().dialect.name),
+        _insert_new(dialect_name(session)),
         {
             "event_id": event_id,
             "kind": kind,
@@ -138,7 +138,7 @@ async def store_facts(session: AsyncSession, facts: typing.Sequence[f.Fact]) -> 
         }
         for fact in facts
     ]
-    inserted = set((await session.execute(_insert_new(session.get_bind().dialect.name), rows)).scalars())
+    inserted = set((await session.execute(_insert_new(dialect_name(session)), rows)).scalars())
     now = time.time()
     for row in rows:
         if row["event_id"] in inserted:

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.envelope_pb2 import Envelope
-from salesgrid_common.db import conflict_insert
+from salesgrid_common.db import conflict_insert, dialect_name
 from salesgrid_common.events.tables import projection_versions
 
 Item = tuple[Envelope, Any]  # an event and its parsed payload
@@ -78,6 +78,6 @@ async def claim_newer_many(session: AsyncSession, projection: str, newest: dict[
         {"projection": projection, "key": key, "version": envelope.aggregate_version}
         for key, (envelope, _) in newest.items()
     ]
-    statement = _claim_many_statement(session.get_bind().dialect.name)
+    statement = _claim_many_statement(dialect_name(session))
     claimed = (await session.execute(statement, rows)).all()
     return [key for key, version in claimed if newest[key][0].aggregate_version == version]

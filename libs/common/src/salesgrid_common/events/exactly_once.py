@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid_common.clock import Clock, utc_now
-from salesgrid_common.db import SessionFactory, conflict_insert
+from salesgrid_common.db import SessionFactory, conflict_insert, dialect_name
 from salesgrid_common.events.subscriptions import Handler
 from salesgrid_common.events.tables import inbox
 from salesgrid_common.events.versions import forget_attempts as _forget_attempts
@@ -33,7 +33,7 @@ async def apply_once(
             await _forget_attempts(session, consumer, envelope.event_id)
         # One statement claims the event: nothing comes back if it was applied before (or a
         # replica's uncommitted claim wins the row, which it waits for on PostgreSQL).
-        claimed = await session.scalar(_claim(session.get_bind().dialect.name), inbox_row(consumer, envelope, clock))
+        claimed = await session.scalar(_claim(dialect_name(session)), inbox_row(consumer, envelope, clock))
         if claimed is None:
             return False
         await handler(session, envelope, payload)
@@ -54,7 +54,7 @@ async def claim_many(session: AsyncSession, rows: list[dict[str, Any]]) -> set[s
     event is waited for (then counts as applied, or is claimed here if it rolled back)."""
     if not rows:
         return set()
-    result = await session.execute(_claim(session.get_bind().dialect.name), rows)
+    result = await session.execute(_claim(dialect_name(session)), rows)
     return set(result.scalars())
 
 

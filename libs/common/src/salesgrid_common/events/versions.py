@@ -14,7 +14,7 @@ from sqlalchemy import Table, delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.envelope_pb2 import Envelope
-from salesgrid_common.db import SessionFactory, conflict_insert
+from salesgrid_common.db import SessionFactory, conflict_insert, dialect_name
 from salesgrid_common.events.tables import aggregate_versions, delivery_attempts, projection_versions
 
 
@@ -32,7 +32,7 @@ def _increment_statement(dialect: str, table: Table, key: tuple[str, ...], colum
 
 
 async def _increment(session: AsyncSession, table: Table, key: dict[str, Any], column: str) -> int:
-    statement = _increment_statement(session.get_bind().dialect.name, table, tuple(key), column)
+    statement = _increment_statement(dialect_name(session), table, tuple(key), column)
     return int((await session.execute(statement, {**key, column: 1})).scalar_one())
 
 
@@ -59,7 +59,7 @@ async def claim_newer(session: AsyncSession, projection: str, key: str, envelope
     version = envelope.aggregate_version
     if not version:
         return True
-    statement = _claim_statement(session.get_bind().dialect.name)
+    statement = _claim_statement(dialect_name(session))
     row = await session.execute(statement, {"projection": projection, "key": key, "version": version})
     return bool(row.scalar_one_or_none() == version)
 

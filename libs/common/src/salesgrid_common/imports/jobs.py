@@ -23,7 +23,7 @@ from salesgrid_common.auth.tokens import job_claims, principal_from_claims
 from salesgrid_common.business_metrics import count_import_completed, count_import_rows
 from salesgrid_common.clock import Clock
 from salesgrid_common.copy_rows import insert_rows
-from salesgrid_common.db import SessionFactory
+from salesgrid_common.db import SessionFactory, on_sqlite
 from salesgrid_common.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -218,7 +218,7 @@ class ImportJobs:
                 .order_by(import_rows.c.id)
                 .limit(self.batch)
             )
-            if session.get_bind().dialect.name != "sqlite":
+            if not on_sqlite(session):
                 query = query.with_for_update(skip_locked=True)
             pending = (await session.execute(query)).all()
             for staged in pending:

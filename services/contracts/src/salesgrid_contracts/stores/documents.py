@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.db import conflict_insert
+from salesgrid_common.db import conflict_insert, dialect_name
 from salesgrid_common.ids import new_id
 from salesgrid_contracts import models
 from salesgrid_contracts.domain.documents import Document, DocumentKind, Letterhead, PrintedOriginal
@@ -47,7 +47,7 @@ def original_of(row: Row) -> PrintedOriginal:
 
 async def next_number(session: AsyncSession, kind: DocumentKind, branch: str, year: int) -> int:
     """Next gap-free number of (kind, branch, year), locked and bumped in the printing transaction."""
-    insert = conflict_insert(session.bind.dialect.name)
+    insert = conflict_insert(dialect_name(session))
     await session.execute(
         insert(models.DocumentCounter)
         .values(kind=kind.value, branch_code=branch, year=year, last_seq=0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.db import conflict_insert
+from salesgrid_common.db import conflict_insert, dialect_name
 from salesgrid_contracts import models
 from salesgrid_contracts.domain import numbering
 
@@ -14,7 +14,7 @@ async def next_sequence(session: AsyncSession, key: numbering.SequenceKey) -> in
     """Next gap-free sequence of (branch, year): the counter row is locked (FOR UPDATE on
     PostgreSQL; SQLite transactions are already serialised by BEGIN IMMEDIATE) and bumped in
     the creating transaction, so a rolled-back create gives its number back."""
-    insert = conflict_insert(session.bind.dialect.name)
+    insert = conflict_insert(dialect_name(session))
     await session.execute(
         insert(models.ContractCounter)
         .values(branch_code=key.branch_code, year=key.year, last_seq=0)

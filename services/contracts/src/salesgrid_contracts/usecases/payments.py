@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,6 +46,15 @@ class PaymentsMixin(ContractsUseCasesBase):
         await receipt_store.store_allocations(session, [r.receipt_id for r in receipts], settlement)
         return settlement
 
+    async def _payable_on(
+        self, session: AsyncSession, principal: Principal, contract_id: str, now: datetime
+    ) -> tuple[ContractRecord, date]:
+        """The contract a receipt, refund or invoice is recorded against (locked, within the
+        caller's payments:create scope) and the day `now` is in its branch's calendar: the
+        payment's date when none is given, and the latest one allowed."""
+        record = await payment_store.payable(session, principal, contract_id)
+        return record, (await unit_calendar(session, record.org_unit_id)).today(now)
+
     async def set_payment_plan(
         self, principal: Principal, contract_id: str, instalments: Sequence[tuple[str, str]]
     ) -> PaymentPlan:
@@ -83,8 +93,7 @@ class PaymentsMixin(ContractsUseCasesBase):
         principal.require("payments:create")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            record = await payment_store.payable(session, principal, contract_id)
-            today = (await unit_calendar(session, record.org_unit_id)).today(now)  # the branch's calendar
+            record, today = await self._payable_on(session, principal, contract_id, now)
             receipt = payments.record_receipt(
                 record.contract,
                 receipt_id=new_id(),
@@ -119,8 +128,7 @@ class PaymentsMixin(ContractsUseCasesBase):
         principal.require("payments:create")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            record = await payment_store.payable(session, principal, contract_id)
-            today = (await unit_calendar(session, record.org_unit_id)).today(now)
+            record, today = await self._payable_on(session, principal, contract_id, now)
             refund = payments.record_refund(
                 record.contract,
                 refund_id=new_id(),
@@ -156,8 +164,7 @@ class PaymentsMixin(ContractsUseCasesBase):
         principal.require("payments:create")
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            record = await payment_store.payable(session, principal, contract_id)
-            today = (await unit_calendar(session, record.org_unit_id)).today(now)
+            record, today = await self._payable_on(session, principal, contract_id, now)
             invoice = payments.issue_invoice(
                 record.contract,
                 await payment_store.invoices(session, record.contract_id),

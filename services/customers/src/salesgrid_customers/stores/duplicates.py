@@ -12,6 +12,7 @@ from collections.abc import Collection
 from sqlalchemy import ARRAY, Integer, Select, String, bindparam, func, or_, select, union, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from salesgrid_common.db import dialect_name
 from salesgrid_common.directory import directory_units, directory_users
 from salesgrid_customers import models
 from salesgrid_customers.domain.dedup import MAX_CANDIDATE_KEYS, CandidateCustomer, OwnerInfo, candidate_keys
@@ -111,7 +112,7 @@ async def taken_names_and_codes(
     session: AsyncSession, names: Collection[str], codes: Collection[str]
 ) -> tuple[set[str], set[str]]:
     """Of these normalised names and credit codes, those an active customer has (one query)."""
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         result = await session.execute(_TAKEN_ANY, {"names": list(names), "codes": list(codes)})
     else:
         result = await session.execute(

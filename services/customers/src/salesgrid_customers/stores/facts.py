@@ -15,7 +15,7 @@ from sqlalchemy import Table, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.customer_merges import survivor_in_statement
-from salesgrid_common.db import conflict_insert
+from salesgrid_common.db import conflict_insert, dialect_name
 from salesgrid_customers import models
 
 
@@ -146,7 +146,7 @@ async def _rep_times(
     latest: tuple[str, ...],
     counted: bool = False,
 ) -> None:
-    statement = _rep_statement(session.get_bind().dialect.name, earliest, latest, counted)
+    statement = _rep_statement(dialect_name(session), earliest, latest, counted)
     values = {"of_customer": customer_id, "rep_id": rep_id, "follow_up_count": 1 if counted else 0}
     await session.execute(statement, values | {column: at for column in (*earliest, *latest)})
 
@@ -180,6 +180,4 @@ async def store_fact(session: AsyncSession, model: type[models.Base], customer_i
     its key and every other column."""
     table = model.__table__
     assert isinstance(table, Table)
-    await session.execute(
-        _fact_statement(session.get_bind().dialect.name, table), {"of_customer": customer_id, **values}
-    )
+    await session.execute(_fact_statement(dialect_name(session), table), {"of_customer": customer_id, **values})

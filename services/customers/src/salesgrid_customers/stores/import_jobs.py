@@ -14,6 +14,7 @@ from sqlalchemy import ARRAY, Row as Selected, String, bindparam, func, select, 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.copy_rows import execute_in_chunks
+from salesgrid_common.db import dialect_name, on_sqlite
 from salesgrid_common.imports.jobs import stage
 from salesgrid_common.paging import keyset_page
 from salesgrid_customers import models
@@ -44,7 +45,7 @@ async def mark_created(session: AsyncSession, customers: Mapping[str, str]) -> N
     """Staged rows (id → the customer created from it) marked created, in one statement."""
     if not customers:
         return
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         await session.execute(
             _MARK_CREATED_UNNESTED, {"row_ids": list(customers), "customer_ids": list(customers.values())}
         )
@@ -133,7 +134,7 @@ async def claim_pending_rows(session: AsyncSession, job_id: str, limit: int) -> 
         .order_by(row.id)
         .limit(limit)
     )
-    if session.get_bind().dialect.name != "sqlite":
+    if not on_sqlite(session):
         query = query.with_for_update(skip_locked=True)
     return (await session.execute(query)).all()
 

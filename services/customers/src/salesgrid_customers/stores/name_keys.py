@@ -11,6 +11,7 @@ from sqlalchemy import ARRAY, String, bindparam, delete, func, insert, select, t
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.copy_rows import loop_chunks
+from salesgrid_common.db import dialect_name
 from salesgrid_customers import models
 from salesgrid_customers.domain.search import index_keys
 
@@ -48,7 +49,7 @@ async def insert_name_keys(session: AsyncSession, customers: Iterable[tuple[str,
     keys = {customer_id: list(index_keys(normalised)) for customer_id, normalised in customers}
     if not any(keys.values()):
         return
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         await session.execute(
             _INSERT_KEYS_UNNESTED,
             {

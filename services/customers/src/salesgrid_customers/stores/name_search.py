@@ -25,9 +25,8 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Select, String, and_, bindparam, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.db import Reads
+from salesgrid_common.db import Reads, on_sqlite
 from salesgrid_customers import models
 from salesgrid_customers.domain.search import MatchMode, NameQuery
 from salesgrid_customers.stores.customer_records import CUSTOMERS
@@ -61,8 +60,7 @@ class Narrowed:
 
 def uses_bound_search(session: Reads) -> bool:
     """Whether this connection's searches bind their values (SQLite) or take literal keys."""
-    bind = session.bind if isinstance(session, AsyncSession) else session
-    return bind.dialect.name == "sqlite"
+    return on_sqlite(session)
 
 
 def like_pattern(name_query: NameQuery) -> str:

@@ -13,9 +13,9 @@ from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import Select, Text, bindparam, cast, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.db import Reads
+from salesgrid_common.db import Reads, dialect_name
 
 from salesgrid_common.scopes import Scope
 from salesgrid_identity import models
@@ -88,8 +88,7 @@ async def standing_by_login(session: AsyncSession, login: str) -> Standing | Non
 
 
 async def _standing(session: Reads, by: str, key: str) -> Standing | None:
-    dialect = session.dialect if isinstance(session, AsyncConnection) else session.get_bind().dialect
-    statement = _STATEMENTS[dialect.name, by]
+    statement = _STATEMENTS[dialect_name(session), by]
     rows = (await session.execute(statement, {"key": key})).all()
     if not rows:
         return None

@@ -96,14 +96,7 @@ class ApiKeysMixin(IdentityUseCasesBase):
                 rate_limit_per_minute=rate_limit_per_minute or None,
             )
             await insert_api_key(session, key)
-            await self.audit(
-                session,
-                "api_keys.create",
-                actor_id=principal.subject_id,
-                actor_ip=principal.client_ip,
-                target_type="api_key",
-                target_id=key.id,
-            )
+            await self.audit_by(session, principal, "api_keys.create", "api_key", key.id)
             return key, secret
 
     async def set_api_key_rate_limit(
@@ -124,13 +117,12 @@ class ApiKeysMixin(IdentityUseCasesBase):
                 raise FailedPrecondition("the API key is revoked")
             previous = key.rate_limit_per_minute or 0
             key = await save_api_key(session, key, replace(key, rate_limit_per_minute=rate_limit_per_minute or None))
-            await self.audit(
+            await self.audit_by(
                 session,
+                principal,
                 "api_keys.rate_limit",
-                actor_id=principal.subject_id,
-                actor_ip=principal.client_ip,
-                target_type="api_key",
-                target_id=key.id,
+                "api_key",
+                key.id,
                 detail=f"{previous} -> {rate_limit_per_minute} per minute (0: the default)",
             )
             return key
@@ -156,12 +148,5 @@ class ApiKeysMixin(IdentityUseCasesBase):
                     EventMeta.acting(principal, "identity", aggregate_id=key.id, org_path=unit.path),
                     self.clock(),
                 )
-            await self.audit(
-                session,
-                "api_keys.revoke",
-                actor_id=principal.subject_id,
-                actor_ip=principal.client_ip,
-                target_type="api_key",
-                target_id=key.id,
-            )
+            await self.audit_by(session, principal, "api_keys.revoke", "api_key", key.id)
             return key

@@ -52,6 +52,28 @@ class AuditMixin(IdentityUseCasesBase):
         await append_entry(session, entry)
         return entry.id
 
+    async def audit_by(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        action: str,
+        target_type: str,
+        target_id: str,
+        *,
+        detail: str = "",
+    ) -> str:
+        """`audit` of a change the caller made to a record of this service (a user, a unit, a
+        role, an API key): the caller is the actor, its address the actor's."""
+        return await self.audit(
+            session,
+            action,
+            actor_id=principal.subject_id,
+            actor_ip=principal.client_ip,
+            target_type=target_type,
+            target_id=target_id,
+            detail=detail,
+        )
+
     async def audit_many(self, session: AsyncSession, entries: Sequence[Mapping[str, Any]]) -> None:
         """`audit` for many entries (each the keyword arguments of one call) in one execution:
         the audit consumers' batches."""

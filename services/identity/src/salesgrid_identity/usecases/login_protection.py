@@ -101,13 +101,12 @@ class LoginProtectionUseCases:
         uc = self.identity
         async with uc.sessions() as session, session.begin():
             cleared = await forget_address(session, address)
-            await uc.audit(
+            await uc.audit_by(
                 session,
+                principal,
                 "auth.throttle.clear",
-                actor_id=principal.subject_id,
-                actor_ip=principal.client_ip,
-                target_type="address",
-                target_id=address[:36],
+                "address",
+                address[:36],
                 detail=f"{cleared} recorded failures from {address} cleared",
             )
         return cleared

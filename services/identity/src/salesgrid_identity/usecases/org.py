@@ -96,14 +96,7 @@ class OrgMixin(IdentityUseCasesBase):
             )
             await insert_unit(session, unit)
             await self._emit_unit(session, "created", unit, principal)
-            await self.audit(
-                session,
-                "org_units.create",
-                actor_id=principal.subject_id,
-                actor_ip=principal.client_ip,
-                target_type="org_unit",
-                target_id=unit.id,
-            )
+            await self.audit_by(session, principal, "org_units.create", "org_unit", unit.id)
             return unit
 
     async def update_org_unit(
@@ -138,14 +131,7 @@ class OrgMixin(IdentityUseCasesBase):
                 changes["has_ip_allowlist"] = bool(ip_allowlist)
             unit = await save_unit(session, current, replace(current, **changes))
             await self._emit_unit(session, "updated", unit, principal)
-            await self.audit(
-                session,
-                "org_units.update",
-                actor_id=principal.subject_id,
-                actor_ip=principal.client_ip,
-                target_type="org_unit",
-                target_id=unit.id,
-            )
+            await self.audit_by(session, principal, "org_units.update", "org_unit", unit.id)
             return unit
 
     async def move_org_unit(self, principal: Principal, unit_id: str, new_parent_id: str) -> OrgUnit:
@@ -160,14 +146,8 @@ class OrgMixin(IdentityUseCasesBase):
             await repath_subtree(session, old_path, new_path)
             unit = await save_unit(session, current, replace(current, parent_id=parent.id, path=new_path))
             await self._emit_unit(session, "moved", unit, principal, previous_path=old_path)
-            await self.audit(
-                session,
-                "org_units.move",
-                actor_id=principal.subject_id,
-                actor_ip=principal.client_ip,
-                target_type="org_unit",
-                target_id=unit.id,
-                detail=f"{old_path} -> {new_path}",
+            await self.audit_by(
+                session, principal, "org_units.move", "org_unit", unit.id, detail=f"{old_path} -> {new_path}"
             )
             return unit
 
@@ -180,14 +160,7 @@ class OrgMixin(IdentityUseCasesBase):
                 raise FailedPrecondition(f"unit still has {active_users} active users; move or deactivate them first")
             unit = await save_unit(session, current, replace(current, active=False))
             await self._emit_unit(session, "deactivated", unit, principal)
-            await self.audit(
-                session,
-                "org_units.deactivate",
-                actor_id=principal.subject_id,
-                actor_ip=principal.client_ip,
-                target_type="org_unit",
-                target_id=unit.id,
-            )
+            await self.audit_by(session, principal, "org_units.deactivate", "org_unit", unit.id)
             return unit
 
     async def get_org_unit(self, principal: Principal, unit_id: str) -> OrgUnit:

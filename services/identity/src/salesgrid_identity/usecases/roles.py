@@ -28,14 +28,7 @@ class RolesMixin(IdentityUseCasesBase):
                 raise AlreadyExists(f"role {code!r} exists", "code")
             role = roles.Role(code, org.validate_name(name), {k: v.name.lower() for k, v in grants.items()})
             insert_role(session, role)
-            await self.audit(
-                session,
-                "roles.create",
-                actor_id=principal.subject_id,
-                actor_ip=principal.client_ip,
-                target_type="role",
-                target_id=code,
-            )
+            await self.audit_by(session, principal, "roles.create", "role", code)
             return role
 
     async def list_roles(self, principal: Principal) -> list[roles.Role]:

@@ -132,14 +132,7 @@ class UsersMixin(IdentityUseCasesBase):
             )
             await insert_user(session, user)
             await self._emit_user(session, "created", user, principal)
-            await self.audit(
-                session,
-                "users.create",
-                actor_id=principal.subject_id,
-                actor_ip=principal.client_ip,
-                target_type="user",
-                target_id=user.id,
-            )
+            await self.audit_by(session, principal, "users.create", "user", user.id)
             return user
 
     async def update_user(
@@ -180,14 +173,7 @@ class UsersMixin(IdentityUseCasesBase):
                 changes["roles"] = tuple(await self._check_roles(session, principal, role_codes))
             user = await save_user(session, current, replace(current, **changes))
             await self._emit_user(session, verb, user, principal)
-            await self.audit(
-                session,
-                f"users.{'move' if verb == 'moved' else 'update'}",
-                actor_id=principal.subject_id,
-                actor_ip=principal.client_ip,
-                target_type="user",
-                target_id=user.id,
-            )
+            await self.audit_by(session, principal, f"users.{'move' if verb == 'moved' else 'update'}", "user", user.id)
             return user
 
     async def deactivate_user(self, principal: Principal, user_id: str) -> User:
@@ -198,28 +184,14 @@ class UsersMixin(IdentityUseCasesBase):
             user = await save_user(session, current, replace(current, active=False))
             await revoke_users_tokens(session, user.id, self.clock())
             await self._emit_user(session, "deactivated", user, principal)
-            await self.audit(
-                session,
-                "users.deactivate",
-                actor_id=principal.subject_id,
-                actor_ip=principal.client_ip,
-                target_type="user",
-                target_id=user.id,
-            )
+            await self.audit_by(session, principal, "users.deactivate", "user", user.id)
             return user
 
     async def unlock_user(self, principal: Principal, user_id: str) -> User:
         async with self.sessions() as session, session.begin():
             current = await self._user_in_scope(session, principal, "users:update", user_id)
             user = await save_user(session, current, current.unlocked())
-            await self.audit(
-                session,
-                "users.unlock",
-                actor_id=principal.subject_id,
-                actor_ip=principal.client_ip,
-                target_type="user",
-                target_id=user.id,
-            )
+            await self.audit_by(session, principal, "users.unlock", "user", user.id)
             return user
 
     async def get_user(self, principal: Principal, user_id: str) -> tuple[User, Principal]:
