@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from salesgrid_common.auth.principal import Principal
 from salesgrid_common.auth.scope_filters import ScopeShape, scope_clause, scope_params, scope_shape
 from salesgrid_common.custom_fields.records import filter_clauses
-from salesgrid_common.db import Reads
+from salesgrid_common.db import Reads, on_sqlite
 from salesgrid_common.memo import IdentityMemo
 from salesgrid_common.paging import KeysetStatements, Page, execute_rows, keyset_rows, keyset_statements
 from salesgrid_customers.domain.customer import Customer, SharedCustomers, Tier
@@ -172,7 +172,7 @@ async def _built_once_page(
 def _remembers(session: Reads) -> bool:
     """Whether the page memo serves this read: SQLite's raw rows are tuples of plain values (a
     PostgreSQL record holds decoded JSON, which no memo can key by)."""
-    return isinstance(session, AsyncConnection) and session.dialect.name == "sqlite"
+    return isinstance(session, AsyncConnection) and on_sqlite(session)
 
 
 async def _remembered_rows(
