@@ -6,31 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import io
-import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
-import asyncpg
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from salesgrid_common.db import create_engine, session_factory
 from salesgrid_common.events.outbox import Outbox
-from salesgrid_common.sqlite_loop import LoopCursor
 from salesgrid_dev.migrated import migrate
+from salesgrid_dev.statements import statements_sent
 from salesgrid_customers.app import MIGRATIONS
 from salesgrid_customers.usecases import CustomerChanges, CustomersUseCases
 from salesgrid_dev.testing import principal
 
 NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
 T = TypeVar("T")
-_TABLE = {
-    "SELECT": r"\bFROM\s+(\w+)",
-    "DELETE": r"\bFROM\s+(\w+)",
-    "INSERT": r"\bINTO\s+(\w+)",
-    "UPDATE": r"^\s*UPDATE\s+(\w+)",
-}
 
 
 CREATE = sorted(
@@ -82,58 +73,7 @@ IMPORT = sorted(
 
 
 async def statements(engine: AsyncEngine, call: Callable[[], Awaitable[T]]) -> tuple[T, list[str]]:
-    """The call's result and the statements it sent, as "VERB table", sorted (savepoints and
-    transaction control left out). Counted at the driver: the hot reads run their statements on
-    the driver connection, past SQLAlchemy's cursor (stores.driver_rows)."""
-    seen: list[str] = []
-
-    def record(sql: str) -> None:
-        verb = sql.split(None, 1)[0].upper() if sql.strip() else ""
-        table = re.search(_TABLE.get(verb, r"$^"), sql, re.S | re.I)
-        if table:
-            seen.append(f"{verb} {table[1]}")
-
-    if engine.dialect.name == "sqlite":  # every statement sent to SQLite's cursor, by whoever
-        execute, executemany = LoopCursor.execute, LoopCursor.executemany
-
-        def executing(self: LoopCursor, sql: str, parameters: Any = ()) -> LoopCursor:
-            record(sql)
-            return execute(self, sql, parameters)
-
-        def executing_many(self: LoopCursor, sql: str, seq_of_parameters: Any) -> LoopCursor:
-            record(sql)
-            return executemany(self, sql, seq_of_parameters)
-
-        LoopCursor.execute, LoopCursor.executemany = executing, executing_many  # type: ignore[method-assign]
-        try:
-            return await call(), sorted(seen)
-        finally:
-            LoopCursor.execute, LoopCursor.executemany = execute, executemany  # type: ignore[method-assign]
-
-    # PostgreSQL: SQLAlchemy's cursor, plus asyncpg's own fetch (the driver reads) and COPY (an
-    # import batch's customers, salesgrid_common.copy_rows: counted as the INSERT it replaces).
-    copy, fetch = asyncpg.Connection.copy_records_to_table, asyncpg.Connection.fetch
-
-    async def copying(self: asyncpg.Connection, table_name: str, **kwargs: Any) -> str:
-        seen.append(f"INSERT {table_name}")
-        return await copy(self, table_name, **kwargs)
-
-    async def fetching(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
-        record(query)
-        return await fetch(self, query, *args, **kwargs)
-
-    def cursor_execute(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
-        record(sql)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", cursor_execute)
-    asyncpg.Connection.copy_records_to_table = copying  # type: ignore[method-assign]
-    asyncpg.Connection.fetch = fetching  # type: ignore[method-assign]
-    try:
-        return await call(), sorted(seen)
-    finally:
-        asyncpg.Connection.copy_records_to_table = copy  # type: ignore[method-assign]
-        asyncpg.Connection.fetch = fetch  # type: ignore[method-assign]
-        event.remove(engine.sync_engine, "before_cursor_execute", cursor_execute)
+    return await statements_sent([engine], call)
 
 
 async def test_the_hot_paths_run_no_more_statements(database_url: str) -> None:

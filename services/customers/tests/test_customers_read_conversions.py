@@ -1,6 +1,6 @@
 """The read path's cheaper conversions give what the ones they replaced gave:
 
-- the hot statements' driver rows (stores.driver_rows) hold SQLAlchemy's values, row for row, on
+- the hot statements' driver rows (salesgrid_common.driver_rows) hold SQLAlchemy's values, row for row, on
   SQLite and PostgreSQL, for every scope shape, order, bound filter and cursor of the list pages,
   the scoped load, the partners and the pool, and do run through the driver;
 - customer_from_record builds the customer the former keyword-argument version built;
@@ -33,7 +33,7 @@ from salesgrid_customers.messages import customers_pb, write_customer
 from salesgrid_customers.stores.customer_lists import _POOL, LIST_ORDERS, _listing, _partners
 from salesgrid_customers.stores.customer_records import _KEYS, customer_from_record
 from salesgrid_customers.stores.customers import CO_OWNERS, _load_statement, customer_to_row, insert_customer
-from salesgrid_customers.stores.driver_rows import compiled_for, driver_rows
+from salesgrid_common.driver_rows import compiled_for, driver_rows
 
 
 def variety() -> list[Customer]:

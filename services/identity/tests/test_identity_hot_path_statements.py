@@ -5,14 +5,13 @@ into stores must not add a query to any of them."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-import re
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pytest
-from sqlalchemy import event
 
 from salesgrid_common.auth.principal import Principal
 from salesgrid_common.scopes import Scope
+from salesgrid_dev.statements import statements_sent
 from salesgrid_dev.testing import RunningService
 from salesgrid_identity.app import usecases_for
 from salesgrid_identity.domain import roles
@@ -23,12 +22,6 @@ from identity_fixtures import ADMIN_PASSWORD, identity_service
 PASSWORD = ADMIN_PASSWORD  # the administrator identity_service bootstraps
 IP = "198.51.100.7"
 T = TypeVar("T")
-_TABLE = {
-    "SELECT": r"\bFROM\s+(\w+)",
-    "DELETE": r"\bFROM\s+(\w+)",
-    "INSERT": r"\bINTO\s+(\w+)",
-    "UPDATE": r"^\s*UPDATE\s+(\w+)",
-}
 
 
 @pytest.fixture
@@ -38,24 +31,8 @@ async def identity(database_url: str, nats_url: str, test_keys) -> AsyncIterator
 
 
 async def statements(running: RunningService, call: Callable[[], Awaitable[T]]) -> tuple[T, list[str]]:
-    """The call's result and the statements it sent, as "VERB table", sorted (the service's
-    own background work -- the outbox relay, readiness probes -- left out)."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
-        verb = sql.split(None, 1)[0].upper()
-        table = re.search(_TABLE.get(verb, r"$^"), sql, re.S | re.I)
-        if table and table[1] != "outbox":
-            seen.append(f"{verb} {table[1]}")
-
-    engines = {id(e): e for e in (running.app.engine, running.app.read_engine)}.values()
-    for engine in engines:
-        event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        return await call(), sorted(seen)
-    finally:
-        for engine in engines:
-            event.remove(engine.sync_engine, "before_cursor_execute", record)
+    """The call's statements (salesgrid_dev.statements), but for the outbox relay's."""
+    return await statements_sent([running.app.engine, running.app.read_engine], call, ignored={"outbox"})
 
 
 async def test_login_getme_refresh_and_api_key_exchange_run_no_more_statements(identity: RunningService) -> None:

@@ -18,7 +18,8 @@ from sqlalchemy import update
 from salesgrid.identity.v1 import identity_pb2 as pb
 from salesgrid.identity.v1 import identity_pb2_grpc as pb_grpc
 from salesgrid_common.auth.principal import Principal
-from salesgrid_common.db import create_engine, session_factory
+from salesgrid_common.db import create_engine, reading, session_factory
+from salesgrid_common.driver_rows import compiled_for
 from salesgrid_common.errors import ValidationFailed
 from salesgrid_common.scopes import Scope
 from salesgrid_dev.migrated import migrate
@@ -30,7 +31,7 @@ from salesgrid_identity.domain.roles import Role
 from salesgrid_identity.domain.users import User
 from salesgrid_identity.stores.org_units import insert_unit
 from salesgrid_identity.stores.roles import insert_role
-from salesgrid_identity.stores.standing import permissions_of, standing_by_id, standing_by_login
+from salesgrid_identity.stores.standing import _STATEMENTS, permissions_of, standing_by_id, standing_by_login
 from salesgrid_identity.stores.users import insert_user
 from salesgrid_identity.translate.records import partner_pb, perms_pb, user_pb
 from salesgrid_identity.usecases._support import principal_of
@@ -91,6 +92,12 @@ async def test_a_standing_is_the_user_his_units_path_the_nearest_allowlist_and_e
             han = await standing_by_id(session, "han.mei")
             assert await standing_by_id(session, "nobody") is None
             assert await standing_by_login(session, "") is None
+        async with reading(sessions) as reads:  # GetMe's way: the driver's rows, columns by name
+            assert await standing_by_id(reads, "li.lei") == li
+            assert await standing_by_id(reads, "han.mei") == han
+            assert await standing_by_id(reads, "nobody") is None
+        for by in ("id", "login"):  # ... which it did read: the statement runs on the driver
+            assert compiled_for(_STATEMENTS[engine.dialect.name, by], engine.sync_engine.dialect, True) is not None
     finally:
         await engine.dispose()
     assert li is not None and han is not None

@@ -32,7 +32,7 @@ from salesgrid_customers.domain.customer import Customer, SharedCustomers, Tier
 from salesgrid_customers.domain.search import NameQuery
 from salesgrid_customers.stores.customer_records import CUSTOMER_COLUMNS, CUSTOMERS, customer_from_record
 from salesgrid_customers.stores.customers import CUSTOMER_FIELDS
-from salesgrid_customers.stores.driver_rows import driver_rows, row_memo
+from salesgrid_common.driver_rows import driver_rows, row_memo
 from salesgrid_customers.stores.name_search import SearchShape, narrowed_by_name, narrowing
 from salesgrid_customers.stores.shares import shared_with_caller
 

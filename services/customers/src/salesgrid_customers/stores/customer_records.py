@@ -1,5 +1,5 @@
 """The read half of the customer store's mapping: a `customers` row (its CUSTOMER_COLUMNS values, a
-Core row or a driver row of `stores.driver_rows`) into the domain Customer. The write half,
+Core row or a driver row of `salesgrid_common.driver_rows`) into the domain Customer. The write half,
 `customer_to_row`, is in `stores.customers`; the mapper tests compare a round trip field by field."""
 
 from __future__ import annotations

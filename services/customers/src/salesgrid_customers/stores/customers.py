@@ -40,7 +40,7 @@ from salesgrid_customers.stores.customer_records import CUSTOMERS as CUSTOMERS
 from salesgrid_customers.stores.customer_records import Row
 from salesgrid_customers.stores.customer_records import customer_from_record as customer_from_record
 from salesgrid_customers.stores.customer_records import customer_from_row as customer_from_row
-from salesgrid_customers.stores.driver_rows import driver_rows
+from salesgrid_common.driver_rows import driver_rows
 
 CUSTOMER_FIELDS = "customers"  # the custom-field entity of customers
 

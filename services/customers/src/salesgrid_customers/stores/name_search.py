@@ -30,7 +30,7 @@ from salesgrid_common.db import Reads, on_sqlite
 from salesgrid_customers import models
 from salesgrid_customers.domain.search import MatchMode, NameQuery
 from salesgrid_customers.stores.customer_records import CUSTOMERS
-from salesgrid_customers.stores.driver_rows import driver_rows
+from salesgrid_common.driver_rows import driver_rows
 
 _c = CUSTOMERS.c
 _NAME_KEYS = models.CustomerNameKey.__table__

@@ -16,6 +16,7 @@ from sqlalchemy import Select, Text, bindparam, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.db import Reads, dialect_name
+from salesgrid_common.driver_rows import driver_rows
 
 from salesgrid_common.scopes import Scope
 from salesgrid_identity import models
@@ -89,7 +90,8 @@ async def standing_by_login(session: AsyncSession, login: str) -> Standing | Non
 
 async def _standing(session: Reads, by: str, key: str) -> Standing | None:
     statement = _STATEMENTS[dialect_name(session), by]
-    rows = (await session.execute(statement, {"key": key})).all()
+    # GetMe's read runs on the driver (reading's connection); a login's session through SQLAlchemy
+    rows = await driver_rows(session, statement, {"key": key}, named=True)
     if not rows:
         return None
     # one row per (unit of the chain, role held): each unit and each role once

@@ -12,12 +12,14 @@ can wait). A driver read outside a transaction is its own snapshot (one statemen
 PostgreSQL under READ COMMITTED); inside one (a statement of SQLAlchemy's ran before on this
 connection) it reads in that transaction.
 
-Generic (any Core select of plain columns): it belongs next to `salesgrid_common.db.reading`; it is
-here while customers is its only user."""
+Generic (any Core select of plain columns). `named=True` gives rows whose columns are also
+attributes (`row.login`), as SQLAlchemy's rows have them: a store written against those reads the
+driver's rows unchanged."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -78,25 +80,31 @@ class _Compiled:
         return self.converter(raw)
 
 
-def _converter(width: int, conversions: Sequence[tuple[int, Convert]]) -> Callable[[Sequence[Any]], list[Any]]:
-    """A function of the driver's rows: each a tuple of its `width` values, those at a converted
-    position converted (None stays None). Generated once per statement, as one comprehension: a
-    loop over the positions per row cost about a third more."""
-    if not conversions:
+def _converter(
+    width: int, conversions: Sequence[tuple[int, Convert]], row_type: type | None = None
+) -> Callable[[Sequence[Any]], list[Any]]:
+    """A function of the driver's rows: each a tuple (or a `row_type`) of its `width` values, those
+    at a converted position converted (None stays None). Generated once per statement, as one
+    comprehension: a loop over the positions per row cost about a third more."""
+    if not conversions and row_type is None:
         return list
-    names = {f"convert_{position}": convert for position, convert in conversions}
+    names: dict[str, Any] = {f"convert_{position}": convert for position, convert in conversions}
     values = ", ".join(
         f"None if row[{i}] is None else convert_{i}(row[{i}])" if f"convert_{i}" in names else f"row[{i}]"
         for i in range(width)
     )
-    source = f"def rows(raw):\n    return [({values},) for row in raw]\n"
+    if row_type is not None:
+        names["_row"] = row_type
+    made = f"_row({values})" if row_type is not None else f"({values},)"
+    source = f"def rows(raw):\n    return [{made} for row in raw]\n"
     exec(compile(source, "<driver rows>", "exec"), names)  # noqa: S102 - code built from column positions
     return names["rows"]  # type: ignore[no-any-return]
 
 
 @lru_cache(maxsize=1024)  # statements built once (the callers' own bounded caches) x dialects
-def compiled_for(statement: Select[Any], dialect: Dialect) -> _Compiled | None:
-    """`statement` compiled for the driver, or None when it must go through SQLAlchemy."""
+def compiled_for(statement: Select[Any], dialect: Dialect, named: bool = False) -> _Compiled | None:
+    """`statement` compiled for the driver, or None when it must go through SQLAlchemy (or, when
+    `named`, when its columns' keys cannot all be attribute names)."""
     compiled: Any = statement.compile(dialect=dialect)
     if (
         not compiled.positional
@@ -121,28 +129,40 @@ def compiled_for(statement: Select[Any], dialect: Dialect) -> _Compiled | None:
         if (convert := bind.type._cached_bind_processor(dialect)) is not None:
             binds.append((name, convert))
     width = len(compiled._result_columns)
+    row_type: type | None = None
+    if named:  # the keys SQLAlchemy's rows have (labels, columns' names, deduplicated as id_1)
+        keys = [column.keyname for column in compiled._result_columns]
+        if not all(key.isidentifier() and not key.startswith("_") for key in keys):
+            return None
+        row_type = namedtuple("Row", keys)  # type: ignore[misc,no-redef]
     return _Compiled(
         str(compiled),
         tuple(compiled.positiontup),
         fixed,
         tuple(binds),
         tuple(conversions),
-        _converter(width, conversions),
+        _converter(width, conversions, row_type),
     )
 
 
 async def driver_rows(
-    reads: Reads, statement: Select[Any], params: Mapping[str, Any], memo: RowMemo | None = None
-) -> Sequence[Sequence[Any]]:
+    reads: Reads,
+    statement: Select[Any],
+    params: Mapping[str, Any],
+    memo: RowMemo | None = None,
+    *,
+    named: bool = False,
+) -> Sequence[Any]:
     """The rows of `statement` (built once: compiled forms are cached by the statement) executed
     with `params`, each a sequence of the values SQLAlchemy's rows would hold, in its columns'
-    order. With a `memo`, SQLite's rows come from it: the same converted row (one shared object,
-    which no caller may change) for every read of an unchanged stored row."""
+    order, and `named`, with the columns as attributes too. With a `memo`, SQLite's rows come from
+    it: the same converted row (one shared object, which no caller may change) for every read of
+    an unchanged stored row."""
     sync = reads.sync_connection if isinstance(reads, AsyncConnection) else None
     if sync is not None and not sync.invalidated and not sync.closed:
-        compiled = compiled_for(statement, sync.dialect)
+        compiled = compiled_for(statement, sync.dialect, named)
         if compiled is not None:
-            driver = sync.connection.driver_connection
+            driver: Any = sync.connection.driver_connection
             if isinstance(driver, sqlite3.Connection):
                 cursor = driver.cursor()
                 try:
@@ -156,5 +176,7 @@ async def driver_rows(
                 finally:
                     cursor.close()
             elif sync.dialect.driver == "asyncpg":
-                return compiled.rows(await driver.fetch(compiled.sql, *compiled.arguments(params)))
-    return (await reads.execute(statement, params)).all()
+                fetched: Sequence[Sequence[Any]] = await driver.fetch(compiled.sql, *compiled.arguments(params))
+                return compiled.rows(fetched)
+    rows: Sequence[Any] = (await reads.execute(statement, params)).all()
+    return rows
