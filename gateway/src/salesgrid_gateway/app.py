@@ -23,7 +23,7 @@ from salesgrid_common.errors import DomainError
 from salesgrid_common.logs import setup_logging
 from salesgrid_common.settings import load_settings
 from salesgrid_common.tracing import setup_tracing
-from salesgrid_gateway import console, docs, idempotency, pipeline, routes
+from salesgrid_gateway import console, docs, idempotency, pipeline, ratelimit, routes
 from salesgrid_gateway.clients import Channels
 from salesgrid_gateway.empty_ids import names_an_empty_id
 from salesgrid_gateway.openapi import OpenApi
@@ -73,7 +73,9 @@ class Gateway:
         self.channels = Channels()
         self.verifier = AsyncTokenVerifier(self._fetch_jwks, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
         self.api_keys = ApiKeyExchange()
-        self.store = shared_store(settings)
+        self.store = shared_store(
+            settings, {ratelimit.BUCKET: ratelimit.TTL_SECONDS, idempotency.BUCKET: idempotency.TTL_SECONDS}
+        )
         self.limiter = SharedRateLimiter(self.store)
         self.cors_origins = {o.strip() for o in settings.cors_origins.split(",") if o.strip()}
         self.api = OpenApi()

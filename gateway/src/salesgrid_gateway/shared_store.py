@@ -215,11 +215,9 @@ class MemoryStore:
         self._data.pop((bucket, key), None)
 
 
-def shared_store(settings: Any) -> KvStore:
-    """The store for a gateway's settings (see GatewaySettings.nats_url)."""
-    from salesgrid_gateway import idempotency, ratelimit
-
-    buckets = {idempotency.BUCKET: idempotency.TTL_SECONDS, ratelimit.BUCKET: ratelimit.TTL_SECONDS}
+def shared_store(settings: Any, buckets: dict[str, int]) -> KvStore:
+    """The store for a gateway's settings (see GatewaySettings.nats_url), holding `buckets` (name ->
+    the seconds an entry lives), which its users declare (idempotency, ratelimit)."""
     if not settings.nats_url:
         return MemoryStore(buckets)
     return NatsKvStore(
