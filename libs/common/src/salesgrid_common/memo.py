@@ -68,14 +68,12 @@ class ContentMemo(Generic[K, V]):
 
 class IdentityMemo(Generic[O, V]):
     """`compute(obj)`'s value per object (the same object, not an equal one); `get` and `put` for a
-    caller that computes the value itself."""
+    caller that computes the value itself. A content memo keyed by the object's id, whose entry
+    holds the object: while it lives, no other live object has that id."""
 
     def __init__(self, compute: Callable[[O], V] | None, max_entries: int) -> None:
-        if max_entries < 0:
-            raise ValueError("max_entries must not be negative")
         self.compute = compute or _no_compute
-        self.max_entries = max_entries
-        self._entries: OrderedDict[int, tuple[O, V]] = OrderedDict()
+        self._by_id: ContentMemo[int, tuple[O, V]] = ContentMemo(None, max_entries)
 
     def __call__(self, obj: O) -> V:
         found = self.get(obj)
@@ -85,23 +83,16 @@ class IdentityMemo(Generic[O, V]):
 
     def get(self, obj: O) -> V | None:
         """The value remembered for `obj`, if any."""
-        entry = self._entries.get(id(obj))
-        if entry is None:
-            return None
-        self._entries.move_to_end(id(obj))  # the entry holds its object: no other live object has its id
-        return entry[1]
+        entry = self._by_id.get(id(obj))
+        return None if entry is None else entry[1]
 
     def put(self, obj: O, value: V) -> V:
         """Remember `value` for `obj` (dropping the least recently used entry when full)."""
-        if self.max_entries:
-            entries = self._entries
-            if len(entries) >= self.max_entries:
-                entries.popitem(last=False)
-            entries[id(obj)] = (obj, value)
+        self._by_id.put(id(obj), (obj, value))
         return value
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._by_id)
 
 
 def _no_compute(obj: object) -> NoReturn:
