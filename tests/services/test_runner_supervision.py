@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from salesgrid_dev.platform import Platform, Ports
-from salesgrid_dev.processes import spawn_child
+from salesgrid_dev.processes import child_command, spawn_child
 
 
 def sleeper() -> subprocess.Popen[bytes]:
@@ -119,3 +119,13 @@ def test_children_die_with_a_killed_runner() -> None:
         return "\nState:\tZ" in state  # dead, waiting for init to reap it
 
     wait(gone, timeout=5)
+
+
+def test_a_child_whose_runner_died_before_it_could_arm_the_signal_does_not_run() -> None:
+    # The runner killed between the fork and setpriv's prctl: no signal will ever come, so the
+    # child must notice by itself that its parent is no longer the process that started it.
+    said = [sys.executable, "-c", "print('ran')"]
+    orphaned = subprocess.run(child_command(said, parent=os.getpid() + 1_000_000), capture_output=True)
+    assert (orphaned.returncode, orphaned.stdout) == (1, b"")
+    ours = subprocess.run(child_command(said), capture_output=True)
+    assert (ours.returncode, ours.stdout) == (0, b"ran\n")

@@ -40,9 +40,19 @@ def _die_with_parent() -> None:  # pragma: no cover - only without setpriv (not 
 CHILD_OPTIONS: dict[str, object] = {"start_new_session": True}
 
 
-def child_command(argv: Sequence[str]) -> list[str]:
-    """`argv`, run so that it gets SIGTERM when the process that started it dies."""
-    return [_SETPRIV, "--pdeathsig", "TERM", "--", *argv] if _SETPRIV else list(argv)
+# setpriv sets the parent-death signal only once it runs: a parent killed between the fork and
+# that moment would leave the child running for good. So, with the signal set, a shell checks that
+# its parent is still the one that started it ($0) before exec-ing the command (and quits if not).
+_STILL_OUR_PARENT = 'test "$PPID" = "$0" || exit 1; exec "$@"'
+
+
+def child_command(argv: Sequence[str], parent: int | None = None) -> list[str]:
+    """`argv`, run so that it gets SIGTERM when the process that started it (`parent`, this
+    process by default) dies -- also when that happens before the signal could be set."""
+    if not _SETPRIV:
+        return list(argv)
+    started_by = str(os.getpid() if parent is None else parent)
+    return [_SETPRIV, "--pdeathsig", "TERM", "--", "/bin/sh", "-c", _STILL_OUR_PARENT, started_by, *argv]
 
 
 def spawn_child(argv: Sequence[str], **options: Any) -> subprocess.Popen[bytes]:
