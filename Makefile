@@ -54,8 +54,10 @@ test-deps:
 	tools/debian_packages.sh $(POSTGRES_PACKAGE) \
 	  promtool=prometheus prometheus=prometheus /usr/bin/chromium=chromium /usr/bin/chromedriver=chromium-driver
 
+# On every core (pytest-xdist): a module's tests stay on one worker, the integration platform's
+# tests all on one (salesgrid_dev.pytest_plugin, tests/integration/conftest.py), in testpaths order.
 test: setup test-deps lint
-	$(BIN)/python -m pytest -q --durations=15
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup --no-loadscope-reorder --durations=15
 
 # The long NATS-cluster chaos run: >= 30,000 events while nodes are killed -9 one after another.
 chaos: setup

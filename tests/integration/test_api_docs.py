@@ -17,6 +17,12 @@ from playwright.sync_api import Browser, expect  # noqa: E402
 
 expect.set_options(timeout=20_000)
 
+# The (method, path) of every operation block in the page, as Swagger UI shows them.
+_SHOWN_OPERATIONS = """() => [...document.querySelectorAll('.opblock-summary')].map(block => [
+    block.querySelector('.opblock-summary-method').innerText,
+    block.querySelector('.opblock-summary-path').getAttribute('data-path') || '',
+])"""
+
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
@@ -42,9 +48,8 @@ def test_docs_render_every_operation_and_try_it_out_works(
         # it, collecting every operation shown.
         seen: set[tuple[str, str]] = set()
         for _ in range(400):
-            for block in page.locator(".opblock-summary").all():
-                method = block.locator(".opblock-summary-method").inner_text().lower()
-                seen.add((method, block.locator(".opblock-summary-path").get_attribute("data-path") or ""))
+            shown = page.evaluate(_SHOWN_OPERATIONS)  # one round trip per screen, not two per block
+            seen.update((method.lower(), path) for method, path in shown)
             if page.evaluate("window.innerHeight + window.scrollY >= document.body.scrollHeight - 2"):
                 break
             page.evaluate("window.scrollBy(0, window.innerHeight / 2)")

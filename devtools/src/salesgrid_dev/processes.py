@@ -86,10 +86,10 @@ def free_port() -> int:
     connections (database pools, NATS, gRPC channels), any of which the kernel may give that very
     port -- the service meant to listen on it then exits at start ("address in use")."""
     low, _high = ephemeral_ports()
-    first = max(1024, low - 20000)
-    if low - first >= 1000:
+    first, last = _our_slice(max(1024, low - 20000), low - 1)
+    if last - first >= 1000:
         for _ in range(500):
-            port = random.randint(first, low - 1)
+            port = random.randint(first, last)
             if port in _handed_out:
                 continue
             with socket.socket() as sock:
@@ -102,6 +102,17 @@ def free_port() -> int:
     with socket.socket() as sock:  # no room below the range: the kernel's choice
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _our_slice(first: int, last: int) -> tuple[int, int]:
+    """This test worker's share of [first, last] when pytest-xdist runs the suite in parallel
+    (each worker its own slice: two workers never hand out the same port), else all of it."""
+    worker, count = os.environ.get("PYTEST_XDIST_WORKER", ""), os.environ.get("PYTEST_XDIST_WORKER_COUNT", "")
+    if not (worker.startswith("gw") and worker[2:].isdigit() and count.isdigit() and int(count) > 1):
+        return first, last
+    size = (last - first + 1) // int(count)
+    start = first + int(worker[2:]) * size
+    return start, start + size - 1
 
 
 def ensure_free(port: int, what: str) -> None:
