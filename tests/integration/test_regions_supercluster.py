@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 from salesgrid.events.v1.identity_events_pb2 import UserState
 from salesgrid_common.db import SessionFactory, create_engine, session_factory
-from salesgrid_common.directory import directory_metadata, directory_subscription, directory_users
+from salesgrid_common.directory import directory_subscription
+from salesgrid_common.directory_tables import directory_metadata, directory_users
 from salesgrid_common.events.bus import JetStreamPublisher, connect, ensure_stream
 from salesgrid_common.events.consumer import EventConsumer, Topology
 from salesgrid_common.events.envelope import EventMeta

@@ -16,7 +16,7 @@ from sqlalchemy import func, insert, select
 
 from salesgrid.customers.v1 import customers_pb2 as pb
 from salesgrid.customers.v1 import customers_pb2_grpc as pb_grpc
-from salesgrid_common.directory import directory_users
+from salesgrid_common.directory_tables import directory_users
 from salesgrid_common.events.tables import outbox
 from salesgrid_customers import models
 from salesgrid_customers.app import DEFINITION, MIGRATIONS

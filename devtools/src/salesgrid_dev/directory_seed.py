@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.directory import directory_units, directory_users
+from salesgrid_common.directory_tables import directory_units, directory_users
 
 from salesgrid_dev.testing import RunningService, TestKeys, bearer, principal
 

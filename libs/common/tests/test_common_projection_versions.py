@@ -11,7 +11,8 @@ from sqlalchemy import MetaData, select
 
 from salesgrid.events.v1.identity_events_pb2 import OrgUnitState, UserState
 from salesgrid_common.db import SessionFactory
-from salesgrid_common.directory import directory_metadata, directory_subscription, directory_units, directory_users
+from salesgrid_common.directory import directory_subscription
+from salesgrid_common.directory_tables import directory_metadata, directory_units, directory_users
 from salesgrid_common.events.consumer import apply_once
 from salesgrid_common.events.envelope import EventMeta, build_envelope, parse_envelope
 from salesgrid_common.events.outbox import Outbox

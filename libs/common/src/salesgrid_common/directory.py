@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import grpc
-from sqlalchemy import Boolean, Column, MetaData, String, Table, Text, bindparam, func, select, update
+from sqlalchemy import Column, MetaData, Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.common.v1 import directory_pb2, directory_pb2_grpc
@@ -17,43 +17,14 @@ from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid.events.v1.identity_events_pb2 import OrgUnitState, UserState
 from salesgrid_common import localtime
 from salesgrid_common.auth.principal import Principal, caller
-from salesgrid_common.db import SessionFactory, UtcDateTime
+from salesgrid_common.db import SessionFactory
+from salesgrid_common.directory_tables import directory_units, directory_users
 from salesgrid_common.errors import NotFound, PermissionDenied, Unauthenticated
 from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.events.versions import claim_newer
 from salesgrid_common.protos import from_timestamp
 
 log = logging.getLogger(__name__)
-
-directory_metadata = MetaData()
-
-directory_users = Table(
-    "directory_users",
-    directory_metadata,
-    Column("user_id", String(36), primary_key=True),
-    Column("login", String(100), nullable=False),
-    Column("display_name", String(200), nullable=False),
-    Column("unit_id", String(36), nullable=False),
-    Column("org_path", String(1000), nullable=False, index=True),
-    Column("manager_id", String(36), nullable=True),
-    Column("roles", Text, nullable=False, default=""),
-    Column("active", Boolean, nullable=False),
-    Column("time_zone", String(64), nullable=False),
-    Column("updated_at", UtcDateTime(), nullable=False),
-)
-
-directory_units = Table(
-    "directory_units",
-    directory_metadata,
-    Column("unit_id", String(36), primary_key=True),
-    Column("parent_id", String(36), nullable=True),
-    Column("name", String(200), nullable=False),
-    Column("path", String(1000), nullable=False, index=True),
-    Column("time_zone", String(64), nullable=False),
-    Column("currency", String(3), nullable=False),
-    Column("active", Boolean, nullable=False),
-    Column("updated_at", UtcDateTime(), nullable=False),
-)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from salesgrid_common.directory_tables import directory_units, directory_users
 from salesgrid_common.zones import (
     DEFAULT_ZONE,
     UTC_CALENDAR,
@@ -56,8 +57,6 @@ __all__ = [
 
 async def unit_zone(session: AsyncSession, unit_id: str | None) -> str | None:
     """The replicated zone of org unit `unit_id` (None if the unit is not replicated yet)."""
-    from salesgrid_common.directory import directory_units
-
     if not unit_id:
         return None
     return await session.scalar(select(directory_units.c.time_zone).where(directory_units.c.unit_id == unit_id))
@@ -79,8 +78,6 @@ async def user_zone_name(session: AsyncSession, user_id: str) -> str | None:
 @lru_cache(maxsize=1)
 def _user_zones() -> Any:
     """Built once (a request or an event runs it): the user's own zone and his unit's, if any."""
-    from salesgrid_common.directory import directory_units, directory_users
-
     return (
         select(directory_units.c.time_zone.label("unit_zone"), directory_users.c.time_zone)
         .select_from(directory_users.outerjoin(directory_units, directory_units.c.unit_id == directory_users.c.unit_id))

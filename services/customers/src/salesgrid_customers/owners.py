@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.directory import directory_units, directory_users
+from salesgrid_common.directory_tables import directory_units, directory_users
 from salesgrid_customers.domain.dedup import OwnerInfo
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from sqlalchemy import delete, func, insert, select
 
@@ -19,12 +19,11 @@ from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid_common.clock import Clock, utc_now
 from salesgrid_common.db import SessionFactory
 from salesgrid_common.events.envelope import parse_envelope, payload_of
+from salesgrid_common.events.exactly_once import apply_once
+from salesgrid_common.events.subscriptions import Subscription
 from salesgrid_common.events.tables import dead_letters, inbox
 from salesgrid_common.events.versions import forget_attempts
 from salesgrid_common.ids import new_id
-
-if TYPE_CHECKING:
-    from salesgrid_common.events.consumer import Subscription
 
 log = logging.getLogger(__name__)
 
@@ -124,8 +123,6 @@ async def replay_dead_letters(
 ) -> ReplayResult:
     """Apply dead letters again, oldest first, each in its own transaction with its inbox row;
     a success deletes the dead letter. Optionally only one consumer's or only the given ids."""
-    from salesgrid_common.events.consumer import apply_once
-
     by_name = {sub.name: sub for sub in subscriptions}
     query = select(dead_letters).order_by(dead_letters.c.failed_at, dead_letters.c.id)
     if consumer:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.directory import directory_units
+from salesgrid_common.directory_tables import directory_units
 from salesgrid_common.errors import Conflict
 from salesgrid_activities.domain.unit_policies import PolicyOverrides, UnitPolicy
 from salesgrid_activities.models import UnitPolicyRow

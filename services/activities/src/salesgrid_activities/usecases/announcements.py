@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.activities_events_pb2 import ActivitiesAnnouncementPublished
 from salesgrid_common.auth.principal import Principal
-from salesgrid_common.directory import directory_units, directory_users
+from salesgrid_common.directory_tables import directory_units, directory_users
 from salesgrid_common.errors import NotFound, ValidationFailed
 from salesgrid_common.ids import new_id
 from salesgrid_common.paging import Page

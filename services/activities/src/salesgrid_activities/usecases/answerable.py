@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.directory import directory_users
+from salesgrid_common.directory_tables import directory_users
 from salesgrid_activities.domain import answerable
 
 

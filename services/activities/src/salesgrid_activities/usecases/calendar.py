@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from salesgrid_common.auth.principal import Principal
-from salesgrid_common.directory import directory_units, get_user
+from salesgrid_common.directory import get_user
+from salesgrid_common.directory_tables import directory_units
 from salesgrid_common.errors import NotFound, PermissionDenied, ValidationFailed
 from salesgrid_activities.domain import tasks
 from salesgrid_activities.stores import scheduler_marks

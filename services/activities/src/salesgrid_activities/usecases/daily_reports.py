@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.auth.principal import Principal
-from salesgrid_common.directory import directory_units, directory_users
+from salesgrid_common.directory_tables import directory_units, directory_users
 from salesgrid_common.errors import FailedPrecondition, NotFound, ValidationFailed
 from salesgrid_common.ids import new_id
 from salesgrid_common.paging import Page

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salesgrid_common.auth.principal import Principal
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
-from salesgrid_common.directory import directory_users
+from salesgrid_common.directory_tables import directory_users
 from salesgrid_common.errors import NotFound, ValidationFailed
 from salesgrid_common.ids import new_id
 from salesgrid_common.paging import Page

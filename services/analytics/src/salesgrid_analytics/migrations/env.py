@@ -1,5 +1,5 @@
 from salesgrid_common.customer_merges import merges_metadata
-from salesgrid_common.directory import directory_metadata
+from salesgrid_common.directory_tables import directory_metadata
 from salesgrid_common.events.tables import event_metadata
 from salesgrid_common.exports.tables import export_metadata
 from salesgrid_common.idempotency.keys import idempotency_metadata

@@ -7,7 +7,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_analytics.domain import orgpath
-from salesgrid_common.directory import directory_units
+from salesgrid_common.directory_tables import directory_units
 
 # built once, bound at execution (every report resolves its view through it)
 _SETTINGS = select(directory_units.c.time_zone, directory_units.c.currency).where(

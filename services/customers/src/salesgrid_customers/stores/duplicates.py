@@ -13,7 +13,7 @@ from sqlalchemy import ARRAY, Integer, Select, String, bindparam, func, or_, sel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid_common.db import dialect_name
-from salesgrid_common.directory import directory_units, directory_users
+from salesgrid_common.directory_tables import directory_units, directory_users
 from salesgrid_customers import models
 from salesgrid_customers.domain.dedup import MAX_CANDIDATE_KEYS, CandidateCustomer, OwnerInfo, candidate_keys
 

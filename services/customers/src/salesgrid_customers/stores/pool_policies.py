@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.directory import directory_units
+from salesgrid_common.directory_tables import directory_units
 from salesgrid_customers import models
 from salesgrid_customers.domain.pool import PoolPolicy
 

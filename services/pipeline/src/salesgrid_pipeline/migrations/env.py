@@ -1,6 +1,6 @@
 from salesgrid_common.channels import channel_partner_metadata
 from salesgrid_common.customer_merges import merges_metadata
-from salesgrid_common.directory import directory_metadata
+from salesgrid_common.directory_tables import directory_metadata
 from salesgrid_common.events.tables import event_metadata
 from salesgrid_common.exports.tables import export_metadata
 from salesgrid_common.custom_fields.tables import custom_field_metadata

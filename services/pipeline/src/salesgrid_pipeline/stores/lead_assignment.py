@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesgrid_common.directory import directory_units, directory_users
+from salesgrid_common.directory_tables import directory_units, directory_users
 from salesgrid_pipeline.domain.lead_assignment import AssignmentRule
 from salesgrid_pipeline.models import LeadAssignmentRule as RuleRow
 from salesgrid_pipeline.models import RoundRobinState

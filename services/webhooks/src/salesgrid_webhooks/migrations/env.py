@@ -1,4 +1,4 @@
-from salesgrid_common.directory import directory_metadata
+from salesgrid_common.directory_tables import directory_metadata
 from salesgrid_common.events.tables import event_metadata
 from salesgrid_common.idempotency.keys import idempotency_metadata
 from salesgrid_common.migrations import run_env
