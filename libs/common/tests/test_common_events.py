@@ -5,6 +5,7 @@ Nats-Msg-Id window and by the consumer's inbox, and failing handlers end in dead
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,7 +25,7 @@ from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.events.relay import OutboxRelay
 from salesgrid_common.events.tables import dead_letters, event_metadata, inbox, outbox
 from salesgrid_dev.processes import NatsServer
-from salesgrid_dev.testing import eventually
+from salesgrid_dev.testing import eventually, principal
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -268,3 +269,30 @@ async def test_a_consumer_started_while_nats_is_down_subscribes_once_it_is_back(
         await asyncio.wait([consumer], timeout=3)
         await nc.close()
         server.discard()
+
+
+async def test_record_by_names_the_event_after_its_producer_and_its_actor_after_the_caller(
+    sessions: SessionFactory,
+) -> None:
+    box = Outbox("identity")
+    rep = replace(principal("rep-7", "/c/sz/"), client_ip="10.0.0.7")
+    async with sessions() as session, session.begin():
+        await box.record_by(
+            session, "user.updated", UserState(user_id="u1"), rep, aggregate_id="u1", org_path="/c/sz/", occurred_at=NOW
+        )
+        await box.record_by(
+            session,
+            "user.deactivated",
+            UserState(user_id="u1"),
+            None,
+            aggregate_id="u1",
+            org_path="/c/sz/",
+            occurred_at=NOW,
+        )
+    async with sessions() as session:
+        rows = (await session.execute(select(outbox.c.envelope).order_by(outbox.c.created_at, outbox.c.subject))).all()
+    envelopes = sorted((parse_envelope(row.envelope) for row in rows), key=lambda e: e.aggregate_version)
+    assert [(e.type, e.producer, e.actor_id, e.actor_ip, e.org_path, e.aggregate_version) for e in envelopes] == [
+        ("salesgrid.identity.user.updated", "identity", "rep-7", "10.0.0.7", "/c/sz/", 1),
+        ("salesgrid.identity.user.deactivated", "identity", "system:identity", "", "/c/sz/", 2),
+    ]

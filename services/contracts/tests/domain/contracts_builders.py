@@ -8,8 +8,11 @@ from decimal import Decimal
 from salesgrid_contracts.domain.contracts import (
     Contract,
     ContractLine,
+    approve,
     new_contract,
     new_line,
+    sign,
+    submit_for_approval,
 )
 from salesgrid_contracts.domain.money import Money
 from salesgrid_contracts.domain.products import Product
@@ -44,3 +47,8 @@ def draft(*lines: ContractLine, currency: str = "CNY") -> Contract:
         lines=lines or (line("100000.00"),),
         now=NOW,
     )
+
+
+def signed_contract() -> Contract:
+    """A draft() submitted, approved and signed on 5 March."""
+    return sign(approve(submit_for_approval(draft())), date(2026, 3, 5))

@@ -3,7 +3,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from contracts_builders import END, NOW, START, cny, draft, line, product
+from contracts_builders import END, NOW, START, cny, draft, line, product, signed_contract
 from salesgrid_contracts.domain.amendments import amend, apply_amendment
 from salesgrid_contracts.domain.contracts import (
     TRANSITIONS,
@@ -28,10 +28,6 @@ from salesgrid_contracts.domain.errors import FailedPrecondition, ValidationFail
 from salesgrid_contracts.domain.money import Money
 
 S = ContractStatus
-
-
-def signed_contract():
-    return sign(approve(submit_for_approval(draft())), date(2026, 3, 5))
 
 
 def active_contract():

@@ -2,7 +2,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from contracts_builders import START, cny, draft
+from contracts_builders import START, cny, draft, signed_contract
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from salesgrid_contracts.domain.contracts import (
@@ -11,7 +11,6 @@ from salesgrid_contracts.domain.contracts import (
     approve_termination,
     complete,
     request_termination,
-    sign,
     submit_for_approval,
 )
 from salesgrid_contracts.domain.errors import (
@@ -39,10 +38,6 @@ from salesgrid_contracts.domain.settlement import Allocation, InstalmentStatus, 
 
 TODAY = date(2026, 6, 1)
 TOTAL = cny("100000.00")
-
-
-def signed():
-    return sign(approve(submit_for_approval(draft())), date(2026, 3, 5))
 
 
 def plan() -> tuple[Instalment, ...]:
@@ -114,7 +109,7 @@ def test_plan_needs_instalments_and_real_dates() -> None:
 
 
 def test_receipt_on_signed_or_active_contract() -> None:
-    contract = signed()
+    contract = signed_contract()
     made = record_receipt(
         contract, receipt_id="r-1", received_on=TODAY, amount=cny("500"), method="cash", reference=" ABC ", today=TODAY
     )
@@ -139,7 +134,7 @@ def test_receipts_only_on_signed_or_active_contracts(make) -> None:
 def test_receipt_validation_names_each_field() -> None:
     with pytest.raises(ValidationFailed) as info:
         record_receipt(
-            signed(),
+            signed_contract(),
             receipt_id="r-1",
             received_on=TODAY + timedelta(days=1),
             amount=cny("0"),
@@ -150,13 +145,18 @@ def test_receipt_validation_names_each_field() -> None:
     assert [f for f, _ in info.value.violations] == ["amount", "received_on", "method", "reference"]
     with pytest.raises(ValidationFailed) as info:
         record_receipt(
-            signed(), receipt_id="r-1", received_on=TODAY, amount=Money(Decimal(5), "USD"), method="cash", today=TODAY
+            signed_contract(),
+            receipt_id="r-1",
+            received_on=TODAY,
+            amount=Money(Decimal(5), "USD"),
+            method="cash",
+            today=TODAY,
         )
     assert info.value.field == "amount"
 
 
 def test_refund_cannot_exceed_what_was_collected_net() -> None:
-    contract = signed()
+    contract = signed_contract()
     receipts = [receipt("r-1", TODAY, "1000")]
     refunds = [refund("f-1", TODAY, "600")]
     assert net_collected(receipts, refunds, "CNY") == cny("400")
@@ -187,7 +187,7 @@ def test_refund_cannot_exceed_what_was_collected_net() -> None:
 
 def test_refund_allowed_after_termination_but_not_on_a_draft() -> None:
     terminated = approve_termination(
-        request_termination(signed(), reason="x", requested_by="u", now=draft().created_at), draft().created_at
+        request_termination(signed_contract(), reason="x", requested_by="u", now=draft().created_at), draft().created_at
     )
     record_refund(
         terminated,
@@ -282,7 +282,7 @@ def test_settlement_conserves_money(receipt_cents: list[int], refund_cents: list
 
 
 def test_invoiced_total_cannot_exceed_the_contract_total() -> None:
-    contract = signed()
+    contract = signed_contract()
     first = issue_invoice(contract, [], number="INV-1", amount=cny("60000"), issued_on=TODAY, today=TODAY)
     second = issue_invoice(contract, [first], number="INV-2", amount=cny("40000"), issued_on=TODAY, today=TODAY)
     assert invoiced_total([first, second], "CNY") == TOTAL
@@ -292,7 +292,7 @@ def test_invoiced_total_cannot_exceed_the_contract_total() -> None:
 
 
 def test_void_invoices_do_not_count() -> None:
-    contract = signed()
+    contract = signed_contract()
     voided = void_invoice(Invoice("INV-1", TOTAL, TODAY))
     assert voided.status is InvoiceStatus.VOID
     issue_invoice(contract, [voided], number="INV-2", amount=TOTAL, issued_on=TODAY, today=TODAY)
@@ -303,15 +303,17 @@ def test_void_invoices_do_not_count() -> None:
 def test_invoice_numbers_are_unique() -> None:
     existing = [Invoice("INV-1", cny("1"), TODAY)]
     with pytest.raises(Conflict) as info:
-        issue_invoice(signed(), existing, number="INV-1", amount=cny("1"), issued_on=TODAY, today=TODAY)
+        issue_invoice(signed_contract(), existing, number="INV-1", amount=cny("1"), issued_on=TODAY, today=TODAY)
     assert info.value.field == "number"
 
 
 def test_invoice_rules_on_status_and_input() -> None:
     with pytest.raises(FailedPrecondition):
         issue_invoice(draft(), [], number="INV-1", amount=cny("1"), issued_on=TODAY, today=TODAY)
-    completed = complete(activate(signed(), START))
+    completed = complete(activate(signed_contract(), START))
     issue_invoice(completed, [], number="INV-1", amount=cny("1"), issued_on=TODAY, today=TODAY)
     with pytest.raises(ValidationFailed) as info:
-        issue_invoice(signed(), [], number="INV-1", amount=cny("-1"), issued_on=TODAY + timedelta(days=1), today=TODAY)
+        issue_invoice(
+            signed_contract(), [], number="INV-1", amount=cny("-1"), issued_on=TODAY + timedelta(days=1), today=TODAY
+        )
     assert [f for f, _ in info.value.violations] == ["amount", "issued_on"]

@@ -15,7 +15,6 @@ from salesgrid_common.auth.principal import Principal
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
 from salesgrid_common.errors import ValidationFailed
-from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.ids import new_id
 from salesgrid_common.paging import Page
@@ -68,9 +67,9 @@ class SubscriptionUseCases:
         self.box = settings.secret_box()
 
     async def _audit(self, session: AsyncSession, verb: str, sub: Subscription, principal: Principal) -> None:
-        await self.outbox.record(
+        await self.outbox.record_by(
             session,
-            f"salesgrid.webhooks.subscription.{verb}",
+            f"subscription.{verb}",
             WebhookSubscriptionChanged(
                 subscription_id=sub.id,
                 owner_id=sub.owner_id,
@@ -79,8 +78,10 @@ class SubscriptionUseCases:
                 event_types=sub.event_types,
                 enabled=sub.enabled,
             ),
-            EventMeta.acting(principal, "webhooks", aggregate_id=sub.id, org_path=sub.scope.org_path),
-            self.clock(),
+            principal,
+            aggregate_id=sub.id,
+            org_path=sub.scope.org_path,
+            occurred_at=self.clock(),
         )
 
     async def create(

@@ -14,6 +14,7 @@ from sqlalchemy import event, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from salesgrid_common.actors import Caller
 from salesgrid_common.copy_rows import insert_rows
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid_common.events.envelope import EventMeta, build_envelope, subject_for
@@ -80,6 +81,22 @@ class Outbox:
             await session.execute(_INSERT, self._row(envelope, occurred_at))  # built once, bound here
         session.sync_session.info[_WAKE_KEY] = self.signal
         return envelope.event_id
+
+    async def record_by(
+        self,
+        session: AsyncSession,
+        verb: str,
+        payload: Message,
+        principal: Caller | None,
+        *,
+        aggregate_id: str,
+        org_path: str,
+        occurred_at: datetime,
+    ) -> str:
+        """`record` of this service's event `salesgrid.<producer>.<verb>`, caused by `principal`
+        (None: the service's own automation, `EventMeta.acting`): every producer's emit helper."""
+        meta = EventMeta.acting(principal, self.producer, aggregate_id=aggregate_id, org_path=org_path)
+        return await self.record(session, f"salesgrid.{self.producer}.{verb}", payload, meta, occurred_at)
 
     def _row(self, envelope: Envelope, occurred_at: datetime) -> dict[str, Any]:
         """The outbox row of an envelope, waiting for the relay."""

@@ -9,7 +9,7 @@ from salesgrid_activities.usecases.check_ins import CheckInsMixin
 from salesgrid_activities.usecases.tasks import TasksMixin
 from salesgrid_activities.usecases.calendar import CalendarMixin, MAX_CALENDAR_WINDOW
 from salesgrid_activities.usecases.daily_reports import DailyReportsMixin, REPORTING_ROLES, log
-from salesgrid_activities.usecases._support import EVENT_PREFIX, SYSTEM_ACTOR, parse_date
+from salesgrid_activities.usecases._support import SYSTEM_ACTOR, parse_date
 from salesgrid_activities.usecases.inbox import InboxUseCases, deliver
 
 
@@ -20,7 +20,6 @@ class ActivitiesUseCases(
 
 
 __all__ = [
-    "EVENT_PREFIX",
     "MAX_CALENDAR_WINDOW",
     "REPORTING_ROLES",
     "SYSTEM_ACTOR",

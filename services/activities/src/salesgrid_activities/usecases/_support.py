@@ -14,13 +14,11 @@ from salesgrid_common.db import SessionFactory
 from salesgrid_common import localtime
 from salesgrid_common.actors import system_actor
 from salesgrid_common.errors import FailedPrecondition, ValidationFailed
-from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_activities.domain import check_ins, daily_reports, unit_policies
 from salesgrid_activities.stores import unit_policies as unit_policy_store
 
 
-EVENT_PREFIX = "salesgrid.activities."
 SYSTEM_ACTOR = system_actor("activities")  # the actor of the service's own scheduler runs
 
 
@@ -70,8 +68,9 @@ class ActivitiesUseCasesBase:
         principal: Principal | None,
         now: datetime,
     ) -> None:
-        meta = EventMeta.acting(principal, "activities", aggregate_id=aggregate_id, org_path=org_path)
-        await self.outbox.record(session, EVENT_PREFIX + verb, payload, meta, now)
+        await self.outbox.record_by(
+            session, verb, payload, principal, aggregate_id=aggregate_id, org_path=org_path, occurred_at=now
+        )
 
     @staticmethod
     async def _my_zone(session: AsyncSession, principal: Principal) -> ZoneInfo | None:

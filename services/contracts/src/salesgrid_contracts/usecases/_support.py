@@ -14,7 +14,6 @@ from salesgrid_common.auth.principal import Principal
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
 from salesgrid_common.errors import ValidationFailed
-from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_contracts.domain import approval
 from salesgrid_contracts.domain.money import Money
@@ -66,12 +65,8 @@ class ContractsUseCasesBase:
         now: datetime,
     ) -> None:
         """`principal` None: the service's own scheduler acted."""
-        await self.outbox.record(
-            session,
-            f"salesgrid.contracts.{verb}",
-            payload,
-            EventMeta.acting(principal, "contracts", aggregate_id=aggregate_id, org_path=org_path),
-            now,
+        await self.outbox.record_by(
+            session, verb, payload, principal, aggregate_id=aggregate_id, org_path=org_path, occurred_at=now
         )
 
     async def _contract_event(

@@ -16,7 +16,6 @@ from salesgrid_common.clock import Clock
 from salesgrid_common.custom_fields.records import apply_values
 from salesgrid_common.db import Reads, SessionFactory
 from salesgrid_common.directory import get_user
-from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.ids import new_id
 from salesgrid_customers.domain import pool
@@ -96,12 +95,14 @@ class CustomersUseCasesBase:
         self, session: AsyncSession, verb: str, customer: Customer, principal: Principal | None, payload: Message
     ) -> None:
         """principal None: the service itself acts (the pool scheduler)."""
-        await self.outbox.record(
+        await self.outbox.record_by(
             session,
-            EVENT_PREFIX + verb,
+            f"customer.{verb}",
             payload,
-            EventMeta.acting(principal, "customers", aggregate_id=customer.id, org_path=customer.org_path),
-            self.clock(),
+            principal,
+            aggregate_id=customer.id,
+            org_path=customer.org_path,
+            occurred_at=self.clock(),
         )
 
     async def _owner_changed(

@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salesgrid.events.v1.customers_events_pb2 import CustomerShareRequestState
 from salesgrid_common.auth.principal import Principal
 from salesgrid_common.directory import get_user
-from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.ids import new_id
 from salesgrid_customers.domain import share_requests as rules
 from salesgrid_customers.domain.access import MANAGER_ROLES, is_owner_or_manager
@@ -33,8 +32,6 @@ from salesgrid_customers.usecases._support import actor_of
 
 if TYPE_CHECKING:
     from salesgrid_customers.usecases import CustomersUseCases
-
-EVENT_PREFIX = "salesgrid.customers.share_request."
 
 
 @dataclass(frozen=True)
@@ -62,9 +59,9 @@ class ShareRequestUseCases:
         request, customer, people = view.request, view.customer, view.people
         owner = await get_user(session, customer.owner_id) if customer.owner_id else None
         unknown = OwnerInfo("", "", "")
-        await self.customers.outbox.record(
+        await self.customers.outbox.record_by(
             session,
-            EVENT_PREFIX + verb,
+            f"share_request.{verb}",
             CustomerShareRequestState(
                 request_id=request.id,
                 customer_id=customer.id,
@@ -80,8 +77,10 @@ class ShareRequestUseCases:
                 decided_by_name=people.get(request.decided_by or "", unknown).display_name,
                 org_path=customer.org_path,
             ),
-            EventMeta.acting(principal, "customers", aggregate_id=request.id, org_path=customer.org_path),
-            self.customers.clock(),
+            principal,
+            aggregate_id=request.id,
+            org_path=customer.org_path,
+            occurred_at=self.customers.clock(),
         )
 
     def _may_decide(self, principal: Principal, customer: Customer) -> bool:

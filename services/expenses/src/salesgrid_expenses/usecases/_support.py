@@ -16,7 +16,6 @@ from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
 from salesgrid_common.localtime import user_calendar
 from salesgrid_common.errors import Conflict, NotFound, PermissionDenied
-from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_expenses import claim_events
 from salesgrid_expenses.domain.claims import ExpenseClaim
@@ -53,12 +52,8 @@ class ExpensesUseCasesBase:
         now: datetime,
     ) -> None:
         """`principal` None: the service's own scheduler acted (system:expenses)."""
-        await self.outbox.record(
-            session,
-            f"salesgrid.expenses.{verb}",
-            payload,
-            EventMeta.acting(principal, "expenses", aggregate_id=aggregate_id, org_path=org_path),
-            now,
+        await self.outbox.record_by(
+            session, verb, payload, principal, aggregate_id=aggregate_id, org_path=org_path, occurred_at=now
         )
 
     @staticmethod

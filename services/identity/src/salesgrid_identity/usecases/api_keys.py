@@ -7,7 +7,6 @@ from datetime import timedelta
 
 from salesgrid_common.auth.principal import Principal
 from salesgrid_common.errors import FailedPrecondition, NotFound, PermissionDenied, Unauthenticated, ValidationFailed
-from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.ids import new_id
 from salesgrid_identity.api_key_events import api_key_revoked
 from salesgrid_identity.domain import api_keys, org, roles
@@ -141,12 +140,14 @@ class ApiKeysMixin(IdentityUseCasesBase):
                 raise PermissionDenied("API key is outside your data scope")
             if key.revoked_at is None:
                 key = await save_api_key(session, key, replace(key, revoked_at=self.clock()))
-                await self.outbox.record(
+                await self.outbox.record_by(
                     session,
-                    "salesgrid.identity.api_key.revoked",
+                    "api_key.revoked",
                     api_key_revoked(key),
-                    EventMeta.acting(principal, "identity", aggregate_id=key.id, org_path=unit.path),
-                    self.clock(),
+                    principal,
+                    aggregate_id=key.id,
+                    org_path=unit.path,
+                    occurred_at=self.clock(),
                 )
             await self.audit_by(session, principal, "api_keys.revoke", "api_key", key.id)
             return key

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salesgrid_common.auth.principal import Principal
 from salesgrid_common.scopes import Scope
 from salesgrid_common.errors import Conflict, FailedPrecondition, PermissionDenied, ValidationFailed
-from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.ids import new_id
 from salesgrid_identity.domain import org, unit_defaults
 from salesgrid_identity.domain.org import OrgUnit
@@ -28,12 +27,14 @@ class OrgMixin(IdentityUseCasesBase):
     async def _emit_unit(
         self, session: AsyncSession, verb: str, unit: OrgUnit, principal: Principal, previous_path: str = ""
     ) -> None:
-        await self.outbox.record(
+        await self.outbox.record_by(
             session,
-            f"salesgrid.identity.org_unit.{verb}",
+            f"org_unit.{verb}",
             org_unit_state(unit, previous_path),
-            EventMeta.acting(principal, "identity", aggregate_id=unit.id, org_path=unit.path),
-            self.clock(),
+            principal,
+            aggregate_id=unit.id,
+            org_path=unit.path,
+            occurred_at=self.clock(),
         )
 
     async def create_org_unit(

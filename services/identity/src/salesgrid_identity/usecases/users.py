@@ -18,7 +18,6 @@ from salesgrid_common.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.ids import new_id
 from salesgrid_identity.domain import org, passwords, roles
 from salesgrid_identity.domain.users import User, login_violations, normalise_login
@@ -35,12 +34,14 @@ class UsersMixin(IdentityUseCasesBase):
 
     async def _emit_user(self, session: AsyncSession, verb: str, user: User, principal: Principal) -> None:
         unit = await self._unit(session, user.unit_id, "unit_id")
-        await self.outbox.record(
+        await self.outbox.record_by(
             session,
-            f"salesgrid.identity.user.{verb}",
+            f"user.{verb}",
             user_state(user, unit.path, unit.time_zone),
-            EventMeta.acting(principal, "identity", aggregate_id=user.id, org_path=unit.path),
-            self.clock(),
+            principal,
+            aggregate_id=user.id,
+            org_path=unit.path,
+            occurred_at=self.clock(),
         )
 
     async def _check_roles(self, session: AsyncSession, principal: Principal, codes: Sequence[str]) -> list[str]:

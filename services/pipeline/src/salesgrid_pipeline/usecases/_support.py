@@ -18,7 +18,6 @@ from salesgrid_common.custom_fields.records import apply_values
 from salesgrid_common.db import SessionFactory
 from salesgrid_common.directory import get_user
 from salesgrid_common.errors import Conflict, PermissionDenied, ValidationFailed
-from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
 from salesgrid_common.ids import new_id
 from salesgrid_pipeline.domain import leads as lead_rules
@@ -96,8 +95,9 @@ class PipelineUseCasesBase:
         principal: Principal | None,
         now: datetime,
     ) -> None:
-        meta = EventMeta.acting(principal, "pipeline", aggregate_id=aggregate_id, org_path=org_path)
-        await self.outbox.record(session, f"salesgrid.pipeline.{event_type}", payload, meta, now)
+        await self.outbox.record_by(
+            session, event_type, payload, principal, aggregate_id=aggregate_id, org_path=org_path, occurred_at=now
+        )
 
     async def _quote_event(
         self,
