@@ -54,8 +54,9 @@ test-deps:
 	tools/debian_packages.sh $(POSTGRES_PACKAGE) \
 	  promtool=prometheus prometheus=prometheus /usr/bin/chromium=chromium /usr/bin/chromedriver=chromium-driver
 
-# On every core (pytest-xdist): a module's tests stay on one worker, the integration platform's
-# tests all on one (salesgrid_dev.pytest_plugin, tests/integration/conftest.py), in testpaths order.
+# On every core (pytest-xdist), test by test in testpaths order: each worker starts the platforms
+# its tests need (xdist_group marks would keep a module on one worker, but xdist 3.8 cannot apply
+# them under pytest 9) and takes free ports from its own slice (salesgrid_dev.processes.free_port).
 test: setup test-deps lint
 	$(BIN)/python -m pytest -q -n auto --dist loadgroup --no-loadscope-reorder --durations=15
 

@@ -40,14 +40,6 @@ def platform(tmp_path_factory: pytest.TempPathFactory, spans: SpanReceiver) -> I
         running.stop()
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (`make test`), every test on this platform runs on one worker: one
-    platform per run, not one per worker (salesgrid_dev.pytest_plugin groups the others by module)."""
-    for item in items:
-        if "platform" in getattr(item, "fixturenames", ()) and Path(__file__).parent in Path(str(item.path)).parents:
-            item.add_marker(pytest.mark.xdist_group("the integration platform"))
-
-
 @pytest.fixture(scope="session")
 def api(platform: Platform) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=platform.gateway_url, timeout=30) as client:

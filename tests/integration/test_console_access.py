@@ -189,9 +189,17 @@ def test_main_screens_have_no_serious_accessibility_violation_and_work_by_keyboa
         assert page.evaluate("document.activeElement.textContent") == "Skip to content"
         page.keyboard.press("Enter")
         assert page.evaluate("document.activeElement.id") == "main"
-        page.keyboard.press("Tab")
-        outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
-        assert outline not in ("", "none"), "the focused control shows no focus ring"
+        focused, outline = "BODY", ""
+        for _ in range(5):  # a late redraw of today's lists (a loaded machine) drops the focus to the body: again
+            page.keyboard.press("Tab")
+            focused, outline = page.evaluate(
+                "[document.activeElement.tagName, getComputedStyle(document.activeElement).outlineStyle]"
+            )
+            if focused != "BODY":
+                break
+            page.evaluate("document.getElementById('main').focus()")
+        assert focused != "BODY", "Tab from the content reaches no control"
+        assert outline not in ("", "none"), f"the focused control ({focused}) shows no focus ring"
         for path in ("today", "customers", "customers/pool", "board", "expenses", "inbox"):
             if path != "today":
                 marks = visit(page, platform, path, marks, chains)

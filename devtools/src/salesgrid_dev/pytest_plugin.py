@@ -31,16 +31,6 @@ CALL_REPORT = pytest.StashKey[pytest.TestReport]()
 Migrated = Callable[[Any], Awaitable[SessionFactory]]  # the `migrated` fixture: migrations dir -> sessions
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """`make test` runs the suite on every core (pytest-xdist, --dist loadgroup): a module's tests
-    stay on one worker, so a module-scoped platform starts once. A conftest whose session-wide
-    platform its directory's tests share groups them itself first (tests/integration)."""
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(str(item.path)))
-
-
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
     outcome = yield
