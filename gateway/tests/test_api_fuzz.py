@@ -107,7 +107,7 @@ def credentials(fuzzed_platform: Platform) -> dict[str, dict[str, str]]:
 @pytest.fixture(scope="module")
 def session() -> Iterator[requests.Session]:
     with requests.Session() as opened:
-        opened.trust_env = False  # no proxy look-up in the environment per request (a tenth of the run)
+        opened.trust_env = False  # no proxy look-up in the environment per request (none is needed)
         yield opened
 
 
