@@ -23,6 +23,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Mapper
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from salesgrid_common.held_reads import held_reads, hold_reads
 from salesgrid_common.json_values import json_loads
 from salesgrid_common.sqlite_checkpoints import AUTOMATIC_PAGES
 
@@ -76,6 +77,7 @@ def create_engine(url: str, *, pool_size: int = 10, readonly: bool = False) -> A
         # JSON values through orjson (as json.loads reads them: json_values), not json.loads.
         engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, json_deserializer=json_loads)
         event.listen(engine.sync_engine.pool, "checkout", _refuse_closed_asyncpg)
+        hold_reads(engine, pool_size // 2)  # reads keep a few connections between reads (held_reads)
         return engine
     raise ValueError(f"unsupported database URL scheme {backend!r}: use sqlite+aiosqlite or postgresql+asyncpg")
 
@@ -166,13 +168,16 @@ def reading(sessions: SessionFactory) -> AbstractAsyncContextManager[Reads]:
     On PostgreSQL the connection runs in autocommit: each statement is its own snapshot, as it is
     inside a READ COMMITTED transaction (the services' isolation), so a read is not one BEGIN and
     one ROLLBACK round trip longer than its statements. A write through it would commit at once:
-    `reading` is for reads only."""
+    `reading` is for reads only. It is one of the few the engine keeps between reads
+    (salesgrid_common.held_reads: a checkout from the pool cost several times a read's statement),
+    or, when all of those are busy or the engine keeps none, a checkout as before."""
     engine: AsyncEngine = sessions.kw["bind"]
     if engine.sync_engine in _sqlite_readers:
         from salesgrid_common.sqlite_sessions import LoopReads
 
         return LoopReads(engine)
-    return _autocommit_reads(engine)
+    held = held_reads(engine)
+    return held.lease() if held is not None else _autocommit_reads(engine)
 
 
 @asynccontextmanager
