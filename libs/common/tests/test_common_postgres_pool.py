@@ -99,3 +99,19 @@ async def test_a_read_that_fails_leaves_the_connection_transactional(postgres: T
             assert driver.is_in_transaction()
     finally:
         await engine.dispose()
+
+
+async def test_a_checkout_takes_the_connection_returned_last(postgres: ThrowawayPostgres) -> None:
+    """Last in, first out: the work stays on the warm connections instead of rotating through the pool."""
+    engine = create_engine(postgres.create_database("pool_lifo"), pool_size=4)
+    try:
+        first, second = await engine.connect(), await engine.connect()
+        a, b = await _backend_pid(first), await _backend_pid(second)
+        await first.close()
+        await second.close()  # returned last
+        async with engine.connect() as connection:
+            assert await _backend_pid(connection) == b != a
+        async with engine.connect() as connection:
+            assert await _backend_pid(connection) == b
+    finally:
+        await engine.dispose()
