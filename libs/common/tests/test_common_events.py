@@ -296,3 +296,28 @@ async def test_record_by_names_the_event_after_its_producer_and_its_actor_after_
         ("salesgrid.identity.user.updated", "identity", "rep-7", "10.0.0.7", "/c/sz/", 1),
         ("salesgrid.identity.user.deactivated", "identity", "system:identity", "", "/c/sz/", 2),
     ]
+
+
+async def test_record_new_by_names_a_batch_of_new_aggregates_after_the_producer_and_the_caller(
+    sessions: SessionFactory,
+) -> None:
+    box = Outbox("customers")
+    rep = replace(principal("rep-8", "/c/sz/"), client_ip="10.0.0.8")
+    async with sessions() as session, session.begin():
+        ids = await box.record_new_by(
+            session,
+            "customer.created",
+            [(UserState(user_id="c1"), "c1", "/c/sz/a/"), (UserState(user_id="c2"), "c2", "/c/sz/b/")],
+            rep,
+            NOW,
+        )
+    async with sessions() as session:
+        rows = (await session.execute(select(outbox.c.envelope))).all()
+    envelopes = sorted((parse_envelope(row.envelope) for row in rows), key=lambda e: e.aggregate_id)
+    assert sorted(ids) == sorted(e.event_id for e in envelopes)
+    assert [
+        (e.type, e.producer, e.aggregate_id, e.org_path, e.actor_id, e.actor_ip, e.aggregate_version) for e in envelopes
+    ] == [
+        ("salesgrid.customers.customer.created", "customers", "c1", "/c/sz/a/", "rep-8", "10.0.0.8", 1),
+        ("salesgrid.customers.customer.created", "customers", "c2", "/c/sz/b/", "rep-8", "10.0.0.8", 1),
+    ]

@@ -19,17 +19,15 @@ from sqlalchemy import bindparam, select
 
 from salesgrid_common.clock import Clock
 from salesgrid_common.db import SessionFactory
-from salesgrid_common.events.envelope import EventMeta
-from salesgrid_common.events.outbox import Outbox
+from salesgrid_common.events.outbox import Outbox, event_type_of
 from salesgrid_common.cli import Command
 from salesgrid_common.service import ServiceApp, ServiceDefinition
 from salesgrid_common.settings import ServiceSettings
 
 from salesgrid_customers.customer_events import customer_state
 from salesgrid_customers.stores.customers import CUSTOMER_COLUMNS, CUSTOMERS, customer_from_record
-from salesgrid_customers.usecases._support import EVENT_PREFIX
-
-RESTATED = EVENT_PREFIX + "restated"
+RESTATED_VERB = "customer.restated"
+RESTATED = event_type_of("customers", RESTATED_VERB)
 BATCH = 500
 # Core rows mapped straight into the domain record (no ORM instances), built once.
 _BATCH = (
@@ -49,12 +47,14 @@ async def restate_customers(sessions: SessionFactory, outbox: Outbox, clock: Clo
         async with sessions() as session, session.begin():
             rows = (await session.execute(_BATCH, {"after": after, "batch": batch})).all()
             for customer in map(customer_from_record, rows):
-                await outbox.record(
+                await outbox.record_by(
                     session,
-                    RESTATED,
+                    RESTATED_VERB,
                     customer_state(customer),
-                    EventMeta.acting(None, "customers", aggregate_id=customer.id, org_path=customer.org_path),
-                    clock(),
+                    None,
+                    aggregate_id=customer.id,
+                    org_path=customer.org_path,
+                    occurred_at=clock(),
                 )
         if not rows:
             return total

@@ -30,6 +30,11 @@ _WAKE_KEY = "salesgrid_outbox_wake"
 _INSERT = insert(outbox)
 
 
+def event_type_of(producer: str, verb: str) -> str:
+    """The type of `producer`'s event `verb` (`customer.created` -> salesgrid.customers.customer.created)."""
+    return f"salesgrid.{producer}.{verb}"
+
+
 class OutboxSignal:
     """Set after a commit that wrote outbox rows; the relay waits on it between polls."""
 
@@ -96,7 +101,23 @@ class Outbox:
         """`record` of this service's event `salesgrid.<producer>.<verb>`, caused by `principal`
         (None: the service's own automation, `EventMeta.acting`): every producer's emit helper."""
         meta = EventMeta.acting(principal, self.producer, aggregate_id=aggregate_id, org_path=org_path)
-        return await self.record(session, f"salesgrid.{self.producer}.{verb}", payload, meta, occurred_at)
+        return await self.record(session, event_type_of(self.producer, verb), payload, meta, occurred_at)
+
+    async def record_new_by(
+        self,
+        session: AsyncSession,
+        verb: str,
+        created: Sequence[tuple[Message, str, str]],
+        principal: Caller | None,
+        occurred_at: datetime,
+    ) -> list[str]:
+        """`record_new_aggregates` of this service's event `salesgrid.<producer>.<verb>`, one per
+        (payload, aggregate id, org path) in `created`, caused by `principal` (as record_by)."""
+        events = [
+            (payload, EventMeta.acting(principal, self.producer, aggregate_id=aggregate_id, org_path=org_path))
+            for payload, aggregate_id, org_path in created
+        ]
+        return await self.record_new_aggregates(session, event_type_of(self.producer, verb), events, occurred_at)
 
     def _row(self, envelope: Envelope, occurred_at: datetime) -> dict[str, Any]:
         """The outbox row of an envelope, waiting for the relay."""

@@ -21,7 +21,6 @@ from salesgrid_customers.usecases.imports import (
 )
 from salesgrid_customers.usecases._support import (
     AddressInput,
-    EVENT_PREFIX,
     POLICY_FIELDS,
     SYSTEM_ACTOR,
     actor_of,
@@ -50,7 +49,6 @@ class CustomersUseCases(
 __all__ = [
     "AddressInput",
     "CustomerChanges",
-    "EVENT_PREFIX",
     "IMPORT_BATCH",
     "IMPORT_STAGE_BATCH",
     "KEY_POSTINGS",

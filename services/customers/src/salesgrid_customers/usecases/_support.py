@@ -40,8 +40,6 @@ from salesgrid_customers.stores.pool import held_count
 from salesgrid_customers.stores.pool_policies import RULES, stored_pool_policies
 
 
-EVENT_PREFIX = "salesgrid.customers.customer."
-
 SYSTEM_ACTOR = system_actor("customers")
 
 CONTACT_FIELDS = "contacts"

@@ -37,7 +37,6 @@ from salesgrid_customers.stores.customers import insert_customers
 from salesgrid_customers.stores.duplicates import taken_names_and_codes
 from salesgrid_customers.usecases._support import (
     CUSTOMER_FIELDS,
-    EVENT_PREFIX,
     AddressInput,
     CustomersUseCasesBase,
     _address,
@@ -169,15 +168,10 @@ class BulkCreateMixin(CustomersUseCasesBase):
         definitions: Sequence[FieldDefinition],
     ) -> None:
         await insert_customers(session, [a.customer for a in accepted], definitions)
-        await self.outbox.record_new_aggregates(
+        await self.outbox.record_new_by(
             session,
-            EVENT_PREFIX + "created",
-            [
-                (
-                    customer_state(a.customer),
-                    EventMeta.acting(acting, "customers", aggregate_id=a.customer.id, org_path=a.customer.org_path),
-                )
-                for a in accepted
-            ],
+            "customer.created",
+            [(customer_state(a.customer), a.customer.id, a.customer.org_path) for a in accepted],
+            acting,
             now,
         )
