@@ -26,6 +26,7 @@ from salesgrid_common.settings import ServiceSettings
 
 from salesgrid_customers.customer_events import customer_state
 from salesgrid_customers.stores.customers import CUSTOMER_COLUMNS, CUSTOMERS, customer_from_record
+
 RESTATED_VERB = "customer.restated"
 RESTATED = event_type_of("customers", RESTATED_VERB)
 BATCH = 500

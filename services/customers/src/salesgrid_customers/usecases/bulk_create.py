@@ -27,7 +27,6 @@ from salesgrid_common.auth.principal import Principal
 from salesgrid_common.custom_fields.definitions import FieldDefinition
 from salesgrid_common.custom_fields.records import load_definitions
 from salesgrid_common.custom_fields.values import merge_values, user_keys
-from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.ids import new_id
 from salesgrid_customers.customer_events import customer_state
 from salesgrid_customers.domain import imports
