@@ -10,7 +10,14 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Column, MetaData, String, Table, select, update
 
-from salesgrid_common.customer_merges import customer_merges, merged_into, merges_metadata, record_merge, survivor_of
+from salesgrid_common.customer_merges import (
+    customer_merges,
+    merged_into,
+    merges_metadata,
+    record_merge,
+    survivor_of,
+    writing_for_many,
+)
 from salesgrid_common.db import create_engine, session_factory
 from salesgrid_common.weighted_pipeline import weight_percent, weighted_amount, weighted_pipeline
 
@@ -73,6 +80,47 @@ async def test_a_write_and_a_merge_of_its_customer_never_interleave(database_url
         await asyncio.wait_for(asyncio.gather(writer, merger), 10)
         async with sessions() as session:
             assert await session.scalar(select(records.c.customer_id)) == "s"
+    finally:
+        await engine.dispose()
+
+
+async def test_a_batch_resolves_its_customers_and_holds_off_their_merges(database_url: str) -> None:
+    """writing_for_many, PostgreSQL: each id's survivor (merged ones followed, empty ids left out),
+    and a merge of any of the batch's customers waits for the batch's transaction. SQLite (one
+    writer at a time): each id itself, which the statements that write resolve on their own."""
+    engine = create_engine(database_url)
+    postgres = database_url.startswith("postgresql")
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(merges_metadata.create_all)
+        sessions = session_factory(engine)
+        async with sessions() as session, session.begin():
+            await record_merge(session, "b", ["a"], AT)
+        resolved, release = asyncio.Event(), asyncio.Event()
+
+        async def batch() -> dict[str, str]:
+            async with sessions() as session, session.begin():
+                answers = await writing_for_many(session, ["z", "a", "", "b", "z"])
+                resolved.set()
+                await release.wait()
+                return answers
+
+        async def merge() -> None:
+            await resolved.wait()
+            async with sessions() as session, session.begin():
+                await record_merge(session, "y", ["z"], AT)
+
+        batcher, merger = asyncio.create_task(batch()), asyncio.create_task(merge())
+        await resolved.wait()
+        await asyncio.sleep(0.3)
+        assert merger.done() is not postgres  # on PostgreSQL waiting for the batch to commit
+        release.set()
+        answers, _ = await asyncio.wait_for(asyncio.gather(batcher, merger), 10)
+        assert answers == ({"a": "b", "b": "b", "z": "z"} if postgres else {"a": "a", "b": "b", "z": "z"})
+        async with sessions() as session, session.begin():
+            later = await writing_for_many(session, ["z", "a"])
+            assert later == ({"a": "b", "z": "y"} if postgres else {"a": "a", "z": "z"})
+            assert await writing_for_many(session, []) == {}
     finally:
         await engine.dispose()
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Column, ColumnElement, MetaData, String, Table, bindparam, func, select, text, update
+from sqlalchemy import ARRAY, Column, ColumnElement, MetaData, String, Table, bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesgrid.events.v1.customers_events_pb2 import CustomerMerged
@@ -141,6 +141,33 @@ async def writing_for(session: AsyncSession, customer_id: str) -> str:
     if dialect_name(session) == "postgresql":
         return await survivor_of(session, customer_id)
     return customer_id
+
+
+# A batch's shared locks in one statement, taken in the order given (ordinality, not the server's
+# collation: merges take theirs one by one in Python's sorted order, and so must this).
+_LOCK_SHARED_MANY = text(
+    "SELECT count(pg_advisory_xact_lock_shared(:space, hashtext(ordered.id))) FROM "
+    "(SELECT id FROM unnest(CAST(:ids AS text[])) WITH ORDINALITY AS given(id, n) ORDER BY n) AS ordered"
+)
+_SURVIVORS = select(customer_merges.c.merged_id, customer_merges.c.survivor_id).where(
+    customer_merges.c.merged_id == func.any(bindparam("ids", type_=ARRAY(String)))
+)
+
+
+async def writing_for_many(session: AsyncSession, customer_ids: Iterable[str]) -> dict[str, str]:
+    """`writing_for` of each of these ids (a consumer's batch), by id. On PostgreSQL the shared
+    locks are one statement, taken in sorted order as a merge takes its exclusive ones (so neither
+    waits on the other in a cycle), and the lookups one more; an id found merged goes through
+    `survivor_of` (its survivor may be being merged away). SQLite: each id itself."""
+    ids = sorted({customer_id for customer_id in customer_ids if customer_id})
+    if not ids or dialect_name(session) != "postgresql":
+        return {customer_id: customer_id for customer_id in ids}
+    await session.execute(_LOCK_SHARED_MANY, {"space": _LOCK_CLASS, "ids": ids})
+    merged = dict((await session.execute(_SURVIVORS, {"ids": ids})).tuples().all())
+    return {
+        customer_id: await survivor_of(session, customer_id) if customer_id in merged else customer_id
+        for customer_id in ids
+    }
 
 
 async def merged_into(session: AsyncSession, survivor_id: str) -> list[str]:

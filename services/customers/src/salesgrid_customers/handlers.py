@@ -4,6 +4,7 @@ for the customer 360 view. An event naming a merged customer counts for its surv
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,16 +18,20 @@ from salesgrid.events.v1.contracts_events_pb2 import (
 from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid.events.v1.pipeline_events_pb2 import PipelineOpportunityState
 from salesgrid_common.events.consumer import Subscription
-from salesgrid_common.customer_merges import writing_for
+from salesgrid_common.customer_merges import writing_for, writing_for_many
+from salesgrid_common.events.batches import Item
 from salesgrid_common.events.versions import claim_newer
 from salesgrid_common.protos import from_timestamp
 from salesgrid_customers import models
 from salesgrid_customers.stores.facts import (
     record_deal,
     record_follow_up,
+    record_follow_ups,
     record_opportunity,
     store_fact,
 )
+
+LOGGED = "salesgrid.activities.follow_up.logged"
 
 __all__ = [
     "activities_subscription",
@@ -48,14 +53,30 @@ def _decimal(text: str) -> Decimal:
 def activities_subscription() -> Subscription:
     sub = Subscription(name="customers-activity-facts", producer="activities")
 
-    @sub.on("salesgrid.activities.follow_up.logged", ActivitiesFollowUpLogged)
+    @sub.on(LOGGED, ActivitiesFollowUpLogged)
     async def follow_up_logged(session: AsyncSession, envelope: Envelope, event: ActivitiesFollowUpLogged) -> None:
         if not event.customer_id or not event.owner_id:  # a lead's follow-up: no customer yet
             return
-        at = from_timestamp(event.occurred_at if event.HasField("occurred_at") else envelope.occurred_at)
-        await record_follow_up(session, await writing_for(session, event.customer_id), event.owner_id, at)
+        await record_follow_up(
+            session, await writing_for(session, event.customer_id), event.owner_id, _at(envelope, event)
+        )
+
+    @sub.on_batch(LOGGED)
+    async def follow_ups_logged(session: AsyncSession, items: list[Item]) -> None:
+        """follow_up_logged, set-based: the customers resolved together (on PostgreSQL two
+        statements for the batch, not two per event), then one row per customer and rep."""
+        logged = [(envelope, event) for envelope, event in items if event.customer_id and event.owner_id]
+        survivors = await writing_for_many(session, (event.customer_id for _, event in logged))
+        await record_follow_ups(
+            session,
+            [(survivors[event.customer_id], event.owner_id, _at(envelope, event)) for envelope, event in logged],
+        )
 
     return sub
+
+
+def _at(envelope: Envelope, event: ActivitiesFollowUpLogged) -> datetime:
+    return from_timestamp(event.occurred_at if event.HasField("occurred_at") else envelope.occurred_at)
 
 
 def pipeline_subscription() -> Subscription:

@@ -132,8 +132,8 @@ def _rep_statement(dialect: str, earliest: tuple[str, ...], latest: tuple[str, .
     new = statement.excluded
     changes = {column: _earliest(column, table, new) for column in earliest}
     changes |= {column: _latest(column, table, new) for column in latest}
-    if counted:
-        changes["follow_up_count"] = table.c.follow_up_count + 1
+    if counted:  # by the count given: one for an event, a batch's for a batch (record_follow_ups)
+        changes["follow_up_count"] = table.c.follow_up_count + new.follow_up_count
     return statement.on_conflict_do_update(index_elements=["customer_id", "rep_id"], set_=changes)
 
 
@@ -154,6 +154,29 @@ async def _rep_times(
 async def record_follow_up(session: AsyncSession, customer_id: str, rep_id: str, at: datetime) -> None:
     """One follow-up of the rep on the customer (or its survivor)."""
     await _rep_times(session, customer_id, rep_id, at, ("first_follow_up_at",), ("last_follow_up_at",), True)
+
+
+async def record_follow_ups(session: AsyncSession, follow_ups: Sequence[tuple[str, str, datetime]]) -> None:
+    """record_follow_up of each (customer, rep, time), set-based: one row per customer and rep with
+    its count and its earliest and latest time, in one execution, in key order (two consumers'
+    replicas writing the same rows take their locks in one order)."""
+    seen: dict[tuple[str, str], list[datetime]] = {}
+    for customer_id, rep_id, at in follow_ups:
+        seen.setdefault((customer_id, rep_id), []).append(at)
+    if not seen:
+        return
+    statement = _rep_statement(dialect_name(session), ("first_follow_up_at",), ("last_follow_up_at",), True)
+    rows = [
+        {
+            "of_customer": customer_id,
+            "rep_id": rep_id,
+            "follow_up_count": len(times),
+            "first_follow_up_at": min(times),
+            "last_follow_up_at": max(times),
+        }
+        for (customer_id, rep_id), times in sorted(seen.items())
+    ]
+    await session.execute(statement, rows)
 
 
 async def record_opportunity(session: AsyncSession, customer_id: str, rep_id: str, at: datetime) -> None:
