@@ -1,8 +1,9 @@
-"""What a PostgreSQL read pays for its connection, not run by `make bench` (a lead, see
-docs/performance.md): one `SELECT 1` per read, 4,000 reads per way, two rounds, on a throwaway
-cluster and uvloop, through
+"""What a PostgreSQL read pays for its connection, not run by `make bench` (see
+docs/performance/rounds/17-fifteenth-round.md): one `SELECT 1` per read, 4,000 reads per way, two
+rounds, on a throwaway cluster and uvloop, through
 
-- `reading` (SQLAlchemy's pool checkout via the greenlet bridge, the autocommit flag, the checkin),
+- `reading` (a connection the engine keeps for reads, salesgrid_common.held_reads; before the
+  fifteenth round SQLAlchemy's pool checkout via the greenlet bridge, the autocommit flag, the checkin),
 - asyncpg's own pool (its release runs a reset query),
 - one connection already held (the floor: the statement alone),
 
