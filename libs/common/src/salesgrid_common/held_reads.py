@@ -23,6 +23,8 @@ A kept connection goes back to the pool (and is not lent again) when
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import weakref
 from typing import Any
 
@@ -31,6 +33,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from salesgrid_common.errors import DomainError
+
+log = logging.getLogger(__name__)
 
 
 class HeldReads:
@@ -61,8 +65,13 @@ class HeldReads:
             sync = connection.sync_connection
             if sync is None or sync.closed:
                 continue
-            sync.invalidate()  # closes the driver's connection, which a checkin would leave open
-            sync.close()
+            try:
+                sync.invalidate()  # closes the driver's connection, which a checkin would leave open
+                sync.close()
+            except Exception:  # a connection of a loop that is gone: the driver's socket is cut
+                log.warning("a kept read connection could not be closed; terminating it", exc_info=True)
+                with contextlib.suppress(Exception):
+                    _driver(connection).driver_connection.terminate()
 
 
 class Lease:
