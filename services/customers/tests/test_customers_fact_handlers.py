@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from google.protobuf.message import Message
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from salesgrid.events.v1.contracts_events_pb2 import ContractsContractState, ContractsReceiptRecorded
 from salesgrid.events.v1.envelope_pb2 import Envelope
@@ -139,3 +139,80 @@ async def test_a_redelivered_event_is_applied_once(sessions: SessionFactory) -> 
     assert row is not None and (row.follow_up_count, row.first_opportunity_at) == (1, T0)
     async with sessions() as session:
         assert await session.scalar(select(models.OpportunityFact.status)) == "open"
+
+
+async def _facts_and_times(sessions: SessionFactory) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    async with sessions() as session:
+        facts = (
+            await session.execute(
+                select(
+                    models.OpportunityFact.opportunity_id,
+                    models.OpportunityFact.customer_id,
+                    models.OpportunityFact.status,
+                    models.OpportunityFact.amount,
+                ).order_by(models.OpportunityFact.opportunity_id)
+            )
+        ).all()
+        times = (
+            await session.execute(
+                select(
+                    models.RepActivity.customer_id,
+                    models.RepActivity.rep_id,
+                    models.RepActivity.first_opportunity_at,
+                    models.RepActivity.last_opportunity_at,
+                    models.RepActivity.last_deal_at,
+                    models.RepActivity.follow_up_count,
+                ).order_by(models.RepActivity.customer_id, models.RepActivity.rep_id)
+            )
+        ).all()
+    return [tuple(row) for row in facts], [tuple(row) for row in times]
+
+
+async def test_a_run_of_opportunity_events_leaves_what_they_leave_one_by_one(sessions: SessionFactory) -> None:
+    """The consumer's batch form on a run as pipeline publishes them: times order-free, each
+    opportunity's newest version stored (an older one arriving later in the run changes nothing),
+    a merged customer's events on its survivor, an event without a customer ignored."""
+    pipeline = pipeline_subscription()
+    await merge(sessions, "c-2", "c-old")
+    run = [  # (verb, version, state, hours after T0), in the order fetched
+        ("created", 1, opportunity("o-1", "c-1"), 0),
+        ("stage_changed", 3, opportunity("o-1", "c-1", "open", "120"), 5),
+        ("stage_changed", 2, opportunity("o-1", "c-1", "open", "110"), 3),  # older: the state stays v3's
+        ("created", 1, opportunity("o-2", "c-old"), 1),  # merged into c-2
+        ("won", 2, opportunity("o-2", "c-old", "won", "300"), 7),
+        ("created", 1, opportunity("o-3", "c-1"), 2),
+        ("lost", 2, opportunity("o-3", "c-1", "lost"), 6),
+        ("created", 1, opportunity("o-4", ""), 4),  # no customer yet
+    ]
+    items = [
+        (
+            envelope_of(pipeline, OPPORTUNITY + verb, state, state.opportunity_id, version, T0 + timedelta(hours=h)),
+            state,
+        )
+        for verb, version, state, h in run
+    ]
+    handler = pipeline.batch_route(items[0][0].type)
+    assert handler is not None and {pipeline.batch_route(e.type) for e, _ in items} == {handler}
+    async with sessions() as session, session.begin():
+        await handler(session, items)
+    facts, times = await _facts_and_times(sessions)
+    assert facts == [
+        ("o-1", "c-1", "open", Decimal("120")),
+        ("o-2", "c-2", "won", Decimal("300")),
+        ("o-3", "c-1", "lost", Decimal("100")),
+    ]
+    assert times == [
+        ("c-1", "rep-a", T0, T0 + timedelta(hours=2), None, 0),
+        ("c-2", "rep-a", T0 + timedelta(hours=1), T0 + timedelta(hours=1), T0 + timedelta(hours=7), 0),
+    ]
+    # The same run one event at a time, on a fresh projection, leaves the same.
+    async with sessions() as session, session.begin():
+        for table in (models.OpportunityFact, models.RepActivity):
+            await session.execute(table.__table__.delete())
+        await session.execute(text("DELETE FROM projection_versions"))
+    for envelope, state in items:
+        route = pipeline.route(envelope.type)
+        assert route is not None
+        async with sessions() as session, session.begin():
+            await route[1](session, envelope, state)
+    assert await _facts_and_times(sessions) == (facts, times)

@@ -19,16 +19,19 @@ from salesgrid.events.v1.envelope_pb2 import Envelope
 from salesgrid.events.v1.pipeline_events_pb2 import PipelineOpportunityState
 from salesgrid_common.events.consumer import Subscription
 from salesgrid_common.customer_merges import writing_for, writing_for_many
-from salesgrid_common.events.batches import Item
+from salesgrid_common.events.batches import Item, claim_newer_many, newest_per_key
 from salesgrid_common.events.versions import claim_newer
 from salesgrid_common.protos import from_timestamp
 from salesgrid_customers import models
 from salesgrid_customers.stores.facts import (
     record_deal,
     record_follow_up,
+    record_deals,
     record_follow_ups,
+    record_opportunities,
     record_opportunity,
     store_fact,
+    store_facts,
 )
 
 LOGGED = "salesgrid.activities.follow_up.logged"
@@ -106,8 +109,44 @@ def pipeline_subscription() -> Subscription:
             currency=event.currency,
         )
 
+    async def opportunity_states(session: AsyncSession, items: list[Item]) -> None:
+        """opportunity_state, set-based: the run's customers resolved together, the reps' times one
+        row per customer and rep, and each opportunity's newest state claimed and stored, each
+        step one execution for the run (what the events leave one by one: the times are
+        order-free, the state is the newest version's)."""
+        named = [(envelope, event) for envelope, event in items if event.customer_id]
+        newest = newest_per_key(named, lambda event: event.opportunity_id)
+        if newest is None:  # events from before versions: one at a time, as opportunity_state does
+            for envelope, event in named:
+                await opportunity_state(session, envelope, event)
+            return
+        survivors = await writing_for_many(session, (event.customer_id for _, event in named))
+        times: dict[str, list[tuple[str, str, datetime]]] = {"created": [], "won": []}
+        for envelope, event in named:
+            verb = envelope.type.rsplit(".", 1)[-1]
+            if event.owner_id and verb in times:
+                times[verb].append((survivors[event.customer_id], event.owner_id, from_timestamp(envelope.occurred_at)))
+        await record_opportunities(session, times["created"])
+        await record_deals(session, times["won"])
+        claimed = [newest[key][1] for key in await claim_newer_many(session, sub.name, newest)]
+        await store_facts(
+            session,
+            models.OpportunityFact,
+            [
+                {
+                    "of_customer": survivors[event.customer_id],
+                    "opportunity_id": event.opportunity_id,
+                    "status": event.status,
+                    "amount": _decimal(event.amount),
+                    "currency": event.currency,
+                }
+                for event in claimed
+            ],
+        )
+
     for verb in ("created", "stage_changed", "won", "lost"):
         sub.on(f"salesgrid.pipeline.opportunity.{verb}", PipelineOpportunityState)(opportunity_state)
+        sub.on_batch(f"salesgrid.pipeline.opportunity.{verb}")(opportunity_states)
     return sub
 
 

@@ -156,27 +156,44 @@ async def record_follow_up(session: AsyncSession, customer_id: str, rep_id: str,
     await _rep_times(session, customer_id, rep_id, at, ("first_follow_up_at",), ("last_follow_up_at",), True)
 
 
-async def record_follow_ups(session: AsyncSession, follow_ups: Sequence[tuple[str, str, datetime]]) -> None:
-    """record_follow_up of each (customer, rep, time), set-based: one row per customer and rep with
-    its count and its earliest and latest time, in one execution, in key order (two consumers'
-    replicas writing the same rows take their locks in one order)."""
+async def _rep_times_many(
+    session: AsyncSession,
+    times: Sequence[tuple[str, str, datetime]],
+    earliest: tuple[str, ...],
+    latest: tuple[str, ...],
+    counted: bool = False,
+) -> None:
+    """_rep_times of each (customer, rep, time), set-based: one row per customer and rep with its
+    earliest and latest time (and, `counted`, how many), in one execution, in key order (two
+    consumers' replicas writing the same rows take their locks in one order)."""
     seen: dict[tuple[str, str], list[datetime]] = {}
-    for customer_id, rep_id, at in follow_ups:
+    for customer_id, rep_id, at in times:
         seen.setdefault((customer_id, rep_id), []).append(at)
     if not seen:
         return
-    statement = _rep_statement(dialect_name(session), ("first_follow_up_at",), ("last_follow_up_at",), True)
+    statement = _rep_statement(dialect_name(session), earliest, latest, counted)
     rows = [
-        {
-            "of_customer": customer_id,
-            "rep_id": rep_id,
-            "follow_up_count": len(times),
-            "first_follow_up_at": min(times),
-            "last_follow_up_at": max(times),
-        }
-        for (customer_id, rep_id), times in sorted(seen.items())
+        {"of_customer": customer_id, "rep_id": rep_id, "follow_up_count": len(ats) if counted else 0}
+        | {column: min(ats) for column in earliest}
+        | {column: max(ats) for column in latest}
+        for (customer_id, rep_id), ats in sorted(seen.items())
     ]
     await session.execute(statement, rows)
+
+
+async def record_follow_ups(session: AsyncSession, follow_ups: Sequence[tuple[str, str, datetime]]) -> None:
+    """record_follow_up of each (customer, rep, time), set-based (see _rep_times_many)."""
+    await _rep_times_many(session, follow_ups, ("first_follow_up_at",), ("last_follow_up_at",), True)
+
+
+async def record_opportunities(session: AsyncSession, opened: Sequence[tuple[str, str, datetime]]) -> None:
+    """record_opportunity of each (customer, rep, time), set-based (see _rep_times_many)."""
+    await _rep_times_many(session, opened, ("first_opportunity_at",), ("last_opportunity_at",))
+
+
+async def record_deals(session: AsyncSession, won: Sequence[tuple[str, str, datetime]]) -> None:
+    """record_deal of each (customer, rep, time), set-based (see _rep_times_many)."""
+    await _rep_times_many(session, won, (), ("last_deal_at",))
 
 
 async def record_opportunity(session: AsyncSession, customer_id: str, rep_id: str, at: datetime) -> None:
@@ -204,3 +221,15 @@ async def store_fact(session: AsyncSession, model: type[models.Base], customer_i
     table = model.__table__
     assert isinstance(table, Table)
     await session.execute(_fact_statement(dialect_name(session), table), {"of_customer": customer_id, **values})
+
+
+async def store_facts(session: AsyncSession, model: type[models.Base], facts: Sequence[dict[str, object]]) -> None:
+    """store_fact of each fact (each `{"of_customer": customer id, **values}`) in one execution, in
+    key order."""
+    if not facts:
+        return
+    table = model.__table__
+    assert isinstance(table, Table)
+    (key,) = table.primary_key.columns
+    ordered = sorted(facts, key=lambda fact: str(fact[key.name]))
+    await session.execute(_fact_statement(dialect_name(session), table), ordered)
