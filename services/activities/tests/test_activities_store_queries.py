@@ -154,7 +154,7 @@ async def test_report_and_follow_up_pages_filed_reps_and_scheduler_marks(migrate
     async with sessions() as session, session.begin():
         assert await scheduler_marks.advance(session, "reminders", NOW) is None  # first sight
         assert await scheduler_marks.last_closed_day(session, "Asia/Shanghai") is None
-        scheduler_marks.start_report_days(session, "Asia/Shanghai", day)
+        await scheduler_marks.start_report_days(session, "Asia/Shanghai", day)
     async with sessions() as session, session.begin():
         assert await scheduler_marks.advance(session, "reminders", NOW) is None  # not past the mark
         assert await scheduler_marks.advance(session, "reminders", NOW + HOUR) == NOW
@@ -162,3 +162,47 @@ async def test_report_and_follow_up_pages_filed_reps_and_scheduler_marks(migrate
     async with sessions() as session:
         assert await scheduler_marks.advance(session, "reminders", NOW + 2 * HOUR) == NOW + HOUR
         assert await scheduler_marks.last_closed_day(session, "Asia/Shanghai") == day + timedelta(days=2)
+
+
+async def test_two_runs_seeing_a_mark_for_the_first_time_at_once_both_succeed(
+    migrated: Migrated, database_url: str
+) -> None:
+    """The scheduler's loop and another run (another replica, an operator's call) at once. On
+    PostgreSQL both find no mark yet: the first makes it, the second's insert waits for the first's
+    key, finds it made and does nothing, and neither run fails. On SQLite the second waits for the
+    one writer, then sees the first's mark and moves it as any later run does."""
+    import asyncio
+
+    postgres = database_url.startswith("postgresql")
+    sessions = await migrated(MIGRATIONS)
+    first_made, release = asyncio.Event(), asyncio.Event()
+
+    async def first() -> tuple[object, object]:
+        async with sessions() as session, session.begin():
+            answers = (
+                await scheduler_marks.advance(session, "overdue_tasks", NOW),
+                await scheduler_marks.start_report_days(session, "Asia/Shanghai", date(2026, 3, 1)),
+            )
+            first_made.set()
+            await release.wait()
+            return answers
+
+    async def second() -> tuple[object, object]:
+        await first_made.wait()
+        async with sessions() as session, session.begin():
+            return (
+                await scheduler_marks.advance(session, "overdue_tasks", NOW + HOUR),
+                await scheduler_marks.start_report_days(session, "Asia/Shanghai", date(2026, 3, 2)),
+            )
+
+    runs = [asyncio.create_task(first()), asyncio.create_task(second())]
+    await first_made.wait()
+    await asyncio.sleep(0.2)
+    release.set()
+    second_saw = None if postgres else NOW
+    assert await asyncio.wait_for(asyncio.gather(*runs), 10) == [(None, None), (second_saw, None)]
+    async with sessions() as session:  # the first run's marks stand (SQLite: moved by the second)
+        assert await scheduler_marks.last_closed_day(session, "Asia/Shanghai") == date(2026, 3, 1)
+        assert await scheduler_marks.advance(session, "overdue_tasks", NOW + 2 * HOUR) == (
+            NOW if postgres else NOW + HOUR
+        )

@@ -9,7 +9,21 @@ from datetime import date, datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from salesgrid_common.db import conflict_insert, dialect_name
 from salesgrid_activities.models import ReportDayMark, SchedulerMark
+
+
+async def _first_mark(
+    session: AsyncSession, model: type[SchedulerMark] | type[ReportDayMark], **values: object
+) -> None:
+    """A mark seen for the first time, unless another run (the scheduler's loop, another replica)
+    made it first: both saw none, and the later insert must not fail its run (PostgreSQL; SQLite's
+    one writer at a time lets the later run see the mark)."""
+    table = model.__table__
+    key = [column.name for column in table.primary_key.columns]  # type: ignore[attr-defined]
+    await session.execute(
+        conflict_insert(dialect_name(session))(table).values(**values).on_conflict_do_nothing(index_elements=key)
+    )
 
 
 async def advance(session: AsyncSession, name: str, now: datetime) -> datetime | None:
@@ -17,7 +31,7 @@ async def advance(session: AsyncSession, name: str, now: datetime) -> datetime |
     fired for times before the service knew them) or when another replica moved it first."""
     last = await session.scalar(select(SchedulerMark.last_run_at).where(SchedulerMark.name == name))
     if last is None:
-        session.add(SchedulerMark(name=name, last_run_at=now))
+        await _first_mark(session, SchedulerMark, name=name, last_run_at=now)
         return None
     if last >= now:
         return None
@@ -35,9 +49,10 @@ async def last_closed_day(session: AsyncSession, zone_name: str) -> date | None:
     return None if mark is None else mark.last_closed_date
 
 
-def start_report_days(session: AsyncSession, zone_name: str, last_closed: date) -> None:
-    """A zone seen for the first time: its days count from after `last_closed`."""
-    session.add(ReportDayMark(time_zone=zone_name, last_closed_date=last_closed))
+async def start_report_days(session: AsyncSession, zone_name: str, last_closed: date) -> None:
+    """A zone seen for the first time: its days count from after `last_closed` (unless another run
+    started them first)."""
+    await _first_mark(session, ReportDayMark, time_zone=zone_name, last_closed_date=last_closed)
 
 
 async def close_report_days(session: AsyncSession, zone_name: str, through: date) -> None:

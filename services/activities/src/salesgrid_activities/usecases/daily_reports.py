@@ -213,7 +213,7 @@ class DailyReportsMixin(ActivitiesUseCasesBase):
         async with self.sessions() as session, session.begin():
             last_closed = await scheduler_marks.last_closed_day(session, zone_name)
             if last_closed is None:
-                scheduler_marks.start_report_days(
+                await scheduler_marks.start_report_days(
                     session, zone_name, daily_reports.local_report_date(now, zone) - timedelta(days=1)
                 )
                 return 0
