@@ -18,11 +18,9 @@ async def _first_mark(
 ) -> None:
     """A mark seen for the first time, unless another run (the scheduler's loop, another replica)
     made it first: both saw none, and the later insert must not fail its run (PostgreSQL; SQLite's
-    one writer at a time lets the later run see the mark)."""
-    table = model.__table__
-    key = [column.name for column in table.primary_key.columns]  # type: ignore[attr-defined]
+    one writer at a time lets the later run see the mark). A mark's table has no key but its own."""
     await session.execute(
-        conflict_insert(dialect_name(session))(table).values(**values).on_conflict_do_nothing(index_elements=key)
+        conflict_insert(dialect_name(session))(model.__table__).values(**values).on_conflict_do_nothing()
     )
 
 

@@ -105,8 +105,8 @@ async def repoint_facts(session: AsyncSession, survivor_id: str, merged_ids: Seq
         await session.delete(fact)
 
 
-# Writing the facts (the event handlers): one statement per fact, built once per dialect and bound
-# at execution (no ORM load and unit-of-work flush per event). Each statement resolves the
+# Writing the facts (the event handlers): one statement per kind of fact, built once per dialect and
+# bound at execution, for one event's fact or a batch's (no ORM load and unit-of-work flush per event). Each statement resolves the
 # customer it is given (`writing_for`'s answer) through the merge map itself (`_SURVIVOR`): a
 # fact of a merged customer lands on its survivor without a lookup statement of its own.
 
@@ -139,33 +139,14 @@ def _rep_statement(dialect: str, earliest: tuple[str, ...], latest: tuple[str, .
 
 async def _rep_times(
     session: AsyncSession,
-    customer_id: str,
-    rep_id: str,
-    at: datetime,
-    earliest: tuple[str, ...],
-    latest: tuple[str, ...],
-    counted: bool = False,
-) -> None:
-    statement = _rep_statement(dialect_name(session), earliest, latest, counted)
-    values = {"of_customer": customer_id, "rep_id": rep_id, "follow_up_count": 1 if counted else 0}
-    await session.execute(statement, values | {column: at for column in (*earliest, *latest)})
-
-
-async def record_follow_up(session: AsyncSession, customer_id: str, rep_id: str, at: datetime) -> None:
-    """One follow-up of the rep on the customer (or its survivor)."""
-    await _rep_times(session, customer_id, rep_id, at, ("first_follow_up_at",), ("last_follow_up_at",), True)
-
-
-async def _rep_times_many(
-    session: AsyncSession,
     times: Sequence[tuple[str, str, datetime]],
     earliest: tuple[str, ...],
     latest: tuple[str, ...],
     counted: bool = False,
 ) -> None:
-    """_rep_times of each (customer, rep, time), set-based: one row per customer and rep with its
-    earliest and latest time (and, `counted`, how many), in one execution, in key order (two
-    consumers' replicas writing the same rows take their locks in one order)."""
+    """Each (customer, rep, time) on its (customer, rep) row: one row per customer and rep with the
+    earliest and latest of its times (and, `counted`, how many), in one execution, in key order
+    (two consumers' replicas writing the same rows take their locks in one order)."""
     seen: dict[tuple[str, str], list[datetime]] = {}
     for customer_id, rep_id, at in times:
         seen.setdefault((customer_id, rep_id), []).append(at)
@@ -182,28 +163,33 @@ async def _rep_times_many(
 
 
 async def record_follow_ups(session: AsyncSession, follow_ups: Sequence[tuple[str, str, datetime]]) -> None:
-    """record_follow_up of each (customer, rep, time), set-based (see _rep_times_many)."""
-    await _rep_times_many(session, follow_ups, ("first_follow_up_at",), ("last_follow_up_at",), True)
+    """Follow-ups, each (customer or its survivor, rep, time): counted, with the earliest and latest."""
+    await _rep_times(session, follow_ups, ("first_follow_up_at",), ("last_follow_up_at",), True)
 
 
 async def record_opportunities(session: AsyncSession, opened: Sequence[tuple[str, str, datetime]]) -> None:
-    """record_opportunity of each (customer, rep, time), set-based (see _rep_times_many)."""
-    await _rep_times_many(session, opened, ("first_opportunity_at",), ("last_opportunity_at",))
+    """Opportunities the reps opened, each (customer or its survivor, rep, time)."""
+    await _rep_times(session, opened, ("first_opportunity_at",), ("last_opportunity_at",))
 
 
 async def record_deals(session: AsyncSession, won: Sequence[tuple[str, str, datetime]]) -> None:
-    """record_deal of each (customer, rep, time), set-based (see _rep_times_many)."""
-    await _rep_times_many(session, won, (), ("last_deal_at",))
+    """Deals the reps won, each (customer or its survivor, rep, time)."""
+    await _rep_times(session, won, (), ("last_deal_at",))
+
+
+async def record_follow_up(session: AsyncSession, customer_id: str, rep_id: str, at: datetime) -> None:
+    """One follow-up of the rep on the customer (or its survivor)."""
+    await record_follow_ups(session, [(customer_id, rep_id, at)])
 
 
 async def record_opportunity(session: AsyncSession, customer_id: str, rep_id: str, at: datetime) -> None:
     """An opportunity the rep opened with the customer (or its survivor) at `at`."""
-    await _rep_times(session, customer_id, rep_id, at, ("first_opportunity_at",), ("last_opportunity_at",))
+    await record_opportunities(session, [(customer_id, rep_id, at)])
 
 
 async def record_deal(session: AsyncSession, customer_id: str, rep_id: str, at: datetime) -> None:
     """A deal the rep won with the customer (or its survivor) at `at`."""
-    await _rep_times(session, customer_id, rep_id, at, (), ("last_deal_at",))
+    await record_deals(session, [(customer_id, rep_id, at)])
 
 
 @lru_cache(maxsize=16)
@@ -215,17 +201,9 @@ def _fact_statement(dialect: str, table: Table) -> Any:
     return statement.on_conflict_do_update(index_elements=[key.name], set_=changes)
 
 
-async def store_fact(session: AsyncSession, model: type[models.Base], customer_id: str, **values: object) -> None:
-    """A fact of `model` (opportunity, contract, money) of the customer (or its survivor); `values`:
-    its key and every other column."""
-    table = model.__table__
-    assert isinstance(table, Table)
-    await session.execute(_fact_statement(dialect_name(session), table), {"of_customer": customer_id, **values})
-
-
 async def store_facts(session: AsyncSession, model: type[models.Base], facts: Sequence[dict[str, object]]) -> None:
-    """store_fact of each fact (each `{"of_customer": customer id, **values}`) in one execution, in
-    key order."""
+    """Facts of `model` (opportunity, contract, money), each `{"of_customer": the customer (or its
+    survivor), **its key and every other column}`, in one execution, in key order."""
     if not facts:
         return
     table = model.__table__
@@ -233,3 +211,8 @@ async def store_facts(session: AsyncSession, model: type[models.Base], facts: Se
     (key,) = table.primary_key.columns
     ordered = sorted(facts, key=lambda fact: str(fact[key.name]))
     await session.execute(_fact_statement(dialect_name(session), table), ordered)
+
+
+async def store_fact(session: AsyncSession, model: type[models.Base], customer_id: str, **values: object) -> None:
+    """One fact of `model` of the customer (or its survivor); `values`: its key and every other column."""
+    await store_facts(session, model, [{"of_customer": customer_id, **values}])
