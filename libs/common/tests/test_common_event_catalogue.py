@@ -45,7 +45,7 @@ def recorded_aggregates() -> set[str]:
                     found.add(f"salesgrid.{producer}.{aggregate}")
             for aggregate in HELPER.findall(text):
                 found.add(f"salesgrid.{service}.{aggregate}")
-            if re.search(r"register_custom_fields\(\s*server,\s*ctx,\s*\"" + service, text):
+            if re.search(r"register_custom_fields\(\s*server,\s*ctx,", text):  # named after its outbox
                 found.add(f"salesgrid.{service}.custom_field")
             if re.search(r"(?:export_jobs\(\s*ctx,|ExportJobs\()\s*\"" + service, text):
                 found.add(f"salesgrid.{service}.export")

@@ -60,7 +60,7 @@ def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
             for service in pb2.DESCRIPTOR.services_by_name.values()
         ),
         register_exports(server, export_jobs(ctx, "contracts", EXPORTERS)),
-        register_custom_fields(server, ctx, "contracts", (EntitySpec("contracts"),)),
+        register_custom_fields(server, ctx, (EntitySpec("contracts"),)),
     ]
 
 

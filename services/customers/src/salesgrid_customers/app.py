@@ -94,7 +94,7 @@ def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
             for service in pb2.DESCRIPTOR.services_by_name.values()
         ),
         register_exports(server, exports_for(ctx)),
-        register_custom_fields(server, ctx, "customers", CUSTOM_FIELD_ENTITIES),
+        register_custom_fields(server, ctx, CUSTOM_FIELD_ENTITIES),
     ]
 
 

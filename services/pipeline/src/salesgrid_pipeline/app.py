@@ -57,7 +57,7 @@ def register(server: grpc.aio.Server, ctx: ServiceContext) -> Sequence[str]:
     return [
         *(service.full_name for service in pipeline_pb2.DESCRIPTOR.services_by_name.values()),
         register_exports(server, export_jobs(ctx, "pipeline", EXPORTERS)),
-        register_custom_fields(server, ctx, "pipeline", CUSTOM_FIELD_ENTITIES),
+        register_custom_fields(server, ctx, CUSTOM_FIELD_ENTITIES),
     ]
 
 

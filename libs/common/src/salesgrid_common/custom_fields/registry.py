@@ -20,7 +20,6 @@ from salesgrid_common.custom_fields.tables import custom_field_definitions as de
 from salesgrid_common.custom_fields.tables import custom_field_values as values_t
 from salesgrid_common.db import SessionFactory
 from salesgrid_common.errors import AlreadyExists, Conflict, FailedPrecondition, NotFound, ValidationFailed
-from salesgrid_common.events.envelope import EventMeta
 from salesgrid_common.events.outbox import Outbox
 
 MANAGE = "custom_fields:manage"
@@ -40,14 +39,12 @@ class CustomFieldRegistry:
 
     def __init__(
         self,
-        service: str,
         sessions: SessionFactory,
         reader: SessionFactory,
         outbox: Outbox,
         clock: Clock,
         entities: Sequence[EntitySpec],
     ) -> None:
-        self.service = service
         self.sessions = sessions
         self.reader = reader
         self.outbox = outbox
@@ -61,9 +58,9 @@ class CustomFieldRegistry:
         return spec
 
     async def _emit(self, session: AsyncSession, verb: str, d: FieldDefinition, principal: Principal) -> None:
-        await self.outbox.record(
+        await self.outbox.record_by(
             session,
-            f"salesgrid.{self.service}.custom_field.{verb}",
+            f"custom_field.{verb}",
             CustomFieldDefinitionChanged(
                 entity=d.entity,
                 key=d.key,
@@ -75,13 +72,10 @@ class CustomFieldRegistry:
                 active=d.active,
                 version=d.version,
             ),
-            EventMeta(
-                aggregate_id=f"{d.entity}.{d.key}",
-                actor_id=principal.subject_id,
-                org_path=principal.org_path,
-                actor_ip=principal.client_ip,
-            ),
-            self.clock(),
+            principal,
+            aggregate_id=f"{d.entity}.{d.key}",
+            org_path=principal.org_path,
+            occurred_at=self.clock(),
         )
 
     async def _row(self, session: AsyncSession, entity: str, key: str) -> Any:
